@@ -1,0 +1,43 @@
+/**
+ * The one interface every update source (git, http(s), sftp, local) implements, so the pipeline
+ * never knows where a release came from.
+ */
+
+/** What a source says about the newest release without downloading it. */
+export interface UpdateCheck {
+  /** True when the newest release differs from what this host last installed from the source. */
+  available: boolean;
+  /** Identity of what is installed now (version, commit, etag...), if known. */
+  current?: string;
+  /** Identity of the newest release the source offers. */
+  candidate?: string;
+  /** One line for `--check-only` output. */
+  detail: string;
+}
+
+/** A release fetched, verified and unpacked into a staging directory. */
+export interface FetchedRelease {
+  /** Directory holding the release tree; update-manifest.yaml (if any) is at its root. */
+  dir: string;
+  /** Source-specific identity: commit sha, sha256 of the artifact, ETag... */
+  id: string;
+  /** sha256 of the downloaded artifact when there was one (signatures sign it). */
+  artifactSha256?: string;
+  /** Path of the downloaded artifact, kept until the update ends. */
+  artifactPath?: string;
+}
+
+export interface FetchOptions {
+  signal?: AbortSignal;
+  /** Called with 0..1 as bytes arrive (unknown totals report undefined). */
+  onProgress?: (fraction: number | undefined, bytes: number) => void;
+}
+
+export interface ReleaseSource {
+  readonly name: string;
+  check(): Promise<UpdateCheck>;
+  /** Fetch into `stagingDir` (created empty by the caller, on the app's filesystem). */
+  fetch(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease>;
+  /** Persist change-detection metadata (ETag, commit, size+mtime) once the update succeeded. */
+  commit(release: FetchedRelease): Promise<void>;
+}

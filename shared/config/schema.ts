@@ -1,0 +1,128 @@
+/**
+ * The agent config (`ship.toml`): the seed's keys plus `[hub]` and `[trust]` from DESIGN.md.
+ * Strict objects so the loader can report unknown keys with a "did you mean" hint.
+ */
+import { z } from "zod";
+import { SecurityPolicy } from "../manifest/schema.js";
+
+const nonEmpty = z.string().min(1, "must not be empty");
+const absolutePath = nonEmpty.refine((p) => p.startsWith("/"), "must be an absolute path");
+const headers = z.record(z.string(), z.string()).default({});
+
+export const logLevels = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
+
+export const General = z.strictObject({
+  state_file: nonEmpty.default("/var/lib/ship/.ship_state.json"),
+  backup_dir: nonEmpty.default("/var/lib/ship/backups"),
+  /** Where releases are fetched and staged; keep it on the apps' filesystem so applying is a rename. */
+  work_dir: nonEmpty.optional(),
+  lock_file: nonEmpty.optional(),
+  /** The seed's "once a day" rule; `--force` bypasses it. */
+  min_interval_hours: z.number().nonnegative().default(24),
+  logging: z
+    .strictObject({
+      level: z
+        .string()
+        .transform((s) => s.toUpperCase())
+        .pipe(z.enum(logLevels))
+        .default("INFO"),
+      file: nonEmpty.optional(),
+    })
+    .prefault({}),
+});
+export type General = z.infer<typeof General>;
+
+const sourceCommon = {
+  app_dir: absolutePath,
+  enabled: z.boolean().default(true),
+  /** Refuse a release without update-manifest.yaml instead of replacing every file. */
+  require_manifest: z.boolean().default(false),
+  security: SecurityPolicy.prefault({}),
+};
+
+export const GitSource = z.strictObject({
+  type: z.literal("git"),
+  ...sourceCommon,
+  local_path: absolutePath,
+  remote: nonEmpty.default("origin"),
+  branch: nonEmpty.default("main"),
+  /** Tag mode: the newest tag matching this glob (by version order) is the release. */
+  tag: nonEmpty.optional(),
+  key_filename: nonEmpty.optional(),
+  known_hosts: nonEmpty.optional(),
+  headers,
+});
+
+export const HttpSource = z.strictObject({
+  type: z.enum(["https", "http"]),
+  ...sourceCommon,
+  url: z.url(),
+  filename: nonEmpty.optional(),
+  /** "sha256:<hex>" or the URL of a .sha256 file. */
+  checksum: nonEmpty.optional(),
+  metadata_file: nonEmpty.optional(),
+  headers,
+  ca_file: nonEmpty.optional(),
+  timeout_seconds: z.number().positive().default(60),
+  retries: z.number().int().nonnegative().default(3),
+  max_download_mb: z.number().positive().default(2048),
+});
+
+export const SftpSource = z.strictObject({
+  type: z.literal("sftp"),
+  ...sourceCommon,
+  hostname: nonEmpty,
+  port: z.number().int().min(1).max(65535).default(22),
+  username: nonEmpty,
+  key_filename: nonEmpty,
+  passphrase_file: nonEmpty.optional(),
+  passphrase_env: nonEmpty.optional(),
+  known_hosts: nonEmpty.default("~/.ssh/known_hosts"),
+  /** Explicitly trust this host key fingerprint ("SHA256:...") when known_hosts lacks the host. */
+  host_fingerprint: nonEmpty.optional(),
+  remote_path: nonEmpty,
+  metadata_file: nonEmpty.optional(),
+  checksum: nonEmpty.optional(),
+  max_download_mb: z.number().positive().default(2048),
+});
+
+export const LocalSource = z.strictObject({
+  type: z.literal("local"),
+  ...sourceCommon,
+  /** A release directory or archive (.tar.gz, .tgz, .tar). */
+  path: absolutePath,
+  checksum: nonEmpty.optional(),
+});
+
+export const Source = z.discriminatedUnion("type", [GitSource, HttpSource, SftpSource, LocalSource]);
+export type Source = z.infer<typeof Source>;
+export type GitSource = z.infer<typeof GitSource>;
+export type HttpSource = z.infer<typeof HttpSource>;
+export type SftpSource = z.infer<typeof SftpSource>;
+export type LocalSource = z.infer<typeof LocalSource>;
+
+export const Hub = z.strictObject({
+  url: z.url().refine((u) => /^https?:\/\//.test(u), "must start with http:// or https://"),
+  token_file: nonEmpty,
+  agent_id: nonEmpty.optional(),
+  labels: z.record(z.string(), z.string()).default({}),
+  ca_file: nonEmpty.optional(),
+  reconnect_max_seconds: z.number().positive().default(60),
+});
+export type Hub = z.infer<typeof Hub>;
+
+export const Trust = z.strictObject({
+  /** Ed25519 public keys (PEM text or base64 of the raw 32 bytes) that may sign releases. */
+  keys: z.array(nonEmpty).default([]),
+  key_files: z.array(nonEmpty).default([]),
+  allow_downgrade: z.boolean().default(false),
+});
+export type Trust = z.infer<typeof Trust>;
+
+export const AgentConfig = z.strictObject({
+  general: General.prefault({}),
+  sources: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "source names use letters, digits, _ . -"), Source).default({}),
+  hub: Hub.optional(),
+  trust: Trust.optional(),
+});
+export type AgentConfig = z.infer<typeof AgentConfig>;

@@ -1,0 +1,109 @@
+/**
+ * Error classes the CLI maps to exit codes in one place (agent/cli/exit-codes.ts).
+ * Each carries the facts its message is built from, so callers never format strings themselves.
+ */
+
+/** Exit codes from DESIGN.md "Agent CLI contract". */
+export const ExitCode = {
+  ok: 0,
+  updateFailedRestored: 1,
+  badInput: 2,
+  restoreFailed: 3,
+  locked: 75,
+  updateAvailable: 100,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export abstract class ShipError extends Error {
+  abstract readonly exitCode: ExitCode;
+}
+
+/** One problem found in a document, positioned where possible. */
+export interface Issue {
+  file: string;
+  line?: number;
+  column?: number;
+  /** Key path, e.g. `files."config.toml".action`. */
+  path: string;
+  message: string;
+  severity: "error" | "warning";
+}
+
+export function formatIssue(issue: Issue): string {
+  const where =
+    issue.line === undefined ? issue.file : `${issue.file}:${issue.line}:${issue.column ?? 1}`;
+  const path = issue.path === "" ? "" : ` ${issue.path}:`;
+  const prefix = issue.severity === "warning" ? "warning: " : "";
+  return `${prefix}${where}${path} ${issue.message}`;
+}
+
+/** A config file, manifest, CLI argument or request body that cannot be used. Exit 2. */
+export class BadInputError extends ShipError {
+  readonly exitCode = ExitCode.badInput;
+  constructor(
+    readonly issues: Issue[],
+    message = issues
+      .filter((i) => i.severity === "error")
+      .map(formatIssue)
+      .join("\n"),
+  ) {
+    super(message);
+    this.name = "BadInputError";
+  }
+
+  static single(file: string, path: string, message: string): BadInputError {
+    return new BadInputError([{ file, path, message, severity: "error" }]);
+  }
+}
+
+/** A release that fails verification (checksum, signature, unsafe archive, downgrade). Exit 2. */
+export class VerificationError extends ShipError {
+  readonly exitCode = ExitCode.badInput;
+  constructor(
+    readonly what: string,
+    message: string,
+  ) {
+    super(`${what}: ${message}`);
+    this.name = "VerificationError";
+  }
+}
+
+/** Another ship run holds the lock. Exit 75. */
+export class LockedError extends ShipError {
+  readonly exitCode = ExitCode.locked;
+  constructor(
+    readonly lockFile: string,
+    readonly holder: string,
+  ) {
+    super(`another ship run holds ${lockFile} (${holder})`);
+    this.name = "LockedError";
+  }
+}
+
+/** The update failed; the app was restored to its previous version. Exit 1. */
+export class UpdateFailedError extends ShipError {
+  readonly exitCode = ExitCode.updateFailedRestored;
+  constructor(
+    readonly app: string,
+    readonly step: string,
+    readonly reason: string,
+  ) {
+    super(`${app}: update failed at ${step}: ${reason}; restored the previous version`);
+    this.name = "UpdateFailedError";
+  }
+}
+
+/** The update failed and restoring failed too: a person must look. Exit 3. */
+export class RestoreFailedError extends ShipError {
+  readonly exitCode = ExitCode.restoreFailed;
+  constructor(
+    readonly app: string,
+    readonly reason: string,
+    readonly restoreReason: string,
+  ) {
+    super(
+      `${app}: UPDATE FAILED AND RESTORE FAILED — the app needs a person. update: ${reason}; restore: ${restoreReason}`,
+    );
+    this.name = "RestoreFailedError";
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The update manifest (`update-manifest.yaml` at a release's root): every key of the seed README
+ * plus DESIGN.md. This schema is the type, the validator and the JSON Schema; objects are strict so
+ * the loader can report unknown keys (a typo must never silently disable a safety setting).
+ */
+import { z } from "zod";
+
+export const fileActions = [
+  "replace",
+  "merge_toml",
+  "merge_json",
+  "merge_yaml",
+  "skip",
+  "backup_replace",
+] as const;
+export const mergeStrategies = ["preserve_user", "update_only", "replace"] as const;
+export const sectionStrategies = ["preserve_user", "update_only", "replace", "merge_smart"] as const;
+export const conditionalActions = ["skip_update", "warn", "require_manual_intervention"] as const;
+export const rollbackTriggers = ["health_check_fail", "service_start_fail", "critical_error"] as const;
+
+const nonEmpty = z.string().min(1, "must not be empty");
+const seconds = z.number().nonnegative();
+
+/** A shell command, optionally with its own timeout in seconds. */
+export const CommandSpec = z.union([
+  nonEmpty,
+  z.strictObject({ command: nonEmpty, timeout: seconds.optional() }),
+]);
+export type CommandSpec = z.infer<typeof CommandSpec>;
+
+export const FileRule = z.strictObject({
+  action: z.enum(fileActions),
+  merge_strategy: z.enum(mergeStrategies).default("preserve_user"),
+  backup: z.boolean().default(false),
+  description: z.string().optional(),
+});
+export type FileRule = z.infer<typeof FileRule>;
+
+/** Per-section strategy inside one merged file: a bare strategy or one with keys to keep. */
+export const SectionStrategy = z.union([
+  z.enum(sectionStrategies),
+  z.strictObject({
+    strategy: z.enum(sectionStrategies),
+    preserve_keys: z.array(nonEmpty).default([]),
+  }),
+]);
+export type SectionStrategy = z.infer<typeof SectionStrategy>;
+
+export const DirectoryRule = z.strictObject({
+  preserve: z.boolean().default(true),
+  description: z.string().optional(),
+  cleanup_old: z.boolean().default(false),
+  keep_days: z.number().int().positive().optional(),
+});
+export type DirectoryRule = z.infer<typeof DirectoryRule>;
+
+export const Hooks = z.strictObject({
+  pre_update: z.array(CommandSpec).default([]),
+  post_update: z.array(CommandSpec).default([]),
+  rollback: z.array(CommandSpec).default([]),
+});
+
+export const EnvironmentCheck = z.strictObject({
+  name: nonEmpty,
+  command: nonEmpty,
+  timeout: seconds.default(30),
+});
+
+export const Requirements = z.strictObject({
+  min_python_version: nonEmpty.optional(),
+  min_disk_space_mb: z.number().nonnegative().optional(),
+  required_commands: z.array(nonEmpty).default([]),
+  required_services: z.array(nonEmpty).default([]),
+  environment_checks: z.array(EnvironmentCheck).default([]),
+});
+export type Requirements = z.infer<typeof Requirements>;
+
+export const RollbackPolicy = z.strictObject({
+  /** Both strategies restore the whole tree; backups hard-link unchanged files either way. */
+  strategy: z.enum(["full_backup", "changed_only"]).default("full_backup"),
+  keep_backups: z.number().int().min(1).default(5),
+  auto_rollback_on: z.array(z.enum(rollbackTriggers)).default([...rollbackTriggers]),
+  custom_rollback_command: nonEmpty.optional(),
+});
+export type RollbackPolicy = z.infer<typeof RollbackPolicy>;
+
+const message = z.string().optional();
+export const Notification = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("log"), message, level: z.enum(["info", "warn", "error"]).optional() }),
+  z.strictObject({
+    type: z.literal("webhook"),
+    url: z.url(),
+    message,
+    headers: z.record(z.string(), z.string()).default({}),
+    timeout: seconds.default(10),
+  }),
+  z.strictObject({ type: z.literal("slack"), url: z.url(), message, channel: z.string().optional() }),
+]);
+export type Notification = z.infer<typeof Notification>;
+
+export const Notifications = z.strictObject({
+  on_success: z.array(Notification).default([]),
+  on_failure: z.array(Notification).default([]),
+});
+
+export const SecurityPolicy = z.strictObject({
+  verify_checksums: z.boolean().default(true),
+  allowed_file_types: z.array(nonEmpty).optional(),
+  max_file_size_mb: z.number().positive().optional(),
+  privileged_files: z.array(nonEmpty).default([]),
+});
+export type SecurityPolicy = z.infer<typeof SecurityPolicy>;
+
+export const Conditional = z.strictObject({
+  /** Parsed by shared/conditions (never eval); syntax errors are reported with their column. */
+  condition: nonEmpty,
+  action: z.enum(conditionalActions),
+  message: z.string().optional(),
+  manual_steps: z.array(nonEmpty).default([]),
+});
+export type Conditional = z.infer<typeof Conditional>;
+
+export const Cleanup = z.strictObject({
+  remove_files: z.array(nonEmpty).default([]),
+  remove_directories: z.array(nonEmpty).default([]),
+  commands: z.array(CommandSpec).default([]),
+});
+
+export const PostUpdateTest = z.strictObject({
+  name: nonEmpty,
+  command: nonEmpty,
+  timeout: seconds.default(30),
+  retry_count: z.number().int().nonnegative().default(0),
+  retry_delay: seconds.default(0),
+});
+export type PostUpdateTest = z.infer<typeof PostUpdateTest>;
+
+export const RolloutStage = z.strictObject({
+  name: z.string().optional(),
+  percentage: z.number().min(0).max(100),
+  /** A condition expression the host must also satisfy to take part in this stage. */
+  criteria: nonEmpty.optional(),
+  wait_hours: z.number().nonnegative().default(0),
+});
+
+/** Standalone staged rollout (no hub): stages open one after another from `start`. */
+export const Rollout = z.strictObject({
+  strategy: z.enum(["staged", "immediate"]).default("staged"),
+  /** ISO date-time the first stage opens; defaults to release_date. */
+  start: z.string().optional(),
+  stages: z.array(RolloutStage).default([]),
+});
+export type Rollout = z.infer<typeof Rollout>;
+
+export const Manifest = z.strictObject({
+  version: z.string({ error: "must be a quoted string, e.g. version: \"1.2.3\"" }).min(1),
+  release_date: z.string().optional(),
+  description: z.string().optional(),
+  files: z.record(nonEmpty, FileRule).default({}),
+  merge_strategies: z.record(nonEmpty, z.record(z.string(), SectionStrategy)).default({}),
+  directories: z.record(nonEmpty, DirectoryRule).default({}),
+  hooks: Hooks.prefault({}),
+  requirements: Requirements.prefault({}),
+  rollback: RollbackPolicy.prefault({}),
+  notifications: Notifications.prefault({}),
+  security: SecurityPolicy.optional(),
+  conditionals: z.array(Conditional).default([]),
+  migrations: z.record(nonEmpty, z.array(CommandSpec)).default({}),
+  cleanup: Cleanup.prefault({}),
+  post_update_tests: z.array(PostUpdateTest).default([]),
+  rollout: Rollout.optional(),
+});
+export type Manifest = z.infer<typeof Manifest>;
+export type ManifestInput = z.input<typeof Manifest>;
+
+export const MANIFEST_FILENAME = "update-manifest.yaml";
