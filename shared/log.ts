@@ -1,0 +1,64 @@
+import { pino } from "pino";
+
+/** The logging surface every module takes; pino satisfies it, tests can capture it. */
+export interface Logger {
+  debug(msg: string, data?: Record<string, unknown>): void;
+  info(msg: string, data?: Record<string, unknown>): void;
+  warn(msg: string, data?: Record<string, unknown>): void;
+  error(msg: string, data?: Record<string, unknown>): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** Header and token fields that must never reach logs or reports. */
+export const REDACT_PATHS = [
+  "headers.authorization",
+  "headers.Authorization",
+  "*.headers.authorization",
+  "*.headers.Authorization",
+  "token",
+  "*.token",
+  "passphrase",
+  "*.passphrase",
+];
+
+export interface LoggerOptions {
+  level?: "debug" | "info" | "warn" | "error" | "silent";
+  /** Append JSON lines to this file instead of stderr. */
+  file?: string;
+  name?: string;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const destination = options.file
+    ? pino.destination({ dest: options.file, mkdir: true, sync: true })
+    : pino.destination(2);
+  const base = pino(
+    { name: options.name ?? "ship", level: options.level ?? "info", redact: REDACT_PATHS },
+    destination,
+  );
+  return wrap(base);
+}
+
+type PinoLike = ReturnType<typeof pino>;
+
+function wrap(p: PinoLike): Logger {
+  return {
+    debug: (msg, data) => p.debug(data ?? {}, msg),
+    info: (msg, data) => p.info(data ?? {}, msg),
+    warn: (msg, data) => p.warn(data ?? {}, msg),
+    error: (msg, data) => p.error(data ?? {}, msg),
+    child: (bindings) => wrap(p.child(bindings)),
+  };
+}
+
+/** A logger that keeps lines in memory, for tests and for reports sent to the hub. */
+export function memoryLogger(lines: { level: string; msg: string; data?: Record<string, unknown> }[] = []): Logger {
+  const make = (bindings: Record<string, unknown>): Logger => ({
+    debug: (msg, data) => lines.push({ level: "debug", msg, data: { ...bindings, ...data } }),
+    info: (msg, data) => lines.push({ level: "info", msg, data: { ...bindings, ...data } }),
+    warn: (msg, data) => lines.push({ level: "warn", msg, data: { ...bindings, ...data } }),
+    error: (msg, data) => lines.push({ level: "error", msg, data: { ...bindings, ...data } }),
+    child: (more) => make({ ...bindings, ...more }),
+  });
+  return make({});
+}
