@@ -30,8 +30,7 @@ export interface Issue {
 }
 
 export function formatIssue(issue: Issue): string {
-  const where =
-    issue.line === undefined ? issue.file : `${issue.file}:${issue.line}:${issue.column ?? 1}`;
+  const where = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}:${issue.column ?? 1}`;
   const path = issue.path === "" ? "" : ` ${issue.path}:`;
   const prefix = issue.severity === "warning" ? "warning: " : "";
   return `${prefix}${where}${path} ${issue.message}`;

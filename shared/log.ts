@@ -1,4 +1,4 @@
-import { pino } from "pino";
+import { destination, type Logger as PinoLogger, pino } from "pino";
 
 /** The logging surface every module takes; pino satisfies it, tests can capture it. */
 export interface Logger {
@@ -30,8 +30,8 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const destination = options.file
-    ? pino.destination({ dest: options.file, mkdir: true, sync: true })
-    : pino.destination(2);
+    ? destination({ dest: options.file, mkdir: true, sync: true })
+    : destination(2);
   const base = pino(
     { name: options.name ?? "ship", level: options.level ?? "info", redact: REDACT_PATHS },
     destination,
@@ -39,9 +39,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return wrap(base);
 }
 
-type PinoLike = ReturnType<typeof pino>;
-
-function wrap(p: PinoLike): Logger {
+function wrap(p: PinoLogger): Logger {
   return {
     debug: (msg, data) => p.debug(data ?? {}, msg),
     info: (msg, data) => p.info(data ?? {}, msg),
@@ -52,7 +50,9 @@ function wrap(p: PinoLike): Logger {
 }
 
 /** A logger that keeps lines in memory, for tests and for reports sent to the hub. */
-export function memoryLogger(lines: { level: string; msg: string; data?: Record<string, unknown> }[] = []): Logger {
+export function memoryLogger(
+  lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [],
+): Logger {
   const make = (bindings: Record<string, unknown>): Logger => ({
     debug: (msg, data) => lines.push({ level: "debug", msg, data: { ...bindings, ...data } }),
     info: (msg, data) => lines.push({ level: "info", msg, data: { ...bindings, ...data } }),

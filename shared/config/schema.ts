@@ -121,7 +121,9 @@ export type Trust = z.infer<typeof Trust>;
 
 export const AgentConfig = z.strictObject({
   general: General.prefault({}),
-  sources: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "source names use letters, digits, _ . -"), Source).default({}),
+  sources: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "source names use letters, digits, _ . -"), Source)
+    .default({}),
   hub: Hub.optional(),
   trust: Trust.optional(),
 });

@@ -153,7 +153,7 @@ export const Rollout = z.strictObject({
 export type Rollout = z.infer<typeof Rollout>;
 
 export const Manifest = z.strictObject({
-  version: z.string({ error: "must be a quoted string, e.g. version: \"1.2.3\"" }).min(1),
+  version: z.string({ error: 'must be a quoted string, e.g. version: "1.2.3"' }).min(1),
   release_date: z.string().optional(),
   description: z.string().optional(),
   files: z.record(nonEmpty, FileRule).default({}),
