@@ -29,12 +29,10 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const destination = options.file
-    ? destination({ dest: options.file, mkdir: true, sync: true })
-    : destination(2);
+  const stream = options.file ? destination({ dest: options.file, mkdir: true, sync: true }) : destination(2);
   const base = pino(
     { name: options.name ?? "ship", level: options.level ?? "info", redact: REDACT_PATHS },
-    destination,
+    stream,
   );
   return wrap(base);
 }
