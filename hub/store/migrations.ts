@@ -1,0 +1,87 @@
+/**
+ * Schema migrations, applied in order and recorded in `schema_version`. Never edit a shipped
+ * migration: append a new one, so every database converges to the same schema.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE tokens (
+    jti TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('ci', 'operator', 'agent')),
+    name TEXT NOT NULL,
+    agent_id TEXT,
+    created INTEGER NOT NULL,
+    expires INTEGER NOT NULL,
+    revoked INTEGER
+  );
+  CREATE TABLE artifacts (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    created INTEGER NOT NULL
+  );
+  CREATE TABLE releases (
+    id TEXT PRIMARY KEY,
+    app TEXT NOT NULL,
+    version TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    source TEXT NOT NULL,
+    signature TEXT,
+    created INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    UNIQUE (app, version)
+  );
+  CREATE TABLE agents (
+    id TEXT PRIMARY KEY,
+    hostname TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    agent_version TEXT NOT NULL,
+    apps TEXT NOT NULL,
+    online INTEGER NOT NULL DEFAULT 0,
+    last_seen INTEGER NOT NULL
+  );
+  CREATE TABLE rollouts (
+    id TEXT PRIMARY KEY,
+    release_id TEXT NOT NULL REFERENCES releases(id),
+    spec TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending','running','paused','completed','aborted','failed')),
+    current_wave INTEGER NOT NULL,
+    wave_started_at INTEGER NOT NULL,
+    reason TEXT,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+  );
+  CREATE INDEX rollouts_state ON rollouts(state);
+  CREATE TABLE deployments (
+    id TEXT PRIMARY KEY,
+    rollout_id TEXT NOT NULL REFERENCES rollouts(id),
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    wave INTEGER NOT NULL,
+    desired_release TEXT NOT NULL REFERENCES releases(id),
+    previous_release TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending','sent','in_progress','succeeded','failed',
+      'rolled_back','rollback_pending','timed_out')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    error TEXT,
+    UNIQUE (rollout_id, agent_id)
+  );
+  CREATE INDEX deployments_agent ON deployments(agent_id);
+  CREATE TABLE reports (
+    id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    deployment_id TEXT,
+    payload TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+  );
+  CREATE INDEX reports_agent ON reports(agent_id, received_at);
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX events_subject ON events(subject, id);
+  `,
+];

@@ -1,0 +1,372 @@
+import Database from "better-sqlite3";
+import type { RolloutSpec } from "../../shared/api/bodies.js";
+import type { AppStatus, ReleaseSourceRef } from "../../shared/protocol/messages.js";
+import { migrations } from "./migrations.js";
+import type {
+  AgentRecord,
+  ArtifactRecord,
+  DeploymentRecord,
+  DeploymentState,
+  EventRecord,
+  NewEvent,
+  ReleaseRecord,
+  ReportRecord,
+  Role,
+  RolloutRecord,
+  RolloutState,
+  Store,
+  TokenRecord,
+} from "./store.js";
+
+type Row = Record<string, unknown>;
+const str = (v: unknown): string => String(v);
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const num = (v: unknown): number => Number(v);
+// Stored JSON was written by this module from validated values; parsing it back needs no re-check.
+const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
+
+/** Applies pending migrations in one transaction each; returns the resulting schema version. */
+export function migrate(db: Database.Database): number {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const row = db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as Row | undefined;
+  let current = row?.v === null || row?.v === undefined ? 0 : num(row.v);
+  if (current > migrations.length)
+    throw new Error(
+      `database schema ${current} is newer than this hub (${migrations.length}); upgrade the hub`,
+    );
+  for (; current < migrations.length; current++) {
+    const sql = migrations[current]!;
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(current + 1);
+    })();
+  }
+  return current;
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly stmt: ReturnType<SqliteStore["prepareAll"]>;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("foreign_keys = ON");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    migrate(this.db);
+    this.stmt = this.prepareAll();
+  }
+
+  private prepareAll() {
+    const p = (sql: string) => this.db.prepare(sql);
+    return {
+      insertToken: p(`INSERT INTO tokens (jti, role, name, agent_id, created, expires, revoked)
+        VALUES (@jti, @role, @name, @agentId, @created, @expires, @revoked)`),
+      getToken: p("SELECT * FROM tokens WHERE jti = ?"),
+      revokeToken: p("UPDATE tokens SET revoked = ? WHERE jti = ? AND revoked IS NULL"),
+      listTokens: p("SELECT * FROM tokens ORDER BY created"),
+      putArtifact:
+        p(`INSERT INTO artifacts (sha256, size, path, created) VALUES (@sha256, @size, @path, @created)
+        ON CONFLICT (sha256) DO UPDATE SET size = excluded.size, path = excluded.path`),
+      getArtifact: p("SELECT * FROM artifacts WHERE sha256 = ?"),
+      insertRelease:
+        p(`INSERT INTO releases (id, app, version, manifest, source, signature, created, created_by)
+        VALUES (@id, @app, @version, @manifest, @source, @signature, @created, @createdBy)`),
+      getRelease: p("SELECT * FROM releases WHERE id = ?"),
+      findRelease: p("SELECT * FROM releases WHERE app = ? AND version = ?"),
+      listReleases: p(
+        "SELECT * FROM releases WHERE (@app IS NULL OR app = @app) ORDER BY created DESC LIMIT @limit",
+      ),
+      upsertAgent: p(`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
+        VALUES (@id, @hostname, @labels, @agentVersion, @apps, @online, @lastSeen)
+        ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, labels = excluded.labels,
+          agent_version = excluded.agent_version, apps = excluded.apps, online = excluded.online,
+          last_seen = excluded.last_seen`),
+      getAgent: p("SELECT * FROM agents WHERE id = ?"),
+      listAgents: p("SELECT * FROM agents ORDER BY id"),
+      setAgentOnline: p("UPDATE agents SET online = ?, last_seen = ? WHERE id = ?"),
+      setAgentApps: p("UPDATE agents SET apps = ? WHERE id = ?"),
+      allOffline: p("UPDATE agents SET online = 0 WHERE online = 1"),
+      insertRollout:
+        p(`INSERT INTO rollouts (id, release_id, spec, state, current_wave, wave_started_at, reason, created, updated)
+        VALUES (@id, @releaseId, @spec, @state, @currentWave, @waveStartedAt, @reason, @created, @updated)`),
+      getRollout: p("SELECT * FROM rollouts WHERE id = ?"),
+      listRollouts: p("SELECT * FROM rollouts ORDER BY created DESC LIMIT ?"),
+      updateRollout: p(`UPDATE rollouts SET state = COALESCE(@state, state),
+        current_wave = COALESCE(@currentWave, current_wave), wave_started_at = COALESCE(@waveStartedAt, wave_started_at),
+        reason = CASE WHEN @setReason THEN @reason ELSE reason END, updated = @updated WHERE id = @id`),
+      insertDeployment:
+        p(`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, previous_release,
+        state, attempts, updated_at, error)
+        VALUES (@id, @rolloutId, @agentId, @wave, @desiredRelease, @previousRelease, @state, @attempts, @updatedAt, @error)
+        ON CONFLICT DO NOTHING`),
+      getDeployment: p("SELECT * FROM deployments WHERE id = ?"),
+      deploymentsOfRollout: p("SELECT * FROM deployments WHERE rollout_id = ? ORDER BY wave, agent_id"),
+      deploymentsOfAgent: p("SELECT * FROM deployments WHERE agent_id = ? ORDER BY updated_at DESC"),
+      allDeployments: p("SELECT * FROM deployments"),
+      updateDeployment:
+        p(`UPDATE deployments SET state = COALESCE(@state, state), attempts = COALESCE(@attempts, attempts),
+        error = CASE WHEN @setError THEN @error ELSE error END, updated_at = @updatedAt WHERE id = @id`),
+      insertReport: p(`INSERT INTO reports (id, agent_id, deployment_id, payload, received_at)
+        VALUES (@id, @agentId, @deploymentId, @payload, @receivedAt) ON CONFLICT (id) DO NOTHING`),
+      listReports: p(
+        "SELECT * FROM reports WHERE agent_id = ? ORDER BY received_at DESC, rowid DESC LIMIT ?",
+      ),
+      appendEvent: p(
+        "INSERT INTO events (at, actor, kind, subject, data) VALUES (@at, @actor, @kind, @subject, @data)",
+      ),
+      listEvents:
+        p(`SELECT * FROM events WHERE (@before IS NULL OR id < @before) AND (@subject IS NULL OR subject = @subject)
+        ORDER BY id DESC LIMIT @limit`),
+      countOnline: p("SELECT COUNT(*) AS n FROM agents WHERE online = 1"),
+      rolloutsByState: p("SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state"),
+      deploymentsByState: p("SELECT state, COUNT(*) AS n FROM deployments GROUP BY state"),
+    };
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    this.db.close();
+  }
+
+  insertToken(t: TokenRecord): void {
+    this.stmt.insertToken.run(t);
+  }
+  getToken(jti: string): TokenRecord | undefined {
+    const r = this.stmt.getToken.get(jti) as Row | undefined;
+    return r && toToken(r);
+  }
+  revokeToken(jti: string, at: number): boolean {
+    return this.stmt.revokeToken.run(at, jti).changes > 0;
+  }
+  listTokens(): TokenRecord[] {
+    return (this.stmt.listTokens.all() as Row[]).map(toToken);
+  }
+
+  putArtifact(a: ArtifactRecord): void {
+    this.stmt.putArtifact.run(a);
+  }
+  getArtifact(sha256: string): ArtifactRecord | undefined {
+    const r = this.stmt.getArtifact.get(sha256) as Row | undefined;
+    return r && { sha256: str(r.sha256), size: num(r.size), path: str(r.path), created: num(r.created) };
+  }
+
+  insertRelease(r: ReleaseRecord): void {
+    this.stmt.insertRelease.run({ ...r, source: JSON.stringify(r.source) });
+  }
+  getRelease(id: string): ReleaseRecord | undefined {
+    const r = this.stmt.getRelease.get(id) as Row | undefined;
+    return r && toRelease(r);
+  }
+  findRelease(app: string, version: string): ReleaseRecord | undefined {
+    const r = this.stmt.findRelease.get(app, version) as Row | undefined;
+    return r && toRelease(r);
+  }
+  listReleases(filter: { app?: string; limit: number }): ReleaseRecord[] {
+    return (this.stmt.listReleases.all({ app: filter.app ?? null, limit: filter.limit }) as Row[]).map(
+      toRelease,
+    );
+  }
+
+  upsertAgent(a: AgentRecord): void {
+    this.stmt.upsertAgent.run({
+      ...a,
+      labels: JSON.stringify(a.labels),
+      apps: JSON.stringify(a.apps),
+      online: a.online ? 1 : 0,
+    });
+  }
+  getAgent(id: string): AgentRecord | undefined {
+    const r = this.stmt.getAgent.get(id) as Row | undefined;
+    return r && toAgent(r);
+  }
+  listAgents(): AgentRecord[] {
+    return (this.stmt.listAgents.all() as Row[]).map(toAgent);
+  }
+  setAgentOnline(id: string, online: boolean, at: number): void {
+    this.stmt.setAgentOnline.run(online ? 1 : 0, at, id);
+  }
+  setAgentApps(id: string, apps: AppStatus[]): void {
+    this.stmt.setAgentApps.run(JSON.stringify(apps), id);
+  }
+  markAllAgentsOffline(): void {
+    this.stmt.allOffline.run();
+  }
+
+  insertRollout(r: RolloutRecord): void {
+    this.stmt.insertRollout.run({ ...r, spec: JSON.stringify(r.spec) });
+  }
+  getRollout(id: string): RolloutRecord | undefined {
+    const r = this.stmt.getRollout.get(id) as Row | undefined;
+    return r && toRollout(r);
+  }
+  listRollouts(filter: { states?: readonly RolloutState[]; limit: number }): RolloutRecord[] {
+    const all = (this.stmt.listRollouts.all(filter.limit) as Row[]).map(toRollout);
+    return filter.states ? all.filter((r) => filter.states?.includes(r.state)) : all;
+  }
+  updateRollout(
+    id: string,
+    patch: Partial<Pick<RolloutRecord, "state" | "currentWave" | "waveStartedAt" | "reason">> & {
+      updated: number;
+    },
+  ): void {
+    this.stmt.updateRollout.run({
+      id,
+      state: patch.state ?? null,
+      currentWave: patch.currentWave ?? null,
+      waveStartedAt: patch.waveStartedAt ?? null,
+      setReason: "reason" in patch ? 1 : 0,
+      reason: patch.reason ?? null,
+      updated: patch.updated,
+    });
+  }
+
+  insertDeployment(d: DeploymentRecord): boolean {
+    return this.stmt.insertDeployment.run(d).changes > 0;
+  }
+  getDeployment(id: string): DeploymentRecord | undefined {
+    const r = this.stmt.getDeployment.get(id) as Row | undefined;
+    return r && toDeployment(r);
+  }
+  listDeployments(filter: { rolloutId?: string; agentId?: string }): DeploymentRecord[] {
+    let rows: Row[];
+    if (filter.rolloutId !== undefined) rows = this.stmt.deploymentsOfRollout.all(filter.rolloutId) as Row[];
+    else if (filter.agentId !== undefined) rows = this.stmt.deploymentsOfAgent.all(filter.agentId) as Row[];
+    else rows = this.stmt.allDeployments.all() as Row[];
+    const all = rows.map(toDeployment);
+    return filter.rolloutId !== undefined && filter.agentId !== undefined
+      ? all.filter((d) => d.agentId === filter.agentId)
+      : all;
+  }
+  updateDeployment(
+    id: string,
+    patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "error">> & { updatedAt: number },
+  ): void {
+    this.stmt.updateDeployment.run({
+      id,
+      state: patch.state ?? null,
+      attempts: patch.attempts ?? null,
+      setError: "error" in patch ? 1 : 0,
+      error: patch.error ?? null,
+      updatedAt: patch.updatedAt,
+    });
+  }
+
+  insertReport(r: ReportRecord): boolean {
+    return this.stmt.insertReport.run({ ...r, payload: JSON.stringify(r.payload) }).changes > 0;
+  }
+  listReports(agentId: string, limit: number): ReportRecord[] {
+    return (this.stmt.listReports.all(agentId, limit) as Row[]).map((r) => ({
+      id: str(r.id),
+      agentId: str(r.agent_id),
+      deploymentId: strOrNull(r.deployment_id),
+      payload: json<unknown>(r.payload),
+      receivedAt: num(r.received_at),
+    }));
+  }
+
+  appendEvent(e: NewEvent): void {
+    this.stmt.appendEvent.run({ ...e, data: JSON.stringify(e.data ?? null) });
+  }
+  listEvents(filter: { before?: number; subject?: string; limit: number }): EventRecord[] {
+    const rows = this.stmt.listEvents.all({
+      before: filter.before ?? null,
+      subject: filter.subject ?? null,
+      limit: filter.limit,
+    }) as Row[];
+    return rows.map((r) => ({
+      id: num(r.id),
+      at: num(r.at),
+      actor: str(r.actor),
+      kind: str(r.kind),
+      subject: str(r.subject),
+      data: json<unknown>(r.data),
+    }));
+  }
+
+  countAgentsOnline(): number {
+    return num((this.stmt.countOnline.get() as Row).n);
+  }
+  countRolloutsByState(): Record<string, number> {
+    return Object.fromEntries(
+      (this.stmt.rolloutsByState.all() as Row[]).map((r) => [str(r.state), num(r.n)]),
+    );
+  }
+  countDeploymentsByState(): Record<string, number> {
+    return Object.fromEntries(
+      (this.stmt.deploymentsByState.all() as Row[]).map((r) => [str(r.state), num(r.n)]),
+    );
+  }
+}
+
+function toToken(r: Row): TokenRecord {
+  return {
+    jti: str(r.jti),
+    role: str(r.role) as Role,
+    name: str(r.name),
+    agentId: strOrNull(r.agent_id),
+    created: num(r.created),
+    expires: num(r.expires),
+    revoked: r.revoked === null ? null : num(r.revoked),
+  };
+}
+
+function toRelease(r: Row): ReleaseRecord {
+  return {
+    id: str(r.id),
+    app: str(r.app),
+    version: str(r.version),
+    manifest: str(r.manifest),
+    source: json<ReleaseSourceRef>(r.source),
+    signature: strOrNull(r.signature),
+    created: num(r.created),
+    createdBy: str(r.created_by),
+  };
+}
+
+function toAgent(r: Row): AgentRecord {
+  return {
+    id: str(r.id),
+    hostname: str(r.hostname),
+    labels: json<Record<string, string>>(r.labels),
+    agentVersion: str(r.agent_version),
+    apps: json<AppStatus[]>(r.apps),
+    online: num(r.online) === 1,
+    lastSeen: num(r.last_seen),
+  };
+}
+
+function toRollout(r: Row): RolloutRecord {
+  return {
+    id: str(r.id),
+    releaseId: str(r.release_id),
+    spec: json<RolloutSpec>(r.spec),
+    state: str(r.state) as RolloutState,
+    currentWave: num(r.current_wave),
+    waveStartedAt: num(r.wave_started_at),
+    reason: strOrNull(r.reason),
+    created: num(r.created),
+    updated: num(r.updated),
+  };
+}
+
+function toDeployment(r: Row): DeploymentRecord {
+  return {
+    id: str(r.id),
+    rolloutId: str(r.rollout_id),
+    agentId: str(r.agent_id),
+    wave: num(r.wave),
+    desiredRelease: str(r.desired_release),
+    previousRelease: strOrNull(r.previous_release),
+    state: str(r.state) as DeploymentState,
+    attempts: num(r.attempts),
+    updatedAt: num(r.updated_at),
+    error: strOrNull(r.error),
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * The hub's one persistence interface. Everything the hub knows lives behind it, so a PostgreSQL
+ * store for several hubs is a new implementation of this file, not a rewrite of its callers.
+ * Calls are synchronous (better-sqlite3); `transaction` groups writes so a state change and its
+ * audit event land together or not at all.
+ */
+import type { RolloutSpec } from "../../shared/api/bodies.js";
+import type { AppStatus, ReleaseSourceRef } from "../../shared/protocol/messages.js";
+
+export const roles = ["ci", "operator", "agent"] as const;
+export type Role = (typeof roles)[number];
+
+export interface TokenRecord {
+  jti: string;
+  role: Role;
+  name: string;
+  agentId: string | null;
+  created: number;
+  expires: number;
+  revoked: number | null;
+}
+
+export interface ArtifactRecord {
+  sha256: string;
+  size: number;
+  path: string;
+  created: number;
+}
+
+export interface ReleaseRecord {
+  id: string;
+  app: string;
+  version: string;
+  manifest: string;
+  source: ReleaseSourceRef;
+  signature: string | null;
+  created: number;
+  createdBy: string;
+}
+
+export interface AgentRecord {
+  id: string;
+  hostname: string;
+  labels: Record<string, string>;
+  agentVersion: string;
+  apps: AppStatus[];
+  online: boolean;
+  lastSeen: number;
+}
+
+export const rolloutStates = ["pending", "running", "paused", "completed", "aborted", "failed"] as const;
+export type RolloutState = (typeof rolloutStates)[number];
+
+export interface RolloutRecord {
+  id: string;
+  releaseId: string;
+  spec: RolloutSpec;
+  state: RolloutState;
+  currentWave: number;
+  waveStartedAt: number;
+  /** Why the rollout halted or ended, for people reading `rollout show`. */
+  reason: string | null;
+  created: number;
+  updated: number;
+}
+
+export const deploymentStates = [
+  "pending",
+  "sent",
+  "in_progress",
+  "succeeded",
+  "failed",
+  "rolled_back",
+  "rollback_pending",
+  "timed_out",
+] as const;
+export type DeploymentState = (typeof deploymentStates)[number];
+
+export interface DeploymentRecord {
+  id: string;
+  rolloutId: string;
+  agentId: string;
+  wave: number;
+  desiredRelease: string;
+  previousRelease: string | null;
+  state: DeploymentState;
+  attempts: number;
+  updatedAt: number;
+  error: string | null;
+}
+
+export interface ReportRecord {
+  id: string;
+  agentId: string;
+  deploymentId: string | null;
+  payload: unknown;
+  receivedAt: number;
+}
+
+export interface EventRecord {
+  id: number;
+  at: number;
+  actor: string;
+  kind: string;
+  subject: string;
+  data: unknown;
+}
+
+export type NewEvent = Omit<EventRecord, "id">;
+
+export interface Store {
+  transaction<T>(fn: () => T): T;
+  /** Checkpoints the write-ahead log and closes; the store is unusable afterwards. */
+  close(): void;
+
+  insertToken(token: TokenRecord): void;
+  getToken(jti: string): TokenRecord | undefined;
+  revokeToken(jti: string, at: number): boolean;
+  listTokens(): TokenRecord[];
+
+  putArtifact(artifact: ArtifactRecord): void;
+  getArtifact(sha256: string): ArtifactRecord | undefined;
+
+  insertRelease(release: ReleaseRecord): void;
+  getRelease(id: string): ReleaseRecord | undefined;
+  findRelease(app: string, version: string): ReleaseRecord | undefined;
+  listReleases(filter: { app?: string; limit: number }): ReleaseRecord[];
+
+  upsertAgent(agent: AgentRecord): void;
+  getAgent(id: string): AgentRecord | undefined;
+  listAgents(): AgentRecord[];
+  setAgentOnline(id: string, online: boolean, at: number): void;
+  setAgentApps(id: string, apps: AppStatus[]): void;
+  /** At startup: no connection survives a restart. */
+  markAllAgentsOffline(): void;
+
+  insertRollout(rollout: RolloutRecord): void;
+  getRollout(id: string): RolloutRecord | undefined;
+  listRollouts(filter: { states?: readonly RolloutState[]; limit: number }): RolloutRecord[];
+  updateRollout(
+    id: string,
+    patch: Partial<Pick<RolloutRecord, "state" | "currentWave" | "waveStartedAt" | "reason">> & {
+      updated: number;
+    },
+  ): void;
+
+  /** Inserts unless the (rollout, agent) pair exists; returns whether it inserted. */
+  insertDeployment(deployment: DeploymentRecord): boolean;
+  getDeployment(id: string): DeploymentRecord | undefined;
+  listDeployments(filter: { rolloutId?: string; agentId?: string }): DeploymentRecord[];
+  updateDeployment(
+    id: string,
+    patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "error">> & { updatedAt: number },
+  ): void;
+
+  /** Stores a report once; false when its id was already stored (a resend). */
+  insertReport(report: ReportRecord): boolean;
+  listReports(agentId: string, limit: number): ReportRecord[];
+
+  appendEvent(event: NewEvent): void;
+  /** Newest first; `before` is an event id for paging. */
+  listEvents(filter: { before?: number; subject?: string; limit: number }): EventRecord[];
+
+  countAgentsOnline(): number;
+  countRolloutsByState(): Record<string, number>;
+  countDeploymentsByState(): Record<string, number>;
+}

@@ -1,0 +1,143 @@
+/**
+ * Messages on the agent ↔ hub WebSocket (`/api/v1/agent`). Both halves parse every message with
+ * these schemas; a message that does not parse is refused, never half-understood.
+ */
+import { z } from "zod";
+
+/** Bumped when a message changes incompatibly; the hub refuses agents speaking another major. */
+export const PROTOCOL_VERSION = 1;
+
+const id = z.string().min(1).max(200);
+const version = z.literal(PROTOCOL_VERSION).default(PROTOCOL_VERSION);
+const labels = z.record(z.string().max(100), z.string().max(200));
+
+/** Release sources an agent resolves with its own credentials (DESIGN.md "Hub contract"). */
+export const ReleaseSourceRef = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("hub"),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits"),
+  }),
+  z.strictObject({
+    type: z.enum(["https", "http"]),
+    url: z.url(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits"),
+  }),
+  z.strictObject({
+    type: z.literal("sftp"),
+    remote_path: z.string().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits"),
+  }),
+  z.strictObject({
+    type: z.literal("git"),
+    commit: z.string().regex(/^[0-9a-f]{7,64}$/, "must be a commit hash"),
+    tag: z.string().min(1).optional(),
+  }),
+]);
+export type ReleaseSourceRef = z.infer<typeof ReleaseSourceRef>;
+
+export const AppStatus = z.object({
+  app: id,
+  version: z.string().nullable(),
+  state: z.string().max(100),
+  releaseId: id.optional(),
+});
+export type AppStatus = z.infer<typeof AppStatus>;
+
+export const Hello = z.object({
+  type: z.literal("hello"),
+  v: version,
+  agentId: id,
+  hostname: z.string().max(255),
+  labels: labels.default({}),
+  agentVersion: z.string().max(100),
+  apps: z.array(AppStatus).max(1000).default([]),
+});
+
+export const Progress = z.object({
+  type: z.literal("progress"),
+  v: version,
+  deploymentId: id,
+  step: z.string().max(200),
+  percent: z.number().min(0).max(100).optional(),
+  message: z.string().max(4000).optional(),
+});
+
+export const reportOutcomes = ["succeeded", "failed", "rolled_back", "restore_failed", "skipped"] as const;
+export type ReportOutcome = (typeof reportOutcomes)[number];
+
+export const Report = z.object({
+  type: z.literal("report"),
+  v: version,
+  /** Agent-generated; the hub stores each id once, so a resent report is harmless. */
+  reportId: z.uuid(),
+  deploymentId: id.optional(),
+  app: id,
+  releaseId: id.optional(),
+  outcome: z.enum(reportOutcomes),
+  fromVersion: z.string().nullable(),
+  toVersion: z.string().nullable(),
+  error: z.string().max(10_000).optional(),
+  steps: z
+    .array(
+      z.object({
+        name: z.string().max(200),
+        ok: z.boolean(),
+        ms: z.number().nonnegative(),
+        log: z.string().max(20_000).optional(),
+      }),
+    )
+    .max(200)
+    .default([]),
+});
+export type Report = z.infer<typeof Report>;
+
+export const AgentMessage = z.discriminatedUnion("type", [Hello, Progress, Report]);
+export type AgentMessage = z.infer<typeof AgentMessage>;
+export type Hello = z.infer<typeof Hello>;
+export type Progress = z.infer<typeof Progress>;
+
+export const DeployRelease = z.object({
+  id: id,
+  app: id,
+  version: z.string(),
+  manifest: z.string(),
+  source: ReleaseSourceRef,
+  signature: z.string().optional(),
+});
+export type DeployRelease = z.infer<typeof DeployRelease>;
+
+export const Deploy = z.object({
+  type: z.literal("deploy"),
+  v: version,
+  /** Stable per instruction: an agent that already handled this id does nothing. */
+  deploymentId: id,
+  app: id,
+  release: DeployRelease,
+  /** True when the hub sends the agent back to its previous release. */
+  rollback: z.boolean(),
+});
+export type Deploy = z.infer<typeof Deploy>;
+
+export const HubMessage = z.discriminatedUnion("type", [
+  Deploy,
+  z.object({ type: z.literal("ack"), v: version, reportId: z.string() }),
+  z.object({ type: z.literal("check_now"), v: version }),
+  z.object({ type: z.literal("error"), v: version, message: z.string() }),
+]);
+export type HubMessage = z.infer<typeof HubMessage>;
+
+/** WebSocket path on the hub; the agent derives ws(s)://host:port + this from its hub url. */
+export const AGENT_CHANNEL_PATH = "/api/v1/agent";
+
+const ROLLBACK_SUFFIX = "~rollback";
+
+/** The instruction id of a rollback differs from the update's, so agents do not dedupe it away. */
+export function rollbackDeploymentId(deploymentId: string): string {
+  return `${deploymentId}${ROLLBACK_SUFFIX}`;
+}
+
+export function parseDeploymentId(instructionId: string): { deploymentId: string; rollback: boolean } {
+  return instructionId.endsWith(ROLLBACK_SUFFIX)
+    ? { deploymentId: instructionId.slice(0, -ROLLBACK_SUFFIX.length), rollback: true }
+    : { deploymentId: instructionId, rollback: false };
+}
