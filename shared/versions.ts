@@ -1,0 +1,139 @@
+/**
+ * Version parsing and ordering, used by conditions (`current_version < '2.0.0'`), migrations
+ * (run every v with current < v ≤ target) and downgrade checks.
+ *
+ * The order, as the README states it:
+ * - A leading `v`/`V` before a digit is ignored, and so is surrounding whitespace.
+ * - **Semver-like** strings — a dotted numeric core, an optional `-pre.release` and an optional
+ *   `+build` — follow semver precedence: the core compares part by part numerically, a missing
+ *   minor or patch counts as 0 (`1.2` == `1.2.0`), a pre-release sorts before its release
+ *   (`1.0.0-alpha` < `1.0.0-alpha.1` < `1.0.0-beta` < `1.0.0`), pre-release identifiers compare
+ *   numerically when all digits and as ASCII text otherwise (numbers first), and build metadata
+ *   is ignored (`1.0.0+a` == `1.0.0`). Leading zeros (`2024.01.15`) and cores longer than three
+ *   parts (`1.2.3.4` > `1.2.3`) are accepted.
+ * - **Anything else** (`r42`, `release-7`, `abc`) is split into runs of digits and non-digits that
+ *   compare run by run: digit runs numerically, text runs as text, a digit run before a text run,
+ *   and a string that ends first is smaller (`r9` < `r10` < `ra`; `abc` < `abd`). Lone `.` runs
+ *   are separators and are skipped, so `r1.2` compares like the parts `r`, 1, 2.
+ * - Both kinds are compared on one key: every string becomes a sequence of tokens
+ *   (end < pre-release mark < release mark < number < text) and keys compare token by token.
+ *   A semver's key is its core numbers, then the release mark or the pre-release mark and its
+ *   identifiers, so a semver meets a non-semver in that same run-by-run order
+ *   (`1.5.0` < `2024.01.15`, `9.9.9` < `r1`). Because every comparison is the comparison of two
+ *   keys, the order is total, deterministic and transitive over any mix of strings.
+ */
+
+/** One element of a version's sort key; `rank` orders kinds before values are looked at. */
+type Token =
+  | { rank: 0 } // end of the string
+  | { rank: 1 } // a pre-release follows: sorts before the release itself
+  | { rank: 2 } // the release itself (no pre-release)
+  | { rank: 3; digits: string } // a number, kept as digits without leading zeros (no size limit)
+  | { rank: 4; text: string };
+
+const END: Token = { rank: 0 };
+const PRE: Token = { rank: 1 };
+const RELEASE: Token = { rank: 2 };
+
+export interface SemverLike {
+  kind: "semver";
+  raw: string;
+  /** At least three parts (missing minor/patch filled with 0); longer cores keep their parts. */
+  core: number[];
+  prerelease: (string | number)[];
+  build: string[];
+}
+
+export interface OtherVersion {
+  kind: "other";
+  raw: string;
+  /** Digit runs as numbers, text runs as strings, separators (`.`) dropped. */
+  runs: (string | number)[];
+}
+
+export type ParsedVersion = SemverLike | OtherVersion;
+
+const SEMVER_LIKE =
+  /^(\d+(?:\.\d+)*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
+
+function normalise(s: string): string {
+  const trimmed = s.trim();
+  return /^[vV]\d/.test(trimmed) ? trimmed.slice(1) : trimmed;
+}
+
+function digitsToken(digits: string): Token {
+  return { rank: 3, digits: digits.replace(/^0+(?=\d)/, "") };
+}
+
+/** Parses a version string; never throws (every string has a place in the order). */
+export function parseVersion(s: string): ParsedVersion {
+  const body = normalise(s);
+  const m = SEMVER_LIKE.exec(body);
+  if (m) {
+    const core = m[1]!.split(".").map(Number);
+    while (core.length < 3) core.push(0);
+    const prerelease =
+      m[2] === undefined ? [] : m[2].split(".").map((id) => (/^\d+$/.test(id) ? Number(id) : id));
+    const build = m[3] === undefined ? [] : m[3].split(".");
+    return { kind: "semver", raw: s, core, prerelease, build };
+  }
+  const runs = (body.match(/\d+|\D+/g) ?? [])
+    .filter((run) => run !== ".")
+    .map((run) => (/^\d/.test(run) ? Number(run) : run));
+  return { kind: "other", raw: s, runs };
+}
+
+/** The sort key; built from the text rather than the parsed numbers so huge numbers stay exact. */
+function sortKey(s: string): Token[] {
+  const body = normalise(s);
+  const m = SEMVER_LIKE.exec(body);
+  if (m) {
+    const core = m[1]!.split(".");
+    while (core.length < 3) core.push("0");
+    const key = core.map(digitsToken);
+    if (m[2] === undefined) return [...key, RELEASE];
+    const ids = m[2]
+      .split(".")
+      .map((id): Token => (/^\d+$/.test(id) ? digitsToken(id) : { rank: 4, text: id }));
+    return [...key, PRE, ...ids, END];
+  }
+  const runs = (body.match(/\d+|\D+/g) ?? []).filter((run) => run !== ".");
+  return [...runs.map((run): Token => (/^\d/.test(run) ? digitsToken(run) : { rank: 4, text: run })), END];
+}
+
+function compareTokens(a: Token, b: Token): number {
+  if (a.rank !== b.rank) return a.rank < b.rank ? -1 : 1;
+  if (a.rank === 3 && b.rank === 3) {
+    if (a.digits.length !== b.digits.length) return a.digits.length < b.digits.length ? -1 : 1;
+    return a.digits === b.digits ? 0 : a.digits < b.digits ? -1 : 1;
+  }
+  if (a.rank === 4 && b.rank === 4) return a.text === b.text ? 0 : a.text < b.text ? -1 : 1;
+  return 0;
+}
+
+/** -1, 0 or 1 by the order described at the top of this file. */
+export function compareVersions(a: string, b: string): -1 | 0 | 1 {
+  const ka = sortKey(a);
+  const kb = sortKey(b);
+  const n = Math.min(ka.length, kb.length);
+  for (let i = 0; i < n; i++) {
+    const c = compareTokens(ka[i]!, kb[i]!);
+    if (c !== 0) return c < 0 ? -1 : 1;
+  }
+  return ka.length === kb.length ? 0 : ka.length < kb.length ? -1 : 1;
+}
+
+/**
+ * Whether a string is plausible as a release version: non-empty, no whitespace or other
+ * punctuation than `. _ + - ~`, and at least one digit (`1.2.3`, `v2`, `2024.01.15`, `r42`;
+ * not `abc`, `latest`, `1 2`). Any string still has a place in the order; this is for warnings.
+ */
+export function isVersionLike(s: string): boolean {
+  const body = normalise(s);
+  return /^[0-9A-Za-z._+~-]+$/.test(body) && /\d/.test(body);
+}
+
+/** A sorted copy, oldest first; equal versions keep their input order. */
+export function sortVersions(versions: readonly string[]): string[] {
+  return [...versions].sort(compareVersions);
+}

@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import { compareVersions, isVersionLike, parseVersion, sortVersions } from "../../../shared/versions.js";
+
+describe("compareVersions", () => {
+  const table: [string, string, -1 | 0 | 1][] = [
+    ["1.0.0", "1.0.0", 0],
+    ["1.0.0", "1.0.1", -1],
+    ["1.10.0", "1.9.0", 1],
+    ["2.0.0", "10.0.0", -1],
+    ["v1.2.3", "1.2.3", 0],
+    ["V1.2.3", "v1.2.4", -1],
+    ["1.2", "1.2.0", 0],
+    ["1", "1.0.0", 0],
+    ["1.2", "1.2.1", -1],
+    ["1.0.0+build.5", "1.0.0+build.7", 0],
+    ["1.0.0-alpha", "1.0.0", -1],
+    ["1.0.0-alpha", "1.0.0-alpha.1", -1],
+    ["1.0.0-alpha.1", "1.0.0-alpha.beta", -1],
+    ["1.0.0-beta.2", "1.0.0-beta.11", -1],
+    ["1.0.0-1", "1.0.0-alpha", -1],
+    ["1.0.0-rc.1", "1.0.0", -1],
+    ["0.9.9", "1.0.0-alpha", -1],
+    ["1.2.3", "1.2.3.4", -1],
+    ["2024.01.15", "2024.1.15", 0],
+    ["2024.01.15", "2024.02.01", -1],
+    ["1.5.0", "2024.01.15", -1],
+    ["r9", "r10", -1],
+    ["r10", "ra", -1],
+    ["9.9.9", "r1", -1],
+    ["abc", "abd", -1],
+    ["abc", "abc", 0],
+    ["r1.2", "r1.10", -1],
+    ["123456789012345678901234567890", "123456789012345678901234567891", -1],
+    [" 1.2.3 ", "1.2.3", 0],
+  ];
+  it.each(table)("compare(%j, %j) = %i", (a, b, expected) => {
+    expect(compareVersions(a, b)).toBe(expected);
+    expect(compareVersions(b, a)).toBe(-expected === 0 ? 0 : -expected);
+  });
+
+  it("orders the semver.org precedence example", () => {
+    const ordered = [
+      "1.0.0-alpha",
+      "1.0.0-alpha.1",
+      "1.0.0-alpha.beta",
+      "1.0.0-beta",
+      "1.0.0-beta.2",
+      "1.0.0-beta.11",
+      "1.0.0-rc.1",
+      "1.0.0",
+    ];
+    expect(sortVersions([...ordered].reverse())).toEqual(ordered);
+  });
+
+  it("is a total, transitive order over a shuffled mix of semver and other strings", () => {
+    const pool = [
+      "1.0.0-alpha",
+      "1.0.0",
+      "1.0.0-",
+      "1.0",
+      "v1.0.1",
+      "1.0.0.1",
+      "1.0.0x",
+      "1.0.0 beta",
+      "2024.01.15",
+      "r42",
+      "r5",
+      "abc",
+      "",
+      "0.0.1",
+      "1.0.0-alpha.1",
+      "1.0.0-beta.x.01",
+      "release-7",
+      "7",
+      "1.2.3_x",
+      "1.5.0",
+    ];
+    // Seeded shuffle so a failure reproduces.
+    let seed = 42;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let round = 0; round < 20; round++) {
+      const sorted = sortVersions([...pool].sort(() => rand() - 0.5));
+      const reference = sortVersions(pool);
+      // Equal versions (1.0 and 1.0.0) may swap; every position must hold an equal version.
+      sorted.forEach((v, i) => expect(compareVersions(v, reference[i]!), `${v} at ${i}`).toBe(0));
+    }
+    for (const a of pool) {
+      expect(compareVersions(a, a)).toBe(0);
+      for (const b of pool) {
+        expect(compareVersions(a, b)).toBe(-compareVersions(b, a) || 0);
+        for (const c of pool) {
+          if (compareVersions(a, b) <= 0 && compareVersions(b, c) <= 0) {
+            expect(compareVersions(a, c), `${a} <= ${b} <= ${c}`).toBeLessThanOrEqual(0);
+          }
+        }
+      }
+    }
+  });
+});
+
+describe("parseVersion", () => {
+  it("reads semver parts, defaults and pre-release identifiers", () => {
+    expect(parseVersion("v1.2-rc.1+sha.abc")).toEqual({
+      kind: "semver",
+      raw: "v1.2-rc.1+sha.abc",
+      core: [1, 2, 0],
+      prerelease: ["rc", 1],
+      build: ["sha", "abc"],
+    });
+  });
+  it("splits other strings into runs, dropping dot separators", () => {
+    expect(parseVersion("r42.7b")).toEqual({ kind: "other", raw: "r42.7b", runs: ["r", 42, 7, "b"] });
+  });
+});
+
+describe("isVersionLike", () => {
+  it.each([
+    ["1.2.3", true],
+    ["v2", true],
+    ["2024.01.15", true],
+    ["r42", true],
+    ["1.0.0-rc.1+b", true],
+    ["abc", false],
+    ["latest", false],
+    ["1 2", false],
+    ["", false],
+  ])("%j → %s", (s, expected) => {
+    expect(isVersionLike(s)).toBe(expected);
+  });
+});
