@@ -1,0 +1,164 @@
+/**
+ * Runs the manifest's shell commands (hooks, migrations, tests, cleanup): `/bin/sh -c` in the app
+ * directory, bounded output captured into the log, and a timeout that kills the whole process group
+ * so a hook's grandchildren (`sleep 60 &`, a server it started) cannot outlive it.
+ */
+import { spawn } from "node:child_process";
+import type { Logger } from "../../shared/log.js";
+
+/** What every command learns about the update through its environment. */
+export interface CommandEnv {
+  app: string;
+  version: string;
+  previousVersion: string;
+  appDir: string;
+}
+
+export interface RunCommandOptions {
+  cwd: string;
+  timeoutSeconds: number;
+  env: CommandEnv;
+  log: Logger;
+  /** What the command is for, e.g. `pre_update[0]`; names it in the log. */
+  label: string;
+  /** Output kept per stream; the rest is dropped with a note (a chatty hook must not eat memory). */
+  maxOutputBytes?: number;
+}
+
+export interface CommandResult {
+  ok: boolean;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  durationMs: number;
+  stdout: string;
+  stderr: string;
+}
+
+const DEFAULT_MAX_OUTPUT = 64 * 1024;
+/** After SIGTERM the group gets this long to exit before SIGKILL. */
+const KILL_GRACE_MS = 2000;
+const PIPE_DRAIN_MS = 200;
+
+export function commandEnvironment(env: CommandEnv): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    SHIP_APP: env.app,
+    SHIP_VERSION: env.version,
+    SHIP_PREVIOUS_VERSION: env.previousVersion,
+    SHIP_APP_DIR: env.appDir,
+  };
+}
+
+export function runCommand(command: string, options: RunCommandOptions): Promise<CommandResult> {
+  const started = performance.now();
+  const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+  const child = spawn("/bin/sh", ["-c", command], {
+    cwd: options.cwd,
+    env: commandEnvironment(options.env),
+    // Its own process group, so the timeout can kill everything the command started.
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stdout = boundedCollector(max);
+  const stderr = boundedCollector(max);
+  child.stdout.on("data", stdout.push);
+  child.stderr.on("data", stderr.push);
+
+  return new Promise((resolve) => {
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid, "SIGTERM");
+      killTimer = setTimeout(() => killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS);
+    }, options.timeoutSeconds * 1000);
+
+    let done = false;
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      // Whatever the shell left behind in its group goes too (a backgrounded `sleep`).
+      killGroup(child.pid, "SIGKILL");
+      const result: CommandResult = {
+        ok: !timedOut && exitCode === 0 && spawnError === undefined,
+        exitCode,
+        signal,
+        timedOut,
+        durationMs: Math.round(performance.now() - started),
+        stdout: stdout.text(),
+        stderr: spawnError ? spawnError.message : stderr.text(),
+      };
+      logResult(command, options, result);
+      resolve(result);
+    };
+    child.on("error", (err) => finish(null, null, err));
+    // "close" fires once the pipes are drained, so no output is lost; but a backgrounded child
+    // holding the pipes open must not keep us waiting after the shell itself has exited.
+    child.on("close", (code, signal) => finish(code, signal));
+    child.on("exit", (code, signal) => {
+      setTimeout(() => finish(code, signal), PIPE_DRAIN_MS).unref();
+    });
+  });
+}
+
+/** One line saying why a command failed, for state files and notifications. */
+export function describeFailure(label: string, result: CommandResult, timeoutSeconds: number): string {
+  if (result.timedOut) return `${label} timed out after ${timeoutSeconds}s`;
+  const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+  const tail = lastLine(result.stderr) ?? lastLine(result.stdout);
+  return tail ? `${label} ${how}: ${tail}` : `${label} ${how}`;
+}
+
+function lastLine(text: string): string | undefined {
+  const lines = text.trim().split("\n");
+  const last = lines[lines.length - 1]?.trim();
+  return last === "" ? undefined : last;
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone, which is what we wanted.
+  }
+}
+
+function boundedCollector(max: number): { push: (chunk: Buffer) => void; text: () => string } {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  let dropped = 0;
+  return {
+    push: (chunk) => {
+      const room = max - kept;
+      if (room > 0) {
+        const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+        chunks.push(part);
+        kept += part.length;
+      }
+      dropped += Math.max(0, chunk.length - Math.max(room, 0));
+    },
+    text: () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      return dropped > 0 ? `${body}\n[... ${dropped} more bytes not kept]` : body;
+    },
+  };
+}
+
+function logResult(command: string, options: RunCommandOptions, result: CommandResult): void {
+  const data = {
+    command,
+    label: options.label,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    timedOut: result.timedOut,
+    durationMs: result.durationMs,
+    stdout: result.stdout,
+    stderr: result.stderr,
+  };
+  if (result.ok) options.log.info(`${options.label} succeeded`, data);
+  else options.log.error(`${options.label} failed`, data);
+}

@@ -1,0 +1,119 @@
+/**
+ * Locks that keep two ship runs (timer, daemon, an operator's manual run) off the same app: an
+ * exclusively created file holding {pid, host, started}. A lock whose pid is dead on this host is
+ * stale (the holder was SIGKILLed or the machine rebooted) and is taken over with a warning.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
+import { z } from "zod";
+import { LockedError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+
+const LockHolder = z.object({ pid: z.number().int(), host: z.string(), started: z.string() });
+export type LockHolder = z.infer<typeof LockHolder>;
+
+const UNREADABLE_GRACE_MS = 10_000;
+
+export interface HeldLock {
+  readonly file: string;
+  release(): Promise<void>;
+}
+
+export async function acquireLock(file: string, log: Logger): Promise<HeldLock> {
+  await mkdir(dirname(file), { recursive: true });
+  const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
+  // Two attempts: the second follows removing a stale lock; losing that race to another run is fine.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (await tryCreate(file, me)) return heldLock(file);
+    const holder = await readHolder(file);
+    if (holder === "gone") continue;
+    if (holder !== "unreadable" && isLive(holder)) throw new LockedError(file, describeHolder(holder));
+    // An empty lock file may be a live holder between create and write: only old ones are stale.
+    if (holder === "unreadable" && (await ageMs(file)) < UNREADABLE_GRACE_MS) {
+      throw new LockedError(file, "a run that is still writing its lock file");
+    }
+    log.warn("taking over a stale lock", {
+      lockFile: file,
+      holder: holder === "unreadable" ? "unreadable lock file" : describeHolder(holder),
+    });
+    await rm(file, { force: true });
+  }
+  throw new LockedError(file, "another run took the lock while we removed a stale one");
+}
+
+/** One lock file per app directory: two sources updating the same app_dir exclude each other. */
+export function appLockFile(lockDir: string, appDir: string): string {
+  const readable = appDir.replace(/^\/+/, "").replace(/[^A-Za-z0-9_.-]+/g, "_") || "root";
+  const hash = createHash("sha256").update(appDir).digest("hex").slice(0, 8);
+  return join(lockDir, `app-${readable}-${hash}.lock`);
+}
+
+export function describeHolder(holder: LockHolder): string {
+  return `pid ${holder.pid} on ${holder.host}, since ${holder.started}`;
+}
+
+async function tryCreate(file: string, me: LockHolder): Promise<boolean> {
+  try {
+    const handle = await open(file, "wx", 0o644);
+    try {
+      await handle.writeFile(`${JSON.stringify(me)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+}
+
+async function readHolder(file: string): Promise<LockHolder | "gone" | "unreadable"> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "gone";
+    throw error;
+  }
+  try {
+    const parsed = LockHolder.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : "unreadable";
+  } catch {
+    // A holder killed between create and write leaves an empty file: as stale as a dead pid.
+    return "unreadable";
+  }
+}
+
+async function ageMs(file: string): Promise<number> {
+  try {
+    return Date.now() - (await stat(file)).mtimeMs;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+function isLive(holder: LockHolder): boolean {
+  // A pid on another host (a lock dir on shared storage) cannot be checked: assume it is alive.
+  if (holder.host !== hostname()) return true;
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function heldLock(file: string): HeldLock {
+  let released = false;
+  return {
+    file,
+    async release() {
+      if (released) return;
+      released = true;
+      await rm(file, { force: true });
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * POST a JSON body with a timeout and one retry for what is worth retrying (network errors,
+ * timeouts, 408, 429, 5xx). Never throws: a notification must not fail an update.
+ */
+import { request } from "undici";
+
+export interface PostResult {
+  ok: boolean;
+  attempts: number;
+  /** Status code or error text of the last attempt, for the log (never headers or the URL's secrets). */
+  outcome: string;
+}
+
+export interface PostOptions {
+  headers: Record<string, string>;
+  timeoutMs: number;
+  retryDelayMs: number;
+}
+
+export async function postJson(url: string, body: unknown, options: PostOptions): Promise<PostResult> {
+  let last: Attempt = { ok: false, retryable: false, outcome: "not sent" };
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    last = await postOnce(url, body, options);
+    if (last.ok || !last.retryable || attempt === 2)
+      return { ok: last.ok, attempts: attempt, outcome: last.outcome };
+    if (options.retryDelayMs > 0) await new Promise((r) => setTimeout(r, options.retryDelayMs));
+  }
+  return { ok: last.ok, attempts: 2, outcome: last.outcome };
+}
+
+interface Attempt {
+  ok: boolean;
+  retryable: boolean;
+  outcome: string;
+}
+
+async function postOnce(url: string, body: unknown, options: PostOptions): Promise<Attempt> {
+  try {
+    const response = await request(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...options.headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    // Drain the body so the connection is released; its content does not matter to us.
+    await response.body.dump();
+    const status = response.statusCode;
+    return {
+      ok: status >= 200 && status < 300,
+      retryable: status === 408 || status === 429 || status >= 500,
+      outcome: `HTTP ${status}`,
+    };
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "";
+    const message = name === "TimeoutError" ? `timed out after ${options.timeoutMs} ms` : errorText(error);
+    return { ok: false, retryable: true, outcome: message };
+  }
+}
+
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  return `${code ?? error.name}: ${error.message}${cause}`;
+}
+
+/** Where a notification went, for logs: a Slack webhook URL's path is itself a secret. */
+export function redactUrl(url: string): string {
+  try {
+    return `${new URL(url).origin}/…`;
+  } catch {
+    return "(invalid URL)";
+  }
+}

@@ -1,0 +1,26 @@
+/** The manifest's message placeholders: {version} {error} {app} {host} {system_id} {timestamp}. */
+
+export interface NotificationEvent {
+  app: string;
+  version: string;
+  status: "success" | "failure";
+  /** Why the update failed; empty on success. */
+  error: string;
+  host: string;
+  system_id: string;
+  /** ISO time the update ended. */
+  timestamp: string;
+}
+
+const DEFAULT_MESSAGES: Record<NotificationEvent["status"], string> = {
+  success: "{app} updated to {version} on {host}",
+  failure: "{app} update to {version} failed on {host}: {error}",
+};
+
+const PLACEHOLDER = /\{(version|error|app|host|system_id|timestamp)\}/g;
+
+/** Unknown `{words}` are left as written: a message may legitimately contain braces. */
+export function renderMessage(template: string | undefined, event: NotificationEvent): string {
+  const text = template ?? DEFAULT_MESSAGES[event.status];
+  return text.replace(PLACEHOLDER, (_, key: keyof NotificationEvent) => event[key]);
+}

@@ -1,0 +1,122 @@
+/**
+ * The agent's state file (`general.state_file`, JSON). `last_run` stays a top-level ISO string
+ * because the seed's health-check script reads it with `jq -r '.last_run'`. Written atomically
+ * (temp file + fsync + rename + directory fsync) so a crash never leaves half a state file.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { z } from "zod";
+import { BadInputError } from "../../shared/errors.js";
+
+export const runResults = [
+  "updated",
+  "up_to_date",
+  "skipped",
+  "manual_intervention_required",
+  "failed_restored",
+  "failed_not_rolled_back",
+  "restore_failed",
+  "refused",
+] as const;
+export type RunResult = (typeof runResults)[number];
+
+export const SourceState = z.looseObject({
+  current_version: z.string().nullable().default(null),
+  previous_version: z.string().nullable().default(null),
+  last_result: z.enum(runResults).nullable().default(null),
+  last_error: z.string().nullable().default(null),
+  /** When the source last changed the app (ISO). */
+  last_update: z.string().nullable().default(null),
+  /** The source-specific identity (commit, sha256, etag) of what is installed. */
+  release_id: z.string().nullable().default(null),
+  /** Set when a conditional asked for a person; cleared by the next successful update. */
+  manual_steps: z.array(z.string()).optional(),
+});
+export type SourceState = z.infer<typeof SourceState>;
+
+export const ShipState = z.looseObject({
+  last_run: z.string().nullable().default(null),
+  sources: z.record(z.string(), SourceState).default({}),
+});
+export type ShipState = z.infer<typeof ShipState>;
+
+export function emptySourceState(): SourceState {
+  return SourceState.parse({});
+}
+
+/** A missing file is a first run; an unreadable one is bad input, never silently reset. */
+export async function readState(file: string): Promise<ShipState> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return ShipState.parse({});
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw BadInputError.single(file, "", `state file is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = ShipState.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw BadInputError.single(file, first?.path.join(".") ?? "", first?.message ?? "invalid state file");
+  }
+  return parsed.data;
+}
+
+export async function writeState(file: string, state: ShipState): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** Read, change one source's entry, write back; callers hold the run lock so no one races us. */
+export async function updateSourceState(
+  file: string,
+  source: string,
+  change: (current: SourceState) => SourceState,
+): Promise<ShipState> {
+  const state = await readState(file);
+  const next: ShipState = {
+    ...state,
+    sources: { ...state.sources, [source]: change(state.sources[source] ?? emptySourceState()) },
+  };
+  await writeState(file, next);
+  return next;
+}
+
+export async function recordLastRun(file: string, when: Date): Promise<void> {
+  const state = await readState(file);
+  await writeState(file, { ...state, last_run: when.toISOString() });
+}
+
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  const dir = dirname(file);
+  await mkdir(dir, { recursive: true });
+  const temp = join(dir, `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    const handle = await open(temp, "w", 0o640);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await syncDirectory(dir);
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

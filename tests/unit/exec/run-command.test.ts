@@ -1,0 +1,140 @@
+import { readFileSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runTestWithRetries } from "../../../agent/exec/retry.js";
+import { describeFailure, runCommand } from "../../../agent/exec/run-command.js";
+import { memoryLogger } from "../../../shared/log.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ship-exec-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const env = () => ({ app: "myapp", version: "2.0.0", previousVersion: "1.0.0", appDir: dir });
+
+/** A killed process whose parent is gone may linger as a zombie until init reaps it: that is dead. */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^\d+ \(.*\) [ZX]/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+describe("runCommand", () => {
+  it("runs in the app dir with the SHIP_* environment and captures output into the log", async () => {
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const result = await runCommand(
+      'pwd; echo "$SHIP_APP $SHIP_VERSION $SHIP_PREVIOUS_VERSION $SHIP_APP_DIR"',
+      {
+        cwd: dir,
+        timeoutSeconds: 10,
+        env: env(),
+        log: memoryLogger(lines),
+        label: "pre_update[0]",
+      },
+    );
+    expect(result.ok).toBe(true);
+    const [cwd, vars] = result.stdout.trim().split("\n");
+    expect(cwd).toBe(dir);
+    expect(vars).toBe(`myapp 2.0.0 1.0.0 ${dir}`);
+    const logged = lines.find((l) => l.msg === "pre_update[0] succeeded");
+    expect(logged?.data?.stdout).toContain("myapp 2.0.0");
+  });
+
+  it("reports a failing exit code and the last line of stderr", async () => {
+    const result = await runCommand("echo doing; echo 'db unreachable' >&2; exit 4", {
+      cwd: dir,
+      timeoutSeconds: 10,
+      env: env(),
+      log: memoryLogger(),
+      label: "post_update[1]",
+    });
+    expect(result.ok).toBe(false);
+    expect(result.exitCode).toBe(4);
+    expect(describeFailure("post_update[1]", result, 10)).toBe(
+      "post_update[1] exited with 4: db unreachable",
+    );
+  });
+
+  it("kills a hanging command and everything it started within the timeout", async () => {
+    const pidFile = join(dir, "sleep.pid");
+    const started = performance.now();
+    const result = await runCommand(`sleep 60 & echo $! > ${pidFile}; wait`, {
+      cwd: dir,
+      timeoutSeconds: 0.3,
+      env: env(),
+      log: memoryLogger(),
+      label: "hook",
+    });
+    const elapsed = performance.now() - started;
+    expect(result.ok).toBe(false);
+    expect(result.timedOut).toBe(true);
+    expect(elapsed).toBeLessThan(3000);
+    const sleepPid = Number((await readFile(pidFile, "utf8")).trim());
+    expect(isAlive(sleepPid)).toBe(false);
+    expect(describeFailure("hook", result, 0.3)).toBe("hook timed out after 0.3s");
+  });
+
+  it("does not wait for a backgrounded child once the shell has exited", async () => {
+    const started = performance.now();
+    const result = await runCommand("sleep 60 & echo started", {
+      cwd: dir,
+      timeoutSeconds: 30,
+      env: env(),
+      log: memoryLogger(),
+      label: "hook",
+    });
+    expect(result.ok).toBe(true);
+    expect(result.stdout).toContain("started");
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
+  it("keeps only a bounded amount of output", async () => {
+    const result = await runCommand("head -c 100000 /dev/zero | tr '\\0' x", {
+      cwd: dir,
+      timeoutSeconds: 10,
+      env: env(),
+      log: memoryLogger(),
+      label: "chatty",
+      maxOutputBytes: 1000,
+    });
+    expect(result.ok).toBe(true);
+    expect(result.stdout.startsWith("x".repeat(1000))).toBe(true);
+    expect(result.stdout).toContain("[... 99000 more bytes not kept]");
+  });
+});
+
+describe("runTestWithRetries", () => {
+  it("retries a test that fails twice and then succeeds, counting attempts", async () => {
+    const counter = join(dir, "count");
+    await writeFile(counter, "0");
+    const script = `n=$(cat ${counter}); n=$((n+1)); echo $n > ${counter}; [ $n -ge 3 ]`;
+    const result = await runTestWithRetries(
+      { name: "health", command: script, timeout: 10, retry_count: 3, retry_delay: 5 },
+      { cwd: dir, env: env(), log: memoryLogger(), delayScale: 0 },
+    );
+    expect(result.ok).toBe(true);
+    expect(result.attempts).toBe(3);
+    expect((await readFile(counter, "utf8")).trim()).toBe("3");
+  });
+
+  it("gives up after retry_count + 1 attempts", async () => {
+    const counter = join(dir, "count");
+    await writeFile(counter, "0");
+    const script = `n=$(cat ${counter}); echo $((n+1)) > ${counter}; exit 1`;
+    const result = await runTestWithRetries(
+      { name: "health", command: script, timeout: 10, retry_count: 2, retry_delay: 0 },
+      { cwd: dir, env: env(), log: memoryLogger() },
+    );
+    expect(result.ok).toBe(false);
+    expect(result.attempts).toBe(3);
+    expect((await readFile(counter, "utf8")).trim()).toBe("3");
+  });
+});

@@ -1,0 +1,147 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { renderMessage } from "../../../agent/notify/render-message.js";
+import { sendNotifications } from "../../../agent/notify/send-notifications.js";
+import { memoryLogger } from "../../../shared/log.js";
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+/** A real HTTP peer on 127.0.0.1 answering with the given statuses in turn (last one repeats). */
+async function receiver(statuses: number[] = [200]): Promise<{ url: string; received: Received[] }> {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
+      res.statusCode = statuses[Math.min(received.length - 1, statuses.length - 1)] ?? 200;
+      res.end("ok");
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook/SECRETPATH`, received };
+}
+
+const event = {
+  app: "myapp",
+  version: "1.2.3",
+  status: "failure" as const,
+  error: 'post_update_test "health" exited with 1',
+  host: "web-1",
+  system_id: "abc123",
+  timestamp: "2026-01-01T00:00:00.000Z",
+};
+
+describe("renderMessage", () => {
+  it("fills every placeholder and leaves unknown braces alone", () => {
+    expect(renderMessage("{app} {version} {error} {host} {system_id} {timestamp} {other}", event)).toBe(
+      'myapp 1.2.3 post_update_test "health" exited with 1 web-1 abc123 2026-01-01T00:00:00.000Z {other}',
+    );
+  });
+  it("has a default message per status", () => {
+    expect(renderMessage(undefined, event)).toContain("failed on web-1");
+  });
+});
+
+describe("sendNotifications", () => {
+  it("POSTs the webhook JSON with its headers and never logs the header secret", async () => {
+    const hook = await receiver();
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    await sendNotifications(
+      [
+        {
+          type: "webhook",
+          url: hook.url,
+          message: "update failed: {error}",
+          headers: { Authorization: "Bearer s3cr3t" },
+          timeout: 5,
+        },
+      ],
+      event,
+      { log: memoryLogger(lines), retryDelayMs: 0 },
+    );
+    expect(hook.received).toHaveLength(1);
+    expect(hook.received[0]?.headers.authorization).toBe("Bearer s3cr3t");
+    expect(hook.received[0]?.body).toEqual({ ...event, message: `update failed: ${event.error}` });
+    const logText = JSON.stringify(lines);
+    expect(logText).toContain("notification sent");
+    expect(logText).not.toContain("s3cr3t");
+    expect(logText).not.toContain("SECRETPATH");
+  });
+
+  it("sends Slack's {text} format", async () => {
+    const hook = await receiver();
+    await sendNotifications([{ type: "slack", url: hook.url, message: "{app} v{version} failed" }], event, {
+      log: memoryLogger(),
+    });
+    expect(hook.received[0]?.body).toEqual({ text: "myapp v1.2.3 failed" });
+  });
+
+  it("retries once after a 5xx but not after a 4xx", async () => {
+    const flaky = await receiver([503, 200]);
+    const refusing = await receiver([404]);
+    await sendNotifications(
+      [
+        { type: "webhook", url: flaky.url, headers: {}, timeout: 5 },
+        { type: "webhook", url: refusing.url, headers: {}, timeout: 5 },
+      ],
+      event,
+      { log: memoryLogger(), retryDelayMs: 0 },
+    );
+    expect(flaky.received).toHaveLength(2);
+    expect(refusing.received).toHaveLength(1);
+  });
+
+  it("logs an endpoint that is down and returns normally", async () => {
+    const hook = await receiver();
+    const deadUrl = hook.url;
+    await new Promise((r) => servers.pop()?.close(r));
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    await expect(
+      sendNotifications([{ type: "webhook", url: deadUrl, headers: {}, timeout: 5 }], event, {
+        log: memoryLogger(lines),
+        retryDelayMs: 0,
+      }),
+    ).resolves.toBeUndefined();
+    const failure = lines.find((l) => l.msg === "notification could not be delivered");
+    expect(failure?.data?.attempts).toBe(2);
+    expect(String(failure?.data?.outcome)).toContain("ECONNREFUSED");
+  });
+
+  it("gives up on a hanging endpoint after its timeout", async () => {
+    const server = createServer(() => {
+      // Never answers.
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const started = performance.now();
+    await sendNotifications([{ type: "webhook", url, headers: {}, timeout: 10 }], event, {
+      log: memoryLogger(lines),
+      retryDelayMs: 0,
+      maxTimeoutMs: 200,
+    });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(String(lines.find((l) => l.level === "error")?.data?.outcome)).toContain("timed out");
+    server.closeAllConnections();
+  });
+
+  it("writes log notifications to the log at the chosen level", async () => {
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    await sendNotifications([{ type: "log", message: "{app} is now {version}", level: "warn" }], event, {
+      log: memoryLogger(lines),
+    });
+    expect(lines).toContainEqual(expect.objectContaining({ level: "warn", msg: "myapp is now 1.2.3" }));
+  });
+});

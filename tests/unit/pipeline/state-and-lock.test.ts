@@ -1,0 +1,82 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { acquireLock, appLockFile } from "../../../agent/lock/run-lock.js";
+import { readState, recordLastRun, updateSourceState } from "../../../agent/state/state-file.js";
+import { BadInputError, LockedError } from "../../../shared/errors.js";
+import { memoryLogger } from "../../../shared/log.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ship-state-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("state file", () => {
+  it("starts empty, keeps last_run at the top level for jq, and leaves no temp files", async () => {
+    const file = join(dir, "sub", ".ship_state.json");
+    expect(await readState(file)).toEqual({ last_run: null, sources: {} });
+    await recordLastRun(file, new Date("2026-01-02T03:04:05Z"));
+    await updateSourceState(file, "app", (s) => ({ ...s, current_version: "1.0.0", last_result: "updated" }));
+    const raw = JSON.parse(await readFile(file, "utf8"));
+    expect(raw.last_run).toBe("2026-01-02T03:04:05.000Z");
+    expect(raw.sources.app.current_version).toBe("1.0.0");
+    expect(raw.sources.app.previous_version).toBeNull();
+    expect(await readdir(join(dir, "sub"))).toEqual([".ship_state.json"]);
+  });
+
+  it("keeps keys it does not know (a newer agent's state) when rewriting", async () => {
+    const file = join(dir, "state.json");
+    await writeFile(file, JSON.stringify({ last_run: null, sources: {}, future_key: 7 }));
+    await recordLastRun(file, new Date(0));
+    expect(JSON.parse(await readFile(file, "utf8")).future_key).toBe(7);
+  });
+
+  it("refuses a corrupt state file instead of silently resetting it", async () => {
+    const file = join(dir, "state.json");
+    await writeFile(file, "{not json");
+    await expect(readState(file)).rejects.toBeInstanceOf(BadInputError);
+  });
+});
+
+describe("run lock", () => {
+  it("is exclusive while held and free again after release", async () => {
+    const file = join(dir, "ship.lock");
+    const lock = await acquireLock(file, memoryLogger());
+    const holder = JSON.parse(await readFile(file, "utf8"));
+    expect(holder.pid).toBe(process.pid);
+    const error = await acquireLock(file, memoryLogger()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockedError);
+    expect((error as LockedError).exitCode).toBe(75);
+    expect((error as LockedError).message).toContain(`pid ${process.pid}`);
+    await lock.release();
+    const again = await acquireLock(file, memoryLogger());
+    await again.release();
+  });
+
+  it("takes over a lock whose process is dead, with a warning", async () => {
+    const child = spawn("true");
+    const deadPid = await new Promise<number>((r) => child.on("exit", () => r(child.pid ?? 0)));
+    const file = join(dir, "ship.lock");
+    await writeFile(
+      file,
+      JSON.stringify({ pid: deadPid, host: hostname(), started: "2026-01-01T00:00:00Z" }),
+    );
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const lock = await acquireLock(file, memoryLogger(lines));
+    expect(JSON.parse(await readFile(file, "utf8")).pid).toBe(process.pid);
+    expect(lines.some((l) => l.level === "warn" && l.msg === "taking over a stale lock")).toBe(true);
+    await lock.release();
+  });
+
+  it("names one lock file per app directory", () => {
+    expect(appLockFile("/run/ship", "/opt/my app")).toMatch(
+      /^\/run\/ship\/app-opt_my_app-[0-9a-f]{8}\.lock$/,
+    );
+    expect(appLockFile("/l", "/opt/a")).not.toBe(appLockFile("/l", "/opt/b"));
+  });
+});
