@@ -85,7 +85,8 @@ describe("compareVersions", () => {
       const sorted = sortVersions([...pool].sort(() => rand() - 0.5));
       const reference = sortVersions(pool);
       // Equal versions (1.0 and 1.0.0) may swap; every position must hold an equal version.
-      sorted.forEach((v, i) => expect(compareVersions(v, reference[i]!), `${v} at ${i}`).toBe(0));
+      for (const [i, v] of sorted.entries())
+        expect(compareVersions(v, reference[i]!), `${v} at ${i}`).toBe(0);
     }
     for (const a of pool) {
       expect(compareVersions(a, a)).toBe(0);
