@@ -1,0 +1,28 @@
+/**
+ * Applies a merge plan to plain parsed values (JSON, TOML). Keys keep the server copy's order;
+ * added keys land after them, in the order the plan lists them (the release's order).
+ */
+import type { MergeEdit } from "./plan.js";
+import { deepClone, isTable, setOwn, type Table, valueAt } from "./values.js";
+
+export function applyEditsToValue(user: unknown, release: unknown, edits: readonly MergeEdit[]): unknown {
+  let result = deepClone(user);
+  for (const edit of edits) {
+    if (edit.path.length === 0) {
+      result = edit.kind === "remove" ? {} : deepClone(release);
+      continue;
+    }
+    const parent = tableAt(result, edit.path.slice(0, -1));
+    const key = edit.path[edit.path.length - 1] as string;
+    if (edit.kind === "remove") delete parent[key];
+    else setOwn(parent, key, deepClone(valueAt(release, edit.path)));
+  }
+  return result;
+}
+
+function tableAt(root: unknown, path: readonly string[]): Table {
+  let node = root;
+  for (const key of path) node = isTable(node) ? node[key] : undefined;
+  if (!isTable(node)) throw new Error(`merge plan refers to ${path.join(".")}, which is not a table`);
+  return node;
+}

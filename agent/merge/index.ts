@@ -1,0 +1,144 @@
+/**
+ * Config-file merges (`merge_toml`, `merge_json`, `merge_yaml` rules of the update manifest).
+ *
+ * Inputs: `current` is the file on the server now (with the user's edits), `incoming` the release's
+ * version, `base` the version the previous release shipped (its pristine copy), when known.
+ *
+ * Strategies (the rule's `merge_strategy`):
+ * - `replace`: the release's file wins entirely (its exact text).
+ * - `update_only`: the user's file stays as it is; only keys it lacks are added (recursively, inside
+ *   tables/mappings/objects). An existing value is never changed or removed.
+ * - `preserve_user` with `base` (three-way): a value the user changed (differs from `base`) is kept;
+ *   a value the user never touched takes the release's value, so a release can change a default;
+ *   keys the user added are kept; keys the release added are added; keys the release removed are
+ *   removed unless the user changed them; keys the user deleted stay deleted unless the release
+ *   changed them. Without `base`: every user value is kept and new release keys are added.
+ *
+ * `sections` (the manifest's `merge_strategies` for this file) override the strategy for one table,
+ * named by its top-level key or a dotted path (`database.pool`); the deepest entry wins. Besides the
+ * three strategies above a section may use `merge_smart`: the release's values win, except the
+ * `preserve_keys` (dotted paths relative to the section), which keep the user's value; keys only the
+ * user has are kept; new keys are added. `preserve_keys` keep the user's value under any strategy.
+ *
+ * Arrays are values: never merged element by element. When the user and the release disagree on a
+ * type (table vs value), the user's value stays where the strategy keeps user values (reported in
+ * `kept`). Key order is the user's; added keys follow, in the release's order. A file the merge does
+ * not change comes back byte for byte. YAML keeps comments and layout (new keys bring the release's
+ * comments); JSON keeps indentation and line endings; TOML keeps comments and layout when the edits
+ * are simple line edits and is otherwise rewritten from values (see `warnings`).
+ *
+ * Pure and synchronous: no disk. Unparsable input → BadInputError naming the file, line and column.
+ */
+import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
+import { parseJson, renderJsonMerge } from "./json-format.js";
+import { type FileStrategy, type MergePlan, planMerge } from "./plan.js";
+import { parseToml, renderTomlMerge } from "./toml-format.js";
+import { ABSENT, type Maybe } from "./values.js";
+import { parseYaml, renderYamlMerge } from "./yaml-format.js";
+
+export type MergeFormat = "toml" | "json" | "yaml";
+
+export interface MergeInput {
+  format: MergeFormat;
+  /** Used in error messages only. */
+  fileName: string;
+  current: string;
+  incoming: string;
+  base?: string;
+  strategy: FileStrategy;
+  sections?: Record<string, SectionStrategy>;
+}
+
+export interface MergeResult {
+  text: string;
+  /** Dotted key paths where the user's value (or deletion) was kept over the release's. */
+  kept: string[];
+  added: string[];
+  updated: string[];
+  removed: string[];
+  /** What the merge could not keep (e.g. TOML comments when the file had to be rewritten). */
+  warnings: string[];
+}
+
+export function mergeFormatOf(action: FileRule["action"]): MergeFormat | undefined {
+  switch (action) {
+    case "merge_toml":
+      return "toml";
+    case "merge_json":
+      return "json";
+    case "merge_yaml":
+      return "yaml";
+    default:
+      return undefined;
+  }
+}
+
+export function mergeConfigFile(input: MergeInput): MergeResult {
+  const parse = parserFor(input.format, input.fileName);
+  const release = parse(input.incoming, "release");
+  if (input.strategy === "replace") {
+    // The release wins whatever the server holds, even an unparsable file; report what changes.
+    const user = tryParse(() => parse(input.current, "server"));
+    const plan = user === ABSENT ? emptyPlan() : planFor(input, user.value, release.value, ABSENT);
+    return { ...reportOf(plan), text: input.incoming, warnings: [] };
+  }
+  const user = parse(input.current, "server");
+  const base = input.base === undefined ? ABSENT : parse(input.base, "previous release").value;
+  const plan = planFor(input, user.value, release.value, base);
+  const rendered = render(input, user, release, plan);
+  return { ...reportOf(plan), ...rendered };
+}
+
+interface Parsed {
+  value: unknown;
+  yaml?: ReturnType<typeof parseYaml>;
+}
+
+type Parser = (text: string, role: "server" | "release" | "previous release") => Parsed;
+
+function parserFor(format: MergeFormat, fileName: string): Parser {
+  switch (format) {
+    case "json":
+      return (text, role) => ({ value: parseJson(text, fileName, role) });
+    case "toml":
+      return (text, role) => ({ value: parseToml(text, fileName, role) });
+    case "yaml":
+      return (text, role) => {
+        const yaml = parseYaml(text, fileName, role);
+        return { value: yaml.value, yaml };
+      };
+  }
+}
+
+function planFor(input: MergeInput, user: unknown, release: unknown, base: Maybe): MergePlan {
+  return planMerge({ user, release, base, strategy: input.strategy, sections: input.sections });
+}
+
+function render(input: MergeInput, user: Parsed, release: Parsed, plan: MergePlan) {
+  switch (input.format) {
+    case "json":
+      return { text: renderJsonMerge(input.current, user.value, release.value, plan.edits), warnings: [] };
+    case "toml":
+      return renderTomlMerge(input.current, user.value, release.value, plan.edits);
+    case "yaml":
+      if (user.yaml === undefined || release.yaml === undefined)
+        throw new Error("YAML copies were not parsed as YAML");
+      return renderYamlMerge(input.current, user.yaml, release.yaml, plan.edits);
+  }
+}
+
+function tryParse(parse: () => Parsed): { value: unknown } | typeof ABSENT {
+  try {
+    return parse();
+  } catch {
+    return ABSENT;
+  }
+}
+
+function emptyPlan(): MergePlan {
+  return { edits: [], kept: [], added: [], updated: [], removed: [] };
+}
+
+function reportOf(plan: MergePlan): Omit<MergeResult, "text" | "warnings"> {
+  return { kept: plan.kept, added: plan.added, updated: plan.updated, removed: plan.removed };
+}

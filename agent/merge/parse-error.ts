@@ -1,0 +1,35 @@
+import { BadInputError } from "../../shared/errors.js";
+
+/** Which copy of the file failed to parse: named in the message so the operator knows where to look. */
+export type CopyRole = "server" | "release" | "previous release";
+
+const describe: Record<CopyRole, string> = {
+  server: "the server's copy",
+  release: "the release's copy",
+  "previous release": "the previous release's copy",
+};
+
+export function parseFailure(
+  fileName: string,
+  role: CopyRole,
+  message: string,
+  position?: { line: number; column: number },
+): BadInputError {
+  return new BadInputError([
+    {
+      file: fileName,
+      line: position?.line,
+      column: position?.column,
+      path: "",
+      message: `cannot merge: ${describe[role]} does not parse: ${message}`,
+      severity: "error",
+    },
+  ]);
+}
+
+/** 1-based line and column of a character offset. */
+export function lineColumnAt(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, Math.max(0, offset));
+  const lineStart = before.lastIndexOf("\n") + 1;
+  return { line: before.split("\n").length, column: offset - lineStart + 1 };
+}

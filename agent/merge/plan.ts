@@ -1,0 +1,151 @@
+/**
+ * The format-independent half of a merge: walk the server's copy, the release's copy and (when
+ * known) the previous release's copy side by side and decide, key by key, what the result takes.
+ * Pure: the result is a list of edits against the server's copy, which each format then applies in
+ * its own way (YAML edits its Document so comments survive, JSON keeps indentation, ...).
+ */
+import type { SectionStrategy } from "../../shared/manifest/schema.js";
+import { ABSENT, childOf, dotted, isTable, type Maybe, sameValue } from "./values.js";
+
+export type FileStrategy = "preserve_user" | "update_only" | "replace";
+
+/** `set` and `add` take the release's value at `path`; `remove` deletes the server's. */
+export interface MergeEdit {
+  kind: "set" | "add" | "remove";
+  path: string[];
+}
+
+export interface MergePlan {
+  edits: MergeEdit[];
+  /** Dotted paths where the user's value (or the user's deletion) won over the release's. */
+  kept: string[];
+  added: string[];
+  updated: string[];
+  removed: string[];
+}
+
+/** How one subtree merges; preserveKeys (relative to sectionPath) always keep the user's value. */
+interface Policy {
+  kind: FileStrategy | "merge_smart";
+  sectionPath: string[];
+  preserveKeys: ReadonlySet<string>;
+}
+
+const keepUser = (path: string[]): Policy => ({
+  kind: "update_only",
+  sectionPath: path,
+  preserveKeys: new Set(),
+});
+
+export interface PlanInput {
+  user: unknown;
+  release: unknown;
+  /** ABSENT when the caller has no pristine copy of the previous release: no three-way merge. */
+  base: Maybe;
+  strategy: FileStrategy;
+  sections?: Record<string, SectionStrategy>;
+}
+
+export function planMerge(input: PlanInput): MergePlan {
+  const plan: MergePlan = { edits: [], kept: [], added: [], updated: [], removed: [] };
+  const walker = new MergeWalker(plan, input.sections ?? {}, input.base !== ABSENT);
+  walker.visit([], input.user, input.release, input.base, {
+    kind: input.strategy,
+    sectionPath: [],
+    preserveKeys: new Set(),
+  });
+  return plan;
+}
+
+class MergeWalker {
+  constructor(
+    private readonly plan: MergePlan,
+    private readonly sections: Record<string, SectionStrategy>,
+    private readonly threeWay: boolean,
+  ) {}
+
+  visit(path: string[], user: Maybe, release: Maybe, base: Maybe, policy: Policy): void {
+    if (user === ABSENT) {
+      if (release !== ABSENT) this.releaseOnly(path, release, base, policy);
+      return;
+    }
+    if (release === ABSENT) {
+      this.userOnly(path, user, base, policy);
+      return;
+    }
+    if (isTable(user) && isTable(release)) {
+      const keys = [...Object.keys(user), ...Object.keys(release).filter((k) => !Object.hasOwn(user, k))];
+      for (const key of keys) {
+        const child = [...path, key];
+        const childBase = this.threeWay ? childOf(base, key) : ABSENT;
+        this.visit(child, childOf(user, key), childOf(release, key), childBase, this.policyAt(child, policy));
+      }
+      return;
+    }
+    if (sameValue(user, release)) return;
+    if (this.userWins(user, base, policy)) this.record("kept", path);
+    else this.edit("set", path, "updated");
+  }
+
+  /** Both present and different (or of different types): does the user's value stay? */
+  private userWins(user: unknown, base: Maybe, policy: Policy): boolean {
+    switch (policy.kind) {
+      case "update_only":
+        return true;
+      case "preserve_user":
+        // Untouched since the previous release → the release may change it.
+        return !(this.threeWay && base !== ABSENT && sameValue(user, base));
+      case "replace":
+      case "merge_smart":
+        return false;
+    }
+  }
+
+  private releaseOnly(path: string[], release: unknown, base: Maybe, policy: Policy): void {
+    // The user deleted a key the release still ships unchanged: respect the deletion.
+    const userDeleted = this.threeWay && base !== ABSENT && sameValue(base, release);
+    if (policy.kind === "preserve_user" && userDeleted) this.record("kept", path);
+    else this.edit("add", path, "added");
+  }
+
+  private userOnly(path: string[], user: unknown, base: Maybe, policy: Policy): void {
+    if (policy.kind === "replace") {
+      this.edit("remove", path, "removed");
+      return;
+    }
+    // update_only and merge_smart never remove; preserve_user removes only what the user never touched.
+    if (policy.kind !== "preserve_user" || base === ABSENT) return;
+    if (sameValue(user, base)) {
+      this.edit("remove", path, "removed");
+    } else if (isTable(user) && isTable(base)) {
+      for (const key of Object.keys(user)) {
+        const child = [...path, key];
+        this.visit(child, user[key], ABSENT, childOf(base, key), this.policyAt(child, policy));
+      }
+    } else {
+      this.record("kept", path);
+    }
+  }
+
+  /** The policy for `path`: its own merge_strategies entry, a preserved key, or the parent's. */
+  private policyAt(path: string[], inherited: Policy): Policy {
+    const own = this.sections[dotted(path)];
+    if (own !== undefined) return policyOf(own, path);
+    const relative = dotted(path.slice(inherited.sectionPath.length));
+    return inherited.preserveKeys.has(relative) ? keepUser(path) : inherited;
+  }
+
+  private edit(kind: MergeEdit["kind"], path: string[], report: "added" | "updated" | "removed"): void {
+    this.plan.edits.push({ kind, path });
+    this.record(report, path);
+  }
+
+  private record(report: "kept" | "added" | "updated" | "removed", path: string[]): void {
+    this.plan[report].push(dotted(path));
+  }
+}
+
+function policyOf(section: SectionStrategy, path: string[]): Policy {
+  if (typeof section === "string") return { kind: section, sectionPath: path, preserveKeys: new Set() };
+  return { kind: section.strategy, sectionPath: path, preserveKeys: new Set(section.preserve_keys) };
+}

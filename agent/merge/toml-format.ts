@@ -1,0 +1,41 @@
+/**
+ * TOML merges. smol-toml parses to plain values and its stringify cannot reproduce comments,
+ * blank lines, inline-table style, literal/multi-line strings, number spellings (0xff, 1_000) or
+ * floats that happen to be whole (1.0 is written as 1). So the server copy's text is edited line by
+ * line when every edit is a simple one (toml-text-edit.ts), and only otherwise rewritten from values.
+ */
+import { parse, stringify, TomlError } from "smol-toml";
+import { applyEditsToValue } from "./apply-plain.js";
+import { type CopyRole, parseFailure } from "./parse-error.js";
+import type { MergeEdit } from "./plan.js";
+
+export function parseToml(text: string, fileName: string, role: CopyRole): unknown {
+  try {
+    return parse(text, { integersAsBigInt: "asNeeded" });
+  } catch (error) {
+    if (error instanceof TomlError) {
+      const firstLine = error.message.split("\n")[0] ?? error.message;
+      throw parseFailure(fileName, role, firstLine, { line: error.line, column: error.column });
+    }
+    throw parseFailure(fileName, role, error instanceof Error ? error.message : String(error));
+  }
+}
+
+export interface TomlRender {
+  text: string;
+  warnings: string[];
+}
+
+export function renderTomlMerge(
+  userText: string,
+  user: unknown,
+  release: unknown,
+  edits: MergeEdit[],
+): TomlRender {
+  if (edits.length === 0) return { text: userText, warnings: [] };
+  const merged = applyEditsToValue(user, release, edits);
+  return {
+    text: stringify(merged),
+    warnings: ["the merged TOML was rewritten from values: comments and formatting were not kept"],
+  };
+}

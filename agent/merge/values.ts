@@ -1,0 +1,71 @@
+/**
+ * Helpers over parsed config values (JSON, YAML `toJS()`, smol-toml output). A "table" is a plain
+ * key/value object; arrays, dates and scalars are values compared as a whole.
+ */
+
+export type Table = Record<string, unknown>;
+
+/** Marks a key one side of a merge does not have (distinct from `null`, which YAML and JSON allow). */
+export const ABSENT: unique symbol = Symbol("absent");
+export type Maybe = unknown | typeof ABSENT;
+
+export function isTable(value: unknown): value is Table {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+export function childOf(parent: Maybe, key: string): Maybe {
+  return isTable(parent) && Object.hasOwn(parent, key) ? parent[key] : ABSENT;
+}
+
+export function valueAt(root: unknown, path: readonly string[]): Maybe {
+  let node: Maybe = root;
+  for (const key of path) node = childOf(node, key);
+  return node;
+}
+
+/** Deep equality; dates (TOML datetimes) compare by their text so local dates/times work too. */
+export function sameValue(a: Maybe, b: Maybe): boolean {
+  if (Object.is(a, b)) return true;
+  if (a instanceof Date || b instanceof Date) {
+    return a instanceof Date && b instanceof Date && dateText(a) === dateText(b);
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, i) => sameValue(item, b[i]));
+  }
+  if (isTable(a) && isTable(b)) {
+    const keys = Object.keys(a);
+    if (keys.length !== Object.keys(b).length) return false;
+    return keys.every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]));
+  }
+  return false;
+}
+
+function dateText(date: Date): string {
+  // TomlDate's toISOString keeps local dates/times and offsets; plain invalid Dates would throw.
+  return Number.isNaN(date.getTime()) ? "invalid" : date.toISOString();
+}
+
+/**
+ * Defines an own property, so keys like `__proto__` from a parsed file stay plain data instead of
+ * changing an object's prototype.
+ */
+export function setOwn(table: Table, key: string, value: unknown): void {
+  Object.defineProperty(table, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+export function deepClone<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((item) => deepClone(item)) as T;
+  if (isTable(value)) {
+    const copy: Table = {};
+    for (const [k, v] of Object.entries(value)) setOwn(copy, k, deepClone(v));
+    return copy as T;
+  }
+  return value;
+}
+
+export function dotted(path: readonly string[]): string {
+  return path.join(".");
+}

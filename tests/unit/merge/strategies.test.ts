@@ -1,0 +1,168 @@
+import { describe, expect, it } from "vitest";
+import { type MergeInput, mergeConfigFile } from "../../../agent/merge/index.js";
+import { formats, read, write } from "./formats.js";
+
+type Doc = Record<string, unknown>;
+
+interface Case {
+  name: string;
+  strategy: MergeInput["strategy"];
+  current: Doc;
+  incoming: Doc;
+  base?: Doc;
+  expected: Doc;
+  kept?: string[];
+  added?: string[];
+  updated?: string[];
+  removed?: string[];
+}
+
+// The server's copy: the user changed port and added a key; the release changes workers and
+// timeout, adds a table and a key, and drops `legacy`.
+const base: Doc = { app: { port: 8080, workers: 2, legacy: true }, log: { level: "info" } };
+const current: Doc = { app: { port: 9090, workers: 2, legacy: true, mine: "x" }, log: { level: "info" } };
+const incoming: Doc = {
+  app: { port: 8000, workers: 4, timeout: 30 },
+  log: { level: "info", format: "json" },
+  cache: { size: 64 },
+};
+
+const cases: Case[] = [
+  {
+    name: "replace: the release's file wins",
+    strategy: "replace",
+    current,
+    incoming,
+    expected: incoming,
+    updated: ["app.port", "app.workers"],
+    removed: ["app.legacy", "app.mine"],
+    added: ["app.timeout", "log.format", "cache"],
+  },
+  {
+    name: "update_only: only missing keys are added",
+    strategy: "update_only",
+    current,
+    incoming,
+    base,
+    expected: {
+      app: { port: 9090, workers: 2, legacy: true, mine: "x", timeout: 30 },
+      log: { level: "info", format: "json" },
+      cache: { size: 64 },
+    },
+    kept: ["app.port", "app.workers"],
+    added: ["app.timeout", "log.format", "cache"],
+    updated: [],
+    removed: [],
+  },
+  {
+    name: "preserve_user without base: every user value kept, new keys added",
+    strategy: "preserve_user",
+    current,
+    incoming,
+    expected: {
+      app: { port: 9090, workers: 2, legacy: true, mine: "x", timeout: 30 },
+      log: { level: "info", format: "json" },
+      cache: { size: 64 },
+    },
+    kept: ["app.port", "app.workers"],
+    added: ["app.timeout", "log.format", "cache"],
+    updated: [],
+    removed: [],
+  },
+  {
+    name: "preserve_user with base: untouched values follow the release, dropped keys go",
+    strategy: "preserve_user",
+    current,
+    incoming,
+    base,
+    expected: {
+      app: { port: 9090, workers: 4, mine: "x", timeout: 30 },
+      log: { level: "info", format: "json" },
+      cache: { size: 64 },
+    },
+    kept: ["app.port"],
+    updated: ["app.workers"],
+    removed: ["app.legacy"],
+    added: ["app.timeout", "log.format", "cache"],
+  },
+  {
+    name: "identical files: nothing to report",
+    strategy: "preserve_user",
+    current: incoming,
+    incoming,
+    base,
+    expected: incoming,
+    kept: [],
+    added: [],
+    updated: [],
+    removed: [],
+  },
+];
+
+describe.each(formats)("mergeConfigFile (%s)", (format) => {
+  it.each(cases)("$name", (c) => {
+    const result = mergeConfigFile({
+      format,
+      fileName: `config.${format}`,
+      current: write(format, c.current),
+      incoming: write(format, c.incoming),
+      base: c.base === undefined ? undefined : write(format, c.base),
+      strategy: c.strategy,
+    });
+    expect(read(format, result.text)).toEqual(c.expected);
+    for (const report of ["kept", "added", "updated", "removed"] as const) {
+      const want = c[report];
+      if (want !== undefined) expect([...result[report]].sort()).toEqual([...want].sort());
+    }
+  });
+
+  it("replace returns the release's exact text", () => {
+    const incomingText = write(format, incoming);
+    const result = mergeConfigFile({
+      format,
+      fileName: "f",
+      current: write(format, current),
+      incoming: incomingText,
+      strategy: "replace",
+    });
+    expect(result.text).toBe(incomingText);
+  });
+
+  it("an unchanged merge returns the server's text byte for byte", () => {
+    const currentText = write(format, current);
+    const result = mergeConfigFile({
+      format,
+      fileName: "f",
+      current: currentText,
+      incoming: write(format, { app: { port: 1 } }),
+      strategy: "update_only",
+    });
+    expect(result.text).toBe(currentText);
+    expect(result.kept).toEqual(["app.port"]);
+  });
+
+  it("arrays are values, and a type change keeps the user's value where user values are kept", () => {
+    const mine: Doc = { hosts: ["a", "b"], db: { url: "x" }, mode: "fast" };
+    const theirs: Doc = { hosts: ["a", "c", "d"], db: "postgres://", mode: { name: "slow" } };
+    const kept = mergeConfigFile({
+      format,
+      fileName: "f",
+      current: write(format, mine),
+      incoming: write(format, theirs),
+      strategy: "preserve_user",
+    });
+    expect(read(format, kept.text)).toEqual(mine);
+    expect([...kept.kept].sort()).toEqual(["db", "hosts", "mode"]);
+
+    const replaced = mergeConfigFile({
+      format,
+      fileName: "f",
+      current: write(format, mine),
+      incoming: write(format, theirs),
+      strategy: "preserve_user",
+      sections: { db: "replace", hosts: "replace", mode: "merge_smart" },
+    });
+    expect(read(format, replaced.text)).toEqual(theirs);
+    expect([...replaced.updated].sort()).toEqual(["db", "hosts", "mode"]);
+  });
+});
