@@ -1,0 +1,68 @@
+import type { KeyPath } from "../schema/key-path.js";
+import type { Problem } from "../schema/problem.js";
+import { isVersionLike } from "../versions.js";
+import { globProblem } from "./glob-check.js";
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function entries(value: unknown): [string, unknown][] {
+  return isRecord(value) ? Object.entries(value) : [];
+}
+
+function items(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function error(path: KeyPath, message: string, at: "key" | "value", offset?: number): Problem {
+  return offset === undefined
+    ? { path, message, severity: "error", at }
+    : { path, message, severity: "error", at, offset };
+}
+
+/** Parses one condition expression; throws an error carrying a 0-based `offset` on bad syntax. */
+export type ConditionParser = (text: string) => unknown;
+
+function conditionProblem(path: KeyPath, text: unknown, parse: ConditionParser | undefined): Problem[] {
+  if (parse === undefined || typeof text !== "string" || text.trim() === "") return [];
+  try {
+    parse(text);
+    return [];
+  } catch (e) {
+    const offset = (e as { offset?: unknown }).offset;
+    const message = `invalid condition: ${(e as Error).message}`;
+    return [error(path, message, "value", typeof offset === "number" ? offset : undefined)];
+  }
+}
+
+/**
+ * What the schema cannot check: globs that cannot match, migration keys that are not versions, and
+ * conditions that do not parse. Works on the raw data so these problems are reported together
+ * with schema errors instead of after them.
+ */
+export function manifestChecks(data: unknown, parseCondition?: ConditionParser): Problem[] {
+  const problems: Problem[] = [];
+  if (!isRecord(data)) return problems;
+  for (const [pattern] of entries(data.files)) {
+    const problem = globProblem(pattern);
+    if (problem !== undefined) problems.push(error(["files", pattern], problem, "key"));
+  }
+  for (const [version] of entries(data.migrations)) {
+    if (!isVersionLike(version)) {
+      problems.push(
+        error(["migrations", version], `${JSON.stringify(version)} is not a version, e.g. "1.2.0"`, "key"),
+      );
+    }
+  }
+  items(data.conditionals).forEach((conditional, i) => {
+    const text = isRecord(conditional) ? conditional.condition : undefined;
+    problems.push(...conditionProblem(["conditionals", i, "condition"], text, parseCondition));
+  });
+  const rollout = isRecord(data.rollout) ? data.rollout : {};
+  items(rollout.stages).forEach((stage, i) => {
+    const text = isRecord(stage) ? stage.criteria : undefined;
+    problems.push(...conditionProblem(["rollout", "stages", i, "criteria"], text, parseCondition));
+  });
+  return problems;
+}

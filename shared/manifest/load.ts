@@ -1,0 +1,87 @@
+import { readFile } from "node:fs/promises";
+import { type Document, isMap, isScalar, LineCounter, parseDocument, type YAMLError } from "yaml";
+import { BadInputError, type Issue } from "../errors.js";
+import { toIssues } from "../schema/issues.js";
+import type { Problem } from "../schema/problem.js";
+import { validateAgainst } from "../schema/zod-problems.js";
+import { manifestChecks } from "./checks.js";
+import {
+  conditionalActions,
+  fileActions,
+  Manifest,
+  mergeStrategies,
+  rollbackTriggers,
+  sectionStrategies,
+} from "./schema.js";
+import { positionInYaml } from "./yaml-positions.js";
+
+export interface LoadedManifest {
+  manifest: Manifest;
+  warnings: Issue[];
+}
+
+const nouns = new Map<string, string>([
+  [fileActions.join(), "action"],
+  [mergeStrategies.join(), "merge strategy"],
+  [sectionStrategies.join(), "strategy"],
+  [conditionalActions.join(), "action"],
+  [rollbackTriggers.join(), "rollback trigger"],
+  [["log", "webhook", "slack"].join(), "notification type"],
+]);
+
+function syntaxIssue(error: YAMLError, file: string, lines: LineCounter, severity: Issue["severity"]): Issue {
+  const { line, col } = lines.linePos(error.pos[0]);
+  return { file, line, column: col, path: "", message: `YAML: ${error.message.split("\n")[0]}`, severity };
+}
+
+/** `2.0:` is the number 2 in YAML, so an unquoted migration version silently changes meaning. */
+function unquotedNumberKeys(doc: Document): Problem[] {
+  const migrations = isMap(doc.contents) ? doc.contents.get("migrations", true) : undefined;
+  if (!isMap(migrations)) return [];
+  return migrations.items.flatMap((pair): Problem[] => {
+    if (!isScalar(pair.key) || typeof pair.key.value !== "number") return [];
+    const source = pair.key.source ?? String(pair.key.value);
+    const message = `version ${source} is read as the number ${pair.key.value}; quote it: "${source}"`;
+    return [{ path: ["migrations", String(pair.key.value)], message, severity: "error", at: "key" }];
+  });
+}
+
+/**
+ * Parses and validates an update manifest. Throws BadInputError listing every error (YAML syntax,
+ * schema, globs, migration versions, conditions), each with line:column and key path; unknown keys
+ * are returned as warnings and ignored.
+ */
+export function parseManifestText(text: string, file: string): LoadedManifest {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new BadInputError(doc.errors.map((e) => syntaxIssue(e, file, lines, "error")));
+  }
+  const yamlWarnings = doc.warnings.map((w) => syntaxIssue(w, file, lines, "warning"));
+  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  if (data === null || data === undefined) {
+    throw BadInputError.single(file, "", 'the manifest is empty; it needs at least version: "x.y.z"');
+  }
+  // TODO(conditions): pass parseCondition from shared/conditions/parse.ts once it exists.
+  const checks = [...unquotedNumberKeys(doc), ...manifestChecks(data)];
+  const { value, problems } = validateAgainst(Manifest, data, {
+    enumNoun: (values) => nouns.get(values.join()),
+  });
+  const issues = [
+    ...yamlWarnings,
+    ...toIssues([...checks, ...problems], file, (p) => positionInYaml(doc, lines, p)),
+  ];
+  if (value === undefined || issues.some((i) => i.severity === "error")) throw new BadInputError(issues);
+  return { manifest: value, warnings: issues };
+}
+
+/** Reads and parses a manifest file; a missing or unreadable file is bad input too (exit 2). */
+export async function loadManifestFile(path: string): Promise<LoadedManifest> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw BadInputError.single(path, "", `cannot read the manifest: ${(e as Error).message}`);
+  }
+  return parseManifestText(text, path);
+}

@@ -1,0 +1,158 @@
+import type { z } from "zod";
+import { didYouMean } from "./did-you-mean.js";
+import { type KeyPath, toKeyPath } from "./key-path.js";
+import { knownKeysAt } from "./known-keys.js";
+import { describeValue, type Problem, valueAt } from "./problem.js";
+
+type ZodIssue = z.core.$ZodIssue;
+
+/**
+ * zod's own English messages are replaced by ours; a schema's explicit message (e.g. "must be an
+ * absolute path") outranks a per-parse error map, so this marker tells the two apart.
+ */
+const DEFAULT_MESSAGE = "\u0000default";
+
+export interface DescribeOptions {
+  /** What an enum's values are called in "unknown X" messages, when the key name does not say. */
+  enumNoun?: (values: readonly unknown[]) => string | undefined;
+}
+
+interface FlatIssue {
+  path: KeyPath;
+  issue: ZodIssue;
+}
+
+/** A union whose every branch failed: follow the branch whose type matched (its errors are real). */
+function flatten(issues: readonly ZodIssue[], base: KeyPath): FlatIssue[] {
+  const out: FlatIssue[] = [];
+  for (const issue of issues) {
+    const path = [...base, ...toKeyPath(issue.path)];
+    if (issue.code === "invalid_union" && issue.errors.length > 0) {
+      const typed = issue.errors
+        .filter((branch) => !branch.every((i) => i.code === "invalid_type" && i.path.length === 0))
+        .sort((a, b) => a.length - b.length);
+      const best = typed[0];
+      if (best !== undefined) {
+        out.push(...flatten(best, path));
+        continue;
+      }
+    }
+    out.push({ path, issue });
+  }
+  return out;
+}
+
+const typeWords: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  object: "a mapping",
+  array: "a list",
+};
+
+function nounFor(path: KeyPath, values: readonly unknown[], options: DescribeOptions): string {
+  const named = options.enumNoun?.(values);
+  if (named !== undefined) return named;
+  const last = path[path.length - 1];
+  if (typeof last === "string") return last;
+  const parent = [...path].reverse().find((s) => typeof s === "string");
+  return parent === undefined ? "value" : `${parent} value`;
+}
+
+function unknownValue(noun: string, input: unknown, values: readonly unknown[]): string {
+  const expected = values.map(String).join(", ");
+  if (input === undefined) return `is required (one of ${expected})`;
+  const shown = typeof input === "string" ? JSON.stringify(input) : describeValue(input);
+  return `unknown ${noun} ${shown} (expected ${expected})`;
+}
+
+function bound(issue: { origin: string; inclusive?: boolean }, limit: unknown, input: unknown, low: boolean) {
+  if (issue.origin === "string") return `must be ${low ? "at least" : "at most"} ${limit} characters long`;
+  if (issue.origin === "array") return `must have ${low ? "at least" : "at most"} ${limit} items`;
+  const op = low ? (issue.inclusive === false ? ">" : ">=") : issue.inclusive === false ? "<" : "<=";
+  return `must be ${op} ${String(limit)} (got ${String(input)})`;
+}
+
+function describe(flat: FlatIssue, data: unknown, options: DescribeOptions): string {
+  const { issue, path } = flat;
+  if (issue.message !== DEFAULT_MESSAGE) return issue.message;
+  const input = valueAt(data, path);
+  switch (issue.code) {
+    case "invalid_type":
+      if (input === undefined) return "is required";
+      return `must be ${typeWords[issue.expected] ?? issue.expected} (got ${describeValue(input)})`;
+    case "invalid_value":
+      if (issue.values.length === 1) return `must be ${JSON.stringify(issue.values[0])}`;
+      return unknownValue(nounFor(path, issue.values, options), input, issue.values);
+    case "invalid_union": {
+      // zod adds these two fields for a discriminated union but does not declare them.
+      const { note, options: discriminated } = issue as { note?: string; options?: unknown[] };
+      if (note === "No matching discriminator" && discriminated !== undefined) {
+        return unknownValue(nounFor(path, discriminated, options), input, discriminated);
+      }
+      const expected = issue.errors.flatMap((branch) =>
+        branch.flatMap((i) => (i.code === "invalid_type" ? [typeWords[i.expected] ?? i.expected] : [])),
+      );
+      return `must be ${[...new Set(expected)].join(" or ")} (got ${describeValue(input)})`;
+    }
+    case "too_small":
+      return bound(issue, issue.minimum, input, true);
+    case "too_big":
+      return bound(issue, issue.maximum, input, false);
+    case "invalid_format":
+      if (issue.format === "url") return `must be a URL (got ${describeValue(input)})`;
+      if (issue.format === "regex") return `must match ${issue.pattern ?? "the expected pattern"}`;
+      return `must be a valid ${issue.format}`;
+    case "not_multiple_of":
+      return `must be a multiple of ${String(issue.divisor)}`;
+    case "invalid_key": {
+      const inner = issue.issues.find((i) => i.message !== DEFAULT_MESSAGE);
+      return `invalid key: ${inner?.message ?? "not allowed here"}`;
+    }
+    default:
+      return "is invalid";
+  }
+}
+
+function deleteKey(data: unknown, path: KeyPath, key: string): void {
+  const owner = valueAt(data, path);
+  if (typeof owner === "object" && owner !== null) delete (owner as Record<string, unknown>)[key];
+}
+
+/**
+ * Validates plain parsed data against a strict schema and reports every problem at once.
+ * Unknown keys become warnings with a "did you mean" hint and are dropped (mutating `data`), then
+ * the data is validated again, so one typo does not hide the rest of the document.
+ */
+export function validateAgainst<S extends z.ZodType>(
+  schema: S,
+  data: unknown,
+  options: DescribeOptions = {},
+): { value: z.output<S> | undefined; problems: Problem[] } {
+  const problems: Problem[] = [];
+  for (let round = 0; ; round++) {
+    const result = schema.safeParse(data, { error: () => DEFAULT_MESSAGE });
+    if (result.success) return { value: result.data, problems };
+    const flat = flatten(result.error.issues, []);
+    const unknown = flat.filter((f) => f.issue.code === "unrecognized_keys");
+    if (unknown.length === 0 || round >= 4) {
+      for (const f of flat) {
+        if (f.issue.code === "unrecognized_keys") continue;
+        const at = f.issue.code === "invalid_key" ? "key" : "value";
+        problems.push({ path: f.path, message: describe(f, data, options), severity: "error", at });
+      }
+      return { value: undefined, problems };
+    }
+    for (const { path, issue } of unknown) {
+      if (issue.code !== "unrecognized_keys") continue;
+      const known = knownKeysAt(schema, path, data);
+      for (const key of issue.keys) {
+        const hint = didYouMean(key, known);
+        const message = `unknown key ${JSON.stringify(key)}${hint === undefined ? "" : ` (did you mean ${JSON.stringify(hint)}?)`}; ignored`;
+        problems.push({ path: [...path, key], message, severity: "warning", at: "key" });
+        deleteKey(data, path, key);
+      }
+    }
+  }
+}
