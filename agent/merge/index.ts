@@ -5,7 +5,8 @@
  * version, `base` the version the previous release shipped (its pristine copy), when known.
  *
  * Strategies (the rule's `merge_strategy`):
- * - `replace`: the release's file wins entirely (its exact text).
+ * - `replace`: the release's file wins entirely (its exact text; with `sections`, the release's
+ *   values except where a section says otherwise). An unparsable server copy is simply replaced.
  * - `update_only`: the user's file stays as it is; only keys it lacks are added (recursively, inside
  *   tables/mappings/objects). An existing value is never changed or removed.
  * - `preserve_user` with `base` (three-way): a value the user changed (differs from `base`) is kept;
@@ -33,7 +34,7 @@ import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js"
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { type FileStrategy, type MergePlan, planMerge } from "./plan.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
-import { ABSENT, type Maybe } from "./values.js";
+import { ABSENT } from "./values.js";
 import { parseYaml, renderYamlMerge } from "./yaml-format.js";
 
 export type MergeFormat = "toml" | "json" | "yaml";
@@ -76,17 +77,40 @@ export function mergeFormatOf(action: FileRule["action"]): MergeFormat | undefin
 export function mergeConfigFile(input: MergeInput): MergeResult {
   const parse = parserFor(input.format, input.fileName);
   const release = parse(input.incoming, "release");
-  if (input.strategy === "replace") {
-    // The release wins whatever the server holds, even an unparsable file; report what changes.
-    const user = tryParse(() => parse(input.current, "server"));
-    const plan = user === ABSENT ? emptyPlan() : planFor(input, user.value, release.value, ABSENT);
+  const user = readServerCopy(input, parse);
+  if (user === ABSENT) {
+    // Only reached under replace: nothing can be kept from a file that does not parse.
+    const warnings = hasSections(input)
+      ? ["the server's copy does not parse: took the release's copy whole"]
+      : [];
+    return { ...reportOf(emptyPlan()), text: input.incoming, warnings };
+  }
+  const base = input.base === undefined ? ABSENT : parse(input.base, "previous release").value;
+  const plan = planMerge({
+    user: user.value,
+    release: release.value,
+    base: input.strategy === "replace" ? ABSENT : base,
+    strategy: input.strategy,
+    sections: input.sections,
+  });
+  if (input.strategy === "replace" && !hasSections(input)) {
     return { ...reportOf(plan), text: input.incoming, warnings: [] };
   }
-  const user = parse(input.current, "server");
-  const base = input.base === undefined ? ABSENT : parse(input.base, "previous release").value;
-  const plan = planFor(input, user.value, release.value, base);
-  const rendered = render(input, user, release, plan);
-  return { ...reportOf(plan), ...rendered };
+  return { ...reportOf(plan), ...render(input, user, release, plan) };
+}
+
+/** The server's copy; under replace an unparsable copy is not an error (the release wins). */
+function readServerCopy(input: MergeInput, parse: Parser): Parsed | typeof ABSENT {
+  if (input.strategy !== "replace") return parse(input.current, "server");
+  try {
+    return parse(input.current, "server");
+  } catch {
+    return ABSENT;
+  }
+}
+
+function hasSections(input: MergeInput): boolean {
+  return Object.keys(input.sections ?? {}).length > 0;
 }
 
 interface Parsed {
@@ -110,10 +134,6 @@ function parserFor(format: MergeFormat, fileName: string): Parser {
   }
 }
 
-function planFor(input: MergeInput, user: unknown, release: unknown, base: Maybe): MergePlan {
-  return planMerge({ user, release, base, strategy: input.strategy, sections: input.sections });
-}
-
 function render(input: MergeInput, user: Parsed, release: Parsed, plan: MergePlan) {
   switch (input.format) {
     case "json":
@@ -124,14 +144,6 @@ function render(input: MergeInput, user: Parsed, release: Parsed, plan: MergePla
       if (user.yaml === undefined || release.yaml === undefined)
         throw new Error("YAML copies were not parsed as YAML");
       return renderYamlMerge(input.current, user.yaml, release.yaml, plan.edits);
-  }
-}
-
-function tryParse(parse: () => Parsed): { value: unknown } | typeof ABSENT {
-  try {
-    return parse();
-  } catch {
-    return ABSENT;
   }
 }
 

@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { mergeConfigFile } from "../../../agent/merge/index.js";
+import { formats, read, write } from "./formats.js";
+
+const current = {
+  database: { host: "db.internal", port: 5432, pool: { size: 50, timeout: 5 }, password: "s3cret", extra: 1 },
+  features: { beta: true },
+  server: { port: 9090 },
+};
+const incoming = {
+  database: {
+    host: "localhost",
+    port: 6432,
+    pool: { size: 10, timeout: 30 },
+    password: "changeme",
+    ssl: true,
+  },
+  features: { beta: false, search: true },
+  server: { port: 8080, workers: 4 },
+};
+
+describe.each(formats)("merge_strategies sections (%s)", (format) => {
+  it("merge_smart: the release wins except preserve_keys; user-only keys stay; new keys arrive", () => {
+    const result = mergeConfigFile({
+      format,
+      fileName: `config.${format}`,
+      current: write(format, current),
+      incoming: write(format, incoming),
+      strategy: "preserve_user",
+      sections: { database: { strategy: "merge_smart", preserve_keys: ["host", "password", "pool.size"] } },
+    });
+    expect(read(format, result.text)).toEqual({
+      database: {
+        host: "db.internal",
+        port: 6432,
+        pool: { size: 50, timeout: 30 },
+        password: "s3cret",
+        extra: 1,
+        ssl: true,
+      },
+      features: { beta: true, search: true },
+      server: { port: 9090, workers: 4 },
+    });
+    expect([...result.updated].sort()).toEqual(["database.pool.timeout", "database.port"]);
+    expect([...result.kept].sort()).toEqual([
+      "database.host",
+      "database.password",
+      "database.pool.size",
+      "features.beta",
+      "server.port",
+    ]);
+    expect([...result.added].sort()).toEqual(["database.ssl", "features.search", "server.workers"]);
+  });
+
+  it("a dotted section path overrides its parent's section strategy", () => {
+    const result = mergeConfigFile({
+      format,
+      fileName: "f",
+      current: write(format, current),
+      incoming: write(format, incoming),
+      strategy: "update_only",
+      sections: { database: "replace", "database.pool": "update_only", features: "replace" },
+    });
+    expect(read(format, result.text)).toEqual({
+      database: {
+        host: "localhost",
+        port: 6432,
+        pool: { size: 50, timeout: 5 },
+        password: "changeme",
+        ssl: true,
+      },
+      features: { beta: false, search: true },
+      server: { port: 9090, workers: 4 },
+    });
+    expect(result.removed).toEqual(["database.extra"]);
+    expect([...result.kept].sort()).toEqual(["database.pool.size", "database.pool.timeout", "server.port"]);
+  });
+
+  it("preserve_keys keep the user's value under replace too, and a preserved table keeps all of it", () => {
+    for (const strategy of ["replace", "preserve_user"] as const) {
+      const result = mergeConfigFile({
+        format,
+        fileName: "f",
+        current: write(format, current),
+        incoming: write(format, incoming),
+        strategy,
+        sections: { database: { strategy: "replace", preserve_keys: ["pool"] } },
+      });
+      const merged = read(format, result.text) as typeof current;
+      expect(merged.database).toEqual({ ...incoming.database, pool: { size: 50, timeout: 5 } });
+      expect(merged.server.port).toBe(strategy === "replace" ? 8080 : 9090);
+    }
+  });
+
+  it("file strategy replace with sections still replaces an unparsable server copy", () => {
+    const incomingText = write(format, incoming);
+    const result = mergeConfigFile({
+      format,
+      fileName: "f",
+      current: "{{{ not [valid",
+      incoming: incomingText,
+      strategy: "replace",
+      sections: { database: "preserve_user" },
+    });
+    expect(result.text).toBe(incomingText);
+    expect(result.warnings).toEqual(["the server's copy does not parse: took the release's copy whole"]);
+  });
+});
