@@ -1,0 +1,147 @@
+import { WebSocket } from "ws";
+import type { Logger } from "../../shared/log.js";
+import {
+  AGENT_CHANNEL_PATH,
+  type AgentMessage,
+  type Hello,
+  HubMessage,
+} from "../../shared/protocol/messages.js";
+import { reconnectDelay } from "./backoff.js";
+
+export interface HubConnectionOptions {
+  /** `[hub] url` from ship.toml: http(s)://host:port[/prefix]. */
+  hubUrl: string;
+  token: string;
+  /** Built fresh on every (re)connect so the hub learns the apps' current state. */
+  hello: () => Promise<Hello> | Hello;
+  onMessage: (message: HubMessage) => Promise<void> | void;
+  /** Called after hello is sent, e.g. to flush the report outbox. */
+  onConnected?: () => Promise<void> | void;
+  log: Logger;
+  ca?: string;
+  reconnectBaseMs?: number;
+  reconnectMaxMs?: number;
+  /** A hub that answers no ping for this long is dead: drop the socket and reconnect. */
+  pingIntervalMs?: number;
+}
+
+/** The agent's side of `/api/v1/agent`: connect, announce, keep alive, reconnect forever. */
+export class HubConnection {
+  private socket: WebSocket | undefined;
+  private stopped = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: HubConnectionOptions) {}
+
+  static channelUrl(hubUrl: string): string {
+    const url = new URL(hubUrl);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.pathname = `${url.pathname.replace(/\/+$/, "")}${AGENT_CHANNEL_PATH}`;
+    return url.toString();
+  }
+
+  get connected(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.pingTimer);
+    this.socket?.close(1001, "agent stopping");
+  }
+
+  /** Sends when connected; returns false otherwise (reports stay in the outbox until acked). */
+  send(message: AgentMessage): boolean {
+    if (!this.connected || this.socket === undefined) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  private connect(): void {
+    const { log } = this.options;
+    const url = HubConnection.channelUrl(this.options.hubUrl);
+    // The token travels in the upgrade's Authorization header, never in the URL (it would be logged).
+    const socket = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.options.token}` },
+      maxPayload: 4 * 1024 * 1024,
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+    });
+    this.socket = socket;
+    let alive = true;
+
+    socket.on("open", async () => {
+      this.attempt = 0;
+      log.info("connected to hub", { url });
+      alive = true;
+      clearInterval(this.pingTimer);
+      this.pingTimer = setInterval(() => {
+        if (!alive) {
+          log.warn("hub stopped answering pings; reconnecting");
+          socket.terminate();
+          return;
+        }
+        alive = false;
+        socket.ping();
+      }, this.options.pingIntervalMs ?? 30_000);
+      try {
+        socket.send(JSON.stringify(await this.options.hello()));
+        await this.options.onConnected?.();
+      } catch (error) {
+        log.error("could not announce to the hub", { error: String(error) });
+      }
+    });
+    socket.on("pong", () => {
+      alive = true;
+    });
+    socket.on("ping", () => {
+      alive = true;
+    });
+    socket.on("message", async (data) => {
+      alive = true;
+      let parsed: ReturnType<typeof HubMessage.safeParse>;
+      try {
+        parsed = HubMessage.safeParse(JSON.parse(data.toString()));
+      } catch {
+        log.warn("hub sent a message that is not JSON; ignored");
+        return;
+      }
+      if (!parsed.success) {
+        log.warn("hub sent a message that does not match the protocol; ignored", {
+          problem: parsed.error.issues[0]?.message,
+        });
+        return;
+      }
+      try {
+        await this.options.onMessage(parsed.data);
+      } catch (error) {
+        log.error("handling a hub message failed", { type: parsed.data.type, error: String(error) });
+      }
+    });
+    socket.on("unexpected-response", (_req, res) => {
+      log.error("hub refused the connection", { status: res.statusCode });
+      socket.terminate();
+    });
+    socket.on("error", (error) => {
+      log.debug("hub connection error", { error: error.message });
+    });
+    socket.on("close", () => {
+      clearInterval(this.pingTimer);
+      if (this.stopped) return;
+      const delay = reconnectDelay(
+        this.attempt++,
+        this.options.reconnectBaseMs ?? 500,
+        this.options.reconnectMaxMs ?? 60_000,
+      );
+      log.info("hub connection closed; reconnecting", { inMs: delay });
+      this.retryTimer = setTimeout(() => this.connect(), delay);
+    });
+  }
+}
