@@ -47,6 +47,8 @@ export const migrations: readonly string[] = [
     current_wave INTEGER NOT NULL,
     wave_started_at INTEGER NOT NULL,
     reason TEXT,
+    -- failures an operator accepted by resuming; the threshold counts only failures beyond them
+    failure_allowance INTEGER NOT NULL DEFAULT 0,
     created INTEGER NOT NULL,
     updated INTEGER NOT NULL
   );

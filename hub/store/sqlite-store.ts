@@ -89,13 +89,15 @@ export class SqliteStore implements Store {
       setAgentApps: p("UPDATE agents SET apps = ? WHERE id = ?"),
       allOffline: p("UPDATE agents SET online = 0 WHERE online = 1"),
       insertRollout:
-        p(`INSERT INTO rollouts (id, release_id, spec, state, current_wave, wave_started_at, reason, created, updated)
-        VALUES (@id, @releaseId, @spec, @state, @currentWave, @waveStartedAt, @reason, @created, @updated)`),
+        p(`INSERT INTO rollouts (id, release_id, spec, state, current_wave, wave_started_at, reason,
+        failure_allowance, created, updated)
+        VALUES (@id, @releaseId, @spec, @state, @currentWave, @waveStartedAt, @reason, @failureAllowance, @created, @updated)`),
       getRollout: p("SELECT * FROM rollouts WHERE id = ?"),
       listRollouts: p("SELECT * FROM rollouts ORDER BY created DESC LIMIT ?"),
       updateRollout: p(`UPDATE rollouts SET state = COALESCE(@state, state),
         current_wave = COALESCE(@currentWave, current_wave), wave_started_at = COALESCE(@waveStartedAt, wave_started_at),
-        reason = CASE WHEN @setReason THEN @reason ELSE reason END, updated = @updated WHERE id = @id`),
+        reason = CASE WHEN @setReason THEN @reason ELSE reason END,
+        failure_allowance = COALESCE(@failureAllowance, failure_allowance), updated = @updated WHERE id = @id`),
       insertDeployment:
         p(`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, previous_release,
         state, attempts, updated_at, error)
@@ -212,7 +214,9 @@ export class SqliteStore implements Store {
   }
   updateRollout(
     id: string,
-    patch: Partial<Pick<RolloutRecord, "state" | "currentWave" | "waveStartedAt" | "reason">> & {
+    patch: Partial<
+      Pick<RolloutRecord, "state" | "currentWave" | "waveStartedAt" | "reason" | "failureAllowance">
+    > & {
       updated: number;
     },
   ): void {
@@ -221,6 +225,7 @@ export class SqliteStore implements Store {
       state: patch.state ?? null,
       currentWave: patch.currentWave ?? null,
       waveStartedAt: patch.waveStartedAt ?? null,
+      failureAllowance: patch.failureAllowance ?? null,
       setReason: "reason" in patch ? 1 : 0,
       reason: patch.reason ?? null,
       updated: patch.updated,
@@ -351,6 +356,7 @@ function toRollout(r: Row): RolloutRecord {
     currentWave: num(r.current_wave),
     waveStartedAt: num(r.wave_started_at),
     reason: strOrNull(r.reason),
+    failureAllowance: num(r.failure_allowance),
     created: num(r.created),
     updated: num(r.updated),
   };

@@ -60,6 +60,8 @@ export interface RolloutRecord {
   waveStartedAt: number;
   /** Why the rollout halted or ended, for people reading `rollout show`. */
   reason: string | null;
+  /** Failures an operator accepted by resuming after a halt; the threshold counts only newer ones. */
+  failureAllowance: number;
   created: number;
   updated: number;
 }
@@ -139,7 +141,9 @@ export interface Store {
   listRollouts(filter: { states?: readonly RolloutState[]; limit: number }): RolloutRecord[];
   updateRollout(
     id: string,
-    patch: Partial<Pick<RolloutRecord, "state" | "currentWave" | "waveStartedAt" | "reason">> & {
+    patch: Partial<
+      Pick<RolloutRecord, "state" | "currentWave" | "waveStartedAt" | "reason" | "failureAllowance">
+    > & {
       updated: number;
     },
   ): void;

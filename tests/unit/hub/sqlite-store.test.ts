@@ -107,6 +107,7 @@ describe("SqliteStore", () => {
       currentWave: 0,
       waveStartedAt: 1,
       reason: null,
+      failureAllowance: 0,
       created: 1,
       updated: 1,
     });

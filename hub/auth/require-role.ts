@@ -1,0 +1,29 @@
+import type { NextFunction, Request, Response } from "express";
+import { AuthError } from "../errors.js";
+import type { Role } from "../store/store.js";
+import { bearerToken, type Principal, type TokenService } from "./tokens.js";
+
+/** The verified caller of the current request, set by requireRole. */
+export function principalOf(res: Response): Principal {
+  const p = res.locals.principal as Principal | undefined;
+  if (!p) throw new AuthError(401, "no principal: route lacks requireRole");
+  return p;
+}
+
+/** Actor string for audit events: the token's name and jti, never the token itself. */
+export function actorOf(res: Response): string {
+  const p = principalOf(res);
+  return `${p.name} (${p.jti})`;
+}
+
+/** 401 without or with an invalid token, 403 when the token's role is not one of `roles`. */
+export function requireRole(tokens: TokenService, ...roles: Role[]) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw new AuthError(401, "missing bearer token");
+    const principal = tokens.verify(token);
+    if (!roles.includes(principal.role)) throw new AuthError(403, `role ${principal.role} may not do this`);
+    res.locals.principal = principal;
+    next();
+  };
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from "node:crypto";
+import jwt from "jsonwebtoken";
+import { z } from "zod";
+import { AuthError } from "../errors.js";
+import type { Role, Store, TokenRecord } from "../store/store.js";
+
+export const ISSUER = "ship-hub";
+export const AUDIENCE = "ship";
+export const MAX_TTL_SECONDS = 366 * 24 * 3600;
+
+/** Who is calling: what a verified token says, confirmed against the store. */
+export interface Principal {
+  jti: string;
+  role: Role;
+  name: string;
+  /** Set for agent tokens: the one agent this token may speak for. */
+  agentId: string | null;
+}
+
+const Claims = z.object({
+  role: z.enum(["ci", "operator", "agent"]),
+  name: z.string(),
+  jti: z.string(),
+  sub: z.string().optional(),
+  iat: z.number(),
+  exp: z.number({ error: "token has no exp" }),
+});
+
+export interface IssueOptions {
+  role: Role;
+  name?: string;
+  agentId?: string;
+  ttlSeconds: number;
+}
+
+/** Issues, verifies and revokes the hub's bearer tokens (HS256, pinned; exp required; jti revocable). */
+export class TokenService {
+  constructor(
+    private readonly secret: Buffer,
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  issue(options: IssueOptions): { token: string; record: TokenRecord } {
+    if (options.ttlSeconds <= 0 || options.ttlSeconds > MAX_TTL_SECONDS)
+      throw new RangeError(`ttl must be between 1 second and ${MAX_TTL_SECONDS / 86400} days`);
+    if (options.role === "agent" && !options.agentId) throw new RangeError("an agent token needs --agent ID");
+    const jti = randomUUID();
+    const iat = Math.floor(this.now() / 1000);
+    const record: TokenRecord = {
+      jti,
+      role: options.role,
+      name: options.name ?? (options.agentId ? `agent:${options.agentId}` : options.role),
+      agentId: options.role === "agent" ? (options.agentId ?? null) : null,
+      created: iat * 1000,
+      expires: (iat + options.ttlSeconds) * 1000,
+      revoked: null,
+    };
+    const token = jwt.sign(
+      { role: record.role, name: record.name, iat, exp: iat + options.ttlSeconds },
+      this.secret,
+      {
+        algorithm: "HS256",
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        jwtid: jti,
+        ...(record.agentId ? { subject: record.agentId } : {}),
+      },
+    );
+    this.store.insertToken(record);
+    return { token, record };
+  }
+
+  verify(token: string): Principal {
+    let decoded: unknown;
+    try {
+      decoded = jwt.verify(token, this.secret, {
+        algorithms: ["HS256"],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        clockTimestamp: Math.floor(this.now() / 1000),
+      });
+    } catch (error) {
+      throw new AuthError(401, `invalid token: ${(error as Error).message}`);
+    }
+    const claims = Claims.safeParse(decoded);
+    if (!claims.success)
+      throw new AuthError(401, `invalid token: ${claims.error.issues[0]?.message ?? "bad claims"}`);
+    const c = claims.data;
+    // jsonwebtoken accepts tokens without exp and with any lifetime; both are refused here.
+    if (c.exp - c.iat > MAX_TTL_SECONDS)
+      throw new AuthError(401, "invalid token: lifetime exceeds the maximum");
+    const record = this.store.getToken(c.jti);
+    if (!record) throw new AuthError(401, "invalid token: unknown jti");
+    if (record.revoked !== null) throw new AuthError(401, "token revoked");
+    if (record.role !== c.role || (record.agentId ?? undefined) !== c.sub)
+      throw new AuthError(401, "invalid token: claims do not match the issued token");
+    return { jti: record.jti, role: record.role, name: record.name, agentId: record.agentId };
+  }
+
+  revoke(jti: string): boolean {
+    return this.store.revokeToken(jti, this.now());
+  }
+}
+
+/** `Authorization: Bearer <token>` → the token, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  return match?.[1];
+}

@@ -1,0 +1,44 @@
+/** Pure arithmetic over deployment states: what a wave looks like and whether to halt or advance. */
+import type { FailureThreshold, Wave } from "../../shared/api/bodies.js";
+import type { DeploymentRecord, DeploymentState } from "../store/store.js";
+
+const FINISHED: ReadonlySet<DeploymentState> = new Set(["succeeded", "failed", "timed_out", "rolled_back"]);
+const FAILED: ReadonlySet<DeploymentState> = new Set(["failed", "timed_out"]);
+
+export interface WaveStats {
+  members: number;
+  finished: number;
+  succeeded: number;
+  failed: number;
+}
+
+export function waveStats(deployments: readonly DeploymentRecord[]): WaveStats {
+  let finished = 0;
+  let succeeded = 0;
+  let failed = 0;
+  for (const d of deployments) {
+    if (FINISHED.has(d.state)) finished++;
+    if (d.state === "succeeded") succeeded++;
+    if (FAILED.has(d.state)) failed++;
+  }
+  return { members: deployments.length, finished, succeeded, failed };
+}
+
+/** Failures beyond the operator's allowance reach the threshold (count: ≥ n; percent: ≥ p % of members). */
+export function thresholdCrossed(stats: WaveStats, threshold: FailureThreshold, allowance: number): boolean {
+  const failures = stats.failed - allowance;
+  if (failures <= 0) return false;
+  if ("count" in threshold) return failures >= threshold.count;
+  return stats.members > 0 && (failures / stats.members) * 100 >= threshold.percent;
+}
+
+/** A finished wave whose success rate is high enough and whose wait has passed. */
+export function mayAutoAdvance(stats: WaveStats, wave: Wave, waveStartedAt: number, now: number): boolean {
+  if (stats.finished < stats.members) return false;
+  const rate = stats.members === 0 ? 1 : stats.succeeded / stats.members;
+  return rate >= wave.minSuccessRate && now - waveStartedAt >= wave.waitMinutes * 60_000;
+}
+
+export function describeThreshold(threshold: FailureThreshold): string {
+  return "count" in threshold ? `${threshold.count} failure(s)` : `${threshold.percent}% failed`;
+}

@@ -1,0 +1,316 @@
+import { randomUUID } from "node:crypto";
+import type { RolloutSpec } from "../../shared/api/bodies.js";
+import { HubRequestError } from "../errors.js";
+import type {
+  AgentRecord,
+  DeploymentRecord,
+  ReleaseRecord,
+  RolloutRecord,
+  RolloutState,
+} from "../store/store.js";
+import { describeThreshold, mayAutoAdvance, thresholdCrossed, waveStats } from "./accounting.js";
+import { Dispatch, type EngineContext, recordEvent } from "./dispatch.js";
+import { isEligible, planWaves, waveOf } from "./membership.js";
+
+export const HUB_ACTOR = "hub";
+const ACTIVE: readonly RolloutState[] = ["running", "paused"];
+const DELIVERABLE = new Set(["pending", "sent", "in_progress"]);
+const ROLLBACK_FROM = new Set(["succeeded", "sent", "in_progress"]);
+
+export interface EngineOptions extends EngineContext {
+  /** An agent offline this long after its wave started counts as timed_out (failed). */
+  offlineTimeoutMs: number;
+}
+
+/**
+ * The rollout engine. Desired state lives in the store; every method derives what to do from it
+ * and from stored timestamps, so a restarted hub with a new engine continues where it stopped.
+ */
+export class RolloutEngine {
+  constructor(readonly options: EngineOptions) {}
+
+  get store() {
+    return this.options.store;
+  }
+
+  /** Runs `fn` in one transaction and sends its instructions after the commit. */
+  run<T>(fn: (dispatch: Dispatch) => T): T {
+    const dispatch = new Dispatch(this.options);
+    const result = this.store.transaction(() => fn(dispatch));
+    dispatch.flush();
+    return result;
+  }
+
+  requireRelease(id: string): ReleaseRecord {
+    const release = this.store.getRelease(id);
+    if (!release) throw new HubRequestError(404, `release ${id} not found`);
+    return release;
+  }
+
+  requireRollout(id: string): RolloutRecord {
+    const rollout = this.store.getRollout(id);
+    if (!rollout) throw new HubRequestError(404, `rollout ${id} not found`);
+    return rollout;
+  }
+
+  preview(spec: RolloutSpec, rolloutId: string = randomUUID()) {
+    const release = this.requireRelease(spec.release);
+    return { rolloutId, ...planWaves(rolloutId, spec, release.app, this.store.listAgents()) };
+  }
+
+  create(spec: RolloutSpec, actor: string, rolloutId: string = randomUUID()): RolloutRecord {
+    const release = this.requireRelease(spec.release);
+    if (this.store.getRollout(rolloutId)) throw new HubRequestError(409, `rollout ${rolloutId} exists`);
+    const busy = this.store
+      .listRollouts({ states: ACTIVE, limit: 10_000 })
+      .find((r) => this.store.getRelease(r.releaseId)?.app === release.app);
+    if (busy)
+      throw new HubRequestError(
+        409,
+        `rollout ${busy.id} of ${release.app} is ${busy.state}; finish or abort it`,
+      );
+    const now = this.options.now();
+    const rollout: RolloutRecord = {
+      id: rolloutId,
+      releaseId: release.id,
+      spec,
+      state: "running",
+      currentWave: 0,
+      waveStartedAt: now,
+      reason: null,
+      failureAllowance: 0,
+      created: now,
+      updated: now,
+    };
+    return this.run((dispatch) => {
+      this.store.insertRollout(rollout);
+      let enrolled = 0;
+      for (const agent of this.store.listAgents()) if (this.enroll(rollout, release, agent)) enrolled++;
+      recordEvent(this.options, {
+        actor,
+        kind: "rollout.created",
+        subject: rollout.id,
+        data: { release: release.id, app: release.app, version: release.version, agents: enrolled },
+      });
+      this.deliver(rollout.id, dispatch, actor);
+      this.evaluate(rollout.id, dispatch);
+      return this.requireRollout(rollout.id);
+    });
+  }
+
+  /** Puts an eligible agent in its wave; false when it is not eligible or already enrolled. */
+  enroll(rollout: RolloutRecord, release: ReleaseRecord, agent: AgentRecord): boolean {
+    if (!isEligible(rollout.spec, release.app, agent)) return false;
+    const wave = waveOf(rollout.id, rollout.spec, agent.id, agent.labels);
+    if (wave === undefined) return false;
+    const current = agent.apps.find((a) => a.app === release.app)?.releaseId ?? null;
+    return this.store.insertDeployment({
+      id: `${rollout.id}:${agent.id}`,
+      rolloutId: rollout.id,
+      agentId: agent.id,
+      wave,
+      desiredRelease: release.id,
+      previousRelease: current === release.id ? null : current,
+      // An agent already on the release has nothing to do.
+      state: current === release.id ? "succeeded" : "pending",
+      attempts: 0,
+      updatedAt: this.options.now(),
+      error: null,
+    });
+  }
+
+  /** Queues every instruction the rollout's agents should have now. */
+  deliver(rolloutId: string, dispatch: Dispatch, actor: string): void {
+    const rollout = this.requireRollout(rolloutId);
+    for (const d of this.store.listDeployments({ rolloutId })) {
+      if (d.state === "rollback_pending") dispatch.deployment(d, actor);
+      else if (rollout.state === "running" && d.wave <= rollout.currentWave && DELIVERABLE.has(d.state))
+        dispatch.deployment(d, actor);
+    }
+  }
+
+  advance(id: string, actor: string): RolloutRecord {
+    return this.run((dispatch) => {
+      const rollout = this.requireRollout(id);
+      if (rollout.state !== "running")
+        throw new HubRequestError(409, `rollout ${id} is ${rollout.state}; only a running rollout advances`);
+      if (rollout.currentWave >= rollout.spec.waves.length - 1)
+        throw new HubRequestError(409, `rollout ${id} is in its last wave`);
+      this.startWave(rollout, rollout.currentWave + 1, actor, dispatch);
+      this.evaluate(id, dispatch);
+      return this.requireRollout(id);
+    });
+  }
+
+  private startWave(rollout: RolloutRecord, wave: number, actor: string, dispatch: Dispatch): void {
+    const now = this.options.now();
+    this.store.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, updated: now });
+    recordEvent(this.options, {
+      actor,
+      kind: "rollout.advanced",
+      subject: rollout.id,
+      data: { wave, name: rollout.spec.waves[wave]?.name },
+    });
+    this.deliver(rollout.id, dispatch, actor);
+  }
+
+  pause(id: string, actor: string): RolloutRecord {
+    return this.transition(id, ["running"], "paused", actor, "paused by an operator");
+  }
+
+  resume(id: string, actor: string): RolloutRecord {
+    return this.run((dispatch) => {
+      const rollout = this.requireRollout(id);
+      if (rollout.state !== "paused")
+        throw new HubRequestError(409, `rollout ${id} is ${rollout.state}, not paused`);
+      // Failures seen so far are accepted by resuming; only new ones count toward the threshold.
+      const failed = waveStats(this.activeDeployments(rollout)).failed;
+      const now = this.options.now();
+      this.store.updateRollout(id, {
+        state: "running",
+        reason: null,
+        failureAllowance: failed,
+        updated: now,
+      });
+      recordEvent(this.options, {
+        actor,
+        kind: "rollout.resumed",
+        subject: id,
+        data: { acceptedFailures: failed },
+      });
+      this.deliver(id, dispatch, actor);
+      this.evaluate(id, dispatch);
+      return this.requireRollout(id);
+    });
+  }
+
+  abort(id: string, actor: string, rollback: boolean): RolloutRecord {
+    return this.run((dispatch) => {
+      const rollout = this.requireRollout(id);
+      if (rollout.state === "aborted" && !rollback)
+        throw new HubRequestError(409, `rollout ${id} is already aborted`);
+      const now = this.options.now();
+      const reason = rollback ? "aborted with rollback" : "aborted";
+      this.store.updateRollout(id, { state: "aborted", reason, updated: now });
+      const sentBack = rollback ? this.rollBack(rollout, actor) : 0;
+      recordEvent(this.options, {
+        actor,
+        kind: "rollout.aborted",
+        subject: id,
+        data: { rollback, sentBack },
+      });
+      this.deliver(id, dispatch, actor);
+      return this.requireRollout(id);
+    });
+  }
+
+  /** Marks every agent this rollout touched for a return to its previous release. */
+  private rollBack(rollout: RolloutRecord, actor: string): number {
+    let count = 0;
+    const now = this.options.now();
+    for (const d of this.store.listDeployments({ rolloutId: rollout.id })) {
+      if (!ROLLBACK_FROM.has(d.state)) continue;
+      if (d.previousRelease === null) {
+        this.store.updateDeployment(d.id, {
+          error: "no previous hub release known; not rolled back",
+          updatedAt: now,
+        });
+        continue;
+      }
+      this.store.updateDeployment(d.id, { state: "rollback_pending", updatedAt: now });
+      recordEvent(this.options, {
+        actor,
+        kind: "deployment.rollback_pending",
+        subject: d.id,
+        data: { agent: d.agentId },
+      });
+      count++;
+    }
+    return count;
+  }
+
+  private transition(id: string, from: RolloutState[], to: RolloutState, actor: string, reason: string) {
+    return this.run(() => {
+      const rollout = this.requireRollout(id);
+      if (!from.includes(rollout.state)) throw new HubRequestError(409, `rollout ${id} is ${rollout.state}`);
+      this.store.updateRollout(id, { state: to, reason, updated: this.options.now() });
+      recordEvent(this.options, { actor, kind: `rollout.${to}`, subject: id, data: { reason } });
+      return this.requireRollout(id);
+    });
+  }
+
+  private activeDeployments(rollout: RolloutRecord): DeploymentRecord[] {
+    return this.store.listDeployments({ rolloutId: rollout.id }).filter((d) => d.wave <= rollout.currentWave);
+  }
+
+  /** Every periodic decision for every running rollout: timeouts, halts, auto-advance, completion. */
+  tick(): void {
+    this.run((dispatch) => {
+      for (const r of this.store.listRollouts({ states: ["running"], limit: 10_000 }))
+        this.evaluate(r.id, dispatch);
+    });
+  }
+
+  evaluate(id: string, dispatch: Dispatch): void {
+    const rollout = this.requireRollout(id);
+    if (rollout.state !== "running") return;
+    const now = this.options.now();
+    this.expireOffline(rollout, now);
+    const active = this.activeDeployments(rollout);
+    const total = waveStats(active);
+    if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance)) {
+      this.halt(rollout, total.failed, dispatch);
+      return;
+    }
+    const wave = rollout.spec.waves[rollout.currentWave]!;
+    const current = waveStats(active.filter((d) => d.wave === rollout.currentWave));
+    const last = rollout.currentWave === rollout.spec.waves.length - 1;
+    if (last && current.finished === current.members) {
+      const reason = total.failed > 0 ? `${total.failed} agent(s) failed` : null;
+      this.store.updateRollout(id, { state: "completed", reason, updated: now });
+      recordEvent(this.options, { actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
+    } else if (
+      !last &&
+      rollout.spec.autoAdvance &&
+      mayAutoAdvance(current, wave, rollout.waveStartedAt, now)
+    ) {
+      this.startWave(rollout, rollout.currentWave + 1, HUB_ACTOR, dispatch);
+      this.evaluate(id, dispatch);
+    }
+  }
+
+  private halt(rollout: RolloutRecord, failed: number, dispatch: Dispatch): void {
+    const auto = rollout.spec.autoRollback;
+    const reason = `failure threshold (${describeThreshold(rollout.spec.failureThreshold)}) reached: ${failed} failed`;
+    this.store.updateRollout(rollout.id, {
+      state: auto ? "failed" : "paused",
+      reason: auto ? `${reason}; rolled back` : reason,
+      updated: this.options.now(),
+    });
+    const sentBack = auto ? this.rollBack(rollout, HUB_ACTOR) : 0;
+    recordEvent(this.options, {
+      actor: HUB_ACTOR,
+      kind: "rollout.halted",
+      subject: rollout.id,
+      data: { reason, autoRollback: auto, sentBack },
+    });
+    if (auto) this.deliver(rollout.id, dispatch, HUB_ACTOR);
+  }
+
+  private expireOffline(rollout: RolloutRecord, now: number): void {
+    for (const d of this.activeDeployments(rollout)) {
+      if (!DELIVERABLE.has(d.state) || this.options.channel.isOnline(d.agentId)) continue;
+      const lastSeen = this.store.getAgent(d.agentId)?.lastSeen ?? 0;
+      const since = Math.max(lastSeen, rollout.waveStartedAt);
+      if (now - since < this.options.offlineTimeoutMs) continue;
+      const error = `agent offline for ${Math.round((now - since) / 1000)} s (timeout ${this.options.offlineTimeoutMs / 1000} s)`;
+      this.store.updateDeployment(d.id, { state: "timed_out", error, updatedAt: now });
+      recordEvent(this.options, {
+        actor: HUB_ACTOR,
+        kind: "deployment.timed_out",
+        subject: d.id,
+        data: { error },
+      });
+    }
+  }
+}

@@ -1,0 +1,282 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AgentSync } from "../../../hub/rollouts/agent-sync.js";
+import type { AgentChannel } from "../../../hub/rollouts/dispatch.js";
+import { RolloutEngine } from "../../../hub/rollouts/engine.js";
+import { SqliteStore } from "../../../hub/store/sqlite-store.js";
+import type { Store } from "../../../hub/store/store.js";
+import { RolloutSpec, type RolloutSpecInput } from "../../../shared/api/bodies.js";
+import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
+
+/** Stands in for the WebSocket layer (tested on its own with real sockets): records what is sent. */
+class RecordingChannel implements AgentChannel {
+  online = new Set<string>();
+  sent: { agentId: string; message: HubMessage }[] = [];
+  isOnline(agentId: string) {
+    return this.online.has(agentId);
+  }
+  send(agentId: string, message: HubMessage) {
+    if (!this.online.has(agentId)) return false;
+    this.sent.push({ agentId, message });
+    return true;
+  }
+  deploysTo(agentId: string): Deploy[] {
+    return this.sent.flatMap((s) =>
+      s.agentId === agentId && s.message.type === "deploy" ? [s.message] : [],
+    );
+  }
+}
+
+let dir: string;
+let file: string;
+let store: Store;
+let clock: number;
+let channel: RecordingChannel;
+let engine: RolloutEngine;
+let sync: AgentSync;
+
+function boot() {
+  store = new SqliteStore(file);
+  channel = new RecordingChannel();
+  engine = new RolloutEngine({ store, channel, now: () => clock, offlineTimeoutMs: 60_000 });
+  sync = new AgentSync(engine);
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ship-engine-"));
+  file = join(dir, "hub.db");
+  clock = 1_000_000;
+  boot();
+  for (const [id, version] of [
+    ["r1", "1.0.0"],
+    ["r2", "2.0.0"],
+  ] as const)
+    store.insertRelease({
+      id,
+      app: "web",
+      version,
+      manifest: `version: "${version}"\n`,
+      source: { type: "git", commit: "abcdef1" },
+      signature: null,
+      created: 0,
+      createdBy: "ci",
+    });
+});
+afterEach(async () => {
+  store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function connect(agentId: string, labels: Record<string, string> = {}) {
+  channel.online.add(agentId);
+  sync.hello(agentId, {
+    type: "hello",
+    v: 1,
+    agentId,
+    hostname: agentId,
+    labels,
+    agentVersion: "0.1.0",
+    apps: [{ app: "web", version: "1.0.0", state: "ok", releaseId: "r1" }],
+  });
+}
+
+function report(
+  agentId: string,
+  deploymentId: string,
+  outcome: "succeeded" | "failed",
+  reportId = randomUUID(),
+) {
+  sync.report(agentId, {
+    type: "report",
+    v: 1,
+    reportId,
+    deploymentId,
+    app: "web",
+    releaseId: "r2",
+    outcome,
+    fromVersion: "1.0.0",
+    toVersion: "2.0.0",
+    steps: [],
+  });
+}
+
+const spec = (input: Partial<RolloutSpecInput>) =>
+  RolloutSpec.parse({ release: "r2", waves: [{ name: "all", percent: 100 }], ...input });
+
+const agents = ["a", "b", "c", "d"];
+const explicitWaves = [
+  { name: "canary", agents: ["a"] },
+  { name: "rest", agents: ["b", "c", "d"] },
+];
+
+describe("rollout engine", () => {
+  it("sends wave 1 only, auto-advances once the wave succeeded, and completes", () => {
+    agents.forEach((a) => connect(a));
+    const r = engine.create(spec({ waves: explicitWaves, autoAdvance: true }), "op");
+    expect(channel.deploysTo("a")).toHaveLength(1);
+    expect(channel.deploysTo("b")).toHaveLength(0);
+    const deploy = channel.deploysTo("a")[0]!;
+    expect(deploy).toMatchObject({ app: "web", rollback: false, release: { id: "r2", version: "2.0.0" } });
+    report("a", deploy.deploymentId, "succeeded");
+    expect(store.getRollout(r.id)?.currentWave).toBe(1);
+    for (const a of ["b", "c", "d"]) report(a, channel.deploysTo(a)[0]!.deploymentId, "succeeded");
+    expect(store.getRollout(r.id)?.state).toBe("completed");
+    const kinds = store.listEvents({ limit: 100, subject: r.id }).map((e) => e.kind);
+    expect(kinds).toEqual(["rollout.completed", "rollout.advanced", "rollout.created"]);
+    expect(store.getAgent("b")?.apps[0]).toMatchObject({ version: "2.0.0", releaseId: "r2" });
+  });
+
+  it("waits waitMinutes after the wave started before auto-advancing, using stored timestamps", () => {
+    agents.forEach((a) => connect(a));
+    const waves = [{ ...explicitWaves[0]!, waitMinutes: 10 }, explicitWaves[1]!];
+    const r = engine.create(spec({ waves, autoAdvance: true }), "op");
+    report("a", channel.deploysTo("a")[0]!.deploymentId, "succeeded");
+    clock += 9 * 60_000;
+    engine.tick();
+    expect(store.getRollout(r.id)?.currentWave).toBe(0);
+    clock += 60_000;
+    engine.tick();
+    expect(store.getRollout(r.id)?.currentWave).toBe(1);
+    expect(channel.deploysTo("d")).toHaveLength(1);
+  });
+
+  it("does not auto-advance below minSuccessRate, and an operator can advance", () => {
+    agents.forEach((a) => connect(a));
+    const waves = [
+      { name: "first", agents: ["a", "b"], minSuccessRate: 1 },
+      { name: "rest", agents: ["c", "d"] },
+    ];
+    const r = engine.create(spec({ waves, autoAdvance: true, failureThreshold: { count: 5 } }), "op");
+    report("a", `${r.id}:a`, "succeeded");
+    report("b", `${r.id}:b`, "failed");
+    engine.tick();
+    expect(store.getRollout(r.id)?.currentWave).toBe(0);
+    engine.advance(r.id, "op");
+    expect(store.getRollout(r.id)?.currentWave).toBe(1);
+    expect(() => engine.advance(r.id, "op")).toThrow(/last wave/);
+  });
+
+  it("pauses itself when failures reach the threshold and sends nothing more", () => {
+    agents.forEach((a) => connect(a));
+    const r = engine.create(
+      spec({ waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 2 } }),
+      "op",
+    );
+    report("a", `${r.id}:a`, "failed");
+    expect(store.getRollout(r.id)?.state).toBe("running");
+    report("b", `${r.id}:b`, "failed");
+    const halted = store.getRollout(r.id)!;
+    expect(halted.state).toBe("paused");
+    expect(halted.reason).toMatch(/2 failure\(s\).*2 failed/);
+    expect(store.getDeployment(`${r.id}:b`)?.error).toBe("failed");
+    // Resuming accepts the failures seen so far: the next failure alone does not re-halt at count 2.
+    engine.resume(r.id, "op");
+    report("c", `${r.id}:c`, "failed");
+    expect(store.getRollout(r.id)?.state).toBe("running");
+  });
+
+  it("halts on a percentage threshold", () => {
+    agents.forEach((a) => connect(a));
+    const r = engine.create(spec({ failureThreshold: { percent: 50 } }), "op");
+    report("a", `${r.id}:a`, "failed");
+    expect(store.getRollout(r.id)?.state).toBe("running");
+    report("b", `${r.id}:b`, "failed");
+    expect(store.getRollout(r.id)?.state).toBe("paused");
+  });
+
+  it("abort with rollback sends every updated agent back to its previous release at once", () => {
+    agents.forEach((a) => connect(a));
+    const r = engine.create(spec({ waves: explicitWaves, autoAdvance: true }), "op");
+    report("a", `${r.id}:a`, "succeeded");
+    report("b", `${r.id}:b`, "succeeded");
+    engine.abort(r.id, "op", true);
+    expect(store.getRollout(r.id)?.state).toBe("aborted");
+    const back = channel.deploysTo("a").at(-1)!;
+    expect(back).toMatchObject({ rollback: true, deploymentId: `${r.id}:a~rollback`, release: { id: "r1" } });
+    // c was sent the update but has not reported: it is sent back too.
+    expect(channel.deploysTo("c").at(-1)?.rollback).toBe(true);
+    report("a", back.deploymentId, "succeeded");
+    expect(store.getDeployment(`${r.id}:a`)?.state).toBe("rolled_back");
+    // A late report of the original update must not undo the rollback instruction.
+    report("c", `${r.id}:c`, "succeeded");
+    expect(store.getDeployment(`${r.id}:c`)?.state).toBe("rollback_pending");
+  });
+
+  it("autoRollback: crossing the threshold fails the rollout and sends updated agents back", () => {
+    agents.forEach((a) => connect(a));
+    const r = engine.create(spec({ autoRollback: true, failureThreshold: { count: 1 } }), "op");
+    report("a", `${r.id}:a`, "succeeded");
+    report("b", `${r.id}:b`, "failed");
+    const failed = store.getRollout(r.id)!;
+    expect(failed.state).toBe("failed");
+    expect(failed.reason).toMatch(/rolled back/);
+    expect(channel.deploysTo("a").at(-1)).toMatchObject({ rollback: true, release: { id: "r1" } });
+    expect(store.getDeployment(`${r.id}:b`)?.state).toBe("failed");
+  });
+
+  it("a repeated report is a no-op", () => {
+    connect("a");
+    const r = engine.create(spec({ failureThreshold: { count: 1 } }), "op");
+    const id = randomUUID();
+    report("a", `${r.id}:a`, "succeeded", id);
+    const events = store.listEvents({ limit: 1000 }).length;
+    report("a", `${r.id}:a`, "failed", id);
+    expect(store.getDeployment(`${r.id}:a`)?.state).toBe("succeeded");
+    expect(store.listEvents({ limit: 1000 })).toHaveLength(events);
+  });
+
+  it("counts agents offline past the timeout as timed_out failures", () => {
+    agents.forEach((a) => connect(a));
+    channel.online.delete("d");
+    sync.disconnected("d");
+    const r = engine.create(spec({ failureThreshold: { count: 1 } }), "op");
+    clock += 59_000;
+    engine.tick();
+    expect(store.getDeployment(`${r.id}:d`)?.state).toBe("pending");
+    clock += 2_000;
+    engine.tick();
+    expect(store.getDeployment(`${r.id}:d`)).toMatchObject({
+      state: "timed_out",
+      error: expect.stringMatching(/offline/),
+    });
+    expect(store.getRollout(r.id)?.state).toBe("paused");
+  });
+
+  it("an agent that connects later gets its instruction; one registering mid-rollout joins by bucket", () => {
+    connect("a");
+    const r = engine.create(spec({}), "op");
+    expect(store.getDeployment(`${r.id}:late`)).toBeUndefined();
+    connect("late");
+    expect(store.getDeployment(`${r.id}:late`)?.state).toBe("sent");
+    expect(channel.deploysTo("late")).toHaveLength(1);
+    // Reconnecting re-sends the same instruction id: the agent treats it as a no-op.
+    connect("late");
+    expect(channel.deploysTo("late").map((d) => d.deploymentId)).toEqual([`${r.id}:late`, `${r.id}:late`]);
+  });
+
+  it("a hub restart mid-rollout loses nothing and continues from stored timestamps", () => {
+    agents.forEach((a) => connect(a));
+    const waves = [{ ...explicitWaves[0]!, waitMinutes: 5 }, explicitWaves[1]!];
+    const r = engine.create(spec({ waves, autoAdvance: true }), "op");
+    report("a", `${r.id}:a`, "succeeded");
+    store.close();
+    clock += 6 * 60_000;
+    boot();
+    store.markAllAgentsOffline();
+    expect(store.getDeployment(`${r.id}:a`)?.state).toBe("succeeded");
+    engine.tick();
+    expect(store.getRollout(r.id)?.currentWave).toBe(1);
+    connect("b");
+    expect(channel.deploysTo("b")).toHaveLength(1);
+    expect(store.getDeployment(`${r.id}:b`)?.state).toBe("sent");
+  });
+
+  it("refuses a second active rollout of the same app", () => {
+    connect("a");
+    engine.create(spec({}), "op");
+    expect(() => engine.create(spec({}), "op")).toThrow(/finish or abort/);
+  });
+});
