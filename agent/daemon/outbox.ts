@@ -37,7 +37,7 @@ export class ReportOutbox {
     const reports: Report[] = [];
     for (const name of names) {
       const path = join(this.dir, name);
-      const parsed = ReportSchema.safeParse(JSON.parse(await readFile(path, "utf8").catch(() => "null")));
+      const parsed = ReportSchema.safeParse(parseJson(await readFile(path, "utf8").catch(() => "")));
       if (parsed.success) reports.push(parsed.data);
       else await rename(path, `${path}.corrupt`).catch(() => undefined);
     }
@@ -55,5 +55,13 @@ export class ReportOutbox {
     if (match === undefined) return false;
     await rm(join(this.dir, match), { force: true });
     return true;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

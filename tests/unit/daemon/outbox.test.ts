@@ -1,0 +1,69 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { reconnectDelay } from "../../../agent/daemon/backoff.js";
+import { ReportOutbox } from "../../../agent/daemon/outbox.js";
+import type { Report } from "../../../shared/protocol/messages.js";
+
+function report(app: string): Report {
+  return {
+    type: "report",
+    v: 1,
+    reportId: randomUUID(),
+    app,
+    outcome: "succeeded",
+    fromVersion: "1.0.0",
+    toVersion: "2.0.0",
+    steps: [],
+  };
+}
+
+describe("ReportOutbox", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-outbox-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("keeps reports across instances (a restarted agent) until each is acknowledged", async () => {
+    const first = report("a");
+    const second = report("b");
+    const writer = new ReportOutbox(join(dir, "outbox"));
+    await writer.put(first);
+    await writer.put(second);
+
+    const reader = new ReportOutbox(join(dir, "outbox"));
+    expect((await reader.pending()).map((r) => r.reportId)).toEqual([first.reportId, second.reportId]);
+
+    expect(await reader.ack(first.reportId)).toBe(true);
+    expect(await reader.ack(first.reportId)).toBe(false);
+    expect((await reader.pending()).map((r) => r.app)).toEqual(["b"]);
+  });
+
+  it("sets a corrupt entry aside instead of resending it forever", async () => {
+    const box = new ReportOutbox(dir);
+    await box.put(report("a"));
+    await writeFile(join(dir, "000000000000000-broken.json"), "{not json");
+    const pending = await box.pending();
+    expect(pending.map((r) => r.app)).toEqual(["a"]);
+    expect((await readdir(dir)).filter((n) => n.endsWith(".corrupt"))).toHaveLength(1);
+  });
+
+  it("returns nothing for an outbox that was never written", async () => {
+    expect(await new ReportOutbox(join(dir, "missing")).pending()).toEqual([]);
+  });
+});
+
+describe("reconnectDelay", () => {
+  it("grows exponentially, stays within [ceiling/2, ceiling] and never exceeds the cap", () => {
+    expect(reconnectDelay(0, 500, 60_000, () => 0)).toBe(250);
+    expect(reconnectDelay(0, 500, 60_000, () => 1)).toBe(500);
+    expect(reconnectDelay(3, 500, 60_000, () => 1)).toBe(4000);
+    expect(reconnectDelay(50, 500, 60_000, () => 1)).toBe(60_000);
+    expect(reconnectDelay(50, 500, 60_000, () => 0)).toBe(30_000);
+  });
+});
