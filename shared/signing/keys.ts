@@ -1,0 +1,64 @@
+/**
+ * Ed25519 keys with node:crypto only. A public key is accepted as PEM (SPKI) or as base64 of the
+ * raw 32 bytes; its id is the first 16 hex digits of sha256(raw key), short enough to read in logs.
+ */
+import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+
+export interface ReleaseKeyPair {
+  publicKeyPem: string;
+  privateKeyPem: string;
+  keyId: string;
+}
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it. */
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+
+export class KeyFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "KeyFormatError";
+  }
+}
+
+/** The raw 32 bytes of a public key (a private key yields its public half). */
+export function rawPublicKey(key: KeyObject): Buffer {
+  const publicKey = key.type === "private" ? createPublicKey(key) : key;
+  const der = publicKey.export({ type: "spki", format: "der" });
+  return der.subarray(der.length - 32);
+}
+
+export function keyIdOf(key: KeyObject): string {
+  return createHash("sha256").update(rawPublicKey(key)).digest("hex").slice(0, 16);
+}
+
+export function generateKeyPair(): ReleaseKeyPair {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  return {
+    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    keyId: keyIdOf(publicKey),
+  };
+}
+
+/** Parses a trusted public key; throws KeyFormatError naming what is wrong with it. */
+export function parsePublicKey(text: string): KeyObject {
+  const trimmed = text.trim();
+  let key: KeyObject;
+  if (trimmed.includes("-----BEGIN")) {
+    try {
+      key = createPublicKey(trimmed);
+    } catch (e) {
+      throw new KeyFormatError(`not a readable PEM public key (${(e as Error).message})`);
+    }
+  } else {
+    const raw = /^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) ? Buffer.from(trimmed, "base64") : Buffer.alloc(0);
+    if (raw.length !== 32) {
+      throw new KeyFormatError("expected a PEM public key or base64 of the raw 32-byte Ed25519 key");
+    }
+    key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: "der", type: "spki" });
+  }
+  if (key.asymmetricKeyType !== "ed25519") {
+    throw new KeyFormatError(`a ${key.asymmetricKeyType ?? "unknown"} key; releases are signed with Ed25519`);
+  }
+  return key;
+}

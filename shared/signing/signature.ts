@@ -1,0 +1,109 @@
+/**
+ * Release signatures: Ed25519 over the canonical JSON of {app, version, artifactSha256,
+ * manifestSha256}, so none of the four can be swapped for another release's.
+ */
+import { createPrivateKey, sign, verify } from "node:crypto";
+import { z } from "zod";
+import { VerificationError } from "../errors.js";
+import { canonicalJson } from "./canonical-json.js";
+import { KeyFormatError, keyIdOf, parsePublicKey } from "./keys.js";
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");
+
+export const ReleasePayload = z.strictObject({
+  app: z.string().min(1),
+  version: z.string().min(1),
+  /** sha256 of the artifact; for a git release, `git:<commit>` (the commit names the whole tree). */
+  artifactSha256: z.union([sha256Hex, z.string().regex(/^git:[0-9a-f]{40,64}$/, "must be git:<commit>")]),
+  manifestSha256: sha256Hex,
+});
+export type ReleasePayload = z.infer<typeof ReleasePayload>;
+
+export const Signature = z.strictObject({
+  keyId: z.string().regex(/^[0-9a-f]{16}$/, "must be 16 hex digits"),
+  alg: z.literal("ed25519"),
+  payload: ReleasePayload,
+  signature: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, "must be base64"),
+});
+export type Signature = z.infer<typeof Signature>;
+
+export const signatureFailures = [
+  "unsigned",
+  "malformed",
+  "unknown_key",
+  "bad_signature",
+  "app_mismatch",
+  "version_mismatch",
+  "artifact_mismatch",
+  "manifest_mismatch",
+] as const;
+export type SignatureFailure = (typeof signatureFailures)[number];
+
+/** A release whose signature does not prove CI signed exactly this app, version and content. Exit 2. */
+export class SignatureError extends VerificationError {
+  constructor(
+    readonly reason: SignatureFailure,
+    detail: string,
+  ) {
+    super("signature", `${reason.replace(/_/g, " ")}: ${detail}`);
+    this.name = "SignatureError";
+  }
+}
+
+export function signRelease(payload: ReleasePayload, privateKeyPem: string): Signature {
+  const checked = ReleasePayload.parse(payload);
+  const privateKey = createPrivateKey(privateKeyPem);
+  if (privateKey.asymmetricKeyType !== "ed25519") {
+    throw new KeyFormatError(`a ${privateKey.asymmetricKeyType ?? "unknown"} key; sign with an Ed25519 key`);
+  }
+  const signature = sign(null, Buffer.from(canonicalJson(checked)), privateKey).toString("base64");
+  return { keyId: keyIdOf(privateKey), alg: "ed25519", payload: checked, signature };
+}
+
+/** Accepts the document as parsed JSON or as its text (how the hub and .sig files carry it). */
+export function parseSignature(document: unknown): Signature {
+  if (document === undefined || document === null || document === "") {
+    throw new SignatureError("unsigned", "the release carries no signature and trusted keys are configured");
+  }
+  let value = document;
+  if (typeof document === "string") {
+    try {
+      value = JSON.parse(document);
+    } catch {
+      throw new SignatureError("malformed", "the signature document is not JSON");
+    }
+  }
+  const parsed = Signature.safeParse(value);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first?.path.length ? `${first.path.join(".")}: ` : "";
+    throw new SignatureError("malformed", `${where}${first?.message ?? "not a signature document"}`);
+  }
+  return parsed.data;
+}
+
+function compare(reason: SignatureFailure, what: string, signed: string, actual: string): void {
+  if (signed !== actual)
+    throw new SignatureError(reason, `signed ${what} ${signed}, this release has ${actual}`);
+}
+
+/**
+ * Checks that `signature` was made by one of `trustedKeys` (PEM or base64 raw) over exactly
+ * `expected`; returns the signing key's id, throws SignatureError (a VerificationError) otherwise.
+ * Unreadable trusted keys are a config problem the caller reports when loading them.
+ */
+export function verifyRelease(signature: unknown, expected: ReleasePayload, trustedKeys: string[]): string {
+  const doc = parseSignature(signature);
+  const key = trustedKeys.map(parsePublicKey).find((k) => keyIdOf(k) === doc.keyId);
+  if (key === undefined) {
+    throw new SignatureError("unknown_key", `signed by key ${doc.keyId}, which is not in [trust]`);
+  }
+  if (!verify(null, Buffer.from(canonicalJson(doc.payload)), key, Buffer.from(doc.signature, "base64"))) {
+    throw new SignatureError("bad_signature", `the signature by key ${doc.keyId} does not match its payload`);
+  }
+  compare("app_mismatch", "app", doc.payload.app, expected.app);
+  compare("version_mismatch", "version", doc.payload.version, expected.version);
+  compare("artifact_mismatch", "artifact digest", doc.payload.artifactSha256, expected.artifactSha256);
+  compare("manifest_mismatch", "manifest digest", doc.payload.manifestSha256, expected.manifestSha256);
+  return doc.keyId;
+}

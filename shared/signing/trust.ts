@@ -1,0 +1,86 @@
+/**
+ * The agent's side of signatures: which keys ship.toml trusts, and the one check the update
+ * pipeline runs before it changes anything.
+ */
+import { readFile } from "node:fs/promises";
+import type { Trust } from "../config/schema.js";
+import { BadInputError, type Issue } from "../errors.js";
+import { KeyFormatError, parsePublicKey } from "./keys.js";
+import { type ReleasePayload, SignatureError, verifyRelease } from "./signature.js";
+
+/**
+ * The trusted public keys as text (from `keys` and the contents of `key_files`), each checked to
+ * be a usable Ed25519 key. Throws BadInputError naming every bad entry (exit 2).
+ */
+export async function loadTrustedKeys(trust: Trust | undefined, configFile = "ship.toml"): Promise<string[]> {
+  if (trust === undefined) return [];
+  const keys: string[] = [];
+  const issues: Issue[] = [];
+  const check = (text: string, path: string, file: string): void => {
+    try {
+      parsePublicKey(text);
+      keys.push(text.trim());
+    } catch (e) {
+      if (!(e instanceof KeyFormatError)) throw e;
+      issues.push({ file, path, message: e.message, severity: "error" });
+    }
+  };
+  trust.keys.forEach((k, i) => {
+    check(k, `trust.keys[${i}]`, configFile);
+  });
+  for (const [i, keyFile] of trust.key_files.entries()) {
+    let text: string;
+    try {
+      text = await readFile(keyFile, "utf8");
+    } catch (e) {
+      issues.push({
+        file: configFile,
+        path: `trust.key_files[${i}]`,
+        message: `cannot read ${keyFile}: ${(e as Error).message}`,
+        severity: "error",
+      });
+      continue;
+    }
+    check(text, `trust.key_files[${i}]`, keyFile);
+  }
+  if (issues.length > 0) throw new BadInputError(issues);
+  return keys;
+}
+
+export interface ReleaseTrustInput extends ReleasePayload {
+  trust: Trust | undefined;
+  /** The signature document (parsed JSON or its text), as the hub sends it... */
+  signature?: unknown;
+  /** ...or the path of a `.sig` file next to the artifact; a missing file means unsigned. */
+  signaturePath?: string;
+  configFile?: string;
+}
+
+export type ReleaseTrustResult =
+  | { verified: true; keyId: string }
+  | { verified: false; reason: "no trusted keys" };
+
+async function readSignatureFile(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new SignatureError("malformed", `cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * With `[trust]` keys configured, proves the release was signed by one of them over exactly this
+ * app, version, artifact and manifest, or throws a VerificationError (exit 2) saying why. Without
+ * keys it returns `verified: false` so the caller can say once that releases are unverified.
+ */
+export async function verifyReleaseTrust(input: ReleaseTrustInput): Promise<ReleaseTrustResult> {
+  const keys = await loadTrustedKeys(input.trust, input.configFile);
+  if (keys.length === 0) return { verified: false, reason: "no trusted keys" };
+  const document =
+    input.signature ??
+    (input.signaturePath === undefined ? undefined : await readSignatureFile(input.signaturePath));
+  const { app, version, artifactSha256, manifestSha256 } = input;
+  const keyId = verifyRelease(document, { app, version, artifactSha256, manifestSha256 }, keys);
+  return { verified: true, keyId };
+}
