@@ -1,0 +1,111 @@
+/**
+ * The journal's file operations, each with a forward and an undo handler. Handlers are idempotent
+ * and safe to run whether or not the forward step happened before a crash, so recovery can simply
+ * undo every listed operation in reverse order. The handler map is typed per kind: a new kind
+ * without handlers does not compile (STYLE.md habit 1).
+ */
+import { chmod, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  linkEntry,
+  moveEntry,
+  pathExists,
+  removeDirIfEmpty,
+  removeIfExists,
+  type Transfer,
+} from "../tree/fs-ops.js";
+
+/** Where a new file comes from: the staged release, or (sibling keep-copies) the backup of `src`. */
+export type OpSource = "staging" | "backup";
+
+export type FileOp =
+  /** Old app file moved into the backup. */
+  | { op: "remove"; rel: string }
+  | { op: "rmdir"; rel: string; mode: number }
+  | { op: "mkdir"; rel: string; mode: number }
+  /** Old file hard-linked into the backup, then the new one renamed over it (never a missing file). */
+  | { op: "replace"; rel: string; from: OpSource; src: string }
+  /** A file the app did not have. */
+  | { op: "add"; rel: string; from: OpSource; src: string };
+
+export interface OpContext {
+  appDir: string;
+  stagingDir: string;
+  /** <backup>/files: old versions by relative path. */
+  backupFiles: string;
+  /** Told whenever a cheap operation had to copy (different filesystems), for one log line. */
+  onCopy: (rel: string) => void;
+}
+
+type Handler<K extends FileOp["op"]> = (op: Extract<FileOp, { op: K }>, ctx: OpContext) => Promise<void>;
+type Handlers = { [K in FileOp["op"]]: { forward: Handler<K>; undo: Handler<K> } };
+
+function note(ctx: OpContext, rel: string, how: Transfer): void {
+  if (how === "copied") ctx.onCopy(rel);
+}
+
+async function install(op: { rel: string; from: OpSource; src: string }, ctx: OpContext): Promise<void> {
+  const target = join(ctx.appDir, op.rel);
+  const how =
+    op.from === "staging"
+      ? await moveEntry(join(ctx.stagingDir, op.src), target)
+      : await linkEntry(join(ctx.backupFiles, op.src), target);
+  note(ctx, op.rel, how);
+}
+
+async function returnFromBackup(rel: string, ctx: OpContext): Promise<void> {
+  const saved = join(ctx.backupFiles, rel);
+  if (await pathExists(saved)) note(ctx, rel, await moveEntry(saved, join(ctx.appDir, rel)));
+}
+
+export const fileOpHandlers: Handlers = {
+  remove: {
+    forward: async (op, ctx) =>
+      note(ctx, op.rel, await moveEntry(join(ctx.appDir, op.rel), join(ctx.backupFiles, op.rel))),
+    undo: async (op, ctx) => returnFromBackup(op.rel, ctx),
+  },
+  rmdir: {
+    forward: async (op, ctx) => {
+      await removeDirIfEmpty(join(ctx.appDir, op.rel));
+    },
+    undo: async (op, ctx) => ensureDir(join(ctx.appDir, op.rel), op.mode),
+  },
+  mkdir: {
+    forward: async (op, ctx) => ensureDir(join(ctx.appDir, op.rel), op.mode),
+    undo: async (op, ctx) => {
+      await removeDirIfEmpty(join(ctx.appDir, op.rel));
+    },
+  },
+  replace: {
+    forward: async (op, ctx) => {
+      note(ctx, op.rel, await linkEntry(join(ctx.appDir, op.rel), join(ctx.backupFiles, op.rel)));
+      await install(op, ctx);
+    },
+    // The backup copy exists only once the old file was saved; renaming it back restores it atomically.
+    undo: async (op, ctx) => returnFromBackup(op.rel, ctx),
+  },
+  add: {
+    forward: install,
+    undo: async (op, ctx) => removeIfExists(join(ctx.appDir, op.rel)),
+  },
+};
+
+export async function ensureDir(path: string, mode: number): Promise<void> {
+  if (await pathExists(path)) return;
+  await mkdir(path, { recursive: true });
+  await chmod(path, mode); // mkdir's mode is filtered by the umask; the release's mode is what we want
+}
+
+/** The handlers of one op, seen through the union (the typed map above guarantees they match). */
+type AnyHandlers = {
+  forward: (op: FileOp, ctx: OpContext) => Promise<void>;
+  undo: (op: FileOp, ctx: OpContext) => Promise<void>;
+};
+
+export function runForward(op: FileOp, ctx: OpContext): Promise<void> {
+  return (fileOpHandlers[op.op] as AnyHandlers).forward(op, ctx);
+}
+
+export function runUndo(op: FileOp, ctx: OpContext): Promise<void> {
+  return (fileOpHandlers[op.op] as AnyHandlers).undo(op, ctx);
+}

@@ -1,0 +1,57 @@
+/**
+ * The bookkeeping after an update is committed: the new install index (with each written file's
+ * stat), the backup's completion marker, retention, unused merge bases, and last the journal.
+ * Idempotent, so recovery can simply run it again after a crash.
+ */
+import { lstat, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../../shared/log.js";
+import { basesInUse, pruneBackups, readBackupMeta, writeBackupMeta } from "../backup/backup-store.js";
+import { faultPoint } from "../fault.js";
+import { basePath, readInstallIndex, writeInstallIndex } from "./install-index.js";
+import { removeJournal, type UpdateJournal } from "./journal.js";
+import type { IndexedFile, InstallIndex } from "./types.js";
+
+export async function finalizeUpdate(journal: UpdateJournal, log?: Logger): Promise<void> {
+  const previous = await readInstallIndex(journal.stateDir);
+  const files: Record<string, IndexedFile> = { ...(previous?.files ?? {}) };
+  for (const rel of journal.index.drop) delete files[rel];
+  for (const [rel, entry] of Object.entries(journal.index.set)) {
+    const stat = await lstat(join(journal.appDir, rel));
+    files[rel] = {
+      ...entry,
+      size: stat.size,
+      mtimeMs: stat.mtimeMs,
+      ino: stat.ino,
+      mode: stat.mode & 0o7777,
+    };
+  }
+  const dropDirs = new Set(journal.index.dropDirs);
+  const dirs = new Set([...(previous?.dirs ?? []).filter((d) => !dropDirs.has(d)), ...journal.index.addDirs]);
+  const index: InstallIndex = {
+    version: journal.index.version,
+    installedAt: new Date().toISOString(),
+    files,
+    dirs: [...dirs].sort(),
+  };
+  await writeInstallIndex(journal.stateDir, index);
+  faultPoint("apply:finalize");
+  const meta = await readBackupMeta(journal.backupPath);
+  if (!meta.complete) await writeBackupMeta(journal.backupPath, { ...meta, complete: true });
+  const pruned = await pruneBackups(journal.backupRoot, journal.app, journal.keepBackups);
+  if (pruned.length > 0) log?.info("removed old backups (keep_backups)", { pruned });
+  await removeUnusedBases(journal, index);
+  await removeJournal(journal.stateDir);
+}
+
+async function removeUnusedBases(journal: UpdateJournal, index: InstallIndex): Promise<void> {
+  const used = await basesInUse(journal.backupRoot, journal.app);
+  for (const entry of Object.values(index.files)) if (entry.merged) used.add(entry.sha256);
+  let names: string[];
+  try {
+    names = await readdir(join(journal.stateDir, "base"));
+  } catch {
+    return;
+  }
+  for (const sha of names) if (!used.has(sha)) await rm(basePath(journal.stateDir, sha), { force: true });
+}

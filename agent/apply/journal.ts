@@ -1,0 +1,97 @@
+/**
+ * The journal (<stateDir>/journal.json) makes an apply or restore crash-safe: it is written and
+ * fsynced before the first file operation, lists every operation, and says how far the run got.
+ * Recovery reads it on the next start (recover.ts).
+ */
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { syncDir, writeFileAtomic } from "../tree/fs-ops.js";
+import type { FileOp } from "./file-ops.js";
+
+const source = z.enum(["staging", "backup"]);
+const FileOpSchema = z.discriminatedUnion("op", [
+  z.object({ op: z.literal("remove"), rel: z.string() }),
+  z.object({ op: z.literal("rmdir"), rel: z.string(), mode: z.number() }),
+  z.object({ op: z.literal("mkdir"), rel: z.string(), mode: z.number() }),
+  z.object({ op: z.literal("replace"), rel: z.string(), from: source, src: z.string() }),
+  z.object({ op: z.literal("add"), rel: z.string(), from: source, src: z.string() }),
+]);
+
+/** How the install index changes once the update is committed; absolute values, so re-applying is harmless. */
+const IndexDeltaSchema = z.object({
+  version: z.string(),
+  set: z.record(
+    z.string(),
+    z.object({ sha256: z.string(), mode: z.number(), merged: z.boolean().optional() }),
+  ),
+  drop: z.array(z.string()),
+  addDirs: z.array(z.string()),
+  dropDirs: z.array(z.string()),
+});
+export type IndexDelta = z.infer<typeof IndexDeltaSchema>;
+
+const UpdateJournalSchema = z.object({
+  kind: z.literal("update"),
+  /** applying: roll back on recovery; committed: every file is in place, finish the bookkeeping. */
+  phase: z.enum(["applying", "committed"]),
+  app: z.string(),
+  appDir: z.string(),
+  stagingDir: z.string(),
+  stateDir: z.string(),
+  backupRoot: z.string(),
+  backupPath: z.string(),
+  keepBackups: z.number(),
+  fromVersion: z.string().nullable(),
+  toVersion: z.string(),
+  ops: z.array(FileOpSchema),
+  index: IndexDeltaSchema,
+});
+export type UpdateJournal = z.infer<typeof UpdateJournalSchema>;
+
+/** A restore only ever rolls forward: its operations are re-derived from the backup's meta.json. */
+const RestoreJournalSchema = z.object({
+  kind: z.literal("restore"),
+  app: z.string(),
+  appDir: z.string(),
+  stateDir: z.string(),
+  backupPath: z.string(),
+  /** The version the restore brings back, for the recovery message once the backup is consumed. */
+  version: z.string().nullable(),
+});
+export type RestoreJournal = z.infer<typeof RestoreJournalSchema>;
+
+const JournalSchema = z.discriminatedUnion("kind", [UpdateJournalSchema, RestoreJournalSchema]);
+export type Journal = z.infer<typeof JournalSchema>;
+
+// The schema and the FileOp type describe the same records; this line fails to compile if they drift.
+const _sameOps: z.infer<typeof FileOpSchema> extends FileOp
+  ? FileOp extends z.infer<typeof FileOpSchema>
+    ? true
+    : never
+  : never = true;
+void _sameOps;
+
+export function journalPath(stateDir: string): string {
+  return join(stateDir, "journal.json");
+}
+
+export async function readJournal(stateDir: string): Promise<Journal | undefined> {
+  let text: string;
+  try {
+    text = await readFile(journalPath(stateDir), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  return JournalSchema.parse(JSON.parse(text));
+}
+
+export async function writeJournal(stateDir: string, journal: Journal): Promise<void> {
+  await writeFileAtomic(journalPath(stateDir), JSON.stringify(journal));
+}
+
+export async function removeJournal(stateDir: string): Promise<void> {
+  await rm(journalPath(stateDir), { force: true });
+  await syncDir(stateDir);
+}

@@ -1,0 +1,187 @@
+/**
+ * The pure planner (STYLE.md habit 2): from the release's file list, the app's stat scan and the
+ * install index it decides every file's fate without touching disk, so it is tested on in-memory
+ * trees. Reading merge inputs and writing anything happens later, in prepare/apply.
+ */
+import type { Manifest } from "../../shared/manifest/schema.js";
+import { clearedDirectoryOf, isNamedDirectory, protectedDirectoryOf, ruleFor } from "./rules.js";
+import type {
+  IndexedFile,
+  InstallIndex,
+  MergeFormat,
+  PlanStep,
+  PlanSummary,
+  ReleaseEntry,
+  TreeEntry,
+  TreeScan,
+  UpdatePlan,
+} from "./types.js";
+
+export interface PlanInput {
+  manifest: Manifest;
+  release: ReadonlyMap<string, ReleaseEntry>;
+  /** Release directory modes, for directories the apply must create. */
+  releaseDirs?: ReadonlyMap<string, number>;
+  /** The app scanned with protected directories left unread. */
+  app: TreeScan;
+  index: InstallIndex | undefined;
+  /** sha256 of the app files `filesToHash` named (files whose stat no longer matches the index). */
+  appHashes?: ReadonlyMap<string, string>;
+}
+
+const MERGE_FORMATS: Record<string, MergeFormat> = {
+  merge_toml: "toml",
+  merge_json: "json",
+  merge_yaml: "yaml",
+};
+
+export function keepCopyName(rel: string): string {
+  return `${rel}.bak`;
+}
+
+function statMatches(app: TreeEntry, indexed: IndexedFile | undefined): boolean {
+  return (
+    indexed !== undefined &&
+    app.size === indexed.size &&
+    app.mtimeMs === indexed.mtimeMs &&
+    app.ino === indexed.ino &&
+    app.mode === indexed.mode
+  );
+}
+
+/**
+ * App files whose content must be hashed before planning: the release ships them, the index cannot
+ * vouch for them (changed stat or never installed by ship) and their size equals the release's, so
+ * they might be byte-equal. Everything else is decided from stat alone: this is what keeps an
+ * update's cost proportional to what changed, not to the app's size.
+ */
+export function filesToHash(input: Omit<PlanInput, "appHashes">): string[] {
+  const out: string[] = [];
+  for (const [rel, entry] of input.release) {
+    const app = input.app.files.get(rel);
+    if (app === undefined || app.size !== entry.size || app.type !== entry.type) continue;
+    if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
+    if (ruleFor(input.manifest, rel).rule.action === "skip") continue;
+    const indexed = input.index?.files[rel];
+    if (indexed?.sha256 === entry.sha256 && statMatches(app, indexed)) continue;
+    out.push(rel);
+  }
+  return out.sort();
+}
+
+function releaseStep(input: PlanInput, rel: string, entry: ReleaseEntry): PlanStep {
+  const protectedBy = protectedDirectoryOf(input.manifest, rel);
+  if (protectedBy !== undefined) return { kind: "skip", rel, reason: "protected", pattern: protectedBy };
+  const rule = ruleFor(input.manifest, rel);
+  if (rule.rule.action === "skip") return { kind: "skip", rel, reason: "rule", pattern: rule.pattern };
+  const app = input.app.files.get(rel);
+  if (app === undefined) return { kind: "add", rel, entry, rule };
+  const indexed = input.index?.files[rel];
+  const sameBytes =
+    (indexed?.sha256 === entry.sha256 && statMatches(app, indexed)) ||
+    input.appHashes?.get(rel) === entry.sha256;
+  if (sameBytes && app.mode === entry.mode) return { kind: "keep", rel };
+  const keepCopy = rule.rule.action === "backup_replace" || rule.rule.backup ? keepCopyName(rel) : undefined;
+  const format = MERGE_FORMATS[rule.rule.action];
+  if (format !== undefined)
+    return { kind: "merge", rel, entry, rule, format, ...(keepCopy ? { keepCopy } : {}) };
+  return { kind: "replace", rel, entry, rule, ...(keepCopy ? { keepCopy } : {}) };
+}
+
+/** Files the previous release installed that this one drops, and the contents of cleared directories. */
+function removalSteps(input: PlanInput): PlanStep[] {
+  const steps: PlanStep[] = [];
+  for (const rel of Object.keys(input.index?.files ?? {})) {
+    if (input.release.has(rel) || !input.app.files.has(rel)) continue;
+    if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
+    if (ruleFor(input.manifest, rel).rule.action === "skip") continue;
+    steps.push({ kind: "remove", rel, reason: "dropped" });
+  }
+  const dropped = new Set(steps.map((s) => s.rel));
+  for (const rel of input.app.files.keys()) {
+    if (input.release.has(rel) || dropped.has(rel)) continue;
+    if (clearedDirectoryOf(input.manifest, rel) !== undefined)
+      steps.push({ kind: "remove", rel, reason: "cleared" });
+  }
+  return steps;
+}
+
+function ancestorsOf(rel: string): string[] {
+  const parts = rel.split("/");
+  const out: string[] = [];
+  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join("/"));
+  return out;
+}
+
+function depth(rel: string): number {
+  return rel.split("/").length;
+}
+
+/** Files written by a step (its target and the sibling copy of the old version). */
+function writtenPaths(step: PlanStep): string[] {
+  if (step.kind === "add") return [step.rel];
+  if (step.kind === "replace" || step.kind === "merge")
+    return step.keepCopy ? [step.rel, step.keepCopy] : [step.rel];
+  return [];
+}
+
+export function planUpdate(input: PlanInput): UpdatePlan {
+  const steps: PlanStep[] = [...input.release]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([rel, e]) => releaseStep(input, rel, e));
+  steps.push(...removalSteps(input));
+  const removed = new Set(steps.filter((s) => s.kind === "remove").map((s) => s.rel));
+  const written = steps.flatMap(writtenPaths);
+  const conflicts: string[] = [];
+  const mkdirs = new Map<string, number>();
+  for (const rel of written) {
+    if (input.app.dirs.has(rel))
+      conflicts.push(`${rel}: the release ships a file where the app has a directory`);
+    for (const dir of ancestorsOf(rel)) {
+      if (input.app.dirs.has(dir)) continue;
+      if (input.app.files.has(dir) && !removed.has(dir)) {
+        const what = input.app.files.get(dir)?.type === "symlink" ? "a symlink" : "a file";
+        conflicts.push(`${rel}: the app has ${what} at ${dir}, where the release needs a directory`);
+        continue;
+      }
+      mkdirs.set(dir, input.releaseDirs?.get(dir) ?? 0o755);
+    }
+  }
+  return {
+    steps,
+    mkdirs: [...mkdirs].map(([rel, mode]) => ({ rel, mode })).sort((a, b) => depth(a.rel) - depth(b.rel)),
+    rmdirs: emptiedDirectories(input, removed, written),
+    conflicts,
+  };
+}
+
+/** Directories ship created that hold nothing once the plan ran; only those are removed. */
+function emptiedDirectories(
+  input: PlanInput,
+  removed: Set<string>,
+  written: string[],
+): { rel: string; mode: number }[] {
+  const candidates = new Set((input.index?.dirs ?? []).filter((d) => input.app.dirs.has(d)));
+  if (candidates.size === 0) return [];
+  const live = new Set<string>();
+  const keepWithAncestors = (rel: string, self: boolean): void => {
+    if (self) live.add(rel);
+    for (const dir of ancestorsOf(rel)) live.add(dir);
+  };
+  for (const rel of input.app.files.keys()) if (!removed.has(rel)) keepWithAncestors(rel, false);
+  for (const rel of written) keepWithAncestors(rel, false);
+  for (const dir of input.app.dirs.keys()) {
+    const named = isNamedDirectory(input.manifest, dir);
+    if (!candidates.has(dir) || named) keepWithAncestors(dir, true);
+  }
+  return [...candidates]
+    .filter((dir) => !live.has(dir))
+    .map((rel) => ({ rel, mode: input.app.dirs.get(rel) ?? 0o755 }))
+    .sort((a, b) => depth(b.rel) - depth(a.rel));
+}
+
+export function summarizePlan(plan: UpdatePlan): PlanSummary {
+  const summary: PlanSummary = { add: 0, replace: 0, merge: 0, remove: 0, keep: 0, skip: 0 };
+  for (const step of plan.steps) summary[step.kind]++;
+  return summary;
+}

@@ -1,0 +1,136 @@
+/**
+ * Everything an update computes before its first write to the app: config merges (their results
+ * replace the release's file in the staging directory, the release's pristine copy is saved as the
+ * next merge's base) and the install-index changes. A merge that fails throws here, when nothing
+ * has been written to the app yet.
+ */
+import { chmod, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Manifest } from "../../shared/manifest/schema.js";
+import { mergeConfigFile } from "../merge/index.js";
+import { pathExists, writeFileAtomic } from "../tree/fs-ops.js";
+import { basePath } from "./install-index.js";
+import type { IndexDelta } from "./journal.js";
+import { sectionsFor } from "./rules.js";
+import type { InstallIndex, PlanStep, TreeScan, UpdatePlan } from "./types.js";
+
+export interface PrepareInput {
+  plan: UpdatePlan;
+  manifest: Manifest;
+  app: TreeScan;
+  appDir: string;
+  stagingDir: string;
+  stateDir: string;
+  index: InstallIndex | undefined;
+  appHashes: ReadonlyMap<string, string>;
+  toVersion: string;
+}
+
+export interface Prepared {
+  /** The plan's steps with merges that change nothing turned into keeps. */
+  steps: PlanStep[];
+  index: IndexDelta;
+}
+
+async function readBase(input: PrepareInput, rel: string): Promise<string | undefined> {
+  const indexed = input.index?.files[rel];
+  if (!indexed?.merged) return undefined;
+  const path = basePath(input.stateDir, indexed.sha256);
+  return (await pathExists(path)) ? readFile(path, "utf8") : undefined;
+}
+
+/** Runs one merge; returns the step to apply (a keep when the merged text is what the app has). */
+async function prepareMerge(
+  input: PrepareInput,
+  step: Extract<PlanStep, { kind: "merge" }>,
+): Promise<PlanStep> {
+  const staged = join(input.stagingDir, step.rel);
+  const incoming = await readFile(staged, "utf8");
+  const current = await readFile(join(input.appDir, step.rel), "utf8");
+  const base = await readBase(input, step.rel);
+  const sections = sectionsFor(input.manifest, step.rel, step.rule.pattern);
+  const merged = mergeConfigFile({
+    format: step.format,
+    fileName: step.rel,
+    current,
+    incoming,
+    strategy: step.rule.rule.merge_strategy,
+    ...(base === undefined ? {} : { base }),
+    ...(sections === undefined ? {} : { sections }),
+  });
+  await writeFileAtomic(basePath(input.stateDir, step.entry.sha256), incoming);
+  if (merged.text === current && input.app.files.get(step.rel)?.mode === step.entry.mode) {
+    return { kind: "keep", rel: step.rel };
+  }
+  const tmp = `${staged}.ship-merged`;
+  await writeFile(tmp, merged.text);
+  await chmod(tmp, step.entry.mode);
+  await rename(tmp, staged);
+  return step;
+}
+
+function isMergeRule(step: Extract<PlanStep, { kind: "add" }>): boolean {
+  return step.rule.rule.action.startsWith("merge_");
+}
+
+export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
+  const delta: IndexDelta = {
+    version: input.toVersion,
+    set: {},
+    drop: [],
+    addDirs: input.plan.mkdirs.map((d) => d.rel),
+    dropDirs: input.plan.rmdirs.map((d) => d.rel),
+  };
+  const steps: PlanStep[] = [];
+  for (const planned of input.plan.steps) {
+    const step = planned.kind === "merge" ? await prepareMerge(input, planned) : planned;
+    steps.push(step);
+    switch (step.kind) {
+      case "add":
+        if (isMergeRule(step)) {
+          await writeFileAtomic(
+            basePath(input.stateDir, step.entry.sha256),
+            await readFile(join(input.stagingDir, step.rel), "utf8"),
+          );
+        }
+        delta.set[step.rel] = {
+          sha256: step.entry.sha256,
+          mode: step.entry.mode,
+          ...(isMergeRule(step) ? { merged: true } : {}),
+        };
+        break;
+      case "replace":
+        delta.set[step.rel] = { sha256: step.entry.sha256, mode: step.entry.mode };
+        break;
+      case "merge":
+        delta.set[step.rel] = { sha256: step.entry.sha256, mode: step.entry.mode, merged: true };
+        break;
+      case "keep":
+        keepInIndex(input, planned, delta);
+        break;
+      case "remove":
+        if (input.index?.files[step.rel] !== undefined) delta.drop.push(step.rel);
+        break;
+      case "skip":
+        break;
+    }
+  }
+  return { steps, index: delta };
+}
+
+/** A kept file enters the index with a fresh stat when the index could not vouch for it (so it is not hashed again). */
+function keepInIndex(input: PrepareInput, planned: PlanStep, delta: IndexDelta): void {
+  if (planned.kind === "merge") {
+    delta.set[planned.rel] = { sha256: planned.entry.sha256, mode: planned.entry.mode, merged: true };
+    return;
+  }
+  const sha = input.appHashes.get(planned.rel);
+  const app = input.app.files.get(planned.rel);
+  if (sha !== undefined && app !== undefined) {
+    delta.set[planned.rel] = {
+      sha256: sha,
+      mode: app.mode,
+      ...(input.index?.files[planned.rel]?.merged ? { merged: true } : {}),
+    };
+  }
+}

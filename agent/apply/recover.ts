@@ -1,0 +1,64 @@
+/**
+ * recoverApp: run first on every start. An update killed before its commit is undone (the app is
+ * byte-for-byte its old self); one killed after its commit is finished; a restore is finished.
+ * Protected directories and the user's files are never in a journal, so they are never touched.
+ */
+import { rm } from "node:fs/promises";
+import type { Logger } from "../../shared/log.js";
+import { backupFilesDir } from "../backup/backup-store.js";
+import { finishRestore } from "../backup/restore.js";
+import { faultPoint } from "../fault.js";
+import { type OpContext, runUndo } from "./file-ops.js";
+import { finalizeUpdate } from "./finalize-update.js";
+import { readJournal, removeJournal, type UpdateJournal } from "./journal.js";
+
+export interface RecoveryResult {
+  /** none: no interrupted run; rolled-back: back on the old version; completed/restored: finished. */
+  action: "none" | "rolled-back" | "completed" | "restored";
+  app?: string;
+  /** The version the app is on now (null: the tree ship found before its first install). */
+  version?: string | null;
+  /** One line for the log and the report, e.g. "myapp: restored 1.0.0 (interrupted update to 2.0.0 undone)". */
+  message: string;
+}
+
+function label(version: string | null | undefined): string {
+  return version ?? "the previous tree";
+}
+
+/** Undoes every operation of an uncommitted update, newest first, then drops its partial backup. */
+export async function rollBackUpdate(journal: UpdateJournal): Promise<void> {
+  const ctx: OpContext = {
+    appDir: journal.appDir,
+    stagingDir: journal.stagingDir,
+    backupFiles: backupFilesDir(journal.backupPath),
+    onCopy: () => {},
+  };
+  for (const op of [...journal.ops].reverse()) {
+    await runUndo(op, ctx);
+    faultPoint("recover:file");
+  }
+  await rm(journal.backupPath, { recursive: true, force: true });
+  await removeJournal(journal.stateDir);
+}
+
+export async function recoverApp(options: { stateDir: string; log?: Logger }): Promise<RecoveryResult> {
+  const journal = await readJournal(options.stateDir);
+  if (journal === undefined) return { action: "none", message: "nothing to recover" };
+  if (journal.kind === "restore") {
+    await finishRestore(journal, options.log);
+    const message = `${journal.app}: restored ${label(journal.version)} (finished an interrupted restore)`;
+    options.log?.warn(message);
+    return { action: "restored", app: journal.app, version: journal.version, message };
+  }
+  if (journal.phase === "committed") {
+    await finalizeUpdate(journal, options.log);
+    const message = `${journal.app}: completed ${journal.toVersion} (the interrupted update had committed)`;
+    options.log?.warn(message);
+    return { action: "completed", app: journal.app, version: journal.toVersion, message };
+  }
+  await rollBackUpdate(journal);
+  const message = `${journal.app}: restored ${label(journal.fromVersion)} (interrupted update to ${journal.toVersion} undone)`;
+  options.log?.warn(message);
+  return { action: "rolled-back", app: journal.app, version: journal.fromVersion, message };
+}

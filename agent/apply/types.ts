@@ -1,0 +1,110 @@
+/**
+ * Data shared by the planner, the journaled apply, recovery and restore. Plain JSON-able records:
+ * the journal and backup metadata store them as they are.
+ */
+import type { FileRule } from "../../shared/manifest/schema.js";
+
+/** One regular file or symlink, as stat saw it (never followed). */
+export interface TreeEntry {
+  type: "file" | "symlink";
+  size: number;
+  /** Permission bits (mode & 0o7777). */
+  mode: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+/** What a scan of a directory found; paths are POSIX, relative, without "./". */
+export interface TreeScan {
+  files: Map<string, TreeEntry>;
+  /** Every directory (not symlinked ones) with its permission bits. */
+  dirs: Map<string, number>;
+}
+
+/** A release file with its content hash (for a symlink: sha256 of "symlink:" + target). */
+export interface ReleaseEntry {
+  type: "file" | "symlink";
+  sha256: string;
+  size: number;
+  mode: number;
+}
+
+/**
+ * A staged release: a directory on the app's filesystem (so installing a file is a rename) plus the
+ * hash of every file. Sources that extract an archive hash while extracting; for a plain directory
+ * `describeRelease(dir)` hashes it.
+ */
+export interface ReleaseTree {
+  dir: string;
+  files: Map<string, ReleaseEntry>;
+  /** Permission bits of the release's directories (new app directories get them; default 0o755). */
+  dirs?: Map<string, number>;
+}
+
+/** What the current release installed; the planner trusts it plus a stat instead of hashing the app. */
+export interface InstallIndex {
+  version: string;
+  installedAt: string;
+  files: Record<string, IndexedFile>;
+  /** Directories ship created; only these are removed when they become empty. */
+  dirs: string[];
+}
+
+export interface IndexedFile {
+  /** sha256 of the release's file (for a merged file: the pristine release copy, the next merge's base). */
+  sha256: string;
+  size: number;
+  mode: number;
+  mtimeMs: number;
+  ino: number;
+  /** Set for merged files: the app's bytes differ from the release's, the base lives in state/base/<sha256>. */
+  merged?: boolean;
+}
+
+export type MergeFormat = "toml" | "json" | "yaml";
+
+/** The rule that decided a file's fate, for reports. */
+export interface RuleRef {
+  /** The manifest key that matched (an exact path or a glob), or "(default)". */
+  pattern: string;
+  rule: FileRule;
+}
+
+/**
+ * One planned change. A discriminated union with one handler per kind (STYLE.md habit 1): adding a
+ * kind makes the compiler point at every place that must handle it.
+ */
+export type PlanStep =
+  /** A release file the app does not have yet. */
+  | { kind: "add"; rel: string; entry: ReleaseEntry; rule: RuleRef }
+  /** A release file that replaces a different app file; keepCopy names a sibling copy of the old one. */
+  | { kind: "replace"; rel: string; entry: ReleaseEntry; rule: RuleRef; keepCopy?: string }
+  /** A config file merged from the app's copy, the release's and the previous release's (base). */
+  | {
+      kind: "merge";
+      rel: string;
+      entry: ReleaseEntry;
+      rule: RuleRef;
+      format: MergeFormat;
+      keepCopy?: string;
+    }
+  /** An app file moved into the backup: dropped by the release or in a `preserve: false` directory. */
+  | { kind: "remove"; rel: string; reason: "dropped" | "cleared" }
+  /** Nothing to do: the app already has these bytes. */
+  | { kind: "keep"; rel: string }
+  /** Never touched: inside a protected directory, or a `skip` rule. */
+  | { kind: "skip"; rel: string; reason: "protected" | "rule"; pattern: string };
+
+export type PlanStepKind = PlanStep["kind"];
+
+export interface UpdatePlan {
+  steps: PlanStep[];
+  /** Directories to create (parents first) and to remove because they became empty (children first). */
+  mkdirs: { rel: string; mode: number }[];
+  rmdirs: { rel: string; mode: number }[];
+  /** Reasons the release cannot be applied without clobbering something (file vs directory, symlinked parent). */
+  conflicts: string[];
+}
+
+/** Counts per step kind, for logs and reports. */
+export type PlanSummary = Record<PlanStepKind, number>;

@@ -1,0 +1,157 @@
+/**
+ * Backups are changesets: <backupRoot>/<app>/<id>/ holds the old versions of the files an update
+ * changed or removed (files/), the previous install index (index.json) and meta.json, whose
+ * `complete: true` is written last (STYLE.md habit 4). A backup exists exactly while its update is in
+ * effect: restoring consumes it.
+ */
+import { readdir, readFile, rm } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { z } from "zod";
+import { BadInputError } from "../../shared/errors.js";
+import { writeFileAtomic } from "../tree/fs-ops.js";
+
+const BackupMetaSchema = z.object({
+  id: z.string(),
+  app: z.string(),
+  fromVersion: z.string().nullable(),
+  toVersion: z.string(),
+  created: z.string(),
+  appDir: z.string(),
+  stateDir: z.string(),
+  /** Files whose old version is in files/ (replaced or removed by the update). */
+  changed: z.array(z.string()),
+  /** Files the update created; restoring deletes them. */
+  added: z.array(z.string()),
+  createdDirs: z.array(z.string()),
+  removedDirs: z.array(z.object({ rel: z.string(), mode: z.number() })),
+  /** Merge bases (sha256) the previous index refers to; kept while this backup exists. */
+  bases: z.array(z.string()),
+  bytes: z.number(),
+  /** The completion marker: a backup without it is partial and is never listed or restored. */
+  complete: z.boolean(),
+});
+export type BackupMeta = z.infer<typeof BackupMetaSchema>;
+
+/** One line of `ship --list-backups`. */
+export interface BackupInfo {
+  id: string;
+  app: string;
+  /** The version this backup brings back. */
+  version: string | null;
+  /** The version that replaced it. */
+  replacedBy: string;
+  created: string;
+  /** Bytes of old file versions held (what the update changed, not the app's size). */
+  size: number;
+  files: number;
+  path: string;
+}
+
+export const META_FILE = "meta.json";
+/** The install index that was current before the update; restore reinstates it. */
+export const PREVIOUS_INDEX_FILE = "index.json";
+
+export function backupFilesDir(backupPath: string): string {
+  return join(backupPath, "files");
+}
+
+export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
+  const text = await readFile(join(backupPath, META_FILE), "utf8");
+  return BackupMetaSchema.parse(JSON.parse(text));
+}
+
+export async function writeBackupMeta(backupPath: string, meta: BackupMeta): Promise<void> {
+  await writeFileAtomic(join(backupPath, META_FILE), JSON.stringify(meta, null, 1));
+}
+
+function infoOf(meta: BackupMeta, path: string): BackupInfo {
+  return {
+    id: meta.id,
+    app: meta.app,
+    version: meta.fromVersion,
+    replacedBy: meta.toVersion,
+    created: meta.created,
+    size: meta.bytes,
+    files: meta.changed.length,
+    path,
+  };
+}
+
+async function subdirs(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+}
+
+/** Complete backups, newest first; one app's or every app's. Partial ones are left out. */
+export async function listBackups(backupRoot: string, app?: string): Promise<BackupInfo[]> {
+  const apps = app === undefined ? await subdirs(backupRoot) : [app];
+  const out: BackupInfo[] = [];
+  for (const name of apps) {
+    for (const id of await subdirs(join(backupRoot, name))) {
+      const path = join(backupRoot, name, id);
+      const meta = await readBackupMeta(path).catch(() => undefined);
+      if (meta?.complete) out.push(infoOf(meta, path));
+    }
+  }
+  return out.sort((a, b) =>
+    a.created === b.created ? b.id.localeCompare(a.id) : b.created.localeCompare(a.created),
+  );
+}
+
+/** Resolves `ship --rollback ID|PATH`: a backup id as listed, or the path of a backup directory. */
+export async function findBackup(backupRoot: string, idOrPath: string): Promise<BackupInfo> {
+  if (idOrPath.includes("/")) {
+    const path = resolve(idOrPath);
+    const meta = await readBackupMeta(path).catch(() => undefined);
+    if (meta?.complete) return infoOf(meta, path);
+    throw BadInputError.single(
+      idOrPath,
+      "",
+      "is not a complete ship backup (no meta.json with complete: true)",
+    );
+  }
+  const found = (await listBackups(backupRoot)).find((b) => b.id === idOrPath);
+  if (found === undefined) {
+    throw BadInputError.single(backupRoot, "", `no backup with id ${idOrPath} (see ship --list-backups)`);
+  }
+  return found;
+}
+
+/** A new backup id: the app and the UTC time, unique within the app's backup directory. */
+export async function newBackupId(backupRoot: string, app: string, now: Date): Promise<string> {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  const taken = new Set(await subdirs(join(backupRoot, app)));
+  let id = `${app}-${stamp}`;
+  for (let n = 2; taken.has(id); n++) id = `${app}-${stamp}-${n}`;
+  return id;
+}
+
+/** Keeps the `keep` newest complete backups of an app; returns the ids it deleted. */
+export async function pruneBackups(backupRoot: string, app: string, keep: number): Promise<string[]> {
+  const all = await listBackups(backupRoot, app);
+  const doomed = all.slice(Math.max(keep, 0));
+  for (const backup of doomed) await rm(backup.path, { recursive: true, force: true });
+  return doomed.map((b) => b.id);
+}
+
+/** The merge bases the app's remaining complete backups still need. */
+export async function basesInUse(backupRoot: string, app: string): Promise<Set<string>> {
+  const used = new Set<string>();
+  for (const backup of await listBackups(backupRoot, app)) {
+    const meta = await readBackupMeta(backup.path);
+    for (const sha of meta.bases) used.add(sha);
+  }
+  return used;
+}
+
+export function appOfBackupPath(backupPath: string): string {
+  return basename(dirname(backupPath));
+}

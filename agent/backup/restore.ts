@@ -1,0 +1,183 @@
+/**
+ * Restore: puts back the bytes an update replaced or removed, deletes what it added, and reinstates
+ * the previous install index. Journaled and roll-forward only: every step is idempotent, so
+ * recovery finishes a restore that was killed. A restored backup is consumed (deleted).
+ */
+import { lstat, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { RestoreFailedError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+import { ensureDir } from "../apply/file-ops.js";
+import { readIndexFile, readInstallIndex, writeInstallIndex } from "../apply/install-index.js";
+import { type RestoreJournal, readJournal, removeJournal, writeJournal } from "../apply/journal.js";
+import { faultPoint } from "../fault.js";
+import { moveEntry, pathExists, removeDirIfEmpty, removeIfExists } from "../tree/fs-ops.js";
+import {
+  type BackupMeta,
+  backupFilesDir,
+  findBackup,
+  listBackups,
+  META_FILE,
+  PREVIOUS_INDEX_FILE,
+  readBackupMeta,
+} from "./backup-store.js";
+
+export interface RestoreInput {
+  backupPath: string;
+  /** Defaults to the app and state directories recorded in the backup. */
+  appDir?: string;
+  stateDir?: string;
+  log?: Logger;
+}
+
+export interface RestoreResult {
+  app: string;
+  /** The version the app is on again (null: the tree ship found before its first install). */
+  version: string | null;
+  /** The version the restore undid. */
+  undid: string;
+  /** Files put back, and files the update had added that were deleted. */
+  returned: number;
+  deleted: number;
+  copied: number;
+}
+
+export async function restoreBackup(input: RestoreInput): Promise<RestoreResult> {
+  const meta = await readBackupMeta(input.backupPath);
+  const appDir = input.appDir ?? meta.appDir;
+  const stateDir = input.stateDir ?? meta.stateDir;
+  if (!meta.complete)
+    throw new RestoreFailedError(meta.app, "restore requested", `backup ${meta.id} is incomplete`);
+  const pending = await readJournal(stateDir);
+  if (pending !== undefined) {
+    throw new RestoreFailedError(
+      meta.app,
+      "restore requested",
+      "an interrupted run is pending: recover first",
+    );
+  }
+  const journal: RestoreJournal = {
+    kind: "restore",
+    app: meta.app,
+    appDir,
+    stateDir,
+    backupPath: input.backupPath,
+    version: meta.fromVersion,
+  };
+  await writeJournal(stateDir, journal);
+  const copied = await finishRestore(journal, input.log, meta);
+  input.log?.info("restored backup", { app: meta.app, backup: meta.id, version: meta.fromVersion });
+  return {
+    app: meta.app,
+    version: meta.fromVersion,
+    undid: meta.toVersion,
+    returned: meta.changed.length,
+    deleted: meta.added.length,
+    copied,
+  };
+}
+
+/**
+ * Runs (or re-runs) a restore to its end. Order matters for file/directory swaps: the update's new
+ * files go first, then its new directories (deepest first), then the directories it removed come
+ * back (parents first), and last the old files.
+ */
+export async function finishRestore(
+  journal: RestoreJournal,
+  log?: Logger,
+  known?: BackupMeta,
+): Promise<number> {
+  const { appDir, backupPath } = journal;
+  if (!(await pathExists(join(backupPath, META_FILE)))) {
+    // The backup was already being deleted: everything before that step had finished.
+    await rm(backupPath, { recursive: true, force: true });
+    await removeJournal(journal.stateDir);
+    return 0;
+  }
+  const meta = known ?? (await readBackupMeta(backupPath));
+  const files = backupFilesDir(backupPath);
+  let copied = 0;
+  for (const rel of meta.added) {
+    await removeIfExists(join(appDir, rel));
+    faultPoint("restore:file");
+  }
+  for (const rel of [...meta.createdDirs].reverse()) await removeDirIfEmpty(join(appDir, rel));
+  for (const dir of [...meta.removedDirs].reverse()) await ensureDir(join(appDir, dir.rel), dir.mode);
+  for (const rel of meta.changed) {
+    const saved = join(files, rel);
+    if (await pathExists(saved)) {
+      if ((await moveEntry(saved, join(appDir, rel))) === "copied") copied++;
+    }
+    faultPoint("restore:file");
+  }
+  if (copied > 0) log?.warn("different filesystems: restore copied files instead of renaming", { copied });
+  faultPoint("restore:before-finalize");
+  await reinstateIndex(journal, meta);
+  // meta.json goes first: a half-deleted backup is then never listed or restored again.
+  await rm(join(backupPath, META_FILE), { force: true });
+  await rm(backupPath, { recursive: true, force: true });
+  await removeJournal(journal.stateDir);
+  return copied;
+}
+
+/** The previous install index, with fresh stats for the files that came back (their inode may differ). */
+async function reinstateIndex(journal: RestoreJournal, meta: BackupMeta): Promise<void> {
+  const previous = await readIndexFile(join(journal.backupPath, PREVIOUS_INDEX_FILE));
+  if (previous !== undefined) {
+    for (const rel of meta.changed) {
+      const entry = previous.files[rel];
+      if (entry === undefined) continue;
+      const stat = await lstat(join(journal.appDir, rel)).catch(() => undefined);
+      if (stat !== undefined)
+        previous.files[rel] = { ...entry, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino };
+    }
+  }
+  await writeInstallIndex(journal.stateDir, previous);
+}
+
+export interface RollbackResult {
+  app: string;
+  version: string | null;
+  /** Each backup restored, newest first. */
+  restored: RestoreResult[];
+}
+
+/**
+ * `ship --rollback ID|PATH`: restores that backup, first undoing every newer update of the same app
+ * (newest first), since each backup only holds what its own update changed.
+ */
+export async function rollbackTo(options: {
+  backupRoot: string;
+  target: string;
+  appDir?: string;
+  stateDir?: string;
+  log?: Logger;
+}): Promise<RollbackResult> {
+  const target = await findBackup(options.backupRoot, options.target);
+  const newestFirst = await listBackups(options.backupRoot, target.app);
+  const position = newestFirst.findIndex((b) => b.path === target.path);
+  const chain = position < 0 ? [target] : newestFirst.slice(0, position + 1);
+  const first = chain[0];
+  if (first !== undefined) {
+    const stateDir = options.stateDir ?? (await readBackupMeta(first.path)).stateDir;
+    const current = await readInstallIndex(stateDir);
+    if (current !== undefined && current.version !== first.replacedBy) {
+      options.log?.warn("the app's installed version is not the one the newest backup replaced", {
+        installed: current.version,
+        expected: first.replacedBy,
+      });
+    }
+  }
+  const restored: RestoreResult[] = [];
+  for (const backup of chain) {
+    restored.push(
+      await restoreBackup({
+        backupPath: backup.path,
+        ...(options.appDir === undefined ? {} : { appDir: options.appDir }),
+        ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+        ...(options.log === undefined ? {} : { log: options.log }),
+      }),
+    );
+  }
+  return { app: target.app, version: target.version, restored };
+}

@@ -1,0 +1,132 @@
+/**
+ * The few file operations the journal is made of. Each prefers a metadata-only operation (rename,
+ * hard link) and falls back to a copy (reflink clone where the filesystem can) when source and
+ * destination are on different filesystems; the result says which happened so callers can log it.
+ */
+import { constants } from "node:fs";
+import {
+  copyFile,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readlink,
+  rename,
+  rm,
+  rmdir,
+  symlink,
+  unlink,
+  utimes,
+} from "node:fs/promises";
+import { dirname } from "node:path";
+
+export type Transfer = "renamed" | "linked" | "copied";
+
+function code(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException).code;
+}
+
+/** True when a cheap operation failed only because it cannot cross filesystems or is not allowed. */
+function mustCopy(error: unknown): boolean {
+  const c = code(error);
+  return c === "EXDEV" || c === "EPERM" || c === "EMLINK" || c === "ENOTSUP";
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if (code(error) === "ENOENT" || code(error) === "ENOTDIR") return false;
+    throw error;
+  }
+}
+
+/** Copies a file or symlink (not its target) to `dst` atomically: temp name, then rename over. */
+export async function copyEntry(src: string, dst: string): Promise<void> {
+  const tmp = `${dst}.ship-tmp`;
+  await rm(tmp, { force: true });
+  const stat = await lstat(src);
+  if (stat.isSymbolicLink()) {
+    await symlink(await readlink(src), tmp);
+  } else {
+    await copyFile(src, tmp, constants.COPYFILE_FICLONE);
+    // Keep mtime so the install index's stat check still matches a copied-back file.
+    await utimes(tmp, stat.atime, stat.mtime);
+  }
+  await rename(tmp, dst);
+}
+
+/** Moves `src` to `dst` (replacing it): a rename, or copy + unlink across filesystems. */
+export async function moveEntry(src: string, dst: string): Promise<Transfer> {
+  await mkdir(dirname(dst), { recursive: true });
+  try {
+    await rename(src, dst);
+    return "renamed";
+  } catch (error) {
+    if (!mustCopy(error)) throw error;
+  }
+  await copyEntry(src, dst);
+  await unlink(src);
+  return "copied";
+}
+
+/** Makes `dst` a second name for `src` (hard link), or a copy where links cannot go. Replaces `dst`. */
+export async function linkEntry(src: string, dst: string): Promise<Transfer> {
+  await mkdir(dirname(dst), { recursive: true });
+  const tmp = `${dst}.ship-tmp`;
+  await rm(tmp, { force: true });
+  try {
+    await link(src, tmp);
+    await rename(tmp, dst);
+    return "linked";
+  } catch (error) {
+    if (!mustCopy(error)) throw error;
+  }
+  await copyEntry(src, dst);
+  return "copied";
+}
+
+export async function removeIfExists(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if (code(error) !== "ENOENT") throw error;
+  }
+}
+
+/** Removes an empty directory; a missing or non-empty one is left as it is. */
+export async function removeDirIfEmpty(path: string): Promise<boolean> {
+  try {
+    await rmdir(path);
+    return true;
+  } catch (error) {
+    const c = code(error);
+    if (c === "ENOENT" || c === "ENOTEMPTY" || c === "EEXIST" || c === "ENOTDIR") return false;
+    throw error;
+  }
+}
+
+/** Writes a file so a crash leaves the old or the new content, never a mix; fsyncs file and directory. */
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.ship-tmp`;
+  const handle = await open(tmp, "w", 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+  await syncDir(dirname(path));
+}
+
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
