@@ -1,0 +1,63 @@
+/**
+ * The ConditionContext of the host ship runs on: real files, services, environment and commands.
+ */
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { ConditionContext } from "../../shared/conditions/evaluate.js";
+import { runShell } from "./run-shell.js";
+import { processRunning, type ServiceProbe, systemdRunning, systemdServiceActive } from "./service-status.js";
+
+export interface HostContextOptions {
+  /** Relative paths in file_exists() and the working directory of command(). */
+  appDir: string;
+  currentVersion: string | undefined;
+  /** Environment for env_var() and command(); defaults to this process's. */
+  env?: NodeJS.ProcessEnv;
+  /** command() counts as false after this long and its process group is killed (default 30 s). */
+  commandTimeoutMs?: number;
+  /** Receives notes such as which service probe is in use. */
+  debug?: (message: string) => void;
+  /** Overrides the systemd detection (tests; hosts with systemd in an unusual place). */
+  serviceProbe?: ServiceProbe;
+}
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+
+export function hostConditionContext(options: HostContextOptions): ConditionContext {
+  const env = options.env ?? process.env;
+  const debug = options.debug ?? (() => {});
+  const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  let probe: ServiceProbe | undefined = options.serviceProbe;
+
+  return {
+    currentVersion: options.currentVersion,
+    env: (name) => env[name],
+    async fileExists(path) {
+      try {
+        await stat(resolve(options.appDir, path));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async serviceRunning(name) {
+      if (probe === undefined) {
+        probe = systemdRunning(env) ? "systemd" : "process-table";
+        debug(
+          probe === "systemd"
+            ? "service_running() asks systemd (systemctl is-active)"
+            : "service_running(): systemd is not running here; matching process names (pgrep -x) instead",
+        );
+      }
+      return probe === "systemd" ? systemdServiceActive(name, env) : processRunning(name, env);
+    },
+    async runCommand(command) {
+      const result = await runShell(command, { cwd: options.appDir, env, timeoutMs, keepOutput: 0 });
+      if (result.timedOut)
+        debug(`command(${JSON.stringify(command)}) timed out after ${timeoutMs} ms; killed`);
+      else if (result.spawnError)
+        debug(`command(${JSON.stringify(command)}) could not start: ${result.spawnError}`);
+      return result.ok;
+    },
+  };
+}
