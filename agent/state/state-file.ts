@@ -14,6 +14,7 @@ export const runResults = [
   "up_to_date",
   "skipped",
   "manual_intervention_required",
+  "failed_unchanged",
   "failed_restored",
   "failed_not_rolled_back",
   "restore_failed",

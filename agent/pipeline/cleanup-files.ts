@@ -1,0 +1,101 @@
+/**
+ * The manifest's `cleanup` file removal and `directories.*.cleanup_old` pruning. Protected
+ * directories (`preserve: true`) are never walked by the globs; only their own keep_days pruning,
+ * which the manifest asks for by name, deletes inside them.
+ */
+import { lstat, readdir, rm } from "node:fs/promises";
+import { join, relative, resolve, sep } from "node:path";
+import { minimatch } from "minimatch";
+import type { Logger } from "../../shared/log.js";
+import type { Manifest } from "../../shared/manifest/schema.js";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** `*.pyc` matches at any depth (the seed's intent); a pattern with a slash matches from the root. */
+export async function removeCleanupFiles(appDir: string, manifest: Manifest, log: Logger): Promise<number> {
+  const { remove_files: files, remove_directories: dirs } = manifest.cleanup;
+  const protectedDirs = protectedDirectories(manifest);
+  let removed = 0;
+  for (const dir of dirs) {
+    const target = insideApp(appDir, dir);
+    if (target === null || isProtected(relative(appDir, target), protectedDirs)) {
+      log.warn("cleanup: not removing a directory outside the app or protected", { directory: dir });
+      continue;
+    }
+    await rm(target, { recursive: true, force: true });
+    removed += 1;
+  }
+  if (files.length === 0) return removed;
+  const matches = (rel: string): boolean =>
+    files.some((pattern) => minimatch(rel, pattern, { dot: true, matchBase: !pattern.includes("/") }));
+  for (const rel of await listTree(appDir, "", protectedDirs)) {
+    if (!matches(rel)) continue;
+    await rm(join(appDir, rel), { recursive: true, force: true });
+    removed += 1;
+  }
+  log.info("cleanup removed files", { removed });
+  return removed;
+}
+
+/** Deletes files older than keep_days in directories marked cleanup_old. */
+export async function pruneOldFiles(
+  appDir: string,
+  manifest: Manifest,
+  now: Date,
+  log: Logger,
+): Promise<number> {
+  let pruned = 0;
+  for (const [dir, rule] of Object.entries(manifest.directories)) {
+    if (!rule.cleanup_old || rule.keep_days === undefined) continue;
+    const root = insideApp(appDir, dir);
+    if (root === null) continue;
+    const cutoff = now.getTime() - rule.keep_days * DAY_MS;
+    for (const rel of await listTree(root, "", new Set())) {
+      const full = join(root, rel);
+      const info = await lstat(full);
+      if (info.isFile() && info.mtimeMs < cutoff) {
+        await rm(full, { force: true });
+        pruned += 1;
+      }
+    }
+  }
+  if (pruned > 0) log.info("pruned old files", { pruned });
+  return pruned;
+}
+
+function protectedDirectories(manifest: Manifest): Set<string> {
+  return new Set(
+    Object.entries(manifest.directories)
+      .filter(([, rule]) => rule.preserve)
+      .map(([dir]) => dir.replace(/^\.?\/+|\/+$/g, "")),
+  );
+}
+
+function isProtected(rel: string, protectedDirs: Set<string>): boolean {
+  const parts = rel.split(sep);
+  return parts.some((_, i) => protectedDirs.has(parts.slice(0, i + 1).join("/")));
+}
+
+function insideApp(appDir: string, rel: string): string | null {
+  const target = resolve(appDir, rel);
+  return target.startsWith(`${resolve(appDir)}${sep}`) ? target : null;
+}
+
+/** Files and directories (not entered when protected or matched for removal later), relative paths. */
+async function listTree(root: string, rel: string, protectedDirs: Set<string>): Promise<string[]> {
+  let entries: import("node:fs").Dirent[];
+  try {
+    entries = await readdir(join(root, rel), { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const out: string[] = [];
+  for (const entry of entries) {
+    const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
+    if (entry.isDirectory() && isProtected(child, protectedDirs)) continue;
+    out.push(child);
+    if (entry.isDirectory()) out.push(...(await listTree(root, child, protectedDirs)));
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+/** The data one app's update carries from step to step. Steps fill the optional fields in order. */
+import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import type { Logger } from "../../shared/log.js";
+import type { Manifest } from "../../shared/manifest/schema.js";
+import type { CommandEnv } from "../exec/run-command.js";
+import type { FetchedRelease, ReleaseSource } from "../sources/types.js";
+import type { AppliedRelease, PipelinePorts } from "./ports.js";
+
+export interface UpdateSettings {
+  allowDowngrade: boolean;
+  /** Multiplies every retry_delay; tests pass 0. */
+  delayScale: number;
+  /** Timeout for hooks, migrations and cleanup commands that do not set their own. */
+  defaultCommandTimeoutSeconds: number;
+  now: () => Date;
+}
+
+export interface UpdatePaths {
+  /** Empty directory the source fetches into; removed when the update ends. */
+  stagingDir: string;
+  /** The engine's per-app journal, install index and merge bases. */
+  appStateDir: string;
+  /** The source's change-detection metadata. */
+  sourceStateDir: string;
+}
+
+export interface UpdateContext {
+  readonly app: string;
+  readonly source: Source;
+  readonly config: AgentConfig;
+  readonly ports: PipelinePorts;
+  readonly releaseSource: ReleaseSource;
+  readonly settings: UpdateSettings;
+  readonly paths: UpdatePaths;
+  readonly log: Logger;
+  readonly currentVersion: string | null;
+  release?: FetchedRelease;
+  manifest?: Manifest;
+  /** False when the release has no manifest and its version is the source's release id. */
+  versionFromManifest?: boolean;
+  applied?: AppliedRelease;
+  warnings: string[];
+}
+
+/** A field an earlier step must have set; a missing one is a bug in the step order, not bad input. */
+export function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`pipeline bug: ${what} is not set yet`);
+  return value;
+}
+
+export function targetVersion(ctx: UpdateContext): string {
+  return need(ctx.manifest, "manifest").version;
+}
+
+export function commandEnv(ctx: UpdateContext): CommandEnv {
+  return {
+    app: ctx.app,
+    version: ctx.manifest?.version ?? "",
+    previousVersion: ctx.currentVersion ?? "",
+    appDir: ctx.source.app_dir,
+  };
+}

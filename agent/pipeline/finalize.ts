@@ -1,0 +1,94 @@
+/**
+ * The last step of every update that got past the check: state file, the source's change-detection
+ * commit, notifications. Nothing here can change the outcome: a failure is logged, not raised.
+ */
+import { hostname } from "node:os";
+import type { Logger } from "../../shared/log.js";
+import type { Manifest } from "../../shared/manifest/schema.js";
+import { hostId } from "../host-id.js";
+import { sendNotifications } from "../notify/send-notifications.js";
+import type { FetchedRelease, ReleaseSource } from "../sources/types.js";
+import { type SourceState, updateSourceState } from "../state/state-file.js";
+import type { AppReport } from "./report.js";
+
+export interface FinalizeInput {
+  report: AppReport;
+  stateFile: string;
+  manifest: Manifest | undefined;
+  release: FetchedRelease | undefined;
+  releaseSource: ReleaseSource;
+  now: Date;
+  log: Logger;
+  notifyRetryDelayMs?: number;
+  notifyMaxTimeoutMs?: number;
+}
+
+/** Results after which the release's files are what the app runs now. */
+const INSTALLED = new Set<AppReport["result"]>(["updated", "failed_not_rolled_back"]);
+
+export async function finalizeUpdate(input: FinalizeInput): Promise<void> {
+  const { report, log } = input;
+  try {
+    await updateSourceState(input.stateFile, report.source, (s) => nextSourceState(s, report, input.now));
+  } catch (error) {
+    log.error("could not write the state file", { stateFile: input.stateFile, error: String(error) });
+  }
+  if (INSTALLED.has(report.result) && input.release !== undefined) {
+    try {
+      await input.releaseSource.commit(input.release);
+    } catch (error) {
+      log.error("could not record the source's release metadata", { error: String(error) });
+    }
+  }
+  await notify(input);
+}
+
+export function nextSourceState(state: SourceState, report: AppReport, now: Date): SourceState {
+  const base: SourceState = {
+    ...state,
+    last_result: report.result === "update_available" ? state.last_result : report.result,
+    last_error: report.error,
+  };
+  if (INSTALLED.has(report.result)) {
+    const { manual_steps: _cleared, ...rest } = base;
+    return {
+      ...rest,
+      previous_version: state.current_version,
+      current_version: report.toVersion,
+      last_update: now.toISOString(),
+      release_id: report.releaseId,
+    };
+  }
+  if (report.result === "manual_intervention_required") return { ...base, manual_steps: report.manualSteps };
+  return base;
+}
+
+async function notify(input: FinalizeInput): Promise<void> {
+  const { report, manifest } = input;
+  if (manifest === undefined) return;
+  const success = report.result === "updated";
+  const wanted = success || report.error !== null;
+  if (!wanted || report.result === "skipped") return;
+  // A manual-intervention stop is not a failure, but a person must act: it goes to on_failure.
+  const error =
+    report.result === "manual_intervention_required"
+      ? `manual intervention required: ${report.error}`
+      : (report.error ?? "");
+  await sendNotifications(
+    success ? manifest.notifications.on_success : manifest.notifications.on_failure,
+    {
+      app: report.source,
+      version: manifest.version,
+      status: success ? "success" : "failure",
+      error,
+      host: hostname(),
+      system_id: hostId(),
+      timestamp: input.now.toISOString(),
+    },
+    {
+      log: input.log,
+      ...(input.notifyRetryDelayMs === undefined ? {} : { retryDelayMs: input.notifyRetryDelayMs }),
+      ...(input.notifyMaxTimeoutMs === undefined ? {} : { maxTimeoutMs: input.notifyMaxTimeoutMs }),
+    },
+  );
+}

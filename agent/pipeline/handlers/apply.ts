@@ -1,0 +1,21 @@
+/** apply: the engine backs up what changes and installs the release in one journaled operation. */
+import { need, type UpdateContext } from "../context.js";
+import { CONTINUE, type StepOutcome } from "../outcome.js";
+
+export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
+  const manifest = need(ctx.manifest, "manifest");
+  const release = need(ctx.release, "release");
+  ctx.applied = await ctx.ports.engine.apply({
+    app: ctx.app,
+    appDir: ctx.source.app_dir,
+    stateDir: ctx.paths.appStateDir,
+    backupDir: ctx.config.general.backup_dir,
+    releaseDir: release.dir,
+    manifest,
+    version: manifest.version,
+    previousVersion: ctx.currentVersion,
+    log: ctx.log,
+  });
+  ctx.log.info("applied release", { backup: ctx.applied.backupPath, changes: ctx.applied.summary });
+  return CONTINUE;
+}

@@ -1,0 +1,61 @@
+/** The steps that run the manifest's commands: hooks, migrations, post_update_tests, cleanup. */
+import { runTestWithRetries } from "../../exec/retry.js";
+import { describeFailure } from "../../exec/run-command.js";
+import { pruneOldFiles, removeCleanupFiles } from "../cleanup-files.js";
+import { commandEnv, need, type UpdateContext } from "../context.js";
+import { StepFailedError } from "../errors.js";
+import { selectMigrations } from "../migrations.js";
+import { CONTINUE, type StepOutcome } from "../outcome.js";
+import { runCommandList } from "../run-commands.js";
+
+export async function runHooks(
+  ctx: UpdateContext,
+  phase: "pre_update" | "post_update",
+): Promise<StepOutcome> {
+  const manifest = need(ctx.manifest, "manifest");
+  await runCommandList(ctx, `${phase} hook`, manifest.hooks[phase]);
+  return CONTINUE;
+}
+
+export async function runMigrations(ctx: UpdateContext): Promise<StepOutcome> {
+  const manifest = need(ctx.manifest, "manifest");
+  if (Object.keys(manifest.migrations).length === 0) return CONTINUE;
+  if (ctx.currentVersion === null) {
+    ctx.log.warn("installed version unknown (first run): migrations not run", {
+      migrations: Object.keys(manifest.migrations),
+    });
+    return CONTINUE;
+  }
+  for (const batch of selectMigrations(manifest.migrations, ctx.currentVersion, manifest.version)) {
+    ctx.log.info(`running migrations for ${batch.version}`);
+    await runCommandList(ctx, `migration ${batch.version}`, batch.commands);
+  }
+  return CONTINUE;
+}
+
+export async function runPostUpdateTests(ctx: UpdateContext): Promise<StepOutcome> {
+  const manifest = need(ctx.manifest, "manifest");
+  for (const test of manifest.post_update_tests) {
+    const result = await runTestWithRetries(test, {
+      cwd: ctx.source.app_dir,
+      env: commandEnv(ctx),
+      log: ctx.log,
+      delayScale: ctx.settings.delayScale,
+    });
+    if (!result.ok) {
+      const why = describeFailure(`post_update_test "${test.name}"`, result.last, test.timeout);
+      throw new StepFailedError("post_update_tests", `${why} (after ${result.attempts} attempts)`);
+    }
+    ctx.log.info(`post_update_test "${test.name}" passed`, { attempts: result.attempts });
+  }
+  return CONTINUE;
+}
+
+export async function runCleanup(ctx: UpdateContext): Promise<StepOutcome> {
+  const manifest = need(ctx.manifest, "manifest");
+  const appDir = ctx.source.app_dir;
+  await removeCleanupFiles(appDir, manifest, ctx.log);
+  await pruneOldFiles(appDir, manifest, ctx.settings.now(), ctx.log);
+  await runCommandList(ctx, "cleanup command", manifest.cleanup.commands);
+  return CONTINUE;
+}

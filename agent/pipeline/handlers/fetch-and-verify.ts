@@ -1,0 +1,65 @@
+/** fetch: the source stages the release and its manifest is read. verify: downgrade + file policy. */
+import { access } from "node:fs/promises";
+import { join } from "node:path";
+import { BadInputError, VerificationError } from "../../../shared/errors.js";
+import { MANIFEST_FILENAME, Manifest } from "../../../shared/manifest/schema.js";
+import { compareVersions } from "../../../shared/versions.js";
+import { need, type UpdateContext } from "../context.js";
+import { CONTINUE, type StepOutcome } from "../outcome.js";
+import { checkReleaseFiles, effectivePolicy } from "../release-policy.js";
+
+export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
+  const release = await ctx.releaseSource.fetch(ctx.paths.stagingDir);
+  ctx.release = release;
+  const file = join(release.dir, MANIFEST_FILENAME);
+  if (await exists(file)) {
+    const { manifest, warnings } = await ctx.ports.loadManifest(file);
+    for (const warning of warnings) ctx.log.warn(`manifest: ${warning.message}`, { path: warning.path });
+    ctx.manifest = manifest;
+    ctx.versionFromManifest = true;
+  } else if (ctx.source.require_manifest) {
+    throw BadInputError.single(
+      file,
+      "",
+      `the release has no ${MANIFEST_FILENAME} and require_manifest = true`,
+    );
+  } else {
+    // No manifest: every file is replaced, and the release is known by the source's id.
+    ctx.log.warn(`release has no ${MANIFEST_FILENAME}: replacing every file`, { release: release.id });
+    ctx.manifest = Manifest.parse({ version: release.id });
+    ctx.versionFromManifest = false;
+  }
+  ctx.log.info("fetched release", {
+    release: release.id,
+    version: ctx.manifest.version,
+    from: ctx.currentVersion,
+  });
+  return CONTINUE;
+}
+
+export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
+  const manifest = need(ctx.manifest, "manifest");
+  const current = ctx.currentVersion;
+  if (ctx.versionFromManifest && current !== null && compareVersions(manifest.version, current) < 0) {
+    const allowed = ctx.settings.allowDowngrade || ctx.config.trust?.allow_downgrade === true;
+    if (!allowed) {
+      throw new VerificationError(
+        "downgrade",
+        `release ${manifest.version} is older than the installed ${current}; set [trust] allow_downgrade = true to allow it`,
+      );
+    }
+    ctx.log.warn("downgrading on purpose (allow_downgrade)", { from: current, to: manifest.version });
+  }
+  const release = need(ctx.release, "release");
+  await checkReleaseFiles(release.dir, effectivePolicy(ctx.source.security, manifest.security));
+  return CONTINUE;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,44 @@
+/** conditionals and requirements: decide whether this host should take the update at all. */
+import { need, type UpdateContext } from "../context.js";
+import { StepFailedError } from "../errors.js";
+import { CONTINUE, type StepOutcome } from "../outcome.js";
+
+export async function evaluateConditionals(ctx: UpdateContext): Promise<StepOutcome> {
+  const manifest = need(ctx.manifest, "manifest");
+  if (manifest.conditionals.length === 0) return CONTINUE;
+  const verdict = await ctx.ports.evaluateConditionals(manifest.conditionals, {
+    appDir: ctx.source.app_dir,
+    currentVersion: ctx.currentVersion,
+    targetVersion: manifest.version,
+    log: ctx.log,
+  });
+  for (const warning of verdict.warnings) {
+    ctx.warnings.push(warning);
+    ctx.log.warn(`conditional: ${warning}`);
+  }
+  switch (verdict.action) {
+    case "proceed":
+      return CONTINUE;
+    case "skip":
+      ctx.log.info(`skipped on purpose: ${verdict.message}`);
+      return { next: "stop", result: "skipped", message: verdict.message };
+    case "manual":
+      ctx.log.warn(`manual intervention required: ${verdict.message}`, { manualSteps: verdict.manualSteps });
+      return {
+        next: "stop",
+        result: "manual_intervention_required",
+        message: verdict.message,
+        manualSteps: verdict.manualSteps,
+      };
+  }
+}
+
+export async function checkRequirements(ctx: UpdateContext): Promise<StepOutcome> {
+  const manifest = need(ctx.manifest, "manifest");
+  const verdict = await ctx.ports.checkRequirements(manifest.requirements, {
+    appDir: ctx.source.app_dir,
+    log: ctx.log,
+  });
+  if (!verdict.ok) throw new StepFailedError("requirements", verdict.failures.join("; "));
+  return CONTINUE;
+}

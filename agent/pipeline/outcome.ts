@@ -1,0 +1,7 @@
+/** What a step tells the runner: go on, or stop here on purpose (not a failure). */
+export type StepOutcome =
+  | { next: "continue" }
+  | { next: "stop"; result: "skipped"; message: string }
+  | { next: "stop"; result: "manual_intervention_required"; message: string; manualSteps: string[] };
+
+export const CONTINUE: StepOutcome = { next: "continue" };

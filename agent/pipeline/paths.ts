@@ -1,0 +1,38 @@
+/** Where the pipeline keeps its files, all derived from `[general]` so an operator sets two keys. */
+import { createHash } from "node:crypto";
+import { dirname, join } from "node:path";
+import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import type { UpdatePaths } from "./context.js";
+
+export function stateRoot(config: AgentConfig): string {
+  return dirname(config.general.state_file);
+}
+
+export function globalLockFile(config: AgentConfig): string {
+  return config.general.lock_file ?? join(stateRoot(config), "ship.lock");
+}
+
+export function lockDir(config: AgentConfig): string {
+  return join(stateRoot(config), "locks");
+}
+
+/**
+ * Staging defaults under the state directory; set general.work_dir on the apps' filesystem so the
+ * apply renames instead of copying (the engine logs when it has to copy).
+ */
+export function updatePaths(config: AgentConfig, name: string, source: Source): UpdatePaths {
+  const root = stateRoot(config);
+  const workDir = config.general.work_dir ?? join(root, "work");
+  return {
+    stagingDir: join(workDir, `${name}.staging`),
+    appStateDir: appStateDir(config, source.app_dir),
+    sourceStateDir: join(root, "sources", name),
+  };
+}
+
+/** Keyed by app_dir, not source name: the install index describes a directory, whoever fills it. */
+export function appStateDir(config: AgentConfig, appDir: string): string {
+  const readable = appDir.replace(/^\/+/, "").replace(/[^A-Za-z0-9_.-]+/g, "_") || "root";
+  const hash = createHash("sha256").update(appDir).digest("hex").slice(0, 8);
+  return join(stateRoot(config), "apps", `${readable}-${hash}`);
+}

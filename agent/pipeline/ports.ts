@@ -1,0 +1,84 @@
+/**
+ * What the pipeline needs from the other agent modules, as small interfaces. The pipeline only
+ * orchestrates: fetching (agent/sources), manifest loading (shared/manifest), conditionals,
+ * requirements and the crash-safe apply engine (agent/apply) live in their own folders and are
+ * wired in by default-ports.ts; tests may pass their own to reach a failure on purpose.
+ */
+import type { Source } from "../../shared/config/schema.js";
+import type { Issue } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+import type { Conditional, Manifest, Requirements } from "../../shared/manifest/schema.js";
+import type { ReleaseSource } from "../sources/types.js";
+
+export interface SourceContext {
+  /** Where the source keeps change-detection metadata (ETag, commit) between runs. */
+  stateDir: string;
+  log: Logger;
+}
+
+export type ConditionalsVerdict =
+  | { action: "proceed"; warnings: string[] }
+  | { action: "skip"; message: string; warnings: string[] }
+  | { action: "manual"; message: string; manualSteps: string[]; warnings: string[] };
+
+export interface ConditionalsInput {
+  appDir: string;
+  currentVersion: string | null;
+  targetVersion: string;
+  log: Logger;
+}
+
+export interface RequirementsVerdict {
+  ok: boolean;
+  /** One line per failed check, e.g. `required_commands: pg_dump not found`. */
+  failures: string[];
+}
+
+export interface ApplyInput {
+  app: string;
+  appDir: string;
+  /** Per-app journal, install index and merge bases. */
+  stateDir: string;
+  backupDir: string;
+  releaseDir: string;
+  manifest: Manifest;
+  version: string;
+  previousVersion: string | null;
+  log: Logger;
+}
+
+export interface AppliedRelease {
+  /** Where the pre-update bytes of everything that changed were moved; restore takes it back. */
+  backupPath: string;
+  /** Counts per plan step kind, for the log and the report. */
+  summary: Record<string, number>;
+}
+
+export interface RecoveryOutcome {
+  /** What recovery found: nothing pending, a finished apply, or an undone one. */
+  detail: string;
+}
+
+export interface UpdateEngine {
+  /** Finishes or undoes a run that was killed; must leave the app fully old or fully new. */
+  recover(input: { appDir: string; stateDir: string; log: Logger }): Promise<RecoveryOutcome>;
+  /**
+   * Backup (as a changeset of what changes) + journaled apply; prunes old backups to the manifest's
+   * keep_backups. Writes nothing when it throws before its journal exists.
+   */
+  apply(input: ApplyInput): Promise<AppliedRelease>;
+  /** Puts the pre-update bytes back from `backupPath`. */
+  restore(input: { appDir: string; stateDir: string; backupPath: string; log: Logger }): Promise<void>;
+}
+
+export interface PipelinePorts {
+  openSource(name: string, source: Source, context: SourceContext): ReleaseSource;
+  /** Throws BadInputError (exit 2) for a manifest that cannot be used. */
+  loadManifest(file: string): Promise<{ manifest: Manifest; warnings: Issue[] }>;
+  evaluateConditionals(conditionals: Conditional[], input: ConditionalsInput): Promise<ConditionalsVerdict>;
+  checkRequirements(
+    requirements: Requirements,
+    input: { appDir: string; log: Logger },
+  ): Promise<RequirementsVerdict>;
+  engine: UpdateEngine;
+}

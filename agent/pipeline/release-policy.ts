@@ -1,0 +1,59 @@
+/**
+ * The operator's file policy over a staged release (`[sources.X.security]`, then the manifest's
+ * `security`): allowed file types and a size limit. Path safety (`..`, absolute paths, links out)
+ * is the extractor's job; this checks what a safe tree contains.
+ */
+import { lstat, readdir } from "node:fs/promises";
+import { basename, extname, join } from "node:path";
+import { VerificationError } from "../../shared/errors.js";
+import { MANIFEST_FILENAME, type SecurityPolicy } from "../../shared/manifest/schema.js";
+
+export interface FilePolicy {
+  /** Extensions (".py") or exact file names ("Dockerfile"); undefined allows everything. */
+  allowedTypes?: string[];
+  maxFileBytes?: number;
+}
+
+/** The config's list wins over the manifest's (the operator decides); the smaller size limit wins. */
+export function effectivePolicy(
+  fromConfig: SecurityPolicy,
+  fromManifest: SecurityPolicy | undefined,
+): FilePolicy {
+  const sizes = [fromConfig.max_file_size_mb, fromManifest?.max_file_size_mb].filter((n) => n !== undefined);
+  const allowedTypes = fromConfig.allowed_file_types ?? fromManifest?.allowed_file_types;
+  return {
+    ...(allowedTypes ? { allowedTypes } : {}),
+    ...(sizes.length > 0 ? { maxFileBytes: Math.min(...sizes) * 1024 * 1024 } : {}),
+  };
+}
+
+export async function checkReleaseFiles(dir: string, policy: FilePolicy): Promise<void> {
+  if (policy.allowedTypes === undefined && policy.maxFileBytes === undefined) return;
+  const allowed = new Set(policy.allowedTypes?.map((t) => t.toLowerCase()));
+  for await (const rel of walkFiles(dir, "")) {
+    if (rel === MANIFEST_FILENAME) continue;
+    const name = basename(rel).toLowerCase();
+    if (policy.allowedTypes !== undefined && !allowed.has(extname(name)) && !allowed.has(name)) {
+      throw new VerificationError(
+        rel,
+        `file type not in allowed_file_types (${policy.allowedTypes.join(", ")})`,
+      );
+    }
+    if (policy.maxFileBytes !== undefined) {
+      const { size } = await lstat(join(dir, rel));
+      if (size > policy.maxFileBytes) {
+        const mb = (policy.maxFileBytes / 1024 / 1024).toString();
+        throw new VerificationError(rel, `${size} bytes is over max_file_size_mb = ${mb}`);
+      }
+    }
+  }
+}
+
+async function* walkFiles(root: string, rel: string): AsyncGenerator<string> {
+  const entries = await readdir(join(root, rel), { withFileTypes: true });
+  for (const entry of entries) {
+    const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
+    if (entry.isDirectory()) yield* walkFiles(root, child);
+    else yield child;
+  }
+}

@@ -1,0 +1,34 @@
+/** What one app's run produced, for the CLI, the hub and the state file. */
+import type { ExitCode } from "../../shared/errors.js";
+import type { RunResult } from "../state/state-file.js";
+
+export interface StepTiming {
+  step: string;
+  durationMs: number;
+  ok: boolean;
+}
+
+export interface AppReport {
+  source: string;
+  appDir: string;
+  result: RunResult | "update_available";
+  exitCode: ExitCode;
+  fromVersion: string | null;
+  toVersion: string | null;
+  releaseId: string | null;
+  /** One line for the operator. */
+  message: string;
+  /** Why it failed, when it did (state file `last_error`, notification `{error}`). */
+  error: string | null;
+  manualSteps: string[];
+  warnings: string[];
+  steps: StepTiming[];
+}
+
+/** Worst first: a person-needed failure outranks a restored one, which outranks bad input, etc. */
+const SEVERITY: readonly ExitCode[] = [3, 1, 2, 75, 100, 0];
+
+export function combinedExitCode(codes: readonly ExitCode[]): ExitCode {
+  for (const code of SEVERITY) if (codes.includes(code)) return code;
+  return 0;
+}

@@ -1,0 +1,65 @@
+/**
+ * One app's update: the steps in order, each logged with its duration; a step that stops on
+ * purpose (skip, manual intervention) ends the run with exit 0, a step that throws goes to
+ * handleFailure. The caller (run-once.ts) holds the app lock and finalizes.
+ */
+import { ExitCode } from "../../shared/errors.js";
+import type { UpdateContext } from "./context.js";
+import { handleFailure } from "./handle-failure.js";
+import { runStep } from "./handlers.js";
+import type { AppReport, StepTiming } from "./report.js";
+import { stepName, UPDATE_STEPS } from "./steps.js";
+
+export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
+  const steps: StepTiming[] = [];
+  const base = (): Omit<AppReport, "result" | "exitCode" | "message" | "error"> => ({
+    source: ctx.app,
+    appDir: ctx.source.app_dir,
+    fromVersion: ctx.currentVersion,
+    toVersion: ctx.manifest?.version ?? null,
+    releaseId: ctx.release?.id ?? null,
+    manualSteps: [],
+    warnings: ctx.warnings,
+    steps,
+  });
+
+  for (const step of UPDATE_STEPS) {
+    const name = stepName(step);
+    const started = performance.now();
+    let outcome: Awaited<ReturnType<typeof runStep>>;
+    try {
+      outcome = await runStep(ctx, step);
+    } catch (error) {
+      steps.push({ step: name, durationMs: elapsed(started), ok: false });
+      const failure = await handleFailure(ctx, step, error);
+      return { ...base(), ...failure };
+    }
+    const durationMs = elapsed(started);
+    steps.push({ step: name, durationMs, ok: true });
+    ctx.log.info(`step ${name} done`, { step: name, durationMs });
+    if (outcome.next === "stop") {
+      return {
+        ...base(),
+        result: outcome.result,
+        exitCode: ExitCode.ok,
+        message:
+          outcome.result === "skipped"
+            ? `${ctx.app}: update skipped on purpose: ${outcome.message}`
+            : `${ctx.app}: manual intervention required before updating to ${ctx.manifest?.version}: ${outcome.message}`,
+        error: outcome.result === "skipped" ? null : outcome.message,
+        manualSteps: outcome.result === "manual_intervention_required" ? outcome.manualSteps : [],
+      };
+    }
+  }
+  return {
+    ...base(),
+    result: "updated",
+    exitCode: ExitCode.ok,
+    message: `${ctx.app}: updated ${ctx.currentVersion ?? "(unknown)"} → ${ctx.manifest?.version}`,
+    error: null,
+  };
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}

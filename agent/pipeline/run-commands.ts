@@ -1,0 +1,29 @@
+/** Runs a list of manifest commands in order for one step; the first failure stops the list. */
+import type { CommandSpec } from "../../shared/manifest/schema.js";
+import { describeFailure, runCommand } from "../exec/run-command.js";
+import { commandEnv, type UpdateContext } from "./context.js";
+import { StepFailedError } from "./errors.js";
+
+export async function runCommandList(
+  ctx: UpdateContext,
+  label: string,
+  commands: readonly CommandSpec[],
+): Promise<void> {
+  for (const [index, spec] of commands.entries()) {
+    const command = typeof spec === "string" ? spec : spec.command;
+    const timeoutSeconds =
+      typeof spec === "string"
+        ? ctx.settings.defaultCommandTimeoutSeconds
+        : (spec.timeout ?? ctx.settings.defaultCommandTimeoutSeconds);
+    const name = `${label}[${index}]`;
+    const result = await runCommand(command, {
+      cwd: ctx.source.app_dir,
+      timeoutSeconds,
+      env: commandEnv(ctx),
+      log: ctx.log,
+      label: name,
+    });
+    if (!result.ok)
+      throw new StepFailedError(label, describeFailure(`${name} \`${command}\``, result, timeoutSeconds));
+  }
+}

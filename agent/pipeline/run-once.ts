@@ -1,0 +1,127 @@
+/**
+ * `ship --config ship.toml`: one run over the configured sources under the global run lock,
+ * honouring the once-a-day rule (general.min_interval_hours, bypassed by --force).
+ */
+import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import { BadInputError, ExitCode, LockedError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+import { acquireLock, type HeldLock } from "../lock/run-lock.js";
+import { readState, recordLastRun } from "../state/state-file.js";
+import { globalLockFile } from "./paths.js";
+import type { PipelinePorts } from "./ports.js";
+import { type AppReport, combinedExitCode } from "./report.js";
+import { runSource } from "./run-source.js";
+
+export interface RunOptions {
+  force: boolean;
+  /** Only these sources (`--sources`); unknown names are bad input. */
+  sources?: string[];
+  checkOnly: boolean;
+  log: Logger;
+  now?: Date;
+  /** Accept a release older than the installed version (also `[trust] allow_downgrade`). */
+  allowDowngrade?: boolean;
+  /** The modules the pipeline drives; defaultPorts() in production. */
+  ports: PipelinePorts;
+  /** Multiplies post_update_tests retry_delay (tests: 0). */
+  delayScale?: number;
+  /** Timeout of hooks/migrations/cleanup commands without their own (default 300 s). */
+  commandTimeoutSeconds?: number;
+  notifyRetryDelayMs?: number;
+  notifyMaxTimeoutMs?: number;
+}
+
+export interface RunSummary {
+  /** DESIGN.md exit code: 0, 1, 2, 3, 75 or 100. */
+  exitCode: ExitCode;
+  /** One line for the operator. */
+  message: string;
+  apps: AppReport[];
+  /** Set when the once-a-day rule stopped the run. */
+  notBefore?: string;
+}
+
+const DEFAULT_COMMAND_TIMEOUT_SECONDS = 300;
+const HOUR_MS = 60 * 60 * 1000;
+
+export async function runOnce(config: AgentConfig, options: RunOptions): Promise<RunSummary> {
+  const selected = selectSources(config, options.sources, options.log);
+  const now = options.now ?? new Date();
+  let lock: HeldLock;
+  try {
+    lock = await acquireLock(globalLockFile(config), options.log);
+  } catch (error) {
+    if (!(error instanceof LockedError)) throw error;
+    options.log.error(error.message);
+    return { exitCode: ExitCode.locked, message: error.message, apps: [] };
+  }
+  try {
+    if (!options.checkOnly && !options.force) {
+      const notBefore = await nextAllowedRun(config, now);
+      if (notBefore !== null) {
+        const message = `ship ran less than ${config.general.min_interval_hours} h ago; next run after ${notBefore} (--force runs now)`;
+        options.log.info(message);
+        return { exitCode: ExitCode.ok, message, apps: [], notBefore };
+      }
+    }
+    const apps: AppReport[] = [];
+    for (const [name, source] of selected) {
+      apps.push(
+        await runSource(config, name, source, {
+          checkOnly: options.checkOnly,
+          log: options.log,
+          ports: options.ports,
+          settings: {
+            allowDowngrade: options.allowDowngrade === true,
+            delayScale: options.delayScale ?? 1,
+            defaultCommandTimeoutSeconds: options.commandTimeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
+            now: () => options.now ?? new Date(),
+          },
+          ...(options.notifyRetryDelayMs === undefined
+            ? {}
+            : { notifyRetryDelayMs: options.notifyRetryDelayMs }),
+          ...(options.notifyMaxTimeoutMs === undefined
+            ? {}
+            : { notifyMaxTimeoutMs: options.notifyMaxTimeoutMs }),
+        }),
+      );
+    }
+    if (!options.checkOnly) await recordLastRun(config.general.state_file, now);
+    const exitCode = combinedExitCode(apps.map((a) => a.exitCode));
+    return { exitCode, message: summaryLine(apps), apps };
+  } finally {
+    await lock.release();
+  }
+}
+
+function selectSources(config: AgentConfig, names: string[] | undefined, log: Logger): [string, Source][] {
+  const all = Object.entries(config.sources);
+  if (names === undefined || names.length === 0) {
+    for (const [name, source] of all)
+      if (!source.enabled) log.info(`source ${name} is disabled (enabled = false)`);
+    return all.filter(([, source]) => source.enabled);
+  }
+  const unknown = names.filter((n) => config.sources[n] === undefined);
+  if (unknown.length > 0) {
+    const known = all.map(([n]) => n).join(", ") || "(none)";
+    throw BadInputError.single("--sources", unknown.join(" "), `no such source; configured: ${known}`);
+  }
+  // Naming a disabled source explicitly runs it: the operator asked for exactly that.
+  return names.map((n): [string, Source] => [n, config.sources[n]!]);
+}
+
+async function nextAllowedRun(config: AgentConfig, now: Date): Promise<string | null> {
+  const hours = config.general.min_interval_hours;
+  if (hours <= 0) return null;
+  const { last_run: lastRun } = await readState(config.general.state_file);
+  if (lastRun === null) return null;
+  const next = Date.parse(lastRun) + hours * HOUR_MS;
+  // A last_run in the future (clock set back) must not block updates for days.
+  if (Number.isNaN(next) || Date.parse(lastRun) > now.getTime()) return null;
+  return next > now.getTime() ? new Date(next).toISOString() : null;
+}
+
+function summaryLine(apps: AppReport[]): string {
+  if (apps.length === 0) return "no sources configured";
+  return apps.map((a) => a.message).join("\n");
+}

@@ -1,0 +1,147 @@
+/**
+ * One source, start to end, under its app lock: recover a killed run, ask the source whether there
+ * is a release, run the pipeline, finalize. Everything that goes wrong becomes a report, never a
+ * throw, so one broken source does not stop the others.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import { ExitCode, LockedError, ShipError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
+import { readState, updateSourceState } from "../state/state-file.js";
+import type { UpdateContext, UpdateSettings } from "./context.js";
+import { finalizeUpdate } from "./finalize.js";
+import { lockDir, updatePaths } from "./paths.js";
+import type { PipelinePorts } from "./ports.js";
+import type { AppReport } from "./report.js";
+import { runAppUpdate } from "./run-app-update.js";
+
+export interface SourceRunOptions {
+  checkOnly: boolean;
+  log: Logger;
+  ports: PipelinePorts;
+  settings: UpdateSettings;
+  notifyRetryDelayMs?: number;
+  notifyMaxTimeoutMs?: number;
+}
+
+export async function runSource(
+  config: AgentConfig,
+  name: string,
+  source: Source,
+  options: SourceRunOptions,
+): Promise<AppReport> {
+  const log = options.log.child({ app: name });
+  const bare = (fields: Pick<AppReport, "result" | "exitCode" | "message" | "error">): AppReport => ({
+    source: name,
+    appDir: source.app_dir,
+    fromVersion: null,
+    toVersion: null,
+    releaseId: null,
+    manualSteps: [],
+    warnings: [],
+    steps: [],
+    ...fields,
+  });
+
+  let lock: HeldLock;
+  try {
+    lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), log);
+  } catch (error) {
+    if (!(error instanceof LockedError)) throw error;
+    log.error(error.message);
+    return bare({
+      result: "refused",
+      exitCode: ExitCode.locked,
+      message: error.message,
+      error: error.message,
+    });
+  }
+  const paths = updatePaths(config, name, source);
+  try {
+    const { ports } = options;
+    const recovery = await ports.engine.recover({ appDir: source.app_dir, stateDir: paths.appStateDir, log });
+    log.debug("recovery", { detail: recovery.detail });
+    const currentVersion =
+      (await readState(config.general.state_file)).sources[name]?.current_version ?? null;
+    const releaseSource = ports.openSource(name, source, { stateDir: paths.sourceStateDir, log });
+    const check = await releaseSource.check();
+    log.info(check.detail, {
+      available: check.available,
+      current: check.current,
+      candidate: check.candidate,
+    });
+    if (!check.available) {
+      if (!options.checkOnly) {
+        await updateSourceState(config.general.state_file, name, (s) => ({
+          ...s,
+          last_result: "up_to_date",
+          last_error: null,
+        }));
+      }
+      return {
+        ...bare({
+          result: "up_to_date",
+          exitCode: ExitCode.ok,
+          message: `${name}: ${check.detail}`,
+          error: null,
+        }),
+        fromVersion: currentVersion,
+      };
+    }
+    if (options.checkOnly) {
+      return {
+        ...bare({
+          result: "update_available",
+          exitCode: ExitCode.updateAvailable,
+          message: `${name}: ${check.detail}`,
+          error: null,
+        }),
+        fromVersion: currentVersion,
+        toVersion: check.candidate ?? null,
+      };
+    }
+
+    await rm(paths.stagingDir, { recursive: true, force: true });
+    await mkdir(paths.stagingDir, { recursive: true });
+    const ctx: UpdateContext = {
+      app: name,
+      source,
+      config,
+      ports,
+      releaseSource,
+      settings: options.settings,
+      paths,
+      log,
+      currentVersion,
+      warnings: [],
+    };
+    const report = await runAppUpdate(ctx);
+    await finalizeUpdate({
+      report,
+      stateFile: config.general.state_file,
+      manifest: ctx.manifest,
+      release: ctx.release,
+      releaseSource,
+      now: options.settings.now(),
+      log,
+      ...(options.notifyRetryDelayMs === undefined ? {} : { notifyRetryDelayMs: options.notifyRetryDelayMs }),
+      ...(options.notifyMaxTimeoutMs === undefined ? {} : { notifyMaxTimeoutMs: options.notifyMaxTimeoutMs }),
+    });
+    return report;
+  } catch (error) {
+    // Recovery, the check or the state file failed: nothing of the release was applied.
+    const message = error instanceof Error ? error.message : String(error);
+    const exitCode = error instanceof ShipError ? error.exitCode : ExitCode.updateFailedRestored;
+    log.error(`${name}: ${message}`);
+    return bare({
+      result: exitCode === ExitCode.restoreFailed ? "restore_failed" : "failed_unchanged",
+      exitCode,
+      message: `${name}: ${message}`,
+      error: message,
+    });
+  } finally {
+    await rm(paths.stagingDir, { recursive: true, force: true }).catch(() => {});
+    await lock.release();
+  }
+}
