@@ -1,0 +1,96 @@
+/**
+ * The manifest's `conditionals` on this host: what each condition says and what the update should
+ * do about it. Used by the pipeline (before requirements) and by `ship --test-conditionals`.
+ */
+import type { ConditionExpr } from "../../shared/conditions/ast.js";
+import {
+  type ConditionContext,
+  explainCondition,
+  type Observation,
+} from "../../shared/conditions/evaluate.js";
+import { ConditionSyntaxError, parseCondition } from "../../shared/conditions/parse.js";
+import { BadInputError, type Issue } from "../../shared/errors.js";
+import type { Conditional } from "../../shared/manifest/schema.js";
+
+/**
+ * proceed: nothing stops the update. skip: a `skip_update` condition holds; try again next run.
+ * manual: a `require_manual_intervention` condition holds; a person must act first. When both
+ * hold, manual wins: skipping quietly would hide steps someone has to take anyway.
+ */
+export type ConditionalsDecision = "proceed" | "skip" | "manual";
+
+export interface ConditionalOutcome {
+  condition: string;
+  result: boolean;
+  action: Conditional["action"];
+  message: string | undefined;
+  manual_steps: string[];
+  /** Host facts the condition looked at, e.g. `file_exists('/x') = false`. */
+  observations: Observation[];
+}
+
+export interface ConditionalsVerdict {
+  decision: ConditionalsDecision;
+  outcomes: ConditionalOutcome[];
+  /** Messages of `warn` conditions that hold. */
+  warnings: string[];
+  /** Steps of every `require_manual_intervention` condition that holds, in manifest order. */
+  manualSteps: string[];
+  /** One line per condition that holds with skip_update or require_manual_intervention. */
+  reasons: string[];
+}
+
+/**
+ * Parses every condition before running any (a typo in the last must not leave the first's
+ * command() half-acted on), then evaluates them all in order so the report is complete.
+ */
+export async function evaluateConditionals(
+  conditionals: readonly Conditional[],
+  ctx: ConditionContext,
+  options: { file?: string } = {},
+): Promise<ConditionalsVerdict> {
+  const parsed = parseAll(conditionals, options.file ?? "update-manifest.yaml");
+  const outcomes: ConditionalOutcome[] = [];
+  for (const [i, conditional] of conditionals.entries()) {
+    const { result, observations } = await explainCondition(parsed[i]!, ctx);
+    outcomes.push({
+      condition: conditional.condition,
+      result,
+      action: conditional.action,
+      message: conditional.message,
+      manual_steps: conditional.manual_steps,
+      observations,
+    });
+  }
+  const holding = outcomes.filter((o) => o.result);
+  const describe = (o: ConditionalOutcome) => o.message ?? `condition holds: ${o.condition}`;
+  const manual = holding.filter((o) => o.action === "require_manual_intervention");
+  const skip = holding.filter((o) => o.action === "skip_update");
+  return {
+    decision: manual.length > 0 ? "manual" : skip.length > 0 ? "skip" : "proceed",
+    outcomes,
+    warnings: holding.filter((o) => o.action === "warn").map(describe),
+    manualSteps: manual.flatMap((o) => o.manual_steps),
+    reasons: [...manual, ...skip].map(describe),
+  };
+}
+
+function parseAll(conditionals: readonly Conditional[], file: string): ConditionExpr[] {
+  const issues: Issue[] = [];
+  const parsed = conditionals.map((c, i) => {
+    try {
+      return parseCondition(c.condition);
+    } catch (error) {
+      if (!(error instanceof ConditionSyntaxError)) throw error;
+      issues.push({
+        file,
+        path: `conditionals[${i}].condition`,
+        message: `${error.message} (at character ${error.offset + 1} of ${JSON.stringify(c.condition)})`,
+        severity: "error",
+      });
+      return undefined;
+    }
+  });
+  if (issues.length > 0) throw new BadInputError(issues);
+  return parsed as ConditionExpr[];
+}
