@@ -41,3 +41,18 @@ export interface ReleaseSource {
   /** Persist change-detection metadata (ETag, commit, size+mtime) once the update succeeded. */
   commit(release: FetchedRelease): Promise<void>;
 }
+
+/** The logging a source needs; shared/log.ts's Logger satisfies it. Never pass secrets in `data`. */
+export interface SourceLog {
+  debug(msg: string, data?: Record<string, unknown>): void;
+  info(msg: string, data?: Record<string, unknown>): void;
+  warn(msg: string, data?: Record<string, unknown>): void;
+  error(msg: string, data?: Record<string, unknown>): void;
+}
+
+/** What every source gets besides its own config. */
+export interface SourceContext {
+  /** Where change-detection metadata and partial downloads go unless the config names a file. */
+  stateDir: string;
+  log: SourceLog;
+}

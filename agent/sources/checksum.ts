@@ -1,0 +1,58 @@
+/** Checksums as the config writes them: "sha256:<hex>", or the URL/path of a sha256sum file. */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { VerificationError } from "../../shared/errors.js";
+
+export type ChecksumSpec = { kind: "inline"; sha256: string } | { kind: "file"; location: string };
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export function parseChecksumSpec(spec: string, where: string): ChecksumSpec {
+  const inline = /^sha256:([0-9a-fA-F]+)$/.exec(spec.trim());
+  if (inline) {
+    const hex = (inline[1] as string).toLowerCase();
+    if (!HEX64.test(hex)) throw new VerificationError(where, `checksum ${spec} is not 64 hex digits`);
+    return { kind: "inline", sha256: hex };
+  }
+  if (/^(https?|file):\/\//.test(spec) || spec.startsWith("/")) return { kind: "file", location: spec };
+  throw new VerificationError(
+    where,
+    `checksum must be "sha256:<hex>" or the URL of a .sha256 file, got ${spec}`,
+  );
+}
+
+/**
+ * The hash for `fileName` in sha256sum output ("<hex>  name" or "<hex> *name" lines). A file with a
+ * single bare hash, or a single line, applies to whatever was downloaded.
+ */
+export function parseSha256Sums(text: string, fileName: string, where: string): string {
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+  const entries = lines.map((line) => {
+    const m = /^([0-9a-fA-F]{64})(?:\s+\*?(.+))?$/.exec(line);
+    if (!m) throw new VerificationError(where, `not a sha256sum line: ${line.slice(0, 80)}`);
+    return { hex: (m[1] as string).toLowerCase(), name: m[2]?.trim() };
+  });
+  const named = entries.find((e) => e.name !== undefined && baseName(e.name) === fileName);
+  if (named) return named.hex;
+  if (entries.length === 1) return (entries[0] as { hex: string }).hex;
+  throw new VerificationError(where, `no sha256 for ${fileName} in the checksum file`);
+}
+
+export function verifySha256(actual: string, expected: string, what: string): void {
+  if (actual !== expected) {
+    throw new VerificationError(what, `checksum mismatch: expected sha256 ${expected}, got ${actual}`);
+  }
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+function baseName(name: string): string {
+  return name.slice(name.lastIndexOf("/") + 1);
+}

@@ -1,0 +1,22 @@
+import type { Source } from "../../shared/config/schema.js";
+import { BadInputError } from "../../shared/errors.js";
+import { LocalSource } from "./local.js";
+import type { ReleaseSource, SourceContext } from "./types.js";
+
+/** The ReleaseSource for one `[sources.NAME]` table, chosen by its `type`. */
+export function createSource(name: string, cfg: Source, ctx: SourceContext): ReleaseSource {
+  switch (cfg.type) {
+    case "local":
+      return new LocalSource(name, cfg, ctx);
+    case "git":
+    case "http":
+    case "https":
+    case "sftp":
+      // TODO(issue 4): wired in as each source lands.
+      throw BadInputError.single(
+        "ship.toml",
+        `sources.${name}.type`,
+        `source type ${cfg.type} is not available yet`,
+      );
+  }
+}

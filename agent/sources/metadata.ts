@@ -1,0 +1,59 @@
+/**
+ * Change-detection metadata (ETag, size+mtime, fingerprints) persisted between runs. One JSON file
+ * may be shared by several sources (the seed points every https source at one metadata_file),
+ * so entries are keyed by source name and written atomically (temp file + rename).
+ */
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { z } from "zod";
+import { BadInputError } from "../../shared/errors.js";
+
+const MetadataFile = z.object({ sources: z.record(z.string(), z.unknown()).default({}) });
+
+/** The metadata file of a source: the configured one, else `<stateDir>/sources/<name>.json`. */
+export function metadataPath(stateDir: string, name: string, configured?: string): string {
+  return configured ?? join(stateDir, "sources", `${name}.json`);
+}
+
+export class SourceMetadataStore<T> {
+  constructor(
+    readonly file: string,
+    private readonly sourceName: string,
+    private readonly schema: z.ZodType<T>,
+  ) {}
+
+  /** The stored entry; undefined when none was written yet or it no longer fits the schema. */
+  async read(): Promise<T | undefined> {
+    const all = await this.readAll();
+    const parsed = this.schema.safeParse(all.sources[this.sourceName]);
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  async write(value: T): Promise<void> {
+    const all = await this.readAll();
+    all.sources[this.sourceName] = value;
+    await mkdir(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
+    await rename(tmp, this.file);
+  }
+
+  private async readAll(): Promise<z.infer<typeof MetadataFile>> {
+    let text: string;
+    try {
+      text = await readFile(this.file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { sources: {} };
+      throw err;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw BadInputError.single(this.file, "", "metadata file is not valid JSON; delete it to start over");
+    }
+    const parsed = MetadataFile.safeParse(json);
+    // A file from another tool (or the seed's Python agent) is not ours to interpret: start fresh.
+    return parsed.success ? parsed.data : { sources: {} };
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Release directories given as a path (local sources): copied into staging with the same rules as
+ * archives (no devices, no setuid, no symlink leaving the release), and fingerprinted by content.
+ */
+import { createHash } from "node:crypto";
+import { constants } from "node:fs";
+import { chmod, copyFile, lstat, mkdir, readdir, readlink, rm, symlink } from "node:fs/promises";
+import { join } from "node:path";
+import { VerificationError } from "../../shared/errors.js";
+import { symlinkTargetParts } from "../archive/entry-path.js";
+import { symlinkEscape } from "../archive/symlink-landing.js";
+import { sha256File } from "./checksum.js";
+
+/** Copy `src` into the empty `dest`; on refusal `dest` is left empty. */
+export async function copyReleaseDir(src: string, dest: string): Promise<{ files: number; bytes: number }> {
+  const counts = { files: 0, bytes: 0 };
+  const links: string[][] = [];
+  try {
+    await copyInto(src, dest, [], counts, links);
+    for (const parts of links) {
+      const why = await symlinkEscape(dest, parts);
+      if (why !== undefined) throw new VerificationError(join(src, ...parts), `symlink ${why}`);
+    }
+    return counts;
+  } catch (err) {
+    for (const name of await readdir(dest)) await rm(join(dest, name), { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function copyInto(
+  srcRoot: string,
+  destRoot: string,
+  rel: string[],
+  counts: { files: number; bytes: number },
+  links: string[][],
+): Promise<void> {
+  const entries = (await readdir(join(srcRoot, ...rel))).sort();
+  for (const name of entries) {
+    const parts = [...rel, name];
+    const from = join(srcRoot, ...parts);
+    const to = join(destRoot, ...parts);
+    const st = await lstat(from);
+    if ((st.mode & 0o6000) !== 0) throw new VerificationError(from, "has the setuid/setgid bit");
+    if (st.isDirectory()) {
+      await mkdir(to);
+      await copyInto(srcRoot, destRoot, parts, counts, links);
+      await chmod(to, (st.mode & 0o777) | 0o700);
+    } else if (st.isFile()) {
+      await copyFile(from, to, constants.COPYFILE_FICLONE);
+      await chmod(to, st.mode & 0o777);
+      counts.files++;
+      counts.bytes += st.size;
+    } else if (st.isSymbolicLink()) {
+      const target = await readlink(from);
+      const lands = symlinkTargetParts(parts, target);
+      if (!lands.ok) throw new VerificationError(from, `symlink ${lands.reason}`);
+      await symlink(target, to);
+      links.push(parts);
+    } else {
+      throw new VerificationError(
+        from,
+        "is not a regular file, directory or symlink (device, FIFO or socket)",
+      );
+    }
+  }
+}
+
+/**
+ * A digest of a tree's names, file modes, contents and symlink targets, in sorted order; two trees with
+ * the same digest install the same bytes. Content is hashed, not mtimes: `cp -p` keeps mtimes.
+ */
+export async function treeDigest(root: string): Promise<string> {
+  const hash = createHash("sha256");
+  const walk = async (rel: string[]): Promise<void> => {
+    for (const name of (await readdir(join(root, ...rel))).sort()) {
+      const parts = [...rel, name];
+      const path = join(root, ...parts);
+      const st = await lstat(path);
+      const key = JSON.stringify(parts.join("/"));
+      if (st.isDirectory()) {
+        // Directory modes are left out: staging forces owner rwx, and a digest must not change by copying.
+        hash.update(`d ${key}\n`);
+        await walk(parts);
+      } else if (st.isSymbolicLink()) {
+        hash.update(`l ${key} ${JSON.stringify(await readlink(path))}\n`);
+      } else {
+        hash.update(`f ${key} ${(st.mode & 0o777).toString(8)} ${await sha256File(path)}\n`);
+      }
+    }
+  };
+  await walk([]);
+  return hash.digest("hex");
+}

@@ -1,0 +1,40 @@
+/** Small facts about a staged release that several sources need. */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parse } from "yaml";
+import type { SecurityPolicy } from "../../shared/manifest/schema.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import type { ExtractLimits } from "../archive/limits.js";
+
+/**
+ * The `version` of the manifest at the root of `dir`, or undefined. Lenient on purpose: this only
+ * labels the release for `--check-only`; the pipeline validates the manifest properly.
+ */
+export async function readReleaseVersion(dir: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, MANIFEST_FILENAME), "utf8");
+  } catch {
+    return undefined;
+  }
+  try {
+    const doc: unknown = parse(text);
+    if (typeof doc !== "object" || doc === null) return undefined;
+    const version = (doc as Record<string, unknown>).version;
+    return typeof version === "string" || typeof version === "number" ? String(version) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Extraction limits from a source's `[security]` table. */
+export function extractLimitsFor(security: SecurityPolicy): ExtractLimits {
+  const mb = security.max_file_size_mb;
+  return mb === undefined ? {} : { maxFileBytes: Math.floor(mb * 1024 * 1024) };
+}
+
+/** A short human label for a fingerprint such as "sha256:<64 hex>". */
+export function shortId(id: string): string {
+  const [kind, value] = id.includes(":") ? (id.split(":", 2) as [string, string]) : ["", id];
+  return kind === "" ? value.slice(0, 12) : `${kind}:${value.slice(0, 12)}`;
+}
