@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { mergeConfigFile } from "../../../agent/merge/index.js";
+import { BadInputError } from "../../../shared/errors.js";
+
+function failure(run: () => unknown): BadInputError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof BadInputError) return error;
+    throw error;
+  }
+  throw new Error("expected a BadInputError");
+}
+
+describe("malformed inputs give positioned errors", () => {
+  it.each([
+    { format: "json", text: '{\n  "a": 1,\n  b: 2\n}\n', line: 3, column: 3 },
+    { format: "json", text: "", line: 1, column: 1 },
+    { format: "toml", text: "a = 1\n[server]\nport = = 3\n", line: 3, column: 8 },
+    { format: "toml", text: "a = 1\na = 2\n", line: 2, column: 1 },
+    { format: "yaml", text: "a: 1\nb: [1, 2\nc: 3\n", line: 3 },
+    { format: "yaml", text: "a: 1\na: 2\n", line: 2, column: 1 },
+  ] as const)("$format: line $line", ({ format, text, line, column }) => {
+    const error = failure(() =>
+      mergeConfigFile({
+        format,
+        fileName: "conf/app.x",
+        current: text,
+        incoming: format === "toml" ? "x = 1" : "{}",
+        strategy: "update_only",
+      }),
+    );
+    expect(error.exitCode).toBe(2);
+    const issue = error.issues[0];
+    expect(issue?.file).toBe("conf/app.x");
+    expect(issue?.line).toBe(line);
+    if (column !== undefined) expect(issue?.column).toBe(column);
+    expect(issue?.message).toMatch(/^cannot merge: the server's copy does not parse: \S/);
+    expect(error.message).toContain(`conf/app.x:${line}:`);
+  });
+
+  it("names which copy failed: the release's or the previous release's", () => {
+    const release = failure(() =>
+      mergeConfigFile({
+        format: "json",
+        fileName: "a.json",
+        current: "{}",
+        incoming: "{,}",
+        strategy: "replace",
+      }),
+    );
+    expect(release.issues[0]?.message).toMatch(/the release's copy/);
+    const base = failure(() =>
+      mergeConfigFile({
+        format: "yaml",
+        fileName: "a.yaml",
+        current: "a: 1\n",
+        incoming: "a: 2\n",
+        base: "a: [\n",
+        strategy: "preserve_user",
+      }),
+    );
+    expect(base.issues[0]?.message).toMatch(/the previous release's copy/);
+  });
+});

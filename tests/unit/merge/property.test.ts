@@ -1,0 +1,173 @@
+/**
+ * "A merge never drops a user value the strategy keeps", over a few hundred random nested
+ * documents per format (seeded, so a failure reproduces).
+ */
+import { describe, expect, it } from "vitest";
+import { type MergeFormat, mergeConfigFile } from "../../../agent/merge/index.js";
+import { formats, read, write } from "./formats.js";
+
+type Doc = Record<string, unknown>;
+type Random = () => number;
+
+function mulberry32(seed: number): Random {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const keys = ["a", "b", "c", "d", "e"];
+const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+
+function randomValue(random: Random, depth: number): unknown {
+  const roll = random();
+  if (roll < 0.3 && depth < 3) return randomDoc(random, depth + 1);
+  if (roll < 0.5) return Math.floor(random() * 4);
+  if (roll < 0.7) return pick(random, ["x", "y", "z"]);
+  if (roll < 0.85) return random() < 0.5;
+  return Array.from({ length: Math.floor(random() * 3) }, () => Math.floor(random() * 3));
+}
+
+function randomDoc(random: Random, depth = 0): Doc {
+  const doc: Doc = {};
+  for (const key of keys) if (random() < 0.5) doc[key] = randomValue(random, depth);
+  return doc;
+}
+
+/** A copy of `base` with values changed, deleted, retyped and added at every level. */
+function mutate(random: Random, base: Doc, depth = 0): Doc {
+  const doc: Doc = {};
+  for (const key of keys) {
+    const old = base[key];
+    const roll = random();
+    if (old === undefined) {
+      if (roll < 0.25) doc[key] = randomValue(random, depth);
+    } else if (roll < 0.55) {
+      doc[key] = isTable(old) ? mutate(random, old, depth + 1) : old;
+    } else if (roll < 0.75) {
+      doc[key] = old;
+    } else if (roll < 0.9) {
+      doc[key] = randomValue(random, depth);
+    }
+  }
+  return doc;
+}
+
+function isTable(value: unknown): value is Doc {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Every non-table value and every empty table, by path. */
+function leaves(doc: Doc, prefix: string[] = []): [string[], unknown][] {
+  return Object.entries(doc).flatMap(([key, value]): [string[], unknown][] => {
+    const path = [...prefix, key];
+    return isTable(value) && Object.keys(value).length > 0 ? leaves(value, path) : [[path, value]];
+  });
+}
+
+const MISSING = Symbol("missing");
+function at(doc: unknown, path: string[]): unknown {
+  let node = doc;
+  for (const key of path) node = isTable(node) && key in node ? node[key] : MISSING;
+  return node;
+}
+
+// Key order differs between formats (TOML writes values before tables) and smol-toml's tables
+// have no prototype: compare canonical texts.
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    isTable(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+const same = (a: unknown, b: unknown) => a === b || canonical(a) === canonical(b);
+
+function merge(
+  format: MergeFormat,
+  strategy: "preserve_user" | "update_only",
+  docs: Doc[],
+  withBase: boolean,
+) {
+  const [base, current, incoming] = docs as [Doc, Doc, Doc];
+  const result = mergeConfigFile({
+    format,
+    fileName: "f",
+    current: write(format, current),
+    incoming: write(format, incoming),
+    base: withBase ? write(format, base) : undefined,
+    strategy,
+  });
+  return { ...result, value: read(format, result.text) };
+}
+
+const runs = 250;
+
+describe.each(formats)("random documents (%s)", (format) => {
+  const documents = (seed: number) => {
+    const random = mulberry32(seed);
+    return Array.from({ length: runs }, () => {
+      const base = randomDoc(random);
+      return [base, mutate(random, base), mutate(random, base)];
+    });
+  };
+
+  it("update_only and preserve_user without base keep every user value and add every new key", () => {
+    for (const docs of documents(1)) {
+      const [, current, incoming] = docs as [Doc, Doc, Doc];
+      for (const strategy of ["update_only", "preserve_user"] as const) {
+        const { value } = merge(format, strategy, docs, strategy === "update_only");
+        for (const [path, userValue] of leaves(current)) {
+          const merged = at(value, path);
+          if (!same(merged, userValue) && !(isTable(userValue) && isTable(merged))) {
+            expect.fail(`${strategy} lost ${path.join(".")} of ${JSON.stringify(docs)}`);
+          }
+        }
+        for (const [path] of leaves(incoming)) {
+          // Only a user value that is not a table (kept as it is) can stand in the way of a new key.
+          const blocked = path.slice(0, -1).some((_, i) => {
+            const userValue = at(current, path.slice(0, i + 1));
+            return userValue !== MISSING && !isTable(userValue);
+          });
+          if (!blocked && at(value, path) === MISSING)
+            expect.fail(`${strategy} did not add ${path.join(".")}`);
+        }
+      }
+    }
+  });
+
+  it("preserve_user with base keeps every value the user changed or added, and follows the release elsewhere", () => {
+    for (const docs of documents(2)) {
+      const [base, current, incoming] = docs as [Doc, Doc, Doc];
+      const result = merge(format, "preserve_user", docs, true);
+      for (const [path, userValue] of leaves(current)) {
+        if (same(at(base, path), userValue)) continue;
+        const merged = at(result.value, path);
+        if (!same(merged, userValue) && !(isTable(userValue) && isTable(merged))) {
+          expect.fail(`lost user value ${path.join(".")} of ${JSON.stringify(docs)}`);
+        }
+      }
+      for (const [path, releaseValue] of leaves(incoming)) {
+        // A value the user never touched (same as base, all the way down) takes the release's.
+        if (
+          same(at(current, path), at(base, path)) &&
+          at(base, path) !== MISSING &&
+          !same(at(result.value, path), releaseValue)
+        ) {
+          const parentsUntouched = path.every((_, i) =>
+            same(at(current, path.slice(0, i + 1)), at(base, path.slice(0, i + 1))),
+          );
+          if (parentsUntouched)
+            expect.fail(`did not take the release's ${path.join(".")} of ${JSON.stringify(docs)}`);
+        }
+      }
+      for (const kept of result.kept) {
+        const path = kept.split(".");
+        const userValue = at(current, path);
+        if (userValue !== MISSING && !same(at(result.value, path), userValue))
+          expect.fail(`reported ${kept} kept but lost it: ${JSON.stringify(docs)}`);
+      }
+    }
+  });
+});
