@@ -1,0 +1,234 @@
+import { stat as fsStat, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { applyUpdate } from "../../../agent/apply/apply-update.js";
+import { readInstallIndex } from "../../../agent/apply/install-index.js";
+import { journalPath } from "../../../agent/apply/journal.js";
+import { listBackups } from "../../../agent/backup/backup-store.js";
+import { restoreBackup, rollbackTo } from "../../../agent/backup/restore.js";
+import { pathExists } from "../../../agent/tree/fs-ops.js";
+import { UpdateFailedError } from "../../../shared/errors.js";
+import { Manifest, type ManifestInput } from "../../../shared/manifest/schema.js";
+import { snapshot, stage, type TreeSpec, tempDir, writeTree } from "./tree-fixtures.js";
+
+const rules: Partial<ManifestInput> = {
+  files: {
+    "config.toml": { action: "merge_toml", merge_strategy: "preserve_user", backup: true },
+    ".env": { action: "skip" },
+    "legacy.cfg": { action: "backup_replace" },
+  },
+  directories: { data: { preserve: true }, cache: { preserve: false } },
+};
+const manifestOf = (version: string, extra: Partial<ManifestInput> = {}): Manifest =>
+  Manifest.parse({ version, ...rules, ...extra });
+
+const v1: TreeSpec = {
+  "app.py": "print(1)\n",
+  "lib/util.py": "u = 1\n",
+  "lib/old.py": "old = True\n",
+  "bin/run.sh": { content: "#!/bin/sh\necho v1\n", mode: 0o755 },
+  "config.toml": '[server]\nport = 8080\nhost = "0.0.0.0"\n',
+  "legacy.cfg": "L1\n",
+  "cache/c1": "cached\n",
+  "data/seed.txt": "seed v1\n",
+  ".env": "DEFAULT=1\n",
+  current: { symlink: "lib" },
+};
+const v2: TreeSpec = {
+  "app.py": "print(2)\n",
+  "lib/util.py": "u = 1\n",
+  "lib/new/feature.py": "feature = 2\n",
+  "bin/run.sh": { content: "#!/bin/sh\necho v1\n", mode: 0o755 },
+  "config.toml": '[server]\nport = 8080\nhost = "0.0.0.0"\nworkers = 4\n',
+  "legacy.cfg": "L2\n",
+  "data/seed.txt": "seed v2\n",
+  ".env": "DEFAULT=2\n",
+  current: { symlink: "lib/new" },
+};
+const v3: TreeSpec = { ...v2, "app.py": "print(3)\n", "extra/three.txt": "3\n" };
+
+let root: string;
+let appDir: string;
+let stateDir: string;
+let backupRoot: string;
+
+beforeEach(async () => {
+  root = await tempDir("apply");
+  appDir = join(root, "app");
+  stateDir = join(root, "state");
+  backupRoot = join(root, "backups");
+  // The server before ship: the user's data, secrets and notes.
+  await writeTree(appDir, { "data/db.sqlite": "user rows\n", ".env": "SECRET=x\n", "notes.txt": "mine\n" });
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function update(
+  spec: TreeSpec,
+  version: string,
+  extra: Partial<ManifestInput> = {},
+  keepBackups?: number,
+) {
+  const release = await stage(root, spec, version);
+  return applyUpdate({
+    app: "myapp",
+    appDir,
+    release,
+    manifest: manifestOf(version, extra),
+    stateDir,
+    backupRoot,
+    ...(keepBackups === undefined ? {} : { keepBackups }),
+  });
+}
+
+function only(tree: Record<string, string>, prefix: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(tree).filter(([rel]) => rel === prefix || rel.startsWith(`${prefix}/`)),
+  );
+}
+
+describe("applyUpdate + restoreBackup on real trees", () => {
+  it("installs a release, keeps user data and skipped files, and records what it installed", async () => {
+    const before = await snapshot(appDir);
+    const applied = await update(v1, "1.0.0");
+    const after = await snapshot(appDir);
+    expect(after["app.py"]).toBeDefined();
+    expect(after["bin/run.sh"]).toMatch(/^file 755 /);
+    expect(after.current).toBe("link lib");
+    expect(only(after, "data")).toEqual(only(before, "data")); // data/seed.txt never written
+    expect(after[".env"]).toBe(before[".env"]);
+    expect(after["notes.txt"]).toBe(before["notes.txt"]);
+    expect(applied.fromVersion).toBeNull();
+    const index = await readInstallIndex(stateDir);
+    expect(index?.version).toBe("1.0.0");
+    expect(Object.keys(index?.files ?? {}).sort()).toEqual(
+      [
+        "app.py",
+        "bin/run.sh",
+        "cache/c1",
+        "config.toml",
+        "current",
+        "legacy.cfg",
+        "lib/old.py",
+        "lib/util.py",
+      ].sort(),
+    );
+    expect(await pathExists(journalPath(stateDir))).toBe(false);
+  });
+
+  it("applies an update (merge keeps the user's value) and restore brings back the exact pre-update bytes", async () => {
+    await update(v1, "1.0.0");
+    const config = join(appDir, "config.toml");
+    await writeFile(config, (await readFile(config, "utf8")).replace("8080", "9090"));
+    await writeFile(join(appDir, "cache/user-tmp"), "scratch\n");
+    const before = await snapshot(appDir);
+
+    const applied = await update(v2, "2.0.0");
+    const after = await snapshot(appDir);
+    expect(applied.summary).toMatchObject({ merge: 1, add: 1, skip: 2 });
+    const merged = await readFile(config, "utf8");
+    expect(merged).toContain("port = 9090");
+    expect(merged).toContain("workers = 4");
+    expect(await readFile(join(appDir, "config.toml.bak"), "utf8")).toContain("port = 9090");
+    expect(await readFile(join(appDir, "legacy.cfg.bak"), "utf8")).toBe("L1\n");
+    expect(after["lib/old.py"]).toBeUndefined();
+    expect(after["cache/c1"]).toBeUndefined();
+    expect(after["cache/user-tmp"]).toBeUndefined(); // preserve: false clears the user's files too
+    expect(after["lib/new/feature.py"]).toBeDefined();
+    expect(after.current).toBe("link lib/new");
+    expect(after["lib/util.py"]).toBe(before["lib/util.py"]);
+    expect(only(after, "data")).toEqual(only(before, "data"));
+    expect(after[".env"]).toBe(before[".env"]);
+    expect(after["notes.txt"]).toBe(before["notes.txt"]);
+    // The backup holds what changed, not the app.
+    expect(applied.backup.files).toBeLessThanOrEqual(7);
+    expect((await listBackups(backupRoot)).map((b) => b.id)).toContain(applied.backup.id);
+
+    const restored = await restoreBackup({ backupPath: applied.backup.path });
+    expect(restored.version).toBe("1.0.0");
+    expect(await snapshot(appDir)).toEqual(before);
+    expect((await readInstallIndex(stateDir))?.version).toBe("1.0.0");
+    expect(await pathExists(applied.backup.path)).toBe(false);
+    expect(await pathExists(journalPath(stateDir))).toBe(false);
+  });
+
+  it("re-applies cheaply: an identical release changes nothing and hashes nothing it can stat", async () => {
+    await update(v1, "1.0.0");
+    const before = await snapshot(appDir);
+    const again = await update(v1, "1.0.1");
+    expect(again.summary).toMatchObject({ add: 0, replace: 0, merge: 0, remove: 0 });
+    expect(again.operations).toBe(0);
+    expect(await snapshot(appDir)).toEqual(before);
+    expect((await readInstallIndex(stateDir))?.version).toBe("1.0.1");
+  });
+
+  it("rolls back several updates in reverse order to an older backup, and prunes to keep_backups", async () => {
+    await update(v1, "1.0.0");
+    const atV1 = await snapshot(appDir);
+    const toV2 = await update(v2, "2.0.0");
+    await update(v3, "3.0.0");
+    expect((await listBackups(backupRoot, "myapp")).map((b) => b.version)).toEqual(["2.0.0", "1.0.0", null]);
+    const result = await rollbackTo({ backupRoot, target: toV2.backup.id });
+    expect(result.restored.map((r) => r.version)).toEqual(["2.0.0", "1.0.0"]);
+    expect(await snapshot(appDir)).toEqual(atV1);
+    expect((await readInstallIndex(stateDir))?.version).toBe("1.0.0");
+
+    await update(v2, "2.0.0", {}, 2);
+    await update(v3, "3.0.0", {}, 2);
+    expect((await listBackups(backupRoot, "myapp")).map((b) => b.version)).toEqual(["2.0.0", "1.0.0"]);
+  });
+
+  it("refuses a release that would clobber a directory, before writing anything", async () => {
+    await update(v1, "1.0.0");
+    await writeTree(appDir, { "uploads/pic.jpg": "user's picture\n" });
+    const before = await snapshot(appDir);
+    const backupsBefore = await listBackups(backupRoot);
+    const clash = update({ ...v2, uploads: "a file where the user has a directory\n" }, "2.0.0");
+    await expect(clash).rejects.toBeInstanceOf(UpdateFailedError);
+    await expect(clash).rejects.toThrow(/uploads: the release ships a file where the app has a directory/);
+    expect(await snapshot(appDir)).toEqual(before);
+    expect(await listBackups(backupRoot)).toEqual(backupsBefore);
+    expect(await pathExists(journalPath(stateDir))).toBe(false);
+  });
+
+  it("changes nothing when the user's config does not parse for a merge", async () => {
+    await update(v1, "1.0.0");
+    await writeFile(join(appDir, "config.toml"), "[server\nport = = 1\n");
+    const before = await snapshot(appDir);
+    await expect(update(v2, "2.0.0")).rejects.toThrow(/config\.toml/);
+    expect(await snapshot(appDir)).toEqual(before);
+  });
+
+  it("falls back to copying when staging and backups are on another filesystem (/dev/shm), and says so", async () => {
+    const shm = "/dev/shm";
+    const otherFs = (await pathExists(shm)) && (await fsStat(shm)).dev !== (await fsStat(root)).dev;
+    if (!otherFs) {
+      console.warn(
+        "SKIPPING cross-filesystem assertions: /dev/shm is missing or on the temp dir's filesystem",
+      );
+      return;
+    }
+    const shmRoot = await tempDir("apply-xfs", shm);
+    try {
+      await update(v1, "1.0.0");
+      const before = await snapshot(appDir);
+      const release = await stage(shmRoot, v2, "2.0.0");
+      const applied = await applyUpdate({
+        app: "myapp",
+        appDir,
+        release,
+        manifest: manifestOf("2.0.0"),
+        stateDir,
+        backupRoot: join(shmRoot, "backups"),
+      });
+      expect(applied.copied).toBeGreaterThan(0);
+      expect((await snapshot(appDir))["app.py"]).not.toBe(before["app.py"]);
+      const restored = await restoreBackup({ backupPath: applied.backup.path });
+      expect(restored.copied).toBeGreaterThan(0);
+      expect(await snapshot(appDir)).toEqual(before);
+    } finally {
+      await rm(shmRoot, { recursive: true, force: true });
+    }
+  });
+});
