@@ -7,6 +7,7 @@ import { BadInputError, ExitCode, LockedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { acquireLock, type HeldLock } from "../lock/run-lock.js";
 import { readState, recordLastRun } from "../state/state-file.js";
+import { defaultPorts } from "./default-ports.js";
 import { globalLockFile } from "./paths.js";
 import type { PipelinePorts } from "./ports.js";
 import { type AppReport, combinedExitCode } from "./report.js";
@@ -21,8 +22,8 @@ export interface RunOptions {
   now?: Date;
   /** Accept a release older than the installed version (also `[trust] allow_downgrade`). */
   allowDowngrade?: boolean;
-  /** The modules the pipeline drives; defaultPorts() in production. */
-  ports: PipelinePorts;
+  /** The modules the pipeline drives; defaultPorts() unless a test passes its own. */
+  ports?: PipelinePorts;
   /** Multiplies post_update_tests retry_delay (tests: 0). */
   delayScale?: number;
   /** Timeout of hooks/migrations/cleanup commands without their own (default 300 s). */
@@ -47,6 +48,7 @@ const HOUR_MS = 60 * 60 * 1000;
 export async function runOnce(config: AgentConfig, options: RunOptions): Promise<RunSummary> {
   const selected = selectSources(config, options.sources, options.log);
   const now = options.now ?? new Date();
+  const ports = options.ports ?? defaultPorts();
   let lock: HeldLock;
   try {
     lock = await acquireLock(globalLockFile(config), options.log);
@@ -70,7 +72,7 @@ export async function runOnce(config: AgentConfig, options: RunOptions): Promise
         await runSource(config, name, source, {
           checkOnly: options.checkOnly,
           log: options.log,
-          ports: options.ports,
+          ports,
           settings: {
             allowDowngrade: options.allowDowngrade === true,
             delayScale: options.delayScale ?? 1,

@@ -1,0 +1,61 @@
+/**
+ * `ship --recover` (and the first thing a daemon does): finish or undo whatever a killed run left,
+ * for every configured app, under each app's lock. Leaves each app fully old or fully new.
+ */
+import type { AgentConfig } from "../../shared/config/schema.js";
+import { ExitCode, LockedError, ShipError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+import { acquireLock, appLockFile } from "../lock/run-lock.js";
+import { defaultPorts } from "./default-ports.js";
+import { lockDir, updatePaths } from "./paths.js";
+import type { PipelinePorts } from "./ports.js";
+import { combinedExitCode } from "./report.js";
+
+export interface RecoverReport {
+  source: string;
+  appDir: string;
+  exitCode: ExitCode;
+  /** What recovery did, or why it could not. */
+  detail: string;
+}
+
+export interface RecoverSummary {
+  exitCode: ExitCode;
+  apps: RecoverReport[];
+}
+
+export async function recover(
+  config: AgentConfig,
+  log: Logger,
+  ports: PipelinePorts = defaultPorts(),
+): Promise<RecoverSummary> {
+  const apps: RecoverReport[] = [];
+  const seen = new Set<string>();
+  for (const [name, source] of Object.entries(config.sources)) {
+    // Two sources may share one app_dir; its journal is recovered once.
+    if (seen.has(source.app_dir)) continue;
+    seen.add(source.app_dir);
+    const appLog = log.child({ app: name });
+    try {
+      const lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), appLog);
+      try {
+        const { appStateDir } = updatePaths(config, name, source);
+        const { detail } = await ports.engine.recover({
+          appDir: source.app_dir,
+          stateDir: appStateDir,
+          log: appLog,
+        });
+        apps.push({ source: name, appDir: source.app_dir, exitCode: ExitCode.ok, detail });
+      } finally {
+        await lock.release();
+      }
+    } catch (error) {
+      const exitCode =
+        error instanceof LockedError || error instanceof ShipError ? error.exitCode : ExitCode.restoreFailed;
+      const detail = error instanceof Error ? error.message : String(error);
+      appLog.error(`recovery failed: ${detail}`);
+      apps.push({ source: name, appDir: source.app_dir, exitCode, detail });
+    }
+  }
+  return { exitCode: combinedExitCode(apps.map((a) => a.exitCode)), apps };
+}
