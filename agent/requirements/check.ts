@@ -1,0 +1,98 @@
+/**
+ * The manifest's `requirements` on this host (`ship --check-requirements`, and the pipeline before
+ * it touches anything). Every item is checked and listed, met or not, so one run shows an operator
+ * everything to fix rather than the first problem only.
+ */
+import type { Requirements } from "../../shared/manifest/schema.js";
+import { findOnPath } from "../conditions/find-on-path.js";
+import { runShell } from "../conditions/run-shell.js";
+import { systemdRunning, systemdServiceActive } from "../conditions/service-status.js";
+import { checkDiskSpace } from "./disk-space.js";
+import { checkPythonVersion } from "./python-version.js";
+
+export interface RequirementResult {
+  /** Key path of the item, e.g. `required_services.postgresql`. */
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface RequirementsReport {
+  ok: boolean;
+  results: RequirementResult[];
+}
+
+export interface RequirementOptions {
+  /** Where the app lives (or will): its filesystem is the one that needs the free space. */
+  appDir: string;
+  /** Working directory of environment_checks; defaults to appDir (the pipeline may pass the release). */
+  cwd?: string;
+  /** PATH and variables for lookups and checks; defaults to this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Overrides systemd detection (tests; unusual hosts). */
+  systemd?: boolean;
+}
+
+export async function checkRequirements(
+  req: Requirements,
+  options: RequirementOptions,
+): Promise<RequirementsReport> {
+  const env = options.env ?? process.env;
+  const checks: Promise<RequirementResult>[] = [];
+  if (req.min_python_version !== undefined) checks.push(checkPythonVersion(req.min_python_version, env));
+  if (req.min_disk_space_mb !== undefined) checks.push(checkDiskSpace(options.appDir, req.min_disk_space_mb));
+  for (const command of req.required_commands) checks.push(checkCommand(command, env, options.appDir));
+  const systemd = options.systemd ?? systemdRunning(env);
+  for (const service of req.required_services) checks.push(checkService(service, systemd, env));
+  for (const check of req.environment_checks) {
+    checks.push(checkEnvironment(check, options.cwd ?? options.appDir, env));
+  }
+  const results = await Promise.all(checks);
+  return { ok: results.every((r) => r.ok), results };
+}
+
+async function checkCommand(
+  command: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<RequirementResult> {
+  const found = findOnPath(command, env, cwd);
+  return {
+    name: `required_commands.${command}`,
+    ok: found !== undefined,
+    detail: found === undefined ? `${command} not found on PATH` : `found at ${found}`,
+  };
+}
+
+async function checkService(
+  service: string,
+  systemd: boolean,
+  env: NodeJS.ProcessEnv,
+): Promise<RequirementResult> {
+  const name = `required_services.${service}`;
+  // Without systemd there is no reliable notion of "service is active"; saying unmet is the
+  // safe answer, and the detail tells the operator it was not a real failure of the service.
+  if (!systemd) return { name, ok: false, detail: `cannot check ${service}: no systemd on this host` };
+  const active = await systemdServiceActive(service, env);
+  return {
+    name,
+    ok: active,
+    detail: active ? "active (systemd)" : `${service} is not active (systemctl is-active)`,
+  };
+}
+
+async function checkEnvironment(
+  check: Requirements["environment_checks"][number],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<RequirementResult> {
+  const result = await runShell(check.command, { cwd, env, timeoutMs: check.timeout * 1000 });
+  const lastLine = result.output.split("\n").at(-1) ?? "";
+  const said = lastLine === "" ? "" : `: ${lastLine}`;
+  let detail: string;
+  if (result.ok) detail = `passed (${check.command})`;
+  else if (result.spawnError !== undefined) detail = `could not start in ${cwd}: ${result.spawnError}`;
+  else if (result.timedOut) detail = `timed out after ${check.timeout} s and was killed (${check.command})`;
+  else detail = `exit code ${result.exitCode ?? "none (killed by a signal)"} (${check.command})${said}`;
+  return { name: `environment_checks.${check.name}`, ok: result.ok, detail };
+}
