@@ -43,6 +43,8 @@ export type FailureThreshold = z.infer<typeof FailureThreshold>;
 
 export const RolloutSpec = z
   .strictObject({
+    /** Optional: create exactly the rollout a preview showed (buckets hash the rollout id). */
+    id: z.uuid().optional(),
     /** Release id as returned by POST /releases. */
     release: name,
     /** Only agents carrying all these labels take part. */

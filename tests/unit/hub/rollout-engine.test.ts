@@ -114,7 +114,7 @@ const explicitWaves = [
 
 describe("rollout engine", () => {
   it("sends wave 1 only, auto-advances once the wave succeeded, and completes", () => {
-    agents.forEach((a) => connect(a));
+    for (const a of agents) connect(a);
     const r = engine.create(spec({ waves: explicitWaves, autoAdvance: true }), "op");
     expect(channel.deploysTo("a")).toHaveLength(1);
     expect(channel.deploysTo("b")).toHaveLength(0);
@@ -130,7 +130,7 @@ describe("rollout engine", () => {
   });
 
   it("waits waitMinutes after the wave started before auto-advancing, using stored timestamps", () => {
-    agents.forEach((a) => connect(a));
+    for (const a of agents) connect(a);
     const waves = [{ ...explicitWaves[0]!, waitMinutes: 10 }, explicitWaves[1]!];
     const r = engine.create(spec({ waves, autoAdvance: true }), "op");
     report("a", channel.deploysTo("a")[0]!.deploymentId, "succeeded");
@@ -144,7 +144,7 @@ describe("rollout engine", () => {
   });
 
   it("does not auto-advance below minSuccessRate, and an operator can advance", () => {
-    agents.forEach((a) => connect(a));
+    for (const a of agents) connect(a);
     const waves = [
       { name: "first", agents: ["a", "b"], minSuccessRate: 1 },
       { name: "rest", agents: ["c", "d"] },
@@ -160,7 +160,7 @@ describe("rollout engine", () => {
   });
 
   it("pauses itself when failures reach the threshold and sends nothing more", () => {
-    agents.forEach((a) => connect(a));
+    for (const a of agents) connect(a);
     const r = engine.create(
       spec({ waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 2 } }),
       "op",
@@ -179,7 +179,7 @@ describe("rollout engine", () => {
   });
 
   it("halts on a percentage threshold", () => {
-    agents.forEach((a) => connect(a));
+    for (const a of agents) connect(a);
     const r = engine.create(spec({ failureThreshold: { percent: 50 } }), "op");
     report("a", `${r.id}:a`, "failed");
     expect(store.getRollout(r.id)?.state).toBe("running");
@@ -188,7 +188,7 @@ describe("rollout engine", () => {
   });
 
   it("abort with rollback sends every updated agent back to its previous release at once", () => {
-    agents.forEach((a) => connect(a));
+    for (const a of agents) connect(a);
     const r = engine.create(spec({ waves: explicitWaves, autoAdvance: true }), "op");
     report("a", `${r.id}:a`, "succeeded");
     report("b", `${r.id}:b`, "succeeded");
@@ -206,7 +206,7 @@ describe("rollout engine", () => {
   });
 
   it("autoRollback: crossing the threshold fails the rollout and sends updated agents back", () => {
-    agents.forEach((a) => connect(a));
+    for (const a of agents) connect(a);
     const r = engine.create(spec({ autoRollback: true, failureThreshold: { count: 1 } }), "op");
     report("a", `${r.id}:a`, "succeeded");
     report("b", `${r.id}:b`, "failed");
@@ -229,7 +229,7 @@ describe("rollout engine", () => {
   });
 
   it("counts agents offline past the timeout as timed_out failures", () => {
-    agents.forEach((a) => connect(a));
+    for (const a of agents) connect(a);
     channel.online.delete("d");
     sync.disconnected("d");
     const r = engine.create(spec({ failureThreshold: { count: 1 } }), "op");
@@ -258,7 +258,7 @@ describe("rollout engine", () => {
   });
 
   it("a hub restart mid-rollout loses nothing and continues from stored timestamps", () => {
-    agents.forEach((a) => connect(a));
+    for (const a of agents) connect(a);
     const waves = [{ ...explicitWaves[0]!, waitMinutes: 5 }, explicitWaves[1]!];
     const r = engine.create(spec({ waves, autoAdvance: true }), "op");
     report("a", `${r.id}:a`, "succeeded");

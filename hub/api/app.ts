@@ -1,0 +1,73 @@
+import express, { type NextFunction, type Request, type Response } from "express";
+import { BadInputError } from "../../shared/errors.js";
+import { HubRequestError } from "../errors.js";
+import { agentRoutes } from "./agents.js";
+import { artifactRoutes } from "./artifacts.js";
+import type { ApiDeps } from "./deps.js";
+import { openApiDocument } from "./openapi.js";
+import { releaseRoutes } from "./releases.js";
+import { rolloutRoutes } from "./rollouts.js";
+
+export const API_PREFIX = "/api/v1";
+
+/** The hub's HTTP API: express 5 routers under /api/v1, plus /healthz and /metrics. */
+export function createApiApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(deps.metrics.httpTimer());
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  const openapi = openApiDocument();
+  app.get(`${API_PREFIX}/openapi.json`, (_req, res) => {
+    res.json(openapi);
+  });
+
+  // Artifacts stream their raw body, so they are mounted before the JSON parser.
+  app.use(API_PREFIX, artifactRoutes(deps));
+  app.use(API_PREFIX, express.json({ limit: "2mb" }));
+  app.use(API_PREFIX, releaseRoutes(deps));
+  app.use(API_PREFIX, rolloutRoutes(deps));
+  app.use(API_PREFIX, agentRoutes(deps));
+
+  app.use((req, _res, next) => next(new HubRequestError(404, `no route ${req.method} ${req.path}`)));
+  app.use(errorHandler(deps));
+  return app;
+}
+
+function errorHandler(deps: ApiDeps) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    let status = 500;
+    let message = "internal error";
+    if (error instanceof HubRequestError) {
+      status = error.status;
+      message = error.message;
+    } else if (error instanceof BadInputError) {
+      status = 400;
+      message = error.message;
+    } else if (isHttpError(error)) {
+      // body-parser: malformed JSON (400) or too large (413).
+      status = error.status;
+      message = error.status === 400 ? `body: invalid JSON: ${error.message}` : error.message;
+    } else {
+      deps.log.error("request failed", { method: req.method, path: req.path, error: String(error) });
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="ship-hub"');
+    res.status(status).json({ error: message });
+  };
+}
+
+function isHttpError(error: unknown): error is { status: number; message: string } {
+  if (typeof error !== "object" || error === null) return false;
+  const status = (error as { status?: unknown }).status;
+  return typeof status === "number" && status >= 400 && status < 500;
+}

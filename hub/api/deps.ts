@@ -1,0 +1,19 @@
+import type { Logger } from "../../shared/log.js";
+import type { TokenService } from "../auth/tokens.js";
+import type { HubMetrics } from "../metrics.js";
+import type { RolloutEngine } from "../rollouts/engine.js";
+import type { Store } from "../store/store.js";
+
+/** What the HTTP API needs from the rest of the hub. */
+export interface ApiDeps {
+  store: Store;
+  tokens: TokenService;
+  engine: RolloutEngine;
+  metrics: HubMetrics;
+  /** Content-addressed artifact files live here as <sha256>. */
+  artifactsDir: string;
+  maxArtifactBytes: number;
+  isOnline: (agentId: string) => boolean;
+  log: Logger;
+  now: () => number;
+}

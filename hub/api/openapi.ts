@@ -1,0 +1,95 @@
+import { z } from "zod";
+import { AbortRollout, PublishRelease, RolloutSpec } from "../../shared/api/bodies.js";
+import { AgentMessage, HubMessage } from "../../shared/protocol/messages.js";
+
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
+
+type Operation = { summary: string; roles: string; body?: string; status?: number };
+
+// One line per route; request bodies come from the same zod schemas that validate them.
+const routes: Record<string, Record<string, Operation>> = {
+  "/releases": {
+    post: {
+      summary: "Publish a release (manifest validated here)",
+      roles: "ci, operator",
+      body: "PublishRelease",
+      status: 201,
+    },
+    get: { summary: "List releases (?app=&limit=)", roles: "ci, operator" },
+  },
+  "/releases/{id}": { get: { summary: "One release", roles: "ci, operator" } },
+  "/artifacts": {
+    put: {
+      summary: "Streamed upload; X-Sha256 optional check; returns {sha256,size}",
+      roles: "ci, operator",
+      status: 201,
+    },
+  },
+  "/artifacts/{sha256}": { get: { summary: "Download (Range supported)", roles: "agent, ci, operator" } },
+  "/rollouts": {
+    post: { summary: "Create and start a rollout", roles: "operator", body: "RolloutSpec", status: 201 },
+    get: { summary: "List rollouts (?state=&limit=)", roles: "operator" },
+  },
+  "/rollouts/preview": {
+    post: { summary: "Which agents fall in which wave", roles: "operator", body: "RolloutSpec" },
+  },
+  "/rollouts/{id}": { get: { summary: "Waves and every agent's deployment state", roles: "operator" } },
+  "/rollouts/{id}/advance": { post: { summary: "Start the next wave", roles: "operator" } },
+  "/rollouts/{id}/pause": { post: { summary: "Pause", roles: "operator" } },
+  "/rollouts/{id}/resume": { post: { summary: "Resume (accepts failures so far)", roles: "operator" } },
+  "/rollouts/{id}/abort": {
+    post: {
+      summary: "Abort; {rollback:true} sends updated agents back",
+      roles: "operator",
+      body: "AbortRollout",
+    },
+  },
+  "/agents": { get: { summary: "All agents", roles: "operator" } },
+  "/agents/{id}": { get: { summary: "One agent with deployments and recent reports", roles: "operator" } },
+  "/events": { get: { summary: "Audit log, newest first (?before=&subject=&limit=)", roles: "operator" } },
+};
+
+export function openApiDocument() {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [path, ops] of Object.entries(routes)) {
+    paths[path] = {};
+    for (const [method, op] of Object.entries(ops)) {
+      paths[path][method] = {
+        summary: op.summary,
+        description: `Roles: ${op.roles}`,
+        security: [{ bearer: [] }],
+        ...(op.body
+          ? {
+              requestBody: {
+                required: true,
+                content: { "application/json": { schema: { $ref: `#/components/schemas/${op.body}` } } },
+              },
+            }
+          : {}),
+        responses: {
+          [String(op.status ?? 200)]: { description: "OK" },
+          "400": { description: "{error: 'body.field: problem'}" },
+          "401": { description: "missing or invalid token" },
+          "403": { description: "wrong role" },
+        },
+      };
+    }
+  }
+  return {
+    openapi: "3.1.0",
+    info: { title: "ship-hub", version: "1" },
+    servers: [{ url: "/api/v1" }],
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      schemas: {
+        PublishRelease: schema(PublishRelease),
+        RolloutSpec: schema(RolloutSpec),
+        AbortRollout: schema(AbortRollout),
+        AgentMessage: schema(AgentMessage),
+        HubMessage: schema(HubMessage),
+      },
+    },
+    "x-websocket": { path: "/api/v1/agent", auth: "Authorization: Bearer <agent token> at upgrade" },
+  };
+}

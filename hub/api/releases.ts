@@ -1,0 +1,83 @@
+import { randomUUID } from "node:crypto";
+import { Router } from "express";
+import { z } from "zod";
+import { PublishRelease } from "../../shared/api/bodies.js";
+import { BadInputError, formatIssue } from "../../shared/errors.js";
+import { parseManifestText } from "../../shared/manifest/load.js";
+import { actorOf, requireRole } from "../auth/require-role.js";
+import { HubRequestError } from "../errors.js";
+import type { ReleaseRecord } from "../store/store.js";
+import type { ApiDeps } from "./deps.js";
+import { parseRequest } from "./validate.js";
+
+const ListQuery = z.object({
+  app: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** An invalid manifest is refused here, not discovered on the servers. */
+function checkManifest(body: PublishRelease): void {
+  try {
+    const { manifest } = parseManifestText(body.manifest, "manifest");
+    if (manifest.version !== body.version)
+      throw new HubRequestError(
+        400,
+        `body.version: "${body.version}" differs from the manifest's "${manifest.version}"`,
+      );
+  } catch (error) {
+    if (!(error instanceof BadInputError)) throw error;
+    const problems = error.issues.filter((i) => i.severity === "error").map(formatIssue);
+    throw new HubRequestError(400, `body.manifest: ${problems.join("; ")}`);
+  }
+}
+
+export function releaseRoutes(deps: ApiDeps): Router {
+  const { store, tokens } = deps;
+  const router = Router();
+
+  router.post("/releases", requireRole(tokens, "ci", "operator"), (req, res) => {
+    const body = parseRequest(PublishRelease, req.body);
+    checkManifest(body);
+    if (body.source.type === "hub" && !store.getArtifact(body.source.sha256))
+      throw new HubRequestError(
+        400,
+        "body.source.sha256: no such artifact; upload it with PUT /api/v1/artifacts first",
+      );
+    if (store.findRelease(body.app, body.version))
+      throw new HubRequestError(409, `release ${body.app} ${body.version} exists; versions are immutable`);
+    const release: ReleaseRecord = {
+      id: randomUUID(),
+      app: body.app,
+      version: body.version,
+      manifest: body.manifest,
+      source: body.source,
+      signature: body.signature ?? null,
+      created: deps.now(),
+      createdBy: actorOf(res),
+    };
+    store.transaction(() => {
+      store.insertRelease(release);
+      store.appendEvent({
+        at: release.created,
+        actor: release.createdBy,
+        kind: "release.published",
+        subject: release.id,
+        data: { app: release.app, version: release.version, source: release.source.type },
+      });
+    });
+    res.status(201).json(release);
+  });
+
+  router.get("/releases", requireRole(tokens, "ci", "operator"), (req, res) => {
+    const query = parseRequest(ListQuery, req.query, "query");
+    res.json({ releases: store.listReleases(query) });
+  });
+
+  router.get("/releases/:id", requireRole(tokens, "ci", "operator"), (req, res) => {
+    const release = store.getRelease(req.params.id as string);
+    if (!release) throw new HubRequestError(404, `release ${req.params.id} not found`);
+    res.json(release);
+  });
+
+  return router;
+}

@@ -1,0 +1,26 @@
+/** hub.toml: every key typed, with its default; unknown keys are errors (a typo must not pass silently). */
+import { z } from "zod";
+
+export const DEFAULT_DATA_DIR = "./ship-hub-data";
+
+export const HubConfig = z.strictObject({
+  /** Interface to listen on; 127.0.0.1 unless you put a TLS proxy or firewall in front. */
+  host: z.string().min(1).default("127.0.0.1"),
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Holds hub.db, artifacts/ and the generated signing secret. */
+  data_dir: z.string().min(1).default(DEFAULT_DATA_DIR),
+  /** SQLite file; default <data_dir>/hub.db. */
+  db: z.string().min(1).optional(),
+  /** File with the HS256 secret (>= 32 bytes); default <data_dir>/secret, generated on first start. */
+  jwt_secret_file: z.string().min(1).optional(),
+  ping_interval_seconds: z.number().positive().default(30),
+  /** An agent offline this long after its wave started counts as failed (timed_out). */
+  offline_timeout_seconds: z.number().positive().default(900),
+  /** How often stored timestamps are re-evaluated (auto-advance, timeouts). */
+  tick_interval_seconds: z.number().positive().default(1),
+  max_artifact_mb: z.number().positive().default(4096),
+  /** Largest WebSocket message accepted from an agent. */
+  max_message_kb: z.number().positive().default(1024),
+  log_level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+});
+export type HubConfig = z.infer<typeof HubConfig>;

@@ -1,0 +1,67 @@
+import type { NextFunction, Request, Response } from "express";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Store } from "./store/store.js";
+
+/** Prometheus metrics of one hub; a registry per hub so several can run in one process (tests). */
+export class HubMetrics {
+  readonly registry = new Registry();
+  readonly wsMessages: Counter<"direction" | "type">;
+  private readonly httpDuration: Histogram<"method" | "route" | "status">;
+
+  constructor(store: Store) {
+    const registers = [this.registry];
+    new Gauge({
+      name: "ship_hub_agents_online",
+      help: "Agents with an open WebSocket connection",
+      registers,
+      collect() {
+        this.set(store.countAgentsOnline());
+      },
+    });
+    new Gauge({
+      name: "ship_hub_rollouts",
+      help: "Rollouts by state",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [state, n] of Object.entries(store.countRolloutsByState())) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: "ship_hub_deployments",
+      help: "Deployments (one agent in one rollout) by state",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [state, n] of Object.entries(store.countDeploymentsByState())) this.set({ state }, n);
+      },
+    });
+    this.httpDuration = new Histogram({
+      name: "ship_hub_http_request_duration_seconds",
+      help: "API latency",
+      labelNames: ["method", "route", "status"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    });
+    this.wsMessages = new Counter({
+      name: "ship_hub_ws_messages_total",
+      help: "WebSocket messages by direction and type",
+      labelNames: ["direction", "type"],
+      registers,
+    });
+  }
+
+  /** Express middleware timing each request under its route pattern (never the raw URL: ids would explode labels). */
+  httpTimer() {
+    return (req: Request, res: Response, next: NextFunction): void => {
+      const end = this.httpDuration.startTimer();
+      res.on("finish", () => {
+        const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
+        end({ method: req.method, route, status: String(res.statusCode) });
+      });
+      next();
+    };
+  }
+}

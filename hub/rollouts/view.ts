@@ -1,0 +1,59 @@
+import type { DeploymentRecord, RolloutRecord, Store } from "../store/store.js";
+
+export type WaveStatus = "done" | "active" | "waiting";
+
+function countStates(deployments: readonly DeploymentRecord[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const d of deployments) counts[d.state] = (counts[d.state] ?? 0) + 1;
+  return counts;
+}
+
+/** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
+export function rolloutSummary(store: Store, rollout: RolloutRecord) {
+  const release = store.getRelease(rollout.releaseId);
+  return {
+    id: rollout.id,
+    state: rollout.state,
+    reason: rollout.reason,
+    release: { id: rollout.releaseId, app: release?.app ?? "?", version: release?.version ?? "?" },
+    currentWave: rollout.currentWave,
+    currentWaveName: rollout.spec.waves[rollout.currentWave]?.name ?? "",
+    waveStartedAt: new Date(rollout.waveStartedAt).toISOString(),
+    created: new Date(rollout.created).toISOString(),
+    updated: new Date(rollout.updated).toISOString(),
+    counts: countStates(store.listDeployments({ rolloutId: rollout.id })),
+  };
+}
+
+export function rolloutDetail(store: Store, rollout: RolloutRecord, isOnline: (agentId: string) => boolean) {
+  const deployments = store.listDeployments({ rolloutId: rollout.id });
+  const finalState = ["completed", "aborted", "failed"].includes(rollout.state);
+  return {
+    ...rolloutSummary(store, rollout),
+    spec: rollout.spec,
+    waves: rollout.spec.waves.map((wave, index) => {
+      const members = deployments.filter((d) => d.wave === index);
+      const status: WaveStatus =
+        index < rollout.currentWave || (finalState && index === rollout.currentWave)
+          ? "done"
+          : index === rollout.currentWave
+            ? "active"
+            : "waiting";
+      return {
+        index,
+        name: wave.name,
+        status,
+        counts: countStates(members),
+        agents: members.map((d) => ({
+          agentId: d.agentId,
+          deploymentId: d.id,
+          state: d.state,
+          online: isOnline(d.agentId),
+          attempts: d.attempts,
+          error: d.error,
+          updatedAt: new Date(d.updatedAt).toISOString(),
+        })),
+      };
+    }),
+  };
+}

@@ -1,0 +1,143 @@
+import { mkdir } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { Logger } from "../shared/log.js";
+import { createApiApp } from "./api/app.js";
+import { loadSecret } from "./auth/secret.js";
+import { TokenService } from "./auth/tokens.js";
+import { HubMetrics } from "./metrics.js";
+import { AgentSync } from "./rollouts/agent-sync.js";
+import { RolloutEngine } from "./rollouts/engine.js";
+import { SqliteStore } from "./store/sqlite-store.js";
+import type { Store } from "./store/store.js";
+import { attachAgentServer } from "./ws/agent-server.js";
+import { ConnectionRegistry } from "./ws/connections.js";
+
+export interface HubOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  dbFile?: string;
+  secretFile?: string;
+  /** SHIP_HUB_SECRET, when set. */
+  envSecret?: string;
+  pingIntervalMs: number;
+  offlineTimeoutMs: number;
+  tickIntervalMs: number;
+  maxArtifactBytes: number;
+  maxPayloadBytes: number;
+  /** Bytes queued to one agent before the hub drops it as a slow reader. */
+  maxBufferedBytes?: number;
+  log: Logger;
+  now?: () => number;
+}
+
+/** The store and token service, for `serve` and for `token create|revoke|list` alike. */
+export async function openHubState(
+  options: Pick<HubOptions, "dataDir" | "dbFile" | "secretFile" | "envSecret">,
+) {
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const secret = await loadSecret({
+    dataDir: options.dataDir,
+    ...(options.secretFile ? { secretFile: options.secretFile } : {}),
+    ...(options.envSecret ? { envSecret: options.envSecret } : {}),
+  });
+  const store: Store = new SqliteStore(options.dbFile ?? join(options.dataDir, "hub.db"));
+  return { store, secret };
+}
+
+export interface RunningHub {
+  url: string;
+  port: number;
+  server: Server;
+  store: Store;
+  tokens: TokenService;
+  engine: RolloutEngine;
+  registry: ConnectionRegistry;
+  close(): Promise<void>;
+}
+
+export async function startHub(options: HubOptions): Promise<RunningHub> {
+  const now = options.now ?? Date.now;
+  const { store, secret } = await openHubState(options);
+  // No connection survives a restart; agents say hello again when they reconnect.
+  store.markAllAgentsOffline();
+  const tokens = new TokenService(secret, store, now);
+  const metrics = new HubMetrics(store);
+  const log = options.log;
+  const registry = new ConnectionRegistry({
+    maxBufferedBytes: options.maxBufferedBytes ?? 4 << 20,
+    metrics,
+    log,
+  });
+  const engine = new RolloutEngine({
+    store,
+    channel: registry,
+    now,
+    offlineTimeoutMs: options.offlineTimeoutMs,
+  });
+  const sync = new AgentSync(engine);
+  const app = createApiApp({
+    store,
+    tokens,
+    engine,
+    metrics,
+    artifactsDir: join(options.dataDir, "artifacts"),
+    maxArtifactBytes: options.maxArtifactBytes,
+    isOnline: (id) => registry.isOnline(id),
+    log,
+    now,
+  });
+  const server = createServer(app);
+  const agents = attachAgentServer(server, {
+    tokens,
+    registry,
+    sync,
+    metrics,
+    log,
+    pingIntervalMs: options.pingIntervalMs,
+    maxPayloadBytes: options.maxPayloadBytes,
+    maxBufferedBytes: options.maxBufferedBytes ?? 4 << 20,
+  });
+  const ticker = setInterval(() => {
+    try {
+      engine.tick();
+    } catch (error) {
+      log.error("rollout tick failed", { error: String(error) });
+    }
+  }, options.tickIntervalMs);
+  ticker.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  log.info("hub listening", { url: `http://${host}:${port}`, dataDir: options.dataDir });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    server,
+    store,
+    tokens,
+    engine,
+    registry,
+    close() {
+      closing ??= (async () => {
+        clearInterval(ticker);
+        agents.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        store.close();
+        log.info("hub stopped");
+      })();
+      return closing;
+    },
+  };
+}

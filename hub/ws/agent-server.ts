@@ -1,0 +1,143 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import type { Logger } from "../../shared/log.js";
+import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/protocol/messages.js";
+import { formatPath } from "../api/validate.js";
+import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
+import type { HubMetrics } from "../metrics.js";
+import type { AgentSync } from "../rollouts/agent-sync.js";
+import { type ConnectionRegistry, sendTo } from "./connections.js";
+
+export interface AgentServerOptions {
+  tokens: TokenService;
+  registry: ConnectionRegistry;
+  sync: AgentSync;
+  metrics?: HubMetrics;
+  log: Logger;
+  pingIntervalMs: number;
+  maxPayloadBytes: number;
+  maxBufferedBytes: number;
+}
+
+const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" };
+
+/** Refuses an upgrade with a plain HTTP response before any WebSocket handshake happens. */
+function refuse(socket: Duplex, status: number): void {
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.destroy();
+}
+
+/**
+ * The agent channel on the API's HTTP server: authenticates in the `upgrade` handler, validates
+ * every message with the shared protocol schemas, and terminates peers that stop answering pings.
+ */
+export function attachAgentServer(server: Server, options: AgentServerOptions) {
+  const { log, registry } = options;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    const path = new URL(req.url ?? "/", "http://hub").pathname;
+    if (path !== AGENT_CHANNEL_PATH) return refuse(socket, 404);
+    let principal: Principal;
+    try {
+      const token = bearerToken(req.headers.authorization);
+      if (!token) return refuse(socket, 401);
+      principal = options.tokens.verify(token);
+    } catch {
+      return refuse(socket, 401);
+    }
+    if (principal.role !== "agent" || !principal.agentId) return refuse(socket, 403);
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, principal.agentId as string));
+  };
+
+  const send = (ws: WebSocket, message: HubMessage, agentId: string) => sendTo(ws, message, options, agentId);
+
+  function onConnection(ws: WebSocket, agentId: string): void {
+    let greeted = false;
+    alive.set(ws, true);
+    ws.on("pong", () => alive.set(ws, true));
+    // Oversize frames (maxPayload) and protocol violations surface here; ws closes the socket itself.
+    ws.on("error", (error) => log.warn("agent socket error", { agentId, error: error.message }));
+    ws.on("close", () => {
+      if (greeted && registry.remove(agentId, ws)) safely(() => options.sync.disconnected(agentId));
+    });
+    ws.on("message", (data: RawData, isBinary: boolean) => {
+      alive.set(ws, true);
+      if (isBinary) return ws.close(1008, "binary messages are not part of the protocol");
+      let json: unknown;
+      try {
+        json = JSON.parse(data.toString());
+      } catch {
+        return ws.close(1008, "message is not JSON");
+      }
+      const parsed = AgentMessage.safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        options.metrics?.wsMessages.inc({ direction: "in", type: "invalid" });
+        send(
+          ws,
+          { type: "error", v: 1, message: `${formatPath("message", issue?.path ?? [])}: ${issue?.message}` },
+          agentId,
+        );
+        return;
+      }
+      const message = parsed.data;
+      options.metrics?.wsMessages.inc({ direction: "in", type: message.type });
+      if (message.type === "hello") {
+        if (message.agentId !== agentId)
+          return ws.close(1008, "hello.agentId differs from the token's agent");
+        greeted = true;
+        registry.add(agentId, ws)?.close(4000, "replaced by a newer connection");
+        safely(() => options.sync.hello(agentId, message));
+      } else if (!greeted) {
+        send(ws, { type: "error", v: 1, message: "send hello first" }, agentId);
+      } else if (message.type === "progress") {
+        safely(() => options.sync.progress(agentId, message));
+      } else if (safely(() => options.sync.report(agentId, message))) {
+        // Acknowledged only once stored, so the agent's outbox keeps what the hub did not persist.
+        send(ws, { type: "ack", v: 1, reportId: message.reportId }, agentId);
+      }
+    });
+  }
+
+  /** A handler bug must cost one message, never the hub. */
+  function safely(fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (error) {
+      log.error("agent message handler failed", { error: String(error) });
+      return false;
+    }
+  }
+
+  // A peer that has not answered the previous ping by the next one is gone: terminated within two intervals.
+  const pinger = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, options.pingIntervalMs);
+  pinger.unref();
+
+  server.on("upgrade", onUpgrade);
+
+  return {
+    wss,
+    /** Closes every agent connection (agents reconnect to the next hub) and stops pinging. */
+    close(): void {
+      clearInterval(pinger);
+      server.off("upgrade", onUpgrade);
+      for (const ws of wss.clients) ws.close(1001, "hub shutting down");
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+    },
+  };
+}
