@@ -1,0 +1,36 @@
+/** Reads update-manifest.yaml out of a release archive without unpacking anything else. */
+import { list, type ReadEntry } from "tar";
+import { BadInputError } from "../../shared/errors.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+
+const MAX_MANIFEST_BYTES = 1_000_000;
+
+/** At the root or directly under the single top-level directory, where agents look for it. */
+function isManifestPath(path: string): boolean {
+  const parts = path.replace(/^\.\//, "").split("/");
+  return parts[parts.length - 1] === MANIFEST_FILENAME && parts.length <= 2;
+}
+
+export async function readManifestFromArchive(archive: string): Promise<string> {
+  const found: Buffer[][] = [];
+  await list({
+    file: archive,
+    filter: (path) => isManifestPath(path),
+    onReadEntry: (entry: ReadEntry) => {
+      if (entry.type !== "File" || entry.size > MAX_MANIFEST_BYTES) {
+        entry.resume();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      found.push(chunks);
+      entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+    },
+  }).catch((e: unknown) => {
+    throw BadInputError.single(archive, "", `not a readable tar archive: ${(e as Error).message}`);
+  });
+  if (found.length !== 1) {
+    const why = found.length === 0 ? `has no ${MANIFEST_FILENAME}` : `has ${found.length} manifests`;
+    throw BadInputError.single(archive, "", `${why}; pass --manifest FILE`);
+  }
+  return Buffer.concat(found[0] ?? []).toString("utf8");
+}

@@ -1,0 +1,120 @@
+/**
+ * `ship release http`: APP-VERSION.tar.gz with one top-level directory APP-VERSION/ and the
+ * manifest inside, byte-for-byte reproducible from the same input, plus a sha256sum-format file.
+ */
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { constants, createGzip } from "node:zlib";
+import { parseManifestText } from "../../shared/manifest/load.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { collectEntries, relativeInside } from "./collect-entries.js";
+import { setReleaseFields } from "./manifest-fields.js";
+import { releaseDate, starterManifest } from "./manifest-template.js";
+import { tarStream } from "./tar-writer.js";
+
+export interface BuildOptions {
+  sourceDir: string;
+  app: string;
+  version: string;
+  description?: string;
+  include?: readonly string[];
+  outDir: string;
+  /** Seconds since the epoch stamped on every entry; default SOURCE_DATE_EPOCH, else 0. */
+  mtime?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface BuiltArchive {
+  path: string;
+  checksumPath: string;
+  sha256: string;
+  size: number;
+  /** The manifest exactly as it is inside the archive (what signatures and the hub see). */
+  manifestText: string;
+  /** Whether the manifest came from the starter template because the source had none. */
+  starterManifest: boolean;
+}
+
+async function releaseManifest(o: BuildOptions, date: string): Promise<{ text: string; starter: boolean }> {
+  const file = join(o.sourceDir, MANIFEST_FILENAME);
+  const existing = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return undefined;
+    throw e;
+  });
+  const fields = { version: o.version, description: o.description, releaseDate: date };
+  if (existing === undefined) return { text: starterManifest({ ...fields, app: o.app }), starter: true };
+  return { text: setReleaseFields(existing, file, fields), starter: false };
+}
+
+/** Leaves out the output directory and earlier outputs of this app when they sit in the source. */
+function outputFilter(o: BuildOptions): (rel: string) => boolean {
+  const outRel = relativeInside(resolve(o.sourceDir), resolve(o.outDir));
+  const previous = new RegExp(
+    `^${o.app.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-.*\\.tar\\.gz(\\.sha256|\\.sig)?$`,
+  );
+  return (rel) =>
+    rel === MANIFEST_FILENAME ||
+    (outRel !== undefined && rel === outRel) ||
+    (!rel.includes("/") && previous.test(rel));
+}
+
+function defaultMtime(env: NodeJS.ProcessEnv): number {
+  const epoch = Number(env.SOURCE_DATE_EPOCH);
+  return env.SOURCE_DATE_EPOCH !== undefined && Number.isInteger(epoch) && epoch >= 0 ? epoch : 0;
+}
+
+export function archiveName(app: string, version: string): string {
+  return `${app}-${version}.tar.gz`;
+}
+
+export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive> {
+  const env = o.env ?? process.env;
+  const topDir = `${o.app}-${o.version}`;
+  const manifest = await releaseManifest(o, releaseDate(env));
+  // An invalid manifest would be refused by every agent; better to fail the CI job here.
+  parseManifestText(manifest.text, join(o.sourceDir, MANIFEST_FILENAME));
+  const manifestBytes = Buffer.from(manifest.text);
+  const entries = await collectEntries(
+    { sourceDir: o.sourceDir, include: o.include, exclude: outputFilter(o) },
+    topDir,
+    [
+      {
+        type: "File",
+        path: MANIFEST_FILENAME,
+        source: manifestBytes,
+        size: manifestBytes.length,
+        executable: false,
+      },
+    ],
+  );
+  await mkdir(o.outDir, { recursive: true });
+  const path = join(o.outDir, archiveName(o.app, o.version));
+  const partial = `${path}.partial`;
+  const hash = createHash("sha256");
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  const mtime = new Date((o.mtime ?? defaultMtime(env)) * 1000);
+  try {
+    // Node's gzip header carries no file name and mtime 0, so equal tar bytes give equal .gz bytes.
+    const gzip = createGzip({ level: constants.Z_BEST_COMPRESSION });
+    await pipeline(Readable.from(tarStream(entries, mtime)), gzip, tap, createWriteStream(partial));
+    await rename(partial, path);
+  } catch (e) {
+    await rm(partial, { force: true });
+    throw e;
+  }
+  const sha256 = hash.digest("hex");
+  const checksumPath = `${path}.sha256`;
+  await writeFile(checksumPath, `${sha256}  ${basename(path)}\n`);
+  return { path, checksumPath, sha256, size, manifestText: manifest.text, starterManifest: manifest.starter };
+}

@@ -1,0 +1,37 @@
+/** `ship release bump major|minor|patch`: the next version after the newest `v*` tag. */
+import { simpleGit } from "simple-git";
+import { BadInputError } from "../../shared/errors.js";
+import { compareVersions, parseVersion } from "../../shared/versions.js";
+
+export const bumpParts = ["major", "minor", "patch"] as const;
+export type BumpPart = (typeof bumpParts)[number];
+
+/** npm-semver style: bumping a pre-release that already has the right shape releases it. */
+export function bumpVersion(current: string, part: BumpPart): string {
+  const parsed = parseVersion(current);
+  if (parsed.kind !== "semver")
+    throw BadInputError.single(current, "", "is not a semver version; cannot bump it");
+  const [major = 0, minor = 0, patch = 0] = parsed.core;
+  const pre = parsed.prerelease.length > 0;
+  if (part === "major") return pre && minor === 0 && patch === 0 ? `${major}.0.0` : `${major + 1}.0.0`;
+  if (part === "minor") return pre && patch === 0 ? `${major}.${minor}.0` : `${major}.${minor + 1}.0`;
+  return pre ? `${major}.${minor}.${patch}` : `${major}.${minor}.${patch + 1}`;
+}
+
+/** The newest semver-shaped `v*` tag in the repository at `dir`, without the `v`, or undefined. */
+export async function newestVersionTag(dir: string): Promise<string | undefined> {
+  const tags = (await simpleGit(dir).tags(["--list", "v*"])).all;
+  const versions = tags
+    .map((t) => t.slice(1))
+    .filter((v) => {
+      const parsed = parseVersion(v);
+      return parsed.kind === "semver" && parsed.build.length === 0;
+    });
+  return versions.sort(compareVersions).at(-1);
+}
+
+/** The next version for `part`; with no tags yet the first release is 0.1.0 / 1.0.0 / 0.0.1. */
+export async function nextVersion(dir: string, part: BumpPart): Promise<{ from?: string; next: string }> {
+  const from = await newestVersionTag(dir);
+  return { from, next: bumpVersion(from ?? "0.0.0", part) };
+}

@@ -1,0 +1,139 @@
+/**
+ * Decides what goes into a release archive: the named paths, or every file git does not ignore
+ * (every file when the directory is not a git work tree), with parent directories, sorted.
+ */
+import { execFile } from "node:child_process";
+import { lstat, readdir, readlink } from "node:fs/promises";
+import { isAbsolute, join, posix, relative, sep } from "node:path";
+import { promisify } from "node:util";
+import { BadInputError } from "../../shared/errors.js";
+import type { ArchiveEntry } from "./tar-writer.js";
+
+const run = promisify(execFile);
+
+export interface CollectOptions {
+  sourceDir: string;
+  /** Paths relative to sourceDir (files or directories); default: the whole tree. */
+  include?: readonly string[];
+  /** Relative paths (posix) left out, together with everything under them. */
+  exclude: (relPath: string) => boolean;
+}
+
+async function walk(root: string, rel: string, exclude: CollectOptions["exclude"]): Promise<string[]> {
+  const names = (await readdir(join(root, rel))).sort();
+  const out: string[] = [];
+  for (const name of names) {
+    const child = rel === "" ? name : `${rel}/${name}`;
+    if (name === ".git" || exclude(child)) continue;
+    out.push(child);
+    if ((await lstat(join(root, child))).isDirectory()) out.push(...(await walk(root, child, exclude)));
+  }
+  return out;
+}
+
+/** Files git would commit (tracked or untracked, not ignored), or undefined outside a work tree. */
+async function gitFiles(dir: string): Promise<string[] | undefined> {
+  try {
+    const { stdout } = await run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+      cwd: dir,
+      maxBuffer: 256 << 20,
+    });
+    return stdout.split("\0").filter((p) => p !== "");
+  } catch {
+    return undefined;
+  }
+}
+
+function checkRelative(path: string): string {
+  const rel = posix.normalize(path.split(sep).join("/")).replace(/\/+$/, "");
+  if (isAbsolute(path) || rel === ".." || rel.startsWith("../") || rel === "." || rel === "") {
+    throw BadInputError.single(path, "--include", "must be a path inside the release directory");
+  }
+  return rel;
+}
+
+async function listPaths(options: CollectOptions): Promise<string[]> {
+  const { sourceDir, include, exclude } = options;
+  if (include === undefined || include.length === 0) {
+    const tracked = await gitFiles(sourceDir);
+    if (tracked === undefined) return walk(sourceDir, "", exclude);
+    return tracked.filter(
+      (p) => !p.split("/").some((_, i, parts) => exclude(parts.slice(0, i + 1).join("/"))),
+    );
+  }
+  const out: string[] = [];
+  for (const path of include) {
+    const rel = checkRelative(path);
+    const stat = await lstat(join(sourceDir, rel)).catch(() => undefined);
+    if (stat === undefined) throw BadInputError.single(join(sourceDir, rel), "--include", "does not exist");
+    if (exclude(rel)) continue;
+    out.push(rel);
+    if (stat.isDirectory()) out.push(...(await walk(sourceDir, rel, exclude)));
+  }
+  return out;
+}
+
+function symlinkStaysInside(rel: string, target: string): boolean {
+  if (posix.isAbsolute(target)) return false;
+  const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
+  return resolved !== ".." && !resolved.startsWith("../");
+}
+
+async function entryFor(sourceDir: string, rel: string): Promise<ArchiveEntry | undefined> {
+  const abs = join(sourceDir, rel);
+  const stat = await lstat(abs).catch(() => undefined);
+  if (stat === undefined) return undefined; // deleted but still in git's index: not part of the release
+  if (stat.isDirectory()) return { type: "Directory", path: rel };
+  if (stat.isFile()) {
+    return { type: "File", path: rel, source: abs, size: stat.size, executable: (stat.mode & 0o111) !== 0 };
+  }
+  if (stat.isSymbolicLink()) {
+    const target = await readlink(abs);
+    if (!symlinkStaysInside(rel, target)) {
+      throw BadInputError.single(
+        abs,
+        "",
+        `symlink to ${target} points outside the release; agents refuse it`,
+      );
+    }
+    return { type: "SymbolicLink", path: rel, target };
+  }
+  throw BadInputError.single(abs, "", "only files, directories and symlinks can be released");
+}
+
+function parentDirs(path: string): string[] {
+  const parts = path.split("/");
+  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join("/"));
+}
+
+/** Byte order, so the archive does not depend on the locale or the filesystem's listing order. */
+function byPath(a: ArchiveEntry, b: ArchiveEntry): number {
+  return Buffer.compare(Buffer.from(a.path), Buffer.from(b.path));
+}
+
+/**
+ * The release's entries under `topDir/`, sorted, with `extra` (e.g. the generated manifest) added.
+ * Directories appear once each, before their contents.
+ */
+export async function collectEntries(
+  options: CollectOptions,
+  topDir: string,
+  extra: ArchiveEntry[],
+): Promise<ArchiveEntry[]> {
+  const byRel = new Map<string, ArchiveEntry>();
+  for (const rel of await listPaths(options)) {
+    const entry = await entryFor(options.sourceDir, rel);
+    if (entry !== undefined) byRel.set(rel, entry);
+  }
+  for (const entry of extra) byRel.set(entry.path, entry);
+  for (const rel of [...byRel.keys()]) {
+    for (const dir of parentDirs(rel)) if (!byRel.has(dir)) byRel.set(dir, { type: "Directory", path: dir });
+  }
+  const entries = [...byRel.values()].map((e) => ({ ...e, path: `${topDir}/${e.path}` }));
+  return [{ type: "Directory" as const, path: topDir }, ...entries].sort(byPath);
+}
+
+export function relativeInside(parent: string, child: string): string | undefined {
+  const rel = relative(parent, child);
+  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? undefined : rel.split(sep).join("/");
+}

@@ -1,0 +1,71 @@
+/**
+ * `ship release git VERSION "DESC"`: from a clean work tree, set the manifest's version and
+ * description, commit it, create the annotated tag vVERSION, and push both when asked.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { simpleGit } from "simple-git";
+import { BadInputError } from "../../shared/errors.js";
+import { parseManifestText } from "../../shared/manifest/load.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { setReleaseFields } from "./manifest-fields.js";
+import { releaseDate, starterManifest } from "./manifest-template.js";
+
+export interface GitReleaseOptions {
+  repoDir: string;
+  version: string;
+  description: string;
+  push?: boolean;
+  remote?: string;
+}
+
+export interface GitRelease {
+  tag: string;
+  commit: string;
+  /** False when the manifest already said this version and description (nothing to commit). */
+  committed: boolean;
+  pushed: boolean;
+  manifestText: string;
+}
+
+export function tagFor(version: string): string {
+  return `v${version}`;
+}
+
+export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
+  const git = simpleGit(o.repoDir);
+  if (!(await git.checkIsRepo())) throw BadInputError.single(o.repoDir, "", "is not a git work tree");
+  const status = await git.status();
+  if (!status.isClean()) {
+    const dirty = status.files.map((f) => f.path);
+    const shown = dirty.slice(0, 5).join(", ") + (dirty.length > 5 ? ", ..." : "");
+    throw BadInputError.single(o.repoDir, "", `the work tree is not clean (${shown}); commit or stash first`);
+  }
+  const tag = tagFor(o.version);
+  if ((await git.tags(["--list", tag])).all.includes(tag)) {
+    throw BadInputError.single(o.repoDir, "", `tag ${tag} already exists`);
+  }
+  const file = join(o.repoDir, MANIFEST_FILENAME);
+  const existing = await readFile(file, "utf8").catch(() => undefined);
+  const fields = { version: o.version, description: o.description, releaseDate: releaseDate() };
+  const manifestText =
+    existing === undefined
+      ? starterManifest({ ...fields, app: basename(o.repoDir) })
+      : setReleaseFields(existing, file, fields);
+  // An invalid manifest would be refused by every agent; better to stop before tagging it.
+  parseManifestText(manifestText, file);
+  const committed = manifestText !== existing;
+  if (committed) {
+    await writeFile(file, manifestText);
+    await git.add(MANIFEST_FILENAME);
+    await git.commit(`Release ${tag}: ${o.description}`, [MANIFEST_FILENAME]);
+  }
+  await git.addAnnotatedTag(tag, o.description === "" ? `Release ${tag}` : o.description);
+  const commit = (await git.revparse(["HEAD"])).trim();
+  if (o.push === true) {
+    const remote = o.remote ?? "origin";
+    await git.push(remote, "HEAD");
+    await git.push(remote, `refs/tags/${tag}`);
+  }
+  return { tag, commit, committed, pushed: o.push === true, manifestText };
+}

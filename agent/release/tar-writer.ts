@@ -1,0 +1,74 @@
+/**
+ * Writes a tar stream whose bytes depend only on the entries given: fixed mtime, uid/gid 0, empty
+ * owner names, the modes passed in, no atime/ctime. node-tar's Pack copies what the disk says
+ * (modes, order, times), so the headers are encoded here with its Header/Pax classes instead.
+ */
+import { createReadStream } from "node:fs";
+import { Header, Pax } from "tar";
+
+const BLOCK = 512;
+
+export type ArchiveEntry =
+  | { type: "Directory"; path: string }
+  /** `source` is a file to stream, or the bytes themselves (the generated manifest). */
+  | { type: "File"; path: string; source: string | Buffer; size: number; executable: boolean }
+  | { type: "SymbolicLink"; path: string; target: string };
+
+/** Thrown when a file changes size while it is archived (the header already promised a size). */
+export class FileChangedError extends Error {
+  constructor(readonly path: string) {
+    super(`${path} changed while it was being archived`);
+    this.name = "FileChangedError";
+  }
+}
+
+function modeOf(entry: ArchiveEntry): number {
+  if (entry.type === "File") return entry.executable ? 0o755 : 0o644;
+  return entry.type === "Directory" ? 0o755 : 0o777;
+}
+
+function headerBlocks(entry: ArchiveEntry, mtime: Date): Buffer[] {
+  const fields = {
+    path: entry.type === "Directory" ? `${entry.path}/` : entry.path,
+    type: entry.type,
+    mode: modeOf(entry),
+    uid: 0,
+    gid: 0,
+    uname: "",
+    gname: "",
+    size: entry.type === "File" ? entry.size : 0,
+    mtime,
+    linkpath: entry.type === "SymbolicLink" ? entry.target : "",
+  };
+  const block = Buffer.alloc(BLOCK);
+  const header = new Header(fields);
+  header.encode(block);
+  if (!header.needPax) return [block];
+  // Paths or link targets too long for ustar travel in a PAX header carrying only those fields.
+  const pax = new Pax({ path: fields.path, linkpath: fields.linkpath || undefined, mtime });
+  return [pax.encode(), block];
+}
+
+async function* fileBody(entry: Extract<ArchiveEntry, { type: "File" }>): AsyncGenerator<Buffer> {
+  const { source } = entry;
+  let written = 0;
+  const chunks = typeof source === "string" ? createReadStream(source, { highWaterMark: 1 << 20 }) : [source];
+  for await (const chunk of chunks) {
+    const buf = chunk as Buffer;
+    written += buf.length;
+    if (written > entry.size) throw new FileChangedError(entry.path);
+    yield buf;
+  }
+  if (written !== entry.size) throw new FileChangedError(entry.path);
+  const pad = (BLOCK - (entry.size % BLOCK)) % BLOCK;
+  if (pad > 0) yield Buffer.alloc(pad);
+}
+
+/** The tar stream of `entries` in the order given (callers sort them), with bounded memory. */
+export async function* tarStream(entries: readonly ArchiveEntry[], mtime: Date): AsyncGenerator<Buffer> {
+  for (const entry of entries) {
+    yield* headerBlocks(entry, mtime);
+    if (entry.type === "File") yield* fileBody(entry);
+  }
+  yield Buffer.alloc(BLOCK * 2);
+}

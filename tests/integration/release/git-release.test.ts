@@ -1,0 +1,102 @@
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { bumpVersion, nextVersion } from "../../../agent/release/bump.js";
+import { releaseGit } from "../../../agent/release/git-release.js";
+import { BadInputError } from "../../../shared/errors.js";
+import { parseManifestText } from "../../../shared/manifest/load.js";
+import { hasProgram } from "../../support/require-program.js";
+
+const git = (cwd: string, ...args: string[]): string => execFileSync("git", args, { cwd }).toString().trim();
+
+async function makeRepo(dir: string): Promise<void> {
+  git(dir, "init", "-q", "-b", "main");
+  git(dir, "config", "user.email", "ci@example.com");
+  git(dir, "config", "user.name", "CI");
+  git(dir, "config", "commit.gpgsign", "false");
+  git(dir, "config", "tag.gpgsign", "false");
+  await writeFile(join(dir, "app.py"), "print('v1')\n");
+  await writeFile(
+    join(dir, "update-manifest.yaml"),
+    '# our manifest\nversion: "0.1.0"\ndescription: "first"\n',
+  );
+  git(dir, "add", ".");
+  git(dir, "commit", "-q", "-m", "initial");
+}
+
+describe("bumpVersion", () => {
+  it("follows semver, releasing pre-releases", () => {
+    expect(bumpVersion("1.2.3", "patch")).toBe("1.2.4");
+    expect(bumpVersion("1.2.3", "minor")).toBe("1.3.0");
+    expect(bumpVersion("1.2.3", "major")).toBe("2.0.0");
+    expect(bumpVersion("1.3.0-rc.1", "patch")).toBe("1.3.0");
+    expect(bumpVersion("1.3.0-rc.1", "minor")).toBe("1.3.0");
+    expect(bumpVersion("2.0.0-beta", "major")).toBe("2.0.0");
+    expect(() => bumpVersion("r42", "patch")).toThrow(BadInputError);
+  });
+});
+
+describe.skipIf(!hasProgram("git"))("ship release git (real repository)", () => {
+  let dir: string;
+  let repo: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-git-release-"));
+    repo = join(dir, "repo");
+    execFileSync("mkdir", [repo]);
+    await makeRepo(repo);
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("bumps from the newest v* tag by version order, not by name", async () => {
+    expect(await nextVersion(repo, "minor")).toEqual({ from: undefined, next: "0.1.0" });
+    for (const t of ["v1.9.0", "v1.10.0", "v1.10.1-rc.1", "vnext", "other-9.9.9"]) git(repo, "tag", t);
+    expect(await nextVersion(repo, "patch")).toEqual({ from: "1.10.1-rc.1", next: "1.10.1" });
+    git(repo, "tag", "v1.10.1");
+    expect((await nextVersion(repo, "minor")).next).toBe("1.11.0");
+    expect((await nextVersion(repo, "major")).next).toBe("2.0.0");
+  });
+
+  it("commits the manifest, creates an annotated tag, and pushes both", async () => {
+    const remote = join(dir, "remote.git");
+    git(dir, "init", "-q", "--bare", remote);
+    git(repo, "remote", "add", "origin", remote);
+    const release = await releaseGit({
+      repoDir: repo,
+      version: "1.2.3",
+      description: "New features",
+      push: true,
+    });
+    expect(release).toMatchObject({ tag: "v1.2.3", committed: true, pushed: true });
+    const text = await readFile(join(repo, "update-manifest.yaml"), "utf8");
+    expect(text).toContain("# our manifest");
+    expect(parseManifestText(text, "m").manifest).toMatchObject({
+      version: "1.2.3",
+      description: "New features",
+    });
+    expect(git(repo, "log", "-1", "--format=%s")).toBe("Release v1.2.3: New features");
+    expect(git(repo, "cat-file", "-t", "v1.2.3")).toBe("tag");
+    expect(git(repo, "rev-list", "-n", "1", "v1.2.3")).toBe(release.commit);
+    expect(git(repo, "status", "--porcelain")).toBe("");
+    expect(git(remote, "rev-list", "-n", "1", "v1.2.3")).toBe(release.commit);
+    expect(git(remote, "rev-parse", "main")).toBe(release.commit);
+  });
+
+  it("refuses a dirty work tree and an existing tag, changing nothing", async () => {
+    const head = git(repo, "rev-parse", "HEAD");
+    await writeFile(join(repo, "app.py"), "print('uncommitted')\n");
+    const dirty = releaseGit({ repoDir: repo, version: "1.0.0", description: "x" });
+    await expect(dirty).rejects.toThrow(/not clean \(app\.py\)/);
+    expect(git(repo, "rev-parse", "HEAD")).toBe(head);
+    expect(git(repo, "tag", "--list")).toBe("");
+    git(repo, "checkout", "--", "app.py");
+    git(repo, "tag", "v1.0.0");
+    await expect(releaseGit({ repoDir: repo, version: "1.0.0", description: "x" })).rejects.toThrow(
+      /already exists/,
+    );
+    expect(git(repo, "rev-parse", "HEAD")).toBe(head);
+  });
+});

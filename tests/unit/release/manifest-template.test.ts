@@ -1,0 +1,68 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setReleaseFields } from "../../../agent/release/manifest-fields.js";
+import {
+  releaseDate,
+  starterManifest,
+  writeStarterManifest,
+} from "../../../agent/release/manifest-template.js";
+import { BadInputError } from "../../../shared/errors.js";
+import { parseManifestText } from "../../../shared/manifest/load.js";
+
+const options = { version: "1.2.3", description: "First", releaseDate: "2026-01-02", app: "myapp" };
+
+describe("starter manifest", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-manifest-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("validates with the shared schema and carries the seed's rules", () => {
+    const { manifest, warnings } = parseManifestText(starterManifest(options), "update-manifest.yaml");
+    expect(warnings).toEqual([]);
+    expect(manifest.version).toBe("1.2.3");
+    expect(manifest.release_date).toBe("2026-01-02");
+    expect(manifest.files["config.toml"]).toMatchObject({
+      action: "merge_toml",
+      merge_strategy: "preserve_user",
+    });
+    expect(manifest.files["src/**"]?.action).toBe("replace");
+    expect(manifest.files[".env"]?.action).toBe("skip");
+    expect(manifest.files["secrets/**"]?.action).toBe("skip");
+    for (const d of ["data", "images", "uploads"]) expect(manifest.directories[d]?.preserve).toBe(true);
+    expect(manifest.hooks).toEqual({ pre_update: [], post_update: [], rollback: [] });
+    expect(manifest.post_update_tests).toEqual([]);
+  });
+
+  it("quotes versions that YAML would read as numbers", () => {
+    const { manifest } = parseManifestText(starterManifest({ ...options, version: "1.10" }), "m");
+    expect(manifest.version).toBe("1.10");
+  });
+
+  it("never overwrites an existing manifest without force", async () => {
+    const path = join(dir, "update-manifest.yaml");
+    await writeFile(path, "mine\n");
+    await expect(writeStarterManifest(path, options, false)).rejects.toBeInstanceOf(BadInputError);
+    expect(await readFile(path, "utf8")).toBe("mine\n");
+    await writeStarterManifest(path, options, true);
+    expect(await readFile(path, "utf8")).toContain('version: "1.2.3"');
+  });
+
+  it("sets version and description keeping comments and other keys", () => {
+    const text =
+      '# top comment\nversion: "1.0.0"  # the version\nfiles:\n  "a.toml": { action: merge_toml }\n';
+    const updated = setReleaseFields(text, "m", { version: "2.0", description: "Two" });
+    expect(updated).toContain("# top comment");
+    expect(updated).toContain('"a.toml"');
+    expect(parseManifestText(updated, "m").manifest).toMatchObject({ version: "2.0", description: "Two" });
+  });
+
+  it("takes the release date from SOURCE_DATE_EPOCH when set", () => {
+    expect(releaseDate({ SOURCE_DATE_EPOCH: "1700000000" })).toBe("2023-11-14");
+  });
+});
