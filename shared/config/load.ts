@@ -1,0 +1,69 @@
+import { existsSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { parse, TomlError } from "smol-toml";
+import { BadInputError, type Issue } from "../errors.js";
+import { toIssues } from "../schema/issues.js";
+import { validateAgainst } from "../schema/zod-problems.js";
+import { AgentConfig, logLevels } from "./schema.js";
+import { secretExposureWarnings } from "./secrets.js";
+import { positionInToml, scanTomlKeys } from "./toml-positions.js";
+
+export interface LoadedConfig {
+  config: AgentConfig;
+  warnings: Issue[];
+}
+
+export const SYSTEM_CONFIG_PATH = "/etc/ship/ship.toml";
+
+const nouns = new Map<string, string>([
+  [["git", "https", "http", "sftp", "local"].join(), "source type"],
+  [logLevels.join(), "log level"],
+]);
+
+/**
+ * Parses and validates ship.toml. Throws BadInputError listing every error with line:column and
+ * key path (TOML syntax errors stop at the first, as the parser does); unknown keys come back as
+ * warnings with a "did you mean" hint and are ignored.
+ */
+export function parseConfigText(text: string, file: string): LoadedConfig {
+  let data: unknown;
+  try {
+    data = parse(text);
+  } catch (e) {
+    if (!(e instanceof TomlError)) throw e;
+    const message = `TOML: ${e.message.split("\n")[0]?.replace(/^Invalid TOML document: /, "")}`;
+    throw new BadInputError([{ file, line: e.line, column: e.column, path: "", message, severity: "error" }]);
+  }
+  const positions = scanTomlKeys(text);
+  const { value, problems } = validateAgainst(AgentConfig, data, {
+    enumNoun: (values) => nouns.get(values.join()),
+  });
+  const issues = toIssues(problems, file, (p) => positionInToml(positions, p.path));
+  if (value === undefined || issues.some((i) => i.severity === "error")) throw new BadInputError(issues);
+  return { config: value, warnings: issues };
+}
+
+/**
+ * Reads, parses and validates a config file, adding warnings when secrets in it (or the files it
+ * points at) are readable by other users.
+ */
+export async function loadConfigFile(path: string): Promise<LoadedConfig> {
+  let text: string;
+  let mode: number;
+  try {
+    text = await readFile(path, "utf8");
+    mode = (await stat(path)).mode;
+  } catch (e) {
+    throw BadInputError.single(path, "", `cannot read the config: ${(e as Error).message}`);
+  }
+  const loaded = parseConfigText(text, path);
+  const exposure = await secretExposureWarnings(loaded.config, path, mode, scanTomlKeys(text));
+  return { config: loaded.config, warnings: [...loaded.warnings, ...exposure] };
+}
+
+/** `./ship.toml` when the working directory has one (development), else the system config. */
+export function defaultConfigPath(cwd: string): string {
+  const local = join(cwd, "ship.toml");
+  return existsSync(local) ? local : SYSTEM_CONFIG_PATH;
+}

@@ -1,0 +1,69 @@
+import { stat } from "node:fs/promises";
+import type { Issue } from "../errors.js";
+import { formatKeyPath, type KeyPath } from "../schema/key-path.js";
+import type { AgentConfig } from "./schema.js";
+import { positionInToml, type TomlKeyPositions } from "./toml-positions.js";
+
+const GROUP_OR_OTHER_READ = 0o044;
+
+function modeText(mode: number): string {
+  return (mode & 0o777).toString(8).padStart(3, "0");
+}
+
+/** Key paths in the config whose values are secrets themselves (request headers carry tokens). */
+function inlineSecrets(config: AgentConfig): KeyPath[] {
+  const paths: KeyPath[] = [];
+  for (const [name, source] of Object.entries(config.sources)) {
+    if ("headers" in source && Object.keys(source.headers).length > 0)
+      paths.push(["sources", name, "headers"]);
+  }
+  return paths;
+}
+
+/** Key paths naming files that hold secrets: the hub token and SFTP key passphrases. */
+function secretFiles(config: AgentConfig): [KeyPath, string][] {
+  const files: [KeyPath, string][] = [];
+  if (config.hub !== undefined) files.push([["hub", "token_file"], config.hub.token_file]);
+  for (const [name, source] of Object.entries(config.sources)) {
+    if (source.type === "sftp" && source.passphrase_file !== undefined) {
+      files.push([["sources", name, "passphrase_file"], source.passphrase_file]);
+    }
+  }
+  return files;
+}
+
+/**
+ * Warnings (not errors: the agent still runs) for secrets other users can read: a config file
+ * with headers that is group/other-readable, and token or passphrase files that are.
+ */
+export async function secretExposureWarnings(
+  config: AgentConfig,
+  file: string,
+  mode: number,
+  positions: TomlKeyPositions,
+): Promise<Issue[]> {
+  const warnings: Issue[] = [];
+  const warn = (path: KeyPath, message: string) => {
+    const at = positionInToml(positions, path);
+    const base: Issue = { file, path: formatKeyPath(path), message, severity: "warning" };
+    warnings.push(at === undefined ? base : { ...base, line: at.line, column: at.column });
+  };
+  if ((mode & GROUP_OR_OTHER_READ) !== 0) {
+    for (const path of inlineSecrets(config)) {
+      warn(
+        path,
+        `holds secrets but ${file} is readable by other users (mode ${modeText(mode)}); chmod 600 it`,
+      );
+    }
+  }
+  for (const [path, secretFile] of secretFiles(config)) {
+    const secretMode = await stat(secretFile).then(
+      (s) => s.mode,
+      () => undefined,
+    );
+    if (secretMode !== undefined && (secretMode & GROUP_OR_OTHER_READ) !== 0) {
+      warn(path, `${secretFile} is readable by other users (mode ${modeText(secretMode)}); chmod 600 it`);
+    }
+  }
+  return warnings;
+}

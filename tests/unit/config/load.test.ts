@@ -1,0 +1,225 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadConfigFile, parseConfigText } from "../../../shared/config/load.js";
+import { BadInputError, formatIssue } from "../../../shared/errors.js";
+import { configJsonSchema } from "../../../shared/schema/json-schema.js";
+import { unusedSchemaKeys } from "../manifest/document-keys.js";
+
+const fixtures = join(import.meta.dirname, "../../fixtures/configs");
+const F = "ship.toml";
+
+function issuesOf(text: string): string[] {
+  try {
+    return parseConfigText(text, F).warnings.map(formatIssue);
+  } catch (e) {
+    if (!(e instanceof BadInputError)) throw e;
+    return e.issues.map(formatIssue);
+  }
+}
+
+describe("the seed's ship.toml", () => {
+  it("loads its three sources with the seed's values", async () => {
+    const { config } = parseConfigText(await readFile(join(fixtures, "seed-ship.toml"), "utf8"), F);
+    expect(Object.keys(config.sources)).toEqual(["main_app", "release_archive", "sftp_deploy"]);
+    expect(config.general).toMatchObject({ backup_dir: "/var/lib/ship/backups", logging: { level: "INFO" } });
+    const [git, https, sftp] = Object.values(config.sources);
+    expect(git).toMatchObject({ type: "git", local_path: "/opt/myapp", branch: "main", remote: "origin" });
+    expect(git?.security).toMatchObject({
+      max_file_size_mb: 50,
+      privileged_files: ["scripts/system_config.py"],
+    });
+    expect(https).toMatchObject({
+      type: "https",
+      headers: { Authorization: "Bearer YOUR_TOKEN" },
+      retries: 3,
+    });
+    expect(sftp).toMatchObject({
+      type: "sftp",
+      port: 22,
+      username: "deployer",
+      remote_path: "/releases/myapp-latest.tar.gz",
+    });
+    expect(config.hub).toBeUndefined();
+  });
+});
+
+describe("a config using every key", () => {
+  it("loads without warnings, and the fixture names every schema key", async () => {
+    const text = await readFile(join(fixtures, "every-key.toml"), "utf8");
+    const { config, warnings } = parseConfigText(text, F);
+    expect(warnings).toEqual([]);
+    expect(config.general.logging.level).toBe("DEBUG"); // case-insensitive, normalised
+    expect(config.hub?.labels).toEqual({ env: "prod", region: "eu" });
+    expect(config.sources.app_local).toMatchObject({ type: "local", path: "/srv/releases/app4.tar.gz" });
+    expect(unusedSchemaKeys(configJsonSchema(), parseToml(text))).toEqual([]);
+  });
+});
+
+describe("malformed configs: every problem, positioned", () => {
+  it("reports every error at once, in document order", () => {
+    const text = [
+      "[general]", //                              1
+      "backup_dir = 5", //                         2
+      "[general.logging]", //                      3
+      'level = "LOUD"', //                         4
+      "[sources.main_app]", //                     5
+      'type = "git"', //                           6
+      'local_path = "opt/myapp"', //               7
+      'app_dir = "/opt/myapp"', //                 8
+      'brnch = "main"', //                         9
+      "[sources.web]", //                          10
+      'type = "ftp"', //                           11
+    ].join("\n");
+    expect(issuesOf(text)).toEqual([
+      "ship.toml:2:1 general.backup_dir: must be a string (got number 5)",
+      'ship.toml:4:1 general.logging.level: unknown log level "LOUD" (expected DEBUG, INFO, WARNING, ERROR, CRITICAL)',
+      "ship.toml:7:1 sources.main_app.local_path: must be an absolute path",
+      'warning: ship.toml:9:1 sources.main_app.brnch: unknown key "brnch" (did you mean "branch"?); ignored',
+      'ship.toml:11:1 sources.web.type: unknown source type "ftp" (expected git, https, http, sftp, local)',
+    ]);
+  });
+
+  const sftp =
+    '[sources.s]\ntype = "sftp"\nhostname = "h"\nusername = "u"\nkey_filename = "/k"\nremote_path = "/r"\napp_dir = "/a"\n';
+  it.each([
+    [
+      "port out of range",
+      `${sftp}port = 70000\n`,
+      /^ship\.toml:8:1 sources\.s\.port: must be <= 65535 \(got 70000\)$/,
+    ],
+    [
+      "missing required key",
+      '[sources.s]\ntype = "local"\napp_dir = "/a"\n',
+      /^ship\.toml:1:10 sources\.s\.path: is required$/,
+    ],
+    [
+      "inline table value",
+      `${sftp}security = { max_file_size_mb = -1 }\n`,
+      /^ship\.toml:8:14 sources\.s\.security\.max_file_size_mb: must be > 0 \(got -1\)$/,
+    ],
+    [
+      "array element",
+      `${sftp}[sources.s.security]\nallowed_file_types = [\n  ".py",\n  3,\n]\n`,
+      /^ship\.toml:11:3 sources\.s\.security\.allowed_file_types\[1\]: must be a string \(got number 3\)$/,
+    ],
+    [
+      "hub url scheme",
+      '[hub]\nurl = "ws://hub:8080"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: must start with http:\/\/ or https:\/\/$/,
+    ],
+    [
+      "bad source name",
+      '[sources."my app"]\ntype = "local"\npath = "/p"\napp_dir = "/a"\n',
+      /^ship\.toml:1:10 sources\."my app": invalid key: source names use letters, digits/,
+    ],
+    [
+      "labels must be strings",
+      '[hub]\nurl = "https://h"\ntoken_file = "/t"\nlabels = { env = "prod", n = 3 }\n',
+      /^ship\.toml:4:26 hub\.labels\.n: must be a string \(got number 3\)$/,
+    ],
+    [
+      "unknown key in dotted form",
+      `${sftp}security.verify_checksum = false\n`,
+      /^warning: ship\.toml:8:10 sources\.s\.security\.verify_checksum: unknown key "verify_checksum" \(did you mean "verify_checksums"\?\); ignored$/,
+    ],
+    [
+      "wrong type after a multi-line string",
+      '[general]\nlock_file = """\na = 1\n"""\nmin_interval_hours = "daily"\n',
+      /^ship\.toml:5:1 general\.min_interval_hours: must be a number \(got string "daily"\)$/,
+    ],
+    [
+      "unknown section",
+      "[hubb]\n",
+      /^warning: ship\.toml:1:2 hubb: unknown key "hubb" \(did you mean "hub"\?\); ignored$/,
+    ],
+  ])("%s", (_name, text, expected) => {
+    const issues = issuesOf(text);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(expected);
+  });
+
+  it.each([
+    ["missing value", "[general]\nstate_file = \n", "ship.toml:2:14 TOML: invalid value"],
+    [
+      "redefined table",
+      '[hub]\nurl = "https://h"\n[hub]\n',
+      "ship.toml:3:2 TOML: trying to redefine an already defined table or value",
+    ],
+    ["unterminated string", 'a = "x\n', /^ship\.toml:1:\d+ TOML: /],
+  ])("TOML syntax error: %s", (_name, text, expected) => {
+    const issues = issuesOf(text);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(expected);
+  });
+
+  it("unknown keys are dropped so the rest loads", () => {
+    const { config, warnings } = parseConfigText('[general]\nbackupdir = "/b"\nbackup_dir = "/c"\n', F);
+    expect(config.general.backup_dir).toBe("/c");
+    expect(warnings.map((w) => w.message)).toEqual([
+      'unknown key "backupdir" (did you mean "backup_dir"?); ignored',
+    ]);
+  });
+});
+
+describe("loadConfigFile and secrets", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-config-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function configFile(text: string, mode: number): Promise<string> {
+    const file = join(dir, "ship.toml");
+    await writeFile(file, text);
+    await chmod(file, mode);
+    return file;
+  }
+
+  it("warns when a world-readable config holds headers, not when it is 0600", async () => {
+    const text = await readFile(join(fixtures, "seed-ship.toml"), "utf8");
+    const open = await loadConfigFile(await configFile(text, 0o644));
+    expect(open.warnings.map(formatIssue)).toEqual([
+      `warning: ${dir}/ship.toml:34:26 sources.release_archive.headers: holds secrets but ${dir}/ship.toml is readable by other users (mode 644); chmod 600 it`,
+    ]);
+    const closed = await loadConfigFile(await configFile(text, 0o600));
+    expect(closed.warnings).toEqual([]);
+  });
+
+  it("warns when the hub token or an SFTP passphrase file is readable by others", async () => {
+    const token = join(dir, "hub.token");
+    const pass = join(dir, "sftp.pass");
+    await writeFile(token, "jwt");
+    await writeFile(pass, "pw");
+    await chmod(token, 0o640);
+    await chmod(pass, 0o600);
+    const text = [
+      "[hub]",
+      'url = "https://hub.example:8443"',
+      `token_file = "${token}"`,
+      "[sources.s]",
+      'type = "sftp"\nhostname = "h"\nusername = "u"\nkey_filename = "/k"\nremote_path = "/r"\napp_dir = "/a"',
+      `passphrase_file = "${pass}"`,
+    ].join("\n");
+    const file = await configFile(text, 0o600);
+    const { warnings } = await loadConfigFile(file);
+    expect(warnings.map(formatIssue)).toEqual([
+      `warning: ${file}:3:1 hub.token_file: ${token} is readable by other users (mode 640); chmod 600 it`,
+    ]);
+    await chmod(pass, 0o604);
+    expect((await loadConfigFile(file)).warnings.map((w) => w.path)).toEqual([
+      "hub.token_file",
+      "sources.s.passphrase_file",
+    ]);
+  });
+
+  it("a missing file is bad input naming it", async () => {
+    await expect(loadConfigFile(join(dir, "nope.toml"))).rejects.toThrow(
+      /nope\.toml .*cannot read the config/,
+    );
+  });
+});

@@ -1,0 +1,292 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { BadInputError, formatIssue } from "../../../shared/errors.js";
+import { loadManifestFile, parseManifestText } from "../../../shared/manifest/load.js";
+import { manifestJsonSchema } from "../../../shared/schema/json-schema.js";
+import { unusedSchemaKeys } from "./document-keys.js";
+
+const fixtures = join(import.meta.dirname, "../../fixtures/manifests");
+const F = "update-manifest.yaml";
+
+/** Every formatted issue (errors and warnings) the text produces, or [] when it loads cleanly. */
+function issuesOf(text: string): string[] {
+  try {
+    return parseManifestText(text, F).warnings.map(formatIssue);
+  } catch (e) {
+    if (!(e instanceof BadInputError)) throw e;
+    return e.issues.map(formatIssue);
+  }
+}
+
+describe("seed README manifests", () => {
+  it.each([
+    "seed-full.yaml",
+    "seed-bugfix.yaml",
+    "seed-major.yaml",
+    "seed-config-only.yaml",
+    "seed-workflow.yaml",
+  ])("%s loads with no warnings", async (name) => {
+    const { manifest, warnings } = await loadManifestFile(join(fixtures, name));
+    expect(warnings).toEqual([]);
+    expect(manifest.version).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("keeps the seed's values and fills defaults", async () => {
+    const { manifest } = await loadManifestFile(join(fixtures, "seed-full.yaml"));
+    expect(manifest.files["config.toml"]).toEqual({
+      action: "merge_toml",
+      merge_strategy: "preserve_user",
+      backup: true,
+    });
+    expect(manifest.files["src/**/*.py"]).toEqual({
+      action: "replace",
+      merge_strategy: "preserve_user",
+      backup: false,
+    });
+    expect(manifest.directories.logs).toEqual({ preserve: true, cleanup_old: true, keep_days: 30 });
+    expect(manifest.post_update_tests[1]).toMatchObject({ retry_count: 3, retry_delay: 5, timeout: 30 });
+    expect(manifest.migrations["1.2.0"]).toHaveLength(2);
+    expect(manifest.notifications.on_success[0]).toMatchObject({ type: "webhook", timeout: 10, headers: {} });
+    expect(manifest.rollback.auto_rollback_on).toEqual(["health_check_fail", "service_start_fail"]);
+  });
+});
+
+describe("a manifest using every key", () => {
+  it("loads without warnings and the fixture really names every schema key", async () => {
+    const path = join(fixtures, "every-key.yaml");
+    const { manifest, warnings } = await loadManifestFile(path);
+    expect(warnings).toEqual([]);
+    expect(manifest.rollout?.stages[0]).toEqual({
+      name: "canary",
+      percentage: 5,
+      criteria: "env_var('RING') == 'canary'",
+      wait_hours: 24,
+    });
+    expect(manifest.hooks.pre_update[1]).toEqual({ command: "./scripts/drain.sh", timeout: 120 });
+    expect(unusedSchemaKeys(manifestJsonSchema(), parseYaml(await readFile(path, "utf8")))).toEqual([]);
+  });
+});
+
+describe("malformed manifests: every problem, positioned", () => {
+  it("reports the README's example error exactly", () => {
+    const text = 'version: "1.0.0"\nfiles:\n  "config.toml":\n    action: "merge_tomll"\n';
+    expect(issuesOf(text)).toEqual([
+      'update-manifest.yaml:4:5 files."config.toml".action: unknown action "merge_tomll" ' +
+        "(expected replace, merge_toml, merge_json, merge_yaml, skip, backup_replace)",
+    ]);
+  });
+
+  it("reports all errors at once, in document order, with warnings among them", () => {
+    const text = [
+      "version: 1.2", //                                   1
+      "files:", //                                         2
+      '  "[abc":', //                                      3
+      "    action: skip", //                               4
+      "    bakup: true", //                                5
+      "post_update_tests:", //                             6
+      "  - name: health", //                               7
+      "    command: curl -f http://localhost/", //         8
+      "    retry_count: -1", //                            9
+      "notifications:", //                                 10
+      "  on_failure:", //                                  11
+      "    - type: webhook", //                            12
+      "      message: down", //                            13
+    ].join("\n");
+    expect(issuesOf(text)).toEqual([
+      'update-manifest.yaml:1:1 version: must be a quoted string, e.g. version: "1.2.3"',
+      'update-manifest.yaml:3:3 files."[abc": unclosed "[" in glob (escape it as "\\[" to match it literally)',
+      'warning: update-manifest.yaml:5:5 files."[abc".bakup: unknown key "bakup" (did you mean "backup"?); ignored',
+      "update-manifest.yaml:9:5 post_update_tests[0].retry_count: must be >= 0 (got -1)",
+      "update-manifest.yaml:12:7 notifications.on_failure[0].url: is required",
+    ]);
+  });
+
+  const v = 'version: "1.0.0"\n';
+  it.each([
+    [
+      "wrong type",
+      `${v}requirements:\n  min_disk_space_mb: lots\n`,
+      /^update-manifest\.yaml:3:3 requirements\.min_disk_space_mb: must be a number \(got string "lots"\)$/,
+    ],
+    [
+      "bad merge strategy",
+      `${v}files:\n  a.toml: { action: merge_toml, merge_strategy: keep }\n`,
+      /^update-manifest\.yaml:3:33 files\."a\.toml"\.merge_strategy: unknown merge strategy "keep" \(expected preserve_user, update_only, replace\)$/,
+    ],
+    [
+      "bad section strategy",
+      `${v}merge_strategies:\n  app.toml:\n    db: merge_smrt\n`,
+      /^update-manifest\.yaml:4:5 merge_strategies\."app\.toml"\.db: unknown strategy "merge_smrt" \(expected preserve_user, update_only, replace, merge_smart\)$/,
+    ],
+    [
+      "bad notification type",
+      `${v}notifications:\n  on_success:\n    - type: email\n`,
+      /^update-manifest\.yaml:4:7 notifications\.on_success\[0\]\.type: unknown notification type "email" \(expected log, webhook, slack\)$/,
+    ],
+    [
+      "bad webhook url",
+      `${v}notifications:\n  on_success:\n    - { type: slack, url: "hooks" }\n`,
+      /^update-manifest\.yaml:4:22 notifications\.on_success\[0\]\.url: must be a URL \(got string "hooks"\)$/,
+    ],
+    [
+      "bad conditional action",
+      `${v}conditionals:\n  - condition: "env_var('X') == '1'"\n    action: abort\n`,
+      /^update-manifest\.yaml:4:5 conditionals\[0\]\.action: unknown action "abort"/,
+    ],
+    [
+      "bad rollback trigger",
+      `${v}rollback:\n  auto_rollback_on:\n    - disk_full\n`,
+      /^update-manifest\.yaml:4:7 rollback\.auto_rollback_on\[0\]: unknown rollback trigger "disk_full"/,
+    ],
+    [
+      "percentage over 100",
+      `${v}rollout:\n  stages:\n    - percentage: 150\n`,
+      /^update-manifest\.yaml:4:7 rollout\.stages\[0\]\.percentage: must be <= 100 \(got 150\)$/,
+    ],
+    [
+      "hook not a string",
+      `${v}hooks:\n  pre_update:\n    - 5\n`,
+      /^update-manifest\.yaml:4:7 hooks\.pre_update\[0\]: must be a string or a mapping \(got number 5\)$/,
+    ],
+    [
+      "keep_backups not whole",
+      `${v}rollback:\n  keep_backups: 1.5\n`,
+      /^update-manifest\.yaml:3:3 rollback\.keep_backups: must be a whole number/,
+    ],
+    [
+      "absolute glob",
+      `${v}files:\n  /etc/passwd: { action: skip }\n`,
+      /^update-manifest\.yaml:3:3 files\."\/etc\/passwd": patterns are relative to the app directory/,
+    ],
+    [
+      "glob escaping the app",
+      `${v}files:\n  ../x: { action: skip }\n`,
+      /^update-manifest\.yaml:3:3 files\."\.\.\/x": patterns must not contain "\.\." segments$/,
+    ],
+    [
+      "glob matching nothing",
+      `${v}files:\n  "[z-a].py": { action: skip }\n`,
+      /^update-manifest\.yaml:3:3 files\."\[z-a\]\.py": invalid glob: it can never match a path$/,
+    ],
+    [
+      "directory glob",
+      `${v}files:\n  "static/": { action: skip }\n`,
+      /files\."static\/": ends with "\/" and matches no file; use "static\/\*\*"/,
+    ],
+    [
+      "migration key not a version",
+      `${v}migrations:\n  latest: ["x"]\n`,
+      /^update-manifest\.yaml:3:3 migrations\.latest: "latest" is not a version/,
+    ],
+    [
+      "unquoted numeric migration",
+      `${v}migrations:\n  2.0: ["x"]\n`,
+      /^update-manifest\.yaml:3:3 migrations\."2": version 2\.0 is read as the number 2; quote it: "2\.0"$/,
+    ],
+    ["missing version", "description: x\n", /^update-manifest\.yaml:1:1 version: must be a quoted string/],
+    ["not a mapping", "- a\n- b\n", /^update-manifest\.yaml:1:1 must be a mapping \(got a list\)$/],
+    [
+      "empty key in list",
+      `${v}cleanup:\n  remove_files: [""]\n`,
+      /^update-manifest\.yaml:3:18 cleanup\.remove_files\[0\]: must not be empty$/,
+    ],
+  ])("%s", (_name, text, expected) => {
+    const issues = issuesOf(text);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(expected);
+  });
+
+  it.each([
+    [
+      "unclosed flow sequence",
+      `${'version: "1"'}\nfiles: [a, b\nhooks: {}\n`,
+      /^update-manifest\.yaml:3:1 YAML: /,
+    ],
+    [
+      "bad indentation",
+      'version: "1"\nfiles:\n  a:\n    action: skip\n   backup: true\n',
+      /^update-manifest\.yaml:5:1 YAML: All mapping items must start at the same column/,
+    ],
+    [
+      "duplicate key",
+      'version: "1"\nversion: "2"\n',
+      /^update-manifest\.yaml:2:1 YAML: Map keys must be unique/,
+    ],
+  ])("YAML syntax error: %s", (_name, text, expected) => {
+    const issues = issuesOf(text);
+    expect(issues.length).toBeGreaterThanOrEqual(1);
+    expect(issues[0]).toMatch(expected);
+  });
+
+  it("an empty file is bad input naming the file", () => {
+    expect(() => parseManifestText("# nothing\n", F)).toThrow(
+      /update-manifest\.yaml .*the manifest is empty/,
+    );
+  });
+});
+
+describe("unknown keys", () => {
+  it("are warnings with a did-you-mean hint, dropped so the rest still loads", () => {
+    const text =
+      'version: "1.0.0"\nrolout:\n  stages: []\nhooks:\n  pre_update:\n    - { command: "x", timout: 3 }\nzzz: 1\n';
+    const { manifest, warnings } = parseManifestText(text, F);
+    expect(warnings.map(formatIssue)).toEqual([
+      'warning: update-manifest.yaml:2:1 rolout: unknown key "rolout" (did you mean "rollout"?); ignored',
+      'warning: update-manifest.yaml:6:23 hooks.pre_update[0].timout: unknown key "timout" (did you mean "timeout"?); ignored',
+      'warning: update-manifest.yaml:7:1 zzz: unknown key "zzz"; ignored',
+    ]);
+    expect(manifest.hooks.pre_update).toEqual([{ command: "x" }]);
+    expect(manifest.rollout).toBeUndefined();
+  });
+
+  it("hint from the matching notification type's keys only", () => {
+    const text =
+      'version: "1"\nnotifications:\n  on_success:\n    - { type: slack, url: "https://x.test/", chanel: "#a" }\n';
+    const [warning] = parseManifestText(text, F).warnings;
+    expect(warning?.message).toBe('unknown key "chanel" (did you mean "channel"?); ignored');
+    expect(warning?.path).toBe("notifications.on_success[0].chanel");
+  });
+
+  it("an unknown key next to an error: both reported", () => {
+    const text = 'version: "1"\nfiles:\n  a: { action: nope, bakup: true }\n';
+    const error = (() => {
+      try {
+        parseManifestText(text, F);
+      } catch (e) {
+        return e as BadInputError;
+      }
+    })();
+    expect(error).toBeInstanceOf(BadInputError);
+    expect(error?.exitCode).toBe(2);
+    expect(error?.issues.map((i) => [i.severity, i.path])).toEqual([
+      ["error", "files.a.action"],
+      ["warning", "files.a.bakup"],
+    ]);
+    // The error message (what the CLI prints for exit 2) carries only errors.
+    expect(error?.message).toBe(
+      "update-manifest.yaml:3:8 files.a.action: unknown action " +
+        '"nope" (expected replace, merge_toml, merge_json, merge_yaml, skip, backup_replace)',
+    );
+  });
+});
+
+describe("loadManifestFile", () => {
+  it("reads a real file and names it in errors", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ship-manifest-"));
+    try {
+      const file = join(dir, F);
+      await writeFile(file, 'version: "1.0.0"\nfiles:\n  x: { action: merge }\n');
+      await expect(loadManifestFile(file)).rejects.toThrow(
+        `${file}:3:8 files.x.action: unknown action "merge"`,
+      );
+      await expect(loadManifestFile(join(dir, "missing.yaml"))).rejects.toThrow(
+        /missing\.yaml .*cannot read the manifest/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
