@@ -1,0 +1,182 @@
+import { access, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createSandbox, hashTree, type Sandbox, webhookReceiver, writeTree } from "./harness.js";
+
+let box: Sandbox;
+beforeEach(async () => {
+  box = await createSandbox();
+});
+afterEach(async () => {
+  await box.cleanup();
+});
+
+const v1Files = { "app.py": "print('v1')\n", "lib/util.py": "X = 1\n", "old.py": "gone in v2\n" };
+const v2Files = { "app.py": "print('v2')\n", "lib/util.py": "X = 2\n", "lib/new.py": "NEW = True\n" };
+
+async function installV1(): Promise<Record<string, string>> {
+  const v1 = await box.release("v1", v1Files, {
+    version: "1.0.0",
+    directories: { data: { preserve: true } },
+  });
+  expect((await box.run(v1)).exitCode).toBe(0);
+  // The user's own files and data: ship never installed them and must give them back untouched.
+  await writeTree(box.appDir, { "data/db.sqlite": "user data\n", "local.cfg": "mine\n" });
+  return hashTree(box.appDir);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe("a failing update", () => {
+  it("restores the tree byte for byte after a failing post_update_test, runs rollback hooks, exits 1", async () => {
+    const before = await installV1();
+    const hook = await webhookReceiver();
+    const marker = join(box.root, "rolled-back");
+    const customMarker = join(box.root, "custom");
+    try {
+      const v2 = await box.release("v2", v2Files, {
+        version: "2.0.0",
+        hooks: { rollback: [`echo "rollback $SHIP_VERSION -> $SHIP_PREVIOUS_VERSION" > ${marker}`] },
+        rollback: { custom_rollback_command: `touch ${customMarker}` },
+        post_update_tests: [
+          { name: "health", command: "echo 'connection refused' >&2; exit 7", retry_count: 1 },
+        ],
+        notifications: {
+          on_failure: [{ type: "webhook", url: hook.url, message: "{app} {version} failed: {error}" }],
+        },
+      });
+      const summary = await box.run(v2);
+      expect(summary.exitCode).toBe(1);
+      const report = summary.apps[0]!;
+      expect(report.result).toBe("failed_restored");
+      expect(report.error).toContain('post_update_test "health"');
+      expect(report.error).toContain("connection refused");
+      expect(report.error).toContain("after 2 attempts");
+
+      expect(await hashTree(box.appDir)).toEqual(before);
+      expect(await readFile(marker, "utf8")).toBe("rollback 2.0.0 -> 1.0.0\n");
+      expect(await exists(customMarker)).toBe(true);
+
+      const state = await box.state();
+      expect(state.sources.myapp).toMatchObject({ current_version: "1.0.0", last_result: "failed_restored" });
+      expect(String(state.sources.myapp?.last_error)).toContain("connection refused");
+      expect(hook.bodies).toHaveLength(1);
+      expect(hook.bodies[0]).toMatchObject({ app: "myapp", version: "2.0.0", status: "failure" });
+      expect(String(hook.bodies[0]?.message)).toMatch(/^myapp 2\.0\.0 failed: post_update_test "health"/);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it("restores after a failing migration (critical_error) and a failing post_update hook (service_start_fail)", async () => {
+    const before = await installV1();
+    const migration = await box.release("v2", v2Files, {
+      version: "2.0.0",
+      migrations: { "2.0.0": ["exit 3"] },
+    });
+    const failedMigration = await box.run(migration);
+    expect(failedMigration.exitCode).toBe(1);
+    expect(failedMigration.apps[0]?.error).toContain("migration 2.0.0");
+    expect(await hashTree(box.appDir)).toEqual(before);
+
+    const hookRelease = await box.release("v2b", v2Files, {
+      version: "2.0.0",
+      hooks: { post_update: ["false"] },
+    });
+    const failedHook = await box.run(hookRelease);
+    expect(failedHook.exitCode).toBe(1);
+    expect(failedHook.apps[0]?.result).toBe("failed_restored");
+    expect(await hashTree(box.appDir)).toEqual(before);
+  });
+
+  it("leaves the new version in place, loudly, when auto_rollback_on excludes the trigger", async () => {
+    await installV1();
+    const v2 = await box.release("v2", v2Files, {
+      version: "2.0.0",
+      rollback: { auto_rollback_on: ["service_start_fail"] },
+      post_update_tests: [{ name: "health", command: "exit 1" }],
+    });
+    const summary = await box.run(v2);
+    expect(summary.exitCode).toBe(1);
+    expect(summary.apps[0]?.result).toBe("failed_not_rolled_back");
+    expect(summary.apps[0]?.message).toContain("NOT rolled back");
+    expect(summary.lines.some((l) => l.level === "error" && l.msg.includes("LEFT IN PLACE"))).toBe(true);
+    expect(await readFile(join(box.appDir, "app.py"), "utf8")).toBe("print('v2')\n");
+    const state = await box.state();
+    expect(state.sources.myapp).toMatchObject({
+      current_version: "2.0.0",
+      previous_version: "1.0.0",
+      last_result: "failed_not_rolled_back",
+    });
+  });
+
+  it("kills a hanging pre_update hook at its timeout and changes nothing", async () => {
+    const before = await installV1();
+    const v2 = await box.release("v2", v2Files, {
+      version: "2.0.0",
+      hooks: { pre_update: [{ command: "sleep 60", timeout: 0.5 }] },
+    });
+    const started = performance.now();
+    const summary = await box.run(v2);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(summary.exitCode).toBe(1);
+    expect(summary.apps[0]?.result).toBe("failed_unchanged");
+    expect(summary.apps[0]?.error).toContain("timed out after 0.5s");
+    expect(await hashTree(box.appDir)).toEqual(before);
+  });
+
+  it("exits 3 with a loud message when the rollback hooks fail too", async () => {
+    await installV1();
+    const v2 = await box.release("v2", v2Files, {
+      version: "2.0.0",
+      hooks: { rollback: ["echo 'service will not start' >&2; exit 1"] },
+      post_update_tests: [{ name: "health", command: "exit 1" }],
+    });
+    const summary = await box.run(v2);
+    expect(summary.exitCode).toBe(3);
+    expect(summary.apps[0]?.result).toBe("restore_failed");
+    expect(summary.apps[0]?.message).toContain("needs a person");
+    expect(summary.apps[0]?.message).toContain("service will not start");
+  });
+
+  it("refuses a downgrade with exit 2 unless allowed", async () => {
+    await installV1();
+    const older = await box.release("v0", { "app.py": "print('v0')\n" }, { version: "0.9.0" });
+    const refused = await box.run(older);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.apps[0]?.message).toContain("older than the installed 1.0.0");
+    expect(await readFile(join(box.appDir, "app.py"), "utf8")).toBe("print('v1')\n");
+    const allowed = await box.run(older, { allowDowngrade: true });
+    expect(allowed.exitCode).toBe(0);
+    expect(await readFile(join(box.appDir, "app.py"), "utf8")).toBe("print('v0')\n");
+  });
+
+  it("refuses a malformed manifest with exit 2 before any write", async () => {
+    const before = await installV1();
+    const bad = await box.release("bad", v2Files);
+    await writeFile(
+      join(bad, "update-manifest.yaml"),
+      'version: "2.0.0"\nfiles:\n  "a.py":\n    action: explode\n',
+    );
+    const summary = await box.run(bad);
+    expect(summary.exitCode).toBe(2);
+    expect(summary.apps[0]?.message).toContain("update-manifest.yaml");
+    expect(await hashTree(box.appDir)).toEqual(before);
+  });
+
+  it("an unreachable notification endpoint does not fail the update", async () => {
+    const v1 = await box.release("v1", v1Files, {
+      version: "1.0.0",
+      notifications: { on_success: [{ type: "webhook", url: "http://127.0.0.1:9/down", timeout: 1 }] },
+    });
+    const summary = await box.run(v1);
+    expect(summary.exitCode).toBe(0);
+    expect(summary.apps[0]?.result).toBe("updated");
+    expect(summary.lines.some((l) => l.msg === "notification could not be delivered")).toBe(true);
+  });
+});
