@@ -1,0 +1,204 @@
+import { randomUUID } from "node:crypto";
+import { request } from "node:http";
+import { connect } from "node:net";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { isType, manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
+
+let t: TestHub;
+beforeEach(async () => {
+  t = await startTestHub({ pingIntervalMs: 100, maxPayloadBytes: 16 << 10, maxBufferedBytes: 256 << 10 });
+});
+afterEach(async () => {
+  await t.stop();
+});
+
+/** Attempts an upgrade and returns the HTTP status the hub answered with instead of 101. */
+function upgradeStatus(headers: Record<string, string>, path = "/api/v1/agent"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${t.hub.url}${path}`, {
+      headers: {
+        connection: "Upgrade",
+        upgrade: "websocket",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": Buffer.from(randomUUID().slice(0, 16)).toString("base64"),
+        ...headers,
+      },
+    });
+    req.on("upgrade", (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("response", (res) => resolve(res.statusCode ?? 0));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function stillServes() {
+  expect((await t.api("GET", "/healthz")).status).toBe(200);
+  const agent = await TestAgent.connect(t.hub.url, t.agentToken("healthy"));
+  agent.hello("healthy");
+  agent.send({ type: "progress", deploymentId: "none", step: "x" });
+  agent.ws.close();
+}
+
+describe("agent WebSocket channel", () => {
+  it("refuses unauthenticated, invalid, revoked and non-agent upgrades with an HTTP status before upgrading", async () => {
+    expect(await upgradeStatus({})).toBe(401);
+    expect(await upgradeStatus({ authorization: "Bearer not.a.token" })).toBe(401);
+    const { token, record } = t.hub.tokens.issue({ role: "agent", agentId: "r", ttlSeconds: 60 });
+    t.hub.tokens.revoke(record.jti);
+    expect(await upgradeStatus({ authorization: `Bearer ${token}` })).toBe(401);
+    expect(await upgradeStatus({ authorization: `Bearer ${t.operator}` })).toBe(403);
+    expect(await upgradeStatus({ authorization: `Bearer ${t.agentToken("a")}` }, "/elsewhere")).toBe(404);
+    expect(await upgradeStatus({ authorization: `Bearer ${t.agentToken("a")}` })).toBe(101);
+  });
+
+  it("delivers a deploy on hello, takes progress and reports, and acks every report (resends too)", async () => {
+    const release = await t.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: {
+        app: "web",
+        version: "2.0.0",
+        manifest: manifestText("2.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+    });
+    const agent = await TestAgent.connect(t.hub.url, t.agentToken("a1"));
+    agent.hello("a1");
+    await expect
+      .poll(
+        async () =>
+          (await t.api<{ agents: unknown[] }>("GET", "/api/v1/agents", { token: t.operator })).body.agents
+            .length,
+      )
+      .toBe(1);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: release.body.id, waves: [{ name: "all", percent: 100 }] },
+    });
+    expect(created.status).toBe(201);
+    const deploy = await agent.next(isType("deploy"));
+    expect(deploy).toMatchObject({
+      app: "web",
+      rollback: false,
+      release: { version: "2.0.0", source: { type: "git" } },
+    });
+    agent.send({ type: "progress", deploymentId: deploy.deploymentId, step: "fetch", percent: 10 });
+    const report = {
+      type: "report",
+      reportId: randomUUID(),
+      deploymentId: deploy.deploymentId,
+      app: "web",
+      releaseId: release.body.id,
+      outcome: "succeeded",
+      fromVersion: "1.0.0",
+      toVersion: "2.0.0",
+      steps: [{ name: "fetch", ok: true, ms: 5 }],
+    };
+    agent.send(report);
+    expect(await agent.next(isType("ack"))).toMatchObject({ reportId: report.reportId });
+    agent.send(report);
+    expect(await agent.next(isType("ack"))).toMatchObject({ reportId: report.reportId });
+    const shown = await t.api<{ state: string; waves: { agents: { state: string }[] }[] }>(
+      "GET",
+      `/api/v1/rollouts/${created.body.id}`,
+      { token: t.operator },
+    );
+    expect(shown.body.state).toBe("completed");
+    expect(shown.body.waves[0]?.agents[0]?.state).toBe("succeeded");
+    const detail = await t.api<{ reports: unknown[]; apps: { version: string }[] }>(
+      "GET",
+      "/api/v1/agents/a1",
+      { token: t.operator },
+    );
+    expect(detail.body.reports).toHaveLength(1);
+    expect(detail.body.apps[0]?.version).toBe("2.0.0");
+    agent.ws.close();
+  });
+
+  it("answers schema-invalid messages with an error and closes on non-JSON with 1008; the hub keeps serving", async () => {
+    const agent = await TestAgent.connect(t.hub.url, t.agentToken("m1"));
+    agent.send({ type: "report", reportId: "not-a-uuid" });
+    expect((await agent.next(isType("error"))).message).toMatch(/^message\.reportId: /);
+    agent.send({ type: "progress", deploymentId: "x", step: "y" });
+    expect((await agent.next(isType("error"))).message).toBe("send hello first");
+    const closed = agent.closed();
+    agent.ws.send("{not json");
+    expect((await closed).code).toBe(1008);
+    await stillServes();
+  });
+
+  it("refuses a hello for another agent than the token's", async () => {
+    const agent = await TestAgent.connect(t.hub.url, t.agentToken("me"));
+    const closed = agent.closed();
+    agent.hello("someone-else");
+    expect((await closed).code).toBe(1008);
+  });
+
+  it("closes on an oversize message (1009) and the hub keeps serving", async () => {
+    const agent = await TestAgent.connect(t.hub.url, t.agentToken("big"));
+    const closed = agent.closed();
+    agent.send({ type: "hello", agentId: "big", hostname: "x".repeat(100_000), agentVersion: "1" });
+    expect((await closed).code).toBe(1009);
+    await stillServes();
+  });
+
+  it("terminates a peer that stops answering pings within two ping intervals", async () => {
+    const agent = await TestAgent.connect(t.hub.url, t.agentToken("silent"), { autoPong: false });
+    agent.hello("silent");
+    const started = Date.now();
+    await agent.closed();
+    expect(Date.now() - started).toBeLessThan(2 * 100 + 250);
+    await expect
+      .poll(
+        async () =>
+          (await t.api<{ online: boolean }>("GET", "/api/v1/agents/silent", { token: t.operator })).body
+            .online,
+      )
+      .toBe(false);
+  });
+
+  it("keeps a peer that answers pings", async () => {
+    const agent = await TestAgent.connect(t.hub.url, t.agentToken("lively"));
+    agent.hello("lively");
+    await new Promise((r) => setTimeout(r, 450));
+    expect(agent.ws.readyState).toBe(WebSocket.OPEN);
+    agent.ws.close();
+  });
+
+  it("drops a slow reader instead of buffering without bound", async () => {
+    // A raw socket that completes the handshake, says hello, then never reads again.
+    const url = new URL(t.hub.url);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve) => socket.once("connect", resolve));
+    socket.write(
+      `GET /api/v1/agent HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n` +
+        `Sec-WebSocket-Key: ${Buffer.from("0123456789abcdef").toString("base64")}\r\nAuthorization: Bearer ${t.agentToken("slow")}\r\n\r\n`,
+    );
+    await new Promise<void>((resolve) => socket.once("data", () => resolve()));
+    const payload = Buffer.from(
+      JSON.stringify({ type: "hello", agentId: "slow", hostname: "s", agentVersion: "1" }),
+    );
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
+    socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
+    socket.pause();
+    await expect.poll(() => t.hub.registry.isOnline("slow")).toBe(true);
+    const big = { type: "error" as const, v: 1 as const, message: "x".repeat(64 << 10) };
+    let sent = 0;
+    let maxBuffered = 0;
+    for (let i = 0; i < 2000 && t.hub.registry.send("slow", big); i++) {
+      sent++;
+      for (const [id, ws] of t.hub.registry.all())
+        if (id === "slow") maxBuffered = Math.max(maxBuffered, ws.bufferedAmount);
+      if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(sent).toBeLessThan(2000);
+    expect(maxBuffered).toBeLessThanOrEqual((256 << 10) + (65 << 10));
+    await expect.poll(() => t.hub.registry.isOnline("slow")).toBe(false);
+    socket.destroy();
+    await stillServes();
+  });
+});

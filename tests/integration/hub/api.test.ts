@@ -1,0 +1,197 @@
+import { createHash, randomBytes } from "node:crypto";
+import { readdir } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { manifestText, startTestHub, type TestHub } from "./support.js";
+
+let t: TestHub;
+beforeAll(async () => {
+  t = await startTestHub();
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+const gitSource = { type: "git", commit: "0123456789abcdef0123456789abcdef01234567" };
+
+async function upload(data: Buffer, headers: Record<string, string> = {}) {
+  const res = await fetch(`${t.hub.url}/api/v1/artifacts`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/octet-stream", ...headers },
+    body: data,
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as { sha256?: string; size?: number; error?: string },
+  };
+}
+
+describe("hub HTTP API", () => {
+  it("serves /healthz, Prometheus /metrics and an OpenAPI document built from the schemas", async () => {
+    expect((await t.api("GET", "/healthz")).body).toEqual({ ok: true });
+    await t.api("GET", "/api/v1/agents", { token: t.operator });
+    const metrics = (await t.api<string>("GET", "/metrics")).body;
+    expect(metrics).toContain("ship_hub_agents_online 0");
+    expect(metrics).toMatch(
+      /ship_hub_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/agents",status="200"\} 1/,
+    );
+    const doc = (
+      await t.api<{
+        paths: Record<string, unknown>;
+        components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+      }>("GET", "/api/v1/openapi.json")
+    ).body;
+    expect(Object.keys(doc.paths)).toContain("/rollouts/{id}/abort");
+    expect(Object.keys(doc.components.schemas.RolloutSpec?.properties ?? {})).toEqual(
+      expect.arrayContaining([
+        "release",
+        "waves",
+        "failureThreshold",
+        "autoAdvance",
+        "autoRollback",
+        "selector",
+      ]),
+    );
+  });
+
+  it("publishes a release and lists it; versions are immutable", async () => {
+    const body = { app: "web", version: "1.0.0", manifest: manifestText("1.0.0"), source: gitSource };
+    const res = await t.api<{ id: string; createdBy: string }>("POST", "/api/v1/releases", {
+      token: t.ci,
+      body,
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.createdBy).toMatch(/^ci \(/);
+    const listed = await t.api<{ releases: { id: string }[] }>("GET", "/api/v1/releases?app=web", {
+      token: t.operator,
+    });
+    expect(listed.body.releases.map((r) => r.id)).toContain(res.body.id);
+    expect((await t.api("GET", `/api/v1/releases/${res.body.id}`, { token: t.ci })).body).toMatchObject({
+      version: "1.0.0",
+    });
+    expect((await t.api("POST", "/api/v1/releases", { token: t.ci, body })).status).toBe(409);
+    const events = await t.api<{ events: { kind: string; subject: string }[] }>("GET", "/api/v1/events", {
+      token: t.operator,
+    });
+    expect(events.body.events[0]).toMatchObject({ kind: "release.published", subject: res.body.id });
+  });
+
+  it("refuses an invalid manifest at the hub, naming the line and key", async () => {
+    const manifest = 'version: "2.0.0"\nfiles:\n  "a.toml":\n    action: explode\n';
+    const res = await t.api("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: { app: "web", version: "2.0.0", manifest, source: gitSource },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/^body\.manifest: manifest:4:\d+ files/);
+  });
+
+  it("refuses a version that differs from the manifest's, and bad fields with their path", async () => {
+    const mismatch = await t.api("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: { app: "web", version: "9.9.9", manifest: manifestText("3.0.0"), source: gitSource },
+    });
+    expect(mismatch.body.error).toMatch(/^body\.version: /);
+    const bad = await t.api("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: {
+        app: "web",
+        version: "3.0.0",
+        manifest: manifestText("3.0.0"),
+        source: { type: "https", url: "x", sha256: "no" },
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toContain("body.source.url:");
+    expect(bad.body.error).toContain("body.source.sha256: must be 64 hex digits");
+    const json = await fetch(`${t.hub.url}/api/v1/releases`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/json" },
+      body: "{nope",
+    });
+    expect(json.status).toBe(400);
+  });
+
+  it("stores artifacts by sha256, checks X-Sha256, and serves ranges", async () => {
+    const data = randomBytes(300_000);
+    const sha = createHash("sha256").update(data).digest("hex");
+    const wrong = await upload(data, { "x-sha256": "0".repeat(64) });
+    expect(wrong.status).toBe(400);
+    const ok = await upload(data, { "x-sha256": sha });
+    expect(ok).toEqual({ status: 201, body: { sha256: sha, size: data.length } });
+    const get = await fetch(`${t.hub.url}/api/v1/artifacts/${sha}`, {
+      headers: { authorization: `Bearer ${t.agentToken("a1")}`, range: "bytes=100-199" },
+    });
+    expect(get.status).toBe(206);
+    expect(Buffer.from(await get.arrayBuffer())).toEqual(data.subarray(100, 200));
+    const hubRelease = await t.api("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: {
+        app: "api",
+        version: "1.0.0",
+        manifest: manifestText("1.0.0"),
+        source: { type: "hub", sha256: sha },
+      },
+    });
+    expect(hubRelease.status).toBe(201);
+    const missing = await t.api("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: {
+        app: "api",
+        version: "1.0.1",
+        manifest: manifestText("1.0.1"),
+        source: { type: "hub", sha256: "a".repeat(64) },
+      },
+    });
+    expect(missing.body.error).toMatch(/^body\.source\.sha256: no such artifact/);
+  });
+
+  it("refuses artifacts over the size limit and leaves no partial file", async () => {
+    const small = await startTestHub({ maxArtifactBytes: 1000 });
+    try {
+      const res = await fetch(`${small.hub.url}/api/v1/artifacts`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${small.ci}` },
+        body: randomBytes(5000),
+      });
+      expect(res.status).toBe(413);
+      expect(await readdir(`${small.dir}/artifacts`)).toEqual([]);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it("validates rollout bodies with field paths", async () => {
+    const res = await t.api("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: "x", waves: [{ name: "canary", percent: 150 }] },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe("body.waves[0].percent: must be ≤ 100");
+    const missing = await t.api("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: "nope", waves: [{ name: "all", percent: 100 }] },
+    });
+    expect(missing.status).toBe(404);
+    expect((await t.api("GET", "/api/v1/rollouts/nope", { token: t.operator })).status).toBe(404);
+  });
+
+  it("pages the audit log newest first", async () => {
+    const first = await t.api<{ events: { id: number }[]; next: number | null }>(
+      "GET",
+      "/api/v1/events?limit=1",
+      {
+        token: t.operator,
+      },
+    );
+    expect(first.body.events).toHaveLength(1);
+    expect(first.body.next).toBe(first.body.events[0]!.id);
+    const second = await t.api<{ events: { id: number }[] }>(
+      "GET",
+      `/api/v1/events?limit=1&before=${first.body.next}`,
+      {
+        token: t.operator,
+      },
+    );
+    expect(second.body.events[0]!.id).toBeLessThan(first.body.next!);
+  });
+});
