@@ -1,0 +1,38 @@
+/** The HTTP client every download shares: TLS verified (optionally against the operator's CA), redirects followed. */
+import { readFile } from "node:fs/promises";
+import { Agent, type Dispatcher, interceptors } from "undici";
+
+export interface ClientOptions {
+  /** PEM file of the CA that signed the server's certificate (replaces the system roots). */
+  caFile?: string;
+  /** Time to wait for response headers, and for each pause in the body. */
+  timeoutMs?: number;
+}
+
+export interface HttpClient {
+  dispatcher: Dispatcher;
+  close(): Promise<void>;
+}
+
+export async function createHttpClient(options: ClientOptions = {}): Promise<HttpClient> {
+  const ca = options.caFile === undefined ? undefined : await readFile(options.caFile);
+  const timeout = options.timeoutMs ?? 60_000;
+  const agent = new Agent({
+    connect: ca === undefined ? {} : { ca },
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+    connectTimeout: Math.min(timeout, 30_000),
+  });
+  // undici drops Authorization and Cookie when a redirect leaves the origin (release CDNs do).
+  const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: 5 }));
+  return { dispatcher, close: () => agent.close() };
+}
+
+/** A response header as one string (undici gives arrays for repeated headers). */
+export function headerValue(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

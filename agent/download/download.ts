@@ -1,0 +1,234 @@
+/**
+ * Streaming HTTP(S) download to a file: sha256 computed on the way, resumed with Range after a
+ * cut (If-Range keeps a changed file from being stitched together), restarted cleanly when the
+ * server ignores Range, retried with backoff when the failure is transient.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { type FileHandle, open } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Dispatcher, request } from "undici";
+import type { SourceLog } from "../sources/types.js";
+import { createHttpClient, headerValue } from "./dispatcher.js";
+import { DownloadError } from "./errors.js";
+import type { ProgressCallback } from "./progress.js";
+import { redactUrl } from "./redact.js";
+import { backoffMs, isRetryableError, isRetryableStatus } from "./retry.js";
+
+export interface DownloadRequest {
+  url: string;
+  /** File to write; created or truncated. */
+  dest: string;
+  /** Sent with every request; never logged. */
+  headers?: Record<string, string>;
+  /** Validators from the last download: when the server still matches, it answers 304. */
+  ifNoneMatch?: string;
+  ifModifiedSince?: string;
+  caFile?: string;
+  timeoutMs?: number;
+  /** Attempts after the first that made no progress. */
+  retries?: number;
+  /** Base of the exponential backoff; 0 in tests. */
+  retryDelayMs?: number;
+  maxBytes?: number;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+  log?: SourceLog;
+}
+
+export type DownloadResult =
+  | { status: "not-modified" }
+  | {
+      status: "downloaded";
+      sha256: string;
+      bytes: number;
+      etag?: string;
+      lastModified?: string;
+      /** Requests that continued with Range after a cut. */
+      resumes: number;
+      /** Times the server ignored Range and the file was started over. */
+      restarts: number;
+    };
+
+/** Attempts that keep making progress are not counted as failures, but this many is enough. */
+const MAX_ATTEMPTS = 50;
+
+export async function downloadFile(req: DownloadRequest): Promise<DownloadResult> {
+  const client = await createHttpClient({ caFile: req.caFile, timeoutMs: req.timeoutMs });
+  const fh = await open(req.dest, "w", 0o600);
+  const transfer = new Transfer(req, client.dispatcher, fh);
+  try {
+    return await transfer.run();
+  } finally {
+    await fh.close();
+    await client.close();
+  }
+}
+
+class Transfer {
+  private bytes = 0;
+  private hash: Hash = createHash("sha256");
+  private total: number | undefined;
+  private etag: string | undefined;
+  private lastModified: string | undefined;
+  private resumes = 0;
+  private restarts = 0;
+  private readonly shownUrl: string;
+
+  constructor(
+    private readonly req: DownloadRequest,
+    private readonly dispatcher: Dispatcher,
+    private readonly fh: FileHandle,
+  ) {
+    this.shownUrl = redactUrl(req.url);
+  }
+
+  async run(): Promise<DownloadResult> {
+    let failures = 0;
+    for (let attempt = 1; ; attempt++) {
+      const before = this.bytes;
+      try {
+        if ((await this.attempt(attempt === 1)) === "not-modified") return { status: "not-modified" };
+        return {
+          status: "downloaded",
+          sha256: this.hash.digest("hex"),
+          bytes: this.bytes,
+          etag: this.etag,
+          lastModified: this.lastModified,
+          resumes: this.resumes,
+          restarts: this.restarts,
+        };
+      } catch (err) {
+        const failure = this.asDownloadError(err);
+        if (this.bytes === before) failures++;
+        const retries = this.req.retries ?? 3;
+        if (!failure.retryable || this.req.signal?.aborted || failures > retries || attempt >= MAX_ATTEMPTS) {
+          throw failure;
+        }
+        this.req.log?.warn("download interrupted; retrying", {
+          url: this.shownUrl,
+          bytes: this.bytes,
+          attempt,
+          reason: failure.reason,
+        });
+        await sleep(backoffMs(Math.max(1, failures), this.req.retryDelayMs ?? 1000), undefined, {
+          signal: this.req.signal,
+        });
+      }
+    }
+  }
+
+  private async attempt(first: boolean): Promise<"done" | "not-modified"> {
+    const headers: Record<string, string> = { ...this.req.headers };
+    const validator = this.resumeValidator();
+    const resumeFrom = this.bytes > 0 && validator !== undefined ? this.bytes : 0;
+    if (this.bytes > 0 && resumeFrom === 0) await this.startOver("no validator to resume safely");
+    if (resumeFrom > 0) {
+      headers.range = `bytes=${resumeFrom}-`;
+      headers["if-range"] = validator as string;
+    }
+    if (first && this.req.ifNoneMatch !== undefined) headers["if-none-match"] = this.req.ifNoneMatch;
+    if (first && this.req.ifModifiedSince !== undefined)
+      headers["if-modified-since"] = this.req.ifModifiedSince;
+
+    const res = await request(this.req.url, {
+      method: "GET",
+      headers,
+      dispatcher: this.dispatcher,
+      signal: this.req.signal,
+    });
+    try {
+      if (res.statusCode === 304 && first) return "not-modified";
+      if (res.statusCode === 206 && resumeFrom > 0) {
+        this.acceptPartial(headerValue(res.headers, "content-range"), resumeFrom);
+        this.resumes++;
+      } else if (res.statusCode === 200) {
+        if (this.bytes > 0) await this.startOver("the server ignored the Range request");
+        this.acceptFull(res.headers);
+      } else {
+        throw new DownloadError(
+          this.shownUrl,
+          `HTTP ${res.statusCode}`,
+          isRetryableStatus(res.statusCode),
+          res.statusCode,
+        );
+      }
+      const max = this.req.maxBytes;
+      if (max !== undefined && this.total !== undefined && this.total > max) {
+        throw new DownloadError(this.shownUrl, `size ${this.total} bytes is over the limit of ${max}`, false);
+      }
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        if (max !== undefined && this.bytes + chunk.length > max) {
+          throw new DownloadError(this.shownUrl, `more than the limit of ${max} bytes`, false);
+        }
+        await this.append(chunk);
+      }
+      if (this.total !== undefined && this.bytes !== this.total) {
+        throw new DownloadError(
+          this.shownUrl,
+          `connection closed at ${this.bytes} of ${this.total} bytes`,
+          true,
+        );
+      }
+      return "done";
+    } finally {
+      // Unread bodies (304, errors, refusals) are dropped; undici reports that as an error event.
+      if (!res.body.readableEnded && !res.body.destroyed) {
+        res.body.on("error", () => undefined);
+        res.body.destroy();
+      }
+    }
+  }
+
+  private acceptFull(headers: Record<string, string | string[] | undefined>): void {
+    const length = headerValue(headers, "content-length");
+    this.total = length === undefined ? undefined : Number(length);
+    this.etag = headerValue(headers, "etag");
+    this.lastModified = headerValue(headers, "last-modified");
+  }
+
+  private acceptPartial(contentRange: string | undefined, from: number): void {
+    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange ?? "");
+    if (m === null || Number(m[1]) !== from) {
+      throw new DownloadError(this.shownUrl, `unexpected Content-Range ${contentRange ?? "(none)"}`, true);
+    }
+    if (m[3] !== "*") this.total = Number(m[3]);
+  }
+
+  /** If-Range needs a strong ETag, or failing that the Last-Modified date. */
+  private resumeValidator(): string | undefined {
+    if (this.etag !== undefined && !this.etag.startsWith("W/")) return this.etag;
+    return this.lastModified;
+  }
+
+  private async startOver(why: string): Promise<void> {
+    this.req.log?.info("restarting download from the beginning", {
+      url: this.shownUrl,
+      why,
+      had: this.bytes,
+    });
+    await this.fh.truncate(0);
+    this.bytes = 0;
+    this.hash = createHash("sha256");
+    this.restarts++;
+  }
+
+  private async append(chunk: Buffer): Promise<void> {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const { bytesWritten } = await this.fh.write(chunk, offset, chunk.length - offset, this.bytes + offset);
+      offset += bytesWritten;
+    }
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.req.onProgress?.(this.bytes, this.total);
+  }
+
+  private asDownloadError(err: unknown): DownloadError {
+    if (err instanceof DownloadError) return err;
+    const reason =
+      err instanceof Error
+        ? `${(err as NodeJS.ErrnoException).code ?? err.name}: ${err.message}`
+        : String(err);
+    return new DownloadError(this.shownUrl, reason, isRetryableError(err));
+  }
+}

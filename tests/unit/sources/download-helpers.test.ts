@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { progressReporter, renderBar } from "../../../agent/download/progress.js";
+import { redactUrl } from "../../../agent/download/redact.js";
+import { backoffMs, isRetryableError, isRetryableStatus } from "../../../agent/download/retry.js";
+import { parseChecksumSpec, parseSha256Sums } from "../../../agent/sources/checksum.js";
+import { VerificationError } from "../../../shared/errors.js";
+import { memoryLogger } from "../../../shared/log.js";
+
+const HEX = "a".repeat(64);
+
+describe("retry classifier", () => {
+  it("retries 5xx, 408 and 429 but no other 4xx", () => {
+    expect([500, 502, 503, 504, 408, 429].every(isRetryableStatus)).toBe(true);
+    expect([400, 401, 403, 404, 410, 416].some(isRetryableStatus)).toBe(false);
+  });
+
+  it("retries network errors and timeouts, not TLS failures or aborts", () => {
+    const coded = (code: string) => Object.assign(new Error(code), { code });
+    expect(isRetryableError(coded("ECONNRESET"))).toBe(true);
+    expect(isRetryableError(coded("UND_ERR_BODY_TIMEOUT"))).toBe(true);
+    expect(isRetryableError(new Error("wrapped", { cause: coded("ECONNREFUSED") }))).toBe(true);
+    expect(isRetryableError(coded("UNABLE_TO_VERIFY_LEAF_SIGNATURE"))).toBe(false);
+    expect(isRetryableError(Object.assign(new Error("x"), { name: "AbortError", code: "ECONNRESET" }))).toBe(
+      false,
+    );
+  });
+
+  it("backs off exponentially with a cap, and not at all with a zero base", () => {
+    expect([1, 2, 3, 4].map((n) => backoffMs(n, 100))).toEqual([100, 200, 400, 800]);
+    expect(backoffMs(30, 100, 5000)).toBe(5000);
+    expect(backoffMs(5, 0)).toBe(0);
+  });
+});
+
+describe("redactUrl", () => {
+  it("hides credentials and query values", () => {
+    const shown = redactUrl("https://user:pw@example.com/a.tgz?X-Amz-Signature=abc&x=1");
+    expect(shown).not.toContain("pw");
+    expect(shown).not.toContain("abc");
+    expect(shown).toContain("example.com/a.tgz");
+  });
+});
+
+describe("checksum specs", () => {
+  it("parses inline sha256 and checksum-file locations", () => {
+    expect(parseChecksumSpec(`sha256:${HEX.toUpperCase()}`, "w")).toEqual({ kind: "inline", sha256: HEX });
+    expect(parseChecksumSpec("https://h/x.sha256", "w")).toEqual({
+      kind: "file",
+      location: "https://h/x.sha256",
+    });
+    expect(() => parseChecksumSpec("sha256:abc", "w")).toThrow(VerificationError);
+    expect(() => parseChecksumSpec("md5:abc", "w")).toThrow(/sha256/);
+  });
+
+  it("reads sha256sum output by file name, or a lone hash", () => {
+    const b = "b".repeat(64);
+    expect(parseSha256Sums(`${HEX}  other.tgz\n${b} *dist/app.tgz\n`, "app.tgz", "f")).toBe(b);
+    expect(parseSha256Sums(`${HEX}\n`, "anything", "f")).toBe(HEX);
+    expect(() => parseSha256Sums(`${HEX}  a\n${b}  b\n`, "c", "f")).toThrow(/no sha256 for c/);
+    expect(() => parseSha256Sums("<html>", "c", "f")).toThrow(/not a sha256sum line/);
+  });
+});
+
+describe("progress", () => {
+  it("renders a bar with percent and sizes", () => {
+    const bar = renderBar("app.tgz", 512 * 1024, 1024 * 1024, 80);
+    expect(bar).toContain("50%");
+    expect(bar).toContain("512.0 KiB/1.0 MiB");
+    expect(bar).toMatch(/\[#+-+\]/);
+  });
+
+  it("logs periodic lines instead of a bar when not on a TTY", () => {
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    let now = 0;
+    const stream = { isTTY: false } as NodeJS.WriteStream;
+    const report = progressReporter({
+      label: "x",
+      log: memoryLogger(lines),
+      stream,
+      logIntervalMs: 1000,
+      now: () => now,
+    });
+    report(10, 100);
+    now = 500;
+    report(20, 100);
+    now = 1500;
+    report(50, 100);
+    report(100, 100);
+    expect(lines.map((l) => l.data?.percent)).toEqual([50, 100]);
+  });
+});
