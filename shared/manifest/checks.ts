@@ -1,3 +1,4 @@
+import { ConditionSyntaxError, parseCondition } from "../conditions/parse.js";
 import type { KeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
 import { isVersionLike } from "../versions.js";
@@ -21,18 +22,15 @@ function error(path: KeyPath, message: string, at: "key" | "value", offset?: num
     : { path, message, severity: "error", at, offset };
 }
 
-/** Parses one condition expression; throws an error carrying a 0-based `offset` on bad syntax. */
-export type ConditionParser = (text: string) => unknown;
-
-function conditionProblem(path: KeyPath, text: unknown, parse: ConditionParser | undefined): Problem[] {
-  if (parse === undefined || typeof text !== "string" || text.trim() === "") return [];
+/** A condition that does not parse, pointed at the offending character (empty ones are the schema's). */
+function conditionProblem(path: KeyPath, text: unknown): Problem[] {
+  if (typeof text !== "string" || text === "") return [];
   try {
-    parse(text);
+    parseCondition(text);
     return [];
   } catch (e) {
-    const offset = (e as { offset?: unknown }).offset;
-    const message = `invalid condition: ${(e as Error).message}`;
-    return [error(path, message, "value", typeof offset === "number" ? offset : undefined)];
+    if (!(e instanceof ConditionSyntaxError)) throw e;
+    return [error(path, `invalid condition: ${e.message}`, "value", e.offset)];
   }
 }
 
@@ -41,7 +39,7 @@ function conditionProblem(path: KeyPath, text: unknown, parse: ConditionParser |
  * conditions that do not parse. Works on the raw data so these problems are reported together
  * with schema errors instead of after them.
  */
-export function manifestChecks(data: unknown, parseCondition?: ConditionParser): Problem[] {
+export function manifestChecks(data: unknown): Problem[] {
   const problems: Problem[] = [];
   if (!isRecord(data)) return problems;
   for (const [pattern] of entries(data.files)) {
@@ -57,12 +55,12 @@ export function manifestChecks(data: unknown, parseCondition?: ConditionParser):
   }
   items(data.conditionals).forEach((conditional, i) => {
     const text = isRecord(conditional) ? conditional.condition : undefined;
-    problems.push(...conditionProblem(["conditionals", i, "condition"], text, parseCondition));
+    problems.push(...conditionProblem(["conditionals", i, "condition"], text));
   });
   const rollout = isRecord(data.rollout) ? data.rollout : {};
   items(rollout.stages).forEach((stage, i) => {
     const text = isRecord(stage) ? stage.criteria : undefined;
-    problems.push(...conditionProblem(["rollout", "stages", i, "criteria"], text, parseCondition));
+    problems.push(...conditionProblem(["rollout", "stages", i, "criteria"], text));
   });
   return problems;
 }

@@ -62,7 +62,6 @@ export function parseManifestText(text: string, file: string): LoadedManifest {
   if (data === null || data === undefined) {
     throw BadInputError.single(file, "", 'the manifest is empty; it needs at least version: "x.y.z"');
   }
-  // TODO(conditions): pass parseCondition from shared/conditions/parse.ts once it exists.
   const checks = [...unquotedNumberKeys(doc), ...manifestChecks(data)];
   const { value, problems } = validateAgainst(Manifest, data, {
     enumNoun: (values) => nouns.get(values.join()),

@@ -228,6 +228,40 @@ describe("malformed manifests: every problem, positioned", () => {
   });
 });
 
+describe("conditions and rollout criteria", () => {
+  it("are parsed, and a syntax error points at the offending character", () => {
+    const text = [
+      'version: "1.0.0"',
+      "conditionals:",
+      "  - condition: \"file_exists('/x') and\"", // double-quoted: offset counts after the quote
+      "    action: warn",
+      "  - condition: current_version <<< '2'", // plain scalar
+      "    action: skip_update",
+      "  - condition: 'env_var(X) == ''y'''", // single-quoted
+      "    action: warn",
+      "rollout:",
+      "  stages:",
+      "    - percentage: 5",
+      "      criteria: \"nope('x')\"",
+    ].join("\n");
+    expect(issuesOf(text)).toEqual([
+      "update-manifest.yaml:3:38 conditionals[0].condition: invalid condition: unexpected end of condition",
+      "update-manifest.yaml:5:33 conditionals[1].condition: invalid condition: expected a condition or value, found '<'",
+      "update-manifest.yaml:7:25 conditionals[2].condition: invalid condition: env_var takes one quoted string, found 'X'",
+      "update-manifest.yaml:12:18 rollout.stages[0].criteria: invalid condition: unknown function or name 'nope' " +
+        "(known: file_exists, service_running, command, env_var, current_version)",
+    ]);
+  });
+
+  it("a block scalar condition error points at its key", () => {
+    const text =
+      "version: \"1\"\nconditionals:\n  - condition: >-\n      file_exists('/a') or or\n    action: warn\n";
+    expect(issuesOf(text)).toEqual([
+      "update-manifest.yaml:3:5 conditionals[0].condition: invalid condition: 'or' needs a condition before it",
+    ]);
+  });
+});
+
 describe("unknown keys", () => {
   it("are warnings with a did-you-mean hint, dropped so the rest still loads", () => {
     const text =
