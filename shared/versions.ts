@@ -61,44 +61,45 @@ function normalise(s: string): string {
   return /^[vV]\d/.test(trimmed) ? trimmed.slice(1) : trimmed;
 }
 
-function digitsToken(digits: string): Token {
-  return { rank: 3, digits: digits.replace(/^0+(?=\d)/, "") };
-}
+/** The textual pieces both parseVersion and the sort key are built from (digits kept as text). */
+type Pieces =
+  | { kind: "semver"; core: string[]; prerelease: string[] | undefined; build: string[] }
+  | { kind: "other"; runs: string[] };
 
-/** Parses a version string; never throws (every string has a place in the order). */
-export function parseVersion(s: string): ParsedVersion {
-  const body = normalise(s);
-  const m = SEMVER_LIKE.exec(body);
-  if (m) {
-    const core = m[1]!.split(".").map(Number);
-    while (core.length < 3) core.push(0);
-    const prerelease =
-      m[2] === undefined ? [] : m[2].split(".").map((id) => (/^\d+$/.test(id) ? Number(id) : id));
-    const build = m[3] === undefined ? [] : m[3].split(".");
-    return { kind: "semver", raw: s, core, prerelease, build };
-  }
-  const runs = (body.match(/\d+|\D+/g) ?? [])
-    .filter((run) => run !== ".")
-    .map((run) => (/^\d/.test(run) ? Number(run) : run));
-  return { kind: "other", raw: s, runs };
-}
-
-/** The sort key; built from the text rather than the parsed numbers so huge numbers stay exact. */
-function sortKey(s: string): Token[] {
+function split(s: string): Pieces {
   const body = normalise(s);
   const m = SEMVER_LIKE.exec(body);
   if (m) {
     const core = m[1]!.split(".");
     while (core.length < 3) core.push("0");
-    const key = core.map(digitsToken);
-    if (m[2] === undefined) return [...key, RELEASE];
-    const ids = m[2]
-      .split(".")
-      .map((id): Token => (/^\d+$/.test(id) ? digitsToken(id) : { rank: 4, text: id }));
-    return [...key, PRE, ...ids, END];
+    return { kind: "semver", core, prerelease: m[2]?.split("."), build: m[3]?.split(".") ?? [] };
   }
-  const runs = (body.match(/\d+|\D+/g) ?? []).filter((run) => run !== ".");
-  return [...runs.map((run): Token => (/^\d/.test(run) ? digitsToken(run) : { rank: 4, text: run })), END];
+  return { kind: "other", runs: (body.match(/\d+|\D+/g) ?? []).filter((run) => run !== ".") };
+}
+
+const isDigits = (s: string) => /^\d+$/.test(s);
+
+/** Parses a version string; never throws (every string has a place in the order). */
+export function parseVersion(s: string): ParsedVersion {
+  const pieces = split(s);
+  const value = (part: string) => (isDigits(part) ? Number(part) : part);
+  if (pieces.kind === "other") return { kind: "other", raw: s, runs: pieces.runs.map(value) };
+  const { core, prerelease, build } = pieces;
+  return { kind: "semver", raw: s, core: core.map(Number), prerelease: (prerelease ?? []).map(value), build };
+}
+
+function partToken(part: string): Token {
+  return isDigits(part) ? { rank: 3, digits: part.replace(/^0+(?=\d)/, "") } : { rank: 4, text: part };
+}
+
+/** The sort key; built from the text rather than numbers so huge numbers compare exactly. */
+function sortKey(s: string): Token[] {
+  const pieces = split(s);
+  if (pieces.kind === "other") return [...pieces.runs.map(partToken), END];
+  const core = pieces.core.map(partToken);
+  return pieces.prerelease === undefined
+    ? [...core, RELEASE]
+    : [...core, PRE, ...pieces.prerelease.map(partToken), END];
 }
 
 function compareTokens(a: Token, b: Token): number {
