@@ -35,13 +35,17 @@ function conditionProblem(path: KeyPath, text: unknown): Problem[] {
 }
 
 /**
- * What the schema cannot check: globs that cannot match, migration keys that are not versions, and
- * conditions that do not parse. Works on the raw data so these problems are reported together
- * with schema errors instead of after them.
+ * What the schema cannot check: a version that does not look like one (a warning), globs that
+ * cannot match, migration keys that are not versions, and conditions that do not parse. Works on
+ * the raw data so these problems are reported together with schema errors instead of after them.
  */
 export function manifestChecks(data: unknown): Problem[] {
   const problems: Problem[] = [];
   if (!isRecord(data)) return problems;
+  if (typeof data.version === "string" && data.version !== "" && !isVersionLike(data.version)) {
+    const message = `${JSON.stringify(data.version)} does not look like a version (e.g. "1.2.3"); it is ordered as text`;
+    problems.push({ path: ["version"], message, severity: "warning", at: "value" });
+  }
   for (const [pattern] of entries(data.files)) {
     const problem = globProblem(pattern);
     if (problem !== undefined) problems.push(error(["files", pattern], problem, "key"));

@@ -68,7 +68,7 @@ export function parseManifestText(text: string, file: string): LoadedManifest {
   });
   const issues = [
     ...yamlWarnings,
-    ...toIssues([...checks, ...problems], file, (p) => positionInYaml(doc, lines, p)),
+    ...toIssues([...checks, ...problems], file, (p) => positionInYaml(doc, text, lines, p)),
   ];
   if (value === undefined || issues.some((i) => i.severity === "error")) throw new BadInputError(issues);
   return { manifest: value, warnings: issues };

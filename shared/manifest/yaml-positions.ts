@@ -39,13 +39,36 @@ export function locateInYaml(doc: Document, path: KeyPath): Located {
   return { node, key, complete: true };
 }
 
-/** Where a character `offset` into a scalar's value sits in the source, for single-line scalars. */
-function offsetInScalar(scalar: Scalar, offset: number): number | undefined {
+/**
+ * Where a character `offset` into a block scalar (`|` or `>`) sits: its content lines follow the
+ * header, each with the block's indentation removed; folding turns a line break into one space,
+ * so offsets still count one character per break (blank lines inside a folded block aside).
+ */
+function offsetInBlock(scalar: Scalar, source: string, offset: number): number | undefined {
+  const start = scalar.range?.[0];
+  if (start === undefined) return undefined;
+  let lineStart = source.indexOf("\n", start) + 1;
+  if (lineStart === 0) return undefined;
+  const indent = /^ */.exec(source.slice(lineStart))?.[0].length ?? 0;
+  let remaining = offset;
+  while (lineStart < source.length) {
+    const end = source.indexOf("\n", lineStart);
+    const length = (end === -1 ? source.length : end) - lineStart - indent;
+    if (remaining <= length) return lineStart + indent + remaining;
+    remaining -= length + 1;
+    if (end === -1) return undefined;
+    lineStart = end + 1;
+  }
+  return undefined;
+}
+
+/** Where a character `offset` into a scalar's value sits in the source. */
+function offsetInScalar(scalar: Scalar, source: string, offset: number): number | undefined {
   const start = scalar.range?.[0];
   if (start === undefined) return undefined;
   if (scalar.type === "PLAIN") return start + offset;
   if (scalar.type === "QUOTE_DOUBLE" || scalar.type === "QUOTE_SINGLE") return start + 1 + offset;
-  return undefined;
+  return offsetInBlock(scalar, source, offset);
 }
 
 /**
@@ -53,11 +76,16 @@ function offsetInScalar(scalar: Scalar, offset: number): number | undefined {
  * of map entries (operators read `action:` as "the action"), the item for list entries, and the
  * exact character for an offset into a string. A missing key points at its parent.
  */
-export function positionInYaml(doc: Document, lines: LineCounter, problem: Problem): Position | undefined {
+export function positionInYaml(
+  doc: Document,
+  source: string,
+  lines: LineCounter,
+  problem: Problem,
+): Position | undefined {
   const found = locateInYaml(doc, problem.path);
   let offset: number | undefined;
   if (found.complete && problem.offset !== undefined && isScalar(found.node)) {
-    offset = offsetInScalar(found.node, problem.offset);
+    offset = offsetInScalar(found.node, source, problem.offset);
   }
   if (offset === undefined && found.complete && found.key !== null) offset = found.key.range?.[0];
   if (offset === undefined) offset = found.node?.range?.[0];

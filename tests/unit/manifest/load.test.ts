@@ -253,11 +253,17 @@ describe("conditions and rollout criteria", () => {
     ]);
   });
 
-  it("a block scalar condition error points at its key", () => {
-    const text =
-      "version: \"1\"\nconditionals:\n  - condition: >-\n      file_exists('/a') or or\n    action: warn\n";
+  it("in a block scalar, the error points into the right content line", () => {
+    const text = [
+      'version: "1"',
+      "conditionals:",
+      "  - condition: >-",
+      "      file_exists('/a') or",
+      "      service_running('x') or or",
+      "    action: warn",
+    ].join("\n");
     expect(issuesOf(text)).toEqual([
-      "update-manifest.yaml:3:5 conditionals[0].condition: invalid condition: 'or' needs a condition before it",
+      "update-manifest.yaml:5:31 conditionals[0].condition: invalid condition: 'or' needs a condition before it",
     ]);
   });
 });
@@ -274,6 +280,12 @@ describe("unknown keys", () => {
     ]);
     expect(manifest.hooks.pre_update).toEqual([{ command: "x" }]);
     expect(manifest.rollout).toBeUndefined();
+  });
+
+  it("a version that does not look like one is a warning", () => {
+    expect(issuesOf('version: "latest"\n')).toEqual([
+      'warning: update-manifest.yaml:1:1 version: "latest" does not look like a version (e.g. "1.2.3"); it is ordered as text',
+    ]);
   });
 
   it("hint from the matching notification type's keys only", () => {
