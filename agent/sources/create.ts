@@ -1,5 +1,6 @@
 import type { Source } from "../../shared/config/schema.js";
 import { BadInputError } from "../../shared/errors.js";
+import { HttpSource } from "./http.js";
 import { LocalSource } from "./local.js";
 import type { ReleaseSource, SourceContext } from "./types.js";
 
@@ -8,9 +9,10 @@ export function createSource(name: string, cfg: Source, ctx: SourceContext): Rel
   switch (cfg.type) {
     case "local":
       return new LocalSource(name, cfg, ctx);
-    case "git":
     case "http":
     case "https":
+      return new HttpSource(name, cfg, ctx);
+    case "git":
     case "sftp":
       // TODO(issue 4): wired in as each source lands.
       throw BadInputError.single(

@@ -55,4 +55,6 @@ export interface SourceContext {
   /** Where change-detection metadata and partial downloads go unless the config names a file. */
   stateDir: string;
   log: SourceLog;
+  /** Base of the retry backoff for network sources (default 1000 ms); tests pass 0. */
+  retryDelayMs?: number;
 }

@@ -1,0 +1,106 @@
+/**
+ * Small requests around a download: a conditional probe that reads headers only (so `check()`
+ * never downloads a body), and fetching a short text file such as a .sha256.
+ */
+import { request } from "undici";
+import { createHttpClient, headerValue } from "./dispatcher.js";
+import { DownloadError } from "./errors.js";
+import { redactUrl } from "./redact.js";
+import { backoffMs, isRetryableError, isRetryableStatus } from "./retry.js";
+
+export interface HttpCallOptions {
+  headers?: Record<string, string>;
+  caFile?: string;
+  timeoutMs?: number;
+  retries?: number;
+  retryDelayMs?: number;
+  signal?: AbortSignal;
+}
+
+export type ProbeResult =
+  | { status: "not-modified" }
+  | { status: "changed"; etag?: string; lastModified?: string; contentLength?: number };
+
+/** A conditional GET whose body is dropped unread: 304 means the stored validators still match. */
+export async function probeUrl(
+  url: string,
+  validators: { etag?: string; lastModified?: string },
+  options: HttpCallOptions = {},
+): Promise<ProbeResult> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (validators.etag !== undefined) headers["if-none-match"] = validators.etag;
+  if (validators.lastModified !== undefined) headers["if-modified-since"] = validators.lastModified;
+  return call(url, headers, options, async (status, resHeaders) => {
+    if (status === 304) return { status: "not-modified" };
+    const length = headerValue(resHeaders, "content-length");
+    return {
+      status: "changed",
+      etag: headerValue(resHeaders, "etag"),
+      lastModified: headerValue(resHeaders, "last-modified"),
+      contentLength: length === undefined ? undefined : Number(length),
+    };
+  });
+}
+
+/** GET a small text resource (at most `maxBytes`), e.g. a sha256sum file. */
+export async function fetchText(url: string, options: HttpCallOptions = {}, maxBytes = 64 * 1024): Promise<string> {
+  return call(url, { ...options.headers }, options, async (status, _headers, body) => {
+    if (status !== 200) throw new DownloadError(redactUrl(url), `HTTP ${status}`, isRetryableStatus(status), status);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > maxBytes) throw new DownloadError(redactUrl(url), `more than ${maxBytes} bytes`, false);
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  });
+}
+
+type Reader<T> = (
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  body: AsyncIterable<Buffer>,
+) => Promise<T>;
+
+async function call<T>(
+  url: string,
+  headers: Record<string, string>,
+  options: HttpCallOptions,
+  read: Reader<T>,
+): Promise<T> {
+  const client = await createHttpClient({ caFile: options.caFile, timeoutMs: options.timeoutMs });
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await request(url, { method: "GET", headers, dispatcher: client.dispatcher, signal: options.signal });
+        try {
+          if (res.statusCode >= 300 && res.statusCode !== 304 && res.statusCode !== 200) {
+            throw new DownloadError(redactUrl(url), `HTTP ${res.statusCode}`, isRetryableStatus(res.statusCode), res.statusCode);
+          }
+          return await read(res.statusCode, res.headers, res.body as AsyncIterable<Buffer>);
+        } finally {
+          if (!res.body.readableEnded && !res.body.destroyed) {
+            res.body.on("error", () => undefined);
+            res.body.destroy();
+          }
+        }
+      } catch (err) {
+        const failure =
+          err instanceof DownloadError
+            ? err
+            : new DownloadError(redactUrl(url), errorText(err), isRetryableError(err));
+        if (!failure.retryable || attempt > (options.retries ?? 3) || options.signal?.aborted) throw failure;
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, options.retryDelayMs ?? 1000)));
+      }
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === undefined ? err.message : `${code}: ${err.message}`;
+}

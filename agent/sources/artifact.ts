@@ -1,0 +1,61 @@
+/** Where network sources keep the artifact of the release being installed, and how they verify it. */
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { SecurityPolicy } from "../../shared/manifest/schema.js";
+import { type ProgressCallback, progressReporter } from "../download/progress.js";
+import { type ChecksumSpec, parseChecksumSpec, verifySha256 } from "./checksum.js";
+import type { FetchOptions, SourceContext } from "./types.js";
+
+/**
+ * `<stateDir>/downloads/<source>.artifact`: one per source, overwritten by the next fetch and
+ * removed by commit(), so a failed update never leaves more than one file behind.
+ */
+export async function artifactPathFor(ctx: SourceContext, name: string): Promise<string> {
+  const dir = join(ctx.stateDir, "downloads");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return join(dir, `${name}.artifact`);
+}
+
+export async function removeArtifact(path: string | undefined): Promise<void> {
+  if (path !== undefined) await rm(path, { force: true });
+}
+
+/** The caller's progress callback, or a bar/log reporter when it gave none. */
+export function progressFor(
+  options: FetchOptions | undefined,
+  label: string,
+  ctx: SourceContext,
+): ProgressCallback {
+  const given = options?.onProgress;
+  if (given !== undefined) return (bytes, total) => given(total ? bytes / total : undefined, bytes);
+  return progressReporter({ label, log: ctx.log });
+}
+
+/** The checksum to enforce, or undefined when none is configured or verification is off. */
+export function checksumToVerify(
+  spec: string | undefined,
+  security: SecurityPolicy,
+  where: string,
+  ctx: SourceContext,
+): ChecksumSpec | undefined {
+  if (spec === undefined) return undefined;
+  if (!security.verify_checksums) {
+    ctx.log.warn("checksum configured but security.verify_checksums = false: not verified", { where });
+    return undefined;
+  }
+  return parseChecksumSpec(spec, where);
+}
+
+export async function verifyArtifact(
+  artifact: string,
+  actual: string,
+  expected: string,
+  label: string,
+): Promise<void> {
+  try {
+    verifySha256(actual, expected, label);
+  } catch (err) {
+    await removeArtifact(artifact);
+    throw err;
+  }
+}

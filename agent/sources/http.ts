@@ -1,0 +1,163 @@
+/**
+ * `type = "https"` / `"http"`: a release archive at a URL. Change detection by conditional GET
+ * (ETag / Last-Modified in metadata_file); the body is only downloaded by fetch(), verified against
+ * the configured checksum, and only then extracted.
+ */
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import type { HttpSource as HttpSourceConfig } from "../../shared/config/schema.js";
+import { BadInputError } from "../../shared/errors.js";
+import { extractArchive } from "../archive/extract.js";
+import { downloadFile } from "../download/download.js";
+import { fetchText, type HttpCallOptions, probeUrl } from "../download/probe.js";
+import { redactUrl } from "../download/redact.js";
+import {
+  artifactPathFor,
+  checksumToVerify,
+  progressFor,
+  removeArtifact,
+  verifyArtifact,
+} from "./artifact.js";
+import { parseSha256Sums } from "./checksum.js";
+import { metadataPath, SourceMetadataStore } from "./metadata.js";
+import { extractLimitsFor, readReleaseVersion, shortId } from "./release-info.js";
+import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
+
+const Installed = z.object({
+  url: z.string(),
+  etag: z.string().optional(),
+  lastModified: z.string().optional(),
+  sha256: z.string(),
+  version: z.string().optional(),
+  installedAt: z.string(),
+});
+type Installed = z.infer<typeof Installed>;
+
+export class HttpSource implements ReleaseSource {
+  readonly type: "http" | "https";
+  private readonly store: SourceMetadataStore<Installed>;
+  private readonly pending = new Map<string, Omit<Installed, "installedAt">>();
+  private readonly shownUrl: string;
+
+  constructor(
+    readonly name: string,
+    private readonly cfg: HttpSourceConfig,
+    private readonly ctx: SourceContext,
+  ) {
+    this.type = cfg.type;
+    if (cfg.type === "https" && !cfg.url.startsWith("https://")) {
+      throw BadInputError.single("ship.toml", `sources.${name}.url`, 'type = "https" needs an https:// URL');
+    }
+    this.store = new SourceMetadataStore(
+      metadataPath(ctx.stateDir, name, cfg.metadata_file),
+      name,
+      Installed,
+    );
+    this.shownUrl = redactUrl(cfg.url);
+  }
+
+  async check(): Promise<UpdateCheck> {
+    const stored = await this.store.read();
+    const known = stored?.url === this.cfg.url ? stored : undefined;
+    const probe = await probeUrl(
+      this.cfg.url,
+      { etag: known?.etag, lastModified: known?.lastModified },
+      this.callOptions(),
+    );
+    const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
+    if (probe.status === "not-modified") {
+      return {
+        available: false,
+        current,
+        candidate: current,
+        detail: `${this.name}: up to date (${current})`,
+      };
+    }
+    const candidate = probe.etag ?? probe.lastModified ?? "new download";
+    return {
+      available: true,
+      current,
+      candidate,
+      detail: `${this.name}: update available at ${this.shownUrl} (${candidate})`,
+    };
+  }
+
+  async fetch(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
+    const artifact = await artifactPathFor(this.ctx, this.name);
+    const expected = await this.expectedSha256();
+    const result = await downloadFile({
+      url: this.cfg.url,
+      dest: artifact,
+      ...this.callOptions(options?.signal),
+      maxBytes: Math.floor(this.cfg.max_download_mb * 1024 * 1024),
+      onProgress: progressFor(options, this.fileName(), this.ctx),
+      log: this.ctx.log,
+    });
+    if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
+    if (expected !== undefined) await verifyArtifact(artifact, result.sha256, expected, this.shownUrl);
+    try {
+      const counts = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      this.ctx.log.info("downloaded and extracted release", {
+        source: this.name,
+        url: this.shownUrl,
+        sha256: result.sha256,
+        resumes: result.resumes,
+        ...counts,
+      });
+    } catch (err) {
+      await removeArtifact(artifact);
+      throw err;
+    }
+    const id = `sha256:${result.sha256}`;
+    this.pending.set(id, {
+      url: this.cfg.url,
+      etag: result.etag,
+      lastModified: result.lastModified,
+      sha256: result.sha256,
+      version: await readReleaseVersion(stagingDir),
+    });
+    return { dir: stagingDir, id, artifactSha256: result.sha256, artifactPath: artifact };
+  }
+
+  async commit(release: FetchedRelease): Promise<void> {
+    const facts = this.pending.get(release.id);
+    if (facts === undefined) throw new Error(`${this.name}: commit of a release this source did not fetch`);
+    await this.store.write({ ...facts, installedAt: new Date().toISOString() });
+    await removeArtifact(release.artifactPath);
+  }
+
+  private async expectedSha256(): Promise<string | undefined> {
+    const where = `sources.${this.name}.checksum`;
+    const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx);
+    if (spec === undefined) return undefined;
+    if (spec.kind === "inline") return spec.sha256;
+    if (!/^https?:\/\//.test(spec.location)) {
+      const file = spec.location.startsWith("file://") ? fileURLToPath(spec.location) : spec.location;
+      return parseSha256Sums(await readFile(file, "utf8"), this.fileName(), file);
+    }
+    // Credentials only travel to the release's own origin, never to a third-party checksum host.
+    const sameOrigin = new URL(spec.location).origin === new URL(this.cfg.url).origin;
+    const text = await fetchText(spec.location, {
+      ...this.callOptions(),
+      headers: sameOrigin ? this.cfg.headers : {},
+    });
+    return parseSha256Sums(text, this.fileName(), redactUrl(spec.location));
+  }
+
+  private fileName(): string {
+    return this.cfg.filename ?? (basename(new URL(this.cfg.url).pathname) || "release");
+  }
+
+  private callOptions(signal?: AbortSignal): HttpCallOptions {
+    return {
+      headers: this.cfg.headers,
+      caFile: this.cfg.ca_file,
+      timeoutMs: this.cfg.timeout_seconds * 1000,
+      retries: this.cfg.retries,
+      retryDelayMs: this.ctx.retryDelayMs,
+      signal,
+    };
+  }
+}

@@ -1,0 +1,175 @@
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createSource } from "../../../agent/sources/create.js";
+import { HttpSource } from "../../../agent/sources/http.js";
+import type { SourceContext } from "../../../agent/sources/types.js";
+import { HttpSource as HttpSourceConfig } from "../../../shared/config/schema.js";
+import { BadInputError, VerificationError } from "../../../shared/errors.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { hasProgram } from "../../support/require-program.js";
+import { type FileRoute, fileRoutes } from "../../support/servers/file-routes.js";
+import { startHttpsServer, type TestServer } from "../../support/servers/http-server.js";
+import { makeTestCert, type TestCert } from "../../support/servers/tls-cert.js";
+import { buildTar } from "../../unit/sources/tar-builder.js";
+
+function releaseArchive(version: string, extra: { path: string; body: string }[] = []): Buffer {
+  return gzipSync(
+    buildTar([
+      { path: `myapp-${version}/update-manifest.yaml`, body: `version: "${version}"\n` },
+      { path: `myapp-${version}/app.txt`, body: `app ${version}\n`.repeat(2000) },
+      ...extra,
+    ]),
+  );
+}
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+describe.skipIf(!hasProgram("openssl"))("HttpSource against a real HTTPS server", () => {
+  let tmp: string;
+  let cert: TestCert;
+  let server: TestServer;
+  const routes = new Map<string, FileRoute>();
+  let lines: { level: string; msg: string; data?: Record<string, unknown> }[];
+  let ctx: SourceContext;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), "ship-http-src-"));
+    cert = await makeTestCert(tmp);
+    server = await startHttpsServer(fileRoutes(routes), cert);
+  });
+  afterAll(async () => {
+    await server.close();
+    await rm(tmp, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    routes.clear();
+    server.requests.length = 0;
+    lines = [];
+    const stateDir = await mkdtemp(join(tmp, "state-"));
+    ctx = { stateDir, log: memoryLogger(lines), retryDelayMs: 0 };
+  });
+
+  const source = (extra: Record<string, unknown> = {}) =>
+    createSource(
+      "web",
+      HttpSourceConfig.parse({
+        type: "https",
+        app_dir: "/opt/app",
+        url: `${server.url}/app.tar.gz`,
+        ca_file: cert.caFile,
+        headers: { Authorization: "Bearer topsecret-token" },
+        ...extra,
+      }),
+      ctx,
+    );
+  const staging = async () => {
+    const dir = await mkdtemp(join(tmp, "stage-"));
+    return dir;
+  };
+
+  it("checks with a conditional GET: 304 after commit means no update and no body", async () => {
+    const v1 = releaseArchive("1.0.0");
+    routes.set("/app.tar.gz", { body: v1, etag: '"etag-v1"', lastModified: "Tue, 01 Oct 2024 10:00:00 GMT" });
+    const src = source({ checksum: `sha256:${sha(v1)}` });
+    expect(src).toBeInstanceOf(HttpSource);
+    expect(await src.check()).toMatchObject({ available: true, candidate: '"etag-v1"' });
+
+    const stage = await staging();
+    const release = await src.fetch(stage);
+    expect(release).toMatchObject({ id: `sha256:${sha(v1)}`, artifactSha256: sha(v1) });
+    expect(await readFile(join(stage, "update-manifest.yaml"), "utf8")).toContain("1.0.0");
+    await src.commit(release);
+    await expect(stat(release.artifactPath as string)).rejects.toMatchObject({ code: "ENOENT" });
+
+    server.requests.length = 0;
+    const again = await source().check();
+    expect(again).toMatchObject({ available: false, current: "1.0.0" });
+    expect(server.requests).toHaveLength(1);
+    expect(server.requests[0]?.headers["if-none-match"]).toBe('"etag-v1"');
+    expect(server.requests[0]?.headers["if-modified-since"]).toBe("Tue, 01 Oct 2024 10:00:00 GMT");
+
+    // A new release behind the same URL is seen.
+    routes.set("/app.tar.gz", { body: releaseArchive("1.1.0"), etag: '"etag-v2"' });
+    expect(await source().check()).toMatchObject({
+      available: true,
+      current: "1.0.0",
+      candidate: '"etag-v2"',
+    });
+    expect(JSON.stringify(lines)).not.toContain("topsecret");
+    expect(server.requests.every((r) => r.headers.authorization === "Bearer topsecret-token")).toBe(true);
+  });
+
+  it("a wrong checksum is refused before extraction; nothing changes", async () => {
+    routes.set("/app.tar.gz", { body: releaseArchive("1.0.0"), etag: '"e"' });
+    const src = source({ checksum: `sha256:${"0".repeat(64)}` });
+    const stage = await staging();
+    const err = await src.fetch(stage).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as VerificationError).exitCode).toBe(2);
+    expect((err as Error).message).toMatch(/checksum mismatch/);
+    expect(await readdir(stage)).toEqual([]);
+    expect(await readdir(join(ctx.stateDir, "downloads"))).toEqual([]);
+    await expect(stat(join(ctx.stateDir, "sources", "web.json"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("verifies against a .sha256 file URL", async () => {
+    const v1 = releaseArchive("1.0.0");
+    routes.set("/app.tar.gz", { body: v1, etag: '"e"' });
+    routes.set("/app.tar.gz.sha256", { body: `${sha(v1)}  app.tar.gz\n` });
+    const stage = await staging();
+    await source({ checksum: `${server.url}/app.tar.gz.sha256` }).fetch(stage);
+    expect(await readdir(stage)).toContain("app.txt");
+
+    routes.set("/app.tar.gz.sha256", { body: `${"1".repeat(64)}  app.tar.gz\n` });
+    const stage2 = await staging();
+    await expect(
+      source({ checksum: `${server.url}/app.tar.gz.sha256` }).fetch(stage2),
+    ).rejects.toBeInstanceOf(VerificationError);
+    expect(await readdir(stage2)).toEqual([]);
+  });
+
+  it("survives a connection cut halfway by resuming with Range", async () => {
+    const v1 = releaseArchive("1.0.0");
+    routes.set("/app.tar.gz", { body: v1, etag: '"e1"', cutTimes: 1 });
+    const stage = await staging();
+    const release = await source({ checksum: `sha256:${sha(v1)}` }).fetch(stage);
+    expect(release.artifactSha256).toBe(sha(v1));
+    expect(server.requests.map((r) => r.headers.range)).toEqual([
+      undefined,
+      expect.stringMatching(/^bytes=\d+-$/),
+    ]);
+  });
+
+  it("a hostile archive is refused with exit 2 and leaves staging empty", async () => {
+    routes.set("/app.tar.gz", { body: gzipSync(buildTar([{ path: "../../etc/cron.d/evil", body: "x" }])) });
+    const stage = await staging();
+    const err = await source()
+      .fetch(stage)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect(await readdir(stage)).toEqual([]);
+  });
+
+  it("metadata_file may be shared by several sources", async () => {
+    routes.set("/app.tar.gz", { body: releaseArchive("1.0.0"), etag: '"e"' });
+    const shared = join(tmp, "shared-meta", "http_metadata.json");
+    await mkdir(join(tmp, "shared-meta"), { recursive: true });
+    const src = source({ metadata_file: shared });
+    const release = await src.fetch(await staging());
+    await src.commit(release);
+    const json = JSON.parse(await readFile(shared, "utf8"));
+    expect(json.sources.web).toMatchObject({ etag: '"e"', version: "1.0.0" });
+  });
+
+  it('type = "https" refuses a plain http:// URL', () => {
+    const cfg = HttpSourceConfig.parse({
+      type: "https",
+      app_dir: "/opt/app",
+      url: "http://example.com/a.tgz",
+    });
+    expect(() => createSource("web", cfg, ctx)).toThrow(BadInputError);
+  });
+});
