@@ -139,7 +139,7 @@ function render(input: MergeInput, user: Parsed, release: Parsed, plan: MergePla
     case "json":
       return { text: renderJsonMerge(input.current, user.value, release.value, plan.edits), warnings: [] };
     case "toml":
-      return renderTomlMerge(input.current, user.value, release.value, plan.edits);
+      return renderTomlMerge(input.current, input.incoming, user.value, release.value, plan.edits);
     case "yaml":
       if (user.yaml === undefined || release.yaml === undefined)
         throw new Error("YAML copies were not parsed as YAML");

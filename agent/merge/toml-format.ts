@@ -8,6 +8,8 @@ import { parse, stringify, TomlError } from "smol-toml";
 import { applyEditsToValue } from "./apply-plain.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
+import { editTomlText } from "./toml-text-edit.js";
+import { sameValue } from "./values.js";
 
 export function parseToml(text: string, fileName: string, role: CopyRole): unknown {
   try {
@@ -28,14 +30,26 @@ export interface TomlRender {
 
 export function renderTomlMerge(
   userText: string,
+  releaseText: string,
   user: unknown,
   release: unknown,
   edits: MergeEdit[],
 ): TomlRender {
   if (edits.length === 0) return { text: userText, warnings: [] };
   const merged = applyEditsToValue(user, release, edits);
+  const edited = editTomlText(userText, releaseText, user, release, merged, edits);
+  // The line editor only reads layout; the parser decides whether its result is the merge.
+  if (edited !== undefined && parsesTo(edited, merged)) return { text: edited, warnings: [] };
   return {
     text: stringify(merged),
     warnings: ["the merged TOML was rewritten from values: comments and formatting were not kept"],
   };
+}
+
+function parsesTo(text: string, expected: unknown): boolean {
+  try {
+    return sameValue(parse(text, { integersAsBigInt: "asNeeded" }), expected);
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,66 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { mergeConfigFile } from "../../../agent/merge/index.js";
+
+const fixtures = join(import.meta.dirname, "../../fixtures/merge/toml-comments");
+const fixture = (name: string) => readFileSync(join(fixtures, name), "utf8");
+
+function mergeToml(
+  current: string,
+  incoming: string,
+  extra: { base?: string; strategy?: "update_only" } = {},
+) {
+  return mergeConfigFile({
+    format: "toml",
+    fileName: "config.toml",
+    current,
+    incoming,
+    base: extra.base,
+    strategy: extra.strategy ?? "preserve_user",
+  });
+}
+
+describe("TOML merges keep the server copy's comments and spelling when edits are line edits", () => {
+  it("three-way merge of a commented config: exact text", () => {
+    const result = mergeToml(fixture("current.toml"), fixture("incoming.toml"), {
+      base: fixture("base.toml"),
+    });
+    expect(result.text).toBe(fixture("expected.toml"));
+    expect(result.warnings).toEqual([]);
+    expect(result.kept.sort()).toEqual(["database.url", "server.host"]);
+    expect(result.updated.sort()).toEqual(["database.pool.size", "server.timeout", "server.workers"]);
+    expect(result.added.sort()).toEqual(["metrics", "server.grace"]);
+    expect(result.removed).toEqual(["legacy"]);
+  });
+
+  it("adds keys after the last key of their table, with the release's comment, in a CRLF file", () => {
+    const current = "# top\r\na = 1\r\n\r\n[t]\r\nx = 0x10 # hex\r\n\r\n[u]\r\n";
+    const incoming = "a = 1\nb = 'two'\n[t]\nx = 1\n# why y\ny = 1.0\n[u]\nz = [1, 2]\n";
+    expect(mergeToml(current, incoming, { strategy: "update_only" }).text).toBe(
+      "# top\r\na = 1\r\nb = 'two'\r\n\r\n[t]\r\nx = 0x10 # hex\r\n# why y\r\ny = 1.0\r\n\r\n[u]\r\nz = [1, 2]\r\n",
+    );
+  });
+
+  it("adds to a table defined by dotted keys beside them", () => {
+    const result = mergeToml("log.level = 'info'\n# end\n", "log.level = 'warn'\nlog.format = 'json'\n");
+    expect(result.text).toBe("log.level = 'info'\nlog.format = 'json'\n# end\n");
+  });
+
+  it("a value turning into a table and back", () => {
+    const base = "cache = 'none'\n\n[proxy]\nurl = ''\n";
+    const incoming = "proxy = false\n\n[cache]\nsize = 64\n";
+    const result = mergeToml(base, incoming, { base });
+    expect(result.text).toBe("proxy = false\n\n[cache]\nsize = 64\n");
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("falls back to rewriting from values, and says so, when a line edit cannot express the merge", () => {
+    // Adding a key to [a], which exists only through its sub-table [a.b].
+    const result = mergeToml("# mine\n[a.b]\nc = 1\n", "[a]\nd = 2\n[a.b]\nc = 1\n");
+    expect(result.text).toBe("[a]\nd = 2\n\n[a.b]\nc = 1\n");
+    expect(result.warnings).toEqual([
+      "the merged TOML was rewritten from values: comments and formatting were not kept",
+    ]);
+  });
+});
