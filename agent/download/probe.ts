@@ -43,9 +43,14 @@ export async function probeUrl(
 }
 
 /** GET a small text resource (at most `maxBytes`), e.g. a sha256sum file. */
-export async function fetchText(url: string, options: HttpCallOptions = {}, maxBytes = 64 * 1024): Promise<string> {
+export async function fetchText(
+  url: string,
+  options: HttpCallOptions = {},
+  maxBytes = 64 * 1024,
+): Promise<string> {
   return call(url, { ...options.headers }, options, async (status, _headers, body) => {
-    if (status !== 200) throw new DownloadError(redactUrl(url), `HTTP ${status}`, isRetryableStatus(status), status);
+    if (status !== 200)
+      throw new DownloadError(redactUrl(url), `HTTP ${status}`, isRetryableStatus(status), status);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of body) {
@@ -73,10 +78,20 @@ async function call<T>(
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await request(url, { method: "GET", headers, dispatcher: client.dispatcher, signal: options.signal });
+        const res = await request(url, {
+          method: "GET",
+          headers,
+          dispatcher: client.dispatcher,
+          signal: options.signal,
+        });
         try {
           if (res.statusCode >= 300 && res.statusCode !== 304 && res.statusCode !== 200) {
-            throw new DownloadError(redactUrl(url), `HTTP ${res.statusCode}`, isRetryableStatus(res.statusCode), res.statusCode);
+            throw new DownloadError(
+              redactUrl(url),
+              `HTTP ${res.statusCode}`,
+              isRetryableStatus(res.statusCode),
+              res.statusCode,
+            );
           }
           return await read(res.statusCode, res.headers, res.body as AsyncIterable<Buffer>);
         } finally {
