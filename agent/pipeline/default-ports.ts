@@ -4,7 +4,7 @@ import { evaluateCondition } from "../../shared/conditions/evaluate.js";
 import { parseCondition } from "../../shared/conditions/parse.js";
 import { loadManifestFile } from "../../shared/manifest/load.js";
 import type { Conditional, Requirements } from "../../shared/manifest/schema.js";
-import { applyUpdate, describeRelease, recoverApp, restoreBackup } from "../apply/index.js";
+import { applyUpdate, describeRelease, listBackups, recoverApp, restoreBackup } from "../apply/index.js";
 import { hostConditionContext } from "../conditions/host-context.js";
 import { createSource } from "../sources/create.js";
 import type {
@@ -33,6 +33,13 @@ const engine: UpdateEngine = {
       log: input.log,
     });
     return { backupPath: applied.backup.path, summary: { ...applied.summary } };
+  },
+  async findBackup({ app, backupDir, replacedBy, since }) {
+    const backups = await listBackups(backupDir, app);
+    const found = backups.find(
+      (b) => b.replacedBy === replacedBy && Date.parse(b.created) >= Date.parse(since),
+    );
+    return found?.path ?? null;
   },
   async restore({ appDir, stateDir, backupPath, log }) {
     await restoreBackup({ appDir, stateDir, backupPath, log });

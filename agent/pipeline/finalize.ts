@@ -43,7 +43,11 @@ export async function finalizeUpdate(input: FinalizeInput): Promise<void> {
   await notify(input);
 }
 
-export function nextSourceState(state: SourceState, report: AppReport, now: Date): SourceState {
+export function nextSourceState(
+  { pending_update: _decided, ...state }: SourceState,
+  report: AppReport,
+  now: Date,
+): SourceState {
   const base: SourceState = {
     ...state,
     last_result: report.result === "update_available" ? state.last_result : report.result,

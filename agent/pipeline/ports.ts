@@ -67,6 +67,13 @@ export interface UpdateEngine {
    * keep_backups. Writes nothing when it throws before its journal exists.
    */
   apply(input: ApplyInput): Promise<AppliedRelease>;
+  /** The newest complete backup an update to `replacedBy` made since `since` (ISO), if any. */
+  findBackup(input: {
+    app: string;
+    backupDir: string;
+    replacedBy: string;
+    since: string;
+  }): Promise<string | null>;
   /** Puts the pre-update bytes back from `backupPath`. */
   restore(input: { appDir: string; stateDir: string; backupPath: string; log: Logger }): Promise<void>;
 }

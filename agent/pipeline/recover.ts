@@ -8,6 +8,7 @@ import type { Logger } from "../../shared/log.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
 import { defaultPorts } from "./default-ports.js";
 import { lockDir, updatePaths } from "./paths.js";
+import { resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
 import { combinedExitCode } from "./report.js";
 
@@ -45,7 +46,20 @@ export async function recover(
           stateDir: appStateDir,
           log: appLog,
         });
-        apps.push({ source: name, appDir: source.app_dir, exitCode: ExitCode.ok, detail });
+        const interrupted = await resolvePendingUpdate({
+          config,
+          name,
+          source,
+          ports,
+          appStateDir,
+          log: appLog,
+        });
+        apps.push({
+          source: name,
+          appDir: source.app_dir,
+          exitCode: interrupted?.exitCode ?? ExitCode.ok,
+          detail: interrupted === null ? detail : `${detail}; ${interrupted.detail}`,
+        });
       } finally {
         await lock.release();
       }

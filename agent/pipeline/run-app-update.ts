@@ -4,11 +4,13 @@
  * handleFailure. The caller (run-once.ts) holds the app lock and finalizes.
  */
 import { ExitCode } from "../../shared/errors.js";
+import { faultPoint } from "../fault.js";
 import type { UpdateContext } from "./context.js";
 import { handleFailure } from "./handle-failure.js";
 import { runStep } from "./handlers.js";
+import { markPending } from "./pending-update.js";
 import type { AppReport, StepTiming } from "./report.js";
-import { stepName, UPDATE_STEPS } from "./steps.js";
+import { mayHaveStoppedServices, stepName, UPDATE_STEPS } from "./steps.js";
 
 export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
   const steps: StepTiming[] = [];
@@ -23,11 +25,17 @@ export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
     steps,
   });
 
+  let pendingMarked = false;
   for (const step of UPDATE_STEPS) {
     const name = stepName(step);
+    faultPoint(`pipeline:before:${step.kind}`);
     const started = performance.now();
     let outcome: Awaited<ReturnType<typeof runStep>>;
     try {
+      if (!pendingMarked && mayHaveStoppedServices(step)) {
+        await markPending(ctx);
+        pendingMarked = true;
+      }
       outcome = await runStep(ctx, step);
     } catch (error) {
       steps.push({ step: name, durationMs: elapsed(started), ok: false });

@@ -12,6 +12,7 @@ import { readState, updateSourceState } from "../state/state-file.js";
 import type { UpdateContext, UpdateSettings } from "./context.js";
 import { finalizeUpdate } from "./finalize.js";
 import { lockDir, updatePaths } from "./paths.js";
+import { resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
 import type { AppReport } from "./report.js";
 import { runAppUpdate } from "./run-app-update.js";
@@ -62,6 +63,22 @@ export async function runSource(
     const { ports } = options;
     const recovery = await ports.engine.recover({ appDir: source.app_dir, stateDir: paths.appStateDir, log });
     log.debug("recovery", { detail: recovery.detail });
+    const interrupted = await resolvePendingUpdate({
+      config,
+      name,
+      source,
+      ports,
+      appStateDir: paths.appStateDir,
+      log,
+    });
+    if (interrupted?.exitCode === ExitCode.restoreFailed) {
+      return bare({
+        result: "restore_failed",
+        exitCode: ExitCode.restoreFailed,
+        message: `${name}: ${interrupted.detail}`,
+        error: interrupted.detail,
+      });
+    }
     const currentVersion =
       (await readState(config.general.state_file)).sources[name]?.current_version ?? null;
     const releaseSource = ports.openSource(name, source, { stateDir: paths.sourceStateDir, log });

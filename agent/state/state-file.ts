@@ -22,6 +22,23 @@ export const runResults = [
 ] as const;
 export type RunResult = (typeof runResults)[number];
 
+/**
+ * Written before the apply and cleared by finalize: if it is still there at the next start, the run
+ * that wrote it was killed after changing the app, and the new version was never verified.
+ */
+export const PendingUpdate = z.object({
+  version: z.string(),
+  from: z.string().nullable(),
+  started: z.string(),
+  /** Set once the apply returned; otherwise found by version in the backup store. */
+  backup_path: z.string().optional(),
+  /** The manifest's rollback hooks and custom_rollback_command, to run when undoing it. */
+  rollback_commands: z.array(
+    z.union([z.string(), z.object({ command: z.string(), timeout: z.number().optional() })]),
+  ),
+});
+export type PendingUpdate = z.infer<typeof PendingUpdate>;
+
 export const SourceState = z.looseObject({
   current_version: z.string().nullable().default(null),
   previous_version: z.string().nullable().default(null),
@@ -33,6 +50,7 @@ export const SourceState = z.looseObject({
   release_id: z.string().nullable().default(null),
   /** Set when a conditional asked for a person; cleared by the next successful update. */
   manual_steps: z.array(z.string()).optional(),
+  pending_update: PendingUpdate.optional(),
 });
 export type SourceState = z.infer<typeof SourceState>;
 

@@ -1,6 +1,7 @@
 /** apply: the engine backs up what changes and installs the release in one journaled operation. */
 import { need, type UpdateContext } from "../context.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
+import { recordPendingBackup } from "../pending-update.js";
 
 export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
   const manifest = need(ctx.manifest, "manifest");
@@ -16,6 +17,7 @@ export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     previousVersion: ctx.currentVersion,
     log: ctx.log,
   });
+  await recordPendingBackup(ctx, ctx.applied.backupPath);
   ctx.log.info("applied release", { backup: ctx.applied.backupPath, changes: ctx.applied.summary });
   return CONTINUE;
 }

@@ -1,0 +1,115 @@
+/**
+ * The pipeline's own crash safety, one level above the apply engine's journal: the engine leaves a
+ * killed apply fully old or fully new, but "fully new" after a kill means the health checks never
+ * ran. A pending_update record in the state file (written before the first step that may change the
+ * host, cleared by finalize) tells the next start to restore the backup and run the rollback hooks.
+ */
+import { access } from "node:fs/promises";
+import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import { ExitCode } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+import { describeFailure, runCommand } from "../exec/run-command.js";
+import { readState, updateSourceState } from "../state/state-file.js";
+import { need, type UpdateContext } from "./context.js";
+import type { PipelinePorts } from "./ports.js";
+
+export async function markPending(ctx: UpdateContext): Promise<void> {
+  const manifest = need(ctx.manifest, "manifest");
+  const custom = manifest.rollback.custom_rollback_command;
+  await updateSourceState(ctx.config.general.state_file, ctx.app, (s) => ({
+    ...s,
+    pending_update: {
+      version: manifest.version,
+      from: ctx.currentVersion,
+      started: ctx.settings.now().toISOString(),
+      rollback_commands: [...manifest.hooks.rollback, ...(custom === undefined ? [] : [custom])],
+    },
+  }));
+}
+
+export async function recordPendingBackup(ctx: UpdateContext, backupPath: string): Promise<void> {
+  await updateSourceState(ctx.config.general.state_file, ctx.app, (s) =>
+    s.pending_update === undefined
+      ? s
+      : { ...s, pending_update: { ...s.pending_update, backup_path: backupPath } },
+  );
+}
+
+export interface PendingResolution {
+  exitCode: ExitCode;
+  detail: string;
+}
+
+/** Call after the engine's recovery. Returns null when no update was interrupted. */
+export async function resolvePendingUpdate(input: {
+  config: AgentConfig;
+  name: string;
+  source: Source;
+  ports: PipelinePorts;
+  appStateDir: string;
+  log: Logger;
+}): Promise<PendingResolution | null> {
+  const { config, name, source, ports, log } = input;
+  const pending = (await readState(config.general.state_file)).sources[name]?.pending_update;
+  if (pending === undefined) return null;
+  log.warn(`an update to ${pending.version} was interrupted; restoring the previous version`, { pending });
+
+  const problems: string[] = [];
+  try {
+    const backupPath =
+      pending.backup_path ??
+      (await ports.engine.findBackup({
+        app: name,
+        backupDir: config.general.backup_dir,
+        replacedBy: pending.version,
+        since: pending.started,
+      }));
+    // No backup (the apply was undone by the journal) or a consumed one (a restore was finished): the
+    // files are already the old ones.
+    if (backupPath !== null && (await exists(backupPath))) {
+      await ports.engine.restore({ appDir: source.app_dir, stateDir: input.appStateDir, backupPath, log });
+    }
+  } catch (error) {
+    problems.push(`restoring files: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  for (const [index, spec] of pending.rollback_commands.entries()) {
+    const command = typeof spec === "string" ? spec : spec.command;
+    const timeout = typeof spec === "string" ? 300 : (spec.timeout ?? 300);
+    const label = `rollback[${index}]`;
+    const result = await runCommand(command, {
+      cwd: source.app_dir,
+      timeoutSeconds: timeout,
+      env: {
+        app: name,
+        version: pending.version,
+        previousVersion: pending.from ?? "",
+        appDir: source.app_dir,
+      },
+      log,
+      label,
+    });
+    if (!result.ok) problems.push(describeFailure(label, result, timeout));
+  }
+
+  const failed = problems.length > 0;
+  const detail = failed
+    ? `update to ${pending.version} was interrupted and restoring failed: ${problems.join("; ")} — the app needs a person`
+    : `update to ${pending.version} was interrupted; restored ${pending.from ?? "the previous tree"}`;
+  await updateSourceState(config.general.state_file, name, ({ pending_update: _done, ...s }) => ({
+    ...s,
+    last_result: failed ? "restore_failed" : "failed_restored",
+    last_error: detail,
+  }));
+  if (failed) log.error(detail);
+  else log.warn(detail);
+  return { exitCode: failed ? ExitCode.restoreFailed : ExitCode.ok, detail };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

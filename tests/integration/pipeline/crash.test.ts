@@ -1,0 +1,124 @@
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, symlinkSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recover } from "../../../agent/pipeline/index.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { createSandbox, hashTree, type Sandbox, writeTree } from "./harness.js";
+
+const ENTRY = join(import.meta.dirname, "run-entry.ts");
+const ESBUILD = join(import.meta.dirname, "../../../node_modules/.bin/esbuild");
+
+/**
+ * Bundles the entry once (vite-node would transform every module again in every child), next to a
+ * node_modules link so the bundle's package imports resolve.
+ */
+function bundleEntry(dir: string): string {
+  const out = join(dir, "entry.mjs");
+  symlinkSync(join(import.meta.dirname, "../../../node_modules"), join(dir, "node_modules"));
+  const built = spawnSync(
+    ESBUILD,
+    [
+      ENTRY,
+      "--bundle",
+      "--platform=node",
+      "--format=esm",
+      "--packages=external",
+      `--outfile=${out}`,
+      "--log-level=error",
+    ],
+    { encoding: "utf8" },
+  );
+  if (built.status !== 0) throw new Error(`esbuild failed: ${built.stderr}`);
+  return out;
+}
+
+async function countLines(file: string): Promise<number> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text.split("\n").filter((l) => l !== "").length;
+}
+
+function runProcess(
+  entry: string,
+  configFile: string,
+  fault: string,
+): Promise<{ code: number | null; signal: string | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [entry, configFile], {
+      env: { ...process.env, SHIP_FAULT: fault },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => resolve({ code, signal }));
+  });
+}
+
+/**
+ * Never a mixed tree: a run SIGKILLed at each step boundary and in the middle of the apply or of a
+ * restore leaves the app, after recovery, byte for byte either v1 or v2, user data untouched.
+ */
+describe("a run killed with SIGKILL", () => {
+  let box: Sandbox;
+  let oldTree: Record<string, string>;
+  let newTree: Record<string, string>;
+  let entry: string;
+  const v2Files = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`src/m${i}.py`, `v2 ${i}\n`]));
+
+  beforeAll(async () => {
+    box = await createSandbox();
+    mkdirSync(join(box.root, "bin"));
+    entry = bundleEntry(join(box.root, "bin"));
+    const v1Files = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`src/m${i}.py`, `v1 ${i}\n`]));
+    const v1 = await box.release("v1", v1Files, {
+      version: "1.0.0",
+      directories: { data: { preserve: true } },
+    });
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeTree(box.appDir, { "data/user.db": "precious\n" });
+    oldTree = await hashTree(box.appDir);
+    newTree = { ...oldTree };
+    for (const [rel, content] of Object.entries(v2Files)) {
+      newTree[rel] = createHash("sha256").update(content).digest("hex");
+    }
+  });
+  afterAll(async () => {
+    await box.cleanup();
+  });
+
+  // Engine-level points are covered by the apply engine's own crash tests; these are the ones where
+  // the pipeline's pending_update record matters: mid-apply, committed but not returned, applied but
+  // not verified, and mid-restore.
+  const points = ["apply:file@7", "apply:committed", "pipeline:before:tests", "restore:file@5"];
+  for (const point of points) {
+    it(`at ${point}`, async () => {
+      const rollbackLog = join(box.root, "rollback.log");
+      // A failing health check makes every run go through restore, so restore:file is reached too.
+      const v2 = await box.release(`v2-${point}`, v2Files, {
+        version: "2.0.0",
+        directories: { data: { preserve: true } },
+        hooks: { rollback: [`echo rolled-back >> ${rollbackLog}`] },
+        post_update_tests: [{ name: "health", command: "exit 1" }],
+      });
+      const configFile = join(box.root, "config.json");
+      await writeFile(configFile, JSON.stringify(box.config(v2)));
+      const killed = await runProcess(entry, configFile, point);
+      expect(killed.signal).toBe("SIGKILL");
+
+      const hooksBefore = await countLines(rollbackLog);
+      const recovered = await recover(box.config(v2), memoryLogger());
+      expect(recovered.exitCode).toBe(0);
+      expect(recovered.apps[0]?.detail).toContain("update to 2.0.0 was interrupted");
+      expect(await countLines(rollbackLog)).toBe(hooksBefore + 1);
+      const tree = await hashTree(box.appDir);
+      expect([oldTree, newTree]).toContainEqual(tree);
+      expect(tree["data/user.db"]).toBe(oldTree["data/user.db"]);
+
+      // The next run finishes the job: the failing health check rolls back to v1 again.
+      const next = await box.run(v2);
+      expect(next.exitCode).toBe(1);
+      expect(await hashTree(box.appDir)).toEqual(oldTree);
+    });
+  }
+});
