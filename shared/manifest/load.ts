@@ -47,21 +47,38 @@ function unquotedNumberKeys(doc: Document): Problem[] {
 }
 
 /**
+ * Top-level `x-…` keys hold YAML anchors for reuse (`x-hook: &hook …`, then `- *hook`), as in
+ * docker-compose files; they are not settings, so they are removed without a warning.
+ */
+function dropExtensionKeys(data: unknown): void {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return;
+  for (const key of Object.keys(data))
+    if (key.startsWith("x-")) delete (data as Record<string, unknown>)[key];
+}
+
+/**
  * Parses and validates an update manifest. Throws BadInputError listing every error (YAML syntax,
  * schema, globs, migration versions, conditions), each with line:column and key path; unknown keys
  * are returned as warnings and ignored.
  */
 export function parseManifestText(text: string, file: string): LoadedManifest {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
   if (doc.errors.length > 0) {
     throw new BadInputError(doc.errors.map((e) => syntaxIssue(e, file, lines, "error")));
   }
   const yamlWarnings = doc.warnings.map((w) => syntaxIssue(w, file, lines, "warning"));
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    // The yaml library refuses alias expansion bombs ("billion laughs") here.
+    throw BadInputError.single(file, "", `YAML: ${(e as Error).message}`);
+  }
   if (data === null || data === undefined) {
     throw BadInputError.single(file, "", 'the manifest is empty; it needs at least version: "x.y.z"');
   }
+  dropExtensionKeys(data);
   const checks = [...unquotedNumberKeys(doc), ...manifestChecks(data)];
   const { value, problems } = validateAgainst(Manifest, data, {
     enumNoun: (values) => nouns.get(values.join()),

@@ -221,6 +221,16 @@ describe("malformed manifests: every problem, positioned", () => {
     expect(issues[0]).toMatch(expected);
   });
 
+  it("an alias expansion bomb is refused, not expanded", () => {
+    const lines = ['version: "1"', "a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i <= 8; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const next = String.fromCharCode(97 + i);
+      lines.push(`${next}: &${next} [${Array(10).fill(`*${prev}`).join(", ")}]`);
+    }
+    expect(() => parseManifestText(lines.join("\n"), F)).toThrow(/update-manifest\.yaml YAML: .*alias/i);
+  });
+
   it("an empty file is bad input naming the file", () => {
     expect(() => parseManifestText("# nothing\n", F)).toThrow(
       /update-manifest\.yaml .*the manifest is empty/,
@@ -280,6 +290,25 @@ describe("unknown keys", () => {
     ]);
     expect(manifest.hooks.pre_update).toEqual([{ command: "x" }]);
     expect(manifest.rollout).toBeUndefined();
+  });
+
+  it("top-level x- keys hold anchors and are not warned about; merge keys work", () => {
+    const text = [
+      'version: "1.0.0"',
+      "x-hook: &hook",
+      "  type: webhook",
+      '  url: "https://hooks.test/ship"',
+      "notifications:",
+      "  on_success:",
+      "    - <<: *hook",
+      "      message: ok",
+      "  on_failure:",
+      "    - *hook",
+    ].join("\n");
+    const { manifest, warnings } = parseManifestText(text, F);
+    expect(warnings).toEqual([]);
+    expect(manifest.notifications.on_success[0]).toMatchObject({ type: "webhook", message: "ok" });
+    expect(manifest.notifications.on_failure[0]).toMatchObject({ url: "https://hooks.test/ship" });
   });
 
   it("a version that does not look like one is a warning", () => {
