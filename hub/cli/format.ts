@@ -1,0 +1,25 @@
+/** Plain-text tables for people; scripts use --json. */
+export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? "-" : String(c))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), ...cells.map(line)].join("\n");
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400, y: 365 * 86400 };
+
+/** "30d", "12h", "90m", "3600" (seconds) → seconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([smhdwy]?)$/.exec(text.trim());
+  if (!match) throw new RangeError(`not a duration: "${text}" (use e.g. 30d, 12h, 90m, 3600s)`);
+  return Math.round(Number(match[1]) * (UNITS[match[2] || "s"] ?? 1));
+}
+
+export function counts(record: Record<string, number>): string {
+  const parts = Object.entries(record).map(([k, v]) => `${k}=${v}`);
+  return parts.length === 0 ? "-" : parts.join(" ");
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+import { Command, Option } from "commander";
+import { ShipError } from "../../shared/errors.js";
+
+// Subcommands load their modules on demand: `rollout list` should not pay for express and SQLite.
+const remoteCommands = () => import("./remote-commands.js");
+const tokenCommands = () => import("./token.js");
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function local(cmd: Command): Command {
+  return cmd
+    .option("--config <file>", "hub.toml")
+    .option("--data-dir <dir>", "data directory (default ./ship-hub-data or hub.toml data_dir)")
+    .option("--db <file>", "SQLite database (default <data-dir>/hub.db)");
+}
+
+function remote(cmd: Command): Command {
+  return cmd
+    .option("--hub <url>", "hub URL (default $SHIP_HUB_URL or http://127.0.0.1:8080)")
+    .option("--token <jwt>", "operator token (default $SHIP_HUB_TOKEN)")
+    .option("--token-file <file>", "file holding the operator token")
+    .option("--json", "machine-readable output");
+}
+
+const program = new Command("ship-hub")
+  .description("ship hub: releases, staged rollouts, agents")
+  .showHelpAfterError();
+
+local(program.command("serve").description("run the hub"))
+  .option("--port <port>", "port (default 8080)")
+  .option("--host <host>", "interface (default 127.0.0.1)")
+  .action(async (options) => (await import("./serve.js")).serve(options));
+
+const token = program.command("token").description("API tokens (reads the data dir directly)");
+local(token.command("create").description("print a new token"))
+  .addOption(
+    new Option("--role <role>", "ci | operator | agent")
+      .choices(["ci", "operator", "agent"])
+      .makeOptionMandatory(),
+  )
+  .option("--name <name>", "who holds it (shown in the audit log)")
+  .option("--agent <id>", "agent id (agent tokens)")
+  .option("--ttl <duration>", "lifetime, e.g. 30d, 12h (max 366d)", "30d")
+  .action(async (options) => (await tokenCommands()).tokenCreate(options));
+local(token.command("revoke").description("revoke a token by jti").argument("<jti>")).action(
+  async (jti: string, options) => (await tokenCommands()).tokenRevoke(jti, options),
+);
+local(token.command("list").description("list tokens").option("--json", "machine-readable output")).action(
+  async (options) => (await tokenCommands()).tokenList(options),
+);
+
+const rollout = program.command("rollout").description("staged rollouts (via the API)");
+remote(rollout.command("create").description("create and start a rollout"))
+  .option("--release <id>", "release id")
+  .option("--app <app>", "with --version: find the release by app and version")
+  .option("--version <version>")
+  .option("--spec <file>", "full rollout body as YAML/JSON (waves, selector, thresholds)")
+  .option("--wave <spec>", "NAME=PERCENT | NAME=label:K=V | NAME=agents:ID,ID (repeat; in order)", collect)
+  .option("--selector <k=v>", "only agents with this label (repeat)", collect)
+  .option("--failure-threshold <n|p%>", "halt after n failures or p % failed", "1")
+  .option("--wait-minutes <m>", "wait after each wave before auto-advance")
+  .option("--min-success-rate <0..1>", "success share a wave needs to auto-advance")
+  .option("--auto-advance", "advance waves by themselves")
+  .option("--auto-rollback", "on halt, send updated agents back")
+  .option("--preview", "only show which agents fall in which wave")
+  .action(async (options) => (await remoteCommands()).rolloutCreate(options));
+remote(rollout.command("list").option("--state <state>")).action(async (options) =>
+  (await remoteCommands()).rolloutList(options),
+);
+for (const action of ["show", "advance", "pause", "resume"] as const)
+  remote(rollout.command(action).argument("<id>")).action(async (id: string, options) =>
+    (await remoteCommands()).rolloutAction(action, id, options),
+  );
+remote(
+  rollout.command("abort").argument("<id>").option("--rollback", "send updated agents back at once"),
+).action(async (id: string, options) => (await remoteCommands()).rolloutAction("abort", id, options));
+remote(program.command("agents").description("list agents")).action(async (options) =>
+  (await remoteCommands()).agentsList(options),
+);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`ship-hub: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(error instanceof ShipError || error instanceof RangeError ? 2 : 1);
+});

@@ -1,0 +1,194 @@
+import { readFile } from "node:fs/promises";
+import YAML from "yaml";
+import type { RolloutSpecInput } from "../../shared/api/bodies.js";
+import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
+import type { AgentRecord } from "../store/store.js";
+import { counts, table } from "./format.js";
+import { HubClient, type RemoteOptions } from "./hub-client.js";
+
+type Summary = ReturnType<typeof rolloutSummary>;
+type Detail = ReturnType<typeof rolloutDetail>;
+type AgentView = Omit<AgentRecord, "lastSeen"> & { lastSeen: string };
+
+const out = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+
+export interface CreateOptions extends RemoteOptions {
+  release?: string;
+  app?: string;
+  version?: string;
+  spec?: string;
+  wave?: string[];
+  selector?: string[];
+  failureThreshold?: string;
+  waitMinutes?: string;
+  minSuccessRate?: string;
+  autoAdvance?: boolean;
+  autoRollback?: boolean;
+  preview?: boolean;
+}
+
+function pairs(items: string[] | undefined, what: string): Record<string, string> {
+  return Object.fromEntries(
+    (items ?? []).map((item) => {
+      const at = item.indexOf("=");
+      if (at <= 0) throw new RangeError(`${what} "${item}": use KEY=VALUE`);
+      return [item.slice(0, at), item.slice(at + 1)];
+    }),
+  );
+}
+
+/** `--wave canary=5 --wave all=100` (percent), or `--wave eu=label:region=eu`, or `--wave pets=agents:a,b`. */
+function parseWave(text: string, options: CreateOptions) {
+  const at = text.indexOf("=");
+  if (at <= 0)
+    throw new RangeError(`--wave "${text}": use NAME=PERCENT, NAME=label:K=V or NAME=agents:ID,ID`);
+  const name = text.slice(0, at);
+  const value = text.slice(at + 1);
+  const common = {
+    name,
+    ...(options.waitMinutes ? { waitMinutes: Number(options.waitMinutes) } : {}),
+    ...(options.minSuccessRate ? { minSuccessRate: Number(options.minSuccessRate) } : {}),
+  };
+  if (value.startsWith("label:"))
+    return { ...common, labels: pairs(value.slice(6).split(","), "--wave label") };
+  if (value.startsWith("agents:")) return { ...common, agents: value.slice(7).split(",").filter(Boolean) };
+  return { ...common, percent: Number(value.replace(/%$/, "")) };
+}
+
+async function buildSpec(client: HubClient, options: CreateOptions): Promise<RolloutSpecInput> {
+  if (options.spec) return YAML.parse(await readFile(options.spec, "utf8")) as RolloutSpecInput;
+  let release = options.release;
+  if (!release && options.app && options.version) {
+    const { releases } = await client.request<{ releases: { id: string; version: string }[] }>(
+      "GET",
+      `/releases?app=${encodeURIComponent(options.app)}&limit=1000`,
+    );
+    release = releases.find((r) => r.version === options.version)?.id;
+    if (!release) throw new RangeError(`no release ${options.app} ${options.version} on the hub`);
+  }
+  if (!release)
+    throw new RangeError("name the release: --release ID, or --app NAME --version V, or --spec FILE");
+  const threshold = options.failureThreshold ?? "1";
+  return {
+    release,
+    waves: (options.wave?.length ? options.wave : ["all=100"]).map((w) => parseWave(w, options)),
+    failureThreshold: threshold.endsWith("%")
+      ? { percent: Number(threshold.slice(0, -1)) }
+      : { count: Number(threshold) },
+    autoAdvance: options.autoAdvance ?? false,
+    autoRollback: options.autoRollback ?? false,
+    ...(options.selector?.length ? { selector: { labels: pairs(options.selector, "--selector") } } : {}),
+  };
+}
+
+function printDetail(d: Detail): void {
+  out(`rollout  ${d.id}`);
+  out(`release  ${d.release.app} ${d.release.version} (${d.release.id})`);
+  out(`state    ${d.state}${d.reason ? ` — ${d.reason}` : ""}`);
+  out(`wave     ${d.currentWave + 1}/${d.waves.length} ${d.currentWaveName}, started ${d.waveStartedAt}`);
+  out(`agents   ${counts(d.counts)}`);
+  for (const w of d.waves) {
+    out(`\nwave ${w.index + 1} ${w.name} [${w.status}] ${counts(w.counts)}`);
+    if (w.agents.length > 0)
+      out(
+        table(
+          ["AGENT", "STATE", "ONLINE", "ATTEMPTS", "UPDATED", "ERROR"],
+          w.agents.map((a) => [
+            a.agentId,
+            a.state,
+            a.online ? "yes" : "no",
+            a.attempts,
+            a.updatedAt,
+            a.error,
+          ]),
+        ),
+      );
+  }
+}
+
+export async function rolloutCreate(options: CreateOptions): Promise<void> {
+  const client = await HubClient.from(options);
+  const spec = await buildSpec(client, options);
+  if (options.preview) {
+    type Preview = { rolloutId: string; waves: { name: string; agents: string[] }[]; unassigned: string[] };
+    const p = await client.request<Preview>("POST", "/rollouts/preview", spec);
+    if (options.json) return out(JSON.stringify(p, null, 2));
+    out(`preview for rollout id ${p.rolloutId} (create with --spec and this id to get exactly this split)`);
+    out(
+      table(
+        ["WAVE", "AGENTS", "MEMBERS"],
+        [
+          ...p.waves.map((w) => [w.name, w.agents.length, w.agents.join(" ")]),
+          ["(none)", p.unassigned.length, p.unassigned.join(" ")],
+        ],
+      ),
+    );
+    return;
+  }
+  const created = await client.request<Detail>("POST", "/rollouts", spec);
+  if (options.json) return out(JSON.stringify(created, null, 2));
+  printDetail(created);
+}
+
+export async function rolloutList(options: RemoteOptions & { state?: string }): Promise<void> {
+  const client = await HubClient.from(options);
+  const query = options.state ? `?state=${encodeURIComponent(options.state)}` : "";
+  const { rollouts } = await client.request<{ rollouts: Summary[] }>("GET", `/rollouts${query}`);
+  if (options.json) return out(JSON.stringify(rollouts, null, 2));
+  out(
+    table(
+      ["ID", "APP", "VERSION", "STATE", "WAVE", "AGENTS", "UPDATED"],
+      rollouts.map((r) => [
+        r.id,
+        r.release.app,
+        r.release.version,
+        r.state,
+        `${r.currentWave + 1} ${r.currentWaveName}`,
+        counts(r.counts),
+        r.updated,
+      ]),
+    ),
+  );
+}
+
+export async function rolloutAction(
+  action: "show" | "advance" | "pause" | "resume" | "abort",
+  id: string,
+  options: RemoteOptions & { rollback?: boolean },
+): Promise<void> {
+  const client = await HubClient.from(options);
+  const path = `/rollouts/${encodeURIComponent(id)}`;
+  const detail =
+    action === "show"
+      ? await client.request<Detail>("GET", path)
+      : await client.request<Detail>(
+          "POST",
+          `${path}/${action}`,
+          action === "abort" ? { rollback: options.rollback ?? false } : {},
+        );
+  if (options.json) return out(JSON.stringify(detail, null, 2));
+  printDetail(detail);
+}
+
+export async function agentsList(options: RemoteOptions): Promise<void> {
+  const client = await HubClient.from(options);
+  const { agents } = await client.request<{ agents: AgentView[] }>("GET", "/agents");
+  if (options.json) return out(JSON.stringify(agents, null, 2));
+  out(
+    table(
+      ["AGENT", "HOST", "ONLINE", "LAST SEEN", "LABELS", "APPS"],
+      agents.map((a) => [
+        a.id,
+        a.hostname,
+        a.online ? "yes" : "no",
+        a.lastSeen,
+        Object.entries(a.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
+        a.apps.map((p) => `${p.app}@${p.version ?? "?"}`).join(" "),
+      ]),
+    ),
+  );
+}

@@ -1,0 +1,64 @@
+import { join } from "node:path";
+import { createLogger } from "../../shared/log.js";
+import { loadHubConfig } from "../config/load.js";
+import type { HubConfig } from "../config/schema.js";
+import { startHub } from "../server.js";
+
+export interface CommonOptions {
+  config?: string;
+  dataDir?: string;
+  db?: string;
+}
+
+export interface ResolvedPaths {
+  config: HubConfig;
+  dataDir: string;
+  dbFile: string;
+  secretFile?: string;
+  envSecret?: string;
+}
+
+/** Flags win over hub.toml, which wins over defaults; `serve` and `token` resolve identically. */
+export async function resolvePaths(options: CommonOptions): Promise<ResolvedPaths> {
+  const config = await loadHubConfig(options.config);
+  const dataDir = options.dataDir ?? config.data_dir;
+  const env = process.env.SHIP_HUB_SECRET;
+  return {
+    config,
+    dataDir,
+    dbFile: options.db ?? config.db ?? join(dataDir, "hub.db"),
+    ...(config.jwt_secret_file ? { secretFile: config.jwt_secret_file } : {}),
+    ...(env ? { envSecret: env } : {}),
+  };
+}
+
+export async function serve(options: CommonOptions & { port?: string; host?: string }): Promise<void> {
+  const paths = await resolvePaths(options);
+  const { config } = paths;
+  const log = createLogger({ name: "ship-hub", level: config.log_level });
+  const hub = await startHub({
+    ...paths,
+    host: options.host ?? config.host,
+    port: options.port === undefined ? config.port : Number(options.port),
+    pingIntervalMs: config.ping_interval_seconds * 1000,
+    offlineTimeoutMs: config.offline_timeout_seconds * 1000,
+    tickIntervalMs: config.tick_interval_seconds * 1000,
+    maxArtifactBytes: config.max_artifact_mb * 1024 * 1024,
+    maxPayloadBytes: config.max_message_kb * 1024,
+    log,
+  });
+  // Printed on stdout so scripts (and tests) can find the port when --port 0 picked one.
+  process.stdout.write(`ship-hub listening on ${hub.url}\n`);
+  const stop = (signal: string) => {
+    log.info("shutting down", { signal });
+    hub.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error("shutdown failed", { error: String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}

@@ -1,0 +1,152 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { manifestText, TestAgent } from "./support.js";
+
+const run = promisify(execFile);
+const MAIN = resolve("dist/hub/cli/main.js");
+
+let dir: string;
+let serveProcess: ChildProcess;
+let url: string;
+
+async function cli(...args: string[]) {
+  return run(process.execPath, [MAIN, ...args], { cwd: dir, env: { ...process.env, SHIP_HUB_TOKEN: "" } });
+}
+
+beforeAll(async () => {
+  if (!existsSync(MAIN))
+    throw new Error(`${MAIN} missing: build first (npx tsc -p tsconfig.json; npm test does)`);
+  dir = await mkdtemp(join(tmpdir(), "ship-hub-cli-"));
+  serveProcess = spawn(process.execPath, [MAIN, "serve", "--port", "0", "--data-dir", "data"], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    serveProcess.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    serveProcess.once("exit", (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+});
+
+afterAll(async () => {
+  if (serveProcess.exitCode === null) serveProcess.kill("SIGKILL");
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("ship-hub CLI", () => {
+  // One long scenario: every CLI call is a node start, which is slow on a loaded machine.
+  it("serve + token create share the data dir; rollout and agents commands drive the API; SIGTERM shuts down cleanly", {
+    timeout: 180_000,
+  }, async () => {
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await stat(join(dir, "data", "secret"))).mode & 0o777).toBe(0o600);
+    const operator = (
+      await cli("token", "create", "--data-dir", "data", "--role", "operator", "--name", "ops")
+    ).stdout.trim();
+    expect(operator).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const agentToken = (
+      await cli("token", "create", "--data-dir", "data", "--role", "agent", "--agent", "web-1")
+    ).stdout.trim();
+
+    const published = await fetch(`${url}/api/v1/releases`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${operator}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        app: "web",
+        version: "2.0.0",
+        manifest: manifestText("2.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      }),
+    });
+    expect(published.status).toBe(201);
+
+    const agent = await TestAgent.connect(url, agentToken);
+    agent.hello("web-1", [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }], {
+      env: "prod",
+    });
+    const remote = ["--hub", url, "--token", operator];
+    await expect
+      .poll(
+        async () =>
+          (await fetch(`${url}/api/v1/agents/web-1`, { headers: { authorization: `Bearer ${operator}` } }))
+            .status,
+      )
+      .toBe(200);
+    expect((await cli("agents", ...remote)).stdout).toMatch(
+      /web-1\s+web-1\s+yes\s+\S+\s+env=prod\s+web@1\.0\.0/,
+    );
+
+    const preview = await cli(
+      "rollout",
+      "create",
+      ...remote,
+      "--app",
+      "web",
+      "--version",
+      "2.0.0",
+      "--wave",
+      "canary=agents:web-1",
+      "--wave",
+      "rest=100",
+      "--preview",
+    );
+    expect(preview.stdout).toMatch(/canary\s+1\s+web-1/);
+    const created = JSON.parse(
+      (
+        await cli(
+          "rollout",
+          "create",
+          ...remote,
+          "--app",
+          "web",
+          "--version",
+          "2.0.0",
+          "--wave",
+          "canary=agents:web-1",
+          "--wave",
+          "rest=100",
+          "--json",
+        )
+      ).stdout,
+    ) as { id: string; state: string };
+    expect(created.state).toBe("running");
+    expect((await agent.next((m) => m.type === "deploy")).type).toBe("deploy");
+    expect((await cli("rollout", "list", ...remote)).stdout).toMatch(
+      new RegExp(`${created.id}\\s+web\\s+2\\.0\\.0\\s+running`),
+    );
+    const paused = await cli("rollout", "pause", created.id, ...remote);
+    expect(paused.stdout).toMatch(/state\s+paused/);
+    const aborted = await cli("rollout", "abort", created.id, "--rollback", ...remote);
+    expect(aborted.stdout).toMatch(/state\s+aborted/);
+    const refused = await cli("rollout", "advance", created.id, ...remote).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(refused).toMatchObject({ code: 2, stderr: expect.stringMatching(/409/) });
+
+    const { stdout: list } = await cli("token", "list", "--data-dir", "data", "--json");
+    const jti = (JSON.parse(list) as { jti: string; name: string }[]).find((t) => t.name === "ops")!.jti;
+    await cli("token", "revoke", jti, "--data-dir", "data");
+    const denied = await cli("agents", ...remote).catch((e: { code: number; stderr: string }) => e);
+    expect(denied).toMatchObject({ code: 2, stderr: expect.stringMatching(/401.*revoked/) });
+
+    const closed = agent.closed();
+    const exited = new Promise<number | null>((resolve) =>
+      serveProcess.once("exit", (code) => resolve(code)),
+    );
+    serveProcess.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    await closed;
+    // Shutdown checkpoints the write-ahead log into the database file.
+    const wal = await stat(join(dir, "data", "hub.db-wal")).catch(() => undefined);
+    expect(wal === undefined || wal.size === 0).toBe(true);
+  });
+});
