@@ -1,0 +1,62 @@
+import { findBackup, listBackups, rollbackTo } from "../../apply/index.js";
+import { readBackupMeta } from "../../backup/backup-store.js";
+import { acquireLock, appLockFile } from "../../lock/run-lock.js";
+import { lockDir } from "../../pipeline/paths.js";
+import { updateSourceState } from "../../state/state-file.js";
+import { loadCliConfig } from "../load-config.js";
+import { cliLogger } from "../logger.js";
+import type { GlobalOptions } from "../main.js";
+import type { Output } from "../output.js";
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** `ship --list-backups`: newest first, with the version each one brings back. */
+export async function listBackupsCommand(options: GlobalOptions, out: Output): Promise<number> {
+  const { config } = await loadCliConfig(options.config, out);
+  const backups = await listBackups(config.general.backup_dir);
+  out.result(backups);
+  if (backups.length === 0) out.line(`no backups in ${config.general.backup_dir}`);
+  else
+    out.line(`${"ID".padEnd(32)} ${"APP".padEnd(16)} ${"RESTORES".padEnd(12)} ${"CREATED".padEnd(24)} SIZE`);
+  for (const b of backups) {
+    out.line(
+      `${b.id.padEnd(32)} ${b.app.padEnd(16)} ${(b.version ?? "(pre-ship)").padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
+    );
+  }
+  return 0;
+}
+
+/** `ship --rollback ID|PATH`: newer updates of that app are undone first, newest first. */
+export async function rollbackCommand(options: GlobalOptions, out: Output): Promise<number> {
+  const { config } = await loadCliConfig(options.config, out);
+  const log = cliLogger(options, config);
+  const target = await findBackup(config.general.backup_dir, options.rollback as string);
+  const { appDir } = await readBackupMeta(target.path);
+  // The same lock as an update of this app: a timer run must not apply while we restore.
+  const lock = await acquireLock(appLockFile(lockDir(config), appDir), log);
+  let result: Awaited<ReturnType<typeof rollbackTo>>;
+  try {
+    result = await rollbackTo({ backupRoot: config.general.backup_dir, target: target.path, log });
+    if (config.sources[result.app] !== undefined) {
+      await updateSourceState(config.general.state_file, result.app, (s) => ({
+        ...s,
+        previous_version: s.current_version,
+        current_version: result.version,
+        last_update: new Date().toISOString(),
+        last_error: null,
+      }));
+    }
+  } finally {
+    await lock.release();
+  }
+  out.result(result);
+  out.line(
+    `${result.app}: back on ${result.version ?? "the tree before ship's first install"} (${result.restored.length} backup(s) restored)`,
+  );
+  return 0;
+}

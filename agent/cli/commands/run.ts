@@ -1,0 +1,52 @@
+import { ExitCode } from "../../../shared/errors.js";
+import { recover, runOnce } from "../../pipeline/index.js";
+import { loadCliConfig } from "../load-config.js";
+import { cliLogger } from "../logger.js";
+import type { GlobalOptions } from "../main.js";
+import type { Output } from "../output.js";
+
+/** `ship [--check-only] [--force] [--sources ...]`: one run over the configured sources. */
+export async function runCommand(options: GlobalOptions, out: Output): Promise<number> {
+  const { config } = await loadCliConfig(options.config, out);
+  const log = cliLogger(options, config);
+  // A run killed mid-update leaves a journal; finish or undo it before looking for new releases.
+  const recovered = await recover(config, log);
+  for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
+  if (recovered.exitCode === ExitCode.restoreFailed) {
+    out.problem("recovery of an interrupted update failed; see the log — the app needs a person");
+    return recovered.exitCode;
+  }
+  const summary = await runOnce(config, {
+    force: options.force === true,
+    checkOnly: options.checkOnly === true,
+    allowDowngrade: options.allowDowngrade === true,
+    log,
+    ...(options.sources === undefined ? {} : { sources: options.sources }),
+  });
+  out.result(summary);
+  if (options.checkOnly) {
+    for (const app of summary.apps) {
+      const mark = app.result === "update_available" ? "update" : "current";
+      out.line(`${mark.padEnd(8)} ${app.message}`);
+    }
+  } else {
+    for (const app of summary.apps) out.line(app.message);
+    if (summary.apps.length === 0) out.line(summary.message);
+  }
+  for (const app of summary.apps) {
+    if (app.manualSteps.length > 0) {
+      out.problem(`${app.source}: manual intervention required before this update:`);
+      for (const step of app.manualSteps) out.problem(`  - ${step}`);
+    }
+  }
+  return summary.exitCode;
+}
+
+/** `ship --recover`: finish or undo interrupted updates, then exit. */
+export async function recoverCommand(options: GlobalOptions, out: Output): Promise<number> {
+  const { config } = await loadCliConfig(options.config, out);
+  const summary = await recover(config, cliLogger(options, config));
+  out.result(summary);
+  for (const app of summary.apps) out.line(`${app.source}: ${app.detail || "nothing to recover"}`);
+  return summary.exitCode;
+}

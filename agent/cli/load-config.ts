@@ -1,0 +1,15 @@
+import { defaultConfigPath, loadConfigFile } from "../../shared/config/load.js";
+import type { AgentConfig } from "../../shared/config/schema.js";
+import { formatIssue } from "../../shared/errors.js";
+import type { Output } from "./output.js";
+
+/** Loads ship.toml from --config or the default place, printing its warnings once. */
+export async function loadCliConfig(
+  configOption: string | undefined,
+  out: Output,
+): Promise<{ config: AgentConfig; path: string }> {
+  const path = configOption ?? defaultConfigPath(process.cwd());
+  const { config, warnings } = await loadConfigFile(path);
+  for (const w of warnings) out.problem(formatIssue(w));
+  return { config, path };
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from "commander";
+import { ExitCode } from "../../shared/errors.js";
+import { SHIP_VERSION } from "../version.js";
+import { exitCodeFor, messageFor } from "./exit-codes.js";
+import { createOutput, type Output } from "./output.js";
+
+export interface GlobalOptions {
+  config?: string;
+  checkOnly?: boolean;
+  force?: boolean;
+  sources?: string[];
+  rollback?: string;
+  listBackups?: boolean;
+  testManifest?: string;
+  checkRequirements?: string;
+  testConditionals?: string;
+  checkRollout?: string;
+  appDir?: string;
+  currentVersion?: string;
+  allowDowngrade?: boolean;
+  recover?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+type Runner = (options: GlobalOptions, out: Output) => Promise<number>;
+
+/** Each root-level mode lives in its own module, loaded only when used so `ship --help` stays fast. */
+const modes: { flag: keyof GlobalOptions; load: () => Promise<Runner> }[] = [
+  { flag: "testManifest", load: async () => (await import("./commands/test-manifest.js")).testManifest },
+  {
+    flag: "checkRequirements",
+    load: async () => (await import("./commands/check-requirements.js")).checkRequirementsCommand,
+  },
+  {
+    flag: "testConditionals",
+    load: async () => (await import("./commands/test-conditionals.js")).testConditionals,
+  },
+  { flag: "checkRollout", load: async () => (await import("./commands/check-rollout.js")).checkRollout },
+  { flag: "listBackups", load: async () => (await import("./commands/backups.js")).listBackupsCommand },
+  { flag: "rollback", load: async () => (await import("./commands/backups.js")).rollbackCommand },
+  { flag: "recover", load: async () => (await import("./commands/run.js")).recoverCommand },
+];
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command("ship")
+    .description("Unattended, safe application updates: one run over the sources in ship.toml")
+    .version(SHIP_VERSION, "--version")
+    .option("-c, --config <path>", "config file (default ./ship.toml if present, else /etc/ship/ship.toml)")
+    .option("--check-only", "report which sources have an update; apply nothing (exit 100 if any)")
+    .option("--force", "bypass the once-a-day rule")
+    .option("--sources <names...>", "only these sources")
+    .option("--rollback <id|path>", "restore a backup (id as listed by --list-backups, or its path)")
+    .option("--list-backups", "list backups with id, app, version, created, size")
+    .option("--test-manifest <file>", "validate an update manifest; errors carry line:column")
+    .option("--check-requirements <file>", "run the manifest's requirement checks on this host")
+    .option(
+      "--test-conditionals <file>",
+      "evaluate the manifest's conditionals here and say what would happen",
+    )
+    .option("--check-rollout <file>", "would this host take part in the manifest's staged rollout now")
+    .option("--app-dir <dir>", "app directory for --test-conditionals/--check-requirements (default: config)")
+    .option("--current-version <v>", "installed version to assume for --test-conditionals")
+    .option("--allow-downgrade", "apply a release older than the installed one")
+    .option("--recover", "finish or undo an update interrupted by a crash, then exit")
+    .option("--json", "machine-readable output")
+    .addOption(new Option("-v, --verbose", "debug logging").conflicts("quiet"))
+    .option("-q, --quiet", "only problems")
+    .enablePositionalOptions()
+    .action(async (options: GlobalOptions) => {
+      const out = createOutput(options);
+      const mode = modes.find((m) => options[m.flag] !== undefined && options[m.flag] !== false);
+      const runner = mode ? await mode.load() : (await import("./commands/run.js")).runCommand;
+      setExit(await runner(options, out));
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are successes; every other parse problem is bad input (exit 2).
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+    }
+    process.stderr.write(`ship: ${messageFor(error)}\n`);
+    return exitCodeFor(error);
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,159 @@
+/**
+ * `ship release ...`: the release helper for CI (the seed's release.sh). Registered by main.ts;
+ * the work lives in agent/release/, this file only maps arguments to it and errors to exit codes.
+ */
+import { Argument, type Command, CommanderError, InvalidArgumentError } from "commander";
+import { BadInputError, ExitCode } from "../../shared/errors.js";
+import { bumpParts } from "../release/bump.js";
+import * as actions from "../release/cli-actions.js";
+import { processIo, type ReleaseIo } from "../release/cli-io.js";
+import { askReleasePlan } from "../release/interactive.js";
+import { exitCodeFor, messageFor } from "./exit-codes.js";
+
+type Run = (common: actions.CommonOptions) => Promise<void>;
+
+/** Usage errors exit 2 (bad input), as every other ship command does; help and --version exit 0. */
+function usageExit(error: CommanderError): never {
+  throw error.exitCode === 0 ? error : new CommanderError(ExitCode.badInput, error.code, error.message);
+}
+
+const port = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port (1-65535)");
+  return n;
+};
+
+export function registerReleaseCommand(program: Command, io: ReleaseIo = processIo): void {
+  const release = program
+    .command("release")
+    .description("release helper for CI: git | http | sftp | manifest | bump | keygen | sign | publish")
+    .option("-C, --dir <dir>", "the app's source directory", ".")
+    .option("--json", "machine-readable output")
+    .exitOverride(usageExit);
+
+  /** Commander calls an action with the arguments, the options, then the command itself. */
+  const act =
+    <A extends unknown[]>(run: (...args: A) => Run) =>
+    async (...args: unknown[]): Promise<void> => {
+      const cmd = args[args.length - 1] as Command;
+      const g = cmd.optsWithGlobals<{ dir: string; json?: boolean }>();
+      try {
+        await run(...(args.slice(0, -1) as A))({ dir: g.dir, json: g.json === true, io });
+        process.exitCode = ExitCode.ok;
+      } catch (error) {
+        io.err(`ship release ${cmd.name()}: ${messageFor(error)}`);
+        process.exitCode = exitCodeFor(error);
+      }
+    };
+  const sub = (name: string, description: string) =>
+    release.command(name).description(description).exitOverride(usageExit);
+  const buildOptions = (c: Command) =>
+    c
+      .option("--include <paths...>", "only these files/directories (default: all files git does not ignore)")
+      .option("--app <name>", "app name (default: the directory's name)")
+      .option("--out <dir>", "where the archive goes", ".");
+
+  sub("manifest", "write a starter update-manifest.yaml")
+    .argument("<version>")
+    .option("--force", "overwrite an existing manifest")
+    .option("--out <file>", "where to write it", "update-manifest.yaml")
+    .option("--description <text>")
+    .action(
+      act(
+        (v: string, o: Parameters<typeof actions.manifestAction>[2]) => (c) =>
+          actions.manifestAction(c, v, o),
+      ),
+    );
+
+  sub("bump", "print the next version after the newest v* tag")
+    .addArgument(new Argument("<part>").choices(bumpParts))
+    .action(act((part: (typeof bumpParts)[number]) => (c) => actions.bumpAction(c, part)));
+
+  sub("git", "set the manifest's version, commit, tag vVERSION (annotated), push with --push")
+    .argument("<version>")
+    .argument("<description>")
+    .option("--push", "push the branch and the tag")
+    .option("--remote <name>", "remote to push to", "origin")
+    .action(
+      act(
+        (v: string, d: string, o: { push?: boolean; remote?: string }) => (c) =>
+          actions.gitAction(c, v, d, o),
+      ),
+    );
+
+  buildOptions(sub("http", "build APP-VERSION.tar.gz (reproducible) and its .sha256"))
+    .argument("<version>")
+    .argument("<description>")
+    .action(act((v: string, d: string, o: actions.BuildCliOptions) => (c) => actions.httpAction(c, v, d, o)));
+
+  buildOptions(sub("sftp", "build as http, upload over SFTP, verify size and sha256 on the server"))
+    .argument("<version>")
+    .argument("<description>")
+    .argument("<host>")
+    .argument("<user>")
+    .argument("<remote_dir>")
+    .option("--key <file>", "private key (default ~/.ssh/id_ed25519)")
+    .option("--port <n>", "ssh port", port, 22)
+    .option("--known-hosts <file>", "known_hosts holding the server's key (default ~/.ssh/known_hosts)")
+    .action(
+      act(
+        (
+          version: string,
+          description: string,
+          host: string,
+          user: string,
+          remoteDir: string,
+          o: actions.SftpCliOptions,
+        ) =>
+          (c) =>
+            actions.sftpAction(c, { version, description, host, user, remoteDir }, o),
+      ),
+    );
+
+  sub("keygen", "create an Ed25519 signing key pair (private key mode 600)")
+    .option("--out <dir>", "where the keys go", ".")
+    .action(act((o: { out?: string }) => (c) => actions.keygenAction(c, o)));
+
+  sub("sign", "write ARTIFACT.sig: app, version, artifact and manifest sha256 signed with Ed25519")
+    .argument("[artifact]", "the release archive (omit with --git-commit)")
+    .requiredOption("--key <file>", "private key from `ship release keygen`")
+    .option("--manifest <file>", "manifest (default: the one inside the archive)")
+    .option("--app <name>", "app (default: from the archive name)")
+    .option("--version <v>", "version (default: the manifest's)")
+    .option("--git-commit <sha>", "sign a git release at this commit instead of an archive")
+    .option("--out <file>", "signature file (default ARTIFACT.sig)")
+    .action(
+      act(
+        (a: string | undefined, o: Parameters<typeof actions.signAction>[2]) => (c) =>
+          actions.signAction(c, a, o),
+      ),
+    );
+
+  sub("publish", "register a release with the hub (uploading the archive, or referencing a URL / git commit)")
+    .requiredOption("--hub <url>", "hub URL, e.g. https://hub.example.com:8080")
+    .option("--token <jwt>", "a ci token (prefer --token-file: arguments show in ps)")
+    .option("--token-file <file>")
+    .requiredOption("--app <name>")
+    .requiredOption("--version <v>")
+    .option("--artifact <file>", "upload this archive to the hub")
+    .option("--url <url>", "or reference an archive agents download themselves (needs --sha256)")
+    .option("--sha256 <hex>")
+    .option("--git-commit <sha>", "or reference a git commit agents fetch")
+    .option("--git-tag <tag>")
+    .option("--manifest <file>", "manifest (default: inside --artifact, else ./update-manifest.yaml)")
+    .option("--signature <file>", "signature from `ship release sign`")
+    .action(act((o: actions.PublishCliOptions) => (c) => actions.publishAction(c, o)));
+
+  sub("interactive", "ask for method, version bump and description, then release").action(
+    act(() => async (c) => {
+      if (!process.stdin.isTTY)
+        throw BadInputError.single("stdin", "", "interactive needs a terminal; in CI use git/http/sftp");
+      const plan = await askReleasePlan(c.dir, process.stdin, process.stdout);
+      if (plan === undefined) return c.io.out("nothing released");
+      if (plan.method === "git")
+        return actions.gitAction(c, plan.version, plan.description, { push: plan.push });
+      if (plan.method === "http") return actions.httpAction(c, plan.version, plan.description, {});
+      return actions.sftpAction(c, plan, {});
+    }),
+  );
+}
