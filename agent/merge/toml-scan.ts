@@ -81,7 +81,10 @@ class Scanner {
     this.pos += close.length;
     this.skipLine();
     this.table = path;
-    this.inArray = kind === "array";
+    // [a.b] after [[a]] is a table inside the last element of array a: not addressable by path.
+    this.inArray =
+      kind === "array" ||
+      this.layout.headers.some((h) => h.kind === "array" && h.path.every((part, i) => part === path[i]));
     this.layout.headers.push({ kind, path, blockStart, lineStart, lineEnd: this.pos });
   }
 

@@ -201,7 +201,7 @@ function applyOps(text: string, ops: TextOp[]): string | undefined {
   // Applied from the end backwards so earlier offsets stay valid. At one offset: removals first,
   // then insertions in reverse of their final order (plain keys, then appended tables; plan order).
   const rank = (op: TextOp, index: number) => [op.start, op.end > op.start ? 1 : 0, op.tail ? 1 : 0, index];
-  const ordered = ops
+  const ordered = coalesceRemovals(ops)
     .map((op, index) => ({ op, key: rank(op, index) }))
     .sort((a, b) => compareDescending(a.key, b.key))
     .map(({ op }) => op);
@@ -213,6 +213,18 @@ function applyOps(text: string, ops: TextOp[]): string | undefined {
     limit = op.start;
   }
   return result;
+}
+
+/** Removed blocks may overlap (a trailing block takes the blank lines above it): remove their union. */
+function coalesceRemovals(ops: TextOp[]): TextOp[] {
+  const removals = ops.filter((op) => op.text === "" && op.end > op.start).sort((a, b) => a.start - b.start);
+  const merged: TextOp[] = [];
+  for (const op of removals) {
+    const last = merged.at(-1);
+    if (last !== undefined && op.start < last.end) last.end = Math.max(last.end, op.end);
+    else merged.push({ ...op });
+  }
+  return [...ops.filter((op) => !(op.text === "" && op.end > op.start)), ...merged];
 }
 
 function compareDescending(a: number[], b: number[]): number {

@@ -81,6 +81,33 @@ describe("YAML merges keep the server copy's comments and layout", () => {
   });
 });
 
+describe("YAML edge cases", () => {
+  it("an empty server copy takes the release's keys and comments", () => {
+    const result = mergeConfigFile({
+      format: "yaml",
+      fileName: "app.yaml",
+      current: "",
+      incoming: "# the port\nport: 80 # http\n",
+      strategy: "update_only",
+    });
+    expect(result.text).toBe("# the port\nport: 80 # http\n");
+  });
+
+  it("an alias in the way of an edit: rebuilt from values, with a warning", () => {
+    const current = "base: &b\n  a: 1\nprod: *b\n";
+    const result = mergeConfigFile({
+      format: "yaml",
+      fileName: "app.yaml",
+      current,
+      incoming: "base: {a: 1}\nprod: {a: 1, b: 2}\n",
+      strategy: "update_only",
+    });
+    expect(result.text).toBe("base:\n  a: 1\nprod:\n  a: 1\n  b: 2\n");
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(/comments were not kept/);
+  });
+});
+
 describe("JSON merges keep the server copy's layout", () => {
   it.each([
     ["four spaces", "    "],

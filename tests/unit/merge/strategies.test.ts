@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type MergeInput, mergeConfigFile } from "../../../agent/merge/index.js";
+import { type MergeInput, mergeConfigFile, mergeFormatOf } from "../../../agent/merge/index.js";
 import { formats, read, write } from "./formats.js";
 
 type Doc = Record<string, unknown>;
@@ -164,5 +164,15 @@ describe.each(formats)("mergeConfigFile (%s)", (format) => {
     });
     expect(read(format, replaced.text)).toEqual(theirs);
     expect([...replaced.updated].sort()).toEqual(["db", "hosts", "mode"]);
+  });
+});
+
+describe("mergeFormatOf", () => {
+  it("maps merge actions to formats and other actions to undefined", () => {
+    expect(mergeFormatOf("merge_toml")).toBe("toml");
+    expect(mergeFormatOf("merge_json")).toBe("json");
+    expect(mergeFormatOf("merge_yaml")).toBe("yaml");
+    expect(mergeFormatOf("replace")).toBeUndefined();
+    expect(mergeFormatOf("backup_replace")).toBeUndefined();
   });
 });

@@ -64,3 +64,16 @@ describe("TOML merges keep the server copy's comments and spelling when edits ar
     ]);
   });
 });
+
+describe("TOML arrays of tables", () => {
+  it("are values: a changed array of tables is replaced whole, the rest of the file untouched", () => {
+    const base = "# servers\n[[servers]]\nname = 'a'\n[servers.meta]\nzone = 1\n\n[[servers]]\nname = 'b'\n";
+    const current = `title = 'mine' # edited\n${base}`;
+    const incoming = "title = 'app'\n[[servers]]\nname = 'c'\n";
+    const result = mergeToml(current, incoming, { base: `title = 'app'\n${base}` });
+    expect(result.updated).toEqual(["servers"]);
+    expect(result.kept).toEqual(["title"]);
+    expect(result.text).toBe("title = 'mine' # edited\nservers = [ { name = \"c\" } ]\n");
+    expect(result.warnings).toEqual([]);
+  });
+});
