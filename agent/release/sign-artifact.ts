@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { generateKeyPair } from "../../shared/signing/keys.js";
 import { type Signature, signRelease } from "../../shared/signing/signature.js";
 import { hashFile } from "../tree/hash-file.js";
@@ -39,7 +40,10 @@ export async function writeKeyPair(dir: string): Promise<WrittenKeys> {
 }
 
 export interface SignOptions {
-  artifact: string;
+  /** The archive to sign; not read for a git release (`gitCommit`). */
+  artifact?: string;
+  /** Where the signature goes; default ARTIFACT.sig, or APP-VERSION.git.sig for a git release. */
+  out?: string;
   privateKeyPath: string;
   /** Manifest file; default: the update-manifest.yaml inside the artifact. */
   manifestPath?: string;
@@ -53,32 +57,57 @@ export interface SignOptions {
 
 export const sha256Text = (text: string): string => createHash("sha256").update(text).digest("hex");
 
-function appFromArchiveName(artifact: string, version: string): string | undefined {
+function appFromArchiveName(artifact: string | undefined, version: string): string | undefined {
+  if (artifact === undefined) return undefined;
   const name = basename(artifact);
   const suffix = `-${version}.tar.gz`;
   return name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined;
 }
 
+async function manifestOf(o: SignOptions): Promise<{ text: string; file: string }> {
+  if (o.manifestPath !== undefined)
+    return { text: await readFile(o.manifestPath, "utf8"), file: o.manifestPath };
+  if (o.artifact === undefined)
+    throw BadInputError.single("ship release sign", "--manifest", "is required here");
+  return { text: await readManifestFromArchive(o.artifact), file: `${o.artifact}!${MANIFEST_FILENAME}` };
+}
+
+async function artifactDigest(o: SignOptions): Promise<string> {
+  if (o.gitCommit !== undefined) {
+    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(o.gitCommit)) {
+      throw BadInputError.single(
+        "ship release sign",
+        "--git-commit",
+        "must be a full commit hash (git rev-parse HEAD)",
+      );
+    }
+    return `git:${o.gitCommit}`;
+  }
+  if (o.artifact === undefined)
+    throw BadInputError.single("ship release sign", "ARTIFACT", "name the archive to sign");
+  return hashFile(o.artifact);
+}
+
 export async function signArtifact(o: SignOptions): Promise<{ signature: Signature; path: string }> {
-  const manifestText =
-    o.manifestPath !== undefined
-      ? await readFile(o.manifestPath, "utf8")
-      : await readManifestFromArchive(o.artifact);
-  const { manifest } = parseManifestText(
-    manifestText,
-    o.manifestPath ?? `${o.artifact}!update-manifest.yaml`,
-  );
+  const manifestFile = await manifestOf(o);
+  const { manifest } = parseManifestText(manifestFile.text, manifestFile.file);
   const version = o.version ?? manifest.version;
   const app = o.app ?? appFromArchiveName(o.artifact, version);
   if (app === undefined)
-    throw BadInputError.single(o.artifact, "--app", "cannot tell the app from the name; pass --app");
-  const artifactSha256 = o.gitCommit !== undefined ? `git:${o.gitCommit}` : await hashFile(o.artifact);
-  const privateKeyPem = await readFile(o.privateKeyPath, "utf8");
+    throw BadInputError.single("ship release sign", "--app", "cannot tell the app; pass --app");
+  const artifactSha256 = await artifactDigest(o);
+  const privateKeyPem = await readFile(o.privateKeyPath, "utf8").catch((e: Error) => {
+    throw BadInputError.single(o.privateKeyPath, "--key", `cannot read: ${e.message}`);
+  });
   const signature = signRelease(
-    { app, version, artifactSha256, manifestSha256: sha256Text(manifestText) },
+    { app, version, artifactSha256, manifestSha256: sha256Text(manifestFile.text) },
     privateKeyPem,
   );
-  const path = `${o.artifact}.sig`;
+  const path =
+    o.out ??
+    (o.artifact !== undefined && o.gitCommit === undefined
+      ? `${o.artifact}.sig`
+      : `${app}-${version}.git.sig`);
   await writeFile(path, `${JSON.stringify(signature, null, 2)}\n`);
   return { signature, path };
 }

@@ -3,6 +3,7 @@
  * raw 32 bytes; its id is the first 16 hex digits of sha256(raw key), short enough to read in logs.
  */
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { ExitCode, ShipError } from "../errors.js";
 
 export interface ReleaseKeyPair {
   publicKeyPem: string;
@@ -13,7 +14,9 @@ export interface ReleaseKeyPair {
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it. */
 const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 
-export class KeyFormatError extends Error {
+/** A key that is not a usable Ed25519 key: bad input (exit 2). */
+export class KeyFormatError extends ShipError {
+  readonly exitCode = ExitCode.badInput;
   constructor(message: string) {
     super(message);
     this.name = "KeyFormatError";

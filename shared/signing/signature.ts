@@ -2,7 +2,7 @@
  * Release signatures: Ed25519 over the canonical JSON of {app, version, artifactSha256,
  * manifestSha256}, so none of the four can be swapped for another release's.
  */
-import { createPrivateKey, sign, verify } from "node:crypto";
+import { createPrivateKey, type KeyObject, sign, verify } from "node:crypto";
 import { z } from "zod";
 import { VerificationError } from "../errors.js";
 import { canonicalJson } from "./canonical-json.js";
@@ -52,7 +52,12 @@ export class SignatureError extends VerificationError {
 
 export function signRelease(payload: ReleasePayload, privateKeyPem: string): Signature {
   const checked = ReleasePayload.parse(payload);
-  const privateKey = createPrivateKey(privateKeyPem);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(privateKeyPem);
+  } catch (e) {
+    throw new KeyFormatError(`not a readable PEM private key (${(e as Error).message})`);
+  }
   if (privateKey.asymmetricKeyType !== "ed25519") {
     throw new KeyFormatError(`a ${privateKey.asymmetricKeyType ?? "unknown"} key; sign with an Ed25519 key`);
   }

@@ -1,0 +1,250 @@
+/**
+ * The actions behind `ship release ...` (agent/cli/release-command.ts registers them): each takes
+ * parsed options, prints for a person (or JSON), and throws ShipErrors the CLI turns into exit codes.
+ */
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { BadInputError } from "../../shared/errors.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { isVersionLike } from "../../shared/versions.js";
+import { readManifestFromArchive } from "./archive-manifest.js";
+import { type BuiltArchive, buildReleaseArchive } from "./build-archive.js";
+import { type BumpPart, nextVersion } from "./bump.js";
+import { appNameFrom, normaliseVersion, type ReleaseIo } from "./cli-io.js";
+import { releaseGit } from "./git-release.js";
+import { releaseDate, writeStarterManifest } from "./manifest-template.js";
+import { type PublishSource, publishRelease, readToken } from "./publish.js";
+import { uploadRelease } from "./sftp-upload.js";
+import { signArtifact, writeKeyPair } from "./sign-artifact.js";
+
+export interface CommonOptions {
+  dir: string;
+  json: boolean;
+  io: ReleaseIo;
+  env?: NodeJS.ProcessEnv;
+}
+
+function report(o: CommonOptions, result: unknown, lines: string[]): void {
+  if (o.json) o.io.out(JSON.stringify(result, null, 2));
+  else for (const line of lines) o.io.out(line);
+}
+
+export function checkedVersion(raw: string): string {
+  const version = normaliseVersion(raw);
+  if (!isVersionLike(version)) throw BadInputError.single(raw, "VERSION", "is not a version (e.g. 1.2.3)");
+  return version;
+}
+
+export async function manifestAction(
+  o: CommonOptions,
+  version: string,
+  opts: { force?: boolean; out?: string; app?: string; description?: string },
+): Promise<void> {
+  const path = resolve(o.dir, opts.out ?? MANIFEST_FILENAME);
+  const fields = {
+    version: checkedVersion(version),
+    description: opts.description,
+    releaseDate: releaseDate(o.env),
+  };
+  await writeStarterManifest(
+    path,
+    { ...fields, app: opts.app ?? appNameFrom(resolve(o.dir)) },
+    opts.force === true,
+  );
+  report(o, { path, version: fields.version }, [
+    `wrote ${path} (version ${fields.version}); edit it, then commit it`,
+  ]);
+}
+
+export async function bumpAction(o: CommonOptions, part: BumpPart): Promise<void> {
+  const { from, next } = await nextVersion(o.dir, part);
+  // Plain output is just the version so CI can capture it: VERSION=$(ship release bump patch)
+  report(o, { from: from ?? null, next }, [next]);
+}
+
+export async function gitAction(
+  o: CommonOptions,
+  version: string,
+  description: string,
+  opts: { push?: boolean; remote?: string },
+): Promise<void> {
+  const r = await releaseGit({ repoDir: o.dir, version: checkedVersion(version), description, ...opts });
+  const lines = [
+    r.committed ? `committed ${MANIFEST_FILENAME} for ${version}` : `${MANIFEST_FILENAME} already up to date`,
+    `tagged ${r.tag} at ${r.commit}`,
+    r.pushed ? `pushed HEAD and ${r.tag}` : `push with: git push && git push origin ${r.tag}`,
+  ];
+  report(o, { tag: r.tag, commit: r.commit, committed: r.committed, pushed: r.pushed }, lines);
+}
+
+export interface BuildCliOptions {
+  include?: string[];
+  app?: string;
+  out?: string;
+}
+
+async function build(o: CommonOptions, version: string, description: string, opts: BuildCliOptions) {
+  const app = opts.app ?? appNameFrom(resolve(o.dir));
+  const built = await buildReleaseArchive({
+    sourceDir: o.dir,
+    app,
+    version: checkedVersion(version),
+    description,
+    include: opts.include,
+    outDir: resolve(o.dir, opts.out ?? "."),
+    env: o.env,
+  });
+  if (built.starterManifest)
+    o.io.err(`note: no ${MANIFEST_FILENAME} in ${o.dir}; the archive carries the starter`);
+  return { app, built };
+}
+
+function archiveLines(built: BuiltArchive): string[] {
+  return [
+    `built ${built.path} (${built.size} bytes)`,
+    `wrote ${built.checksumPath}`,
+    "for ship.toml:",
+    `checksum = "sha256:${built.sha256}"`,
+  ];
+}
+
+export async function httpAction(
+  o: CommonOptions,
+  version: string,
+  description: string,
+  opts: BuildCliOptions,
+) {
+  const { app, built } = await build(o, version, description, opts);
+  report(o, { app, path: built.path, sha256: built.sha256, size: built.size }, archiveLines(built));
+}
+
+export interface SftpCliOptions extends BuildCliOptions {
+  key?: string;
+  port?: number;
+  knownHosts?: string;
+}
+
+export async function sftpAction(
+  o: CommonOptions,
+  args: { version: string; description: string; host: string; user: string; remoteDir: string },
+  opts: SftpCliOptions,
+): Promise<void> {
+  const { app, built } = await build(o, args.version, args.description, opts);
+  const uploaded = await uploadRelease(
+    {
+      host: args.host,
+      port: opts.port,
+      username: args.user,
+      remoteDir: args.remoteDir,
+      keyFile: opts.key,
+      knownHostsFile: opts.knownHosts,
+    },
+    [built.path, built.checksumPath],
+  );
+  const lines = [
+    ...archiveLines(built),
+    ...uploaded.map((u) => `uploaded ${u.remotePath} (${u.size} bytes, sha256 verified on the server)`),
+  ];
+  report(o, { app, sha256: built.sha256, uploaded }, lines);
+}
+
+export async function keygenAction(o: CommonOptions, opts: { out?: string }): Promise<void> {
+  const keys = await writeKeyPair(resolve(o.dir, opts.out ?? "."));
+  report(o, keys, [
+    `private key: ${keys.privateKeyPath} (mode 600; keep it in your CI's secret store, never in git)`,
+    `public key:  ${keys.publicKeyPath} (key id ${keys.keyId})`,
+    `for ship.toml: [trust] key_files = ["/etc/ship/${keys.keyId}.pub"]  (or keys = ["<the PEM text>"])`,
+  ]);
+}
+
+export async function signAction(
+  o: CommonOptions,
+  artifact: string | undefined,
+  opts: { key: string; manifest?: string; app?: string; version?: string; gitCommit?: string; out?: string },
+): Promise<void> {
+  const at = (p: string | undefined) => (p === undefined ? undefined : resolve(o.dir, p));
+  const { signature, path } = await signArtifact({
+    artifact: at(artifact),
+    privateKeyPath: resolve(o.dir, opts.key),
+    manifestPath: at(opts.manifest),
+    app: opts.app,
+    version: opts.version === undefined ? undefined : checkedVersion(opts.version),
+    gitCommit: opts.gitCommit,
+    out: at(opts.out),
+  });
+  const p = signature.payload;
+  report(o, { path, signature }, [`signed ${p.app} ${p.version} with key ${signature.keyId}: ${path}`]);
+}
+
+export interface PublishCliOptions {
+  hub: string;
+  token?: string;
+  tokenFile?: string;
+  app: string;
+  version: string;
+  artifact?: string;
+  url?: string;
+  sha256?: string;
+  gitCommit?: string;
+  gitTag?: string;
+  manifest?: string;
+  signature?: string;
+}
+
+function publishSource(o: CommonOptions, p: PublishCliOptions): PublishSource {
+  const given = [p.artifact, p.url, p.gitCommit].filter((x) => x !== undefined).length;
+  if (given !== 1) {
+    throw BadInputError.single(
+      "ship release publish",
+      "--artifact",
+      "give exactly one of --artifact, --url, --git-commit",
+    );
+  }
+  if (p.artifact !== undefined) return { kind: "artifact", path: resolve(o.dir, p.artifact) };
+  if (p.url !== undefined) {
+    if (p.sha256 === undefined || !/^[0-9a-fA-F]{64}$/.test(p.sha256)) {
+      throw BadInputError.single(
+        "ship release publish",
+        "--sha256",
+        "--url needs --sha256 with 64 hex digits",
+      );
+    }
+    return { kind: "url", url: p.url, sha256: p.sha256 };
+  }
+  return { kind: "git", commit: p.gitCommit as string, ...(p.gitTag === undefined ? {} : { tag: p.gitTag }) };
+}
+
+async function publishManifest(
+  o: CommonOptions,
+  p: PublishCliOptions,
+  source: PublishSource,
+): Promise<string> {
+  if (p.manifest !== undefined) return readFile(resolve(o.dir, p.manifest), "utf8");
+  if (source.kind === "artifact") return readManifestFromArchive(source.path);
+  return readFile(join(o.dir, MANIFEST_FILENAME), "utf8").catch(() => {
+    throw BadInputError.single(
+      "ship release publish",
+      "--manifest",
+      `no ${MANIFEST_FILENAME} here; pass --manifest`,
+    );
+  });
+}
+
+export async function publishAction(o: CommonOptions, p: PublishCliOptions): Promise<void> {
+  const source = publishSource(o, p);
+  const token = await readToken(p.token, p.tokenFile);
+  const manifestText = await publishManifest(o, p, source);
+  const signatureText =
+    p.signature === undefined ? undefined : await readFile(resolve(o.dir, p.signature), "utf8");
+  const published = await publishRelease({
+    hubUrl: p.hub,
+    token,
+    app: p.app,
+    version: checkedVersion(p.version),
+    source,
+    manifestText,
+    ...(signatureText === undefined ? {} : { signatureText }),
+  });
+  const signed = signatureText === undefined ? "unsigned" : "signed";
+  report(o, published, [`published ${p.app} ${published.version} (${signed}) as release ${published.id}`]);
+}

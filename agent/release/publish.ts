@@ -1,0 +1,173 @@
+/**
+ * `ship release publish`: registers a release with the hub. An archive is streamed to
+ * PUT /api/v1/artifacts first; an external URL or a git commit is only referenced. The token goes
+ * in the Authorization header and is never printed.
+ */
+import { createReadStream } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { request } from "undici";
+import type { PublishRelease } from "../../shared/api/bodies.js";
+import { BadInputError } from "../../shared/errors.js";
+import type { ReleaseSourceRef } from "../../shared/protocol/messages.js";
+import {
+  parseSignature,
+  type ReleasePayload,
+  SignatureError,
+  type SignatureFailure,
+} from "../../shared/signing/signature.js";
+import { hashFile } from "../tree/hash-file.js";
+import { HubRefusedError, ReleaseFailedError } from "./errors.js";
+import { sha256Text } from "./sign-artifact.js";
+
+export type PublishSource =
+  | { kind: "artifact"; path: string }
+  | { kind: "url"; url: string; sha256: string }
+  | { kind: "git"; commit: string; tag?: string };
+
+export interface PublishOptions {
+  hubUrl: string;
+  token: string;
+  app: string;
+  version: string;
+  source: PublishSource;
+  manifestText: string;
+  /** The signature document's text (an ARTIFACT.sig file), checked against this release first. */
+  signatureText?: string;
+}
+
+export interface PublishedRelease {
+  id: string;
+  app: string;
+  version: string;
+  source: ReleaseSourceRef;
+}
+
+function endpoint(hubUrl: string, path: string): string {
+  return `${hubUrl.replace(/\/+$/, "")}/api/v1${path}`;
+}
+
+async function hubReason(body: { text(): Promise<string> }): Promise<string> {
+  const text = await body.text().catch(() => "");
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    if (typeof parsed.error === "string") return parsed.error;
+  } catch {
+    // not JSON: the raw text (a proxy's error page) is the best reason there is
+  }
+  return text.slice(0, 500) || "no reason given";
+}
+
+async function send(
+  what: string,
+  url: string,
+  init: Parameters<typeof request>[1] & { token: string },
+): Promise<unknown> {
+  const { token, headers, ...rest } = init ?? { token: "" };
+  let response: Awaited<ReturnType<typeof request>>;
+  try {
+    response = await request(url, { ...rest, headers: { ...headers, authorization: `Bearer ${token}` } });
+  } catch (e) {
+    throw new ReleaseFailedError(
+      what,
+      `cannot reach the hub at ${new URL(url).origin}: ${(e as Error).message}`,
+    );
+  }
+  if (response.statusCode >= 300)
+    throw new HubRefusedError(response.statusCode, what, await hubReason(response.body));
+  return response.body.json();
+}
+
+async function uploadArtifact(o: PublishOptions, path: string, sha256: string): Promise<void> {
+  const { size } = await stat(path);
+  const answer = await send("PUT /api/v1/artifacts", endpoint(o.hubUrl, "/artifacts"), {
+    method: "PUT",
+    token: o.token,
+    headers: {
+      "content-type": "application/octet-stream",
+      "content-length": String(size),
+      "x-sha256": sha256,
+    },
+    body: createReadStream(path),
+  });
+  const stored = (answer as { sha256?: unknown }).sha256;
+  if (stored !== sha256)
+    throw new ReleaseFailedError("PUT /api/v1/artifacts", `the hub stored ${String(stored)}`);
+}
+
+const mismatch = {
+  app: "app_mismatch",
+  version: "version_mismatch",
+  artifactSha256: "artifact_mismatch",
+  manifestSha256: "manifest_mismatch",
+} as const satisfies Record<keyof ReleasePayload, SignatureFailure>;
+
+/** A signature for another release is caught here rather than by every agent later. */
+function checkSignatureMatches(o: PublishOptions, source: ReleaseSourceRef): void {
+  if (o.signatureText === undefined) return;
+  const { payload } = parseSignature(o.signatureText);
+  const expected: ReleasePayload = {
+    app: o.app,
+    version: o.version,
+    artifactSha256: source.type === "git" ? `git:${source.commit}` : source.sha256,
+    manifestSha256: sha256Text(o.manifestText),
+  };
+  for (const key of Object.keys(mismatch) as (keyof ReleasePayload)[]) {
+    if (payload[key] !== expected[key]) {
+      throw new SignatureError(
+        mismatch[key],
+        `the signature is for ${key} ${payload[key]}, not ${expected[key]}`,
+      );
+    }
+  }
+}
+
+async function resolveSource(o: PublishOptions): Promise<ReleaseSourceRef> {
+  const s = o.source;
+  if (s.kind === "git")
+    return { type: "git", commit: s.commit, ...(s.tag === undefined ? {} : { tag: s.tag }) };
+  if (s.kind === "url") {
+    const type = s.url.startsWith("https://") ? "https" : "http";
+    return { type, url: s.url, sha256: s.sha256.toLowerCase() };
+  }
+  return { type: "hub", sha256: await hashFile(s.path) };
+}
+
+export async function publishRelease(o: PublishOptions): Promise<PublishedRelease> {
+  const source = await resolveSource(o);
+  checkSignatureMatches(o, source);
+  if (o.source.kind === "artifact" && source.type === "hub")
+    await uploadArtifact(o, o.source.path, source.sha256);
+  const body: PublishRelease = {
+    app: o.app,
+    version: o.version,
+    manifest: o.manifestText,
+    source,
+    ...(o.signatureText === undefined ? {} : { signature: JSON.stringify(parseSignature(o.signatureText)) }),
+  };
+  const answer = await send("POST /api/v1/releases", endpoint(o.hubUrl, "/releases"), {
+    method: "POST",
+    token: o.token,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const id = (answer as { id?: unknown }).id;
+  if (typeof id !== "string")
+    throw new ReleaseFailedError("POST /api/v1/releases", "the hub answered without an id");
+  return { id, app: o.app, version: o.version, source };
+}
+
+/** The token from --token or --token-file (trimmed); exactly one of them. */
+export async function readToken(token: string | undefined, tokenFile: string | undefined): Promise<string> {
+  if ((token === undefined) === (tokenFile === undefined)) {
+    throw BadInputError.single(
+      "ship release publish",
+      "--token",
+      "give exactly one of --token or --token-file",
+    );
+  }
+  if (token !== undefined) return token;
+  const text = await readFile(tokenFile as string, "utf8").catch((e: Error) => {
+    throw BadInputError.single(tokenFile as string, "--token-file", `cannot read: ${e.message}`);
+  });
+  return text.trim();
+}

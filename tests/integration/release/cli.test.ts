@@ -1,0 +1,86 @@
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readManifestFromArchive } from "../../../agent/release/archive-manifest.js";
+import { sha256Text } from "../../../agent/release/sign-artifact.js";
+import { parseManifestText } from "../../../shared/manifest/load.js";
+import { verifyRelease } from "../../../shared/signing/signature.js";
+import { runRelease } from "./run-cli.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ship-release-cli-"));
+  await mkdir(join(dir, "src"));
+  await writeFile(join(dir, "src/app.py"), "print('hello')\n");
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("ship release (CLI)", () => {
+  it("usage errors exit 2", async () => {
+    expect((await runRelease(dir, "http")).code).toBe(2);
+    expect((await runRelease(dir, "bump", "huge")).code).toBe(2);
+    expect((await runRelease(dir, "sftp", "1.0.0", "d", "h", "u", "/r", "--port", "99999")).code).toBe(2);
+    expect((await runRelease(dir, "publish", "--hub", "http://127.0.0.1:1")).code).toBe(2);
+  });
+
+  it("manifest writes a valid starter and refuses to overwrite without --force", async () => {
+    const first = await runRelease(dir, "manifest", "v1.0.0");
+    expect(first.code).toBe(0);
+    const text = await readFile(join(dir, "update-manifest.yaml"), "utf8");
+    expect(parseManifestText(text, "m").manifest.version).toBe("1.0.0");
+    const again = await runRelease(dir, "manifest", "2.0.0");
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/already exists; pass --force/);
+    expect(await readFile(join(dir, "update-manifest.yaml"), "utf8")).toBe(text);
+    expect((await runRelease(dir, "manifest", "2.0.0", "--force")).code).toBe(0);
+  });
+
+  it("keygen writes a mode-600 private key and never overwrites it", async () => {
+    const made = await runRelease(dir, "keygen", "--out", "keys");
+    expect(made.code).toBe(0);
+    expect((await stat(join(dir, "keys/ship-release.key"))).mode & 0o777).toBe(0o600);
+    const key = await readFile(join(dir, "keys/ship-release.key"), "utf8");
+    const again = await runRelease(dir, "keygen", "--out", "keys");
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/refusing to overwrite/);
+    expect(await readFile(join(dir, "keys/ship-release.key"), "utf8")).toBe(key);
+  });
+
+  it("http builds, prints the ship.toml checksum line, and sign signs what is inside", async () => {
+    const built = await runRelease(
+      dir,
+      "--json",
+      "http",
+      "v1.2.3",
+      "First release",
+      "--app",
+      "myapp",
+      "--out",
+      "dist",
+    );
+    expect(built.code).toBe(0);
+    const result = JSON.parse(built.out) as { path: string; sha256: string };
+    expect(result.path).toBe(join(dir, "dist/myapp-1.2.3.tar.gz"));
+    const human = await runRelease(dir, "http", "1.2.3", "First release", "--app", "myapp", "--out", "dist");
+    expect(human.out).toContain(`checksum = "sha256:${result.sha256}"`);
+
+    await runRelease(dir, "keygen");
+    const signed = await runRelease(dir, "sign", "dist/myapp-1.2.3.tar.gz", "--key", "ship-release.key");
+    expect(signed.code).toBe(0);
+    const doc: unknown = JSON.parse(await readFile(join(dir, "dist/myapp-1.2.3.tar.gz.sig"), "utf8"));
+    const pub = await readFile(join(dir, "ship-release.pub"), "utf8");
+    const manifest = await readManifestFromArchive(result.path);
+    const expected = {
+      app: "myapp",
+      version: "1.2.3",
+      artifactSha256: result.sha256,
+      manifestSha256: sha256Text(manifest),
+    };
+    expect(verifyRelease(doc, expected, [pub])).toMatch(/^[0-9a-f]{16}$/);
+    const wrongKey = await runRelease(dir, "sign", "dist/myapp-1.2.3.tar.gz", "--key", "src/app.py");
+    expect(wrongKey.code).toBe(2);
+  });
+});
