@@ -1,7 +1,7 @@
 import { ConditionSyntaxError, parseCondition } from "../conditions/parse.js";
 import type { KeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
-import { isVersionLike } from "../versions.js";
+import { compareVersions, isVersionLike } from "../versions.js";
 import { globProblem } from "./glob-check.js";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -34,10 +34,29 @@ function conditionProblem(path: KeyPath, text: unknown): Problem[] {
   }
 }
 
+/** Migration keys must be versions, and distinct ones: `1.2` and `v1.2.0` would run in no defined order. */
+function migrationProblems(migrations: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const seen: string[] = [];
+  for (const [version] of entries(migrations)) {
+    const path = ["migrations", version];
+    if (!isVersionLike(version)) {
+      problems.push(error(path, `${JSON.stringify(version)} is not a version, e.g. "1.2.0"`, "key"));
+    }
+    const same = seen.find((other) => compareVersions(other, version) === 0);
+    if (same !== undefined) {
+      const message = `${JSON.stringify(version)} is the same version as ${JSON.stringify(same)}; merge them`;
+      problems.push(error(path, message, "key"));
+    }
+    seen.push(version);
+  }
+  return problems;
+}
+
 /**
  * What the schema cannot check: a version that does not look like one (a warning), globs that
- * cannot match, migration keys that are not versions, and conditions that do not parse. Works on
- * the raw data so these problems are reported together with schema errors instead of after them.
+ * cannot match, migration keys that are not versions (or repeat one), and conditions that do not
+ * parse. Works on the raw data so these problems come together with schema errors, not after.
  */
 export function manifestChecks(data: unknown): Problem[] {
   const problems: Problem[] = [];
@@ -50,13 +69,7 @@ export function manifestChecks(data: unknown): Problem[] {
     const problem = globProblem(pattern);
     if (problem !== undefined) problems.push(error(["files", pattern], problem, "key"));
   }
-  for (const [version] of entries(data.migrations)) {
-    if (!isVersionLike(version)) {
-      problems.push(
-        error(["migrations", version], `${JSON.stringify(version)} is not a version, e.g. "1.2.0"`, "key"),
-      );
-    }
-  }
+  problems.push(...migrationProblems(data.migrations));
   items(data.conditionals).forEach((conditional, i) => {
     const text = isRecord(conditional) ? conditional.condition : undefined;
     problems.push(...conditionProblem(["conditionals", i, "condition"], text));
