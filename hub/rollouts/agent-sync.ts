@@ -115,7 +115,10 @@ export class AgentSync {
         subject: d.id,
         data: { outcome: report.outcome, report: report.reportId, error: next.error },
       });
-      this.engine.evaluate(d.rolloutId, dispatch);
+      // A failure may cross the threshold: decide at once. Successes only advance or complete a
+      // wave, which the next tick decides; evaluating a 10,000-agent rollout per report would cap
+      // how many reports per second the hub can take.
+      if (next.state === "failed") this.engine.evaluate(d.rolloutId, dispatch);
     });
   }
 

@@ -101,12 +101,11 @@ describe("agent WebSocket channel", () => {
     expect(await agent.next(isType("ack"))).toMatchObject({ reportId: report.reportId });
     agent.send(report);
     expect(await agent.next(isType("ack"))).toMatchObject({ reportId: report.reportId });
-    const shown = await t.api<{ state: string; waves: { agents: { state: string }[] }[] }>(
-      "GET",
-      `/api/v1/rollouts/${created.body.id}`,
-      { token: t.operator },
-    );
-    expect(shown.body.state).toBe("completed");
+    type Shown = { state: string; waves: { agents: { state: string }[] }[] };
+    const show = () => t.api<Shown>("GET", `/api/v1/rollouts/${created.body.id}`, { token: t.operator });
+    // Completion is decided by the engine's tick (50 ms here), not by the report itself.
+    await expect.poll(async () => (await show()).body.state).toBe("completed");
+    const shown = await show();
     expect(shown.body.waves[0]?.agents[0]?.state).toBe("succeeded");
     const detail = await t.api<{ reports: unknown[]; apps: { version: string }[] }>(
       "GET",

@@ -83,12 +83,15 @@ function connect(agentId: string, labels: Record<string, string> = {}) {
   });
 }
 
-function report(
-  agentId: string,
-  deploymentId: string,
-  outcome: "succeeded" | "failed",
-  reportId = randomUUID(),
-) {
+type Outcome = "succeeded" | "failed";
+
+/** Reports, then runs one engine tick as the hub's timer would. */
+function report(agentId: string, deploymentId: string, outcome: Outcome, reportId = randomUUID()) {
+  reportOnly(agentId, deploymentId, outcome, reportId);
+  engine.tick();
+}
+
+function reportOnly(agentId: string, deploymentId: string, outcome: Outcome, reportId: string) {
   sync.report(agentId, {
     type: "report",
     v: 1,
@@ -176,6 +179,13 @@ describe("rollout engine", () => {
     engine.resume(r.id, "op");
     report("c", `${r.id}:c`, "failed");
     expect(store.getRollout(r.id)?.state).toBe("running");
+  });
+
+  it("halts on a failure report at once, without waiting for a tick", () => {
+    for (const a of agents) connect(a);
+    const r = engine.create(spec({ failureThreshold: { count: 1 } }), "op");
+    reportOnly("a", `${r.id}:a`, "failed", randomUUID());
+    expect(store.getRollout(r.id)?.state).toBe("paused");
   });
 
   it("halts on a percentage threshold", () => {
