@@ -37,6 +37,7 @@ import { parseToml, renderTomlMerge } from "./toml-format.js";
 import { ABSENT } from "./values.js";
 import { parseYaml, renderYamlMerge } from "./yaml-format.js";
 
+export type { FileStrategy } from "./plan.js";
 export type MergeFormat = "toml" | "json" | "yaml";
 
 export interface MergeInput {
@@ -85,11 +86,13 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
       : [];
     return { ...reportOf(emptyPlan()), text: input.incoming, warnings };
   }
-  const base = input.base === undefined ? ABSENT : parse(input.base, "previous release").value;
+  // Under replace the previous release's copy cannot change the outcome: not even read.
+  const threeWay = input.base !== undefined && input.strategy !== "replace";
+  const base = threeWay ? parse(input.base ?? "", "previous release").value : ABSENT;
   const plan = planMerge({
     user: user.value,
     release: release.value,
-    base: input.strategy === "replace" ? ABSENT : base,
+    base,
     strategy: input.strategy,
     sections: input.sections,
   });
