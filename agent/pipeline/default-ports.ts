@@ -1,11 +1,11 @@
 /** The production wiring of the pipeline's ports to the agent's modules. */
-
-import { evaluateCondition } from "../../shared/conditions/evaluate.js";
-import { parseCondition } from "../../shared/conditions/parse.js";
+import { formatObservation } from "../../shared/conditions/evaluate.js";
 import { loadManifestFile } from "../../shared/manifest/load.js";
 import type { Conditional, Requirements } from "../../shared/manifest/schema.js";
 import { applyUpdate, describeRelease, listBackups, recoverApp, restoreBackup } from "../apply/index.js";
+import { evaluateConditionals as evaluateHostConditionals } from "../conditions/evaluate-conditionals.js";
 import { hostConditionContext } from "../conditions/host-context.js";
+import { checkRequirements as checkHostRequirements } from "../requirements/check.js";
 import { createSource } from "../sources/create.js";
 import type {
   ConditionalsInput,
@@ -56,7 +56,6 @@ export function defaultPorts(): PipelinePorts {
   };
 }
 
-// TODO: switch to agent/conditions/evaluate-conditionals.ts when it lands.
 async function evaluateConditionals(
   conditionals: Conditional[],
   input: ConditionalsInput,
@@ -66,26 +65,30 @@ async function evaluateConditionals(
     currentVersion: input.currentVersion ?? undefined,
     debug: (message) => input.log.debug(message),
   });
-  const warnings: string[] = [];
-  for (const conditional of conditionals) {
-    if (!(await evaluateCondition(parseCondition(conditional.condition), context))) continue;
-    const message = conditional.message ?? conditional.condition;
-    if (conditional.action === "warn") warnings.push(message);
-    else if (conditional.action === "skip_update") return { action: "skip", message, warnings };
-    else return { action: "manual", message, manualSteps: conditional.manual_steps, warnings };
+  const verdict = await evaluateHostConditionals(conditionals, context);
+  for (const outcome of verdict.outcomes) {
+    input.log.debug(`conditional ${outcome.condition} = ${outcome.result}`, {
+      observations: outcome.observations.map(formatObservation),
+    });
   }
-  return { action: "proceed", warnings };
+  const message = verdict.reasons.join("; ");
+  switch (verdict.decision) {
+    case "proceed":
+      return { action: "proceed", warnings: verdict.warnings };
+    case "skip":
+      return { action: "skip", message, warnings: verdict.warnings };
+    case "manual":
+      return { action: "manual", message, manualSteps: verdict.manualSteps, warnings: verdict.warnings };
+  }
 }
 
-// TODO: switch to agent/requirements/check.ts when it lands; until then fail closed.
-async function checkRequirements(requirements: Requirements): Promise<RequirementsVerdict> {
-  const set =
-    requirements.min_python_version !== undefined ||
-    requirements.min_disk_space_mb !== undefined ||
-    requirements.required_commands.length > 0 ||
-    requirements.required_services.length > 0 ||
-    requirements.environment_checks.length > 0;
-  return set
-    ? { ok: false, failures: ["requirement checks are not available in this build"] }
-    : { ok: true, failures: [] };
+async function checkRequirements(
+  requirements: Requirements,
+  input: { appDir: string },
+): Promise<RequirementsVerdict> {
+  const report = await checkHostRequirements(requirements, { appDir: input.appDir });
+  return {
+    ok: report.ok,
+    failures: report.results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail}`),
+  };
 }

@@ -170,3 +170,21 @@ describe("locks", () => {
     expect((await box.run(v1)).exitCode).toBe(0);
   });
 });
+
+describe("requirements", () => {
+  it("an unmet requirement stops the update before any write, naming what is missing", async () => {
+    const before = await installV1();
+    const v2 = await box.release(
+      "v2",
+      { "app.py": "print('v2')\n" },
+      { version: "2.0.0", requirements: { required_commands: ["sh", "ship-test-no-such-command"] } },
+    );
+    const summary = await box.run(v2);
+    expect(summary.exitCode).toBe(1);
+    expect(summary.apps[0]?.result).toBe("failed_unchanged");
+    expect(summary.apps[0]?.error).toBe(
+      "required_commands.ship-test-no-such-command: ship-test-no-such-command not found on PATH",
+    );
+    expect(await hashTree(box.appDir)).toEqual(before);
+  });
+});

@@ -91,5 +91,7 @@ describe("ship run from a local source", () => {
     expect(summary.exitCode).toBe(100);
     expect(summary.apps[0]?.result).toBe("update_available");
     expect(await hashTree(box.appDir)).toEqual({});
+    // A check is not a run: it must not start the once-a-day clock.
+    await expect(box.state()).rejects.toThrow(/ENOENT/);
   });
 });
