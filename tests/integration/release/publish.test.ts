@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256Text } from "../../../agent/release/sign-artifact.js";
 import { type RunningHub, startHub } from "../../../hub/server.js";
 import type { ReleaseRecord } from "../../../hub/store/store.js";
+import type { Trust } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { generateKeyPair } from "../../../shared/signing/keys.js";
 import type { SignatureFailure } from "../../../shared/signing/signature.js";
@@ -69,7 +70,11 @@ describe("ship release publish (real hub)", () => {
     expect(downloaded.equals(bytes)).toBe(true);
 
     // What an agent with [trust] does with what the hub hands it.
-    const trust = { keys: [], key_files: [join(dir, "keys/ship-release.pub")], allow_downgrade: false };
+    const trust: Trust = {
+      keys: [],
+      key_files: [join(dir, "keys/ship-release.pub")],
+      allow_downgrade: false,
+    };
     const genuine = {
       trust,
       signature: release.signature,
