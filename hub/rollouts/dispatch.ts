@@ -1,6 +1,6 @@
 import type { HubMessage } from "../../shared/protocol/messages.js";
 import { rollbackDeploymentId } from "../../shared/protocol/messages.js";
-import type { DeploymentRecord, NewEvent, Store } from "../store/store.js";
+import type { DeploymentRecord, NewEvent, ReleaseRecord, Store } from "../store/store.js";
 
 /** The live connections, as the engine sees them: a wake-up channel, never the source of truth. */
 export interface AgentChannel {
@@ -26,6 +26,8 @@ export function recordEvent(ctx: EngineContext, event: Omit<NewEvent, "at">): vo
  */
 export class Dispatch {
   private readonly outgoing: [string, HubMessage][] = [];
+  // A wave start sends one release to thousands of agents: read it once.
+  private readonly releases = new Map<string, ReleaseRecord | undefined>();
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -33,7 +35,7 @@ export class Dispatch {
     if (!this.ctx.channel.isOnline(d.agentId)) return;
     const rollback = d.state === "rollback_pending";
     const releaseId = rollback ? d.previousRelease : d.desiredRelease;
-    const release = releaseId === null ? undefined : this.ctx.store.getRelease(releaseId);
+    const release = releaseId === null ? undefined : this.release(releaseId);
     if (!release) return;
     this.outgoing.push([
       d.agentId,
@@ -61,6 +63,11 @@ export class Dispatch {
       });
       recordEvent(this.ctx, { actor, kind: "deployment.sent", subject: d.id, data: { agent: d.agentId } });
     }
+  }
+
+  private release(id: string): ReleaseRecord | undefined {
+    if (!this.releases.has(id)) this.releases.set(id, this.ctx.store.getRelease(id));
+    return this.releases.get(id);
   }
 
   flush(): void {

@@ -93,7 +93,9 @@ export class SqliteStore implements Store {
         failure_allowance, created, updated)
         VALUES (@id, @releaseId, @spec, @state, @currentWave, @waveStartedAt, @reason, @failureAllowance, @created, @updated)`),
       getRollout: p("SELECT * FROM rollouts WHERE id = ?"),
-      listRollouts: p("SELECT * FROM rollouts ORDER BY created DESC LIMIT ?"),
+      listRollouts: p(`SELECT * FROM rollouts
+        WHERE (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
+        ORDER BY created DESC LIMIT @limit`),
       updateRollout: p(`UPDATE rollouts SET state = COALESCE(@state, state),
         current_wave = COALESCE(@currentWave, current_wave), wave_started_at = COALESCE(@waveStartedAt, wave_started_at),
         reason = CASE WHEN @setReason THEN @reason ELSE reason END,
@@ -209,8 +211,8 @@ export class SqliteStore implements Store {
     return r && toRollout(r);
   }
   listRollouts(filter: { states?: readonly RolloutState[]; limit: number }): RolloutRecord[] {
-    const all = (this.stmt.listRollouts.all(filter.limit) as Row[]).map(toRollout);
-    return filter.states ? all.filter((r) => filter.states?.includes(r.state)) : all;
+    const states = filter.states ? JSON.stringify(filter.states) : null;
+    return (this.stmt.listRollouts.all({ states, limit: filter.limit }) as Row[]).map(toRollout);
   }
   updateRollout(
     id: string,

@@ -1,0 +1,80 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadSecret } from "../../../hub/auth/secret.js";
+import { parseDuration } from "../../../hub/cli/format.js";
+import { loadHubConfig } from "../../../hub/config/load.js";
+import { BadInputError } from "../../../shared/errors.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ship-hubcfg-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("hub.toml", () => {
+  it("defaults to 127.0.0.1:8080 and ./ship-hub-data with no file", async () => {
+    expect(await loadHubConfig(undefined)).toMatchObject({
+      host: "127.0.0.1",
+      port: 8080,
+      data_dir: "./ship-hub-data",
+    });
+  });
+
+  it("reads keys and refuses unknown ones and bad values, naming file and key", async () => {
+    const file = join(dir, "hub.toml");
+    await writeFile(file, 'port = 9000\ndata_dir = "/srv/hub"\nping_interval_seconds = 5\n');
+    expect(await loadHubConfig(file)).toMatchObject({
+      port: 9000,
+      data_dir: "/srv/hub",
+      ping_interval_seconds: 5,
+    });
+    await writeFile(file, "prot = 9000\nport = -1\n");
+    const error = await loadHubConfig(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadInputError);
+    const paths = (error as BadInputError).issues.map((i) => `${i.file}:${i.path}`);
+    expect(paths).toEqual(expect.arrayContaining([`${file}:port`, `${file}:`]));
+    expect((error as BadInputError).message).toMatch(/prot/);
+  });
+
+  it("reports TOML syntax errors with line and column", async () => {
+    const file = join(dir, "hub.toml");
+    await writeFile(file, "port = 80\nhost = \n");
+    const error = (await loadHubConfig(file).catch((e: unknown) => e)) as BadInputError;
+    expect(error.issues[0]).toMatchObject({ file, line: 2 });
+  });
+});
+
+describe("signing secret", () => {
+  it("generates 48 random bytes once, mode 600, and reuses them", async () => {
+    const data = join(dir, "data");
+    const first = await loadSecret({ dataDir: data });
+    const again = await loadSecret({ dataDir: data });
+    expect(first.equals(again)).toBe(true);
+    expect(first.length).toBeGreaterThanOrEqual(32);
+    expect((await stat(join(data, "secret"))).mode & 0o777).toBe(0o600);
+    expect(await readFile(join(data, "secret"), "utf8")).toBe(first.toString("utf8"));
+  });
+
+  it("prefers the environment, then a configured file, and refuses short secrets", async () => {
+    const env = "e".repeat(40);
+    expect((await loadSecret({ dataDir: dir, envSecret: env })).toString()).toBe(env);
+    const file = join(dir, "s");
+    await writeFile(file, `${"f".repeat(32)}\n`);
+    expect((await loadSecret({ dataDir: dir, secretFile: file })).toString()).toBe("f".repeat(32));
+    await expect(loadSecret({ dataDir: dir, envSecret: "short" })).rejects.toThrow(/at least 32 bytes/);
+  });
+});
+
+describe("parseDuration", () => {
+  it("reads 30d, 12h, 90m, 3600 and refuses nonsense", () => {
+    expect(parseDuration("30d")).toBe(30 * 86400);
+    expect(parseDuration("12h")).toBe(43200);
+    expect(parseDuration("90m")).toBe(5400);
+    expect(parseDuration("3600")).toBe(3600);
+    expect(() => parseDuration("soon")).toThrow(/not a duration/);
+  });
+});
