@@ -16,19 +16,19 @@ import {
   writeBackupMeta,
 } from "../backup/backup-store.js";
 import { faultPoint } from "../fault.js";
-import { writeFileAtomic } from "../tree/fs-ops.js";
+import { linkEntry } from "../tree/fs-ops.js";
 import { hashEntry, mapLimit } from "../tree/hash-file.js";
 import { scanTree } from "../tree/scan-tree.js";
 import { type FileOp, type OpContext, runForward } from "./file-ops.js";
 import { finalizeUpdate } from "./finalize-update.js";
-import { readInstallIndex } from "./install-index.js";
+import { indexPath, readInstallIndex } from "./install-index.js";
 import { type UpdateJournal, writeJournal } from "./journal.js";
-import { buildOps, inventoryOf } from "./ops.js";
+import { buildOps, type Inventory, inventoryOf } from "./ops.js";
 import { filesToHash, planUpdate, summarizePlan } from "./plan.js";
 import { prepareUpdate } from "./prepare.js";
 import { recoverApp, rollBackUpdate } from "./recover.js";
 import { protectedDirectoryOf } from "./rules.js";
-import type { PlanStep, PlanSummary, ReleaseTree, TreeScan } from "./types.js";
+import type { InstallIndex, PlanStep, PlanSummary, ReleaseTree, TreeScan } from "./types.js";
 
 export interface ApplyUpdateInput {
   /** The source's name; backups live in <backupRoot>/<app>/. */
@@ -59,6 +59,22 @@ export interface AppliedUpdate {
   /** File operations performed, and how many had to copy across filesystems. */
   operations: number;
   copied: number;
+  /** Milliseconds per phase (scan, hash, plan, prepare, backup, apply, finalize), for the log and reports. */
+  timings: Record<string, number>;
+}
+
+/** Records how long each phase took, for the log line every step gets. */
+function phaseClock(): { lap: (phase: string) => void; timings: Record<string, number> } {
+  const timings: Record<string, number> = {};
+  let mark = performance.now();
+  return {
+    timings,
+    lap: (phase) => {
+      const now = performance.now();
+      timings[phase] = Math.round(now - mark);
+      mark = now;
+    },
+  };
 }
 
 async function hashSuspects(appDir: string, rels: string[]): Promise<Map<string, string>> {
@@ -70,12 +86,14 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   const { app, appDir, manifest, stateDir, log } = input;
   const recovered = await recoverApp({ stateDir, log });
   if (recovered.action !== "none") log?.warn(recovered.message);
+  const clock = phaseClock();
   await mkdir(stateDir, { recursive: true });
   await mkdir(appDir, { recursive: true });
   const index = await readInstallIndex(stateDir);
   const scan: TreeScan = await scanTree(appDir, {
     skipDir: (rel) => protectedDirectoryOf(manifest, rel) !== undefined,
   });
+  clock.lap("scan");
   const planInput = {
     manifest,
     release: input.release.files,
@@ -84,95 +102,120 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     index,
   };
   const appHashes = await hashSuspects(appDir, filesToHash(planInput));
+  clock.lap("hash");
   const plan = planUpdate({ ...planInput, appHashes });
   if (plan.conflicts.length > 0) throw new UpdateFailedError(app, "plan", plan.conflicts.join("; "));
-
+  clock.lap("plan");
   const toVersion = manifest.version;
+  const stagingDir = input.release.dir;
   const prepared = await prepareUpdate({
     plan,
     manifest,
     app: scan,
     appDir,
-    stagingDir: input.release.dir,
+    stagingDir,
     stateDir,
     index,
     appHashes,
     toVersion,
   });
   const ops = buildOps(prepared.steps, plan, scan, input.release.files);
-  const inventory = inventoryOf(ops, scan);
+  clock.lap("prepare");
+
   const created = (input.now ?? (() => new Date()))();
-  const id = await newBackupId(input.backupRoot, app, created);
-  const backupPath = join(input.backupRoot, app, id);
-  await mkdir(backupFilesDir(backupPath), { recursive: true });
-  const fromVersion = index?.version ?? null;
-  if (index !== undefined)
-    await writeFileAtomic(join(backupPath, PREVIOUS_INDEX_FILE), JSON.stringify(index));
-  await writeBackupMeta(backupPath, {
-    id,
-    app,
-    fromVersion,
-    toVersion,
-    created: created.toISOString(),
-    appDir,
-    stateDir,
-    ...inventory,
-    bases: Object.values(index?.files ?? {})
-      .filter((f) => f.merged)
-      .map((f) => f.sha256),
-    complete: false,
-  });
+  const backup = await startBackup(input, { index, created, inventory: inventoryOf(ops, scan) });
   const journal: UpdateJournal = {
     kind: "update",
     phase: "applying",
     app,
     appDir,
-    stagingDir: input.release.dir,
+    stagingDir,
     stateDir,
     backupRoot: input.backupRoot,
-    backupPath,
+    backupPath: backup.path,
     keepBackups: input.keepBackups ?? manifest.rollback.keep_backups,
-    fromVersion,
+    fromVersion: backup.version,
     toVersion,
     ops,
     index: prepared.index,
   };
   await writeJournal(stateDir, journal);
   faultPoint("apply:journal-written");
+  clock.lap("backup");
 
-  const paths = { appDir, stagingDir: input.release.dir, backupFiles: backupFilesDir(backupPath) };
-  const copied = await runOpsOrUndo(journal, paths, log);
+  const copied = await runOpsOrUndo(
+    journal,
+    { appDir, stagingDir, backupFiles: backupFilesDir(backup.path) },
+    log,
+  );
   faultPoint("apply:before-commit");
   await writeJournal(stateDir, { ...journal, phase: "committed" });
   faultPoint("apply:committed");
-  await finalizeUpdate({ ...journal, phase: "committed" }, log);
+  clock.lap("apply");
+  await finalizeUpdate({ ...journal, phase: "committed" }, log, index);
+  clock.lap("finalize");
   const summary = summarizePlan({ ...plan, steps: prepared.steps });
   log?.info("applied update", {
     app,
-    fromVersion,
+    fromVersion: backup.version,
     toVersion,
     ...summary,
-    backup: id,
+    backup: backup.id,
     operations: ops.length,
+    copied,
+    ms: clock.timings,
   });
   return {
     app,
-    fromVersion,
+    fromVersion: backup.version,
     toVersion,
     steps: prepared.steps,
     summary,
     operations: ops.length,
     copied,
-    backup: {
-      id,
-      app,
-      version: fromVersion,
-      replacedBy: toVersion,
-      created: created.toISOString(),
-      size: inventory.bytes,
-      files: inventory.changed.length,
-      path: backupPath,
-    },
+    backup,
+    timings: clock.timings,
+  };
+}
+
+/** Creates the backup directory with its inventory; `complete` stays false until finalize. */
+async function startBackup(
+  input: ApplyUpdateInput,
+  facts: { index: InstallIndex | undefined; created: Date; inventory: Inventory },
+): Promise<BackupInfo> {
+  const { app, stateDir } = input;
+  const id = await newBackupId(input.backupRoot, app, facts.created);
+  const path = join(input.backupRoot, app, id);
+  await mkdir(backupFilesDir(path), { recursive: true });
+  const fromVersion = facts.index?.version ?? null;
+  // The index file is only ever replaced by rename, so a hard link keeps the previous one intact for free.
+  if (facts.index !== undefined) await linkEntry(indexPath(stateDir), join(path, PREVIOUS_INDEX_FILE));
+  const created = facts.created.toISOString();
+  const bases = Object.values(facts.index?.files ?? {})
+    .filter((f) => f.merged)
+    .map((f) => f.sha256);
+  const toVersion = input.manifest.version;
+  await writeBackupMeta(path, {
+    id,
+    app,
+    fromVersion,
+    toVersion,
+    created,
+    appDir: input.appDir,
+    stateDir,
+    ...facts.inventory,
+    bases,
+    complete: false,
+  });
+  return {
+    id,
+    app,
+    version: fromVersion,
+    replacedBy: toVersion,
+    created,
+    size: facts.inventory.bytes,
+    files: facts.inventory.changed.length,
+    path,
   };
 }
 

@@ -12,8 +12,13 @@ import { basePath, readInstallIndex, writeInstallIndex } from "./install-index.j
 import { removeJournal, type UpdateJournal } from "./journal.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
 
-export async function finalizeUpdate(journal: UpdateJournal, log?: Logger): Promise<void> {
-  const previous = await readInstallIndex(journal.stateDir);
+/** `previous`: the index as read before the apply (saves re-reading it); recovery leaves it out. */
+export async function finalizeUpdate(
+  journal: UpdateJournal,
+  log?: Logger,
+  previous?: InstallIndex,
+): Promise<void> {
+  if (previous === undefined) previous = await readInstallIndex(journal.stateDir);
   const files: Record<string, IndexedFile> = { ...(previous?.files ?? {}) };
   for (const rel of journal.index.drop) delete files[rel];
   for (const [rel, entry] of Object.entries(journal.index.set)) {

@@ -49,9 +49,14 @@ function statMatches(app: TreeEntry, indexed: IndexedFile | undefined): boolean 
   );
 }
 
+/** What the app's file holds, when the index can vouch for it by stat alone. */
+function vouchedSha(app: TreeEntry, indexed: IndexedFile | undefined): string | undefined {
+  return indexed !== undefined && statMatches(app, indexed) ? indexed.sha256 : undefined;
+}
+
 /**
  * App files whose content must be hashed before planning: the release ships them, the index cannot
- * vouch for them (changed stat or never installed by ship) and their size equals the release's, so
+ * vouch for them (changed stat, or never installed by ship) and their size equals the release's, so
  * they might be byte-equal. Everything else is decided from stat alone: this is what keeps an
  * update's cost proportional to what changed, not to the app's size.
  */
@@ -60,10 +65,9 @@ export function filesToHash(input: Omit<PlanInput, "appHashes">): string[] {
   for (const [rel, entry] of input.release) {
     const app = input.app.files.get(rel);
     if (app === undefined || app.size !== entry.size || app.type !== entry.type) continue;
+    if (vouchedSha(app, input.index?.files[rel]) !== undefined) continue;
     if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
     if (ruleFor(input.manifest, rel).rule.action === "skip") continue;
-    const indexed = input.index?.files[rel];
-    if (indexed?.sha256 === entry.sha256 && statMatches(app, indexed)) continue;
     out.push(rel);
   }
   return out.sort();
@@ -155,29 +159,49 @@ export function planUpdate(input: PlanInput): UpdatePlan {
   };
 }
 
-/** Directories ship created that hold nothing once the plan ran; only those are removed. */
+function parentOf(rel: string): string {
+  const slash = rel.lastIndexOf("/");
+  return slash < 0 ? "" : rel.slice(0, slash);
+}
+
+/**
+ * Directories ship created that hold nothing once the plan ran; only those are removed (children
+ * first). Counts entries per directory instead of walking every path's ancestors: one cheap pass.
+ */
 function emptiedDirectories(
   input: PlanInput,
   removed: Set<string>,
   written: string[],
 ): { rel: string; mode: number }[] {
-  const candidates = new Set((input.index?.dirs ?? []).filter((d) => input.app.dirs.has(d)));
-  if (candidates.size === 0) return [];
-  const live = new Set<string>();
-  const keepWithAncestors = (rel: string, self: boolean): void => {
-    if (self) live.add(rel);
-    for (const dir of ancestorsOf(rel)) live.add(dir);
+  const created = new Set(input.index?.dirs ?? []);
+  if (removed.size === 0 || created.size === 0) return [];
+  const entries = new Map<string, number>();
+  const bump = (dir: string, by: number): number => {
+    const n = (entries.get(dir) ?? 0) + by;
+    entries.set(dir, n);
+    return n;
   };
-  for (const rel of input.app.files.keys()) if (!removed.has(rel)) keepWithAncestors(rel, false);
-  for (const rel of written) keepWithAncestors(rel, false);
-  for (const dir of input.app.dirs.keys()) {
-    const named = isNamedDirectory(input.manifest, dir);
-    if (!candidates.has(dir) || named) keepWithAncestors(dir, true);
+  for (const rel of input.app.files.keys()) bump(parentOf(rel), 1);
+  for (const rel of input.app.dirs.keys()) bump(parentOf(rel), 1);
+  // A new file keeps its nearest existing directory alive (new directories only lead to it).
+  for (const rel of written) {
+    if (input.app.files.has(rel) && !removed.has(rel)) continue;
+    let dir = parentOf(rel);
+    while (dir !== "" && !input.app.dirs.has(dir)) dir = parentOf(dir);
+    bump(dir, 1);
   }
-  return [...candidates]
-    .filter((dir) => !live.has(dir))
-    .map((rel) => ({ rel, mode: input.app.dirs.get(rel) ?? 0o755 }))
-    .sort((a, b) => depth(b.rel) - depth(a.rel));
+  const out: { rel: string; mode: number }[] = [];
+  const pending = [...removed].map(parentOf);
+  for (const rel of removed) bump(parentOf(rel), -1);
+  while (pending.length > 0) {
+    const dir = pending.pop() ?? "";
+    if (dir === "" || (entries.get(dir) ?? 0) > 0 || !created.has(dir) || !input.app.dirs.has(dir)) continue;
+    if (isNamedDirectory(input.manifest, dir) || out.some((d) => d.rel === dir)) continue;
+    out.push({ rel: dir, mode: input.app.dirs.get(dir) ?? 0o755 });
+    bump(parentOf(dir), -1);
+    pending.push(parentOf(dir));
+  }
+  return out.sort((a, b) => depth(b.rel) - depth(a.rel));
 }
 
 export function summarizePlan(plan: UpdatePlan): PlanSummary {

@@ -7,7 +7,6 @@
 import { chmod, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Manifest } from "../../shared/manifest/schema.js";
-import { mergeConfigFile } from "../merge/index.js";
 import { pathExists, writeFileAtomic } from "../tree/fs-ops.js";
 import { basePath } from "./install-index.js";
 import type { IndexDelta } from "./journal.js";
@@ -49,6 +48,8 @@ async function prepareMerge(
   const current = await readFile(join(input.appDir, step.rel), "utf8");
   const base = await readBase(input, step.rel);
   const sections = sectionsFor(input.manifest, step.rel, step.rule.pattern);
+  // Loaded on demand: the YAML/TOML parsers cost more start-up time than most updates take.
+  const { mergeConfigFile } = await import("../merge/index.js");
   const merged = mergeConfigFile({
     format: step.format,
     fileName: step.rel,

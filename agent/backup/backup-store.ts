@@ -60,8 +60,9 @@ export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
   return BackupMetaSchema.parse(JSON.parse(text));
 }
 
+/** The first, incomplete meta need not be durable: until the journal commits, the journal is the truth. */
 export async function writeBackupMeta(backupPath: string, meta: BackupMeta): Promise<void> {
-  await writeFileAtomic(join(backupPath, META_FILE), JSON.stringify(meta, null, 1));
+  await writeFileAtomic(join(backupPath, META_FILE), JSON.stringify(meta, null, 1), meta.complete);
 }
 
 function infoOf(meta: BackupMeta, path: string): BackupInfo {

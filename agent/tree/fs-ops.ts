@@ -57,15 +57,26 @@ export async function copyEntry(src: string, dst: string): Promise<void> {
   await rename(tmp, dst);
 }
 
+/** Runs `attempt`; when it fails because dst's directory is missing, creates it and tries once more. */
+async function withParent<T>(dst: string, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (error) {
+    if (code(error) !== "ENOENT") throw error;
+  }
+  await mkdir(dirname(dst), { recursive: true });
+  return attempt();
+}
+
 /** Moves `src` to `dst` (replacing it): a rename, or copy + unlink across filesystems. */
 export async function moveEntry(src: string, dst: string): Promise<Transfer> {
-  await mkdir(dirname(dst), { recursive: true });
   try {
-    await rename(src, dst);
+    await withParent(dst, () => rename(src, dst));
     return "renamed";
   } catch (error) {
     if (!mustCopy(error)) throw error;
   }
+  await mkdir(dirname(dst), { recursive: true });
   await copyEntry(src, dst);
   await unlink(src);
   return "copied";
@@ -73,16 +84,23 @@ export async function moveEntry(src: string, dst: string): Promise<Transfer> {
 
 /** Makes `dst` a second name for `src` (hard link), or a copy where links cannot go. Replaces `dst`. */
 export async function linkEntry(src: string, dst: string): Promise<Transfer> {
-  await mkdir(dirname(dst), { recursive: true });
-  const tmp = `${dst}.ship-tmp`;
-  await rm(tmp, { force: true });
   try {
-    await link(src, tmp);
-    await rename(tmp, dst);
+    await withParent(dst, async () => {
+      try {
+        await link(src, dst);
+      } catch (error) {
+        if (code(error) !== "EEXIST") throw error;
+        const tmp = `${dst}.ship-tmp`;
+        await rm(tmp, { force: true });
+        await link(src, tmp);
+        await rename(tmp, dst);
+      }
+    });
     return "linked";
   } catch (error) {
     if (!mustCopy(error)) throw error;
   }
+  await mkdir(dirname(dst), { recursive: true });
   await copyEntry(src, dst);
   return "copied";
 }
@@ -107,19 +125,22 @@ export async function removeDirIfEmpty(path: string): Promise<boolean> {
   }
 }
 
-/** Writes a file so a crash leaves the old or the new content, never a mix; fsyncs file and directory. */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+/**
+ * Writes a file so a crash leaves the old or the new content, never a mix. `durable` (default) also
+ * fsyncs file and directory, so the write survives a power cut, not just a killed process.
+ */
+export async function writeFileAtomic(path: string, data: string, durable = true): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.ship-tmp`;
   const handle = await open(tmp, "w", 0o644);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (durable) await handle.sync();
   } finally {
     await handle.close();
   }
   await rename(tmp, path);
-  await syncDir(dirname(path));
+  if (durable) await syncDir(dirname(path));
 }
 
 export async function syncDir(dir: string): Promise<void> {
