@@ -7,6 +7,7 @@ import { createHash, type Hash } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Dispatcher, request } from "undici";
+import { ShipError, VerificationError } from "../../shared/errors.js";
 import type { SourceLog } from "../sources/types.js";
 import { createHttpClient, headerValue } from "./dispatcher.js";
 import { DownloadError } from "./errors.js";
@@ -98,6 +99,8 @@ class Transfer {
           restarts: this.restarts,
         };
       } catch (err) {
+        // Policy refusals (size) are bad input, not network trouble: no retry, exit 2.
+        if (err instanceof ShipError && !(err instanceof DownloadError)) throw err;
         const failure = this.asDownloadError(err);
         if (this.bytes === before) failures++;
         const retries = this.req.retries ?? 3;
@@ -154,11 +157,11 @@ class Transfer {
       }
       const max = this.req.maxBytes;
       if (max !== undefined && this.total !== undefined && this.total > max) {
-        throw new DownloadError(this.shownUrl, `size ${this.total} bytes is over the limit of ${max}`, false);
+        throw new VerificationError(this.shownUrl, `size ${this.total} bytes is over the limit of ${max}`);
       }
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
         if (max !== undefined && this.bytes + chunk.length > max) {
-          throw new DownloadError(this.shownUrl, `more than the limit of ${max} bytes`, false);
+          throw new VerificationError(this.shownUrl, `more than the limit of ${max} bytes`);
         }
         await this.append(chunk);
       }

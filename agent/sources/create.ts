@@ -2,6 +2,7 @@ import type { Source } from "../../shared/config/schema.js";
 import { BadInputError } from "../../shared/errors.js";
 import { HttpSource } from "./http.js";
 import { LocalSource } from "./local.js";
+import { SftpSource } from "./sftp.js";
 import type { ReleaseSource, SourceContext } from "./types.js";
 
 /** The ReleaseSource for one `[sources.NAME]` table, chosen by its `type`. */
@@ -12,8 +13,9 @@ export function createSource(name: string, cfg: Source, ctx: SourceContext): Rel
     case "http":
     case "https":
       return new HttpSource(name, cfg, ctx);
-    case "git":
     case "sftp":
+      return new SftpSource(name, cfg, ctx);
+    case "git":
       // TODO(issue 4): wired in as each source lands.
       throw BadInputError.single(
         "ship.toml",

@@ -1,0 +1,188 @@
+/**
+ * `type = "sftp"`: a release archive on an SSH server. Change detection by size + mtime (kept in
+ * metadata_file); the archive is streamed to disk with its sha256 computed on the way, verified
+ * (configured checksum, or `<remote_path>.sha256` when the server has one) and then extracted.
+ */
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { basename } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type SftpClient from "ssh2-sftp-client";
+import { z } from "zod";
+import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
+import { VerificationError } from "../../shared/errors.js";
+import { extractArchive } from "../archive/extract.js";
+import type { ProgressCallback } from "../download/progress.js";
+import {
+  artifactPathFor,
+  checksumToVerify,
+  progressFor,
+  removeArtifact,
+  verifyArtifact,
+} from "./artifact.js";
+import { parseSha256Sums } from "./checksum.js";
+import { metadataPath, SourceMetadataStore } from "./metadata.js";
+import { extractLimitsFor, readReleaseVersion, shortId } from "./release-info.js";
+import { connectSftp } from "./ssh/sftp-connect.js";
+import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
+
+const Installed = z.object({
+  remotePath: z.string(),
+  size: z.number(),
+  mtime: z.number(),
+  sha256: z.string(),
+  version: z.string().optional(),
+  installedAt: z.string(),
+});
+type Installed = z.infer<typeof Installed>;
+
+export class SftpSource implements ReleaseSource {
+  readonly type = "sftp";
+  private readonly store: SourceMetadataStore<Installed>;
+  private readonly pending = new Map<string, Omit<Installed, "installedAt">>();
+  private readonly where: string;
+
+  constructor(
+    readonly name: string,
+    private readonly cfg: SftpSourceConfig,
+    private readonly ctx: SourceContext,
+  ) {
+    this.store = new SourceMetadataStore(
+      metadataPath(ctx.stateDir, name, cfg.metadata_file),
+      name,
+      Installed,
+    );
+    this.where = `sftp://${cfg.username}@${cfg.hostname}:${cfg.port}${cfg.remote_path}`;
+  }
+
+  async check(): Promise<UpdateCheck> {
+    const stored = await this.store.read();
+    const known = stored?.remotePath === this.cfg.remote_path ? stored : undefined;
+    const remote = await this.withClient((client) => client.stat(this.cfg.remote_path));
+    const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
+    const candidate = `${remote.size} bytes, modified ${new Date(remote.modifyTime).toISOString()}`;
+    if (known !== undefined && known.size === remote.size && known.mtime === remote.modifyTime) {
+      return {
+        available: false,
+        current,
+        candidate: current,
+        detail: `${this.name}: up to date (${current})`,
+      };
+    }
+    return {
+      available: true,
+      current,
+      candidate,
+      detail: `${this.name}: update available at ${this.where} (${candidate})`,
+    };
+  }
+
+  async fetch(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
+    const artifact = await artifactPathFor(this.ctx, this.name);
+    const progress = progressFor(options, basename(this.cfg.remote_path), this.ctx);
+    const { remote, sha256, expected } = await this.withClient(async (client) => {
+      const remote = await client.stat(this.cfg.remote_path);
+      const max = Math.floor(this.cfg.max_download_mb * 1024 * 1024);
+      if (remote.size > max)
+        throw new VerificationError(this.where, `size ${remote.size} bytes is over the limit of ${max}`);
+      const expected = await this.expectedSha256(client);
+      const sha256 = await this.download(client, artifact, remote.size, progress);
+      return { remote, sha256, expected };
+    });
+    if (expected !== undefined) await verifyArtifact(artifact, sha256, expected, this.where);
+    try {
+      const counts = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      this.ctx.log.info("downloaded and extracted release", {
+        source: this.name,
+        from: this.where,
+        sha256,
+        ...counts,
+      });
+    } catch (err) {
+      await removeArtifact(artifact);
+      throw err;
+    }
+    const id = `sha256:${sha256}`;
+    this.pending.set(id, {
+      remotePath: this.cfg.remote_path,
+      size: remote.size,
+      mtime: remote.modifyTime,
+      sha256,
+      version: await readReleaseVersion(stagingDir),
+    });
+    return { dir: stagingDir, id, artifactSha256: sha256, artifactPath: artifact };
+  }
+
+  async commit(release: FetchedRelease): Promise<void> {
+    const facts = this.pending.get(release.id);
+    if (facts === undefined) throw new Error(`${this.name}: commit of a release this source did not fetch`);
+    await this.store.write({ ...facts, installedAt: new Date().toISOString() });
+    await removeArtifact(release.artifactPath);
+  }
+
+  /** Stream the remote file to `dest`, hashing on the way; the size must match what stat said. */
+  private async download(
+    client: SftpClient,
+    dest: string,
+    size: number,
+    progress: ProgressCallback,
+  ): Promise<string> {
+    const hash = createHash("sha256");
+    let bytes = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        if (bytes > size)
+          return callback(new VerificationError(dest, "the remote file grew while downloading"));
+        hash.update(chunk);
+        progress(bytes, size);
+        callback(null, chunk);
+      },
+    });
+    await pipeline(
+      client.createReadStream(this.cfg.remote_path),
+      meter,
+      createWriteStream(dest, { mode: 0o600 }),
+    );
+    if (bytes !== size) {
+      throw new VerificationError(
+        this.where,
+        `got ${bytes} of ${size} bytes: the file changed during the download`,
+      );
+    }
+    return hash.digest("hex");
+  }
+
+  /** Configured checksum, else `<remote_path>.sha256` when the server has one, else none. */
+  private async expectedSha256(client: SftpClient): Promise<string | undefined> {
+    const where = `sources.${this.name}.checksum`;
+    const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx);
+    if (spec?.kind === "inline") return spec.sha256;
+    let checksumFile = spec?.location;
+    if (checksumFile === undefined) {
+      if (!this.cfg.security.verify_checksums) return undefined;
+      const beside = `${this.cfg.remote_path}.sha256`;
+      if ((await client.exists(beside)) !== "-") {
+        this.ctx.log.debug("no checksum configured and none beside the file", {
+          source: this.name,
+          tried: beside,
+        });
+        return undefined;
+      }
+      checksumFile = beside;
+    }
+    const text = await client.get(checksumFile);
+    if (!Buffer.isBuffer(text)) throw new Error("sftp get without a destination returned no buffer");
+    return parseSha256Sums(text.toString("utf8"), basename(this.cfg.remote_path), checksumFile);
+  }
+
+  private async withClient<T>(work: (client: SftpClient) => Promise<T>): Promise<T> {
+    const client = await connectSftp(this.name, this.cfg);
+    try {
+      return await work(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}

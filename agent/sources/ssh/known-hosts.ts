@@ -1,0 +1,87 @@
+/**
+ * OpenSSH known_hosts matching for the SFTP client (ssh2 leaves host key checking to us).
+ * Supports `host`, `[host]:port`, comma lists, `*`/`?` wildcards, `!` negation, hashed names
+ * (`|1|salt|hash`, HMAC-SHA1) and the @revoked marker; @cert-authority lines are ignored.
+ */
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+
+export interface KnownHostEntry {
+  marker?: "@revoked" | "@cert-authority";
+  /** The comma-separated host field as written. */
+  hosts: string;
+  keyType: string;
+  key: Buffer;
+}
+
+export type HostKeyVerdict = "match" | "unknown" | "mismatch" | "revoked";
+
+export function parseKnownHosts(text: string): KnownHostEntry[] {
+  const entries: KnownHostEntry[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const fields = line.split(/\s+/);
+    const marker = fields[0] === "@revoked" || fields[0] === "@cert-authority" ? fields.shift() : undefined;
+    const [hosts, keyType, blob] = fields;
+    if (hosts === undefined || keyType === undefined || blob === undefined) continue;
+    entries.push({
+      marker: marker as KnownHostEntry["marker"],
+      hosts,
+      keyType,
+      key: Buffer.from(blob, "base64"),
+    });
+  }
+  return entries;
+}
+
+/** The name known_hosts uses for a host: `host` on port 22, `[host]:port` otherwise. */
+export function knownHostsName(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+export function verifyHostKey(
+  entries: KnownHostEntry[],
+  host: string,
+  port: number,
+  key: Buffer,
+): HostKeyVerdict {
+  const name = knownHostsName(host, port);
+  const forHost = entries.filter((e) => e.marker !== "@cert-authority" && hostFieldMatches(e.hosts, name));
+  if (forHost.some((e) => e.marker === "@revoked" && e.key.equals(key))) return "revoked";
+  const trusted = forHost.filter((e) => e.marker === undefined);
+  if (trusted.some((e) => e.key.equals(key))) return "match";
+  return trusted.length === 0 ? "unknown" : "mismatch";
+}
+
+/** "SHA256:<base64 without padding>", as `ssh-keygen -l` prints it. */
+export function sha256Fingerprint(key: Buffer): string {
+  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+}
+
+function hostFieldMatches(field: string, name: string): boolean {
+  if (field.startsWith("|1|")) return hashedMatches(field, name);
+  let matched = false;
+  for (const pattern of field.split(",")) {
+    const negated = pattern.startsWith("!");
+    if (!globMatches(negated ? pattern.slice(1) : pattern, name)) continue;
+    if (negated) return false;
+    matched = true;
+  }
+  return matched;
+}
+
+function hashedMatches(field: string, name: string): boolean {
+  const [, , salt, hash] = field.split("|");
+  if (salt === undefined || hash === undefined) return false;
+  const expected = Buffer.from(hash, "base64");
+  const actual = createHmac("sha1", Buffer.from(salt, "base64")).update(name).digest();
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+function globMatches(pattern: string, name: string): boolean {
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${re}$`, "i").test(name);
+}

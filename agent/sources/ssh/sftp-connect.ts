@@ -1,0 +1,109 @@
+/**
+ * Opening an SFTP session the way OpenSSH would: key authentication only, the host key checked
+ * against known_hosts (or an explicitly configured fingerprint), never trust-on-first-use.
+ */
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import SftpClient from "ssh2-sftp-client";
+import type { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
+import { BadInputError, VerificationError } from "../../../shared/errors.js";
+import { type HostKeyVerdict, parseKnownHosts, sha256Fingerprint, verifyHostKey } from "./known-hosts.js";
+
+export function expandHome(path: string): string {
+  return path === "~" || path.startsWith("~/") ? `${homedir()}${path.slice(1)}` : path;
+}
+
+/** Connect or throw: VerificationError for host key problems (exit 2), the ssh2 error otherwise. */
+export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<SftpClient> {
+  const key = `sources.${name}`;
+  const privateKey = await readFile(expandHome(cfg.key_filename)).catch((err: NodeJS.ErrnoException) => {
+    throw BadInputError.single(
+      "ship.toml",
+      `${key}.key_filename`,
+      `cannot read ${cfg.key_filename}: ${err.code}`,
+    );
+  });
+  const knownHostsText = await readFile(expandHome(cfg.known_hosts), "utf8").catch(() => "");
+  const knownHosts = parseKnownHosts(knownHostsText);
+  let seen: { verdict: HostKeyVerdict; fingerprint: string } | undefined;
+
+  const client = new SftpClient(`ship:${name}`);
+  try {
+    await client.connect({
+      host: cfg.hostname,
+      port: cfg.port,
+      username: cfg.username,
+      privateKey,
+      passphrase: await passphraseFor(name, cfg),
+      readyTimeout: 20_000,
+      hostVerifier: (hostKey: Buffer) => {
+        const fingerprint = sha256Fingerprint(hostKey);
+        let verdict = verifyHostKey(knownHosts, cfg.hostname, cfg.port, hostKey);
+        // An explicit fingerprint only vouches for a host known_hosts does not know; it never
+        // overrides a mismatch or a revocation.
+        if (
+          verdict === "unknown" &&
+          cfg.host_fingerprint !== undefined &&
+          cfg.host_fingerprint === fingerprint
+        ) {
+          verdict = "match";
+        }
+        seen = { verdict, fingerprint };
+        return verdict === "match";
+      },
+    });
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    if (seen !== undefined && seen.verdict !== "match")
+      throw hostKeyError(cfg, seen.verdict, seen.fingerprint);
+    throw err;
+  }
+  return client;
+}
+
+function hostKeyError(
+  cfg: SftpSourceConfig,
+  verdict: HostKeyVerdict,
+  fingerprint: string,
+): VerificationError {
+  const host = `${cfg.hostname}:${cfg.port}`;
+  if (verdict === "unknown") {
+    return new VerificationError(
+      `sftp host ${host}`,
+      `host key ${fingerprint} is not in ${cfg.known_hosts}; add the host there (ssh-keyscan) or set host_fingerprint = "${fingerprint}" after checking it`,
+    );
+  }
+  if (verdict === "revoked")
+    return new VerificationError(`sftp host ${host}`, `host key ${fingerprint} is revoked`);
+  return new VerificationError(
+    `sftp host ${host}`,
+    `HOST KEY MISMATCH: the server presented ${fingerprint}, which is not the key in ${cfg.known_hosts} (possible man-in-the-middle)`,
+  );
+}
+
+async function passphraseFor(name: string, cfg: SftpSourceConfig): Promise<string | undefined> {
+  if (cfg.passphrase_file !== undefined) {
+    const text = await readFile(expandHome(cfg.passphrase_file), "utf8").catch(
+      (err: NodeJS.ErrnoException) => {
+        throw BadInputError.single(
+          "ship.toml",
+          `sources.${name}.passphrase_file`,
+          `cannot read it: ${err.code}`,
+        );
+      },
+    );
+    return text.replace(/\r?\n$/, "");
+  }
+  if (cfg.passphrase_env !== undefined) {
+    const value = process.env[cfg.passphrase_env];
+    if (value === undefined) {
+      throw BadInputError.single(
+        "ship.toml",
+        `sources.${name}.passphrase_env`,
+        `${cfg.passphrase_env} is not set`,
+      );
+    }
+    return value;
+  }
+  return undefined;
+}

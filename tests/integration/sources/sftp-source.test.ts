@@ -1,0 +1,151 @@
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createSource } from "../../../agent/sources/create.js";
+import type { SourceContext } from "../../../agent/sources/types.js";
+import { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
+import { VerificationError } from "../../../shared/errors.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { hasProgram } from "../../support/require-program.js";
+import { generateKey, type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { buildTar } from "../../unit/sources/tar-builder.js";
+
+const run = promisify(execFile);
+const PASSPHRASE = "correct horse battery staple";
+
+function releaseArchive(version: string): Buffer {
+  return gzipSync(
+    buildTar([
+      { path: "update-manifest.yaml", body: `version: "${version}"\n` },
+      { path: "app.txt", body: `app ${version}\n` },
+    ]),
+  );
+}
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", () => {
+  let tmp: string;
+  let sshd: SshdServer;
+  let remote: string;
+  let ctx: SourceContext;
+  let lines: { level: string; msg: string; data?: Record<string, unknown> }[];
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), "ship-sftp-"));
+    sshd = await startSshd(join(tmp, "sshd"), { clientPassphrase: PASSPHRASE });
+    await writeFile(join(tmp, "passphrase"), `${PASSPHRASE}\n`, { mode: 0o600 });
+    await mkdir(join(tmp, "releases"));
+    remote = join(tmp, "releases", "myapp-latest.tar.gz");
+  });
+  afterAll(async () => {
+    await sshd?.close();
+    await rm(tmp, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await rm(`${remote}.sha256`, { force: true });
+    lines = [];
+    ctx = { stateDir: await mkdtemp(join(tmp, "state-")), log: memoryLogger(lines), retryDelayMs: 0 };
+  });
+
+  const source = (extra: Record<string, unknown> = {}) =>
+    createSource(
+      "deploy",
+      SftpSourceConfig.parse({
+        type: "sftp",
+        app_dir: "/opt/app",
+        hostname: sshd.host,
+        port: sshd.port,
+        username: sshd.user,
+        key_filename: sshd.clientKey.privateKeyFile,
+        passphrase_file: join(tmp, "passphrase"),
+        known_hosts: sshd.knownHostsFile,
+        remote_path: remote,
+        ...extra,
+      }),
+      ctx,
+    );
+  const staging = () => mkdtemp(join(tmp, "stage-"));
+
+  it("detects changes by size + mtime, downloads, verifies the .sha256 beside it and extracts", async () => {
+    const v1 = releaseArchive("1.0.0");
+    await writeFile(remote, v1);
+    await writeFile(`${remote}.sha256`, `${sha(v1)}  myapp-latest.tar.gz\n`);
+    const src = source();
+    expect(await src.check()).toMatchObject({ available: true, current: undefined });
+
+    const stage = await staging();
+    const release = await src.fetch(stage);
+    expect(release).toMatchObject({ id: `sha256:${sha(v1)}`, artifactSha256: sha(v1) });
+    expect(await readFile(join(stage, "app.txt"), "utf8")).toBe("app 1.0.0\n");
+    await src.commit(release);
+    expect(await source().check()).toMatchObject({ available: false, current: "1.0.0" });
+
+    // Same size, new mtime: a new upload of a same-sized release is still seen.
+    await utimes(remote, new Date(), new Date(Date.now() + 60_000));
+    expect(await source().check()).toMatchObject({ available: true, current: "1.0.0" });
+    expect(JSON.stringify(lines)).not.toContain(PASSPHRASE);
+  });
+
+  it("refuses a release whose .sha256 beside it does not match; staging stays empty", async () => {
+    await writeFile(remote, releaseArchive("1.0.0"));
+    await writeFile(`${remote}.sha256`, `${"f".repeat(64)}  myapp-latest.tar.gz\n`);
+    const stage = await staging();
+    const err = await source()
+      .fetch(stage)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toMatch(/checksum mismatch/);
+    expect(await readdir(stage)).toEqual([]);
+  });
+
+  it("takes the passphrase from an environment variable", async () => {
+    await writeFile(remote, releaseArchive("1.0.0"));
+    process.env.SHIP_TEST_SFTP_PASS = PASSPHRASE;
+    try {
+      const src = source({ passphrase_file: undefined, passphrase_env: "SHIP_TEST_SFTP_PASS" });
+      expect((await src.check()).available).toBe(true);
+    } finally {
+      delete process.env.SHIP_TEST_SFTP_PASS;
+    }
+  });
+
+  it("refuses an unknown host key with a clear error, unless its fingerprint is configured", async () => {
+    await writeFile(remote, releaseArchive("1.0.0"));
+    const empty = join(tmp, "known_hosts_empty");
+    await writeFile(empty, "");
+    const err = await source({ known_hosts: empty })
+      .check()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toContain(sshd.hostFingerprint);
+    expect((err as Error).message).toMatch(/not in .*known_hosts_empty/);
+
+    const trusted = await source({ known_hosts: empty, host_fingerprint: sshd.hostFingerprint }).check();
+    expect(trusted.available).toBe(true);
+  });
+
+  it("refuses a changed host key even when a fingerprint is configured", async () => {
+    const other = await generateKey(join(tmp, "other_host_key"));
+    const wrong = join(tmp, "known_hosts_wrong");
+    await writeFile(wrong, `[127.0.0.1]:${sshd.port} ${other.publicKey}\n`);
+    const err = await source({ known_hosts: wrong, host_fingerprint: sshd.hostFingerprint })
+      .check()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toMatch(/HOST KEY MISMATCH/);
+  });
+
+  it("accepts a hashed known_hosts entry (ssh-keygen -H)", async () => {
+    await writeFile(remote, releaseArchive("1.0.0"));
+    const hashed = join(tmp, "known_hosts_hashed");
+    await writeFile(hashed, await readFile(sshd.knownHostsFile));
+    await run("ssh-keygen", ["-H", "-f", hashed]);
+    expect(await readFile(hashed, "utf8")).toMatch(/^\|1\|/);
+    expect((await source({ known_hosts: hashed }).check()).available).toBe(true);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * A real OpenSSH sshd for tests: 127.0.0.1 on a free high port, a generated host key, one
+ * authorized client key, a known_hosts file naming it, and internal-sftp. Needs /usr/sbin/sshd
+ * (Debian: openssh-server); run as root it accepts the current user (root) by key only.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { type AddressInfo, createConnection, createServer } from "node:net";
+import { userInfo } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+export const SSHD = "/usr/sbin/sshd";
+
+export interface SshKeyPair {
+  privateKeyFile: string;
+  publicKeyFile: string;
+  /** The `type base64 comment` line. */
+  publicKey: string;
+}
+
+export interface SshdServer {
+  host: "127.0.0.1";
+  port: number;
+  user: string;
+  hostKey: SshKeyPair;
+  /** "SHA256:..." of the host key, as ssh-keygen -l prints it. */
+  hostFingerprint: string;
+  clientKey: SshKeyPair;
+  /** A known_hosts file with `[127.0.0.1]:<port> <host key>`. */
+  knownHostsFile: string;
+  /** Everything sshd wrote to stderr, for failing tests. */
+  log(): string;
+  close(): Promise<void>;
+}
+
+export interface SshdOptions {
+  /** Protect the client key with this passphrase. */
+  clientPassphrase?: string;
+}
+
+export async function generateKey(file: string, passphrase = ""): Promise<SshKeyPair> {
+  // -a 1: one KDF round, so decrypting a passphrase-protected key costs milliseconds, not a second.
+  await run("ssh-keygen", [
+    "-q",
+    "-t",
+    "ed25519",
+    "-a",
+    "1",
+    "-N",
+    passphrase,
+    "-C",
+    "ship-test",
+    "-f",
+    file,
+  ]);
+  return {
+    privateKeyFile: file,
+    publicKeyFile: `${file}.pub`,
+    publicKey: (await readFile(`${file}.pub`, "utf8")).trim(),
+  };
+}
+
+export function fingerprintOf(publicKeyLine: string): string {
+  const blob = Buffer.from(publicKeyLine.split(/\s+/)[1] ?? "", "base64");
+  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** Start sshd with everything under `dir` (the caller removes `dir` after close()). */
+export async function startSshd(dir: string, options: SshdOptions = {}): Promise<SshdServer> {
+  await mkdir(dir, { recursive: true });
+  // sshd refuses to start without its privilege-separation directory.
+  await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
+  const hostKey = await generateKey(join(dir, "host_ed25519"));
+  const clientKey = await generateKey(join(dir, "client_ed25519"), options.clientPassphrase ?? "");
+  await writeFile(join(dir, "authorized_keys"), `${clientKey.publicKey}\n`, { mode: 0o600 });
+  const port = await freePort();
+  const config = [
+    `Port ${port}`,
+    "ListenAddress 127.0.0.1",
+    `HostKey ${hostKey.privateKeyFile}`,
+    `PidFile ${join(dir, "sshd.pid")}`,
+    `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+    "PubkeyAuthentication yes",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "PermitRootLogin prohibit-password",
+    // Temp dirs are world-traversable; StrictModes would reject the authorized_keys path.
+    "StrictModes no",
+    "UsePAM no",
+    "Subsystem sftp internal-sftp",
+    "LogLevel VERBOSE",
+  ].join("\n");
+  const configFile = join(dir, "sshd_config");
+  await writeFile(configFile, `${config}\n`);
+  const knownHostsFile = join(dir, "known_hosts");
+  await writeFile(knownHostsFile, `[127.0.0.1]:${port} ${hostKey.publicKey}\n`);
+
+  const child = spawn(SSHD, ["-D", "-e", "-f", configFile], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  await waitForBanner(port, child, () => stderr);
+  return {
+    host: "127.0.0.1",
+    port,
+    user: userInfo().username,
+    hostKey,
+    hostFingerprint: fingerprintOf(hostKey.publicKey),
+    clientKey,
+    knownHostsFile,
+    log: () => stderr,
+    close: () => stop(child),
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForBanner(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`sshd exited with ${child.exitCode}: ${stderr()}`);
+    if (await bannerSeen(port)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGTERM");
+  throw new Error(`sshd did not answer on port ${port}: ${stderr()}`);
+}
+
+function bannerSeen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    socket.setTimeout(1000);
+    socket.once("data", (d: Buffer) => {
+      socket.destroy();
+      resolve(d.toString().startsWith("SSH-"));
+    });
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
