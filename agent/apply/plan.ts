@@ -110,6 +110,15 @@ function removalSteps(input: PlanInput): PlanStep[] {
   return steps;
 }
 
+/** Sources verify paths already; this guard keeps a bad list from ever writing outside the app. */
+function unsafePath(rel: string): boolean {
+  return (
+    rel === "" ||
+    rel.startsWith("/") ||
+    rel.split("/").some((part) => part === "" || part === "." || part === "..")
+  );
+}
+
 function ancestorsOf(rel: string): string[] {
   const parts = rel.split("/");
   const out: string[] = [];
@@ -136,7 +145,9 @@ export function planUpdate(input: PlanInput): UpdatePlan {
   steps.push(...removalSteps(input));
   const removed = new Set(steps.filter((s) => s.kind === "remove").map((s) => s.rel));
   const written = steps.flatMap(writtenPaths);
-  const conflicts: string[] = [];
+  const conflicts: string[] = [...input.release.keys()]
+    .filter(unsafePath)
+    .map((rel) => `${rel}: not a safe relative path`);
   const mkdirs = new Map<string, number>();
   for (const rel of written) {
     if (input.app.dirs.has(rel))

@@ -269,4 +269,14 @@ describe("planUpdate", () => {
     expect(plan.rmdirs).toEqual([]);
     expect(plan.mkdirs.map((d) => d.rel)).toEqual(["pkg/sub"]);
   });
+
+  it("refuses paths that could leave the app directory", () => {
+    const plan = planUpdate({
+      manifest: manifest(),
+      release: release({ "../etc/passwd": "X", "/abs": "Y", "ok/./x": "Z", fine: "F" }),
+      app: app({}),
+      index: undefined,
+    });
+    expect(plan.conflicts.filter((c) => c.includes("not a safe relative path"))).toHaveLength(3);
+  });
 });
