@@ -1,5 +1,7 @@
 /** The production wiring of the pipeline's ports to the agent's modules. */
+
 import { formatObservation } from "../../shared/conditions/evaluate.js";
+import type { Trust } from "../../shared/config/schema.js";
 import { loadManifestFile } from "../../shared/manifest/load.js";
 import type { Conditional, Requirements } from "../../shared/manifest/schema.js";
 import { applyUpdate, describeRelease, listBackups, recoverApp, restoreBackup } from "../apply/index.js";
@@ -14,6 +16,7 @@ import type {
   RequirementsVerdict,
   UpdateEngine,
 } from "./ports.js";
+import { requiresSignatures, SignatureCheckingSource } from "./signed-source.js";
 
 const engine: UpdateEngine = {
   async recover({ stateDir, log }) {
@@ -46,9 +49,13 @@ const engine: UpdateEngine = {
   },
 };
 
-export function defaultPorts(): PipelinePorts {
+/** `trust`: ship.toml's [trust]; with keys, every standalone release must be signed by one of them. */
+export function defaultPorts(trust?: Trust): PipelinePorts {
   return {
-    openSource: (name, source, context) => createSource(name, source, context),
+    openSource: (name, source, context) => {
+      const inner = createSource(name, source, context);
+      return requiresSignatures(trust) ? new SignatureCheckingSource(inner, trust, context.log) : inner;
+    },
     loadManifest: (file) => loadManifestFile(file),
     evaluateConditionals,
     checkRequirements,

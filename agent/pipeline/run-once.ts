@@ -48,7 +48,7 @@ const HOUR_MS = 60 * 60 * 1000;
 export async function runOnce(config: AgentConfig, options: RunOptions): Promise<RunSummary> {
   const selected = selectSources(config, options.sources, options.log);
   const now = options.now ?? new Date();
-  const ports = options.ports ?? defaultPorts();
+  const ports = options.ports ?? defaultPorts(config.trust);
   let lock: HeldLock;
   try {
     lock = await acquireLock(globalLockFile(config), options.log);

@@ -1,0 +1,78 @@
+/**
+ * With `[trust]` keys in ship.toml, a standalone release must be signed (`ship release sign` writes
+ * ARTIFACT.sig) by one of them over this app, version, artifact and manifest. Wraps the configured
+ * source so the check runs right after the fetch, before the pipeline reads anything the release
+ * says. (The daemon's hub source checks the hub's signature itself and is not wrapped.)
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parse } from "yaml";
+import type { Trust } from "../../shared/config/schema.js";
+import { VerificationError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { verifyReleaseTrust } from "../../shared/signing/index.js";
+import type { FetchedRelease, FetchOptions, ReleaseSource, UpdateCheck } from "../sources/types.js";
+
+export function requiresSignatures(trust: Trust | undefined): trust is Trust {
+  return trust !== undefined && (trust.keys.length > 0 || trust.key_files.length > 0);
+}
+
+export class SignatureCheckingSource implements ReleaseSource {
+  constructor(
+    private readonly inner: ReleaseSource,
+    private readonly trust: Trust,
+    private readonly log: Logger,
+  ) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  check(): Promise<UpdateCheck> {
+    return this.inner.check();
+  }
+
+  async fetch(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
+    const release = await this.inner.fetch(stagingDir, options);
+    const what = `${this.name} release ${release.id}`;
+    if (release.artifactSha256 === undefined || release.artifactPath === undefined) {
+      throw new VerificationError(
+        what,
+        "[trust] keys are configured but this release has no signed artifact",
+      );
+    }
+    const manifestText = await readFile(join(release.dir, MANIFEST_FILENAME)).catch(() => undefined);
+    if (manifestText === undefined) {
+      throw new VerificationError(
+        what,
+        `[trust] keys are configured but the release has no ${MANIFEST_FILENAME}`,
+      );
+    }
+    const result = await verifyReleaseTrust({
+      trust: this.trust,
+      app: this.name,
+      version: manifestVersion(manifestText.toString("utf8")),
+      artifactSha256: release.artifactSha256,
+      manifestSha256: createHash("sha256").update(manifestText).digest("hex"),
+      signaturePath: `${release.artifactPath}.sig`,
+    });
+    if (result.verified) this.log.info("release signature verified", { key: result.keyId });
+    return release;
+  }
+
+  commit(release: FetchedRelease): Promise<void> {
+    return this.inner.commit(release);
+  }
+}
+
+/** Only the version is needed here; the manifest loader reports anything else wrong with the file. */
+function manifestVersion(text: string): string {
+  try {
+    const version = (parse(text) as { version?: unknown } | null)?.version;
+    return version === undefined || version === null ? "" : String(version);
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,72 @@
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runOnce } from "../../../agent/pipeline/index.js";
+import { AgentConfig } from "../../../shared/config/schema.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { generateKeyPair, signRelease } from "../../../shared/signing/index.js";
+import { createSandbox, hashTree, type Sandbox } from "./harness.js";
+
+let box: Sandbox;
+beforeEach(async () => {
+  box = await createSandbox();
+});
+afterEach(async () => {
+  await box.cleanup();
+});
+
+/** A release archive as CI makes it, optionally with ARTIFACT.sig from `ship release sign`. */
+async function archive(name: string, signWith?: string): Promise<string> {
+  const dir = await box.release(name, { "app.py": `print('${name}')\n` }, { version: "2.0.0" });
+  const out = join(box.root, `${name}.tar.gz`);
+  const tar = spawnSync("tar", ["-C", dir, "-czf", out, "."]);
+  expect(tar.status).toBe(0);
+  if (signWith !== undefined) {
+    const sha = async (file: string) =>
+      createHash("sha256")
+        .update(await readFile(file))
+        .digest("hex");
+    const signature = signRelease(
+      {
+        app: "myapp",
+        version: "2.0.0",
+        artifactSha256: await sha(out),
+        manifestSha256: await sha(join(dir, "update-manifest.yaml")),
+      },
+      signWith,
+    );
+    await writeFile(`${out}.sig`, JSON.stringify(signature));
+  }
+  return out;
+}
+
+async function run(artifact: string, trustedKey: string) {
+  const config = AgentConfig.parse({
+    ...box.config(artifact),
+    trust: { keys: [trustedKey] },
+  });
+  return runOnce(config, { force: true, checkOnly: false, log: memoryLogger(), delayScale: 0 });
+}
+
+describe("[trust] keys", () => {
+  const ci = generateKeyPair();
+  const stranger = generateKeyPair();
+
+  it("install a release signed by a trusted key", async () => {
+    const summary = await run(await archive("signed", ci.privateKeyPem), ci.publicKeyPem);
+    expect(summary.exitCode).toBe(0);
+    expect(await readFile(join(box.appDir, "app.py"), "utf8")).toBe("print('signed')\n");
+  });
+
+  it("refuse an unsigned release and one signed by an unknown key, with exit 2 and no write", async () => {
+    const unsigned = await run(await archive("unsigned"), ci.publicKeyPem);
+    expect(unsigned.exitCode).toBe(2);
+    expect(unsigned.apps[0]?.message).toContain("no signature");
+    const foreign = await run(await archive("foreign", stranger.privateKeyPem), ci.publicKeyPem);
+    expect(foreign.exitCode).toBe(2);
+    expect(foreign.apps[0]?.message).toContain("not in [trust]");
+    expect(await hashTree(box.appDir)).toEqual({});
+  });
+});
