@@ -85,7 +85,9 @@ export async function uploadRelease(target: SftpTarget, files: readonly string[]
     verdict = checkHostKey(knownHosts, target.host, port, key);
     return verdict === "trusted";
   };
-  const client = new SftpClient("ship-release");
+  // The library's default listeners print to the console; failures already reach us as rejections.
+  const quiet = () => undefined;
+  const client = new SftpClient("ship-release", { error: quiet, end: quiet, close: quiet });
   try {
     await client.connect({
       host: target.host,

@@ -1,0 +1,71 @@
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
+import { generateKey, type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { runRelease } from "./run-cli.js";
+
+describe.skipIf(!hasProgram("sshd"))("ship release sftp (real sshd)", () => {
+  let dir: string;
+  let sshd: SshdServer;
+  let app: string;
+  const sftpArgs = (remoteDir: string, knownHosts: string): string[] => [
+    ...["sftp", "1.0.0", "Hotfix", sshd.host, sshd.user, remoteDir],
+    ...["--port", String(sshd.port), "--key", sshd.clientKey.privateKeyFile, "--known-hosts", knownHosts],
+    ...["--app", "myapp", "--out", join(dir, "dist")],
+  ];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-sftp-release-"));
+    sshd = await startSshd(join(dir, "sshd"));
+    app = join(dir, "myapp");
+    await mkdir(join(app, "src"), { recursive: true });
+    await writeFile(join(app, "src/main.py"), "print('v1')\n");
+  });
+  afterAll(async () => {
+    await sshd?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("uploads the archive and its .sha256, verified, with nothing partial left", async () => {
+    const remote = join(dir, "remote/releases");
+    const result = await runRelease(app, ...sftpArgs(remote, sshd.knownHostsFile));
+    expect(result.err).not.toMatch(/ship release sftp:/);
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(/uploaded .*myapp-1\.0\.0\.tar\.gz .*sha256 verified/);
+    const local = await readFile(join(dir, "dist/myapp-1.0.0.tar.gz"));
+    expect((await readFile(join(remote, "myapp-1.0.0.tar.gz"))).equals(local)).toBe(true);
+    expect((await readdir(remote)).sort()).toEqual(["myapp-1.0.0.tar.gz", "myapp-1.0.0.tar.gz.sha256"]);
+    expect(
+      execFileSync("sha256sum", ["-c", "myapp-1.0.0.tar.gz.sha256"], { cwd: remote }).toString(),
+    ).toContain("OK");
+  });
+
+  it("accepts a hashed known_hosts entry (ssh-keygen -H)", async () => {
+    const hashed = join(dir, "known_hosts_hashed");
+    await writeFile(hashed, await readFile(sshd.knownHostsFile));
+    execFileSync("ssh-keygen", ["-q", "-H", "-f", hashed], { stdio: "ignore" });
+    expect(await readFile(hashed, "utf8")).toMatch(/^\|1\|/);
+    const remote = join(dir, "remote/hashed");
+    expect((await runRelease(app, ...sftpArgs(remote, hashed))).code).toBe(0);
+  });
+
+  it("refuses an unknown host or a changed host key, uploading nothing", async () => {
+    const remote = join(dir, "remote/refused");
+    const empty = join(dir, "known_hosts_empty");
+    await writeFile(empty, "# nothing here\n");
+    const unknown = await runRelease(app, ...sftpArgs(remote, empty));
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/not in known_hosts/);
+
+    const other = await generateKey(join(dir, "other_host_key"));
+    const changed = join(dir, "known_hosts_changed");
+    await writeFile(changed, `[127.0.0.1]:${sshd.port} ${other.publicKey}\n`);
+    const mitm = await runRelease(app, ...sftpArgs(remote, changed));
+    expect(mitm.code).toBe(2);
+    expect(mitm.err).toMatch(/differs from known_hosts/);
+    await expect(readdir(remote)).rejects.toThrow();
+  });
+});
