@@ -86,6 +86,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     artifactsDir: join(options.dataDir, "artifacts"),
     maxArtifactBytes: options.maxArtifactBytes,
     isOnline: (id) => registry.isOnline(id),
+    send: (id, message) => registry.send(id, message),
     log,
     now,
   });

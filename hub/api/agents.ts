@@ -1,6 +1,7 @@
 import { Router } from "express";
 import { z } from "zod";
-import { requireRole } from "../auth/require-role.js";
+import { actorOf, requireRole } from "../auth/require-role.js";
+import { AgentQuery, queryAgents } from "../dashboard/agent-query.js";
 import { HubRequestError } from "../errors.js";
 import type { AgentRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
@@ -21,8 +22,11 @@ export function agentRoutes(deps: ApiDeps): Router {
   const router = Router();
   const operator = requireRole(tokens, "operator");
 
-  router.get("/agents", operator, (_req, res) => {
-    res.json({ agents: store.listAgents().map((a) => agentView(a, deps.isOnline(a.id))) });
+  // ?limit&offset&label=k=v&app&version&state&status&q&facets: filtered on the hub, with counts.
+  router.get("/agents", operator, (req, res) => {
+    const query = parseRequest(AgentQuery, req.query, "query");
+    const page = queryAgents(store.listAgents(), query, deps.isOnline);
+    res.json({ ...page, agents: page.agents.map((a) => agentView(a, a.online)) });
   });
 
   router.get("/agents/:id", operator, (req, res) => {
@@ -33,6 +37,21 @@ export function agentRoutes(deps: ApiDeps): Router {
       deployments: store.listDeployments({ agentId: agent.id }).slice(0, 50),
       reports: store.listReports(agent.id, 20),
     });
+  });
+
+  // Asks a connected agent to look for updates now (its own sources, outside any rollout).
+  router.post("/agents/:id/check", operator, (req, res) => {
+    const id = req.params.id as string;
+    if (!deps.send(id, { type: "check_now", v: 1 }))
+      throw new HubRequestError(409, `agent ${id} is not connected`);
+    deps.store.appendEvent({
+      at: deps.now(),
+      actor: actorOf(res),
+      kind: "agent.check_requested",
+      subject: id,
+      data: {},
+    });
+    res.status(202).json({ sent: true });
   });
 
   // The audit log, newest first; `next` pages further back.

@@ -1,4 +1,5 @@
 import type { Logger } from "../../shared/log.js";
+import type { HubMessage } from "../../shared/protocol/messages.js";
 import type { TokenService } from "../auth/tokens.js";
 import type { HubMetrics } from "../metrics.js";
 import type { RolloutEngine } from "../rollouts/engine.js";
@@ -14,6 +15,8 @@ export interface ApiDeps {
   artifactsDir: string;
   maxArtifactBytes: number;
   isOnline: (agentId: string) => boolean;
+  /** Sends a message to a connected agent; false when it is not connected. */
+  send: (agentId: string, message: HubMessage) => boolean;
   log: Logger;
   now: () => number;
 }

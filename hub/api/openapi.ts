@@ -46,6 +46,9 @@ const routes: Record<string, Record<string, Operation>> = {
   },
   "/agents": { get: { summary: "All agents", roles: "operator" } },
   "/agents/{id}": { get: { summary: "One agent with deployments and recent reports", roles: "operator" } },
+  "/agents/{id}/check": {
+    post: { summary: "Ask a connected agent to check its sources now", roles: "operator", status: 202 },
+  },
   "/events": { get: { summary: "Audit log, newest first (?before=&subject=&limit=)", roles: "operator" } },
 };
 

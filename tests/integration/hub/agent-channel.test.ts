@@ -164,6 +164,9 @@ describe("agent WebSocket channel", () => {
     agent.hello("lively");
     await new Promise((r) => setTimeout(r, 450));
     expect(agent.ws.readyState).toBe(WebSocket.OPEN);
+    await expect.poll(() => t.hub.registry.isOnline("lively")).toBe(true);
+    expect((await t.api("POST", "/api/v1/agents/lively/check", { token: t.operator })).status).toBe(202);
+    expect(await agent.next(isType("check_now"))).toMatchObject({ type: "check_now" });
     agent.ws.close();
   });
 

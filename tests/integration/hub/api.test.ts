@@ -195,3 +195,46 @@ describe("hub HTTP API", () => {
     expect(second.body.events[0]!.id).toBeLessThan(first.body.next!);
   });
 });
+
+describe("rollout preview", () => {
+  it("shows the split a rollout created with the same id then uses", async () => {
+    for (let i = 0; i < 40; i++)
+      t.hub.store.upsertAgent({
+        id: `p${i}`,
+        hostname: `p${i}`,
+        labels: {},
+        agentVersion: "1",
+        apps: [{ app: "preview-app", version: "1.0.0", state: "ok" }],
+        online: false,
+        lastSeen: Date.now(),
+      });
+    const release = await t.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: { app: "preview-app", version: "2.0.0", manifest: manifestText("2.0.0"), source: gitSource },
+    });
+    const spec = {
+      release: release.body.id,
+      waves: [
+        { name: "canary", percent: 25 },
+        { name: "rest", percent: 100 },
+      ],
+    };
+    type Preview = { rolloutId: string; waves: { agents: string[] }[] };
+    const preview = await t.api<Preview>("POST", "/api/v1/rollouts/preview", {
+      token: t.operator,
+      body: spec,
+    });
+    expect(preview.status).toBe(200);
+    const canary = preview.body.waves[0]!.agents;
+    expect(canary.length).toBeGreaterThan(0);
+    expect(canary.length + preview.body.waves[1]!.agents.length).toBe(40);
+    const created = await t.api<{ waves: { agents: { agentId: string }[] }[] }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { ...spec, id: preview.body.rolloutId },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.waves[0]!.agents.map((a) => a.agentId).sort()).toEqual([...canary].sort());
+    const check = await t.api("POST", "/api/v1/agents/p1/check", { token: t.operator });
+    expect(check.status).toBe(409);
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * The fleet list as the dashboard and the CLI page through it: filters, counts and facets computed
+ * on the hub, so a browser never downloads 10,000 agents to show 50.
+ */
+import { z } from "zod";
+import type { AgentRecord } from "../store/store.js";
+
+const oneOrMany = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : [v]).filter((s) => s !== ""));
+
+export const AgentQuery = z.object({
+  /** Absent: every matching agent (what `ship-hub agents` has always received). */
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  offset: z.coerce.number().int().min(0).default(0),
+  /** `key=value`, repeatable; an agent must carry every one. */
+  label: oneOrMany.pipe(z.array(z.string().regex(/^[^=]+=.*$/, "must be key=value"))).optional(),
+  app: z.string().min(1).optional(),
+  /** With `app`: that app's version; without: any app's. Same for `state`. */
+  version: z.string().min(1).optional(),
+  state: z.string().min(1).optional(),
+  status: z.enum(["online", "offline"]).optional(),
+  /** Substring of the agent id or hostname, case-insensitive. */
+  q: z.string().min(1).optional(),
+  facets: z
+    .enum(["true", "false", "1", "0"])
+    .transform((v) => v === "true" || v === "1")
+    .optional(),
+});
+export type AgentQuery = z.output<typeof AgentQuery>;
+
+export interface AgentFacets {
+  labels: Record<string, string[]>;
+  apps: string[];
+  versions: string[];
+  states: string[];
+}
+
+function parseLabels(pairs: readonly string[]): [string, string][] {
+  return pairs.map((pair) => {
+    const at = pair.indexOf("=");
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
+}
+
+function matches(agent: AgentRecord, online: boolean, query: AgentQuery): boolean {
+  if (query.status && (query.status === "online") !== online) return false;
+  if (query.q) {
+    const needle = query.q.toLowerCase();
+    if (!agent.id.toLowerCase().includes(needle) && !agent.hostname.toLowerCase().includes(needle))
+      return false;
+  }
+  for (const [key, value] of parseLabels(query.label ?? [])) if (agent.labels[key] !== value) return false;
+  const apps = query.app ? agent.apps.filter((a) => a.app === query.app) : agent.apps;
+  if (query.app && apps.length === 0) return false;
+  if (query.version && !apps.some((a) => a.version === query.version)) return false;
+  if (query.state && !apps.some((a) => a.state === query.state)) return false;
+  return true;
+}
+
+const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+
+/** What the filter inputs can offer, over the whole fleet (not just the filtered page). */
+export function fleetFacets(agents: readonly AgentRecord[]): AgentFacets {
+  const labels = new Map<string, Set<string>>();
+  for (const agent of agents)
+    for (const [k, v] of Object.entries(agent.labels)) labels.set(k, (labels.get(k) ?? new Set()).add(v));
+  const apps = agents.flatMap((a) => a.apps);
+  return {
+    labels: Object.fromEntries(
+      [...labels].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sorted(v)]),
+    ),
+    apps: sorted(apps.map((a) => a.app)),
+    versions: sorted(apps.flatMap((a) => (a.version === null ? [] : [a.version]))),
+    states: sorted(apps.map((a) => a.state)),
+  };
+}
+
+export interface AgentPage {
+  agents: (AgentRecord & { online: boolean })[];
+  /** Agents matching the filters, before paging. */
+  total: number;
+  online: number;
+  offset: number;
+  limit: number | null;
+  /** Agents the hub knows, filters aside. */
+  fleet: number;
+  facets?: AgentFacets;
+}
+
+/** Filters, counts and pages `agents` (already in id order, as the store returns them). */
+export function queryAgents(
+  agents: readonly AgentRecord[],
+  query: AgentQuery,
+  isOnline: (agentId: string) => boolean,
+): AgentPage {
+  const matching: (AgentRecord & { online: boolean })[] = [];
+  let online = 0;
+  for (const agent of agents) {
+    const up = isOnline(agent.id);
+    if (!matches(agent, up, query)) continue;
+    matching.push({ ...agent, online: up });
+    if (up) online++;
+  }
+  const end = query.limit === undefined ? undefined : query.offset + query.limit;
+  return {
+    agents: matching.slice(query.offset, end),
+    total: matching.length,
+    online,
+    offset: query.offset,
+    limit: query.limit ?? null,
+    fleet: agents.length,
+    ...(query.facets ? { facets: fleetFacets(agents) } : {}),
+  };
+}
