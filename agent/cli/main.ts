@@ -76,6 +76,14 @@ function buildProgram(setExit: (code: number) => void): Command {
       setExit(await runner(options, out));
     });
 
+  program
+    .command("agent")
+    .description("daemon: connect to the hub in [hub], carry out its instructions, report")
+    .option("-c, --config <path>", "config file (default ./ship.toml if present, else /etc/ship/ship.toml)")
+    .action(async (opts: { config?: string }) => {
+      setExit(await (await import("./commands/agent.js")).agentCommand(opts));
+    });
+
   return program;
 }
 

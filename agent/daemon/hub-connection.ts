@@ -65,6 +65,11 @@ export class HubConnection {
     return true;
   }
 
+  /** Sends a fresh hello (e.g. on `check_now`), so the hub re-reads versions and re-delivers. */
+  async announce(): Promise<boolean> {
+    return this.send(await this.options.hello());
+  }
+
   private connect(): void {
     const { log } = this.options;
     const url = HubConnection.channelUrl(this.options.hubUrl);

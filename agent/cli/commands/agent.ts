@@ -1,0 +1,66 @@
+/**
+ * `ship agent [--config PATH]`: the daemon. Recovers whatever a killed run left, then obeys the hub
+ * in `[hub]` until SIGTERM/SIGINT; a second signal exits at once (the journal makes that safe).
+ */
+import { defaultConfigPath, loadConfigFile } from "../../../shared/config/load.js";
+import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
+import { AgentDaemon } from "../../daemon/agent-daemon.js";
+import { loadAgentIdentity } from "../../daemon/agent-identity.js";
+import { recover } from "../../pipeline/index.js";
+import { cliLogger } from "../logger.js";
+
+export async function agentCommand(options: { config?: string }): Promise<number> {
+  const path = options.config ?? defaultConfigPath(process.cwd());
+  const { config, warnings } = await loadConfigFile(path);
+  for (const warning of warnings) process.stderr.write(`ship: ${formatIssue(warning)}\n`);
+  if (config.hub === undefined) {
+    throw BadInputError.single(path, "hub", "`ship agent` needs a [hub] table (url, token_file)");
+  }
+  const log = cliLogger({}, config).child({ mode: "agent" });
+  const identity = await loadAgentIdentity(config.hub, log);
+
+  const recovered = await recover(config, log);
+  for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
+  if (recovered.exitCode === ExitCode.restoreFailed) {
+    // Keep running: the hub must hear about the app that needs a person, and other apps still work.
+    log.error("recovery of an interrupted update failed; the app needs a person");
+  }
+
+  const daemon = new AgentDaemon({
+    config,
+    agentId: identity.agentId,
+    token: identity.token,
+    log,
+    ...testTimings(),
+  });
+  await daemon.start();
+  log.info("agent started", { agentId: identity.agentId, hub: config.hub.url });
+
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        log.warn("second signal: exiting now; the next start recovers", { signal });
+        resolve(ExitCode.ok);
+        process.exit(ExitCode.ok);
+      }
+      log.info("stopping: finishing the running instruction first", { signal });
+      daemon.stop().then(
+        () => resolve(ExitCode.ok),
+        () => resolve(ExitCode.updateFailedRestored),
+      );
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
+
+/**
+ * SHIP_AGENT_FAST=1 (tests and the demo) drops retry delays and reconnects quickly. Production
+ * timings are the defaults; nothing else changes.
+ */
+function testTimings(): { delayScale?: number; retryDelayMs?: number; reconnectBaseMs?: number } {
+  if (process.env.SHIP_AGENT_FAST !== "1") return {};
+  return { delayScale: 0, retryDelayMs: 0, reconnectBaseMs: 100 };
+}

@@ -1,0 +1,259 @@
+/**
+ * `ship agent`: the hub's instructions become desired state on disk first, then work. One
+ * instruction runs at a time; reports go to the outbox before they are sent and leave it only on
+ * the hub's ack. Without a hub the daemon still carries out what it was last told.
+ */
+import { randomUUID } from "node:crypto";
+import { hostname as osHostname } from "node:os";
+import { join } from "node:path";
+import type { AgentConfig } from "../../shared/config/schema.js";
+import { LockedError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+import type { Deploy, Hello, HubMessage, Report } from "../../shared/protocol/messages.js";
+import { stateRoot } from "../pipeline/paths.js";
+import { readState } from "../state/state-file.js";
+import { SHIP_VERSION } from "../version.js";
+import { carryOut } from "./carry-out.js";
+import { type AppDesired, DesiredStateStore } from "./desired-state.js";
+import { HubConnection } from "./hub-connection.js";
+import { ReportOutbox } from "./outbox.js";
+
+export interface AgentDaemonOptions {
+  config: AgentConfig;
+  agentId: string;
+  token: string;
+  log: Logger;
+  /** Tries of one instruction across crashes before it is reported failed (default 3). */
+  maxAttempts?: number;
+  /** Wait before retrying an app another ship run holds (default 10 s). */
+  busyRetryMs?: number;
+  /** Tests: 0 for post_update_tests retry delays and network backoff. */
+  delayScale?: number;
+  retryDelayMs?: number;
+  reconnectBaseMs?: number;
+  pingIntervalMs?: number;
+}
+
+export function daemonDir(config: AgentConfig): string {
+  return join(stateRoot(config), "daemon");
+}
+
+export class AgentDaemon {
+  private readonly outbox: ReportOutbox;
+  private readonly desired: DesiredStateStore;
+  private readonly connection: HubConnection;
+  /** Apps whose desired state may need work. */
+  private readonly wanted = new Set<string>();
+  private working: Promise<void> | undefined;
+  private stopping = false;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly options: AgentDaemonOptions) {
+    const { config } = options;
+    const hub = config.hub;
+    if (hub === undefined) throw new Error("AgentDaemon needs [hub] in ship.toml");
+    this.outbox = new ReportOutbox(join(daemonDir(config), "outbox"));
+    this.desired = new DesiredStateStore(join(daemonDir(config), "desired.json"));
+    this.connection = new HubConnection({
+      hubUrl: hub.url,
+      token: options.token,
+      hello: () => this.hello(),
+      onMessage: (message) => this.onMessage(message),
+      onConnected: () => this.flushOutbox(),
+      log: options.log,
+      reconnectMaxMs: hub.reconnect_max_seconds * 1000,
+      ...(options.reconnectBaseMs === undefined ? {} : { reconnectBaseMs: options.reconnectBaseMs }),
+      ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
+    });
+  }
+
+  /** Connects, and resumes any instruction that was not finished when the agent last stopped. */
+  async start(): Promise<void> {
+    for (const [app, desired] of Object.entries(await this.desired.all())) {
+      if (desired.finished !== undefined) continue;
+      this.options.log.info("resuming an unfinished instruction", {
+        app,
+        deployment: desired.instruction.deploymentId,
+        version: desired.instruction.release.version,
+      });
+      this.wanted.add(app);
+    }
+    this.connection.start();
+    this.kick();
+  }
+
+  /** Starts no new work, lets the running instruction finish, then disconnects. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    await this.working;
+    this.connection.stop();
+  }
+
+  get idle(): boolean {
+    return this.working === undefined;
+  }
+
+  private async onMessage(message: HubMessage): Promise<void> {
+    switch (message.type) {
+      case "deploy":
+        await this.onDeploy(message);
+        return;
+      case "ack":
+        await this.outbox.ack(message.reportId);
+        return;
+      case "check_now":
+        await this.connection.announce();
+        return;
+      case "error":
+        this.options.log.warn("the hub refused a message", { message: message.message });
+        return;
+    }
+  }
+
+  private async onDeploy(deploy: Deploy): Promise<void> {
+    const done = await this.desired.finished(deploy.deploymentId);
+    if (done !== undefined) {
+      // Already carried out: the hub missed the report (or its ack). Same reportId, so no double count.
+      this.options.log.info("instruction already finished; re-sending its report", {
+        deployment: deploy.deploymentId,
+      });
+      this.connection.send(done.report);
+      return;
+    }
+    await this.desired.put(deploy, new Date());
+    this.options.log.info("instruction received", {
+      app: deploy.app,
+      deployment: deploy.deploymentId,
+      version: deploy.release.version,
+      rollback: deploy.rollback,
+    });
+    this.wanted.add(deploy.app);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.working !== undefined || this.stopping || this.wanted.size === 0) return;
+    this.working = this.drain().finally(() => {
+      this.working = undefined;
+      this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.stopping) {
+      const app = this.wanted.values().next().value;
+      if (app === undefined) return;
+      this.wanted.delete(app);
+      const desired = await this.desired.get(app);
+      if (desired === undefined || desired.finished !== undefined) continue;
+      try {
+        await this.execute(app, desired);
+      } catch (error) {
+        this.options.log.error("carrying out an instruction failed unexpectedly", {
+          app,
+          error: String(error),
+        });
+      }
+    }
+  }
+
+  private async execute(app: string, { instruction }: AppDesired): Promise<void> {
+    const { log, config } = this.options;
+    const id = instruction.deploymentId;
+    const attempts = await this.desired.startAttempt(app, id);
+    const maxAttempts = this.options.maxAttempts ?? 3;
+    let report: Report;
+    if (attempts > maxAttempts) {
+      const installed = (await readState(config.general.state_file)).sources[app]?.current_version ?? null;
+      report = failedReport(
+        instruction,
+        installed,
+        `the agent stopped ${attempts - 1} times while carrying this out; not trying again`,
+      );
+    } else {
+      try {
+        report = await carryOut({
+          config,
+          instruction,
+          hubUrl: config.hub?.url ?? "",
+          token: this.options.token,
+          log: log.child({ deployment: id }),
+          progress: (event) => this.connection.send({ type: "progress", v: 1, deploymentId: id, ...event }),
+          ...(this.options.delayScale === undefined ? {} : { delayScale: this.options.delayScale }),
+          ...(this.options.retryDelayMs === undefined ? {} : { retryDelayMs: this.options.retryDelayMs }),
+        });
+      } catch (error) {
+        if (!(error instanceof LockedError)) throw error;
+        await this.desired.abandonAttempt(app, id);
+        log.warn("app is busy with another ship run; trying again later", { app });
+        this.retryLater(app);
+        return;
+      }
+    }
+    // Outbox first: a crash after this line resends the report; before it, the instruction reruns.
+    await this.outbox.put(report);
+    await this.desired.markFinished(app, id, report, new Date());
+    log.info("instruction finished", { app, deployment: id, outcome: report.outcome, error: report.error });
+    this.connection.send(report);
+  }
+
+  private retryLater(app: string): void {
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.wanted.add(app);
+      this.kick();
+    }, this.options.busyRetryMs ?? 10_000);
+    this.retryTimers.add(timer);
+  }
+
+  private async flushOutbox(): Promise<void> {
+    for (const report of await this.outbox.pending()) this.connection.send(report);
+  }
+
+  private async hello(): Promise<Hello> {
+    const { config } = this.options;
+    const state = await readState(config.general.state_file);
+    const desired = await this.desired.all();
+    return {
+      type: "hello",
+      v: 1,
+      agentId: this.options.agentId,
+      hostname: osHostname(),
+      labels: config.hub?.labels ?? {},
+      agentVersion: SHIP_VERSION,
+      apps: Object.keys(config.sources).map((app) => {
+        const current = state.sources[app];
+        const version = current?.current_version ?? null;
+        const finished = desired[app]?.finished;
+        // The hub's release id lets it send this agent back here later (rollback).
+        const fromHub =
+          finished?.report.outcome === "succeeded" && desired[app]?.instruction.release.version === version
+            ? desired[app]?.instruction.release.id
+            : undefined;
+        return {
+          app,
+          version,
+          state: current?.last_result ?? "unknown",
+          ...(fromHub === undefined ? {} : { releaseId: fromHub }),
+        };
+      }),
+    };
+  }
+}
+
+function failedReport(instruction: Deploy, installed: string | null, error: string): Report {
+  return {
+    type: "report",
+    v: 1,
+    reportId: randomUUID(),
+    deploymentId: instruction.deploymentId,
+    app: instruction.app,
+    releaseId: instruction.release.id,
+    outcome: "failed",
+    fromVersion: installed,
+    toVersion: instruction.release.version,
+    error,
+    steps: [],
+  };
+}

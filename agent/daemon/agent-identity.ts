@@ -1,0 +1,56 @@
+/**
+ * Who this agent is to the hub: its token (from `[hub] token_file`) and its id (`[hub] agent_id`,
+ * else the host id), which must be the agent the token was issued for.
+ */
+import { readFile, stat } from "node:fs/promises";
+import type { Hub } from "../../shared/config/schema.js";
+import { BadInputError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+import { hostId } from "../host-id.js";
+
+export interface AgentIdentity {
+  agentId: string;
+  token: string;
+}
+
+export async function loadAgentIdentity(hub: Hub, log: Logger): Promise<AgentIdentity> {
+  const file = hub.token_file;
+  let token: string;
+  try {
+    token = (await readFile(file, "utf8")).trim();
+  } catch (error) {
+    throw BadInputError.single(file, "hub.token_file", `cannot read the token: ${(error as Error).message}`);
+  }
+  if (token === "") throw BadInputError.single(file, "hub.token_file", "the token file is empty");
+  const { mode } = await stat(file);
+  if ((mode & 0o077) !== 0) {
+    // Warn, not refuse: refusing would take a fleet offline over a chmod; the operator should fix it.
+    log.warn("the hub token file is readable by other users; chmod 600 it", {
+      file,
+      mode: (mode & 0o777).toString(8),
+    });
+  }
+  const agentId = hub.agent_id ?? hostId();
+  const subject = tokenSubject(token);
+  if (subject !== undefined && subject !== agentId) {
+    throw BadInputError.single(
+      file,
+      "hub.agent_id",
+      `the token was issued for agent "${subject}" but this agent is "${agentId}" (set [hub] agent_id or issue a token with --agent ${agentId})`,
+    );
+  }
+  return { agentId, token };
+}
+
+/** The JWT's `sub`, read without verifying (only the hub can verify); undefined if not a JWT. */
+function tokenSubject(token: string): string | undefined {
+  const payload = token.split(".")[1];
+  if (payload === undefined) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+    const sub = (claims as { sub?: unknown } | null)?.sub;
+    return typeof sub === "string" ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}

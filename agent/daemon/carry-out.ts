@@ -1,0 +1,171 @@
+/**
+ * Carries out one hub instruction for one app and says what happened as a protocol Report.
+ * The same pipeline as `ship` runs, with a source that fetches the hub's release and without the
+ * once-a-day rule. A rollback whose release the newest backup brings back is a restore (fast and
+ * exact); any other rollback is a deploy of the older release with downgrade allowed.
+ */
+import { randomUUID } from "node:crypto";
+import type { AgentConfig } from "../../shared/config/schema.js";
+import { LockedError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
+import { listBackups, rollbackTo } from "../apply/index.js";
+import { acquireLock, appLockFile } from "../lock/run-lock.js";
+import { defaultPorts } from "../pipeline/default-ports.js";
+import { lockDir } from "../pipeline/paths.js";
+import type { PipelinePorts } from "../pipeline/ports.js";
+import type { AppReport } from "../pipeline/report.js";
+import { runSource } from "../pipeline/run-source.js";
+import { readState, updateSourceState } from "../state/state-file.js";
+import { HubReleaseSource } from "./hub-release-source.js";
+import { type ProgressEvent, progressLogger } from "./progress-log.js";
+
+export interface CarryOutInput {
+  config: AgentConfig;
+  instruction: Deploy;
+  hubUrl: string;
+  token: string;
+  log: Logger;
+  progress: (event: ProgressEvent) => void;
+  /** Multiplies post_update_tests retry delays (tests: 0). */
+  delayScale?: number;
+  /** Base of network retry backoff (tests: 0). */
+  retryDelayMs?: number;
+  /** Defaults to the production wiring; a test may pass its own. */
+  ports?: PipelinePorts;
+}
+
+const OUTCOMES: Record<AppReport["result"], ReportOutcome> = {
+  updated: "succeeded",
+  up_to_date: "succeeded",
+  skipped: "skipped",
+  manual_intervention_required: "failed",
+  failed_unchanged: "failed",
+  failed_restored: "rolled_back",
+  failed_not_rolled_back: "failed",
+  restore_failed: "restore_failed",
+  refused: "failed",
+  update_available: "failed",
+};
+
+/** Throws LockedError when another ship run holds the app (nothing was done; try again later). */
+export async function carryOut(input: CarryOutInput): Promise<Report> {
+  const { config, instruction } = input;
+  const { app, release } = instruction;
+  const base = {
+    type: "report" as const,
+    v: 1 as const,
+    reportId: randomUUID(),
+    deploymentId: instruction.deploymentId,
+    app,
+    releaseId: release.id,
+  };
+  const source = config.sources[app];
+  if (source === undefined) {
+    return {
+      ...base,
+      outcome: "failed",
+      fromVersion: null,
+      toVersion: release.version,
+      error: `this agent has no [sources.${app}] in its ship.toml`,
+      steps: [],
+    };
+  }
+  const installed = (await readState(config.general.state_file)).sources[app]?.current_version ?? null;
+  if (installed === release.version) {
+    // A repeated instruction, or one whose report was lost to a crash after the update finished.
+    input.log.info("already on the instructed version", { app, version: installed });
+    return { ...base, outcome: "succeeded", fromVersion: installed, toVersion: installed, steps: [] };
+  }
+  input.progress({ step: instruction.rollback ? "rollback" : "fetch", message: "started" });
+
+  if (instruction.rollback) {
+    const restored = await restoreIfNewestBackup(input, installed);
+    if (restored !== null)
+      return { ...base, ...restored, fromVersion: installed, toVersion: release.version };
+  }
+
+  const log = progressLogger(input.log, input.progress);
+  const defaults = input.ports ?? defaultPorts();
+  const ports: PipelinePorts = {
+    ...defaults,
+    openSource: (name, src, context) =>
+      new HubReleaseSource({
+        app: name,
+        release,
+        source: src,
+        config,
+        hubUrl: input.hubUrl,
+        token: input.token,
+        context: {
+          ...context,
+          ...(input.retryDelayMs === undefined ? {} : { retryDelayMs: input.retryDelayMs }),
+        },
+        onPercent: (percent) => input.progress({ step: "fetch", percent }),
+      }),
+  };
+  const report = await runSource(config, app, source, {
+    checkOnly: false,
+    log,
+    ports,
+    settings: {
+      allowDowngrade: instruction.rollback,
+      delayScale: input.delayScale ?? 1,
+      defaultCommandTimeoutSeconds: 300,
+      now: () => new Date(),
+    },
+  });
+  // Another ship run holds the app: nothing was done; the daemon tries again later.
+  if (report.result === "refused")
+    throw new LockedError(appLockFile(lockDir(config), source.app_dir), report.error ?? "another run");
+  return {
+    ...base,
+    outcome: OUTCOMES[report.result],
+    fromVersion: report.fromVersion ?? installed,
+    toVersion: report.toVersion ?? release.version,
+    ...(report.error === null ? {} : { error: report.error.slice(0, 10_000) }),
+    steps: report.steps.map((s) => ({ name: s.step, ok: s.ok, ms: s.durationMs })),
+  };
+}
+
+/** A rollback the newest backup covers exactly: restore it under the app lock. Null when it does not fit. */
+async function restoreIfNewestBackup(
+  input: CarryOutInput,
+  installed: string | null,
+): Promise<Pick<Report, "outcome" | "steps" | "error"> | null> {
+  const { config, instruction, log } = input;
+  const source = config.sources[instruction.app];
+  if (source === undefined) return null;
+  const newest = (await listBackups(config.general.backup_dir, instruction.app))[0];
+  if (newest?.version !== instruction.release.version || newest.replacedBy !== installed) return null;
+  const started = performance.now();
+  const lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), log);
+  try {
+    await rollbackTo({ backupRoot: config.general.backup_dir, target: newest.path, log });
+    await updateSourceState(config.general.state_file, instruction.app, (s) => ({
+      ...s,
+      previous_version: s.current_version,
+      current_version: newest.version,
+      last_result: "updated",
+      last_error: null,
+      last_update: new Date().toISOString(),
+      release_id: `backup:${newest.id}`,
+    }));
+    log.info("rolled back from the newest backup", { app: instruction.app, version: newest.version });
+    return { outcome: "succeeded", steps: [{ name: "restore backup", ok: true, ms: elapsed(started) }] };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log.error("restoring the newest backup failed", { error: message });
+    return {
+      outcome: "restore_failed",
+      error: message,
+      steps: [{ name: "restore backup", ok: false, ms: elapsed(started) }],
+    };
+  } finally {
+    await lock.release();
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}

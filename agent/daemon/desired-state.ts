@@ -1,0 +1,142 @@
+/**
+ * What the hub last asked this agent to run, per app, kept on disk (atomic JSON) before the agent
+ * acts on it. A restarted agent, or one whose hub is away, carries out an unfinished instruction
+ * from here; a finished one is remembered with its report so a repeated instruction only re-sends
+ * that report.
+ */
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { BadInputError } from "../../shared/errors.js";
+import { Deploy, Report } from "../../shared/protocol/messages.js";
+import { writeFileAtomic } from "../state/state-file.js";
+
+const Finished = z.object({
+  deploymentId: z.string(),
+  finishedAt: z.string(),
+  report: Report,
+});
+export type FinishedInstruction = z.infer<typeof Finished>;
+
+const AppDesired = z.object({
+  instruction: Deploy,
+  receivedAt: z.string(),
+  /** Times the agent started carrying it out; a restart after a crash counts again. */
+  attempts: z.number().int().nonnegative().default(0),
+  /** Set once its report is in the outbox. */
+  finished: Finished.optional(),
+});
+export type AppDesired = z.infer<typeof AppDesired>;
+
+const DesiredFile = z.object({
+  apps: z.record(z.string(), AppDesired).default({}),
+  /** Recent finished instructions by deployment id (bounded), so an old id re-sent by the hub is a no-op. */
+  history: z.array(Finished).default([]),
+});
+type DesiredFile = z.infer<typeof DesiredFile>;
+
+const HISTORY_LIMIT = 200;
+
+export class DesiredStateStore {
+  private cache: DesiredFile | undefined;
+  /** Writes are serialized: two instructions arriving together must not lose one another. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly file: string) {}
+
+  async get(app: string): Promise<AppDesired | undefined> {
+    return (await this.load()).apps[app];
+  }
+
+  async all(): Promise<Record<string, AppDesired>> {
+    return (await this.load()).apps;
+  }
+
+  /** The finished record of this deployment id, for any app, if the agent still remembers it. */
+  async finished(deploymentId: string): Promise<FinishedInstruction | undefined> {
+    const data = await this.load();
+    for (const desired of Object.values(data.apps))
+      if (desired.finished?.deploymentId === deploymentId) return desired.finished;
+    return data.history.find((f) => f.deploymentId === deploymentId);
+  }
+
+  /** Records a new instruction for its app, replacing whatever the app was asked before. */
+  put(instruction: Deploy, now: Date): Promise<void> {
+    return this.change((data) => {
+      const previous = data.apps[instruction.app];
+      if (previous?.instruction.deploymentId === instruction.deploymentId) return;
+      data.apps[instruction.app] = {
+        instruction,
+        receivedAt: now.toISOString(),
+        attempts: 0,
+      };
+    });
+  }
+
+  /** Counts one more attempt and returns the new count, written before the attempt starts. */
+  async startAttempt(app: string, deploymentId: string): Promise<number> {
+    let attempts = 0;
+    await this.change((data) => {
+      const desired = data.apps[app];
+      if (desired?.instruction.deploymentId !== deploymentId) return;
+      desired.attempts += 1;
+      attempts = desired.attempts;
+    });
+    return attempts;
+  }
+
+  /** Takes back an attempt that did not start (the app was locked by another run). */
+  abandonAttempt(app: string, deploymentId: string): Promise<void> {
+    return this.change((data) => {
+      const desired = data.apps[app];
+      if (desired?.instruction.deploymentId === deploymentId && desired.attempts > 0) desired.attempts -= 1;
+    });
+  }
+
+  markFinished(app: string, deploymentId: string, report: Report, now: Date): Promise<void> {
+    return this.change((data) => {
+      const desired = data.apps[app];
+      const record = { deploymentId, finishedAt: now.toISOString(), report };
+      if (desired?.instruction.deploymentId === deploymentId) desired.finished = record;
+      data.history = [record, ...data.history.filter((f) => f.deploymentId !== deploymentId)].slice(
+        0,
+        HISTORY_LIMIT,
+      );
+    });
+  }
+
+  private change(edit: (data: DesiredFile) => void): Promise<void> {
+    const next = this.queue.then(async () => {
+      const data = structuredClone(await this.load());
+      edit(data);
+      await writeFileAtomic(this.file, `${JSON.stringify(data, null, 1)}\n`);
+      this.cache = data;
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async load(): Promise<DesiredFile> {
+    if (this.cache !== undefined) return this.cache;
+    let text: string;
+    try {
+      text = await readFile(this.file, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      this.cache = DesiredFile.parse({});
+      return this.cache;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw BadInputError.single(this.file, "", `not valid JSON: ${(error as Error).message}`);
+    }
+    const parsed = DesiredFile.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw BadInputError.single(this.file, issue?.path.join(".") ?? "", issue?.message ?? "invalid");
+    }
+    this.cache = parsed.data;
+    return this.cache;
+  }
+}

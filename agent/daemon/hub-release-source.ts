@@ -1,0 +1,235 @@
+/**
+ * The ReleaseSource the daemon hands the pipeline for a hub instruction: the release the hub names,
+ * fetched from the hub's artifact store (agent token) or from the place the release points at,
+ * with this host's own settings for that app's source (headers, CA, SSH key). Whatever the route,
+ * the bytes must hash to the sha256 the release names, and a signed release is checked against
+ * `[trust]` before anything is extracted.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parse } from "yaml";
+import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import type { DeployRelease } from "../../shared/protocol/messages.js";
+import { verifyReleaseTrust } from "../../shared/signing/trust.js";
+import { extractArchive } from "../archive/extract.js";
+import { downloadFile } from "../download/download.js";
+import { redactUrl } from "../download/redact.js";
+import { artifactPathFor, removeArtifact, verifyArtifact } from "../sources/artifact.js";
+import { extractLimitsFor } from "../sources/release-info.js";
+import { SftpSource } from "../sources/sftp.js";
+import type {
+  FetchedRelease,
+  FetchOptions,
+  ReleaseSource,
+  SourceContext,
+  UpdateCheck,
+} from "../sources/types.js";
+
+export interface HubReleaseSourceOptions {
+  app: string;
+  release: DeployRelease;
+  /** The app's `[sources.APP]`: app_dir, security and credentials apply to hub releases too. */
+  source: Source;
+  config: AgentConfig;
+  hubUrl: string;
+  token: string;
+  context: SourceContext;
+  /** 0..100 as the artifact arrives. */
+  onPercent?: (percent: number) => void;
+}
+
+export class HubReleaseSource implements ReleaseSource {
+  readonly name: string;
+
+  constructor(private readonly options: HubReleaseSourceOptions) {
+    this.name = options.app;
+  }
+
+  /** The hub decided there is something to do; the daemon never asks the source. */
+  async check(): Promise<UpdateCheck> {
+    const { release } = this.options;
+    return {
+      available: true,
+      candidate: release.version,
+      detail: `${this.name}: hub release ${release.version} (${release.id})`,
+    };
+  }
+
+  async fetch(stagingDir: string, fetchOptions?: FetchOptions): Promise<FetchedRelease> {
+    const { release } = this.options;
+    const ref = release.source;
+    let fetched: FetchedRelease;
+    switch (ref.type) {
+      case "hub":
+        fetched = await this.download(
+          `${this.options.hubUrl.replace(/\/+$/, "")}/api/v1/artifacts/${ref.sha256}`,
+          ref.sha256,
+          stagingDir,
+          { authorization: `Bearer ${this.options.token}` },
+          this.options.config.hub?.ca_file,
+          fetchOptions,
+        );
+        break;
+      case "http":
+      case "https":
+        fetched = await this.downloadExternal(ref.url, ref.sha256, stagingDir, fetchOptions);
+        break;
+      case "sftp":
+        fetched = await this.fetchSftp(ref.remote_path, ref.sha256, stagingDir, fetchOptions);
+        break;
+      case "git":
+        throw BadInputError.single(
+          "hub release",
+          "source.type",
+          `${this.name}: git releases are not supported in daemon mode yet; publish an archive instead`,
+        );
+    }
+    await this.checkStagedVersion(stagingDir);
+    return fetched;
+  }
+
+  /** Nothing to remember: the daemon's desired state records which hub release is installed. */
+  async commit(release: FetchedRelease): Promise<void> {
+    await removeArtifact(release.artifactPath);
+  }
+
+  private async downloadExternal(
+    url: string,
+    sha256: string,
+    stagingDir: string,
+    fetchOptions: FetchOptions | undefined,
+  ): Promise<FetchedRelease> {
+    const { source } = this.options;
+    // The app's own headers and CA only go to the origin its source names: a release must not be
+    // able to send this host's credentials somewhere else.
+    const local = source.type === "http" || source.type === "https" ? source : undefined;
+    const sameOrigin = local !== undefined && new URL(local.url).origin === new URL(url).origin;
+    return this.download(
+      url,
+      sha256,
+      stagingDir,
+      sameOrigin ? local.headers : {},
+      local?.ca_file,
+      fetchOptions,
+    );
+  }
+
+  private async download(
+    url: string,
+    sha256: string,
+    stagingDir: string,
+    headers: Record<string, string>,
+    caFile: string | undefined,
+    fetchOptions: FetchOptions | undefined,
+  ): Promise<FetchedRelease> {
+    const { context } = this.options;
+    const artifact = await artifactPathFor(context, `${this.name}.hub`);
+    let lastPercent = -1;
+    const result = await downloadFile({
+      url,
+      dest: artifact,
+      headers,
+      ...(caFile === undefined ? {} : { caFile }),
+      timeoutMs: 60_000,
+      retries: 3,
+      ...(context.retryDelayMs === undefined ? {} : { retryDelayMs: context.retryDelayMs }),
+      ...(fetchOptions?.signal === undefined ? {} : { signal: fetchOptions.signal }),
+      onProgress: (bytes, total) => {
+        if (total === undefined || total === 0) return;
+        const percent = Math.floor((bytes / total) * 100);
+        // Whole steps of 10 %: progress goes over the WebSocket, not every chunk.
+        if (percent >= lastPercent + 10 || (percent === 100 && lastPercent !== 100)) {
+          lastPercent = percent;
+          this.options.onPercent?.(percent);
+        }
+      },
+      log: context.log,
+    });
+    if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
+    await verifyArtifact(artifact, result.sha256, sha256, redactUrl(url));
+    return this.unpack(artifact, sha256, stagingDir);
+  }
+
+  private async fetchSftp(
+    remotePath: string,
+    sha256: string,
+    stagingDir: string,
+    fetchOptions: FetchOptions | undefined,
+  ): Promise<FetchedRelease> {
+    const { source, context } = this.options;
+    if (source.type !== "sftp") {
+      throw BadInputError.single(
+        "ship.toml",
+        `sources.${this.name}.type`,
+        `the hub's release is on SFTP but [sources.${this.name}] is ${source.type}; this host has no SFTP credentials for it`,
+      );
+    }
+    // The configured host, user and key; the release's path and checksum.
+    const sftp = new SftpSource(
+      this.name,
+      { ...source, remote_path: remotePath, checksum: `sha256:${sha256}` },
+      context,
+    );
+    const fetched = await sftp.fetch(stagingDir, fetchOptions);
+    if (fetched.artifactSha256 !== sha256)
+      throw new VerificationError(remotePath, `hashes to ${fetched.artifactSha256}, not ${sha256}`);
+    await this.checkTrust(sha256);
+    return fetched;
+  }
+
+  private async unpack(artifact: string, sha256: string, stagingDir: string): Promise<FetchedRelease> {
+    try {
+      await this.checkTrust(sha256);
+      const counts = await extractArchive(
+        artifact,
+        stagingDir,
+        extractLimitsFor(this.options.source.security),
+      );
+      this.options.context.log.info("downloaded and extracted hub release", {
+        release: this.options.release.id,
+        sha256,
+        ...counts,
+      });
+    } catch (error) {
+      await removeArtifact(artifact);
+      throw error;
+    }
+    return { dir: stagingDir, id: `sha256:${sha256}`, artifactSha256: sha256, artifactPath: artifact };
+  }
+
+  /** With `[trust]` keys a release must be signed by one of them; a hub cannot forge that. */
+  private async checkTrust(artifactSha256: string): Promise<void> {
+    const { release, config } = this.options;
+    const result = await verifyReleaseTrust({
+      trust: config.trust,
+      app: release.app,
+      version: release.version,
+      artifactSha256,
+      manifestSha256: createHash("sha256").update(release.manifest).digest("hex"),
+      ...(release.signature === undefined ? {} : { signature: release.signature }),
+    });
+    if (result.verified) this.options.context.log.info("release signature verified", { key: result.keyId });
+  }
+
+  /** The archive's manifest must announce the version the hub says it is installing. */
+  private async checkStagedVersion(stagingDir: string): Promise<void> {
+    const file = join(stagingDir, MANIFEST_FILENAME);
+    const text = await readFile(file, "utf8").catch(() => undefined);
+    if (text === undefined) return;
+    let version: unknown;
+    try {
+      version = (parse(text) as { version?: unknown } | null)?.version;
+    } catch {
+      return; // the pipeline's manifest loader reports the error with its position
+    }
+    if (version !== undefined && String(version) !== this.options.release.version) {
+      throw new VerificationError(
+        file,
+        `the archive's manifest says version ${String(version)}, the hub's release says ${this.options.release.version}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,372 @@
+/**
+ * A whole fleet for end-to-end tests: a real `ship-hub serve` process and N real `ship agent`
+ * processes (each its own process group, app dir, state and ship.toml) in one temp dir, talking
+ * over a real WebSocket. close() kills every process group and removes the dir, also after a
+ * failed test.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, openSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { create as createTar } from "tar";
+import { stringify } from "yaml";
+import { runOnce } from "../../agent/pipeline/index.js";
+import { TokenService } from "../../hub/auth/tokens.js";
+import { openHubState } from "../../hub/server.js";
+import { AgentConfig } from "../../shared/config/schema.js";
+import { memoryLogger } from "../../shared/log.js";
+
+const HUB_MAIN = resolve("dist/hub/cli/main.js");
+const SHIP_MAIN = resolve("dist/agent/cli/main.js");
+export const APP = "sample";
+
+export interface AgentHandle {
+  id: string;
+  root: string;
+  appDir: string;
+  configFile: string;
+  labels: Record<string, string>;
+  process: ChildProcess | undefined;
+}
+
+export interface FleetOptions {
+  agents: number;
+  labels?: (index: number) => Record<string, string>;
+  /** hub.toml overrides, e.g. offline_timeout_seconds. */
+  hub?: Record<string, number | string>;
+}
+
+export interface ReleaseSpec {
+  version: string;
+  /** Shell command of the post_update_test; default checks app.txt names the version. */
+  test?: string;
+  /** Extra files in the release. */
+  files?: Record<string, string>;
+  preUpdate?: string[];
+}
+
+type Json = Record<string, unknown>;
+
+export class Fleet {
+  hubUrl = "";
+  operator = "";
+  ci = "";
+  readonly agents: AgentHandle[] = [];
+  private hub: ChildProcess | undefined;
+  private port = 0;
+
+  private constructor(readonly dir: string) {}
+
+  static async start(options: FleetOptions): Promise<Fleet> {
+    for (const main of [HUB_MAIN, SHIP_MAIN])
+      if (!existsSync(main)) throw new Error(`${main} missing: build first (npx tsc -p tsconfig.json)`);
+    const fleet = new Fleet(await mkdtemp(join(tmpdir(), "ship-e2e-")));
+    try {
+      await fleet.setUp(options);
+      return fleet;
+    } catch (error) {
+      await fleet.close();
+      throw error;
+    }
+  }
+
+  private async setUp(options: FleetOptions): Promise<void> {
+    const dataDir = join(this.dir, "hub-data");
+    const hubToml = {
+      host: "127.0.0.1",
+      data_dir: dataDir,
+      tick_interval_seconds: 0.2,
+      ping_interval_seconds: 5,
+      log_level: "warn",
+      ...options.hub,
+    };
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(join(this.dir, "hub.toml"), tomlOf(hubToml));
+    const ids = Array.from({ length: options.agents }, (_, i) => `agent-${i + 1}`);
+    // Tokens straight from the hub's own modules: seven CLI starts would cost seconds.
+    const state = await openHubState({ dataDir });
+    try {
+      const tokens = new TokenService(state.secret, state.store);
+      const issue = (role: "ci" | "operator" | "agent", agentId?: string) =>
+        tokens.issue({ role, ttlSeconds: 3600, ...(agentId ? { agentId } : {}) }).token;
+      this.operator = issue("operator");
+      this.ci = issue("ci");
+      for (const [index, id] of ids.entries()) {
+        const agent = await this.prepareAgent(id, options.labels?.(index) ?? {});
+        await writeFile(join(agent.root, "token"), issue("agent", id), { mode: 0o600 });
+      }
+    } finally {
+      state.store.close();
+    }
+    this.port = await freePort();
+    this.hubUrl = `http://127.0.0.1:${this.port}`;
+    for (const agent of this.agents) await writeFile(agent.configFile, agentToml(agent, this.hubUrl));
+    await this.startHub();
+    await Promise.all(this.agents.map((_, i) => this.startAgent(i)));
+    await this.waitFor("all agents online", async () => {
+      const { agents } = await this.api<{ agents: { id: string; online: boolean }[] }>("GET", "/agents");
+      return agents.filter((a) => a.online).length === this.agents.length;
+    });
+  }
+
+  /** App v1 installed the way an operator would: a local source and `ship --force` (in-process here). */
+  private async prepareAgent(id: string, labels: Record<string, string>): Promise<AgentHandle> {
+    const root = join(this.dir, "agents", id);
+    const agent: AgentHandle = {
+      id,
+      root,
+      appDir: join(root, "app"),
+      configFile: join(root, "ship.toml"),
+      labels,
+      process: undefined,
+    };
+    await mkdir(agent.appDir, { recursive: true });
+    const v1 = join(this.dir, "v1");
+    if (!existsSync(v1)) await writeRelease(v1, { version: "1.0.0" });
+    const config = AgentConfig.parse({
+      general: {
+        state_file: join(root, "state", "ship-state.json"),
+        backup_dir: join(root, "state", "backups"),
+        work_dir: join(root, "work"),
+      },
+      sources: { [APP]: { type: "local", app_dir: agent.appDir, path: v1 } },
+    });
+    const summary = await runOnce(config, { force: true, checkOnly: false, log: memoryLogger() });
+    if (summary.exitCode !== 0) throw new Error(`installing v1 on ${id} failed: ${summary.message}`);
+    // The host's own changes an update must keep: a config value and its data.
+    await writeFile(join(agent.appDir, "config.toml"), configToml(`host-${id}`));
+    await mkdir(join(agent.appDir, "data"), { recursive: true });
+    await writeFile(join(agent.appDir, "data", "records.txt"), `records of ${id}\n`);
+    this.agents.push(agent);
+    return agent;
+  }
+
+  async startHub(): Promise<void> {
+    const log = openSync(join(this.dir, "hub.log"), "a");
+    const child = spawn(
+      process.execPath,
+      [HUB_MAIN, "serve", "--config", join(this.dir, "hub.toml"), "--port", String(this.port)],
+      { detached: true, stdio: ["ignore", "pipe", log] },
+    );
+    this.hub = child;
+    await new Promise<void>((ok, fail) => {
+      let out = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes("listening on")) ok();
+      });
+      child.once("exit", (code) => fail(new Error(`ship-hub exited with ${code}; see ${this.dir}/hub.log`)));
+    });
+  }
+
+  async stopHub(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    await stopProcess(this.hub, signal);
+    this.hub = undefined;
+  }
+
+  async startAgent(index: number, env: Record<string, string> = {}): Promise<void> {
+    const agent = this.agent(index);
+    const log = openSync(join(agent.root, "agent.log"), "a");
+    agent.process = spawn(process.execPath, [SHIP_MAIN, "agent", "--config", agent.configFile], {
+      detached: true,
+      stdio: ["ignore", log, log],
+      env: { ...process.env, SHIP_AGENT_FAST: "1", ...env },
+    });
+  }
+
+  async stopAgent(index: number, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+    const agent = this.agent(index);
+    const code = await stopProcess(agent.process, signal);
+    agent.process = undefined;
+    return code;
+  }
+
+  agent(index: number): AgentHandle {
+    const agent = this.agents[index];
+    if (agent === undefined) throw new Error(`no agent ${index}`);
+    return agent;
+  }
+
+  /** Builds the release as CI would (tar.gz), uploads it and publishes it; returns the release id. */
+  async publish(spec: ReleaseSpec): Promise<string> {
+    const dir = join(this.dir, "releases", spec.version);
+    await writeRelease(dir, spec);
+    const archive = `${dir}.tar.gz`;
+    await createTar({ gzip: true, file: archive, cwd: dir, portable: true }, ["."]);
+    const upload = await fetch(`${this.hubUrl}/api/v1/artifacts`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${this.ci}`, "content-type": "application/octet-stream" },
+      body: await readFile(archive),
+    });
+    if (upload.status !== 201) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
+    const { sha256 } = (await upload.json()) as { sha256: string };
+    const release = await this.api<{ id: string }>(
+      "POST",
+      "/releases",
+      {
+        app: APP,
+        version: spec.version,
+        manifest: await readFile(join(dir, "update-manifest.yaml"), "utf8"),
+        source: { type: "hub", sha256 },
+      },
+      this.ci,
+    );
+    return release.id;
+  }
+
+  async api<T = Json>(method: string, path: string, body?: unknown, token = this.operator): Promise<T> {
+    const res = await fetch(`${this.hubUrl}/api/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  }
+
+  async rollout(id: string): Promise<RolloutView> {
+    return this.api<RolloutView>("GET", `/rollouts/${id}`);
+  }
+
+  async waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 45_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      try {
+        if (await check()) return;
+      } catch (error) {
+        last = error;
+      }
+      await sleep(150);
+    }
+    throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""} (logs in ${this.dir})`);
+  }
+
+  async appVersion(index: number): Promise<string> {
+    return (await readFile(join(this.agent(index).appDir, "app.txt"), "utf8")).trim();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.agents.map((a) => stopProcess(a.process, "SIGKILL")));
+    await stopProcess(this.hub, "SIGKILL");
+    if (process.env.SHIP_E2E_KEEP !== "1") await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface RolloutView {
+  id: string;
+  state: string;
+  reason: string | null;
+  currentWave: number;
+  counts: Record<string, number>;
+  waves: {
+    name: string;
+    status: string;
+    agents: { agentId: string; state: string; error: string | null }[];
+  }[];
+}
+
+/** Kills the whole process group (the agent's hook children too) and waits for the exit. */
+async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<number | null> {
+  if (child === undefined || child.pid === undefined) return null;
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((ok) => child.once("exit", (code) => ok(code)));
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    return child.exitCode;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-(child.pid as number), "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, 15_000);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => ok(port));
+    });
+  });
+}
+
+export function configToml(name: string, extra = ""): string {
+  return `[server]\nport = 8080\nname = "${name}"\n${extra}`;
+}
+
+/** The sample app at `spec.version`: code, a config merged preserve_user, data/ preserved, a test. */
+export async function writeRelease(dir: string, spec: ReleaseSpec): Promise<void> {
+  await mkdir(join(dir, "data"), { recursive: true });
+  await writeFile(join(dir, "app.txt"), `${spec.version}\n`);
+  const added = spec.version === "1.0.0" ? "" : `# added in ${spec.version}\nworkers = 4\n`;
+  await writeFile(join(dir, "config.toml"), configToml("default", added));
+  await writeFile(join(dir, "data", "records.txt"), `sample data shipped with ${spec.version}\n`);
+  for (const [rel, text] of Object.entries(spec.files ?? {})) {
+    await mkdir(join(dir, rel, ".."), { recursive: true });
+    await writeFile(join(dir, rel), text);
+  }
+  const manifest = {
+    version: spec.version,
+    description: `sample app ${spec.version}`,
+    files: { "config.toml": { action: "merge_toml", merge_strategy: "preserve_user" } },
+    directories: { data: { preserve: true } },
+    hooks: { pre_update: spec.preUpdate ?? [] },
+    post_update_tests: [
+      {
+        name: "app answers with the new version",
+        command: spec.test ?? `grep -qx '${spec.version}' app.txt`,
+        timeout: 10,
+      },
+    ],
+  };
+  await writeFile(join(dir, "update-manifest.yaml"), stringify(manifest));
+  await chmod(dir, 0o755);
+}
+
+function agentToml(agent: AgentHandle, hubUrl: string): string {
+  const labels = Object.entries(agent.labels)
+    .map(([k, v]) => `${k} = "${v}"`)
+    .join(", ");
+  return [
+    "[general]",
+    `state_file = "${join(agent.root, "state", "ship-state.json")}"`,
+    `backup_dir = "${join(agent.root, "state", "backups")}"`,
+    `work_dir = "${join(agent.root, "work")}"`,
+    "[general.logging]",
+    'level = "DEBUG"',
+    `[sources.${APP}]`,
+    'type = "local"',
+    `app_dir = "${agent.appDir}"`,
+    `path = "${join(agent.root, "..", "..", "v1")}"`,
+    "[hub]",
+    `url = "${hubUrl}"`,
+    `token_file = "${join(agent.root, "token")}"`,
+    `agent_id = "${agent.id}"`,
+    `labels = { ${labels} }`,
+    "reconnect_max_seconds = 1",
+    "",
+  ].join("\n");
+}
+
+function tomlOf(values: Record<string, number | string>): string {
+  return `${Object.entries(values)
+    .map(([k, v]) => `${k} = ${typeof v === "string" ? JSON.stringify(v) : v}`)
+    .join("\n")}\n`;
+}
