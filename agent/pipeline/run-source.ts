@@ -12,7 +12,7 @@ import { readState, updateSourceState } from "../state/state-file.js";
 import type { UpdateContext, UpdateSettings } from "./context.js";
 import { finalizeUpdate } from "./finalize.js";
 import { lockDir, updatePaths } from "./paths.js";
-import { resolvePendingUpdate } from "./pending-update.js";
+import { type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
 import type { AppReport } from "./report.js";
 import { runAppUpdate } from "./run-app-update.js";
@@ -61,16 +61,10 @@ export async function runSource(
   const paths = updatePaths(config, name, source);
   try {
     const { ports } = options;
-    const recovery = await ports.engine.recover({ appDir: source.app_dir, stateDir: paths.appStateDir, log });
-    log.debug("recovery", { detail: recovery.detail });
-    const interrupted = await resolvePendingUpdate({
-      config,
-      name,
-      source,
-      ports,
-      appStateDir: paths.appStateDir,
-      log,
-    });
+    // A check applies nothing, not even a recovery; the next real run recovers first.
+    const interrupted = options.checkOnly
+      ? null
+      : await recoverFirst(config, name, source, ports, paths.appStateDir, log);
     if (interrupted?.exitCode === ExitCode.restoreFailed) {
       return bare({
         result: "restore_failed",
@@ -161,4 +155,18 @@ export async function runSource(
     await rm(paths.stagingDir, { recursive: true, force: true }).catch(() => {});
     await lock.release();
   }
+}
+
+/** The engine's journal first (fully old or fully new), then an update the pipeline never finished. */
+async function recoverFirst(
+  config: AgentConfig,
+  name: string,
+  source: Source,
+  ports: PipelinePorts,
+  appStateDir: string,
+  log: Logger,
+): Promise<PendingResolution | null> {
+  const recovery = await ports.engine.recover({ appDir: source.app_dir, stateDir: appStateDir, log });
+  log.debug("recovery", { detail: recovery.detail });
+  return resolvePendingUpdate({ config, name, source, ports, appStateDir, log });
 }
