@@ -1,0 +1,49 @@
+export function when(iso: string | number): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+}
+
+/** "12 s ago": the fleet view's last-seen column, relative to the browser's clock. */
+export function ago(iso: string, now = Date.now()): string {
+  const seconds = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86_400)} d ago`;
+}
+
+export function shortId(id: string): string {
+  return id.length > 8 ? id.slice(0, 8) : id;
+}
+
+/** `env=prod, region=eu` ⇄ { env: "prod", region: "eu" }: how the forms take labels. */
+export function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const part of text.split(",")) {
+    const pair = part.trim();
+    if (!pair) continue;
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new Error(`"${pair}" is not key=value`);
+    labels[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return labels;
+}
+
+export function formatLabels(labels: Record<string, string>): string[] {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+}
+
+/** The manifest's description without a YAML parser: a one-line value or a block scalar. */
+export function manifestDescription(manifest: string): string {
+  const lines = manifest.split("\n");
+  const index = lines.findIndex((l) => /^description:/.test(l));
+  if (index === -1) return "";
+  const value = (lines[index] ?? "").replace(/^description:\s*/, "").trim();
+  if (value !== "|" && value !== ">" && !/^[|>][-+]?$/.test(value)) return value.replace(/^(["'])(.*)\1$/, "$2");
+  const block: string[] = [];
+  for (const line of lines.slice(index + 1)) {
+    if (line.trim() !== "" && !/^\s/.test(line)) break;
+    block.push(line.trim());
+  }
+  return block.join(" ").trim();
+}

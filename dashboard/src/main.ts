@@ -1,0 +1,107 @@
+import { describeError, session, whenUnauthorized } from "./api.js";
+import { fill, h } from "./dom.js";
+import { agentView } from "./views/agent.js";
+import { eventsView } from "./views/events.js";
+import { fleetView } from "./views/fleet.js";
+import { releasesView } from "./views/releases.js";
+import { rolloutDetailView } from "./views/rollout-detail.js";
+import { rolloutFormView } from "./views/rollout-form.js";
+import { rolloutsView } from "./views/rollouts.js";
+import { signInView } from "./views/signin.js";
+import { parseRoute, type View } from "./views/view.js";
+
+/** How often the open view re-reads the hub; `?poll=500` in the page URL changes it (tests). */
+const POLL_MS = Number(new URLSearchParams(location.search).get("poll")) || 2000;
+
+const sections = [
+  ["fleet", "Fleet"],
+  ["releases", "Releases"],
+  ["rollouts", "Rollouts"],
+  ["events", "Events"],
+] as const;
+
+function viewFor(hash: string): View {
+  const { parts, query } = parseRoute(hash);
+  const [section, id] = parts;
+  if (section === "agents" && id) return agentView(id);
+  if (section === "releases") return releasesView();
+  if (section === "rollouts" && id === "new") return rolloutFormView(query.get("release") ?? undefined);
+  if (section === "rollouts" && id) return rolloutDetailView(id);
+  if (section === "rollouts") return rolloutsView();
+  if (section === "events") return eventsView();
+  return fleetView();
+}
+
+let current: View | undefined;
+let timer: ReturnType<typeof setTimeout> | undefined;
+
+function showSignIn(): void {
+  clearTimeout(timer);
+  current = undefined;
+  document.title = "Sign in · ship hub";
+  fill(
+    document.body,
+    signInView((token) => {
+      session.signIn(token);
+      showShell();
+    }),
+  );
+}
+
+function showShell(): void {
+  const status = h("p", { class: "status", role: "status", "aria-live": "polite" });
+  const nav = h(
+    "nav",
+    { "aria-label": "Sections" },
+    h("ul", {}, ...sections.map(([hash, label]) => h("li", {}, h("a", { href: `#/${hash}`, "data-section": hash }, label)))),
+  );
+  const signOut = h("button", { type: "button", class: "secondary" }, "Sign out");
+  signOut.addEventListener("click", () => {
+    session.signOut();
+    showSignIn();
+  });
+  const main = h("main", { id: "main", tabindex: "-1" });
+  fill(
+    document.body,
+    h("a", { href: "#main", class: "skip" }, "Skip to content"),
+    h("header", { class: "top" }, h("span", { class: "brand" }, "ship hub"), nav, signOut),
+    main,
+    h("footer", {}, status),
+  );
+
+  const open = () => {
+    clearTimeout(timer);
+    current = viewFor(location.hash);
+    document.title = `${current.title} · ship hub`;
+    const section = parseRoute(location.hash).parts[0] ?? "fleet";
+    for (const a of nav.querySelectorAll("a")) {
+      const here = a.dataset.section === section || (section === "agents" && a.dataset.section === "fleet");
+      if (here) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    }
+    fill(main, current.root);
+    void poll(current);
+  };
+
+  // Changes appear without reloading: the open view re-reads the hub every POLL_MS.
+  const poll = async (view: View) => {
+    try {
+      await view.refresh();
+      if (view === current) status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+    } catch (error) {
+      if (view === current) status.textContent = `Could not reach the hub: ${describeError(error)}`;
+    }
+    if (view === current && session.token()) timer = setTimeout(() => void poll(view), POLL_MS);
+  };
+
+  window.onhashchange = open;
+  open();
+}
+
+whenUnauthorized(() => {
+  session.signOut();
+  showSignIn();
+});
+
+if (session.token()) showShell();
+else showSignIn();

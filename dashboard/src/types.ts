@@ -1,0 +1,119 @@
+/**
+ * What the hub's API returns, as far as the dashboard reads it. The hub's zod schemas are the
+ * authority (shared/api/bodies.ts, hub/rollouts/view.ts); these mirror the fields shown.
+ */
+export interface AppStatus {
+  app: string;
+  version: string | null;
+  state: string;
+  releaseId?: string;
+}
+
+export interface Agent {
+  id: string;
+  hostname: string;
+  labels: Record<string, string>;
+  agentVersion: string;
+  apps: AppStatus[];
+  online: boolean;
+  lastSeen: string;
+}
+
+export interface AgentPage {
+  agents: Agent[];
+  total: number;
+  online: number;
+  offset: number;
+  limit: number | null;
+  fleet: number;
+  facets?: { labels: Record<string, string[]>; apps: string[]; versions: string[]; states: string[] };
+}
+
+export interface ReportStep {
+  name: string;
+  ok: boolean;
+  ms: number;
+  log?: string;
+}
+
+export interface ReportPayload {
+  app?: string;
+  outcome?: string;
+  fromVersion?: string | null;
+  toVersion?: string | null;
+  error?: string;
+  steps?: ReportStep[];
+}
+
+export interface AgentDetail extends Agent {
+  deployments: { id: string; rolloutId: string; state: string; wave: number; error: string | null }[];
+  reports: { id: string; deploymentId: string | null; payload: ReportPayload; receivedAt: number }[];
+}
+
+export interface Release {
+  id: string;
+  app: string;
+  version: string;
+  manifest: string;
+  source: { type: string } & Record<string, unknown>;
+  signature: string | null;
+  created: number;
+  createdBy: string;
+}
+
+export interface WaveSpec {
+  name: string;
+  percent?: number;
+  labels?: Record<string, string>;
+  agents?: string[];
+  waitMinutes?: number;
+  minSuccessRate?: number;
+}
+
+export interface RolloutSpec {
+  id?: string;
+  release: string;
+  selector?: { labels: Record<string, string> };
+  waves: WaveSpec[];
+  failureThreshold: { percent: number } | { count: number };
+  autoAdvance: boolean;
+  autoRollback: boolean;
+}
+
+export interface RolloutSummary {
+  id: string;
+  state: string;
+  reason: string | null;
+  release: { id: string; app: string; version: string };
+  currentWave: number;
+  currentWaveName: string;
+  created: string;
+  updated: string;
+  counts: Record<string, number>;
+}
+
+export interface RolloutDetail extends RolloutSummary {
+  spec: RolloutSpec;
+  waves: {
+    index: number;
+    name: string;
+    status: "done" | "active" | "waiting";
+    counts: Record<string, number>;
+    agents: { agentId: string; state: string; online: boolean; attempts: number; error: string | null }[];
+  }[];
+}
+
+export interface Preview {
+  rolloutId: string;
+  waves: { index: number; name: string; agents: string[] }[];
+  unassigned: string[];
+}
+
+export interface AuditEvent {
+  id: number;
+  at: string;
+  actor: string;
+  kind: string;
+  subject: string;
+  data: unknown;
+}

@@ -1,0 +1,102 @@
+import { get } from "../api.js";
+import { fill, h, link, table } from "../dom.js";
+import { ago, formatLabels, shortId, when } from "../format.js";
+import type { AgentDetail, ReportStep } from "../types.js";
+import type { View } from "./view.js";
+
+function stepList(steps: ReportStep[]): HTMLElement {
+  return h(
+    "ol",
+    { class: "steps" },
+    ...steps.map((s) =>
+      h(
+        "li",
+        { class: s.ok ? "ok" : "bad" },
+        h("span", { class: "mark" }, s.ok ? "✓ ok" : "✗ failed"),
+        " ",
+        h("strong", {}, s.name),
+        ` (${s.ms} ms)`,
+        s.log ? h("details", {}, h("summary", {}, "log"), h("pre", {}, s.log)) : null,
+      ),
+    ),
+  );
+}
+
+/** One agent: its facts, deployments and recent reports with each step's log. */
+export function agentView(id: string): View {
+  const body = h("div");
+  const view: View = {
+    title: `Agent ${id}`,
+    root: h("section", {}, h("p", {}, link("/fleet", "← Fleet")), h("h1", {}, `Agent ${id}`), body),
+    refresh,
+  };
+  // Which report <details> are open survives the poll's redraw.
+  const open = new Set<string>();
+
+  async function refresh(): Promise<void> {
+    const agent = await get<AgentDetail>(`agents/${encodeURIComponent(id)}`);
+    fill(
+      body,
+      h(
+        "dl",
+        { class: "facts" },
+        h("dt", {}, "Status"),
+        h("dd", {}, agent.online ? "● online" : "○ offline"),
+        h("dt", {}, "Last seen"),
+        h("dd", {}, `${when(agent.lastSeen)} (${ago(agent.lastSeen)})`),
+        h("dt", {}, "Hostname"),
+        h("dd", {}, agent.hostname),
+        h("dt", {}, "Agent version"),
+        h("dd", {}, agent.agentVersion),
+        h("dt", {}, "Labels"),
+        h("dd", {}, ...formatLabels(agent.labels).map((l) => h("span", { class: "chip" }, l))),
+      ),
+      h("h2", {}, "Apps"),
+      table(
+        ["App", "Version", "State"],
+        agent.apps.map((a) => h("tr", {}, h("td", {}, a.app), h("td", {}, a.version ?? "(none)"), h("td", {}, a.state))),
+      ),
+      h("h2", {}, "Rollouts"),
+      agent.deployments.length === 0
+        ? h("p", { class: "empty" }, "Not part of any rollout.")
+        : table(
+            ["Rollout", "Wave", "State", "Error"],
+            agent.deployments.map((d) =>
+              h(
+                "tr",
+                {},
+                h("td", {}, link(`/rollouts/${encodeURIComponent(d.rolloutId)}`, shortId(d.rolloutId))),
+                h("td", {}, String(d.wave + 1)),
+                h("td", {}, d.state),
+                h("td", {}, d.error ?? ""),
+              ),
+            ),
+          ),
+      h("h2", {}, "Recent reports"),
+      agent.reports.length === 0
+        ? h("p", { class: "empty" }, "No reports yet.")
+        : h(
+            "ul",
+            { class: "reports" },
+            ...agent.reports.map((r) => {
+              const p = r.payload;
+              const details = h(
+                "details",
+                { open: open.has(r.id) },
+                h(
+                  "summary",
+                  {},
+                  h("strong", {}, p.outcome ?? "?"),
+                  ` ${p.app ?? ""} ${p.fromVersion ?? "–"} → ${p.toVersion ?? "–"}, ${when(r.receivedAt)}`,
+                ),
+                p.error ? h("p", { class: "form-error" }, p.error) : null,
+                stepList(p.steps ?? []),
+              );
+              details.addEventListener("toggle", () => (details.open ? open.add(r.id) : open.delete(r.id)));
+              return h("li", {}, details);
+            }),
+          ),
+    );
+  }
+  return view;
+}

@@ -1,0 +1,57 @@
+import { get } from "../api.js";
+import { fill, h, table } from "../dom.js";
+import { when } from "../format.js";
+import type { AuditEvent } from "../types.js";
+import type { View } from "./view.js";
+
+const PAGE = 100;
+
+function eventRow(e: AuditEvent): HTMLTableRowElement {
+  const data = JSON.stringify(e.data);
+  return h(
+    "tr",
+    {},
+    h("td", {}, when(e.at)),
+    h("td", {}, e.kind),
+    h("td", {}, h("code", {}, e.subject)),
+    h("td", {}, e.actor),
+    h("td", {}, data === "{}" ? "" : h("code", { class: "data" }, data)),
+  );
+}
+
+/** The audit log, newest first; polling refreshes the newest page, "Older" reads further back. */
+export function eventsView(): View {
+  const newest = h("div", { id: "events-table" });
+  const older = h("div");
+  const more = h("button", { type: "button", class: "secondary" }, "Older events");
+  let next: number | null = null;
+  let loadedOlder = false;
+  const view: View = {
+    title: "Events",
+    root: h("section", {}, h("h1", {}, "Events"), newest, older, h("div", { class: "pager" }, more)),
+    refresh,
+  };
+  const headers = ["When", "What", "Subject", "Who", "Details"];
+
+  more.addEventListener("click", async () => {
+    if (next === null) return;
+    const page = await get<{ events: AuditEvent[]; next: number | null }>(`events?limit=${PAGE}&before=${next}`);
+    older.append(table(headers, page.events.map(eventRow)));
+    next = page.next;
+    loadedOlder = true;
+    more.disabled = next === null;
+  });
+
+  async function refresh(): Promise<void> {
+    const page = await get<{ events: AuditEvent[]; next: number | null }>(`events?limit=${PAGE}`);
+    fill(
+      newest,
+      page.events.length === 0 ? h("p", { class: "empty" }, "Nothing has happened yet.") : table(headers, page.events.map(eventRow)),
+    );
+    if (!loadedOlder) {
+      next = page.next;
+      more.disabled = next === null;
+    }
+  }
+  return view;
+}

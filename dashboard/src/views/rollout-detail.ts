@@ -1,0 +1,139 @@
+import { describeError, get, post } from "../api.js";
+import { fill, h, link, table } from "../dom.js";
+import { when } from "../format.js";
+import type { RolloutDetail, WaveSpec } from "../types.js";
+import type { View } from "./view.js";
+import { waveProgress } from "./wave-progress.js";
+
+type Action = "advance" | "pause" | "resume" | "abort" | "abort-rollback";
+
+const questions: Record<Action, string> = {
+  advance: "Start the next wave now? Its agents begin updating at once.",
+  pause: "Pause this rollout? Agents already updating finish; no new ones start.",
+  resume: "Resume this rollout?",
+  abort: "Abort this rollout? Agents not yet updated stay on their current release.",
+  "abort-rollback": "Abort this rollout AND send every agent it updated back to its previous release?",
+};
+
+function waveRule(wave: WaveSpec | undefined): string {
+  if (!wave) return "";
+  if (wave.percent !== undefined) return `${wave.percent} % of the fleet (cumulative)`;
+  if (wave.labels) return `labels ${Object.entries(wave.labels).map(([k, v]) => `${k}=${v}`).join(", ")}`;
+  return `agents ${(wave.agents ?? []).join(", ")}`;
+}
+
+/** A rollout: each wave's progress bar and agents, and the operator's buttons (each confirmed). */
+export function rolloutDetailView(id: string): View {
+  const heading = h("h1", {}, "Rollout");
+  const facts = h("div");
+  const waves = h("ol", { class: "waves", id: "waves" });
+  const message = h("p", { class: "form-error", role: "alert" });
+  const buttons = {
+    advance: h("button", { type: "button", "data-action": "advance" }, "Advance to next wave"),
+    pause: h("button", { type: "button", "data-action": "pause", class: "secondary" }, "Pause"),
+    resume: h("button", { type: "button", "data-action": "resume" }, "Resume"),
+    abort: h("button", { type: "button", "data-action": "abort", class: "danger" }, "Abort"),
+    "abort-rollback": h("button", { type: "button", "data-action": "abort-rollback", class: "danger" }, "Abort and roll back"),
+  } satisfies Record<Action, HTMLButtonElement>;
+  const view: View = {
+    title: "Rollout",
+    root: h(
+      "section",
+      { class: "rollout" },
+      h("p", {}, link("/rollouts", "← Rollouts")),
+      heading,
+      facts,
+      h("div", { class: "actions", role: "group", "aria-label": "Rollout actions" }, ...Object.values(buttons)),
+      message,
+      h("h2", {}, "Waves"),
+      waves,
+    ),
+    refresh,
+  };
+  const path = `rollouts/${encodeURIComponent(id)}`;
+  const openWaves = new Set<number>();
+
+  for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][]) {
+    button.addEventListener("click", async () => {
+      if (!window.confirm(questions[action])) return;
+      message.textContent = "";
+      try {
+        const result =
+          action === "abort-rollback"
+            ? await post<RolloutDetail>(`${path}/abort`, { rollback: true })
+            : await post<RolloutDetail>(`${path}/${action}`);
+        show(result);
+      } catch (error) {
+        message.textContent = `${action} refused: ${describeError(error)}`;
+      }
+    });
+  }
+
+  function show(r: RolloutDetail): void {
+    heading.textContent = `Rollout of ${r.release.app} ${r.release.version}`;
+    const active = r.state === "running" || r.state === "paused" || r.state === "pending";
+    buttons.advance.disabled = r.state !== "running" || r.currentWave >= r.waves.length - 1;
+    buttons.pause.disabled = r.state !== "running";
+    buttons.resume.disabled = r.state !== "paused";
+    buttons.abort.disabled = !active;
+    buttons["abort-rollback"].disabled = !active;
+    fill(
+      facts,
+      h(
+        "dl",
+        { class: "facts" },
+        h("dt", {}, "State"),
+        h("dd", {}, h("span", { class: `pill state-${r.state}`, id: "rollout-state" }, r.state), r.reason ? ` — ${r.reason}` : ""),
+        h("dt", {}, "Current wave"),
+        h("dd", {}, `${r.currentWave + 1} of ${r.waves.length}: ${r.currentWaveName}`),
+        h("dt", {}, "Policy"),
+        h(
+          "dd",
+          {},
+          `halt after ${"count" in r.spec.failureThreshold ? `${r.spec.failureThreshold.count} failure(s)` : `${r.spec.failureThreshold.percent} % failures`}; ` +
+            `auto-advance ${r.spec.autoAdvance ? "on" : "off"}; auto-rollback ${r.spec.autoRollback ? "on" : "off"}`,
+        ),
+        h("dt", {}, "Created"),
+        h("dd", {}, when(r.created)),
+        h("dt", {}, "Id"),
+        h("dd", {}, h("code", {}, r.id)),
+      ),
+    );
+    fill(
+      waves,
+      ...r.waves.map((w) => {
+        const details = h(
+          "details",
+          { open: openWaves.has(w.index) },
+          h("summary", {}, `${w.agents.length} agent(s)`),
+          table(
+            ["Agent", "State", "Online", "Error"],
+            w.agents.map((a) =>
+              h(
+                "tr",
+                {},
+                h("td", {}, link(`/agents/${encodeURIComponent(a.agentId)}`, a.agentId)),
+                h("td", {}, a.state),
+                h("td", {}, a.online ? "● online" : "○ offline"),
+                h("td", {}, a.error ?? ""),
+              ),
+            ),
+          ),
+        );
+        details.addEventListener("toggle", () => (details.open ? openWaves.add(w.index) : openWaves.delete(w.index)));
+        return h(
+          "li",
+          { class: `wave wave-${w.status}`, "data-wave": w.index },
+          h("h3", {}, `${w.index + 1}. ${w.name} `, h("span", { class: "sub" }, `(${w.status}; ${waveRule(r.spec.waves[w.index])})`)),
+          waveProgress(w.counts),
+          details,
+        );
+      }),
+    );
+  }
+
+  async function refresh(): Promise<void> {
+    show(await get<RolloutDetail>(path));
+  }
+  return view;
+}

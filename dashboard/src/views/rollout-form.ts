@@ -1,0 +1,177 @@
+import { describeError, get, post } from "../api.js";
+import { fill, h } from "../dom.js";
+import { parseLabels } from "../format.js";
+import type { Preview, Release, RolloutDetail, RolloutSpec } from "../types.js";
+import type { View } from "./view.js";
+import { type WaveRow, waveRow } from "./wave-row.js";
+
+const PREVIEW_NAMES = 12;
+
+function field(text: string, control: HTMLElement, hint?: string): HTMLElement {
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: control.id }, text),
+    control,
+    hint ? h("small", { class: "hint" }, hint) : null,
+  );
+}
+
+/**
+ * New rollout. Every edit asks the hub for a preview of who lands in which wave; the preview's
+ * rollout id is kept and sent on create, so the rollout starts with exactly the waves shown.
+ */
+export function rolloutFormView(releaseId?: string): View {
+  const release = h("select", { id: "rollout-release", name: "release", required: true });
+  const selector = h("input", { id: "rollout-selector", name: "selector", placeholder: "env=prod, region=eu" });
+  const thresholdKind = h(
+    "select",
+    { id: "rollout-threshold-kind", name: "thresholdKind" },
+    h("option", { value: "count" }, "failed agents"),
+    h("option", { value: "percent" }, "% of enrolled agents"),
+  );
+  const threshold = h("input", { id: "rollout-threshold", name: "threshold", type: "number", min: 0, value: 1, step: "any" });
+  const autoAdvance = h("input", { id: "rollout-auto-advance", name: "autoAdvance", type: "checkbox" });
+  const autoRollback = h("input", { id: "rollout-auto-rollback", name: "autoRollback", type: "checkbox" });
+  const waveList = h("ol", { class: "wave-rows", id: "wave-rows" });
+  const rows: WaveRow[] = [];
+  const addWave = h("button", { type: "button", class: "secondary", id: "add-wave" }, "Add wave");
+  const preview = h("div", { id: "preview", "aria-live": "polite" });
+  const message = h("p", { class: "form-error", role: "alert", id: "rollout-error" });
+  const start = h("button", { type: "submit", id: "start-rollout" }, "Start rollout");
+  let rolloutId: string | undefined;
+  let loaded = false;
+  let debounce: ReturnType<typeof setTimeout> | undefined;
+
+  const form = h(
+    "form",
+    { class: "rollout-form", "aria-label": "New rollout" },
+    field("Release", release),
+    field("Selector labels", selector, "Only agents with all these labels take part; empty means every agent with the app."),
+    h("fieldset", {}, h("legend", {}, "Waves (in order)"), waveList, addWave),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Safety"),
+      field("Halt when failures reach", h("div", { class: "inline", id: "threshold-group" }, threshold, thresholdKind)),
+      h("div", { class: "check" }, autoAdvance, h("label", { for: autoAdvance.id }, "Advance waves automatically when they succeed")),
+      h("div", { class: "check" }, autoRollback, h("label", { for: autoRollback.id }, "Roll updated agents back when the rollout halts")),
+    ),
+    h("h2", {}, "Preview"),
+    preview,
+    message,
+    start,
+  );
+  // The threshold's own label points at the number input.
+  form.querySelector('label[for="threshold-group"]')?.setAttribute("for", threshold.id);
+
+  const add = (values?: Parameters<typeof waveRow>[1]) => {
+    const row = waveRow(rows.length, values, (r) => {
+      rows.splice(rows.indexOf(r), 1);
+      r.element.remove();
+      schedulePreview();
+    });
+    rows.push(row);
+    waveList.append(row.element);
+  };
+  add({ name: "canary", kind: "percent", value: "5" });
+  add({ name: "everyone", kind: "percent", value: "100" });
+  addWave.addEventListener("click", () => {
+    add();
+    schedulePreview();
+  });
+
+  function spec(): RolloutSpec {
+    if (!release.value) throw new Error("choose a release");
+    const labels = parseLabels(selector.value);
+    const limit = Number(threshold.value);
+    return {
+      ...(rolloutId ? { id: rolloutId } : {}),
+      release: release.value,
+      ...(Object.keys(labels).length > 0 ? { selector: { labels } } : {}),
+      waves: rows.map((r) => r.spec()),
+      failureThreshold: thresholdKind.value === "percent" ? { percent: limit } : { count: limit },
+      autoAdvance: autoAdvance.checked,
+      autoRollback: autoRollback.checked,
+    };
+  }
+
+  async function runPreview(): Promise<void> {
+    let body: RolloutSpec;
+    try {
+      body = spec();
+    } catch (error) {
+      fill(preview, h("p", { class: "form-error" }, describeError(error)));
+      start.disabled = true;
+      return;
+    }
+    try {
+      const result = await post<Preview>("rollouts/preview", body);
+      rolloutId = result.rolloutId;
+      start.disabled = false;
+      message.textContent = "";
+      fill(
+        preview,
+        h(
+          "ol",
+          { class: "preview-waves" },
+          ...result.waves.map((w) =>
+            h(
+              "li",
+              { "data-wave": w.index },
+              h("strong", {}, w.name),
+              `: ${w.agents.length} agent(s)`,
+              w.agents.length > 0
+                ? h(
+                    "div",
+                    { class: "sub" },
+                    w.agents.slice(0, PREVIEW_NAMES).join(", "),
+                    w.agents.length > PREVIEW_NAMES ? ` and ${w.agents.length - PREVIEW_NAMES} more` : "",
+                  )
+                : null,
+            ),
+          ),
+        ),
+        h("p", { class: "sub", id: "preview-unassigned" }, `${result.unassigned.length} eligible agent(s) in no wave.`),
+      );
+    } catch (error) {
+      start.disabled = true;
+      fill(preview, h("p", { class: "form-error" }, describeError(error)));
+    }
+  }
+
+  function schedulePreview(): void {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => void runPreview(), 250);
+  }
+  form.addEventListener("input", schedulePreview);
+  form.addEventListener("change", schedulePreview);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.textContent = "";
+    try {
+      const body = spec();
+      const name = release.selectedOptions[0]?.textContent ?? body.release;
+      if (!window.confirm(`Start rolling out ${name} in ${body.waves.length} wave(s)?`)) return;
+      const created = await post<RolloutDetail>("rollouts", body);
+      location.hash = `#/rollouts/${encodeURIComponent(created.id)}`;
+    } catch (error) {
+      message.textContent = `Not started: ${describeError(error)}`;
+    }
+  });
+
+  async function refresh(): Promise<void> {
+    if (!loaded) {
+      const { releases } = await get<{ releases: Release[] }>("releases?limit=200");
+      fill(
+        release,
+        h("option", { value: "" }, "choose a release…"),
+        ...releases.map((r) => h("option", { value: r.id, selected: r.id === releaseId }, `${r.app} ${r.version}`)),
+      );
+      loaded = true;
+    }
+    // Re-run the preview on each poll too: agents that connect meanwhile show up in it.
+    await runPreview();
+  }
+  return { title: "New rollout", root: h("section", {}, h("h1", {}, "New rollout"), form), refresh };
+}

@@ -1,0 +1,47 @@
+import { get } from "../api.js";
+import { fill, h, link, table } from "../dom.js";
+import { shortId, when } from "../format.js";
+import type { RolloutSummary } from "../types.js";
+import { countsText } from "./wave-progress.js";
+import type { View } from "./view.js";
+
+/** Rollouts, newest first, with a way to start a new one. */
+export function rolloutsView(): View {
+  const list = h("div", { id: "rollout-list" });
+  const view: View = {
+    title: "Rollouts",
+    root: h(
+      "section",
+      {},
+      h("h1", {}, "Rollouts"),
+      h("p", {}, h("a", { href: "#/rollouts/new", class: "button" }, "New rollout…")),
+      list,
+    ),
+    refresh,
+  };
+
+  async function refresh(): Promise<void> {
+    const { rollouts } = await get<{ rollouts: RolloutSummary[] }>("rollouts?limit=100");
+    fill(
+      list,
+      rollouts.length === 0
+        ? h("p", { class: "empty" }, "No rollout yet.")
+        : table(
+            ["Rollout", "Release", "State", "Wave", "Agents", "Created"],
+            rollouts.map((r) =>
+              h(
+                "tr",
+                {},
+                h("td", {}, link(`/rollouts/${encodeURIComponent(r.id)}`, shortId(r.id))),
+                h("td", {}, `${r.release.app} ${r.release.version}`),
+                h("td", {}, h("span", { class: `pill state-${r.state}` }, r.state)),
+                h("td", {}, `${r.currentWave + 1}: ${r.currentWaveName}`),
+                h("td", {}, countsText(r.counts)),
+                h("td", {}, when(r.created)),
+              ),
+            ),
+          ),
+    );
+  }
+  return view;
+}

@@ -1,0 +1,71 @@
+import { h } from "../dom.js";
+import { parseLabels } from "../format.js";
+import type { WaveSpec } from "../types.js";
+
+export interface WaveRow {
+  element: HTMLLIElement;
+  /** The wave as the API takes it; throws with a message naming the wave when a field is wrong. */
+  spec(): WaveSpec;
+}
+
+type Kind = "percent" | "labels" | "agents";
+
+let nextId = 0;
+
+/** One editable wave: a name, who is in it (percent, labels or agent ids), wait and success rate. */
+export function waveRow(
+  position: number,
+  values: { name?: string; kind?: Kind; value?: string } = {},
+  onRemove: (row: WaveRow) => void,
+): WaveRow {
+  const id = `wave-${nextId++}`;
+  const name = h("input", { id: `${id}-name`, name: "waveName", required: true, value: values.name ?? `wave ${position + 1}` });
+  const kind = h(
+    "select",
+    { id: `${id}-kind`, name: "waveKind" },
+    h("option", { value: "percent" }, "percent of fleet"),
+    h("option", { value: "labels" }, "labels"),
+    h("option", { value: "agents" }, "agent ids"),
+  );
+  kind.value = values.kind ?? "percent";
+  const value = h("input", { id: `${id}-value`, name: "waveValue", value: values.value ?? "100" });
+  const wait = h("input", { id: `${id}-wait`, name: "waveWait", type: "number", min: 0, value: 0, step: "any" });
+  const rate = h("input", { id: `${id}-rate`, name: "waveRate", type: "number", min: 0, max: 100, value: 100, step: "any" });
+  const remove = h("button", { type: "button", class: "secondary", "aria-label": "Remove this wave" }, "Remove");
+  const cell = (label: string, control: HTMLElement) =>
+    h("div", { class: "field" }, h("label", { for: control.id }, label), control);
+  const element = h(
+    "li",
+    { class: "wave-row" },
+    cell("Name", name),
+    cell("Who", kind),
+    cell("Value", value),
+    cell("Wait (min)", wait),
+    cell("Min success %", rate),
+    remove,
+  );
+  const row: WaveRow = {
+    element,
+    spec() {
+      const label = `wave "${name.value || "?"}"`;
+      const base = { name: name.value.trim(), waitMinutes: Number(wait.value), minSuccessRate: Number(rate.value) / 100 };
+      const text = value.value.trim();
+      if (kind.value === "percent") {
+        const percent = Number(text.replace(/%$/, ""));
+        if (text === "" || Number.isNaN(percent)) throw new Error(`${label}: percent must be a number`);
+        return { ...base, percent };
+      }
+      if (kind.value === "labels") {
+        try {
+          return { ...base, labels: parseLabels(text) };
+        } catch (error) {
+          throw new Error(`${label}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      const agents = text.split(/[\s,]+/).filter(Boolean);
+      return { ...base, agents };
+    },
+  };
+  remove.addEventListener("click", () => onRemove(row));
+  return row;
+}
