@@ -12,6 +12,7 @@ import { describeFailure, runCommand } from "../exec/run-command.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { need, type UpdateContext } from "./context.js";
 import type { PipelinePorts } from "./ports.js";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "./run-commands.js";
 
 export async function markPending(ctx: UpdateContext): Promise<void> {
   const manifest = need(ctx.manifest, "manifest");
@@ -74,7 +75,10 @@ export async function resolvePendingUpdate(input: {
   }
   for (const [index, spec] of pending.rollback_commands.entries()) {
     const command = typeof spec === "string" ? spec : spec.command;
-    const timeout = typeof spec === "string" ? 300 : (spec.timeout ?? 300);
+    const timeout =
+      typeof spec === "string"
+        ? DEFAULT_COMMAND_TIMEOUT_SECONDS
+        : (spec.timeout ?? DEFAULT_COMMAND_TIMEOUT_SECONDS);
     const label = `rollback[${index}]`;
     const result = await runCommand(command, {
       cwd: source.app_dir,

@@ -4,6 +4,9 @@ import { describeFailure, runCommand } from "../exec/run-command.js";
 import { commandEnv, type UpdateContext } from "./context.js";
 import { StepFailedError } from "./errors.js";
 
+/** Hooks, migrations and cleanup commands without a timeout of their own get this long. */
+export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 300;
+
 export async function runCommandList(
   ctx: UpdateContext,
   label: string,
@@ -23,7 +26,8 @@ export async function runCommandList(
       log: ctx.log,
       label: name,
     });
-    if (!result.ok)
-      throw new StepFailedError(label, describeFailure(`${name} \`${command}\``, result, timeoutSeconds));
+    // The reason names the hook, not its command line: reasons reach notifications and the hub, and a
+    // command line may carry a token. The full command is in the local log.
+    if (!result.ok) throw new StepFailedError(label, describeFailure(name, result, timeoutSeconds));
   }
 }

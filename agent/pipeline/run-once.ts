@@ -11,6 +11,7 @@ import { defaultPorts } from "./default-ports.js";
 import { globalLockFile } from "./paths.js";
 import type { PipelinePorts } from "./ports.js";
 import { type AppReport, combinedExitCode } from "./report.js";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "./run-commands.js";
 import { runSource } from "./run-source.js";
 
 export interface RunOptions {
@@ -42,7 +43,6 @@ export interface RunSummary {
   notBefore?: string;
 }
 
-const DEFAULT_COMMAND_TIMEOUT_SECONDS = 300;
 const HOUR_MS = 60 * 60 * 1000;
 
 export async function runOnce(config: AgentConfig, options: RunOptions): Promise<RunSummary> {
