@@ -1,5 +1,5 @@
 import type { Source } from "../../shared/config/schema.js";
-import { BadInputError } from "../../shared/errors.js";
+import { GitSource } from "./git.js";
 import { HttpSource } from "./http.js";
 import { LocalSource } from "./local.js";
 import { SftpSource } from "./sftp.js";
@@ -16,11 +16,6 @@ export function createSource(name: string, cfg: Source, ctx: SourceContext): Rel
     case "sftp":
       return new SftpSource(name, cfg, ctx);
     case "git":
-      // TODO(issue 4): wired in as each source lands.
-      throw BadInputError.single(
-        "ship.toml",
-        `sources.${name}.type`,
-        `source type ${cfg.type} is not available yet`,
-      );
+      return new GitSource(name, cfg, ctx);
   }
 }

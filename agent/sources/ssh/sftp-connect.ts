@@ -3,15 +3,11 @@
  * against known_hosts (or an explicitly configured fingerprint), never trust-on-first-use.
  */
 import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import SftpClient from "ssh2-sftp-client";
 import type { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
+import { expandHome } from "../home-path.js";
 import { type HostKeyVerdict, parseKnownHosts, sha256Fingerprint, verifyHostKey } from "./known-hosts.js";
-
-export function expandHome(path: string): string {
-  return path === "~" || path.startsWith("~/") ? `${homedir()}${path.slice(1)}` : path;
-}
 
 /** Connect or throw: VerificationError for host key problems (exit 2), the ssh2 error otherwise. */
 export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<SftpClient> {

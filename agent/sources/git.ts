@@ -1,0 +1,166 @@
+/**
+ * `type = "git"`: `local_path` is a clone. check() fetches `remote` and compares HEAD with the
+ * remote branch (or, in tag mode, the newest tag matching `tag` by version order). A release is
+ * the TREE of that commit, exported with `git archive` and extracted under the archive rules —
+ * never the work tree, which may be dirty or be the app itself.
+ */
+import { resolve } from "node:path";
+import { type SimpleGit, simpleGit } from "simple-git";
+import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
+import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { compareVersions } from "../../shared/versions.js";
+import { extractArchive } from "../archive/extract.js";
+import { DownloadError } from "../download/errors.js";
+import { redactUrl } from "../download/redact.js";
+import { artifactPathFor, removeArtifact } from "./artifact.js";
+import { gitEnvironment, isRemoteUrl } from "./git-env.js";
+import { extractLimitsFor, readReleaseVersion } from "./release-info.js";
+import type { FetchedRelease, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
+
+interface Target {
+  commit: string;
+  /** The tag, or `<remote>/<branch>`. */
+  label: string;
+}
+
+/** Where fetched refs of a URL remote go, so they never clash with the clone's own remotes. */
+const URL_REMOTE_NAME = "ship";
+
+export class GitSource implements ReleaseSource {
+  readonly type = "git";
+  private readonly git: SimpleGit;
+  private readonly remoteName: string;
+
+  constructor(
+    readonly name: string,
+    private readonly cfg: GitSourceConfig,
+    private readonly ctx: SourceContext,
+  ) {
+    // GIT_SSH_COMMAND and GIT_CONFIG_* come from our own config, not from untrusted input.
+    this.git = simpleGit({
+      baseDir: cfg.local_path,
+      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
+    }).env(gitEnvironment(cfg));
+    this.remoteName = isRemoteUrl(cfg.remote) ? URL_REMOTE_NAME : cfg.remote;
+  }
+
+  async check(): Promise<UpdateCheck> {
+    await this.fetchRemote();
+    const head = await this.revParse("HEAD");
+    const target = await this.target();
+    const current = head === undefined ? undefined : await this.describe(head);
+    if (target === undefined) {
+      return { available: false, current, detail: `${this.name}: no tag matches ${this.cfg.tag}` };
+    }
+    const available = head !== target.commit;
+    const candidate = `${target.label} (${target.commit.slice(0, 12)})`;
+    const detail = available
+      ? `${this.name}: update available ${current ?? "(nothing)"} -> ${candidate}`
+      : `${this.name}: up to date (${candidate})`;
+    return { available, current, candidate, detail };
+  }
+
+  async fetch(stagingDir: string): Promise<FetchedRelease> {
+    await this.fetchRemote();
+    const target = await this.target();
+    if (target === undefined) {
+      throw BadInputError.single("ship.toml", `sources.${this.name}.tag`, `no tag matches ${this.cfg.tag}`);
+    }
+    // Through a tar file so a tracked symlink pointing outside the release is refused like in any archive.
+    const artifact = await artifactPathFor(this.ctx, this.name);
+    try {
+      await this.git.raw(["archive", "--format=tar", "-o", artifact, target.commit]);
+      const counts = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      this.ctx.log.info("exported release tree", {
+        source: this.name,
+        commit: target.commit,
+        ref: target.label,
+        version: await readReleaseVersion(stagingDir),
+        ...counts,
+      });
+    } finally {
+      await removeArtifact(artifact);
+    }
+    return { dir: stagingDir, id: target.commit };
+  }
+
+  /**
+   * Move the clone to the installed commit. When the clone IS the app (local_path == app_dir) the
+   * pipeline already wrote the tree, so `reset --mixed` moves HEAD and the index only: preserved
+   * and merged files stay as the pipeline left them. A separate clone uses `reset --keep`, which
+   * updates its work tree but refuses to throw away local edits.
+   */
+  async commit(release: FetchedRelease): Promise<void> {
+    const cloneIsApp = resolve(this.cfg.local_path) === resolve(this.cfg.app_dir);
+    // Stale stat info (a restored backup, a copied clone) would make --keep see phantom edits.
+    await this.git.raw(["update-index", "-q", "--refresh"]).catch(() => undefined);
+    await this.git.raw(["reset", cloneIsApp ? "--mixed" : "--keep", "-q", release.id]);
+  }
+
+  private async fetchRemote(): Promise<void> {
+    const refspec =
+      this.cfg.tag !== undefined
+        ? "+refs/tags/*:refs/tags/*"
+        : `+refs/heads/${this.cfg.branch}:refs/remotes/${this.remoteName}/${this.cfg.branch}`;
+    try {
+      await this.git.raw(["fetch", "--quiet", "--no-write-fetch-head", this.cfg.remote, refspec]);
+    } catch (err) {
+      throw this.fetchError(err);
+    }
+  }
+
+  private async target(): Promise<Target | undefined> {
+    if (this.cfg.tag === undefined) {
+      const label = `${this.remoteName}/${this.cfg.branch}`;
+      const commit = await this.revParse(`refs/remotes/${label}^{commit}`);
+      if (commit === undefined)
+        throw new DownloadError(this.shownRemote(), `no branch ${this.cfg.branch}`, false);
+      return { commit, label };
+    }
+    const tags = (await this.git.raw(["tag", "--list", this.cfg.tag])).split("\n").filter((t) => t !== "");
+    const newest = tags.sort((a, b) => compareVersions(b, a))[0];
+    if (newest === undefined) return undefined;
+    const commit = await this.revParse(`refs/tags/${newest}^{commit}`);
+    return commit === undefined ? undefined : { commit, label: newest };
+  }
+
+  private async revParse(ref: string): Promise<string | undefined> {
+    try {
+      return (await this.git.raw(["rev-parse", "--verify", "--quiet", ref])).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A tag pointing at `commit` reads better than a hash in `--check-only` output. */
+  private async describe(commit: string): Promise<string> {
+    try {
+      const tag = (await this.git.raw(["describe", "--tags", "--exact-match", commit])).trim();
+      if (tag !== "") return tag;
+    } catch {
+      // Not tagged: fall through to the short hash.
+    }
+    return commit.slice(0, 12);
+  }
+
+  private fetchError(err: unknown): Error {
+    const text = err instanceof Error ? err.message : String(err);
+    const where = this.shownRemote();
+    if (
+      /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(
+        text,
+      )
+    ) {
+      return new VerificationError(
+        `git remote ${where}`,
+        `host key not trusted (known_hosts: ${this.cfg.known_hosts ?? "ssh default"}); StrictHostKeyChecking is always on`,
+      );
+    }
+    const firstLine = text.split("\n").find((l) => l.trim() !== "") ?? text;
+    return new DownloadError(where, `git fetch failed: ${firstLine.trim()}`, true);
+  }
+
+  private shownRemote(): string {
+    return this.cfg.remote.includes("://") ? redactUrl(this.cfg.remote) : this.cfg.remote;
+  }
+}

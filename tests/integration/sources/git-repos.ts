@@ -1,0 +1,66 @@
+/** Real git repositories for source tests: a bare "origin", a developer clone that pushes, and the agent's clone. */
+import { execFile } from "node:child_process";
+import { cp, mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "dev",
+  GIT_AUTHOR_EMAIL: "dev@example.com",
+  GIT_COMMITTER_NAME: "dev",
+  GIT_COMMITTER_EMAIL: "dev@example.com",
+  GIT_CONFIG_NOSYSTEM: "1",
+};
+
+export async function git(cwd: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run("git", ["-c", "init.defaultBranch=main", ...args], { cwd, env: ENV });
+  return stdout.trim();
+}
+
+export interface Repos {
+  bare: string;
+  dev: string;
+  /** The agent's clone (local_path). */
+  clone: string;
+}
+
+/** origin.git with one commit (version 1.0.0), a dev clone, and the agent's clone of it. */
+export async function makeRepos(root: string): Promise<Repos> {
+  const bare = join(root, "origin.git");
+  const dev = join(root, "dev");
+  const clone = join(root, "clone");
+  await mkdir(bare, { recursive: true });
+  await git(bare, "init", "--bare", "-q");
+  await git(root, "clone", "-q", bare, dev);
+  await commitFiles(dev, "1.0.0", { "app.txt": "v1\n", "config/settings.toml": "x = 1\n" });
+  await git(dev, "push", "-q", "origin", "HEAD:main");
+  await git(root, "clone", "-q", "--branch", "main", bare, clone);
+  return { bare, dev, clone };
+}
+
+/** A private copy of `template` under `root` (cheaper than building the repos again). */
+export async function copyRepos(template: Repos, root: string): Promise<Repos> {
+  await cp(dirname(template.bare), root, { recursive: true, verbatimSymlinks: true });
+  const repos = { bare: join(root, "origin.git"), dev: join(root, "dev"), clone: join(root, "clone") };
+  await git(repos.dev, "remote", "set-url", "origin", repos.bare);
+  await git(repos.clone, "remote", "set-url", "origin", repos.bare);
+  return repos;
+}
+
+/** Commit `files` plus a manifest for `version` in `repo`; returns the commit sha. */
+export async function commitFiles(
+  repo: string,
+  version: string,
+  files: Record<string, string>,
+): Promise<string> {
+  const all = { ...files, "update-manifest.yaml": `version: "${version}"\n` };
+  for (const [path, body] of Object.entries(all)) {
+    await mkdir(dirname(join(repo, path)), { recursive: true });
+    await writeFile(join(repo, path), body);
+  }
+  await git(repo, "add", "-A");
+  await git(repo, "commit", "-q", "-m", `release ${version}`);
+  return git(repo, "rev-parse", "HEAD");
+}

@@ -1,0 +1,130 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createSource } from "../../../agent/sources/create.js";
+import { GitSource } from "../../../agent/sources/git.js";
+import type { SourceContext } from "../../../agent/sources/types.js";
+import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
+import { VerificationError } from "../../../shared/errors.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { hasProgram } from "../../support/require-program.js";
+import { commitFiles, copyRepos, git, makeRepos, type Repos } from "./git-repos.js";
+
+describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
+  let tmp: string;
+  let repos: Repos;
+  let ctx: SourceContext;
+  let templateDir: string;
+  let template: Repos;
+
+  beforeAll(async () => {
+    templateDir = await mkdtemp(join(tmpdir(), "ship-git-template-"));
+    template = await makeRepos(join(templateDir, "repos"));
+  });
+  afterAll(async () => {
+    await rm(templateDir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    tmp = await mkdtemp(join(tmpdir(), "ship-git-"));
+    repos = await copyRepos(template, join(tmp, "repos"));
+    ctx = { stateDir: join(tmp, "state"), log: memoryLogger(), retryDelayMs: 0 };
+  });
+  afterEach(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  const source = (extra: Record<string, unknown> = {}) =>
+    createSource(
+      "app",
+      GitSourceConfig.parse({ type: "git", app_dir: join(tmp, "app"), local_path: repos.clone, ...extra }),
+      ctx,
+    );
+
+  it("compares HEAD with the remote branch and exports the new commit's tree, not the dirty work tree", async () => {
+    const src = source();
+    expect(src).toBeInstanceOf(GitSource);
+    expect((await src.check()).available).toBe(false);
+
+    const v2 = await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    // Local edits in the clone must not leak into the release.
+    await writeFile(join(repos.clone, "app.txt"), "dirty edit\n");
+    await writeFile(join(repos.clone, "untracked.txt"), "junk\n");
+
+    const check = await src.check();
+    expect(check).toMatchObject({ available: true, candidate: `origin/main (${v2.slice(0, 12)})` });
+
+    const stage = await mkdtemp(join(tmp, "stage-"));
+    const release = await src.fetch(stage);
+    expect(release).toEqual({ dir: stage, id: v2 });
+    expect(await readFile(join(stage, "app.txt"), "utf8")).toBe("v2\n");
+    expect((await readdir(stage)).sort()).toEqual(["app.txt", "config", "update-manifest.yaml"]);
+    expect(await readdir(join(tmp, "state", "downloads"))).toEqual([]);
+  });
+
+  it("commit() with local_path == app_dir moves HEAD and index but leaves the work tree alone", async () => {
+    const v2 = await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const src = source({ app_dir: repos.clone });
+    const release = await src.fetch(await mkdtemp(join(tmp, "stage-")));
+    // Stand-in for the pipeline: it applied the tree but kept the user's config value.
+    await writeFile(join(repos.clone, "app.txt"), "v2\n");
+    await writeFile(join(repos.clone, "update-manifest.yaml"), 'version: "2.0.0"\n');
+    await writeFile(join(repos.clone, "config/settings.toml"), "x = 42 # user value\n");
+    await src.commit(release);
+    expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(v2);
+    expect(await readFile(join(repos.clone, "config/settings.toml"), "utf8")).toBe("x = 42 # user value\n");
+    expect(await git(repos.clone, "status", "--porcelain")).toBe("M config/settings.toml");
+    expect((await src.check()).available).toBe(false);
+  });
+
+  it("commit() on a separate clone updates it to the release", async () => {
+    const v2 = await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const src = source();
+    await src.commit(await src.fetch(await mkdtemp(join(tmp, "stage-"))));
+    expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(v2);
+    expect(await readFile(join(repos.clone, "app.txt"), "utf8")).toBe("v2\n");
+  });
+
+  it("tag mode picks the newest matching tag by version order, not by name", async () => {
+    const commits: Record<string, string> = {};
+    for (const v of ["1.2.0", "1.10.0", "1.9.0"]) {
+      commits[v] = await commitFiles(repos.dev, v, { "app.txt": `${v}\n` });
+      await git(repos.dev, "tag", `v${v}`);
+    }
+    await git(repos.dev, "tag", "other-99.0.0");
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main", "--tags");
+    const src = source({ tag: "v*" });
+    expect(await src.check()).toMatchObject({
+      available: true,
+      candidate: `v1.10.0 (${commits["1.10.0"]?.slice(0, 12)})`,
+    });
+    const stage = await mkdtemp(join(tmp, "stage-"));
+    const release = await src.fetch(stage);
+    expect(release.id).toBe(commits["1.10.0"]);
+    expect(await readFile(join(stage, "app.txt"), "utf8")).toBe("1.10.0\n");
+    await src.commit(release);
+    expect(await src.check()).toMatchObject({ available: false, current: "v1.10.0" });
+  });
+
+  it("fetches from a remote given as a URL", async () => {
+    const v2 = await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const src = source({ remote: `file://${repos.bare}` });
+    expect(await src.check()).toMatchObject({ available: true, candidate: `ship/main (${v2.slice(0, 12)})` });
+  });
+
+  it("refuses a tracked symlink that points outside the release", async () => {
+    await commitFiles(repos.dev, "2.0.0", {});
+    const { symlink } = await import("node:fs/promises");
+    await symlink("../../../etc/passwd", join(repos.dev, "config", "evil"));
+    await git(repos.dev, "add", "-A");
+    await git(repos.dev, "commit", "-q", "-m", "evil");
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const stage = await mkdtemp(join(tmp, "stage-"));
+    await expect(source().fetch(stage)).rejects.toBeInstanceOf(VerificationError);
+    expect(await readdir(stage)).toEqual([]);
+  });
+});
