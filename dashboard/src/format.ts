@@ -39,7 +39,8 @@ export function manifestDescription(manifest: string): string {
   const index = lines.findIndex((l) => /^description:/.test(l));
   if (index === -1) return "";
   const value = (lines[index] ?? "").replace(/^description:\s*/, "").trim();
-  if (value !== "|" && value !== ">" && !/^[|>][-+]?$/.test(value)) return value.replace(/^(["'])(.*)\1$/, "$2");
+  if (value !== "|" && value !== ">" && !/^[|>][-+]?$/.test(value))
+    return value.replace(/^(["'])(.*)\1$/, "$2");
   const block: string[] = [];
   for (const line of lines.slice(index + 1)) {
     if (line.trim() !== "" && !/^\s/.test(line)) break;

@@ -53,7 +53,13 @@ function showShell(): void {
   const nav = h(
     "nav",
     { "aria-label": "Sections" },
-    h("ul", {}, ...sections.map(([hash, label]) => h("li", {}, h("a", { href: `#/${hash}`, "data-section": hash }, label)))),
+    h(
+      "ul",
+      {},
+      ...sections.map(([hash, label]) =>
+        h("li", {}, h("a", { href: `#/${hash}`, "data-section": hash }, label)),
+      ),
+    ),
   );
   const signOut = h("button", { type: "button", class: "secondary" }, "Sign out");
   signOut.addEventListener("click", () => {

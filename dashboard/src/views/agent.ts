@@ -54,7 +54,9 @@ export function agentView(id: string): View {
       h("h2", {}, "Apps"),
       table(
         ["App", "Version", "State"],
-        agent.apps.map((a) => h("tr", {}, h("td", {}, a.app), h("td", {}, a.version ?? "(none)"), h("td", {}, a.state))),
+        agent.apps.map((a) =>
+          h("tr", {}, h("td", {}, a.app), h("td", {}, a.version ?? "(none)"), h("td", {}, a.state)),
+        ),
       ),
       h("h2", {}, "Rollouts"),
       agent.deployments.length === 0

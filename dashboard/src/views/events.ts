@@ -35,7 +35,9 @@ export function eventsView(): View {
 
   more.addEventListener("click", async () => {
     if (next === null) return;
-    const page = await get<{ events: AuditEvent[]; next: number | null }>(`events?limit=${PAGE}&before=${next}`);
+    const page = await get<{ events: AuditEvent[]; next: number | null }>(
+      `events?limit=${PAGE}&before=${next}`,
+    );
     older.append(table(headers, page.events.map(eventRow)));
     next = page.next;
     loadedOlder = true;
@@ -46,7 +48,9 @@ export function eventsView(): View {
     const page = await get<{ events: AuditEvent[]; next: number | null }>(`events?limit=${PAGE}`);
     fill(
       newest,
-      page.events.length === 0 ? h("p", { class: "empty" }, "Nothing has happened yet.") : table(headers, page.events.map(eventRow)),
+      page.events.length === 0
+        ? h("p", { class: "empty" }, "Nothing has happened yet.")
+        : table(headers, page.events.map(eventRow)),
     );
     if (!loadedOlder) {
       next = page.next;

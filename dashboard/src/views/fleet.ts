@@ -16,7 +16,13 @@ function select(name: string, label: string, options: string[]): HTMLSelectEleme
 function refill(el: HTMLSelectElement, label: string, options: string[]): void {
   const chosen = el.value;
   const values = chosen && !options.includes(chosen) ? [chosen, ...options] : options;
-  if ([...el.options].slice(1).map((o) => o.value).join("\n") === values.join("\n")) return;
+  if (
+    [...el.options]
+      .slice(1)
+      .map((o) => o.value)
+      .join("\n") === values.join("\n")
+  )
+    return;
   fill(el, h("option", { value: "" }, `any ${label}`), ...values.map((o) => h("option", { value: o }, o)));
   el.value = chosen;
 }
@@ -25,7 +31,12 @@ function agentRow(agent: Agent): HTMLTableRowElement {
   return h(
     "tr",
     {},
-    h("td", {}, link(`/agents/${encodeURIComponent(agent.id)}`, agent.id), h("div", { class: "sub" }, agent.hostname)),
+    h(
+      "td",
+      {},
+      link(`/agents/${encodeURIComponent(agent.id)}`, agent.id),
+      h("div", { class: "sub" }, agent.hostname),
+    ),
     h(
       "td",
       {},
@@ -37,7 +48,15 @@ function agentRow(agent: Agent): HTMLTableRowElement {
       "td",
       {},
       ...agent.apps.map((a) =>
-        h("div", {}, h("strong", {}, a.app), " ", a.version ?? "(none)", " ", h("span", { class: "sub" }, a.state)),
+        h(
+          "div",
+          {},
+          h("strong", {}, a.app),
+          " ",
+          a.version ?? "(none)",
+          " ",
+          h("span", { class: "sub" }, a.state),
+        ),
       ),
     ),
   );
@@ -116,7 +135,10 @@ export function fleetView(): View {
       rows,
       page.agents.length === 0
         ? h("p", { class: "empty" }, "No agent matches.")
-        : table(["Agent", "Status", "Last seen", "Labels", "Apps (version, state)"], page.agents.map(agentRow)),
+        : table(
+            ["Agent", "Status", "Last seen", "Labels", "Apps (version, state)"],
+            page.agents.map(agentRow),
+          ),
     );
   }
   return view;

@@ -18,7 +18,10 @@ const questions: Record<Action, string> = {
 function waveRule(wave: WaveSpec | undefined): string {
   if (!wave) return "";
   if (wave.percent !== undefined) return `${wave.percent} % of the fleet (cumulative)`;
-  if (wave.labels) return `labels ${Object.entries(wave.labels).map(([k, v]) => `${k}=${v}`).join(", ")}`;
+  if (wave.labels)
+    return `labels ${Object.entries(wave.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ")}`;
   return `agents ${(wave.agents ?? []).join(", ")}`;
 }
 
@@ -33,7 +36,11 @@ export function rolloutDetailView(id: string): View {
     pause: h("button", { type: "button", "data-action": "pause", class: "secondary" }, "Pause"),
     resume: h("button", { type: "button", "data-action": "resume" }, "Resume"),
     abort: h("button", { type: "button", "data-action": "abort", class: "danger" }, "Abort"),
-    "abort-rollback": h("button", { type: "button", "data-action": "abort-rollback", class: "danger" }, "Abort and roll back"),
+    "abort-rollback": h(
+      "button",
+      { type: "button", "data-action": "abort-rollback", class: "danger" },
+      "Abort and roll back",
+    ),
   } satisfies Record<Action, HTMLButtonElement>;
   const view: View = {
     title: "Rollout",
@@ -43,7 +50,11 @@ export function rolloutDetailView(id: string): View {
       h("p", {}, link("/rollouts", "← Rollouts")),
       heading,
       facts,
-      h("div", { class: "actions", role: "group", "aria-label": "Rollout actions" }, ...Object.values(buttons)),
+      h(
+        "div",
+        { class: "actions", role: "group", "aria-label": "Rollout actions" },
+        ...Object.values(buttons),
+      ),
       message,
       h("h2", {}, "Waves"),
       waves,
@@ -83,7 +94,12 @@ export function rolloutDetailView(id: string): View {
         "dl",
         { class: "facts" },
         h("dt", {}, "State"),
-        h("dd", {}, h("span", { class: `pill state-${r.state}`, id: "rollout-state" }, r.state), r.reason ? ` — ${r.reason}` : ""),
+        h(
+          "dd",
+          {},
+          h("span", { class: `pill state-${r.state}`, id: "rollout-state" }, r.state),
+          r.reason ? ` — ${r.reason}` : "",
+        ),
         h("dt", {}, "Current wave"),
         h("dd", {}, `${r.currentWave + 1} of ${r.waves.length}: ${r.currentWaveName}`),
         h("dt", {}, "Policy"),
@@ -120,11 +136,18 @@ export function rolloutDetailView(id: string): View {
             ),
           ),
         );
-        details.addEventListener("toggle", () => (details.open ? openWaves.add(w.index) : openWaves.delete(w.index)));
+        details.addEventListener("toggle", () =>
+          details.open ? openWaves.add(w.index) : openWaves.delete(w.index),
+        );
         return h(
           "li",
           { class: `wave wave-${w.status}`, "data-wave": w.index },
-          h("h3", {}, `${w.index + 1}. ${w.name} `, h("span", { class: "sub" }, `(${w.status}; ${waveRule(r.spec.waves[w.index])})`)),
+          h(
+            "h3",
+            {},
+            `${w.index + 1}. ${w.name} `,
+            h("span", { class: "sub" }, `(${w.status}; ${waveRule(r.spec.waves[w.index])})`),
+          ),
           waveProgress(w.counts),
           details,
         );

@@ -23,14 +23,25 @@ function field(text: string, control: HTMLElement, hint?: string): HTMLElement {
  */
 export function rolloutFormView(releaseId?: string): View {
   const release = h("select", { id: "rollout-release", name: "release", required: true });
-  const selector = h("input", { id: "rollout-selector", name: "selector", placeholder: "env=prod, region=eu" });
+  const selector = h("input", {
+    id: "rollout-selector",
+    name: "selector",
+    placeholder: "env=prod, region=eu",
+  });
   const thresholdKind = h(
     "select",
     { id: "rollout-threshold-kind", name: "thresholdKind" },
     h("option", { value: "count" }, "failed agents"),
     h("option", { value: "percent" }, "% of enrolled agents"),
   );
-  const threshold = h("input", { id: "rollout-threshold", name: "threshold", type: "number", min: 0, value: 1, step: "any" });
+  const threshold = h("input", {
+    id: "rollout-threshold",
+    name: "threshold",
+    type: "number",
+    min: 0,
+    value: 1,
+    step: "any",
+  });
   const autoAdvance = h("input", { id: "rollout-auto-advance", name: "autoAdvance", type: "checkbox" });
   const autoRollback = h("input", { id: "rollout-auto-rollback", name: "autoRollback", type: "checkbox" });
   const waveList = h("ol", { class: "wave-rows", id: "wave-rows" });
@@ -47,15 +58,32 @@ export function rolloutFormView(releaseId?: string): View {
     "form",
     { class: "rollout-form", "aria-label": "New rollout" },
     field("Release", release),
-    field("Selector labels", selector, "Only agents with all these labels take part; empty means every agent with the app."),
+    field(
+      "Selector labels",
+      selector,
+      "Only agents with all these labels take part; empty means every agent with the app.",
+    ),
     h("fieldset", {}, h("legend", {}, "Waves (in order)"), waveList, addWave),
     h(
       "fieldset",
       {},
       h("legend", {}, "Safety"),
-      field("Halt when failures reach", h("div", { class: "inline", id: "threshold-group" }, threshold, thresholdKind)),
-      h("div", { class: "check" }, autoAdvance, h("label", { for: autoAdvance.id }, "Advance waves automatically when they succeed")),
-      h("div", { class: "check" }, autoRollback, h("label", { for: autoRollback.id }, "Roll updated agents back when the rollout halts")),
+      field(
+        "Halt when failures reach",
+        h("div", { class: "inline", id: "threshold-group" }, threshold, thresholdKind),
+      ),
+      h(
+        "div",
+        { class: "check" },
+        autoAdvance,
+        h("label", { for: autoAdvance.id }, "Advance waves automatically when they succeed"),
+      ),
+      h(
+        "div",
+        { class: "check" },
+        autoRollback,
+        h("label", { for: autoRollback.id }, "Roll updated agents back when the rollout halts"),
+      ),
     ),
     h("h2", {}, "Preview"),
     preview,
@@ -132,7 +160,11 @@ export function rolloutFormView(releaseId?: string): View {
             ),
           ),
         ),
-        h("p", { class: "sub", id: "preview-unassigned" }, `${result.unassigned.length} eligible agent(s) in no wave.`),
+        h(
+          "p",
+          { class: "sub", id: "preview-unassigned" },
+          `${result.unassigned.length} eligible agent(s) in no wave.`,
+        ),
       );
     } catch (error) {
       start.disabled = true;
@@ -166,7 +198,9 @@ export function rolloutFormView(releaseId?: string): View {
       fill(
         release,
         h("option", { value: "" }, "choose a release…"),
-        ...releases.map((r) => h("option", { value: r.id, selected: r.id === releaseId }, `${r.app} ${r.version}`)),
+        ...releases.map((r) =>
+          h("option", { value: r.id, selected: r.id === releaseId }, `${r.app} ${r.version}`),
+        ),
       );
       loaded = true;
     }

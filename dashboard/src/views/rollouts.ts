@@ -2,8 +2,8 @@ import { get } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { shortId, when } from "../format.js";
 import type { RolloutSummary } from "../types.js";
-import { countsText } from "./wave-progress.js";
 import type { View } from "./view.js";
+import { countsText } from "./wave-progress.js";
 
 /** Rollouts, newest first, with a way to start a new one. */
 export function rolloutsView(): View {

@@ -8,5 +8,8 @@ export interface View {
 /** Hash routes: "#/rollouts/abc?x=1" → ["rollouts", "abc"] and its query. */
 export function parseRoute(hash: string): { parts: string[]; query: URLSearchParams } {
   const [path = "", search = ""] = hash.replace(/^#\/?/, "").split("?");
-  return { parts: path.split("/").filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(search) };
+  return {
+    parts: path.split("/").filter(Boolean).map(decodeURIComponent),
+    query: new URLSearchParams(search),
+  };
 }

@@ -5,11 +5,18 @@ export const groups = [
   { key: "succeeded", label: "succeeded", mark: "✓", states: ["succeeded"] },
   { key: "failed", label: "failed", mark: "✗", states: ["failed", "timed_out"] },
   { key: "rolled-back", label: "rolled back", mark: "↺", states: ["rolled_back"] },
-  { key: "in-progress", label: "in progress", mark: "⟳", states: ["sent", "in_progress", "rollback_pending"] },
+  {
+    key: "in-progress",
+    label: "in progress",
+    mark: "⟳",
+    states: ["sent", "in_progress", "rollback_pending"],
+  },
   { key: "pending", label: "pending", mark: "…", states: ["pending"] },
 ] as const;
 
-export function groupCounts(counts: Record<string, number>): { key: string; label: string; mark: string; n: number }[] {
+export function groupCounts(
+  counts: Record<string, number>,
+): { key: string; label: string; mark: string; n: number }[] {
   return groups.map((g) => ({
     key: g.key,
     label: g.label,
@@ -30,7 +37,9 @@ export function countsText(counts: Record<string, number>): string {
 export function waveProgress(counts: Record<string, number>): HTMLElement {
   const parts = groupCounts(counts);
   const total = parts.reduce((sum, g) => sum + g.n, 0);
-  const done = parts.filter((g) => g.key !== "pending" && g.key !== "in-progress").reduce((s, g) => s + g.n, 0);
+  const done = parts
+    .filter((g) => g.key !== "pending" && g.key !== "in-progress")
+    .reduce((s, g) => s + g.n, 0);
   const bar = h("div", {
     class: "bar",
     role: "progressbar",
@@ -49,7 +58,12 @@ export function waveProgress(counts: Record<string, number>): HTMLElement {
     "ul",
     { class: "legend" },
     ...parts.map((g) =>
-      h("li", { class: `lg-${g.key}`, "data-group": g.key }, h("span", { class: `swatch seg-${g.key}` }), `${g.mark} ${g.n} ${g.label}`),
+      h(
+        "li",
+        { class: `lg-${g.key}`, "data-group": g.key },
+        h("span", { class: `swatch seg-${g.key}` }),
+        `${g.mark} ${g.n} ${g.label}`,
+      ),
     ),
   );
   return h("div", { class: "progress" }, bar, legend);

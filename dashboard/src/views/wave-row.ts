@@ -19,7 +19,12 @@ export function waveRow(
   onRemove: (row: WaveRow) => void,
 ): WaveRow {
   const id = `wave-${nextId++}`;
-  const name = h("input", { id: `${id}-name`, name: "waveName", required: true, value: values.name ?? `wave ${position + 1}` });
+  const name = h("input", {
+    id: `${id}-name`,
+    name: "waveName",
+    required: true,
+    value: values.name ?? `wave ${position + 1}`,
+  });
   const kind = h(
     "select",
     { id: `${id}-kind`, name: "waveKind" },
@@ -29,9 +34,28 @@ export function waveRow(
   );
   kind.value = values.kind ?? "percent";
   const value = h("input", { id: `${id}-value`, name: "waveValue", value: values.value ?? "100" });
-  const wait = h("input", { id: `${id}-wait`, name: "waveWait", type: "number", min: 0, value: 0, step: "any" });
-  const rate = h("input", { id: `${id}-rate`, name: "waveRate", type: "number", min: 0, max: 100, value: 100, step: "any" });
-  const remove = h("button", { type: "button", class: "secondary", "aria-label": "Remove this wave" }, "Remove");
+  const wait = h("input", {
+    id: `${id}-wait`,
+    name: "waveWait",
+    type: "number",
+    min: 0,
+    value: 0,
+    step: "any",
+  });
+  const rate = h("input", {
+    id: `${id}-rate`,
+    name: "waveRate",
+    type: "number",
+    min: 0,
+    max: 100,
+    value: 100,
+    step: "any",
+  });
+  const remove = h(
+    "button",
+    { type: "button", class: "secondary", "aria-label": "Remove this wave" },
+    "Remove",
+  );
   const cell = (label: string, control: HTMLElement) =>
     h("div", { class: "field" }, h("label", { for: control.id }, label), control);
   const element = h(
@@ -48,7 +72,11 @@ export function waveRow(
     element,
     spec() {
       const label = `wave "${name.value || "?"}"`;
-      const base = { name: name.value.trim(), waitMinutes: Number(wait.value), minSuccessRate: Number(rate.value) / 100 };
+      const base = {
+        name: name.value.trim(),
+        waitMinutes: Number(wait.value),
+        minSuccessRate: Number(rate.value) / 100,
+      };
       const text = value.value.trim();
       if (kind.value === "percent") {
         const percent = Number(text.replace(/%$/, ""));
