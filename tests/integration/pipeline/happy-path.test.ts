@@ -1,6 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { recover } from "../../../agent/pipeline/index.js";
+import { BadInputError } from "../../../shared/errors.js";
+import { memoryLogger } from "../../../shared/log.js";
 import { createSandbox, hashTree, type Sandbox, webhookReceiver } from "./harness.js";
 
 let box: Sandbox;
@@ -93,5 +96,26 @@ describe("ship run from a local source", () => {
     expect(await hashTree(box.appDir)).toEqual({});
     // A check is not a run: it must not start the once-a-day clock.
     await expect(box.state()).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe("source selection", () => {
+  it("refuses an unknown --sources name as bad input before doing anything", async () => {
+    const v1 = await box.release("v1", v1Files, { version: "1.0.0" });
+    const error = await box.run(v1, { sources: ["nope"] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadInputError);
+    expect((error as BadInputError).exitCode).toBe(2);
+    expect((error as BadInputError).message).toContain("configured: myapp");
+    expect(await hashTree(box.appDir)).toEqual({});
+  });
+
+  it("recover() with nothing interrupted reports exit 0 and changes nothing", async () => {
+    const v1 = await box.release("v1", v1Files, { version: "1.0.0" });
+    expect((await box.run(v1)).exitCode).toBe(0);
+    const before = await hashTree(box.appDir);
+    const summary = await recover(box.config(v1), memoryLogger());
+    expect(summary.exitCode).toBe(0);
+    expect(summary.apps.map((a) => a.source)).toEqual(["myapp"]);
+    expect(await hashTree(box.appDir)).toEqual(before);
   });
 });
