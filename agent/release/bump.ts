@@ -20,7 +20,10 @@ export function bumpVersion(current: string, part: BumpPart): string {
 
 /** The newest semver-shaped `v*` tag in the repository at `dir`, without the `v`, or undefined. */
 export async function newestVersionTag(dir: string): Promise<string | undefined> {
-  const tags = (await simpleGit(dir).tags(["--list", "v*"])).all;
+  const git = simpleGit(dir);
+  if (!(await git.checkIsRepo()))
+    throw BadInputError.single(dir, "", "is not a git work tree; no tags to bump from");
+  const tags = (await git.tags(["--list", "v*"])).all;
   const versions = tags
     .map((t) => t.slice(1))
     .filter((v) => {

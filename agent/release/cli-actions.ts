@@ -14,6 +14,7 @@ import { appNameFrom, normaliseVersion, type ReleaseIo } from "./cli-io.js";
 import { releaseGit } from "./git-release.js";
 import { releaseDate, writeStarterManifest } from "./manifest-template.js";
 import { type PublishSource, publishRelease, readToken } from "./publish.js";
+import { readInputFile } from "./read-input.js";
 import { uploadRelease } from "./sftp-upload.js";
 import { signArtifact, writeKeyPair } from "./sign-artifact.js";
 
@@ -171,6 +172,7 @@ export async function signAction(
     version: opts.version === undefined ? undefined : checkedVersion(opts.version),
     gitCommit: opts.gitCommit,
     out: at(opts.out),
+    dir: o.dir,
   });
   const p = signature.payload;
   report(o, { path, signature }, [`signed ${p.app} ${p.version} with key ${signature.keyId}: ${path}`]);
@@ -219,7 +221,7 @@ async function publishManifest(
   p: PublishCliOptions,
   source: PublishSource,
 ): Promise<string> {
-  if (p.manifest !== undefined) return readFile(resolve(o.dir, p.manifest), "utf8");
+  if (p.manifest !== undefined) return readInputFile(resolve(o.dir, p.manifest), "--manifest");
   if (source.kind === "artifact") return readManifestFromArchive(source.path);
   return readFile(join(o.dir, MANIFEST_FILENAME), "utf8").catch(() => {
     throw BadInputError.single(
@@ -235,7 +237,7 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
   const token = await readToken(p.token, p.tokenFile);
   const manifestText = await publishManifest(o, p, source);
   const signatureText =
-    p.signature === undefined ? undefined : await readFile(resolve(o.dir, p.signature), "utf8");
+    p.signature === undefined ? undefined : await readInputFile(resolve(o.dir, p.signature), "--signature");
   const published = await publishRelease({
     hubUrl: p.hub,
     token,

@@ -1,5 +1,5 @@
 /** `ship release interactive`: the seed's `release.sh interactive`, asking on a terminal. */
-import { createInterface } from "node:readline/promises";
+import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { BadInputError } from "../../shared/errors.js";
 import { bumpParts, bumpVersion, newestVersionTag } from "./bump.js";
@@ -19,14 +19,21 @@ export async function askReleasePlan(
   output: Writable,
 ): Promise<InteractivePlan | undefined> {
   const rl = createInterface({ input, output, terminal: false });
+  // The line iterator buffers answers typed (or piped) ahead of their question; rl.question drops them.
+  const lines = rl[Symbol.asyncIterator]();
   const ask = async (question: string, fallback = ""): Promise<string> => {
-    const answer = (
-      await rl.question(fallback === "" ? `${question}: ` : `${question} [${fallback}]: `)
-    ).trim();
+    output.write(fallback === "" ? `${question}: ` : `${question} [${fallback}]: `);
+    const next = await lines.next();
+    if (next.done === true) throw BadInputError.single("stdin", "", `no answer to "${question}"`);
+    const answer = String(next.value).trim();
     return answer === "" ? fallback : answer;
   };
   try {
-    const newest = await newestVersionTag(dir);
+    // http and sftp releases need no git repository; without one there are simply no tags.
+    const newest = await newestVersionTag(dir).catch((e: unknown) => {
+      if (e instanceof BadInputError) return undefined;
+      throw e;
+    });
     output.write(`newest release tag: ${newest === undefined ? "none" : `v${newest}`}\n`);
     const method = await ask(`method (${methods.join("/")})`, "git");
     if (!(methods as readonly string[]).includes(method))

@@ -4,7 +4,7 @@
  * in the Authorization header and is never printed.
  */
 import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { request } from "undici";
 import type { PublishRelease } from "../../shared/api/bodies.js";
 import { BadInputError } from "../../shared/errors.js";
@@ -17,6 +17,7 @@ import {
 } from "../../shared/signing/signature.js";
 import { hashFile } from "../tree/hash-file.js";
 import { HubRefusedError, ReleaseFailedError } from "./errors.js";
+import { readInputFile } from "./read-input.js";
 import { sha256Text } from "./sign-artifact.js";
 
 export type PublishSource =
@@ -129,7 +130,10 @@ async function resolveSource(o: PublishOptions): Promise<ReleaseSourceRef> {
     const type = s.url.startsWith("https://") ? "https" : "http";
     return { type, url: s.url, sha256: s.sha256.toLowerCase() };
   }
-  return { type: "hub", sha256: await hashFile(s.path) };
+  const sha256 = await hashFile(s.path).catch((e: Error) => {
+    throw BadInputError.single(s.path, "--artifact", `cannot read: ${e.message}`);
+  });
+  return { type: "hub", sha256 };
 }
 
 export async function publishRelease(o: PublishOptions): Promise<PublishedRelease> {
@@ -166,8 +170,6 @@ export async function readToken(token: string | undefined, tokenFile: string | u
     );
   }
   if (token !== undefined) return token;
-  const text = await readFile(tokenFile as string, "utf8").catch((e: Error) => {
-    throw BadInputError.single(tokenFile as string, "--token-file", `cannot read: ${e.message}`);
-  });
+  const text = await readInputFile(tokenFile as string, "--token-file");
   return text.trim();
 }

@@ -1,6 +1,6 @@
 /** `ship release keygen` and `ship release sign`: the CI side of release signatures. */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
@@ -9,6 +9,7 @@ import { generateKeyPair } from "../../shared/signing/keys.js";
 import { type Signature, signRelease } from "../../shared/signing/signature.js";
 import { hashFile } from "../tree/hash-file.js";
 import { readManifestFromArchive } from "./archive-manifest.js";
+import { readInputFile } from "./read-input.js";
 
 export interface WrittenKeys {
   privateKeyPath: string;
@@ -42,8 +43,9 @@ export async function writeKeyPair(dir: string): Promise<WrittenKeys> {
 export interface SignOptions {
   /** The archive to sign; not read for a git release (`gitCommit`). */
   artifact?: string;
-  /** Where the signature goes; default ARTIFACT.sig, or APP-VERSION.git.sig for a git release. */
+  /** Where the signature goes; default ARTIFACT.sig, or APP-VERSION.git.sig in `dir` for a git release. */
   out?: string;
+  dir?: string;
   privateKeyPath: string;
   /** Manifest file; default: the update-manifest.yaml inside the artifact. */
   manifestPath?: string;
@@ -65,8 +67,9 @@ function appFromArchiveName(artifact: string | undefined, version: string): stri
 }
 
 async function manifestOf(o: SignOptions): Promise<{ text: string; file: string }> {
-  if (o.manifestPath !== undefined)
-    return { text: await readFile(o.manifestPath, "utf8"), file: o.manifestPath };
+  if (o.manifestPath !== undefined) {
+    return { text: await readInputFile(o.manifestPath, "--manifest"), file: o.manifestPath };
+  }
   if (o.artifact === undefined)
     throw BadInputError.single("ship release sign", "--manifest", "is required here");
   return { text: await readManifestFromArchive(o.artifact), file: `${o.artifact}!${MANIFEST_FILENAME}` };
@@ -85,7 +88,10 @@ async function artifactDigest(o: SignOptions): Promise<string> {
   }
   if (o.artifact === undefined)
     throw BadInputError.single("ship release sign", "ARTIFACT", "name the archive to sign");
-  return hashFile(o.artifact);
+  const artifact = o.artifact;
+  return hashFile(artifact).catch((e: Error) => {
+    throw BadInputError.single(artifact, "ARTIFACT", `cannot read: ${e.message}`);
+  });
 }
 
 export async function signArtifact(o: SignOptions): Promise<{ signature: Signature; path: string }> {
@@ -96,9 +102,7 @@ export async function signArtifact(o: SignOptions): Promise<{ signature: Signatu
   if (app === undefined)
     throw BadInputError.single("ship release sign", "--app", "cannot tell the app; pass --app");
   const artifactSha256 = await artifactDigest(o);
-  const privateKeyPem = await readFile(o.privateKeyPath, "utf8").catch((e: Error) => {
-    throw BadInputError.single(o.privateKeyPath, "--key", `cannot read: ${e.message}`);
-  });
+  const privateKeyPem = await readInputFile(o.privateKeyPath, "--key");
   const signature = signRelease(
     { app, version, artifactSha256, manifestSha256: sha256Text(manifestFile.text) },
     privateKeyPem,
@@ -107,7 +111,7 @@ export async function signArtifact(o: SignOptions): Promise<{ signature: Signatu
     o.out ??
     (o.artifact !== undefined && o.gitCommit === undefined
       ? `${o.artifact}.sig`
-      : `${app}-${version}.git.sig`);
+      : join(o.dir ?? ".", `${app}-${version}.git.sig`));
   await writeFile(path, `${JSON.stringify(signature, null, 2)}\n`);
   return { signature, path };
 }

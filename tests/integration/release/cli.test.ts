@@ -84,3 +84,50 @@ describe("ship release (CLI)", () => {
     expect(wrongKey.code).toBe(2);
   });
 });
+
+describe("ship release sign/publish input errors", () => {
+  it("names the unreadable file and exits 2", async () => {
+    await runRelease(dir, "keygen");
+    const sign = await runRelease(
+      dir,
+      "sign",
+      "missing.tar.gz",
+      "--key",
+      "ship-release.key",
+      "--manifest",
+      "nope.yaml",
+    );
+    expect(sign.code).toBe(2);
+    expect(sign.err).toMatch(/nope\.yaml.*cannot read/);
+    const publish = await runRelease(
+      dir,
+      ...["publish", "--hub", "http://127.0.0.1:1", "--token", "t", "--app", "a", "--version", "1.0.0"],
+      ...["--artifact", "missing.tar.gz"],
+    );
+    expect(publish.code).toBe(2);
+    expect(publish.err).toMatch(/missing\.tar\.gz/);
+  });
+
+  it("signs a git release over the commit and the manifest", async () => {
+    await runRelease(dir, "keygen");
+    await runRelease(dir, "manifest", "3.0.0");
+    const commit = "b".repeat(40);
+    const signed = await runRelease(
+      dir,
+      ...["--json", "sign", "--git-commit", commit, "--manifest", "update-manifest.yaml"],
+      ...["--app", "myapp", "--key", "ship-release.key"],
+    );
+    expect(signed.code).toBe(0);
+    const { path } = JSON.parse(signed.out) as { path: string };
+    expect(path).toBe(join(dir, "myapp-3.0.0.git.sig"));
+    const manifest = await readFile(join(dir, "update-manifest.yaml"), "utf8");
+    const pub = await readFile(join(dir, "ship-release.pub"), "utf8");
+    const expected = {
+      app: "myapp",
+      version: "3.0.0",
+      artifactSha256: `git:${commit}`,
+      manifestSha256: sha256Text(manifest),
+    };
+    expect(verifyRelease(await readFile(path, "utf8"), expected, [pub])).toMatch(/^[0-9a-f]{16}$/);
+  });
+});

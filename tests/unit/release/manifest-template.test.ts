@@ -66,3 +66,38 @@ describe("starter manifest", () => {
     expect(releaseDate({ SOURCE_DATE_EPOCH: "1700000000" })).toBe("2023-11-14");
   });
 });
+
+describe("ship release interactive", () => {
+  it("turns answers into a plan, bumping from the newest tag", async () => {
+    const { PassThrough } = await import("node:stream");
+    const { askReleasePlan } = await import("../../../agent/release/interactive.js");
+    const dir = await mkdtemp(join(tmpdir(), "ship-interactive-"));
+    try {
+      const ask = async (answers: string[]) => {
+        const input = new PassThrough();
+        const output = new PassThrough();
+        output.resume();
+        input.end(`${answers.join("\n")}\n`);
+        return askReleasePlan(dir, input, output);
+      };
+      // Not a git repository: no tags, so a minor bump starts at 0.1.0.
+      expect(await ask(["http", "minor", "New things", "y"])).toEqual({
+        method: "http",
+        version: "0.1.0",
+        description: "New things",
+      });
+      expect(await ask(["sftp", "v2.0.0", "Hotfix", "deploy.example.com", "deployer", "", "y"])).toEqual({
+        method: "sftp",
+        version: "2.0.0",
+        description: "Hotfix",
+        host: "deploy.example.com",
+        user: "deployer",
+        remoteDir: "/releases",
+      });
+      expect(await ask(["git", "patch", "x", "n", "n"])).toBeUndefined();
+      await expect(ask(["ftp"])).rejects.toBeInstanceOf(BadInputError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
