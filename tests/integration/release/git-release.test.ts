@@ -2,7 +2,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { list } from "tar";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { buildReleaseArchive } from "../../../agent/release/build-archive.js";
 import { bumpVersion, nextVersion } from "../../../agent/release/bump.js";
 import { releaseGit } from "../../../agent/release/git-release.js";
 import { BadInputError } from "../../../shared/errors.js";
@@ -98,5 +100,28 @@ describe.skipIf(!hasProgram("git"))("ship release git (real repository)", () => 
       /already exists/,
     );
     expect(git(repo, "rev-parse", "HEAD")).toBe(head);
+  });
+
+  it("http archives from a work tree hold what git would commit, not ignored files", async () => {
+    await writeFile(join(repo, ".gitignore"), "*.log\nnode_modules/\n");
+    await writeFile(join(repo, "debug.log"), "noise\n");
+    await writeFile(join(repo, "new-module.py"), "print('untracked but not ignored')\n");
+    execFileSync("mkdir", ["-p", join(repo, "node_modules/x")]);
+    await writeFile(join(repo, "node_modules/x/index.js"), "\n");
+    const built = await buildReleaseArchive({
+      sourceDir: repo,
+      app: "myapp",
+      version: "1.0.0",
+      outDir: repo,
+    });
+    const paths: string[] = [];
+    await list({ file: built.path, onReadEntry: (e) => paths.push(e.path) });
+    expect(paths).toEqual([
+      "myapp-1.0.0/",
+      "myapp-1.0.0/.gitignore",
+      "myapp-1.0.0/app.py",
+      "myapp-1.0.0/new-module.py",
+      "myapp-1.0.0/update-manifest.yaml",
+    ]);
   });
 });
