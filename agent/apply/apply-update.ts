@@ -13,6 +13,7 @@ import {
   backupFilesDir,
   newBackupId,
   PREVIOUS_INDEX_FILE,
+  writeBackupInventory,
   writeBackupMeta,
 } from "../backup/backup-store.js";
 import { faultPoint } from "../fault.js";
@@ -195,6 +196,9 @@ async function startBackup(
     .filter((f) => f.merged)
     .map((f) => f.sha256);
   const toVersion = input.manifest.version;
+  const { bytes, ...inventory } = facts.inventory;
+  await writeBackupInventory(path, inventory);
+  const files = inventory.changed.length;
   await writeBackupMeta(path, {
     id,
     app,
@@ -203,7 +207,8 @@ async function startBackup(
     created,
     appDir: input.appDir,
     stateDir,
-    ...facts.inventory,
+    bytes,
+    files,
     bases,
     complete: false,
   });
@@ -213,8 +218,8 @@ async function startBackup(
     version: fromVersion,
     replacedBy: toVersion,
     created,
-    size: facts.inventory.bytes,
-    files: facts.inventory.changed.length,
+    size: bytes,
+    files,
     path,
   };
 }

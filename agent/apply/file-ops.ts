@@ -5,8 +5,9 @@
  * without handlers does not compile (STYLE.md habit 1).
  */
 import { chmod, mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
+  copyEntry,
   linkEntry,
   moveEntry,
   pathExists,
@@ -46,11 +47,14 @@ function note(ctx: OpContext, rel: string, how: Transfer): void {
 
 async function install(op: { rel: string; from: OpSource; src: string }, ctx: OpContext): Promise<void> {
   const target = join(ctx.appDir, op.rel);
-  const how =
-    op.from === "staging"
-      ? await moveEntry(join(ctx.stagingDir, op.src), target)
-      : await linkEntry(join(ctx.backupFiles, op.src), target);
-  note(ctx, op.rel, how);
+  if (op.from === "staging") {
+    note(ctx, op.rel, await moveEntry(join(ctx.stagingDir, op.src), target));
+    return;
+  }
+  // A sibling keep-copy is a real copy (a reflink at most), never a hard link: editing the copy in
+  // place must not change the backup.
+  await mkdir(dirname(target), { recursive: true });
+  await copyEntry(join(ctx.backupFiles, op.src), target);
 }
 
 async function returnFromBackup(rel: string, ctx: OpContext): Promise<void> {

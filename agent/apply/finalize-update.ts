@@ -22,7 +22,12 @@ export async function finalizeUpdate(
   const files: Record<string, IndexedFile> = { ...(previous?.files ?? {}) };
   for (const rel of journal.index.drop) delete files[rel];
   for (const [rel, entry] of Object.entries(journal.index.set)) {
-    const stat = await lstat(join(journal.appDir, rel));
+    // Gone already (someone deleted it after the commit): nothing to vouch for, and no reason to fail forever.
+    const stat = await lstat(join(journal.appDir, rel)).catch(() => undefined);
+    if (stat === undefined) {
+      delete files[rel];
+      continue;
+    }
     files[rel] = {
       ...entry,
       size: stat.size,

@@ -87,8 +87,10 @@ function releaseStep(input: PlanInput, rel: string, entry: ReleaseEntry): PlanSt
   if (sameBytes && app.mode === entry.mode) return { kind: "keep", rel };
   const keepCopy = rule.rule.action === "backup_replace" || rule.rule.backup ? keepCopyName(rel) : undefined;
   const format = MERGE_FORMATS[rule.rule.action];
-  if (format !== undefined)
+  // Symlinks are never merged: reading through one could leave the app directory.
+  if (format !== undefined && app.type === "file" && entry.type === "file") {
     return { kind: "merge", rel, entry, rule, format, ...(keepCopy ? { keepCopy } : {}) };
+  }
   return { kind: "replace", rel, entry, rule, ...(keepCopy ? { keepCopy } : {}) };
 }
 

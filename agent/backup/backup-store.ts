@@ -10,6 +10,7 @@ import { z } from "zod";
 import { BadInputError } from "../../shared/errors.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 
+/** meta.json: small, read for every listing; `complete: true` is written last. */
 const BackupMetaSchema = z.object({
   id: z.string(),
   app: z.string(),
@@ -18,19 +19,26 @@ const BackupMetaSchema = z.object({
   created: z.string(),
   appDir: z.string(),
   stateDir: z.string(),
+  /** Bytes of old file versions held, and how many files. */
+  bytes: z.number(),
+  files: z.number(),
+  /** Merge bases (sha256) the previous index refers to; kept while this backup exists. */
+  bases: z.array(z.string()),
+  /** The completion marker: a backup without it is partial and is never listed or restored. */
+  complete: z.boolean(),
+});
+export type BackupMeta = z.infer<typeof BackupMetaSchema>;
+
+/** inventory.json: what restoring must do; as long as the update (a first install lists every file). */
+const BackupInventorySchema = z.object({
   /** Files whose old version is in files/ (replaced or removed by the update). */
   changed: z.array(z.string()),
   /** Files the update created; restoring deletes them. */
   added: z.array(z.string()),
   createdDirs: z.array(z.string()),
   removedDirs: z.array(z.object({ rel: z.string(), mode: z.number() })),
-  /** Merge bases (sha256) the previous index refers to; kept while this backup exists. */
-  bases: z.array(z.string()),
-  bytes: z.number(),
-  /** The completion marker: a backup without it is partial and is never listed or restored. */
-  complete: z.boolean(),
 });
-export type BackupMeta = z.infer<typeof BackupMetaSchema>;
+export type BackupInventory = z.infer<typeof BackupInventorySchema>;
 
 /** One line of `ship --list-backups`. */
 export interface BackupInfo {
@@ -48,6 +56,7 @@ export interface BackupInfo {
 }
 
 export const META_FILE = "meta.json";
+export const INVENTORY_FILE = "inventory.json";
 /** The install index that was current before the update; restore reinstates it. */
 export const PREVIOUS_INDEX_FILE = "index.json";
 
@@ -58,6 +67,16 @@ export function backupFilesDir(backupPath: string): string {
 export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
   const text = await readFile(join(backupPath, META_FILE), "utf8");
   return BackupMetaSchema.parse(JSON.parse(text));
+}
+
+export async function readBackupInventory(backupPath: string): Promise<BackupInventory> {
+  const text = await readFile(join(backupPath, INVENTORY_FILE), "utf8");
+  return BackupInventorySchema.parse(JSON.parse(text));
+}
+
+/** Durable: once meta.json says complete, restore relies on it. */
+export async function writeBackupInventory(backupPath: string, inventory: BackupInventory): Promise<void> {
+  await writeFileAtomic(join(backupPath, INVENTORY_FILE), JSON.stringify(inventory));
 }
 
 /** The first, incomplete meta need not be durable: until the journal commits, the journal is the truth. */
@@ -73,7 +92,7 @@ function infoOf(meta: BackupMeta, path: string): BackupInfo {
     replacedBy: meta.toVersion,
     created: meta.created,
     size: meta.bytes,
-    files: meta.changed.length,
+    files: meta.files,
     path,
   };
 }

@@ -8,17 +8,25 @@ import { join } from "node:path";
 import { RestoreFailedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { ensureDir } from "../apply/file-ops.js";
-import { readIndexFile, readInstallIndex, writeInstallIndex } from "../apply/install-index.js";
+import { indexPath, readIndexFile, readInstallIndex, writeInstallIndex } from "../apply/install-index.js";
 import { type RestoreJournal, readJournal, removeJournal, writeJournal } from "../apply/journal.js";
 import { faultPoint } from "../fault.js";
-import { moveEntry, pathExists, removeDirIfEmpty, removeIfExists } from "../tree/fs-ops.js";
 import {
-  type BackupMeta,
+  linkEntry,
+  moveEntry,
+  pathExists,
+  removeDirIfEmpty,
+  removeIfExists,
+  syncDir,
+} from "../tree/fs-ops.js";
+import {
+  type BackupInventory,
   backupFilesDir,
   findBackup,
   listBackups,
   META_FILE,
   PREVIOUS_INDEX_FILE,
+  readBackupInventory,
   readBackupMeta,
 } from "./backup-store.js";
 
@@ -65,14 +73,14 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     version: meta.fromVersion,
   };
   await writeJournal(stateDir, journal);
-  const copied = await finishRestore(journal, input.log, meta);
+  const { copied, deleted } = await finishRestore(journal, input.log);
   input.log?.info("restored backup", { app: meta.app, backup: meta.id, version: meta.fromVersion });
   return {
     app: meta.app,
     version: meta.fromVersion,
     undid: meta.toVersion,
-    returned: meta.changed.length,
-    deleted: meta.added.length,
+    returned: meta.files,
+    deleted,
     copied,
   };
 }
@@ -85,25 +93,24 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
 export async function finishRestore(
   journal: RestoreJournal,
   log?: Logger,
-  known?: BackupMeta,
-): Promise<number> {
+): Promise<{ copied: number; deleted: number }> {
   const { appDir, backupPath } = journal;
   if (!(await pathExists(join(backupPath, META_FILE)))) {
     // The backup was already being deleted: everything before that step had finished.
     await rm(backupPath, { recursive: true, force: true });
     await removeJournal(journal.stateDir);
-    return 0;
+    return { copied: 0, deleted: 0 };
   }
-  const meta = known ?? (await readBackupMeta(backupPath));
+  const inventory = await readBackupInventory(backupPath);
   const files = backupFilesDir(backupPath);
   let copied = 0;
-  for (const rel of meta.added) {
+  for (const rel of inventory.added) {
     await removeIfExists(join(appDir, rel));
     faultPoint("restore:file");
   }
-  for (const rel of [...meta.createdDirs].reverse()) await removeDirIfEmpty(join(appDir, rel));
-  for (const dir of [...meta.removedDirs].reverse()) await ensureDir(join(appDir, dir.rel), dir.mode);
-  for (const rel of meta.changed) {
+  for (const rel of [...inventory.createdDirs].reverse()) await removeDirIfEmpty(join(appDir, rel));
+  for (const dir of [...inventory.removedDirs].reverse()) await ensureDir(join(appDir, dir.rel), dir.mode);
+  for (const rel of inventory.changed) {
     const saved = join(files, rel);
     if (await pathExists(saved)) {
       if ((await moveEntry(saved, join(appDir, rel))) === "copied") copied++;
@@ -112,19 +119,36 @@ export async function finishRestore(
   }
   if (copied > 0) log?.warn("different filesystems: restore copied files instead of renaming", { copied });
   faultPoint("restore:before-finalize");
-  await reinstateIndex(journal, meta);
+  await reinstateIndex(journal, inventory, copied > 0);
   // meta.json goes first: a half-deleted backup is then never listed or restored again.
   await rm(join(backupPath, META_FILE), { force: true });
   await rm(backupPath, { recursive: true, force: true });
   await removeJournal(journal.stateDir);
-  return copied;
+  return { copied, deleted: inventory.added.length };
 }
 
-/** The previous install index, with fresh stats for the files that came back (their inode may differ). */
-async function reinstateIndex(journal: RestoreJournal, meta: BackupMeta): Promise<void> {
-  const previous = await readIndexFile(join(journal.backupPath, PREVIOUS_INDEX_FILE));
+/**
+ * Puts the previous install index back. Files renamed back are the very inodes the index describes,
+ * so the saved file is linked into place as it is; only copies (other filesystem) need fresh stats.
+ */
+async function reinstateIndex(
+  journal: RestoreJournal,
+  inventory: BackupInventory,
+  copied: boolean,
+): Promise<void> {
+  const saved = join(journal.backupPath, PREVIOUS_INDEX_FILE);
+  if (!(await pathExists(saved))) {
+    await writeInstallIndex(journal.stateDir, undefined);
+    return;
+  }
+  if (!copied) {
+    await linkEntry(saved, indexPath(journal.stateDir));
+    await syncDir(journal.stateDir);
+    return;
+  }
+  const previous = await readIndexFile(saved);
   if (previous !== undefined) {
-    for (const rel of meta.changed) {
+    for (const rel of inventory.changed) {
       const entry = previous.files[rel];
       if (entry === undefined) continue;
       const stat = await lstat(join(journal.appDir, rel)).catch(() => undefined);
@@ -155,7 +179,7 @@ export async function rollbackTo(options: {
 }): Promise<RollbackResult> {
   const target = await findBackup(options.backupRoot, options.target);
   const newestFirst = await listBackups(options.backupRoot, target.app);
-  const position = newestFirst.findIndex((b) => b.path === target.path);
+  const position = newestFirst.findIndex((b) => b.id === target.id);
   const chain = position < 0 ? [target] : newestFirst.slice(0, position + 1);
   const first = chain[0];
   if (first !== undefined) {

@@ -176,7 +176,12 @@ describe("applyUpdate + restoreBackup on real trees", () => {
 
     await update(v2, "2.0.0", {}, 2);
     await update(v3, "3.0.0", {}, 2);
-    expect((await listBackups(backupRoot, "myapp")).map((b) => b.version)).toEqual(["2.0.0", "1.0.0"]);
+    const kept = await listBackups(backupRoot, "myapp");
+    expect(kept.map((b) => b.version)).toEqual(["2.0.0", "1.0.0"]);
+    // By path (as `ship --rollback PATH` gets it), written with a trailing slash: still undoes both.
+    const byPath = await rollbackTo({ backupRoot, target: `${kept[1]?.path}/` });
+    expect(byPath.restored).toHaveLength(2);
+    expect(await snapshot(appDir)).toEqual(atV1);
   });
 
   it("refuses a release that would clobber a directory, before writing anything", async () => {
