@@ -7,7 +7,6 @@ import { randomUUID } from "node:crypto";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
-import { LockedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Hello, HubMessage, Report } from "../../shared/protocol/messages.js";
 import { stateRoot } from "../pipeline/paths.js";
@@ -25,8 +24,8 @@ export interface AgentDaemonOptions {
   log: Logger;
   /** Tries of one instruction across crashes before it is reported failed (default 3). */
   maxAttempts?: number;
-  /** Wait before retrying an app another ship run holds (default 10 s). */
-  busyRetryMs?: number;
+  /** Wait before retrying an instruction that could not start: app locked, release unreachable (default 10 s). */
+  retryLaterMs?: number;
   /** Tests: 0 for post_update_tests retry delays and network backoff. */
   delayScale?: number;
   retryDelayMs?: number;
@@ -46,7 +45,8 @@ export class AgentDaemon {
   private readonly wanted = new Set<string>();
   private working: Promise<void> | undefined;
   private stopping = false;
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Apps waiting to retry an instruction that could not start, by app. */
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: AgentDaemonOptions) {
     const { config } = options;
@@ -59,7 +59,7 @@ export class AgentDaemon {
       token: options.token,
       hello: () => this.hello(),
       onMessage: (message) => this.onMessage(message),
-      onConnected: () => this.flushOutbox(),
+      onConnected: () => this.onConnected(),
       log: options.log,
       reconnectMaxMs: hub.reconnect_max_seconds * 1000,
       ...(options.reconnectBaseMs === undefined ? {} : { reconnectBaseMs: options.reconnectBaseMs }),
@@ -85,7 +85,7 @@ export class AgentDaemon {
   /** Starts no new work, lets the running instruction finish, then disconnects. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const timer of this.retryTimers) clearTimeout(timer);
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
     await this.working;
     this.connection.stop();
   }
@@ -172,24 +172,24 @@ export class AgentDaemon {
         `the agent stopped ${attempts - 1} times while carrying this out; not trying again`,
       );
     } else {
-      try {
-        report = await carryOut({
-          config,
-          instruction,
-          hubUrl: config.hub?.url ?? "",
-          token: this.options.token,
-          log: log.child({ deployment: id }),
-          progress: (event) => this.connection.send({ type: "progress", v: 1, deploymentId: id, ...event }),
-          ...(this.options.delayScale === undefined ? {} : { delayScale: this.options.delayScale }),
-          ...(this.options.retryDelayMs === undefined ? {} : { retryDelayMs: this.options.retryDelayMs }),
-        });
-      } catch (error) {
-        if (!(error instanceof LockedError)) throw error;
+      const result = await carryOut({
+        config,
+        instruction,
+        hubUrl: config.hub?.url ?? "",
+        token: this.options.token,
+        log: log.child({ deployment: id }),
+        progress: (event) => this.connection.send({ type: "progress", v: 1, deploymentId: id, ...event }),
+        ...(this.options.delayScale === undefined ? {} : { delayScale: this.options.delayScale }),
+        ...(this.options.retryDelayMs === undefined ? {} : { retryDelayMs: this.options.retryDelayMs }),
+      });
+      if (result.kind === "retry") {
+        // Not an attempt: nothing was changed, and counting it would give up on a flaky network.
         await this.desired.abandonAttempt(app, id);
-        log.warn("app is busy with another ship run; trying again later", { app });
+        log.warn("could not start this instruction now; trying again later", { app, reason: result.reason });
         this.retryLater(app);
         return;
       }
+      report = result.report;
     }
     // Outbox first: a crash after this line resends the report; before it, the instruction reruns.
     await this.outbox.put(report);
@@ -199,16 +199,26 @@ export class AgentDaemon {
   }
 
   private retryLater(app: string): void {
+    clearTimeout(this.retryTimers.get(app));
     const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
+      this.retryTimers.delete(app);
       this.wanted.add(app);
       this.kick();
-    }, this.options.busyRetryMs ?? 10_000);
-    this.retryTimers.add(timer);
+    }, this.options.retryLaterMs ?? 10_000);
+    this.retryTimers.set(app, timer);
   }
 
-  private async flushOutbox(): Promise<void> {
+  private async onConnected(): Promise<void> {
     for (const report of await this.outbox.pending()) this.connection.send(report);
+    // A hub that is back is worth trying again at once for whatever waits on it.
+    if (this.retryTimers.size > 0) {
+      for (const [app, timer] of this.retryTimers) {
+        clearTimeout(timer);
+        this.wanted.add(app);
+      }
+      this.retryTimers.clear();
+      this.kick();
+    }
   }
 
   private async hello(): Promise<Hello> {

@@ -48,8 +48,24 @@ const OUTCOMES: Record<AppReport["result"], ReportOutcome> = {
   update_available: "failed",
 };
 
-/** Throws LockedError when another ship run holds the app (nothing was done; try again later). */
-export async function carryOut(input: CarryOutInput): Promise<Report> {
+/**
+ * A report, or "retry": nothing was done and trying later may work (another ship run holds the
+ * app, or the release could not be downloaded because its server is unreachable).
+ */
+export type CarryOutResult = { kind: "report"; report: Report } | { kind: "retry"; reason: string };
+
+export async function carryOut(input: CarryOutInput): Promise<CarryOutResult> {
+  try {
+    const report = await carryOutOnce(input);
+    return typeof report === "string" ? { kind: "retry", reason: report } : { kind: "report", report };
+  } catch (error) {
+    if (error instanceof LockedError) return { kind: "retry", reason: error.message };
+    throw error;
+  }
+}
+
+/** A Report, or the reason to retry later. */
+async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
   const { config, instruction } = input;
   const { app, release } = instruction;
   const base = {
@@ -87,10 +103,11 @@ export async function carryOut(input: CarryOutInput): Promise<Report> {
 
   const log = progressLogger(input.log, input.progress);
   const defaults = input.ports ?? defaultPorts();
+  let opened: HubReleaseSource | undefined;
   const ports: PipelinePorts = {
     ...defaults,
-    openSource: (name, src, context) =>
-      new HubReleaseSource({
+    openSource: (name, src, context) => {
+      opened = new HubReleaseSource({
         app: name,
         release,
         source: src,
@@ -102,7 +119,9 @@ export async function carryOut(input: CarryOutInput): Promise<Report> {
           ...(input.retryDelayMs === undefined ? {} : { retryDelayMs: input.retryDelayMs }),
         },
         onPercent: (percent) => input.progress({ step: "fetch", percent }),
-      }),
+      });
+      return opened;
+    },
   };
   const report = await runSource(config, app, source, {
     checkOnly: false,
@@ -115,9 +134,10 @@ export async function carryOut(input: CarryOutInput): Promise<Report> {
       now: () => new Date(),
     },
   });
-  // Another ship run holds the app: nothing was done; the daemon tries again later.
-  if (report.result === "refused")
-    throw new LockedError(appLockFile(lockDir(config), source.app_dir), report.error ?? "another run");
+  // Another ship run holds the app, or the release was unreachable: nothing was done.
+  if (report.result === "refused") return report.error ?? "another ship run holds the app";
+  if (report.result === "failed_unchanged" && opened?.transientFailure !== undefined)
+    return opened.transientFailure;
   return {
     ...base,
     outcome: OUTCOMES[report.result],

@@ -16,6 +16,7 @@ import type { DeployRelease } from "../../shared/protocol/messages.js";
 import { verifyReleaseTrust } from "../../shared/signing/trust.js";
 import { extractArchive } from "../archive/extract.js";
 import { downloadFile } from "../download/download.js";
+import { DownloadError } from "../download/errors.js";
 import { redactUrl } from "../download/redact.js";
 import { artifactPathFor, removeArtifact, verifyArtifact } from "../sources/artifact.js";
 import { extractLimitsFor } from "../sources/release-info.js";
@@ -43,6 +44,11 @@ export interface HubReleaseSourceOptions {
 
 export class HubReleaseSource implements ReleaseSource {
   readonly name: string;
+  /**
+   * Why the last fetch failed, when trying again later may work (hub or server unreachable, 5xx):
+   * the daemon then keeps the instruction instead of reporting a failure nobody caused.
+   */
+  transientFailure: string | undefined;
 
   constructor(private readonly options: HubReleaseSourceOptions) {
     this.name = options.app;
@@ -59,6 +65,15 @@ export class HubReleaseSource implements ReleaseSource {
   }
 
   async fetch(stagingDir: string, fetchOptions?: FetchOptions): Promise<FetchedRelease> {
+    try {
+      return await this.fetchOnce(stagingDir, fetchOptions);
+    } catch (error) {
+      if (error instanceof DownloadError && error.retryable) this.transientFailure = error.message;
+      throw error;
+    }
+  }
+
+  private async fetchOnce(stagingDir: string, fetchOptions?: FetchOptions): Promise<FetchedRelease> {
     const { release } = this.options;
     const ref = release.source;
     let fetched: FetchedRelease;

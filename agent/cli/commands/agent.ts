@@ -60,7 +60,12 @@ export async function agentCommand(options: { config?: string }): Promise<number
  * SHIP_AGENT_FAST=1 (tests and the demo) drops retry delays and reconnects quickly. Production
  * timings are the defaults; nothing else changes.
  */
-function testTimings(): { delayScale?: number; retryDelayMs?: number; reconnectBaseMs?: number } {
+function testTimings(): {
+  delayScale?: number;
+  retryDelayMs?: number;
+  reconnectBaseMs?: number;
+  retryLaterMs?: number;
+} {
   if (process.env.SHIP_AGENT_FAST !== "1") return {};
-  return { delayScale: 0, retryDelayMs: 0, reconnectBaseMs: 100 };
+  return { delayScale: 0, retryDelayMs: 0, reconnectBaseMs: 100, retryLaterMs: 500 };
 }
