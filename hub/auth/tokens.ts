@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createSecretKey, type KeyObject, randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
 import { AuthError } from "../errors.js";
@@ -35,11 +35,17 @@ export interface IssueOptions {
 
 /** Issues, verifies and revokes the hub's bearer tokens (HS256, pinned; exp required; jti revocable). */
 export class TokenService {
+  // A KeyObject, not a Buffer: given a Buffer, jsonwebtoken first tries to parse it as a PEM public
+  // key on every verify, which costs more than the HMAC itself.
+  private readonly secret: KeyObject;
+
   constructor(
-    private readonly secret: Buffer,
+    secret: Buffer,
     private readonly store: Store,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.secret = createSecretKey(secret);
+  }
 
   issue(options: IssueOptions): { token: string; record: TokenRecord } {
     if (options.ttlSeconds <= 0 || options.ttlSeconds > MAX_TTL_SECONDS)

@@ -17,7 +17,7 @@ const UPDATE_REPORT_APPLIES = new Set<DeploymentState>([
  * doing), track progress, and fold reports into deployment states. Every handler is idempotent.
  */
 export class AgentSync {
-  constructor(private readonly engine: RolloutEngine) {}
+  constructor(readonly engine: RolloutEngine) {}
 
   private get ctx() {
     return this.engine.options;

@@ -27,6 +27,8 @@ export interface EngineOptions extends EngineContext {
  * and from stored timestamps, so a restarted hub with a new engine continues where it stopped.
  */
 export class RolloutEngine {
+  private current: Dispatch | undefined;
+
   constructor(readonly options: EngineOptions) {}
 
   get store() {
@@ -35,10 +37,21 @@ export class RolloutEngine {
 
   /** Runs `fn` in one transaction and sends its instructions after the commit. */
   run<T>(fn: (dispatch: Dispatch) => T): T {
+    // Nested runs (a batch of agent messages) become savepoints and share the outer dispatch,
+    // which sends once the outermost transaction committed.
+    if (this.current) {
+      const outer = this.current;
+      return this.store.transaction(() => fn(outer));
+    }
     const dispatch = new Dispatch(this.options);
-    const result = this.store.transaction(() => fn(dispatch));
-    dispatch.flush();
-    return result;
+    this.current = dispatch;
+    try {
+      const result = this.store.transaction(() => fn(dispatch));
+      dispatch.flush();
+      return result;
+    } finally {
+      this.current = undefined;
+    }
   }
 
   requireRelease(id: string): ReleaseRecord {

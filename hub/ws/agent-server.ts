@@ -8,6 +8,7 @@ import { bearerToken, type Principal, type TokenService } from "../auth/tokens.j
 import type { HubMetrics } from "../metrics.js";
 import type { AgentSync } from "../rollouts/agent-sync.js";
 import { type ConnectionRegistry, sendTo } from "./connections.js";
+import { MessageBatch } from "./message-batch.js";
 
 export interface AgentServerOptions {
   tokens: TokenService;
@@ -36,6 +37,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const { log, registry } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const alive = new WeakMap<WebSocket, boolean>();
+  const batch = new MessageBatch(options.sync.engine, log);
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
@@ -62,7 +64,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     // Oversize frames (maxPayload) and protocol violations surface here; ws closes the socket itself.
     ws.on("error", (error) => log.warn("agent socket error", { agentId, error: error.message }));
     ws.on("close", () => {
-      if (greeted && registry.remove(agentId, ws)) safely(() => options.sync.disconnected(agentId));
+      if (greeted && registry.remove(agentId, ws)) batch.add(() => options.sync.disconnected(agentId));
     });
     ws.on("message", (data: RawData, isBinary: boolean) => {
       alive.set(ws, true);
@@ -91,27 +93,19 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
           return ws.close(1008, "hello.agentId differs from the token's agent");
         greeted = true;
         registry.add(agentId, ws)?.close(4000, "replaced by a newer connection");
-        safely(() => options.sync.hello(agentId, message));
+        batch.add(() => options.sync.hello(agentId, message));
       } else if (!greeted) {
         send(ws, { type: "error", v: 1, message: "send hello first" }, agentId);
       } else if (message.type === "progress") {
-        safely(() => options.sync.progress(agentId, message));
-      } else if (safely(() => options.sync.report(agentId, message))) {
-        // Acknowledged only once stored, so the agent's outbox keeps what the hub did not persist.
-        send(ws, { type: "ack", v: 1, reportId: message.reportId }, agentId);
+        batch.add(() => options.sync.progress(agentId, message));
+      } else {
+        // Acknowledged only once committed, so the agent's outbox keeps what the hub did not persist.
+        batch.add(
+          () => options.sync.report(agentId, message),
+          () => send(ws, { type: "ack", v: 1, reportId: message.reportId }, agentId),
+        );
       }
     });
-  }
-
-  /** A handler bug must cost one message, never the hub. */
-  function safely(fn: () => void): boolean {
-    try {
-      fn();
-      return true;
-    } catch (error) {
-      log.error("agent message handler failed", { error: String(error) });
-      return false;
-    }
   }
 
   // A peer that has not answered the previous ping by the next one is gone: terminated within two intervals.
@@ -134,6 +128,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     /** Closes every agent connection (agents reconnect to the next hub) and stops pinging. */
     close(): void {
       clearInterval(pinger);
+      // The store closes next; agents are marked offline at the next start anyway.
+      batch.close();
       server.off("upgrade", onUpgrade);
       for (const ws of wss.clients) ws.close(1001, "hub shutting down");
       for (const ws of wss.clients) ws.terminate();
