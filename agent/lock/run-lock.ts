@@ -4,6 +4,7 @@
  * stale (the holder was SIGKILLed or the machine rebooted) and is taken over with a warning.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
@@ -24,23 +25,44 @@ export interface HeldLock {
 export async function acquireLock(file: string, log: Logger): Promise<HeldLock> {
   await mkdir(dirname(file), { recursive: true });
   const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
-  // Two attempts: the second follows removing a stale lock; losing that race to another run is fine.
-  for (let attempt = 0; attempt < 2; attempt++) {
+  // A few attempts: each follows removing a stale lock; losing that race to another run is fine.
+  for (let attempt = 0; attempt < 3; attempt++) {
     if (await tryCreate(file, me)) return heldLock(file);
-    const holder = await readHolder(file);
-    if (holder === "gone") continue;
-    if (holder !== "unreadable" && isLive(holder)) throw new LockedError(file, describeHolder(holder));
+    const found = await readHolder(file);
+    if (found === "gone") continue;
+    const { holder, raw } = found;
+    if (holder !== undefined && isLive(holder)) throw new LockedError(file, describeHolder(holder));
     // An empty lock file may be a live holder between create and write: only old ones are stale.
-    if (holder === "unreadable" && (await ageMs(file)) < UNREADABLE_GRACE_MS) {
+    if (holder === undefined && (await ageMs(file)) < UNREADABLE_GRACE_MS) {
       throw new LockedError(file, "a run that is still writing its lock file");
     }
     log.warn("taking over a stale lock", {
       lockFile: file,
-      holder: holder === "unreadable" ? "unreadable lock file" : describeHolder(holder),
+      holder: holder === undefined ? "unreadable lock file" : describeHolder(holder),
     });
-    await rm(file, { force: true });
+    await removeStale(file, raw, me);
   }
   throw new LockedError(file, "another run took the lock while we removed a stale one");
+}
+
+/**
+ * Two runs that both found the same stale lock must not both remove it (the second would delete
+ * the first one's fresh lock): removal happens under a short-lived guard file, and only if the
+ * lock still holds exactly the stale content.
+ */
+async function removeStale(file: string, staleContent: string, me: LockHolder): Promise<void> {
+  const guard = `${file}.takeover`;
+  if (!(await tryCreate(guard, me))) {
+    // A guard left by a run killed mid-takeover is removed; a fresh one means someone else is on it.
+    if ((await ageMs(guard)) > UNREADABLE_GRACE_MS) await rm(guard, { force: true });
+    return;
+  }
+  try {
+    const current = await readFile(file, "utf8").catch(() => undefined);
+    if (current === staleContent) await rm(file, { force: true });
+  } finally {
+    await rm(guard, { force: true });
+  }
 }
 
 /** One lock file per app directory: two sources updating the same app_dir exclude each other. */
@@ -70,20 +92,20 @@ async function tryCreate(file: string, me: LockHolder): Promise<boolean> {
   }
 }
 
-async function readHolder(file: string): Promise<LockHolder | "gone" | "unreadable"> {
-  let text: string;
+async function readHolder(file: string): Promise<{ holder: LockHolder | undefined; raw: string } | "gone"> {
+  let raw: string;
   try {
-    text = await readFile(file, "utf8");
+    raw = await readFile(file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return "gone";
     throw error;
   }
   try {
-    const parsed = LockHolder.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : "unreadable";
+    const parsed = LockHolder.safeParse(JSON.parse(raw));
+    return { holder: parsed.success ? parsed.data : undefined, raw };
   } catch {
     // A holder killed between create and write leaves an empty file: as stale as a dead pid.
-    return "unreadable";
+    return { holder: undefined, raw };
   }
 }
 
@@ -100,9 +122,24 @@ function isLive(holder: LockHolder): boolean {
   if (holder.host !== hostname()) return true;
   try {
     process.kill(holder.pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  return !deadOrReused(holder.pid);
+}
+
+/**
+ * After a reboot or a long time the pid may be a zombie or belong to an unrelated program; a lock
+ * held by `sshd` must not block updates forever. Only Linux /proc tells; elsewhere trust the pid.
+ */
+function deadOrReused(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    if (/^\d+ \(.*\) [ZX]/s.test(stat)) return true;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return !/node|ship/.test(cmdline);
+  } catch {
+    return false;
   }
 }
 

@@ -73,6 +73,38 @@ describe("run lock", () => {
     await lock.release();
   });
 
+  it("treats a pid now used by an unrelated program as stale", async () => {
+    const sleeper = spawn("sleep", ["30"]);
+    try {
+      const file = join(dir, "ship.lock");
+      await writeFile(
+        file,
+        JSON.stringify({ pid: sleeper.pid, host: hostname(), started: "2026-01-01T00:00:00Z" }),
+      );
+      const lock = await acquireLock(file, memoryLogger());
+      expect(JSON.parse(await readFile(file, "utf8")).pid).toBe(process.pid);
+      await lock.release();
+    } finally {
+      sleeper.kill("SIGKILL");
+    }
+  });
+
+  it("lets exactly one of two racing runs take over the same stale lock", async () => {
+    const file = join(dir, "ship.lock");
+    await writeFile(
+      file,
+      JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), started: "2026-01-01T00:00:00Z" }),
+    );
+    const results = await Promise.allSettled([
+      acquireLock(file, memoryLogger()),
+      acquireLock(file, memoryLogger()),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const failed = results.find((r) => r.status === "rejected");
+    expect((failed as PromiseRejectedResult).reason).toBeInstanceOf(LockedError);
+    expect(await readdir(dir)).toEqual(["ship.lock"]);
+  });
+
   it("names one lock file per app directory", () => {
     expect(appLockFile("/run/ship", "/opt/my app")).toMatch(
       /^\/run\/ship\/app-opt_my_app-[0-9a-f]{8}\.lock$/,
