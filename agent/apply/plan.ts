@@ -114,11 +114,8 @@ function removalSteps(input: PlanInput): PlanStep[] {
 
 /** Sources verify paths already; this guard keeps a bad list from ever writing outside the app. */
 function unsafePath(rel: string): boolean {
-  return (
-    rel === "" ||
-    rel.startsWith("/") ||
-    rel.split("/").some((part) => part === "" || part === "." || part === "..")
-  );
+  // An absolute path, or an empty, "." or ".." segment anywhere.
+  return /^\/|(^|\/)\.{0,2}(\/|$)/.test(rel);
 }
 
 function ancestorsOf(rel: string): string[] {

@@ -13,7 +13,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -33,6 +33,7 @@ async function worker(mode, argsFile) {
   // The source's record of what it extracted (path, sha256, size, mode), made while extracting.
   const entries = mode === "update" ? JSON.parse(readFileSync(args.entriesFile, "utf8")) : undefined;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   let result;
   if (mode === "update") {
     const release = { dir: args.stagingDir, files: new Map(Object.entries(entries)) };
@@ -49,10 +50,14 @@ async function worker(mode, argsFile) {
     result = await restoreBackup({ backupPath: args.backupPath });
   }
   const ms = performance.now() - start;
-  process.stdout.write(JSON.stringify({ ms, maxRssKb: process.resourceUsage().maxRSS, result }));
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  process.stdout.write(JSON.stringify({ ms, cpuMs, maxRssKb: process.resourceUsage().maxRSS, result }));
 }
 
 function runWorker(mode, args, root) {
+  // Flush what setup and the seed method left dirty, so ship's few fsyncs do not pay for it.
+  execFileSync("sync");
   const argsFile = join(root, `${mode}-args.json`);
   writeFileSync(argsFile, JSON.stringify(args));
   const start = performance.now();
@@ -167,8 +172,10 @@ async function main() {
       ["seed: total", s(seedMs), ""],
       ["ship update, process start to exit", s(update.wallMs), mb(update.maxRssKb)],
       ["  of which scan + plan + backup + apply", s(update.ms), ""],
+      ["  its CPU time (user + system)", s(update.cpuMs), ""],
       ["ship rollback, process start to exit", s(rollback.wallMs), mb(rollback.maxRssKb)],
       ["  of which restore", s(rollback.ms), ""],
+      ["  its CPU time (user + system)", s(rollback.cpuMs), ""],
       ["ratio seed / ship update (wall)", `${(seedMs / update.wallMs).toFixed(1)}x`, ""],
       ["ratio seed / ship update (in-process)", `${(seedMs / update.ms).toFixed(1)}x`, ""],
       ["describing a plain-directory release (stat + sha256; not in ship's update)", s(hashMs), ""],
