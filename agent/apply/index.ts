@@ -2,15 +2,23 @@
  * The crash-safe apply engine (issue 3): plan → backup + journaled apply → recover / restore.
  *
  * How the pipeline uses it, per app, under the run lock:
- *   1. `await recoverApp({ appDir, stateDir })` first thing: finishes or undoes a run that was killed.
- *   2. The source stages the release in a directory ON THE APP'S FILESYSTEM; `describeRelease(dir)`
- *      hashes it unless the source already has the hashes.
+ *   1. `await recoverApp({ stateDir })` first thing: finishes or undoes a run that was killed
+ *      (applyUpdate also does it itself before planning).
+ *   2. The source stages the release in a directory ON THE APP'S FILESYSTEM (else every file is
+ *      copied, and the log says so). A ReleaseTree needs every file's sha256, size and mode: a source
+ *      that extracts an archive records them as it goes; `describeRelease(dir)` stats and hashes a
+ *      plain directory (the expensive part for big releases).
  *   3. `const applied = await applyUpdate({...})` plans, computes merges, then moves the old versions
  *      of changed files into a backup changeset and the new ones into the app, under a journal.
- *      Throws UpdateFailedError (nothing written) when the plan has conflicts or a merge fails.
- *   4. If a later step fails: `await restoreBackup({ appDir, stateDir, backupPath: applied.backup.path })`
- *      puts back the pre-update bytes (journaled too) and consumes the backup.
+ *      Throws before any write: UpdateFailedError (plan conflicts), BadInputError (a config that does
+ *      not parse for a merge). A filesystem error mid-apply is undone at once → UpdateFailedError;
+ *      if undoing fails too → RestoreFailedError.
+ *   4. If a later step fails: `await restoreBackup({ backupPath: applied.backup.path })` puts back
+ *      the pre-update bytes (journaled too) and consumes the backup. It throws plain errors; the
+ *      pipeline wraps them in RestoreFailedError (exit 3). A killed restore is finished by recoverApp.
  * `listBackups`, `findBackup` and `rollbackTo` serve `ship --list-backups` and `ship --rollback ID|PATH`.
+ * Fault points (SHIP_FAULT): apply:journal-written, apply:file (after each file op),
+ * apply:before-commit, apply:committed, apply:finalize, recover:file, restore:file, restore:before-finalize.
  */
 
 export type { BackupInfo } from "../backup/backup-store.js";
