@@ -1,7 +1,9 @@
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { registerReleaseCommand } from "../../../agent/cli/release-command.js";
 import { readManifestFromArchive } from "../../../agent/release/archive-manifest.js";
 import { sha256Text } from "../../../agent/release/sign-artifact.js";
 import { parseManifestText } from "../../../shared/manifest/load.js";
@@ -129,5 +131,40 @@ describe("ship release sign/publish input errors", () => {
       manifestSha256: sha256Text(manifest),
     };
     expect(verifyRelease(await readFile(path, "utf8"), expected, [pub])).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe("ship release under a root program like agent/cli/main.ts", () => {
+  it("keeps its own --version and --json when the root has them too", async () => {
+    const out: string[] = [];
+    const program = new Command("ship")
+      .version("9.9.9", "--version")
+      .option("--json")
+      .enablePositionalOptions()
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => out.push(s) });
+    registerReleaseCommand(program, { out: (s) => out.push(s), err: (s) => out.push(s) });
+    await program.parseAsync(["release", "-C", dir, "--json", "manifest", "4.0.0"], { from: "user" });
+    expect(process.exitCode).toBe(0);
+    process.exitCode = undefined;
+    expect(JSON.parse(out.join(""))).toMatchObject({ version: "4.0.0" });
+    out.length = 0;
+    await runRelease(dir, "keygen");
+    await program.parseAsync(
+      [
+        "release",
+        "-C",
+        dir,
+        "sign",
+        "--git-commit",
+        "c".repeat(40),
+        "--manifest",
+        "update-manifest.yaml",
+      ].concat(["--app", "a", "--version", "4.0.0", "--key", "ship-release.key"]),
+      { from: "user" },
+    );
+    expect(process.exitCode).toBe(0);
+    process.exitCode = undefined;
+    expect(out.join("")).toMatch(/signed a 4\.0\.0/);
   });
 });
