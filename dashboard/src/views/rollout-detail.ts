@@ -17,7 +17,7 @@ const questions: Record<Action, string> = {
 
 function waveRule(wave: WaveSpec | undefined): string {
   if (!wave) return "";
-  if (wave.percent !== undefined) return `${wave.percent} % of the fleet (cumulative)`;
+  if (wave.percent !== undefined) return `${wave.percent} % of the fleet, cumulative`;
   if (wave.labels)
     return `labels ${Object.entries(wave.labels)
       .map(([k, v]) => `${k}=${v}`)

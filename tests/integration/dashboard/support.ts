@@ -22,7 +22,11 @@ export function buildDashboard(): void {
   try {
     built = statSync(join(root, "dist", "dashboard", "main.js")).mtimeMs;
   } catch {}
-  if (built > newest(join(root, "dashboard"))) return;
+  if (
+    built > newest(join(root, "dashboard", "src")) &&
+    built > statSync(join(root, "dashboard", "tsconfig.json")).mtimeMs
+  )
+    return;
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   const result = spawnSync(process.execPath, [tsc, "-p", join(root, "dashboard", "tsconfig.json")], {
     encoding: "utf8",

@@ -1,0 +1,231 @@
+import { randomUUID } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Deploy } from "../../shared/protocol/messages.js";
+import { buildDashboard, until } from "../integration/dashboard/support.js";
+import { isType, startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
+import { hasProgram } from "../support/require-program.js";
+import { startSubPathProxy } from "./sub-path-proxy.js";
+
+const SCREENSHOT = join(import.meta.dirname, "..", "..", "docs", "screenshots", "rollout.png");
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+const fleet = [
+  { id: "a1", labels: { env: "prod", region: "eu" } },
+  { id: "a2", labels: { env: "prod", region: "eu" } },
+  { id: "a3", labels: { env: "prod", region: "us" } },
+  { id: "a4", labels: { env: "staging", region: "eu" } },
+];
+const manifest = 'version: "2.0.0"\ndescription: "Faster <b>checkout</b> page"\n';
+
+describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", () => {
+  let t: TestHub;
+  let proxy: Awaited<ReturnType<typeof startSubPathProxy>>;
+  let browser: Browser;
+  let page: Page;
+  let releaseId: string;
+  let rolloutId: string;
+  const agents = new Map<string, TestAgent>();
+  const deploys = new Map<string, Deploy>();
+  const pageProblems: string[] = [];
+  const dialogs: string[] = [];
+  let confirmAnswer = true;
+
+  const text = (selector: string) => page.locator(selector).first().textContent({ timeout: 5000 });
+  const api = async <T>(path: string) =>
+    (await t.api<T>("GET", `/api/v1/${path}`, { token: t.operator })).body;
+
+  async function report(id: string, outcome: "succeeded" | "failed", log = "fetched 1 file") {
+    const agent = agents.get(id)!;
+    const deploy = deploys.get(id)!;
+    const reportId = randomUUID();
+    agent.send({
+      type: "report",
+      reportId,
+      deploymentId: deploy.deploymentId,
+      app: "web",
+      releaseId: deploy.release.id,
+      outcome,
+      fromVersion: "1.0.0",
+      toVersion: "2.0.0",
+      steps: [
+        { name: "fetch", ok: true, ms: 12, log },
+        { name: "apply", ok: outcome === "succeeded", ms: 30 },
+      ],
+    });
+    await agent.next(
+      (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+    );
+  }
+
+  async function receiveDeploy(id: string) {
+    const agent = agents.get(id)!;
+    const deploy = await agent.next(isType("deploy"));
+    deploys.set(id, deploy);
+    agent.send({ type: "progress", deploymentId: deploy.deploymentId, step: "fetch" });
+  }
+
+  beforeAll(async () => {
+    buildDashboard();
+    t = await startTestHub({ tickIntervalMs: 50 });
+    const published = await t.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: { app: "web", version: "2.0.0", manifest, source: { type: "git", commit: "abcdef1" } },
+    });
+    releaseId = published.body.id;
+    for (const a of fleet) {
+      const agent = await TestAgent.connect(t.hub.url, t.agentToken(a.id));
+      agent.hello(a.id, [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }], a.labels);
+      agents.set(a.id, agent);
+    }
+    await until(() => fleet.every((a) => t.hub.registry.isOnline(a.id)), "agents online");
+    proxy = await startSubPathProxy(t.hub.url);
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on("console", (m) => {
+      // The sign-in test provokes a 401 and a 403 on purpose; anything else (a CSP refusal, a 404) is a bug.
+      if (m.type() === "error" && !/status of 40[13]/.test(m.text())) pageProblems.push(m.text());
+    });
+    page.on("pageerror", (e) => pageProblems.push(e.message));
+    page.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void (confirmAnswer ? d.accept() : d.dismiss());
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await proxy?.close();
+    for (const a of agents.values()) a.ws.close();
+    await t?.stop();
+  });
+
+  it("refuses a wrong token and keeps nothing", async () => {
+    await page.goto(`${proxy.url}?poll=200`);
+    await page.locator("#token").fill("not-a-token");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => text("#signin-error")).toMatch(/refused this token/);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    // A CI token is a real token but not an operator's.
+    await page.locator("#token").fill(t.ci);
+    await page.keyboard.press("Enter");
+    await expect.poll(() => text("#signin-error")).toMatch(/not an operator token/);
+  });
+
+  it("signs in from the keyboard and shows the fleet, filtered on the hub", async () => {
+    await page.locator("#token").fill(t.operator);
+    await page.keyboard.press("Enter");
+    await expect.poll(() => text("#fleet-summary")).toMatch(/1–4 of 4 agents \(4 online, 0 offline\)/);
+    for (const a of fleet) await expect.poll(() => text("#fleet-table")).toContain(a.id);
+    expect(await text("#fleet-table")).toContain("env=staging");
+    await page.selectOption("#filter-label", "env=staging");
+    await expect.poll(() => text("#fleet-summary")).toMatch(/1–1 of 1 agents .*; 4 in the fleet/);
+    expect(await text("#fleet-table")).not.toContain("a1");
+    await page.selectOption("#filter-label", "");
+    await expect.poll(() => text("#fleet-summary")).toMatch(/of 4 agents/);
+  });
+
+  it("creates a rollout through the form, after a live preview of each wave", async () => {
+    await page.getByRole("link", { name: "Rollouts" }).click();
+    await page.getByRole("link", { name: "New rollout…" }).click();
+    await page.selectOption("#rollout-release", releaseId);
+    await page.fill("#rollout-selector", "env=prod");
+    const rows = page.locator("#wave-rows > li");
+    await rows.nth(0).locator('input[name="waveName"]').fill("canary");
+    await rows.nth(0).locator('select[name="waveKind"]').selectOption("agents");
+    await rows.nth(0).locator('input[name="waveValue"]').fill("a1");
+    await expect.poll(() => text('#preview li[data-wave="0"]')).toMatch(/canary: 1 agent\(s\)\s*a1/);
+    // The selector keeps staging's a4 out; the 100 % wave takes the rest of prod.
+    await expect.poll(() => text('#preview li[data-wave="1"]')).toMatch(/everyone: 2 agent\(s\)\s*a2, a3/);
+    await page.click("#start-rollout");
+    await page.waitForURL(/#\/rollouts\/[0-9a-f-]{36}$/);
+    rolloutId = decodeURIComponent(page.url().split("#/rollouts/")[1] ?? "");
+    expect(dialogs.at(-1)).toMatch(/Start rolling out web 2\.0\.0 in 2 wave/);
+    const created = await api<{ waves: { agents: { agentId: string }[] }[]; spec: { selector?: unknown } }>(
+      `rollouts/${rolloutId}`,
+    );
+    expect(created.waves.map((w) => w.agents.map((a) => a.agentId).sort())).toEqual([["a1"], ["a2", "a3"]]);
+    expect(created.spec.selector).toEqual({ labels: { env: "prod" } });
+  });
+
+  it("moves a wave's progress bar as the agents report", async () => {
+    const wave0 = '#waves li[data-wave="0"]';
+    const wave1 = '#waves li[data-wave="1"]';
+    // The canary's instruction went out at create (sent counts as in progress); wave 2 waits.
+    await expect.poll(() => text(`${wave0} .legend`)).toContain("⟳ 1 in progress");
+    await expect.poll(() => text(`${wave1} .legend`)).toContain("… 2 pending");
+    expect(await page.locator(`${wave0} .bar`).getAttribute("aria-valuenow")).toBe("0");
+    await receiveDeploy("a1");
+    await report("a1", "succeeded", "<img src=x onerror=alert(1)> fetched");
+    await expect.poll(() => text(`${wave0} .legend`)).toContain("✓ 1 succeeded");
+    expect(await page.locator(`${wave0} .bar`).getAttribute("aria-valuenow")).toBe("1");
+
+    await page.getByRole("button", { name: "Advance to next wave" }).click();
+    await receiveDeploy("a2");
+    await receiveDeploy("a3");
+    await expect.poll(() => text(`${wave1} .legend`)).toContain("⟳ 2 in progress");
+    await report("a2", "succeeded");
+    await expect.poll(() => text(`${wave1} .legend`)).toMatch(/✓ 1 succeeded.*⟳ 1 in progress/);
+    expect(await page.locator(`${wave1} .seg`).count()).toBe(2);
+    await mkdir(join(SCREENSHOT, ".."), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  });
+
+  it("pauses and resumes, each only after the operator confirms", async () => {
+    confirmAnswer = false;
+    await page.getByRole("button", { name: "Pause" }).click();
+    expect(dialogs.at(-1)).toMatch(/Pause this rollout/);
+    expect((await api<{ state: string }>(`rollouts/${rolloutId}`)).state).toBe("running");
+    confirmAnswer = true;
+    await page.getByRole("button", { name: "Pause" }).click();
+    await expect.poll(() => text("#rollout-state")).toBe("paused");
+    expect((await api<{ state: string }>(`rollouts/${rolloutId}`)).state).toBe("paused");
+    expect(await page.getByRole("button", { name: "Pause" }).isDisabled()).toBe(true);
+    await page.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(() => text("#rollout-state")).toBe("running");
+    await report("a3", "succeeded");
+    await expect.poll(() => text("#rollout-state")).toBe("completed");
+  });
+
+  it("shows an agent's reports with their step logs as text, never as markup", async () => {
+    await page.goto(`${proxy.url}?poll=200#/agents/a1`);
+    await expect.poll(() => text(".reports")).toMatch(/succeeded web 1\.0\.0 → 2\.0\.0/);
+    await page.locator(".reports summary").first().click();
+    await page.locator(".steps summary").first().click();
+    expect(await text(".steps pre")).toBe("<img src=x onerror=alert(1)> fetched");
+    expect(await page.locator("main img").count()).toBe(0);
+  });
+
+  it("shows releases with their manifest escaped, and the audit log newest first", async () => {
+    await page.getByRole("link", { name: "Releases" }).click();
+    await expect.poll(() => text("#release-list")).toContain("web 2.0.0");
+    expect(await text("#release-list")).toContain("Faster <b>checkout</b> page");
+    expect(await text("#release-list")).toContain("✗ unsigned");
+    expect(await page.locator("#release-list b").count()).toBe(0);
+    await page.getByRole("link", { name: "Events" }).click();
+    await expect.poll(() => text("#events-table")).toContain("rollout.paused");
+    const kinds = await page.locator("#events-table tbody tr td:nth-child(2)").allTextContents();
+    expect(kinds.indexOf("rollout.resumed")).toBeLessThan(kinds.indexOf("rollout.paused"));
+    expect(kinds.indexOf("rollout.paused")).toBeLessThan(kinds.indexOf("rollout.created"));
+  });
+
+  it("fits a phone screen and broke no CSP rule", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${proxy.url}?poll=200#/rollouts/${rolloutId}`);
+    await expect.poll(() => text("#rollout-state")).toBe("completed");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    expect(pageProblems).toEqual([]);
+  });
+});
