@@ -91,24 +91,46 @@ export async function writeState(file: string, state: ShipState): Promise<void> 
   await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
 }
 
-/** Read, change one source's entry, write back; callers hold the run lock so no one races us. */
-export async function updateSourceState(
+/**
+ * Read, change one source's entry, write back. Changes to one file are serialized in this process
+ * (the daemon may update several apps at once, each under its own app lock but sharing this file);
+ * across processes the global run lock keeps timer runs apart.
+ */
+export function updateSourceState(
   file: string,
   source: string,
   change: (current: SourceState) => SourceState,
 ): Promise<ShipState> {
-  const state = await readState(file);
-  const next: ShipState = {
-    ...state,
-    sources: { ...state.sources, [source]: change(state.sources[source] ?? emptySourceState()) },
-  };
-  await writeState(file, next);
-  return next;
+  return serialized(file, async () => {
+    const state = await readState(file);
+    const next: ShipState = {
+      ...state,
+      sources: { ...state.sources, [source]: change(state.sources[source] ?? emptySourceState()) },
+    };
+    await writeState(file, next);
+    return next;
+  });
 }
 
-export async function recordLastRun(file: string, when: Date): Promise<void> {
-  const state = await readState(file);
-  await writeState(file, { ...state, last_run: when.toISOString() });
+export function recordLastRun(file: string, when: Date): Promise<void> {
+  return serialized(file, async () => {
+    const state = await readState(file);
+    await writeState(file, { ...state, last_run: when.toISOString() });
+  });
+}
+
+const queues = new Map<string, Promise<unknown>>();
+
+function serialized<T>(file: string, work: () => Promise<T>): Promise<T> {
+  const previous = queues.get(file) ?? Promise.resolve();
+  const result = previous.then(work, work);
+  const settled = result.catch(() => {});
+  queues.set(file, settled);
+  // Forget the queue once it is idle so the map does not grow with every file ever written.
+  void settled.then(() => {
+    if (queues.get(file) === settled) queues.delete(file);
+  });
+  return result;
 }
 
 export async function writeFileAtomic(file: string, content: string): Promise<void> {

@@ -36,6 +36,14 @@ describe("state file", () => {
     expect(JSON.parse(await readFile(file, "utf8")).future_key).toBe(7);
   });
 
+  it("loses no change when several apps update their entries at once", async () => {
+    const file = join(dir, "state.json");
+    const names = Array.from({ length: 20 }, (_, i) => `app${i}`);
+    await Promise.all(names.map((n) => updateSourceState(file, n, (s) => ({ ...s, current_version: n }))));
+    const state = await readState(file);
+    expect(Object.keys(state.sources).sort()).toEqual([...names].sort());
+  });
+
   it("refuses a corrupt state file instead of silently resetting it", async () => {
     const file = join(dir, "state.json");
     await writeFile(file, "{not json");
