@@ -1,0 +1,69 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSource } from "../../../agent/sources/create.js";
+import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
+import { VerificationError } from "../../../shared/errors.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { hasProgram } from "../../support/require-program.js";
+import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { commitFiles, git, makeRepos, type Repos } from "./git-repos.js";
+
+describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
+  "GitSource over ssh:// through a real sshd",
+  () => {
+    let tmp: string;
+    let sshd: SshdServer;
+    let repos: Repos;
+    let url: string;
+
+    beforeAll(async () => {
+      tmp = await mkdtemp(join(tmpdir(), "ship-git-ssh-"));
+      sshd = await startSshd(join(tmp, "sshd"));
+      repos = await makeRepos(join(tmp, "repos"));
+      url = `ssh://${sshd.user}@127.0.0.1:${sshd.port}${repos.bare}`;
+      await git(repos.clone, "remote", "set-url", "origin", url);
+    });
+    afterAll(async () => {
+      await sshd?.close();
+      await rm(tmp, { recursive: true, force: true });
+    });
+
+    const source = (knownHosts: string) =>
+      createSource(
+        "app",
+        GitSourceConfig.parse({
+          type: "git",
+          app_dir: join(tmp, "app"),
+          local_path: repos.clone,
+          key_filename: sshd.clientKey.privateKeyFile,
+          known_hosts: knownHosts,
+        }),
+        { stateDir: join(tmp, "state"), log: memoryLogger(), retryDelayMs: 0 },
+      );
+
+    it("fetches with the configured key and known_hosts and exports the new tree", async () => {
+      const v2 = await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2 over ssh\n" });
+      await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+      const src = source(sshd.knownHostsFile);
+      expect(await src.check()).toMatchObject({
+        available: true,
+        candidate: `origin/main (${v2.slice(0, 12)})`,
+      });
+      const stage = await mkdtemp(join(tmp, "stage-"));
+      expect((await src.fetch(stage)).id).toBe(v2);
+      expect(await readFile(join(stage, "app.txt"), "utf8")).toBe("v2 over ssh\n");
+    });
+
+    it("refuses a host that is not in known_hosts (StrictHostKeyChecking=yes)", async () => {
+      const empty = join(tmp, "known_hosts_empty");
+      await writeFile(empty, "");
+      const err = await source(empty)
+        .check()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VerificationError);
+      expect((err as Error).message).toMatch(/host key not trusted/);
+    });
+  },
+);
