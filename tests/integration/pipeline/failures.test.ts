@@ -130,6 +130,20 @@ describe("a failing update", () => {
     expect(await hashTree(box.appDir)).toEqual(before);
   });
 
+  it("runs the rollback hooks when a pre_update hook fails (it may have stopped services)", async () => {
+    const before = await installV1();
+    const marker = join(box.root, "restarted");
+    const v2 = await box.release("v2", v2Files, {
+      version: "2.0.0",
+      hooks: { pre_update: ["true", "exit 9"], rollback: [`touch ${marker}`] },
+    });
+    const summary = await box.run(v2);
+    expect(summary.exitCode).toBe(1);
+    expect(summary.apps[0]?.error).toBe("pre_update hook[1] exited with 9");
+    expect(await exists(marker)).toBe(true);
+    expect(await hashTree(box.appDir)).toEqual(before);
+  });
+
   it("exits 3 with a loud message when the rollback hooks fail too", async () => {
     await installV1();
     const v2 = await box.release("v2", v2Files, {
