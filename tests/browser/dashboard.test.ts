@@ -116,7 +116,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     await page.locator("#token").fill("not-a-token");
     await page.keyboard.press("Enter");
     await expect.poll(() => text("#signin-error")).toMatch(/refused this token/);
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate("sessionStorage.length")).toBe(0);
     // A CI token is a real token but not an operator's.
     await page.locator("#token").fill(t.ci);
     await page.keyboard.press("Enter");
@@ -224,7 +224,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${proxy.url}?poll=200#/rollouts/${rolloutId}`);
     await expect.poll(() => text("#rollout-state")).toBe("completed");
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth");
     expect(overflow).toBeLessThanOrEqual(0);
     expect(pageProblems).toEqual([]);
   });
