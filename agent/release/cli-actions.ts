@@ -187,6 +187,7 @@ export interface PublishCliOptions {
   artifact?: string;
   url?: string;
   sha256?: string;
+  remotePath?: string;
   gitCommit?: string;
   gitTag?: string;
   manifest?: string;
@@ -194,24 +195,26 @@ export interface PublishCliOptions {
 }
 
 function publishSource(o: CommonOptions, p: PublishCliOptions): PublishSource {
-  const given = [p.artifact, p.url, p.gitCommit].filter((x) => x !== undefined).length;
+  const given = [p.artifact, p.url, p.remotePath, p.gitCommit].filter((x) => x !== undefined).length;
   if (given !== 1) {
     throw BadInputError.single(
       "ship release publish",
       "--artifact",
-      "give exactly one of --artifact, --url, --git-commit",
+      "give exactly one of --artifact, --url, --remote-path, --git-commit",
     );
   }
   if (p.artifact !== undefined) return { kind: "artifact", path: resolve(o.dir, p.artifact) };
-  if (p.url !== undefined) {
+  if (p.url !== undefined || p.remotePath !== undefined) {
     if (p.sha256 === undefined || !/^[0-9a-fA-F]{64}$/.test(p.sha256)) {
+      const flag = p.url !== undefined ? "--url" : "--remote-path";
       throw BadInputError.single(
         "ship release publish",
         "--sha256",
-        "--url needs --sha256 with 64 hex digits",
+        `${flag} needs --sha256 with 64 hex digits`,
       );
     }
-    return { kind: "url", url: p.url, sha256: p.sha256 };
+    if (p.url !== undefined) return { kind: "url", url: p.url, sha256: p.sha256 };
+    return { kind: "sftp", remotePath: p.remotePath as string, sha256: p.sha256 };
   }
   return { kind: "git", commit: p.gitCommit as string, ...(p.gitTag === undefined ? {} : { tag: p.gitTag }) };
 }

@@ -23,6 +23,7 @@ import { sha256Text } from "./sign-artifact.js";
 export type PublishSource =
   | { kind: "artifact"; path: string }
   | { kind: "url"; url: string; sha256: string }
+  | { kind: "sftp"; remotePath: string; sha256: string }
   | { kind: "git"; commit: string; tag?: string };
 
 export interface PublishOptions {
@@ -126,6 +127,7 @@ async function resolveSource(o: PublishOptions): Promise<ReleaseSourceRef> {
   const s = o.source;
   if (s.kind === "git")
     return { type: "git", commit: s.commit, ...(s.tag === undefined ? {} : { tag: s.tag }) };
+  if (s.kind === "sftp") return { type: "sftp", remote_path: s.remotePath, sha256: s.sha256.toLowerCase() };
   if (s.kind === "url") {
     const type = s.url.startsWith("https://") ? "https" : "http";
     return { type, url: s.url, sha256: s.sha256.toLowerCase() };

@@ -167,6 +167,20 @@ describe("ship release publish (real hub)", () => {
       url: "https://example.com/myapp-2.0.0.tar.gz",
       sha256: sha("x"),
     });
+    await writeFile(join(app, "update-manifest.yaml"), 'version: "2.0.2"\n');
+    const viaSftp = await runRelease(
+      app,
+      ...["--json", "publish", ...common, "--version", "2.0.2"],
+      ...["--remote-path", "/releases/myapp-2.0.2.tar.gz", "--sha256", sha("y")],
+    );
+    expect(viaSftp.code).toBe(0);
+    const sftpId = (JSON.parse(viaSftp.out) as { id: string }).id;
+    const sftpRelease = (await (await get(`/releases/${sftpId}`)).json()) as ReleaseRecord;
+    expect(sftpRelease.source).toEqual({
+      type: "sftp",
+      remote_path: "/releases/myapp-2.0.2.tar.gz",
+      sha256: sha("y"),
+    });
     await writeFile(join(app, "update-manifest.yaml"), 'version: "2.0.1"\n');
     const commit = "a".repeat(40);
     const git = await runRelease(
