@@ -1,0 +1,68 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DownloadError } from "../../../agent/download/errors.js";
+import { createSource } from "../../../agent/sources/create.js";
+import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { hasProgram } from "../../support/require-program.js";
+import { startGitHttpsServer } from "../../support/servers/git-http.js";
+import type { TestServer } from "../../support/servers/http-server.js";
+import { makeTestCert } from "../../support/servers/tls-cert.js";
+import { commitFiles, git, makeRepos, type Repos } from "./git-repos.js";
+
+const TOKEN = "Bearer ghp_s3cretTokenValue";
+
+describe.skipIf(!hasProgram("git") || !hasProgram("openssl"))(
+  "GitSource over https with a token header",
+  () => {
+    let tmp: string;
+    let server: TestServer;
+    let repos: Repos;
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+
+    beforeAll(async () => {
+      tmp = await mkdtemp(join(tmpdir(), "ship-git-https-"));
+      const cert = await makeTestCert(tmp);
+      repos = await makeRepos(join(tmp, "repos"));
+      server = await startGitHttpsServer(dirname(repos.bare), cert, TOKEN);
+      await git(repos.clone, "remote", "set-url", "origin", `${server.url}/origin.git`);
+      // The operator's way to trust a private CA for git: the clone's own config.
+      await git(repos.clone, "config", "http.sslCAInfo", cert.caFile);
+    });
+    afterAll(async () => {
+      await server?.close();
+      await rm(tmp, { recursive: true, force: true });
+    });
+
+    const source = (headers: Record<string, string>) =>
+      createSource(
+        "app",
+        GitSourceConfig.parse({ type: "git", app_dir: join(tmp, "app"), local_path: repos.clone, headers }),
+        { stateDir: join(tmp, "state"), log: memoryLogger(lines), retryDelayMs: 0 },
+      );
+
+    it("sends the configured header, fetches and exports; the token never reaches logs", async () => {
+      const v2 = await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2 over https\n" });
+      await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+      const src = source({ Authorization: TOKEN });
+      expect(await src.check()).toMatchObject({ available: true });
+      const stage = await mkdtemp(join(tmp, "stage-"));
+      expect((await src.fetch(stage)).id).toBe(v2);
+      expect(await readFile(join(stage, "app.txt"), "utf8")).toBe("v2 over https\n");
+      expect(server.requests.length).toBeGreaterThan(0);
+      expect(server.requests.every((r) => r.headers.authorization === TOKEN)).toBe(true);
+      expect(JSON.stringify(lines)).not.toContain("s3cret");
+    });
+
+    it("fails cleanly without the token, naming the remote but no secret", async () => {
+      const err = await source({})
+        .check()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DownloadError);
+      expect((err as Error).message).toMatch(/git fetch failed/);
+      expect((err as Error).message).not.toContain("s3cret");
+    });
+  },
+);
