@@ -22,7 +22,12 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
     const problems = mayHaveStoppedServices(step) ? await runRollbackCommands(ctx) : [];
     if (problems.length > 0) return restoreFailed(ctx, reason, problems);
     if (error instanceof ShipError && error.exitCode === ExitCode.badInput) {
-      return { result: "refused", exitCode: ExitCode.badInput, message: error.message, error: error.message };
+      return {
+        result: "failed_unchanged",
+        exitCode: ExitCode.badInput,
+        message: error.message,
+        error: error.message,
+      };
     }
     const failed = new UpdateNotAppliedError(ctx.app, name, reason);
     return { result: "failed_unchanged", exitCode: failed.exitCode, message: failed.message, error: reason };

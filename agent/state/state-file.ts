@@ -9,6 +9,10 @@ import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { BadInputError } from "../../shared/errors.js";
 
+/**
+ * What the last run of a source did. failed_unchanged: stopped before changing a file (exit 1, or 2
+ * for bad input such as a refused downgrade); refused: another run held the app's lock (exit 75).
+ */
 export const runResults = [
   "updated",
   "up_to_date",

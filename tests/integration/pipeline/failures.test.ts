@@ -163,6 +163,8 @@ describe("a failing update", () => {
     const older = await box.release("v0", { "app.py": "print('v0')\n" }, { version: "0.9.0" });
     const refused = await box.run(older);
     expect(refused.exitCode).toBe(2);
+    // Not "refused": that result means another run held the lock (the daemon retries those later).
+    expect(refused.apps[0]?.result).toBe("failed_unchanged");
     expect(refused.apps[0]?.message).toContain("older than the installed 1.0.0");
     expect(await readFile(join(box.appDir, "app.py"), "utf8")).toBe("print('v1')\n");
     const allowed = await box.run(older, { allowDowngrade: true });
