@@ -4,6 +4,7 @@ import { ExitCode } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../version.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
 import { createOutput, type Output } from "./output.js";
+import { registerReleaseCommand } from "./release-command.js";
 
 export interface GlobalOptions {
   config?: string;
@@ -84,6 +85,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       setExit(await (await import("./commands/agent.js")).agentCommand(opts));
     });
 
+  registerReleaseCommand(program);
   return program;
 }
 
@@ -95,7 +97,8 @@ async function main(argv: string[]): Promise<number> {
   program.exitOverride();
   try {
     await program.parseAsync(argv);
-    return code;
+    // `ship release ...` actions set process.exitCode themselves; keep theirs when ours is 0.
+    return code !== ExitCode.ok ? code : Number(process.exitCode ?? ExitCode.ok);
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version are successes; every other parse problem is bad input (exit 2).
