@@ -278,7 +278,8 @@ export class RolloutEngine {
     const wave = rollout.spec.waves[rollout.currentWave]!;
     const current = waveStats(active.filter((d) => d.wave === rollout.currentWave));
     const last = rollout.currentWave === rollout.spec.waves.length - 1;
-    if (last && current.finished === current.members) {
+    // A rollout nobody has joined yet stays open for agents that register later.
+    if (last && current.finished === current.members && total.members > 0) {
       const reason = total.failed > 0 ? `${total.failed} agent(s) failed` : null;
       this.store.updateRollout(id, { state: "completed", reason, updated: now });
       recordEvent(this.options, { actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });

@@ -284,6 +284,15 @@ describe("rollout engine", () => {
     expect(store.getDeployment(`${r.id}:b`)?.state).toBe("sent");
   });
 
+  it("a rollout created before any agent registered stays open for agents that join", () => {
+    const r = engine.create(spec({}), "op");
+    engine.tick();
+    expect(store.getRollout(r.id)?.state).toBe("running");
+    connect("a");
+    report("a", `${r.id}:a`, "succeeded");
+    expect(store.getRollout(r.id)?.state).toBe("completed");
+  });
+
   it("refuses a second active rollout of the same app", () => {
     connect("a");
     engine.create(spec({}), "op");
