@@ -10,7 +10,8 @@ import { z } from "zod";
 import type { LocalSource as LocalSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { extractArchive } from "../archive/extract.js";
-import { parseChecksumSpec, parseSha256Sums, sha256File, verifySha256 } from "./checksum.js";
+import { checksumToVerify } from "./artifact.js";
+import { parseSha256Sums, sha256File, verifySha256 } from "./checksum.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { copyReleaseDir, treeDigest } from "./release-dir.js";
 import { extractLimitsFor, readReleaseVersion, shortId } from "./release-info.js";
@@ -97,27 +98,16 @@ export class LocalSource implements ReleaseSource {
   }
 
   private async verifyChecksum(actual: string): Promise<void> {
-    const spec = this.cfg.checksum;
+    const where = `sources.${this.name}.checksum`;
+    const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx);
     if (spec === undefined) return;
-    if (!this.cfg.security.verify_checksums) {
-      this.ctx.log.warn("checksum configured but security.verify_checksums = false: not verified", {
-        source: this.name,
-      });
-      return;
-    }
-    const parsed = parseChecksumSpec(spec, `sources.${this.name}.checksum`);
     let expected: string;
-    if (parsed.kind === "inline") {
-      expected = parsed.sha256;
+    if (spec.kind === "inline") {
+      expected = spec.sha256;
     } else {
-      const file = parsed.location.startsWith("file://") ? fileURLToPath(parsed.location) : parsed.location;
-      if (!file.startsWith("/")) {
-        throw BadInputError.single(
-          "ship.toml",
-          `sources.${this.name}.checksum`,
-          "a local source's checksum file must be a path",
-        );
-      }
+      const file = spec.location.startsWith("file://") ? fileURLToPath(spec.location) : spec.location;
+      if (!file.startsWith("/"))
+        throw BadInputError.single("ship.toml", where, "a local source's checksum file must be a path");
       expected = parseSha256Sums(await readFile(file, "utf8"), basename(this.cfg.path), file);
     }
     verifySha256(actual, expected, this.cfg.path);
