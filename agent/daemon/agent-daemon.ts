@@ -47,6 +47,7 @@ export class AgentDaemon {
   private stopping = false;
   /** Apps waiting to retry an instruction that could not start, by app. */
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly retryCounts = new Map<string, number>();
 
   constructor(private readonly options: AgentDaemonOptions) {
     const { config } = options;
@@ -191,6 +192,7 @@ export class AgentDaemon {
       }
       report = result.report;
     }
+    this.retryCounts.delete(app);
     // Outbox first: a crash after this line resends the report; before it, the instruction reruns.
     await this.outbox.put(report);
     await this.desired.markFinished(app, id, report, new Date());
@@ -198,13 +200,17 @@ export class AgentDaemon {
     this.connection.send(report);
   }
 
+  /** Doubling waits per app (capped at 32×), so a cause that does not go away costs little. */
   private retryLater(app: string): void {
     clearTimeout(this.retryTimers.get(app));
+    const tries = (this.retryCounts.get(app) ?? 0) + 1;
+    this.retryCounts.set(app, tries);
+    const delay = (this.options.retryLaterMs ?? 10_000) * 2 ** Math.min(tries - 1, 5);
     const timer = setTimeout(() => {
       this.retryTimers.delete(app);
       this.wanted.add(app);
       this.kick();
-    }, this.options.retryLaterMs ?? 10_000);
+    }, delay);
     this.retryTimers.set(app, timer);
   }
 

@@ -90,6 +90,8 @@ export class HubReleaseSource implements ReleaseSource {
         break;
       case "http":
       case "https":
+        if (ref.type === "https" && !ref.url.startsWith("https://"))
+          throw BadInputError.single("hub release", "source.url", 'type "https" needs an https:// URL');
         fetched = await this.downloadExternal(ref.url, ref.sha256, stagingDir, fetchOptions);
         break;
       case "sftp":
