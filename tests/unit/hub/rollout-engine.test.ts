@@ -293,6 +293,14 @@ describe("rollout engine", () => {
     expect(store.getRollout(r.id)?.state).toBe("completed");
   });
 
+  it("ignores a report about another agent's deployment", () => {
+    for (const a of agents) connect(a);
+    const r = engine.create(spec({ failureThreshold: { count: 1 } }), "op");
+    report("b", `${r.id}:a`, "failed");
+    expect(store.getDeployment(`${r.id}:a`)?.state).toBe("sent");
+    expect(store.getRollout(r.id)?.state).toBe("running");
+  });
+
   it("refuses a second active rollout of the same app", () => {
     connect("a");
     engine.create(spec({}), "op");
