@@ -6,7 +6,7 @@
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { syncDir, writeFileAtomic } from "../tree/fs-ops.js";
+import { writeFileAtomic } from "../tree/fs-ops.js";
 import type { FileOp } from "./file-ops.js";
 
 const source = z.enum(["staging", "backup"]);
@@ -91,7 +91,7 @@ export async function writeJournal(stateDir: string, journal: Journal): Promise<
   await writeFileAtomic(journalPath(stateDir), JSON.stringify(journal));
 }
 
+/** Not synced: should a power cut bring the journal back, recovery just repeats idempotent work. */
 export async function removeJournal(stateDir: string): Promise<void> {
   await rm(journalPath(stateDir), { force: true });
-  await syncDir(stateDir);
 }

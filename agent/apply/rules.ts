@@ -13,6 +13,11 @@ function normalise(path: string): string {
   return path.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
 }
 
+function hasDirectoryRules(manifest: Manifest): boolean {
+  for (const _ in manifest.directories) return true;
+  return false;
+}
+
 export function ruleFor(manifest: Manifest, rel: string): RuleRef {
   const found = findFileRule(manifest, rel);
   return { pattern: found.pattern ?? "(default)", rule: found.rule };
@@ -20,11 +25,13 @@ export function ruleFor(manifest: Manifest, rel: string): RuleRef {
 
 /** The protected (`preserve: true`) directory `rel` is in or is: never read, written or deleted. */
 export function protectedDirectoryOf(manifest: Manifest, rel: string): string | undefined {
+  if (!hasDirectoryRules(manifest)) return undefined; // the common case, asked once per file
   return sharedProtectedDirectoryOf(manifest, rel) ?? undefined;
 }
 
 /** The `preserve: false` directory `rel` is in (most specific entry deciding): its contents are cleared. */
 export function clearedDirectoryOf(manifest: Manifest, rel: string): string | undefined {
+  if (!hasDirectoryRules(manifest)) return undefined;
   let best: { key: string; length: number; preserve: boolean } | undefined;
   for (const [key, rule] of Object.entries(manifest.directories)) {
     const dir = normalise(key);

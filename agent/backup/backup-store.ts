@@ -74,9 +74,12 @@ export async function readBackupInventory(backupPath: string): Promise<BackupInv
   return BackupInventorySchema.parse(JSON.parse(text));
 }
 
-/** Durable: once meta.json says complete, restore relies on it. */
+/**
+ * Not fsynced itself: it is written before meta.json says complete, and that durable write commits
+ * the filesystem journal, which (ext4 data=ordered, the default) flushes this file's data first.
+ */
 export async function writeBackupInventory(backupPath: string, inventory: BackupInventory): Promise<void> {
-  await writeFileAtomic(join(backupPath, INVENTORY_FILE), JSON.stringify(inventory));
+  await writeFileAtomic(join(backupPath, INVENTORY_FILE), JSON.stringify(inventory), false);
 }
 
 /** The first, incomplete meta need not be durable: until the journal commits, the journal is the truth. */

@@ -184,7 +184,11 @@ async function main() {
       `\napply benchmark: ${files} files, ${(totalBytes / 1e6).toFixed(0)} MB, ${changedCount} changed (1 %), BENCH_SCALE=${scale}`,
     );
     console.log(
-      `ship file operations: ${update.result.operations}, copied across filesystems: ${update.result.copied}; page cache warm for both methods\n`,
+      `ship file operations: ${update.result.operations}, copied across filesystems: ${update.result.copied}; page cache warm for both methods`,
+    );
+    const load = loadavg().map((l) => l.toFixed(1));
+    console.log(
+      `load average at the end: ${load.join(" ")} on ${cpus().length} CPUs (other work slows every figure)\n`,
     );
     const width = Math.max(...rows.map((r) => r[0].length));
     console.log(`${"what".padEnd(width)}  ${"time".padStart(9)}  peak RSS`);

@@ -184,6 +184,19 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await snapshot(appDir)).toEqual(atV1);
   });
 
+  it("takes over an app ship never installed: equal files are kept (hashed once), others replaced and restorable", async () => {
+    await writeTree(appDir, { "app.py": "print(1)\n", "lib/util.py": "u = 0\n" });
+    const before = await snapshot(appDir);
+    const applied = await update(v1, "1.0.0");
+    const fate = Object.fromEntries(applied.steps.map((step) => [step.rel, step.kind]));
+    expect(fate["app.py"]).toBe("keep");
+    expect(fate["lib/util.py"]).toBe("replace");
+    expect(applied.backup.files).toBe(1);
+    await restoreBackup({ backupPath: applied.backup.path });
+    expect(await snapshot(appDir)).toEqual(before);
+    expect(await readInstallIndex(stateDir)).toBeUndefined();
+  });
+
   it("refuses a release that would clobber a directory, before writing anything", async () => {
     await update(v1, "1.0.0");
     await writeTree(appDir, { "uploads/pic.jpg": "user's picture\n" });
