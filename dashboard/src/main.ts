@@ -1,4 +1,4 @@
-import { describeError, session, whenUnauthorized } from "./api.js";
+import { describeError, get, session, whenUnauthorized } from "./api.js";
 import { fill, h } from "./dom.js";
 import { agentView } from "./views/agent.js";
 import { eventsView } from "./views/events.js";
@@ -12,6 +12,7 @@ import { parseRoute, type View } from "./views/view.js";
 
 /** How often the open view re-reads the hub; `?poll=500` in the page URL changes it (tests). */
 const POLL_MS = Number(new URLSearchParams(location.search).get("poll")) || 2000;
+const FULL_EVERY = 10;
 
 const sections = [
   ["fleet", "Fleet"],
@@ -86,14 +87,24 @@ function showShell(): void {
       else a.removeAttribute("aria-current");
     }
     fill(main, current.root);
-    void poll(current);
+    void poll(current, true);
   };
 
-  // Changes appear without reloading: the open view re-reads the hub every POLL_MS.
-  const poll = async (view: View) => {
+  // Changes appear without reloading. Every state change on the hub is an audit event, so each
+  // tick asks only for the newest event's id and redraws the view when it moved; a full redraw
+  // every FULL_EVERY ticks catches what no event marks (last-seen times, standalone reports).
+  let cursor: number | undefined;
+  let quietTicks = 0;
+  const poll = async (view: View, force = false) => {
     try {
-      await view.refresh();
-      if (view === current) status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      const { events } = await get<{ events: { id: number }[] }>("events?limit=1");
+      const newest = events[0]?.id ?? 0;
+      if (force || newest !== cursor || ++quietTicks >= FULL_EVERY) {
+        cursor = newest;
+        quietTicks = 0;
+        await view.refresh();
+      }
+      if (view === current) status.textContent = `Up to date at ${new Date().toLocaleTimeString()}`;
     } catch (error) {
       if (view === current) status.textContent = `Could not reach the hub: ${describeError(error)}`;
     }

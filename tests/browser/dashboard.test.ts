@@ -220,6 +220,24 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     expect(kinds.indexOf("rollout.paused")).toBeLessThan(kinds.indexOf("rollout.created"));
   });
 
+  it("polls cheaply: re-reads a view only when the audit log moved", async () => {
+    await page.goto(`${proxy.url}?poll=100#/fleet`);
+    await expect.poll(() => text("#fleet-summary")).toMatch(/of 4 agents/);
+    const seen: string[] = [];
+    const onRequest = (r: { url(): string }) => seen.push(new URL(r.url()).pathname);
+    page.on("request", onRequest);
+    await new Promise((r) => setTimeout(r, 800));
+    const quiet = seen.filter((p) => p.endsWith("/api/v1/agents")).length;
+    // Something happens on the hub: the next tick redraws the fleet.
+    agents.get("a4")?.ws.close();
+    await expect.poll(() => text("#fleet-summary")).toMatch(/3 online, 1 offline/);
+    page.off("request", onRequest);
+    expect(seen.filter((p) => p.endsWith("/api/v1/events")).length).toBeGreaterThanOrEqual(4);
+    expect(quiet).toBeLessThanOrEqual(1);
+    // Through the proxy, every call stayed under the sub-path.
+    expect(seen.every((p) => p.startsWith("/ship/"))).toBe(true);
+  });
+
   it("fits a phone screen and broke no CSP rule", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${proxy.url}?poll=200#/rollouts/${rolloutId}`);
