@@ -17,6 +17,12 @@ import { gitEnvironment, isRemoteUrl } from "./git-env.js";
 import { extractLimitsFor, readReleaseVersion } from "./release-info.js";
 import type { FetchedRelease, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
+/** A release named by the hub: exactly this commit (and, when given, the tag must point at it). */
+export interface GitPin {
+  commit: string;
+  tag?: string;
+}
+
 interface Target {
   commit: string;
   /** The tag, or `<remote>/<branch>`. */
@@ -35,6 +41,7 @@ export class GitSource implements ReleaseSource {
     readonly name: string,
     private readonly cfg: GitSourceConfig,
     private readonly ctx: SourceContext,
+    private readonly pin?: GitPin,
   ) {
     // GIT_SSH_COMMAND and GIT_CONFIG_* come from our own config, not from untrusted input.
     this.git = simpleGit({
@@ -98,18 +105,25 @@ export class GitSource implements ReleaseSource {
   }
 
   private async fetchRemote(): Promise<void> {
-    const refspec =
+    const refspecs = [
       this.cfg.tag !== undefined
         ? "+refs/tags/*:refs/tags/*"
-        : `+refs/heads/${this.cfg.branch}:refs/remotes/${this.remoteName}/${this.cfg.branch}`;
+        : `+refs/heads/${this.cfg.branch}:refs/remotes/${this.remoteName}/${this.cfg.branch}`,
+    ];
+    if (this.pin?.tag !== undefined) refspecs.push(`+refs/tags/${this.pin.tag}:refs/tags/${this.pin.tag}`);
+    await this.gitFetch(refspecs);
+  }
+
+  private async gitFetch(refspecs: string[]): Promise<void> {
     try {
-      await this.git.raw(["fetch", "--quiet", "--no-write-fetch-head", this.cfg.remote, refspec]);
+      await this.git.raw(["fetch", "--quiet", "--no-write-fetch-head", this.cfg.remote, ...refspecs]);
     } catch (err) {
       throw this.fetchError(err);
     }
   }
 
   private async target(): Promise<Target | undefined> {
+    if (this.pin !== undefined) return this.pinnedTarget(this.pin);
     if (this.cfg.tag === undefined) {
       const label = `${this.remoteName}/${this.cfg.branch}`;
       const commit = await this.revParse(`refs/remotes/${label}^{commit}`);
@@ -122,6 +136,32 @@ export class GitSource implements ReleaseSource {
     if (newest === undefined) return undefined;
     const commit = await this.revParse(`refs/tags/${newest}^{commit}`);
     return commit === undefined ? undefined : { commit, label: newest };
+  }
+
+  private async pinnedTarget(pin: GitPin): Promise<Target> {
+    let commit = await this.revParse(`${pin.commit}^{commit}`);
+    if (commit === undefined) {
+      // Not on the branch we track: ask for the commit itself (servers allow reachable commits).
+      await this.gitFetch([pin.commit]).catch(() => undefined);
+      commit = await this.revParse(`${pin.commit}^{commit}`);
+    }
+    if (commit === undefined) {
+      throw new DownloadError(
+        this.shownRemote(),
+        `commit ${pin.commit} is not available from the remote`,
+        false,
+      );
+    }
+    if (pin.tag !== undefined) {
+      const tagged = await this.revParse(`refs/tags/${pin.tag}^{commit}`);
+      if (tagged !== commit) {
+        throw new VerificationError(
+          `git tag ${pin.tag}`,
+          `points to ${tagged ?? "nothing"}, not to the release's commit ${commit}`,
+        );
+      }
+    }
+    return { commit, label: pin.tag ?? commit.slice(0, 12) };
   }
 
   private async revParse(ref: string): Promise<string | undefined> {

@@ -127,4 +127,26 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     await expect(source().fetch(stage)).rejects.toBeInstanceOf(VerificationError);
     expect(await readdir(stage)).toEqual([]);
   });
+
+  it("a pinned commit (hub release) exports exactly that commit and checks its tag", async () => {
+    const v1 = await git(repos.clone, "rev-parse", "HEAD");
+    const v2 = await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "tag", "v2.0.0");
+    await commitFiles(repos.dev, "3.0.0", { "app.txt": "v3\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main", "--tags");
+    const cfg = GitSourceConfig.parse({ type: "git", app_dir: join(tmp, "app"), local_path: repos.clone });
+
+    const pinned = new GitSource("app", cfg, ctx, { commit: v2, tag: "v2.0.0" });
+    expect(await pinned.check()).toMatchObject({ available: true, current: v1.slice(0, 12) });
+    const stage = await mkdtemp(join(tmp, "stage-"));
+    expect((await pinned.fetch(stage)).id).toBe(v2);
+    expect(await readFile(join(stage, "app.txt"), "utf8")).toBe("v2\n");
+
+    const wrongTag = new GitSource("app", cfg, ctx, { commit: v1, tag: "v2.0.0" });
+    await expect(wrongTag.fetch(await mkdtemp(join(tmp, "stage-")))).rejects.toBeInstanceOf(
+      VerificationError,
+    );
+    const unknown = new GitSource("app", cfg, ctx, { commit: "0123456789abcdef0123456789abcdef01234567" });
+    await expect(unknown.check()).rejects.toThrow(/not available from the remote/);
+  });
 });
