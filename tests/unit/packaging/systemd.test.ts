@@ -1,0 +1,98 @@
+/**
+ * The unit files in systemd/ are checked by systemd itself (`systemd-analyze verify`). They name
+ * /usr/bin/node and /opt/ship, which a test box may lack, so a copy is verified with node's path
+ * rewritten to this node; everything else is verified exactly as shipped.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
+
+const SYSTEMD_DIR = resolve("systemd");
+
+function verify(dir: string, files: string[]): { status: number | null; output: string } {
+  const result = spawnSync("systemd-analyze", ["verify", "--man=false", ...files], {
+    cwd: dir,
+    encoding: "utf8",
+    env: { ...process.env, SYSTEMD_LOG_COLOR: "0" },
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
+}
+
+async function unitText(name: string): Promise<string> {
+  return readFile(join(SYSTEMD_DIR, name), "utf8");
+}
+
+/** `Key=value` lines of a unit, in order (repeated keys kept). */
+function directives(text: string): [string, string][] {
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#") && !line.startsWith("["))
+    .map((line) => {
+      const at = line.indexOf("=");
+      return [line.slice(0, at), line.slice(at + 1)];
+    });
+}
+
+describe.skipIf(!hasProgram("systemd-analyze"))("systemd units pass systemd-analyze verify", () => {
+  let dir: string;
+  let units: string[];
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-units-"));
+    units = (await readdir(SYSTEMD_DIR)).filter((n) => /\.(service|timer)$/.test(n)).sort();
+    for (const name of units) {
+      const text = (await unitText(name)).replaceAll("/usr/bin/node ", `${process.execPath} `);
+      await writeFile(join(dir, name), text);
+    }
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("ships the timer, the timer's service, the agent daemon and the hub", () => {
+    expect(units).toEqual(["ship-agent.service", "ship-hub.service", "ship.service", "ship.timer"]);
+  });
+
+  it("every unit verifies with no warning at all", () => {
+    const { status, output } = verify(dir, units);
+    expect(output).toBe("");
+    expect(status).toBe(0);
+  });
+
+  it("the check is real: a mistyped directive in a copy is reported", async () => {
+    const broken = (await readFile(join(dir, "ship-agent.service"), "utf8")).replace(
+      "Type=simple",
+      "Type=simpel",
+    );
+    await writeFile(join(dir, "broken.service"), broken);
+    expect(verify(dir, ["broken.service"]).output).toMatch(/service type/i);
+  });
+});
+
+describe("ship-agent.service", () => {
+  it("runs `ship agent` with the system config, restarts on failure, and keeps the timer unit's hardening", async () => {
+    const agent = directives(await unitText("ship-agent.service"));
+    const get = (key: string) => agent.filter(([k]) => k === key).map(([, v]) => v);
+    expect(get("Type")).toEqual(["simple"]);
+    expect(get("ExecStart")).toEqual([
+      "/usr/bin/node /opt/ship/dist/agent/cli/main.js agent --config /etc/ship/ship.toml",
+    ]);
+    expect(get("Restart")).toEqual(["on-failure"]);
+    const timerService = directives(await unitText("ship.service"));
+    for (const key of [
+      "NoNewPrivileges",
+      "ProtectSystem",
+      "ReadWritePaths",
+      "PrivateTmp",
+      "CapabilityBoundingSet",
+      "SystemCallFilter",
+    ]) {
+      const want = timerService.filter(([k]) => k === key);
+      expect(want.length).toBeGreaterThan(0);
+      expect(agent.filter(([k]) => k === key)).toEqual(want);
+    }
+  });
+});
