@@ -205,6 +205,9 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     await page.locator(".steps summary").first().click();
     expect(await text(".steps pre")).toBe("<img src=x onerror=alert(1)> fetched");
     expect(await page.locator("main img").count()).toBe(0);
+    await page.getByRole("button", { name: "Check for updates now" }).click();
+    await agents.get("a1")?.next(isType("check_now"));
+    await expect.poll(() => text("#check-result")).toMatch(/Asked the agent/);
   });
 
   it("shows releases with their manifest escaped, and the audit log newest first", async () => {

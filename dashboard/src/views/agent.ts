@@ -1,4 +1,4 @@
-import { get } from "../api.js";
+import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { ago, formatLabels, shortId, when } from "../format.js";
 import type { AgentDetail, ReportStep } from "../types.js";
@@ -25,9 +25,27 @@ function stepList(steps: ReportStep[]): HTMLElement {
 /** One agent: its facts, deployments and recent reports with each step's log. */
 export function agentView(id: string): View {
   const body = h("div");
+  const check = h("button", { type: "button", class: "secondary", id: "check-now" }, "Check for updates now");
+  const checked = h("p", { role: "status", id: "check-result" });
+  check.addEventListener("click", async () => {
+    try {
+      await post(`agents/${encodeURIComponent(id)}/check`);
+      checked.textContent = "Asked the agent to check its sources now.";
+    } catch (error) {
+      checked.textContent = `Not sent: ${describeError(error)}`;
+    }
+  });
   const view: View = {
     title: `Agent ${id}`,
-    root: h("section", {}, h("p", {}, link("/fleet", "← Fleet")), h("h1", {}, `Agent ${id}`), body),
+    root: h(
+      "section",
+      {},
+      h("p", {}, link("/fleet", "← Fleet")),
+      h("h1", {}, `Agent ${id}`),
+      h("div", { class: "actions" }, check),
+      checked,
+      body,
+    ),
     refresh,
   };
   // Which report <details> are open survives the poll's redraw.
