@@ -87,7 +87,7 @@ export class SftpSource implements ReleaseSource {
       if (remote.size > max)
         throw new VerificationError(this.where, `size ${remote.size} bytes is over the limit of ${max}`);
       const expected = await this.expectedSha256(client);
-      const sha256 = await this.download(client, artifact, remote.size, progress);
+      const sha256 = await this.download(client, artifact, remote.size, progress, options?.signal);
       return { remote, sha256, expected };
     });
     if (expected !== undefined) await verifyArtifact(artifact, sha256, expected, this.where);
@@ -127,6 +127,7 @@ export class SftpSource implements ReleaseSource {
     dest: string,
     size: number,
     progress: ProgressCallback,
+    signal: AbortSignal | undefined,
   ): Promise<string> {
     const hash = createHash("sha256");
     let bytes = 0;
@@ -144,6 +145,7 @@ export class SftpSource implements ReleaseSource {
       client.createReadStream(this.cfg.remote_path),
       meter,
       createWriteStream(dest, { mode: 0o600 }),
+      { signal },
     );
     if (bytes !== size) {
       throw new VerificationError(

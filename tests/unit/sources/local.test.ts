@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   chmod,
@@ -84,6 +85,14 @@ describe("LocalSource with a directory", () => {
     const stage = join(tmp, "stage");
     await mkdir(stage);
     await expect(source(dir).fetch(stage)).rejects.toBeInstanceOf(VerificationError);
+    expect(await readdir(stage)).toEqual([]);
+  });
+  it("refuses a FIFO in the release directory", async () => {
+    const dir = await releaseDir("1.0.0");
+    execFileSync("mkfifo", [join(dir, "bin/pipe")]);
+    const stage = join(tmp, "stage");
+    await mkdir(stage);
+    await expect(source(dir).fetch(stage)).rejects.toThrow(/device, FIFO or socket/);
     expect(await readdir(stage)).toEqual([]);
   });
 });
