@@ -176,6 +176,14 @@ describe("extractArchive: hostile archives are refused and leave nothing behind"
       ),
     ).rejects.toThrow(/2000 bytes, over the limit/));
 
+  it("a second compression layer the ratio check could not see", async () => {
+    const archive = join(tmp, "double.tar.gz");
+    await writeFile(archive, gzipSync(gzipSync(buildTar([{ path: "a", body: "x" }]))));
+    const dest = join(tmp, "stage");
+    await expect(extractArchive(archive, dest)).rejects.toThrow(/nested compression/);
+    await expect(stat(dest)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
   it("garbage that is not a tar archive", async () => {
     const archive = join(tmp, "junk.tar.gz");
     await writeFile(archive, gzipSync(Buffer.from("this is not a tarball at all".repeat(100))));
