@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "sample app $(cat "$(dirname "$0")/VERSION")"

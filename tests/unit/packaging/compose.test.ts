@@ -1,0 +1,145 @@
+/**
+ * docker-compose.yml cannot be started here (no Docker daemon in CI), so this checks what can go
+ * wrong without one: it parses, every file and path it points at exists in the repo (or is built
+ * from a source that does), and the configs it ships pass ship's own schemas.
+ */
+import { constants } from "node:fs";
+import { access, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { HubConfig } from "../../../hub/config/schema.js";
+import { parseConfigText } from "../../../shared/config/load.js";
+import { loadManifestFile } from "../../../shared/manifest/load.js";
+
+const ROOT = resolve(".");
+const IN_IMAGE = "/opt/ship/";
+
+const Service = z.looseObject({
+  build: z.object({ context: z.string(), dockerfile: z.string() }).optional(),
+  image: z.string().optional(),
+  entrypoint: z.array(z.string()).optional(),
+  command: z.array(z.string()).optional(),
+  volumes: z.array(z.string()).default([]),
+  ports: z.array(z.string()).default([]),
+  environment: z.record(z.string(), z.string()).default({}),
+  depends_on: z.record(z.string(), z.object({ condition: z.string() })).default({}),
+});
+const Compose = z.looseObject({
+  services: z.record(z.string(), Service),
+  volumes: z.record(z.string(), z.null()).default({}),
+});
+
+async function compose() {
+  return Compose.parse(parseYaml(await readFile(join(ROOT, "docker-compose.yml"), "utf8"), { merge: true }));
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/** A path inside the image, as the repo file it comes from (dist/*.js is compiled from *.ts). */
+function repoSource(imagePath: string): string {
+  const rel = imagePath.slice(IN_IMAGE.length);
+  return rel.startsWith("dist/") ? rel.slice("dist/".length).replace(/\.js$/, ".ts") : rel;
+}
+
+describe("docker-compose.yml", () => {
+  it("parses and has a hub, three agents with the sample app, an artifact server and the token job", async () => {
+    const { services } = await compose();
+    expect(Object.keys(services).sort()).toEqual([
+      "agent-1",
+      "agent-2",
+      "agent-3",
+      "artifacts",
+      "hub",
+      "tokens",
+    ]);
+    for (const id of ["agent-1", "agent-2", "agent-3"]) {
+      expect(services[id]?.environment.AGENT_ID).toBe(id);
+      expect(services[id]?.depends_on.hub?.condition).toBe("service_healthy");
+      expect(services[id]?.volumes).toContain("tokens:/tokens:ro");
+    }
+    expect(services.hub?.depends_on.tokens?.condition).toBe("service_completed_successfully");
+    // Nothing is published beyond the host's loopback.
+    for (const service of Object.values(services))
+      for (const port of service.ports) expect(port).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it("every file it references exists: build context, Dockerfile, bind mounts, entrypoints and commands", async () => {
+    const { services, volumes } = await compose();
+    const missing: string[] = [];
+    for (const [name, service] of Object.entries(services)) {
+      if (service.build) {
+        if (!(await exists(join(ROOT, service.build.context)))) missing.push(`${name}: build.context`);
+        if (!(await exists(join(ROOT, service.build.context, service.build.dockerfile))))
+          missing.push(`${name}: ${service.build.dockerfile}`);
+      }
+      for (const volume of service.volumes) {
+        const [source = ""] = volume.split(":");
+        if (source.startsWith(".")) {
+          if (!(await exists(join(ROOT, source)))) missing.push(`${name}: ${source}`);
+        } else if (!(source in volumes)) missing.push(`${name}: undeclared volume ${source}`);
+      }
+      for (const arg of [...(service.entrypoint ?? []), ...(service.command ?? [])]) {
+        if (!arg.startsWith(IN_IMAGE)) continue;
+        const file = join(ROOT, repoSource(arg));
+        if (!(await exists(file))) missing.push(`${name}: ${arg} (from ${repoSource(arg)})`);
+        if (
+          arg.endsWith(".sh") &&
+          !(await access(file, constants.X_OK).then(
+            () => true,
+            () => false,
+          ))
+        )
+          missing.push(`${name}: ${arg} is not executable`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("the Dockerfile copies only what exists", async () => {
+    const text = await readFile(join(ROOT, "docker", "Dockerfile"), "utf8");
+    const sources = [...text.matchAll(/^COPY\s+(.+)\s+\S+$/gm)].flatMap((m) => (m[1] ?? "").split(/\s+/));
+    expect(sources).toContain("docker");
+    for (const source of sources) expect(await exists(join(ROOT, source)), source).toBe(true);
+  });
+
+  it("the hub's and each agent's config pass ship's schemas and agree on the hub's address and token files", async () => {
+    const { services } = await compose();
+    const hubToml = HubConfig.parse(parseToml(await readFile(join(ROOT, "docker/hub/hub.toml"), "utf8")));
+    expect(hubToml.host).toBe("0.0.0.0");
+    expect(services.hub?.ports).toContain(`127.0.0.1:${hubToml.port}:${hubToml.port}`);
+    const template = await readFile(join(ROOT, "docker/agent/ship.toml"), "utf8");
+    const minted = await readFile(join(ROOT, "docker/hub/make-tokens.sh"), "utf8");
+    for (const id of ["agent-1", "agent-2", "agent-3"]) {
+      const env = services[id]?.environment ?? {};
+      // What entrypoint.sh's sed does.
+      const text = template
+        .replaceAll("@AGENT_ID@", env.AGENT_ID ?? "")
+        .replaceAll("@AGENT_LABELS@", env.AGENT_LABELS ?? "");
+      const { config, warnings } = parseConfigText(text, `${id}/ship.toml`);
+      expect(warnings).toEqual([]);
+      expect(config.hub).toMatchObject({
+        url: `http://hub:${hubToml.port}`,
+        agent_id: id,
+        token_file: `/tokens/${id}.token`,
+      });
+      expect(Object.keys(config.hub?.labels ?? {})).toEqual(["ring", "region"]);
+      expect(config.sources.sample).toMatchObject({ type: "local", path: "/opt/ship/docker/sample-app" });
+      expect(minted).toContain('mint "$id.token" --role agent --agent "$id"');
+      expect(services.tokens?.environment.AGENTS).toContain(id);
+    }
+  });
+
+  it("the sample app the agents install is a valid release whose manifest matches its VERSION file", async () => {
+    const { manifest } = await loadManifestFile(join(ROOT, "docker/sample-app/update-manifest.yaml"));
+    const version = (await readFile(join(ROOT, "docker/sample-app/VERSION"), "utf8")).trim();
+    expect(manifest.version).toBe(version);
+    expect(await exists(join(ROOT, "docker/sample-app/data"))).toBe(true);
+  });
+});
