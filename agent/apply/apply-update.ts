@@ -149,8 +149,6 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     { appDir, stagingDir, backupFiles: backupFilesDir(backup.path) },
     log,
   );
-  faultPoint("apply:before-commit");
-  await writeJournal(stateDir, { ...journal, phase: "committed" });
   faultPoint("apply:committed");
   clock.lap("apply");
   await finalizeUpdate({ ...journal, phase: "committed" }, log, index);
@@ -225,8 +223,8 @@ async function startBackup(
 }
 
 /**
- * Runs the operations; on an error (disk full, permissions) undoes them at once, exactly as
- * recovery would after a crash, and reports an update that changed nothing.
+ * Runs the operations and commits; on an error (disk full, permissions) undoes them at once,
+ * exactly as recovery would after a crash, and reports an update that changed nothing.
  */
 async function runOpsOrUndo(
   journal: UpdateJournal,
@@ -234,7 +232,11 @@ async function runOpsOrUndo(
   log?: Logger,
 ): Promise<number> {
   try {
-    return await runOps(journal.ops, paths, log);
+    const copied = await runOps(journal.ops, paths, log);
+    faultPoint("apply:before-commit");
+    // The commit point: from here on a crash or error leaves the new release in place.
+    await writeJournal(journal.stateDir, { ...journal, phase: "committed" });
+    return copied;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     try {

@@ -210,6 +210,26 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await pathExists(journalPath(stateDir))).toBe(false);
   });
 
+  it("undoes at once a file operation that fails mid-apply (a staged file vanished)", async () => {
+    await update(v1, "1.0.0");
+    const before = await snapshot(appDir);
+    const release = await stage(root, v2, "2.0.0");
+    await rm(join(release.dir, "lib/new/feature.py"));
+    const attempt = applyUpdate({
+      app: "myapp",
+      appDir,
+      release,
+      manifest: manifestOf("2.0.0"),
+      stateDir,
+      backupRoot,
+    });
+    await expect(attempt).rejects.toBeInstanceOf(UpdateFailedError);
+    expect(await snapshot(appDir)).toEqual(before);
+    expect((await readInstallIndex(stateDir))?.version).toBe("1.0.0");
+    expect((await listBackups(backupRoot)).map((b) => b.replacedBy)).toEqual(["1.0.0"]);
+    expect(await pathExists(journalPath(stateDir))).toBe(false);
+  });
+
   it("changes nothing when the user's config does not parse for a merge", async () => {
     await update(v1, "1.0.0");
     await writeFile(join(appDir, "config.toml"), "[server\nport = = 1\n");
