@@ -67,14 +67,17 @@ function runWorker(mode, args, root) {
   return { wallMs: performance.now() - start, ...JSON.parse(out) };
 }
 
-/** Runs a command under /usr/bin/time for its peak RSS; returns wall ms and KB. */
+/** Runs a command (under /usr/bin/time for its peak RSS when installed: Debian package "time"). */
 function timed(cmd, args) {
+  const withTime = existsSync("/usr/bin/time");
   const start = performance.now();
-  const run = spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { encoding: "utf8" });
+  const run = withTime
+    ? spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { encoding: "utf8" })
+    : spawnSync(cmd, args, { encoding: "utf8" });
   const wallMs = performance.now() - start;
   if (run.status !== 0) throw new Error(`${cmd} failed: ${run.stderr}`);
   const lines = run.stderr.trim().split("\n");
-  return { wallMs, maxRssKb: Number(lines[lines.length - 1]) };
+  return { wallMs, maxRssKb: withTime ? Number(lines[lines.length - 1]) : Number.NaN };
 }
 
 function generate(dir, files, totalBytes, changed, version, pool) {
@@ -165,7 +168,7 @@ async function main() {
 
     const seedMs = rsync.wallMs + copy.wallMs;
     const s = (ms) => `${(ms / 1000).toFixed(3)} s`;
-    const mb = (kb) => `${(kb / 1024).toFixed(0)} MB`;
+    const mb = (kb) => (Number.isNaN(kb) ? "n/a" : `${(kb / 1024).toFixed(0)} MB`);
     const rows = [
       ["seed: rsync -a full backup", s(rsync.wallMs), mb(rsync.maxRssKb)],
       ["seed: cp -a every release file", s(copy.wallMs), mb(copy.maxRssKb)],
