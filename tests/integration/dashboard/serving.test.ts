@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findDashboardAssets } from "../../../hub/dashboard/assets.js";
 import { dashboardRoutes } from "../../../hub/dashboard/router.js";
 import { startTestHub, TestAgent, type TestHub } from "../hub/support.js";
 import { buildDashboard, until } from "./support.js";
@@ -82,6 +83,16 @@ describe("the hub serves the dashboard", () => {
     expect((await fetch(`${t.hub.url}/no-such-page.html`)).status).toBe(404);
     expect((await t.api("GET", "/api/v1/agents")).status).toBe(401);
     expect((await t.api("GET", "/api/v1/agents", { token: t.ci })).status).toBe(403);
+  });
+
+  it("finds the assets from the compiled hub (dist/hub/dashboard) as from the sources", () => {
+    const root = join(import.meta.dirname, "..", "..", "..");
+    const expected = {
+      staticDir: join(root, "dashboard", "static"),
+      scriptsDir: join(root, "dist", "dashboard"),
+    };
+    expect(findDashboardAssets(join(root, "dist", "hub", "dashboard", "assets.js"))).toEqual(expected);
+    expect(findDashboardAssets(join(root, "hub", "dashboard", "assets.ts"))).toEqual(expected);
   });
 
   it("says the dashboard is not built rather than serving a page that cannot load", async () => {
