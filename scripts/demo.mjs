@@ -68,8 +68,12 @@ async function main() {
   });
   await waitForOutput(hubProcess, /listening on/);
   say(`hub listening on ${hubUrl}`);
-  say(`  API while it runs: ${hubUrl}/api/v1/rollouts  ${hubUrl}/api/v1/agents  ${hubUrl}/api/v1/events`);
-  say(`  (bearer token in ${join(dir, "operator.token")}; metrics at ${hubUrl}/metrics)`);
+  say(
+    `  dashboard while it runs: ${color("1", `${hubUrl}/`)} (sign in with the token in ${join(dir, "operator.token")})`,
+  );
+  say(
+    `  API: ${hubUrl}/api/v1/rollouts  ${hubUrl}/api/v1/agents  ${hubUrl}/api/v1/events  metrics: ${hubUrl}/metrics`,
+  );
   const api = apiClient(hubUrl, operator);
 
   heading("2. Three hosts on sample app v1 (installed by `ship --force` from a local source)");
@@ -187,7 +191,7 @@ async function main() {
     ),
   );
   if (KEEP) {
-    say(`\nStill running (--keep): hub ${hubUrl}, operator token in ${join(dir, "operator.token")}.`);
+    say(`\nStill running (--keep): dashboard ${hubUrl}/ , operator token in ${join(dir, "operator.token")}.`);
     say(
       `Try: SHIP_HUB_URL=${hubUrl} SHIP_HUB_TOKEN=$(cat ${join(dir, "operator.token")}) node ${HUB} agents`,
     );

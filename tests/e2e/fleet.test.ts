@@ -151,7 +151,8 @@ describe("a fleet of 5 agents and a hub, real processes", () => {
 
   it("an agent offline during its wave gets the release when it returns", { timeout: 90_000 }, async () => {
     const away = 2;
-    await fleet.stopAgent(away, "SIGTERM");
+    // An idle agent stops cleanly on SIGTERM.
+    expect(await fleet.stopAgent(away, "SIGTERM")).toBe(0);
     await fleet.waitFor("agent-3 offline", async () => !(await agentView("agent-3")).online);
     const id = await rollout(await fleet.publish({ version: "3.0.2" }), [{ name: "everyone", percent: 100 }]);
     await fleet.waitFor("the others to finish", async () => (await fleet.rollout(id)).counts.succeeded === 4);
@@ -203,5 +204,37 @@ describe("a fleet of 5 agents and a hub, real processes", () => {
         return (await readdir(dir)).filter((n) => n.endsWith(".json")).length === 0;
       });
     }
+  });
+
+  it("abort with rollback sends an updated agent back to its previous hub release, from its backup", {
+    timeout: 60_000,
+  }, async () => {
+    const release = await fleet.publish({ version: "3.0.4" });
+    const res = await fleet.api<{ id: string }>("POST", "/rollouts", {
+      release,
+      waves: [
+        { name: "first", agents: ["agent-1"] },
+        { name: "rest", percent: 100 },
+      ],
+      autoAdvance: false,
+    });
+    await fleet.waitFor(
+      "agent-1 updated",
+      async () => (await fleet.rollout(res.id)).waves[0]?.agents[0]?.state === "succeeded",
+    );
+    expect(await fleet.appVersion(0)).toBe("3.0.4");
+    await fleet.api("POST", `/rollouts/${res.id}/abort`, { rollback: true });
+    await fleet.waitFor(
+      "agent-1 rolled back",
+      async () => (await fleet.rollout(res.id)).waves[0]?.agents[0]?.state === "rolled_back",
+    );
+    expect(await fleet.appVersion(0)).toBe("3.0.3");
+    expect(await readFile(join(fleet.agent(0).appDir, "config.toml"), "utf8")).toContain(
+      'name = "host-agent-1"',
+    );
+    expect((await agentView("agent-1")).apps.find((a) => a.app === APP)?.version).toBe("3.0.3");
+    for (let i = 1; i < 5; i++) expect(await fleet.appVersion(i)).toBe("3.0.3");
+    const log = await readFile(join(fleet.agent(0).root, "agent.log"), "utf8");
+    expect(log).toMatch(/rolled back from the newest backup/);
   });
 });

@@ -243,4 +243,27 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
     const stored = JSON.parse(await readFile(join(daemonDir(config), "outbox", name ?? ""), "utf8"));
     expect(stored).toMatchObject({ deploymentId: "d-4", outcome: "succeeded", toVersion: "4.0.0" });
   });
+
+  it("gives up on an instruction the agent stopped in the middle of too often, and says so", {
+    timeout: 60_000,
+  }, async () => {
+    await daemon?.stop();
+    const store = new DesiredStateStore(join(daemonDir(config), "desired.json"));
+    await store.put(
+      deploy(
+        "d-5",
+        await release("4.0.0", { type: "http", url: `${hub.url}/files/none.tar.gz`, sha256: "c".repeat(64) }),
+      ),
+      new Date(),
+    );
+    // Three starts that never finished (each a crash mid-update in real life).
+    for (let i = 0; i < 3; i++) await store.startAttempt(APP, "d-5");
+    const queued = (await outboxFiles()).length;
+    await startDaemon("http://127.0.0.1:9");
+    await poll("the give-up report", async () => (await outboxFiles()).length > queued);
+    const [name] = (await outboxFiles()).slice(-1);
+    const stored = JSON.parse(await readFile(join(daemonDir(config), "outbox", name ?? ""), "utf8"));
+    expect(stored).toMatchObject({ deploymentId: "d-5", outcome: "failed", fromVersion: "4.0.0" });
+    expect(stored.error).toMatch(/stopped 3 times/);
+  });
 });
