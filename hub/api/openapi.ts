@@ -44,7 +44,13 @@ const routes: Record<string, Record<string, Operation>> = {
       body: "AbortRollout",
     },
   },
-  "/agents": { get: { summary: "All agents", roles: "operator" } },
+  "/agents": {
+    get: {
+      summary:
+        "Agents, filtered and paged on the hub (?limit=&offset=&label=k=v&app=&version=&state=&status=online|offline&q=&facets=true)",
+      roles: "operator",
+    },
+  },
   "/agents/{id}": { get: { summary: "One agent with deployments and recent reports", roles: "operator" } },
   "/agents/{id}/check": {
     post: { summary: "Ask a connected agent to check its sources now", roles: "operator", status: 202 },
