@@ -29,6 +29,23 @@ export function procStatusKb(pid, field) {
   }
 }
 
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux architecture Node runs on
+
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. Next to wall
+ * time it shows how much of a slow figure was the process waiting for a core on a busy machine.
+ */
+export function procCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which may itself contain spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** The soft limit on open files of this process. */
 export function openFilesLimit() {
   const limits = readFileSync("/proc/self/limits", "utf8");

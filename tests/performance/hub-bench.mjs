@@ -7,7 +7,7 @@
 //   npm run build && node tests/performance/hub-bench.mjs    (N = 10,000)
 //   BENCH_SCALE=0.05 node tests/performance/hub-bench.mjs    (N = 500)
 //   BENCH_AGENTS=2000 ...                                    (N directly)
-//   BENCH_HUB_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR"   (profile the hub)
+//   BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"      (profile the hub)
 import { fork, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +21,7 @@ import {
   openFilesLimit,
   percentile,
   printTable,
+  procCpuMs,
   procStatusKb,
   repoRoot,
   sleep,
@@ -30,6 +31,8 @@ import {
 
 const APP = "benchapp";
 const here = join(repoRoot, "tests/performance");
+// e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the hub spends its time.
+const hubNodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const clock = () => performance.timeOrigin + performance.now();
 
 let agentCount = Number(process.env.BENCH_AGENTS ?? Math.max(10, Math.round(10_000 * benchScale())));
@@ -70,12 +73,18 @@ async function benchHub() {
   writeFileSync(join(work, "hub.toml"), 'log_level = "warn"\nport = 0\n');
 
   const hub = startNode(
-    ["dist/hub/cli/main.js", "serve", "--config", join(work, "hub.toml"), "--data-dir", dataDir],
+    [
+      ...hubNodeArgs,
+      "dist/hub/cli/main.js",
+      "serve",
+      "--config",
+      join(work, "hub.toml"),
+      "--data-dir",
+      dataDir,
+    ],
     {
       ready: /listening on (http:\/\/\S+)/,
       openFiles,
-      // e.g. BENCH_HUB_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the hub spends time.
-      env: { NODE_OPTIONS: process.env.BENCH_HUB_NODE_OPTIONS ?? "" },
     },
   );
   children.push(hub.child);
@@ -91,6 +100,7 @@ async function benchHub() {
   const idleKb = procStatusKb(hub.child.pid, "VmRSS");
 
   const load = await forkLoadGenerator();
+  const cpu = cpuMeter(hub.child.pid, load.pid);
   const connect = await ipcCall(load, {
     cmd: "connect",
     url: `${url.replace(/^http/, "ws")}/api/v1/agent`,
@@ -104,23 +114,28 @@ async function benchHub() {
   const online = db.prepare("SELECT count(*) AS n FROM agents WHERE online = 1");
   await until(() => online.get().n >= connect.connected, 60_000);
   const registeredMs = clock() - connectStart;
+  const connectCpu = cpu.lap();
   await sleep(1000);
   const connectedKb = procStatusKb(hub.child.pid, "VmRSS");
 
   // Fan-out: from just before the API call that creates (and starts) the rollout to each deploy.
   const deploys = ipcCall(load, { cmd: "await-deploys", count: connect.connected, timeoutMs: 60_000 });
+  cpu.lap();
   const t0 = clock();
   await api("POST", "/rollouts", { release: release.id, waves: [{ name: "all", percent: 100 }] });
   const apiMs = clock() - t0;
   const { arrivals, missing } = await deploys;
   const latencies = arrivals.map((at) => at - t0).sort((a, b) => a - b);
+  const fanoutCpu = cpu.lap();
 
   // Reports: all agents report at once; persisted = the reports table holds them all.
   const reports = db.prepare("SELECT count(*) AS n FROM reports");
   const before = reports.get().n;
+  cpu.lap();
   const sending = ipcCall(load, { cmd: "report" });
   await until(() => reports.get().n - before >= arrivals.length, 120_000, 10);
   const persistedAt = clock();
+  const reportCpu = cpu.lap();
   const sent = await sending;
   const persistMs = persistedAt - sent.sentAt;
   const persistedKb = procStatusKb(hub.child.pid, "VmRSS");
@@ -132,6 +147,9 @@ async function benchHub() {
     n: connect.connected,
     failed: connect.failed,
     connectMs: connect.connectMs,
+    connectCpu,
+    fanoutCpu,
+    reportCpu,
     registeredMs,
     apiMs,
     latencies,
@@ -153,6 +171,7 @@ async function benchBareWs() {
   await sleep(500);
   const idleKb = procStatusKb(server.child.pid, "VmRSS");
   const load = await forkLoadGenerator();
+  const cpu = cpuMeter(server.child.pid, load.pid);
   const agents = Array.from({ length: agentCount }, (_, i) => ({ id: `bare-${i}`, token: "" }));
   const connect = await ipcCall(load, {
     cmd: "connect",
@@ -162,6 +181,7 @@ async function benchBareWs() {
     app: APP,
     inFlight: 256,
   });
+  const connectCpu = cpu.lap();
   await sleep(1000);
   const connectedKb = procStatusKb(server.child.pid, "VmRSS");
   await ipcCall(load, { cmd: "close" }).catch(() => {});
@@ -169,6 +189,7 @@ async function benchBareWs() {
   return {
     n: connect.connected,
     connectMs: connect.connectMs,
+    connectCpu,
     idleKb,
     connectedKb,
     perAgentKb: (connectedKb - idleKb) / connect.connected,
@@ -192,14 +213,26 @@ function report(ours, bare) {
       ["time to connect N (upgrades done)", fmt.ms(ours.connectMs), fmt.ms(bare.connectMs), ""],
       ["  … and registered online (hello stored)", fmt.ms(ours.registeredMs), "-", ""],
       ["  connections per second", rate(ours.n, ours.connectMs), rate(bare.n, bare.connectMs), ""],
+      [
+        "  server CPU time while connecting",
+        fmt.ms(ours.connectCpu.server),
+        fmt.ms(bare.connectCpu.server),
+        "",
+      ],
+      ["  load generator CPU time", fmt.ms(ours.connectCpu.load), fmt.ms(bare.connectCpu.load), ""],
       ["fan-out: POST /rollouts answered", fmt.ms(ours.apiMs), "-", ""],
       ["fan-out: first deploy arrives", p(0), "-", ""],
       ["fan-out latency p50", p(50), "-", ""],
       ["fan-out latency p99", p(99), "-", "≤ 1 s"],
       ["fan-out latency max", p(100), "-", ""],
       ["  agents without a deploy", String(ours.missing), "-", "0"],
+      ["  hub CPU time, API call → last deploy", fmt.ms(ours.fanoutCpu.server), "-", ""],
+      ["  load generator CPU time", fmt.ms(ours.fanoutCpu.load), "-", ""],
       ["reports: all N sent → all persisted", fmt.ms(ours.persistMs), "-", ""],
       ["reports persisted per second", `${fmt.int(ours.reportsPerSecond)}/s`, "-", "≥ 5,000/s"],
+      ["  hub CPU time for the N reports", fmt.ms(ours.reportCpu.server), "-", ""],
+      ["  reports per hub CPU-second", rate(ours.n, ours.reportCpu.server), "-", ""],
+      ["  load generator CPU time", fmt.ms(ours.reportCpu.load), "-", ""],
       ["RSS idle", fmt.kb(ours.idleKb), fmt.kb(bare.idleKb), ""],
       ["RSS with N connected", fmt.kb(ours.connectedKb), fmt.kb(bare.connectedKb), ""],
       ["RSS after the reports", fmt.kb(ours.persistedKb), "-", ""],
@@ -207,6 +240,19 @@ function report(ours, bare) {
     ],
   );
   console.log(`measured on ${machineNote()}; load generator and hub share the machine`);
+}
+
+/** CPU time of the server and the load generator since the previous lap. */
+function cpuMeter(serverPid, loadPid) {
+  let last = { server: procCpuMs(serverPid), load: procCpuMs(loadPid) };
+  return {
+    lap() {
+      const now = { server: procCpuMs(serverPid), load: procCpuMs(loadPid) };
+      const used = { server: now.server - last.server, load: now.load - last.load };
+      last = now;
+      return used;
+    },
+  };
 }
 
 async function forkLoadGenerator() {
