@@ -5,7 +5,7 @@
  * effect: restoring consumes it.
  */
 import { readdir, readFile, rm } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { z } from "zod";
 import { BadInputError } from "../../shared/errors.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
@@ -173,8 +173,4 @@ export async function basesInUse(backupRoot: string, app: string): Promise<Set<s
     for (const sha of meta.bases) used.add(sha);
   }
   return used;
-}
-
-export function appOfBackupPath(backupPath: string): string {
-  return basename(dirname(backupPath));
 }
