@@ -17,7 +17,17 @@ export async function artifactPathFor(ctx: SourceContext, name: string): Promise
 }
 
 export async function removeArtifact(path: string | undefined): Promise<void> {
-  if (path !== undefined) await rm(path, { force: true });
+  if (path === undefined) return;
+  await rm(path, { force: true });
+  await rm(signaturePathOf(path), { force: true });
+}
+
+/**
+ * Where a release's detached signature (CI's `ARTIFACT.sig`, fetched from beside the artifact) is
+ * kept; the pipeline checks it against `[trust]` keys. A stale one never outlives its artifact.
+ */
+export function signaturePathOf(artifactPath: string): string {
+  return `${artifactPath}.sig`;
 }
 
 /** The caller's progress callback, or a bar/log reporter when it gave none. */

@@ -3,7 +3,7 @@
  * (ETag / Last-Modified in metadata_file); the body is only downloaded by fetch(), verified against
  * the configured checksum, and only then extracted.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
@@ -11,6 +11,7 @@ import type { HttpSource as HttpSourceConfig } from "../../shared/config/schema.
 import { BadInputError } from "../../shared/errors.js";
 import { extractArchive } from "../archive/extract.js";
 import { downloadFile } from "../download/download.js";
+import { DownloadError } from "../download/errors.js";
 import { fetchText, type HttpCallOptions, probeUrl } from "../download/probe.js";
 import { redactUrl } from "../download/redact.js";
 import {
@@ -18,6 +19,7 @@ import {
   checksumToVerify,
   progressFor,
   removeArtifact,
+  signaturePathOf,
   verifyArtifact,
 } from "./artifact.js";
 import { parseSha256Sums } from "./checksum.js";
@@ -97,6 +99,7 @@ export class HttpSource implements ReleaseSource {
     });
     if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
     if (expected !== undefined) await verifyArtifact(artifact, result.sha256, expected, this.shownUrl);
+    await this.fetchSignature(artifact, options?.signal);
     try {
       const counts = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
       this.ctx.log.info("downloaded and extracted release", {
@@ -148,6 +151,19 @@ export class HttpSource implements ReleaseSource {
 
   private fileName(): string {
     return this.cfg.filename ?? (basename(new URL(this.cfg.url).pathname) || "release");
+  }
+
+  /** `<url>.sig` when the server has one; its absence only matters to an agent with [trust] keys. */
+  private async fetchSignature(artifact: string, signal?: AbortSignal): Promise<void> {
+    const target = signaturePathOf(artifact);
+    await rm(target, { force: true });
+    try {
+      const text = await fetchText(`${this.cfg.url}.sig`, { ...this.callOptions(signal), retries: 0 });
+      await writeFile(target, text, { mode: 0o600 });
+    } catch (err) {
+      if (err instanceof DownloadError && err.status !== undefined && err.status < 500) return;
+      throw err;
+    }
   }
 
   private callOptions(signal?: AbortSignal): HttpCallOptions {

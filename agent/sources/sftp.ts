@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -19,6 +20,7 @@ import {
   checksumToVerify,
   progressFor,
   removeArtifact,
+  signaturePathOf,
   verifyArtifact,
 } from "./artifact.js";
 import { parseSha256Sums } from "./checksum.js";
@@ -88,6 +90,7 @@ export class SftpSource implements ReleaseSource {
         throw new VerificationError(this.where, `size ${remote.size} bytes is over the limit of ${max}`);
       const expected = await this.expectedSha256(client);
       const sha256 = await this.download(client, artifact, remote.size, progress, options?.signal);
+      await this.fetchSignature(client, artifact);
       return { remote, sha256, expected };
     });
     if (expected !== undefined) await verifyArtifact(artifact, sha256, expected, this.where);
@@ -154,6 +157,17 @@ export class SftpSource implements ReleaseSource {
       );
     }
     return hash.digest("hex");
+  }
+
+  /** `<remote_path>.sig` when the server has one; only an agent with [trust] keys requires it. */
+  private async fetchSignature(client: SftpClient, artifact: string): Promise<void> {
+    const target = signaturePathOf(artifact);
+    await rm(target, { force: true });
+    const remote = `${this.cfg.remote_path}.sig`;
+    if ((await client.exists(remote)) !== "-") return;
+    const text = await client.get(remote);
+    if (!Buffer.isBuffer(text)) throw new Error("sftp get without a destination returned no buffer");
+    await writeFile(target, text, { mode: 0o600 });
   }
 
   /** Configured checksum, else `<remote_path>.sha256` when the server has one, else none. */

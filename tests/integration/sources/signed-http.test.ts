@@ -1,0 +1,115 @@
+/**
+ * The whole signature path as an operator runs it: `ship release http|keygen|sign` in CI, the
+ * archive and its .sig served over real HTTP, an agent with [trust] keys installing it — and
+ * refusing, with nothing changed, when the signature is missing, foreign or for another release.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FileRoute, fileRoutes } from "../../support/servers/file-routes.js";
+import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import { runShip } from "../../support/ship-cli.js";
+
+describe("signed http releases under [trust]", () => {
+  let root: string;
+  let server: TestServer;
+  const routes = new Map<string, FileRoute>();
+
+  async function build(version: string, body: string): Promise<{ archive: string; sig: string }> {
+    const src = join(root, `src-${version}`);
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, "update-manifest.yaml"), `version: "${version}"\n`);
+    await writeFile(join(src, "app.txt"), body);
+    const out = join(root, "dist");
+    const built = await runShip([
+      "release",
+      "-C",
+      src,
+      "http",
+      version,
+      `v${version}`,
+      "--app",
+      "myapp",
+      "--out",
+      out,
+    ]);
+    expect(built.code, built.stderr).toBe(0);
+    const archive = join(out, `myapp-${version}.tar.gz`);
+    const signed = await runShip(["release", "sign", archive, "--key", join(root, "keys/ship-release.key")]);
+    expect(signed.code, signed.stderr).toBe(0);
+    return { archive: await readFile(archive, "latin1"), sig: await readFile(`${archive}.sig`, "utf8") };
+  }
+
+  function publish(files: { archive: string; sig?: string }, etag: string): void {
+    routes.set("/myapp.tar.gz", { body: Buffer.from(files.archive, "latin1"), etag: `"${etag}"` });
+    if (files.sig === undefined) routes.delete("/myapp.tar.gz.sig");
+    else routes.set("/myapp.tar.gz.sig", { body: files.sig });
+  }
+
+  async function config(trustedKeyFile: string, name: string): Promise<string> {
+    const file = join(root, name);
+    await writeFile(
+      file,
+      `[general]
+state_file = "${root}/var/state.json"
+backup_dir = "${root}/var/backups"
+min_interval_hours = 0
+
+[sources.myapp]
+type = "http"
+url = "${server.url}/myapp.tar.gz"
+app_dir = "${root}/app"
+
+[trust]
+key_files = ["${trustedKeyFile}"]
+`,
+    );
+    return file;
+  }
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-signed-"));
+    await mkdir(join(root, "app"));
+    server = await startHttpServer(fileRoutes(routes));
+    expect((await runShip(["release", "keygen", "--out", join(root, "keys")])).code).toBe(0);
+    expect((await runShip(["release", "keygen", "--out", join(root, "other-keys")])).code).toBe(0);
+  });
+  afterAll(async () => {
+    await server.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("installs a release signed by a trusted key, refuses unsigned, foreign and swapped ones", async () => {
+    const cfg = await config(join(root, "keys/ship-release.pub"), "ship.toml");
+    const v1 = await build("1.0.0", "one\n");
+    publish(v1, "v1");
+    const ok = await runShip(["--config", cfg]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("one\n");
+
+    const v2 = await build("2.0.0", "two\n");
+    publish({ archive: v2.archive }, "v2-unsigned");
+    const unsigned = await runShip(["--config", cfg]);
+    expect(unsigned.code).toBe(2);
+    expect(unsigned.stderr).toMatch(/unsigned|no signature|signature/i);
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("one\n");
+
+    // v1's signature beside v2's archive: the signed digests do not match what was downloaded.
+    publish({ archive: v2.archive, sig: v1.sig }, "v2-swapped");
+    const swapped = await runShip(["--config", cfg]);
+    expect(swapped.code).toBe(2);
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("one\n");
+
+    // Signed, but by a key this agent does not trust.
+    const foreign = await config(join(root, "other-keys/ship-release.pub"), "foreign.toml");
+    publish(v2, "v2-signed");
+    const untrusted = await runShip(["--config", foreign]);
+    expect(untrusted.code).toBe(2);
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("one\n");
+
+    const good = await runShip(["--config", cfg]);
+    expect(good.code, good.stderr).toBe(0);
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("two\n");
+  });
+});
