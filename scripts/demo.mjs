@@ -6,7 +6,7 @@
  * on v2, the host's config value kept, its data untouched) and exits non-zero if anything is off.
  * `--keep` leaves everything running until Ctrl-C. Uses only the built CLIs (dist/) and the HTTP API.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, openSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -15,8 +15,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { create as createTar } from "tar";
 
+const execFileAsync = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const HUB = join(ROOT, "dist/hub/cli/main.js");
 const SHIP = join(ROOT, "dist/agent/cli/main.js");
@@ -63,10 +65,8 @@ async function main() {
     ...HOSTS.map((h) => token("--role", "agent", "--agent", h.id)),
   ]);
   await writeFile(join(dir, "operator.token"), `${operator}\n`, { mode: 0o600 });
-  const hubProcess = start("hub", process.execPath, [HUB, "serve", "--config", join(dataDir, "hub.toml")], {
-    log: join(dir, "hub.log"),
-  });
-  await waitForOutput(hubProcess, /listening on/);
+  const serve = [HUB, "serve", "--config", join(dataDir, "hub.toml")];
+  await waitForOutput(start("hub", process.execPath, serve, { log: join(dir, "hub.log") }), /listening on/);
   say(`hub listening on ${hubUrl}`);
   say(
     `  dashboard while it runs: ${color("1", `${hubUrl}/`)} (sign in with the token in ${join(dir, "operator.token")})`,
@@ -198,7 +198,6 @@ async function main() {
     say("Ctrl-C stops everything and removes the temp dir.");
     await new Promise((ok) => process.once("SIGINT", ok));
   }
-  void hubProcess;
   return 0;
 }
 
@@ -255,25 +254,18 @@ async function writeRelease(root, version) {
     join(root, "data", "orders.txt"),
     "sample data from the release (never installed over yours)\n",
   );
-  await writeFile(
-    join(root, "update-manifest.yaml"),
-    [
-      `version: "${version}"`,
-      `description: "sample app ${version}"`,
-      "files:",
-      '  "config.toml":',
-      "    action: merge_toml",
-      "    merge_strategy: preserve_user",
-      "directories:",
-      "  data:",
-      "    preserve: true",
-      "post_update_tests:",
-      '  - name: "app reports its version"',
-      `    command: "./app.sh | grep -q ${version}"`,
-      "    timeout: 10",
-      "",
-    ].join("\n"),
-  );
+  // What CI writes next to the code: config.toml merged keeping the host's values, data/ never
+  // written, and a test after the update (a failing one makes ship restore the previous version).
+  const manifest = `version: "${version}"
+description: "sample app ${version}"
+files:
+  "config.toml": { action: merge_toml, merge_strategy: preserve_user }
+directories:
+  data: { preserve: true }
+post_update_tests:
+  - { name: "app reports its version", command: "./app.sh | grep -q ${version}", timeout: 10 }
+`;
+  await writeFile(join(root, "update-manifest.yaml"), manifest);
 }
 
 function shipToml(host, v1, hubUrl) {
@@ -343,22 +335,12 @@ function waitForOutput(child, pattern) {
   });
 }
 
-function run(command, args) {
-  return new Promise((ok, fail) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      err += d;
-    });
-    child.once("error", fail);
-    child.once("close", (code) =>
-      code === 0 ? ok(out) : fail(new Error(`${args.slice(1, 3).join(" ")} exited ${code}: ${err.trim()}`)),
-    );
-  });
+async function run(command, args) {
+  try {
+    return (await execFileAsync(command, args)).stdout;
+  } catch (error) {
+    throw new Error(`${args.slice(1, 3).join(" ")} failed: ${String(error.stderr ?? error.message).trim()}`);
+  }
 }
 
 async function waitUntil(what, check) {

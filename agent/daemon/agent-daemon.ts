@@ -4,16 +4,15 @@
  * the hub's ack. Without a hub the daemon still carries out what it was last told.
  */
 import { randomUUID } from "node:crypto";
-import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Hello, HubMessage, Report } from "../../shared/protocol/messages.js";
 import { stateRoot } from "../pipeline/paths.js";
 import { readState } from "../state/state-file.js";
-import { SHIP_VERSION } from "../version.js";
 import { carryOut } from "./carry-out.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
+import { buildHello } from "./hello.js";
 import { HubConnection } from "./hub-connection.js";
 import { ReportOutbox } from "./outbox.js";
 
@@ -228,33 +227,7 @@ export class AgentDaemon {
   }
 
   private async hello(): Promise<Hello> {
-    const { config } = this.options;
-    const state = await readState(config.general.state_file);
-    const desired = await this.desired.all();
-    return {
-      type: "hello",
-      v: 1,
-      agentId: this.options.agentId,
-      hostname: osHostname(),
-      labels: config.hub?.labels ?? {},
-      agentVersion: SHIP_VERSION,
-      apps: Object.keys(config.sources).map((app) => {
-        const current = state.sources[app];
-        const version = current?.current_version ?? null;
-        const finished = desired[app]?.finished;
-        // The hub's release id lets it send this agent back here later (rollback).
-        const fromHub =
-          finished?.report.outcome === "succeeded" && desired[app]?.instruction.release.version === version
-            ? desired[app]?.instruction.release.id
-            : undefined;
-        return {
-          app,
-          version,
-          state: current?.last_result ?? "unknown",
-          ...(fromHub === undefined ? {} : { releaseId: fromHub }),
-        };
-      }),
-    };
+    return buildHello(this.options.config, this.options.agentId, await this.desired.all());
   }
 }
 

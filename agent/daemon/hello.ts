@@ -1,0 +1,40 @@
+/** What the agent announces on every (re)connect: who it is and what each app runs now. */
+import { hostname } from "node:os";
+import type { AgentConfig } from "../../shared/config/schema.js";
+import type { Hello } from "../../shared/protocol/messages.js";
+import { readState } from "../state/state-file.js";
+import { SHIP_VERSION } from "../version.js";
+import type { AppDesired } from "./desired-state.js";
+
+export async function buildHello(
+  config: AgentConfig,
+  agentId: string,
+  desired: Record<string, AppDesired>,
+): Promise<Hello> {
+  const state = await readState(config.general.state_file);
+  return {
+    type: "hello",
+    v: 1,
+    agentId,
+    hostname: hostname(),
+    labels: config.hub?.labels ?? {},
+    agentVersion: SHIP_VERSION,
+    apps: Object.keys(config.sources).map((app) => {
+      const current = state.sources[app];
+      const version = current?.current_version ?? null;
+      const last = desired[app];
+      // The hub's release id lets it send this agent back here later (rollback); only claimed
+      // when the files are that release's version.
+      const releaseId =
+        last?.finished?.report.outcome === "succeeded" && last.instruction.release.version === version
+          ? last.instruction.release.id
+          : undefined;
+      return {
+        app,
+        version,
+        state: current?.last_result ?? "unknown",
+        ...(releaseId === undefined ? {} : { releaseId }),
+      };
+    }),
+  };
+}
