@@ -11,7 +11,7 @@ import { basename, posix } from "node:path";
 import type { SyncHostVerifier } from "ssh2";
 import SftpClient from "ssh2-sftp-client";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
-import { checkHostKey, type HostKeyVerdict } from "./known-hosts.js";
+import { type HostKeyVerdict, parseKnownHosts, verifyHostKey } from "../sources/ssh/known-hosts.js";
 
 export interface SftpTarget {
   host: string;
@@ -42,9 +42,9 @@ async function readRequired(path: string, what: string): Promise<string> {
   }
 }
 
-const verdictText: Record<Exclude<HostKeyVerdict, "trusted">, string> = {
-  unknown_host: "is not in known_hosts (add it with ssh-keyscan after checking its fingerprint)",
-  key_mismatch: "offered a key that differs from known_hosts: possible man-in-the-middle",
+const verdictText: Record<Exclude<HostKeyVerdict, "match">, string> = {
+  unknown: "is not in known_hosts (add it with ssh-keyscan after checking its fingerprint)",
+  mismatch: "offered a key that differs from known_hosts: possible man-in-the-middle",
   revoked: "offered a key marked @revoked in known_hosts",
 };
 
@@ -78,12 +78,13 @@ export async function uploadRelease(target: SftpTarget, files: readonly string[]
   const port = target.port ?? 22;
   const knownHostsFile = expandHome(target.knownHostsFile ?? "~/.ssh/known_hosts");
   const knownHosts = await readRequired(knownHostsFile, "--known-hosts");
+  const knownHostEntries = parseKnownHosts(knownHosts);
   const keyFile = expandHome(target.keyFile ?? "~/.ssh/id_ed25519");
   const privateKey = await readRequired(keyFile, "--key");
   let verdict: HostKeyVerdict | undefined;
   const hostVerifier: SyncHostVerifier = (key) => {
-    verdict = checkHostKey(knownHosts, target.host, port, key);
-    return verdict === "trusted";
+    verdict = verifyHostKey(knownHostEntries, target.host, port, key);
+    return verdict === "match";
   };
   // The library's default listeners print to the console; failures already reach us as rejections.
   const quiet = () => undefined;
@@ -99,7 +100,7 @@ export async function uploadRelease(target: SftpTarget, files: readonly string[]
       readyTimeout: target.readyTimeoutMs ?? 20_000,
     });
   } catch (e) {
-    if (verdict !== undefined && verdict !== "trusted") {
+    if (verdict !== undefined && verdict !== "match") {
       throw new VerificationError(
         `${target.host}:${port}`,
         `host ${verdictText[verdict]} (${knownHostsFile})`,
