@@ -70,6 +70,7 @@ try {
         fmt.ms(agent.wallMs),
         mark(agent.maxRssKb),
       ],
+      ["  floor: the same CLI and config, --list-backups", fmt.kb(agent.floorKb), "", ""],
       [
         "naive: readFileSync of the artifact (node -e)",
         fmt.kb(naive.maxRssKb),
@@ -139,14 +140,12 @@ async function runAgent(url, sha256) {
       "",
     ].join("\n"),
   );
-  const result = await measured(process.execPath, [
-    join(repoRoot, "dist/agent/cli/main.js"),
-    "--config",
-    config,
-    "--force",
-  ]);
+  const cli = join(repoRoot, "dist/agent/cli/main.js");
+  const result = await measured(process.execPath, [cli, "--config", config, "--force"]);
   if (result.status !== 0) throw new Error(`agent exited ${result.status}:\n${result.output}`);
-  return { ...result, installedBytes: await treeBytes(join(root, "app")) };
+  // The same CLI and config doing no transfer: what the process costs before any artifact.
+  const floor = await measured(process.execPath, [cli, "--config", config, "--list-backups"]);
+  return { ...result, floorKb: floor.maxRssKb, installedBytes: await treeBytes(join(root, "app")) };
 }
 
 /** Runs a command and reports its peak RSS: /usr/bin/time -v when installed, else VmHWM polled from /proc. */

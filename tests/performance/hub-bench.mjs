@@ -7,6 +7,7 @@
 //   npm run build && node tests/performance/hub-bench.mjs    (N = 10,000)
 //   BENCH_SCALE=0.05 node tests/performance/hub-bench.mjs    (N = 500)
 //   BENCH_AGENTS=2000 ...                                    (N directly)
+//   BENCH_HUB_TICK_SECONDS=3600 ...                          (rollout tick out of the way, to see its cost)
 //   BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"      (profile the hub)
 import { fork, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -70,7 +71,12 @@ async function benchHub() {
   );
   if (minted.status !== 0) throw new Error("minting tokens failed");
   const tokens = JSON.parse(readFileSync(tokensFile, "utf8"));
-  writeFileSync(join(work, "hub.toml"), 'log_level = "warn"\nport = 0\n');
+  // The hub's defaults, except quiet logs; BENCH_HUB_TICK_SECONDS isolates the rollout tick's share.
+  const tick = process.env.BENCH_HUB_TICK_SECONDS;
+  writeFileSync(
+    join(work, "hub.toml"),
+    `log_level = "warn"\nport = 0\n${tick ? `tick_interval_seconds = ${Number(tick)}\n` : ""}`,
+  );
 
   const hub = startNode(
     [
