@@ -17,6 +17,7 @@ import { verifyReleaseTrust } from "../../shared/signing/trust.js";
 import { extractArchive } from "../archive/extract.js";
 import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
+import { probeUrl } from "../download/probe.js";
 import { redactUrl } from "../download/redact.js";
 import { artifactPathFor, removeArtifact, verifyArtifact } from "../sources/artifact.js";
 import { extractLimitsFor } from "../sources/release-info.js";
@@ -42,6 +43,13 @@ export interface HubReleaseSourceOptions {
   onPercent?: (percent: number) => void;
 }
 
+interface HttpLocation {
+  url: string;
+  /** Never logged. */
+  headers: Record<string, string>;
+  caFile: string | undefined;
+}
+
 export class HubReleaseSource implements ReleaseSource {
   readonly name: string;
   /**
@@ -54,9 +62,21 @@ export class HubReleaseSource implements ReleaseSource {
     this.name = options.app;
   }
 
-  /** The hub decided there is something to do; the daemon never asks the source. */
+  /**
+   * The hub decided there is something to do, so this only makes sure the release can be reached:
+   * a hub or server that is away fails here, before anything is staged, recorded or notified.
+   */
   async check(): Promise<UpdateCheck> {
     const { release } = this.options;
+    const where = this.httpLocation();
+    if (where !== undefined) {
+      try {
+        await probeUrl(where.url, {}, { headers: where.headers, caFile: where.caFile, retries: 0 });
+      } catch (error) {
+        if (error instanceof DownloadError && error.retryable) this.transientFailure = error.message;
+        throw error;
+      }
+    }
     return {
       available: true,
       candidate: release.version,
@@ -74,35 +94,19 @@ export class HubReleaseSource implements ReleaseSource {
   }
 
   private async fetchOnce(stagingDir: string, fetchOptions?: FetchOptions): Promise<FetchedRelease> {
-    const { release } = this.options;
-    const ref = release.source;
+    const ref = this.options.release.source;
+    const where = this.httpLocation();
     let fetched: FetchedRelease;
-    switch (ref.type) {
-      case "hub":
-        fetched = await this.download(
-          `${this.options.hubUrl.replace(/\/+$/, "")}/api/v1/artifacts/${ref.sha256}`,
-          ref.sha256,
-          stagingDir,
-          { authorization: `Bearer ${this.options.token}` },
-          this.options.config.hub?.ca_file,
-          fetchOptions,
-        );
-        break;
-      case "http":
-      case "https":
-        if (ref.type === "https" && !ref.url.startsWith("https://"))
-          throw BadInputError.single("hub release", "source.url", 'type "https" needs an https:// URL');
-        fetched = await this.downloadExternal(ref.url, ref.sha256, stagingDir, fetchOptions);
-        break;
-      case "sftp":
-        fetched = await this.fetchSftp(ref.remote_path, ref.sha256, stagingDir, fetchOptions);
-        break;
-      case "git":
-        throw BadInputError.single(
-          "hub release",
-          "source.type",
-          `${this.name}: git releases are not supported in daemon mode yet; publish an archive instead`,
-        );
+    if (where !== undefined && "sha256" in ref) {
+      fetched = await this.download(where, ref.sha256, stagingDir, fetchOptions);
+    } else if (ref.type === "sftp") {
+      fetched = await this.fetchSftp(ref.remote_path, ref.sha256, stagingDir, fetchOptions);
+    } else {
+      throw BadInputError.single(
+        "hub release",
+        "source.type",
+        `${this.name}: git releases are not supported in daemon mode yet; publish an archive instead`,
+      );
     }
     await this.checkStagedVersion(stagingDir);
     return fetched;
@@ -113,43 +117,41 @@ export class HubReleaseSource implements ReleaseSource {
     await removeArtifact(release.artifactPath);
   }
 
-  private async downloadExternal(
-    url: string,
-    sha256: string,
-    stagingDir: string,
-    fetchOptions: FetchOptions | undefined,
-  ): Promise<FetchedRelease> {
-    const { source } = this.options;
+  /** Where an HTTP-reachable release is, and what this host sends there; undefined for sftp/git. */
+  private httpLocation(): HttpLocation | undefined {
+    const { release, source, config, hubUrl, token } = this.options;
+    const ref = release.source;
+    if (ref.type === "hub") {
+      return {
+        url: `${hubUrl.replace(/\/+$/, "")}/api/v1/artifacts/${ref.sha256}`,
+        headers: { authorization: `Bearer ${token}` },
+        caFile: config.hub?.ca_file,
+      };
+    }
+    if (ref.type !== "http" && ref.type !== "https") return undefined;
+    if (ref.type === "https" && !ref.url.startsWith("https://"))
+      throw BadInputError.single("hub release", "source.url", 'type "https" needs an https:// URL');
     // The app's own headers and CA only go to the origin its source names: a release must not be
     // able to send this host's credentials somewhere else.
     const local = source.type === "http" || source.type === "https" ? source : undefined;
-    const sameOrigin = local !== undefined && new URL(local.url).origin === new URL(url).origin;
-    return this.download(
-      url,
-      sha256,
-      stagingDir,
-      sameOrigin ? local.headers : {},
-      local?.ca_file,
-      fetchOptions,
-    );
+    const sameOrigin = local !== undefined && new URL(local.url).origin === new URL(ref.url).origin;
+    return { url: ref.url, headers: sameOrigin ? local.headers : {}, caFile: local?.ca_file };
   }
 
   private async download(
-    url: string,
+    where: HttpLocation,
     sha256: string,
     stagingDir: string,
-    headers: Record<string, string>,
-    caFile: string | undefined,
     fetchOptions: FetchOptions | undefined,
   ): Promise<FetchedRelease> {
     const { context } = this.options;
     const artifact = await artifactPathFor(context, `${this.name}.hub`);
     let lastPercent = -1;
     const result = await downloadFile({
-      url,
+      url: where.url,
       dest: artifact,
-      headers,
-      ...(caFile === undefined ? {} : { caFile }),
+      headers: where.headers,
+      ...(where.caFile === undefined ? {} : { caFile: where.caFile }),
       timeoutMs: 60_000,
       retries: 3,
       ...(context.retryDelayMs === undefined ? {} : { retryDelayMs: context.retryDelayMs }),
@@ -166,7 +168,7 @@ export class HubReleaseSource implements ReleaseSource {
       log: context.log,
     });
     if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
-    await verifyArtifact(artifact, result.sha256, sha256, redactUrl(url));
+    await verifyArtifact(artifact, result.sha256, sha256, redactUrl(where.url));
     return this.unpack(artifact, sha256, stagingDir);
   }
 

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create as createTar } from "tar";
@@ -219,6 +221,43 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
     expect(reportFor("d-3~rollback")?.steps.map((s) => s.name)).toEqual(["restore backup"]);
     expect(await version()).toBe("2.0.0");
     expect(await readFile(join(appDir(), "config.toml"), "utf8")).not.toContain("added in 3.0.0");
+  });
+
+  it("waits for a release server that is away, records nothing meanwhile, and finishes when it is back", {
+    timeout: 60_000,
+  }, async () => {
+    const file = await archive("3.5.0");
+    const body = await readFile(file);
+    const sha256 = createHash("sha256").update(body).digest("hex");
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-length": body.length }).end(body);
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((ok) => server.close(() => ok()));
+    const stateBefore = await readFile(config.general.state_file, "utf8");
+
+    const url = `http://127.0.0.1:${port}/sample-3.5.0.tar.gz`;
+    hub.send(deploy("d-away", await release("3.5.0", { type: "http", url, sha256 })));
+    await poll("a retry", async () =>
+      lines.some((l) => l.msg.startsWith("could not start this instruction now")),
+    );
+    expect(reportFor("d-away")).toBeUndefined();
+    expect(await readFile(config.general.state_file, "utf8")).toBe(stateBefore);
+
+    await new Promise<void>((ok) => server.listen(port, "127.0.0.1", ok));
+    try {
+      await hub.until("report d-away", () => reportFor("d-away") !== undefined);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
+    expect(reportFor("d-away")).toMatchObject({
+      outcome: "succeeded",
+      fromVersion: "2.0.0",
+      toVersion: "3.5.0",
+    });
+    expect(await version()).toBe("3.5.0");
   });
 
   it("carries out an unfinished instruction on start with no hub reachable, keeping its report for later", {
