@@ -46,11 +46,12 @@ export function procCpuMs(pid) {
   }
 }
 
-/** The soft limit on open files of this process. */
-export function openFilesLimit() {
+/** This process's open-file limits; a child may raise its soft limit up to the hard one (startNode openFiles). */
+export function openFilesLimits() {
   const limits = readFileSync("/proc/self/limits", "utf8");
-  const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
-  return match?.[1] === "unlimited" ? Number.POSITIVE_INFINITY : Number(match?.[1] ?? 1024);
+  const match = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(limits);
+  const value = (v) => (v === "unlimited" ? 1 << 20 : Number(v ?? 1024));
+  return { soft: value(match?.[1]), hard: value(match?.[2]) };
 }
 
 export function percentile(sorted, p) {
@@ -87,7 +88,8 @@ export const fmt = {
 };
 
 /**
- * Spawns a Node process and resolves once a stdout line matches `ready` (e.g. the listening URL).
+ * Spawns a Node process; `started` resolves once stdout matches `ready` (e.g. the listening URL),
+ * at once without `ready`.
  * With `openFiles`, the child runs under a shell that raises its fd limit first.
  */
 export function startNode(args, { ready, env, openFiles, ipc = false } = {}) {
@@ -101,10 +103,11 @@ export function startNode(args, { ready, env, openFiles, ipc = false } = {}) {
     stdio: ["ignore", "pipe", "inherit", ...(ipc ? ["ipc"] : [])],
   });
   const started = new Promise((resolveReady, reject) => {
+    if (!ready) return resolveReady([""]);
     let buffered = "";
     const onData = (chunk) => {
       buffered += chunk.toString();
-      const match = ready ? ready.exec(buffered) : [""];
+      const match = ready.exec(buffered);
       if (match) {
         child.stdout.off("data", onData);
         child.stdout.resume();

@@ -9,7 +9,7 @@
 //   BENCH_AGENTS=2000 ...                                    (N directly)
 //   BENCH_HUB_TICK_SECONDS=3600 ...                          (rollout tick out of the way, to see its cost)
 //   BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"      (profile the hub)
-import { fork, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ import {
   fmt,
   ipcCall,
   machineNote,
-  openFilesLimit,
+  openFilesLimits,
   percentile,
   printTable,
   procCpuMs,
@@ -37,16 +37,16 @@ const hubNodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? "").split(" ").filter(Bo
 const clock = () => performance.timeOrigin + performance.now();
 
 let agentCount = Number(process.env.BENCH_AGENTS ?? Math.max(10, Math.round(10_000 * benchScale())));
-// Each side holds one fd per connection plus its own; stay clear of the limit rather than die at it.
-const fdRoom = openFilesLimit() - 512;
-if (agentCount > fdRoom) {
+// Each side holds one fd per connection plus its own; both raise their soft limit to the hard one.
+// Stay clear of that rather than die at it.
+const { hard: openFiles } = openFilesLimits();
+if (agentCount > openFiles - 512) {
   console.error(
-    `!! open-file limit ${openFilesLimit()} is too low for ${agentCount} agents: measuring ${fdRoom}`,
+    `!! open-file limit ${openFiles} is too low for ${agentCount} agents: measuring ${openFiles - 512}`,
   );
-  console.error("!! raise it (ulimit -n, LimitNOFILE=) to measure the full fleet");
-  agentCount = fdRoom;
+  console.error("!! raise it (ulimit -Hn, LimitNOFILE=) to measure the full fleet");
+  agentCount = openFiles - 512;
 }
-const openFiles = openFilesLimit();
 const work = mkdtempSync(join(tmpdir(), "ship-hub-bench-"));
 const children = [];
 
@@ -266,12 +266,9 @@ function cpuMeter(serverPid, loadPid) {
 }
 
 async function forkLoadGenerator() {
-  const child = fork(join(here, "load-agents.mjs"), [], {
-    cwd: repoRoot,
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-    execArgv: ["--max-old-space-size=4096"],
-  });
+  const { child } = startNode([join(here, "load-agents.mjs")], { ipc: true, openFiles });
   children.push(child);
+  child.stdout.resume();
   await new Promise((resolve, reject) => {
     child.once("message", resolve);
     child.once("exit", (code) => reject(new Error(`load generator exited (${code})`)));
