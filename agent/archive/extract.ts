@@ -23,6 +23,11 @@ export interface ExtractResult {
   files: number;
   /** Bytes of file content written. */
   bytes: number;
+  /**
+   * sha256 of every regular file (hard links included) by path relative to the final release root
+   * (after the top-directory strip), hashed as it streamed to disk. Symlinks are left out.
+   */
+  hashes: Map<string, string>;
 }
 
 /**
@@ -43,8 +48,9 @@ export async function extractArchive(
   try {
     await run.unpack();
     await run.checkSymlinks();
-    await stripSingleTopDir(destDir);
-    return { files: run.writer.files, bytes: run.writer.bytes };
+    const stripped = await stripSingleTopDir(destDir);
+    const hashes = stripped === undefined ? run.writer.hashes : underTopDir(run.writer.hashes, stripped);
+    return { files: run.writer.files, bytes: run.writer.bytes, hashes };
   } catch (err) {
     await run.drained();
     await clearDir(destDir, created);
@@ -142,6 +148,16 @@ function parserSink(parser: Parser, label: string): Writable {
       callback();
     },
   });
+}
+
+/** The hashes of the files under `top/`, keyed as they are once `top` was stripped. */
+function underTopDir(hashes: ReadonlyMap<string, string>, top: string): Map<string, string> {
+  const prefix = `${top}/`;
+  const rebased = new Map<string, string>();
+  for (const [rel, sha256] of hashes) {
+    if (rel.startsWith(prefix)) rebased.set(rel.slice(prefix.length), sha256);
+  }
+  return rebased;
 }
 
 async function startsWithGzipMagic(path: string): Promise<boolean> {

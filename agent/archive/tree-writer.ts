@@ -3,6 +3,7 @@
  * could reach outside it or smuggle in privileges. We write entries ourselves instead of using
  * node-tar's Unpack: it chowns as root, keeps setuid bits and creates any symlink it is given.
  */
+import { createHash, type Hash } from "node:crypto";
 import { constants } from "node:fs";
 import { chmod, type FileHandle, link, lstat, mkdir, open, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -22,6 +23,11 @@ export class TreeWriter {
   private unpacked = 0;
   /** Symlinks created so far, by relative path; nothing may be written through them. */
   readonly symlinks = new Map<string, string[]>();
+  /**
+   * sha256 of every regular file (hard links included) by relative path, taken from the bytes as
+   * they were written, so nobody has to read the release again to know what it holds.
+   */
+  readonly hashes = new Map<string, string>();
 
   constructor(
     private readonly root: string,
@@ -89,6 +95,7 @@ export class TreeWriter {
     // A later entry with the same name wins, as with tar(1); unlink so we never write through it.
     await unlink(path);
     this.symlinks.delete(joinParts(parts));
+    this.hashes.delete(joinParts(parts));
     return false;
   }
 
@@ -119,6 +126,9 @@ export class TreeWriter {
       refuse(`hard link to ${target}, which is not a file of this release`);
     await this.prepareSlot(parts, false, refuse);
     await link(source, join(this.root, ...parts));
+    // The target is a regular file written by this run (checked above), so its hash is known.
+    const sha256 = this.hashes.get(joinParts(named.parts));
+    if (sha256 !== undefined) this.hashes.set(joinParts(parts), sha256);
     this.files++;
   }
 
@@ -136,18 +146,25 @@ export class TreeWriter {
     }
     await this.prepareSlot(parts, false, refuse);
     const fh = await open(join(this.root, ...parts), CREATE_NEW, 0o600);
+    const hash = createHash("sha256");
     try {
-      await this.copyBody(entry, fh, refuse);
+      await this.copyBody(entry, fh, hash, refuse);
       await fh.chmod(mode & 0o777);
       if (entry.mtime !== undefined) await fh.utimes(entry.atime ?? entry.mtime, entry.mtime);
     } finally {
       // FileHandle.close waits for writes still in flight, so after this nothing touches the file.
       await fh.close();
     }
+    this.hashes.set(joinParts(parts), hash.digest("hex"));
     this.files++;
   }
 
-  private copyBody(entry: ReadEntry, fh: FileHandle, refuse: (r: string) => never): Promise<void> {
+  private copyBody(
+    entry: ReadEntry,
+    fh: FileHandle,
+    hash: Hash,
+    refuse: (r: string) => never,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let pending: Promise<unknown> = Promise.resolve();
       const onAbort = () => reject(this.signal.reason);
@@ -163,6 +180,7 @@ export class TreeWriter {
         try {
           this.account(chunk.length, refuse);
           this.bytes += chunk.length;
+          hash.update(chunk);
         } catch (err) {
           return done(err);
         }

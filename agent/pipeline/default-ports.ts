@@ -25,7 +25,7 @@ const engine: UpdateEngine = {
     return { detail: result.message };
   },
   async apply(input) {
-    const release = await describeRelease(input.releaseDir);
+    const release = await describeRelease(input.releaseDir, { knownHashes: input.releaseHashes });
     const applied = await applyUpdate({
       app: input.app,
       appDir: input.appDir,

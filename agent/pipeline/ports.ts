@@ -41,6 +41,11 @@ export interface ApplyInput {
   stateDir: string;
   backupDir: string;
   releaseDir: string;
+  /**
+   * sha256 of the release's regular files as the source wrote them (FetchedRelease.fileHashes), so
+   * the engine does not read the whole release again; files it does not name are hashed.
+   */
+  releaseHashes?: ReadonlyMap<string, string>;
   manifest: Manifest;
   version: string;
   previousVersion: string | null;

@@ -75,20 +75,23 @@ export class GitSource implements ReleaseSource {
     }
     // Through a tar file so a tracked symlink pointing outside the release is refused like in any archive.
     const artifact = await artifactPathFor(this.ctx, this.name);
+    let fileHashes: Map<string, string>;
     try {
       await this.git.raw(["archive", "--format=tar", "-o", artifact, target.commit]);
-      const counts = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      const extracted = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      fileHashes = extracted.hashes;
       this.ctx.log.info("exported release tree", {
         source: this.name,
         commit: target.commit,
         ref: target.label,
         version: await readReleaseVersion(stagingDir),
-        ...counts,
+        files: extracted.files,
+        bytes: extracted.bytes,
       });
     } finally {
       await removeArtifact(artifact);
     }
-    return { dir: stagingDir, id: target.commit };
+    return { dir: stagingDir, id: target.commit, fileHashes };
   }
 
   /**

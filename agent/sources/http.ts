@@ -100,14 +100,17 @@ export class HttpSource implements ReleaseSource {
     if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
     if (expected !== undefined) await verifyArtifact(artifact, result.sha256, expected, this.shownUrl);
     await this.fetchSignature(artifact, options?.signal);
+    let fileHashes: Map<string, string>;
     try {
-      const counts = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      const extracted = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      fileHashes = extracted.hashes;
       this.ctx.log.info("downloaded and extracted release", {
         source: this.name,
         url: this.shownUrl,
         sha256: result.sha256,
         resumes: result.resumes,
-        ...counts,
+        files: extracted.files,
+        bytes: extracted.bytes,
       });
     } catch (err) {
       await removeArtifact(artifact);
@@ -121,7 +124,7 @@ export class HttpSource implements ReleaseSource {
       sha256: result.sha256,
       version: await readReleaseVersion(stagingDir),
     });
-    return { dir: stagingDir, id, artifactSha256: result.sha256, artifactPath: artifact };
+    return { dir: stagingDir, id, artifactSha256: result.sha256, artifactPath: artifact, fileHashes };
   }
 
   async commit(release: FetchedRelease): Promise<void> {

@@ -60,12 +60,17 @@ export class LocalSource implements ReleaseSource {
     const kind = await this.pathKind();
     let release: FetchedRelease;
     if (kind === "directory") {
-      const counts = await copyReleaseDir(this.cfg.path, stagingDir);
-      release = { dir: stagingDir, id: `tree:${await treeDigest(stagingDir)}` };
+      const copied = await copyReleaseDir(this.cfg.path, stagingDir);
+      release = {
+        dir: stagingDir,
+        id: `tree:${await treeDigest(stagingDir, copied.hashes)}`,
+        fileHashes: copied.hashes,
+      };
       this.ctx.log.info("copied local release directory", {
         source: this.name,
         path: this.cfg.path,
-        ...counts,
+        files: copied.files,
+        bytes: copied.bytes,
       });
     } else {
       release = await this.fetchArchive(stagingDir);
@@ -87,14 +92,24 @@ export class LocalSource implements ReleaseSource {
     const before = await stat(path);
     const sha256 = await sha256File(path);
     await this.verifyChecksum(sha256);
-    const counts = await extractArchive(path, stagingDir, extractLimitsFor(this.cfg.security));
+    const { files, bytes, hashes } = await extractArchive(
+      path,
+      stagingDir,
+      extractLimitsFor(this.cfg.security),
+    );
     const after = await stat(path);
     if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
       // What we hashed may not be what we extracted; the next run will see a settled file.
       throw new VerificationError(path, "the archive changed while it was being read; try again");
     }
-    this.ctx.log.info("extracted local release archive", { source: this.name, path, sha256, ...counts });
-    return { dir: stagingDir, id: `sha256:${sha256}`, artifactSha256: sha256, artifactPath: path };
+    this.ctx.log.info("extracted local release archive", { source: this.name, path, sha256, files, bytes });
+    return {
+      dir: stagingDir,
+      id: `sha256:${sha256}`,
+      artifactSha256: sha256,
+      artifactPath: path,
+      fileHashes: hashes,
+    };
   }
 
   private async verifyChecksum(actual: string): Promise<void> {

@@ -3,17 +3,24 @@
  * archives (no devices, no setuid, no symlink leaving the release), and fingerprinted by content.
  */
 import { createHash } from "node:crypto";
-import { constants } from "node:fs";
-import { chmod, copyFile, lstat, mkdir, readdir, readlink, rm, symlink } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, readlink, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
 import { symlinkTargetParts } from "../archive/entry-path.js";
 import { symlinkEscape } from "../archive/symlink-landing.js";
 import { sha256File } from "./checksum.js";
+import { copyFileHashed } from "./hashed-copy.js";
+
+export interface CopiedRelease {
+  files: number;
+  bytes: number;
+  /** sha256 of every regular file copied, by relative path, from the bytes written. */
+  hashes: Map<string, string>;
+}
 
 /** Copy `src` into the empty `dest`; on refusal `dest` is left empty. */
-export async function copyReleaseDir(src: string, dest: string): Promise<{ files: number; bytes: number }> {
-  const counts = { files: 0, bytes: 0 };
+export async function copyReleaseDir(src: string, dest: string): Promise<CopiedRelease> {
+  const counts: CopiedRelease = { files: 0, bytes: 0, hashes: new Map() };
   const links: string[][] = [];
   try {
     await copyInto(src, dest, [], counts, links);
@@ -32,7 +39,7 @@ async function copyInto(
   srcRoot: string,
   destRoot: string,
   rel: string[],
-  counts: { files: number; bytes: number },
+  counts: CopiedRelease,
   links: string[][],
 ): Promise<void> {
   const entries = (await readdir(join(srcRoot, ...rel))).sort();
@@ -47,10 +54,10 @@ async function copyInto(
       await copyInto(srcRoot, destRoot, parts, counts, links);
       await chmod(to, (st.mode & 0o777) | 0o700);
     } else if (st.isFile()) {
-      await copyFile(from, to, constants.COPYFILE_FICLONE);
-      await chmod(to, st.mode & 0o777);
+      const copied = await copyFileHashed(from, to, st.mode & 0o777);
+      counts.hashes.set(parts.join("/"), copied.sha256);
       counts.files++;
-      counts.bytes += st.size;
+      counts.bytes += copied.bytes;
     } else if (st.isSymbolicLink()) {
       const target = await readlink(from);
       const lands = symlinkTargetParts(parts, target);
@@ -69,8 +76,9 @@ async function copyInto(
 /**
  * A digest of a tree's names, file modes, contents and symlink targets, in sorted order; two trees with
  * the same digest install the same bytes. Content is hashed, not mtimes: `cp -p` keeps mtimes.
+ * `knownHashes` (relative path → sha256, e.g. from copyReleaseDir) spares reading those files again.
  */
-export async function treeDigest(root: string): Promise<string> {
+export async function treeDigest(root: string, knownHashes?: ReadonlyMap<string, string>): Promise<string> {
   const hash = createHash("sha256");
   const walk = async (rel: string[]): Promise<void> => {
     for (const name of (await readdir(join(root, ...rel))).sort()) {
@@ -85,7 +93,8 @@ export async function treeDigest(root: string): Promise<string> {
       } else if (st.isSymbolicLink()) {
         hash.update(`l ${key} ${JSON.stringify(await readlink(path))}\n`);
       } else {
-        hash.update(`f ${key} ${(st.mode & 0o777).toString(8)} ${await sha256File(path)}\n`);
+        const sha256 = knownHashes?.get(parts.join("/")) ?? (await sha256File(path));
+        hash.update(`f ${key} ${(st.mode & 0o777).toString(8)} ${sha256}\n`);
       }
     }
   };

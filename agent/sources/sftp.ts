@@ -94,13 +94,16 @@ export class SftpSource implements ReleaseSource {
       return { remote, sha256, expected };
     });
     if (expected !== undefined) await verifyArtifact(artifact, sha256, expected, this.where);
+    let fileHashes: Map<string, string>;
     try {
-      const counts = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      const extracted = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      fileHashes = extracted.hashes;
       this.ctx.log.info("downloaded and extracted release", {
         source: this.name,
         from: this.where,
         sha256,
-        ...counts,
+        files: extracted.files,
+        bytes: extracted.bytes,
       });
     } catch (err) {
       await removeArtifact(artifact);
@@ -114,7 +117,7 @@ export class SftpSource implements ReleaseSource {
       sha256,
       version: await readReleaseVersion(stagingDir),
     });
-    return { dir: stagingDir, id, artifactSha256: sha256, artifactPath: artifact };
+    return { dir: stagingDir, id, artifactSha256: sha256, artifactPath: artifact, fileHashes };
   }
 
   async commit(release: FetchedRelease): Promise<void> {

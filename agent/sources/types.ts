@@ -25,6 +25,12 @@ export interface FetchedRelease {
   artifactSha256?: string;
   /** Path of the downloaded artifact, kept until the update ends. */
   artifactPath?: string;
+  /**
+   * Relative path → sha256 of the release's regular files, recorded while the source wrote them,
+   * so the pipeline need not read the release again. Absent (or silent about a file) means the
+   * pipeline must hash it itself.
+   */
+  fileHashes?: ReadonlyMap<string, string>;
 }
 
 export interface FetchOptions {

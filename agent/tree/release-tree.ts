@@ -22,11 +22,10 @@ export async function describeRelease(
   const exclude = new Set(options.exclude ?? [MANIFEST_FILENAME]);
   const scan = await scanTree(dir, { skipFile: (rel) => exclude.has(rel) });
   const rels = [...scan.files.keys()].sort();
-  const hashes = await mapLimit(
-    rels,
-    8,
-    async (rel) => options.knownHashes?.get(rel) ?? hashEntry(join(dir, rel)),
-  );
+  // Known hashes only ever stand for regular files: a symlink is hashed by its target, cheaply.
+  const known = (rel: string) =>
+    scan.files.get(rel)?.type === "file" ? options.knownHashes?.get(rel) : undefined;
+  const hashes = await mapLimit(rels, 8, async (rel) => known(rel) ?? hashEntry(join(dir, rel)));
   const files = new Map<string, ReleaseEntry>();
   rels.forEach((rel, i) => {
     const stat = scan.files.get(rel);
