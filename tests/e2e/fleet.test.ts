@@ -237,4 +237,30 @@ describe("a fleet of 5 agents and a hub, real processes", () => {
     const log = await readFile(join(fleet.agent(0).root, "agent.log"), "utf8");
     expect(log).toMatch(/rolled back from the newest backup/);
   });
+
+  it("SIGTERM while an update runs: the agent finishes it, exits 0, and the hub learns the outcome", {
+    timeout: 60_000,
+  }, async () => {
+    const last = 4;
+    const release = await fleet.publish({ version: "3.0.5", preUpdate: ["sleep 2"] });
+    const res = await fleet.api<{ id: string }>("POST", "/rollouts", {
+      release,
+      waves: [{ name: "one", agents: ["agent-5"] }],
+    });
+    await fleet.waitFor(
+      "agent-5 working",
+      async () => (await fleet.rollout(res.id)).counts.in_progress === 1,
+    );
+    expect(await fleet.stopAgent(last, "SIGTERM")).toBe(0);
+    expect(await fleet.appVersion(last)).toBe("3.0.5");
+    // The report went out before the agent closed its connection (or waits in its outbox).
+    await fleet.startAgent(last);
+    await untilState(res.id, "completed");
+    expect((await fleet.rollout(res.id)).counts).toEqual({ succeeded: 1 });
+    const log = await readFile(join(fleet.agent(last).root, "agent.log"), "utf8");
+    const stopping = log.indexOf("stopping: finishing the running instruction first");
+    const finished = log.indexOf('"outcome":"succeeded","msg":"instruction finished"', log.indexOf("3.0.5"));
+    expect(stopping).toBeGreaterThanOrEqual(0);
+    expect(finished).toBeGreaterThan(stopping);
+  });
 });
