@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,7 +58,18 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
 
     const stage = await mkdtemp(join(tmp, "stage-"));
     const release = await src.fetch(stage);
-    expect(release).toEqual({ dir: stage, id: v2 });
+    expect(release).toMatchObject({ dir: stage, id: v2 });
+    // `git archive` output is hashed while extracting; every exported file is named.
+    const onDisk = ["app.txt", "config/settings.toml", "update-manifest.yaml"].map(
+      async (rel) =>
+        [
+          rel,
+          createHash("sha256")
+            .update(await readFile(join(stage, rel)))
+            .digest("hex"),
+        ] as const,
+    );
+    expect(release.fileHashes).toEqual(new Map(await Promise.all(onDisk)));
     expect(await readFile(join(stage, "app.txt"), "utf8")).toBe("v2\n");
     expect((await readdir(stage)).sort()).toEqual(["app.txt", "config", "update-manifest.yaml"]);
     expect(await readdir(join(tmp, "state", "downloads"))).toEqual([]);

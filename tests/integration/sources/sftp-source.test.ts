@@ -82,6 +82,10 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
     const release = await src.fetch(stage);
     expect(release).toMatchObject({ id: `sha256:${sha(v1)}`, artifactSha256: sha(v1) });
     expect(await readFile(join(stage, "app.txt"), "utf8")).toBe("app 1.0.0\n");
+    expect(release.fileHashes?.get("app.txt")).toBe(sha(Buffer.from("app 1.0.0\n")));
+    expect(release.fileHashes?.get("update-manifest.yaml")).toBe(
+      sha(await readFile(join(stage, "update-manifest.yaml"))),
+    );
     await src.commit(release);
     expect(await source().check()).toMatchObject({ available: false, current: "1.0.0" });
 
