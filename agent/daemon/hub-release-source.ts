@@ -20,6 +20,7 @@ import { DownloadError } from "../download/errors.js";
 import { probeUrl } from "../download/probe.js";
 import { redactUrl } from "../download/redact.js";
 import { artifactPathFor, removeArtifact, verifyArtifact } from "../sources/artifact.js";
+import { GitSource } from "../sources/git.js";
 import { extractLimitsFor } from "../sources/release-info.js";
 import { SftpSource } from "../sources/sftp.js";
 import type {
@@ -57,6 +58,7 @@ export class HubReleaseSource implements ReleaseSource {
    * the daemon then keeps the instruction instead of reporting a failure nobody caused.
    */
   transientFailure: string | undefined;
+  private gitSource: GitSource | undefined;
 
   constructor(private readonly options: HubReleaseSourceOptions) {
     this.name = options.app;
@@ -101,20 +103,45 @@ export class HubReleaseSource implements ReleaseSource {
       fetched = await this.download(where, ref.sha256, stagingDir, fetchOptions);
     } else if (ref.type === "sftp") {
       fetched = await this.fetchSftp(ref.remote_path, ref.sha256, stagingDir, fetchOptions);
+    } else if (ref.type === "git") {
+      fetched = await this.fetchGit(ref.commit, ref.tag, stagingDir);
     } else {
-      throw BadInputError.single(
-        "hub release",
-        "source.type",
-        `${this.name}: git releases are not supported in daemon mode yet; publish an archive instead`,
-      );
+      throw new Error(`unhandled release source ${ref.type}`);
     }
     await this.checkStagedVersion(stagingDir);
     return fetched;
   }
 
-  /** Nothing to remember: the daemon's desired state records which hub release is installed. */
+  /**
+   * A git release moves the app's clone to the commit (as the timer mode does); other releases
+   * leave nothing behind: the daemon's desired state records which hub release is installed.
+   */
   async commit(release: FetchedRelease): Promise<void> {
+    if (this.gitSource !== undefined) await this.gitSource.commit(release);
     await removeArtifact(release.artifactPath);
+  }
+
+  /** The configured clone, remote and key; the commit (and tag) the hub names. */
+  private async fetchGit(
+    commit: string,
+    tag: string | undefined,
+    stagingDir: string,
+  ): Promise<FetchedRelease> {
+    const { source, context } = this.options;
+    if (source.type !== "git") {
+      throw BadInputError.single(
+        "ship.toml",
+        `sources.${this.name}.type`,
+        `the hub's release is a git commit but [sources.${this.name}] is ${source.type}; this host has no clone for it`,
+      );
+    }
+    this.gitSource = new GitSource(this.name, source, context, {
+      commit,
+      ...(tag === undefined ? {} : { tag }),
+    });
+    const fetched = await this.gitSource.fetch(stagingDir);
+    await this.checkTrust(`git:${fetched.id}`);
+    return fetched;
   }
 
   /** Where an HTTP-reachable release is, and what this host sends there; undefined for sftp/git. */
@@ -200,13 +227,15 @@ export class HubReleaseSource implements ReleaseSource {
   }
 
   private async unpack(artifact: string, sha256: string, stagingDir: string): Promise<FetchedRelease> {
+    let fileHashes: ReadonlyMap<string, string>;
     try {
       await this.checkTrust(sha256);
-      const counts = await extractArchive(
+      const { hashes, ...counts } = await extractArchive(
         artifact,
         stagingDir,
         extractLimitsFor(this.options.source.security),
       );
+      fileHashes = hashes;
       this.options.context.log.info("downloaded and extracted hub release", {
         release: this.options.release.id,
         sha256,
@@ -216,7 +245,13 @@ export class HubReleaseSource implements ReleaseSource {
       await removeArtifact(artifact);
       throw error;
     }
-    return { dir: stagingDir, id: `sha256:${sha256}`, artifactSha256: sha256, artifactPath: artifact };
+    return {
+      dir: stagingDir,
+      id: `sha256:${sha256}`,
+      artifactSha256: sha256,
+      artifactPath: artifact,
+      fileHashes,
+    };
   }
 
   /** With `[trust]` keys a release must be signed by one of them; a hub cannot forge that. */
