@@ -1,13 +1,19 @@
 import { execFileSync } from "node:child_process";
+import { createHash, generateKeyPairSync } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HubReleaseSource } from "../../../agent/daemon/hub-release-source.js";
 import { AgentConfig, type Source } from "../../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import type { DeployRelease } from "../../../shared/protocol/messages.js";
+import { signRelease } from "../../../shared/signing/signature.js";
 import { APP, writeRelease } from "../../e2e/fleet.js";
 import { hasProgram } from "../../support/require-program.js";
 
@@ -105,5 +111,84 @@ describe.skipIf(!hasProgram("git"))("hub release source: a git release with this
     const error = await source.fetch(join(dir, "staging-3")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BadInputError);
     expect(String(error)).toMatch(/no clone/);
+  });
+});
+
+describe("hub release source: [trust] keys make the agent refuse what CI did not sign", () => {
+  let dir: string;
+  let server: Server;
+  let url: string;
+  let body: Buffer;
+  const keys = generateKeyPairSync("ed25519");
+  const publicPem = keys.publicKey.export({ type: "spki", format: "pem" }).toString();
+  const privatePem = keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-hub-trust-"));
+    await writeRelease(join(dir, "tree"), { version: "7.0.0" });
+    await createTar({ gzip: true, file: join(dir, "r.tar.gz"), cwd: join(dir, "tree"), portable: true }, [
+      ".",
+    ]);
+    body = await readFile(join(dir, "r.tar.gz"));
+    server = createServer((_req, res) => {
+      res.writeHead(200, { "content-length": body.length }).end(body);
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/r.tar.gz`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((ok) => server.close(() => ok()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const attempt = async (signature: string | undefined, staging: string) => {
+    const manifest = await readFile(join(dir, "tree", "update-manifest.yaml"), "utf8");
+    const config = AgentConfig.parse({
+      sources: { [APP]: { type: "local", app_dir: join(dir, "app"), path: join(dir, "tree") } },
+      trust: { keys: [publicPem] },
+    });
+    const source = new HubReleaseSource({
+      app: APP,
+      release: {
+        id: "r-7",
+        app: APP,
+        version: "7.0.0",
+        manifest,
+        source: { type: "http", url, sha256: createHash("sha256").update(body).digest("hex") },
+        ...(signature === undefined ? {} : { signature }),
+      },
+      source: config.sources[APP] as Source,
+      config,
+      hubUrl: "http://127.0.0.1:9",
+      token: "t",
+      context: { stateDir: join(dir, "state"), log: memoryLogger(), retryDelayMs: 0 },
+    });
+    return source.fetch(join(dir, staging));
+  };
+  const signed = async (version: string) =>
+    JSON.stringify(
+      signRelease(
+        {
+          app: APP,
+          version,
+          artifactSha256: createHash("sha256").update(body).digest("hex"),
+          manifestSha256: createHash("sha256")
+            .update(await readFile(join(dir, "tree", "update-manifest.yaml"), "utf8"))
+            .digest("hex"),
+        },
+        privatePem,
+      ),
+    );
+
+  it("extracts a release CI signed with a trusted key", async () => {
+    const fetched = await attempt(await signed("7.0.0"), "ok");
+    expect(await readFile(join(fetched.dir, "app.txt"), "utf8")).toBe("7.0.0\n");
+  });
+
+  it("refuses an unsigned release and one whose signature covers another version, extracting nothing", async () => {
+    await expect(attempt(undefined, "unsigned")).rejects.toBeInstanceOf(VerificationError);
+    await expect(attempt(await signed("7.0.1"), "other")).rejects.toBeInstanceOf(VerificationError);
+    expect(existsSync(join(dir, "unsigned", "app.txt"))).toBe(false);
+    expect(existsSync(join(dir, "other", "app.txt"))).toBe(false);
   });
 });
