@@ -22,11 +22,7 @@ const execFileAsync = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const HUB = join(ROOT, "dist/hub/cli/main.js");
 const SHIP = join(ROOT, "dist/agent/cli/main.js");
-const HOSTS = [
-  { id: "web-1", region: "eu", port: 9001 },
-  { id: "web-2", region: "eu", port: 9002 },
-  { id: "web-3", region: "us", port: 9003 },
-];
+const HOSTS = ["eu", "eu", "us"].map((region, i) => ({ id: `web-${i + 1}`, region, port: 9001 + i }));
 const APP = "sample";
 const KEEP = process.argv.includes("--keep");
 const TIMEOUT_MS = 90_000;
@@ -41,9 +37,8 @@ const heading = (text) => say(`\n${color("1", `== ${text}`)} ${color("2", `(${el
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
 
 async function main() {
-  for (const file of [HUB, SHIP])
-    if (!existsSync(file))
-      throw new Error(`${file} is missing: run \`npm run build\` first (npm run demo does)`);
+  const missing = [HUB, SHIP].find((file) => !existsSync(file));
+  if (missing) throw new Error(`${missing} is missing: run \`npm run build\` first (npm run demo does)`);
   dir = await mkdtemp(join(tmpdir(), "ship-demo-"));
   say(`ship demo in ${dir}`);
 
@@ -56,6 +51,12 @@ async function main() {
     join(dataDir, "hub.toml"),
     `host = "127.0.0.1"\nport = ${port}\ndata_dir = "${dataDir}"\ntick_interval_seconds = 0.25\nlog_level = "warn"\n`,
   );
+  // The hosts install v1 while the hub's tokens are minted: both are node starts, and they add up.
+  const v1 = join(dir, "releases", "1.0.0");
+  const installing = writeRelease(v1, "1.0.0").then(() =>
+    Promise.all(HOSTS.map((host) => installV1(host, v1, hubUrl))),
+  );
+  installing.catch(() => undefined);
   const token = async (...args) =>
     (await run(process.execPath, [HUB, "token", "create", "--data-dir", dataDir, ...args])).trim();
   // The first token creates the hub's signing secret; the rest may run side by side.
@@ -77,26 +78,11 @@ async function main() {
   const api = apiClient(hubUrl, operator);
 
   heading("2. Three hosts on sample app v1 (installed by `ship --force` from a local source)");
-  const v1 = join(dir, "releases", "1.0.0");
-  await writeRelease(v1, "1.0.0");
-  await Promise.all(
-    HOSTS.map(async (host, i) => {
-      host.root = join(dir, "hosts", host.id);
-      host.appDir = join(host.root, "app");
-      host.config = join(host.root, "ship.toml");
-      await mkdir(host.appDir, { recursive: true });
-      await writeFile(join(host.root, "hub.token"), `${agentTokens[i]}\n`, { mode: 0o600 });
-      await writeFile(host.config, shipToml(host, v1, hubUrl));
-      await run(process.execPath, [SHIP, "--config", host.config, "--force", "--quiet"]);
-      // What the people running this host changed: a config value and the app's data.
-      host.configText = `[server]\nport = ${host.port}\nname = "${host.id}"\n`;
-      host.dataText = `orders of ${host.id}: ${createHash("sha256").update(host.id).digest("hex").slice(0, 12)}\n`;
-      await writeFile(join(host.appDir, "config.toml"), host.configText);
-      await mkdir(join(host.appDir, "data"), { recursive: true });
-      await writeFile(join(host.appDir, "data", "orders.txt"), host.dataText);
-      say(`  ${host.id}: ${(await readFile(join(host.appDir, "VERSION"), "utf8")).trim()} in ${host.appDir}`);
-    }),
-  );
+  await installing;
+  for (const [i, host] of HOSTS.entries()) {
+    await writeFile(join(host.root, "hub.token"), `${agentTokens[i]}\n`, { mode: 0o600 });
+    say(`  ${host.id}: ${(await readFile(join(host.appDir, "VERSION"), "utf8")).trim()} in ${host.appDir}`);
+  }
 
   heading("3. Agents (`ship agent`, one process per host)");
   for (const host of HOSTS) {
@@ -199,6 +185,21 @@ async function main() {
     await new Promise((ok) => process.once("SIGINT", ok));
   }
   return 0;
+}
+
+/** A simulated host: its own dir, ship.toml and app v1, plus the changes its people made. */
+async function installV1(host, v1, hubUrl) {
+  host.root = join(dir, "hosts", host.id);
+  host.appDir = join(host.root, "app");
+  host.config = join(host.root, "ship.toml");
+  await mkdir(host.appDir, { recursive: true });
+  await writeFile(host.config, shipToml(host, v1, hubUrl));
+  await run(process.execPath, [SHIP, "--config", host.config, "--force", "--quiet"]);
+  host.configText = `[server]\nport = ${host.port}\nname = "${host.id}"\n`;
+  host.dataText = `orders of ${host.id}: ${createHash("sha256").update(host.id).digest("hex").slice(0, 12)}\n`;
+  await writeFile(join(host.appDir, "config.toml"), host.configText);
+  await mkdir(join(host.appDir, "data"), { recursive: true });
+  await writeFile(join(host.appDir, "data", "orders.txt"), host.dataText);
 }
 
 /** One line per new hub event while the rollout runs; a table per wave as it finishes. */
