@@ -4,21 +4,21 @@
  * over a real WebSocket. close() kills every process group and removes the dir, also after a
  * failed test.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, openSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 import { create as createTar } from "tar";
 import { stringify } from "yaml";
 import { runOnce } from "../../agent/pipeline/index.js";
-import { TokenService } from "../../hub/auth/tokens.js";
-import { openHubState } from "../../hub/server.js";
 import { AgentConfig } from "../../shared/config/schema.js";
 import { memoryLogger } from "../../shared/log.js";
 
+const execFileAsync = promisify(execFile);
 const HUB_MAIN = resolve("dist/hub/cli/main.js");
 const SHIP_MAIN = resolve("dist/agent/cli/main.js");
 export const APP = "sample";
@@ -86,21 +86,24 @@ export class Fleet {
     await mkdir(dataDir, { recursive: true });
     await writeFile(join(this.dir, "hub.toml"), tomlOf(hubToml));
     const ids = Array.from({ length: options.agents }, (_, i) => `agent-${i + 1}`);
-    // Tokens straight from the hub's own modules: seven CLI starts would cost seconds.
-    const state = await openHubState({ dataDir });
-    try {
-      const tokens = new TokenService(state.secret, state.store);
-      const issue = (role: "ci" | "operator" | "agent", agentId?: string) =>
-        tokens.issue({ role, ttlSeconds: 3600, ...(agentId ? { agentId } : {}) }).token;
-      this.operator = issue("operator");
-      this.ci = issue("ci");
-      for (const [index, id] of ids.entries()) {
-        const agent = await this.prepareAgent(id, options.labels?.(index) ?? {});
-        await writeFile(join(agent.root, "token"), issue("agent", id), { mode: 0o600 });
-      }
-    } finally {
-      state.store.close();
-    }
+    // Tokens as an operator makes them (`ship-hub token create`, the same build as the hub). The
+    // first creates the hub's secret; the others run side by side while the agents install v1.
+    const hubConfig = join(this.dir, "hub.toml");
+    const mint = async (...args: string[]) =>
+      (
+        await execFileAsync(process.execPath, [HUB_MAIN, "token", "create", "--config", hubConfig, ...args])
+      ).stdout.trim();
+    this.operator = await mint("--role", "operator");
+    const minted = Promise.all([
+      mint("--role", "ci"),
+      ...ids.map((id) => mint("--role", "agent", "--agent", id)),
+    ]);
+    minted.catch(() => undefined);
+    for (const [index, id] of ids.entries()) await this.prepareAgent(id, options.labels?.(index) ?? {});
+    const [ci, ...agentTokens] = await minted;
+    this.ci = ci ?? "";
+    for (const [index, agent] of this.agents.entries())
+      await writeFile(join(agent.root, "token"), agentTokens[index] ?? "", { mode: 0o600 });
     this.port = await freePort();
     this.hubUrl = `http://127.0.0.1:${this.port}`;
     for (const agent of this.agents) await writeFile(agent.configFile, agentToml(agent, this.hubUrl));
