@@ -1,6 +1,6 @@
 /** Pure arithmetic over deployment states: what a wave looks like and whether to halt or advance. */
 import type { FailureThreshold, Wave } from "../../shared/api/bodies.js";
-import type { DeploymentRecord, DeploymentState } from "../store/store.js";
+import type { DeploymentCount, DeploymentRecord, DeploymentState } from "../store/store.js";
 
 const FINISHED: ReadonlySet<DeploymentState> = new Set(["succeeded", "failed", "timed_out", "rolled_back"]);
 const FAILED: ReadonlySet<DeploymentState> = new Set(["failed", "timed_out"]);
@@ -22,6 +22,22 @@ export function waveStats(deployments: readonly DeploymentRecord[]): WaveStats {
     if (FAILED.has(d.state)) failed++;
   }
   return { members: deployments.length, finished, succeeded, failed };
+}
+
+/** The same figures from per-wave counts the store computed, for the waves `include` accepts. */
+export function waveStatsOfCounts(
+  counts: readonly DeploymentCount[],
+  include: (wave: number) => boolean,
+): WaveStats {
+  const stats: WaveStats = { members: 0, finished: 0, succeeded: 0, failed: 0 };
+  for (const { wave, state, count } of counts) {
+    if (!include(wave)) continue;
+    stats.members += count;
+    if (FINISHED.has(state)) stats.finished += count;
+    if (state === "succeeded") stats.succeeded += count;
+    if (FAILED.has(state)) stats.failed += count;
+  }
+  return stats;
 }
 
 /** Failures beyond the operator's allowance reach the threshold (count: ≥ n; percent: ≥ p % of members). */

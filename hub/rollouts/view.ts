@@ -8,6 +8,14 @@ function countStates(deployments: readonly DeploymentRecord[]): Record<string, n
   return counts;
 }
 
+// A rollout list shows counts only: the store counts them rather than loading every deployment.
+function countByState(store: Store, rolloutId: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const c of store.countDeploymentsOfRollout(rolloutId))
+    counts[c.state] = (counts[c.state] ?? 0) + c.count;
+  return counts;
+}
+
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
 export function rolloutSummary(store: Store, rollout: RolloutRecord) {
   const release = store.getRelease(rollout.releaseId);
@@ -21,7 +29,7 @@ export function rolloutSummary(store: Store, rollout: RolloutRecord) {
     waveStartedAt: new Date(rollout.waveStartedAt).toISOString(),
     created: new Date(rollout.created).toISOString(),
     updated: new Date(rollout.updated).toISOString(),
-    counts: countStates(store.listDeployments({ rolloutId: rollout.id })),
+    counts: countByState(store, rollout.id),
   };
 }
 

@@ -1,29 +1,34 @@
 import Database from "better-sqlite3";
-import type { RolloutSpec } from "../../shared/api/bodies.js";
-import type { AppStatus, ReleaseSourceRef } from "../../shared/protocol/messages.js";
+import type { AppStatus } from "../../shared/protocol/messages.js";
 import { migrations } from "./migrations.js";
+import {
+  json,
+  num,
+  type Row,
+  str,
+  strOrNull,
+  toAgent,
+  toDeployment,
+  toRelease,
+  toRollout,
+  toToken,
+} from "./rows.js";
 import type {
   AgentRecord,
   ArtifactRecord,
+  DeploymentCount,
   DeploymentRecord,
   DeploymentState,
   EventRecord,
   NewEvent,
   ReleaseRecord,
   ReportRecord,
-  Role,
   RolloutRecord,
   RolloutState,
+  StaleDeployment,
   Store,
   TokenRecord,
 } from "./store.js";
-
-type Row = Record<string, unknown>;
-const str = (v: unknown): string => String(v);
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-const num = (v: unknown): number => Number(v);
-// Stored JSON was written by this module from validated values; parsing it back needs no re-check.
-const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
 
 /** Applies pending migrations in one transaction each; returns the resulting schema version. */
 export function migrate(db: Database.Database): number {
@@ -47,6 +52,9 @@ export function migrate(db: Database.Database): number {
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<SqliteStore["prepareAll"]>;
+  // db.transaction() builds four wrapper functions per call; a batch of reports makes thousands of
+  // calls, so one wrapper runs them all (it still nests as a savepoint).
+  private readonly inTransaction: (fn: () => unknown) => unknown;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -56,6 +64,7 @@ export class SqliteStore implements Store {
     this.db.pragma("busy_timeout = 5000");
     migrate(this.db);
     this.stmt = this.prepareAll();
+    this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
   }
 
   private prepareAll() {
@@ -95,7 +104,7 @@ export class SqliteStore implements Store {
       getRollout: p("SELECT * FROM rollouts WHERE id = ?"),
       listRollouts: p(`SELECT * FROM rollouts
         WHERE (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
-        ORDER BY created DESC LIMIT @limit`),
+        ORDER BY created DESC`),
       updateRollout: p(`UPDATE rollouts SET state = COALESCE(@state, state),
         current_wave = COALESCE(@currentWave, current_wave), wave_started_at = COALESCE(@waveStartedAt, wave_started_at),
         reason = CASE WHEN @setReason THEN @reason ELSE reason END,
@@ -112,6 +121,14 @@ export class SqliteStore implements Store {
       updateDeployment:
         p(`UPDATE deployments SET state = COALESCE(@state, state), attempts = COALESCE(@attempts, attempts),
         error = CASE WHEN @setError THEN @error ELSE error END, updated_at = @updatedAt WHERE id = @id`),
+      countOfRollout: p(
+        "SELECT wave, state, COUNT(*) AS n FROM deployments WHERE rollout_id = ? GROUP BY wave, state",
+      ),
+      staleOfRollout: p(`SELECT d.*, a.last_seen AS agent_last_seen FROM deployments d
+        JOIN agents a ON a.id = d.agent_id
+        WHERE d.rollout_id = @rolloutId AND d.wave <= @maxWave
+          AND d.state IN (SELECT value FROM json_each(@states)) AND a.last_seen <= @seenBefore
+        ORDER BY d.wave, d.agent_id`),
       insertReport: p(`INSERT INTO reports (id, agent_id, deployment_id, payload, received_at)
         VALUES (@id, @agentId, @deploymentId, @payload, @receivedAt) ON CONFLICT (id) DO NOTHING`),
       listReports: p(
@@ -130,7 +147,7 @@ export class SqliteStore implements Store {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.inTransaction(fn) as T;
   }
 
   close(): void {
@@ -212,7 +229,14 @@ export class SqliteStore implements Store {
   }
   listRollouts(filter: { states?: readonly RolloutState[]; limit: number }): RolloutRecord[] {
     const states = filter.states ? JSON.stringify(filter.states) : null;
-    return (this.stmt.listRollouts.all({ states, limit: filter.limit }) as Row[]).map(toRollout);
+    // The limit is applied here: SQLite's ORDER BY … LIMIT costs ~20x more on a near-empty table,
+    // and every agent hello asks for the active rollouts.
+    const rollouts: RolloutRecord[] = [];
+    for (const row of this.stmt.listRollouts.iterate({ states }) as IterableIterator<Row>) {
+      if (rollouts.length >= filter.limit) break;
+      rollouts.push(toRollout(row));
+    }
+    return rollouts;
   }
   updateRollout(
     id: string,
@@ -265,6 +289,23 @@ export class SqliteStore implements Store {
     });
   }
 
+  countDeploymentsOfRollout(rolloutId: string): DeploymentCount[] {
+    return (this.stmt.countOfRollout.all(rolloutId) as Row[]).map((r) => ({
+      wave: num(r.wave),
+      state: str(r.state) as DeploymentState,
+      count: num(r.n),
+    }));
+  }
+  listStaleDeployments(filter: {
+    rolloutId: string;
+    maxWave: number;
+    states: readonly DeploymentState[];
+    seenBefore: number;
+  }): StaleDeployment[] {
+    const rows = this.stmt.staleOfRollout.all({ ...filter, states: JSON.stringify(filter.states) }) as Row[];
+    return rows.map((r) => ({ ...toDeployment(r), agentLastSeen: num(r.agent_last_seen) }));
+  }
+
   insertReport(r: ReportRecord): boolean {
     return this.stmt.insertReport.run({ ...r, payload: JSON.stringify(r.payload) }).changes > 0;
   }
@@ -310,71 +351,4 @@ export class SqliteStore implements Store {
       (this.stmt.deploymentsByState.all() as Row[]).map((r) => [str(r.state), num(r.n)]),
     );
   }
-}
-
-function toToken(r: Row): TokenRecord {
-  return {
-    jti: str(r.jti),
-    role: str(r.role) as Role,
-    name: str(r.name),
-    agentId: strOrNull(r.agent_id),
-    created: num(r.created),
-    expires: num(r.expires),
-    revoked: r.revoked === null ? null : num(r.revoked),
-  };
-}
-
-function toRelease(r: Row): ReleaseRecord {
-  return {
-    id: str(r.id),
-    app: str(r.app),
-    version: str(r.version),
-    manifest: str(r.manifest),
-    source: json<ReleaseSourceRef>(r.source),
-    signature: strOrNull(r.signature),
-    created: num(r.created),
-    createdBy: str(r.created_by),
-  };
-}
-
-function toAgent(r: Row): AgentRecord {
-  return {
-    id: str(r.id),
-    hostname: str(r.hostname),
-    labels: json<Record<string, string>>(r.labels),
-    agentVersion: str(r.agent_version),
-    apps: json<AppStatus[]>(r.apps),
-    online: num(r.online) === 1,
-    lastSeen: num(r.last_seen),
-  };
-}
-
-function toRollout(r: Row): RolloutRecord {
-  return {
-    id: str(r.id),
-    releaseId: str(r.release_id),
-    spec: json<RolloutSpec>(r.spec),
-    state: str(r.state) as RolloutState,
-    currentWave: num(r.current_wave),
-    waveStartedAt: num(r.wave_started_at),
-    reason: strOrNull(r.reason),
-    failureAllowance: num(r.failure_allowance),
-    created: num(r.created),
-    updated: num(r.updated),
-  };
-}
-
-function toDeployment(r: Row): DeploymentRecord {
-  return {
-    id: str(r.id),
-    rolloutId: str(r.rollout_id),
-    agentId: str(r.agent_id),
-    wave: num(r.wave),
-    desiredRelease: str(r.desired_release),
-    previousRelease: strOrNull(r.previous_release),
-    state: str(r.state) as DeploymentState,
-    attempts: num(r.attempts),
-    updatedAt: num(r.updated_at),
-    error: strOrNull(r.error),
-  };
 }

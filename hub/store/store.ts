@@ -110,6 +110,18 @@ export interface EventRecord {
 
 export type NewEvent = Omit<EventRecord, "id">;
 
+/** How many of a rollout's deployments are in one wave and state. */
+export interface DeploymentCount {
+  wave: number;
+  state: DeploymentState;
+  count: number;
+}
+
+/** An unfinished deployment whose agent has not been seen since `seenBefore`. */
+export interface StaleDeployment extends DeploymentRecord {
+  agentLastSeen: number;
+}
+
 export interface Store {
   transaction<T>(fn: () => T): T;
   /** Checkpoints the write-ahead log and closes; the store is unusable afterwards. */
@@ -156,6 +168,16 @@ export interface Store {
     id: string,
     patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "error">> & { updatedAt: number },
   ): void;
+
+  /** Per wave and state, counted by the database: the tick must not load 10,000 rows to count them. */
+  countDeploymentsOfRollout(rolloutId: string): DeploymentCount[];
+  /** Deployments of waves ≤ maxWave in one of `states` whose agent was last seen at or before `seenBefore`. */
+  listStaleDeployments(filter: {
+    rolloutId: string;
+    maxWave: number;
+    states: readonly DeploymentState[];
+    seenBefore: number;
+  }): StaleDeployment[];
 
   /** Stores a report once; false when its id was already stored (a resend). */
   insertReport(report: ReportRecord): boolean;

@@ -35,9 +35,9 @@ export class ConnectionRegistry implements AgentChannel {
     return this.sockets.has(agentId);
   }
 
-  send(agentId: string, message: HubMessage): boolean {
+  send(agentId: string, message: HubMessage, encoded?: string): boolean {
     const socket = this.sockets.get(agentId);
-    return socket ? sendTo(socket, message, this.options, agentId) : false;
+    return socket ? sendTo(socket, message, this.options, agentId, encoded) : false;
   }
 
   all(): IterableIterator<[string, WebSocket]> {
@@ -50,6 +50,7 @@ export function sendTo(
   message: HubMessage,
   options: { maxBufferedBytes: number; metrics?: HubMetrics; log: Logger },
   agentId = "?",
+  encoded?: string,
 ): boolean {
   if (socket.readyState !== socket.OPEN) return false;
   if (socket.bufferedAmount > options.maxBufferedBytes) {
@@ -60,7 +61,7 @@ export function sendTo(
     socket.terminate();
     return false;
   }
-  socket.send(JSON.stringify(message));
+  socket.send(encoded ?? JSON.stringify(message));
   options.metrics?.wsMessages.inc({ direction: "out", type: message.type });
   return true;
 }

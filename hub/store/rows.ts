@@ -1,0 +1,87 @@
+/** Row → record mapping for the SQLite store; columns are snake_case, records camelCase. */
+import type { RolloutSpec } from "../../shared/api/bodies.js";
+import type { AppStatus, ReleaseSourceRef } from "../../shared/protocol/messages.js";
+import type {
+  AgentRecord,
+  DeploymentRecord,
+  DeploymentState,
+  ReleaseRecord,
+  Role,
+  RolloutRecord,
+  RolloutState,
+  TokenRecord,
+} from "./store.js";
+
+export type Row = Record<string, unknown>;
+export const str = (v: unknown): string => String(v);
+export const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+export const num = (v: unknown): number => Number(v);
+// Stored JSON was written by the store from validated values; parsing it back needs no re-check.
+export const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
+
+export function toToken(r: Row): TokenRecord {
+  return {
+    jti: str(r.jti),
+    role: str(r.role) as Role,
+    name: str(r.name),
+    agentId: strOrNull(r.agent_id),
+    created: num(r.created),
+    expires: num(r.expires),
+    revoked: r.revoked === null ? null : num(r.revoked),
+  };
+}
+
+export function toRelease(r: Row): ReleaseRecord {
+  return {
+    id: str(r.id),
+    app: str(r.app),
+    version: str(r.version),
+    manifest: str(r.manifest),
+    source: json<ReleaseSourceRef>(r.source),
+    signature: strOrNull(r.signature),
+    created: num(r.created),
+    createdBy: str(r.created_by),
+  };
+}
+
+export function toAgent(r: Row): AgentRecord {
+  return {
+    id: str(r.id),
+    hostname: str(r.hostname),
+    labels: json<Record<string, string>>(r.labels),
+    agentVersion: str(r.agent_version),
+    apps: json<AppStatus[]>(r.apps),
+    online: num(r.online) === 1,
+    lastSeen: num(r.last_seen),
+  };
+}
+
+export function toRollout(r: Row): RolloutRecord {
+  return {
+    id: str(r.id),
+    releaseId: str(r.release_id),
+    spec: json<RolloutSpec>(r.spec),
+    state: str(r.state) as RolloutState,
+    currentWave: num(r.current_wave),
+    waveStartedAt: num(r.wave_started_at),
+    reason: strOrNull(r.reason),
+    failureAllowance: num(r.failure_allowance),
+    created: num(r.created),
+    updated: num(r.updated),
+  };
+}
+
+export function toDeployment(r: Row): DeploymentRecord {
+  return {
+    id: str(r.id),
+    rolloutId: str(r.rollout_id),
+    agentId: str(r.agent_id),
+    wave: num(r.wave),
+    desiredRelease: str(r.desired_release),
+    previousRelease: strOrNull(r.previous_release),
+    state: str(r.state) as DeploymentState,
+    attempts: num(r.attempts),
+    updatedAt: num(r.updated_at),
+    error: strOrNull(r.error),
+  };
+}
