@@ -86,9 +86,4 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX events_subject ON events(subject, id);
   `,
-  // The rollout tick counts a rollout's deployments per wave and state; this index answers that
-  // without reading a single row.
-  `
-  CREATE INDEX deployments_rollout_wave_state ON deployments(rollout_id, wave, state);
-  `,
 ];
