@@ -37,6 +37,8 @@ export interface FleetOptions {
   labels?: (index: number) => Record<string, string>;
   /** hub.toml overrides, e.g. offline_timeout_seconds. */
   hub?: Record<string, number | string>;
+  /** Public keys every agent trusts (`[trust] key_files`): they then refuse unsigned releases. */
+  trustKeyFiles?: string[];
 }
 
 export interface ReleaseSpec {
@@ -106,7 +108,8 @@ export class Fleet {
       await writeFile(join(agent.root, "token"), agentTokens[index] ?? "", { mode: 0o600 });
     this.port = await freePort();
     this.hubUrl = `http://127.0.0.1:${this.port}`;
-    for (const agent of this.agents) await writeFile(agent.configFile, agentToml(agent, this.hubUrl));
+    for (const agent of this.agents)
+      await writeFile(agent.configFile, agentToml(agent, this.hubUrl, options.trustKeyFiles));
     await this.startHub();
     await Promise.all(this.agents.map((_, i) => this.startAgent(i)));
     await this.waitFor("all agents online", async () => {
@@ -343,7 +346,7 @@ export async function writeRelease(dir: string, spec: ReleaseSpec): Promise<void
   await chmod(dir, 0o755);
 }
 
-function agentToml(agent: AgentHandle, hubUrl: string): string {
+function agentToml(agent: AgentHandle, hubUrl: string, trustKeyFiles: string[] = []): string {
   const labels = Object.entries(agent.labels)
     .map(([k, v]) => `${k} = "${v}"`)
     .join(", ");
@@ -364,6 +367,7 @@ function agentToml(agent: AgentHandle, hubUrl: string): string {
     `agent_id = "${agent.id}"`,
     `labels = { ${labels} }`,
     "reconnect_max_seconds = 1",
+    ...(trustKeyFiles.length === 0 ? [] : ["[trust]", `key_files = ${JSON.stringify(trustKeyFiles)}`]),
     "",
   ].join("\n");
 }
