@@ -93,7 +93,7 @@ export class AgentSync {
   /** Stores the report once and applies it; a resent report changes nothing. */
   report(agentId: string, report: Report): void {
     const { store, now } = this.ctx;
-    this.engine.run((dispatch) => {
+    this.engine.run(() => {
       const parsed = report.deploymentId === undefined ? undefined : parseDeploymentId(report.deploymentId);
       const inserted = store.insertReport({
         id: report.reportId,
@@ -115,10 +115,10 @@ export class AgentSync {
         subject: d.id,
         data: { outcome: report.outcome, report: report.reportId, error: next.error },
       });
-      // A failure may cross the threshold: decide at once. Successes only advance or complete a
-      // wave, which the next tick decides; evaluating a 10,000-agent rollout per report would cap
-      // how many reports per second the hub can take.
-      if (next.state === "failed") this.engine.evaluate(d.rolloutId, dispatch);
+      // A failure may cross the threshold: decide in this transaction, once per batch of messages.
+      // Successes only advance or complete a wave, which the next tick decides; evaluating a
+      // 10,000-agent rollout per report would cap how many reports per second the hub can take.
+      if (next.state === "failed") this.engine.evaluateLater(d.rolloutId);
     });
   }
 

@@ -6,7 +6,9 @@ import { AgentSync } from "../../../hub/rollouts/agent-sync.js";
 import type { AgentChannel } from "../../../hub/rollouts/dispatch.js";
 import { RolloutEngine } from "../../../hub/rollouts/engine.js";
 import { SqliteStore } from "../../../hub/store/sqlite-store.js";
+import { MessageBatch } from "../../../hub/ws/message-batch.js";
 import { RolloutSpec } from "../../../shared/api/bodies.js";
+import { memoryLogger } from "../../../shared/log.js";
 import { Deploy, type HubMessage } from "../../../shared/protocol/messages.js";
 
 /** Records what the engine hands the WebSocket layer, including the pre-encoded text. */
@@ -122,5 +124,50 @@ describe("wave fan-out", () => {
     register("late", true);
     expect(channel.sent.filter((s) => s.agentId === "late")).toHaveLength(1);
     expect(store.getDeployment(`${r.id}:late`)).toMatchObject({ state: "sent", attempts: 1 });
+  });
+
+  it("a batch of failure reports halts the rollout in its own transaction, evaluating it once", async () => {
+    const ids = ["a", "b", "c", "d", "e"];
+    for (const id of ids) register(id, true);
+    const r = engine.create(
+      RolloutSpec.parse({
+        release: "r2",
+        waves: [{ name: "all", percent: 100 }],
+        failureThreshold: { count: 3 },
+      }),
+      "op",
+    );
+    let counts = 0;
+    const count = store.countDeploymentsOfRollout.bind(store);
+    store.countDeploymentsOfRollout = (id) => {
+      counts++;
+      return count(id);
+    };
+    const batch = new MessageBatch(engine, memoryLogger([]));
+    const acked: string[] = [];
+    for (const id of ids.slice(0, 4))
+      batch.add(
+        () =>
+          sync.report(id, {
+            type: "report",
+            v: 1,
+            reportId: `00000000-0000-4000-8000-00000000000${ids.indexOf(id)}`,
+            deploymentId: `${r.id}:${id}`,
+            app: "web",
+            releaseId: "r2",
+            outcome: "failed",
+            error: "boom",
+            fromVersion: "1.0.0",
+            toVersion: "2.0.0",
+            steps: [],
+          }),
+        () => acked.push(id),
+      );
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(acked).toEqual(["a", "b", "c", "d"]);
+    expect(counts).toBe(1);
+    expect(store.getRollout(r.id)).toMatchObject({ state: "paused" });
+    expect(store.getRollout(r.id)?.reason).toMatch(/4 failed/);
+    expect(store.getDeployment(`${r.id}:e`)?.state).toBe("sent");
   });
 });
