@@ -87,10 +87,18 @@ describe("a run killed with SIGKILL", () => {
     await box.cleanup();
   });
 
-  // Engine-level points are covered by the apply engine's own crash tests; these are the ones where
-  // the pipeline's pending_update record matters: mid-apply, committed but not returned, applied but
-  // not verified, and mid-restore.
-  const points = ["apply:file@7", "apply:committed", "pipeline:before:tests", "restore:file@5"];
+  // Every step boundary after the pre_update hooks (the pending_update record is written by then),
+  // plus mid-apply, committed but not returned, and mid-restore. Engine-internal points are covered
+  // by the apply engine's own crash tests.
+  const points = [
+    "pipeline:before:apply",
+    "apply:file@7",
+    "apply:committed",
+    "pipeline:before:migrations",
+    "pipeline:before:hooks@2",
+    "pipeline:before:tests",
+    "restore:file@5",
+  ];
   for (const point of points) {
     it(`at ${point}`, async () => {
       const rollbackLog = join(box.root, "rollback.log");
@@ -118,6 +126,27 @@ describe("a run killed with SIGKILL", () => {
       // The next run finishes the job: the failing health check rolls back to v1 again.
       const next = await box.run(v2);
       expect(next.exitCode).toBe(1);
+      expect(await hashTree(box.appDir)).toEqual(oldTree);
+    });
+  }
+
+  // Before the pre_update hooks nothing on the app has been touched: a kill there must leave v1
+  // exactly, and need no rollback hooks.
+  for (const point of ["fetch", "verify", "conditionals", "requirements"].map(
+    (k) => `pipeline:before:${k}`,
+  )) {
+    it(`at ${point}`, async () => {
+      const v2 = await box.release(`v2-${point}`, v2Files, {
+        version: "2.0.0",
+        directories: { data: { preserve: true } },
+      });
+      const configFile = join(box.root, "config.json");
+      await writeFile(configFile, JSON.stringify(box.config(v2)));
+      const killed = await runProcess(entry, configFile, point);
+      expect(killed.signal).toBe("SIGKILL");
+      const recovered = await recover(box.config(v2), memoryLogger());
+      expect(recovered.exitCode).toBe(0);
+      expect(recovered.apps[0]?.detail).toBe("nothing to recover");
       expect(await hashTree(box.appDir)).toEqual(oldTree);
     });
   }
