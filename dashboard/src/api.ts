@@ -69,3 +69,70 @@ export function describeError(error: unknown): string {
   if (error instanceof ApiError) return `${error.message} (HTTP ${error.status})`;
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * Follows the hub's change stream (`api/v1/stream`, server-sent events read with fetch so the
+ * bearer header goes along). Calls `onChange` with the newest audit-event id each time it moves and
+ * `onLive` when the stream opens or drops; reconnects after `retryMs` until `stop()`.
+ */
+export function followChanges(
+  onChange: (eventId: number) => void,
+  onLive: (live: boolean) => void,
+  retryMs = 2000,
+): { stop(): void } {
+  const abort = new AbortController();
+  const decoder = new TextDecoder();
+  const connect = async (): Promise<void> => {
+    const token = session.token();
+    if (!token || abort.signal.aborted) return;
+    try {
+      const res = await fetch("api/v1/stream", {
+        headers: { accept: "text/event-stream", authorization: `Bearer ${token}` },
+        cache: "no-store",
+        credentials: "omit",
+        signal: abort.signal,
+      });
+      if (res.status === 401) {
+        onUnauthorized();
+        return;
+      }
+      if (!res.ok || res.body === null) throw new Error(`HTTP ${res.status}`);
+      onLive(true);
+      const reader = res.body.getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let end = buffer.indexOf("\n\n");
+        while (end >= 0) {
+          const id = eventIdOf(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+          if (id !== undefined) onChange(id);
+          end = buffer.indexOf("\n\n");
+        }
+      }
+    } catch {
+      // Dropped or refused: fall through to a retry; the caller polls meanwhile.
+    }
+    if (abort.signal.aborted) return;
+    onLive(false);
+    setTimeout(() => void connect(), retryMs);
+  };
+  void connect();
+  return { stop: () => abort.abort() };
+}
+
+function eventIdOf(message: string): number | undefined {
+  const data = message
+    .split("\n")
+    .find((line) => line.startsWith("data:"))
+    ?.slice(5);
+  if (data === undefined) return undefined;
+  try {
+    const id = (JSON.parse(data) as { id?: unknown }).id;
+    return typeof id === "number" ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,4 +1,4 @@
-import { describeError, get, session, whenUnauthorized } from "./api.js";
+import { describeError, followChanges, get, session, whenUnauthorized } from "./api.js";
 import { fill, h } from "./dom.js";
 import { agentView } from "./views/agent.js";
 import { eventsView } from "./views/events.js";
@@ -10,9 +10,11 @@ import { rolloutsView } from "./views/rollouts.js";
 import { signInView } from "./views/signin.js";
 import { parseRoute, type View } from "./views/view.js";
 
-/** How often the open view re-reads the hub; `?poll=500` in the page URL changes it (tests). */
+/** How often the open view re-reads the hub while the live stream is down; `?poll=500` changes it. */
 const POLL_MS = Number(new URLSearchParams(location.search).get("poll")) || 2000;
 const FULL_EVERY = 10;
+/** While the hub pushes changes, a slow full redraw still catches what no event marks. */
+const LIVE_REFRESH_MS = 20_000;
 
 const sections = [
   ["fleet", "Fleet"],
@@ -35,9 +37,12 @@ function viewFor(hash: string): View {
 
 let current: View | undefined;
 let timer: ReturnType<typeof setTimeout> | undefined;
+let live: { stop(): void } | undefined;
 
 function showSignIn(): void {
   clearTimeout(timer);
+  live?.stop();
+  live = undefined;
   current = undefined;
   document.title = "Sign in · ship hub";
   fill(
@@ -90,11 +95,13 @@ function showShell(): void {
     void poll(current, true);
   };
 
-  // Changes appear without reloading. Every state change on the hub is an audit event, so each
-  // tick asks only for the newest event's id and redraws the view when it moved; a full redraw
-  // every FULL_EVERY ticks catches what no event marks (last-seen times, standalone reports).
+  // Changes appear without reloading. Every state change on the hub is an audit event: the hub
+  // pushes the newest event id (api/v1/stream) and the open view redraws when it moves. While the
+  // stream is down the page polls that id instead. A slow full redraw catches what no event marks
+  // (last-seen times, standalone reports).
   let cursor: number | undefined;
   let quietTicks = 0;
+  let streaming = false;
   const poll = async (view: View, force = false) => {
     try {
       const { events } = await get<{ events: { id: number }[] }>("events?limit=1");
@@ -104,12 +111,25 @@ function showShell(): void {
         quietTicks = 0;
         await view.refresh();
       }
-      if (view === current) status.textContent = `Up to date at ${new Date().toLocaleTimeString()}`;
+      const how = streaming ? "live" : "polling";
+      if (view === current) status.textContent = `Up to date at ${new Date().toLocaleTimeString()} (${how})`;
     } catch (error) {
       if (view === current) status.textContent = `Could not reach the hub: ${describeError(error)}`;
     }
-    if (view === current && session.token()) timer = setTimeout(() => void poll(view), POLL_MS);
+    clearTimeout(timer);
+    if (view === current && session.token())
+      timer = setTimeout(() => void poll(view, streaming), streaming ? LIVE_REFRESH_MS : POLL_MS);
   };
+  live?.stop();
+  live = followChanges(
+    (id) => {
+      if (current !== undefined && id !== cursor) void poll(current);
+    },
+    (up) => {
+      streaming = up;
+      if (!up && current !== undefined) void poll(current);
+    },
+  );
 
   window.onhashchange = open;
   open();

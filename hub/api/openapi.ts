@@ -56,6 +56,9 @@ const routes: Record<string, Record<string, Operation>> = {
     post: { summary: "Ask a connected agent to check its sources now", roles: "operator", status: 202 },
   },
   "/events": { get: { summary: "Audit log, newest first (?before=&subject=&limit=)", roles: "operator" } },
+  "/stream": {
+    get: { summary: "Server-sent events: the newest audit-event id whenever it changes", roles: "operator" },
+  },
 };
 
 export function openApiDocument() {
