@@ -1,4 +1,3 @@
-import { ExitCode } from "../../../shared/errors.js";
 import { recover, runOnce } from "../../pipeline/index.js";
 import { loadCliConfig } from "../load-config.js";
 import { cliLogger } from "../logger.js";
@@ -9,13 +8,7 @@ import type { Output } from "../output.js";
 export async function runCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config } = await loadCliConfig(options.config, out);
   const log = cliLogger(options, config);
-  // A run killed mid-update leaves a journal; finish or undo it before looking for new releases.
-  const recovered = await recover(config, log);
-  for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
-  if (recovered.exitCode === ExitCode.restoreFailed) {
-    out.problem("recovery of an interrupted update failed; see the log — the app needs a person");
-    return recovered.exitCode;
-  }
+  // runOnce recovers each app a killed run left (journal) under its lock before looking for updates.
   const summary = await runOnce(config, {
     force: options.force === true,
     checkOnly: options.checkOnly === true,

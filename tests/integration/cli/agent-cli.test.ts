@@ -99,6 +99,21 @@ describe("ship CLI (real process, local source)", () => {
     expect(await readFile(join(root, "app/app.py"), "utf8")).toBe(before);
   });
 
+  it("a run SIGKILLed mid-apply is recovered by the next plain `ship` run: whole v2, data untouched", async () => {
+    await writeConfig(await release("r1", "1.0.0", "v1\n"));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await mkdir(join(root, "app/data"));
+    await writeFile(join(root, "app/data/db"), "precious");
+    await writeConfig(await release("r2", "2.0.0", "v2\n"));
+    const killed = await runShip(["--config", config], { env: { SHIP_FAULT: "apply:file@1" } });
+    expect(killed.code).toBeNull();
+    const next = await runShip(["--config", config]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v2\n");
+    expect(await readFile(join(root, "app/config.toml"), "utf8")).toContain("workers = 4");
+    expect(await readFile(join(root, "app/data/db"), "utf8")).toBe("precious");
+  });
+
   it("refuses a malformed manifest with exit 2 and a positioned message, changing nothing", async () => {
     const dir = await release("r1", "1.0.0", "v1\n");
     await writeFile(
