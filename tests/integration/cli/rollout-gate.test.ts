@@ -25,7 +25,10 @@ describe("ship run: a standalone staged rollout is enforced", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/everyone \(100 %\) opens at 2114-/);
     expect(existsSync(join(app.appDir, "app.txt"))).toBe(false);
-    expect((await app.state()).sources.myapp).toMatchObject({ last_result: "skipped", current_version: null });
+    expect((await app.state()).sources.myapp).toMatchObject({
+      last_result: "skipped",
+      current_version: null,
+    });
 
     const forced = await runShip(["--config", app.config, "--force"]);
     expect(forced.code, forced.stderr).toBe(0);

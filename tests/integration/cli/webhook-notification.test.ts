@@ -5,7 +5,11 @@ import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
 /** Behaves like a Slack incoming webhook: 400 "no_text" unless the JSON body has a non-empty `text`. */
-async function slackLikeReceiver(): Promise<{ server: Server; url: string; bodies: Record<string, unknown>[] }> {
+async function slackLikeReceiver(): Promise<{
+  server: Server;
+  url: string;
+  bodies: Record<string, unknown>[];
+}> {
   const bodies: Record<string, unknown>[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
