@@ -63,10 +63,11 @@ describe("ship --approve APP VERSION: the way past require_manual_intervention",
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toContain("approved");
     const state = await app.state();
-    expect(state.sources.myapp?.manual_approval).toMatchObject({ version: "2.0.0" });
-    expect(typeof (state.sources.myapp?.manual_approval as { approved_by: unknown }).approved_by).toBe(
-      "string",
-    );
+    expect(state.sources.myapp?.manual_approval).toMatchObject({
+      version: "2.0.0",
+      approved_by: expect.any(String),
+      approved_at: expect.any(String),
+    });
 
     const next = await runShip(["--config", app.config]);
     expect(next.code, next.stderr).toBe(0);
