@@ -42,6 +42,7 @@ export async function runSource(
     manualSteps: [],
     warnings: [],
     steps: [],
+    merges: [],
     ...fields,
   });
 
