@@ -30,6 +30,7 @@ const engine: UpdateEngine = {
       app: input.app,
       appDir: input.appDir,
       release,
+      releaseId: input.releaseId,
       manifest: input.manifest,
       stateDir: input.stateDir,
       backupRoot: input.backupDir,
