@@ -27,6 +27,7 @@ export interface PrepareInput {
   appHashes: ReadonlyMap<string, string>;
   toVersion: string;
   log?: Logger;
+  releaseId?: string;
 }
 
 export interface Prepared {
@@ -94,6 +95,7 @@ function isMergeRule(step: Extract<PlanStep, { kind: "add" }>): boolean {
 export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
   const delta: IndexDelta = {
     version: input.toVersion,
+    ...(input.releaseId === undefined ? {} : { releaseId: input.releaseId }),
     set: {},
     drop: [],
     addDirs: input.plan.mkdirs.map((d) => d.rel),
