@@ -37,14 +37,32 @@ export const FileRule = z.strictObject({
 export type FileRule = z.infer<typeof FileRule>;
 
 /** Per-section strategy inside one merged file: a bare strategy or one with keys to keep. */
-export const SectionStrategy = z.union([
-  z.enum(sectionStrategies),
-  z.strictObject({
-    strategy: z.enum(sectionStrategies),
-    preserve_keys: z.array(nonEmpty).default([]),
-  }),
-]);
+export const SectionStrategy = z.union(
+  [
+    z.enum(sectionStrategies),
+    z.strictObject({
+      strategy: z.enum(sectionStrategies),
+      preserve_keys: z.array(nonEmpty).default([]),
+    }),
+  ],
+  { error: `must be a strategy (${sectionStrategies.join(", ")}) or {strategy, preserve_keys}` },
+);
 export type SectionStrategy = z.infer<typeof SectionStrategy>;
+
+const SectionStrategies = z.record(z.string(), SectionStrategy);
+
+/**
+ * One file's `merge_strategies` entry, section → strategy. The upstream project's manifests nest
+ * them under `sections:` ({config.toml: {sections: {api: {strategy: merge_smart}}}}); ship's
+ * shorthand leaves `sections:` out. Both parse to the same flat mapping the merge engine takes.
+ */
+export const FileMergeStrategies = z.union(
+  [z.strictObject({ sections: SectionStrategies }).transform((entry) => entry.sections), SectionStrategies],
+  {
+    error:
+      "must be a mapping of section → strategy, e.g. {database: preserve_user, api: {strategy: merge_smart, preserve_keys: [api_key]}}, optionally nested under sections:",
+  },
+);
 
 export const DirectoryRule = z.strictObject({
   preserve: z.boolean().default(true),
@@ -157,7 +175,7 @@ export const Manifest = z.strictObject({
   release_date: z.string().optional(),
   description: z.string().optional(),
   files: z.record(nonEmpty, FileRule).default({}),
-  merge_strategies: z.record(nonEmpty, z.record(z.string(), SectionStrategy)).default({}),
+  merge_strategies: z.record(nonEmpty, FileMergeStrategies).default({}),
   directories: z.record(nonEmpty, DirectoryRule).default({}),
   hooks: Hooks.prefault({}),
   requirements: Requirements.prefault({}),
