@@ -93,9 +93,19 @@ export const Requirements = z.strictObject({
 });
 export type Requirements = z.infer<typeof Requirements>;
 
+export const rollbackStrategies = ["full_backup", "changed_only"] as const;
+
 export const RollbackPolicy = z.strictObject({
-  /** Both strategies restore the whole tree; backups hard-link unchanged files either way. */
-  strategy: z.enum(["full_backup", "changed_only"]).default("full_backup"),
+  /**
+   * Accepted for the seed's manifests; both values behave the same. Every backup is a changeset (the
+   * old bytes of what the update changes), and restoring one brings back the whole pre-update tree.
+   */
+  strategy: z
+    .enum(rollbackStrategies, {
+      error: (issue) =>
+        `unknown rollback strategy ${JSON.stringify(issue.input)} (expected ${rollbackStrategies.join(" or ")}; both mean the same: every backup is a changeset of what the update changes, and a restore brings back the whole previous version)`,
+    })
+    .default("full_backup"),
   keep_backups: z.number().int().min(1).default(5),
   auto_rollback_on: z.array(z.enum(rollbackTriggers)).default([...rollbackTriggers]),
   custom_rollback_command: nonEmpty.optional(),
