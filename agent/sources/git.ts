@@ -15,7 +15,7 @@ import { DownloadError } from "../download/errors.js";
 import { redactUrl } from "../download/redact.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { gitEnvironment, isRemoteUrl } from "./git-env.js";
-import { extractLimitsFor, readReleaseVersion } from "./release-info.js";
+import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
 import type { FetchedRelease, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
 /** A release named by the hub: exactly this commit (and, when given, the tag must point at it). */
@@ -84,7 +84,7 @@ export class GitSource implements ReleaseSource {
     let fileHashes: Map<string, string>;
     try {
       await this.git.raw(["archive", "--format=tar", "-o", artifact, target.commit]);
-      const extracted = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      const extracted = await extractArchive(artifact, stagingDir, extractOptionsFor(this.cfg));
       fileHashes = extracted.hashes;
       this.ctx.log.info("exported release tree", {
         source: this.name,
