@@ -192,11 +192,25 @@ export class AgentDaemon {
       report = result.report;
     }
     this.retryCounts.delete(app);
+    report = await this.withInstalledRelease(instruction, report);
     // Outbox first: a crash after this line resends the report; before it, the instruction reruns.
     await this.outbox.put(report);
     await this.desired.markFinished(app, id, report, new Date());
     log.info("instruction finished", { app, deployment: id, outcome: report.outcome, error: report.error });
     this.connection.send(report);
+  }
+
+  /**
+   * Remembers a hub release that is now installed, and names in the report the hub release the app
+   * runs afterwards (after a local rollback: the earlier one), so the hub never loses track of it.
+   */
+  private async withInstalledRelease(instruction: Deploy, report: Report): Promise<Report> {
+    const { app, release } = instruction;
+    if (report.outcome === "succeeded" && report.toVersion === release.version)
+      await this.desired.rememberInstalled(app, release.version, release.id);
+    const version = (await readState(this.options.config.general.state_file)).sources[app]?.current_version;
+    const installed = await this.desired.installedRelease(app, version ?? null);
+    return installed === undefined ? report : { ...report, installedReleaseId: installed };
   }
 
   /** Doubling waits per app (capped at 32×), so a cause that does not go away costs little. */
@@ -227,7 +241,12 @@ export class AgentDaemon {
   }
 
   private async hello(): Promise<Hello> {
-    return buildHello(this.options.config, this.options.agentId, await this.desired.all());
+    return buildHello(
+      this.options.config,
+      this.options.agentId,
+      await this.desired.all(),
+      await this.desired.installedReleases(),
+    );
   }
 }
 

@@ -73,6 +73,8 @@ export const Report = z.object({
   deploymentId: id.optional(),
   app: id,
   releaseId: id.optional(),
+  /** The hub release the app runs after this report (after a local rollback: the earlier one). */
+  installedReleaseId: id.optional(),
   outcome: z.enum(reportOutcomes),
   fromVersion: z.string().nullable(),
   toVersion: z.string().nullable(),
