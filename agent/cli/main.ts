@@ -20,6 +20,7 @@ export interface GlobalOptions {
   appDir?: string;
   currentVersion?: string;
   allowDowngrade?: boolean;
+  ignoreRollout?: boolean;
   recover?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -65,6 +66,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("--app-dir <dir>", "app directory for --test-conditionals/--check-requirements (default: config)")
     .option("--current-version <v>", "installed version to assume for --test-conditionals")
     .option("--allow-downgrade", "apply a release older than the installed one")
+    .option("--ignore-rollout", "install even when the manifest's staged rollout says this host waits")
     .option("--recover", "finish or undo an update interrupted by a crash, then exit")
     .option("--json", "machine-readable output")
     .addOption(new Option("-v, --verbose", "debug logging").conflicts("quiet"))

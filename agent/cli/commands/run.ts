@@ -13,6 +13,7 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     force: options.force === true,
     checkOnly: options.checkOnly === true,
     allowDowngrade: options.allowDowngrade === true,
+    ignoreRollout: options.ignoreRollout === true,
     log,
     ...(options.sources === undefined ? {} : { sources: options.sources }),
   });
