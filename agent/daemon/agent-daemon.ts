@@ -15,6 +15,7 @@ import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { buildHello } from "./hello.js";
 import { HubConnection } from "./hub-connection.js";
 import { ReportOutbox } from "./outbox.js";
+import { pickToken, saveRenewedToken, warnIfExpiring } from "./renewed-token.js";
 
 export interface AgentDaemonOptions {
   config: AgentConfig;
@@ -47,11 +48,14 @@ export class AgentDaemon {
   /** Apps waiting to retry an instruction that could not start, by app. */
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private readonly retryCounts = new Map<string, number>();
+  /** The token in use: the configured one, or a renewal the hub sent later. */
+  private token: string;
 
   constructor(private readonly options: AgentDaemonOptions) {
     const { config } = options;
     const hub = config.hub;
     if (hub === undefined) throw new Error("AgentDaemon needs [hub] in ship.toml");
+    this.token = options.token;
     this.outbox = new ReportOutbox(join(daemonDir(config), "outbox"));
     this.desired = new DesiredStateStore(join(daemonDir(config), "desired.json"));
     this.connection = new HubConnection({
@@ -69,6 +73,9 @@ export class AgentDaemon {
 
   /** Connects, and resumes any instruction that was not finished when the agent last stopped. */
   async start(): Promise<void> {
+    this.token = await pickToken(this.renewedTokenFile, this.options.token, this.options.agentId);
+    this.connection.setToken(this.token);
+    warnIfExpiring(this.token, this.options.log);
     for (const [app, desired] of Object.entries(await this.desired.all())) {
       if (desired.finished !== undefined) continue;
       this.options.log.info("resuming an unfinished instruction", {
@@ -90,6 +97,10 @@ export class AgentDaemon {
     this.connection.stop();
   }
 
+  private get renewedTokenFile(): string {
+    return join(daemonDir(this.options.config), "hub.token");
+  }
+
   get idle(): boolean {
     return this.working === undefined;
   }
@@ -104,6 +115,13 @@ export class AgentDaemon {
         return;
       case "check_now":
         await this.connection.announce();
+        return;
+      case "token":
+        // Saved before use: a crash right after must not leave the agent with only the old token.
+        await saveRenewedToken(this.renewedTokenFile, message.token);
+        this.token = message.token;
+        this.connection.setToken(message.token);
+        this.options.log.info("the hub renewed this agent's token", { expires: message.expires });
         return;
       case "error":
         this.options.log.warn("the hub refused a message", { message: message.message });
@@ -176,7 +194,7 @@ export class AgentDaemon {
         config,
         instruction,
         hubUrl: config.hub?.url ?? "",
-        token: this.options.token,
+        token: this.token,
         log: log.child({ deployment: id }),
         progress: (event) => this.connection.send({ type: "progress", v: 1, deploymentId: id, ...event }),
         ...(this.options.delayScale === undefined ? {} : { delayScale: this.options.delayScale }),
