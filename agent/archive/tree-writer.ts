@@ -48,6 +48,8 @@ export class TreeWriter {
     /** Bytes of the archive read so far, for the decompression-ratio check. */
     private readonly packedBytes: () => number,
     private readonly signal: AbortSignal,
+    /** Give files the archive's mtimes instead of the time they were written. */
+    private readonly keepMtimes = false,
   ) {}
 
   async write(entry: ReadEntry): Promise<void> {
@@ -182,7 +184,10 @@ export class TreeWriter {
     try {
       await this.copyBody(entry, fh, hash, refuse);
       await fh.chmod(mode & 0o777);
-      if (entry.mtime !== undefined) await fh.utimes(entry.atime ?? entry.mtime, entry.mtime);
+      // By default a file is as new as its install: reproducible archives carry mtime 0, which
+      // would make mtime-based caches (Python's .pyc checks) trust stale entries.
+      if (this.keepMtimes && entry.mtime !== undefined)
+        await fh.utimes(entry.atime ?? entry.mtime, entry.mtime);
     } finally {
       // FileHandle.close waits for writes still in flight, so after this nothing touches the file.
       await fh.close();

@@ -31,6 +31,8 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     if (app.manualSteps.length > 0) {
       out.problem(`${app.source}: manual intervention required before this update:`);
       for (const step of app.manualSteps) out.problem(`  - ${step}`);
+      const config = options.config === undefined ? "" : ` --config ${options.config}`;
+      out.problem(`then approve them: ship${config} --approve ${app.source} ${app.toVersion}`);
     }
   }
   return summary.exitCode;
