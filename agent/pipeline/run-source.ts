@@ -44,6 +44,7 @@ export async function runSource(
     manualSteps: [],
     warnings: [],
     steps: [],
+    merges: [],
     ...fields,
   });
 
