@@ -25,6 +25,8 @@ export interface HubOptions {
   envSecret?: string;
   pingIntervalMs: number;
   offlineTimeoutMs: number;
+  /** See EngineOptions.progressTimeoutMs. */
+  progressTimeoutMs?: number;
   tickIntervalMs: number;
   maxArtifactBytes: number;
   maxPayloadBytes: number;
@@ -77,6 +79,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     channel: registry,
     now,
     offlineTimeoutMs: options.offlineTimeoutMs,
+    ...(options.progressTimeoutMs === undefined ? {} : { progressTimeoutMs: options.progressTimeoutMs }),
   });
   const sync = new AgentSync(engine);
   const refusals = new ConnectionRefusals(log, now);
