@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { RestoreFailedError, UpdateFailedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
+import type { MergeReport } from "../../shared/protocol/messages.js";
 import {
   type BackupInfo,
   backupFilesDir,
@@ -38,6 +39,8 @@ export interface ApplyUpdateInput {
   /** The staged release; its directory must be on the app's filesystem for renames (else: copies, logged). */
   release: ReleaseTree;
   manifest: Manifest;
+  /** The source's id of this release, recorded in the install index (what sources compare against). */
+  releaseId?: string;
   /** Per-app state: install index, journal, merge bases. Created if missing. */
   stateDir: string;
   /** `general.backup_dir`. */
@@ -60,6 +63,8 @@ export interface AppliedUpdate {
   /** File operations performed, and how many had to copy across filesystems. */
   operations: number;
   copied: number;
+  /** Every merged config file's key report (also logged as the merge happens). */
+  merges: MergeReport[];
   /** Milliseconds per phase (scan, hash, plan, prepare, backup, apply, finalize), for the log and reports. */
   timings: Record<string, number>;
 }
@@ -119,6 +124,8 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     index,
     appHashes,
     toVersion,
+    ...(log === undefined ? {} : { log }),
+    ...(input.releaseId === undefined ? {} : { releaseId: input.releaseId }),
   });
   const ops = buildOps(prepared.steps, plan, scan, input.release.files);
   clock.lap("prepare");
@@ -169,6 +176,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     fromVersion: backup.version,
     toVersion,
     steps: prepared.steps,
+    merges: prepared.merges,
     summary,
     operations: ops.length,
     copied,

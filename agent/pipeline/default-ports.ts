@@ -3,8 +3,15 @@
 import { formatObservation } from "../../shared/conditions/evaluate.js";
 import type { Trust } from "../../shared/config/schema.js";
 import { loadManifestFile } from "../../shared/manifest/load.js";
-import type { Conditional, Requirements } from "../../shared/manifest/schema.js";
-import { applyUpdate, describeRelease, listBackups, recoverApp, restoreBackup } from "../apply/index.js";
+import { type Conditional, installUmask, type Requirements } from "../../shared/manifest/schema.js";
+import {
+  applyUpdate,
+  checkMergeInputs,
+  describeRelease,
+  listBackups,
+  recoverApp,
+  restoreBackup,
+} from "../apply/index.js";
 import { evaluateConditionals as evaluateHostConditionals } from "../conditions/evaluate-conditionals.js";
 import { hostConditionContext } from "../conditions/host-context.js";
 import { checkRequirements as checkHostRequirements } from "../requirements/check.js";
@@ -25,18 +32,23 @@ const engine: UpdateEngine = {
     return { detail: result.message };
   },
   async apply(input) {
-    const release = await describeRelease(input.releaseDir, { knownHashes: input.releaseHashes });
+    const release = await describeRelease(input.releaseDir, {
+      knownHashes: input.releaseHashes,
+      umask: installUmask(input.manifest),
+    });
     const applied = await applyUpdate({
       app: input.app,
       appDir: input.appDir,
       release,
+      releaseId: input.releaseId,
       manifest: input.manifest,
       stateDir: input.stateDir,
       backupRoot: input.backupDir,
       log: input.log,
     });
-    return { backupPath: applied.backup.path, summary: { ...applied.summary } };
+    return { backupPath: applied.backup.path, summary: { ...applied.summary }, merges: applied.merges };
   },
+  checkMerges: (input) => checkMergeInputs(input),
   async findBackup({ app, backupDir, replacedBy, since }) {
     const backups = await listBackups(backupDir, app);
     const found = backups.find(

@@ -29,6 +29,7 @@ describe("steps", () => {
     expect(triggers).toEqual([
       ["fetch", null],
       ["verify", null],
+      ["rollout", null],
       ["conditionals", null],
       ["requirements", null],
       ["pre_update", null],
@@ -141,6 +142,7 @@ describe("nextSourceState", () => {
     manualSteps: [],
     warnings: [],
     steps: [],
+    merges: [],
     ...fields,
   });
   const now = new Date("2026-01-01T00:00:00Z");
