@@ -7,6 +7,7 @@ import { mkdir, rm } from "node:fs/promises";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, LockedError, ShipError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import type { UpdateContext, UpdateSettings } from "./context.js";
@@ -172,6 +173,9 @@ async function recoverFirst(
   appStateDir: string,
   log: Logger,
 ): Promise<PendingResolution | null> {
+  // A hook of the killed run may still be running; no command runs again while it does.
+  const ended = await endInterruptedCommand(runningCommandFile(appStateDir), log);
+  if (ended !== undefined) log.warn(ended);
   const recovery = await ports.engine.recover({ appDir: source.app_dir, stateDir: appStateDir, log });
   log.debug("recovery", { detail: recovery.detail });
   return resolvePendingUpdate({ config, name, source, ports, appStateDir, log });
