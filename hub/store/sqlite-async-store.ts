@@ -47,6 +47,7 @@ const DIRECT = [
   "updateDeployment",
   "countDeploymentsOfRollout",
   "listStaleDeployments",
+  "listStalledDeployments",
   "insertReport",
   "listReports",
   "appendEvent",
