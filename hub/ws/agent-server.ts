@@ -4,6 +4,7 @@ import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Logger } from "../../shared/log.js";
 import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/protocol/messages.js";
 import { formatPath } from "../api/validate.js";
+import type { LiveSessions } from "../auth/live-sessions.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
 import type { HubMetrics } from "../metrics.js";
 import type { AgentSync } from "../rollouts/agent-sync.js";
@@ -12,6 +13,8 @@ import { MessageBatch } from "./message-batch.js";
 
 export interface AgentServerOptions {
   tokens: TokenService;
+  /** Closes a connection when its token is revoked or expires. */
+  sessions: LiveSessions;
   registry: ConnectionRegistry;
   sync: AgentSync;
   metrics?: HubMetrics;
@@ -52,10 +55,20 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       return refuse(socket, 401);
     }
     if (principal.role !== "agent" || !principal.agentId) return refuse(socket, 403);
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, principal.agentId as string));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = options.sessions.open(principal, (reason) => endSession(ws, reason));
+      ws.once("close", () => session.end());
+      onConnection(ws, principal.agentId as string);
+    });
   };
 
   const send = (ws: WebSocket, message: HubMessage, agentId: string) => sendTo(ws, message, options, agentId);
+
+  /** A revoked or expired token: say why, and drop the socket if the peer does not close it soon. */
+  const endSession = (ws: WebSocket, reason: string) => {
+    ws.close(4001, reason);
+    setTimeout(() => ws.terminate(), 1000).unref();
+  };
 
   function onConnection(ws: WebSocket, agentId: string): void {
     let greeted = false;
@@ -67,6 +80,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       if (greeted && registry.remove(agentId, ws)) batch.add(() => options.sync.disconnected(agentId));
     });
     ws.on("message", (data: RawData, isBinary: boolean) => {
+      // Nothing is taken from a socket the hub is closing (its token was revoked or expired).
+      if (ws.readyState !== ws.OPEN) return;
       alive.set(ws, true);
       if (isBinary) return ws.close(1008, "binary messages are not part of the protocol");
       let json: unknown;
