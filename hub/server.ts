@@ -14,6 +14,7 @@ import { SqliteStore } from "./store/sqlite-store.js";
 import type { Store } from "./store/store.js";
 import { attachAgentServer } from "./ws/agent-server.js";
 import { ConnectionRegistry } from "./ws/connections.js";
+import { ConnectionRefusals } from "./ws/refusals.js";
 
 export interface HubOptions {
   host: string;
@@ -82,6 +83,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     offlineTimeoutMs: options.offlineTimeoutMs,
   });
   const sync = new AgentSync(engine);
+  const refusals = new ConnectionRefusals(log, now);
   const app = createApiApp({
     store,
     tokens,
@@ -92,6 +94,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     isOnline: (id) => registry.isOnline(id),
     send: (id, message) => registry.send(id, message),
     sessions,
+    refusals,
     log,
     now,
   });
@@ -106,6 +109,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     pingIntervalMs: options.pingIntervalMs,
     maxPayloadBytes: options.maxPayloadBytes,
     maxBufferedBytes: options.maxBufferedBytes ?? 4 << 20,
+    refusals,
+    now,
   });
   const ticker = setInterval(() => {
     try {

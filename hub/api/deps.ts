@@ -5,6 +5,7 @@ import type { TokenService } from "../auth/tokens.js";
 import type { HubMetrics } from "../metrics.js";
 import type { RolloutEngine } from "../rollouts/engine.js";
 import type { Store } from "../store/store.js";
+import type { ConnectionRefusals } from "../ws/refusals.js";
 
 /** What the HTTP API needs from the rest of the hub. */
 export interface ApiDeps {
@@ -20,6 +21,8 @@ export interface ApiDeps {
   send: (agentId: string, message: HubMessage) => boolean;
   /** Long-lived responses (event streams) end when their token is revoked or expires. */
   sessions: LiveSessions;
+  /** Agent connections the hub refused lately (the dashboard lists them). */
+  refusals?: ConnectionRefusals;
   log: Logger;
   now: () => number;
 }

@@ -16,7 +16,8 @@ export interface LiveSession {
 }
 
 interface Entry {
-  jti: string;
+  /** Every token the connection has run on: revoking the one it started with ends it too. */
+  jtis: Set<string>;
   expires: number;
   close: (reason: string) => void;
 }
@@ -39,12 +40,12 @@ export class LiveSessions {
   }
 
   open(principal: Pick<Principal, "jti" | "expires" | "name">, close: (reason: string) => void): LiveSession {
-    const entry: Entry = { jti: principal.jti, expires: principal.expires, close };
+    const entry: Entry = { jtis: new Set([principal.jti]), expires: principal.expires, close };
     this.entries.add(entry);
     this.timer ??= setInterval(() => this.check(), this.checkMs).unref();
     return {
       renewed: (next) => {
-        entry.jti = next.jti;
+        entry.jtis.add(next.jti);
         entry.expires = next.expires;
       },
       end: () => this.remove(entry),
@@ -62,14 +63,11 @@ export class LiveSessions {
     }
     this.lastCheck = now;
     for (const entry of [...this.entries]) {
-      const reason = revoked.has(entry.jti)
-        ? "token revoked"
-        : entry.expires <= now
-          ? "token expired"
-          : undefined;
+      const isRevoked = [...entry.jtis].some((jti) => revoked.has(jti));
+      const reason = isRevoked ? "token revoked" : entry.expires <= now ? "token expired" : undefined;
       if (reason === undefined) continue;
       this.remove(entry);
-      this.log.info("closing a session whose token ended", { jti: entry.jti, reason });
+      this.log.info("closing a session whose token ended", { jtis: [...entry.jtis], reason });
       entry.close(reason);
     }
   }
