@@ -4,7 +4,14 @@ import { formatObservation } from "../../shared/conditions/evaluate.js";
 import type { Trust } from "../../shared/config/schema.js";
 import { loadManifestFile } from "../../shared/manifest/load.js";
 import type { Conditional, Requirements } from "../../shared/manifest/schema.js";
-import { applyUpdate, describeRelease, listBackups, recoverApp, restoreBackup } from "../apply/index.js";
+import {
+  applyUpdate,
+  describeRelease,
+  linkInstalledFiles,
+  listBackups,
+  recoverApp,
+  restoreBackup,
+} from "../apply/index.js";
 import { evaluateConditionals as evaluateHostConditionals } from "../conditions/evaluate-conditionals.js";
 import { hostConditionContext } from "../conditions/host-context.js";
 import { checkRequirements as checkHostRequirements } from "../requirements/check.js";
@@ -22,7 +29,11 @@ const engine: UpdateEngine = {
   async recover({ stateDir, log }) {
     const result = await recoverApp({ stateDir, log });
     if (result.action !== "none") log.warn(result.message, { action: result.action });
-    return { detail: result.message };
+    return {
+      detail: result.message,
+      action: result.action,
+      ...(result.backupPath === undefined ? {} : { backupPath: result.backupPath }),
+    };
   },
   async apply(input) {
     const release = await describeRelease(input.releaseDir, { knownHashes: input.releaseHashes });
@@ -47,6 +58,7 @@ const engine: UpdateEngine = {
   async restore({ appDir, stateDir, backupPath, log }) {
     await restoreBackup({ appDir, stateDir, backupPath, log });
   },
+  keepInstalledFiles: (input) => linkInstalledFiles(input),
 };
 
 /** `trust`: ship.toml's [trust]; with keys, every standalone release must be signed by one of them. */
