@@ -38,6 +38,8 @@ export interface ApplyUpdateInput {
   /** The staged release; its directory must be on the app's filesystem for renames (else: copies, logged). */
   release: ReleaseTree;
   manifest: Manifest;
+  /** The source's id of this release, recorded in the install index (what sources compare against). */
+  releaseId?: string;
   /** Per-app state: install index, journal, merge bases. Created if missing. */
   stateDir: string;
   /** `general.backup_dir`. */
@@ -119,6 +121,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     index,
     appHashes,
     toVersion,
+    ...(input.releaseId === undefined ? {} : { releaseId: input.releaseId }),
   });
   const ops = buildOps(prepared.steps, plan, scan, input.release.files);
   clock.lap("prepare");

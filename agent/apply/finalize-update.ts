@@ -40,6 +40,7 @@ export async function finalizeUpdate(
   const dirs = new Set([...(previous?.dirs ?? []).filter((d) => !dropDirs.has(d)), ...journal.index.addDirs]);
   const index: InstallIndex = {
     version: journal.index.version,
+    ...(journal.index.releaseId === undefined ? {} : { releaseId: journal.index.releaseId }),
     installedAt: new Date().toISOString(),
     files,
     dirs: [...dirs].sort(),

@@ -15,6 +15,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 // `files` is checked by hand below: zod walking a 20,000-key record costs ~100x more than a loop.
 const IndexHeaderSchema = z.object({
   version: z.string(),
+  releaseId: z.string().optional(),
   installedAt: z.string(),
   files: z.custom<Record<string, unknown>>(isPlainObject, "must be an object"),
   dirs: z.array(z.string()),

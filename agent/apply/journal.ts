@@ -21,6 +21,7 @@ const FileOpSchema = z.discriminatedUnion("op", [
 /** How the install index changes once the update is committed; absolute values, so re-applying is harmless. */
 const IndexDeltaSchema = z.object({
   version: z.string(),
+  releaseId: z.string().optional(),
   set: z.record(
     z.string(),
     z.object({ sha256: z.string(), mode: z.number(), merged: z.boolean().optional() }),

@@ -23,6 +23,7 @@ export interface PrepareInput {
   index: InstallIndex | undefined;
   appHashes: ReadonlyMap<string, string>;
   toVersion: string;
+  releaseId?: string;
 }
 
 export interface Prepared {
@@ -77,6 +78,7 @@ function isMergeRule(step: Extract<PlanStep, { kind: "add" }>): boolean {
 export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
   const delta: IndexDelta = {
     version: input.toVersion,
+    ...(input.releaseId === undefined ? {} : { releaseId: input.releaseId }),
     set: {},
     drop: [],
     addDirs: input.plan.mkdirs.map((d) => d.rel),

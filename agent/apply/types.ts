@@ -44,6 +44,11 @@ export interface ReleaseTree {
 /** What the current release installed; the planner trusts it plus a stat instead of hashing the app. */
 export interface InstallIndex {
   version: string;
+  /**
+   * The source's id of the installed release (git commit, `tree:…`, `sha256:…`): sources decide
+   * "is there an update" from it, never from their own caches. Absent in indexes written before it existed.
+   */
+  releaseId?: string;
   installedAt: string;
   files: Record<string, IndexedFile>;
   /** Directories ship created; only these are removed when they become empty. */

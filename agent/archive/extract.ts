@@ -18,6 +18,11 @@ import { TreeWriter } from "./tree-writer.js";
 
 export type { ExtractLimits } from "./limits.js";
 
+export interface ExtractOptions extends ExtractLimits {
+  /** Files keep the archive's mtimes (a source's keep_mtimes); by default they get the time of writing. */
+  keepMtimes?: boolean;
+}
+
 export interface ExtractResult {
   /** Regular files written (hard links included). */
   files: number;
@@ -38,13 +43,13 @@ export interface ExtractResult {
 export async function extractArchive(
   archivePath: string,
   destDir: string,
-  limits?: ExtractLimits,
+  options?: ExtractOptions,
 ): Promise<ExtractResult> {
   const created = (await mkdir(destDir, { recursive: true })) !== undefined;
   if (!created && (await readdir(destDir)).length > 0) {
     throw new Error(`staging directory ${destDir} is not empty`);
   }
-  const run = new ExtractionRun(archivePath, destDir, limits);
+  const run = new ExtractionRun(archivePath, destDir, options);
   try {
     await run.unpack();
     await run.checkSymlinks();
@@ -68,15 +73,17 @@ class ExtractionRun {
   constructor(
     private readonly archivePath: string,
     private readonly root: string,
-    limits: ExtractLimits | undefined,
+    options: ExtractOptions = {},
   ) {
     this.label = basename(archivePath);
+    const { keepMtimes, ...limits } = options;
     this.writer = new TreeWriter(
       root,
       resolveLimits(limits),
       this.label,
       () => this.packed,
       this.abort.signal,
+      keepMtimes,
     );
   }
 

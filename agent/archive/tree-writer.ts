@@ -9,12 +9,24 @@ import { chmod, type FileHandle, link, lstat, mkdir, open, symlink, unlink } fro
 import { join } from "node:path";
 import type { ReadEntry } from "tar";
 import { VerificationError } from "../../shared/errors.js";
+import { errnoCode, fsErrorText, LocalWriteError } from "../../shared/fs-errors.js";
 import { entryParts, joinParts, symlinkTargetParts } from "./entry-path.js";
 import type { ResolvedLimits } from "./limits.js";
 
 /** The tar header costs a block even for an empty entry; bombs of empty entries count too. */
 const HEADER_BYTES = 512;
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** Errors of the disk we write to, not of the archive. */
+const ENVIRONMENT_ERRORS = new Set([
+  "ENOSPC",
+  "EDQUOT",
+  "EROFS",
+  "EACCES",
+  "EPERM",
+  "EIO",
+  "EMFILE",
+  "ENFILE",
+]);
 
 export class TreeWriter {
   files = 0;
@@ -36,6 +48,8 @@ export class TreeWriter {
     /** Bytes of the archive read so far, for the decompression-ratio check. */
     private readonly packedBytes: () => number,
     private readonly signal: AbortSignal,
+    /** Give files the archive's mtimes instead of the time they were written. */
+    private readonly keepMtimes = false,
   ) {}
 
   async write(entry: ReadEntry): Promise<void> {
@@ -64,10 +78,27 @@ export class TreeWriter {
     }
     this.refuseThroughSymlink(parts, refuse);
 
-    if (entry.type === "Directory") return this.writeDir(parts, mode, refuse);
-    if (entry.type === "SymbolicLink") return this.writeSymlink(parts, entry.linkpath ?? "", refuse);
-    if (entry.type === "Link") return this.writeHardLink(parts, entry.linkpath ?? "", refuse);
-    return this.writeFile(entry, parts, mode, refuse);
+    try {
+      if (entry.type === "Directory") return await this.writeDir(parts, mode, refuse);
+      if (entry.type === "SymbolicLink") return await this.writeSymlink(parts, entry.linkpath ?? "", refuse);
+      if (entry.type === "Link") return await this.writeHardLink(parts, entry.linkpath ?? "", refuse);
+      return await this.writeFile(entry, parts, mode, refuse);
+    } catch (err) {
+      throw this.entryError(err, name);
+    }
+  }
+
+  /**
+   * A bare errno never leaves extraction. A full or read-only disk is this machine's problem
+   * (exit 1, retried later); any other filesystem refusal comes from how the entries fit together
+   * (a file where a later entry needs a directory, say), so the archive is refused naming the entry.
+   */
+  private entryError(err: unknown, name: string): unknown {
+    const code = errnoCode(err);
+    if (code === undefined) return err;
+    const entry = `${this.archiveLabel}: entry ${JSON.stringify(name)}`;
+    if (ENVIRONMENT_ERRORS.has(code)) return new LocalWriteError(`${entry} into ${this.root}`, err);
+    return new VerificationError(entry, `cannot be extracted: ${fsErrorText(err)}`);
   }
 
   private refuseThroughSymlink(parts: string[], refuse: (reason: string) => never): void {
@@ -123,7 +154,10 @@ export class TreeWriter {
     const source = join(this.root, ...named.parts);
     const st = await lstat(source).catch(() => undefined);
     if (st === undefined || !st.isFile())
-      refuse(`hard link to ${target}, which is not a file of this release`);
+      refuse(`hard link to ${target}, which is not a file extracted before it`);
+    // A link to its own name (packers write one when a file is added twice): GNU tar's link()
+    // fails with EEXIST on the very same inode and tar moves on, so the file stays as it is.
+    if (joinParts(named.parts) === joinParts(parts)) return;
     await this.prepareSlot(parts, false, refuse);
     await link(source, join(this.root, ...parts));
     // The target is a regular file written by this run (checked above), so its hash is known.
@@ -150,7 +184,10 @@ export class TreeWriter {
     try {
       await this.copyBody(entry, fh, hash, refuse);
       await fh.chmod(mode & 0o777);
-      if (entry.mtime !== undefined) await fh.utimes(entry.atime ?? entry.mtime, entry.mtime);
+      // By default a file is as new as its install: reproducible archives carry mtime 0, which
+      // would make mtime-based caches (Python's .pyc checks) trust stale entries.
+      if (this.keepMtimes && entry.mtime !== undefined)
+        await fh.utimes(entry.atime ?? entry.mtime, entry.mtime);
     } finally {
       // FileHandle.close waits for writes still in flight, so after this nothing touches the file.
       await fh.close();

@@ -20,6 +20,8 @@ export interface GlobalOptions {
   appDir?: string;
   currentVersion?: string;
   allowDowngrade?: boolean;
+  ignoreRollout?: boolean;
+  approve?: string[];
   recover?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -42,6 +44,7 @@ const modes: { flag: keyof GlobalOptions; load: () => Promise<Runner> }[] = [
   { flag: "checkRollout", load: async () => (await import("./commands/check-rollout.js")).checkRollout },
   { flag: "listBackups", load: async () => (await import("./commands/backups.js")).listBackupsCommand },
   { flag: "rollback", load: async () => (await import("./commands/backups.js")).rollbackCommand },
+  { flag: "approve", load: async () => (await import("./commands/approve.js")).approveCommand },
   { flag: "recover", load: async () => (await import("./commands/run.js")).recoverCommand },
 ];
 
@@ -65,6 +68,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("--app-dir <dir>", "app directory for --test-conditionals/--check-requirements (default: config)")
     .option("--current-version <v>", "installed version to assume for --test-conditionals")
     .option("--allow-downgrade", "apply a release older than the installed one")
+    .option("--ignore-rollout", "install even when the manifest's staged rollout says this host waits")
+    .option("--approve <app-and-version...>", "record that the manual steps for APP VERSION are done")
     .option("--recover", "finish or undo an update interrupted by a crash, then exit")
     .option("--json", "machine-readable output")
     .addOption(new Option("-v, --verbose", "debug logging").conflicts("quiet"))

@@ -5,12 +5,13 @@
 import { Argument, type Command, CommanderError, InvalidArgumentError } from "commander";
 import { BadInputError, ExitCode } from "../../shared/errors.js";
 import { bumpParts } from "../release/bump.js";
-import * as actions from "../release/cli-actions.js";
+import type * as actions from "../release/cli-actions.js";
 import { processIo, type ReleaseIo } from "../release/cli-io.js";
-import { askReleasePlan } from "../release/interactive.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
 
-type Run = (common: actions.CommonOptions) => Promise<void>;
+type Actions = typeof actions;
+/** The actions load git, HTTP and SFTP clients: only when a release subcommand actually runs. */
+type Run = (common: actions.CommonOptions, loaded: Actions) => Promise<void>;
 
 /** Usage errors exit 2 (bad input), as every other ship command does; help and --version exit 0. */
 function usageExit(error: CommanderError): never {
@@ -38,7 +39,8 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
       const cmd = args[args.length - 1] as Command;
       const g = cmd.optsWithGlobals<{ dir: string; json?: boolean }>();
       try {
-        await run(...(args.slice(0, -1) as A))({ dir: g.dir, json: g.json === true, io });
+        const loaded = await import("../release/cli-actions.js");
+        await run(...(args.slice(0, -1) as A))({ dir: g.dir, json: g.json === true, io }, loaded);
         process.exitCode = ExitCode.ok;
       } catch (error) {
         io.err(`ship release ${cmd.name()}: ${messageFor(error)}`);
@@ -60,14 +62,13 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
     .option("--description <text>")
     .action(
       act(
-        (v: string, o: Parameters<typeof actions.manifestAction>[2]) => (c) =>
-          actions.manifestAction(c, v, o),
+        (v: string, o: Parameters<typeof actions.manifestAction>[2]) => (c, a) => a.manifestAction(c, v, o),
       ),
     );
 
   sub("bump", "print the next version after the newest v* tag")
     .addArgument(new Argument("<part>").choices(bumpParts))
-    .action(act((part: (typeof bumpParts)[number]) => (c) => actions.bumpAction(c, part)));
+    .action(act((part: (typeof bumpParts)[number]) => (c, a) => a.bumpAction(c, part)));
 
   sub("git", "set the manifest's version, commit, tag vVERSION (annotated), push with --push")
     .argument("<version>")
@@ -76,15 +77,14 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
     .option("--remote <name>", "remote to push to", "origin")
     .action(
       act(
-        (v: string, d: string, o: { push?: boolean; remote?: string }) => (c) =>
-          actions.gitAction(c, v, d, o),
+        (v: string, d: string, o: { push?: boolean; remote?: string }) => (c, a) => a.gitAction(c, v, d, o),
       ),
     );
 
   buildOptions(sub("http", "build APP-VERSION.tar.gz (reproducible) and its .sha256"))
     .argument("<version>")
     .argument("<description>")
-    .action(act((v: string, d: string, o: actions.BuildCliOptions) => (c) => actions.httpAction(c, v, d, o)));
+    .action(act((v: string, d: string, o: actions.BuildCliOptions) => (c, a) => a.httpAction(c, v, d, o)));
 
   buildOptions(sub("sftp", "build as http, upload over SFTP, verify size and sha256 on the server"))
     .argument("<version>")
@@ -105,14 +105,14 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
           remoteDir: string,
           o: actions.SftpCliOptions,
         ) =>
-          (c) =>
-            actions.sftpAction(c, { version, description, host, user, remoteDir }, o),
+          (c, a) =>
+            a.sftpAction(c, { version, description, host, user, remoteDir }, o),
       ),
     );
 
   sub("keygen", "create an Ed25519 signing key pair (private key mode 600)")
     .option("--out <dir>", "where the keys go", ".")
-    .action(act((o: { out?: string }) => (c) => actions.keygenAction(c, o)));
+    .action(act((o: { out?: string }) => (c, a) => a.keygenAction(c, o)));
 
   sub("sign", "write ARTIFACT.sig: app, version, artifact and manifest sha256 signed with Ed25519")
     .argument("[artifact]", "the release archive (omit with --git-commit)")
@@ -124,8 +124,8 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
     .option("--out <file>", "signature file (default ARTIFACT.sig)")
     .action(
       act(
-        (a: string | undefined, o: Parameters<typeof actions.signAction>[2]) => (c) =>
-          actions.signAction(c, a, o),
+        (artifact: string | undefined, o: Parameters<typeof actions.signAction>[2]) => (c, a) =>
+          a.signAction(c, artifact, o),
       ),
     );
 
@@ -143,18 +143,18 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
     .option("--git-tag <tag>")
     .option("--manifest <file>", "manifest (default: inside --artifact, else ./update-manifest.yaml)")
     .option("--signature <file>", "signature from `ship release sign`")
-    .action(act((o: actions.PublishCliOptions) => (c) => actions.publishAction(c, o)));
+    .action(act((o: actions.PublishCliOptions) => (c, a) => a.publishAction(c, o)));
 
   sub("interactive", "ask for method, version bump and description, then release").action(
-    act(() => async (c) => {
+    act(() => async (c, a) => {
       if (!process.stdin.isTTY)
         throw BadInputError.single("stdin", "", "interactive needs a terminal; in CI use git/http/sftp");
+      const { askReleasePlan } = await import("../release/interactive.js");
       const plan = await askReleasePlan(c.dir, process.stdin, process.stdout);
       if (plan === undefined) return c.io.out("nothing released");
-      if (plan.method === "git")
-        return actions.gitAction(c, plan.version, plan.description, { push: plan.push });
-      if (plan.method === "http") return actions.httpAction(c, plan.version, plan.description, {});
-      return actions.sftpAction(c, plan, {});
+      if (plan.method === "git") return a.gitAction(c, plan.version, plan.description, { push: plan.push });
+      if (plan.method === "http") return a.httpAction(c, plan.version, plan.description, {});
+      return a.sftpAction(c, plan, {});
     }),
   );
 }

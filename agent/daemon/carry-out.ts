@@ -131,6 +131,8 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
       allowDowngrade: instruction.rollback,
       delayScale: input.delayScale ?? 1,
       defaultCommandTimeoutSeconds: 300,
+      // The hub's waves decide who installs when; a manifest's standalone rollout is for timer mode.
+      ignoreRollout: true,
       now: () => new Date(),
     },
   });

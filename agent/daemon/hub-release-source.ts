@@ -21,7 +21,7 @@ import { probeUrl } from "../download/probe.js";
 import { redactUrl } from "../download/redact.js";
 import { artifactPathFor, removeArtifact, verifyArtifact } from "../sources/artifact.js";
 import { GitSource } from "../sources/git.js";
-import { extractLimitsFor } from "../sources/release-info.js";
+import { extractOptionsFor } from "../sources/release-info.js";
 import { SftpSource } from "../sources/sftp.js";
 import type {
   FetchedRelease,
@@ -233,7 +233,7 @@ export class HubReleaseSource implements ReleaseSource {
       const { hashes, ...counts } = await extractArchive(
         artifact,
         stagingDir,
-        extractLimitsFor(this.options.source.security),
+        extractOptionsFor(this.options.source),
       );
       fileHashes = hashes;
       this.options.context.log.info("downloaded and extracted hub release", {

@@ -1,6 +1,9 @@
-/** The HTTP client every download shares: TLS verified (optionally against the operator's CA), redirects followed. */
+/**
+ * The HTTP client every download shares: TLS verified (optionally against the operator's CA).
+ * Redirects are followed by follow-redirects.ts, which decides per hop which headers may go along.
+ */
 import { readFile } from "node:fs/promises";
-import { Agent, type Dispatcher, interceptors } from "undici";
+import { Agent, type Dispatcher } from "undici";
 
 export interface ClientOptions {
   /** PEM file of the CA that signed the server's certificate (replaces the system roots). */
@@ -23,9 +26,7 @@ export async function createHttpClient(options: ClientOptions = {}): Promise<Htt
     bodyTimeout: timeout,
     connectTimeout: Math.min(timeout, 30_000),
   });
-  // undici drops Authorization and Cookie when a redirect leaves the origin (release CDNs do).
-  const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: 5 }));
-  return { dispatcher, close: () => agent.close() };
+  return { dispatcher: agent, close: () => agent.close() };
 }
 
 /** A response header as one string (undici gives arrays for repeated headers). */

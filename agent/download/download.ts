@@ -6,11 +6,12 @@
 import { createHash, type Hash } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import { ShipError, VerificationError } from "../../shared/errors.js";
 import type { SourceLog } from "../sources/types.js";
 import { createHttpClient, headerValue } from "./dispatcher.js";
 import { DownloadError } from "./errors.js";
+import { getFollowingRedirects } from "./follow-redirects.js";
 import type { ProgressCallback } from "./progress.js";
 import { redactUrl } from "./redact.js";
 import { backoffMs, isRetryableError, isRetryableStatus } from "./retry.js";
@@ -19,7 +20,7 @@ export interface DownloadRequest {
   url: string;
   /** File to write; created or truncated. */
   dest: string;
-  /** Sent with every request; never logged. */
+  /** The source's configured headers: sent to the URL's own origin only, never logged. */
   headers?: Record<string, string>;
   /** Validators from the last download: when the server still matches, it answers 304. */
   ifNoneMatch?: string;
@@ -121,7 +122,7 @@ class Transfer {
   }
 
   private async attempt(first: boolean): Promise<"done" | "not-modified"> {
-    const headers: Record<string, string> = { ...this.req.headers };
+    const headers: Record<string, string> = {};
     const validator = this.resumeValidator();
     const resumeFrom = this.bytes > 0 && validator !== undefined ? this.bytes : 0;
     if (this.bytes > 0 && resumeFrom === 0) await this.startOver("no validator to resume safely");
@@ -133,11 +134,12 @@ class Transfer {
     if (first && this.req.ifModifiedSince !== undefined)
       headers["if-modified-since"] = this.req.ifModifiedSince;
 
-    const res = await request(this.req.url, {
-      method: "GET",
+    const res = await getFollowingRedirects({
+      url: this.req.url,
       headers,
+      credentials: this.req.headers ?? {},
       dispatcher: this.dispatcher,
-      signal: this.req.signal,
+      ...(this.req.signal === undefined ? {} : { signal: this.req.signal }),
     });
     try {
       if (res.statusCode === 304 && first) return "not-modified";

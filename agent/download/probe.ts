@@ -2,13 +2,14 @@
  * Small requests around a download: a conditional probe that reads headers only (so `check()`
  * never downloads a body), and fetching a short text file such as a .sha256.
  */
-import { request } from "undici";
 import { createHttpClient, headerValue } from "./dispatcher.js";
 import { DownloadError } from "./errors.js";
+import { getFollowingRedirects } from "./follow-redirects.js";
 import { redactUrl } from "./redact.js";
 import { backoffMs, isRetryableError, isRetryableStatus } from "./retry.js";
 
 export interface HttpCallOptions {
+  /** The source's configured headers: sent to the URL's own origin only. */
   headers?: Record<string, string>;
   caFile?: string;
   timeoutMs?: number;
@@ -27,7 +28,7 @@ export async function probeUrl(
   validators: { etag?: string; lastModified?: string },
   options: HttpCallOptions = {},
 ): Promise<ProbeResult> {
-  const headers: Record<string, string> = { ...options.headers };
+  const headers: Record<string, string> = {};
   if (validators.etag !== undefined) headers["if-none-match"] = validators.etag;
   if (validators.lastModified !== undefined) headers["if-modified-since"] = validators.lastModified;
   return call(url, headers, options, async (status, resHeaders) => {
@@ -48,7 +49,7 @@ export async function fetchText(
   options: HttpCallOptions = {},
   maxBytes = 64 * 1024,
 ): Promise<string> {
-  return call(url, { ...options.headers }, options, async (status, _headers, body) => {
+  return call(url, {}, options, async (status, _headers, body) => {
     if (status !== 200)
       throw new DownloadError(redactUrl(url), `HTTP ${status}`, isRetryableStatus(status), status);
     const chunks: Buffer[] = [];
@@ -78,11 +79,12 @@ async function call<T>(
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await request(url, {
-          method: "GET",
+        const res = await getFollowingRedirects({
+          url,
           headers,
+          credentials: options.headers ?? {},
           dispatcher: client.dispatcher,
-          signal: options.signal,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
         });
         try {
           if (res.statusCode >= 300 && res.statusCode !== 304 && res.statusCode !== 200) {

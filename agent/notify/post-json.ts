@@ -2,7 +2,6 @@
  * POST a JSON body with a timeout and one retry for what is worth retrying (network errors,
  * timeouts, 408, 429, 5xx). Never throws: a notification must not fail an update.
  */
-import { request } from "undici";
 
 export interface PostResult {
   ok: boolean;
@@ -36,6 +35,8 @@ interface Attempt {
 
 async function postOnce(url: string, body: unknown, options: PostOptions): Promise<Attempt> {
   try {
+    // undici is loaded when a webhook is actually sent: most runs send none.
+    const { request } = await import("undici");
     const response = await request(url, {
       method: "POST",
       headers: { "content-type": "application/json", ...options.headers },

@@ -37,10 +37,12 @@ const senders: { [K in Notification["type"]]: Sender<K> } = {
   },
   webhook: async (notification, event, options) => {
     const message = renderMessage(notification.message, event);
+    // `text` carries the rendered message too: Slack-compatible receivers (Slack, Mattermost,
+    // Rocket.Chat incoming webhooks) refuse a body without it, and the seed points webhooks at Slack.
     await deliver(
       "webhook",
       notification.url,
-      { ...event, message },
+      { ...event, message, text: message },
       notification.headers,
       notification.timeout,
       options,

@@ -12,6 +12,8 @@ export interface UpdateSettings {
   delayScale: number;
   /** Timeout for hooks, migrations and cleanup commands that do not set their own. */
   defaultCommandTimeoutSeconds: number;
+  /** Install even when the manifest's standalone staged rollout says this host must wait (`--ignore-rollout`; hub mode). */
+  ignoreRollout: boolean;
   now: () => Date;
 }
 

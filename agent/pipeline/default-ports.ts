@@ -3,7 +3,7 @@
 import { formatObservation } from "../../shared/conditions/evaluate.js";
 import type { Trust } from "../../shared/config/schema.js";
 import { loadManifestFile } from "../../shared/manifest/load.js";
-import type { Conditional, Requirements } from "../../shared/manifest/schema.js";
+import { type Conditional, installUmask, type Requirements } from "../../shared/manifest/schema.js";
 import {
   applyUpdate,
   describeRelease,
@@ -36,11 +36,15 @@ const engine: UpdateEngine = {
     };
   },
   async apply(input) {
-    const release = await describeRelease(input.releaseDir, { knownHashes: input.releaseHashes });
+    const release = await describeRelease(input.releaseDir, {
+      knownHashes: input.releaseHashes,
+      umask: installUmask(input.manifest),
+    });
     const applied = await applyUpdate({
       app: input.app,
       appDir: input.appDir,
       release,
+      releaseId: input.releaseId,
       manifest: input.manifest,
       stateDir: input.stateDir,
       backupRoot: input.backupDir,

@@ -4,6 +4,7 @@ import { applyRelease } from "./handlers/apply.js";
 import { runCleanup, runHooks, runMigrations, runPostUpdateTests } from "./handlers/commands.js";
 import { fetchRelease, verifyRelease } from "./handlers/fetch-and-verify.js";
 import { checkRequirements, evaluateConditionals } from "./handlers/gates.js";
+import { waitForRolloutStage } from "./handlers/rollout.js";
 import type { StepOutcome } from "./outcome.js";
 import type { Step, StepKind } from "./steps.js";
 
@@ -15,6 +16,7 @@ type Handler<K extends StepKind> = (
 const handlers: { [K in StepKind]: Handler<K> } = {
   fetch: fetchRelease,
   verify: verifyRelease,
+  rollout: waitForRolloutStage,
   conditionals: evaluateConditionals,
   requirements: checkRequirements,
   hooks: (ctx, step) => runHooks(ctx, step.phase),

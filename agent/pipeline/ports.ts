@@ -8,12 +8,14 @@ import type { Source } from "../../shared/config/schema.js";
 import type { Issue } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Conditional, Manifest, Requirements } from "../../shared/manifest/schema.js";
-import type { ReleaseSource } from "../sources/types.js";
+import type { InstalledRelease, ReleaseSource } from "../sources/types.js";
 
 export interface SourceContext {
   /** Where the source keeps change-detection metadata (ETag, commit) between runs. */
   stateDir: string;
   log: Logger;
+  /** What the install index says the app holds now (see agent/sources/types.ts). */
+  installed: () => Promise<InstalledRelease | undefined>;
 }
 
 export type ConditionalsVerdict =
@@ -41,6 +43,8 @@ export interface ApplyInput {
   stateDir: string;
   backupDir: string;
   releaseDir: string;
+  /** The source's id of the release (FetchedRelease.id), recorded in the install index. */
+  releaseId: string;
   /**
    * sha256 of the release's regular files as the source wrote them (FetchedRelease.fileHashes), so
    * the engine does not read the whole release again; files it does not name are hashed.

@@ -23,6 +23,8 @@ export interface RunOptions {
   now?: Date;
   /** Accept a release older than the installed version (also `[trust] allow_downgrade`). */
   allowDowngrade?: boolean;
+  /** Install even when the manifest's staged rollout says this host waits (`--ignore-rollout`). */
+  ignoreRollout?: boolean;
   /** The modules the pipeline drives; defaultPorts() unless a test passes its own. */
   ports?: PipelinePorts;
   /** Multiplies post_update_tests retry_delay (tests: 0). */
@@ -75,6 +77,7 @@ export async function runOnce(config: AgentConfig, options: RunOptions): Promise
           ports,
           settings: {
             allowDowngrade: options.allowDowngrade === true,
+            ignoreRollout: options.ignoreRollout === true,
             delayScale: options.delayScale ?? 1,
             defaultCommandTimeoutSeconds: options.commandTimeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
             now: () => options.now ?? new Date(),

@@ -11,6 +11,7 @@ import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import type { UpdateContext, UpdateSettings } from "./context.js";
 import { finalizeUpdate } from "./finalize.js";
+import { readInstalledRelease } from "./installed-release.js";
 import { lockDir, updatePaths } from "./paths.js";
 import { type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
@@ -73,9 +74,13 @@ export async function runSource(
         error: interrupted.detail,
       });
     }
-    const currentVersion =
-      (await readState(config.general.state_file)).sources[name]?.current_version ?? null;
-    const releaseSource = ports.openSource(name, source, { stateDir: paths.sourceStateDir, log });
+    const sourceState = (await readState(config.general.state_file)).sources[name];
+    const currentVersion = sourceState?.current_version ?? null;
+    const releaseSource = ports.openSource(name, source, {
+      stateDir: paths.sourceStateDir,
+      log,
+      installed: () => readInstalledRelease(paths.appStateDir, source.app_dir, sourceState),
+    });
     const check = await releaseSource.check();
     log.info(check.detail, {
       available: check.available,

@@ -14,6 +14,7 @@ import type { RollbackPolicy } from "../../shared/manifest/schema.js";
 export type Step =
   | { kind: "fetch" }
   | { kind: "verify" }
+  | { kind: "rollout" }
   | { kind: "conditionals" }
   | { kind: "requirements" }
   | { kind: "hooks"; phase: "pre_update" | "post_update" }
@@ -28,6 +29,7 @@ export type RollbackTrigger = RollbackPolicy["auto_rollback_on"][number];
 export const UPDATE_STEPS: readonly Step[] = [
   { kind: "fetch" },
   { kind: "verify" },
+  { kind: "rollout" },
   { kind: "conditionals" },
   { kind: "requirements" },
   { kind: "hooks", phase: "pre_update" },
@@ -51,6 +53,7 @@ export function rollbackTrigger(step: Step): RollbackTrigger | null {
   switch (step.kind) {
     case "fetch":
     case "verify":
+    case "rollout":
     case "conditionals":
     case "requirements":
       return null;

@@ -1,5 +1,4 @@
 /** `ship release bump major|minor|patch`: the next version after the newest `v*` tag. */
-import { simpleGit } from "simple-git";
 import { BadInputError } from "../../shared/errors.js";
 import { compareVersions, parseVersion } from "../../shared/versions.js";
 
@@ -20,6 +19,8 @@ export function bumpVersion(current: string, part: BumpPart): string {
 
 /** The newest semver-shaped `v*` tag in the repository at `dir`, without the `v`, or undefined. */
 export async function newestVersionTag(dir: string): Promise<string | undefined> {
+  // Loaded here: simple-git is costly to import, and `ship --help` registers this module's choices.
+  const { simpleGit } = await import("simple-git");
   const git = simpleGit(dir);
   if (!(await git.checkIsRepo()))
     throw BadInputError.single(dir, "", "is not a git work tree; no tags to bump from");

@@ -1,21 +1,36 @@
 import type { Source } from "../../shared/config/schema.js";
-import { GitSource } from "./git.js";
-import { HttpSource } from "./http.js";
-import { LocalSource } from "./local.js";
-import { SftpSource } from "./sftp.js";
-import type { ReleaseSource, SourceContext } from "./types.js";
+import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext } from "./types.js";
 
-/** The ReleaseSource for one `[sources.NAME]` table, chosen by its `type`. */
+/**
+ * The ReleaseSource for one `[sources.NAME]` table, chosen by its `type`. Each kind's module (and
+ * its client library: simple-git, undici, ssh2) is loaded on first use, so a run over a local
+ * directory never pays for the network clients.
+ */
 export function createSource(name: string, cfg: Source, ctx: SourceContext): ReleaseSource {
+  let opened: Promise<ReleaseSource> | undefined;
+  const source = (): Promise<ReleaseSource> => {
+    opened ??= openSource(name, cfg, ctx);
+    return opened;
+  };
+  return {
+    name,
+    check: async () => (await source()).check(),
+    fetch: async (stagingDir: string, options?: FetchOptions) => (await source()).fetch(stagingDir, options),
+    commit: async (release: FetchedRelease) => (await source()).commit(release),
+  };
+}
+
+/** The source object itself, once its module is loaded. */
+export async function openSource(name: string, cfg: Source, ctx: SourceContext): Promise<ReleaseSource> {
   switch (cfg.type) {
     case "local":
-      return new LocalSource(name, cfg, ctx);
+      return new (await import("./local.js")).LocalSource(name, cfg, ctx);
     case "http":
     case "https":
-      return new HttpSource(name, cfg, ctx);
+      return new (await import("./http.js")).HttpSource(name, cfg, ctx);
     case "sftp":
-      return new SftpSource(name, cfg, ctx);
+      return new (await import("./sftp.js")).SftpSource(name, cfg, ctx);
     case "git":
-      return new GitSource(name, cfg, ctx);
+      return new (await import("./git.js")).GitSource(name, cfg, ctx);
   }
 }

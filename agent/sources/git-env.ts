@@ -16,10 +16,16 @@ export function gitEnvironment(cfg: GitSourceConfig): Record<string, string> {
   };
   const headers = Object.entries(cfg.headers);
   if (headers.length > 0) {
-    env.GIT_CONFIG_COUNT = String(headers.length);
-    headers.forEach(([name, value], i) => {
-      env[`GIT_CONFIG_KEY_${i}`] = "http.extraHeader";
-      env[`GIT_CONFIG_VALUE_${i}`] = `${name}: ${value}`;
+    // git sends http.extraHeader to wherever a redirect leads; with headers configured it follows
+    // none, so a token cannot be handed to another origin (point `remote` at the final URL).
+    const config: [string, string][] = [
+      ["http.followRedirects", "false"],
+      ...headers.map(([name, value]): [string, string] => ["http.extraHeader", `${name}: ${value}`]),
+    ];
+    env.GIT_CONFIG_COUNT = String(config.length);
+    config.forEach(([key, value], i) => {
+      env[`GIT_CONFIG_KEY_${i}`] = key;
+      env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
   }
   return env;

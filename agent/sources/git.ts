@@ -1,6 +1,7 @@
 /**
- * `type = "git"`: `local_path` is a clone. check() fetches `remote` and compares HEAD with the
- * remote branch (or, in tag mode, the newest tag matching `tag` by version order). A release is
+ * `type = "git"`: `local_path` is a clone. check() fetches `remote` and compares the installed
+ * commit (from the install index) with the remote branch (or, in tag mode, the newest tag matching
+ * `tag` by version order). A release is
  * the TREE of that commit, exported with `git archive` and extracted under the archive rules —
  * never the work tree, which may be dirty or be the app itself.
  */
@@ -14,7 +15,7 @@ import { DownloadError } from "../download/errors.js";
 import { redactUrl } from "../download/redact.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { gitEnvironment, isRemoteUrl } from "./git-env.js";
-import { extractLimitsFor, readReleaseVersion } from "./release-info.js";
+import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
 import type { FetchedRelease, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
 /** A release named by the hub: exactly this commit (and, when given, the tag must point at it). */
@@ -51,20 +52,25 @@ export class GitSource implements ReleaseSource {
     this.remoteName = isRemoteUrl(cfg.remote) ? URL_REMOTE_NAME : cfg.remote;
   }
 
+  /**
+   * Compares what the install index says is installed with what the remote offers now; the clone's
+   * HEAD says nothing (a fresh clone sits on the newest commit while the app may be empty, and a
+   * rollback puts the app back without moving the clone).
+   */
   async check(): Promise<UpdateCheck> {
     await this.fetchRemote();
-    const head = await this.revParse("HEAD");
+    const installed = await this.ctx.installed?.();
     const target = await this.target();
-    const current = head === undefined ? undefined : await this.describe(head);
+    const current = installed?.version;
     if (target === undefined) {
       return { available: false, current, detail: `${this.name}: no tag matches ${this.cfg.tag}` };
     }
-    const available = head !== target.commit;
+    const available = installed?.releaseId !== target.commit;
     const candidate = `${target.label} (${target.commit.slice(0, 12)})`;
     const detail = available
-      ? `${this.name}: update available ${current ?? "(nothing)"} -> ${candidate}`
-      : `${this.name}: up to date (${candidate})`;
-    return { available, current, candidate, detail };
+      ? `${this.name}: update available ${current ?? "(nothing installed)"} -> ${candidate}`
+      : `${this.name}: up to date (${current} at ${candidate})`;
+    return { available, ...(current === undefined ? {} : { current }), candidate, detail };
   }
 
   async fetch(stagingDir: string): Promise<FetchedRelease> {
@@ -78,7 +84,7 @@ export class GitSource implements ReleaseSource {
     let fileHashes: Map<string, string>;
     try {
       await this.git.raw(["archive", "--format=tar", "-o", artifact, target.commit]);
-      const extracted = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      const extracted = await extractArchive(artifact, stagingDir, extractOptionsFor(this.cfg));
       fileHashes = extracted.hashes;
       this.ctx.log.info("exported release tree", {
         source: this.name,
@@ -173,17 +179,6 @@ export class GitSource implements ReleaseSource {
     } catch {
       return undefined;
     }
-  }
-
-  /** A tag pointing at `commit` reads better than a hash in `--check-only` output. */
-  private async describe(commit: string): Promise<string> {
-    try {
-      const tag = (await this.git.raw(["describe", "--tags", "--exact-match", commit])).trim();
-      if (tag !== "") return tag;
-    } catch {
-      // Not tagged: fall through to the short hash.
-    }
-    return commit.slice(0, 12);
   }
 
   private fetchError(err: unknown): Error {

@@ -24,7 +24,7 @@ import {
 } from "./artifact.js";
 import { parseSha256Sums } from "./checksum.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
-import { extractLimitsFor, readReleaseVersion, shortId } from "./release-info.js";
+import { extractOptionsFor, readReleaseVersion, shortId } from "./release-info.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
 const Installed = z.object({
@@ -102,7 +102,7 @@ export class HttpSource implements ReleaseSource {
     await this.fetchSignature(artifact, options?.signal);
     let fileHashes: Map<string, string>;
     try {
-      const extracted = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      const extracted = await extractArchive(artifact, stagingDir, extractOptionsFor(this.cfg));
       fileHashes = extracted.hashes;
       this.ctx.log.info("downloaded and extracted release", {
         source: this.name,

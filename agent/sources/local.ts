@@ -14,7 +14,7 @@ import { checksumToVerify } from "./artifact.js";
 import { parseSha256Sums, sha256File, verifySha256 } from "./checksum.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { copyReleaseDir, treeDigest } from "./release-dir.js";
-import { extractLimitsFor, readReleaseVersion, shortId } from "./release-info.js";
+import { extractOptionsFor, readReleaseVersion, shortId } from "./release-info.js";
 import type { FetchedRelease, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
 const Installed = z.object({
@@ -60,7 +60,7 @@ export class LocalSource implements ReleaseSource {
     const kind = await this.pathKind();
     let release: FetchedRelease;
     if (kind === "directory") {
-      const copied = await copyReleaseDir(this.cfg.path, stagingDir);
+      const copied = await copyReleaseDir(this.cfg.path, stagingDir, { keepMtimes: this.cfg.keep_mtimes });
       release = {
         dir: stagingDir,
         id: `tree:${await treeDigest(stagingDir, copied.hashes)}`,
@@ -92,11 +92,7 @@ export class LocalSource implements ReleaseSource {
     const before = await stat(path);
     const sha256 = await sha256File(path);
     await this.verifyChecksum(sha256);
-    const { files, bytes, hashes } = await extractArchive(
-      path,
-      stagingDir,
-      extractLimitsFor(this.cfg.security),
-    );
+    const { files, bytes, hashes } = await extractArchive(path, stagingDir, extractOptionsFor(this.cfg));
     const after = await stat(path);
     if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
       // What we hashed may not be what we extracted; the next run will see a settled file.

@@ -3,7 +3,7 @@
  * archives (no devices, no setuid, no symlink leaving the release), and fingerprinted by content.
  */
 import { createHash } from "node:crypto";
-import { chmod, lstat, mkdir, readdir, readlink, rm, symlink } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, readlink, rm, symlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
 import { symlinkTargetParts } from "../archive/entry-path.js";
@@ -18,12 +18,19 @@ export interface CopiedRelease {
   hashes: Map<string, string>;
 }
 
-/** Copy `src` into the empty `dest`; on refusal `dest` is left empty. */
-export async function copyReleaseDir(src: string, dest: string): Promise<CopiedRelease> {
+/**
+ * Copy `src` into the empty `dest`; on refusal `dest` is left empty. Copies get the time of copying
+ * as mtime unless `keepMtimes` (a source's keep_mtimes).
+ */
+export async function copyReleaseDir(
+  src: string,
+  dest: string,
+  options: { keepMtimes?: boolean } = {},
+): Promise<CopiedRelease> {
   const counts: CopiedRelease = { files: 0, bytes: 0, hashes: new Map() };
   const links: string[][] = [];
   try {
-    await copyInto(src, dest, [], counts, links);
+    await copyInto(src, dest, [], counts, links, options.keepMtimes === true);
     for (const parts of links) {
       const why = await symlinkEscape(dest, parts);
       if (why !== undefined) throw new VerificationError(join(src, ...parts), `symlink ${why}`);
@@ -41,6 +48,7 @@ async function copyInto(
   rel: string[],
   counts: CopiedRelease,
   links: string[][],
+  keepMtimes: boolean,
 ): Promise<void> {
   const entries = (await readdir(join(srcRoot, ...rel))).sort();
   for (const name of entries) {
@@ -51,10 +59,11 @@ async function copyInto(
     if ((st.mode & 0o6000) !== 0) throw new VerificationError(from, "has the setuid/setgid bit");
     if (st.isDirectory()) {
       await mkdir(to);
-      await copyInto(srcRoot, destRoot, parts, counts, links);
+      await copyInto(srcRoot, destRoot, parts, counts, links, keepMtimes);
       await chmod(to, (st.mode & 0o777) | 0o700);
     } else if (st.isFile()) {
       const copied = await copyFileHashed(from, to, st.mode & 0o777);
+      if (keepMtimes) await utimes(to, st.atime, st.mtime);
       counts.hashes.set(parts.join("/"), copied.sha256);
       counts.files++;
       counts.bytes += copied.bytes;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import type { SecurityPolicy } from "../../shared/manifest/schema.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
-import type { ExtractLimits } from "../archive/limits.js";
+import type { ExtractOptions } from "../archive/extract.js";
 
 /**
  * The `version` of the manifest at the root of `dir`, or undefined. Lenient on purpose: this only
@@ -27,10 +27,14 @@ export async function readReleaseVersion(dir: string): Promise<string | undefine
   }
 }
 
-/** Extraction limits from a source's `[security]` table. */
-export function extractLimitsFor(security: SecurityPolicy): ExtractLimits {
-  const mb = security.max_file_size_mb;
-  return mb === undefined ? {} : { maxFileBytes: Math.floor(mb * 1024 * 1024) };
+/** Extraction options from a source's config: limits from its `[security]` table, keep_mtimes. */
+export function extractOptionsFor(source: {
+  security: SecurityPolicy;
+  keep_mtimes: boolean;
+}): ExtractOptions {
+  const mb = source.security.max_file_size_mb;
+  const keepMtimes = source.keep_mtimes;
+  return mb === undefined ? { keepMtimes } : { keepMtimes, maxFileBytes: Math.floor(mb * 1024 * 1024) };
 }
 
 /** A short human label for a fingerprint such as "sha256:<64 hex>". */

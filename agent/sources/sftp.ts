@@ -25,7 +25,7 @@ import {
 } from "./artifact.js";
 import { parseSha256Sums } from "./checksum.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
-import { extractLimitsFor, readReleaseVersion, shortId } from "./release-info.js";
+import { extractOptionsFor, readReleaseVersion, shortId } from "./release-info.js";
 import { connectSftp } from "./ssh/sftp-connect.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
@@ -96,7 +96,7 @@ export class SftpSource implements ReleaseSource {
     if (expected !== undefined) await verifyArtifact(artifact, sha256, expected, this.where);
     let fileHashes: Map<string, string>;
     try {
-      const extracted = await extractArchive(artifact, stagingDir, extractLimitsFor(this.cfg.security));
+      const extracted = await extractArchive(artifact, stagingDir, extractOptionsFor(this.cfg));
       fileHashes = extracted.hashes;
       this.ctx.log.info("downloaded and extracted release", {
         source: this.name,

@@ -1,3 +1,5 @@
+import type { IndexedFile } from "../apply/types.js";
+
 /**
  * The one interface every update source (git, http(s), sftp, local) implements, so the pipeline
  * never knows where a release came from.
@@ -56,8 +58,23 @@ export interface SourceLog {
   error(msg: string, data?: Record<string, unknown>): void;
 }
 
+/**
+ * What ship's install index says the app holds now. Updates, restores and rollbacks keep it true,
+ * so sources decide "is there an update" from it, never from their own caches or a clone's HEAD.
+ */
+export interface InstalledRelease {
+  version: string;
+  /** The id the source gave the installed release (FetchedRelease.id); unknown for old installs. */
+  releaseId?: string;
+  appDir: string;
+  /** What ship installed, per relative path, with each file's stat right after the install. */
+  files: Readonly<Record<string, IndexedFile>>;
+}
+
 /** What every source gets besides its own config. */
 export interface SourceContext {
+  /** The installed release, read when called; absent (or undefined) means nothing ship installed. */
+  installed?: () => Promise<InstalledRelease | undefined>;
   /** Where change-detection metadata and partial downloads go unless the config names a file. */
   stateDir: string;
   log: SourceLog;

@@ -43,6 +43,14 @@ export const PendingUpdate = z.object({
 });
 export type PendingUpdate = z.infer<typeof PendingUpdate>;
 
+export const ManualApproval = z.object({
+  version: z.string(),
+  approved_at: z.string(),
+  /** The OS user who ran `ship --approve`. */
+  approved_by: z.string(),
+});
+export type ManualApproval = z.infer<typeof ManualApproval>;
+
 export const SourceState = z.looseObject({
   current_version: z.string().nullable().default(null),
   previous_version: z.string().nullable().default(null),
@@ -54,6 +62,11 @@ export const SourceState = z.looseObject({
   release_id: z.string().nullable().default(null),
   /** Set when a conditional asked for a person; cleared by the next successful update. */
   manual_steps: z.array(z.string()).optional(),
+  /**
+   * `ship --approve APP VERSION`: a person did the manual steps for this version, so a
+   * require_manual_intervention conditional no longer stops an update to it. Kept as the record.
+   */
+  manual_approval: ManualApproval.optional(),
   pending_update: PendingUpdate.optional(),
 });
 export type SourceState = z.infer<typeof SourceState>;
@@ -137,12 +150,12 @@ function serialized<T>(file: string, work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string, mode = 0o640): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
   const temp = join(dir, `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
-    const handle = await open(temp, "w", 0o640);
+    const handle = await open(temp, "w", mode);
     try {
       await handle.writeFile(content);
       await handle.sync();

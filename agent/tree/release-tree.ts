@@ -1,4 +1,5 @@
 /** Builds the ReleaseTree of a staged directory when the source did not hash while extracting. */
+import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { ReleaseEntry, ReleaseTree } from "../apply/types.js";
@@ -13,6 +14,11 @@ export interface DescribeReleaseOptions {
    * pipeline keeps in the app's state dir rather than in the app.
    */
   exclude?: readonly string[];
+  /**
+   * Mode bits cleared before install (the manifest's permissions.umask). A staged file whose mode
+   * loses bits is chmodded here, since staged files are renamed into the app as they are.
+   */
+  umask?: number;
 }
 
 export async function describeRelease(
@@ -26,12 +32,18 @@ export async function describeRelease(
   const known = (rel: string) =>
     scan.files.get(rel)?.type === "file" ? options.knownHashes?.get(rel) : undefined;
   const hashes = await mapLimit(rels, 8, async (rel) => known(rel) ?? hashEntry(join(dir, rel)));
+  const umask = options.umask ?? 0;
   const files = new Map<string, ReleaseEntry>();
+  const narrowed: [string, number][] = [];
   rels.forEach((rel, i) => {
     const stat = scan.files.get(rel);
     const sha256 = hashes[i];
     if (stat === undefined || sha256 === undefined) return;
-    files.set(rel, { type: stat.type, sha256, size: stat.size, mode: stat.mode });
+    const mode = stat.mode & ~umask;
+    if (mode !== stat.mode && stat.type === "file") narrowed.push([rel, mode]);
+    files.set(rel, { type: stat.type, sha256, size: stat.size, mode });
   });
-  return { dir, files, dirs: scan.dirs };
+  await mapLimit(narrowed, 8, ([rel, mode]) => chmod(join(dir, rel), mode));
+  const dirs = new Map([...scan.dirs].map(([rel, mode]) => [rel, mode & ~umask] as const));
+  return { dir, files, dirs };
 }

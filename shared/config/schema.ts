@@ -38,6 +38,8 @@ const sourceCommon = {
   /** Refuse a release without update-manifest.yaml instead of replacing every file. */
   require_manifest: z.boolean().default(false),
   security: SecurityPolicy.prefault({}),
+  /** Installed files keep the release's modification times instead of getting the install time. */
+  keep_mtimes: z.boolean().default(false),
 };
 
 export const GitSource = z.strictObject({

@@ -152,6 +152,25 @@ export const Rollout = z.strictObject({
 });
 export type Rollout = z.infer<typeof Rollout>;
 
+/** How the modes of installed files follow the release. */
+export const Permissions = z.strictObject({
+  /**
+   * Bits cleared from every released file's and directory's mode before it is installed, as a
+   * quoted octal string: "022" (default) drops group/other write, "002" keeps group write, "000"
+   * installs the release's modes exactly.
+   */
+  umask: z
+    .string({ error: 'must be a quoted octal string, e.g. umask: "022"' })
+    .regex(/^0?[0-7]{3}$/, 'must be three octal digits, e.g. "022"')
+    .default("022"),
+});
+export type Permissions = z.infer<typeof Permissions>;
+
+/** The permissions.umask of a parsed manifest as a number. */
+export function installUmask(manifest: { permissions: Permissions }): number {
+  return Number.parseInt(manifest.permissions.umask, 8);
+}
+
 export const Manifest = z.strictObject({
   version: z.string({ error: 'must be a quoted string, e.g. version: "1.2.3"' }).min(1),
   release_date: z.string().optional(),
@@ -169,6 +188,7 @@ export const Manifest = z.strictObject({
   cleanup: Cleanup.prefault({}),
   post_update_tests: z.array(PostUpdateTest).default([]),
   rollout: Rollout.optional(),
+  permissions: Permissions.prefault({}),
 });
 export type Manifest = z.infer<typeof Manifest>;
 export type ManifestInput = z.input<typeof Manifest>;

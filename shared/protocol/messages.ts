@@ -73,6 +73,8 @@ export const Report = z.object({
   deploymentId: id.optional(),
   app: id,
   releaseId: id.optional(),
+  /** The hub release the app runs after this report (after a local rollback: the earlier one). */
+  installedReleaseId: id.optional(),
   outcome: z.enum(reportOutcomes),
   fromVersion: z.string().nullable(),
   toVersion: z.string().nullable(),
@@ -122,6 +124,8 @@ export const HubMessage = z.discriminatedUnion("type", [
   Deploy,
   z.object({ type: z.literal("ack"), v: version, reportId: z.string() }),
   z.object({ type: z.literal("check_now"), v: version }),
+  /** A fresh agent token (the current one is past half its life): the agent saves and uses it. */
+  z.object({ type: z.literal("token"), v: version, token: z.string().min(1).max(4000), expires: z.string() }),
   z.object({ type: z.literal("error"), v: version, message: z.string() }),
 ]);
 export type HubMessage = z.infer<typeof HubMessage>;

@@ -12,6 +12,8 @@ type ZodIssue = z.core.$ZodIssue;
  */
 const DEFAULT_MESSAGE = "\u0000default";
 
+const MAX_HINTS = 200;
+
 export interface DescribeOptions {
   /** What an enum's values are called in "unknown X" messages, when the key name does not say. */
   enumNoun?: (values: readonly unknown[]) => string | undefined;
@@ -148,7 +150,8 @@ export function validateAgainst<S extends z.ZodType>(
       if (issue.code !== "unrecognized_keys") continue;
       const known = knownKeysAt(schema, path, data);
       for (const key of issue.keys) {
-        const hint = didYouMean(key, known);
+        // Hints are for typos; past a few hundred unknown keys the document is not a typo away.
+        const hint = problems.length < MAX_HINTS ? didYouMean(key, known) : undefined;
         const message = `unknown key ${JSON.stringify(key)}${hint === undefined ? "" : ` (did you mean ${JSON.stringify(hint)}?)`}; ignored`;
         problems.push({ path: [...path, key], message, severity: "warning", at: "key" });
         deleteKey(data, path, key);

@@ -1,10 +1,9 @@
-import { findBackup, listBackups, rollbackTo } from "../../apply/index.js";
-import { readBackupMeta } from "../../backup/backup-store.js";
+import { findBackup, listBackups, readBackupMeta } from "../../backup/backup-store.js";
+import { rollbackTo } from "../../backup/restore.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { lockDir } from "../../pipeline/paths.js";
 import { updateSourceState } from "../../state/state-file.js";
 import { loadCliConfig } from "../load-config.js";
-import { cliLogger } from "../logger.js";
 import type { GlobalOptions } from "../main.js";
 import type { Output } from "../output.js";
 
@@ -34,6 +33,8 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
 /** `ship --rollback ID|PATH`: newer updates of that app are undone first, newest first. */
 export async function rollbackCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config } = await loadCliConfig(options.config, out);
+  // Loaded here, not at the top: --list-backups needs no logger, and pino costs start-up time.
+  const { cliLogger } = await import("../logger.js");
   const log = cliLogger(options, config);
   const target = await findBackup(config.general.backup_dir, options.rollback as string);
   const { appDir } = await readBackupMeta(target.path);

@@ -14,6 +14,7 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     force: options.force === true,
     checkOnly: options.checkOnly === true,
     allowDowngrade: options.allowDowngrade === true,
+    ignoreRollout: options.ignoreRollout === true,
     log,
     ...(options.sources === undefined ? {} : { sources: options.sources }),
   });
@@ -30,6 +31,8 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     if (app.manualSteps.length > 0) {
       out.problem(`${app.source}: manual intervention required before this update:`);
       for (const step of app.manualSteps) out.problem(`  - ${step}`);
+      const config = options.config === undefined ? "" : ` --config ${options.config}`;
+      out.problem(`then approve them: ship${config} --approve ${app.source} ${app.toVersion}`);
     }
   }
   return summary.exitCode;

@@ -12,6 +12,7 @@ export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     stateDir: ctx.paths.appStateDir,
     backupDir: ctx.config.general.backup_dir,
     releaseDir: release.dir,
+    releaseId: release.id,
     releaseHashes: release.fileHashes,
     manifest,
     version: manifest.version,

@@ -1,4 +1,5 @@
 /** conditionals and requirements: decide whether this host should take the update at all. */
+import { readState } from "../../state/state-file.js";
 import { need, type UpdateContext } from "../context.js";
 import { StepFailedError } from "../errors.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
@@ -22,14 +23,24 @@ export async function evaluateConditionals(ctx: UpdateContext): Promise<StepOutc
     case "skip":
       ctx.log.info(`skipped on purpose: ${verdict.message}`);
       return { next: "stop", result: "skipped", message: verdict.message };
-    case "manual":
-      ctx.log.warn(`manual intervention required: ${verdict.message}`, { manualSteps: verdict.manualSteps });
+    case "manual": {
+      const approval = (await readState(ctx.config.general.state_file)).sources[ctx.app]?.manual_approval;
+      if (approval?.version === manifest.version) {
+        ctx.log.warn(
+          `manual intervention (${verdict.message}) approved by ${approval.approved_by} at ${approval.approved_at}: proceeding`,
+          { audit: "manual_approval_used", ...approval, manualSteps: verdict.manualSteps },
+        );
+        return CONTINUE;
+      }
+      const message = `${verdict.message}; once the manual steps are done: ship --approve ${ctx.app} ${manifest.version}`;
+      ctx.log.warn(`manual intervention required: ${message}`, { manualSteps: verdict.manualSteps });
       return {
         next: "stop",
         result: "manual_intervention_required",
-        message: verdict.message,
+        message,
         manualSteps: verdict.manualSteps,
       };
+    }
   }
 }
 

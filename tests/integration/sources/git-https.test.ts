@@ -8,8 +8,8 @@ import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasProgram } from "../../support/require-program.js";
 import { startGitHttpsServer } from "../../support/servers/git-http.js";
-import type { TestServer } from "../../support/servers/http-server.js";
-import { makeTestCert } from "../../support/servers/tls-cert.js";
+import { startHttpsServer, type TestServer } from "../../support/servers/http-server.js";
+import { makeTestCert, type TestCert } from "../../support/servers/tls-cert.js";
 import { commitFiles, git, makeRepos, type Repos } from "./git-repos.js";
 
 const TOKEN = "Bearer ghp_s3cretTokenValue";
@@ -20,11 +20,12 @@ describe.skipIf(!hasProgram("git") || !hasProgram("openssl"))(
     let tmp: string;
     let server: TestServer;
     let repos: Repos;
+    let cert: TestCert;
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
 
     beforeAll(async () => {
       tmp = await mkdtemp(join(tmpdir(), "ship-git-https-"));
-      const cert = await makeTestCert(tmp);
+      cert = await makeTestCert(tmp);
       repos = await makeRepos(join(tmp, "repos"));
       server = await startGitHttpsServer(dirname(repos.bare), cert, TOKEN);
       await git(repos.clone, "remote", "set-url", "origin", `${server.url}/origin.git`);
@@ -63,6 +64,25 @@ describe.skipIf(!hasProgram("git") || !hasProgram("openssl"))(
       expect(err).toBeInstanceOf(DownloadError);
       expect((err as Error).message).toMatch(/git fetch failed/);
       expect((err as Error).message).not.toContain("s3cret");
+    });
+
+    it("follows no redirect while headers are configured, so the token never reaches another origin", async () => {
+      const redirector = await startHttpsServer((req, res) => {
+        res.writeHead(302, { location: `${server.url}${req.url ?? "/"}` }).end();
+      }, cert);
+      server.requests.length = 0;
+      await git(repos.clone, "remote", "set-url", "origin", `${redirector.url}/origin.git`);
+      try {
+        const err = await source({ Authorization: TOKEN, "X-Api-Key": "s3cret-key" })
+          .check()
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(DownloadError);
+        expect(redirector.requests.length).toBeGreaterThan(0);
+        expect(server.requests).toEqual([]);
+      } finally {
+        await git(repos.clone, "remote", "set-url", "origin", `${server.url}/origin.git`);
+        await redirector.close();
+      }
     });
   },
 );

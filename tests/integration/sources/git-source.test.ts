@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSource } from "../../../agent/sources/create.js";
 import { GitSource } from "../../../agent/sources/git.js";
-import type { SourceContext } from "../../../agent/sources/types.js";
+import type { InstalledRelease, SourceContext } from "../../../agent/sources/types.js";
 import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
 import { VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
@@ -16,6 +16,11 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
   let tmp: string;
   let repos: Repos;
   let ctx: SourceContext;
+  /** What the install index would say; the pipeline records it after each install or rollback. */
+  let installed: InstalledRelease | undefined;
+  const markInstalled = (releaseId: string, version: string) => {
+    installed = { releaseId, version, appDir: join(tmp, "app"), files: {} };
+  };
   let templateDir: string;
   let template: Repos;
 
@@ -29,7 +34,13 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
   beforeEach(async () => {
     tmp = await mkdtemp(join(tmpdir(), "ship-git-"));
     repos = await copyRepos(template, join(tmp, "repos"));
-    ctx = { stateDir: join(tmp, "state"), log: memoryLogger(), retryDelayMs: 0 };
+    installed = undefined;
+    ctx = {
+      stateDir: join(tmp, "state"),
+      log: memoryLogger(),
+      retryDelayMs: 0,
+      installed: async () => installed,
+    };
   });
   afterEach(async () => {
     await rm(tmp, { recursive: true, force: true });
@@ -42,9 +53,14 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
       ctx,
     );
 
-  it("compares HEAD with the remote branch and exports the new commit's tree, not the dirty work tree", async () => {
+  it("compares the installed commit with the remote branch and exports the new commit's tree, not the dirty work tree", async () => {
     const src = source();
-    expect(src).toBeInstanceOf(GitSource);
+    // A fresh clone sits on the newest commit, but nothing is installed: that is an update.
+    expect(await src.check()).toMatchObject({
+      available: true,
+      detail: expect.stringContaining("nothing installed"),
+    });
+    markInstalled(await git(repos.clone, "rev-parse", "HEAD"), "1.0.0");
     expect((await src.check()).available).toBe(false);
 
     const v2 = await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
@@ -88,6 +104,9 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(v2);
     expect(await readFile(join(repos.clone, "config/settings.toml"), "utf8")).toBe("x = 42 # user value\n");
     expect(await git(repos.clone, "status", "--porcelain")).toBe("M config/settings.toml");
+    // The clone's HEAD alone does not make it "installed": the install index does.
+    expect((await src.check()).available).toBe(true);
+    markInstalled(release.id, "2.0.0");
     expect((await src.check()).available).toBe(false);
   });
 
@@ -118,7 +137,11 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     expect(release.id).toBe(commits["1.10.0"]);
     expect(await readFile(join(stage, "app.txt"), "utf8")).toBe("1.10.0\n");
     await src.commit(release);
-    expect(await src.check()).toMatchObject({ available: false, current: "v1.10.0" });
+    markInstalled(release.id, "1.10.0");
+    expect(await src.check()).toMatchObject({ available: false, current: "1.10.0" });
+    // Rolled back to 1.9.0 (the clone still sits on 1.10.0): 1.10.0 is offered again.
+    markInstalled(commits["1.9.0"] ?? "", "1.9.0");
+    expect(await src.check()).toMatchObject({ available: true, current: "1.9.0" });
   });
 
   it("fetches from a remote given as a URL", async () => {
@@ -148,8 +171,9 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     await git(repos.dev, "push", "-q", "origin", "HEAD:main", "--tags");
     const cfg = GitSourceConfig.parse({ type: "git", app_dir: join(tmp, "app"), local_path: repos.clone });
 
+    markInstalled(v1, "1.0.0");
     const pinned = new GitSource("app", cfg, ctx, { commit: v2, tag: "v2.0.0" });
-    expect(await pinned.check()).toMatchObject({ available: true, current: v1.slice(0, 12) });
+    expect(await pinned.check()).toMatchObject({ available: true, current: "1.0.0" });
     const stage = await mkdtemp(join(tmp, "stage-"));
     expect((await pinned.fetch(stage)).id).toBe(v2);
     expect(await readFile(join(stage, "app.txt"), "utf8")).toBe("v2\n");

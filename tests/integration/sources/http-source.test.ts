@@ -4,8 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createSource } from "../../../agent/sources/create.js";
-import { HttpSource } from "../../../agent/sources/http.js";
+import { createSource, openSource } from "../../../agent/sources/create.js";
 import type { SourceContext } from "../../../agent/sources/types.js";
 import { HttpSource as HttpSourceConfig } from "../../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
@@ -74,7 +73,6 @@ describe.skipIf(!hasProgram("openssl"))("HttpSource against a real HTTPS server"
     const v1 = releaseArchive("1.0.0");
     routes.set("/app.tar.gz", { body: v1, etag: '"etag-v1"', lastModified: "Tue, 01 Oct 2024 10:00:00 GMT" });
     const src = source({ checksum: `sha256:${sha(v1)}` });
-    expect(src).toBeInstanceOf(HttpSource);
     expect(await src.check()).toMatchObject({ available: true, candidate: '"etag-v1"' });
 
     const stage = await staging();
@@ -170,12 +168,14 @@ describe.skipIf(!hasProgram("openssl"))("HttpSource against a real HTTPS server"
     expect(json.sources.web).toMatchObject({ etag: '"e"', version: "1.0.0" });
   });
 
-  it('type = "https" refuses a plain http:// URL', () => {
+  it('type = "https" refuses a plain http:// URL', async () => {
     const cfg = HttpSourceConfig.parse({
       type: "https",
       app_dir: "/opt/app",
       url: "http://example.com/a.tgz",
     });
-    expect(() => createSource("web", cfg, ctx)).toThrow(BadInputError);
+    await expect(openSource("web", cfg, ctx)).rejects.toThrow(BadInputError);
+    // The lazily opened source reports the same refusal at its first use.
+    await expect(createSource("web", cfg, ctx).check()).rejects.toThrow(BadInputError);
   });
 });

@@ -72,7 +72,11 @@ describe("sendNotifications", () => {
     );
     expect(hook.received).toHaveLength(1);
     expect(hook.received[0]?.headers.authorization).toBe("Bearer s3cr3t");
-    expect(hook.received[0]?.body).toEqual({ ...event, message: `update failed: ${event.error}` });
+    expect(hook.received[0]?.body).toEqual({
+      ...event,
+      message: `update failed: ${event.error}`,
+      text: `update failed: ${event.error}`,
+    });
     const logText = JSON.stringify(lines);
     expect(logText).toContain("notification sent");
     expect(logText).not.toContain("s3cr3t");

@@ -29,6 +29,7 @@ describe("steps", () => {
     expect(triggers).toEqual([
       ["fetch", null],
       ["verify", null],
+      ["rollout", null],
       ["conditionals", null],
       ["requirements", null],
       ["pre_update", null],

@@ -15,7 +15,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createSource } from "../../../agent/sources/create.js";
+import { createSource, openSource } from "../../../agent/sources/create.js";
 import { LocalSource } from "../../../agent/sources/local.js";
 import { LocalSource as LocalSourceConfig } from "../../../shared/config/schema.js";
 import { VerificationError } from "../../../shared/errors.js";
@@ -145,9 +145,10 @@ describe("LocalSource with an archive", () => {
 });
 
 describe("createSource", () => {
-  it("builds a LocalSource for type = local", () => {
+  it("builds a LocalSource for type = local, loading its module on first use", async () => {
     const cfg = LocalSourceConfig.parse({ type: "local", app_dir: "/opt/app", path: "/srv/r" });
-    const src = createSource("app", cfg, { stateDir: tmp, log: memoryLogger() });
+    expect(createSource("app", cfg, { stateDir: tmp, log: memoryLogger() }).name).toBe("app");
+    const src = await openSource("app", cfg, { stateDir: tmp, log: memoryLogger() });
     expect(src).toBeInstanceOf(LocalSource);
     expect(src.name).toBe("app");
   });

@@ -13,6 +13,8 @@ export interface RawEntry {
   mode?: number;
   body?: string | Buffer;
   linkpath?: string;
+  /** Default 2024-01-02T03:04:05Z. */
+  mtime?: Date;
 }
 
 const BLOCK = 512;
@@ -28,7 +30,7 @@ export function buildTar(entries: RawEntry[]): Buffer {
       mode: e.mode ?? (type === "Directory" ? 0o755 : 0o644),
       size: type === "File" ? body.length : 0,
       linkpath: e.linkpath,
-      mtime: new Date("2024-01-02T03:04:05Z"),
+      mtime: e.mtime ?? new Date("2024-01-02T03:04:05Z"),
       uid: 0,
       gid: 0,
       uname: "root",

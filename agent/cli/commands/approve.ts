@@ -1,0 +1,69 @@
+import { userInfo } from "node:os";
+import { BadInputError, ExitCode, LockedError } from "../../../shared/errors.js";
+import { acquireLock } from "../../lock/run-lock.js";
+import { globalLockFile } from "../../pipeline/paths.js";
+import { type ManualApproval, updateSourceState } from "../../state/state-file.js";
+import { loadCliConfig } from "../load-config.js";
+import { cliLogger } from "../logger.js";
+import type { GlobalOptions } from "../main.js";
+import type { Output } from "../output.js";
+
+/**
+ * `ship --approve APP VERSION`: a person says the manual steps a `require_manual_intervention`
+ * conditional listed for VERSION are done. Recorded in the state file (under the run lock, so it
+ * cannot race a run's own state write) and audited in the log; the next run of APP installs VERSION.
+ */
+export async function approveCommand(options: GlobalOptions, out: Output): Promise<number> {
+  const args = options.approve ?? [];
+  const [app, version] = args;
+  if (args.length !== 2 || app === undefined || version === undefined || version === "") {
+    throw BadInputError.single(
+      "--approve",
+      "",
+      "expects two values: the source's name and the version, e.g. --approve myapp 2.0.0",
+    );
+  }
+  const { config } = await loadCliConfig(options.config, out);
+  if (config.sources[app] === undefined) {
+    const known = Object.keys(config.sources).join(", ") || "(none)";
+    throw BadInputError.single("--approve", app, `no such source; configured: ${known}`);
+  }
+  const log = cliLogger(options, config);
+  let lock: Awaited<ReturnType<typeof acquireLock>>;
+  try {
+    lock = await acquireLock(globalLockFile(config), log);
+  } catch (error) {
+    if (!(error instanceof LockedError)) throw error;
+    out.problem(`ship: ${error.message}`);
+    return ExitCode.locked;
+  }
+  const approval: ManualApproval = {
+    version,
+    approved_at: new Date().toISOString(),
+    approved_by: currentUser(),
+  };
+  try {
+    await updateSourceState(config.general.state_file, app, (s) => ({ ...s, manual_approval: approval }));
+  } finally {
+    await lock.release();
+  }
+  log.warn(`manual intervention for ${app} ${version} approved by ${approval.approved_by}`, {
+    app,
+    audit: "manual_approval",
+    ...approval,
+  });
+  out.result({ app, ...approval });
+  out.line(
+    `${app}: manual steps for ${version} approved by ${approval.approved_by}; the next ship run installs it`,
+  );
+  return ExitCode.ok;
+}
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // A uid without a passwd entry (containers): the number still identifies who it was.
+    return `uid ${process.getuid?.() ?? "?"}`;
+  }
+}

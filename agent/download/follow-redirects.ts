@@ -1,0 +1,51 @@
+/**
+ * GET that follows redirects itself, because what may travel with a request depends on where it
+ * goes: the headers the operator configured for a source (Authorization, X-Api-Key, PRIVATE-TOKEN,
+ * the hub's bearer token) belong to the origin they were configured for. undici's own redirect
+ * handling only drops Authorization and Cookie, so one 302 to another host would hand it every
+ * other secret. Once a hop leaves the first origin (scheme, host or port differ) the configured
+ * headers are gone for the rest of the chain, even if a later hop comes back.
+ */
+import { type Dispatcher, request } from "undici";
+import { headerValue } from "./dispatcher.js";
+import { DownloadError } from "./errors.js";
+import { redactUrl } from "./redact.js";
+
+export interface RedirectingGet {
+  url: string;
+  /** Protocol headers (Range, If-None-Match, ...): sent on every hop. */
+  headers: Record<string, string>;
+  /** The source's configured headers: sent only while the request stays on the first origin. */
+  credentials: Record<string, string>;
+  dispatcher: Dispatcher;
+  signal?: AbortSignal;
+}
+
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+
+export async function getFollowingRedirects(req: RedirectingGet): Promise<Dispatcher.ResponseData> {
+  const origin = new URL(req.url).origin;
+  let url = req.url;
+  let sameOrigin = true;
+  for (let hop = 0; ; hop++) {
+    const res = await request(url, {
+      method: "GET",
+      headers: sameOrigin ? { ...req.credentials, ...req.headers } : req.headers,
+      dispatcher: req.dispatcher,
+      signal: req.signal,
+    });
+    const location = headerValue(res.headers, "location");
+    if (!REDIRECT_STATUS.has(res.statusCode) || location === undefined) return res;
+    await res.body.dump().catch(() => undefined);
+    if (hop >= MAX_REDIRECTS) {
+      throw new DownloadError(redactUrl(req.url), `more than ${MAX_REDIRECTS} redirects`, false);
+    }
+    const next = new URL(location, url);
+    if (next.protocol !== "http:" && next.protocol !== "https:") {
+      throw new DownloadError(redactUrl(req.url), `redirect to unsupported ${next.protocol} URL`, false);
+    }
+    url = next.toString();
+    if (next.origin !== origin) sameOrigin = false;
+  }
+}

@@ -1,0 +1,31 @@
+/** The installed release as sources see it: the app's install index, read fresh at each call. */
+import { readInstallIndex } from "../apply/install-index.js";
+import type { InstalledRelease } from "../sources/types.js";
+
+export interface LegacyState {
+  current_version: string | null;
+  release_id: string | null;
+}
+
+/**
+ * Indexes written before the index recorded its release id fall back to the state file's
+ * `release_id`, but only while the state still names the index's version (else it may describe a
+ * release that a rollback undid).
+ */
+export async function readInstalledRelease(
+  appStateDir: string,
+  appDir: string,
+  legacy: LegacyState | undefined,
+): Promise<InstalledRelease | undefined> {
+  const index = await readInstallIndex(appStateDir);
+  if (index === undefined) return undefined;
+  const releaseId =
+    index.releaseId ??
+    (legacy?.current_version === index.version ? (legacy.release_id ?? undefined) : undefined);
+  return {
+    version: index.version,
+    ...(releaseId === undefined ? {} : { releaseId }),
+    appDir,
+    files: index.files,
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Filesystem errors in words. Node's own message ("ENOSPC: no space left on device, write") names
+ * neither the file nor what ship was doing, so callers wrap it with these.
+ */
+import { ExitCode, ShipError } from "./errors.js";
+
+/** The errno code of a Node system error, if it is one. */
+export function errnoCode(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
+}
+
+const WORDS: Record<string, string> = {
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only filesystem",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EIO: "input/output error",
+  EMFILE: "too many open files",
+  ENOENT: "no such file or directory",
+  EEXIST: "already exists",
+  ENOTDIR: "a component of the path is not a directory",
+  EISDIR: "is a directory",
+  ELOOP: "too many levels of symbolic links",
+  ENAMETOOLONG: "name too long",
+  EMLINK: "too many links",
+};
+
+/** "no space left on device (ENOSPC)"; for anything that is not an errno error, its message. */
+export function fsErrorText(error: unknown): string {
+  const code = errnoCode(error);
+  if (code === undefined) return error instanceof Error ? error.message : String(error);
+  return `${WORDS[code] ?? (error as Error).message.replace(/^[A-Z0-9]+: /, "").split(",")[0]} (${code})`;
+}
+
+/** Errors that say the machine is out of room, not that the input is wrong. */
+export function isOutOfSpace(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+/**
+ * Writing to this machine's disk failed (full, read-only, no permission): nothing was changed
+ * that a later run cannot redo. Exit 1, like any failed update that left the app as it was.
+ */
+export class LocalWriteError extends ShipError {
+  readonly exitCode = ExitCode.updateFailedRestored;
+  constructor(
+    /** What was being written, e.g. `staging /var/lib/ship/…` or `state file /var/lib/ship/state.json`. */
+    readonly what: string,
+    failure: unknown,
+  ) {
+    super(`cannot write ${what}: ${fsErrorText(failure)}`, { cause: failure });
+    this.name = "LocalWriteError";
+  }
+}

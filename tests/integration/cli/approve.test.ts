@@ -1,0 +1,80 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+// The seed's major-release example: a person must act before 2.0.0 goes in.
+const major = `version: "2.0.0"
+conditionals:
+  - condition: "current_version < '2.0.0'"
+    action: "require_manual_intervention"
+    message: "Major version upgrade - manual steps required"
+    manual_steps:
+      - "Create database backup"
+      - "Review breaking changes in CHANGELOG.md"
+`;
+
+describe("ship --approve APP VERSION: the way past require_manual_intervention", () => {
+  let app: LocalApp;
+  let logFile: string;
+  beforeEach(async () => {
+    app = await localApp();
+    logFile = join(app.root, "ship.log");
+  });
+  afterEach(() => app.cleanup());
+
+  /** The config with a log file, so the audit trail can be read back. */
+  async function release(name: string, manifest: string): Promise<void> {
+    await app.release(name, manifest, { "app.txt": `${name}\n` });
+    const text = await readFile(app.config, "utf8");
+    await writeFile(
+      app.config,
+      text.replace(
+        "[sources.myapp]",
+        `[general.logging]\nlevel = "INFO"\nfile = "${logFile}"\n\n[sources.myapp]`,
+      ),
+    );
+  }
+
+  it("blocks with the command to run, records the approval in the state file and the log, then the next run installs", async () => {
+    await release("v1", `version: "1.0.0"\n`);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await release("v2", major);
+
+    const blocked = await runShip(["--config", app.config]);
+    expect(blocked.code, blocked.stderr).toBe(0);
+    expect(blocked.stderr).toContain("Create database backup");
+    expect(blocked.stderr).toContain(`ship --config ${app.config} --approve myapp 2.0.0`);
+    const forced = await runShip(["--config", app.config, "--force"]);
+    expect(forced.code).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+
+    // An approval for another version, or of an unknown source, changes nothing.
+    expect((await runShip(["--config", app.config, "--approve", "myapp", "1.9.0"])).code).toBe(0);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+    const unknown = await runShip(["--config", app.config, "--approve", "nosuch", "2.0.0"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("no such source; configured: myapp");
+    expect((await runShip(["--config", app.config, "--approve", "myapp"])).code).toBe(2);
+
+    const approved = await runShip(["--config", app.config, "--approve", "myapp", "2.0.0"]);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain("approved");
+    const state = await app.state();
+    expect(state.sources.myapp?.manual_approval).toMatchObject({
+      version: "2.0.0",
+      approved_by: expect.any(String),
+      approved_at: expect.any(String),
+    });
+
+    const next = await runShip(["--config", app.config]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+    expect((await app.state()).sources.myapp).toMatchObject({ current_version: "2.0.0" });
+    const audit = await readFile(logFile, "utf8");
+    expect(audit).toContain("manual intervention for myapp 2.0.0 approved by");
+    expect(audit).toContain("manual_approval_used");
+  });
+});

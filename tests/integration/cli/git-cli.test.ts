@@ -1,0 +1,92 @@
+/**
+ * The git source as an operator runs it: the real CLI against a real bare repository on file://.
+ * What is installed is decided by ship's install index, never by the clone's HEAD.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
+import { runShip } from "../../support/ship-cli.js";
+import { commitFiles, git, makeRepos, type Repos } from "../sources/git-repos.js";
+
+describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, file:// remote)", () => {
+  let root: string;
+  let repos: Repos;
+  let config: string;
+  let app: string;
+
+  const writeConfig = (extra: string) =>
+    writeFile(
+      config,
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${app}"\n${extra}`,
+    );
+  const ship = async (...args: string[]) => runShip(["--config", config, ...args]);
+  const state = async () => JSON.parse(await readFile(join(root, "var/state.json"), "utf8"));
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-git-cli-"));
+    // The release is made (and tagged) first; the agent's clone is a plain `git clone` made after it.
+    repos = await makeRepos(join(root, "repos"));
+    await git(repos.dev, "tag", "v1.0.0");
+    await git(repos.dev, "push", "-q", "origin", "--tags");
+    await git(repos.clone, "fetch", "-q", "--tags");
+    config = join(root, "ship.toml");
+    app = join(root, "app");
+    await mkdir(app);
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it.each([
+    ["branch", 'branch = "main"\n'],
+    ["tag", 'tag = "v*"\n'],
+  ])("a fresh clone installs into an empty app_dir (%s mode)", async (_mode, extra) => {
+    await writeConfig(extra);
+    const check = await ship("--check-only");
+    expect(check.code, check.stdout + check.stderr).toBe(100);
+    expect(check.stdout).toContain("(nothing installed)");
+
+    const run = await ship();
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
+    expect((await state()).sources.web.current_version).toBe("1.0.0");
+
+    const again = await ship("--check-only");
+    expect(again.code, again.stdout).toBe(0);
+    expect(again.stdout).toContain("up to date (1.0.0");
+  });
+
+  it("after --rollback the newer release is offered again and reinstalled", async () => {
+    await writeConfig('tag = "v*"\n');
+    expect((await ship()).code).toBe(0);
+    await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "tag", "v2.0.0");
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main", "--tags");
+    const update = await ship();
+    expect(update.code, update.stderr).toBe(0);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v2\n");
+
+    const backups = JSON.parse((await ship("--list-backups", "--json")).stdout) as {
+      id: string;
+      version: string | null;
+    }[];
+    const toV1 = backups.find((b) => b.version === "1.0.0");
+    expect(toV1).toBeDefined();
+    const rollback = await ship("--rollback", toV1?.id ?? "");
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
+
+    const check = await ship("--check-only");
+    expect(check.code, check.stdout).toBe(100);
+    expect(check.stdout).toContain("update available 1.0.0 -> v2.0.0");
+    expect(check.stdout).not.toContain("up to date");
+
+    const reinstall = await ship();
+    expect(reinstall.code, reinstall.stderr).toBe(0);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v2\n");
+    expect((await ship("--check-only")).code).toBe(0);
+  });
+});

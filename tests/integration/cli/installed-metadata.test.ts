@@ -1,0 +1,98 @@
+/**
+ * Installed files get sane metadata through the real `ship` CLI: modes are the release's masked by
+ * the manifest's permissions.umask (default "022"), mtimes are the install time unless the source
+ * says keep_mtimes. Git (whose archives carry 664/775) and reproducible archives (mtime 0) are the
+ * cases that went wrong.
+ */
+import { chmod, mkdir, mkdtemp, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { buildTar, type RawEntry } from "../../unit/sources/tar-builder.js";
+import { commitFiles, git, makeRepos } from "../sources/git-repos.js";
+
+const EPOCH = new Date(0);
+
+describe("installed file metadata (real ship process)", () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-meta-"));
+    await mkdir(join(root, "app"));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function ship(source: string): Promise<void> {
+    const file = join(root, "ship.toml");
+    await writeFile(
+      file,
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.myapp]\napp_dir = "${root}/app"\n${source}\n`,
+    );
+    const run = await runShip(["--config", file]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+  }
+  const modeOf = async (rel: string) => (await stat(join(root, "app", rel))).mode & 0o7777;
+  const mtimeOf = async (rel: string) => (await stat(join(root, "app", rel))).mtimeMs;
+
+  /** A reproducible archive: every entry has mtime 0; modes as a careless packer leaves them. */
+  async function reproducibleArchive(manifestExtra = ""): Promise<string> {
+    const entries: RawEntry[] = [
+      { path: "update-manifest.yaml", body: `version: "1.0.0"\n${manifestExtra}` },
+      { path: "bin/", type: "Directory", mode: 0o777 },
+      { path: "bin/run", body: "#!/bin/sh\n", mode: 0o775 },
+      { path: "lib/mod.py", body: "x = 1\n", mode: 0o666 },
+    ];
+    const tar = buildTar(entries.map((e) => ({ ...e, mtime: EPOCH })));
+    const path = join(root, "release.tar");
+    await writeFile(path, tar);
+    return path;
+  }
+
+  it("git: files and directories are installed 644/755, not git archive's 664/775", async () => {
+    const repos = await makeRepos(root);
+    await mkdir(join(repos.dev, "bin"), { recursive: true });
+    await writeFile(join(repos.dev, "bin/tool"), "#!/bin/sh\n");
+    await chmod(join(repos.dev, "bin/tool"), 0o755);
+    await commitFiles(repos.dev, "1.1.0", { "app.txt": "v1.1\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    await ship(`type = "git"\nlocal_path = "${repos.clone}"\nbranch = "main"`);
+    expect((await modeOf("app.txt")).toString(8)).toBe("644");
+    expect((await modeOf("bin/tool")).toString(8)).toBe("755");
+    expect((await modeOf("bin")).toString(8)).toBe("755");
+    expect((await modeOf("config")).toString(8)).toBe("755");
+  });
+
+  it("a reproducible archive installs with the install time as mtime and modes masked by 022", async () => {
+    const before = Date.now() - 5_000;
+    await ship(`type = "local"\npath = "${await reproducibleArchive()}"`);
+    expect(await mtimeOf("lib/mod.py")).toBeGreaterThan(before);
+    expect(await mtimeOf("bin/run")).toBeGreaterThan(before);
+    expect((await modeOf("lib/mod.py")).toString(8)).toBe("644");
+    expect((await modeOf("bin/run")).toString(8)).toBe("755");
+    expect((await modeOf("bin")).toString(8)).toBe("755");
+  });
+
+  it('keep_mtimes = true keeps the archive\'s mtimes; permissions.umask "002" keeps group write', async () => {
+    const archive = await reproducibleArchive('permissions:\n  umask: "002"\n');
+    await ship(`type = "local"\npath = "${archive}"\nkeep_mtimes = true`);
+    expect(await mtimeOf("lib/mod.py")).toBe(EPOCH.getTime());
+    expect((await modeOf("lib/mod.py")).toString(8)).toBe("664");
+    expect((await modeOf("bin/run")).toString(8)).toBe("775");
+    expect((await modeOf("bin")).toString(8)).toBe("775");
+  });
+
+  it("a local release directory: modes masked by 022, mtimes of the copy unless keep_mtimes", async () => {
+    const dir = join(root, "rel");
+    await mkdir(dir);
+    await writeFile(join(dir, "update-manifest.yaml"), 'version: "1.0.0"\n');
+    await writeFile(join(dir, "shared.txt"), "x\n");
+    await chmod(join(dir, "shared.txt"), 0o666);
+    await utimes(join(dir, "shared.txt"), EPOCH, EPOCH);
+    await ship(`type = "local"\npath = "${dir}"\nkeep_mtimes = true`);
+    expect((await modeOf("shared.txt")).toString(8)).toBe("644");
+    expect(await mtimeOf("shared.txt")).toBe(0);
+  });
+});

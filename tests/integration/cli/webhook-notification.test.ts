@@ -1,0 +1,60 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+/** Behaves like a Slack incoming webhook: 400 "no_text" unless the JSON body has a non-empty `text`. */
+async function slackLikeReceiver(): Promise<{
+  server: Server;
+  url: string;
+  bodies: Record<string, unknown>[];
+}> {
+  const bodies: Record<string, unknown>[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
+      bodies.push(body);
+      const ok = typeof body.text === "string" && body.text !== "";
+      res.statusCode = ok ? 200 : 400;
+      res.end(ok ? "ok" : "no_text");
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return { server, url: `http://127.0.0.1:${port}/services/T000/B000/XXXX`, bodies };
+}
+
+describe("ship run: the seed's `type: webhook` pointed at Slack", () => {
+  let app: LocalApp;
+  let slack: Awaited<ReturnType<typeof slackLikeReceiver>>;
+  beforeEach(async () => {
+    app = await localApp();
+    slack = await slackLikeReceiver();
+  });
+  afterEach(async () => {
+    await new Promise((r) => slack.server.close(r));
+    await app.cleanup();
+  });
+
+  it("is accepted: the body has `text` (the rendered message) beside the structured fields", async () => {
+    await app.release(
+      "r1",
+      `version: "1.2.3"\nnotifications:\n  on_success:\n    - type: "webhook"\n      url: "${slack.url}"\n      message: "MyApp successfully updated to {version}"\n`,
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(slack.bodies).toHaveLength(1);
+    expect(slack.bodies[0]).toMatchObject({
+      text: "MyApp successfully updated to 1.2.3",
+      message: "MyApp successfully updated to 1.2.3",
+      app: "myapp",
+      version: "1.2.3",
+      status: "success",
+    });
+    expect(run.stderr).toContain("notification sent");
+    expect(run.stderr).not.toContain("could not be delivered");
+  });
+});
