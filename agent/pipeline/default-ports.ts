@@ -6,6 +6,7 @@ import { loadManifestFile } from "../../shared/manifest/load.js";
 import { type Conditional, installUmask, type Requirements } from "../../shared/manifest/schema.js";
 import {
   applyUpdate,
+  checkMergeInputs,
   describeRelease,
   linkInstalledFiles,
   listBackups,
@@ -50,8 +51,9 @@ const engine: UpdateEngine = {
       backupRoot: input.backupDir,
       log: input.log,
     });
-    return { backupPath: applied.backup.path, summary: { ...applied.summary } };
+    return { backupPath: applied.backup.path, summary: { ...applied.summary }, merges: applied.merges };
   },
+  checkMerges: (input) => checkMergeInputs(input),
   async findBackup({ app, backupDir, replacedBy, since }) {
     const backups = await listBackups(backupDir, app);
     const found = backups.find(
