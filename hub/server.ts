@@ -13,6 +13,7 @@ import { SqliteStore } from "./store/sqlite-store.js";
 import type { Store } from "./store/store.js";
 import { attachAgentServer } from "./ws/agent-server.js";
 import { ConnectionRegistry } from "./ws/connections.js";
+import { ConnectionRefusals } from "./ws/refusals.js";
 
 export interface HubOptions {
   host: string;
@@ -78,6 +79,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     offlineTimeoutMs: options.offlineTimeoutMs,
   });
   const sync = new AgentSync(engine);
+  const refusals = new ConnectionRefusals(log, now);
   const app = createApiApp({
     store,
     tokens,
@@ -87,6 +89,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     maxArtifactBytes: options.maxArtifactBytes,
     isOnline: (id) => registry.isOnline(id),
     send: (id, message) => registry.send(id, message),
+    refusals,
     log,
     now,
   });
@@ -100,6 +103,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     pingIntervalMs: options.pingIntervalMs,
     maxPayloadBytes: options.maxPayloadBytes,
     maxBufferedBytes: options.maxBufferedBytes ?? 4 << 20,
+    refusals,
+    now,
   });
   const ticker = setInterval(() => {
     try {

@@ -15,6 +15,7 @@ import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { buildHello } from "./hello.js";
 import { HubConnection } from "./hub-connection.js";
 import { ReportOutbox } from "./outbox.js";
+import { pickToken, saveRenewedToken, warnIfExpiring } from "./renewed-token.js";
 
 export interface AgentDaemonOptions {
   config: AgentConfig;
@@ -47,11 +48,14 @@ export class AgentDaemon {
   /** Apps waiting to retry an instruction that could not start, by app. */
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private readonly retryCounts = new Map<string, number>();
+  /** The token in use: the configured one, or a renewal the hub sent later. */
+  private token: string;
 
   constructor(private readonly options: AgentDaemonOptions) {
     const { config } = options;
     const hub = config.hub;
     if (hub === undefined) throw new Error("AgentDaemon needs [hub] in ship.toml");
+    this.token = options.token;
     this.outbox = new ReportOutbox(join(daemonDir(config), "outbox"));
     this.desired = new DesiredStateStore(join(daemonDir(config), "desired.json"));
     this.connection = new HubConnection({
@@ -69,6 +73,9 @@ export class AgentDaemon {
 
   /** Connects, and resumes any instruction that was not finished when the agent last stopped. */
   async start(): Promise<void> {
+    this.token = await pickToken(this.renewedTokenFile, this.options.token, this.options.agentId);
+    this.connection.setToken(this.token);
+    warnIfExpiring(this.token, this.options.log);
     for (const [app, desired] of Object.entries(await this.desired.all())) {
       if (desired.finished !== undefined) continue;
       this.options.log.info("resuming an unfinished instruction", {
@@ -90,6 +97,10 @@ export class AgentDaemon {
     this.connection.stop();
   }
 
+  private get renewedTokenFile(): string {
+    return join(daemonDir(this.options.config), "hub.token");
+  }
+
   get idle(): boolean {
     return this.working === undefined;
   }
@@ -104,6 +115,13 @@ export class AgentDaemon {
         return;
       case "check_now":
         await this.connection.announce();
+        return;
+      case "token":
+        // Saved before use: a crash right after must not leave the agent with only the old token.
+        await saveRenewedToken(this.renewedTokenFile, message.token);
+        this.token = message.token;
+        this.connection.setToken(message.token);
+        this.options.log.info("the hub renewed this agent's token", { expires: message.expires });
         return;
       case "error":
         this.options.log.warn("the hub refused a message", { message: message.message });
@@ -176,7 +194,7 @@ export class AgentDaemon {
         config,
         instruction,
         hubUrl: config.hub?.url ?? "",
-        token: this.options.token,
+        token: this.token,
         log: log.child({ deployment: id }),
         progress: (event) => this.connection.send({ type: "progress", v: 1, deploymentId: id, ...event }),
         ...(this.options.delayScale === undefined ? {} : { delayScale: this.options.delayScale }),
@@ -192,11 +210,25 @@ export class AgentDaemon {
       report = result.report;
     }
     this.retryCounts.delete(app);
+    report = await this.withInstalledRelease(instruction, report);
     // Outbox first: a crash after this line resends the report; before it, the instruction reruns.
     await this.outbox.put(report);
     await this.desired.markFinished(app, id, report, new Date());
     log.info("instruction finished", { app, deployment: id, outcome: report.outcome, error: report.error });
     this.connection.send(report);
+  }
+
+  /**
+   * Remembers a hub release that is now installed, and names in the report the hub release the app
+   * runs afterwards (after a local rollback: the earlier one), so the hub never loses track of it.
+   */
+  private async withInstalledRelease(instruction: Deploy, report: Report): Promise<Report> {
+    const { app, release } = instruction;
+    if (report.outcome === "succeeded" && report.toVersion === release.version)
+      await this.desired.rememberInstalled(app, release.version, release.id);
+    const version = (await readState(this.options.config.general.state_file)).sources[app]?.current_version;
+    const installed = await this.desired.installedRelease(app, version ?? null);
+    return installed === undefined ? report : { ...report, installedReleaseId: installed };
   }
 
   /** Doubling waits per app (capped at 32×), so a cause that does not go away costs little. */
@@ -227,7 +259,12 @@ export class AgentDaemon {
   }
 
   private async hello(): Promise<Hello> {
-    return buildHello(this.options.config, this.options.agentId, await this.desired.all());
+    return buildHello(
+      this.options.config,
+      this.options.agentId,
+      await this.desired.all(),
+      await this.desired.installedReleases(),
+    );
   }
 }
 

@@ -31,7 +31,7 @@ export async function loadAgentIdentity(hub: Hub, log: Logger): Promise<AgentIde
     });
   }
   const agentId = hub.agent_id ?? hostId();
-  const subject = tokenSubject(token);
+  const subject = tokenClaims(token).sub;
   if (subject !== undefined && subject !== agentId) {
     throw BadInputError.single(
       file,
@@ -42,15 +42,18 @@ export async function loadAgentIdentity(hub: Hub, log: Logger): Promise<AgentIde
   return { agentId, token };
 }
 
-/** The JWT's `sub`, read without verifying (only the hub can verify); undefined if not a JWT. */
-function tokenSubject(token: string): string | undefined {
+/** A JWT's `sub` and `exp` (seconds), read without verifying (only the hub can verify). */
+export function tokenClaims(token: string): { sub?: string; exp?: number } {
   const payload = token.split(".")[1];
-  if (payload === undefined) return undefined;
+  if (payload === undefined) return {};
   try {
     const claims: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
-    const sub = (claims as { sub?: unknown } | null)?.sub;
-    return typeof sub === "string" ? sub : undefined;
+    const { sub, exp } = (claims ?? {}) as { sub?: unknown; exp?: unknown };
+    return {
+      ...(typeof sub === "string" ? { sub } : {}),
+      ...(typeof exp === "number" ? { exp } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }

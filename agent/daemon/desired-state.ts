@@ -31,10 +31,16 @@ const DesiredFile = z.object({
   apps: z.record(z.string(), AppDesired).default({}),
   /** Recent finished instructions by deployment id (bounded), so an old id re-sent by the hub is a no-op. */
   history: z.array(Finished).default([]),
+  /**
+   * Per app, the hub release id of each version the hub installed here (newest last, bounded), so
+   * the agent can tell the hub which release it runs after a local rollback or restore too.
+   */
+  installed: z.record(z.string(), z.record(z.string(), z.string())).default({}),
 });
 type DesiredFile = z.infer<typeof DesiredFile>;
 
 const HISTORY_LIMIT = 200;
+const INSTALLED_LIMIT = 50;
 
 export class DesiredStateStore {
   private cache: DesiredFile | undefined;
@@ -51,12 +57,31 @@ export class DesiredStateStore {
     return (await this.load()).apps;
   }
 
+  /** Per app, version → hub release id (see `installed`). */
+  async installedReleases(): Promise<Record<string, Record<string, string>>> {
+    return (await this.load()).installed;
+  }
+
   /** The finished record of this deployment id, for any app, if the agent still remembers it. */
   async finished(deploymentId: string): Promise<FinishedInstruction | undefined> {
     const data = await this.load();
     for (const desired of Object.values(data.apps))
       if (desired.finished?.deploymentId === deploymentId) return desired.finished;
     return data.history.find((f) => f.deploymentId === deploymentId);
+  }
+
+  /** The hub release id of `version` of `app`, if the hub installed that version here. */
+  async installedRelease(app: string, version: string | null): Promise<string | undefined> {
+    if (version === null) return undefined;
+    return (await this.load()).installed[app]?.[version];
+  }
+
+  /** Remembers that the hub's release `releaseId` put `version` of `app` here. */
+  rememberInstalled(app: string, version: string, releaseId: string): Promise<void> {
+    return this.change((data) => {
+      const known = Object.entries(data.installed[app] ?? {}).filter(([v]) => v !== version);
+      data.installed[app] = Object.fromEntries([...known, [version, releaseId]].slice(-INSTALLED_LIMIT));
+    });
   }
 
   /** Records a new instruction for its app, replacing whatever the app was asked before. */

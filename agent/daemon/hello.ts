@@ -10,8 +10,11 @@ export async function buildHello(
   config: AgentConfig,
   agentId: string,
   desired: Record<string, AppDesired>,
+  /** Per app, version → hub release id of the versions the hub installed here. */
+  installed?: Record<string, Record<string, string>>,
 ): Promise<Hello> {
   const state = await readState(config.general.state_file);
+  const known = installed ?? {};
   return {
     type: "hello",
     v: 1,
@@ -24,11 +27,12 @@ export async function buildHello(
       const version = current?.current_version ?? null;
       const last = desired[app];
       // The hub's release id lets it send this agent back here later (rollback); only claimed
-      // when the files are that release's version.
+      // when the files are that release's version — also after a local rollback to an older one.
       const releaseId =
-        last?.finished?.report.outcome === "succeeded" && last.instruction.release.version === version
+        (version === null ? undefined : known[app]?.[version]) ??
+        (last?.finished?.report.outcome === "succeeded" && last.instruction.release.version === version
           ? last.instruction.release.id
-          : undefined;
+          : undefined);
       return {
         app,
         version,

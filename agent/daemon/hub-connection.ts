@@ -33,7 +33,12 @@ export class HubConnection {
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: HubConnectionOptions) {}
+  private readonly options: HubConnectionOptions;
+
+  constructor(options: HubConnectionOptions) {
+    // A copy: setToken changes the token without touching the caller's object.
+    this.options = { ...options };
+  }
 
   static channelUrl(hubUrl: string): string {
     const url = new URL(hubUrl);
@@ -56,6 +61,11 @@ export class HubConnection {
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
     this.socket?.close(1001, "agent stopping");
+  }
+
+  /** The token the next connection (and reconnection) presents. */
+  setToken(token: string): void {
+    this.options.token = token;
   }
 
   /** Sends when connected; returns false otherwise (reports stay in the outbox until acked). */
@@ -131,7 +141,8 @@ export class HubConnection {
       }
     });
     socket.on("unexpected-response", (_req, res) => {
-      log.error("hub refused the connection", { status: res.statusCode });
+      const reason = res.headers["x-ship-refused"];
+      log.error("hub refused the connection", { status: res.statusCode, ...(reason ? { reason } : {}) });
       socket.terminate();
     });
     socket.on("error", (error) => {

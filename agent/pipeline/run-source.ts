@@ -43,6 +43,7 @@ export async function runSource(
     manualSteps: [],
     warnings: [],
     steps: [],
+    merges: [],
     ...fields,
   });
 

@@ -150,12 +150,12 @@ function serialized<T>(file: string, work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string, mode = 0o640): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
   const temp = join(dir, `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
-    const handle = await open(temp, "w", 0o640);
+    const handle = await open(temp, "w", mode);
     try {
       await handle.writeFile(content);
       await handle.sync();

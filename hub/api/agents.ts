@@ -2,6 +2,7 @@ import { Router } from "express";
 import { z } from "zod";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { AgentQuery, queryAgents } from "../dashboard/agent-query.js";
+import { agentsNeedingAttention } from "../dashboard/attention.js";
 import { HubRequestError } from "../errors.js";
 import type { AgentRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
@@ -27,6 +28,11 @@ export function agentRoutes(deps: ApiDeps): Router {
     const query = parseRequest(AgentQuery, req.query, "query");
     const page = queryAgents(store.listAgents(), query, deps.isOnline);
     res.json({ ...page, agents: page.agents.map((a) => agentView(a, a.online)) });
+  });
+
+  // Agents that need a person: refused connections, and agent tokens that expire soon (or did).
+  router.get("/agents/attention", operator, (_req, res) => {
+    res.json(agentsNeedingAttention(store, deps.refusals?.list() ?? [], deps.now()));
   });
 
   router.get("/agents/:id", operator, (req, res) => {

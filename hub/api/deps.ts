@@ -4,6 +4,7 @@ import type { TokenService } from "../auth/tokens.js";
 import type { HubMetrics } from "../metrics.js";
 import type { RolloutEngine } from "../rollouts/engine.js";
 import type { Store } from "../store/store.js";
+import type { ConnectionRefusals } from "../ws/refusals.js";
 
 /** What the HTTP API needs from the rest of the hub. */
 export interface ApiDeps {
@@ -17,6 +18,8 @@ export interface ApiDeps {
   isOnline: (agentId: string) => boolean;
   /** Sends a message to a connected agent; false when it is not connected. */
   send: (agentId: string, message: HubMessage) => boolean;
+  /** Agent connections the hub refused lately (the dashboard lists them). */
+  refusals?: ConnectionRefusals;
   log: Logger;
   now: () => number;
 }

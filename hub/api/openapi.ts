@@ -51,6 +51,12 @@ const routes: Record<string, Record<string, Operation>> = {
       roles: "operator",
     },
   },
+  "/agents/attention": {
+    get: {
+      summary: "Agents the hub refused lately and agent tokens expiring within 7 days",
+      roles: "operator",
+    },
+  },
   "/agents/{id}": { get: { summary: "One agent with deployments and recent reports", roles: "operator" } },
   "/agents/{id}/check": {
     post: { summary: "Ask a connected agent to check its sources now", roles: "operator", status: 202 },

@@ -3,6 +3,7 @@ import { Router } from "express";
 import { z } from "zod";
 import { PublishRelease } from "../../shared/api/bodies.js";
 import { BadInputError, formatIssue } from "../../shared/errors.js";
+import { HUB_MANIFEST_LIMITS } from "../../shared/manifest/limits.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
@@ -18,7 +19,7 @@ const ListQuery = z.object({
 /** An invalid manifest is refused here, not discovered on the servers. */
 function checkManifest(body: PublishRelease): void {
   try {
-    const { manifest } = parseManifestText(body.manifest, "manifest");
+    const { manifest } = parseManifestText(body.manifest, "manifest", HUB_MANIFEST_LIMITS);
     if (manifest.version !== body.version)
       throw new HubRequestError(
         400,

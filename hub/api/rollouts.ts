@@ -20,12 +20,12 @@ export function rolloutRoutes(deps: ApiDeps): Router {
 
   router.post("/rollouts/preview", operator, (req, res) => {
     const spec = parseRequest(RolloutSpec, req.body);
-    res.json(engine.preview(spec, spec.id));
+    res.json(engine.preview(spec));
   });
 
   router.post("/rollouts", operator, (req, res) => {
     const spec = parseRequest(RolloutSpec, req.body);
-    const rollout = engine.create(spec, actorOf(res), spec.id);
+    const rollout = engine.create(spec, actorOf(res));
     res.status(201).json(detail(rollout.id));
   });
 

@@ -15,6 +15,9 @@ export interface Principal {
   name: string;
   /** Set for agent tokens: the one agent this token may speak for. */
   agentId: string | null;
+  /** Issue and expiry times (ms): the agent channel renews agent tokens past half their life. */
+  created: number;
+  expires: number;
 }
 
 const Claims = z.object({
@@ -101,7 +104,14 @@ export class TokenService {
     if (record.revoked !== null) throw new AuthError(401, "token revoked");
     if (record.role !== c.role || (record.agentId ?? undefined) !== c.sub)
       throw new AuthError(401, "invalid token: claims do not match the issued token");
-    return { jti: record.jti, role: record.role, name: record.name, agentId: record.agentId };
+    return {
+      jti: record.jti,
+      role: record.role,
+      name: record.name,
+      agentId: record.agentId,
+      created: record.created,
+      expires: record.expires,
+    };
   }
 
   revoke(jti: string): boolean {

@@ -112,10 +112,10 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
   const client = await HubClient.from(options);
   const spec = await buildSpec(client, options);
   if (options.preview) {
-    type Preview = { rolloutId: string; waves: { name: string; agents: string[] }[]; unassigned: string[] };
+    type Preview = { seed: string; waves: { name: string; agents: string[] }[]; unassigned: string[] };
     const p = await client.request<Preview>("POST", "/rollouts/preview", spec);
     if (options.json) return out(JSON.stringify(p, null, 2));
-    out(`preview for rollout id ${p.rolloutId} (create with --spec and this id to get exactly this split)`);
+    out(`preview (seed ${p.seed}): the same command without --preview gives exactly this split`);
     out(
       table(
         ["WAVE", "AGENTS", "MEMBERS"],

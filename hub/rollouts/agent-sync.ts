@@ -128,11 +128,15 @@ export class AgentSync {
     if (!agent || (report.outcome !== "succeeded" && report.outcome !== "rolled_back")) return;
     const others = agent.apps.filter((a) => a.app !== report.app);
     const version = report.outcome === "succeeded" ? report.toVersion : report.fromVersion;
+    // The agent names the release it runs now; older agents only named it on success, and the
+    // engine then finds the release by version (one per app and version).
+    const releaseId =
+      report.installedReleaseId ?? (report.outcome === "succeeded" ? report.releaseId : undefined);
     const status = {
       app: report.app,
       version,
       state: report.outcome,
-      ...(report.outcome === "succeeded" && report.releaseId ? { releaseId: report.releaseId } : {}),
+      ...(releaseId ? { releaseId } : {}),
     };
     store.setAgentApps(agentId, [...others, status]);
   }

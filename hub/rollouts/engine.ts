@@ -16,14 +16,21 @@ import {
   waveStatsOfCounts,
 } from "./accounting.js";
 import { Dispatch, type EngineContext, recordEvent } from "./dispatch.js";
-import { isEligible, planWaves, waveOf } from "./membership.js";
+import {
+  isEligible,
+  placeAgents,
+  planWaves,
+  rolloutSeed,
+  seedOf,
+  wantsMember,
+  waveOf,
+} from "./membership.js";
+import { describeRollback, markRollback } from "./rollback-result.js";
 
 export const HUB_ACTOR = "hub";
 const ACTIVE: readonly RolloutState[] = ["running", "paused"];
 const DELIVERABLE_STATES = ["pending", "sent", "in_progress"] as const;
 const DELIVERABLE = new Set<string>(DELIVERABLE_STATES);
-const ROLLBACK_FROM = new Set(["succeeded", "sent", "in_progress"]);
-
 export interface EngineOptions extends EngineContext {
   /** An agent offline this long after its wave started counts as timed_out (failed). */
   offlineTimeoutMs: number;
@@ -77,12 +84,20 @@ export class RolloutEngine {
     return rollout;
   }
 
-  preview(spec: RolloutSpec, rolloutId: string = randomUUID()) {
+  /** The split `create` gives for the same body while the same agents are registered. */
+  preview(spec: RolloutSpec) {
     const release = this.requireRelease(spec.release);
-    return { rolloutId, ...planWaves(rolloutId, spec, release.app, this.store.listAgents()) };
+    const seed = rolloutSeed(spec);
+    return {
+      rolloutId: spec.id ?? randomUUID(),
+      seed,
+      ...planWaves(seed, spec, release.app, this.store.listAgents()),
+    };
   }
 
-  create(spec: RolloutSpec, actor: string, rolloutId: string = randomUUID()): RolloutRecord {
+  create(input: RolloutSpec, actor: string, rolloutId: string = input.id ?? randomUUID()): RolloutRecord {
+    // The seed is stored with the rollout: agents joining later hash with the one the preview used.
+    const spec: RolloutSpec = { ...input, seed: rolloutSeed(input) };
     const release = this.requireRelease(spec.release);
     if (this.store.getRollout(rolloutId)) throw new HubRequestError(409, `rollout ${rolloutId} exists`);
     const busy = this.store
@@ -108,9 +123,11 @@ export class RolloutEngine {
     };
     return this.run((dispatch) => {
       this.store.insertRollout(rollout);
-      const planned = this.store.listAgents().flatMap((agent) => {
-        const d = this.planDeployment(rollout, release, agent);
-        return d ? [d] : [];
+      const agents = this.store.listAgents();
+      const waves = placeAgents(seedOf(rollout), spec, release.app, agents);
+      const planned = agents.flatMap((agent) => {
+        const wave = waves.get(agent.id);
+        return wave === undefined ? [] : [this.deploymentOf(rollout, release, agent, wave)];
       });
       recordEvent(this.options, {
         actor,
@@ -132,22 +149,48 @@ export class RolloutEngine {
     });
   }
 
-  /** Puts an eligible agent in its wave; false when it is not eligible or already enrolled. */
+  /**
+   * Puts an agent that registers mid-rollout in its wave; false when it is not eligible or already
+   * enrolled. Nobody enrolled moves; a percent wave not yet passed that is still empty (the rollout
+   * had no agents when it started) takes this agent, as `placeAgents` would have.
+   */
   enroll(rollout: RolloutRecord, release: ReleaseRecord, agent: AgentRecord): boolean {
-    const d = this.planDeployment(rollout, release, agent);
-    return d !== undefined && this.store.insertDeployment(d);
+    if (!isEligible(rollout.spec, release.app, agent)) return false;
+    if (this.store.getDeployment(`${rollout.id}:${agent.id}`)) return false;
+    const spec = rollout.spec;
+    let wave = waveOf(seedOf(rollout), spec, agent.id, agent.labels);
+    if (wave === undefined || spec.waves[wave]?.percent !== undefined) {
+      const filled = new Set(this.store.countDeploymentsOfRollout(rollout.id).map((c) => c.wave));
+      for (let i = rollout.currentWave; i < (wave ?? spec.waves.length); i++)
+        if (wantsMember(spec, i) && !filled.has(i)) {
+          wave = i;
+          break;
+        }
+    }
+    if (wave === undefined) return false;
+    return this.store.insertDeployment(this.deploymentOf(rollout, release, agent, wave));
   }
 
-  /** The deployment an agent gets in a rollout, or undefined when it takes no part. */
-  private planDeployment(
+  /**
+   * The release the agent runs now, as the hub knows it: the id the agent announced, else the
+   * hub's release of the version it runs (one release per app and version), so a rollback target
+   * is known even when the agent installed it by itself or rolled back to it locally.
+   */
+  private installedRelease(app: string, agent: AgentRecord): string | null {
+    const status = agent.apps.find((a) => a.app === app);
+    if (status?.releaseId) return status.releaseId;
+    if (!status?.version) return null;
+    return this.store.findRelease(app, status.version)?.id ?? null;
+  }
+
+  /** The deployment an agent gets in a wave of a rollout. */
+  private deploymentOf(
     rollout: RolloutRecord,
     release: ReleaseRecord,
     agent: AgentRecord,
-  ): DeploymentRecord | undefined {
-    if (!isEligible(rollout.spec, release.app, agent)) return undefined;
-    const wave = waveOf(rollout.id, rollout.spec, agent.id, agent.labels);
-    if (wave === undefined) return undefined;
-    const current = agent.apps.find((a) => a.app === release.app)?.releaseId ?? null;
+    wave: number,
+  ): DeploymentRecord {
+    const current = this.installedRelease(release.app, agent);
     return {
       id: `${rollout.id}:${agent.id}`,
       rolloutId: rollout.id,
@@ -188,6 +231,19 @@ export class RolloutEngine {
 
   private startWave(rollout: RolloutRecord, wave: number, actor: string, dispatch: Dispatch): void {
     const now = this.options.now();
+    const left = rollout.currentWave;
+    const heldNobody = !this.store.countDeploymentsOfRollout(rollout.id).some((c) => c.wave === left);
+    if (heldNobody)
+      recordEvent(this.options, {
+        actor,
+        kind: "rollout.wave_empty",
+        subject: rollout.id,
+        data: {
+          wave: left,
+          name: rollout.spec.waves[left]?.name,
+          message: "this wave held no agent: nothing was tested in it before the next wave started",
+        },
+      });
     this.store.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, updated: now });
     recordEvent(this.options, {
       actor,
@@ -234,43 +290,18 @@ export class RolloutEngine {
       if (rollout.state === "aborted" && !rollback)
         throw new HubRequestError(409, `rollout ${id} is already aborted`);
       const now = this.options.now();
-      const reason = rollback ? "aborted with rollback" : "aborted";
+      const back = rollback ? markRollback(this.options, rollout, actor) : undefined;
+      const reason = back ? `aborted; ${describeRollback(back)}` : "aborted";
       this.store.updateRollout(id, { state: "aborted", reason, updated: now });
-      const sentBack = rollback ? this.rollBack(rollout, actor) : 0;
       recordEvent(this.options, {
         actor,
         kind: "rollout.aborted",
         subject: id,
-        data: { rollback, sentBack },
+        data: { rollback, sentBack: back?.sentBack ?? 0, notRolledBack: back?.impossible ?? [] },
       });
       this.deliver(id, dispatch, actor);
       return this.requireRollout(id);
     });
-  }
-
-  /** Marks every agent this rollout touched for a return to its previous release. */
-  private rollBack(rollout: RolloutRecord, actor: string): number {
-    let count = 0;
-    const now = this.options.now();
-    for (const d of this.store.listDeployments({ rolloutId: rollout.id })) {
-      if (!ROLLBACK_FROM.has(d.state)) continue;
-      if (d.previousRelease === null) {
-        this.store.updateDeployment(d.id, {
-          error: "no previous hub release known; not rolled back",
-          updatedAt: now,
-        });
-        continue;
-      }
-      this.store.updateDeployment(d.id, { state: "rollback_pending", updatedAt: now });
-      recordEvent(this.options, {
-        actor,
-        kind: "deployment.rollback_pending",
-        subject: d.id,
-        data: { agent: d.agentId },
-      });
-      count++;
-    }
-    return count;
   }
 
   private transition(id: string, from: RolloutState[], to: RolloutState, actor: string, reason: string) {
@@ -339,17 +370,22 @@ export class RolloutEngine {
   private halt(rollout: RolloutRecord, failed: number, dispatch: Dispatch): void {
     const auto = rollout.spec.autoRollback;
     const reason = `failure threshold (${describeThreshold(rollout.spec.failureThreshold)}) reached: ${failed} failed`;
+    const back = auto ? markRollback(this.options, rollout, HUB_ACTOR) : undefined;
     this.store.updateRollout(rollout.id, {
       state: auto ? "failed" : "paused",
-      reason: auto ? `${reason}; rolled back` : reason,
+      reason: back ? `${reason}; ${describeRollback(back)}` : reason,
       updated: this.options.now(),
     });
-    const sentBack = auto ? this.rollBack(rollout, HUB_ACTOR) : 0;
     recordEvent(this.options, {
       actor: HUB_ACTOR,
       kind: "rollout.halted",
       subject: rollout.id,
-      data: { reason, autoRollback: auto, sentBack },
+      data: {
+        reason,
+        autoRollback: auto,
+        sentBack: back?.sentBack ?? 0,
+        notRolledBack: back?.impossible ?? [],
+      },
     });
     if (auto) this.deliver(rollout.id, dispatch, HUB_ACTOR);
   }

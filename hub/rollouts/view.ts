@@ -1,4 +1,5 @@
 import type { DeploymentRecord, RolloutRecord, Store } from "../store/store.js";
+import { ROLLBACK_IMPOSSIBLE } from "./rollback-result.js";
 
 export type WaveStatus = "done" | "active" | "waiting";
 
@@ -39,6 +40,8 @@ export function rolloutDetail(store: Store, rollout: RolloutRecord, isOnline: (a
   return {
     ...rolloutSummary(store, rollout),
     spec: rollout.spec,
+    /** Agents a requested rollback could not reach: the hub knew no release they ran before. */
+    notRolledBack: deployments.filter((d) => d.error?.startsWith(ROLLBACK_IMPOSSIBLE)).map((d) => d.agentId),
     waves: rollout.spec.waves.map((wave, index) => {
       const members = deployments.filter((d) => d.wave === index);
       const status: WaveStatus =

@@ -4,11 +4,13 @@ import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Logger } from "../../shared/log.js";
 import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/protocol/messages.js";
 import { formatPath } from "../api/validate.js";
+import { renewAgentToken, renewalDue } from "../auth/renewal.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
 import type { HubMetrics } from "../metrics.js";
 import type { AgentSync } from "../rollouts/agent-sync.js";
 import { type ConnectionRegistry, sendTo } from "./connections.js";
 import { MessageBatch } from "./message-batch.js";
+import { ConnectionRefusals, claimedAgent } from "./refusals.js";
 
 export interface AgentServerOptions {
   tokens: TokenService;
@@ -19,13 +21,22 @@ export interface AgentServerOptions {
   pingIntervalMs: number;
   maxPayloadBytes: number;
   maxBufferedBytes: number;
+  /** Refused connections, logged and kept for the dashboard (default: a fresh registry). */
+  refusals?: ConnectionRefusals;
+  now?: () => number;
 }
 
 const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" };
 
-/** Refuses an upgrade with a plain HTTP response before any WebSocket handshake happens. */
-function refuse(socket: Duplex, status: number): void {
-  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+/**
+ * Refuses an upgrade with a plain HTTP response before any WebSocket handshake happens; the reason
+ * goes in a header so the agent can log why (an expired token is the operator's to fix).
+ */
+function refuse(socket: Duplex, status: number, reason = ""): void {
+  const header = reason ? `X-Ship-Refused: ${reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 200)}\r\n` : "";
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n${header}Connection: close\r\nContent-Length: 0\r\n\r\n`,
+  );
   socket.destroy();
 }
 
@@ -38,21 +49,47 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const alive = new WeakMap<WebSocket, boolean>();
   const batch = new MessageBatch(options.sync.engine, log);
+  const now = options.now ?? Date.now;
+  const refusals = options.refusals ?? new ConnectionRefusals(log, now);
+  const principals = new WeakMap<WebSocket, Principal>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     const path = new URL(req.url ?? "/", "http://hub").pathname;
     if (path !== AGENT_CHANNEL_PATH) return refuse(socket, 404);
     let principal: Principal;
+    const token = bearerToken(req.headers.authorization);
+    const refused = (status: number, reason: string, agentId = claimedAgent(token)) => {
+      refusals.record(agentId, reason, req.socket.remoteAddress);
+      refuse(socket, status, reason);
+    };
     try {
-      const token = bearerToken(req.headers.authorization);
-      if (!token) return refuse(socket, 401);
+      if (!token) return refused(401, "no bearer token");
       principal = options.tokens.verify(token);
-    } catch {
-      return refuse(socket, 401);
+    } catch (error) {
+      return refused(401, (error as Error).message);
     }
-    if (principal.role !== "agent" || !principal.agentId) return refuse(socket, 403);
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, principal.agentId as string));
+    if (principal.role !== "agent" || !principal.agentId)
+      return refused(403, `a ${principal.role} token cannot use the agent channel`);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      principals.set(ws, principal);
+      onConnection(ws, principal.agentId as string);
+    });
+  };
+
+  /** Sends a fresh token to an agent whose token is past half its life. */
+  const renewIfDue = (ws: WebSocket, agentId: string) => {
+    const principal = principals.get(ws);
+    if (!principal || !renewalDue(principal, now())) return;
+    try {
+      const renewed = renewAgentToken(options.tokens, principal);
+      principals.set(ws, renewed.principal);
+      const expires = new Date(renewed.expires).toISOString();
+      send(ws, { type: "token", v: 1, token: renewed.token, expires }, agentId);
+      log.info("sent an agent a renewed token", { agentId, expires });
+    } catch (error) {
+      log.error("could not renew an agent token", { agentId, error: String(error) });
+    }
   };
 
   const send = (ws: WebSocket, message: HubMessage, agentId: string) => sendTo(ws, message, options, agentId);
@@ -93,6 +130,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
           return ws.close(1008, "hello.agentId differs from the token's agent");
         greeted = true;
         registry.add(agentId, ws)?.close(4000, "replaced by a newer connection");
+        refusals.clear(agentId);
+        renewIfDue(ws, agentId);
         batch.add(() => options.sync.hello(agentId, message));
       } else if (!greeted) {
         send(ws, { type: "error", v: 1, message: "send hello first" }, agentId);
@@ -117,6 +156,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       }
       alive.set(ws, false);
       ws.ping();
+      const agentId = principals.get(ws)?.agentId;
+      if (agentId) renewIfDue(ws, agentId);
     }
   }, options.pingIntervalMs);
   pinger.unref();
@@ -125,6 +166,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
 
   return {
     wss,
+    refusals,
     /** Closes every agent connection (agents reconnect to the next hub) and stops pinging. */
     close(): void {
       clearInterval(pinger);

@@ -43,8 +43,13 @@ export type FailureThreshold = z.infer<typeof FailureThreshold>;
 
 export const RolloutSpec = z
   .strictObject({
-    /** Optional: create exactly the rollout a preview showed (buckets hash the rollout id). */
+    /** Optional rollout id; it does not change the split (see `seed`). */
     id: z.uuid().optional(),
+    /**
+     * What agents' buckets are hashed with (default: the release id). The same seed, agents and
+     * waves give the same split, in a preview and in the rollout it creates.
+     */
+    seed: z.string().min(1, "must not be empty").max(200).optional(),
     /** Release id as returned by POST /releases. */
     release: name,
     /** Only agents carrying all these labels take part. */

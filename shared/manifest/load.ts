@@ -5,6 +5,8 @@ import { toIssues } from "../schema/issues.js";
 import type { Problem } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
 import { manifestChecks } from "./checks.js";
+import { duplicateKeyOffsets } from "./duplicate-keys.js";
+import { checkManifestShape, checkManifestText, type ManifestLimits } from "./limits.js";
 import {
   conditionalActions,
   fileActions,
@@ -59,14 +61,31 @@ function dropExtensionKeys(data: unknown): void {
 /**
  * Parses and validates an update manifest. Throws BadInputError listing every error (YAML syntax,
  * schema, globs, migration versions, conditions), each with line:column and key path; unknown keys
- * are returned as warnings and ignored.
+ * are returned as warnings and ignored. With `limits` (the hub's), an oversized manifest is refused
+ * before it is walked.
  */
-export function parseManifestText(text: string, file: string): LoadedManifest {
+export function parseManifestText(text: string, file: string, limits?: ManifestLimits): LoadedManifest {
+  if (limits !== undefined) checkManifestText(text, file, limits);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
-  if (doc.errors.length > 0) {
-    throw new BadInputError(doc.errors.map((e) => syntaxIssue(e, file, lines, "error")));
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    merge: true,
+    uniqueKeys: false,
+  });
+  const duplicates = duplicateKeyOffsets(doc).map((offset): Issue => {
+    const { line, col } = lines.linePos(offset);
+    return { file, line, column: col, path: "", message: "YAML: Map keys must be unique", severity: "error" };
+  });
+  if (doc.errors.length > 0 || duplicates.length > 0) {
+    const syntax = doc.errors.map((e) => syntaxIssue(e, file, lines, "error"));
+    throw new BadInputError(
+      [...syntax, ...duplicates].sort(
+        (a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0),
+      ),
+    );
   }
+  if (limits !== undefined) checkManifestShape(doc, file, limits);
   const yamlWarnings = doc.warnings.map((w) => syntaxIssue(w, file, lines, "warning"));
   let data: unknown;
   try {

@@ -1,4 +1,14 @@
-import { type Document, isMap, isScalar, isSeq, type LineCounter, type Node, type Scalar } from "yaml";
+import {
+  type Document,
+  isMap,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node,
+  type Pair,
+  type Scalar,
+  type YAMLMap,
+} from "yaml";
 import type { Position } from "../schema/issues.js";
 import type { KeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
@@ -16,6 +26,25 @@ function keyText(key: unknown): string {
   return isScalar(key) ? String(key.value) : String(key);
 }
 
+/**
+ * Each map's entries by key text, built once per map: looking every problem's path up by scanning
+ * the map made positioning quadratic (20,000 unknown keys took seconds).
+ */
+const entryIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+function entryOf(map: YAMLMap, segment: string): Pair | undefined {
+  let index = entryIndex.get(map);
+  if (index === undefined) {
+    index = new Map();
+    for (const pair of map.items) {
+      const text = keyText(pair.key);
+      if (!index.has(text)) index.set(text, pair);
+    }
+    entryIndex.set(map, index);
+  }
+  return index.get(segment);
+}
+
 /** Walks the YAML AST along a key path, keeping the deepest node reached. */
 export function locateInYaml(doc: Document, path: KeyPath): Located {
   let node: Node | null = doc.contents;
@@ -24,7 +53,7 @@ export function locateInYaml(doc: Document, path: KeyPath): Located {
     let next: Node | null | undefined;
     let nextKey: Node | null = null;
     if (isMap(node)) {
-      const pair = node.items.find((p) => keyText(p.key) === String(segment));
+      const pair = entryOf(node, String(segment));
       if (pair !== undefined) {
         nextKey = (pair.key as Node | null) ?? null;
         next = (pair.value as Node | null) ?? nextKey;

@@ -56,6 +56,13 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     effectivePolicy(ctx.source.security, manifest.security),
     release.listing,
   );
+  // A config a merge cannot read is bad input: refused here, before the hooks and the apply.
+  await ctx.ports.engine.checkMerges({
+    manifest,
+    releaseDir: release.dir,
+    appDir: ctx.source.app_dir,
+    stateDir: ctx.paths.appStateDir,
+  });
   return CONTINUE;
 }
 

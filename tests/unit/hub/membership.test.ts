@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { isEligible, planWaves, waveOf } from "../../../hub/rollouts/membership.js";
+import { isEligible, planWaves, rolloutSeed, waveOf } from "../../../hub/rollouts/membership.js";
 import { RolloutSpec } from "../../../shared/api/bodies.js";
+import { bucketOf } from "../../../shared/rollout/bucket.js";
 
 const ids = Array.from({ length: 10_000 }, (_, i) => `agent-${i.toString(36)}-${(i * 7919) % 10007}`);
 const spec = (percents: number[]) =>
@@ -67,5 +68,32 @@ describe("wave membership", () => {
     const paths = bad.error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     expect(paths).toContain("waves.0.percent: must be ≤ 100");
     expect(paths).toContain("waves.1: a wave needs exactly one of percent, labels, agents");
+  });
+
+  it("a percent wave above 0 % is never empty while the rollout has agents: it takes the lowest bucket", () => {
+    const few = ["x1", "x2", "x3"].map((id) => ({ id, labels: {}, apps: [{ app: "web" }] }));
+    for (let i = 0; i < 50; i++) {
+      const s = spec([5, 10, 100]);
+      const plan = planWaves(`seed-${i}`, s, "web", few);
+      expect(plan.waves.map((w) => w.agents.length)).toEqual([1, 1, 1]);
+      // The canary is the agent whose own bucket is lowest: the one a growing percent reaches first.
+      const lowest = [...few].sort((a, b) => bucketOf(`seed-${i}`, a.id) - bucketOf(`seed-${i}`, b.id))[0];
+      expect(plan.waves[0]?.agents).toEqual([lowest?.id]);
+    }
+    // 0 % stays empty on purpose; with no agents there is nothing to take.
+    expect(planWaves("s", spec([0, 100]), "web", few).waves[0]?.agents).toEqual([]);
+    expect(planWaves("s", spec([5, 100]), "web", []).waves.map((w) => w.agents)).toEqual([[], []]);
+    // A single agent is the canary; the later wave is then empty.
+    expect(planWaves("s", spec([5, 100]), "web", few.slice(0, 1)).waves.map((w) => w.agents)).toEqual([
+      ["x1"],
+      [],
+    ]);
+  });
+
+  it("the split depends on the seed (default: the release), not on a random rollout id", () => {
+    const s = RolloutSpec.parse({ release: "rel-1", waves: [{ name: "all", percent: 100 }] });
+    expect(rolloutSeed(s)).toBe("rel-1");
+    expect(rolloutSeed({ ...s, id: "1c0f1e2a-3b4c-4d5e-8f60-718293a4b5c6" })).toBe("rel-1");
+    expect(rolloutSeed({ ...s, seed: "other" })).toBe("other");
   });
 });

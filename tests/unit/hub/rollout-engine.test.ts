@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AgentSync } from "../../../hub/rollouts/agent-sync.js";
 import type { AgentChannel } from "../../../hub/rollouts/dispatch.js";
 import { RolloutEngine } from "../../../hub/rollouts/engine.js";
+import { seedOf, waveOf } from "../../../hub/rollouts/membership.js";
 import { SqliteStore } from "../../../hub/store/sqlite-store.js";
 import type { Store } from "../../../hub/store/store.js";
 import { RolloutSpec, type RolloutSpecInput } from "../../../shared/api/bodies.js";
@@ -110,6 +111,12 @@ const spec = (input: Partial<RolloutSpecInput>) =>
   RolloutSpec.parse({ release: "r2", waves: [{ name: "all", percent: 100 }], ...input });
 
 const agents = ["a", "b", "c", "d"];
+
+/** The wave an agent's own bucket gives in a canary=1 %, all=100 % rollout. */
+function waveOfAll(rolloutId: string, agentId: string) {
+  const r = store.getRollout(rolloutId)!;
+  return waveOf(seedOf(r), r.spec, agentId, {});
+}
 const explicitWaves = [
   { name: "canary", agents: ["a"] },
   { name: "rest", agents: ["b", "c", "d"] },
@@ -222,7 +229,7 @@ describe("rollout engine", () => {
     report("b", `${r.id}:b`, "failed");
     const failed = store.getRollout(r.id)!;
     expect(failed.state).toBe("failed");
-    expect(failed.reason).toMatch(/rolled back/);
+    expect(failed.reason).toMatch(/rollback sent to \d+ agent\(s\)$/);
     expect(channel.deploysTo("a").at(-1)).toMatchObject({ rollback: true, release: { id: "r1" } });
     expect(store.getDeployment(`${r.id}:b`)?.state).toBe("failed");
   });
@@ -265,6 +272,23 @@ describe("rollout engine", () => {
     // Reconnecting re-sends the same instruction id: the agent treats it as a no-op.
     connect("late");
     expect(channel.deploysTo("late").map((d) => d.deploymentId)).toEqual([`${r.id}:late`, `${r.id}:late`]);
+  });
+
+  it("an agent registering into a rollout whose canary is still empty becomes the canary", () => {
+    const r = engine.create(
+      spec({
+        waves: [
+          { name: "canary", percent: 1 },
+          { name: "all", percent: 100 },
+        ],
+      }),
+      "op",
+    );
+    connect("first");
+    expect(store.getDeployment(`${r.id}:first`)?.wave).toBe(0);
+    connect("second");
+    // The canary has its member now: the next agent goes by its bucket (1 % of 10,000 buckets).
+    expect(store.getDeployment(`${r.id}:second`)?.wave).toBe(waveOfAll(r.id, "second"));
   });
 
   it("a hub restart mid-rollout loses nothing and continues from stored timestamps", () => {

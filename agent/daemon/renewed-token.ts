@@ -1,0 +1,44 @@
+/**
+ * The agent token the hub renewed over the channel. It is kept in the daemon's state directory
+ * (mode 600), not in `[hub] token_file`: the service cannot write /etc (ProtectSystem=strict),
+ * and the operator's file stays as they wrote it. At start the agent uses whichever token of the
+ * two, issued for this agent, expires last.
+ */
+import { readFile } from "node:fs/promises";
+import type { Logger } from "../../shared/log.js";
+import { writeFileAtomic } from "../state/state-file.js";
+import { tokenClaims } from "./agent-identity.js";
+
+const DAY_MS = 24 * 3600 * 1000;
+
+export async function saveRenewedToken(file: string, token: string): Promise<void> {
+  await writeFileAtomic(file, `${token}\n`, 0o600);
+}
+
+/** The token to connect with: the renewed one when it is for this agent and outlives `configured`. */
+export async function pickToken(file: string, configured: string, agentId: string): Promise<string> {
+  let renewed: string;
+  try {
+    renewed = (await readFile(file, "utf8")).trim();
+  } catch {
+    return configured;
+  }
+  const claims = tokenClaims(renewed);
+  if (claims.sub !== agentId || claims.exp === undefined) return configured;
+  return claims.exp > (tokenClaims(configured).exp ?? 0) ? renewed : configured;
+}
+
+/** Says loudly when the token has expired or will soon: the hub then refuses this agent. */
+export function warnIfExpiring(token: string, log: Logger, now = Date.now()): void {
+  const exp = tokenClaims(token).exp;
+  if (exp === undefined) return;
+  const left = exp * 1000 - now;
+  const at = new Date(exp * 1000).toISOString();
+  if (left <= 0)
+    log.error(
+      "the hub token has expired: the hub will refuse this agent; issue a new one with ship-hub token create --role agent",
+      { expired: at },
+    );
+  else if (left < 7 * DAY_MS)
+    log.warn("the hub token expires soon; the hub renews it while the agent is connected", { expires: at });
+}

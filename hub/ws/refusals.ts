@@ -1,0 +1,79 @@
+/**
+ * Agent connections the hub refused (bad, expired or revoked token; wrong role): logged with the
+ * agent id the token claims and the reason, at most once a minute per agent and reason, and kept
+ * (bounded, newest) for the dashboard, so an agent locked out is seen at the hub, not only in its
+ * own log.
+ */
+import type { Logger } from "../../shared/log.js";
+
+export interface Refusal {
+  /** From the token's `sub`, unverified (the token was refused); "unknown" when none. */
+  agentId: string;
+  reason: string;
+  /** Last refusal (ms) and how many so far. */
+  lastAt: number;
+  count: number;
+}
+
+const LOG_EVERY_MS = 60_000;
+const KEEP = 1000;
+
+export class ConnectionRefusals {
+  private readonly byAgent = new Map<string, Refusal & { loggedAt: number; unlogged: number }>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  record(agentId: string | undefined, reason: string, remote: string | undefined): void {
+    const id = agentId ?? "unknown";
+    const now = this.now();
+    const known = this.byAgent.get(id);
+    const entry =
+      known?.reason === reason
+        ? known
+        : { agentId: id, reason, lastAt: now, count: 0, loggedAt: 0, unlogged: 0 };
+    entry.lastAt = now;
+    entry.count++;
+    // Re-inserted so the map stays in recency order and the oldest entry is the first dropped.
+    this.byAgent.delete(id);
+    this.byAgent.set(id, entry);
+    if (this.byAgent.size > KEEP) this.byAgent.delete(this.byAgent.keys().next().value as string);
+    if (now - entry.loggedAt < LOG_EVERY_MS) {
+      entry.unlogged++;
+      return;
+    }
+    this.log.warn("refused an agent connection", {
+      agentId: id,
+      reason,
+      remote,
+      ...(entry.unlogged > 0 ? { refusedSinceLastLog: entry.unlogged } : {}),
+    });
+    entry.loggedAt = now;
+    entry.unlogged = 0;
+  }
+
+  /** The agent connected: it is no longer locked out. */
+  clear(agentId: string): void {
+    this.byAgent.delete(agentId);
+  }
+
+  list(): Refusal[] {
+    return [...this.byAgent.values()]
+      .map(({ agentId, reason, lastAt, count }) => ({ agentId, reason, lastAt, count }))
+      .reverse();
+  }
+}
+
+/** The `sub` a JWT claims, read without verifying: only to name who was refused. */
+export function claimedAgent(token: string | undefined): string | undefined {
+  const payload = token?.split(".")[1];
+  if (!payload) return undefined;
+  try {
+    const sub = (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { sub?: unknown }).sub;
+    return typeof sub === "string" ? sub.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
+  }
+}

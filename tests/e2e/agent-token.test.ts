@@ -1,0 +1,109 @@
+/**
+ * Agent tokens do not silently expire (real hub and agent processes): a connected agent gets a
+ * renewed token past half its lifetime, saves it and reconnects with it after the first one
+ * expired; an agent with an expired token is refused, and the hub logs it (once, not per retry)
+ * and lists it for the dashboard with the tokens that expire soon.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Fleet } from "./fleet.js";
+
+const execFileAsync = promisify(execFile);
+
+interface Attention {
+  refused: { agentId: string; reason: string; count: number }[];
+  expiringTokens: { agentId: string; expired: boolean }[];
+}
+
+describe("agent tokens (real hub and agent)", () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await Fleet.start({ agents: 1, hub: { ping_interval_seconds: 1 } });
+  }, 120_000);
+  afterAll(async () => {
+    await fleet?.close();
+  });
+
+  const mint = async (ttl: string, agentId = "agent-1") =>
+    (
+      await execFileAsync(process.execPath, [
+        resolve("dist/hub/cli/main.js"),
+        "token",
+        "create",
+        "--config",
+        join(fleet.dir, "hub.toml"),
+        "--role",
+        "agent",
+        "--agent",
+        agentId,
+        "--ttl",
+        ttl,
+      ])
+    ).stdout.trim();
+  const online = async () => (await fleet.api<{ online: boolean }>("GET", "/agents/agent-1")).online;
+  const agent = () => fleet.agent(0);
+  const renewedFile = () => join(agent().root, "state", "daemon", "hub.token");
+  const refusalLines = async () =>
+    (await readFile(join(fleet.dir, "hub.log"), "utf8"))
+      .split("\n")
+      .filter((l) => l.includes("refused an agent connection") && l.includes("agent-1"));
+
+  it("a connected agent's token is renewed before it expires; after expiry it reconnects with the new one", {
+    timeout: 90_000,
+  }, async () => {
+    const shortLived = await mint("12s");
+    const expiresAt = Date.now() + 12_000;
+    await fleet.stopAgent(0);
+    await writeFile(join(agent().root, "token"), shortLived, { mode: 0o600 });
+    await fleet.startAgent(0);
+    await fleet.waitFor("agent online", online);
+    await fleet.waitFor("renewed token saved", async () => existsSync(renewedFile()), 30_000);
+    const renewed = (await readFile(renewedFile(), "utf8")).trim();
+    expect(renewed).not.toBe(shortLived);
+    expect(
+      (await readFile(join(agent().root, "agent.log"), "utf8")).includes("renewed this agent's token"),
+    ).toBe(true);
+    // Past the first token's expiry a fresh process must connect with the renewal.
+    await sleep(Math.max(0, expiresAt - Date.now() + 500));
+    await fleet.stopAgent(0);
+    await fleet.startAgent(0);
+    await fleet.waitFor("agent online again", online);
+    expect(await refusalLines()).toEqual([]);
+  });
+
+  it("an expired token is refused: the hub logs agent and reason once, the dashboard lists it", {
+    timeout: 90_000,
+  }, async () => {
+    const expired = await mint("1s");
+    await fleet.stopAgent(0);
+    await rm(renewedFile(), { force: true });
+    await writeFile(join(agent().root, "token"), expired, { mode: 0o600 });
+    await sleep(1500);
+    await fleet.startAgent(0);
+    await fleet.waitFor("refused in the log", async () => (await refusalLines()).length > 0);
+    // The agent retries about every second; the hub logs the same refusal at most once a minute.
+    await sleep(3000);
+    const lines = await refusalLines();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/jwt expired/);
+    expect(await readFile(join(agent().root, "agent.log"), "utf8")).toMatch(
+      /"reason":"invalid token: jwt expired","msg":"hub refused the connection"/,
+    );
+    const attention = await fleet.api<Attention>("GET", "/agents/attention");
+    expect(attention.refused).toMatchObject([
+      { agentId: "agent-1", reason: expect.stringMatching(/jwt expired/) },
+    ]);
+    expect(attention.refused[0]?.count).toBeGreaterThan(1);
+    // agent-1 still has its 30-day token from the start; a host given only a 2-day token is listed.
+    expect(attention.expiringTokens.map((t) => t.agentId)).not.toContain("agent-1");
+    await mint("2d", "agent-9");
+    const later = await fleet.api<Attention>("GET", "/agents/attention");
+    expect(later.expiringTokens).toMatchObject([{ agentId: "agent-9", expired: false }]);
+    expect(await online()).toBe(false);
+  });
+});

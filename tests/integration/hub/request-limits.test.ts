@@ -1,0 +1,95 @@
+/**
+ * One request cannot stall the hub: a manifest is bounded in size, key count and nesting before
+ * it is walked, and /healthz keeps answering while a big POST /releases is refused.
+ */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestHub, type TestHub } from "./support.js";
+
+let t: TestHub;
+beforeAll(async () => {
+  t = await startTestHub();
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+const gitSource = { type: "git", commit: "0123456789abcdef0123456789abcdef01234567" };
+
+function keys(count: number): string {
+  const lines = ['version: "1.0.0"'];
+  for (let i = 0; i < count; i++) lines.push(`unknown_key_${i}: ${i}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** The longest the event loop (shared by the hub and this test) was blocked while `run` ran. */
+async function longestStallMs<T>(run: () => Promise<T>): Promise<{ value: T; stallMs: number }> {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  try {
+    const value = await run();
+    return { value, stallMs: histogram.max / 1e6 };
+  } finally {
+    histogram.disable();
+  }
+}
+
+describe("the hub bounds the work of one request", () => {
+  it("answers /healthz while a 20,000-key manifest is refused with 400 naming the limit", async () => {
+    const publish = t.api("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: { app: "web", version: "1.0.0", manifest: keys(20_000), source: gitSource },
+    });
+    const { value, stallMs } = await longestStallMs(async () => {
+      const health = await t.api("GET", "/healthz");
+      return { health, publish: await publish };
+    });
+    expect(value.health.status).toBe(200);
+    expect(value.publish.status).toBe(400);
+    expect(value.publish.body.error).toMatch(/^body\.manifest: .*the limit is 65536/);
+    expect(stallMs).toBeLessThan(500);
+  });
+
+  it("refuses more keys than the limit and nesting deeper than the limit, before validating", async () => {
+    const many = await t.api("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: {
+        app: "web",
+        version: "1.0.0",
+        manifest: keys(2_500).replace(/unknown_key_/g, "k"),
+        source: gitSource,
+      },
+    });
+    expect(many.status).toBe(400);
+    expect(many.body.error).toMatch(/more than 2000 keys/);
+    let deep = 'version: "1.0.0"\nx-deep:\n';
+    for (let depth = 1; depth <= 40; depth++) deep += `${"  ".repeat(depth)}a${depth}:\n`;
+    const nested = await t.api("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: {
+        app: "web",
+        version: "1.0.0",
+        manifest: `${deep}${"  ".repeat(41)}end: 1\n`,
+        source: gitSource,
+      },
+    });
+    expect(nested.status).toBe(400);
+    expect(nested.body.error).toMatch(/nests deeper than 32 levels/);
+  });
+
+  it("a manifest at the limits is validated without stalling the event loop for long", async () => {
+    const { value, stallMs } = await longestStallMs(() =>
+      t.api("POST", "/api/v1/releases", {
+        token: t.ci,
+        body: {
+          app: "web",
+          version: "1.0.0",
+          manifest: keys(1_900).replace(/unknown_key_/g, "k"),
+          source: gitSource,
+        },
+      }),
+    );
+    expect(value.status).toBe(201);
+    expect(stallMs).toBeLessThan(1000);
+  });
+});
