@@ -6,7 +6,7 @@
 import { constants as fsConstants, lstatSync } from "node:fs";
 import { chmod, copyFile, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { RestoreFailedError, UpdateFailedError } from "../../shared/errors.js";
+import { RestoreFailedError, UpdateFailedError, UpdateNotAppliedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
@@ -116,7 +116,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   const appHashes = await hashSuspects(appDir, filesToHash(planInput));
   clock.lap("hash");
   const plan = planUpdate({ ...planInput, appHashes });
-  if (plan.conflicts.length > 0) throw new UpdateFailedError(app, "plan", plan.conflicts.join("; "));
+  if (plan.conflicts.length > 0) throw new UpdateNotAppliedError(app, "plan", plan.conflicts.join("; "));
   await stageMissing(input, plan.steps, index, scan);
   clock.lap("plan");
   const toVersion = manifest.version;
@@ -225,10 +225,10 @@ async function stageMissing(
   }
   if (fromSource.length === 0) return;
   if (input.materialize === undefined) {
-    throw new UpdateFailedError(
+    throw new UpdateNotAppliedError(
       input.app,
       "plan",
-      `${fromSource[0]}${fromSource.length > 1 ? ` and ${fromSource.length - 1} more` : ""} changed in the app while the release was staged; nothing was changed, the next run tries again`,
+      `${fromSource[0]}${fromSource.length > 1 ? ` and ${fromSource.length - 1} more` : ""} changed in the app while the release was staged; the next run tries again`,
     );
   }
   input.log?.info("staging release files the app no longer holds", { files: fromSource.length });
