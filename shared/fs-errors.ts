@@ -35,10 +35,10 @@ export function fsErrorText(error: unknown): string {
   return `${WORDS[code] ?? (error as Error).message.replace(/^[A-Z0-9]+: /, "").split(",")[0]} (${code})`;
 }
 
-/** Errors that say the machine is out of room, not that the input is wrong. */
-export function isOutOfSpace(error: unknown): boolean {
+/** Errors that say this machine's disk cannot take a write (full, over quota, read-only). */
+export function isLocalDiskFailure(error: unknown): boolean {
   const code = errnoCode(error);
-  return code === "ENOSPC" || code === "EDQUOT";
+  return code === "ENOSPC" || code === "EDQUOT" || code === "EROFS";
 }
 
 /**

@@ -6,9 +6,11 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Hello, HubMessage, Report } from "../../shared/protocol/messages.js";
-import { stateRoot } from "../pipeline/paths.js";
+import { removeLeftovers } from "../pipeline/leftovers.js";
+import { stateRoot, updatePaths } from "../pipeline/paths.js";
 import { readState } from "../state/state-file.js";
 import { carryOut } from "./carry-out.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
@@ -139,7 +141,17 @@ export class AgentDaemon {
       this.connection.send(done.report);
       return;
     }
-    await this.desired.put(deploy, new Date());
+    try {
+      await this.desired.put(deploy, new Date());
+    } catch (error) {
+      // Unrecorded, the instruction would be lost on a restart: refuse it and say why at once.
+      const why = `the agent could not record the instruction: ${fsErrorText(error)}`;
+      this.options.log.error(why, { app: deploy.app, deployment: deploy.deploymentId });
+      const report = failedReport(deploy, await this.installedVersion(deploy.app), why);
+      await this.outbox.put(report).catch(() => undefined);
+      this.connection.send(report);
+      return;
+    }
     this.options.log.info("instruction received", {
       app: deploy.app,
       deployment: deploy.deploymentId,
@@ -177,45 +189,92 @@ export class AgentDaemon {
   }
 
   private async execute(app: string, { instruction }: AppDesired): Promise<void> {
+    let report: Report | undefined;
+    try {
+      report = await this.attempt(app, instruction);
+    } catch (error) {
+      // Whatever broke (a full disk under the state directory, say), the hub hears of it: an
+      // instruction that ends in a log line only would show as in progress forever.
+      report = failedReport(
+        instruction,
+        await this.installedVersion(app),
+        `the agent could not carry this out: ${fsErrorText(error)}`,
+      );
+    }
+    if (report !== undefined) await this.finish(app, instruction, report);
+  }
+
+  /** The instruction's report, or undefined when it could not start and is retried later. */
+  private async attempt(app: string, instruction: Deploy): Promise<Report | undefined> {
     const { log, config } = this.options;
     const id = instruction.deploymentId;
     const attempts = await this.desired.startAttempt(app, id);
     const maxAttempts = this.options.maxAttempts ?? 3;
-    let report: Report;
     if (attempts > maxAttempts) {
-      const installed = (await readState(config.general.state_file)).sources[app]?.current_version ?? null;
-      report = failedReport(
+      // The killed attempts may have left a staged release and a partial download behind.
+      const source = config.sources[app];
+      if (source !== undefined) await removeLeftovers(updatePaths(config, app, source));
+      return failedReport(
         instruction,
-        installed,
+        await this.installedVersion(app),
         `the agent stopped ${attempts - 1} times while carrying this out; not trying again`,
       );
-    } else {
-      const result = await carryOut({
-        config,
-        instruction,
-        hubUrl: config.hub?.url ?? "",
-        token: this.token,
-        log: log.child({ deployment: id }),
-        progress: (event) => this.connection.send({ type: "progress", v: 1, deploymentId: id, ...event }),
-        ...(this.options.delayScale === undefined ? {} : { delayScale: this.options.delayScale }),
-        ...(this.options.retryDelayMs === undefined ? {} : { retryDelayMs: this.options.retryDelayMs }),
-      });
-      if (result.kind === "retry") {
-        // Not an attempt: nothing was changed, and counting it would give up on a flaky network.
-        await this.desired.abandonAttempt(app, id);
-        log.warn("could not start this instruction now; trying again later", { app, reason: result.reason });
-        this.retryLater(app);
-        return;
-      }
-      report = result.report;
     }
+    const result = await carryOut({
+      config,
+      instruction,
+      hubUrl: config.hub?.url ?? "",
+      token: this.token,
+      log: log.child({ deployment: id }),
+      progress: (event) => this.connection.send({ type: "progress", v: 1, deploymentId: id, ...event }),
+      ...(this.options.delayScale === undefined ? {} : { delayScale: this.options.delayScale }),
+      ...(this.options.retryDelayMs === undefined ? {} : { retryDelayMs: this.options.retryDelayMs }),
+    });
+    if (result.kind === "report") return result.report;
+    // Not an attempt: nothing was changed, and counting it would give up on a flaky network.
+    await this.desired
+      .abandonAttempt(app, id)
+      .catch((error: unknown) =>
+        log.error("could not take back the attempt in the desired state", { app, error: fsErrorText(error) }),
+      );
+    log.warn("could not start this instruction now; trying again later", { app, reason: result.reason });
+    this.retryLater(app);
+    return undefined;
+  }
+
+  private async finish(app: string, instruction: Deploy, finished: Report): Promise<void> {
+    const { log } = this.options;
+    const id = instruction.deploymentId;
     this.retryCounts.delete(app);
-    report = await this.withInstalledRelease(instruction, report);
-    // Outbox first: a crash after this line resends the report; before it, the instruction reruns.
-    await this.outbox.put(report);
-    await this.desired.markFinished(app, id, report, new Date());
+    let report = finished;
+    let stored = false;
+    try {
+      report = await this.withInstalledRelease(instruction, finished);
+      // Outbox first: a crash after this line resends the report; before it, the instruction reruns.
+      await this.outbox.put(report);
+      stored = true;
+      await this.desired.markFinished(app, id, report, new Date());
+    } catch (error) {
+      // The report still goes out (the outbox keeps it in memory until the hub acks it), and it
+      // says that this host could not record it.
+      const why = `the agent could not record this on its disk: ${fsErrorText(error)}`;
+      log.error(why, { app, deployment: id });
+      report = {
+        ...report,
+        error: [report.error, why]
+          .filter((e) => e !== undefined)
+          .join("; ")
+          .slice(0, 10_000),
+      };
+      if (!stored) await this.outbox.put(report).catch(() => undefined);
+    }
     log.info("instruction finished", { app, deployment: id, outcome: report.outcome, error: report.error });
     this.connection.send(report);
+  }
+
+  private async installedVersion(app: string): Promise<string | null> {
+    const state = await readState(this.options.config.general.state_file).catch(() => undefined);
+    return state?.sources[app]?.current_version ?? null;
   }
 
   /**

@@ -146,7 +146,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     outcome: OUTCOMES[report.result],
     fromVersion: report.fromVersion ?? installed,
     toVersion: report.toVersion ?? release.version,
-    ...(report.error === null ? {} : { error: report.error.slice(0, 10_000) }),
+    ...withError(report),
     steps: report.steps.map((s) => ({ name: s.step, ok: s.ok, ms: s.durationMs })),
     ...(report.merges.length === 0 ? {} : { merges: fitMergeReports(report.merges) }),
   };
@@ -188,6 +188,16 @@ async function restoreIfNewestBackup(
   } finally {
     await lock.release();
   }
+}
+
+/** The report's error, plus (for any outcome) that its outcome could not be recorded on this host. */
+function withError(report: AppReport): { error?: string } {
+  const parts = [
+    report.error,
+    report.stateNotRecorded && `outcome not recorded on the agent: ${report.stateNotRecorded}`,
+  ];
+  const error = parts.filter((p) => typeof p === "string" && p !== "").join("; ");
+  return error === "" ? {} : { error: error.slice(0, 10_000) };
 }
 
 function elapsed(started: number): number {

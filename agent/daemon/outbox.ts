@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import { type Report, Report as ReportSchema } from "../../shared/protocol/messages.js";
 
 /**
@@ -9,21 +10,37 @@ import { type Report, Report as ReportSchema } from "../../shared/protocol/messa
  * the hub stores each reportId once, so sending one twice is harmless.
  */
 export class ReportOutbox {
+  /**
+   * Reports that could not be written (a full disk), kept until acked so they are still resent on
+   * reconnect; only a restart of the agent loses them.
+   */
+  private readonly unwritten = new Map<string, Report>();
+
   constructor(private readonly dir: string) {}
 
+  /** Throws when the report could not be written; it is then kept in memory instead. */
   async put(report: Report): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
     // Names sort by time so reports are resent in the order they happened.
     const name = `${Date.now().toString().padStart(15, "0")}-${report.reportId}.json`;
     const tmp = join(this.dir, `.${randomUUID()}.tmp`);
-    const handle = await open(tmp, "w", 0o600);
     try {
-      await handle.writeFile(JSON.stringify(report));
-      await handle.sync();
-    } finally {
-      await handle.close();
+      await mkdir(this.dir, { recursive: true });
+      const handle = await open(tmp, "w", 0o600);
+      try {
+        await handle.writeFile(JSON.stringify(report));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, join(this.dir, name));
+      this.unwritten.delete(report.reportId);
+    } catch (error) {
+      this.unwritten.set(report.reportId, report);
+      await rm(tmp, { force: true });
+      throw errnoCode(error) === undefined
+        ? error
+        : new LocalWriteError(`the report outbox ${this.dir}`, error);
     }
-    await rename(tmp, join(this.dir, name));
   }
 
   /** Every pending report, oldest first. A corrupt file is set aside, never resent forever. */
@@ -32,7 +49,7 @@ export class ReportOutbox {
     try {
       names = (await readdir(this.dir)).filter((n) => n.endsWith(".json")).sort();
     } catch {
-      return [];
+      return [...this.unwritten.values()];
     }
     const reports: Report[] = [];
     for (const name of names) {
@@ -41,10 +58,11 @@ export class ReportOutbox {
       if (parsed.success) reports.push(parsed.data);
       else await rename(path, `${path}.corrupt`).catch(() => undefined);
     }
-    return reports;
+    return [...reports, ...this.unwritten.values()];
   }
 
   async ack(reportId: string): Promise<boolean> {
+    if (this.unwritten.delete(reportId)) return true;
     let names: string[];
     try {
       names = await readdir(this.dir);

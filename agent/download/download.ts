@@ -8,6 +8,7 @@ import { type FileHandle, open } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
 import { ShipError, VerificationError } from "../../shared/errors.js";
+import { isLocalDiskFailure, LocalWriteError } from "../../shared/fs-errors.js";
 import type { SourceLog } from "../sources/types.js";
 import { createHttpClient, headerValue } from "./dispatcher.js";
 import { DownloadError } from "./errors.js";
@@ -102,6 +103,8 @@ class Transfer {
       } catch (err) {
         // Policy refusals (size) are bad input, not network trouble: no retry, exit 2.
         if (err instanceof ShipError && !(err instanceof DownloadError)) throw err;
+        // A full or read-only disk is this machine's problem; retrying the network will not help.
+        if (isLocalDiskFailure(err)) throw new LocalWriteError(`the download of ${this.shownUrl}`, err);
         const failure = this.asDownloadError(err);
         if (this.bytes === before) failures++;
         const retries = this.req.retries ?? 3;

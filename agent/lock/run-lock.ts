@@ -10,6 +10,7 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { LockedError } from "../../shared/errors.js";
+import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 
 const LockHolder = z.object({ pid: z.number().int(), host: z.string(), started: z.string() });
@@ -82,13 +83,17 @@ async function tryCreate(file: string, me: LockHolder): Promise<boolean> {
     try {
       await handle.writeFile(`${JSON.stringify(me)}\n`);
       await handle.sync();
+    } catch (error) {
+      // An empty lock would block every run for its grace time: a full disk must not leave one.
+      await rm(file, { force: true });
+      throw error;
     } finally {
       await handle.close();
     }
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw error;
+    throw errnoCode(error) === undefined ? error : new LocalWriteError(`lock file ${file}`, error);
   }
 }
 

@@ -31,7 +31,12 @@ export async function finalizeUpdate(input: FinalizeInput): Promise<void> {
   try {
     await updateSourceState(input.stateFile, report.source, (s) => nextSourceState(s, report, input.now));
   } catch (error) {
-    log.error("could not write the state file", { stateFile: input.stateFile, error: String(error) });
+    // The run's outcome stands; what is lost is the record of it, and the hub must hear that too.
+    report.stateNotRecorded = error instanceof Error ? error.message : String(error);
+    log.error("could not record the outcome in the state file", {
+      stateFile: input.stateFile,
+      error: report.stateNotRecorded,
+    });
   }
   if (INSTALLED.has(report.result) && input.release !== undefined) {
     try {

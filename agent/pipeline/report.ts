@@ -26,6 +26,8 @@ export interface AppReport {
   steps: StepTiming[];
   /** Key reports of the config files the apply merged (empty when the apply did not run). */
   merges: MergeReport[];
+  /** Why the outcome could not be written to the state file, when it could not (a full disk). */
+  stateNotRecorded?: string;
 }
 
 /** Worst first: a person-needed failure outranks a restored one, which outranks bad input, etc. */

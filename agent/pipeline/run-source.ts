@@ -6,14 +6,16 @@
 import { mkdir, rm } from "node:fs/promises";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, LockedError, ShipError } from "../../shared/errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
 import { readState, updateSourceState } from "../state/state-file.js";
-import type { UpdateContext, UpdateSettings } from "./context.js";
+import type { UpdateContext, UpdatePaths, UpdateSettings } from "./context.js";
 import { finalizeUpdate } from "./finalize.js";
 import { pruneByInstalledRules, rememberPruneRules } from "./installed-prune-rules.js";
 import { readInstalledRelease } from "./installed-release.js";
+import { removeLeftovers } from "./leftovers.js";
 import { lockDir, updatePaths } from "./paths.js";
 import { type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
@@ -53,8 +55,17 @@ export async function runSource(
   try {
     lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), log);
   } catch (error) {
-    if (!(error instanceof LockedError)) throw error;
+    if (!(error instanceof ShipError)) throw error;
     log.error(error.message);
+    if (!(error instanceof LockedError)) {
+      // The lock file could not be written (a full disk): nothing was done.
+      return bare({
+        result: "failed_unchanged",
+        exitCode: error.exitCode,
+        message: error.message,
+        error: error.message,
+      });
+    }
     return bare({
       result: "refused",
       exitCode: ExitCode.locked,
@@ -137,6 +148,8 @@ export async function runSource(
       warnings: [],
     };
     const report = await runAppUpdate(ctx);
+    // Before the state is written: a partial download may be what fills the disk.
+    await discardLeftovers(paths, log);
     await finalizeUpdate({
       report,
       stateFile: config.general.state_file,
@@ -162,7 +175,7 @@ export async function runSource(
       error: message,
     });
   } finally {
-    await rm(paths.stagingDir, { recursive: true, force: true }).catch(() => {});
+    if (!options.checkOnly) await discardLeftovers(paths, log);
     await lock.release();
   }
 }
@@ -196,4 +209,10 @@ async function recoverFirst(
   const recovery = await ports.engine.recover({ appDir: source.app_dir, stateDir: appStateDir, log });
   log.debug("recovery", { detail: recovery.detail });
   return resolvePendingUpdate({ config, name, source, ports, appStateDir, log });
+}
+
+async function discardLeftovers(paths: UpdatePaths, log: Logger): Promise<void> {
+  await removeLeftovers(paths).catch((error: unknown) =>
+    log.warn("could not remove the staging area and downloads", { error: fsErrorText(error) }),
+  );
 }

@@ -11,9 +11,14 @@ import type { FetchOptions, SourceContext } from "./types.js";
  * removed by commit(), so a failed update never leaves more than one file behind.
  */
 export async function artifactPathFor(ctx: SourceContext, name: string): Promise<string> {
-  const dir = join(ctx.stateDir, "downloads");
+  const dir = downloadsDir(ctx.stateDir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   return join(dir, `${name}.artifact`);
+}
+
+/** Where a source's artifacts (complete or partial) live; nothing in it outlives a run. */
+export function downloadsDir(sourceStateDir: string): string {
+  return join(sourceStateDir, "downloads");
 }
 
 export async function removeArtifact(path: string | undefined): Promise<void> {

@@ -8,6 +8,7 @@ import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { BadInputError } from "../../shared/errors.js";
+import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 
 /**
  * What the last run of a source did. failed_unchanged: stopped before changing a file (exit 1, or 2
@@ -165,7 +166,8 @@ export async function writeFileAtomic(file: string, content: string, mode = 0o64
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
-    throw error;
+    // Named, so a full disk reads "cannot write <file>: no space left on device", not a bare errno.
+    throw errnoCode(error) === undefined ? error : new LocalWriteError(file, error);
   }
   await syncDirectory(dir);
 }

@@ -1,0 +1,14 @@
+/**
+ * What an update leaves in ship's own directories while it runs: the staged release and the
+ * source's downloads (a partial artifact after a cut or a full disk). Nothing there is needed once
+ * the run is over (a download resumes within a run, not across runs), so both go after every run,
+ * whatever its outcome, and when the daemon gives up on an instruction a killed run left.
+ */
+import { rm } from "node:fs/promises";
+import { downloadsDir } from "../sources/artifact.js";
+import type { UpdatePaths } from "./context.js";
+
+export async function removeLeftovers(paths: UpdatePaths): Promise<void> {
+  await rm(paths.stagingDir, { recursive: true, force: true });
+  await rm(downloadsDir(paths.sourceStateDir), { recursive: true, force: true });
+}
