@@ -19,7 +19,14 @@ export const ReleaseSourceRef = z.discriminatedUnion("type", [
   }),
   z.strictObject({
     type: z.enum(["https", "http"]),
-    url: z.url(),
+    url: z
+      .url()
+      .refine((url) => /^https?:$/.test(new URL(url).protocol), "must be an http:// or https:// URL")
+      // The hub stores, lists and sends releases to every agent: a password in one would leak to all.
+      .refine(
+        (url) => new URL(url).username === "" && new URL(url).password === "",
+        "must not contain credentials (user:password@); agents send their own [sources.APP.headers]",
+      ),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits"),
   }),
   z.strictObject({
