@@ -49,6 +49,7 @@ const DIRECT = [
   "updateDeployment",
   "countDeploymentsOfRollout",
   "listStaleDeployments",
+  "listStalledDeployments",
   "insertReport",
   "listReports",
   "appendEvent",
