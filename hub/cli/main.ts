@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
 import { ShipError } from "../../shared/errors.js";
+import { SHIP_VERSION } from "../../shared/version.js";
 
 // Subcommands load their modules on demand: `rollout list` should not pay for express and SQLite.
 const remoteCommands = () => import("./remote-commands.js");
@@ -25,6 +26,7 @@ function remote(cmd: Command): Command {
 
 const program = new Command("ship-hub")
   .description("ship hub: releases, staged rollouts, agents")
+  .addHelpText("after", "\n  ship-hub --version   print the version")
   .showHelpAfterError();
 
 local(program.command("serve").description("run the hub"))
@@ -68,7 +70,18 @@ remote(rollout.command("create").description("create and start a rollout"))
 remote(rollout.command("list").option("--state <state>")).action(async (options) =>
   (await remoteCommands()).rolloutList(options),
 );
-for (const action of ["show", "advance", "pause", "resume"] as const)
+remote(
+  rollout
+    .command("show")
+    .argument("<id>", "rollout id, or a unique prefix (the dashboard shows 8 characters)"),
+)
+  .option(
+    "--watch",
+    "redraw every --interval seconds until the rollout ends (exit 0 completed, 1 failed or aborted)",
+  )
+  .option("--interval <seconds>", "with --watch", "2")
+  .action(async (id: string, options) => (await remoteCommands()).rolloutShow(id, options));
+for (const action of ["advance", "pause", "resume"] as const)
   remote(rollout.command(action).argument("<id>")).action(async (id: string, options) =>
     (await remoteCommands()).rolloutAction(action, id, options),
   );
@@ -78,6 +91,12 @@ remote(
 remote(program.command("agents").description("list agents")).action(async (options) =>
   (await remoteCommands()).agentsList(options),
 );
+
+// Not commander's .version(): `rollout create --version V` would then print ship's version.
+if (process.argv.length === 3 && process.argv[2] === "--version") {
+  process.stdout.write(`${SHIP_VERSION}\n`);
+  process.exit(0);
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`ship-hub: ${error instanceof Error ? error.message : String(error)}\n`);

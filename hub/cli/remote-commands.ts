@@ -172,6 +172,34 @@ export async function rolloutAction(
   printDetail(detail);
 }
 
+const FINAL_STATES = new Set(["completed", "failed", "aborted"]);
+
+/** `rollout show ID [--watch]`: with --watch, redraws until the rollout ends; exit 1 unless it completed. */
+export async function rolloutShow(
+  id: string,
+  options: RemoteOptions & { watch?: boolean; interval?: string },
+): Promise<void> {
+  if (!options.watch) return rolloutAction("show", id, options);
+  const seconds = Number(options.interval ?? "2");
+  if (!(seconds > 0)) throw new RangeError(`--interval "${options.interval}": use a number of seconds > 0`);
+  const client = await HubClient.from(options);
+  for (;;) {
+    const detail = await client.request<Detail>("GET", `/rollouts/${encodeURIComponent(id)}`);
+    if (options.json) out(JSON.stringify(detail));
+    else {
+      // On a terminal each view replaces the last; piped, views follow one another.
+      if (process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
+      else out(`--- ${new Date().toISOString()}`);
+      printDetail(detail);
+    }
+    if (FINAL_STATES.has(detail.state)) {
+      process.exitCode = detail.state === "completed" ? 0 : 1;
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  }
+}
+
 export async function agentsList(options: RemoteOptions): Promise<void> {
   const client = await HubClient.from(options);
   const { agents } = await client.request<{ agents: AgentView[] }>("GET", "/agents");

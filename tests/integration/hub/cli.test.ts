@@ -123,10 +123,25 @@ describe("ship-hub CLI", () => {
     expect((await cli("rollout", "list", ...remote)).stdout).toMatch(
       new RegExp(`${created.id}\\s+web\\s+2\\.0\\.0\\s+running`),
     );
-    const paused = await cli("rollout", "pause", created.id, ...remote);
+    // The dashboard shows 8 characters of an id: the CLI takes them.
+    const short = created.id.slice(0, 8);
+    const paused = await cli("rollout", "pause", short, ...remote);
     expect(paused.stdout).toMatch(/state\s+paused/);
-    const aborted = await cli("rollout", "abort", created.id, "--rollback", ...remote);
+    expect(paused.stdout).toContain(created.id);
+    // --watch redraws until the rollout ends, then exits 1 (it did not complete).
+    const watching = cli("rollout", "show", short, "--watch", "--interval", "0.2", ...remote).then(
+      (r) => ({ code: 0, stdout: r.stdout }),
+      (e: { code: number; stdout: string }) => e,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const aborted = await cli("rollout", "abort", short, "--rollback", ...remote);
     expect(aborted.stdout).toMatch(/state\s+aborted/);
+    const watched = await watching;
+    expect(watched.code).toBe(1);
+    expect(watched.stdout).toMatch(/state\s+paused[\s\S]*state\s+aborted/);
+    expect((await cli("--version")).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const agentVersion = await run(process.execPath, [resolve("dist/agent/cli/main.js"), "--version"]);
+    expect(agentVersion.stdout.trim()).toBe((await cli("--version")).stdout.trim());
     const refused = await cli("rollout", "advance", created.id, ...remote).catch(
       (e: { code: number; stderr: string }) => e,
     );
