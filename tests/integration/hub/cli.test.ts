@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -43,6 +43,32 @@ afterAll(async () => {
 });
 
 describe("ship-hub CLI", () => {
+  it("token create without --config uses the default hub.toml, or refuses instead of making a stray data dir", {
+    timeout: 60_000,
+  }, async () => {
+    const empty = await mkdtemp(join(tmpdir(), "ship-hub-nocfg-"));
+    try {
+      const inEmpty = (env: Record<string, string>) =>
+        run(process.execPath, [MAIN, "token", "create", "--role", "operator"], {
+          cwd: empty,
+          env: { ...process.env, SHIP_HUB_TOKEN: "", ...env },
+        });
+      const refused = await inEmpty({ SHIP_HUB_CONFIG: join(empty, "missing.toml") }).catch(
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(refused).toMatchObject({ code: 2, stderr: expect.stringMatching(/pass --config/) });
+      expect(existsSync(join(empty, "ship-hub-data"))).toBe(false);
+      // The default hub.toml names the serving hub's data dir: its token is accepted.
+      const hubToml = join(empty, "hub.toml");
+      await writeFile(hubToml, `data_dir = ${JSON.stringify(join(dir, "data"))}\n`);
+      const token = (await inEmpty({ SHIP_HUB_CONFIG: hubToml })).stdout.trim();
+      const res = await fetch(`${url}/api/v1/agents`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+
   // One long scenario: every CLI call is a node start, which is slow on a loaded machine.
   it("serve + token create share the data dir; rollout and agents commands drive the API; SIGTERM shuts down cleanly", {
     timeout: 180_000,
