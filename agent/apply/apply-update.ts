@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { RestoreFailedError, UpdateFailedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
+import type { MergeReport } from "../../shared/protocol/messages.js";
 import {
   type BackupInfo,
   backupFilesDir,
@@ -62,6 +63,8 @@ export interface AppliedUpdate {
   /** File operations performed, and how many had to copy across filesystems. */
   operations: number;
   copied: number;
+  /** Every merged config file's key report (also logged as the merge happens). */
+  merges: MergeReport[];
   /** Milliseconds per phase (scan, hash, plan, prepare, backup, apply, finalize), for the log and reports. */
   timings: Record<string, number>;
 }
@@ -121,6 +124,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     index,
     appHashes,
     toVersion,
+    ...(log === undefined ? {} : { log }),
     ...(input.releaseId === undefined ? {} : { releaseId: input.releaseId }),
   });
   const ops = buildOps(prepared.steps, plan, scan, input.release.files);
@@ -172,6 +176,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     fromVersion: backup.version,
     toVersion,
     steps: prepared.steps,
+    merges: prepared.merges,
     summary,
     operations: ops.length,
     copied,

@@ -29,7 +29,7 @@ export interface PlanInput {
   appHashes?: ReadonlyMap<string, string>;
 }
 
-const MERGE_FORMATS: Record<string, MergeFormat> = {
+export const MERGE_FORMATS: Record<string, MergeFormat> = {
   merge_toml: "toml",
   merge_json: "json",
   merge_yaml: "yaml",

@@ -6,7 +6,10 @@
  */
 import { chmod, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
+import type { MergeReport } from "../../shared/protocol/messages.js";
+import type { MergeResult } from "../merge/index.js";
 import { pathExists, writeFileAtomic } from "../tree/fs-ops.js";
 import { basePath } from "./install-index.js";
 import type { IndexDelta } from "./journal.js";
@@ -23,6 +26,7 @@ export interface PrepareInput {
   index: InstallIndex | undefined;
   appHashes: ReadonlyMap<string, string>;
   toVersion: string;
+  log?: Logger;
   releaseId?: string;
 }
 
@@ -30,6 +34,8 @@ export interface Prepared {
   /** The plan's steps with merges that change nothing turned into keeps. */
   steps: PlanStep[];
   index: IndexDelta;
+  /** Every merged file's key report, in plan order. */
+  merges: MergeReport[];
 }
 
 async function readBase(input: PrepareInput, rel: string): Promise<string | undefined> {
@@ -43,6 +49,7 @@ async function readBase(input: PrepareInput, rel: string): Promise<string | unde
 async function prepareMerge(
   input: PrepareInput,
   step: Extract<PlanStep, { kind: "merge" }>,
+  reports: MergeReport[],
 ): Promise<PlanStep> {
   const staged = join(input.stagingDir, step.rel);
   const incoming = await readFile(staged, "utf8");
@@ -60,6 +67,7 @@ async function prepareMerge(
     ...(base === undefined ? {} : { base }),
     ...(sections === undefined ? {} : { sections }),
   });
+  reports.push(reportMerge(input.log, step.rel, merged));
   await writeFileAtomic(basePath(input.stateDir, step.entry.sha256), incoming);
   if (merged.text === current && input.app.files.get(step.rel)?.mode === step.entry.mode) {
     return { kind: "keep", rel: step.rel };
@@ -69,6 +77,15 @@ async function prepareMerge(
   await chmod(tmp, step.entry.mode);
   await rename(tmp, staged);
   return step;
+}
+
+/** Logs one merge's key report (INFO) and each thing the file's form lost (WARN, naming the file). */
+function reportMerge(log: Logger | undefined, file: string, merged: MergeResult): MergeReport {
+  const { kept, added, updated, removed, warnings } = merged;
+  const counts = `${kept.length} kept, ${added.length} added, ${updated.length} updated, ${removed.length} removed`;
+  log?.info(`merged ${file}: ${counts}`, { file, kept, added, updated, removed });
+  for (const warning of warnings) log?.warn(`merge of ${file}: ${warning}`, { file });
+  return { file, kept, added, updated, removed, warnings };
 }
 
 function isMergeRule(step: Extract<PlanStep, { kind: "add" }>): boolean {
@@ -85,8 +102,9 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
     dropDirs: input.plan.rmdirs.map((d) => d.rel),
   };
   const steps: PlanStep[] = [];
+  const merges: MergeReport[] = [];
   for (const planned of input.plan.steps) {
-    const step = planned.kind === "merge" ? await prepareMerge(input, planned) : planned;
+    const step = planned.kind === "merge" ? await prepareMerge(input, planned, merges) : planned;
     steps.push(step);
     switch (step.kind) {
       case "add":
@@ -120,7 +138,7 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
         unhandled(step);
     }
   }
-  return { steps, index: delta };
+  return { steps, index: delta, merges };
 }
 
 /** A kept file enters the index with a fresh stat when the index could not vouch for it (so it is not hashed again). */

@@ -18,6 +18,7 @@ import type { AppReport } from "../pipeline/report.js";
 import { runSource } from "../pipeline/run-source.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { HubReleaseSource } from "./hub-release-source.js";
+import { fitMergeReports } from "./merge-reports.js";
 import { type ProgressEvent, progressLogger } from "./progress-log.js";
 
 export interface CarryOutInput {
@@ -147,6 +148,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     toVersion: report.toVersion ?? release.version,
     ...(report.error === null ? {} : { error: report.error.slice(0, 10_000) }),
     steps: report.steps.map((s) => ({ name: s.step, ok: s.ok, ms: s.durationMs })),
+    ...(report.merges.length === 0 ? {} : { merges: fitMergeReports(report.merges) }),
   };
 }
 

@@ -3,8 +3,10 @@
  * directory, bounded output captured into the log, and a timeout that kills the whole process group
  * so a hook's grandchildren (`sleep 60 &`, a server it started) cannot outlive it.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { clearRunningCommand, recordRunningCommand } from "./running-command.js";
 
 /** What every command learns about the update through its environment. */
 export interface CommandEnv {
@@ -23,6 +25,11 @@ export interface RunCommandOptions {
   label: string;
   /** Output kept per stream; the rest is dropped with a note (a chatty hook must not eat memory). */
   maxOutputBytes?: number;
+  /**
+   * Record the command's process group in this file while it runs (running-command.ts), so a run
+   * that replaces a killed one can end it first. The command starts only once the record is written.
+   */
+  recordFile?: string;
 }
 
 export interface CommandResult {
@@ -53,13 +60,14 @@ export function commandEnvironment(env: CommandEnv): NodeJS.ProcessEnv {
 export function runCommand(command: string, options: RunCommandOptions): Promise<CommandResult> {
   const started = performance.now();
   const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-  const child = spawn("/bin/sh", ["-c", command], {
+  const child = spawn("/bin/sh", ["-c", GATE, "sh", command], {
     cwd: options.cwd,
     env: commandEnvironment(options.env),
     // Its own process group, so the timeout can kill everything the command started.
     detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
   });
+  const recorded = openGate(child, options);
   const stdout = boundedCollector(max);
   const stderr = boundedCollector(max);
   child.stdout.on("data", stdout.push);
@@ -92,7 +100,7 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
         stderr: spawnError ? spawnError.message : stderr.text(),
       };
       logResult(command, options, result);
-      resolve(result);
+      void recorded.then(() => clearRecord(options)).then(() => resolve(result));
     };
     child.on("error", (err) => finish(null, null, err));
     // "close" fires once the pipes are drained, so no output is lost; but a backgrounded child
@@ -102,6 +110,36 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
       setTimeout(() => finish(code, signal), PIPE_DRAIN_MS).unref();
     });
   });
+}
+
+/**
+ * The shell first waits for "go" on stdin, written once the command's record (if any) is on disk;
+ * if ship dies before that, stdin closes and the command never starts. The command's own stdin is
+ * then at EOF, as it would be from /dev/null.
+ */
+const GATE = 'IFS= read -r gate && [ "$gate" = go ] || exit 125; exec /bin/sh -c "$1"';
+
+async function openGate(child: ChildProcessWithoutNullStreams, options: RunCommandOptions): Promise<void> {
+  if (options.recordFile !== undefined && child.pid !== undefined) {
+    try {
+      await recordRunningCommand(options.recordFile, child.pid, options.label);
+    } catch (error) {
+      // The command still runs: refusing a hook because a 200-byte note did not fit helps nobody.
+      options.log.error(`cannot record the running ${options.label}; a killed run could not end it`, {
+        file: options.recordFile,
+        error: fsErrorText(error),
+      });
+    }
+  }
+  child.stdin.on("error", () => {}); // the shell may be gone already (spawn failure)
+  child.stdin.end("go\n");
+}
+
+async function clearRecord(options: RunCommandOptions): Promise<void> {
+  if (options.recordFile === undefined) return;
+  await clearRunningCommand(options.recordFile).catch((error: unknown) =>
+    options.log.warn("cannot remove the running-command record", { error: fsErrorText(error) }),
+  );
 }
 
 /** One line saying why a command failed, for state files and notifications. */

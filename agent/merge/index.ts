@@ -32,7 +32,9 @@
  */
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
+import type { CopyRole } from "./parse-error.js";
 import { type FileStrategy, type MergePlan, planMerge } from "./plan.js";
+import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } from "./text-form.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
 import { ABSENT } from "./values.js";
 import { parseYaml, renderYamlMerge } from "./yaml-format.js";
@@ -76,6 +78,27 @@ export function mergeFormatOf(action: FileRule["action"]): MergeFormat | undefin
 }
 
 export function mergeConfigFile(input: MergeInput): MergeResult {
+  const form = textFormOf(input.current);
+  const current = normaliseServerText(input.current, form);
+  const merged = mergeNormalised({
+    ...input,
+    current,
+    incoming: normaliseReleaseText(input.incoming),
+    ...(input.base === undefined ? {} : { base: normaliseReleaseText(input.base) }),
+  });
+  // Whole copies come back byte for byte; a merged text gets the server copy's BOM and newlines.
+  const text =
+    merged.whole === "incoming"
+      ? input.incoming
+      : merged.text === current
+        ? input.current
+        : restoreForm(merged.text, form);
+  const { whole: _, ...result } = merged;
+  return { ...result, text };
+}
+
+/** The merge on normalised texts; `whole` says when the result is one of the inputs unchanged. */
+function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" } {
   const parse = parserFor(input.format, input.fileName);
   const release = parse(input.incoming, "release");
   const user = readServerCopy(input, parse);
@@ -84,7 +107,7 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
     const warnings = hasSections(input)
       ? ["the server's copy does not parse: took the release's copy whole"]
       : [];
-    return { ...reportOf(emptyPlan()), text: input.incoming, warnings };
+    return { ...reportOf(emptyPlan()), text: input.incoming, warnings, whole: "incoming" };
   }
   // Under replace the previous release's copy cannot change the outcome: not even read.
   const threeWay = input.base !== undefined && input.strategy !== "replace";
@@ -97,9 +120,17 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
     sections: input.sections,
   });
   if (input.strategy === "replace" && !hasSections(input)) {
-    return { ...reportOf(plan), text: input.incoming, warnings: [] };
+    return { ...reportOf(plan), text: input.incoming, warnings: [], whole: "incoming" };
   }
   return { ...reportOf(plan), ...render(input, user, release, plan) };
+}
+
+/**
+ * Parses one copy the way a merge reads it, so a caller can refuse bad input before changing
+ * anything. Throws BadInputError naming the file, line and column.
+ */
+export function checkMergeInput(format: MergeFormat, text: string, fileName: string, role: CopyRole): void {
+  parserFor(format, fileName)(normaliseReleaseText(text), role);
 }
 
 /** The server's copy; under replace an unparsable copy is not an error (the release wins). */
@@ -121,7 +152,7 @@ interface Parsed {
   yaml?: ReturnType<typeof parseYaml>;
 }
 
-type Parser = (text: string, role: "server" | "release" | "previous release") => Parsed;
+type Parser = (text: string, role: CopyRole) => Parsed;
 
 function parserFor(format: MergeFormat, fileName: string): Parser {
   switch (format) {

@@ -40,7 +40,7 @@ export async function removeCleanupFiles(appDir: string, manifest: Manifest, log
 /** Deletes files older than keep_days in directories marked cleanup_old. */
 export async function pruneOldFiles(
   appDir: string,
-  manifest: Manifest,
+  manifest: Pick<Manifest, "directories">,
   now: Date,
   log: Logger,
 ): Promise<number> {

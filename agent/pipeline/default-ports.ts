@@ -4,7 +4,14 @@ import { formatObservation } from "../../shared/conditions/evaluate.js";
 import type { Trust } from "../../shared/config/schema.js";
 import { loadManifestFile } from "../../shared/manifest/load.js";
 import { type Conditional, installUmask, type Requirements } from "../../shared/manifest/schema.js";
-import { applyUpdate, describeRelease, listBackups, recoverApp, restoreBackup } from "../apply/index.js";
+import {
+  applyUpdate,
+  checkMergeInputs,
+  describeRelease,
+  listBackups,
+  recoverApp,
+  restoreBackup,
+} from "../apply/index.js";
 import { evaluateConditionals as evaluateHostConditionals } from "../conditions/evaluate-conditionals.js";
 import { hostConditionContext } from "../conditions/host-context.js";
 import { checkRequirements as checkHostRequirements } from "../requirements/check.js";
@@ -39,8 +46,9 @@ const engine: UpdateEngine = {
       backupRoot: input.backupDir,
       log: input.log,
     });
-    return { backupPath: applied.backup.path, summary: { ...applied.summary } };
+    return { backupPath: applied.backup.path, summary: { ...applied.summary }, merges: applied.merges };
   },
+  checkMerges: (input) => checkMergeInputs(input),
   async findBackup({ app, backupDir, replacedBy, since }) {
     const backups = await listBackups(backupDir, app);
     const found = backups.find(

@@ -21,7 +21,7 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
   if (trigger === null) {
     const problems = mayHaveStoppedServices(step) ? await runRollbackCommands(ctx) : [];
     if (problems.length > 0) return restoreFailed(ctx, reason, problems);
-    if (error instanceof ShipError && error.exitCode === ExitCode.badInput) {
+    if (isBadInput(error)) {
       return {
         result: "failed_unchanged",
         exitCode: ExitCode.badInput,
@@ -47,6 +47,16 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
 
   const problems = [...(await restoreFiles(ctx)), ...(await runRollbackCommands(ctx))];
   if (problems.length > 0) return restoreFailed(ctx, reason, problems);
+  // Bad input the apply found before its first write (a config changed since the check): the app's
+  // files never changed, so this is bad input (exit 2), not a restored failure.
+  if (ctx.applied === undefined && isBadInput(error)) {
+    return {
+      result: "failed_unchanged",
+      exitCode: ExitCode.badInput,
+      message: error.message,
+      error: error.message,
+    };
+  }
   const failed = new UpdateFailedError(ctx.app, name, reason);
   ctx.log.error(failed.message);
   return { result: "failed_restored", exitCode: failed.exitCode, message: failed.message, error: reason };
@@ -101,6 +111,10 @@ function restoreFailed(ctx: UpdateContext, reason: string, problems: string[]): 
     message: failed.message,
     error: failed.message,
   };
+}
+
+function isBadInput(error: unknown): error is ShipError {
+  return error instanceof ShipError && error.exitCode === ExitCode.badInput;
 }
 
 function messageOf(error: unknown): string {

@@ -9,6 +9,7 @@ import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { describeFailure, runCommand } from "../exec/run-command.js";
+import { runningCommandFile } from "../exec/running-command.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { need, type UpdateContext } from "./context.js";
 import type { PipelinePorts } from "./ports.js";
@@ -91,6 +92,7 @@ export async function resolvePendingUpdate(input: {
       },
       log,
       label,
+      recordFile: runningCommandFile(input.appStateDir),
     });
     if (!result.ok) problems.push(describeFailure(label, result, timeout));
   }

@@ -8,6 +8,7 @@ import type { Source } from "../../shared/config/schema.js";
 import type { Issue } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Conditional, Manifest, Requirements } from "../../shared/manifest/schema.js";
+import type { MergeReport } from "../../shared/protocol/messages.js";
 import type { InstalledRelease, ReleaseSource } from "../sources/types.js";
 
 export interface SourceContext {
@@ -61,6 +62,8 @@ export interface AppliedRelease {
   backupPath: string;
   /** Counts per plan step kind, for the log and the report. */
   summary: Record<string, number>;
+  /** Every merged config file's key report. */
+  merges: MergeReport[];
 }
 
 export interface RecoveryOutcome {
@@ -76,6 +79,16 @@ export interface UpdateEngine {
    * keep_backups. Writes nothing when it throws before its journal exists.
    */
   apply(input: ApplyInput): Promise<AppliedRelease>;
+  /**
+   * Parses every config a merge rule of the release names (server, release and previous release
+   * copies); throws BadInputError (file:line:column) for one that does not parse. Reads only.
+   */
+  checkMerges(input: {
+    manifest: Manifest;
+    releaseDir: string;
+    appDir: string;
+    stateDir: string;
+  }): Promise<void>;
   /** The newest complete backup an update to `replacedBy` made since `since` (ISO), if any. */
   findBackup(input: {
     app: string;

@@ -5,6 +5,7 @@
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { ExitCode, LockedError, ShipError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
 import { defaultPorts } from "./default-ports.js";
 import { lockDir, updatePaths } from "./paths.js";
@@ -41,11 +42,13 @@ export async function recover(
       const lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), appLog);
       try {
         const { appStateDir } = updatePaths(config, name, source);
-        const { detail } = await ports.engine.recover({
+        const ended = await endInterruptedCommand(runningCommandFile(appStateDir), appLog);
+        const { detail: files } = await ports.engine.recover({
           appDir: source.app_dir,
           stateDir: appStateDir,
           log: appLog,
         });
+        const detail = [ended, files].filter((d) => d !== undefined && d !== "").join("; ");
         const interrupted = await resolvePendingUpdate({
           config,
           name,

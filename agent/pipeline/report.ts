@@ -1,5 +1,6 @@
 /** What one app's run produced, for the CLI, the hub and the state file. */
 import type { ExitCode } from "../../shared/errors.js";
+import type { MergeReport } from "../../shared/protocol/messages.js";
 import type { RunResult } from "../state/state-file.js";
 
 export interface StepTiming {
@@ -23,6 +24,8 @@ export interface AppReport {
   manualSteps: string[];
   warnings: string[];
   steps: StepTiming[];
+  /** Key reports of the config files the apply merged (empty when the apply did not run). */
+  merges: MergeReport[];
 }
 
 /** Worst first: a person-needed failure outranks a restored one, which outranks bad input, etc. */

@@ -23,6 +23,7 @@ export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
     manualSteps: [],
     warnings: ctx.warnings,
     steps,
+    merges: ctx.applied?.merges ?? [],
   });
 
   let pendingMarked = false;

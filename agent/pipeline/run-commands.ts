@@ -1,6 +1,7 @@
 /** Runs a list of manifest commands in order for one step; the first failure stops the list. */
 import type { CommandSpec } from "../../shared/manifest/schema.js";
 import { describeFailure, runCommand } from "../exec/run-command.js";
+import { runningCommandFile } from "../exec/running-command.js";
 import { commandEnv, type UpdateContext } from "./context.js";
 import { StepFailedError } from "./errors.js";
 
@@ -25,6 +26,7 @@ export async function runCommandList(
       env: commandEnv(ctx),
       log: ctx.log,
       label: name,
+      recordFile: runningCommandFile(ctx.paths.appStateDir),
     });
     // The reason names the hook, not its command line: reasons reach notifications and the hub, and a
     // command line may carry a token. The full command is in the local log.

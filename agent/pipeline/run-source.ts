@@ -7,10 +7,12 @@ import { mkdir, rm } from "node:fs/promises";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, LockedError, ShipError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import type { UpdateContext, UpdateSettings } from "./context.js";
 import { finalizeUpdate } from "./finalize.js";
+import { pruneByInstalledRules, rememberPruneRules } from "./installed-prune-rules.js";
 import { readInstalledRelease } from "./installed-release.js";
 import { lockDir, updatePaths } from "./paths.js";
 import { type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
@@ -43,6 +45,7 @@ export async function runSource(
     manualSteps: [],
     warnings: [],
     steps: [],
+    merges: [],
     ...fields,
   });
 
@@ -94,6 +97,7 @@ export async function runSource(
           last_result: "up_to_date",
           last_error: null,
         }));
+        await pruneByInstalledRules(source.app_dir, paths.appStateDir, options.settings.now(), log);
       }
       return {
         ...bare({
@@ -144,6 +148,7 @@ export async function runSource(
       ...(options.notifyRetryDelayMs === undefined ? {} : { notifyRetryDelayMs: options.notifyRetryDelayMs }),
       ...(options.notifyMaxTimeoutMs === undefined ? {} : { notifyMaxTimeoutMs: options.notifyMaxTimeoutMs }),
     });
+    await keepPruning(report, ctx, options.settings.now());
     return report;
   } catch (error) {
     // Recovery, the check or the state file failed: nothing of the release was applied.
@@ -162,6 +167,20 @@ export async function runSource(
   }
 }
 
+/**
+ * cleanup_old outlives the update: an installed release's rules are remembered, and a run that stops
+ * on purpose before installing still prunes by the rules of what is installed.
+ */
+async function keepPruning(report: AppReport, ctx: UpdateContext, now: Date): Promise<void> {
+  if ((report.result === "updated" || report.result === "failed_not_rolled_back") && ctx.manifest) {
+    await rememberPruneRules(ctx.paths.appStateDir, ctx.manifest).catch((error: unknown) =>
+      ctx.log.warn("could not remember the release's cleanup_old rules", { error: String(error) }),
+    );
+  } else if (report.result === "skipped" || report.result === "manual_intervention_required") {
+    await pruneByInstalledRules(ctx.source.app_dir, ctx.paths.appStateDir, now, ctx.log);
+  }
+}
+
 /** The engine's journal first (fully old or fully new), then an update the pipeline never finished. */
 async function recoverFirst(
   config: AgentConfig,
@@ -171,6 +190,9 @@ async function recoverFirst(
   appStateDir: string,
   log: Logger,
 ): Promise<PendingResolution | null> {
+  // A hook of the killed run may still be running; no command runs again while it does.
+  const ended = await endInterruptedCommand(runningCommandFile(appStateDir), log);
+  if (ended !== undefined) log.warn(ended);
   const recovery = await ports.engine.recover({ appDir: source.app_dir, stateDir: appStateDir, log });
   log.debug("recovery", { detail: recovery.detail });
   return resolvePendingUpdate({ config, name, source, ports, appStateDir, log });

@@ -36,6 +36,16 @@ export interface ReportStep {
   log?: string;
 }
 
+/** One merged config file of an update: which keys kept the user's value, were added/updated/removed. */
+export interface MergeReport {
+  file: string;
+  kept: string[];
+  added: string[];
+  updated: string[];
+  removed: string[];
+  warnings?: string[];
+}
+
 export interface ReportPayload {
   app?: string;
   outcome?: string;
@@ -43,6 +53,7 @@ export interface ReportPayload {
   toVersion?: string | null;
   error?: string;
   steps?: ReportStep[];
+  merges?: MergeReport[];
 }
 
 export interface AgentDetail extends Agent {

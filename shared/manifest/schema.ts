@@ -37,14 +37,32 @@ export const FileRule = z.strictObject({
 export type FileRule = z.infer<typeof FileRule>;
 
 /** Per-section strategy inside one merged file: a bare strategy or one with keys to keep. */
-export const SectionStrategy = z.union([
-  z.enum(sectionStrategies),
-  z.strictObject({
-    strategy: z.enum(sectionStrategies),
-    preserve_keys: z.array(nonEmpty).default([]),
-  }),
-]);
+export const SectionStrategy = z.union(
+  [
+    z.enum(sectionStrategies),
+    z.strictObject({
+      strategy: z.enum(sectionStrategies),
+      preserve_keys: z.array(nonEmpty).default([]),
+    }),
+  ],
+  { error: `must be a strategy (${sectionStrategies.join(", ")}) or {strategy, preserve_keys}` },
+);
 export type SectionStrategy = z.infer<typeof SectionStrategy>;
+
+const SectionStrategies = z.record(z.string(), SectionStrategy);
+
+/**
+ * One file's `merge_strategies` entry, section → strategy. The upstream project's manifests nest
+ * them under `sections:` ({config.toml: {sections: {api: {strategy: merge_smart}}}}); ship's
+ * shorthand leaves `sections:` out. Both parse to the same flat mapping the merge engine takes.
+ */
+export const FileMergeStrategies = z.union(
+  [z.strictObject({ sections: SectionStrategies }).transform((entry) => entry.sections), SectionStrategies],
+  {
+    error:
+      "must be a mapping of section → strategy, e.g. {database: preserve_user, api: {strategy: merge_smart, preserve_keys: [api_key]}}, optionally nested under sections:",
+  },
+);
 
 export const DirectoryRule = z.strictObject({
   preserve: z.boolean().default(true),
@@ -75,9 +93,19 @@ export const Requirements = z.strictObject({
 });
 export type Requirements = z.infer<typeof Requirements>;
 
+export const rollbackStrategies = ["full_backup", "changed_only"] as const;
+
 export const RollbackPolicy = z.strictObject({
-  /** Both strategies restore the whole tree; backups hard-link unchanged files either way. */
-  strategy: z.enum(["full_backup", "changed_only"]).default("full_backup"),
+  /**
+   * Accepted for the seed's manifests; both values behave the same. Every backup is a changeset (the
+   * old bytes of what the update changes), and restoring one brings back the whole pre-update tree.
+   */
+  strategy: z
+    .enum(rollbackStrategies, {
+      error: (issue) =>
+        `unknown rollback strategy ${JSON.stringify(issue.input)} (expected ${rollbackStrategies.join(" or ")}; both mean the same: every backup is a changeset of what the update changes, and a restore brings back the whole previous version)`,
+    })
+    .default("full_backup"),
   keep_backups: z.number().int().min(1).default(5),
   auto_rollback_on: z.array(z.enum(rollbackTriggers)).default([...rollbackTriggers]),
   custom_rollback_command: nonEmpty.optional(),
@@ -176,7 +204,7 @@ export const Manifest = z.strictObject({
   release_date: z.string().optional(),
   description: z.string().optional(),
   files: z.record(nonEmpty, FileRule).default({}),
-  merge_strategies: z.record(nonEmpty, z.record(z.string(), SectionStrategy)).default({}),
+  merge_strategies: z.record(nonEmpty, FileMergeStrategies).default({}),
   directories: z.record(nonEmpty, DirectoryRule).default({}),
   hooks: Hooks.prefault({}),
   requirements: Requirements.prefault({}),

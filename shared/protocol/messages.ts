@@ -65,6 +65,23 @@ export const Progress = z.object({
 export const reportOutcomes = ["succeeded", "failed", "rolled_back", "restore_failed", "skipped"] as const;
 export type ReportOutcome = (typeof reportOutcomes)[number];
 
+const keyPaths = z.array(z.string().max(1000)).max(1000);
+
+/**
+ * What one config merge did (`merge_toml` / `merge_json` / `merge_yaml`): dotted key paths the user's
+ * value was kept for, and the keys added, updated and removed; warnings say what the file's form
+ * lost (a rewrite, a rebuilt YAML file). The agent shortens longer lists to fit.
+ */
+export const MergeReport = z.object({
+  file: z.string().max(1000),
+  kept: keyPaths,
+  added: keyPaths,
+  updated: keyPaths,
+  removed: keyPaths,
+  warnings: z.array(z.string().max(2000)).max(50).default([]),
+});
+export type MergeReport = z.infer<typeof MergeReport>;
+
 export const Report = z.object({
   type: z.literal("report"),
   v: version,
@@ -90,6 +107,8 @@ export const Report = z.object({
     )
     .max(200)
     .default([]),
+  /** One entry per merged config file of the update (absent when nothing was merged). */
+  merges: z.array(MergeReport).max(200).optional(),
 });
 export type Report = z.infer<typeof Report>;
 

@@ -24,18 +24,32 @@ interface FlatIssue {
   issue: ZodIssue;
 }
 
+/**
+ * A branch that failed on the value's type alone. An enum (its values are always scalars) refusing
+ * a mapping or a list is a type mismatch too, not an "unknown value".
+ */
+function wrongType(branch: readonly ZodIssue[], value: unknown): boolean {
+  return branch.every(
+    (i) =>
+      i.path.length === 0 &&
+      (i.code === "invalid_type" ||
+        (i.code === "invalid_value" && typeof value === "object" && value !== null)),
+  );
+}
+
 /** A union whose every branch failed: follow the branch whose type matched (its errors are real). */
-function flatten(issues: readonly ZodIssue[], base: KeyPath): FlatIssue[] {
+function flatten(issues: readonly ZodIssue[], base: KeyPath, data: unknown): FlatIssue[] {
   const out: FlatIssue[] = [];
   for (const issue of issues) {
     const path = [...base, ...toKeyPath(issue.path)];
     if (issue.code === "invalid_union" && issue.errors.length > 0) {
+      const value = valueAt(data, path);
       const typed = issue.errors
-        .filter((branch) => !branch.every((i) => i.code === "invalid_type" && i.path.length === 0))
+        .filter((branch) => !wrongType(branch, value))
         .sort((a, b) => a.length - b.length);
       const best = typed[0];
       if (best !== undefined) {
-        out.push(...flatten(best, path));
+        out.push(...flatten(best, path, data));
         continue;
       }
     }
@@ -50,6 +64,7 @@ const typeWords: Record<string, string> = {
   int: "a whole number",
   boolean: "true or false",
   object: "a mapping",
+  record: "a mapping",
   array: "a list",
 };
 
@@ -136,7 +151,7 @@ export function validateAgainst<S extends z.ZodType>(
   for (let round = 0; ; round++) {
     const result = schema.safeParse(data, { error: () => DEFAULT_MESSAGE });
     if (result.success) return { value: result.data, problems };
-    const flat = flatten(result.error.issues, []);
+    const flat = flatten(result.error.issues, [], data);
     const unknown = flat.filter((f) => f.issue.code === "unrecognized_keys");
     if (unknown.length === 0 || round >= 4) {
       for (const f of flat) {

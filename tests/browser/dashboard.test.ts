@@ -210,6 +210,40 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     await expect.poll(() => text("#check-result")).toMatch(/Asked the agent/);
   });
 
+  it("shows a report's config merges: counts per kind, warnings and the keys", async () => {
+    const agent = agents.get("a4")!;
+    const reportId = randomUUID();
+    agent.send({
+      type: "report",
+      reportId,
+      app: "api",
+      outcome: "succeeded",
+      fromVersion: "2.0.0",
+      toVersion: "2.1.0",
+      steps: [{ name: "apply", ok: true, ms: 5 }],
+      merges: [
+        {
+          file: "config/settings.toml",
+          kept: ["server.port"],
+          added: ["server.grace", "metrics"],
+          updated: ["database.pool"],
+          removed: [],
+          warnings: ["rewritten from values: comments lost"],
+        },
+      ],
+    });
+    await agent.next(
+      (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+    );
+    await page.goto(`${proxy.url}?poll=200#/agents/a4`);
+    await expect.poll(() => text(".reports")).toMatch(/succeeded api 2\.0\.0 → 2\.1\.0/);
+    await page.locator(".reports > li > details > summary").first().click();
+    expect(await text(".merges li")).toMatch(
+      /config\/settings\.toml 1 updated, 2 added, 0 removed, 1 kept.*warning: rewritten from values/,
+    );
+    expect(await text(".merges pre")).toContain("kept: server.port");
+  });
+
   it("shows releases with their manifest escaped, and the audit log newest first", async () => {
     await page.getByRole("link", { name: "Releases" }).click();
     await expect.poll(() => text("#release-list")).toContain("web 2.0.0");

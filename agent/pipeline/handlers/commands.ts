@@ -1,6 +1,7 @@
 /** The steps that run the manifest's commands: hooks, migrations, post_update_tests, cleanup. */
 import { runTestWithRetries } from "../../exec/retry.js";
 import { describeFailure } from "../../exec/run-command.js";
+import { runningCommandFile } from "../../exec/running-command.js";
 import { pruneOldFiles, removeCleanupFiles } from "../cleanup-files.js";
 import { commandEnv, need, type UpdateContext } from "../context.js";
 import { StepFailedError } from "../errors.js";
@@ -41,6 +42,7 @@ export async function runPostUpdateTests(ctx: UpdateContext): Promise<StepOutcom
       env: commandEnv(ctx),
       log: ctx.log,
       delayScale: ctx.settings.delayScale,
+      recordFile: runningCommandFile(ctx.paths.appStateDir),
     });
     if (!result.ok) {
       const why = describeFailure(`post_update_test "${test.name}"`, result.last, test.timeout);

@@ -52,6 +52,13 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
   }
   const release = need(ctx.release, "release");
   await checkReleaseFiles(release.dir, effectivePolicy(ctx.source.security, manifest.security));
+  // A config a merge cannot read is bad input: refused here, before the hooks and the apply.
+  await ctx.ports.engine.checkMerges({
+    manifest,
+    releaseDir: release.dir,
+    appDir: ctx.source.app_dir,
+    stateDir: ctx.paths.appStateDir,
+  });
   return CONTINUE;
 }
 

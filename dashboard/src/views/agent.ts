@@ -1,7 +1,7 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { ago, formatLabels, shortId, when } from "../format.js";
-import type { AgentDetail, ReportStep } from "../types.js";
+import type { AgentDetail, MergeReport, ReportStep } from "../types.js";
 import type { View } from "./view.js";
 
 function stepList(steps: ReportStep[]): HTMLElement {
@@ -17,6 +17,31 @@ function stepList(steps: ReportStep[]): HTMLElement {
         h("strong", {}, s.name),
         ` (${s.ms} ms)`,
         s.log ? h("details", {}, h("summary", {}, "log"), h("pre", {}, s.log)) : null,
+      ),
+    ),
+  );
+}
+
+const MERGE_KINDS = ["updated", "added", "removed", "kept"] as const;
+
+/** Each merged config file: counts per kind, what its form lost, and the keys behind a disclosure. */
+function mergeList(merges: MergeReport[]): HTMLElement {
+  return h(
+    "ul",
+    { class: "merges" },
+    ...merges.map((m) =>
+      h(
+        "li",
+        {},
+        h("strong", {}, m.file),
+        ` ${MERGE_KINDS.map((kind) => `${m[kind].length} ${kind}`).join(", ")}`,
+        ...(m.warnings ?? []).map((w) => h("p", { class: "form-error" }, `warning: ${w}`)),
+        h(
+          "details",
+          {},
+          h("summary", {}, "keys"),
+          h("pre", {}, MERGE_KINDS.flatMap((kind) => m[kind].map((key) => `${kind}: ${key}`)).join("\n")),
+        ),
       ),
     ),
   );
@@ -111,6 +136,7 @@ export function agentView(id: string): View {
                 ),
                 p.error ? h("p", { class: "form-error" }, p.error) : null,
                 stepList(p.steps ?? []),
+                p.merges?.length ? mergeList(p.merges) : null,
               );
               details.addEventListener("toggle", () => (details.open ? open.add(r.id) : open.delete(r.id)));
               return h("li", {}, details);

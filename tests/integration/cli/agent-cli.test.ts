@@ -87,6 +87,45 @@ describe("ship CLI (real process, local source)", () => {
     expect(after.sources.myapp.current_version).toBe("1.0.0");
   });
 
+  it("logs each merged file's key report at INFO", async () => {
+    await writeConfig(await release("r1", "1.0.0", "v1\n"));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await writeFile(join(root, "app/config.toml"), "[server]\nport = 9000\nworkers = 1\n");
+    await writeConfig(await release("r2", "2.0.0", "v2\n"));
+    const update = await runShip(["--config", config]);
+    expect(update.code, update.stderr).toBe(0);
+    const lines = update.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; kept?: string[]; updated?: string[] });
+    const merged = lines.find((l) => l.msg.startsWith("merged config.toml"));
+    expect(merged).toMatchObject({
+      level: 30,
+      msg: "merged config.toml: 1 kept, 0 added, 1 updated, 0 removed",
+      kept: ["server.port"],
+      updated: ["server.workers"],
+    });
+  });
+
+  it("a user config that does not parse: exit 2 naming file:line:column, before any hook or change", async () => {
+    await writeConfig(await release("r1", "1.0.0", "v1\n"));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await writeFile(join(root, "app/config.toml"), "[server]\nport = = 9000\n");
+    const marker = join(root, "pre-update-ran");
+    await writeConfig(
+      await release("r2", "2.0.0", "v2\n", `hooks:\n  pre_update:\n    - "touch ${marker}"\n`),
+    );
+    const failed = await runShip(["--config", config]);
+    expect(failed.code, failed.stderr).toBe(2);
+    expect(failed.stdout + failed.stderr).toContain(`${root}/app/config.toml:2:8`);
+    expect(failed.stdout + failed.stderr).not.toContain("restored");
+    expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v1\n");
+    expect(await readFile(join(root, "app/config.toml"), "utf8")).toBe("[server]\nport = = 9000\n");
+    await expect(readFile(marker)).rejects.toThrow();
+    const listed = await runShip(["--config", config, "--list-backups", "--json"]);
+    expect(JSON.parse(listed.stdout)).toHaveLength(1);
+  });
+
   it("exits 1 with the app restored when a post-update test fails", async () => {
     await writeConfig(await release("r1", "1.0.0", "v1\n"));
     expect((await runShip(["--config", config])).code).toBe(0);

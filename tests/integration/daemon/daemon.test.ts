@@ -132,6 +132,16 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
       releaseId: "release-2.0.0",
     });
     expect(report?.steps.map((s) => s.name)).toContain("tests");
+    // The config merge's key report travels with the outcome, and was logged at INFO.
+    expect(report?.merges).toEqual([
+      { file: "config.toml", kept: [], added: ["server.workers"], updated: [], removed: [], warnings: [] },
+    ]);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: "info",
+        msg: "merged config.toml: 0 kept, 1 added, 0 updated, 0 removed",
+      }),
+    );
     expect(await version()).toBe("2.0.0");
     const progress = hub.messages("progress").filter((p) => p.deploymentId === "d-2");
     expect(progress[0]).toMatchObject({ step: "fetch", message: "started" });

@@ -102,6 +102,9 @@ describe("agent WebSocket channel", () => {
       fromVersion: "1.0.0",
       toVersion: "2.0.0",
       steps: [{ name: "fetch", ok: true, ms: 5 }],
+      merges: [
+        { file: "config.toml", kept: ["server.port"], added: ["server.workers"], updated: [], removed: [] },
+      ],
     };
     agent.send(report);
     expect(await agent.next(isType("ack"))).toMatchObject({ reportId: report.reportId });
@@ -113,12 +116,16 @@ describe("agent WebSocket channel", () => {
     await expect.poll(async () => (await show()).body.state).toBe("completed");
     const shown = await show();
     expect(shown.body.waves[0]?.agents[0]?.state).toBe("succeeded");
-    const detail = await t.api<{ reports: unknown[]; apps: { version: string }[] }>(
+    const detail = await t.api<{ reports: { payload: unknown }[]; apps: { version: string }[] }>(
       "GET",
       "/api/v1/agents/a1",
       { token: t.operator },
     );
     expect(detail.body.reports).toHaveLength(1);
+    // The merge report is stored with the report and served by the API as the agent sent it.
+    expect(detail.body.reports[0]?.payload).toMatchObject({
+      merges: [{ file: "config.toml", kept: ["server.port"], added: ["server.workers"], warnings: [] }],
+    });
     expect(detail.body.apps[0]?.version).toBe("2.0.0");
     agent.ws.close();
   });

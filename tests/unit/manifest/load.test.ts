@@ -122,6 +122,16 @@ describe("malformed manifests: every problem, positioned", () => {
       /^update-manifest\.yaml:4:5 merge_strategies\."app\.toml"\.db: unknown strategy "merge_smrt" \(expected preserve_user, update_only, replace, merge_smart\)$/,
     ],
     [
+      "section strategy of the wrong shape",
+      `${v}merge_strategies:\n  app.toml:\n    db: [merge_smart]\n`,
+      /^update-manifest\.yaml:4:5 merge_strategies\."app\.toml"\.db: must be a strategy \(preserve_user, update_only, replace, merge_smart\) or \{strategy, preserve_keys\}$/,
+    ],
+    [
+      "section strategy without its strategy",
+      `${v}merge_strategies:\n  app.toml:\n    sections:\n      db: { preserve_keys: [a] }\n`,
+      /^update-manifest\.yaml:5:11 merge_strategies\."app\.toml"\.sections\.db\.strategy: is required \(one of preserve_user, update_only, replace, merge_smart\)$/,
+    ],
+    [
       "bad notification type",
       `${v}notifications:\n  on_success:\n    - type: email\n`,
       /^update-manifest\.yaml:4:7 notifications\.on_success\[0\]\.type: unknown notification type "email" \(expected log, webhook, slack\)$/,

@@ -142,6 +142,7 @@ describe("nextSourceState", () => {
     manualSteps: [],
     warnings: [],
     steps: [],
+    merges: [],
     ...fields,
   });
   const now = new Date("2026-01-01T00:00:00Z");

@@ -1,0 +1,63 @@
+/**
+ * Refuses an update whose config merges cannot run, before anything changes: every file of the
+ * release that a merge rule names is parsed here — the server's copy, the release's copy and the
+ * previous release's pristine copy — so a config that does not parse stops the update with exit 2
+ * and its file:line:column, before the pre_update hooks run and before the apply writes anything.
+ * The apply parses the same texts again; this check only moves the failure to where it is harmless.
+ */
+import { lstat, readdir, readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import type { Manifest } from "../../shared/manifest/schema.js";
+import { pathExists } from "../tree/fs-ops.js";
+import { basePath, readInstallIndex } from "./install-index.js";
+import { MERGE_FORMATS } from "./plan.js";
+import { protectedDirectoryOf, ruleFor } from "./rules.js";
+
+export interface MergeInputsCheck {
+  manifest: Manifest;
+  releaseDir: string;
+  appDir: string;
+  /** Per-app state: the install index says which files have a previous release's copy. */
+  stateDir: string;
+}
+
+export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
+  if (!hasMergeRules(input.manifest)) return;
+  // Loaded on demand, like the merge itself: the parsers cost start-up time most runs never need.
+  const { checkMergeInput } = await import("../merge/index.js");
+  const index = await readInstallIndex(input.stateDir);
+  for (const rel of await releaseFiles(input.releaseDir)) {
+    if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
+    const { rule } = ruleFor(input.manifest, rel);
+    const format = MERGE_FORMATS[rule.action];
+    if (format === undefined) continue;
+    checkMergeInput(format, await readFile(join(input.releaseDir, rel), "utf8"), rel, "release");
+    const server = join(input.appDir, rel);
+    // Under replace a server copy that does not parse is simply replaced; symlinks are never merged.
+    if (rule.merge_strategy !== "replace" && (await isRegularFile(server))) {
+      checkMergeInput(format, await readFile(server, "utf8"), server, "server");
+    }
+    const indexed = index?.files[rel];
+    const base = indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;
+    if (base !== undefined && rule.merge_strategy !== "replace" && (await pathExists(base))) {
+      checkMergeInput(format, await readFile(base, "utf8"), rel, "previous release");
+    }
+  }
+}
+
+function hasMergeRules(manifest: Manifest): boolean {
+  return Object.values(manifest.files).some((rule) => MERGE_FORMATS[rule.action] !== undefined);
+}
+
+async function releaseFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)));
+}
+
+async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The byte-order mark and line endings of a config file. Merges work on text without a BOM and with
+ * LF line endings, so a file saved by a Windows editor compares equal to the release's LF copy and
+ * every format's editor sees one kind of newline; the result gets the server copy's form back.
+ */
+
+export interface TextForm {
+  bom: boolean;
+  /** CRLF only when every line of the file ends so; a file that mixes both is left as it is. */
+  eol: "\r\n" | "\n";
+}
+
+const BOM = "\uFEFF";
+
+export function textFormOf(text: string): TextForm {
+  const lines = text.split("\n").length - 1;
+  const crlf = text.split("\r\n").length - 1;
+  return { bom: text.startsWith(BOM), eol: lines > 0 && crlf === lines ? "\r\n" : "\n" };
+}
+
+/** The server copy as the merge sees it: no BOM; LF where the file is consistently CRLF. */
+export function normaliseServerText(text: string, form: TextForm): string {
+  const bare = form.bom ? text.slice(BOM.length) : text;
+  return form.eol === "\r\n" ? bare.replaceAll("\r\n", "\n") : bare;
+}
+
+/** A release copy as the merge sees it: no BOM, LF line endings. */
+export function normaliseReleaseText(text: string): string {
+  return (text.startsWith(BOM) ? text.slice(BOM.length) : text).replaceAll("\r\n", "\n");
+}
+
+/** Puts the server copy's BOM and line endings back on a merged text. */
+export function restoreForm(text: string, form: TextForm): string {
+  const lines = form.eol === "\r\n" ? text.replace(/\r?\n/g, "\r\n") : text;
+  return form.bom ? BOM + lines : lines;
+}

@@ -1,0 +1,56 @@
+/**
+ * `directories.*.cleanup_old` is a standing order ("keep logs/ to 30 days"), not something an update
+ * does once: the rules of the installed release are remembered in the app's state directory, and a
+ * run that installs nothing (up to date, skipped, waiting for a person or a rollout stage) prunes by
+ * them too. A release installed before ship remembered them prunes from its next update on.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import type { Logger } from "../../shared/log.js";
+import { DirectoryRule, type Manifest } from "../../shared/manifest/schema.js";
+import { writeFileAtomic } from "../state/state-file.js";
+import { pruneOldFiles } from "./cleanup-files.js";
+
+const FILE = "cleanup-old.json";
+
+const PruneRules = z.object({
+  version: z.string(),
+  directories: z.record(z.string(), DirectoryRule),
+});
+
+/** Called once a release is installed: its cleanup_old directories become the standing rules. */
+export async function rememberPruneRules(stateDir: string, manifest: Manifest): Promise<void> {
+  const directories = Object.fromEntries(
+    Object.entries(manifest.directories).filter(
+      ([, rule]) => rule.cleanup_old && rule.keep_days !== undefined,
+    ),
+  );
+  await writeFileAtomic(
+    join(stateDir, FILE),
+    `${JSON.stringify({ version: manifest.version, directories }, null, 2)}\n`,
+  );
+}
+
+/** Prunes by the installed release's rules; never fails the run (a problem is logged). */
+export async function pruneByInstalledRules(
+  appDir: string,
+  stateDir: string,
+  now: Date,
+  log: Logger,
+): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(join(stateDir, FILE), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    log.warn("could not read the installed release's cleanup_old rules", { error: String(error) });
+    return;
+  }
+  try {
+    const rules = PruneRules.parse(JSON.parse(text));
+    await pruneOldFiles(appDir, rules, now, log);
+  } catch (error) {
+    log.warn("cleanup_old pruning failed", { error: String(error) });
+  }
+}

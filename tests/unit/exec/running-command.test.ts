@@ -1,0 +1,91 @@
+/** endInterruptedCommand with real processes: ends what is ours, never a pid that was reused. */
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  endInterruptedCommand,
+  recordRunningCommand,
+  runningCommandFile,
+} from "../../../agent/exec/running-command.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { processRunning } from "../../support/process-alive.js";
+
+let dir: string;
+const started: number[] = [];
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ship-running-"));
+});
+afterEach(async () => {
+  for (const pid of started.splice(0)) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+const alive = processRunning;
+
+/** `sh -c script` as the leader of its own process group, as runCommand starts commands. */
+function group(script: string): number {
+  const child = spawn("/bin/sh", ["-c", script], { detached: true, stdio: "ignore" });
+  child.unref();
+  if (child.pid === undefined) throw new Error("no pid");
+  started.push(child.pid);
+  return child.pid;
+}
+
+describe.skipIf(process.platform !== "linux")("endInterruptedCommand", () => {
+  it("ends the recorded group (TERM, then KILL for a command that ignores TERM) and clears the record", async () => {
+    const pid = group("trap '' TERM; sleep 600 & wait");
+    await sleep(100);
+    const file = runningCommandFile(dir);
+    await recordRunningCommand(file, pid, "pre_update hook[0]");
+    const detail = await endInterruptedCommand(file, memoryLogger([]), { graceMs: 300 });
+    expect(detail).toMatch(/ended pre_update hook\[0\]/);
+    expect(alive(pid)).toBe(false);
+    await expect(stat(file)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("ends members a dead leader left in the group", async () => {
+    const marker = join(dir, "child-pid");
+    const pid = group(`sleep 600 & echo $! > ${marker}; exit 0`);
+    const file = runningCommandFile(dir);
+    await recordRunningCommand(file, pid, "migration 2.0.0[0]");
+    let orphan = Number.NaN;
+    for (let i = 0; i < 100 && Number.isNaN(orphan); i++) {
+      await sleep(20);
+      orphan = Number.parseInt(await readFile(marker, "utf8").catch(() => ""), 10);
+    }
+    for (let i = 0; i < 100 && alive(pid); i++) await sleep(20);
+    expect(alive(orphan)).toBe(true);
+    expect(await endInterruptedCommand(file, memoryLogger([]))).toMatch(/ended migration/);
+    expect(alive(orphan)).toBe(false);
+  });
+
+  it("leaves a live process alone when its start time is not the recorded one (pid reused)", async () => {
+    const pid = group("sleep 600");
+    const file = runningCommandFile(dir);
+    await recordRunningCommand(file, pid, "pre_update hook[0]");
+    const record = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    await writeFile(file, JSON.stringify({ ...record, startTime: "1" }));
+    const detail = await endInterruptedCommand(file, memoryLogger([]));
+    expect(detail).toMatch(/belongs to another program, left alone/);
+    expect(alive(pid)).toBe(true);
+    await expect(stat(file)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("nothing recorded, or the group already gone: nothing to do", async () => {
+    const file = runningCommandFile(dir);
+    expect(await endInterruptedCommand(file, memoryLogger([]))).toBeUndefined();
+    const pid = group("exit 0");
+    await recordRunningCommand(file, pid, "cleanup[0]");
+    for (let i = 0; i < 100 && alive(pid); i++) await sleep(20);
+    expect(await endInterruptedCommand(file, memoryLogger([]))).toBeUndefined();
+  });
+});

@@ -1,0 +1,65 @@
+/** A config saved by a Windows editor (UTF-8 BOM, CRLF) keeps both, and its comments, in every format. */
+import { describe, expect, it } from "vitest";
+import { type MergeFormat, mergeConfigFile } from "../../../agent/merge/index.js";
+
+const BOM = "\uFEFF";
+const crlf = (text: string) => text.replaceAll("\n", "\r\n");
+
+const cases: { format: MergeFormat; current: string; incoming: string; base: string; expected: string }[] = [
+  {
+    format: "toml",
+    current: '# server settings\n[server]\n# the port we listen on\nport = 9000 # ours\nhost = "a"\n',
+    incoming: '# server settings\n[server]\n# the port we listen on\nport = 8000\nhost = "b"\nworkers = 4\n',
+    base: '# server settings\n[server]\n# the port we listen on\nport = 8000\nhost = "a"\n',
+    expected:
+      '# server settings\n[server]\n# the port we listen on\nport = 9000 # ours\nhost = "b"\nworkers = 4\n',
+  },
+  {
+    format: "yaml",
+    current: "# server settings\nserver:\n  # the port we listen on\n  port: 9000 # ours\n  host: a\n",
+    incoming: "server:\n  port: 8000\n  host: b\n  workers: 4\n",
+    base: "server:\n  port: 8000\n  host: a\n",
+    expected:
+      "# server settings\nserver:\n  # the port we listen on\n  port: 9000 # ours\n  host: b\n  workers: 4\n",
+  },
+  {
+    format: "json",
+    current: '{\n  "server": {\n    "port": 9000,\n    "host": "a"\n  }\n}\n',
+    incoming: '{\n  "server": {\n    "port": 8000,\n    "host": "b",\n    "workers": 4\n  }\n}\n',
+    base: '{\n  "server": {\n    "port": 8000,\n    "host": "a"\n  }\n}\n',
+    expected: '{\n  "server": {\n    "port": 9000,\n    "host": "b",\n    "workers": 4\n  }\n}\n',
+  },
+];
+
+describe.each(cases)(
+  "a BOM + CRLF server copy ($format)",
+  ({ format, current, incoming, base, expected }) => {
+    const merge = (text: string, release = incoming) =>
+      mergeConfigFile({
+        format,
+        fileName: `app.${format}`,
+        current: text,
+        incoming: release,
+        base,
+        strategy: "preserve_user",
+      });
+
+    it("merges with its BOM, CRLF line endings and comments kept, and no warning", () => {
+      const result = merge(BOM + crlf(current));
+      expect(result.text).toBe(BOM + crlf(expected));
+      expect(result.warnings).toEqual([]);
+      expect(result.updated).toEqual(["server.host"]);
+      expect(result.added).toEqual(["server.workers"]);
+    });
+
+    it("compares equal to an LF release copy with a BOM of its own, and is then left byte for byte", () => {
+      const windows = BOM + crlf(current);
+      const sameValues = BOM + crlf(current.replace(/ # ours/, ""));
+      expect(merge(windows, sameValues).text).toBe(windows);
+    });
+
+    it("keeps LF when the server copy is LF, whatever the release uses", () => {
+      expect(merge(current, BOM + crlf(incoming)).text).toBe(expected);
+    });
+  },
+);
