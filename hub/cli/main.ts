@@ -66,6 +66,7 @@ remote(rollout.command("create").description("create and start a rollout"))
   .option("--auto-advance", "advance waves by themselves")
   .option("--auto-rollback", "on halt, send updated agents back")
   .option("--preview", "only show which agents fall in which wave")
+  .option("--seed <text>", "hash agents into waves with this instead of the release id (another split)")
   .action(async (options) => (await remoteCommands()).rolloutCreate(options));
 remote(rollout.command("list").option("--state <state>")).action(async (options) =>
   (await remoteCommands()).rolloutList(options),

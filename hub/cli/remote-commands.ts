@@ -27,6 +27,7 @@ export interface CreateOptions extends RemoteOptions {
   autoAdvance?: boolean;
   autoRollback?: boolean;
   preview?: boolean;
+  seed?: string;
 }
 
 function pairs(items: string[] | undefined, what: string): Record<string, string> {
@@ -79,6 +80,7 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
       : { count: Number(threshold) },
     autoAdvance: options.autoAdvance ?? false,
     autoRollback: options.autoRollback ?? false,
+    ...(options.seed ? { seed: options.seed } : {}),
     ...(options.selector?.length ? { selector: { labels: pairs(options.selector, "--selector") } } : {}),
   };
 }
