@@ -5,11 +5,13 @@ import { createLogger } from "../../shared/log.js";
 import { loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
 import { startHub } from "../server.js";
+import { databaseUrlOf, refusePostgresMode } from "./database-url.js";
 
 export interface CommonOptions {
   config?: string;
   dataDir?: string;
   db?: string;
+  databaseUrl?: string;
 }
 
 export interface ResolvedPaths {
@@ -37,6 +39,7 @@ export async function resolvePaths(options: CommonOptions): Promise<ResolvedPath
   const config = await loadHubConfig(configFileOf(options));
   const dataDir = options.dataDir ?? config.data_dir;
   const env = process.env.SHIP_HUB_SECRET;
+  refusePostgresMode(databaseUrlOf(options.databaseUrl, config, options.config));
   return {
     config,
     dataDir,
