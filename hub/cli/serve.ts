@@ -75,6 +75,7 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
     port: options.port === undefined ? config.port : Number(options.port),
     pingIntervalMs: config.ping_interval_seconds * 1000,
     offlineTimeoutMs: config.offline_timeout_seconds * 1000,
+    progressTimeoutMs: config.progress_timeout_seconds * 1000,
     tickIntervalMs: config.tick_interval_seconds * 1000,
     maxArtifactBytes: config.max_artifact_mb * 1024 * 1024,
     maxPayloadBytes: config.max_message_kb * 1024,
