@@ -1,11 +1,16 @@
-/** Row → record mapping for the SQLite store; columns are snake_case, records camelCase. */
+/**
+ * Row → record mapping for the SQLite and PostgreSQL stores; columns are snake_case, records
+ * camelCase. Both hand JSON columns over as text and numbers as numbers (or numeric strings).
+ */
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import type { AppStatus, ReleaseSourceRef } from "../../shared/protocol/messages.js";
 import type {
   AgentRecord,
   DeploymentRecord,
   DeploymentState,
+  EventRecord,
   ReleaseRecord,
+  ReportRecord,
   Role,
   RolloutRecord,
   RolloutState,
@@ -83,5 +88,26 @@ export function toDeployment(r: Row): DeploymentRecord {
     attempts: num(r.attempts),
     updatedAt: num(r.updated_at),
     error: strOrNull(r.error),
+  };
+}
+
+export function toReport(r: Row): ReportRecord {
+  return {
+    id: str(r.id),
+    agentId: str(r.agent_id),
+    deploymentId: strOrNull(r.deployment_id),
+    payload: json<unknown>(r.payload),
+    receivedAt: num(r.received_at),
+  };
+}
+
+export function toEvent(r: Row): EventRecord {
+  return {
+    id: num(r.id),
+    at: num(r.at),
+    actor: str(r.actor),
+    kind: str(r.kind),
+    subject: str(r.subject),
+    data: json<unknown>(r.data),
   };
 }

@@ -2,14 +2,14 @@ import Database from "better-sqlite3";
 import type { AppStatus } from "../../shared/protocol/messages.js";
 import { migrations } from "./migrations.js";
 import {
-  json,
   num,
   type Row,
   str,
-  strOrNull,
   toAgent,
   toDeployment,
+  toEvent,
   toRelease,
+  toReport,
   toRollout,
   toToken,
 } from "./rows.js";
@@ -154,6 +154,18 @@ export class SqliteStore implements Store {
     if (!this.db.open) return;
     this.db.pragma("wal_checkpoint(TRUNCATE)");
     this.db.close();
+  }
+
+  // For the async adapter, whose transactions span awaits and so cannot use db.transaction().
+  // IMMEDIATE takes the write lock at once: a transaction never fails half-way on a busy database.
+  begin(): void {
+    this.db.exec("BEGIN IMMEDIATE");
+  }
+  commit(): void {
+    this.db.exec("COMMIT");
+  }
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec("ROLLBACK");
   }
 
   insertToken(t: TokenRecord): void {
@@ -310,13 +322,7 @@ export class SqliteStore implements Store {
     return this.stmt.insertReport.run({ ...r, payload: JSON.stringify(r.payload) }).changes > 0;
   }
   listReports(agentId: string, limit: number): ReportRecord[] {
-    return (this.stmt.listReports.all(agentId, limit) as Row[]).map((r) => ({
-      id: str(r.id),
-      agentId: str(r.agent_id),
-      deploymentId: strOrNull(r.deployment_id),
-      payload: json<unknown>(r.payload),
-      receivedAt: num(r.received_at),
-    }));
+    return (this.stmt.listReports.all(agentId, limit) as Row[]).map(toReport);
   }
 
   appendEvent(e: NewEvent): void {
@@ -328,14 +334,18 @@ export class SqliteStore implements Store {
       subject: filter.subject ?? null,
       limit: filter.limit,
     }) as Row[];
-    return rows.map((r) => ({
-      id: num(r.id),
-      at: num(r.at),
-      actor: str(r.actor),
-      kind: str(r.kind),
-      subject: str(r.subject),
-      data: json<unknown>(r.data),
-    }));
+    return rows.map(toEvent);
+  }
+
+  /** Oldest first, after `afterId`: one writer commits ids in order, so an id cursor misses nothing. */
+  listEventsAfter(afterId: number, limit: number): EventRecord[] {
+    const rows = this.db
+      .prepare("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?")
+      .all(afterId, limit) as Row[];
+    return rows.map(toEvent);
+  }
+  lastEventId(): number {
+    return num((this.db.prepare("SELECT COALESCE(MAX(id), 0) AS id FROM events").get() as Row).id);
   }
 
   countAgentsOnline(): number {

@@ -1,8 +1,8 @@
 /**
- * The hub's one persistence interface. Everything the hub knows lives behind it, so a PostgreSQL
- * store for several hubs is a new implementation of this file, not a rewrite of its callers.
- * Calls are synchronous (better-sqlite3); `transaction` groups writes so a state change and its
- * audit event land together or not at all.
+ * The hub's persistence interface as its callers use it today. Everything the hub knows lives
+ * behind it. Calls are synchronous (better-sqlite3); `transaction` groups writes so a state change
+ * and its audit event land together or not at all. Its async twin, `AsyncStore` (async-store.ts),
+ * derives every operation from this one and has a SQLite and a PostgreSQL implementation.
  */
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import type { AppStatus, ReleaseSourceRef } from "../../shared/protocol/messages.js";

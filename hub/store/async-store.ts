@@ -1,0 +1,120 @@
+/**
+ * The hub's asynchronous persistence interface: what several hubs sharing one PostgreSQL need, and
+ * what the embedded SQLite store also offers (through an adapter), so callers are written once.
+ * Every operation of the synchronous `Store` is here as a promise (derived from it, so the two
+ * cannot drift), plus set-based operations for the hot paths and the primitives several hubs need:
+ * row locks, a commit-ordered event cursor and artifact contents streamed in chunks.
+ *
+ * Transaction rules (docs/cluster.md):
+ * - `tx(fn)` runs `fn` in one transaction and may run it AGAIN when the database reports a
+ *   serialization failure or deadlock; `fn` must only touch the store through `t` and keep every
+ *   other effect (sending to agents, acking) until `tx` resolved.
+ * - Inside `fn`, use `t` only: the store itself is another connection (PostgreSQL) or waits for the
+ *   transaction to end (SQLite), and both adapters refuse that misuse loudly.
+ */
+import type {
+  DeploymentRecord,
+  DeploymentState,
+  EventRecord,
+  NewEvent,
+  ReportRecord,
+  RolloutRecord,
+  RolloutState,
+  Store,
+} from "./store.js";
+
+/** An artifact as any hub can serve it: no file path, the bytes live in the store. */
+export interface StoredArtifactInfo {
+  sha256: string;
+  size: number;
+  created: number;
+}
+
+type Promised<S> = {
+  [K in keyof S]: S[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never;
+};
+
+/** Operations that exist only in the synchronous, single-process world. */
+type SyncOnly = "transaction" | "close" | "putArtifact" | "getArtifact";
+
+/** Rollout states that hold their app: at most one rollout per app is in one of them. */
+export const ACTIVE_ROLLOUT_STATES: readonly RolloutState[] = ["pending", "running", "paused"];
+
+/** A second active rollout of an app; PostgreSQL enforces it with a unique partial index. */
+export class ActiveRolloutConflict extends Error {
+  constructor(
+    readonly app: string,
+    readonly existing: string | undefined,
+  ) {
+    super(`app ${app} already has an active rollout${existing ? ` (${existing})` : ""}`);
+    this.name = "ActiveRolloutConflict";
+  }
+}
+
+/** A change to one deployment, applied with others in one statement. */
+export interface DeploymentUpdate {
+  id: string;
+  state: DeploymentState;
+  error: string | null;
+  updatedAt: number;
+}
+
+/**
+ * Where an event stream stands. Opaque: on PostgreSQL it is (transaction id, event id), because
+ * event ids are handed out before commit and a later-committing smaller id must not be skipped.
+ */
+export type EventCursor = string;
+
+export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
+  /** The rollout, locked against other transactions until this one ends (SELECT … FOR UPDATE). */
+  lockRollout(id: string): Promise<RolloutRecord | undefined>;
+  /**
+   * Inserts a rollout; throws ActiveRolloutConflict when its release's app already has one in an
+   * ACTIVE_ROLLOUT_STATES state (and when an update would create a second one).
+   */
+  insertRollout(rollout: RolloutRecord): Promise<void>;
+
+  /** Inserts those whose (rollout, agent) pair is new, in chunks; returns how many it inserted. */
+  insertDeployments(deployments: readonly DeploymentRecord[]): Promise<number>;
+  getDeployments(ids: readonly string[]): Promise<DeploymentRecord[]>;
+  /** Marks the `pending` ones among `ids` sent (attempts + 1), in chunks; returns them as stored now. */
+  markDeploymentsSent(ids: readonly string[], at: number): Promise<DeploymentRecord[]>;
+  updateDeployments(updates: readonly DeploymentUpdate[]): Promise<void>;
+  /** Stores new reports; returns the ids it stored (a resent id is not among them). */
+  insertReports(reports: readonly ReportRecord[]): Promise<string[]>;
+  appendEvents(events: readonly NewEvent[]): Promise<void>;
+
+  /** Where a stream that wants only events committed from now on starts. */
+  latestEventCursor(): Promise<EventCursor>;
+  /**
+   * Events committed after `cursor`, oldest first, and the cursor after them. Repeated calls see
+   * every committed event exactly once, even one that committed after a higher id was read.
+   */
+  readEventsAfter(
+    cursor: EventCursor,
+    limit: number,
+  ): Promise<{ events: EventRecord[]; cursor: EventCursor }>;
+}
+
+export interface ArtifactUpload {
+  /** Refuse (ArtifactTooLarge) past this many bytes, before storing them. */
+  maxBytes: number;
+  /** When given, an upload hashing to anything else is refused (ArtifactHashMismatch). */
+  expectedSha256?: string;
+  created: number;
+}
+
+export interface AsyncStore extends StoreOps {
+  /** Runs `fn` in one transaction, re-running it on serialization failure or deadlock. */
+  tx<T>(fn: (t: StoreOps) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+
+  /** Streams an artifact in while hashing it; never holds it whole in memory. */
+  writeArtifact(body: AsyncIterable<Uint8Array>, upload: ArtifactUpload): Promise<StoredArtifactInfo>;
+  getArtifactInfo(sha256: string): Promise<StoredArtifactInfo | undefined>;
+  /** The artifact's bytes [start, end) (default: all), streamed; undefined when unknown. */
+  readArtifact(
+    sha256: string,
+    range?: { start: number; end: number },
+  ): Promise<AsyncIterable<Buffer> | undefined>;
+}

@@ -1,0 +1,119 @@
+/**
+ * PostgreSQL schema migrations, applied in order by whichever hub starts first (under an advisory
+ * lock, so hubs starting together do not race) and recorded in `schema_version`. Never edit a
+ * shipped migration: append one. The tables mirror the SQLite schema (hub/store/migrations.ts)
+ * column for column, so both stores map rows with hub/store/rows.ts; the differences are what
+ * several hubs on one database need, each explained where it is declared.
+ */
+export const postgresMigrations: readonly string[] = [
+  `
+  CREATE TABLE tokens (
+    jti TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('ci', 'operator', 'agent')),
+    name TEXT NOT NULL,
+    agent_id TEXT,
+    created BIGINT NOT NULL,
+    expires BIGINT NOT NULL,
+    revoked BIGINT
+  );
+  -- Artifacts live in the database so any hub serves any artifact without a shared filesystem.
+  -- An upload writes its chunks under upload_id as it streams in; the artifacts row, written once
+  -- the hash is known, makes them visible. Chunks without a row are an interrupted upload.
+  CREATE TABLE artifacts (
+    sha256 TEXT PRIMARY KEY,
+    size BIGINT NOT NULL,
+    upload_id UUID NOT NULL UNIQUE,
+    chunk_bytes INTEGER NOT NULL,
+    created BIGINT NOT NULL
+  );
+  CREATE TABLE artifact_chunks (
+    upload_id UUID NOT NULL,
+    seq INTEGER NOT NULL,
+    data BYTEA NOT NULL,
+    created BIGINT NOT NULL,
+    PRIMARY KEY (upload_id, seq)
+  );
+  -- Chunks are written once and read whole; compressing release archives again only costs CPU.
+  ALTER TABLE artifact_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+  CREATE TABLE releases (
+    id TEXT PRIMARY KEY,
+    app TEXT NOT NULL,
+    version TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    source JSON NOT NULL,
+    signature TEXT,
+    created BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    UNIQUE (app, version)
+  );
+  -- labels and apps are JSONB so a fleet filter can run in SQL; the other JSON columns keep the
+  -- exact text they were given (JSON), as the SQLite store does.
+  CREATE TABLE agents (
+    id TEXT PRIMARY KEY,
+    hostname TEXT NOT NULL,
+    labels JSONB NOT NULL,
+    agent_version TEXT NOT NULL,
+    apps JSONB NOT NULL,
+    online BOOLEAN NOT NULL DEFAULT false,
+    last_seen BIGINT NOT NULL
+  );
+  CREATE TABLE rollouts (
+    id TEXT PRIMARY KEY,
+    release_id TEXT NOT NULL REFERENCES releases(id),
+    -- the release's app, copied so one index can hold "one active rollout per app"
+    app TEXT NOT NULL,
+    spec JSON NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending','running','paused','completed','aborted','failed')),
+    current_wave INTEGER NOT NULL,
+    wave_started_at BIGINT NOT NULL,
+    reason TEXT,
+    failure_allowance INTEGER NOT NULL DEFAULT 0,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL
+  );
+  CREATE INDEX rollouts_state ON rollouts(state);
+  -- Two hubs starting a rollout of one app at once: the second INSERT fails here (23505) instead
+  -- of both passing a check-then-insert.
+  CREATE UNIQUE INDEX rollouts_one_active_per_app ON rollouts(app)
+    WHERE state IN ('pending', 'running', 'paused');
+  CREATE TABLE deployments (
+    id TEXT PRIMARY KEY,
+    rollout_id TEXT NOT NULL REFERENCES rollouts(id),
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    wave INTEGER NOT NULL,
+    desired_release TEXT NOT NULL REFERENCES releases(id),
+    previous_release TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending','sent','in_progress','succeeded','failed',
+      'rolled_back','rollback_pending','timed_out')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated_at BIGINT NOT NULL,
+    error TEXT,
+    UNIQUE (rollout_id, agent_id)
+  );
+  CREATE INDEX deployments_agent ON deployments(agent_id);
+  CREATE TABLE reports (
+    id TEXT PRIMARY KEY,
+    -- arrival order among reports with the same received_at (SQLite's rowid)
+    seq BIGINT GENERATED ALWAYS AS IDENTITY,
+    agent_id TEXT NOT NULL,
+    deployment_id TEXT,
+    payload JSON NOT NULL,
+    received_at BIGINT NOT NULL
+  );
+  CREATE INDEX reports_agent ON reports(agent_id, received_at, seq);
+  -- Event ids are handed out at INSERT, not at COMMIT, so id order is not commit order across
+  -- hubs. tx records the inserting transaction: a reader takes only events of transactions older
+  -- than every transaction still running, in (tx, id) order, and so never skips a late commit.
+  CREATE TABLE events (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tx XID8 NOT NULL DEFAULT pg_current_xact_id(),
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    data JSON NOT NULL
+  );
+  CREATE INDEX events_subject ON events(subject, id);
+  CREATE INDEX events_commit_order ON events(tx, id);
+  `,
+];

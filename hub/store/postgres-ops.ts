@@ -1,0 +1,350 @@
+/**
+ * The store's operations as PostgreSQL statements, over a pool or a transaction alike. Batches
+ * travel as one JSON parameter expanded by json_to_recordset: one statement per chunk, whatever
+ * the batch size, and no limit on bind parameters.
+ */
+import type postgres from "postgres";
+import {
+  ACTIVE_ROLLOUT_STATES,
+  ActiveRolloutConflict,
+  type DeploymentUpdate,
+  type EventCursor,
+  type StoreOps,
+} from "./async-store.js";
+import {
+  num,
+  type Row,
+  str,
+  toAgent,
+  toDeployment,
+  toEvent,
+  toRelease,
+  toReport,
+  toRollout,
+  toToken,
+} from "./rows.js";
+import type { DeploymentRecord, DeploymentState } from "./store.js";
+
+/** How the store's connection parses: int8 as number (ms timestamps), JSON as its text. */
+export interface PgTypes extends Record<string, unknown> {
+  bigint: number;
+  jsonText: string;
+}
+export type Db = postgres.ISql<PgTypes>;
+
+/** Rows per statement in batch operations: big enough to amortize a round trip, small enough to stream. */
+export const BATCH_ROWS = 1000;
+
+const ACTIVE = JSON.stringify(ACTIVE_ROLLOUT_STATES);
+const UNIQUE_VIOLATION = "23505";
+const ONE_ACTIVE_INDEX = "rollouts_one_active_per_app";
+
+const j = (value: unknown): string => JSON.stringify(value ?? null);
+const first = (rows: readonly Row[]): Row | undefined => rows[0];
+
+function chunks<T>(items: readonly T[], size = BATCH_ROWS): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function isOneActiveViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; constraint_name?: unknown };
+  return e?.code === UNIQUE_VIOLATION && e.constraint_name === ONE_ACTIVE_INDEX;
+}
+
+/** Event cursors are `<transaction id>:<event id>` (see the events table in the migrations). */
+export function parseCursor(cursor: EventCursor): { tx: string; id: string } {
+  const m = /^(\d+):(\d+)$/.exec(cursor);
+  if (!m) throw new Error(`event cursor ${JSON.stringify(cursor)} is not <tx>:<id>`);
+  return { tx: m[1] as string, id: m[2] as string };
+}
+
+export function postgresOps(db: Db): StoreOps {
+  const byState = (rows: readonly Row[]) => Object.fromEntries(rows.map((r) => [str(r.state), num(r.n)]));
+  const activeOfApp = async (releaseId: string) =>
+    first(
+      await db`SELECT rel.app, r.id FROM releases rel
+        LEFT JOIN rollouts r ON r.app = rel.app AND r.state IN (SELECT json_array_elements_text(${ACTIVE}::json))
+        WHERE rel.id = ${releaseId}`,
+    );
+  const refuseConflict = async <T>(releaseId: string, write: () => Promise<T>): Promise<T> => {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isOneActiveViolation(error)) throw error;
+      // The transaction is aborted now; the app is named from the release without another query.
+      const detail = String((error as { detail?: unknown }).detail ?? "");
+      throw new ActiveRolloutConflict(/\(app\)=\((.*)\)/.exec(detail)?.[1] ?? releaseId, undefined);
+    }
+  };
+
+  return {
+    async insertToken(t) {
+      await db`INSERT INTO tokens (jti, role, name, agent_id, created, expires, revoked)
+        VALUES (${t.jti}, ${t.role}, ${t.name}, ${t.agentId}, ${t.created}, ${t.expires}, ${t.revoked})`;
+    },
+    async getToken(jti) {
+      const r = first(await db`SELECT * FROM tokens WHERE jti = ${jti}`);
+      return r && toToken(r);
+    },
+    async revokeToken(jti, at) {
+      return (await db`UPDATE tokens SET revoked = ${at} WHERE jti = ${jti} AND revoked IS NULL`).count > 0;
+    },
+    async listTokens() {
+      return (await db`SELECT * FROM tokens ORDER BY created, jti`).map(toToken);
+    },
+
+    async insertRelease(r) {
+      await db`INSERT INTO releases (id, app, version, manifest, source, signature, created, created_by)
+        VALUES (${r.id}, ${r.app}, ${r.version}, ${r.manifest}, ${j(r.source)}::json, ${r.signature},
+          ${r.created}, ${r.createdBy})`;
+    },
+    async getRelease(id) {
+      const r = first(await db`SELECT * FROM releases WHERE id = ${id}`);
+      return r && toRelease(r);
+    },
+    async findRelease(app, version) {
+      const r = first(await db`SELECT * FROM releases WHERE app = ${app} AND version = ${version}`);
+      return r && toRelease(r);
+    },
+    async listReleases({ app, limit }) {
+      const rows =
+        await db`SELECT * FROM releases WHERE (${app ?? null}::text IS NULL OR app = ${app ?? null})
+        ORDER BY created DESC, id LIMIT ${limit}`;
+      return rows.map(toRelease);
+    },
+
+    async upsertAgent(a) {
+      await db`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
+        VALUES (${a.id}, ${a.hostname}, ${j(a.labels)}::jsonb, ${a.agentVersion}, ${j(a.apps)}::jsonb,
+          ${a.online}, ${a.lastSeen})
+        ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, labels = excluded.labels,
+          agent_version = excluded.agent_version, apps = excluded.apps, online = excluded.online,
+          last_seen = excluded.last_seen`;
+    },
+    async getAgent(id) {
+      const r = first(await db`SELECT * FROM agents WHERE id = ${id}`);
+      return r && toAgent(r);
+    },
+    async listAgents() {
+      // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
+      return (await db`SELECT * FROM agents ORDER BY id COLLATE "C"`).map(toAgent);
+    },
+    async setAgentOnline(id, online, at) {
+      await db`UPDATE agents SET online = ${online}, last_seen = ${at} WHERE id = ${id}`;
+    },
+    async setAgentApps(id, apps) {
+      await db`UPDATE agents SET apps = ${j(apps)}::jsonb WHERE id = ${id}`;
+    },
+    async markAllAgentsOffline() {
+      await db`UPDATE agents SET online = false WHERE online`;
+    },
+
+    async insertRollout(r) {
+      if (ACTIVE_ROLLOUT_STATES.includes(r.state)) {
+        const busy = await activeOfApp(r.releaseId);
+        if (busy?.id) throw new ActiveRolloutConflict(str(busy.app), str(busy.id));
+      }
+      await refuseConflict(r.releaseId, async () => {
+        await db`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at,
+            reason, failure_allowance, created, updated)
+          VALUES (${r.id}, ${r.releaseId}, (SELECT app FROM releases WHERE id = ${r.releaseId}),
+            ${j(r.spec)}::json, ${r.state}, ${r.currentWave}, ${r.waveStartedAt}, ${r.reason},
+            ${r.failureAllowance}, ${r.created}, ${r.updated})`;
+      });
+    },
+    async getRollout(id) {
+      const r = first(await db`SELECT * FROM rollouts WHERE id = ${id}`);
+      return r && toRollout(r);
+    },
+    async lockRollout(id) {
+      const r = first(await db`SELECT * FROM rollouts WHERE id = ${id} FOR UPDATE`);
+      return r && toRollout(r);
+    },
+    async listRollouts({ states, limit }) {
+      const wanted = states ? j(states) : null;
+      const rows = await db`SELECT * FROM rollouts
+        WHERE (${wanted}::json IS NULL OR state IN (SELECT json_array_elements_text(${wanted}::json)))
+        ORDER BY created DESC, id LIMIT ${limit}`;
+      return rows.map(toRollout);
+    },
+    async updateRollout(id, patch) {
+      const current = first(await db`SELECT release_id FROM rollouts WHERE id = ${id}`);
+      await refuseConflict(current ? str(current.release_id) : id, async () => {
+        await db`UPDATE rollouts SET state = COALESCE(${patch.state ?? null}, state),
+          current_wave = COALESCE(${patch.currentWave ?? null}::integer, current_wave),
+          wave_started_at = COALESCE(${patch.waveStartedAt ?? null}::bigint, wave_started_at),
+          reason = CASE WHEN ${"reason" in patch}::boolean THEN ${patch.reason ?? null} ELSE reason END,
+          failure_allowance = COALESCE(${patch.failureAllowance ?? null}::integer, failure_allowance),
+          updated = ${patch.updated}
+          WHERE id = ${id}`;
+      });
+    },
+
+    async insertDeployment(d) {
+      return (await insertDeploymentRows(db, [d])) > 0;
+    },
+    insertDeployments: async (ds) => {
+      let inserted = 0;
+      for (const chunk of chunks(ds)) inserted += await insertDeploymentRows(db, chunk);
+      return inserted;
+    },
+    async getDeployment(id) {
+      const r = first(await db`SELECT * FROM deployments WHERE id = ${id}`);
+      return r && toDeployment(r);
+    },
+    async getDeployments(ids) {
+      const out: DeploymentRecord[] = [];
+      for (const chunk of chunks(ids))
+        for (const r of await db`SELECT * FROM deployments
+          WHERE id IN (SELECT json_array_elements_text(${j(chunk)}::json))`)
+          out.push(toDeployment(r));
+      return out;
+    },
+    async listDeployments({ rolloutId, agentId }) {
+      if (rolloutId !== undefined)
+        return (
+          await db`SELECT * FROM deployments WHERE rollout_id = ${rolloutId}
+            AND (${agentId ?? null}::text IS NULL OR agent_id = ${agentId ?? null})
+            ORDER BY wave, agent_id COLLATE "C"`
+        ).map(toDeployment);
+      if (agentId !== undefined)
+        return (
+          await db`SELECT * FROM deployments WHERE agent_id = ${agentId} ORDER BY updated_at DESC, id`
+        ).map(toDeployment);
+      return (await db`SELECT * FROM deployments`).map(toDeployment);
+    },
+    async updateDeployment(id, patch) {
+      await db`UPDATE deployments SET state = COALESCE(${patch.state ?? null}, state),
+        attempts = COALESCE(${patch.attempts ?? null}::integer, attempts),
+        error = CASE WHEN ${"error" in patch}::boolean THEN ${patch.error ?? null} ELSE error END,
+        updated_at = ${patch.updatedAt}
+        WHERE id = ${id}`;
+    },
+    async markDeploymentsSent(ids, at) {
+      const out: DeploymentRecord[] = [];
+      // Sorted, so two hubs marking overlapping sets lock rows in one order and cannot deadlock.
+      for (const chunk of chunks([...ids].sort()))
+        for (const r of await db`UPDATE deployments SET state = 'sent', attempts = attempts + 1, updated_at = ${at}
+          WHERE id IN (SELECT json_array_elements_text(${j(chunk)}::json)) AND state = 'pending'
+          RETURNING *`)
+          out.push(toDeployment(r));
+      return out;
+    },
+    async updateDeployments(updates) {
+      // One row per id (the last update wins, as applying them in order would).
+      const last = [...new Map(updates.map((u) => [u.id, u] as [string, DeploymentUpdate])).values()];
+      for (const chunk of chunks(last.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))))
+        await db`UPDATE deployments d SET state = x.state, error = x.error, updated_at = x."updatedAt"
+          FROM json_to_recordset(${j(chunk)}::json) AS x(id text, state text, error text, "updatedAt" bigint)
+          WHERE d.id = x.id`;
+    },
+
+    async countDeploymentsOfRollout(rolloutId) {
+      const rows = await db`SELECT wave, state, COUNT(*) AS n FROM deployments
+        WHERE rollout_id = ${rolloutId} GROUP BY wave, state`;
+      return rows.map((r) => ({
+        wave: num(r.wave),
+        state: str(r.state) as DeploymentState,
+        count: num(r.n),
+      }));
+    },
+    async listStaleDeployments({ rolloutId, maxWave, states, seenBefore }) {
+      const rows = await db`SELECT d.*, a.last_seen AS agent_last_seen FROM deployments d
+        JOIN agents a ON a.id = d.agent_id
+        WHERE d.rollout_id = ${rolloutId} AND d.wave <= ${maxWave}
+          AND d.state IN (SELECT json_array_elements_text(${j(states)}::json)) AND a.last_seen <= ${seenBefore}
+        ORDER BY d.wave, d.agent_id COLLATE "C"`;
+      return rows.map((r) => ({ ...toDeployment(r), agentLastSeen: num(r.agent_last_seen) }));
+    },
+
+    async insertReport(r) {
+      return (await insertReportRows(db, [r])).length > 0;
+    },
+    async insertReports(reports) {
+      const ids: string[] = [];
+      for (const chunk of chunks(reports)) ids.push(...(await insertReportRows(db, chunk)));
+      return ids;
+    },
+    async listReports(agentId, limit) {
+      const rows = await db`SELECT * FROM reports WHERE agent_id = ${agentId}
+        ORDER BY received_at DESC, seq DESC LIMIT ${limit}`;
+      return rows.map(toReport);
+    },
+
+    async appendEvent(e) {
+      await db`INSERT INTO events (at, actor, kind, subject, data)
+        VALUES (${e.at}, ${e.actor}, ${e.kind}, ${e.subject}, ${j(e.data)}::json)`;
+    },
+    async appendEvents(events) {
+      for (const chunk of chunks(events))
+        await db`INSERT INTO events (at, actor, kind, subject, data)
+          SELECT x.at, x.actor, x.kind, x.subject, COALESCE(x.data, 'null'::json)
+          FROM json_to_recordset(${j(chunk.map((e) => ({ ...e, data: e.data ?? null })))}::json)
+            AS x(at bigint, actor text, kind text, subject text, data json)`;
+    },
+    async listEvents({ before, subject, limit }) {
+      const rows = await db`SELECT * FROM events
+        WHERE (${before ?? null}::bigint IS NULL OR id < ${before ?? null})
+          AND (${subject ?? null}::text IS NULL OR subject = ${subject ?? null})
+        ORDER BY id DESC LIMIT ${limit}`;
+      return rows.map(toEvent);
+    },
+    async latestEventCursor() {
+      // Every transaction older than the snapshot's xmin has ended: its events are in the past.
+      const r = first(await db`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`);
+      return `${str(r?.xmin)}:0`;
+    },
+    async readEventsAfter(cursor, limit) {
+      const at = parseCursor(cursor);
+      const rows = await db`SELECT * FROM events
+        WHERE (tx, id) > (${at.tx}::xid8, ${at.id}::bigint)
+          AND tx < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY tx, id LIMIT ${limit}`;
+      const last = rows.at(-1);
+      return { events: rows.map(toEvent), cursor: last ? `${str(last.tx)}:${str(last.id)}` : cursor };
+    },
+
+    async countAgentsOnline() {
+      return num(first(await db`SELECT COUNT(*) AS n FROM agents WHERE online`)?.n);
+    },
+    async countRolloutsByState() {
+      return byState(await db`SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state`);
+    },
+    async countDeploymentsByState() {
+      return byState(await db`SELECT state, COUNT(*) AS n FROM deployments GROUP BY state`);
+    },
+  };
+}
+
+async function insertDeploymentRows(db: Db, ds: readonly DeploymentRecord[]): Promise<number> {
+  const result = await db`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release,
+      previous_release, state, attempts, updated_at, error)
+    SELECT x.id, x."rolloutId", x."agentId", x.wave, x."desiredRelease", x."previousRelease", x.state,
+      x.attempts, x."updatedAt", x.error
+    FROM json_to_recordset(${j(ds)}::json) AS x(id text, "rolloutId" text, "agentId" text, wave integer,
+      "desiredRelease" text, "previousRelease" text, state text, attempts integer, "updatedAt" bigint,
+      error text)
+    ON CONFLICT DO NOTHING`;
+  return result.count;
+}
+
+async function insertReportRows(
+  db: Db,
+  reports: readonly {
+    id: string;
+    agentId: string;
+    deploymentId: string | null;
+    payload: unknown;
+    receivedAt: number;
+  }[],
+): Promise<string[]> {
+  const rows = await db`INSERT INTO reports (id, agent_id, deployment_id, payload, received_at)
+    SELECT x.id, x."agentId", x."deploymentId", COALESCE(x.payload, 'null'::json), x."receivedAt"
+    FROM json_to_recordset(${j(reports.map((r) => ({ ...r, payload: r.payload ?? null })))}::json)
+      AS x(id text, "agentId" text, "deploymentId" text, payload json, "receivedAt" bigint)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id`;
+  return rows.map((r) => str(r.id));
+}

@@ -1,0 +1,200 @@
+/**
+ * The store on PostgreSQL, shared by every hub of a cluster (driver: `postgres`, porsager's).
+ * Operations are in postgres-ops.ts; this file owns the connection pool, migrations,
+ * transactions with retry, and artifact contents, which live in the database in fixed-size chunks
+ * so any hub serves any artifact and no hub ever holds one whole in memory.
+ */
+import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
+import postgres from "postgres";
+import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
+import type { ArtifactUpload, AsyncStore, StoredArtifactInfo, StoreOps } from "./async-store.js";
+import { postgresMigrations } from "./postgres-migrations.js";
+import { type PgTypes, postgresOps } from "./postgres-ops.js";
+import { num, type Row, str } from "./rows.js";
+import { TxGuard } from "./tx-guard.js";
+import { withTxRetry } from "./tx-retry.js";
+
+export interface PostgresStoreOptions {
+  /** Connections in this hub's pool. */
+  maxConnections?: number;
+  /** Bytes per stored artifact chunk (tests use small ones to cross chunk boundaries). */
+  artifactChunkBytes?: number;
+}
+
+export interface PostgresStore extends AsyncStore {
+  /** Deletes chunks of uploads that never finished (a hub died mid-upload) older than `before`. */
+  sweepAbandonedUploads(before: number): Promise<number>;
+}
+
+// One arbitrary constant: the advisory lock every hub takes to migrate, so only one does at a time.
+const MIGRATION_LOCK = 0x5_41_9;
+// Chunks fetched per query when streaming an artifact out: memory holds at most this many.
+const CHUNKS_PER_READ = 4;
+
+function connect(url: string, max: number): postgres.Sql<PgTypes> {
+  return postgres(url, {
+    max,
+    onnotice: () => {},
+    types: {
+      // Timestamps are ms since the epoch, far below 2^53; counts too.
+      bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+      // JSON stays text both ways: the records were validated on the way in, and rows.ts parses.
+      jsonText: { to: 114, from: [114, 3802], serialize: (x: string) => x, parse: (x: string) => x },
+    },
+  });
+}
+
+export async function migratePostgres(sql: postgres.Sql<PgTypes>): Promise<number> {
+  return sql.begin(async (t) => {
+    await t`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await t`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`;
+    const [row] = await t`SELECT COALESCE(MAX(version), 0) AS v FROM schema_version`;
+    let current = num(row?.v);
+    if (current > postgresMigrations.length)
+      throw new Error(
+        `database schema ${current} is newer than this hub (${postgresMigrations.length}); upgrade the hub`,
+      );
+    for (; current < postgresMigrations.length; current++) {
+      await t.unsafe(postgresMigrations[current] as string).simple();
+      await t`INSERT INTO schema_version (version) VALUES (${current + 1})`;
+    }
+    return current;
+  });
+}
+
+export async function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<PostgresStore> {
+  const sql = connect(url, options.maxConnections ?? 10);
+  try {
+    await migratePostgres(sql);
+  } catch (error) {
+    await sql.end({ timeout: 5 });
+    throw error;
+  }
+  const core = new PostgresCore(sql, options.artifactChunkBytes ?? 1 << 20);
+  return {
+    ...core.ops,
+    tx: (fn) => core.tx(fn),
+    close: () => sql.end({ timeout: 5 }),
+    writeArtifact: (body, upload) => core.writeArtifact(body, upload),
+    getArtifactInfo: (sha256) => core.getArtifactInfo(sha256),
+    readArtifact: (sha256, range) => core.readArtifact(sha256, range),
+    sweepAbandonedUploads: (before) => core.sweepAbandonedUploads(before),
+  };
+}
+
+/** Wraps every operation with `check` (is this handle usable here?) before it runs. */
+function checked(ops: StoreOps, check: (operation: string) => void): StoreOps {
+  return Object.fromEntries(
+    Object.entries(ops).map(([name, fn]) => [
+      name,
+      async (...args: unknown[]) => {
+        check(name);
+        return (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+      },
+    ]),
+  ) as unknown as StoreOps;
+}
+
+class PostgresCore {
+  private readonly guard = new TxGuard();
+  readonly ops: StoreOps;
+
+  constructor(
+    private readonly sql: postgres.Sql<PgTypes>,
+    private readonly chunkBytes: number,
+  ) {
+    this.ops = checked(postgresOps(sql), (operation) => this.guard.outside(operation));
+  }
+
+  tx<T>(fn: (t: StoreOps) => Promise<T>): Promise<T> {
+    this.guard.outside("tx");
+    return withTxRetry(
+      async () =>
+        (await this.sql.begin((t) =>
+          this.guard.run((scope) =>
+            fn(checked(postgresOps(t), (operation) => TxGuard.live(scope, operation))),
+          ),
+        )) as T,
+    );
+  }
+
+  async writeArtifact(body: AsyncIterable<Uint8Array>, upload: ArtifactUpload): Promise<StoredArtifactInfo> {
+    this.guard.outside("writeArtifact");
+    const uploadId = randomUUID();
+    const totals = newTotals();
+    try {
+      // One chunk per statement, outside any transaction: a long upload holds no locks and does
+      // not hold back the event stream (see readEventsAfter); the artifacts row makes it visible.
+      let seq = 0;
+      for await (const chunk of fixedChunks(body, this.chunkBytes, upload.maxBytes, totals))
+        await this.sql`INSERT INTO artifact_chunks (upload_id, seq, data, created)
+          VALUES (${uploadId}, ${seq++}, ${chunk}, ${upload.created})`;
+      const sha256 = totals.hash.digest("hex");
+      checkExpected(upload.expectedSha256, sha256);
+      const [stored] = await this.sql`INSERT INTO artifacts (sha256, size, upload_id, chunk_bytes, created)
+        VALUES (${sha256}, ${totals.size}, ${uploadId}, ${this.chunkBytes}, ${upload.created})
+        ON CONFLICT (sha256) DO NOTHING RETURNING sha256`;
+      // Already stored (same hash, same bytes): keep the first copy.
+      if (!stored) await this.dropUpload(uploadId);
+      return (await this.getArtifactInfo(sha256)) ?? { sha256, size: totals.size, created: upload.created };
+    } catch (error) {
+      await this.dropUpload(uploadId).catch(() => {});
+      throw error;
+    }
+  }
+
+  private async dropUpload(uploadId: string): Promise<void> {
+    await this.sql`DELETE FROM artifact_chunks WHERE upload_id = ${uploadId}`;
+  }
+
+  async getArtifactInfo(sha256: string): Promise<StoredArtifactInfo | undefined> {
+    this.guard.outside("getArtifactInfo");
+    const [r] = await this.sql`SELECT sha256, size, created FROM artifacts WHERE sha256 = ${sha256}`;
+    return r && { sha256: str(r.sha256), size: num(r.size), created: num(r.created) };
+  }
+
+  async readArtifact(
+    sha256: string,
+    range?: { start: number; end: number },
+  ): Promise<AsyncIterable<Buffer> | undefined> {
+    this.guard.outside("readArtifact");
+    const [r] = await this.sql`SELECT upload_id, size, chunk_bytes FROM artifacts WHERE sha256 = ${sha256}`;
+    if (!r) return undefined;
+    const size = num(r.size);
+    const start = Math.max(0, range?.start ?? 0);
+    const end = Math.min(size, range?.end ?? size);
+    return Readable.from(this.chunksOf(str(r.upload_id), num(r.chunk_bytes), start, end));
+  }
+
+  private async *chunksOf(
+    uploadId: string,
+    chunkBytes: number,
+    start: number,
+    end: number,
+  ): AsyncGenerator<Buffer> {
+    if (end <= start) return;
+    const firstSeq = Math.floor(start / chunkBytes);
+    const lastSeq = Math.floor((end - 1) / chunkBytes);
+    for (let from = firstSeq; from <= lastSeq; from += CHUNKS_PER_READ) {
+      const to = Math.min(lastSeq, from + CHUNKS_PER_READ - 1);
+      const rows: Row[] = await this.sql`SELECT seq, data FROM artifact_chunks
+        WHERE upload_id = ${uploadId} AND seq BETWEEN ${from} AND ${to} ORDER BY seq`;
+      if (rows.length !== to - from + 1) throw new Error(`artifact chunks ${from}..${to} missing`);
+      for (const row of rows) {
+        const offset = num(row.seq) * chunkBytes;
+        const data = row.data as Buffer;
+        yield data.subarray(Math.max(0, start - offset), Math.min(data.length, end - offset));
+      }
+    }
+  }
+
+  async sweepAbandonedUploads(before: number): Promise<number> {
+    const result = await this.sql`DELETE FROM artifact_chunks c WHERE c.created < ${before}
+      AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.upload_id = c.upload_id)`;
+    return result.count;
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The embedded SQLite store behind the async interface: one hub, one file. better-sqlite3 is
+ * synchronous and has one connection, so a transaction that spans awaits must own that connection
+ * until it ends: every call waits its turn in one queue, and a transaction holds the queue from
+ * BEGIN IMMEDIATE to COMMIT. Operations run the synchronous store's statements unchanged.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
+import {
+  ACTIVE_ROLLOUT_STATES,
+  ActiveRolloutConflict,
+  type ArtifactUpload,
+  type AsyncStore,
+  type StoredArtifactInfo,
+  type StoreOps,
+} from "./async-store.js";
+import type { SqliteStore } from "./sqlite-store.js";
+import type { DeploymentRecord, RolloutRecord, RolloutState, Store } from "./store.js";
+import { TxGuard } from "./tx-guard.js";
+import { withTxRetry } from "./tx-retry.js";
+
+/** Store operations passed through as they are (the others are composed below). */
+const DIRECT = [
+  "insertToken",
+  "getToken",
+  "revokeToken",
+  "listTokens",
+  "insertRelease",
+  "getRelease",
+  "findRelease",
+  "listReleases",
+  "upsertAgent",
+  "getAgent",
+  "listAgents",
+  "setAgentOnline",
+  "setAgentApps",
+  "markAllAgentsOffline",
+  "getRollout",
+  "listRollouts",
+  "insertDeployment",
+  "getDeployment",
+  "listDeployments",
+  "updateDeployment",
+  "countDeploymentsOfRollout",
+  "listStaleDeployments",
+  "insertReport",
+  "listReports",
+  "appendEvent",
+  "listEvents",
+  "countAgentsOnline",
+  "countRolloutsByState",
+  "countDeploymentsByState",
+] as const satisfies readonly (keyof Store)[];
+type Direct = (typeof DIRECT)[number];
+
+type Enter = <T>(operation: string, fn: () => T) => Promise<T>;
+
+/** One queue for the single connection: each call runs after the previous one settled. */
+class ConnectionQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => T | Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+function activeOther(sync: SqliteStore, app: string, except: string): RolloutRecord | undefined {
+  return sync
+    .listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 })
+    .find((r) => r.id !== except && sync.getRelease(r.releaseId)?.app === app);
+}
+
+function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
+  const direct = Object.fromEntries(
+    DIRECT.map((name) => {
+      const method = sync[name] as (...args: unknown[]) => unknown;
+      return [name, (...args: unknown[]) => enter(name, () => method.apply(sync, args))];
+    }),
+  ) as unknown as Pick<StoreOps, Direct>;
+  const isActive = (state: RolloutState) => ACTIVE_ROLLOUT_STATES.includes(state);
+  // One writer at a time: check-then-act inside the write transaction cannot race.
+  const refuseSecondActive = (rolloutId: string, releaseId: string) => {
+    const app = sync.getRelease(releaseId)?.app;
+    const other = app === undefined ? undefined : activeOther(sync, app, rolloutId);
+    if (app !== undefined && other) throw new ActiveRolloutConflict(app, other.id);
+  };
+  return {
+    ...direct,
+    lockRollout: (id) => enter("lockRollout", () => sync.getRollout(id)),
+    insertRollout: (rollout) =>
+      enter("insertRollout", () =>
+        sync.transaction(() => {
+          if (isActive(rollout.state)) refuseSecondActive(rollout.id, rollout.releaseId);
+          sync.insertRollout(rollout);
+        }),
+      ),
+    updateRollout: (id, patch) =>
+      enter("updateRollout", () =>
+        sync.transaction(() => {
+          const current = sync.getRollout(id);
+          if (current && patch.state && isActive(patch.state) && !isActive(current.state))
+            refuseSecondActive(id, current.releaseId);
+          sync.updateRollout(id, patch);
+        }),
+      ),
+    insertDeployments: (ds) =>
+      enter("insertDeployments", () =>
+        sync.transaction(() => ds.filter((d) => sync.insertDeployment(d)).length),
+      ),
+    getDeployments: (ids) => enter("getDeployments", () => ids.flatMap((id) => sync.getDeployment(id) ?? [])),
+    markDeploymentsSent: (ids, at) =>
+      enter("markDeploymentsSent", () =>
+        sync.transaction(() =>
+          ids.flatMap((id): DeploymentRecord[] => {
+            const d = sync.getDeployment(id);
+            if (d?.state !== "pending") return [];
+            sync.updateDeployment(id, { state: "sent", attempts: d.attempts + 1, updatedAt: at });
+            return [{ ...d, state: "sent", attempts: d.attempts + 1, updatedAt: at }];
+          }),
+        ),
+      ),
+    updateDeployments: (updates) =>
+      enter("updateDeployments", () =>
+        sync.transaction(() => {
+          for (const { id, ...patch } of updates) sync.updateDeployment(id, patch);
+        }),
+      ),
+    insertReports: (reports) =>
+      enter("insertReports", () =>
+        sync.transaction(() => reports.filter((r) => sync.insertReport(r)).map((r) => r.id)),
+      ),
+    appendEvents: (events) =>
+      enter("appendEvents", () =>
+        sync.transaction(() => {
+          for (const e of events) sync.appendEvent(e);
+        }),
+      ),
+    latestEventCursor: () => enter("latestEventCursor", () => String(sync.lastEventId())),
+    readEventsAfter: (cursor, limit) =>
+      enter("readEventsAfter", () => {
+        const events = sync.listEventsAfter(Number(cursor), limit);
+        return { events, cursor: events.length > 0 ? String(events.at(-1)?.id) : cursor };
+      }),
+  };
+}
+
+/** The async store over `sync`; artifacts are files in `artifactsDir` named by their sha256. */
+export function sqliteAsyncStore(sync: SqliteStore, artifactsDir: string): AsyncStore {
+  const core = new SqliteCore(sync, artifactsDir);
+  return {
+    ...core.ops,
+    tx: (fn) => core.tx(fn),
+    close: () => core.close(),
+    writeArtifact: (body, upload) => core.writeArtifact(body, upload),
+    getArtifactInfo: (sha256) => core.getArtifactInfo(sha256),
+    readArtifact: (sha256, range) => core.readArtifact(sha256, range),
+  };
+}
+
+class SqliteCore {
+  private readonly queue = new ConnectionQueue();
+  private readonly guard = new TxGuard();
+  readonly ops: StoreOps;
+
+  constructor(
+    readonly sync: SqliteStore,
+    private readonly artifactsDir: string,
+  ) {
+    this.ops = sqliteOps(sync, (operation, fn) => {
+      this.guard.outside(operation);
+      return this.queue.run(fn);
+    });
+  }
+
+  tx<T>(fn: (t: StoreOps) => Promise<T>): Promise<T> {
+    this.guard.outside("tx");
+    return withTxRetry(() =>
+      this.queue.run(() =>
+        this.guard.run(async (scope) => {
+          const t = sqliteOps(this.sync, async (operation, op) => {
+            TxGuard.live(scope, operation);
+            return op();
+          });
+          this.sync.begin();
+          try {
+            const value = await fn(t);
+            this.sync.commit();
+            return value;
+          } catch (error) {
+            this.sync.rollback();
+            throw error;
+          }
+        }),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.queue.run(() => this.sync.close());
+  }
+
+  async writeArtifact(body: AsyncIterable<Uint8Array>, upload: ArtifactUpload): Promise<StoredArtifactInfo> {
+    this.guard.outside("writeArtifact");
+    await mkdir(this.artifactsDir, { recursive: true });
+    const temp = join(this.artifactsDir, `.upload-${process.pid}-${Date.now()}-${Math.random()}`);
+    const totals = newTotals();
+    try {
+      await pipeline(
+        Readable.from(fixedChunks(body, 1 << 20, upload.maxBytes, totals)),
+        createWriteStream(temp, { mode: 0o644 }),
+      );
+      const sha256 = totals.hash.digest("hex");
+      checkExpected(upload.expectedSha256, sha256);
+      const path = join(this.artifactsDir, sha256);
+      await rename(temp, path);
+      await this.queue.run(() =>
+        this.sync.putArtifact({ sha256, size: totals.size, path, created: upload.created }),
+      );
+      return (await this.getArtifactInfo(sha256)) ?? { sha256, size: totals.size, created: upload.created };
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  async getArtifactInfo(sha256: string): Promise<StoredArtifactInfo | undefined> {
+    this.guard.outside("getArtifactInfo");
+    const a = await this.queue.run(() => this.sync.getArtifact(sha256));
+    return a && { sha256: a.sha256, size: a.size, created: a.created };
+  }
+
+  async readArtifact(
+    sha256: string,
+    range?: { start: number; end: number },
+  ): Promise<AsyncIterable<Buffer> | undefined> {
+    this.guard.outside("readArtifact");
+    const a = await this.queue.run(() => this.sync.getArtifact(sha256));
+    if (!a) return undefined;
+    if (range && range.end <= range.start) return Readable.from([]);
+    return createReadStream(a.path, range ? { start: range.start, end: range.end - 1 } : {});
+  }
+}

@@ -1,0 +1,457 @@
+/**
+ * One contract, two stores: every behaviour the hub relies on, checked against the embedded
+ * SQLite store (through the async adapter) and a real PostgreSQL server. The concurrency cases
+ * (late-committing events, one active rollout per app, row locks, retried deadlocks) are written
+ * so both stores must give the same observable answer while PostgreSQL really runs them at once.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ArtifactHashMismatch, ArtifactTooLarge } from "../../../hub/store/artifact-intake.js";
+import { ActiveRolloutConflict, type AsyncStore } from "../../../hub/store/async-store.js";
+import {
+  agent,
+  deployment,
+  gate,
+  type Opened,
+  release,
+  rollout,
+  sleep,
+  storeSubjects,
+  TEST_CHUNK_BYTES,
+} from "./store-contract/subjects.js";
+
+const { subjects, start, stop } = storeSubjects();
+beforeAll(start, 60_000);
+afterAll(stop);
+
+async function* pieces(data: Buffer, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+}
+
+async function collect(stream: AsyncIterable<Buffer> | undefined): Promise<Buffer> {
+  if (!stream) throw new Error("no stream");
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+/** A release, two agents and a running rollout r1 of app web: the ground most cases stand on. */
+async function seed(store: AsyncStore): Promise<void> {
+  await store.insertRelease(release("r1"));
+  await store.upsertAgent(agent("a1"));
+  await store.upsertAgent(agent("a2"));
+  await store.insertRollout(rollout("ro1", "r1"));
+}
+
+for (const subject of subjects) {
+  describe.skipIf(!subject.available)(`store contract: ${subject.name}`, () => {
+    let opened: Opened;
+    let store: AsyncStore;
+    beforeEach(async () => {
+      opened = await subject.open();
+      store = opened.store;
+    });
+    afterEach(async () => {
+      await opened.close();
+    });
+
+    it("keeps tokens and revokes each once", async () => {
+      const token = {
+        jti: "j1",
+        role: "ci" as const,
+        name: "build",
+        agentId: null,
+        created: 5,
+        expires: 9,
+        revoked: null,
+      };
+      await store.insertToken(token);
+      await store.insertToken({ ...token, jti: "j2", role: "agent", agentId: "a1", created: 6 });
+      expect(await store.getToken("j1")).toEqual(token);
+      expect(await store.revokeToken("j1", 7)).toBe(true);
+      expect(await store.revokeToken("j1", 8)).toBe(false);
+      expect((await store.listTokens()).map((t) => [t.jti, t.revoked])).toEqual([
+        ["j1", 7],
+        ["j2", null],
+      ]);
+      expect(await store.getToken("missing")).toBeUndefined();
+    });
+
+    it("keeps releases, unique per app and version, newest first", async () => {
+      await store.insertRelease(release("r1"));
+      await store.insertRelease({ ...release("r2"), created: 2 });
+      await store.insertRelease({ ...release("r3", "api"), created: 3 });
+      await expect(store.insertRelease({ ...release("r4"), version: "r1" })).rejects.toThrow();
+      expect(await store.getRelease("r1")).toEqual(release("r1"));
+      expect((await store.findRelease("web", "r2"))?.id).toBe("r2");
+      expect((await store.listReleases({ limit: 10 })).map((r) => r.id)).toEqual(["r3", "r2", "r1"]);
+      expect((await store.listReleases({ app: "web", limit: 1 })).map((r) => r.id)).toEqual(["r2"]);
+    });
+
+    it("keeps agents, their presence and apps, listed in byte order", async () => {
+      await store.upsertAgent(agent("b"));
+      await store.upsertAgent(agent("B", false));
+      await store.upsertAgent({ ...agent("a"), hostname: "first" });
+      await store.upsertAgent({ ...agent("a"), hostname: "renamed" });
+      expect((await store.listAgents()).map((a) => a.id)).toEqual(["B", "a", "b"]);
+      expect(await store.getAgent("a")).toEqual({ ...agent("a"), hostname: "renamed" });
+      expect(await store.countAgentsOnline()).toBe(2);
+      await store.setAgentOnline("b", false, 500);
+      expect(await store.getAgent("b")).toMatchObject({ online: false, lastSeen: 500 });
+      await store.setAgentApps("a", [{ app: "api", version: null, state: "failed", releaseId: "x" }]);
+      expect((await store.getAgent("a"))?.apps).toEqual([
+        { app: "api", version: null, state: "failed", releaseId: "x" },
+      ]);
+      await store.markAllAgentsOffline();
+      expect(await store.countAgentsOnline()).toBe(0);
+    });
+
+    it("keeps rollouts and patches only the given fields", async () => {
+      await seed(store);
+      expect(await store.getRollout("ro1")).toEqual(rollout("ro1", "r1"));
+      await store.updateRollout("ro1", { state: "paused", reason: "halted", updated: 11 });
+      await store.updateRollout("ro1", { currentWave: 1, waveStartedAt: 12, updated: 12 });
+      expect(await store.getRollout("ro1")).toMatchObject({
+        state: "paused",
+        reason: "halted",
+        currentWave: 1,
+      });
+      await store.updateRollout("ro1", { state: "running", reason: null, failureAllowance: 2, updated: 13 });
+      expect(await store.getRollout("ro1")).toMatchObject({
+        state: "running",
+        reason: null,
+        failureAllowance: 2,
+      });
+      await store.insertRelease(release("r2", "api"));
+      await store.insertRollout({ ...rollout("ro2", "r2", "completed"), created: 20 });
+      expect((await store.listRollouts({ limit: 10 })).map((r) => r.id)).toEqual(["ro2", "ro1"]);
+      expect((await store.listRollouts({ states: ["running"], limit: 10 })).map((r) => r.id)).toEqual([
+        "ro1",
+      ]);
+      expect(await store.listRollouts({ states: [], limit: 10 })).toEqual([]);
+      expect(await store.countRolloutsByState()).toEqual({ running: 1, completed: 1 });
+    });
+
+    it("holds one active rollout per app, also when a finished one is resumed", async () => {
+      await seed(store);
+      await expect(store.insertRollout(rollout("ro2", "r1"))).rejects.toBeInstanceOf(ActiveRolloutConflict);
+      await expect(store.insertRollout(rollout("ro2", "r1", "paused"))).rejects.toThrow(/app web/);
+      await store.insertRollout(rollout("done", "r1", "completed"));
+      await store.insertRelease(release("r2", "api"));
+      await store.insertRollout(rollout("other-app", "r2"));
+      await expect(store.updateRollout("done", { state: "running", updated: 30 })).rejects.toBeInstanceOf(
+        ActiveRolloutConflict,
+      );
+      await store.updateRollout("ro1", { state: "aborted", updated: 30 });
+      await store.insertRollout(rollout("ro3", "r1"));
+      expect((await store.listRollouts({ states: ["running"], limit: 10 })).map((r) => r.id).sort()).toEqual([
+        "other-app",
+        "ro3",
+      ]);
+    });
+
+    it("lets only one of two concurrent transactions start a rollout of an app", async () => {
+      await store.insertRelease(release("r1"));
+      const first = gate();
+      const inserted = gate();
+      const a = store.tx(async (t) => {
+        await t.insertRollout(rollout("ro-a", "r1"));
+        inserted.open();
+        await first.wait;
+      });
+      await inserted.wait;
+      // PostgreSQL: b's check sees nothing (a has not committed) and its INSERT waits on the
+      // unique index; SQLite: b waits for the connection. Either way b must lose.
+      const b = store.tx((t) => t.insertRollout(rollout("ro-b", "r1")));
+      await sleep(150);
+      first.open();
+      await a;
+      await expect(b).rejects.toBeInstanceOf(ActiveRolloutConflict);
+      expect((await store.listRollouts({ limit: 10 })).map((r) => r.id)).toEqual(["ro-a"]);
+    });
+
+    it("makes a second locker of a rollout wait for the first to commit", async () => {
+      await seed(store);
+      const release1 = gate();
+      const locked = gate();
+      const first = store.tx(async (t) => {
+        await t.lockRollout("ro1");
+        locked.open();
+        await release1.wait;
+        await t.updateRollout("ro1", { currentWave: 1, updated: 50 });
+      });
+      await locked.wait;
+      const second = store.tx(async (t) => (await t.lockRollout("ro1"))?.currentWave);
+      await sleep(150);
+      release1.open();
+      await first;
+      expect(await second).toBe(1);
+    });
+
+    it("keeps deployments: inserted once per agent, counted, marked sent in chunks", async () => {
+      await seed(store);
+      expect(await store.insertDeployment(deployment("ro1", "a1"))).toBe(true);
+      expect(await store.insertDeployment({ ...deployment("ro1", "a1"), id: "other" })).toBe(false);
+      // Past one batch (1000 rows) so chunking shows; upserts pipelined in one transaction.
+      const many = Array.from({ length: 1100 }, (_, i) => `x${String(i).padStart(4, "0")}`);
+      await store.tx(async (t) => {
+        await Promise.all(many.map((id) => t.upsertAgent(agent(id))));
+      });
+      const rows = [
+        deployment("ro1", "a1"),
+        deployment("ro1", "a2", 1),
+        ...many.map((id) => deployment("ro1", id)),
+      ];
+      expect(await store.insertDeployments(rows)).toBe(rows.length - 1);
+      await store.updateDeployment("ro1:x0000", { state: "sent", updatedAt: 21 });
+      const sent = await store.markDeploymentsSent(
+        [...many, "ro1:a2", "missing"].map((id) => (id.startsWith("x") ? `ro1:${id}` : id)),
+        30,
+      );
+      expect(sent).toHaveLength(many.length);
+      expect(sent.every((d) => d.state === "sent" && d.updatedAt === 30)).toBe(true);
+      expect((await store.getDeployment("ro1:x0000"))?.attempts).toBe(0);
+      expect((await store.getDeployment("ro1:x1099"))?.attempts).toBe(1);
+      expect(await store.countDeploymentsOfRollout("ro1")).toEqual(
+        expect.arrayContaining([
+          { wave: 0, state: "pending", count: 1 },
+          { wave: 0, state: "sent", count: many.length },
+          { wave: 1, state: "sent", count: 1 },
+        ]),
+      );
+      expect(await store.countDeploymentsByState()).toEqual({ pending: 1, sent: many.length + 1 });
+      const listed = await store.listDeployments({ rolloutId: "ro1" });
+      expect(listed.slice(0, 2).map((d) => d.agentId)).toEqual(["a1", "x0000"]);
+      expect(listed.at(-1)?.agentId).toBe("a2");
+      expect((await store.listDeployments({ rolloutId: "ro1", agentId: "a2" })).map((d) => d.id)).toEqual([
+        "ro1:a2",
+      ]);
+      expect((await store.getDeployments(["ro1:a1", "ro1:a2", "nope"])).map((d) => d.id).sort()).toEqual([
+        "ro1:a1",
+        "ro1:a2",
+      ]);
+    });
+
+    it("applies deployment updates as a batch (the last one per id wins) and patches errors", async () => {
+      await seed(store);
+      await store.insertDeployments([deployment("ro1", "a1"), deployment("ro1", "a2")]);
+      await store.updateDeployments([
+        { id: "ro1:a1", state: "failed", error: "boom", updatedAt: 40 },
+        { id: "ro1:a2", state: "succeeded", error: null, updatedAt: 40 },
+        { id: "ro1:a1", state: "succeeded", error: null, updatedAt: 41 },
+      ]);
+      expect(await store.getDeployment("ro1:a1")).toMatchObject({
+        state: "succeeded",
+        error: null,
+        updatedAt: 41,
+      });
+      await store.updateDeployment("ro1:a2", { error: "note", updatedAt: 42 });
+      await store.updateDeployment("ro1:a2", { attempts: 3, updatedAt: 43 });
+      expect(await store.getDeployment("ro1:a2")).toMatchObject({
+        state: "succeeded",
+        error: "note",
+        attempts: 3,
+      });
+      expect((await store.listDeployments({ agentId: "a2" })).map((d) => d.id)).toEqual(["ro1:a2"]);
+    });
+
+    it("finds deployments whose agent went silent", async () => {
+      await seed(store);
+      await store.upsertAgent({ ...agent("a3"), lastSeen: 900 });
+      await store.insertDeployments([
+        deployment("ro1", "a1"),
+        deployment("ro1", "a2", 1),
+        deployment("ro1", "a3"),
+      ]);
+      const stale = await store.listStaleDeployments({
+        rolloutId: "ro1",
+        maxWave: 0,
+        states: ["pending", "sent"],
+        seenBefore: 500,
+      });
+      expect(stale.map((d) => [d.id, d.agentLastSeen])).toEqual([["ro1:a1", 100]]);
+    });
+
+    it("stores each report once, also within one batch", async () => {
+      const report = (id: string, at: number) => ({
+        id,
+        agentId: "a1",
+        deploymentId: null,
+        payload: { id, n: 1 },
+        receivedAt: at,
+      });
+      expect(await store.insertReport(report("p1", 1))).toBe(true);
+      expect(await store.insertReport(report("p1", 2))).toBe(false);
+      expect(
+        await store.insertReports([report("p1", 3), report("p2", 3), report("p3", 3), report("p2", 4)]),
+      ).toEqual(["p2", "p3"]);
+      expect((await store.listReports("a1", 2)).map((r) => r.id)).toEqual(["p3", "p2"]);
+      expect((await store.listReports("a1", 10))[2]).toEqual(report("p1", 1));
+    });
+
+    it("keeps events newest first, by subject and page", async () => {
+      await store.appendEvent({ at: 1, actor: "hub", kind: "a", subject: "s1", data: { x: 1 } });
+      await store.appendEvents([
+        { at: 2, actor: "hub", kind: "b", subject: "s2", data: "text" },
+        { at: 3, actor: "hub", kind: "c", subject: "s1", data: undefined },
+      ]);
+      const all = await store.listEvents({ limit: 10 });
+      expect(all.map((e) => [e.kind, e.data])).toEqual([
+        ["c", null],
+        ["b", "text"],
+        ["a", { x: 1 }],
+      ]);
+      expect((await store.listEvents({ subject: "s1", limit: 10 })).map((e) => e.kind)).toEqual(["c", "a"]);
+      expect((await store.listEvents({ before: all[0]?.id, limit: 1 })).map((e) => e.kind)).toEqual(["b"]);
+    });
+
+    it("streams each committed event once, oldest first, from a cursor", async () => {
+      await store.appendEvent({ at: 1, actor: "hub", kind: "old", subject: "s", data: {} });
+      const cursor = await store.latestEventCursor();
+      await store.appendEvents(
+        ["e1", "e2", "e3"].map((kind, i) => ({ at: i, actor: "hub", kind, subject: "s", data: {} })),
+      );
+      const first = await store.readEventsAfter(cursor, 2);
+      const second = await store.readEventsAfter(first.cursor, 10);
+      const third = await store.readEventsAfter(second.cursor, 10);
+      expect([...first.events, ...second.events].map((e) => e.kind)).toEqual(["e1", "e2", "e3"]);
+      expect(third).toEqual({ events: [], cursor: second.cursor });
+    });
+
+    it("does not skip an event whose transaction commits after a newer event's", async () => {
+      const cursor = await store.latestEventCursor();
+      const hold = gate();
+      const appended = gate();
+      // Transaction A takes the lower event id and commits last.
+      const a = store.tx(async (t) => {
+        await t.appendEvent({ at: 1, actor: "hub", kind: "early-id", subject: "s", data: {} });
+        appended.open();
+        await hold.wait;
+      });
+      await appended.wait;
+      const b = store.tx((t) =>
+        t.appendEvent({ at: 2, actor: "hub", kind: "late-id", subject: "s", data: {} }),
+      );
+      await Promise.race([b, sleep(300)]); // PostgreSQL: b commits now; SQLite: b waits for a
+      const readWhileOpen = store.readEventsAfter(cursor, 10);
+      await Promise.race([readWhileOpen, sleep(300)]);
+      hold.open();
+      await Promise.all([a, b]);
+      const r1 = await readWhileOpen;
+      const r2 = await store.readEventsAfter(r1.cursor, 10);
+      expect([...r1.events, ...r2.events].map((e) => e.kind).sort()).toEqual(["early-id", "late-id"]);
+    });
+
+    it("commits a transaction whole or not at all, and refuses the store inside one", async () => {
+      await store.insertRelease(release("r1"));
+      await expect(
+        store.tx(async (t) => {
+          await t.upsertAgent(agent("gone"));
+          throw new Error("changed my mind");
+        }),
+      ).rejects.toThrow("changed my mind");
+      expect(await store.getAgent("gone")).toBeUndefined();
+      await expect(store.tx(async () => store.getAgent("a1"))).rejects.toThrow(/transaction handle/);
+      let leaked: Parameters<Parameters<AsyncStore["tx"]>[0]>[0] | undefined;
+      expect(
+        await store.tx(async (t) => {
+          leaked = t;
+          await t.upsertAgent(agent("kept"));
+          return "value";
+        }),
+      ).toBe("value");
+      expect((await store.getAgent("kept"))?.id).toBe("kept");
+      await expect(leaked?.getAgent("kept")).rejects.toThrow(/after its transaction ended/);
+    });
+
+    it("re-runs a transaction that failed on a serialization failure", async () => {
+      let runs = 0;
+      const value = await store.tx(async (t) => {
+        runs++;
+        await t.upsertAgent(agent(`try${runs}`));
+        if (runs < 3) throw Object.assign(new Error("could not serialize access"), { code: "40001" });
+        return runs;
+      });
+      expect(value).toBe(3);
+      expect((await store.listAgents()).map((a) => a.id)).toEqual(["try3"]);
+      let failures = 0;
+      await expect(
+        store.tx(async () => {
+          failures++;
+          throw Object.assign(new Error("duplicate"), { code: "23505" });
+        }),
+      ).rejects.toThrow("duplicate");
+      expect(failures).toBe(1);
+    });
+
+    it("re-runs the loser of a real deadlock, so both transactions take effect once", async () => {
+      await seed(store);
+      await store.insertRelease(release("r2", "api"));
+      await store.insertRollout(rollout("ro2", "r2"));
+      const locked = { a: gate(), b: gate() };
+      const runs = { a: 0, b: 0 };
+      // Each locks one rollout, waits (briefly: on SQLite the other cannot start) for the other to
+      // lock its own, then takes the second in the opposite order and bumps a counter on both.
+      const crosswise = (me: "a" | "b", firstId: string, secondId: string, other: "a" | "b") =>
+        store.tx(async (t) => {
+          runs[me]++;
+          await t.lockRollout(firstId);
+          locked[me].open();
+          await Promise.race([locked[other].wait, sleep(300)]);
+          for (const id of [secondId, firstId]) {
+            const r = await t.lockRollout(id);
+            await t.updateRollout(id, { failureAllowance: (r?.failureAllowance ?? 0) + 1, updated: 60 });
+          }
+        });
+      await Promise.all([crosswise("a", "ro1", "ro2", "b"), crosswise("b", "ro2", "ro1", "a")]);
+      expect((await store.getRollout("ro1"))?.failureAllowance).toBe(2);
+      expect((await store.getRollout("ro2"))?.failureAllowance).toBe(2);
+      if (subject.name === "postgres") expect(runs.a + runs.b).toBeGreaterThan(2);
+    });
+
+    it("streams artifacts in and out in chunks, with byte ranges", async () => {
+      const data = Buffer.from(
+        Array.from({ length: 10 * TEST_CHUNK_BYTES + 123 }, (_, i) => (i * 7919) % 251),
+      );
+      const info = await store.writeArtifact(pieces(data, 700), { maxBytes: 1 << 20, created: 5 });
+      const { createHash } = await import("node:crypto");
+      const sha256 = createHash("sha256").update(data).digest("hex");
+      expect(info).toEqual({ sha256, size: data.length, created: 5 });
+      expect(await store.getArtifactInfo(sha256)).toEqual(info);
+      expect((await collect(await store.readArtifact(sha256))).equals(data)).toBe(true);
+      for (const [start, end] of [
+        [0, 1],
+        [TEST_CHUNK_BYTES - 1, TEST_CHUNK_BYTES + 1],
+        [1500, 9000],
+        [data.length - 5, data.length],
+        [7, 7],
+      ] as const)
+        expect(
+          (await collect(await store.readArtifact(sha256, { start, end }))).equals(data.subarray(start, end)),
+        ).toBe(true);
+      const again = await store.writeArtifact(pieces(data, 4096), {
+        maxBytes: 1 << 20,
+        created: 9,
+        expectedSha256: sha256,
+      });
+      expect(again).toEqual(info);
+      expect(await store.readArtifact("0".repeat(64))).toBeUndefined();
+    });
+
+    it("keeps nothing of a refused artifact upload", async () => {
+      const data = Buffer.alloc(5000, 1);
+      await expect(
+        store.writeArtifact(pieces(data, 1000), { maxBytes: 4500, created: 1 }),
+      ).rejects.toBeInstanceOf(ArtifactTooLarge);
+      await expect(
+        store.writeArtifact(pieces(data, 1000), {
+          maxBytes: 1 << 20,
+          created: 1,
+          expectedSha256: "f".repeat(64),
+        }),
+      ).rejects.toBeInstanceOf(ArtifactHashMismatch);
+      const { createHash } = await import("node:crypto");
+      expect(await store.getArtifactInfo(createHash("sha256").update(data).digest("hex"))).toBeUndefined();
+      expect(await store.getArtifactInfo("f".repeat(64))).toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,133 @@
+/**
+ * A real PostgreSQL server for tests (Debian's `postgresql` package): initdb + pg_ctl in a temp
+ * dir, listening on 127.0.0.1 at a free port, trust auth for the superuser `ship`, removed on
+ * stop(). initdb refuses to run as root, so as root every server binary runs as the `postgres`
+ * user (runuser) and the temp dir belongs to it. Durability is off (fsync, full pages): a test
+ * server is thrown away, and the contract tests check behaviour, not crash safety.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { chown, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import postgres from "postgres";
+import { requireFound } from "../require-program.js";
+import { freePort } from "./free-port.js";
+
+const run = promisify(execFile);
+
+export interface PostgresServer {
+  port: number;
+  /** postgres://ship@127.0.0.1:<port>/postgres — the maintenance database. */
+  url: string;
+  /** A new empty database; its URL. Each test can own one without restarting the server. */
+  createDatabase(): Promise<string>;
+  /** The server's log, for failing tests. */
+  log(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Where initdb and pg_ctl live: SHIP_TEST_PG_BIN, else the newest /usr/lib/postgresql/N/bin. */
+export function postgresBinDir(): string | undefined {
+  const fromEnv = process.env.SHIP_TEST_PG_BIN;
+  if (fromEnv) return existsSync(join(fromEnv, "initdb")) ? fromEnv : undefined;
+  const root = "/usr/lib/postgresql";
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root)
+    .filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, "bin", "initdb")))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] === undefined ? undefined : join(root, versions[0], "bin");
+}
+
+/** Skips loudly without PostgreSQL; fails under CI=true. */
+export function hasPostgres(): boolean {
+  return requireFound(
+    postgresBinDir() !== undefined,
+    "PostgreSQL is not installed (apt-get install postgresql; .ci/run does)",
+  );
+}
+
+async function idsOf(user: string): Promise<{ uid: number; gid: number }> {
+  const uid = Number((await run("id", ["-u", user])).stdout.trim());
+  const gid = Number((await run("id", ["-g", user])).stdout.trim());
+  return { uid, gid };
+}
+
+export async function startPostgres(): Promise<PostgresServer> {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error("PostgreSQL binaries not found (apt-get install postgresql)");
+  const dir = await mkdtemp(join(tmpdir(), "ship-pg-"));
+  const asRoot = userInfo().uid === 0;
+  if (asRoot) {
+    const { uid, gid } = await idsOf("postgres");
+    await chown(dir, uid, gid);
+  }
+  // As root, each binary runs as postgres; otherwise as whoever runs the tests.
+  const pg = (program: string, args: string[]) =>
+    asRoot
+      ? run("runuser", ["-u", "postgres", "--", join(bin, program), ...args], { cwd: dir })
+      : run(join(bin, program), args, { cwd: dir });
+  const data = join(dir, "data");
+  const logFile = join(dir, "server.log");
+  try {
+    await pg("initdb", ["-D", data, "-U", "ship", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
+    const port = await startOnFreePort(pg, data, dir, logFile);
+    const url = `postgres://ship@127.0.0.1:${port}/postgres`;
+    let databases = 0;
+    return {
+      port,
+      url,
+      async createDatabase() {
+        const name = `t${++databases}_${process.pid}`;
+        const admin = postgres(url, { max: 1, onnotice: () => {} });
+        try {
+          await admin.unsafe(`CREATE DATABASE ${name}`);
+        } finally {
+          await admin.end();
+        }
+        return `postgres://ship@127.0.0.1:${port}/${name}`;
+      },
+      log: () => readFile(logFile, "utf8").catch(() => ""),
+      async stop() {
+        await pg("pg_ctl", ["stop", "-D", data, "-m", "immediate", "-w"]).catch(() => {});
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    const log = await readFile(logFile, "utf8").catch(() => "");
+    await pg("pg_ctl", ["stop", "-D", data, "-m", "immediate"]).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`PostgreSQL did not start: ${String(error)}\n${log}`);
+  }
+}
+
+type Runner = (program: string, args: string[]) => Promise<unknown>;
+
+/** A free port can be taken between probing and binding; try a few. */
+async function startOnFreePort(pg: Runner, data: string, dir: string, logFile: string): Promise<number> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const options = [
+      "-c listen_addresses=127.0.0.1",
+      `-p ${port}`,
+      // The socket goes into the temp dir: /var/run/postgresql may not exist or be writable.
+      `-k ${dir}`,
+      "-c fsync=off",
+      "-c full_page_writes=off",
+      "-c synchronous_commit=off",
+      "-c shared_buffers=32MB",
+      "-c max_connections=60",
+      // Deadlock tests wait this long for detection (default 1 s).
+      "-c deadlock_timeout=100ms",
+    ].join(" ");
+    try {
+      await pg("pg_ctl", ["start", "-D", data, "-w", "-t", "30", "-l", logFile, "-o", options]);
+      return port;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
