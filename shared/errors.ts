@@ -92,6 +92,19 @@ export class UpdateFailedError extends ShipError {
   }
 }
 
+/** The update stopped before the app's files were touched: nothing to restore. Exit 1. */
+export class UpdateNotAppliedError extends ShipError {
+  readonly exitCode = ExitCode.updateFailedRestored;
+  constructor(
+    readonly app: string,
+    readonly step: string,
+    readonly reason: string,
+  ) {
+    super(`${app}: update failed at ${step}: ${reason}; the app's files were not changed`);
+    this.name = "UpdateNotAppliedError";
+  }
+}
+
 /** The update failed and restoring failed too: a person must look. Exit 3. */
 export class RestoreFailedError extends ShipError {
   readonly exitCode = ExitCode.restoreFailed;

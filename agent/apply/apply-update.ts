@@ -5,7 +5,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { RestoreFailedError, UpdateFailedError } from "../../shared/errors.js";
+import { RestoreFailedError, UpdateFailedError, UpdateNotAppliedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
@@ -110,7 +110,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   const appHashes = await hashSuspects(appDir, filesToHash(planInput));
   clock.lap("hash");
   const plan = planUpdate({ ...planInput, appHashes });
-  if (plan.conflicts.length > 0) throw new UpdateFailedError(app, "plan", plan.conflicts.join("; "));
+  if (plan.conflicts.length > 0) throw new UpdateNotAppliedError(app, "plan", plan.conflicts.join("; "));
   clock.lap("plan");
   const toVersion = manifest.version;
   const stagingDir = input.release.dir;

@@ -6,6 +6,7 @@
  */
 import { chmod, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { unrestoredDir } from "../backup/unrestored.js";
 import {
   copyEntry,
   linkEntry,
@@ -15,6 +16,7 @@ import {
   removeIfExists,
   type Transfer,
 } from "../tree/fs-ops.js";
+import type { ConfinedPaths } from "./confined-paths.js";
 
 /** Where a new file comes from: the staged release, or (sibling keep-copies) the backup of `src`. */
 export type OpSource = "staging" | "backup";
@@ -36,6 +38,8 @@ export interface OpContext {
   backupFiles: string;
   /** Told whenever a cheap operation had to copy (different filesystems), for one log line. */
   onCopy: (rel: string) => void;
+  /** Undo never reaches through a directory someone replaced with a symlink since the apply. */
+  confined?: ConfinedPaths;
 }
 
 type Handler<K extends FileOp["op"]> = (op: Extract<FileOp, { op: K }>, ctx: OpContext) => Promise<void>;
@@ -59,7 +63,15 @@ async function install(op: { rel: string; from: OpSource; src: string }, ctx: Op
 
 async function returnFromBackup(rel: string, ctx: OpContext): Promise<void> {
   const saved = join(ctx.backupFiles, rel);
-  if (await pathExists(saved)) note(ctx, rel, await moveEntry(saved, join(ctx.appDir, rel)));
+  if (!(await pathExists(saved))) return;
+  if (await insideApp(rel, ctx)) note(ctx, rel, await moveEntry(saved, join(ctx.appDir, rel)));
+  else await moveEntry(saved, join(unrestoredDir(dirname(ctx.backupFiles)), rel));
+}
+
+/** False when `rel` now lies behind a symlinked directory: the undo leaves it alone. */
+async function insideApp(rel: string, ctx: OpContext): Promise<boolean> {
+  if (ctx.confined === undefined) return true;
+  return ctx.confined.reachable(rel);
 }
 
 export const fileOpHandlers: Handlers = {
@@ -72,12 +84,15 @@ export const fileOpHandlers: Handlers = {
     forward: async (op, ctx) => {
       await removeDirIfEmpty(join(ctx.appDir, op.rel));
     },
-    undo: async (op, ctx) => ensureDir(join(ctx.appDir, op.rel), op.mode),
+    undo: async (op, ctx) => {
+      if (await insideApp(op.rel, ctx)) await ensureDir(join(ctx.appDir, op.rel), op.mode);
+    },
   },
   mkdir: {
     forward: async (op, ctx) => ensureDir(join(ctx.appDir, op.rel), op.mode),
     undo: async (op, ctx) => {
-      await removeDirIfEmpty(join(ctx.appDir, op.rel));
+      if (!(await insideApp(op.rel, ctx))) return;
+      if (await removeDirIfEmpty(join(ctx.appDir, op.rel))) ctx.confined?.forget(op.rel);
     },
   },
   replace: {
@@ -90,7 +105,9 @@ export const fileOpHandlers: Handlers = {
   },
   add: {
     forward: install,
-    undo: async (op, ctx) => removeIfExists(join(ctx.appDir, op.rel)),
+    undo: async (op, ctx) => {
+      if (await insideApp(op.rel, ctx)) await removeIfExists(join(ctx.appDir, op.rel));
+    },
   },
 };
 

@@ -10,7 +10,7 @@
  *      plain directory (the expensive part for big releases).
  *   3. `const applied = await applyUpdate({...})` plans, computes merges, then moves the old versions
  *      of changed files into a backup changeset and the new ones into the app, under a journal.
- *      Throws before any write: UpdateFailedError (plan conflicts), BadInputError (a config that does
+ *      Throws before any write: UpdateNotAppliedError (plan conflicts), BadInputError (a config that does
  *      not parse for a merge). A filesystem error mid-apply is undone at once → UpdateFailedError;
  *      if undoing fails too → RestoreFailedError.
  *   4. If a later step fails: `await restoreBackup({ backupPath: applied.backup.path })` puts back
@@ -30,6 +30,7 @@ export type { AppliedUpdate, ApplyUpdateInput } from "./apply-update.js";
 export { applyUpdate } from "./apply-update.js";
 export { checkMergeInputs } from "./check-merge-inputs.js";
 export { readInstallIndex } from "./install-index.js";
+export { linkInstalledFiles } from "./installed-files-link.js";
 export type { PlanInput } from "./plan.js";
 export { filesToHash, planUpdate, summarizePlan } from "./plan.js";
 export type { RecoveryResult } from "./recover.js";

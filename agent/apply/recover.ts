@@ -8,6 +8,7 @@ import type { Logger } from "../../shared/log.js";
 import { backupFilesDir } from "../backup/backup-store.js";
 import { finishRestore } from "../backup/restore.js";
 import { faultPoint } from "../fault.js";
+import { ConfinedPaths } from "./confined-paths.js";
 import { type OpContext, runUndo } from "./file-ops.js";
 import { finalizeUpdate } from "./finalize-update.js";
 import { readJournal, removeJournal, type UpdateJournal } from "./journal.js";
@@ -18,6 +19,8 @@ export interface RecoveryResult {
   app?: string;
   /** The version the app is on now (null: the tree ship found before its first install). */
   version?: string | null;
+  /** For `completed`: the backup that undoes the update recovery just finished. */
+  backupPath?: string;
   /** One line for the log and the report, e.g. "myapp: restored 1.0.0 (interrupted update to 2.0.0 undone)". */
   message: string;
 }
@@ -33,6 +36,7 @@ export async function rollBackUpdate(journal: UpdateJournal): Promise<void> {
     stagingDir: journal.stagingDir,
     backupFiles: backupFilesDir(journal.backupPath),
     onCopy: () => {},
+    confined: new ConfinedPaths(journal.appDir),
   };
   for (const op of [...journal.ops].reverse()) {
     await runUndo(op, ctx);
@@ -55,7 +59,13 @@ export async function recoverApp(options: { stateDir: string; log?: Logger }): P
     await finalizeUpdate(journal, options.log);
     const message = `${journal.app}: completed ${journal.toVersion} (the interrupted update had committed)`;
     options.log?.warn(message);
-    return { action: "completed", app: journal.app, version: journal.toVersion, message };
+    return {
+      action: "completed",
+      app: journal.app,
+      version: journal.toVersion,
+      backupPath: journal.backupPath,
+      message,
+    };
   }
   await rollBackUpdate(journal);
   const message = `${journal.app}: restored ${label(journal.fromVersion)} (interrupted update to ${journal.toVersion} undone)`;

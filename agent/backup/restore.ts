@@ -7,9 +7,12 @@ import { lstat, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { RestoreFailedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { ConfinedPaths } from "../apply/confined-paths.js";
 import { ensureDir } from "../apply/file-ops.js";
 import { indexPath, readIndexFile, readInstallIndex, writeInstallIndex } from "../apply/install-index.js";
+import { type InstalledState, installedState } from "../apply/installed-file.js";
 import { type RestoreJournal, readJournal, removeJournal, writeJournal } from "../apply/journal.js";
+import type { InstallIndex } from "../apply/types.js";
 import { faultPoint } from "../fault.js";
 import {
   linkEntry,
@@ -19,6 +22,7 @@ import {
   removeIfExists,
   syncDir,
 } from "../tree/fs-ops.js";
+import { hashEntry } from "../tree/hash-file.js";
 import {
   type BackupInventory,
   backupFilesDir,
@@ -29,6 +33,7 @@ import {
   readBackupInventory,
   readBackupMeta,
 } from "./backup-store.js";
+import { unrestoredDir } from "./unrestored.js";
 
 export interface RestoreInput {
   backupPath: string;
@@ -48,6 +53,10 @@ export interface RestoreResult {
   returned: number;
   deleted: number;
   copied: number;
+  /** Paths behind a symlinked directory (outside the app): left alone. */
+  outside: string[];
+  /** Paths holding something ship did not install (changed or created since): left alone. */
+  kept: string[];
 }
 
 export async function restoreBackup(input: RestoreInput): Promise<RestoreResult> {
@@ -73,58 +82,137 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     version: meta.fromVersion,
   };
   await writeJournal(stateDir, journal);
-  const { copied, deleted } = await finishRestore(journal, input.log);
+  const { returned, copied, deleted, outside, kept } = await finishRestore(journal, input.log);
   input.log?.info("restored backup", { app: meta.app, backup: meta.id, version: meta.fromVersion });
   return {
     app: meta.app,
     version: meta.fromVersion,
     undid: meta.toVersion,
-    returned: meta.files,
+    returned,
     deleted,
     copied,
+    outside,
+    kept,
   };
+}
+
+/** What a restore put back, and what it left alone because it was not ship's to touch. */
+interface RestoreWork {
+  returned: number;
+  copied: number;
+  deleted: number;
+  /** Paths behind a symlinked or non-directory parent: outside the app, never touched. */
+  outside: string[];
+  /** Paths whose entry is not the one ship installed (changed or created since): left as they are. */
+  kept: string[];
 }
 
 /**
  * Runs (or re-runs) a restore to its end. Order matters for file/directory swaps: the update's new
  * files go first, then its new directories (deepest first), then the directories it removed come
  * back (parents first), and last the old files.
+ *
+ * Only what ship installed is deleted or replaced: each path is checked against the install index
+ * of the update being undone (still in place until the end), and never through a symlink. The old
+ * versions of paths left alone are kept beside the backup (`<backup>.unrestored/`), never dropped.
+ * Every decision depends only on the disk and that index, so a re-run decides the same way.
  */
-export async function finishRestore(
-  journal: RestoreJournal,
-  log?: Logger,
-): Promise<{ copied: number; deleted: number }> {
+export async function finishRestore(journal: RestoreJournal, log?: Logger): Promise<RestoreWork> {
   const { appDir, backupPath } = journal;
+  const none: RestoreWork = { returned: 0, copied: 0, deleted: 0, outside: [], kept: [] };
   if (!(await pathExists(join(backupPath, META_FILE)))) {
     // The backup was already being deleted: everything before that step had finished.
     await rm(backupPath, { recursive: true, force: true });
     await removeJournal(journal.stateDir);
-    return { copied: 0, deleted: 0 };
+    return none;
   }
   const inventory = await readBackupInventory(backupPath);
   const files = backupFilesDir(backupPath);
-  let copied = 0;
+  const installed = await readInstallIndex(journal.stateDir);
+  const paths = new ConfinedPaths(appDir);
+  const work = { ...none, outside: [] as string[], kept: [] as string[] };
+  /** What is at `rel`: absent or ship's own entry may be touched; outside or foreign never. */
+  const stateOf = async (rel: string): Promise<InstalledState | "outside"> => {
+    if (!(await paths.reachable(rel))) {
+      work.outside.push(rel);
+      return "outside";
+    }
+    const state = await installedStateOf(appDir, rel, installed, files);
+    if (state === "foreign") work.kept.push(rel);
+    return state;
+  };
   for (const rel of inventory.added) {
-    await removeIfExists(join(appDir, rel));
-    faultPoint("restore:file");
-  }
-  for (const rel of [...inventory.createdDirs].reverse()) await removeDirIfEmpty(join(appDir, rel));
-  for (const dir of [...inventory.removedDirs].reverse()) await ensureDir(join(appDir, dir.rel), dir.mode);
-  for (const rel of inventory.changed) {
-    const saved = join(files, rel);
-    if (await pathExists(saved)) {
-      if ((await moveEntry(saved, join(appDir, rel))) === "copied") copied++;
+    if ((await stateOf(rel)) === "installed") {
+      await removeIfExists(join(appDir, rel));
+      work.deleted++;
     }
     faultPoint("restore:file");
   }
-  if (copied > 0) log?.warn("different filesystems: restore copied files instead of renaming", { copied });
+  for (const rel of [...inventory.createdDirs].reverse()) {
+    if (!(await paths.isRealDir(rel))) continue;
+    if (await removeDirIfEmpty(join(appDir, rel))) paths.forget(rel);
+  }
+  for (const dir of inventory.removedDirs) {
+    if (await paths.reachable(dir.rel)) await ensureDir(join(appDir, dir.rel), dir.mode);
+  }
+  for (const rel of inventory.changed) {
+    const saved = join(files, rel);
+    if (await pathExists(saved)) {
+      const state = await stateOf(rel);
+      if (state === "installed" || state === "absent") {
+        if ((await moveEntry(saved, join(appDir, rel))) === "copied") work.copied++;
+        work.returned++;
+      } else {
+        await moveEntry(saved, join(unrestoredDir(backupPath), rel));
+      }
+    }
+    faultPoint("restore:file");
+  }
+  if (work.copied > 0)
+    log?.warn("different filesystems: restore copied files instead of renaming", { copied: work.copied });
+  reportLeftAlone(work, backupPath, log);
   faultPoint("restore:before-finalize");
-  await reinstateIndex(journal, inventory, copied > 0);
+  await reinstateIndex(journal, inventory, work.copied > 0);
   // meta.json goes first: a half-deleted backup is then never listed or restored again.
   await rm(join(backupPath, META_FILE), { force: true });
   await rm(backupPath, { recursive: true, force: true });
   await removeJournal(journal.stateDir);
-  return { copied, deleted: inventory.added.length };
+  return work;
+}
+
+/**
+ * An entry ship installed is in the index; a sibling keep-copy (`x.bak`, written from the backup's
+ * old `x`) is not, and is recognised by being byte-equal to that saved version.
+ */
+async function installedStateOf(
+  appDir: string,
+  rel: string,
+  index: InstallIndex | undefined,
+  backupFiles: string,
+): Promise<InstalledState> {
+  const path = join(appDir, rel);
+  const indexed = index?.files[rel];
+  const state = await installedState(path, indexed);
+  if (state !== "foreign" || indexed !== undefined || !rel.endsWith(".bak")) return state;
+  const original = join(backupFiles, rel.slice(0, -".bak".length));
+  const [copy, saved] = await Promise.all([lstat(path), lstat(original).catch(() => undefined)]);
+  if (saved === undefined || !copy.isFile() || copy.size !== saved.size) return state;
+  return (await hashEntry(path)) === (await hashEntry(original)) ? "installed" : state;
+}
+
+function reportLeftAlone(work: RestoreWork, backupPath: string, log?: Logger): void {
+  if (work.outside.length > 0) {
+    log?.warn("restore left paths behind a symlink alone: they are outside the app directory", {
+      paths: work.outside,
+      oldVersions: unrestoredDir(backupPath),
+    });
+  }
+  if (work.kept.length > 0) {
+    log?.warn("restore kept files ship did not install (changed or created since the update)", {
+      paths: work.kept,
+      oldVersions: unrestoredDir(backupPath),
+    });
+  }
 }
 
 /**

@@ -14,6 +14,8 @@ export interface CommandEnv {
   version: string;
   previousVersion: string;
   appDir: string;
+  /** Rollback commands: the files of the release being undone (SHIP_RELEASE_DIR). */
+  releaseDir?: string;
 }
 
 export interface RunCommandOptions {
@@ -54,6 +56,7 @@ export function commandEnvironment(env: CommandEnv): NodeJS.ProcessEnv {
     SHIP_VERSION: env.version,
     SHIP_PREVIOUS_VERSION: env.previousVersion,
     SHIP_APP_DIR: env.appDir,
+    ...(env.releaseDir === undefined ? {} : { SHIP_RELEASE_DIR: env.releaseDir }),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   applyUpdate,
   checkMergeInputs,
   describeRelease,
+  linkInstalledFiles,
   listBackups,
   recoverApp,
   restoreBackup,
@@ -29,7 +30,11 @@ const engine: UpdateEngine = {
   async recover({ stateDir, log }) {
     const result = await recoverApp({ stateDir, log });
     if (result.action !== "none") log.warn(result.message, { action: result.action });
-    return { detail: result.message };
+    return {
+      detail: result.message,
+      action: result.action,
+      ...(result.backupPath === undefined ? {} : { backupPath: result.backupPath }),
+    };
   },
   async apply(input) {
     const release = await describeRelease(input.releaseDir, {
@@ -59,6 +64,7 @@ const engine: UpdateEngine = {
   async restore({ appDir, stateDir, backupPath, log }) {
     await restoreBackup({ appDir, stateDir, backupPath, log });
   },
+  keepInstalledFiles: (input) => linkInstalledFiles(input),
 };
 
 /** `trust`: ship.toml's [trust]; with keys, every standalone release must be signed by one of them. */

@@ -1,18 +1,7 @@
 /** Pipeline outcomes that are failures but not the ones shared/errors.ts already names. */
 import { ExitCode, ShipError } from "../../shared/errors.js";
 
-/** The update stopped before the app's files were touched: nothing to restore. Exit 1. */
-export class UpdateNotAppliedError extends ShipError {
-  readonly exitCode = ExitCode.updateFailedRestored;
-  constructor(
-    readonly app: string,
-    readonly step: string,
-    readonly reason: string,
-  ) {
-    super(`${app}: update failed at ${step}: ${reason}; the app's files were not changed`);
-    this.name = "UpdateNotAppliedError";
-  }
-}
+export { UpdateNotAppliedError } from "../../shared/errors.js";
 
 /**
  * A step after the apply failed but the manifest's auto_rollback_on does not include its trigger:

@@ -2,39 +2,43 @@
  * What happens when a step throws. Before the apply nothing in the app changed; from the apply on,
  * the manifest's auto_rollback_on decides whether the backup is restored. Rollback hooks run from
  * the pre_update hooks on, because those may already have stopped the app's services.
+ *
+ * The outcome says what is true on disk: "restored" only when files were put back, "not changed"
+ * when the update stopped before its first write, exit 3 only when putting the files back failed.
+ * A failing rollback command is reported with the outcome but does not turn it into exit 3.
  */
-import { ExitCode, RestoreFailedError, ShipError, UpdateFailedError } from "../../shared/errors.js";
-import { need, type UpdateContext } from "./context.js";
-import { StepFailedError, UpdateLeftInPlaceError, UpdateNotAppliedError } from "./errors.js";
-import type { AppReport } from "./report.js";
+import { join } from "node:path";
+import {
+  ExitCode,
+  RestoreFailedError,
+  ShipError,
+  UpdateFailedError,
+  UpdateNotAppliedError,
+} from "../../shared/errors.js";
+import type { UpdateContext } from "./context.js";
+import { StepFailedError, UpdateLeftInPlaceError } from "./errors.js";
+import { type AppReport, appMessage } from "./report.js";
 import { runCommandList } from "./run-commands.js";
 import { mayHaveStoppedServices, rollbackTrigger, type Step, stepName } from "./steps.js";
 
 export type FailureOutcome = Pick<AppReport, "result" | "exitCode" | "message" | "error">;
 
+/** What became of the app's files. */
+type FilesOutcome = { kind: "unchanged" } | { kind: "restored" } | { kind: "failed"; why: string };
+
 export async function handleFailure(ctx: UpdateContext, step: Step, error: unknown): Promise<FailureOutcome> {
   const name = stepName(step);
-  const reason = error instanceof StepFailedError ? error.reason : messageOf(error);
+  const reason = reasonOf(error);
   ctx.log.error(`step ${name} failed`, { reason });
   const trigger = rollbackTrigger(step);
+  const manifest = ctx.manifest;
 
-  if (trigger === null) {
-    const problems = mayHaveStoppedServices(step) ? await runRollbackCommands(ctx) : [];
-    if (problems.length > 0) return restoreFailed(ctx, reason, problems);
-    if (isBadInput(error)) {
-      return {
-        result: "failed_unchanged",
-        exitCode: ExitCode.badInput,
-        message: error.message,
-        error: error.message,
-      };
-    }
-    const failed = new UpdateNotAppliedError(ctx.app, name, reason);
-    return { result: "failed_unchanged", exitCode: failed.exitCode, message: failed.message, error: reason };
-  }
-
-  const manifest = need(ctx.manifest, "manifest");
-  if (ctx.applied !== undefined && !manifest.rollback.auto_rollback_on.includes(trigger)) {
+  if (
+    ctx.applied !== undefined &&
+    trigger !== null &&
+    manifest !== undefined &&
+    !manifest.rollback.auto_rollback_on.includes(trigger)
+  ) {
     const left = new UpdateLeftInPlaceError(ctx.app, name, reason, trigger, manifest.version);
     ctx.log.error(left.message, { trigger, autoRollbackOn: manifest.rollback.auto_rollback_on });
     return {
@@ -45,47 +49,121 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
     };
   }
 
-  const problems = [...(await restoreFiles(ctx)), ...(await runRollbackCommands(ctx))];
-  if (problems.length > 0) return restoreFailed(ctx, reason, problems);
-  // Bad input the apply found before its first write (a config changed since the check): the app's
-  // files never changed, so this is bad input (exit 2), not a restored failure.
-  if (ctx.applied === undefined && isBadInput(error)) {
+  const wantsCommands = mayHaveStoppedServices(step) && rollbackCommandsOf(ctx).length > 0;
+  // The release's files, for its rollback commands: still staged before the apply; linked aside
+  // from the app before a restore removes them. After a failed apply they are partly gone: none.
+  let releaseDir: string | undefined;
+  if (wantsCommands && ctx.release !== undefined && step.kind !== "apply" && ctx.applied === undefined)
+    releaseDir = ctx.release.dir;
+
+  let files: FilesOutcome = { kind: "unchanged" };
+  if (ctx.applied !== undefined) {
+    if (wantsCommands) releaseDir = await keepReleaseFiles(ctx);
+    files = await restoreBackup(ctx, ctx.applied.backupPath);
+  } else if (step.kind === "apply") {
+    files = await settleFailedApply(ctx, error);
+  }
+  const commandProblems = mayHaveStoppedServices(step) ? await runRollbackCommands(ctx, releaseDir) : [];
+  return outcomeOf(ctx, { name, reason, error, files, commandProblems });
+}
+
+function outcomeOf(
+  ctx: UpdateContext,
+  facts: { name: string; reason: string; error: unknown; files: FilesOutcome; commandProblems: string[] },
+): FailureOutcome {
+  const { name, reason, error, files, commandProblems } = facts;
+  const commandNote =
+    commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
+  if (files.kind === "failed") {
+    const failed = new RestoreFailedError(ctx.app, reason, [files.why, ...commandProblems].join("; "));
+    ctx.log.error(failed.message);
+    return {
+      result: "restore_failed",
+      exitCode: failed.exitCode,
+      message: failed.message,
+      error: failed.message,
+    };
+  }
+  if (files.kind === "restored") {
+    const failed = new UpdateFailedError(ctx.app, name, reason);
+    const message = failed.message + commandNote;
+    ctx.log.error(message);
+    return { result: "failed_restored", exitCode: failed.exitCode, message, error: reason + commandNote };
+  }
+  if (error instanceof ShipError && error.exitCode === ExitCode.badInput) {
+    const message = appMessage(ctx.app, error.message) + commandNote;
     return {
       result: "failed_unchanged",
       exitCode: ExitCode.badInput,
-      message: error.message,
-      error: error.message,
+      message,
+      error: error.message + commandNote,
     };
   }
-  const failed = new UpdateFailedError(ctx.app, name, reason);
-  ctx.log.error(failed.message);
-  return { result: "failed_restored", exitCode: failed.exitCode, message: failed.message, error: reason };
+  const failed = new UpdateNotAppliedError(ctx.app, name, reason);
+  const message = failed.message + commandNote;
+  if (commandNote !== "") ctx.log.error(message);
+  return { result: "failed_unchanged", exitCode: failed.exitCode, message, error: reason + commandNote };
 }
 
-/** The backup when the apply finished; otherwise the engine's recovery undoes a partial apply. */
-async function restoreFiles(ctx: UpdateContext): Promise<string[]> {
-  const { engine } = ctx.ports;
-  const appDir = ctx.source.app_dir;
+/** The apply threw before returning: it either never wrote, undid itself, or died after committing. */
+async function settleFailedApply(ctx: UpdateContext, error: unknown): Promise<FilesOutcome> {
+  if (error instanceof RestoreFailedError)
+    return { kind: "failed", why: `restoring files: ${error.restoreReason}` };
+  if (error instanceof UpdateFailedError) return { kind: "restored" }; // undone at once by the engine
+  if (error instanceof ShipError) return { kind: "unchanged" }; // refused before its first write
   try {
-    if (ctx.applied !== undefined) {
-      await engine.restore({
-        appDir,
-        stateDir: ctx.paths.appStateDir,
-        backupPath: ctx.applied.backupPath,
-        log: ctx.log,
-      });
-      ctx.log.info("restored the previous version", { backup: ctx.applied.backupPath });
-    } else {
-      const recovery = await engine.recover({ appDir, stateDir: ctx.paths.appStateDir, log: ctx.log });
-      ctx.log.info("undid the interrupted apply", { detail: recovery.detail });
-    }
-    return [];
-  } catch (error) {
-    return [`restoring files: ${messageOf(error)}`];
+    const recovery = await ctx.ports.engine.recover({
+      appDir: ctx.source.app_dir,
+      stateDir: ctx.paths.appStateDir,
+      log: ctx.log,
+    });
+    if (recovery.action === "completed" && recovery.backupPath !== undefined)
+      return restoreBackup(ctx, recovery.backupPath);
+    return recovery.action === "none" ? { kind: "unchanged" } : { kind: "restored" };
+  } catch (recoverError) {
+    return { kind: "failed", why: `restoring files: ${messageOf(recoverError)}` };
   }
 }
 
-async function runRollbackCommands(ctx: UpdateContext): Promise<string[]> {
+async function restoreBackup(ctx: UpdateContext, backupPath: string): Promise<FilesOutcome> {
+  try {
+    await ctx.ports.engine.restore({
+      appDir: ctx.source.app_dir,
+      stateDir: ctx.paths.appStateDir,
+      backupPath,
+      log: ctx.log,
+    });
+    ctx.log.info("restored the previous version", { backup: backupPath });
+    return { kind: "restored" };
+  } catch (error) {
+    return { kind: "failed", why: `restoring files: ${messageOf(error)}` };
+  }
+}
+
+/** Links the failing release's files aside (the restore removes them from the app). */
+async function keepReleaseFiles(ctx: UpdateContext): Promise<string | undefined> {
+  const into = join(ctx.paths.stagingDir, ".ship-release-being-undone");
+  try {
+    await ctx.ports.engine.keepInstalledFiles({
+      appDir: ctx.source.app_dir,
+      stateDir: ctx.paths.appStateDir,
+      into,
+    });
+    return into;
+  } catch (error) {
+    ctx.log.warn("could not keep the failing release's files for its rollback commands", {
+      error: messageOf(error),
+    });
+    return undefined;
+  }
+}
+
+function rollbackCommandsOf(ctx: UpdateContext) {
+  const custom = ctx.manifest?.rollback.custom_rollback_command;
+  return [...(ctx.manifest?.hooks.rollback ?? []), ...(custom === undefined ? [] : [custom])];
+}
+
+async function runRollbackCommands(ctx: UpdateContext, releaseDir: string | undefined): Promise<string[]> {
   const rollback = ctx.manifest?.hooks.rollback ?? [];
   const custom = ctx.manifest?.rollback.custom_rollback_command;
   const problems: string[] = [];
@@ -94,29 +172,22 @@ async function runRollbackCommands(ctx: UpdateContext): Promise<string[]> {
     ["custom_rollback_command", custom === undefined ? [] : [custom]],
   ] as const) {
     try {
-      await runCommandList(ctx, label, commands);
+      await runCommandList(ctx, label, commands, releaseDir);
     } catch (error) {
-      problems.push(error instanceof StepFailedError ? error.reason : messageOf(error));
+      problems.push(messageOf(error));
     }
   }
   return problems;
 }
 
-function restoreFailed(ctx: UpdateContext, reason: string, problems: string[]): FailureOutcome {
-  const failed = new RestoreFailedError(ctx.app, reason, problems.join("; "));
-  ctx.log.error(failed.message, { problems });
-  return {
-    result: "restore_failed",
-    exitCode: failed.exitCode,
-    message: failed.message,
-    error: failed.message,
-  };
-}
-
-function isBadInput(error: unknown): error is ShipError {
-  return error instanceof ShipError && error.exitCode === ExitCode.badInput;
+/** The failure's own words, without the "app: …" framing an error class may have added. */
+function reasonOf(error: unknown): string {
+  if (error instanceof StepFailedError) return error.reason;
+  if (error instanceof UpdateFailedError || error instanceof UpdateNotAppliedError) return error.reason;
+  return messageOf(error);
 }
 
 function messageOf(error: unknown): string {
+  if (error instanceof StepFailedError) return error.reason;
   return error instanceof Error ? error.message : String(error);
 }

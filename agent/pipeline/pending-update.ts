@@ -4,7 +4,8 @@
  * ran. A pending_update record in the state file (written before the first step that may change the
  * host, cleared by finalize) tells the next start to restore the backup and run the rollback hooks.
  */
-import { access } from "node:fs/promises";
+import { access, rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
@@ -56,7 +57,11 @@ export async function resolvePendingUpdate(input: {
   if (pending === undefined) return null;
   log.warn(`an update to ${pending.version} was interrupted; restoring the previous version`, { pending });
 
-  const problems: string[] = [];
+  const fileProblems: string[] = [];
+  // The interrupted release's own rollback commands run in its files: linked aside before the
+  // restore removes them from the app (when it had committed; an undone apply left none).
+  const releaseDir = join(input.appStateDir, "release-being-undone");
+  let keptRelease = false;
   try {
     const backupPath =
       pending.backup_path ??
@@ -69,11 +74,19 @@ export async function resolvePendingUpdate(input: {
     // No backup (the apply was undone by the journal) or a consumed one (a restore was finished): the
     // files are already the old ones.
     if (backupPath !== null && (await exists(backupPath))) {
+      if (pending.rollback_commands.length > 0) {
+        await rm(releaseDir, { recursive: true, force: true });
+        const kept = await ports.engine
+          .keepInstalledFiles({ appDir: source.app_dir, stateDir: input.appStateDir, into: releaseDir })
+          .catch(() => undefined);
+        keptRelease = kept === pending.version;
+      }
       await ports.engine.restore({ appDir: source.app_dir, stateDir: input.appStateDir, backupPath, log });
     }
   } catch (error) {
-    problems.push(`restoring files: ${error instanceof Error ? error.message : String(error)}`);
+    fileProblems.push(`restoring files: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const commandProblems: string[] = [];
   for (const [index, spec] of pending.rollback_commands.entries()) {
     const command = typeof spec === "string" ? spec : spec.command;
     const timeout =
@@ -82,33 +95,42 @@ export async function resolvePendingUpdate(input: {
         : (spec.timeout ?? DEFAULT_COMMAND_TIMEOUT_SECONDS);
     const label = `rollback[${index}]`;
     const result = await runCommand(command, {
-      cwd: source.app_dir,
+      cwd: keptRelease ? releaseDir : source.app_dir,
       timeoutSeconds: timeout,
       env: {
         app: name,
         version: pending.version,
         previousVersion: pending.from ?? "",
         appDir: source.app_dir,
+        ...(keptRelease ? { releaseDir } : {}),
       },
       log,
       label,
       recordFile: runningCommandFile(input.appStateDir),
     });
-    if (!result.ok) problems.push(describeFailure(label, result, timeout));
+    if (!result.ok) commandProblems.push(describeFailure(label, result, timeout));
   }
+  await rm(releaseDir, { recursive: true, force: true });
 
-  const failed = problems.length > 0;
+  const failed = fileProblems.length > 0;
+  const commandNote =
+    commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
   const detail = failed
-    ? `update to ${pending.version} was interrupted and restoring failed: ${problems.join("; ")} — the app needs a person`
-    : `update to ${pending.version} was interrupted; restored ${pending.from ?? "the previous tree"}`;
+    ? `update to ${pending.version} was interrupted and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person`
+    : `update to ${pending.version} was interrupted; restored ${pending.from ?? "the previous tree"}${commandNote}`;
   await updateSourceState(config.general.state_file, name, ({ pending_update: _done, ...s }) => ({
     ...s,
     last_result: failed ? "restore_failed" : "failed_restored",
     last_error: detail,
   }));
-  if (failed) log.error(detail);
+  if (failed || commandNote !== "") log.error(detail);
   else log.warn(detail);
-  return { exitCode: failed ? ExitCode.restoreFailed : ExitCode.ok, detail };
+  const exitCode = failed
+    ? ExitCode.restoreFailed
+    : commandNote === ""
+      ? ExitCode.ok
+      : ExitCode.updateFailedRestored;
+  return { exitCode, detail };
 }
 
 async function exists(path: string): Promise<boolean> {

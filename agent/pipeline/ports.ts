@@ -69,6 +69,10 @@ export interface AppliedRelease {
 export interface RecoveryOutcome {
   /** What recovery found: nothing pending, a finished apply, or an undone one. */
   detail: string;
+  /** none: nothing was pending; rolled-back/restored: old files back; completed: the new release is in place. */
+  action: "none" | "rolled-back" | "completed" | "restored";
+  /** For `completed`: the backup that undoes the update recovery just finished. */
+  backupPath?: string;
 }
 
 export interface UpdateEngine {
@@ -98,6 +102,12 @@ export interface UpdateEngine {
   }): Promise<string | null>;
   /** Puts the pre-update bytes back from `backupPath`. */
   restore(input: { appDir: string; stateDir: string; backupPath: string; log: Logger }): Promise<void>;
+  /**
+   * Hard-links the files the installed release put into the app into the empty directory `into`,
+   * so commands shipped by a release that is being undone still find its files after the restore.
+   * Returns the installed version (undefined: nothing installed by ship).
+   */
+  keepInstalledFiles(input: { appDir: string; stateDir: string; into: string }): Promise<string | undefined>;
 }
 
 export interface PipelinePorts {

@@ -35,3 +35,8 @@ export function combinedExitCode(codes: readonly ExitCode[]): ExitCode {
   for (const code of SEVERITY) if (codes.includes(code)) return code;
   return 0;
 }
+
+/** `app: text`, without doubling the prefix when the text already names the app that way. */
+export function appMessage(app: string, text: string): string {
+  return text.startsWith(`${app}: `) ? text : `${app}: ${text}`;
+}

@@ -12,6 +12,8 @@ export async function runCommandList(
   ctx: UpdateContext,
   label: string,
   commands: readonly CommandSpec[],
+  /** Rollback commands run in the files of the release being undone, when they are on disk. */
+  releaseDir?: string,
 ): Promise<void> {
   for (const [index, spec] of commands.entries()) {
     const command = typeof spec === "string" ? spec : spec.command;
@@ -21,9 +23,9 @@ export async function runCommandList(
         : (spec.timeout ?? ctx.settings.defaultCommandTimeoutSeconds);
     const name = `${label}[${index}]`;
     const result = await runCommand(command, {
-      cwd: ctx.source.app_dir,
+      cwd: releaseDir ?? ctx.source.app_dir,
       timeoutSeconds,
-      env: commandEnv(ctx),
+      env: { ...commandEnv(ctx), ...(releaseDir === undefined ? {} : { releaseDir }) },
       log: ctx.log,
       label: name,
       recordFile: runningCommandFile(ctx.paths.appStateDir),

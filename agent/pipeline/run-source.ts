@@ -17,7 +17,7 @@ import { readInstalledRelease } from "./installed-release.js";
 import { lockDir, updatePaths } from "./paths.js";
 import { type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
-import type { AppReport } from "./report.js";
+import { type AppReport, appMessage } from "./report.js";
 import { runAppUpdate } from "./run-app-update.js";
 
 export interface SourceRunOptions {
@@ -73,7 +73,7 @@ export async function runSource(
       return bare({
         result: "restore_failed",
         exitCode: ExitCode.restoreFailed,
-        message: `${name}: ${interrupted.detail}`,
+        message: appMessage(name, interrupted.detail),
         error: interrupted.detail,
       });
     }
@@ -103,7 +103,7 @@ export async function runSource(
         ...bare({
           result: "up_to_date",
           exitCode: ExitCode.ok,
-          message: `${name}: ${check.detail}`,
+          message: appMessage(name, check.detail),
           error: null,
         }),
         fromVersion: currentVersion,
@@ -114,7 +114,7 @@ export async function runSource(
         ...bare({
           result: "update_available",
           exitCode: ExitCode.updateAvailable,
-          message: `${name}: ${check.detail}`,
+          message: appMessage(name, check.detail),
           error: null,
         }),
         fromVersion: currentVersion,
@@ -154,11 +154,11 @@ export async function runSource(
     // Recovery, the check or the state file failed: nothing of the release was applied.
     const message = error instanceof Error ? error.message : String(error);
     const exitCode = error instanceof ShipError ? error.exitCode : ExitCode.updateFailedRestored;
-    log.error(`${name}: ${message}`);
+    log.error(appMessage(name, message));
     return bare({
       result: exitCode === ExitCode.restoreFailed ? "restore_failed" : "failed_unchanged",
       exitCode,
-      message: `${name}: ${message}`,
+      message: appMessage(name, message),
       error: message,
     });
   } finally {

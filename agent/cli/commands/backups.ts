@@ -59,5 +59,10 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   out.line(
     `${result.app}: back on ${result.version ?? "the tree before ship's first install"} (${result.restored.length} backup(s) restored)`,
   );
+  for (const restored of result.restored) {
+    for (const rel of restored.outside)
+      out.line(`  left alone: ${rel} (behind a symlink, outside the app directory)`);
+    for (const rel of restored.kept) out.line(`  left alone: ${rel} (not the file ship installed)`);
+  }
   return 0;
 }

@@ -1,4 +1,5 @@
 import { recover, runOnce } from "../../pipeline/index.js";
+import type { AppReport } from "../../pipeline/report.js";
 import { loadCliConfig } from "../load-config.js";
 import { cliLogger } from "../logger.js";
 import type { GlobalOptions } from "../main.js";
@@ -20,8 +21,7 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
   out.result(summary);
   if (options.checkOnly) {
     for (const app of summary.apps) {
-      const mark = app.result === "update_available" ? "update" : "current";
-      out.line(`${mark.padEnd(8)} ${app.message}`);
+      out.line(`${checkMark(app.result).padEnd(8)} ${app.message}`);
     }
   } else {
     for (const app of summary.apps) out.line(app.message);
@@ -36,6 +36,14 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     }
   }
   return summary.exitCode;
+}
+
+/** The first word of a `--check-only` line: only a source that answered is "current". */
+function checkMark(result: AppReport["result"]): string {
+  if (result === "update_available") return "update";
+  if (result === "up_to_date") return "current";
+  if (result === "refused") return "locked";
+  return "failed";
 }
 
 /** `ship --recover`: finish or undo interrupted updates, then exit. */

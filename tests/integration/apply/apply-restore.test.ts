@@ -7,7 +7,7 @@ import { journalPath } from "../../../agent/apply/journal.js";
 import { listBackups } from "../../../agent/backup/backup-store.js";
 import { restoreBackup, rollbackTo } from "../../../agent/backup/restore.js";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
-import { UpdateFailedError } from "../../../shared/errors.js";
+import { UpdateFailedError, UpdateNotAppliedError } from "../../../shared/errors.js";
 import { Manifest, type ManifestInput } from "../../../shared/manifest/schema.js";
 import { snapshot, stage, type TreeSpec, tempDir, writeTree } from "./tree-fixtures.js";
 
@@ -203,7 +203,7 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     const before = await snapshot(appDir);
     const backupsBefore = await listBackups(backupRoot);
     const clash = update({ ...v2, uploads: "a file where the user has a directory\n" }, "2.0.0");
-    await expect(clash).rejects.toBeInstanceOf(UpdateFailedError);
+    await expect(clash).rejects.toBeInstanceOf(UpdateNotAppliedError);
     await expect(clash).rejects.toThrow(/uploads: the release ships a file where the app has a directory/);
     expect(await snapshot(appDir)).toEqual(before);
     expect(await listBackups(backupRoot)).toEqual(backupsBefore);

@@ -144,18 +144,72 @@ describe("a failing update", () => {
     expect(await hashTree(box.appDir)).toEqual(before);
   });
 
-  it("exits 3 with a loud message when the rollback hooks fail too", async () => {
-    await installV1();
+  it("a failing rollback hook is reported, but the files were restored: exit 1, not 3", async () => {
+    const before = await installV1();
     const v2 = await box.release("v2", v2Files, {
       version: "2.0.0",
       hooks: { rollback: ["echo 'service will not start' >&2; exit 1"] },
       post_update_tests: [{ name: "health", command: "exit 1" }],
     });
     const summary = await box.run(v2);
-    expect(summary.exitCode).toBe(3);
-    expect(summary.apps[0]?.result).toBe("restore_failed");
-    expect(summary.apps[0]?.message).toContain("needs a person");
-    expect(summary.apps[0]?.message).toContain("service will not start");
+    expect(summary.exitCode).toBe(1);
+    expect(summary.apps[0]?.result).toBe("failed_restored");
+    expect(summary.apps[0]?.message).toContain("restored the previous version");
+    expect(summary.apps[0]?.message).toContain("rollback commands failed");
+    expect(summary.apps[0]?.message).toContain("rollback hook[0] exited with 1");
+    expect(await hashTree(box.appDir)).toEqual(before);
+  });
+
+  it("rollback commands shipped by the failing release run in its files ($SHIP_RELEASE_DIR), after the restore", async () => {
+    const marker = join(box.root, "rollback-log");
+    const script = (who: string) =>
+      `#!/bin/sh\necho "${who} $1 app=$(cat "$SHIP_APP_DIR/app.py")" >> ${marker}\n`;
+    const v1 = await box.release(
+      "v1",
+      { ...v1Files, "scripts/rollback.sh": script("v1-script") },
+      {
+        version: "1.0.0",
+      },
+    );
+    expect((await box.run(v1)).exitCode).toBe(0);
+    const before = await hashTree(box.appDir);
+    const v2 = await box.release(
+      "v2",
+      { ...v2Files, "scripts/rollback.sh": script("v2-script") },
+      {
+        version: "2.0.0",
+        hooks: { rollback: ["sh scripts/rollback.sh hook"] },
+        rollback: { custom_rollback_command: 'sh "$SHIP_RELEASE_DIR/scripts/rollback.sh" custom' },
+        post_update_tests: [{ name: "health", command: "exit 1" }],
+      },
+    );
+    const summary = await box.run(v2);
+    expect(summary.exitCode, summary.apps[0]?.message).toBe(1);
+    expect(summary.apps[0]?.result).toBe("failed_restored");
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe(
+      "v2-script hook app=print('v1')\nv2-script custom app=print('v1')\n",
+    );
+  });
+
+  it("a refusal before the first write says nothing changed, once, without a doubled prefix", async () => {
+    const before = await installV1();
+    const v2 = await box.release(
+      "v2",
+      { ...v2Files, "local.cfg/inner": "a dir where the user has a file\n" },
+      {
+        version: "2.0.0",
+      },
+    );
+    const summary = await box.run(v2);
+    const message = summary.apps[0]?.message ?? "";
+    expect(summary.exitCode).toBe(1);
+    expect(summary.apps[0]?.result).toBe("failed_unchanged");
+    expect(message).toMatch(/^myapp: update failed at apply: local\.cfg\/inner: /);
+    expect(message).toContain("the app's files were not changed");
+    expect(message).not.toContain("restored");
+    expect(message).not.toContain("myapp: myapp:");
+    expect(await hashTree(box.appDir)).toEqual(before);
   });
 
   it("refuses a downgrade with exit 2 unless allowed", async () => {

@@ -1,0 +1,43 @@
+/**
+ * Keeps restores and undos inside the app directory. An operator may replace a directory ship
+ * installed with a symlink to a shared place (the Capistrano layout: app/storage → /srv/shared/storage);
+ * writing or deleting "storage/x" would then reach through the link into files ship never installed.
+ * Every path is checked just before it is touched: each existing directory on the way must be a real
+ * directory (not a symlink, not a file). Missing directories are fine: ship creates them itself.
+ */
+import { lstat } from "node:fs/promises";
+import { join } from "node:path";
+
+export class ConfinedPaths {
+  /** Directories (relative) seen as real directories; only ship's own rmdir changes them meanwhile. */
+  private readonly realDirs = new Set<string>();
+
+  constructor(readonly appDir: string) {}
+
+  /** True when touching `rel` cannot leave the app directory through a symlinked (or non-)directory. */
+  async reachable(rel: string): Promise<boolean> {
+    const parts = rel.split("/");
+    let dir = "";
+    for (let i = 0; i < parts.length - 1; i++) {
+      dir = dir === "" ? (parts[i] as string) : `${dir}/${parts[i]}`;
+      if (this.realDirs.has(dir)) continue;
+      const stat = await lstat(join(this.appDir, dir)).catch(() => undefined);
+      if (stat === undefined) return true; // missing from here down: created by ship, inside the app
+      if (!stat.isDirectory()) return false; // a symlink (to anywhere) or a file: never go through it
+      this.realDirs.add(dir);
+    }
+    return true;
+  }
+
+  /** Whether `rel` itself is a real directory inside the app (not a symlink to one). */
+  async isRealDir(rel: string): Promise<boolean> {
+    if (!(await this.reachable(rel))) return false;
+    const stat = await lstat(join(this.appDir, rel)).catch(() => undefined);
+    return stat?.isDirectory() === true;
+  }
+
+  /** Ship removed the directory `rel`: forget what was known about it and below. */
+  forget(rel: string): void {
+    for (const dir of this.realDirs) if (dir === rel || dir.startsWith(`${rel}/`)) this.realDirs.delete(dir);
+  }
+}
