@@ -62,6 +62,32 @@ const corpus: Fixture[] = [
     ],
   },
   {
+    name: "rails-database",
+    ext: "yml",
+    kept: ["production.pool"],
+    added: [
+      "default.connect_timeout",
+      "development.connect_timeout",
+      "test.connect_timeout",
+      "production.connect_timeout",
+      "production.sslmode",
+    ],
+    updated: ["default.pool", "development.pool", "test.pool"],
+  },
+  {
+    name: "docker-compose",
+    ext: "yml",
+    kept: ["services.web.environment.WEB_CONCURRENCY"],
+    added: ["services.web.stop_grace_period"],
+    updated: [
+      "x-logging.options.max-size",
+      "services.web.image",
+      "services.web.logging.options.max-size",
+      "services.db.image",
+      "services.db.logging.options.max-size",
+    ],
+  },
+  {
     name: "package-json",
     ext: "json",
     kept: ["engines.node"],
