@@ -161,7 +161,7 @@ export async function keygenAction(o: CommonOptions, opts: { out?: string }): Pr
   report(o, keys, [
     `private key: ${keys.privateKeyPath} (mode 600; keep it in your CI's secret store, never in git)`,
     `public key:  ${keys.publicKeyPath} (key id ${keys.keyId})`,
-    `for ship.toml: [trust] key_files = ["/etc/ship/${keys.keyId}.pub"]  (or keys = ["<the PEM text>"])`,
+    `copy ${keys.publicKeyPath} to /etc/ship/${basename(keys.publicKeyPath)} on every server; in ship.toml: [trust] key_files = ["/etc/ship/${basename(keys.publicKeyPath)}"]`,
   ]);
 }
 
