@@ -89,10 +89,18 @@ export class RolloutEngine {
     return release;
   }
 
+  /** By id, or by a unique prefix of at least 4 characters (the dashboard shows 8). */
   requireRollout(id: string): RolloutRecord {
     const rollout = this.store.getRollout(id);
-    if (!rollout) throw new HubRequestError(404, `rollout ${id} not found`);
-    return rollout;
+    if (rollout) return rollout;
+    const matches =
+      id.length >= 4
+        ? this.store.listRollouts({ limit: 100_000 }).filter((r) => r.id.startsWith(id.toLowerCase()))
+        : [];
+    if (matches.length === 1) return matches[0] as RolloutRecord;
+    if (matches.length > 1)
+      throw new HubRequestError(409, `rollout id ${id} is ambiguous: ${matches.map((r) => r.id).join(", ")}`);
+    throw new HubRequestError(404, `rollout ${id} not found`);
   }
 
   /** The split `create` gives for the same body while the same agents are registered. */
