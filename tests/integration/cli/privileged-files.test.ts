@@ -52,5 +52,5 @@ describe("privileged_files", () => {
     expect(warning).toMatch(/"level":\s*(40|"warn(ing)?")/i);
     expect(warning).toContain(sha256("print('v2')\n"));
     expect(warning).toContain(sha256("print('v1')\n"));
-  });
+  }, 120_000);
 });
