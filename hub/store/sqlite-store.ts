@@ -55,6 +55,7 @@ export class SqliteStore implements Store {
   // db.transaction() builds four wrapper functions per call; a batch of reports makes thousands of
   // calls, so one wrapper runs them all (it still nests as a savepoint).
   private readonly inTransaction: (fn: () => unknown) => unknown;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -85,6 +86,7 @@ export class SqliteStore implements Store {
         VALUES (@id, @app, @version, @manifest, @source, @signature, @created, @createdBy)`),
       getRelease: p("SELECT * FROM releases WHERE id = ?"),
       findRelease: p("SELECT * FROM releases WHERE app = ? AND version = ?"),
+      releaseVersions: p("SELECT version FROM releases WHERE app = ?"),
       listReleases: p(
         "SELECT * FROM releases WHERE (@app IS NULL OR app = @app) ORDER BY created DESC LIMIT @limit",
       ),
@@ -172,6 +174,15 @@ export class SqliteStore implements Store {
   rollback(): void {
     if (this.db.inTransaction) this.db.exec("ROLLBACK");
   }
+  /** A prepared statement, made once: for the async adapter's operations the sync Store lacks. */
+  statement(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
 
   insertToken(t: TokenRecord): void {
     this.stmt.insertToken.run(t);
@@ -208,6 +219,9 @@ export class SqliteStore implements Store {
   findRelease(app: string, version: string): ReleaseRecord | undefined {
     const r = this.stmt.findRelease.get(app, version) as Row | undefined;
     return r && toRelease(r);
+  }
+  releaseVersions(app: string): string[] {
+    return (this.stmt.releaseVersions.all(app) as Row[]).map((r) => str(r.version));
   }
   listReleases(filter: { app?: string; limit: number }): ReleaseRecord[] {
     return (this.stmt.listReleases.all({ app: filter.app ?? null, limit: filter.limit }) as Row[]).map(
