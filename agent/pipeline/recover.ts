@@ -11,6 +11,7 @@ import { defaultPorts } from "./default-ports.js";
 import { lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
+import { syncInstalledState } from "./sync-installed.js";
 import { combinedExitCode } from "./report.js";
 
 export interface RecoverReport {
@@ -57,6 +58,8 @@ export async function recover(
           appStateDir,
           log: appLog,
         });
+        // A finished restore (say, of a killed `ship --rollback`) changed what is installed.
+        await syncInstalledState(config, name, source);
         apps.push({
           source: name,
           appDir: source.app_dir,
