@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "../shared/log.js";
 import { createApiApp } from "./api/app.js";
+import { LiveSessions } from "./auth/live-sessions.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
 import { HubMetrics } from "./metrics.js";
@@ -32,6 +33,8 @@ export interface HubOptions {
   maxBufferedBytes?: number;
   log: Logger;
   now?: () => number;
+  /** How often live connections are checked for a revoked or expired token (default 1 s). */
+  sessionCheckMs?: number;
 }
 
 /** The store and token service, for `serve` and for `token create|revoke|list` alike. */
@@ -65,6 +68,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // No connection survives a restart; agents say hello again when they reconnect.
   store.markAllAgentsOffline();
   const tokens = new TokenService(secret, store, now);
+  const sessions = new LiveSessions(store, options.log, now, options.sessionCheckMs ?? 1000);
   const metrics = new HubMetrics(store);
   const log = options.log;
   const registry = new ConnectionRegistry({
@@ -89,6 +93,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     maxArtifactBytes: options.maxArtifactBytes,
     isOnline: (id) => registry.isOnline(id),
     send: (id, message) => registry.send(id, message),
+    sessions,
     refusals,
     log,
     now,
@@ -96,6 +101,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const server = createServer(app);
   const agents = attachAgentServer(server, {
     tokens,
+    sessions,
     registry,
     sync,
     metrics,
@@ -135,6 +141,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     close() {
       closing ??= (async () => {
         clearInterval(ticker);
+        sessions.stop();
         agents.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

@@ -3,8 +3,9 @@
  * finalize. Before the journal is written nothing in the app has changed; after it, a crash at any
  * point is undone (or finished, once committed) by recoverApp.
  */
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { constants as fsConstants, lstatSync } from "node:fs";
+import { chmod, copyFile, mkdir, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { RestoreFailedError, UpdateFailedError, UpdateNotAppliedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
@@ -20,18 +21,18 @@ import {
 } from "../backup/backup-store.js";
 import { faultPoint } from "../fault.js";
 import { linkEntry } from "../tree/fs-ops.js";
-import { hashEntry, mapLimit } from "../tree/hash-file.js";
+import { hashEntry, hashFile, mapLimit } from "../tree/hash-file.js";
 import { scanTree } from "../tree/scan-tree.js";
 import { type FileOp, type OpContext, runForward } from "./file-ops.js";
 import { finalizeUpdate } from "./finalize-update.js";
 import { indexPath, readInstallIndex } from "./install-index.js";
 import { type UpdateJournal, writeJournal } from "./journal.js";
 import { buildOps, type Inventory, inventoryOf } from "./ops.js";
-import { filesToHash, planUpdate, summarizePlan } from "./plan.js";
+import { filesToHash, planUpdate, statMatches, summarizePlan } from "./plan.js";
 import { prepareUpdate } from "./prepare.js";
 import { recoverApp, rollBackUpdate } from "./recover.js";
 import { protectedDirectoryOf } from "./rules.js";
-import type { InstallIndex, PlanStep, PlanSummary, ReleaseTree, TreeScan } from "./types.js";
+import type { InstallIndex, PlanStep, PlanSummary, ReleaseEntry, ReleaseTree, TreeScan } from "./types.js";
 
 export interface ApplyUpdateInput {
   /** The source's name; backups live in <backupRoot>/<app>/. */
@@ -42,6 +43,11 @@ export interface ApplyUpdateInput {
   manifest: Manifest;
   /** The source's id of this release, recorded in the install index (what sources compare against). */
   releaseId?: string;
+  /**
+   * Stages release files missing from the staging directory (a source that left out what the app
+   * already held, when the app changed since). Without it, a missing file stops the update unchanged.
+   */
+  materialize?: (rels: readonly string[]) => Promise<void>;
   /** Per-app state: install index, journal, merge bases. Created if missing. */
   stateDir: string;
   /** `general.backup_dir`. */
@@ -112,6 +118,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   clock.lap("hash");
   const plan = planUpdate({ ...planInput, appHashes });
   if (plan.conflicts.length > 0) throw new UpdateNotAppliedError(app, "plan", plan.conflicts.join("; "));
+  await stageMissing(input, plan.steps, index, scan);
   clock.lap("plan");
   const toVersion = manifest.version;
   const stagingDir = input.release.dir;
@@ -184,6 +191,61 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     backup,
     timings: clock.timings,
   };
+}
+
+/**
+ * Every file the plan installs must be in staging before anything is written. A source may have
+ * left out files the app held byte for byte. When only the mode changed, the app still holds the
+ * bytes and they are copied from it (and checked); otherwise the source stages them now.
+ */
+async function stageMissing(
+  input: ApplyUpdateInput,
+  steps: readonly PlanStep[],
+  index: InstallIndex | undefined,
+  scan: TreeScan,
+): Promise<void> {
+  const { dir, files } = input.release;
+  const installs = steps.filter((s) => s.kind === "add" || s.kind === "replace" || s.kind === "merge");
+  const missing = installs
+    .map((s) => s.rel)
+    .filter((rel) => lstatSync(join(dir, rel), { throwIfNoEntry: false }) === undefined);
+  if (missing.length === 0) return;
+  const fromSource: string[] = [];
+  for (const rel of missing) {
+    const entry = files.get(rel);
+    const indexed = index?.files[rel];
+    const app = scan.files.get(rel);
+    const sameBytes =
+      entry?.type === "file" &&
+      app !== undefined &&
+      indexed?.merged !== true &&
+      indexed?.sha256 === entry.sha256 &&
+      statMatches(app, indexed);
+    if (!sameBytes || !(await copyVerified(join(input.appDir, rel), join(dir, rel), entry)))
+      fromSource.push(rel);
+  }
+  if (fromSource.length === 0) return;
+  if (input.materialize === undefined) {
+    throw new UpdateNotAppliedError(
+      input.app,
+      "plan",
+      `${fromSource[0]}${fromSource.length > 1 ? ` and ${fromSource.length - 1} more` : ""} changed in the app while the release was staged; the next run tries again`,
+    );
+  }
+  input.log?.info("staging release files the app no longer holds", { files: fromSource.length });
+  await input.materialize(fromSource);
+}
+
+/** Copies `from` to the staging path `to` with the entry's mode; false (and nothing left) unless the bytes hash as expected. */
+async function copyVerified(from: string, to: string, entry: ReleaseEntry): Promise<boolean> {
+  await mkdir(dirname(to), { recursive: true });
+  await copyFile(from, to, fsConstants.COPYFILE_FICLONE);
+  if ((await hashFile(to)) !== entry.sha256) {
+    await rm(to, { force: true });
+    return false;
+  }
+  await chmod(to, entry.mode);
+  return true;
 }
 
 /** Creates the backup directory with its inventory; `complete` stays false until finalize. */

@@ -39,7 +39,8 @@ export function keepCopyName(rel: string): string {
   return `${rel}.bak`;
 }
 
-function statMatches(app: TreeEntry, indexed: IndexedFile | undefined): boolean {
+/** Whether the index vouches for the app's file as it is now (no re-hash needed). */
+export function statMatches(app: TreeEntry, indexed: IndexedFile | undefined): boolean {
   return (
     indexed !== undefined &&
     app.size === indexed.size &&

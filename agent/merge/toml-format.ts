@@ -11,6 +11,11 @@ import type { MergeEdit } from "./plan.js";
 import { editTomlText } from "./toml-text-edit.js";
 import { sameValue } from "./values.js";
 
+/** What a rewrite from values loses, for the WARNING that names the file. */
+export const REWRITE_WARNING =
+  "rewrote the whole file from values because no text edit could express the merge: its comments, blank lines, " +
+  "inline-table and string styles and number spellings (0xff, 1_000, 1.0) were lost";
+
 export function parseToml(text: string, fileName: string, role: CopyRole): unknown {
   try {
     return parse(text, { integersAsBigInt: "asNeeded" });
@@ -42,7 +47,7 @@ export function renderTomlMerge(
   if (edited !== undefined && parsesTo(edited, merged)) return { text: edited, warnings: [] };
   return {
     text: stringify(merged),
-    warnings: ["the merged TOML was rewritten from values: comments and formatting were not kept"],
+    warnings: [REWRITE_WARNING],
   };
 }
 

@@ -6,15 +6,23 @@
  */
 import { stringify } from "smol-toml";
 import type { MergeEdit } from "./plan.js";
-import { scanToml, type TomlEntry, type TomlHeader, type TomlLayout, TomlScanError } from "./toml-scan.js";
+import {
+  arrayBlocks,
+  type Block,
+  blockInsertionPoint,
+  blocksText,
+  inArrayElement,
+  nextBlockStart,
+  samePath,
+  startsWith,
+  type TomlSide,
+  tableBlocks,
+} from "./toml-blocks.js";
+import { scanToml, type TomlEntry, type TomlLayout, TomlScanError } from "./toml-scan.js";
 import { formatKey, inlineValueText } from "./toml-value-text.js";
 import { isTable, sameValue, valueAt } from "./values.js";
 
-interface Side {
-  text: string;
-  value: unknown;
-  layout: TomlLayout;
-}
+type Side = TomlSide;
 
 interface TextOp {
   start: number;
@@ -78,6 +86,10 @@ function opFor(edit: MergeEdit, user: Side, release: Side): TextOp[] | undefined
       if (own !== undefined && valueText !== undefined) {
         return [{ start: own.valueStart, end: own.valueEnd, text: valueText }];
       }
+      // An array of tables on both sides: the release's [[blocks]] take the place of the user's.
+      const mine = own === undefined ? arrayBlocks(user, edit.path) : undefined;
+      const theirs = arrayBlocks(release, edit.path);
+      if (mine !== undefined && theirs !== undefined) return replaceBlocks(user, release, mine, theirs);
       // A value becoming a [table] or the reverse: take the old one out, put the new one in.
       const removal = remove(user, own, edit.path);
       const addition = add(user, release, edit.path);
@@ -97,7 +109,7 @@ function remove(user: Side, own: TomlEntry | undefined, path: string[]): TextOp[
 
 function add(user: Side, release: Side, path: string[]): TextOp[] | undefined {
   const releaseEntry = entryAt(release.layout, path);
-  if (releaseEntry === undefined && isTable(valueAt(release.value, path)))
+  if (releaseEntry === undefined && (isTable(valueAt(release.value, path)) || arrayBlocks(release, path)))
     return addTable(user, release, path);
   return addEntry(user, release, path);
 }
@@ -129,11 +141,33 @@ function addEntry(user: Side, release: Side, path: string[]): TextOp[] | undefin
       releaseEntry === undefined ? "" : release.text.slice(releaseEntry.blockStart, releaseEntry.lineStart);
     text = `${comments}${key.map(formatKey).join(".")} = ${valueText}\n`;
   }
+  if (target.opens) return openTable(user, target.at, target.table, text);
   return [{ start: target.at, end: target.at, text: lineAt(user.text, target.at, text) }];
 }
 
+/** `[table]` headers this merge writes, per user text: later keys of the same table join the first. */
+const openedTables = new WeakMap<Side, Map<string, TextOp>>();
+
+/** A new `[table]` block for a table the user's file defines only through its sub-tables. */
+function openTable(user: Side, at: number, table: string[], line: string): TextOp[] {
+  const opened = openedTables.get(user) ?? new Map<string, TextOp>();
+  openedTables.set(user, opened);
+  const id = JSON.stringify(table);
+  const existing = opened.get(id);
+  if (existing !== undefined) {
+    existing.text = `${existing.text.slice(0, -1)}${line}\n`;
+    return [];
+  }
+  const op: TextOp = { start: at, end: at, text: `[${table.map(formatKey).join(".")}]\n${line}\n` };
+  opened.set(id, op);
+  return [op];
+}
+
 /** Where a new key of table `parent` goes: after the last key of the block that defines it. */
-function insertionPoint(user: Side, parent: string[]): { at: number; table: string[] } | undefined {
+function insertionPoint(
+  user: Side,
+  parent: string[],
+): { at: number; table: string[]; opens?: boolean } | undefined {
   const { headers, entries } = user.layout;
   const header = headers.find((h) => h.kind === "table" && samePath(h.path, parent));
   if (parent.length === 0 || header !== undefined) {
@@ -146,20 +180,46 @@ function insertionPoint(user: Side, parent: string[]): { at: number; table: stri
   const sibling = entries
     .filter((e) => e.path !== undefined && e.key.length > 1 && startsWith(e.path, parent))
     .at(-1);
-  if (sibling === undefined || sibling.table.length > parent.length) return undefined;
-  return { at: sibling.lineEnd, table: sibling.table };
+  if (sibling !== undefined) {
+    return sibling.table.length > parent.length ? undefined : { at: sibling.lineEnd, table: sibling.table };
+  }
+  // The table exists only through its sub-tables ([a.b] without [a]): TOML allows [a] after them too,
+  // so it opens right above the first one.
+  const sub = headers.find((h) => h.path.length > parent.length && startsWith(h.path, parent));
+  if (sub === undefined || inArrayElement(user.layout, sub.path)) return undefined;
+  return { at: sub.blockStart, table: parent, opens: true };
 }
 
 function addTable(user: Side, release: Side, path: string[]): TextOp[] | undefined {
   const blocks = tableBlocks(release, path);
+  if (blocks !== undefined) {
+    const at = blockInsertionPoint(user, release, path, blocks);
+    if (at !== undefined) return [{ start: at, end: at, text: `${blocksText(release, blocks)}\n` }];
+  }
   const text =
-    blocks === undefined
-      ? stringify(nest(path, valueAt(release.value, path)))
-      : blocks.map(([start, end]) => withNewline(release.text.slice(start, end))).join("");
+    blocks === undefined ? stringify(nest(path, valueAt(release.value, path))) : blocksText(release, blocks);
   const separator = user.text.length === 0 ? "" : user.text.endsWith("\n") ? "\n" : "\n\n";
   return [
     { start: user.text.length, end: user.text.length, text: `${separator + text.trimEnd()}\n`, tail: true },
   ];
+}
+
+/**
+ * The user's first block gives way to the release's blocks; the user's other blocks go, with the
+ * blank lines after them (comments after a block, such as a banner for the next section, stay).
+ */
+function replaceBlocks(user: Side, release: Side, mine: Block[], theirs: Block[]): TextOp[] {
+  const [first, ...rest] = mine as [Block, ...Block[]];
+  // Like a changed `key = value`, the comment above the first header stays the user's.
+  const text = blocksText(release, theirs, true);
+  const ops: TextOp[] = [{ start: first.headerStart, end: first.contentEnd, text }];
+  for (const block of rest) {
+    const blank = /^(?:[ \t]*\r?\n)*/.exec(user.text.slice(block.contentEnd, block.end))?.[0] ?? "";
+    const end = block.contentEnd + blank.length;
+    const start = end === user.text.length ? afterLastContent(user.text, block.start) : block.start;
+    ops.push({ start, end, text: "" });
+  }
+  return ops;
 }
 
 function removeTable(user: Side, path: string[]): TextOp[] | undefined {
@@ -167,7 +227,7 @@ function removeTable(user: Side, path: string[]): TextOp[] | undefined {
   // A block at the very end takes the blank lines above it along, so the file does not end blank.
   const startOf = (start: number, end: number) =>
     end === user.text.length ? afterLastContent(user.text, start) : start;
-  return blocks?.map(([start, end]) => ({ start: startOf(start, end), end, text: "" }));
+  return blocks?.map((b) => ({ start: startOf(b.start, b.end), end: b.end, text: "" }));
 }
 
 /** The offset just past the newline of the last non-blank line before `offset`. */
@@ -175,25 +235,6 @@ function afterLastContent(text: string, offset: number): number {
   const blank = /(?:\r?\n[ \t]*)+$/.exec(text.slice(0, offset))?.[0] ?? "";
   const newline = /^\r?\n/.exec(blank)?.[0].length ?? 0;
   return offset - blank.length + newline;
-}
-
-/**
- * The [start, end) ranges of the header blocks holding table `path` and its sub-tables, when every
- * key of the table lives inside them (not in dotted keys elsewhere).
- */
-function tableBlocks(side: Side, path: readonly string[]): [number, number][] | undefined {
-  const { headers, entries } = side.layout;
-  const blocks = headers
-    .filter((h) => startsWith(h.path, path))
-    .map((h): [number, number] => [h.blockStart, nextBlockStart(headers, h.lineEnd, side.text.length)]);
-  if (blocks.length === 0) return undefined;
-  const inside = (offset: number) => blocks.some(([start, end]) => offset >= start && offset < end);
-  const stray = entries.some((e) => e.path !== undefined && startsWith(e.path, path) && !inside(e.lineStart));
-  return stray ? undefined : blocks;
-}
-
-function nextBlockStart(headers: readonly TomlHeader[], after: number, fallback: number): number {
-  return headers.find((h) => h.lineStart >= after)?.blockStart ?? fallback;
 }
 
 function applyOps(text: string, ops: TextOp[]): string | undefined {
@@ -240,20 +281,8 @@ function lineAt(text: string, at: number, line: string): string {
   return at > 0 && text[at - 1] !== "\n" ? `\n${line}` : line;
 }
 
-function withNewline(text: string): string {
-  return text.endsWith("\n") ? text : `${text}\n`;
-}
-
 function nest(path: readonly string[], value: unknown): Record<string, unknown> {
   let node: unknown = value;
   for (const key of [...path].reverse()) node = { [key]: node };
   return isTable(node) ? node : {};
-}
-
-function samePath(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((part, i) => part === b[i]);
-}
-
-function startsWith(path: readonly string[], prefix: readonly string[]): boolean {
-  return prefix.length <= path.length && prefix.every((part, i) => part === path[i]);
 }

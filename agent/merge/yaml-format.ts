@@ -4,19 +4,24 @@
  * Anchors/aliases and `<<` merge keys on an edited path cannot be edited in place: the result is
  * then rebuilt from values (comments lost) and a warning says so.
  */
-import { Document, isMap, isNode, isScalar, type Pair, parseDocument, YAMLMap } from "yaml";
+import { Document, isMap, isNode, type Pair, parseDocument, YAMLMap } from "yaml";
 import { applyEditsToValue } from "./apply-plain.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
-import { sameValue } from "./values.js";
+import { ABSENT, childOf, dotted, isTable, sameValue, valueAt } from "./values.js";
+import { editableMapAt, followsAnchor, hasAliases, ownPair } from "./yaml-anchors.js";
 
 export interface ParsedYaml {
   doc: Document;
   value: unknown;
 }
 
+/** YAML 1.2 with `<<` merge keys resolved, as Rails, docker-compose and most YAML configs mean them. */
+const PARSE_OPTIONS = { merge: true } as const;
+const TO_JS = { maxAliasCount: 1000 } as const;
+
 export function parseYaml(text: string, fileName: string, role: CopyRole): ParsedYaml {
-  const doc: Document = parseDocument(text);
+  const doc: Document = parseDocument(text, PARSE_OPTIONS);
   const error = doc.errors[0];
   if (error !== undefined) {
     const at = error.linePos?.[0];
@@ -25,7 +30,7 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
   }
   // An empty file is an empty mapping, so update_only can add the release's keys to it.
   if (doc.contents === null) doc.contents = new YAMLMap();
-  return { doc, value: doc.toJS({ maxAliasCount: 1000 }) };
+  return { doc, value: doc.toJS(TO_JS) };
 }
 
 export interface YamlRender {
@@ -33,6 +38,12 @@ export interface YamlRender {
   warnings: string[];
 }
 
+/**
+ * Tries the edits on the user's Document: first copying the release's nodes (with their comments),
+ * then, when those carry aliases the user's file cannot resolve the same way, the release's values.
+ * An edit the document already shows through an anchor is skipped. Only when neither attempt gives
+ * the merged values is the file rebuilt from values, with a warning.
+ */
 export function renderYamlMerge(
   userText: string,
   user: ParsedYaml,
@@ -42,67 +53,113 @@ export function renderYamlMerge(
   if (edits.length === 0) return { text: userText, warnings: [] };
   const expected = applyEditsToValue(user.value, release.value, edits);
   const options = { lineWidth: 0, ...detectLayout(userText) };
-  const edited = user.doc.clone();
-  try {
-    for (const edit of edits) applyEdit(edited, release.doc, edit);
-    const text = edited.toString(options);
-    if (sameValue(parseDocument(text).toJS({ maxAliasCount: 1000 }), expected)) return { text, warnings: [] };
-  } catch {
-    // Fall through: an alias or merge key is in the way of an in-place edit.
+  const aliased = hasAliases(user.doc);
+  for (const copy of ["nodes", "values"] as const) {
+    try {
+      const edited = user.doc.clone();
+      const notes: string[] = [];
+      let changed = false;
+      for (const edit of edits) {
+        if (aliased && alreadyShown(edited, edit, expected)) continue;
+        applyEdit(edited, release, edit, copy, notes);
+        changed = true;
+      }
+      if (!changed) return { text: userText, warnings: [] };
+      const text = edited.toString(options);
+      if (means(text, expected, release)) return { text, warnings: notes };
+    } catch {
+      // An alias or merge key stands in the way of this attempt.
+    }
   }
   return {
     text: new Document(expected).toString(options),
     warnings: [
-      "the merged YAML was rebuilt from values (anchors, aliases or merge keys on a changed key): comments were not kept",
+      "rebuilt the whole file from values because anchors, aliases or merge keys (<<) could not take the change in place: its comments, anchors and aliases were lost",
     ],
   };
 }
 
-function applyEdit(target: Document, release: Document, edit: MergeEdit): void {
+/** The edited document already has the merged value at the edit's path (through an anchor edited before). */
+function alreadyShown(doc: Document, edit: MergeEdit, expected: unknown): boolean {
+  const now = valueAt(doc.toJS(TO_JS), edit.path);
+  return edit.kind === "remove" ? now === ABSENT : sameValue(now, valueAt(expected, edit.path));
+}
+
+/**
+ * Whether `text` holds the merged values. A value that follows an anchor may differ where the
+ * release also leaves it to an anchor (or does not have it): it follows the user's anchor, as written.
+ */
+function means(text: string, expected: unknown, release: ParsedYaml): boolean {
+  const doc = parseDocument(text, PARSE_OPTIONS);
+  if (doc.errors.length > 0) return false;
+  return differences(doc.toJS(TO_JS), expected).every(
+    (path) =>
+      followsAnchor(doc, path) &&
+      (valueAt(release.value, path) === ABSENT || followsAnchor(release.doc, path)),
+  );
+}
+
+function differences(actual: unknown, expected: unknown, path: string[] = []): string[][] {
+  if (isTable(actual) && isTable(expected)) {
+    const keys = new Set([...Object.keys(actual), ...Object.keys(expected)]);
+    return [...keys].flatMap((key) =>
+      differences(childOf(actual, key), childOf(expected, key), [...path, key]),
+    );
+  }
+  return sameValue(actual, expected) ? [] : [path];
+}
+
+function applyEdit(
+  target: Document,
+  release: ParsedYaml,
+  edit: MergeEdit,
+  copy: "nodes" | "values",
+  notes: string[],
+): void {
   if (edit.path.length === 0) {
-    const contents = release.contents?.clone();
+    const contents = release.doc.contents?.clone();
     target.contents = isNode(contents) ? contents : null;
     return;
   }
-  const parentPath = edit.path.slice(0, -1);
+  const parent = editableMapAt(target, edit.path.slice(0, -1), notes);
   const key = edit.path[edit.path.length - 1] as string;
-  const parent = mapAt(target, parentPath);
-  const index = parent.items.findIndex((pair) => keyText(pair) === key);
+  const own = ownPair(parent, key);
   if (edit.kind === "remove") {
-    if (index >= 0) parent.items.splice(index, 1);
+    // A key the map inherits through `<<` cannot be removed without expanding the merge.
+    if (own === undefined) throw new Error(`${dotted(edit.path)} is inherited`);
+    parent.items.splice(parent.items.indexOf(own), 1);
     return;
   }
-  const source = mapAt(release, parentPath).items.find((pair) => keyText(pair) === key);
-  if (source === undefined) throw new Error(`release has no ${edit.path.join(".")}`);
-  const existing = index >= 0 ? parent.items[index] : undefined;
-  if (existing === undefined) {
-    parent.items.push(source.clone());
+  const source = releasePair(release, edit.path);
+  const useValue = copy === "values" || source === undefined;
+  const value = useValue ? target.createNode(valueAt(release.value, edit.path)) : cloneValue(source.value);
+  if (own === undefined) {
+    // New, or overriding what `<<` gives (an own key wins over merged ones).
+    const pair = useValue || source === undefined ? target.createPair(key, null) : source.clone();
+    pair.value = value;
+    parent.items.push(pair);
   } else {
-    // Keep the user's key node (and the comments above it); take the release's value node.
-    const value: unknown = source.value;
-    existing.value = isNodeWithClone(value) ? value.clone() : value;
+    // Keep the user's key node (and the comments above it); take the release's value.
+    own.value = value;
   }
 }
 
-function mapAt(doc: Document, path: readonly string[]): YAMLMap<unknown, unknown> {
-  let node: unknown = doc.contents;
-  for (const key of path) {
-    if (!isMap(node)) break;
-    node = node.items.find((pair) => keyText(pair) === key)?.value;
+/** The release's own pair at `path`, when the release writes it there (not through `<<` or an alias). */
+function releasePair(release: ParsedYaml, path: readonly string[]): Pair<unknown, unknown> | undefined {
+  let node: unknown = release.doc.contents;
+  for (const key of path.slice(0, -1)) {
+    if (!isMap(node)) return undefined;
+    node = ownPair(node, key)?.value;
   }
-  if (!isMap(node)) throw new Error(`no mapping at ${path.join(".")}`);
-  return node;
+  return isMap(node) ? ownPair(node, path[path.length - 1] as string) : undefined;
 }
 
-function keyText(pair: Pair<unknown, unknown>): string {
-  const key = pair.key;
-  return String(isScalar(key) ? key.value : key);
-}
-
-function isNodeWithClone(value: unknown): value is { clone(): unknown } {
-  return (
-    typeof value === "object" && value !== null && typeof (value as { clone?: unknown }).clone === "function"
-  );
+function cloneValue(value: unknown): unknown {
+  return typeof value === "object" &&
+    value !== null &&
+    typeof (value as { clone?: unknown }).clone === "function"
+    ? (value as { clone(): unknown }).clone()
+    : value;
 }
 
 /** The user's indent width and whether block sequences under a key are indented. */

@@ -17,6 +17,7 @@ import { evaluateConditionals as evaluateHostConditionals } from "../conditions/
 import { hostConditionContext } from "../conditions/host-context.js";
 import { checkRequirements as checkHostRequirements } from "../requirements/check.js";
 import { createSource } from "../sources/create.js";
+import { listedRelease } from "../tree/release-tree.js";
 import type {
   ConditionalsInput,
   ConditionalsVerdict,
@@ -37,15 +38,17 @@ const engine: UpdateEngine = {
     };
   },
   async apply(input) {
-    const release = await describeRelease(input.releaseDir, {
-      knownHashes: input.releaseHashes,
-      umask: installUmask(input.manifest),
-    });
+    const umask = installUmask(input.manifest);
+    const release =
+      input.releaseListing === undefined
+        ? await describeRelease(input.releaseDir, { knownHashes: input.releaseHashes, umask })
+        : await listedRelease(input.releaseDir, input.releaseListing, { umask });
     const applied = await applyUpdate({
       app: input.app,
       appDir: input.appDir,
       release,
       releaseId: input.releaseId,
+      ...(input.materialize === undefined ? {} : { materialize: input.materialize }),
       manifest: input.manifest,
       stateDir: input.stateDir,
       backupRoot: input.backupDir,

@@ -9,7 +9,7 @@ import type { Issue } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Conditional, Manifest, Requirements } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
-import type { InstalledRelease, ReleaseSource } from "../sources/types.js";
+import type { InstalledRelease, ReleaseListing, ReleaseSource } from "../sources/types.js";
 
 export interface SourceContext {
   /** Where the source keeps change-detection metadata (ETag, commit) between runs. */
@@ -51,6 +51,10 @@ export interface ApplyInput {
    * the engine does not read the whole release again; files it does not name are hashed.
    */
   releaseHashes?: ReadonlyMap<string, string>;
+  /** The whole release when `releaseDir` holds only part of it (FetchedRelease.listing). */
+  releaseListing?: ReleaseListing;
+  /** Stages left-out release files on demand (FetchedRelease.materialize). */
+  materialize?: (rels: readonly string[]) => Promise<void>;
   manifest: Manifest;
   version: string;
   previousVersion: string | null;

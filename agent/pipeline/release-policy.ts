@@ -7,6 +7,7 @@ import { lstat, readdir } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME, type SecurityPolicy } from "../../shared/manifest/schema.js";
+import type { ReleaseListing } from "../sources/types.js";
 
 export interface FilePolicy {
   /** Extensions (".py") or exact file names ("Dockerfile"); undefined allows everything. */
@@ -27,10 +28,16 @@ export function effectivePolicy(
   };
 }
 
-export async function checkReleaseFiles(dir: string, policy: FilePolicy): Promise<void> {
+/** `listing`: the whole release when `dir` holds only part of it (sizes come from the listing). */
+export async function checkReleaseFiles(
+  dir: string,
+  policy: FilePolicy,
+  listing?: ReleaseListing,
+): Promise<void> {
   if (policy.allowedTypes === undefined && policy.maxFileBytes === undefined) return;
   const allowed = new Set(policy.allowedTypes?.map((t) => t.toLowerCase()));
-  for await (const rel of walkFiles(dir, "")) {
+  const rels = listing === undefined ? walkFiles(dir, "") : listing.files.keys();
+  for await (const rel of rels) {
     if (rel === MANIFEST_FILENAME) continue;
     const name = basename(rel).toLowerCase();
     if (policy.allowedTypes !== undefined && !allowed.has(extname(name)) && !allowed.has(name)) {
@@ -40,7 +47,7 @@ export async function checkReleaseFiles(dir: string, policy: FilePolicy): Promis
       );
     }
     if (policy.maxFileBytes !== undefined) {
-      const { size } = await lstat(join(dir, rel));
+      const size = listing?.files.get(rel)?.size ?? (await lstat(join(dir, rel))).size;
       if (size > policy.maxFileBytes) {
         const mb = (policy.maxFileBytes / 1024 / 1024).toString();
         throw new VerificationError(rel, `${size} bytes is over max_file_size_mb = ${mb}`);

@@ -1,20 +1,22 @@
 /**
  * `type = "local"`: a release directory or archive on this machine (a mounted share, a CI
- * artifact dropped by rsync). Directories are copied, never linked: the operator's directory may
- * change while the update runs.
+ * artifact dropped by rsync). A directory is read in place through a stat index (only changed files
+ * are hashed) and only files the app does not already hold are copied, never linked: the operator's
+ * directory may change while the update runs, and every copy is checked against the scan's hash.
  */
 import { readFile, stat } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { LocalSource as LocalSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
-import { extractArchive } from "../archive/extract.js";
+import { appHolds } from "./app-holds.js";
 import { checksumToVerify } from "./artifact.js";
 import { parseSha256Sums, sha256File, verifySha256 } from "./checksum.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
-import { copyReleaseDir, treeDigest } from "./release-dir.js";
 import { extractOptionsFor, readReleaseVersion, shortId } from "./release-info.js";
+import { type ScannedRelease, scanReleaseDir } from "./release-scan.js";
+import { stageChanged, stageFiles } from "./stage-changed.js";
 import type { FetchedRelease, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
 const Installed = z.object({
@@ -34,6 +36,7 @@ export class LocalSource implements ReleaseSource {
   private readonly store: SourceMetadataStore<Installed>;
   /** Versions of releases fetched in this run, so commit() can record them after staging is gone. */
   private readonly fetchedVersions = new Map<string, string | undefined>();
+  private scanned: Promise<ScannedRelease> | undefined;
 
   constructor(
     readonly name: string,
@@ -44,11 +47,10 @@ export class LocalSource implements ReleaseSource {
   }
 
   async check(): Promise<UpdateCheck> {
-    const installed = await this.store.read();
+    const installed = await this.installedId();
     const offer = await this.identify();
-    const available = installed?.fingerprint !== offer.fingerprint;
-    const current =
-      installed === undefined ? undefined : (installed.version ?? shortId(installed.fingerprint));
+    const available = installed?.id !== offer.fingerprint;
+    const current = installed === undefined ? undefined : (installed.version ?? shortId(installed.id ?? ""));
     const candidate = offer.version ?? shortId(offer.fingerprint);
     const detail = available
       ? `${this.name}: update available ${current ?? "(nothing installed)"} -> ${candidate} from ${this.cfg.path}`
@@ -58,25 +60,64 @@ export class LocalSource implements ReleaseSource {
 
   async fetch(stagingDir: string): Promise<FetchedRelease> {
     const kind = await this.pathKind();
-    let release: FetchedRelease;
-    if (kind === "directory") {
-      const copied = await copyReleaseDir(this.cfg.path, stagingDir, { keepMtimes: this.cfg.keep_mtimes });
-      release = {
-        dir: stagingDir,
-        id: `tree:${await treeDigest(stagingDir, copied.hashes)}`,
-        fileHashes: copied.hashes,
-      };
-      this.ctx.log.info("copied local release directory", {
-        source: this.name,
-        path: this.cfg.path,
-        files: copied.files,
-        bytes: copied.bytes,
-      });
-    } else {
-      release = await this.fetchArchive(stagingDir);
-    }
+    const release =
+      kind === "directory" ? await this.fetchDirectory(stagingDir) : await this.fetchArchive(stagingDir);
     this.fetchedVersions.set(release.id, await readReleaseVersion(stagingDir));
     return release;
+  }
+
+  /**
+   * What is installed: the install index's release id when the pipeline provides it (rollbacks keep
+   * it true), else what this source last committed.
+   */
+  private async installedId(): Promise<{ id?: string; version?: string } | undefined> {
+    if (this.ctx.installed !== undefined) {
+      const installed = await this.ctx.installed();
+      return installed === undefined ? undefined : { id: installed.releaseId, version: installed.version };
+    }
+    const stored = await this.store.read();
+    return stored === undefined ? undefined : { id: stored.fingerprint, version: stored.version };
+  }
+
+  /**
+   * Only files the app does not already hold are copied; the planner gets the whole release from
+   * the scan's listing and asks for any file it finds missing later (the app changed meanwhile).
+   */
+  private async fetchDirectory(stagingDir: string): Promise<FetchedRelease> {
+    const root = this.cfg.path;
+    const scanned = await this.scan();
+    const holds = appHolds(await this.ctx.installed?.());
+    const options = { keepMtimes: this.cfg.keep_mtimes === true };
+    let staged: Awaited<ReturnType<typeof stageChanged>>;
+    try {
+      staged = await stageChanged(root, stagingDir, scanned, holds, options);
+    } catch (err) {
+      this.scanned = undefined;
+      throw err;
+    }
+    this.ctx.log.info("staged local release directory", {
+      source: this.name,
+      path: root,
+      files: staged.files,
+      bytes: staged.bytes,
+      unchanged: staged.skipped,
+      hashed: scanned.hashed,
+    });
+    return {
+      dir: stagingDir,
+      id: scanned.id,
+      fileHashes: staged.hashes,
+      listing: scanned.listing,
+      materialize: async (rels) => {
+        await stageFiles(root, stagingDir, scanned, rels, options);
+      },
+    };
+  }
+
+  /** The release directory scanned once per run (check, then fetch), through the stat index. */
+  private async scan(): Promise<ScannedRelease> {
+    this.scanned ??= scanReleaseDir(this.cfg.path, join(this.ctx.stateDir, "stat-index.json"));
+    return this.scanned;
   }
 
   async commit(release: FetchedRelease): Promise<void> {
@@ -92,6 +133,8 @@ export class LocalSource implements ReleaseSource {
     const before = await stat(path);
     const sha256 = await sha256File(path);
     await this.verifyChecksum(sha256);
+    // Loaded here: a directory source never needs the tar reader.
+    const { extractArchive } = await import("../archive/extract.js");
     const { files, bytes, hashes } = await extractArchive(path, stagingDir, extractOptionsFor(this.cfg));
     const after = await stat(path);
     if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
@@ -126,10 +169,7 @@ export class LocalSource implements ReleaseSource {
 
   private async identify(): Promise<Offer> {
     if ((await this.pathKind()) === "directory") {
-      return {
-        fingerprint: `tree:${await treeDigest(this.cfg.path)}`,
-        version: await readReleaseVersion(this.cfg.path),
-      };
+      return { fingerprint: (await this.scan()).id, version: await readReleaseVersion(this.cfg.path) };
     }
     return { fingerprint: `sha256:${await sha256File(this.cfg.path)}` };
   }

@@ -1,4 +1,4 @@
-import type { IndexedFile } from "../apply/types.js";
+import type { IndexedFile, ReleaseEntry } from "../apply/types.js";
 
 /**
  * The one interface every update source (git, http(s), sftp, local) implements, so the pipeline
@@ -33,6 +33,23 @@ export interface FetchedRelease {
    * pipeline must hash it itself.
    */
   fileHashes?: ReadonlyMap<string, string>;
+  /**
+   * The whole release when the source staged only part of it: files the app already holds byte for
+   * byte (install index + an unchanged stat) are left out of `dir`, so an update costs what changed.
+   * Absent: `dir` holds the whole release.
+   */
+  listing?: ReleaseListing;
+  /**
+   * Writes release files the source left out into `dir`, checked against their sha256: the planner
+   * calls it when the app changed after staging. Without it such a change stops the update first.
+   */
+  materialize?: (rels: readonly string[]) => Promise<void>;
+}
+
+/** Every file (type, sha256, size, mode) and directory (mode) of a release, by relative path. */
+export interface ReleaseListing {
+  files: Map<string, ReleaseEntry>;
+  dirs: Map<string, number>;
 }
 
 export interface FetchOptions {

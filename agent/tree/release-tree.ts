@@ -1,4 +1,5 @@
 /** Builds the ReleaseTree of a staged directory when the source did not hash while extracting. */
+import { lstatSync } from "node:fs";
 import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
@@ -32,18 +33,50 @@ export async function describeRelease(
   const known = (rel: string) =>
     scan.files.get(rel)?.type === "file" ? options.knownHashes?.get(rel) : undefined;
   const hashes = await mapLimit(rels, 8, async (rel) => known(rel) ?? hashEntry(join(dir, rel)));
-  const umask = options.umask ?? 0;
   const files = new Map<string, ReleaseEntry>();
-  const narrowed: [string, number][] = [];
   rels.forEach((rel, i) => {
     const stat = scan.files.get(rel);
     const sha256 = hashes[i];
     if (stat === undefined || sha256 === undefined) return;
-    const mode = stat.mode & ~umask;
-    if (mode !== stat.mode && stat.type === "file") narrowed.push([rel, mode]);
-    files.set(rel, { type: stat.type, sha256, size: stat.size, mode });
+    files.set(rel, { type: stat.type, sha256, size: stat.size, mode: stat.mode });
   });
-  await mapLimit(narrowed, 8, ([rel, mode]) => chmod(join(dir, rel), mode));
-  const dirs = new Map([...scan.dirs].map(([rel, mode]) => [rel, mode & ~umask] as const));
-  return { dir, files, dirs };
+  return narrowModes({ dir, files, dirs: scan.dirs }, options.umask ?? 0, new Set(rels));
+}
+
+/**
+ * The ReleaseTree of a partly staged release from the source's listing of the whole release
+ * (the manifest left out, as describeRelease does); only the staged files are on disk.
+ */
+export async function listedRelease(
+  dir: string,
+  listing: { files: ReadonlyMap<string, ReleaseEntry>; dirs: ReadonlyMap<string, number> },
+  options: Pick<DescribeReleaseOptions, "umask"> = {},
+): Promise<ReleaseTree> {
+  const files = new Map(listing.files);
+  files.delete(MANIFEST_FILENAME);
+  const staged = new Set(
+    [...files.keys()].filter((rel) => lstatSync(join(dir, rel), { throwIfNoEntry: false }) !== undefined),
+  );
+  return narrowModes({ dir, files, dirs: new Map(listing.dirs) }, options.umask ?? 0, staged);
+}
+
+/**
+ * Applies the manifest's umask to every mode; staged regular files that lose bits are chmodded,
+ * since they are renamed into the app as they are.
+ */
+async function narrowModes(
+  tree: ReleaseTree,
+  umask: number,
+  staged: ReadonlySet<string>,
+): Promise<ReleaseTree> {
+  const narrowed: [string, number][] = [];
+  for (const [rel, entry] of tree.files) {
+    const mode = entry.mode & ~umask;
+    if (mode === entry.mode) continue;
+    if (entry.type === "file" && staged.has(rel)) narrowed.push([rel, mode]);
+    tree.files.set(rel, { ...entry, mode });
+  }
+  await mapLimit(narrowed, 8, ([rel, mode]) => chmod(join(tree.dir, rel), mode));
+  const dirs = new Map([...(tree.dirs ?? [])].map(([rel, mode]) => [rel, mode & ~umask] as const));
+  return { ...tree, dirs };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from "../../shared/log.js";
 import type { HubMessage } from "../../shared/protocol/messages.js";
+import type { LiveSessions } from "../auth/live-sessions.js";
 import type { TokenService } from "../auth/tokens.js";
 import type { HubMetrics } from "../metrics.js";
 import type { RolloutEngine } from "../rollouts/engine.js";
@@ -18,6 +19,8 @@ export interface ApiDeps {
   isOnline: (agentId: string) => boolean;
   /** Sends a message to a connected agent; false when it is not connected. */
   send: (agentId: string, message: HubMessage) => boolean;
+  /** Long-lived responses (event streams) end when their token is revoked or expires. */
+  sessions: LiveSessions;
   /** Agent connections the hub refused lately (the dashboard lists them). */
   refusals?: ConnectionRefusals;
   log: Logger;

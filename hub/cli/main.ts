@@ -12,7 +12,8 @@ function local(cmd: Command): Command {
   return cmd
     .option("--config <file>", "hub.toml")
     .option("--data-dir <dir>", "data directory (default ./ship-hub-data or hub.toml data_dir)")
-    .option("--db <file>", "SQLite database (default <data-dir>/hub.db)");
+    .option("--db <file>", "SQLite database (default <data-dir>/hub.db)")
+    .option("--database-url <url>", "PostgreSQL for several hubs: not wired yet, refused (docs/cluster.md)");
 }
 
 function remote(cmd: Command): Command {

@@ -3,11 +3,13 @@ import { createLogger } from "../../shared/log.js";
 import { loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
 import { startHub } from "../server.js";
+import { databaseUrlOf, refusePostgresMode } from "./database-url.js";
 
 export interface CommonOptions {
   config?: string;
   dataDir?: string;
   db?: string;
+  databaseUrl?: string;
 }
 
 export interface ResolvedPaths {
@@ -23,6 +25,7 @@ export async function resolvePaths(options: CommonOptions): Promise<ResolvedPath
   const config = await loadHubConfig(options.config);
   const dataDir = options.dataDir ?? config.data_dir;
   const env = process.env.SHIP_HUB_SECRET;
+  refusePostgresMode(databaseUrlOf(options.databaseUrl, config, options.config));
   return {
     config,
     dataDir,

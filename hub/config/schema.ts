@@ -11,6 +11,14 @@ export const HubConfig = z.strictObject({
   data_dir: z.string().min(1).default(DEFAULT_DATA_DIR),
   /** SQLite file; default <data_dir>/hub.db. */
   db: z.string().min(1).optional(),
+  /**
+   * PostgreSQL shared by several hubs (postgres://user:pass@host:5432/db). The name is settled; every
+   * hub command refuses it until PostgreSQL mode is wired (docs/cluster.md).
+   */
+  database_url: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL")
+    .optional(),
   /** File with the HS256 secret (>= 32 bytes); default <data_dir>/secret, generated on first start. */
   jwt_secret_file: z.string().min(1).optional(),
   ping_interval_seconds: z.number().positive().default(30),

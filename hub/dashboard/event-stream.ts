@@ -1,6 +1,6 @@
 import { type Request, type Response, Router } from "express";
 import type { ApiDeps } from "../api/deps.js";
-import { requireRole } from "../auth/require-role.js";
+import { principalOf, requireRole } from "../auth/require-role.js";
 
 /** How often the hub looks for a new audit event while any page is listening. */
 const WATCH_MS = 250;
@@ -14,7 +14,7 @@ const HEARTBEAT_MS = 15_000;
  * header (EventSource cannot send one, and a token in the URL would reach logs). One watcher query
  * serves every listener, and it only runs while someone listens.
  */
-export function eventStreamRoutes(deps: Pick<ApiDeps, "store" | "tokens">): Router {
+export function eventStreamRoutes(deps: Pick<ApiDeps, "store" | "tokens" | "sessions">): Router {
   const listeners = new Set<Response>();
   let newest = -1;
   let watcher: NodeJS.Timeout | undefined;
@@ -62,7 +62,12 @@ export function eventStreamRoutes(deps: Pick<ApiDeps, "store" | "tokens">): Rout
     if (listeners.size === 0) start();
     listeners.add(res);
     send(res, newest);
+    const session = deps.sessions.open(principalOf(res), () => {
+      listeners.delete(res);
+      res.end();
+    });
     req.on("close", () => {
+      session.end();
       listeners.delete(res);
       if (listeners.size === 0) stop();
     });

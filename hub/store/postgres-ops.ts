@@ -91,6 +91,9 @@ export function postgresOps(db: Db): StoreOps {
     async revokeToken(jti, at) {
       return (await db`UPDATE tokens SET revoked = ${at} WHERE jti = ${jti} AND revoked IS NULL`).count > 0;
     },
+    async revokedTokensSince(at) {
+      return (await db`SELECT jti FROM tokens WHERE revoked >= ${at}`).map((r) => String(r.jti));
+    },
     async listTokens() {
       return (await db`SELECT * FROM tokens ORDER BY created, jti`).map(toToken);
     },

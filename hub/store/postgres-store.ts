@@ -32,7 +32,8 @@ const MIGRATION_LOCK = 0x5_41_9;
 // Chunks fetched per query when streaming an artifact out: memory holds at most this many.
 const CHUNKS_PER_READ = 4;
 
-function connect(url: string, max: number): postgres.Sql<PgTypes> {
+/** A pool that parses as the store's operations expect (postgres-ops.ts). */
+export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes> {
   return postgres(url, {
     max,
     onnotice: () => {},
@@ -67,7 +68,7 @@ export async function openPostgresStore(
   url: string,
   options: PostgresStoreOptions = {},
 ): Promise<PostgresStore> {
-  const sql = connect(url, options.maxConnections ?? 10);
+  const sql = connectPostgres(url, options.maxConnections ?? 10);
   try {
     await migratePostgres(sql);
   } catch (error) {

@@ -28,6 +28,7 @@ const DIRECT = [
   "insertToken",
   "getToken",
   "revokeToken",
+  "revokedTokensSince",
   "listTokens",
   "insertRelease",
   "getRelease",

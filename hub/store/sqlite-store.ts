@@ -75,6 +75,7 @@ export class SqliteStore implements Store {
       getToken: p("SELECT * FROM tokens WHERE jti = ?"),
       revokeToken: p("UPDATE tokens SET revoked = ? WHERE jti = ? AND revoked IS NULL"),
       listTokens: p("SELECT * FROM tokens ORDER BY created"),
+      revokedTokensSince: p("SELECT jti FROM tokens WHERE revoked >= ?"),
       putArtifact:
         p(`INSERT INTO artifacts (sha256, size, path, created) VALUES (@sha256, @size, @path, @created)
         ON CONFLICT (sha256) DO UPDATE SET size = excluded.size, path = excluded.path`),
@@ -177,6 +178,9 @@ export class SqliteStore implements Store {
   }
   revokeToken(jti: string, at: number): boolean {
     return this.stmt.revokeToken.run(at, jti).changes > 0;
+  }
+  revokedTokensSince(at: number): string[] {
+    return (this.stmt.revokedTokensSince.all(at) as Row[]).map((r) => str(r.jti));
   }
   listTokens(): TokenRecord[] {
     return (this.stmt.listTokens.all() as Row[]).map(toToken);

@@ -130,6 +130,8 @@ export interface Store {
   insertToken(token: TokenRecord): void;
   getToken(jti: string): TokenRecord | undefined;
   revokeToken(jti: string, at: number): boolean;
+  /** jtis revoked at or after `at` (ms): live sessions poll this to end revoked connections. */
+  revokedTokensSince(at: number): string[];
   listTokens(): TokenRecord[];
 
   putArtifact(artifact: ArtifactRecord): void;

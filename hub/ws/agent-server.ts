@@ -4,6 +4,7 @@ import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Logger } from "../../shared/log.js";
 import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/protocol/messages.js";
 import { formatPath } from "../api/validate.js";
+import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
 import { renewAgentToken, renewalDue } from "../auth/renewal.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
 import type { HubMetrics } from "../metrics.js";
@@ -14,6 +15,8 @@ import { ConnectionRefusals, claimedAgent } from "./refusals.js";
 
 export interface AgentServerOptions {
   tokens: TokenService;
+  /** Closes a connection when its token is revoked or expires. */
+  sessions: LiveSessions;
   registry: ConnectionRegistry;
   sync: AgentSync;
   metrics?: HubMetrics;
@@ -52,6 +55,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const now = options.now ?? Date.now;
   const refusals = options.refusals ?? new ConnectionRefusals(log, now);
   const principals = new WeakMap<WebSocket, Principal>();
+  const sessions = new WeakMap<WebSocket, LiveSession>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
@@ -73,6 +77,9 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       return refused(403, `a ${principal.role} token cannot use the agent channel`);
     wss.handleUpgrade(req, socket, head, (ws) => {
       principals.set(ws, principal);
+      const session = options.sessions.open(principal, (reason) => endSession(ws, reason));
+      sessions.set(ws, session);
+      ws.once("close", () => session.end());
       onConnection(ws, principal.agentId as string);
     });
   };
@@ -84,6 +91,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     try {
       const renewed = renewAgentToken(options.tokens, principal);
       principals.set(ws, renewed.principal);
+      sessions.get(ws)?.renewed(renewed.principal);
       const expires = new Date(renewed.expires).toISOString();
       send(ws, { type: "token", v: 1, token: renewed.token, expires }, agentId);
       log.info("sent an agent a renewed token", { agentId, expires });
@@ -93,6 +101,12 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   };
 
   const send = (ws: WebSocket, message: HubMessage, agentId: string) => sendTo(ws, message, options, agentId);
+
+  /** A revoked or expired token: say why, and drop the socket if the peer does not close it soon. */
+  const endSession = (ws: WebSocket, reason: string) => {
+    ws.close(4001, reason);
+    setTimeout(() => ws.terminate(), 1000).unref();
+  };
 
   function onConnection(ws: WebSocket, agentId: string): void {
     let greeted = false;
@@ -104,6 +118,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       if (greeted && registry.remove(agentId, ws)) batch.add(() => options.sync.disconnected(agentId));
     });
     ws.on("message", (data: RawData, isBinary: boolean) => {
+      // Nothing is taken from a socket the hub is closing (its token was revoked or expired).
+      if (ws.readyState !== ws.OPEN) return;
       alive.set(ws, true);
       if (isBinary) return ws.close(1008, "binary messages are not part of the protocol");
       let json: unknown;

@@ -14,6 +14,8 @@ export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     releaseDir: release.dir,
     releaseId: release.id,
     releaseHashes: release.fileHashes,
+    ...(release.listing === undefined ? {} : { releaseListing: release.listing }),
+    ...(release.materialize === undefined ? {} : { materialize: release.materialize }),
     manifest,
     version: manifest.version,
     previousVersion: ctx.currentVersion,

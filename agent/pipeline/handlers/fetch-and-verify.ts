@@ -51,7 +51,11 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     ctx.log.warn("downgrading on purpose (allow_downgrade)", { from: current, to: manifest.version });
   }
   const release = need(ctx.release, "release");
-  await checkReleaseFiles(release.dir, effectivePolicy(ctx.source.security, manifest.security));
+  await checkReleaseFiles(
+    release.dir,
+    effectivePolicy(ctx.source.security, manifest.security),
+    release.listing,
+  );
   // A config a merge cannot read is bad input: refused here, before the hooks and the apply.
   await ctx.ports.engine.checkMerges({
     manifest,

@@ -2,8 +2,8 @@
  * A real PostgreSQL server for tests (Debian's `postgresql` package): initdb + pg_ctl in a temp
  * dir, listening on 127.0.0.1 at a free port, trust auth for the superuser `ship`, removed on
  * stop(). initdb refuses to run as root, so as root every server binary runs as the `postgres`
- * user (runuser) and the temp dir belongs to it. Durability is off (fsync, full pages): a test
- * server is thrown away, and the contract tests check behaviour, not crash safety.
+ * user (runuser) and the temp dir belongs to it. Durability is off (fsync, full pages) unless
+ * asked for: a test server is thrown away, and the contract tests check behaviour, not crash safety.
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -54,7 +54,12 @@ async function idsOf(user: string): Promise<{ uid: number; gid: number }> {
   return { uid, gid };
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /** Keep fsync and full-page writes on, as in production (benchmarks); tests leave them off. */
+  durable?: boolean;
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const bin = postgresBinDir();
   if (!bin) throw new Error("PostgreSQL binaries not found (apt-get install postgresql)");
   const dir = await mkdtemp(join(tmpdir(), "ship-pg-"));
@@ -72,7 +77,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   const logFile = join(dir, "server.log");
   try {
     await pg("initdb", ["-D", data, "-U", "ship", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
-    const port = await startOnFreePort(pg, data, dir, logFile);
+    const port = await startOnFreePort(pg, data, dir, logFile, options.durable ?? false);
     const url = `postgres://ship@127.0.0.1:${port}/postgres`;
     let databases = 0;
     return {
@@ -105,7 +110,13 @@ export async function startPostgres(): Promise<PostgresServer> {
 type Runner = (program: string, args: string[]) => Promise<unknown>;
 
 /** A free port can be taken between probing and binding; try a few. */
-async function startOnFreePort(pg: Runner, data: string, dir: string, logFile: string): Promise<number> {
+async function startOnFreePort(
+  pg: Runner,
+  data: string,
+  dir: string,
+  logFile: string,
+  durable: boolean,
+): Promise<number> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
@@ -114,9 +125,7 @@ async function startOnFreePort(pg: Runner, data: string, dir: string, logFile: s
       `-p ${port}`,
       // The socket goes into the temp dir: /var/run/postgresql may not exist or be writable.
       `-k ${dir}`,
-      "-c fsync=off",
-      "-c full_page_writes=off",
-      "-c synchronous_commit=off",
+      ...(durable ? [] : ["-c fsync=off", "-c full_page_writes=off", "-c synchronous_commit=off"]),
       "-c shared_buffers=32MB",
       "-c max_connections=60",
       // Deadlock tests wait this long for detection (default 1 s).

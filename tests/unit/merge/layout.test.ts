@@ -93,8 +93,8 @@ describe("YAML edge cases", () => {
     expect(result.text).toBe("# the port\nport: 80 # http\n");
   });
 
-  it("an alias in the way of an edit: rebuilt from values, with a warning", () => {
-    const current = "base: &b\n  a: 1\nprod: *b\n";
+  it("an alias in the way of an edit: that one place gets its own copy of the anchor, with a warning", () => {
+    const current = "# mine\nbase: &b\n  a: 1\nprod: *b\n";
     const result = mergeConfigFile({
       format: "yaml",
       fileName: "app.yaml",
@@ -102,9 +102,27 @@ describe("YAML edge cases", () => {
       incoming: "base: {a: 1}\nprod: {a: 1, b: 2}\n",
       strategy: "update_only",
     });
-    expect(result.text).toBe("base:\n  a: 1\nprod:\n  a: 1\n  b: 2\n");
-    expect(result.warnings).toHaveLength(1);
-    expect(result.warnings[0]).toMatch(/comments were not kept/);
+    expect(result.text).toBe("# mine\nbase: &b\n  a: 1\nprod:\n  a: 1\n  b: 2\n");
+    expect(result.warnings).toEqual([
+      "the alias *b at prod was expanded into its own copy, to change a key inside it",
+    ]);
+  });
+
+  it("a key inherited through << that must go: rebuilt from values, with a warning", () => {
+    const base = "base: &b\n  a: 1\n  x: 2\nprod:\n  <<: *b\n";
+    const result = mergeConfigFile({
+      format: "yaml",
+      fileName: "app.yaml",
+      current: `# mine\n${base}`,
+      incoming: "base: {a: 1, x: 2}\nprod: {a: 1}\n",
+      base,
+      strategy: "preserve_user",
+    });
+    expect(result.removed).toEqual(["prod.x"]);
+    expect(result.text).toBe("base:\n  a: 1\n  x: 2\nprod:\n  a: 1\n");
+    expect(result.warnings).toEqual([
+      "rebuilt the whole file from values because anchors, aliases or merge keys (<<) could not take the change in place: its comments, anchors and aliases were lost",
+    ]);
   });
 });
 

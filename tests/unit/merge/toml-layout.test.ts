@@ -55,12 +55,18 @@ describe("TOML merges keep the server copy's comments and spelling when edits ar
     expect(result.warnings).toEqual([]);
   });
 
-  it("falls back to rewriting from values, and says so, when a line edit cannot express the merge", () => {
-    // Adding a key to [a], which exists only through its sub-table [a.b].
-    const result = mergeToml("# mine\n[a.b]\nc = 1\n", "[a]\nd = 2\n[a.b]\nc = 1\n");
-    expect(result.text).toBe("[a]\nd = 2\n\n[a.b]\nc = 1\n");
+  it("opens [a] above [a.b] to add a key to a table the file defines only through its sub-table", () => {
+    const result = mergeToml("# mine\n[a.b]\nc = 1\n", "[a]\nd = 2\ne = 3\n[a.b]\nc = 1\n");
+    expect(result.text).toBe("[a]\nd = 2\ne = 3\n\n# mine\n[a.b]\nc = 1\n");
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("falls back to rewriting from values, and says what that loses, when the file's layout cannot be read", () => {
+    // A \U escape in a quoted key is valid TOML the layout scanner does not decode.
+    const result = mergeToml('# mine\n"\\U0001F600" = 1\n', '"\\U0001F600" = 1\nd = 2\n');
+    expect(result.text).toBe('"😀" = 1\nd = 2\n');
     expect(result.warnings).toEqual([
-      "the merged TOML was rewritten from values: comments and formatting were not kept",
+      "rewrote the whole file from values because no text edit could express the merge: its comments, blank lines, inline-table and string styles and number spellings (0xff, 1_000, 1.0) were lost",
     ]);
   });
 });
@@ -73,7 +79,8 @@ describe("TOML arrays of tables", () => {
     const result = mergeToml(current, incoming, { base: `title = 'app'\n${base}` });
     expect(result.updated).toEqual(["servers"]);
     expect(result.kept).toEqual(["title"]);
-    expect(result.text).toBe("title = 'mine' # edited\nservers = [ { name = \"c\" } ]\n");
+    // In place of the user's blocks, keeping the comment above them; the user's [servers.meta] goes too.
+    expect(result.text).toBe("title = 'mine' # edited\n# servers\n[[servers]]\nname = 'c'\n");
     expect(result.warnings).toEqual([]);
   });
 });

@@ -1,0 +1,127 @@
+/**
+ * Anchors (`&name`), aliases (`*name`) and merge keys (`<<: *name`) in a YAML Document: which
+ * mapping pairs a map owns, which it inherits through `<<`, whether a path's value is defined by an
+ * anchor elsewhere, and a local copy of an anchored node for the one place that must differ.
+ */
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  type Node,
+  type Pair,
+  visit,
+  type YAMLMap,
+} from "yaml";
+import { dotted } from "./values.js";
+
+export function isMergePair(pair: Pair<unknown, unknown>): boolean {
+  const key = pair.key;
+  return isScalar(key) && (typeof key.value === "symbol" || (key.value === "<<" && key.type === "PLAIN"));
+}
+
+export function keyText(pair: Pair<unknown, unknown>): string {
+  const key = pair.key;
+  return String(isScalar(key) ? key.value : key);
+}
+
+/** The pair the map itself writes for `key` (not one it inherits through `<<`). */
+export function ownPair(map: YAMLMap<unknown, unknown>, key: string): Pair<unknown, unknown> | undefined {
+  return map.items.find((pair) => !isMergePair(pair) && keyText(pair) === key);
+}
+
+/** The node `key` takes through the map's merge keys, the first source that has it winning. */
+export function inheritedNode(doc: Document, map: YAMLMap<unknown, unknown>, key: string): unknown {
+  for (const pair of map.items) {
+    if (!isMergePair(pair)) continue;
+    const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+    for (const source of sources) {
+      const resolved = isAlias(source) ? source.resolve(doc) : source;
+      if (!isMap(resolved)) continue;
+      const found = ownPair(resolved, key) ?? undefined;
+      if (found !== undefined) return found.value;
+      const deeper = inheritedNode(doc, resolved, key);
+      if (deeper !== undefined) return deeper;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether the value at `path` is defined by an anchor elsewhere: the path passes through an alias
+ * or a key inherited through `<<`. Such a value follows its anchor when the anchor is merged.
+ */
+export function followsAnchor(doc: Document, path: readonly string[]): boolean {
+  let node: unknown = doc.contents;
+  for (const key of path) {
+    if (isAlias(node)) return true;
+    if (!isMap(node)) return false;
+    const own = ownPair(node, key);
+    if (own === undefined) return inheritedNode(doc, node, key) !== undefined;
+    node = own.value;
+  }
+  return isAlias(node);
+}
+
+/** Whether the document uses aliases at all (then an edit may already be made through its anchor). */
+export function hasAliases(doc: Document): boolean {
+  let found = false;
+  visit(doc, {
+    Alias() {
+      found = true;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+/** A copy of an anchored node for one place, without anchors of its own (they would redefine names). */
+export function localCopy(doc: Document, node: unknown): Node {
+  const resolved: unknown = isAlias(node) ? node.resolve(doc) : node;
+  if (!isNode(resolved)) throw new Error("alias does not resolve");
+  const copy = resolved.clone() as Node;
+  visit(copy, {
+    Node(_key, n) {
+      if (!isAlias(n) && n.anchor !== undefined) n.anchor = undefined;
+    },
+  });
+  if (!isAlias(copy)) copy.anchor = undefined;
+  return copy;
+}
+
+/**
+ * The mapping at `path`, made editable: an alias on the way is replaced by a local copy of its
+ * anchor, a key inherited through `<<` gets an own copy; each such expansion is noted.
+ */
+export function editableMapAt(
+  doc: Document,
+  path: readonly string[],
+  notes: string[],
+): YAMLMap<unknown, unknown> {
+  let node: unknown = doc.contents;
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i] as string;
+    if (!isMap(node)) throw new Error(`no mapping at ${dotted(path.slice(0, i))}`);
+    const here = dotted(path.slice(0, i + 1));
+    let pair = ownPair(node, key);
+    if (pair === undefined) {
+      const inherited = inheritedNode(doc, node, key);
+      if (inherited === undefined) throw new Error(`no ${here}`);
+      pair = doc.createPair(key, null);
+      pair.value = localCopy(doc, inherited);
+      node.items.push(pair);
+      notes.push(
+        `${here} was inherited through a merge key (<<): it now has its own copy, to change a key inside it`,
+      );
+    } else if (isAlias(pair.value)) {
+      const name = pair.value.source;
+      pair.value = localCopy(doc, pair.value);
+      notes.push(`the alias *${name} at ${here} was expanded into its own copy, to change a key inside it`);
+    }
+    node = pair.value;
+  }
+  if (!isMap(node)) throw new Error(`no mapping at ${dotted(path)}`);
+  return node;
+}

@@ -1,0 +1,97 @@
+/**
+ * Stages a scanned release directory by what changed: files the app already holds byte for byte
+ * (install index + unchanged stat) stay out of staging, the rest are copied, each checked against
+ * the sha256 the scan took, so a release edited mid-update is refused rather than half-installed.
+ * The manifest is always staged: the pipeline reads it there.
+ */
+import { mkdir, readlink, symlink, utimes } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { VerificationError } from "../../shared/errors.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { hashSymlinkTarget } from "../tree/hash-file.js";
+import type { AppHolds } from "./app-holds.js";
+import { copyFileHashed } from "./hashed-copy.js";
+import type { ScannedRelease } from "./release-scan.js";
+
+export interface StageOptions {
+  /** Keep the release's mtimes on staged files (a source's keep_mtimes). */
+  keepMtimes: boolean;
+}
+
+export interface Staged {
+  files: number;
+  bytes: number;
+  /** Release files left out because the app already holds them. */
+  skipped: number;
+  /** sha256 of each staged regular file, from the bytes written. */
+  hashes: Map<string, string>;
+}
+
+export async function stageChanged(
+  root: string,
+  stagingDir: string,
+  scanned: ScannedRelease,
+  holds: AppHolds,
+  options: StageOptions,
+): Promise<Staged> {
+  const wanted = [...scanned.listing.files].filter(
+    ([rel, entry]) => rel === MANIFEST_FILENAME || !holds(rel, entry.sha256),
+  );
+  const staged = await stageFiles(
+    root,
+    stagingDir,
+    scanned,
+    wanted.map(([rel]) => rel),
+    options,
+  );
+  return { ...staged, skipped: scanned.listing.files.size - wanted.length };
+}
+
+/** Copies exactly `rels` from the release into staging (also the planner's materialize). */
+export async function stageFiles(
+  root: string,
+  stagingDir: string,
+  scanned: ScannedRelease,
+  rels: readonly string[],
+  options: StageOptions,
+): Promise<Omit<Staged, "skipped">> {
+  const out: Omit<Staged, "skipped"> = { files: 0, bytes: 0, hashes: new Map() };
+  const made = new Set<string>();
+  for (const rel of rels) {
+    const entry = scanned.listing.files.get(rel);
+    if (entry === undefined) throw new Error(`${rel} is not part of the scanned release`);
+    const from = join(root, rel);
+    const to = join(stagingDir, rel);
+    const parent = dirname(to);
+    if (!made.has(parent)) {
+      await mkdir(parent, { recursive: true });
+      made.add(parent);
+    }
+    if (entry.type === "symlink") {
+      const target = await readlink(from);
+      if (hashSymlinkTarget(target) !== entry.sha256) {
+        throw new VerificationError(
+          from,
+          "changed while the release was being read; the next run tries again",
+        );
+      }
+      await symlink(target, to);
+      continue;
+    }
+    const copied = await copyFileHashed(from, to, entry.mode);
+    if (copied.sha256 !== entry.sha256) {
+      throw new VerificationError(from, "changed while the release was being read; the next run tries again");
+    }
+    if (options.keepMtimes) {
+      const stamp = scanned.stamps.get(rel);
+      if (stamp !== undefined) {
+        const seconds = Number(BigInt(stamp.mtimeNs) / 1_000_000n) / 1000;
+        await utimes(to, seconds, seconds);
+      }
+    }
+    out.hashes.set(rel, copied.sha256);
+    out.files++;
+    out.bytes += copied.bytes;
+  }
+  return out;
+}

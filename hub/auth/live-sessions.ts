@@ -1,0 +1,88 @@
+/**
+ * Connections that outlive the request that authenticated them (the agent WebSocket, operators'
+ * event streams) are re-checked against their token: one revoked (`ship-hub token revoke` writes
+ * the database from another process, so the store is polled) or past its `exp` is closed. A token
+ * is otherwise only checked at connect, and a revoked agent would keep reporting for days.
+ */
+import type { Logger } from "../../shared/log.js";
+import type { Store } from "../store/store.js";
+import type { Principal } from "./tokens.js";
+
+export interface LiveSession {
+  /** The connection now runs on a renewed token. */
+  renewed(principal: Pick<Principal, "jti" | "expires">): void;
+  /** The connection closed on its own. */
+  end(): void;
+}
+
+interface Entry {
+  /** Every token the connection has run on: revoking the one it started with ends it too. */
+  jtis: Set<string>;
+  expires: number;
+  close: (reason: string) => void;
+}
+
+/** Revocations this old are still looked for, so clock skew between the CLI and the hub is harmless. */
+const LOOKBACK_MS = 10 * 60_000;
+
+export class LiveSessions {
+  private readonly entries = new Set<Entry>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastCheck: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly now: () => number,
+    private readonly checkMs: number,
+  ) {
+    this.lastCheck = now();
+  }
+
+  open(principal: Pick<Principal, "jti" | "expires" | "name">, close: (reason: string) => void): LiveSession {
+    const entry: Entry = { jtis: new Set([principal.jti]), expires: principal.expires, close };
+    this.entries.add(entry);
+    this.timer ??= setInterval(() => this.check(), this.checkMs).unref();
+    return {
+      renewed: (next) => {
+        entry.jtis.add(next.jti);
+        entry.expires = next.expires;
+      },
+      end: () => this.remove(entry),
+    };
+  }
+
+  /** Closes every session whose token was revoked or has expired. */
+  check(): void {
+    const now = this.now();
+    let revoked: Set<string>;
+    try {
+      revoked = new Set(this.store.revokedTokensSince(this.lastCheck - LOOKBACK_MS));
+    } catch {
+      return; // the store closed under us: the hub is shutting down and closes the sockets itself
+    }
+    this.lastCheck = now;
+    for (const entry of [...this.entries]) {
+      const isRevoked = [...entry.jtis].some((jti) => revoked.has(jti));
+      const reason = isRevoked ? "token revoked" : entry.expires <= now ? "token expired" : undefined;
+      if (reason === undefined) continue;
+      this.remove(entry);
+      this.log.info("closing a session whose token ended", { jtis: [...entry.jtis], reason });
+      entry.close(reason);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.entries.clear();
+  }
+
+  private remove(entry: Entry): void {
+    this.entries.delete(entry);
+    if (this.entries.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * A local release directory as an operator runs it: read in place through the source's stat index,
+ * staged by what changed, and never fooled by an edit that keeps a file's size and mtime.
+ */
+import { execFileSync } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+
+const FILES = 40;
+
+describe("ship CLI with a local release directory", () => {
+  let root: string;
+  let release: string;
+  let app: string;
+  let config: string;
+  const ship = (...args: string[]) => runShip(["--config", config, ...args]);
+  /** The source's "staged local release directory" log line of a run. */
+  const stagedLine = (stderr: string) =>
+    stderr
+      .split("\n")
+      .filter((l) => l.includes("staged local release directory"))
+      .map((l) => JSON.parse(l) as { files: number; unchanged: number })[0];
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-localdir-"));
+    release = join(root, "release");
+    app = join(root, "app");
+    config = join(root, "ship.toml");
+    await mkdir(join(release, "lib"), { recursive: true });
+    await writeFile(join(release, "update-manifest.yaml"), 'version: "1.0.0"\n');
+    for (let i = 0; i < FILES; i++) await writeFile(join(release, "lib", `m${i}.py`), `print(${i})\n`);
+    await writeFile(
+      config,
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.web]\ntype = "local"\npath = "${release}"\napp_dir = "${app}"\n`,
+    );
+    // Files younger than the timestamp granularity are never trusted from the index ("racy").
+    await new Promise((r) => setTimeout(r, 2200));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("installs, then stages only what changed, even an edit that kept size and mtime", async () => {
+    const first = await ship();
+    expect(first.code, first.stderr).toBe(0);
+    expect(stagedLine(first.stderr)).toMatchObject({ files: FILES + 1, unchanged: 0 });
+    expect((await ship("--check-only")).code).toBe(0);
+
+    const file = join(release, "lib", "m7.py");
+    const ref = join(root, "ref");
+    await writeFile(ref, "");
+    execFileSync("touch", ["-r", file, ref]);
+    const before = await stat(file, { bigint: true });
+    await writeFile(file, "print(X)\n");
+    execFileSync("touch", ["-r", ref, file]);
+    const after = await stat(file, { bigint: true });
+    expect([after.size, after.mtimeNs]).toEqual([before.size, before.mtimeNs]);
+
+    const check = await ship("--check-only");
+    expect(check.code, check.stdout).toBe(100);
+    const update = await ship();
+    expect(update.code, update.stderr).toBe(0);
+    expect(await readFile(join(app, "lib", "m7.py"), "utf8")).toBe("print(X)\n");
+    // The manifest (always staged) and the one changed file; the other files stayed where they were.
+    expect(stagedLine(update.stderr)).toMatchObject({ files: 2, unchanged: FILES - 1 });
+    expect((await ship("--check-only")).code).toBe(0);
+  });
+
+  it("a change of mode alone installs from the app's own bytes", async () => {
+    await chmod(join(release, "lib", "m3.py"), 0o755);
+    const update = await ship();
+    expect(update.code, update.stderr).toBe(0);
+    expect((await stat(join(app, "lib", "m3.py"))).mode & 0o777).toBe(0o755);
+    expect(await readFile(join(app, "lib", "m3.py"), "utf8")).toBe("print(3)\n");
+  });
+});

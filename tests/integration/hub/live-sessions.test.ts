@@ -1,0 +1,103 @@
+/**
+ * A token checked at connect is checked again while the connection lives: `ship-hub token revoke`
+ * (a separate process writing the hub's database) closes that token's agent WebSocket and operator
+ * event streams within seconds, and a token's `exp` closes them when it passes.
+ */
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isType, startTestHub, TestAgent, type TestHub } from "./support.js";
+
+const run = promisify(execFile);
+const HUB_CLI = resolve("dist/hub/cli/main.js");
+
+let t: TestHub;
+beforeAll(async () => {
+  if (!existsSync(HUB_CLI)) throw new Error(`${HUB_CLI} missing: build first (npm test does)`);
+  t = await startTestHub({ sessionCheckMs: 200 });
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+const revokeWithCli = (jti: string) =>
+  run(process.execPath, [HUB_CLI, "token", "revoke", jti, "--data-dir", t.dir]);
+
+const report = () => ({
+  type: "report",
+  reportId: randomUUID(),
+  app: "web",
+  outcome: "succeeded",
+  fromVersion: "1.0.0",
+  toVersion: "1.0.0",
+  steps: [],
+});
+
+async function openStream(token: string): Promise<ReadableStreamDefaultReader<Uint8Array>> {
+  const res = await fetch(`${t.hub.url}/api/v1/stream`, { headers: { authorization: `Bearer ${token}` } });
+  expect(res.status).toBe(200);
+  return (res.body as ReadableStream<Uint8Array>).getReader();
+}
+
+/** Reads until the stream ends; rejects when it is still open after `ms`. */
+async function streamEnds(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error("the stream is still open");
+    const next = await Promise.race([
+      reader.read(),
+      new Promise<"timeout">((r) => setTimeout(() => r("timeout"), left)),
+    ]);
+    if (next === "timeout") throw new Error("the stream is still open");
+    if (next.done) return;
+  }
+}
+
+describe("revoked and expired tokens end live sessions", () => {
+  it("token revoke (the CLI, another process) closes the agent's WebSocket within seconds and it cannot reconnect", async () => {
+    const { token, record } = t.hub.tokens.issue({ role: "agent", agentId: "revoked-1", ttlSeconds: 3600 });
+    const agent = await TestAgent.connect(t.hub.url, token);
+    agent.hello("revoked-1");
+    const first = report();
+    agent.send(first);
+    expect(await agent.next(isType("ack"))).toMatchObject({ reportId: first.reportId });
+
+    const closed = agent.closed();
+    const started = Date.now();
+    await revokeWithCli(record.jti);
+    const { code } = await closed;
+    expect(code).toBe(4001);
+    expect(Date.now() - started).toBeLessThan(5000);
+    // And it cannot come back.
+    await expect(TestAgent.connect(t.hub.url, token)).rejects.toThrow(/401/);
+  });
+
+  it("an agent token's exp closes its WebSocket when it passes", async () => {
+    const { token, record } = t.hub.tokens.issue({ role: "agent", agentId: "expiring-1", ttlSeconds: 2 });
+    const agent = await TestAgent.connect(t.hub.url, token);
+    agent.hello("expiring-1");
+    const { code } = await agent.closed();
+    expect(code).toBe(4001);
+    expect(Date.now()).toBeGreaterThanOrEqual(record.expires);
+    expect(Date.now() - record.expires).toBeLessThan(3000);
+  });
+
+  it("token revoke ends the operator's event stream; another operator's stream stays open", async () => {
+    const revoked = t.hub.tokens.issue({ role: "operator", ttlSeconds: 3600 });
+    const mine = await openStream(revoked.token);
+    const others = await openStream(t.operator);
+    await revokeWithCli(revoked.record.jti);
+    await streamEnds(mine, 5000);
+    await expect(streamEnds(others, 1000)).rejects.toThrow(/still open/);
+    await others.cancel();
+  });
+
+  it("an operator token's exp ends its event stream", async () => {
+    const { token } = t.hub.tokens.issue({ role: "operator", ttlSeconds: 2 });
+    await streamEnds(await openStream(token), 5000);
+  });
+});

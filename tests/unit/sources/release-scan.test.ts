@@ -1,0 +1,79 @@
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { treeDigest } from "../../../agent/sources/release-dir.js";
+import { scanReleaseDir } from "../../../agent/sources/release-scan.js";
+import { nowNs } from "../../../agent/sources/stat-index.js";
+
+let tmp: string;
+let dir: string;
+let indexFile: string;
+/** A clock far enough ahead that every file counts as settled (not "racy"). */
+const later = () => nowNs() + 60_000_000_000n;
+
+beforeEach(async () => {
+  tmp = await mkdtemp(join(tmpdir(), "ship-scan-"));
+  dir = join(tmp, "release");
+  indexFile = join(tmp, "state", "stat-index.json");
+  await mkdir(join(dir, "lib"), { recursive: true });
+  await writeFile(join(dir, "update-manifest.yaml"), 'version: "1.0.0"\n');
+  for (let i = 0; i < 5; i++) await writeFile(join(dir, "lib", `m${i}.py`), `print(${i})\n`);
+  await symlink("lib/m0.py", join(dir, "main.py"));
+});
+afterEach(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe("scanReleaseDir (release directory read in place through a stat index)", () => {
+  it("gives the same id as reading everything, and re-reads nothing unchanged", async () => {
+    const first = await scanReleaseDir(dir, indexFile, later);
+    expect(first.id).toBe(`tree:${await treeDigest(dir)}`);
+    expect(first.hashed).toBe(6);
+    expect(first.listing.files.get("main.py")?.type).toBe("symlink");
+    const second = await scanReleaseDir(dir, indexFile, later);
+    expect(second.hashed).toBe(0);
+    expect(second.id).toBe(first.id);
+  });
+
+  it("an edit that keeps size and mtime is still seen (ctime moves), and only that file is read", async () => {
+    const first = await scanReleaseDir(dir, indexFile, later);
+    const file = join(dir, "lib", "m3.py");
+    const before = await stat(file, { bigint: true });
+    // touch -r copies timestamps to the nanosecond (utimes from JS would round them).
+    const ref = join(tmp, "ref");
+    await writeFile(ref, "");
+    execFileSync("touch", ["-r", file, ref]);
+    await writeFile(file, "print(9)\n");
+    execFileSync("touch", ["-r", ref, file]);
+    const after = await stat(file, { bigint: true });
+    expect([after.size, after.mtimeNs]).toEqual([before.size, before.mtimeNs]);
+    const second = await scanReleaseDir(dir, indexFile, later);
+    expect(second.hashed).toBe(1);
+    expect(second.id).not.toBe(first.id);
+    expect(second.id).toBe(`tree:${await treeDigest(dir)}`);
+  });
+
+  it("files modified within the timestamp granularity of their hashing are read again next time", async () => {
+    // The real clock: every file was just written, so none may be trusted yet.
+    await scanReleaseDir(dir, indexFile);
+    expect((await scanReleaseDir(dir, indexFile)).hashed).toBe(6);
+  });
+
+  it("a missing, corrupt or foreign index only costs time", async () => {
+    const honest = `tree:${await treeDigest(dir)}`;
+    await mkdir(join(tmp, "state"), { recursive: true });
+    await writeFile(indexFile, "{ not json");
+    expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest, hashed: 6 });
+    // An index that lies about a hash for a stamp that no longer matches is ignored for that file.
+    const saved = JSON.parse(await readFile(indexFile, "utf8"));
+    saved.entries["lib/m1.py"] = { ...saved.entries["lib/m1.py"], sha256: "0".repeat(64), ctimeNs: "1" };
+    await writeFile(indexFile, JSON.stringify(saved));
+    expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest, hashed: 1 });
+    // An index of another directory vouches for nothing here.
+    saved.root = "/elsewhere";
+    await writeFile(indexFile, JSON.stringify(saved));
+    expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest, hashed: 6 });
+  });
+});
