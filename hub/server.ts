@@ -26,6 +26,8 @@ export interface HubOptions {
   envSecret?: string;
   pingIntervalMs: number;
   offlineTimeoutMs: number;
+  /** See EngineOptions.progressTimeoutMs. */
+  progressTimeoutMs?: number;
   tickIntervalMs: number;
   maxArtifactBytes: number;
   maxPayloadBytes: number;
@@ -81,6 +83,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     channel: registry,
     now,
     offlineTimeoutMs: options.offlineTimeoutMs,
+    ...(options.progressTimeoutMs === undefined ? {} : { progressTimeoutMs: options.progressTimeoutMs }),
   });
   const sync = new AgentSync(engine);
   const refusals = new ConnectionRefusals(log, now);

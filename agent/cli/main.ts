@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
 import { ExitCode } from "../../shared/errors.js";
-import { SHIP_VERSION } from "../version.js";
+import { SHIP_VERSION } from "../../shared/version.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
 import { createOutput, type Output } from "./output.js";
 import { registerReleaseCommand } from "./release-command.js";

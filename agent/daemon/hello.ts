@@ -2,8 +2,8 @@
 import { hostname } from "node:os";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import type { Hello } from "../../shared/protocol/messages.js";
+import { SHIP_VERSION } from "../../shared/version.js";
 import { readState } from "../state/state-file.js";
-import { SHIP_VERSION } from "../version.js";
 import type { AppDesired } from "./desired-state.js";
 
 export async function buildHello(

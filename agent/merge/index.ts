@@ -24,9 +24,11 @@
  * Arrays are values: never merged element by element. When the user and the release disagree on a
  * type (table vs value), the user's value stays where the strategy keeps user values (reported in
  * `kept`). Key order is the user's; added keys follow, in the release's order. A file the merge does
- * not change comes back byte for byte. YAML keeps comments and layout (new keys bring the release's
- * comments); JSON keeps indentation and line endings; TOML keeps comments and layout when the edits
- * are simple line edits and is otherwise rewritten from values (see `warnings`).
+ * not change comes back byte for byte; a changed one keeps the server copy's BOM and CRLF line
+ * endings (text-form.ts). YAML edits the user's Document (comments, anchors, aliases and `<<` merge
+ * keys survive; yaml-format.ts); JSON keeps indentation; TOML is edited as text, arrays of tables
+ * and new tables included, and rewritten from values only when no text edit can express the merge.
+ * What a format could not keep is said in `warnings`.
  *
  * Pure and synchronous: no disk. Unparsable input → BadInputError naming the file, line and column.
  */

@@ -1,8 +1,9 @@
 /**
  * YAML merges edit the server copy's Document in place, so its comments, key order, quoting and
  * blank lines survive; keys taken from the release bring the release's comments with them.
- * Anchors/aliases and `<<` merge keys on an edited path cannot be edited in place: the result is
- * then rebuilt from values (comments lost) and a warning says so.
+ * Anchors, aliases and `<<` merge keys stay: an edit made through an anchor is not repeated where
+ * the anchor is used (yaml-anchors.ts). Only when the in-place edit cannot give the merged values is
+ * the file rebuilt from values, and a warning says what that lost.
  */
 import { Document, isMap, isNode, type Pair, parseDocument, YAMLMap } from "yaml";
 import { applyEditsToValue } from "./apply-plain.js";

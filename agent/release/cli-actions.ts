@@ -3,7 +3,7 @@
  * parsed options, prints for a person (or JSON), and throws ShipErrors the CLI turns into exit codes.
  */
 import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { isVersionLike } from "../../shared/versions.js";
@@ -154,7 +154,7 @@ export async function keygenAction(o: CommonOptions, opts: { out?: string }): Pr
   report(o, keys, [
     `private key: ${keys.privateKeyPath} (mode 600; keep it in your CI's secret store, never in git)`,
     `public key:  ${keys.publicKeyPath} (key id ${keys.keyId})`,
-    `for ship.toml: [trust] key_files = ["/etc/ship/${keys.keyId}.pub"]  (or keys = ["<the PEM text>"])`,
+    `copy ${keys.publicKeyPath} to /etc/ship/${basename(keys.publicKeyPath)} on every server; in ship.toml: [trust] key_files = ["/etc/ship/${basename(keys.publicKeyPath)}"]`,
   ]);
 }
 

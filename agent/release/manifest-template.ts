@@ -77,9 +77,11 @@ requirements:
 rollback:
   strategy: full_backup
   keep_backups: 5
+  # critical_error: a failing migration or post_update hook also restores the backup.
   auto_rollback_on:
     - health_check_fail
     - service_start_fail
+    - critical_error
 
 # Run after post_update hooks; a failing test rolls the update back.
 post_update_tests: []

@@ -1,4 +1,4 @@
-import { Router } from "express";
+import { type Request, Router } from "express";
 import { z } from "zod";
 import { AbortRollout, RolloutSpec } from "../../shared/api/bodies.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
@@ -17,6 +17,8 @@ export function rolloutRoutes(deps: ApiDeps): Router {
   const router = Router();
   const operator = requireRole(tokens, "operator");
   const detail = (id: string) => rolloutDetail(store, engine.requireRollout(id), deps.isOnline);
+  // The path may hold a unique prefix (the dashboard and CLI show 8 characters): the full id from here on.
+  const idOf = (req: Request) => engine.requireRollout(String(req.params.id)).id;
 
   router.post("/rollouts/preview", operator, (req, res) => {
     const spec = parseRequest(RolloutSpec, req.body);
@@ -39,21 +41,21 @@ export function rolloutRoutes(deps: ApiDeps): Router {
   });
 
   router.get("/rollouts/:id", operator, (req, res) => {
-    res.json(detail(req.params.id as string));
+    res.json(detail(idOf(req)));
   });
 
   router.post("/rollouts/:id/advance", operator, (req, res) => {
-    res.json(detail(engine.advance(req.params.id as string, actorOf(res)).id));
+    res.json(detail(engine.advance(idOf(req), actorOf(res)).id));
   });
   router.post("/rollouts/:id/pause", operator, (req, res) => {
-    res.json(detail(engine.pause(req.params.id as string, actorOf(res)).id));
+    res.json(detail(engine.pause(idOf(req), actorOf(res)).id));
   });
   router.post("/rollouts/:id/resume", operator, (req, res) => {
-    res.json(detail(engine.resume(req.params.id as string, actorOf(res)).id));
+    res.json(detail(engine.resume(idOf(req), actorOf(res)).id));
   });
   router.post("/rollouts/:id/abort", operator, (req, res) => {
     const body = parseRequest(AbortRollout, req.body ?? {});
-    res.json(detail(engine.abort(req.params.id as string, actorOf(res), body.rollback).id));
+    res.json(detail(engine.abort(idOf(req), actorOf(res), body.rollback).id));
   });
 
   return router;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
 import { ShipError } from "../../shared/errors.js";
+import { SHIP_VERSION } from "../../shared/version.js";
 
 // Subcommands load their modules on demand: `rollout list` should not pay for express and SQLite.
 const remoteCommands = () => import("./remote-commands.js");
@@ -10,7 +11,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 function local(cmd: Command): Command {
   return cmd
-    .option("--config <file>", "hub.toml")
+    .option("--config <file>", "hub.toml (default /etc/ship/hub.toml when it exists, or $SHIP_HUB_CONFIG)")
     .option("--data-dir <dir>", "data directory (default ./ship-hub-data or hub.toml data_dir)")
     .option("--db <file>", "SQLite database (default <data-dir>/hub.db)")
     .option("--database-url <url>", "PostgreSQL for several hubs: not wired yet, refused (docs/cluster.md)");
@@ -26,6 +27,7 @@ function remote(cmd: Command): Command {
 
 const program = new Command("ship-hub")
   .description("ship hub: releases, staged rollouts, agents")
+  .addHelpText("after", "\n  ship-hub --version   print the version")
   .showHelpAfterError();
 
 local(program.command("serve").description("run the hub"))
@@ -65,11 +67,23 @@ remote(rollout.command("create").description("create and start a rollout"))
   .option("--auto-advance", "advance waves by themselves")
   .option("--auto-rollback", "on halt, send updated agents back")
   .option("--preview", "only show which agents fall in which wave")
+  .option("--seed <text>", "hash agents into waves with this instead of the release id (another split)")
   .action(async (options) => (await remoteCommands()).rolloutCreate(options));
 remote(rollout.command("list").option("--state <state>")).action(async (options) =>
   (await remoteCommands()).rolloutList(options),
 );
-for (const action of ["show", "advance", "pause", "resume"] as const)
+remote(
+  rollout
+    .command("show")
+    .argument("<id>", "rollout id, or a unique prefix (the dashboard shows 8 characters)"),
+)
+  .option(
+    "--watch",
+    "redraw every --interval seconds until the rollout ends (exit 0 completed, 1 failed or aborted)",
+  )
+  .option("--interval <seconds>", "with --watch", "2")
+  .action(async (id: string, options) => (await remoteCommands()).rolloutShow(id, options));
+for (const action of ["advance", "pause", "resume"] as const)
   remote(rollout.command(action).argument("<id>")).action(async (id: string, options) =>
     (await remoteCommands()).rolloutAction(action, id, options),
   );
@@ -79,6 +93,12 @@ remote(
 remote(program.command("agents").description("list agents")).action(async (options) =>
   (await remoteCommands()).agentsList(options),
 );
+
+// Not commander's .version(): `rollout create --version V` would then print ship's version.
+if (process.argv.length === 3 && process.argv[2] === "--version") {
+  process.stdout.write(`${SHIP_VERSION}\n`);
+  process.exit(0);
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`ship-hub: ${error instanceof Error ? error.message : String(error)}\n`);

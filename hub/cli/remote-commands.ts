@@ -27,6 +27,7 @@ export interface CreateOptions extends RemoteOptions {
   autoAdvance?: boolean;
   autoRollback?: boolean;
   preview?: boolean;
+  seed?: string;
 }
 
 function pairs(items: string[] | undefined, what: string): Record<string, string> {
@@ -79,6 +80,7 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
       : { count: Number(threshold) },
     autoAdvance: options.autoAdvance ?? false,
     autoRollback: options.autoRollback ?? false,
+    ...(options.seed ? { seed: options.seed } : {}),
     ...(options.selector?.length ? { selector: { labels: pairs(options.selector, "--selector") } } : {}),
   };
 }
@@ -170,6 +172,34 @@ export async function rolloutAction(
         );
   if (options.json) return out(JSON.stringify(detail, null, 2));
   printDetail(detail);
+}
+
+const FINAL_STATES = new Set(["completed", "failed", "aborted"]);
+
+/** `rollout show ID [--watch]`: with --watch, redraws until the rollout ends; exit 1 unless it completed. */
+export async function rolloutShow(
+  id: string,
+  options: RemoteOptions & { watch?: boolean; interval?: string },
+): Promise<void> {
+  if (!options.watch) return rolloutAction("show", id, options);
+  const seconds = Number(options.interval ?? "2");
+  if (!(seconds > 0)) throw new RangeError(`--interval "${options.interval}": use a number of seconds > 0`);
+  const client = await HubClient.from(options);
+  for (;;) {
+    const detail = await client.request<Detail>("GET", `/rollouts/${encodeURIComponent(id)}`);
+    if (options.json) out(JSON.stringify(detail));
+    else {
+      // On a terminal each view replaces the last; piped, views follow one another.
+      if (process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
+      else out(`--- ${new Date().toISOString()}`);
+      printDetail(detail);
+    }
+    if (FINAL_STATES.has(detail.state)) {
+      process.exitCode = detail.state === "completed" ? 0 : 1;
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  }
 }
 
 export async function agentsList(options: RemoteOptions): Promise<void> {

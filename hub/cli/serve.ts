@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { BadInputError } from "../../shared/errors.js";
 import { createLogger } from "../../shared/log.js";
 import { loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
@@ -20,9 +22,21 @@ export interface ResolvedPaths {
   envSecret?: string;
 }
 
+/** Where `serve` and `token` look for hub.toml when no --config is given ($SHIP_HUB_CONFIG overrides). */
+export function defaultConfigFile(): string {
+  return process.env.SHIP_HUB_CONFIG || "/etc/ship/hub.toml";
+}
+
+/** --config, else the default hub.toml when it exists, else none (built-in defaults). */
+function configFileOf(options: CommonOptions): string | undefined {
+  if (options.config !== undefined) return options.config;
+  const fallback = defaultConfigFile();
+  return existsSync(fallback) ? fallback : undefined;
+}
+
 /** Flags win over hub.toml, which wins over defaults; `serve` and `token` resolve identically. */
 export async function resolvePaths(options: CommonOptions): Promise<ResolvedPaths> {
-  const config = await loadHubConfig(options.config);
+  const config = await loadHubConfig(configFileOf(options));
   const dataDir = options.dataDir ?? config.data_dir;
   const env = process.env.SHIP_HUB_SECRET;
   refusePostgresMode(databaseUrlOf(options.databaseUrl, config, options.config));
@@ -35,6 +49,22 @@ export async function resolvePaths(options: CommonOptions): Promise<ResolvedPath
   };
 }
 
+/**
+ * For the token commands, which sign with the data dir's secret: a token from a data dir the
+ * serving hub does not use is refused by it ("invalid signature"). So without --config/--data-dir
+ * and without the default hub.toml, only an existing data dir with a hub database is used.
+ */
+export async function resolveExistingPaths(options: CommonOptions): Promise<ResolvedPaths> {
+  const paths = await resolvePaths(options);
+  const chosen = options.config !== undefined || options.dataDir !== undefined || options.db !== undefined;
+  if (chosen || configFileOf(options) !== undefined || existsSync(paths.dbFile)) return paths;
+  throw BadInputError.single(
+    defaultConfigFile(),
+    "",
+    `no hub.toml here and no hub database in ${paths.dataDir}: pass --config with the serving hub's hub.toml (or --data-dir with its data directory); a token signed elsewhere would be refused`,
+  );
+}
+
 export async function serve(options: CommonOptions & { port?: string; host?: string }): Promise<void> {
   const paths = await resolvePaths(options);
   const { config } = paths;
@@ -45,6 +75,7 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
     port: options.port === undefined ? config.port : Number(options.port),
     pingIntervalMs: config.ping_interval_seconds * 1000,
     offlineTimeoutMs: config.offline_timeout_seconds * 1000,
+    progressTimeoutMs: config.progress_timeout_seconds * 1000,
     tickIntervalMs: config.tick_interval_seconds * 1000,
     maxArtifactBytes: config.max_artifact_mb * 1024 * 1024,
     maxPayloadBytes: config.max_message_kb * 1024,

@@ -2,13 +2,13 @@ import { TokenService } from "../auth/tokens.js";
 import { openHubState } from "../server.js";
 import { roles } from "../store/store.js";
 import { parseDuration, table } from "./format.js";
-import { type CommonOptions, resolvePaths } from "./serve.js";
+import { type CommonOptions, resolveExistingPaths } from "./serve.js";
 
 async function withTokens<T>(
   options: CommonOptions,
   fn: (tokens: TokenService, state: Awaited<ReturnType<typeof openHubState>>) => T,
 ) {
-  const paths = await resolvePaths(options);
+  const paths = await resolveExistingPaths(options);
   const state = await openHubState(paths);
   try {
     return fn(new TokenService(state.secret, state.store), state);

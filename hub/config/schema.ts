@@ -24,6 +24,11 @@ export const HubConfig = z.strictObject({
   ping_interval_seconds: z.number().positive().default(30),
   /** An agent offline this long after its wave started counts as failed (timed_out). */
   offline_timeout_seconds: z.number().positive().default(900),
+  /**
+   * A deployment sent to an agent (online or not) with no progress and no report for this long
+   * counts as failed (timed_out): an agent that lost an instruction must not hold a rollout forever.
+   */
+  progress_timeout_seconds: z.number().positive().default(3600),
   /** How often stored timestamps are re-evaluated (auto-advance, timeouts). */
   tick_interval_seconds: z.number().positive().default(1),
   max_artifact_mb: z.number().positive().default(4096),

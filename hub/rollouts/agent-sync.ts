@@ -78,7 +78,13 @@ export class AgentSync {
     const { store, now } = this.ctx;
     const { deploymentId, rollback } = parseDeploymentId(progress.deploymentId);
     const d = store.getDeployment(deploymentId);
-    if (!d || d.agentId !== agentId || rollback || (d.state !== "sent" && d.state !== "pending")) return;
+    if (!d || d.agentId !== agentId || rollback) return;
+    if (d.state === "in_progress") {
+      // A sign of life for the progress timeout; one write per few seconds is enough for that.
+      if (now() - d.updatedAt >= PROGRESS_TOUCH_MS) store.updateDeployment(d.id, { updatedAt: now() });
+      return;
+    }
+    if (d.state !== "sent" && d.state !== "pending") return;
     store.transaction(() => {
       store.updateDeployment(d.id, { state: "in_progress", updatedAt: now() });
       recordEvent(this.ctx, {
@@ -141,6 +147,9 @@ export class AgentSync {
     store.setAgentApps(agentId, [...others, status]);
   }
 }
+
+/** How often progress of a deployment already in progress refreshes its updatedAt. */
+const PROGRESS_TOUCH_MS = 5_000;
 
 type Outcome = { state: DeploymentState; error: string | null };
 

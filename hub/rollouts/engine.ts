@@ -34,7 +34,16 @@ const DELIVERABLE = new Set<string>(DELIVERABLE_STATES);
 export interface EngineOptions extends EngineContext {
   /** An agent offline this long after its wave started counts as timed_out (failed). */
   offlineTimeoutMs: number;
+  /**
+   * A deployment sent (or in progress) with no progress and no report this long counts as
+   * timed_out (failed): an agent that lost an instruction, or cannot report, must not keep a
+   * rollout open forever. Default one hour (hub.toml progress_timeout_seconds).
+   */
+  progressTimeoutMs?: number;
 }
+
+const DEFAULT_PROGRESS_TIMEOUT_MS = 3_600_000;
+const STALLED_STATES = ["sent", "in_progress"] as const;
 
 /**
  * The rollout engine. Desired state lives in the store; every method derives what to do from it
@@ -43,6 +52,8 @@ export interface EngineOptions extends EngineContext {
 export class RolloutEngine {
   private current: Dispatch | undefined;
   private readonly toEvaluate = new Set<string>();
+  /** When each rollout was last scanned for stalled deployments (a scan reads the whole rollout). */
+  private readonly stalledScans = new Map<string, number>();
 
   constructor(readonly options: EngineOptions) {}
 
@@ -78,10 +89,18 @@ export class RolloutEngine {
     return release;
   }
 
+  /** By id, or by a unique prefix of at least 4 characters (the dashboard shows 8). */
   requireRollout(id: string): RolloutRecord {
     const rollout = this.store.getRollout(id);
-    if (!rollout) throw new HubRequestError(404, `rollout ${id} not found`);
-    return rollout;
+    if (rollout) return rollout;
+    const matches =
+      id.length >= 4
+        ? this.store.listRollouts({ limit: 100_000 }).filter((r) => r.id.startsWith(id.toLowerCase()))
+        : [];
+    if (matches.length === 1) return matches[0] as RolloutRecord;
+    if (matches.length > 1)
+      throw new HubRequestError(409, `rollout id ${id} is ambiguous: ${matches.map((r) => r.id).join(", ")}`);
+    throw new HubRequestError(404, `rollout ${id} not found`);
   }
 
   /** The split `create` gives for the same body while the same agents are registered. */
@@ -345,6 +364,7 @@ export class RolloutEngine {
     if (rollout.state !== "running") return;
     const now = this.options.now();
     this.expireOffline(rollout, now);
+    this.expireStalled(rollout, now);
     const { total, current } = this.activeStats(rollout);
     if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance)) {
       this.halt(rollout, total.failed, dispatch);
@@ -388,6 +408,31 @@ export class RolloutEngine {
       },
     });
     if (auto) this.deliver(rollout.id, dispatch, HUB_ACTOR);
+  }
+
+  private expireStalled(rollout: RolloutRecord, now: number): void {
+    const timeoutMs = this.options.progressTimeoutMs ?? DEFAULT_PROGRESS_TIMEOUT_MS;
+    // Nothing was sent before the rollout existed; and a scan every tenth of the timeout (at most
+    // every 10 s) is exact enough while a 10,000-agent rollout is not read every second.
+    if (rollout.created > now - timeoutMs) return;
+    if (now - (this.stalledScans.get(rollout.id) ?? 0) < Math.min(timeoutMs / 10, 10_000)) return;
+    this.stalledScans.set(rollout.id, now);
+    const stalled = this.store.listStalledDeployments({
+      rolloutId: rollout.id,
+      maxWave: rollout.currentWave,
+      states: STALLED_STATES,
+      updatedBefore: now - timeoutMs,
+    });
+    for (const d of stalled) {
+      const error = `no progress or report from the agent for ${Math.round((now - d.updatedAt) / 1000)} s (progress timeout ${timeoutMs / 1000} s)`;
+      this.store.updateDeployment(d.id, { state: "timed_out", error, updatedAt: now });
+      recordEvent(this.options, {
+        actor: HUB_ACTOR,
+        kind: "deployment.timed_out",
+        subject: d.id,
+        data: { error, agentId: d.agentId, was: d.state },
+      });
+    }
   }
 
   private expireOffline(rollout: RolloutRecord, now: number): void {

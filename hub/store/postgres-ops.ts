@@ -261,6 +261,13 @@ export function postgresOps(db: Db): StoreOps {
         ORDER BY d.wave, d.agent_id COLLATE "C"`;
       return rows.map((r) => ({ ...toDeployment(r), agentLastSeen: num(r.agent_last_seen) }));
     },
+    async listStalledDeployments({ rolloutId, maxWave, states, updatedBefore }) {
+      const rows = await db`SELECT * FROM deployments
+        WHERE rollout_id = ${rolloutId} AND wave <= ${maxWave}
+          AND state IN (SELECT json_array_elements_text(${j(states)}::json)) AND updated_at <= ${updatedBefore}
+        ORDER BY wave, agent_id COLLATE "C"`;
+      return rows.map(toDeployment);
+    },
 
     async insertReport(r) {
       return (await insertReportRows(db, [r])).length > 0;

@@ -48,6 +48,7 @@ const DIRECT = [
   "updateDeployment",
   "countDeploymentsOfRollout",
   "listStaleDeployments",
+  "listStalledDeployments",
   "insertReport",
   "listReports",
   "appendEvent",

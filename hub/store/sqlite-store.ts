@@ -130,6 +130,10 @@ export class SqliteStore implements Store {
         WHERE d.rollout_id = @rolloutId AND d.wave <= @maxWave
           AND d.state IN (SELECT value FROM json_each(@states)) AND a.last_seen <= @seenBefore
         ORDER BY d.wave, d.agent_id`),
+      stalledOfRollout: p(`SELECT * FROM deployments
+        WHERE rollout_id = @rolloutId AND wave <= @maxWave
+          AND state IN (SELECT value FROM json_each(@states)) AND updated_at <= @updatedBefore
+        ORDER BY wave, agent_id`),
       insertReport: p(`INSERT INTO reports (id, agent_id, deployment_id, payload, received_at)
         VALUES (@id, @agentId, @deploymentId, @payload, @receivedAt) ON CONFLICT (id) DO NOTHING`),
       listReports: p(
@@ -320,6 +324,19 @@ export class SqliteStore implements Store {
   }): StaleDeployment[] {
     const rows = this.stmt.staleOfRollout.all({ ...filter, states: JSON.stringify(filter.states) }) as Row[];
     return rows.map((r) => ({ ...toDeployment(r), agentLastSeen: num(r.agent_last_seen) }));
+  }
+
+  listStalledDeployments(filter: {
+    rolloutId: string;
+    maxWave: number;
+    states: readonly DeploymentState[];
+    updatedBefore: number;
+  }): DeploymentRecord[] {
+    const rows = this.stmt.stalledOfRollout.all({
+      ...filter,
+      states: JSON.stringify(filter.states),
+    }) as Row[];
+    return rows.map(toDeployment);
   }
 
   insertReport(r: ReportRecord): boolean {

@@ -185,6 +185,14 @@ export interface Store {
     seenBefore: number;
   }): StaleDeployment[];
 
+  /** Deployments of waves ≤ maxWave in one of `states` not updated since `updatedBefore`. */
+  listStalledDeployments(filter: {
+    rolloutId: string;
+    maxWave: number;
+    states: readonly DeploymentState[];
+    updatedBefore: number;
+  }): DeploymentRecord[];
+
   /** Stores a report once; false when its id was already stored (a resend). */
   insertReport(report: ReportRecord): boolean;
   listReports(agentId: string, limit: number): ReportRecord[];

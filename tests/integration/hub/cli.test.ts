@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -43,6 +43,32 @@ afterAll(async () => {
 });
 
 describe("ship-hub CLI", () => {
+  it("token create without --config uses the default hub.toml, or refuses instead of making a stray data dir", {
+    timeout: 60_000,
+  }, async () => {
+    const empty = await mkdtemp(join(tmpdir(), "ship-hub-nocfg-"));
+    try {
+      const inEmpty = (env: Record<string, string>) =>
+        run(process.execPath, [MAIN, "token", "create", "--role", "operator"], {
+          cwd: empty,
+          env: { ...process.env, SHIP_HUB_TOKEN: "", ...env },
+        });
+      const refused = await inEmpty({ SHIP_HUB_CONFIG: join(empty, "missing.toml") }).catch(
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(refused).toMatchObject({ code: 2, stderr: expect.stringMatching(/pass --config/) });
+      expect(existsSync(join(empty, "ship-hub-data"))).toBe(false);
+      // The default hub.toml names the serving hub's data dir: its token is accepted.
+      const hubToml = join(empty, "hub.toml");
+      await writeFile(hubToml, `data_dir = ${JSON.stringify(join(dir, "data"))}\n`);
+      const token = (await inEmpty({ SHIP_HUB_CONFIG: hubToml })).stdout.trim();
+      const res = await fetch(`${url}/api/v1/agents`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+
   // One long scenario: every CLI call is a node start, which is slow on a loaded machine.
   it("serve + token create share the data dir; rollout and agents commands drive the API; SIGTERM shuts down cleanly", {
     timeout: 180_000,
@@ -123,10 +149,25 @@ describe("ship-hub CLI", () => {
     expect((await cli("rollout", "list", ...remote)).stdout).toMatch(
       new RegExp(`${created.id}\\s+web\\s+2\\.0\\.0\\s+running`),
     );
-    const paused = await cli("rollout", "pause", created.id, ...remote);
+    // The dashboard shows 8 characters of an id: the CLI takes them.
+    const short = created.id.slice(0, 8);
+    const paused = await cli("rollout", "pause", short, ...remote);
     expect(paused.stdout).toMatch(/state\s+paused/);
-    const aborted = await cli("rollout", "abort", created.id, "--rollback", ...remote);
+    expect(paused.stdout).toContain(created.id);
+    // --watch redraws until the rollout ends, then exits 1 (it did not complete).
+    const watching = cli("rollout", "show", short, "--watch", "--interval", "0.2", ...remote).then(
+      (r) => ({ code: 0, stdout: r.stdout }),
+      (e: { code: number; stdout: string }) => e,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const aborted = await cli("rollout", "abort", short, "--rollback", ...remote);
     expect(aborted.stdout).toMatch(/state\s+aborted/);
+    const watched = await watching;
+    expect(watched.code).toBe(1);
+    expect(watched.stdout).toMatch(/state\s+paused[\s\S]*state\s+aborted/);
+    expect((await cli("--version")).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const agentVersion = await run(process.execPath, [resolve("dist/agent/cli/main.js"), "--version"]);
+    expect(agentVersion.stdout.trim()).toBe((await cli("--version")).stdout.trim());
     const refused = await cli("rollout", "advance", created.id, ...remote).catch(
       (e: { code: number; stderr: string }) => e,
     );

@@ -271,6 +271,24 @@ for (const subject of subjects) {
       expect(stale.map((d) => [d.id, d.agentLastSeen])).toEqual([["ro1:a1", 100]]);
     });
 
+    it("finds deployments that made no progress since a time", async () => {
+      await seed(store);
+      await store.upsertAgent(agent("a3"));
+      await store.insertDeployments([
+        deployment("ro1", "a1", 0, "sent"),
+        deployment("ro1", "a2", 1, "sent"),
+        deployment("ro1", "a3", 0, "sent"),
+      ]);
+      await store.updateDeployment("ro1:a3", { state: "in_progress", updatedAt: 900 });
+      const stalled = await store.listStalledDeployments({
+        rolloutId: "ro1",
+        maxWave: 0,
+        states: ["sent", "in_progress"],
+        updatedBefore: 500,
+      });
+      expect(stalled.map((d) => [d.id, d.state, d.updatedAt])).toEqual([["ro1:a1", "sent", 20]]);
+    });
+
     it("stores each report once, also within one batch", async () => {
       const report = (id: string, at: number) => ({
         id,

@@ -33,6 +33,8 @@ describe("ship release (CLI)", () => {
     expect(first.code).toBe(0);
     const text = await readFile(join(dir, "update-manifest.yaml"), "utf8");
     expect(parseManifestText(text, "m").manifest.version).toBe("1.0.0");
+    // A failing migration or hook (critical_error) restores the backup, as the README says.
+    expect(parseManifestText(text, "m").manifest.rollback.auto_rollback_on).toContain("critical_error");
     const again = await runRelease(dir, "manifest", "2.0.0");
     expect(again.code).toBe(2);
     expect(again.err).toMatch(/already exists; pass --force/);
@@ -44,6 +46,10 @@ describe("ship release (CLI)", () => {
     const made = await runRelease(dir, "keygen", "--out", "keys");
     expect(made.code).toBe(0);
     expect((await stat(join(dir, "keys/ship-release.key"))).mode & 0o777).toBe(0o600);
+    // It names the files it wrote, and the public key's name as ship.toml should list it.
+    expect(made.out).toContain(join(dir, "keys/ship-release.key"));
+    expect(made.out).toContain(join(dir, "keys/ship-release.pub"));
+    expect(made.out).toContain('key_files = ["/etc/ship/ship-release.pub"]');
     const key = await readFile(join(dir, "keys/ship-release.key"), "utf8");
     const again = await runRelease(dir, "keygen", "--out", "keys");
     expect(again.code).toBe(2);

@@ -262,6 +262,45 @@ describe("rollout engine", () => {
     expect(store.getRollout(r.id)?.state).toBe("paused");
   });
 
+  it("times out deployments of online agents with no progress or report (counted as failures, event logged)", () => {
+    engine = new RolloutEngine({
+      store,
+      channel,
+      now: () => clock,
+      offlineTimeoutMs: 60_000,
+      progressTimeoutMs: 120_000,
+    });
+    sync = new AgentSync(engine);
+    for (const a of agents) connect(a);
+    const r = engine.create(spec({ failureThreshold: { count: 2 } }), "op");
+    const progress = (agentId: string, step: string) =>
+      sync.progress(agentId, { type: "progress", v: 1, deploymentId: `${r.id}:${agentId}`, step });
+    progress("a", "fetch");
+    report("b", `${r.id}:b`, "succeeded");
+    clock += 100_000;
+    progress("a", "apply"); // still working: a sign of life
+    engine.tick();
+    expect(store.getDeployment(`${r.id}:c`)?.state).toBe("sent");
+    clock += 21_000;
+    engine.tick();
+    for (const silent of ["c", "d"]) {
+      expect(store.getDeployment(`${r.id}:${silent}`)).toMatchObject({
+        state: "timed_out",
+        error: expect.stringMatching(
+          /no progress or report from the agent for 121 s \(progress timeout 120 s\)/,
+        ),
+      });
+    }
+    expect(store.getDeployment(`${r.id}:a`)?.state).toBe("in_progress");
+    expect(store.getDeployment(`${r.id}:b`)?.state).toBe("succeeded");
+    const timedOut = store.listEvents({ limit: 1000 }).filter((e) => e.kind === "deployment.timed_out");
+    expect(timedOut.map((e) => e.subject).sort()).toEqual([`${r.id}:c`, `${r.id}:d`]);
+    expect(store.getRollout(r.id)).toMatchObject({
+      state: "paused",
+      reason: expect.stringMatching(/2 failed/),
+    });
+  });
+
   it("an agent that connects later gets its instruction; one registering mid-rollout joins by bucket", () => {
     connect("a");
     const r = engine.create(spec({}), "op");

@@ -5,61 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { type MergeFormat, mergeConfigFile } from "../../../agent/merge/index.js";
 import { formats, read, write } from "./formats.js";
-
-type Doc = Record<string, unknown>;
-type Random = () => number;
-
-function mulberry32(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const keys = ["a", "b", "c", "d", "e"];
-const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-
-function randomValue(random: Random, depth: number): unknown {
-  const roll = random();
-  if (roll < 0.3 && depth < 3) return randomDoc(random, depth + 1);
-  if (roll < 0.5) return Math.floor(random() * 4);
-  if (roll < 0.7) return pick(random, ["x", "y", "z"]);
-  if (roll < 0.85) return random() < 0.5;
-  return Array.from({ length: Math.floor(random() * 3) }, () => Math.floor(random() * 3));
-}
-
-function randomDoc(random: Random, depth = 0): Doc {
-  const doc: Doc = {};
-  for (const key of keys) if (random() < 0.5) doc[key] = randomValue(random, depth);
-  return doc;
-}
-
-/** A copy of `base` with values changed, deleted, retyped and added at every level. */
-function mutate(random: Random, base: Doc, depth = 0): Doc {
-  const doc: Doc = {};
-  for (const key of keys) {
-    const old = base[key];
-    const roll = random();
-    if (old === undefined) {
-      if (roll < 0.25) doc[key] = randomValue(random, depth);
-    } else if (roll < 0.55) {
-      doc[key] = isTable(old) ? mutate(random, old, depth + 1) : old;
-    } else if (roll < 0.75) {
-      doc[key] = old;
-    } else if (roll < 0.9) {
-      doc[key] = randomValue(random, depth);
-    }
-  }
-  return doc;
-}
-
-function isTable(value: unknown): value is Doc {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+import { type Doc, isTable, mulberry32, mutate, randomDoc } from "./random-docs.js";
 
 /** Every non-table value and every empty table, by path. */
 function leaves(doc: Doc, prefix: string[] = []): [string[], unknown][] {

@@ -96,3 +96,11 @@ describe("ship-agent.service", () => {
     }
   });
 });
+
+describe("ship-hub.service", () => {
+  it("takes its data dir from hub.toml, as `ship-hub token create --config` does (no --data-dir override)", async () => {
+    const hub = directives(await unitText("ship-hub.service"));
+    const exec = hub.filter(([k]) => k === "ExecStart").map(([, v]) => v);
+    expect(exec).toEqual(["/usr/bin/node /opt/ship/dist/hub/cli/main.js serve --config /etc/ship/hub.toml"]);
+  });
+});

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 
-/** The agent's version, from package.json (two levels up from dist/agent or agent/). */
+/** ship's version (agent and hub), from package.json: two levels up from dist/shared, one from shared/. */
 function readVersion(): string {
   for (const rel of ["../../package.json", "../package.json"]) {
     try {

@@ -1,0 +1,150 @@
+/**
+ * The file's form, over random commented documents (seeded): a merge whose result has the user's
+ * values leaves the file byte for byte, and the comment above every key whose value stays the
+ * user's survives every merge, in TOML (arrays of tables included) and YAML.
+ */
+import { describe, expect, it } from "vitest";
+import { type MergeFormat, mergeConfigFile } from "../../../agent/merge/index.js";
+import { read } from "./formats.js";
+import { type Doc, isTable, mulberry32, mutate, randomDoc } from "./random-docs.js";
+
+type Tag = "user" | "release" | "base";
+
+const isTableArray = (value: unknown): value is Doc[] =>
+  Array.isArray(value) && value.length > 0 && value.every(isTable);
+const scalar = (value: unknown): string => JSON.stringify(value);
+const comment = (tag: Tag, path: string[]) => `# ${tag}:${path.join(".")}`;
+
+/** TOML with a comment line above every key, header and [[array]] block. */
+function tomlText(doc: Doc, tag: Tag): string {
+  const lines: string[] = [];
+  const table = (node: Doc, path: string[]) => {
+    const entries = Object.entries(node);
+    for (const [key, value] of entries) {
+      if (isTable(value) || isTableArray(value)) continue;
+      lines.push(comment(tag, [...path, key]), `${key} = ${scalar(value)}`);
+    }
+    for (const [key, value] of entries) {
+      const at = [...path, key];
+      if (isTable(value)) {
+        lines.push("", comment(tag, at), `[${at.join(".")}]`);
+        table(value, at);
+      } else if (isTableArray(value)) {
+        for (const item of value) {
+          lines.push("", comment(tag, at), `[[${at.join(".")}]]`);
+          for (const [k, v] of Object.entries(item)) lines.push(`${k} = ${scalar(v)}`);
+        }
+      }
+    }
+  };
+  table(doc, []);
+  return `${lines.join("\n")}\n`;
+}
+
+/** Block YAML with a comment line above every key. */
+function yamlText(doc: Doc, tag: Tag): string {
+  const lines: string[] = [];
+  const map = (node: Doc, path: string[], indent: string) => {
+    for (const [key, value] of Object.entries(node)) {
+      const at = [...path, key];
+      lines.push(`${indent}${comment(tag, at)}`);
+      if (isTable(value) && Object.keys(value).length > 0) {
+        lines.push(`${indent}${key}:`);
+        map(value, at, `${indent}  `);
+      } else {
+        lines.push(`${indent}${key}: ${scalar(value)}`);
+      }
+    }
+  };
+  map(doc, [], "");
+  return lines.length === 0 ? "{}\n" : `${lines.join("\n")}\n`;
+}
+
+const render: Record<"toml" | "yaml", (doc: Doc, tag: Tag) => string> = { toml: tomlText, yaml: yamlText };
+
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    isTable(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+
+/** Paths of keys whose value in `merged` is still the user's (a table counts as kept when it is still a table). */
+function keptPaths(user: Doc, merged: unknown, path: string[] = []): string[][] {
+  if (!isTable(merged)) return [];
+  return Object.entries(user).flatMap(([key, value]) => {
+    if (!Object.hasOwn(merged, key)) return [];
+    const at = [...path, key];
+    const mine = merged[key];
+    if (isTable(value) && isTable(mine)) return [at, ...keptPaths(value, mine, at)];
+    return canonical(value) === canonical(mine) ? [at] : [];
+  });
+}
+
+const runs = 120;
+
+describe.each(["toml", "yaml"] as const)("the form of random commented %s files", (format) => {
+  const shape = { tableArrays: format === "toml" };
+  const triples = (seed: number) => {
+    const random = mulberry32(seed);
+    return Array.from({ length: runs }, () => {
+      const base = randomDoc(random, 0, shape);
+      return [base, mutate(random, base, 0, shape), mutate(random, base, 0, shape)] as const;
+    });
+  };
+  const merge = (current: string, incoming: string, base: string | undefined, strategy: string) =>
+    mergeConfigFile({
+      format: format as MergeFormat,
+      fileName: `f.${format}`,
+      current,
+      incoming,
+      base,
+      strategy: strategy as "preserve_user" | "update_only",
+    });
+
+  it("a merge whose result has the user's values leaves the file byte for byte", () => {
+    let unchanged = 0;
+    for (const [base, user, release] of triples(3)) {
+      const current = render[format](user, "user");
+      // The release carrying the user's values (other comments, other layout): always a no-op.
+      expect(
+        merge(current, render[format](user, "release"), render[format](base, "base"), "preserve_user").text,
+      ).toBe(current);
+      for (const strategy of ["preserve_user", "update_only"]) {
+        const result = merge(
+          current,
+          render[format](release, "release"),
+          render[format](base, "base"),
+          strategy,
+        );
+        if (canonical(read(format, result.text)) !== canonical(read(format, current))) continue;
+        unchanged++;
+        if (result.text !== current) expect.fail(`${strategy} rewrote an unchanged file:\n${current}`);
+      }
+    }
+    expect(unchanged).toBeGreaterThan(10);
+  });
+
+  it("the comment above every key whose value stays the user's survives, with no warning", () => {
+    for (const [base, user, release] of triples(4)) {
+      const current = render[format](user, "user");
+      for (const strategy of ["preserve_user", "update_only"]) {
+        const result = merge(
+          current,
+          render[format](release, "release"),
+          render[format](base, "base"),
+          strategy,
+        );
+        const merged = read(format, result.text);
+        for (const path of keptPaths(user, merged)) {
+          if (!result.text.includes(comment("user", path)))
+            expect.fail(
+              `${strategy} lost ${comment("user", path)}:\n--- user\n${current}--- release\n${render[format](release, "release")}--- result\n${result.text}`,
+            );
+        }
+        if (result.warnings.length > 0)
+          expect.fail(
+            `${strategy}: ${result.warnings.join("; ")}\n--- user\n${current}--- result\n${result.text}`,
+          );
+      }
+    }
+  });
+});
