@@ -13,10 +13,12 @@ import { compareVersions } from "../../shared/versions.js";
 import { extractArchive } from "../archive/extract.js";
 import { DownloadError } from "../download/errors.js";
 import { redactUrl } from "../download/redact.js";
+import { appHolds } from "./app-holds.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { gitEnvironment, isRemoteUrl } from "./git-env.js";
+import { changedPaths, listingOf, listTree, mustStage, type TreeBlob, writeBlobs } from "./git-tree.js";
 import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
-import type { FetchedRelease, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
+import type { FetchedRelease, InstalledRelease, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
 /** A release named by the hub: exactly this commit (and, when given, the tag must point at it). */
 export interface GitPin {
@@ -79,6 +81,88 @@ export class GitSource implements ReleaseSource {
     if (target === undefined) {
       throw BadInputError.single("ship.toml", `sources.${this.name}.tag`, `no tag matches ${this.cfg.tag}`);
     }
+    const installed = await this.ctx.installed?.();
+    const base = installed?.releaseId;
+    if (
+      installed !== undefined &&
+      base !== undefined &&
+      base !== target.commit &&
+      (await this.hasCommit(base))
+    ) {
+      const staged = await this.stageChanges(base, target, stagingDir, installed);
+      if (staged !== undefined) return staged;
+    }
+    return this.exportTree(target, stagingDir);
+  }
+
+  /**
+   * Stages what changed since the installed commit: only those blobs are written, the rest of the
+   * listing takes its sha256 from the install index. Undefined (export everything instead) when a
+   * symlink changed, since the physical check that a symlink stays inside the release needs the
+   * whole tree on disk.
+   */
+  private async stageChanges(
+    base: string,
+    target: Target,
+    stagingDir: string,
+    installed: InstalledRelease,
+  ): Promise<FetchedRelease | undefined> {
+    const run = (args: string[]) => this.git.raw(args);
+    const tree = await listTree(run, target.commit);
+    const changed = await changedPaths(run, base, target.commit);
+    const holds = appHolds(installed);
+    const known = new Map<string, string>();
+    const wanted: TreeBlob[] = [];
+    for (const [path, blob] of tree) {
+      const indexed = installed.files[path]?.sha256;
+      if (changed.has(path) || indexed === undefined || mustStage(path)) {
+        if (blob.kind === "symlink" && changed.has(path)) return undefined;
+        wanted.push(blob);
+      } else {
+        known.set(path, indexed);
+        // The app holds the bytes: nothing to write. Otherwise the blob is staged like a change.
+        if (!holds(path, indexed)) wanted.push(blob);
+      }
+    }
+    const env = gitEnvironment(this.cfg);
+    const maxFileBytes = extractOptionsFor(this.cfg).maxFileBytes;
+    const hashes = await writeBlobs(this.cfg.local_path, env, wanted, stagingDir, maxFileBytes);
+    for (const [path, sha] of hashes) {
+      const expected = known.get(path);
+      if (expected !== undefined && expected !== sha) {
+        throw new VerificationError(path, "does not match what the install index says this commit holds");
+      }
+    }
+    const listing = listingOf(tree, (path) => hashes.get(path) ?? known.get(path) ?? "");
+    this.ctx.log.info("staged release changes", {
+      source: this.name,
+      from: base,
+      commit: target.commit,
+      ref: target.label,
+      changed: changed.size,
+      written: wanted.length,
+      files: tree.size,
+    });
+    const fileHashes = new Map([...hashes].filter(([path]) => tree.get(path)?.kind !== "symlink"));
+    return {
+      dir: stagingDir,
+      id: target.commit,
+      fileHashes,
+      listing,
+      materialize: async (rels) => {
+        const blobs = rels.map((rel) => tree.get(rel)).filter((b): b is TreeBlob => b !== undefined);
+        const written = await writeBlobs(this.cfg.local_path, env, blobs, stagingDir, maxFileBytes);
+        for (const [path, sha] of written) {
+          if (listing.files.get(path)?.sha256 !== sha) {
+            throw new VerificationError(path, "does not match the release listing");
+          }
+        }
+      },
+    };
+  }
+
+  /** First install, or the installed commit is unknown here: the whole tree through `git archive`. */
+  private async exportTree(target: Target, stagingDir: string): Promise<FetchedRelease> {
     // Through a tar file so a tracked symlink pointing outside the release is refused like in any archive.
     const artifact = await artifactPathFor(this.ctx, this.name);
     let fileHashes: Map<string, string>;
@@ -98,6 +182,11 @@ export class GitSource implements ReleaseSource {
       await removeArtifact(artifact);
     }
     return { dir: stagingDir, id: target.commit, fileHashes };
+  }
+
+  private async hasCommit(commit: string): Promise<boolean> {
+    if (!/^[0-9a-f]{40,64}$/.test(commit)) return false;
+    return (await this.revParse(`${commit}^{commit}`)) === commit;
   }
 
   /**

@@ -84,6 +84,21 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
   insertReports(reports: readonly ReportRecord[]): Promise<string[]>;
   appendEvents(events: readonly NewEvent[]): Promise<void>;
 
+  /**
+   * Claims the periodic job `name` for this transaction when it is due at `now` and no other
+   * transaction holds it (FOR UPDATE SKIP LOCKED: never waits). Its next due time, now + interval,
+   * commits with the job's work, so a tick killed midway rolls back and another hub runs it.
+   * (Only the very first claim of a name may wait: for another hub's first claim to commit.)
+   */
+  claimTick(name: string, hubId: string, now: number, intervalMs: number): Promise<boolean>;
+  /** `hubId` holds the agent's connection from this hello on; the new epoch, or undefined if unknown. */
+  claimAgent(agentId: string, hubId: string, at: number): Promise<number | undefined>;
+  /** Marks the agent offline only while `hubId` still holds it at `epoch`: a stale socket changes nothing. */
+  releaseAgent(agentId: string, hubId: string, epoch: number, at: number): Promise<boolean>;
+  heartbeatHub(hubId: string, at: number): Promise<void>;
+  /** Marks offline the agents of hubs silent since before `before` and forgets those hubs; their agent ids. */
+  releaseSilentHubs(before: number): Promise<string[]>;
+
   /** Where a stream that wants only events committed from now on starts. */
   latestEventCursor(): Promise<EventCursor>;
   /**

@@ -86,4 +86,11 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX events_subject ON events(subject, id);
   `,
+  // Presence and periodic jobs for several hubs (docs/cluster.md); one hub uses them the same way.
+  `
+  ALTER TABLE agents ADD COLUMN hub_id TEXT;
+  ALTER TABLE agents ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE hubs (id TEXT PRIMARY KEY, heartbeat_at INTEGER NOT NULL);
+  CREATE TABLE ticks (name TEXT PRIMARY KEY, due_at INTEGER NOT NULL, hub_id TEXT);
+  `,
 ];

@@ -116,4 +116,14 @@ export const postgresMigrations: readonly string[] = [
   CREATE INDEX events_subject ON events(subject, id);
   CREATE INDEX events_commit_order ON events(tx, id);
   `,
+  // Presence: which hub holds an agent's connection, and since which hello (epoch), so a stale
+  // socket's close cannot mark a reconnected agent offline; hubs heartbeat, a silent hub's agents
+  // are released. Periodic jobs: one row each, claimed with FOR UPDATE SKIP LOCKED.
+  `
+  ALTER TABLE agents ADD COLUMN hub_id TEXT;
+  ALTER TABLE agents ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0;
+  CREATE INDEX agents_hub ON agents(hub_id) WHERE online;
+  CREATE TABLE hubs (id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL);
+  CREATE TABLE ticks (name TEXT PRIMARY KEY, due_at BIGINT NOT NULL, hub_id TEXT);
+  `,
 ];

@@ -301,6 +301,44 @@ export function postgresOps(db: Db): StoreOps {
         ORDER BY id DESC LIMIT ${limit}`;
       return rows.map(toEvent);
     },
+    async claimTick(name, hubId, now, intervalMs) {
+      const next = now + intervalMs;
+      const due = await db`SELECT name FROM ticks WHERE name = ${name} AND due_at <= ${now}
+        FOR UPDATE SKIP LOCKED`;
+      if (due.length > 0) {
+        await db`UPDATE ticks SET due_at = ${next}, hub_id = ${hubId} WHERE name = ${name}`;
+        return true;
+      }
+      // Not due, or held by another transaction (skipped), or never claimed: only the last inserts.
+      // (No INSERT … ON CONFLICT up front: it would wait on the row another hub is updating.)
+      if ((await db`SELECT 1 FROM ticks WHERE name = ${name}`).length > 0) return false;
+      const inserted = await db`INSERT INTO ticks (name, due_at, hub_id) VALUES (${name}, ${next}, ${hubId})
+        ON CONFLICT DO NOTHING RETURNING name`;
+      return inserted.length > 0;
+    },
+    async claimAgent(agentId, hubId, at) {
+      const r = first(
+        await db`UPDATE agents SET online = true, hub_id = ${hubId}, epoch = epoch + 1,
+        last_seen = ${at} WHERE id = ${agentId} RETURNING epoch`,
+      );
+      return r && num(r.epoch);
+    },
+    async releaseAgent(agentId, hubId, epoch, at) {
+      const result = await db`UPDATE agents SET online = false, last_seen = ${at}
+        WHERE id = ${agentId} AND hub_id = ${hubId} AND epoch = ${epoch} AND online`;
+      return result.count > 0;
+    },
+    async heartbeatHub(hubId, at) {
+      await db`INSERT INTO hubs (id, heartbeat_at) VALUES (${hubId}, ${at})
+        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`;
+    },
+    async releaseSilentHubs(before) {
+      const rows = await db`UPDATE agents SET online = false WHERE online AND hub_id IS NOT NULL
+        AND hub_id NOT IN (SELECT id FROM hubs WHERE heartbeat_at >= ${before}) RETURNING id`;
+      await db`DELETE FROM hubs WHERE heartbeat_at < ${before}`;
+      return rows.map((r) => str(r.id)).sort();
+    },
+
     async latestEventCursor() {
       // Every transaction older than the snapshot's xmin has ended: its events are in the past.
       const r = first(await db`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`);

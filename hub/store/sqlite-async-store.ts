@@ -77,6 +77,66 @@ function activeOther(sync: SqliteStore, app: string, except: string): RolloutRec
     .find((r) => r.id !== except && sync.getRelease(r.releaseId)?.app === app);
 }
 
+/** Presence and periodic jobs: one writer at a time, so plain conditional UPDATEs suffice. */
+function sqlitePresence(sync: SqliteStore, enter: Enter) {
+  const run = (sql: string, ...args: unknown[]) => sync.statement(sql).run(...args).changes;
+  return {
+    claimTick: (name: string, hubId: string, now: number, intervalMs: number) =>
+      enter("claimTick", () => {
+        run("INSERT INTO ticks (name, due_at) VALUES (?, 0) ON CONFLICT DO NOTHING", name);
+        return (
+          run(
+            "UPDATE ticks SET due_at = ?, hub_id = ? WHERE name = ? AND due_at <= ?",
+            now + intervalMs,
+            hubId,
+            name,
+            now,
+          ) > 0
+        );
+      }),
+    claimAgent: (agentId: string, hubId: string, at: number) =>
+      enter("claimAgent", () => {
+        const row = sync
+          .statement(
+            "UPDATE agents SET online = 1, hub_id = ?, epoch = epoch + 1, last_seen = ? WHERE id = ? RETURNING epoch",
+          )
+          .get(hubId, at, agentId) as { epoch: number } | undefined;
+        return row?.epoch;
+      }),
+    releaseAgent: (agentId: string, hubId: string, epoch: number, at: number) =>
+      enter(
+        "releaseAgent",
+        () =>
+          run(
+            "UPDATE agents SET online = 0, last_seen = ? WHERE id = ? AND hub_id = ? AND epoch = ? AND online = 1",
+            at,
+            agentId,
+            hubId,
+            epoch,
+          ) > 0,
+      ),
+    heartbeatHub: (hubId: string, at: number) =>
+      enter("heartbeatHub", () => {
+        run(
+          "INSERT INTO hubs (id, heartbeat_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+          hubId,
+          at,
+        );
+      }),
+    releaseSilentHubs: (before: number) =>
+      enter("releaseSilentHubs", () =>
+        sync.transaction(() => {
+          const rows = sync
+            .statement(`UPDATE agents SET online = 0 WHERE online = 1 AND hub_id IS NOT NULL
+              AND hub_id NOT IN (SELECT id FROM hubs WHERE heartbeat_at >= ?) RETURNING id`)
+            .all(before) as { id: string }[];
+          run("DELETE FROM hubs WHERE heartbeat_at < ?", before);
+          return rows.map((r) => r.id).sort();
+        }),
+      ),
+  };
+}
+
 function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
   const direct = Object.fromEntries(
     DIRECT.map((name) => {
@@ -142,6 +202,7 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
           for (const e of events) sync.appendEvent(e);
         }),
       ),
+    ...sqlitePresence(sync, enter),
     latestEventCursor: () => enter("latestEventCursor", () => String(sync.lastEventId())),
     readEventsAfter: (cursor, limit) =>
       enter("readEventsAfter", () => {

@@ -55,6 +55,7 @@ export class SqliteStore implements Store {
   // db.transaction() builds four wrapper functions per call; a batch of reports makes thousands of
   // calls, so one wrapper runs them all (it still nests as a savepoint).
   private readonly inTransaction: (fn: () => unknown) => unknown;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -171,6 +172,15 @@ export class SqliteStore implements Store {
   }
   rollback(): void {
     if (this.db.inTransaction) this.db.exec("ROLLBACK");
+  }
+  /** A prepared statement, made once: for the async adapter's operations the sync Store lacks. */
+  statement(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
   }
 
   insertToken(t: TokenRecord): void {

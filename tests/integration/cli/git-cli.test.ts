@@ -2,7 +2,7 @@
  * The git source as an operator runs it: the real CLI against a real bare repository on file://.
  * What is installed is decided by ship's install index, never by the clone's HEAD.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -87,6 +87,48 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     const reinstall = await ship();
     expect(reinstall.code, reinstall.stderr).toBe(0);
     expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v2\n");
+    expect((await ship("--check-only")).code).toBe(0);
+  });
+
+  it("an update writes only the blobs that changed since the installed commit", async () => {
+    await writeConfig('branch = "main"\n');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) files[`lib/m${i}.py`] = `print(${i})\n`;
+    await commitFiles(repos.dev, "1.1.0", files);
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const first = await ship();
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain("exported release tree");
+
+    // The operator edited one unchanged file in the app: that one is put back too.
+    await writeFile(join(app, "lib/m5.py"), "print('local edit')\n");
+    await writeFile(join(repos.dev, "lib/m1.py"), "print('one')\n");
+    await git(repos.dev, "rm", "-q", "lib/m2.py");
+    await writeFile(join(repos.dev, "lib/new.py"), "print('new')\n");
+    await chmod(join(repos.dev, "lib/m3.py"), 0o755);
+    await commitFiles(repos.dev, "1.2.0", {});
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+
+    const update = await ship();
+    expect(update.code, update.stderr).toBe(0);
+    const staged = update.stderr
+      .split("\n")
+      .filter((l) => l.includes("staged release changes"))
+      .map((l) => JSON.parse(l) as { changed: number; written: number; files: number })[0];
+    // m1, m3 (mode), new.py, the manifest changed; m5 differs in the app. Nothing else is written.
+    expect(staged).toMatchObject({ changed: 4, written: 5 });
+    // Modes and hashes of the unstaged files agree with what the first export installed: all kept.
+    const applied = update.stderr
+      .split("\n")
+      .filter((l) => l.includes('"msg":"applied update"'))
+      .map((l) => JSON.parse(l) as Record<string, number>)[0];
+    expect(applied).toMatchObject({ add: 1, replace: 3, remove: 1, keep: 28 });
+    expect(await readFile(join(app, "lib/m1.py"), "utf8")).toBe("print('one')\n");
+    expect(await readFile(join(app, "lib/m5.py"), "utf8")).toBe("print(5)\n");
+    expect(await readFile(join(app, "lib/new.py"), "utf8")).toBe("print('new')\n");
+    expect((await stat(join(app, "lib/m3.py"))).mode & 0o111).not.toBe(0);
+    await expect(stat(join(app, "lib/m2.py"))).rejects.toThrow();
+    expect((await state()).sources.web.current_version).toBe("1.2.0");
     expect((await ship("--check-only")).code).toBe(0);
   });
 });

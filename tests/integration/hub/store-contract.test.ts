@@ -69,6 +69,8 @@ for (const subject of subjects) {
       expect(await store.getToken("j1")).toEqual(token);
       expect(await store.revokeToken("j1", 7)).toBe(true);
       expect(await store.revokeToken("j1", 8)).toBe(false);
+      expect(await store.revokedTokensSince(7)).toEqual(["j1"]);
+      expect(await store.revokedTokensSince(8)).toEqual([]);
       expect((await store.listTokens()).map((t) => [t.jti, t.revoked])).toEqual([
         ["j1", 7],
         ["j2", null],
@@ -424,6 +426,77 @@ for (const subject of subjects) {
       expect((await store.getRollout("ro1"))?.failureAllowance).toBe(2);
       expect((await store.getRollout("ro2"))?.failureAllowance).toBe(2);
       if (subject.name === "postgres") expect(runs.a + runs.b).toBeGreaterThan(2);
+    });
+
+    it("runs a periodic job once per interval, and again when its transaction rolled back", async () => {
+      const claim = (now: number) => store.tx((t) => t.claimTick("engine", "hub-a", now, 1000));
+      expect(await claim(5000)).toBe(true);
+      expect(await claim(5999)).toBe(false);
+      await expect(
+        store.tx(async (t) => {
+          expect(await t.claimTick("engine", "hub-b", 6000, 1000)).toBe(true);
+          throw new Error("hub killed mid-tick");
+        }),
+      ).rejects.toThrow("mid-tick");
+      expect(await claim(6000)).toBe(true);
+      expect(await store.tx((t) => t.claimTick("other-job", "hub-a", 6000, 1000))).toBe(true);
+    });
+
+    it("lets a second hub skip a tick another hub is running, without waiting for it", async () => {
+      // The job's row exists after its first claim ever; only that first claim may wait for another.
+      expect(await store.tx((t) => t.claimTick("engine", "hub-a", 0, 200))).toBe(true);
+      const hold = gate();
+      const claimed = gate();
+      const a = store.tx(async (t) => {
+        const mine = await t.claimTick("engine", "hub-a", 1000, 200);
+        claimed.open();
+        await hold.wait;
+        return mine;
+      });
+      try {
+        await claimed.wait;
+        let bSettled = false;
+        const b = store
+          .tx((t) => t.claimTick("engine", "hub-b", 1000, 200))
+          .finally(() => {
+            bSettled = true;
+          });
+        // PostgreSQL: SKIP LOCKED answers at once while a holds the row; SQLite: b queues behind a.
+        await Promise.race([b, sleep(1000)]);
+        if (subject.name === "postgres") expect(bSettled).toBe(true);
+        hold.open();
+        expect(await a).toBe(true);
+        expect(await b).toBe(false);
+      } finally {
+        hold.open();
+        await a.catch(() => {});
+      }
+    });
+
+    it("marks an agent offline only from the hub and hello that hold it, and releases silent hubs' agents", async () => {
+      await store.upsertAgent(agent("a1", false));
+      await store.upsertAgent(agent("a2", false));
+      await store.heartbeatHub("hub-a", 1000);
+      await store.heartbeatHub("hub-b", 1000);
+      const onA = await store.claimAgent("a1", "hub-a", 1000);
+      // The agent reconnects to hub B before A noticed its socket closing.
+      const onB = await store.claimAgent("a1", "hub-b", 1100);
+      expect(onB).toBe((onA ?? 0) + 1);
+      expect(await store.releaseAgent("a1", "hub-a", onA ?? 0, 1200)).toBe(false);
+      expect((await store.getAgent("a1"))?.online).toBe(true);
+      expect(await store.releaseAgent("a1", "hub-b", onB ?? 0, 1300)).toBe(true);
+      expect(await store.getAgent("a1")).toMatchObject({ online: false, lastSeen: 1300 });
+      expect(await store.claimAgent("missing", "hub-a", 1300)).toBeUndefined();
+
+      await store.claimAgent("a1", "hub-a", 1400);
+      await store.claimAgent("a2", "hub-b", 1400);
+      await store.heartbeatHub("hub-b", 5000);
+      expect(await store.releaseSilentHubs(4000)).toEqual(["a1"]);
+      expect((await store.listAgents()).map((a) => [a.id, a.online])).toEqual([
+        ["a1", false],
+        ["a2", true],
+      ]);
+      expect(await store.releaseSilentHubs(4000)).toEqual([]);
     });
 
     it("streams artifacts in and out in chunks, with byte ranges", async () => {

@@ -34,6 +34,8 @@ const CONTRACT_TABLES = [
   "deployments",
   "reports",
   "events",
+  "hubs",
+  "ticks",
 ];
 
 /** Small chunks, so a 10 KB artifact crosses several chunk boundaries on PostgreSQL. */

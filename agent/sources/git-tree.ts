@@ -1,0 +1,208 @@
+/**
+ * A git release staged by what changed between the installed commit and the target: `git diff-tree`
+ * names the changed paths, `git ls-tree` lists the whole target tree (modes, sizes), and only the
+ * blobs that changed (or that the install index cannot vouch for) are written, all through one
+ * `git cat-file --batch`. Modes follow `git archive` (664/775), so both paths give one listing.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { closeSync, fchmodSync, mkdirSync, openSync, symlinkSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { VerificationError } from "../../shared/errors.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import type { ReleaseEntry } from "../apply/types.js";
+import { symlinkTargetParts } from "../archive/entry-path.js";
+import { hashSymlinkTarget } from "../tree/hash-file.js";
+import type { ReleaseListing } from "./types.js";
+
+/** One blob of a tree: `git ls-tree -r -l` output. */
+export interface TreeBlob {
+  path: string;
+  kind: "file" | "exec" | "symlink";
+  blob: string;
+  size: number;
+}
+
+type RunGit = (args: string[]) => Promise<string>;
+
+/** Every blob of `commit` (submodules, which `git archive` leaves out too, are skipped). */
+export async function listTree(git: RunGit, commit: string): Promise<Map<string, TreeBlob>> {
+  const out = new Map<string, TreeBlob>();
+  for (const record of (await git(["ls-tree", "-r", "-z", "-l", "--full-tree", commit])).split("\0")) {
+    if (record === "") continue;
+    const tab = record.indexOf("\t");
+    const [mode, type, blob, size] = record.slice(0, tab).split(/ +/);
+    const path = record.slice(tab + 1);
+    if (type !== "blob" || blob === undefined) continue;
+    const kind = mode === "120000" ? "symlink" : mode === "100755" ? "exec" : "file";
+    checkPath(path);
+    out.set(path, { path, kind, blob, size: Number(size) });
+  }
+  return out;
+}
+
+/** Paths whose blob or mode differs between the two commits (added, modified, type-changed). */
+export async function changedPaths(git: RunGit, from: string, to: string): Promise<Set<string>> {
+  const raw = await git(["diff-tree", "-r", "-z", "--no-renames", "--raw", from, to]);
+  const fields = raw.split("\0");
+  const changed = new Set<string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const status = fields[i]?.split(" ").at(-1) ?? "";
+    const path = fields[i + 1] ?? "";
+    if (status !== "D" && path !== "") changed.add(path);
+  }
+  return changed;
+}
+
+/** The ReleaseEntry mode `git archive` + extraction would give this blob. */
+export function modeOf(kind: TreeBlob["kind"]): number {
+  return kind === "symlink" ? 0o777 : kind === "exec" ? 0o775 : 0o664;
+}
+
+/** Directories of the tree (as `git archive` writes them, 775), for the planner's new directories. */
+export function treeDirs(blobs: Iterable<string>): Map<string, number> {
+  const dirs = new Map<string, number>();
+  for (const path of blobs) {
+    const parts = path.split("/");
+    for (let i = 1; i < parts.length; i++) dirs.set(parts.slice(0, i).join("/"), 0o775);
+  }
+  return dirs;
+}
+
+export function listingOf(
+  tree: ReadonlyMap<string, TreeBlob>,
+  sha256Of: (rel: string) => string,
+): ReleaseListing {
+  const files = new Map<string, ReleaseEntry>();
+  for (const [path, blob] of tree) {
+    files.set(path, {
+      type: blob.kind === "symlink" ? "symlink" : "file",
+      sha256: sha256Of(path),
+      size: blob.size,
+      mode: modeOf(blob.kind),
+    });
+  }
+  return { files, dirs: treeDirs(tree.keys()) };
+}
+
+/**
+ * Writes `blobs` under `dir` from one `git cat-file --batch`, hashing each file as it is written;
+ * returns path → sha256 (for symlinks, the symlink identity hash).
+ */
+export function writeBlobs(
+  cwd: string,
+  env: Record<string, string>,
+  blobs: readonly TreeBlob[],
+  dir: string,
+  maxFileBytes?: number,
+): Promise<Map<string, string>> {
+  return new Promise((resolve, reject) => {
+    const hashes = new Map<string, string>();
+    const child = spawn("git", ["cat-file", "--batch"], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+    let index = 0;
+    let pending: Buffer = Buffer.alloc(0);
+    let remaining = -1; // bytes of the current blob still to come; -1 while reading a header
+    let fd: number | undefined;
+    let hash = createHash("sha256");
+    let linkTarget: Buffer[] = [];
+    let failed: Error | undefined;
+    let stderr = "";
+    const fail = (err: Error) => {
+      if (failed !== undefined) return;
+      failed = err;
+      child.kill();
+    };
+    const finishBlob = (blob: TreeBlob) => {
+      const target = join(dir, blob.path);
+      if (blob.kind === "symlink") {
+        const text = Buffer.concat(linkTarget).toString("utf8");
+        const lands = symlinkTargetParts(blob.path.split("/"), text);
+        if (!lands.ok) throw new VerificationError(blob.path, `symlink ${lands.reason}`);
+        mkdirSync(dirname(target), { recursive: true });
+        symlinkSync(text, target);
+        hashes.set(blob.path, hashSymlinkTarget(text));
+      } else {
+        if (fd !== undefined) closeSync(fd);
+        fd = undefined;
+        hashes.set(blob.path, hash.digest("hex"));
+      }
+    };
+    const consume = () => {
+      for (;;) {
+        const blob = blobs[index];
+        if (blob === undefined) return;
+        if (remaining < 0) {
+          const nl = pending.indexOf(10);
+          if (nl < 0) return;
+          const header = pending.subarray(0, nl).toString("utf8");
+          pending = pending.subarray(nl + 1);
+          const [, type, size] = header.split(" ");
+          if (type !== "blob") throw new Error(`git cat-file: ${header} (expected blob ${blob.blob})`);
+          remaining = Number(size);
+          if (maxFileBytes !== undefined && remaining > maxFileBytes) {
+            throw new VerificationError(blob.path, `${remaining} bytes is over the file size limit`);
+          }
+          hash = createHash("sha256");
+          linkTarget = [];
+          if (blob.kind !== "symlink") {
+            const path = join(dir, blob.path);
+            mkdirSync(dirname(path), { recursive: true });
+            fd = openSync(path, "wx", 0o600);
+            // Set explicitly: the process umask must not change the mode the listing promises.
+            fchmodSync(fd, modeOf(blob.kind));
+          }
+        }
+        const take = Math.min(remaining, pending.length);
+        const chunk = pending.subarray(0, take);
+        if (blob.kind === "symlink") linkTarget.push(Buffer.from(chunk));
+        else if (fd !== undefined && take > 0) {
+          hash.update(chunk);
+          let off = 0;
+          while (off < chunk.length) off += writeSync(fd, chunk, off);
+        }
+        pending = pending.subarray(take);
+        remaining -= take;
+        if (remaining > 0 || pending.length === 0) return;
+        // The blob is complete; a newline follows it.
+        pending = pending.subarray(1);
+        remaining = -1;
+        finishBlob(blob);
+        index++;
+      }
+    };
+    child.stdout.on("data", (data: Buffer) => {
+      if (failed !== undefined) return;
+      pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
+      try {
+        consume();
+      } catch (err) {
+        fail(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", fail);
+    child.on("close", (code) => {
+      if (fd !== undefined) closeSync(fd);
+      if (failed !== undefined) return reject(failed);
+      if (index < blobs.length) {
+        return reject(new Error(`git cat-file --batch stopped early (exit ${code}): ${stderr.trim()}`));
+      }
+      resolve(hashes);
+    });
+    child.stdin.end(blobs.map((b) => `${b.blob}\n`).join(""));
+  });
+}
+
+/** Git refuses such paths itself; a crafted tree is refused here too. */
+function checkPath(path: string): void {
+  if (path.startsWith("/") || path.split("/").some((p) => p === "" || p === "." || p === "..")) {
+    throw new VerificationError(path, "is not a safe relative path");
+  }
+}
+
+/** The manifest is always staged: the pipeline reads it from the staging directory. */
+export function mustStage(path: string): boolean {
+  return path === MANIFEST_FILENAME;
+}
