@@ -11,8 +11,8 @@ import { defaultPorts } from "./default-ports.js";
 import { lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
-import { syncInstalledState } from "./sync-installed.js";
 import { combinedExitCode } from "./report.js";
+import { syncInstalledState } from "./sync-installed.js";
 
 export interface RecoverReport {
   source: string;
