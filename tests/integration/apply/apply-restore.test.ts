@@ -1,4 +1,4 @@
-import { stat as fsStat, readFile, rm, writeFile } from "node:fs/promises";
+import { stat as fsStat, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyUpdate } from "../../../agent/apply/apply-update.js";
@@ -210,11 +210,32 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await pathExists(journalPath(stateDir))).toBe(false);
   });
 
-  it("undoes at once a file operation that fails mid-apply (a staged file vanished)", async () => {
+  it("refuses before any write when a file the plan installs is missing from staging", async () => {
     await update(v1, "1.0.0");
     const before = await snapshot(appDir);
     const release = await stage(root, v2, "2.0.0");
     await rm(join(release.dir, "lib/new/feature.py"));
+    const attempt = applyUpdate({
+      app: "myapp",
+      appDir,
+      release,
+      manifest: manifestOf("2.0.0"),
+      stateDir,
+      backupRoot,
+    });
+    await expect(attempt).rejects.toBeInstanceOf(UpdateNotAppliedError);
+    expect(await snapshot(appDir)).toEqual(before);
+    expect((await listBackups(backupRoot)).map((b) => b.replacedBy)).toEqual(["1.0.0"]);
+    expect(await pathExists(journalPath(stateDir))).toBe(false);
+  });
+
+  it("undoes at once a file operation that fails mid-apply (a staged file turned into a directory)", async () => {
+    await update(v1, "1.0.0");
+    const before = await snapshot(appDir);
+    const release = await stage(root, v2, "2.0.0");
+    // Renaming a directory over the app's file fails (ENOTDIR) after earlier operations ran.
+    await rm(join(release.dir, "app.py"));
+    await mkdir(join(release.dir, "app.py"));
     const attempt = applyUpdate({
       app: "myapp",
       appDir,
