@@ -111,6 +111,9 @@ export function postgresOps(db: Db): StoreOps {
       const r = first(await db`SELECT * FROM releases WHERE app = ${app} AND version = ${version}`);
       return r && toRelease(r);
     },
+    async releaseVersions(app) {
+      return (await db`SELECT version FROM releases WHERE app = ${app}`).map((r) => String(r.version));
+    },
     async listReleases({ app, limit }) {
       const rows =
         await db`SELECT * FROM releases WHERE (${app ?? null}::text IS NULL OR app = ${app ?? null})

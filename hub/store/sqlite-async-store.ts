@@ -33,6 +33,7 @@ const DIRECT = [
   "insertRelease",
   "getRelease",
   "findRelease",
+  "releaseVersions",
   "listReleases",
   "upsertAgent",
   "getAgent",

@@ -86,6 +86,7 @@ export class SqliteStore implements Store {
         VALUES (@id, @app, @version, @manifest, @source, @signature, @created, @createdBy)`),
       getRelease: p("SELECT * FROM releases WHERE id = ?"),
       findRelease: p("SELECT * FROM releases WHERE app = ? AND version = ?"),
+      releaseVersions: p("SELECT version FROM releases WHERE app = ?"),
       listReleases: p(
         "SELECT * FROM releases WHERE (@app IS NULL OR app = @app) ORDER BY created DESC LIMIT @limit",
       ),
@@ -218,6 +219,9 @@ export class SqliteStore implements Store {
   findRelease(app: string, version: string): ReleaseRecord | undefined {
     const r = this.stmt.findRelease.get(app, version) as Row | undefined;
     return r && toRelease(r);
+  }
+  releaseVersions(app: string): string[] {
+    return (this.stmt.releaseVersions.all(app) as Row[]).map((r) => str(r.version));
   }
   listReleases(filter: { app?: string; limit: number }): ReleaseRecord[] {
     return (this.stmt.listReleases.all({ app: filter.app ?? null, limit: filter.limit }) as Row[]).map(

@@ -140,6 +140,8 @@ export interface Store {
   insertRelease(release: ReleaseRecord): void;
   getRelease(id: string): ReleaseRecord | undefined;
   findRelease(app: string, version: string): ReleaseRecord | undefined;
+  /** Every version published for `app`: equal-comparing versions (`v2.0.0`, `2.0.0`) are one. */
+  releaseVersions(app: string): string[];
   listReleases(filter: { app?: string; limit: number }): ReleaseRecord[];
 
   upsertAgent(agent: AgentRecord): void;
