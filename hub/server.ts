@@ -53,6 +53,25 @@ export async function openHubState(
   return { store, secret };
 }
 
+/**
+ * No connection survives a restart; agents say hello again when they reconnect. Each agent the
+ * store still shows online gets its agent.offline event, as a disconnect would have written.
+ */
+function markAgentsOfflineAtStart(store: Store, now: () => number): void {
+  store.transaction(() => {
+    const wereOnline = store.listAgents().filter((agent) => agent.online);
+    store.markAllAgentsOffline();
+    for (const agent of wereOnline)
+      store.appendEvent({
+        at: now(),
+        actor: "hub",
+        kind: "agent.offline",
+        subject: agent.id,
+        data: { reason: "hub restarted" },
+      });
+  });
+}
+
 export interface RunningHub {
   url: string;
   port: number;
@@ -67,8 +86,7 @@ export interface RunningHub {
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const now = options.now ?? Date.now;
   const { store, secret } = await openHubState(options);
-  // No connection survives a restart; agents say hello again when they reconnect.
-  store.markAllAgentsOffline();
+  markAgentsOfflineAtStart(store, now);
   const tokens = new TokenService(secret, store, now);
   const sessions = new LiveSessions(store, options.log, now, options.sessionCheckMs ?? 1000);
   const metrics = new HubMetrics(store);

@@ -29,6 +29,7 @@ import { type UpdateJournal, writeJournal } from "./journal.js";
 import { buildOps, type Inventory, inventoryOf } from "./ops.js";
 import { filesToHash, planUpdate, statMatches, summarizePlan } from "./plan.js";
 import { prepareUpdate } from "./prepare.js";
+import { privilegedModes, stagePrivilegedFiles } from "./privileged-files.js";
 import { recoverApp, rollBackUpdate } from "./recover.js";
 import { protectedDirectoryOf } from "./rules.js";
 import type { InstallIndex, PlanStep, PlanSummary, ReleaseEntry, ReleaseTree, TreeScan } from "./types.js";
@@ -53,6 +54,8 @@ export interface ApplyUpdateInput {
   backupRoot: string;
   /** Default: the manifest's rollback.keep_backups. */
   keepBackups?: number;
+  /** `privileged_files` patterns: these keep their owner, group and mode (see privileged-files.ts). */
+  privilegedFiles?: readonly string[];
   log?: Logger;
   now?: () => Date;
 }
@@ -106,9 +109,10 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     skipDir: (rel) => protectedDirectoryOf(manifest, rel) !== undefined,
   });
   clock.lap("scan");
+  const privileged = input.privilegedFiles ?? [];
   const planInput = {
     manifest,
-    release: input.release.files,
+    release: privilegedModes(input.release.files, scan, privileged),
     releaseDirs: input.release.dirs,
     app: scan,
     index,
@@ -133,6 +137,14 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     toVersion,
     ...(log === undefined ? {} : { log }),
     ...(input.releaseId === undefined ? {} : { releaseId: input.releaseId }),
+  });
+  await stagePrivilegedFiles({
+    app,
+    appDir,
+    stagingDir,
+    steps: prepared.steps,
+    patterns: privileged,
+    ...(log === undefined ? {} : { log }),
   });
   const ops = buildOps(prepared.steps, plan, scan, input.release.files);
   clock.lap("prepare");

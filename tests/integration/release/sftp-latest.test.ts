@@ -70,7 +70,7 @@ describe.skipIf(!hasProgram("sshd"))("ship release sftp --latest (real sshd, rea
     expect(
       execFileSync("sha256sum", ["-c", "myapp-latest.tar.gz.sha256"], { cwd: remote }).toString(),
     ).toContain("OK");
-  });
+  }, 180_000); // two builds, uploads and ship processes: slow on a loaded machine
 
   it("refuses a --latest that is not a plain file name before building or uploading", async () => {
     const bad = await release("1.0.2", "--latest", "../escape.tar.gz");
