@@ -17,6 +17,7 @@ import {
   PREVIOUS_INDEX_FILE,
   writeBackupInventory,
   writeBackupMeta,
+  writeUndoneManifest,
 } from "../backup/backup-store.js";
 import { faultPoint } from "../fault.js";
 import { linkEntry } from "../tree/fs-ops.js";
@@ -278,6 +279,7 @@ async function startBackup(
   const toVersion = input.manifest.version;
   const { bytes, ...inventory } = facts.inventory;
   await writeBackupInventory(path, inventory);
+  await writeUndoneManifest(path, input.manifest);
   const files = inventory.changed.length;
   await writeBackupMeta(path, {
     id,
