@@ -4,6 +4,7 @@ import { BadInputError } from "../../shared/errors.js";
 import { createLogger } from "../../shared/log.js";
 import { loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
+import { missingDashboardAssets } from "../dashboard/assets.js";
 import { startHub } from "../server.js";
 import { databaseUrlOf, refusePostgresMode } from "./database-url.js";
 
@@ -81,6 +82,14 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
     maxPayloadBytes: config.max_message_kb * 1024,
     log,
   });
+  const missing = missingDashboardAssets();
+  if (missing.length > 0) {
+    // Loud on purpose: an install that left the dashboard out otherwise answers / with a bare 503.
+    log.error("the dashboard is not installed; the hub serves the API only", { missing });
+    process.stderr.write(
+      `ship-hub: WARNING: dashboard assets missing (${missing.join(", ")}); reinstall ship\n`,
+    );
+  }
   // Printed on stdout so scripts (and tests) can find the port when --port 0 picked one.
   process.stdout.write(`ship-hub listening on ${hub.url}\n`);
   const stop = (signal: string) => {
