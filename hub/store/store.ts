@@ -92,6 +92,7 @@ export interface DeploymentRecord {
 }
 
 export interface ReportRecord {
+  /** `<agent id>/<report id>`: agents choose report ids, so they are unique per agent only. */
   id: string;
   agentId: string;
   deploymentId: string | null;
