@@ -1,4 +1,4 @@
-import { stat as fsStat, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { stat as fsStat, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyUpdate } from "../../../agent/apply/apply-update.js";
@@ -229,13 +229,12 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await pathExists(journalPath(stateDir))).toBe(false);
   });
 
-  it("undoes at once a file operation that fails mid-apply (a staged file turned into a directory)", async () => {
+  it("undoes at once a file operation that fails mid-apply (the second write fails)", async () => {
     await update(v1, "1.0.0");
     const before = await snapshot(appDir);
     const release = await stage(root, v2, "2.0.0");
-    // Renaming a directory over the app's file fails (ENOTDIR) after earlier operations ran.
-    await rm(join(release.dir, "app.py"));
-    await mkdir(join(release.dir, "app.py"));
+    // A write that fails after another already landed, as a full disk or an I/O error would.
+    process.env.SHIP_FAULT = "apply:file@2:error";
     const attempt = applyUpdate({
       app: "myapp",
       appDir,
@@ -243,6 +242,8 @@ describe("applyUpdate + restoreBackup on real trees", () => {
       manifest: manifestOf("2.0.0"),
       stateDir,
       backupRoot,
+    }).finally(() => {
+      delete process.env.SHIP_FAULT;
     });
     await expect(attempt).rejects.toBeInstanceOf(UpdateFailedError);
     expect(await snapshot(appDir)).toEqual(before);
