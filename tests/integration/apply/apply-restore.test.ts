@@ -210,11 +210,13 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await pathExists(journalPath(stateDir))).toBe(false);
   });
 
-  it("undoes at once a file operation that fails mid-apply (a staged file vanished)", async () => {
+  it("undoes at once a file operation that fails mid-apply (a staged file became a directory)", async () => {
     await update(v1, "1.0.0");
     const before = await snapshot(appDir);
     const release = await stage(root, v2, "2.0.0");
-    await rm(join(release.dir, "lib/new/feature.py"));
+    // Renaming a directory over the app's file fails (ENOTDIR) after the removals already ran.
+    await rm(join(release.dir, "app.py"));
+    await writeTree(release.dir, { "app.py/inside": "x\n" });
     const attempt = applyUpdate({
       app: "myapp",
       appDir,
