@@ -80,6 +80,10 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
     tickIntervalMs: config.tick_interval_seconds * 1000,
     maxArtifactBytes: config.max_artifact_mb * 1024 * 1024,
     maxPayloadBytes: config.max_message_kb * 1024,
+    reportRetention: {
+      keepPerAgent: config.report_keep_per_agent,
+      keepMs: config.report_keep_days * 86_400_000,
+    },
     log,
   });
   const missing = missingDashboardAssets();

@@ -280,6 +280,13 @@ export function postgresOps(db: Db): StoreOps {
       for (const chunk of chunks(reports)) ids.push(...(await insertReportRows(db, chunk)));
       return ids;
     },
+    async pruneReports(keepPerAgent, olderThan) {
+      const result = await db`DELETE FROM reports WHERE received_at < ${olderThan} OR seq IN (
+        SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER (
+          PARTITION BY agent_id ORDER BY received_at DESC, seq DESC) AS n FROM reports) AS ranked
+        WHERE n > ${keepPerAgent})`;
+      return result.count;
+    },
     async listReports(agentId, limit) {
       const rows = await db`SELECT * FROM reports WHERE agent_id = ${agentId}
         ORDER BY received_at DESC, seq DESC LIMIT ${limit}`;
