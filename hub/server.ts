@@ -37,6 +37,8 @@ export interface HubOptions {
   now?: () => number;
   /** How often live connections are checked for a revoked or expired token (default 1 s). */
   sessionCheckMs?: number;
+  /** Reports one agent connection may hand in per minute (default 120). */
+  maxReportsPerMinute?: number;
   /** Reports kept per agent and by age, pruned every `everyMs` (default a minute). */
   reportRetention?: { keepPerAgent: number; keepMs: number; everyMs?: number };
 }
@@ -132,6 +134,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     pingIntervalMs: options.pingIntervalMs,
     maxPayloadBytes: options.maxPayloadBytes,
     maxBufferedBytes: options.maxBufferedBytes ?? 4 << 20,
+    maxReportsPerMinute: options.maxReportsPerMinute ?? 120,
     refusals,
     now,
   });

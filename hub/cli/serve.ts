@@ -80,6 +80,7 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
     tickIntervalMs: config.tick_interval_seconds * 1000,
     maxArtifactBytes: config.max_artifact_mb * 1024 * 1024,
     maxPayloadBytes: config.max_message_kb * 1024,
+    maxReportsPerMinute: config.max_reports_per_minute,
     reportRetention: {
       keepPerAgent: config.report_keep_per_agent,
       keepMs: config.report_keep_days * 86_400_000,

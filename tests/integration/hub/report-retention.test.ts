@@ -54,3 +54,35 @@ describe("report retention", () => {
     quiet.ws.close();
   });
 });
+
+describe("report rate", () => {
+  it("takes at most max_reports_per_minute from one agent; the rest get an error and no ack", async () => {
+    const hub = await startTestHub({ maxReportsPerMinute: 3 });
+    try {
+      const agent = await TestAgent.connect(hub.hub.url, hub.agentToken("flood"));
+      agent.hello("flood");
+      const ids = Array.from({ length: 5 }, () => randomUUID());
+      for (const reportId of ids)
+        agent.send({
+          type: "report",
+          reportId,
+          app: "web",
+          outcome: "succeeded",
+          fromVersion: "1",
+          toVersion: "2",
+          steps: [],
+        });
+      await agent.next(
+        (m): m is Extract<typeof m, { type: "error" }> =>
+          m.type === "error" && /3 reports a minute/.test(m.message),
+      );
+      await expect.poll(() => agent.received.filter((m) => m.type === "ack").length).toBe(3);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(agent.received.filter((m) => m.type === "ack").length).toBe(3);
+      expect(hub.hub.store.listReports("flood", 100)).toHaveLength(3);
+      agent.ws.close();
+    } finally {
+      await hub.stop();
+    }
+  });
+});
