@@ -37,6 +37,10 @@ export interface HubOptions {
   now?: () => number;
   /** How often live connections are checked for a revoked or expired token (default 1 s). */
   sessionCheckMs?: number;
+  /** Reports one agent connection may hand in per minute (default 120). */
+  maxReportsPerMinute?: number;
+  /** Reports kept per agent and by age, pruned every `everyMs` (default a minute). */
+  reportRetention?: { keepPerAgent: number; keepMs: number; everyMs?: number };
 }
 
 /** The store and token service, for `serve` and for `token create|revoke|list` alike. */
@@ -53,6 +57,25 @@ export async function openHubState(
   return { store, secret };
 }
 
+/**
+ * No connection survives a restart; agents say hello again when they reconnect. Each agent the
+ * store still shows online gets its agent.offline event, as a disconnect would have written.
+ */
+function markAgentsOfflineAtStart(store: Store, now: () => number): void {
+  store.transaction(() => {
+    const wereOnline = store.listAgents().filter((agent) => agent.online);
+    store.markAllAgentsOffline();
+    for (const agent of wereOnline)
+      store.appendEvent({
+        at: now(),
+        actor: "hub",
+        kind: "agent.offline",
+        subject: agent.id,
+        data: { reason: "hub restarted" },
+      });
+  });
+}
+
 export interface RunningHub {
   url: string;
   port: number;
@@ -67,8 +90,7 @@ export interface RunningHub {
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const now = options.now ?? Date.now;
   const { store, secret } = await openHubState(options);
-  // No connection survives a restart; agents say hello again when they reconnect.
-  store.markAllAgentsOffline();
+  markAgentsOfflineAtStart(store, now);
   const tokens = new TokenService(secret, store, now);
   const sessions = new LiveSessions(store, options.log, now, options.sessionCheckMs ?? 1000);
   const metrics = new HubMetrics(store);
@@ -112,9 +134,21 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     pingIntervalMs: options.pingIntervalMs,
     maxPayloadBytes: options.maxPayloadBytes,
     maxBufferedBytes: options.maxBufferedBytes ?? 4 << 20,
+    maxReportsPerMinute: options.maxReportsPerMinute ?? 120,
     refusals,
     now,
   });
+  const retention = options.reportRetention ?? { keepPerAgent: 500, keepMs: 90 * 86_400_000 };
+  // One agent token must not fill the hub's disk: reports are kept by count per agent and by age.
+  const pruner = setInterval(() => {
+    try {
+      const removed = store.pruneReports(retention.keepPerAgent, now() - retention.keepMs);
+      if (removed > 0) log.info("pruned old reports", { removed });
+    } catch (error) {
+      log.error("pruning reports failed", { error: String(error) });
+    }
+  }, retention.everyMs ?? 60_000);
+  pruner.unref();
   const ticker = setInterval(() => {
     try {
       engine.tick();
@@ -144,6 +178,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     close() {
       closing ??= (async () => {
         clearInterval(ticker);
+        clearInterval(pruner);
         sessions.stop();
         agents.close();
         await new Promise<void>((resolve) => {

@@ -15,12 +15,16 @@
  *   compare run by run: digit runs numerically, text runs as text, a digit run before a text run,
  *   and a string that ends first is smaller (`r9` < `r10` < `ra`; `abc` < `abd`). Lone `.` runs
  *   are separators and are skipped, so `r1.2` compares like the parts `r`, 1, 2.
- * - Both kinds are compared on one key: every string becomes a sequence of tokens
- *   (end < pre-release mark < release mark < number < text) and keys compare token by token.
- *   A semver's key is its core numbers, then the release mark or the pre-release mark and its
- *   identifiers, so a semver meets a non-semver in that same run-by-run order
- *   (`1.5.0` < `2024.01.15`, `9.9.9` < `r1`). Because every comparison is the comparison of two
- *   keys, the order is total, deterministic and transitive over any mix of strings.
+ * - A version that does not start with a digit (`dev`, `r42`, `release-7`, `unknown`, empty) sorts
+ *   before every version that does: it says nothing about where it stands, and putting it above
+ *   would make every later numeric release look like a downgrade. Among themselves such versions
+ *   compare run by run as above (`dev` < `r9` < `r10` < `ra` < `1.0.0`).
+ * - Both kinds are compared on one key: every string becomes a sequence of tokens, led by a
+ *   text-led or number-led mark (end < pre-release mark < release mark < number < text) and keys
+ *   compare token by token. A semver's key is its core numbers, then the release mark or the
+ *   pre-release mark and its identifiers, so a semver meets a non-semver in that same run-by-run
+ *   order (`1.5.0` < `2024.01.15`). Because every comparison is the comparison of two keys, the
+ *   order is total, deterministic and transitive over any mix of strings.
  */
 
 /** One element of a version's sort key; `rank` orders kinds before values are looked at. */
@@ -92,14 +96,21 @@ function partToken(part: string): Token {
   return isDigits(part) ? { rank: 3, digits: part.replace(/^0+(?=\d)/, "") } : { rank: 4, text: part };
 }
 
+/** Leads every key: versions starting with text sort before versions starting with a number. */
+const TEXT_LED: Token = { rank: 1 };
+const NUMBER_LED: Token = { rank: 2 };
+
 /** The sort key; built from the text rather than numbers so huge numbers compare exactly. */
 function sortKey(s: string): Token[] {
   const pieces = split(s);
-  if (pieces.kind === "other") return [...pieces.runs.map(partToken), END];
+  if (pieces.kind === "other") {
+    const runs = pieces.runs.map(partToken);
+    return [runs[0]?.rank === 3 ? NUMBER_LED : TEXT_LED, ...runs, END];
+  }
   const core = pieces.core.map(partToken);
   return pieces.prerelease === undefined
-    ? [...core, RELEASE]
-    : [...core, PRE, ...pieces.prerelease.map(partToken), END];
+    ? [NUMBER_LED, ...core, RELEASE]
+    : [NUMBER_LED, ...core, PRE, ...pieces.prerelease.map(partToken), END];
 }
 
 function compareTokens(a: Token, b: Token): number {

@@ -17,6 +17,7 @@ import {
   PREVIOUS_INDEX_FILE,
   writeBackupInventory,
   writeBackupMeta,
+  writeUndoneManifest,
 } from "../backup/backup-store.js";
 import { faultPoint } from "../fault.js";
 import { linkEntry } from "../tree/fs-ops.js";
@@ -29,6 +30,7 @@ import { type UpdateJournal, writeJournal } from "./journal.js";
 import { buildOps, type Inventory, inventoryOf } from "./ops.js";
 import { filesToHash, planUpdate, statMatches, summarizePlan } from "./plan.js";
 import { prepareUpdate } from "./prepare.js";
+import { privilegedModes, stagePrivilegedFiles } from "./privileged-files.js";
 import { recoverApp, rollBackUpdate } from "./recover.js";
 import { protectedDirectoryOf } from "./rules.js";
 import type { InstallIndex, PlanStep, PlanSummary, ReleaseEntry, ReleaseTree, TreeScan } from "./types.js";
@@ -53,6 +55,8 @@ export interface ApplyUpdateInput {
   backupRoot: string;
   /** Default: the manifest's rollback.keep_backups. */
   keepBackups?: number;
+  /** `privileged_files` patterns: these keep their owner, group and mode (see privileged-files.ts). */
+  privilegedFiles?: readonly string[];
   log?: Logger;
   now?: () => Date;
 }
@@ -106,9 +110,10 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     skipDir: (rel) => protectedDirectoryOf(manifest, rel) !== undefined,
   });
   clock.lap("scan");
+  const privileged = input.privilegedFiles ?? [];
   const planInput = {
     manifest,
-    release: input.release.files,
+    release: privilegedModes(input.release.files, scan, privileged),
     releaseDirs: input.release.dirs,
     app: scan,
     index,
@@ -133,6 +138,14 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     toVersion,
     ...(log === undefined ? {} : { log }),
     ...(input.releaseId === undefined ? {} : { releaseId: input.releaseId }),
+  });
+  await stagePrivilegedFiles({
+    app,
+    appDir,
+    stagingDir,
+    steps: prepared.steps,
+    patterns: privileged,
+    ...(log === undefined ? {} : { log }),
   });
   const ops = buildOps(prepared.steps, plan, scan, input.release.files);
   clock.lap("prepare");
@@ -266,6 +279,7 @@ async function startBackup(
   const toVersion = input.manifest.version;
   const { bytes, ...inventory } = facts.inventory;
   await writeBackupInventory(path, inventory);
+  await writeUndoneManifest(path, input.manifest);
   const files = inventory.changed.length;
   await writeBackupMeta(path, {
     id,

@@ -57,6 +57,11 @@ export interface BackupInfo {
 
 export const META_FILE = "meta.json";
 export const INVENTORY_FILE = "inventory.json";
+/**
+ * The manifest of the release the update installed (the one restoring this backup undoes): its
+ * rollback hooks and notifications serve `ship --rollback`, when that release's files are gone.
+ */
+export const UNDONE_MANIFEST_FILE = "manifest.json";
 /** The install index that was current before the update; restore reinstates it. */
 export const PREVIOUS_INDEX_FILE = "index.json";
 
@@ -80,6 +85,21 @@ export async function readBackupInventory(backupPath: string): Promise<BackupInv
  */
 export async function writeBackupInventory(backupPath: string, inventory: BackupInventory): Promise<void> {
   await writeFileAtomic(join(backupPath, INVENTORY_FILE), JSON.stringify(inventory), false);
+}
+
+/** Not fsynced: like the inventory, it is made durable by the complete meta.json written after it. */
+export async function writeUndoneManifest(backupPath: string, manifest: unknown): Promise<void> {
+  await writeFileAtomic(join(backupPath, UNDONE_MANIFEST_FILE), JSON.stringify(manifest), false);
+}
+
+/** The manifest saved by writeUndoneManifest, unparsed; undefined for backups made before it was kept. */
+export async function readUndoneManifest(backupPath: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(join(backupPath, UNDONE_MANIFEST_FILE), "utf8"));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
 }
 
 /** The first, incomplete meta need not be durable: until the journal commits, the journal is the truth. */

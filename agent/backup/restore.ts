@@ -24,6 +24,7 @@ import {
 } from "../tree/fs-ops.js";
 import { hashEntry } from "../tree/hash-file.js";
 import {
+  type BackupInfo,
   type BackupInventory,
   backupFilesDir,
   findBackup,
@@ -264,6 +265,11 @@ export async function rollbackTo(options: {
   appDir?: string;
   stateDir?: string;
   log?: Logger;
+  /**
+   * Wraps each backup's restore (newest first): what must happen around it, such as running the
+   * undone release's rollback hooks. Default: just the restore.
+   */
+  around?: (backup: BackupInfo, restore: () => Promise<RestoreResult>) => Promise<RestoreResult>;
 }): Promise<RollbackResult> {
   const target = await findBackup(options.backupRoot, options.target);
   const newestFirst = await listBackups(options.backupRoot, target.app);
@@ -282,14 +288,14 @@ export async function rollbackTo(options: {
   }
   const restored: RestoreResult[] = [];
   for (const backup of chain) {
-    restored.push(
-      await restoreBackup({
+    const restore = () =>
+      restoreBackup({
         backupPath: backup.path,
         ...(options.appDir === undefined ? {} : { appDir: options.appDir }),
         ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
         ...(options.log === undefined ? {} : { log: options.log }),
-      }),
-    );
+      });
+    restored.push(await (options.around === undefined ? restore() : options.around(backup, restore)));
   }
   return { app: target.app, version: target.version, restored };
 }

@@ -12,6 +12,8 @@ export interface GlobalOptions {
   force?: boolean;
   sources?: string[];
   rollback?: string;
+  /** False with `--no-hooks`: `--rollback` restores files only. */
+  hooks?: boolean;
   listBackups?: boolean;
   testManifest?: string;
   checkRequirements?: string;
@@ -57,6 +59,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("--force", "bypass the once-a-day rule")
     .option("--sources <names...>", "only these sources")
     .option("--rollback <id|path>", "restore a backup (id as listed by --list-backups, or its path)")
+    .option("--no-hooks", "with --rollback: do not run the undone release's rollback hooks")
     .option("--list-backups", "list backups with id, app, version, created, size")
     .option("--test-manifest <file>", "validate an update manifest; errors carry line:column")
     .option("--check-requirements <file>", "run the manifest's requirement checks on this host")

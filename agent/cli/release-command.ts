@@ -95,6 +95,10 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
     .option("--key <file>", "private key (default ~/.ssh/id_ed25519)")
     .option("--port <n>", "ssh port", port, 22)
     .option("--known-hosts <file>", "known_hosts holding the server's key (default ~/.ssh/known_hosts)")
+    .option(
+      "--latest <name>",
+      "after the verified upload, switch this stable name (e.g. myapp-latest.tar.gz) to it",
+    )
     .action(
       act(
         (

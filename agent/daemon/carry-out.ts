@@ -16,7 +16,9 @@ import { lockDir } from "../pipeline/paths.js";
 import type { PipelinePorts } from "../pipeline/ports.js";
 import type { AppReport } from "../pipeline/report.js";
 import { runSource } from "../pipeline/run-source.js";
-import { readState, updateSourceState } from "../state/state-file.js";
+import { syncInstalledState } from "../pipeline/sync-installed.js";
+import { undoWithHooks } from "../pipeline/undo-release.js";
+import { readState } from "../state/state-file.js";
 import { HubReleaseSource } from "./hub-release-source.js";
 import { fitMergeReports } from "./merge-reports.js";
 import { type ProgressEvent, progressLogger } from "./progress-log.js";
@@ -165,17 +167,27 @@ async function restoreIfNewestBackup(
   const started = performance.now();
   const lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), log);
   try {
-    await rollbackTo({ backupRoot: config.general.backup_dir, target: newest.path, log });
-    await updateSourceState(config.general.state_file, instruction.app, (s) => ({
+    const problems: string[] = [];
+    await rollbackTo({
+      backupRoot: config.general.backup_dir,
+      target: newest.path,
+      log,
+      around: undoWithHooks({ config, log, hooks: true, problems }),
+    });
+    const commandNote = problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`;
+    await syncInstalledState(config, instruction.app, source, new Date(), (s) => ({
       ...s,
-      previous_version: s.current_version,
-      current_version: newest.version,
       last_result: "updated",
-      last_error: null,
-      last_update: new Date().toISOString(),
-      release_id: `backup:${newest.id}`,
+      last_error: commandNote,
     }));
     log.info("rolled back from the newest backup", { app: instruction.app, version: newest.version });
+    if (commandNote !== null) {
+      return {
+        outcome: "succeeded",
+        error: commandNote,
+        steps: [{ name: "restore backup", ok: true, ms: elapsed(started) }],
+      };
+    }
     return { outcome: "succeeded", steps: [{ name: "restore backup", ok: true, ms: elapsed(started) }] };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -60,9 +60,15 @@ export function renderYamlMerge(
       const edited = user.doc.clone();
       const notes: string[] = [];
       let changed = false;
+      // The document's values, read again only after an edit changed them.
+      let values: unknown;
       for (const edit of edits) {
-        if (aliased && alreadyShown(edited, edit, expected)) continue;
+        if (aliased) {
+          values ??= edited.toJS(TO_JS);
+          if (alreadyShown(values, edit, expected)) continue;
+        }
         applyEdit(edited, release, edit, copy, notes);
+        values = undefined;
         changed = true;
       }
       if (!changed) return { text: userText, warnings: [] };
@@ -80,9 +86,9 @@ export function renderYamlMerge(
   };
 }
 
-/** The edited document already has the merged value at the edit's path (through an anchor edited before). */
-function alreadyShown(doc: Document, edit: MergeEdit, expected: unknown): boolean {
-  const now = valueAt(doc.toJS(TO_JS), edit.path);
+/** The edited document's values already have the merged value at the edit's path (through an anchor edited before). */
+function alreadyShown(values: unknown, edit: MergeEdit, expected: unknown): boolean {
+  const now = valueAt(values, edit.path);
   return edit.kind === "remove" ? now === ABSENT : sameValue(now, valueAt(expected, edit.path));
 }
 

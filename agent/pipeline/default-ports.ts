@@ -50,6 +50,7 @@ const engine: UpdateEngine = {
       releaseId: input.releaseId,
       ...(input.materialize === undefined ? {} : { materialize: input.materialize }),
       manifest: input.manifest,
+      ...(input.privilegedFiles === undefined ? {} : { privilegedFiles: input.privilegedFiles }),
       stateDir: input.stateDir,
       backupRoot: input.backupDir,
       log: input.log,

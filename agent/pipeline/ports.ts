@@ -55,6 +55,8 @@ export interface ApplyInput {
   releaseListing?: ReleaseListing;
   /** Stages left-out release files on demand (FetchedRelease.materialize). */
   materialize?: (rels: readonly string[]) => Promise<void>;
+  /** `privileged_files` of the source's security and the manifest's: owner, group and mode kept. */
+  privilegedFiles?: readonly string[];
   manifest: Manifest;
   version: string;
   previousVersion: string | null;

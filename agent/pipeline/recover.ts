@@ -12,6 +12,7 @@ import { lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
 import { combinedExitCode } from "./report.js";
+import { syncInstalledState } from "./sync-installed.js";
 
 export interface RecoverReport {
   source: string;
@@ -57,6 +58,8 @@ export async function recover(
           appStateDir,
           log: appLog,
         });
+        // A finished restore (say, of a killed `ship --rollback`) changed what is installed.
+        await syncInstalledState(config, name, source);
         apps.push({
           source: name,
           appDir: source.app_dir,

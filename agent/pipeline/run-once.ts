@@ -102,10 +102,20 @@ export async function runOnce(config: AgentConfig, options: RunOptions): Promise
 function selectSources(config: AgentConfig, names: string[] | undefined, log: Logger): [string, Source][] {
   const all = Object.entries(config.sources);
   if (names === undefined || names.length === 0) {
-    for (const [name, source] of all)
+    for (const [name, source] of all) {
       if (!source.enabled) log.info(`source ${name} is disabled (enabled = false)`);
-    return all.filter(([, source]) => source.enabled);
+      else if (source.type === "hub")
+        log.info(`source ${name} takes hub releases only (ship agent updates it)`);
+    }
+    return all.filter(([, source]) => source.enabled && source.type !== "hub");
   }
+  const hubOnly = names.filter((n) => config.sources[n]?.type === "hub");
+  if (hubOnly.length > 0)
+    throw BadInputError.single(
+      "--sources",
+      hubOnly.join(" "),
+      'type = "hub": releases come from the hub through `ship agent`, not from a ship run',
+    );
   const unknown = names.filter((n) => config.sources[n] === undefined);
   if (unknown.length > 0) {
     const known = all.map(([n]) => n).join(", ") || "(none)";
@@ -127,6 +137,6 @@ async function nextAllowedRun(config: AgentConfig, now: Date): Promise<string | 
 }
 
 function summaryLine(apps: AppReport[]): string {
-  if (apps.length === 0) return "no sources configured";
+  if (apps.length === 0) return "no sources to run (none configured, or all disabled or hub-only)";
   return apps.map((a) => a.message).join("\n");
 }

@@ -19,6 +19,7 @@ import { type PendingResolution, resolvePendingUpdate } from "./pending-update.j
 import type { PipelinePorts } from "./ports.js";
 import { type AppReport, appMessage } from "./report.js";
 import { runAppUpdate } from "./run-app-update.js";
+import { syncInstalledState } from "./sync-installed.js";
 
 export interface SourceRunOptions {
   checkOnly: boolean;
@@ -77,6 +78,9 @@ export async function runSource(
         error: interrupted.detail,
       });
     }
+    // A restore the state file did not hear of (finished by recovery, or a rollback elsewhere):
+    // the state and the source's record follow the install index before anything is decided.
+    if (!options.checkOnly) await syncInstalledState(config, name, source, options.settings.now());
     const sourceState = (await readState(config.general.state_file)).sources[name];
     const currentVersion = sourceState?.current_version ?? null;
     const releaseSource = ports.openSource(name, source, {

@@ -15,7 +15,7 @@ import { releaseGit } from "./git-release.js";
 import { releaseDate, writeStarterManifest } from "./manifest-template.js";
 import { type PublishSource, publishRelease, readToken } from "./publish.js";
 import { readInputFile } from "./read-input.js";
-import { uploadRelease } from "./sftp-upload.js";
+import { checkLatestName, uploadRelease } from "./sftp-upload.js";
 import { signArtifact, writeKeyPair } from "./sign-artifact.js";
 
 export interface CommonOptions {
@@ -123,6 +123,7 @@ export interface SftpCliOptions extends BuildCliOptions {
   key?: string;
   port?: number;
   knownHosts?: string;
+  latest?: string;
 }
 
 export async function sftpAction(
@@ -130,8 +131,10 @@ export async function sftpAction(
   args: { version: string; description: string; host: string; user: string; remoteDir: string },
   opts: SftpCliOptions,
 ): Promise<void> {
+  // A bad --latest is refused before anything is built or uploaded.
+  if (opts.latest !== undefined) checkLatestName(opts.latest);
   const { app, built } = await build(o, args.version, args.description, opts);
-  const uploaded = await uploadRelease(
+  const { uploaded, latest } = await uploadRelease(
     {
       host: args.host,
       port: opts.port,
@@ -141,12 +144,16 @@ export async function sftpAction(
       knownHostsFile: opts.knownHosts,
     },
     [built.path, built.checksumPath],
+    opts.latest === undefined ? {} : { latest: opts.latest },
   );
   const lines = [
     ...archiveLines(built),
     ...uploaded.map((u) => `uploaded ${u.remotePath} (${u.size} bytes, sha256 verified on the server)`),
+    ...(latest === undefined
+      ? []
+      : [`switched ${latest.remotePath} → ${basename(latest.target)} (${latest.how}, atomic rename)`]),
   ];
-  report(o, { app, sha256: built.sha256, uploaded }, lines);
+  report(o, { app, sha256: built.sha256, uploaded, ...(latest === undefined ? {} : { latest }) }, lines);
 }
 
 export async function keygenAction(o: CommonOptions, opts: { out?: string }): Promise<void> {

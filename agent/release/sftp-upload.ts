@@ -1,14 +1,18 @@
 /**
  * `ship release sftp`: uploads a built archive and its .sha256, checks the host key against
  * known_hosts, and re-reads the upload over SFTP to prove its size and sha256 before renaming it
- * into place, so agents polling the directory never see a partial or corrupted file.
+ * into place, so agents polling the directory never see a partial or corrupted file. With a stable
+ * name (`--latest myapp-latest.tar.gz`, what the seed's agents watch) the verified archive is then
+ * hard-linked (or, without the server's hardlink extension, uploaded again and verified) to a
+ * temporary name and renamed over the stable one: agents see the old release or the new one, never
+ * a mixture. Uploaded files are 0644 whatever the server's umask.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, posix } from "node:path";
-import type { SyncHostVerifier } from "ssh2";
+import type { SFTPWrapper, SyncHostVerifier } from "ssh2";
 import SftpClient from "ssh2-sftp-client";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { type HostKeyVerdict, parseKnownHosts, verifyHostKey } from "../sources/ssh/known-hosts.js";
@@ -32,6 +36,21 @@ export interface UploadResult {
   sha256: string;
 }
 
+export interface UploadOptions {
+  /** A stable file name in remoteDir switched to the first file (the archive) once it is verified. */
+  latest?: string;
+}
+
+export interface LatestResult {
+  remotePath: string;
+  /** The versioned file it now points at (same bytes). */
+  target: string;
+  how: "hardlink" | "copy";
+}
+
+/** World-readable, writable only by the uploader: agents read releases, nobody rewrites them. */
+const UPLOAD_MODE = 0o644;
+
 const expandHome = (p: string): string => (p.startsWith("~/") ? posix.join(homedir(), p.slice(2)) : p);
 
 async function readRequired(path: string, what: string): Promise<string> {
@@ -54,27 +73,102 @@ async function remoteSha256(client: SftpClient, remotePath: string): Promise<str
   return hash.digest("hex");
 }
 
-/** Uploads `localPath` to `remoteDir` under a temporary name, verifies it, renames it into place. */
-async function putVerified(client: SftpClient, localPath: string, remoteDir: string): Promise<UploadResult> {
-  const remotePath = posix.join(remoteDir, basename(localPath));
-  const partial = posix.join(remoteDir, `.${basename(localPath)}.partial`);
+async function verifyRemote(client: SftpClient, path: string, size: number, sha256: string): Promise<void> {
+  const remoteSize = (await client.stat(path)).size;
+  if (remoteSize !== size)
+    throw new VerificationError(path, `uploaded ${remoteSize} bytes, expected ${size}`);
+  const remoteHash = await remoteSha256(client, path);
+  if (remoteHash !== sha256) throw new VerificationError(path, `sha256 ${remoteHash}, expected ${sha256}`);
+}
+
+/**
+ * Uploads `localPath` to `remoteDir` (as `remoteName`) under a temporary name, sets 0644, verifies
+ * it and renames it into place with posix-rename, which replaces an existing file atomically.
+ */
+async function putVerified(
+  client: SftpClient,
+  localPath: string,
+  remoteDir: string,
+  remoteName = basename(localPath),
+): Promise<UploadResult> {
+  const remotePath = posix.join(remoteDir, remoteName);
+  const partial = posix.join(remoteDir, `.${remoteName}.partial`);
   const { size } = await stat(localPath);
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(localPath)) hash.update(chunk as Buffer);
   const sha256 = hash.digest("hex");
-  await client.put(createReadStream(localPath), partial);
-  const remoteSize = (await client.stat(partial)).size;
-  if (remoteSize !== size) {
-    throw new VerificationError(partial, `uploaded ${remoteSize} bytes, expected ${size}`);
-  }
-  const remoteHash = await remoteSha256(client, partial);
-  if (remoteHash !== sha256) throw new VerificationError(partial, `sha256 ${remoteHash}, expected ${sha256}`);
-  if (await client.exists(remotePath)) await client.delete(remotePath);
-  await client.rename(partial, remotePath);
+  await client.put(createReadStream(localPath), partial, { writeStreamOptions: { mode: UPLOAD_MODE } });
+  await client.chmod(partial, UPLOAD_MODE);
+  await verifyRemote(client, partial, size, sha256);
+  await client.posixRename(partial, remotePath);
   return { remotePath, size, sha256 };
 }
 
-export async function uploadRelease(target: SftpTarget, files: readonly string[]): Promise<UploadResult[]> {
+/** A plain file name inside the upload directory, never a path that could land elsewhere. */
+export function checkLatestName(name: string): string {
+  if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\\")) {
+    throw BadInputError.single(
+      "--latest",
+      name,
+      "must be a file name in the upload directory, e.g. myapp-latest.tar.gz",
+    );
+  }
+  return name;
+}
+
+function hardlink(sftp: SFTPWrapper, target: string, link: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    try {
+      sftp.ext_openssh_hardlink(target, link, (error) => (error ? reject(error) : resolve()));
+    } catch (error) {
+      // ssh2 throws synchronously when the server does not offer hardlink@openssh.com.
+      reject(error);
+    }
+  });
+}
+
+/**
+ * Points `latest` at the verified archive: a hard link (same bytes, no second upload) or a verified
+ * copy, under a temporary name, then one atomic rename; its `.sha256` follows the same way so an
+ * agent checking `<remote_path>.sha256` finds the matching hash.
+ */
+async function switchLatest(
+  client: SftpClient,
+  sftp: SFTPWrapper,
+  localPath: string,
+  archive: UploadResult,
+  remoteDir: string,
+  latest: string,
+): Promise<LatestResult> {
+  const remotePath = posix.join(remoteDir, latest);
+  const temp = posix.join(remoteDir, `.${latest}.partial`);
+  let how: LatestResult["how"] = "hardlink";
+  if (await client.exists(temp)) await client.delete(temp);
+  try {
+    await hardlink(sftp, archive.remotePath, temp);
+  } catch {
+    how = "copy";
+    await client.put(createReadStream(localPath), temp, { writeStreamOptions: { mode: UPLOAD_MODE } });
+    await client.chmod(temp, UPLOAD_MODE);
+    await verifyRemote(client, temp, archive.size, archive.sha256);
+  }
+  await client.posixRename(temp, remotePath);
+  const sums = posix.join(remoteDir, `.${latest}.sha256.partial`);
+  await client.put(Buffer.from(`${archive.sha256}  ${latest}\n`), sums, {
+    writeStreamOptions: { mode: UPLOAD_MODE },
+  });
+  await client.chmod(sums, UPLOAD_MODE);
+  await client.posixRename(sums, `${remotePath}.sha256`);
+  return { remotePath, target: archive.remotePath, how };
+}
+
+/** Uploads `files` (the archive first); with `latest`, switches that stable name to the archive. */
+export async function uploadRelease(
+  target: SftpTarget,
+  files: readonly string[],
+  options: UploadOptions = {},
+): Promise<{ uploaded: UploadResult[]; latest?: LatestResult }> {
+  const latest = options.latest === undefined ? undefined : checkLatestName(options.latest);
   const port = target.port ?? 22;
   const knownHostsFile = expandHome(target.knownHostsFile ?? "~/.ssh/known_hosts");
   const knownHosts = await readRequired(knownHostsFile, "--known-hosts");
@@ -89,8 +183,9 @@ export async function uploadRelease(target: SftpTarget, files: readonly string[]
   // The library's default listeners print to the console; failures already reach us as rejections.
   const quiet = () => undefined;
   const client = new SftpClient("ship-release", { error: quiet, end: quiet, close: quiet });
+  let sftp: SFTPWrapper;
   try {
-    await client.connect({
+    sftp = await client.connect({
       host: target.host,
       port,
       username: target.username,
@@ -113,9 +208,15 @@ export async function uploadRelease(target: SftpTarget, files: readonly string[]
   }
   try {
     if (!(await client.exists(target.remoteDir))) await client.mkdir(target.remoteDir, true);
-    const results: UploadResult[] = [];
-    for (const file of files) results.push(await putVerified(client, file, target.remoteDir));
-    return results;
+    const uploaded: UploadResult[] = [];
+    for (const file of files) uploaded.push(await putVerified(client, file, target.remoteDir));
+    const [archivePath] = files;
+    const archive = uploaded[0];
+    if (latest === undefined || archivePath === undefined || archive === undefined) return { uploaded };
+    return {
+      uploaded,
+      latest: await switchLatest(client, sftp, archivePath, archive, target.remoteDir, latest),
+    };
   } finally {
     await client.end().catch(() => undefined);
   }

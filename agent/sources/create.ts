@@ -1,4 +1,5 @@
 import type { Source } from "../../shared/config/schema.js";
+import { BadInputError } from "../../shared/errors.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext } from "./types.js";
 
 /**
@@ -32,5 +33,12 @@ export async function openSource(name: string, cfg: Source, ctx: SourceContext):
       return new (await import("./sftp.js")).SftpSource(name, cfg, ctx);
     case "git":
       return new (await import("./git.js")).GitSource(name, cfg, ctx);
+    case "hub":
+      // Timer-mode runs skip these sources; reaching here is a caller's mistake, said plainly.
+      throw BadInputError.single(
+        `[sources.${name}]`,
+        "type",
+        'type = "hub": releases come from the hub through `ship agent`, not from a fetch',
+      );
   }
 }

@@ -38,6 +38,17 @@ export class SourceMetadataStore<T> {
     await rename(tmp, this.file);
   }
 
+  /** Drops this source's entry: what it recorded is no longer installed (a rollback undid it). */
+  async forget(): Promise<void> {
+    const all = await this.readAll();
+    if (!(this.sourceName in all.sources)) return;
+    delete all.sources[this.sourceName];
+    await mkdir(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
+    await rename(tmp, this.file);
+  }
+
   private async readAll(): Promise<z.infer<typeof MetadataFile>> {
     let text: string;
     try {

@@ -5,6 +5,7 @@ import { PublishRelease } from "../../shared/api/bodies.js";
 import { BadInputError, formatIssue } from "../../shared/errors.js";
 import { HUB_MANIFEST_LIMITS } from "../../shared/manifest/limits.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
+import { compareVersions } from "../../shared/versions.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import type { ReleaseRecord } from "../store/store.js";
@@ -44,8 +45,16 @@ export function releaseRoutes(deps: ApiDeps): Router {
         400,
         "body.source.sha256: no such artifact; upload it with PUT /api/v1/artifacts first",
       );
-    if (store.findRelease(body.app, body.version))
-      throw new HubRequestError(409, `release ${body.app} ${body.version} exists; versions are immutable`);
+    // One version, one release: `v2.0.0` or `2.0.0+build7` next to `2.0.0` would install other content
+    // under a version agents and conditions treat as the same.
+    const same = store.releaseVersions(body.app).find((v) => compareVersions(v, body.version) === 0);
+    if (same !== undefined)
+      throw new HubRequestError(
+        409,
+        same === body.version
+          ? `release ${body.app} ${body.version} exists; versions are immutable`
+          : `release ${body.app} ${same} exists and ${body.version} is the same version; versions are immutable`,
+      );
     const release: ReleaseRecord = {
       id: randomUUID(),
       app: body.app,

@@ -111,6 +111,9 @@ export function postgresOps(db: Db): StoreOps {
       const r = first(await db`SELECT * FROM releases WHERE app = ${app} AND version = ${version}`);
       return r && toRelease(r);
     },
+    async releaseVersions(app) {
+      return (await db`SELECT version FROM releases WHERE app = ${app}`).map((r) => String(r.version));
+    },
     async listReleases({ app, limit }) {
       const rows =
         await db`SELECT * FROM releases WHERE (${app ?? null}::text IS NULL OR app = ${app ?? null})
@@ -276,6 +279,13 @@ export function postgresOps(db: Db): StoreOps {
       const ids: string[] = [];
       for (const chunk of chunks(reports)) ids.push(...(await insertReportRows(db, chunk)));
       return ids;
+    },
+    async pruneReports(keepPerAgent, olderThan) {
+      const result = await db`DELETE FROM reports WHERE received_at < ${olderThan} OR seq IN (
+        SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER (
+          PARTITION BY agent_id ORDER BY received_at DESC, seq DESC) AS n FROM reports) AS ranked
+        WHERE n > ${keepPerAgent})`;
+      return result.count;
     },
     async listReports(agentId, limit) {
       const rows = await db`SELECT * FROM reports WHERE agent_id = ${agentId}

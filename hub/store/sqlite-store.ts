@@ -86,6 +86,7 @@ export class SqliteStore implements Store {
         VALUES (@id, @app, @version, @manifest, @source, @signature, @created, @createdBy)`),
       getRelease: p("SELECT * FROM releases WHERE id = ?"),
       findRelease: p("SELECT * FROM releases WHERE app = ? AND version = ?"),
+      releaseVersions: p("SELECT version FROM releases WHERE app = ?"),
       listReleases: p(
         "SELECT * FROM releases WHERE (@app IS NULL OR app = @app) ORDER BY created DESC LIMIT @limit",
       ),
@@ -137,6 +138,10 @@ export class SqliteStore implements Store {
         ORDER BY wave, agent_id`),
       insertReport: p(`INSERT INTO reports (id, agent_id, deployment_id, payload, received_at)
         VALUES (@id, @agentId, @deploymentId, @payload, @receivedAt) ON CONFLICT (id) DO NOTHING`),
+      pruneReports: p(`DELETE FROM reports WHERE received_at < @olderThan OR rowid IN (
+        SELECT rowid FROM (SELECT rowid, ROW_NUMBER() OVER (
+          PARTITION BY agent_id ORDER BY received_at DESC, rowid DESC) AS n FROM reports)
+        WHERE n > @keepPerAgent)`),
       listReports: p(
         "SELECT * FROM reports WHERE agent_id = ? ORDER BY received_at DESC, rowid DESC LIMIT ?",
       ),
@@ -218,6 +223,9 @@ export class SqliteStore implements Store {
   findRelease(app: string, version: string): ReleaseRecord | undefined {
     const r = this.stmt.findRelease.get(app, version) as Row | undefined;
     return r && toRelease(r);
+  }
+  releaseVersions(app: string): string[] {
+    return (this.stmt.releaseVersions.all(app) as Row[]).map((r) => str(r.version));
   }
   listReleases(filter: { app?: string; limit: number }): ReleaseRecord[] {
     return (this.stmt.listReleases.all({ app: filter.app ?? null, limit: filter.limit }) as Row[]).map(
@@ -351,6 +359,9 @@ export class SqliteStore implements Store {
 
   insertReport(r: ReportRecord): boolean {
     return this.stmt.insertReport.run({ ...r, payload: JSON.stringify(r.payload) }).changes > 0;
+  }
+  pruneReports(keepPerAgent: number, olderThan: number): number {
+    return this.stmt.pruneReports.run({ keepPerAgent, olderThan }).changes;
   }
   listReports(agentId: string, limit: number): ReportRecord[] {
     return (this.stmt.listReports.all(agentId, limit) as Row[]).map(toReport);

@@ -92,6 +92,7 @@ export interface DeploymentRecord {
 }
 
 export interface ReportRecord {
+  /** `<agent id>/<report id>`: agents choose report ids, so they are unique per agent only. */
   id: string;
   agentId: string;
   deploymentId: string | null;
@@ -140,6 +141,8 @@ export interface Store {
   insertRelease(release: ReleaseRecord): void;
   getRelease(id: string): ReleaseRecord | undefined;
   findRelease(app: string, version: string): ReleaseRecord | undefined;
+  /** Every version published for `app`: equal-comparing versions (`v2.0.0`, `2.0.0`) are one. */
+  releaseVersions(app: string): string[];
   listReleases(filter: { app?: string; limit: number }): ReleaseRecord[];
 
   upsertAgent(agent: AgentRecord): void;
@@ -196,6 +199,8 @@ export interface Store {
   /** Stores a report once; false when its id was already stored (a resend). */
   insertReport(report: ReportRecord): boolean;
   listReports(agentId: string, limit: number): ReportRecord[];
+  /** Deletes reports received before `olderThan` and all but each agent's newest `keepPerAgent`. */
+  pruneReports(keepPerAgent: number, olderThan: number): number;
 
   appendEvent(event: NewEvent): void;
   /** Newest first; `before` is an event id for paging. */

@@ -29,6 +29,12 @@ const FUNCTIONS = [...PREDICATES, "env_var"] as const;
 const COMPARISONS: readonly string[] = ["==", "!=", "<", "<=", ">", ">="];
 const KEYWORDS = { and: "and", or: "or", not: "not" } as const;
 
+/**
+ * How deep a condition may nest (parentheses, `not`, and/or chains alike). Real conditions nest a
+ * few levels; without a bound, 5,000 '(' overflowed the stack (a 500 at the hub, a crash here).
+ */
+export const MAX_CONDITION_DEPTH = 100;
+
 export function parseCondition(text: string): ConditionExpr {
   const parser = new Parser(lex(text));
   if (parser.peek().kind === "eof") throw new ConditionSyntaxError("empty condition", 0);
@@ -44,7 +50,30 @@ export function parseCondition(text: string): ConditionExpr {
 
 class Parser {
   private pos = 0;
+  /** Open parentheses and `not`s around the current token: bounds the parser's own recursion. */
+  private nesting = 0;
+  /** Each parsed node's tree depth: bounds what evaluation (recursive too) will walk. */
+  private readonly depths = new WeakMap<ConditionExpr, number>();
   constructor(private readonly tokens: Token[]) {}
+
+  private depthOf(expr: ConditionExpr): number {
+    return this.depths.get(expr) ?? 1;
+  }
+
+  private withDepth<E extends ConditionExpr>(expr: E, depth: number): E {
+    if (depth > MAX_CONDITION_DEPTH)
+      throw new ConditionSyntaxError(
+        `more than ${MAX_CONDITION_DEPTH} levels of nesting and chained and/or`,
+        expr.offset,
+      );
+    this.depths.set(expr, depth);
+    return expr;
+  }
+
+  private enter(token: Token): void {
+    if (++this.nesting > MAX_CONDITION_DEPTH)
+      throw new ConditionSyntaxError(`nested deeper than ${MAX_CONDITION_DEPTH} levels`, token.offset);
+  }
 
   peek(): Token {
     return this.tokens[this.pos]!;
@@ -84,7 +113,8 @@ class Parser {
       this.next();
       const right = operand();
       requireBoolean(right, `an operand of '${kind}'`);
-      left = { kind, left, right, offset: left.offset, end: right.end };
+      const depth = 1 + Math.max(this.depthOf(left), this.depthOf(right));
+      left = this.withDepth({ kind, left, right, offset: left.offset, end: right.end }, depth);
     }
     return left;
   }
@@ -93,7 +123,9 @@ class Parser {
     const token = this.peek();
     if (this.keyword(token) === "not") {
       this.next();
+      this.enter(token);
       const operand = this.parseUnary();
+      this.nesting--;
       const after = this.peek();
       if (isValueExpr(operand) && after.kind === "op" && COMPARISONS.includes(after.op)) {
         throw new ConditionSyntaxError(
@@ -102,7 +134,10 @@ class Parser {
         );
       }
       requireBoolean(operand, "the operand of 'not'");
-      return { kind: "not", operand, offset: token.offset, end: operand.end };
+      return this.withDepth(
+        { kind: "not", operand, offset: token.offset, end: operand.end },
+        1 + this.depthOf(operand),
+      );
     }
     return this.parsePrimary();
   }
@@ -157,7 +192,9 @@ class Parser {
   }
 
   private parseGroup(open: Token): ConditionExpr {
+    this.enter(open);
     const inner = this.parseOr();
+    this.nesting--;
     const close = this.next();
     if (close.kind !== "op" || close.op !== ")") {
       throw new ConditionSyntaxError(
@@ -165,7 +202,7 @@ class Parser {
         close.kind === "eof" ? open.offset : close.offset,
       );
     }
-    return { ...inner, offset: open.offset, end: close.end };
+    return this.withDepth({ ...inner, offset: open.offset, end: close.end }, this.depthOf(inner));
   }
 
   private parseName(token: Extract<Token, { kind: "ident" }>): ConditionExpr {

@@ -17,7 +17,7 @@ export interface LoadedConfig {
 export const SYSTEM_CONFIG_PATH = "/etc/ship/ship.toml";
 
 const nouns = new Map<string, string>([
-  [["git", "https", "http", "sftp", "local"].join(), "source type"],
+  [["git", "https", "http", "sftp", "local", "hub"].join(), "source type"],
   [logLevels.join(), "log level"],
 ]);
 

@@ -96,12 +96,28 @@ export const LocalSource = z.strictObject({
   checksum: nonEmpty.optional(),
 });
 
-export const Source = z.discriminatedUnion("type", [GitSource, HttpSource, SftpSource, LocalSource]);
+/**
+ * An app that takes releases from the hub only (`ship agent`, `[hub]`): no fetch settings of its
+ * own; timer-mode runs (`ship`, `ship --check-only`) leave it alone.
+ */
+export const HubOnlySource = z.strictObject({
+  type: z.literal("hub"),
+  ...sourceCommon,
+});
+
+export const Source = z.discriminatedUnion("type", [
+  GitSource,
+  HttpSource,
+  SftpSource,
+  LocalSource,
+  HubOnlySource,
+]);
 export type Source = z.infer<typeof Source>;
 export type GitSource = z.infer<typeof GitSource>;
 export type HttpSource = z.infer<typeof HttpSource>;
 export type SftpSource = z.infer<typeof SftpSource>;
 export type LocalSource = z.infer<typeof LocalSource>;
+export type HubOnlySource = z.infer<typeof HubOnlySource>;
 
 export const Hub = z.strictObject({
   url: z.url().refine((u) => /^https?:\/\//.test(u), "must start with http:// or https://"),

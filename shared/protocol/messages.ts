@@ -11,6 +11,11 @@ const id = z.string().min(1).max(200);
 const version = z.literal(PROTOCOL_VERSION).default(PROTOCOL_VERSION);
 const labels = z.record(z.string().max(100), z.string().max(200));
 
+/** zod runs refinements even after `z.url()` failed, so they must not throw on a non-URL. */
+function parsedUrl(text: string): URL | undefined {
+  return URL.canParse(text) ? new URL(text) : undefined;
+}
+
 /** Release sources an agent resolves with its own credentials (DESIGN.md "Hub contract"). */
 export const ReleaseSourceRef = z.discriminatedUnion("type", [
   z.strictObject({
@@ -19,7 +24,17 @@ export const ReleaseSourceRef = z.discriminatedUnion("type", [
   }),
   z.strictObject({
     type: z.enum(["https", "http"]),
-    url: z.url(),
+    url: z
+      .url()
+      .refine(
+        (url) => /^https?:$/.test(parsedUrl(url)?.protocol ?? "http:"),
+        "must be an http:// or https:// URL",
+      )
+      // The hub stores, lists and sends releases to every agent: a password in one would leak to all.
+      .refine((url) => {
+        const parsed = parsedUrl(url);
+        return parsed === undefined || (parsed.username === "" && parsed.password === "");
+      }, "must not contain credentials (user:password@); agents send their own [sources.APP.headers]"),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits"),
   }),
   z.strictObject({

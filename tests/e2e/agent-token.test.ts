@@ -1,5 +1,6 @@
 /**
- * Agent tokens do not silently expire (real hub and agent processes): a connected agent gets a
+ * An app that takes hub releases only (`type = "hub"`), and agent tokens that do not silently
+ * expire (real hub and agent processes): a connected agent gets a
  * renewed token past half its lifetime, saves it and reconnects with it after the first one
  * expired; an agent with an expired token is refused, and the hub logs it (once, not per retry)
  * and lists it for the dashboard with the tokens that expire soon.
@@ -23,7 +24,7 @@ interface Attention {
 describe("agent tokens (real hub and agent)", () => {
   let fleet: Fleet;
   beforeAll(async () => {
-    fleet = await Fleet.start({ agents: 1, hub: { ping_interval_seconds: 1 } });
+    fleet = await Fleet.start({ agents: 1, hub: { ping_interval_seconds: 1 }, hubOnly: true });
   }, 120_000);
   afterAll(async () => {
     await fleet?.close();
@@ -52,6 +53,29 @@ describe("agent tokens (real hub and agent)", () => {
     (await readFile(join(fleet.dir, "hub.log"), "utf8"))
       .split("\n")
       .filter((l) => l.includes("refused an agent connection") && l.includes("agent-1"));
+
+  it('an app declared type = "hub" takes a hub release; ship --check-only on that host exits 0 and changes nothing', {
+    timeout: 60_000,
+  }, async () => {
+    const release = await fleet.publish({ version: "1.1.0" });
+    const created = await fleet.api<{ id: string }>("POST", "/rollouts", {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+    });
+    await fleet.waitFor("completed", async () => (await fleet.rollout(created.id)).state === "completed");
+    expect(await fleet.appVersion(0)).toBe("1.1.0");
+    const state = join(agent().root, "state", "ship-state.json");
+    const before = await readFile(state, "utf8");
+    const check = await execFileAsync(process.execPath, [
+      resolve("dist/agent/cli/main.js"),
+      "--config",
+      agent().configFile,
+      "--check-only",
+    ]);
+    expect(check.stderr).toMatch(/takes hub releases only/);
+    expect(await readFile(state, "utf8")).toBe(before);
+    expect(await fleet.appVersion(0)).toBe("1.1.0");
+  });
 
   it("a connected agent's token is renewed before it expires; after expiry it reconnects with the new one", {
     timeout: 90_000,

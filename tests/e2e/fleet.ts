@@ -39,6 +39,8 @@ export interface FleetOptions {
   hub?: Record<string, number | string>;
   /** Public keys every agent trusts (`[trust] key_files`): they then refuse unsigned releases. */
   trustKeyFiles?: string[];
+  /** Agents declare the app `type = "hub"` (hub releases only) instead of a local source. */
+  hubOnly?: boolean;
 }
 
 export interface ReleaseSpec {
@@ -109,7 +111,10 @@ export class Fleet {
     this.port = await freePort();
     this.hubUrl = `http://127.0.0.1:${this.port}`;
     for (const agent of this.agents)
-      await writeFile(agent.configFile, agentToml(agent, this.hubUrl, options.trustKeyFiles));
+      await writeFile(
+        agent.configFile,
+        agentToml(agent, this.hubUrl, options.trustKeyFiles, options.hubOnly),
+      );
     await this.startHub();
     await Promise.all(this.agents.map((_, i) => this.startAgent(i)));
     await this.waitFor("all agents online", async () => {
@@ -346,7 +351,12 @@ export async function writeRelease(dir: string, spec: ReleaseSpec): Promise<void
   await chmod(dir, 0o755);
 }
 
-function agentToml(agent: AgentHandle, hubUrl: string, trustKeyFiles: string[] = []): string {
+function agentToml(
+  agent: AgentHandle,
+  hubUrl: string,
+  trustKeyFiles: string[] = [],
+  hubOnly = false,
+): string {
   const labels = Object.entries(agent.labels)
     .map(([k, v]) => `${k} = "${v}"`)
     .join(", ");
@@ -358,9 +368,9 @@ function agentToml(agent: AgentHandle, hubUrl: string, trustKeyFiles: string[] =
     "[general.logging]",
     'level = "DEBUG"',
     `[sources.${APP}]`,
-    'type = "local"',
-    `app_dir = "${agent.appDir}"`,
-    `path = "${join(agent.root, "..", "..", "v1")}"`,
+    ...(hubOnly
+      ? ['type = "hub"', `app_dir = "${agent.appDir}"`]
+      : ['type = "local"', `app_dir = "${agent.appDir}"`, `path = "${join(agent.root, "..", "..", "v1")}"`]),
     "[hub]",
     `url = "${hubUrl}"`,
     `token_file = "${join(agent.root, "token")}"`,

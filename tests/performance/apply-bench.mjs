@@ -1,202 +1,276 @@
 #!/usr/bin/env node
 // Apply benchmark (DESIGN.md "Benchmarks"): a 20,000-file / 500 MB app, a release changing 1 % of
-// the files. Times, in one run on the same tree: the seed's method (rsync -a full backup, then
-// cp -a of every release file), ship's update (plan + backup + apply + finalize) and ship's
-// rollback, each ship step in its own process (wall time includes Node's start). Staging the
-// release is the source's job and is not timed; a source records each file's sha256, size and mode
-// while it extracts, so that list is given; what describing (stat + hash) a plain-directory release
-// would cost instead is measured separately.
+// its files, installed the way an operator runs it — `ship --force` as a whole process, Node's start
+// included — once per source kind: a local directory, a local .tar.gz, a git bare repository over
+// file://, and an http .tar.gz from a local server. Each is timed next to, in the same run, the
+// seed's method (rsync -a full backup of the app, then copy every release file) and the floor
+// (cp -al of the release; tar -xzf into an empty directory; git checkout of the new commit in a
+// clone). Then `ship --list-backups`, `ship --rollback` and `ship --help` next to `node -e 0`.
+// The apply phase alone (plan + backup + apply, from ship's own log) is a second, labelled line:
+// it is a part, never the whole.
 //
-//   npm run build && node tests/performance/apply-bench.mjs        (needs rsync and /usr/bin/time)
-//   BENCH_SCALE=0.1 node tests/performance/apply-bench.mjs          (2,000 files / 50 MB)
-//   BENCH_DIR=/somewhere ...                                        (default: the OS temp dir)
+//   npm run build && node tests/performance/apply-bench.mjs     (needs rsync, tar, git, /usr/bin/time)
+//   BENCH_SCALE=0.1 ...    2,000 files / 50 MB          BENCH_DIR=/somewhere ... (default: OS temp dir)
 import { execFileSync, spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { randomBytes } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { benchScale, dist, machineNote, printTable, startNode, stopChild } from "./bench-support.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const dist = resolve(here, "../../dist");
-const api = () => import(pathToFileURL(join(dist, "agent/apply/index.js")).href);
-const schema = () => import(pathToFileURL(join(dist, "shared/manifest/schema.js")).href);
+const SHIP = join(dist, "agent/cli/main.js");
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "bench",
+  GIT_AUTHOR_EMAIL: "bench@example.com",
+  GIT_COMMITTER_NAME: "bench",
+  GIT_COMMITTER_EMAIL: "bench@example.com",
+  GIT_CONFIG_NOSYSTEM: "1",
+};
 
-if (process.argv[2] === "--worker") await worker(process.argv[3], process.argv[4]);
-else await main();
-
-/** One timed ship step in a fresh process: prints {ms, maxRssKb}. */
-async function worker(mode, argsFile) {
-  const args = JSON.parse(readFileSync(argsFile, "utf8"));
-  const { applyUpdate, restoreBackup } = await api();
-  const { Manifest } = await schema();
-  // The source's record of what it extracted (path, sha256, size, mode), made while extracting.
-  const entries = mode === "update" ? JSON.parse(readFileSync(args.entriesFile, "utf8")) : undefined;
+/** Runs a command under /usr/bin/time; wall ms, peak RSS (kB) and its output. Throws on failure. */
+function timed(cmd, args, { cwd, okCodes = [0] } = {}) {
   const start = performance.now();
-  const cpuStart = process.cpuUsage();
-  let result;
-  if (mode === "update") {
-    const release = { dir: args.stagingDir, files: new Map(Object.entries(entries)) };
-    result = await applyUpdate({
-      app: "benchapp",
-      appDir: args.appDir,
-      release,
-      manifest: Manifest.parse({ version: args.version }),
-      stateDir: args.stateDir,
-      backupRoot: args.backupRoot,
-    });
-    result = { backupPath: result.backup.path, operations: result.operations, copied: result.copied };
-  } else {
-    result = await restoreBackup({ backupPath: args.backupPath });
-  }
-  const ms = performance.now() - start;
-  const cpu = process.cpuUsage(cpuStart);
-  const cpuMs = (cpu.user + cpu.system) / 1000;
-  process.stdout.write(JSON.stringify({ ms, cpuMs, maxRssKb: process.resourceUsage().maxRSS, result }));
-}
-
-function runWorker(mode, args, root) {
-  // Flush what setup and the seed method left dirty, so ship's few fsyncs do not pay for it.
-  execFileSync("sync");
-  const argsFile = join(root, `${mode}-args.json`);
-  writeFileSync(argsFile, JSON.stringify(args));
-  const start = performance.now();
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--worker", mode, argsFile], {
+  const run = spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], {
+    cwd,
     encoding: "utf8",
+    env: GIT_ENV,
+    maxBuffer: 1 << 28,
   });
-  return { wallMs: performance.now() - start, ...JSON.parse(out) };
-}
-
-/** Runs a command (under /usr/bin/time for its peak RSS when installed: Debian package "time"). */
-function timed(cmd, args) {
-  const withTime = existsSync("/usr/bin/time");
-  const start = performance.now();
-  const run = withTime
-    ? spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { encoding: "utf8" })
-    : spawnSync(cmd, args, { encoding: "utf8" });
   const wallMs = performance.now() - start;
-  if (run.status !== 0) throw new Error(`${cmd} failed: ${run.stderr}`);
-  const lines = run.stderr.trim().split("\n");
-  return { wallMs, maxRssKb: withTime ? Number(lines[lines.length - 1]) : Number.NaN };
+  if (!okCodes.includes(run.status ?? -1))
+    throw new Error(`${cmd} ${args.join(" ")} exited ${run.status}: ${run.stderr.slice(-2000)}`);
+  const lines = run.stderr.trimEnd().split("\n");
+  return { wallMs, maxRssKb: Number(lines.at(-1)), stdout: run.stdout, stderr: run.stderr };
 }
 
-function generate(dir, files, totalBytes, changed, version, pool) {
-  const hashes = {};
+const sh = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, env: GIT_ENV, stdio: "pipe", maxBuffer: 1 << 28 });
+
+/** The release tree: `files` files in 100 directories, `changed` of them carrying `version`'s bytes. */
+function writeRelease(dir, { files, totalBytes, version, changed, pool, only }) {
   const avg = totalBytes / files;
   for (let i = 0; i < files; i++) {
+    if (only && !changed.has(i)) continue;
     const rel = `d${String(i % 100).padStart(3, "0")}/f${i}.dat`;
-    const v = changed.has(i) ? version : "v1";
+    const marker = changed.has(i) ? version : "1.0.0";
     const size = Math.max(64, Math.round(avg * (0.2 + (1.6 * ((i * 7919) % 1000)) / 1000)));
     const offset = (i * 104729) % (pool.length - size);
-    const content = Buffer.concat([Buffer.from(`${rel} ${v}\n`), pool.subarray(offset, offset + size)]);
     mkdirSync(join(dir, dirname(rel)), { recursive: true });
-    writeFileSync(join(dir, rel), content);
-    hashes[rel] = {
-      type: "file",
-      sha256: createHash("sha256").update(content).digest("hex"),
-      size: content.length,
-      mode: 0o644,
-    };
+    writeFileSync(
+      join(dir, rel),
+      Buffer.concat([Buffer.from(`${rel} ${marker}\n`), pool.subarray(offset, offset + size)]),
+    );
   }
-  return hashes;
+  writeFileSync(join(dir, "update-manifest.yaml"), `version: "${version}"\n`);
+}
+
+function config(root, kind, source) {
+  const file = join(root, `ship-${kind}.toml`);
+  const v = join(root, `var-${kind}`);
+  writeFileSync(
+    file,
+    `[general]\nstate_file = "${v}/state.json"\nbackup_dir = "${v}/backups"\nmin_interval_hours = 0\n\n[sources.app]\n${source}app_dir = "${join(root, `app-${kind}`)}"\n`,
+  );
+  return file;
+}
+
+function ship(configFile, ...args) {
+  return timed(process.execPath, [SHIP, "--config", configFile, ...args]);
+}
+
+/** The apply phase's own timings (plan + backup + apply...) from ship's "applied update" log line. */
+function applyPhaseMs(stderr) {
+  const line = stderr.split("\n").find((l) => l.includes('"msg":"applied update"'));
+  if (line === undefined) return Number.NaN;
+  return Object.values(JSON.parse(line).ms).reduce((a, b) => a + b, 0);
+}
+
+/** Each pipeline step's duration from ship's log (BENCH_VERBOSE=1 prints them). */
+function stepLines(stderr) {
+  return stderr
+    .split("\n")
+    .filter((l) => l.includes('"durationMs"') || l.includes("staged") || l.includes("exported"))
+    .map((l) => `  ${l}\n`)
+    .join("");
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 async function main() {
-  const scale = Number(process.env.BENCH_SCALE ?? "1");
+  const scale = benchScale();
   const files = Math.max(100, Math.round(20_000 * scale));
   const totalBytes = Math.round(500e6 * scale);
   const changedCount = Math.max(1, Math.round(files * 0.01));
   const changed = new Set(
     Array.from({ length: changedCount }, (_, k) => Math.floor((k * files) / changedCount)),
   );
-  if (!existsSync(join(dist, "agent/apply/index.js"))) throw new Error("run `npm run build` first");
-  for (const tool of ["rsync", "cp"]) {
-    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0)
-      throw new Error(`${tool} is required (apt-get install -y ${tool})`);
+  if (!existsSync(SHIP)) throw new Error("run `npm run build` first");
+  for (const tool of ["rsync", "tar", "git", "cp", "/usr/bin/time"]) {
+    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is required`);
   }
   const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), "ship-apply-bench-"));
+  let server;
   try {
-    const { applyUpdate, describeRelease } = await api();
-    const { Manifest } = await schema();
-    const appDir = join(root, "app");
-    const stateDir = join(root, "state");
-    const backupRoot = join(root, "backups");
     const pool = randomBytes(1 << 22);
-
+    const spec = { files, totalBytes, changed, pool };
+    const src = join(root, "release");
     process.stderr.write(
-      `setup: ${files} files, ${(totalBytes / 1e6).toFixed(0)} MB, ${changedCount} changed...\n`,
+      `setup: ${files} files, ${(totalBytes / 1e6).toFixed(0)} MB, ${changedCount} changed (1 %)\n`,
     );
-    const stage1 = join(root, "stage-v1");
-    const h1 = generate(stage1, files, totalBytes, new Set(), "v1", pool);
-    await applyUpdate({
-      app: "benchapp",
-      appDir,
-      stateDir,
-      backupRoot,
-      manifest: Manifest.parse({ version: "1.0.0" }),
-      release: { dir: stage1, files: new Map(Object.entries(h1)) },
+    writeRelease(src, { ...spec, version: "1.0.0" });
+    sh("tar", ["-czf", join(root, "v1.tar.gz"), "-C", src, "."]);
+    const bare = join(root, "origin.git");
+    const work = ["--git-dir", join(root, "work.git"), "--work-tree", src];
+    sh("git", ["init", "-q", "--bare", bare]);
+    sh("git", ["init", "-q", "--bare", join(root, "work.git")]);
+    sh("git", [...work, "add", "-A"]);
+    sh("git", [...work, "commit", "-q", "-m", "1.0.0"]);
+    sh("git", [...work, "push", "-q", bare, "HEAD:refs/heads/main"]);
+    const clone = join(root, "agent-clone");
+    sh("git", ["clone", "-q", "--branch", "main", `file://${bare}`, clone]);
+    const floorClone = join(root, "floor-clone");
+    sh("git", ["clone", "-q", "--branch", "main", `file://${bare}`, floorClone]);
+
+    const configs = {
+      local: config(root, "local", `type = "local"\npath = "${src}"\n`),
+      targz: config(root, "targz", `type = "local"\npath = "${join(root, "v1.tar.gz")}"\n`),
+      git: config(
+        root,
+        "git",
+        `type = "git"\nlocal_path = "${clone}"\nremote = "file://${bare}"\nbranch = "main"\n`,
+      ),
+    };
+    server = startNode(["tests/performance/artifact-server.mjs", join(root, "v1.tar.gz")], {
+      ready: /serving on (\S+)/,
     });
-    const stage2 = join(root, "stage-v2");
-    const h2 = generate(stage2, files, totalBytes, changed, "v2", pool);
-    const entriesFile = join(root, "v2-entries.json");
-    writeFileSync(entriesFile, JSON.stringify(h2));
+    let [, url] = await server.started;
+    configs.http = config(root, "http", `type = "http"\nurl = "${url}"\n`);
+    for (const [kind, file] of Object.entries(configs)) {
+      process.stderr.write(`installing 1.0.0 (${kind})...\n`);
+      ship(file, "--force");
+    }
+
+    process.stderr.write("making 2.0.0 (local dir, tar.gz, git commit)...\n");
+    writeRelease(src, { ...spec, version: "2.0.0", only: true });
+    sh("tar", ["-czf", join(root, "v2.tar.gz"), "-C", src, "."]);
+    sh("git", [...work, "add", "-A"]);
+    sh("git", [...work, "commit", "-q", "-m", "2.0.0"]);
+    sh("git", [...work, "push", "-q", bare, "HEAD:refs/heads/main"]);
+    config(root, "targz", `type = "local"\npath = "${join(root, "v2.tar.gz")}"\n`);
+    await stopChild(server.child);
+    server = startNode(["tests/performance/artifact-server.mjs", join(root, "v2.tar.gz")], {
+      ready: /serving on (\S+)/,
+    });
+    [, url] = await server.started;
+    config(root, "http", `type = "http"\nurl = "${url}"\n`);
+    sh("git", ["fetch", "-q", "origin"], floorClone);
+    sh("sync", []);
+
+    // The seed's method on a copy of the installed app, and the floors, in this same run.
     const seedApp = join(root, "seed-app");
-    execFileSync("cp", ["-a", `${appDir}/.`, seedApp]);
-    execFileSync("sync");
-
-    // The seed's method: a full rsync backup, then copy every release file over the app.
+    cpSync(join(root, "app-local"), seedApp, { recursive: true, verbatimSymlinks: true });
+    sh("sync", []);
     const rsync = timed("rsync", ["-a", `${seedApp}/`, join(root, "seed-backup/")]);
-    const copy = timed("cp", ["-a", `${stage2}/.`, `${seedApp}/`]);
+    const copyAll = timed("cp", ["-a", `${src}/.`, `${seedApp}/`]);
+    const untar = timed("tar", ["-xzf", join(root, "v2.tar.gz"), "-C", seedApp]);
+    mkdirSync(join(root, "floor-tar"));
+    const tarFloor = timed("tar", ["-xzf", join(root, "v2.tar.gz"), "-C", join(root, "floor-tar")]);
+    const checkout = timed("git", ["checkout", "-q", "origin/main"], { cwd: floorClone });
+    sh("sync", []);
 
-    // What a plain-directory release costs to hash (a source extracting an archive hashes as it goes).
-    const hashStart = performance.now();
-    await describeRelease(stage2);
-    const hashMs = performance.now() - hashStart;
+    const runs = {};
+    for (const kind of ["local", "targz", "git", "http"]) {
+      process.stderr.write(`ship --force (${kind})...\n`);
+      runs[kind] = ship(configs[kind], "--force");
+      if (process.env.BENCH_VERBOSE) process.stderr.write(stepLines(runs[kind].stderr));
+      sh("sync", []);
+    }
+    // Last: hard links move the release files' ctime, which would void the source's stat index.
+    const cpal = timed("cp", ["-al", src, join(root, "floor-cpal")]);
+    const listed = ship(configs.local, "--list-backups", "--json");
+    const backup = JSON.parse(listed.stdout).find((b) => b.version === "1.0.0");
+    const rollback = ship(configs.local, "--rollback", backup.id);
+    const nodeStart = median([0, 1, 2].map(() => timed(process.execPath, ["-e", "0"]).wallMs));
+    const help = median([0, 1, 2].map(() => timed(process.execPath, [SHIP, "--help"]).wallMs));
+    const list = median([0, 1, 2].map(() => ship(configs.local, "--list-backups").wallMs));
 
-    const update = runWorker(
-      "update",
-      { appDir, stateDir, backupRoot, stagingDir: stage2, entriesFile, version: "2.0.0" },
-      root,
-    );
-    const sample = [...changed][0];
-    const sampleRel = `d${String(sample % 100).padStart(3, "0")}/f${sample}.dat`;
-    if (!readFileSync(join(appDir, sampleRel)).subarray(0, 40).toString().includes("v2"))
-      throw new Error("update did not apply");
-    const rollback = runWorker("restore", { backupPath: update.result.backupPath }, root);
-    if (!readFileSync(join(appDir, sampleRel)).subarray(0, 40).toString().includes("v1"))
-      throw new Error("rollback did not restore");
-
-    const seedMs = rsync.wallMs + copy.wallMs;
-    const s = (ms) => `${(ms / 1000).toFixed(3)} s`;
-    const mb = (kb) => (Number.isNaN(kb) ? "n/a" : `${(kb / 1024).toFixed(0)} MB`);
+    const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+    const mb = (kb) => `${(kb / 1024).toFixed(0)} MB`;
+    const x = (a, b) => `${(a / b).toFixed(1)}×`;
+    const seedCopy = rsync.wallMs + copyAll.wallMs;
+    const seedTar = rsync.wallMs + untar.wallMs;
+    const seedGit = rsync.wallMs + checkout.wallMs;
     const rows = [
-      ["seed: rsync -a full backup", s(rsync.wallMs), mb(rsync.maxRssKb)],
-      ["seed: cp -a every release file", s(copy.wallMs), mb(copy.maxRssKb)],
-      ["seed: total", s(seedMs), ""],
-      ["ship update, process start to exit", s(update.wallMs), mb(update.maxRssKb)],
-      ["  of which scan + plan + backup + apply", s(update.ms), ""],
-      ["  its CPU time (user + system)", s(update.cpuMs), ""],
-      ["ship rollback, process start to exit", s(rollback.wallMs), mb(rollback.maxRssKb)],
-      ["  of which restore", s(rollback.ms), ""],
-      ["  its CPU time (user + system)", s(rollback.cpuMs), ""],
-      ["ratio seed / ship update (wall)", `${(seedMs / update.wallMs).toFixed(1)}x`, ""],
-      ["ratio seed / ship update (in-process)", `${(seedMs / update.ms).toFixed(1)}x`, ""],
-      ["describing a plain-directory release (stat + sha256; not in ship's update)", s(hashMs), ""],
+      [
+        "local directory",
+        s(runs.local.wallMs),
+        s(seedCopy),
+        x(seedCopy, runs.local.wallMs),
+        `cp -al ${s(cpal.wallMs)}`,
+        mb(runs.local.maxRssKb),
+      ],
+      [
+        "local .tar.gz",
+        s(runs.targz.wallMs),
+        s(seedTar),
+        x(seedTar, runs.targz.wallMs),
+        `tar -xzf ${s(tarFloor.wallMs)} (${x(runs.targz.wallMs, tarFloor.wallMs)} of it)`,
+        mb(runs.targz.maxRssKb),
+      ],
+      [
+        "git (bare repo, file://)",
+        s(runs.git.wallMs),
+        s(seedGit),
+        x(seedGit, runs.git.wallMs),
+        `git checkout ${s(checkout.wallMs)}`,
+        mb(runs.git.maxRssKb),
+      ],
+      [
+        "http .tar.gz (local server)",
+        s(runs.http.wallMs),
+        s(seedTar),
+        x(seedTar, runs.http.wallMs),
+        `tar -xzf ${s(tarFloor.wallMs)} (${x(runs.http.wallMs, tarFloor.wallMs)} of it)`,
+        mb(runs.http.maxRssKb),
+      ],
     ];
     console.log(
-      `\napply benchmark: ${files} files, ${(totalBytes / 1e6).toFixed(0)} MB, ${changedCount} changed (1 %), BENCH_SCALE=${scale}`,
+      `\napply benchmark: ${files} files, ${(totalBytes / 1e6).toFixed(0)} MB, ${changedCount} changed (1 %); ${machineNote()}`,
     );
     console.log(
-      `ship file operations: ${update.result.operations}, copied across filesystems: ${update.result.copied}; page cache warm for both methods`,
+      "every ship figure is `ship --force` as a whole process (Node's start included); page cache warm for all",
     );
-    const load = loadavg().map((l) => l.toFixed(1));
+    printTable(
+      "update to the new release, end to end",
+      ["source", "ship", "seed method", "seed / ship", "floor", "ship peak RSS"],
+      rows,
+    );
     console.log(
-      `load average at the end: ${load.join(" ")} on ${cpus().length} CPUs (other work slows every figure)\n`,
+      `seed method = rsync -a full backup (${s(rsync.wallMs)}) + copy every release file (cp -a ${s(copyAll.wallMs)}; tar -xzf ${s(untar.wallMs)}; git checkout ${s(checkout.wallMs)})`,
     );
-    const width = Math.max(...rows.map((r) => r[0].length));
-    console.log(`${"what".padEnd(width)}  ${"time".padStart(9)}  peak RSS`);
-    for (const [what, time, rss] of rows) console.log(`${what.padEnd(width)}  ${time.padStart(9)}  ${rss}`);
+    printTable(
+      "part of the above, NOT the whole: ship's apply phase alone (plan + backup + apply + finalize, from its log)",
+      ["source", "apply phase"],
+      Object.entries(runs).map(([kind, r]) => [kind, s(applyPhaseMs(r.stderr))]),
+    );
+    printTable(
+      "operator commands, end to end",
+      ["command", "wall", "vs node -e 0"],
+      [
+        ["node -e 0 (median of 3)", s(nodeStart), "1.0×"],
+        ["ship --help (median of 3)", s(help), x(help, nodeStart)],
+        ["ship --list-backups (median of 3)", s(list), x(list, nodeStart)],
+        ["ship --rollback ID (1 % change)", s(rollback.wallMs), x(rollback.wallMs, nodeStart)],
+      ],
+    );
   } finally {
+    if (server !== undefined) await stopChild(server.child);
     rmSync(root, { recursive: true, force: true });
   }
 }
+
+await main();

@@ -2,7 +2,6 @@ import { findBackup, listBackups, readBackupMeta } from "../../backup/backup-sto
 import { rollbackTo } from "../../backup/restore.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { lockDir } from "../../pipeline/paths.js";
-import { updateSourceState } from "../../state/state-file.js";
 import { loadCliConfig } from "../load-config.js";
 import type { GlobalOptions } from "../main.js";
 import type { Output } from "../output.js";
@@ -30,32 +29,42 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
   return 0;
 }
 
-/** `ship --rollback ID|PATH`: newer updates of that app are undone first, newest first. */
+/**
+ * `ship --rollback ID|PATH`: newer updates of that app are undone first, newest first; around each
+ * restore the undone release's rollback hooks run (unless --no-hooks) and its on_failure
+ * notifications are sent. Exit 1 when a rollback command failed (the files are restored).
+ */
 export async function rollbackCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config } = await loadCliConfig(options.config, out);
-  // Loaded here, not at the top: --list-backups needs no logger, and pino costs start-up time.
+  // Loaded here, not at the top: --list-backups needs none of it, and pino costs start-up time.
   const { cliLogger } = await import("../logger.js");
+  const { syncInstalledState } = await import("../../pipeline/sync-installed.js");
+  const { undoWithHooks } = await import("../../pipeline/undo-release.js");
   const log = cliLogger(options, config);
   const target = await findBackup(config.general.backup_dir, options.rollback as string);
   const { appDir } = await readBackupMeta(target.path);
+  const problems: string[] = [];
   // The same lock as an update of this app: a timer run must not apply while we restore.
   const lock = await acquireLock(appLockFile(lockDir(config), appDir), log);
   let result: Awaited<ReturnType<typeof rollbackTo>>;
   try {
-    result = await rollbackTo({ backupRoot: config.general.backup_dir, target: target.path, log });
-    if (config.sources[result.app] !== undefined) {
-      await updateSourceState(config.general.state_file, result.app, (s) => ({
+    result = await rollbackTo({
+      backupRoot: config.general.backup_dir,
+      target: target.path,
+      log,
+      around: undoWithHooks({ config, log, hooks: options.hooks !== false, problems }),
+    });
+    const source = config.sources[result.app];
+    if (source !== undefined) {
+      await syncInstalledState(config, result.app, source, new Date(), (s) => ({
         ...s,
-        previous_version: s.current_version,
-        current_version: result.version,
-        last_update: new Date().toISOString(),
-        last_error: null,
+        last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
       }));
     }
   } finally {
     await lock.release();
   }
-  out.result(result);
+  out.result({ ...result, problems });
   out.line(
     `${result.app}: back on ${result.version ?? "the tree before ship's first install"} (${result.restored.length} backup(s) restored)`,
   );
@@ -64,5 +73,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       out.line(`  left alone: ${rel} (behind a symlink, outside the app directory)`);
     for (const rel of restored.kept) out.line(`  left alone: ${rel} (not the file ship installed)`);
   }
-  return 0;
+  if (problems.length === 0) return 0;
+  out.problem(`${result.app}: files restored, but rollback commands failed: ${problems.join("; ")}`);
+  return 1;
 }

@@ -17,6 +17,9 @@ export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     ...(release.listing === undefined ? {} : { releaseListing: release.listing }),
     ...(release.materialize === undefined ? {} : { materialize: release.materialize }),
     manifest,
+    privilegedFiles: [
+      ...new Set([...ctx.source.security.privileged_files, ...(manifest.security?.privileged_files ?? [])]),
+    ],
     version: manifest.version,
     previousVersion: ctx.currentVersion,
     log: ctx.log,

@@ -76,5 +76,5 @@ describe("ship --approve APP VERSION: the way past require_manual_intervention",
     const audit = await readFile(logFile, "utf8");
     expect(audit).toContain("manual intervention for myapp 2.0.0 approved by");
     expect(audit).toContain("manual_approval_used");
-  });
+  }, 180_000); // about ten ship processes in a row
 });

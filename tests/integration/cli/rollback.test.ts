@@ -3,6 +3,8 @@
  * local source, the Capistrano layout (a shared directory linked into the app), state afterwards.
  */
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -23,6 +25,35 @@ async function useRelease(dir: string): Promise<void> {
     config,
     `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n[sources.myapp]\ntype = "local"\npath = "${dir}"\napp_dir = "${root}/app"\n`,
   );
+}
+
+async function state(): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(join(root, "var/state.json"), "utf8")).sources.myapp;
+}
+
+/** A real HTTP peer on 127.0.0.1 recording JSON bodies: the webhook a notification goes to. */
+async function receiver(): Promise<{
+  url: string;
+  bodies: Record<string, unknown>[];
+  close(): Promise<void>;
+}> {
+  const bodies: Record<string, unknown>[] = [];
+  const server: Server = createServer((req, res) => {
+    let text = "";
+    req.on("data", (c: Buffer) => {
+      text += c.toString("utf8");
+    });
+    req.on("end", () => {
+      bodies.push(JSON.parse(text));
+      res.end("ok");
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    bodies,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 async function backups(): Promise<{ id: string; version: string | null }[]> {
@@ -76,5 +107,82 @@ describe("ship --rollback (real CLI)", () => {
     expect(check.stdout).toMatch(/^failed +myapp: /m);
     expect(check.stdout).not.toContain("current");
     expect(check.stdout).not.toContain("myapp: myapp:");
+  });
+
+  it("after a rollback, state and --check-only say what is on disk, and the next run offers the newer release again", async () => {
+    await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const toV1 = (await backups()).find((b) => b.version === "1.0.0");
+    const rollback = await runShip(["--config", config, "--rollback", toV1?.id ?? ""]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(await state()).toMatchObject({ current_version: "1.0.0", previous_version: "2.0.0" });
+
+    const check = await runShip(["--config", config, "--check-only"]);
+    expect(check.code, check.stdout).toBe(100);
+    expect(check.stdout).toMatch(/^update +myapp: /m);
+    const again = await runShip(["--config", config]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v2\n");
+    expect(await state()).toMatchObject({ current_version: "2.0.0", previous_version: "1.0.0" });
+  });
+
+  it("a rollback killed half-way is finished by --recover, and the state follows what is on disk", async () => {
+    await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "a.txt": "a1\n", "b.txt": "b1\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n", "a.txt": "a2\n", "b.txt": "b2\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const toV1 = (await backups()).find((b) => b.version === "1.0.0");
+    const killed = await runShip(["--config", config, "--rollback", toV1?.id ?? ""], {
+      env: { SHIP_FAULT: "restore:file@1" },
+    });
+    expect(killed.code).toBeNull();
+    const recovered = await runShip(["--config", config, "--recover"]);
+    expect(recovered.code, recovered.stderr).toBe(0);
+    expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v1\n");
+    expect(await state()).toMatchObject({ current_version: "1.0.0" });
+    const check = await runShip(["--config", config, "--check-only"]);
+    expect(check.code, check.stdout).toBe(100);
+  });
+
+  it("runs the undone release's rollback hooks (its own script, in $SHIP_RELEASE_DIR) and notifies; --no-hooks skips the hooks", async () => {
+    const hook = await receiver();
+    try {
+      const marker = join(root, "hooks.log");
+      const script = (who: string) =>
+        `echo "${who} $SHIP_VERSION->$SHIP_PREVIOUS_VERSION app=$(cat "$SHIP_APP_DIR/app.py")" >> ${marker}\n`;
+      const extra = `hooks:\n  rollback:\n    - sh scripts/rollback.sh\nrollback:\n  custom_rollback_command: sh "$SHIP_RELEASE_DIR/scripts/rollback.sh"\nnotifications:\n  on_failure:\n    - type: webhook\n      url: ${hook.url}\n      message: "{app} {version}: {error}"\n`;
+      await useRelease(
+        await release("r1", "1.0.0", { "app.py": "v1\n", "scripts/rollback.sh": script("v1-script") }),
+      );
+      expect((await runShip(["--config", config])).code).toBe(0);
+      await useRelease(
+        await release("r2", "2.0.0", { "app.py": "v2\n", "scripts/rollback.sh": script("v2-script") }, extra),
+      );
+      expect((await runShip(["--config", config])).code).toBe(0);
+
+      const toV1 = (await backups()).find((b) => b.version === "1.0.0");
+      const rollback = await runShip(["--config", config, "--rollback", toV1?.id ?? ""]);
+      expect(rollback.code, rollback.stderr).toBe(0);
+      expect(await readFile(marker, "utf8")).toBe(
+        "v2-script 2.0.0->1.0.0 app=v1\nv2-script 2.0.0->1.0.0 app=v1\n",
+      );
+      expect(hook.bodies).toHaveLength(1);
+      expect(hook.bodies[0]).toMatchObject({ app: "myapp", version: "2.0.0", status: "failure" });
+      expect(String(hook.bodies[0]?.message)).toContain("rolled back to 1.0.0");
+
+      // Again, without hooks: files restored, the hooks do not run, the notification still goes out.
+      expect((await runShip(["--config", config])).code).toBe(0);
+      await rm(marker);
+      const again = (await backups()).find((b) => b.version === "1.0.0");
+      const quiet = await runShip(["--config", config, "--rollback", again?.id ?? "", "--no-hooks"]);
+      expect(quiet.code, quiet.stderr).toBe(0);
+      expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v1\n");
+      await expect(readFile(marker, "utf8")).rejects.toThrow();
+      expect(hook.bodies).toHaveLength(2);
+    } finally {
+      await hook.close();
+    }
   });
 });

@@ -38,7 +38,7 @@ describe("ship run: a standalone staged rollout is enforced", () => {
     expect(ignored.code, ignored.stderr).toBe(0);
     expect(existsSync(join(app.appDir, "app.txt"))).toBe(true);
     expect((await app.state()).sources.myapp).toMatchObject({ current_version: "2.0.0" });
-  });
+  }, 120_000);
 
   it("a stage's criteria must hold for the host to take part", async () => {
     await app.release(

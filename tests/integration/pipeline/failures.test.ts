@@ -226,6 +226,18 @@ describe("a failing update", () => {
     expect(await readFile(join(box.appDir, "app.py"), "utf8")).toBe("print('v0')\n");
   });
 
+  it("an installed version that starts with text is older than any numeric release, not newer", async () => {
+    const dev = await box.release("dev", { "app.py": "print('dev')\n" }, { version: "dev-build" });
+    expect((await box.run(dev)).exitCode).toBe(0);
+    const v1 = await box.release("v1", { "app.py": "print('v1')\n" }, { version: "1.0.0" });
+    const summary = await box.run(v1);
+    expect(summary.apps[0]?.message ?? "").not.toContain("older than");
+    expect(summary.exitCode).toBe(0);
+    expect(await readFile(join(box.appDir, "app.py"), "utf8")).toBe("print('v1')\n");
+    // And going back to it is the downgrade.
+    expect((await box.run(dev)).exitCode).toBe(2);
+  });
+
   it("refuses a malformed manifest with exit 2 before any write", async () => {
     const before = await installV1();
     const bad = await box.release("bad", v2Files);

@@ -46,6 +46,7 @@ describe("ship run from a local source", () => {
       expect(report.steps.map((s) => s.step)).toEqual([
         "fetch",
         "verify",
+        "rollout",
         "conditionals",
         "requirements",
         "pre_update hooks",

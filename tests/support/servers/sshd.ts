@@ -40,6 +40,8 @@ export interface SshdServer {
 export interface SshdOptions {
   /** Protect the client key with this passphrase. */
   clientPassphrase?: string;
+  /** The umask internal-sftp applies to files it creates (e.g. "000", as some servers are set up). */
+  sftpUmask?: string;
 }
 
 export async function generateKey(file: string, passphrase = ""): Promise<SshKeyPair> {
@@ -91,7 +93,7 @@ export async function startSshd(dir: string, options: SshdOptions = {}): Promise
     // Temp dirs are world-traversable; StrictModes would reject the authorized_keys path.
     "StrictModes no",
     "UsePAM no",
-    "Subsystem sftp internal-sftp",
+    `Subsystem sftp internal-sftp${options.sftpUmask === undefined ? "" : ` -u ${options.sftpUmask}`}`,
     "LogLevel VERBOSE",
   ].join("\n");
   const configFile = join(dir, "sshd_config");

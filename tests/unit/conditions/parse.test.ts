@@ -150,3 +150,23 @@ describe("parseCondition: errors carry the exact offset", () => {
     expect(error.offset).toBe(offset);
   });
 });
+
+describe("parseCondition: bounded depth", () => {
+  it("refuses 5,000 nested parentheses or nots with a syntax error, not a stack overflow", () => {
+    for (const text of [
+      `${"(".repeat(5000)}file_exists('a')${")".repeat(5000)}`,
+      `${"not ".repeat(5000)}file_exists('a')`,
+      Array.from({ length: 5000 }, () => "file_exists('a')").join(" and "),
+    ]) {
+      expect(() => parseCondition(text)).toThrow(ConditionSyntaxError);
+      expect(() => parseCondition(text)).toThrow(/more than 100 levels|nested deeper than 100 levels/);
+    }
+  });
+
+  it("accepts nesting up to the bound", () => {
+    expect(() => parseCondition(`${"(".repeat(90)}file_exists('a')${")".repeat(90)}`)).not.toThrow();
+    expect(() =>
+      parseCondition(Array.from({ length: 50 }, () => "file_exists('a')").join(" or ")),
+    ).not.toThrow();
+  });
+});

@@ -26,7 +26,12 @@ describe("compareVersions", () => {
     ["1.5.0", "2024.01.15", -1],
     ["r9", "r10", -1],
     ["r10", "ra", -1],
-    ["9.9.9", "r1", -1],
+    // A version starting with text says nothing about its place: it sorts before every numeric one.
+    ["r1", "9.9.9", -1],
+    ["release-7", "0.0.1", -1],
+    ["dev", "1.0.0-alpha", -1],
+    ["unknown", "2024.01.15", -1],
+    ["", "abc", -1],
     ["abc", "abd", -1],
     ["abc", "abc", 0],
     ["r1.2", "r1.10", -1],

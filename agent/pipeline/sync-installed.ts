@@ -1,0 +1,56 @@
+/**
+ * The install index is what is on disk: it changes in the same journaled step as the files, and a
+ * restore puts the previous one back. The state file (read by `--check-only`, the hub's hello, the
+ * seed's health checks) and a source's change-detection record (ETag, fingerprint, size+mtime) are
+ * only notes about it. After any rollback — by hand, the hub's, a restore finished by recovery —
+ * this brings both notes back in line: the state names the version on disk, and the source forgets
+ * the release it recorded, which is no longer installed, so its next check offers it again.
+ */
+import { z } from "zod";
+import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import { readInstallIndex } from "../apply/install-index.js";
+import { metadataPath, SourceMetadataStore } from "../sources/metadata.js";
+import { readState, type SourceState, updateSourceState } from "../state/state-file.js";
+import { appStateDir, updatePaths } from "./paths.js";
+
+export interface InstalledSync {
+  /** The version on disk (null: nothing ship installed). */
+  version: string | null;
+  /** True when the state named another version and was corrected. */
+  changed: boolean;
+}
+
+export async function syncInstalledState(
+  config: AgentConfig,
+  name: string,
+  source: Source,
+  now: Date = new Date(),
+  change: (state: SourceState) => SourceState = (s) => s,
+): Promise<InstalledSync> {
+  const index = await readInstallIndex(appStateDir(config, source.app_dir));
+  const version = index?.version ?? null;
+  const recorded = (await readState(config.general.state_file)).sources[name]?.current_version ?? null;
+  // Two sources filling one app directory: the index cannot say whose release it is.
+  const shared = Object.entries(config.sources).some(([n, s]) => n !== name && s.app_dir === source.app_dir);
+  if (recorded === version || shared) {
+    await updateSourceState(config.general.state_file, name, change);
+    return { version: recorded, changed: false };
+  }
+  await updateSourceState(config.general.state_file, name, (s) =>
+    change({
+      ...s,
+      previous_version: s.current_version,
+      current_version: version,
+      release_id: index?.releaseId ?? null,
+      last_update: now.toISOString(),
+    }),
+  );
+  await forgetSourceRecord(config, name, source);
+  return { version, changed: true };
+}
+
+async function forgetSourceRecord(config: AgentConfig, name: string, source: Source): Promise<void> {
+  const configured = "metadata_file" in source ? source.metadata_file : undefined;
+  const file = metadataPath(updatePaths(config, name, source).sourceStateDir, name, configured);
+  await new SourceMetadataStore(file, name, z.unknown()).forget();
+}

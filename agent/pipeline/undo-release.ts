@@ -1,0 +1,143 @@
+/**
+ * A rollback asked for by a person (`ship --rollback`) or by the hub does what an automatic one does
+ * around each restore: the rollback hooks and custom_rollback_command of the release being undone
+ * run after its files are taken out (in a hard-linked copy of them, `$SHIP_RELEASE_DIR`, so scripts
+ * it shipped still work), and its on_failure notifications say it was rolled back. The manifest
+ * comes from the backup (saved there by the update that installed the release).
+ */
+import { rm } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { AgentConfig } from "../../shared/config/schema.js";
+import type { Logger } from "../../shared/log.js";
+import { Manifest } from "../../shared/manifest/schema.js";
+import type { BackupInfo, RestoreResult } from "../apply/index.js";
+import { linkInstalledFiles, readInstallIndex } from "../apply/index.js";
+import { readUndoneManifest } from "../backup/backup-store.js";
+import { describeFailure, runCommand } from "../exec/run-command.js";
+import { hostId } from "../host-id.js";
+import { sendNotifications } from "../notify/send-notifications.js";
+import { appStateDir } from "./paths.js";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "./run-commands.js";
+
+export interface UndoOptions {
+  config: AgentConfig;
+  log: Logger;
+  /** False for `--no-hooks`: restore only (notifications are still sent). */
+  hooks: boolean;
+  /** Collects each failed rollback command's one-line reason. */
+  problems: string[];
+  notifyRetryDelayMs?: number;
+}
+
+/** The `around` of rollbackTo: hooks and notifications of the release each backup undoes. */
+export function undoWithHooks(
+  options: UndoOptions,
+): (backup: BackupInfo, restore: () => Promise<RestoreResult>) => Promise<RestoreResult> {
+  return async (backup, restore) => {
+    const manifest = await manifestOf(backup, options.log);
+    const source = options.config.sources[backup.app];
+    const appDir = source?.app_dir;
+    const commands =
+      manifest === undefined || !options.hooks
+        ? []
+        : [
+            ...manifest.hooks.rollback,
+            ...(manifest.rollback.custom_rollback_command === undefined
+              ? []
+              : [manifest.rollback.custom_rollback_command]),
+          ];
+    const stateDir = appDir === undefined ? undefined : appStateDir(options.config, appDir);
+    const releaseDir = stateDir === undefined ? undefined : join(stateDir, "release-being-undone");
+    let kept = false;
+    if (commands.length > 0 && appDir !== undefined && stateDir !== undefined && releaseDir !== undefined) {
+      await rm(releaseDir, { recursive: true, force: true });
+      const index = await readInstallIndex(stateDir);
+      // Only the release this backup undoes: its files are what is installed right now.
+      if (index?.version === backup.replacedBy) {
+        await linkInstalledFiles({ appDir, stateDir, into: releaseDir });
+        kept = true;
+      }
+    }
+    const result = await restore();
+    if (commands.length > 0 && appDir !== undefined) {
+      await runUndoCommands(commands, {
+        backup,
+        appDir,
+        ...(kept && releaseDir !== undefined ? { releaseDir } : {}),
+        options,
+      });
+    } else if (manifest !== undefined && !options.hooks && manifest.hooks.rollback.length > 0) {
+      options.log.warn("rollback hooks not run (--no-hooks)", { app: backup.app, undone: backup.replacedBy });
+    }
+    if (releaseDir !== undefined) await rm(releaseDir, { recursive: true, force: true });
+    if (manifest !== undefined) await notifyUndone(backup, manifest, options);
+    return result;
+  };
+}
+
+async function manifestOf(backup: BackupInfo, log: Logger): Promise<Manifest | undefined> {
+  const saved = await readUndoneManifest(backup.path);
+  if (saved === undefined) {
+    log.warn("this backup predates saved manifests: no rollback hooks or notifications to run", {
+      backup: backup.id,
+    });
+    return undefined;
+  }
+  const parsed = Manifest.safeParse(saved);
+  if (!parsed.success) {
+    log.warn("the manifest saved with this backup no longer parses: hooks and notifications skipped", {
+      backup: backup.id,
+    });
+    return undefined;
+  }
+  return parsed.data;
+}
+
+async function runUndoCommands(
+  commands: Manifest["hooks"]["rollback"],
+  facts: { backup: BackupInfo; appDir: string; releaseDir?: string; options: UndoOptions },
+): Promise<void> {
+  const { backup, appDir, releaseDir, options } = facts;
+  for (const [index, spec] of commands.entries()) {
+    const command = typeof spec === "string" ? spec : spec.command;
+    const timeout =
+      typeof spec === "string"
+        ? DEFAULT_COMMAND_TIMEOUT_SECONDS
+        : (spec.timeout ?? DEFAULT_COMMAND_TIMEOUT_SECONDS);
+    const label = `rollback[${index}]`;
+    const result = await runCommand(command, {
+      cwd: releaseDir ?? appDir,
+      timeoutSeconds: timeout,
+      env: {
+        app: backup.app,
+        version: backup.replacedBy,
+        previousVersion: backup.version ?? "",
+        appDir,
+        ...(releaseDir === undefined ? {} : { releaseDir }),
+      },
+      log: options.log,
+      label,
+    });
+    if (!result.ok) options.problems.push(describeFailure(label, result, timeout));
+  }
+}
+
+async function notifyUndone(backup: BackupInfo, manifest: Manifest, options: UndoOptions): Promise<void> {
+  await sendNotifications(
+    manifest.notifications.on_failure,
+    {
+      app: backup.app,
+      version: backup.replacedBy,
+      status: "failure",
+      error: `${backup.replacedBy} was rolled back to ${backup.version ?? "the tree before ship's first install"} on request`,
+      host: hostname(),
+      system_id: hostId(),
+      timestamp: new Date().toISOString(),
+    },
+    {
+      log: options.log,
+      ...(options.notifyRetryDelayMs === undefined ? {} : { retryDelayMs: options.notifyRetryDelayMs }),
+    },
+  );
+}
