@@ -210,6 +210,25 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await pathExists(journalPath(stateDir))).toBe(false);
   });
 
+  it("refuses before any write when a file the plan installs is missing from staging", async () => {
+    await update(v1, "1.0.0");
+    const before = await snapshot(appDir);
+    const release = await stage(root, v2, "2.0.0");
+    await rm(join(release.dir, "lib/new/feature.py"));
+    const attempt = applyUpdate({
+      app: "myapp",
+      appDir,
+      release,
+      manifest: manifestOf("2.0.0"),
+      stateDir,
+      backupRoot,
+    });
+    await expect(attempt).rejects.toBeInstanceOf(UpdateNotAppliedError);
+    expect(await snapshot(appDir)).toEqual(before);
+    expect((await listBackups(backupRoot)).map((b) => b.replacedBy)).toEqual(["1.0.0"]);
+    expect(await pathExists(journalPath(stateDir))).toBe(false);
+  });
+
   it("undoes at once a file operation that fails mid-apply (the second write fails)", async () => {
     await update(v1, "1.0.0");
     const before = await snapshot(appDir);
