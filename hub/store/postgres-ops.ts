@@ -287,9 +287,9 @@ export function postgresOps(db: Db): StoreOps {
         WHERE n > ${keepPerAgent})`;
       return result.count;
     },
-    async listReports(agentId, limit) {
+    async listReports(agentId, limit, offset = 0) {
       const rows = await db`SELECT * FROM reports WHERE agent_id = ${agentId}
-        ORDER BY received_at DESC, seq DESC LIMIT ${limit}`;
+        ORDER BY received_at DESC, seq DESC LIMIT ${limit} OFFSET ${offset}`;
       return rows.map(toReport);
     },
 

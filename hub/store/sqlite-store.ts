@@ -143,7 +143,7 @@ export class SqliteStore implements Store {
           PARTITION BY agent_id ORDER BY received_at DESC, rowid DESC) AS n FROM reports)
         WHERE n > @keepPerAgent)`),
       listReports: p(
-        "SELECT * FROM reports WHERE agent_id = ? ORDER BY received_at DESC, rowid DESC LIMIT ?",
+        "SELECT * FROM reports WHERE agent_id = ? ORDER BY received_at DESC, rowid DESC LIMIT ? OFFSET ?",
       ),
       appendEvent: p(
         "INSERT INTO events (at, actor, kind, subject, data) VALUES (@at, @actor, @kind, @subject, @data)",
@@ -363,8 +363,8 @@ export class SqliteStore implements Store {
   pruneReports(keepPerAgent: number, olderThan: number): number {
     return this.stmt.pruneReports.run({ keepPerAgent, olderThan }).changes;
   }
-  listReports(agentId: string, limit: number): ReportRecord[] {
-    return (this.stmt.listReports.all(agentId, limit) as Row[]).map(toReport);
+  listReports(agentId: string, limit: number, offset = 0): ReportRecord[] {
+    return (this.stmt.listReports.all(agentId, limit, offset) as Row[]).map(toReport);
   }
 
   appendEvent(e: NewEvent): void {

@@ -198,7 +198,8 @@ export interface Store {
 
   /** Stores a report once; false when its id was already stored (a resend). */
   insertReport(report: ReportRecord): boolean;
-  listReports(agentId: string, limit: number): ReportRecord[];
+  /** An agent's reports, newest first; `offset` pages to older ones. */
+  listReports(agentId: string, limit: number, offset?: number): ReportRecord[];
   /** Deletes reports received before `olderThan` and all but each agent's newest `keepPerAgent`. */
   pruneReports(keepPerAgent: number, olderThan: number): number;
 

@@ -86,3 +86,42 @@ describe("report rate", () => {
     }
   });
 });
+
+describe("GET /agents/:id pages reports", () => {
+  it("newest first, with reports_limit and reports_offset; bad values are a 400", async () => {
+    const p = await startTestHub();
+    try {
+      const agent = await TestAgent.connect(p.hub.url, p.agentToken("paged"));
+      agent.hello("paged");
+      for (const toVersion of ["a", "b", "c"]) {
+        const reportId = randomUUID();
+        agent.send({
+          type: "report",
+          reportId,
+          app: "web",
+          outcome: "succeeded",
+          fromVersion: "1",
+          toVersion,
+          steps: [],
+        });
+        await agent.next(
+          (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+        );
+      }
+      type Shown = { reports: { payload: { toVersion: string } }[] };
+      const page = async (query: string) =>
+        (await p.api<Shown>("GET", `/api/v1/agents/paged${query}`, { token: p.operator })).body.reports.map(
+          (r) => r.payload.toVersion,
+        );
+      expect(await page("")).toEqual(["c", "b", "a"]);
+      expect(await page("?reports_limit=2")).toEqual(["c", "b"]);
+      expect(await page("?reports_limit=2&reports_offset=2")).toEqual(["a"]);
+      const bad = await p.api("GET", "/api/v1/agents/paged?reports_limit=5000", { token: p.operator });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toMatch(/^query\.reports_limit/);
+      agent.ws.close();
+    } finally {
+      await p.stop();
+    }
+  });
+});
