@@ -1,16 +1,27 @@
 /**
  * Test-only fault injection: crash-safety tests set SHIP_FAULT=<point> (optionally `<point>@<n>`
  * for the n-th time the point is reached) and the process SIGKILLs itself there, exactly as a power
- * cut or OOM kill would stop it. Without the variable this is a no-op.
+ * cut or OOM kill would stop it. `<point>[@<n>]:error` throws instead, as a failing disk write
+ * would, so tests can prove a failure in the middle of an operation is undone in-process.
+ * Without the variable this is a no-op.
  */
 const hits = new Map<string, number>();
+let armed: string | undefined;
 
 export function faultPoint(point: string): void {
   const spec = process.env.SHIP_FAULT;
   if (spec === undefined || spec === "") return;
-  const [name, nth] = spec.split("@");
+  // A new spec starts counting afresh, so in-process tests can arm one after another.
+  if (spec !== armed) {
+    armed = spec;
+    hits.clear();
+  }
+  const [where = "", mode] = spec.split(":error");
+  const [name, nth] = where.split("@");
   if (name !== point) return;
   const count = (hits.get(point) ?? 0) + 1;
   hits.set(point, count);
-  if (count >= Number(nth ?? "1")) process.kill(process.pid, "SIGKILL");
+  if (count < Number(nth ?? "1")) return;
+  if (mode !== undefined) throw new Error(`injected fault at ${point} (SHIP_FAULT)`);
+  process.kill(process.pid, "SIGKILL");
 }

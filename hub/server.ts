@@ -37,6 +37,10 @@ export interface HubOptions {
   now?: () => number;
   /** How often live connections are checked for a revoked or expired token (default 1 s). */
   sessionCheckMs?: number;
+  /** Reports one agent connection may hand in per minute (default 120). */
+  maxReportsPerMinute?: number;
+  /** Reports kept per agent and by age, pruned every `everyMs` (default a minute). */
+  reportRetention?: { keepPerAgent: number; keepMs: number; everyMs?: number };
 }
 
 /** The store and token service, for `serve` and for `token create|revoke|list` alike. */
@@ -130,9 +134,21 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     pingIntervalMs: options.pingIntervalMs,
     maxPayloadBytes: options.maxPayloadBytes,
     maxBufferedBytes: options.maxBufferedBytes ?? 4 << 20,
+    maxReportsPerMinute: options.maxReportsPerMinute ?? 120,
     refusals,
     now,
   });
+  const retention = options.reportRetention ?? { keepPerAgent: 500, keepMs: 90 * 86_400_000 };
+  // One agent token must not fill the hub's disk: reports are kept by count per agent and by age.
+  const pruner = setInterval(() => {
+    try {
+      const removed = store.pruneReports(retention.keepPerAgent, now() - retention.keepMs);
+      if (removed > 0) log.info("pruned old reports", { removed });
+    } catch (error) {
+      log.error("pruning reports failed", { error: String(error) });
+    }
+  }, retention.everyMs ?? 60_000);
+  pruner.unref();
   const ticker = setInterval(() => {
     try {
       engine.tick();
@@ -162,6 +178,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     close() {
       closing ??= (async () => {
         clearInterval(ticker);
+        clearInterval(pruner);
         sessions.stop();
         agents.close();
         await new Promise<void>((resolve) => {

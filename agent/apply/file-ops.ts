@@ -4,7 +4,7 @@
  * undo every listed operation in reverse order. The handler map is typed per kind: a new kind
  * without handlers does not compile (STYLE.md habit 1).
  */
-import { chmod, mkdir } from "node:fs/promises";
+import { chmod, lstat, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { unrestoredDir } from "../backup/unrestored.js";
 import {
@@ -106,7 +106,10 @@ export const fileOpHandlers: Handlers = {
   add: {
     forward: install,
     undo: async (op, ctx) => {
-      if (await insideApp(op.rel, ctx)) await removeIfExists(join(ctx.appDir, op.rel));
+      if (!(await insideApp(op.rel, ctx))) return;
+      // A directory there is the old one, not yet swapped for this file (a type change killed early).
+      const stat = await lstat(join(ctx.appDir, op.rel)).catch(() => undefined);
+      if (stat !== undefined && !stat.isDirectory()) await removeIfExists(join(ctx.appDir, op.rel));
     },
   },
 };

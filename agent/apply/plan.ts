@@ -148,9 +148,13 @@ export function planUpdate(input: PlanInput): UpdatePlan {
   const conflicts: string[] = [...input.release.keys()]
     .filter(unsafePath)
     .map((rel) => `${rel}: not a safe relative path`);
+  // A file (or symlink) where a directory is: fine once the plan empties that directory.
+  const neededAsFile = new Set(written.filter((rel) => input.app.dirs.has(rel)));
+  const rmdirs = emptiedDirectories(input, removed, written, neededAsFile);
+  const emptied = new Set(rmdirs.map((d) => d.rel));
   const mkdirs = new Map<string, number>();
   for (const rel of written) {
-    if (input.app.dirs.has(rel))
+    if (input.app.dirs.has(rel) && !emptied.has(rel))
       conflicts.push(`${rel}: the release ships a file where the app has a directory`);
     for (const dir of ancestorsOf(rel)) {
       if (input.app.dirs.has(dir)) continue;
@@ -165,7 +169,7 @@ export function planUpdate(input: PlanInput): UpdatePlan {
   return {
     steps,
     mkdirs: [...mkdirs].map(([rel, mode]) => ({ rel, mode })).sort((a, b) => depth(a.rel) - depth(b.rel)),
-    rmdirs: emptiedDirectories(input, removed, written),
+    rmdirs,
     conflicts,
   };
 }
@@ -177,15 +181,18 @@ function parentOf(rel: string): string {
 
 /**
  * Directories ship created that hold nothing once the plan ran; only those are removed (children
- * first). Counts entries per directory instead of walking every path's ancestors: one cheap pass.
+ * first), and those the release replaces with a file once they are empty (a type change: they hold
+ * nothing, so removing one loses nothing and the backup brings it back). Counts entries per directory
+ * instead of walking every path's ancestors: one cheap pass.
  */
 function emptiedDirectories(
   input: PlanInput,
   removed: Set<string>,
   written: string[],
+  neededAsFile: ReadonlySet<string>,
 ): { rel: string; mode: number }[] {
   const created = new Set(input.index?.dirs ?? []);
-  if (removed.size === 0 || created.size === 0) return [];
+  if (neededAsFile.size === 0 && (removed.size === 0 || created.size === 0)) return [];
   const entries = new Map<string, number>();
   const bump = (dir: string, by: number): number => {
     const n = (entries.get(dir) ?? 0) + by;
@@ -202,11 +209,12 @@ function emptiedDirectories(
     bump(dir, 1);
   }
   const out: { rel: string; mode: number }[] = [];
-  const pending = [...removed].map(parentOf);
+  const pending = [...[...removed].map(parentOf), ...neededAsFile];
   for (const rel of removed) bump(parentOf(rel), -1);
   while (pending.length > 0) {
     const dir = pending.pop() ?? "";
-    if (dir === "" || (entries.get(dir) ?? 0) > 0 || !created.has(dir) || !input.app.dirs.has(dir)) continue;
+    if (dir === "" || (entries.get(dir) ?? 0) > 0 || !input.app.dirs.has(dir)) continue;
+    if (!created.has(dir) && !neededAsFile.has(dir)) continue;
     if (isNamedDirectory(input.manifest, dir) || out.some((d) => d.rel === dir)) continue;
     out.push({ rel: dir, mode: input.app.dirs.get(dir) ?? 0o755 });
     bump(parentOf(dir), -1);

@@ -4,6 +4,7 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ConditionContext } from "../../shared/conditions/evaluate.js";
+import { cleanEnvironment } from "../exec/clean-env.js";
 import { runShell } from "./run-shell.js";
 import { processRunning, type ServiceProbe, systemdRunning, systemdServiceActive } from "./service-status.js";
 
@@ -52,7 +53,12 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
       return probe === "systemd" ? systemdServiceActive(name, env) : processRunning(name, env);
     },
     async runCommand(command) {
-      const result = await runShell(command, { cwd: options.appDir, env, timeoutMs, keepOutput: 0 });
+      const result = await runShell(command, {
+        cwd: options.appDir,
+        env: cleanEnvironment(env),
+        timeoutMs,
+        keepOutput: 0,
+      });
       if (result.timedOut)
         debug(`command(${JSON.stringify(command)}) timed out after ${timeoutMs} ms; killed`);
       else if (result.spawnError)

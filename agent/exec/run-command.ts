@@ -6,6 +6,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { cleanEnvironment } from "./clean-env.js";
 import { clearRunningCommand, recordRunningCommand } from "./running-command.js";
 
 /** What every command learns about the update through its environment. */
@@ -51,7 +52,7 @@ const PIPE_DRAIN_MS = 200;
 
 export function commandEnvironment(env: CommandEnv): NodeJS.ProcessEnv {
   return {
-    ...process.env,
+    ...cleanEnvironment(),
     SHIP_APP: env.app,
     SHIP_VERSION: env.version,
     SHIP_PREVIOUS_VERSION: env.previousVersion,

@@ -105,6 +105,8 @@ export interface RolloutSummary {
 
 export interface RolloutDetail extends RolloutSummary {
   spec: RolloutSpec;
+  /** Agents a requested rollback could not reach. */
+  notRolledBack: string[];
   waves: {
     index: number;
     name: string;

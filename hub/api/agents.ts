@@ -8,14 +8,21 @@ import type { AgentRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { parseRequest } from "./validate.js";
 
+/** `GET /agents/:id` pages the agent's reports, newest first. */
+const ReportPage = z.object({
+  reports_limit: z.coerce.number().int().min(1).max(200).default(20),
+  reports_offset: z.coerce.number().int().min(0).default(0),
+});
+
 const EventsQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
   subject: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-function agentView(agent: AgentRecord, online: boolean) {
-  return { ...agent, online, lastSeen: new Date(agent.lastSeen).toISOString() };
+// A connected agent is seen now: the stored time only moves on (re)connect and would age on screen.
+function agentView(agent: AgentRecord, online: boolean, now: number) {
+  return { ...agent, online, lastSeen: new Date(online ? now : agent.lastSeen).toISOString() };
 }
 
 export function agentRoutes(deps: ApiDeps): Router {
@@ -27,7 +34,7 @@ export function agentRoutes(deps: ApiDeps): Router {
   router.get("/agents", operator, (req, res) => {
     const query = parseRequest(AgentQuery, req.query, "query");
     const page = queryAgents(store.listAgents(), query, deps.isOnline);
-    res.json({ ...page, agents: page.agents.map((a) => agentView(a, a.online)) });
+    res.json({ ...page, agents: page.agents.map((a) => agentView(a, a.online, deps.now())) });
   });
 
   // Agents that need a person: refused connections, and agent tokens that expire soon (or did).
@@ -38,10 +45,12 @@ export function agentRoutes(deps: ApiDeps): Router {
   router.get("/agents/:id", operator, (req, res) => {
     const agent = store.getAgent(req.params.id as string);
     if (!agent) throw new HubRequestError(404, `agent ${req.params.id} not found`);
+    const page = parseRequest(ReportPage, req.query, "query");
     res.json({
-      ...agentView(agent, deps.isOnline(agent.id)),
+      ...agentView(agent, deps.isOnline(agent.id), deps.now()),
       deployments: store.listDeployments({ agentId: agent.id }).slice(0, 50),
-      reports: store.listReports(agent.id, 20),
+      reports: store.listReports(agent.id, page.reports_limit, page.reports_offset),
+      reportsPage: { limit: page.reports_limit, offset: page.reports_offset },
     });
   });
 

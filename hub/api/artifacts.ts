@@ -5,9 +5,25 @@ import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Router } from "express";
-import { actorOf, requireRole } from "../auth/require-role.js";
+import { actorOf, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
+import type { Store } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
+
+/**
+ * An agent token reads only artifacts of releases the hub has sent that agent (to install, or to
+ * go back to): one stolen agent token must not download every app the hub holds.
+ */
+function agentWasSent(store: Store, agentId: string, sha256: string): boolean {
+  return store.listDeployments({ agentId }).some(
+    (d) =>
+      d.state !== "pending" &&
+      [d.desiredRelease, d.previousRelease].some((id) => {
+        const source = id === null ? undefined : store.getRelease(id)?.source;
+        return source?.type === "hub" && source.sha256 === sha256;
+      }),
+  );
+}
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -67,6 +83,9 @@ export function artifactRoutes(deps: ApiDeps): Router {
     const sha256 = req.params.sha256 as string;
     if (!SHA256.test(sha256))
       throw new HubRequestError(400, "params.sha256: must be 64 lowercase hex digits");
+    const principal = principalOf(res);
+    if (principal.role === "agent" && !agentWasSent(store, principal.agentId ?? "", sha256))
+      throw new HubRequestError(403, `artifact ${sha256} belongs to no release this agent was sent`);
     const artifact = store.getArtifact(sha256);
     if (!artifact) throw new HubRequestError(404, `artifact ${sha256} not found`);
     // sendFile answers Range requests (206) so agents resume cut downloads.

@@ -4,6 +4,7 @@ import { BadInputError } from "../../shared/errors.js";
 import { createLogger } from "../../shared/log.js";
 import { loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
+import { missingDashboardAssets } from "../dashboard/assets.js";
 import { startHub } from "../server.js";
 import { databaseUrlOf, refusePostgresMode } from "./database-url.js";
 
@@ -79,8 +80,21 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
     tickIntervalMs: config.tick_interval_seconds * 1000,
     maxArtifactBytes: config.max_artifact_mb * 1024 * 1024,
     maxPayloadBytes: config.max_message_kb * 1024,
+    maxReportsPerMinute: config.max_reports_per_minute,
+    reportRetention: {
+      keepPerAgent: config.report_keep_per_agent,
+      keepMs: config.report_keep_days * 86_400_000,
+    },
     log,
   });
+  const missing = missingDashboardAssets();
+  if (missing.length > 0) {
+    // Loud on purpose: an install that left the dashboard out otherwise answers / with a bare 503.
+    log.error("the dashboard is not installed; the hub serves the API only", { missing });
+    process.stderr.write(
+      `ship-hub: WARNING: dashboard assets missing (${missing.join(", ")}); reinstall ship\n`,
+    );
+  }
   // Printed on stdout so scripts (and tests) can find the port when --port 0 picked one.
   process.stdout.write(`ship-hub listening on ${hub.url}\n`);
   const stop = (signal: string) => {

@@ -34,6 +34,12 @@ export const HubConfig = z.strictObject({
   max_artifact_mb: z.number().positive().default(4096),
   /** Largest WebSocket message accepted from an agent. */
   max_message_kb: z.number().positive().default(1024),
+  /** Reports one agent may hand in per minute; more wait in its outbox until it reconnects. */
+  max_reports_per_minute: z.number().int().positive().default(120),
+  /** Reports kept per agent (newest first); older ones are deleted every minute. */
+  report_keep_per_agent: z.number().int().positive().default(500),
+  /** Reports older than this are deleted, whatever their count. */
+  report_keep_days: z.number().positive().default(90),
   log_level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 export type HubConfig = z.infer<typeof HubConfig>;

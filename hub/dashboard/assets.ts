@@ -22,3 +22,10 @@ export function findDashboardAssets(from: string = fileURLToPath(import.meta.url
   }
   return { staticDir: join(dir, "dashboard", "static"), scriptsDir: join(dir, "dist", "dashboard") };
 }
+
+/** Files the dashboard cannot work without that are absent (an install that left them out). */
+export function missingDashboardAssets(assets: DashboardAssets = findDashboardAssets()): string[] {
+  return [join(assets.staticDir, "index.html"), join(assets.scriptsDir, "main.js")].filter(
+    (f) => !existsSync(f),
+  );
+}

@@ -1,7 +1,5 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import express, { type NextFunction, type Request, type Response, Router } from "express";
-import { type DashboardAssets, findDashboardAssets } from "./assets.js";
+import { type DashboardAssets, findDashboardAssets, missingDashboardAssets } from "./assets.js";
 
 /**
  * Everything the page loads comes from this hub: no inline script or style, no third party, and
@@ -33,17 +31,19 @@ function securityHeaders(_req: Request, res: Response, next: NextFunction): void
  */
 export function dashboardRoutes(assets: DashboardAssets = findDashboardAssets()): Router {
   const router = Router();
-  const entry = join(assets.scriptsDir, "main.js");
   // Revalidate every load (serve-static's ETag makes that a 304), so a hub upgrade shows at once.
   const serve = { index: "index.html", cacheControl: true, maxAge: 0, redirect: false } as const;
 
   router.use(securityHeaders);
   router.get("/", (_req, res, next) => {
-    if (existsSync(entry)) return next();
+    const missing = missingDashboardAssets(assets);
+    if (missing.length === 0) return next();
     res
       .status(503)
       .type("text/plain")
-      .send(`the dashboard is not built: ${entry} is missing (run npm run build)\n`);
+      .send(
+        `the dashboard is not installed: missing ${missing.join(", ")} (reinstall ship, or npm run build)\n`,
+      );
   });
   router.use(express.static(assets.staticDir, serve));
   router.use("/js", express.static(assets.scriptsDir, { ...serve, index: false }));

@@ -102,7 +102,9 @@ export class AgentSync {
     this.engine.run(() => {
       const parsed = report.deploymentId === undefined ? undefined : parseDeploymentId(report.deploymentId);
       const inserted = store.insertReport({
-        id: report.reportId,
+        // Report ids are the agent's own: scoped by agent, one agent cannot make the hub drop
+        // another's report as a resend by reusing its id.
+        id: `${agentId}/${report.reportId}`,
         agentId,
         deploymentId: parsed?.deploymentId ?? null,
         payload: report,

@@ -280,9 +280,16 @@ export function postgresOps(db: Db): StoreOps {
       for (const chunk of chunks(reports)) ids.push(...(await insertReportRows(db, chunk)));
       return ids;
     },
-    async listReports(agentId, limit) {
+    async pruneReports(keepPerAgent, olderThan) {
+      const result = await db`DELETE FROM reports WHERE received_at < ${olderThan} OR seq IN (
+        SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER (
+          PARTITION BY agent_id ORDER BY received_at DESC, seq DESC) AS n FROM reports) AS ranked
+        WHERE n > ${keepPerAgent})`;
+      return result.count;
+    },
+    async listReports(agentId, limit, offset = 0) {
       const rows = await db`SELECT * FROM reports WHERE agent_id = ${agentId}
-        ORDER BY received_at DESC, seq DESC LIMIT ${limit}`;
+        ORDER BY received_at DESC, seq DESC LIMIT ${limit} OFFSET ${offset}`;
       return rows.map(toReport);
     },
 

@@ -52,6 +52,7 @@ const DIRECT = [
   "listStalledDeployments",
   "insertReport",
   "listReports",
+  "pruneReports",
   "appendEvent",
   "listEvents",
   "countAgentsOnline",

@@ -138,8 +138,12 @@ export class SqliteStore implements Store {
         ORDER BY wave, agent_id`),
       insertReport: p(`INSERT INTO reports (id, agent_id, deployment_id, payload, received_at)
         VALUES (@id, @agentId, @deploymentId, @payload, @receivedAt) ON CONFLICT (id) DO NOTHING`),
+      pruneReports: p(`DELETE FROM reports WHERE received_at < @olderThan OR rowid IN (
+        SELECT rowid FROM (SELECT rowid, ROW_NUMBER() OVER (
+          PARTITION BY agent_id ORDER BY received_at DESC, rowid DESC) AS n FROM reports)
+        WHERE n > @keepPerAgent)`),
       listReports: p(
-        "SELECT * FROM reports WHERE agent_id = ? ORDER BY received_at DESC, rowid DESC LIMIT ?",
+        "SELECT * FROM reports WHERE agent_id = ? ORDER BY received_at DESC, rowid DESC LIMIT ? OFFSET ?",
       ),
       appendEvent: p(
         "INSERT INTO events (at, actor, kind, subject, data) VALUES (@at, @actor, @kind, @subject, @data)",
@@ -356,8 +360,11 @@ export class SqliteStore implements Store {
   insertReport(r: ReportRecord): boolean {
     return this.stmt.insertReport.run({ ...r, payload: JSON.stringify(r.payload) }).changes > 0;
   }
-  listReports(agentId: string, limit: number): ReportRecord[] {
-    return (this.stmt.listReports.all(agentId, limit) as Row[]).map(toReport);
+  pruneReports(keepPerAgent: number, olderThan: number): number {
+    return this.stmt.pruneReports.run({ keepPerAgent, olderThan }).changes;
+  }
+  listReports(agentId: string, limit: number, offset = 0): ReportRecord[] {
+    return (this.stmt.listReports.all(agentId, limit, offset) as Row[]).map(toReport);
   }
 
   appendEvent(e: NewEvent): void {

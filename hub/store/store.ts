@@ -92,6 +92,7 @@ export interface DeploymentRecord {
 }
 
 export interface ReportRecord {
+  /** `<agent id>/<report id>`: agents choose report ids, so they are unique per agent only. */
   id: string;
   agentId: string;
   deploymentId: string | null;
@@ -197,7 +198,10 @@ export interface Store {
 
   /** Stores a report once; false when its id was already stored (a resend). */
   insertReport(report: ReportRecord): boolean;
-  listReports(agentId: string, limit: number): ReportRecord[];
+  /** An agent's reports, newest first; `offset` pages to older ones. */
+  listReports(agentId: string, limit: number, offset?: number): ReportRecord[];
+  /** Deletes reports received before `olderThan` and all but each agent's newest `keepPerAgent`. */
+  pruneReports(keepPerAgent: number, olderThan: number): number;
 
   appendEvent(event: NewEvent): void;
   /** Newest first; `before` is an event id for paging. */

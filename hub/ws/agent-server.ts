@@ -24,9 +24,30 @@ export interface AgentServerOptions {
   pingIntervalMs: number;
   maxPayloadBytes: number;
   maxBufferedBytes: number;
+  /** Reports one connection may hand in per minute; the rest wait in the agent's outbox. */
+  maxReportsPerMinute: number;
   /** Refused connections, logged and kept for the dashboard (default: a fresh registry). */
   refusals?: ConnectionRefusals;
   now?: () => number;
+}
+
+/** A fixed one-minute window: enough to stop a flood, cheap enough for every message. */
+class MinuteBudget {
+  private windowStart = 0;
+  private used = 0;
+  constructor(
+    private readonly limit: number,
+    private readonly now: () => number,
+  ) {}
+
+  take(): boolean {
+    const at = this.now();
+    if (at - this.windowStart >= 60_000) {
+      this.windowStart = at;
+      this.used = 0;
+    }
+    return ++this.used <= this.limit;
+  }
 }
 
 const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" };
@@ -110,6 +131,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
 
   function onConnection(ws: WebSocket, agentId: string): void {
     let greeted = false;
+    const reportRate = new MinuteBudget(options.maxReportsPerMinute, now);
     alive.set(ws, true);
     ws.on("pong", () => alive.set(ws, true));
     // Oversize frames (maxPayload) and protocol violations surface here; ws closes the socket itself.
@@ -153,6 +175,17 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         send(ws, { type: "error", v: 1, message: "send hello first" }, agentId);
       } else if (message.type === "progress") {
         batch.add(() => options.sync.progress(agentId, message));
+      } else if (!reportRate.take()) {
+        // Not acked: the report stays in the agent's outbox and is sent again on its next connect.
+        send(
+          ws,
+          {
+            type: "error",
+            v: 1,
+            message: `more than ${options.maxReportsPerMinute} reports a minute; not taken`,
+          },
+          agentId,
+        );
       } else {
         // Acknowledged only once committed, so the agent's outbox keeps what the hub did not persist.
         batch.add(

@@ -3,13 +3,15 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import type { Deploy } from "../../shared/protocol/messages.js";
 import { buildDashboard, until } from "../integration/dashboard/support.js";
 import { isType, startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
 import { startSubPathProxy } from "./sub-path-proxy.js";
 
-const SCREENSHOT = join(import.meta.dirname, "..", "..", "docs", "screenshots", "rollout.png");
+const SHOTS = join(import.meta.dirname, "..", "..", "docs", "screenshots");
+const SCREENSHOT = join(SHOTS, "rollout.png");
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -20,6 +22,9 @@ const CHROMIUM_ARGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
+
+/** The browser's getComputedStyle, typed here (the tests compile without the DOM library). */
+type Styled = { getComputedStyle(element: unknown): { color: string } };
 
 const fleet = [
   { id: "a1", labels: { env: "prod", region: "eu" } },
@@ -315,6 +320,90 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     page.off("request", onRequest);
     // Through the proxy, every call stayed under the sub-path.
     expect(seen.every((p) => p.startsWith("/ship/"))).toBe(true);
+  });
+
+  it("at a glance: failed updates in red, failed vs rolled back counted, last seen current, readable events, refused agents", {
+    timeout: 60_000,
+  }, async () => {
+    // a3 tries 4.0.0 in its own rollout; the health check fails and the host puts 1.0.0 back.
+    const v4 = await t.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: {
+        app: "web",
+        version: "4.0.0",
+        manifest: 'version: "4.0.0"\n',
+        source: { type: "git", commit: "abcdef4" },
+      },
+    });
+    const third = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v4.body.id, waves: [{ name: "one", agents: ["a3"] }], failureThreshold: { count: 2 } },
+    });
+    const a3 = agents.get("a3")!;
+    const deploy = await a3.next((m): m is Deploy => m.type === "deploy" && m.release.id === v4.body.id);
+    const reportId = randomUUID();
+    a3.send({
+      type: "report",
+      reportId,
+      deploymentId: deploy.deploymentId,
+      app: "web",
+      releaseId: deploy.release.id,
+      outcome: "rolled_back",
+      fromVersion: "1.0.0",
+      toVersion: "4.0.0",
+      error: "health check failed",
+      steps: [],
+    });
+    await a3.next(
+      (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+    );
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${proxy.url}?poll=200#/rollouts/${third.body.id}`);
+    const legend = '#waves li[data-wave="0"] .legend';
+    await expect.poll(() => text(legend)).toMatch(/✗ 1 failed.*↺ 1 rolled back/);
+    await page.screenshot({ path: join(SHOTS, "rollout-failed-rolled-back.png"), fullPage: true });
+
+    // Someone's agent cannot connect (a token the hub did not sign), another's token runs out soon.
+    const ghost = `${Buffer.from('{"alg":"HS256"}').toString("base64url")}.${Buffer.from('{"sub":"ghost-7"}').toString("base64url")}.x`;
+    const refused = new WebSocket(`${t.hub.url.replace("http", "ws")}/api/v1/agent`, {
+      headers: { authorization: `Bearer ${ghost}` },
+    });
+    await new Promise((r) => refused.once("error", r));
+    t.hub.tokens.issue({ role: "agent", agentId: "a9", ttlSeconds: 3600 });
+
+    await page.goto(`${proxy.url}?poll=200#/fleet`);
+    await expect.poll(() => text("#fleet-table")).toContain("✗ update failed, rolled back");
+    const color = await page
+      .locator("#fleet-table .state-bad")
+      .first()
+      .evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).color);
+    expect(color).not.toBe(
+      await page
+        .locator("#fleet-table .sub")
+        .first()
+        .evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).color),
+    );
+    await expect.poll(() => text("#refused-agents")).toMatch(/ghost-7: invalid token/);
+    expect(await text("#expiring-tokens")).toMatch(/a9: expires/);
+    // Connected agents are seen now, not at their last (re)connect a minute ago.
+    const rowA1 = page.locator("#fleet-table tr", { hasText: "a1" }).first();
+    await expect.poll(async () => rowA1.locator("td:nth-child(3)").textContent()).toMatch(/^[0-5] s ago$/);
+
+    // On a phone the fleet is one card per agent: nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect
+      .poll(() => page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+      .toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(SHOTS, "fleet-phone.png"), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    await page.getByRole("link", { name: "Events" }).click();
+    await expect.poll(() => page.locator("#events-table dl.data").count()).toBeGreaterThan(0);
+    const details = await page.locator("#events-table tbody td:nth-child(5)").allTextContents();
+    expect(details.join("\n")).not.toContain('{"');
+    const failedRow = page.locator("#events-table tr", { hasText: "deployment.failed" }).first();
+    expect(await failedRow.locator("dl.data").textContent()).toMatch(/errorrolled back: health check failed/);
+    await page.screenshot({ path: join(SHOTS, "events.png") });
   });
 
   it("fits a phone screen and broke no CSP rule", async () => {

@@ -6,16 +6,33 @@ import type { View } from "./view.js";
 
 const PAGE = 100;
 
+/** `key: value` lines instead of raw JSON: nested values stay compact JSON on their line. */
+function details(data: unknown): HTMLElement | string {
+  if (data === null || typeof data !== "object") return data === undefined ? "" : String(data);
+  const entries = Object.entries(data as Record<string, unknown>).filter(
+    ([, v]) => v !== undefined && v !== null,
+  );
+  if (entries.length === 0) return "";
+  return h(
+    "dl",
+    { class: "data" },
+    ...entries.flatMap(([k, v]) => [
+      h("dt", {}, k),
+      h("dd", {}, typeof v === "object" ? JSON.stringify(v) : String(v)),
+    ]),
+  );
+}
+
 function eventRow(e: AuditEvent): HTMLTableRowElement {
-  const data = JSON.stringify(e.data);
+  const bad = /failed|timed_out|halted|rollback_impossible|wave_empty|aborted/.test(e.kind);
   return h(
     "tr",
     {},
     h("td", {}, when(e.at)),
-    h("td", {}, e.kind),
+    h("td", {}, bad ? h("strong", { class: "bad-text" }, e.kind) : e.kind),
     h("td", {}, h("code", {}, e.subject)),
     h("td", {}, e.actor),
-    h("td", {}, data === "{}" ? "" : h("code", { class: "data" }, data)),
+    h("td", {}, details(e.data)),
   );
 }
 

@@ -1,6 +1,6 @@
 import { get } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { ago, formatLabels } from "../format.js";
+import { ago, formatLabels, when } from "../format.js";
 import type { Agent, AgentPage } from "../types.js";
 import type { View } from "./view.js";
 
@@ -48,17 +48,65 @@ function agentRow(agent: Agent): HTMLTableRowElement {
       "td",
       {},
       ...agent.apps.map((a) =>
-        h(
-          "div",
-          {},
-          h("strong", {}, a.app),
-          " ",
-          a.version ?? "(none)",
-          " ",
-          h("span", { class: "sub" }, a.state),
-        ),
+        h("div", {}, h("strong", {}, a.app), " ", a.version ?? "(none)", " ", appState(a.state)),
       ),
     ),
+  );
+}
+
+/** A failed update reads as one, in red, whatever the app was left on; other states stay quiet. */
+const FAILED_STATES: Record<string, string> = {
+  rolled_back: "update failed, rolled back",
+  failed_restored: "update failed, rolled back",
+  failed: "update failed",
+  failed_unchanged: "update failed",
+  restore_failed: "update failed, restore FAILED",
+  manual_intervention_required: "needs a person",
+};
+
+export function appState(state: string): HTMLElement {
+  const failed = FAILED_STATES[state];
+  return failed
+    ? h("span", { class: "state-bad", title: state }, `✗ ${failed}`)
+    : h("span", { class: "sub" }, state);
+}
+
+interface Attention {
+  refused: { agentId: string; reason: string; lastAt: string; count: number }[];
+  expiringTokens: { agentId: string; expires: string; expired: boolean }[];
+}
+
+/** Agents that cannot connect, and agent tokens that run out soon: shown above everything else. */
+function attentionPanel(needs: Attention): HTMLElement | null {
+  if (needs.refused.length === 0 && needs.expiringTokens.length === 0) return null;
+  return h(
+    "div",
+    { class: "attention", role: "alert" },
+    needs.refused.length > 0 ? h("strong", {}, "Agents the hub refused") : null,
+    needs.refused.length > 0
+      ? h(
+          "ul",
+          { id: "refused-agents" },
+          ...needs.refused.map((r) =>
+            h("li", {}, h("code", {}, r.agentId), `: ${r.reason} (${r.count}×, last ${ago(r.lastAt)})`),
+          ),
+        )
+      : null,
+    needs.expiringTokens.length > 0 ? h("strong", {}, "Agent tokens expiring soon") : null,
+    needs.expiringTokens.length > 0
+      ? h(
+          "ul",
+          { id: "expiring-tokens" },
+          ...needs.expiringTokens.map((t) =>
+            h(
+              "li",
+              {},
+              h("code", {}, t.agentId),
+              t.expired ? `: expired ${when(t.expires)}` : `: expires ${when(t.expires)}`,
+            ),
+          ),
+        )
+      : null,
   );
 }
 
@@ -73,6 +121,7 @@ export function fleetView(): View {
   const status = select("status", "status", ["online", "offline"]);
   const summary = h("p", { class: "summary", id: "fleet-summary" });
   const rows = h("div", { id: "fleet-table" });
+  const attention = h("div", { id: "fleet-attention", "aria-live": "polite" });
   const prev = h("button", { type: "button", class: "secondary" }, "← Previous");
   const next = h("button", { type: "button", class: "secondary" }, "Next →");
   const view: View = { title: "Fleet", root: h("section"), refresh };
@@ -107,13 +156,24 @@ export function fleetView(): View {
     offset += PAGE_SIZE;
     void refresh();
   });
-  view.root.append(h("h1", {}, "Fleet"), filters, summary, rows, h("div", { class: "pager" }, prev, next));
+  view.root.append(
+    h("h1", {}, "Fleet"),
+    attention,
+    filters,
+    summary,
+    rows,
+    h("div", { class: "pager" }, prev, next),
+  );
 
   async function refresh(): Promise<void> {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(offset), facets: "true" });
     for (const [key, control] of Object.entries({ q, label, app, version, state, status }))
       if (control.value) params.set(key, control.value);
-    const page = await get<AgentPage>(`agents?${params}`);
+    const [page, needs] = await Promise.all([
+      get<AgentPage>(`agents?${params}`),
+      get<Attention>("agents/attention"),
+    ]);
+    fill(attention, attentionPanel(needs));
     if (page.facets) {
       refill(
         label,

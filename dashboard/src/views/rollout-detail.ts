@@ -3,7 +3,7 @@ import { fill, h, link, table } from "../dom.js";
 import { when } from "../format.js";
 import type { RolloutDetail, WaveSpec } from "../types.js";
 import type { View } from "./view.js";
-import { waveProgress } from "./wave-progress.js";
+import { restoredCount, waveProgress } from "./wave-progress.js";
 
 type Action = "advance" | "pause" | "resume" | "abort" | "abort-rollback";
 
@@ -99,6 +99,13 @@ export function rolloutDetailView(id: string): View {
           {},
           h("span", { class: `pill state-${r.state}`, id: "rollout-state" }, r.state),
           r.reason ? ` — ${r.reason}` : "",
+          r.notRolledBack.length > 0
+            ? h(
+                "div",
+                { class: "attention", id: "not-rolled-back", role: "alert" },
+                `✗ Rollback not possible on ${r.notRolledBack.length} agent(s) (the hub has no release of the version they ran before): ${r.notRolledBack.join(", ")}`,
+              )
+            : null,
         ),
         h("dt", {}, "Current wave"),
         h("dd", {}, `${r.currentWave + 1} of ${r.waves.length}: ${r.currentWaveName}`),
@@ -148,7 +155,7 @@ export function rolloutDetailView(id: string): View {
             `${w.index + 1}. ${w.name} `,
             h("span", { class: "sub" }, `(${w.status}; ${waveRule(r.spec.waves[w.index])})`),
           ),
-          waveProgress(w.counts),
+          waveProgress(w.counts, restoredCount(w.agents)),
           details,
         );
       }),

@@ -14,19 +14,34 @@ export const groups = [
   { key: "pending", label: "pending", mark: "…", states: ["pending"] },
 ] as const;
 
+/**
+ * `restored`: failed updates whose host put the previous version back by itself. They stay counted
+ * as failed (the update did fail) and are counted as rolled back too, so "✗ 2 failed · ↺ 2 rolled
+ * back" tells the truth; `bar` is the width each group takes in the bar (no agent twice).
+ */
 export function groupCounts(
   counts: Record<string, number>,
-): { key: string; label: string; mark: string; n: number }[] {
-  return groups.map((g) => ({
-    key: g.key,
-    label: g.label,
-    mark: g.mark,
-    n: g.states.reduce((sum, s) => sum + (counts[s] ?? 0), 0),
-  }));
+  restored = 0,
+): { key: string; label: string; mark: string; n: number; bar: number }[] {
+  return groups.map((g) => {
+    const n = g.states.reduce((sum, s) => sum + (counts[s] ?? 0), 0);
+    return {
+      key: g.key,
+      label: g.label,
+      mark: g.mark,
+      n: g.key === "rolled-back" ? n + restored : n,
+      bar: n,
+    };
+  });
 }
 
-export function countsText(counts: Record<string, number>): string {
-  const parts = groupCounts(counts).filter((g) => g.n > 0);
+/** Failed deployments whose agent reported that it rolled back (its error says so). */
+export function restoredCount(agents: readonly { state: string; error: string | null }[]): number {
+  return agents.filter((a) => a.state === "failed" && a.error?.startsWith("rolled back")).length;
+}
+
+export function countsText(counts: Record<string, number>, restored = 0): string {
+  const parts = groupCounts(counts, restored).filter((g) => g.n > 0);
   return parts.length === 0 ? "no agents" : parts.map((g) => `${g.mark} ${g.n} ${g.label}`).join(" · ");
 }
 
@@ -34,24 +49,24 @@ export function countsText(counts: Record<string, number>): string {
  * A stacked bar with the counts written beside it: colour, a pattern and a symbol per group,
  * so it reads without colour too. Widths go through the CSSOM, which the CSP permits.
  */
-export function waveProgress(counts: Record<string, number>): HTMLElement {
-  const parts = groupCounts(counts);
-  const total = parts.reduce((sum, g) => sum + g.n, 0);
+export function waveProgress(counts: Record<string, number>, restored = 0): HTMLElement {
+  const parts = groupCounts(counts, restored);
+  const total = parts.reduce((sum, g) => sum + g.bar, 0);
   const done = parts
     .filter((g) => g.key !== "pending" && g.key !== "in-progress")
-    .reduce((s, g) => s + g.n, 0);
+    .reduce((s, g) => s + g.bar, 0);
   const bar = h("div", {
     class: "bar",
     role: "progressbar",
     "aria-valuemin": 0,
     "aria-valuemax": total,
     "aria-valuenow": done,
-    "aria-valuetext": countsText(counts),
+    "aria-valuetext": countsText(counts, restored),
   });
   for (const g of parts) {
-    if (g.n === 0) continue;
+    if (g.bar === 0) continue;
     const segment = h("span", { class: `seg seg-${g.key}`, title: `${g.n} ${g.label}` });
-    segment.style.flexGrow = String(g.n);
+    segment.style.flexGrow = String(g.bar);
     bar.append(segment);
   }
   const legend = h(

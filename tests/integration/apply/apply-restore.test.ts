@@ -210,7 +210,7 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await pathExists(journalPath(stateDir))).toBe(false);
   });
 
-  it("undoes at once a file operation that fails mid-apply (a staged file vanished)", async () => {
+  it("refuses before any write when a file the plan installs is missing from staging", async () => {
     await update(v1, "1.0.0");
     const before = await snapshot(appDir);
     const release = await stage(root, v2, "2.0.0");
@@ -222,6 +222,28 @@ describe("applyUpdate + restoreBackup on real trees", () => {
       manifest: manifestOf("2.0.0"),
       stateDir,
       backupRoot,
+    });
+    await expect(attempt).rejects.toBeInstanceOf(UpdateNotAppliedError);
+    expect(await snapshot(appDir)).toEqual(before);
+    expect((await listBackups(backupRoot)).map((b) => b.replacedBy)).toEqual(["1.0.0"]);
+    expect(await pathExists(journalPath(stateDir))).toBe(false);
+  });
+
+  it("undoes at once a file operation that fails mid-apply (the second write fails)", async () => {
+    await update(v1, "1.0.0");
+    const before = await snapshot(appDir);
+    const release = await stage(root, v2, "2.0.0");
+    // A write that fails after another already landed, as a full disk or an I/O error would.
+    process.env.SHIP_FAULT = "apply:file@2:error";
+    const attempt = applyUpdate({
+      app: "myapp",
+      appDir,
+      release,
+      manifest: manifestOf("2.0.0"),
+      stateDir,
+      backupRoot,
+    }).finally(() => {
+      delete process.env.SHIP_FAULT;
     });
     await expect(attempt).rejects.toBeInstanceOf(UpdateFailedError);
     expect(await snapshot(appDir)).toEqual(before);

@@ -85,6 +85,10 @@ describe("ship CLI (real process, local source)", () => {
     expect(await readFile(join(root, "app/data/db"), "utf8")).toBe("precious");
     const after = JSON.parse(await readFile(join(root, "var/state.json"), "utf8"));
     expect(after.sources.myapp.current_version).toBe("1.0.0");
+    // The source decides from what is installed: the release directory still holds 2.0.0.
+    const recheck = await runShip(["--config", config, "--check-only"]);
+    expect(recheck.code, recheck.stdout).toBe(100);
+    expect(recheck.stdout).toContain("update available 1.0.0 -> 2.0.0");
   });
 
   it("logs each merged file's key report at INFO", async () => {

@@ -119,7 +119,7 @@ describe("hub HTTP API", () => {
     const ok = await upload(data, { "x-sha256": sha });
     expect(ok).toEqual({ status: 201, body: { sha256: sha, size: data.length } });
     const get = await fetch(`${t.hub.url}/api/v1/artifacts/${sha}`, {
-      headers: { authorization: `Bearer ${t.agentToken("a1")}`, range: "bytes=100-199" },
+      headers: { authorization: `Bearer ${t.operator}`, range: "bytes=100-199" },
     });
     expect(get.status).toBe(206);
     expect(Buffer.from(await get.arrayBuffer())).toEqual(data.subarray(100, 200));

@@ -71,7 +71,7 @@ describe("revoked and expired tokens end live sessions", () => {
     await revokeWithCli(record.jti);
     const { code } = await closed;
     expect(code).toBe(4001);
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - started).toBeLessThan(10_000);
     // And it cannot come back.
     await expect(TestAgent.connect(t.hub.url, token)).rejects.toThrow(/401/);
   });

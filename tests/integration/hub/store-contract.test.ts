@@ -164,10 +164,13 @@ for (const subject of subjects) {
       // PostgreSQL: b's check sees nothing (a has not committed) and its INSERT waits on the
       // unique index; SQLite: b waits for the connection. Either way b must lose.
       const b = store.tx((t) => t.insertRollout(rollout("ro-b", "r1")));
+      // The handler is attached now: b may reject before `await a` returns, and a rejection with no
+      // handler yet is reported as unhandled.
+      const bLoses = expect(b).rejects.toBeInstanceOf(ActiveRolloutConflict);
       await sleep(150);
       first.open();
       await a;
-      await expect(b).rejects.toBeInstanceOf(ActiveRolloutConflict);
+      await bLoses;
       expect((await store.listRollouts({ limit: 10 })).map((r) => r.id)).toEqual(["ro-a"]);
     });
 

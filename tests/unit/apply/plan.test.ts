@@ -212,7 +212,8 @@ describe("planUpdate", () => {
   });
 
   it("reports a conflict instead of replacing a directory or writing through a symlink", () => {
-    const scan = app({ link: stat({ type: "symlink" }) }, ["thing"]);
+    // thing/ holds a file ship never installed: replacing the directory would lose it.
+    const scan = app({ link: stat({ type: "symlink" }), "thing/user.txt": stat() }, ["thing"]);
     const plan = planUpdate({
       manifest: manifest(),
       release: release({ thing: "T", "link/inside.txt": "I" }),

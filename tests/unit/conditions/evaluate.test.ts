@@ -60,7 +60,8 @@ describe("evaluateCondition on this host", () => {
     ["command('false')", false],
     ["command(\"sh -c 'exit 3'\")", false],
     ["command('test -f present.txt')", true],
-    ["command('test \"$X\" = prod')", true],
+    // command() runs in the clean environment hooks get: the agent's variables are env_var()'s.
+    ["command('test -z \"$X\"')", true],
     ["file_exists('present.txt') and env_var('X') == 'prod' and not command('false')", true],
     ["file_exists('missing.txt') or current_version < '1.0' or env_var('NUM') == 8", true],
     ["file_exists('missing.txt') || env_var('EMPTY')", false],

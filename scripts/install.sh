@@ -1,0 +1,51 @@
+#!/bin/sh
+# Installs ship from its packed tarball (`npm pack` → ship-X.Y.Z.tgz) on a fresh Linux machine, as
+# root: the package (dashboard included) under $SHIP_PREFIX, `ship` and `ship-hub` on the PATH,
+# the service users, the state directories, example configs (never overwriting yours) and the
+# systemd units. Run it again to upgrade. Variables (for tests and other layouts): SHIP_PREFIX
+# (/opt/ship), SHIP_BIN_DIR (/usr/local/bin), SHIP_ETC (/etc/ship), SHIP_STATE (/var/lib),
+# SHIP_UNIT_DIR (/etc/systemd/system), SHIP_NO_USERS=1 (skip useradd/chown: not root).
+set -eu
+
+tarball=${1:-}
+if [ -z "$tarball" ] || [ ! -f "$tarball" ]; then
+  echo "usage: install.sh ship-X.Y.Z.tgz   (make it with: npm ci && npm run build && npm pack)" >&2
+  exit 2
+fi
+prefix=${SHIP_PREFIX:-/opt/ship}
+bin_dir=${SHIP_BIN_DIR:-/usr/local/bin}
+etc=${SHIP_ETC:-/etc/ship}
+state=${SHIP_STATE:-/var/lib}
+unit_dir=${SHIP_UNIT_DIR:-/etc/systemd/system}
+
+# npm links the bins (executable, with their #!/usr/bin/env node) into $prefix/bin.
+# better-sqlite3 builds its native module at install; npm 11 runs only install scripts allowed by name.
+npm install --global --prefix "$prefix" --omit=dev --no-audit --no-fund --allow-scripts=better-sqlite3 "$tarball"
+pkg="$prefix/lib/node_modules/ship"
+mkdir -p "$bin_dir"
+ln -sf "$prefix/bin/ship" "$bin_dir/ship"
+ln -sf "$prefix/bin/ship-hub" "$bin_dir/ship-hub"
+
+if [ "${SHIP_NO_USERS:-0}" != 1 ]; then
+  id ship >/dev/null 2>&1 || useradd --system --shell /usr/sbin/nologin --home-dir "$state/ship" ship
+  id ship-hub >/dev/null 2>&1 || useradd --system --shell /usr/sbin/nologin --home-dir "$state/ship-hub" ship-hub
+fi
+mkdir -p "$etc" "$state/ship/backups" "$state/ship-hub"
+[ -e "$etc/ship.toml" ] || install -m 600 "$pkg/examples/ship.toml" "$etc/ship.toml"
+[ -e "$etc/hub.toml" ] || install -m 644 "$pkg/examples/hub.toml" "$etc/hub.toml"
+if [ "${SHIP_NO_USERS:-0}" != 1 ]; then
+  chown -R ship:ship "$state/ship"
+  chown -R ship-hub:ship-hub "$state/ship-hub"
+  chmod 700 "$state/ship-hub"
+  # ship runs as user ship; git refuses repositories owned by another user ("dubious ownership")
+  # unless told they are trusted. Only the clones named in ship.toml are: list them here.
+  git config --system --get-all safe.directory 2>/dev/null | grep -qx '\*' ||
+    echo "note: if a git source's local_path is not owned by user ship, run: git config --system --add safe.directory <local_path>"
+fi
+mkdir -p "$unit_dir"
+for unit in ship.service ship.timer ship-agent.service ship-hub.service; do
+  sed "s#/opt/ship/#$pkg/#g" "$pkg/systemd/$unit" >"$unit_dir/$unit"
+done
+command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] && systemctl daemon-reload || true
+echo "installed ship $("$prefix/bin/ship" --version) in $pkg; ship and ship-hub in $bin_dir"
+echo "next: edit $etc/ship.toml (and ReadWritePaths= in $unit_dir/ship*.service), then see README: Install"

@@ -1,0 +1,127 @@
+/** The hub keeps reports by count per agent and by age, so one agent token cannot fill its disk. */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestHub, TestAgent, type TestHub } from "./support.js";
+
+let t: TestHub;
+let clock = Date.now();
+beforeAll(async () => {
+  t = await startTestHub({
+    now: () => clock,
+    reportRetention: { keepPerAgent: 3, keepMs: 3_600_000, everyMs: 50 },
+  });
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+async function sendReports(agent: TestAgent, versions: string[]): Promise<void> {
+  for (const toVersion of versions) {
+    const reportId = randomUUID();
+    agent.send({
+      type: "report",
+      reportId,
+      app: "web",
+      outcome: "succeeded",
+      fromVersion: "1.0.0",
+      toVersion,
+      steps: [],
+    });
+    await agent.next(
+      (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+    );
+    clock += 1000;
+  }
+}
+
+const kept = (agentId: string) =>
+  t.hub.store.listReports(agentId, 100).map((r) => (r.payload as { toVersion: string }).toVersion);
+
+describe("report retention", () => {
+  it("keeps each agent's newest reports up to the count, and drops reports past the age", async () => {
+    const noisy = await TestAgent.connect(t.hub.url, t.agentToken("noisy"));
+    noisy.hello("noisy");
+    const quiet = await TestAgent.connect(t.hub.url, t.agentToken("quiet"));
+    quiet.hello("quiet");
+    await sendReports(quiet, ["q1"]);
+    await sendReports(noisy, ["1", "2", "3", "4", "5", "6"]);
+    await expect.poll(() => kept("noisy")).toEqual(["6", "5", "4"]);
+    expect(kept("quiet")).toEqual(["q1"]);
+
+    clock += 2 * 3_600_000;
+    await expect.poll(() => [...kept("noisy"), ...kept("quiet")]).toEqual([]);
+    noisy.ws.close();
+    quiet.ws.close();
+  });
+});
+
+describe("report rate", () => {
+  it("takes at most max_reports_per_minute from one agent; the rest get an error and no ack", async () => {
+    const hub = await startTestHub({ maxReportsPerMinute: 3 });
+    try {
+      const agent = await TestAgent.connect(hub.hub.url, hub.agentToken("flood"));
+      agent.hello("flood");
+      const ids = Array.from({ length: 5 }, () => randomUUID());
+      for (const reportId of ids)
+        agent.send({
+          type: "report",
+          reportId,
+          app: "web",
+          outcome: "succeeded",
+          fromVersion: "1",
+          toVersion: "2",
+          steps: [],
+        });
+      await agent.next(
+        (m): m is Extract<typeof m, { type: "error" }> =>
+          m.type === "error" && /3 reports a minute/.test(m.message),
+      );
+      await expect.poll(() => agent.received.filter((m) => m.type === "ack").length).toBe(3);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(agent.received.filter((m) => m.type === "ack").length).toBe(3);
+      expect(hub.hub.store.listReports("flood", 100)).toHaveLength(3);
+      agent.ws.close();
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
+describe("GET /agents/:id pages reports", () => {
+  it("newest first, with reports_limit and reports_offset; bad values are a 400", async () => {
+    const p = await startTestHub();
+    try {
+      const agent = await TestAgent.connect(p.hub.url, p.agentToken("paged"));
+      agent.hello("paged");
+      for (const toVersion of ["a", "b", "c"]) {
+        const reportId = randomUUID();
+        agent.send({
+          type: "report",
+          reportId,
+          app: "web",
+          outcome: "succeeded",
+          fromVersion: "1",
+          toVersion,
+          steps: [],
+        });
+        await agent.next(
+          (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+        );
+      }
+      type Shown = { reports: { payload: { toVersion: string } }[] };
+      const page = async (query: string) =>
+        (await p.api<Shown>("GET", `/api/v1/agents/paged${query}`, { token: p.operator })).body.reports.map(
+          (r) => r.payload.toVersion,
+        );
+      expect(await page("")).toEqual(["c", "b", "a"]);
+      expect(await page("?reports_limit=2")).toEqual(["c", "b"]);
+      expect(await page("?reports_limit=2&reports_offset=2")).toEqual(["a"]);
+      const bad = await p.api("GET", "/api/v1/agents/paged?reports_limit=5000", { token: p.operator });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toMatch(/^query\.reports_limit/);
+      agent.ws.close();
+    } finally {
+      await p.stop();
+    }
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * The one install path: `npm pack`, then scripts/install.sh (npm install -g of that tarball). The
+ * tarball is checked here as npm builds it: executable bins with a shebang, the dashboard inside,
+ * the example configs the README copies (valid for ship's schemas), the units and the script. An
+ * unpacked copy whose dashboard is missing starts with a loud warning and answers / with 503.
+ * SHIP_TEST_INSTALL=1 also runs install.sh into an empty prefix (needs the npm registry; minutes).
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { parse as parseToml } from "smol-toml";
+import { extract, list } from "tar";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HubConfig } from "../../../hub/config/schema.js";
+import { parseConfigText } from "../../../shared/config/load.js";
+
+const run = promisify(execFile);
+let dir: string;
+let tarball: string;
+const entries = new Map<string, number>();
+
+beforeAll(async () => {
+  if (!existsSync(resolve("dist/hub/cli/main.js"))) throw new Error("build first (npm run build)");
+  dir = await mkdtemp(join(tmpdir(), "ship-pack-"));
+  const { stdout } = await run("npm", ["pack", "--pack-destination", dir, "--json"], { cwd: resolve(".") });
+  const [packed] = JSON.parse(stdout) as { filename: string }[];
+  tarball = join(dir, packed?.filename ?? "");
+  await list({
+    file: tarball,
+    onReadEntry: (e) => entries.set(e.path.replace(/^package\//, ""), e.mode ?? 0),
+  });
+}, 120_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function startHub(
+  main: string,
+  dataDir: string,
+): Promise<{ child: ChildProcess; url: string; err: () => string }> {
+  const child = spawn(process.execPath, [main, "serve", "--port", "0", "--data-dir", dataDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    err += c.toString();
+  });
+  const url = await new Promise<string>((ok, fail) => {
+    let out = "";
+    child.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) ok(m[1]);
+    });
+    child.once("exit", (code) => fail(new Error(`hub exited ${code}: ${err}`)));
+  });
+  return { child, url, err: () => err };
+}
+
+describe("the packed package (npm pack)", () => {
+  it("holds executable bins with a shebang, the dashboard, the example configs, the units and install.sh", async () => {
+    for (const bin of ["dist/agent/cli/main.js", "dist/hub/cli/main.js", "scripts/install.sh"])
+      expect((entries.get(bin) ?? 0) & 0o111, bin).toBe(0o111);
+    for (const file of [
+      "dashboard/static/index.html",
+      "dashboard/static/app.css",
+      "dist/dashboard/main.js",
+      "examples/ship.toml",
+      "examples/hub.toml",
+      "systemd/ship-hub.service",
+      "systemd/ship-agent.service",
+      "systemd/ship.service",
+      "systemd/ship.timer",
+    ])
+      expect(entries.has(file), file).toBe(true);
+    expect([...entries.keys()].some((f) => f.startsWith("tests/"))).toBe(false);
+    for (const main of ["agent", "hub"])
+      expect(await readFile(resolve(`dist/${main}/cli/main.js`), "utf8")).toMatch(
+        /^#!\/usr\/bin\/env node\n/,
+      );
+    const pkg = JSON.parse(await readFile(resolve("package.json"), "utf8")) as {
+      bin: Record<string, string>;
+    };
+    expect(pkg.bin).toEqual({ ship: "dist/agent/cli/main.js", "ship-hub": "dist/hub/cli/main.js" });
+  });
+
+  it("the example configs the README copies pass ship's schemas, with the port the README uses", async () => {
+    // parseConfigText throws on errors; warnings would be unknown keys.
+    const ship = parseConfigText(await readFile(resolve("examples/ship.toml"), "utf8"), "examples/ship.toml");
+    expect(ship.warnings).toEqual([]);
+    expect(ship.config.sources.myapp?.app_dir).toBe("/opt/myapp");
+    const hub = HubConfig.parse(parseToml(await readFile(resolve("examples/hub.toml"), "utf8")));
+    expect(hub).toMatchObject({ port: 8080, data_dir: "/var/lib/ship-hub" });
+    const readme = await readFile(resolve("README.md"), "utf8");
+    expect(readme).not.toMatch(/:8443/);
+    expect(readme).toContain("scripts/install.sh");
+  });
+
+  it("a copy without its dashboard warns loudly at start and answers / with 503 naming what is missing", {
+    timeout: 60_000,
+  }, async () => {
+    const root = join(dir, "unpacked");
+    await run("mkdir", ["-p", root]);
+    await extract({ file: tarball, cwd: root, strip: 1 });
+    await rm(join(root, "dashboard"), { recursive: true, force: true });
+    await symlink(resolve("node_modules"), join(root, "node_modules"));
+    const hub = await startHub(join(root, "dist/hub/cli/main.js"), join(dir, "data"));
+    try {
+      expect(hub.err()).toMatch(/WARNING: dashboard assets missing .*index\.html/);
+      const res = await fetch(`${hub.url}/`);
+      expect(res.status).toBe(503);
+      expect(await res.text()).toMatch(/dashboard is not installed: missing .*index\.html/);
+    } finally {
+      hub.child.kill("SIGKILL");
+    }
+  });
+
+  it.skipIf(process.env.SHIP_TEST_INSTALL !== "1")(
+    "install.sh into an empty prefix gives working ship and ship-hub with the dashboard",
+    {
+      timeout: 900_000,
+    },
+    async () => {
+      const root = join(dir, "root");
+      const env = {
+        ...process.env,
+        SHIP_PREFIX: join(root, "opt"),
+        SHIP_BIN_DIR: join(root, "bin"),
+        SHIP_ETC: join(root, "etc"),
+        SHIP_STATE: join(root, "var"),
+        SHIP_UNIT_DIR: join(root, "units"),
+        SHIP_NO_USERS: "1",
+      };
+      await run("sh", [resolve("scripts/install.sh"), tarball], { env, maxBuffer: 1 << 24 });
+      expect((await run(join(root, "bin/ship"), ["--version"])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+      const unit = await readFile(join(root, "units/ship-hub.service"), "utf8");
+      expect(unit).toContain(join(root, "opt/lib/node_modules/ship/dist/hub/cli/main.js"));
+      const hub = await startHub(join(root, "bin/ship-hub"), join(root, "data"));
+      try {
+        expect((await fetch(`${hub.url}/`)).status).toBe(200);
+      } finally {
+        hub.child.kill("SIGKILL");
+      }
+    },
+  );
+});
