@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +12,12 @@ import { isType, startTestHub, TestAgent, type TestHub } from "../integration/hu
 import { hasProgram } from "../support/require-program.js";
 import { startSubPathProxy } from "./sub-path-proxy.js";
 
-const SHOTS = join(import.meta.dirname, "..", "..", "docs", "screenshots");
+// The README's screenshots are rewritten only when asked (SHIP_UPDATE_SCREENSHOTS=1); a plain test
+// run writes its screenshots to a temporary folder, so it leaves the checkout clean.
+const SHOTS =
+  process.env.SHIP_UPDATE_SCREENSHOTS === "1"
+    ? join(import.meta.dirname, "..", "..", "docs", "screenshots")
+    : mkdtempSync(join(tmpdir(), "ship-screenshots-"));
 const SCREENSHOT = join(SHOTS, "rollout.png");
 const CHROMIUM_ARGS = [
   "--headless",
