@@ -3,6 +3,8 @@
  * is sent a fresh token with the same lifetime (at most the maximum), so a fleet whose agents stay
  * connected or reconnect at least every half-lifetime never runs into expiry. The old token stays
  * valid until its own expiry (an agent that crashed before saving the new one can still connect).
+ * The new token names the one it renews, so `ship-hub token revoke` of the token an operator
+ * issued also revokes every renewal of it (the operator never sees the renewed jtis).
  */
 import type { Principal, TokenService } from "./tokens.js";
 import { MAX_TTL_SECONDS } from "./tokens.js";
@@ -19,6 +21,7 @@ export function renewAgentToken(tokens: TokenService, principal: Principal) {
     name: principal.name,
     agentId: principal.agentId ?? "",
     ttlSeconds: Math.min(Math.max(lifetime, 1), MAX_TTL_SECONDS),
+    renewedFrom: principal.jti,
   });
   const renewed: Principal = {
     ...principal,

@@ -34,6 +34,8 @@ export interface IssueOptions {
   name?: string;
   agentId?: string;
   ttlSeconds: number;
+  /** The jti of the token this one renews (agent channel renewal), so revocation follows the chain. */
+  renewedFrom?: string;
 }
 
 /** Issues, verifies and revokes the hub's bearer tokens (HS256, pinned; exp required; jti revocable). */
@@ -64,6 +66,7 @@ export class TokenService {
       created: iat * 1000,
       expires: (iat + options.ttlSeconds) * 1000,
       revoked: null,
+      renewedFrom: options.renewedFrom ?? null,
     };
     const token = jwt.sign(
       { role: record.role, name: record.name, iat, exp: iat + options.ttlSeconds },

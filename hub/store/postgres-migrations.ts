@@ -126,4 +126,9 @@ export const postgresMigrations: readonly string[] = [
   CREATE TABLE hubs (id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL);
   CREATE TABLE ticks (name TEXT PRIMARY KEY, due_at BIGINT NOT NULL, hub_id TEXT);
   `,
+  // A token the agent channel renewed names the token it replaced, so revoking one revokes the chain.
+  `
+  ALTER TABLE tokens ADD COLUMN renewed_from TEXT;
+  CREATE INDEX tokens_renewed_from ON tokens(renewed_from);
+  `,
 ];

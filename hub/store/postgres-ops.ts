@@ -81,15 +81,23 @@ export function postgresOps(db: Db): StoreOps {
 
   return {
     async insertToken(t) {
-      await db`INSERT INTO tokens (jti, role, name, agent_id, created, expires, revoked)
-        VALUES (${t.jti}, ${t.role}, ${t.name}, ${t.agentId}, ${t.created}, ${t.expires}, ${t.revoked})`;
+      await db`INSERT INTO tokens (jti, role, name, agent_id, created, expires, revoked, renewed_from)
+        VALUES (${t.jti}, ${t.role}, ${t.name}, ${t.agentId}, ${t.created}, ${t.expires}, ${t.revoked},
+          ${t.renewedFrom})`;
     },
     async getToken(jti) {
       const r = first(await db`SELECT * FROM tokens WHERE jti = ${jti}`);
       return r && toToken(r);
     },
     async revokeToken(jti, at) {
-      return (await db`UPDATE tokens SET revoked = ${at} WHERE jti = ${jti} AND revoked IS NULL`).count > 0;
+      // The token and every token renewed from it, however many renewals down.
+      return (
+        (
+          await db`WITH RECURSIVE chain(jti) AS (
+            SELECT ${jti}::text UNION SELECT t.jti FROM tokens t JOIN chain c ON t.renewed_from = c.jti)
+          UPDATE tokens SET revoked = ${at} WHERE jti IN (SELECT jti FROM chain) AND revoked IS NULL`
+        ).count > 0
+      );
     },
     async revokedTokensSince(at) {
       return (await db`SELECT jti FROM tokens WHERE revoked >= ${at}`).map((r) => String(r.jti));

@@ -33,6 +33,7 @@ export function toToken(r: Row): TokenRecord {
     created: num(r.created),
     expires: num(r.expires),
     revoked: r.revoked === null ? null : num(r.revoked),
+    renewedFrom: strOrNull(r.renewed_from),
   };
 }
 

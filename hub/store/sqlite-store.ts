@@ -71,10 +71,13 @@ export class SqliteStore implements Store {
   private prepareAll() {
     const p = (sql: string) => this.db.prepare(sql);
     return {
-      insertToken: p(`INSERT INTO tokens (jti, role, name, agent_id, created, expires, revoked)
-        VALUES (@jti, @role, @name, @agentId, @created, @expires, @revoked)`),
+      insertToken: p(`INSERT INTO tokens (jti, role, name, agent_id, created, expires, revoked, renewed_from)
+        VALUES (@jti, @role, @name, @agentId, @created, @expires, @revoked, @renewedFrom)`),
       getToken: p("SELECT * FROM tokens WHERE jti = ?"),
-      revokeToken: p("UPDATE tokens SET revoked = ? WHERE jti = ? AND revoked IS NULL"),
+      // The token and every token renewed from it, however many renewals down.
+      revokeToken: p(`WITH RECURSIVE chain(jti) AS (
+          SELECT @jti UNION SELECT t.jti FROM tokens t JOIN chain c ON t.renewed_from = c.jti)
+        UPDATE tokens SET revoked = @at WHERE jti IN (SELECT jti FROM chain) AND revoked IS NULL`),
       listTokens: p("SELECT * FROM tokens ORDER BY created"),
       revokedTokensSince: p("SELECT jti FROM tokens WHERE revoked >= ?"),
       putArtifact:
@@ -196,7 +199,7 @@ export class SqliteStore implements Store {
     return r && toToken(r);
   }
   revokeToken(jti: string, at: number): boolean {
-    return this.stmt.revokeToken.run(at, jti).changes > 0;
+    return this.stmt.revokeToken.run({ at, jti }).changes > 0;
   }
   revokedTokensSince(at: number): string[] {
     return (this.stmt.revokedTokensSince.all(at) as Row[]).map((r) => str(r.jti));

@@ -18,6 +18,8 @@ export interface TokenRecord {
   created: number;
   expires: number;
   revoked: number | null;
+  /** The token this one replaced when the agent channel renewed it; revoking either revokes both. */
+  renewedFrom: string | null;
 }
 
 export interface ArtifactRecord {

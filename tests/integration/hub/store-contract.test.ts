@@ -63,6 +63,7 @@ for (const subject of subjects) {
         created: 5,
         expires: 9,
         revoked: null,
+        renewedFrom: null,
       };
       await store.insertToken(token);
       await store.insertToken({ ...token, jti: "j2", role: "agent", agentId: "a1", created: 6 });
@@ -76,6 +77,34 @@ for (const subject of subjects) {
         ["j2", null],
       ]);
       expect(await store.getToken("missing")).toBeUndefined();
+    });
+
+    it("revokes every renewal of a token with it, and nothing else", async () => {
+      const agent = {
+        jti: "issued",
+        role: "agent" as const,
+        name: "agent:a1",
+        agentId: "a1",
+        created: 1,
+        expires: 99,
+        revoked: null,
+        renewedFrom: null,
+      };
+      await store.insertToken(agent);
+      await store.insertToken({ ...agent, jti: "renewed-1", created: 2, renewedFrom: "issued" });
+      await store.insertToken({ ...agent, jti: "renewed-2", created: 3, renewedFrom: "renewed-1" });
+      // A replacement the operator issued for the same agent is not part of the chain.
+      await store.insertToken({ ...agent, jti: "replacement", created: 4 });
+      expect(await store.getToken("renewed-2")).toMatchObject({ renewedFrom: "renewed-1" });
+      expect(await store.revokeToken("issued", 10)).toBe(true);
+      expect((await store.revokedTokensSince(10)).sort()).toEqual(["issued", "renewed-1", "renewed-2"]);
+      expect((await store.getToken("replacement"))?.revoked).toBeNull();
+      // Revoking from the middle of a chain takes what came after it.
+      await store.insertToken({ ...agent, jti: "b0", created: 5 });
+      await store.insertToken({ ...agent, jti: "b1", created: 6, renewedFrom: "b0" });
+      await store.insertToken({ ...agent, jti: "b2", created: 7, renewedFrom: "b1" });
+      expect(await store.revokeToken("b1", 20)).toBe(true);
+      expect((await store.revokedTokensSince(20)).sort()).toEqual(["b1", "b2"]);
     });
 
     it("keeps releases, unique per app and version, newest first", async () => {
