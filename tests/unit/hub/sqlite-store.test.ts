@@ -31,7 +31,11 @@ describe("SqliteStore", () => {
     const store = new SqliteStore(file);
     store.close();
     const db = new Database(file);
-    expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([
+      { version: 1 },
+      { version: 2 },
+      { version: 3 },
+    ]);
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     db.close();
     const again = new SqliteStore(file);
