@@ -218,9 +218,16 @@ async function stageMissing(
 ): Promise<void> {
   const { dir, files } = input.release;
   const installs = steps.filter((s) => s.kind === "add" || s.kind === "replace" || s.kind === "merge");
-  const missing = installs
-    .map((s) => s.rel)
-    .filter((rel) => lstatSync(join(dir, rel), { throwIfNoEntry: false }) === undefined);
+  // A staged path of the wrong type (a directory, or a symlink where the listing has a file) would
+  // be renamed into the app as it is: it counts as missing, and goes, so it is staged again.
+  const missing: string[] = [];
+  for (const s of installs) {
+    const staged = lstatSync(join(dir, s.rel), { throwIfNoEntry: false });
+    if (staged !== undefined && (s.entry.type === "file" ? staged.isFile() : staged.isSymbolicLink()))
+      continue;
+    if (staged !== undefined) await rm(join(dir, s.rel), { recursive: true, force: true });
+    missing.push(s.rel);
+  }
   if (missing.length === 0) return;
   const fromSource: string[] = [];
   for (const rel of missing) {

@@ -1,4 +1,4 @@
-import { stat as fsStat, readFile, rm, writeFile } from "node:fs/promises";
+import { stat as fsStat, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyUpdate } from "../../../agent/apply/apply-update.js";
@@ -210,11 +210,27 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await pathExists(journalPath(stateDir))).toBe(false);
   });
 
-  it("refuses before any write when a file the plan installs is missing from staging", async () => {
+  it.each([
+    ["missing from staging", (path: string) => rm(path)],
+    [
+      "a directory in staging",
+      async (path: string) => {
+        await rm(path);
+        await mkdir(join(path, "inner"), { recursive: true });
+      },
+    ],
+    [
+      "a symlink in staging",
+      async (path: string) => {
+        await rm(path);
+        await symlink("/etc/hostname", path);
+      },
+    ],
+  ] as const)("refuses before any write when a file the plan installs is %s", async (_case, tamper) => {
     await update(v1, "1.0.0");
     const before = await snapshot(appDir);
     const release = await stage(root, v2, "2.0.0");
-    await rm(join(release.dir, "lib/new/feature.py"));
+    await tamper(join(release.dir, "lib/new/feature.py"));
     const attempt = applyUpdate({
       app: "myapp",
       appDir,
