@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
+import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { ExitCode } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
@@ -117,4 +118,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+exitQuietlyWhenStdoutCloses();
 process.exitCode = await main(process.argv);

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
+import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { ShipError } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 
 // Subcommands load their modules on demand: `rollout list` should not pay for express and SQLite.
 const remoteCommands = () => import("./remote-commands.js");
 const tokenCommands = () => import("./token.js");
+
+exitQuietlyWhenStdoutCloses();
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

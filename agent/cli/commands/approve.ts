@@ -1,5 +1,6 @@
 import { userInfo } from "node:os";
 import { BadInputError, ExitCode, LockedError } from "../../../shared/errors.js";
+import { isVersionLike } from "../../../shared/versions.js";
 import { acquireLock } from "../../lock/run-lock.js";
 import { globalLockFile } from "../../pipeline/paths.js";
 import { type ManualApproval, updateSourceState } from "../../state/state-file.js";
@@ -22,6 +23,9 @@ export async function approveCommand(options: GlobalOptions, out: Output): Promi
       "",
       "expects two values: the source's name and the version, e.g. --approve myapp 2.0.0",
     );
+  }
+  if (!isVersionLike(version)) {
+    throw BadInputError.single("--approve", version, "is not a release version (e.g. 2.0.0)");
   }
   const { config } = await loadCliConfig(options.config, out);
   if (config.sources[app] === undefined) {
@@ -54,7 +58,7 @@ export async function approveCommand(options: GlobalOptions, out: Output): Promi
   });
   out.result({ app, ...approval });
   out.line(
-    `${app}: manual steps for ${version} approved by ${approval.approved_by}; the next ship run installs it`,
+    `${app}: manual steps for ${version} approved by ${approval.approved_by}; the next ship run that is offered ${version} proceeds past them (an approval is for that version only, and replaces an earlier one)`,
   );
   return ExitCode.ok;
 }

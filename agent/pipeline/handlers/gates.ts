@@ -1,4 +1,5 @@
 /** conditionals and requirements: decide whether this host should take the update at all. */
+import { compareVersions } from "../../../shared/versions.js";
 import { readState } from "../../state/state-file.js";
 import { need, type UpdateContext } from "../context.js";
 import { StepFailedError } from "../errors.js";
@@ -25,14 +26,16 @@ export async function evaluateConditionals(ctx: UpdateContext): Promise<StepOutc
       return { next: "stop", result: "skipped", message: verdict.message };
     case "manual": {
       const approval = (await readState(ctx.config.general.state_file)).sources[ctx.app]?.manual_approval;
-      if (approval?.version === manifest.version) {
+      // Versions compare as everywhere else in ship (`v2.0.0` is `2.0.0`), not as strings.
+      if (approval !== undefined && compareVersions(approval.version, manifest.version) === 0) {
         ctx.log.warn(
           `manual intervention (${verdict.message}) approved by ${approval.approved_by} at ${approval.approved_at}: proceeding`,
           { audit: "manual_approval_used", ...approval, manualSteps: verdict.manualSteps },
         );
         return CONTINUE;
       }
-      const message = `${verdict.message}; once the manual steps are done: ship --approve ${ctx.app} ${manifest.version}`;
+      // The command with this run's --config is printed by the CLI; the pipeline does not know the path.
+      const message = `${verdict.message}; once the manual steps are done, approve them with --approve ${ctx.app} ${manifest.version}`;
       ctx.log.warn(`manual intervention required: ${message}`, { manualSteps: verdict.manualSteps });
       return {
         next: "stop",

@@ -46,6 +46,8 @@ describe("ship --approve APP VERSION: the way past require_manual_intervention",
     expect(blocked.code, blocked.stderr).toBe(0);
     expect(blocked.stderr).toContain("Create database backup");
     expect(blocked.stderr).toContain(`ship --config ${app.config} --approve myapp 2.0.0`);
+    // No line offers a command without this run's --config (it would read /etc/ship/ship.toml).
+    expect(`${blocked.stdout}${blocked.stderr}`).not.toContain("ship --approve");
     const forced = await runShip(["--config", app.config, "--force"]);
     expect(forced.code).toBe(0);
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
@@ -58,13 +60,17 @@ describe("ship --approve APP VERSION: the way past require_manual_intervention",
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("no such source; configured: myapp");
     expect((await runShip(["--config", app.config, "--approve", "myapp"])).code).toBe(2);
+    const notAVersion = await runShip(["--config", app.config, "--approve", "myapp", "latest"]);
+    expect(notAVersion.code).toBe(2);
+    expect(notAVersion.stderr).toContain("is not a release version");
 
-    const approved = await runShip(["--config", app.config, "--approve", "myapp", "2.0.0"]);
+    // Versions compare as everywhere in ship: v2.0.0 approves 2.0.0.
+    const approved = await runShip(["--config", app.config, "--approve", "myapp", "v2.0.0"]);
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toContain("approved");
     const state = await app.state();
     expect(state.sources.myapp?.manual_approval).toMatchObject({
-      version: "2.0.0",
+      version: "v2.0.0",
       approved_by: expect.any(String),
       approved_at: expect.any(String),
     });
@@ -74,7 +80,7 @@ describe("ship --approve APP VERSION: the way past require_manual_intervention",
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
     expect((await app.state()).sources.myapp).toMatchObject({ current_version: "2.0.0" });
     const audit = await readFile(logFile, "utf8");
-    expect(audit).toContain("manual intervention for myapp 2.0.0 approved by");
+    expect(audit).toContain("manual intervention for myapp v2.0.0 approved by");
     expect(audit).toContain("manual_approval_used");
   }, 180_000); // about ten ship processes in a row
 });
