@@ -105,6 +105,7 @@ export class LocalSource implements ReleaseSource {
     });
     return {
       dir: stagingDir,
+      originDir: root,
       id: scanned.id,
       fileHashes: staged.hashes,
       listing: scanned.listing,

@@ -21,6 +21,12 @@ export interface UpdateCheck {
 export interface FetchedRelease {
   /** Directory holding the release tree; update-manifest.yaml (if any) is at its root. */
   dir: string;
+  /**
+   * Where the operator finds the release's own files, when that is a directory on this host (the
+   * local directory source): errors in its manifest name that file, not the staging copy that is
+   * gone by the time the operator reads the message.
+   */
+  originDir?: string;
   /** Source-specific identity: commit sha, sha256 of the artifact, ETag... */
   id: string;
   /** sha256 of the downloaded artifact when there was one (signatures sign it). */

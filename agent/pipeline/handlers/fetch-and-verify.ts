@@ -13,7 +13,9 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
   ctx.release = release;
   const file = join(release.dir, MANIFEST_FILENAME);
   if (await exists(file)) {
-    const { manifest, warnings } = await ctx.ports.loadManifest(file);
+    const { manifest, warnings } = await ctx.ports.loadManifest(file).catch((error: unknown) => {
+      throw namedAtOrigin(error, file, release.originDir);
+    });
     for (const warning of warnings) ctx.log.warn(`manifest: ${warning.message}`, { path: warning.path });
     ctx.manifest = manifest;
     ctx.versionFromManifest = true;
@@ -35,6 +37,13 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
     from: ctx.currentVersion,
   });
   return CONTINUE;
+}
+
+/** A manifest error names the operator's file when the source has one, not the staging copy. */
+function namedAtOrigin(error: unknown, staged: string, originDir: string | undefined): unknown {
+  if (!(error instanceof BadInputError) || originDir === undefined) return error;
+  const origin = join(originDir, MANIFEST_FILENAME);
+  return new BadInputError(error.issues.map((i) => (i.file === staged ? { ...i, file: origin } : i)));
 }
 
 export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {

@@ -24,5 +24,8 @@ describe("rollback.strategy", () => {
     );
     const run = await runShip(["--config", app.config]);
     expect(run.code).toBe(2);
+    // The message names the operator's manifest, not the staging copy that is gone by now.
+    expect(run.stderr).toContain(`${join(dir, "update-manifest.yaml")}:3:`);
+    expect(run.stderr).not.toContain(".staging");
   });
 });
