@@ -9,12 +9,11 @@ import { join } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
-import { describeFailure, runCommand } from "../exec/run-command.js";
 import { runningCommandFile } from "../exec/running-command.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { need, type UpdateContext } from "./context.js";
 import type { PipelinePorts } from "./ports.js";
-import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "./run-commands.js";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
 
 export async function markPending(ctx: UpdateContext): Promise<void> {
   const manifest = need(ctx.manifest, "manifest");
@@ -86,30 +85,20 @@ export async function resolvePendingUpdate(input: {
   } catch (error) {
     fileProblems.push(`restoring files: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const commandProblems: string[] = [];
-  for (const [index, spec] of pending.rollback_commands.entries()) {
-    const command = typeof spec === "string" ? spec : spec.command;
-    const timeout =
-      typeof spec === "string"
-        ? DEFAULT_COMMAND_TIMEOUT_SECONDS
-        : (spec.timeout ?? DEFAULT_COMMAND_TIMEOUT_SECONDS);
-    const label = `rollback[${index}]`;
-    const result = await runCommand(command, {
-      cwd: keptRelease ? releaseDir : source.app_dir,
-      timeoutSeconds: timeout,
-      env: {
-        app: name,
-        version: pending.version,
-        previousVersion: pending.from ?? "",
-        appDir: source.app_dir,
-        ...(keptRelease ? { releaseDir } : {}),
-      },
-      log,
-      label,
-      recordFile: runningCommandFile(input.appStateDir),
-    });
-    if (!result.ok) commandProblems.push(describeFailure(label, result, timeout));
-  }
+  const commandProblems = await runCommands("rollback", pending.rollback_commands, {
+    cwd: keptRelease ? releaseDir : source.app_dir,
+    env: {
+      app: name,
+      version: pending.version,
+      previousVersion: pending.from ?? "",
+      appDir: source.app_dir,
+      ...(keptRelease ? { releaseDir } : {}),
+    },
+    log,
+    recordFile: runningCommandFile(input.appStateDir),
+    defaultTimeoutSeconds: DEFAULT_COMMAND_TIMEOUT_SECONDS,
+    stopAtFirstFailure: false,
+  });
   await rm(releaseDir, { recursive: true, force: true });
 
   const failed = fileProblems.length > 0;

@@ -14,11 +14,10 @@ import { Manifest } from "../../shared/manifest/schema.js";
 import type { BackupInfo, RestoreResult } from "../apply/index.js";
 import { linkInstalledFiles, readInstallIndex } from "../apply/index.js";
 import { readUndoneManifest } from "../backup/backup-store.js";
-import { describeFailure, runCommand } from "../exec/run-command.js";
 import { hostId } from "../host-id.js";
 import { sendNotifications } from "../notify/send-notifications.js";
 import { appStateDir } from "./paths.js";
-import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "./run-commands.js";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
 
 export interface UndoOptions {
   config: AgentConfig;
@@ -99,28 +98,20 @@ async function runUndoCommands(
   facts: { backup: BackupInfo; appDir: string; releaseDir?: string; options: UndoOptions },
 ): Promise<void> {
   const { backup, appDir, releaseDir, options } = facts;
-  for (const [index, spec] of commands.entries()) {
-    const command = typeof spec === "string" ? spec : spec.command;
-    const timeout =
-      typeof spec === "string"
-        ? DEFAULT_COMMAND_TIMEOUT_SECONDS
-        : (spec.timeout ?? DEFAULT_COMMAND_TIMEOUT_SECONDS);
-    const label = `rollback[${index}]`;
-    const result = await runCommand(command, {
-      cwd: releaseDir ?? appDir,
-      timeoutSeconds: timeout,
-      env: {
-        app: backup.app,
-        version: backup.replacedBy,
-        previousVersion: backup.version ?? "",
-        appDir,
-        ...(releaseDir === undefined ? {} : { releaseDir }),
-      },
-      log: options.log,
-      label,
-    });
-    if (!result.ok) options.problems.push(describeFailure(label, result, timeout));
-  }
+  const failures = await runCommands("rollback", commands, {
+    cwd: releaseDir ?? appDir,
+    env: {
+      app: backup.app,
+      version: backup.replacedBy,
+      previousVersion: backup.version ?? "",
+      appDir,
+      ...(releaseDir === undefined ? {} : { releaseDir }),
+    },
+    log: options.log,
+    defaultTimeoutSeconds: DEFAULT_COMMAND_TIMEOUT_SECONDS,
+    stopAtFirstFailure: false,
+  });
+  options.problems.push(...failures);
 }
 
 async function notifyUndone(backup: BackupInfo, manifest: Manifest, options: UndoOptions): Promise<void> {
