@@ -57,7 +57,9 @@ describe("agent WebSocket channel", () => {
     t.hub.tokens.revoke(record.jti);
     expect(await upgradeStatus({ authorization: `Bearer ${token}` })).toBe(401);
     expect(await upgradeStatus({ authorization: `Bearer ${t.operator}` })).toBe(403);
-    expect(await upgradeStatus({ authorization: `Bearer ${await t.agentToken("a")}` }, "/elsewhere")).toBe(404);
+    expect(await upgradeStatus({ authorization: `Bearer ${await t.agentToken("a")}` }, "/elsewhere")).toBe(
+      404,
+    );
     expect(await upgradeStatus({ authorization: `Bearer ${await t.agentToken("a")}` })).toBe(101);
   });
 

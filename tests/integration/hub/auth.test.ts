@@ -91,8 +91,11 @@ describe("hub auth", () => {
       ).status,
     ).toBe(401);
     expect(
-      (await t.api("GET", "/api/v1/rollouts", { token: await forge({}, secret, { expiresIn: 60, audience: "x" }) }))
-        .status,
+      (
+        await t.api("GET", "/api/v1/rollouts", {
+          token: await forge({}, secret, { expiresIn: 60, audience: "x" }),
+        })
+      ).status,
     ).toBe(401);
   });
 

@@ -83,7 +83,9 @@ describe("rollouts over the real hub", () => {
       },
     });
     await succeed(a1, await a1.next(isType("deploy")));
-    const eventsBefore = (await t1.hub.store.listEvents({ limit: 1000 })).map((e) => `${e.kind} ${e.subject}`);
+    const eventsBefore = (await t1.hub.store.listEvents({ limit: 1000 })).map(
+      (e) => `${e.kind} ${e.subject}`,
+    );
     const a2Closed = a2.closed();
     await t1.hub.close();
     hubs = [];
