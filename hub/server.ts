@@ -9,6 +9,7 @@ import { createApiApp } from "./api/app.js";
 import { LiveSessions } from "./auth/live-sessions.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
+import { startClusterWakeup } from "./cluster/wakeup.js";
 import { EventStream } from "./dashboard/event-stream.js";
 import { HubMetrics } from "./metrics.js";
 import { AgentSync } from "./rollouts/agent-sync.js";
@@ -57,7 +58,7 @@ export interface HubOptions {
    * heartbeat this long closes its own agents' connections (default 30 s).
    */
   hubTimeoutMs?: number;
-  /** Cluster mode: how often due deployments of this hub's agents are looked for (default 5 s). */
+  /** Cluster mode: how often due deployments of this hub's agents are looked for (default 3 s). */
   resyncMs?: number;
 }
 
@@ -264,18 +265,22 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         }
       }),
     );
-    // A missed wake-up costs latency, not correctness: due deployments of this hub's agents are
-    // looked for every few seconds.
-    timers.push(
-      every(options.resyncMs ?? 5000, async () => {
-        try {
-          await engine.deliverPending();
-        } catch (error) {
-          log.warn("delivering pending deployments failed", { error: String(error) });
-        }
-      }),
-    );
   }
+  // Cross-hub fan-out: another hub's commit that changes a rollout wakes this one (LISTEN/NOTIFY,
+  // hub/cluster/wakeup.ts), which delivers to its own agents; a periodic resync covers a missed one.
+  const wakeup =
+    options.database &&
+    (await startClusterWakeup(
+      {
+        url: options.database.url,
+        log,
+        ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
+      },
+      {
+        deliverPending: (rolloutId) => engine.deliverPending(rolloutId),
+        wakeEvents: () => void eventStream.wake(),
+      },
+    ));
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -304,6 +309,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     close() {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);
+        await wakeup?.close();
         sessions.stop();
         await agents.close();
         await new Promise<void>((resolve) => {

@@ -2,6 +2,7 @@ import { pipeline } from "node:stream/promises";
 import { type Request, type Response, Router } from "express";
 import { actorOf, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
+import { UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
 import { ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
 import type { StoredArtifactInfo, StoreOps } from "../store/async-store.js";
 import type { ApiDeps } from "./deps.js";
@@ -12,7 +13,7 @@ import type { ApiDeps } from "./deps.js";
  */
 async function agentWasSent(store: StoreOps, agentId: string, sha256: string): Promise<boolean> {
   for (const d of await store.listDeployments({ agentId })) {
-    if (d.state === "pending") continue;
+    if (UNSENT_DEPLOYMENT_STATES.includes(d.state)) continue;
     for (const id of [d.desiredRelease, d.previousRelease]) {
       const source = id === null ? undefined : (await store.getRelease(id))?.source;
       if (source?.type === "hub" && source.sha256 === sha256) return true;

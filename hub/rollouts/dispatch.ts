@@ -3,6 +3,7 @@ import { rollbackDeploymentId } from "../../shared/protocol/messages.js";
 import type { AsyncStore, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, NewEvent } from "../store/store.js";
 import { DeployEncoder } from "./deploy-encoder.js";
+import { isRollbackDeliverable, nextDeploymentState } from "./states.js";
 
 /** The live connections, as the engine sees them: a wake-up channel, never the source of truth. */
 export interface AgentChannel {
@@ -75,10 +76,11 @@ export class Dispatch {
   async beforeCommit(): Promise<void> {
     const chosen = [...this.candidates.values()];
     this.candidates.clear();
-    const pending = chosen.filter(({ d }) => d.state === "pending");
+    // Those the table lets "send" move (pending → sent) are marked; the others are re-sends.
+    const pending = chosen.filter(({ d }) => nextDeploymentState(d.state, "send") !== undefined);
     const actors = new Map(pending.map(({ d, actor }) => [d.id, actor]));
     const marked = pending.length === 0 ? [] : await this.t.markDeploymentsSent([...actors.keys()], this.now);
-    const deliver = [...chosen.filter(({ d }) => d.state !== "pending").map(({ d }) => d), ...marked];
+    const deliver = [...chosen.filter(({ d }) => !actors.has(d.id)).map(({ d }) => d), ...marked];
     for (const d of marked)
       this.record({
         actor: actors.get(d.id) ?? "hub",
@@ -91,7 +93,7 @@ export class Dispatch {
   }
 
   private async queue(d: DeploymentRecord): Promise<void> {
-    const rollback = d.state === "rollback_pending";
+    const rollback = isRollbackDeliverable(d.state);
     const releaseId = rollback ? d.previousRelease : d.desiredRelease;
     const encoder = releaseId === null ? undefined : await this.encoder(releaseId, rollback);
     if (!encoder) return;

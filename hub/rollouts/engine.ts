@@ -2,13 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { HubRequestError } from "../errors.js";
 import { ActiveRolloutConflict, type StoreOps } from "../store/async-store.js";
-import type {
-  AgentRecord,
-  DeploymentRecord,
-  ReleaseRecord,
-  RolloutRecord,
-  RolloutState,
-} from "../store/store.js";
+import type { AgentRecord, DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
 import {
   describeThreshold,
   mayAutoAdvance,
@@ -27,11 +21,24 @@ import {
   waveOf,
 } from "./membership.js";
 import { describeRollback, markRollback } from "./rollback-result.js";
+import {
+  ACTIVE_ROLLOUT_STATES,
+  DELIVERABLE_DEPLOYMENT_STATES,
+  DEPLOYMENT_PLANNED,
+  deploymentStep,
+  isDeliverable,
+  isRollbackDeliverable,
+  isRunningRollout,
+  nextDeploymentState,
+  ROLLOUT_START,
+  type RolloutAction,
+  RUNNING_ROLLOUT_STATES,
+  rolloutRefusal,
+  rolloutStep,
+  STALLED_DEPLOYMENT_STATES,
+} from "./states.js";
 
 export const HUB_ACTOR = "hub";
-const ACTIVE: readonly RolloutState[] = ["running", "paused"];
-const DELIVERABLE_STATES = ["pending", "sent", "in_progress"] as const;
-const DELIVERABLE = new Set<string>(DELIVERABLE_STATES);
 export interface EngineOptions extends EngineContext {
   /** An agent offline this long after its wave started counts as timed_out (failed). */
   offlineTimeoutMs: number;
@@ -51,7 +58,6 @@ export interface EngineOptions extends EngineContext {
 }
 
 const DEFAULT_PROGRESS_TIMEOUT_MS = 3_600_000;
-const STALLED_STATES = ["sent", "in_progress"] as const;
 
 /**
  * The rollout engine. Desired state lives in the store; every method derives what to do from it
@@ -141,7 +147,7 @@ export class RolloutEngine {
         const release = await this.requireRelease(spec.release, t);
         if (await t.getRollout(rolloutId)) throw new HubRequestError(409, `rollout ${rolloutId} exists`);
         // A friendlier message than the store's conflict, which still decides when two race.
-        for (const busy of await t.listRollouts({ states: ACTIVE, limit: 10_000 }))
+        for (const busy of await t.listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 }))
           if ((await t.getRelease(busy.releaseId))?.app === release.app)
             throw new HubRequestError(
               409,
@@ -152,7 +158,7 @@ export class RolloutEngine {
           id: rolloutId,
           releaseId: release.id,
           spec,
-          state: "running",
+          state: ROLLOUT_START,
           currentWave: 0,
           waveStartedAt: now,
           reason: null,
@@ -178,7 +184,8 @@ export class RolloutEngine {
         // and sent their instruction after commit.
         await t.insertDeployments(planned);
         for (const d of planned)
-          if (d.state === "pending" && d.wave <= rollout.currentWave) dispatch.deployment(d, actor);
+          if (nextDeploymentState(d.state, "send") && d.wave <= rollout.currentWave)
+            dispatch.deployment(d, actor);
         await this.evaluate(rollout.id, dispatch);
         return this.requireRollout(rollout.id, t);
       });
@@ -246,7 +253,7 @@ export class RolloutEngine {
       desiredRelease: release.id,
       previousRelease: current === release.id ? null : current,
       // An agent already on the release has nothing to do.
-      state: current === release.id ? "succeeded" : "pending",
+      state: current === release.id ? DEPLOYMENT_PLANNED.alreadyThere : DEPLOYMENT_PLANNED.toInstall,
       attempts: 0,
       updatedAt: this.options.now(),
       error: null,
@@ -257,8 +264,8 @@ export class RolloutEngine {
   async deliver(rollout: RolloutRecord, dispatch: Dispatch, actor: string): Promise<void> {
     for (const d of await dispatch.t.listDeployments({ rolloutId: rollout.id })) {
       if (!dispatch.canSend(d.agentId)) continue;
-      if (d.state === "rollback_pending") dispatch.deployment(d, actor);
-      else if (rollout.state === "running" && d.wave <= rollout.currentWave && DELIVERABLE.has(d.state))
+      if (isRollbackDeliverable(d.state)) dispatch.deployment(d, actor);
+      else if (isRunningRollout(rollout.state) && d.wave <= rollout.currentWave && isDeliverable(d.state))
         dispatch.deployment(d, actor);
     }
   }
@@ -276,13 +283,16 @@ export class RolloutEngine {
     await this.run(async (dispatch) => {
       const rollouts =
         rolloutId === undefined
-          ? await dispatch.t.listRollouts({ states: ["running"], limit: 10_000 })
+          ? await dispatch.t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 })
           : [await dispatch.t.getRollout(rolloutId)].flatMap((r) => (r ? [r] : []));
       for (const rollout of rollouts)
         for (const d of await dispatch.t.listDeployments({ rolloutId: rollout.id })) {
           if (!dispatch.canSend(d.agentId)) continue;
-          const due = rollout.state === "running" && d.wave <= rollout.currentWave && d.state === "pending";
-          const back = rolloutId !== undefined && d.state === "rollback_pending";
+          const due =
+            isRunningRollout(rollout.state) &&
+            d.wave <= rollout.currentWave &&
+            nextDeploymentState(d.state, "send") !== undefined;
+          const back = rolloutId !== undefined && isRollbackDeliverable(d.state);
           if (due || back) {
             dispatch.deployment(d, HUB_ACTOR);
             sent++;
@@ -301,8 +311,7 @@ export class RolloutEngine {
     const seen = expectedWave ?? (await this.requireRollout(id)).currentWave;
     return this.run(async (dispatch) => {
       const rollout = await this.lockedRollout(id, dispatch.t);
-      if (rollout.state !== "running")
-        throw new HubRequestError(409, `rollout ${id} is ${rollout.state}; only a running rollout advances`);
+      refuseUnless(rollout, "advance");
       if (rollout.currentWave !== seen)
         throw new HubRequestError(
           409,
@@ -349,22 +358,22 @@ export class RolloutEngine {
   }
 
   pause(id: string, actor: string): Promise<RolloutRecord> {
-    return this.transition(id, ["running"], "paused", actor, "paused by an operator");
+    return this.transition(id, "pause", actor, "paused by an operator");
   }
 
   async resume(id: string, actor: string): Promise<RolloutRecord> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
-      if (rollout.state !== "paused")
-        throw new HubRequestError(409, `rollout ${id} is ${rollout.state}, not paused`);
+      refuseUnless(rollout, "resume");
       // Failures seen so far are accepted by resuming; only new ones count toward the threshold.
       const failed = (await this.activeStats(t, rollout)).total.failed;
       const now = this.options.now();
-      await t.updateRollout(id, { state: "running", reason: null, failureAllowance: failed, updated: now });
+      const state = rolloutStep(rollout.state, "resume");
+      await t.updateRollout(id, { state, reason: null, failureAllowance: failed, updated: now });
       dispatch.record({ actor, kind: "rollout.resumed", subject: id, data: { acceptedFailures: failed } });
       // NOTIFY: a cluster wakes the other hubs here, on commit.
-      await this.deliver({ ...rollout, state: "running" }, dispatch, actor);
+      await this.deliver({ ...rollout, state }, dispatch, actor);
       await this.evaluate(id, dispatch);
       return this.requireRollout(id, t);
     });
@@ -374,12 +383,13 @@ export class RolloutEngine {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
-      if (rollout.state === "aborted" && !rollback)
-        throw new HubRequestError(409, `rollout ${id} is already aborted`);
+      const action = rollback ? "abort-rollback" : "abort";
+      refuseUnless(rollout, action);
+      const state = rolloutStep(rollout.state, action);
       const now = this.options.now();
       const back = rollback ? await markRollback(dispatch, rollout, actor) : undefined;
       const reason = back ? `aborted; ${describeRollback(back)}` : "aborted";
-      await t.updateRollout(id, { state: "aborted", reason, updated: now });
+      await t.updateRollout(id, { state, reason, updated: now });
       dispatch.record({
         actor,
         kind: "rollout.aborted",
@@ -387,22 +397,22 @@ export class RolloutEngine {
         data: { rollback, sentBack: back?.sentBack ?? 0, notRolledBack: back?.impossible ?? [] },
       });
       // NOTIFY: a cluster wakes the other hubs here (rollback instructions), on commit.
-      await this.deliver({ ...rollout, state: "aborted" }, dispatch, actor);
+      await this.deliver({ ...rollout, state }, dispatch, actor);
       return this.requireRollout(id, t);
     });
   }
 
   private async transition(
     id: string,
-    from: RolloutState[],
-    to: RolloutState,
+    action: RolloutAction,
     actor: string,
     reason: string,
   ): Promise<RolloutRecord> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
-      if (!from.includes(rollout.state)) throw new HubRequestError(409, `rollout ${id} is ${rollout.state}`);
+      refuseUnless(rollout, action);
+      const to = rolloutStep(rollout.state, action);
       await t.updateRollout(id, { state: to, reason, updated: this.options.now() });
       dispatch.record({ actor, kind: `rollout.${to}`, subject: id, data: { reason } });
       return this.requireRollout(id, t);
@@ -450,14 +460,14 @@ export class RolloutEngine {
   }
 
   private async tickWork(dispatch: Dispatch): Promise<void> {
-    for (const r of await dispatch.t.listRollouts({ states: ["running"], limit: 10_000 }))
+    for (const r of await dispatch.t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 }))
       await this.evaluate(r.id, dispatch);
   }
 
   async evaluate(id: string, dispatch: Dispatch): Promise<void> {
     const { t } = dispatch;
     const rollout = await t.lockRollout(id);
-    if (rollout?.state !== "running") return;
+    if (!rollout || !isRunningRollout(rollout.state)) return;
     const now = this.options.now();
     await this.expireOffline(t, dispatch, rollout, now);
     await this.expireStalled(t, dispatch, rollout, now);
@@ -471,7 +481,7 @@ export class RolloutEngine {
     // A rollout nobody has joined yet stays open for agents that register later.
     if (last && current.finished === current.members && total.members > 0) {
       const reason = total.failed > 0 ? `${total.failed} agent(s) failed` : null;
-      await t.updateRollout(id, { state: "completed", reason, updated: now });
+      await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
     } else if (
       !last &&
@@ -487,8 +497,9 @@ export class RolloutEngine {
     const auto = rollout.spec.autoRollback;
     const reason = `failure threshold (${describeThreshold(rollout.spec.failureThreshold)}) reached: ${failed} failed`;
     const back = auto ? await markRollback(dispatch, rollout, HUB_ACTOR) : undefined;
+    const state = rolloutStep(rollout.state, auto ? "halt-rollback" : "halt");
     await dispatch.t.updateRollout(rollout.id, {
-      state: auto ? "failed" : "paused",
+      state,
       reason: back ? `${reason}; ${describeRollback(back)}` : reason,
       updated: this.options.now(),
     });
@@ -504,7 +515,7 @@ export class RolloutEngine {
       },
     });
     // NOTIFY: with auto-rollback a cluster wakes the other hubs here, on commit.
-    if (auto) await this.deliver({ ...rollout, state: "failed" }, dispatch, HUB_ACTOR);
+    if (auto) await this.deliver({ ...rollout, state }, dispatch, HUB_ACTOR);
   }
 
   private async expireStalled(t: StoreOps, dispatch: Dispatch, rollout: RolloutRecord, now: number) {
@@ -517,18 +528,19 @@ export class RolloutEngine {
     const stalled = await t.listStalledDeployments({
       rolloutId: rollout.id,
       maxWave: rollout.currentWave,
-      states: STALLED_STATES,
+      states: STALLED_DEPLOYMENT_STATES,
       updatedBefore: now - timeoutMs,
     });
     const updates = stalled.map((d) => {
       const error = `no progress or report from the agent for ${Math.round((now - d.updatedAt) / 1000)} s (progress timeout ${timeoutMs / 1000} s)`;
+      const state = deploymentStep(d.state, "progress-timeout");
       dispatch.record({
         actor: HUB_ACTOR,
-        kind: "deployment.timed_out",
+        kind: `deployment.${state}`,
         subject: d.id,
         data: { error, agentId: d.agentId, was: d.state },
       });
-      return { id: d.id, state: "timed_out" as const, error, updatedAt: now };
+      return { id: d.id, state, error, updatedAt: now };
     });
     if (updates.length > 0) await t.updateDeployments(updates);
   }
@@ -542,7 +554,7 @@ export class RolloutEngine {
     const stale = await t.listStaleDeployments({
       rolloutId: rollout.id,
       maxWave: rollout.currentWave,
-      states: DELIVERABLE_STATES,
+      states: DELIVERABLE_DEPLOYMENT_STATES,
       seenBefore,
     });
     const updates = [];
@@ -552,9 +564,16 @@ export class RolloutEngine {
       if (this.options.sharedPresence && (await t.getAgent(d.agentId))?.online) continue;
       const since = Math.max(d.agentLastSeen, rollout.waveStartedAt);
       const error = `agent offline for ${Math.round((now - since) / 1000)} s (timeout ${offlineTimeoutMs / 1000} s)`;
-      updates.push({ id: d.id, state: "timed_out" as const, error, updatedAt: now });
-      dispatch.record({ actor: HUB_ACTOR, kind: "deployment.timed_out", subject: d.id, data: { error } });
+      const state = deploymentStep(d.state, "offline-timeout");
+      updates.push({ id: d.id, state, error, updatedAt: now });
+      dispatch.record({ actor: HUB_ACTOR, kind: `deployment.${state}`, subject: d.id, data: { error } });
     }
     if (updates.length > 0) await t.updateDeployments(updates);
   }
+}
+
+/** A 409 naming the rollout's state and what the table allows from it, unless it allows `action`. */
+function refuseUnless(rollout: RolloutRecord, action: RolloutAction): void {
+  const refusal = rolloutRefusal(rollout.id, rollout.state, action);
+  if (refusal !== undefined) throw new HubRequestError(409, refusal);
 }

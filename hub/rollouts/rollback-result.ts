@@ -2,8 +2,7 @@
 import type { DeploymentUpdate } from "../store/async-store.js";
 import type { RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
-
-const ROLLBACK_FROM = new Set(["succeeded", "sent", "in_progress"]);
+import { nextDeploymentState } from "./states.js";
 
 /** Starts the error of a deployment the hub could not send back; the views count these. */
 export const ROLLBACK_IMPOSSIBLE = "not rolled back";
@@ -37,7 +36,8 @@ export async function markRollback(
   const now = dispatch.now;
   const updates: DeploymentUpdate[] = [];
   for (const d of await dispatch.t.listDeployments({ rolloutId: rollout.id })) {
-    if (!ROLLBACK_FROM.has(d.state)) continue;
+    const back = nextDeploymentState(d.state, "rollback");
+    if (back === undefined) continue;
     if (d.previousRelease === null) {
       const error = `${ROLLBACK_IMPOSSIBLE}: the hub has no release of the version it ran before`;
       updates.push({ id: d.id, state: d.state, error, updatedAt: now });
@@ -50,10 +50,10 @@ export async function markRollback(
       impossible.push(d.agentId);
       continue;
     }
-    updates.push({ id: d.id, state: "rollback_pending", error: d.error, updatedAt: now });
+    updates.push({ id: d.id, state: back, error: d.error, updatedAt: now });
     dispatch.record({
       actor,
-      kind: "deployment.rollback_pending",
+      kind: `deployment.${back}`,
       subject: d.id,
       data: { agent: d.agentId },
     });
