@@ -1,5 +1,14 @@
-import type { DeploymentRecord, RolloutRecord, Store } from "../store/store.js";
+import type { StoreOps } from "../store/async-store.js";
+import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import { ROLLBACK_IMPOSSIBLE } from "./rollback-result.js";
+import {
+  allowedRolloutActions,
+  FAILED_DEPLOYMENT_STATES,
+  isFinalRollout,
+  PROGRESS_GROUP,
+  type ProgressGroup,
+  progressGroups,
+} from "./states.js";
 
 export type WaveStatus = "done" | "active" | "waiting";
 
@@ -9,17 +18,28 @@ function countStates(deployments: readonly DeploymentRecord[]): Record<string, n
   return counts;
 }
 
+/** Per-state counts folded into the groups an operator reads a wave by (the dashboard's bar). */
+function progressOf(counts: Record<string, number>): Record<ProgressGroup, number> {
+  const progress = Object.fromEntries(progressGroups.map((g) => [g, 0])) as Record<ProgressGroup, number>;
+  for (const [state, n] of Object.entries(counts)) {
+    const group: ProgressGroup | undefined = PROGRESS_GROUP[state as keyof typeof PROGRESS_GROUP];
+    if (group !== undefined) progress[group] += n;
+  }
+  return progress;
+}
+
 // A rollout list shows counts only: the store counts them rather than loading every deployment.
-function countByState(store: Store, rolloutId: string): Record<string, number> {
+async function countByState(store: StoreOps, rolloutId: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const c of store.countDeploymentsOfRollout(rolloutId))
+  for (const c of await store.countDeploymentsOfRollout(rolloutId))
     counts[c.state] = (counts[c.state] ?? 0) + c.count;
   return counts;
 }
 
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
-export function rolloutSummary(store: Store, rollout: RolloutRecord) {
-  const release = store.getRelease(rollout.releaseId);
+export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
+  const release = await store.getRelease(rollout.releaseId);
+  const counts = await countByState(store, rollout.id);
   return {
     id: rollout.id,
     state: rollout.state,
@@ -30,20 +50,31 @@ export function rolloutSummary(store: Store, rollout: RolloutRecord) {
     waveStartedAt: new Date(rollout.waveStartedAt).toISOString(),
     created: new Date(rollout.created).toISOString(),
     updated: new Date(rollout.updated).toISOString(),
-    counts: countByState(store, rollout.id),
+    counts,
+    // From the state machine's table, so clients (the dashboard, scripts) need not know it.
+    /** Nothing more is delivered; `rollout show --watch` stops. */
+    final: isFinalRollout(rollout.state),
+    /** The operator actions the hub accepts now; any other is a 409. */
+    actions: allowedRolloutActions(rollout.state),
+    progress: progressOf(counts),
   };
 }
 
-export function rolloutDetail(store: Store, rollout: RolloutRecord, isOnline: (agentId: string) => boolean) {
-  const deployments = store.listDeployments({ rolloutId: rollout.id });
-  const finalState = ["completed", "aborted", "failed"].includes(rollout.state);
+export async function rolloutDetail(
+  store: StoreOps,
+  rollout: RolloutRecord,
+  isOnline: (agentId: string) => boolean,
+) {
+  const deployments = await store.listDeployments({ rolloutId: rollout.id });
+  const finalState = isFinalRollout(rollout.state);
   return {
-    ...rolloutSummary(store, rollout),
+    ...(await rolloutSummary(store, rollout)),
     spec: rollout.spec,
     /** Agents a requested rollback could not reach: the hub knew no release they ran before. */
     notRolledBack: deployments.filter((d) => d.error?.startsWith(ROLLBACK_IMPOSSIBLE)).map((d) => d.agentId),
     waves: rollout.spec.waves.map((wave, index) => {
       const members = deployments.filter((d) => d.wave === index);
+      const counts = countStates(members);
       const status: WaveStatus =
         index < rollout.currentWave || (finalState && index === rollout.currentWave)
           ? "done"
@@ -54,7 +85,15 @@ export function rolloutDetail(store: Store, rollout: RolloutRecord, isOnline: (a
         index,
         name: wave.name,
         status,
-        counts: countStates(members),
+        counts,
+        progress: progressOf(counts),
+        /**
+         * Failed updates whose host put the previous version back by itself (its report says
+         * "rolled back"): still failed, and shown as rolled back too.
+         */
+        restored: members.filter(
+          (d) => FAILED_DEPLOYMENT_STATES.includes(d.state) && d.error?.startsWith("rolled back"),
+        ).length,
         agents: members.map((d) => ({
           agentId: d.agentId,
           deploymentId: d.id,

@@ -97,7 +97,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     });
     releaseId = published.body.id;
     for (const a of fleet) {
-      const agent = await TestAgent.connect(t.hub.url, t.agentToken(a.id));
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(a.id));
       agent.hello(a.id, [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }], a.labels);
       agents.set(a.id, agent);
     }
@@ -303,6 +303,19 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     confirmAnswer = true;
     await page.getByRole("button", { name: "Abort and roll back" }).click();
     await expect.poll(() => text("#rollout-state")).toBe("aborted");
+    // The buttons are the actions the hub's state machine allows now: an aborted rollout can only
+    // still be rolled back.
+    const enabled = async (name: string) =>
+      !(await page.getByRole("button", { name, exact: true }).isDisabled());
+    const buttons = ["Advance to next wave", "Pause", "Resume", "Abort", "Abort and roll back"];
+    const states = await Promise.all(buttons.map(enabled));
+    expect(Object.fromEntries(buttons.map((b, i) => [b, states[i]]))).toEqual({
+      "Advance to next wave": false,
+      Pause: false,
+      Resume: false,
+      Abort: false,
+      "Abort and roll back": true,
+    });
     const rollback = await agents.get("a1")!.next(isType("deploy"));
     expect(rollback.rollback).toBe(true);
     deploys.set("a1", rollback);
@@ -376,7 +389,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
       headers: { authorization: `Bearer ${ghost}` },
     });
     await new Promise((r) => refused.once("error", r));
-    t.hub.tokens.issue({ role: "agent", agentId: "a9", ttlSeconds: 3600 });
+    await t.hub.tokens.issue({ role: "agent", agentId: "a9", ttlSeconds: 3600 });
 
     await page.goto(`${proxy.url}?poll=200#/fleet`);
     await expect.poll(() => text("#fleet-table")).toContain("✗ update failed, rolled back");
