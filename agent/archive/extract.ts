@@ -253,7 +253,9 @@ class ExtractionRun {
         this.packed += chunk.length;
       });
       const sink = parserSink(parser, this.label);
-      const stages = gzipped ? pipeline(input, createGunzip({ chunkSize: READ_CHUNK_BYTES }), sink) : pipeline(input, sink);
+      const stages = gzipped
+        ? pipeline(input, createGunzip({ chunkSize: READ_CHUNK_BYTES }), sink)
+        : pipeline(input, sink);
       stages.catch((err: Error) => fail(asArchiveError(this.label, err)));
     });
   }

@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import type { SecurityPolicy } from "../../shared/manifest/schema.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { ExtractOptions, ExtractResult } from "../archive/extract.js";
-import { appHolds } from "./app-holds.js";
+import { appHoldsUnchanged } from "./app-holds.js";
 import type { FetchedRelease, SourceContext } from "./types.js";
 
 /**
@@ -50,7 +50,7 @@ export async function updateExtractOptions(
 ): Promise<ExtractOptions> {
   const installed = await ctx.installed?.();
   const options = extractOptionsFor(source);
-  return installed === undefined ? options : { ...options, appHolds: appHolds(installed) };
+  return installed === undefined ? options : { ...options, appHolds: appHoldsUnchanged(installed) };
 }
 
 /** The FetchedRelease fields of an extraction: its hashes, and the listing when files were left out. */
