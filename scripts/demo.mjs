@@ -219,7 +219,8 @@ async function followRollout(api, id) {
       tabled.add(wave.name);
       waveTable(wave);
     }
-    if (["completed", "failed", "aborted", "paused"].includes(view.state)) {
+    // Final (the hub's state machine says so), or halted waiting for an operator to resume.
+    if (view.final || view.actions.includes("resume")) {
       for (const wave of view.waves) if (!tabled.has(wave.name) && wave.status !== "waiting") waveTable(wave);
       say(`  rollout ${view.state}${view.reason ? `: ${view.reason}` : ""}`);
       return view;

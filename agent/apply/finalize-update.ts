@@ -39,6 +39,7 @@ export async function finalizeUpdate(
       size: stat.size,
       mtimeMs: stat.mtimeMs,
       ino: stat.ino,
+      ctimeMs: stat.ctimeMs,
       mode: stat.mode & 0o7777,
     };
   }

@@ -32,6 +32,7 @@ function isIndexedFile(value: unknown): value is IndexedFile {
   const entry = value as Record<string, unknown>;
   if (typeof entry.sha256 !== "string") return false;
   if (entry.merged !== undefined && typeof entry.merged !== "boolean") return false;
+  if (entry.ctimeMs !== undefined && typeof entry.ctimeMs !== "number") return false;
   return numericFields.every((field) => typeof entry[field] === "number");
 }
 

@@ -21,7 +21,8 @@ export async function installedState(
     stat.size === indexed.size &&
     stat.mtimeMs === indexed.mtimeMs &&
     stat.ino === indexed.ino &&
-    (stat.mode & 0o7777) === indexed.mode
+    (stat.mode & 0o7777) === indexed.mode &&
+    (indexed.ctimeMs === undefined || stat.ctimeMs === indexed.ctimeMs)
   ) {
     return "installed";
   }

@@ -46,7 +46,8 @@ export function statMatches(app: TreeEntry, indexed: IndexedFile | undefined): b
     app.size === indexed.size &&
     app.mtimeMs === indexed.mtimeMs &&
     app.ino === indexed.ino &&
-    app.mode === indexed.mode
+    app.mode === indexed.mode &&
+    (indexed.ctimeMs === undefined || app.ctimeMs === indexed.ctimeMs)
   );
 }
 

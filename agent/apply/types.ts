@@ -12,6 +12,8 @@ export interface TreeEntry {
   mode: number;
   mtimeMs: number;
   ino: number;
+  /** Inode change time: moves on any write, even one that puts size and mtime back (`touch -r`). */
+  ctimeMs?: number;
 }
 
 /** What a scan of a directory found; paths are POSIX, relative, without "./". */
@@ -62,6 +64,11 @@ export interface IndexedFile {
   mode: number;
   mtimeMs: number;
   ino: number;
+  /**
+   * The inode change time right after the install: an edit in place that restores size and mtime
+   * still moves it, so the index stops vouching for the file. Absent in indexes from before it existed.
+   */
+  ctimeMs?: number;
   /** Set for merged files: the app's bytes differ from the release's, the base lives in state/base/<sha256>. */
   merged?: boolean;
 }

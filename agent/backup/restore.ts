@@ -257,7 +257,13 @@ async function reinstateIndex(
       if (entry === undefined) continue;
       const stat = await lstat(join(journal.appDir, rel)).catch(() => undefined);
       if (stat !== undefined)
-        previous.files[rel] = { ...entry, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino };
+        previous.files[rel] = {
+          ...entry,
+          size: stat.size,
+          mtimeMs: stat.mtimeMs,
+          ino: stat.ino,
+          ctimeMs: stat.ctimeMs,
+        };
     }
   }
   await writeInstallIndex(journal.stateDir, previous);

@@ -30,6 +30,7 @@ export function appHolds(installed: InstalledRelease | undefined): AppHolds {
       mode: stat.mode & 0o7777,
       mtimeMs: stat.mtimeMs,
       ino: stat.ino,
+      ctimeMs: stat.ctimeMs,
     };
     return statMatches(app, indexed);
   };

@@ -38,6 +38,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         mode: stat.mode & 0o7777,
         mtimeMs: stat.mtimeMs,
         ino: stat.ino,
+        ctimeMs: stat.ctimeMs,
       };
       scan.files.set(childRel, entry);
     }

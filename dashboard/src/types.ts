@@ -91,9 +91,19 @@ export interface RolloutSpec {
   autoRollback: boolean;
 }
 
+/** The hub's state machine table decides these; the dashboard only reads them (hub/rollouts/states.ts). */
+export type RolloutAction = "advance" | "pause" | "resume" | "abort" | "abort-rollback";
+export type ProgressGroup = "succeeded" | "failed" | "rolled-back" | "in-progress" | "pending";
+
 export interface RolloutSummary {
   id: string;
   state: string;
+  /** Nothing more is delivered (completed, failed or aborted). */
+  final: boolean;
+  /** What the hub accepts now: every other action is refused with a 409. */
+  actions: RolloutAction[];
+  /** Deployments per group an operator reads a wave by. */
+  progress: Record<ProgressGroup, number>;
   reason: string | null;
   release: { id: string; app: string; version: string };
   currentWave: number;
@@ -112,6 +122,9 @@ export interface RolloutDetail extends RolloutSummary {
     name: string;
     status: "done" | "active" | "waiting";
     counts: Record<string, number>;
+    progress: Record<ProgressGroup, number>;
+    /** Failed updates whose host restored the previous version by itself. */
+    restored: number;
     agents: { agentId: string; state: string; online: boolean; attempts: number; error: string | null }[];
   }[];
 }

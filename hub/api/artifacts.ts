@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { Router } from "express";
 import { actorOf, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
+import { UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
 import type { Store } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 
@@ -17,7 +18,7 @@ import type { ApiDeps } from "./deps.js";
 function agentWasSent(store: Store, agentId: string, sha256: string): boolean {
   return store.listDeployments({ agentId }).some(
     (d) =>
-      d.state !== "pending" &&
+      !UNSENT_DEPLOYMENT_STATES.includes(d.state) &&
       [d.desiredRelease, d.previousRelease].some((id) => {
         const source = id === null ? undefined : store.getRelease(id)?.source;
         return source?.type === "hub" && source.sha256 === sha256;

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import YAML from "yaml";
 import type { RolloutSpecInput } from "../../shared/api/bodies.js";
+import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
 import { counts, table } from "./format.js";
@@ -174,8 +175,6 @@ export async function rolloutAction(
   printDetail(detail);
 }
 
-const FINAL_STATES = new Set(["completed", "failed", "aborted"]);
-
 /** `rollout show ID [--watch]`: with --watch, redraws until the rollout ends; exit 1 unless it completed. */
 export async function rolloutShow(
   id: string,
@@ -194,8 +193,8 @@ export async function rolloutShow(
       else out(`--- ${new Date().toISOString()}`);
       printDetail(detail);
     }
-    if (FINAL_STATES.has(detail.state)) {
-      process.exitCode = detail.state === "completed" ? 0 : 1;
+    if (isFinalRollout(detail.state)) {
+      process.exitCode = isCompletedRollout(detail.state) ? 0 : 1;
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));

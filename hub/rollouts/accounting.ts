@@ -1,9 +1,16 @@
 /** Pure arithmetic over deployment states: what a wave looks like and whether to halt or advance. */
 import type { FailureThreshold, Wave } from "../../shared/api/bodies.js";
 import type { DeploymentCount, DeploymentRecord, DeploymentState } from "../store/store.js";
+import {
+  FAILED_DEPLOYMENT_STATES,
+  FINISHED_DEPLOYMENT_STATES,
+  SUCCEEDED_DEPLOYMENT_STATES,
+} from "./states.js";
 
-const FINISHED: ReadonlySet<DeploymentState> = new Set(["succeeded", "failed", "timed_out", "rolled_back"]);
-const FAILED: ReadonlySet<DeploymentState> = new Set(["failed", "timed_out"]);
+// Sets: these are asked once per deployment (or per count row) on every evaluation.
+const FINISHED: ReadonlySet<DeploymentState> = new Set(FINISHED_DEPLOYMENT_STATES);
+const FAILED: ReadonlySet<DeploymentState> = new Set(FAILED_DEPLOYMENT_STATES);
+const SUCCEEDED: ReadonlySet<DeploymentState> = new Set(SUCCEEDED_DEPLOYMENT_STATES);
 
 export interface WaveStats {
   members: number;
@@ -18,7 +25,7 @@ export function waveStats(deployments: readonly DeploymentRecord[]): WaveStats {
   let failed = 0;
   for (const d of deployments) {
     if (FINISHED.has(d.state)) finished++;
-    if (d.state === "succeeded") succeeded++;
+    if (SUCCEEDED.has(d.state)) succeeded++;
     if (FAILED.has(d.state)) failed++;
   }
   return { members: deployments.length, finished, succeeded, failed };
@@ -34,7 +41,7 @@ export function waveStatsOfCounts(
     if (!include(wave)) continue;
     stats.members += count;
     if (FINISHED.has(state)) stats.finished += count;
-    if (state === "succeeded") stats.succeeded += count;
+    if (SUCCEEDED.has(state)) stats.succeeded += count;
     if (FAILED.has(state)) stats.failed += count;
   }
   return stats;

@@ -3,14 +3,17 @@ import { parseDeploymentId } from "../../shared/protocol/messages.js";
 import type { DeploymentRecord, DeploymentState } from "../store/store.js";
 import { recordEvent } from "./dispatch.js";
 import type { RolloutEngine } from "./engine.js";
-
-const UPDATE_REPORT_APPLIES = new Set<DeploymentState>([
-  "pending",
-  "sent",
-  "in_progress",
-  "timed_out",
-  "failed",
-]);
+import {
+  ACTIVE_ROLLOUT_STATES,
+  FAILED_DEPLOYMENT_STATES,
+  isDeliverable,
+  isRollbackDeliverable,
+  isRunningRollout,
+  nextDeploymentState,
+  ROLLBACK_REPORT_EVENT,
+  SUCCEEDED_DEPLOYMENT_STATES,
+  UPDATE_REPORT_EVENT,
+} from "./states.js";
 
 /**
  * What the hub does when an agent speaks: reconcile on hello (the agent gets whatever it should be
@@ -46,7 +49,7 @@ export class AgentSync {
           data: { hostname: hello.hostname },
         });
       // Agents that register mid-rollout join by their bucket; nobody else moves.
-      for (const rollout of store.listRollouts({ states: ["running", "paused"], limit: 10_000 })) {
+      for (const rollout of store.listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 })) {
         const release = store.getRelease(rollout.releaseId);
         if (release && this.engine.enroll(rollout, release, agent))
           recordEvent(this.ctx, {
@@ -59,9 +62,8 @@ export class AgentSync {
       for (const d of store.listDeployments({ agentId })) {
         const rollout = store.getRollout(d.rolloutId);
         if (!rollout) continue;
-        const due = rollout.state === "running" && d.wave <= rollout.currentWave;
-        if (d.state === "rollback_pending" || (due && ["pending", "sent", "in_progress"].includes(d.state)))
-          dispatch.deployment(d, actor);
+        const due = isRunningRollout(rollout.state) && d.wave <= rollout.currentWave;
+        if (isRollbackDeliverable(d.state) || (due && isDeliverable(d.state))) dispatch.deployment(d, actor);
       }
     });
   }
@@ -79,17 +81,18 @@ export class AgentSync {
     const { deploymentId, rollback } = parseDeploymentId(progress.deploymentId);
     const d = store.getDeployment(deploymentId);
     if (!d || d.agentId !== agentId || rollback) return;
-    if (d.state === "in_progress") {
+    const state = nextDeploymentState(d.state, "progress");
+    if (state === d.state) {
       // A sign of life for the progress timeout; one write per few seconds is enough for that.
       if (now() - d.updatedAt >= PROGRESS_TOUCH_MS) store.updateDeployment(d.id, { updatedAt: now() });
       return;
     }
-    if (d.state !== "sent" && d.state !== "pending") return;
+    if (state === undefined) return;
     store.transaction(() => {
-      store.updateDeployment(d.id, { state: "in_progress", updatedAt: now() });
+      store.updateDeployment(d.id, { state, updatedAt: now() });
       recordEvent(this.ctx, {
         actor: `agent:${agentId}`,
-        kind: "deployment.in_progress",
+        kind: `deployment.${state}`,
         subject: d.id,
         data: { step: progress.step },
       });
@@ -126,7 +129,7 @@ export class AgentSync {
       // A failure may cross the threshold: decide in this transaction, once per batch of messages.
       // Successes only advance or complete a wave, which the next tick decides; evaluating a
       // 10,000-agent rollout per report would cap how many reports per second the hub can take.
-      if (next.state === "failed") this.engine.evaluateLater(d.rolloutId);
+      if (FAILED_DEPLOYMENT_STATES.includes(next.state)) this.engine.evaluateLater(d.rolloutId);
     });
   }
 
@@ -156,19 +159,19 @@ const PROGRESS_TOUCH_MS = 5_000;
 type Outcome = { state: DeploymentState; error: string | null };
 
 function updateOutcome(d: DeploymentRecord, report: Report): Outcome | undefined {
-  // After an abort with rollback, a late update report must not undo the rollback instruction.
-  if (!UPDATE_REPORT_APPLIES.has(d.state) && d.state !== "succeeded") return undefined;
-  if (report.outcome === "succeeded") return { state: "succeeded", error: null };
+  // The table has no update report from a rollback instruction or its result: after an abort with
+  // rollback, a late update report must not undo the rollback.
+  const state = nextDeploymentState(d.state, UPDATE_REPORT_EVENT[report.outcome]);
+  if (state === undefined) return undefined;
+  if (SUCCEEDED_DEPLOYMENT_STATES.includes(state)) return { state, error: null };
   const why = report.outcome === "skipped" ? "agent skipped the update" : report.outcome.replace("_", " ");
-  return { state: "failed", error: report.error ? `${why}: ${report.error}` : why };
+  return { state, error: report.error ? `${why}: ${report.error}` : why };
 }
 
 function rollbackOutcome(d: DeploymentRecord, report: Report): Outcome | undefined {
-  if (d.state !== "rollback_pending") return undefined;
-  if (report.outcome === "succeeded" || report.outcome === "skipped")
-    return { state: "rolled_back", error: null };
-  return {
-    state: "failed",
-    error: `rollback ${report.outcome.replace("_", " ")}: ${report.error ?? "no detail"}`,
-  };
+  const event = ROLLBACK_REPORT_EVENT[report.outcome];
+  const state = nextDeploymentState(d.state, event);
+  if (state === undefined) return undefined;
+  if (event === "rollback-succeeded") return { state, error: null };
+  return { state, error: `rollback ${report.outcome.replace("_", " ")}: ${report.error ?? "no detail"}` };
 }

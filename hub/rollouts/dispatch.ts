@@ -2,6 +2,7 @@ import type { Deploy, HubMessage } from "../../shared/protocol/messages.js";
 import { rollbackDeploymentId } from "../../shared/protocol/messages.js";
 import type { DeploymentRecord, NewEvent, ReleaseRecord, Store } from "../store/store.js";
 import { DeployEncoder } from "./deploy-encoder.js";
+import { isRollbackDeliverable, nextDeploymentState } from "./states.js";
 
 /** The live connections, as the engine sees them: a wake-up channel, never the source of truth. */
 export interface AgentChannel {
@@ -38,9 +39,10 @@ export class Dispatch {
   /** Queues the instruction `d` stands for when its agent is connected, marking a pending one sent. */
   deployment(d: DeploymentRecord, actor: string): void {
     if (!this.queue(d)) return;
-    if (d.state !== "pending") return;
+    const sent = nextDeploymentState(d.state, "send");
+    if (sent === undefined) return;
     this.ctx.store.updateDeployment(d.id, {
-      state: "sent",
+      state: sent,
       attempts: d.attempts + 1,
       updatedAt: this.ctx.now(),
     });
@@ -65,7 +67,7 @@ export class Dispatch {
 
   private queue(d: DeploymentRecord): boolean {
     if (!this.ctx.channel.isOnline(d.agentId)) return false;
-    const rollback = d.state === "rollback_pending";
+    const rollback = isRollbackDeliverable(d.state);
     const releaseId = rollback ? d.previousRelease : d.desiredRelease;
     const encoder = releaseId === null ? undefined : this.encoder(releaseId, rollback);
     if (!encoder) return false;

@@ -1,13 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { HubRequestError } from "../errors.js";
-import type {
-  AgentRecord,
-  DeploymentRecord,
-  ReleaseRecord,
-  RolloutRecord,
-  RolloutState,
-} from "../store/store.js";
+import type { AgentRecord, DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
 import {
   describeThreshold,
   mayAutoAdvance,
@@ -26,11 +20,24 @@ import {
   waveOf,
 } from "./membership.js";
 import { describeRollback, markRollback } from "./rollback-result.js";
+import {
+  ACTIVE_ROLLOUT_STATES,
+  DELIVERABLE_DEPLOYMENT_STATES,
+  DEPLOYMENT_PLANNED,
+  deploymentStep,
+  isDeliverable,
+  isRollbackDeliverable,
+  isRunningRollout,
+  nextDeploymentState,
+  ROLLOUT_START,
+  type RolloutAction,
+  RUNNING_ROLLOUT_STATES,
+  rolloutRefusal,
+  rolloutStep,
+  STALLED_DEPLOYMENT_STATES,
+} from "./states.js";
 
 export const HUB_ACTOR = "hub";
-const ACTIVE: readonly RolloutState[] = ["running", "paused"];
-const DELIVERABLE_STATES = ["pending", "sent", "in_progress"] as const;
-const DELIVERABLE = new Set<string>(DELIVERABLE_STATES);
 export interface EngineOptions extends EngineContext {
   /** An agent offline this long after its wave started counts as timed_out (failed). */
   offlineTimeoutMs: number;
@@ -43,7 +50,6 @@ export interface EngineOptions extends EngineContext {
 }
 
 const DEFAULT_PROGRESS_TIMEOUT_MS = 3_600_000;
-const STALLED_STATES = ["sent", "in_progress"] as const;
 
 /**
  * The rollout engine. Desired state lives in the store; every method derives what to do from it
@@ -120,7 +126,7 @@ export class RolloutEngine {
     const release = this.requireRelease(spec.release);
     if (this.store.getRollout(rolloutId)) throw new HubRequestError(409, `rollout ${rolloutId} exists`);
     const busy = this.store
-      .listRollouts({ states: ACTIVE, limit: 10_000 })
+      .listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 })
       .find((r) => this.store.getRelease(r.releaseId)?.app === release.app);
     if (busy)
       throw new HubRequestError(
@@ -132,7 +138,7 @@ export class RolloutEngine {
       id: rolloutId,
       releaseId: release.id,
       spec,
-      state: "running",
+      state: ROLLOUT_START,
       currentWave: 0,
       waveStartedAt: now,
       reason: null,
@@ -157,8 +163,9 @@ export class RolloutEngine {
       for (const d of planned) {
         // The first wave's connected agents get their instruction now: their row is written as
         // `sent` at once instead of written pending, re-read and updated.
-        if (d.state === "pending" && d.wave <= rollout.currentWave && dispatch.canSend(d.agentId)) {
-          const sent: DeploymentRecord = { ...d, state: "sent", attempts: 1 };
+        const sentState = nextDeploymentState(d.state, "send");
+        if (sentState && d.wave <= rollout.currentWave && dispatch.canSend(d.agentId)) {
+          const sent: DeploymentRecord = { ...d, state: sentState, attempts: 1 };
           this.store.insertDeployment(sent);
           dispatch.sentOnInsert(sent, actor);
         } else this.store.insertDeployment(d);
@@ -218,7 +225,7 @@ export class RolloutEngine {
       desiredRelease: release.id,
       previousRelease: current === release.id ? null : current,
       // An agent already on the release has nothing to do.
-      state: current === release.id ? "succeeded" : "pending",
+      state: current === release.id ? DEPLOYMENT_PLANNED.alreadyThere : DEPLOYMENT_PLANNED.toInstall,
       attempts: 0,
       updatedAt: this.options.now(),
       error: null,
@@ -229,8 +236,8 @@ export class RolloutEngine {
   deliver(rolloutId: string, dispatch: Dispatch, actor: string): void {
     const rollout = this.requireRollout(rolloutId);
     for (const d of this.store.listDeployments({ rolloutId })) {
-      if (d.state === "rollback_pending") dispatch.deployment(d, actor);
-      else if (rollout.state === "running" && d.wave <= rollout.currentWave && DELIVERABLE.has(d.state))
+      if (isRollbackDeliverable(d.state)) dispatch.deployment(d, actor);
+      else if (isRunningRollout(rollout.state) && d.wave <= rollout.currentWave && isDeliverable(d.state))
         dispatch.deployment(d, actor);
     }
   }
@@ -238,8 +245,7 @@ export class RolloutEngine {
   advance(id: string, actor: string): RolloutRecord {
     return this.run((dispatch) => {
       const rollout = this.requireRollout(id);
-      if (rollout.state !== "running")
-        throw new HubRequestError(409, `rollout ${id} is ${rollout.state}; only a running rollout advances`);
+      refuseUnless(rollout, "advance");
       if (rollout.currentWave >= rollout.spec.waves.length - 1)
         throw new HubRequestError(409, `rollout ${id} is in its last wave`);
       this.startWave(rollout, rollout.currentWave + 1, actor, dispatch);
@@ -274,19 +280,18 @@ export class RolloutEngine {
   }
 
   pause(id: string, actor: string): RolloutRecord {
-    return this.transition(id, ["running"], "paused", actor, "paused by an operator");
+    return this.transition(id, "pause", actor, "paused by an operator");
   }
 
   resume(id: string, actor: string): RolloutRecord {
     return this.run((dispatch) => {
       const rollout = this.requireRollout(id);
-      if (rollout.state !== "paused")
-        throw new HubRequestError(409, `rollout ${id} is ${rollout.state}, not paused`);
+      refuseUnless(rollout, "resume");
       // Failures seen so far are accepted by resuming; only new ones count toward the threshold.
       const failed = this.activeStats(rollout).total.failed;
       const now = this.options.now();
       this.store.updateRollout(id, {
-        state: "running",
+        state: rolloutStep(rollout.state, "resume"),
         reason: null,
         failureAllowance: failed,
         updated: now,
@@ -306,12 +311,12 @@ export class RolloutEngine {
   abort(id: string, actor: string, rollback: boolean): RolloutRecord {
     return this.run((dispatch) => {
       const rollout = this.requireRollout(id);
-      if (rollout.state === "aborted" && !rollback)
-        throw new HubRequestError(409, `rollout ${id} is already aborted`);
+      const action = rollback ? "abort-rollback" : "abort";
+      refuseUnless(rollout, action);
       const now = this.options.now();
       const back = rollback ? markRollback(this.options, rollout, actor) : undefined;
       const reason = back ? `aborted; ${describeRollback(back)}` : "aborted";
-      this.store.updateRollout(id, { state: "aborted", reason, updated: now });
+      this.store.updateRollout(id, { state: rolloutStep(rollout.state, action), reason, updated: now });
       recordEvent(this.options, {
         actor,
         kind: "rollout.aborted",
@@ -323,10 +328,11 @@ export class RolloutEngine {
     });
   }
 
-  private transition(id: string, from: RolloutState[], to: RolloutState, actor: string, reason: string) {
+  private transition(id: string, action: RolloutAction, actor: string, reason: string) {
     return this.run(() => {
       const rollout = this.requireRollout(id);
-      if (!from.includes(rollout.state)) throw new HubRequestError(409, `rollout ${id} is ${rollout.state}`);
+      refuseUnless(rollout, action);
+      const to = rolloutStep(rollout.state, action);
       this.store.updateRollout(id, { state: to, reason, updated: this.options.now() });
       recordEvent(this.options, { actor, kind: `rollout.${to}`, subject: id, data: { reason } });
       return this.requireRollout(id);
@@ -345,7 +351,7 @@ export class RolloutEngine {
   /** Every periodic decision for every running rollout: timeouts, halts, auto-advance, completion. */
   tick(): void {
     this.run((dispatch) => {
-      for (const r of this.store.listRollouts({ states: ["running"], limit: 10_000 }))
+      for (const r of this.store.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 }))
         this.evaluate(r.id, dispatch);
     });
   }
@@ -361,7 +367,7 @@ export class RolloutEngine {
 
   evaluate(id: string, dispatch: Dispatch): void {
     const rollout = this.requireRollout(id);
-    if (rollout.state !== "running") return;
+    if (!isRunningRollout(rollout.state)) return;
     const now = this.options.now();
     this.expireOffline(rollout, now);
     this.expireStalled(rollout, now);
@@ -375,7 +381,7 @@ export class RolloutEngine {
     // A rollout nobody has joined yet stays open for agents that register later.
     if (last && current.finished === current.members && total.members > 0) {
       const reason = total.failed > 0 ? `${total.failed} agent(s) failed` : null;
-      this.store.updateRollout(id, { state: "completed", reason, updated: now });
+      this.store.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       recordEvent(this.options, { actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
     } else if (
       !last &&
@@ -392,7 +398,7 @@ export class RolloutEngine {
     const reason = `failure threshold (${describeThreshold(rollout.spec.failureThreshold)}) reached: ${failed} failed`;
     const back = auto ? markRollback(this.options, rollout, HUB_ACTOR) : undefined;
     this.store.updateRollout(rollout.id, {
-      state: auto ? "failed" : "paused",
+      state: rolloutStep(rollout.state, auto ? "halt-rollback" : "halt"),
       reason: back ? `${reason}; ${describeRollback(back)}` : reason,
       updated: this.options.now(),
     });
@@ -420,15 +426,16 @@ export class RolloutEngine {
     const stalled = this.store.listStalledDeployments({
       rolloutId: rollout.id,
       maxWave: rollout.currentWave,
-      states: STALLED_STATES,
+      states: STALLED_DEPLOYMENT_STATES,
       updatedBefore: now - timeoutMs,
     });
     for (const d of stalled) {
       const error = `no progress or report from the agent for ${Math.round((now - d.updatedAt) / 1000)} s (progress timeout ${timeoutMs / 1000} s)`;
-      this.store.updateDeployment(d.id, { state: "timed_out", error, updatedAt: now });
+      const state = deploymentStep(d.state, "progress-timeout");
+      this.store.updateDeployment(d.id, { state, error, updatedAt: now });
       recordEvent(this.options, {
         actor: HUB_ACTOR,
-        kind: "deployment.timed_out",
+        kind: `deployment.${state}`,
         subject: d.id,
         data: { error, agentId: d.agentId, was: d.state },
       });
@@ -444,20 +451,27 @@ export class RolloutEngine {
     const stale = this.store.listStaleDeployments({
       rolloutId: rollout.id,
       maxWave: rollout.currentWave,
-      states: DELIVERABLE_STATES,
+      states: DELIVERABLE_DEPLOYMENT_STATES,
       seenBefore,
     });
     for (const d of stale) {
       if (channel.isOnline(d.agentId)) continue;
       const since = Math.max(d.agentLastSeen, rollout.waveStartedAt);
       const error = `agent offline for ${Math.round((now - since) / 1000)} s (timeout ${offlineTimeoutMs / 1000} s)`;
-      this.store.updateDeployment(d.id, { state: "timed_out", error, updatedAt: now });
+      const state = deploymentStep(d.state, "offline-timeout");
+      this.store.updateDeployment(d.id, { state, error, updatedAt: now });
       recordEvent(this.options, {
         actor: HUB_ACTOR,
-        kind: "deployment.timed_out",
+        kind: `deployment.${state}`,
         subject: d.id,
         data: { error },
       });
     }
   }
+}
+
+/** A 409 naming the rollout's state and what the table allows from it, unless it allows `action`. */
+function refuseUnless(rollout: RolloutRecord, action: RolloutAction): void {
+  const refusal = rolloutRefusal(rollout.id, rollout.state, action);
+  if (refusal !== undefined) throw new HubRequestError(409, refusal);
 }

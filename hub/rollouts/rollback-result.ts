@@ -1,8 +1,7 @@
 /** Sending a rollout's agents back, and what that achieved in the words `rollout show` and the dashboard use. */
 import type { RolloutRecord } from "../store/store.js";
 import { type EngineContext, recordEvent } from "./dispatch.js";
-
-const ROLLBACK_FROM = new Set(["succeeded", "sent", "in_progress"]);
+import { nextDeploymentState } from "./states.js";
 
 /** Starts the error of a deployment the hub could not send back; the views count these. */
 export const ROLLBACK_IMPOSSIBLE = "not rolled back";
@@ -31,7 +30,8 @@ export function markRollback(ctx: EngineContext, rollout: RolloutRecord, actor: 
   const impossible: string[] = [];
   const now = ctx.now();
   for (const d of ctx.store.listDeployments({ rolloutId: rollout.id })) {
-    if (!ROLLBACK_FROM.has(d.state)) continue;
+    const back = nextDeploymentState(d.state, "rollback");
+    if (back === undefined) continue;
     if (d.previousRelease === null) {
       const error = `${ROLLBACK_IMPOSSIBLE}: the hub has no release of the version it ran before`;
       ctx.store.updateDeployment(d.id, { error, updatedAt: now });
@@ -44,10 +44,10 @@ export function markRollback(ctx: EngineContext, rollout: RolloutRecord, actor: 
       impossible.push(d.agentId);
       continue;
     }
-    ctx.store.updateDeployment(d.id, { state: "rollback_pending", updatedAt: now });
+    ctx.store.updateDeployment(d.id, { state: back, updatedAt: now });
     recordEvent(ctx, {
       actor,
-      kind: "deployment.rollback_pending",
+      kind: `deployment.${back}`,
       subject: d.id,
       data: { agent: d.agentId },
     });

@@ -1,5 +1,13 @@
 import type { DeploymentRecord, RolloutRecord, Store } from "../store/store.js";
 import { ROLLBACK_IMPOSSIBLE } from "./rollback-result.js";
+import {
+  allowedRolloutActions,
+  FAILED_DEPLOYMENT_STATES,
+  isFinalRollout,
+  PROGRESS_GROUP,
+  type ProgressGroup,
+  progressGroups,
+} from "./states.js";
 
 export type WaveStatus = "done" | "active" | "waiting";
 
@@ -7,6 +15,16 @@ function countStates(deployments: readonly DeploymentRecord[]): Record<string, n
   const counts: Record<string, number> = {};
   for (const d of deployments) counts[d.state] = (counts[d.state] ?? 0) + 1;
   return counts;
+}
+
+/** Per-state counts folded into the groups an operator reads a wave by (the dashboard's bar). */
+function progressOf(counts: Record<string, number>): Record<ProgressGroup, number> {
+  const progress = Object.fromEntries(progressGroups.map((g) => [g, 0])) as Record<ProgressGroup, number>;
+  for (const [state, n] of Object.entries(counts)) {
+    const group: ProgressGroup | undefined = PROGRESS_GROUP[state as keyof typeof PROGRESS_GROUP];
+    if (group !== undefined) progress[group] += n;
+  }
+  return progress;
 }
 
 // A rollout list shows counts only: the store counts them rather than loading every deployment.
@@ -20,6 +38,7 @@ function countByState(store: Store, rolloutId: string): Record<string, number> {
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
 export function rolloutSummary(store: Store, rollout: RolloutRecord) {
   const release = store.getRelease(rollout.releaseId);
+  const counts = countByState(store, rollout.id);
   return {
     id: rollout.id,
     state: rollout.state,
@@ -30,13 +49,19 @@ export function rolloutSummary(store: Store, rollout: RolloutRecord) {
     waveStartedAt: new Date(rollout.waveStartedAt).toISOString(),
     created: new Date(rollout.created).toISOString(),
     updated: new Date(rollout.updated).toISOString(),
-    counts: countByState(store, rollout.id),
+    counts,
+    // From the state machine's table, so clients (the dashboard, scripts) need not know it.
+    /** Nothing more is delivered; `rollout show --watch` stops. */
+    final: isFinalRollout(rollout.state),
+    /** The operator actions the hub accepts now; any other is a 409. */
+    actions: allowedRolloutActions(rollout.state),
+    progress: progressOf(counts),
   };
 }
 
 export function rolloutDetail(store: Store, rollout: RolloutRecord, isOnline: (agentId: string) => boolean) {
   const deployments = store.listDeployments({ rolloutId: rollout.id });
-  const finalState = ["completed", "aborted", "failed"].includes(rollout.state);
+  const finalState = isFinalRollout(rollout.state);
   return {
     ...rolloutSummary(store, rollout),
     spec: rollout.spec,
@@ -44,6 +69,7 @@ export function rolloutDetail(store: Store, rollout: RolloutRecord, isOnline: (a
     notRolledBack: deployments.filter((d) => d.error?.startsWith(ROLLBACK_IMPOSSIBLE)).map((d) => d.agentId),
     waves: rollout.spec.waves.map((wave, index) => {
       const members = deployments.filter((d) => d.wave === index);
+      const counts = countStates(members);
       const status: WaveStatus =
         index < rollout.currentWave || (finalState && index === rollout.currentWave)
           ? "done"
@@ -54,7 +80,15 @@ export function rolloutDetail(store: Store, rollout: RolloutRecord, isOnline: (a
         index,
         name: wave.name,
         status,
-        counts: countStates(members),
+        counts,
+        progress: progressOf(counts),
+        /**
+         * Failed updates whose host put the previous version back by itself (its report says
+         * "rolled back"): still failed, and shown as rolled back too.
+         */
+        restored: members.filter(
+          (d) => FAILED_DEPLOYMENT_STATES.includes(d.state) && d.error?.startsWith("rolled back"),
+        ).length,
         agents: members.map((d) => ({
           agentId: d.agentId,
           deploymentId: d.id,

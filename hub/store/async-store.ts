@@ -19,7 +19,6 @@ import type {
   NewEvent,
   ReportRecord,
   RolloutRecord,
-  RolloutState,
   Store,
 } from "./store.js";
 
@@ -37,8 +36,8 @@ type Promised<S> = {
 /** Operations that exist only in the synchronous, single-process world. */
 type SyncOnly = "transaction" | "close" | "putArtifact" | "getArtifact";
 
-/** Rollout states that hold their app: at most one rollout per app is in one of them. */
-export const ACTIVE_ROLLOUT_STATES: readonly RolloutState[] = ["pending", "running", "paused"];
+/** Rollout states that hold their app: at most one rollout per app is in one of them (from the table). */
+export { ACTIVE_ROLLOUT_STATES } from "../rollouts/states.js";
 
 /** A second active rollout of an app; PostgreSQL enforces it with a unique partial index. */
 export class ActiveRolloutConflict extends Error {

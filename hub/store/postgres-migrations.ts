@@ -131,4 +131,26 @@ export const postgresMigrations: readonly string[] = [
   ALTER TABLE tokens ADD COLUMN renewed_from TEXT;
   CREATE INDEX tokens_renewed_from ON tokens(renewed_from);
   `,
+  // Cross-hub wake-up (hub/cluster/wakeup.ts): a change to a rollout row notifies every listening
+  // hub with the rollout id. A trigger, so no code path that changes a rollout can forget it; it
+  // runs inside that transaction, and PostgreSQL delivers a NOTIFY only on commit (and folds
+  // identical ones of one transaction into one). Rollout rows change only at rollout-level
+  // transitions (created, wave advanced, paused, resumed, aborted, halted, completed), never per
+  // report; the WHEN clause keeps it so should a per-report column ever be added.
+  `
+  CREATE FUNCTION ship_rollout_wakeup() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM pg_notify('ship_rollout', NEW.id);
+    RETURN NULL;
+  END
+  $$;
+  CREATE TRIGGER rollouts_wakeup_on_insert AFTER INSERT ON rollouts
+    FOR EACH ROW EXECUTE FUNCTION ship_rollout_wakeup();
+  CREATE TRIGGER rollouts_wakeup_on_change AFTER UPDATE ON rollouts
+    FOR EACH ROW WHEN (
+      (OLD.state, OLD.current_wave, OLD.wave_started_at, OLD.reason, OLD.failure_allowance)
+      IS DISTINCT FROM
+      (NEW.state, NEW.current_wave, NEW.wave_started_at, NEW.reason, NEW.failure_allowance)
+    ) EXECUTE FUNCTION ship_rollout_wakeup();
+  `,
 ];

@@ -9,6 +9,7 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { nextDeploymentState } from "../rollouts/states.js";
 import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
 import {
   ACTIVE_ROLLOUT_STATES,
@@ -182,9 +183,10 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
         sync.transaction(() =>
           ids.flatMap((id): DeploymentRecord[] => {
             const d = sync.getDeployment(id);
-            if (d?.state !== "pending") return [];
-            sync.updateDeployment(id, { state: "sent", attempts: d.attempts + 1, updatedAt: at });
-            return [{ ...d, state: "sent", attempts: d.attempts + 1, updatedAt: at }];
+            const state = d && nextDeploymentState(d.state, "send");
+            if (!d || !state) return [];
+            sync.updateDeployment(id, { state, attempts: d.attempts + 1, updatedAt: at });
+            return [{ ...d, state, attempts: d.attempts + 1, updatedAt: at }];
           }),
         ),
       ),

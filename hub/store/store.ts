@@ -50,8 +50,15 @@ export interface AgentRecord {
   lastSeen: number;
 }
 
-export const rolloutStates = ["pending", "running", "paused", "completed", "aborted", "failed"] as const;
-export type RolloutState = (typeof rolloutStates)[number];
+// The states and their transitions live in the state machine's table; records carry them.
+import type { DeploymentState, RolloutState } from "../rollouts/states.js";
+
+export {
+  type DeploymentState,
+  deploymentStates,
+  type RolloutState,
+  rolloutStates,
+} from "../rollouts/states.js";
 
 export interface RolloutRecord {
   id: string;
@@ -67,18 +74,6 @@ export interface RolloutRecord {
   created: number;
   updated: number;
 }
-
-export const deploymentStates = [
-  "pending",
-  "sent",
-  "in_progress",
-  "succeeded",
-  "failed",
-  "rolled_back",
-  "rollback_pending",
-  "timed_out",
-] as const;
-export type DeploymentState = (typeof deploymentStates)[number];
 
 export interface DeploymentRecord {
   id: string;

@@ -303,6 +303,19 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     confirmAnswer = true;
     await page.getByRole("button", { name: "Abort and roll back" }).click();
     await expect.poll(() => text("#rollout-state")).toBe("aborted");
+    // The buttons are the actions the hub's state machine allows now: an aborted rollout can only
+    // still be rolled back.
+    const enabled = async (name: string) =>
+      !(await page.getByRole("button", { name, exact: true }).isDisabled());
+    const buttons = ["Advance to next wave", "Pause", "Resume", "Abort", "Abort and roll back"];
+    const states = await Promise.all(buttons.map(enabled));
+    expect(Object.fromEntries(buttons.map((b, i) => [b, states[i]]))).toEqual({
+      "Advance to next wave": false,
+      Pause: false,
+      Resume: false,
+      Abort: false,
+      "Abort and roll back": true,
+    });
     const rollback = await agents.get("a1")!.next(isType("deploy"));
     expect(rollback.rollback).toBe(true);
     deploys.set("a1", rollback);

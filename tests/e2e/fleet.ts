@@ -123,34 +123,8 @@ export class Fleet {
     });
   }
 
-  /** App v1 installed the way an operator would: a local source and `ship --force` (in-process here). */
   private async prepareAgent(id: string, labels: Record<string, string>): Promise<AgentHandle> {
-    const root = join(this.dir, "agents", id);
-    const agent: AgentHandle = {
-      id,
-      root,
-      appDir: join(root, "app"),
-      configFile: join(root, "ship.toml"),
-      labels,
-      process: undefined,
-    };
-    await mkdir(agent.appDir, { recursive: true });
-    const v1 = join(this.dir, "v1");
-    if (!existsSync(v1)) await writeRelease(v1, { version: "1.0.0" });
-    const config = AgentConfig.parse({
-      general: {
-        state_file: join(root, "state", "ship-state.json"),
-        backup_dir: join(root, "state", "backups"),
-        work_dir: join(root, "work"),
-      },
-      sources: { [APP]: { type: "local", app_dir: agent.appDir, path: v1 } },
-    });
-    const summary = await runOnce(config, { force: true, checkOnly: false, log: memoryLogger() });
-    if (summary.exitCode !== 0) throw new Error(`installing v1 on ${id} failed: ${summary.message}`);
-    // The host's own changes an update must keep: a config value and its data.
-    await writeFile(join(agent.appDir, "config.toml"), configToml(`host-${id}`));
-    await mkdir(join(agent.appDir, "data"), { recursive: true });
-    await writeFile(join(agent.appDir, "data", "records.txt"), `records of ${id}\n`);
+    const agent = await prepareAgent(this.dir, id, labels);
     this.agents.push(agent);
     return agent;
   }
@@ -203,29 +177,7 @@ export class Fleet {
 
   /** Builds the release as CI would (tar.gz), uploads it and publishes it; returns the release id. */
   async publish(spec: ReleaseSpec): Promise<string> {
-    const dir = join(this.dir, "releases", spec.version);
-    await writeRelease(dir, spec);
-    const archive = `${dir}.tar.gz`;
-    await createTar({ gzip: true, file: archive, cwd: dir, portable: true }, ["."]);
-    const upload = await fetch(`${this.hubUrl}/api/v1/artifacts`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${this.ci}`, "content-type": "application/octet-stream" },
-      body: await readFile(archive),
-    });
-    if (upload.status !== 201) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
-    const { sha256 } = (await upload.json()) as { sha256: string };
-    const release = await this.api<{ id: string }>(
-      "POST",
-      "/releases",
-      {
-        app: APP,
-        version: spec.version,
-        manifest: await readFile(join(dir, "update-manifest.yaml"), "utf8"),
-        source: { type: "hub", sha256 },
-      },
-      this.ci,
-    );
-    return release.id;
+    return publishRelease(this.dir, this.hubUrl, this.ci, spec);
   }
 
   async api<T = Json>(method: string, path: string, body?: unknown, token = this.operator): Promise<T> {
@@ -284,8 +236,79 @@ export interface RolloutView {
   }[];
 }
 
+/** App v1 installed the way an operator would: a local source and `ship --force` (in-process here). */
+export async function prepareAgent(
+  dir: string,
+  id: string,
+  labels: Record<string, string>,
+): Promise<AgentHandle> {
+  const root = join(dir, "agents", id);
+  const agent: AgentHandle = {
+    id,
+    root,
+    appDir: join(root, "app"),
+    configFile: join(root, "ship.toml"),
+    labels,
+    process: undefined,
+  };
+  await mkdir(agent.appDir, { recursive: true });
+  const v1 = join(dir, "v1");
+  if (!existsSync(v1)) await writeRelease(v1, { version: "1.0.0" });
+  const config = AgentConfig.parse({
+    general: {
+      state_file: join(root, "state", "ship-state.json"),
+      backup_dir: join(root, "state", "backups"),
+      work_dir: join(root, "work"),
+    },
+    sources: { [APP]: { type: "local", app_dir: agent.appDir, path: v1 } },
+  });
+  const summary = await runOnce(config, { force: true, checkOnly: false, log: memoryLogger() });
+  if (summary.exitCode !== 0) throw new Error(`installing v1 on ${id} failed: ${summary.message}`);
+  // The host's own changes an update must keep: a config value and its data.
+  await writeFile(join(agent.appDir, "config.toml"), configToml(`host-${id}`));
+  await mkdir(join(agent.appDir, "data"), { recursive: true });
+  await writeFile(join(agent.appDir, "data", "records.txt"), `records of ${id}\n`);
+  return agent;
+}
+
+/** Builds the release as CI would (tar.gz), uploads it to `hubUrl` and publishes it; the release id. */
+export async function publishRelease(
+  dir: string,
+  hubUrl: string,
+  ci: string,
+  spec: ReleaseSpec,
+): Promise<string> {
+  const releaseDir = join(dir, "releases", spec.version);
+  await writeRelease(releaseDir, spec);
+  const archive = `${releaseDir}.tar.gz`;
+  await createTar({ gzip: true, file: archive, cwd: releaseDir, portable: true }, ["."]);
+  const upload = await fetch(`${hubUrl}/api/v1/artifacts`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${ci}`, "content-type": "application/octet-stream" },
+    body: await readFile(archive),
+  });
+  if (upload.status !== 201) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
+  const { sha256 } = (await upload.json()) as { sha256: string };
+  const response = await fetch(`${hubUrl}/api/v1/releases`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ci}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      app: APP,
+      version: spec.version,
+      manifest: await readFile(join(releaseDir, "update-manifest.yaml"), "utf8"),
+      source: { type: "hub", sha256 },
+    }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`POST /releases: ${response.status} ${text}`);
+  return (JSON.parse(text) as { id: string }).id;
+}
+
 /** Kills the whole process group (the agent's hook children too) and waits for the exit. */
-async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<number | null> {
+export async function stopProcess(
+  child: ChildProcess | undefined,
+  signal: NodeJS.Signals,
+): Promise<number | null> {
   if (child === undefined || child.pid === undefined) return null;
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
   const exited = new Promise<number | null>((ok) => child.once("exit", (code) => ok(code)));
@@ -351,7 +374,7 @@ export async function writeRelease(dir: string, spec: ReleaseSpec): Promise<void
   await chmod(dir, 0o755);
 }
 
-function agentToml(
+export function agentToml(
   agent: AgentHandle,
   hubUrl: string,
   trustKeyFiles: string[] = [],
@@ -382,7 +405,7 @@ function agentToml(
   ].join("\n");
 }
 
-function tomlOf(values: Record<string, number | string>): string {
+export function tomlOf(values: Record<string, number | string>): string {
   return `${Object.entries(values)
     .map(([k, v]) => `${k} = ${typeof v === "string" ? JSON.stringify(v) : v}`)
     .join("\n")}\n`;

@@ -1,26 +1,52 @@
 #!/usr/bin/env node
-// Load generator for hub-bench.mjs, forked with an IPC channel: N real WebSocket connections that
-// behave like ship agents (token at upgrade, hello, report after a deploy). Times are absolute
-// (performance.timeOrigin + now) so the parent can compare them with its own clock.
+// Load generator for the hub and cluster benchmarks and the cluster tests, forked with an IPC
+// channel: N real WebSocket connections that behave like ship agents (token at upgrade, hello,
+// report after a deploy, reports kept in an outbox until acked and resent after a reconnect).
+// Times are absolute (performance.timeOrigin + now) so the parent can compare them with its own.
 //
 // Commands (IPC {cmd, ...}, each answered with {cmd, ...}):
-//   connect {url, agents: [{id, token}], mode: "hub"|"bare", app, inFlight}
-//   await-deploys {count, timeoutMs}  → {arrivals: [ms...], missing}
-//   report {}                         → {sentAt, lastAckAt, acked}
+//   connect {url, agents: [{id, token}], mode: "hub"|"bare", app, inFlight, reconnectUrl?}
+//       reconnectUrl: where an agent whose connection the hub closed connects again (a balancer
+//       in front of several hubs), with a short random backoff as real agents have; without it a
+//       lost connection stays lost.
+//   await-deploys {count, timeoutMs}  → {arrivals: [ms...], missing}   (first deploy per agent and
+//                                       deployment since the last reset-deploys)
+//   reset-deploys {}                  → {}
+//   report {}                         → {sentAt, lastAckAt, acked, ackMs: [ms...], timedOut?}
+//                                       (each agent reports its latest deploy once)
+//   await-back {timeoutMs, minLost}   → {lost, back, lastBackAt, firstLostAt} once ≥ minLost lost
+//                                       connections (default 1) are all open again
+//   status {}                         → {open, lost, reconnects, outbox, sentReports, ackedReports}
 //   close {}
 import WebSocket from "ws";
 
 const SOURCE_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`);
 const clock = () => performance.timeOrigin + performance.now();
+// An agent's reconnect delay: spread over this window so a dead hub's agents do not all knock at
+// once (the agent's own backoff does the same with its jitter).
+const RECONNECT_SPREAD_MS = 1000;
 
-/** @type {{id: string, ws: WebSocket, deploy?: {deploymentId: string, releaseId: string, version: string}}[]} */
+/**
+ * @typedef {{deploymentId: string, releaseId: string, version: string}} DeployInfo
+ * @typedef {{id: string, token: string, url: string, localAddress: string, ws: WebSocket,
+ *   open: boolean, version: string, deploy?: DeployInfo, deployAt?: number, reported?: string,
+ *   outbox: Map<string, {text: string, firstSentAt: number}>, lostAt?: number, backAt?: number}} Conn
+ */
+/** @type {Conn[]} */
 const conns = [];
 let benchApp = "";
+let mode = "hub";
+let reconnectUrl;
+let closing = false;
 const arrivals = [];
 let onArrival = () => {};
 let acks = 0;
 let lastAckAt = 0;
 let onAck = () => {};
+let onBack = () => {};
+let reconnects = 0;
+let sentReports = 0;
+const ackMs = [];
 
 process.on("message", (message) => {
   handle(message).then(
@@ -38,7 +64,16 @@ async function handle(message) {
       return awaitDeploys(message);
     case "report":
       return reportAll();
+    case "reset-deploys":
+      arrivals.length = 0;
+      ackMs.length = 0;
+      return {};
+    case "await-back":
+      return awaitBack(message);
+    case "status":
+      return status();
     case "close":
+      closing = true;
       for (const c of conns) c.ws.terminate();
       setImmediate(() => process.exit(0));
       return {};
@@ -47,68 +82,114 @@ async function handle(message) {
   }
 }
 
-async function connectAll({ url, agents, mode, app, inFlight }) {
+async function connectAll({ url, agents, mode: how, app, inFlight, reconnectUrl: again }) {
   benchApp = app;
+  mode = how;
+  reconnectUrl = again;
   const start = clock();
   let next = 0;
   let failed = 0;
+  let connected = 0;
   // A bounded number of handshakes in flight, like a fleet reconnecting, without overflowing the
   // listen backlog (which would measure SYN retries, not the hub).
   const worker = async () => {
     while (next < agents.length) {
       const index = next++;
       const agent = agents[index];
+      /** @type {Conn} */
+      const conn = {
+        id: agent.id,
+        token: agent.token,
+        url,
+        localAddress: SOURCE_ADDRESSES[(conns.length + index) % SOURCE_ADDRESSES.length],
+        open: false,
+        version: "1.0.0",
+        outbox: new Map(),
+      };
       try {
-        conns.push(
-          await connectOne(url, agent, mode, app, SOURCE_ADDRESSES[index % SOURCE_ADDRESSES.length]),
-        );
+        await open(conn, url);
+        conns.push(conn);
+        connected++;
       } catch {
         failed++;
       }
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
-  return { connectMs: clock() - start, connected: conns.length, failed };
+  return { connectMs: clock() - start, connected, failed };
 }
 
-function connectOne(url, agent, mode, app, localAddress) {
+function open(conn, url) {
   return new Promise((resolve, reject) => {
-    const headers = mode === "hub" ? { authorization: `Bearer ${agent.token}` } : {};
-    const ws = new WebSocket(url, { headers, localAddress, perMessageDeflate: false });
-    const conn = { id: agent.id, ws };
+    const headers = mode === "hub" ? { authorization: `Bearer ${conn.token}` } : {};
+    const ws = new WebSocket(url, { headers, localAddress: conn.localAddress, perMessageDeflate: false });
+    conn.ws = ws;
     ws.once("open", () => {
-      if (mode === "hub")
+      conn.open = true;
+      if (mode === "hub") {
         ws.send(
           JSON.stringify({
             type: "hello",
             v: 1,
-            agentId: agent.id,
-            hostname: agent.id,
+            agentId: conn.id,
+            hostname: conn.id,
             labels: { bench: "yes" },
             agentVersion: "bench",
-            apps: [{ app, version: "1.0.0", state: "succeeded" }],
+            apps: [{ app: benchApp, version: conn.version, state: "succeeded" }],
           }),
         );
+        // As the agent's outbox does: whatever was not acked goes again, under the same id.
+        for (const { text } of conn.outbox.values()) ws.send(text);
+      }
       resolve(conn);
     });
     ws.once("error", reject);
-    ws.on("message", (data) => {
-      const message = JSON.parse(data.toString());
-      if (message.type === "deploy") {
-        conn.deploy = {
-          deploymentId: message.deploymentId,
-          releaseId: message.release.id,
-          version: message.release.version,
-        };
-        arrivals.push(clock());
-        onArrival();
-      } else if (message.type === "ack") {
-        acks++;
-        lastAckAt = clock();
-        onAck();
-      }
+    ws.on("close", () => {
+      const wasOpen = conn.open;
+      conn.open = false;
+      if (closing || !reconnectUrl || conn.ws !== ws) return;
+      if (wasOpen) conn.lostAt ??= clock();
+      conn.backAt = undefined;
+      setTimeout(() => reconnect(conn), 100 + Math.random() * RECONNECT_SPREAD_MS);
     });
+    ws.on("message", (data) => receive(conn, JSON.parse(data.toString())));
   });
+}
+
+function reconnect(conn) {
+  if (closing) return;
+  open(conn, reconnectUrl).then(
+    () => {
+      reconnects++;
+      conn.backAt = clock();
+      onBack();
+    },
+    // A refused connect ends in "close" too, which schedules the next attempt.
+    () => {},
+  );
+}
+
+function receive(conn, message) {
+  if (message.type === "deploy") {
+    // A re-delivery after a reconnect is the same instruction: count the first arrival only.
+    if (conn.deploy?.deploymentId === message.deploymentId) return;
+    conn.deploy = {
+      deploymentId: message.deploymentId,
+      releaseId: message.release.id,
+      version: message.release.version,
+    };
+    conn.deployAt = clock();
+    arrivals.push(conn.deployAt);
+    onArrival();
+  } else if (message.type === "ack") {
+    const sent = conn.outbox.get(message.reportId);
+    if (!sent) return;
+    conn.outbox.delete(message.reportId);
+    acks++;
+    lastAckAt = clock();
+    ackMs.push(lastAckAt - sent.firstSentAt);
+    onAck();
+  }
 }
 
 function awaitDeploys({ count, timeoutMs }) {
@@ -128,35 +209,82 @@ function awaitDeploys({ count, timeoutMs }) {
 
 /** Every agent that got a deploy reports success at once; resolves when the hub acked them all. */
 function reportAll() {
-  const reporting = conns.filter((c) => c.deploy);
-  acks = 0;
+  const reporting = conns.filter((c) => c.deploy && c.reported !== c.deploy.deploymentId);
+  const target = acks + reporting.length;
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ sentAt, lastAckAt, acked: acks, timedOut: true }), 120_000);
-    onAck = () => {
-      if (acks < reporting.length) return;
+    const finish = (timedOut) => {
       clearTimeout(timer);
-      resolve({ sentAt, lastAckAt, acked: acks });
+      onAck = () => {};
+      resolve({ sentAt, lastAckAt, acked: acks, ackMs, ...(timedOut ? { timedOut: true } : {}) });
+    };
+    const timer = setTimeout(() => finish(true), 120_000);
+    onAck = () => {
+      if (acks >= target) finish(false);
     };
     const sentAt = clock();
     for (const c of reporting) {
       const d = c.deploy;
-      c.ws.send(
-        JSON.stringify({
-          type: "report",
-          v: 1,
-          reportId: crypto.randomUUID(),
-          deploymentId: d.deploymentId,
-          app: benchApp,
-          releaseId: d.releaseId,
-          outcome: "succeeded",
-          fromVersion: "1.0.0",
-          toVersion: d.version,
-          steps: [{ name: "apply", ok: true, ms: 12 }],
-        }),
-      );
+      const reportId = crypto.randomUUID();
+      const text = JSON.stringify({
+        type: "report",
+        v: 1,
+        reportId,
+        deploymentId: d.deploymentId,
+        app: benchApp,
+        releaseId: d.releaseId,
+        outcome: "succeeded",
+        fromVersion: c.version,
+        toVersion: d.version,
+        steps: [{ name: "apply", ok: true, ms: 12 }],
+      });
+      c.outbox.set(reportId, { text, firstSentAt: clock() });
+      c.reported = d.deploymentId;
+      c.version = d.version;
+      sentReports++;
+      // A closed connection keeps it in the outbox: the reconnect sends it.
+      if (c.open) c.ws.send(text);
     }
     onAck();
   });
+}
+
+/** Resolves once every agent that lost its connection is connected again. */
+function awaitBack({ timeoutMs, minLost = 1 }) {
+  return new Promise((resolve) => {
+    const summary = () => {
+      const lost = conns.filter((c) => c.lostAt !== undefined);
+      const back = lost.filter((c) => c.open && c.backAt !== undefined);
+      return {
+        lost: lost.length,
+        back: back.length,
+        firstLostAt: Math.min(...lost.map((c) => c.lostAt)),
+        lastBackAt: Math.max(0, ...back.map((c) => c.backAt)),
+      };
+    };
+    const timer = setTimeout(() => {
+      onBack = () => {};
+      resolve({ ...summary(), timedOut: true });
+    }, timeoutMs);
+    onBack = () => {
+      const now = summary();
+      if (now.lost < minLost || now.back < now.lost) return;
+      clearTimeout(timer);
+      onBack = () => {};
+      resolve(now);
+    };
+    onBack();
+  });
+}
+
+function status() {
+  return {
+    open: conns.filter((c) => c.open).length,
+    lost: conns.filter((c) => c.lostAt !== undefined).length,
+    reconnects,
+    outbox: conns.reduce((n, c) => n + c.outbox.size, 0),
+    sentReports,
+    ackedReports: acks,
+  };
 }
 
 process.send({ cmd: "ready" });

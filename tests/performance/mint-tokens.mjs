@@ -1,29 +1,57 @@
 #!/usr/bin/env node
 // Issues the hub bench's tokens in bulk with the hub's own TokenService and store (one transaction,
 // so 10,000 agent tokens cost one commit): one operator token and one agent token per agent id.
-//   node tests/performance/mint-tokens.mjs <data-dir> <agent-count> <out.json>
+//   node tests/performance/mint-tokens.mjs <data-dir> <agent-count> <out.json> [postgres-url [prefix]]
+// With SHIP_HUB_SECRET set they are signed with it (a cluster's shared secret). With a PostgreSQL
+// URL (a migrated cluster database) the token rows are then copied there, in one statement per
+// 1,000 rows, so every hub of the cluster accepts them. Agent ids are <prefix>-00000 … (prefix
+// default bench; "-" as postgres-url means none).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import Database from "better-sqlite3";
+import postgres from "postgres";
 import { dist } from "./bench-support.mjs";
 
-const [dataDir, countArg, outFile] = process.argv.slice(2);
+const [dataDir, countArg, outFile, postgresArg, prefix = "bench"] = process.argv.slice(2);
+const postgresUrl = postgresArg === "-" ? undefined : postgresArg;
 if (!dataDir || !countArg || !outFile)
-  throw new Error("usage: mint-tokens.mjs <data-dir> <count> <out.json>");
+  throw new Error("usage: mint-tokens.mjs <data-dir> <count> <out.json> [postgres-url]");
 const { openHubState } = await import(pathToFileURL(join(dist, "hub/server.js")).href);
 const { TokenService } = await import(pathToFileURL(join(dist, "hub/auth/tokens.js")).href);
 
-const { store, secret } = await openHubState({ dataDir });
+const envSecret = process.env.SHIP_HUB_SECRET;
+const { store, secret } = await openHubState({ dataDir, ...(envSecret ? { envSecret } : {}) });
 const tokens = new TokenService(secret, store);
 const ttlSeconds = 24 * 3600;
 const out = store.transaction(() => {
   const operator = tokens.issue({ role: "operator", name: "bench", ttlSeconds }).token;
   const agents = [];
   for (let i = 0; i < Number(countArg); i++) {
-    const id = `bench-${String(i).padStart(5, "0")}`;
+    const id = `${prefix}-${String(i).padStart(5, "0")}`;
     agents.push({ id, token: tokens.issue({ role: "agent", agentId: id, ttlSeconds }).token });
   }
   return { operator, agents };
 });
 store.close();
+if (postgresUrl) await copyTokens(join(dataDir, "hub.db"), postgresUrl);
 writeFileSync(outFile, JSON.stringify(out));
+
+/** The tokens table is the same column for column in both stores (hub/store/postgres-migrations.ts). */
+async function copyTokens(sqliteFile, url) {
+  const db = new Database(sqliteFile, { readonly: true });
+  const rows = db.prepare("SELECT * FROM tokens").all();
+  db.close();
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    for (let i = 0; i < rows.length; i += 1000) {
+      const chunk = JSON.stringify(rows.slice(i, i + 1000));
+      await sql`INSERT INTO tokens (jti, role, name, agent_id, created, expires, revoked, renewed_from)
+        SELECT jti, role, name, agent_id, created, expires, revoked, renewed_from
+        FROM json_to_recordset(${chunk}::json) AS t(jti text, role text, name text, agent_id text,
+          created bigint, expires bigint, revoked bigint, renewed_from text)`;
+    }
+  } finally {
+    await sql.end();
+  }
+}

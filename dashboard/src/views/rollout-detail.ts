@@ -1,11 +1,11 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { when } from "../format.js";
-import type { RolloutDetail, WaveSpec } from "../types.js";
+import type { RolloutAction, RolloutDetail, WaveSpec } from "../types.js";
 import type { View } from "./view.js";
-import { restoredCount, waveProgress } from "./wave-progress.js";
+import { waveProgress } from "./wave-progress.js";
 
-type Action = "advance" | "pause" | "resume" | "abort" | "abort-rollback";
+type Action = RolloutAction;
 
 const questions: Record<Action, string> = {
   advance: "Start the next wave now? Its agents begin updating at once.",
@@ -82,12 +82,10 @@ export function rolloutDetailView(id: string): View {
 
   function show(r: RolloutDetail): void {
     heading.textContent = `Rollout of ${r.release.app} ${r.release.version}`;
-    const active = r.state === "running" || r.state === "paused" || r.state === "pending";
-    buttons.advance.disabled = r.state !== "running" || r.currentWave >= r.waves.length - 1;
-    buttons.pause.disabled = r.state !== "running";
-    buttons.resume.disabled = r.state !== "paused";
-    buttons.abort.disabled = !active;
-    buttons["abort-rollback"].disabled = !active;
+    // The hub says which actions its state machine allows now; the last wave cannot advance.
+    for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][])
+      button.disabled = !r.actions.includes(action);
+    if (r.currentWave >= r.waves.length - 1) buttons.advance.disabled = true;
     fill(
       facts,
       h(
@@ -155,7 +153,7 @@ export function rolloutDetailView(id: string): View {
             `${w.index + 1}. ${w.name} `,
             h("span", { class: "sub" }, `(${w.status}; ${waveRule(r.spec.waves[w.index])})`),
           ),
-          waveProgress(w.counts, restoredCount(w.agents)),
+          waveProgress(w.progress, w.restored),
           details,
         );
       }),

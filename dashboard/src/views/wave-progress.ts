@@ -1,18 +1,18 @@
 import { h } from "../dom.js";
 
-/** The five groups an operator reads a wave by; each deployment state falls in exactly one. */
-export const groups = [
-  { key: "succeeded", label: "succeeded", mark: "✓", states: ["succeeded"] },
-  { key: "failed", label: "failed", mark: "✗", states: ["failed", "timed_out"] },
-  { key: "rolled-back", label: "rolled back", mark: "↺", states: ["rolled_back"] },
-  {
-    key: "in-progress",
-    label: "in progress",
-    mark: "⟳",
-    states: ["sent", "in_progress", "rollback_pending"],
-  },
-  { key: "pending", label: "pending", mark: "…", states: ["pending"] },
-] as const;
+import type { ProgressGroup } from "../types.js";
+
+/**
+ * The five groups an operator reads a wave by, in the bar's order. Which deployment state falls in
+ * which group is the hub's state machine table (hub/rollouts/states.ts); the API sends the counts.
+ */
+export const groups: readonly { key: ProgressGroup; label: string; mark: string }[] = [
+  { key: "succeeded", label: "succeeded", mark: "✓" },
+  { key: "failed", label: "failed", mark: "✗" },
+  { key: "rolled-back", label: "rolled back", mark: "↺" },
+  { key: "in-progress", label: "in progress", mark: "⟳" },
+  { key: "pending", label: "pending", mark: "…" },
+];
 
 /**
  * `restored`: failed updates whose host put the previous version back by itself. They stay counted
@@ -20,11 +20,11 @@ export const groups = [
  * back" tells the truth; `bar` is the width each group takes in the bar (no agent twice).
  */
 export function groupCounts(
-  counts: Record<string, number>,
+  progress: Record<ProgressGroup, number>,
   restored = 0,
-): { key: string; label: string; mark: string; n: number; bar: number }[] {
+): { key: ProgressGroup; label: string; mark: string; n: number; bar: number }[] {
   return groups.map((g) => {
-    const n = g.states.reduce((sum, s) => sum + (counts[s] ?? 0), 0);
+    const n = progress[g.key] ?? 0;
     return {
       key: g.key,
       label: g.label,
@@ -35,13 +35,8 @@ export function groupCounts(
   });
 }
 
-/** Failed deployments whose agent reported that it rolled back (its error says so). */
-export function restoredCount(agents: readonly { state: string; error: string | null }[]): number {
-  return agents.filter((a) => a.state === "failed" && a.error?.startsWith("rolled back")).length;
-}
-
-export function countsText(counts: Record<string, number>, restored = 0): string {
-  const parts = groupCounts(counts, restored).filter((g) => g.n > 0);
+export function countsText(progress: Record<ProgressGroup, number>, restored = 0): string {
+  const parts = groupCounts(progress, restored).filter((g) => g.n > 0);
   return parts.length === 0 ? "no agents" : parts.map((g) => `${g.mark} ${g.n} ${g.label}`).join(" · ");
 }
 
@@ -49,8 +44,8 @@ export function countsText(counts: Record<string, number>, restored = 0): string
  * A stacked bar with the counts written beside it: colour, a pattern and a symbol per group,
  * so it reads without colour too. Widths go through the CSSOM, which the CSP permits.
  */
-export function waveProgress(counts: Record<string, number>, restored = 0): HTMLElement {
-  const parts = groupCounts(counts, restored);
+export function waveProgress(progress: Record<ProgressGroup, number>, restored = 0): HTMLElement {
+  const parts = groupCounts(progress, restored);
   const total = parts.reduce((sum, g) => sum + g.bar, 0);
   const done = parts
     .filter((g) => g.key !== "pending" && g.key !== "in-progress")
@@ -61,7 +56,7 @@ export function waveProgress(counts: Record<string, number>, restored = 0): HTML
     "aria-valuemin": 0,
     "aria-valuemax": total,
     "aria-valuenow": done,
-    "aria-valuetext": countsText(counts, restored),
+    "aria-valuetext": countsText(progress, restored),
   });
   for (const g of parts) {
     if (g.bar === 0) continue;

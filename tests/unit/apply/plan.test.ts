@@ -95,6 +95,24 @@ describe("planUpdate", () => {
     });
   });
 
+  it("does not trust the index for a file whose ctime moved, even with size, mtime and inode unchanged", () => {
+    // An edit in place followed by `touch -r`: only the inode change time gives it away.
+    const scan = app({ "edited.txt": stat({ ctimeMs: 5000 }), "same.txt": stat({ ctimeMs: 5000 }) });
+    const index = indexOf(scan, { "edited.txt": "E", "same.txt": "S" });
+    for (const entry of Object.values(index.files)) entry.ctimeMs = 5000;
+    const edited = scan.files.get("edited.txt");
+    if (edited) edited.ctimeMs = 6000;
+    const input = {
+      manifest: manifest(),
+      release: release({ "edited.txt": "E", "same.txt": "S" }),
+      app: scan,
+      index,
+    };
+    expect(filesToHash(input)).toEqual(["edited.txt"]);
+    const plan = planUpdate({ ...input, appHashes: new Map([["edited.txt", "EDITED"]]) });
+    expect(kinds(plan.steps)).toEqual({ "edited.txt": "replace", "same.txt": "keep" });
+  });
+
   it("replaces a file whose mode changed even when its bytes did not", () => {
     const scan = app({ "run.sh": stat({ mode: 0o644 }) });
     const rel = release({ "run.sh": "R" });

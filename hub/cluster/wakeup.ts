@@ -1,0 +1,175 @@
+/**
+ * Fan-out across hubs that share one PostgreSQL (docs/cluster.md). The database is the truth; a
+ * NOTIFY on `ship_rollout` only says "rollout X changed, look now". The notification is raised by
+ * a trigger on the rollouts table (PostgreSQL migration 4), so it is sent inside the transaction
+ * that changed the rollout and delivered only if that transaction commits, and a report never
+ * raises one (reports do not touch the rollout row).
+ *
+ * Each hub listens here and, on a wake-up, delivers the due pending deployments of that rollout to
+ * its own connected agents and wakes its dashboard event stream. A notification can be missed (the
+ * listening connection was down, the hub was busy); that costs latency, not correctness: a full
+ * resync runs every `resyncMs` and after every (re)connect of the listener, and an agent's hello
+ * re-delivers what it is due.
+ */
+import postgres from "postgres";
+import type { Logger } from "../../shared/log.js";
+
+/** The channel the rollouts trigger notifies; the payload is the rollout id. */
+export const ROLLOUT_CHANNEL = "ship_rollout";
+/** Often enough that a missed wake-up costs seconds, rarely enough to be no load (one query). */
+export const DEFAULT_RESYNC_MS = 3000;
+/** application_name of the listening connection. */
+export const WAKEUP_APPLICATION_NAME = "ship-hub wake-up";
+
+/** What a wake-up does on this hub. */
+export interface WakeupTargets {
+  /**
+   * Sends the due `pending` deployments of this hub's own connected agents: of one rollout, or of
+   * every rollout when `rolloutId` is undefined (the resync). Must be safe to call at any time and
+   * concurrently with itself on other hubs (markDeploymentsSent decides which hub sends a row).
+   */
+  deliverPending(rolloutId?: string): Promise<unknown>;
+  /** Makes the dashboard event stream read new events now instead of at its next poll. */
+  wakeEvents(): void;
+}
+
+export interface ClusterWakeupOptions {
+  /** The cluster's database; the listener holds one connection of its own. */
+  url: string;
+  log: Logger;
+  resyncMs?: number;
+}
+
+export interface ClusterWakeup {
+  /** Deliveries and resyncs run so far; tests read them to see a wake-up happened. */
+  readonly stats: Readonly<{ wakeups: number; resyncs: number; listens: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts listening; resolves once LISTEN succeeded the first time (it rejects when the database
+ * cannot be reached at start, which should stop the hub from starting). Afterwards the driver
+ * reconnects and re-listens by itself; every re-listen triggers a resync.
+ */
+export async function startClusterWakeup(
+  options: ClusterWakeupOptions,
+  targets: WakeupTargets,
+): Promise<ClusterWakeup> {
+  // A pool of its own: sql.listen then owns a dedicated connection that idles forever and is
+  // re-opened on loss, and closing it cannot touch the store's pool.
+  const sql = postgres(options.url, {
+    max: 1,
+    onnotice: () => {},
+    // Names the connection in pg_stat_activity, so an operator sees which one is each hub's listener.
+    connection: { application_name: WAKEUP_APPLICATION_NAME },
+  });
+  const queue = new WakeupQueue(targets, options.log);
+  let first = true;
+  try {
+    await sql.listen(
+      ROLLOUT_CHANNEL,
+      (payload) => queue.rollout(payload),
+      () => {
+        queue.stats.listens++;
+        // Not the first LISTEN: the connection was lost and notifications may have gone by.
+        if (!first) {
+          options.log.info("cluster wake-up listener reconnected; resyncing");
+          queue.resync();
+        }
+        first = false;
+      },
+    );
+  } catch (error) {
+    await sql.end({ timeout: 1 });
+    throw error;
+  }
+  const resync = setInterval(() => queue.resync(), options.resyncMs ?? DEFAULT_RESYNC_MS);
+  resync.unref();
+  return {
+    stats: queue.stats,
+    async close() {
+      clearInterval(resync);
+      queue.stop();
+      await sql.end({ timeout: 1 });
+      await queue.idle();
+    },
+  };
+}
+
+/**
+ * Coalesces wake-ups: while a delivery runs, further notifications for the same rollout collapse
+ * into one more run after it (a burst of N commits costs at most two deliveries, not N), and a
+ * pending resync covers every rollout, so single ones queued behind it are dropped. One delivery
+ * at a time per hub keeps a burst from opening many transactions at once.
+ */
+class WakeupQueue {
+  readonly stats = { wakeups: 0, resyncs: 0, listens: 0 };
+  private readonly rollouts = new Set<string>();
+  private resyncDue = false;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly targets: WakeupTargets,
+    private readonly log: Logger,
+  ) {}
+
+  rollout(id: string): void {
+    // Payloads come from our own trigger, but a NOTIFY can be sent by anyone with a connection.
+    if (id.length === 0 || id.length > 200) return;
+    this.rollouts.add(id);
+    this.kick();
+  }
+
+  resync(): void {
+    this.resyncDue = true;
+    this.kick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  idle(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  private kick(): void {
+    if (this.stopped || this.running) return;
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.stopped) {
+      if (this.resyncDue) {
+        this.resyncDue = false;
+        this.rollouts.clear();
+        this.stats.resyncs++;
+        await this.run(undefined);
+        continue;
+      }
+      const [next] = this.rollouts;
+      if (next === undefined) return;
+      this.rollouts.delete(next);
+      this.stats.wakeups++;
+      // The dashboard first: it only reads, and an operator watching should see the change even
+      // if this hub has nothing to deliver.
+      this.targets.wakeEvents();
+      await this.run(next);
+    }
+  }
+
+  private async run(rolloutId: string | undefined): Promise<void> {
+    try {
+      await this.targets.deliverPending(rolloutId);
+    } catch (error) {
+      // The next resync tries again; a failing database is logged by whoever else uses it too.
+      this.log.warn("delivering pending deployments failed", {
+        rollout: rolloutId ?? "(resync)",
+        error: String(error),
+      });
+    }
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The rollout state machine in one place: the rollout and deployment states, ONE transition table
+ * per machine ((from state, event) → to state), and every group the hub needs, derived from the
+ * tables. The engine, the agent channel, the accounting, the views, the API (its 409s), the CLI
+ * and, through the API's `final`/`actions`/`progress` fields, the dashboard read this file;
+ * nothing else spells a state's name. A new state or event is added here and nowhere else; a
+ * misspelt one does not compile.
+ *
+ * `pending` is not a rollout state: the SQL schema's CHECK (and PostgreSQL's one-active-rollout
+ * index) still list it, but no code ever wrote it — `create` starts a rollout running — and a
+ * state nothing reaches would only widen every check.
+ */
+import type { ReportOutcome } from "../../shared/protocol/messages.js";
+
+export const rolloutStates = ["running", "paused", "completed", "aborted", "failed"] as const;
+export type RolloutState = (typeof rolloutStates)[number];
+
+export const deploymentStates = [
+  "pending",
+  "sent",
+  "in_progress",
+  "succeeded",
+  "failed",
+  "rolled_back",
+  "rollback_pending",
+  "timed_out",
+] as const;
+export type DeploymentState = (typeof deploymentStates)[number];
+
+/**
+ * What an operator may ask of a rollout (`POST /rollouts/:id/<action>`; `abort-rollback` is
+ * `abort` with `{"rollback": true}`). The dashboard's buttons carry the same names.
+ */
+export const rolloutActions = ["advance", "pause", "resume", "abort", "abort-rollback"] as const;
+export type RolloutAction = (typeof rolloutActions)[number];
+
+/** The engine's own decisions, on a report batch or a tick. */
+export type RolloutDecision =
+  | "auto-advance"
+  | "halt" // failure threshold crossed, no autoRollback: an operator decides
+  | "halt-rollback" // failure threshold crossed with autoRollback
+  | "complete"; // the last wave finished
+export type RolloutEvent = RolloutAction | RolloutDecision;
+
+export type DeploymentEvent =
+  | "send" // the instruction is handed to the agent's socket
+  | "progress" // the agent reports a step (on in_progress: only a sign of life)
+  | "report-succeeded"
+  | "report-failed"
+  | "offline-timeout" // the agent stayed offline past offline_timeout during its wave
+  | "progress-timeout" // sent or in progress, no progress or report past progress_timeout
+  | "rollback" // abort with rollback, or auto-rollback: back to the previous release
+  | "rollback-succeeded"
+  | "rollback-failed";
+
+type Table<S extends string, E extends string> = { readonly [K in S]: { readonly [V in E]?: S } };
+
+/** A rollout is created `running` in wave 0 (one active rollout per app). */
+export const ROLLOUT_START = "running" satisfies RolloutState;
+
+/**
+ * Abort (without rollback) ends an active rollout only: aborting a finished one would rewrite its
+ * outcome for nothing, so it is a 409 naming the state. Abort WITH rollback is also how an
+ * operator takes back a release that turned out bad after it completed (or after an abort without
+ * rollback), so it stays open on `completed` and `aborted`; on `failed` the hub already sent the
+ * rollback when it halted, and the state says so.
+ */
+export const rolloutTransitions = {
+  running: {
+    advance: "running",
+    "auto-advance": "running",
+    pause: "paused",
+    halt: "paused",
+    "halt-rollback": "failed",
+    complete: "completed",
+    abort: "aborted",
+    "abort-rollback": "aborted",
+  },
+  paused: { resume: "running", abort: "aborted", "abort-rollback": "aborted" },
+  completed: { "abort-rollback": "aborted" },
+  aborted: { "abort-rollback": "aborted" },
+  failed: {},
+} as const satisfies Table<RolloutState, RolloutEvent>;
+
+/** A deployment is planned `pending`, or `succeeded` when its agent already runs the release. */
+export const DEPLOYMENT_PLANNED = {
+  toInstall: "pending",
+  alreadyThere: "succeeded",
+} as const satisfies Record<string, DeploymentState>;
+
+// A late update report counts in every state it can describe (a timed-out agent that finishes
+// after all still succeeded), but never undoes a rollback instruction or its result.
+const UPDATE_REPORTED = { "report-succeeded": "succeeded", "report-failed": "failed" } as const;
+
+export const deploymentTransitions = {
+  pending: {
+    send: "sent",
+    progress: "in_progress",
+    ...UPDATE_REPORTED,
+    "offline-timeout": "timed_out",
+  },
+  sent: {
+    progress: "in_progress",
+    ...UPDATE_REPORTED,
+    "offline-timeout": "timed_out",
+    "progress-timeout": "timed_out",
+    rollback: "rollback_pending",
+  },
+  in_progress: {
+    progress: "in_progress",
+    ...UPDATE_REPORTED,
+    "offline-timeout": "timed_out",
+    "progress-timeout": "timed_out",
+    rollback: "rollback_pending",
+  },
+  succeeded: { ...UPDATE_REPORTED, rollback: "rollback_pending" },
+  failed: { ...UPDATE_REPORTED },
+  timed_out: { ...UPDATE_REPORTED },
+  rollback_pending: { "rollback-succeeded": "rolled_back", "rollback-failed": "failed" },
+  rolled_back: {},
+} as const satisfies Table<DeploymentState, DeploymentEvent>;
+
+/** Which event an agent's report is, by its outcome: for the update, and for a rollback instruction. */
+export const UPDATE_REPORT_EVENT = {
+  succeeded: "report-succeeded",
+  failed: "report-failed",
+  rolled_back: "report-failed",
+  restore_failed: "report-failed",
+  skipped: "report-failed",
+} as const satisfies Record<ReportOutcome, DeploymentEvent>;
+// A skipped rollback means the agent already runs the previous release: it is back.
+export const ROLLBACK_REPORT_EVENT = {
+  succeeded: "rollback-succeeded",
+  skipped: "rollback-succeeded",
+  failed: "rollback-failed",
+  rolled_back: "rollback-failed",
+  restore_failed: "rollback-failed",
+} as const satisfies Record<ReportOutcome, DeploymentEvent>;
+
+/** The state `event` moves a rollout in `from` to, or undefined when the table has no such move. */
+export function nextRolloutState(from: RolloutState, event: RolloutEvent): RolloutState | undefined {
+  const row: { readonly [E in RolloutEvent]?: RolloutState } = rolloutTransitions[from];
+  return row[event];
+}
+
+export function nextDeploymentState(
+  from: DeploymentState,
+  event: DeploymentEvent,
+): DeploymentState | undefined {
+  const row: { readonly [E in DeploymentEvent]?: DeploymentState } = deploymentTransitions[from];
+  return row[event];
+}
+
+/**
+ * The move the engine is about to write, for a state it already checked: a move the table lacks
+ * is a bug in the hub, not a request to refuse, so it throws instead of writing an illegal state.
+ */
+export function rolloutStep(from: RolloutState, event: RolloutEvent): RolloutState {
+  const to = nextRolloutState(from, event);
+  if (to === undefined) throw new Error(`rollout state machine: no "${event}" from ${from}`);
+  return to;
+}
+
+export function deploymentStep(from: DeploymentState, event: DeploymentEvent): DeploymentState {
+  const to = nextDeploymentState(from, event);
+  if (to === undefined) throw new Error(`deployment state machine: no "${event}" from ${from}`);
+  return to;
+}
+
+function rolloutStatesWith(event: RolloutEvent): readonly RolloutState[] {
+  return rolloutStates.filter((s) => nextRolloutState(s, event) !== undefined);
+}
+
+function deploymentStatesWith(event: DeploymentEvent): readonly DeploymentState[] {
+  return deploymentStates.filter((s) => nextDeploymentState(s, event) !== undefined);
+}
+
+/** Active: the rollout still delivers and can be aborted; one per app at a time. */
+export const ACTIVE_ROLLOUT_STATES = rolloutStatesWith("abort");
+/** Final: nothing more is delivered; `rollout show --watch` stops here. */
+export const FINAL_ROLLOUT_STATES = rolloutStates.filter((s) => !ACTIVE_ROLLOUT_STATES.includes(s));
+/** Running: the engine evaluates it every tick and its due agents get the update. */
+export const RUNNING_ROLLOUT_STATES = rolloutStatesWith("complete");
+
+/** Where the last wave finishing leads: the one final state that is a success (exit 0 of --watch). */
+export function isCompletedRollout(state: RolloutState): boolean {
+  return rolloutStates.some((from) => nextRolloutState(from, "complete") === state);
+}
+
+export function isFinalRollout(state: RolloutState): boolean {
+  return FINAL_ROLLOUT_STATES.includes(state);
+}
+
+export function isRunningRollout(state: RolloutState): boolean {
+  return RUNNING_ROLLOUT_STATES.includes(state);
+}
+
+/** The operator's actions the table allows from `state` (what the dashboard enables). */
+export function allowedRolloutActions(state: RolloutState): RolloutAction[] {
+  return rolloutActions.filter((a) => nextRolloutState(state, a) !== undefined);
+}
+
+/** "a", "a or b", "a, b or c". */
+function orList(words: readonly string[]): string {
+  return words.length <= 1 ? words.join("") : `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
+}
+
+const ACTION_WORDS: Record<RolloutAction, string> = {
+  advance: "advance",
+  pause: "pause",
+  resume: "resume",
+  abort: "abort",
+  "abort-rollback": "abort with rollback",
+};
+
+/**
+ * Why `action` is refused on a rollout in `state`, for a 409: the state, which states the action
+ * applies to, and what is allowed now. Undefined when the table allows it.
+ */
+export function rolloutRefusal(id: string, state: RolloutState, action: RolloutAction): string | undefined {
+  if (nextRolloutState(state, action) !== undefined) return undefined;
+  const from = rolloutStates.filter((s) => nextRolloutState(s, action) !== undefined);
+  const allowed = allowedRolloutActions(state).map((a) => ACTION_WORDS[a]);
+  return (
+    `rollout ${id} is ${state}: ${ACTION_WORDS[action]} applies to a ${orList(from)} rollout; ` +
+    (allowed.length === 0 ? `a ${state} rollout allows no action` : `allowed now: ${allowed.join(", ")}`)
+  );
+}
+
+/** Waiting for its agent to install: (re)sent when its wave is due, timed out when the agent stays away. */
+export const DELIVERABLE_DEPLOYMENT_STATES = deploymentStatesWith("offline-timeout");
+/** Never handed to the agent: it has not been told of the release (nor may fetch its artifact). */
+export const UNSENT_DEPLOYMENT_STATES = deploymentStatesWith("send");
+/** Sent and not heard from: what the progress timeout watches. */
+export const STALLED_DEPLOYMENT_STATES = deploymentStatesWith("progress-timeout");
+/** Touched by this rollout's release: what a rollback sends back. */
+export const ROLLBACK_FROM_STATES = deploymentStatesWith("rollback");
+/** A rollback instruction the agent has not answered: sent whatever the rollout's state. */
+export const ROLLBACK_DELIVERABLE_STATES = deploymentStatesWith("rollback-succeeded");
+/** Where the agent owes nothing more. */
+export const FINISHED_DEPLOYMENT_STATES = deploymentStates.filter(
+  (s) => !DELIVERABLE_DEPLOYMENT_STATES.includes(s) && !ROLLBACK_DELIVERABLE_STATES.includes(s),
+);
+/** Counted against the failure threshold: where a failed report or a timeout leads. */
+export const FAILED_DEPLOYMENT_STATES = deploymentStates.filter((s) =>
+  (["report-failed", "offline-timeout", "progress-timeout", "rollback-failed"] as const).some((e) =>
+    deploymentStates.some((from) => nextDeploymentState(from, e) === s),
+  ),
+);
+export const SUCCEEDED_DEPLOYMENT_STATES = deploymentStates.filter((s) =>
+  deploymentStates.some((from) => nextDeploymentState(from, "report-succeeded") === s),
+);
+
+export function isDeliverable(state: DeploymentState): boolean {
+  return DELIVERABLE_DEPLOYMENT_STATES.includes(state);
+}
+export function isRollbackDeliverable(state: DeploymentState): boolean {
+  return ROLLBACK_DELIVERABLE_STATES.includes(state);
+}
+
+/**
+ * How an operator reads a wave (the dashboard's bar and the rollout list): each deployment state
+ * in exactly one group. The API sends these counts, so the dashboard names no state itself.
+ */
+export const progressGroups = ["succeeded", "failed", "rolled-back", "in-progress", "pending"] as const;
+export type ProgressGroup = (typeof progressGroups)[number];
+export const PROGRESS_GROUP = {
+  pending: "pending",
+  sent: "in-progress",
+  in_progress: "in-progress",
+  rollback_pending: "in-progress",
+  succeeded: "succeeded",
+  failed: "failed",
+  timed_out: "failed",
+  rolled_back: "rolled-back",
+} as const satisfies Record<DeploymentState, ProgressGroup>;

@@ -1,0 +1,167 @@
+/**
+ * The cross-hub wake-up against a real PostgreSQL: changes committed on another connection (as
+ * another hub would) wake delivery for that rollout, a rolled-back or report-level change does
+ * not, a burst collapses, and the listener survives its backend being terminated (then resyncs).
+ */
+import postgres from "postgres";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  type ClusterWakeup,
+  startClusterWakeup,
+  WAKEUP_APPLICATION_NAME,
+} from "../../../hub/cluster/wakeup.js";
+import type { PostgresStore } from "../../../hub/store/postgres-store.js";
+import { openPostgresStore } from "../../../hub/store/postgres-store.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
+import { gate, release, rollout, sleep } from "../hub/store-contract/subjects.js";
+
+const available = hasPostgres();
+
+/** What the wake-up asked this "hub" to do, in order. */
+interface Recorder {
+  deliveries: (string | undefined)[];
+  wakes: number;
+  block?: Promise<void>;
+}
+
+async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)", () => {
+  let server: PostgresServer;
+  let url: string;
+  let store: PostgresStore;
+  let admin: postgres.Sql;
+  let wakeup: ClusterWakeup | undefined;
+  let seen: Recorder;
+  const lines: { level: string; msg: string }[] = [];
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    url = await server.createDatabase();
+    store = await openPostgresStore(url);
+    admin = postgres(url, { max: 1, onnotice: () => {} });
+    await store.insertRelease(release("r1"));
+  });
+  afterAll(async () => {
+    await store?.close();
+    await admin?.end();
+    await server?.stop();
+  });
+  beforeEach(() => {
+    seen = { deliveries: [], wakes: 0 };
+  });
+  afterEach(async () => {
+    await wakeup?.close();
+    wakeup = undefined;
+    await admin`DELETE FROM rollouts`;
+  });
+
+  const start = async (resyncMs = 600_000) => {
+    wakeup = await startClusterWakeup(
+      { url, log: memoryLogger(lines), resyncMs },
+      {
+        async deliverPending(id) {
+          seen.deliveries.push(id);
+          await seen.block;
+        },
+        wakeEvents() {
+          seen.wakes++;
+        },
+      },
+    );
+    return wakeup;
+  };
+  const deliveriesOf = (id: string | undefined) => seen.deliveries.filter((d) => d === id).length;
+
+  it("wakes delivery of a rollout created or advanced by another connection, only once it commits", async () => {
+    await start();
+    let insideTx = -1;
+    await store.tx(async (t) => {
+      await t.insertRollout(rollout("ro1", "r1"));
+      // A notification would have arrived by now if it were sent before commit.
+      await sleep(400);
+      insideTx = seen.deliveries.length;
+    });
+    expect(insideTx).toBe(0);
+    await eventually(() => deliveriesOf("ro1") === 1, "the wake-up for the created rollout");
+    expect(seen.wakes).toBe(1);
+
+    await store.updateRollout("ro1", { currentWave: 1, waveStartedAt: 20, updated: 20 });
+    await eventually(() => deliveriesOf("ro1") === 2, "the wake-up for the advanced wave");
+    for (const state of ["paused", "running", "aborted"] as const) {
+      const before = deliveriesOf("ro1");
+      await store.updateRollout("ro1", { state, updated: 30 });
+      await eventually(() => deliveriesOf("ro1") === before + 1, `the wake-up for ${state}`);
+    }
+    expect(seen.deliveries.every((d) => d === "ro1")).toBe(true);
+  });
+
+  it("stays quiet for a rolled-back change and for a change that is not rollout-level", async () => {
+    await store.insertRollout(rollout("ro2", "r1"));
+    await start();
+    await expect(
+      store.tx(async (t) => {
+        await t.updateRollout("ro2", { state: "paused", updated: 40 });
+        throw new Error("changed my mind");
+      }),
+    ).rejects.toThrow("changed my mind");
+    // Only the timestamp: what a report-level write would look like if one touched the row.
+    await store.updateRollout("ro2", { updated: 50 });
+    // A real wake-up after both proves the listener was live all along.
+    await admin`SELECT pg_notify('ship_rollout', 'marker')`;
+    await eventually(() => deliveriesOf("marker") === 1, "the marker");
+    expect(seen.deliveries).toEqual(["marker"]);
+  });
+
+  it("folds a burst of wake-ups for one rollout into at most one more delivery", async () => {
+    await start();
+    const hold = gate();
+    seen.block = hold.wait;
+    await admin`SELECT pg_notify('ship_rollout', 'ro3')`;
+    await eventually(() => deliveriesOf("ro3") === 1, "the first delivery");
+    for (let i = 0; i < 20; i++) await admin`SELECT pg_notify('ship_rollout', 'ro3')`;
+    await admin`SELECT pg_notify('ship_rollout', 'ro4')`;
+    await sleep(300);
+    seen.block = undefined;
+    hold.open();
+    await eventually(() => deliveriesOf("ro4") === 1, "the other rollout's delivery");
+    expect(deliveriesOf("ro3")).toBe(2);
+  });
+
+  it("resyncs every resyncMs, and a failing delivery does not stop the next one", async () => {
+    let calls = 0;
+    wakeup = await startClusterWakeup(
+      { url, log: memoryLogger(lines), resyncMs: 150 },
+      {
+        async deliverPending(id) {
+          calls++;
+          seen.deliveries.push(id);
+          if (calls === 1) throw new Error("database hiccup");
+        },
+        wakeEvents() {},
+      },
+    );
+    await eventually(() => deliveriesOf(undefined) >= 3, "three resyncs");
+    expect(lines.some((l) => l.level === "warn" && l.msg.includes("failed"))).toBe(true);
+  });
+
+  it("listens again after its backend is terminated, and resyncs for what it may have missed", async () => {
+    const running = await start();
+    const terminated = await admin`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+      WHERE application_name = ${WAKEUP_APPLICATION_NAME} AND datname = current_database()`;
+    expect(terminated.length).toBe(1);
+    // Sent while the listener is gone: lost to it, which the resync on re-listen makes up for.
+    await admin`SELECT pg_notify('ship_rollout', 'lost')`;
+    await eventually(() => running.stats.listens === 2, "the listener's second LISTEN");
+    await eventually(() => deliveriesOf(undefined) === 1, "the resync after reconnecting");
+    await admin`SELECT pg_notify('ship_rollout', 'after')`;
+    await eventually(() => deliveriesOf("after") === 1, "a wake-up on the new connection");
+  });
+});

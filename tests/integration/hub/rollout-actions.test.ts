@@ -1,0 +1,162 @@
+/**
+ * Operator actions through the real hub HTTP API against the state machine's table
+ * (hub/rollouts/states.ts): an action the table does not allow from the rollout's state is a 409
+ * naming that state and what is allowed now, and changes nothing; the view says which actions
+ * are allowed and whether the rollout is final.
+ */
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Deploy } from "../../../shared/protocol/messages.js";
+import { isType, manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
+
+let t: TestHub;
+beforeEach(async () => {
+  t = await startTestHub();
+});
+afterEach(async () => {
+  await t.stop();
+});
+
+interface View {
+  state: string;
+  final: boolean;
+  actions: string[];
+  currentWave: number;
+  error?: string;
+}
+
+async function publish(version: string): Promise<string> {
+  const res = await t.api<{ id: string }>("POST", "/api/v1/releases", {
+    token: t.ci,
+    body: {
+      app: "web",
+      version,
+      manifest: manifestText(version),
+      source: { type: "git", commit: "abcdef1" },
+    },
+  });
+  expect(res.status).toBe(201);
+  return res.body.id;
+}
+
+async function report(agent: TestAgent, deploy: Deploy, outcome: "succeeded" | "failed") {
+  const reportId = randomUUID();
+  agent.send({
+    type: "report",
+    reportId,
+    deploymentId: deploy.deploymentId,
+    app: "web",
+    releaseId: deploy.release.id,
+    outcome,
+    fromVersion: "1.0.0",
+    toVersion: deploy.release.version,
+    steps: [],
+    ...(outcome === "failed" ? { error: "test step failed" } : {}),
+  });
+  await agent.next(
+    (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+  );
+}
+
+const path = (id: string, action = "") => `/api/v1/rollouts/${id}${action ? `/${action}` : ""}`;
+const act = (id: string, action: string, body: unknown = {}) =>
+  t.api<View>("POST", path(id, action), { token: t.operator, body });
+const view = async (id: string) => (await t.api<View>("GET", path(id), { token: t.operator })).body;
+
+/** A refused action: 409, the message names the state and the allowed actions, the state is unchanged. */
+async function refused(id: string, action: string, state: string, allowed: RegExp, body: unknown = {}) {
+  const before = await view(id);
+  const res = await act(id, action, body);
+  expect({ action, status: res.status }).toEqual({ action, status: 409 });
+  expect(res.body.error).toContain(`rollout ${id} is ${state}:`);
+  expect(res.body.error).toMatch(allowed);
+  expect(await view(id)).toEqual(before);
+}
+
+describe("rollout actions follow the state machine's table", () => {
+  it("advance, pause, resume and abort are refused with 409 naming the state outside the states they apply to", async () => {
+    const v1 = await publish("1.0.0");
+    const v2 = await publish("2.0.0");
+    const agent = await TestAgent.connect(t.hub.url, t.agentToken("a1"));
+    agent.hello("a1", [{ app: "web", version: "1.0.0", state: "ok", releaseId: v1 }]);
+    await expect.poll(() => t.hub.registry.isOnline("a1")).toBe(true);
+    const created = await t.api<View & { id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: v2,
+        waves: [
+          { name: "nobody", labels: { ring: "none" } },
+          { name: "all", percent: 100 },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    expect(created.body).toMatchObject({
+      state: "running",
+      final: false,
+      actions: ["advance", "pause", "abort", "abort-rollback"],
+    });
+
+    await refused(
+      id,
+      "resume",
+      "running",
+      /resume applies to a paused rollout; allowed now: advance, pause, abort/,
+    );
+    expect((await act(id, "pause")).body).toMatchObject({
+      state: "paused",
+      actions: ["resume", "abort", "abort-rollback"],
+    });
+    await refused(
+      id,
+      "advance",
+      "paused",
+      /advance applies to a running rollout; allowed now: resume, abort/,
+    );
+    await refused(id, "pause", "paused", /pause applies to a running rollout/);
+    expect((await act(id, "resume")).status).toBe(200);
+    expect((await act(id, "advance")).body).toMatchObject({ state: "running", currentWave: 1 });
+    await report(agent, await agent.next(isType("deploy")), "succeeded");
+    await expect.poll(async () => (await view(id)).state).toBe("completed");
+    expect(await view(id)).toMatchObject({ final: true, actions: ["abort-rollback"] });
+
+    // A finished rollout cannot be aborted (its outcome stays), only taken back with a rollback.
+    for (const action of ["advance", "pause", "resume", "abort"])
+      await refused(id, action, "completed", /allowed now: abort with rollback$/);
+    const back = await act(id, "abort", { rollback: true });
+    expect(back.body).toMatchObject({ state: "aborted", final: true, actions: ["abort-rollback"] });
+    expect(await agent.next(isType("deploy"))).toMatchObject({ rollback: true, release: { id: v1 } });
+    await refused(
+      id,
+      "abort",
+      "aborted",
+      /abort applies to a running or paused rollout; allowed now: abort with rollback/,
+    );
+    agent.ws.close();
+  });
+
+  it("a rollout that failed (halted with auto-rollback) allows no action: its rollback was already sent", async () => {
+    const v1 = await publish("1.0.0");
+    const v3 = await publish("3.0.0");
+    const agent = await TestAgent.connect(t.hub.url, t.agentToken("a1"));
+    agent.hello("a1", [{ app: "web", version: "1.0.0", state: "ok", releaseId: v1 }]);
+    await expect.poll(() => t.hub.registry.isOnline("a1")).toBe(true);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: v3,
+        waves: [{ name: "all", percent: 100 }],
+        failureThreshold: { count: 1 },
+        autoRollback: true,
+      },
+    });
+    const id = created.body.id;
+    await report(agent, await agent.next(isType("deploy")), "failed");
+    await expect.poll(async () => (await view(id)).state).toBe("failed");
+    expect(await view(id)).toMatchObject({ final: true, actions: [] });
+    await refused(id, "abort", "failed", /a failed rollout allows no action$/, { rollback: true });
+    await refused(id, "abort", "failed", /abort applies to a running or paused rollout/);
+    agent.ws.close();
+  });
+});
