@@ -253,6 +253,11 @@ async function stageMissing(
   }
   input.log?.info("staging release files the app no longer holds", { files: fromSource.length });
   await input.materialize(fromSource);
+  // The source writes its own listing's modes; the plan's (the manifest's umask applied) are installed.
+  await mapLimit(fromSource, 8, async (rel) => {
+    const entry = files.get(rel);
+    if (entry?.type === "file") await chmod(join(dir, rel), entry.mode);
+  });
 }
 
 /** Copies `from` to the staging path `to` with the entry's mode; false (and nothing left) unless the bytes hash as expected. */

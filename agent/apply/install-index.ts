@@ -125,9 +125,29 @@ export async function readIndexFile(path: string): Promise<InstallIndex | undefi
   return parseIndex(text, path);
 }
 
+/**
+ * The last install index parsed, by path, with the exact text it came from. One run reads the index
+ * several times (the source's check and fetch, the planner, finalize, rollback); parsing 20,000
+ * entries costs far more than reading the file, so an unchanged text reuses the parsed object. The
+ * text is always read and compared, so a changed, replaced or corrupt file is never served stale.
+ * Callers must not mutate the result (none does: finalize builds a new one).
+ */
+let lastParsed: { path: string; text: string; index: InstallIndex } | undefined;
+
 /** What the current release installed into the app, or undefined before ship's first install. */
 export async function readInstallIndex(stateDir: string): Promise<InstallIndex | undefined> {
-  return readIndexFile(indexPath(stateDir));
+  const path = indexPath(stateDir);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  if (lastParsed?.path === path && lastParsed.text === text) return lastParsed.index;
+  const index = parseIndex(text, path);
+  lastParsed = { path, text, index };
+  return index;
 }
 
 export async function writeInstallIndex(stateDir: string, index: InstallIndex | undefined): Promise<void> {

@@ -1,12 +1,9 @@
 /**
- * "Does the app already hold exactly this release file?" — answered from the install index and one
- * lstat, never by reading the app. Sources leave such files out of staging; the planner, asking the
- * same question the same way, keeps them.
+ * "Did ship install exactly this release file, per the install index?" — answered from the index
+ * alone, without touching the app. Sources leave such files out of staging; the planner, which stats
+ * the app anyway, keeps the ones whose stat still matches and has the source stage the rest
+ * (FetchedRelease.materialize), so an app edited since the install costs a copy, never a wrong file.
  */
-import { lstatSync } from "node:fs";
-import { join } from "node:path";
-import { statMatches } from "../apply/plan.js";
-import type { TreeEntry } from "../apply/types.js";
 import type { InstalledRelease } from "./types.js";
 
 /**
@@ -18,20 +15,5 @@ export type AppHolds = (rel: string, sha256: string) => boolean;
 /** A matcher over `installed` (nothing installed: the app holds nothing). */
 export function appHolds(installed: InstalledRelease | undefined): AppHolds {
   if (installed === undefined) return () => false;
-  return (rel, sha256) => {
-    const indexed = installed.files[rel];
-    if (indexed === undefined || indexed.sha256 !== sha256) return false;
-    // Synchronous on purpose: thousands of lstat calls through the thread pool cost several times more.
-    const stat = lstatSync(join(installed.appDir, rel), { throwIfNoEntry: false });
-    if (stat === undefined || !(stat.isFile() || stat.isSymbolicLink())) return false;
-    const app: TreeEntry = {
-      type: stat.isSymbolicLink() ? "symlink" : "file",
-      size: stat.size,
-      mode: stat.mode & 0o7777,
-      mtimeMs: stat.mtimeMs,
-      ino: stat.ino,
-      ctimeMs: stat.ctimeMs,
-    };
-    return statMatches(app, indexed);
-  };
+  return (rel, sha256) => installed.files[rel]?.sha256 === sha256;
 }

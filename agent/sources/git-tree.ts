@@ -1,8 +1,9 @@
 /**
  * A git release staged by what changed between the installed commit and the target: `git diff-tree`
- * names the changed paths, `git ls-tree` lists the whole target tree (modes, sizes), and only the
- * blobs that changed (or that the install index cannot vouch for) are written, all through one
- * `git cat-file --batch`. Modes follow `git archive` (664/775), so both paths give one listing.
+ * names the changed paths, `git ls-tree` lists the whole target tree (paths, modes, blob ids; not
+ * sizes: `-l` makes git open every blob), and only the blobs that changed (or that the install index
+ * cannot vouch for) are written, all through one `git cat-file --batch`, which also gives their
+ * sizes. Modes follow `git archive` (664/775), so both paths give one listing.
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -15,12 +16,13 @@ import { symlinkTargetParts } from "../archive/entry-path.js";
 import { hashSymlinkTarget } from "../tree/hash-file.js";
 import type { ReleaseListing } from "./types.js";
 
-/** One blob of a tree: `git ls-tree -r -l` output. */
+/** One blob of a tree: `git ls-tree -r` output. */
 export interface TreeBlob {
   path: string;
   kind: "file" | "exec" | "symlink";
   blob: string;
-  size: number;
+  /** Bytes, once `writeBlobs` wrote it (ls-tree is not asked: that would read every blob). */
+  size?: number;
 }
 
 type RunGit = (args: string[]) => Promise<string>;
@@ -28,15 +30,16 @@ type RunGit = (args: string[]) => Promise<string>;
 /** Every blob of `commit` (submodules, which `git archive` leaves out too, are skipped). */
 export async function listTree(git: RunGit, commit: string): Promise<Map<string, TreeBlob>> {
   const out = new Map<string, TreeBlob>();
-  for (const record of (await git(["ls-tree", "-r", "-z", "-l", "--full-tree", commit])).split("\0")) {
+  for (const record of (await git(["ls-tree", "-r", "-z", "--full-tree", commit])).split("\0")) {
     if (record === "") continue;
+    // "<mode> SP <type> SP <object> TAB <path>"
     const tab = record.indexOf("\t");
-    const [mode, type, blob, size] = record.slice(0, tab).split(/ +/);
+    const [mode, type, blob] = record.slice(0, tab).split(" ");
     const path = record.slice(tab + 1);
     if (type !== "blob" || blob === undefined) continue;
     const kind = mode === "120000" ? "symlink" : mode === "100755" ? "exec" : "file";
     checkPath(path);
-    out.set(path, { path, kind, blob, size: Number(size) });
+    out.set(path, { path, kind, blob });
   }
   return out;
 }
@@ -63,22 +66,32 @@ export function modeOf(kind: TreeBlob["kind"]): number {
 export function treeDirs(blobs: Iterable<string>): Map<string, number> {
   const dirs = new Map<string, number>();
   for (const path of blobs) {
-    const parts = path.split("/");
-    for (let i = 1; i < parts.length; i++) dirs.set(parts.slice(0, i).join("/"), 0o775);
+    // Up from the file's directory; a directory already listed has its ancestors listed too.
+    for (let slash = path.lastIndexOf("/"); slash > 0; ) {
+      const dir = path.slice(0, slash);
+      if (dirs.has(dir)) break;
+      dirs.set(dir, 0o775);
+      slash = dir.lastIndexOf("/");
+    }
   }
   return dirs;
 }
 
+/** The listing of `tree`; `known` gives sha256 and size of each blob `writeBlobs` did not write. */
 export function listingOf(
   tree: ReadonlyMap<string, TreeBlob>,
-  sha256Of: (rel: string) => string,
+  written: ReadonlyMap<string, string>,
+  known: (rel: string) => { sha256: string; size: number } | undefined,
 ): ReleaseListing {
   const files = new Map<string, ReleaseEntry>();
   for (const [path, blob] of tree) {
+    const sha256 = written.get(path);
+    const facts = sha256 !== undefined && blob.size !== undefined ? { sha256, size: blob.size } : known(path);
+    if (facts === undefined) throw new Error(`${path}: neither written nor known from the install index`);
     files.set(path, {
       type: blob.kind === "symlink" ? "symlink" : "file",
-      sha256: sha256Of(path),
-      size: blob.size,
+      sha256: facts.sha256,
+      size: facts.size,
       mode: modeOf(blob.kind),
     });
   }
@@ -87,7 +100,7 @@ export function listingOf(
 
 /**
  * Writes `blobs` under `dir` from one `git cat-file --batch`, hashing each file as it is written;
- * returns path → sha256 (for symlinks, the symlink identity hash).
+ * returns path → sha256 (for symlinks, the symlink identity hash) and sets each blob's size.
  */
 export function writeBlobs(
   cwd: string,
@@ -139,6 +152,7 @@ export function writeBlobs(
           const [, type, size] = header.split(" ");
           if (type !== "blob") throw new Error(`git cat-file: ${header} (expected blob ${blob.blob})`);
           remaining = Number(size);
+          blob.size = remaining;
           if (maxFileBytes !== undefined && remaining > maxFileBytes) {
             throw new VerificationError(blob.path, `${remaining} bytes is over the file size limit`);
           }

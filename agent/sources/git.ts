@@ -13,7 +13,6 @@ import { compareVersions } from "../../shared/versions.js";
 import { extractArchive } from "../archive/extract.js";
 import { DownloadError } from "../download/errors.js";
 import { redactUrl } from "../download/redact.js";
-import { appHolds } from "./app-holds.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { gitEnvironment, isRemoteUrl } from "./git-env.js";
 import { changedPaths, listingOf, listTree, mustStage, type TreeBlob, writeBlobs } from "./git-tree.js";
@@ -39,6 +38,8 @@ export class GitSource implements ReleaseSource {
   readonly type = "git";
   private readonly git: SimpleGit;
   private readonly remoteName: string;
+  /** check() fetched: the fetch() that follows installs what it reported, without asking the remote again. */
+  private checked = false;
 
   constructor(
     readonly name: string,
@@ -60,7 +61,9 @@ export class GitSource implements ReleaseSource {
    * rollback puts the app back without moving the clone).
    */
   async check(): Promise<UpdateCheck> {
+    this.checked = false;
     await this.fetchRemote();
+    this.checked = true;
     const installed = await this.ctx.installed?.();
     const target = await this.target();
     const current = installed?.version;
@@ -76,7 +79,8 @@ export class GitSource implements ReleaseSource {
   }
 
   async fetch(stagingDir: string): Promise<FetchedRelease> {
-    await this.fetchRemote();
+    if (!this.checked) await this.fetchRemote();
+    this.checked = false;
     const target = await this.target();
     if (target === undefined) {
       throw BadInputError.single("ship.toml", `sources.${this.name}.tag`, `no tag matches ${this.cfg.tag}`);
@@ -108,32 +112,30 @@ export class GitSource implements ReleaseSource {
     installed: InstalledRelease,
   ): Promise<FetchedRelease | undefined> {
     const run = (args: string[]) => this.git.raw(args);
-    const tree = await listTree(run, target.commit);
-    const changed = await changedPaths(run, base, target.commit);
-    const holds = appHolds(installed);
-    const known = new Map<string, string>();
+    const [tree, changed] = await Promise.all([
+      listTree(run, target.commit),
+      changedPaths(run, base, target.commit),
+    ]);
     const wanted: TreeBlob[] = [];
     for (const [path, blob] of tree) {
-      const indexed = installed.files[path]?.sha256;
-      if (changed.has(path) || indexed === undefined || mustStage(path)) {
+      const indexed = installed.files[path];
+      // The index knows an unchanged blob's sha256 and size (a merged file's app size is not the
+      // blob's: it is written too). The planner stages any the app no longer holds (materialize).
+      if (changed.has(path) || indexed === undefined || indexed.merged === true || mustStage(path)) {
         if (blob.kind === "symlink" && changed.has(path)) return undefined;
         wanted.push(blob);
-      } else {
-        known.set(path, indexed);
-        // The app holds the bytes: nothing to write. Otherwise the blob is staged like a change.
-        if (!holds(path, indexed)) wanted.push(blob);
       }
     }
     const env = gitEnvironment(this.cfg);
     const maxFileBytes = extractOptionsFor(this.cfg).maxFileBytes;
     const hashes = await writeBlobs(this.cfg.local_path, env, wanted, stagingDir, maxFileBytes);
     for (const [path, sha] of hashes) {
-      const expected = known.get(path);
-      if (expected !== undefined && expected !== sha) {
+      const indexed = installed.files[path];
+      if (indexed !== undefined && !changed.has(path) && indexed.sha256 !== sha) {
         throw new VerificationError(path, "does not match what the install index says this commit holds");
       }
     }
-    const listing = listingOf(tree, (path) => hashes.get(path) ?? known.get(path) ?? "");
+    const listing = listingOf(tree, hashes, (path) => installed.files[path]);
     this.ctx.log.info("staged release changes", {
       source: this.name,
       from: base,

@@ -36,9 +36,24 @@ export async function copyFileHashed(
   }
 }
 
+/** Copy buffers, reused: a fresh 1 MiB buffer per small file costs more than copying it. */
+const spareBuffers: Buffer[] = [];
+
 async function pump(source: FileHandle, dest: FileHandle): Promise<{ sha256: string; bytes: number }> {
+  const buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+  try {
+    return await pumpWith(buffer, source, dest);
+  } finally {
+    if (spareBuffers.length < 8) spareBuffers.push(buffer);
+  }
+}
+
+async function pumpWith(
+  buffer: Buffer,
+  source: FileHandle,
+  dest: FileHandle,
+): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash("sha256");
-  const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
   let bytes = 0;
   for (;;) {
     const { bytesRead } = await source.read(buffer, 0, CHUNK_BYTES, null);

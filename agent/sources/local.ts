@@ -117,7 +117,7 @@ export class LocalSource implements ReleaseSource {
 
   /** The release directory scanned once per run (check, then fetch), through the stat index. */
   private async scan(): Promise<ScannedRelease> {
-    this.scanned ??= scanReleaseDir(this.cfg.path, join(this.ctx.stateDir, "stat-index.json"));
+    this.scanned ??= scanReleaseDir(this.cfg.path, join(this.ctx.stateDir, "stat-index"));
     return this.scanned;
   }
 

@@ -1,6 +1,7 @@
 /**
- * Stages a scanned release directory by what changed: files the app already holds byte for byte
- * (install index + unchanged stat) stay out of staging, the rest are copied, each checked against
+ * Stages a scanned release directory by what changed: files the install index says the app got
+ * byte for byte stay out of staging (the planner stats them and asks for any the app no longer
+ * holds, through the release's materialize), the rest are copied, each checked against
  * the sha256 the scan took, so a release edited mid-update is refused rather than half-installed.
  * The manifest is always staged: the pipeline reads it there.
  */
@@ -8,7 +9,7 @@ import { mkdir, readlink, symlink, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
-import { hashSymlinkTarget } from "../tree/hash-file.js";
+import { hashSymlinkTarget, mapLimit } from "../tree/hash-file.js";
 import type { AppHolds } from "./app-holds.js";
 import { copyFileHashed } from "./hashed-copy.js";
 import type { ScannedRelease } from "./release-scan.js";
@@ -47,7 +48,10 @@ export async function stageChanged(
   return { ...staged, skipped: scanned.listing.files.size - wanted.length };
 }
 
-/** Copies exactly `rels` from the release into staging (also the planner's materialize). */
+/**
+ * Copies exactly `rels` from the release into staging (also the planner's materialize), a few at a
+ * time: each copy is several small file-system calls, and waiting on them one by one dominated.
+ */
 export async function stageFiles(
   root: string,
   stagingDir: string,
@@ -56,17 +60,22 @@ export async function stageFiles(
   options: StageOptions,
 ): Promise<Omit<Staged, "skipped">> {
   const out: Omit<Staged, "skipped"> = { files: 0, bytes: 0, hashes: new Map() };
-  const made = new Set<string>();
-  for (const rel of rels) {
+  const made = new Map<string, Promise<unknown>>();
+  const parentOf = (to: string) => {
+    const parent = dirname(to);
+    let ready = made.get(parent);
+    if (ready === undefined) {
+      ready = mkdir(parent, { recursive: true });
+      made.set(parent, ready);
+    }
+    return ready;
+  };
+  await mapLimit(rels, 8, async (rel) => {
     const entry = scanned.listing.files.get(rel);
     if (entry === undefined) throw new Error(`${rel} is not part of the scanned release`);
     const from = join(root, rel);
     const to = join(stagingDir, rel);
-    const parent = dirname(to);
-    if (!made.has(parent)) {
-      await mkdir(parent, { recursive: true });
-      made.add(parent);
-    }
+    await parentOf(to);
     if (entry.type === "symlink") {
       const target = await readlink(from);
       if (hashSymlinkTarget(target) !== entry.sha256) {
@@ -76,22 +85,19 @@ export async function stageFiles(
         );
       }
       await symlink(target, to);
-      continue;
+      return;
     }
     const copied = await copyFileHashed(from, to, entry.mode);
     if (copied.sha256 !== entry.sha256) {
       throw new VerificationError(from, "changed while the release was being read; the next run tries again");
     }
     if (options.keepMtimes) {
-      const stamp = scanned.stamps.get(rel);
-      if (stamp !== undefined) {
-        const seconds = Number(BigInt(stamp.mtimeNs) / 1_000_000n) / 1000;
-        await utimes(to, seconds, seconds);
-      }
+      const mtimeMs = scanned.mtimes.get(rel);
+      if (mtimeMs !== undefined) await utimes(to, mtimeMs / 1000, mtimeMs / 1000);
     }
     out.hashes.set(rel, copied.sha256);
     out.files++;
     out.bytes += copied.bytes;
-  }
+  });
   return out;
 }

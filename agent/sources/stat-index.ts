@@ -1,127 +1,114 @@
 /**
  * A persistent stat index of a release directory, as git keeps one of its work tree: per file the
- * device, inode, size, mtime and ctime (ns) it had when it was hashed, and that sha256. A file whose
- * stat still matches is not read again, so deciding "did the release change" costs a stat per file.
+ * device, inode, size, mtime and ctime it had when it was hashed, and that sha256. A file whose stat
+ * still matches is not read again, so deciding "did the release change" costs a stat per file.
  *
- * The "racy" rule: a file modified within RACY_NS of the moment its hash was taken may change again
+ * The "racy" rule: a file modified within RACY_MS of the moment its hash was taken may change again
  * without its timestamps moving (coarse timestamp granularity), so such entries are never trusted
  * and are hashed again next time. A file edited with its size and mtime put back still changes ctime
- * (no system call sets ctime), so it is hashed again too.
+ * (no system call sets ctime), so it is hashed again too. Because every trusted entry is at least
+ * RACY_MS older than its hashing, any later change moves ctime by more than that: the stat's
+ * millisecond timestamps (with their sub-microsecond fraction) are precise enough.
  *
- * The index only saves time: a missing, stale or corrupt file means hashing everything again.
+ * The index only saves time: a missing, stale, truncated or corrupt file means hashing again
+ * whatever it cannot vouch for.
+ *
+ * On disk (read on every run, so no JSON objects per entry): a header line, then one
+ * `<rel>\0<sha256>\t<stamp>\0` record per file. Names may hold any byte but NUL, so NUL ends each field.
  */
+import type { Stats } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 
 /** Covers the coarsest common timestamp granularity (FAT: 2 s); everything finer is inside it. */
-const RACY_NS = 2_000_000_000n;
+const RACY_MS = 2000;
 
-/** Stat fields as decimal strings (ns values exceed 2^53). */
-export interface FileStamp {
-  dev: string;
-  ino: string;
-  size: string;
-  mtimeNs: string;
-  ctimeNs: string;
-}
+const MAGIC = "ship-stat-index 2 ";
+const SHA256 = /^[0-9a-f]{64}$/;
 
-interface Entry extends FileStamp {
-  sha256: string;
-}
+/** What must stay equal for a file's recorded hash to count: "dev\tino\tsize\tmtimeMs\tctimeMs". */
+export type FileStamp = string;
 
-interface IndexFile {
-  format: 1;
-  /** The directory the entries describe: another directory's stats vouch for nothing. */
-  root: string;
-  entries: Record<string, Entry>;
-}
-
-export function stampOf(st: {
-  dev: bigint;
-  ino: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-}): FileStamp {
-  return {
-    dev: st.dev.toString(),
-    ino: st.ino.toString(),
-    size: st.size.toString(),
-    mtimeNs: st.mtimeNs.toString(),
-    ctimeNs: st.ctimeNs.toString(),
-  };
-}
-
-function sameStamp(a: FileStamp, b: FileStamp): boolean {
-  return (
-    a.dev === b.dev &&
-    a.ino === b.ino &&
-    a.size === b.size &&
-    a.mtimeNs === b.mtimeNs &&
-    a.ctimeNs === b.ctimeNs
-  );
-}
-
-function isEntry(value: unknown): value is Entry {
-  if (typeof value !== "object" || value === null) return false;
-  const e = value as Record<string, unknown>;
-  return ["dev", "ino", "size", "mtimeNs", "ctimeNs", "sha256"].every((k) => typeof e[k] === "string");
+export function stampOf(st: Pick<Stats, "dev" | "ino" | "size" | "mtimeMs" | "ctimeMs">): FileStamp {
+  return `${st.dev}\t${st.ino}\t${st.size}\t${st.mtimeMs}\t${st.ctimeMs}`;
 }
 
 export class StatIndex {
-  private readonly next = new Map<string, Entry>();
+  /** rel → "<sha256>\t<stamp>" as recorded in this run. */
+  private readonly next = new Map<string, string>();
+  /** Whether saving would change the file (nothing hashed, nothing gone: the write is skipped). */
+  private changed: boolean;
 
   private constructor(
     private readonly file: string,
     private readonly root: string,
-    private readonly entries: ReadonlyMap<string, Entry>,
-  ) {}
+    private readonly entries: ReadonlyMap<string, string>,
+    loadedCleanly: boolean,
+  ) {
+    this.changed = !loadedCleanly;
+  }
 
   /** The index of `root` kept at `file`; an unreadable or malformed one is empty (everything is hashed). */
   static async load(file: string, root: string): Promise<StatIndex> {
-    const entries = new Map<string, Entry>();
+    const entries = new Map<string, string>();
+    let text = "";
     try {
-      const parsed = JSON.parse(await readFile(file, "utf8")) as Partial<IndexFile>;
-      if (
-        parsed.format === 1 &&
-        parsed.root === root &&
-        typeof parsed.entries === "object" &&
-        parsed.entries !== null
-      ) {
-        for (const [rel, entry] of Object.entries(parsed.entries))
-          if (isEntry(entry)) entries.set(rel, entry);
-      }
+      text = await readFile(file, "utf8");
     } catch {
-      // Missing or corrupt: start empty. The index is a cache, never a source of truth.
+      // Missing or unreadable: start empty. The index is a cache, never a source of truth.
     }
-    return new StatIndex(file, root, entries);
+    const header = `${MAGIC}${JSON.stringify(root)}\n`;
+    if (!text.startsWith(header)) return new StatIndex(file, root, entries, false);
+    const fields = text.slice(header.length).split("\0");
+    // A well-formed body ends with NUL: an even number of fields plus the empty tail.
+    let clean = fields.length % 2 === 1 && fields.at(-1) === "";
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const rel = fields[i] as string;
+      const value = fields[i + 1] as string;
+      if (SHA256.test(value.slice(0, 64)) && value.charCodeAt(64) === 9) entries.set(rel, value);
+      else clean = false;
+    }
+    return new StatIndex(file, root, entries, clean);
   }
 
   /** The sha256 recorded for `rel` when its stamp is unchanged; undefined means "hash it". */
   lookup(rel: string, stamp: FileStamp): string | undefined {
-    const entry = this.entries.get(rel);
-    return entry !== undefined && sameStamp(entry, stamp) ? entry.sha256 : undefined;
+    const value = this.entries.get(rel);
+    if (value === undefined || value.length !== 65 + stamp.length || !value.endsWith(stamp)) return undefined;
+    return value.slice(0, 64);
   }
 
   /**
-   * Records the hash of `rel` as it was read; `hashedAtNs` is the wall clock (ns) just before the
-   * read began. Racily recent files are left out, so the next scan hashes them again.
+   * Records the hash of `rel` as it was read; `hashedAtMs` is the wall clock (ms) just before the
+   * read began, `st` the stat `stamp` was made from. Racily recent files are left out, so the next
+   * scan hashes them again.
    */
-  record(rel: string, stamp: FileStamp, sha256: string, hashedAtNs: bigint): void {
-    const newest =
-      BigInt(stamp.mtimeNs) > BigInt(stamp.ctimeNs) ? BigInt(stamp.mtimeNs) : BigInt(stamp.ctimeNs);
-    if (newest >= hashedAtNs - RACY_NS) return;
-    this.next.set(rel, { ...stamp, sha256 });
+  record(
+    rel: string,
+    stamp: FileStamp,
+    st: Pick<Stats, "mtimeMs" | "ctimeMs">,
+    sha256: string,
+    hashedAtMs: number,
+  ): void {
+    if (Math.max(st.mtimeMs, st.ctimeMs) >= hashedAtMs - RACY_MS) {
+      this.changed = true;
+      return;
+    }
+    const value = `${sha256}\t${stamp}`;
+    if (this.entries.get(rel) !== value) this.changed = true;
+    this.next.set(rel, value);
   }
 
   /** Replaces the index file with the entries recorded since load (files gone are forgotten). */
   async save(): Promise<void> {
-    const body: IndexFile = { format: 1, root: this.root, entries: Object.fromEntries(this.next) };
-    await writeFileAtomic(this.file, JSON.stringify(body), false);
+    if (!this.changed && this.next.size === this.entries.size) return;
+    const parts = [`${MAGIC}${JSON.stringify(this.root)}\n`];
+    for (const [rel, value] of this.next) parts.push(rel, "\0", value, "\0");
+    await writeFileAtomic(this.file, parts.join(""), false);
   }
 }
 
-/** Wall-clock time in ns, comparable with file timestamps on this host. */
-export function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
+/** Wall-clock time in ms, comparable with file timestamps on this host. */
+export function nowMs(): number {
+  return Date.now();
 }

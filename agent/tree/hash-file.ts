@@ -20,7 +20,11 @@ export async function hashEntry(path: string): Promise<string> {
   return stat.isSymbolicLink() ? hashSymlinkTarget(await readlink(path)) : hashFile(path);
 }
 
-/** Runs `work` over `items` with at most `limit` in flight (hashing many files without exhausting fds). */
+/**
+ * Runs `work` over `items` with at most `limit` in flight (hashing many files without exhausting
+ * fds). After a failure no new item starts, and the first error is thrown once the items already
+ * in flight have settled: nothing keeps writing after the caller has moved on (to clean up, say).
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -28,12 +32,18 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (failure === undefined && next < items.length) {
       const i = next++;
-      results[i] = await work(items[i] as T);
+      try {
+        results[i] = await work(items[i] as T);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
   return results;
 }

@@ -40,7 +40,7 @@ export async function describeRelease(
     if (stat === undefined || sha256 === undefined) return;
     files.set(rel, { type: stat.type, sha256, size: stat.size, mode: stat.mode });
   });
-  return narrowModes({ dir, files, dirs: scan.dirs }, options.umask ?? 0, new Set(rels));
+  return narrowModes({ dir, files, dirs: scan.dirs }, options.umask ?? 0, () => true);
 }
 
 /**
@@ -54,9 +54,8 @@ export async function listedRelease(
 ): Promise<ReleaseTree> {
   const files = new Map(listing.files);
   files.delete(MANIFEST_FILENAME);
-  const staged = new Set(
-    [...files.keys()].filter((rel) => lstatSync(join(dir, rel), { throwIfNoEntry: false }) !== undefined),
-  );
+  // Asked only of files whose mode the umask narrows: no stat per listed file.
+  const staged = (rel: string) => lstatSync(join(dir, rel), { throwIfNoEntry: false }) !== undefined;
   return narrowModes({ dir, files, dirs: new Map(listing.dirs) }, options.umask ?? 0, staged);
 }
 
@@ -67,13 +66,13 @@ export async function listedRelease(
 async function narrowModes(
   tree: ReleaseTree,
   umask: number,
-  staged: ReadonlySet<string>,
+  staged: (rel: string) => boolean,
 ): Promise<ReleaseTree> {
   const narrowed: [string, number][] = [];
   for (const [rel, entry] of tree.files) {
     const mode = entry.mode & ~umask;
     if (mode === entry.mode) continue;
-    if (entry.type === "file" && staged.has(rel)) narrowed.push([rel, mode]);
+    if (entry.type === "file" && staged(rel)) narrowed.push([rel, mode]);
     tree.files.set(rel, { ...entry, mode });
   }
   await mapLimit(narrowed, 8, ([rel, mode]) => chmod(join(tree.dir, rel), mode));

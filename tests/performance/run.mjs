@@ -5,7 +5,8 @@
 //
 //   npm run bench                         full scale (10,000 agents, 1 GB artifact, 20,000-file app)
 //   BENCH_SCALE=0.05 npm run bench        quick smoke run
-//   BENCH_ONLY=hub,memory npm run bench   a subset (apply, memory, hub)
+//   BENCH_ONLY=hub,memory npm run bench   a subset (apply, memory, hub, cluster)
+//   BENCH_AGENTS=300 BENCH_ONLY=cluster   the hub and cluster parts at N agents (default 10,000 × scale)
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
@@ -15,6 +16,8 @@ const BENCHMARKS = [
   { name: "apply", file: "apply-bench.mjs" },
   { name: "memory", file: "download-memory-bench.mjs" },
   { name: "hub", file: "hub-bench.mjs" },
+  // TypeScript, run with vite-node: it starts its cluster with the test harness (tests/support).
+  { name: "cluster", file: "cluster-bench.ts", runner: "node_modules/vite-node/vite-node.mjs" },
 ];
 
 const scale = benchScale();
@@ -28,7 +31,9 @@ const outcomes = [];
 for (const bench of selected) {
   console.log(`\n=== ${bench.name} (${bench.file}) ===`);
   const started = performance.now();
-  const child = spawn(process.execPath, [join(repoRoot, "tests/performance", bench.file)], {
+  const script = join(repoRoot, "tests/performance", bench.file);
+  const args = bench.runner ? [join(repoRoot, bench.runner), script] : [script];
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     stdio: "inherit",
     env: { ...process.env, BENCH_SCALE: String(scale) },

@@ -457,3 +457,34 @@ function spawnNode(args: string[], options: SpawnOptions, openFiles?: number): C
     options,
   );
 }
+
+/**
+ * One `ship-hub serve` on embedded SQLite in `dir` (port 0, quiet logs): the single-hub baseline
+ * the cluster benchmark compares with. Stop it with its child.
+ */
+export async function spawnHubForBench(
+  dir: string,
+  openFiles?: number,
+): Promise<{ url: string; dataDir: string; child: ChildProcess }> {
+  const dataDir = join(dir, "hub");
+  const configFile = join(dir, "hub.toml");
+  await writeFile(configFile, tomlOf({ host: "127.0.0.1", port: 0, data_dir: dataDir, log_level: "warn" }));
+  const child = spawnNode(
+    [HUB_MAIN, "serve", "--config", configFile],
+    { stdio: ["ignore", "pipe", "inherit"] },
+    openFiles,
+  );
+  const url = await new Promise<string>((ok, fail) => {
+    let out = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) ok(match[1]);
+    });
+    child.once("exit", (code, signal) =>
+      fail(new Error(`ship-hub exited (${code ?? signal}) before listening`)),
+    );
+  });
+  child.stdout?.resume();
+  return { url, dataDir, child };
+}

@@ -77,4 +77,26 @@ describe("ship CLI with a local release directory", () => {
     expect((await stat(join(app, "lib", "m3.py"))).mode & 0o777).toBe(0o755);
     expect(await readFile(join(app, "lib", "m3.py"), "utf8")).toBe("print(3)\n");
   });
+
+  it("files edited or deleted in the app since the install are staged when the plan finds them", async () => {
+    // Staging trusts the install index alone; the planner's stat of the app catches these two.
+    await writeFile(join(app, "lib", "m11.py"), "print('local edit')\n");
+    await rm(join(app, "lib", "m12.py"));
+    await writeFile(join(release, "lib", "m13.py"), "print(13.1)\n");
+    // A umask narrows every file's mode: late-staged files get the narrowed mode too.
+    await writeFile(
+      join(release, "update-manifest.yaml"),
+      'version: "1.1.0"\npermissions:\n  umask: "027"\n',
+    );
+    const update = await ship();
+    expect(update.code, update.stderr).toBe(0);
+    expect(stagedLine(update.stderr)).toMatchObject({ files: 2, unchanged: FILES - 1 });
+    expect(update.stderr).toMatch(/"files":2,"msg":"staging release files the app no longer holds"/);
+    expect(await readFile(join(app, "lib", "m11.py"), "utf8")).toBe("print(11)\n");
+    expect(await readFile(join(app, "lib", "m12.py"), "utf8")).toBe("print(12)\n");
+    expect(await readFile(join(app, "lib", "m13.py"), "utf8")).toBe("print(13.1)\n");
+    for (const name of ["m11.py", "m12.py", "m13.py", "m20.py"])
+      expect((await stat(join(app, "lib", name))).mode & 0o777, name).toBe(0o640);
+    expect((await ship("--check-only")).code).toBe(0);
+  });
 });

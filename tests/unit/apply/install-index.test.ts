@@ -1,4 +1,4 @@
-/** The install index's header is read from its first bytes; any other layout is read in full. */
+/** The install index: its header read from the first bytes (any other layout in full), and its parse cache. */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,5 +52,29 @@ describe("readInstallIndexHeader", () => {
   it("refuses a header that is not an index", async () => {
     await writeFile(indexPath(dir), JSON.stringify({ version: 7, installedAt: "x", files: {}, dirs: [] }));
     await expect(readInstallIndexHeader(dir)).rejects.toThrow();
+  });
+});
+
+const index = (version: string): InstallIndex => ({
+  version,
+  installedAt: "2026-01-01T00:00:00.000Z",
+  files: { "a.txt": { sha256: "a".repeat(64), size: 1, mode: 0o644, mtimeMs: 1, ino: 1 } },
+  dirs: [],
+});
+
+describe("readInstallIndex (parsed once per unchanged text)", () => {
+  it("reuses the parsed index while the file's text is the same, never after it changed", async () => {
+    await writeInstallIndex(dir, index("1.0.0"));
+    const first = await readInstallIndex(dir);
+    expect(await readInstallIndex(dir)).toBe(first);
+    await writeInstallIndex(dir, index("2.0.0"));
+    expect((await readInstallIndex(dir))?.version).toBe("2.0.0");
+    // Rewritten in place with the same length: still read afresh.
+    await writeFile(indexPath(dir), JSON.stringify(index("3.0.0")));
+    expect((await readInstallIndex(dir))?.version).toBe("3.0.0");
+    await writeFile(indexPath(dir), "{ corrupt");
+    await expect(readInstallIndex(dir)).rejects.toThrow();
+    await rm(indexPath(dir));
+    expect(await readInstallIndex(dir)).toBeUndefined();
   });
 });

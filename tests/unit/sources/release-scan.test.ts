@@ -5,13 +5,12 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { treeDigest } from "../../../agent/sources/release-dir.js";
 import { scanReleaseDir } from "../../../agent/sources/release-scan.js";
-import { nowNs } from "../../../agent/sources/stat-index.js";
 
 let tmp: string;
 let dir: string;
 let indexFile: string;
 /** A clock far enough ahead that every file counts as settled (not "racy"). */
-const later = () => nowNs() + 60_000_000_000n;
+const later = () => Date.now() + 60_000;
 
 beforeEach(async () => {
   tmp = await mkdtemp(join(tmpdir(), "ship-scan-"));
@@ -66,14 +65,41 @@ describe("scanReleaseDir (release directory read in place through a stat index)"
     await mkdir(join(tmp, "state"), { recursive: true });
     await writeFile(indexFile, "{ not json");
     expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest, hashed: 6 });
+    const saved = await readFile(indexFile, "utf8");
     // An index that lies about a hash for a stamp that no longer matches is ignored for that file.
-    const saved = JSON.parse(await readFile(indexFile, "utf8"));
-    saved.entries["lib/m1.py"] = { ...saved.entries["lib/m1.py"], sha256: "0".repeat(64), ctimeNs: "1" };
-    await writeFile(indexFile, JSON.stringify(saved));
+    const m1 = /lib\/m1\.py\0([0-9a-f]{64})\t([^\0]*)\0/.exec(saved);
+    expect(m1).not.toBeNull();
+    const [record, , stamp] = m1 as RegExpExecArray;
+    const lying = saved.replace(record, `lib/m1.py\0${"0".repeat(64)}\t${stamp}1\0`);
+    await writeFile(indexFile, lying);
     expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest, hashed: 1 });
-    // An index of another directory vouches for nothing here.
-    saved.root = "/elsewhere";
-    await writeFile(indexFile, JSON.stringify(saved));
+    // Cut off in the middle of a record (a crash while writing without the atomic rename, a full disk).
+    await writeFile(indexFile, saved.slice(0, Math.floor(saved.length / 2)));
+    const truncated = await scanReleaseDir(dir, indexFile, later);
+    expect(truncated.id).toBe(honest);
+    expect(truncated.hashed).toBeGreaterThan(0);
+    expect(truncated.hashed).toBeLessThan(6);
+    // Garbage bytes and the previous (JSON) format vouch for nothing.
+    await writeFile(
+      indexFile,
+      Buffer.from(saved).map((b, i) => (i % 7 === 3 ? 0 : b)),
+    );
+    expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest });
+    await writeFile(indexFile, JSON.stringify({ format: 1, root: dir, entries: {} }));
     expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest, hashed: 6 });
+    // An index of another directory vouches for nothing here.
+    await writeFile(indexFile, saved.replace(JSON.stringify(dir), JSON.stringify("/elsewhere")));
+    expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest, hashed: 6 });
+  });
+
+  it("an unchanged release leaves the index file as it was (no rewrite), a changed one updates it", async () => {
+    await scanReleaseDir(dir, indexFile, later);
+    const before = await stat(indexFile, { bigint: true });
+    expect((await scanReleaseDir(dir, indexFile, later)).hashed).toBe(0);
+    expect((await stat(indexFile, { bigint: true })).ino).toBe(before.ino);
+    await writeFile(join(dir, "lib", "m2.py"), "print(22)\n");
+    expect((await scanReleaseDir(dir, indexFile, later)).hashed).toBe(1);
+    expect((await stat(indexFile, { bigint: true })).ino).not.toBe(before.ino);
+    expect((await scanReleaseDir(dir, indexFile, later)).hashed).toBe(0);
   });
 });

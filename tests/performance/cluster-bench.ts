@@ -1,0 +1,325 @@
+// Cluster benchmark (`npm run bench`, part `cluster`): N agents on one ship-hub with embedded
+// SQLite, then N agents spread over 3 ship-hubs on one PostgreSQL with fsync on, measured the same
+// way in the same run: fan-out (API call on hub 1 → deploy at each agent), reports per second and
+// ack latency, periodic ticks per interval across hubs, and after a SIGKILL of one hub during a
+// report storm: time until its agents are back and reports lost. Run with vite-node (it uses the
+// test harness in tests/support); run.mjs does that.
+//
+//   BENCH_AGENTS=300 node node_modules/vite-node/vite-node.mjs tests/performance/cluster-bench.ts
+//   BENCH_SCALE=0.05 ...   (N = 500; full size N = 10,000)
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import {
+  Cluster,
+  canRunCluster,
+  type LoadAgents,
+  LoadAgents as LoadAgentsProcess,
+  type MintedAgent,
+  spawnHubForBench,
+} from "../support/cluster.js";
+import {
+  benchScale,
+  fmt,
+  machineNote,
+  openFilesLimits,
+  percentile,
+  printTable,
+  sleep,
+  stopChild,
+} from "./bench-support.mjs";
+
+const execFileAsync = promisify(execFile);
+const APP = "benchapp";
+const HUBS = 3;
+// The hubs' default tick; ticks per interval are counted against it.
+const TICK_SECONDS = 1;
+const clock = () => performance.timeOrigin + performance.now();
+
+const { hard: openFiles } = openFilesLimits();
+let agentCount = Number(process.env.BENCH_AGENTS ?? Math.max(30, Math.round(10_000 * benchScale())));
+if (agentCount > openFiles - 512) {
+  console.error(
+    `!! open-file limit ${openFiles} is too low for ${agentCount} agents: measuring ${openFiles - 512}`,
+  );
+  agentCount = openFiles - 512;
+}
+
+interface Figures {
+  agents: number;
+  connectMs: number;
+  apiMs: number;
+  fanout: number[];
+  missing: number;
+  reportsPerSecond: number;
+  ackMs: number[];
+  ticksPerInterval?: number;
+  kill?: { lost: number; back: number; backMs: number; reportsSent: number; reportsStored: number };
+}
+
+/** canRunCluster() prints its own SKIPPING line; under CI=true it throws, which must not be lost. */
+function canRunClusterLoudly(): boolean {
+  try {
+    return canRunCluster();
+  } catch (error) {
+    console.error(`!! cluster part cannot run: ${String(error)}`);
+    process.exitCode = 1;
+    return false;
+  }
+}
+
+/** Fan-out and reports through `load` (already connected): the same steps on either setup. */
+async function measureRollout(
+  load: LoadAgents,
+  api: (method: string, path: string, body?: unknown) => Promise<unknown>,
+  n: number,
+): Promise<Pick<Figures, "apiMs" | "fanout" | "missing" | "reportsPerSecond" | "ackMs">> {
+  const release = (await api("POST", "/releases", releaseBody("2.0.0"))) as { id: string };
+  await load.call("reset-deploys");
+  const deploys = load.call("await-deploys", { count: n, timeoutMs: 120_000 });
+  const t0 = clock();
+  const created = api("POST", "/rollouts", {
+    release: release.id,
+    waves: [{ name: "all", percent: 100 }],
+  }).then(() => clock() - t0);
+  const { arrivals, missing } = await deploys;
+  const apiMs = await created;
+  const fanout = arrivals.map((at) => at - t0).sort((a, b) => a - b);
+  const sent = await load.call("report");
+  return {
+    apiMs,
+    fanout,
+    missing,
+    reportsPerSecond: (arrivals.length / Math.max(1, sent.lastAckAt - sent.sentAt)) * 1000,
+    ackMs: [...sent.ackMs].sort((a, b) => a - b),
+  };
+}
+
+function releaseBody(version: string) {
+  return {
+    app: APP,
+    version,
+    manifest: `version: "${version}"\n`,
+    source: { type: "http", url: `http://127.0.0.1:9/${APP}-${version}.tar.gz`, sha256: "0".repeat(64) },
+  };
+}
+
+function apiOf(base: string, token: string) {
+  return async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const response = await fetch(`${base}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+}
+
+function wsOf(httpUrl: string): string {
+  return `${httpUrl.replace(/^http/, "ws")}/api/v1/agent`;
+}
+
+async function benchSingleHub(): Promise<Figures> {
+  const work = await mkdtemp(join(tmpdir(), "ship-cluster-bench-"));
+  const tokensFile = join(work, "tokens.json");
+  // Minted before the hub starts, into the data dir it will use (its secret, its database).
+  await execFileAsync(process.execPath, [
+    "tests/performance/mint-tokens.mjs",
+    join(work, "hub"),
+    String(agentCount),
+    tokensFile,
+  ]);
+  const tokens = JSON.parse(await readFile(tokensFile, "utf8")) as {
+    operator: string;
+    agents: MintedAgent[];
+  };
+  const hub = await spawnHubForBench(work, openFiles);
+  let load: LoadAgents | undefined;
+  try {
+    load = await LoadAgentsProcess.fork(openFiles);
+    const connect = await load.call("connect", {
+      url: wsOf(hub.url),
+      agents: tokens.agents,
+      mode: "hub",
+      app: APP,
+      inFlight: 256,
+    });
+    await sleep(1000);
+    const figures = await measureRollout(load, apiOf(hub.url, tokens.operator), connect.connected);
+    return { agents: connect.connected, connectMs: connect.connectMs, ...figures };
+  } finally {
+    load?.kill();
+    await stopChild(hub.child);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function benchCluster(): Promise<Figures> {
+  const cluster = await Cluster.start({
+    hubs: HUBS,
+    durable: true,
+    openFiles,
+    hub: { tick_interval_seconds: TICK_SECONDS },
+  });
+  try {
+    const { load, agents } = await cluster.loadAgents(agentCount);
+    const started = clock();
+    let connected = 0;
+    // Spread as a balancer would; after losing its hub an agent reconnects through the balancer.
+    for (let hub = 0; hub < HUBS; hub++) {
+      const answer = await load.call("connect", {
+        url: wsOf(cluster.hub(hub).url),
+        agents: agents.filter((_, i) => i % HUBS === hub),
+        mode: "hub",
+        app: APP,
+        inFlight: 256,
+        reconnectUrl: wsOf(cluster.frontUrl),
+      });
+      connected += answer.connected;
+    }
+    const connectMs = clock() - started;
+    const sql = cluster.must();
+    await cluster.waitFor(
+      "every agent online",
+      async () => (await sql`SELECT count(*)::int AS n FROM agents WHERE online`)[0]?.n === connected,
+      120_000,
+    );
+    const api = apiOf(cluster.hub(0).url, cluster.operator);
+    const figures = await measureRollout(load, api, connected);
+    const ticksPerInterval = await ticksPerIntervalOver(cluster, 10 * TICK_SECONDS * 1000);
+    const kill = await killDuringReports(cluster, load, api, connected);
+    return { agents: connected, connectMs, ...figures, ticksPerInterval, kill };
+  } finally {
+    await cluster.close();
+  }
+}
+
+/** Claims of the engine tick (any periodic job, the busiest) per tick interval, sampled from the database. */
+async function ticksPerIntervalOver(cluster: Cluster, windowMs: number): Promise<number> {
+  const sql = cluster.must();
+  const claims = new Map<string, number>();
+  let last = new Map<string, string>();
+  const deadline = Date.now() + windowMs;
+  while (Date.now() < deadline) {
+    const rows = await sql`SELECT name, due_at::text AS due FROM ticks`;
+    const now = new Map(rows.map((r) => [String(r.name), String(r.due)]));
+    for (const [name, due] of now)
+      if (last.has(name) && last.get(name) !== due) claims.set(name, (claims.get(name) ?? 0) + 1);
+    last = now;
+    await sleep(50);
+  }
+  return Math.max(0, ...claims.values()) / (windowMs / (TICK_SECONDS * 1000));
+}
+
+/** A second rollout; while its reports stream in, SIGKILL hub 3; its agents come back via the balancer. */
+async function killDuringReports(
+  cluster: Cluster,
+  load: LoadAgents,
+  api: (method: string, path: string, body?: unknown) => Promise<unknown>,
+  n: number,
+): Promise<NonNullable<Figures["kill"]>> {
+  const release = (await api("POST", "/releases", releaseBody("3.0.0"))) as { id: string };
+  await load.call("reset-deploys");
+  const deploys = load.call("await-deploys", { count: n, timeoutMs: 120_000 });
+  const rollout = (await api("POST", "/rollouts", {
+    release: release.id,
+    waves: [{ name: "all", percent: 100 }],
+  })) as { id: string };
+  await deploys;
+  const before = await load.call("status");
+  const storm = load.call("report");
+  await sleep(20);
+  const killedAt = clock();
+  await cluster.killHub(HUBS - 1);
+  const back = await load.call("await-back", { timeoutMs: 120_000, minLost: 1 });
+  await storm;
+  const after = await load.call("status");
+  const reportsSent = after.sentReports - before.sentReports;
+  const sql = cluster.must();
+  // Acks come after commit, so everything acked is stored; wait for the resent rest too.
+  let reportsStored = 0;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const [row] =
+      await sql`SELECT count(*)::int AS n FROM reports r JOIN deployments d ON d.id = r.deployment_id
+      WHERE d.rollout_id = ${rollout.id}`;
+    reportsStored = Number(row?.n ?? 0);
+    if (reportsStored >= reportsSent) break;
+    await sleep(200);
+  }
+  return {
+    lost: back.lost,
+    back: back.back,
+    backMs: back.lastBackAt - killedAt,
+    reportsSent,
+    reportsStored,
+  };
+}
+
+function report(one: Figures, many: Figures | undefined, skippedWhy: string | undefined): void {
+  const p = (sorted: number[], q: number) => fmt.ms(percentile(sorted, q));
+  const c = (f: (x: Figures) => string) => (many ? f(many) : "skipped");
+  const penalty = (q: number) =>
+    many ? fmt.ms(percentile(many.fanout, q) - percentile(one.fanout, q)) : "skipped";
+  printTable(
+    `cluster: ${fmt.int(one.agents)} agents on 1 SQLite hub vs ${many ? fmt.int(many.agents) : "-"} on ${HUBS} hubs + PostgreSQL (fsync on)`,
+    ["measure", "1 hub, SQLite", `${HUBS} hubs, PostgreSQL`, "target"],
+    [
+      ["agents connected", fmt.int(one.agents), c((x) => fmt.int(x.agents)), "10,000"],
+      ["time to connect N", fmt.ms(one.connectMs), c((x) => fmt.ms(x.connectMs)), ""],
+      ["fan-out: POST /rollouts answered (hub 1)", fmt.ms(one.apiMs), c((x) => fmt.ms(x.apiMs)), ""],
+      ["fan-out latency p50", p(one.fanout, 50), c((x) => p(x.fanout, 50)), ""],
+      ["fan-out latency p99", p(one.fanout, 99), c((x) => p(x.fanout, 99)), "≤ 1 s"],
+      ["  cross-hub penalty p50 (cluster − single)", "-", penalty(50), ""],
+      ["  cross-hub penalty p99 (cluster − single)", "-", penalty(99), "≤ 100 ms"],
+      ["  agents without a deploy", String(one.missing), c((x) => String(x.missing)), "0"],
+      [
+        "reports acked per second",
+        `${fmt.int(one.reportsPerSecond)}/s`,
+        c((x) => `${fmt.int(x.reportsPerSecond)}/s`),
+        "≥ 5,000/s",
+      ],
+      ["report ack latency p99", p(one.ackMs, 99), c((x) => p(x.ackMs, 99)), ""],
+      [
+        "engine ticks per tick interval (all hubs)",
+        "1 (one hub)",
+        c((x) => (x.ticksPerInterval ?? 0).toFixed(2)),
+        "1.00",
+      ],
+      ["SIGKILL hub 3 in a report storm: agents lost", "-", c((x) => fmt.int(x.kill?.lost ?? 0)), ""],
+      [
+        "  … all back (on the other hubs) after",
+        "-",
+        c((x) => (x.kill ? `${fmt.ms(x.kill.backMs)} (${x.kill.back})` : "-")),
+        "≤ 60 s",
+      ],
+      [
+        "  reports sent / stored",
+        "-",
+        c((x) => `${x.kill?.reportsSent ?? 0} / ${x.kill?.reportsStored ?? 0}`),
+        "",
+      ],
+      [
+        "  reports lost",
+        "-",
+        c((x) => String(Math.max(0, (x.kill?.reportsSent ?? 0) - (x.kill?.reportsStored ?? 0)))),
+        "0",
+      ],
+    ],
+  );
+  if (skippedWhy) console.log(`!! cluster part SKIPPED: ${skippedWhy}`);
+  console.log(`measured on ${machineNote()}; load generator, hubs and PostgreSQL share the machine`);
+}
+
+// Last, once every declaration above is initialised.
+const single = await benchSingleHub();
+let cluster: Figures | undefined;
+let skipped: string | undefined;
+if (canRunClusterLoudly()) cluster = await benchCluster();
+else skipped = "the hub build refuses database_url (PostgreSQL mode not wired into ship-hub yet)";
+report(single, cluster, skipped);
+if (skipped && process.env.CI === "true") process.exitCode = 1;
