@@ -90,7 +90,10 @@ function applyPhaseMs(stderr) {
 function stepLines(stderr) {
   return stderr
     .split("\n")
-    .filter((l) => l.includes('"durationMs"') || l.includes("staged") || l.includes("exported"))
+    .filter(
+      (l) =>
+        l.includes('"durationMs"') || l.includes("staged") || l.includes("exported") || l.includes("extracted"),
+    )
     .map((l) => `  ${l}\n`)
     .join("");
 }
