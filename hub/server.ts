@@ -245,8 +245,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   if (cluster) {
     let lastBeat = now();
     let dropped = false;
+    const heartbeatMs = options.heartbeatMs ?? 5000;
     timers.push(
-      every(options.heartbeatMs ?? 5000, async () => {
+      every(heartbeatMs, async () => {
         try {
           await store.heartbeatHub(hubId, now());
           lastBeat = now();
@@ -254,17 +255,25 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         } catch (error) {
           log.warn("hub heartbeat failed", { error: String(error) });
         }
-        // Silent past the timeout, this hub counts as dead: the others released its agents, so
-        // their sockets here must close and the agents say hello again (here or elsewhere).
-        if (!dropped && now() - lastBeat > hubTimeoutMs) {
-          dropped = true;
-          log.error("no heartbeat written within the hub timeout; closing this hub's agent connections", {
-            timeoutMs: hubTimeoutMs,
-          });
-          agents.dropAll("hub lost its database");
-        }
       }),
     );
+    // A timer of its own, not after the heartbeat: a database that hangs instead of failing must
+    // not keep this check from running. Silent past the timeout, this hub counts as dead: the
+    // others released its agents, so their sockets here must close and the agents say hello
+    // again (here or elsewhere) with a new epoch.
+    const watchdog = setInterval(
+      () => {
+        if (dropped || now() - lastBeat <= hubTimeoutMs) return;
+        dropped = true;
+        log.error("no heartbeat written within the hub timeout; closing this hub's agent connections", {
+          timeoutMs: hubTimeoutMs,
+        });
+        agents.dropAll("hub lost its database");
+      },
+      Math.min(heartbeatMs, hubTimeoutMs / 2),
+    );
+    watchdog.unref();
+    timers.push(watchdog);
   }
   // Cross-hub fan-out: another hub's commit that changes a rollout wakes this one (LISTEN/NOTIFY,
   // hub/cluster/wakeup.ts), which delivers to its own agents; a periodic resync covers a missed one.

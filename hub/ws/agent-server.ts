@@ -186,6 +186,11 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         refusals.clear(agentId);
         void renewIfDue(ws, agentId);
         presence = batch.hello(agentId, message);
+        // A hello the store did not take (the database is unreachable) leaves the agent unknown
+        // as connected here: close, so it reconnects (here or to another hub) and says it again.
+        void presence.then((epoch) => {
+          if (epoch === undefined && ws.readyState === ws.OPEN) ws.close(1011, "hello not stored; reconnect");
+        });
       } else if (!greeted) {
         send(ws, { type: "error", v: 1, message: "send hello first" }, agentId);
       } else if (message.type === "progress") {
