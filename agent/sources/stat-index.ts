@@ -71,10 +71,14 @@ export class StatIndex {
     return new StatIndex(file, root, entries, clean);
   }
 
-  /** The sha256 recorded for `rel` when its stamp is unchanged; undefined means "hash it". */
+  /**
+   * The sha256 recorded for `rel` when its stamp is unchanged (the entry is kept for the next
+   * index: it was settled when recorded and nothing moved since); undefined means "hash it".
+   */
   lookup(rel: string, stamp: FileStamp): string | undefined {
     const value = this.entries.get(rel);
     if (value === undefined || value.length !== 65 + stamp.length || !value.endsWith(stamp)) return undefined;
+    this.next.set(rel, value);
     return value.slice(0, 64);
   }
 
