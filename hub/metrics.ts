@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Store } from "./store/store.js";
+import type { StoreOps } from "./store/async-store.js";
 
 /** Prometheus metrics of one hub; a registry per hub so several can run in one process (tests). */
 export class HubMetrics {
@@ -8,14 +8,14 @@ export class HubMetrics {
   readonly wsMessages: Counter<"direction" | "type">;
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
 
-  constructor(store: Store) {
+  constructor(store: StoreOps) {
     const registers = [this.registry];
     new Gauge({
       name: "ship_hub_agents_online",
       help: "Agents with an open WebSocket connection",
       registers,
-      collect() {
-        this.set(store.countAgentsOnline());
+      async collect() {
+        this.set(await store.countAgentsOnline());
       },
     });
     new Gauge({
@@ -23,9 +23,10 @@ export class HubMetrics {
       help: "Rollouts by state",
       labelNames: ["state"],
       registers,
-      collect() {
+      async collect() {
+        const counts = await store.countRolloutsByState();
         this.reset();
-        for (const [state, n] of Object.entries(store.countRolloutsByState())) this.set({ state }, n);
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
       },
     });
     new Gauge({
@@ -33,9 +34,10 @@ export class HubMetrics {
       help: "Deployments (one agent in one rollout) by state",
       labelNames: ["state"],
       registers,
-      collect() {
+      async collect() {
+        const counts = await store.countDeploymentsByState();
         this.reset();
-        for (const [state, n] of Object.entries(store.countDeploymentsByState())) this.set({ state }, n);
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
       },
     });
     this.httpDuration = new Histogram({

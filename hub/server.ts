@@ -1,17 +1,25 @@
+import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { BadInputError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import { createApiApp } from "./api/app.js";
 import { LiveSessions } from "./auth/live-sessions.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
+import { startClusterWakeup } from "./cluster/wakeup.js";
+import { EventStream } from "./dashboard/event-stream.js";
 import { HubMetrics } from "./metrics.js";
 import { AgentSync } from "./rollouts/agent-sync.js";
 import { RolloutEngine } from "./rollouts/engine.js";
+import type { AsyncStore } from "./store/async-store.js";
+import type { DatabaseSource } from "./store/open-database.js";
+import { openDatabase } from "./store/open-database.js";
+import type { PostgresStore } from "./store/postgres-store.js";
+import { sqliteAsyncStore } from "./store/sqlite-async-store.js";
 import { SqliteStore } from "./store/sqlite-store.js";
-import type { Store } from "./store/store.js";
 import { attachAgentServer } from "./ws/agent-server.js";
 import { ConnectionRegistry } from "./ws/connections.js";
 import { ConnectionRefusals } from "./ws/refusals.js";
@@ -41,38 +49,68 @@ export interface HubOptions {
   maxReportsPerMinute?: number;
   /** Reports kept per agent and by age, pruned every `everyMs` (default a minute). */
   reportRetention?: { keepPerAgent: number; keepMs: number; everyMs?: number };
+  /** PostgreSQL shared by several hubs (cluster mode); without it, SQLite in the data dir. */
+  database?: DatabaseSource;
+  /** Cluster mode: how often this hub writes its heartbeat (default 5 s). */
+  heartbeatMs?: number;
+  /**
+   * Cluster mode: a hub silent this long is dead and its agents are released; a hub that could not
+   * heartbeat this long closes its own agents' connections (default 30 s).
+   */
+  hubTimeoutMs?: number;
+  /** Cluster mode: how often due deployments of this hub's agents are looked for (default 3 s). */
+  resyncMs?: number;
 }
 
 /** The store and token service, for `serve` and for `token create|revoke|list` alike. */
 export async function openHubState(
-  options: Pick<HubOptions, "dataDir" | "dbFile" | "secretFile" | "envSecret">,
-) {
+  options: Pick<HubOptions, "dataDir" | "dbFile" | "secretFile" | "envSecret" | "database">,
+): Promise<{ store: AsyncStore; secret: Buffer; cluster: PostgresStore | undefined }> {
+  if (options.database) {
+    // Checked before connecting: a refused start must not touch the database.
+    if (!options.envSecret && !options.secretFile)
+      throw BadInputError.single(
+        options.database.file,
+        options.database.key,
+        "hubs sharing a database must share their JWT secret: set jwt_secret_file in hub.toml or SHIP_HUB_SECRET (a generated per-hub secret would make each hub refuse the others' tokens)",
+      );
+    const secret = await loadSecret({
+      dataDir: options.dataDir,
+      ...(options.secretFile ? { secretFile: options.secretFile } : {}),
+      ...(options.envSecret ? { envSecret: options.envSecret } : {}),
+    });
+    const store = await openDatabase(options.database);
+    return { store, secret, cluster: store };
+  }
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const secret = await loadSecret({
     dataDir: options.dataDir,
     ...(options.secretFile ? { secretFile: options.secretFile } : {}),
     ...(options.envSecret ? { envSecret: options.envSecret } : {}),
   });
-  const store: Store = new SqliteStore(options.dbFile ?? join(options.dataDir, "hub.db"));
-  return { store, secret };
+  const file = options.dbFile ?? join(options.dataDir, "hub.db");
+  const store = sqliteAsyncStore(new SqliteStore(file), join(options.dataDir, "artifacts"));
+  return { store, secret, cluster: undefined };
 }
 
 /**
- * No connection survives a restart; agents say hello again when they reconnect. Each agent the
- * store still shows online gets its agent.offline event, as a disconnect would have written.
+ * One hub on SQLite: no connection survives a restart; agents say hello again when they reconnect.
+ * Each agent the store still shows online gets its agent.offline event, as a disconnect would
+ * have written. (Never with several hubs: the other hubs' agents are online.)
  */
-function markAgentsOfflineAtStart(store: Store, now: () => number): void {
-  store.transaction(() => {
-    const wereOnline = store.listAgents().filter((agent) => agent.online);
-    store.markAllAgentsOffline();
-    for (const agent of wereOnline)
-      store.appendEvent({
+async function markAgentsOfflineAtStart(store: AsyncStore, now: () => number): Promise<void> {
+  await store.tx(async (t) => {
+    const wereOnline = (await t.listAgents()).filter((agent) => agent.online);
+    await t.markAllAgentsOffline();
+    await t.appendEvents(
+      wereOnline.map((agent) => ({
         at: now(),
         actor: "hub",
         kind: "agent.offline",
         subject: agent.id,
         data: { reason: "hub restarted" },
-      });
+      })),
+    );
   });
 }
 
@@ -80,21 +118,49 @@ export interface RunningHub {
   url: string;
   port: number;
   server: Server;
-  store: Store;
+  store: AsyncStore;
   tokens: TokenService;
   engine: RolloutEngine;
   registry: ConnectionRegistry;
+  /** This hub's id in the `hubs` table (presence epochs, tick claims). */
+  hubId: string;
+  /** Several hubs share this hub's PostgreSQL database. */
+  cluster: boolean;
+  /**
+   * Delivers due `pending` deployments (and a named rollout's rollback instructions) to the agents
+   * connected to THIS hub: idempotent, safe from anywhere. What a cluster's wake-up calls.
+   */
+  deliverPending(rolloutId?: string): Promise<number>;
+  /** Makes open dashboard streams read newly committed events now. */
+  wakeEventStream(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Runs `job` every `ms`, never overlapping itself (a slow database must not pile up runs). */
+function every(ms: number, job: () => Promise<void>): NodeJS.Timeout {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    job().finally(() => {
+      running = false;
+    });
+  }, ms);
+  timer.unref();
+  return timer;
 }
 
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const now = options.now ?? Date.now;
-  const { store, secret } = await openHubState(options);
-  markAgentsOfflineAtStart(store, now);
-  const tokens = new TokenService(secret, store, now);
-  const sessions = new LiveSessions(store, options.log, now, options.sessionCheckMs ?? 1000);
-  const metrics = new HubMetrics(store);
   const log = options.log;
+  const { store, secret, cluster } = await openHubState(options);
+  const hubId = randomUUID();
+  const hubTimeoutMs = options.hubTimeoutMs ?? 30_000;
+  if (cluster) await store.heartbeatHub(hubId, now());
+  else await markAgentsOfflineAtStart(store, now);
+  const tokens = new TokenService(secret, store, now);
+  const sessions = new LiveSessions(store, log, now, options.sessionCheckMs ?? 1000);
+  const metrics = new HubMetrics(store);
   const registry = new ConnectionRegistry({
     maxBufferedBytes: options.maxBufferedBytes ?? 4 << 20,
     metrics,
@@ -106,22 +172,26 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     now,
     offlineTimeoutMs: options.offlineTimeoutMs,
     ...(options.progressTimeoutMs === undefined ? {} : { progressTimeoutMs: options.progressTimeoutMs }),
+    hubId,
+    sharedPresence: cluster !== undefined,
   });
   const sync = new AgentSync(engine);
   const refusals = new ConnectionRefusals(log, now);
+  const eventStream = new EventStream({ store, tokens, sessions });
   const app = createApiApp({
     store,
     tokens,
     engine,
     metrics,
-    artifactsDir: join(options.dataDir, "artifacts"),
     maxArtifactBytes: options.maxArtifactBytes,
     isOnline: (id) => registry.isOnline(id),
+    sharedPresence: cluster !== undefined,
     send: (id, message) => registry.send(id, message),
     sessions,
     refusals,
     log,
     now,
+    eventStream,
   });
   const server = createServer(app);
   const agents = attachAgentServer(server, {
@@ -138,25 +208,88 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     refusals,
     now,
   });
+  const timers: NodeJS.Timeout[] = [];
   const retention = options.reportRetention ?? { keepPerAgent: 500, keepMs: 90 * 86_400_000 };
+  const pruneEveryMs = retention.everyMs ?? 60_000;
   // One agent token must not fill the hub's disk: reports are kept by count per agent and by age.
-  const pruner = setInterval(() => {
-    try {
-      const removed = store.pruneReports(retention.keepPerAgent, now() - retention.keepMs);
-      if (removed > 0) log.info("pruned old reports", { removed });
-    } catch (error) {
-      log.error("pruning reports failed", { error: String(error) });
-    }
-  }, retention.everyMs ?? 60_000);
-  pruner.unref();
-  const ticker = setInterval(() => {
-    try {
-      engine.tick();
-    } catch (error) {
-      log.error("rollout tick failed", { error: String(error) });
-    }
-  }, options.tickIntervalMs);
-  ticker.unref();
+  // In a cluster one hub a period does it (a claimed tick), and also deletes the chunks of
+  // artifact uploads a killed hub left behind.
+  timers.push(
+    every(pruneEveryMs, async () => {
+      try {
+        const removed = await store.tx(async (t) => {
+          if (cluster && !(await t.claimTick("prune", hubId, now(), pruneEveryMs * 0.9))) return 0;
+          return t.pruneReports(retention.keepPerAgent, now() - retention.keepMs);
+        });
+        if (removed > 0) log.info("pruned old reports", { removed });
+        if (cluster) await cluster.sweepAbandonedUploads(now() - 86_400_000);
+      } catch (error) {
+        log.error("pruning reports failed", { error: String(error) });
+      }
+    }),
+  );
+  // On one hub every tick runs. In a cluster each hub tries every interval and the one that claims
+  // the tick (in the tick's own transaction) runs it, so it runs once per interval across hubs; a
+  // little slack keeps timer jitter from skipping every other interval.
+  const claimEveryMs = options.tickIntervalMs * 0.9;
+  timers.push(
+    every(options.tickIntervalMs, async () => {
+      try {
+        if (cluster) await engine.claimedTick(claimEveryMs, now() - hubTimeoutMs);
+        else await engine.tick();
+      } catch (error) {
+        log.error("rollout tick failed", { error: String(error) });
+      }
+    }),
+  );
+  if (cluster) {
+    let lastBeat = now();
+    let dropped = false;
+    const heartbeatMs = options.heartbeatMs ?? 5000;
+    timers.push(
+      every(heartbeatMs, async () => {
+        try {
+          await store.heartbeatHub(hubId, now());
+          lastBeat = now();
+          dropped = false;
+        } catch (error) {
+          log.warn("hub heartbeat failed", { error: String(error) });
+        }
+      }),
+    );
+    // A timer of its own, not after the heartbeat: a database that hangs instead of failing must
+    // not keep this check from running. Silent past the timeout, this hub counts as dead: the
+    // others released its agents, so their sockets here must close and the agents say hello
+    // again (here or elsewhere) with a new epoch.
+    const watchdog = setInterval(
+      () => {
+        if (dropped || now() - lastBeat <= hubTimeoutMs) return;
+        dropped = true;
+        log.error("no heartbeat written within the hub timeout; closing this hub's agent connections", {
+          timeoutMs: hubTimeoutMs,
+        });
+        agents.dropAll("hub lost its database");
+      },
+      Math.min(heartbeatMs, hubTimeoutMs / 2),
+    );
+    watchdog.unref();
+    timers.push(watchdog);
+  }
+  // Cross-hub fan-out: another hub's commit that changes a rollout wakes this one (LISTEN/NOTIFY,
+  // hub/cluster/wakeup.ts), which delivers to its own agents; a periodic resync covers a missed one.
+  const wakeup =
+    options.database &&
+    (await startClusterWakeup(
+      {
+        url: options.database.url,
+        log,
+        ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
+      },
+      {
+        deliverPending: (rolloutId) => engine.deliverPending(rolloutId),
+        wakeEvents: () => void eventStream.wake(),
+      },
+    ));
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -164,7 +297,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   });
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
-  log.info("hub listening", { url: `http://${host}:${port}`, dataDir: options.dataDir });
+  log.info("hub listening", {
+    url: `http://${host}:${port}`,
+    ...(cluster ? { hubId } : { dataDir: options.dataDir }),
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -175,17 +311,21 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     tokens,
     engine,
     registry,
+    hubId,
+    cluster: cluster !== undefined,
+    deliverPending: (rolloutId) => engine.deliverPending(rolloutId),
+    wakeEventStream: () => eventStream.wake(),
     close() {
       closing ??= (async () => {
-        clearInterval(ticker);
-        clearInterval(pruner);
+        for (const timer of timers) clearInterval(timer);
+        await wakeup?.close();
         sessions.stop();
-        agents.close();
+        await agents.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        store.close();
+        await store.close();
         log.info("hub stopped");
       })();
       return closing;

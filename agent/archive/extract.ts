@@ -2,15 +2,24 @@
  * Safe extraction of release archives (.tar.gz, .tgz, .tar) into a fresh staging directory.
  * Streams with bounded memory; on any refusal or error the staging directory is left empty,
  * and only after every write in flight has finished.
+ *
+ * Given what the app holds (install index + stat), files whose bytes the app already has are left
+ * out of staging: the archive is still read whole and every entry checked and hashed, but an update
+ * writes only what changed. The result then lists the whole release, and `materialize` writes any
+ * left-out file on demand (a second pass over the archive, each file checked against its hash).
  */
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, rm } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { mkdir, mkdtemp, open, readdir, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
 import { ShipError, VerificationError } from "../../shared/errors.js";
+import type { AppHolds } from "../sources/app-holds.js";
+import type { ReleaseListing } from "../sources/types.js";
+import { describeRelease } from "../tree/release-tree.js";
+import { HeldFiles, type LeftOut } from "./held-files.js";
 import { type ExtractLimits, resolveLimits } from "./limits.js";
 import { stripSingleTopDir } from "./strip-top-dir.js";
 import { symlinkEscape } from "./symlink-landing.js";
@@ -18,16 +27,27 @@ import { TreeWriter } from "./tree-writer.js";
 
 export type { ExtractLimits } from "./limits.js";
 
+/** Read and inflate in large chunks: per-chunk overhead (callbacks, parser slices, GC) dominates at 16 KiB. */
+const READ_CHUNK_BYTES = 256 * 1024;
+
 export interface ExtractOptions extends ExtractLimits {
   /** Files keep the archive's mtimes (a source's keep_mtimes); by default they get the time of writing. */
   keepMtimes?: boolean;
+  /** What the app holds byte for byte: such files are left out of `destDir` (see the module comment). */
+  appHolds?: AppHolds;
 }
 
 export interface ExtractResult {
-  /** Regular files written (hard links included). */
+  /** Regular files of the release (hard links included), written or left out. */
   files: number;
-  /** Bytes of file content written. */
+  /** Bytes of file content, written or left out. */
   bytes: number;
+  /** Regular files left out because the app holds them (0 without `appHolds`). */
+  leftOut: number;
+  /** The whole release, when files were left out (then `destDir` holds only part of it). */
+  listing?: ReleaseListing;
+  /** Writes left-out files (release paths) into `destDir`, each checked against the listing. */
+  materialize?: (rels: readonly string[]) => Promise<void>;
   /**
    * sha256 of every regular file (hard links included) by path relative to the final release root
    * (after the top-directory strip), hashed as it streamed to disk. Symlinks are left out.
@@ -49,17 +69,124 @@ export async function extractArchive(
   if (!created && (await readdir(destDir)).length > 0) {
     throw new Error(`staging directory ${destDir} is not empty`);
   }
-  const run = new ExtractionRun(archivePath, destDir, options);
+  const held = options?.appHolds === undefined ? undefined : new HeldFiles(options.appHolds);
+  const run = new ExtractionRun(archivePath, destDir, options, { held });
   try {
     await run.unpack();
+    if (held !== undefined && held.owed.size > 0) {
+      const owed = new Map([...held.owed].map(([path, sha256]) => [path, { to: path, sha256 }]));
+      await writeFromArchive(archivePath, destDir, owed, options, held.links);
+    }
     await run.checkSymlinks();
     const stripped = await stripSingleTopDir(destDir);
     const hashes = stripped === undefined ? run.writer.hashes : underTopDir(run.writer.hashes, stripped);
-    return { files: run.writer.files, bytes: run.writer.bytes, hashes };
+    const { files, bytes } = run.writer;
+    if (held !== undefined)
+      for (const path of held.owed.keys()) hashes.set(releasePath(path, stripped), held.owed.get(path) ?? "");
+    const leftOut =
+      held === undefined
+        ? new Map<string, LeftOut & { path: string }>()
+        : await settleLeftOut(archivePath, destDir, held, stripped, hashes, options);
+    if (held === undefined || leftOut.size === 0) return { files, bytes, hashes, leftOut: 0 };
+    const listing = await listingOf(destDir, hashes, leftOut);
+    const materialize = async (rels: readonly string[]) => {
+      const moves = new Map<string, { to: string; sha256: string }>();
+      for (const rel of rels) {
+        const file = leftOut.get(rel);
+        if (file === undefined) throw new Error(`${rel} is not a file left out of ${destDir}`);
+        moves.set(file.path, { to: rel, sha256: file.sha256 });
+      }
+      await writeFromArchive(archivePath, destDir, moves, options, held.links);
+      for (const rel of rels) leftOut.delete(rel);
+    };
+    return { files, bytes, hashes, leftOut: leftOut.size, listing, materialize };
   } catch (err) {
     await run.drained();
     await clearDir(destDir, created);
     throw err;
+  }
+}
+
+/** Where an archive path lands once the top directory `stripped` (if any) was stripped. */
+function releasePath(path: string, stripped: string | undefined): string {
+  return stripped === undefined ? path : path.slice(stripped.length + 1);
+}
+
+/**
+ * The left-out files by release path. A file judged under a top-directory guess the end proved
+ * wrong is judged again at its real path, and written now unless the app holds it there too.
+ */
+async function settleLeftOut(
+  archivePath: string,
+  destDir: string,
+  held: HeldFiles,
+  stripped: string | undefined,
+  hashes: Map<string, string>,
+  options: ExtractOptions | undefined,
+): Promise<Map<string, LeftOut & { path: string }>> {
+  const leftOut = new Map<string, LeftOut & { path: string }>();
+  const rewrite = new Map<string, { to: string; sha256: string }>();
+  for (const [path, file] of held.leftOut) {
+    const rel = releasePath(path, stripped);
+    if (rel === file.rel || held.holds(rel, file.sha256)) leftOut.set(rel, { ...file, rel, path });
+    else rewrite.set(path, { to: rel, sha256: file.sha256 });
+  }
+  if (rewrite.size > 0) {
+    await writeFromArchive(archivePath, destDir, rewrite, options, held.links);
+    for (const { to, sha256 } of rewrite.values()) hashes.set(to, sha256);
+  }
+  return leftOut;
+}
+
+/** The whole release: what is staged (scanned, hashes known) plus the files left out. */
+async function listingOf(
+  destDir: string,
+  hashes: ReadonlyMap<string, string>,
+  leftOut: ReadonlyMap<string, LeftOut>,
+): Promise<ReleaseListing> {
+  const staged = await describeRelease(destDir, { knownHashes: hashes, exclude: [] });
+  const files = staged.files;
+  for (const [rel, file] of leftOut) {
+    files.set(rel, { type: "file", sha256: file.sha256, size: file.size, mode: file.mode });
+  }
+  return { files, dirs: staged.dirs ?? new Map() };
+}
+
+/**
+ * A second pass over the archive writing only `moves` (archive path → where it goes under
+ * `destDir`, and the sha256 it must have), with the targets of any hard links among them. Written
+ * into a sibling directory first, then renamed into place; nothing is placed unless it hashes as
+ * expected (the archive may have changed since the first pass).
+ */
+async function writeFromArchive(
+  archivePath: string,
+  destDir: string,
+  moves: ReadonlyMap<string, { to: string; sha256: string }>,
+  options: ExtractOptions | undefined,
+  links: ReadonlyMap<string, string>,
+): Promise<void> {
+  const only = new Set(moves.keys());
+  for (const path of only) {
+    const target = links.get(path);
+    if (target !== undefined) only.add(target);
+  }
+  const tmp = await mkdtemp(`${destDir}.more-`);
+  const run = new ExtractionRun(archivePath, tmp, options, { only });
+  try {
+    await run.unpack();
+    for (const [path, { to, sha256 }] of moves) {
+      if (run.writer.hashes.get(path) !== sha256) {
+        throw new VerificationError(
+          `${basename(archivePath)}: entry ${JSON.stringify(path)}`,
+          "is not what it was when the archive was first read; the next run tries again",
+        );
+      }
+      await mkdir(dirname(join(destDir, to)), { recursive: true });
+      await rename(join(tmp, path), join(destDir, to));
+    }
+  } finally {
+    await run.drained();
+    await rm(tmp, { recursive: true, force: true });
   }
 }
 
@@ -74,16 +201,21 @@ class ExtractionRun {
     private readonly archivePath: string,
     private readonly root: string,
     options: ExtractOptions = {},
+    pass: { held?: HeldFiles | undefined; only?: ReadonlySet<string> } = {},
   ) {
     this.label = basename(archivePath);
-    const { keepMtimes, ...limits } = options;
+    const { keepMtimes, appHolds: _, ...limits } = options;
     this.writer = new TreeWriter(
       root,
       resolveLimits(limits),
       this.label,
       () => this.packed,
       this.abort.signal,
-      keepMtimes,
+      {
+        keepMtimes: keepMtimes === true,
+        ...(pass.held === undefined ? {} : { held: pass.held }),
+        ...(pass.only === undefined ? {} : { only: pass.only }),
+      },
     );
   }
 
@@ -91,7 +223,7 @@ class ExtractionRun {
     const gzipped = await startsWithGzipMagic(this.archivePath);
     return new Promise<void>((resolve, reject) => {
       const signal = this.abort.signal;
-      const input = createReadStream(this.archivePath);
+      const input = createReadStream(this.archivePath, { highWaterMark: READ_CHUNK_BYTES });
       // We decompress ourselves rather than letting the parser do it: its inflater ignores
       // backpressure, so a bomb would pile up in memory before any ratio check could run.
       const parser = new Parser({ strict: true, zstd: false, brotli: false });
@@ -109,22 +241,28 @@ class ExtractionRun {
       });
       parser.on("error", (err: Error) => fail(asArchiveError(this.label, err)));
       parser.on("end", () => {
-        void this.chain.then(() => {
-          if (!signal.aborted) resolve();
+        void this.chain.then(async () => {
+          if (signal.aborted) return;
+          // Small files may still be being written: the extraction ends when they have landed.
+          await this.writer.settle().then(() => {
+            if (!signal.aborted) resolve();
+          }, fail);
         });
       });
       input.on("data", (chunk: Buffer | string) => {
         this.packed += chunk.length;
       });
       const sink = parserSink(parser, this.label);
-      const stages = gzipped ? pipeline(input, createGunzip(), sink) : pipeline(input, sink);
+      const stages = gzipped
+        ? pipeline(input, createGunzip({ chunkSize: READ_CHUNK_BYTES }), sink)
+        : pipeline(input, sink);
       stages.catch((err: Error) => fail(asArchiveError(this.label, err)));
     });
   }
 
   /** Every write of this run has finished (or failed); safe to delete what it made. */
   drained(): Promise<void> {
-    return this.chain;
+    return this.chain.then(() => this.writer.drained());
   }
 
   async checkSymlinks(): Promise<void> {

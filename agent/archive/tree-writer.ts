@@ -1,7 +1,12 @@
 /**
- * Writes archive entries one at a time into a fresh release directory, refusing anything that
- * could reach outside it or smuggle in privileges. We write entries ourselves instead of using
- * node-tar's Unpack: it chowns as root, keeps setuid bits and creates any symlink it is given.
+ * Writes archive entries in order into a fresh release directory, refusing anything that could
+ * reach outside it or smuggle in privileges. We write entries ourselves instead of using node-tar's
+ * Unpack: it chowns as root, keeps setuid bits and creates any symlink it is given.
+ *
+ * Cost per file is kept to what it must be: small files are read into memory, hashed, and then
+ * either left out (the app already holds them, see held-files.ts) or written by a bounded number of
+ * concurrent writes while parsing goes on; directories are made once; a path is only looked at
+ * when this run already created something there.
  */
 import { createHash, type Hash } from "node:crypto";
 import { constants } from "node:fs";
@@ -11,6 +16,7 @@ import type { ReadEntry } from "tar";
 import { VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText, LocalWriteError } from "../../shared/fs-errors.js";
 import { entryParts, joinParts, symlinkTargetParts } from "./entry-path.js";
+import type { HeldFiles } from "./held-files.js";
 import type { ResolvedLimits } from "./limits.js";
 
 /** The tar header costs a block even for an empty entry; bombs of empty entries count too. */
@@ -28,9 +34,28 @@ const ENVIRONMENT_ERRORS = new Set([
   "ENFILE",
 ]);
 
+/** Files up to this size are held in memory until their hash is known; larger ones stream to disk. */
+const HOLD_BYTES = 1 << 20;
+/** Bounds on small-file writes in flight while parsing goes on. */
+const MAX_WRITES_IN_FLIGHT = 8;
+const MAX_BYTES_IN_FLIGHT = 16 << 20;
+
+export interface TreeWriterOptions {
+  /** Give files the archive's mtimes instead of the time they were written. */
+  keepMtimes?: boolean;
+  /** Leave out regular files the app already holds (recorded in it instead). */
+  held?: HeldFiles;
+  /** Write only these archive paths (a second pass); every other entry is read past. */
+  only?: ReadonlySet<string>;
+}
+
 export class TreeWriter {
+  /** Regular files of the archive (hard links included), written or left out. */
   files = 0;
+  /** Bytes of file content, written or left out. */
   bytes = 0;
+  /** Regular files left out because the app already holds them. */
+  leftOut = 0;
   private entries = 0;
   private unpacked = 0;
   /** Symlinks created so far, by relative path; nothing may be written through them. */
@@ -40,6 +65,13 @@ export class TreeWriter {
    * they were written, so nobody has to read the release again to know what it holds.
    */
   readonly hashes = new Map<string, string>();
+  /** Every path this run created (implicit parent directories included): nothing else exists here. */
+  private readonly made = new Set<string>();
+  /** Small-file writes in flight, by path; their first failure is kept for `settle`. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private bytesInFlight = 0;
+  private failure: { error: unknown } | undefined;
+  private readonly keepMtimes: boolean;
 
   constructor(
     private readonly root: string,
@@ -48,9 +80,21 @@ export class TreeWriter {
     /** Bytes of the archive read so far, for the decompression-ratio check. */
     private readonly packedBytes: () => number,
     private readonly signal: AbortSignal,
-    /** Give files the archive's mtimes instead of the time they were written. */
-    private readonly keepMtimes = false,
-  ) {}
+    private readonly options: TreeWriterOptions = {},
+  ) {
+    this.keepMtimes = options.keepMtimes === true;
+  }
+
+  /** Waits for every write in flight; throws the first one that failed. */
+  async settle(): Promise<void> {
+    await Promise.all(this.inFlight.values());
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+
+  /** Every write has finished, failed or not: safe to delete what this run made. */
+  async drained(): Promise<void> {
+    await Promise.all(this.inFlight.values());
+  }
 
   async write(entry: ReadEntry): Promise<void> {
     const name = entry.path;
@@ -62,6 +106,10 @@ export class TreeWriter {
     const named = entryParts(name);
     if (!named.ok) return refuse(named.reason);
     const parts = named.parts;
+    if (this.failure !== undefined) throw this.failure.error;
+    if (this.options.only !== undefined && !this.options.only.has(joinParts(parts))) {
+      return this.readPast(entry, refuse);
+    }
     const isFile = entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile";
     if (!isFile) entry.resume();
     if (entry.type === "CharacterDevice" || entry.type === "BlockDevice") refuse("is a device file");
@@ -80,12 +128,29 @@ export class TreeWriter {
 
     try {
       if (entry.type === "Directory") return await this.writeDir(parts, mode, refuse);
+      // Links are judged against what is on disk: every write before them must have landed.
+      if (entry.type === "SymbolicLink" || entry.type === "Link") await this.settle();
       if (entry.type === "SymbolicLink") return await this.writeSymlink(parts, entry.linkpath ?? "", refuse);
       if (entry.type === "Link") return await this.writeHardLink(parts, entry.linkpath ?? "", refuse);
       return await this.writeFile(entry, parts, mode, refuse);
     } catch (err) {
       throw this.entryError(err, name);
     }
+  }
+
+  /** An entry a second pass does not want: its bytes still count toward the bomb check. */
+  private readPast(entry: ReadEntry, refuse: (reason: string) => never): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      entry.on("data", (chunk: Buffer) => {
+        try {
+          this.account(chunk.length, refuse);
+        } catch (err) {
+          reject(err);
+        }
+      });
+      entry.on("end", () => resolve());
+      entry.resume();
+    });
   }
 
   /**
@@ -114,9 +179,13 @@ export class TreeWriter {
     wantDir: boolean,
     refuse: (r: string) => never,
   ): Promise<boolean> {
+    const rel = joinParts(parts);
+    this.options.held?.forget(rel);
+    await this.inFlight.get(rel);
+    await this.makeParent(parts);
+    // The directory started empty: a path this run never created holds nothing.
+    if (!this.made.has(rel)) return false;
     const path = join(this.root, ...parts);
-    if (parts.length > 1)
-      await mkdir(join(this.root, ...parts.slice(0, -1)), { recursive: true, mode: 0o755 });
     const existing = await lstat(path).catch(() => undefined);
     if (existing === undefined) return false;
     if (existing.isDirectory()) {
@@ -130,9 +199,19 @@ export class TreeWriter {
     return false;
   }
 
+  /** Creates the entry's parent directories once per run (mode 0o755 under the process umask). */
+  private async makeParent(parts: readonly string[]): Promise<void> {
+    if (parts.length < 2) return;
+    const parent = joinParts(parts.slice(0, -1));
+    if (this.made.has(parent)) return;
+    await mkdir(join(this.root, ...parts.slice(0, -1)), { recursive: true, mode: 0o755 });
+    for (let i = 1; i < parts.length; i++) this.made.add(joinParts(parts.slice(0, i)));
+  }
+
   private async writeDir(parts: string[], mode: number, refuse: (r: string) => never): Promise<void> {
     const path = join(this.root, ...parts);
     if (!(await this.prepareSlot(parts, true, refuse))) await mkdir(path);
+    this.made.add(joinParts(parts));
     // Owner keeps rwx so the rest of the release can be written and later cleaned up.
     await chmod(path, (mode & 0o777) | 0o700);
   }
@@ -142,6 +221,7 @@ export class TreeWriter {
     if (!lands.ok) refuse(`symlink ${lands.reason}`);
     await this.prepareSlot(parts, false, refuse);
     await symlink(target, join(this.root, ...parts));
+    this.made.add(joinParts(parts));
     this.symlinks.set(joinParts(parts), parts);
   }
 
@@ -151,19 +231,36 @@ export class TreeWriter {
     if (named.parts.length === 0) refuse("hard link to the release root");
     this.refuseThroughSymlink(named.parts, refuse);
     if (this.symlinks.has(joinParts(named.parts))) refuse(`hard link to the symlink ${target}`);
+    const targetRel = joinParts(named.parts);
+    const held = this.options.held;
+    const leftOut = held?.leftOut.get(targetRel);
     const source = join(this.root, ...named.parts);
-    const st = await lstat(source).catch(() => undefined);
-    if (st === undefined || !st.isFile())
+    const st = leftOut === undefined ? await lstat(source).catch(() => undefined) : undefined;
+    if (leftOut === undefined && (st === undefined || !st.isFile()))
       refuse(`hard link to ${target}, which is not a file extracted before it`);
     // A link to its own name (packers write one when a file is added twice): GNU tar's link()
     // fails with EEXIST on the very same inode and tar moves on, so the file stays as it is.
-    if (joinParts(named.parts) === joinParts(parts)) return;
+    if (targetRel === joinParts(parts)) return;
     await this.prepareSlot(parts, false, refuse);
-    await link(source, join(this.root, ...parts));
-    // The target is a regular file written by this run (checked above), so its hash is known.
-    const sha256 = this.hashes.get(joinParts(named.parts));
-    if (sha256 !== undefined) this.hashes.set(joinParts(parts), sha256);
     this.files++;
+    const rel = joinParts(parts);
+    if (held !== undefined) held.links.set(rel, targetRel);
+    if (held !== undefined && leftOut !== undefined) {
+      // The target stayed out of staging, so the link cannot be made now: it stays out too when
+      // the app holds its bytes at its own path, else a second pass over the archive writes it.
+      const heldAt = held.heldAt(parts, leftOut.sha256);
+      if (heldAt !== undefined) {
+        this.recordLeftOut(rel, heldAt, leftOut.sha256, leftOut.size, leftOut.mode);
+      } else {
+        held.owed.set(rel, leftOut.sha256);
+      }
+      return;
+    }
+    await link(source, join(this.root, ...parts));
+    this.made.add(rel);
+    // The target is a regular file written by this run (checked above), so its hash is known.
+    const sha256 = this.hashes.get(targetRel);
+    if (sha256 !== undefined) this.hashes.set(rel, sha256);
   }
 
   private async writeFile(
@@ -178,11 +275,33 @@ export class TreeWriter {
     if (this.bytes + entry.size > this.limits.maxBytes) {
       refuse(`would take the release over the limit of ${this.limits.maxBytes} bytes`);
     }
+    const rel = joinParts(parts);
+    const held = this.options.held;
+    this.files++;
+    if (entry.size <= HOLD_BYTES) {
+      const hash = createHash("sha256");
+      const body = await this.readBody(entry, hash, refuse);
+      const sha256 = hash.digest("hex");
+      const heldAt = held?.heldAt(parts, sha256);
+      if (heldAt !== undefined) {
+        await this.prepareSlot(parts, false, refuse);
+        this.recordLeftOut(rel, heldAt, sha256, body.length, mode);
+        return;
+      }
+      await this.prepareSlot(parts, false, refuse);
+      this.hashes.set(rel, sha256);
+      this.made.add(rel);
+      await this.startWrite(rel, body, mode, entry);
+      return;
+    }
     await this.prepareSlot(parts, false, refuse);
-    const fh = await open(join(this.root, ...parts), CREATE_NEW, 0o600);
+    const path = join(this.root, ...parts);
+    const fh = await open(path, CREATE_NEW, 0o600);
+    this.made.add(rel);
     const hash = createHash("sha256");
+    let size = 0;
     try {
-      await this.copyBody(entry, fh, hash, refuse);
+      size = await this.copyBody(entry, fh, hash, refuse);
       await fh.chmod(mode & 0o777);
       // By default a file is as new as its install: reproducible archives carry mtime 0, which
       // would make mtime-based caches (Python's .pyc checks) trust stale entries.
@@ -192,8 +311,76 @@ export class TreeWriter {
       // FileHandle.close waits for writes still in flight, so after this nothing touches the file.
       await fh.close();
     }
-    this.hashes.set(joinParts(parts), hash.digest("hex"));
-    this.files++;
+    const sha256 = hash.digest("hex");
+    const heldAt = held?.heldAt(parts, sha256);
+    if (heldAt !== undefined) {
+      // Written before its hash was known, and the app holds it: dropped again.
+      await unlink(path);
+      this.made.delete(rel);
+      this.recordLeftOut(rel, heldAt, sha256, size, mode);
+      return;
+    }
+    this.hashes.set(rel, sha256);
+  }
+
+  private recordLeftOut(path: string, rel: string, sha256: string, size: number, mode: number): void {
+    this.options.held?.leftOut.set(path, { rel, sha256, size, mode: mode & 0o777 });
+    this.leftOut++;
+  }
+
+  /**
+   * Writes a small file without holding up the parser: at most MAX_WRITES_IN_FLIGHT writes (and
+   * MAX_BYTES_IN_FLIGHT bytes) run at once; a failure surfaces at the next entry or at `settle`.
+   */
+  private async startWrite(rel: string, body: Buffer, mode: number, entry: ReadEntry): Promise<void> {
+    while (this.inFlight.size >= MAX_WRITES_IN_FLIGHT || this.bytesInFlight >= MAX_BYTES_IN_FLIGHT) {
+      await Promise.race(this.inFlight.values());
+    }
+    if (this.failure !== undefined) throw this.failure.error;
+    const mtime = this.keepMtimes ? entry.mtime : undefined;
+    const atime = entry.atime ?? mtime;
+    const name = entry.path;
+    this.bytesInFlight += body.length;
+    const job = writeNewFile(join(this.root, rel), body, mode & 0o777, mtime, atime)
+      .catch((err: unknown) => {
+        this.failure ??= { error: this.entryError(err, name) };
+      })
+      .finally(() => {
+        this.bytesInFlight -= body.length;
+        this.inFlight.delete(rel);
+      });
+    this.inFlight.set(rel, job);
+  }
+
+  /** The whole body of a small entry, hashed and counted as it arrives. */
+  private readBody(entry: ReadEntry, hash: Hash, refuse: (r: string) => never): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      const onAbort = () => reject(this.signal.reason);
+      if (this.signal.aborted) return onAbort();
+      this.signal.addEventListener("abort", onAbort, { once: true });
+      let failed = false;
+      entry.on("data", (chunk: Buffer) => {
+        if (failed) return;
+        try {
+          this.account(chunk.length, refuse);
+        } catch (err) {
+          failed = true;
+          this.signal.removeEventListener("abort", onAbort);
+          return reject(err);
+        }
+        this.bytes += chunk.length;
+        length += chunk.length;
+        hash.update(chunk);
+        chunks.push(chunk);
+      });
+      entry.on("end", () => {
+        this.signal.removeEventListener("abort", onAbort);
+        if (!failed)
+          resolve(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, length));
+      });
+    });
   }
 
   private copyBody(
@@ -201,15 +388,16 @@ export class TreeWriter {
     fh: FileHandle,
     hash: Hash,
     refuse: (r: string) => never,
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  ): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
       let pending: Promise<unknown> = Promise.resolve();
+      let size = 0;
       const onAbort = () => reject(this.signal.reason);
       if (this.signal.aborted) return onAbort();
       this.signal.addEventListener("abort", onAbort, { once: true });
       const done = (err?: unknown) => {
         this.signal.removeEventListener("abort", onAbort);
-        if (err === undefined) resolve();
+        if (err === undefined) resolve(size);
         else reject(err);
       };
       entry.on("data", (chunk: Buffer) => {
@@ -217,6 +405,7 @@ export class TreeWriter {
         try {
           this.account(chunk.length, refuse);
           this.bytes += chunk.length;
+          size += chunk.length;
           hash.update(chunk);
         } catch (err) {
           return done(err);
@@ -239,6 +428,24 @@ export class TreeWriter {
         `decompression bomb: ${this.unpacked} bytes unpacked from ${packed} packed (ratio over ${maxRatio})`,
       );
     }
+  }
+}
+
+/** Creates `path` (never through a symlink, never over anything) holding `body` with `mode`. */
+async function writeNewFile(
+  path: string,
+  body: Buffer,
+  mode: number,
+  mtime: Date | undefined,
+  atime: Date | undefined,
+): Promise<void> {
+  const fh = await open(path, CREATE_NEW, 0o600);
+  try {
+    if (body.length > 0) await writeAll(fh, body);
+    await fh.chmod(mode);
+    if (mtime !== undefined) await fh.utimes(atime ?? mtime, mtime);
+  } finally {
+    await fh.close();
   }
 }
 

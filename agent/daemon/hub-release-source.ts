@@ -21,7 +21,7 @@ import { probeUrl } from "../download/probe.js";
 import { redactUrl } from "../download/redact.js";
 import { artifactPathFor, removeArtifact, verifyArtifact } from "../sources/artifact.js";
 import { GitSource } from "../sources/git.js";
-import { extractOptionsFor } from "../sources/release-info.js";
+import { extractedRelease, updateExtractOptions } from "../sources/release-info.js";
 import { SftpSource } from "../sources/sftp.js";
 import type {
   FetchedRelease,
@@ -227,19 +227,21 @@ export class HubReleaseSource implements ReleaseSource {
   }
 
   private async unpack(artifact: string, sha256: string, stagingDir: string): Promise<FetchedRelease> {
-    let fileHashes: ReadonlyMap<string, string>;
+    let staged: ReturnType<typeof extractedRelease>;
     try {
       await this.checkTrust(sha256);
-      const { hashes, ...counts } = await extractArchive(
+      const extracted = await extractArchive(
         artifact,
         stagingDir,
-        extractOptionsFor(this.options.source),
+        await updateExtractOptions(this.options.source, this.options.context),
       );
-      fileHashes = hashes;
+      staged = extractedRelease(extracted);
       this.options.context.log.info("downloaded and extracted hub release", {
         release: this.options.release.id,
         sha256,
-        ...counts,
+        files: extracted.files,
+        bytes: extracted.bytes,
+        unchanged: extracted.leftOut,
       });
     } catch (error) {
       await removeArtifact(artifact);
@@ -250,7 +252,7 @@ export class HubReleaseSource implements ReleaseSource {
       id: `sha256:${sha256}`,
       artifactSha256: sha256,
       artifactPath: artifact,
-      fileHashes,
+      ...staged,
     };
   }
 

@@ -7,6 +7,7 @@
  * when the update stopped before its first write, exit 3 only when putting the files back failed.
  * A failing rollback command is reported with the outcome but does not turn it into exit 3.
  */
+import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import {
   ExitCode,
@@ -15,6 +16,7 @@ import {
   UpdateFailedError,
   UpdateNotAppliedError,
 } from "../../shared/errors.js";
+import type { FetchedRelease } from "../sources/types.js";
 import type { UpdateContext } from "./context.js";
 import { StepFailedError, UpdateLeftInPlaceError } from "./errors.js";
 import { type AppReport, appMessage } from "./report.js";
@@ -54,7 +56,7 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
   // from the app before a restore removes them. After a failed apply they are partly gone: none.
   let releaseDir: string | undefined;
   if (wantsCommands && ctx.release !== undefined && step.kind !== "apply" && ctx.applied === undefined)
-    releaseDir = ctx.release.dir;
+    releaseDir = await completeStagedRelease(ctx, ctx.release);
 
   let files: FilesOutcome = { kind: "unchanged" };
   if (ctx.applied !== undefined) {
@@ -137,6 +139,30 @@ async function restoreBackup(ctx: UpdateContext, backupPath: string): Promise<Fi
     return { kind: "restored" };
   } catch (error) {
     return { kind: "failed", why: `restoring files: ${messageOf(error)}` };
+  }
+}
+
+/**
+ * The staged release with the files its source left out (the app held them) written in as well:
+ * the rollback commands may run a script among them. Undefined (commands run in the app) if that fails.
+ */
+async function completeStagedRelease(
+  ctx: UpdateContext,
+  release: FetchedRelease,
+): Promise<string | undefined> {
+  const { listing, materialize } = release;
+  if (listing === undefined || materialize === undefined) return release.dir;
+  const missing = [...listing.files.keys()].filter(
+    (rel) => lstatSync(join(release.dir, rel), { throwIfNoEntry: false }) === undefined,
+  );
+  try {
+    if (missing.length > 0) await materialize(missing);
+    return release.dir;
+  } catch (error) {
+    ctx.log.warn("could not stage the failing release's files for its rollback commands", {
+      error: messageOf(error),
+    });
+    return undefined;
   }
 }
 

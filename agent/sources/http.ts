@@ -24,7 +24,7 @@ import {
 } from "./artifact.js";
 import { parseSha256Sums } from "./checksum.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
-import { extractOptionsFor, readReleaseVersion, shortId } from "./release-info.js";
+import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
 const Installed = z.object({
@@ -100,10 +100,14 @@ export class HttpSource implements ReleaseSource {
     if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
     if (expected !== undefined) await verifyArtifact(artifact, result.sha256, expected, this.shownUrl);
     await this.fetchSignature(artifact, options?.signal);
-    let fileHashes: Map<string, string>;
+    let staged: ReturnType<typeof extractedRelease>;
     try {
-      const extracted = await extractArchive(artifact, stagingDir, extractOptionsFor(this.cfg));
-      fileHashes = extracted.hashes;
+      const extracted = await extractArchive(
+        artifact,
+        stagingDir,
+        await updateExtractOptions(this.cfg, this.ctx),
+      );
+      staged = extractedRelease(extracted);
       this.ctx.log.info("downloaded and extracted release", {
         source: this.name,
         url: this.shownUrl,
@@ -111,6 +115,7 @@ export class HttpSource implements ReleaseSource {
         resumes: result.resumes,
         files: extracted.files,
         bytes: extracted.bytes,
+        unchanged: extracted.leftOut,
       });
     } catch (err) {
       await removeArtifact(artifact);
@@ -124,7 +129,7 @@ export class HttpSource implements ReleaseSource {
       sha256: result.sha256,
       version: await readReleaseVersion(stagingDir),
     });
-    return { dir: stagingDir, id, artifactSha256: result.sha256, artifactPath: artifact, fileHashes };
+    return { dir: stagingDir, id, artifactSha256: result.sha256, artifactPath: artifact, ...staged };
   }
 
   async commit(release: FetchedRelease): Promise<void> {

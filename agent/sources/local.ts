@@ -4,6 +4,7 @@
  * are hashed) and only files the app does not already hold are copied, never linked: the operator's
  * directory may change while the update runs, and every copy is checked against the scan's hash.
  */
+import type { Stats } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +15,7 @@ import { appHolds } from "./app-holds.js";
 import { checksumToVerify } from "./artifact.js";
 import { parseSha256Sums, sha256File, verifySha256 } from "./checksum.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
-import { extractOptionsFor, readReleaseVersion, shortId } from "./release-info.js";
+import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { type ScannedRelease, scanReleaseDir } from "./release-scan.js";
 import { stageChanged, stageFiles } from "./stage-changed.js";
 import type { FetchedRelease, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
@@ -37,6 +38,8 @@ export class LocalSource implements ReleaseSource {
   /** Versions of releases fetched in this run, so commit() can record them after staging is gone. */
   private readonly fetchedVersions = new Map<string, string | undefined>();
   private scanned: Promise<ScannedRelease> | undefined;
+  /** The archive's sha256 as check() read it, with the stat it had: fetch() reuses it while the stat holds. */
+  private archiveHash: { stamp: string; sha256: string } | undefined;
 
   constructor(
     readonly name: string,
@@ -132,24 +135,44 @@ export class LocalSource implements ReleaseSource {
   private async fetchArchive(stagingDir: string): Promise<FetchedRelease> {
     const path = this.cfg.path;
     const before = await stat(path);
-    const sha256 = await sha256File(path);
+    const sha256 = await this.archiveSha256();
     await this.verifyChecksum(sha256);
     // Loaded here: a directory source never needs the tar reader.
     const { extractArchive } = await import("../archive/extract.js");
-    const { files, bytes, hashes } = await extractArchive(path, stagingDir, extractOptionsFor(this.cfg));
+    const extracted = await extractArchive(path, stagingDir, await updateExtractOptions(this.cfg, this.ctx));
     const after = await stat(path);
-    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+    if (statStamp(after) !== statStamp(before)) {
       // What we hashed may not be what we extracted; the next run will see a settled file.
       throw new VerificationError(path, "the archive changed while it was being read; try again");
     }
-    this.ctx.log.info("extracted local release archive", { source: this.name, path, sha256, files, bytes });
+    const { files, bytes, leftOut } = extracted;
+    this.ctx.log.info("extracted local release archive", {
+      source: this.name,
+      path,
+      sha256,
+      files,
+      bytes,
+      unchanged: leftOut,
+    });
     return {
       dir: stagingDir,
       id: `sha256:${sha256}`,
       artifactSha256: sha256,
       artifactPath: path,
-      fileHashes: hashes,
+      ...extractedRelease(extracted),
     };
+  }
+
+  /**
+   * sha256 of the archive: read once per run. check() hashes it; fetch() takes that hash while the
+   * file's stat (inode, size, mtime, ctime) is unchanged, and the extraction is guarded the same way.
+   */
+  private async archiveSha256(): Promise<string> {
+    const stamp = statStamp(await stat(this.cfg.path));
+    if (this.archiveHash?.stamp === stamp) return this.archiveHash.sha256;
+    const sha256 = await sha256File(this.cfg.path);
+    if (statStamp(await stat(this.cfg.path)) === stamp) this.archiveHash = { stamp, sha256 };
+    return sha256;
   }
 
   private async verifyChecksum(actual: string): Promise<void> {
@@ -172,7 +195,7 @@ export class LocalSource implements ReleaseSource {
     if ((await this.pathKind()) === "directory") {
       return { fingerprint: (await this.scan()).id, version: await readReleaseVersion(this.cfg.path) };
     }
-    return { fingerprint: `sha256:${await sha256File(this.cfg.path)}` };
+    return { fingerprint: `sha256:${await this.archiveSha256()}` };
   }
 
   private async pathKind(): Promise<"directory" | "archive"> {
@@ -191,4 +214,9 @@ export class LocalSource implements ReleaseSource {
       `${this.cfg.path} is neither a directory nor a file`,
     );
   }
+}
+
+/** Any write to a file moves one of these (ctime even when size and mtime are put back). */
+function statStamp(st: Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import type { SecurityPolicy } from "../../shared/manifest/schema.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
-import type { ExtractOptions } from "../archive/extract.js";
+import type { ExtractOptions, ExtractResult } from "../archive/extract.js";
+import { appHoldsUnchanged } from "./app-holds.js";
+import type { FetchedRelease, SourceContext } from "./types.js";
 
 /**
  * The `version` of the manifest at the root of `dir`, or undefined. Lenient on purpose: this only
@@ -35,6 +37,30 @@ export function extractOptionsFor(source: {
   const mb = source.security.max_file_size_mb;
   const keepMtimes = source.keep_mtimes;
   return mb === undefined ? { keepMtimes } : { keepMtimes, maxFileBytes: Math.floor(mb * 1024 * 1024) };
+}
+
+/**
+ * Extraction options for an update: the config's, plus what the app holds (install index + stat),
+ * so files the app already has byte for byte are left out of staging. Every archive source
+ * (local, http(s), sftp, hub artifacts, the daemon's) extracts through this.
+ */
+export async function updateExtractOptions(
+  source: { security: SecurityPolicy; keep_mtimes: boolean },
+  ctx: Pick<SourceContext, "installed">,
+): Promise<ExtractOptions> {
+  const installed = await ctx.installed?.();
+  const options = extractOptionsFor(source);
+  return installed === undefined ? options : { ...options, appHolds: appHoldsUnchanged(installed) };
+}
+
+/** The FetchedRelease fields of an extraction: its hashes, and the listing when files were left out. */
+export function extractedRelease(
+  extracted: ExtractResult,
+): Pick<FetchedRelease, "fileHashes" | "listing" | "materialize"> {
+  const { hashes, listing, materialize } = extracted;
+  return listing === undefined || materialize === undefined
+    ? { fileHashes: hashes }
+    : { fileHashes: hashes, listing, materialize };
 }
 
 /** A short human label for a fingerprint such as "sha256:<64 hex>". */

@@ -25,7 +25,7 @@ import {
 } from "./artifact.js";
 import { parseSha256Sums } from "./checksum.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
-import { extractOptionsFor, readReleaseVersion, shortId } from "./release-info.js";
+import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { connectSftp } from "./ssh/sftp-connect.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
@@ -94,16 +94,21 @@ export class SftpSource implements ReleaseSource {
       return { remote, sha256, expected };
     });
     if (expected !== undefined) await verifyArtifact(artifact, sha256, expected, this.where);
-    let fileHashes: Map<string, string>;
+    let staged: ReturnType<typeof extractedRelease>;
     try {
-      const extracted = await extractArchive(artifact, stagingDir, extractOptionsFor(this.cfg));
-      fileHashes = extracted.hashes;
+      const extracted = await extractArchive(
+        artifact,
+        stagingDir,
+        await updateExtractOptions(this.cfg, this.ctx),
+      );
+      staged = extractedRelease(extracted);
       this.ctx.log.info("downloaded and extracted release", {
         source: this.name,
         from: this.where,
         sha256,
         files: extracted.files,
         bytes: extracted.bytes,
+        unchanged: extracted.leftOut,
       });
     } catch (err) {
       await removeArtifact(artifact);
@@ -117,7 +122,7 @@ export class SftpSource implements ReleaseSource {
       sha256,
       version: await readReleaseVersion(stagingDir),
     });
-    return { dir: stagingDir, id, artifactSha256: sha256, artifactPath: artifact, fileHashes };
+    return { dir: stagingDir, id, artifactSha256: sha256, artifactPath: artifact, ...staged };
   }
 
   async commit(release: FetchedRelease): Promise<void> {

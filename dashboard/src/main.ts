@@ -123,7 +123,8 @@ function showShell(): void {
   live?.stop();
   live = followChanges(
     (id) => {
-      if (current !== undefined && id !== cursor) void poll(current);
+      // Forced: an event that committed late carries an id below the newest, and still changed things.
+      if (current !== undefined && id !== cursor) void poll(current, true);
     },
     (up) => {
       streaming = up;

@@ -31,35 +31,42 @@ export function agentRoutes(deps: ApiDeps): Router {
   const operator = requireRole(tokens, "operator");
 
   // ?limit&offset&label=k=v&app&version&state&status&q&facets: filtered on the hub, with counts.
-  router.get("/agents", operator, (req, res) => {
+  router.get("/agents", operator, async (req, res) => {
     const query = parseRequest(AgentQuery, req.query, "query");
-    const page = queryAgents(store.listAgents(), query, deps.isOnline);
+    const agents = await store.listAgents();
+    // In a cluster an agent on another hub is online too: its stored presence says so.
+    const stored = deps.sharedPresence ? new Set(agents.filter((a) => a.online).map((a) => a.id)) : undefined;
+    const page = queryAgents(agents, query, (id) => deps.isOnline(id) || stored?.has(id) === true);
     res.json({ ...page, agents: page.agents.map((a) => agentView(a, a.online, deps.now())) });
   });
 
   // Agents that need a person: refused connections, and agent tokens that expire soon (or did).
-  router.get("/agents/attention", operator, (_req, res) => {
-    res.json(agentsNeedingAttention(store, deps.refusals?.list() ?? [], deps.now()));
+  router.get("/agents/attention", operator, async (_req, res) => {
+    res.json(await agentsNeedingAttention(store, deps.refusals?.list() ?? [], deps.now()));
   });
 
-  router.get("/agents/:id", operator, (req, res) => {
-    const agent = store.getAgent(req.params.id as string);
+  router.get("/agents/:id", operator, async (req, res) => {
+    const agent = await store.getAgent(req.params.id as string);
     if (!agent) throw new HubRequestError(404, `agent ${req.params.id} not found`);
     const page = parseRequest(ReportPage, req.query, "query");
     res.json({
-      ...agentView(agent, deps.isOnline(agent.id), deps.now()),
-      deployments: store.listDeployments({ agentId: agent.id }).slice(0, 50),
-      reports: store.listReports(agent.id, page.reports_limit, page.reports_offset),
+      ...agentView(
+        agent,
+        deps.isOnline(agent.id) || (deps.sharedPresence === true && agent.online),
+        deps.now(),
+      ),
+      deployments: (await store.listDeployments({ agentId: agent.id })).slice(0, 50),
+      reports: await store.listReports(agent.id, page.reports_limit, page.reports_offset),
       reportsPage: { limit: page.reports_limit, offset: page.reports_offset },
     });
   });
 
   // Asks a connected agent to look for updates now (its own sources, outside any rollout).
-  router.post("/agents/:id/check", operator, (req, res) => {
+  router.post("/agents/:id/check", operator, async (req, res) => {
     const id = req.params.id as string;
     if (!deps.send(id, { type: "check_now", v: 1 }))
       throw new HubRequestError(409, `agent ${id} is not connected`);
-    deps.store.appendEvent({
+    await deps.store.appendEvent({
       at: deps.now(),
       actor: actorOf(res),
       kind: "agent.check_requested",
@@ -70,9 +77,9 @@ export function agentRoutes(deps: ApiDeps): Router {
   });
 
   // The audit log, newest first; `next` pages further back.
-  router.get("/events", operator, (req, res) => {
+  router.get("/events", operator, async (req, res) => {
     const query = parseRequest(EventsQuery, req.query, "query");
-    const events = store.listEvents(query).map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
+    const events = (await store.listEvents(query)).map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
     const last = events.at(-1);
     res.json({ events, next: events.length === query.limit && last ? last.id : null });
   });

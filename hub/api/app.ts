@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import { BadInputError } from "../../shared/errors.js";
-import { eventStreamRoutes } from "../dashboard/event-stream.js";
+import { EventStream } from "../dashboard/event-stream.js";
 import { dashboardRoutes } from "../dashboard/router.js";
 import { HubRequestError } from "../errors.js";
 import { agentRoutes } from "./agents.js";
@@ -36,7 +36,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.use(API_PREFIX, releaseRoutes(deps));
   app.use(API_PREFIX, rolloutRoutes(deps));
   app.use(API_PREFIX, agentRoutes(deps));
-  app.use(API_PREFIX, eventStreamRoutes(deps));
+  app.use(API_PREFIX, (deps.eventStream ?? new EventStream(deps)).router());
   app.use(dashboardRoutes());
 
   app.use((req, _res, next) => next(new HubRequestError(404, `no route ${req.method} ${req.path}`)));

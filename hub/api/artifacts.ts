@@ -1,98 +1,125 @@
-import { createHash, randomUUID } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
-import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { Router } from "express";
+import { type Request, type Response, Router } from "express";
 import { actorOf, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import { UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
-import type { Store } from "../store/store.js";
+import { ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
+import type { StoredArtifactInfo, StoreOps } from "../store/async-store.js";
 import type { ApiDeps } from "./deps.js";
 
 /**
  * An agent token reads only artifacts of releases the hub has sent that agent (to install, or to
  * go back to): one stolen agent token must not download every app the hub holds.
  */
-function agentWasSent(store: Store, agentId: string, sha256: string): boolean {
-  return store.listDeployments({ agentId }).some(
-    (d) =>
-      !UNSENT_DEPLOYMENT_STATES.includes(d.state) &&
-      [d.desiredRelease, d.previousRelease].some((id) => {
-        const source = id === null ? undefined : store.getRelease(id)?.source;
-        return source?.type === "hub" && source.sha256 === sha256;
-      }),
-  );
+async function agentWasSent(store: StoreOps, agentId: string, sha256: string): Promise<boolean> {
+  for (const d of await store.listDeployments({ agentId })) {
+    if (UNSENT_DEPLOYMENT_STATES.includes(d.state)) continue;
+    for (const id of [d.desiredRelease, d.previousRelease]) {
+      const source = id === null ? undefined : (await store.getRelease(id))?.source;
+      if (source?.type === "hub" && source.sha256 === sha256) return true;
+    }
+  }
+  return false;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
-/** Hashes and counts bytes as they stream past, refusing more than `max`. */
-function hashingLimit(max: number) {
-  const hash = createHash("sha256");
-  let size = 0;
-  const stream = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      size += chunk.length;
-      if (size > max) return done(new HubRequestError(413, `artifact larger than ${max} bytes`));
-      hash.update(chunk);
-      done(null, chunk);
-    },
-  });
-  return { stream, result: () => ({ sha256: hash.digest("hex"), size }) };
+/**
+ * The byte range to send, or "all", or undefined when the range cannot be satisfied. A Range
+ * whose If-Range names another version is answered whole, as RFC 9110 asks (content-addressed
+ * artifacts never change, so only a foreign validator differs).
+ */
+function rangeOf(req: Request, artifact: StoredArtifactInfo, etag: string, modified: string) {
+  if (req.headers.range === undefined) return "all" as const;
+  const ifRange = req.headers["if-range"];
+  if (ifRange !== undefined && ifRange !== etag && ifRange !== modified) return "all" as const;
+  const ranges = req.range(artifact.size, { combine: true });
+  // -2: malformed, ignored like a server without Range support; -1: unsatisfiable.
+  if (ranges === -2 || ranges === undefined) return "all" as const;
+  if (ranges === -1 || ranges.type !== "bytes" || ranges.length !== 1) return undefined;
+  const [only] = ranges;
+  return only ? { start: only.start, end: only.end + 1 } : undefined;
+}
+
+async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact: StoredArtifactInfo) {
+  const etag = `"${artifact.sha256}"`;
+  const modified = new Date(artifact.created).toUTCString();
+  res.setHeader("Accept-Ranges", "bytes");
+  res.setHeader("ETag", etag);
+  res.setHeader("Last-Modified", modified);
+  res.setHeader("Content-Type", "application/octet-stream");
+  if (req.headers["if-none-match"] === etag) {
+    res.status(304).end();
+    return;
+  }
+  const range = rangeOf(req, artifact, etag, modified);
+  if (range === undefined) {
+    res.setHeader("Content-Range", `bytes */${artifact.size}`);
+    throw new HubRequestError(416, `range not satisfiable: artifact is ${artifact.size} bytes`);
+  }
+  const body = await deps.store.readArtifact(artifact.sha256, range === "all" ? undefined : range);
+  if (!body) throw new HubRequestError(404, `artifact ${artifact.sha256} not found`);
+  if (range === "all") res.setHeader("Content-Length", String(artifact.size));
+  else {
+    res.status(206);
+    res.setHeader("Content-Length", String(range.end - range.start));
+    res.setHeader("Content-Range", `bytes ${range.start}-${range.end - 1}/${artifact.size}`);
+  }
+  if (req.method === "HEAD") {
+    res.end();
+    return;
+  }
+  // Streamed from the store (a file in SQLite mode, 1 MiB rows in PostgreSQL mode): memory holds a
+  // few chunks whatever the size, and any hub of a cluster serves any artifact.
+  await pipeline(body, res);
 }
 
 export function artifactRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
 
-  // Streamed to a temp file while hashing, then renamed into place: memory stays flat for any size,
-  // and a cut upload never leaves a file under a sha256 name.
+  // Streamed into the store while hashing (never held whole); a cut or refused upload leaves
+  // nothing under a sha256 name.
   router.put("/artifacts", requireRole(tokens, "ci", "operator"), async (req, res) => {
     const expected = String(req.headers["x-sha256"] ?? req.query.sha256 ?? "").toLowerCase();
     if (expected !== "" && !SHA256.test(expected))
       throw new HubRequestError(400, "header.x-sha256: must be 64 hex digits");
-    await mkdir(deps.artifactsDir, { recursive: true });
-    const temp = join(deps.artifactsDir, `.upload-${randomUUID()}`);
-    const hashing = hashingLimit(deps.maxArtifactBytes);
+    const now = deps.now();
+    let stored: StoredArtifactInfo;
     try {
-      await pipeline(req, hashing.stream, createWriteStream(temp, { mode: 0o644 }));
-      const { sha256, size } = hashing.result();
-      if (expected !== "" && expected !== sha256)
-        throw new HubRequestError(400, `header.x-sha256: upload hashes to ${sha256}, not ${expected}`);
-      const path = join(deps.artifactsDir, sha256);
-      await rename(temp, path);
-      const now = deps.now();
-      store.transaction(() => {
-        store.putArtifact({ sha256, size, path, created: now });
-        store.appendEvent({
-          at: now,
-          actor: actorOf(res),
-          kind: "artifact.uploaded",
-          subject: sha256,
-          data: { size },
-        });
+      stored = await store.writeArtifact(req, {
+        maxBytes: deps.maxArtifactBytes,
+        created: now,
+        ...(expected === "" ? {} : { expectedSha256: expected }),
       });
-      res.status(201).json({ sha256, size });
-    } finally {
-      await rm(temp, { force: true });
+    } catch (error) {
+      if (error instanceof ArtifactTooLarge)
+        throw new HubRequestError(413, `artifact larger than ${deps.maxArtifactBytes} bytes`);
+      if (error instanceof ArtifactHashMismatch)
+        throw new HubRequestError(400, `header.x-sha256: upload hashes to ${error.actual}, not ${expected}`);
+      throw error;
     }
+    await store.appendEvent({
+      at: now,
+      actor: actorOf(res),
+      kind: "artifact.uploaded",
+      subject: stored.sha256,
+      data: { size: stored.size },
+    });
+    res.status(201).json({ sha256: stored.sha256, size: stored.size });
   });
 
-  router.get("/artifacts/:sha256", requireRole(tokens, "agent", "ci", "operator"), (req, res, next) => {
+  router.get("/artifacts/:sha256", requireRole(tokens, "agent", "ci", "operator"), async (req, res) => {
     const sha256 = req.params.sha256 as string;
     if (!SHA256.test(sha256))
       throw new HubRequestError(400, "params.sha256: must be 64 lowercase hex digits");
     const principal = principalOf(res);
-    if (principal.role === "agent" && !agentWasSent(store, principal.agentId ?? "", sha256))
+    if (principal.role === "agent" && !(await agentWasSent(store, principal.agentId ?? "", sha256)))
       throw new HubRequestError(403, `artifact ${sha256} belongs to no release this agent was sent`);
-    const artifact = store.getArtifact(sha256);
+    const artifact = await store.getArtifactInfo(sha256);
     if (!artifact) throw new HubRequestError(404, `artifact ${sha256} not found`);
-    // sendFile answers Range requests (206) so agents resume cut downloads.
-    res.sendFile(artifact.path, { headers: { "Content-Type": "application/octet-stream" } }, (error) => {
-      if (error && !res.headersSent) next(error);
-    });
+    // Range requests answer 206, so agents resume cut downloads (If-Range with the ETag).
+    await sendArtifact(deps, req, res, artifact);
   });
 
   return router;

@@ -2,21 +2,25 @@ import type { Logger } from "../../shared/log.js";
 import type { HubMessage } from "../../shared/protocol/messages.js";
 import type { LiveSessions } from "../auth/live-sessions.js";
 import type { TokenService } from "../auth/tokens.js";
+import type { EventStream } from "../dashboard/event-stream.js";
 import type { HubMetrics } from "../metrics.js";
 import type { RolloutEngine } from "../rollouts/engine.js";
-import type { Store } from "../store/store.js";
+import type { AsyncStore } from "../store/async-store.js";
 import type { ConnectionRefusals } from "../ws/refusals.js";
 
 /** What the HTTP API needs from the rest of the hub. */
 export interface ApiDeps {
-  store: Store;
+  store: AsyncStore;
   tokens: TokenService;
   engine: RolloutEngine;
   metrics: HubMetrics;
-  /** Content-addressed artifact files live here as <sha256>. */
-  artifactsDir: string;
   maxArtifactBytes: number;
   isOnline: (agentId: string) => boolean;
+  /**
+   * Several hubs share the store: an agent whose socket is on another hub is online too, as its
+   * stored presence says (`isOnline` only knows this hub's sockets).
+   */
+  sharedPresence?: boolean;
   /** Sends a message to a connected agent; false when it is not connected. */
   send: (agentId: string, message: HubMessage) => boolean;
   /** Long-lived responses (event streams) end when their token is revoked or expires. */
@@ -25,4 +29,6 @@ export interface ApiDeps {
   refusals?: ConnectionRefusals;
   log: Logger;
   now: () => number;
+  /** The dashboards' change stream; the hub keeps it to wake it (default: one of its own). */
+  eventStream?: EventStream;
 }

@@ -37,17 +37,17 @@ export function releaseRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
 
-  router.post("/releases", requireRole(tokens, "ci", "operator"), (req, res) => {
+  router.post("/releases", requireRole(tokens, "ci", "operator"), async (req, res) => {
     const body = parseRequest(PublishRelease, req.body);
     checkManifest(body);
-    if (body.source.type === "hub" && !store.getArtifact(body.source.sha256))
+    if (body.source.type === "hub" && !(await store.getArtifactInfo(body.source.sha256)))
       throw new HubRequestError(
         400,
         "body.source.sha256: no such artifact; upload it with PUT /api/v1/artifacts first",
       );
     // One version, one release: `v2.0.0` or `2.0.0+build7` next to `2.0.0` would install other content
     // under a version agents and conditions treat as the same.
-    const same = store.releaseVersions(body.app).find((v) => compareVersions(v, body.version) === 0);
+    const same = (await store.releaseVersions(body.app)).find((v) => compareVersions(v, body.version) === 0);
     if (same !== undefined)
       throw new HubRequestError(
         409,
@@ -65,9 +65,9 @@ export function releaseRoutes(deps: ApiDeps): Router {
       created: deps.now(),
       createdBy: actorOf(res),
     };
-    store.transaction(() => {
-      store.insertRelease(release);
-      store.appendEvent({
+    await store.tx(async (t) => {
+      await t.insertRelease(release);
+      await t.appendEvent({
         at: release.created,
         actor: release.createdBy,
         kind: "release.published",
@@ -78,13 +78,13 @@ export function releaseRoutes(deps: ApiDeps): Router {
     res.status(201).json(release);
   });
 
-  router.get("/releases", requireRole(tokens, "ci", "operator"), (req, res) => {
+  router.get("/releases", requireRole(tokens, "ci", "operator"), async (req, res) => {
     const query = parseRequest(ListQuery, req.query, "query");
-    res.json({ releases: store.listReleases(query) });
+    res.json({ releases: await store.listReleases(query) });
   });
 
-  router.get("/releases/:id", requireRole(tokens, "ci", "operator"), (req, res) => {
-    const release = store.getRelease(req.params.id as string);
+  router.get("/releases/:id", requireRole(tokens, "ci", "operator"), async (req, res) => {
+    const release = await store.getRelease(req.params.id as string);
     if (!release) throw new HubRequestError(404, `release ${req.params.id} not found`);
     res.json(release);
   });

@@ -16,46 +16,60 @@ export function rolloutRoutes(deps: ApiDeps): Router {
   const { store, tokens, engine } = deps;
   const router = Router();
   const operator = requireRole(tokens, "operator");
-  const detail = (id: string) => rolloutDetail(store, engine.requireRollout(id), deps.isOnline);
+  const detail = async (id: string) => {
+    const rollout = await engine.requireRollout(id);
+    // In a cluster an agent on another hub is online too: its stored presence says so.
+    const stored = deps.sharedPresence
+      ? new Set((await store.listAgents()).filter((a) => a.online).map((a) => a.id))
+      : undefined;
+    return rolloutDetail(
+      store,
+      rollout,
+      (agentId) => deps.isOnline(agentId) || stored?.has(agentId) === true,
+    );
+  };
   // The path may hold a unique prefix (the dashboard and CLI show 8 characters): the full id from here on.
-  const idOf = (req: Request) => engine.requireRollout(String(req.params.id)).id;
+  const idOf = async (req: Request) => (await engine.requireRollout(String(req.params.id))).id;
 
-  router.post("/rollouts/preview", operator, (req, res) => {
+  router.post("/rollouts/preview", operator, async (req, res) => {
     const spec = parseRequest(RolloutSpec, req.body);
-    res.json(engine.preview(spec));
+    res.json(await engine.preview(spec));
   });
 
-  router.post("/rollouts", operator, (req, res) => {
+  router.post("/rollouts", operator, async (req, res) => {
     const spec = parseRequest(RolloutSpec, req.body);
-    const rollout = engine.create(spec, actorOf(res));
-    res.status(201).json(detail(rollout.id));
+    const rollout = await engine.create(spec, actorOf(res));
+    res.status(201).json(await detail(rollout.id));
   });
 
-  router.get("/rollouts", operator, (req, res) => {
+  router.get("/rollouts", operator, async (req, res) => {
     const query = parseRequest(ListQuery, req.query, "query");
-    const rollouts = store.listRollouts({
+    const rollouts = await store.listRollouts({
       limit: query.limit,
       ...(query.state ? { states: [query.state] } : {}),
     });
-    res.json({ rollouts: rollouts.map((r) => rolloutSummary(store, r)) });
+    res.json({ rollouts: await Promise.all(rollouts.map((r) => rolloutSummary(store, r))) });
   });
 
-  router.get("/rollouts/:id", operator, (req, res) => {
-    res.json(detail(idOf(req)));
+  router.get("/rollouts/:id", operator, async (req, res) => {
+    res.json(await detail(await idOf(req)));
   });
 
-  router.post("/rollouts/:id/advance", operator, (req, res) => {
-    res.json(detail(engine.advance(idOf(req), actorOf(res)).id));
+  // Advance names the wave the caller is looking at (read here, before the rollout is locked):
+  // of two concurrent advances, on one hub or two, the second finds the wave moved and gets 409.
+  router.post("/rollouts/:id/advance", operator, async (req, res) => {
+    const seen = await engine.requireRollout(String(req.params.id));
+    res.json(await detail((await engine.advance(seen.id, actorOf(res), seen.currentWave)).id));
   });
-  router.post("/rollouts/:id/pause", operator, (req, res) => {
-    res.json(detail(engine.pause(idOf(req), actorOf(res)).id));
+  router.post("/rollouts/:id/pause", operator, async (req, res) => {
+    res.json(await detail((await engine.pause(await idOf(req), actorOf(res))).id));
   });
-  router.post("/rollouts/:id/resume", operator, (req, res) => {
-    res.json(detail(engine.resume(idOf(req), actorOf(res)).id));
+  router.post("/rollouts/:id/resume", operator, async (req, res) => {
+    res.json(await detail((await engine.resume(await idOf(req), actorOf(res))).id));
   });
-  router.post("/rollouts/:id/abort", operator, (req, res) => {
+  router.post("/rollouts/:id/abort", operator, async (req, res) => {
     const body = parseRequest(AbortRollout, req.body ?? {});
-    res.json(detail(engine.abort(idOf(req), actorOf(res), body.rollback).id));
+    res.json(await detail((await engine.abort(await idOf(req), actorOf(res), body.rollback)).id));
   });
 
   return router;

@@ -5,7 +5,7 @@
  * is otherwise only checked at connect, and a revoked agent would keep reporting for days.
  */
 import type { Logger } from "../../shared/log.js";
-import type { Store } from "../store/store.js";
+import type { StoreOps } from "../store/async-store.js";
 import type { Principal } from "./tokens.js";
 
 export interface LiveSession {
@@ -29,9 +29,10 @@ export class LiveSessions {
   private readonly entries = new Set<Entry>();
   private timer: NodeJS.Timeout | undefined;
   private lastCheck: number;
+  private checking = false;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: StoreOps,
     private readonly log: Logger,
     private readonly now: () => number,
     private readonly checkMs: number,
@@ -42,7 +43,7 @@ export class LiveSessions {
   open(principal: Pick<Principal, "jti" | "expires" | "name">, close: (reason: string) => void): LiveSession {
     const entry: Entry = { jtis: new Set([principal.jti]), expires: principal.expires, close };
     this.entries.add(entry);
-    this.timer ??= setInterval(() => this.check(), this.checkMs).unref();
+    this.timer ??= setInterval(() => void this.check(), this.checkMs).unref();
     return {
       renewed: (next) => {
         entry.jtis.add(next.jti);
@@ -53,13 +54,18 @@ export class LiveSessions {
   }
 
   /** Closes every session whose token was revoked or has expired. */
-  check(): void {
+  async check(): Promise<void> {
+    // One check at a time: a slow database must not pile up overlapping queries.
+    if (this.checking) return;
+    this.checking = true;
     const now = this.now();
     let revoked: Set<string>;
     try {
-      revoked = new Set(this.store.revokedTokensSince(this.lastCheck - LOOKBACK_MS));
+      revoked = new Set(await this.store.revokedTokensSince(this.lastCheck - LOOKBACK_MS));
     } catch {
-      return; // the store closed under us: the hub is shutting down and closes the sockets itself
+      return; // the store closed under us (the hub is shutting down) or is unreachable for now
+    } finally {
+      this.checking = false;
     }
     this.lastCheck = now;
     for (const entry of [...this.entries]) {

@@ -14,9 +14,9 @@ export function renewalDue(principal: Principal, now: number): boolean {
 }
 
 /** A new token for the same agent and lifetime; returns it with the principal it stands for. */
-export function renewAgentToken(tokens: TokenService, principal: Principal) {
+export async function renewAgentToken(tokens: TokenService, principal: Principal) {
   const lifetime = Math.round((principal.expires - principal.created) / 1000);
-  const { token, record } = tokens.issue({
+  const { token, record } = await tokens.issue({
     role: "agent",
     name: principal.name,
     agentId: principal.agentId ?? "",

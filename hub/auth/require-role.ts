@@ -18,10 +18,10 @@ export function actorOf(res: Response): string {
 
 /** 401 without or with an invalid token, 403 when the token's role is not one of `roles`. */
 export function requireRole(tokens: TokenService, ...roles: Role[]) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new AuthError(401, "missing bearer token");
-    const principal = tokens.verify(token);
+    const principal = await tokens.verify(token);
     if (!roles.includes(principal.role)) throw new AuthError(403, `role ${principal.role} may not do this`);
     res.locals.principal = principal;
     next();

@@ -2,7 +2,8 @@ import { createSecretKey, type KeyObject, randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
 import { AuthError } from "../errors.js";
-import type { Role, Store, TokenRecord } from "../store/store.js";
+import type { StoreOps } from "../store/async-store.js";
+import type { Role, TokenRecord } from "../store/store.js";
 
 export const ISSUER = "ship-hub";
 export const AUDIENCE = "ship";
@@ -46,13 +47,13 @@ export class TokenService {
 
   constructor(
     secret: Buffer,
-    private readonly store: Store,
+    private readonly store: StoreOps,
     private readonly now: () => number = Date.now,
   ) {
     this.secret = createSecretKey(secret);
   }
 
-  issue(options: IssueOptions): { token: string; record: TokenRecord } {
+  async issue(options: IssueOptions): Promise<{ token: string; record: TokenRecord }> {
     if (options.ttlSeconds <= 0 || options.ttlSeconds > MAX_TTL_SECONDS)
       throw new RangeError(`ttl must be between 1 second and ${MAX_TTL_SECONDS / 86400} days`);
     if (options.role === "agent" && !options.agentId) throw new RangeError("an agent token needs --agent ID");
@@ -79,11 +80,11 @@ export class TokenService {
         ...(record.agentId ? { subject: record.agentId } : {}),
       },
     );
-    this.store.insertToken(record);
+    await this.store.insertToken(record);
     return { token, record };
   }
 
-  verify(token: string): Principal {
+  async verify(token: string): Promise<Principal> {
     let decoded: unknown;
     try {
       decoded = jwt.verify(token, this.secret, {
@@ -102,7 +103,7 @@ export class TokenService {
     // jsonwebtoken accepts tokens without exp and with any lifetime; both are refused here.
     if (c.exp - c.iat > MAX_TTL_SECONDS)
       throw new AuthError(401, "invalid token: lifetime exceeds the maximum");
-    const record = this.store.getToken(c.jti);
+    const record = await this.store.getToken(c.jti);
     if (!record) throw new AuthError(401, "invalid token: unknown jti");
     if (record.revoked !== null) throw new AuthError(401, "token revoked");
     if (record.role !== c.role || (record.agentId ?? undefined) !== c.sub)
@@ -117,7 +118,7 @@ export class TokenService {
     };
   }
 
-  revoke(jti: string): boolean {
+  revoke(jti: string): Promise<boolean> {
     return this.store.revokeToken(jti, this.now());
   }
 }

@@ -17,7 +17,10 @@ function local(cmd: Command): Command {
     .option("--config <file>", "hub.toml (default /etc/ship/hub.toml when it exists, or $SHIP_HUB_CONFIG)")
     .option("--data-dir <dir>", "data directory (default ./ship-hub-data or hub.toml data_dir)")
     .option("--db <file>", "SQLite database (default <data-dir>/hub.db)")
-    .option("--database-url <url>", "PostgreSQL for several hubs: not wired yet, refused (docs/cluster.md)");
+    .option(
+      "--database-url <url>",
+      "PostgreSQL shared by several hubs, instead of SQLite (or $SHIP_HUB_DATABASE_URL, hub.toml database_url)",
+    );
 }
 
 function remote(cmd: Command): Command {

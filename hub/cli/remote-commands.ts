@@ -7,8 +7,8 @@ import type { AgentRecord } from "../store/store.js";
 import { counts, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 
-type Summary = ReturnType<typeof rolloutSummary>;
-type Detail = ReturnType<typeof rolloutDetail>;
+type Summary = Awaited<ReturnType<typeof rolloutSummary>>;
+type Detail = Awaited<ReturnType<typeof rolloutDetail>>;
 type AgentView = Omit<AgentRecord, "lastSeen"> & { lastSeen: string };
 
 const out = (text: string): void => {

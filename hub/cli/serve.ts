@@ -6,7 +6,8 @@ import { loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
 import { missingDashboardAssets } from "../dashboard/assets.js";
 import { startHub } from "../server.js";
-import { databaseUrlOf, refusePostgresMode } from "./database-url.js";
+import type { DatabaseSource } from "../store/open-database.js";
+import { databaseUrlOf } from "./database-url.js";
 
 export interface CommonOptions {
   config?: string;
@@ -21,6 +22,8 @@ export interface ResolvedPaths {
   dbFile: string;
   secretFile?: string;
   envSecret?: string;
+  /** PostgreSQL shared by several hubs, instead of the SQLite file. */
+  database?: DatabaseSource;
 }
 
 /** Where `serve` and `token` look for hub.toml when no --config is given ($SHIP_HUB_CONFIG overrides). */
@@ -40,8 +43,9 @@ export async function resolvePaths(options: CommonOptions): Promise<ResolvedPath
   const config = await loadHubConfig(configFileOf(options));
   const dataDir = options.dataDir ?? config.data_dir;
   const env = process.env.SHIP_HUB_SECRET;
-  refusePostgresMode(databaseUrlOf(options.databaseUrl, config, options.config));
+  const database = databaseUrlOf(options.databaseUrl, config, options.config);
   return {
+    ...(database ? { database } : {}),
     config,
     dataDir,
     dbFile: options.db ?? config.db ?? join(dataDir, "hub.db"),
@@ -57,7 +61,11 @@ export async function resolvePaths(options: CommonOptions): Promise<ResolvedPath
  */
 export async function resolveExistingPaths(options: CommonOptions): Promise<ResolvedPaths> {
   const paths = await resolvePaths(options);
-  const chosen = options.config !== undefined || options.dataDir !== undefined || options.db !== undefined;
+  const chosen =
+    options.config !== undefined ||
+    options.dataDir !== undefined ||
+    options.db !== undefined ||
+    paths.database !== undefined;
   if (chosen || configFileOf(options) !== undefined || existsSync(paths.dbFile)) return paths;
   throw BadInputError.single(
     defaultConfigFile(),

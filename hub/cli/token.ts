@@ -6,14 +6,14 @@ import { type CommonOptions, resolveExistingPaths } from "./serve.js";
 
 async function withTokens<T>(
   options: CommonOptions,
-  fn: (tokens: TokenService, state: Awaited<ReturnType<typeof openHubState>>) => T,
-) {
+  fn: (tokens: TokenService, state: Awaited<ReturnType<typeof openHubState>>) => Promise<T>,
+): Promise<T> {
   const paths = await resolveExistingPaths(options);
   const state = await openHubState(paths);
   try {
-    return fn(new TokenService(state.secret, state.store), state);
+    return await fn(new TokenService(state.secret, state.store), state);
   } finally {
-    state.store.close();
+    await state.store.close();
   }
 }
 

@@ -12,8 +12,8 @@ export const HubConfig = z.strictObject({
   /** SQLite file; default <data_dir>/hub.db. */
   db: z.string().min(1).optional(),
   /**
-   * PostgreSQL shared by several hubs (postgres://user:pass@host:5432/db). The name is settled; every
-   * hub command refuses it until PostgreSQL mode is wired (docs/cluster.md).
+   * PostgreSQL shared by several hubs (postgres://user:pass@host:5432/db): every hub command uses it
+   * instead of the SQLite file, artifacts included; needs a shared jwt_secret_file or SHIP_HUB_SECRET.
    */
   database_url: z
     .string()

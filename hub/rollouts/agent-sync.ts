@@ -1,7 +1,8 @@
-import type { Hello, Progress, Report } from "../../shared/protocol/messages.js";
+import type { AppStatus, Hello, Progress, Report } from "../../shared/protocol/messages.js";
 import { parseDeploymentId } from "../../shared/protocol/messages.js";
-import type { DeploymentRecord, DeploymentState } from "../store/store.js";
-import { recordEvent } from "./dispatch.js";
+import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
+import type { DeploymentRecord, DeploymentState, RolloutRecord } from "../store/store.js";
+import type { Dispatch } from "./dispatch.js";
 import type { RolloutEngine } from "./engine.js";
 import {
   ACTIVE_ROLLOUT_STATES,
@@ -15,9 +16,16 @@ import {
   UPDATE_REPORT_EVENT,
 } from "./states.js";
 
+/** A report as it arrived on one agent's connection. */
+export interface IncomingReport {
+  agentId: string;
+  report: Report;
+}
+
 /**
  * What the hub does when an agent speaks: reconcile on hello (the agent gets whatever it should be
- * doing), track progress, and fold reports into deployment states. Every handler is idempotent.
+ * doing), track progress, and fold reports into deployment states. Every handler is idempotent and
+ * works inside the caller's transaction (`dispatch.t`); the methods without `In` run their own.
  */
 export class AgentSync {
   constructor(readonly engine: RolloutEngine) {}
@@ -26,131 +34,193 @@ export class AgentSync {
     return this.engine.options;
   }
 
-  hello(agentId: string, hello: Hello): void {
-    const { store, now } = this.ctx;
+  hello(agentId: string, hello: Hello): Promise<number | undefined> {
+    return this.engine.run((dispatch) => this.helloIn(dispatch, agentId, hello));
+  }
+
+  /**
+   * Registers the agent as connected to this hub and queues what it should be doing. Returns the
+   * presence epoch its connection holds (undefined only if the row vanished): a close releases the
+   * agent only with that epoch, so a socket that closes after the agent reconnected (to this hub or
+   * another) does not mark it offline.
+   */
+  async helloIn(dispatch: Dispatch, agentId: string, hello: Hello): Promise<number | undefined> {
+    const { t } = dispatch;
+    const now = this.ctx.now();
     const actor = `agent:${agentId}`;
-    this.engine.run((dispatch) => {
-      const wasOnline = store.getAgent(agentId)?.online ?? false;
-      const agent = {
-        id: agentId,
-        hostname: hello.hostname,
-        labels: hello.labels,
-        agentVersion: hello.agentVersion,
-        apps: hello.apps,
-        online: true,
-        lastSeen: now(),
-      };
-      store.upsertAgent(agent);
-      if (!wasOnline)
-        recordEvent(this.ctx, {
-          actor,
-          kind: "agent.online",
-          subject: agentId,
-          data: { hostname: hello.hostname },
-        });
-      // Agents that register mid-rollout join by their bucket; nobody else moves.
-      for (const rollout of store.listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 })) {
-        const release = store.getRelease(rollout.releaseId);
-        if (release && this.engine.enroll(rollout, release, agent))
-          recordEvent(this.ctx, {
-            actor,
-            kind: "deployment.joined",
-            subject: `${rollout.id}:${agentId}`,
-            data: {},
-          });
-      }
-      for (const d of store.listDeployments({ agentId })) {
-        const rollout = store.getRollout(d.rolloutId);
-        if (!rollout) continue;
-        const due = isRunningRollout(rollout.state) && d.wave <= rollout.currentWave;
-        if (isRollbackDeliverable(d.state) || (due && isDeliverable(d.state))) dispatch.deployment(d, actor);
-      }
-    });
+    const wasOnline = (await t.getAgent(agentId))?.online ?? false;
+    const agent = {
+      id: agentId,
+      hostname: hello.hostname,
+      labels: hello.labels,
+      agentVersion: hello.agentVersion,
+      apps: hello.apps,
+      online: true,
+      lastSeen: now,
+    };
+    await t.upsertAgent(agent);
+    const epoch = await t.claimAgent(agentId, this.engine.hubId, now);
+    if (!wasOnline)
+      dispatch.record({ actor, kind: "agent.online", subject: agentId, data: { hostname: hello.hostname } });
+    // Agents that register mid-rollout join by their bucket; nobody else moves.
+    for (const rollout of await t.listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 })) {
+      const release = await t.getRelease(rollout.releaseId);
+      if (release && (await this.engine.enroll(t, rollout, release, agent)))
+        dispatch.record({ actor, kind: "deployment.joined", subject: `${rollout.id}:${agentId}`, data: {} });
+    }
+    const rollouts = new Map<string, RolloutRecord | undefined>();
+    for (const d of await t.listDeployments({ agentId })) {
+      if (!rollouts.has(d.rolloutId)) rollouts.set(d.rolloutId, await t.getRollout(d.rolloutId));
+      const rollout = rollouts.get(d.rolloutId);
+      if (!rollout) continue;
+      const due = isRunningRollout(rollout.state) && d.wave <= rollout.currentWave;
+      if (isRollbackDeliverable(d.state) || (due && isDeliverable(d.state))) dispatch.deployment(d, actor);
+    }
+    return epoch;
   }
 
-  disconnected(agentId: string): void {
-    const { store, now } = this.ctx;
-    store.transaction(() => {
-      store.setAgentOnline(agentId, false, now());
-      recordEvent(this.ctx, { actor: `agent:${agentId}`, kind: "agent.offline", subject: agentId, data: {} });
-    });
+  /** Without an epoch (tests, tools) the agent is marked offline whoever holds it. */
+  disconnected(agentId: string, epoch?: number): Promise<void> {
+    return this.engine.run((dispatch) => this.disconnectedIn(dispatch, agentId, epoch));
   }
 
-  progress(agentId: string, progress: Progress): void {
-    const { store, now } = this.ctx;
+  async disconnectedIn(dispatch: Dispatch, agentId: string, epoch?: number): Promise<void> {
+    const { t } = dispatch;
+    const now = this.ctx.now();
+    let released = true;
+    if (epoch === undefined) await t.setAgentOnline(agentId, false, now);
+    else released = await t.releaseAgent(agentId, this.engine.hubId, epoch, now);
+    // A stale socket (the agent already said hello again, here or on another hub) changes nothing.
+    if (released)
+      dispatch.record({ actor: `agent:${agentId}`, kind: "agent.offline", subject: agentId, data: {} });
+  }
+
+  progress(agentId: string, progress: Progress): Promise<void> {
+    return this.engine.run((dispatch) => this.progressIn(dispatch, agentId, progress));
+  }
+
+  async progressIn(dispatch: Dispatch, agentId: string, progress: Progress): Promise<void> {
+    const { t } = dispatch;
+    const { now } = this.ctx;
     const { deploymentId, rollback } = parseDeploymentId(progress.deploymentId);
-    const d = store.getDeployment(deploymentId);
+    const d = await t.getDeployment(deploymentId);
     if (!d || d.agentId !== agentId || rollback) return;
     const state = nextDeploymentState(d.state, "progress");
     if (state === d.state) {
       // A sign of life for the progress timeout; one write per few seconds is enough for that.
-      if (now() - d.updatedAt >= PROGRESS_TOUCH_MS) store.updateDeployment(d.id, { updatedAt: now() });
+      if (now() - d.updatedAt >= PROGRESS_TOUCH_MS) await t.updateDeployment(d.id, { updatedAt: now() });
       return;
     }
     if (state === undefined) return;
-    store.transaction(() => {
-      store.updateDeployment(d.id, { state, updatedAt: now() });
-      recordEvent(this.ctx, {
-        actor: `agent:${agentId}`,
-        kind: `deployment.${state}`,
-        subject: d.id,
-        data: { step: progress.step },
-      });
+    await t.updateDeployment(d.id, { state, updatedAt: now() });
+    dispatch.record({
+      actor: `agent:${agentId}`,
+      kind: `deployment.${state}`,
+      subject: d.id,
+      data: { step: progress.step },
     });
   }
 
   /** Stores the report once and applies it; a resent report changes nothing. */
-  report(agentId: string, report: Report): void {
-    const { store, now } = this.ctx;
-    this.engine.run(() => {
-      const parsed = report.deploymentId === undefined ? undefined : parseDeploymentId(report.deploymentId);
-      const inserted = store.insertReport({
-        // Report ids are the agent's own: scoped by agent, one agent cannot make the hub drop
-        // another's report as a resend by reusing its id.
-        id: `${agentId}/${report.reportId}`,
-        agentId,
-        deploymentId: parsed?.deploymentId ?? null,
-        payload: report,
-        receivedAt: now(),
-      });
-      if (!inserted) return;
-      this.updateAppStatus(agentId, report);
-      const d = parsed && store.getDeployment(parsed.deploymentId);
-      if (!parsed || !d || d.agentId !== agentId) return;
+  report(agentId: string, report: Report): Promise<void> {
+    return this.engine.run((dispatch) => this.reportsIn(dispatch, [{ agentId, report }]));
+  }
+
+  /**
+   * Stores and applies a batch of reports set-based: one insert (which drops resends), one read of
+   * the deployments they name, one update of those that change, and their events with the
+   * transaction's others. Reports apply in order, so two for one deployment end as applied one by one.
+   */
+  async reportsIn(dispatch: Dispatch, incoming: readonly IncomingReport[]): Promise<void> {
+    if (incoming.length === 0) return;
+    const { t } = dispatch;
+    const now = this.ctx.now();
+    // Report ids are the agent's own: scoped by agent, one agent cannot make the hub drop
+    // another's report as a resend by reusing its id. The same id twice in a batch counts once.
+    const byId = new Map<string, IncomingReport>();
+    for (const item of incoming) {
+      const id = `${item.agentId}/${item.report.reportId}`;
+      if (!byId.has(id)) byId.set(id, item);
+    }
+    const stored = new Set(
+      await t.insertReports(
+        [...byId].map(([id, { agentId, report }]) => ({
+          id,
+          agentId,
+          deploymentId:
+            report.deploymentId === undefined ? null : parseDeploymentId(report.deploymentId).deploymentId,
+          payload: report,
+          receivedAt: now,
+        })),
+      ),
+    );
+    const fresh = [...byId].filter(([id]) => stored.has(id)).map(([, item]) => item);
+    if (fresh.length === 0) return;
+    await this.updateAppStatuses(t, fresh);
+    const named = fresh.flatMap(({ report }) =>
+      report.deploymentId === undefined ? [] : [parseDeploymentId(report.deploymentId).deploymentId],
+    );
+    const deployments = new Map(
+      (await t.getDeployments([...new Set(named)])).map((d) => [d.id, d] as [string, DeploymentRecord]),
+    );
+    const updates: DeploymentUpdate[] = [];
+    for (const { agentId, report } of fresh) {
+      if (report.deploymentId === undefined) continue;
+      const parsed = parseDeploymentId(report.deploymentId);
+      const d = deployments.get(parsed.deploymentId);
+      if (!d || d.agentId !== agentId) continue;
       const next = parsed.rollback ? rollbackOutcome(d, report) : updateOutcome(d, report);
-      if (!next) return;
-      store.updateDeployment(d.id, { ...next, updatedAt: now() });
-      recordEvent(this.ctx, {
+      if (!next) continue;
+      deployments.set(d.id, { ...d, ...next, updatedAt: now });
+      updates.push({ id: d.id, ...next, updatedAt: now });
+      dispatch.record({
         actor: `agent:${agentId}`,
         kind: `deployment.${next.state}`,
         subject: d.id,
         data: { outcome: report.outcome, report: report.reportId, error: next.error },
       });
-      // A failure may cross the threshold: decide in this transaction, once per batch of messages.
+      // A failure may cross the threshold: decide in this transaction, once per batch of reports.
       // Successes only advance or complete a wave, which the next tick decides; evaluating a
       // 10,000-agent rollout per report would cap how many reports per second the hub can take.
-      if (FAILED_DEPLOYMENT_STATES.includes(next.state)) this.engine.evaluateLater(d.rolloutId);
-    });
+      if (FAILED_DEPLOYMENT_STATES.includes(next.state)) dispatch.evaluateLater(d.rolloutId);
+    }
+    if (updates.length > 0) await t.updateDeployments(updates);
   }
 
-  private updateAppStatus(agentId: string, report: Report): void {
-    const { store } = this.ctx;
-    const agent = store.getAgent(agentId);
-    if (!agent || (report.outcome !== "succeeded" && report.outcome !== "rolled_back")) return;
-    const others = agent.apps.filter((a) => a.app !== report.app);
-    const version = report.outcome === "succeeded" ? report.toVersion : report.fromVersion;
-    // The agent names the release it runs now; older agents only named it on success, and the
-    // engine then finds the release by version (one per app and version).
-    const releaseId =
-      report.installedReleaseId ?? (report.outcome === "succeeded" ? report.releaseId : undefined);
-    const status = {
-      app: report.app,
-      version,
-      state: report.outcome,
-      ...(releaseId ? { releaseId } : {}),
-    };
-    store.setAgentApps(agentId, [...others, status]);
+  /** What each reporting agent runs now, from its successful updates and rollbacks. */
+  private async updateAppStatuses(t: StoreOps, fresh: readonly IncomingReport[]): Promise<void> {
+    const changing = fresh.filter(
+      ({ report }) => report.outcome === "succeeded" || report.outcome === "rolled_back",
+    );
+    const agentIds = [...new Set(changing.map((r) => r.agentId))];
+    // Issued together: on PostgreSQL the driver pipelines them on the transaction's connection.
+    const agents = await Promise.all(agentIds.map((id) => t.getAgent(id)));
+    await Promise.all(
+      agents.map(async (agent) => {
+        if (!agent) return;
+        let apps = agent.apps;
+        for (const { report } of changing.filter((r) => r.agentId === agent.id))
+          apps = appsAfter(apps, report);
+        await t.setAgentApps(agent.id, apps);
+      }),
+    );
   }
+}
+
+function appsAfter(apps: AppStatus[], report: Report): AppStatus[] {
+  const others = apps.filter((a) => a.app !== report.app);
+  const version = report.outcome === "succeeded" ? report.toVersion : report.fromVersion;
+  // The agent names the release it runs now; older agents only named it on success, and the
+  // engine then finds the release by version (one per app and version).
+  const releaseId =
+    report.installedReleaseId ?? (report.outcome === "succeeded" ? report.releaseId : undefined);
+  const status = {
+    app: report.app,
+    version,
+    state: report.outcome,
+    ...(releaseId ? { releaseId } : {}),
+  };
+  return [...others, status];
 }
 
 /** How often progress of a deployment already in progress refreshes its updatedAt. */

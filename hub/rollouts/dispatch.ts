@@ -1,6 +1,7 @@
 import type { Deploy, HubMessage } from "../../shared/protocol/messages.js";
 import { rollbackDeploymentId } from "../../shared/protocol/messages.js";
-import type { DeploymentRecord, NewEvent, ReleaseRecord, Store } from "../store/store.js";
+import type { AsyncStore, StoreOps } from "../store/async-store.js";
+import type { DeploymentRecord, NewEvent } from "../store/store.js";
 import { DeployEncoder } from "./deploy-encoder.js";
 import { isRollbackDeliverable, nextDeploymentState } from "./states.js";
 
@@ -15,38 +16,50 @@ export interface AgentChannel {
 }
 
 export interface EngineContext {
-  store: Store;
+  store: AsyncStore;
   channel: AgentChannel;
   now: () => number;
 }
 
-export function recordEvent(ctx: EngineContext, event: Omit<NewEvent, "at">): void {
-  ctx.store.appendEvent({ at: ctx.now(), ...event });
-}
-
 /**
- * Collects instructions while a transaction runs and sends them only after it committed, so an
- * agent never hears of a state the store rolled back. A state is marked `sent` when the agent is
- * connected; if the send then fails, the agent's next hello re-delivers it.
+ * One transaction's work: the handle `t`, the audit events it records (written together, in one
+ * statement, just before commit) and the instructions it sends, which leave only after the commit
+ * so an agent never hears of a state the store rolled back. A transaction the store retries gets a
+ * fresh Dispatch: nothing from an attempt that rolled back is kept.
+ *
+ * Pending deployments handed to `deployment()` are marked sent with one `markDeploymentsSent` per
+ * chunk just before commit, and exactly the rows that call returns are sent: when two hubs deliver
+ * the same deployment at once, the one whose UPDATE changed the row sends it, the other sees it
+ * already `sent`. If the send then fails, the agent's next hello re-delivers it.
  */
 export class Dispatch {
+  private readonly events: NewEvent[] = [];
+  /** Deployments to deliver, by id (hello and a wave start may both name one). */
+  private readonly candidates = new Map<string, { d: DeploymentRecord; actor: string }>();
   private readonly outgoing: [string, Deploy, string][] = [];
+  /** Rollouts to evaluate once the transaction's other work is done (a batch of failures: once). */
+  readonly toEvaluate = new Set<string>();
   // A wave start sends one release to thousands of agents: read and serialize it once.
   private readonly encoders = new Map<string, DeployEncoder | undefined>();
 
-  constructor(private readonly ctx: EngineContext) {}
+  constructor(
+    private readonly ctx: EngineContext,
+    readonly t: StoreOps,
+  ) {}
 
-  /** Queues the instruction `d` stands for when its agent is connected, marking a pending one sent. */
+  get now(): number {
+    return this.ctx.now();
+  }
+
+  /** Records an audit event; it is written with the transaction. */
+  record(event: Omit<NewEvent, "at">): void {
+    this.events.push({ at: this.ctx.now(), ...event });
+  }
+
+  /** Delivers the instruction `d` stands for after commit when its agent is connected to this hub. */
   deployment(d: DeploymentRecord, actor: string): void {
-    if (!this.queue(d)) return;
-    const sent = nextDeploymentState(d.state, "send");
-    if (sent === undefined) return;
-    this.ctx.store.updateDeployment(d.id, {
-      state: sent,
-      attempts: d.attempts + 1,
-      updatedAt: this.ctx.now(),
-    });
-    this.recordSent(d, actor);
+    if (!this.ctx.channel.isOnline(d.agentId)) return;
+    this.candidates.set(d.id, { d, actor });
   }
 
   /** Whether an instruction queued now would reach a connection (it may still fail after commit). */
@@ -54,37 +67,50 @@ export class Dispatch {
     return this.ctx.channel.isOnline(agentId);
   }
 
-  /** Queues a deployment the caller stored as `sent` in this transaction; false if it cannot go. */
-  sentOnInsert(d: DeploymentRecord, actor: string): boolean {
-    if (!this.queue(d)) return false;
-    this.recordSent(d, actor);
-    return true;
+  /** Evaluates the rollout at the end of this transaction, once however many reports asked for it. */
+  evaluateLater(rolloutId: string): void {
+    this.toEvaluate.add(rolloutId);
   }
 
-  private recordSent(d: DeploymentRecord, actor: string): void {
-    recordEvent(this.ctx, { actor, kind: "deployment.sent", subject: d.id, data: { agent: d.agentId } });
+  /** Marks the pending deliveries sent, prepares every message and writes the events; inside the tx. */
+  async beforeCommit(): Promise<void> {
+    const chosen = [...this.candidates.values()];
+    this.candidates.clear();
+    // Those the table lets "send" move (pending → sent) are marked; the others are re-sends.
+    const pending = chosen.filter(({ d }) => nextDeploymentState(d.state, "send") !== undefined);
+    const actors = new Map(pending.map(({ d, actor }) => [d.id, actor]));
+    const marked = pending.length === 0 ? [] : await this.t.markDeploymentsSent([...actors.keys()], this.now);
+    const deliver = [...chosen.filter(({ d }) => !actors.has(d.id)).map(({ d }) => d), ...marked];
+    for (const d of marked)
+      this.record({
+        actor: actors.get(d.id) ?? "hub",
+        kind: "deployment.sent",
+        subject: d.id,
+        data: { agent: d.agentId },
+      });
+    for (const d of deliver) await this.queue(d);
+    if (this.events.length > 0) await this.t.appendEvents(this.events.splice(0));
   }
 
-  private queue(d: DeploymentRecord): boolean {
-    if (!this.ctx.channel.isOnline(d.agentId)) return false;
+  private async queue(d: DeploymentRecord): Promise<void> {
     const rollback = isRollbackDeliverable(d.state);
     const releaseId = rollback ? d.previousRelease : d.desiredRelease;
-    const encoder = releaseId === null ? undefined : this.encoder(releaseId, rollback);
-    if (!encoder) return false;
+    const encoder = releaseId === null ? undefined : await this.encoder(releaseId, rollback);
+    if (!encoder) return;
     const deploymentId = rollback ? rollbackDeploymentId(d.id) : d.id;
     this.outgoing.push([d.agentId, encoder.message(deploymentId), encoder.encode(deploymentId)]);
-    return true;
   }
 
-  private encoder(releaseId: string, rollback: boolean): DeployEncoder | undefined {
+  private async encoder(releaseId: string, rollback: boolean): Promise<DeployEncoder | undefined> {
     const key = `${rollback ? "r" : "u"}:${releaseId}`;
     if (!this.encoders.has(key)) {
-      const release: ReleaseRecord | undefined = this.ctx.store.getRelease(releaseId);
+      const release = await this.t.getRelease(releaseId);
       this.encoders.set(key, release && new DeployEncoder(release, rollback));
     }
     return this.encoders.get(key);
   }
 
+  /** After commit: hands every prepared instruction to the agents' connections. */
   flush(): void {
     for (const [agentId, message, encoded] of this.outgoing.splice(0))
       this.ctx.channel.send(agentId, message, encoded);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { HubRequestError } from "../errors.js";
+import { ActiveRolloutConflict, type StoreOps } from "../store/async-store.js";
 import type { AgentRecord, DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
 import {
   describeThreshold,
@@ -9,7 +10,7 @@ import {
   type WaveStats,
   waveStatsOfCounts,
 } from "./accounting.js";
-import { Dispatch, type EngineContext, recordEvent } from "./dispatch.js";
+import { Dispatch, type EngineContext } from "./dispatch.js";
 import {
   isEligible,
   placeAgents,
@@ -47,61 +48,67 @@ export interface EngineOptions extends EngineContext {
    * rollout open forever. Default one hour (hub.toml progress_timeout_seconds).
    */
   progressTimeoutMs?: number;
+  /** This hub's id in the `hubs` table (presence, tick claims); default a fresh random id. */
+  hubId?: string;
+  /**
+   * Several hubs share the store: an agent connected to another hub is online although this hub
+   * has no socket for it, so offline timeouts read the stored presence, not only the local sockets.
+   */
+  sharedPresence?: boolean;
 }
 
 const DEFAULT_PROGRESS_TIMEOUT_MS = 3_600_000;
 
 /**
  * The rollout engine. Desired state lives in the store; every method derives what to do from it
- * and from stored timestamps, so a restarted hub with a new engine continues where it stopped.
+ * and from stored timestamps, so a restarted hub with a new engine (or another hub of a cluster)
+ * continues where it stopped. Every decision that depends on a rollout's state locks the rollout
+ * row first (`lockRollout`), so two hubs, or two requests, cannot both act on the same state.
  */
 export class RolloutEngine {
-  private current: Dispatch | undefined;
-  private readonly toEvaluate = new Set<string>();
   /** When each rollout was last scanned for stalled deployments (a scan reads the whole rollout). */
   private readonly stalledScans = new Map<string, number>();
+  readonly hubId: string;
 
-  constructor(readonly options: EngineOptions) {}
+  constructor(readonly options: EngineOptions) {
+    this.hubId = options.hubId ?? randomUUID();
+  }
 
   get store() {
     return this.options.store;
   }
 
-  /** Runs `fn` in one transaction and sends its instructions after the commit. */
-  run<T>(fn: (dispatch: Dispatch) => T): T {
-    // Nested runs (a batch of agent messages) join the outer transaction and dispatch, which sends
-    // once the outermost transaction committed. No savepoint of their own: MessageBatch already
-    // gives each message one, and a second per report was a measurable share of ingestion.
-    if (this.current) return fn(this.current);
-    const dispatch = new Dispatch(this.options);
-    this.current = dispatch;
-    try {
-      const result = this.store.transaction(() => {
-        const value = fn(dispatch);
-        for (const id of this.toEvaluate) this.evaluate(id, dispatch);
-        return value;
-      });
-      dispatch.flush();
+  /**
+   * Runs `fn` in one transaction (re-run from scratch when the store retries it), evaluates the
+   * rollouts it asked for, and sends its instructions after the commit.
+   */
+  async run<T>(fn: (dispatch: Dispatch) => Promise<T>): Promise<T> {
+    let dispatch: Dispatch | undefined;
+    const value = await this.store.tx(async (t) => {
+      const attempt = new Dispatch(this.options, t);
+      dispatch = attempt;
+      const result = await fn(attempt);
+      for (const id of attempt.toEvaluate) await this.evaluate(id, attempt);
+      await attempt.beforeCommit();
       return result;
-    } finally {
-      this.current = undefined;
-      this.toEvaluate.clear();
-    }
+    });
+    dispatch?.flush();
+    return value;
   }
 
-  requireRelease(id: string): ReleaseRecord {
-    const release = this.store.getRelease(id);
+  async requireRelease(id: string, t: StoreOps = this.store): Promise<ReleaseRecord> {
+    const release = await t.getRelease(id);
     if (!release) throw new HubRequestError(404, `release ${id} not found`);
     return release;
   }
 
   /** By id, or by a unique prefix of at least 4 characters (the dashboard shows 8). */
-  requireRollout(id: string): RolloutRecord {
-    const rollout = this.store.getRollout(id);
+  async requireRollout(id: string, t: StoreOps = this.store): Promise<RolloutRecord> {
+    const rollout = await t.getRollout(id);
     if (rollout) return rollout;
     const matches =
       id.length >= 4
-        ? this.store.listRollouts({ limit: 100_000 }).filter((r) => r.id.startsWith(id.toLowerCase()))
+        ? (await t.listRollouts({ limit: 100_000 })).filter((r) => r.id.startsWith(id.toLowerCase()))
         : [];
     if (matches.length === 1) return matches[0] as RolloutRecord;
     if (matches.length > 1)
@@ -109,70 +116,85 @@ export class RolloutEngine {
     throw new HubRequestError(404, `rollout ${id} not found`);
   }
 
+  /** The rollout locked for this transaction: what a decision reads must not change under it. */
+  private async lockedRollout(id: string, t: StoreOps): Promise<RolloutRecord> {
+    const rollout = await t.lockRollout(id);
+    if (!rollout) throw new HubRequestError(404, `rollout ${id} not found`);
+    return rollout;
+  }
+
   /** The split `create` gives for the same body while the same agents are registered. */
-  preview(spec: RolloutSpec) {
-    const release = this.requireRelease(spec.release);
+  async preview(spec: RolloutSpec) {
+    const release = await this.requireRelease(spec.release);
     const seed = rolloutSeed(spec);
     return {
       rolloutId: spec.id ?? randomUUID(),
       seed,
-      ...planWaves(seed, spec, release.app, this.store.listAgents()),
+      ...planWaves(seed, spec, release.app, await this.store.listAgents()),
     };
   }
 
-  create(input: RolloutSpec, actor: string, rolloutId: string = input.id ?? randomUUID()): RolloutRecord {
+  async create(
+    input: RolloutSpec,
+    actor: string,
+    rolloutId: string = input.id ?? randomUUID(),
+  ): Promise<RolloutRecord> {
     // The seed is stored with the rollout: agents joining later hash with the one the preview used.
     const spec: RolloutSpec = { ...input, seed: rolloutSeed(input) };
-    const release = this.requireRelease(spec.release);
-    if (this.store.getRollout(rolloutId)) throw new HubRequestError(409, `rollout ${rolloutId} exists`);
-    const busy = this.store
-      .listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 })
-      .find((r) => this.store.getRelease(r.releaseId)?.app === release.app);
-    if (busy)
-      throw new HubRequestError(
-        409,
-        `rollout ${busy.id} of ${release.app} is ${busy.state}; finish or abort it`,
-      );
-    const now = this.options.now();
-    const rollout: RolloutRecord = {
-      id: rolloutId,
-      releaseId: release.id,
-      spec,
-      state: ROLLOUT_START,
-      currentWave: 0,
-      waveStartedAt: now,
-      reason: null,
-      failureAllowance: 0,
-      created: now,
-      updated: now,
-    };
-    return this.run((dispatch) => {
-      this.store.insertRollout(rollout);
-      const agents = this.store.listAgents();
-      const waves = placeAgents(seedOf(rollout), spec, release.app, agents);
-      const planned = agents.flatMap((agent) => {
-        const wave = waves.get(agent.id);
-        return wave === undefined ? [] : [this.deploymentOf(rollout, release, agent, wave)];
+    try {
+      return await this.run(async (dispatch) => {
+        const { t } = dispatch;
+        const release = await this.requireRelease(spec.release, t);
+        if (await t.getRollout(rolloutId)) throw new HubRequestError(409, `rollout ${rolloutId} exists`);
+        // A friendlier message than the store's conflict, which still decides when two race.
+        for (const busy of await t.listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 }))
+          if ((await t.getRelease(busy.releaseId))?.app === release.app)
+            throw new HubRequestError(
+              409,
+              `rollout ${busy.id} of ${release.app} is ${busy.state}; finish or abort it`,
+            );
+        const now = this.options.now();
+        const rollout: RolloutRecord = {
+          id: rolloutId,
+          releaseId: release.id,
+          spec,
+          state: ROLLOUT_START,
+          currentWave: 0,
+          waveStartedAt: now,
+          reason: null,
+          failureAllowance: 0,
+          created: now,
+          updated: now,
+        };
+        await t.insertRollout(rollout);
+        const agents = await t.listAgents();
+        const waves = placeAgents(seedOf(rollout), spec, release.app, agents);
+        const planned: DeploymentRecord[] = [];
+        for (const agent of agents) {
+          const wave = waves.get(agent.id);
+          if (wave !== undefined) planned.push(await this.deploymentOf(t, rollout, release, agent, wave));
+        }
+        dispatch.record({
+          actor,
+          kind: "rollout.created",
+          subject: rollout.id,
+          data: { release: release.id, app: release.app, version: release.version, agents: planned.length },
+        });
+        // Written pending in chunks; the first wave's connected agents are marked sent (in chunks)
+        // and sent their instruction after commit.
+        await t.insertDeployments(planned);
+        for (const d of planned)
+          if (nextDeploymentState(d.state, "send") && d.wave <= rollout.currentWave)
+            dispatch.deployment(d, actor);
+        await this.evaluate(rollout.id, dispatch);
+        return this.requireRollout(rollout.id, t);
       });
-      recordEvent(this.options, {
-        actor,
-        kind: "rollout.created",
-        subject: rollout.id,
-        data: { release: release.id, app: release.app, version: release.version, agents: planned.length },
-      });
-      for (const d of planned) {
-        // The first wave's connected agents get their instruction now: their row is written as
-        // `sent` at once instead of written pending, re-read and updated.
-        const sentState = nextDeploymentState(d.state, "send");
-        if (sentState && d.wave <= rollout.currentWave && dispatch.canSend(d.agentId)) {
-          const sent: DeploymentRecord = { ...d, state: sentState, attempts: 1 };
-          this.store.insertDeployment(sent);
-          dispatch.sentOnInsert(sent, actor);
-        } else this.store.insertDeployment(d);
-      }
-      this.evaluate(rollout.id, dispatch);
-      return this.requireRollout(rollout.id);
-    });
+    } catch (error) {
+      // Another request (or hub) started a rollout of this app between the check and the insert.
+      if (error instanceof ActiveRolloutConflict)
+        throw new HubRequestError(409, `${error.message}; finish or abort it`);
+      throw error;
+    }
   }
 
   /**
@@ -180,13 +202,18 @@ export class RolloutEngine {
    * enrolled. Nobody enrolled moves; a percent wave not yet passed that is still empty (the rollout
    * had no agents when it started) takes this agent, as `placeAgents` would have.
    */
-  enroll(rollout: RolloutRecord, release: ReleaseRecord, agent: AgentRecord): boolean {
+  async enroll(
+    t: StoreOps,
+    rollout: RolloutRecord,
+    release: ReleaseRecord,
+    agent: AgentRecord,
+  ): Promise<boolean> {
     if (!isEligible(rollout.spec, release.app, agent)) return false;
-    if (this.store.getDeployment(`${rollout.id}:${agent.id}`)) return false;
+    if (await t.getDeployment(`${rollout.id}:${agent.id}`)) return false;
     const spec = rollout.spec;
     let wave = waveOf(seedOf(rollout), spec, agent.id, agent.labels);
     if (wave === undefined || spec.waves[wave]?.percent !== undefined) {
-      const filled = new Set(this.store.countDeploymentsOfRollout(rollout.id).map((c) => c.wave));
+      const filled = new Set((await t.countDeploymentsOfRollout(rollout.id)).map((c) => c.wave));
       for (let i = rollout.currentWave; i < (wave ?? spec.waves.length); i++)
         if (wantsMember(spec, i) && !filled.has(i)) {
           wave = i;
@@ -194,7 +221,7 @@ export class RolloutEngine {
         }
     }
     if (wave === undefined) return false;
-    return this.store.insertDeployment(this.deploymentOf(rollout, release, agent, wave));
+    return t.insertDeployment(await this.deploymentOf(t, rollout, release, agent, wave));
   }
 
   /**
@@ -202,21 +229,22 @@ export class RolloutEngine {
    * hub's release of the version it runs (one release per app and version), so a rollback target
    * is known even when the agent installed it by itself or rolled back to it locally.
    */
-  private installedRelease(app: string, agent: AgentRecord): string | null {
+  private async installedRelease(t: StoreOps, app: string, agent: AgentRecord): Promise<string | null> {
     const status = agent.apps.find((a) => a.app === app);
     if (status?.releaseId) return status.releaseId;
     if (!status?.version) return null;
-    return this.store.findRelease(app, status.version)?.id ?? null;
+    return (await t.findRelease(app, status.version))?.id ?? null;
   }
 
   /** The deployment an agent gets in a wave of a rollout. */
-  private deploymentOf(
+  private async deploymentOf(
+    t: StoreOps,
     rollout: RolloutRecord,
     release: ReleaseRecord,
     agent: AgentRecord,
     wave: number,
-  ): DeploymentRecord {
-    const current = this.installedRelease(release.app, agent);
+  ): Promise<DeploymentRecord> {
+    const current = await this.installedRelease(t, release.app, agent);
     return {
       id: `${rollout.id}:${agent.id}`,
       rolloutId: rollout.id,
@@ -232,34 +260,83 @@ export class RolloutEngine {
     };
   }
 
-  /** Queues every instruction the rollout's agents should have now. */
-  deliver(rolloutId: string, dispatch: Dispatch, actor: string): void {
-    const rollout = this.requireRollout(rolloutId);
-    for (const d of this.store.listDeployments({ rolloutId })) {
+  /** Queues every instruction the rollout's agents connected to this hub should have now. */
+  async deliver(rollout: RolloutRecord, dispatch: Dispatch, actor: string): Promise<void> {
+    for (const d of await dispatch.t.listDeployments({ rolloutId: rollout.id })) {
+      if (!dispatch.canSend(d.agentId)) continue;
       if (isRollbackDeliverable(d.state)) dispatch.deployment(d, actor);
       else if (isRunningRollout(rollout.state) && d.wave <= rollout.currentWave && isDeliverable(d.state))
         dispatch.deployment(d, actor);
     }
   }
 
-  advance(id: string, actor: string): RolloutRecord {
-    return this.run((dispatch) => {
-      const rollout = this.requireRollout(id);
+  /**
+   * Due `pending` deployments (and, for a named rollout, `rollback_pending` ones) of the agents
+   * connected to THIS hub: marked sent and sent, idempotently, so any hub may call it at any time.
+   * It is what a cluster's wake-up (LISTEN/NOTIFY on a rollout-level change committed by another
+   * hub) and its periodic resync call; on one hub the engine delivers directly and this is a no-op.
+   * Without `rolloutId` every running rollout is looked at, and rollback instructions are left to
+   * the wake-up and to hello (re-sending them every resync would repeat them to every agent).
+   */
+  async deliverPending(rolloutId?: string): Promise<number> {
+    let sent = 0;
+    await this.run(async (dispatch) => {
+      const rollouts =
+        rolloutId === undefined
+          ? await dispatch.t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 })
+          : [await dispatch.t.getRollout(rolloutId)].flatMap((r) => (r ? [r] : []));
+      for (const rollout of rollouts)
+        for (const d of await dispatch.t.listDeployments({ rolloutId: rollout.id })) {
+          if (!dispatch.canSend(d.agentId)) continue;
+          const due =
+            isRunningRollout(rollout.state) &&
+            d.wave <= rollout.currentWave &&
+            nextDeploymentState(d.state, "send") !== undefined;
+          const back = rolloutId !== undefined && isRollbackDeliverable(d.state);
+          if (due || back) {
+            dispatch.deployment(d, HUB_ACTOR);
+            sent++;
+          }
+        }
+    });
+    return sent;
+  }
+
+  /**
+   * Starts the next wave. `expectedWave` is the wave the caller saw before asking: when the
+   * rollout moved on meanwhile (another request or hub advanced it), this one is refused rather
+   * than skipping a wave nobody looked at.
+   */
+  async advance(id: string, actor: string, expectedWave?: number): Promise<RolloutRecord> {
+    const seen = expectedWave ?? (await this.requireRollout(id)).currentWave;
+    return this.run(async (dispatch) => {
+      const rollout = await this.lockedRollout(id, dispatch.t);
       refuseUnless(rollout, "advance");
+      if (rollout.currentWave !== seen)
+        throw new HubRequestError(
+          409,
+          `rollout ${id} already moved from wave ${seen} to wave ${rollout.currentWave} (advanced by another request); look at it and advance again if you mean to`,
+        );
       if (rollout.currentWave >= rollout.spec.waves.length - 1)
         throw new HubRequestError(409, `rollout ${id} is in its last wave`);
-      this.startWave(rollout, rollout.currentWave + 1, actor, dispatch);
-      this.evaluate(id, dispatch);
-      return this.requireRollout(id);
+      await this.startWave(rollout, rollout.currentWave + 1, actor, dispatch);
+      await this.evaluate(id, dispatch);
+      return this.requireRollout(id, dispatch.t);
     });
   }
 
-  private startWave(rollout: RolloutRecord, wave: number, actor: string, dispatch: Dispatch): void {
+  private async startWave(
+    rollout: RolloutRecord,
+    wave: number,
+    actor: string,
+    dispatch: Dispatch,
+  ): Promise<void> {
+    const { t } = dispatch;
     const now = this.options.now();
     const left = rollout.currentWave;
-    const heldNobody = !this.store.countDeploymentsOfRollout(rollout.id).some((c) => c.wave === left);
+    const heldNobody = !(await t.countDeploymentsOfRollout(rollout.id)).some((c) => c.wave === left);
     if (heldNobody)
-      recordEvent(this.options, {
+      dispatch.record({
         actor,
         kind: "rollout.wave_empty",
         subject: rollout.id,
@@ -269,79 +346,85 @@ export class RolloutEngine {
           message: "this wave held no agent: nothing was tested in it before the next wave started",
         },
       });
-    this.store.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, updated: now });
-    recordEvent(this.options, {
+    await t.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, updated: now });
+    dispatch.record({
       actor,
       kind: "rollout.advanced",
       subject: rollout.id,
       data: { wave, name: rollout.spec.waves[wave]?.name },
     });
-    this.deliver(rollout.id, dispatch, actor);
+    // NOTIFY: a cluster wakes the other hubs here (their agents of this wave), on commit.
+    await this.deliver({ ...rollout, currentWave: wave, waveStartedAt: now }, dispatch, actor);
   }
 
-  pause(id: string, actor: string): RolloutRecord {
+  pause(id: string, actor: string): Promise<RolloutRecord> {
     return this.transition(id, "pause", actor, "paused by an operator");
   }
 
-  resume(id: string, actor: string): RolloutRecord {
-    return this.run((dispatch) => {
-      const rollout = this.requireRollout(id);
+  async resume(id: string, actor: string): Promise<RolloutRecord> {
+    return this.run(async (dispatch) => {
+      const { t } = dispatch;
+      const rollout = await this.lockedRollout(id, t);
       refuseUnless(rollout, "resume");
       // Failures seen so far are accepted by resuming; only new ones count toward the threshold.
-      const failed = this.activeStats(rollout).total.failed;
+      const failed = (await this.activeStats(t, rollout)).total.failed;
       const now = this.options.now();
-      this.store.updateRollout(id, {
-        state: rolloutStep(rollout.state, "resume"),
-        reason: null,
-        failureAllowance: failed,
-        updated: now,
-      });
-      recordEvent(this.options, {
-        actor,
-        kind: "rollout.resumed",
-        subject: id,
-        data: { acceptedFailures: failed },
-      });
-      this.deliver(id, dispatch, actor);
-      this.evaluate(id, dispatch);
-      return this.requireRollout(id);
+      const state = rolloutStep(rollout.state, "resume");
+      await t.updateRollout(id, { state, reason: null, failureAllowance: failed, updated: now });
+      dispatch.record({ actor, kind: "rollout.resumed", subject: id, data: { acceptedFailures: failed } });
+      // NOTIFY: a cluster wakes the other hubs here, on commit.
+      await this.deliver({ ...rollout, state }, dispatch, actor);
+      await this.evaluate(id, dispatch);
+      return this.requireRollout(id, t);
     });
   }
 
-  abort(id: string, actor: string, rollback: boolean): RolloutRecord {
-    return this.run((dispatch) => {
-      const rollout = this.requireRollout(id);
+  async abort(id: string, actor: string, rollback: boolean): Promise<RolloutRecord> {
+    return this.run(async (dispatch) => {
+      const { t } = dispatch;
+      const rollout = await this.lockedRollout(id, t);
       const action = rollback ? "abort-rollback" : "abort";
       refuseUnless(rollout, action);
+      const state = rolloutStep(rollout.state, action);
       const now = this.options.now();
-      const back = rollback ? markRollback(this.options, rollout, actor) : undefined;
+      const back = rollback ? await markRollback(dispatch, rollout, actor) : undefined;
       const reason = back ? `aborted; ${describeRollback(back)}` : "aborted";
-      this.store.updateRollout(id, { state: rolloutStep(rollout.state, action), reason, updated: now });
-      recordEvent(this.options, {
+      await t.updateRollout(id, { state, reason, updated: now });
+      dispatch.record({
         actor,
         kind: "rollout.aborted",
         subject: id,
         data: { rollback, sentBack: back?.sentBack ?? 0, notRolledBack: back?.impossible ?? [] },
       });
-      this.deliver(id, dispatch, actor);
-      return this.requireRollout(id);
+      // NOTIFY: a cluster wakes the other hubs here (rollback instructions), on commit.
+      await this.deliver({ ...rollout, state }, dispatch, actor);
+      return this.requireRollout(id, t);
     });
   }
 
-  private transition(id: string, action: RolloutAction, actor: string, reason: string) {
-    return this.run(() => {
-      const rollout = this.requireRollout(id);
+  private async transition(
+    id: string,
+    action: RolloutAction,
+    actor: string,
+    reason: string,
+  ): Promise<RolloutRecord> {
+    return this.run(async (dispatch) => {
+      const { t } = dispatch;
+      const rollout = await this.lockedRollout(id, t);
       refuseUnless(rollout, action);
       const to = rolloutStep(rollout.state, action);
-      this.store.updateRollout(id, { state: to, reason, updated: this.options.now() });
-      recordEvent(this.options, { actor, kind: `rollout.${to}`, subject: id, data: { reason } });
-      return this.requireRollout(id);
+      await t.updateRollout(id, { state: to, reason, updated: this.options.now() });
+      dispatch.record({ actor, kind: `rollout.${to}`, subject: id, data: { reason } });
+      return this.requireRollout(id, t);
     });
   }
 
   /** Counts over the waves started so far (`total`) and the current wave alone. */
-  private activeStats(rollout: RolloutRecord): { total: WaveStats; current: WaveStats } {
-    const counts = this.store.countDeploymentsOfRollout(rollout.id);
+  private async activeStats(
+    t: StoreOps,
+    rollout: RolloutRecord,
+  ): Promise<{ total: WaveStats; current: WaveStats }> {
+    const counts = await t.countDeploymentsOfRollout(rollout.id);
     return {
       total: waveStatsOfCounts(counts, (wave) => wave <= rollout.currentWave),
       current: waveStatsOfCounts(counts, (wave) => wave === rollout.currentWave),
@@ -349,31 +432,48 @@ export class RolloutEngine {
   }
 
   /** Every periodic decision for every running rollout: timeouts, halts, auto-advance, completion. */
-  tick(): void {
-    this.run((dispatch) => {
-      for (const r of this.store.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 }))
-        this.evaluate(r.id, dispatch);
-    });
+  async tick(): Promise<void> {
+    await this.run((dispatch) => this.tickWork(dispatch));
   }
 
   /**
-   * Evaluates the rollout at the end of the current run, still inside its transaction: a batch of
-   * 500 failure reports then costs one evaluation, not 500. Only valid inside `run`.
+   * The tick as a hub's timer runs it: only when this hub claims it (`claimTick`, in the same
+   * transaction as the work), so across a cluster it runs once per interval, and a hub killed
+   * midway rolls its tick back for the next hub. `silentBefore`: agents of hubs whose heartbeat is
+   * older are released (marked offline) first. False when another hub holds it or it is not due.
    */
-  evaluateLater(id: string): void {
-    if (!this.current) throw new Error("evaluateLater outside RolloutEngine.run");
-    this.toEvaluate.add(id);
+  async claimedTick(intervalMs: number, silentBefore?: number): Promise<boolean> {
+    return this.run(async (dispatch) => {
+      const { t } = dispatch;
+      if (!(await t.claimTick("engine", this.hubId, this.options.now(), intervalMs))) return false;
+      if (silentBefore !== undefined)
+        for (const agentId of await t.releaseSilentHubs(silentBefore))
+          dispatch.record({
+            actor: HUB_ACTOR,
+            kind: "agent.offline",
+            subject: agentId,
+            data: { reason: "its hub stopped heartbeating" },
+          });
+      await this.tickWork(dispatch);
+      return true;
+    });
   }
 
-  evaluate(id: string, dispatch: Dispatch): void {
-    const rollout = this.requireRollout(id);
-    if (!isRunningRollout(rollout.state)) return;
+  private async tickWork(dispatch: Dispatch): Promise<void> {
+    for (const r of await dispatch.t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 }))
+      await this.evaluate(r.id, dispatch);
+  }
+
+  async evaluate(id: string, dispatch: Dispatch): Promise<void> {
+    const { t } = dispatch;
+    const rollout = await t.lockRollout(id);
+    if (!rollout || !isRunningRollout(rollout.state)) return;
     const now = this.options.now();
-    this.expireOffline(rollout, now);
-    this.expireStalled(rollout, now);
-    const { total, current } = this.activeStats(rollout);
+    await this.expireOffline(t, dispatch, rollout, now);
+    await this.expireStalled(t, dispatch, rollout, now);
+    const { total, current } = await this.activeStats(t, rollout);
     if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance)) {
-      this.halt(rollout, total.failed, dispatch);
+      await this.halt(rollout, total.failed, dispatch);
       return;
     }
     const wave = rollout.spec.waves[rollout.currentWave]!;
@@ -381,28 +481,29 @@ export class RolloutEngine {
     // A rollout nobody has joined yet stays open for agents that register later.
     if (last && current.finished === current.members && total.members > 0) {
       const reason = total.failed > 0 ? `${total.failed} agent(s) failed` : null;
-      this.store.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
-      recordEvent(this.options, { actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
+      await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
+      dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
     } else if (
       !last &&
       rollout.spec.autoAdvance &&
       mayAutoAdvance(current, wave, rollout.waveStartedAt, now)
     ) {
-      this.startWave(rollout, rollout.currentWave + 1, HUB_ACTOR, dispatch);
-      this.evaluate(id, dispatch);
+      await this.startWave(rollout, rollout.currentWave + 1, HUB_ACTOR, dispatch);
+      await this.evaluate(id, dispatch);
     }
   }
 
-  private halt(rollout: RolloutRecord, failed: number, dispatch: Dispatch): void {
+  private async halt(rollout: RolloutRecord, failed: number, dispatch: Dispatch): Promise<void> {
     const auto = rollout.spec.autoRollback;
     const reason = `failure threshold (${describeThreshold(rollout.spec.failureThreshold)}) reached: ${failed} failed`;
-    const back = auto ? markRollback(this.options, rollout, HUB_ACTOR) : undefined;
-    this.store.updateRollout(rollout.id, {
-      state: rolloutStep(rollout.state, auto ? "halt-rollback" : "halt"),
+    const back = auto ? await markRollback(dispatch, rollout, HUB_ACTOR) : undefined;
+    const state = rolloutStep(rollout.state, auto ? "halt-rollback" : "halt");
+    await dispatch.t.updateRollout(rollout.id, {
+      state,
       reason: back ? `${reason}; ${describeRollback(back)}` : reason,
       updated: this.options.now(),
     });
-    recordEvent(this.options, {
+    dispatch.record({
       actor: HUB_ACTOR,
       kind: "rollout.halted",
       subject: rollout.id,
@@ -413,60 +514,61 @@ export class RolloutEngine {
         notRolledBack: back?.impossible ?? [],
       },
     });
-    if (auto) this.deliver(rollout.id, dispatch, HUB_ACTOR);
+    // NOTIFY: with auto-rollback a cluster wakes the other hubs here, on commit.
+    if (auto) await this.deliver({ ...rollout, state }, dispatch, HUB_ACTOR);
   }
 
-  private expireStalled(rollout: RolloutRecord, now: number): void {
+  private async expireStalled(t: StoreOps, dispatch: Dispatch, rollout: RolloutRecord, now: number) {
     const timeoutMs = this.options.progressTimeoutMs ?? DEFAULT_PROGRESS_TIMEOUT_MS;
     // Nothing was sent before the rollout existed; and a scan every tenth of the timeout (at most
     // every 10 s) is exact enough while a 10,000-agent rollout is not read every second.
     if (rollout.created > now - timeoutMs) return;
     if (now - (this.stalledScans.get(rollout.id) ?? 0) < Math.min(timeoutMs / 10, 10_000)) return;
     this.stalledScans.set(rollout.id, now);
-    const stalled = this.store.listStalledDeployments({
+    const stalled = await t.listStalledDeployments({
       rolloutId: rollout.id,
       maxWave: rollout.currentWave,
       states: STALLED_DEPLOYMENT_STATES,
       updatedBefore: now - timeoutMs,
     });
-    for (const d of stalled) {
+    const updates = stalled.map((d) => {
       const error = `no progress or report from the agent for ${Math.round((now - d.updatedAt) / 1000)} s (progress timeout ${timeoutMs / 1000} s)`;
       const state = deploymentStep(d.state, "progress-timeout");
-      this.store.updateDeployment(d.id, { state, error, updatedAt: now });
-      recordEvent(this.options, {
+      dispatch.record({
         actor: HUB_ACTOR,
         kind: `deployment.${state}`,
         subject: d.id,
         data: { error, agentId: d.agentId, was: d.state },
       });
-    }
+      return { id: d.id, state, error, updatedAt: now };
+    });
+    if (updates.length > 0) await t.updateDeployments(updates);
   }
 
-  private expireOffline(rollout: RolloutRecord, now: number): void {
+  private async expireOffline(t: StoreOps, dispatch: Dispatch, rollout: RolloutRecord, now: number) {
     const { offlineTimeoutMs, channel } = this.options;
     // An agent's offline time counts from max(last seen, wave start): until the wave is older than
     // the timeout nobody can have timed out, and the tick need not ask the store at all.
     const seenBefore = now - offlineTimeoutMs;
     if (rollout.waveStartedAt > seenBefore) return;
-    const stale = this.store.listStaleDeployments({
+    const stale = await t.listStaleDeployments({
       rolloutId: rollout.id,
       maxWave: rollout.currentWave,
       states: DELIVERABLE_DEPLOYMENT_STATES,
       seenBefore,
     });
+    const updates = [];
     for (const d of stale) {
       if (channel.isOnline(d.agentId)) continue;
+      // Connected to another hub of the cluster: online, though this hub has no socket for it.
+      if (this.options.sharedPresence && (await t.getAgent(d.agentId))?.online) continue;
       const since = Math.max(d.agentLastSeen, rollout.waveStartedAt);
       const error = `agent offline for ${Math.round((now - since) / 1000)} s (timeout ${offlineTimeoutMs / 1000} s)`;
       const state = deploymentStep(d.state, "offline-timeout");
-      this.store.updateDeployment(d.id, { state, error, updatedAt: now });
-      recordEvent(this.options, {
-        actor: HUB_ACTOR,
-        kind: `deployment.${state}`,
-        subject: d.id,
-        data: { error },
-      });
+      updates.push({ id: d.id, state, error, updatedAt: now });
+      dispatch.record({ actor: HUB_ACTOR, kind: `deployment.${state}`, subject: d.id, data: { error } });
     }
+    if (updates.length > 0) await t.updateDeployments(updates);
   }
 }
 

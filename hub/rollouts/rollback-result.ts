@@ -1,6 +1,7 @@
 /** Sending a rollout's agents back, and what that achieved in the words `rollout show` and the dashboard use. */
+import type { DeploymentUpdate } from "../store/async-store.js";
 import type { RolloutRecord } from "../store/store.js";
-import { type EngineContext, recordEvent } from "./dispatch.js";
+import type { Dispatch } from "./dispatch.js";
 import { nextDeploymentState } from "./states.js";
 
 /** Starts the error of a deployment the hub could not send back; the views count these. */
@@ -25,17 +26,22 @@ export function describeRollback({ sentBack, impossible }: RollbackResult): stri
  * previous release the hub does not have cannot be sent back: it is named in the result, in an
  * event and in its deployment's error, so nobody reads "rolled back" where nothing was.
  */
-export function markRollback(ctx: EngineContext, rollout: RolloutRecord, actor: string): RollbackResult {
+export async function markRollback(
+  dispatch: Dispatch,
+  rollout: RolloutRecord,
+  actor: string,
+): Promise<RollbackResult> {
   let sentBack = 0;
   const impossible: string[] = [];
-  const now = ctx.now();
-  for (const d of ctx.store.listDeployments({ rolloutId: rollout.id })) {
+  const now = dispatch.now;
+  const updates: DeploymentUpdate[] = [];
+  for (const d of await dispatch.t.listDeployments({ rolloutId: rollout.id })) {
     const back = nextDeploymentState(d.state, "rollback");
     if (back === undefined) continue;
     if (d.previousRelease === null) {
       const error = `${ROLLBACK_IMPOSSIBLE}: the hub has no release of the version it ran before`;
-      ctx.store.updateDeployment(d.id, { error, updatedAt: now });
-      recordEvent(ctx, {
+      updates.push({ id: d.id, state: d.state, error, updatedAt: now });
+      dispatch.record({
         actor,
         kind: "deployment.rollback_impossible",
         subject: d.id,
@@ -44,8 +50,8 @@ export function markRollback(ctx: EngineContext, rollout: RolloutRecord, actor: 
       impossible.push(d.agentId);
       continue;
     }
-    ctx.store.updateDeployment(d.id, { state: back, updatedAt: now });
-    recordEvent(ctx, {
+    updates.push({ id: d.id, state: back, error: d.error, updatedAt: now });
+    dispatch.record({
       actor,
       kind: `deployment.${back}`,
       subject: d.id,
@@ -53,5 +59,7 @@ export function markRollback(ctx: EngineContext, rollout: RolloutRecord, actor: 
     });
     sentBack++;
   }
+  // One statement per chunk: an auto-rollback of a 10,000-agent rollout is not 10,000 round trips.
+  if (updates.length > 0) await dispatch.t.updateDeployments(updates);
   return { sentBack, impossible };
 }

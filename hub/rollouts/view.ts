@@ -1,4 +1,5 @@
-import type { DeploymentRecord, RolloutRecord, Store } from "../store/store.js";
+import type { StoreOps } from "../store/async-store.js";
+import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import { ROLLBACK_IMPOSSIBLE } from "./rollback-result.js";
 import {
   allowedRolloutActions,
@@ -28,17 +29,17 @@ function progressOf(counts: Record<string, number>): Record<ProgressGroup, numbe
 }
 
 // A rollout list shows counts only: the store counts them rather than loading every deployment.
-function countByState(store: Store, rolloutId: string): Record<string, number> {
+async function countByState(store: StoreOps, rolloutId: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const c of store.countDeploymentsOfRollout(rolloutId))
+  for (const c of await store.countDeploymentsOfRollout(rolloutId))
     counts[c.state] = (counts[c.state] ?? 0) + c.count;
   return counts;
 }
 
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
-export function rolloutSummary(store: Store, rollout: RolloutRecord) {
-  const release = store.getRelease(rollout.releaseId);
-  const counts = countByState(store, rollout.id);
+export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
+  const release = await store.getRelease(rollout.releaseId);
+  const counts = await countByState(store, rollout.id);
   return {
     id: rollout.id,
     state: rollout.state,
@@ -59,11 +60,15 @@ export function rolloutSummary(store: Store, rollout: RolloutRecord) {
   };
 }
 
-export function rolloutDetail(store: Store, rollout: RolloutRecord, isOnline: (agentId: string) => boolean) {
-  const deployments = store.listDeployments({ rolloutId: rollout.id });
+export async function rolloutDetail(
+  store: StoreOps,
+  rollout: RolloutRecord,
+  isOnline: (agentId: string) => boolean,
+) {
+  const deployments = await store.listDeployments({ rolloutId: rollout.id });
   const finalState = isFinalRollout(rollout.state);
   return {
-    ...rolloutSummary(store, rollout),
+    ...(await rolloutSummary(store, rollout)),
     spec: rollout.spec,
     /** Agents a requested rollback could not reach: the hub knew no release they ran before. */
     notRolledBack: deployments.filter((d) => d.error?.startsWith(ROLLBACK_IMPOSSIBLE)).map((d) => d.agentId),

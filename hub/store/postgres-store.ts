@@ -36,6 +36,8 @@ const CHUNKS_PER_READ = 4;
 export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes> {
   return postgres(url, {
     max,
+    // An unreachable database fails a hub's start in seconds, not after the driver's 30 s default.
+    connect_timeout: 10,
     onnotice: () => {},
     types: {
       // Timestamps are ms since the epoch, far below 2^53; counts too.

@@ -72,13 +72,14 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const { log, registry } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const alive = new WeakMap<WebSocket, boolean>();
-  const batch = new MessageBatch(options.sync.engine, log);
+  const batch = new MessageBatch(options.sync, log);
   const now = options.now ?? Date.now;
   const refusals = options.refusals ?? new ConnectionRefusals(log, now);
   const principals = new WeakMap<WebSocket, Principal>();
   const sessions = new WeakMap<WebSocket, LiveSession>();
+  const renewing = new WeakSet<WebSocket>();
 
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     const path = new URL(req.url ?? "/", "http://hub").pathname;
     if (path !== AGENT_CHANNEL_PATH) return refuse(socket, 404);
@@ -90,12 +91,14 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     };
     try {
       if (!token) return refused(401, "no bearer token");
-      principal = options.tokens.verify(token);
+      principal = await options.tokens.verify(token);
     } catch (error) {
       return refused(401, (error as Error).message);
     }
     if (principal.role !== "agent" || !principal.agentId)
       return refused(403, `a ${principal.role} token cannot use the agent channel`);
+    // The peer may have gone while the token was checked against the store.
+    if (socket.destroyed) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
       principals.set(ws, principal);
       const session = options.sessions.open(principal, (reason) => endSession(ws, reason));
@@ -106,11 +109,14 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   };
 
   /** Sends a fresh token to an agent whose token is past half its life. */
-  const renewIfDue = (ws: WebSocket, agentId: string) => {
+  const renewIfDue = async (ws: WebSocket, agentId: string) => {
     const principal = principals.get(ws);
     if (!principal || !renewalDue(principal, now())) return;
+    // Marked at once: the ping loop must not issue a second token while this one is being stored.
+    if (renewing.has(ws)) return;
+    renewing.add(ws);
     try {
-      const renewed = renewAgentToken(options.tokens, principal);
+      const renewed = await renewAgentToken(options.tokens, principal);
       principals.set(ws, renewed.principal);
       sessions.get(ws)?.renewed(renewed.principal);
       const expires = new Date(renewed.expires).toISOString();
@@ -118,6 +124,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       log.info("sent an agent a renewed token", { agentId, expires });
     } catch (error) {
       log.error("could not renew an agent token", { agentId, error: String(error) });
+    } finally {
+      renewing.delete(ws);
     }
   };
 
@@ -131,13 +139,20 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
 
   function onConnection(ws: WebSocket, agentId: string): void {
     let greeted = false;
+    // The presence epoch of this connection's latest hello, once committed: its close releases the
+    // agent only with it, so closing a socket the agent already replaced (here or on another hub)
+    // cannot mark the reconnected agent offline.
+    let presence: Promise<number | undefined> = Promise.resolve(undefined);
     const reportRate = new MinuteBudget(options.maxReportsPerMinute, now);
     alive.set(ws, true);
     ws.on("pong", () => alive.set(ws, true));
     // Oversize frames (maxPayload) and protocol violations surface here; ws closes the socket itself.
     ws.on("error", (error) => log.warn("agent socket error", { agentId, error: error.message }));
     ws.on("close", () => {
-      if (greeted && registry.remove(agentId, ws)) batch.add(() => options.sync.disconnected(agentId));
+      if (!greeted || !registry.remove(agentId, ws)) return;
+      void presence.then((epoch) => {
+        if (epoch !== undefined) batch.disconnected(agentId, epoch);
+      });
     });
     ws.on("message", (data: RawData, isBinary: boolean) => {
       // Nothing is taken from a socket the hub is closing (its token was revoked or expired).
@@ -169,12 +184,17 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         greeted = true;
         registry.add(agentId, ws)?.close(4000, "replaced by a newer connection");
         refusals.clear(agentId);
-        renewIfDue(ws, agentId);
-        batch.add(() => options.sync.hello(agentId, message));
+        void renewIfDue(ws, agentId);
+        presence = batch.hello(agentId, message);
+        // A hello the store did not take (the database is unreachable) leaves the agent unknown
+        // as connected here: close, so it reconnects (here or to another hub) and says it again.
+        void presence.then((epoch) => {
+          if (epoch === undefined && ws.readyState === ws.OPEN) ws.close(1011, "hello not stored; reconnect");
+        });
       } else if (!greeted) {
         send(ws, { type: "error", v: 1, message: "send hello first" }, agentId);
       } else if (message.type === "progress") {
-        batch.add(() => options.sync.progress(agentId, message));
+        batch.progress(agentId, message);
       } else if (!reportRate.take()) {
         // Not acked: the report stays in the agent's outbox and is sent again on its next connect.
         send(
@@ -188,9 +208,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         );
       } else {
         // Acknowledged only once committed, so the agent's outbox keeps what the hub did not persist.
-        batch.add(
-          () => options.sync.report(agentId, message),
-          () => send(ws, { type: "ack", v: 1, reportId: message.reportId }, agentId),
+        batch.report(agentId, message, () =>
+          send(ws, { type: "ack", v: 1, reportId: message.reportId }, agentId),
         );
       }
     });
@@ -206,7 +225,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       alive.set(ws, false);
       ws.ping();
       const agentId = principals.get(ws)?.agentId;
-      if (agentId) renewIfDue(ws, agentId);
+      if (agentId) void renewIfDue(ws, agentId);
     }
   }, options.pingIntervalMs);
   pinger.unref();
@@ -216,15 +235,30 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   return {
     wss,
     refusals,
-    /** Closes every agent connection (agents reconnect to the next hub) and stops pinging. */
-    close(): void {
+    /**
+     * Drops every agent connection without stopping the channel: this hub lost the database long
+     * enough for the cluster to release its agents, which now reconnect (here or to another hub)
+     * and say hello again with a new epoch.
+     */
+    dropAll(reason: string): void {
+      for (const ws of wss.clients) ws.close(1012, reason);
+      for (const ws of wss.clients) ws.terminate();
+    },
+    /**
+     * Closes every agent connection (agents reconnect to the next hub) and stops pinging; resolves
+     * once the batch being written has finished, so the store can close after it.
+     */
+    close(): Promise<void> {
       clearInterval(pinger);
-      // The store closes next; agents are marked offline at the next start anyway.
-      batch.close();
+      // Nothing more is written: queued messages are dropped (reports were not acked, agents resend
+      // them) and, on one hub, agents are marked offline at the next start; in a cluster the
+      // other hubs release them once this hub's heartbeat stops.
+      const written = batch.close();
       server.off("upgrade", onUpgrade);
       for (const ws of wss.clients) ws.close(1001, "hub shutting down");
       for (const ws of wss.clients) ws.terminate();
       wss.close();
+      return written;
     },
   };
 }

@@ -97,7 +97,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     });
     releaseId = published.body.id;
     for (const a of fleet) {
-      const agent = await TestAgent.connect(t.hub.url, t.agentToken(a.id));
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(a.id));
       agent.hello(a.id, [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }], a.labels);
       agents.set(a.id, agent);
     }
@@ -389,7 +389,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
       headers: { authorization: `Bearer ${ghost}` },
     });
     await new Promise((r) => refused.once("error", r));
-    t.hub.tokens.issue({ role: "agent", agentId: "a9", ttlSeconds: 3600 });
+    await t.hub.tokens.issue({ role: "agent", agentId: "a9", ttlSeconds: 3600 });
 
     await page.goto(`${proxy.url}?poll=200#/fleet`);
     await expect.poll(() => text("#fleet-table")).toContain("✗ update failed, rolled back");

@@ -94,7 +94,7 @@ function applyPhaseMs(stderr) {
 function stepLines(stderr) {
   return stderr
     .split("\n")
-    .filter((l) => l.includes('"durationMs"') || l.includes("staged") || l.includes("exported"))
+    .filter((l) => /"durationMs"|staged|exported|extracted/.test(l))
     .map((l) => `  ${l}\n`)
     .join("");
 }

@@ -22,18 +22,18 @@ const { TokenService } = await import(pathToFileURL(join(dist, "hub/auth/tokens.
 
 const envSecret = process.env.SHIP_HUB_SECRET;
 const { store, secret } = await openHubState({ dataDir, ...(envSecret ? { envSecret } : {}) });
-const tokens = new TokenService(secret, store);
 const ttlSeconds = 24 * 3600;
-const out = store.transaction(() => {
-  const operator = tokens.issue({ role: "operator", name: "bench", ttlSeconds }).token;
+const out = await store.tx(async (t) => {
+  const tokens = new TokenService(secret, t);
+  const operator = (await tokens.issue({ role: "operator", name: "bench", ttlSeconds })).token;
   const agents = [];
   for (let i = 0; i < Number(countArg); i++) {
     const id = `${prefix}-${String(i).padStart(5, "0")}`;
-    agents.push({ id, token: tokens.issue({ role: "agent", agentId: id, ttlSeconds }).token });
+    agents.push({ id, token: (await tokens.issue({ role: "agent", agentId: id, ttlSeconds })).token });
   }
   return { operator, agents };
 });
-store.close();
+await store.close();
 if (postgresUrl) await copyTokens(join(dataDir, "hub.db"), postgresUrl);
 writeFileSync(outFile, JSON.stringify(out));
 

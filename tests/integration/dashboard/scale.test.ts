@@ -7,9 +7,9 @@ let t: TestHub;
 beforeAll(async () => {
   t = await startTestHub();
   const { store } = t.hub;
-  store.transaction(() => {
+  await store.tx(async (tx) => {
     for (let i = 0; i < AGENTS; i++)
-      store.upsertAgent({
+      await tx.upsertAgent({
         id: `host-${String(i).padStart(5, "0")}`,
         hostname: `host-${i}.example`,
         labels: { env: i % 10 === 0 ? "staging" : "prod", region: ["eu", "us", "ap"][i % 3] ?? "eu" },

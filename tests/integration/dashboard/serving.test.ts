@@ -32,7 +32,7 @@ beforeAll(async () => {
   buildDashboard();
   t = await startTestHub();
   for (const a of fleet) {
-    const agent = await TestAgent.connect(t.hub.url, t.agentToken(a.id));
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken(a.id));
     agent.hello(a.id, a.apps as never, a.labels);
     agents.push(agent);
   }

@@ -43,7 +43,7 @@ function upgradeStatus(headers: Record<string, string>, path = "/api/v1/agent"):
 
 async function stillServes() {
   expect((await t.api("GET", "/healthz")).status).toBe(200);
-  const agent = await TestAgent.connect(t.hub.url, t.agentToken("healthy"));
+  const agent = await TestAgent.connect(t.hub.url, await t.agentToken("healthy"));
   agent.hello("healthy");
   agent.send({ type: "progress", deploymentId: "none", step: "x" });
   agent.ws.close();
@@ -53,12 +53,14 @@ describe("agent WebSocket channel", () => {
   it("refuses unauthenticated, invalid, revoked and non-agent upgrades with an HTTP status before upgrading", async () => {
     expect(await upgradeStatus({})).toBe(401);
     expect(await upgradeStatus({ authorization: "Bearer not.a.token" })).toBe(401);
-    const { token, record } = t.hub.tokens.issue({ role: "agent", agentId: "r", ttlSeconds: 60 });
+    const { token, record } = await t.hub.tokens.issue({ role: "agent", agentId: "r", ttlSeconds: 60 });
     t.hub.tokens.revoke(record.jti);
     expect(await upgradeStatus({ authorization: `Bearer ${token}` })).toBe(401);
     expect(await upgradeStatus({ authorization: `Bearer ${t.operator}` })).toBe(403);
-    expect(await upgradeStatus({ authorization: `Bearer ${t.agentToken("a")}` }, "/elsewhere")).toBe(404);
-    expect(await upgradeStatus({ authorization: `Bearer ${t.agentToken("a")}` })).toBe(101);
+    expect(await upgradeStatus({ authorization: `Bearer ${await t.agentToken("a")}` }, "/elsewhere")).toBe(
+      404,
+    );
+    expect(await upgradeStatus({ authorization: `Bearer ${await t.agentToken("a")}` })).toBe(101);
   });
 
   it("delivers a deploy on hello, takes progress and reports, and acks every report (resends too)", async () => {
@@ -71,7 +73,7 @@ describe("agent WebSocket channel", () => {
         source: { type: "git", commit: "abcdef1" },
       },
     });
-    const agent = await TestAgent.connect(t.hub.url, t.agentToken("a1"));
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
     agent.hello("a1");
     await expect
       .poll(
@@ -131,7 +133,7 @@ describe("agent WebSocket channel", () => {
   });
 
   it("answers schema-invalid messages with an error and closes on non-JSON with 1008; the hub keeps serving", async () => {
-    const agent = await TestAgent.connect(t.hub.url, t.agentToken("m1"));
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("m1"));
     agent.send({ type: "report", reportId: "not-a-uuid" });
     expect((await agent.next(isType("error"))).message).toMatch(/^message\.reportId: /);
     agent.send({ type: "progress", deploymentId: "x", step: "y" });
@@ -143,14 +145,14 @@ describe("agent WebSocket channel", () => {
   });
 
   it("refuses a hello for another agent than the token's", async () => {
-    const agent = await TestAgent.connect(t.hub.url, t.agentToken("me"));
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("me"));
     const closed = agent.closed();
     agent.hello("someone-else");
     expect((await closed).code).toBe(1008);
   });
 
   it("closes on an oversize message (1009) and the hub keeps serving", async () => {
-    const agent = await TestAgent.connect(t.hub.url, t.agentToken("big"));
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("big"));
     const closed = agent.closed();
     agent.send({ type: "hello", agentId: "big", hostname: "x".repeat(100_000), agentVersion: "1" });
     expect((await closed).code).toBe(1009);
@@ -159,7 +161,7 @@ describe("agent WebSocket channel", () => {
 
   it("terminates a peer that stops answering pings within two ping intervals", async () => {
     await withPingInterval(100);
-    const agent = await TestAgent.connect(t.hub.url, t.agentToken("silent"), { autoPong: false });
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("silent"), { autoPong: false });
     agent.hello("silent");
     const started = Date.now();
     await agent.closed();
@@ -176,7 +178,7 @@ describe("agent WebSocket channel", () => {
   it("keeps a peer that answers pings", async () => {
     // Generous interval: a loaded test machine must not delay a pong past it.
     await withPingInterval(300);
-    const agent = await TestAgent.connect(t.hub.url, t.agentToken("lively"));
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("lively"));
     agent.hello("lively");
     await new Promise((r) => setTimeout(r, 1000));
     expect(agent.ws.readyState).toBe(WebSocket.OPEN);
@@ -193,7 +195,7 @@ describe("agent WebSocket channel", () => {
     await new Promise<void>((resolve) => socket.once("connect", resolve));
     socket.write(
       `GET /api/v1/agent HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n` +
-        `Sec-WebSocket-Key: ${Buffer.from("0123456789abcdef").toString("base64")}\r\nAuthorization: Bearer ${t.agentToken("slow")}\r\n\r\n`,
+        `Sec-WebSocket-Key: ${Buffer.from("0123456789abcdef").toString("base64")}\r\nAuthorization: Bearer ${await t.agentToken("slow")}\r\n\r\n`,
     );
     await new Promise<void>((resolve) => socket.once("data", () => resolve()));
     const payload = Buffer.from(

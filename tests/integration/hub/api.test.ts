@@ -199,7 +199,7 @@ describe("hub HTTP API", () => {
 describe("rollout preview", () => {
   it("shows the split a rollout created with the same id then uses", async () => {
     for (let i = 0; i < 40; i++)
-      t.hub.store.upsertAgent({
+      await t.hub.store.upsertAgent({
         id: `p${i}`,
         hostname: `p${i}`,
         labels: {},

@@ -44,8 +44,8 @@ describe("GET /artifacts/:sha256 with an agent token", () => {
         source: { type: "hub", sha256: secret },
       },
     });
-    const a1Token = t.agentToken("a1");
-    const a2Token = t.agentToken("a2");
+    const a1Token = await t.agentToken("a1");
+    const a2Token = await t.agentToken("a2");
     const a1 = await TestAgent.connect(t.hub.url, a1Token);
     a1.hello("a1");
     const a2 = await TestAgent.connect(t.hub.url, a2Token);

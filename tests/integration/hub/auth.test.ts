@@ -18,12 +18,12 @@ afterAll(async () => {
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
 
 /** A token with a jti the store knows, so only the property under test is wrong. */
-function forge(
+async function forge(
   payload: Record<string, unknown>,
   key: Buffer | string = secret,
   options: jwt.SignOptions = {},
 ) {
-  const { record } = t.hub.tokens.issue({ role: "operator", ttlSeconds: 600 });
+  const { record } = await t.hub.tokens.issue({ role: "operator", ttlSeconds: 600 });
   return jwt.sign({ role: "operator", name: "forged", ...payload }, key, {
     algorithm: "HS256",
     issuer: "ship-hub",
@@ -50,19 +50,19 @@ describe("hub auth", () => {
   });
 
   it("401 for alg none", async () => {
-    const { record } = t.hub.tokens.issue({ role: "operator", ttlSeconds: 600 });
+    const { record } = await t.hub.tokens.issue({ role: "operator", ttlSeconds: 600 });
     const now = Math.floor(Date.now() / 1000);
     const token = `${b64({ alg: "none", typ: "JWT" })}.${b64({ role: "operator", name: "x", jti: record.jti, iat: now, exp: now + 60, iss: "ship-hub", aud: "ship" })}.`;
     expect((await t.api("GET", "/api/v1/rollouts", { token })).status).toBe(401);
   });
 
   it("401 for a wrong key", async () => {
-    const token = forge({}, randomBytes(32), { expiresIn: 60 });
+    const token = await forge({}, randomBytes(32), { expiresIn: 60 });
     expect((await t.api("GET", "/api/v1/rollouts", { token })).status).toBe(401);
   });
 
   it("401 for an expired token", async () => {
-    const token = forge({
+    const token = await forge({
       iat: Math.floor(Date.now() / 1000) - 120,
       exp: Math.floor(Date.now() / 1000) - 60,
     });
@@ -72,13 +72,13 @@ describe("hub auth", () => {
   });
 
   it("401 for a token without exp", async () => {
-    const res = await t.api("GET", "/api/v1/rollouts", { token: forge({}) });
+    const res = await t.api("GET", "/api/v1/rollouts", { token: await forge({}) });
     expect(res.status).toBe(401);
     expect(res.body.error).toMatch(/exp/);
   });
 
   it("401 for a token whose lifetime exceeds the maximum", async () => {
-    const token = forge({}, secret, { expiresIn: 400 * 86400 });
+    const token = await forge({}, secret, { expiresIn: 400 * 86400 });
     expect((await t.api("GET", "/api/v1/rollouts", { token })).status).toBe(401);
   });
 
@@ -86,18 +86,21 @@ describe("hub auth", () => {
     expect(
       (
         await t.api("GET", "/api/v1/rollouts", {
-          token: forge({}, secret, { expiresIn: 60, issuer: "evil" }),
+          token: await forge({}, secret, { expiresIn: 60, issuer: "evil" }),
         })
       ).status,
     ).toBe(401);
     expect(
-      (await t.api("GET", "/api/v1/rollouts", { token: forge({}, secret, { expiresIn: 60, audience: "x" }) }))
-        .status,
+      (
+        await t.api("GET", "/api/v1/rollouts", {
+          token: await forge({}, secret, { expiresIn: 60, audience: "x" }),
+        })
+      ).status,
     ).toBe(401);
   });
 
   it("401 for a role claim that differs from the issued token", async () => {
-    const { record } = t.hub.tokens.issue({ role: "ci", ttlSeconds: 600 });
+    const { record } = await t.hub.tokens.issue({ role: "ci", ttlSeconds: 600 });
     const token = jwt.sign({ role: "operator", name: "x" }, secret, {
       algorithm: "HS256",
       issuer: "ship-hub",
@@ -109,9 +112,9 @@ describe("hub auth", () => {
   });
 
   it("401 for a revoked token", async () => {
-    const { token, record } = t.hub.tokens.issue({ role: "operator", ttlSeconds: 600 });
+    const { token, record } = await t.hub.tokens.issue({ role: "operator", ttlSeconds: 600 });
     expect((await t.api("GET", "/api/v1/agents", { token })).status).toBe(200);
-    t.hub.tokens.revoke(record.jti);
+    await t.hub.tokens.revoke(record.jti);
     const res = await t.api("GET", "/api/v1/agents", { token });
     expect(res.status).toBe(401);
     expect(res.body.error).toBe("token revoked");
@@ -119,6 +122,6 @@ describe("hub auth", () => {
 
   it("403 for the wrong role", async () => {
     expect((await t.api("POST", "/api/v1/rollouts", { token: t.ci, body: {} })).status).toBe(403);
-    expect((await t.api("GET", "/api/v1/agents", { token: t.agentToken("a1") })).status).toBe(403);
+    expect((await t.api("GET", "/api/v1/agents", { token: await t.agentToken("a1") })).status).toBe(403);
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { freePort } from "../../support/servers/free-port.js";
 
 const run = promisify(execFile);
 const MAIN = resolve("dist/hub/cli/main.js");
@@ -36,10 +37,12 @@ async function hub(args: string[], env: Record<string, string> = {}) {
   }
 }
 
-// PostgreSQL mode has a store (docs/cluster.md) but no hub command runs on it yet: a hub given a
-// database URL must refuse, never quietly serve from its own SQLite file.
+// A database URL puts every hub command on PostgreSQL. Refusals happen before anything is created
+// or connected: the secret rule first, then the database itself, each as one line.
 describe("ship-hub with a database URL", () => {
-  it("serve refuses --database-url, naming the flag, and creates nothing", async () => {
+  const SECRET = "s".repeat(40);
+
+  it("refuses a generated per-hub secret in cluster mode, naming jwt_secret_file and SHIP_HUB_SECRET", async () => {
     const { code, stderr } = await hub([
       "serve",
       "--port",
@@ -50,26 +53,39 @@ describe("ship-hub with a database URL", () => {
       "postgres://ship@127.0.0.1:5432/ship",
     ]);
     expect(code).toBe(2);
-    expect(stderr.trim()).toBe(
-      "ship-hub: --database-url PostgreSQL mode is not wired to the hub yet (see docs/cluster.md); remove it to use the embedded SQLite database",
-    );
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(/^ship-hub: --database-url hubs sharing a database must share their JWT secret/);
+    expect(stderr).toContain("jwt_secret_file");
+    expect(stderr).toContain("SHIP_HUB_SECRET");
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it("token create refuses SHIP_HUB_DATABASE_URL, naming the variable", async () => {
-    const { code, stderr } = await hub(["token", "create", "--data-dir", "data", "--role", "ci"], {
-      SHIP_HUB_DATABASE_URL: "postgresql://ship@db/ship",
-    });
-    expect(code).toBe(2);
-    expect(stderr).toContain("SHIP_HUB_DATABASE_URL PostgreSQL mode is not wired to the hub yet");
-    expect(await readdir(dir)).toEqual([]);
+  it("a database that cannot be reached: one line naming its host, never the password, exit 1", async () => {
+    const port = await freePort();
+    for (const args of [
+      ["token", "create", "--role", "ci"],
+      ["serve", "--port", "0"],
+    ]) {
+      const { code, stderr } = await hub(args, {
+        SHIP_HUB_DATABASE_URL: `postgresql://ship:hunter2secret@127.0.0.1:${port}/ship`,
+        SHIP_HUB_SECRET: SECRET,
+      });
+      expect(code, stderr).toBe(1);
+      expect(stderr.trim().split("\n")).toHaveLength(1);
+      expect(stderr).toContain(`cannot use PostgreSQL at postgresql://ship@127.0.0.1:${port}/ship`);
+      expect(stderr).toContain("ECONNREFUSED");
+      expect(stderr).not.toContain("hunter2secret");
+      expect(await readdir(dir)).toEqual([]);
+    }
   });
 
-  it("serve refuses database_url in hub.toml, and a URL that is not postgres:// is bad input", async () => {
+  it("hub.toml's database_url needs a shared secret, and a URL that is not postgres:// is bad input", async () => {
     await writeFile(join(dir, "hub.toml"), 'data_dir = "data"\ndatabase_url = "postgres://ship@db/ship"\n');
     const refused = await hub(["serve", "--port", "0", "--config", "hub.toml"]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain("hub.toml database_url: PostgreSQL mode is not wired to the hub yet");
+    expect(refused.stderr).toContain(
+      "hub.toml database_url: hubs sharing a database must share their JWT secret",
+    );
     await writeFile(join(dir, "hub.toml"), 'database_url = "mysql://db/ship"\n');
     const bad = await hub(["serve", "--port", "0", "--config", "hub.toml"]);
     expect(bad.code).toBe(2);

@@ -59,7 +59,11 @@ async function streamEnds(reader: ReadableStreamDefaultReader<Uint8Array>, ms: n
 
 describe("revoked and expired tokens end live sessions", () => {
   it("token revoke (the CLI, another process) closes the agent's WebSocket within seconds and it cannot reconnect", async () => {
-    const { token, record } = t.hub.tokens.issue({ role: "agent", agentId: "revoked-1", ttlSeconds: 3600 });
+    const { token, record } = await t.hub.tokens.issue({
+      role: "agent",
+      agentId: "revoked-1",
+      ttlSeconds: 3600,
+    });
     const agent = await TestAgent.connect(t.hub.url, token);
     agent.hello("revoked-1");
     const first = report();
@@ -77,7 +81,11 @@ describe("revoked and expired tokens end live sessions", () => {
   });
 
   it("an agent token's exp closes its WebSocket when it passes", async () => {
-    const { token, record } = t.hub.tokens.issue({ role: "agent", agentId: "expiring-1", ttlSeconds: 2 });
+    const { token, record } = await t.hub.tokens.issue({
+      role: "agent",
+      agentId: "expiring-1",
+      ttlSeconds: 2,
+    });
     const agent = await TestAgent.connect(t.hub.url, token);
     agent.hello("expiring-1");
     const { code } = await agent.closed();
@@ -87,7 +95,7 @@ describe("revoked and expired tokens end live sessions", () => {
   });
 
   it("token revoke ends the operator's event stream; another operator's stream stays open", async () => {
-    const revoked = t.hub.tokens.issue({ role: "operator", ttlSeconds: 3600 });
+    const revoked = await t.hub.tokens.issue({ role: "operator", ttlSeconds: 3600 });
     const mine = await openStream(revoked.token);
     const others = await openStream(t.operator);
     await revokeWithCli(revoked.record.jti);
@@ -97,7 +105,7 @@ describe("revoked and expired tokens end live sessions", () => {
   });
 
   it("an operator token's exp ends its event stream", async () => {
-    const { token } = t.hub.tokens.issue({ role: "operator", ttlSeconds: 2 });
+    const { token } = await t.hub.tokens.issue({ role: "operator", ttlSeconds: 2 });
     await streamEnds(await openStream(token), 5000);
   });
 });

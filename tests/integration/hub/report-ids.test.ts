@@ -24,12 +24,12 @@ const report = (reportId: string, toVersion: string) => ({
 describe("report ids", () => {
   it("one agent reusing another's report id does not make the hub drop that agent's report", async () => {
     const shared = randomUUID();
-    const attacker = await TestAgent.connect(t.hub.url, t.agentToken("attacker"));
+    const attacker = await TestAgent.connect(t.hub.url, await t.agentToken("attacker"));
     attacker.hello("attacker");
     attacker.send(report(shared, "6.6.6"));
     await attacker.next(isType("ack"));
 
-    const victim = await TestAgent.connect(t.hub.url, t.agentToken("victim"));
+    const victim = await TestAgent.connect(t.hub.url, await t.agentToken("victim"));
     victim.hello("victim");
     victim.send(report(shared, "2.0.0"));
     await victim.next(isType("ack"));
@@ -43,7 +43,7 @@ describe("report ids", () => {
     // A resend from the same agent is still recognised as one.
     victim.send(report(shared, "2.0.0"));
     await victim.next(isType("ack"));
-    expect(t.hub.store.listReports("victim", 10)).toHaveLength(1);
+    expect(await t.hub.store.listReports("victim", 10)).toHaveLength(1);
     attacker.ws.close();
     victim.ws.close();
   });

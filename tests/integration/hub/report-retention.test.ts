@@ -34,22 +34,22 @@ async function sendReports(agent: TestAgent, versions: string[]): Promise<void> 
   }
 }
 
-const kept = (agentId: string) =>
-  t.hub.store.listReports(agentId, 100).map((r) => (r.payload as { toVersion: string }).toVersion);
+const kept = async (agentId: string) =>
+  (await t.hub.store.listReports(agentId, 100)).map((r) => (r.payload as { toVersion: string }).toVersion);
 
 describe("report retention", () => {
   it("keeps each agent's newest reports up to the count, and drops reports past the age", async () => {
-    const noisy = await TestAgent.connect(t.hub.url, t.agentToken("noisy"));
+    const noisy = await TestAgent.connect(t.hub.url, await t.agentToken("noisy"));
     noisy.hello("noisy");
-    const quiet = await TestAgent.connect(t.hub.url, t.agentToken("quiet"));
+    const quiet = await TestAgent.connect(t.hub.url, await t.agentToken("quiet"));
     quiet.hello("quiet");
     await sendReports(quiet, ["q1"]);
     await sendReports(noisy, ["1", "2", "3", "4", "5", "6"]);
     await expect.poll(() => kept("noisy")).toEqual(["6", "5", "4"]);
-    expect(kept("quiet")).toEqual(["q1"]);
+    expect(await kept("quiet")).toEqual(["q1"]);
 
     clock += 2 * 3_600_000;
-    await expect.poll(() => [...kept("noisy"), ...kept("quiet")]).toEqual([]);
+    await expect.poll(async () => [...(await kept("noisy")), ...(await kept("quiet"))]).toEqual([]);
     noisy.ws.close();
     quiet.ws.close();
   });
@@ -59,7 +59,7 @@ describe("report rate", () => {
   it("takes at most max_reports_per_minute from one agent; the rest get an error and no ack", async () => {
     const hub = await startTestHub({ maxReportsPerMinute: 3 });
     try {
-      const agent = await TestAgent.connect(hub.hub.url, hub.agentToken("flood"));
+      const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken("flood"));
       agent.hello("flood");
       const ids = Array.from({ length: 5 }, () => randomUUID());
       for (const reportId of ids)
@@ -79,7 +79,7 @@ describe("report rate", () => {
       await expect.poll(() => agent.received.filter((m) => m.type === "ack").length).toBe(3);
       await new Promise((r) => setTimeout(r, 200));
       expect(agent.received.filter((m) => m.type === "ack").length).toBe(3);
-      expect(hub.hub.store.listReports("flood", 100)).toHaveLength(3);
+      expect(await hub.hub.store.listReports("flood", 100)).toHaveLength(3);
       agent.ws.close();
     } finally {
       await hub.stop();
@@ -91,7 +91,7 @@ describe("GET /agents/:id pages reports", () => {
   it("newest first, with reports_limit and reports_offset; bad values are a 400", async () => {
     const p = await startTestHub();
     try {
-      const agent = await TestAgent.connect(p.hub.url, p.agentToken("paged"));
+      const agent = await TestAgent.connect(p.hub.url, await p.agentToken("paged"));
       agent.hello("paged");
       for (const toVersion of ["a", "b", "c"]) {
         const reportId = randomUUID();

@@ -16,15 +16,17 @@ describe("a restarted hub", () => {
     dir = await mkdtemp(join(tmpdir(), "ship-hub-restart-"));
     const first = await startTestHub({}, dir);
     hubs.push(first);
-    for (const id of ["r1", "r2"]) (await TestAgent.connect(first.hub.url, first.agentToken(id))).hello(id);
-    await expect.poll(() => first.hub.store.listAgents().filter((a) => a.online).length).toBe(2);
+    for (const id of ["r1", "r2"])
+      (await TestAgent.connect(first.hub.url, await first.agentToken(id))).hello(id);
+    await expect
+      .poll(async () => (await first.hub.store.listAgents()).filter((a) => a.online).length)
+      .toBe(2);
     // Stopping closes the store before the sockets' disconnects are written, as a crash would.
     await first.hub.close();
     const second = await startTestHub({}, dir);
     hubs.push(second);
-    expect(second.hub.store.listAgents().map((a) => a.online)).toEqual([false, false]);
-    const offline = second.hub.store
-      .listEvents({ limit: 100 })
+    expect((await second.hub.store.listAgents()).map((a) => a.online)).toEqual([false, false]);
+    const offline = (await second.hub.store.listEvents({ limit: 100 }))
       .filter((e) => e.kind === "agent.offline")
       .map((e) => ({ subject: e.subject, actor: e.actor }));
     expect(offline.sort((a, b) => a.subject.localeCompare(b.subject))).toEqual([

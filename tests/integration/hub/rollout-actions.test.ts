@@ -77,7 +77,7 @@ describe("rollout actions follow the state machine's table", () => {
   it("advance, pause, resume and abort are refused with 409 naming the state outside the states they apply to", async () => {
     const v1 = await publish("1.0.0");
     const v2 = await publish("2.0.0");
-    const agent = await TestAgent.connect(t.hub.url, t.agentToken("a1"));
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
     agent.hello("a1", [{ app: "web", version: "1.0.0", state: "ok", releaseId: v1 }]);
     await expect.poll(() => t.hub.registry.isOnline("a1")).toBe(true);
     const created = await t.api<View & { id: string }>("POST", "/api/v1/rollouts", {
@@ -139,7 +139,7 @@ describe("rollout actions follow the state machine's table", () => {
   it("a rollout that failed (halted with auto-rollback) allows no action: its rollback was already sent", async () => {
     const v1 = await publish("1.0.0");
     const v3 = await publish("3.0.0");
-    const agent = await TestAgent.connect(t.hub.url, t.agentToken("a1"));
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
     agent.hello("a1", [{ app: "web", version: "1.0.0", state: "ok", releaseId: v1 }]);
     await expect.poll(() => t.hub.registry.isOnline("a1")).toBe(true);
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {

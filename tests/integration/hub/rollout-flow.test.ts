@@ -41,7 +41,7 @@ async function publish(t: TestHub, version: string): Promise<string> {
 }
 
 async function agentOn(t: TestHub, id: string, releaseId?: string): Promise<TestAgent> {
-  const agent = await TestAgent.connect(t.hub.url, t.agentToken(id));
+  const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
   agent.hello(id, [{ app: "web", version: "1.0.0", state: "ok", releaseId }]);
   await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
   return agent;
@@ -83,7 +83,9 @@ describe("rollouts over the real hub", () => {
       },
     });
     await succeed(a1, await a1.next(isType("deploy")));
-    const eventsBefore = t1.hub.store.listEvents({ limit: 1000 }).map((e) => `${e.kind} ${e.subject}`);
+    const eventsBefore = (await t1.hub.store.listEvents({ limit: 1000 })).map(
+      (e) => `${e.kind} ${e.subject}`,
+    );
     const a2Closed = a2.closed();
     await t1.hub.close();
     hubs = [];
@@ -100,7 +102,7 @@ describe("rollouts over the real hub", () => {
             .currentWave,
       )
       .toBe(1);
-    const events = t2.hub.store.listEvents({ limit: 1000 }).map((e) => `${e.kind} ${e.subject}`);
+    const events = (await t2.hub.store.listEvents({ limit: 1000 })).map((e) => `${e.kind} ${e.subject}`);
     expect(events).toEqual(expect.arrayContaining(eventsBefore));
     // The offline agent gets its instruction when it reconnects; the finished one gets nothing new.
     const a2again = await agentOn(t2, "a2");

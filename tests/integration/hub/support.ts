@@ -13,7 +13,7 @@ export interface TestHub {
   dir: string;
   operator: string;
   ci: string;
-  agentToken(agentId: string): string;
+  agentToken(agentId: string): Promise<string>;
   api<T = ApiBody>(
     method: string,
     path: string,
@@ -36,10 +36,10 @@ export async function startTestHub(overrides: Partial<HubOptions> = {}, dir?: st
     log: memoryLogger(),
     ...overrides,
   });
-  const issue = (role: "ci" | "operator" | "agent", agentId?: string) =>
-    hub.tokens.issue({ role, ttlSeconds: 3600, ...(agentId ? { agentId } : {}) }).token;
-  const operator = issue("operator");
-  const ci = issue("ci");
+  const issue = async (role: "ci" | "operator" | "agent", agentId?: string) =>
+    (await hub.tokens.issue({ role, ttlSeconds: 3600, ...(agentId ? { agentId } : {}) })).token;
+  const operator = await issue("operator");
+  const ci = await issue("ci");
   return {
     hub,
     dir: dataDir,

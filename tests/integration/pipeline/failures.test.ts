@@ -192,6 +192,23 @@ describe("a failing update", () => {
     );
   });
 
+  it("before the apply, rollback commands find the release's files that were left out of staging as unchanged", async () => {
+    const marker = join(box.root, "rollback-log");
+    const script = `#!/bin/sh\necho "script $1" >> ${marker}\n`;
+    const v1 = await box.release("v1", { ...v1Files, "scripts/rollback.sh": script }, { version: "1.0.0" });
+    expect((await box.run(v1)).exitCode).toBe(0);
+    // The script is byte for byte what the app holds: the source does not stage it again.
+    const v2 = await box.release(
+      "v2",
+      { ...v2Files, "scripts/rollback.sh": script },
+      { version: "2.0.0", hooks: { pre_update: ["exit 9"], rollback: ["sh scripts/rollback.sh hook"] } },
+    );
+    const summary = await box.run(v2);
+    expect(summary.exitCode, summary.apps[0]?.message).toBe(1);
+    expect(summary.apps[0]?.message).not.toContain("rollback commands failed");
+    expect(await readFile(marker, "utf8")).toBe("script hook\n");
+  });
+
   it("a refusal before the first write says nothing changed, once, without a doubled prefix", async () => {
     const before = await installV1();
     const v2 = await box.release(

@@ -35,7 +35,7 @@ describe("ship release publish (real hub)", () => {
       maxPayloadBytes: 64 << 10,
       log: memoryLogger(),
     });
-    ci = hub.tokens.issue({ role: "ci", ttlSeconds: 600 }).token;
+    ci = (await hub.tokens.issue({ role: "ci", ttlSeconds: 600 })).token;
     await writeFile(join(dir, "ci.token"), `${ci}\n`);
     const app = join(dir, "myapp");
     await mkdir(join(app, "src"), { recursive: true });

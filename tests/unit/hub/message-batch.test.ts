@@ -2,21 +2,27 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AgentSync } from "../../../hub/rollouts/agent-sync.js";
+import type { Dispatch } from "../../../hub/rollouts/dispatch.js";
 import { RolloutEngine } from "../../../hub/rollouts/engine.js";
+import type { AsyncStore } from "../../../hub/store/async-store.js";
+import { sqliteAsyncStore } from "../../../hub/store/sqlite-async-store.js";
 import { SqliteStore } from "../../../hub/store/sqlite-store.js";
 import { MessageBatch } from "../../../hub/ws/message-batch.js";
 import { memoryLogger } from "../../../shared/log.js";
 
 let dir: string;
-let store: SqliteStore;
+let store: AsyncStore;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "ship-batch-"));
-  store = new SqliteStore(join(dir, "hub.db"));
+  store = sqliteAsyncStore(new SqliteStore(join(dir, "hub.db")), join(dir, "artifacts"));
 });
 afterEach(async () => {
-  store.close();
+  await store.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+const settle = () => new Promise((r) => setTimeout(r, 50));
 
 describe("MessageBatch", () => {
   it("applies a turn's messages together; a failing one is skipped without undoing the others", async () => {
@@ -27,33 +33,36 @@ describe("MessageBatch", () => {
       offlineTimeoutMs: 1000,
     });
     const lines: { level: string; msg: string }[] = [];
-    const batch = new MessageBatch(engine, memoryLogger(lines));
+    const batch = new MessageBatch(new AgentSync(engine), memoryLogger(lines));
     const committed: string[] = [];
-    const event = (subject: string) =>
-      store.appendEvent({ at: 1, actor: "t", kind: "k", subject, data: null });
+    const event = (d: Dispatch, subject: string) =>
+      d.t.appendEvent({ at: 1, actor: "t", kind: "k", subject, data: null });
     batch.add(
-      () => event("first"),
+      (d) => event(d, "first"),
       () => committed.push("first"),
     );
     batch.add(
-      () => {
-        event("half-written");
+      async (d) => {
+        await event(d, "half-written");
         throw new Error("boom");
       },
       () => committed.push("broken"),
     );
     batch.add(
-      () => event("third"),
+      (d) => event(d, "third"),
       () => committed.push("third"),
     );
     expect(committed).toEqual([]);
-    await new Promise((r) => setImmediate(r));
+    await settle();
     expect(committed).toEqual(["first", "third"]);
-    expect(store.listEvents({ limit: 10 }).map((e) => e.subject)).toEqual(["third", "first"]);
-    expect(lines.map((l) => l.msg)).toEqual(["agent message could not be applied"]);
-    batch.close();
-    batch.add(() => event("after-close"));
-    await new Promise((r) => setImmediate(r));
-    expect(store.listEvents({ limit: 10 })).toHaveLength(2);
+    expect((await store.listEvents({ limit: 10 })).map((e) => e.subject)).toEqual(["third", "first"]);
+    expect(lines.map((l) => l.msg)).toEqual([
+      "agent message batch failed; applying its messages one by one",
+      "agent message could not be applied",
+    ]);
+    await batch.close();
+    batch.add((d) => event(d, "after-close"));
+    await settle();
+    expect(await store.listEvents({ limit: 10 })).toHaveLength(2);
   });
 });

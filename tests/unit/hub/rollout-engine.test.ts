@@ -7,8 +7,8 @@ import { AgentSync } from "../../../hub/rollouts/agent-sync.js";
 import type { AgentChannel } from "../../../hub/rollouts/dispatch.js";
 import { RolloutEngine } from "../../../hub/rollouts/engine.js";
 import { seedOf, waveOf } from "../../../hub/rollouts/membership.js";
+import { sqliteAsyncStore } from "../../../hub/store/sqlite-async-store.js";
 import { SqliteStore } from "../../../hub/store/sqlite-store.js";
-import type { Store } from "../../../hub/store/store.js";
 import { RolloutSpec, type RolloutSpecInput } from "../../../shared/api/bodies.js";
 import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
 
@@ -33,7 +33,8 @@ class RecordingChannel implements AgentChannel {
 
 let dir: string;
 let file: string;
-let store: Store;
+/** The engine runs on the async store; assertions read the same SQLite file synchronously. */
+let store: SqliteStore;
 let clock: number;
 let channel: RecordingChannel;
 let engine: RolloutEngine;
@@ -42,7 +43,12 @@ let sync: AgentSync;
 function boot() {
   store = new SqliteStore(file);
   channel = new RecordingChannel();
-  engine = new RolloutEngine({ store, channel, now: () => clock, offlineTimeoutMs: 60_000 });
+  engine = new RolloutEngine({
+    store: sqliteAsyncStore(store, join(dir, "artifacts")),
+    channel,
+    now: () => clock,
+    offlineTimeoutMs: 60_000,
+  });
   sync = new AgentSync(engine);
 }
 
@@ -71,9 +77,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function connect(agentId: string, labels: Record<string, string> = {}) {
+async function connect(agentId: string, labels: Record<string, string> = {}) {
   channel.online.add(agentId);
-  sync.hello(agentId, {
+  await sync.hello(agentId, {
     type: "hello",
     v: 1,
     agentId,
@@ -87,13 +93,13 @@ function connect(agentId: string, labels: Record<string, string> = {}) {
 type Outcome = "succeeded" | "failed";
 
 /** Reports, then runs one engine tick as the hub's timer would. */
-function report(agentId: string, deploymentId: string, outcome: Outcome, reportId = randomUUID()) {
-  reportOnly(agentId, deploymentId, outcome, reportId);
-  engine.tick();
+async function report(agentId: string, deploymentId: string, outcome: Outcome, reportId = randomUUID()) {
+  await reportOnly(agentId, deploymentId, outcome, reportId);
+  await engine.tick();
 }
 
-function reportOnly(agentId: string, deploymentId: string, outcome: Outcome, reportId: string) {
-  sync.report(agentId, {
+async function reportOnly(agentId: string, deploymentId: string, outcome: Outcome, reportId: string) {
+  await sync.report(agentId, {
     type: "report",
     v: 1,
     reportId,
@@ -123,110 +129,110 @@ const explicitWaves = [
 ];
 
 describe("rollout engine", () => {
-  it("sends wave 1 only, auto-advances once the wave succeeded, and completes", () => {
-    for (const a of agents) connect(a);
-    const r = engine.create(spec({ waves: explicitWaves, autoAdvance: true }), "op");
+  it("sends wave 1 only, auto-advances once the wave succeeded, and completes", async () => {
+    for (const a of agents) await connect(a);
+    const r = await engine.create(spec({ waves: explicitWaves, autoAdvance: true }), "op");
     expect(channel.deploysTo("a")).toHaveLength(1);
     expect(channel.deploysTo("b")).toHaveLength(0);
     const deploy = channel.deploysTo("a")[0]!;
     expect(deploy).toMatchObject({ app: "web", rollback: false, release: { id: "r2", version: "2.0.0" } });
-    report("a", deploy.deploymentId, "succeeded");
+    await report("a", deploy.deploymentId, "succeeded");
     expect(store.getRollout(r.id)?.currentWave).toBe(1);
-    for (const a of ["b", "c", "d"]) report(a, channel.deploysTo(a)[0]!.deploymentId, "succeeded");
+    for (const a of ["b", "c", "d"]) await report(a, channel.deploysTo(a)[0]!.deploymentId, "succeeded");
     expect(store.getRollout(r.id)?.state).toBe("completed");
     const kinds = store.listEvents({ limit: 100, subject: r.id }).map((e) => e.kind);
     expect(kinds).toEqual(["rollout.completed", "rollout.advanced", "rollout.created"]);
     expect(store.getAgent("b")?.apps[0]).toMatchObject({ version: "2.0.0", releaseId: "r2" });
   });
 
-  it("waits waitMinutes after the wave started before auto-advancing, using stored timestamps", () => {
-    for (const a of agents) connect(a);
+  it("waits waitMinutes after the wave started before auto-advancing, using stored timestamps", async () => {
+    for (const a of agents) await connect(a);
     const waves = [{ ...explicitWaves[0]!, waitMinutes: 10 }, explicitWaves[1]!];
-    const r = engine.create(spec({ waves, autoAdvance: true }), "op");
-    report("a", channel.deploysTo("a")[0]!.deploymentId, "succeeded");
+    const r = await engine.create(spec({ waves, autoAdvance: true }), "op");
+    await report("a", channel.deploysTo("a")[0]!.deploymentId, "succeeded");
     clock += 9 * 60_000;
-    engine.tick();
+    await engine.tick();
     expect(store.getRollout(r.id)?.currentWave).toBe(0);
     clock += 60_000;
-    engine.tick();
+    await engine.tick();
     expect(store.getRollout(r.id)?.currentWave).toBe(1);
     expect(channel.deploysTo("d")).toHaveLength(1);
   });
 
-  it("does not auto-advance below minSuccessRate, and an operator can advance", () => {
-    for (const a of agents) connect(a);
+  it("does not auto-advance below minSuccessRate, and an operator can advance", async () => {
+    for (const a of agents) await connect(a);
     const waves = [
       { name: "first", agents: ["a", "b"], minSuccessRate: 1 },
       { name: "rest", agents: ["c", "d"] },
     ];
-    const r = engine.create(spec({ waves, autoAdvance: true, failureThreshold: { count: 5 } }), "op");
-    report("a", `${r.id}:a`, "succeeded");
-    report("b", `${r.id}:b`, "failed");
-    engine.tick();
+    const r = await engine.create(spec({ waves, autoAdvance: true, failureThreshold: { count: 5 } }), "op");
+    await report("a", `${r.id}:a`, "succeeded");
+    await report("b", `${r.id}:b`, "failed");
+    await engine.tick();
     expect(store.getRollout(r.id)?.currentWave).toBe(0);
-    engine.advance(r.id, "op");
+    await engine.advance(r.id, "op");
     expect(store.getRollout(r.id)?.currentWave).toBe(1);
-    expect(() => engine.advance(r.id, "op")).toThrow(/last wave/);
+    await expect(engine.advance(r.id, "op")).rejects.toThrow(/last wave/);
   });
 
-  it("pauses itself when failures reach the threshold and sends nothing more", () => {
-    for (const a of agents) connect(a);
-    const r = engine.create(
+  it("pauses itself when failures reach the threshold and sends nothing more", async () => {
+    for (const a of agents) await connect(a);
+    const r = await engine.create(
       spec({ waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 2 } }),
       "op",
     );
-    report("a", `${r.id}:a`, "failed");
+    await report("a", `${r.id}:a`, "failed");
     expect(store.getRollout(r.id)?.state).toBe("running");
-    report("b", `${r.id}:b`, "failed");
+    await report("b", `${r.id}:b`, "failed");
     const halted = store.getRollout(r.id)!;
     expect(halted.state).toBe("paused");
     expect(halted.reason).toMatch(/2 failure\(s\).*2 failed/);
     expect(store.getDeployment(`${r.id}:b`)?.error).toBe("failed");
     // Resuming accepts the failures seen so far: the next failure alone does not re-halt at count 2.
-    engine.resume(r.id, "op");
-    report("c", `${r.id}:c`, "failed");
+    await engine.resume(r.id, "op");
+    await report("c", `${r.id}:c`, "failed");
     expect(store.getRollout(r.id)?.state).toBe("running");
   });
 
-  it("halts on a failure report at once, without waiting for a tick", () => {
-    for (const a of agents) connect(a);
-    const r = engine.create(spec({ failureThreshold: { count: 1 } }), "op");
-    reportOnly("a", `${r.id}:a`, "failed", randomUUID());
+  it("halts on a failure report at once, without waiting for a tick", async () => {
+    for (const a of agents) await connect(a);
+    const r = await engine.create(spec({ failureThreshold: { count: 1 } }), "op");
+    await reportOnly("a", `${r.id}:a`, "failed", randomUUID());
     expect(store.getRollout(r.id)?.state).toBe("paused");
   });
 
-  it("halts on a percentage threshold", () => {
-    for (const a of agents) connect(a);
-    const r = engine.create(spec({ failureThreshold: { percent: 50 } }), "op");
-    report("a", `${r.id}:a`, "failed");
+  it("halts on a percentage threshold", async () => {
+    for (const a of agents) await connect(a);
+    const r = await engine.create(spec({ failureThreshold: { percent: 50 } }), "op");
+    await report("a", `${r.id}:a`, "failed");
     expect(store.getRollout(r.id)?.state).toBe("running");
-    report("b", `${r.id}:b`, "failed");
+    await report("b", `${r.id}:b`, "failed");
     expect(store.getRollout(r.id)?.state).toBe("paused");
   });
 
-  it("abort with rollback sends every updated agent back to its previous release at once", () => {
-    for (const a of agents) connect(a);
-    const r = engine.create(spec({ waves: explicitWaves, autoAdvance: true }), "op");
-    report("a", `${r.id}:a`, "succeeded");
-    report("b", `${r.id}:b`, "succeeded");
-    engine.abort(r.id, "op", true);
+  it("abort with rollback sends every updated agent back to its previous release at once", async () => {
+    for (const a of agents) await connect(a);
+    const r = await engine.create(spec({ waves: explicitWaves, autoAdvance: true }), "op");
+    await report("a", `${r.id}:a`, "succeeded");
+    await report("b", `${r.id}:b`, "succeeded");
+    await engine.abort(r.id, "op", true);
     expect(store.getRollout(r.id)?.state).toBe("aborted");
     const back = channel.deploysTo("a").at(-1)!;
     expect(back).toMatchObject({ rollback: true, deploymentId: `${r.id}:a~rollback`, release: { id: "r1" } });
     // c was sent the update but has not reported: it is sent back too.
     expect(channel.deploysTo("c").at(-1)?.rollback).toBe(true);
-    report("a", back.deploymentId, "succeeded");
+    await report("a", back.deploymentId, "succeeded");
     expect(store.getDeployment(`${r.id}:a`)?.state).toBe("rolled_back");
     // A late report of the original update must not undo the rollback instruction.
-    report("c", `${r.id}:c`, "succeeded");
+    await report("c", `${r.id}:c`, "succeeded");
     expect(store.getDeployment(`${r.id}:c`)?.state).toBe("rollback_pending");
   });
 
-  it("autoRollback: crossing the threshold fails the rollout and sends updated agents back", () => {
-    for (const a of agents) connect(a);
-    const r = engine.create(spec({ autoRollback: true, failureThreshold: { count: 1 } }), "op");
-    report("a", `${r.id}:a`, "succeeded");
-    report("b", `${r.id}:b`, "failed");
+  it("autoRollback: crossing the threshold fails the rollout and sends updated agents back", async () => {
+    for (const a of agents) await connect(a);
+    const r = await engine.create(spec({ autoRollback: true, failureThreshold: { count: 1 } }), "op");
+    await report("a", `${r.id}:a`, "succeeded");
+    await report("b", `${r.id}:b`, "failed");
     const failed = store.getRollout(r.id)!;
     expect(failed.state).toBe("failed");
     expect(failed.reason).toMatch(/rollback sent to \d+ agent\(s\)$/);
@@ -234,27 +240,27 @@ describe("rollout engine", () => {
     expect(store.getDeployment(`${r.id}:b`)?.state).toBe("failed");
   });
 
-  it("a repeated report is a no-op", () => {
-    connect("a");
-    const r = engine.create(spec({ failureThreshold: { count: 1 } }), "op");
+  it("a repeated report is a no-op", async () => {
+    await connect("a");
+    const r = await engine.create(spec({ failureThreshold: { count: 1 } }), "op");
     const id = randomUUID();
-    report("a", `${r.id}:a`, "succeeded", id);
+    await report("a", `${r.id}:a`, "succeeded", id);
     const events = store.listEvents({ limit: 1000 }).length;
-    report("a", `${r.id}:a`, "failed", id);
+    await report("a", `${r.id}:a`, "failed", id);
     expect(store.getDeployment(`${r.id}:a`)?.state).toBe("succeeded");
     expect(store.listEvents({ limit: 1000 })).toHaveLength(events);
   });
 
-  it("counts agents offline past the timeout as timed_out failures", () => {
-    for (const a of agents) connect(a);
+  it("counts agents offline past the timeout as timed_out failures", async () => {
+    for (const a of agents) await connect(a);
     channel.online.delete("d");
-    sync.disconnected("d");
-    const r = engine.create(spec({ failureThreshold: { count: 1 } }), "op");
+    await sync.disconnected("d");
+    const r = await engine.create(spec({ failureThreshold: { count: 1 } }), "op");
     clock += 59_000;
-    engine.tick();
+    await engine.tick();
     expect(store.getDeployment(`${r.id}:d`)?.state).toBe("pending");
     clock += 2_000;
-    engine.tick();
+    await engine.tick();
     expect(store.getDeployment(`${r.id}:d`)).toMatchObject({
       state: "timed_out",
       error: expect.stringMatching(/offline/),
@@ -262,27 +268,27 @@ describe("rollout engine", () => {
     expect(store.getRollout(r.id)?.state).toBe("paused");
   });
 
-  it("times out deployments of online agents with no progress or report (counted as failures, event logged)", () => {
+  it("times out deployments of online agents with no progress or report (counted as failures, event logged)", async () => {
     engine = new RolloutEngine({
-      store,
+      store: sqliteAsyncStore(store, join(dir, "artifacts")),
       channel,
       now: () => clock,
       offlineTimeoutMs: 60_000,
       progressTimeoutMs: 120_000,
     });
     sync = new AgentSync(engine);
-    for (const a of agents) connect(a);
-    const r = engine.create(spec({ failureThreshold: { count: 2 } }), "op");
+    for (const a of agents) await connect(a);
+    const r = await engine.create(spec({ failureThreshold: { count: 2 } }), "op");
     const progress = (agentId: string, step: string) =>
       sync.progress(agentId, { type: "progress", v: 1, deploymentId: `${r.id}:${agentId}`, step });
-    progress("a", "fetch");
-    report("b", `${r.id}:b`, "succeeded");
+    await progress("a", "fetch");
+    await report("b", `${r.id}:b`, "succeeded");
     clock += 100_000;
-    progress("a", "apply"); // still working: a sign of life
-    engine.tick();
+    await progress("a", "apply"); // still working: a sign of life
+    await engine.tick();
     expect(store.getDeployment(`${r.id}:c`)?.state).toBe("sent");
     clock += 21_000;
-    engine.tick();
+    await engine.tick();
     for (const silent of ["c", "d"]) {
       expect(store.getDeployment(`${r.id}:${silent}`)).toMatchObject({
         state: "timed_out",
@@ -301,20 +307,20 @@ describe("rollout engine", () => {
     });
   });
 
-  it("an agent that connects later gets its instruction; one registering mid-rollout joins by bucket", () => {
-    connect("a");
-    const r = engine.create(spec({}), "op");
+  it("an agent that connects later gets its instruction; one registering mid-rollout joins by bucket", async () => {
+    await connect("a");
+    const r = await engine.create(spec({}), "op");
     expect(store.getDeployment(`${r.id}:late`)).toBeUndefined();
-    connect("late");
+    await connect("late");
     expect(store.getDeployment(`${r.id}:late`)?.state).toBe("sent");
     expect(channel.deploysTo("late")).toHaveLength(1);
     // Reconnecting re-sends the same instruction id: the agent treats it as a no-op.
-    connect("late");
+    await connect("late");
     expect(channel.deploysTo("late").map((d) => d.deploymentId)).toEqual([`${r.id}:late`, `${r.id}:late`]);
   });
 
-  it("an agent registering into a rollout whose canary is still empty becomes the canary", () => {
-    const r = engine.create(
+  it("an agent registering into a rollout whose canary is still empty becomes the canary", async () => {
+    const r = await engine.create(
       spec({
         waves: [
           { name: "canary", percent: 1 },
@@ -323,50 +329,50 @@ describe("rollout engine", () => {
       }),
       "op",
     );
-    connect("first");
+    await connect("first");
     expect(store.getDeployment(`${r.id}:first`)?.wave).toBe(0);
-    connect("second");
+    await connect("second");
     // The canary has its member now: the next agent goes by its bucket (1 % of 10,000 buckets).
     expect(store.getDeployment(`${r.id}:second`)?.wave).toBe(waveOfAll(r.id, "second"));
   });
 
-  it("a hub restart mid-rollout loses nothing and continues from stored timestamps", () => {
-    for (const a of agents) connect(a);
+  it("a hub restart mid-rollout loses nothing and continues from stored timestamps", async () => {
+    for (const a of agents) await connect(a);
     const waves = [{ ...explicitWaves[0]!, waitMinutes: 5 }, explicitWaves[1]!];
-    const r = engine.create(spec({ waves, autoAdvance: true }), "op");
-    report("a", `${r.id}:a`, "succeeded");
+    const r = await engine.create(spec({ waves, autoAdvance: true }), "op");
+    await report("a", `${r.id}:a`, "succeeded");
     store.close();
     clock += 6 * 60_000;
     boot();
     store.markAllAgentsOffline();
     expect(store.getDeployment(`${r.id}:a`)?.state).toBe("succeeded");
-    engine.tick();
+    await engine.tick();
     expect(store.getRollout(r.id)?.currentWave).toBe(1);
-    connect("b");
+    await connect("b");
     expect(channel.deploysTo("b")).toHaveLength(1);
     expect(store.getDeployment(`${r.id}:b`)?.state).toBe("sent");
   });
 
-  it("a rollout created before any agent registered stays open for agents that join", () => {
-    const r = engine.create(spec({}), "op");
-    engine.tick();
+  it("a rollout created before any agent registered stays open for agents that join", async () => {
+    const r = await engine.create(spec({}), "op");
+    await engine.tick();
     expect(store.getRollout(r.id)?.state).toBe("running");
-    connect("a");
-    report("a", `${r.id}:a`, "succeeded");
+    await connect("a");
+    await report("a", `${r.id}:a`, "succeeded");
     expect(store.getRollout(r.id)?.state).toBe("completed");
   });
 
-  it("ignores a report about another agent's deployment", () => {
-    for (const a of agents) connect(a);
-    const r = engine.create(spec({ failureThreshold: { count: 1 } }), "op");
-    report("b", `${r.id}:a`, "failed");
+  it("ignores a report about another agent's deployment", async () => {
+    for (const a of agents) await connect(a);
+    const r = await engine.create(spec({ failureThreshold: { count: 1 } }), "op");
+    await report("b", `${r.id}:a`, "failed");
     expect(store.getDeployment(`${r.id}:a`)?.state).toBe("sent");
     expect(store.getRollout(r.id)?.state).toBe("running");
   });
 
-  it("refuses a second active rollout of the same app", () => {
-    connect("a");
-    engine.create(spec({}), "op");
-    expect(() => engine.create(spec({}), "op")).toThrow(/finish or abort/);
+  it("refuses a second active rollout of the same app", async () => {
+    await connect("a");
+    await engine.create(spec({}), "op");
+    await expect(engine.create(spec({}), "op")).rejects.toThrow(/finish or abort/);
   });
 });

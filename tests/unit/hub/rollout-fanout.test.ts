@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AgentSync } from "../../../hub/rollouts/agent-sync.js";
 import type { AgentChannel } from "../../../hub/rollouts/dispatch.js";
 import { RolloutEngine } from "../../../hub/rollouts/engine.js";
+import { sqliteAsyncStore } from "../../../hub/store/sqlite-async-store.js";
 import { SqliteStore } from "../../../hub/store/sqlite-store.js";
 import { MessageBatch } from "../../../hub/ws/message-batch.js";
 import { RolloutSpec } from "../../../shared/api/bodies.js";
@@ -36,7 +37,13 @@ beforeEach(async () => {
   store = new SqliteStore(join(dir, "hub.db"));
   channel = new EncodingChannel();
   clock = 1_000_000;
-  engine = new RolloutEngine({ store, channel, now: () => clock, offlineTimeoutMs: 60_000 });
+  // The engine runs on the async store; assertions read the same SQLite file synchronously.
+  engine = new RolloutEngine({
+    store: sqliteAsyncStore(store, join(dir, "artifacts")),
+    channel,
+    now: () => clock,
+    offlineTimeoutMs: 60_000,
+  });
   sync = new AgentSync(engine);
   store.insertRelease({
     id: "r2",
@@ -54,9 +61,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function register(agentId: string, online: boolean) {
+async function register(agentId: string, online: boolean) {
   if (online) channel.online.add(agentId);
-  sync.hello(agentId, {
+  await sync.hello(agentId, {
     type: "hello",
     v: 1,
     agentId,
@@ -65,14 +72,14 @@ function register(agentId: string, online: boolean) {
     agentVersion: "0.1.0",
     apps: [{ app: "web", version: "1.0.0", state: "ok" }],
   });
-  if (!online) sync.disconnected(agentId);
+  if (!online) await sync.disconnected(agentId);
 }
 
 describe("wave fan-out", () => {
-  it("stores the first wave's connected agents as sent, with one event each, after rollout.created", () => {
-    for (const id of ["a", "b", "c"]) register(id, true);
-    register("off", false);
-    const r = engine.create(
+  it("stores the first wave's connected agents as sent, with one event each, after rollout.created", async () => {
+    for (const id of ["a", "b", "c"]) await register(id, true);
+    await register("off", false);
+    const r = await engine.create(
       RolloutSpec.parse({ release: "r2", waves: [{ name: "all", percent: 100 }] }),
       "op",
     );
@@ -102,10 +109,10 @@ describe("wave fan-out", () => {
     }
   });
 
-  it("reaches an offline agent when it reconnects, once, and times it out only after the timeout", () => {
-    register("a", true);
-    register("off", false);
-    const r = engine.create(
+  it("reaches an offline agent when it reconnects, once, and times it out only after the timeout", async () => {
+    await register("a", true);
+    await register("off", false);
+    const r = await engine.create(
       RolloutSpec.parse({
         release: "r2",
         waves: [{ name: "all", percent: 100 }],
@@ -114,22 +121,22 @@ describe("wave fan-out", () => {
       "op",
     );
     clock += 59_999;
-    engine.tick();
+    await engine.tick();
     expect(store.getDeployment(`${r.id}:off`)?.state).toBe("pending");
     clock += 1;
-    engine.tick();
+    await engine.tick();
     expect(store.getDeployment(`${r.id}:off`)).toMatchObject({ state: "timed_out" });
     expect(store.getDeployment(`${r.id}:a`)?.state).toBe("sent");
-    register("late", false);
-    register("late", true);
+    await register("late", false);
+    await register("late", true);
     expect(channel.sent.filter((s) => s.agentId === "late")).toHaveLength(1);
     expect(store.getDeployment(`${r.id}:late`)).toMatchObject({ state: "sent", attempts: 1 });
   });
 
   it("a batch of failure reports halts the rollout in its own transaction, evaluating it once", async () => {
     const ids = ["a", "b", "c", "d", "e"];
-    for (const id of ids) register(id, true);
-    const r = engine.create(
+    for (const id of ids) await register(id, true);
+    const r = await engine.create(
       RolloutSpec.parse({
         release: "r2",
         waves: [{ name: "all", percent: 100 }],
@@ -143,27 +150,27 @@ describe("wave fan-out", () => {
       counts++;
       return count(id);
     };
-    const batch = new MessageBatch(engine, memoryLogger([]));
+    const batch = new MessageBatch(sync, memoryLogger([]));
     const acked: string[] = [];
     for (const id of ids.slice(0, 4))
-      batch.add(
-        () =>
-          sync.report(id, {
-            type: "report",
-            v: 1,
-            reportId: `00000000-0000-4000-8000-00000000000${ids.indexOf(id)}`,
-            deploymentId: `${r.id}:${id}`,
-            app: "web",
-            releaseId: "r2",
-            outcome: "failed",
-            error: "boom",
-            fromVersion: "1.0.0",
-            toVersion: "2.0.0",
-            steps: [],
-          }),
+      batch.report(
+        id,
+        {
+          type: "report",
+          v: 1,
+          reportId: `00000000-0000-4000-8000-00000000000${ids.indexOf(id)}`,
+          deploymentId: `${r.id}:${id}`,
+          app: "web",
+          releaseId: "r2",
+          outcome: "failed",
+          error: "boom",
+          fromVersion: "1.0.0",
+          toVersion: "2.0.0",
+          steps: [],
+        },
         () => acked.push(id),
       );
-    await new Promise((resolve) => setImmediate(resolve));
+    await expect.poll(() => acked.length).toBe(4);
     expect(acked).toEqual(["a", "b", "c", "d"]);
     expect(counts).toBe(1);
     expect(store.getRollout(r.id)).toMatchObject({ state: "paused" });

@@ -1,0 +1,199 @@
+/**
+ * Two hubs in one process on one real PostgreSQL (cluster mode as `serve --database-url` runs it,
+ * real WebSocket agents): presence epochs, the concurrent-advance refusal, the dead-hub sweep in
+ * the claimed tick, presence seen across hubs, and a hub that loses its database closing its own
+ * agents' sockets. The three-process cluster tests live in tests/integration/cluster/.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { HubOptions } from "../../../hub/server.js";
+import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
+import { isType, manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
+
+const SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
+
+describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () => {
+  let pg: PostgresServer;
+  let dir: string;
+  let hubs: TestHub[] = [];
+  const agents: TestAgent[] = [];
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    dir = await mkdtemp(join(tmpdir(), "ship-cluster-mode-"));
+  }, 60_000);
+  afterEach(async () => {
+    for (const a of agents.splice(0)) a.ws.terminate();
+    for (const h of hubs) await h.stop();
+    hubs = [];
+  });
+  afterAll(async () => {
+    await pg?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  let url = "";
+  async function cluster(n: number, overrides: Partial<HubOptions> = {}): Promise<TestHub[]> {
+    url = await pg.createDatabase();
+    for (let i = 0; i < n; i++)
+      hubs.push(
+        await startTestHub(
+          {
+            envSecret: SECRET,
+            database: { url, file: "test", key: "" },
+            tickIntervalMs: 100,
+            ...overrides,
+          },
+          join(dir, `unused-${hubs.length}`),
+        ),
+      );
+    return hubs.slice(-n);
+  }
+
+  async function connect(hub: TestHub, agentId: string): Promise<TestAgent> {
+    const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken(agentId));
+    agents.push(agent);
+    agent.hello(agentId);
+    return agent;
+  }
+
+  /** Which hub the database says holds the agent. */
+  const holder = async (agentId: string) => {
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await sql`SELECT hub_id FROM agents WHERE id = ${agentId}`;
+      return row?.hub_id as string | undefined;
+    } finally {
+      await sql.end();
+    }
+  };
+
+  const online = async (hub: TestHub, agentId: string) =>
+    (await hub.api<{ online: boolean }>("GET", `/api/v1/agents/${agentId}`, { token: hub.operator })).body
+      .online;
+
+  it("a socket that closes after its agent reconnected to another hub does not mark it offline", async () => {
+    const [a, b] = (await cluster(2)) as [TestHub, TestHub];
+    const first = await connect(a, "mover");
+    await expect.poll(() => online(b, "mover")).toBe(true);
+    // The agent reconnects to hub B (a new epoch) while its old socket on hub A is still open.
+    await connect(b, "mover");
+    await expect.poll(() => holder("mover")).toBe(b.hub.hubId);
+    first.ws.close();
+    await first.closed();
+    // Hub A processed the close (its registry dropped the socket); the store still says online.
+    await expect.poll(() => a.hub.registry.isOnline("mover")).toBe(false);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await online(a, "mover")).toBe(true);
+    expect((await a.hub.store.getAgent("mover"))?.online).toBe(true);
+    const offline = (await a.hub.store.listEvents({ limit: 100, subject: "mover" })).filter(
+      (e) => e.kind === "agent.offline",
+    );
+    expect(offline).toEqual([]);
+  });
+
+  it("two concurrent advances of the same wave on two hubs: one 200, one 409 saying it moved", async () => {
+    const [a, b] = (await cluster(2)) as [TestHub, TestHub];
+    const release = await a.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: a.ci,
+      body: {
+        app: "web",
+        version: "2.0.0",
+        manifest: manifestText("2.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+    });
+    const created = await a.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: a.operator,
+      body: {
+        release: release.body.id,
+        waves: [
+          { name: "one", percent: 10 },
+          { name: "two", percent: 50 },
+          { name: "three", percent: 100 },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    const path = `/api/v1/rollouts/${created.body.id}/advance`;
+    const results = await Promise.all([
+      a.api("POST", path, { token: a.operator }),
+      b.api("POST", path, { token: b.operator }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    const refused = results.find((r) => r.status === 409);
+    expect(refused?.body.error).toMatch(/already moved from wave 0 to wave 1/);
+    const view = await b.api<{ currentWave: number }>("GET", `/api/v1/rollouts/${created.body.id}`, {
+      token: b.operator,
+    });
+    expect(view.body.currentWave).toBe(1);
+    const advanced = (await a.hub.store.listEvents({ limit: 100, subject: created.body.id })).filter(
+      (e) => e.kind === "rollout.advanced",
+    );
+    expect(advanced).toHaveLength(1);
+  });
+
+  it("a rollout created on one hub reaches an agent on the other; presence shows across hubs", async () => {
+    const [a, b] = (await cluster(2)) as [TestHub, TestHub];
+    const agent = await connect(b, "far");
+    await expect.poll(() => online(a, "far")).toBe(true);
+    const release = await a.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: a.ci,
+      body: {
+        app: "web",
+        version: "3.0.0",
+        manifest: manifestText("3.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+    });
+    const created = await a.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: a.operator,
+      body: { release: release.body.id, waves: [{ name: "all", percent: 100 }] },
+    });
+    expect(created.status).toBe(201);
+    const deploy = await agent.next(isType("deploy"), 15_000);
+    expect(deploy.deploymentId).toBe(`${created.body.id}:far`);
+    // Sent once: hub B marked it sent; hub A had no socket for it.
+    const d = await a.hub.store.getDeployment(`${created.body.id}:far`);
+    expect(d).toMatchObject({ state: "sent", attempts: 1 });
+  });
+
+  it("the claimed tick releases the agents of a hub that stopped heartbeating", async () => {
+    const [a] = (await cluster(1, { hubTimeoutMs: 2_000 })) as [TestHub];
+    await connect(a, "orphan");
+    await expect.poll(() => online(a, "orphan")).toBe(true);
+    // The agent's row now names a hub that died long ago (as after a SIGKILL).
+    await a.hub.store.tx(async (t) => {
+      await t.heartbeatHub("dead-hub", Date.now() - 60_000);
+      await t.claimAgent("orphan", "dead-hub", Date.now() - 60_000);
+    });
+    await expect
+      .poll(async () => (await a.hub.store.getAgent("orphan"))?.online, { timeout: 10_000 })
+      .toBe(false);
+    const events = await a.hub.store.listEvents({ limit: 100, subject: "orphan" });
+    expect(events.find((e) => e.kind === "agent.offline")?.data).toEqual({
+      reason: "its hub stopped heartbeating",
+    });
+  });
+
+  it("a hub that cannot write its heartbeat past the timeout closes its agents' sockets", async () => {
+    const [a] = (await cluster(1, { hubTimeoutMs: 1_000, heartbeatMs: 200 })) as [TestHub];
+    const agent = await connect(a, "cut-off");
+    await expect.poll(() => a.hub.registry.isOnline("cut-off")).toBe(true);
+    const closed = agent.closed();
+    // The database refuses this hub from now on: new connections and the open ones.
+    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+    const name = new URL(url).pathname.slice(1);
+    try {
+      await admin.unsafe(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${name}`;
+      expect((await closed).code).toBe(1012);
+    } finally {
+      await admin.unsafe(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+  }, 30_000);
+});
