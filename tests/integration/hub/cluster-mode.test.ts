@@ -157,6 +157,11 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     expect(created.status).toBe(201);
     const deploy = await agent.next(isType("deploy"), 15_000);
     expect(deploy.deploymentId).toBe(`${created.body.id}:far`);
+    // A hub joining the cluster does not mark the others' agents offline (one SQLite hub does).
+    hubs.push(
+      await startTestHub({ envSecret: SECRET, database: { url, file: "test", key: "" } }, join(dir, "late")),
+    );
+    expect((await a.hub.store.getAgent("far"))?.online).toBe(true);
     // Sent once: hub B marked it sent; hub A had no socket for it.
     const d = await a.hub.store.getDeployment(`${created.body.id}:far`);
     expect(d).toMatchObject({ state: "sent", attempts: 1 });
@@ -257,5 +262,27 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     expect(ids).toContain(seen.at(-1)?.id);
     abort.abort();
     await reading;
+  });
+
+  it("two hubs creating a rollout of the same app at once: one 201, one 409", async () => {
+    const [a, b] = (await cluster(2)) as [TestHub, TestHub];
+    const release = await a.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: a.ci,
+      body: {
+        app: "web",
+        version: "4.0.0",
+        manifest: manifestText("4.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+    });
+    const body = { release: release.body.id, waves: [{ name: "all", percent: 100 }] };
+    const results = await Promise.all([
+      a.api("POST", "/api/v1/rollouts", { token: a.operator, body }),
+      b.api("POST", "/api/v1/rollouts", { token: b.operator, body }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+    expect(results.find((r) => r.status === 409)?.body.error).toMatch(/finish or abort it/);
+    const active = await a.api<{ rollouts: unknown[] }>("GET", "/api/v1/rollouts", { token: a.operator });
+    expect(active.body.rollouts).toHaveLength(1);
   });
 });
