@@ -16,4 +16,7 @@ function readVersion(): string {
   return "0.0.0";
 }
 
-export const SHIP_VERSION = readVersion();
+/** Set by the agent CLI's bundler (scripts/build-agent-cli.mjs): the bundle sits elsewhere in dist/. */
+declare const __SHIP_VERSION__: string | undefined;
+
+export const SHIP_VERSION = typeof __SHIP_VERSION__ === "string" ? __SHIP_VERSION__ : readVersion();

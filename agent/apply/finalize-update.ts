@@ -6,7 +6,13 @@
 import { lstat, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/log.js";
-import { basesInUse, pruneBackups, readBackupMeta, writeBackupMeta } from "../backup/backup-store.js";
+import {
+  basesInUse,
+  pruneBackups,
+  readBackupMeta,
+  writeBackupInstalled,
+  writeBackupMeta,
+} from "../backup/backup-store.js";
 import { faultPoint } from "../fault.js";
 import { basePath, readInstallIndex, writeInstallIndex } from "./install-index.js";
 import { removeJournal, type UpdateJournal } from "./journal.js";
@@ -49,7 +55,15 @@ export async function finalizeUpdate(
   await writeInstallIndex(journal.stateDir, index);
   faultPoint("apply:finalize");
   const meta = await readBackupMeta(journal.backupPath);
-  if (!meta.complete) await writeBackupMeta(journal.backupPath, { ...meta, complete: true });
+  if (!meta.complete) {
+    const written: Record<string, IndexedFile> = {};
+    for (const rel of Object.keys(journal.index.set)) {
+      const entry = files[rel];
+      if (entry !== undefined) written[rel] = entry;
+    }
+    await writeBackupInstalled(journal.backupPath, written);
+    await writeBackupMeta(journal.backupPath, { ...meta, complete: true });
+  }
   const pruned = await pruneBackups(journal.backupRoot, journal.app, journal.keepBackups);
   if (pruned.length > 0) log?.info("removed old backups (keep_backups)", { pruned });
   await removeUnusedBases(journal, index);

@@ -2,7 +2,7 @@
  * The install index (<stateDir>/install-index.json): what the current release installed, with the
  * stat of each file right after install, so the next plan trusts a matching stat instead of hashing.
  */
-import { readFile, rm } from "node:fs/promises";
+import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomic } from "../tree/fs-ops.js";
@@ -38,10 +38,73 @@ function isIndexedFile(value: unknown): value is IndexedFile {
 
 function parseIndex(text: string, path: string): InstallIndex {
   const header = IndexHeaderSchema.parse(JSON.parse(text));
-  for (const [rel, entry] of Object.entries(header.files)) {
+  checkIndexedFiles(header.files, path);
+  return header as InstallIndex;
+}
+
+/** Throws naming the first entry that is not an IndexedFile. */
+export function checkIndexedFiles(
+  files: Record<string, unknown>,
+  path: string,
+): asserts files is Record<string, IndexedFile> {
+  for (const [rel, entry] of Object.entries(files)) {
     if (!isIndexedFile(entry)) throw new Error(`${path}: malformed entry for ${rel}`);
   }
-  return header as InstallIndex;
+}
+
+/** The index without its per-file part: what callers that only need the version read. */
+export type IndexHeader = Pick<InstallIndex, "version" | "releaseId" | "installedAt">;
+
+const HeaderOnlySchema = IndexHeaderSchema.pick({ version: true, releaseId: true, installedAt: true });
+
+/** Bytes read for the header: the scalars writeInstallIndex puts before `files` fit many times over. */
+const HEADER_PREFIX_BYTES = 4096;
+
+/**
+ * The version (and release id) of the index, from its first few kilobytes: writeInstallIndex puts
+ * the scalars before `files`, and `"files":` cannot occur earlier in JSON.stringify's output (a quote
+ * inside a string is always escaped). A file written in another order is read in full instead.
+ * Rollback, --list-backups and every run's state check read this; the 20,000-entry index is ~3 MB.
+ */
+export async function readInstallIndexHeader(stateDir: string): Promise<IndexHeader | undefined> {
+  let prefix: string;
+  try {
+    const handle = await open(indexPath(stateDir), "r");
+    try {
+      const buffer = Buffer.alloc(HEADER_PREFIX_BYTES);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      prefix = buffer.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  const end = prefix.indexOf(',"files":{');
+  if (end > 0) {
+    try {
+      const parsed = HeaderOnlySchema.safeParse(JSON.parse(`${prefix.slice(0, end)}}`));
+      if (parsed.success) return withoutUndefined(parsed.data);
+    } catch {
+      // not the layout writeInstallIndex produces: read it all
+    }
+  }
+  const index = await readInstallIndex(stateDir);
+  return index === undefined ? undefined : headerOf(index);
+}
+
+function headerOf(index: IndexHeader): IndexHeader {
+  return withoutUndefined({
+    version: index.version,
+    releaseId: index.releaseId,
+    installedAt: index.installedAt,
+  });
+}
+
+function withoutUndefined(header: { version: string; releaseId?: string | undefined; installedAt: string }) {
+  const { releaseId, ...rest } = header;
+  return releaseId === undefined ? rest : { ...rest, releaseId };
 }
 
 export const INDEX_FILE = "install-index.json";
@@ -89,7 +152,12 @@ export async function readInstallIndex(stateDir: string): Promise<InstallIndex |
 
 export async function writeInstallIndex(stateDir: string, index: InstallIndex | undefined): Promise<void> {
   if (index === undefined) await rm(indexPath(stateDir), { force: true });
-  else await writeFileAtomic(indexPath(stateDir), JSON.stringify(index));
+  else {
+    // Scalars first, `files` before `dirs`: readInstallIndexHeader reads only the part before `files`.
+    const { version, releaseId, installedAt, files, dirs } = index;
+    const ordered = { version, ...(releaseId === undefined ? {} : { releaseId }), installedAt, files, dirs };
+    await writeFileAtomic(indexPath(stateDir), JSON.stringify(ordered));
+  }
 }
 
 /** Pristine release copies of merged files, by sha256: the base of the next three-way merge. */

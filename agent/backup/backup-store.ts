@@ -8,6 +8,8 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { BadInputError } from "../../shared/errors.js";
+import { checkIndexedFiles } from "../apply/install-index.js";
+import type { IndexedFile } from "../apply/types.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 
 /** meta.json: small, read for every listing; `complete: true` is written last. */
@@ -64,6 +66,12 @@ export const INVENTORY_FILE = "inventory.json";
 export const UNDONE_MANIFEST_FILE = "manifest.json";
 /** The install index that was current before the update; restore reinstates it. */
 export const PREVIOUS_INDEX_FILE = "index.json";
+/**
+ * The install index entries of the paths the update wrote (with their stat after the install):
+ * what a restore checks "is this still the file ship installed" against, so undoing a 1 % change
+ * reads 1 % of the index. Absent in backups made before it was kept: the whole index is read then.
+ */
+export const INSTALLED_FILE = "installed.json";
 
 export function backupFilesDir(backupPath: string): string {
   return join(backupPath, "files");
@@ -91,6 +99,37 @@ export async function writeBackupInventory(backupPath: string, inventory: Backup
 export async function writeUndoneManifest(backupPath: string, manifest: unknown): Promise<void> {
   await writeFileAtomic(join(backupPath, UNDONE_MANIFEST_FILE), JSON.stringify(manifest), false);
 }
+
+/** Not fsynced: like the inventory, it is made durable by the complete meta.json written after it. */
+export async function writeBackupInstalled(
+  backupPath: string,
+  files: Readonly<Record<string, IndexedFile>>,
+): Promise<void> {
+  await writeFileAtomic(join(backupPath, INSTALLED_FILE), JSON.stringify(files), false);
+}
+
+/** The entries writeBackupInstalled saved, checked like the index's; undefined for older backups. */
+export async function readBackupInstalled(
+  backupPath: string,
+): Promise<Record<string, IndexedFile> | undefined> {
+  const path = join(backupPath, INSTALLED_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  const files = InstalledFilesSchema.parse(JSON.parse(text));
+  checkIndexedFiles(files, path);
+  return files;
+}
+
+// Entries are checked by checkIndexedFiles, as the install index's are (a loop, not a zod record).
+const InstalledFilesSchema = z.custom<Record<string, unknown>>(
+  (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  "must be an object",
+);
 
 /** The manifest saved by writeUndoneManifest, unparsed; undefined for backups made before it was kept. */
 export async function readUndoneManifest(backupPath: string): Promise<unknown> {

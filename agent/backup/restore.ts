@@ -9,7 +9,13 @@ import { RestoreFailedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { ensureDir } from "../apply/file-ops.js";
-import { indexPath, readIndexFile, readInstallIndex, writeInstallIndex } from "../apply/install-index.js";
+import {
+  indexPath,
+  readIndexFile,
+  readInstallIndex,
+  readInstallIndexHeader,
+  writeInstallIndex,
+} from "../apply/install-index.js";
 import { type InstalledState, installedState } from "../apply/installed-file.js";
 import { type RestoreJournal, readJournal, removeJournal, writeJournal } from "../apply/journal.js";
 import type { InstallIndex } from "../apply/types.js";
@@ -31,6 +37,7 @@ import {
   listBackups,
   META_FILE,
   PREVIOUS_INDEX_FILE,
+  readBackupInstalled,
   readBackupInventory,
   readBackupMeta,
 } from "./backup-store.js";
@@ -129,7 +136,9 @@ export async function finishRestore(journal: RestoreJournal, log?: Logger): Prom
   }
   const inventory = await readBackupInventory(backupPath);
   const files = backupFilesDir(backupPath);
-  const installed = await readInstallIndex(journal.stateDir);
+  // What the undone update installed at the paths it wrote: the backup's own record (a 1 % change
+  // reads 1 % of the index), or the whole install index for backups made before it was kept.
+  const installed = await installedByUpdate(journal);
   const paths = new ConfinedPaths(appDir);
   const work = { ...none, outside: [] as string[], kept: [] as string[] };
   /** What is at `rel`: absent or ship's own entry may be touched; outside or foreign never. */
@@ -181,6 +190,12 @@ export async function finishRestore(journal: RestoreJournal, log?: Logger): Prom
   return work;
 }
 
+async function installedByUpdate(journal: RestoreJournal): Promise<InstallIndex["files"] | undefined> {
+  const recorded = await readBackupInstalled(journal.backupPath);
+  if (recorded !== undefined) return recorded;
+  return (await readInstallIndex(journal.stateDir))?.files;
+}
+
 /**
  * An entry ship installed is in the index; a sibling keep-copy (`x.bak`, written from the backup's
  * old `x`) is not, and is recognised by being byte-equal to that saved version.
@@ -188,11 +203,11 @@ export async function finishRestore(journal: RestoreJournal, log?: Logger): Prom
 async function installedStateOf(
   appDir: string,
   rel: string,
-  index: InstallIndex | undefined,
+  installed: InstallIndex["files"] | undefined,
   backupFiles: string,
 ): Promise<InstalledState> {
   const path = join(appDir, rel);
-  const indexed = index?.files[rel];
+  const indexed = installed?.[rel];
   const state = await installedState(path, indexed);
   if (state !== "foreign" || indexed !== undefined || !rel.endsWith(".bak")) return state;
   const original = join(backupFiles, rel.slice(0, -".bak".length));
@@ -284,7 +299,7 @@ export async function rollbackTo(options: {
   const first = chain[0];
   if (first !== undefined) {
     const stateDir = options.stateDir ?? (await readBackupMeta(first.path)).stateDir;
-    const current = await readInstallIndex(stateDir);
+    const current = await readInstallIndexHeader(stateDir);
     if (current !== undefined && current.version !== first.replacedBy) {
       options.log?.warn("the app's installed version is not the one the newest backup replaced", {
         installed: current.version,

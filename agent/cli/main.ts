@@ -56,7 +56,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description("Unattended, safe application updates: one run over the sources in ship.toml")
     .version(SHIP_VERSION, "--version")
     .option("-c, --config <path>", "config file (default ./ship.toml if present, else /etc/ship/ship.toml)")
-    .option("--check-only", "report which sources have an update; apply nothing (exit 100 if any)")
+    .option(
+      "--check-only",
+      "report which sources have an update a run would install now; apply nothing (exit 100 if any)",
+    )
     .option("--force", "bypass the once-a-day rule")
     .option("--sources <names...>", "only these sources")
     .option("--rollback <id|path>", "restore a backup (id as listed by --list-backups, or its path)")

@@ -20,6 +20,7 @@ import { lockDir, updatePaths } from "./paths.js";
 import { type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
 import { type AppReport, appMessage } from "./report.js";
+import { rolloutHold } from "./rollout-hold.js";
 import { runAppUpdate } from "./run-app-update.js";
 import { syncInstalledState } from "./sync-installed.js";
 
@@ -75,6 +76,7 @@ export async function runSource(
     });
   }
   const paths = updatePaths(config, name, source);
+  let staged = false;
   try {
     const { ports } = options;
     // A check applies nothing, not even a recovery; the next real run recovers first.
@@ -124,19 +126,7 @@ export async function runSource(
         fromVersion: currentVersion,
       };
     }
-    if (options.checkOnly) {
-      return {
-        ...bare({
-          result: "update_available",
-          exitCode: ExitCode.updateAvailable,
-          message: appMessage(name, check.detail),
-          error: null,
-        }),
-        fromVersion: currentVersion,
-        toVersion: check.candidate ?? null,
-      };
-    }
-
+    staged = true;
     await rm(paths.stagingDir, { recursive: true, force: true });
     await mkdir(paths.stagingDir, { recursive: true });
     const ctx: UpdateContext = {
@@ -151,6 +141,23 @@ export async function runSource(
       currentVersion,
       warnings: [],
     };
+    if (options.checkOnly) {
+      const waits = await rolloutHold(ctx);
+      return {
+        ...bare(
+          waits === undefined
+            ? {
+                result: "update_available",
+                exitCode: ExitCode.updateAvailable,
+                message: appMessage(name, check.detail),
+                error: null,
+              }
+            : { result: "skipped", exitCode: ExitCode.ok, message: appMessage(name, waits), error: null },
+        ),
+        fromVersion: currentVersion,
+        toVersion: ctx.manifest?.version ?? check.candidate ?? null,
+      };
+    }
     const report = await runAppUpdate(ctx);
     // Before the state is written: a partial download may be what fills the disk.
     await discardLeftovers(paths, log);
@@ -179,7 +186,8 @@ export async function runSource(
       error: message,
     });
   } finally {
-    if (!options.checkOnly) await discardLeftovers(paths, log);
+    // A check that fetched the release (to read its rollout) keeps nothing of it either.
+    if (!options.checkOnly || staged) await discardLeftovers(paths, log);
     await lock.release();
   }
 }

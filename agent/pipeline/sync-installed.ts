@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
-import { readInstallIndex } from "../apply/install-index.js";
+import { readInstallIndexHeader } from "../apply/install-index.js";
 import { metadataPath, SourceMetadataStore } from "../sources/metadata.js";
 import { readState, type SourceState, updateSourceState } from "../state/state-file.js";
 import { appStateDir, updatePaths } from "./paths.js";
@@ -27,7 +27,7 @@ export async function syncInstalledState(
   now: Date = new Date(),
   change: (state: SourceState) => SourceState = (s) => s,
 ): Promise<InstalledSync> {
-  const index = await readInstallIndex(appStateDir(config, source.app_dir));
+  const index = await readInstallIndexHeader(appStateDir(config, source.app_dir));
   const version = index?.version ?? null;
   const recorded = (await readState(config.general.state_file)).sources[name]?.current_version ?? null;
   // Two sources filling one app directory: the index cannot say whose release it is.

@@ -11,9 +11,12 @@ import { join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
-import type { BackupInfo, RestoreResult } from "../apply/index.js";
-import { linkInstalledFiles, readInstallIndex } from "../apply/index.js";
-import { readUndoneManifest } from "../backup/backup-store.js";
+// The modules themselves, not apply/index.js: that would load the planner (minimatch) onto --rollback.
+import { readInstallIndexHeader } from "../apply/install-index.js";
+import { linkInstalledFiles } from "../apply/installed-files-link.js";
+import { type BackupInfo, readUndoneManifest } from "../backup/backup-store.js";
+import type { RestoreResult } from "../backup/restore.js";
+import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { hostId } from "../host-id.js";
 import { sendNotifications } from "../notify/send-notifications.js";
 import { appStateDir } from "./paths.js";
@@ -48,10 +51,17 @@ export function undoWithHooks(
           ];
     const stateDir = appDir === undefined ? undefined : appStateDir(options.config, appDir);
     const releaseDir = stateDir === undefined ? undefined : join(stateDir, "release-being-undone");
+    // Like every other command path: a command a killed run left running is ended before anything
+    // is touched, and ours are recorded so that the next run can end them if this one is killed.
+    const recordFile = stateDir === undefined ? undefined : runningCommandFile(stateDir);
+    if (recordFile !== undefined) {
+      const ended = await endInterruptedCommand(recordFile, options.log);
+      if (ended !== undefined) options.log.warn(ended);
+    }
     let kept = false;
     if (commands.length > 0 && appDir !== undefined && stateDir !== undefined && releaseDir !== undefined) {
       await rm(releaseDir, { recursive: true, force: true });
-      const index = await readInstallIndex(stateDir);
+      const index = await readInstallIndexHeader(stateDir);
       // Only the release this backup undoes: its files are what is installed right now.
       if (index?.version === backup.replacedBy) {
         await linkInstalledFiles({ appDir, stateDir, into: releaseDir });
@@ -59,10 +69,11 @@ export function undoWithHooks(
       }
     }
     const result = await restore();
-    if (commands.length > 0 && appDir !== undefined) {
+    if (commands.length > 0 && appDir !== undefined && recordFile !== undefined) {
       await runUndoCommands(commands, {
         backup,
         appDir,
+        recordFile,
         ...(kept && releaseDir !== undefined ? { releaseDir } : {}),
         options,
       });
@@ -95,9 +106,15 @@ async function manifestOf(backup: BackupInfo, log: Logger): Promise<Manifest | u
 
 async function runUndoCommands(
   commands: Manifest["hooks"]["rollback"],
-  facts: { backup: BackupInfo; appDir: string; releaseDir?: string; options: UndoOptions },
+  facts: {
+    backup: BackupInfo;
+    appDir: string;
+    recordFile: string;
+    releaseDir?: string;
+    options: UndoOptions;
+  },
 ): Promise<void> {
-  const { backup, appDir, releaseDir, options } = facts;
+  const { backup, appDir, recordFile, releaseDir, options } = facts;
   const failures = await runCommands("rollback", commands, {
     cwd: releaseDir ?? appDir,
     env: {
@@ -108,6 +125,7 @@ async function runUndoCommands(
       ...(releaseDir === undefined ? {} : { releaseDir }),
     },
     log: options.log,
+    recordFile,
     defaultTimeoutSeconds: DEFAULT_COMMAND_TIMEOUT_SECONDS,
     stopAtFirstFailure: false,
   });

@@ -43,6 +43,7 @@ function checkMark(result: AppReport["result"]): string {
   if (result === "update_available") return "update";
   if (result === "up_to_date") return "current";
   if (result === "refused") return "locked";
+  if (result === "skipped") return "waits"; // held back by the release's staged rollout
   return "failed";
 }
 

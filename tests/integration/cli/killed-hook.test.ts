@@ -91,4 +91,55 @@ if [ ! -e "${root}/first" ]; then touch "${root}/first"; sleep 600; fi
     );
     expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("v1\n");
   }, 90_000);
+
+  it("a SIGKILLed ship --rollback: its rollback hook is ended by the next run", async () => {
+    const release = join(root, "release");
+    await mkdir(release, { recursive: true });
+    await mkdir(join(root, "app"));
+    const config = join(root, "ship.toml");
+    await writeFile(
+      config,
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.myapp]\ntype = "local"\npath = "${release}"\napp_dir = "${root}/app"\n`,
+    );
+    await writeFile(join(release, "update-manifest.yaml"), `version: "1.0.0"\n`);
+    await writeFile(join(release, "app.txt"), "v1\n");
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const hook = join(root, "rollback-hook.sh");
+    await writeFile(hook, `echo $$ >> "${root}/pids"\nsleep 600\n`);
+    await writeFile(
+      join(release, "update-manifest.yaml"),
+      `version: "2.0.0"\nhooks:\n  rollback:\n    - command: "sh ${hook}"\n      timeout: 900\n`,
+    );
+    await writeFile(join(release, "app.txt"), "v2\n");
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const listed = await runShip(["--config", config, "--list-backups", "--json"]);
+    const backup = (JSON.parse(listed.stdout) as { id: string; version: string | null }[]).find(
+      (b) => b.version === "1.0.0",
+    );
+    expect(backup).toBeDefined();
+
+    const rollback = spawn(process.execPath, [SHIP_BIN, "--config", config, "--rollback", backup?.id ?? ""], {
+      stdio: "ignore",
+    });
+    const exited = new Promise((resolve) => rollback.on("exit", resolve));
+    const hookPid = await waitFor("the rollback hook", async () => {
+      const pid = Number.parseInt((await readFile(join(root, "pids"), "utf8").catch(() => "")).trim(), 10);
+      return Number.isNaN(pid) ? undefined : pid;
+    });
+    leftover = hookPid;
+    rollback.kill("SIGKILL");
+    await exited;
+    expect(alive(hookPid)).toBe(true); // the hook outlived ship --rollback
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("v1\n"); // hooks run after the restore
+
+    // The next run (the timer's) ends it before anything else; then it offers 2.0.0 again.
+    const next = await runShip(["--config", config]);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(alive(hookPid)).toBe(false);
+    expect(next.stdout + next.stderr).toMatch(
+      /ended rollback\[0\] \(process group \d+\) left running by a killed run/,
+    );
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("v2\n");
+  }, 90_000);
 });

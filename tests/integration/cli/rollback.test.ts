@@ -2,7 +2,7 @@
  * `ship --rollback` and what ship says around it, as an operator sees it: real `ship` processes on a
  * local source, the Capistrano layout (a shared directory linked into the app), state afterwards.
  */
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -184,5 +184,29 @@ describe("ship --rollback (real CLI)", () => {
     } finally {
       await hook.close();
     }
+  });
+
+  it("reads the install index only for what the update changed: entries elsewhere are never parsed", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`lib/f${i}.txt`] = `unchanged ${i}\n`;
+    await useRelease(await release("r1", "1.0.0", { ...files, "app.py": "v1\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await useRelease(await release("r2", "2.0.0", { ...files, "app.py": "v2\n", "new.txt": "added\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const [undo] = (await backups()).filter((b) => b.version === "1.0.0");
+    // Spoil the index entries of files the update did not touch: a rollback that parsed the whole
+    // index (as it did, three times over) fails on them; one that costs what changed never looks.
+    const appState = join(root, "var/apps", (await readdir(join(root, "var/apps")))[0] ?? "");
+    const indexFile = join(appState, "install-index.json");
+    const index = JSON.parse(await readFile(indexFile, "utf8"));
+    for (let i = 0; i < 40; i++) index.files[`lib/f${i}.txt`] = { sha256: 42 };
+    await writeFile(indexFile, JSON.stringify(index));
+
+    const rolled = await runShip(["--config", config, "--rollback", undo?.id ?? ""]);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v1\n");
+    await expect(readFile(join(root, "app/new.txt"), "utf8")).rejects.toThrow();
+    expect(await readFile(join(root, "app/lib/f7.txt"), "utf8")).toBe("unchanged 7\n");
+    expect(await state()).toMatchObject({ current_version: "1.0.0" });
   });
 });

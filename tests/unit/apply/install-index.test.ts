@@ -1,11 +1,60 @@
+/** The install index: its header read from the first bytes (any other layout in full), and its parse cache. */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { indexPath, readInstallIndex, writeInstallIndex } from "../../../agent/apply/install-index.js";
+import {
+  indexPath,
+  readInstallIndex,
+  readInstallIndexHeader,
+  writeInstallIndex,
+} from "../../../agent/apply/install-index.js";
 import type { InstallIndex } from "../../../agent/apply/types.js";
 
-let stateDir: string;
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ship-index-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const entry = { sha256: "a".repeat(64), size: 1, mode: 0o644, mtimeMs: 1, ino: 1 };
+
+describe("readInstallIndexHeader", () => {
+  it("reads version and release id without the files, whatever their size", async () => {
+    const files: InstallIndex["files"] = {};
+    for (let i = 0; i < 5000; i++) files[`d/"quoted","files":{${i}`] = entry;
+    await writeInstallIndex(dir, {
+      files, // written in the order writeInstallIndex chooses, not this one
+      dirs: ["d"],
+      installedAt: "2026-01-01T00:00:00.000Z",
+      releaseId: 'tree:"files":{',
+      version: "2.0.0",
+    });
+    expect(await readInstallIndexHeader(dir)).toEqual({
+      version: "2.0.0",
+      releaseId: 'tree:"files":{',
+      installedAt: "2026-01-01T00:00:00.000Z",
+    });
+    expect(Object.keys((await readInstallIndex(dir))?.files ?? {})).toHaveLength(5000);
+  });
+
+  it("reads an index in another key order in full, and none as undefined", async () => {
+    expect(await readInstallIndexHeader(dir)).toBeUndefined();
+    await writeFile(
+      indexPath(dir),
+      JSON.stringify({ files: { a: entry }, dirs: [], version: "1.0.0", installedAt: "x" }),
+    );
+    expect(await readInstallIndexHeader(dir)).toEqual({ version: "1.0.0", installedAt: "x" });
+  });
+
+  it("refuses a header that is not an index", async () => {
+    await writeFile(indexPath(dir), JSON.stringify({ version: 7, installedAt: "x", files: {}, dirs: [] }));
+    await expect(readInstallIndexHeader(dir)).rejects.toThrow();
+  });
+});
+
 const index = (version: string): InstallIndex => ({
   version,
   installedAt: "2026-01-01T00:00:00.000Z",
@@ -13,26 +62,19 @@ const index = (version: string): InstallIndex => ({
   dirs: [],
 });
 
-beforeEach(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), "ship-index-"));
-});
-afterEach(async () => {
-  await rm(stateDir, { recursive: true, force: true });
-});
-
 describe("readInstallIndex (parsed once per unchanged text)", () => {
   it("reuses the parsed index while the file's text is the same, never after it changed", async () => {
-    await writeInstallIndex(stateDir, index("1.0.0"));
-    const first = await readInstallIndex(stateDir);
-    expect(await readInstallIndex(stateDir)).toBe(first);
-    await writeInstallIndex(stateDir, index("2.0.0"));
-    expect((await readInstallIndex(stateDir))?.version).toBe("2.0.0");
+    await writeInstallIndex(dir, index("1.0.0"));
+    const first = await readInstallIndex(dir);
+    expect(await readInstallIndex(dir)).toBe(first);
+    await writeInstallIndex(dir, index("2.0.0"));
+    expect((await readInstallIndex(dir))?.version).toBe("2.0.0");
     // Rewritten in place with the same length: still read afresh.
-    await writeFile(indexPath(stateDir), JSON.stringify(index("3.0.0")));
-    expect((await readInstallIndex(stateDir))?.version).toBe("3.0.0");
-    await writeFile(indexPath(stateDir), "{ corrupt");
-    await expect(readInstallIndex(stateDir)).rejects.toThrow();
-    await rm(indexPath(stateDir));
-    expect(await readInstallIndex(stateDir)).toBeUndefined();
+    await writeFile(indexPath(dir), JSON.stringify(index("3.0.0")));
+    expect((await readInstallIndex(dir))?.version).toBe("3.0.0");
+    await writeFile(indexPath(dir), "{ corrupt");
+    await expect(readInstallIndex(dir)).rejects.toThrow();
+    await rm(indexPath(dir));
+    expect(await readInstallIndex(dir)).toBeUndefined();
   });
 });

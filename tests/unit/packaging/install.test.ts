@@ -68,6 +68,8 @@ describe("the packed package (npm pack)", () => {
       "dashboard/static/index.html",
       "dashboard/static/app.css",
       "dist/dashboard/main.js",
+      "dist/agent/cli/bundle/ship.js", // the bundled agent CLI the bin stub imports
+      "dist/agent/cli/bundle/ship.js.map",
       "examples/ship.toml",
       "examples/hub.toml",
       "systemd/ship-hub.service",
