@@ -14,9 +14,11 @@ import type { Output } from "../output.js";
 export async function rollbackCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config } = await loadCliConfig(options.config, out);
   // Loaded here, not at the top: they are only needed once the config is valid.
-  const { cliLogger } = await import("../logger.js");
-  const { syncInstalledState } = await import("../../pipeline/sync-installed.js");
-  const { undoWithHooks } = await import("../../pipeline/undo-release.js");
+  const [{ cliLogger }, { syncInstalledState }, { undoWithHooks }] = await Promise.all([
+    import("../logger.js"),
+    import("../../pipeline/sync-installed.js"),
+    import("../../pipeline/undo-release.js"),
+  ]);
   const log = cliLogger(options, config);
   const target = await findBackup(config.general.backup_dir, options.rollback as string);
   const { appDir } = await readBackupMeta(target.path);
