@@ -199,9 +199,15 @@ export class GitSource implements ReleaseSource {
    */
   async commit(release: FetchedRelease): Promise<void> {
     const cloneIsApp = resolve(this.cfg.local_path) === resolve(this.cfg.app_dir);
-    // Stale stat info (a restored backup, a copied clone) would make --keep see phantom edits.
-    await this.git.raw(["update-index", "-q", "--refresh"]).catch(() => undefined);
-    await this.git.raw(["reset", cloneIsApp ? "--mixed" : "--keep", "-q", release.id]);
+    const reset = () => this.git.raw(["reset", cloneIsApp ? "--mixed" : "--keep", "-q", release.id]);
+    try {
+      await reset();
+    } catch {
+      // Stale stat info (a restored backup, a copied clone) makes --keep see phantom edits: refresh
+      // it (a stat of every tracked file, so only when needed) and try once more.
+      await this.git.raw(["update-index", "-q", "--refresh"]).catch(() => undefined);
+      await reset();
+    }
   }
 
   private async fetchRemote(): Promise<void> {

@@ -24,7 +24,6 @@ import { writeFileAtomic } from "../tree/fs-ops.js";
 const RACY_MS = 2000;
 
 const MAGIC = "ship-stat-index 2 ";
-const SHA256 = /^[0-9a-f]{64}$/;
 
 /** What must stay equal for a file's recorded hash to count: "dev\tino\tsize\tmtimeMs\tctimeMs". */
 export type FileStamp = string;
@@ -65,16 +64,20 @@ export class StatIndex {
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const rel = fields[i] as string;
       const value = fields[i + 1] as string;
-      if (SHA256.test(value.slice(0, 64)) && value.charCodeAt(64) === 9) entries.set(rel, value);
+      if (startsWithSha256(value) && value.charCodeAt(64) === 9) entries.set(rel, value);
       else clean = false;
     }
     return new StatIndex(file, root, entries, clean);
   }
 
-  /** The sha256 recorded for `rel` when its stamp is unchanged; undefined means "hash it". */
+  /**
+   * The sha256 recorded for `rel` when its stamp is unchanged (the entry is kept for the next
+   * index: it was settled when recorded and nothing moved since); undefined means "hash it".
+   */
   lookup(rel: string, stamp: FileStamp): string | undefined {
     const value = this.entries.get(rel);
     if (value === undefined || value.length !== 65 + stamp.length || !value.endsWith(stamp)) return undefined;
+    this.next.set(rel, value);
     return value.slice(0, 64);
   }
 
@@ -106,6 +109,16 @@ export class StatIndex {
     for (const [rel, value] of this.next) parts.push(rel, "\0", value, "\0");
     await writeFileAtomic(this.file, parts.join(""), false);
   }
+}
+
+/** 64 lowercase hex digits first (a loop: a regex over 20,000 slices costs tens of ms). */
+function startsWithSha256(value: string): boolean {
+  if (value.length < 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = value.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 /** Wall-clock time in ms, comparable with file timestamps on this host. */

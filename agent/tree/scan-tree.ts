@@ -16,14 +16,18 @@ export interface ScanOptions {
   skipFile?: (rel: string) => boolean;
 }
 
+const NO_THROW = { throwIfNoEntry: false } as const;
+
 /** Scans `root`; a missing root is an empty tree (a first install into a new directory). */
 export async function scanTree(root: string, options: ScanOptions = {}): Promise<TreeScan> {
   const scan: TreeScan = { files: new Map(), dirs: new Map() };
+  // Concatenated, not join()ed: normalising 20,000 paths is a measurable part of the scan.
+  const base = root.endsWith("/") ? root : `${root}/`;
   const pending = [""];
   for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
     for (const dirent of listDir(root, rel)) {
       const childRel = rel === "" ? dirent.name : `${rel}/${dirent.name}`;
-      const stat = lstatSync(join(root, childRel), { throwIfNoEntry: false });
+      const stat = lstatSync(base + childRel, NO_THROW);
       if (stat === undefined) continue; // deleted while we walked
       if (stat.isDirectory()) {
         scan.dirs.set(childRel, stat.mode & 0o7777);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AbortRollout, PublishRelease, RolloutSpec } from "../../shared/api/bodies.js";
+import { AbortRollout, AdvanceRollout, PublishRelease, RolloutSpec } from "../../shared/api/bodies.js";
 import { AgentMessage, HubMessage } from "../../shared/protocol/messages.js";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
@@ -34,7 +34,13 @@ const routes: Record<string, Record<string, Operation>> = {
     post: { summary: "Which agents fall in which wave", roles: "operator", body: "RolloutSpec" },
   },
   "/rollouts/{id}": { get: { summary: "Waves and every agent's deployment state", roles: "operator" } },
-  "/rollouts/{id}/advance": { post: { summary: "Start the next wave", roles: "operator" } },
+  "/rollouts/{id}/advance": {
+    post: {
+      summary: "Start the next wave; {fromWave: n} refuses (409) if the rollout already left wave n",
+      roles: "operator",
+      body: "AdvanceRollout",
+    },
+  },
   "/rollouts/{id}/pause": { post: { summary: "Pause", roles: "operator" } },
   "/rollouts/{id}/resume": { post: { summary: "Resume (accepts failures so far)", roles: "operator" } },
   "/rollouts/{id}/abort": {
@@ -104,6 +110,7 @@ export function openApiDocument() {
         PublishRelease: schema(PublishRelease),
         RolloutSpec: schema(RolloutSpec),
         AbortRollout: schema(AbortRollout),
+        AdvanceRollout: schema(AdvanceRollout),
         AgentMessage: schema(AgentMessage),
         HubMessage: schema(HubMessage),
       },

@@ -1,6 +1,6 @@
 import { type Request, Router } from "express";
 import { z } from "zod";
-import { AbortRollout, RolloutSpec } from "../../shared/api/bodies.js";
+import { AbortRollout, AdvanceRollout, RolloutSpec } from "../../shared/api/bodies.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import { rolloutStates } from "../store/store.js";
@@ -55,11 +55,15 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     res.json(await detail(await idOf(req)));
   });
 
-  // Advance names the wave the caller is looking at (read here, before the rollout is locked):
-  // of two concurrent advances, on one hub or two, the second finds the wave moved and gets 409.
+  // Advance names the wave the caller is looking at (its `fromWave`, else the one read here before
+  // the rollout is locked): of two concurrent advances, on one hub or two, the second finds the
+  // wave moved and gets 409.
   router.post("/rollouts/:id/advance", operator, async (req, res) => {
+    const body = parseRequest(AdvanceRollout, req.body ?? {});
     const seen = await engine.requireRollout(String(req.params.id));
-    res.json(await detail((await engine.advance(seen.id, actorOf(res), seen.currentWave)).id));
+    res.json(
+      await detail((await engine.advance(seen.id, actorOf(res), body.fromWave ?? seen.currentWave)).id),
+    );
   });
   router.post("/rollouts/:id/pause", operator, async (req, res) => {
     res.json(await detail((await engine.pause(await idOf(req), actorOf(res))).id));

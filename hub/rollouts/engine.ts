@@ -170,9 +170,12 @@ export class RolloutEngine {
         const agents = await t.listAgents();
         const waves = placeAgents(seedOf(rollout), spec, release.app, agents);
         const planned: DeploymentRecord[] = [];
+        // Thousands of agents run a handful of versions: one release lookup per version.
+        const byVersion = new Map<string, Promise<string | null>>();
         for (const agent of agents) {
           const wave = waves.get(agent.id);
-          if (wave !== undefined) planned.push(await this.deploymentOf(t, rollout, release, agent, wave));
+          if (wave !== undefined)
+            planned.push(await this.deploymentOf(t, rollout, release, agent, wave, byVersion));
         }
         dispatch.record({
           actor,
@@ -229,11 +232,20 @@ export class RolloutEngine {
    * hub's release of the version it runs (one release per app and version), so a rollback target
    * is known even when the agent installed it by itself or rolled back to it locally.
    */
-  private async installedRelease(t: StoreOps, app: string, agent: AgentRecord): Promise<string | null> {
+  private async installedRelease(
+    t: StoreOps,
+    app: string,
+    agent: AgentRecord,
+    byVersion?: Map<string, Promise<string | null>>,
+  ): Promise<string | null> {
     const status = agent.apps.find((a) => a.app === app);
     if (status?.releaseId) return status.releaseId;
-    if (!status?.version) return null;
-    return (await t.findRelease(app, status.version))?.id ?? null;
+    const version = status?.version;
+    if (!version) return null;
+    const lookup = async () => (await t.findRelease(app, version))?.id ?? null;
+    if (!byVersion) return lookup();
+    if (!byVersion.has(version)) byVersion.set(version, lookup());
+    return byVersion.get(version) ?? null;
   }
 
   /** The deployment an agent gets in a wave of a rollout. */
@@ -243,8 +255,9 @@ export class RolloutEngine {
     release: ReleaseRecord,
     agent: AgentRecord,
     wave: number,
+    byVersion?: Map<string, Promise<string | null>>,
   ): Promise<DeploymentRecord> {
-    const current = await this.installedRelease(t, release.app, agent);
+    const current = await this.installedRelease(t, release.app, agent, byVersion);
     return {
       id: `${rollout.id}:${agent.id}`,
       rolloutId: rollout.id,

@@ -4,6 +4,8 @@ import type { AgentSync, IncomingReport } from "../rollouts/agent-sync.js";
 import type { Dispatch } from "../rollouts/dispatch.js";
 
 interface Item {
+  /** Whose message: one agent's messages apply in arrival order, different agents' concurrently. */
+  agentId?: string;
   /** A message other than a report, applied in arrival order; its value goes to `committed`. */
   apply?: (dispatch: Dispatch) => Promise<unknown>;
   /** A report: applied with the batch's other reports in set statements. */
@@ -44,6 +46,7 @@ export class MessageBatch {
   hello(agentId: string, hello: Hello): Promise<number | undefined> {
     return new Promise((resolve) =>
       this.push({
+        agentId,
         apply: (d) => this.sync.helloIn(d, agentId, hello),
         committed: (epoch) => resolve(typeof epoch === "number" ? epoch : undefined),
         failed: () => resolve(undefined),
@@ -52,12 +55,12 @@ export class MessageBatch {
   }
 
   progress(agentId: string, progress: Progress): void {
-    this.push({ apply: (d) => this.sync.progressIn(d, agentId, progress) });
+    this.push({ agentId, apply: (d) => this.sync.progressIn(d, agentId, progress) });
   }
 
   /** Releases the agent if this hub still holds it at `epoch` (a stale socket changes nothing). */
   disconnected(agentId: string, epoch: number): void {
-    this.push({ apply: (d) => this.sync.disconnectedIn(d, agentId, epoch) });
+    this.push({ agentId, apply: (d) => this.sync.disconnectedIn(d, agentId, epoch) });
   }
 
   /** `acked` runs once the report is committed (or was already stored: a resend). */
@@ -99,7 +102,7 @@ export class MessageBatch {
     try {
       await this.sync.engine.run(async (dispatch) => {
         values.clear();
-        for (const item of items) if (item.apply) values.set(item, await item.apply(dispatch));
+        await applyInOrderPerAgent(items, dispatch, values);
         await this.sync.reportsIn(
           dispatch,
           items.flatMap((item) => (item.report ? [item.report] : [])),
@@ -142,4 +145,33 @@ export class MessageBatch {
     this.log.error("agent message could not be applied", { error: String(error) });
     item.failed?.();
   }
+}
+
+/**
+ * Applies the items' messages: one agent's (and every item without an agent) one after another in
+ * arrival order, different agents' concurrently, so on PostgreSQL a reconnect storm's hellos share
+ * the transaction's connection pipelined instead of waiting a round trip each. Resolves once all
+ * finished (none still uses the transaction), rejecting with the first failure.
+ */
+async function applyInOrderPerAgent(
+  items: readonly Item[],
+  dispatch: Dispatch,
+  values: Map<Item, unknown>,
+): Promise<void> {
+  const chains = new Map<string, Promise<void>>();
+  for (const item of items) {
+    const apply = item.apply;
+    if (!apply) continue;
+    const key = item.agentId ?? "";
+    const previous = chains.get(key) ?? Promise.resolve();
+    chains.set(
+      key,
+      previous.then(async () => {
+        values.set(item, await apply(dispatch));
+      }),
+    );
+  }
+  const settled = await Promise.allSettled(chains.values());
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) throw failure.reason;
 }

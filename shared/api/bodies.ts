@@ -76,3 +76,10 @@ export type RolloutSpec = z.infer<typeof RolloutSpec>;
 export type RolloutSpecInput = z.input<typeof RolloutSpec>;
 
 export const AbortRollout = z.strictObject({ rollback: z.boolean().default(false) });
+
+/**
+ * `fromWave`: the wave index the caller saw as current. When the rollout has moved on since (another
+ * operator or hub advanced it), the advance is refused with 409 instead of skipping a wave nobody
+ * looked at. Without it the hub compares with the wave it read when the request arrived.
+ */
+export const AdvanceRollout = z.strictObject({ fromWave: z.number().int().min(0).optional() });

@@ -11,6 +11,7 @@
 //
 //   npm run build && node tests/performance/apply-bench.mjs     (needs rsync, tar, git, /usr/bin/time)
 //   BENCH_SCALE=0.1 ...    2,000 files / 50 MB          BENCH_DIR=/somewhere ... (default: OS temp dir)
+//   BENCH_SOURCES=local,git ...   only these source kinds (of local, targz, git, http; default: all)
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -22,6 +23,8 @@ const SHIP = join(dist, "agent/cli/main.js");
 /** How often each start-up command and the rollback run (medians are printed). */
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 7);
 const ROLLBACK_RUNS = Number(process.env.BENCH_ROLLBACK_RUNS ?? 3);
+const KINDS = ["local", "targz", "git", "http"];
+const SOURCES = (process.env.BENCH_SOURCES ?? KINDS.join(",")).split(",").filter((k) => KINDS.includes(k));
 const GIT_ENV = {
   ...process.env,
   GIT_AUTHOR_NAME: "bench",
@@ -43,9 +46,9 @@ function timed(cmd, args, { cwd, okCodes = [0] } = {}) {
   const wallMs = performance.now() - start;
   if (!okCodes.includes(run.status ?? -1))
     throw new Error(`${cmd} ${args.join(" ")} exited ${run.status}: ${run.stderr.slice(-2000)}`);
-  const [rss, user, sys] = (run.stderr.trimEnd().split("\n").at(-1) ?? "").split(" ").map(Number);
-  const cpuMs = (user + sys) * 1000;
-  return { wallMs, cpuMs, maxRssKb: rss, stdout: run.stdout, stderr: run.stderr };
+  const lines = run.stderr.trimEnd().split("\n");
+  const [rss, user, sys] = (lines.at(-1) ?? "").split(" ").map(Number);
+  return { wallMs, cpuMs: (user + sys) * 1000, maxRssKb: rss, stdout: run.stdout, stderr: run.stderr };
 }
 
 const sh = (cmd, args, cwd) =>
@@ -154,6 +157,7 @@ async function main() {
     let [, url] = await server.started;
     configs.http = config(root, "http", `type = "http"\nurl = "${url}"\n`);
     for (const [kind, file] of Object.entries(configs)) {
+      if (!SOURCES.includes(kind)) continue;
       process.stderr.write(`installing 1.0.0 (${kind})...\n`);
       ship(file, "--force");
     }
@@ -187,7 +191,7 @@ async function main() {
     sh("sync", []);
 
     const runs = {};
-    for (const kind of ["local", "targz", "git", "http"]) {
+    for (const kind of SOURCES) {
       process.stderr.write(`ship --force (${kind})...\n`);
       runs[kind] = ship(configs[kind], "--force");
       if (process.env.BENCH_VERBOSE) process.stderr.write(stepLines(runs[kind].stderr));
@@ -211,6 +215,7 @@ async function main() {
       if (i > 0) ship(configs.local, "--force");
       const listed = ship(configs.local, "--list-backups", "--json");
       const backup = JSON.parse(listed.stdout).find((b) => b.version === "1.0.0");
+      if (backup === undefined) break; // BENCH_SOURCES without local: nothing to roll back
       starts.node.push(timed(process.execPath, ["-e", "0"]));
       rollbacks.push(ship(configs.local, "--rollback", backup.id));
     }
@@ -221,40 +226,44 @@ async function main() {
     const seedCopy = rsync.wallMs + copyAll.wallMs;
     const seedTar = rsync.wallMs + untar.wallMs;
     const seedGit = rsync.wallMs + checkout.wallMs;
+    const missing = { wallMs: Number.NaN, cpuMs: Number.NaN, maxRssKb: Number.NaN };
+    const run = (kind) => runs[kind] ?? missing;
+    // CPU beside wall: on a busy machine the difference is time spent waiting for a core.
+    const shipTime = (kind) => `${s(run(kind).wallMs)} (CPU ${s(run(kind).cpuMs)})`;
     const rows = [
       [
         "local directory",
-        s(runs.local.wallMs),
+        shipTime("local"),
         s(seedCopy),
-        x(seedCopy, runs.local.wallMs),
+        x(seedCopy, run("local").wallMs),
         `cp -al ${s(cpal.wallMs)}`,
-        mb(runs.local.maxRssKb),
+        mb(run("local").maxRssKb),
       ],
       [
         "local .tar.gz",
-        s(runs.targz.wallMs),
+        shipTime("targz"),
         s(seedTar),
-        x(seedTar, runs.targz.wallMs),
-        `tar -xzf ${s(tarFloor.wallMs)} (${x(runs.targz.wallMs, tarFloor.wallMs)} of it)`,
-        mb(runs.targz.maxRssKb),
+        x(seedTar, run("targz").wallMs),
+        `tar -xzf ${s(tarFloor.wallMs)} (${x(run("targz").wallMs, tarFloor.wallMs)} of it)`,
+        mb(run("targz").maxRssKb),
       ],
       [
         "git (bare repo, file://)",
-        s(runs.git.wallMs),
+        shipTime("git"),
         s(seedGit),
-        x(seedGit, runs.git.wallMs),
+        x(seedGit, run("git").wallMs),
         `git checkout ${s(checkout.wallMs)}`,
-        mb(runs.git.maxRssKb),
+        mb(run("git").maxRssKb),
       ],
       [
         "http .tar.gz (local server)",
-        s(runs.http.wallMs),
+        shipTime("http"),
         s(seedTar),
-        x(seedTar, runs.http.wallMs),
-        `tar -xzf ${s(tarFloor.wallMs)} (${x(runs.http.wallMs, tarFloor.wallMs)} of it)`,
-        mb(runs.http.maxRssKb),
+        x(seedTar, run("http").wallMs),
+        `tar -xzf ${s(tarFloor.wallMs)} (${x(run("http").wallMs, tarFloor.wallMs)} of it)`,
+        mb(run("http").maxRssKb),
       ],
-    ];
+    ].filter((_, i) => SOURCES.includes(KINDS[i]));
     console.log(
       `\napply benchmark: ${files} files, ${(totalBytes / 1e6).toFixed(0)} MB, ${changedCount} changed (1 %); ${machineNote()}`,
     );

@@ -45,7 +45,8 @@ async function copyTokens(sqliteFile, url) {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     for (let i = 0; i < rows.length; i += 1000) {
-      const chunk = JSON.stringify(rows.slice(i, i + 1000));
+      // sql.json: a plain string parameter cast to json would be serialized again, as a scalar.
+      const chunk = sql.json(rows.slice(i, i + 1000));
       await sql`INSERT INTO tokens (jti, role, name, agent_id, created, expires, revoked, renewed_from)
         SELECT jti, role, name, agent_id, created, expires, revoked, renewed_from
         FROM json_to_recordset(${chunk}::json) AS t(jti text, role text, name text, agent_id text,

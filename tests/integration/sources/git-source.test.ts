@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -118,6 +118,21 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     await src.commit(await src.fetch(await mkdtemp(join(tmp, "stage-"))));
     expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(v2);
     expect(await readFile(join(repos.clone, "app.txt"), "utf8")).toBe("v2\n");
+  });
+
+  it("commit() on a clone whose stat info is stale (files copied back, same bytes) still updates it", async () => {
+    const v2 = await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    // Same bytes, new inode and an old mtime: `reset --keep` alone calls this a local edit.
+    const file = join(repos.clone, "app.txt");
+    const bytes = await readFile(file);
+    await rm(file);
+    await writeFile(file, bytes);
+    await utimes(file, new Date("2001-01-01"), new Date("2001-01-01"));
+    const src = source();
+    await src.commit(await src.fetch(await mkdtemp(join(tmp, "stage-"))));
+    expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(v2);
+    expect(await readFile(file, "utf8")).toBe("v2\n");
   });
 
   it("tag mode picks the newest matching tag by version order, not by name", async () => {
