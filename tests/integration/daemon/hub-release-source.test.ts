@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HubReleaseSource } from "../../../agent/daemon/hub-release-source.js";
+import type { InstalledRelease } from "../../../agent/sources/types.js";
 import { AgentConfig, type Source } from "../../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
@@ -141,7 +142,7 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
     await rm(dir, { recursive: true, force: true });
   });
 
-  const attempt = async (signature: string | undefined, staging: string) => {
+  const attempt = async (signature: string | undefined, staging: string, installed?: InstalledRelease) => {
     const manifest = await readFile(join(dir, "tree", "update-manifest.yaml"), "utf8");
     const config = AgentConfig.parse({
       sources: { [APP]: { type: "local", app_dir: join(dir, "app"), path: join(dir, "tree") } },
@@ -161,7 +162,12 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
       config,
       hubUrl: "http://127.0.0.1:9",
       token: "t",
-      context: { stateDir: join(dir, "state"), log: memoryLogger(), retryDelayMs: 0 },
+      context: {
+        stateDir: join(dir, "state"),
+        log: memoryLogger(),
+        retryDelayMs: 0,
+        ...(installed === undefined ? {} : { installed: async () => installed }),
+      },
     });
     return source.fetch(join(dir, staging));
   };
@@ -183,6 +189,33 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
   it("extracts a release CI signed with a trusted key", async () => {
     const fetched = await attempt(await signed("7.0.0"), "ok");
     expect(await readFile(join(fetched.dir, "app.txt"), "utf8")).toBe("7.0.0\n");
+  });
+
+  it("leaves out of staging a file the app already holds, lists it, and writes it on demand", async () => {
+    const appDir = join(dir, "app");
+    await mkdir(join(appDir, "data"), { recursive: true });
+    await writeFile(join(appDir, "data/records.txt"), "sample data shipped with 7.0.0\n");
+    const st = await lstat(join(appDir, "data/records.txt"));
+    const sha256 = createHash("sha256").update("sample data shipped with 7.0.0\n").digest("hex");
+    const file = {
+      sha256,
+      size: st.size,
+      mode: st.mode & 0o7777,
+      mtimeMs: st.mtimeMs,
+      ino: st.ino,
+      ctimeMs: st.ctimeMs,
+    };
+    const fetched = await attempt(await signed("7.0.0"), "held", {
+      version: "6.0.0",
+      appDir,
+      files: { "data/records.txt": file },
+    });
+    expect(existsSync(join(fetched.dir, "data/records.txt"))).toBe(false);
+    expect(fetched.listing?.files.get("data/records.txt")).toMatchObject({ type: "file", sha256 });
+    await fetched.materialize?.(["data/records.txt"]);
+    expect(await readFile(join(fetched.dir, "data/records.txt"), "utf8")).toBe(
+      "sample data shipped with 7.0.0\n",
+    );
   });
 
   it("refuses an unsigned release and one whose signature covers another version, extracting nothing", async () => {

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -93,6 +93,37 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
     await utimes(remote, new Date(), new Date(Date.now() + 60_000));
     expect(await source().check()).toMatchObject({ available: true, current: "1.0.0" });
     expect(JSON.stringify(lines)).not.toContain(PASSPHRASE);
+  });
+
+  it("leaves out of staging a file the app already holds, lists it, and writes it on demand", async () => {
+    const body = gzipSync(
+      buildTar([
+        { path: "update-manifest.yaml", body: 'version: "2.0.0"\n' },
+        { path: "lib/held.txt", body: "held\n" },
+        { path: "lib/new.txt", body: "new\n" },
+      ]),
+    );
+    await writeFile(remote, body);
+    const appDir = join(tmp, "sftp-app");
+    await mkdir(join(appDir, "lib"), { recursive: true });
+    await writeFile(join(appDir, "lib/held.txt"), "held\n");
+    const st = await lstat(join(appDir, "lib/held.txt"));
+    const heldSha = sha(Buffer.from("held\n"));
+    const file = {
+      sha256: heldSha,
+      size: st.size,
+      mode: st.mode & 0o7777,
+      mtimeMs: st.mtimeMs,
+      ino: st.ino,
+      ctimeMs: st.ctimeMs,
+    };
+    ctx = { ...ctx, installed: async () => ({ version: "1.0.0", appDir, files: { "lib/held.txt": file } }) };
+    const stage = await staging();
+    const release = await source().fetch(stage);
+    expect(await readdir(join(stage, "lib"))).toEqual(["new.txt"]);
+    expect(release.listing?.files.get("lib/held.txt")).toMatchObject({ type: "file", sha256: heldSha });
+    await release.materialize?.(["lib/held.txt"]);
+    expect(await readFile(join(stage, "lib/held.txt"), "utf8")).toBe("held\n");
   });
 
   it("refuses a release whose .sha256 beside it does not match; staging stays empty", async () => {
