@@ -68,6 +68,8 @@ await build({
   target: "node20",
   outdir: bundleDir,
   chunkNames: "[name]-[hash]",
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: "linked",
   sourcesContent: false,
   plugins: [externalUnlessBundled, englishOnlyZod],

@@ -45,8 +45,8 @@ const modes: { flag: keyof GlobalOptions; load: () => Promise<Runner> }[] = [
     load: async () => (await import("./commands/test-conditionals.js")).testConditionals,
   },
   { flag: "checkRollout", load: async () => (await import("./commands/check-rollout.js")).checkRollout },
-  { flag: "listBackups", load: async () => (await import("./commands/backups.js")).listBackupsCommand },
-  { flag: "rollback", load: async () => (await import("./commands/backups.js")).rollbackCommand },
+  { flag: "listBackups", load: async () => (await import("./commands/list-backups.js")).listBackupsCommand },
+  { flag: "rollback", load: async () => (await import("./commands/rollback.js")).rollbackCommand },
   { flag: "approve", load: async () => (await import("./commands/approve.js")).approveCommand },
   { flag: "recover", load: async () => (await import("./commands/run.js")).recoverCommand },
 ];

@@ -5,7 +5,9 @@ set -eu
 : "${AGENT_ID:?set AGENT_ID}"
 labels="${AGENT_LABELS:-}"
 mkdir -p /etc/ship /srv/sample /var/lib/ship
+# HUB_URL: where the hub is (the cluster profile's agents talk to its proxy).
 sed -e "s/@AGENT_ID@/${AGENT_ID}/g" -e "s/@AGENT_LABELS@/${labels}/g" \
+  -e "s#http://hub:8080#${HUB_URL:-http://hub:8080}#" \
   /opt/ship/docker/agent/ship.toml > /etc/ship/ship.toml
 ship="node /opt/ship/dist/agent/cli/main.js"
 if [ ! -f /var/lib/ship/.ship_state.json ]; then

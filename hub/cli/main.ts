@@ -41,7 +41,9 @@ local(program.command("serve").description("run the hub"))
   .option("--host <host>", "interface (default 127.0.0.1)")
   .action(async (options) => (await import("./serve.js")).serve(options));
 
-const token = program.command("token").description("API tokens (reads the data dir directly)");
+const token = program
+  .command("token")
+  .description("API tokens (reads the data dir, or the database_url database, directly)");
 local(token.command("create").description("print a new token"))
   .addOption(
     new Option("--role <role>", "ci | operator | agent")

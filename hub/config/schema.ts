@@ -31,6 +31,11 @@ export const HubConfig = z.strictObject({
   progress_timeout_seconds: z.number().positive().default(3600),
   /** How often stored timestamps are re-evaluated (auto-advance, timeouts). */
   tick_interval_seconds: z.number().positive().default(1),
+  /**
+   * Cluster mode: how often each hub looks for due deployments of its own agents besides the
+   * LISTEN/NOTIFY wake-up; the most a missed wake-up delays a deploy.
+   */
+  cluster_resync_seconds: z.number().positive().default(3),
   max_artifact_mb: z.number().positive().default(4096),
   /** Largest WebSocket message accepted from an agent. */
   max_message_kb: z.number().positive().default(1024),

@@ -187,40 +187,29 @@ export class AgentSync {
     if (updates.length > 0) await t.updateDeployments(updates);
   }
 
-  /** What each reporting agent runs now, from its successful updates and rollbacks. */
+  /** What each reporting agent runs now, from its successful updates and rollbacks: one set statement. */
   private async updateAppStatuses(t: StoreOps, fresh: readonly IncomingReport[]): Promise<void> {
-    const changing = fresh.filter(
-      ({ report }) => report.outcome === "succeeded" || report.outcome === "rolled_back",
+    const updates = fresh.flatMap(({ agentId, report }) =>
+      report.outcome === "succeeded" || report.outcome === "rolled_back"
+        ? [{ agentId, status: appStatusAfter(report) }]
+        : [],
     );
-    const agentIds = [...new Set(changing.map((r) => r.agentId))];
-    // Issued together: on PostgreSQL the driver pipelines them on the transaction's connection.
-    const agents = await Promise.all(agentIds.map((id) => t.getAgent(id)));
-    await Promise.all(
-      agents.map(async (agent) => {
-        if (!agent) return;
-        let apps = agent.apps;
-        for (const { report } of changing.filter((r) => r.agentId === agent.id))
-          apps = appsAfter(apps, report);
-        await t.setAgentApps(agent.id, apps);
-      }),
-    );
+    if (updates.length > 0) await t.setAppStatuses(updates);
   }
 }
 
-function appsAfter(apps: AppStatus[], report: Report): AppStatus[] {
-  const others = apps.filter((a) => a.app !== report.app);
+function appStatusAfter(report: Report): AppStatus {
   const version = report.outcome === "succeeded" ? report.toVersion : report.fromVersion;
   // The agent names the release it runs now; older agents only named it on success, and the
   // engine then finds the release by version (one per app and version).
   const releaseId =
     report.installedReleaseId ?? (report.outcome === "succeeded" ? report.releaseId : undefined);
-  const status = {
+  return {
     app: report.app,
     version,
     state: report.outcome,
     ...(releaseId ? { releaseId } : {}),
   };
-  return [...others, status];
 }
 
 /** How often progress of a deployment already in progress refreshes its updatedAt. */

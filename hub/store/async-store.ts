@@ -12,6 +12,7 @@
  * - Inside `fn`, use `t` only: the store itself is another connection (PostgreSQL) or waits for the
  *   transaction to end (SQLite), and both adapters refuse that misuse loudly.
  */
+import type { AppStatus } from "../../shared/protocol/messages.js";
 import type {
   DeploymentRecord,
   DeploymentState,
@@ -50,6 +51,12 @@ export class ActiveRolloutConflict extends Error {
   }
 }
 
+/** What one agent runs now of one app, from a report. */
+export interface AppStatusUpdate {
+  agentId: string;
+  status: AppStatus;
+}
+
 /** A change to one deployment, applied with others in one statement. */
 export interface DeploymentUpdate {
   id: string;
@@ -82,6 +89,12 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
   /** Stores new reports; returns the ids it stored (a resent id is not among them). */
   insertReports(reports: readonly ReportRecord[]): Promise<string[]>;
   appendEvents(events: readonly NewEvent[]): Promise<void>;
+  /**
+   * Applies, in order, each update's status to its agent: the agent's entry for that app is
+   * replaced by it, placed last (as `setAgentApps` with the merged list would); unknown agents are
+   * skipped. Set-based: a batch of reports costs a statement or two, not two per report.
+   */
+  setAppStatuses(updates: readonly AppStatusUpdate[]): Promise<void>;
 
   /**
    * Claims the periodic job `name` for this transaction when it is due at `now` and no other

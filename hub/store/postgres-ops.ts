@@ -7,6 +7,7 @@ import type postgres from "postgres";
 import {
   ACTIVE_ROLLOUT_STATES,
   ActiveRolloutConflict,
+  type AppStatusUpdate,
   type DeploymentUpdate,
   type EventCursor,
   type StoreOps,
@@ -51,6 +52,30 @@ function chunks<T>(items: readonly T[], size = BATCH_ROWS): T[][] {
 function isOneActiveViolation(error: unknown): boolean {
   const e = error as { code?: unknown; constraint_name?: unknown };
   return e?.code === UNIQUE_VIOLATION && e.constraint_name === ONE_ACTIVE_INDEX;
+}
+
+/**
+ * Splits status updates into rounds in which each agent appears once, keeping only the last update
+ * per agent and app, in the order those last updates came: applying the rounds in turn gives the
+ * same apps, in the same order, as applying every update one by one.
+ */
+export function appStatusRounds(updates: readonly AppStatusUpdate[]): AppStatusUpdate[][] {
+  const last = new Map<string, AppStatusUpdate>();
+  for (const u of updates) {
+    const key = JSON.stringify([u.agentId, u.status.app]);
+    last.delete(key);
+    last.set(key, u);
+  }
+  const rounds: AppStatusUpdate[][] = [];
+  const seen = new Map<string, number>();
+  for (const u of last.values()) {
+    const n = seen.get(u.agentId) ?? 0;
+    seen.set(u.agentId, n + 1);
+    const round = rounds[n] ?? [];
+    round.push(u);
+    rounds[n] = round;
+  }
+  return rounds;
 }
 
 /** Event cursors are `<transaction id>:<event id>` (see the events table in the migrations). */
@@ -147,6 +172,18 @@ export function postgresOps(db: Db): StoreOps {
     },
     async setAgentOnline(id, online, at) {
       await db`UPDATE agents SET online = ${online}, last_seen = ${at} WHERE id = ${id}`;
+    },
+    async setAppStatuses(updates) {
+      // Per agent and app only the last status counts; an agent with several apps changed gets
+      // them in successive rounds (an UPDATE … FROM changes each row once), in their order.
+      for (const round of appStatusRounds(updates))
+        for (const chunk of chunks(round))
+          await db`UPDATE agents a SET apps = COALESCE((
+              SELECT jsonb_agg(e.value ORDER BY e.ordinality) FROM jsonb_array_elements(a.apps)
+                WITH ORDINALITY AS e WHERE e.value->>'app' IS DISTINCT FROM x.status->>'app'
+            ), '[]'::jsonb) || jsonb_build_array(x.status)
+            FROM json_to_recordset(${j(chunk)}::json) AS x("agentId" text, status jsonb)
+            WHERE a.id = x."agentId"`;
     },
     async setAgentApps(id, apps) {
       await db`UPDATE agents SET apps = ${j(apps)}::jsonb WHERE id = ${id}`;

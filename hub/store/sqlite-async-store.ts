@@ -200,6 +200,16 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
       enter("insertReports", () =>
         sync.transaction(() => reports.filter((r) => sync.insertReport(r)).map((r) => r.id)),
       ),
+    setAppStatuses: (updates) =>
+      enter("setAppStatuses", () =>
+        sync.transaction(() => {
+          for (const { agentId, status } of updates) {
+            const agent = sync.getAgent(agentId);
+            if (agent)
+              sync.setAgentApps(agentId, [...agent.apps.filter((a) => a.app !== status.app), status]);
+          }
+        }),
+      ),
     appendEvents: (events) =>
       enter("appendEvents", () =>
         sync.transaction(() => {

@@ -3,7 +3,7 @@
  * Strict objects so the loader can report unknown keys with a "did you mean" hint.
  */
 import { z } from "zod";
-import { SecurityPolicy } from "../manifest/schema.js";
+import { SecurityPolicy } from "../manifest/security-policy.js";
 
 const nonEmpty = z.string().min(1, "must not be empty");
 const absolutePath = nonEmpty.refine((p) => p.startsWith("/"), "must be an absolute path");

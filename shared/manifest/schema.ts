@@ -4,6 +4,7 @@
  * the loader can report unknown keys (a typo must never silently disable a safety setting).
  */
 import { z } from "zod";
+import { SecurityPolicy } from "./security-policy.js";
 
 export const fileActions = [
   "replace",
@@ -131,13 +132,7 @@ export const Notifications = z.strictObject({
   on_failure: z.array(Notification).default([]),
 });
 
-export const SecurityPolicy = z.strictObject({
-  verify_checksums: z.boolean().default(true),
-  allowed_file_types: z.array(nonEmpty).optional(),
-  max_file_size_mb: z.number().positive().optional(),
-  privileged_files: z.array(nonEmpty).default([]),
-});
-export type SecurityPolicy = z.infer<typeof SecurityPolicy>;
+export { SecurityPolicy };
 
 export const Conditional = z.strictObject({
   /** Parsed by shared/conditions (never eval); syntax errors are reported with their column. */

@@ -57,6 +57,8 @@ interface Figures {
   ackMs: number[];
   ticksPerInterval?: number;
   kill?: { lost: number; back: number; backMs: number; reportsSent: number; reportsStored: number };
+  /** Rows and bytes (table + indexes + TOAST) per table of the cluster database at the end. */
+  sizes?: { table: string; rows: number; bytes: number }[];
 }
 
 /** canRunCluster() prints its own SKIPPING line; under CI=true it throws, which must not be lost. */
@@ -192,10 +194,24 @@ async function benchCluster(): Promise<Figures> {
     const figures = await measureRollout(load, api, connected);
     const ticksPerInterval = await ticksPerIntervalOver(cluster, 10 * TICK_SECONDS * 1000);
     const kill = await killDuringReports(cluster, load, api, connected);
-    return { agents: connected, connectMs, ...figures, ticksPerInterval, kill };
+    const sizes = await tableSizes(cluster);
+    return { agents: connected, connectMs, ...figures, ticksPerInterval, kill, sizes };
   } finally {
     await cluster.close();
   }
+}
+
+/** What each row costs on disk: the basis of the README's sizing for a larger fleet. */
+async function tableSizes(cluster: Cluster): Promise<NonNullable<Figures["sizes"]>> {
+  const sql = cluster.must();
+  await sql`VACUUM ANALYZE`;
+  const out: NonNullable<Figures["sizes"]> = [];
+  for (const table of ["agents", "tokens", "deployments", "reports", "events"]) {
+    const [row] = await sql`SELECT (SELECT count(*) FROM ${sql(table)})::bigint AS rows,
+      pg_total_relation_size(${table}::regclass)::bigint AS bytes`;
+    out.push({ table, rows: Number(row?.rows ?? 0), bytes: Number(row?.bytes ?? 0) });
+  }
+  return out;
 }
 
 /** Claims of the engine tick (any periodic job, the busiest) per tick interval, sampled from the database. */
@@ -311,6 +327,17 @@ function report(one: Figures, many: Figures | undefined, skippedWhy: string | un
       ],
     ],
   );
+  if (many?.sizes)
+    printTable(
+      `cluster database after the run (${fmt.int(many.agents)} agents, 2 rollouts; table + indexes + TOAST)`,
+      ["table", "rows", "size", "per row"],
+      many.sizes.map((t) => [
+        t.table,
+        fmt.int(t.rows),
+        fmt.kb(t.bytes / 1024),
+        t.rows > 0 ? `${fmt.int(t.bytes / t.rows)} B` : "-",
+      ]),
+    );
   if (skippedWhy) console.log(`!! cluster part SKIPPED: ${skippedWhy}`);
   console.log(`measured on ${machineNote()}; load generator, hubs and PostgreSQL share the machine`);
 }

@@ -136,6 +136,24 @@ for (const subject of subjects) {
       expect(await store.countAgentsOnline()).toBe(0);
     });
 
+    it("applies app statuses in order, one set statement for a batch, as one by one would", async () => {
+      await store.upsertAgent({ ...agent("s1"), apps: [{ app: "web", version: "1", state: "ok" }] });
+      await store.upsertAgent({ ...agent("s2"), apps: [] });
+      await store.setAppStatuses([
+        { agentId: "s1", status: { app: "web", version: "2", state: "succeeded" } },
+        { agentId: "s1", status: { app: "api", version: "1", state: "succeeded", releaseId: "r9" } },
+        { agentId: "s2", status: { app: "web", version: "2", state: "succeeded" } },
+        { agentId: "s1", status: { app: "web", version: "3", state: "rolled_back" } },
+        { agentId: "nobody", status: { app: "web", version: "2", state: "succeeded" } },
+      ]);
+      expect((await store.getAgent("s1"))?.apps).toEqual([
+        { app: "api", version: "1", state: "succeeded", releaseId: "r9" },
+        { app: "web", version: "3", state: "rolled_back" },
+      ]);
+      expect((await store.getAgent("s2"))?.apps).toEqual([{ app: "web", version: "2", state: "succeeded" }]);
+      expect(await store.getAgent("nobody")).toBeUndefined();
+    });
+
     it("keeps rollouts and patches only the given fields", async () => {
       await seed(store);
       expect(await store.getRollout("ro1")).toEqual(rollout("ro1", "r1"));

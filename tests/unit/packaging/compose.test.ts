@@ -26,6 +26,7 @@ const Service = z.looseObject({
   ports: z.array(z.string()).default([]),
   environment: z.record(z.string(), z.string()).default({}),
   depends_on: z.record(z.string(), z.object({ condition: z.string() })).default({}),
+  profiles: z.array(z.string()).optional(),
 });
 const Compose = z.looseObject({
   services: z.record(z.string(), Service),
@@ -51,7 +52,8 @@ function repoSource(imagePath: string): string {
 describe("docker-compose.yml", () => {
   it("parses and has a hub, three agents with the sample app, an artifact server and the token job", async () => {
     const { services } = await compose();
-    expect(Object.keys(services).sort()).toEqual([
+    const plain = Object.entries(services).filter(([, service]) => !service.profiles?.includes("cluster"));
+    expect(plain.map(([name]) => name).sort()).toEqual([
       "agent-1",
       "agent-2",
       "agent-3",
@@ -133,6 +135,62 @@ describe("docker-compose.yml", () => {
       expect(config.sources.sample).toMatchObject({ type: "local", path: "/opt/ship/docker/sample-app" });
       expect(minted).toContain('mint "$id.token" --role agent --agent "$id"');
       expect(services.tokens?.environment.AGENTS).toContain(id);
+    }
+  });
+
+  it("the cluster profile: PostgreSQL, two hubs on it with one secret file, a WebSocket-aware proxy, agents behind it", async () => {
+    const { services } = await compose();
+    const cluster = Object.entries(services).filter(([, service]) => service.profiles?.includes("cluster"));
+    expect(cluster.map(([name]) => name).sort()).toEqual([
+      "cluster-agent-1",
+      "cluster-agent-2",
+      "cluster-secret",
+      "cluster-tokens",
+      "hub-a",
+      "hub-b",
+      "postgres",
+      "proxy",
+    ]);
+    const hubToml = HubConfig.parse(
+      parseToml(await readFile(join(ROOT, "docker/hub/cluster-hub.toml"), "utf8")),
+    );
+    // Every hub signs with the one secret the job wrote into the volume they all mount.
+    expect(hubToml.jwt_secret_file).toBe("/cluster-secrets/jwt-secret");
+    expect(await readFile(join(ROOT, "docker/hub/make-secret.sh"), "utf8")).toContain(
+      hubToml.jwt_secret_file,
+    );
+    for (const name of ["hub-a", "hub-b", "cluster-tokens"]) {
+      const service = services[name];
+      const url = (service?.environment.SHIP_HUB_DATABASE_URL ?? "").replace(
+        /\$\{SHIP_PG_PASSWORD:-change-me\}/,
+        "pw",
+      );
+      expect(HubConfig.parse({ database_url: url }).database_url).toMatch(/@postgres:5432\/ship$/);
+      expect(service?.volumes.some((v) => v.startsWith("cluster-secrets:/cluster-secrets"))).toBe(true);
+    }
+    for (const name of ["hub-a", "hub-b"])
+      expect(services[name]?.command).toContain("/opt/ship/docker/hub/cluster-hub.toml");
+    expect(services["cluster-tokens"]?.environment.HUB_CONFIG).toBe("/opt/ship/docker/hub/cluster-hub.toml");
+    const proxy = await readFile(join(ROOT, "docker/proxy/nginx.conf"), "utf8");
+    expect(proxy).toContain(`server hub-a:${hubToml.port}`);
+    expect(proxy).toContain(`server hub-b:${hubToml.port}`);
+    expect(proxy).toMatch(/proxy_set_header Upgrade \$http_upgrade;/);
+    expect(proxy).toMatch(/proxy_set_header Connection \$connection_upgrade;/);
+    expect(proxy).toContain("proxy_buffering off;");
+    expect(services.proxy?.volumes).toContain("./docker/proxy/nginx.conf:/etc/nginx/conf.d/default.conf:ro");
+    const template = await readFile(join(ROOT, "docker/agent/ship.toml"), "utf8");
+    const entrypoint = await readFile(join(ROOT, "docker/agent/entrypoint.sh"), "utf8");
+    expect(entrypoint).toMatch(/s#http:\/\/hub:8080#\$\{HUB_URL:-http:\/\/hub:8080\}#/);
+    for (const id of ["cluster-agent-1", "cluster-agent-2"]) {
+      const env = services[id]?.environment ?? {};
+      const text = template
+        .replaceAll("@AGENT_ID@", env.AGENT_ID ?? "")
+        .replaceAll("@AGENT_LABELS@", env.AGENT_LABELS ?? "")
+        .replaceAll("http://hub:8080", env.HUB_URL ?? "http://hub:8080");
+      const { config } = parseConfigText(text, `${id}/ship.toml`);
+      expect(config.hub?.url).toBe("http://proxy");
+      expect(services[id]?.volumes).toContain("cluster-tokens:/tokens:ro");
+      expect(services["cluster-tokens"]?.environment.AGENTS).toContain(id);
     }
   });
 

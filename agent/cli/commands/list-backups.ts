@@ -1,0 +1,28 @@
+// Its own module, apart from --rollback: listing needs neither the restore engine, the lock nor crypto.
+import { listBackups } from "../../backup/backup-store.js";
+import { loadCliConfig } from "../load-config.js";
+import type { GlobalOptions } from "../main.js";
+import type { Output } from "../output.js";
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** `ship --list-backups`: newest first, with the version each one brings back. */
+export async function listBackupsCommand(options: GlobalOptions, out: Output): Promise<number> {
+  const { config } = await loadCliConfig(options.config, out);
+  const backups = await listBackups(config.general.backup_dir);
+  out.result(backups);
+  if (backups.length === 0) out.line(`no backups in ${config.general.backup_dir}`);
+  else
+    out.line(`${"ID".padEnd(32)} ${"APP".padEnd(16)} ${"RESTORES".padEnd(12)} ${"CREATED".padEnd(24)} SIZE`);
+  for (const b of backups) {
+    out.line(
+      `${b.id.padEnd(32)} ${b.app.padEnd(16)} ${(b.version ?? "(pre-ship)").padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
+    );
+  }
+  return 0;
+}
