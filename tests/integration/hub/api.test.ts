@@ -123,6 +123,26 @@ describe("hub HTTP API", () => {
     });
     expect(get.status).toBe(206);
     expect(Buffer.from(await get.arrayBuffer())).toEqual(data.subarray(100, 200));
+    // What a resumed download sends: an open range with the ETag as If-Range.
+    const etag = get.headers.get("etag") ?? "";
+    expect(etag).toBe(`"${sha}"`);
+    const rest = await fetch(`${t.hub.url}/api/v1/artifacts/${sha}`, {
+      headers: { authorization: `Bearer ${t.operator}`, range: "bytes=299000-", "if-range": etag },
+    });
+    expect(rest.status).toBe(206);
+    expect(rest.headers.get("content-range")).toBe(`bytes 299000-299999/${data.length}`);
+    expect(Buffer.from(await rest.arrayBuffer())).toEqual(data.subarray(299_000));
+    // Another version's validator: the whole artifact, not a slice of something else.
+    const other = await fetch(`${t.hub.url}/api/v1/artifacts/${sha}`, {
+      headers: { authorization: `Bearer ${t.operator}`, range: "bytes=0-9", "if-range": '"elsewhere"' },
+    });
+    expect(other.status).toBe(200);
+    expect((await other.arrayBuffer()).byteLength).toBe(data.length);
+    const beyond = await fetch(`${t.hub.url}/api/v1/artifacts/${sha}`, {
+      headers: { authorization: `Bearer ${t.operator}`, range: "bytes=400000-" },
+    });
+    expect(beyond.status).toBe(416);
+    expect(beyond.headers.get("content-range")).toBe(`bytes */${data.length}`);
     const hubRelease = await t.api("POST", "/api/v1/releases", {
       token: t.ci,
       body: {
