@@ -92,9 +92,14 @@ export async function extractArchive(
     const materialize = async (rels: readonly string[]) => {
       const moves = new Map<string, { to: string; sha256: string }>();
       for (const rel of rels) {
+        // A staged file that went missing since (the planner removes a staged path of the wrong
+        // type) is written again from the archive as well: the listing knows its hash.
         const file = leftOut.get(rel);
-        if (file === undefined) throw new Error(`${rel} is not a file left out of ${destDir}`);
-        moves.set(file.path, { to: rel, sha256: file.sha256 });
+        const entry = listing.files.get(rel);
+        const sha256 = file?.sha256 ?? (entry?.type === "file" ? entry.sha256 : undefined);
+        if (sha256 === undefined)
+          throw new Error(`${rel} is not a regular file of the release in ${destDir}`);
+        moves.set(file?.path ?? (stripped === undefined ? rel : `${stripped}/${rel}`), { to: rel, sha256 });
       }
       await writeFromArchive(archivePath, destDir, moves, options, held.links);
       for (const rel of rels) leftOut.delete(rel);

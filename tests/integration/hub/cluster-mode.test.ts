@@ -285,4 +285,74 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     const active = await a.api<{ rollouts: unknown[] }>("GET", "/api/v1/rollouts", { token: a.operator });
     expect(active.body.rollouts).toHaveLength(1);
   });
+
+  it("an auto-advance decided by one hub's tick reaches every hub's agents through the wake-up", async () => {
+    // No resync within the test: only the LISTEN/NOTIFY wake-up can deliver on the other hubs.
+    const [a, b] = (await cluster(2, { tickIntervalMs: 200, resyncMs: 600_000 })) as [TestHub, TestHub];
+    const ids = Array.from({ length: 24 }, (_, i) => `w${i}`);
+    const byId = new Map<string, TestAgent>();
+    for (const [i, id] of ids.entries()) byId.set(id, await connect(i % 2 === 0 ? a : b, id));
+    await expect.poll(async () => (await a.hub.store.listAgents()).filter((x) => x.online).length).toBe(24);
+    const release = await a.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: a.ci,
+      body: {
+        app: "web",
+        version: "5.0.0",
+        manifest: manifestText("5.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+    });
+    const created = await b.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: b.operator,
+      body: {
+        release: release.body.id,
+        autoAdvance: true,
+        failureThreshold: { count: 100 },
+        waves: [
+          { name: "one", percent: 10 },
+          { name: "two", percent: 40 },
+          { name: "all", percent: 100 },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    // Every agent reports success for each deploy it gets, so the waves advance by themselves.
+    const reported = new Set<string>();
+    await expect
+      .poll(
+        async () => {
+          for (const [id, agent] of byId) {
+            const deploy = agent.received.find((m) => m.type === "deploy");
+            if (deploy?.type !== "deploy" || reported.has(id)) continue;
+            reported.add(id);
+            agent.send({
+              type: "report",
+              v: 1,
+              reportId: `00000000-0000-4000-8000-${String(reported.size).padStart(12, "0")}`,
+              deploymentId: deploy.deploymentId,
+              app: "web",
+              releaseId: release.body.id,
+              outcome: "succeeded",
+              fromVersion: "1.0.0",
+              toVersion: "5.0.0",
+              steps: [],
+            });
+          }
+          return reported.size;
+        },
+        { timeout: 20_000, interval: 100 },
+      )
+      .toBe(24);
+    await expect
+      .poll(
+        async () =>
+          (
+            await a.api<{ state: string }>("GET", `/api/v1/rollouts/${created.body.id}`, {
+              token: a.operator,
+            })
+          ).body.state,
+        { timeout: 10_000 },
+      )
+      .toBe("completed");
+  }, 40_000);
 });

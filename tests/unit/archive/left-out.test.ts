@@ -160,6 +160,20 @@ describe("extractArchive leaves out what the app holds", () => {
     await expectSameRelease(full, part, result);
   });
 
+  it("materialize also writes back a staged file that went missing since, under a stripped top directory", async () => {
+    const { full, part, result } = await both(
+      [
+        { path: "pkg-2/update-manifest.yaml", body: 'version: "2.0.0"\n' },
+        { path: "pkg-2/lib/held.txt", body: "held\n" },
+        { path: "pkg-2/lib/staged.txt", body: "staged\n" },
+      ],
+      { "lib/held.txt": "held\n" },
+    );
+    await rm(join(part, "lib/staged.txt"));
+    await result.materialize?.(["lib/staged.txt", "lib/held.txt"]);
+    expect(await treeOf(part)).toEqual(await treeOf(full));
+  });
+
   it("stages everything and lists nothing extra when the app holds nothing", async () => {
     const { part, result } = await both([manifest, { path: "a/b.txt", body: "b\n" }], {});
     expect(result.leftOut).toBe(0);
