@@ -10,7 +10,7 @@
 // sources. Libraries with native or optional native parts, network clients and anything not
 // listed in BUNDLED stay external: they load from node_modules as before, only when their path runs.
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -19,7 +19,10 @@ const outDir = join(root, "dist/agent/cli");
 const bundleDir = join(outDir, "bundle");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 
-/** Pure-JavaScript libraries on the CLI's start-up paths; every other package stays external. */
+/**
+ * Pure-JavaScript libraries on the CLI's start-up paths, with their own dependencies; every other
+ * package our code imports stays external.
+ */
 export const BUNDLED = ["commander", "zod", "smol-toml", "yaml", "minimatch", "pino", "tar"];
 
 /** The bare package name of an import specifier (`zod/mini` → zod, `@scope/x/y` → @scope/x). */
@@ -33,6 +36,9 @@ const externalUnlessBundled = {
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith("node:")) return { path: args.path, external: true };
+      // A bundled library's own dependencies (pino's sonic-boom, minimatch's brace-expansion…) come
+      // along; otherwise they would load module by module from node_modules after all.
+      if (args.importer.includes(`${sep}node_modules${sep}`)) return undefined;
       return BUNDLED.includes(packageName(args.path)) ? undefined : { path: args.path, external: true };
     });
   },
