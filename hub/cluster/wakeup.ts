@@ -138,6 +138,9 @@ class WakeupQueue {
     if (this.stopped || this.running) return;
     this.running = this.drain().finally(() => {
       this.running = undefined;
+      // A wake-up that arrived after drain() found nothing left but before this callback ran saw
+      // `running` still set and did not start a drain: pick it up now, or it waits for a resync.
+      if (this.rollouts.size > 0 || this.resyncDue) this.kick();
     });
   }
 
