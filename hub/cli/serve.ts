@@ -87,6 +87,8 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
     progressTimeoutMs: config.progress_timeout_seconds * 1000,
     tickIntervalMs: config.tick_interval_seconds * 1000,
     resyncMs: config.cluster_resync_seconds * 1000,
+    heartbeatMs: config.cluster_heartbeat_seconds * 1000,
+    hubTimeoutMs: config.cluster_hub_timeout_seconds * 1000,
     maxArtifactBytes: config.max_artifact_mb * 1024 * 1024,
     maxPayloadBytes: config.max_message_kb * 1024,
     maxReportsPerMinute: config.max_reports_per_minute,

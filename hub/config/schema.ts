@@ -36,6 +36,13 @@ export const HubConfig = z.strictObject({
    * LISTEN/NOTIFY wake-up; the most a missed wake-up delays a deploy.
    */
   cluster_resync_seconds: z.number().positive().default(3),
+  /** Cluster mode: how often each hub writes its heartbeat row. */
+  cluster_heartbeat_seconds: z.number().positive().default(5),
+  /**
+   * Cluster mode: a hub whose heartbeat is older than this is dead (the others mark its agents
+   * offline), and a hub that could not write its own for this long closes its agents' sockets.
+   */
+  cluster_hub_timeout_seconds: z.number().positive().default(30),
   max_artifact_mb: z.number().positive().default(4096),
   /** Largest WebSocket message accepted from an agent. */
   max_message_kb: z.number().positive().default(1024),

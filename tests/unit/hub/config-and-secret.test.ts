@@ -24,6 +24,17 @@ describe("hub.toml", () => {
     });
   });
 
+  it("has cluster timing keys with defaults, and refuses a non-positive one naming it", async () => {
+    expect(await loadHubConfig(undefined)).toMatchObject({
+      cluster_resync_seconds: 3,
+      cluster_heartbeat_seconds: 5,
+      cluster_hub_timeout_seconds: 30,
+    });
+    const file = join(dir, "hub.toml");
+    await writeFile(file, "cluster_hub_timeout_seconds = 0\n");
+    await expect(loadHubConfig(file)).rejects.toThrow(/hub\.toml cluster_hub_timeout_seconds: /);
+  });
+
   it("reads keys and refuses unknown ones and bad values, naming file and key", async () => {
     const file = join(dir, "hub.toml");
     await writeFile(file, 'port = 9000\ndata_dir = "/srv/hub"\nping_interval_seconds = 5\n');
