@@ -182,6 +182,9 @@ export class TreeWriter {
     const rel = joinParts(parts);
     this.options.held?.forget(rel);
     await this.inFlight.get(rel);
+    // A file still being written where this entry needs a directory must land first, so the
+    // refusal is the same ENOTDIR every time, not ENOENT when the write has not started yet.
+    for (let i = 1; i < parts.length; i++) await this.inFlight.get(joinParts(parts.slice(0, i)));
     await this.makeParent(parts);
     // The directory started empty: a path this run never created holds nothing.
     if (!this.made.has(rel)) return false;
