@@ -113,15 +113,20 @@ export function indexPath(stateDir: string): string {
   return join(stateDir, INDEX_FILE);
 }
 
-/** Parses an index file; undefined when the file does not exist (nothing installed by ship yet). */
-export async function readIndexFile(path: string): Promise<InstallIndex | undefined> {
-  let text: string;
+/** A file's text, or undefined when it does not exist; any other failure throws as it came. */
+export async function readTextIfPresent(path: string): Promise<string | undefined> {
   try {
-    text = await readFile(path, "utf8");
+    return await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
+}
+
+/** Parses an index file; undefined when the file does not exist (nothing installed by ship yet). */
+export async function readIndexFile(path: string): Promise<InstallIndex | undefined> {
+  const text = await readTextIfPresent(path);
+  if (text === undefined) return undefined;
   return parseIndex(text, path);
 }
 
@@ -137,13 +142,8 @@ let lastParsed: { path: string; text: string; index: InstallIndex } | undefined;
 /** What the current release installed into the app, or undefined before ship's first install. */
 export async function readInstallIndex(stateDir: string): Promise<InstallIndex | undefined> {
   const path = indexPath(stateDir);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+  const text = await readTextIfPresent(path);
+  if (text === undefined) return undefined;
   if (lastParsed?.path === path && lastParsed.text === text) return lastParsed.index;
   const index = parseIndex(text, path);
   lastParsed = { path, text, index };

@@ -8,7 +8,7 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { BadInputError } from "../../shared/errors.js";
-import { checkIndexedFiles } from "../apply/install-index.js";
+import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 
@@ -113,13 +113,8 @@ export async function readBackupInstalled(
   backupPath: string,
 ): Promise<Record<string, IndexedFile> | undefined> {
   const path = join(backupPath, INSTALLED_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+  const text = await readTextIfPresent(path);
+  if (text === undefined) return undefined;
   const files = InstalledFilesSchema.parse(JSON.parse(text));
   checkIndexedFiles(files, path);
   return files;
