@@ -51,6 +51,25 @@ const modes: { flag: keyof GlobalOptions; load: () => Promise<Runner> }[] = [
   { flag: "recover", load: async () => (await import("./commands/run.js")).recoverCommand },
 ];
 
+const flagName = (flag: keyof GlobalOptions): string =>
+  `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/**
+ * Root-level modes each do one thing, so asking for two would silently run only the first in the
+ * list above (`--list-backups --rollback X` listed and never rolled back); `--check-only` applies
+ * only to an update run and `--no-hooks` only to `--rollback`. Any such mix is bad input (exit 2).
+ */
+function misusedOptions(options: GlobalOptions): string | undefined {
+  const chosen = modes.filter((m) => options[m.flag] !== undefined && options[m.flag] !== false);
+  const [first, second] = chosen.map((m) => flagName(m.flag));
+  if (second !== undefined) return `${first} and ${second} cannot be used together: give one`;
+  if (options.checkOnly === true && first !== undefined)
+    return `--check-only applies to an update run, not to ${first}`;
+  if (options.hooks === false && options.rollback === undefined)
+    return "--no-hooks applies only with --rollback ID (an update run always runs its hooks)";
+  return undefined;
+}
+
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command("ship")
     .description("Unattended, safe application updates: one run over the sources in ship.toml")
@@ -83,6 +102,12 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("-q, --quiet", "only problems")
     .enablePositionalOptions()
     .action(async (options: GlobalOptions) => {
+      const misuse = misusedOptions(options);
+      if (misuse !== undefined) {
+        process.stderr.write(`ship: ${misuse}\n`);
+        setExit(ExitCode.badInput);
+        return;
+      }
       const out = createOutput(options);
       const mode = modes.find((m) => options[m.flag] !== undefined && options[m.flag] !== false);
       const runner = mode ? await mode.load() : (await import("./commands/run.js")).runCommand;
