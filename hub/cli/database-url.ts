@@ -1,4 +1,5 @@
-import type { HubConfig } from "../config/schema.js";
+import { BadInputError } from "../../shared/errors.js";
+import { DatabaseUrl, type HubConfig } from "../config/schema.js";
 import type { DatabaseSource } from "../store/open-database.js";
 
 export const DATABASE_URL_ENV = "SHIP_HUB_DATABASE_URL";
@@ -13,10 +14,23 @@ export function databaseUrlOf(
   config: HubConfig,
   configFile: string | undefined,
 ): DatabaseSource | undefined {
-  if (flag) return { url: flag, file: "--database-url", key: "" };
+  // Given but empty or not a PostgreSQL URL is a mistake to name, not a quiet fall back to SQLite.
+  if (flag !== undefined) return checked(flag, "--database-url");
   const env = process.env[DATABASE_URL_ENV];
-  if (env) return { url: env, file: DATABASE_URL_ENV, key: "" };
+  // An empty variable reads as unset, as shells and systemd's Environment= use it.
+  if (env) return checked(env, DATABASE_URL_ENV);
   if (config.database_url)
     return { url: config.database_url, file: configFile ?? "hub.toml", key: "database_url" };
   return undefined;
+}
+
+/** The URL itself is never echoed: it may carry a password. */
+function checked(url: string, file: string): DatabaseSource {
+  if (!DatabaseUrl.safeParse(url).success)
+    throw BadInputError.single(
+      file,
+      "",
+      `${url === "" ? "is empty" : "is not accepted"}: must be a postgres:// or postgresql:// URL`,
+    );
+  return { url, file, key: "" };
 }

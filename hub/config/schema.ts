@@ -3,6 +3,11 @@ import { z } from "zod";
 
 export const DEFAULT_DATA_DIR = "./ship-hub-data";
 
+/** The one rule for a database URL, wherever it comes from (hub.toml, flag, environment). */
+export const DatabaseUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL");
+
 export const HubConfig = z.strictObject({
   /** Interface to listen on; 127.0.0.1 unless you put a TLS proxy or firewall in front. */
   host: z.string().min(1).default("127.0.0.1"),
@@ -15,10 +20,7 @@ export const HubConfig = z.strictObject({
    * PostgreSQL shared by several hubs (postgres://user:pass@host:5432/db): every hub command uses it
    * instead of the SQLite file, artifacts included; needs a shared jwt_secret_file or SHIP_HUB_SECRET.
    */
-  database_url: z
-    .string()
-    .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL")
-    .optional(),
+  database_url: DatabaseUrl.optional(),
   /** File with the HS256 secret (>= 32 bytes); default <data_dir>/secret, generated on first start. */
   jwt_secret_file: z.string().min(1).optional(),
   ping_interval_seconds: z.number().positive().default(30),

@@ -42,6 +42,40 @@ async function hub(args: string[], env: Record<string, string> = {}) {
 describe("ship-hub with a database URL", () => {
   const SECRET = "s".repeat(40);
 
+  it.each([
+    [
+      ["--database-url", ""],
+      /^ship-hub: --database-url is empty: must be a postgres:\/\/ or postgresql:\/\/ URL$/,
+    ],
+    [
+      ["--database-url", "mysql://ship:pw@127.0.0.1/ship"],
+      /^ship-hub: --database-url is not accepted: must be a postgres:\/\//,
+    ],
+    [["--database-url", "http://ship:pw@127.0.0.1:5432/ship"], /^ship-hub: --database-url is not accepted/],
+  ])(
+    "serve %j: exit 2 naming the flag, no password, nothing created (never a quiet SQLite hub)",
+    async (args, message) => {
+      const { code, stderr } = await hub(["serve", "--port", "0", "--data-dir", "data", ...args], {
+        SHIP_HUB_SECRET: SECRET,
+      });
+      expect(code).toBe(2);
+      expect(stderr.trim().split("\n")).toHaveLength(1);
+      expect(stderr.trim()).toMatch(message);
+      expect(stderr).not.toContain("pw");
+      expect(await readdir(dir)).toEqual([]);
+    },
+  );
+
+  it("SHIP_HUB_DATABASE_URL that is not postgres:// is refused the same way", async () => {
+    const { code, stderr } = await hub(["token", "list", "--data-dir", "data"], {
+      SHIP_HUB_SECRET: SECRET,
+      SHIP_HUB_DATABASE_URL: "mysql://ship:pw@127.0.0.1/ship",
+    });
+    expect(code).toBe(2);
+    expect(stderr.trim()).toMatch(/^ship-hub: SHIP_HUB_DATABASE_URL is not accepted/);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it("refuses a generated per-hub secret in cluster mode, naming jwt_secret_file and SHIP_HUB_SECRET", async () => {
     const { code, stderr } = await hub([
       "serve",
