@@ -10,13 +10,13 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { create as createTar } from "tar";
 import { stringify } from "yaml";
 import { runOnce } from "../../agent/pipeline/index.js";
 import { AgentConfig } from "../../shared/config/schema.js";
 import { memoryLogger } from "../../shared/log.js";
+import { waitFor } from "../support/wait-for.js";
 
 const execFileAsync = promisify(execFile);
 const HUB_MAIN = resolve("dist/hub/cli/main.js");
@@ -198,18 +198,8 @@ export class Fleet {
     return this.api<RolloutView>("GET", `/rollouts/${id}`);
   }
 
-  async waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 45_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      try {
-        if (await check()) return;
-      } catch (error) {
-        last = error;
-      }
-      await sleep(150);
-    }
-    throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""} (logs in ${this.dir})`);
+  waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 45_000): Promise<void> {
+    return waitFor(what, check, { timeoutMs, intervalMs: 150, where: `logs in ${this.dir}` });
   }
 
   async appVersion(index: number): Promise<string> {

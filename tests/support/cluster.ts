@@ -12,7 +12,6 @@ import { existsSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import {
@@ -28,6 +27,7 @@ import { requireFound } from "./require-program.js";
 import { freePort } from "./servers/free-port.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "./servers/postgres.js";
 import { startTcpBalancer, type TcpBalancer } from "./servers/tcp-balancer.js";
+import { waitFor } from "./wait-for.js";
 
 const execFileAsync = promisify(execFile);
 const HUB_MAIN = resolve("dist/hub/cli/main.js");
@@ -356,18 +356,8 @@ export class Cluster {
     return this.sql;
   }
 
-  async waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      try {
-        if (await check()) return;
-      } catch (error) {
-        last = error;
-      }
-      await sleep(100);
-    }
-    throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""} (logs in ${this.dir})`);
+  waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+    return waitFor(what, check, { timeoutMs, intervalMs: 100, where: `logs in ${this.dir}` });
   }
 
   async close(): Promise<void> {
