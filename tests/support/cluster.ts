@@ -371,7 +371,8 @@ export interface MintedAgent {
 /** Replies of tests/performance/load-agents.mjs, by command. */
 export interface LoadReplies {
   connect: { connectMs: number; connected: number; failed: number };
-  "await-deploys": { arrivals: number[]; missing: number };
+  /** byUrl: the arrivals by the URL each agent first connected to (its hub). */
+  "await-deploys": { arrivals: number[]; missing: number; byUrl: Record<string, number[]> };
   "reset-deploys": Record<string, never>;
   report: { sentAt: number; lastAckAt: number; acked: number; ackMs: number[]; timedOut?: boolean };
   "await-back": { lost: number; back: number; lastBackAt: number; firstLostAt: number; timedOut?: boolean };
