@@ -306,6 +306,40 @@ for (const subject of subjects) {
       expect((await store.listDeployments({ agentId: "a2" })).map((d) => d.id)).toEqual(["ro1:a2"]);
     });
 
+    it("reads a rollout's deployments of the named agents only, in the states asked for", async () => {
+      await seed(store);
+      // Past one batch of ids (1000) so chunking shows.
+      const many = Array.from({ length: 1200 }, (_, i) => `x${String(i).padStart(4, "0")}`);
+      await store.tx(async (t) => {
+        await Promise.all(many.map((id) => t.upsertAgent(agent(id))));
+      });
+      await store.insertRollout(rollout("ro2", "r1", "completed"));
+      await store.insertDeployments([
+        deployment("ro1", "a1"),
+        deployment("ro1", "a2", 1, "sent"),
+        deployment("ro2", "a1"),
+        ...many.map((id) => deployment("ro1", id)),
+      ]);
+      const of = async (agentIds: string[], states: ("pending" | "sent")[]) =>
+        (await store.listDeploymentsOfAgents({ rolloutId: "ro1", agentIds, states })).map((d) => d.id).sort();
+      expect(await of(["a1", "a2", "nobody"], ["pending", "sent"])).toEqual(["ro1:a1", "ro1:a2"]);
+      expect(await of(["a1", "a2"], ["sent"])).toEqual(["ro1:a2"]);
+      expect(await of([], ["pending"])).toEqual([]);
+      const mine = many.filter((_, i) => i % 2 === 0);
+      expect(await of(mine, ["pending"])).toEqual(mine.map((id) => `ro1:${id}`));
+      expect(
+        await store.listDeploymentsOfAgents({ rolloutId: "ro1", agentIds: ["a1"], states: ["pending"] }),
+      ).toEqual([deployment("ro1", "a1")]);
+    });
+
+    it("lists the ids of the agents online on any hub", async () => {
+      await store.upsertAgent(agent("a1"));
+      await store.upsertAgent(agent("a2", false));
+      await store.upsertAgent(agent("a3"));
+      await store.claimAgent("a3", "hub-b", 5);
+      expect((await store.listOnlineAgentIds()).sort()).toEqual(["a1", "a3"]);
+    });
+
     it("finds deployments whose agent went silent", async () => {
       await seed(store);
       await store.upsertAgent({ ...agent("a3"), lastSeen: 900 });
