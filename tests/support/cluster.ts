@@ -45,15 +45,7 @@ export function clusterModeWired(): boolean {
   try {
     const probe = spawnSync(
       process.execPath,
-      [
-        HUB_MAIN,
-        "token",
-        "list",
-        "--data-dir",
-        dataDir,
-        "--database-url",
-        "postgres://ship@127.0.0.1:1/none",
-      ],
+      [HUB_MAIN, "token", "list", "--database-url", "postgres://ship@127.0.0.1:1/none"],
       {
         encoding: "utf8",
         timeout: 20_000,
