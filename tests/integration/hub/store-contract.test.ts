@@ -283,6 +283,21 @@ for (const subject of subjects) {
       ]);
     });
 
+    it("refuses deployments naming a rollout, agent or release that does not exist, and keeps none of the batch", async () => {
+      await seed(store);
+      const good = deployment("ro1", "a1");
+      for (const bad of [
+        { ...deployment("nope", "a2"), id: "nope:a2" },
+        deployment("ro1", "ghost"),
+        { ...deployment("ro1", "a2"), desiredRelease: "missing" },
+      ]) {
+        await expect(store.insertDeployments([good, bad])).rejects.toThrow(/foreign key|does not exist/i);
+        await expect(store.insertDeployment(bad)).rejects.toThrow(/foreign key|does not exist/i);
+      }
+      expect(await store.listDeployments({ rolloutId: "ro1" })).toEqual([]);
+      expect(await store.insertDeployments([good, deployment("ro1", "a2")])).toBe(2);
+    });
+
     it("applies deployment updates as a batch (the last one per id wins) and patches errors", async () => {
       await seed(store);
       await store.insertDeployments([deployment("ro1", "a1"), deployment("ro1", "a2")]);
