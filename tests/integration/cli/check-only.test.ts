@@ -47,7 +47,7 @@ describe("ship --check-only (real CLI)", () => {
     await writeFile(
       app.config,
       config.replace(
-        /\[sources\.myapp\][^]*$/,
+        /\[sources\.myapp\][\s\S]*$/,
         `[sources.myapp]\ntype = "http"\nurl = "http://127.0.0.1:${port}/app.tar.gz"\napp_dir = "${app.appDir}"\nretries = 0\n`,
       ),
     );
