@@ -1,7 +1,7 @@
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { createJsonLinesLogger } from "../../shared/json-lines-log.js";
 import type { Logger } from "../../shared/log.js";
-import type { GlobalOptions } from "./main.js";
+import type { GlobalOptions } from "./cli.js";
 
 const levels = { DEBUG: "debug", INFO: "info", WARNING: "warn", ERROR: "error", CRITICAL: "error" } as const;
 
