@@ -5,6 +5,7 @@
 import { readFile, stat } from "node:fs/promises";
 import type { Hub } from "../../shared/config/schema.js";
 import { BadInputError } from "../../shared/errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { hostId } from "../host-id.js";
 
@@ -19,7 +20,7 @@ export async function loadAgentIdentity(hub: Hub, log: Logger): Promise<AgentIde
   try {
     token = (await readFile(file, "utf8")).trim();
   } catch (error) {
-    throw BadInputError.single(file, "hub.token_file", `cannot read the token: ${(error as Error).message}`);
+    throw BadInputError.single(file, "hub.token_file", `cannot read the token: ${fsErrorText(error)}`);
   }
   if (token === "") throw BadInputError.single(file, "hub.token_file", "the token file is empty");
   const { mode } = await stat(file);

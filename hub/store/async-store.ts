@@ -83,6 +83,18 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
   /** Inserts those whose (rollout, agent) pair is new, in chunks; returns how many it inserted. */
   insertDeployments(deployments: readonly DeploymentRecord[]): Promise<number>;
   getDeployments(ids: readonly string[]): Promise<DeploymentRecord[]>;
+  /**
+   * The rollout's deployments in one of `states` whose agent is among `agentIds` (in no particular
+   * order): what one hub delivers to the agents connected to it. A hub of a cluster reads only its
+   * own agents' rows, never the whole rollout (on a wake-up every hub would read all of it).
+   */
+  listDeploymentsOfAgents(filter: {
+    rolloutId: string;
+    agentIds: readonly string[];
+    states: readonly DeploymentState[];
+  }): Promise<DeploymentRecord[]>;
+  /** The ids of the agents the store shows online (connected to any hub): presence for views. */
+  listOnlineAgentIds(): Promise<string[]>;
   /** Marks the `pending` ones among `ids` sent (attempts + 1), in chunks; returns them as stored now. */
   markDeploymentsSent(ids: readonly string[], at: number): Promise<DeploymentRecord[]>;
   updateDeployments(updates: readonly DeploymentUpdate[]): Promise<void>;

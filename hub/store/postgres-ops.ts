@@ -170,6 +170,9 @@ export function postgresOps(db: Db): StoreOps {
       // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
       return (await db`SELECT * FROM agents ORDER BY id COLLATE "C"`).map(toAgent);
     },
+    async listOnlineAgentIds() {
+      return (await db`SELECT id FROM agents WHERE online`).map((r) => str(r.id));
+    },
     async setAgentOnline(id, online, at) {
       await db`UPDATE agents SET online = ${online}, last_seen = ${at} WHERE id = ${id}`;
     },
@@ -250,6 +253,16 @@ export function postgresOps(db: Db): StoreOps {
       for (const chunk of chunks(ids))
         for (const r of await db`SELECT * FROM deployments
           WHERE id IN (SELECT json_array_elements_text(${j(chunk)}::json))`)
+          out.push(toDeployment(r));
+      return out;
+    },
+    async listDeploymentsOfAgents({ rolloutId, agentIds, states }) {
+      const out: DeploymentRecord[] = [];
+      // By (rollout_id, agent_id), the unique index: one probe per named agent, nothing else read.
+      for (const chunk of chunks(agentIds))
+        for (const r of await db`SELECT * FROM deployments WHERE rollout_id = ${rolloutId}
+          AND agent_id IN (SELECT json_array_elements_text(${j(chunk)}::json))
+          AND state IN (SELECT json_array_elements_text(${j(states)}::json))`)
           out.push(toDeployment(r));
       return out;
     },

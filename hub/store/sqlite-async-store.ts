@@ -19,6 +19,7 @@ import {
   type StoredArtifactInfo,
   type StoreOps,
 } from "./async-store.js";
+import { type Row, toDeployment } from "./rows.js";
 import type { SqliteStore } from "./sqlite-store.js";
 import type { DeploymentRecord, RolloutRecord, RolloutState, Store } from "./store.js";
 import { TxGuard } from "./tx-guard.js";
@@ -178,6 +179,19 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
         sync.transaction(() => ds.filter((d) => sync.insertDeployment(d)).length),
       ),
     getDeployments: (ids) => enter("getDeployments", () => ids.flatMap((id) => sync.getDeployment(id) ?? [])),
+    listDeploymentsOfAgents: ({ rolloutId, agentIds, states }) =>
+      enter("listDeploymentsOfAgents", () =>
+        (
+          sync
+            .statement(`SELECT * FROM deployments WHERE rollout_id = ?
+              AND agent_id IN (SELECT value FROM json_each(?)) AND state IN (SELECT value FROM json_each(?))`)
+            .all(rolloutId, JSON.stringify(agentIds), JSON.stringify(states)) as Row[]
+        ).map(toDeployment),
+      ),
+    listOnlineAgentIds: () =>
+      enter("listOnlineAgentIds", () =>
+        (sync.statement("SELECT id FROM agents WHERE online = 1").all() as Row[]).map((r) => String(r.id)),
+      ),
     markDeploymentsSent: (ids, at) =>
       enter("markDeploymentsSent", () =>
         sync.transaction(() =>
