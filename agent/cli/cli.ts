@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
+import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { ExitCode } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
@@ -127,6 +128,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     });
 
   registerReleaseCommand(program);
+  refuseEmptyValues(program);
   return program;
 }
 
