@@ -85,7 +85,10 @@ function lstatOrUndefined(path: string): Stats | undefined {
 
 async function removeUnusedBases(journal: UpdateJournal, index: InstallIndex): Promise<void> {
   const used = await basesInUse(journal.backupRoot, journal.app);
-  for (const entry of Object.values(index.files)) if (entry.merged) used.add(entry.sha256);
+  for (const rel in index.files) {
+    const entry = index.files[rel];
+    if (entry?.merged) used.add(entry.sha256);
+  }
   let names: string[];
   try {
     names = await readdir(join(journal.stateDir, "base"));
