@@ -121,14 +121,24 @@ export async function resolveExistingPaths(options: CommonOptions): Promise<Reso
   );
 }
 
+/** --port as a number, checked before anything is created (Node's own error names no flag). */
+function portOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!/^\d+$/.test(text.trim()) || port > 65535)
+    throw BadInputError.single("--port", "", `must be a whole number from 0 to 65535, got "${text}"`);
+  return port;
+}
+
 export async function serve(options: CommonOptions & { port?: string; host?: string }): Promise<void> {
+  const port = portOption(options.port);
   const paths = await resolvePaths(options);
   const { config } = paths;
   const log = createLogger({ name: "ship-hub", level: config.log_level });
   const hub = await startHub({
     ...paths,
     host: options.host ?? config.host,
-    port: options.port === undefined ? config.port : Number(options.port),
+    port: port ?? config.port,
     pingIntervalMs: config.ping_interval_seconds * 1000,
     offlineTimeoutMs: config.offline_timeout_seconds * 1000,
     progressTimeoutMs: config.progress_timeout_seconds * 1000,

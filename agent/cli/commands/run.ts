@@ -1,8 +1,8 @@
 import { recover, runOnce } from "../../pipeline/index.js";
 import type { AppReport } from "../../pipeline/report.js";
+import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import { cliLogger } from "../logger.js";
-import type { GlobalOptions } from "../main.js";
 import type { Output } from "../output.js";
 
 /** `ship [--check-only] [--force] [--sources ...]`: one run over the configured sources. */

@@ -120,3 +120,21 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     }
   });
 });
+
+describe("ship-hub: empty or malformed flag values", () => {
+  it.each([
+    [["token", "revoke", ""], "ship-hub: <jti> is empty: give it a value"],
+    [["token", "create", "--role", "ci", "--ttl", ""], "ship-hub: --ttl is empty: give it a value"],
+    [["serve", "--config", ""], "ship-hub: --config is empty: give it a value"],
+    [["serve", "--port", ""], "ship-hub: --port is empty: give it a value"],
+    [["serve", "--port", "http"], 'ship-hub: --port must be a whole number from 0 to 65535, got "http"'],
+    [["serve", "--port", "99999"], 'ship-hub: --port must be a whole number from 0 to 65535, got "99999"'],
+    [["rollout", "show", ""], "ship-hub: <id> is empty: give it a value"],
+  ])("%j: exit 2, one line naming it, nothing created", async (args, message) => {
+    await writeFile(join(dir, "hub.toml"), "");
+    const { code, stderr } = await hub([...args, ...(args[0] === "rollout" ? [] : ["--data-dir", "data"])]);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(message);
+    expect((await readdir(dir)).sort()).toEqual(before);
+  });
+});
