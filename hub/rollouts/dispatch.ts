@@ -41,6 +41,7 @@ export class Dispatch {
   /** Deployments this transaction inserted as `sent` (`sendOnInsert`). */
   private readonly insertedSent = new Map<string, { d: DeploymentRecord; actor: string }>();
   private readonly outgoing: [string, Deploy, string][] = [];
+  private readonly reads = new Map<string, Promise<unknown>>();
   /** Rollouts to evaluate once the transaction's other work is done (a batch of failures: once). */
   readonly toEvaluate = new Set<string>();
   // A wave start sends one release to thousands of agents: read and serialize it once.
@@ -77,6 +78,20 @@ export class Dispatch {
     const sent = { ...d, state, attempts: d.attempts + 1, updatedAt: this.now };
     this.insertedSent.set(sent.id, { d: sent, actor });
     return sent;
+  }
+
+  /**
+   * `read()` once per transaction under `key`, shared by every caller (concurrent ones too): a
+   * batch of hundreds of hellos asks for the same active rollouts. Only for what the transaction's
+   * own work cannot change before the last caller reads it.
+   */
+  once<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let value = this.reads.get(key) as Promise<T> | undefined;
+    if (!value) {
+      value = read();
+      this.reads.set(key, value);
+    }
+    return value;
   }
 
   /** Whether an instruction queued now would reach a connection (it may still fail after commit). */

@@ -14,6 +14,7 @@
  */
 import type { AppStatus } from "../../shared/protocol/messages.js";
 import type {
+  AgentRecord,
   DeploymentRecord,
   DeploymentState,
   EventRecord,
@@ -117,6 +118,13 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
   claimTick(name: string, hubId: string, now: number, intervalMs: number): Promise<boolean>;
   /** `hubId` holds the agent's connection from this hello on; the new epoch, or undefined if unknown. */
   claimAgent(agentId: string, hubId: string, at: number): Promise<number | undefined>;
+  /**
+   * A hello in one statement: stores the agent as it announced itself (created or updated,
+   * online, seen `at`) and claims it for `hubId` (`claimAgent`): the new epoch, and whether it was
+   * online before. A reconnect storm of thousands of agents costs one round trip per hello here,
+   * not three (read, upsert, claim).
+   */
+  helloAgent(agent: AgentRecord, hubId: string, at: number): Promise<{ epoch: number; wasOnline: boolean }>;
   /** Marks the agent offline only while `hubId` still holds it at `epoch`: a stale socket changes nothing. */
   releaseAgent(agentId: string, hubId: string, epoch: number, at: number): Promise<boolean>;
   heartbeatHub(hubId: string, at: number): Promise<void>;

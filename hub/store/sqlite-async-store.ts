@@ -21,7 +21,7 @@ import {
 } from "./async-store.js";
 import { type Row, toDeployment } from "./rows.js";
 import type { SqliteStore } from "./sqlite-store.js";
-import type { DeploymentRecord, RolloutRecord, RolloutState, Store } from "./store.js";
+import type { AgentRecord, DeploymentRecord, RolloutRecord, RolloutState, Store } from "./store.js";
 import { TxGuard } from "./tx-guard.js";
 import { withTxRetry } from "./tx-retry.js";
 
@@ -107,6 +107,17 @@ function sqlitePresence(sync: SqliteStore, enter: Enter) {
           .get(hubId, at, agentId) as { epoch: number } | undefined;
         return row?.epoch;
       }),
+    helloAgent: (agent: AgentRecord, hubId: string, at: number) =>
+      enter("helloAgent", () =>
+        sync.transaction(() => {
+          const wasOnline = sync.getAgent(agent.id)?.online ?? false;
+          sync.upsertAgent({ ...agent, online: true, lastSeen: at });
+          const row = sync
+            .statement("UPDATE agents SET hub_id = ?, epoch = epoch + 1 WHERE id = ? RETURNING epoch")
+            .get(hubId, agent.id) as { epoch: number };
+          return { epoch: row.epoch, wasOnline };
+        }),
+      ),
     releaseAgent: (agentId: string, hubId: string, epoch: number, at: number) =>
       enter(
         "releaseAgent",

@@ -572,6 +572,28 @@ for (const subject of subjects) {
       }
     });
 
+    it("registers a hello in one call: stored as announced, held by the hub with a new epoch, was it online", async () => {
+      const first = await store.helloAgent({ ...agent("a1", false), lastSeen: 0 }, "hub-a", 1000);
+      expect(first).toEqual({ epoch: 1, wasOnline: false });
+      expect(await store.getAgent("a1")).toEqual({ ...agent("a1"), online: true, lastSeen: 1000 });
+      // Again on hub B, with other labels and apps: updated, a newer epoch, and it was online.
+      const again = await store.helloAgent(
+        { ...agent("a1"), labels: { env: "dev" }, apps: [], hostname: "moved" },
+        "hub-b",
+        1100,
+      );
+      expect(again).toEqual({ epoch: 2, wasOnline: true });
+      expect(await store.getAgent("a1")).toMatchObject({
+        hostname: "moved",
+        labels: { env: "dev" },
+        apps: [],
+      });
+      // The epoch is the claim's: hub A's stale socket cannot release it, hub B's can.
+      expect(await store.releaseAgent("a1", "hub-a", first.epoch, 1200)).toBe(false);
+      expect(await store.releaseAgent("a1", "hub-b", again.epoch, 1300)).toBe(true);
+      expect(await store.helloAgent(agent("a1"), "hub-a", 1400)).toEqual({ epoch: 3, wasOnline: false });
+    });
+
     it("marks an agent offline only from the hub and hello that hold it, and releases silent hubs' agents", async () => {
       await store.upsertAgent(agent("a1", false));
       await store.upsertAgent(agent("a2", false));
