@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { mkdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { BadInputError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import { createApiApp } from "./api/app.js";
@@ -17,9 +15,8 @@ import { RolloutEngine } from "./rollouts/engine.js";
 import type { AsyncStore } from "./store/async-store.js";
 import type { DatabaseSource } from "./store/open-database.js";
 import { openDatabase } from "./store/open-database.js";
+import { openSqliteStore, type SqliteLocation } from "./store/open-sqlite.js";
 import type { PostgresStore } from "./store/postgres-store.js";
-import { sqliteAsyncStore } from "./store/sqlite-async-store.js";
-import { SqliteStore } from "./store/sqlite-store.js";
 import { attachAgentServer } from "./ws/agent-server.js";
 import { ConnectionRegistry } from "./ws/connections.js";
 import { ConnectionRefusals } from "./ws/refusals.js";
@@ -29,7 +26,11 @@ export interface HubOptions {
   port: number;
   dataDir: string;
   dbFile?: string;
+  /** Where dataDir and dbFile were named (flag or hub.toml key), for messages. */
+  namedBy?: SqliteLocation["namedBy"];
   secretFile?: string;
+  /** The hub.toml that named secretFile (messages name it and the key). */
+  configFile?: string;
   /** SHIP_HUB_SECRET, when set. */
   envSecret?: string;
   pingIntervalMs: number;
@@ -62,35 +63,52 @@ export interface HubOptions {
   resyncMs?: number;
 }
 
-/** The store and token service, for `serve` and for `token create|revoke|list` alike. */
+type StateOptions = Pick<
+  HubOptions,
+  "dataDir" | "dbFile" | "namedBy" | "secretFile" | "configFile" | "envSecret" | "database"
+>;
+
+/** The store and signing secret, for `serve` and `token create`; the secret is checked before the store is opened. */
 export async function openHubState(
-  options: Pick<HubOptions, "dataDir" | "dbFile" | "secretFile" | "envSecret" | "database">,
+  options: StateOptions,
 ): Promise<{ store: AsyncStore; secret: Buffer; cluster: PostgresStore | undefined }> {
-  if (options.database) {
-    // Checked before connecting: a refused start must not touch the database.
-    if (!options.envSecret && !options.secretFile)
-      throw BadInputError.single(
-        options.database.file,
-        options.database.key,
-        "hubs sharing a database must share their JWT secret: set jwt_secret_file in hub.toml or SHIP_HUB_SECRET (a generated per-hub secret would make each hub refuse the others' tokens)",
-      );
-    const secret = await loadSecret({
-      dataDir: options.dataDir,
-      ...(options.secretFile ? { secretFile: options.secretFile } : {}),
-      ...(options.envSecret ? { envSecret: options.envSecret } : {}),
-    });
-    const store = await openDatabase(options.database);
-    return { store, secret, cluster: store };
-  }
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const secret = await loadSecret({
+  const secret = await loadHubSecret(options);
+  return { ...(await openHubStore(options)), secret };
+}
+
+/**
+ * The signing secret. Checked before connecting (a refused start must not touch the database) and
+ * before the data dir is created (a secret file that cannot be used leaves nothing behind).
+ */
+export async function loadHubSecret(
+  options: Pick<HubOptions, "dataDir" | "secretFile" | "configFile" | "envSecret" | "database">,
+): Promise<Buffer> {
+  if (options.database && !options.envSecret && !options.secretFile)
+    throw BadInputError.single(
+      options.database.file,
+      options.database.key,
+      "hubs sharing a database must share their JWT secret: set jwt_secret_file in hub.toml or SHIP_HUB_SECRET (a generated per-hub secret would make each hub refuse the others' tokens)",
+    );
+  return loadSecret({
     dataDir: options.dataDir,
     ...(options.secretFile ? { secretFile: options.secretFile } : {}),
+    ...(options.configFile ? { configFile: options.configFile } : {}),
     ...(options.envSecret ? { envSecret: options.envSecret } : {}),
   });
-  const file = options.dbFile ?? join(options.dataDir, "hub.db");
-  const store = sqliteAsyncStore(new SqliteStore(file), join(options.dataDir, "artifacts"));
-  return { store, secret, cluster: undefined };
+}
+
+/**
+ * The store alone, for commands that neither sign nor verify a token (`token list`, `token revoke`):
+ * they need no secret, so a cluster's shared secret is not demanded of them.
+ */
+export async function openHubStore(
+  options: Pick<HubOptions, "dataDir" | "dbFile" | "namedBy" | "database">,
+): Promise<{ store: AsyncStore; cluster: PostgresStore | undefined }> {
+  if (options.database) {
+    const store = await openDatabase(options.database);
+    return { store, cluster: store };
+  }
+  return { store: await openSqliteStore(options), cluster: undefined };
 }
 
 /**

@@ -1,6 +1,9 @@
 import { destination, type Logger as PinoLogger, pino } from "pino";
+import { REDACT_PATHS } from "./json-lines-log.js";
 
-/** The logging surface every module takes; pino satisfies it, tests can capture it. */
+export { REDACT_PATHS };
+
+/** The logging surface every module takes; pino (the hub), json-lines-log (the agent CLI) and tests. */
 export interface Logger {
   debug(msg: string, data?: Record<string, unknown>): void;
   info(msg: string, data?: Record<string, unknown>): void;
@@ -8,18 +11,6 @@ export interface Logger {
   error(msg: string, data?: Record<string, unknown>): void;
   child(bindings: Record<string, unknown>): Logger;
 }
-
-/** Header and token fields that must never reach logs or reports. */
-export const REDACT_PATHS = [
-  "headers.authorization",
-  "headers.Authorization",
-  "*.headers.authorization",
-  "*.headers.Authorization",
-  "token",
-  "*.token",
-  "passphrase",
-  "*.passphrase",
-];
 
 export interface LoggerOptions {
   level?: "debug" | "info" | "warn" | "error" | "silent";

@@ -21,19 +21,23 @@ const IndexHeaderSchema = z.object({
   dirs: z.array(z.string()),
 });
 
-const numericFields = ["size", "mode", "mtimeMs", "ino"] as const;
-
 /**
  * Validates one file entry by hand: a zod parse of a 20,000-entry record costs ~300 ms, a loop of
- * typeof checks a few, and this file is read on every update.
+ * typeof checks a few, and this file is read on every update (written out field by field: a
+ * callback per field showed up in profiles).
  */
 function isIndexedFile(value: unknown): value is IndexedFile {
   if (typeof value !== "object" || value === null) return false;
   const entry = value as Record<string, unknown>;
-  if (typeof entry.sha256 !== "string") return false;
-  if (entry.merged !== undefined && typeof entry.merged !== "boolean") return false;
-  if (entry.ctimeMs !== undefined && typeof entry.ctimeMs !== "number") return false;
-  return numericFields.every((field) => typeof entry[field] === "number");
+  return (
+    typeof entry.sha256 === "string" &&
+    typeof entry.size === "number" &&
+    typeof entry.mode === "number" &&
+    typeof entry.mtimeMs === "number" &&
+    typeof entry.ino === "number" &&
+    (entry.ctimeMs === undefined || typeof entry.ctimeMs === "number") &&
+    (entry.merged === undefined || typeof entry.merged === "boolean")
+  );
 }
 
 function parseIndex(text: string, path: string): InstallIndex {
@@ -47,8 +51,9 @@ export function checkIndexedFiles(
   files: Record<string, unknown>,
   path: string,
 ): asserts files is Record<string, IndexedFile> {
-  for (const [rel, entry] of Object.entries(files)) {
-    if (!isIndexedFile(entry)) throw new Error(`${path}: malformed entry for ${rel}`);
+  // for-in, not Object.entries: no [key, value] array per entry of a 20,000-entry record.
+  for (const rel in files) {
+    if (!isIndexedFile(files[rel])) throw new Error(`${path}: malformed entry for ${rel}`);
   }
 }
 

@@ -139,10 +139,19 @@ function writtenPaths(step: PlanStep): string[] {
   return [];
 }
 
+/** The release's paths in code-unit order (sources usually list them so already: one pass checks). */
+function sortedPaths(release: ReadonlyMap<string, ReleaseEntry>): string[] {
+  const rels = [...release.keys()];
+  for (let i = 1; i < rels.length; i++) {
+    if ((rels[i - 1] as string) >= (rels[i] as string)) return rels.sort((a, b) => (a < b ? -1 : 1));
+  }
+  return rels;
+}
+
 export function planUpdate(input: PlanInput): UpdatePlan {
-  const steps: PlanStep[] = [...input.release]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([rel, e]) => releaseStep(input, rel, e));
+  const steps: PlanStep[] = sortedPaths(input.release).map((rel) =>
+    releaseStep(input, rel, input.release.get(rel) as ReleaseEntry),
+  );
   steps.push(...removalSteps(input));
   const removed = new Set(steps.filter((s) => s.kind === "remove").map((s) => s.rel));
   const written = steps.flatMap(writtenPaths);

@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import { defaultConfigPath } from "../../shared/config/load.js";
 import { BadInputError } from "../../shared/errors.js";
 import { readState } from "../state/state-file.js";
+import type { GlobalOptions } from "./cli.js";
 import { loadCliConfig } from "./load-config.js";
-import type { GlobalOptions } from "./main.js";
 import type { Output } from "./output.js";
 
 export interface AppTarget {

@@ -7,6 +7,7 @@ import { BadInputError, ExitCode, LockedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { acquireLock, type HeldLock } from "../lock/run-lock.js";
 import { readState, recordLastRun } from "../state/state-file.js";
+import { checkScratch } from "./check-scratch.js";
 import { defaultPorts } from "./default-ports.js";
 import { globalLockFile } from "./paths.js";
 import type { PipelinePorts } from "./ports.js";
@@ -19,6 +20,8 @@ export interface RunOptions {
   /** Only these sources (`--sources`); unknown names are bad input. */
   sources?: string[];
   checkOnly: boolean;
+  /** ship.toml's path, for messages about the files its keys name. */
+  configFile?: string;
   log: Logger;
   now?: Date;
   /** Accept a release older than the installed version (also `[trust] allow_downgrade`). */
@@ -48,6 +51,16 @@ export interface RunSummary {
 const HOUR_MS = 60 * 60 * 1000;
 
 export async function runOnce(config: AgentConfig, options: RunOptions): Promise<RunSummary> {
+  if (!options.checkOnly) return runWith(config, options);
+  const scratch = await checkScratch(config);
+  try {
+    return await runWith(scratch.config, options);
+  } finally {
+    await scratch.remove();
+  }
+}
+
+async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSummary> {
   const selected = selectSources(config, options.sources, options.log);
   const now = options.now ?? new Date();
   const ports = options.ports ?? defaultPorts(config.trust);
@@ -73,6 +86,7 @@ export async function runOnce(config: AgentConfig, options: RunOptions): Promise
       apps.push(
         await runSource(config, name, source, {
           checkOnly: options.checkOnly,
+          ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
           log: options.log,
           ports,
           settings: {

@@ -1,11 +1,6 @@
-import { readFile } from "node:fs/promises";
-import { BadInputError } from "../../shared/errors.js";
+import { readNamedText } from "../../shared/named-file.js";
 
-/** A file named on the command line; unreadable is bad input (exit 2) naming it, not an internal error. */
-export async function readInputFile(path: string, flag: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (e) {
-    throw BadInputError.single(path, flag, `cannot read: ${(e as Error).message}`);
-  }
+/** A file named on the command line; unreadable is bad input (exit 2) naming the flag and file, not an internal error. */
+export function readInputFile(path: string, flag: string): Promise<string> {
+  return readNamedText(path, { file: flag, key: "" });
 }

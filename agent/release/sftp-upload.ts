@@ -15,6 +15,7 @@ import { basename, posix } from "node:path";
 import type { SFTPWrapper, SyncHostVerifier } from "ssh2";
 import SftpClient from "ssh2-sftp-client";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import { type HostKeyVerdict, parseKnownHosts, verifyHostKey } from "../sources/ssh/known-hosts.js";
 
 export interface SftpTarget {
@@ -57,7 +58,7 @@ async function readRequired(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (e) {
-    throw BadInputError.single(path, what, `cannot read: ${(e as Error).message}`);
+    throw BadInputError.single(path, what, `cannot read: ${fsErrorText(e)}`);
   }
 }
 

@@ -62,9 +62,13 @@ export class GitSource implements ReleaseSource {
    */
   async check(): Promise<UpdateCheck> {
     this.checked = false;
+    // The install index (20,000 entries: tens of ms to parse) is read while git fetch runs in its
+    // own process; a fetch failure still decides the outcome, as before.
+    const reading = this.ctx.installed?.();
+    reading?.catch(() => undefined);
     await this.fetchRemote();
     this.checked = true;
-    const installed = await this.ctx.installed?.();
+    const installed = await reading;
     const target = await this.target();
     const current = installed?.version;
     if (target === undefined) {

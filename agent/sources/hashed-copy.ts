@@ -3,9 +3,10 @@
  * the copy reads every byte anyway, and the pipeline then never has to read the release again.
  */
 import { createHash } from "node:crypto";
-import { constants } from "node:fs";
+import { closeSync, constants, fchmodSync, openSync, readSync, writeSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { VerificationError } from "../../shared/errors.js";
+import { openRegularFileSync, syncReadBuffer } from "../tree/hash-file.js";
 
 const CHUNK_BYTES = 1 << 20;
 // O_NONBLOCK: a FIFO swapped in after the caller's lstat must not hang the open; fstat refuses it.
@@ -33,6 +34,40 @@ export async function copyFileHashed(
     }
   } finally {
     await source.close();
+  }
+}
+
+/**
+ * copyFileHashed with synchronous calls, for small files (SYNC_READ_MAX_BYTES): the same checks
+ * (no symlink followed, no FIFO opened, a new file only), a fraction of the round trips' cost.
+ */
+export function copyFileHashedSync(
+  from: string,
+  to: string,
+  mode: number,
+): { sha256: string; bytes: number } {
+  const source = openRegularFileSync(from);
+  try {
+    const dest = openSync(to, CREATE_NEW, 0o600);
+    try {
+      const buffer = syncReadBuffer();
+      const hash = createHash("sha256");
+      let bytes = 0;
+      for (;;) {
+        const n = readSync(source, buffer, 0, buffer.length, null);
+        if (n === 0) break;
+        hash.update(buffer.subarray(0, n));
+        let offset = 0;
+        while (offset < n) offset += writeSync(dest, buffer, offset, n - offset);
+        bytes += n;
+      }
+      fchmodSync(dest, mode);
+      return { sha256: hash.digest("hex"), bytes };
+    } finally {
+      closeSync(dest);
+    }
+  } finally {
+    closeSync(source);
   }
 }
 

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { LocalSource as LocalSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import { appHolds } from "./app-holds.js";
 import { checksumToVerify } from "./artifact.js";
 import { parseSha256Sums, sha256File, verifySha256 } from "./checksum.js";
@@ -199,11 +200,11 @@ export class LocalSource implements ReleaseSource {
   }
 
   private async pathKind(): Promise<"directory" | "archive"> {
-    const st = await stat(this.cfg.path).catch((err: NodeJS.ErrnoException) => {
+    const st = await stat(this.cfg.path).catch((err: unknown) => {
       throw BadInputError.single(
         "ship.toml",
         `sources.${this.name}.path`,
-        `${this.cfg.path}: ${err.code ?? err.message}`,
+        `${this.cfg.path}: ${fsErrorText(err)}`,
       );
     });
     if (st.isDirectory()) return "directory";

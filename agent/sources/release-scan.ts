@@ -14,7 +14,14 @@ import { VerificationError } from "../../shared/errors.js";
 import type { ReleaseEntry } from "../apply/types.js";
 import { symlinkTargetParts } from "../archive/entry-path.js";
 import { symlinkEscape } from "../archive/symlink-landing.js";
-import { hashFile, hashSymlinkTarget, mapLimit } from "../tree/hash-file.js";
+import {
+  forEachInSlices,
+  hashFile,
+  hashRegularFileSync,
+  hashSymlinkTarget,
+  mapLimit,
+  SYNC_READ_MAX_BYTES,
+} from "../tree/hash-file.js";
 import { nowMs, StatIndex, stampOf } from "./stat-index.js";
 import type { ReleaseListing } from "./types.js";
 
@@ -41,6 +48,7 @@ type Node =
       stamp: string;
       sha: string;
     };
+type FileNode = Extract<Node, { kind: "file" }>;
 
 /**
  * Scans `root` with the stat index kept in `indexFile` (read, then rewritten when it changed).
@@ -53,17 +61,28 @@ export async function scanReleaseDir(
 ): Promise<ScannedRelease> {
   const index = await StatIndex.load(indexFile, root);
   const nodes: Node[] = [];
-  walk(root.endsWith("/") ? root : `${root}/`, "", nodes);
+  const base = root.endsWith("/") ? root : `${root}/`;
+  walk(base, "", nodes);
   const startedMs = clock();
-  // Files the index vouches for cost nothing more; only the rest are read (8 at a time).
-  const unknown: Extract<Node, { kind: "file" }>[] = [];
+  // Files the index vouches for cost nothing more; only the rest are read: small ones with
+  // synchronous reads (cheaper than the async round trips), large ones 8 at a time.
+  const small: FileNode[] = [];
+  const large: FileNode[] = [];
   for (const node of nodes) {
     if (node.kind !== "file") continue;
     const known = index.lookup(node.rel, node.stamp);
-    if (known === undefined) unknown.push(node);
-    else node.sha = known;
+    if (known !== undefined) node.sha = known;
+    else (node.size <= SYNC_READ_MAX_BYTES ? small : large).push(node);
   }
-  await mapLimit(unknown, 8, async (node) => {
+  await forEachInSlices(
+    small,
+    (node) => node.size,
+    (node) => {
+      node.sha = hashRegularFileSync(base + node.rel);
+      index.record(node.rel, node.stamp, node, node.sha, startedMs);
+    },
+  );
+  await mapLimit(large, 8, async (node) => {
     node.sha = await hashFile(join(root, node.rel));
     index.record(node.rel, node.stamp, node, node.sha, startedMs);
   });
@@ -73,7 +92,7 @@ export async function scanReleaseDir(
     if (why !== undefined) throw new VerificationError(join(root, node.rel), `symlink ${why}`);
   }
   await index.save().catch(() => undefined);
-  return build(nodes, unknown.length);
+  return build(nodes, small.length + large.length);
 }
 
 function build(nodes: readonly Node[], hashed: number): ScannedRelease {

@@ -5,13 +5,15 @@
  * the sha256 the scan took, so a release edited mid-update is refused rather than half-installed.
  * The manifest is always staged: the pipeline reads it there.
  */
+import { mkdirSync, utimesSync } from "node:fs";
 import { mkdir, readlink, symlink, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
-import { hashSymlinkTarget, mapLimit } from "../tree/hash-file.js";
+import type { ReleaseEntry } from "../apply/types.js";
+import { forEachInSlices, hashSymlinkTarget, mapLimit, SYNC_READ_MAX_BYTES } from "../tree/hash-file.js";
 import type { AppHolds } from "./app-holds.js";
-import { copyFileHashed } from "./hashed-copy.js";
+import { copyFileHashed, copyFileHashedSync } from "./hashed-copy.js";
 import type { ScannedRelease } from "./release-scan.js";
 
 export interface StageOptions {
@@ -70,9 +72,54 @@ export async function stageFiles(
     }
     return ready;
   };
-  await mapLimit(rels, 8, async (rel) => {
+  const entryOf = (rel: string): ReleaseEntry => {
     const entry = scanned.listing.files.get(rel);
     if (entry === undefined) throw new Error(`${rel} is not part of the scanned release`);
+    return entry;
+  };
+  const copied = (
+    rel: string,
+    from: string,
+    entry: ReleaseEntry,
+    copy: { sha256: string; bytes: number },
+  ) => {
+    if (copy.sha256 !== entry.sha256) {
+      throw new VerificationError(from, "changed while the release was being read; the next run tries again");
+    }
+    out.hashes.set(rel, copy.sha256);
+    out.files++;
+    out.bytes += copy.bytes;
+  };
+  // Small regular files first, with synchronous calls (their async round trips cost more than the
+  // copy); then symlinks and large files, a few at a time.
+  const small: string[] = [];
+  const rest: string[] = [];
+  for (const rel of rels) {
+    const entry = entryOf(rel);
+    (entry.type === "file" && entry.size <= SYNC_READ_MAX_BYTES ? small : rest).push(rel);
+  }
+  const madeSync = new Set<string>();
+  await forEachInSlices(
+    small,
+    (rel) => entryOf(rel).size,
+    (rel) => {
+      const entry = entryOf(rel);
+      const from = join(root, rel);
+      const to = join(stagingDir, rel);
+      const parent = dirname(to);
+      if (!madeSync.has(parent)) {
+        mkdirSync(parent, { recursive: true });
+        madeSync.add(parent);
+      }
+      copied(rel, from, entry, copyFileHashedSync(from, to, entry.mode));
+      if (options.keepMtimes) {
+        const mtimeMs = scanned.mtimes.get(rel);
+        if (mtimeMs !== undefined) utimesSync(to, mtimeMs / 1000, mtimeMs / 1000);
+      }
+    },
+  );
+  await mapLimit(rest, 8, async (rel) => {
+    const entry = entryOf(rel);
     const from = join(root, rel);
     const to = join(stagingDir, rel);
     await parentOf(to);
@@ -87,17 +134,11 @@ export async function stageFiles(
       await symlink(target, to);
       return;
     }
-    const copied = await copyFileHashed(from, to, entry.mode);
-    if (copied.sha256 !== entry.sha256) {
-      throw new VerificationError(from, "changed while the release was being read; the next run tries again");
-    }
+    copied(rel, from, entry, await copyFileHashed(from, to, entry.mode));
     if (options.keepMtimes) {
       const mtimeMs = scanned.mtimes.get(rel);
       if (mtimeMs !== undefined) await utimes(to, mtimeMs / 1000, mtimeMs / 1000);
     }
-    out.hashes.set(rel, copied.sha256);
-    out.files++;
-    out.bytes += copied.bytes;
   });
   return out;
 }

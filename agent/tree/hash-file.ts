@@ -1,12 +1,97 @@
 /** Content hashes: streamed for files (bounded memory), the target text for symlinks. */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { closeSync, constants, createReadStream, fstatSync, openSync, readSync } from "node:fs";
 import { lstat, readlink } from "node:fs/promises";
+import { VerificationError } from "../../shared/errors.js";
 
 export async function hashFile(path: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest("hex");
+}
+
+/**
+ * Files up to this size are read with synchronous calls: for a small file the promise, stream and
+ * thread-pool round trips cost several times the read itself (200 files of 25 KB: ~10 ms CPU
+ * instead of ~60 ms). Larger files keep the asynchronous path, so a long read never holds the
+ * event loop (the daemon answers its hub meanwhile).
+ */
+export const SYNC_READ_MAX_BYTES = 1 << 20;
+
+/** How much synchronous reading runs before yielding to the event loop once. */
+const SYNC_SLICE_BYTES = 16 << 20;
+
+/** One buffer for every synchronous read: nothing else runs while one is in progress. */
+let syncBuffer: Buffer | undefined;
+
+/** The shared synchronous read buffer (1 MiB), allocated on first use. */
+export function syncReadBuffer(): Buffer {
+  syncBuffer ??= Buffer.allocUnsafe(SYNC_READ_MAX_BYTES);
+  return syncBuffer;
+}
+
+/**
+ * Opens `path` for reading without following a symlink and without blocking on a FIFO (either may
+ * have been swapped in since the caller's lstat); anything but a regular file is refused.
+ */
+export function openRegularFileSync(path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    // O_NOFOLLOW's answer to a symlink: say what happened, not the errno.
+    if ((error as NodeJS.ErrnoException).code === "ELOOP") {
+      throw new VerificationError(path, "stopped being a regular file while it was read (now a symlink)");
+    }
+    throw error;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) {
+      throw new VerificationError(path, "stopped being a regular file while it was read");
+    }
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
+}
+
+/** sha256 of a regular file read synchronously to its end (meant for files up to SYNC_READ_MAX_BYTES). */
+export function hashRegularFileSync(path: string): string {
+  const fd = openRegularFileSync(path);
+  try {
+    const buffer = syncReadBuffer();
+    const hash = createHash("sha256");
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+    }
+    return hash.digest("hex");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Runs `work` on each item in order, synchronously, yielding to the event loop after every
+ * SYNC_SLICE_BYTES (`bytes` tells what each item costs): thousands of small files never hold the
+ * loop for long in one stretch.
+ */
+export async function forEachInSlices<T>(
+  items: readonly T[],
+  bytes: (item: T) => number,
+  work: (item: T) => void,
+): Promise<void> {
+  let sinceYield = 0;
+  for (const item of items) {
+    work(item);
+    sinceYield += bytes(item) + 4096;
+    if (sinceYield >= SYNC_SLICE_BYTES) {
+      sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
 }
 
 /** A symlink's identity is its target, never what it points to. */

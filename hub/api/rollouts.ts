@@ -19,9 +19,8 @@ export function rolloutRoutes(deps: ApiDeps): Router {
   const detail = async (id: string) => {
     const rollout = await engine.requireRollout(id);
     // In a cluster an agent on another hub is online too: its stored presence says so.
-    const stored = deps.sharedPresence
-      ? new Set((await store.listAgents()).filter((a) => a.online).map((a) => a.id))
-      : undefined;
+    // Ids only: a 10,000-agent fleet's rows (labels, apps) are not read for a yes/no per agent.
+    const stored = deps.sharedPresence ? new Set(await store.listOnlineAgentIds()) : undefined;
     return rolloutDetail(
       store,
       rollout,

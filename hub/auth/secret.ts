@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
+import { readNamedFile } from "../../shared/named-file.js";
 
 export const MIN_SECRET_BYTES = 32;
 
@@ -9,6 +10,8 @@ export interface SecretOptions {
   dataDir: string;
   /** From hub.toml `jwt_secret_file`. */
   secretFile?: string;
+  /** The hub.toml that named secretFile, for messages (default "hub.toml"). */
+  configFile?: string;
   /** Value of SHIP_HUB_SECRET, when set. */
   envSecret?: string;
 }
@@ -19,12 +22,12 @@ export interface SecretOptions {
  */
 export async function loadSecret(options: SecretOptions): Promise<Buffer> {
   if (options.envSecret !== undefined && options.envSecret !== "")
-    return checked(Buffer.from(options.envSecret, "utf8"), "SHIP_HUB_SECRET");
-  if (options.secretFile !== undefined)
-    return checked(
-      Buffer.from((await readFile(options.secretFile, "utf8")).trim(), "utf8"),
-      options.secretFile,
-    );
+    return checked(Buffer.from(options.envSecret, "utf8"), { file: "SHIP_HUB_SECRET", key: "" });
+  if (options.secretFile !== undefined) {
+    const by = { file: options.configFile ?? "hub.toml", key: "jwt_secret_file" };
+    const text = (await readNamedFile(options.secretFile, by)).toString("utf8").trim();
+    return checked(Buffer.from(text, "utf8"), by, options.secretFile);
+  }
   const file = join(options.dataDir, "secret");
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   try {
@@ -33,15 +36,16 @@ export async function loadSecret(options: SecretOptions): Promise<Buffer> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
-  return checked(Buffer.from((await readFile(file, "utf8")).trim(), "utf8"), file);
+  return checked(Buffer.from((await readFile(file, "utf8")).trim(), "utf8"), { file, key: "" });
 }
 
-function checked(secret: Buffer, where: string): Buffer {
+/** `by` says where the secret was named; `file`, when it came from one, is the file that holds too few bytes. */
+function checked(secret: Buffer, by: { file: string; key: string }, file?: string): Buffer {
   if (secret.length < MIN_SECRET_BYTES)
     throw BadInputError.single(
-      where,
-      "jwt_secret",
-      `must be at least ${MIN_SECRET_BYTES} bytes, found ${secret.length}`,
+      by.file,
+      by.key,
+      `${file === undefined ? "" : `${file} `}must hold at least ${MIN_SECRET_BYTES} bytes, found ${secret.length}${secret.length === 0 ? " (empty)" : ""}`,
     );
   return secret;
 }

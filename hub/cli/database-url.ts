@@ -1,5 +1,5 @@
 import { BadInputError } from "../../shared/errors.js";
-import { DatabaseUrl, type HubConfig } from "../config/schema.js";
+import { DATABASE_URL_SCHEME, databaseUrlProblem, type HubConfig } from "../config/schema.js";
 import type { DatabaseSource } from "../store/open-database.js";
 
 export const DATABASE_URL_ENV = "SHIP_HUB_DATABASE_URL";
@@ -26,11 +26,12 @@ export function databaseUrlOf(
 
 /** The URL itself is never echoed: it may carry a password. */
 function checked(url: string, file: string): DatabaseSource {
-  if (!DatabaseUrl.safeParse(url).success)
+  const problem = url === "" ? `is empty: ${DATABASE_URL_SCHEME}` : databaseUrlProblem(url);
+  if (problem !== undefined)
     throw BadInputError.single(
       file,
       "",
-      `${url === "" ? "is empty" : "is not accepted"}: must be a postgres:// or postgresql:// URL`,
+      problem === DATABASE_URL_SCHEME ? `is not accepted: ${problem}` : problem,
     );
   return { url, file, key: "" };
 }

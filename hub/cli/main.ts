@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
+import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { ShipError } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 
@@ -101,6 +102,8 @@ remote(
 remote(program.command("agents").description("list agents")).action(async (options) =>
   (await remoteCommands()).agentsList(options),
 );
+
+refuseEmptyValues(program);
 
 // Not commander's .version(): `rollout create --version V` would then print ship's version.
 if (process.argv.length === 3 && process.argv[2] === "--version") {

@@ -2,11 +2,13 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 import { createLogger } from "../../shared/log.js";
+import type { NamedBy } from "../../shared/named-file.js";
 import { loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
 import { missingDashboardAssets } from "../dashboard/assets.js";
 import { startHub } from "../server.js";
 import type { DatabaseSource } from "../store/open-database.js";
+import { checkSqliteLocation } from "../store/open-sqlite.js";
 import { databaseUrlOf } from "./database-url.js";
 
 export interface CommonOptions {
@@ -20,7 +22,11 @@ export interface ResolvedPaths {
   config: HubConfig;
   dataDir: string;
   dbFile: string;
+  /** Where dataDir and dbFile were named (flag, hub.toml key, default), for messages. */
+  namedBy: { dataDir: NamedBy; dbFile: NamedBy };
   secretFile?: string;
+  /** The hub.toml read, if any (messages about its keys name it). */
+  configFile?: string;
   envSecret?: string;
   /** PostgreSQL shared by several hubs, instead of the SQLite file. */
   database?: DatabaseSource;
@@ -40,18 +46,59 @@ function configFileOf(options: CommonOptions): string | undefined {
 
 /** Flags win over hub.toml, which wins over defaults; `serve` and `token` resolve identically. */
 export async function resolvePaths(options: CommonOptions): Promise<ResolvedPaths> {
-  const config = await loadHubConfig(configFileOf(options));
+  const configFile = configFileOf(options);
+  const config = await loadHubConfig(configFile);
   const dataDir = options.dataDir ?? config.data_dir;
   const env = process.env.SHIP_HUB_SECRET;
-  const database = databaseUrlOf(options.databaseUrl, config, options.config);
+  const database = databaseUrlOf(options.databaseUrl, config, configFile);
+  const toml = configFile ?? "hub.toml";
+  const dataDirBy = options.dataDir !== undefined ? flag("--data-dir") : { file: toml, key: "data_dir" };
+  const dbBy =
+    options.db !== undefined ? flag("--db") : config.db !== undefined ? { file: toml, key: "db" } : dataDirBy;
+  const dbFile = options.db ?? config.db ?? join(dataDir, "hub.db");
+  const namedBy = { dataDir: dataDirBy, dbFile: dbBy };
+  if (database) refuseSqliteOptions(options, config, database, toml);
+  else await checkSqliteLocation({ dataDir, dbFile, namedBy });
   return {
     ...(database ? { database } : {}),
     config,
     dataDir,
-    dbFile: options.db ?? config.db ?? join(dataDir, "hub.db"),
+    dbFile,
+    namedBy,
+    ...(configFile ? { configFile } : {}),
     ...(config.jwt_secret_file ? { secretFile: config.jwt_secret_file } : {}),
     ...(env ? { envSecret: env } : {}),
   };
+}
+
+const flag = (name: string): NamedBy => ({ file: name, key: "" });
+
+/**
+ * With a database URL the hub keeps nothing in a SQLite file or data dir, so --db, --data-dir and
+ * hub.toml's `db` would be silently ignored: refused instead, as `ship` refuses options that do not
+ * go together. (hub.toml's `data_dir` stays allowed: one hub.toml may serve both modes.)
+ */
+function refuseSqliteOptions(
+  options: CommonOptions,
+  config: HubConfig,
+  database: DatabaseSource,
+  toml: string,
+): void {
+  const url = database.key ? `${database.key} in ${database.file}` : database.file;
+  const conflict: NamedBy | undefined =
+    options.db !== undefined
+      ? flag("--db")
+      : options.dataDir !== undefined
+        ? flag("--data-dir")
+        : config.db !== undefined
+          ? { file: toml, key: "db" }
+          : undefined;
+  if (conflict === undefined) return;
+  throw BadInputError.single(
+    conflict.file,
+    conflict.key,
+    `cannot be used with ${url}: on PostgreSQL the hub keeps no SQLite file or data dir; give one or the other`,
+  );
 }
 
 /**
@@ -74,14 +121,24 @@ export async function resolveExistingPaths(options: CommonOptions): Promise<Reso
   );
 }
 
+/** --port as a number, checked before anything is created (Node's own error names no flag). */
+function portOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!/^\d+$/.test(text.trim()) || port > 65535)
+    throw BadInputError.single("--port", "", `must be a whole number from 0 to 65535, got "${text}"`);
+  return port;
+}
+
 export async function serve(options: CommonOptions & { port?: string; host?: string }): Promise<void> {
+  const port = portOption(options.port);
   const paths = await resolvePaths(options);
   const { config } = paths;
   const log = createLogger({ name: "ship-hub", level: config.log_level });
   const hub = await startHub({
     ...paths,
     host: options.host ?? config.host,
-    port: options.port === undefined ? config.port : Number(options.port),
+    port: port ?? config.port,
     pingIntervalMs: config.ping_interval_seconds * 1000,
     offlineTimeoutMs: config.offline_timeout_seconds * 1000,
     progressTimeoutMs: config.progress_timeout_seconds * 1000,

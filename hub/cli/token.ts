@@ -1,19 +1,36 @@
-import { TokenService } from "../auth/tokens.js";
-import { openHubState } from "../server.js";
+import { existsSync } from "node:fs";
+import { BadInputError } from "../../shared/errors.js";
+import { MAX_TTL_SECONDS, TokenService } from "../auth/tokens.js";
+import { loadHubSecret, openHubStore } from "../server.js";
+import type { AsyncStore } from "../store/async-store.js";
 import { roles } from "../store/store.js";
 import { parseDuration, table } from "./format.js";
 import { type CommonOptions, resolveExistingPaths } from "./serve.js";
 
-async function withTokens<T>(
+/**
+ * Runs `fn` on the hub's store. Only `create` signs, so only it loads the secret (first: a secret
+ * that cannot be used leaves no data dir behind and no database touched); listing and revoking do
+ * not demand a cluster's shared secret.
+ */
+async function withStore<T>(
   options: CommonOptions,
-  fn: (tokens: TokenService, state: Awaited<ReturnType<typeof openHubState>>) => Promise<T>,
+  signing: boolean,
+  fn: (store: AsyncStore, tokens: (() => TokenService) | undefined) => Promise<T>,
 ): Promise<T> {
   const paths = await resolveExistingPaths(options);
-  const state = await openHubState(paths);
+  // Listing or revoking in a database that does not exist yet would only create an empty one.
+  if (!signing && paths.database === undefined && !existsSync(paths.dbFile))
+    throw BadInputError.single(
+      paths.namedBy.dbFile.file,
+      paths.namedBy.dbFile.key,
+      `no hub database at ${paths.dbFile}: give the serving hub's --config or --data-dir`,
+    );
+  const secret = signing ? await loadHubSecret(paths) : undefined;
+  const { store } = await openHubStore(paths);
   try {
-    return await fn(new TokenService(state.secret, state.store), state);
+    return await fn(store, secret === undefined ? undefined : () => new TokenService(secret, store));
   } finally {
-    await state.store.close();
+    await store.close();
   }
 }
 
@@ -22,10 +39,15 @@ export async function tokenCreate(
 ) {
   const role = roles.find((r) => r === options.role);
   if (!role) throw new RangeError(`--role must be one of ${roles.join(", ")}`);
-  const token = await withTokens(options, (tokens) =>
-    tokens.issue({
+  // Checked before the store is opened: a refused create leaves no data dir or secret behind.
+  const ttlSeconds = parseDuration(options.ttl);
+  if (ttlSeconds <= 0 || ttlSeconds > MAX_TTL_SECONDS)
+    throw new RangeError(`--ttl must be between 1 second and ${MAX_TTL_SECONDS / 86400} days`);
+  if (role === "agent" && !options.agent) throw new RangeError("--role agent needs --agent ID");
+  const token = await withStore(options, true, async (_store, tokens) =>
+    (tokens as () => TokenService)().issue({
       role,
-      ttlSeconds: parseDuration(options.ttl),
+      ttlSeconds,
       ...(options.name ? { name: options.name } : {}),
       ...(options.agent ? { agentId: options.agent } : {}),
     }),
@@ -35,13 +57,13 @@ export async function tokenCreate(
 }
 
 export async function tokenRevoke(jti: string, options: CommonOptions) {
-  const revoked = await withTokens(options, (tokens) => tokens.revoke(jti));
+  const revoked = await withStore(options, false, (store) => store.revokeToken(jti, Date.now()));
   if (!revoked) throw new RangeError(`no active token with jti ${jti}`);
   process.stdout.write(`revoked ${jti}\n`);
 }
 
 export async function tokenList(options: CommonOptions & { json?: boolean }) {
-  const list = await withTokens(options, (_t, state) => state.store.listTokens());
+  const list = await withStore(options, false, (store) => store.listTokens());
   if (options.json) {
     process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
     return;

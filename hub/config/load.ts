@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parse, TomlError } from "smol-toml";
 import { BadInputError } from "../../shared/errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import { HubConfig } from "./schema.js";
 
 /** Reads hub.toml (or nothing: all defaults); errors name the file and key. */
@@ -21,7 +22,7 @@ export async function loadHubConfig(file: string | undefined): Promise<HubConfig
           severity: "error",
         },
       ]);
-    throw BadInputError.single(file, "", `cannot read: ${(error as Error).message}`);
+    throw BadInputError.single(file, "", `cannot read: ${fsErrorText(error)}`);
   }
   const result = HubConfig.safeParse(data);
   if (result.success) return result.data;

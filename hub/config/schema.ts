@@ -3,10 +3,31 @@ import { z } from "zod";
 
 export const DEFAULT_DATA_DIR = "./ship-hub-data";
 
+export const DATABASE_URL_SCHEME = "must be a postgres:// or postgresql:// URL";
+
+/**
+ * What is wrong with a database URL the driver would choke on, as words that never quote the URL
+ * (it may carry a password); undefined when it is usable.
+ */
+export function databaseUrlProblem(url: string): string | undefined {
+  if (!/^postgres(ql)?:\/\/\S+$/.test(url)) return DATABASE_URL_SCHEME;
+  if (!URL.canParse(url))
+    return "is not a valid URL: check the host and port, and percent-encode @ : / # ? in the user name or password";
+  const parsed = new URL(url);
+  try {
+    decodeURIComponent(parsed.username);
+    decodeURIComponent(parsed.password);
+  } catch {
+    return "is not a valid URL: a %-escape in the user name or password is malformed";
+  }
+  return undefined;
+}
+
 /** The one rule for a database URL, wherever it comes from (hub.toml, flag, environment). */
-export const DatabaseUrl = z
-  .string()
-  .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL");
+export const DatabaseUrl = z.string().superRefine((url, ctx) => {
+  const problem = databaseUrlProblem(url);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
 
 export const HubConfig = z.strictObject({
   /** Interface to listen on; 127.0.0.1 unless you put a TLS proxy or firewall in front. */

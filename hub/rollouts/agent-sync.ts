@@ -48,7 +48,6 @@ export class AgentSync {
     const { t } = dispatch;
     const now = this.ctx.now();
     const actor = `agent:${agentId}`;
-    const wasOnline = (await t.getAgent(agentId))?.online ?? false;
     const agent = {
       id: agentId,
       hostname: hello.hostname,
@@ -58,18 +57,24 @@ export class AgentSync {
       online: true,
       lastSeen: now,
     };
-    await t.upsertAgent(agent);
-    const epoch = await t.claimAgent(agentId, this.engine.hubId, now);
+    const { epoch, wasOnline } = await t.helloAgent(agent, this.engine.hubId, now);
     if (!wasOnline)
       dispatch.record({ actor, kind: "agent.online", subject: agentId, data: { hostname: hello.hostname } });
-    // Agents that register mid-rollout join by their bucket; nobody else moves.
-    for (const rollout of await t.listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 })) {
-      const release = await t.getRelease(rollout.releaseId);
+    // Agents that register mid-rollout join by their bucket; nobody else moves. Hellos do not change
+    // rollouts, so a batch of them reads the active ones (and their releases) once.
+    const active = await dispatch.once("hello:active-rollouts", async () => {
+      const rollouts = await t.listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 });
+      return Promise.all(
+        rollouts.map(async (r) => ({ rollout: r, release: await t.getRelease(r.releaseId) })),
+      );
+    });
+    for (const { rollout, release } of active)
       if (release && (await this.engine.enroll(t, rollout, release, agent)))
         dispatch.record({ actor, kind: "deployment.joined", subject: `${rollout.id}:${agentId}`, data: {} });
-    }
     const rollouts = new Map<string, RolloutRecord | undefined>();
     for (const d of await t.listDeployments({ agentId })) {
+      // Finished ones (most of an agent's history) owe nothing: their rollout need not be read.
+      if (!isRollbackDeliverable(d.state) && !isDeliverable(d.state)) continue;
       if (!rollouts.has(d.rolloutId)) rollouts.set(d.rolloutId, await t.getRollout(d.rolloutId));
       const rollout = rollouts.get(d.rolloutId);
       if (!rollout) continue;

@@ -8,6 +8,8 @@ import { isRollbackDeliverable, nextDeploymentState } from "./states.js";
 /** The live connections, as the engine sees them: a wake-up channel, never the source of truth. */
 export interface AgentChannel {
   isOnline(agentId: string): boolean;
+  /** Every agent connected to this hub: whose deployments this hub reads to deliver. */
+  connectedAgentIds(): string[];
   /**
    * False when the agent is not connected or its connection was dropped as a slow reader.
    * `encoded`, when given, is `JSON.stringify(message)` computed more cheaply by the caller.
@@ -36,7 +38,10 @@ export class Dispatch {
   private readonly events: NewEvent[] = [];
   /** Deployments to deliver, by id (hello and a wave start may both name one). */
   private readonly candidates = new Map<string, { d: DeploymentRecord; actor: string }>();
+  /** Deployments this transaction inserted as `sent` (`sendOnInsert`). */
+  private readonly insertedSent = new Map<string, { d: DeploymentRecord; actor: string }>();
   private readonly outgoing: [string, Deploy, string][] = [];
+  private readonly reads = new Map<string, Promise<unknown>>();
   /** Rollouts to evaluate once the transaction's other work is done (a batch of failures: once). */
   readonly toEvaluate = new Set<string>();
   // A wave start sends one release to thousands of agents: read and serialize it once.
@@ -62,6 +67,33 @@ export class Dispatch {
     this.candidates.set(d.id, { d, actor });
   }
 
+  /**
+   * `d` as this transaction inserts it when its agent is connected here: already `sent` (no other
+   * transaction can have seen a row this one inserts, so there is nothing to mark), recorded and
+   * delivered after commit like a marked one. Saves a wave start writing thousands of rows twice.
+   */
+  sendOnInsert(d: DeploymentRecord, actor: string): DeploymentRecord {
+    const state = nextDeploymentState(d.state, "send");
+    if (state === undefined || !this.ctx.channel.isOnline(d.agentId)) return d;
+    const sent = { ...d, state, attempts: d.attempts + 1, updatedAt: this.now };
+    this.insertedSent.set(sent.id, { d: sent, actor });
+    return sent;
+  }
+
+  /**
+   * `read()` once per transaction under `key`, shared by every caller (concurrent ones too): a
+   * batch of hundreds of hellos asks for the same active rollouts. Only for what the transaction's
+   * own work cannot change before the last caller reads it.
+   */
+  once<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let value = this.reads.get(key) as Promise<T> | undefined;
+    if (!value) {
+      value = read();
+      this.reads.set(key, value);
+    }
+    return value;
+  }
+
   /** Whether an instruction queued now would reach a connection (it may still fail after commit). */
   canSend(agentId: string): boolean {
     return this.ctx.channel.isOnline(agentId);
@@ -80,6 +112,11 @@ export class Dispatch {
     const pending = chosen.filter(({ d }) => nextDeploymentState(d.state, "send") !== undefined);
     const actors = new Map(pending.map(({ d, actor }) => [d.id, actor]));
     const marked = pending.length === 0 ? [] : await this.t.markDeploymentsSent([...actors.keys()], this.now);
+    for (const [id, { d, actor }] of this.insertedSent) {
+      actors.set(id, actor);
+      marked.push(d);
+    }
+    this.insertedSent.clear();
     const deliver = [...chosen.filter(({ d }) => !actors.has(d.id)).map(({ d }) => d), ...marked];
     for (const d of marked)
       this.record({

@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { HubRequestError } from "../errors.js";
 import { ActiveRolloutConflict, type StoreOps } from "../store/async-store.js";
-import type { AgentRecord, DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
+import type {
+  AgentRecord,
+  DeploymentRecord,
+  DeploymentState,
+  ReleaseRecord,
+  RolloutRecord,
+} from "../store/store.js";
 import {
   describeThreshold,
   mayAutoAdvance,
@@ -30,12 +36,14 @@ import {
   isRollbackDeliverable,
   isRunningRollout,
   nextDeploymentState,
+  ROLLBACK_DELIVERABLE_STATES,
   ROLLOUT_START,
   type RolloutAction,
   RUNNING_ROLLOUT_STATES,
   rolloutRefusal,
   rolloutStep,
   STALLED_DEPLOYMENT_STATES,
+  UNSENT_DEPLOYMENT_STATES,
 } from "./states.js";
 
 export const HUB_ACTOR = "hub";
@@ -183,12 +191,11 @@ export class RolloutEngine {
           subject: rollout.id,
           data: { release: release.id, app: release.app, version: release.version, agents: planned.length },
         });
-        // Written pending in chunks; the first wave's connected agents are marked sent (in chunks)
-        // and sent their instruction after commit.
-        await t.insertDeployments(planned);
-        for (const d of planned)
-          if (nextDeploymentState(d.state, "send") && d.wave <= rollout.currentWave)
-            dispatch.deployment(d, actor);
+        // Written in chunks: the first wave's agents connected to this hub already `sent` (they are
+        // sent their instruction after commit), the others `pending` for their hub or their hello.
+        await t.insertDeployments(
+          planned.map((d) => (d.wave <= rollout.currentWave ? dispatch.sendOnInsert(d, actor) : d)),
+        );
         await this.evaluate(rollout.id, dispatch);
         return this.requireRollout(rollout.id, t);
       });
@@ -273,12 +280,27 @@ export class RolloutEngine {
     };
   }
 
+  /**
+   * The rollout's deployments in `states` of the agents connected to THIS hub, read by their ids:
+   * each hub of a cluster reads its own agents' rows, never every row of the rollout.
+   */
+  private async ownDeployments(
+    t: StoreOps,
+    rolloutId: string,
+    states: readonly DeploymentState[],
+  ): Promise<DeploymentRecord[]> {
+    const agentIds = this.options.channel.connectedAgentIds();
+    if (agentIds.length === 0 || states.length === 0) return [];
+    return t.listDeploymentsOfAgents({ rolloutId, agentIds, states });
+  }
+
   /** Queues every instruction the rollout's agents connected to this hub should have now. */
   async deliver(rollout: RolloutRecord, dispatch: Dispatch, actor: string): Promise<void> {
-    for (const d of await dispatch.t.listDeployments({ rolloutId: rollout.id })) {
-      if (!dispatch.canSend(d.agentId)) continue;
+    const running = isRunningRollout(rollout.state);
+    const states = [...ROLLBACK_DELIVERABLE_STATES, ...(running ? DELIVERABLE_DEPLOYMENT_STATES : [])];
+    for (const d of await this.ownDeployments(dispatch.t, rollout.id, states)) {
       if (isRollbackDeliverable(d.state)) dispatch.deployment(d, actor);
-      else if (isRunningRollout(rollout.state) && d.wave <= rollout.currentWave && isDeliverable(d.state))
+      else if (running && d.wave <= rollout.currentWave && isDeliverable(d.state))
         dispatch.deployment(d, actor);
     }
   }
@@ -290,6 +312,7 @@ export class RolloutEngine {
    * hub) and its periodic resync call; on one hub the engine delivers directly and this is a no-op.
    * Without `rolloutId` every running rollout is looked at, and rollback instructions are left to
    * the wake-up and to hello (re-sending them every resync would repeat them to every agent).
+   * Only this hub's agents' rows are read (`ownDeployments`).
    */
   async deliverPending(rolloutId?: string): Promise<number> {
     let sent = 0;
@@ -298,19 +321,22 @@ export class RolloutEngine {
         rolloutId === undefined
           ? await dispatch.t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 })
           : [await dispatch.t.getRollout(rolloutId)].flatMap((r) => (r ? [r] : []));
-      for (const rollout of rollouts)
-        for (const d of await dispatch.t.listDeployments({ rolloutId: rollout.id })) {
-          if (!dispatch.canSend(d.agentId)) continue;
+      for (const rollout of rollouts) {
+        const running = isRunningRollout(rollout.state);
+        const states = [
+          ...(running ? UNSENT_DEPLOYMENT_STATES : []),
+          ...(rolloutId !== undefined ? ROLLBACK_DELIVERABLE_STATES : []),
+        ];
+        for (const d of await this.ownDeployments(dispatch.t, rollout.id, states)) {
           const due =
-            isRunningRollout(rollout.state) &&
-            d.wave <= rollout.currentWave &&
-            nextDeploymentState(d.state, "send") !== undefined;
+            running && d.wave <= rollout.currentWave && nextDeploymentState(d.state, "send") !== undefined;
           const back = rolloutId !== undefined && isRollbackDeliverable(d.state);
           if (due || back) {
             dispatch.deployment(d, HUB_ACTOR);
             sent++;
           }
         }
+      }
     });
     return sent;
   }

@@ -14,6 +14,7 @@
  */
 import type { AppStatus } from "../../shared/protocol/messages.js";
 import type {
+  AgentRecord,
   DeploymentRecord,
   DeploymentState,
   EventRecord,
@@ -83,6 +84,18 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
   /** Inserts those whose (rollout, agent) pair is new, in chunks; returns how many it inserted. */
   insertDeployments(deployments: readonly DeploymentRecord[]): Promise<number>;
   getDeployments(ids: readonly string[]): Promise<DeploymentRecord[]>;
+  /**
+   * The rollout's deployments in one of `states` whose agent is among `agentIds` (in no particular
+   * order): what one hub delivers to the agents connected to it. A hub of a cluster reads only its
+   * own agents' rows, never the whole rollout (on a wake-up every hub would read all of it).
+   */
+  listDeploymentsOfAgents(filter: {
+    rolloutId: string;
+    agentIds: readonly string[];
+    states: readonly DeploymentState[];
+  }): Promise<DeploymentRecord[]>;
+  /** The ids of the agents the store shows online (connected to any hub): presence for views. */
+  listOnlineAgentIds(): Promise<string[]>;
   /** Marks the `pending` ones among `ids` sent (attempts + 1), in chunks; returns them as stored now. */
   markDeploymentsSent(ids: readonly string[], at: number): Promise<DeploymentRecord[]>;
   updateDeployments(updates: readonly DeploymentUpdate[]): Promise<void>;
@@ -105,6 +118,13 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
   claimTick(name: string, hubId: string, now: number, intervalMs: number): Promise<boolean>;
   /** `hubId` holds the agent's connection from this hello on; the new epoch, or undefined if unknown. */
   claimAgent(agentId: string, hubId: string, at: number): Promise<number | undefined>;
+  /**
+   * A hello in one statement: stores the agent as it announced itself (created or updated,
+   * online, seen `at`) and claims it for `hubId` (`claimAgent`): the new epoch, and whether it was
+   * online before. A reconnect storm of thousands of agents costs one round trip per hello here,
+   * not three (read, upsert, claim).
+   */
+  helloAgent(agent: AgentRecord, hubId: string, at: number): Promise<{ epoch: number; wasOnline: boolean }>;
   /** Marks the agent offline only while `hubId` still holds it at `epoch`: a stale socket changes nothing. */
   releaseAgent(agentId: string, hubId: string, epoch: number, at: number): Promise<boolean>;
   heartbeatHub(hubId: string, at: number): Promise<void>;

@@ -153,4 +153,52 @@ export const postgresMigrations: readonly string[] = [
       (NEW.state, NEW.current_wave, NEW.wave_started_at, NEW.reason, NEW.failure_allowance)
     ) EXECUTE FUNCTION ship_rollout_wakeup();
   `,
+  // A deployment row is written once and then updated a few times (sent, in progress, its
+  // report), never in an indexed column. With room left in each page those updates are HOT (no new
+  // index entries): marking a hub's 3,333 deployments sent measured ~3x faster than on full pages.
+  // Applies to pages written from now on; existing rows keep their pages until rewritten.
+  `
+  ALTER TABLE deployments SET (fillfactor = 70);
+  `,
+  // A wave start inserts one deployment per agent. Row-level foreign keys check every row with a
+  // query of its own (three per row here): at 10,000 agents that was two thirds of the insert's
+  // time. The same references are checked set-based instead: once per INSERT statement, over the
+  // rows it added, and once per DELETE of a parent over the rows it removed (the hub never deletes
+  // rollouts, agents or releases, nor changes a deployment's references or a parent's id, so no
+  // UPDATE check is needed). A violation is SQLSTATE 23503, as a foreign key's would be.
+  `
+  ALTER TABLE deployments DROP CONSTRAINT deployments_rollout_id_fkey,
+    DROP CONSTRAINT deployments_agent_id_fkey,
+    DROP CONSTRAINT deployments_desired_release_fkey;
+  CREATE FUNCTION ship_deployments_added() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF EXISTS (SELECT 1 FROM added d
+        WHERE NOT EXISTS (SELECT 1 FROM rollouts r WHERE r.id = d.rollout_id)
+          OR NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = d.agent_id)
+          OR NOT EXISTS (SELECT 1 FROM releases l WHERE l.id = d.desired_release)) THEN
+      RAISE EXCEPTION 'a deployment names a rollout, agent or release that does not exist'
+        USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+  CREATE TRIGGER deployments_references AFTER INSERT ON deployments
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION ship_deployments_added();
+  CREATE FUNCTION ship_deployment_parents_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF EXISTS (SELECT 1 FROM deployments d JOIN removed p ON p.id = CASE TG_TABLE_NAME
+        WHEN 'rollouts' THEN d.rollout_id WHEN 'agents' THEN d.agent_id ELSE d.desired_release END) THEN
+      RAISE EXCEPTION 'a deployment still names a removed row of %', TG_TABLE_NAME
+        USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+  CREATE TRIGGER rollouts_referenced AFTER DELETE ON rollouts
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION ship_deployment_parents_removed();
+  CREATE TRIGGER agents_referenced AFTER DELETE ON agents
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION ship_deployment_parents_removed();
+  CREATE TRIGGER releases_referenced AFTER DELETE ON releases
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION ship_deployment_parents_removed();
+  `,
 ];

@@ -170,6 +170,9 @@ export function postgresOps(db: Db): StoreOps {
       // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
       return (await db`SELECT * FROM agents ORDER BY id COLLATE "C"`).map(toAgent);
     },
+    async listOnlineAgentIds() {
+      return (await db`SELECT id FROM agents WHERE online`).map((r) => str(r.id));
+    },
     async setAgentOnline(id, online, at) {
       await db`UPDATE agents SET online = ${online}, last_seen = ${at} WHERE id = ${id}`;
     },
@@ -237,9 +240,10 @@ export function postgresOps(db: Db): StoreOps {
       return (await insertDeploymentRows(db, [d])) > 0;
     },
     insertDeployments: async (ds) => {
-      let inserted = 0;
-      for (const chunk of chunks(ds)) inserted += await insertDeploymentRows(db, chunk);
-      return inserted;
+      // Issued together: in a transaction they are pipelined on its connection (the next chunk is
+      // encoded and on its way while the database inserts this one); the order does not matter.
+      const counts = await Promise.all(chunks(ds).map((chunk) => insertDeploymentRows(db, chunk)));
+      return counts.reduce((a, b) => a + b, 0);
     },
     async getDeployment(id) {
       const r = first(await db`SELECT * FROM deployments WHERE id = ${id}`);
@@ -252,6 +256,18 @@ export function postgresOps(db: Db): StoreOps {
           WHERE id IN (SELECT json_array_elements_text(${j(chunk)}::json))`)
           out.push(toDeployment(r));
       return out;
+    },
+    async listDeploymentsOfAgents({ rolloutId, agentIds, states }) {
+      // By (rollout_id, agent_id), the unique index: one probe per named agent, nothing else read.
+      // Chunks issued together (pipelined in a transaction), as in insertDeployments.
+      const rows = await Promise.all(
+        chunks(agentIds).map(
+          (chunk) => db`SELECT * FROM deployments WHERE rollout_id = ${rolloutId}
+            AND agent_id IN (SELECT json_array_elements_text(${j(chunk)}::json))
+            AND state IN (SELECT json_array_elements_text(${j(states)}::json))`,
+        ),
+      );
+      return rows.flat().map(toDeployment);
     },
     async listDeployments({ rolloutId, agentId }) {
       if (rolloutId !== undefined)
@@ -377,6 +393,21 @@ export function postgresOps(db: Db): StoreOps {
         last_seen = ${at} WHERE id = ${agentId} RETURNING epoch`,
       );
       return r && num(r.epoch);
+    },
+    async helloAgent(a, hubId, at) {
+      // `before` reads the row as it was when the statement started (the snapshot), the upsert
+      // then changes it: one round trip for what a hello needs to know and write.
+      const r = first(
+        await db`WITH before AS (SELECT online FROM agents WHERE id = ${a.id})
+        INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen, hub_id, epoch)
+        VALUES (${a.id}, ${a.hostname}, ${j(a.labels)}::jsonb, ${a.agentVersion}, ${j(a.apps)}::jsonb,
+          true, ${at}, ${hubId}, 1)
+        ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, labels = excluded.labels,
+          agent_version = excluded.agent_version, apps = excluded.apps, online = true,
+          last_seen = excluded.last_seen, hub_id = excluded.hub_id, epoch = agents.epoch + 1
+        RETURNING epoch, COALESCE((SELECT online FROM before), false) AS was_online`,
+      );
+      return { epoch: num(r?.epoch), wasOnline: r?.was_online === true };
     },
     async releaseAgent(agentId, hubId, epoch, at) {
       const result = await db`UPDATE agents SET online = false, last_seen = ${at}

@@ -19,8 +19,9 @@ import {
   type StoredArtifactInfo,
   type StoreOps,
 } from "./async-store.js";
+import { type Row, toDeployment } from "./rows.js";
 import type { SqliteStore } from "./sqlite-store.js";
-import type { DeploymentRecord, RolloutRecord, RolloutState, Store } from "./store.js";
+import type { AgentRecord, DeploymentRecord, RolloutRecord, RolloutState, Store } from "./store.js";
 import { TxGuard } from "./tx-guard.js";
 import { withTxRetry } from "./tx-retry.js";
 
@@ -106,6 +107,17 @@ function sqlitePresence(sync: SqliteStore, enter: Enter) {
           .get(hubId, at, agentId) as { epoch: number } | undefined;
         return row?.epoch;
       }),
+    helloAgent: (agent: AgentRecord, hubId: string, at: number) =>
+      enter("helloAgent", () =>
+        sync.transaction(() => {
+          const wasOnline = sync.getAgent(agent.id)?.online ?? false;
+          sync.upsertAgent({ ...agent, online: true, lastSeen: at });
+          const row = sync
+            .statement("UPDATE agents SET hub_id = ?, epoch = epoch + 1 WHERE id = ? RETURNING epoch")
+            .get(hubId, agent.id) as { epoch: number };
+          return { epoch: row.epoch, wasOnline };
+        }),
+      ),
     releaseAgent: (agentId: string, hubId: string, epoch: number, at: number) =>
       enter(
         "releaseAgent",
@@ -178,6 +190,19 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
         sync.transaction(() => ds.filter((d) => sync.insertDeployment(d)).length),
       ),
     getDeployments: (ids) => enter("getDeployments", () => ids.flatMap((id) => sync.getDeployment(id) ?? [])),
+    listDeploymentsOfAgents: ({ rolloutId, agentIds, states }) =>
+      enter("listDeploymentsOfAgents", () =>
+        (
+          sync
+            .statement(`SELECT * FROM deployments WHERE rollout_id = ?
+              AND agent_id IN (SELECT value FROM json_each(?)) AND state IN (SELECT value FROM json_each(?))`)
+            .all(rolloutId, JSON.stringify(agentIds), JSON.stringify(states)) as Row[]
+        ).map(toDeployment),
+      ),
+    listOnlineAgentIds: () =>
+      enter("listOnlineAgentIds", () =>
+        (sync.statement("SELECT id FROM agents WHERE online = 1").all() as Row[]).map((r) => String(r.id)),
+      ),
     markDeploymentsSent: (ids, at) =>
       enter("markDeploymentsSent", () =>
         sync.transaction(() =>

@@ -35,6 +35,10 @@ export class ConnectionRegistry implements AgentChannel {
     return this.sockets.has(agentId);
   }
 
+  connectedAgentIds(): string[] {
+    return [...this.sockets.keys()];
+  }
+
   send(agentId: string, message: HubMessage, encoded?: string): boolean {
     const socket = this.sockets.get(agentId);
     return socket ? sendTo(socket, message, this.options, agentId, encoded) : false;

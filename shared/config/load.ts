@@ -3,6 +3,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { BadInputError, type Issue } from "../errors.js";
+import { fsErrorText } from "../fs-errors.js";
 import { toIssues } from "../schema/issues.js";
 import { validateAgainst } from "../schema/zod-problems.js";
 import { AgentConfig, logLevels } from "./schema.js";
@@ -55,7 +56,7 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
     text = await readFile(path, "utf8");
     mode = (await stat(path)).mode;
   } catch (e) {
-    throw BadInputError.single(path, "", `cannot read the config: ${(e as Error).message}`);
+    throw BadInputError.single(path, "", `cannot read the config: ${fsErrorText(e)}`);
   }
   const loaded = parseConfigText(text, path);
   const exposure = await secretExposureWarnings(loaded.config, path, mode, scanTomlKeys(text));

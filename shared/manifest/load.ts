@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { type Document, isMap, isScalar, LineCounter, parseDocument, type YAMLError } from "yaml";
 import { BadInputError, type Issue } from "../errors.js";
+import { fsErrorText } from "../fs-errors.js";
 import { toIssues } from "../schema/issues.js";
 import type { Problem } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
@@ -116,7 +117,7 @@ export async function loadManifestFile(path: string): Promise<LoadedManifest> {
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    throw BadInputError.single(path, "", `cannot read the manifest: ${(e as Error).message}`);
+    throw BadInputError.single(path, "", `cannot read the manifest: ${fsErrorText(e)}`);
   }
   return parseManifestText(text, path);
 }

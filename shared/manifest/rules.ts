@@ -31,6 +31,8 @@ function globsOf(manifest: Manifest): [string, Minimatch, FileRule][] {
 }
 
 function normalise(relPath: string): string {
+  // Asked once or twice per app file: skip the regexes when there is no "./" or trailing "/".
+  if (!relPath.startsWith("./") && !relPath.endsWith("/")) return relPath;
   return relPath.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
 }
 

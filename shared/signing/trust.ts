@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import type { Trust } from "../config/schema.js";
 import { BadInputError, type Issue } from "../errors.js";
+import { fsErrorText } from "../fs-errors.js";
 import { KeyFormatError, parsePublicKey } from "./keys.js";
 import { type ReleasePayload, SignatureError, verifyRelease } from "./signature.js";
 
@@ -36,7 +37,7 @@ export async function loadTrustedKeys(trust: Trust | undefined, configFile = "sh
       issues.push({
         file: configFile,
         path: `trust.key_files[${i}]`,
-        message: `cannot read ${keyFile}: ${(e as Error).message}`,
+        message: `cannot read ${keyFile}: ${fsErrorText(e)}`,
         severity: "error",
       });
       continue;
@@ -65,7 +66,7 @@ async function readSignatureFile(path: string): Promise<string | undefined> {
     return await readFile(path, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new SignatureError("malformed", `cannot read ${path}: ${(e as Error).message}`);
+    throw new SignatureError("malformed", `cannot read ${path}: ${fsErrorText(e)}`);
   }
 }
 

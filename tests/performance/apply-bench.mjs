@@ -3,9 +3,10 @@
 // its files, installed the way an operator runs it — `ship --force` as a whole process, Node's start
 // included — once per source kind: a local directory, a local .tar.gz, a git bare repository over
 // file://, and an http .tar.gz from a local server. Each is timed next to, in the same run, the
-// seed's method (rsync -a full backup of the app, then copy every release file) and the floor
-// (cp -al of the release; tar -xzf into an empty directory; git checkout of the new commit in a
-// clone). Then `ship --list-backups`, `ship --rollback` and `ship --help` next to `node -e 0`.
+// seed's method (rsync -a full backup of the app, then copy every release file; for git: git fetch
+// + git checkout in a clone, the seed's own steps) and the floor (cp -al of the release; tar -xzf
+// into an empty directory; git fetch + checkout of the new commit in a clone). Then
+// `ship --list-backups`, `ship --rollback` and `ship --help` next to `node -e 0`.
 // The apply phase alone (plan + backup + apply, from ship's own log) is a second, labelled line:
 // it is a part, never the whole.
 //
@@ -175,7 +176,6 @@ async function main() {
     });
     [, url] = await server.started;
     config(root, "http", `type = "http"\nurl = "${url}"\n`);
-    sh("git", ["fetch", "-q", "origin"], floorClone);
     sh("sync", []);
 
     // The seed's method on a copy of the installed app, and the floors, in this same run.
@@ -187,6 +187,8 @@ async function main() {
     const untar = timed("tar", ["-xzf", join(root, "v2.tar.gz"), "-C", seedApp]);
     mkdirSync(join(root, "floor-tar"));
     const tarFloor = timed("tar", ["-xzf", join(root, "v2.tar.gz"), "-C", join(root, "floor-tar")]);
+    // The seed's git method fetches first (seed README: "1. Git fetch origin"), as ship does.
+    const gitFetch = timed("git", ["fetch", "-q", "origin"], { cwd: floorClone });
     const checkout = timed("git", ["checkout", "-q", "origin/main"], { cwd: floorClone });
     sh("sync", []);
 
@@ -225,7 +227,7 @@ async function main() {
     const x = (a, b) => `${(a / b).toFixed(1)}×`;
     const seedCopy = rsync.wallMs + copyAll.wallMs;
     const seedTar = rsync.wallMs + untar.wallMs;
-    const seedGit = rsync.wallMs + checkout.wallMs;
+    const seedGit = rsync.wallMs + gitFetch.wallMs + checkout.wallMs;
     const missing = { wallMs: Number.NaN, cpuMs: Number.NaN, maxRssKb: Number.NaN };
     const run = (kind) => runs[kind] ?? missing;
     // CPU beside wall: on a busy machine the difference is time spent waiting for a core.
@@ -252,7 +254,7 @@ async function main() {
         shipTime("git"),
         s(seedGit),
         x(seedGit, run("git").wallMs),
-        `git checkout ${s(checkout.wallMs)}`,
+        `git fetch ${s(gitFetch.wallMs)} + checkout ${s(checkout.wallMs)}`,
         mb(run("git").maxRssKb),
       ],
       [
@@ -276,7 +278,7 @@ async function main() {
       rows,
     );
     console.log(
-      `seed method = rsync -a full backup (${s(rsync.wallMs)}) + copy every release file (cp -a ${s(copyAll.wallMs)}; tar -xzf ${s(untar.wallMs)}; git checkout ${s(checkout.wallMs)})`,
+      `seed method = rsync -a full backup (${s(rsync.wallMs)}) + copy every release file (cp -a ${s(copyAll.wallMs)}; tar -xzf ${s(untar.wallMs)}; git: git fetch ${s(gitFetch.wallMs)} + git checkout ${s(checkout.wallMs)} in a clone)`,
     );
     printTable(
       "part of the above, NOT the whole: ship's apply phase alone (plan + backup + apply + finalize, from its log)",

@@ -52,6 +52,9 @@ interface Figures {
   connectMs: number;
   apiMs: number;
   fanout: number[];
+  /** Fan-out latencies (sorted) of the agents of the hub the rollout was created on, and of the others. */
+  fanoutApiHub?: number[];
+  fanoutOtherHubs?: number[];
   missing: number;
   reportsPerSecond: number;
   ackMs: number[];
@@ -77,7 +80,13 @@ async function measureRollout(
   load: LoadAgents,
   api: (method: string, path: string, body?: unknown) => Promise<unknown>,
   n: number,
-): Promise<Pick<Figures, "apiMs" | "fanout" | "missing" | "reportsPerSecond" | "ackMs">> {
+  apiHubUrl?: string,
+): Promise<
+  Pick<
+    Figures,
+    "apiMs" | "fanout" | "fanoutApiHub" | "fanoutOtherHubs" | "missing" | "reportsPerSecond" | "ackMs"
+  >
+> {
   const release = (await api("POST", "/releases", releaseBody("2.0.0"))) as { id: string };
   await load.call("reset-deploys");
   const deploys = load.call("await-deploys", { count: n, timeoutMs: 120_000 });
@@ -86,13 +95,23 @@ async function measureRollout(
     release: release.id,
     waves: [{ name: "all", percent: 100 }],
   }).then(() => clock() - t0);
-  const { arrivals, missing } = await deploys;
+  const { arrivals, missing, byUrl } = await deploys;
   const apiMs = await created;
-  const fanout = arrivals.map((at) => at - t0).sort((a, b) => a - b);
+  const since = (ats: number[]) => ats.map((at) => at - t0).sort((a, b) => a - b);
+  const fanout = since(arrivals);
+  const ofHubs = Object.entries(byUrl);
+  const byHub =
+    apiHubUrl === undefined
+      ? {}
+      : {
+          fanoutApiHub: since(ofHubs.filter(([url]) => url === apiHubUrl).flatMap(([, ats]) => ats)),
+          fanoutOtherHubs: since(ofHubs.filter(([url]) => url !== apiHubUrl).flatMap(([, ats]) => ats)),
+        };
   const sent = await load.call("report");
   return {
     apiMs,
     fanout,
+    ...byHub,
     missing,
     reportsPerSecond: (arrivals.length / Math.max(1, sent.lastAckAt - sent.sentAt)) * 1000,
     ackMs: [...sent.ackMs].sort((a, b) => a - b),
@@ -191,7 +210,7 @@ async function benchCluster(): Promise<Figures> {
       120_000,
     );
     const api = apiOf(cluster.hub(0).url, cluster.operator);
-    const figures = await measureRollout(load, api, connected);
+    const figures = await measureRollout(load, api, connected, wsOf(cluster.hub(0).url));
     const ticksPerInterval = await ticksPerIntervalOver(cluster, 10 * TICK_SECONDS * 1000);
     const kill = await killDuringReports(cluster, load, api, connected);
     const sizes = await tableSizes(cluster);
@@ -292,6 +311,18 @@ function report(one: Figures, many: Figures | undefined, skippedWhy: string | un
       ["fan-out latency p99", p(one.fanout, 99), c((x) => p(x.fanout, 99)), "≤ 1 s"],
       ["  cross-hub penalty p50 (cluster − single)", "-", penalty(50), ""],
       ["  cross-hub penalty p99 (cluster − single)", "-", penalty(99), "≤ 100 ms"],
+      [
+        "  p50/p99 at hub 1's own agents (the API's hub)",
+        "-",
+        c((x) => (x.fanoutApiHub ? `${p(x.fanoutApiHub, 50)} / ${p(x.fanoutApiHub, 99)}` : "-")),
+        "",
+      ],
+      [
+        `  p50/p99 at the agents of hubs 2–${HUBS} (woken by NOTIFY)`,
+        "-",
+        c((x) => (x.fanoutOtherHubs ? `${p(x.fanoutOtherHubs, 50)} / ${p(x.fanoutOtherHubs, 99)}` : "-")),
+        "",
+      ],
       ["  agents without a deploy", String(one.missing), c((x) => String(x.missing)), "0"],
       [
         "reports acked per second",

@@ -9,8 +9,10 @@
 //       reconnectUrl: where an agent whose connection the hub closed connects again (a balancer
 //       in front of several hubs), with a short random backoff as real agents have; without it a
 //       lost connection stays lost.
-//   await-deploys {count, timeoutMs}  → {arrivals: [ms...], missing}   (first deploy per agent and
-//                                       deployment since the last reset-deploys)
+//   await-deploys {count, timeoutMs}  → {arrivals: [ms...], missing, byUrl: {url: [ms...]}}
+//                                       (first deploy per agent and deployment since the last
+//                                       reset-deploys; byUrl: the same by the URL each agent first
+//                                       connected to, i.e. by hub)
 //   reset-deploys {}                  → {}
 //   report {}                         → {sentAt, lastAckAt, acked, ackMs: [ms...], timedOut?}
 //                                       (each agent reports its latest deploy once)
@@ -39,6 +41,8 @@ let mode = "hub";
 let reconnectUrl;
 let closing = false;
 const arrivals = [];
+/** @type {Map<string, number[]>} */
+const arrivalsByUrl = new Map();
 let onArrival = () => {};
 let acks = 0;
 let lastAckAt = 0;
@@ -66,6 +70,7 @@ async function handle(message) {
       return reportAll();
     case "reset-deploys":
       arrivals.length = 0;
+      arrivalsByUrl.clear();
       ackMs.length = 0;
       return {};
     case "await-back":
@@ -180,6 +185,9 @@ function receive(conn, message) {
     };
     conn.deployAt = clock();
     arrivals.push(conn.deployAt);
+    const ofUrl = arrivalsByUrl.get(conn.url) ?? [];
+    ofUrl.push(conn.deployAt);
+    arrivalsByUrl.set(conn.url, ofUrl);
     onArrival();
   } else if (message.type === "ack") {
     const sent = conn.outbox.get(message.reportId);
@@ -197,7 +205,7 @@ function awaitDeploys({ count, timeoutMs }) {
     const done = () => {
       clearTimeout(timer);
       onArrival = () => {};
-      resolve({ arrivals, missing: count - arrivals.length });
+      resolve({ arrivals, missing: count - arrivals.length, byUrl: Object.fromEntries(arrivalsByUrl) });
     };
     const timer = setTimeout(done, timeoutMs);
     onArrival = () => {

@@ -45,15 +45,7 @@ export function clusterModeWired(): boolean {
   try {
     const probe = spawnSync(
       process.execPath,
-      [
-        HUB_MAIN,
-        "token",
-        "list",
-        "--data-dir",
-        dataDir,
-        "--database-url",
-        "postgres://ship@127.0.0.1:1/none",
-      ],
+      [HUB_MAIN, "token", "list", "--database-url", "postgres://ship@127.0.0.1:1/none"],
       {
         encoding: "utf8",
         timeout: 20_000,
@@ -379,7 +371,8 @@ export interface MintedAgent {
 /** Replies of tests/performance/load-agents.mjs, by command. */
 export interface LoadReplies {
   connect: { connectMs: number; connected: number; failed: number };
-  "await-deploys": { arrivals: number[]; missing: number };
+  /** byUrl: the arrivals by the URL each agent first connected to (its hub). */
+  "await-deploys": { arrivals: number[]; missing: number; byUrl: Record<string, number[]> };
   "reset-deploys": Record<string, never>;
   report: { sentAt: number; lastAckAt: number; acked: number; ackMs: number[]; timedOut?: boolean };
   "await-back": { lost: number; back: number; lastBackAt: number; firstLostAt: number; timedOut?: boolean };

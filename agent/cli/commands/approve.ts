@@ -4,9 +4,9 @@ import { isVersionLike } from "../../../shared/versions.js";
 import { acquireLock } from "../../lock/run-lock.js";
 import { globalLockFile } from "../../pipeline/paths.js";
 import { type ManualApproval, updateSourceState } from "../../state/state-file.js";
+import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import { cliLogger } from "../logger.js";
-import type { GlobalOptions } from "../main.js";
 import type { Output } from "../output.js";
 
 /**

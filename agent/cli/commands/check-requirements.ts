@@ -1,7 +1,7 @@
 import { loadManifestFile } from "../../../shared/manifest/load.js";
 import { checkRequirements } from "../../requirements/check.js";
 import { resolveAppTarget } from "../app-target.js";
-import type { GlobalOptions } from "../main.js";
+import type { GlobalOptions } from "../cli.js";
 import type { Output } from "../output.js";
 
 /** `ship --check-requirements FILE`: every requirement checked here; exit 0 only if all are met. */

@@ -2,7 +2,7 @@ import { loadManifestFile } from "../../../shared/manifest/load.js";
 import { hostConditionContext } from "../../conditions/host-context.js";
 import { hostId } from "../../host-id.js";
 import { checkRolloutEligibility } from "../../rollout/eligibility.js";
-import type { GlobalOptions } from "../main.js";
+import type { GlobalOptions } from "../cli.js";
 import type { Output } from "../output.js";
 
 /**

@@ -1,7 +1,7 @@
 // Its own module, apart from --rollback: listing needs neither the restore engine, the lock nor crypto.
 import { listBackups } from "../../backup/backup-store.js";
+import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
-import type { GlobalOptions } from "../main.js";
 import type { Output } from "../output.js";
 
 function size(bytes: number): string {

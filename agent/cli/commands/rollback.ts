@@ -2,8 +2,8 @@ import { findBackup, readBackupMeta } from "../../backup/backup-store.js";
 import { rollbackTo } from "../../backup/restore.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { lockDir } from "../../pipeline/paths.js";
+import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
-import type { GlobalOptions } from "../main.js";
 import type { Output } from "../output.js";
 
 /**

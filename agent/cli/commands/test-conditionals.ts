@@ -3,7 +3,7 @@ import { loadManifestFile } from "../../../shared/manifest/load.js";
 import { evaluateConditionals } from "../../conditions/evaluate-conditionals.js";
 import { hostConditionContext } from "../../conditions/host-context.js";
 import { resolveAppTarget } from "../app-target.js";
-import type { GlobalOptions } from "../main.js";
+import type { GlobalOptions } from "../cli.js";
 import type { Output } from "../output.js";
 
 const consequence = {

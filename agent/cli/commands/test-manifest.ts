@@ -1,6 +1,6 @@
 import { formatIssue } from "../../../shared/errors.js";
 import { loadManifestFile } from "../../../shared/manifest/load.js";
-import type { GlobalOptions } from "../main.js";
+import type { GlobalOptions } from "../cli.js";
 import type { Output } from "../output.js";
 
 /** `ship --test-manifest FILE`: errors throw (exit 2, one line each); warnings print and exit 0. */

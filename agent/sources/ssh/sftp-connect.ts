@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import SftpClient from "ssh2-sftp-client";
 import type { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
+import { fsErrorText } from "../../../shared/fs-errors.js";
 import { expandHome } from "../home-path.js";
 import { type HostKeyVerdict, parseKnownHosts, sha256Fingerprint, verifyHostKey } from "./known-hosts.js";
 
@@ -16,7 +17,7 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
     throw BadInputError.single(
       "ship.toml",
       `${key}.key_filename`,
-      `cannot read ${cfg.key_filename}: ${err.code}`,
+      `cannot read ${cfg.key_filename}: ${fsErrorText(err)}`,
     );
   });
   const knownHostsText = await readFile(expandHome(cfg.known_hosts), "utf8").catch(() => "");
@@ -84,7 +85,7 @@ async function passphraseFor(name: string, cfg: SftpSourceConfig): Promise<strin
         throw BadInputError.single(
           "ship.toml",
           `sources.${name}.passphrase_file`,
-          `cannot read it: ${err.code}`,
+          `cannot read ${cfg.passphrase_file}: ${fsErrorText(err)}`,
         );
       },
     );

@@ -35,3 +35,39 @@ describe("ship refuses options that do not go together (real CLI)", () => {
     expect(await readdir(app.appDir)).toContain("app.txt");
   });
 });
+
+// An empty value (usually an unset shell variable) used to reach the command: `--rollback ""` said
+// "no backup with id  (see …)". Every flag and argument that takes a value refuses it first.
+describe("ship refuses an empty flag value (real CLI)", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+    await app.release("r2", MANIFEST);
+  });
+  afterEach(async () => app.cleanup());
+
+  it.each([
+    [["--rollback", ""], "ship: --rollback is empty: give it a value"],
+    [["--rollback", "  "], "ship: --rollback is empty: give it a value"],
+    [["--test-manifest", ""], "ship: --test-manifest is empty: give it a value"],
+    [["--sources", "myapp", ""], "ship: --sources has an empty value: give each a value"],
+    [["--approve", "myapp", ""], "ship: --approve has an empty value: give each a value"],
+    [["--force", "--app-dir", ""], "ship: --app-dir is empty: give it a value"],
+  ])("ship %j is exit 2 with one line naming the flag, and nothing is installed", async (args, message) => {
+    const run = await runShip(["--config", app.config, ...args]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(message);
+    expect(await readdir(app.appDir)).toEqual([]);
+    expect(await readdir(app.root)).not.toContain("var");
+  });
+
+  it.each([
+    [["--config", ""], "ship: --config is empty: give it a value"],
+    [["agent", "--config", ""], "ship: --config is empty: give it a value"],
+    [["release", "sign", "", "--key", "k"], "ship: <artifact> is empty: give it a value"],
+  ])("ship %j too", async (args, message) => {
+    const run = await runShip(args, { cwd: app.root });
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(message);
+  });
+});

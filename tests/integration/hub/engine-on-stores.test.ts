@@ -8,8 +8,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { AgentSync } from "../../../hub/rollouts/agent-sync.js";
 import type { AgentChannel } from "../../../hub/rollouts/dispatch.js";
 import { RolloutEngine } from "../../../hub/rollouts/engine.js";
-import type { AsyncStore } from "../../../hub/store/async-store.js";
+import type { AsyncStore, StoreOps } from "../../../hub/store/async-store.js";
 import { MessageBatch } from "../../../hub/ws/message-batch.js";
+import { RolloutSpec } from "../../../shared/api/bodies.js";
 import { memoryLogger } from "../../../shared/log.js";
 import type { HubMessage, Report } from "../../../shared/protocol/messages.js";
 import {
@@ -21,16 +22,47 @@ import {
   storeSubjects,
 } from "./store-contract/subjects.js";
 
-/** Every agent counts as connected to this "hub"; what it sends is recorded. */
-class AllOnline implements AgentChannel {
+/** The agents connected to this "hub" (by default a1, a2, a3); what it sends is recorded. */
+class Connected implements AgentChannel {
   sent: { agentId: string; message: HubMessage }[] = [];
-  isOnline() {
-    return true;
+  constructor(readonly ids: readonly string[] = ["a1", "a2", "a3"]) {}
+  isOnline(agentId: string) {
+    return this.ids.includes(agentId);
+  }
+  connectedAgentIds() {
+    return [...this.ids];
   }
   send(agentId: string, message: HubMessage) {
     this.sent.push({ agentId, message });
     return true;
   }
+}
+
+/**
+ * The store with every deployment row it hands back counted (inside transactions too): how many
+ * rows a caller read or got back from a write.
+ */
+function countingDeploymentRows(inner: AsyncStore): { store: AsyncStore; rows(): number } {
+  let rows = 0;
+  const isDeployment = (x: unknown) =>
+    typeof x === "object" && x !== null && "rolloutId" in x && "agentId" in x && "wave" in x;
+  const count = (value: unknown) => {
+    if (Array.isArray(value)) rows += value.filter(isDeployment).length;
+    else if (isDeployment(value)) rows++;
+    return value;
+  };
+  const wrap = <T extends object>(ops: T): T =>
+    new Proxy(ops, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key);
+        if (typeof value !== "function") return value;
+        if (key === "tx")
+          return (fn: (t: StoreOps) => Promise<unknown>) =>
+            (value as AsyncStore["tx"]).call(target, (t) => fn(wrap(t)));
+        return async (...args: unknown[]) => count(await value.apply(target, args));
+      },
+    });
+  return { store: wrap(inner), rows: () => rows };
 }
 
 const { subjects, start, stop } = storeSubjects();
@@ -57,7 +89,7 @@ for (const subject of subjects) {
       new RolloutEngine({ store, channel, now: () => 1000, offlineTimeoutMs: 60_000 });
 
     it("two hubs delivering the same pending deployments at once send each exactly once", async () => {
-      const channels = [new AllOnline(), new AllOnline()];
+      const channels = [new Connected(), new Connected()];
       const [one, two] = channels.map(engineOn) as [RolloutEngine, RolloutEngine];
       const counts = await Promise.all([
         one.deliverPending("ro1"),
@@ -76,8 +108,52 @@ for (const subject of subjects) {
       expect(channels.flatMap((c) => c.sent)).toHaveLength(3);
     });
 
+    it("a hub delivering after a wake-up reads only its own agents' deployments, never the rollout's", async () => {
+      // Hub A holds 30 agents, hub B holds one (a2); A starts a one-wave rollout of all of them.
+      const theirs = Array.from({ length: 30 }, (_, i) => `x${String(i).padStart(2, "0")}`);
+      await store.tx(async (t) => {
+        for (const id of theirs) await t.upsertAgent(agent(id));
+      });
+      await store.insertRelease(release("r2"));
+      await store.updateRollout("ro1", { state: "completed", updated: 2 });
+      const onA = new Connected(["a1", "a3", ...theirs]);
+      const onB = new Connected(["a2"]);
+      const counted = countingDeploymentRows(store);
+      const hubA = new RolloutEngine({ store, channel: onA, now: () => 1000, offlineTimeoutMs: 60_000 });
+      const hubB = new RolloutEngine({
+        store: counted.store,
+        channel: onB,
+        now: () => 1000,
+        offlineTimeoutMs: 60_000,
+      });
+      const created = await hubA.create(
+        RolloutSpec.parse({ release: "r2", waves: [{ name: "all", percent: 100 }] }),
+        "op",
+      );
+      // The creating hub wrote its own agents' rows sent (with their events) and sent them; B's waits.
+      expect(onA.sent.map((s) => s.agentId).sort()).toEqual([...onA.ids].sort());
+      expect(await store.getDeployment(`${created.id}:a1`)).toMatchObject({ state: "sent", attempts: 1 });
+      expect(await store.getDeployment(`${created.id}:a2`)).toMatchObject({ state: "pending", attempts: 0 });
+      const sentEvents = (await store.listEvents({ limit: 1000 })).filter(
+        (e) => e.kind === "deployment.sent" && e.subject.startsWith(created.id),
+      );
+      expect(sentEvents).toHaveLength(onA.ids.length);
+
+      // The wake-up on B: it delivers a2's deployment, having read that row and no other.
+      expect(await hubB.deliverPending(created.id)).toBe(1);
+      expect(onB.sent.map((s) => s.agentId)).toEqual(["a2"]);
+      expect(await store.getDeployment(`${created.id}:a2`)).toMatchObject({ state: "sent", attempts: 1 });
+      // One row read, the same row back from marking it sent: never A's 32.
+      expect(counted.rows()).toBeLessThanOrEqual(2);
+      // The resync and a second wake-up find nothing more, still without reading A's rows.
+      expect(await hubB.deliverPending()).toBe(0);
+      expect(await hubB.deliverPending(created.id)).toBe(0);
+      expect(counted.rows()).toBeLessThanOrEqual(2);
+      expect(onB.sent).toHaveLength(1);
+    });
+
     it("a batch stores a report once however often it comes, applies it once and acks every copy", async () => {
-      const sync = new AgentSync(engineOn(new AllOnline()));
+      const sync = new AgentSync(engineOn(new Connected()));
       const batch = new MessageBatch(sync, memoryLogger([]));
       const report = (reportId: string, agentId: string): Report => ({
         type: "report",

@@ -27,8 +27,15 @@ describe.skipIf(!hasPostgres())("ship-hub on PostgreSQL (one hub, real CLI)", ()
   let hubUrl: string;
   const env = () => ({ ...process.env, SHIP_HUB_SECRET: SECRET, SHIP_HUB_DATABASE_URL: "" });
 
-  const cli = async (args: string[]) =>
-    (await run(process.execPath, [MAIN, ...args, "--database-url", url], { cwd: dir, env: env() })).stdout;
+  const cli = async (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+    (
+      await run(process.execPath, [MAIN, ...args, "--database-url", url], {
+        cwd: dir,
+        env: { ...env(), ...extraEnv },
+      })
+    ).stdout;
+  // Listing and revoking sign nothing, so they must not demand the cluster's shared secret.
+  const noSecret = { SHIP_HUB_SECRET: "" };
 
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: build first (npm run build)`);
@@ -167,11 +174,15 @@ describe.skipIf(!hasPostgres())("ship-hub on PostgreSQL (one hub, real CLI)", ()
     const detail = await api<{ reports: unknown[] }>("GET", "/agents/pg-1", operator);
     expect(detail.body.reports).toHaveLength(1);
 
-    // token list/revoke work on the database too; a revoked token is refused by the serving hub.
-    const list = JSON.parse(await cli(["token", "list", "--json"])) as { jti: string; name: string }[];
+    // token list/revoke work on the database too (without the secret: they sign nothing); a revoked
+    // token is refused by the serving hub.
+    const list = JSON.parse(await cli(["token", "list", "--json"], noSecret)) as {
+      jti: string;
+      name: string;
+    }[];
     const op = list.find((t) => t.name === "op");
     expect(list).toHaveLength(3);
-    expect((await cli(["token", "revoke", op?.jti ?? ""])).trim()).toBe(`revoked ${op?.jti}`);
+    expect((await cli(["token", "revoke", op?.jti ?? ""], noSecret)).trim()).toBe(`revoked ${op?.jti}`);
     expect((await api("GET", "/rollouts", operator)).status).toBe(401);
 
     agent.ws.close();

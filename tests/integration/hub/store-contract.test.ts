@@ -283,6 +283,21 @@ for (const subject of subjects) {
       ]);
     });
 
+    it("refuses deployments naming a rollout, agent or release that does not exist, and keeps none of the batch", async () => {
+      await seed(store);
+      const good = deployment("ro1", "a1");
+      for (const bad of [
+        { ...deployment("nope", "a2"), id: "nope:a2" },
+        deployment("ro1", "ghost"),
+        { ...deployment("ro1", "a2"), desiredRelease: "missing" },
+      ]) {
+        await expect(store.insertDeployments([good, bad])).rejects.toThrow(/foreign key|does not exist/i);
+        await expect(store.insertDeployment(bad)).rejects.toThrow(/foreign key|does not exist/i);
+      }
+      expect(await store.listDeployments({ rolloutId: "ro1" })).toEqual([]);
+      expect(await store.insertDeployments([good, deployment("ro1", "a2")])).toBe(2);
+    });
+
     it("applies deployment updates as a batch (the last one per id wins) and patches errors", async () => {
       await seed(store);
       await store.insertDeployments([deployment("ro1", "a1"), deployment("ro1", "a2")]);
@@ -304,6 +319,40 @@ for (const subject of subjects) {
         attempts: 3,
       });
       expect((await store.listDeployments({ agentId: "a2" })).map((d) => d.id)).toEqual(["ro1:a2"]);
+    });
+
+    it("reads a rollout's deployments of the named agents only, in the states asked for", async () => {
+      await seed(store);
+      // Past one batch of ids (1000) so chunking shows.
+      const many = Array.from({ length: 1200 }, (_, i) => `x${String(i).padStart(4, "0")}`);
+      await store.tx(async (t) => {
+        await Promise.all(many.map((id) => t.upsertAgent(agent(id))));
+      });
+      await store.insertRollout(rollout("ro2", "r1", "completed"));
+      await store.insertDeployments([
+        deployment("ro1", "a1"),
+        deployment("ro1", "a2", 1, "sent"),
+        deployment("ro2", "a1"),
+        ...many.map((id) => deployment("ro1", id)),
+      ]);
+      const of = async (agentIds: string[], states: ("pending" | "sent")[]) =>
+        (await store.listDeploymentsOfAgents({ rolloutId: "ro1", agentIds, states })).map((d) => d.id).sort();
+      expect(await of(["a1", "a2", "nobody"], ["pending", "sent"])).toEqual(["ro1:a1", "ro1:a2"]);
+      expect(await of(["a1", "a2"], ["sent"])).toEqual(["ro1:a2"]);
+      expect(await of([], ["pending"])).toEqual([]);
+      const mine = many.filter((_, i) => i % 2 === 0);
+      expect(await of(mine, ["pending"])).toEqual(mine.map((id) => `ro1:${id}`));
+      expect(
+        await store.listDeploymentsOfAgents({ rolloutId: "ro1", agentIds: ["a1"], states: ["pending"] }),
+      ).toEqual([deployment("ro1", "a1")]);
+    });
+
+    it("lists the ids of the agents online on any hub", async () => {
+      await store.upsertAgent(agent("a1"));
+      await store.upsertAgent(agent("a2", false));
+      await store.upsertAgent(agent("a3"));
+      await store.claimAgent("a3", "hub-b", 5);
+      expect((await store.listOnlineAgentIds()).sort()).toEqual(["a1", "a3"]);
     });
 
     it("finds deployments whose agent went silent", async () => {
@@ -521,6 +570,28 @@ for (const subject of subjects) {
         hold.open();
         await a.catch(() => {});
       }
+    });
+
+    it("registers a hello in one call: stored as announced, held by the hub with a new epoch, was it online", async () => {
+      const first = await store.helloAgent({ ...agent("a1", false), lastSeen: 0 }, "hub-a", 1000);
+      expect(first).toEqual({ epoch: 1, wasOnline: false });
+      expect(await store.getAgent("a1")).toEqual({ ...agent("a1"), online: true, lastSeen: 1000 });
+      // Again on hub B, with other labels and apps: updated, a newer epoch, and it was online.
+      const again = await store.helloAgent(
+        { ...agent("a1"), labels: { env: "dev" }, apps: [], hostname: "moved" },
+        "hub-b",
+        1100,
+      );
+      expect(again).toEqual({ epoch: 2, wasOnline: true });
+      expect(await store.getAgent("a1")).toMatchObject({
+        hostname: "moved",
+        labels: { env: "dev" },
+        apps: [],
+      });
+      // The epoch is the claim's: hub A's stale socket cannot release it, hub B's can.
+      expect(await store.releaseAgent("a1", "hub-a", first.epoch, 1200)).toBe(false);
+      expect(await store.releaseAgent("a1", "hub-b", again.epoch, 1300)).toBe(true);
+      expect(await store.helloAgent(agent("a1"), "hub-a", 1400)).toEqual({ epoch: 3, wasOnline: false });
     });
 
     it("marks an agent offline only from the hub and hello that hold it, and releases silent hubs' agents", async () => {

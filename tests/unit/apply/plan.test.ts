@@ -49,6 +49,22 @@ function kinds(steps: PlanStep[]): Record<string, string> {
 }
 
 describe("planUpdate", () => {
+  it("steps come in code-unit order whatever order the source listed the release in", () => {
+    // A depth-first listing puts foo/bar.js before foo.js ('/' sorts after '.'); a sorted one is kept.
+    for (const order of [
+      ["foo/bar.js", "foo.js", "a.txt"],
+      ["a.txt", "foo.js", "foo/bar.js"],
+    ]) {
+      const plan = planUpdate({
+        manifest: manifest(),
+        release: release(Object.fromEntries(order.map((rel) => [rel, "S"]))),
+        app: app({}),
+        index: undefined,
+      });
+      expect(plan.steps.map((s) => s.rel)).toEqual(["a.txt", "foo.js", "foo/bar.js"]);
+    }
+  });
+
   it("adds every file of a first install, creating parent directories parents first", () => {
     const plan = planUpdate({
       manifest: manifest(),

@@ -28,7 +28,7 @@ describe("MessageBatch", () => {
   it("applies a turn's messages together; a failing one is skipped without undoing the others", async () => {
     const engine = new RolloutEngine({
       store,
-      channel: { isOnline: () => false, send: () => false },
+      channel: { isOnline: () => false, connectedAgentIds: () => [], send: () => false },
       now: Date.now,
       offlineTimeoutMs: 1000,
     });

@@ -19,6 +19,9 @@ class RecordingChannel implements AgentChannel {
   isOnline(agentId: string) {
     return this.online.has(agentId);
   }
+  connectedAgentIds() {
+    return [...this.online];
+  }
   send(agentId: string, message: HubMessage) {
     if (!this.online.has(agentId)) return false;
     this.sent.push({ agentId, message });

@@ -19,6 +19,9 @@ class EncodingChannel implements AgentChannel {
   isOnline(agentId: string) {
     return this.online.has(agentId);
   }
+  connectedAgentIds() {
+    return [...this.online];
+  }
   send(agentId: string, message: HubMessage, encoded?: string) {
     this.sent.push({ agentId, message, text: encoded ?? JSON.stringify(message) });
     return true;

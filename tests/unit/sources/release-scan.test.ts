@@ -103,3 +103,20 @@ describe("scanReleaseDir (release directory read in place through a stat index)"
     expect((await scanReleaseDir(dir, indexFile, later)).hashed).toBe(0);
   });
 });
+
+describe("scanReleaseDir: small files read synchronously, large ones asynchronously", () => {
+  it("files on both sides of the 1 MiB limit give the same id as reading everything", async () => {
+    const { SYNC_READ_MAX_BYTES } = await import("../../../agent/tree/hash-file.js");
+    for (const [name, size] of [
+      ["edge", SYNC_READ_MAX_BYTES],
+      ["over", SYNC_READ_MAX_BYTES + 1],
+      ["big", 3 * SYNC_READ_MAX_BYTES + 17],
+    ] as const) {
+      await writeFile(join(dir, "lib", `${name}.bin`), Buffer.alloc(size, name.length));
+    }
+    const scanned = await scanReleaseDir(dir, indexFile, later);
+    expect(scanned.hashed).toBe(9);
+    expect(scanned.id).toBe(`tree:${await treeDigest(dir)}`);
+    expect(scanned.listing.files.get("lib/over.bin")?.size).toBe(SYNC_READ_MAX_BYTES + 1);
+  });
+});

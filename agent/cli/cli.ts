@@ -1,0 +1,159 @@
+/**
+ * The `ship` program: options, modes and subcommands, each mode loaded only when it runs. Its own
+ * module, apart from the bin entry (main.ts), so the code-cached bundle of the quick commands
+ * (scripts/build-agent-cli.mjs, code-cache.ts) can call it without top-level await.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
+import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
+import { ExitCode } from "../../shared/errors.js";
+import { SHIP_VERSION } from "../../shared/version.js";
+import { exitCodeFor, messageFor } from "./exit-codes.js";
+import { createOutput, type Output } from "./output.js";
+import { registerReleaseCommand } from "./release-command.js";
+
+export interface GlobalOptions {
+  config?: string;
+  checkOnly?: boolean;
+  force?: boolean;
+  sources?: string[];
+  rollback?: string;
+  /** False with `--no-hooks`: `--rollback` restores files only. */
+  hooks?: boolean;
+  listBackups?: boolean;
+  testManifest?: string;
+  checkRequirements?: string;
+  testConditionals?: string;
+  checkRollout?: string;
+  appDir?: string;
+  currentVersion?: string;
+  allowDowngrade?: boolean;
+  ignoreRollout?: boolean;
+  approve?: string[];
+  recover?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+type Runner = (options: GlobalOptions, out: Output) => Promise<number>;
+
+/** Each root-level mode lives in its own module, loaded only when used so `ship --help` stays fast. */
+const modes: { flag: keyof GlobalOptions; load: () => Promise<Runner> }[] = [
+  { flag: "testManifest", load: async () => (await import("./commands/test-manifest.js")).testManifest },
+  {
+    flag: "checkRequirements",
+    load: async () => (await import("./commands/check-requirements.js")).checkRequirementsCommand,
+  },
+  {
+    flag: "testConditionals",
+    load: async () => (await import("./commands/test-conditionals.js")).testConditionals,
+  },
+  { flag: "checkRollout", load: async () => (await import("./commands/check-rollout.js")).checkRollout },
+  { flag: "listBackups", load: async () => (await import("./commands/list-backups.js")).listBackupsCommand },
+  { flag: "rollback", load: async () => (await import("./commands/rollback.js")).rollbackCommand },
+  { flag: "approve", load: async () => (await import("./commands/approve.js")).approveCommand },
+  { flag: "recover", load: async () => (await import("./commands/run.js")).recoverCommand },
+];
+
+const flagName = (flag: keyof GlobalOptions): string =>
+  `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/**
+ * Root-level modes each do one thing, so asking for two would silently run only the first in the
+ * list above (`--list-backups --rollback X` listed and never rolled back); `--check-only` applies
+ * only to an update run and `--no-hooks` only to `--rollback`. Any such mix is bad input (exit 2).
+ */
+function misusedOptions(options: GlobalOptions): string | undefined {
+  const chosen = modes.filter((m) => options[m.flag] !== undefined && options[m.flag] !== false);
+  const [first, second] = chosen.map((m) => flagName(m.flag));
+  if (second !== undefined) return `${first} and ${second} cannot be used together: give one`;
+  if (options.checkOnly === true && first !== undefined)
+    return `--check-only applies to an update run, not to ${first}`;
+  if (options.hooks === false && options.rollback === undefined)
+    return "--no-hooks applies only with --rollback ID (an update run always runs its hooks)";
+  return undefined;
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command("ship")
+    .description("Unattended, safe application updates: one run over the sources in ship.toml")
+    .version(SHIP_VERSION, "--version")
+    .option("-c, --config <path>", "config file (default ./ship.toml if present, else /etc/ship/ship.toml)")
+    .option(
+      "--check-only",
+      "report which sources have an update a run would install now; apply nothing (exit 100 if any)",
+    )
+    .option("--force", "bypass the once-a-day rule")
+    .option("--sources <names...>", "only these sources")
+    .option("--rollback <id|path>", "restore a backup (id as listed by --list-backups, or its path)")
+    .option("--no-hooks", "with --rollback: do not run the undone release's rollback hooks")
+    .option("--list-backups", "list backups with id, app, version, created, size")
+    .option("--test-manifest <file>", "validate an update manifest; errors carry line:column")
+    .option("--check-requirements <file>", "run the manifest's requirement checks on this host")
+    .option(
+      "--test-conditionals <file>",
+      "evaluate the manifest's conditionals here and say what would happen",
+    )
+    .option("--check-rollout <file>", "would this host take part in the manifest's staged rollout now")
+    .option("--app-dir <dir>", "app directory for --test-conditionals/--check-requirements (default: config)")
+    .option("--current-version <v>", "installed version to assume for --test-conditionals")
+    .option("--allow-downgrade", "apply a release older than the installed one")
+    .option("--ignore-rollout", "install even when the manifest's staged rollout says this host waits")
+    .option("--approve <app-and-version...>", "record that the manual steps for APP VERSION are done")
+    .option("--recover", "finish or undo an update interrupted by a crash, then exit")
+    .option("--json", "machine-readable output")
+    .addOption(new Option("-v, --verbose", "debug logging").conflicts("quiet"))
+    .option("-q, --quiet", "only problems")
+    .enablePositionalOptions()
+    .action(async (options: GlobalOptions) => {
+      const misuse = misusedOptions(options);
+      if (misuse !== undefined) {
+        process.stderr.write(`ship: ${misuse}\n`);
+        setExit(ExitCode.badInput);
+        return;
+      }
+      const out = createOutput(options);
+      const mode = modes.find((m) => options[m.flag] !== undefined && options[m.flag] !== false);
+      const runner = mode ? await mode.load() : (await import("./commands/run.js")).runCommand;
+      setExit(await runner(options, out));
+    });
+
+  program
+    .command("agent")
+    .description("daemon: connect to the hub in [hub], carry out its instructions, report")
+    .option("-c, --config <path>", "config file (default ./ship.toml if present, else /etc/ship/ship.toml)")
+    .action(async (opts: { config?: string }) => {
+      setExit(await (await import("./commands/agent.js")).agentCommand(opts));
+    });
+
+  registerReleaseCommand(program);
+  refuseEmptyValues(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    // `ship release ...` actions set process.exitCode themselves; keep theirs when ours is 0.
+    return code !== ExitCode.ok ? code : Number(process.exitCode ?? ExitCode.ok);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are successes; every other parse problem is bad input (exit 2).
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+    }
+    process.stderr.write(`ship: ${messageFor(error)}\n`);
+    return exitCodeFor(error);
+  }
+}
+
+/** Runs `ship` with these arguments (process.argv); resolves to the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  exitQuietlyWhenStdoutCloses();
+  return main(argv);
+}

@@ -1,0 +1,4 @@
+// Side effect only, imported first by quick.ts; see there.
+import { z } from "zod";
+
+z.config({ jitless: true });

@@ -1,0 +1,86 @@
+/**
+ * Opening the single hub's SQLite store in its data dir, with errors that name the flag or hub.toml
+ * key the operator has to change: a data dir that cannot be created, a --db in a missing directory,
+ * a directory or a file that is not a SQLite database are bad input (exit 2), not a bare driver error.
+ */
+import { mkdir, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { BadInputError } from "../../shared/errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
+import type { NamedBy } from "../../shared/named-file.js";
+import type { AsyncStore } from "./async-store.js";
+import { sqliteAsyncStore } from "./sqlite-async-store.js";
+import { SqliteStore } from "./sqlite-store.js";
+
+export interface SqliteLocation {
+  dataDir: string;
+  /** Default <dataDir>/hub.db. */
+  dbFile?: string;
+  /** Where dataDir and dbFile were named; default the flags. */
+  namedBy?: { dataDir: NamedBy; dbFile: NamedBy };
+}
+
+// What the operator's path caused, as opposed to a database that failed while in use.
+const PATH_ERRORS = new Set(["SQLITE_CANTOPEN", "SQLITE_NOTADB", "SQLITE_READONLY", "SQLITE_PERM"]);
+
+const FLAGS = { dataDir: { file: "--data-dir", key: "" }, dbFile: { file: "--db", key: "" } };
+
+/**
+ * Refuses a data dir that is not a directory and a database file whose directory is missing, before
+ * anything is created (the secret is generated into the data dir before the store is opened).
+ */
+export async function checkSqliteLocation(location: SqliteLocation): Promise<void> {
+  const namedBy = location.namedBy ?? FLAGS;
+  const dataDir = await stat(location.dataDir).catch(() => undefined);
+  if (dataDir !== undefined && !dataDir.isDirectory())
+    throw BadInputError.single(
+      namedBy.dataDir.file,
+      namedBy.dataDir.key,
+      `${location.dataDir} is not a directory`,
+    );
+  if (location.dbFile === undefined) return;
+  const db = await stat(location.dbFile).catch(() => undefined);
+  if (db?.isDirectory())
+    throw BadInputError.single(namedBy.dbFile.file, namedBy.dbFile.key, `${location.dbFile} is a directory`);
+  const parent = dirname(location.dbFile);
+  // The data dir is created on start; any other directory must exist.
+  if (
+    db === undefined &&
+    resolve(parent) !== resolve(location.dataDir) &&
+    !(await stat(parent).catch(() => undefined))
+  )
+    throw BadInputError.single(
+      namedBy.dbFile.file,
+      namedBy.dbFile.key,
+      `the directory of ${location.dbFile} does not exist`,
+    );
+}
+
+export async function openSqliteStore(location: SqliteLocation): Promise<AsyncStore> {
+  const namedBy = location.namedBy ?? FLAGS;
+  try {
+    await mkdir(location.dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw BadInputError.single(
+      namedBy.dataDir.file,
+      namedBy.dataDir.key,
+      `cannot create the data dir ${location.dataDir}: ${fsErrorText(error)}`,
+    );
+  }
+  const file = location.dbFile ?? join(location.dataDir, "hub.db");
+  let sqlite: SqliteStore;
+  try {
+    sqlite = new SqliteStore(file);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // better-sqlite3 throws a TypeError without a code when the file's directory does not exist.
+    if (error instanceof TypeError || (typeof code === "string" && PATH_ERRORS.has(code)))
+      throw BadInputError.single(
+        namedBy.dbFile.file,
+        namedBy.dbFile.key,
+        `cannot open the SQLite database ${file}: ${(error as Error).message}`,
+      );
+    throw error;
+  }
+  return sqliteAsyncStore(sqlite, join(location.dataDir, "artifacts"));
+}

@@ -1,0 +1,43 @@
+/**
+ * A flag or argument given an empty string (`--rollback ""`, `--config ""`, `token revoke ""`) is a
+ * mistake, usually an unset shell variable: refused as bad input naming the flag, before the command
+ * runs, instead of reaching the command as a value ("no backup with id  (see …)").
+ */
+import type { Command } from "commander";
+import { BadInputError } from "../errors.js";
+
+const blank = (value: unknown): boolean =>
+  typeof value === "string" ? value.trim() === "" : Array.isArray(value) && value.some(blank);
+
+/** The first flag or argument of `command` given on the command line as an empty string. */
+export function emptyValueProblem(command: Command): BadInputError | undefined {
+  for (const option of command.options) {
+    const key = option.attributeName();
+    if (command.getOptionValueSource(key) !== "cli") continue;
+    const value: unknown = command.getOptionValue(key);
+    if (blank(value))
+      return BadInputError.single(
+        option.long ?? option.flags,
+        "",
+        Array.isArray(value) ? "has an empty value: give each a value" : "is empty: give it a value",
+      );
+  }
+  const args = command.registeredArguments;
+  for (const [i, value] of command.processedArgs.entries()) {
+    if (blank(value))
+      return BadInputError.single(
+        `<${args[i]?.name() ?? `argument ${i + 1}`}>`,
+        "",
+        "is empty: give it a value",
+      );
+  }
+  return undefined;
+}
+
+/** Checks every command of `program` before its action runs (commander's preAction hook). */
+export function refuseEmptyValues(program: Command): void {
+  program.hook("preAction", (_program, actionCommand) => {
+    const problem = emptyValueProblem(actionCommand);
+    if (problem !== undefined) throw problem;
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * `ship --check-only` changes nothing on disk: on a host that never ran ship it used to create the
+ * state file's directory (locks, source caches) and work_dir. A check that cannot reach its source
+ * exits 1 (a failure; nothing was changed), never 100 or 0.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { freePort } from "../../support/servers/free-port.js";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+describe("ship --check-only (real CLI)", () => {
+  let app: LocalApp;
+  let tmp: string;
+  beforeEach(async () => {
+    app = await localApp('\n[general.logging]\nlevel = "ERROR"\n');
+    // A private TMPDIR: the check's scratch directory must be gone when it exits.
+    tmp = await mkdtemp(join(tmpdir(), "ship-check-tmp-"));
+  });
+  afterEach(async () => {
+    await app.cleanup();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it("finds the update (exit 100) and creates neither the state dir nor work_dir", async () => {
+    await app.release("r2", 'version: "2.0.0"\n');
+    const workDir = join(app.root, "work");
+    const config = await readFile(app.config, "utf8");
+    await writeFile(
+      app.config,
+      config.replace("min_interval_hours = 0", `min_interval_hours = 0\nwork_dir = "${workDir}"`),
+    );
+    const run = await runShip(["--config", app.config, "--check-only"], { env: { TMPDIR: tmp } });
+    expect(run.code, run.stderr).toBe(100);
+    expect(run.stdout).toMatch(/^update +myapp: update available/m);
+    expect((await readdir(app.root)).sort()).toEqual(["app", "r2", "ship.toml"]);
+    expect(await readdir(app.appDir)).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it("a source that cannot be checked is exit 1 with nothing created", async () => {
+    const port = await freePort();
+    await app.release("r2", 'version: "2.0.0"\n');
+    const config = await readFile(app.config, "utf8");
+    await writeFile(
+      app.config,
+      config.replace(
+        /\[sources\.myapp\][\s\S]*$/,
+        `[sources.myapp]\ntype = "http"\nurl = "http://127.0.0.1:${port}/app.tar.gz"\napp_dir = "${app.appDir}"\nretries = 0\n`,
+      ),
+    );
+    const run = await runShip(["--config", app.config, "--check-only"], { env: { TMPDIR: tmp } });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/^failed +myapp: .*ECONNREFUSED/m);
+    expect((await readdir(app.root)).sort()).toEqual(["app", "r2", "ship.toml"]);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it("with the state dir present, the check still records nothing (no state file, no last_run)", async () => {
+    await app.release("r2", 'version: "2.0.0"\n');
+    await mkdir(join(app.root, "var"));
+    const run = await runShip(["--config", app.config, "--check-only"]);
+    expect(run.code, run.stderr).toBe(100);
+    expect(await readdir(join(app.root, "var"))).not.toContain("state.json");
+  });
+});

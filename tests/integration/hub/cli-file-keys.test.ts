@@ -1,0 +1,140 @@
+/**
+ * Every path an operator gives ship-hub (hub.toml's jwt_secret_file, db, data_dir and the --db,
+ * --data-dir flags): missing, a directory, empty or too short is exit 2 with one line naming the
+ * key or flag and the file, never Node's bare "ENOENT: …, open '…'", and nothing is created.
+ */
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
+
+let dir: string;
+beforeAll(requireHubBin);
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ship-hub-files-"));
+  await mkdir(join(dir, "a-dir"));
+  await writeFile(join(dir, "empty"), "");
+  await writeFile(join(dir, "short"), "only-20-bytes-secret\n");
+  await writeFile(join(dir, "a-file"), "this is not a SQLite database\n".repeat(20));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const before = ["a-dir", "a-file", "empty", "hub.toml", "short"];
+const hub = (args: string[]) => runHubCli(dir, args);
+
+describe("ship-hub: hub.toml jwt_secret_file that cannot be used", () => {
+  it.each([
+    [
+      "/nonexistent/secret",
+      /hub\.toml jwt_secret_file: cannot read \/nonexistent\/secret: no such file or directory \(ENOENT\)$/,
+    ],
+    ["a-dir", /hub\.toml jwt_secret_file: cannot read a-dir: is a directory \(EISDIR\)$/],
+    ["empty", /hub\.toml jwt_secret_file: empty must hold at least 32 bytes, found 0 \(empty\)$/],
+    ["short", /hub\.toml jwt_secret_file: short must hold at least 32 bytes, found 20$/],
+  ])(
+    "%s: serve and token create exit 2 naming the key and the file; no data dir is created",
+    async (file, message) => {
+      await writeFile(join(dir, "hub.toml"), `data_dir = "data"\njwt_secret_file = "${file}"\n`);
+      for (const args of [
+        ["serve", "--port", "0"],
+        ["token", "create", "--role", "ci"],
+      ]) {
+        const { code, stderr } = await hub([...args, "--config", "hub.toml"]);
+        expect(code, stderr).toBe(2);
+        expect(stderr.trim().split("\n")).toHaveLength(1);
+        expect(stderr.trim()).toMatch(message);
+      }
+      expect((await readdir(dir)).sort()).toEqual(before);
+    },
+  );
+});
+
+describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
+  it.each([
+    [["--data-dir", "a-file"], /^ship-hub: --data-dir a-file is not a directory$/],
+    [["--db", "a-dir"], /^ship-hub: --db a-dir is a directory$/],
+    [["--db", "nowhere/hub.db"], /^ship-hub: --db the directory of nowhere\/hub.db does not exist$/],
+    [["--db", "a-file"], /^ship-hub: --db cannot open the SQLite database a-file: file is not a database$/],
+  ])("serve %j: exit 2 naming the flag, no data dir left behind", async (args, message) => {
+    await writeFile(join(dir, "hub.toml"), "");
+    const { code, stderr } = await hub(["serve", "--port", "0", "--data-dir", "data", ...args]);
+    expect(code, stderr).toBe(2);
+    expect(stderr.trim()).toMatch(message);
+    const left = (await readdir(dir)).sort();
+    // The one case that gets as far as opening the file created the data dir for its secret.
+    expect(left.filter((f) => f !== "data")).toEqual(before);
+  });
+
+  it("hub.toml's data_dir and db are named by their key", async () => {
+    await writeFile(join(dir, "hub.toml"), 'data_dir = "a-file"\n');
+    const dataDir = await hub(["serve", "--port", "0", "--config", "hub.toml"]);
+    expect(dataDir.code).toBe(2);
+    expect(dataDir.stderr.trim()).toBe("ship-hub: hub.toml data_dir: a-file is not a directory");
+    await writeFile(join(dir, "hub.toml"), 'db = "a-dir"\n');
+    const db = await hub(["serve", "--port", "0", "--config", "hub.toml"]);
+    expect(db.code).toBe(2);
+    expect(db.stderr.trim()).toBe("ship-hub: hub.toml db: a-dir is a directory");
+  });
+
+  it("token list and revoke on a data dir without a hub database refuse instead of creating one", async () => {
+    await writeFile(join(dir, "hub.toml"), "");
+    for (const args of [
+      ["token", "list"],
+      ["token", "revoke", "jti"],
+    ]) {
+      const { code, stderr } = await hub([...args, "--data-dir", "data"]);
+      expect(code).toBe(2);
+      expect(stderr.trim()).toBe(
+        "ship-hub: --data-dir no hub database at data/hub.db: give the serving hub's --config or --data-dir",
+      );
+    }
+    expect((await readdir(dir)).sort()).toEqual(before);
+  });
+
+  it("token create with a bad --ttl or an agent token without --agent leaves nothing behind", async () => {
+    await writeFile(join(dir, "hub.toml"), "");
+    for (const [args, message] of [
+      [["--role", "ci", "--ttl", "0d"], "ship-hub: --ttl must be between 1 second and 366 days"],
+      [["--role", "ci", "--ttl", "400d"], "ship-hub: --ttl must be between 1 second and 366 days"],
+      [["--role", "agent"], "ship-hub: --role agent needs --agent ID"],
+    ] as const) {
+      const { code, stderr } = await hub(["token", "create", "--data-dir", "data", ...args]);
+      expect(code).toBe(2);
+      expect(stderr.trim()).toBe(message);
+    }
+    expect((await readdir(dir)).sort()).toEqual(before);
+  });
+
+  it("a hub.toml that is missing or a directory is named with the reason in words", async () => {
+    for (const config of ["nope.toml", "a-dir"]) {
+      const { code, stderr } = await hub(["serve", "--config", config]);
+      expect(code).toBe(2);
+      expect(stderr.trim()).toMatch(
+        new RegExp(
+          `^ship-hub: ${config} cannot read: (no such file or directory \\(ENOENT\\)|is a directory \\(EISDIR\\))$`,
+        ),
+      );
+    }
+  });
+});
+
+describe("ship-hub: empty or malformed flag values", () => {
+  it.each([
+    [["token", "revoke", ""], "ship-hub: <jti> is empty: give it a value"],
+    [["token", "create", "--role", "ci", "--ttl", ""], "ship-hub: --ttl is empty: give it a value"],
+    [["serve", "--config", ""], "ship-hub: --config is empty: give it a value"],
+    [["serve", "--port", ""], "ship-hub: --port is empty: give it a value"],
+    [["serve", "--port", "http"], 'ship-hub: --port must be a whole number from 0 to 65535, got "http"'],
+    [["serve", "--port", "99999"], 'ship-hub: --port must be a whole number from 0 to 65535, got "99999"'],
+    [["rollout", "show", ""], "ship-hub: <id> is empty: give it a value"],
+  ])("%j: exit 2, one line naming it, nothing created", async (args, message) => {
+    await writeFile(join(dir, "hub.toml"), "");
+    const { code, stderr } = await hub([...args, ...(args[0] === "rollout" ? [] : ["--data-dir", "data"])]);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(message);
+    expect((await readdir(dir)).sort()).toEqual(before);
+  });
+});
