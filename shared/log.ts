@@ -1,9 +1,6 @@
 import { destination, type Logger as PinoLogger, pino } from "pino";
-import { REDACT_PATHS } from "./json-lines-log.js";
 
-export { REDACT_PATHS };
-
-/** The logging surface every module takes; pino (the hub), json-lines-log (the agent CLI) and tests. */
+/** The logging surface every module takes; pino satisfies it, tests can capture it. */
 export interface Logger {
   debug(msg: string, data?: Record<string, unknown>): void;
   info(msg: string, data?: Record<string, unknown>): void;
@@ -12,15 +9,34 @@ export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
 }
 
+/** Header and token fields that must never reach logs or reports (pino's redact paths). */
+export const REDACT_PATHS = [
+  "headers.authorization",
+  "headers.Authorization",
+  "*.headers.authorization",
+  "*.headers.Authorization",
+  "token",
+  "*.token",
+  "passphrase",
+  "*.passphrase",
+];
+
 export interface LoggerOptions {
   level?: "debug" | "info" | "warn" | "error" | "silent";
   /** Append JSON lines to this file instead of stderr. */
   file?: string;
   name?: string;
+  /**
+   * Write each stderr line before the call returns (the agent CLI: no line lost when it exits, no
+   * exit hook to flush a buffer). The hub buffers. A file is always written synchronously.
+   */
+  sync?: boolean;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const stream = options.file ? destination({ dest: options.file, mkdir: true, sync: true }) : destination(2);
+  const stream = options.file
+    ? destination({ dest: options.file, mkdir: true, sync: true })
+    : destination({ dest: 2, sync: options.sync ?? false });
   const base = pino(
     { name: options.name ?? "ship", level: options.level ?? "info", redact: REDACT_PATHS },
     stream,

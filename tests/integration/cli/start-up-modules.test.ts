@@ -2,7 +2,8 @@
  * The quick operator commands load only what they run (issue 11: start-up within 2× `node -e 0`).
  * Not a timing test: the built CLI runs with a module tracer preloaded, every module file it loads
  * is listed, and each bundle chunk stands for the sources its source map names. A heavy library
- * coming back onto `--help`, `--list-backups` or `--rollback` fails here, wherever it comes from.
+ * coming back onto `--help`, `--list-backups` or `--rollback` fails here (pino, the logger, belongs
+ * on `--rollback`, from the bundle), wherever it comes from.
  * `--list-backups` and `--rollback` normally run the code-cached CommonJS bundle (one file, not a
  * module graph); with `--verbose` they run the ES module chunks, whose graph is checked here.
  */
@@ -105,7 +106,7 @@ describe("what the quick commands load (built CLI)", () => {
     ).toEqual([]);
   });
 
-  it("ship --rollback ID: restore, hooks and state, no logging library, planner, source or network library", async () => {
+  it("ship --rollback ID: restore, hooks, state and pino (bundled), no planner, source or network library", async () => {
     const listed = await runShip(["--config", config, "--list-backups", "--json"]);
     const backup = (JSON.parse(listed.stdout) as { id: string; version: string | null }[]).find(
       (b) => b.version === "1.0.0",
@@ -115,9 +116,10 @@ describe("what the quick commands load (built CLI)", () => {
     expect(code).toBe(0);
     expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
     const libs = libraries(sources);
-    for (const lib of ["pino", "minimatch", "yaml", ...NETWORK_AND_SOURCES])
-      expect(libs, lib).not.toContain(lib);
-    expect(filesFrom(files, "zod")).toBe(0);
+    for (const lib of ["minimatch", "yaml", ...NETWORK_AND_SOURCES]) expect(libs, lib).not.toContain(lib);
+    // The logger is pino, from the bundle (it and sonic-boom), not read module by module.
+    expect(libs).toContain("pino");
+    for (const lib of ["zod", "pino", "sonic-boom"]) expect(filesFrom(files, lib), lib).toBe(0);
     expect(
       sources.filter((s) =>
         /agent\/(apply\/plan|sources\/(?!metadata)|pipeline\/run-(once|source|app-update))/.test(s),
@@ -145,6 +147,12 @@ describe("what the quick commands load (built CLI)", () => {
       unchanged = before.ino === after.ino && before.mtimeNs === after.mtimeNs;
     }
     expect(unchanged).toBe(true);
+    // --rollback too: its logger (pino) comes with the cached bundle, nothing from node_modules.
+    const listed = await runShip(["--config", config, "--list-backups", "--json"]);
+    const backup = (JSON.parse(listed.stdout) as { id: string }[])[0];
+    const rollback = await sourcesLoaded(root, ["--config", config, "--rollback", backup?.id ?? ""]);
+    expect(rollback.code).toBe(0);
+    expect(rollback.files.filter((f) => f.includes("/node_modules/") || f.startsWith(bundleDir))).toEqual([]);
   });
 
   it("an update run (what the timer runs) uses the code-cached bundle too; --verbose keeps the ES module chunks", async () => {
