@@ -180,7 +180,8 @@ async function main() {
 
     // The seed's method on a copy of the installed app, and the floors, in this same run.
     const seedApp = join(root, "seed-app");
-    cpSync(join(root, "app-local"), seedApp, { recursive: true, verbatimSymlinks: true });
+    // Every source kind installed the same 1.0.0: copy whichever app this run has.
+    cpSync(join(root, `app-${SOURCES[0]}`), seedApp, { recursive: true, verbatimSymlinks: true });
     sh("sync", []);
     const rsync = timed("rsync", ["-a", `${seedApp}/`, join(root, "seed-backup/")]);
     const copyAll = timed("cp", ["-a", `${src}/.`, `${seedApp}/`]);
