@@ -9,9 +9,9 @@
  * left-out file on demand (a second pass over the archive, each file checked against its hash).
  */
 import { createReadStream } from "node:fs";
-import { mkdir, mkdtemp, open, readdir, rename, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { Writable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
@@ -56,12 +56,30 @@ export interface ExtractResult {
 }
 
 /**
- * Extract `archivePath` into `destDir` (created if missing, refused unless empty). A single
- * top-level directory holding update-manifest.yaml is stripped so the manifest lands at the root.
- * Hostile or corrupt archives throw VerificationError (exit 2) and leave `destDir` empty.
+ * An archive extracted while it is still arriving (a download): the first pass reads `body`, so
+ * nothing waits for the whole file to land and nothing reads it back. Second passes (left-out
+ * files needed after all) read the complete file `complete()` names once it is there.
+ */
+export interface StreamedArchive {
+  /** The archive's bytes in order, as they arrive; destroyed with an error if the transfer fails. */
+  body: Readable;
+  /** Names the archive in errors. */
+  label: string;
+  /**
+   * Called once the body has been read to its end: resolves with the path of the complete archive
+   * once its bytes are verified, or rejects (the extraction then fails and `destDir` is emptied).
+   */
+  complete: () => Promise<string>;
+}
+
+/**
+ * Extract `archive` (a path, or a StreamedArchive) into `destDir` (created if missing, refused
+ * unless empty). A single top-level directory holding update-manifest.yaml is stripped so the
+ * manifest lands at the root. Hostile or corrupt archives throw VerificationError (exit 2) and
+ * leave `destDir` empty.
  */
 export async function extractArchive(
-  archivePath: string,
+  archive: string | StreamedArchive,
   destDir: string,
   options?: ExtractOptions,
 ): Promise<ExtractResult> {
@@ -70,9 +88,14 @@ export async function extractArchive(
     throw new Error(`staging directory ${destDir} is not empty`);
   }
   const held = options?.appHolds === undefined ? undefined : new HeldFiles(options.appHolds);
-  const run = new ExtractionRun(archivePath, destDir, options, { held });
+  const first: ArchiveInput =
+    typeof archive === "string"
+      ? { label: basename(archive), open: () => readArchive(archive) }
+      : { label: archive.label, open: () => archive.body };
+  const run = new ExtractionRun(first, destDir, options, { held });
   try {
     await run.unpack();
+    const archivePath = typeof archive === "string" ? archive : await archive.complete();
     if (held !== undefined && held.owed.size > 0) {
       const owed = new Map([...held.owed].map(([path, sha256]) => [path, { to: path, sha256 }]));
       await writeFromArchive(archivePath, destDir, owed, options, held.links);
@@ -176,7 +199,8 @@ async function writeFromArchive(
     if (target !== undefined) only.add(target);
   }
   const tmp = await mkdtemp(`${destDir}.more-`);
-  const run = new ExtractionRun(archivePath, tmp, options, { only });
+  const input = { label: basename(archivePath), open: () => readArchive(archivePath) };
+  const run = new ExtractionRun(input, tmp, options, { only });
   try {
     await run.unpack();
     for (const [path, { to, sha256 }] of moves) {
@@ -195,6 +219,16 @@ async function writeFromArchive(
   }
 }
 
+/** Where a pass reads the archive from, and the name errors give it. */
+interface ArchiveInput {
+  label: string;
+  open: () => Readable;
+}
+
+function readArchive(path: string): Readable {
+  return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+}
+
 class ExtractionRun {
   readonly writer: TreeWriter;
   private readonly abort = new AbortController();
@@ -203,12 +237,12 @@ class ExtractionRun {
   private readonly label: string;
 
   constructor(
-    private readonly archivePath: string,
+    private readonly input: ArchiveInput,
     private readonly root: string,
     options: ExtractOptions = {},
     pass: { held?: HeldFiles | undefined; only?: ReadonlySet<string> } = {},
   ) {
-    this.label = basename(archivePath);
+    this.label = input.label;
     const { keepMtimes, appHolds: _, ...limits } = options;
     this.writer = new TreeWriter(
       root,
@@ -225,10 +259,13 @@ class ExtractionRun {
   }
 
   async unpack(): Promise<void> {
-    const gzipped = await startsWithGzipMagic(this.archivePath);
+    const source = this.input.open();
+    const { gzipped, input } = await sniffGzip(source).catch((err: Error) => {
+      source.destroy();
+      throw asArchiveError(this.label, err);
+    });
     return new Promise<void>((resolve, reject) => {
       const signal = this.abort.signal;
-      const input = createReadStream(this.archivePath, { highWaterMark: READ_CHUNK_BYTES });
       // We decompress ourselves rather than letting the parser do it: its inflater ignores
       // backpressure, so a bomb would pile up in memory before any ratio check could run.
       const parser = new Parser({ strict: true, zstd: false, brotli: false });
@@ -236,6 +273,7 @@ class ExtractionRun {
         if (signal.aborted) return;
         this.abort.abort(err);
         input.destroy();
+        source.destroy();
         reject(err);
       };
       parser.on("entry", (entry: ReadEntry) => {
@@ -310,14 +348,34 @@ function underTopDir(hashes: ReadonlyMap<string, string>, top: string): Map<stri
   return rebased;
 }
 
-async function startsWithGzipMagic(path: string): Promise<boolean> {
-  const fh = await open(path, "r");
-  try {
-    const { buffer, bytesRead } = await fh.read(Buffer.alloc(2), 0, 2, 0);
-    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
-  } finally {
-    await fh.close();
+/**
+ * Whether `source` starts with gzip's magic number, and a stream of all its bytes (the ones read
+ * to find out included). Works the same for a file and for a download still arriving.
+ */
+async function sniffGzip(source: Readable): Promise<{ gzipped: boolean; input: Readable }> {
+  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const seen: Buffer[] = [];
+  let length = 0;
+  while (length < 2) {
+    const next = await chunks.next();
+    if (next.done === true) break;
+    seen.push(next.value);
+    length += next.value.length;
   }
+  const head = Buffer.concat(seen);
+  async function* all(): AsyncGenerator<Buffer> {
+    try {
+      if (head.length > 0) yield head;
+      for (let next = await chunks.next(); next.done !== true; next = await chunks.next()) yield next.value;
+    } finally {
+      // Destroys `source` when the extraction stops early.
+      await chunks.return?.();
+    }
+  }
+  return {
+    gzipped: head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b,
+    input: Readable.from(all(), { objectMode: false, highWaterMark: READ_CHUNK_BYTES }),
+  };
 }
 
 function asArchiveError(label: string, err: Error): ShipError {

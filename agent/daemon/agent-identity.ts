@@ -2,11 +2,11 @@
  * Who this agent is to the hub: its token (from `[hub] token_file`) and its id (`[hub] agent_id`,
  * else the host id), which must be the agent the token was issued for.
  */
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import type { Hub } from "../../shared/config/schema.js";
 import { BadInputError } from "../../shared/errors.js";
-import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { readNamedText } from "../../shared/named-file.js";
 import { hostId } from "../host-id.js";
 
 export interface AgentIdentity {
@@ -14,15 +14,14 @@ export interface AgentIdentity {
   token: string;
 }
 
-export async function loadAgentIdentity(hub: Hub, log: Logger): Promise<AgentIdentity> {
+export async function loadAgentIdentity(
+  hub: Hub,
+  log: Logger,
+  configFile = "ship.toml",
+): Promise<AgentIdentity> {
   const file = hub.token_file;
-  let token: string;
-  try {
-    token = (await readFile(file, "utf8")).trim();
-  } catch (error) {
-    throw BadInputError.single(file, "hub.token_file", `cannot read the token: ${fsErrorText(error)}`);
-  }
-  if (token === "") throw BadInputError.single(file, "hub.token_file", "the token file is empty");
+  const by = { file: configFile, key: "hub.token_file" };
+  const token = (await readNamedText(file, by, { nonEmpty: true })).trim();
   const { mode } = await stat(file);
   if ((mode & 0o077) !== 0) {
     // Warn, not refuse: refusing would take a fleet offline over a chmod; the operator should fix it.

@@ -3,7 +3,7 @@
  * fetched from the hub's artifact store (agent token) or from the place the release points at,
  * with this host's own settings for that app's source (headers, CA, SSH key). Whatever the route,
  * the bytes must hash to the sha256 the release names, and a signed release is checked against
- * `[trust]` before anything is extracted.
+ * `[trust]` before anything is downloaded (http) or extracted (sftp).
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -14,12 +14,12 @@ import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { DeployRelease } from "../../shared/protocol/messages.js";
 import { verifyReleaseTrust } from "../../shared/signing/trust.js";
-import { extractArchive } from "../archive/extract.js";
 import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
 import { probeUrl } from "../download/probe.js";
 import { redactUrl } from "../download/redact.js";
-import { artifactPathFor, removeArtifact, verifyArtifact } from "../sources/artifact.js";
+import { artifactPathFor, removeArtifact } from "../sources/artifact.js";
+import { extractWhileDownloading } from "../sources/extract-while-downloading.js";
 import { GitSource } from "../sources/git.js";
 import { extractedRelease, updateExtractOptions } from "../sources/release-info.js";
 import { SftpSource } from "../sources/sftp.js";
@@ -171,32 +171,58 @@ export class HubReleaseSource implements ReleaseSource {
     stagingDir: string,
     fetchOptions: FetchOptions | undefined,
   ): Promise<FetchedRelease> {
-    const { context } = this.options;
+    const { context, source, release } = this.options;
+    // The hub named the sha256, so a signed release is checked before a byte is fetched.
+    await this.checkTrust(sha256);
     const artifact = await artifactPathFor(context, `${this.name}.hub`);
     let lastPercent = -1;
-    const result = await downloadFile({
-      url: where.url,
-      dest: artifact,
-      headers: where.headers,
-      ...(where.caFile === undefined ? {} : { caFile: where.caFile }),
-      timeoutMs: 60_000,
-      retries: 3,
-      ...(context.retryDelayMs === undefined ? {} : { retryDelayMs: context.retryDelayMs }),
-      ...(fetchOptions?.signal === undefined ? {} : { signal: fetchOptions.signal }),
-      onProgress: (bytes, total) => {
-        if (total === undefined || total === 0) return;
-        const percent = Math.floor((bytes / total) * 100);
-        // Whole steps of 10 %: progress goes over the WebSocket, not every chunk.
-        if (percent >= lastPercent + 10 || (percent === 100 && lastPercent !== 100)) {
-          lastPercent = percent;
-          this.options.onPercent?.(percent);
-        }
+    const { extracted } = await extractWhileDownloading({
+      artifact,
+      where: redactUrl(where.url),
+      stagingDir,
+      extract: await updateExtractOptions(source, context),
+      expectedSha256: sha256,
+      signal: fetchOptions?.signal,
+      download: async (onChunk, signal) => {
+        const result = await downloadFile({
+          url: where.url,
+          dest: artifact,
+          headers: where.headers,
+          ...(where.caFile === undefined ? {} : { caFile: where.caFile }),
+          timeoutMs: 60_000,
+          retries: 3,
+          ...(context.retryDelayMs === undefined ? {} : { retryDelayMs: context.retryDelayMs }),
+          signal,
+          onChunk,
+          onProgress: (bytes, total) => {
+            if (total === undefined || total === 0) return;
+            const percent = Math.floor((bytes / total) * 100);
+            // Whole steps of 10 %: progress goes over the WebSocket, not every chunk.
+            if (percent >= lastPercent + 10 || (percent === 100 && lastPercent !== 100)) {
+              lastPercent = percent;
+              this.options.onPercent?.(percent);
+            }
+          },
+          log: context.log,
+        });
+        if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
+        return result;
       },
-      log: context.log,
     });
-    if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
-    await verifyArtifact(artifact, result.sha256, sha256, redactUrl(where.url));
-    return this.unpack(artifact, sha256, stagingDir);
+    context.log.info("downloaded and extracted hub release", {
+      release: release.id,
+      sha256,
+      files: extracted.files,
+      bytes: extracted.bytes,
+      unchanged: extracted.leftOut,
+    });
+    return {
+      dir: stagingDir,
+      id: `sha256:${sha256}`,
+      artifactSha256: sha256,
+      artifactPath: artifact,
+      ...extractedRelease(extracted),
+    };
   }
 
   private async fetchSftp(
@@ -224,36 +250,6 @@ export class HubReleaseSource implements ReleaseSource {
       throw new VerificationError(remotePath, `hashes to ${fetched.artifactSha256}, not ${sha256}`);
     await this.checkTrust(sha256);
     return fetched;
-  }
-
-  private async unpack(artifact: string, sha256: string, stagingDir: string): Promise<FetchedRelease> {
-    let staged: ReturnType<typeof extractedRelease>;
-    try {
-      await this.checkTrust(sha256);
-      const extracted = await extractArchive(
-        artifact,
-        stagingDir,
-        await updateExtractOptions(this.options.source, this.options.context),
-      );
-      staged = extractedRelease(extracted);
-      this.options.context.log.info("downloaded and extracted hub release", {
-        release: this.options.release.id,
-        sha256,
-        files: extracted.files,
-        bytes: extracted.bytes,
-        unchanged: extracted.leftOut,
-      });
-    } catch (error) {
-      await removeArtifact(artifact);
-      throw error;
-    }
-    return {
-      dir: stagingDir,
-      id: `sha256:${sha256}`,
-      artifactSha256: sha256,
-      artifactPath: artifact,
-      ...staged,
-    };
   }
 
   /** With `[trust]` keys a release must be signed by one of them; a hub cannot forge that. */

@@ -35,6 +35,12 @@ export interface DownloadRequest {
   maxBytes?: number;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
+  /**
+   * Each chunk of the body once it is in `dest`, with its offset in the file; awaited (its
+   * backpressure slows the download). Offsets run on across resumes and go back to 0 when the
+   * download starts over. Must not throw.
+   */
+  onChunk?: (chunk: Buffer, offset: number) => Promise<void> | void;
   log?: SourceLog;
 }
 
@@ -51,6 +57,13 @@ export type DownloadResult =
       /** Times the server ignored Range and the file was started over. */
       restarts: number;
     };
+
+/**
+ * Body chunks are gathered up to this size before they are written, hashed and handed to
+ * `onChunk`: a loopback or LAN socket delivers 64 KiB pieces, and one file write (a thread-pool
+ * round trip) per piece costs more than the bytes.
+ */
+const WRITE_BYTES = 1 << 20;
 
 /** Attempts that keep making progress are not counted as failures, but this many is enough. */
 const MAX_ATTEMPTS = 50;
@@ -76,6 +89,9 @@ class Transfer {
   private resumes = 0;
   private restarts = 0;
   private readonly shownUrl: string;
+  /** Received, not yet written: the body comes in socket-sized pieces, the file gets WRITE_BYTES. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
 
   constructor(
     private readonly req: DownloadRequest,
@@ -164,11 +180,18 @@ class Transfer {
       if (max !== undefined && this.total !== undefined && this.total > max) {
         throw new VerificationError(this.shownUrl, `size ${this.total} bytes is over the limit of ${max}`);
       }
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        if (max !== undefined && this.bytes + chunk.length > max) {
-          throw new VerificationError(this.shownUrl, `more than the limit of ${max} bytes`);
+      try {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          if (max !== undefined && this.bytes + this.heldBytes + chunk.length > max) {
+            throw new VerificationError(this.shownUrl, `more than the limit of ${max} bytes`);
+          }
+          this.held.push(chunk);
+          this.heldBytes += chunk.length;
+          if (this.heldBytes >= WRITE_BYTES) await this.flush();
         }
-        await this.append(chunk);
+      } finally {
+        // Bytes that arrived before a cut are good: they are kept, and the resume starts after them.
+        await this.flush();
       }
       if (this.total !== undefined && this.bytes !== this.total) {
         throw new DownloadError(
@@ -220,15 +243,27 @@ class Transfer {
     this.restarts++;
   }
 
-  private async append(chunk: Buffer): Promise<void> {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const { bytesWritten } = await this.fh.write(chunk, offset, chunk.length - offset, this.bytes + offset);
-      offset += bytesWritten;
-    }
+  /** Writes (and hashes, and hands on) the chunks received since the last flush, as one. */
+  private async flush(): Promise<void> {
+    if (this.heldBytes === 0) return;
+    const chunk =
+      this.held.length === 1 ? (this.held[0] as Buffer) : Buffer.concat(this.held, this.heldBytes);
+    this.held = [];
+    this.heldBytes = 0;
+    // The write runs on the thread pool while the chunk is hashed and handed on.
+    const written = this.write(chunk, this.bytes);
     this.hash.update(chunk);
+    await Promise.all([written, this.req.onChunk?.(chunk, this.bytes)]);
     this.bytes += chunk.length;
     this.req.onProgress?.(this.bytes, this.total);
+  }
+
+  private async write(chunk: Buffer, position: number): Promise<void> {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const { bytesWritten } = await this.fh.write(chunk, offset, chunk.length - offset, position + offset);
+      offset += bytesWritten;
+    }
   }
 
   private asDownloadError(err: unknown): DownloadError {

@@ -20,6 +20,8 @@ export interface RunOptions {
   /** Only these sources (`--sources`); unknown names are bad input. */
   sources?: string[];
   checkOnly: boolean;
+  /** ship.toml's path, for messages about the files its keys name. */
+  configFile?: string;
   log: Logger;
   now?: Date;
   /** Accept a release older than the installed version (also `[trust] allow_downgrade`). */
@@ -84,6 +86,7 @@ async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSum
       apps.push(
         await runSource(config, name, source, {
           checkOnly: options.checkOnly,
+          ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
           log: options.log,
           ports,
           settings: {

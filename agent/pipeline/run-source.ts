@@ -11,6 +11,7 @@ import type { Logger } from "../../shared/log.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
 import { readState, updateSourceState } from "../state/state-file.js";
+import { checkSourceFiles } from "./configured-files.js";
 import type { UpdateContext, UpdatePaths, UpdateSettings } from "./context.js";
 import { finalizeUpdate } from "./finalize.js";
 import { pruneByInstalledRules, rememberPruneRules } from "./installed-prune-rules.js";
@@ -26,6 +27,8 @@ import { syncInstalledState } from "./sync-installed.js";
 
 export interface SourceRunOptions {
   checkOnly: boolean;
+  /** ship.toml's path, for messages about the files its keys name (default "ship.toml"). */
+  configFile?: string;
   log: Logger;
   ports: PipelinePorts;
   settings: UpdateSettings;
@@ -96,6 +99,7 @@ export async function runSource(
     if (!options.checkOnly) await syncInstalledState(config, name, source, options.settings.now());
     const sourceState = (await readState(config.general.state_file)).sources[name];
     const currentVersion = sourceState?.current_version ?? null;
+    await checkSourceFiles(config, name, source, options.configFile ?? "ship.toml");
     const releaseSource = ports.openSource(name, source, {
       stateDir: paths.sourceStateDir,
       log,

@@ -1,7 +1,8 @@
 /**
  * `type = "https"` / `"http"`: a release archive at a URL. Change detection by conditional GET
- * (ETag / Last-Modified in metadata_file); the body is only downloaded by fetch(), verified against
- * the configured checksum, and only then extracted.
+ * (ETag / Last-Modified in metadata_file); the body is only downloaded by fetch(), extracted into
+ * staging as it arrives, and the staged release only handed on once the artifact matches the
+ * configured checksum (extract-while-downloading.ts).
  */
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
@@ -9,7 +10,6 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { HttpSource as HttpSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError } from "../../shared/errors.js";
-import { extractArchive } from "../archive/extract.js";
 import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
 import { fetchText, type HttpCallOptions, probeUrl } from "../download/probe.js";
@@ -20,9 +20,9 @@ import {
   progressFor,
   removeArtifact,
   signaturePathOf,
-  verifyArtifact,
 } from "./artifact.js";
 import { parseSha256Sums } from "./checksum.js";
+import { extractWhileDownloading } from "./extract-while-downloading.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
@@ -89,38 +89,38 @@ export class HttpSource implements ReleaseSource {
   async fetch(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
     const artifact = await artifactPathFor(this.ctx, this.name);
     const expected = await this.expectedSha256();
-    const result = await downloadFile({
-      url: this.cfg.url,
-      dest: artifact,
-      ...this.callOptions(options?.signal),
-      maxBytes: Math.floor(this.cfg.max_download_mb * 1024 * 1024),
-      onProgress: progressFor(options, this.fileName(), this.ctx),
-      log: this.ctx.log,
-    });
-    if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
-    if (expected !== undefined) await verifyArtifact(artifact, result.sha256, expected, this.shownUrl);
     await this.fetchSignature(artifact, options?.signal);
-    let staged: ReturnType<typeof extractedRelease>;
-    try {
-      const extracted = await extractArchive(
-        artifact,
-        stagingDir,
-        await updateExtractOptions(this.cfg, this.ctx),
-      );
-      staged = extractedRelease(extracted);
-      this.ctx.log.info("downloaded and extracted release", {
-        source: this.name,
-        url: this.shownUrl,
-        sha256: result.sha256,
-        resumes: result.resumes,
-        files: extracted.files,
-        bytes: extracted.bytes,
-        unchanged: extracted.leftOut,
-      });
-    } catch (err) {
-      await removeArtifact(artifact);
-      throw err;
-    }
+    const { downloaded: result, extracted } = await extractWhileDownloading({
+      artifact,
+      where: this.shownUrl,
+      stagingDir,
+      extract: await updateExtractOptions(this.cfg, this.ctx),
+      expectedSha256: expected,
+      signal: options?.signal,
+      download: async (onChunk, signal) => {
+        const result = await downloadFile({
+          url: this.cfg.url,
+          dest: artifact,
+          ...this.callOptions(signal),
+          maxBytes: Math.floor(this.cfg.max_download_mb * 1024 * 1024),
+          onProgress: progressFor(options, this.fileName(), this.ctx),
+          onChunk,
+          log: this.ctx.log,
+        });
+        if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
+        return result;
+      },
+    });
+    const staged = extractedRelease(extracted);
+    this.ctx.log.info("downloaded and extracted release", {
+      source: this.name,
+      url: this.shownUrl,
+      sha256: result.sha256,
+      resumes: result.resumes,
+      files: extracted.files,
+      bytes: extracted.bytes,
+      unchanged: extracted.leftOut,
+    });
     const id = `sha256:${result.sha256}`;
     this.pending.set(id, {
       url: this.cfg.url,

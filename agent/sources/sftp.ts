@@ -1,7 +1,8 @@
 /**
  * `type = "sftp"`: a release archive on an SSH server. Change detection by size + mtime (kept in
- * metadata_file); the archive is streamed to disk with its sha256 computed on the way, verified
- * (configured checksum, or `<remote_path>.sha256` when the server has one) and then extracted.
+ * metadata_file); the archive is streamed to disk with its sha256 computed on the way and extracted
+ * into staging as it arrives; the staged release is only handed on once the artifact matches the
+ * configured checksum (or `<remote_path>.sha256` when the server has one).
  */
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
@@ -13,7 +14,6 @@ import type SftpClient from "ssh2-sftp-client";
 import { z } from "zod";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
 import { VerificationError } from "../../shared/errors.js";
-import { extractArchive } from "../archive/extract.js";
 import type { ProgressCallback } from "../download/progress.js";
 import {
   artifactPathFor,
@@ -21,9 +21,9 @@ import {
   progressFor,
   removeArtifact,
   signaturePathOf,
-  verifyArtifact,
 } from "./artifact.js";
 import { parseSha256Sums } from "./checksum.js";
+import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloading.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { connectSftp } from "./ssh/sftp-connect.js";
@@ -83,37 +83,36 @@ export class SftpSource implements ReleaseSource {
   async fetch(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
     const artifact = await artifactPathFor(this.ctx, this.name);
     const progress = progressFor(options, basename(this.cfg.remote_path), this.ctx);
-    const { remote, sha256, expected } = await this.withClient(async (client) => {
+    const extract = await updateExtractOptions(this.cfg, this.ctx);
+    const { remote, sha256, extracted } = await this.withClient(async (client) => {
       const remote = await client.stat(this.cfg.remote_path);
       const max = Math.floor(this.cfg.max_download_mb * 1024 * 1024);
       if (remote.size > max)
         throw new VerificationError(this.where, `size ${remote.size} bytes is over the limit of ${max}`);
       const expected = await this.expectedSha256(client);
-      const sha256 = await this.download(client, artifact, remote.size, progress, options?.signal);
       await this.fetchSignature(client, artifact);
-      return { remote, sha256, expected };
-    });
-    if (expected !== undefined) await verifyArtifact(artifact, sha256, expected, this.where);
-    let staged: ReturnType<typeof extractedRelease>;
-    try {
-      const extracted = await extractArchive(
+      const { downloaded, extracted } = await extractWhileDownloading({
         artifact,
+        where: this.where,
         stagingDir,
-        await updateExtractOptions(this.cfg, this.ctx),
-      );
-      staged = extractedRelease(extracted);
-      this.ctx.log.info("downloaded and extracted release", {
-        source: this.name,
-        from: this.where,
-        sha256,
-        files: extracted.files,
-        bytes: extracted.bytes,
-        unchanged: extracted.leftOut,
+        extract,
+        expectedSha256: expected,
+        signal: options?.signal,
+        download: async (onChunk, signal) => ({
+          sha256: await this.download(client, artifact, remote.size, { progress, onChunk, signal }),
+        }),
       });
-    } catch (err) {
-      await removeArtifact(artifact);
-      throw err;
-    }
+      return { remote, sha256: downloaded.sha256, extracted };
+    });
+    const staged = extractedRelease(extracted);
+    this.ctx.log.info("downloaded and extracted release", {
+      source: this.name,
+      from: this.where,
+      sha256,
+      files: extracted.files,
+      bytes: extracted.bytes,
+      unchanged: extracted.leftOut,
+    });
     const id = `sha256:${sha256}`;
     this.pending.set(id, {
       remotePath: this.cfg.remote_path,
@@ -137,26 +136,27 @@ export class SftpSource implements ReleaseSource {
     client: SftpClient,
     dest: string,
     size: number,
-    progress: ProgressCallback,
-    signal: AbortSignal | undefined,
+    on: { progress: ProgressCallback; onChunk: ChunkSink; signal: AbortSignal },
   ): Promise<string> {
     const hash = createHash("sha256");
     let bytes = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
+        const offset = bytes;
         bytes += chunk.length;
         if (bytes > size)
           return callback(new VerificationError(dest, "the remote file grew while downloading"));
         hash.update(chunk);
-        progress(bytes, size);
-        callback(null, chunk);
+        on.progress(bytes, size);
+        // The extractor's pace is the download's: its backpressure holds the next chunk back.
+        on.onChunk(chunk, offset).then(() => callback(null, chunk), callback);
       },
     });
     await pipeline(
       client.createReadStream(this.cfg.remote_path),
       meter,
       createWriteStream(dest, { mode: 0o600 }),
-      { signal },
+      { signal: on.signal },
     );
     if (bytes !== size) {
       throw new VerificationError(

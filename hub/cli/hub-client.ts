@@ -1,5 +1,34 @@
-import { readFile } from "node:fs/promises";
+import { BadInputError } from "../../shared/errors.js";
+import { readNamedText } from "../../shared/named-file.js";
 import { HubRequestError } from "../errors.js";
+
+// A JWT: three base64url parts. Anything else (a hub.toml given as --token-file) is refused without
+// echoing it: it may hold a password, and fetch would quote it in its "invalid header value" error.
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** The operator token from --token, SHIP_HUB_TOKEN or --token-file, checked to look like one. */
+async function tokenOf(options: RemoteOptions): Promise<string | undefined> {
+  const [token, from] =
+    options.token !== undefined
+      ? [options.token, "--token"]
+      : process.env.SHIP_HUB_TOKEN
+        ? [process.env.SHIP_HUB_TOKEN, "SHIP_HUB_TOKEN"]
+        : options.tokenFile !== undefined
+          ? [
+              (
+                await readNamedText(options.tokenFile, { file: "--token-file", key: "" }, { nonEmpty: true })
+              ).trim(),
+              `--token-file ${options.tokenFile}`,
+            ]
+          : [];
+  if (token !== undefined && !JWT_SHAPE.test(token.trim()))
+    throw BadInputError.single(
+      from ?? "",
+      "",
+      "does not hold a token (one JWT, as `ship-hub token create` prints it)",
+    );
+  return token?.trim();
+}
 
 export interface RemoteOptions {
   hub?: string;
@@ -16,9 +45,13 @@ export class HubClient {
   ) {}
 
   static async from(options: RemoteOptions): Promise<HubClient> {
-    const base = (options.hub ?? process.env.SHIP_HUB_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
-    let token = options.token ?? process.env.SHIP_HUB_TOKEN;
-    if (!token && options.tokenFile) token = (await readFile(options.tokenFile, "utf8")).trim();
+    const env = process.env.SHIP_HUB_URL;
+    const [hub, hubFrom] =
+      options.hub !== undefined ? [options.hub, "--hub"] : env ? [env, "SHIP_HUB_URL"] : [];
+    const base = (hub ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+    if (!/^https?:\/\/[^/\s]+/.test(base) || !URL.canParse(base))
+      throw BadInputError.single(hubFrom ?? "--hub", "", `"${base}" is not an http:// or https:// URL`);
+    const token = await tokenOf(options);
     if (!token) throw new HubRequestError(401, "no token: pass --token, --token-file or set SHIP_HUB_TOKEN");
     return new HubClient(base, token);
   }
@@ -35,7 +68,10 @@ export class HubClient {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
-      throw new HubRequestError(503, `cannot reach the hub at ${this.base}: ${(error as Error).message}`);
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a TLS error) is its cause.
+      const cause = (error as Error).cause;
+      const reason = cause instanceof Error ? cause.message : (error as Error).message;
+      throw new HubRequestError(503, `cannot reach the hub at ${this.base}: ${reason}`);
     }
     const text = await res.text();
     let parsed: unknown = text;

@@ -113,5 +113,5 @@ if (process.argv.length === 3 && process.argv[2] === "--version") {
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`ship-hub: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(error instanceof ShipError || error instanceof RangeError ? 2 : 1);
+  process.exit(error instanceof ShipError ? error.exitCode : error instanceof RangeError ? 2 : 1);
 });

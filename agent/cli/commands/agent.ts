@@ -6,6 +6,7 @@ import { defaultConfigPath, loadConfigFile } from "../../../shared/config/load.j
 import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
 import { AgentDaemon } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
+import { checkAgentFiles } from "../../pipeline/configured-files.js";
 import { recover } from "../../pipeline/index.js";
 import { cliLogger } from "../logger.js";
 
@@ -16,8 +17,10 @@ export async function agentCommand(options: { config?: string }): Promise<number
   if (config.hub === undefined) {
     throw BadInputError.single(path, "hub", "`ship agent` needs a [hub] table (url, token_file)");
   }
+  // Before connecting: a missing CA or key file would otherwise only show as endless reconnects.
+  await checkAgentFiles(config, path);
   const log = cliLogger({}, config).child({ mode: "agent" });
-  const identity = await loadAgentIdentity(config.hub, log);
+  const identity = await loadAgentIdentity(config.hub, log, path);
 
   const recovered = await recover(config, log);
   for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);

@@ -7,12 +7,13 @@ import type { Output } from "../output.js";
 
 /** `ship [--check-only] [--force] [--sources ...]`: one run over the configured sources. */
 export async function runCommand(options: GlobalOptions, out: Output): Promise<number> {
-  const { config } = await loadCliConfig(options.config, out);
+  const { config, path } = await loadCliConfig(options.config, out);
   const log = cliLogger(options, config);
   // runOnce recovers each app a killed run left (journal) under its lock before looking for updates.
   const summary = await runOnce(config, {
     force: options.force === true,
     checkOnly: options.checkOnly === true,
+    configFile: path,
     allowDowngrade: options.allowDowngrade === true,
     ignoreRollout: options.ignoreRollout === true,
     log,

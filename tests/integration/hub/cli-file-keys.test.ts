@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
+import { freePort } from "../../support/servers/free-port.js";
 
 let dir: string;
 beforeAll(requireHubBin);
@@ -136,5 +137,53 @@ describe("ship-hub: empty or malformed flag values", () => {
     expect(code).toBe(2);
     expect(stderr.trim()).toBe(message);
     expect((await readdir(dir)).sort()).toEqual(before);
+  });
+});
+
+// The remote commands (rollout, agents) read an operator token and a hub URL.
+describe("ship-hub remote commands: token and hub URL", () => {
+  const TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoib3BlcmF0b3IifQ.c2lnbmF0dXJl";
+
+  it.each([
+    [
+      ["--token-file", "nope.token"],
+      "ship-hub: --token-file cannot read nope.token: no such file or directory (ENOENT)",
+      2,
+    ],
+    [["--token-file", "empty"], "ship-hub: --token-file empty is empty", 2],
+    // A hub.toml with a database password given by mistake: refused without quoting it.
+    [
+      ["--token-file", "hub.toml"],
+      "ship-hub: --token-file hub.toml does not hold a token (one JWT, as `ship-hub token create` prints it)",
+      2,
+    ],
+    [
+      ["--hub", "hub.example.com", "--token", TOKEN],
+      'ship-hub: --hub "hub.example.com" is not an http:// or https:// URL',
+      2,
+    ],
+  ])("agents %j: exit 2, one line naming the flag", async (args, message, exitCode) => {
+    await writeFile(join(dir, "hub.toml"), 'database_url = "postgres://ship:hunter2@db/ship"\n');
+    const { code, stderr } = await hub(["agents", ...args]);
+    expect(code).toBe(exitCode);
+    expect(stderr.trim()).toBe(message);
+    expect(stderr).not.toContain("hunter2");
+  });
+
+  it("an unreachable hub is a failure (exit 1) naming the reason, not bad input", async () => {
+    await writeFile(join(dir, "hub.toml"), "");
+    const port = await freePort();
+    const { code, stderr } = await hub([
+      "rollout",
+      "list",
+      "--hub",
+      `http://127.0.0.1:${port}`,
+      "--token",
+      TOKEN,
+    ]);
+    expect(code).toBe(1);
+    expect(stderr.trim()).toMatch(
+      new RegExp(`^ship-hub: cannot reach the hub at http://127.0.0.1:${port}: .*ECONNREFUSED`),
+    );
   });
 });

@@ -107,7 +107,7 @@ describe.skipIf(!hasProgram("openssl"))("HttpSource against a real HTTPS server"
     expect(server.requests.every((r) => r.headers.authorization === "Bearer topsecret-token")).toBe(true);
   });
 
-  it("a wrong checksum is refused before extraction; nothing changes", async () => {
+  it("a wrong checksum is refused before anything is handed on: staging and downloads are left empty", async () => {
     routes.set("/app.tar.gz", { body: releaseArchive("1.0.0"), etag: '"e"' });
     const src = source({ checksum: `sha256:${"0".repeat(64)}` });
     const stage = await staging();

@@ -1,0 +1,77 @@
+/**
+ * The files ship.toml keys name that a run will read (a CA, an SSH key and its passphrase, known_hosts,
+ * the hub token, trusted public keys), checked before the source is asked anything: missing,
+ * unreadable, a directory or empty is bad input (exit 2) naming the config file, the key and the
+ * file, instead of Node's bare "ENOENT: …, open '…'" from deep inside a download (exit 1), an ssh2
+ * "Cannot parse privateKey", or a hub connection that silently keeps retrying.
+ */
+import { stat } from "node:fs/promises";
+import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
+import { readNamedFile } from "../../shared/named-file.js";
+import { expandHome } from "../sources/home-path.js";
+
+interface NamedFile {
+  key: string;
+  path: string;
+  /** known_hosts with its default value: absent is fine (host_fingerprint), a directory is not. */
+  mayBeMissing?: boolean;
+  /** A known_hosts file may be empty; keys, tokens, CAs and passphrases may not. */
+  mayBeEmpty?: boolean;
+}
+
+function sourceFiles(name: string, source: Source): NamedFile[] {
+  const key = (k: string) => `sources.${name}.${k}`;
+  const files: NamedFile[] = [];
+  const add = (k: string, path: string | undefined, extra: Partial<NamedFile> = {}) => {
+    if (path !== undefined) files.push({ key: key(k), path, ...extra });
+  };
+  if (source.type === "https" || source.type === "http") add("ca_file", source.ca_file);
+  if (source.type === "git") {
+    add("key_filename", source.key_filename);
+    add("known_hosts", source.known_hosts, { mayBeEmpty: true });
+  }
+  if (source.type === "sftp") {
+    add("key_filename", source.key_filename);
+    add("passphrase_file", source.passphrase_file);
+    add("known_hosts", source.known_hosts, { mayBeMissing: true, mayBeEmpty: true });
+  }
+  return files;
+}
+
+/** [hub] and [trust] files: what `ship agent` needs before it connects. */
+function agentFiles(config: AgentConfig): NamedFile[] {
+  const files: NamedFile[] = [];
+  if (config.hub?.ca_file !== undefined) files.push({ key: "hub.ca_file", path: config.hub.ca_file });
+  return [...files, ...trustFiles(config)];
+}
+
+function trustFiles(config: AgentConfig): NamedFile[] {
+  return (config.trust?.key_files ?? []).map((path, i) => ({ key: `trust.key_files[${i}]`, path }));
+}
+
+async function check(files: NamedFile[], configFile: string): Promise<void> {
+  const issues: Issue[] = [];
+  for (const file of files) {
+    const path = expandHome(file.path);
+    if (file.mayBeMissing && (await stat(path).catch(() => undefined)) === undefined) continue;
+    try {
+      await readNamedFile(path, { file: configFile, key: file.key }, { nonEmpty: file.mayBeEmpty !== true });
+    } catch (error) {
+      if (!(error instanceof BadInputError)) throw error;
+      issues.push(...error.issues);
+    }
+  }
+  // One line, as a run's report line is one line per source.
+  if (issues.length > 0) throw new BadInputError(issues, issues.map(formatIssue).join("; "));
+}
+
+/** One source's files (and [trust]'s, which every standalone release is checked against). */
+export function checkSourceFiles(config: AgentConfig, name: string, source: Source, configFile: string) {
+  return check([...sourceFiles(name, source), ...trustFiles(config)], configFile);
+}
+
+/** `ship agent` at start: [hub] ca_file and [trust] key_files. */
+export function checkAgentFiles(config: AgentConfig, configFile: string) {
+  return check(agentFiles(config), configFile);
+}

@@ -1,0 +1,116 @@
+/**
+ * A release archive extracted as it downloads (http(s), sftp, hub artifacts): each chunk goes to
+ * the artifact file and, in the same pass, into the extractor, so the fetch costs about the longer
+ * of the two instead of their sum, and the archive is never read back from disk. The artifact is
+ * still written whole (second passes for left-out files and the signature check use it).
+ *
+ * Nothing is installed from unverified bytes: staging is only handed on once the whole artifact
+ * is in and matches its checksum; on a mismatch, a failed download or a refused archive, staging
+ * is left empty and the artifact removed. When the download starts over from byte 0 (the server
+ * ignored Range), the streamed extraction is dropped and the complete file is extracted instead.
+ */
+import { basename } from "node:path";
+import { PassThrough, type Writable } from "node:stream";
+import { type ExtractOptions, type ExtractResult, extractArchive } from "../archive/extract.js";
+import { removeArtifact, verifyArtifact } from "./artifact.js";
+
+/** Receives the body's chunks in order (see DownloadRequest.onChunk). */
+export type ChunkSink = (chunk: Buffer, offset: number) => Promise<void>;
+
+export interface DownloadExtractJob<T extends { sha256: string }> {
+  /** The file the transfer writes. */
+  artifact: string;
+  /** Where the archive comes from, for a checksum mismatch (credentials redacted). */
+  where: string;
+  stagingDir: string;
+  extract: ExtractOptions;
+  /** The configured checksum; the staged release is only returned when the artifact has it. */
+  expectedSha256?: string | undefined;
+  signal?: AbortSignal | undefined;
+  /** Runs the transfer into `artifact`, passing every chunk to `onChunk`; stops when `signal` aborts. */
+  download: (onChunk: ChunkSink, signal: AbortSignal) => Promise<T>;
+}
+
+/** Bytes the download may run ahead of the extractor; beyond that the download waits. */
+const AHEAD_BYTES = 1 << 20;
+
+export async function extractWhileDownloading<T extends { sha256: string }>(
+  job: DownloadExtractJob<T>,
+): Promise<{ downloaded: T; extracted: ExtractResult }> {
+  const body = new PassThrough({ highWaterMark: AHEAD_BYTES });
+  // Failures reach the caller through the promises below, not as stream events.
+  body.on("error", () => undefined);
+  const stop = new AbortController();
+  const signal = job.signal === undefined ? stop.signal : AbortSignal.any([job.signal, stop.signal]);
+  let next = 0;
+  /** The download started over, so the streamed extraction was dropped. */
+  let abandoned = false;
+  let transferEnded = false;
+  /** The download was stopped because the extraction had already failed. */
+  let stoppedEarly = false;
+  const onChunk: ChunkSink = async (chunk, offset) => {
+    if (abandoned || body.destroyed) return;
+    if (offset !== next) {
+      abandoned = true;
+      body.destroy(new Error("the download started over"));
+      return;
+    }
+    next += chunk.length;
+    if (!body.write(chunk)) await drainedOrClosed(body);
+  };
+  const downloading = job.download(onChunk, signal).then(
+    (result) => {
+      transferEnded = true;
+      body.end();
+      return result;
+    },
+    (err: unknown) => {
+      transferEnded = true;
+      body.destroy(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    },
+  );
+  const verified = downloading.then(async (result) => {
+    if (job.expectedSha256 !== undefined)
+      await verifyArtifact(job.artifact, result.sha256, job.expectedSha256, job.where);
+    return result;
+  });
+  const extracting = extractArchive(
+    { body, label: basename(job.artifact), complete: () => verified.then(() => job.artifact) },
+    job.stagingDir,
+    job.extract,
+  );
+  // A refused archive needs no more bytes, unless a checksum is to say which error is the true one.
+  extracting.catch(() => {
+    if (abandoned || transferEnded || job.expectedSha256 !== undefined) return;
+    stoppedEarly = true;
+    stop.abort();
+  });
+  const [download, extraction] = await Promise.allSettled([verified, extracting]);
+  try {
+    if (download.status === "rejected") {
+      throw stoppedEarly && extraction.status === "rejected" ? extraction.reason : download.reason;
+    }
+    if (extraction.status === "fulfilled") return { downloaded: download.value, extracted: extraction.value };
+    if (!abandoned) throw extraction.reason;
+    return {
+      downloaded: download.value,
+      extracted: await extractArchive(job.artifact, job.stagingDir, job.extract),
+    };
+  } catch (err) {
+    await removeArtifact(job.artifact);
+    throw err;
+  }
+}
+
+function drainedOrClosed(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
+}

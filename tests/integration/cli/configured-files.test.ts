@@ -1,0 +1,121 @@
+/**
+ * Files ship.toml keys name (a source's CA, SSH key, passphrase and known_hosts, [trust] key files,
+ * [hub] ca_file and token_file): missing, a directory or empty is exit 2 with one line naming the
+ * config file, the key and the file, before the source is contacted and with the app untouched.
+ * Before, a missing ca_file was Node's bare "ENOENT: …, open '…'" (exit 1), an empty SSH key
+ * ssh2's "Cannot parse privateKey", and `ship agent` with a missing hub CA retried forever.
+ */
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+
+let root: string;
+let appDir: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "ship-files-"));
+  appDir = join(root, "app");
+  await mkdir(appDir);
+  await mkdir(join(root, "a-dir"));
+  await writeFile(join(root, "empty"), "");
+  await writeFile(join(root, "hub.token"), "not.a.jwt\n", { mode: 0o600 });
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const general = () =>
+  `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n`;
+
+async function config(text: string): Promise<string> {
+  const file = join(root, "ship.toml");
+  await writeFile(file, `${general()}${text}`, { mode: 0o600 });
+  return file;
+}
+
+const https = (extra: string) =>
+  `[sources.web]\ntype = "https"\nurl = "https://127.0.0.1:1/app.tar.gz"\napp_dir = "${"APP"}"\nretries = 0\n${extra}\n`;
+const sftp = (extra: string) =>
+  `[sources.web]\ntype = "sftp"\nhostname = "127.0.0.1"\nport = 1\nusername = "u"\nremote_path = "/app.tar.gz"\napp_dir = "APP"\n${extra}\n`;
+
+describe("ship: a file a ship.toml key names that cannot be used (real CLI)", () => {
+  it.each([
+    [
+      "https ca_file missing",
+      https('ca_file = "/nonexistent/ca.pem"'),
+      /sources\.web\.ca_file: cannot read \/nonexistent\/ca\.pem: no such file or directory \(ENOENT\)$/,
+    ],
+    [
+      "https ca_file a directory",
+      https('ca_file = "ROOT/a-dir"'),
+      /sources\.web\.ca_file: cannot read \S+\/a-dir: is a directory \(EISDIR\)$/,
+    ],
+    ["https ca_file empty", https('ca_file = "ROOT/empty"'), /sources\.web\.ca_file: \S+\/empty is empty$/],
+    [
+      "sftp key_filename empty",
+      sftp('key_filename = "ROOT/empty"'),
+      /sources\.web\.key_filename: \S+\/empty is empty$/,
+    ],
+    [
+      "sftp key_filename missing and known_hosts a directory",
+      sftp('key_filename = "/nonexistent/id"\nknown_hosts = "ROOT/a-dir"'),
+      /sources\.web\.key_filename: cannot read \/nonexistent\/id: .*\(ENOENT\); \S+ sources\.web\.known_hosts: cannot read \S+\/a-dir: is a directory \(EISDIR\)$/,
+    ],
+    [
+      "git key_filename missing",
+      `[sources.web]\ntype = "git"\nlocal_path = "ROOT/repo"\napp_dir = "APP"\nkey_filename = "/nonexistent/id"\n`,
+      /sources\.web\.key_filename: cannot read \/nonexistent\/id: no such file or directory \(ENOENT\)$/,
+    ],
+    [
+      "[trust] key_files entry a directory",
+      `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "APP"\n[trust]\nkey_files = ["ROOT/a-dir"]\n`,
+      /trust\.key_files\[0\]: cannot read \S+\/a-dir: is a directory \(EISDIR\)$/,
+    ],
+  ])(
+    "%s: exit 2, one line naming ship.toml, the key and the file; app untouched",
+    async (_label, text, message) => {
+      const file = await config(text.replaceAll("ROOT", root).replaceAll("APP", appDir));
+      for (const args of [["--check-only"], ["--force"]]) {
+        const run = await runShip(["--config", file, ...args]);
+        expect(run.code, run.stdout + run.stderr).toBe(2);
+        const line = run.stdout.trim();
+        expect(line.split("\n")).toHaveLength(1);
+        expect(line).toContain(`${file} `);
+        expect(line).toMatch(message);
+        expect(line).not.toMatch(/^ENOENT|open '/);
+      }
+      expect(await readdir(appDir)).toEqual([]);
+    },
+  );
+});
+
+describe("ship agent: [hub] files that cannot be used stop it at start (real CLI)", () => {
+  it.each([
+    [
+      'ca_file = "/nonexistent/ca.pem"\ntoken_file = "ROOT/hub.token"',
+      /ship\.toml hub\.ca_file: cannot read \/nonexistent\/ca\.pem: no such file or directory \(ENOENT\)$/,
+    ],
+    ['token_file = "ROOT/empty"', /ship\.toml hub\.token_file: \S+\/empty is empty$/],
+    [
+      'token_file = "ROOT/a-dir"',
+      /ship\.toml hub\.token_file: cannot read \S+\/a-dir: is a directory \(EISDIR\)$/,
+    ],
+  ])(
+    "%s: exit 2 naming the key, instead of reconnecting forever",
+    async (hub, message) => {
+      const file = await config(
+        `[hub]\nurl = "https://127.0.0.1:1"\nagent_id = "a1"\n${hub.replaceAll("ROOT", root)}\n`,
+      );
+      const run = await runShip(["agent", "--config", file]);
+      expect(run.code).toBe(2);
+      const lines = run.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => !l.includes("warning:"));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(message);
+    },
+    30_000,
+  );
+});
