@@ -3,7 +3,8 @@
  * stat), the backup's completion marker, retention, unused merge bases, and last the journal.
  * Idempotent, so recovery can simply run it again after a crash.
  */
-import { lstat, readdir, rm } from "node:fs/promises";
+import { lstatSync, type Stats } from "node:fs";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/log.js";
 import {
@@ -29,7 +30,7 @@ export async function finalizeUpdate(
   for (const rel of journal.index.drop) delete files[rel];
   for (const [rel, entry] of Object.entries(journal.index.set)) {
     // Gone already (someone deleted it after the commit): nothing to vouch for, and no reason to fail forever.
-    const stat = await lstat(join(journal.appDir, rel)).catch(() => undefined);
+    const stat = lstatOrUndefined(join(journal.appDir, rel));
     if (stat === undefined) {
       delete files[rel];
       continue;
@@ -70,9 +71,24 @@ export async function finalizeUpdate(
   await removeJournal(journal.stateDir);
 }
 
+/**
+ * The written file's stat, or undefined when it cannot be had. Synchronous: one lstat per written
+ * file, and a thread-pool round trip each cost more than the calls (200 files: ~20 ms).
+ */
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
 async function removeUnusedBases(journal: UpdateJournal, index: InstallIndex): Promise<void> {
   const used = await basesInUse(journal.backupRoot, journal.app);
-  for (const entry of Object.values(index.files)) if (entry.merged) used.add(entry.sha256);
+  for (const rel in index.files) {
+    const entry = index.files[rel];
+    if (entry?.merged) used.add(entry.sha256);
+  }
   let names: string[];
   try {
     names = await readdir(join(journal.stateDir, "base"));

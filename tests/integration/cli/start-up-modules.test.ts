@@ -146,4 +146,18 @@ describe("what the quick commands load (built CLI)", () => {
     }
     expect(unchanged).toBe(true);
   });
+
+  it("an update run (what the timer runs) uses the code-cached bundle too; --verbose keeps the ES module chunks", async () => {
+    const bundleDir = join(dirname(SHIP_BIN), "bundle");
+    const run = ["--config", config, "--force"];
+    const { code, files } = await sourcesLoaded(root, run);
+    expect(code).toBe(0);
+    // No ES module chunk and nothing from node_modules for a local source: the one cached bundle.
+    expect(files.filter((f) => f.includes("/node_modules/") || f.startsWith(bundleDir))).toEqual([]);
+    expect((await readdir(bundleDir)).some((f) => f.endsWith(".cjs.run.v8cache"))).toBe(true);
+    // --verbose keeps the ES module chunks (with source maps), as `ship agent` does.
+    const verbose = await sourcesLoaded(root, [...run, "--verbose"]);
+    expect(verbose.code).toBe(0);
+    expect(verbose.files.some((f) => f.startsWith(bundleDir) && f.endsWith(".js"))).toBe(true);
+  });
 });
