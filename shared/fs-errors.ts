@@ -26,6 +26,10 @@ const WORDS: Record<string, string> = {
   ELOOP: "too many levels of symbolic links",
   ENAMETOOLONG: "name too long",
   EMLINK: "too many links",
+  ENOTFOUND: "no such host",
+  EADDRINUSE: "address already in use",
+  EADDRNOTAVAIL: "address not available",
+  ECONNREFUSED: "connection refused",
 };
 
 /** "no space left on device (ENOSPC)"; for anything that is not an errno error, its message. */

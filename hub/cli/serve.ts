@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { createLogger } from "../../shared/log.js";
 import type { NamedBy } from "../../shared/named-file.js";
 import { loadHubConfig } from "../config/load.js";
@@ -121,6 +123,33 @@ export async function resolveExistingPaths(options: CommonOptions): Promise<Reso
   );
 }
 
+/**
+ * Before anything is created, a throwaway listen on port 0: a host that does not resolve or is not
+ * this machine's is a typo to name, not a bare "getaddrinfo ENOTFOUND" after the data dir was made.
+ */
+async function checkHost(host: string, by: NamedBy): Promise<void> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once("error", reject);
+    probe.listen(0, host, () => probe.close(() => resolve()));
+  }).catch((error: unknown) => {
+    const reason =
+      errnoCode(error) === "EADDRNOTAVAIL" ? "is not an address of this machine" : fsErrorText(error);
+    throw BadInputError.single(by.file, by.key, `cannot listen on "${host}": ${reason}`);
+  });
+}
+
+/** A listen failure in words naming the host and port and where they were set; others pass through. */
+function listenError(error: unknown, host: string, port: number, by: { port: NamedBy }): unknown {
+  const code = errnoCode(error);
+  const at = `${host}:${port}`;
+  if (code === "EADDRINUSE" || code === "EACCES")
+    return new Error(`cannot listen on ${at} (${by.port.key || by.port.file}): ${fsErrorText(error)}`, {
+      cause: error,
+    });
+  return error;
+}
+
 /** --port as a number, checked before anything is created (Node's own error names no flag). */
 function portOption(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -134,10 +163,15 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
   const port = portOption(options.port);
   const paths = await resolvePaths(options);
   const { config } = paths;
+  const toml = paths.configFile ?? "hub.toml";
+  const host = options.host ?? config.host;
+  const hostBy: NamedBy = options.host !== undefined ? flag("--host") : { file: toml, key: "host" };
+  const portBy: NamedBy = port !== undefined ? flag("--port") : { file: toml, key: "port" };
+  await checkHost(host, hostBy);
   const log = createLogger({ name: "ship-hub", level: config.log_level });
   const hub = await startHub({
     ...paths,
-    host: options.host ?? config.host,
+    host,
     port: port ?? config.port,
     pingIntervalMs: config.ping_interval_seconds * 1000,
     offlineTimeoutMs: config.offline_timeout_seconds * 1000,
@@ -154,6 +188,8 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
       keepMs: config.report_keep_days * 86_400_000,
     },
     log,
+  }).catch((error: unknown) => {
+    throw listenError(error, host, port ?? config.port, { port: portBy });
   });
   const missing = missingDashboardAssets();
   if (missing.length > 0) {

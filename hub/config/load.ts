@@ -1,7 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { parse, TomlError } from "smol-toml";
-import { BadInputError } from "../../shared/errors.js";
+import { BadInputError, type Issue } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
+import { formatKeyPath } from "../../shared/schema/key-path.js";
+import { validateAgainst } from "../../shared/schema/zod-problems.js";
 import { HubConfig } from "./schema.js";
 
 /** Reads hub.toml (or nothing: all defaults); errors name the file and key. */
@@ -24,14 +26,17 @@ export async function loadHubConfig(file: string | undefined): Promise<HubConfig
       ]);
     throw BadInputError.single(file, "", `cannot read: ${fsErrorText(error)}`);
   }
-  const result = HubConfig.safeParse(data);
-  if (result.success) return result.data;
-  throw new BadInputError(
-    result.error.issues.map((i) => ({
+  // The agent's wording: "must be a number (got string …)", unknown keys with a "did you mean".
+  // Unlike ship.toml, an unknown key in hub.toml is an error: nothing in it is safe to ignore.
+  const { value, problems } = validateAgainst(HubConfig, data);
+  const issues = problems.map(
+    (p): Issue => ({
       file,
-      path: i.path.join("."),
-      message: i.message,
-      severity: "error" as const,
-    })),
+      path: formatKeyPath(p.path),
+      message: p.message.replace(/; ignored$/, ""),
+      severity: "error",
+    }),
   );
+  if (value !== undefined && issues.length === 0) return value;
+  throw new BadInputError(issues);
 }

@@ -187,3 +187,24 @@ describe("ship-hub remote commands: token and hub URL", () => {
     );
   });
 });
+
+describe("ship-hub serve: hub.toml values and the listen address", () => {
+  it.each([
+    ["prot = 8080\n", 'ship-hub: hub.toml prot: unknown key "prot" (did you mean "port"?)'],
+    ['port = "8080"\n', 'ship-hub: hub.toml port: must be a number (got string "8080")'],
+    [
+      'host = "0.0.0.0.1"\n',
+      'ship-hub: hub.toml host: cannot listen on "0.0.0.0.1": no such host (ENOTFOUND)',
+    ],
+    [
+      'host = "10.9.9.9"\n',
+      'ship-hub: hub.toml host: cannot listen on "10.9.9.9": is not an address of this machine',
+    ],
+  ])("%j: exit 2, one line naming the key, nothing created", async (toml, message) => {
+    await writeFile(join(dir, "hub.toml"), `data_dir = "data"\n${toml}`);
+    const { code, stderr } = await hub(["serve", "--config", "hub.toml", "--port", "0"]);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(message);
+    expect((await readdir(dir)).sort()).toEqual(before);
+  });
+});

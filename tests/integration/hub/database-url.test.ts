@@ -24,7 +24,8 @@ describe("ship-hub with a database URL", () => {
   it.each([
     [
       ["--database-url", ""],
-      /^ship-hub: --database-url is empty: must be a postgres:\/\/ or postgresql:\/\/ URL$/,
+      // Refused by the check every flag gets (an empty value is usually an unset shell variable).
+      /^ship-hub: --database-url is empty: give it a value$/,
     ],
     [
       ["--database-url", "mysql://ship:pw@127.0.0.1/ship"],
