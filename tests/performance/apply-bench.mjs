@@ -180,7 +180,8 @@ async function main() {
 
     // The seed's method on a copy of the installed app, and the floors, in this same run.
     const seedApp = join(root, "seed-app");
-    cpSync(join(root, "app-local"), seedApp, { recursive: true, verbatimSymlinks: true });
+    // Every source kind installed the same 1.0.0: copy whichever app this run has.
+    cpSync(join(root, `app-${SOURCES[0]}`), seedApp, { recursive: true, verbatimSymlinks: true });
     sh("sync", []);
     const rsync = timed("rsync", ["-a", `${seedApp}/`, join(root, "seed-backup/")]);
     const copyAll = timed("cp", ["-a", `${src}/.`, `${seedApp}/`]);
@@ -190,6 +191,11 @@ async function main() {
     // The seed's git method fetches first (seed README: "1. Git fetch origin"), as ship does.
     const gitFetch = timed("git", ["fetch", "-q", "origin"], { cwd: floorClone });
     const checkout = timed("git", ["checkout", "-q", "origin/main"], { cwd: floorClone });
+    // The bench's server on its own: what any client needs just to receive the body.
+    const curl =
+      SOURCES.includes("http") && spawnSync("sh", ["-c", "command -v curl"]).status === 0
+        ? timed("curl", ["-sS", "-o", "/dev/null", url])
+        : undefined;
     sh("sync", []);
 
     const runs = {};
@@ -280,6 +286,10 @@ async function main() {
     console.log(
       `seed method = rsync -a full backup (${s(rsync.wallMs)}) + copy every release file (cp -a ${s(copyAll.wallMs)}; tar -xzf ${s(untar.wallMs)}; git: git fetch ${s(gitFetch.wallMs)} + git checkout ${s(checkout.wallMs)} in a clone)`,
     );
+    if (curl !== undefined)
+      console.log(
+        `http server alone: curl -o /dev/null of the same URL ${s(curl.wallMs)} (the download part of the http row; ship extracts while it downloads)`,
+      );
     printTable(
       "part of the above, NOT the whole: ship's apply phase alone (plan + backup + apply + finalize, from its log)",
       ["source", "apply phase"],
