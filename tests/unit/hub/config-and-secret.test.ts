@@ -48,7 +48,9 @@ describe("hub.toml", () => {
     expect(error).toBeInstanceOf(BadInputError);
     const paths = (error as BadInputError).issues.map((i) => `${i.file}:${i.path}`);
     expect(paths).toEqual(expect.arrayContaining([`${file}:port`, `${file}:prot`]));
-    expect((error as BadInputError).message).toContain(`${file} prot: unknown key "prot" (did you mean "port"?)`);
+    expect((error as BadInputError).message).toContain(
+      `${file} prot: unknown key "prot" (did you mean "port"?)`,
+    );
     expect((error as BadInputError).message).toMatch(/prot/);
   });
 
