@@ -9,7 +9,7 @@
  * is left empty and the artifact removed. When the download starts over from byte 0 (the server
  * ignored Range), the streamed extraction is dropped and the complete file is extracted instead.
  */
-import { basename } from "node:path";
+import { createReadStream } from "node:fs";
 import { PassThrough, type Writable } from "node:stream";
 import { type ExtractOptions, type ExtractResult, extractArchive } from "../archive/extract.js";
 import { removeArtifact, verifyArtifact } from "./artifact.js";
@@ -20,7 +20,10 @@ export type ChunkSink = (chunk: Buffer, offset: number) => Promise<void>;
 export interface DownloadExtractJob<T extends { sha256: string }> {
   /** The file the transfer writes. */
   artifact: string;
-  /** Where the archive comes from, for a checksum mismatch (credentials redacted). */
+  /**
+   * Where the archive comes from (credentials redacted): names it in a checksum mismatch and in
+   * every archive error, since the artifact file's own name means nothing to the operator.
+   */
   where: string;
   stagingDir: string;
   extract: ExtractOptions;
@@ -76,7 +79,7 @@ export async function extractWhileDownloading<T extends { sha256: string }>(
     return result;
   });
   const extracting = extractArchive(
-    { body, label: basename(job.artifact), complete: () => verified.then(() => job.artifact) },
+    { body, label: job.where, complete: () => verified.then(() => job.artifact) },
     job.stagingDir,
     job.extract,
   );
@@ -95,7 +98,11 @@ export async function extractWhileDownloading<T extends { sha256: string }>(
     if (!abandoned) throw extraction.reason;
     return {
       downloaded: download.value,
-      extracted: await extractArchive(job.artifact, job.stagingDir, job.extract),
+      extracted: await extractArchive(
+        { body: createReadStream(job.artifact), label: job.where, complete: async () => job.artifact },
+        job.stagingDir,
+        job.extract,
+      ),
     };
   } catch (err) {
     await removeArtifact(job.artifact);

@@ -1,0 +1,83 @@
+/**
+ * A broken archive served over HTTP, as an operator meets it through `ship`: the one-line reason
+ * names the URL (never the download's internal file name), exit 2, the app unchanged and nothing
+ * left in staging — whether the archive is extracted as it arrives or, after a restart the server
+ * forced by ignoring Range, from the complete file.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FileRoute, fileRoutes } from "../../support/servers/file-routes.js";
+import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import { runShip } from "../../support/ship-cli.js";
+import { buildTar } from "../../unit/sources/tar-builder.js";
+
+const routes = new Map<string, FileRoute>();
+let server: TestServer;
+let root: string;
+beforeAll(async () => {
+  server = await startHttpServer(fileRoutes(routes));
+  root = await mkdtemp(join(tmpdir(), "ship-http-bad-archive-"));
+});
+afterAll(async () => {
+  await server.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+const good = gzipSync(
+  buildTar([
+    { path: "myapp/", type: "Directory" },
+    { path: "myapp/update-manifest.yaml", body: 'version: "2.0.0"\n' },
+    { path: "myapp/big.txt", body: "x".repeat(200_000) },
+  ]),
+);
+
+const cases: Array<{ name: string; body: Buffer; restart?: boolean; reason: RegExp }> = [
+  {
+    name: "truncated",
+    body: good.subarray(0, Math.floor(good.length / 2)),
+    reason: /not a valid tar archive/,
+  },
+  { name: "not-gzip", body: Buffer.from("<html>not an archive</html>\n"), reason: /not a valid tar archive/ },
+  {
+    name: "truncated-restarted",
+    body: good.subarray(0, Math.floor(good.length / 2)),
+    restart: true,
+    reason: /not a valid tar archive/,
+  },
+];
+
+describe("`ship` with a broken .tar.gz over http", () => {
+  for (const c of cases) {
+    it(`${c.name}: exit 2, one line naming the URL, app and staging untouched`, async () => {
+      const base = join(root, c.name);
+      await mkdir(join(base, "app"), { recursive: true });
+      await writeFile(join(base, "app/main.txt"), "v1\n");
+      const path = `/${c.name}/release.tar.gz`;
+      routes.set(path, {
+        body: c.body,
+        etag: '"r1"',
+        ...(c.restart === true ? { honorRange: false, cutTimes: 1, cutAfter: 100 } : {}),
+      });
+      const config = join(base, "ship.toml");
+      await writeFile(
+        config,
+        `[general]\nstate_file = "${base}/var/state.json"\nbackup_dir = "${base}/var/backups"\nmin_interval_hours = 0\n\n` +
+          `[sources.web]\ntype = "http"\nurl = "${server.url}${path}"\napp_dir = "${base}/app"\n`,
+      );
+      const run = await runShip(["--config", config]);
+      expect(run.code, run.stderr).toBe(2);
+      const lines = run.stdout.trim().split("\n");
+      expect(lines, run.stdout).toHaveLength(1);
+      expect(lines[0]).toContain(`${server.url}${path}`);
+      expect(lines[0]).toMatch(c.reason);
+      expect(run.stdout + run.stderr).not.toContain(".artifact");
+      expect(await readdir(join(base, "app"))).toEqual(["main.txt"]);
+      expect(await readFile(join(base, "app/main.txt"), "utf8")).toBe("v1\n");
+      const work = await readdir(join(base, "var/work")).catch(() => []);
+      for (const name of work) expect(await readdir(join(base, "var/work", name)), name).toEqual([]);
+    });
+  }
+});
