@@ -50,17 +50,37 @@ function parseWave(text: string, options: CreateOptions) {
   const value = text.slice(at + 1);
   const common = {
     name,
-    ...(options.waitMinutes ? { waitMinutes: Number(options.waitMinutes) } : {}),
-    ...(options.minSuccessRate ? { minSuccessRate: Number(options.minSuccessRate) } : {}),
+    ...(options.waitMinutes ? { waitMinutes: numberOption("--wait-minutes", options.waitMinutes) } : {}),
+    ...(options.minSuccessRate
+      ? { minSuccessRate: numberOption("--min-success-rate", options.minSuccessRate) }
+      : {}),
   };
   if (value.startsWith("label:"))
     return { ...common, labels: pairs(value.slice(6).split(","), "--wave label") };
   if (value.startsWith("agents:")) return { ...common, agents: value.slice(7).split(",").filter(Boolean) };
-  return { ...common, percent: Number(value.replace(/%$/, "")) };
+  const percent = Number(value.replace(/%$/, ""));
+  if (value.trim() === "" || !Number.isFinite(percent) || percent < 0 || percent > 100)
+    throw new RangeError(`--wave "${text}": the percent must be a number from 0 to 100`);
+  return { ...common, percent };
+}
+
+/** `--wait-minutes`, `--min-success-rate`, `--failure-threshold N|N%`: a number, or exit 2 naming the flag. */
+function numberOption(flag: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0)
+    throw new RangeError(`${flag} "${text}": must be a number ≥ 0`);
+  return value;
 }
 
 async function buildSpec(client: HubClient, options: CreateOptions): Promise<RolloutSpecInput> {
   if (options.spec) return YAML.parse(await readFile(options.spec, "utf8")) as RolloutSpecInput;
+  // Everything the operator typed is checked before the hub is asked anything: a bad --wave is
+  // bad input (exit 2) whether or not the release exists or the hub answers.
+  const waves = (options.wave?.length ? options.wave : ["all=100"]).map((w) => parseWave(w, options));
+  const threshold = options.failureThreshold ?? "1";
+  const failureThreshold = threshold.endsWith("%")
+    ? { percent: numberOption("--failure-threshold", threshold.slice(0, -1)) }
+    : { count: numberOption("--failure-threshold", threshold) };
   let release = options.release;
   if (!release && options.app && options.version) {
     const { releases } = await client.request<{ releases: { id: string; version: string }[] }>(
@@ -72,13 +92,10 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
   }
   if (!release)
     throw new RangeError("name the release: --release ID, or --app NAME --version V, or --spec FILE");
-  const threshold = options.failureThreshold ?? "1";
   return {
     release,
-    waves: (options.wave?.length ? options.wave : ["all=100"]).map((w) => parseWave(w, options)),
-    failureThreshold: threshold.endsWith("%")
-      ? { percent: Number(threshold.slice(0, -1)) }
-      : { count: Number(threshold) },
+    waves,
+    failureThreshold,
     autoAdvance: options.autoAdvance ?? false,
     autoRollback: options.autoRollback ?? false,
     ...(options.seed ? { seed: options.seed } : {}),

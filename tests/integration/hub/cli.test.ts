@@ -70,6 +70,27 @@ describe("ship-hub CLI", () => {
   });
 
   // One long scenario: every CLI call is a node start, which is slow on a loaded machine.
+  it("rollout create checks --wave and the numbers before it asks the hub anything (exit 2, naming the flag)", {
+    timeout: 30_000,
+  }, async () => {
+    // Port 9 on loopback refuses connections: had the CLI asked the hub first, this would be exit 1.
+    const remote = ["--hub", "http://127.0.0.1:9", "--token", "x.y.z", "--app", "web", "--version", "9.9.9"];
+    const cases: [string[], RegExp][] = [
+      [["--wave", "canary"], /--wave "canary": use NAME=PERCENT/],
+      [["--wave", "canary=abc"], /--wave "canary=abc": the percent must be a number from 0 to 100/],
+      [["--wave", "canary=150"], /--wave "canary=150": the percent must be/],
+      [["--failure-threshold", "many"], /--failure-threshold "many": must be a number/],
+      [["--wait-minutes", "soon", "--wave", "a=10"], /--wait-minutes "soon": must be a number/],
+    ];
+    for (const [args, message] of cases) {
+      const refused = await cli("rollout", "create", ...remote, ...args).catch(
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(refused, args.join(" ")).toMatchObject({ code: 2, stderr: expect.stringMatching(message) });
+      expect((refused as { stderr: string }).stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+
   it("serve + token create share the data dir; rollout and agents commands drive the API; SIGTERM shuts down cleanly", {
     timeout: 180_000,
   }, async () => {
