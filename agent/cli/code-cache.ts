@@ -16,6 +16,7 @@
 import {
   type BigIntStats,
   closeSync,
+  constants,
   fstatSync,
   openSync,
   readFileSync,
@@ -56,7 +57,9 @@ function identity(stat: BigIntStats): string {
 function readCache(cacheFile: string, bundle: BigIntStats): Buffer | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(cacheFile, "r");
+    // O_NONBLOCK: a FIFO (or a device) in the cache's place must not block the open forever; it
+    // is then refused as not a regular file. For a regular file the flag changes nothing.
+    fd = openSync(cacheFile, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = fstatSync(fd, { bigint: true });
     if (!stat.isFile() || stat.uid !== bundle.uid || (stat.mode & 0o022n) !== 0n) return undefined;
     const data = readFileSync(fd);
