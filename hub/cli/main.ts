@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { ShipError } from "../../shared/errors.js";
@@ -105,6 +105,16 @@ remote(program.command("agents").description("list agents")).action(async (optio
 
 refuseEmptyValues(program);
 
+/** Usage errors (a missing argument, an unknown option or command) are bad input: exit 2, as in `ship`. */
+function usageExit(error: CommanderError): never {
+  throw error.exitCode === 0 ? error : new CommanderError(2, error.code, error.message);
+}
+function overrideExits(cmd: Command): void {
+  cmd.exitOverride(usageExit);
+  for (const sub of cmd.commands) overrideExits(sub);
+}
+overrideExits(program);
+
 // Not commander's .version(): `rollout create --version V` would then print ship's version.
 if (process.argv.length === 3 && process.argv[2] === "--version") {
   process.stdout.write(`${SHIP_VERSION}\n`);
@@ -112,6 +122,8 @@ if (process.argv.length === 3 && process.argv[2] === "--version") {
 }
 
 program.parseAsync(process.argv).catch((error: unknown) => {
+  // Commander has already printed its message (or the help).
+  if (error instanceof CommanderError) process.exit(error.exitCode);
   process.stderr.write(`ship-hub: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(error instanceof ShipError ? error.exitCode : error instanceof RangeError ? 2 : 1);
 });

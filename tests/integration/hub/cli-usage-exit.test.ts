@@ -1,0 +1,43 @@
+/**
+ * `ship-hub` usage errors are bad input, exit 2 as the README's exit-code list says for every
+ * ship-hub command (commander's own default is 1, which reads as "the hub failed"); help stays 0.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
+
+let cwd: string;
+beforeAll(async () => {
+  requireHubBin();
+  cwd = await mkdtemp(join(tmpdir(), "ship-hub-usage-"));
+});
+afterAll(async () => {
+  await rm(cwd, { recursive: true, force: true });
+});
+
+describe("ship-hub usage errors exit 2", () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ["a missing argument", ["rollout", "abort"], /missing required argument 'id'/],
+    ["a missing argument (show)", ["rollout", "show"], /missing required argument 'id'/],
+    ["a missing argument (token revoke)", ["token", "revoke"], /missing required argument 'jti'/],
+    ["an unknown option", ["rollout", "list", "--bogus"], /unknown option '--bogus'/],
+    ["an unknown command", ["rollouts"], /unknown command 'rollouts'/],
+    ["a missing mandatory option", ["token", "create"], /--role/],
+    ["a bad choice", ["token", "create", "--role", "admin"], /--role/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(`${what}: ship-hub ${args.join(" ")}`, async () => {
+      const run = await runHubCli(cwd, args);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).not.toMatch(/^ship-hub: error:/m);
+    });
+  }
+  it("--help is still exit 0", async () => {
+    const run = await runHubCli(cwd, ["rollout", "create", "--help"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/--wave/);
+  });
+});
