@@ -163,7 +163,7 @@ class Transfer {
     try {
       if (res.statusCode === 304 && first) return "not-modified";
       if (res.statusCode === 206 && resumeFrom > 0) {
-        this.acceptPartial(headerValue(res.headers, "content-range"), resumeFrom);
+        await this.acceptPartial(res.headers, resumeFrom);
         this.resumes++;
       } else if (res.statusCode === 200) {
         if (this.bytes > 0) await this.startOver("the server ignored the Range request");
@@ -217,12 +217,27 @@ class Transfer {
     this.lastModified = headerValue(headers, "last-modified");
   }
 
-  private acceptPartial(contentRange: string | undefined, from: number): void {
+  private async acceptPartial(
+    headers: Record<string, string | string[] | undefined>,
+    from: number,
+  ): Promise<void> {
+    const contentRange = headerValue(headers, "content-range");
     const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange ?? "");
     if (m === null || Number(m[1]) !== from) {
       throw new DownloadError(this.shownUrl, `unexpected Content-Range ${contentRange ?? "(none)"}`, true);
     }
-    if (m[3] !== "*") this.total = Number(m[3]);
+    const total = m[3] === "*" ? undefined : Number(m[3]);
+    const etag = headerValue(headers, "etag");
+    // A server that ignores If-Range answers 206 with the rest of a NEW file: spliced onto the old
+    // bytes that would be neither release. Another ETag or length means the file changed: start over.
+    const changed =
+      (etag !== undefined && this.etag !== undefined && etag !== this.etag) ||
+      (total !== undefined && this.total !== undefined && total !== this.total);
+    if (changed) {
+      await this.startOver("the file changed on the server during the download");
+      throw new DownloadError(this.shownUrl, "the file changed on the server during the download", true);
+    }
+    if (total !== undefined) this.total = total;
   }
 
   /** If-Range needs a strong ETag, or failing that the Last-Modified date. */
