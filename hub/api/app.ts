@@ -60,6 +60,11 @@ function errorHandler(deps: ApiDeps) {
       message = error.status === 400 ? `body: invalid JSON: ${error.message}` : error.message;
     } else {
       deps.log.error("request failed", { method: req.method, path: req.path, error: String(error) });
+      if (isDatabaseUnreachable(error)) {
+        // Not the request's fault and not a bug: say what is wrong; clients retry a 503.
+        status = 503;
+        message = "the hub's database is unreachable; try again";
+      }
     }
     if (res.headersSent) {
       res.destroy();
@@ -74,4 +79,27 @@ function isHttpError(error: unknown): error is { status: number; message: string
   if (typeof error !== "object" || error === null) return false;
   const status = (error as { status?: unknown }).status;
   return typeof status === "number" && status >= 400 && status < 500;
+}
+
+/** Connection-level codes (node's, postgres.js's) and SQLSTATE 08xxx / 57P01-57P03 (server going away). */
+const DATABASE_GONE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "EPIPE",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01",
+  "57P02",
+  "57P03",
+]);
+
+function isDatabaseUnreachable(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && (DATABASE_GONE.has(code) || code.startsWith("08"));
 }

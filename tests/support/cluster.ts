@@ -352,6 +352,14 @@ export class Cluster {
     return waitFor(what, check, { timeoutMs, intervalMs: 100, where: `logs in ${this.dir}` });
   }
 
+  /** Stops (and removes) the database under the running hubs: what a database outage looks like. */
+  async stopDatabase(): Promise<void> {
+    await this.sql?.end({ timeout: 1 });
+    this.sql = undefined;
+    await this.pg?.stop();
+    this.pg = undefined;
+  }
+
   async close(): Promise<void> {
     for (const load of this.loads) load.kill();
     await Promise.all(this.agents.map((a) => stopProcess(a.process, "SIGKILL")));
