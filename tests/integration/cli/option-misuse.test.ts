@@ -5,16 +5,18 @@ import { type LocalApp, localApp } from "./local-app.js";
 
 const MANIFEST = 'version: "2.0.0"\n';
 
+// Every case runs against a fresh app with release 2.0.0 ready, so "nothing is installed" means
+// the refusal came before the update, not that there was nothing to install.
+let app: LocalApp;
+beforeEach(async () => {
+  app = await localApp();
+  await app.release("r2", MANIFEST);
+});
+afterEach(async () => app.cleanup());
+
 // A mix of root-level modes used to run only the first one in ship's list (and `--no-hooks` alone
 // ran a real update); every mix must be refused as bad input before anything runs.
 describe("ship refuses options that do not go together (real CLI)", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-    await app.release("r2", MANIFEST);
-  });
-  afterEach(async () => app.cleanup());
-
   it.each([
     [["--list-backups", "--rollback", "x"], /--list-backups and --rollback cannot be used together/],
     [["--rollback", "x", "--check-only"], /--check-only applies to an update run, not to --rollback/],
@@ -39,13 +41,6 @@ describe("ship refuses options that do not go together (real CLI)", () => {
 // An empty value (usually an unset shell variable) used to reach the command: `--rollback ""` said
 // "no backup with id  (see …)". Every flag and argument that takes a value refuses it first.
 describe("ship refuses an empty flag value (real CLI)", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-    await app.release("r2", MANIFEST);
-  });
-  afterEach(async () => app.cleanup());
-
   it.each([
     [["--rollback", ""], "ship: --rollback is empty: give it a value"],
     [["--rollback", "  "], "ship: --rollback is empty: give it a value"],

@@ -18,24 +18,12 @@ describe.runIf(canRunCluster())("a hub whose PostgreSQL is down", () => {
 
   it("ship-hub rollout list: exit 1, one line saying the hub's database is unreachable", async () => {
     const hub = cluster.hub(0);
-    const before = await runHubCli(cluster.dir, [
-      "rollout",
-      "list",
-      "--hub",
-      hub.url,
-      "--token",
-      cluster.operator,
-    ]);
+    const rolloutList = () =>
+      runHubCli(cluster.dir, ["rollout", "list", "--hub", hub.url, "--token", cluster.operator]);
+    const before = await rolloutList();
     expect(before.code, before.stderr).toBe(0);
     await cluster.stopDatabase();
-    const run = await runHubCli(cluster.dir, [
-      "rollout",
-      "list",
-      "--hub",
-      hub.url,
-      "--token",
-      cluster.operator,
-    ]);
+    const run = await rolloutList();
     expect(run.code).toBe(1);
     const lines = run.stderr.trim().split("\n");
     expect(lines, run.stderr).toHaveLength(1);
