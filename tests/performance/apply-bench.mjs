@@ -13,6 +13,7 @@
 //   npm run build && node tests/performance/apply-bench.mjs     (needs rsync, tar, git, /usr/bin/time)
 //   BENCH_SCALE=0.1 ...    2,000 files / 50 MB          BENCH_DIR=/somewhere ... (default: OS temp dir)
 //   BENCH_SOURCES=local,git ...   only these source kinds (of local, targz, git, http; default: all)
+//   BENCH_KEEP=1 ...       keep the fixture directory (printed) for profiling instead of removing it
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -318,7 +319,8 @@ async function main() {
     );
   } finally {
     if (server !== undefined) await stopChild(server.child);
-    rmSync(root, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP) process.stderr.write(`fixture kept: ${root}\n`);
+    else rmSync(root, { recursive: true, force: true });
   }
 }
 
