@@ -1,7 +1,7 @@
 import type { Deploy, HubMessage } from "../../shared/protocol/messages.js";
 import { rollbackDeploymentId } from "../../shared/protocol/messages.js";
 import type { AsyncStore, StoreOps } from "../store/async-store.js";
-import type { DeploymentRecord, NewEvent } from "../store/store.js";
+import type { DeploymentRecord, NewEvent, ReleaseRecord } from "../store/store.js";
 import { DeployEncoder } from "./deploy-encoder.js";
 import { isRollbackDeliverable, nextDeploymentState } from "./states.js";
 
@@ -16,6 +16,9 @@ export interface AgentChannel {
    */
   send(agentId: string, message: HubMessage, encoded?: string): boolean;
 }
+
+/** The audit event of an instruction handed to an agent's connection. */
+const SENT_EVENT = "deployment.sent";
 
 /** Which release, and which way (update or rollback), the instruction for `d` carries. */
 function encoderKey(d: DeploymentRecord): string {
@@ -45,12 +48,15 @@ export class Dispatch {
   private readonly candidates = new Map<string, { d: DeploymentRecord; actor: string }>();
   /** Deployments this transaction wrote as `sent` itself (`sendOnInsert`, `sentByThis`). */
   private readonly writtenSent = new Map<string, { d: DeploymentRecord; actor: string }>();
+  /** Deployments marked sent, with their events, by the store (`markDueSent`): to deliver only. */
+  private readonly alreadyRecorded: DeploymentRecord[] = [];
   private readonly outgoing: [string, Deploy, string][] = [];
   private readonly reads = new Map<string, Promise<unknown>>();
   /** Rollouts to evaluate once the transaction's other work is done (a batch of failures: once). */
   readonly toEvaluate = new Set<string>();
   // A wave start sends one release to thousands of agents: read and serialize it once.
   private readonly encoders = new Map<string, DeployEncoder | undefined>();
+  private readonly preparing = new Map<string, Promise<DeployEncoder | undefined>>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -86,12 +92,18 @@ export class Dispatch {
   }
 
   /**
-   * Rows this transaction already marked sent (`markDueDeploymentsSent`: the store returned them,
-   * so no other hub did): recorded and delivered after commit like those `deployment()` marks (an
-   * agent gone meanwhile gets it on its next hello, as when a send fails).
+   * Marks sent the due pending deployments of these agents of a rollout, with their events, in
+   * one store call (`markDueDeploymentsSent`: nothing read first; the store returns exactly the
+   * rows it changed, so no other hub sends them), and delivers them after commit like those
+   * `deployment()` marks (an agent gone meanwhile gets it on its next hello, as when a send fails).
    */
-  sentByThis(marked: readonly DeploymentRecord[], actor: string): void {
-    for (const d of marked) this.writtenSent.set(d.id, { d, actor });
+  async markDueSent(rolloutId: string, agentIds: readonly string[], actor: string): Promise<number> {
+    const marked = await this.t.markDueDeploymentsSent(
+      { rolloutId, agentIds },
+      { at: this.now, actor, kind: SENT_EVENT },
+    );
+    this.alreadyRecorded.push(...marked);
+    return marked.length;
   }
 
   /**
@@ -131,11 +143,15 @@ export class Dispatch {
       marked.push(d);
     }
     this.writtenSent.clear();
-    const deliver = [...chosen.filter(({ d }) => !actors.has(d.id)).map(({ d }) => d), ...marked];
+    const deliver = [
+      ...chosen.filter(({ d }) => !actors.has(d.id)).map(({ d }) => d),
+      ...marked,
+      ...this.alreadyRecorded.splice(0),
+    ];
     for (const d of marked)
       this.record({
         actor: actors.get(d.id) ?? "hub",
-        kind: "deployment.sent",
+        kind: SENT_EVENT,
         subject: d.id,
         data: { agent: d.agentId },
       });
@@ -154,15 +170,36 @@ export class Dispatch {
   }
 
   /** The encoder of the release `d` sends (read once per transaction); undefined when there is none. */
-  private async encoderOf(d: DeploymentRecord): Promise<DeployEncoder | undefined> {
-    const key = encoderKey(d);
-    if (!this.encoders.has(key)) {
-      const rollback = isRollbackDeliverable(d.state);
-      const releaseId = rollback ? d.previousRelease : d.desiredRelease;
-      const release = releaseId === null ? undefined : await this.t.getRelease(releaseId);
-      this.encoders.set(key, release && new DeployEncoder(release, rollback));
+  private encoderOf(d: DeploymentRecord): Promise<DeployEncoder | undefined> {
+    const rollback = isRollbackDeliverable(d.state);
+    const releaseId = rollback ? d.previousRelease : d.desiredRelease;
+    return releaseId === null ? Promise.resolve(undefined) : this.prepareRelease(releaseId, rollback);
+  }
+
+  /** A release the caller already read: its update instruction is serialized from it, not read again. */
+  useRelease(release: ReleaseRecord): void {
+    const key = `u:${release.id}`;
+    const encoder = new DeployEncoder(release, false);
+    this.encoders.set(key, encoder);
+    this.preparing.set(key, Promise.resolve(encoder));
+  }
+
+  /**
+   * Reads and serializes a release's instruction once per transaction; a caller that knows which
+   * release it will send can start the read early, alongside its other statements.
+   */
+  prepareRelease(releaseId: string, rollback = false): Promise<DeployEncoder | undefined> {
+    const key = `${rollback ? "r" : "u"}:${releaseId}`;
+    let pending = this.preparing.get(key);
+    if (!pending) {
+      pending = this.t.getRelease(releaseId).then((release) => {
+        const encoder = release && new DeployEncoder(release, rollback);
+        this.encoders.set(key, encoder);
+        return encoder;
+      });
+      this.preparing.set(key, pending);
     }
-    return this.encoders.get(key);
+    return pending;
   }
 
   /** After commit: hands every prepared instruction to the agents' connections. */

@@ -199,9 +199,11 @@ export class RolloutEngine {
         await t.insertRollout(rollout);
         const agents = await t.listAgents();
         const waves = placeAgents(seedOf(rollout), spec, release.app, agents);
-        const planned: DeploymentRecord[] = [];
+        // Its agents' instruction is this release: serialized from the record in hand, not read again.
+        dispatch.useRelease(release);
         // Thousands of agents run a handful of versions: one release lookup per version.
         const byVersion = new Map<string, Promise<string | null>>();
+        const planned: DeploymentRecord[] = [];
         for (const agent of agents) {
           const wave = waves.get(agent.id);
           if (wave !== undefined)
@@ -211,7 +213,12 @@ export class RolloutEngine {
           actor,
           kind: "rollout.created",
           subject: rollout.id,
-          data: { release: release.id, app: release.app, version: release.version, agents: planned.length },
+          data: {
+            release: release.id,
+            app: release.app,
+            version: release.version,
+            agents: planned.length,
+          },
         });
         // Written in chunks: the first wave's agents connected to this hub already `sent` (they are
         // sent their instruction after commit), the others `pending` for their hub or their hello.
@@ -359,14 +366,14 @@ export class RolloutEngine {
           ? await t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 })
           : [await t.getRollout(rolloutId)].flatMap((r) => (r ? [r] : []));
       for (const rollout of rollouts) {
-        // Due updates: marked sent in one statement (no read first), sent after commit.
+        // Due updates: marked sent with their events in one statement (no read first), sent after
+        // commit; the release they carry is read meanwhile (pipelined on the transaction).
         if (isRunningRollout(rollout.state)) {
-          const marked = await t.markDueDeploymentsSent(
-            { rolloutId: rollout.id, agentIds, maxWave: rollout.currentWave },
-            dispatch.now,
-          );
-          dispatch.sentByThis(marked, HUB_ACTOR);
-          sent += marked.length;
+          const [marked] = await Promise.all([
+            dispatch.markDueSent(rollout.id, agentIds, HUB_ACTOR),
+            dispatch.prepareRelease(rollout.releaseId),
+          ]);
+          sent += marked;
         }
         // Rollback instructions exist only once a rollback event left the rollout's running states.
         if (rolloutId !== undefined && ROLLBACK_ROLLOUT_STATES.includes(rollout.state))

@@ -4,6 +4,7 @@
  * the batch size, and no limit on bind parameters.
  */
 import type postgres from "postgres";
+import { RUNNING_ROLLOUT_STATES } from "../rollouts/states.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   ActiveRolloutConflict,
@@ -37,6 +38,7 @@ export type Db = postgres.ISql<PgTypes>;
 export const BATCH_ROWS = 1000;
 
 const ACTIVE = JSON.stringify(ACTIVE_ROLLOUT_STATES);
+const RUNNING = JSON.stringify(RUNNING_ROLLOUT_STATES);
 const UNIQUE_VIOLATION = "23505";
 const ONE_ACTIVE_INDEX = "rollouts_one_active_per_app";
 
@@ -292,17 +294,27 @@ export function postgresOps(db: Db): StoreOps {
         updated_at = ${patch.updatedAt}
         WHERE id = ${id}`;
     },
-    async markDueDeploymentsSent({ rolloutId, agentIds, maxWave }, at) {
+    async markDueDeploymentsSent({ rolloutId, agentIds }, sent) {
       // Probes of the (rollout_id, agent_id) index (`= ANY`, see listDeploymentsOfAgents), which
       // locks rows in index order: two hubs marking overlapping agents cannot deadlock (a deadlock
-      // with another statement's order is retried, rule 4). Chunks pipelined in a transaction.
+      // with another statement's order is retried, rule 4). The wave limit is the rollout's as the
+      // statement sees it (NULL, so nothing, unless it is running), and the events go in with the
+      // marks: under load every round trip of a wake-up costs tens of milliseconds. Chunks are
+      // pipelined in a transaction.
       const rows = await Promise.all(
         chunks([...agentIds].sort()).map(
-          (chunk) => db`UPDATE deployments SET state = 'sent', attempts = attempts + 1, updated_at = ${at}
-            WHERE rollout_id = ${rolloutId}
-              AND agent_id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
-              AND wave <= ${maxWave} AND state = 'pending'
-            RETURNING *`,
+          (chunk) => db`WITH marked AS (
+              UPDATE deployments SET state = 'sent', attempts = attempts + 1, updated_at = ${sent.at}
+              WHERE rollout_id = ${rolloutId}
+                AND agent_id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
+                AND wave <= (SELECT current_wave FROM rollouts WHERE id = ${rolloutId}
+                  AND state = ANY(ARRAY(SELECT json_array_elements_text(${RUNNING}::json))))
+                AND state = 'pending'
+              RETURNING *),
+            recorded AS (INSERT INTO events (at, actor, kind, subject, data)
+              SELECT ${sent.at}, ${sent.actor}, ${sent.kind}, m.id, json_build_object('agent', m.agent_id)
+              FROM marked m)
+            SELECT * FROM marked`,
         ),
       );
       return rows.flat().map(toDeployment);
