@@ -5,8 +5,8 @@
  * Every path is checked just before it is touched: each existing directory on the way must be a real
  * directory (not a symlink, not a file). Missing directories are fine: ship creates them itself.
  */
-import { lstat } from "node:fs/promises";
 import { join } from "node:path";
+import { lstatOrUndefined } from "../tree/fs-ops.js";
 
 export class ConfinedPaths {
   /** Directories (relative) seen as real directories; only ship's own rmdir changes them meanwhile. */
@@ -21,7 +21,7 @@ export class ConfinedPaths {
     for (let i = 0; i < parts.length - 1; i++) {
       dir = dir === "" ? (parts[i] as string) : `${dir}/${parts[i]}`;
       if (this.realDirs.has(dir)) continue;
-      const stat = await lstat(join(this.appDir, dir)).catch(() => undefined);
+      const stat = lstatOrUndefined(join(this.appDir, dir));
       if (stat === undefined) return true; // missing from here down: created by ship, inside the app
       if (!stat.isDirectory()) return false; // a symlink (to anywhere) or a file: never go through it
       this.realDirs.add(dir);
@@ -32,7 +32,7 @@ export class ConfinedPaths {
   /** Whether `rel` itself is a real directory inside the app (not a symlink to one). */
   async isRealDir(rel: string): Promise<boolean> {
     if (!(await this.reachable(rel))) return false;
-    const stat = await lstat(join(this.appDir, rel)).catch(() => undefined);
+    const stat = lstatOrUndefined(join(this.appDir, rel));
     return stat?.isDirectory() === true;
   }
 

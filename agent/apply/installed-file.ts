@@ -4,7 +4,7 @@
  * file's index hash is the release's pristine copy, so only its stat can vouch for it). A restore
  * deletes or replaces only entries that pass this test: anything else belongs to someone else.
  */
-import { lstat } from "node:fs/promises";
+import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { hashEntry } from "../tree/hash-file.js";
 import type { IndexedFile } from "./types.js";
 
@@ -14,7 +14,7 @@ export async function installedState(
   path: string,
   indexed: IndexedFile | undefined,
 ): Promise<InstalledState> {
-  const stat = await lstat(path).catch(() => undefined);
+  const stat = lstatOrUndefined(path);
   if (stat === undefined) return "absent";
   if (indexed === undefined || stat.isDirectory()) return "foreign";
   if (

@@ -11,6 +11,7 @@ import { BadInputError } from "../../shared/errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
+import { emptyTrash } from "./trash.js";
 
 /** meta.json: small, read for every listing; `complete: true` is written last. */
 const BackupMetaSchema = z.object({
@@ -213,8 +214,12 @@ export async function newBackupId(backupRoot: string, app: string, now: Date): P
   return id;
 }
 
-/** Keeps the `keep` newest complete backups of an app; returns the ids it deleted. */
+/**
+ * Keeps the `keep` newest complete backups of an app; returns the ids it deleted. Also empties the
+ * app's trash of restored backups whose background removal did not finish (trash.ts).
+ */
 export async function pruneBackups(backupRoot: string, app: string, keep: number): Promise<string[]> {
+  await emptyTrash(backupRoot, app);
   const all = await listBackups(backupRoot, app);
   const doomed = all.slice(Math.max(keep, 0));
   for (const backup of doomed) await rm(backup.path, { recursive: true, force: true });

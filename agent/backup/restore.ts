@@ -41,6 +41,7 @@ import {
   readBackupInventory,
   readBackupMeta,
 } from "./backup-store.js";
+import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
 import { unrestoredDir } from "./unrestored.js";
 
 /** Files restored at once: enough to keep the disk busy, few enough for any fd limit. */
@@ -143,6 +144,9 @@ export async function finishRestore(journal: RestoreJournal, log?: Logger): Prom
   // reads 1 % of the index), or the whole install index for backups made before it was kept.
   const installed = await installedByUpdate(journal);
   const paths = new ConfinedPaths(appDir);
+  // What the restore takes out of the app keeps a name here until the backup is discarded: freeing
+  // it is left to discardBackupDir's background removal (trash.ts says why).
+  const undone = join(backupPath, UNDONE_DIR);
   const work = { ...none, outside: [] as string[], kept: [] as string[] };
   /** What is at `rel`: absent or ship's own entry may be touched; outside or foreign never. */
   const stateOf = async (rel: string): Promise<InstalledState | "outside"> => {
@@ -158,7 +162,7 @@ export async function finishRestore(journal: RestoreJournal, log?: Logger): Prom
   // so they are restored a few at a time: a 1 % rollback waits on the disk less, not on each file.
   await mapLimit(inventory.added, RESTORE_CONCURRENCY, async (rel) => {
     if ((await stateOf(rel)) === "installed") {
-      await removeIfExists(join(appDir, rel));
+      if (!moveAside(join(appDir, rel), join(undone, rel))) await removeIfExists(join(appDir, rel));
       work.deleted++;
     }
     faultPoint("restore:file");
@@ -175,6 +179,7 @@ export async function finishRestore(journal: RestoreJournal, log?: Logger): Prom
     if (await pathExists(saved)) {
       const state = await stateOf(rel);
       if (state === "installed" || state === "absent") {
+        if (state === "installed") keepSecondName(join(appDir, rel), join(undone, rel));
         if ((await moveEntry(saved, join(appDir, rel))) === "copied") work.copied++;
         work.returned++;
       } else {
@@ -192,7 +197,7 @@ export async function finishRestore(journal: RestoreJournal, log?: Logger): Prom
   await reinstateIndex(journal, inventory, work.copied > 0);
   // meta.json goes first: a half-deleted backup is then never listed or restored again.
   await rm(join(backupPath, META_FILE), { force: true });
-  await rm(backupPath, { recursive: true, force: true });
+  await discardBackupDir(backupPath);
   await removeJournal(journal.stateDir);
   return work;
 }

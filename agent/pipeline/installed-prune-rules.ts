@@ -19,7 +19,11 @@ const PruneRules = z.object({
   directories: z.record(z.string(), DirectoryRule),
 });
 
-/** Called once a release is installed: its cleanup_old directories become the standing rules. */
+/**
+ * Called once a release is installed: its cleanup_old directories become the standing rules.
+ * Atomic, not fsynced: a power cut can only cost the newest rules until the next install (a run that
+ * installs nothing then prunes by the previous release's rules, or by none).
+ */
 export async function rememberPruneRules(stateDir: string, manifest: Manifest): Promise<void> {
   const directories = Object.fromEntries(
     Object.entries(manifest.directories).filter(
@@ -29,6 +33,8 @@ export async function rememberPruneRules(stateDir: string, manifest: Manifest): 
   await writeFileAtomic(
     join(stateDir, FILE),
     `${JSON.stringify({ version: manifest.version, directories }, null, 2)}\n`,
+    0o640,
+    false,
   );
 }
 

@@ -105,8 +105,13 @@ export async function readState(file: string): Promise<ShipState> {
   return parsed.data;
 }
 
-export async function writeState(file: string, state: ShipState): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
+/** The state file's text for `state` (what writeState writes). */
+function stateText(state: ShipState): string {
+  return `${JSON.stringify(state, null, 2)}\n`;
+}
+
+export async function writeState(file: string, state: ShipState, durable = true): Promise<void> {
+  await writeFileAtomic(file, stateText(state), 0o640, durable);
 }
 
 /**
@@ -125,15 +130,22 @@ export function updateSourceState(
       ...state,
       sources: { ...state.sources, [source]: change(state.sources[source] ?? emptySourceState()) },
     };
-    await writeState(file, next);
+    // Every write is two fsyncs; a change that changes nothing (the run-start sync of an app whose
+    // state already names what is installed) costs none.
+    if (stateText(next) !== stateText(state)) await writeState(file, next);
     return next;
   });
 }
 
+/**
+ * Records when the last run ended. Atomic but not fsynced: `last_run` only spaces timer runs
+ * (min_interval_hours), so losing it to a power cut means at most one run sooner, and the run's
+ * real outcome was written durably before this.
+ */
 export function recordLastRun(file: string, when: Date): Promise<void> {
   return serialized(file, async () => {
     const state = await readState(file);
-    await writeState(file, { ...state, last_run: when.toISOString() });
+    await writeState(file, { ...state, last_run: when.toISOString() }, false);
   });
 }
 
@@ -151,7 +163,13 @@ function serialized<T>(file: string, work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-export async function writeFileAtomic(file: string, content: string, mode = 0o640): Promise<void> {
+/** Writes `file` so a crash leaves the old or the new content; `durable` also fsyncs file and directory. */
+export async function writeFileAtomic(
+  file: string,
+  content: string,
+  mode = 0o640,
+  durable = true,
+): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
   const temp = join(dir, `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
@@ -159,7 +177,7 @@ export async function writeFileAtomic(file: string, content: string, mode = 0o64
     const handle = await open(temp, "w", mode);
     try {
       await handle.writeFile(content);
-      await handle.sync();
+      if (durable) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -169,7 +187,7 @@ export async function writeFileAtomic(file: string, content: string, mode = 0o64
     // Named, so a full disk reads "cannot write <file>: no space left on device", not a bare errno.
     throw errnoCode(error) === undefined ? error : new LocalWriteError(file, error);
   }
-  await syncDirectory(dir);
+  if (durable) await syncDirectory(dir);
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -1,5 +1,6 @@
-import { stat as fsStat, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { stat as fsStat, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyUpdate } from "../../../agent/apply/apply-update.js";
 import { readInstallIndex } from "../../../agent/apply/install-index.js";
@@ -80,6 +81,19 @@ async function update(
     backupRoot,
     ...(keepBackups === undefined ? {} : { keepBackups }),
   });
+}
+
+/** Inode numbers of every file and symlink below `dir` (none when it does not exist). */
+async function inodesUnder(dir: string): Promise<number[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  const out: number[] = [];
+  for (const e of entries) {
+    if (e.isDirectory()) continue;
+    // A background removal may take entries away while this walks.
+    const stat = await lstat(join(e.parentPath, e.name)).catch(() => undefined);
+    if (stat !== undefined) out.push(stat.ino);
+  }
+  return out;
 }
 
 function only(tree: Record<string, string>, prefix: string): Record<string, string> {
@@ -274,6 +288,42 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     const before = await snapshot(appDir);
     await expect(update(v2, "2.0.0")).rejects.toThrow(/config\.toml/);
     expect(await snapshot(appDir)).toEqual(before);
+  });
+
+  it("frees nothing a restore takes out while the caller waits: it sits in the app's trash until a background rm, or the next update, removes it", async () => {
+    await update(v1, "1.0.0");
+    const applied = await update(v2, "2.0.0");
+    const replaced = (await fsStat(join(appDir, "app.py"))).ino; // 2.0.0's app.py, replaced by the restore
+    const added = (await fsStat(join(appDir, "lib/new/feature.py"))).ino; // added by 2.0.0, deleted by it
+    const trash = join(backupRoot, "myapp", ".trash");
+    const path = process.env.PATH;
+    process.env.PATH = join(root, "no-bin"); // no rm to start: the background removal cannot run
+    try {
+      await restoreBackup({ backupPath: applied.backup.path });
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(await readFile(join(appDir, "app.py"), "utf8")).toBe("print(1)\n");
+    expect(await pathExists(join(appDir, "lib/new/feature.py"))).toBe(false);
+    // Still the same inodes, so nothing was freed; the consumed backup is never listed again.
+    const kept = await inodesUnder(trash);
+    expect(kept).toContain(replaced);
+    expect(kept).toContain(added);
+    expect((await listBackups(backupRoot)).map((b) => b.id)).not.toContain(applied.backup.id);
+    // The next update of the app empties what the background removal left.
+    await update(v3, "3.0.0");
+    expect(await pathExists(trash)).toBe(false);
+  });
+
+  it("removes a restore's trash in the background, after restoreBackup has returned", async () => {
+    await update(v1, "1.0.0");
+    const applied = await update(v2, "2.0.0");
+    await restoreBackup({ backupPath: applied.backup.path });
+    const trash = join(backupRoot, "myapp", ".trash");
+    const deadline = Date.now() + 10_000;
+    while ((await inodesUnder(trash)).length > 0 && Date.now() < deadline) await sleep(50);
+    expect(await inodesUnder(trash)).toEqual([]);
+    expect(await readFile(join(appDir, "app.py"), "utf8")).toBe("print(1)\n");
   });
 
   it("falls back to copying when staging and backups are on another filesystem (/dev/shm), and says so", async () => {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -42,6 +42,18 @@ describe("state file", () => {
     await Promise.all(names.map((n) => updateSourceState(file, n, (s) => ({ ...s, current_version: n }))));
     const state = await readState(file);
     expect(Object.keys(state.sources).sort()).toEqual([...names].sort());
+  });
+
+  it("does not rewrite the file for a change that changes nothing (each write is two fsyncs)", async () => {
+    const file = join(dir, "state.json");
+    await updateSourceState(file, "app", (s) => ({ ...s, current_version: "1.0.0" }));
+    const written = await stat(file);
+    await updateSourceState(file, "app", (s) => s); // the run-start sync of an app already in line
+    await updateSourceState(file, "app", (s) => ({ ...s, current_version: "1.0.0" }));
+    expect((await stat(file)).ino).toBe(written.ino); // atomic writes rename a new file in
+    await updateSourceState(file, "app", (s) => ({ ...s, current_version: "2.0.0" }));
+    expect((await stat(file)).ino).not.toBe(written.ino);
+    expect((await readState(file)).sources.app?.current_version).toBe("2.0.0");
   });
 
   it("refuses a corrupt state file instead of silently resetting it", async () => {
