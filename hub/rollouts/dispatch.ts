@@ -17,6 +17,11 @@ export interface AgentChannel {
   send(agentId: string, message: HubMessage, encoded?: string): boolean;
 }
 
+/** Which release, and which way (update or rollback), the instruction for `d` carries. */
+function encoderKey(d: DeploymentRecord): string {
+  return isRollbackDeliverable(d.state) ? `r:${d.previousRelease}` : `u:${d.desiredRelease}`;
+}
+
 export interface EngineContext {
   store: AsyncStore;
   channel: AgentChannel;
@@ -38,8 +43,8 @@ export class Dispatch {
   private readonly events: NewEvent[] = [];
   /** Deployments to deliver, by id (hello and a wave start may both name one). */
   private readonly candidates = new Map<string, { d: DeploymentRecord; actor: string }>();
-  /** Deployments this transaction inserted as `sent` (`sendOnInsert`). */
-  private readonly insertedSent = new Map<string, { d: DeploymentRecord; actor: string }>();
+  /** Deployments this transaction wrote as `sent` itself (`sendOnInsert`, `sentByThis`). */
+  private readonly writtenSent = new Map<string, { d: DeploymentRecord; actor: string }>();
   private readonly outgoing: [string, Deploy, string][] = [];
   private readonly reads = new Map<string, Promise<unknown>>();
   /** Rollouts to evaluate once the transaction's other work is done (a batch of failures: once). */
@@ -76,8 +81,17 @@ export class Dispatch {
     const state = nextDeploymentState(d.state, "send");
     if (state === undefined || !this.ctx.channel.isOnline(d.agentId)) return d;
     const sent = { ...d, state, attempts: d.attempts + 1, updatedAt: this.now };
-    this.insertedSent.set(sent.id, { d: sent, actor });
+    this.writtenSent.set(sent.id, { d: sent, actor });
     return sent;
+  }
+
+  /**
+   * Rows this transaction already marked sent (`markDueDeploymentsSent`: the store returned them,
+   * so no other hub did): recorded and delivered after commit like those `deployment()` marks (an
+   * agent gone meanwhile gets it on its next hello, as when a send fails).
+   */
+  sentByThis(marked: readonly DeploymentRecord[], actor: string): void {
+    for (const d of marked) this.writtenSent.set(d.id, { d, actor });
   }
 
   /**
@@ -112,11 +126,11 @@ export class Dispatch {
     const pending = chosen.filter(({ d }) => nextDeploymentState(d.state, "send") !== undefined);
     const actors = new Map(pending.map(({ d, actor }) => [d.id, actor]));
     const marked = pending.length === 0 ? [] : await this.t.markDeploymentsSent([...actors.keys()], this.now);
-    for (const [id, { d, actor }] of this.insertedSent) {
+    for (const [id, { d, actor }] of this.writtenSent) {
       actors.set(id, actor);
       marked.push(d);
     }
-    this.insertedSent.clear();
+    this.writtenSent.clear();
     const deliver = [...chosen.filter(({ d }) => !actors.has(d.id)).map(({ d }) => d), ...marked];
     for (const d of marked)
       this.record({
@@ -125,23 +139,27 @@ export class Dispatch {
         subject: d.id,
         data: { agent: d.agentId },
       });
-    for (const d of deliver) await this.queue(d);
+    // Each release read and serialized once, then thousands of messages queued without an await each.
+    for (const d of new Map(deliver.map((d) => [encoderKey(d), d])).values()) await this.encoderOf(d);
+    for (const d of deliver) this.queue(d);
     if (this.events.length > 0) await this.t.appendEvents(this.events.splice(0));
   }
 
-  private async queue(d: DeploymentRecord): Promise<void> {
+  private queue(d: DeploymentRecord): void {
     const rollback = isRollbackDeliverable(d.state);
-    const releaseId = rollback ? d.previousRelease : d.desiredRelease;
-    const encoder = releaseId === null ? undefined : await this.encoder(releaseId, rollback);
+    const encoder = this.encoders.get(encoderKey(d));
     if (!encoder) return;
     const deploymentId = rollback ? rollbackDeploymentId(d.id) : d.id;
     this.outgoing.push([d.agentId, encoder.message(deploymentId), encoder.encode(deploymentId)]);
   }
 
-  private async encoder(releaseId: string, rollback: boolean): Promise<DeployEncoder | undefined> {
-    const key = `${rollback ? "r" : "u"}:${releaseId}`;
+  /** The encoder of the release `d` sends (read once per transaction); undefined when there is none. */
+  private async encoderOf(d: DeploymentRecord): Promise<DeployEncoder | undefined> {
+    const key = encoderKey(d);
     if (!this.encoders.has(key)) {
-      const release = await this.t.getRelease(releaseId);
+      const rollback = isRollbackDeliverable(d.state);
+      const releaseId = rollback ? d.previousRelease : d.desiredRelease;
+      const release = releaseId === null ? undefined : await this.t.getRelease(releaseId);
       this.encoders.set(key, release && new DeployEncoder(release, rollback));
     }
     return this.encoders.get(key);

@@ -35,15 +35,14 @@ import {
   isDeliverable,
   isRollbackDeliverable,
   isRunningRollout,
-  nextDeploymentState,
   ROLLBACK_DELIVERABLE_STATES,
+  ROLLBACK_ROLLOUT_STATES,
   ROLLOUT_START,
   type RolloutAction,
   RUNNING_ROLLOUT_STATES,
   rolloutRefusal,
   rolloutStep,
   STALLED_DEPLOYMENT_STATES,
-  UNSENT_DEPLOYMENT_STATES,
 } from "./states.js";
 
 export const HUB_ACTOR = "hub";
@@ -66,6 +65,16 @@ export interface EngineOptions extends EngineContext {
 }
 
 const DEFAULT_PROGRESS_TIMEOUT_MS = 3_600_000;
+
+/** What creating a rollout wrote, as its transaction committed it. */
+export interface CreatedRollout {
+  rollout: RolloutRecord;
+  release: ReleaseRecord;
+  /** Every deployment as inserted, in agent id order. */
+  deployments: DeploymentRecord[];
+  /** The agents the store showed online (on any hub) when the rollout was planned. */
+  storedOnline: ReadonlySet<string>;
+}
 
 /**
  * The rollout engine. Desired state lives in the store; every method derives what to do from it
@@ -147,6 +156,19 @@ export class RolloutEngine {
     actor: string,
     rolloutId: string = input.id ?? randomUUID(),
   ): Promise<RolloutRecord> {
+    return (await this.createWithDeployments(input, actor, rolloutId)).rollout;
+  }
+
+  /**
+   * `create`, also handing back what its transaction wrote and read — the release, every deployment
+   * as inserted (in agent id order), the agents the store showed online — so the API answers with
+   * the new rollout's view without reading 10,000 rows back while its agents' hubs deliver.
+   */
+  async createWithDeployments(
+    input: RolloutSpec,
+    actor: string,
+    rolloutId: string = input.id ?? randomUUID(),
+  ): Promise<CreatedRollout> {
     // The seed is stored with the rollout: agents joining later hash with the one the preview used.
     const spec: RolloutSpec = { ...input, seed: rolloutSeed(input) };
     try {
@@ -193,11 +215,20 @@ export class RolloutEngine {
         });
         // Written in chunks: the first wave's agents connected to this hub already `sent` (they are
         // sent their instruction after commit), the others `pending` for their hub or their hello.
-        await t.insertDeployments(
-          planned.map((d) => (d.wave <= rollout.currentWave ? dispatch.sendOnInsert(d, actor) : d)),
+        const deployments = planned.map((d) =>
+          d.wave <= rollout.currentWave ? dispatch.sendOnInsert(d, actor) : d,
         );
+        await t.insertDeployments(deployments);
+        // Nothing in a new rollout's evaluation touches its deployments: no wave is old enough for
+        // a timeout, and no report or failure exists yet. It may complete the rollout (every agent
+        // already on the release), so the rollout is read back.
         await this.evaluate(rollout.id, dispatch);
-        return this.requireRollout(rollout.id, t);
+        return {
+          rollout: await this.requireRollout(rollout.id, t),
+          release,
+          deployments,
+          storedOnline: new Set(agents.filter((a) => a.online).map((a) => a.id)),
+        };
       });
     } catch (error) {
       // Another request (or hub) started a rollout of this app between the check and the insert.
@@ -312,30 +343,37 @@ export class RolloutEngine {
    * hub) and its periodic resync call; on one hub the engine delivers directly and this is a no-op.
    * Without `rolloutId` every running rollout is looked at, and rollback instructions are left to
    * the wake-up and to hello (re-sending them every resync would repeat them to every agent).
-   * Only this hub's agents' rows are read (`ownDeployments`).
+   * Only this hub's agents' rows are touched: the due ones of a running rollout are marked sent by
+   * their agents' ids in one statement that returns them (`markDueDeploymentsSent`, no read
+   * first); rollback instructions are read (`ownDeployments`) only for a rollout in a state a
+   * rollback leads to, never for a running one.
    */
   async deliverPending(rolloutId?: string): Promise<number> {
     let sent = 0;
     await this.run(async (dispatch) => {
+      const { t } = dispatch;
+      const agentIds = this.options.channel.connectedAgentIds();
+      if (agentIds.length === 0) return;
       const rollouts =
         rolloutId === undefined
-          ? await dispatch.t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 })
-          : [await dispatch.t.getRollout(rolloutId)].flatMap((r) => (r ? [r] : []));
+          ? await t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 })
+          : [await t.getRollout(rolloutId)].flatMap((r) => (r ? [r] : []));
       for (const rollout of rollouts) {
-        const running = isRunningRollout(rollout.state);
-        const states = [
-          ...(running ? UNSENT_DEPLOYMENT_STATES : []),
-          ...(rolloutId !== undefined ? ROLLBACK_DELIVERABLE_STATES : []),
-        ];
-        for (const d of await this.ownDeployments(dispatch.t, rollout.id, states)) {
-          const due =
-            running && d.wave <= rollout.currentWave && nextDeploymentState(d.state, "send") !== undefined;
-          const back = rolloutId !== undefined && isRollbackDeliverable(d.state);
-          if (due || back) {
+        // Due updates: marked sent in one statement (no read first), sent after commit.
+        if (isRunningRollout(rollout.state)) {
+          const marked = await t.markDueDeploymentsSent(
+            { rolloutId: rollout.id, agentIds, maxWave: rollout.currentWave },
+            dispatch.now,
+          );
+          dispatch.sentByThis(marked, HUB_ACTOR);
+          sent += marked.length;
+        }
+        // Rollback instructions exist only once a rollback event left the rollout's running states.
+        if (rolloutId !== undefined && ROLLBACK_ROLLOUT_STATES.includes(rollout.state))
+          for (const d of await this.ownDeployments(t, rollout.id, ROLLBACK_DELIVERABLE_STATES)) {
             dispatch.deployment(d, HUB_ACTOR);
             sent++;
           }
-        }
       }
     });
     return sent;

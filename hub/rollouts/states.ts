@@ -182,6 +182,27 @@ export const FINAL_ROLLOUT_STATES = rolloutStates.filter((s) => !ACTIVE_ROLLOUT_
 /** Running: the engine evaluates it every tick and its due agents get the update. */
 export const RUNNING_ROLLOUT_STATES = rolloutStatesWith("complete");
 
+/** The rollout events that send deployments back (`rollback`): abort with rollback, auto-rollback. */
+const ROLLBACK_ROLLOUT_EVENTS = [
+  "abort-rollback",
+  "halt-rollback",
+] as const satisfies readonly RolloutEvent[];
+/**
+ * Where a rollout can be while rollback instructions are outstanding: where the rollback events
+ * lead, and every state reachable from there. Not `running`: a wake-up for a running rollout
+ * need not look for rollback instructions.
+ */
+export const ROLLBACK_ROLLOUT_STATES: readonly RolloutState[] = (() => {
+  const reached = new Set<RolloutState>();
+  const visit = (s: RolloutState | undefined) => {
+    if (s === undefined || reached.has(s)) return;
+    reached.add(s);
+    for (const to of Object.values(rolloutTransitions[s]) as RolloutState[]) visit(to);
+  };
+  for (const from of rolloutStates) for (const e of ROLLBACK_ROLLOUT_EVENTS) visit(nextRolloutState(from, e));
+  return rolloutStates.filter((s) => reached.has(s));
+})();
+
 /** Where the last wave finishing leads: the one final state that is a success (exit 0 of --watch). */
 export function isCompletedRollout(state: RolloutState): boolean {
   return rolloutStates.some((from) => nextRolloutState(from, "complete") === state);

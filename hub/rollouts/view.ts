@@ -1,5 +1,5 @@
 import type { StoreOps } from "../store/async-store.js";
-import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
+import type { DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
 import { ROLLBACK_IMPOSSIBLE } from "./rollback-result.js";
 import {
   allowedRolloutActions,
@@ -38,8 +38,14 @@ async function countByState(store: StoreOps, rolloutId: string): Promise<Record<
 
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
 export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
-  const release = await store.getRelease(rollout.releaseId);
-  const counts = await countByState(store, rollout.id);
+  return summaryOf(rollout, await store.getRelease(rollout.releaseId), await countByState(store, rollout.id));
+}
+
+function summaryOf(
+  rollout: RolloutRecord,
+  release: ReleaseRecord | undefined,
+  counts: Record<string, number>,
+) {
   return {
     id: rollout.id,
     state: rollout.state,
@@ -60,20 +66,37 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
   };
 }
 
+/** The detail view, read from the store: the rollout's release and every deployment (one snapshot of them). */
 export async function rolloutDetail(
   store: StoreOps,
   rollout: RolloutRecord,
   isOnline: (agentId: string) => boolean,
 ) {
   const deployments = await store.listDeployments({ rolloutId: rollout.id });
+  return rolloutDetailOf(rollout, await store.getRelease(rollout.releaseId), deployments, isOnline);
+}
+
+/**
+ * The detail view of a rollout whose deployments the caller already holds (in the store's order:
+ * by wave, then agent id), e.g. those the transaction that created it just wrote: no read.
+ */
+export function rolloutDetailOf(
+  rollout: RolloutRecord,
+  release: ReleaseRecord | undefined,
+  deployments: readonly DeploymentRecord[],
+  isOnline: (agentId: string) => boolean,
+) {
   const finalState = isFinalRollout(rollout.state);
+  // One pass: a 10,000-agent rollout is grouped by wave once, not filtered once per wave.
+  const byWave = rollout.spec.waves.map((): DeploymentRecord[] => []);
+  for (const d of deployments) byWave[d.wave]?.push(d);
   return {
-    ...(await rolloutSummary(store, rollout)),
+    ...summaryOf(rollout, release, countStates(deployments)),
     spec: rollout.spec,
     /** Agents a requested rollback could not reach: the hub knew no release they ran before. */
     notRolledBack: deployments.filter((d) => d.error?.startsWith(ROLLBACK_IMPOSSIBLE)).map((d) => d.agentId),
     waves: rollout.spec.waves.map((wave, index) => {
-      const members = deployments.filter((d) => d.wave === index);
+      const members = byWave[index] ?? [];
       const counts = countStates(members);
       const status: WaveStatus =
         index < rollout.currentWave || (finalState && index === rollout.currentWave)

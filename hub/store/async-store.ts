@@ -96,6 +96,16 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
   }): Promise<DeploymentRecord[]>;
   /** The ids of the agents the store shows online (connected to any hub): presence for views. */
   listOnlineAgentIds(): Promise<string[]>;
+  /**
+   * Marks sent (attempts + 1, updated `at`) the rollout's deployments in waves up to `maxWave`
+   * whose agent is among `agentIds` and whose state the table lets `send` move (`pending`); returns
+   * them as stored now. What a hub's wake-up delivers, in one statement per chunk of agents and no
+   * read before it; as with `markDeploymentsSent`, of two hubs marking one row only one gets it.
+   */
+  markDueDeploymentsSent(
+    filter: { rolloutId: string; agentIds: readonly string[]; maxWave: number },
+    at: number,
+  ): Promise<DeploymentRecord[]>;
   /** Marks the `pending` ones among `ids` sent (attempts + 1), in chunks; returns them as stored now. */
   markDeploymentsSent(ids: readonly string[], at: number): Promise<DeploymentRecord[]>;
   updateDeployments(updates: readonly DeploymentUpdate[]): Promise<void>;

@@ -253,18 +253,21 @@ export function postgresOps(db: Db): StoreOps {
       const out: DeploymentRecord[] = [];
       for (const chunk of chunks(ids))
         for (const r of await db`SELECT * FROM deployments
-          WHERE id IN (SELECT json_array_elements_text(${j(chunk)}::json))`)
+          WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))`)
           out.push(toDeployment(r));
       return out;
     },
     async listDeploymentsOfAgents({ rolloutId, agentIds, states }) {
       // By (rollout_id, agent_id), the unique index: one probe per named agent, nothing else read.
+      // `= ANY(ARRAY(…))`, not `IN (SELECT …)`: a rollout inserted a moment ago is not in the
+      // planner's statistics yet, and for IN it then picks a nested loop comparing every row of
+      // the rollout with every id (1.5 s for 1,000 of 6,000 agents, measured); ANY always probes.
       // Chunks issued together (pipelined in a transaction), as in insertDeployments.
       const rows = await Promise.all(
         chunks(agentIds).map(
           (chunk) => db`SELECT * FROM deployments WHERE rollout_id = ${rolloutId}
-            AND agent_id IN (SELECT json_array_elements_text(${j(chunk)}::json))
-            AND state IN (SELECT json_array_elements_text(${j(states)}::json))`,
+            AND agent_id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
+            AND state = ANY(ARRAY(SELECT json_array_elements_text(${j(states)}::json)))`,
         ),
       );
       return rows.flat().map(toDeployment);
@@ -289,12 +292,27 @@ export function postgresOps(db: Db): StoreOps {
         updated_at = ${patch.updatedAt}
         WHERE id = ${id}`;
     },
+    async markDueDeploymentsSent({ rolloutId, agentIds, maxWave }, at) {
+      // Probes of the (rollout_id, agent_id) index (`= ANY`, see listDeploymentsOfAgents), which
+      // locks rows in index order: two hubs marking overlapping agents cannot deadlock (a deadlock
+      // with another statement's order is retried, rule 4). Chunks pipelined in a transaction.
+      const rows = await Promise.all(
+        chunks([...agentIds].sort()).map(
+          (chunk) => db`UPDATE deployments SET state = 'sent', attempts = attempts + 1, updated_at = ${at}
+            WHERE rollout_id = ${rolloutId}
+              AND agent_id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
+              AND wave <= ${maxWave} AND state = 'pending'
+            RETURNING *`,
+        ),
+      );
+      return rows.flat().map(toDeployment);
+    },
     async markDeploymentsSent(ids, at) {
       const out: DeploymentRecord[] = [];
       // Sorted, so two hubs marking overlapping sets lock rows in one order and cannot deadlock.
       for (const chunk of chunks([...ids].sort()))
         for (const r of await db`UPDATE deployments SET state = 'sent', attempts = attempts + 1, updated_at = ${at}
-          WHERE id IN (SELECT json_array_elements_text(${j(chunk)}::json)) AND state = 'pending'
+          WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json))) AND state = 'pending'
           RETURNING *`)
           out.push(toDeployment(r));
       return out;

@@ -9,7 +9,7 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { nextDeploymentState } from "../rollouts/states.js";
+import { deploymentStep, nextDeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
 import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
 import {
   ACTIVE_ROLLOUT_STATES,
@@ -202,6 +202,27 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
     listOnlineAgentIds: () =>
       enter("listOnlineAgentIds", () =>
         (sync.statement("SELECT id FROM agents WHERE online = 1").all() as Row[]).map((r) => String(r.id)),
+      ),
+    markDueDeploymentsSent: ({ rolloutId, agentIds, maxWave }, at) =>
+      enter("markDueDeploymentsSent", () =>
+        sync.transaction(() =>
+          (
+            sync
+              .statement(`SELECT * FROM deployments WHERE rollout_id = ? AND wave <= ?
+                AND agent_id IN (SELECT value FROM json_each(?)) AND state IN (SELECT value FROM json_each(?))`)
+              .all(
+                rolloutId,
+                maxWave,
+                JSON.stringify(agentIds),
+                JSON.stringify(UNSENT_DEPLOYMENT_STATES),
+              ) as Row[]
+          ).map((row) => {
+            const d = toDeployment(row);
+            const patch = { state: deploymentStep(d.state, "send"), attempts: d.attempts + 1, updatedAt: at };
+            sync.updateDeployment(d.id, patch);
+            return { ...d, ...patch };
+          }),
+        ),
       ),
     markDeploymentsSent: (ids, at) =>
       enter("markDeploymentsSent", () =>

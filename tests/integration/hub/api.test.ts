@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { manifestText, startTestHub, type TestHub } from "./support.js";
 
 let t: TestHub;
@@ -256,5 +256,54 @@ describe("rollout preview", () => {
     expect(created.body.waves[0]!.agents.map((a) => a.agentId).sort()).toEqual([...canary].sort());
     const check = await t.api("POST", "/api/v1/agents/p1/check", { token: t.operator });
     expect(check.status).toBe(409);
+  });
+});
+
+describe("rollout create answer", () => {
+  it("is the rollout as its transaction wrote it, built without reading the deployments back", async () => {
+    // 30 agents, a third of them already on 2.0.0 (planned succeeded), over two waves.
+    for (let i = 0; i < 30; i++)
+      await t.hub.store.upsertAgent({
+        id: `c${String(i).padStart(2, "0")}`,
+        hostname: `c${i}`,
+        labels: {},
+        agentVersion: "1",
+        apps: [{ app: "answer-app", version: i % 3 === 0 ? "2.0.0" : "1.0.0", state: "ok" }],
+        online: false,
+        lastSeen: Date.now(),
+      });
+    const release = await t.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: { app: "answer-app", version: "2.0.0", manifest: manifestText("2.0.0"), source: gitSource },
+    });
+    const reads = [
+      vi.spyOn(t.hub.store, "listDeployments"),
+      vi.spyOn(t.hub.store, "countDeploymentsOfRollout"),
+      vi.spyOn(t.hub.store, "listDeploymentsOfAgents"),
+    ];
+    type Detail = { id: string; counts: Record<string, number>; waves: { agents: unknown[] }[] };
+    let created: { status: number; body: Detail };
+    try {
+      created = await t.api<Detail>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: {
+          release: release.body.id,
+          waves: [
+            { name: "canary", percent: 20 },
+            { name: "rest", percent: 100 },
+          ],
+        },
+      });
+      // A 10,000-agent rollout read back costs the database and the hub as much as the sends.
+      for (const read of reads) expect(read).not.toHaveBeenCalled();
+    } finally {
+      for (const read of reads) read.mockRestore();
+    }
+    expect(created.status).toBe(201);
+    expect(created.body.counts).toEqual({ pending: 20, succeeded: 10 });
+    expect(created.body.waves.flatMap((w) => w.agents)).toHaveLength(30);
+    // Nothing changed since: the answer equals the view read from the store, field for field.
+    const read = await t.api<Detail>("GET", `/api/v1/rollouts/${created.body.id}`, { token: t.operator });
+    expect(read.body).toEqual(created.body);
   });
 });

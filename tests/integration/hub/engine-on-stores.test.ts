@@ -143,12 +143,56 @@ for (const subject of subjects) {
       expect(await hubB.deliverPending(created.id)).toBe(1);
       expect(onB.sent.map((s) => s.agentId)).toEqual(["a2"]);
       expect(await store.getDeployment(`${created.id}:a2`)).toMatchObject({ state: "sent", attempts: 1 });
-      // One row read, the same row back from marking it sent: never A's 32.
-      expect(counted.rows()).toBeLessThanOrEqual(2);
+      // Only the row it marked sent comes back (marked in one statement, nothing read first): never
+      // A's 32, nor the same row twice.
+      expect(counted.rows()).toBe(1);
       // The resync and a second wake-up find nothing more, still without reading A's rows.
       expect(await hubB.deliverPending()).toBe(0);
       expect(await hubB.deliverPending(created.id)).toBe(0);
-      expect(counted.rows()).toBeLessThanOrEqual(2);
+      expect(counted.rows()).toBe(1);
+      expect(onB.sent).toHaveLength(1);
+    });
+
+    it("a wake-up after an abort with rollback sends the other hub's agent its rollback instruction", async () => {
+      // ro1 is done; ro2 took a1–a3 from r1 to r2. Hub A (a1, a3) aborts it with rollback.
+      await store.updateRollout("ro1", { state: "completed", updated: 2 });
+      await store.insertRelease(release("r2"));
+      await store.insertRollout(rollout("ro2", "r2"));
+      await store.insertDeployments(
+        ["a1", "a2", "a3"].map((id) => ({
+          ...deployment("ro2", id),
+          desiredRelease: "r2",
+          previousRelease: "r1",
+          state: "succeeded" as const,
+          attempts: 1,
+        })),
+      );
+      const onA = new Connected(["a1", "a3"]);
+      const onB = new Connected(["a2"]);
+      const counted = countingDeploymentRows(store);
+      const hubA = engineOn(onA);
+      const hubB = new RolloutEngine({
+        store: counted.store,
+        channel: onB,
+        now: () => 1000,
+        offlineTimeoutMs: 60_000,
+      });
+      await hubA.abort("ro2", "op", true);
+      expect(onA.sent.map((s) => s.agentId).sort()).toEqual(["a1", "a3"]);
+      expect(onB.sent).toEqual([]);
+      // B's wake-up for ro2 (aborted: rollback instructions may be outstanding) sends a2 its own.
+      expect(await hubB.deliverPending("ro2")).toBe(1);
+      expect(onB.sent).toHaveLength(1);
+      expect(onB.sent[0]?.agentId).toBe("a2");
+      expect(onB.sent[0]?.message).toMatchObject({
+        type: "deploy",
+        rollback: true,
+        release: { id: "r1" },
+      });
+      expect(counted.rows()).toBe(1);
+      expect(await store.getDeployment("ro2:a2")).toMatchObject({ state: "rollback_pending" });
+      // The resync does not repeat rollbacks to every agent every few seconds.
+      expect(await hubB.deliverPending()).toBe(0);
       expect(onB.sent).toHaveLength(1);
     });
 

@@ -16,6 +16,8 @@ import { hasPostgres, type PostgresServer, startPostgres } from "../../../suppor
 export interface Opened {
   store: AsyncStore;
   close(): Promise<void>;
+  /** PostgreSQL only: a connection of its own, for what the store does not do (ANALYZE). */
+  admin?: postgres.Sql;
 }
 
 export interface Subject {
@@ -74,7 +76,7 @@ export function storeSubjects(): { subjects: Subject[]; start(): Promise<void>; 
           admin: postgres(url, { max: 1, onnotice: () => {} }),
         };
       } else await shared.admin.unsafe(`TRUNCATE ${CONTRACT_TABLES.join(", ")} RESTART IDENTITY CASCADE`);
-      return { store: shared.store, close: async () => {} };
+      return { store: shared.store, admin: shared.admin, close: async () => {} };
     },
   };
   return {

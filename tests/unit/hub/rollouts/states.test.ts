@@ -25,6 +25,7 @@ import {
   progressGroups,
   ROLLBACK_FROM_STATES,
   ROLLBACK_REPORT_EVENT,
+  ROLLBACK_ROLLOUT_STATES,
   ROLLOUT_START,
   type RolloutAction,
   type RolloutEvent,
@@ -77,6 +78,8 @@ describe("the rollout state machine table", () => {
     expect(ACTIVE_ROLLOUT_STATES).toEqual(["running", "paused"]);
     expect(FINAL_ROLLOUT_STATES).toEqual(["completed", "aborted", "failed"]);
     expect(RUNNING_ROLLOUT_STATES).toEqual(["running"]);
+    // Where rollback instructions can be outstanding: never a running rollout (its wake-up skips them).
+    expect(ROLLBACK_ROLLOUT_STATES).toEqual(["aborted", "failed"]);
     expect(rolloutStates.filter(isCompletedRollout)).toEqual(["completed"]);
     expect(DELIVERABLE_DEPLOYMENT_STATES).toEqual(["pending", "sent", "in_progress"]);
     expect(STALLED_DEPLOYMENT_STATES).toEqual(["sent", "in_progress"]);
