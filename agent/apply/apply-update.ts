@@ -21,8 +21,9 @@ import {
 } from "../backup/backup-store.js";
 import { faultPoint } from "../fault.js";
 import { linkEntry } from "../tree/fs-ops.js";
-import { hashEntry, hashFile, mapLimit } from "../tree/hash-file.js";
+import { hashEntries, hashFile, mapLimit } from "../tree/hash-file.js";
 import { scanTree } from "../tree/scan-tree.js";
+import { type EarlyAppScan, earlyScanFor } from "./early-scan.js";
 import { type FileOp, type OpContext, runForward } from "./file-ops.js";
 import { finalizeUpdate } from "./finalize-update.js";
 import { indexPath, readInstallIndex } from "./install-index.js";
@@ -49,6 +50,8 @@ export interface ApplyUpdateInput {
    * already held, when the app changed since). Without it, a missing file stops the update unchanged.
    */
   materialize?: (rels: readonly string[]) => Promise<void>;
+  /** The app scan started before the apply (early-scan.ts); used when it skipped what `manifest` protects. */
+  earlyScan?: EarlyAppScan;
   /** Per-app state: install index, journal, merge bases. Created if missing. */
   stateDir: string;
   /** `general.backup_dir`. */
@@ -93,8 +96,12 @@ function phaseClock(): { lap: (phase: string) => void; timings: Record<string, n
   };
 }
 
-async function hashSuspects(appDir: string, rels: string[]): Promise<Map<string, string>> {
-  const hashes = await mapLimit(rels, 8, (rel) => hashEntry(join(appDir, rel)));
+async function hashSuspects(appDir: string, rels: string[], scan: TreeScan): Promise<Map<string, string>> {
+  const items = rels.map((rel) => {
+    const entry = scan.files.get(rel);
+    return { rel, type: entry?.type ?? "file", size: entry?.size ?? Number.POSITIVE_INFINITY };
+  });
+  const hashes = await hashEntries(appDir, items);
   return new Map(rels.map((rel, i) => [rel, hashes[i] ?? ""]));
 }
 
@@ -106,9 +113,13 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   await mkdir(stateDir, { recursive: true });
   await mkdir(appDir, { recursive: true });
   const index = await readInstallIndex(stateDir);
-  const scan: TreeScan = await scanTree(appDir, {
-    skipDir: (rel) => protectedDirectoryOf(manifest, rel) !== undefined,
-  });
+  // An early scan saw the app before this recovery: only valid when recovery changed nothing.
+  const early = recovered.action === "none" ? await earlyScanFor(input.earlyScan, manifest) : undefined;
+  const scan: TreeScan =
+    early ??
+    (await scanTree(appDir, {
+      skipDir: (rel) => protectedDirectoryOf(manifest, rel) !== undefined,
+    }));
   clock.lap("scan");
   const privileged = input.privilegedFiles ?? [];
   const planInput = {
@@ -118,7 +129,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     app: scan,
     index,
   };
-  const appHashes = await hashSuspects(appDir, filesToHash(planInput));
+  const appHashes = await hashSuspects(appDir, filesToHash(planInput), scan);
   clock.lap("hash");
   const plan = planUpdate({ ...planInput, appHashes });
   if (plan.conflicts.length > 0) throw new UpdateNotAppliedError(app, "plan", plan.conflicts.join("; "));
@@ -189,6 +200,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     backup: backup.id,
     operations: ops.length,
     copied,
+    appScan: early === undefined ? "at apply" : "early",
     ms: clock.timings,
   });
   return {

@@ -17,6 +17,7 @@ const IndexHeaderSchema = z.object({
   version: z.string(),
   releaseId: z.string().optional(),
   installedAt: z.string(),
+  protectedDirs: z.array(z.string()).optional(),
   files: z.custom<Record<string, unknown>>(isPlainObject, "must be an object"),
   dirs: z.array(z.string()),
 });
@@ -72,6 +73,30 @@ const HEADER_PREFIX_BYTES = 4096;
  * Rollback, --list-backups and every run's state check read this; the 20,000-entry index is ~3 MB.
  */
 export async function readInstallIndexHeader(stateDir: string): Promise<IndexHeader | undefined> {
+  const scalars = await readIndexScalars(stateDir);
+  if (scalars === undefined) return undefined;
+  if (scalars !== "read it all") {
+    const parsed = HeaderOnlySchema.safeParse(scalars);
+    if (parsed.success) return withoutUndefined(parsed.data);
+  }
+  const index = await readInstallIndex(stateDir);
+  return index === undefined ? undefined : headerOf(index);
+}
+
+/**
+ * The protected directories the installed release's scan skipped (InstallIndex.protectedDirs), from
+ * the index's first few kilobytes; undefined when nothing is installed or the index predates them.
+ */
+export async function readInstalledProtectedDirs(stateDir: string): Promise<string[] | undefined> {
+  const scalars = await readIndexScalars(stateDir);
+  if (scalars === undefined) return undefined;
+  const source = scalars === "read it all" ? await readInstallIndex(stateDir) : scalars;
+  const parsed = IndexHeaderSchema.pick({ protectedDirs: true }).safeParse(source);
+  return parsed.success ? parsed.data.protectedDirs : undefined;
+}
+
+/** The index's fields before `files` (undefined: no index; "read it all": not the layout writeInstallIndex makes). */
+async function readIndexScalars(stateDir: string): Promise<unknown> {
   let prefix: string;
   try {
     const handle = await open(indexPath(stateDir), "r");
@@ -89,14 +114,12 @@ export async function readInstallIndexHeader(stateDir: string): Promise<IndexHea
   const end = prefix.indexOf(',"files":{');
   if (end > 0) {
     try {
-      const parsed = HeaderOnlySchema.safeParse(JSON.parse(`${prefix.slice(0, end)}}`));
-      if (parsed.success) return withoutUndefined(parsed.data);
+      return JSON.parse(`${prefix.slice(0, end)}}`) as unknown;
     } catch {
       // not the layout writeInstallIndex produces: read it all
     }
   }
-  const index = await readInstallIndex(stateDir);
-  return index === undefined ? undefined : headerOf(index);
+  return "read it all";
 }
 
 function headerOf(index: IndexHeader): IndexHeader {
@@ -159,8 +182,15 @@ export async function writeInstallIndex(stateDir: string, index: InstallIndex | 
   if (index === undefined) await rm(indexPath(stateDir), { force: true });
   else {
     // Scalars first, `files` before `dirs`: readInstallIndexHeader reads only the part before `files`.
-    const { version, releaseId, installedAt, files, dirs } = index;
-    const ordered = { version, ...(releaseId === undefined ? {} : { releaseId }), installedAt, files, dirs };
+    const { version, releaseId, installedAt, protectedDirs, files, dirs } = index;
+    const ordered = {
+      version,
+      ...(releaseId === undefined ? {} : { releaseId }),
+      installedAt,
+      ...(protectedDirs === undefined ? {} : { protectedDirs }),
+      files,
+      dirs,
+    };
     await writeFileAtomic(indexPath(stateDir), JSON.stringify(ordered));
   }
 }

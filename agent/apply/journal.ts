@@ -22,6 +22,7 @@ const FileOpSchema = z.discriminatedUnion("op", [
 const IndexDeltaSchema = z.object({
   version: z.string(),
   releaseId: z.string().optional(),
+  protectedDirs: z.array(z.string()).optional(),
   set: z.record(
     z.string(),
     z.object({ sha256: z.string(), mode: z.number(), merged: z.boolean().optional() }),

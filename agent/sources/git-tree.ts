@@ -210,8 +210,11 @@ export function writeBlobs(
 }
 
 /** Git refuses such paths itself; a crafted tree is refused here too. */
+/** A leading "/", or an empty, "." or ".." segment anywhere (one regex: asked of every tree entry). */
+const UNSAFE_PATH = /^\/|(^|\/)\.{0,2}(\/|$)/;
+
 function checkPath(path: string): void {
-  if (path.startsWith("/") || path.split("/").some((p) => p === "" || p === "." || p === "..")) {
+  if (UNSAFE_PATH.test(path)) {
     throw new VerificationError(path, "is not a safe relative path");
   }
 }

@@ -40,6 +40,8 @@ export class GitSource implements ReleaseSource {
   private readonly remoteName: string;
   /** check() fetched: the fetch() that follows installs what it reported, without asking the remote again. */
   private checked = false;
+  /** The target check() resolved, reused by that fetch() (one `git rev-parse` process less). */
+  private checkedTarget: Target | undefined;
 
   constructor(
     readonly name: string,
@@ -62,6 +64,7 @@ export class GitSource implements ReleaseSource {
    */
   async check(): Promise<UpdateCheck> {
     this.checked = false;
+    this.checkedTarget = undefined;
     // The install index (20,000 entries: tens of ms to parse) is read while git fetch runs in its
     // own process; a fetch failure still decides the outcome, as before.
     const reading = this.ctx.installed?.();
@@ -70,6 +73,7 @@ export class GitSource implements ReleaseSource {
     this.checked = true;
     const installed = await reading;
     const target = await this.target();
+    this.checkedTarget = target;
     const current = installed?.version;
     if (target === undefined) {
       return { available: false, current, detail: `${this.name}: no tag matches ${this.cfg.tag}` };
@@ -83,22 +87,24 @@ export class GitSource implements ReleaseSource {
   }
 
   async fetch(stagingDir: string): Promise<FetchedRelease> {
+    const checked = this.checked ? this.checkedTarget : undefined;
     if (!this.checked) await this.fetchRemote();
     this.checked = false;
-    const target = await this.target();
+    this.checkedTarget = undefined;
+    const target = checked ?? (await this.target());
     if (target === undefined) {
       throw BadInputError.single("ship.toml", `sources.${this.name}.tag`, `no tag matches ${this.cfg.tag}`);
     }
     const installed = await this.ctx.installed?.();
     const base = installed?.releaseId;
-    if (
-      installed !== undefined &&
-      base !== undefined &&
-      base !== target.commit &&
-      (await this.hasCommit(base))
-    ) {
-      const staged = await this.stageChanges(base, target, stagingDir, installed);
-      if (staged !== undefined) return staged;
+    if (installed !== undefined && base !== undefined && base !== target.commit) {
+      // The target's listing (the slowest git call) runs while the installed commit is looked up.
+      const tree = listTree((args) => this.git.raw(args), target.commit);
+      tree.catch(() => undefined);
+      if (await this.hasCommit(base)) {
+        const staged = await this.stageChanges(base, target, stagingDir, installed, tree);
+        if (staged !== undefined) return staged;
+      }
     }
     return this.exportTree(target, stagingDir);
   }
@@ -114,12 +120,10 @@ export class GitSource implements ReleaseSource {
     target: Target,
     stagingDir: string,
     installed: InstalledRelease,
+    treeListing: Promise<Map<string, TreeBlob>>,
   ): Promise<FetchedRelease | undefined> {
     const run = (args: string[]) => this.git.raw(args);
-    const [tree, changed] = await Promise.all([
-      listTree(run, target.commit),
-      changedPaths(run, base, target.commit),
-    ]);
+    const [tree, changed] = await Promise.all([treeListing, changedPaths(run, base, target.commit)]);
     const wanted: TreeBlob[] = [];
     for (const [path, blob] of tree) {
       const indexed = installed.files[path];

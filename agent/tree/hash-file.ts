@@ -106,6 +106,41 @@ export async function hashEntry(path: string): Promise<string> {
 }
 
 /**
+ * sha256 of each `root/rel` (file or symlink, never followed), in order. Regular files the caller's
+ * scan saw as small are read synchronously in slices (as the release scan does: 200 files of 25 KB
+ * through streams and the thread pool cost ~80 ms of waiting); symlinks, large files and any entry
+ * that stopped being a regular file since the scan go through hashEntry, 8 at a time.
+ */
+export async function hashEntries(
+  root: string,
+  items: readonly { rel: string; type: "file" | "symlink"; size: number }[],
+): Promise<string[]> {
+  const base = root.endsWith("/") ? root : `${root}/`;
+  const hashes: string[] = new Array(items.length);
+  const rest: number[] = [];
+  const small: number[] = [];
+  items.forEach((item, i) => {
+    (item.type === "file" && item.size <= SYNC_READ_MAX_BYTES ? small : rest).push(i);
+  });
+  await forEachInSlices(
+    small,
+    (i) => items[i]?.size ?? 0,
+    (i) => {
+      try {
+        hashes[i] = hashRegularFileSync(base + (items[i] as { rel: string }).rel);
+      } catch (error) {
+        if (!(error instanceof VerificationError)) throw error;
+        rest.push(i); // swapped for a symlink or something else since the scan
+      }
+    },
+  );
+  await mapLimit(rest, 8, async (i) => {
+    hashes[i] = await hashEntry(base + (items[i] as { rel: string }).rel);
+  });
+  return hashes;
+}
+
+/**
  * Runs `work` over `items` with at most `limit` in flight (hashing many files without exhausting
  * fds). After a failure no new item starts, and the first error is thrown once the items already
  * in flight have settled: nothing keeps writing after the caller has moved on (to clean up, say).

@@ -1,5 +1,4 @@
 /** Builds the ReleaseTree of a staged directory when the source did not hash while extracting. */
-import { lstatSync } from "node:fs";
 import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
@@ -54,9 +53,16 @@ export async function listedRelease(
 ): Promise<ReleaseTree> {
   const files = new Map(listing.files);
   files.delete(MANIFEST_FILENAME);
-  // Asked only of files whose mode the umask narrows: no stat per listed file.
-  const staged = (rel: string) => lstatSync(join(dir, rel), { throwIfNoEntry: false }) !== undefined;
+  // What is staged is usually a small part of the listing: one walk of the staging directory, not a
+  // stat per listed file whose mode the umask narrows (a git listing's 664: every file, ~60 ms).
+  const present = umaskNarrowsAny(files, options.umask ?? 0) ? (await scanTree(dir)).files : new Map();
+  const staged = (rel: string) => present.get(rel)?.type === "file";
   return narrowModes({ dir, files, dirs: new Map(listing.dirs) }, options.umask ?? 0, staged);
+}
+
+function umaskNarrowsAny(files: ReadonlyMap<string, ReleaseEntry>, umask: number): boolean {
+  for (const entry of files.values()) if ((entry.mode & ~umask) !== entry.mode) return true;
+  return false;
 }
 
 /**
