@@ -46,9 +46,7 @@ export class Dispatch {
   private readonly events: NewEvent[] = [];
   /** Deployments to deliver, by id (hello and a wave start may both name one). */
   private readonly candidates = new Map<string, { d: DeploymentRecord; actor: string }>();
-  /** Deployments this transaction wrote as `sent` itself (`sendOnInsert`, `sentByThis`). */
-  private readonly writtenSent = new Map<string, { d: DeploymentRecord; actor: string }>();
-  /** Deployments marked sent, with their events, by the store (`markDueSent`): to deliver only. */
+  /** Deployments written sent, with their events, by the store (`markDueSent`, `insertNew`): to deliver only. */
   private readonly alreadyRecorded: DeploymentRecord[] = [];
   private readonly outgoing: [string, Deploy, string][] = [];
   private readonly reads = new Map<string, Promise<unknown>>();
@@ -79,16 +77,34 @@ export class Dispatch {
   }
 
   /**
-   * `d` as this transaction inserts it when its agent is connected here: already `sent` (no other
-   * transaction can have seen a row this one inserts, so there is nothing to mark), recorded and
-   * delivered after commit like a marked one. Saves a wave start writing thousands of rows twice.
+   * Inserts a new rollout's planned deployments; those `due` whose agent is connected here go in
+   * already `sent` (no other transaction can have seen a row this one inserts, so there is nothing
+   * to mark: a wave start does not write thousands of rows twice), their `deployment.sent` events
+   * written by the same statement, and are delivered after commit like marked ones. The events
+   * recorded so far are written first (pipelined), so the audit log keeps its order. Returns the
+   * rows as inserted.
    */
-  sendOnInsert(d: DeploymentRecord, actor: string): DeploymentRecord {
-    const state = nextDeploymentState(d.state, "send");
-    if (state === undefined || !this.ctx.channel.isOnline(d.agentId)) return d;
-    const sent = { ...d, state, attempts: d.attempts + 1, updatedAt: this.now };
-    this.writtenSent.set(sent.id, { d: sent, actor });
-    return sent;
+  async insertNew(
+    planned: readonly DeploymentRecord[],
+    actor: string,
+    due: (d: DeploymentRecord) => boolean,
+  ): Promise<DeploymentRecord[]> {
+    const at = this.now;
+    const sent: DeploymentRecord[] = [];
+    const rows = planned.map((d) => {
+      const state = due(d) ? nextDeploymentState(d.state, "send") : undefined;
+      if (state === undefined || !this.ctx.channel.isOnline(d.agentId)) return d;
+      const row = { ...d, state, attempts: d.attempts + 1, updatedAt: at };
+      sent.push(row);
+      return row;
+    });
+    const earlier = this.events.splice(0);
+    await Promise.all([
+      earlier.length > 0 ? this.t.appendEvents(earlier) : undefined,
+      this.t.insertDeployments(rows, { at, actor, kind: SENT_EVENT }),
+    ]);
+    this.alreadyRecorded.push(...sent);
+    return rows;
   }
 
   /**
@@ -138,11 +154,6 @@ export class Dispatch {
     const pending = chosen.filter(({ d }) => nextDeploymentState(d.state, "send") !== undefined);
     const actors = new Map(pending.map(({ d, actor }) => [d.id, actor]));
     const marked = pending.length === 0 ? [] : await this.t.markDeploymentsSent([...actors.keys()], this.now);
-    for (const [id, { d, actor }] of this.writtenSent) {
-      actors.set(id, actor);
-      marked.push(d);
-    }
-    this.writtenSent.clear();
     const deliver = [
       ...chosen.filter(({ d }) => !actors.has(d.id)).map(({ d }) => d),
       ...marked,

@@ -222,10 +222,7 @@ export class RolloutEngine {
         });
         // Written in chunks: the first wave's agents connected to this hub already `sent` (they are
         // sent their instruction after commit), the others `pending` for their hub or their hello.
-        const deployments = planned.map((d) =>
-          d.wave <= rollout.currentWave ? dispatch.sendOnInsert(d, actor) : d,
-        );
-        await t.insertDeployments(deployments);
+        const deployments = await dispatch.insertNew(planned, actor, (d) => d.wave <= rollout.currentWave);
         // Nothing in a new rollout's evaluation touches its deployments: no wave is old enough for
         // a timeout, and no report or failure exists yet. It may complete the rollout (every agent
         // already on the release), so the rollout is read back.
@@ -361,26 +358,32 @@ export class RolloutEngine {
       const { t } = dispatch;
       const agentIds = this.options.channel.connectedAgentIds();
       if (agentIds.length === 0) return;
-      const rollouts =
-        rolloutId === undefined
-          ? await t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 })
-          : [await t.getRollout(rolloutId)].flatMap((r) => (r ? [r] : []));
-      for (const rollout of rollouts) {
-        // Due updates: marked sent with their events in one statement (no read first), sent after
-        // commit; the release they carry is read meanwhile (pipelined on the transaction).
-        if (isRunningRollout(rollout.state)) {
-          const [marked] = await Promise.all([
-            dispatch.markDueSent(rollout.id, agentIds, HUB_ACTOR),
-            dispatch.prepareRelease(rollout.releaseId),
-          ]);
-          sent += marked;
-        }
+      if (rolloutId !== undefined) {
+        // A wake-up: the mark decides what is due from the rollout as stored, so it need not wait
+        // for this read of it; both, and the release read once the rollout names it, go out
+        // together on the transaction's connection (pipelined): under load each round trip of a
+        // wake-up costs tens of milliseconds.
+        const reading = t.getRollout(rolloutId);
+        const marking = dispatch.markDueSent(rolloutId, agentIds, HUB_ACTOR);
+        marking.catch(() => undefined);
+        const rollout = await reading;
+        if (rollout) dispatch.prepareRelease(rollout.releaseId).catch(() => undefined);
+        sent += await marking;
         // Rollback instructions exist only once a rollback event left the rollout's running states.
-        if (rolloutId !== undefined && ROLLBACK_ROLLOUT_STATES.includes(rollout.state))
+        if (rollout && ROLLBACK_ROLLOUT_STATES.includes(rollout.state))
           for (const d of await this.ownDeployments(t, rollout.id, ROLLBACK_DELIVERABLE_STATES)) {
             dispatch.deployment(d, HUB_ACTOR);
             sent++;
           }
+        return;
+      }
+      // The resync: every running rollout's due updates (rollbacks are left to wake-ups and hello).
+      for (const rollout of await t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 })) {
+        const [marked] = await Promise.all([
+          dispatch.markDueSent(rollout.id, agentIds, HUB_ACTOR),
+          dispatch.prepareRelease(rollout.releaseId),
+        ]);
+        sent += marked;
       }
     });
     return sent;

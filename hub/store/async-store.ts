@@ -81,8 +81,16 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
    */
   insertRollout(rollout: RolloutRecord): Promise<void>;
 
-  /** Inserts those whose (rollout, agent) pair is new, in chunks; returns how many it inserted. */
-  insertDeployments(deployments: readonly DeploymentRecord[]): Promise<number>;
+  /**
+   * Inserts those whose (rollout, agent) pair is new, in chunks; returns how many it inserted.
+   * With `sent`, each row it inserts in the state `send` leads to (`sent`: inserting it so is
+   * sending it) gets a `sent.kind` event by `sent.actor` at `sent.at`, subject the deployment,
+   * data `{"agent": agentId}`, written by the same statement.
+   */
+  insertDeployments(
+    deployments: readonly DeploymentRecord[],
+    sent?: { at: number; actor: string; kind: string },
+  ): Promise<number>;
   getDeployments(ids: readonly string[]): Promise<DeploymentRecord[]>;
   /**
    * The rollout's deployments in one of `states` whose agent is among `agentIds` (in no particular

@@ -241,10 +241,10 @@ export function postgresOps(db: Db): StoreOps {
     async insertDeployment(d) {
       return (await insertDeploymentRows(db, [d])) > 0;
     },
-    insertDeployments: async (ds) => {
+    insertDeployments: async (ds, sent) => {
       // Issued together: in a transaction they are pipelined on its connection (the next chunk is
       // encoded and on its way while the database inserts this one); the order does not matter.
-      const counts = await Promise.all(chunks(ds).map((chunk) => insertDeploymentRows(db, chunk)));
+      const counts = await Promise.all(chunks(ds).map((chunk) => insertDeploymentRows(db, chunk, sent)));
       return counts.reduce((a, b) => a + b, 0);
     },
     async getDeployment(id) {
@@ -482,16 +482,38 @@ export function postgresOps(db: Db): StoreOps {
   };
 }
 
-async function insertDeploymentRows(db: Db, ds: readonly DeploymentRecord[]): Promise<number> {
-  const result = await db`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release,
-      previous_release, state, attempts, updated_at, error)
-    SELECT x.id, x."rolloutId", x."agentId", x.wave, x."desiredRelease", x."previousRelease", x.state,
-      x.attempts, x."updatedAt", x.error
-    FROM json_to_recordset(${j(ds)}::json) AS x(id text, "rolloutId" text, "agentId" text, wave integer,
-      "desiredRelease" text, "previousRelease" text, state text, attempts integer, "updatedAt" bigint,
-      error text)
-    ON CONFLICT DO NOTHING`;
-  return result.count;
+async function insertDeploymentRows(
+  db: Db,
+  ds: readonly DeploymentRecord[],
+  sent?: { at: number; actor: string; kind: string },
+): Promise<number> {
+  if (!sent) {
+    const result = await db`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release,
+        previous_release, state, attempts, updated_at, error)
+      SELECT x.id, x."rolloutId", x."agentId", x.wave, x."desiredRelease", x."previousRelease", x.state,
+        x.attempts, x."updatedAt", x.error
+      FROM json_to_recordset(${j(ds)}::json) AS x(id text, "rolloutId" text, "agentId" text, wave integer,
+        "desiredRelease" text, "previousRelease" text, state text, attempts integer, "updatedAt" bigint,
+        error text)
+      ON CONFLICT DO NOTHING`;
+    return result.count;
+  }
+  // The rows inserted `sent` and their events in one statement (see markDueDeploymentsSent).
+  const [row] = await db`WITH added AS (
+      INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, previous_release, state,
+        attempts, updated_at, error)
+      SELECT x.id, x."rolloutId", x."agentId", x.wave, x."desiredRelease", x."previousRelease", x.state,
+        x.attempts, x."updatedAt", x.error
+      FROM json_to_recordset(${j(ds)}::json) AS x(id text, "rolloutId" text, "agentId" text, wave integer,
+        "desiredRelease" text, "previousRelease" text, state text, attempts integer, "updatedAt" bigint,
+        error text)
+      ON CONFLICT DO NOTHING
+      RETURNING id, agent_id, state),
+    recorded AS (INSERT INTO events (at, actor, kind, subject, data)
+      SELECT ${sent.at}, ${sent.actor}, ${sent.kind}, a.id, json_build_object('agent', a.agent_id)
+      FROM added a WHERE a.state = 'sent')
+    SELECT count(*)::int AS n FROM added`;
+  return num(row?.n);
 }
 
 async function insertReportRows(

@@ -157,6 +157,9 @@ function sqlitePresence(sync: SqliteStore, enter: Enter) {
   };
 }
 
+/** Where `send` leads: a row inserted in one of these was sent by the inserting transaction. */
+const SENT_STATES = UNSENT_DEPLOYMENT_STATES.map((s) => deploymentStep(s, "send"));
+
 function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
   const direct = Object.fromEntries(
     DIRECT.map((name) => {
@@ -190,9 +193,16 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
           sync.updateRollout(id, patch);
         }),
       ),
-    insertDeployments: (ds) =>
+    insertDeployments: (ds, sent) =>
       enter("insertDeployments", () =>
-        sync.transaction(() => ds.filter((d) => sync.insertDeployment(d)).length),
+        sync.transaction(() => {
+          const added = ds.filter((d) => sync.insertDeployment(d));
+          if (sent)
+            for (const d of added)
+              if (SENT_STATES.includes(d.state))
+                sync.appendEvent({ ...sent, subject: d.id, data: { agent: d.agentId } });
+          return added.length;
+        }),
       ),
     getDeployments: (ids) => enter("getDeployments", () => ids.flatMap((id) => sync.getDeployment(id) ?? [])),
     listDeploymentsOfAgents: ({ rolloutId, agentIds, states }) =>

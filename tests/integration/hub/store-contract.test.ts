@@ -347,6 +347,34 @@ for (const subject of subjects) {
       ).toEqual([deployment("ro1", "a1")]);
     });
 
+    it("inserts deployments already sent with their deployment.sent events in the same call", async () => {
+      await seed(store);
+      await store.upsertAgent(agent("a3"));
+      const many = Array.from({ length: 1100 }, (_, i) => `x${String(i).padStart(4, "0")}`);
+      await store.tx(async (t) => {
+        await Promise.all(many.map((id) => t.upsertAgent(agent(id))));
+      });
+      await store.insertDeployments([deployment("ro1", "a3")]);
+      const sent = { at: 40, actor: "op", kind: "deployment.sent" };
+      const rows = [
+        { ...deployment("ro1", "a1", 0, "sent"), attempts: 1 },
+        deployment("ro1", "a2"),
+        // Already there: not inserted again, so not sent again either.
+        { ...deployment("ro1", "a3", 0, "sent"), attempts: 1 },
+        ...many.map((id) => ({ ...deployment("ro1", id, 0, "sent"), attempts: 1 })),
+      ];
+      // Pipelined in a transaction, as a rollout's creation does.
+      expect(await store.tx((t) => t.insertDeployments(rows, sent))).toBe(rows.length - 1);
+      const events = (await store.listEvents({ limit: 10_000 })).filter((e) => e.kind === "deployment.sent");
+      expect(events.map((e) => e.subject).sort()).toEqual(["ro1:a1", ...many.map((id) => `ro1:${id}`)]);
+      expect(events.find((e) => e.subject === "ro1:a1")).toMatchObject({
+        at: 40,
+        actor: "op",
+        data: { agent: "a1" },
+      });
+      expect(await store.getDeployment("ro1:a3")).toMatchObject({ state: "pending", attempts: 0 });
+    });
+
     it("marks sent, in one call, the due pending deployments of the named agents, with their events", async () => {
       await seed(store);
       await store.upsertAgent(agent("a3"));
