@@ -1,7 +1,7 @@
 import type { Deploy, HubMessage } from "../../shared/protocol/messages.js";
 import { rollbackDeploymentId } from "../../shared/protocol/messages.js";
 import type { AsyncStore, StoreOps } from "../store/async-store.js";
-import type { DeploymentRecord, NewEvent } from "../store/store.js";
+import type { DeploymentRecord, NewEvent, ReleaseRecord } from "../store/store.js";
 import { DeployEncoder } from "./deploy-encoder.js";
 import { isRollbackDeliverable, nextDeploymentState } from "./states.js";
 
@@ -16,6 +16,9 @@ export interface AgentChannel {
    */
   send(agentId: string, message: HubMessage, encoded?: string): boolean;
 }
+
+/** The audit event of an instruction handed to an agent's connection. */
+const SENT_EVENT = "deployment.sent";
 
 /** Which release, and which way (update or rollback), the instruction for `d` carries. */
 function encoderKey(d: DeploymentRecord): string {
@@ -43,14 +46,15 @@ export class Dispatch {
   private readonly events: NewEvent[] = [];
   /** Deployments to deliver, by id (hello and a wave start may both name one). */
   private readonly candidates = new Map<string, { d: DeploymentRecord; actor: string }>();
-  /** Deployments this transaction wrote as `sent` itself (`sendOnInsert`, `sentByThis`). */
-  private readonly writtenSent = new Map<string, { d: DeploymentRecord; actor: string }>();
+  /** Deployments written sent, with their events, by the store (`markDueSent`, `insertNew`): to deliver only. */
+  private readonly alreadyRecorded: DeploymentRecord[] = [];
   private readonly outgoing: [string, Deploy, string][] = [];
   private readonly reads = new Map<string, Promise<unknown>>();
   /** Rollouts to evaluate once the transaction's other work is done (a batch of failures: once). */
   readonly toEvaluate = new Set<string>();
   // A wave start sends one release to thousands of agents: read and serialize it once.
   private readonly encoders = new Map<string, DeployEncoder | undefined>();
+  private readonly preparing = new Map<string, Promise<DeployEncoder | undefined>>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -73,25 +77,49 @@ export class Dispatch {
   }
 
   /**
-   * `d` as this transaction inserts it when its agent is connected here: already `sent` (no other
-   * transaction can have seen a row this one inserts, so there is nothing to mark), recorded and
-   * delivered after commit like a marked one. Saves a wave start writing thousands of rows twice.
+   * Inserts a new rollout's planned deployments; those `due` whose agent is connected here go in
+   * already `sent` (no other transaction can have seen a row this one inserts, so there is nothing
+   * to mark: a wave start does not write thousands of rows twice), their `deployment.sent` events
+   * written by the same statement, and are delivered after commit like marked ones. The events
+   * recorded so far are written first (pipelined), so the audit log keeps its order. Returns the
+   * rows as inserted.
    */
-  sendOnInsert(d: DeploymentRecord, actor: string): DeploymentRecord {
-    const state = nextDeploymentState(d.state, "send");
-    if (state === undefined || !this.ctx.channel.isOnline(d.agentId)) return d;
-    const sent = { ...d, state, attempts: d.attempts + 1, updatedAt: this.now };
-    this.writtenSent.set(sent.id, { d: sent, actor });
-    return sent;
+  async insertNew(
+    planned: readonly DeploymentRecord[],
+    actor: string,
+    due: (d: DeploymentRecord) => boolean,
+  ): Promise<DeploymentRecord[]> {
+    const at = this.now;
+    const sent: DeploymentRecord[] = [];
+    const rows = planned.map((d) => {
+      const state = due(d) ? nextDeploymentState(d.state, "send") : undefined;
+      if (state === undefined || !this.ctx.channel.isOnline(d.agentId)) return d;
+      const row = { ...d, state, attempts: d.attempts + 1, updatedAt: at };
+      sent.push(row);
+      return row;
+    });
+    const earlier = this.events.splice(0);
+    await Promise.all([
+      earlier.length > 0 ? this.t.appendEvents(earlier) : undefined,
+      this.t.insertDeployments(rows, { at, actor, kind: SENT_EVENT }),
+    ]);
+    this.alreadyRecorded.push(...sent);
+    return rows;
   }
 
   /**
-   * Rows this transaction already marked sent (`markDueDeploymentsSent`: the store returned them,
-   * so no other hub did): recorded and delivered after commit like those `deployment()` marks (an
-   * agent gone meanwhile gets it on its next hello, as when a send fails).
+   * Marks sent the due pending deployments of these agents of a rollout, with their events, in
+   * one store call (`markDueDeploymentsSent`: nothing read first; the store returns exactly the
+   * rows it changed, so no other hub sends them), and delivers them after commit like those
+   * `deployment()` marks (an agent gone meanwhile gets it on its next hello, as when a send fails).
    */
-  sentByThis(marked: readonly DeploymentRecord[], actor: string): void {
-    for (const d of marked) this.writtenSent.set(d.id, { d, actor });
+  async markDueSent(rolloutId: string, agentIds: readonly string[], actor: string): Promise<number> {
+    const marked = await this.t.markDueDeploymentsSent(
+      { rolloutId, agentIds },
+      { at: this.now, actor, kind: SENT_EVENT },
+    );
+    this.alreadyRecorded.push(...marked);
+    return marked.length;
   }
 
   /**
@@ -126,16 +154,15 @@ export class Dispatch {
     const pending = chosen.filter(({ d }) => nextDeploymentState(d.state, "send") !== undefined);
     const actors = new Map(pending.map(({ d, actor }) => [d.id, actor]));
     const marked = pending.length === 0 ? [] : await this.t.markDeploymentsSent([...actors.keys()], this.now);
-    for (const [id, { d, actor }] of this.writtenSent) {
-      actors.set(id, actor);
-      marked.push(d);
-    }
-    this.writtenSent.clear();
-    const deliver = [...chosen.filter(({ d }) => !actors.has(d.id)).map(({ d }) => d), ...marked];
+    const deliver = [
+      ...chosen.filter(({ d }) => !actors.has(d.id)).map(({ d }) => d),
+      ...marked,
+      ...this.alreadyRecorded.splice(0),
+    ];
     for (const d of marked)
       this.record({
         actor: actors.get(d.id) ?? "hub",
-        kind: "deployment.sent",
+        kind: SENT_EVENT,
         subject: d.id,
         data: { agent: d.agentId },
       });
@@ -154,15 +181,36 @@ export class Dispatch {
   }
 
   /** The encoder of the release `d` sends (read once per transaction); undefined when there is none. */
-  private async encoderOf(d: DeploymentRecord): Promise<DeployEncoder | undefined> {
-    const key = encoderKey(d);
-    if (!this.encoders.has(key)) {
-      const rollback = isRollbackDeliverable(d.state);
-      const releaseId = rollback ? d.previousRelease : d.desiredRelease;
-      const release = releaseId === null ? undefined : await this.t.getRelease(releaseId);
-      this.encoders.set(key, release && new DeployEncoder(release, rollback));
+  private encoderOf(d: DeploymentRecord): Promise<DeployEncoder | undefined> {
+    const rollback = isRollbackDeliverable(d.state);
+    const releaseId = rollback ? d.previousRelease : d.desiredRelease;
+    return releaseId === null ? Promise.resolve(undefined) : this.prepareRelease(releaseId, rollback);
+  }
+
+  /** A release the caller already read: its update instruction is serialized from it, not read again. */
+  useRelease(release: ReleaseRecord): void {
+    const key = `u:${release.id}`;
+    const encoder = new DeployEncoder(release, false);
+    this.encoders.set(key, encoder);
+    this.preparing.set(key, Promise.resolve(encoder));
+  }
+
+  /**
+   * Reads and serializes a release's instruction once per transaction; a caller that knows which
+   * release it will send can start the read early, alongside its other statements.
+   */
+  prepareRelease(releaseId: string, rollback = false): Promise<DeployEncoder | undefined> {
+    const key = `${rollback ? "r" : "u"}:${releaseId}`;
+    let pending = this.preparing.get(key);
+    if (!pending) {
+      pending = this.t.getRelease(releaseId).then((release) => {
+        const encoder = release && new DeployEncoder(release, rollback);
+        this.encoders.set(key, encoder);
+        return encoder;
+      });
+      this.preparing.set(key, pending);
     }
-    return this.encoders.get(key);
+    return pending;
   }
 
   /** After commit: hands every prepared instruction to the agents' connections. */

@@ -199,9 +199,11 @@ export class RolloutEngine {
         await t.insertRollout(rollout);
         const agents = await t.listAgents();
         const waves = placeAgents(seedOf(rollout), spec, release.app, agents);
-        const planned: DeploymentRecord[] = [];
+        // Its agents' instruction is this release: serialized from the record in hand, not read again.
+        dispatch.useRelease(release);
         // Thousands of agents run a handful of versions: one release lookup per version.
         const byVersion = new Map<string, Promise<string | null>>();
+        const planned: DeploymentRecord[] = [];
         for (const agent of agents) {
           const wave = waves.get(agent.id);
           if (wave !== undefined)
@@ -211,14 +213,16 @@ export class RolloutEngine {
           actor,
           kind: "rollout.created",
           subject: rollout.id,
-          data: { release: release.id, app: release.app, version: release.version, agents: planned.length },
+          data: {
+            release: release.id,
+            app: release.app,
+            version: release.version,
+            agents: planned.length,
+          },
         });
         // Written in chunks: the first wave's agents connected to this hub already `sent` (they are
         // sent their instruction after commit), the others `pending` for their hub or their hello.
-        const deployments = planned.map((d) =>
-          d.wave <= rollout.currentWave ? dispatch.sendOnInsert(d, actor) : d,
-        );
-        await t.insertDeployments(deployments);
+        const deployments = await dispatch.insertNew(planned, actor, (d) => d.wave <= rollout.currentWave);
         // Nothing in a new rollout's evaluation touches its deployments: no wave is old enough for
         // a timeout, and no report or failure exists yet. It may complete the rollout (every agent
         // already on the release), so the rollout is read back.
@@ -354,26 +358,32 @@ export class RolloutEngine {
       const { t } = dispatch;
       const agentIds = this.options.channel.connectedAgentIds();
       if (agentIds.length === 0) return;
-      const rollouts =
-        rolloutId === undefined
-          ? await t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 })
-          : [await t.getRollout(rolloutId)].flatMap((r) => (r ? [r] : []));
-      for (const rollout of rollouts) {
-        // Due updates: marked sent in one statement (no read first), sent after commit.
-        if (isRunningRollout(rollout.state)) {
-          const marked = await t.markDueDeploymentsSent(
-            { rolloutId: rollout.id, agentIds, maxWave: rollout.currentWave },
-            dispatch.now,
-          );
-          dispatch.sentByThis(marked, HUB_ACTOR);
-          sent += marked.length;
-        }
+      if (rolloutId !== undefined) {
+        // A wake-up: the mark decides what is due from the rollout as stored, so it need not wait
+        // for this read of it; both, and the release read once the rollout names it, go out
+        // together on the transaction's connection (pipelined): under load each round trip of a
+        // wake-up costs tens of milliseconds.
+        const reading = t.getRollout(rolloutId);
+        const marking = dispatch.markDueSent(rolloutId, agentIds, HUB_ACTOR);
+        marking.catch(() => undefined);
+        const rollout = await reading;
+        if (rollout) dispatch.prepareRelease(rollout.releaseId).catch(() => undefined);
+        sent += await marking;
         // Rollback instructions exist only once a rollback event left the rollout's running states.
-        if (rolloutId !== undefined && ROLLBACK_ROLLOUT_STATES.includes(rollout.state))
+        if (rollout && ROLLBACK_ROLLOUT_STATES.includes(rollout.state))
           for (const d of await this.ownDeployments(t, rollout.id, ROLLBACK_DELIVERABLE_STATES)) {
             dispatch.deployment(d, HUB_ACTOR);
             sent++;
           }
+        return;
+      }
+      // The resync: every running rollout's due updates (rollbacks are left to wake-ups and hello).
+      for (const rollout of await t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 })) {
+        const [marked] = await Promise.all([
+          dispatch.markDueSent(rollout.id, agentIds, HUB_ACTOR),
+          dispatch.prepareRelease(rollout.releaseId),
+        ]);
+        sent += marked;
       }
     });
     return sent;

@@ -81,8 +81,16 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
    */
   insertRollout(rollout: RolloutRecord): Promise<void>;
 
-  /** Inserts those whose (rollout, agent) pair is new, in chunks; returns how many it inserted. */
-  insertDeployments(deployments: readonly DeploymentRecord[]): Promise<number>;
+  /**
+   * Inserts those whose (rollout, agent) pair is new, in chunks; returns how many it inserted.
+   * With `sent`, each row it inserts in the state `send` leads to (`sent`: inserting it so is
+   * sending it) gets a `sent.kind` event by `sent.actor` at `sent.at`, subject the deployment,
+   * data `{"agent": agentId}`, written by the same statement.
+   */
+  insertDeployments(
+    deployments: readonly DeploymentRecord[],
+    sent?: { at: number; actor: string; kind: string },
+  ): Promise<number>;
   getDeployments(ids: readonly string[]): Promise<DeploymentRecord[]>;
   /**
    * The rollout's deployments in one of `states` whose agent is among `agentIds` (in no particular
@@ -97,14 +105,17 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
   /** The ids of the agents the store shows online (connected to any hub): presence for views. */
   listOnlineAgentIds(): Promise<string[]>;
   /**
-   * Marks sent (attempts + 1, updated `at`) the rollout's deployments in waves up to `maxWave`
-   * whose agent is among `agentIds` and whose state the table lets `send` move (`pending`); returns
-   * them as stored now. What a hub's wake-up delivers, in one statement per chunk of agents and no
-   * read before it; as with `markDeploymentsSent`, of two hubs marking one row only one gets it.
+   * What a hub's wake-up delivers, in one statement per chunk of agents and nothing read before
+   * it: marks sent (attempts + 1, updated `sent.at`) the deployments whose agent is among
+   * `agentIds` and that are due as the rollout is stored when the statement runs — it is running
+   * and their wave is at most its current one — and whose state the table lets `send` move
+   * (`pending`); writes for each a `sent.kind` event by `sent.actor` at `sent.at` whose subject is
+   * the deployment and whose data is `{"agent": agentId}`; returns the rows as stored now. As with
+   * `markDeploymentsSent`, of two hubs marking one row only one gets it.
    */
   markDueDeploymentsSent(
-    filter: { rolloutId: string; agentIds: readonly string[]; maxWave: number },
-    at: number,
+    filter: { rolloutId: string; agentIds: readonly string[] },
+    sent: { at: number; actor: string; kind: string },
   ): Promise<DeploymentRecord[]>;
   /** Marks the `pending` ones among `ids` sent (attempts + 1), in chunks; returns them as stored now. */
   markDeploymentsSent(ids: readonly string[], at: number): Promise<DeploymentRecord[]>;

@@ -4,6 +4,7 @@
  * the batch size, and no limit on bind parameters.
  */
 import type postgres from "postgres";
+import { RUNNING_ROLLOUT_STATES } from "../rollouts/states.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   ActiveRolloutConflict,
@@ -37,6 +38,7 @@ export type Db = postgres.ISql<PgTypes>;
 export const BATCH_ROWS = 1000;
 
 const ACTIVE = JSON.stringify(ACTIVE_ROLLOUT_STATES);
+const RUNNING = JSON.stringify(RUNNING_ROLLOUT_STATES);
 const UNIQUE_VIOLATION = "23505";
 const ONE_ACTIVE_INDEX = "rollouts_one_active_per_app";
 
@@ -239,10 +241,10 @@ export function postgresOps(db: Db): StoreOps {
     async insertDeployment(d) {
       return (await insertDeploymentRows(db, [d])) > 0;
     },
-    insertDeployments: async (ds) => {
+    insertDeployments: async (ds, sent) => {
       // Issued together: in a transaction they are pipelined on its connection (the next chunk is
       // encoded and on its way while the database inserts this one); the order does not matter.
-      const counts = await Promise.all(chunks(ds).map((chunk) => insertDeploymentRows(db, chunk)));
+      const counts = await Promise.all(chunks(ds).map((chunk) => insertDeploymentRows(db, chunk, sent)));
       return counts.reduce((a, b) => a + b, 0);
     },
     async getDeployment(id) {
@@ -292,17 +294,27 @@ export function postgresOps(db: Db): StoreOps {
         updated_at = ${patch.updatedAt}
         WHERE id = ${id}`;
     },
-    async markDueDeploymentsSent({ rolloutId, agentIds, maxWave }, at) {
+    async markDueDeploymentsSent({ rolloutId, agentIds }, sent) {
       // Probes of the (rollout_id, agent_id) index (`= ANY`, see listDeploymentsOfAgents), which
       // locks rows in index order: two hubs marking overlapping agents cannot deadlock (a deadlock
-      // with another statement's order is retried, rule 4). Chunks pipelined in a transaction.
+      // with another statement's order is retried, rule 4). The wave limit is the rollout's as the
+      // statement sees it (NULL, so nothing, unless it is running), and the events go in with the
+      // marks: under load every round trip of a wake-up costs tens of milliseconds. Chunks are
+      // pipelined in a transaction.
       const rows = await Promise.all(
         chunks([...agentIds].sort()).map(
-          (chunk) => db`UPDATE deployments SET state = 'sent', attempts = attempts + 1, updated_at = ${at}
-            WHERE rollout_id = ${rolloutId}
-              AND agent_id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
-              AND wave <= ${maxWave} AND state = 'pending'
-            RETURNING *`,
+          (chunk) => db`WITH marked AS (
+              UPDATE deployments SET state = 'sent', attempts = attempts + 1, updated_at = ${sent.at}
+              WHERE rollout_id = ${rolloutId}
+                AND agent_id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
+                AND wave <= (SELECT current_wave FROM rollouts WHERE id = ${rolloutId}
+                  AND state = ANY(ARRAY(SELECT json_array_elements_text(${RUNNING}::json))))
+                AND state = 'pending'
+              RETURNING *),
+            recorded AS (INSERT INTO events (at, actor, kind, subject, data)
+              SELECT ${sent.at}, ${sent.actor}, ${sent.kind}, m.id, json_build_object('agent', m.agent_id)
+              FROM marked m)
+            SELECT * FROM marked`,
         ),
       );
       return rows.flat().map(toDeployment);
@@ -470,16 +482,38 @@ export function postgresOps(db: Db): StoreOps {
   };
 }
 
-async function insertDeploymentRows(db: Db, ds: readonly DeploymentRecord[]): Promise<number> {
-  const result = await db`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release,
-      previous_release, state, attempts, updated_at, error)
-    SELECT x.id, x."rolloutId", x."agentId", x.wave, x."desiredRelease", x."previousRelease", x.state,
-      x.attempts, x."updatedAt", x.error
-    FROM json_to_recordset(${j(ds)}::json) AS x(id text, "rolloutId" text, "agentId" text, wave integer,
-      "desiredRelease" text, "previousRelease" text, state text, attempts integer, "updatedAt" bigint,
-      error text)
-    ON CONFLICT DO NOTHING`;
-  return result.count;
+async function insertDeploymentRows(
+  db: Db,
+  ds: readonly DeploymentRecord[],
+  sent?: { at: number; actor: string; kind: string },
+): Promise<number> {
+  if (!sent) {
+    const result = await db`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release,
+        previous_release, state, attempts, updated_at, error)
+      SELECT x.id, x."rolloutId", x."agentId", x.wave, x."desiredRelease", x."previousRelease", x.state,
+        x.attempts, x."updatedAt", x.error
+      FROM json_to_recordset(${j(ds)}::json) AS x(id text, "rolloutId" text, "agentId" text, wave integer,
+        "desiredRelease" text, "previousRelease" text, state text, attempts integer, "updatedAt" bigint,
+        error text)
+      ON CONFLICT DO NOTHING`;
+    return result.count;
+  }
+  // The rows inserted `sent` and their events in one statement (see markDueDeploymentsSent).
+  const [row] = await db`WITH added AS (
+      INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, previous_release, state,
+        attempts, updated_at, error)
+      SELECT x.id, x."rolloutId", x."agentId", x.wave, x."desiredRelease", x."previousRelease", x.state,
+        x.attempts, x."updatedAt", x.error
+      FROM json_to_recordset(${j(ds)}::json) AS x(id text, "rolloutId" text, "agentId" text, wave integer,
+        "desiredRelease" text, "previousRelease" text, state text, attempts integer, "updatedAt" bigint,
+        error text)
+      ON CONFLICT DO NOTHING
+      RETURNING id, agent_id, state),
+    recorded AS (INSERT INTO events (at, actor, kind, subject, data)
+      SELECT ${sent.at}, ${sent.actor}, ${sent.kind}, a.id, json_build_object('agent', a.agent_id)
+      FROM added a WHERE a.state = 'sent')
+    SELECT count(*)::int AS n FROM added`;
+  return num(row?.n);
 }
 
 async function insertReportRows(

@@ -9,7 +9,12 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { deploymentStep, nextDeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
+import {
+  deploymentStep,
+  isRunningRollout,
+  nextDeploymentState,
+  UNSENT_DEPLOYMENT_STATES,
+} from "../rollouts/states.js";
 import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
 import {
   ACTIVE_ROLLOUT_STATES,
@@ -152,6 +157,9 @@ function sqlitePresence(sync: SqliteStore, enter: Enter) {
   };
 }
 
+/** Where `send` leads: a row inserted in one of these was sent by the inserting transaction. */
+const SENT_STATES = UNSENT_DEPLOYMENT_STATES.map((s) => deploymentStep(s, "send"));
+
 function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
   const direct = Object.fromEntries(
     DIRECT.map((name) => {
@@ -185,9 +193,16 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
           sync.updateRollout(id, patch);
         }),
       ),
-    insertDeployments: (ds) =>
+    insertDeployments: (ds, sent) =>
       enter("insertDeployments", () =>
-        sync.transaction(() => ds.filter((d) => sync.insertDeployment(d)).length),
+        sync.transaction(() => {
+          const added = ds.filter((d) => sync.insertDeployment(d));
+          if (sent)
+            for (const d of added)
+              if (SENT_STATES.includes(d.state))
+                sync.appendEvent({ ...sent, subject: d.id, data: { agent: d.agentId } });
+          return added.length;
+        }),
       ),
     getDeployments: (ids) => enter("getDeployments", () => ids.flatMap((id) => sync.getDeployment(id) ?? [])),
     listDeploymentsOfAgents: ({ rolloutId, agentIds, states }) =>
@@ -203,26 +218,38 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
       enter("listOnlineAgentIds", () =>
         (sync.statement("SELECT id FROM agents WHERE online = 1").all() as Row[]).map((r) => String(r.id)),
       ),
-    markDueDeploymentsSent: ({ rolloutId, agentIds, maxWave }, at) =>
+    markDueDeploymentsSent: ({ rolloutId, agentIds }, sent) =>
       enter("markDueDeploymentsSent", () =>
-        sync.transaction(() =>
-          (
-            sync
-              .statement(`SELECT * FROM deployments WHERE rollout_id = ? AND wave <= ?
+        sync.transaction(() => {
+          const rollout = sync.getRollout(rolloutId);
+          if (!rollout || !isRunningRollout(rollout.state)) return [];
+          const due = sync
+            .statement(`SELECT * FROM deployments WHERE rollout_id = ? AND wave <= ?
                 AND agent_id IN (SELECT value FROM json_each(?)) AND state IN (SELECT value FROM json_each(?))`)
-              .all(
-                rolloutId,
-                maxWave,
-                JSON.stringify(agentIds),
-                JSON.stringify(UNSENT_DEPLOYMENT_STATES),
-              ) as Row[]
-          ).map((row) => {
+            .all(
+              rolloutId,
+              rollout.currentWave,
+              JSON.stringify(agentIds),
+              JSON.stringify(UNSENT_DEPLOYMENT_STATES),
+            ) as Row[];
+          return due.map((row) => {
             const d = toDeployment(row);
-            const patch = { state: deploymentStep(d.state, "send"), attempts: d.attempts + 1, updatedAt: at };
+            const patch = {
+              state: deploymentStep(d.state, "send"),
+              attempts: d.attempts + 1,
+              updatedAt: sent.at,
+            };
             sync.updateDeployment(d.id, patch);
+            sync.appendEvent({
+              at: sent.at,
+              actor: sent.actor,
+              kind: sent.kind,
+              subject: d.id,
+              data: { agent: d.agentId },
+            });
             return { ...d, ...patch };
-          }),
-        ),
+          });
+        }),
       ),
     markDeploymentsSent: (ids, at) =>
       enter("markDeploymentsSent", () =>

@@ -347,7 +347,35 @@ for (const subject of subjects) {
       ).toEqual([deployment("ro1", "a1")]);
     });
 
-    it("marks sent, in one call, the due pending deployments of the named agents, and only those", async () => {
+    it("inserts deployments already sent with their deployment.sent events in the same call", async () => {
+      await seed(store);
+      await store.upsertAgent(agent("a3"));
+      const many = Array.from({ length: 1100 }, (_, i) => `x${String(i).padStart(4, "0")}`);
+      await store.tx(async (t) => {
+        await Promise.all(many.map((id) => t.upsertAgent(agent(id))));
+      });
+      await store.insertDeployments([deployment("ro1", "a3")]);
+      const sent = { at: 40, actor: "op", kind: "deployment.sent" };
+      const rows = [
+        { ...deployment("ro1", "a1", 0, "sent"), attempts: 1 },
+        deployment("ro1", "a2"),
+        // Already there: not inserted again, so not sent again either.
+        { ...deployment("ro1", "a3", 0, "sent"), attempts: 1 },
+        ...many.map((id) => ({ ...deployment("ro1", id, 0, "sent"), attempts: 1 })),
+      ];
+      // Pipelined in a transaction, as a rollout's creation does.
+      expect(await store.tx((t) => t.insertDeployments(rows, sent))).toBe(rows.length - 1);
+      const events = (await store.listEvents({ limit: 10_000 })).filter((e) => e.kind === "deployment.sent");
+      expect(events.map((e) => e.subject).sort()).toEqual(["ro1:a1", ...many.map((id) => `ro1:${id}`)]);
+      expect(events.find((e) => e.subject === "ro1:a1")).toMatchObject({
+        at: 40,
+        actor: "op",
+        data: { agent: "a1" },
+      });
+      expect(await store.getDeployment("ro1:a3")).toMatchObject({ state: "pending", attempts: 0 });
+    });
+
+    it("marks sent, in one call, the due pending deployments of the named agents, with their events", async () => {
       await seed(store);
       await store.upsertAgent(agent("a3"));
       const many = Array.from({ length: 1200 }, (_, i) => `x${String(i).padStart(4, "0")}`);
@@ -362,21 +390,38 @@ for (const subject of subjects) {
         deployment("ro2", "a1"),
         ...many.map((id) => deployment("ro1", id)),
       ]);
-      const mark = (agentIds: string[], maxWave: number) =>
-        store.markDueDeploymentsSent({ rolloutId: "ro1", agentIds, maxWave }, 77);
-      // a2 is in a later wave, a3 already sent, "nobody" has no row; ro2's row is another rollout's.
-      const marked = await mark(["a1", "a2", "a3", "nobody"], 0);
+      const mark = (agentIds: string[], rolloutId = "ro1") =>
+        store.markDueDeploymentsSent(
+          { rolloutId, agentIds },
+          { at: 77, actor: "hub", kind: "deployment.sent" },
+        );
+      const sentEvents = async () =>
+        (await store.listEvents({ limit: 10_000 })).filter((e) => e.kind === "deployment.sent");
+      // a2 is in wave 1 (ro1 is in wave 0), a3 already sent, "nobody" has no row, ro2 is not running.
+      const marked = await mark(["a1", "a2", "a3", "nobody"]);
       expect(marked).toEqual([{ ...deployment("ro1", "a1"), state: "sent", attempts: 1, updatedAt: 77 }]);
+      expect(await mark(["a1"], "ro2")).toEqual([]);
       expect(await store.getDeployment("ro2:a1")).toMatchObject({ state: "pending", attempts: 0 });
       expect(await store.getDeployment("ro1:a3")).toMatchObject({ state: "sent", attempts: 1 });
-      // Once only: a second call (another hub's, or a resync) gets nothing.
-      expect(await mark(["a1"], 0)).toEqual([]);
-      expect((await mark(["a2"], 1)).map((d) => d.id)).toEqual(["ro1:a2"]);
+      expect(await sentEvents()).toEqual([
+        expect.objectContaining({ at: 77, actor: "hub", subject: "ro1:a1", data: { agent: "a1" } }),
+      ]);
+      // Once only: a second call (another hub's, or a resync) gets nothing and records nothing.
+      expect(await mark(["a1"])).toEqual([]);
+      expect(await sentEvents()).toHaveLength(1);
+      // The wave limit is the rollout's as stored: once it moves on, a2 is due.
+      await store.updateRollout("ro1", { currentWave: 1, updated: 3 });
+      expect((await mark(["a2"])).map((d) => d.id)).toEqual(["ro1:a2"]);
+      // A paused rollout delivers nothing.
+      await store.updateRollout("ro1", { state: "paused", updated: 4 });
+      expect(await mark(many)).toEqual([]);
+      await store.updateRollout("ro1", { state: "running", updated: 5 });
       // Past one chunk of ids (1000).
       const mine = many.filter((_, i) => i % 3 !== 0);
-      expect((await mark(mine, 0)).map((d) => d.id).sort()).toEqual(mine.map((id) => `ro1:${id}`));
+      expect((await mark(mine)).map((d) => d.id).sort()).toEqual(mine.map((id) => `ro1:${id}`));
       expect((await store.getDeployment(`ro1:${many[0]}`))?.state).toBe("pending");
-      expect(await mark([], 0)).toEqual([]);
+      expect(await sentEvents()).toHaveLength(2 + mine.length);
+      expect(await mark([])).toEqual([]);
     });
 
     it.skipIf(subject.name !== "postgres")(
@@ -406,7 +451,10 @@ for (const subject of subjects) {
           ),
           await timed("getDeployments", () => store.getDeployments(mine.map((id) => `ro1:${id}`))),
           await timed("markDueDeploymentsSent", () =>
-            store.markDueDeploymentsSent({ rolloutId: "ro1", agentIds: mine.slice(0, 1500), maxWave: 0 }, 5),
+            store.markDueDeploymentsSent(
+              { rolloutId: "ro1", agentIds: mine.slice(0, 1500) },
+              { at: 5, actor: "hub", kind: "deployment.sent" },
+            ),
           ),
           await timed("markDeploymentsSent", () =>
             store.markDeploymentsSent(
