@@ -1,5 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { stat as fsStat, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  stat as fsStat,
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -326,6 +336,25 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await readFile(join(appDir, "config.toml"), "utf8")).toContain("workers = 8");
     const restored = await restoreBackup({ backupPath: applied.backup.path });
     expect(restored.kept).toEqual([]);
+    expect(await snapshot(appDir)).toEqual(before);
+  });
+
+  it("restores a merged config whose ctime moved since the update (rollback hooks link it; a chain renames it through a backup)", async () => {
+    await update(v1, "1.0.0");
+    const config = join(appDir, "config.toml");
+    await writeFile(config, (await readFile(config, "utf8")).replace("8080", "9090")); // the user's value
+    const before = await snapshot(appDir);
+    const applied = await update(v2, "2.0.0"); // merges config.toml, keeping 9090
+    await link(config, join(root, "hooks-dir-link")); // what linkInstalledFiles does before rollback hooks
+    const restored = await restoreBackup({ backupPath: applied.backup.path });
+    expect(restored.kept).toEqual([]);
+    expect(await snapshot(appDir)).toEqual(before);
+
+    const second = await update(v2, "2.0.0");
+    const v3config = { ...v3, "config.toml": '[server]\nport = 8080\nhost = "0.0.0.0"\nworkers = 8\n' };
+    await update(v3config, "3.0.0");
+    const chain = await rollbackTo({ backupRoot, target: second.backup.path });
+    expect(chain.restored.flatMap((r) => r.kept)).toEqual([]);
     expect(await snapshot(appDir)).toEqual(before);
   });
 
