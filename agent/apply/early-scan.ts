@@ -11,6 +11,7 @@
  * over only when the release has no pre_update hooks and no conditionals (both run commands), and
  * the apply drops it when its own recovery found something to do.
  */
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { scanTreeInWorker } from "../tree/scan-tree.js";
@@ -29,10 +30,10 @@ export interface EarlyAppScan {
 
 /**
  * Starts the walk; undefined (nothing started) when the install index does not say what to skip,
- * or when this machine has a single core (the walk would only slow the main thread down).
+ * or when no core is free for it (see coreToSpare).
  */
 export async function startEarlyAppScan(appDir: string, stateDir: string): Promise<EarlyAppScan | undefined> {
-  if (availableParallelism() < 2) return undefined;
+  if (!coreToSpare()) return undefined;
   const skipped = await readInstalledProtectedDirs(stateDir).catch(() => undefined);
   if (skipped === undefined) return undefined;
   try {
@@ -40,6 +41,26 @@ export async function startEarlyAppScan(appDir: string, stateDir: string): Promi
     return { skipped, scan: walk.scan.catch(() => undefined), stop: walk.stop };
   } catch {
     return undefined; // no worker could be started: the apply scans
+  }
+}
+
+/**
+ * Whether a walk on another thread would run beside the main thread rather than take turns with
+ * it: at least two cores, and (on Linux) no more runnable threads right now than cores, ours
+ * included. On a busy machine the worker only adds its start-up and the scan's hand-over (~0.1 s
+ * of CPU) to the run. SHIP_EARLY_APP_SCAN=1 or 0 decides instead (tests; an operator's choice).
+ */
+export function coreToSpare(): boolean {
+  const forced = process.env.SHIP_EARLY_APP_SCAN;
+  if (forced === "1" || forced === "0") return forced === "1";
+  const cores = availableParallelism();
+  if (cores < 2) return false;
+  try {
+    // "0.52 0.58 0.59 2/451 1234": the fourth field counts the threads runnable at this moment.
+    const running = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[3]?.split("/")[0]);
+    return !(running > cores);
+  } catch {
+    return true; // not Linux: the core count alone decides
   }
 }
 

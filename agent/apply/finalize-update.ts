@@ -66,8 +66,11 @@ export async function finalizeUpdate(
     await writeBackupInstalled(journal.backupPath, written);
     await writeBackupMeta(journal.backupPath, { ...meta, complete: true });
   }
-  const pruned = await pruneBackups(journal.backupRoot, journal.app, journal.keepBackups);
+  const problems: string[] = [];
+  const pruned = await pruneBackups(journal.backupRoot, journal.app, journal.keepBackups, problems);
   if (pruned.length > 0) log?.info("removed old backups (keep_backups)", { pruned });
+  if (problems.length > 0)
+    log?.warn("could not remove old backups or the trash; the next update retries", { problems });
   await removeUnusedBases(journal, index);
   await removeJournal(journal.stateDir);
 }

@@ -37,7 +37,8 @@ function isIndexedFile(value: unknown): value is IndexedFile {
     typeof entry.mtimeMs === "number" &&
     typeof entry.ino === "number" &&
     (entry.ctimeMs === undefined || typeof entry.ctimeMs === "number") &&
-    (entry.merged === undefined || typeof entry.merged === "boolean")
+    (entry.merged === undefined || typeof entry.merged === "boolean") &&
+    (entry.installedSha256 === undefined || typeof entry.installedSha256 === "string")
   );
 }
 

@@ -1,7 +1,7 @@
 /**
  * Whether the entry at a path is still the one ship installed there, judged against the install
- * index: a matching stat vouches for it at no cost; otherwise the content hash decides (a merged
- * file's index hash is the release's pristine copy, so only its stat can vouch for it). A restore
+ * index: a matching stat vouches for it at no cost; otherwise the content hash decides (for a merged
+ * file, the hash of the merge ship wrote; indexes from before it was recorded leave only the stat). A restore
  * deletes or replaces only entries that pass this test: anything else belongs to someone else.
  */
 import { lstatOrUndefined } from "../tree/fs-ops.js";
@@ -26,7 +26,9 @@ export async function installedState(
   ) {
     return "installed";
   }
-  if (indexed.merged) return "foreign";
   if (!stat.isFile() && !stat.isSymbolicLink()) return "foreign";
-  return (await hashEntry(path)) === indexed.sha256 ? "installed" : "foreign";
+  // A merged file holds the merge's bytes, not the release's: only their own hash can vouch for it.
+  const expected = indexed.merged ? indexed.installedSha256 : indexed.sha256;
+  if (expected === undefined) return "foreign";
+  return (await hashEntry(path)) === expected ? "installed" : "foreign";
 }

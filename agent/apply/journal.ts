@@ -25,7 +25,12 @@ const IndexDeltaSchema = z.object({
   protectedDirs: z.array(z.string()).optional(),
   set: z.record(
     z.string(),
-    z.object({ sha256: z.string(), mode: z.number(), merged: z.boolean().optional() }),
+    z.object({
+      sha256: z.string(),
+      mode: z.number(),
+      merged: z.boolean().optional(),
+      installedSha256: z.string().optional(),
+    }),
   ),
   drop: z.array(z.string()),
   addDirs: z.array(z.string()),

@@ -4,6 +4,7 @@
  * next merge's base) and the install-index changes. A merge that fails throws here, when nothing
  * has been written to the app yet.
  */
+import { createHash } from "node:crypto";
 import { chmod, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/log.js";
@@ -50,6 +51,7 @@ async function prepareMerge(
   input: PrepareInput,
   step: Extract<PlanStep, { kind: "merge" }>,
   reports: MergeReport[],
+  writtenShas: Map<string, string>,
 ): Promise<PlanStep> {
   const staged = join(input.stagingDir, step.rel);
   const incoming = await readFile(staged, "utf8");
@@ -68,6 +70,7 @@ async function prepareMerge(
     ...(sections === undefined ? {} : { sections }),
   });
   reports.push(reportMerge(input.log, step.rel, merged));
+  writtenShas.set(step.rel, createHash("sha256").update(merged.text).digest("hex"));
   await writeFileAtomic(basePath(input.stateDir, step.entry.sha256), incoming);
   if (merged.text === current && input.app.files.get(step.rel)?.mode === step.entry.mode) {
     return { kind: "keep", rel: step.rel };
@@ -104,8 +107,10 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
   };
   const steps: PlanStep[] = [];
   const merges: MergeReport[] = [];
+  /** sha256 of each merge's result: what the app holds once it is installed (or kept). */
+  const writtenShas = new Map<string, string>();
   for (const planned of input.plan.steps) {
-    const step = planned.kind === "merge" ? await prepareMerge(input, planned, merges) : planned;
+    const step = planned.kind === "merge" ? await prepareMerge(input, planned, merges, writtenShas) : planned;
     steps.push(step);
     switch (step.kind) {
       case "add":
@@ -118,17 +123,18 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
         delta.set[step.rel] = {
           sha256: step.entry.sha256,
           mode: step.entry.mode,
-          ...(isMergeRule(step) ? { merged: true } : {}),
+          // Nothing to merge with yet: the app gets the release's own bytes.
+          ...(isMergeRule(step) ? { merged: true, installedSha256: step.entry.sha256 } : {}),
         };
         break;
       case "replace":
         delta.set[step.rel] = { sha256: step.entry.sha256, mode: step.entry.mode };
         break;
       case "merge":
-        delta.set[step.rel] = { sha256: step.entry.sha256, mode: step.entry.mode, merged: true };
+        delta.set[step.rel] = mergedEntry(step.entry, writtenShas.get(step.rel));
         break;
       case "keep":
-        keepInIndex(input, planned, delta);
+        keepInIndex(input, planned, delta, writtenShas);
         break;
       case "remove":
         if (input.index?.files[step.rel] !== undefined) delta.drop.push(step.rel);
@@ -143,9 +149,14 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
 }
 
 /** A kept file enters the index with a fresh stat when the index could not vouch for it (so it is not hashed again). */
-function keepInIndex(input: PrepareInput, planned: PlanStep, delta: IndexDelta): void {
+function keepInIndex(
+  input: PrepareInput,
+  planned: PlanStep,
+  delta: IndexDelta,
+  writtenShas: ReadonlyMap<string, string>,
+): void {
   if (planned.kind === "merge") {
-    delta.set[planned.rel] = { sha256: planned.entry.sha256, mode: planned.entry.mode, merged: true };
+    delta.set[planned.rel] = mergedEntry(planned.entry, writtenShas.get(planned.rel));
     return;
   }
   const sha = input.appHashes.get(planned.rel);
@@ -154,9 +165,19 @@ function keepInIndex(input: PrepareInput, planned: PlanStep, delta: IndexDelta):
     delta.set[planned.rel] = {
       sha256: sha,
       mode: app.mode,
-      ...(input.index?.files[planned.rel]?.merged ? { merged: true } : {}),
+      ...(input.index?.files[planned.rel]?.merged ? { merged: true, installedSha256: sha } : {}),
     };
   }
+}
+
+/** A merged file's index entry: the release's copy (the next merge's base) and what ship wrote. */
+function mergedEntry(entry: { sha256: string; mode: number }, written: string | undefined) {
+  return {
+    sha256: entry.sha256,
+    mode: entry.mode,
+    merged: true,
+    ...(written === undefined ? {} : { installedSha256: written }),
+  };
 }
 
 /** The compiler rejects the call when a step kind has no case above (STYLE.md habit 1). */

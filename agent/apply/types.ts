@@ -77,6 +77,12 @@ export interface IndexedFile {
   ctimeMs?: number;
   /** Set for merged files: the app's bytes differ from the release's, the base lives in state/base/<sha256>. */
   merged?: boolean;
+  /**
+   * For a merged file, sha256 of the bytes ship wrote (`sha256` is the release's copy): what a
+   * restore compares the file with once its stat no longer vouches for it (a hard link into the
+   * rollback hooks' directory, or a rename through a backup, moves the ctime). Absent in older indexes.
+   */
+  installedSha256?: string;
 }
 
 export type MergeFormat = "toml" | "json" | "yaml";

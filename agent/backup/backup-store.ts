@@ -216,14 +216,32 @@ export async function newBackupId(backupRoot: string, app: string, now: Date): P
 
 /**
  * Keeps the `keep` newest complete backups of an app; returns the ids it deleted. Also empties the
- * app's trash of restored backups whose background removal did not finish (trash.ts).
+ * app's trash of restored backups whose background removal did not finish (trash.ts). Runs after an
+ * update committed, so it never throws: a backup or trash it cannot delete (permissions, an
+ * immutable file) is named in `problems` and tried again by the next update.
  */
-export async function pruneBackups(backupRoot: string, app: string, keep: number): Promise<string[]> {
-  await emptyTrash(backupRoot, app);
-  const all = await listBackups(backupRoot, app);
-  const doomed = all.slice(Math.max(keep, 0));
-  for (const backup of doomed) await rm(backup.path, { recursive: true, force: true });
-  return doomed.map((b) => b.id);
+export async function pruneBackups(
+  backupRoot: string,
+  app: string,
+  keep: number,
+  problems: string[] = [],
+): Promise<string[]> {
+  const attempt = (what: string, work: Promise<void>) =>
+    work.then(
+      () => true,
+      (error: unknown) => {
+        problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+        return false;
+      },
+    );
+  await attempt("emptying the trash", emptyTrash(backupRoot, app));
+  const all = await listBackups(backupRoot, app).catch(() => []);
+  const pruned: string[] = [];
+  for (const backup of all.slice(Math.max(keep, 0))) {
+    if (await attempt(`removing old backup ${backup.id}`, rm(backup.path, { recursive: true, force: true })))
+      pruned.push(backup.id);
+  }
+  return pruned;
 }
 
 /** The merge bases the app's remaining complete backups still need. */

@@ -174,10 +174,14 @@ export async function finishRestore(journal: RestoreJournal, log?: Logger): Prom
   for (const dir of inventory.removedDirs) {
     if (await paths.reachable(dir.rel)) await ensureDir(join(appDir, dir.rel), dir.mode);
   }
-  await mapLimit(inventory.changed, RESTORE_CONCURRENCY, async (rel) => {
-    const saved = join(files, rel);
-    if (await pathExists(saved)) {
-      const state = await stateOf(rel);
+  // Every state first, then every move: a keep-copy's check (`x.bak`) reads the saved `x`, which
+  // its own move would otherwise be taking out of the backup at the same moment.
+  const states = await mapLimit(inventory.changed, RESTORE_CONCURRENCY, async (rel) =>
+    (await pathExists(join(files, rel))) ? { rel, state: await stateOf(rel) } : { rel, state: undefined },
+  );
+  await mapLimit(states, RESTORE_CONCURRENCY, async ({ rel, state }) => {
+    if (state !== undefined) {
+      const saved = join(files, rel);
       if (state === "installed" || state === "absent") {
         if (state === "installed") keepSecondName(join(appDir, rel), join(undone, rel));
         if ((await moveEntry(saved, join(appDir, rel))) === "copied") work.copied++;

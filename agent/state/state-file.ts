@@ -110,8 +110,8 @@ function stateText(state: ShipState): string {
   return `${JSON.stringify(state, null, 2)}\n`;
 }
 
-export async function writeState(file: string, state: ShipState, durable = true): Promise<void> {
-  await writeFileAtomic(file, stateText(state), 0o640, durable);
+export async function writeState(file: string, state: ShipState): Promise<void> {
+  await writeFileAtomic(file, stateText(state));
 }
 
 /**
@@ -137,15 +137,10 @@ export function updateSourceState(
   });
 }
 
-/**
- * Records when the last run ended. Atomic but not fsynced: `last_run` only spaces timer runs
- * (min_interval_hours), so losing it to a power cut means at most one run sooner, and the run's
- * real outcome was written durably before this.
- */
 export function recordLastRun(file: string, when: Date): Promise<void> {
   return serialized(file, async () => {
     const state = await readState(file);
-    await writeState(file, { ...state, last_run: when.toISOString() }, false);
+    await writeState(file, { ...state, last_run: when.toISOString() });
   });
 }
 

@@ -1,4 +1,15 @@
-import { stat as fsStat, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import {
+  stat as fsStat,
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -9,6 +20,7 @@ import { listBackups } from "../../../agent/backup/backup-store.js";
 import { restoreBackup, rollbackTo } from "../../../agent/backup/restore.js";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
 import { UpdateFailedError, UpdateNotAppliedError } from "../../../shared/errors.js";
+import { memoryLogger } from "../../../shared/log.js";
 import { Manifest, type ManifestInput } from "../../../shared/manifest/schema.js";
 import { snapshot, stage, type TreeSpec, tempDir, writeTree } from "./tree-fixtures.js";
 
@@ -312,6 +324,73 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect((await listBackups(backupRoot)).map((b) => b.id)).not.toContain(applied.backup.id);
     // The next update of the app empties what the background removal left.
     await update(v3, "3.0.0");
+    expect(await pathExists(trash)).toBe(false);
+  });
+
+  it("restores a keep-copy (.bak) the newest update replaced: its check reads the saved original before anything moves", async () => {
+    const v3config = { ...v2, "config.toml": '[server]\nport = 8080\nhost = "0.0.0.0"\nworkers = 8\n' };
+    await update(v1, "1.0.0");
+    await update(v2, "2.0.0");
+    const before = await snapshot(appDir);
+    const applied = await update(v3config, "3.0.0"); // replaces config.toml.bak written by 2.0.0
+    expect(await readFile(join(appDir, "config.toml"), "utf8")).toContain("workers = 8");
+    const restored = await restoreBackup({ backupPath: applied.backup.path });
+    expect(restored.kept).toEqual([]);
+    expect(await snapshot(appDir)).toEqual(before);
+  });
+
+  it("restores a merged config whose ctime moved since the update (rollback hooks link it; a chain renames it through a backup)", async () => {
+    await update(v1, "1.0.0");
+    const config = join(appDir, "config.toml");
+    await writeFile(config, (await readFile(config, "utf8")).replace("8080", "9090")); // the user's value
+    const before = await snapshot(appDir);
+    const applied = await update(v2, "2.0.0"); // merges config.toml, keeping 9090
+    await link(config, join(root, "hooks-dir-link")); // what linkInstalledFiles does before rollback hooks
+    const restored = await restoreBackup({ backupPath: applied.backup.path });
+    expect(restored.kept).toEqual([]);
+    expect(await snapshot(appDir)).toEqual(before);
+
+    const second = await update(v2, "2.0.0");
+    const v3config = { ...v3, "config.toml": '[server]\nport = 8080\nhost = "0.0.0.0"\nworkers = 8\n' };
+    await update(v3config, "3.0.0");
+    const chain = await rollbackTo({ backupRoot, target: second.backup.path });
+    expect(chain.restored.flatMap((r) => r.kept)).toEqual([]);
+    expect(await snapshot(appDir)).toEqual(before);
+  });
+
+  it("an old backup or trash it cannot delete is a warning after the update committed, never a failed update", async () => {
+    await update(v1, "1.0.0");
+    const applied = await update(v2, "2.0.0");
+    await restoreBackup({ backupPath: applied.backup.path });
+    const trash = join(backupRoot, "myapp", ".trash");
+    await mkdir(join(trash, "stuck"), { recursive: true });
+    await writeFile(join(trash, "stuck", "file"), "x");
+    const immutable = spawnSync("chattr", ["+i", trash]).status === 0;
+    if (!immutable) {
+      console.warn("SKIPPING: chattr +i is not available here (not root, or not ext4)");
+      return;
+    }
+    try {
+      const lines: { level: string; msg: string }[] = [];
+      const log = memoryLogger(lines);
+      const done = await applyUpdate({
+        app: "myapp",
+        appDir,
+        release: await stage(root, v3, "3.0.0"),
+        manifest: manifestOf("3.0.0"),
+        stateDir,
+        backupRoot,
+        log,
+      });
+      expect(done.toVersion).toBe("3.0.0");
+      expect(await pathExists(journalPath(stateDir))).toBe(false);
+      expect(lines.some((l) => l.level === "warn" && l.msg.includes("could not remove old backups"))).toBe(
+        true,
+      );
+    } finally {
+      spawnSync("chattr", ["-i", trash]);
+    }
+    await update(v2, "2.0.0"); // the next update retries, and now can
     expect(await pathExists(trash)).toBe(false);
   });
 

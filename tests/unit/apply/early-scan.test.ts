@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { earlyScanFor, startEarlyAppScan } from "../../../agent/apply/early-scan.js";
+import { coreToSpare, earlyScanFor, startEarlyAppScan } from "../../../agent/apply/early-scan.js";
 import {
   readInstalledProtectedDirs,
   readInstallIndex,
@@ -22,6 +22,8 @@ let root: string;
 let app: string;
 let state: string;
 beforeEach(async () => {
+  // Started whatever the machine's load (coreToSpare would skip it on a busy test machine).
+  process.env.SHIP_EARLY_APP_SCAN = "1";
   root = await mkdtemp(join(tmpdir(), "ship-early-scan-"));
   app = join(root, "app");
   state = join(root, "state");
@@ -31,6 +33,7 @@ beforeEach(async () => {
   await writeFile(join(app, "data", "user.db"), "u");
 });
 afterEach(async () => {
+  delete process.env.SHIP_EARLY_APP_SCAN;
   await rm(root, { recursive: true, force: true });
 });
 
@@ -67,6 +70,16 @@ describe("early app scan", () => {
     expect(early?.skipped).toEqual([]);
     expect(await earlyScanFor(early, withData)).toBeUndefined();
     expect(await earlyScanFor(early, without)).toBeDefined();
+  });
+
+  it("SHIP_EARLY_APP_SCAN decides over the machine's load: 0 starts nothing, 1 always starts", async () => {
+    await writeInstallIndex(state, index([]));
+    process.env.SHIP_EARLY_APP_SCAN = "0";
+    expect(coreToSpare()).toBe(false);
+    expect(await startEarlyAppScan(app, state)).toBeUndefined();
+    process.env.SHIP_EARLY_APP_SCAN = "1";
+    expect(coreToSpare()).toBe(true);
+    expect(await startEarlyAppScan(app, state)).toBeDefined();
   });
 
   it("a walk that fails gives no scan (the apply scans and reports)", async () => {
