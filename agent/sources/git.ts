@@ -97,12 +97,16 @@ export class GitSource implements ReleaseSource {
     }
     const installed = await this.ctx.installed?.();
     const base = installed?.releaseId;
-    if (installed !== undefined && base !== undefined && base !== target.commit) {
-      // The target's listing (the slowest git call) runs while the installed commit is looked up.
-      const tree = listTree((args) => this.git.raw(args), target.commit);
+    if (installed !== undefined && base !== undefined && base !== target.commit && isCommitId(base)) {
+      // The target's listing and the diff run while the installed commit is looked up (three git
+      // processes at once, not one after another); both are dropped if the clone lacks it.
+      const run = (args: string[]) => this.git.raw(args);
+      const tree = listTree(run, target.commit);
+      const changed = changedPaths(run, base, target.commit);
       tree.catch(() => undefined);
+      changed.catch(() => undefined);
       if (await this.hasCommit(base)) {
-        const staged = await this.stageChanges(base, target, stagingDir, installed, tree);
+        const staged = await this.stageChanges(base, target, stagingDir, installed, tree, changed);
         if (staged !== undefined) return staged;
       }
     }
@@ -121,9 +125,9 @@ export class GitSource implements ReleaseSource {
     stagingDir: string,
     installed: InstalledRelease,
     treeListing: Promise<Map<string, TreeBlob>>,
+    changedListing: Promise<Set<string>>,
   ): Promise<FetchedRelease | undefined> {
-    const run = (args: string[]) => this.git.raw(args);
-    const [tree, changed] = await Promise.all([treeListing, changedPaths(run, base, target.commit)]);
+    const [tree, changed] = await Promise.all([treeListing, changedListing]);
     const wanted: TreeBlob[] = [];
     for (const [path, blob] of tree) {
       const indexed = installed.files[path];
@@ -195,7 +199,7 @@ export class GitSource implements ReleaseSource {
   }
 
   private async hasCommit(commit: string): Promise<boolean> {
-    if (!/^[0-9a-f]{40,64}$/.test(commit)) return false;
+    if (!isCommitId(commit)) return false;
     return (await this.revParse(`${commit}^{commit}`)) === commit;
   }
 
@@ -306,4 +310,9 @@ export class GitSource implements ReleaseSource {
   private shownRemote(): string {
     return this.cfg.remote.includes("://") ? redactUrl(this.cfg.remote) : this.cfg.remote;
   }
+}
+
+/** A full commit id (SHA-1 or SHA-256): anything else from the install index is never passed to git. */
+function isCommitId(text: string): boolean {
+  return /^[0-9a-f]{40,64}$/.test(text);
 }
