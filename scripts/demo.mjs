@@ -21,7 +21,7 @@ import { create as createTar } from "tar";
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const HUB = join(ROOT, "dist/hub/cli/main.js");
-const SHIP = join(ROOT, "dist/agent/cli/main.js");
+const SHIP = join(ROOT, "dist/agent/cli/main.cjs");
 const HOSTS = ["eu", "eu", "us"].map((region, i) => ({ id: `web-${i + 1}`, region, port: 9001 + i }));
 const APP = "sample";
 const KEEP = process.argv.includes("--keep");

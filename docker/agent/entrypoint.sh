@@ -9,7 +9,7 @@ mkdir -p /etc/ship /srv/sample /var/lib/ship
 sed -e "s/@AGENT_ID@/${AGENT_ID}/g" -e "s/@AGENT_LABELS@/${labels}/g" \
   -e "s#http://hub:8080#${HUB_URL:-http://hub:8080}#" \
   /opt/ship/docker/agent/ship.toml > /etc/ship/ship.toml
-ship="node /opt/ship/dist/agent/cli/main.js"
+ship="node /opt/ship/dist/agent/cli/main.cjs"
 if [ ! -f /var/lib/ship/.ship_state.json ]; then
   $ship --config /etc/ship/ship.toml --force
 fi

@@ -67,7 +67,7 @@ describe("agent tokens (real hub and agent)", () => {
     const state = join(agent().root, "state", "ship-state.json");
     const before = await readFile(state, "utf8");
     const check = await execFileAsync(process.execPath, [
-      resolve("dist/agent/cli/main.js"),
+      resolve("dist/agent/cli/main.cjs"),
       "--config",
       agent().configFile,
       "--check-only",

@@ -20,7 +20,7 @@ import { waitFor } from "../support/wait-for.js";
 
 const execFileAsync = promisify(execFile);
 const HUB_MAIN = resolve("dist/hub/cli/main.js");
-const SHIP_MAIN = resolve("dist/agent/cli/main.js");
+const SHIP_MAIN = resolve("dist/agent/cli/main.cjs");
 export const APP = "sample";
 
 export interface AgentHandle {

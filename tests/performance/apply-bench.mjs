@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { benchScale, dist, machineNote, printTable, startNode, stopChild } from "./bench-support.mjs";
 
-const SHIP = join(dist, "agent/cli/main.js");
+const SHIP = join(dist, "agent/cli/main.cjs");
 /** How often each start-up command and the rollback run (medians are printed). */
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 7);
 const ROLLBACK_RUNS = Number(process.env.BENCH_ROLLBACK_RUNS ?? 3);

@@ -140,7 +140,7 @@ async function runAgent(url, sha256) {
       "",
     ].join("\n"),
   );
-  const cli = join(repoRoot, "dist/agent/cli/main.js");
+  const cli = join(repoRoot, "dist/agent/cli/main.cjs");
   const result = await measured(process.execPath, [cli, "--config", config, "--force"]);
   if (result.status !== 0) throw new Error(`agent exited ${result.status}:\n${result.output}`);
   // The same CLI and config doing no transfer: what the process costs before any artifact.

@@ -31,7 +31,7 @@ import { waitFor } from "./wait-for.js";
 
 const execFileAsync = promisify(execFile);
 const HUB_MAIN = resolve("dist/hub/cli/main.js");
-const SHIP_MAIN = resolve("dist/agent/cli/main.js");
+const SHIP_MAIN = resolve("dist/agent/cli/main.cjs");
 const LOAD_AGENTS = resolve("tests/performance/load-agents.mjs");
 const MINT_TOKENS = resolve("tests/performance/mint-tokens.mjs");
 

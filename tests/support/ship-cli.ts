@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 /** The compiled agent CLI; `npm test` builds before vitest runs. */
-export const SHIP_BIN = fileURLToPath(new URL("../../dist/agent/cli/main.js", import.meta.url));
+export const SHIP_BIN = fileURLToPath(new URL("../../dist/agent/cli/main.cjs", import.meta.url));
 
 export interface CliResult {
   code: number | null;

@@ -187,7 +187,7 @@ describe("ship-hub CLI", () => {
     expect(watched.code).toBe(1);
     expect(watched.stdout).toMatch(/state\s+paused[\s\S]*state\s+aborted/);
     expect((await cli("--version")).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    const agentVersion = await run(process.execPath, [resolve("dist/agent/cli/main.js"), "--version"]);
+    const agentVersion = await run(process.execPath, [resolve("dist/agent/cli/main.cjs"), "--version"]);
     expect(agentVersion.stdout.trim()).toBe((await cli("--version")).stdout.trim());
     const refused = await cli("rollout", "advance", created.id, ...remote).catch(
       (e: { code: number; stderr: string }) => e,

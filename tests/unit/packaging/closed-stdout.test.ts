@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const bins = {
-  ship: fileURLToPath(new URL("../../../dist/agent/cli/main.js", import.meta.url)),
+  ship: fileURLToPath(new URL("../../../dist/agent/cli/main.cjs", import.meta.url)),
   "ship-hub": fileURLToPath(new URL("../../../dist/hub/cli/main.js", import.meta.url)),
 };
 

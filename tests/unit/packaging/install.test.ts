@@ -5,7 +5,7 @@
  * unpacked copy whose dashboard is missing starts with a loud warning and answers / with 503.
  * SHIP_TEST_INSTALL=1 also runs install.sh into an empty prefix (needs the npm registry; minutes).
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -62,7 +62,12 @@ async function startHub(
 
 describe("the packed package (npm pack)", () => {
   it("holds executable bins with a shebang, the dashboard, the example configs, the units and install.sh", async () => {
-    for (const bin of ["dist/agent/cli/main.js", "dist/hub/cli/main.js", "scripts/install.sh"])
+    for (const bin of [
+      "dist/agent/cli/main.cjs",
+      "dist/agent/cli/main.js",
+      "dist/hub/cli/main.js",
+      "scripts/install.sh",
+    ])
       expect((entries.get(bin) ?? 0) & 0o111, bin).toBe(0o111);
     for (const file of [
       "dashboard/static/index.html",
@@ -79,14 +84,17 @@ describe("the packed package (npm pack)", () => {
     ])
       expect(entries.has(file), file).toBe(true);
     expect([...entries.keys()].some((f) => f.startsWith("tests/"))).toBe(false);
-    for (const main of ["agent", "hub"])
-      expect(await readFile(resolve(`dist/${main}/cli/main.js`), "utf8")).toMatch(
-        /^#!\/usr\/bin\/env node\n/,
-      );
+    for (const main of ["agent/cli/main.cjs", "agent/cli/main.js", "hub/cli/main.js"])
+      expect(await readFile(resolve(`dist/${main}`), "utf8")).toMatch(/^#!\/usr\/bin\/env node\n/);
     const pkg = JSON.parse(await readFile(resolve("package.json"), "utf8")) as {
       bin: Record<string, string>;
     };
-    expect(pkg.bin).toEqual({ ship: "dist/agent/cli/main.js", "ship-hub": "dist/hub/cli/main.js" });
+    expect(pkg.bin).toEqual({ ship: "dist/agent/cli/main.cjs", "ship-hub": "dist/hub/cli/main.js" });
+    // The bin's old path still runs it: systemd units written for older releases name it.
+    for (const bin of ["dist/agent/cli/main.cjs", "dist/agent/cli/main.js"]) {
+      const run = spawnSync(process.execPath, [resolve(bin), "--version"], { encoding: "utf8" });
+      expect(run.stdout.trim(), bin).toBe((pkg as unknown as { version: string }).version);
+    }
   });
 
   it("the example configs the README copies pass ship's schemas, with the port the README uses", async () => {

@@ -78,7 +78,7 @@ describe("ship-agent.service", () => {
     const get = (key: string) => agent.filter(([k]) => k === key).map(([, v]) => v);
     expect(get("Type")).toEqual(["simple"]);
     expect(get("ExecStart")).toEqual([
-      "/usr/bin/node /opt/ship/dist/agent/cli/main.js agent --config /etc/ship/ship.toml",
+      "/usr/bin/node /opt/ship/dist/agent/cli/main.cjs agent --config /etc/ship/ship.toml",
     ]);
     expect(get("Restart")).toEqual(["on-failure"]);
     const timerService = directives(await unitText("ship.service"));
