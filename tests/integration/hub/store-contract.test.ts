@@ -42,6 +42,15 @@ async function seed(store: AsyncStore): Promise<void> {
   await store.insertRollout(rollout("ro1", "r1"));
 }
 
+/** 1,200 more agents (x0000…x1199): past one batch of ids (1,000), so chunking shows. Returns their ids. */
+async function manyAgents(store: AsyncStore): Promise<string[]> {
+  const many = Array.from({ length: 1200 }, (_, i) => `x${String(i).padStart(4, "0")}`);
+  await store.tx(async (t) => {
+    await Promise.all(many.map((id) => t.upsertAgent(agent(id))));
+  });
+  return many;
+}
+
 for (const subject of subjects) {
   describe.skipIf(!subject.available)(`store contract: ${subject.name}`, () => {
     let opened: Opened;
@@ -323,11 +332,7 @@ for (const subject of subjects) {
 
     it("reads a rollout's deployments of the named agents only, in the states asked for", async () => {
       await seed(store);
-      // Past one batch of ids (1000) so chunking shows.
-      const many = Array.from({ length: 1200 }, (_, i) => `x${String(i).padStart(4, "0")}`);
-      await store.tx(async (t) => {
-        await Promise.all(many.map((id) => t.upsertAgent(agent(id))));
-      });
+      const many = await manyAgents(store);
       await store.insertRollout(rollout("ro2", "r1", "completed"));
       await store.insertDeployments([
         deployment("ro1", "a1"),
@@ -378,10 +383,7 @@ for (const subject of subjects) {
     it("marks sent, in one call, the due pending deployments of the named agents, with their events", async () => {
       await seed(store);
       await store.upsertAgent(agent("a3"));
-      const many = Array.from({ length: 1200 }, (_, i) => `x${String(i).padStart(4, "0")}`);
-      await store.tx(async (t) => {
-        await Promise.all(many.map((id) => t.upsertAgent(agent(id))));
-      });
+      const many = await manyAgents(store);
       await store.insertRollout(rollout("ro2", "r1", "completed"));
       await store.insertDeployments([
         deployment("ro1", "a1"),
