@@ -13,9 +13,11 @@
  * Nothing in the trash is ever read again: it has no meta.json, so it is never listed or restored.
  */
 import { spawn } from "node:child_process";
-import { linkSync, mkdirSync, renameSync } from "node:fs";
+import { renameSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { errnoCode } from "../../shared/fs-errors.js";
+import { linkReplacingSync, withParentSync } from "../tree/fs-ops.js";
 
 /** Inside a backup directory: second names of the entries its restore took out of the app. */
 export const UNDONE_DIR = "undone";
@@ -25,21 +27,6 @@ export function trashDir(backupPath: string): string {
   return join(dirname(backupPath), ".trash");
 }
 
-function code(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException).code;
-}
-
-/** Runs a metadata call, creating `dst`'s directory when it is missing. */
-function withParentSync(dst: string, call: () => void): void {
-  try {
-    call();
-  } catch (error) {
-    if (code(error) !== "ENOENT") throw error;
-    mkdirSync(dirname(dst), { recursive: true });
-    call();
-  }
-}
-
 /**
  * Gives the entry at `path` a second name at `keep` (replacing what is there), so that renaming
  * another file over `path` frees nothing. False when no link can be made (another filesystem, a
@@ -47,17 +34,8 @@ function withParentSync(dst: string, call: () => void): void {
  */
 export function keepSecondName(path: string, keep: string): boolean {
   try {
-    withParentSync(keep, () => {
-      try {
-        linkSync(path, keep);
-      } catch (error) {
-        if (code(error) !== "EEXIST") throw error;
-        // A re-run after a crash: the name is there from the first attempt (maybe another inode).
-        const tmp = `${keep}.ship-tmp`;
-        withParentSync(tmp, () => linkSync(path, tmp));
-        renameSync(tmp, keep);
-      }
-    });
+    // A re-run after a crash finds the name there from the first attempt (maybe another inode).
+    linkReplacingSync(path, keep);
     return true;
   } catch {
     return false;
@@ -87,7 +65,7 @@ export async function discardBackupDir(backupPath: string): Promise<void> {
   try {
     withParentSync(target, () => renameSync(backupPath, target));
   } catch (error) {
-    if (code(error) === "ENOENT") return; // already gone (a re-run of a finished restore)
+    if (errnoCode(error) === "ENOENT") return; // already gone (a re-run of a finished restore)
     await rm(backupPath, { recursive: true, force: true });
     return;
   }

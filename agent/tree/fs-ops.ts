@@ -3,7 +3,17 @@
  * hard link) and falls back to a copy (reflink clone where the filesystem can) when source and
  * destination are on different filesystems; the result says which happened so callers can log it.
  */
-import { constants, linkSync, lstatSync, renameSync, rmdirSync, type Stats, unlinkSync } from "node:fs";
+import {
+  constants,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  type Stats,
+  unlinkSync,
+} from "node:fs";
 import {
   copyFile,
   lstat,
@@ -68,21 +78,36 @@ export async function copyEntry(src: string, dst: string): Promise<void> {
   await rename(tmp, dst);
 }
 
-/** Runs `attempt`; when it fails because dst's directory is missing, creates it and tries once more. */
-async function withParent<T>(dst: string, attempt: () => Promise<T>): Promise<T> {
+/** Runs a metadata call; when it fails because dst's directory is missing, creates it and calls once more. */
+export function withParentSync(dst: string, call: () => void): void {
   try {
-    return await attempt();
+    call();
   } catch (error) {
     if (code(error) !== "ENOENT") throw error;
+    mkdirSync(dirname(dst), { recursive: true });
+    call();
   }
-  await mkdir(dirname(dst), { recursive: true });
-  return attempt();
+}
+
+/** Hard-links `src` at `dst`, replacing what is there (atomically: a temporary link renamed over it). */
+export function linkReplacingSync(src: string, dst: string): void {
+  withParentSync(dst, () => {
+    try {
+      linkSync(src, dst);
+    } catch (error) {
+      if (code(error) !== "EEXIST") throw error;
+      const tmp = `${dst}.ship-tmp`;
+      rmSync(tmp, { force: true });
+      linkSync(src, tmp);
+      renameSync(tmp, dst);
+    }
+  });
 }
 
 /** Moves `src` to `dst` (replacing it): a rename, or copy + unlink across filesystems. */
 export async function moveEntry(src: string, dst: string): Promise<Transfer> {
   try {
-    await withParent(dst, async () => renameSync(src, dst));
+    withParentSync(dst, () => renameSync(src, dst));
     return "renamed";
   } catch (error) {
     if (!mustCopy(error)) throw error;
@@ -96,17 +121,7 @@ export async function moveEntry(src: string, dst: string): Promise<Transfer> {
 /** Makes `dst` a second name for `src` (hard link), or a copy where links cannot go. Replaces `dst`. */
 export async function linkEntry(src: string, dst: string): Promise<Transfer> {
   try {
-    await withParent(dst, async () => {
-      try {
-        linkSync(src, dst);
-      } catch (error) {
-        if (code(error) !== "EEXIST") throw error;
-        const tmp = `${dst}.ship-tmp`;
-        await rm(tmp, { force: true });
-        linkSync(src, tmp);
-        renameSync(tmp, dst);
-      }
-    });
+    linkReplacingSync(src, dst);
     return "linked";
   } catch (error) {
     if (!mustCopy(error)) throw error;

@@ -397,8 +397,21 @@ describe("applyUpdate + restoreBackup on real trees", () => {
   it("removes a restore's trash in the background, after restoreBackup has returned", async () => {
     await update(v1, "1.0.0");
     const applied = await update(v2, "2.0.0");
-    await restoreBackup({ backupPath: applied.backup.path });
+    const replaced = (await fsStat(join(appDir, "app.py"))).ino;
+    // The real rm, started half a second late: what the restore took out must still be in the
+    // trash when it returns (nothing freed in-process), and gone once the background rm ran.
+    const bin = join(root, "slow-bin");
+    await mkdir(bin);
+    await writeFile(join(bin, "rm"), '#!/bin/sh\nsleep 0.5\nexec /bin/rm "$@"\n', { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      await restoreBackup({ backupPath: applied.backup.path });
+    } finally {
+      process.env.PATH = path;
+    }
     const trash = join(backupRoot, "myapp", ".trash");
+    expect(await inodesUnder(trash)).toContain(replaced);
     const deadline = Date.now() + 10_000;
     while ((await inodesUnder(trash)).length > 0 && Date.now() < deadline) await sleep(50);
     expect(await inodesUnder(trash)).toEqual([]);
