@@ -40,6 +40,8 @@ export interface CarryOutInput {
 
 const OUTCOMES: Record<AppReport["result"], ReportOutcome> = {
   updated: "succeeded",
+  // Only a rollback asked for by name records it, and it did what was asked.
+  rolled_back: "succeeded",
   up_to_date: "succeeded",
   skipped: "skipped",
   manual_intervention_required: "failed",
@@ -177,7 +179,7 @@ async function restoreIfNewestBackup(
     const commandNote = problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`;
     await syncInstalledState(config, instruction.app, source, new Date(), (s) => ({
       ...s,
-      last_result: "updated",
+      last_result: "rolled_back",
       last_error: commandNote,
     }));
     log.info("rolled back from the newest backup", { app: instruction.app, version: newest.version });

@@ -44,7 +44,7 @@ export async function recover(
       try {
         const { appStateDir } = updatePaths(config, name, source);
         const ended = await endInterruptedCommand(runningCommandFile(appStateDir), appLog);
-        const { detail: files } = await ports.engine.recover({
+        const { detail: files, action } = await ports.engine.recover({
           appDir: source.app_dir,
           stateDir: appStateDir,
           log: appLog,
@@ -58,8 +58,11 @@ export async function recover(
           appStateDir,
           log: appLog,
         });
-        // A finished restore (say, of a killed `ship --rollback`) changed what is installed.
-        await syncInstalledState(config, name, source);
+        // A finished restore (say, of a killed `ship --rollback`) changed what is installed; with
+        // no interrupted update behind it, it was a rollback asked for by name, and is now done.
+        await syncInstalledState(config, name, source, new Date(), (s) =>
+          action === "restored" && interrupted === null ? { ...s, last_result: "rolled_back", last_error: null } : s,
+        );
         apps.push({
           source: name,
           appDir: source.app_dir,

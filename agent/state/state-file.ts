@@ -12,10 +12,12 @@ import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 
 /**
  * What the last run of a source did. failed_unchanged: stopped before changing a file (exit 1, or 2
- * for bad input such as a refused downgrade); refused: another run held the app's lock (exit 75).
+ * for bad input such as a refused downgrade); refused: another run held the app's lock (exit 75);
+ * rolled_back: a rollback asked for by name (`ship --rollback`, the hub's) put an earlier release back.
  */
 export const runResults = [
   "updated",
+  "rolled_back",
   "up_to_date",
   "skipped",
   "manual_intervention_required",

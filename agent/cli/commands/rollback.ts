@@ -37,6 +37,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     if (source !== undefined) {
       await syncInstalledState(config, result.app, source, new Date(), (s) => ({
         ...s,
+        last_result: "rolled_back",
         last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
       }));
     }

@@ -231,6 +231,10 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
     expect(reportFor("d-3~rollback")?.steps.map((s) => s.name)).toEqual(["restore backup"]);
     expect(await version()).toBe("2.0.0");
     expect(await readFile(join(appDir(), "config.toml"), "utf8")).not.toContain("added in 3.0.0");
+    const state = JSON.parse(await readFile(config.general.state_file, "utf8"));
+    expect(Object.values(state.sources)).toEqual([
+      expect.objectContaining({ current_version: "2.0.0", last_result: "rolled_back", last_error: null }),
+    ]);
   });
 
   it("waits for a release server that is away, records nothing meanwhile, and finishes when it is back", {
