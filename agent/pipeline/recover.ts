@@ -61,7 +61,9 @@ export async function recover(
         // A finished restore (say, of a killed `ship --rollback`) changed what is installed; with
         // no interrupted update behind it, it was a rollback asked for by name, and is now done.
         await syncInstalledState(config, name, source, new Date(), (s) =>
-          action === "restored" && interrupted === null ? { ...s, last_result: "rolled_back", last_error: null } : s,
+          action === "restored" && interrupted === null
+            ? { ...s, last_result: "rolled_back", last_error: null }
+            : s,
         );
         apps.push({
           source: name,

@@ -146,7 +146,11 @@ describe("ship --rollback (real CLI)", () => {
     const recovered = await runShip(["--config", config, "--recover"]);
     expect(recovered.code, recovered.stderr).toBe(0);
     expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v1\n");
-    expect(await state()).toMatchObject({ current_version: "1.0.0", last_result: "rolled_back", last_error: null });
+    expect(await state()).toMatchObject({
+      current_version: "1.0.0",
+      last_result: "rolled_back",
+      last_error: null,
+    });
     const check = await runShip(["--config", config, "--check-only"]);
     expect(check.code, check.stdout).toBe(100);
   });
