@@ -3,7 +3,9 @@
  * commit (from the install index) with the remote branch (or, in tag mode, the newest tag matching
  * `tag` by version order). A release is
  * the TREE of that commit, exported with `git archive` and extracted under the archive rules —
- * never the work tree, which may be dirty or be the app itself.
+ * never the work tree, which may be dirty or be the app itself. An update from a known installed
+ * commit stages only the changed blobs, unless git attributes could make the archive differ from
+ * the blobs (git-attributes.ts): then it is exported whole too.
  */
 import { resolve } from "node:path";
 import { type SimpleGit, simpleGit } from "simple-git";
@@ -14,6 +16,7 @@ import { extractArchive } from "../archive/extract.js";
 import { DownloadError } from "../download/errors.js";
 import { redactUrl } from "../download/redact.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
+import { attributeFilesChanged, attributesOutsideTree, isAttributesFile } from "./git-attributes.js";
 import { gitEnvironment, isRemoteUrl } from "./git-env.js";
 import { changedPaths, listingOf, listTree, mustStage, type TreeBlob, writeBlobs } from "./git-tree.js";
 import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
@@ -103,11 +106,22 @@ export class GitSource implements ReleaseSource {
       const run = (args: string[]) => this.git.raw(args);
       const tree = listTree(run, target.commit);
       const changed = changedPaths(run, base, target.commit);
+      const transformed = this.exportTransforms(base, target.commit, tree);
       tree.catch(() => undefined);
       changed.catch(() => undefined);
+      transformed.catch(() => undefined);
       if (await this.hasCommit(base)) {
-        const staged = await this.stageChanges(base, target, stagingDir, installed, tree, changed);
-        if (staged !== undefined) return staged;
+        const why = await transformed;
+        if (why !== undefined) {
+          this.ctx.log.info("exporting the whole tree: git attributes may change what git archive writes", {
+            source: this.name,
+            commit: target.commit,
+            attributes: why,
+          });
+        } else {
+          const staged = await this.stageChanges(base, target, stagingDir, installed, tree, changed);
+          if (staged !== undefined) return staged;
+        }
       }
     }
     return this.exportTree(target, stagingDir);
@@ -173,6 +187,26 @@ export class GitSource implements ReleaseSource {
         }
       },
     };
+  }
+
+  /**
+   * What could make `git archive` of `to` differ from its blobs (see git-attributes.ts): a
+   * `.gitattributes` in the target tree or changed since `from`, or attributes or core.autocrlf
+   * outside the trees. Undefined when nothing does, and the blobs can be staged as they are.
+   */
+  private async exportTransforms(
+    from: string,
+    to: string,
+    tree: Promise<ReadonlyMap<string, TreeBlob>>,
+  ): Promise<string | undefined> {
+    const run = (args: string[]) => this.git.raw(args);
+    const [listing, changed, outside] = await Promise.all([
+      tree,
+      attributeFilesChanged(run, from, to),
+      attributesOutsideTree(run, this.cfg.local_path, gitEnvironment(this.cfg)),
+    ]);
+    const files = [...[...listing.keys()].filter(isAttributesFile), ...changed];
+    return files.length > 0 ? [...new Set(files)].join(", ") : outside;
   }
 
   /** First install, or the installed commit is unknown here: the whole tree through `git archive`. */

@@ -137,4 +137,77 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     expect((await state()).sources.web.current_version).toBe("1.2.0");
     expect((await ship("--check-only")).code).toBe(0);
   });
+
+  /** The steps of the newest run's log: whether it staged changes or exported the whole tree. */
+  const exported = (stderr: string) => stderr.includes("exported release tree");
+
+  it("git attributes (export-ignore, export-subst) apply to every update, not only the first install", async () => {
+    await writeConfig('branch = "main"\n');
+    await commitFiles(repos.dev, "1.1.0", {
+      ".gitattributes": "dev-secrets.env export-ignore\ntests/ export-ignore\nversion.txt export-subst\n",
+      "dev-secrets.env": "DB_PASSWORD=dev\n",
+      "tests/t1.sh": "echo test\n",
+      "version.txt": "commit $Format:%H$\n",
+    });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    expect((await ship()).code).toBe(0);
+    await expect(stat(join(app, "dev-secrets.env"))).rejects.toThrow();
+    expect(await readFile(join(app, "version.txt"), "utf8")).toBe(
+      `commit ${await git(repos.dev, "rev-parse", "HEAD")}\n`,
+    );
+
+    // An update that touches none of those files: they stay out, and the substitution follows the commit.
+    const head = await commitFiles(repos.dev, "1.2.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const update = await ship();
+    expect(update.code, update.stderr).toBe(0);
+    expect(update.stderr).toContain("git attributes may change what git archive writes");
+    expect(exported(update.stderr)).toBe(true);
+    await expect(stat(join(app, "dev-secrets.env"))).rejects.toThrow();
+    await expect(stat(join(app, "tests"))).rejects.toThrow();
+    expect(await readFile(join(app, "version.txt"), "utf8")).toBe(`commit ${head}\n`);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v2\n");
+
+    // The attributes file is deleted: the files it kept out come in, the placeholder stays as written.
+    await git(repos.dev, "rm", "-q", ".gitattributes");
+    await commitFiles(repos.dev, "1.3.0", {});
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const dropped = await ship();
+    expect(dropped.code, dropped.stderr).toBe(0);
+    expect(exported(dropped.stderr)).toBe(true);
+    expect(await readFile(join(app, "dev-secrets.env"), "utf8")).toBe("DB_PASSWORD=dev\n");
+    expect(await readFile(join(app, "version.txt"), "utf8")).toBe("commit $Format:%H$\n");
+
+    // No attributes anywhere any more: the next update stages only what changed again.
+    await commitFiles(repos.dev, "1.4.0", { "app.txt": "v4\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const plain = await ship();
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain("staged release changes");
+    expect(exported(plain.stderr)).toBe(false);
+  });
+
+  it.each([
+    ["$GIT_DIR/info/attributes", "info"],
+    ["core.autocrlf = true", "autocrlf"],
+  ])("attributes outside the tree (%s) apply to updates too", async (_what, kind) => {
+    await writeConfig('branch = "main"\n');
+    if (kind === "info") {
+      await mkdir(join(repos.clone, ".git/info"), { recursive: true });
+      await writeFile(join(repos.clone, ".git/info/attributes"), "notes.txt export-ignore\n");
+    } else {
+      await git(repos.clone, "config", "core.autocrlf", "true");
+    }
+    await commitFiles(repos.dev, "1.1.0", { "notes.txt": "a\nb\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    expect((await ship()).code).toBe(0);
+    await commitFiles(repos.dev, "1.2.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const update = await ship();
+    expect(update.code, update.stderr).toBe(0);
+    expect(exported(update.stderr)).toBe(true);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe(kind === "autocrlf" ? "v2\r\n" : "v2\n");
+    if (kind === "info") await expect(stat(join(app, "notes.txt"))).rejects.toThrow();
+    else expect(await readFile(join(app, "notes.txt"), "utf8")).toBe("a\r\nb\r\n");
+  });
 });

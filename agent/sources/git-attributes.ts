@@ -1,0 +1,102 @@
+/**
+ * Whether `git archive` of a commit could write something other than its blobs as they are. The
+ * staged path (git-tree.ts) writes blobs straight from `git cat-file` and takes unchanged files'
+ * hashes from the install index, which is right only when nothing transforms the tree on export.
+ * git archive applies gitattributes(5) — export-ignore (leave a path out), export-subst (expand
+ * `$Format:…$` with the commit: the output changes although the blob did not), text/eol/crlf, ident,
+ * filter, working-tree-encoding — and core.autocrlf (CRLF for every text file, attributes or not).
+ * Attributes come from the archived tree's `.gitattributes` files, `$GIT_DIR/info/attributes`,
+ * core.attributesFile (default `$XDG_CONFIG_HOME/git/attributes`, else `~/.config/git/attributes`)
+ * and the system file (`/etc/gitattributes` for Debian's git; skipped when GIT_ATTR_NOSYSTEM is set).
+ *
+ * Any of these present means the staged path is not used and the release is exported whole with
+ * `git archive`, as on a first install. Deciding per attribute would mean re-implementing git's
+ * attribute matching; this keeps git the only judge, at the cost of the fast path for such repos.
+ */
+import { access } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import { expandHome } from "./home-path.js";
+
+type RunGit = (args: string[]) => Promise<string>;
+
+/** The system attributes file of Debian's git (built with prefix /usr, so sysconfdir /etc). */
+export const SYSTEM_ATTRIBUTES_FILE = "/etc/gitattributes";
+
+/** True when the path is a `.gitattributes` file at any depth of a tree. */
+export function isAttributesFile(path: string): boolean {
+  return path === ".gitattributes" || path.endsWith("/.gitattributes");
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `git config --get KEY`, or undefined when the key is not set. */
+async function configValue(git: RunGit, key: string): Promise<string | undefined> {
+  try {
+    const value = (await git(["config", "--get", key])).trim();
+    return value === "" ? undefined : value;
+  } catch {
+    // Exit 1: not set.
+    return undefined;
+  }
+}
+
+/**
+ * Why an archive of this clone's commits may differ from its blobs, outside the trees themselves
+ * (undefined: nothing outside the trees transforms them). `cwd` is the clone; `env` its git env.
+ */
+export async function attributesOutsideTree(
+  git: RunGit,
+  cwd: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<string | undefined> {
+  const [infoPath, autocrlf, attributesFile] = await Promise.all([
+    git(["rev-parse", "--git-path", "info/attributes"]).then((p) => p.trim()),
+    configValue(git, "core.autocrlf"),
+    configValue(git, "core.attributesFile"),
+  ]);
+  if (autocrlf !== undefined && autocrlf.toLowerCase() !== "false" && autocrlf.toLowerCase() !== "input") {
+    return `core.autocrlf = ${autocrlf}`;
+  }
+  const info = isAbsolute(infoPath) ? infoPath : resolve(cwd, infoPath);
+  if (await exists(info)) return info;
+  const home = env.HOME ?? process.env.HOME;
+  const personal =
+    attributesFile !== undefined
+      ? expandHome(attributesFile)
+      : env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== ""
+        ? join(env.XDG_CONFIG_HOME, "git/attributes")
+        : home !== undefined
+          ? join(home, ".config/git/attributes")
+          : undefined;
+  if (personal !== undefined && (await exists(personal))) return personal;
+  if (env.GIT_ATTR_NOSYSTEM === undefined && (await exists(SYSTEM_ATTRIBUTES_FILE)))
+    return SYSTEM_ATTRIBUTES_FILE;
+  return undefined;
+}
+
+/**
+ * The `.gitattributes` files that differ between two commits, deletions included (a deleted one
+ * changes what the unchanged files export as, too).
+ */
+export async function attributeFilesChanged(git: RunGit, from: string, to: string): Promise<string[]> {
+  const raw = await git([
+    "diff-tree",
+    "-r",
+    "-z",
+    "--no-renames",
+    "--name-only",
+    from,
+    to,
+    "--",
+    ".gitattributes",
+    ":(glob)**/.gitattributes",
+  ]);
+  return raw.split("\0").filter((p) => p !== "");
+}
