@@ -105,6 +105,38 @@ export class UpdateNotAppliedError extends ShipError {
   }
 }
 
+/**
+ * A restore (a rollback asked for by name, or the undo of a failed update) refused before it changed
+ * anything, e.g. a directory it must write in is not writable. Exit 1: the app is as it was.
+ */
+export class RestoreNotStartedError extends ShipError {
+  readonly exitCode = ExitCode.updateFailedRestored;
+  constructor(
+    readonly app: string,
+    readonly reason: string,
+  ) {
+    super(`${app}: cannot restore: ${reason}; nothing was changed`);
+    this.name = "RestoreNotStartedError";
+  }
+}
+
+/**
+ * A restore stopped after it had started moving files: the app is partly restored, and its journal
+ * is kept so that `ship --recover` finishes it once the cause is fixed. Exit 3: it needs a person.
+ */
+export class RestoreInterruptedError extends ShipError {
+  readonly exitCode = ExitCode.restoreFailed;
+  constructor(
+    readonly app: string,
+    readonly reason: string,
+  ) {
+    super(
+      `${app}: RESTORE STOPPED HALF-WAY — ${reason}; the app is partly restored: fix that, then run \`ship --recover\` to finish the restore`,
+    );
+    this.name = "RestoreInterruptedError";
+  }
+}
+
 /** The update failed and restoring failed too: a person must look. Exit 3. */
 export class RestoreFailedError extends ShipError {
   readonly exitCode = ExitCode.restoreFailed;

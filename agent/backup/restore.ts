@@ -5,7 +5,13 @@
  */
 import { lstat, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { RestoreFailedError } from "../../shared/errors.js";
+import {
+  RestoreFailedError,
+  RestoreInterruptedError,
+  RestoreNotStartedError,
+  ShipError,
+} from "../../shared/errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { ensureDir } from "../apply/file-ops.js";
@@ -41,6 +47,7 @@ import {
   readBackupInventory,
   readBackupMeta,
 } from "./backup-store.js";
+import { firstUnwritableDir } from "./restore-preflight.js";
 import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
 import { unrestoredDir } from "./unrestored.js";
 
@@ -85,6 +92,14 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
       "an interrupted run is pending: recover first",
     );
   }
+  const inventory = await readBackupInventory(input.backupPath);
+  const unwritable = await firstUnwritableDir({ appDir, stateDir, backupPath: input.backupPath, inventory });
+  if (unwritable !== undefined) {
+    throw new RestoreNotStartedError(
+      meta.app,
+      `${unwritable.dir} is not writable: ${fsErrorText(unwritable.error)}`,
+    );
+  }
   const journal: RestoreJournal = {
     kind: "restore",
     app: meta.app,
@@ -94,7 +109,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     version: meta.fromVersion,
   };
   await writeJournal(stateDir, journal);
-  const { returned, copied, deleted, outside, kept } = await finishRestore(journal, input.log);
+  const { returned, copied, deleted, outside, kept } = await finishRestore(journal, input.log, inventory);
   input.log?.info("restored backup", { app: meta.app, backup: meta.id, version: meta.fromVersion });
   return {
     app: meta.app,
@@ -129,7 +144,33 @@ interface RestoreWork {
  * versions of paths left alone are kept beside the backup (`<backup>.unrestored/`), never dropped.
  * Every decision depends only on the disk and that index, so a re-run decides the same way.
  */
-export async function finishRestore(journal: RestoreJournal, log?: Logger): Promise<RestoreWork> {
+export async function finishRestore(
+  journal: RestoreJournal,
+  log?: Logger,
+  inventory?: BackupInventory,
+): Promise<RestoreWork> {
+  try {
+    return await runRestore(journal, log, inventory);
+  } catch (error) {
+    if (error instanceof ShipError) throw error;
+    // The journal stays: recovery finishes the restore once the cause is gone.
+    throw new RestoreInterruptedError(journal.app, whatFailed(error));
+  }
+}
+
+/** "permission denied (EACCES): rename <from> -> <to>": the errno in words and the paths it names. */
+function whatFailed(error: unknown): string {
+  const e = error as NodeJS.ErrnoException & { dest?: string };
+  if (e.path === undefined) return fsErrorText(error);
+  const paths = e.dest === undefined ? e.path : `${e.path} -> ${e.dest}`;
+  return `${fsErrorText(error)}: ${e.syscall ?? "at"} ${paths}`;
+}
+
+async function runRestore(
+  journal: RestoreJournal,
+  log: Logger | undefined,
+  knownInventory: BackupInventory | undefined,
+): Promise<RestoreWork> {
   const { appDir, backupPath } = journal;
   const none: RestoreWork = { returned: 0, copied: 0, deleted: 0, outside: [], kept: [] };
   if (!(await pathExists(join(backupPath, META_FILE)))) {
@@ -138,7 +179,7 @@ export async function finishRestore(journal: RestoreJournal, log?: Logger): Prom
     await removeJournal(journal.stateDir);
     return none;
   }
-  const inventory = await readBackupInventory(backupPath);
+  const inventory = knownInventory ?? (await readBackupInventory(backupPath));
   const files = backupFilesDir(backupPath);
   // What the undone update installed at the paths it wrote: the backup's own record (a 1 % change
   // reads 1 % of the index), or the whole install index for backups made before it was kept.

@@ -13,11 +13,12 @@ export interface CliResult {
 /** Runs `ship ARGS` as a real child process and collects its output. */
 export function runShip(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; user?: { uid: number; gid: number } } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SHIP_BIN, ...args], {
       cwd: options.cwd,
+      ...(options.user === undefined ? {} : { uid: options.user.uid, gid: options.user.gid }),
       env: { ...process.env, ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -1,3 +1,4 @@
+import { RestoreInterruptedError } from "../../../shared/errors.js";
 import { findBackup, readBackupMeta } from "../../backup/backup-store.js";
 import { rollbackTo } from "../../backup/restore.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
@@ -27,12 +28,28 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   const lock = await acquireLock(appLockFile(lockDir(config), appDir), log);
   let result: Awaited<ReturnType<typeof rollbackTo>>;
   try {
-    result = await rollbackTo({
-      backupRoot: config.general.backup_dir,
-      target: target.path,
-      log,
-      around: undoWithHooks({ config, log, hooks: options.hooks !== false, problems }),
-    });
+    try {
+      result = await rollbackTo({
+        backupRoot: config.general.backup_dir,
+        target: target.path,
+        log,
+        around: undoWithHooks({ config, log, hooks: options.hooks !== false, problems }),
+      });
+    } catch (error) {
+      // The state says so too (the hub's hello shows it): a restore that stopped half-way needs a
+      // person; one refused before it started changed nothing. Earlier backups of a chain that were
+      // restored moved what is installed: the state follows the install index either way.
+      const source = config.sources[target.app];
+      const message = error instanceof Error ? error.message : String(error);
+      if (source !== undefined) {
+        await syncInstalledState(config, target.app, source, new Date(), (s) => ({
+          ...s,
+          ...(error instanceof RestoreInterruptedError ? { last_result: "restore_failed" as const } : {}),
+          last_error: message,
+        })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
+      }
+      throw error;
+    }
     const source = config.sources[result.app];
     if (source !== undefined) {
       await syncInstalledState(config, result.app, source, new Date(), (s) => ({

@@ -2,7 +2,18 @@
  * `ship --rollback` and what ship says around it, as an operator sees it: real `ship` processes on a
  * local source, the Capistrano layout (a shared directory linked into the app), state afterwards.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  lchown,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -25,6 +36,16 @@ async function useRelease(dir: string): Promise<void> {
     config,
     `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n[sources.myapp]\ntype = "local"\npath = "${dir}"\napp_dir = "${root}/app"\n`,
   );
+}
+
+/** chown -R: the test's whole tree to the user ship runs as. */
+async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  await chown(dir, uid, gid);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(path, uid, gid);
+    else await lchown(path, uid, gid);
+  }
 }
 
 async function state(): Promise<Record<string, unknown>> {
@@ -131,6 +152,80 @@ describe("ship --rollback (real CLI)", () => {
     expect(again.code, again.stderr).toBe(0);
     expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v2\n");
     expect(await state()).toMatchObject({ current_version: "2.0.0", previous_version: "1.0.0" });
+  });
+
+  it("a directory the restore may not write in refuses the rollback with nothing changed, named in one line", async () => {
+    // As root (CI), ship runs as nobody and the directory belongs to root, as when an operator ran
+    // something as root in the app; otherwise the directory is made read-only.
+    const asRoot = process.getuid?.() === 0;
+    const user = asRoot ? { uid: 65534, gid: 65534 } : undefined;
+    const as = (args: string[]) => runShip(["--config", config, ...args], user === undefined ? {} : { user });
+    await useRelease(await release("r1", "1.0.0", { "a.txt": "v1\n", "lib/b.txt": "v1\n" }));
+    if (user !== undefined) await chownTree(root, user.uid, user.gid);
+    expect((await as([])).code).toBe(0);
+    await useRelease(await release("r2", "2.0.0", { "a.txt": "v2\n", "lib/b.txt": "v2\n" }));
+    if (user !== undefined) await chownTree(root, user.uid, user.gid);
+    expect((await as([])).code).toBe(0);
+    const lib = join(root, "app/lib");
+    if (asRoot) await chown(lib, 0, 0);
+    else await chmod(lib, 0o555);
+    try {
+      const before = await snapshot(join(root, "app"));
+      const listed = JSON.parse((await as(["--list-backups", "--json"])).stdout) as {
+        id: string;
+        version: string;
+      }[];
+      const toV1 = listed.find((b) => b.version === "1.0.0");
+      const refused = await as(["--rollback", toV1?.id ?? ""]);
+      expect(refused.code, refused.stderr).toBe(1);
+      const lines = refused.stderr.trim().split("\n");
+      expect(lines.at(-1)).toBe(
+        `ship: myapp: cannot restore: ${lib} is not writable: permission denied (EACCES); nothing was changed`,
+      );
+      expect(await snapshot(join(root, "app"))).toEqual(before);
+      expect(await state()).toMatchObject({
+        current_version: "2.0.0",
+        last_error: expect.stringContaining(lib),
+      });
+      // Nothing to recover; the backup is still there and works once the directory is fixed.
+      expect(await readdir(join(root, "var/backups/myapp"))).toContain(toV1?.id);
+      if (asRoot) await chown(lib, 65534, 65534);
+      else await chmod(lib, 0o755);
+      const rollback = await as(["--rollback", toV1?.id ?? ""]);
+      expect(rollback.code, rollback.stderr).toBe(0);
+      expect(await readFile(join(root, "app/lib/b.txt"), "utf8")).toBe("v1\n");
+      expect(await state()).toMatchObject({ current_version: "1.0.0", last_result: "rolled_back" });
+    } finally {
+      await chmod(lib, 0o755).catch(() => undefined);
+    }
+  });
+
+  it("a restore that stops half-way says so (exit 3, state restore_failed) and --recover finishes it", async () => {
+    await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "a.txt": "a1\n", "b.txt": "b1\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n", "a.txt": "a2\n", "b.txt": "b2\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const toV1 = (await backups()).find((b) => b.version === "1.0.0");
+    const stopped = await runShip(["--config", config, "--rollback", toV1?.id ?? ""], {
+      env: { SHIP_FAULT: "restore:file@2:error" },
+    });
+    expect(stopped.code, stopped.stderr).toBe(3);
+    expect(stopped.stderr).toContain("myapp: RESTORE STOPPED HALF-WAY — injected fault at restore:file");
+    expect(stopped.stderr).toContain("run `ship --recover` to finish the restore");
+    expect(await state()).toMatchObject({ current_version: "2.0.0", last_result: "restore_failed" });
+    const recovered = await runShip(["--config", config, "--recover"]);
+    expect(recovered.code, recovered.stderr).toBe(0);
+    for (const [file, body] of [
+      ["app.py", "v1\n"],
+      ["a.txt", "a1\n"],
+      ["b.txt", "b1\n"],
+    ] as const)
+      expect(await readFile(join(root, "app", file), "utf8")).toBe(body);
+    expect(await state()).toMatchObject({
+      current_version: "1.0.0",
+      last_result: "rolled_back",
+      last_error: null,
+    });
   });
 
   it("a rollback killed half-way is finished by --recover, and the state follows what is on disk", async () => {

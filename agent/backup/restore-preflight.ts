@@ -1,0 +1,63 @@
+/**
+ * Before a restore changes anything, every directory it will write in must be writable by this
+ * process. A restore is roll-forward only (recovery finishes its journal, never undoes it), so one
+ * that stopped half-way on a directory it may not write would leave old and new files side by side
+ * until a person fixed the directory and ran `ship --recover`. Asked up front, the usual causes — a
+ * directory someone made as root while ship runs as a service user, a read-only mount, `chattr +i` —
+ * refuse the restore with nothing changed. access(2) answers for this process's credentials, and
+ * also reports EROFS for a read-only mount and EPERM/EACCES for an immutable directory.
+ */
+import { accessSync, constants } from "node:fs";
+import { dirname, join } from "node:path";
+import { ConfinedPaths } from "../apply/confined-paths.js";
+import { lstatOrUndefined } from "../tree/fs-ops.js";
+import { type BackupInventory, backupFilesDir } from "./backup-store.js";
+
+export interface UnwritableDir {
+  dir: string;
+  error: unknown;
+}
+
+/** `rel`'s parent in `root`, or its nearest ancestor that exists (the restore creates the rest). */
+function nearestExistingParent(root: string, rel: string): string {
+  let dir = dirname(join(root, rel));
+  while (dir.length > root.length && lstatOrUndefined(dir) === undefined) dir = dirname(dir);
+  return dir;
+}
+
+/**
+ * The first directory the restore of this backup would write in that this process may not, or
+ * undefined. Paths the restore leaves alone (behind a symlinked directory: outside the app) are not
+ * asked about. `trashDir` is where the consumed backup is renamed to (trash.ts).
+ */
+export async function firstUnwritableDir(input: {
+  appDir: string;
+  stateDir: string;
+  backupPath: string;
+  inventory: BackupInventory;
+}): Promise<UnwritableDir | undefined> {
+  const { appDir, backupPath, inventory } = input;
+  const files = backupFilesDir(backupPath);
+  const paths = new ConfinedPaths(appDir);
+  // The journal and index; the backup (undone/ and meta.json); its parent (the rename into .trash/).
+  const dirs = new Set([input.stateDir, backupPath, dirname(backupPath)]);
+  const appRels = [
+    ...inventory.added,
+    ...inventory.changed,
+    ...inventory.createdDirs,
+    ...inventory.removedDirs.map((d) => d.rel),
+  ];
+  for (const rel of appRels) {
+    if (await paths.reachable(rel)) dirs.add(nearestExistingParent(appDir, rel));
+  }
+  for (const rel of inventory.changed) dirs.add(nearestExistingParent(files, rel));
+  for (const dir of dirs) {
+    try {
+      accessSync(dir, constants.W_OK | constants.X_OK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      return { dir, error };
+    }
+  }
+  return undefined;
+}
