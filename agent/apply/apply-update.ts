@@ -23,7 +23,6 @@ import { faultPoint } from "../fault.js";
 import { linkEntry } from "../tree/fs-ops.js";
 import { hashEntries, hashFile, mapLimit } from "../tree/hash-file.js";
 import { scanTree } from "../tree/scan-tree.js";
-import { type EarlyAppScan, earlyScanFor } from "./early-scan.js";
 import { type FileOp, type OpContext, runForward } from "./file-ops.js";
 import { finalizeUpdate } from "./finalize-update.js";
 import { indexPath, readInstallIndex } from "./install-index.js";
@@ -50,8 +49,6 @@ export interface ApplyUpdateInput {
    * already held, when the app changed since). Without it, a missing file stops the update unchanged.
    */
   materialize?: (rels: readonly string[]) => Promise<void>;
-  /** The app scan started before the apply (early-scan.ts); used when it skipped what `manifest` protects. */
-  earlyScan?: EarlyAppScan;
   /** Per-app state: install index, journal, merge bases. Created if missing. */
   stateDir: string;
   /** `general.backup_dir`. */
@@ -113,13 +110,9 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   await mkdir(stateDir, { recursive: true });
   await mkdir(appDir, { recursive: true });
   const index = await readInstallIndex(stateDir);
-  // An early scan saw the app before this recovery: only valid when recovery changed nothing.
-  const early = recovered.action === "none" ? await earlyScanFor(input.earlyScan, manifest) : undefined;
-  const scan: TreeScan =
-    early ??
-    (await scanTree(appDir, {
-      skipDir: (rel) => protectedDirectoryOf(manifest, rel) !== undefined,
-    }));
+  const scan: TreeScan = await scanTree(appDir, {
+    skipDir: (rel) => protectedDirectoryOf(manifest, rel) !== undefined,
+  });
   clock.lap("scan");
   const privileged = input.privilegedFiles ?? [];
   const planInput = {
@@ -200,7 +193,6 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     backup: backup.id,
     operations: ops.length,
     copied,
-    appScan: early === undefined ? "at apply" : "early",
     ms: clock.timings,
   });
   return {

@@ -50,7 +50,6 @@ export async function finalizeUpdate(
     version: journal.index.version,
     ...(journal.index.releaseId === undefined ? {} : { releaseId: journal.index.releaseId }),
     installedAt: new Date().toISOString(),
-    ...(journal.index.protectedDirs === undefined ? {} : { protectedDirs: journal.index.protectedDirs }),
     files,
     dirs: [...dirs].sort(),
   };

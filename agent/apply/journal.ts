@@ -22,7 +22,6 @@ const FileOpSchema = z.discriminatedUnion("op", [
 const IndexDeltaSchema = z.object({
   version: z.string(),
   releaseId: z.string().optional(),
-  protectedDirs: z.array(z.string()).optional(),
   set: z.record(
     z.string(),
     z.object({

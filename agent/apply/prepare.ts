@@ -14,7 +14,7 @@ import type { MergeResult } from "../merge/index.js";
 import { pathExists, writeFileAtomic } from "../tree/fs-ops.js";
 import { basePath } from "./install-index.js";
 import type { IndexDelta } from "./journal.js";
-import { protectedDirectories, sectionsFor } from "./rules.js";
+import { sectionsFor } from "./rules.js";
 import type { InstallIndex, PlanStep, TreeScan, UpdatePlan } from "./types.js";
 
 export interface PrepareInput {
@@ -99,7 +99,6 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
   const delta: IndexDelta = {
     version: input.toVersion,
     ...(input.releaseId === undefined ? {} : { releaseId: input.releaseId }),
-    protectedDirs: protectedDirectories(input.manifest),
     set: {},
     drop: [],
     addDirs: input.plan.mkdirs.map((d) => d.rel),

@@ -29,22 +29,6 @@ export function protectedDirectoryOf(manifest: Manifest, rel: string): string | 
   return sharedProtectedDirectoryOf(manifest, rel) ?? undefined;
 }
 
-/**
- * The directories an app scan under `manifest` stops at (normalised, sorted, no duplicates). A walk
- * from the root reaches a directory only through unprotected parents, and a directory that is not
- * itself a `directories` key is protected exactly when its parent is; so the directories where
- * `protectedDirectoryOf` first says yes are these keys, and "skip the directories in this list" is
- * the same walk as "skip where protectedDirectoryOf says so".
- */
-export function protectedDirectories(manifest: Manifest): string[] {
-  const out = new Set<string>();
-  for (const key in manifest.directories) {
-    const dir = normalise(key);
-    if (dir !== "" && protectedDirectoryOf(manifest, dir) !== undefined) out.add(dir);
-  }
-  return [...out].sort();
-}
-
 /** The `preserve: false` directory `rel` is in (most specific entry deciding): its contents are cleared. */
 export function clearedDirectoryOf(manifest: Manifest, rel: string): string | undefined {
   if (!hasDirectoryRules(manifest)) return undefined;

@@ -52,12 +52,6 @@ export interface InstallIndex {
    */
   releaseId?: string;
   installedAt: string;
-  /**
-   * The directories the app scan skips under the installed release's manifest (normalised, sorted):
-   * the next update starts its app scan early with them (agent/apply/early-scan.ts). Absent in
-   * indexes written before it existed (that update then scans when it applies).
-   */
-  protectedDirs?: string[];
   files: Record<string, IndexedFile>;
   /** Directories ship created; only these are removed when they become empty. */
   dirs: string[];

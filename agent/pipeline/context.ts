@@ -2,7 +2,6 @@
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
-import type { EarlyAppScan } from "../apply/early-scan.js";
 import type { CommandEnv } from "../exec/run-command.js";
 import type { FetchedRelease, ReleaseSource } from "../sources/types.js";
 import type { AppliedRelease, PipelinePorts } from "./ports.js";
@@ -37,8 +36,6 @@ export interface UpdateContext {
   readonly paths: UpdatePaths;
   readonly log: Logger;
   readonly currentVersion: string | null;
-  /** The app scan started once the check found an update (UpdateEngine.startAppScan). */
-  earlyAppScan?: Promise<EarlyAppScan | undefined>;
   release?: FetchedRelease;
   manifest?: Manifest;
   /** False when the release has no manifest and its version is the source's release id. */

@@ -4,7 +4,6 @@ import { formatObservation } from "../../shared/conditions/evaluate.js";
 import type { Trust } from "../../shared/config/schema.js";
 import { loadManifestFile } from "../../shared/manifest/load.js";
 import { type Conditional, installUmask, type Requirements } from "../../shared/manifest/schema.js";
-import { startEarlyAppScan } from "../apply/early-scan.js";
 import {
   applyUpdate,
   checkMergeInputs,
@@ -50,7 +49,6 @@ const engine: UpdateEngine = {
       release,
       releaseId: input.releaseId,
       ...(input.materialize === undefined ? {} : { materialize: input.materialize }),
-      ...(input.earlyAppScan === undefined ? {} : { earlyScan: input.earlyAppScan }),
       manifest: input.manifest,
       ...(input.privilegedFiles === undefined ? {} : { privilegedFiles: input.privilegedFiles }),
       stateDir: input.stateDir,
@@ -59,7 +57,6 @@ const engine: UpdateEngine = {
     });
     return { backupPath: applied.backup.path, summary: { ...applied.summary }, merges: applied.merges };
   },
-  startAppScan: ({ appDir, stateDir }) => startEarlyAppScan(appDir, stateDir),
   checkMerges: (input) => checkMergeInputs(input),
   async findBackup({ app, backupDir, replacedBy, since }) {
     const backups = await listBackups(backupDir, app);

@@ -1,6 +1,6 @@
 /** The installed release as sources see it: the app's install index, read fresh at each call. */
-import { readInstallIndex } from "../apply/install-index.js";
-import type { InstalledRelease } from "../sources/types.js";
+import { readInstallIndex, readInstallIndexHeader } from "../apply/install-index.js";
+import type { InstalledId, InstalledRelease } from "../sources/types.js";
 
 export interface LegacyState {
   current_version: string | null;
@@ -19,13 +19,21 @@ export async function readInstalledRelease(
 ): Promise<InstalledRelease | undefined> {
   const index = await readInstallIndex(appStateDir);
   if (index === undefined) return undefined;
+  return { ...idOf(index, legacy), appDir, files: index.files };
+}
+
+/** readInstalledRelease's version and release id, from the index's header alone. */
+export async function readInstalledId(
+  appStateDir: string,
+  legacy: LegacyState | undefined,
+): Promise<InstalledId | undefined> {
+  const header = await readInstallIndexHeader(appStateDir);
+  return header === undefined ? undefined : idOf(header, legacy);
+}
+
+function idOf(index: InstalledId, legacy: LegacyState | undefined): InstalledId {
   const releaseId =
     index.releaseId ??
     (legacy?.current_version === index.version ? (legacy.release_id ?? undefined) : undefined);
-  return {
-    version: index.version,
-    ...(releaseId === undefined ? {} : { releaseId }),
-    appDir,
-    files: index.files,
-  };
+  return { version: index.version, ...(releaseId === undefined ? {} : { releaseId }) };
 }

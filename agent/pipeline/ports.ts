@@ -9,7 +9,6 @@ import type { Issue } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Conditional, Manifest, Requirements } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
-import type { EarlyAppScan } from "../apply/early-scan.js";
 import type { InstalledRelease, ReleaseListing, ReleaseSource } from "../sources/types.js";
 
 export interface SourceContext {
@@ -58,8 +57,6 @@ export interface ApplyInput {
   materialize?: (rels: readonly string[]) => Promise<void>;
   /** `privileged_files` of the source's security and the manifest's: owner, group and mode kept. */
   privilegedFiles?: readonly string[];
-  /** The app scan startAppScan began; the engine uses it only if it skipped what this manifest protects. */
-  earlyAppScan?: EarlyAppScan;
   manifest: Manifest;
   version: string;
   previousVersion: string | null;
@@ -92,11 +89,6 @@ export interface UpdateEngine {
    * keep_backups. Writes nothing when it throws before its journal exists.
    */
   apply(input: ApplyInput): Promise<AppliedRelease>;
-  /**
-   * Starts scanning the app in the background (for ApplyInput.earlyAppScan) once an update is known
-   * to be coming; undefined when it cannot tell yet what to skip. Never rejects.
-   */
-  startAppScan?(input: { appDir: string; stateDir: string }): Promise<EarlyAppScan | undefined>;
   /**
    * Parses every config a merge rule of the release names (server, release and previous release
    * copies); throws BadInputError (file:line:column) for one that does not parse. Reads only.

@@ -9,7 +9,6 @@ import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, LockedError, ShipError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
-import type { EarlyAppScan } from "../apply/early-scan.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
 import { readState, updateSourceState } from "../state/state-file.js";
@@ -82,7 +81,6 @@ export async function runSource(
   }
   const paths = updatePaths(config, name, source);
   let staged = false;
-  let earlyAppScan: Promise<EarlyAppScan | undefined> | undefined;
   try {
     const { ports } = options;
     // A check applies nothing, not even a recovery; the next real run recovers first.
@@ -108,11 +106,6 @@ export async function runSource(
       log,
       installed: () => readInstalledRelease(paths.appStateDir, source.app_dir, sourceState),
     });
-    // The app is scanned on another thread while the source checks and stages (after the recovery
-    // above; the apply uses the scan only if nothing that may change the app ran in between).
-    earlyAppScan = options.checkOnly
-      ? undefined
-      : ports.engine.startAppScan?.({ appDir: source.app_dir, stateDir: paths.appStateDir });
     const check = await releaseSource.check();
     log.info(check.detail, {
       available: check.available,
@@ -153,7 +146,6 @@ export async function runSource(
       currentVersion,
       warnings: [],
     };
-    if (earlyAppScan !== undefined) ctx.earlyAppScan = earlyAppScan;
     if (options.checkOnly) {
       const waits = await rolloutHold(ctx);
       return {
@@ -199,8 +191,6 @@ export async function runSource(
       error: message,
     });
   } finally {
-    // Up to date, stopped early or failed: a walk still running is not wanted (a consumed one has ended).
-    void earlyAppScan?.then((early) => early?.stop());
     // A check that fetched the release (to read its rollout) keeps nothing of it either.
     if (!options.checkOnly || staged) await discardLeftovers(paths, log);
     await lock.release();

@@ -94,10 +94,18 @@ export interface InstalledRelease {
   files: Readonly<Record<string, IndexedFile>>;
 }
 
+/** Which release is installed, without the per-file part (InstalledRelease's first two fields). */
+export type InstalledId = Pick<InstalledRelease, "version" | "releaseId">;
+
 /** What every source gets besides its own config. */
 export interface SourceContext {
   /** The installed release, read when called; absent (or undefined) means nothing ship installed. */
   installed?: () => Promise<InstalledRelease | undefined>;
+  /**
+   * installed()'s version and release id alone, from the install index's first bytes: what a check
+   * compares, so a run that finds no update never parses the index's 20,000 file entries.
+   */
+  installedId?: () => Promise<InstalledId | undefined>;
   /** Where change-detection metadata and partial downloads go unless the config names a file. */
   stateDir: string;
   log: SourceLog;

@@ -6,11 +6,6 @@ import { recordPendingBackup } from "../pending-update.js";
 export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
   const manifest = need(ctx.manifest, "manifest");
   const release = need(ctx.release, "release");
-  // Hooks and conditionals run commands, which may change the app after the early scan saw it.
-  const earlyAppScan =
-    manifest.hooks.pre_update.length === 0 && manifest.conditionals.length === 0
-      ? await ctx.earlyAppScan
-      : undefined;
   ctx.applied = await ctx.ports.engine.apply({
     app: ctx.app,
     appDir: ctx.source.app_dir,
@@ -21,7 +16,6 @@ export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     releaseHashes: release.fileHashes,
     ...(release.listing === undefined ? {} : { releaseListing: release.listing }),
     ...(release.materialize === undefined ? {} : { materialize: release.materialize }),
-    ...(earlyAppScan === undefined ? {} : { earlyAppScan }),
     manifest,
     privilegedFiles: [
       ...new Set([...ctx.source.security.privileged_files, ...(manifest.security?.privileged_files ?? [])]),

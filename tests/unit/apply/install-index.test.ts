@@ -1,8 +1,8 @@
 /** The install index: its header read from the first bytes (any other layout in full), and its parse cache. */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   indexPath,
   readInstallIndex,
@@ -62,19 +62,49 @@ const index = (version: string): InstallIndex => ({
   dirs: [],
 });
 
-describe("readInstallIndex (parsed once per unchanged text)", () => {
-  it("reuses the parsed index while the file's text is the same, never after it changed", async () => {
+describe("readInstallIndex (parsed once while the file's stat is unchanged)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  /** The clock a few seconds on: the file's timestamps are then older than the racy window. */
+  const later = () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 10_000);
+  };
+
+  it("reuses the parsed index while the stat is the same, never after a replace or an edit in place", async () => {
     await writeInstallIndex(dir, index("1.0.0"));
+    later();
     const first = await readInstallIndex(dir);
     expect(await readInstallIndex(dir)).toBe(first);
-    await writeInstallIndex(dir, index("2.0.0"));
+    vi.useRealTimers();
+    await writeInstallIndex(dir, index("2.0.0")); // replaced by rename: another inode
+    later();
     expect((await readInstallIndex(dir))?.version).toBe("2.0.0");
-    // Rewritten in place with the same length: still read afresh.
+    // Rewritten in place with the same length: ctime and mtime move, so it is read afresh.
+    vi.useRealTimers();
     await writeFile(indexPath(dir), JSON.stringify(index("3.0.0")));
+    later();
     expect((await readInstallIndex(dir))?.version).toBe("3.0.0");
+    vi.useRealTimers();
     await writeFile(indexPath(dir), "{ corrupt");
     await expect(readInstallIndex(dir)).rejects.toThrow();
     await rm(indexPath(dir));
     expect(await readInstallIndex(dir)).toBeUndefined();
+  });
+
+  it("never reuses a file changed within the racy window: an edit in the same timestamp tick is seen", async () => {
+    await writeInstallIndex(dir, index("1.0.0"));
+    const first = await readInstallIndex(dir);
+    // Just written: its timestamps may not move on a next write in the same tick, so it is not reused.
+    expect(await readInstallIndex(dir)).not.toBe(first);
+    // Same length, same inode, and (on a coarse clock) possibly the same timestamps as before.
+    const path = indexPath(dir);
+    const { mtime } = await stat(path);
+    await writeFile(path, JSON.stringify(index("9.0.0")));
+    await utimes(path, mtime, mtime);
+    const second = await readInstallIndex(dir);
+    expect(second).not.toBe(first);
+    expect(second?.version).toBe("9.0.0");
   });
 });

@@ -1,15 +1,14 @@
 /**
- * The app scan on a worker thread (scanTreeInWorker) against the serial scanTree the planner always
- * used: the same files, directories, modes, stats and order, with protected directories skipped the
- * same way however the manifest nests them; and a walk that fails or is stopped rejects.
+ * The app scan (scanTree): lstat only, symlinks reported and never followed, no FIFOs, and protected
+ * directories reported but never entered however the manifest nests them.
  */
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { protectedDirectories, protectedDirectoryOf } from "../../../agent/apply/rules.js";
-import { scanTree, scanTreeInWorker } from "../../../agent/tree/scan-tree.js";
+import { protectedDirectoryOf } from "../../../agent/apply/rules.js";
+import { scanTree } from "../../../agent/tree/scan-tree.js";
 import { Manifest } from "../../../shared/manifest/schema.js";
 
 let root: string;
@@ -61,43 +60,45 @@ const manifests: Record<string, Record<string, { preserve: boolean }>> = {
   },
 };
 
-describe("scanTreeInWorker", () => {
+const underProtected = (rel: string, manifest: Manifest) =>
+  rel.split("/").some((_, i, parts) => {
+    const dir = parts.slice(0, i + 1).join("/");
+    return i < parts.length - 1 && protectedDirectoryOf(manifest, dir) !== undefined;
+  });
+
+describe("scanTree", () => {
   for (const [name, directories] of Object.entries(manifests)) {
-    it(`gives exactly what scanTree gives: ${name}`, async () => {
+    it(`enters no protected directory and reports everything else: ${name}`, async () => {
       const manifest = Manifest.parse({ version: "1", directories });
-      const serial = await scanTree(app, {
+      const scan = await scanTree(app, {
         skipDir: (rel) => protectedDirectoryOf(manifest, rel) !== undefined,
       });
-      const inWorker = await scanTreeInWorker(app, protectedDirectories(manifest)).scan;
-      expect(inWorker).toEqual(serial);
-      expect([...inWorker.files.keys()]).toEqual([...serial.files.keys()]);
-      expect([...inWorker.dirs.keys()]).toEqual([...serial.dirs.keys()]);
-      expect(serial.files.get("lib-link")?.type).toBe("symlink");
-      expect(serial.files.has("lib/pipe")).toBe(false);
+      const all = await scanTree(app);
+      expect([...scan.files.keys()].sort()).toEqual(
+        [...all.files.keys()].filter((rel) => !underProtected(rel, manifest)).sort(),
+      );
+      expect(scan.dirs.has("data")).toBe(true);
+      expect(scan.files.get("lib-link")?.type).toBe("symlink");
+      expect(scan.files.get("outside")?.type).toBe("symlink");
+      expect(scan.files.has("lib/pipe")).toBe(false);
+      expect(scan.dirs.get("empty")).toBe(0o750);
     });
   }
 
-  it("enters no protected directory, and the nested rules decide", async () => {
-    const manifest = Manifest.parse({ version: "1", directories: { data: {}, "var/keep": {} } });
-    expect(protectedDirectories(manifest)).toEqual(["data", "var/keep"]);
-    const scan = await scanTreeInWorker(app, protectedDirectories(manifest)).scan;
-    expect(scan.dirs.has("data")).toBe(true);
-    expect(
-      [...scan.files.keys()].filter((rel) => rel.startsWith("data/") || rel.startsWith("var/keep/")),
-    ).toEqual([]);
-    expect(scan.files.has("database.py")).toBe(true);
+  it("nested rules decide: a protected dir inside an unprotected one is skipped, and the reverse", async () => {
+    const manifest = Manifest.parse({
+      version: "1",
+      directories: manifests["an unprotected dir with a protected one inside"],
+    });
+    const scan = await scanTree(app, { skipDir: (rel) => protectedDirectoryOf(manifest, rel) !== undefined });
     expect(scan.files.has("var/log.txt")).toBe(true);
+    expect(scan.files.has("var/keep/k.txt")).toBe(false);
+    expect(scan.dirs.has("var/keep")).toBe(true);
   });
 
-  it("a missing root is an empty tree, as for scanTree", async () => {
-    const missing = join(root, "not-there");
-    expect(await scanTreeInWorker(missing, []).scan).toEqual(await scanTree(missing));
-  });
-
-  it("rejects when the walk fails, and when it is stopped", async () => {
-    await expect(scanTreeInWorker(join(app, "a.txt"), []).scan).rejects.toThrow(/ENOTDIR/);
-    const walk = scanTreeInWorker(app, []);
-    walk.stop();
-    await expect(walk.scan).rejects.toThrow();
+  it("a missing root is an empty tree; a file as root fails", async () => {
+    const missing = await scanTree(join(root, "not-there"));
+    expect(missing.files.size + missing.dirs.size).toBe(0);
+    await expect(scanTree(join(app, "a.txt"))).rejects.toThrow(/ENOTDIR/);
   });
 });
