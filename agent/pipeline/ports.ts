@@ -9,7 +9,7 @@ import type { Issue } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Conditional, Manifest, Requirements } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
-import type { InstalledRelease, ReleaseListing, ReleaseSource } from "../sources/types.js";
+import type { InstalledId, InstalledRelease, ReleaseListing, ReleaseSource } from "../sources/types.js";
 
 export interface SourceContext {
   /** Where the source keeps change-detection metadata (ETag, commit) between runs. */
@@ -17,6 +17,8 @@ export interface SourceContext {
   log: Logger;
   /** What the install index says the app holds now (see agent/sources/types.ts). */
   installed: () => Promise<InstalledRelease | undefined>;
+  /** installed()'s version and release id alone, read without the per-file entries. */
+  installedId?: () => Promise<InstalledId | undefined>;
 }
 
 export type ConditionalsVerdict =

@@ -16,7 +16,7 @@ import { checkSourceFiles } from "./configured-files.js";
 import type { UpdateContext, UpdatePaths, UpdateSettings } from "./context.js";
 import { finalizeUpdate } from "./finalize.js";
 import { pruneByInstalledRules, rememberPruneRules } from "./installed-prune-rules.js";
-import { readInstalledRelease } from "./installed-release.js";
+import { readInstalledId, readInstalledRelease } from "./installed-release.js";
 import { removeLeftovers } from "./leftovers.js";
 import { lockDir, updatePaths } from "./paths.js";
 import { type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
@@ -105,6 +105,7 @@ export async function runSource(
       stateDir: paths.sourceStateDir,
       log,
       installed: () => readInstalledRelease(paths.appStateDir, source.app_dir, sourceState),
+      installedId: () => readInstalledId(paths.appStateDir, sourceState),
     });
     const check = await releaseSource.check();
     log.info(check.detail, {

@@ -68,8 +68,9 @@ export class GitSource implements ReleaseSource {
   async check(): Promise<UpdateCheck> {
     this.checked = false;
     this.checkedTarget = undefined;
-    // The install index (20,000 entries: tens of ms to parse) is read while git fetch runs in its
-    // own process; a fetch failure still decides the outcome, as before.
+    // The install index (20,000 entries: tens of ms to parse) is read in full while git fetch runs
+    // in its own process, where it costs no wall time, and fetch() then finds it parsed; a fetch
+    // failure still decides the outcome, as before.
     const reading = this.ctx.installed?.();
     reading?.catch(() => undefined);
     await this.fetchRemote();

@@ -75,8 +75,9 @@ export class LocalSource implements ReleaseSource {
    * it true), else what this source last committed.
    */
   private async installedId(): Promise<{ id?: string; version?: string } | undefined> {
-    if (this.ctx.installed !== undefined) {
-      const installed = await this.ctx.installed();
+    const read = this.ctx.installedId ?? this.ctx.installed;
+    if (read !== undefined) {
+      const installed = await read();
       return installed === undefined ? undefined : { id: installed.releaseId, version: installed.version };
     }
     const stored = await this.store.read();

@@ -97,6 +97,28 @@ describe("LocalSource with a directory", () => {
   });
 });
 
+describe("LocalSource's check with the pipeline's installed release", () => {
+  it("decides from the index's id alone: the per-file part is read only to stage", async () => {
+    const dir = await releaseDir("1.0.0");
+    const cfg = LocalSourceConfig.parse({ type: "local", app_dir: "/opt/app", path: dir });
+    const fingerprint = (await source(dir).fetch(join(tmp, "s0"))).id;
+    let fullReads = 0;
+    const src = new LocalSource("app", cfg, {
+      stateDir: join(tmp, "state"),
+      log: memoryLogger(),
+      installed: async () => {
+        fullReads++;
+        return { version: "1.0.0", releaseId: fingerprint, appDir: "/opt/app", files: {} };
+      },
+      installedId: async () => ({ version: "1.0.0", releaseId: fingerprint }),
+    });
+    expect(await src.check()).toMatchObject({ available: false, current: "1.0.0" });
+    expect(fullReads).toBe(0);
+    await src.fetch(join(tmp, "s1"));
+    expect(fullReads).toBe(1);
+  });
+});
+
 describe("LocalSource with an archive", () => {
   const entries = [
     { path: "myapp-2.0.0/update-manifest.yaml", body: "version: 2.0.0\n" },
