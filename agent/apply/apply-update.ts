@@ -323,6 +323,7 @@ async function startBackup(
     size: bytes,
     files,
     path,
+    appDir: input.appDir,
   };
 }
 

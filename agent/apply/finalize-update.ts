@@ -66,7 +66,13 @@ export async function finalizeUpdate(
     await writeBackupMeta(journal.backupPath, { ...meta, complete: true });
   }
   const problems: string[] = [];
-  const pruned = await pruneBackups(journal.backupRoot, journal.app, journal.keepBackups, problems);
+  const pruned = await pruneBackups(
+    journal.backupRoot,
+    journal.app,
+    journal.appDir,
+    journal.keepBackups,
+    problems,
+  );
   if (pruned.length > 0) log?.info("removed old backups (keep_backups)", { pruned });
   if (problems.length > 0)
     log?.warn("could not remove old backups or the trash; the next update retries", { problems });

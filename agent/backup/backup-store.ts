@@ -56,6 +56,8 @@ export interface BackupInfo {
   size: number;
   files: number;
   path: string;
+  /** The app directory this backup restores (two configs may share one backup_dir). */
+  appDir: string;
 }
 
 export const META_FILE = "meta.json";
@@ -152,6 +154,7 @@ function infoOf(meta: BackupMeta, path: string): BackupInfo {
     size: meta.bytes,
     files: meta.files,
     path,
+    appDir: meta.appDir,
   };
 }
 
@@ -165,15 +168,20 @@ async function subdirs(dir: string): Promise<string[]> {
   }
 }
 
-/** Complete backups, newest first; one app's or every app's. Partial ones are left out. */
-export async function listBackups(backupRoot: string, app?: string): Promise<BackupInfo[]> {
+/**
+ * Complete backups, newest first; one app's or every app's. Partial ones are left out. With `appDir`,
+ * only those that restore that directory: configs that share a backup_dir and a source name keep
+ * their backups side by side, and one config must never list, prune or restore another's.
+ */
+export async function listBackups(backupRoot: string, app?: string, appDir?: string): Promise<BackupInfo[]> {
   const apps = app === undefined ? await subdirs(backupRoot) : [app];
   const out: BackupInfo[] = [];
   for (const name of apps) {
     for (const id of await subdirs(join(backupRoot, name))) {
       const path = join(backupRoot, name, id);
       const meta = await readBackupMeta(path).catch(() => undefined);
-      if (meta?.complete) out.push(infoOf(meta, path));
+      if (meta?.complete && (appDir === undefined || sameDir(meta.appDir, appDir)))
+        out.push(infoOf(meta, path));
     }
   }
   // Code-unit order (ids and ISO times are ASCII): localeCompare would load ICU's collator (~10 ms).
@@ -181,6 +189,11 @@ export async function listBackups(backupRoot: string, app?: string): Promise<Bac
   return out.sort((a, b) =>
     a.created === b.created ? newestFirst(a.id, b.id) : newestFirst(a.created, b.created),
   );
+}
+
+/** Whether two spellings of a directory name the same path (`/srv/app/` and `/srv/app`). */
+export function sameDir(a: string, b: string): boolean {
+  return resolve(a) === resolve(b);
 }
 
 /** Resolves `ship --rollback ID|PATH`: a backup id as listed, or the path of a backup directory. */
@@ -223,6 +236,7 @@ export async function newBackupId(backupRoot: string, app: string, now: Date): P
 export async function pruneBackups(
   backupRoot: string,
   app: string,
+  appDir: string,
   keep: number,
   problems: string[] = [],
 ): Promise<string[]> {
@@ -235,7 +249,7 @@ export async function pruneBackups(
       },
     );
   await attempt("emptying the trash", emptyTrash(backupRoot, app));
-  const all = await listBackups(backupRoot, app).catch(() => []);
+  const all = await listBackups(backupRoot, app, appDir).catch(() => []);
   const pruned: string[] = [];
   for (const backup of all.slice(Math.max(keep, 0))) {
     if (await attempt(`removing old backup ${backup.id}`, rm(backup.path, { recursive: true, force: true })))

@@ -350,7 +350,7 @@ export async function rollbackTo(options: {
   around?: (backup: BackupInfo, restore: () => Promise<RestoreResult>) => Promise<RestoreResult>;
 }): Promise<RollbackResult> {
   const target = await findBackup(options.backupRoot, options.target);
-  const newestFirst = await listBackups(options.backupRoot, target.app);
+  const newestFirst = await listBackups(options.backupRoot, target.app, target.appDir);
   const position = newestFirst.findIndex((b) => b.id === target.id);
   const chain = position < 0 ? [target] : newestFirst.slice(0, position + 1);
   const first = chain[0];

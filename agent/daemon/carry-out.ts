@@ -164,7 +164,7 @@ async function restoreIfNewestBackup(
   const { config, instruction, log } = input;
   const source = config.sources[instruction.app];
   if (source === undefined) return null;
-  const newest = (await listBackups(config.general.backup_dir, instruction.app))[0];
+  const newest = (await listBackups(config.general.backup_dir, instruction.app, source.app_dir))[0];
   if (newest?.version !== instruction.release.version || newest.replacedBy !== installed) return null;
   const started = performance.now();
   const lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), log);

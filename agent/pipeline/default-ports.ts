@@ -58,8 +58,8 @@ const engine: UpdateEngine = {
     return { backupPath: applied.backup.path, summary: { ...applied.summary }, merges: applied.merges };
   },
   checkMerges: (input) => checkMergeInputs(input),
-  async findBackup({ app, backupDir, replacedBy, since }) {
-    const backups = await listBackups(backupDir, app);
+  async findBackup({ app, appDir, backupDir, replacedBy, since }) {
+    const backups = await listBackups(backupDir, app, appDir);
     const found = backups.find(
       (b) => b.replacedBy === replacedBy && Date.parse(b.created) >= Date.parse(since),
     );

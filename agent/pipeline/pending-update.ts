@@ -66,6 +66,7 @@ export async function resolvePendingUpdate(input: {
       pending.backup_path ??
       (await ports.engine.findBackup({
         app: name,
+        appDir: source.app_dir,
         backupDir: config.general.backup_dir,
         replacedBy: pending.version,
         since: pending.started,

@@ -104,6 +104,8 @@ export interface UpdateEngine {
   /** The newest complete backup an update to `replacedBy` made since `since` (ISO), if any. */
   findBackup(input: {
     app: string;
+    /** Only backups of this app directory (another config may share backup_dir). */
+    appDir: string;
     backupDir: string;
     replacedBy: string;
     since: string;

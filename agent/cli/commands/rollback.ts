@@ -1,5 +1,5 @@
-import { RestoreInterruptedError } from "../../../shared/errors.js";
-import { findBackup, readBackupMeta } from "../../backup/backup-store.js";
+import { BadInputError, RestoreInterruptedError } from "../../../shared/errors.js";
+import { findBackup, readBackupMeta, sameDir } from "../../backup/backup-store.js";
 import { rollbackTo } from "../../backup/restore.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { lockDir } from "../../pipeline/paths.js";
@@ -13,7 +13,7 @@ import type { Output } from "../output.js";
  * notifications are sent. Exit 1 when a rollback command failed (the files are restored).
  */
 export async function rollbackCommand(options: GlobalOptions, out: Output): Promise<number> {
-  const { config } = await loadCliConfig(options.config, out);
+  const { config, path: configPath } = await loadCliConfig(options.config, out);
   // Loaded here, not at the top: they are only needed once the config is valid.
   const [{ cliLogger }, { syncInstalledState }, { undoWithHooks }] = await Promise.all([
     import("../logger.js"),
@@ -23,6 +23,16 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   const log = cliLogger(options, config);
   const target = await findBackup(config.general.backup_dir, options.rollback as string);
   const { appDir } = await readBackupMeta(target.path);
+  // Configs that share a backup_dir (and a source name) keep their backups side by side: restoring
+  // another config's app would take this config's locks and write this config's state.
+  const owner = config.sources[target.app];
+  if (owner === undefined || !sameDir(owner.app_dir, appDir)) {
+    throw BadInputError.single(
+      configPath,
+      `sources.${target.app}.app_dir`,
+      `${owner === undefined ? "no such source" : `is ${owner.app_dir}`}, but backup ${target.id} restores ${appDir}: it belongs to another config that shares backup_dir; roll back with that config`,
+    );
+  }
   const problems: string[] = [];
   // The same lock as an update of this app: a timer run must not apply while we restore.
   const lock = await acquireLock(appLockFile(lockDir(config), appDir), log);

@@ -200,6 +200,65 @@ describe("ship --rollback (real CLI)", () => {
     }
   });
 
+  it("two configs sharing backup_dir and a source name never list, restore or prune each other's backups", async () => {
+    const configFor = async (name: string, releaseDir: string) => {
+      const file = join(root, `${name}.toml`);
+      await writeFile(
+        file,
+        `[general]\nstate_file = "${root}/${name}/state.json"\nbackup_dir = "${root}/shared-backups"\nmin_interval_hours = 0\n\n[sources.myapp]\ntype = "local"\npath = "${releaseDir}"\napp_dir = "${root}/${name}/app"\n`,
+      );
+      return file;
+    };
+    const keepOne = "rollback:\n  keep_backups: 1\n";
+    const blue = await configFor("blue", await release("b1", "1.0.0", { "app.txt": "blue 1\n" }, keepOne));
+    const green = await configFor("green", await release("g1", "1.0.0", { "app.txt": "green 1\n" }, keepOne));
+    expect((await runShip(["--config", green])).code).toBe(0);
+    await configFor("green", await release("g2", "2.0.0", { "app.txt": "green 2\n" }, keepOne));
+    expect((await runShip(["--config", green])).code).toBe(0);
+    const greenBackups = JSON.parse(
+      (await runShip(["--config", green, "--list-backups", "--json"])).stdout,
+    ) as {
+      id: string;
+      version: string | null;
+    }[];
+    const greenToV1 = greenBackups.find((b) => b.version === "1.0.0");
+    expect(greenToV1).toBeDefined();
+
+    // Blue installs twice with keep_backups 1: its pruning leaves green's backups alone.
+    expect((await runShip(["--config", blue])).code).toBe(0);
+    await configFor("blue", await release("b2", "2.0.0", { "app.txt": "blue 2\n" }, keepOne));
+    expect((await runShip(["--config", blue])).code).toBe(0);
+    const listed = await runShip(["--config", blue, "--list-backups", "--json"]);
+    const blueBackups = JSON.parse(listed.stdout) as { id: string; appDir: string }[];
+    expect(blueBackups.map((b) => b.appDir)).toEqual([join(root, "blue/app")]);
+    expect(listed.stderr).toContain(
+      "restore app directories no source of this config installs into: not listed",
+    );
+    expect(
+      (
+        JSON.parse((await runShip(["--config", green, "--list-backups", "--json"])).stdout) as {
+          id: string;
+        }[]
+      ).map((b) => b.id),
+    ).toEqual(greenBackups.map((b) => b.id));
+
+    // Blue cannot restore green's app: refused naming the key, nothing changed on either side.
+    const blueState = await readFile(join(root, "blue/state.json"), "utf8");
+    const refused = await runShip(["--config", blue, "--rollback", greenToV1?.id ?? ""]);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(
+      `sources.myapp.app_dir: is ${join(root, "blue/app")}, but backup ${greenToV1?.id}`,
+    );
+    expect(await readFile(join(root, "green/app/app.txt"), "utf8")).toBe("green 2\n");
+    expect(await readFile(join(root, "blue/state.json"), "utf8")).toBe(blueState);
+
+    // Green's own rollback works.
+    const rollback = await runShip(["--config", green, "--rollback", greenToV1?.id ?? ""]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(await readFile(join(root, "green/app/app.txt"), "utf8")).toBe("green 1\n");
+    expect(await readFile(join(root, "blue/app/app.txt"), "utf8")).toBe("blue 2\n");
+  });
+
   it("a restore that stops half-way says so (exit 3, state restore_failed) and --recover finishes it", async () => {
     await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "a.txt": "a1\n", "b.txt": "b1\n" }));
     expect((await runShip(["--config", config])).code).toBe(0);
