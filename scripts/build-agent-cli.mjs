@@ -64,6 +64,36 @@ const englishOnlyZod = {
   },
 };
 
+/**
+ * pino loads `worker_threads` and `assert` as it starts, for what ship's CLI never does: transports
+ * (thread-stream runs them in a Worker), the main-thread check that only asynchronous destinations
+ * consult (the CLI's logger writes synchronously: agent/cli/logger.ts), and sonic-boom's one assert,
+ * in close(). Loading those two built-ins was ~8 ms of CPU of every code-cached command here, as much
+ * as the rest of pino. In the code-cached bundles only: thread-stream is left out (a transport
+ * throws), pino is told it runs in the main thread (the bin loads these bundles into the main
+ * thread, code-cache.ts; nothing starts them in a Worker), and `assert` loads when it is called.
+ */
+const PINO_SHIMS = {
+  "thread-stream":
+    'module.exports = class ThreadStream { constructor() { throw new Error("pino transports are not in ship\'s CLI bundle"); } };',
+  worker_threads: "exports.isMainThread = true;",
+  assert: 'module.exports = (value, message) => require("node:assert")(value, message);',
+};
+const pinoWithoutWorkers = {
+  name: "pino-without-workers",
+  setup(b) {
+    b.onResolve({ filter: /^(thread-stream|worker_threads|assert)$/ }, (args) =>
+      /[\\/]node_modules[\\/](pino|sonic-boom|thread-stream)[\\/]/.test(args.importer)
+        ? { path: args.path, namespace: "pino-without-workers" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "pino-without-workers" }, (args) => ({
+      contents: PINO_SHIMS[args.path],
+      loader: "js",
+    }));
+  },
+};
+
 /** esbuild options both bundles share. */
 const common = {
   bundle: true,
@@ -93,26 +123,62 @@ await build({
   },
 });
 
-// The same CLI as one CommonJS file, for the commands that run through a V8 code cache
-// (agent/cli/code-cache.ts; Node 20 caches no ES module code). Its name carries its content hash, so a
-// cache made for another build is never even looked at. No source map: those commands run without.
-const quick = await build({
-  ...common,
-  entryPoints: { quick: join(root, "agent/cli/quick.ts") },
-  format: "cjs",
-  outdir: bundleDir,
-  entryNames: "[name]-[hash]",
-  outExtension: { ".js": ".cjs" },
-  // `import()` of an external package becomes require(): a vm.Script has no module loader of its own
-  // (Node 20's USE_MAIN_CONTEXT_DEFAULT_LOADER is experimental and warns). Every external is CommonJS.
-  supported: { "dynamic-import": false },
-  metafile: true,
-});
-const quickFile = Object.keys(quick.metafile.outputs)
-  .find((f) => f.endsWith(".cjs"))
-  ?.split("/")
-  .at(-1);
-if (quickFile === undefined) throw new Error("esbuild wrote no quick-*.cjs bundle");
+/**
+ * In the restore bundle, the modes the bin never sends there: every lazy import the CLI's own modules
+ * make (agent/cli/*.ts: the mode table and `ship release`'s actions) other than --rollback's and
+ * --list-backups' becomes a module that fails if it ever runs; what those two load stays. Without them the bundle holds what
+ * those two commands use and not the update pipeline, the sources, tar, yaml, minimatch…: less to
+ * read, and a smaller code cache to deserialize, on every rollback. The CLI (its options, help,
+ * checks) is the same one: only what its actions load differs.
+ */
+const RESTORE_MODES = ["./commands/rollback.js", "./commands/list-backups.js"];
+const restoreModesOnly = {
+  name: "restore-modes-only",
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) =>
+      args.kind === "dynamic-import" &&
+      dirname(args.importer) === join(root, "agent/cli") &&
+      !RESTORE_MODES.includes(args.path)
+        ? { path: args.path, namespace: "not-in-restore-bundle" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "not-in-restore-bundle" }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not in the restore bundle (the bin sends only --rollback and --list-backups to it)`)});`,
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * The same CLI as one CommonJS file, for the commands that run through a V8 code cache
+ * (agent/cli/code-cache.ts; Node 20 caches no ES module code). Its name carries its content hash, so
+ * a cache made for another build is never even looked at. No source map: those commands run without.
+ */
+async function buildCachedBundle(name, extraPlugins) {
+  const result = await build({
+    ...common,
+    plugins: [...extraPlugins, pinoWithoutWorkers, ...common.plugins],
+    entryPoints: { [name]: join(root, "agent/cli/quick.ts") },
+    format: "cjs",
+    outdir: bundleDir,
+    entryNames: "[name]-[hash]",
+    outExtension: { ".js": ".cjs" },
+    // `import()` of an external package becomes require(): a vm.Script has no module loader of its
+    // own (Node 20's USE_MAIN_CONTEXT_DEFAULT_LOADER is experimental and warns). Every external is
+    // CommonJS.
+    supported: { "dynamic-import": false },
+    metafile: true,
+  });
+  const file = Object.keys(result.metafile.outputs)
+    .find((f) => f.endsWith(".cjs"))
+    ?.split("/")
+    .at(-1);
+  if (file === undefined) throw new Error(`esbuild wrote no ${name}-*.cjs bundle`);
+  return file;
+}
+// The update run: the whole CLI. --rollback and --list-backups: the restore bundle.
+const quickFile = await buildCachedBundle("quick", []);
+const restoreFile = await buildCachedBundle("restore", [restoreModesOnly]);
 // Code caches are made on the machine that runs ship (V8 version, flags): never packed.
 writeFileSync(join(bundleDir, ".npmignore"), "*.v8cache\n*.tmp\n");
 
@@ -130,23 +196,28 @@ await build({
 // start (~10 ms of CPU here, an eighth of a rollback beyond Node's own start). `--rollback` and
 // `--list-backups` (issue 11: within 2× of `node -e 0`) and the update run itself (`ship [--force]
 // [--check-only] …`, what the timer runs: loading its modules was ~0.1 s of CPU, a tenth of a
-// 20,000-file update) run the CommonJS bundle with a code cache (key "run" for the update run),
-// unless source maps are wanted. None of them prints a stack trace: every error becomes one line.
+// 20,000-file update) run a CommonJS bundle with a code cache, unless source maps are wanted: the
+// first two the restore bundle (keys "rollback", "list-backups"), the run the whole CLI's (key "run").
+// An argument that belongs elsewhere sends even those to the ES module bundle, so the restore bundle
+// never meets a mode it leaves out. None of them prints a stack trace: every error becomes one line.
 // Everything else (`ship agent`, `ship release`, the other modes) imports the ES module bundle with
 // source maps on before any bundled code is compiled — except `--help`/`--version`: Node reads and
 // parses every loaded chunk's map up front (~20 ms), so they skip them unless --verbose.
 const stub = `#!/usr/bin/env node
-// Generated by scripts/build-agent-cli.mjs: the CLI itself is bundle/ship.js (and bundle/${quickFile}).
+// Generated by scripts/build-agent-cli.mjs: the CLI itself is bundle/ship.js (and bundle/${quickFile},
+// bundle/${restoreFile}).
 "use strict";
 const args = process.argv.slice(2);
 const verbose = args.includes("--verbose") || args.includes("-v");
 const elsewhere = ["agent", "release", "--help", "-h", "--version", "--test-manifest", "--check-requirements",
   "--test-conditionals", "--check-rollout", "--approve", "--recover"];
-const cached = ["--rollback", "--list-backups"].find((a) => args.includes(a)) ??
-  (args.some((a) => elsewhere.includes(a)) ? undefined : "--run");
+const cached = args.some((a) => elsewhere.includes(a))
+  ? undefined
+  : ["--rollback", "--list-backups"].find((a) => args.includes(a)) ?? "--run";
 if (cached !== undefined && !verbose && !process.sourceMapsEnabled) {
   const { runCachedCli } = require("./bundle/code-cache.cjs");
-  runCachedCli(\`\${__dirname}/bundle/${quickFile}\`, cached.slice(2), process.argv).then((code) => {
+  const bundle = cached === "--run" ? "${quickFile}" : "${restoreFile}";
+  runCachedCli(\`\${__dirname}/bundle/\${bundle}\`, cached.slice(2), process.argv).then((code) => {
     process.exitCode = code;
   });
 } else {

@@ -13,6 +13,8 @@
  * holds every function that command compiled; written to a temporary file and renamed, never in
  * place; a directory we may not write (a user running a root-installed ship) just means no cache.
  */
+
+import { isAscii } from "node:buffer";
 import {
   type BigIntStats,
   closeSync,
@@ -96,7 +98,10 @@ export function loadWithCodeCache<T>(bundleFile: string, cacheKey: string): Cach
   let stat: BigIntStats;
   try {
     stat = fstatSync(fd, { bigint: true });
-    source = readFileSync(fd, "utf8");
+    // esbuild writes ASCII (non-ASCII characters escaped): read as such, V8 takes the bytes as they
+    // are instead of decoding UTF-8 (a few ms of a rollback for a bundle of ~0.5 MB).
+    const bytes = readFileSync(fd);
+    source = bytes.toString(isAscii(bytes) ? "latin1" : "utf8");
   } finally {
     closeSync(fd);
   }

@@ -45,7 +45,7 @@ function runWithin(args: string[], ms: number): Promise<{ code: number | null; s
 describe("a code cache path that is not a regular file", () => {
   it("a FIFO where --list-backups' cache goes: the command runs, and the FIFO is replaced by a cache", async () => {
     const bundleDir = join(dirname(SHIP_BIN), "bundle");
-    const bundle = (await readdir(bundleDir)).find((f) => /^quick-.*\.cjs$/.test(f));
+    const bundle = (await readdir(bundleDir)).find((f) => /^restore-.*\.cjs$/.test(f));
     expect(bundle).toBeDefined();
     const cache = join(bundleDir, `${bundle ?? ""}.list-backups.v8cache`);
     await rm(cache, { force: true });

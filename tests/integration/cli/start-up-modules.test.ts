@@ -4,10 +4,11 @@
  * is listed, and each bundle chunk stands for the sources its source map names. A heavy library
  * coming back onto `--help`, `--list-backups` or `--rollback` fails here (pino, the logger, belongs
  * on `--rollback`, from the bundle), wherever it comes from.
- * `--list-backups` and `--rollback` normally run the code-cached CommonJS bundle (one file, not a
- * module graph); with `--verbose` they run the ES module chunks, whose graph is checked here.
+ * `--list-backups` and `--rollback` normally run the code-cached CommonJS restore bundle (one file,
+ * not a module graph, holding only what those two commands use); with `--verbose` they run the ES
+ * module chunks, whose graph is checked here.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
 
 const TRACER = fileURLToPath(new URL("../../support/module-trace.mjs", import.meta.url));
+const BUILTIN_TRACER = fileURLToPath(new URL("../../support/builtin-trace.cjs", import.meta.url));
+const BUNDLE_DIR = join(dirname(SHIP_BIN), "bundle");
 
 /** Every source file behind the modules `ship ARGS` loaded: node_modules paths and our .ts files. */
 async function sourcesLoaded(
@@ -43,6 +46,27 @@ async function sourcesLoaded(
     }
   }
   return { code, files, sources };
+}
+
+/** The Node built-ins `ship ARGS` loaded (preloaded tracer: CommonJS, no loader hooks of its own). */
+async function builtinsLoaded(
+  root: string,
+  args: string[],
+): Promise<{ code: number | null; stderr: string; builtins: string[] }> {
+  const trace = join(root, `builtins-${Math.random().toString(36).slice(2)}.txt`);
+  const run = spawnSync(process.execPath, ["-r", BUILTIN_TRACER, SHIP_BIN, ...args], {
+    env: { ...process.env, SHIP_BUILTIN_TRACE: trace },
+    encoding: "utf8",
+  });
+  const builtins = (await readFile(trace, "utf8")).split("\n").filter((l) => l !== "");
+  return { code: run.status, stderr: run.stderr, builtins };
+}
+
+/** The restore bundle's file name (bundle/restore-<hash>.cjs). */
+async function restoreBundle(): Promise<string> {
+  const name = (await readdir(BUNDLE_DIR)).find((f) => /^restore-.*\.cjs$/.test(f));
+  expect(name).toBeDefined();
+  return join(BUNDLE_DIR, name ?? "");
 }
 
 const libraries = (sources: string[]) =>
@@ -131,16 +155,14 @@ describe("what the quick commands load (built CLI)", () => {
     ).toEqual([]);
   });
 
-  it("without --verbose both run the code-cached bundle: one file, made once and then used as it is", async () => {
-    const bundleDir = join(dirname(SHIP_BIN), "bundle");
+  it("without --verbose both run the code-cached restore bundle: one file, made once and then used as it is", async () => {
     const listing = ["--config", config, "--list-backups"];
     const { code, files } = await sourcesLoaded(root, listing);
     expect(code).toBe(0);
     // The bin and the cache loader; the bundle itself is compiled from its code cache, not imported.
     expect(files.filter((f) => f.includes("/node_modules/") || inBundle(f))).toEqual([]);
-    const cacheName = (await readdir(bundleDir)).find((f) => f.endsWith(".cjs.list-backups.v8cache"));
-    expect(cacheName).toBeDefined();
-    const cache = join(bundleDir, cacheName ?? "");
+    const cache = `${await restoreBundle()}.list-backups.v8cache`;
+    expect(existsSync(cache)).toBe(true);
     // Used, not rewritten (a refused or mismatched cache is written anew after the run). Other test
     // files run ship at the same time; one of them may have started before the cache existed.
     let unchanged = false;
@@ -157,10 +179,78 @@ describe("what the quick commands load (built CLI)", () => {
     const rollback = await sourcesLoaded(root, ["--config", config, "--rollback", backup?.id ?? ""]);
     expect(rollback.code).toBe(0);
     expect(rollback.files.filter((f) => f.includes("/node_modules/") || inBundle(f))).toEqual([]);
+    expect(existsSync(`${await restoreBundle()}.rollback.v8cache`)).toBe(true);
+  });
+
+  it("the restore bundle holds --rollback and --list-backups, not the update pipeline, sources or their libraries", async () => {
+    // esbuild names every module it wraps by its path: what is not named here was left out.
+    const text = await readFile(await restoreBundle(), "utf8");
+    for (const present of [
+      "agent/backup/restore.ts",
+      "agent/cli/commands/list-backups.ts",
+      "node_modules/pino/",
+    ])
+      expect(text.includes(`"${present}`), present).toBe(true);
+    for (const absent of [
+      "agent/pipeline/run-once.ts",
+      "agent/apply/plan.ts",
+      "agent/sources/create.ts",
+      "agent/sources/local.ts",
+      "agent/daemon/",
+      "agent/release/cli-actions.ts",
+      "node_modules/tar/",
+      "node_modules/yaml/",
+      "node_modules/minimatch/",
+      "node_modules/thread-stream/",
+    ])
+      expect(text.includes(`"${absent}`), absent).toBe(false);
+  });
+
+  it("a mode the restore bundle leaves out fails loudly there, and the bin never sends one to it", async () => {
+    // Straight into the bundle, as the bin never does: a left-out mode is an error, not a silent no-op.
+    const manifest = join(root, "manifest.yaml");
+    await writeFile(manifest, 'version: "1.0.0"\n');
+    const direct = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        "require(process.argv[1]).runCli([process.argv0, 'ship', '--test-manifest', process.argv[2]]).then((c) => { process.exitCode = c; })",
+        await restoreBundle(),
+        manifest,
+      ],
+      { encoding: "utf8" },
+    );
+    expect(direct.status).toBe(1);
+    expect(direct.stderr).toMatch(/test-manifest\.js is not in the restore bundle/);
+    // Through the bin, an argument that belongs to another mode or subcommand takes the whole CLI.
+    const viaBin = await runShip(["--config", config, "--list-backups", "--json", "release", "--help"]);
+    expect(viaBin.code, viaBin.stderr).toBe(0);
+    expect(viaBin.stdout).toContain("Usage: ship release");
+  });
+
+  it("--rollback and --list-backups load neither worker_threads nor assert (pino's, for what the CLI never uses)", async () => {
+    const listing = await builtinsLoaded(root, ["--config", config, "--list-backups"]);
+    expect(listing.code, listing.stderr).toBe(0);
+    // 2.0.0 again (earlier tests rolled it back), then the backup that update made is restored.
+    const update = await runShip(["--config", config, "--force"]);
+    expect(update.code, update.stderr).toBe(0);
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("2.0.0\n");
+    const listed = await runShip(["--config", config, "--list-backups", "--json"]);
+    const backup = (JSON.parse(listed.stdout) as { id: string }[])[0];
+    const rollback = await builtinsLoaded(root, ["--config", config, "--rollback", backup?.id ?? ""]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(
+      existsSync(join(root, "app/app.txt")) && (await readFile(join(root, "app/app.txt"), "utf8")),
+    ).not.toBe("2.0.0\n");
+    for (const { builtins } of [listing, rollback]) {
+      expect(builtins).toContain("vm"); // the tracer saw the code-cached path run
+      expect(builtins).not.toContain("worker_threads");
+      expect(builtins).not.toContain("assert");
+    }
   });
 
   it("an update run (what the timer runs) uses the code-cached bundle too; --verbose keeps the ES module chunks", async () => {
-    const bundleDir = join(dirname(SHIP_BIN), "bundle");
+    const bundleDir = BUNDLE_DIR;
     const run = ["--config", config, "--force"];
     const { code, files } = await sourcesLoaded(root, run);
     expect(code).toBe(0);
