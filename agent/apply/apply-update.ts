@@ -27,6 +27,7 @@ import { type FileOp, type OpContext, runForward } from "./file-ops.js";
 import { finalizeUpdate } from "./finalize-update.js";
 import { indexPath, readInstallIndex } from "./install-index.js";
 import { type UpdateJournal, writeJournal } from "./journal.js";
+import { withoutForeignKeepCopies } from "./keep-copies.js";
 import { buildOps, type Inventory, inventoryOf } from "./ops.js";
 import { filesToHash, planUpdate, statMatches, summarizePlan } from "./plan.js";
 import { prepareUpdate } from "./prepare.js";
@@ -124,8 +125,22 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   };
   const appHashes = await hashSuspects(appDir, filesToHash(planInput), scan);
   clock.lap("hash");
-  const plan = planUpdate({ ...planInput, appHashes });
-  if (plan.conflicts.length > 0) throw new UpdateNotAppliedError(app, "plan", plan.conflicts.join("; "));
+  const planned = planUpdate({ ...planInput, appHashes });
+  if (planned.conflicts.length > 0)
+    throw new UpdateNotAppliedError(app, "plan", planned.conflicts.join("; "));
+  const keepCopies = await withoutForeignKeepCopies(planned.steps, {
+    app,
+    appDir,
+    backupRoot: input.backupRoot,
+    scan,
+  });
+  if (keepCopies.dropped.length > 0) {
+    log?.warn("kept the previous version in the backup only: these names hold files ship did not write", {
+      app,
+      files: keepCopies.dropped,
+    });
+  }
+  const plan = { ...planned, steps: keepCopies.steps };
   await stageMissing(input, plan.steps, index, scan);
   clock.lap("plan");
   const toVersion = manifest.version;

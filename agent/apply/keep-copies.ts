@@ -1,0 +1,72 @@
+/**
+ * `backup: true` / `backup_replace` keep the previous version of a file beside it as `<file>.bak`.
+ * An operator may have made that name themselves (`cp config.toml config.toml.bak` before an edit is
+ * a common habit); ship never writes over a file it did not write (README: files ship never
+ * installed are never read, written or deleted). A keep-copy ship wrote holds exactly the old
+ * version that update saved in its backup, so an existing `<file>.bak` is ship's only when it is
+ * byte-equal to the newest backup's saved `<file>` (the same test a restore uses to recognise it).
+ * Anything else — different bytes, or no backup left to compare with — is the operator's: this
+ * update then keeps the previous version in its backup only, and says so.
+ */
+import { join } from "node:path";
+import { type BackupInfo, backupFilesDir, listBackups } from "../backup/backup-store.js";
+import { lstatOrUndefined } from "../tree/fs-ops.js";
+import { hashEntry } from "../tree/hash-file.js";
+import type { PlanStep, TreeScan } from "./types.js";
+
+export interface KeepCopyContext {
+  app: string;
+  appDir: string;
+  backupRoot: string;
+  scan: TreeScan;
+}
+
+/** Whether the app's `keepCopy` is the copy of `rel` an earlier update of this app wrote. */
+async function writtenByShip(
+  ctx: KeepCopyContext,
+  backups: () => Promise<readonly BackupInfo[]>,
+  rel: string,
+  keepCopy: string,
+): Promise<boolean> {
+  const existing = ctx.scan.files.get(keepCopy);
+  if (existing === undefined || existing.type !== "file") return false;
+  for (const backup of await backups()) {
+    const saved = join(backupFilesDir(backup.path), rel);
+    const stat = lstatOrUndefined(saved);
+    if (stat === undefined) continue;
+    // The newest backup holding `rel` is the update that last wrote its keep-copy.
+    if (!stat.isFile() || stat.size !== existing.size) return false;
+    return (await hashEntry(saved)) === (await hashEntry(join(ctx.appDir, keepCopy)));
+  }
+  return false;
+}
+
+/**
+ * The plan's steps with every keep-copy that would overwrite an operator's file dropped; `dropped`
+ * names them (`config.toml.bak`) for the log. Steps whose keep-copy name is free are unchanged.
+ */
+export async function withoutForeignKeepCopies(
+  steps: readonly PlanStep[],
+  ctx: KeepCopyContext,
+): Promise<{ steps: PlanStep[]; dropped: string[] }> {
+  const dropped: string[] = [];
+  const out: PlanStep[] = [];
+  let listed: Promise<BackupInfo[]> | undefined;
+  const backups = () => {
+    listed ??= listBackups(ctx.backupRoot, ctx.app, ctx.appDir);
+    return listed;
+  };
+  for (const step of steps) {
+    if (
+      (step.kind === "replace" || step.kind === "merge") &&
+      step.keepCopy !== undefined &&
+      ctx.scan.files.has(step.keepCopy) &&
+      !(await writtenByShip(ctx, backups, step.rel, step.keepCopy))
+    ) {
+      dropped.push(step.keepCopy);
+      const { keepCopy: _dropped, ...rest } = step;
+      out.push(rest);
+    } else out.push(step);
+  }
+  return { steps: out, dropped };
+}
