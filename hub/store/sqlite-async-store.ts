@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
-  deploymentStep,
   isRunningRollout,
   nextDeploymentState,
+  SENT_DEPLOYMENT_STATES,
   UNSENT_DEPLOYMENT_STATES,
 } from "../rollouts/states.js";
 import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
@@ -157,9 +157,6 @@ function sqlitePresence(sync: SqliteStore, enter: Enter) {
   };
 }
 
-/** Where `send` leads: a row inserted in one of these was sent by the inserting transaction. */
-const SENT_STATES = UNSENT_DEPLOYMENT_STATES.map((s) => deploymentStep(s, "send"));
-
 function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
   const direct = Object.fromEntries(
     DIRECT.map((name) => {
@@ -199,7 +196,7 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
           const added = ds.filter((d) => sync.insertDeployment(d));
           if (sent)
             for (const d of added)
-              if (SENT_STATES.includes(d.state))
+              if (SENT_DEPLOYMENT_STATES.includes(d.state))
                 sync.appendEvent({ ...sent, subject: d.id, data: { agent: d.agentId } });
           return added.length;
         }),
@@ -221,8 +218,10 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
     markDueDeploymentsSent: ({ rolloutId, agentIds }, sent) =>
       enter("markDueDeploymentsSent", () =>
         sync.transaction(() => {
+          const marked: DeploymentRecord[] = [];
+          const alreadySent: DeploymentRecord[] = [];
           const rollout = sync.getRollout(rolloutId);
-          if (!rollout || !isRunningRollout(rollout.state)) return [];
+          if (!rollout || !isRunningRollout(rollout.state)) return { marked, alreadySent };
           const due = sync
             .statement(`SELECT * FROM deployments WHERE rollout_id = ? AND wave <= ?
                 AND agent_id IN (SELECT value FROM json_each(?)) AND state IN (SELECT value FROM json_each(?))`)
@@ -230,15 +229,16 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
               rolloutId,
               rollout.currentWave,
               JSON.stringify(agentIds),
-              JSON.stringify(UNSENT_DEPLOYMENT_STATES),
+              JSON.stringify([...UNSENT_DEPLOYMENT_STATES, ...SENT_DEPLOYMENT_STATES]),
             ) as Row[];
-          return due.map((row) => {
+          for (const row of due) {
             const d = toDeployment(row);
-            const patch = {
-              state: deploymentStep(d.state, "send"),
-              attempts: d.attempts + 1,
-              updatedAt: sent.at,
-            };
+            const state = nextDeploymentState(d.state, "send");
+            if (state === undefined) {
+              alreadySent.push(d);
+              continue;
+            }
+            const patch = { state, attempts: d.attempts + 1, updatedAt: sent.at };
             sync.updateDeployment(d.id, patch);
             sync.appendEvent({
               at: sent.at,
@@ -247,8 +247,9 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
               subject: d.id,
               data: { agent: d.agentId },
             });
-            return { ...d, ...patch };
-          });
+            marked.push({ ...d, ...patch });
+          }
+          return { marked, alreadySent };
         }),
       ),
     markDeploymentsSent: (ids, at) =>
