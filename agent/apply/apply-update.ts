@@ -80,6 +80,19 @@ export interface AppliedUpdate {
   timings: Record<string, number>;
 }
 
+/** Conflicts named in the error (and so in the state's last_error and the hub report); the log has all. */
+const SHOWN_CONFLICTS = 5;
+
+/**
+ * One readable line however many paths conflict: a symlinked directory with 20,000 release files
+ * under it would otherwise make a megabyte-long error, state entry and report.
+ */
+export function conflictSummary(conflicts: readonly string[]): string {
+  const shown = conflicts.slice(0, SHOWN_CONFLICTS).join("; ");
+  const more = conflicts.length - SHOWN_CONFLICTS;
+  return more > 0 ? `${shown}; and ${more} more (the log lists them all)` : shown;
+}
+
 /** Records how long each phase took, for the log line every step gets. */
 function phaseClock(): { lap: (phase: string) => void; timings: Record<string, number> } {
   const timings: Record<string, number> = {};
@@ -126,8 +139,11 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   const appHashes = await hashSuspects(appDir, filesToHash(planInput), scan);
   clock.lap("hash");
   const planned = planUpdate({ ...planInput, appHashes });
-  if (planned.conflicts.length > 0)
-    throw new UpdateNotAppliedError(app, "plan", planned.conflicts.join("; "));
+  if (planned.conflicts.length > 0) {
+    if (planned.conflicts.length > SHOWN_CONFLICTS)
+      log?.error("the plan found conflicts", { conflicts: planned.conflicts });
+    throw new UpdateNotAppliedError(app, "plan", conflictSummary(planned.conflicts));
+  }
   const keepCopies = await withoutForeignKeepCopies(planned.steps, {
     app,
     appDir,

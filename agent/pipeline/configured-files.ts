@@ -50,8 +50,8 @@ function trustFiles(config: AgentConfig): NamedFile[] {
   return (config.trust?.key_files ?? []).map((path, i) => ({ key: `trust.key_files[${i}]`, path }));
 }
 
-async function check(files: NamedFile[], configFile: string): Promise<void> {
-  const issues: Issue[] = [];
+async function check(files: NamedFile[], configFile: string, found: Issue[] = []): Promise<void> {
+  const issues: Issue[] = [...found];
   for (const file of files) {
     const path = expandHome(file.path);
     if (file.mayBeMissing && (await stat(path).catch(() => undefined)) === undefined) continue;
@@ -67,8 +67,32 @@ async function check(files: NamedFile[], configFile: string): Promise<void> {
 }
 
 /** One source's files (and [trust]'s, which every standalone release is checked against). */
-export function checkSourceFiles(config: AgentConfig, name: string, source: Source, configFile: string) {
-  return check([...sourceFiles(name, source), ...trustFiles(config)], configFile);
+export async function checkSourceFiles(
+  config: AgentConfig,
+  name: string,
+  source: Source,
+  configFile: string,
+) {
+  const clone = source.type === "git" ? await cloneProblem(name, source.local_path, configFile) : [];
+  return check([...sourceFiles(name, source), ...trustFiles(config)], configFile, clone);
+}
+
+/**
+ * A git source reads and fetches in its clone: a missing one is bad input naming the key, not
+ * simple-git's "Cannot use simple-git on a directory that does not exist" (exit 1).
+ */
+async function cloneProblem(name: string, localPath: string, configFile: string): Promise<Issue[]> {
+  const path = expandHome(localPath);
+  const found = await stat(path).catch(() => undefined);
+  const problem =
+    found === undefined
+      ? `${path} does not exist: clone the repository there first (git clone REMOTE ${path})`
+      : found.isDirectory()
+        ? undefined
+        : `${path} is not a directory (it must be a git clone)`;
+  return problem === undefined
+    ? []
+    : [{ file: configFile, path: `sources.${name}.local_path`, message: problem, severity: "error" }];
 }
 
 /** `ship agent` at start: [hub] ca_file and [trust] key_files. */

@@ -6,6 +6,7 @@ import {
   mkdir,
   readdir,
   readFile,
+  rename,
   rm,
   symlink,
   writeFile,
@@ -234,6 +235,37 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await snapshot(appDir)).toEqual(before);
     expect(await listBackups(backupRoot)).toEqual(backupsBefore);
     expect(await pathExists(journalPath(stateDir))).toBe(false);
+  });
+
+  it("names at most five conflicts in the error however many paths conflict; the log lists them all", async () => {
+    const many: TreeSpec = { ...v1 };
+    for (let i = 0; i < 300; i++) many[`storage/s${i}`] = `v1 ${i}\n`;
+    await update(many, "1.0.0");
+    // The Capistrano move: storage/ now lives elsewhere, behind a symlink the release cannot go through.
+    const shared = join(root, "shared-storage");
+    await rename(join(appDir, "storage"), shared);
+    await symlink(shared, join(appDir, "storage"));
+    const next: TreeSpec = { ...many };
+    for (let i = 0; i < 300; i++) next[`storage/s${i}`] = `v2 ${i}\n`;
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const attempt = applyUpdate({
+      app: "myapp",
+      appDir,
+      release: await stage(root, next, "2.0.0"),
+      manifest: manifestOf("2.0.0"),
+      stateDir,
+      backupRoot,
+      log: memoryLogger(lines),
+    });
+    await expect(attempt).rejects.toBeInstanceOf(UpdateNotAppliedError);
+    const message = ((await attempt.catch((e: unknown) => e)) as Error).message;
+    expect(message).toMatch(
+      /storage\/s0: the app has a symlink at storage, where the release needs a directory/,
+    );
+    expect(message).toContain("; and 295 more (the log lists them all)");
+    expect(message.length).toBeLessThan(1000);
+    const logged = lines.find((r) => r.msg === "the plan found conflicts");
+    expect((logged?.data?.conflicts as string[] | undefined)?.length).toBe(300);
   });
 
   it.each([

@@ -18,6 +18,7 @@ beforeEach(async () => {
   appDir = join(root, "app");
   await mkdir(appDir);
   await mkdir(join(root, "a-dir"));
+  await mkdir(join(root, "repo"));
   await writeFile(join(root, "empty"), "");
   await writeFile(join(root, "hub.token"), "not.a.jwt\n", { mode: 0o600 });
 });
@@ -66,6 +67,16 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
       "git key_filename missing",
       `[sources.web]\ntype = "git"\nlocal_path = "ROOT/repo"\napp_dir = "APP"\nkey_filename = "/nonexistent/id"\n`,
       /sources\.web\.key_filename: cannot read \/nonexistent\/id: no such file or directory \(ENOENT\)$/,
+    ],
+    [
+      "git local_path missing",
+      `[sources.web]\ntype = "git"\nlocal_path = "ROOT/no-clone"\napp_dir = "APP"\n`,
+      /sources\.web\.local_path: \S+\/no-clone does not exist: clone the repository there first \(git clone REMOTE \S+\/no-clone\)$/,
+    ],
+    [
+      "git local_path a file",
+      `[sources.web]\ntype = "git"\nlocal_path = "ROOT/empty"\napp_dir = "APP"\n`,
+      /sources\.web\.local_path: \S+\/empty is not a directory \(it must be a git clone\)$/,
     ],
     [
       "[trust] key_files entry a directory",
