@@ -15,12 +15,6 @@ export interface AgentChannel {
    * `encoded`, when given, is `JSON.stringify(message)` computed more cheaply by the caller.
    */
   send(agentId: string, message: HubMessage, encoded?: string): boolean;
-  /**
-   * Whether the agent's current connection was already handed this deploy instruction. In a
-   * cluster a row another hub marked sent for this hub's agent says nothing about whether this hub
-   * delivered it; without this every such row is sent (a repeated instruction is a no-op).
-   */
-  wasHanded?(agentId: string, deploymentId: string): boolean;
 }
 
 /** The audit event of an instruction handed to an agent's connection. */
@@ -86,28 +80,22 @@ export class Dispatch {
    * Inserts a new rollout's planned deployments; those `due` whose agent is connected here go in
    * already `sent` (no other transaction can have seen a row this one inserts, so there is nothing
    * to mark: a wave start does not write thousands of rows twice), their `deployment.sent` events
-   * written by the same statement, and are delivered after commit like marked ones. So do those
-   * whose agent is in `onOtherHubs` (a cluster's agents the store shows online elsewhere), but
-   * their own hub hands them over once the commit wakes it: a wake-up then only reads, and no hub
-   * waits for another's write and commit. An agent whose hub dies first gets it on its next hello
-   * (the table delivers `sent` rows again). The events recorded so far are written first
-   * (pipelined), so the audit log keeps its order. Returns the rows as inserted.
+   * written by the same statement, and are delivered after commit like marked ones. The events
+   * recorded so far are written first (pipelined), so the audit log keeps its order. Returns the
+   * rows as inserted.
    */
   async insertNew(
     planned: readonly DeploymentRecord[],
     actor: string,
     due: (d: DeploymentRecord) => boolean,
-    onOtherHubs: ReadonlySet<string> = new Set(),
   ): Promise<DeploymentRecord[]> {
     const at = this.now;
     const sent: DeploymentRecord[] = [];
     const rows = planned.map((d) => {
       const state = due(d) ? nextDeploymentState(d.state, "send") : undefined;
-      if (state === undefined) return d;
-      const here = this.ctx.channel.isOnline(d.agentId);
-      if (!here && !onOtherHubs.has(d.agentId)) return d;
+      if (state === undefined || !this.ctx.channel.isOnline(d.agentId)) return d;
       const row = { ...d, state, attempts: d.attempts + 1, updatedAt: at };
-      if (here) sent.push(row);
+      sent.push(row);
       return row;
     });
     const earlier = this.events.splice(0);
@@ -124,19 +112,14 @@ export class Dispatch {
    * one store call (`markDueDeploymentsSent`: nothing read first; the store returns exactly the
    * rows it changed, so no other hub sends them), and delivers them after commit like those
    * `deployment()` marks (an agent gone meanwhile gets it on its next hello, as when a send fails).
-   * The due rows the same call finds already sent (the hub that started the wave marked them for
-   * this hub's agents) are delivered too, unless the agent's connection was handed them already.
-   * Returns how many it delivers.
    */
   async markDueSent(rolloutId: string, agentIds: readonly string[], actor: string): Promise<number> {
-    const { marked, alreadySent } = await this.t.markDueDeploymentsSent(
+    const marked = await this.t.markDueDeploymentsSent(
       { rolloutId, agentIds },
       { at: this.now, actor, kind: SENT_EVENT },
     );
-    const { channel } = this.ctx;
-    const owed = alreadySent.filter((d) => channel.wasHanded?.(d.agentId, d.id) !== true);
-    this.alreadyRecorded.push(...marked, ...owed);
-    return marked.length + owed.length;
+    this.alreadyRecorded.push(...marked);
+    return marked.length;
   }
 
   /**

@@ -222,15 +222,7 @@ export class RolloutEngine {
         });
         // Written in chunks: the first wave's agents connected to this hub already `sent` (they are
         // sent their instruction after commit), the others `pending` for their hub or their hello.
-        const storedOnline = new Set(agents.filter((a) => a.online).map((a) => a.id));
-        // In a cluster the other hubs' online agents' rows go in sent too: their hubs only read
-        // and send when this commit wakes them (see Dispatch.insertNew).
-        const deployments = await dispatch.insertNew(
-          planned,
-          actor,
-          (d) => d.wave <= rollout.currentWave,
-          this.options.sharedPresence ? storedOnline : undefined,
-        );
+        const deployments = await dispatch.insertNew(planned, actor, (d) => d.wave <= rollout.currentWave);
         // Nothing in a new rollout's evaluation touches its deployments: no wave is old enough for
         // a timeout, and no report or failure exists yet. It may complete the rollout (every agent
         // already on the release), so the rollout is read back.
@@ -239,7 +231,7 @@ export class RolloutEngine {
           rollout: await this.requireRollout(rollout.id, t),
           release,
           deployments,
-          storedOnline,
+          storedOnline: new Set(agents.filter((a) => a.online).map((a) => a.id)),
         };
       });
     } catch (error) {
@@ -357,10 +349,8 @@ export class RolloutEngine {
    * the wake-up and to hello (re-sending them every resync would repeat them to every agent).
    * Only this hub's agents' rows are touched: the due ones of a running rollout are marked sent by
    * their agents' ids in one statement that returns them (`markDueDeploymentsSent`, no read
-   * first), together with the due ones already sent (a cluster's creating hub writes every online
-   * agent's row sent), which are handed over unless the agent's connection had them; rollback
-   * instructions are read (`ownDeployments`) only for a rollout in a state a rollback leads to,
-   * never for a running one.
+   * first); rollback instructions are read (`ownDeployments`) only for a rollout in a state a
+   * rollback leads to, never for a running one.
    */
   async deliverPending(rolloutId?: string): Promise<number> {
     let sent = 0;

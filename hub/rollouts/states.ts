@@ -252,8 +252,6 @@ export function rolloutRefusal(id: string, state: RolloutState, action: RolloutA
 export const DELIVERABLE_DEPLOYMENT_STATES = deploymentStatesWith("offline-timeout");
 /** Never handed to the agent: it has not been told of the release (nor may fetch its artifact). */
 export const UNSENT_DEPLOYMENT_STATES = deploymentStatesWith("send");
-/** Where `send` leads: handed to (or, in a cluster, assigned to a hub to hand to) the agent, not heard from yet. */
-export const SENT_DEPLOYMENT_STATES = UNSENT_DEPLOYMENT_STATES.map((s) => deploymentStep(s, "send"));
 /** Sent and not heard from: what the progress timeout watches. */
 export const STALLED_DEPLOYMENT_STATES = deploymentStatesWith("progress-timeout");
 /** Touched by this rollout's release: what a rollback sends back. */

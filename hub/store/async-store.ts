@@ -106,21 +106,17 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
   listOnlineAgentIds(): Promise<string[]>;
   /**
    * What a hub's wake-up delivers, in one statement per chunk of agents and nothing read before
-   * it. Of the deployments whose agent is among `agentIds` and that are due as the rollout is
-   * stored when the statement runs (it is running and their wave is at most its current one):
-   * - `marked`: those whose state the table lets `send` move (`pending`), marked sent now
-   *   (attempts + 1, updated `sent.at`), each with a `sent.kind` event by `sent.actor` at `sent.at`
-   *   whose subject is the deployment and whose data is `{"agent": agentId}`; as stored now. As with
-   *   `markDeploymentsSent`, of two hubs marking one row only one gets it.
-   * - `alreadySent`: those already in a state `send` leads to (`sent`), unchanged: in a cluster the
-   *   hub that started the wave marks every online agent's row sent in its own transaction, and the
-   *   agent's hub hands it over (it cannot tell from the row whether it did already; its connection
-   *   remembers).
+   * it: marks sent (attempts + 1, updated `sent.at`) the deployments whose agent is among
+   * `agentIds` and that are due as the rollout is stored when the statement runs — it is running
+   * and their wave is at most its current one — and whose state the table lets `send` move
+   * (`pending`); writes for each a `sent.kind` event by `sent.actor` at `sent.at` whose subject is
+   * the deployment and whose data is `{"agent": agentId}`; returns the rows as stored now. As with
+   * `markDeploymentsSent`, of two hubs marking one row only one gets it.
    */
   markDueDeploymentsSent(
     filter: { rolloutId: string; agentIds: readonly string[] },
     sent: { at: number; actor: string; kind: string },
-  ): Promise<{ marked: DeploymentRecord[]; alreadySent: DeploymentRecord[] }>;
+  ): Promise<DeploymentRecord[]>;
   /** Marks the `pending` ones among `ids` sent (attempts + 1), in chunks; returns them as stored now. */
   markDeploymentsSent(ids: readonly string[], at: number): Promise<DeploymentRecord[]>;
   updateDeployments(updates: readonly DeploymentUpdate[]): Promise<void>;

@@ -295,39 +295,29 @@ export function postgresOps(db: Db): StoreOps {
         WHERE id = ${id}`;
     },
     async markDueDeploymentsSent({ rolloutId, agentIds }, sent) {
-      // Probes of the (rollout_id, agent_id) index (`= ANY`, see listDeploymentsOfAgents); the marks
-      // then probe the primary key with a sorted array, so rows are locked in id order: two hubs
-      // marking overlapping agents cannot deadlock (a deadlock with another statement's order is
-      // retried, rule 4). The wave limit is the rollout's as the
+      // Probes of the (rollout_id, agent_id) index (`= ANY`, see listDeploymentsOfAgents), which
+      // locks rows in index order: two hubs marking overlapping agents cannot deadlock (a deadlock
+      // with another statement's order is retried, rule 4). The wave limit is the rollout's as the
       // statement sees it (NULL, so nothing, unless it is running), and the events go in with the
-      // marks: under load every round trip of a wake-up costs tens of milliseconds. The rows
-      // already sent come from the same probes: every part of one statement reads one snapshot,
-      // so a row this statement marks is not among them. Chunks are pipelined in a transaction;
-      // a wake-up that only finds rows already sent writes nothing, so its commit waits for no flush.
+      // marks: under load every round trip of a wake-up costs tens of milliseconds. Chunks are
+      // pipelined in a transaction.
       const rows = await Promise.all(
         chunks([...agentIds].sort()).map(
-          (chunk) => db`WITH due AS (
-              SELECT * FROM deployments
+          (chunk) => db`WITH marked AS (
+              UPDATE deployments SET state = 'sent', attempts = attempts + 1, updated_at = ${sent.at}
               WHERE rollout_id = ${rolloutId}
                 AND agent_id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
                 AND wave <= (SELECT current_wave FROM rollouts WHERE id = ${rolloutId}
                   AND state = ANY(ARRAY(SELECT json_array_elements_text(${RUNNING}::json))))
-                AND state IN ('pending', 'sent')),
-            marked AS (
-              UPDATE deployments SET state = 'sent', attempts = attempts + 1, updated_at = ${sent.at}
-              WHERE id = ANY(ARRAY(SELECT id FROM due WHERE state = 'pending')) AND state = 'pending'
+                AND state = 'pending'
               RETURNING *),
             recorded AS (INSERT INTO events (at, actor, kind, subject, data)
               SELECT ${sent.at}, ${sent.actor}, ${sent.kind}, m.id, json_build_object('agent', m.agent_id)
               FROM marked m)
-            SELECT *, true AS marked FROM marked
-            UNION ALL SELECT *, false FROM due WHERE state = 'sent'`,
+            SELECT * FROM marked`,
         ),
       );
-      const marked: DeploymentRecord[] = [];
-      const alreadySent: DeploymentRecord[] = [];
-      for (const r of rows.flat()) (r.marked === true ? marked : alreadySent).push(toDeployment(r));
-      return { marked, alreadySent };
+      return rows.flat().map(toDeployment);
     },
     async markDeploymentsSent(ids, at) {
       const out: DeploymentRecord[] = [];

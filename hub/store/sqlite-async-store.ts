@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
+  deploymentStep,
   isRunningRollout,
   nextDeploymentState,
-  SENT_DEPLOYMENT_STATES,
   UNSENT_DEPLOYMENT_STATES,
 } from "../rollouts/states.js";
 import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
@@ -157,6 +157,9 @@ function sqlitePresence(sync: SqliteStore, enter: Enter) {
   };
 }
 
+/** Where `send` leads: a row inserted in one of these was sent by the inserting transaction. */
+const SENT_STATES = UNSENT_DEPLOYMENT_STATES.map((s) => deploymentStep(s, "send"));
+
 function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
   const direct = Object.fromEntries(
     DIRECT.map((name) => {
@@ -196,7 +199,7 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
           const added = ds.filter((d) => sync.insertDeployment(d));
           if (sent)
             for (const d of added)
-              if (SENT_DEPLOYMENT_STATES.includes(d.state))
+              if (SENT_STATES.includes(d.state))
                 sync.appendEvent({ ...sent, subject: d.id, data: { agent: d.agentId } });
           return added.length;
         }),
@@ -218,10 +221,8 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
     markDueDeploymentsSent: ({ rolloutId, agentIds }, sent) =>
       enter("markDueDeploymentsSent", () =>
         sync.transaction(() => {
-          const marked: DeploymentRecord[] = [];
-          const alreadySent: DeploymentRecord[] = [];
           const rollout = sync.getRollout(rolloutId);
-          if (!rollout || !isRunningRollout(rollout.state)) return { marked, alreadySent };
+          if (!rollout || !isRunningRollout(rollout.state)) return [];
           const due = sync
             .statement(`SELECT * FROM deployments WHERE rollout_id = ? AND wave <= ?
                 AND agent_id IN (SELECT value FROM json_each(?)) AND state IN (SELECT value FROM json_each(?))`)
@@ -229,16 +230,15 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
               rolloutId,
               rollout.currentWave,
               JSON.stringify(agentIds),
-              JSON.stringify([...UNSENT_DEPLOYMENT_STATES, ...SENT_DEPLOYMENT_STATES]),
+              JSON.stringify(UNSENT_DEPLOYMENT_STATES),
             ) as Row[];
-          for (const row of due) {
+          return due.map((row) => {
             const d = toDeployment(row);
-            const state = nextDeploymentState(d.state, "send");
-            if (state === undefined) {
-              alreadySent.push(d);
-              continue;
-            }
-            const patch = { state, attempts: d.attempts + 1, updatedAt: sent.at };
+            const patch = {
+              state: deploymentStep(d.state, "send"),
+              attempts: d.attempts + 1,
+              updatedAt: sent.at,
+            };
             sync.updateDeployment(d.id, patch);
             sync.appendEvent({
               at: sent.at,
@@ -247,9 +247,8 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
               subject: d.id,
               data: { agent: d.agentId },
             });
-            marked.push({ ...d, ...patch });
-          }
-          return { marked, alreadySent };
+            return { ...d, ...patch };
+          });
         }),
       ),
     markDeploymentsSent: (ids, at) =>

@@ -10,8 +10,6 @@ import type { AgentChannel } from "../rollouts/dispatch.js";
  */
 export class ConnectionRegistry implements AgentChannel {
   private readonly sockets = new Map<string, WebSocket>();
-  /** Deploy instructions handed to each connection (the latest few: an agent has few open at once). */
-  private readonly handed = new WeakMap<WebSocket, Set<string>>();
 
   constructor(private readonly options: { maxBufferedBytes: number; metrics?: HubMetrics; log: Logger }) {}
 
@@ -43,34 +41,13 @@ export class ConnectionRegistry implements AgentChannel {
 
   send(agentId: string, message: HubMessage, encoded?: string): boolean {
     const socket = this.sockets.get(agentId);
-    if (!socket || !sendTo(socket, message, this.options, agentId, encoded)) return false;
-    if (message.type === "deploy") this.remember(socket, message.deploymentId);
-    return true;
-  }
-
-  wasHanded(agentId: string, deploymentId: string): boolean {
-    const socket = this.sockets.get(agentId);
-    return socket !== undefined && this.handed.get(socket)?.has(deploymentId) === true;
-  }
-
-  private remember(socket: WebSocket, deploymentId: string): void {
-    let ids = this.handed.get(socket);
-    if (!ids) {
-      ids = new Set();
-      this.handed.set(socket, ids);
-    }
-    ids.delete(deploymentId);
-    ids.add(deploymentId);
-    // Oldest first: forgetting one only costs a repeated instruction, which the agent ignores.
-    if (ids.size > HANDED_PER_CONNECTION) ids.delete(ids.values().next().value as string);
+    return socket ? sendTo(socket, message, this.options, agentId, encoded) : false;
   }
 
   all(): IterableIterator<[string, WebSocket]> {
     return this.sockets.entries();
   }
 }
-
-const HANDED_PER_CONNECTION = 16;
 
 export function sendTo(
   socket: WebSocket,

@@ -380,7 +380,7 @@ for (const subject of subjects) {
       expect(await store.getDeployment("ro1:a3")).toMatchObject({ state: "pending", attempts: 0 });
     });
 
-    it("marks sent, in one call, the due pending deployments of the named agents, with their events, and returns the due ones already sent", async () => {
+    it("marks sent, in one call, the due pending deployments of the named agents, with their events", async () => {
       await seed(store);
       await store.upsertAgent(agent("a3"));
       const many = await manyAgents(store);
@@ -392,50 +392,35 @@ for (const subject of subjects) {
         deployment("ro2", "a1"),
         ...many.map((id) => deployment("ro1", id)),
       ]);
-      const markBoth = (agentIds: string[], rolloutId = "ro1") =>
+      const mark = (agentIds: string[], rolloutId = "ro1") =>
         store.markDueDeploymentsSent(
           { rolloutId, agentIds },
           { at: 77, actor: "hub", kind: "deployment.sent" },
         );
-      const mark = async (agentIds: string[], rolloutId = "ro1") =>
-        (await markBoth(agentIds, rolloutId)).marked;
       const sentEvents = async () =>
         (await store.listEvents({ limit: 10_000 })).filter((e) => e.kind === "deployment.sent");
       // a2 is in wave 1 (ro1 is in wave 0), a3 already sent, "nobody" has no row, ro2 is not running.
-      const first = await markBoth(["a1", "a2", "a3", "nobody"]);
-      expect(first.marked).toEqual([
-        { ...deployment("ro1", "a1"), state: "sent", attempts: 1, updatedAt: 77 },
-      ]);
-      // a3 was sent by someone else (the hub that started the wave): returned unchanged, no event.
-      expect(first.alreadySent).toEqual([{ ...deployment("ro1", "a3", 0, "sent"), attempts: 1 }]);
+      const marked = await mark(["a1", "a2", "a3", "nobody"]);
+      expect(marked).toEqual([{ ...deployment("ro1", "a1"), state: "sent", attempts: 1, updatedAt: 77 }]);
       expect(await mark(["a1"], "ro2")).toEqual([]);
       expect(await store.getDeployment("ro2:a1")).toMatchObject({ state: "pending", attempts: 0 });
       expect(await store.getDeployment("ro1:a3")).toMatchObject({ state: "sent", attempts: 1 });
       expect(await sentEvents()).toEqual([
         expect.objectContaining({ at: 77, actor: "hub", subject: "ro1:a1", data: { agent: "a1" } }),
       ]);
-      // Once only: a second call (another hub's, or a resync) marks nothing and records nothing;
-      // the row is among those already sent now.
-      expect(await markBoth(["a1"])).toEqual({
-        marked: [],
-        alreadySent: [{ ...deployment("ro1", "a1"), state: "sent", attempts: 1, updatedAt: 77 }],
-      });
+      // Once only: a second call (another hub's, or a resync) gets nothing and records nothing.
+      expect(await mark(["a1"])).toEqual([]);
       expect(await sentEvents()).toHaveLength(1);
       // The wave limit is the rollout's as stored: once it moves on, a2 is due.
       await store.updateRollout("ro1", { currentWave: 1, updated: 3 });
       expect((await mark(["a2"])).map((d) => d.id)).toEqual(["ro1:a2"]);
-      // A paused rollout delivers nothing, not even what is already sent.
+      // A paused rollout delivers nothing.
       await store.updateRollout("ro1", { state: "paused", updated: 4 });
-      expect(await markBoth([...many, "a1"])).toEqual({ marked: [], alreadySent: [] });
+      expect(await mark(many)).toEqual([]);
       await store.updateRollout("ro1", { state: "running", updated: 5 });
       // Past one chunk of ids (1000).
       const mine = many.filter((_, i) => i % 3 !== 0);
       expect((await mark(mine)).map((d) => d.id).sort()).toEqual(mine.map((id) => `ro1:${id}`));
-      // Every one of them already sent now, past one chunk too; and a row in progress is not owed.
-      await store.updateDeployments([{ id: "ro1:a1", state: "in_progress", error: null, updatedAt: 78 }]);
-      const again = await markBoth([...mine, "a1"]);
-      expect(again.marked).toEqual([]);
-      expect(again.alreadySent.map((d) => d.id).sort()).toEqual(mine.map((id) => `ro1:${id}`));
       expect((await store.getDeployment(`ro1:${many[0]}`))?.state).toBe("pending");
       expect(await sentEvents()).toHaveLength(2 + mine.length);
       expect(await mark([])).toEqual([]);
@@ -467,15 +452,11 @@ for (const subject of subjects) {
             store.listDeploymentsOfAgents({ rolloutId: "ro1", agentIds: mine, states: ["pending"] }),
           ),
           await timed("getDeployments", () => store.getDeployments(mine.map((id) => `ro1:${id}`))),
-          await timed(
-            "markDueDeploymentsSent",
-            async () =>
-              (
-                await store.markDueDeploymentsSent(
-                  { rolloutId: "ro1", agentIds: mine.slice(0, 1500) },
-                  { at: 5, actor: "hub", kind: "deployment.sent" },
-                )
-              ).marked,
+          await timed("markDueDeploymentsSent", () =>
+            store.markDueDeploymentsSent(
+              { rolloutId: "ro1", agentIds: mine.slice(0, 1500) },
+              { at: 5, actor: "hub", kind: "deployment.sent" },
+            ),
           ),
           await timed("markDeploymentsSent", () =>
             store.markDeploymentsSent(
