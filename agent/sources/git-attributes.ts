@@ -13,8 +13,8 @@
  * `git archive`, as on a first install. Deciding per attribute would mean re-implementing git's
  * attribute matching; this keeps git the only judge, at the cost of the fast path for such repos.
  */
-import { access } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
+import { pathExists } from "../tree/fs-ops.js";
 import { expandHome } from "./home-path.js";
 
 type RunGit = (args: string[]) => Promise<string>;
@@ -27,15 +27,6 @@ export function isAttributesFile(path: string): boolean {
   return path === ".gitattributes" || path.endsWith("/.gitattributes");
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** `git config --get KEY`, or undefined when the key is not set. */
 async function configValue(git: RunGit, key: string): Promise<string | undefined> {
   try {
@@ -46,6 +37,9 @@ async function configValue(git: RunGit, key: string): Promise<string | undefined
     return undefined;
   }
 }
+
+/** An attributes file that cannot even be stat'ed counts as there: the full export is never wrong. */
+const present = (path: string) => pathExists(path).catch(() => true);
 
 /**
  * Why an archive of this clone's commits may differ from its blobs, outside the trees themselves
@@ -65,7 +59,7 @@ export async function attributesOutsideTree(
     return `core.autocrlf = ${autocrlf}`;
   }
   const info = isAbsolute(infoPath) ? infoPath : resolve(cwd, infoPath);
-  if (await exists(info)) return info;
+  if (await present(info)) return info;
   const home = env.HOME ?? process.env.HOME;
   const personal =
     attributesFile !== undefined
@@ -75,8 +69,8 @@ export async function attributesOutsideTree(
         : home !== undefined
           ? join(home, ".config/git/attributes")
           : undefined;
-  if (personal !== undefined && (await exists(personal))) return personal;
-  if (env.GIT_ATTR_NOSYSTEM === undefined && (await exists(SYSTEM_ATTRIBUTES_FILE)))
+  if (personal !== undefined && (await present(personal))) return personal;
+  if (env.GIT_ATTR_NOSYSTEM === undefined && (await present(SYSTEM_ATTRIBUTES_FILE)))
     return SYSTEM_ATTRIBUTES_FILE;
   return undefined;
 }
