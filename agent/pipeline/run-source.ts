@@ -103,6 +103,7 @@ export async function runSource(
     await checkSourceFiles(config, name, source, options.configFile ?? "ship.toml");
     const releaseSource = ports.openSource(name, source, {
       stateDir: paths.sourceStateDir,
+      ...(options.checkOnly ? { readOnly: true } : {}),
       log,
       installed: () => readInstalledRelease(paths.appStateDir, source.app_dir, sourceState),
       installedId: () => readInstalledId(paths.appStateDir, sourceState),

@@ -19,6 +19,7 @@ import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { type ScannedRelease, scanReleaseDir } from "./release-scan.js";
 import { stageChanged, stageFiles } from "./stage-changed.js";
+import { nowMs } from "./stat-index.js";
 import type { FetchedRelease, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
 const Installed = z.object({
@@ -122,7 +123,8 @@ export class LocalSource implements ReleaseSource {
 
   /** The release directory scanned once per run (check, then fetch), through the stat index. */
   private async scan(): Promise<ScannedRelease> {
-    this.scanned ??= scanReleaseDir(this.cfg.path, join(this.ctx.stateDir, "stat-index"));
+    const indexFile = join(this.ctx.stateDir, "stat-index");
+    this.scanned ??= scanReleaseDir(this.cfg.path, indexFile, nowMs, this.ctx.readOnly !== true);
     return this.scanned;
   }
 

@@ -51,13 +51,15 @@ type Node =
 type FileNode = Extract<Node, { kind: "file" }>;
 
 /**
- * Scans `root` with the stat index kept in `indexFile` (read, then rewritten when it changed).
- * `clock` (wall time in ms) decides which files are too recent to trust next time; tests move it.
+ * Scans `root` with the stat index kept in `indexFile` (read, then rewritten when it changed, unless
+ * `save` is false: `--check-only`). `clock` (wall time in ms) decides which files are too recent to
+ * trust next time; tests move it.
  */
 export async function scanReleaseDir(
   root: string,
   indexFile: string,
   clock: () => number = nowMs,
+  save = true,
 ): Promise<ScannedRelease> {
   const index = await StatIndex.load(indexFile, root);
   const nodes: Node[] = [];
@@ -91,7 +93,7 @@ export async function scanReleaseDir(
     const why = await symlinkEscape(root, node.rel.split("/"));
     if (why !== undefined) throw new VerificationError(join(root, node.rel), `symlink ${why}`);
   }
-  await index.save().catch(() => undefined);
+  if (save) await index.save().catch(() => undefined);
   return build(nodes, small.length + large.length);
 }
 

@@ -108,6 +108,11 @@ export interface SourceContext {
   installedId?: () => Promise<InstalledId | undefined>;
   /** Where change-detection metadata and partial downloads go unless the config names a file. */
   stateDir: string;
+  /**
+   * `--check-only`: the run changes nothing on disk (README), so caches a check would refresh (the
+   * local source's stat index) are read but not written.
+   */
+  readOnly?: boolean;
   log: SourceLog;
   /** Base of the retry backoff for network sources (default 1000 ms); tests pass 0. */
   retryDelayMs?: number;

@@ -65,4 +65,27 @@ describe("ship --check-only (real CLI)", () => {
     expect(run.code, run.stderr).toBe(100);
     expect(await readdir(join(app.root, "var"))).not.toContain("state.json");
   });
+
+  it("after an update, a check of a changed local release leaves every file under the state dir as it was (the stat index too)", async () => {
+    await app.release("r1", 'version: "1.0.0"\n');
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const release = await app.release("r2", 'version: "2.0.0"\n');
+    await writeFile(join(release, "new.txt"), "new\n");
+    const before = await snapshotTree(join(app.root, "var"));
+    expect([...before.keys()].some((rel) => rel.endsWith("stat-index"))).toBe(true);
+    const run = await runShip(["--config", app.config, "--check-only"]);
+    expect(run.code, run.stderr).toBe(100);
+    expect(await snapshotTree(join(app.root, "var"))).toEqual(before);
+  });
 });
+
+/** Every file below `dir` (relative path → bytes), lock files included. */
+async function snapshotTree(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    out.set(path.slice(dir.length + 1), await readFile(path, "base64"));
+  }
+  return out;
+}
