@@ -67,6 +67,22 @@ export class VerificationError extends ShipError {
   }
 }
 
+/**
+ * The release changed while ship read it (a copy or an upload into the release directory still in
+ * progress): nothing was installed, and the next run, which sees it settled, tries again. Exit 1 —
+ * not bad input (exit 2): nothing is wrong with the release or the config.
+ */
+export class ReleaseChangedError extends ShipError {
+  readonly exitCode = ExitCode.updateFailedRestored;
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = "ReleaseChangedError";
+  }
+}
+
 /** Another ship run holds the lock. Exit 75. */
 export class LockedError extends ShipError {
   readonly exitCode = ExitCode.locked;

@@ -10,7 +10,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { LocalSource as LocalSourceConfig } from "../../shared/config/schema.js";
-import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { BadInputError, ReleaseChangedError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { appHolds } from "./app-holds.js";
 import { checksumToVerify } from "./artifact.js";
@@ -147,7 +147,7 @@ export class LocalSource implements ReleaseSource {
     const after = await stat(path);
     if (statStamp(after) !== statStamp(before)) {
       // What we hashed may not be what we extracted; the next run will see a settled file.
-      throw new VerificationError(path, "the archive changed while it was being read; try again");
+      throw new ReleaseChangedError(path, "the archive changed while it was being read; try again");
     }
     const { files, bytes, leftOut } = extracted;
     this.ctx.log.info("extracted local release archive", {

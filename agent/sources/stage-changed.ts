@@ -8,7 +8,7 @@
 import { mkdirSync, utimesSync } from "node:fs";
 import { mkdir, readlink, symlink, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { VerificationError } from "../../shared/errors.js";
+import { ReleaseChangedError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { ReleaseEntry } from "../apply/types.js";
 import { forEachInSlices, hashSymlinkTarget, mapLimit, SYNC_READ_MAX_BYTES } from "../tree/hash-file.js";
@@ -84,7 +84,10 @@ export async function stageFiles(
     copy: { sha256: string; bytes: number },
   ) => {
     if (copy.sha256 !== entry.sha256) {
-      throw new VerificationError(from, "changed while the release was being read; the next run tries again");
+      throw new ReleaseChangedError(
+        from,
+        "changed while the release was being read; the next run tries again",
+      );
     }
     out.hashes.set(rel, copy.sha256);
     out.files++;
@@ -126,7 +129,7 @@ export async function stageFiles(
     if (entry.type === "symlink") {
       const target = await readlink(from);
       if (hashSymlinkTarget(target) !== entry.sha256) {
-        throw new VerificationError(
+        throw new ReleaseChangedError(
           from,
           "changed while the release was being read; the next run tries again",
         );

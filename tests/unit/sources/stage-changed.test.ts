@@ -64,9 +64,12 @@ describe("stageChanged / stageFiles", () => {
   it("refuses a small file edited after the scan (its hash no longer matches)", async () => {
     const scanned = await scanReleaseDir(release, indexFile, later);
     await writeFile(join(release, "lib", "small.txt"), "edited\n");
-    await expect(
-      stageFiles(release, join(tmp, "staging"), scanned, ["lib/small.txt"], { keepMtimes: false }),
-    ).rejects.toThrow(/lib\/small\.txt.*changed while the release was being read/);
+    const staging = stageFiles(release, join(tmp, "staging"), scanned, ["lib/small.txt"], {
+      keepMtimes: false,
+    });
+    await expect(staging).rejects.toThrow(/lib\/small\.txt.*changed while the release was being read/);
+    // A copy still in progress is not bad input: exit 1, and the next run tries again.
+    await expect(staging).rejects.toMatchObject({ name: "ReleaseChangedError", exitCode: 1 });
   });
 
   it("refuses a file swapped for a FIFO or a symlink after the scan: no hang, nothing followed", async () => {
