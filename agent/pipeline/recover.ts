@@ -49,7 +49,6 @@ export async function recover(
           stateDir: appStateDir,
           log: appLog,
         });
-        const detail = [ended, files].filter((d) => d !== undefined && d !== "").join("; ");
         const interrupted = await resolvePendingUpdate({
           config,
           name,
@@ -65,11 +64,19 @@ export async function recover(
             ? { ...s, last_result: "rolled_back", last_error: null }
             : s,
         );
+        // The CLI puts the source's name before the line; the engine's message starts with it too.
+        // An interrupted update's outcome says what became of the files, whatever the journal did
+        // first (finishing a committed apply it then undoes would read as a contradiction).
+        const filesDetail = action === "none" ? undefined : files.replace(`${name}: `, "");
+        const detail =
+          [ended, interrupted === null ? filesDetail : interrupted.detail]
+            .filter((d) => d !== undefined && d !== "")
+            .join("; ") || files;
         apps.push({
           source: name,
           appDir: source.app_dir,
           exitCode: interrupted?.exitCode ?? ExitCode.ok,
-          detail: interrupted === null ? detail : `${detail}; ${interrupted.detail}`,
+          detail,
         });
       } finally {
         await lock.release();

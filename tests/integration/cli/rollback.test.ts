@@ -299,6 +299,7 @@ describe("ship --rollback (real CLI)", () => {
     expect(killed.code).toBeNull();
     const recovered = await runShip(["--config", config, "--recover"]);
     expect(recovered.code, recovered.stderr).toBe(0);
+    expect(recovered.stdout.trim()).toBe("myapp: restored 1.0.0 (finished an interrupted restore)");
     expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v1\n");
     expect(await state()).toMatchObject({
       current_version: "1.0.0",
