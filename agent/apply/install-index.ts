@@ -6,6 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { isRacy, stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
 
@@ -152,37 +153,27 @@ export async function readIndexFile(path: string): Promise<InstallIndex | undefi
  * times (the source's check and fetch, the planner, rollback); reading, decoding and comparing its
  * ~4 MB of text cost ~30 ms each time, so while the file's stat is unchanged the parsed object is
  * reused. ship only ever replaces the index by rename (a new inode); any write in place moves ctime
- * and mtime. As with the stat index (git's "racy" rule), a file changed within RACY_MS of the read
+ * and mtime. As with the stat index (git's "racy" rule), a file changed within RACY_MS (file-stamp.ts) of the read
  * is never reused: its timestamps may not have moved yet. So a changed, replaced or corrupt file is
  * never served stale. Callers must not mutate the result (none does: finalize builds a new one).
  */
 let lastParsed: { path: string; stamp: string; index: InstallIndex } | undefined;
 
-/** Covers the coarsest common timestamp granularity (FAT: 2 s), as the stat index does. */
-const RACY_MS = 2000;
-
-function statStamp(path: string): { stamp: string; changedMs: number } | undefined {
-  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
-  if (st === undefined) return undefined;
-  return {
-    stamp: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
-    changedMs: Math.max(Number(st.mtimeNs / 1_000_000n), Number(st.ctimeNs / 1_000_000n)),
-  };
-}
-
 /** What the current release installed into the app, or undefined before ship's first install. */
 export async function readInstallIndex(stateDir: string): Promise<InstallIndex | undefined> {
   const path = indexPath(stateDir);
   const readAtMs = Date.now();
-  const before = statStamp(path);
-  if (before !== undefined && lastParsed?.path === path && lastParsed.stamp === before.stamp)
+  const st = statSync(path, { throwIfNoEntry: false });
+  const before = st === undefined ? undefined : stampOf(st);
+  if (before !== undefined && lastParsed?.path === path && lastParsed.stamp === before)
     return lastParsed.index;
   // One synchronous read and decode: fs/promises decodes a 4 MB file chunk by chunk, ~3x slower.
   const text = readTextIfPresentSync(path);
   if (text === undefined) return undefined;
   const index = parseIndex(text, path);
-  const settled = before !== undefined && before.changedMs < readAtMs - RACY_MS;
-  if (settled && statStamp(path)?.stamp === before.stamp) lastParsed = { path, stamp: before.stamp, index };
+  const after = statSync(path, { throwIfNoEntry: false });
+  if (st !== undefined && !isRacy(st, readAtMs) && after !== undefined && stampOf(after) === before)
+    lastParsed = { path, stamp: before, index };
   else if (lastParsed?.path === path) lastParsed = undefined;
   return index;
 }

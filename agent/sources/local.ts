@@ -4,7 +4,6 @@
  * are hashed) and only files the app does not already hold are copied, never linked: the operator's
  * directory may change while the update runs, and every copy is checked against the scan's hash.
  */
-import type { Stats } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +11,7 @@ import { z } from "zod";
 import type { LocalSource as LocalSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, ReleaseChangedError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
+import { stampOf } from "../tree/file-stamp.js";
 import { appHolds } from "./app-holds.js";
 import { checksumToVerify } from "./artifact.js";
 import { parseSha256Sums, sha256File, verifySha256 } from "./checksum.js";
@@ -145,7 +145,7 @@ export class LocalSource implements ReleaseSource {
     const { extractArchive } = await import("../archive/extract.js");
     const extracted = await extractArchive(path, stagingDir, await updateExtractOptions(this.cfg, this.ctx));
     const after = await stat(path);
-    if (statStamp(after) !== statStamp(before)) {
+    if (stampOf(after) !== stampOf(before)) {
       // What we hashed may not be what we extracted; the next run will see a settled file.
       throw new ReleaseChangedError(path, "the archive changed while it was being read; try again");
     }
@@ -172,10 +172,10 @@ export class LocalSource implements ReleaseSource {
    * file's stat (inode, size, mtime, ctime) is unchanged, and the extraction is guarded the same way.
    */
   private async archiveSha256(): Promise<string> {
-    const stamp = statStamp(await stat(this.cfg.path));
+    const stamp = stampOf(await stat(this.cfg.path));
     if (this.archiveHash?.stamp === stamp) return this.archiveHash.sha256;
     const sha256 = await sha256File(this.cfg.path);
-    if (statStamp(await stat(this.cfg.path)) === stamp) this.archiveHash = { stamp, sha256 };
+    if (stampOf(await stat(this.cfg.path)) === stamp) this.archiveHash = { stamp, sha256 };
     return sha256;
   }
 
@@ -218,9 +218,4 @@ export class LocalSource implements ReleaseSource {
       `${this.cfg.path} is neither a directory nor a file`,
     );
   }
-}
-
-/** Any write to a file moves one of these (ctime even when size and mtime are put back). */
-function statStamp(st: Stats): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }

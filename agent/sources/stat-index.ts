@@ -18,19 +18,12 @@
  */
 import type { Stats } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { type FileStamp, isRacy, stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 
-/** Covers the coarsest common timestamp granularity (FAT: 2 s); everything finer is inside it. */
-const RACY_MS = 2000;
+export { stampOf };
 
 const MAGIC = "ship-stat-index 2 ";
-
-/** What must stay equal for a file's recorded hash to count: "dev\tino\tsize\tmtimeMs\tctimeMs". */
-export type FileStamp = string;
-
-export function stampOf(st: Pick<Stats, "dev" | "ino" | "size" | "mtimeMs" | "ctimeMs">): FileStamp {
-  return `${st.dev}\t${st.ino}\t${st.size}\t${st.mtimeMs}\t${st.ctimeMs}`;
-}
 
 export class StatIndex {
   /** rel → "<sha256>\t<stamp>" as recorded in this run. */
@@ -93,7 +86,7 @@ export class StatIndex {
     sha256: string,
     hashedAtMs: number,
   ): void {
-    if (Math.max(st.mtimeMs, st.ctimeMs) >= hashedAtMs - RACY_MS) {
+    if (isRacy(st, hashedAtMs)) {
       this.changed = true;
       return;
     }
