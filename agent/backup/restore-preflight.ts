@@ -28,7 +28,8 @@ function nearestExistingParent(root: string, rel: string): string {
 /**
  * The first directory the restore of this backup would write in that this process may not, or
  * undefined. Paths the restore leaves alone (behind a symlinked directory: outside the app) are not
- * asked about. `trashDir` is where the consumed backup is renamed to (trash.ts).
+ * asked about. The backup's parent is asked about for the rename of the consumed backup into the
+ * app's `.trash/` (trash.ts).
  */
 export async function firstUnwritableDir(input: {
   appDir: string;

@@ -49,25 +49,20 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       // The state says so too (the hub's hello shows it): a restore that stopped half-way needs a
       // person; one refused before it started changed nothing. Earlier backups of a chain that were
       // restored moved what is installed: the state follows the install index either way.
-      const source = config.sources[target.app];
       const message = error instanceof Error ? error.message : String(error);
-      if (source !== undefined) {
-        await syncInstalledState(config, target.app, source, new Date(), (s) => ({
-          ...s,
-          ...(error instanceof RestoreInterruptedError ? { last_result: "restore_failed" as const } : {}),
-          last_error: message,
-        })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
-      }
+      await syncInstalledState(config, target.app, owner, new Date(), (s) => ({
+        ...s,
+        ...(error instanceof RestoreInterruptedError ? { last_result: "restore_failed" as const } : {}),
+        last_error: message,
+      })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
       throw error;
     }
-    const source = config.sources[result.app];
-    if (source !== undefined) {
-      await syncInstalledState(config, result.app, source, new Date(), (s) => ({
-        ...s,
-        last_result: "rolled_back",
-        last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
-      }));
-    }
+    // The owner check above: the backup's app is this config's source `owner`.
+    await syncInstalledState(config, target.app, owner, new Date(), (s) => ({
+      ...s,
+      last_result: "rolled_back",
+      last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
+    }));
   } finally {
     await lock.release();
   }
