@@ -48,6 +48,7 @@ import {
   readBackupMeta,
 } from "./backup-store.js";
 import { firstUnwritableDir } from "./restore-preflight.js";
+import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
 import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
 import { unrestoredDir } from "./unrestored.js";
 
@@ -335,7 +336,11 @@ export interface RollbackResult {
 
 /**
  * `ship --rollback ID|PATH`: restores that backup, first undoing every newer update of the same app
- * (newest first), since each backup only holds what its own update changed.
+ * (newest first), since each backup only holds what its own update changed. A chain of more than one
+ * restore is recorded first (rollback-record.ts), so a kill between two restores is resumed by
+ * recovery instead of leaving the app on a version in between. Errors: those of restoreBackup; the
+ * record is kept only for RestoreInterruptedError (its journal is kept too, and `--recover` finishes
+ * both), otherwise the caller has the error in hand and the next run simply updates.
  */
 export async function rollbackTo(options: {
   backupRoot: string;
@@ -343,6 +348,8 @@ export async function rollbackTo(options: {
   appDir?: string;
   stateDir?: string;
   log?: Logger;
+  /** Recorded for a chain, so a resumed rollback runs the undone releases' hooks as this one did. */
+  hooks?: boolean;
   /**
    * Wraps each backup's restore (newest first): what must happen around it, such as running the
    * undone release's rollback hooks. Default: just the restore.
@@ -354,6 +361,7 @@ export async function rollbackTo(options: {
   const position = newestFirst.findIndex((b) => b.id === target.id);
   const chain = position < 0 ? [target] : newestFirst.slice(0, position + 1);
   const first = chain[0];
+  let recordDir: string | undefined;
   if (first !== undefined) {
     const stateDir = options.stateDir ?? (await readBackupMeta(first.path)).stateDir;
     const current = await readInstallIndexHeader(stateDir);
@@ -363,17 +371,37 @@ export async function rollbackTo(options: {
         expected: first.replacedBy,
       });
     }
+    if (chain.length > 1) {
+      recordDir = stateDir;
+      await writeRollbackRecord(stateDir, {
+        app: target.app,
+        appDir: target.appDir,
+        backupRoot: options.backupRoot,
+        targetId: target.id,
+        targetPath: target.path,
+        version: target.version,
+        hooks: options.hooks ?? true,
+      });
+    }
   }
   const restored: RestoreResult[] = [];
-  for (const backup of chain) {
-    const restore = () =>
-      restoreBackup({
-        backupPath: backup.path,
-        ...(options.appDir === undefined ? {} : { appDir: options.appDir }),
-        ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
-        ...(options.log === undefined ? {} : { log: options.log }),
-      });
-    restored.push(await (options.around === undefined ? restore() : options.around(backup, restore)));
+  try {
+    for (const [step, backup] of chain.entries()) {
+      if (step > 0) faultPoint("rollback:between-restores");
+      const restore = () =>
+        restoreBackup({
+          backupPath: backup.path,
+          ...(options.appDir === undefined ? {} : { appDir: options.appDir }),
+          ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+          ...(options.log === undefined ? {} : { log: options.log }),
+        });
+      restored.push(await (options.around === undefined ? restore() : options.around(backup, restore)));
+    }
+  } catch (error) {
+    if (recordDir !== undefined && !(error instanceof RestoreInterruptedError))
+      await removeRollbackRecord(recordDir);
+    throw error;
   }
+  if (recordDir !== undefined) await removeRollbackRecord(recordDir);
   return { app: target.app, version: target.version, restored };
 }

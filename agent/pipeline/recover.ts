@@ -12,6 +12,7 @@ import { lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
 import { combinedExitCode } from "./report.js";
+import { resumeRollback } from "./resume-rollback.js";
 import { syncInstalledState } from "./sync-installed.js";
 
 export interface RecoverReport {
@@ -49,6 +50,7 @@ export async function recover(
           stateDir: appStateDir,
           log: appLog,
         });
+        const resumed = await resumeRollback(config, appStateDir, appLog);
         const interrupted = await resolvePendingUpdate({
           config,
           name,
@@ -60,8 +62,15 @@ export async function recover(
         // A finished restore (say, of a killed `ship --rollback`) changed what is installed; with
         // no interrupted update behind it, it was a rollback asked for by name, and is now done.
         await syncInstalledState(config, name, source, new Date(), (s) =>
-          action === "restored" && interrupted === null
-            ? { ...s, last_result: "rolled_back", last_error: null }
+          (action === "restored" || resumed !== undefined) && interrupted === null
+            ? {
+                ...s,
+                last_result: "rolled_back",
+                last_error:
+                  resumed === undefined || resumed.problems.length === 0
+                    ? null
+                    : `rollback commands failed: ${resumed.problems.join("; ")}`,
+              }
             : s,
         );
         // The CLI puts the source's name before the line; the engine's message starts with it too.
@@ -69,13 +78,25 @@ export async function recover(
         // first (finishing a committed apply it then undoes would read as a contradiction).
         const filesDetail = action === "none" ? undefined : files.replace(`${name}: `, "");
         const detail =
-          [ended, interrupted === null ? filesDetail : interrupted.detail]
+          [
+            ended,
+            interrupted === null ? filesDetail : interrupted.detail,
+            // The journal's line already says the target is back when finishing it ended the chain.
+            resumed === undefined || (action === "restored" && resumed.restored === 0)
+              ? undefined
+              : resumed.detail,
+          ]
             .filter((d) => d !== undefined && d !== "")
             .join("; ") || files;
         apps.push({
           source: name,
           appDir: source.app_dir,
-          exitCode: interrupted?.exitCode ?? ExitCode.ok,
+          // A failed rollback command exits 1, as `ship --rollback` does (the files are restored).
+          exitCode:
+            interrupted?.exitCode ??
+            (resumed !== undefined && resumed.problems.length > 0
+              ? ExitCode.updateFailedRestored
+              : ExitCode.ok),
           detail,
         });
       } finally {

@@ -22,6 +22,7 @@ import { lockDir, updatePaths } from "./paths.js";
 import { type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
 import { type AppReport, appMessage } from "./report.js";
+import { resumeRollback } from "./resume-rollback.js";
 import { rolloutHold } from "./rollout-hold.js";
 import { runAppUpdate } from "./run-app-update.js";
 import { syncInstalledState } from "./sync-installed.js";
@@ -213,7 +214,10 @@ async function keepPruning(report: AppReport, ctx: UpdateContext, now: Date): Pr
   }
 }
 
-/** The engine's journal first (fully old or fully new), then an update the pipeline never finished. */
+/**
+ * The engine's journal first (fully old or fully new), then a rollback across several backups that
+ * was killed between two restores, then an update the pipeline never finished.
+ */
 async function recoverFirst(
   config: AgentConfig,
   name: string,
@@ -227,6 +231,8 @@ async function recoverFirst(
   if (ended !== undefined) log.warn(ended);
   const recovery = await ports.engine.recover({ appDir: source.app_dir, stateDir: appStateDir, log });
   log.debug("recovery", { detail: recovery.detail });
+  const resumed = await resumeRollback(config, appStateDir, log);
+  if (resumed !== undefined) log.warn(resumed.detail, { problems: resumed.problems });
   return resolvePendingUpdate({ config, name, source, ports, appStateDir, log });
 }
 

@@ -43,6 +43,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
         backupRoot: config.general.backup_dir,
         target: target.path,
         log,
+        hooks: options.hooks !== false,
         around: undoWithHooks({ config, log, hooks: options.hooks !== false, problems }),
       });
     } catch (error) {

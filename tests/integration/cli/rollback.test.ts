@@ -77,6 +77,14 @@ async function receiver(): Promise<{
   };
 }
 
+/** The app's regular files (the release's manifest aside) and their text. */
+async function files(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of (await readdir(dir)).sort())
+    if (name !== "update-manifest.yaml") out[name] = await readFile(join(dir, name), "utf8");
+  return out;
+}
+
 async function backups(): Promise<{ id: string; version: string | null }[]> {
   const listed = await runShip(["--config", config, "--list-backups", "--json"]);
   return JSON.parse(listed.stdout);
@@ -308,6 +316,59 @@ describe("ship --rollback (real CLI)", () => {
     });
     const check = await runShip(["--config", config, "--check-only"]);
     expect(check.code, check.stdout).toBe(100);
+  });
+
+  it("a rollback across two backups killed between its restores is finished by --recover, never left on the version in between", async () => {
+    const marker = join(root, "hooks.log");
+    const extra = (v: string) => `hooks:\n  rollback:\n    - sh -c 'echo undo-${v} >> ${marker}'\n`;
+    await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "a.txt": "a1\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n", "a.txt": "a2\n" }, extra("2.0.0")));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await useRelease(await release("r3", "3.0.0", { "app.py": "v3\n", "b.txt": "b3\n" }, extra("3.0.0")));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const toV1 = (await backups()).find((b) => b.version === "1.0.0");
+    const killed = await runShip(["--config", config, "--rollback", toV1?.id ?? ""], {
+      env: { SHIP_FAULT: "rollback:between-restores" },
+    });
+    expect(killed.code, killed.stderr).toBeNull();
+    // The kill came after 3.0.0 was undone: the app is on 2.0.0, which nobody asked for.
+    expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v2\n");
+    expect(await readFile(marker, "utf8")).toBe("undo-3.0.0\n");
+
+    const recovered = await runShip(["--config", config, "--recover"]);
+    expect(recovered.code, recovered.stderr).toBe(0);
+    expect(recovered.stdout.trim()).toBe(
+      "myapp: finished the interrupted rollback to 1.0.0 (1 more backup restored)",
+    );
+    expect(await files(join(root, "app"))).toEqual({ "a.txt": "a1\n", "app.py": "v1\n" });
+    // The resumed restore ran the hooks of the release it undid, as the rollback would have.
+    expect(await readFile(marker, "utf8")).toBe("undo-3.0.0\nundo-2.0.0\n");
+    expect(await state()).toMatchObject({ current_version: "1.0.0", last_result: "rolled_back", last_error: null });
+    const again = await runShip(["--config", config, "--recover"]);
+    expect(again.stdout.trim()).toBe("myapp: nothing to recover");
+  });
+
+  it("a chained rollback killed between its restores is finished by the next timer run before it updates", async () => {
+    await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n", "two.txt": "2\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const r3 = await release("r3", "3.0.0", { "app.py": "v3\n", "three.txt": "3\n" });
+    await useRelease(r3);
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const toV1 = (await backups()).find((b) => b.version === "1.0.0");
+    const killed = await runShip(["--config", config, "--rollback", toV1?.id ?? "", "--no-hooks"], {
+      env: { SHIP_FAULT: "rollback:between-restores" },
+    });
+    expect(killed.code).toBeNull();
+    const run = await runShip(["--config", config, "--force"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr + run.stdout).toContain("finished the interrupted rollback to 1.0.0");
+    // The update then applied to 1.0.0 as recorded: 2.0.0's two.txt is gone, 3.0.0 is installed whole.
+    expect(await files(join(root, "app"))).toEqual({ "app.py": "v3\n", "three.txt": "3\n" });
+    expect(await state()).toMatchObject({ current_version: "3.0.0" });
+    expect((await backups()).map((b) => b.version)).toEqual(["1.0.0", null]);
   });
 
   it("runs the undone release's rollback hooks (its own script, in $SHIP_RELEASE_DIR) and notifies; --no-hooks skips the hooks", async () => {

@@ -1,0 +1,61 @@
+/**
+ * `<stateDir>/rollback.json`: a rollback that spans several backups (`ship --rollback` of an older
+ * one undoes every newer update first, one restore per backup). Each restore is journaled on its
+ * own, so a process killed between two of them leaves no journal and the app on a version nobody
+ * asked for. This record names the rollback's target for the whole chain; recovery (`--recover`, the
+ * next timer run, the daemon's start) goes on restoring until the target is back, then drops it.
+ * A one-backup rollback needs no record: its restore journal covers it.
+ */
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { writeFileAtomic } from "../tree/fs-ops.js";
+
+const RollbackRecordSchema = z.object({
+  app: z.string(),
+  appDir: z.string(),
+  backupRoot: z.string(),
+  /** The backup the rollback brings back (its id and path when the rollback started). */
+  targetId: z.string(),
+  targetPath: z.string(),
+  /** The version it brings back (null: the tree ship found before its first install). */
+  version: z.string().nullable(),
+  /** Whether the rollback ran the undone releases' rollback hooks (false for `--no-hooks`). */
+  hooks: z.boolean(),
+});
+export type RollbackRecord = z.infer<typeof RollbackRecordSchema>;
+
+export function rollbackRecordPath(stateDir: string): string {
+  return join(stateDir, "rollback.json");
+}
+
+/** Undefined when no chained rollback is under way. Throws on a record that is not one (named). */
+export async function readRollbackRecord(stateDir: string): Promise<RollbackRecord | undefined> {
+  const path = rollbackRecordPath(stateDir);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    data = undefined;
+  }
+  const parsed = RollbackRecordSchema.safeParse(data);
+  if (!parsed.success) throw new Error(`${path}: not a rollback record (${parsed.error.issues[0]?.message})`);
+  return parsed.data;
+}
+
+/** Durable before the first restore: a kill right after it must still find the record. */
+export async function writeRollbackRecord(stateDir: string, record: RollbackRecord): Promise<void> {
+  await writeFileAtomic(rollbackRecordPath(stateDir), JSON.stringify(record));
+}
+
+/** Not synced: a record a power cut brings back only makes recovery find its target already restored. */
+export async function removeRollbackRecord(stateDir: string): Promise<void> {
+  await rm(rollbackRecordPath(stateDir), { force: true });
+}

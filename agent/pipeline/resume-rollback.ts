@@ -1,0 +1,67 @@
+/**
+ * Recovery's second half for a rollback across several backups: once the engine has finished (or
+ * found no) restore journal, a rollback record left by a killed `ship --rollback` means the app sits
+ * on a version between the one it had and the one asked for. The rest of the chain is restored as
+ * `ship --rollback` would have (the undone releases' hooks too, unless it ran with --no-hooks).
+ */
+import type { AgentConfig } from "../../shared/config/schema.js";
+import { RestoreInterruptedError } from "../../shared/errors.js";
+import type { Logger } from "../../shared/log.js";
+import { listBackups } from "../backup/backup-store.js";
+import { rollbackTo } from "../backup/restore.js";
+import { readRollbackRecord, removeRollbackRecord } from "../backup/rollback-record.js";
+import { undoWithHooks } from "./undo-release.js";
+
+export interface ResumedRollback {
+  /** One line: what was finished, e.g. "finished the interrupted rollback to 1.0.0 (1 more backup restored)". */
+  detail: string;
+  /** Failed rollback commands' reasons (the files are restored). */
+  problems: string[];
+  /** Backups restored by the resumption (0: the killed run had restored the target already). */
+  restored: number;
+}
+
+/**
+ * Undefined when no chained rollback was interrupted. Errors: those of rollbackTo (a restore that
+ * cannot start or stops half-way), with the record kept as rollbackTo keeps it.
+ */
+export async function resumeRollback(
+  config: AgentConfig,
+  appStateDir: string,
+  log: Logger,
+): Promise<ResumedRollback | undefined> {
+  const record = await readRollbackRecord(appStateDir);
+  if (record === undefined) return undefined;
+  const label = record.version ?? "the tree before ship's first install";
+  const left = await listBackups(record.backupRoot, record.app, record.appDir);
+  // The target is consumed by its own restore: if it is gone, the killed run's last restore (or the
+  // engine's finishing of its journal) already brought it back.
+  if (!left.some((b) => b.id === record.targetId)) {
+    await removeRollbackRecord(appStateDir);
+    return { detail: `finished the interrupted rollback to ${label}`, problems: [], restored: 0 };
+  }
+  log.warn(`resuming the interrupted rollback to ${label}`, { backup: record.targetId });
+  const problems: string[] = [];
+  let result: Awaited<ReturnType<typeof rollbackTo>>;
+  try {
+    result = await rollbackTo({
+      backupRoot: record.backupRoot,
+      target: record.targetPath,
+      log,
+      hooks: record.hooks,
+      around: undoWithHooks({ config, log, hooks: record.hooks, problems }),
+    });
+  } catch (error) {
+    // As rollbackTo itself: only a restore stopped half-way keeps the record (and its journal).
+    if (!(error instanceof RestoreInterruptedError)) await removeRollbackRecord(appStateDir);
+    throw error;
+  }
+  // A chain shortened to one restore wrote no record of its own: the old one is dropped here.
+  await removeRollbackRecord(appStateDir);
+  const more = result.restored.length;
+  return {
+    detail: `finished the interrupted rollback to ${label} (${more} more backup${more === 1 ? "" : "s"} restored)`,
+    problems,
+    restored: more,
+  };
+}
