@@ -16,17 +16,26 @@ export class ConfinedPaths {
 
   /** True when touching `rel` cannot leave the app directory through a symlinked (or non-)directory. */
   async reachable(rel: string): Promise<boolean> {
+    return (await this.blocker(rel)) === undefined;
+  }
+
+  /**
+   * The first directory on the way to `rel` that is not a real directory, and what stands there
+   * instead: a symlink (to anywhere) or something else (a file the operator put where ship had
+   * installed a directory). Undefined when `rel` is reachable.
+   */
+  async blocker(rel: string): Promise<{ dir: string; symlink: boolean } | undefined> {
     const parts = rel.split("/");
     let dir = "";
     for (let i = 0; i < parts.length - 1; i++) {
       dir = dir === "" ? (parts[i] as string) : `${dir}/${parts[i]}`;
       if (this.realDirs.has(dir)) continue;
       const stat = lstatOrUndefined(join(this.appDir, dir));
-      if (stat === undefined) return true; // missing from here down: created by ship, inside the app
-      if (!stat.isDirectory()) return false; // a symlink (to anywhere) or a file: never go through it
+      if (stat === undefined) return undefined; // missing from here down: created by ship, inside the app
+      if (!stat.isDirectory()) return { dir, symlink: stat.isSymbolicLink() }; // never go through it
       this.realDirs.add(dir);
     }
-    return true;
+    return undefined;
   }
 
   /** Whether `rel` itself is a real directory inside the app (not a symlink to one). */

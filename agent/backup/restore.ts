@@ -75,6 +75,8 @@ export interface RestoreResult {
   copied: number;
   /** Paths behind a symlinked directory (outside the app): left alone. */
   outside: string[];
+  /** Paths under a directory ship installed that is now a file (or other non-directory): left alone. */
+  displaced: string[];
   /** Paths holding something ship did not install (changed or created since): left alone. */
   kept: string[];
 }
@@ -110,7 +112,11 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     version: meta.fromVersion,
   };
   await writeJournal(stateDir, journal);
-  const { returned, copied, deleted, outside, kept } = await finishRestore(journal, input.log, inventory);
+  const { returned, copied, deleted, outside, displaced, kept } = await finishRestore(
+    journal,
+    input.log,
+    inventory,
+  );
   input.log?.info("restored backup", { app: meta.app, backup: meta.id, version: meta.fromVersion });
   return {
     app: meta.app,
@@ -120,6 +126,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     deleted,
     copied,
     outside,
+    displaced,
     kept,
   };
 }
@@ -129,8 +136,10 @@ interface RestoreWork {
   returned: number;
   copied: number;
   deleted: number;
-  /** Paths behind a symlinked or non-directory parent: outside the app, never touched. */
+  /** Paths behind a symlinked directory: outside the app, never touched. */
   outside: string[];
+  /** Paths under a directory ship installed that something else (a file) replaced: never touched. */
+  displaced: string[];
   /** Paths whose entry is not the one ship installed (changed or created since): left as they are. */
   kept: string[];
 }
@@ -173,7 +182,7 @@ async function runRestore(
   knownInventory: BackupInventory | undefined,
 ): Promise<RestoreWork> {
   const { appDir, backupPath } = journal;
-  const none: RestoreWork = { returned: 0, copied: 0, deleted: 0, outside: [], kept: [] };
+  const none: RestoreWork = { returned: 0, copied: 0, deleted: 0, outside: [], displaced: [], kept: [] };
   if (!(await pathExists(join(backupPath, META_FILE)))) {
     // The backup was already being deleted: everything before that step had finished.
     await rm(backupPath, { recursive: true, force: true });
@@ -189,11 +198,12 @@ async function runRestore(
   // What the restore takes out of the app keeps a name here until the backup is discarded: freeing
   // it is left to discardBackupDir's background removal (trash.ts says why).
   const undone = join(backupPath, UNDONE_DIR);
-  const work = { ...none, outside: [] as string[], kept: [] as string[] };
+  const work = { ...none, outside: [] as string[], displaced: [] as string[], kept: [] as string[] };
   /** What is at `rel`: absent or ship's own entry may be touched; outside or foreign never. */
   const stateOf = async (rel: string): Promise<InstalledState | "outside"> => {
-    if (!(await paths.reachable(rel))) {
-      work.outside.push(rel);
+    const blocker = await paths.blocker(rel);
+    if (blocker !== undefined) {
+      (blocker.symlink ? work.outside : work.displaced).push(rel);
       return "outside";
     }
     const state = await installedStateOf(appDir, rel, installed, files);
@@ -235,6 +245,7 @@ async function runRestore(
     faultPoint("restore:file");
   });
   work.outside.sort();
+  work.displaced.sort();
   work.kept.sort();
   if (work.copied > 0)
     log?.warn("different filesystems: restore copied files instead of renaming", { copied: work.copied });
@@ -278,6 +289,12 @@ function reportLeftAlone(work: RestoreWork, backupPath: string, log?: Logger): v
   if (work.outside.length > 0) {
     log?.warn("restore left paths behind a symlink alone: they are outside the app directory", {
       paths: work.outside,
+      oldVersions: unrestoredDir(backupPath),
+    });
+  }
+  if (work.displaced.length > 0) {
+    log?.warn("restore left paths alone whose directory is no longer one (something else stands there now)", {
+      paths: work.displaced,
       oldVersions: unrestoredDir(backupPath),
     });
   }

@@ -74,6 +74,8 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   for (const restored of result.restored) {
     for (const rel of restored.outside)
       out.line(`  left alone: ${rel} (behind a symlink, outside the app directory)`);
+    for (const rel of restored.displaced)
+      out.line(`  left alone: ${rel} (its directory is no longer one: something else stands there now)`);
     for (const rel of restored.kept) out.line(`  left alone: ${rel} (not the file ship installed)`);
   }
   if (problems.length === 0) return 0;

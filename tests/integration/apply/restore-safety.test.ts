@@ -79,6 +79,19 @@ describe("restore never reaches through a symlink", () => {
     expect(restored.outside.sort()).toEqual(["storage/.gitkeep", "storage/cache/x"]);
   });
 
+  it("a file put where ship installed a directory is reported as such, not as a symlink, and left alone", async () => {
+    await update(v1, "1.0.0");
+    const second = await update(v2, "2.0.0");
+    await rm(join(appDir, "storage"), { recursive: true });
+    await writeFile(join(appDir, "storage"), "the operator's file\n");
+    const restored = await restoreBackup({ backupPath: second.backup.path });
+    expect(restored.outside).toEqual([]);
+    expect(restored.displaced).toEqual(["storage/.gitkeep", "storage/cache/x"]);
+    expect(await readFile(join(appDir, "storage"), "utf8")).toBe("the operator's file\n");
+    expect(await readFile(join(appDir, "app.py"), "utf8")).toBe("1\n");
+    expect(await readFile(join(unrestoredDir(second.backup.path), "storage/cache/x"), "utf8")).toBe("x1\n");
+  });
+
   it("recovering an interrupted update does not follow a directory replaced by a symlink meanwhile", async () => {
     await update(v1, "1.0.0");
     const second = await update(v2, "2.0.0");

@@ -344,7 +344,11 @@ describe("ship --rollback (real CLI)", () => {
     expect(await files(join(root, "app"))).toEqual({ "a.txt": "a1\n", "app.py": "v1\n" });
     // The resumed restore ran the hooks of the release it undid, as the rollback would have.
     expect(await readFile(marker, "utf8")).toBe("undo-3.0.0\nundo-2.0.0\n");
-    expect(await state()).toMatchObject({ current_version: "1.0.0", last_result: "rolled_back", last_error: null });
+    expect(await state()).toMatchObject({
+      current_version: "1.0.0",
+      last_result: "rolled_back",
+      last_error: null,
+    });
     const again = await runShip(["--config", config, "--recover"]);
     expect(again.stdout.trim()).toBe("myapp: nothing to recover");
   });
