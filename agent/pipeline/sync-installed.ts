@@ -46,6 +46,11 @@ export async function syncInstalledState(
     }),
   );
   await forgetSourceRecord(config, name, source);
+  if (source.type === "git") {
+    // Only git sources load it: --rollback's bundle stays small for the others.
+    const { alignCloneHead } = await import("../sources/git-clone-head.js");
+    await alignCloneHead(source, index?.releaseId);
+  }
   return { version, changed: true };
 }
 

@@ -90,6 +90,37 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     expect((await ship("--check-only")).code).toBe(0);
   });
 
+  it("with the clone as the app (local_path == app_dir, the seed's example), --rollback moves HEAD back too: git status is clean", async () => {
+    app = repos.clone;
+    await writeFile(
+      config,
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${repos.clone}"\ntag = "v*"\n`,
+    );
+    expect((await ship()).code).toBe(0);
+    const v1 = await git(repos.clone, "rev-parse", "HEAD");
+    await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "tag", "v2.0.0");
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main", "--tags");
+    expect((await ship()).code).toBe(0);
+    expect(await git(repos.clone, "rev-parse", "HEAD")).not.toBe(v1);
+    // The manifest is release metadata, never installed (the clone's own checkout of it is left as is).
+    const status = async () => git(repos.clone, "status", "--porcelain", "--", ".", ":!update-manifest.yaml");
+    expect(await status()).toBe("");
+
+    const backups = JSON.parse((await ship("--list-backups", "--json")).stdout) as {
+      id: string;
+      version: string | null;
+    }[];
+    const rollback = await ship("--rollback", backups.find((b) => b.version === "1.0.0")?.id ?? "");
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(await readFile(join(repos.clone, "app.txt"), "utf8")).toBe("v1\n");
+    expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(v1);
+    expect(await status()).toBe("");
+    // And the newer release is offered again.
+    expect((await ship("--check-only")).code).toBe(100);
+  });
+
   it("an update writes only the blobs that changed since the installed commit", async () => {
     await writeConfig('branch = "main"\n');
     const files: Record<string, string> = {};

@@ -1,0 +1,45 @@
+/**
+ * A git source whose clone is the app itself (`local_path == app_dir`, the seed's first example):
+ * an update moves the clone's HEAD to the installed commit (GitSource.commit), but a restore puts an
+ * older commit's files back underneath it. HEAD would still name the undone commit, so `git status`
+ * shows every restored file as modified and a person's `git pull` starts from the wrong place. This
+ * moves HEAD and the index — never the work tree, which the restore already wrote — to the commit the
+ * install index now records, as `git reset --mixed` does.
+ */
+import { execFile } from "node:child_process";
+import { resolve } from "node:path";
+import type { Source } from "../../shared/config/schema.js";
+import type { Logger } from "../../shared/log.js";
+
+/** A full commit id (SHA-1 or SHA-256): anything else from the install index is never passed to git. */
+const COMMIT_ID = /^[0-9a-f]{40,64}$/;
+
+/**
+ * No-op unless `source` is git with its clone at `app_dir` and `commit` is a full commit id (the
+ * restored tree is the one before ship's first install: its commit is unknown, HEAD is left). A
+ * failure is logged, not raised: the files are restored either way, and the next update moves HEAD.
+ */
+export async function alignCloneHead(
+  source: Source,
+  commit: string | undefined,
+  log?: Logger,
+): Promise<void> {
+  if (source.type !== "git" || resolve(source.local_path) !== resolve(source.app_dir)) return;
+  if (commit === undefined || !COMMIT_ID.test(commit)) return;
+  await new Promise<void>((done) => {
+    execFile(
+      "git",
+      ["-C", source.local_path, "reset", "--mixed", "-q", commit],
+      { env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } },
+      (error, _stdout, stderr) => {
+        if (error !== null)
+          log?.warn("could not move the clone's HEAD to the restored commit", {
+            clone: source.local_path,
+            commit,
+            error: stderr.trim() || error.message,
+          });
+        done();
+      },
+    );
+  });
+}
