@@ -27,8 +27,16 @@ export interface TreeBlob {
 
 type RunGit = (args: string[]) => Promise<string>;
 
-/** Every blob of `commit` (submodules, which `git archive` leaves out too, are skipped). */
-export async function listTree(git: RunGit, commit: string): Promise<Map<string, TreeBlob>> {
+/**
+ * Every blob of `commit`. Submodules (gitlinks) have no blob: their paths are pushed onto
+ * `submodules` (`git archive` writes each as an empty directory, which ship, installing no empty
+ * directories, leaves out as well).
+ */
+export async function listTree(
+  git: RunGit,
+  commit: string,
+  submodules: string[] = [],
+): Promise<Map<string, TreeBlob>> {
   const out = new Map<string, TreeBlob>();
   for (const record of (await git(["ls-tree", "-r", "-z", "--full-tree", commit])).split("\0")) {
     if (record === "") continue;
@@ -36,6 +44,7 @@ export async function listTree(git: RunGit, commit: string): Promise<Map<string,
     const tab = record.indexOf("\t");
     const [mode, type, blob] = record.slice(0, tab).split(" ");
     const path = record.slice(tab + 1);
+    if (type === "commit") submodules.push(path);
     if (type !== "blob" || blob === undefined) continue;
     const kind = mode === "120000" ? "symlink" : mode === "100755" ? "exec" : "file";
     checkPath(path);

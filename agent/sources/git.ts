@@ -105,7 +105,8 @@ export class GitSource implements ReleaseSource {
       // The target's listing and the diff run while the installed commit is looked up (three git
       // processes at once, not one after another); both are dropped if the clone lacks it.
       const run = (args: string[]) => this.git.raw(args);
-      const tree = listTree(run, target.commit);
+      const submodules: string[] = [];
+      const tree = listTree(run, target.commit, submodules);
       const changed = changedPaths(run, base, target.commit);
       const transformed = this.exportTransforms(base, target.commit, tree);
       tree.catch(() => undefined);
@@ -120,6 +121,15 @@ export class GitSource implements ReleaseSource {
             attributes: why,
           });
         } else {
+          if ((await tree) !== undefined && submodules.length > 0) {
+            this.ctx.log.warn(
+              "the release has git submodules: ship installs neither their content nor their directories",
+              {
+                source: this.name,
+                submodules: submodules.slice(0, 5),
+              },
+            );
+          }
           const staged = await this.stageChanges(base, target, stagingDir, installed, tree, changed);
           if (staged !== undefined) return staged;
         }

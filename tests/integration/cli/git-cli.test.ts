@@ -121,6 +121,32 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     expect((await ship("--check-only")).code).toBe(100);
   });
 
+  it("a submodule is installed neither on the first install nor by a staged update, and the update says so", async () => {
+    // A gitlink entry (what `git submodule add` records), pointing at some commit of another repo.
+    // (`add -A` would drop a gitlink with no directory behind it, so it goes in by amending.)
+    const other = await git(repos.dev, "rev-parse", "HEAD");
+    await commitFiles(repos.dev, "1.1.0", { "app.txt": "v1.1\n" });
+    await git(repos.dev, "update-index", "--add", "--cacheinfo", `160000,${other},vendor/lib`);
+    await mkdir(join(repos.dev, "vendor/lib"), { recursive: true }); // an unpopulated submodule
+    await git(repos.dev, "commit", "-q", "--amend", "--no-edit");
+    expect(await git(repos.dev, "ls-tree", "HEAD", "vendor/lib")).toContain("160000 commit");
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    await writeConfig('branch = "main"\n');
+    expect((await ship()).code).toBe(0);
+    await expect(stat(join(app, "vendor"))).rejects.toThrow();
+
+    await writeFile(join(repos.dev, "app.txt"), "v1.2\n");
+    await writeFile(join(repos.dev, "update-manifest.yaml"), 'version: "1.2.0"\n');
+    await git(repos.dev, "commit", "-q", "-am", "release 1.2.0");
+    expect(await git(repos.dev, "ls-tree", "HEAD", "vendor/lib")).toContain("160000 commit");
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const update = await ship();
+    expect(update.code, update.stderr).toBe(0);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1.2\n");
+    await expect(stat(join(app, "vendor"))).rejects.toThrow();
+    expect(update.stderr).toContain("ship installs neither their content nor their directories");
+  });
+
   it("an update writes only the blobs that changed since the installed commit", async () => {
     await writeConfig('branch = "main"\n');
     const files: Record<string, string> = {};
