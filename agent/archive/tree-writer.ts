@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { ReadEntry } from "tar";
 import { VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText, LocalWriteError } from "../../shared/fs-errors.js";
-import { entryParts, joinParts, symlinkTargetParts } from "./entry-path.js";
+import { entryParts, joinParts, shownName, symlinkTargetParts } from "./entry-path.js";
 import type { HeldFiles } from "./held-files.js";
 import type { ResolvedLimits } from "./limits.js";
 
@@ -99,7 +99,7 @@ export class TreeWriter {
   async write(entry: ReadEntry): Promise<void> {
     const name = entry.path;
     const refuse = (reason: string): never => {
-      throw new VerificationError(`${this.archiveLabel}: entry ${JSON.stringify(name)}`, reason);
+      throw new VerificationError(`${this.archiveLabel}: entry ${JSON.stringify(shownName(name))}`, reason);
     };
     if (++this.entries > this.limits.maxFiles) refuse(`more than ${this.limits.maxFiles} entries`);
     this.account(HEADER_BYTES, refuse);

@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { ReleaseEntry } from "../apply/types.js";
-import { symlinkTargetParts } from "../archive/entry-path.js";
+import { NOT_UTF8, NOT_UTF8_REASON, shownName, symlinkTargetParts } from "../archive/entry-path.js";
 import { hashSymlinkTarget } from "../tree/hash-file.js";
 import type { ReleaseListing } from "./types.js";
 
@@ -226,6 +226,7 @@ function checkPath(path: string): void {
   if (UNSAFE_PATH.test(path)) {
     throw new VerificationError(path, "is not a safe relative path");
   }
+  if (path.includes(NOT_UTF8)) throw new VerificationError(shownName(path), NOT_UTF8_REASON);
 }
 
 /** The manifest is always staged: the pipeline reads it from the staging directory. */

@@ -12,7 +12,7 @@ import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
 import type { ReleaseEntry } from "../apply/types.js";
-import { symlinkTargetParts } from "../archive/entry-path.js";
+import { NOT_UTF8, NOT_UTF8_REASON, shownName, symlinkTargetParts } from "../archive/entry-path.js";
 import { symlinkEscape } from "../archive/symlink-landing.js";
 import {
   forEachInSlices,
@@ -134,6 +134,9 @@ function walk(base: string, rel: string, out: Node[]): void {
   for (const name of names) {
     const relPath = rel === "" ? name : `${rel}/${name}`;
     const path = base + relPath;
+    // A name that is not UTF-8 comes back from readdir decoded with U+FFFD (and is then not found);
+    // refused as every source refuses it (entry-path.ts says why).
+    if (name.includes(NOT_UTF8)) throw new VerificationError(shownName(path), NOT_UTF8_REASON);
     const st = lstatSync(path);
     if ((st.mode & 0o6000) !== 0) throw new VerificationError(path, "has the setuid/setgid bit");
     if (st.isDirectory()) {

@@ -1,0 +1,97 @@
+/**
+ * A release holding a file name that is not UTF-8 (bytes a Latin-1 or Shift-JIS system wrote): ship's
+ * paths are strings, so such a name would be installed renamed (U+FFFD in place of the bytes) or not
+ * be found again. Every source refuses it the same way: exit 2, one line naming the file, nothing
+ * installed. Before, a local directory failed with a bare ENOENT (exit 1) and a git release or an
+ * archive installed the file under a mangled name.
+ */
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
+import { runShip } from "../../support/ship-cli.js";
+import { commitFiles, git, makeRepos } from "../sources/git-repos.js";
+
+let root: string;
+
+/** `dir`/<0xFE>"name": a file name that is not valid UTF-8. */
+function writeLatin1Named(dir: string, name: string, body: string): void {
+  writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), Buffer.from([0xfe]), Buffer.from(name)]), body);
+}
+
+async function config(source: string): Promise<string> {
+  const path = join(root, "ship.toml");
+  await writeFile(
+    path,
+    `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n[sources.myapp]\n${source}app_dir = "${root}/app"\n`,
+  );
+  return path;
+}
+
+function expectRefused(run: { code: number | null; stderr: string; stdout: string }): void {
+  expect(run.code, run.stderr).toBe(2);
+  const problem =
+    run.stdout +
+    run.stderr
+      .split("\n")
+      .filter((l) => !l.startsWith("{"))
+      .join("\n");
+  expect(problem).toMatch(/\?name\.txt.*is not valid UTF-8 .*ship installs UTF-8 names only/);
+  expect(problem).not.toContain("ENOENT");
+}
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "ship-non-utf8-"));
+  await mkdir(join(root, "app"));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("a release file name that is not UTF-8 is refused by every source, nothing installed", () => {
+  it("local directory and local .tar.gz", async () => {
+    const rel = join(root, "rel");
+    await mkdir(rel);
+    await writeFile(join(rel, "app.py"), "v1\n");
+    await writeFile(join(rel, "update-manifest.yaml"), 'version: "1.0.0"\n');
+    writeLatin1Named(rel, "name.txt", "x\n");
+    expectRefused(await runShip(["--config", await config(`type = "local"\npath = "${rel}"\n`)]));
+    expect(await readdir(join(root, "app"))).toEqual([]);
+
+    const archive = join(root, "rel.tar.gz");
+    execFileSync("tar", ["-czf", archive, "-C", rel, "."]);
+    expectRefused(await runShip(["--config", await config(`type = "local"\npath = "${archive}"\n`)]));
+    expect(await readdir(join(root, "app"))).toEqual([]);
+  });
+
+  it.skipIf(!hasProgram("git"))(
+    "git: on the first install (full export) and on a staged update",
+    async () => {
+      const repos = await makeRepos(join(root, "repos"));
+      const cfg = await config(`type = "git"\nlocal_path = "${repos.clone}"\nbranch = "main"\n`);
+      expect((await runShip(["--config", cfg])).code).toBe(0);
+      const installed = (await readdir(join(root, "app"))).sort();
+
+      await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+      writeLatin1Named(repos.dev, "name.txt", "x\n");
+      await git(repos.dev, "add", "-A");
+      await git(repos.dev, "commit", "-q", "-m", "a Latin-1 name");
+      await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+      const update = await runShip(["--config", cfg]);
+      expectRefused(update);
+      // Refused while listing the commit's tree, before anything is exported.
+      expect(update.stdout).toMatch(/^myapp: \?name\.txt: is not valid UTF-8/m);
+      expect((await readdir(join(root, "app"))).sort()).toEqual(installed);
+
+      // A fresh app (no installed commit): the whole tree goes through git archive.
+      await rm(join(root, "app"), { recursive: true });
+      await rm(join(root, "var"), { recursive: true });
+      await mkdir(join(root, "app"));
+      expectRefused(await runShip(["--config", cfg]));
+      expect(await readdir(join(root, "app"))).toEqual([]);
+    },
+  );
+});
