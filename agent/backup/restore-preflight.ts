@@ -18,11 +18,23 @@ export interface UnwritableDir {
   error: unknown;
 }
 
-/** `rel`'s parent in `root`, or its nearest ancestor that exists (the restore creates the rest). */
-function nearestExistingParent(root: string, rel: string): string {
-  let dir = dirname(join(root, rel));
-  while (dir.length > root.length && lstatOrUndefined(dir) === undefined) dir = dirname(dir);
-  return dir;
+/**
+ * `rel`'s parent in `root`, or its nearest ancestor that exists (the restore creates the rest). One
+ * answer per parent directory: a backup's files share few directories (200 files of a 1 % rollback,
+ * 100 directories), and each answer costs an lstat.
+ */
+function nearestExistingParents(root: string): (rel: string) => string {
+  const known = new Map<string, string>();
+  return (rel) => {
+    const parentRel = dirname(rel);
+    let found = known.get(parentRel);
+    if (found === undefined) {
+      found = dirname(join(root, rel));
+      while (found.length > root.length && lstatOrUndefined(found) === undefined) found = dirname(found);
+      known.set(parentRel, found);
+    }
+    return found;
+  };
 }
 
 /**
@@ -48,10 +60,12 @@ export async function firstUnwritableDir(input: {
     ...inventory.createdDirs,
     ...inventory.removedDirs.map((d) => d.rel),
   ];
+  const inApp = nearestExistingParents(appDir);
   for (const rel of appRels) {
-    if (await paths.reachable(rel)) dirs.add(nearestExistingParent(appDir, rel));
+    if (await paths.reachable(rel)) dirs.add(inApp(rel));
   }
-  for (const rel of inventory.changed) dirs.add(nearestExistingParent(files, rel));
+  const inFiles = nearestExistingParents(files);
+  for (const rel of inventory.changed) dirs.add(inFiles(rel));
   for (const dir of dirs) {
     try {
       accessSync(dir, constants.W_OK | constants.X_OK);
