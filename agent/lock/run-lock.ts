@@ -81,8 +81,10 @@ async function tryCreate(file: string, me: LockHolder): Promise<boolean> {
   try {
     const handle = await open(file, "wx", 0o644);
     try {
+      // Not synced: a lock only keeps out runs that are alive, and after a power cut none is. What a
+      // cut can leave (no file, an empty one, or one naming a pid that died with the machine) is
+      // taken over like any stale lock, the empty one once its grace time has passed.
       await handle.writeFile(`${JSON.stringify(me)}\n`);
-      await handle.sync();
     } catch (error) {
       // An empty lock would block every run for its grace time: a full disk must not leave one.
       await rm(file, { force: true });
