@@ -430,11 +430,17 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     await update(v1, "1.0.0");
     const applied = await update(v2, "2.0.0");
     const replaced = (await fsStat(join(appDir, "app.py"))).ino;
-    // The real rm, started half a second late: what the restore took out must still be in the
-    // trash when it returns (nothing freed in-process), and gone once the background rm ran.
+    // The real rm, held until the test lets it go (a file appears; a fixed delay flaked under
+    // load): what the restore took out must still be in the trash when it returns (nothing freed
+    // in-process), and gone once the background rm ran.
     const bin = join(root, "slow-bin");
+    const go = join(root, "rm-may-run");
     await mkdir(bin);
-    await writeFile(join(bin, "rm"), '#!/bin/sh\nsleep 0.5\nexec /bin/rm "$@"\n', { mode: 0o755 });
+    await writeFile(
+      join(bin, "rm"),
+      `#!/bin/sh\nwhile [ ! -e '${go}' ]; do sleep 0.05; done\nexec /bin/rm "$@"\n`,
+      { mode: 0o755 },
+    );
     const path = process.env.PATH;
     process.env.PATH = `${bin}:${path}`;
     try {
@@ -444,7 +450,8 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     }
     const trash = join(backupRoot, "myapp", ".trash");
     expect(await inodesUnder(trash)).toContain(replaced);
-    const deadline = Date.now() + 10_000;
+    await writeFile(go, "");
+    const deadline = Date.now() + 30_000;
     while ((await inodesUnder(trash)).length > 0 && Date.now() < deadline) await sleep(50);
     expect(await inodesUnder(trash)).toEqual([]);
     expect(await readFile(join(appDir, "app.py"), "utf8")).toBe("print(1)\n");
