@@ -64,8 +64,9 @@ export function rolloutRoutes(deps: ApiDeps): Router {
   });
 
   // Advance names the wave the caller is looking at (its `fromWave`, else the one read here before
-  // the rollout is locked): of two concurrent advances, on one hub or two, the second finds the
-  // wave moved and gets 409.
+  // the rollout is locked): of two concurrent advances from the same `fromWave`, on one hub or two,
+  // the second finds the wave moved and gets 409. Without `fromWave` a request read after another
+  // committed leaves the next wave, so the CLI and the dashboard always send it.
   router.post("/rollouts/:id/advance", operator, async (req, res) => {
     const body = parseRequest(AdvanceRollout, req.body ?? {});
     const seen = await engine.requireRollout(String(req.params.id));

@@ -92,7 +92,16 @@ remote(
   )
   .option("--interval <seconds>", "with --watch", "2")
   .action(async (id: string, options) => (await remoteCommands()).rolloutShow(id, options));
-for (const action of ["advance", "pause", "resume"] as const)
+remote(
+  rollout
+    .command("advance")
+    .argument("<id>")
+    .option(
+      "--from-wave <n>",
+      "the wave you decided on, numbered as `rollout show` prints it: refused (409) if the rollout already left it (default: the wave read just before)",
+    ),
+).action(async (id: string, options) => (await remoteCommands()).rolloutAction("advance", id, options));
+for (const action of ["pause", "resume"] as const)
   remote(rollout.command(action).argument("<id>")).action(async (id: string, options) =>
     (await remoteCommands()).rolloutAction(action, id, options),
   );

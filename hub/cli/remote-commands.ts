@@ -176,19 +176,34 @@ export async function rolloutList(options: RemoteOptions & { state?: string }): 
 export async function rolloutAction(
   action: "show" | "advance" | "pause" | "resume" | "abort",
   id: string,
-  options: RemoteOptions & { rollback?: boolean },
+  options: RemoteOptions & { rollback?: boolean; fromWave?: string },
 ): Promise<void> {
+  const fromWave = options.fromWave === undefined ? undefined : Number(options.fromWave);
+  if (fromWave !== undefined && !(Number.isInteger(fromWave) && fromWave >= 1))
+    throw new RangeError(
+      `--from-wave "${options.fromWave}": use the wave's number as \`rollout show\` prints it (1, 2, …)`,
+    );
   const client = await HubClient.from(options);
   const path = `/rollouts/${encodeURIComponent(id)}`;
-  const detail =
-    action === "show"
-      ? await client.request<Detail>("GET", path)
-      : await client.request<Detail>(
-          "POST",
-          `${path}/${action}`,
-          action === "abort" ? { rollback: options.rollback ?? false } : {},
-        );
+  let body: object = {};
+  let from: Detail | undefined;
+  if (action === "abort") body = { rollback: options.rollback ?? false };
+  if (action === "advance") {
+    // Advance leaves the wave read here (`fromWave`): of two operators advancing at once, the
+    // second gets 409 instead of starting the wave after one nobody looked at.
+    from = await client.request<Detail>("GET", path);
+    body = { fromWave: fromWave === undefined ? from.currentWave : fromWave - 1 };
+  }
+  const detail = await client.request<Detail>(
+    action === "show" ? "GET" : "POST",
+    action === "show" ? path : `${path}/${action}`,
+    action === "show" ? undefined : body,
+  );
   if (options.json) return out(JSON.stringify(detail, null, 2));
+  if (from)
+    out(
+      `advanced from wave ${from.currentWave + 1}/${from.waves.length} ${from.currentWaveName} to ${detail.currentWave + 1}/${detail.waves.length} ${detail.currentWaveName}`,
+    );
   printDetail(detail);
 }
 

@@ -399,10 +399,20 @@ export class RolloutEngine {
     return this.run(async (dispatch) => {
       const rollout = await this.lockedRollout(id, dispatch.t);
       refuseUnless(rollout, "advance");
+      // Waves are numbered from 1 here, as the CLI and the dashboard show them (fromWave counts from 0).
+      const wave = (n: number) => {
+        const name = rollout.spec.waves[n]?.name;
+        return name === undefined ? `wave ${n + 1}` : `wave ${n + 1} (${name})`;
+      };
+      if (seen > rollout.currentWave)
+        throw new HubRequestError(
+          409,
+          `rollout ${id} is in ${wave(rollout.currentWave)}: it has not reached ${wave(seen)}`,
+        );
       if (rollout.currentWave !== seen)
         throw new HubRequestError(
           409,
-          `rollout ${id} already moved from wave ${seen} to wave ${rollout.currentWave} (advanced by another request); look at it and advance again if you mean to`,
+          `rollout ${id} already moved from ${wave(seen)} to ${wave(rollout.currentWave)} (advanced by another request or by itself); look at it and advance again if you mean to`,
         );
       if (rollout.currentWave >= rollout.spec.waves.length - 1)
         throw new HubRequestError(409, `rollout ${id} is in its last wave`);

@@ -53,6 +53,8 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
   const pageProblems: string[] = [];
   const dialogs: string[] = [];
   let confirmAnswer = true;
+  /** Runs while a confirmation dialog is open (the page's scripts wait), before it is answered. */
+  let whileConfirming: (() => Promise<unknown>) | undefined;
 
   const text = (selector: string) => page.locator(selector).first().textContent({ timeout: 5000 });
   const api = async <T>(path: string) =>
@@ -106,13 +108,17 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on("console", (m) => {
-      // The sign-in test provokes a 401 and a 403 on purpose; anything else (a CSP refusal, a 404) is a bug.
-      if (m.type() === "error" && !/status of 40[13]/.test(m.text())) pageProblems.push(m.text());
+      // The sign-in test provokes a 401 and a 403 on purpose, the stale Advance a 409; anything else
+      // (a CSP refusal, a 404) is a bug.
+      if (m.type() === "error" && !/status of 40[139]/.test(m.text())) pageProblems.push(m.text());
     });
     page.on("pageerror", (e) => pageProblems.push(e.message));
     page.on("dialog", (d) => {
       dialogs.push(d.message());
-      void (confirmAnswer ? d.accept() : d.dismiss());
+      void (async () => {
+        await whileConfirming?.();
+        await (confirmAnswer ? d.accept() : d.dismiss());
+      })();
     });
   });
 
@@ -321,6 +327,51 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     deploys.set("a1", rollback);
     await report("a1", "succeeded");
     await expect.poll(() => text(legend)).toMatch(/✗ 1 failed.*↺ 1 rolled back/);
+  });
+
+  it("Advance leaves the wave the page showed: confirmed after the rollout moved on, it is refused, no wave skipped", async () => {
+    const v5 = await t.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: {
+        app: "web",
+        version: "5.0.0",
+        manifest: 'version: "5.0.0"\n',
+        source: { type: "git", commit: "abcdef5" },
+      },
+    });
+    // Waves of agents that are not connected: nothing is delivered, only the waves move.
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: v5.body.id,
+        waves: [
+          { name: "one", agents: ["z1"] },
+          { name: "two", agents: ["z2"] },
+          { name: "three", agents: ["z3"] },
+        ],
+      },
+    });
+    const id = created.body.id;
+    await page.goto(`${proxy.url}#/rollouts/${id}`);
+    await expect.poll(() => text("#rollout-state")).toBe("running");
+    // While this operator reads the question, another one (or auto-advance) leaves wave 1.
+    whileConfirming = () => t.api("POST", `/api/v1/rollouts/${id}/advance`, { token: t.operator, body: {} });
+    try {
+      await page.getByRole("button", { name: "Advance to next wave" }).click();
+      await expect
+        .poll(() => text(".rollout .form-error"))
+        .toMatch(/advance refused: .*already moved from wave 1 \(one\) to wave 2 \(two\)/);
+    } finally {
+      whileConfirming = undefined;
+    }
+    expect((await api<{ currentWave: number }>(`rollouts/${id}`)).currentWave).toBe(1);
+    const advanced = (
+      await api<{ events: { kind: string; subject: string }[] }>("events?limit=100")
+    ).events.filter((e) => e.kind === "rollout.advanced" && e.subject === id);
+    expect(advanced).toHaveLength(1);
+    // The page shows the wave it moved to; advancing from there is what the operator now decides.
+    await expect.poll(() => text("#waves li.wave-active h3")).toMatch(/^2\. two/);
+    await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: {} });
   });
 
   it("is pushed changes: the hub's stream redraws the view, with no polling while it is open", async () => {

@@ -63,6 +63,10 @@ export function rolloutDetailView(id: string): View {
   };
   const path = `rollouts/${encodeURIComponent(id)}`;
   const openWaves = new Set<number>();
+  // The wave this page shows. Advance names it (`fromWave`), so a click confirmed after the rollout
+  // moved on (auto-advance, another operator) is refused with 409 instead of starting the wave
+  // after one nobody looked at.
+  let shownWave: number | undefined;
 
   for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][]) {
     button.addEventListener("click", async () => {
@@ -72,16 +76,21 @@ export function rolloutDetailView(id: string): View {
         const result =
           action === "abort-rollback"
             ? await post<RolloutDetail>(`${path}/abort`, { rollback: true })
-            : await post<RolloutDetail>(`${path}/${action}`);
+            : action === "advance"
+              ? await post<RolloutDetail>(`${path}/advance`, { fromWave: shownWave })
+              : await post<RolloutDetail>(`${path}/${action}`);
         show(result);
       } catch (error) {
         message.textContent = `${action} refused: ${describeError(error)}`;
+        // Show what the hub holds now (the wave it moved to), so the next click is an informed one.
+        await refresh().catch(() => {});
       }
     });
   }
 
   function show(r: RolloutDetail): void {
     heading.textContent = `Rollout of ${r.release.app} ${r.release.version}`;
+    shownWave = r.currentWave;
     // The hub says which actions its state machine allows now; the last wave cannot advance.
     for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][])
       button.disabled = !r.actions.includes(action);

@@ -91,6 +91,73 @@ describe("ship-hub CLI", () => {
     }
   });
 
+  it("rollout advance leaves the wave read just before, or the one --from-wave names: 409 (exit 2) once the rollout left it, no wave skipped", {
+    timeout: 60_000,
+  }, async () => {
+    const operator = (
+      await cli("token", "create", "--data-dir", "data", "--role", "operator", "--name", "advancer")
+    ).stdout.trim();
+    const api = async <T>(method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${url}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${operator}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json()) as T };
+    };
+    const release = await api<{ id: string }>("POST", "/releases", {
+      app: "advance-me",
+      version: "1.0.0",
+      manifest: manifestText("1.0.0"),
+      source: { type: "git", commit: "abcdef1" },
+    });
+    expect(release.status).toBe(201);
+    // Waves of agents that never connect: only the waves move.
+    const created = await api<{ id: string }>("POST", "/rollouts", {
+      release: release.body.id,
+      waves: ["one", "two", "three"].map((name) => ({ name, agents: [`${name}-host`] })),
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    const remote = ["--hub", url, "--token", operator];
+    const wave = async () => (await api<{ currentWave: number }>("GET", `/rollouts/${id}`)).body.currentWave;
+
+    // The operator looked at wave 1 and decided; meanwhile someone else advanced it.
+    expect((await api("POST", `/rollouts/${id}/advance`, {})).status).toBe(200);
+    const refused = await cli("rollout", "advance", id, "--from-wave", "1", ...remote).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(refused).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/409: .*already moved from wave 1 \(one\) to wave 2 \(two\)/),
+    });
+    expect((refused as { stderr: string }).stderr.trim().split("\n")).toHaveLength(1);
+    expect(await wave()).toBe(1);
+    // A wave it has not reached is named as such, not as "already moved".
+    const ahead = await cli("rollout", "advance", id, "--from-wave", "3", ...remote).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(ahead).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/is in wave 2 \(two\): it has not reached wave 3 \(three\)/),
+    });
+    for (const bad of ["0", "x", "1.5"]) {
+      const usage = await cli("rollout", "advance", id, "--from-wave", bad, ...remote).catch(
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(usage, bad).toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(new RegExp(`--from-wave "${bad.replace(".", "\\.")}"`)),
+      });
+    }
+    expect(await wave()).toBe(1);
+    // Without the flag it leaves the wave it read, and says which.
+    const advanced = await cli("rollout", "advance", id.slice(0, 8), ...remote);
+    expect(advanced.stdout).toMatch(/^advanced from wave 2\/3 two to 3\/3 three$/m);
+    expect(await wave()).toBe(2);
+    await api("POST", `/rollouts/${id}/abort`, {});
+  });
+
   it("serve + token create share the data dir; rollout and agents commands drive the API; SIGTERM shuts down cleanly", {
     timeout: 180_000,
   }, async () => {

@@ -126,7 +126,7 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     ]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
     const refused = results.find((r) => r.status === 409);
-    expect(refused?.body.error).toMatch(/already moved from wave 0 to wave 1/);
+    expect(refused?.body.error).toMatch(/already moved from wave 1 \(one\) to wave 2 \(two\)/);
     const view = await b.api<{ currentWave: number }>("GET", `/api/v1/rollouts/${created.body.id}`, {
       token: b.operator,
     });
