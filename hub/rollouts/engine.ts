@@ -86,9 +86,16 @@ export class RolloutEngine {
   /** When each rollout was last scanned for stalled deployments (a scan reads the whole rollout). */
   private readonly stalledScans = new Map<string, number>();
   readonly hubId: string;
+  /**
+   * When this engine started. While the hub was down it heard from no agent (no hello, no
+   * progress), so neither timeout counts time before it: a hub back after a long stop does not
+   * fail the agents that went on working meanwhile.
+   */
+  private readonly startedAt: number;
 
   constructor(readonly options: EngineOptions) {
     this.hubId = options.hubId ?? randomUUID();
+    this.startedAt = options.now();
   }
 
   get store() {
@@ -619,7 +626,7 @@ export class RolloutEngine {
     const timeoutMs = this.options.progressTimeoutMs ?? DEFAULT_PROGRESS_TIMEOUT_MS;
     // Nothing was sent before the rollout existed; and a scan every tenth of the timeout (at most
     // every 10 s) is exact enough while a 10,000-agent rollout is not read every second.
-    if (rollout.created > now - timeoutMs) return;
+    if (Math.max(rollout.created, this.startedAt) > now - timeoutMs) return;
     if (now - (this.stalledScans.get(rollout.id) ?? 0) < Math.min(timeoutMs / 10, 10_000)) return;
     this.stalledScans.set(rollout.id, now);
     const stalled = await t.listStalledDeployments({
@@ -647,7 +654,8 @@ export class RolloutEngine {
     // An agent's offline time counts from max(last seen, wave start): until the wave is older than
     // the timeout nobody can have timed out, and the tick need not ask the store at all.
     const seenBefore = now - offlineTimeoutMs;
-    if (rollout.waveStartedAt > seenBefore) return;
+    const counted = Math.max(rollout.waveStartedAt, this.startedAt);
+    if (counted > seenBefore) return;
     const stale = await t.listStaleDeployments({
       rolloutId: rollout.id,
       maxWave: rollout.currentWave,
@@ -659,7 +667,7 @@ export class RolloutEngine {
       if (channel.isOnline(d.agentId)) continue;
       // Connected to another hub of the cluster: online, though this hub has no socket for it.
       if (this.options.sharedPresence && (await t.getAgent(d.agentId))?.online) continue;
-      const since = Math.max(d.agentLastSeen, rollout.waveStartedAt);
+      const since = Math.max(d.agentLastSeen, counted);
       const error = `agent offline for ${Math.round((now - since) / 1000)} s (timeout ${offlineTimeoutMs / 1000} s)`;
       const state = deploymentStep(d.state, "offline-timeout");
       updates.push({ id: d.id, state, error, updatedAt: now });
