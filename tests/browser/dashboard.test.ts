@@ -90,6 +90,15 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     agent.send({ type: "progress", deploymentId: deploy.deploymentId, step: "fetch" });
   }
 
+  /** CI posts release `version` of app web (a git commit); its id. */
+  async function publish(version: string, commit: string): Promise<string> {
+    const posted = await t.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: { app: "web", version, manifest: `version: "${version}"\n`, source: { type: "git", commit } },
+    });
+    return posted.body.id;
+  }
+
   beforeAll(async () => {
     buildDashboard();
     t = await startTestHub({ tickIntervalMs: 50 });
@@ -276,19 +285,11 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
   });
 
   it("shows a failure halting a wave, and an abort with rollback after confirmation", async () => {
-    const v3 = await t.api<{ id: string }>("POST", "/api/v1/releases", {
-      token: t.ci,
-      body: {
-        app: "web",
-        version: "3.0.0",
-        manifest: 'version: "3.0.0"\n',
-        source: { type: "git", commit: "abcdef2" },
-      },
-    });
+    const v3Id = await publish("3.0.0", "abcdef2");
     const second = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: {
-        release: v3.body.id,
+        release: v3Id,
         waves: [{ name: "pair", agents: ["a1", "a2"] }],
         failureThreshold: { count: 1 },
       },
@@ -330,20 +331,12 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
   });
 
   it("Advance leaves the wave the page showed: confirmed after the rollout moved on, it is refused, no wave skipped", async () => {
-    const v5 = await t.api<{ id: string }>("POST", "/api/v1/releases", {
-      token: t.ci,
-      body: {
-        app: "web",
-        version: "5.0.0",
-        manifest: 'version: "5.0.0"\n',
-        source: { type: "git", commit: "abcdef5" },
-      },
-    });
+    const v5Id = await publish("5.0.0", "abcdef5");
     // Waves of agents that are not connected: nothing is delivered, only the waves move.
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: {
-        release: v5.body.id,
+        release: v5Id,
         waves: [
           { name: "one", agents: ["z1"] },
           { name: "two", agents: ["z2"] },
@@ -397,21 +390,13 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     timeout: 60_000,
   }, async () => {
     // a3 tries 4.0.0 in its own rollout; the health check fails and the host puts 1.0.0 back.
-    const v4 = await t.api<{ id: string }>("POST", "/api/v1/releases", {
-      token: t.ci,
-      body: {
-        app: "web",
-        version: "4.0.0",
-        manifest: 'version: "4.0.0"\n',
-        source: { type: "git", commit: "abcdef4" },
-      },
-    });
+    const v4Id = await publish("4.0.0", "abcdef4");
     const third = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
-      body: { release: v4.body.id, waves: [{ name: "one", agents: ["a3"] }], failureThreshold: { count: 2 } },
+      body: { release: v4Id, waves: [{ name: "one", agents: ["a3"] }], failureThreshold: { count: 2 } },
     });
     const a3 = agents.get("a3")!;
-    const deploy = await a3.next((m): m is Deploy => m.type === "deploy" && m.release.id === v4.body.id);
+    const deploy = await a3.next((m): m is Deploy => m.type === "deploy" && m.release.id === v4Id);
     const reportId = randomUUID();
     a3.send({
       type: "report",
