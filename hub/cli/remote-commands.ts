@@ -72,15 +72,28 @@ function numberOption(flag: string, text: string): number {
   return value;
 }
 
+/** `--failure-threshold N|P%`, checked as the hub checks it (RolloutSpec): N failures ≥ 1, or P % from 0 to 100. */
+function thresholdOption(text: string): { count: number } | { percent: number } {
+  if (text.endsWith("%")) {
+    const percent = numberOption("--failure-threshold", text.slice(0, -1));
+    if (percent > 100)
+      throw new RangeError(`--failure-threshold "${text}": the percent must be from 0 to 100`);
+    return { percent };
+  }
+  const count = Number(text);
+  if (text.trim() === "" || !Number.isInteger(count) || count < 1)
+    throw new RangeError(
+      `--failure-threshold "${text}": must be a number of failures (a whole number ≥ 1) or a percent such as 10%`,
+    );
+  return { count };
+}
+
 async function buildSpec(client: HubClient, options: CreateOptions): Promise<RolloutSpecInput> {
   if (options.spec) return YAML.parse(await readFile(options.spec, "utf8")) as RolloutSpecInput;
   // Everything the operator typed is checked before the hub is asked anything: a bad --wave is
   // bad input (exit 2) whether or not the release exists or the hub answers.
   const waves = (options.wave?.length ? options.wave : ["all=100"]).map((w) => parseWave(w, options));
-  const threshold = options.failureThreshold ?? "1";
-  const failureThreshold = threshold.endsWith("%")
-    ? { percent: numberOption("--failure-threshold", threshold.slice(0, -1)) }
-    : { count: numberOption("--failure-threshold", threshold) };
+  const failureThreshold = thresholdOption(options.failureThreshold ?? "1");
   let release = options.release;
   if (!release && options.app && options.version) {
     const { releases } = await client.request<{ releases: { id: string; version: string }[] }>(

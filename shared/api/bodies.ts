@@ -35,10 +35,15 @@ export const Wave = z
   );
 export type Wave = z.infer<typeof Wave>;
 
-export const FailureThreshold = z.union([
-  z.strictObject({ percent: z.number().min(0, "must be ≥ 0").max(100, "must be ≤ 100") }),
-  z.strictObject({ count: z.number().int().min(1, "must be ≥ 1") }),
-]);
+export const FailureThreshold = z.union(
+  [
+    z.strictObject({ percent: z.number().min(0, "must be ≥ 0").max(100, "must be ≤ 100") }),
+    z.strictObject({ count: z.number().int().min(1, "must be ≥ 1") }),
+  ],
+  // Said when neither shape fits at all ({}, both keys, a misspelt key); a value out of range in
+  // one of them gets that field's own message.
+  { error: "must be {count: N} (a whole number ≥ 1) or {percent: P} (0 to 100)" },
+);
 export type FailureThreshold = z.infer<typeof FailureThreshold>;
 
 export const RolloutSpec = z

@@ -187,6 +187,22 @@ describe("hub HTTP API", () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe("body.waves[0].percent: must be ≤ 100");
+    // A threshold of neither shape is named with what it must be, not zod's bare "Invalid input".
+    for (const failureThreshold of [{}, { count: 2, percent: 5 }, { cnt: 2 }]) {
+      const bad = await t.api("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release: "x", waves: [{ name: "all", percent: 100 }], failureThreshold },
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toBe(
+        "body.failureThreshold: must be {count: N} (a whole number ≥ 1) or {percent: P} (0 to 100)",
+      );
+    }
+    const zero = await t.api("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: "x", waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 0 } },
+    });
+    expect(zero.body.error).toBe("body.failureThreshold.count: must be ≥ 1");
     const missing = await t.api("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: { release: "nope", waves: [{ name: "all", percent: 100 }] },

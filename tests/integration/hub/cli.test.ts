@@ -79,7 +79,15 @@ describe("ship-hub CLI", () => {
       [["--wave", "canary"], /--wave "canary": use NAME=PERCENT/],
       [["--wave", "canary=abc"], /--wave "canary=abc": the percent must be a number from 0 to 100/],
       [["--wave", "canary=150"], /--wave "canary=150": the percent must be/],
-      [["--failure-threshold", "many"], /--failure-threshold "many": must be a number/],
+      [["--failure-threshold", "many"], /--failure-threshold "many": must be a number of failures/],
+      // The hub refuses these too: the CLI must not let them through to a 400.
+      [
+        ["--failure-threshold", "0"],
+        /--failure-threshold "0": must be a number of failures \(a whole number ≥ 1\)/,
+      ],
+      [["--failure-threshold", "-1"], /--failure-threshold "-1": must be a number of failures/],
+      [["--failure-threshold", "1.5"], /--failure-threshold "1.5": must be a number of failures/],
+      [["--failure-threshold", "150%"], /--failure-threshold "150%": the percent must be from 0 to 100/],
       [["--wait-minutes", "soon", "--wave", "a=10"], /--wait-minutes "soon": must be a number/],
     ];
     for (const [args, message] of cases) {
