@@ -1,6 +1,6 @@
 import { type Request, Router } from "express";
 import { z } from "zod";
-import { AbortRollout, AdvanceRollout, RolloutSpec } from "../../shared/api/bodies.js";
+import { AbortRollout, AdvanceRollout, NoFields, RolloutSpec } from "../../shared/api/bodies.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { rolloutDetail, rolloutDetailOf, rolloutSummary } from "../rollouts/view.js";
 import { rolloutStates } from "../store/store.js";
@@ -75,9 +75,11 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     );
   });
   router.post("/rollouts/:id/pause", operator, async (req, res) => {
+    parseRequest(NoFields, req.body ?? {});
     res.json(await detail((await engine.pause(await idOf(req), actorOf(res))).id));
   });
   router.post("/rollouts/:id/resume", operator, async (req, res) => {
+    parseRequest(NoFields, req.body ?? {});
     res.json(await detail((await engine.resume(await idOf(req), actorOf(res))).id));
   });
   router.post("/rollouts/:id/abort", operator, async (req, res) => {

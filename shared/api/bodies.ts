@@ -82,6 +82,9 @@ export type RolloutSpecInput = z.input<typeof RolloutSpec>;
 
 export const AbortRollout = z.strictObject({ rollback: z.boolean().default(false) });
 
+/** Pause and resume take no fields: a body naming any is refused, not silently ignored. */
+export const NoFields = z.strictObject({});
+
 /**
  * `fromWave`: the wave index the caller saw as current. When the rollout has moved on since (another
  * operator or hub advanced it), the advance is refused with 409 instead of skipping a wave nobody

@@ -209,6 +209,17 @@ describe("hub HTTP API", () => {
     });
     expect(missing.status).toBe(404);
     expect((await t.api("GET", "/api/v1/rollouts/nope", { token: t.operator })).status).toBe(404);
+    // Pause and resume take no fields: one that names any is refused, not silently ignored.
+    for (const action of ["pause", "resume"]) {
+      const extra = await t.api("POST", `/api/v1/rollouts/nope/${action}`, {
+        token: t.operator,
+        body: { reason: "maintenance" },
+      });
+      expect(extra.status).toBe(400);
+      expect(extra.body.error).toMatch(/^body: Unrecognized key: "reason"/);
+      const bare = await t.api("POST", `/api/v1/rollouts/nope/${action}`, { token: t.operator, body: {} });
+      expect(bare.status).toBe(404);
+    }
   });
 
   it("pages the audit log newest first", async () => {
