@@ -71,7 +71,18 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
   }
   // Streamed from the store (a file in SQLite mode, 1 MiB rows in PostgreSQL mode): memory holds a
   // few chunks whatever the size, and any hub of a cluster serves any artifact.
-  await pipeline(body, res);
+  try {
+    await pipeline(body, res);
+  } catch (error) {
+    // The client closed the connection before the body's end (an agent stopped, or resumes with
+    // Range later): not a hub failure, and no answer can be sent any more. Logged as an error it
+    // was a false alarm for anyone watching the hub's errors.
+    if ((error as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE" || !res.destroyed) throw error;
+    deps.log.info("artifact download closed by the client before its end", {
+      sha256: artifact.sha256,
+      range: range === "all" ? "all" : `${range.start}-${range.end - 1}`,
+    });
+  }
 }
 
 export function artifactRoutes(deps: ApiDeps): Router {

@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
+import { get as httpGet } from "node:http";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { memoryLogger } from "../../../shared/log.js";
 import { manifestText, startTestHub, type TestHub } from "./support.js";
 
 let t: TestHub;
@@ -109,6 +111,43 @@ describe("hub HTTP API", () => {
       body: "{nope",
     });
     expect(json.status).toBe(400);
+  });
+
+  it("a download the client closes half-way is logged as such, not as a failed request", async () => {
+    const lines: { level: string; msg: string }[] = [];
+    const own = await startTestHub({ log: memoryLogger(lines) });
+    try {
+      const data = randomBytes(8 << 20);
+      const put = await fetch(`${own.hub.url}/api/v1/artifacts`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${own.ci}`, "content-type": "application/octet-stream" },
+        body: data,
+      });
+      const { sha256 } = (await put.json()) as { sha256: string };
+      // Read the first chunk, then hang up, as an agent that is stopped mid-download does.
+      await new Promise<void>((resolve, reject) => {
+        const req = httpGet(
+          `${own.hub.url}/api/v1/artifacts/${sha256}`,
+          { headers: { authorization: `Bearer ${own.operator}` } },
+          (res) => {
+            expect(res.statusCode).toBe(200);
+            res.once("data", () => {
+              req.destroy();
+              resolve();
+            });
+          },
+        );
+        req.on("error", (e) => (e.message.includes("socket hang up") ? resolve() : reject(e)));
+      });
+      await vi.waitFor(() =>
+        expect(lines.some((l) => l.msg === "artifact download closed by the client before its end")).toBe(
+          true,
+        ),
+      );
+      expect(lines.filter((l) => l.level === "error")).toEqual([]);
+    } finally {
+      await own.stop();
+    }
   });
 
   it("stores artifacts by sha256, checks X-Sha256, and serves ranges", async () => {
