@@ -599,7 +599,8 @@ export class RolloutEngine {
 
   private async halt(rollout: RolloutRecord, failed: number, dispatch: Dispatch): Promise<void> {
     const auto = rollout.spec.autoRollback;
-    const reason = `failure threshold (${describeThreshold(rollout.spec.failureThreshold)}) reached: ${failed} failed`;
+    // A snapshot: agents still updating may fail after the halt, so the view's counts can be higher.
+    const reason = `failure threshold (${describeThreshold(rollout.spec.failureThreshold)}) reached: ${failed} failed when it halted`;
     const back = auto ? await markRollback(dispatch, rollout, HUB_ACTOR) : undefined;
     const state = rolloutStep(rollout.state, auto ? "halt-rollback" : "halt");
     await dispatch.t.updateRollout(rollout.id, {

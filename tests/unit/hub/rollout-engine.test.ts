@@ -189,7 +189,8 @@ describe("rollout engine", () => {
     await report("b", `${r.id}:b`, "failed");
     const halted = store.getRollout(r.id)!;
     expect(halted.state).toBe("paused");
-    expect(halted.reason).toMatch(/2 failure\(s\).*2 failed/);
+    // Said as a snapshot: agents still updating may fail later and raise the view's counts.
+    expect(halted.reason).toMatch(/2 failure\(s\).*2 failed when it halted/);
     expect(store.getDeployment(`${r.id}:b`)?.error).toBe("failed");
     // Resuming accepts the failures seen so far: the next failure alone does not re-halt at count 2.
     await engine.resume(r.id, "op");
