@@ -65,6 +65,18 @@ export const RolloutSpec = z
     autoRollback: z.boolean().default(false),
   })
   .superRefine((spec, ctx) => {
+    // Operators, the CLI and the dashboard tell waves apart by name ("advanced from wave 1/3 canary").
+    const named = new Map<string, number>();
+    spec.waves.forEach((w, i) => {
+      const first = named.get(w.name);
+      if (first !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["waves", i, "name"],
+          message: `"${w.name}" already names wave ${first + 1}: wave names must differ`,
+        });
+      else named.set(w.name, i);
+    });
     let last = -1;
     spec.waves.forEach((w, i) => {
       if (w.percent === undefined) return;

@@ -237,6 +237,20 @@ describe("hub HTTP API", () => {
         "body.failureThreshold: must be {count: N} (a whole number ≥ 1) or {percent: P} (0 to 100)",
       );
     }
+    const twice = await t.api("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: "x",
+        waves: [
+          { name: "canary", percent: 10 },
+          { name: "canary", percent: 100 },
+        ],
+      },
+    });
+    expect(twice.status).toBe(400);
+    expect(twice.body.error).toBe(
+      'body.waves[1].name: "canary" already names wave 1: wave names must differ',
+    );
     const zero = await t.api("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: { release: "x", waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 0 } },
