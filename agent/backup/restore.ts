@@ -355,9 +355,10 @@ export interface RollbackResult {
  * `ship --rollback ID|PATH`: restores that backup, first undoing every newer update of the same app
  * (newest first), since each backup only holds what its own update changed. A chain of more than one
  * restore is recorded first (rollback-record.ts), so a kill between two restores is resumed by
- * recovery instead of leaving the app on a version in between. Errors: those of restoreBackup; the
- * record is kept only for RestoreInterruptedError (its journal is kept too, and `--recover` finishes
- * both), otherwise the caller has the error in hand and the next run simply updates.
+ * recovery instead of leaving the app on a version in between; any such record is dropped once the
+ * rollback ends. Errors: those of restoreBackup; the record is kept only for RestoreInterruptedError
+ * (its journal is kept too, and `--recover` finishes both), otherwise the caller has the error in
+ * hand and the next run simply updates.
  */
 export async function rollbackTo(options: {
   backupRoot: string;
@@ -388,8 +389,10 @@ export async function rollbackTo(options: {
         expected: first.replacedBy,
       });
     }
+    // Dropped at the end even when not written here: a resumed rollback whose chain is down to one
+    // restore finishes the record the killed run wrote.
+    recordDir = stateDir;
     if (chain.length > 1) {
-      recordDir = stateDir;
       await writeRollbackRecord(stateDir, {
         app: target.app,
         appDir: target.appDir,

@@ -5,7 +5,6 @@
  * `ship --rollback` would have (the undone releases' hooks too, unless it ran with --no-hooks).
  */
 import type { AgentConfig } from "../../shared/config/schema.js";
-import { RestoreInterruptedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { listBackups } from "../backup/backup-store.js";
 import { rollbackTo } from "../backup/restore.js";
@@ -42,22 +41,14 @@ export async function resumeRollback(
   }
   log.warn(`resuming the interrupted rollback to ${label}`, { backup: record.targetId });
   const problems: string[] = [];
-  let result: Awaited<ReturnType<typeof rollbackTo>>;
-  try {
-    result = await rollbackTo({
-      backupRoot: record.backupRoot,
-      target: record.targetPath,
-      log,
-      hooks: record.hooks,
-      around: undoWithHooks({ config, log, hooks: record.hooks, problems }),
-    });
-  } catch (error) {
-    // As rollbackTo itself: only a restore stopped half-way keeps the record (and its journal).
-    if (!(error instanceof RestoreInterruptedError)) await removeRollbackRecord(appStateDir);
-    throw error;
-  }
-  // A chain shortened to one restore wrote no record of its own: the old one is dropped here.
-  await removeRollbackRecord(appStateDir);
+  // rollbackTo drops the record once the chain is done (and keeps it as it keeps it on failure).
+  const result = await rollbackTo({
+    backupRoot: record.backupRoot,
+    target: record.targetPath,
+    log,
+    hooks: record.hooks,
+    around: undoWithHooks({ config, log, hooks: record.hooks, problems }),
+  });
   const more = result.restored.length;
   return {
     detail: `finished the interrupted rollback to ${label} (${more} more backup${more === 1 ? "" : "s"} restored)`,

@@ -12,7 +12,14 @@ import type { Source } from "../../shared/config/schema.js";
 import type { Logger } from "../../shared/log.js";
 
 /** A full commit id (SHA-1 or SHA-256): anything else from the install index is never passed to git. */
-const COMMIT_ID = /^[0-9a-f]{40,64}$/;
+export function isCommitId(text: string): boolean {
+  return /^[0-9a-f]{40,64}$/.test(text);
+}
+
+/** Whether the source's clone is the app directory itself (the seed's `local_path == app_dir`). */
+export function cloneIsApp(source: { local_path: string; app_dir: string }): boolean {
+  return resolve(source.local_path) === resolve(source.app_dir);
+}
 
 /**
  * No-op unless `source` is git with its clone at `app_dir` and `commit` is a full commit id (the
@@ -24,8 +31,8 @@ export async function alignCloneHead(
   commit: string | undefined,
   log?: Logger,
 ): Promise<void> {
-  if (source.type !== "git" || resolve(source.local_path) !== resolve(source.app_dir)) return;
-  if (commit === undefined || !COMMIT_ID.test(commit)) return;
+  if (source.type !== "git" || !cloneIsApp(source)) return;
+  if (commit === undefined || !isCommitId(commit)) return;
   await new Promise<void>((done) => {
     execFile(
       "git",

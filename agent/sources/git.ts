@@ -7,7 +7,6 @@
  * commit stages only the changed blobs, unless git attributes could make the archive differ from
  * the blobs (git-attributes.ts): then it is exported whole too.
  */
-import { resolve } from "node:path";
 import { type SimpleGit, simpleGit } from "simple-git";
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
@@ -17,6 +16,7 @@ import { DownloadError } from "../download/errors.js";
 import { redactUrl } from "../download/redact.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { attributeFilesChanged, attributesOutsideTree, isAttributesFile } from "./git-attributes.js";
+import { cloneIsApp, isCommitId } from "./git-clone-head.js";
 import { gitEnvironment, isRemoteUrl } from "./git-env.js";
 import { changedPaths, listingOf, listTree, mustStage, type TreeBlob, writeBlobs } from "./git-tree.js";
 import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
@@ -255,8 +255,8 @@ export class GitSource implements ReleaseSource {
    * updates its work tree but refuses to throw away local edits.
    */
   async commit(release: FetchedRelease): Promise<void> {
-    const cloneIsApp = resolve(this.cfg.local_path) === resolve(this.cfg.app_dir);
-    const reset = () => this.git.raw(["reset", cloneIsApp ? "--mixed" : "--keep", "-q", release.id]);
+    const reset = () =>
+      this.git.raw(["reset", cloneIsApp(this.cfg) ? "--mixed" : "--keep", "-q", release.id]);
     try {
       await reset();
     } catch {
@@ -355,9 +355,4 @@ export class GitSource implements ReleaseSource {
   private shownRemote(): string {
     return this.cfg.remote.includes("://") ? redactUrl(this.cfg.remote) : this.cfg.remote;
   }
-}
-
-/** A full commit id (SHA-1 or SHA-256): anything else from the install index is never passed to git. */
-function isCommitId(text: string): boolean {
-  return /^[0-9a-f]{40,64}$/.test(text);
 }
