@@ -101,7 +101,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("--allow-downgrade", "apply a release older than the installed one")
     .option("--ignore-rollout", "install even when the manifest's staged rollout says this host waits")
     .option("--approve <app-and-version...>", "record that the manual steps for APP VERSION are done")
-    .option("--recover", "finish or undo an update interrupted by a crash, then exit")
+    .option("--recover", "undo an update or finish a restore or rollback a crash interrupted, then exit")
     .option("--json", "machine-readable output")
     .addOption(new Option("-v, --verbose", "debug logging").conflicts("quiet"))
     .option("-q, --quiet", "only problems")
