@@ -2,6 +2,7 @@
 export type StepOutcome =
   | { next: "continue" }
   | { next: "stop"; result: "skipped"; message: string }
+  | { next: "stop"; result: "up_to_date"; message: string }
   | { next: "stop"; result: "manual_intervention_required"; message: string; manualSteps: string[] };
 
 export const CONTINUE: StepOutcome = { next: "continue" };

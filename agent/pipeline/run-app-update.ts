@@ -46,6 +46,15 @@ export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
     const durationMs = elapsed(started);
     steps.push({ step: name, durationMs, ok: true });
     ctx.log.info(`step ${name} done`, { step: name, durationMs });
+    if (outcome.next === "stop" && outcome.result === "up_to_date") {
+      return {
+        ...base(),
+        result: "up_to_date",
+        exitCode: ExitCode.ok,
+        message: outcome.message,
+        error: null,
+      };
+    }
     if (outcome.next === "stop") {
       return {
         ...base(),

@@ -50,6 +50,11 @@ export interface FetchedRelease {
    * calls it when the app changed after staging. Without it such a change stops the update first.
    */
   materialize?: (rels: readonly string[]) => Promise<void>;
+  /**
+   * The source could only tell by reading the release that it is the one installed (a local archive
+   * rewritten with the same bytes): the run ends up to date and nothing is applied.
+   */
+  installedAlready?: boolean;
 }
 
 /** Every file (type, sha256, size, mode) and directory (mode) of a release, by relative path. */

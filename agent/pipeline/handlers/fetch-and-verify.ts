@@ -4,12 +4,18 @@ import { join } from "node:path";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { MANIFEST_FILENAME, Manifest } from "../../../shared/manifest/schema.js";
 import { compareVersions } from "../../../shared/versions.js";
+import { shortId } from "../../sources/release-info.js";
 import { need, type UpdateContext } from "../context.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
 import { checkReleaseFiles, effectivePolicy } from "../release-policy.js";
 
 export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
   const release = await ctx.releaseSource.fetch(ctx.paths.stagingDir);
+  if (release.installedAlready === true) {
+    const message = `${ctx.app}: up to date (${shortId(release.id)})`;
+    ctx.log.info(message, { release: release.id });
+    return { next: "stop", result: "up_to_date", message };
+  }
   ctx.release = release;
   const file = join(release.dir, MANIFEST_FILENAME);
   if (await exists(file)) {

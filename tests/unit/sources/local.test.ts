@@ -131,7 +131,8 @@ describe("LocalSource with an archive", () => {
       .update(await readFile(archive))
       .digest("hex");
     const src = source(archive, { checksum: `sha256:${sha}` });
-    expect(await src.check()).toMatchObject({ available: true, candidate: `sha256:${sha.slice(0, 12)}` });
+    // A real run's check does not read the archive: the fetch hashes it as it extracts.
+    expect(await src.check()).toMatchObject({ available: true, candidate: /^myapp\.tar\.gz \(changed/ });
     const stage = join(tmp, "stage");
     await mkdir(stage);
     const release = await src.fetch(stage);
@@ -153,7 +154,22 @@ describe("LocalSource with an archive", () => {
     expect(await readdir(stage)).toContain("app.txt");
   });
 
-  it("a wrong checksum is refused before anything is extracted", async () => {
+  it("--check-only (read-only) hashes the archive to say what it offers, and records nothing", async () => {
+    const archive = await writeArchive(tmp, "myapp.tar.gz", entries);
+    const sha = createHash("sha256")
+      .update(await readFile(archive))
+      .digest("hex");
+    const cfg = LocalSourceConfig.parse({ type: "local", app_dir: "/opt/app", path: archive });
+    const src = new LocalSource("app", cfg, {
+      stateDir: join(tmp, "state"),
+      readOnly: true,
+      log: memoryLogger(),
+    });
+    expect(await src.check()).toMatchObject({ available: true, candidate: `sha256:${sha.slice(0, 12)}` });
+    await expect(readdir(join(tmp, "state"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("a wrong checksum is refused and nothing is left staged", async () => {
     const archive = await writeArchive(tmp, "myapp.tar.gz", entries);
     const stage = join(tmp, "stage");
     await mkdir(stage);

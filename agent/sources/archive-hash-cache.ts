@@ -1,0 +1,73 @@
+/**
+ * A local release archive's sha256, remembered between runs with the stat it had
+ * (`<source state>/archive-hash.json`), so a timer run whose archive did not change reads one stat
+ * instead of the whole archive (an update's check reads no unchanged content).
+ *
+ * The stamp (file-stamp.ts: device, inode, size, mtime, ctime) is trusted as the stat index of a
+ * release directory is: any write moves ctime, and a hash taken within RACY_MS of the file's last
+ * change is never kept (git's "racy" rule), since a second write in the same timestamp tick could
+ * leave the stamp as it was. A missing, stale or corrupt record only costs a read of the archive.
+ */
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { type FileStamp, isRacy } from "../tree/file-stamp.js";
+import { writeFileAtomic } from "../tree/fs-ops.js";
+
+const Record = z.object({
+  path: z.string(),
+  stamp: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+export const ARCHIVE_HASH_FILE = "archive-hash.json";
+
+export class ArchiveHashCache {
+  private readonly file: string;
+
+  /** `stateDir`: the source's own state directory; `archive`: the configured path. */
+  constructor(
+    stateDir: string,
+    private readonly archive: string,
+  ) {
+    this.file = join(stateDir, ARCHIVE_HASH_FILE);
+  }
+
+  /** The remembered sha256 (hex) when the archive's stamp is still the one it was hashed with. */
+  async lookup(stamp: FileStamp): Promise<string | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.file, "utf8");
+    } catch {
+      return undefined; // none yet, or unreadable: the archive is read instead
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    const parsed = Record.safeParse(json);
+    if (!parsed.success || parsed.data.path !== this.archive || parsed.data.stamp !== stamp) return undefined;
+    return parsed.data.sha256;
+  }
+
+  /**
+   * Remembers `sha256` for the archive with stat `st` (as it was before and after the read that
+   * hashed it), unless the file changed within RACY_MS of `readStartedMs` (then the record is
+   * dropped: the next run reads the archive again).
+   */
+  async remember(
+    st: { mtimeMs: number; ctimeMs: number },
+    stamp: FileStamp,
+    sha256: string,
+    readStartedMs: number,
+  ): Promise<void> {
+    if (isRacy(st, readStartedMs)) {
+      await rm(this.file, { force: true });
+      return;
+    }
+    // Not fsynced: a record lost to a power cut only costs the next run one read of the archive.
+    await writeFileAtomic(this.file, JSON.stringify({ path: this.archive, stamp, sha256 }), false);
+  }
+}
