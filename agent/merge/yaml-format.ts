@@ -5,8 +5,20 @@
  * the anchor is used (yaml-anchors.ts). Only when the in-place edit cannot give the merged values is
  * the file rebuilt from values, and a warning says what that lost.
  */
-import { Document, isMap, isNode, type Pair, parseDocument, YAMLMap } from "yaml";
+import {
+  Document,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  type Pair,
+  parseDocument,
+  type Scalar,
+  YAMLMap,
+  type YAMLSeq,
+} from "yaml";
 import { applyEditsToValue } from "./apply-plain.js";
+import { withUserLayout } from "./carry-layout.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { ABSENT, childOf, dotted, isTable, sameValue, valueAt } from "./values.js";
@@ -58,6 +70,8 @@ export function renderYamlMerge(
   for (const copy of ["nodes", "values"] as const) {
     try {
       const edited = user.doc.clone();
+      // clone() forgets a closing `...` marker.
+      if (edited.directives && user.doc.directives) edited.directives.docEnd = user.doc.directives.docEnd;
       const notes: string[] = [];
       let changed = false;
       // The document's values, read again only after an edit changed them.
@@ -73,7 +87,9 @@ export function renderYamlMerge(
       }
       if (!changed) return { text: userText, warnings: [] };
       const text = edited.toString(options);
-      if (means(text, expected, release)) return { text, warnings: notes };
+      if (!means(text, expected, release)) continue;
+      const plain = user.doc.toString(options);
+      return withUserLayout(userText, plain, text, (t) => means(t, expected, release), notes, "YAML");
     } catch {
       // An alias or merge key stands in the way of this attempt.
     }
@@ -147,8 +163,23 @@ function applyEdit(
     parent.items.push(pair);
   } else {
     // Keep the user's key node (and the comments above it); take the release's value.
+    keepLineComment(own.value, value);
     own.value = value;
   }
+}
+
+/**
+ * The user's comment after a one-line value (`port: 8080  # http`) stays on the line when the value
+ * changes, as it does in TOML; a release comment there gives way to it.
+ */
+function keepLineComment(old: unknown, value: unknown): void {
+  if (!oneLine(old) || !oneLine(value) || old.comment === undefined) return;
+  value.comment = old.comment;
+}
+
+function oneLine(node: unknown): node is Scalar | YAMLMap | YAMLSeq {
+  if (isScalar(node)) return node.type !== "BLOCK_FOLDED" && node.type !== "BLOCK_LITERAL";
+  return (isMap(node) || isSeq(node)) && node.flow === true;
 }
 
 /** The release's own pair at `path`, when the release writes it there (not through `<<` or an alias). */

@@ -35,7 +35,7 @@ describe("YAML merges keep the server copy's comments and layout", () => {
       [
         "# Site settings (edited by ops)",
         "server:",
-        "    port: 9090 # moved off 8080",
+        "    port: 9090  # moved off 8080",
         "    host: 0.0.0.0",
         "    # seconds before a request is dropped",
         "    timeout: 30",

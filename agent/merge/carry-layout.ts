@@ -1,0 +1,381 @@
+/**
+ * Puts the user's layout back on a merge that a library wrote. The YAML and JSON merges edit values
+ * and let a library write the text, which spaces, quotes, folds and indents in its own way. Here the
+ * library's text of the user's unchanged values (`plain`) is the common ancestor of two texts: the
+ * user's own (`original`, the layout) and the library's text of the merged values (`edited`, the
+ * change). A three-way merge of lines, then of characters within a line both changed, takes the
+ * user's line wherever the merge did not touch it and the merge's change wherever it did, so
+ * `port: 8080      # http` becomes `port: 9090      # http`. Where the two overlap the merge's line
+ * wins and the user's line is reported as lost. The caller re-parses the result and keeps it only
+ * when it means the merged values.
+ */
+
+export interface CarriedLayout {
+  text: string;
+  /** 1-based numbers of the user's lines whose layout gave way to the library's. */
+  lost: number[];
+}
+
+/** Diffs beyond this many changed lines (or characters in a line) are not aligned: too costly. */
+const MAX_EDITS = 2000;
+
+export function carryLayout(original: string, plain: string, edited: string): CarriedLayout {
+  if (original === plain) return { text: edited, lost: [] };
+  const o = linesOf(original);
+  const b = linesOf(plain);
+  const e = linesOf(edited);
+  const lost: number[] = [];
+  const lines = merge3(o.lines, b.lines, e.lines, (region) => {
+    const merged = pairLines(region);
+    lost.push(...merged.lost.map((i) => region.originalStart + i + 1));
+    return merged.lines;
+  });
+  // A file without a final newline keeps going without one (and one with it keeps it).
+  const keepsOwn = o.lines.length > 0 && plain.endsWith("\n") === edited.endsWith("\n");
+  const finalNewline = keepsOwn ? o.finalNewline : e.finalNewline;
+  return { text: lines.join("\n") + (finalNewline && lines.length > 0 ? "\n" : ""), lost };
+}
+
+function linesOf(text: string): { lines: string[]; finalNewline: boolean } {
+  const finalNewline = text.endsWith("\n");
+  const body = finalNewline ? text.slice(0, -1) : text;
+  return { lines: body === "" && !finalNewline ? [] : body.split("\n"), finalNewline };
+}
+
+/** Where both sides changed the same stretch of the base. */
+interface Conflict<T> {
+  original: T[];
+  base: T[];
+  edited: T[];
+  originalStart: number;
+}
+
+/**
+ * A stretch both sides changed. Its base lines are paired with the user's lines that differ from
+ * them only in spacing, and with the merge's lines that start alike (same indentation and key).
+ * A line paired on both sides is merged by character: the user's spacing with the merge's value.
+ * Between such lines the side that alone changed wins; where both did, the merge's lines do, and
+ * the user's lines there that the merge does not keep are lost — unless the merge removed every
+ * base line there (the keys went, and their layout with them).
+ */
+function pairLines({ original, base, edited }: Conflict<string>): { lines: string[]; lost: number[] } {
+  const toOriginal = similarPairs(base, original, sameBarSpacing);
+  const toEdited = similarPairs(base, edited, startAlike);
+  const lines: string[] = [];
+  const lost: number[] = [];
+  let b = 0;
+  let o = 0;
+  let e = 0;
+  const gap = (b1: number, o1: number, e1: number) => {
+    const mine = original.slice(o, o1);
+    const theirs = edited.slice(e, e1);
+    const removed = [...toEdited.keys()].every((i) => i < b || i >= b1);
+    if (same(base.slice(b, b1), theirs)) lines.push(...mine);
+    else if (same(base.slice(b, b1), mine) || removed) lines.push(...theirs);
+    else {
+      lines.push(...theirs);
+      mine.forEach((line, i) => {
+        if (!theirs.includes(line)) lost.push(o + i);
+      });
+    }
+  };
+  for (let i = 0; i < base.length; i++) {
+    const oi = toOriginal.get(i);
+    const ei = toEdited.get(i);
+    if (oi === undefined || ei === undefined || oi < o || ei < e) continue;
+    gap(i, oi, ei);
+    lines.push(
+      mergeLine(original[oi] as string, base[i] as string, edited[ei] as string) ?? (edited[ei] as string),
+    );
+    b = i + 1;
+    o = oi + 1;
+    e = ei + 1;
+  }
+  gap(base.length, original.length, edited.length);
+  return { lines, lost };
+}
+
+function sameBarSpacing(a: string, b: string): boolean {
+  return a.replace(/\s+/g, "") === b.replace(/\s+/g, "");
+}
+
+/** The longest in-order pairing of base lines with edited lines that start alike: base index → edited index. */
+function similarPairs(
+  base: readonly string[],
+  edited: readonly string[],
+  alike: (base: string, other: string) => boolean,
+): Map<number, number> {
+  const n = base.length;
+  const m = edited.length;
+  // Too large to pair line by line: nothing is paired (the merge's lines win there).
+  if (n * m > 1_000_000) return new Map();
+  const width = m + 1;
+  const best = new Uint32Array((n + 1) * width);
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      const skip = Math.max(best[(i + 1) * width + j] as number, best[i * width + j + 1] as number);
+      const take = alike(base[i] as string, edited[j] as string)
+        ? (best[(i + 1) * width + j + 1] as number) + 1
+        : 0;
+      best[i * width + j] = Math.max(skip, take);
+    }
+  }
+  const pairs = new Map<number, number>();
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    const here = best[i * width + j] as number;
+    if (
+      alike(base[i] as string, edited[j] as string) &&
+      (best[(i + 1) * width + j + 1] as number) + 1 === here
+    ) {
+      pairs.set(i++, j++);
+    } else if ((best[(i + 1) * width + j] as number) === here) i++;
+    else j++;
+  }
+  return pairs;
+}
+
+/** Same indentation and the same text up to the first colon (the key), or the same first character. */
+function startAlike(base: string, edited: string): boolean {
+  const colon = base.indexOf(":");
+  const lead = colon === -1 ? base.length - base.trimStart().length + 1 : colon + 1;
+  return edited.length >= lead && base.slice(0, lead) === edited.slice(0, lead);
+}
+
+/**
+ * One line both sides changed, merged by character: the user's spacing with the merge's value.
+ * Where both changed the same characters (the user's spelling of a value the merge replaced) the
+ * merge's text wins. Only lines that start alike (indentation and key) are merged.
+ */
+function mergeLine(original: string, base: string, edited: string): string | undefined {
+  if (base === edited) return original;
+  if (base === original) return edited;
+  if (!startAlike(base, edited)) return undefined;
+  return merge3([...original], [...base], [...edited], (region) => region.edited).join("");
+}
+
+/** A stretch of the base one side replaced: base[b0, b1) became side[s0, s1). */
+interface Hunk {
+  side: "original" | "edited";
+  b0: number;
+  b1: number;
+  s0: number;
+  s1: number;
+}
+
+/**
+ * A three-way merge of sequences: each side's changes to the base are applied where they do not
+ * overlap the other side's; `conflict` decides where they do.
+ */
+function merge3<T>(original: T[], base: T[], edited: T[], conflict: (region: Conflict<T>) => T[]): T[] {
+  const toOriginal = matches(base, original);
+  const toEdited = matches(base, edited);
+  const hunks = [
+    ...hunksOf(toOriginal, original.length, "original"),
+    ...hunksOf(toEdited, edited.length, "edited"),
+  ];
+  hunks.sort((x, y) => x.b0 - y.b0 || x.b1 - y.b1);
+  const out: T[] = [];
+  let at = 0;
+  for (const group of groupsOf(hunks)) {
+    const b0 = Math.min(...group.map((h) => h.b0));
+    const b1 = Math.max(...group.map((h) => h.b1));
+    for (; at < b0; at++) out.push(original[toOriginal[at] as number] as T);
+    at = b1;
+    const [o0, o1] = span(group, "original", b0, b1, toOriginal);
+    const [e0, e1] = span(group, "edited", b0, b1, toEdited);
+    const mine = original.slice(o0, o1);
+    const theirs = edited.slice(e0, e1);
+    if (!group.some((h) => h.side === "edited") || same(mine, theirs)) out.push(...mine);
+    else if (!group.some((h) => h.side === "original")) out.push(...theirs);
+    else
+      out.push(...conflict({ original: mine, base: base.slice(b0, b1), edited: theirs, originalStart: o0 }));
+  }
+  for (; at < base.length; at++) out.push(original[toOriginal[at] as number] as T);
+  return out;
+}
+
+function hunksOf(match: readonly number[], sideLength: number, side: Hunk["side"]): Hunk[] {
+  const hunks: Hunk[] = [];
+  let b = 0;
+  let s = 0;
+  for (let i = 0; i <= match.length; i++) {
+    const at = i < match.length ? (match[i] as number) : sideLength;
+    if (at === -1) continue;
+    if (i > b || at > s) hunks.push({ side, b0: b, b1: i, s0: s, s1: at });
+    b = i + 1;
+    s = at + 1;
+  }
+  return hunks;
+}
+
+/** Hunks (sorted by start) grouped where they overlap: changes to the same lines, or inserts at one place. */
+function groupsOf(hunks: readonly Hunk[]): Hunk[][] {
+  const groups: Hunk[][] = [];
+  let current: Hunk[] = [];
+  let start = 0;
+  let end = 0;
+  for (const h of hunks) {
+    const overlaps =
+      current.length > 0 &&
+      (h.b0 === h.b1
+        ? (start < h.b0 && h.b0 < end) || (start === end && start === h.b0)
+        : start === end
+          ? h.b0 < start && start < h.b1
+          : h.b0 < end);
+    if (!overlaps) {
+      if (current.length > 0) groups.push(current);
+      current = [];
+      start = h.b0;
+      end = h.b1;
+    }
+    current.push(h);
+    start = Math.min(start, h.b0);
+    end = Math.max(end, h.b1);
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/** The stretch of one side that stands for base[b0, b1). */
+function span(group: readonly Hunk[], side: Hunk["side"], b0: number, b1: number, match: readonly number[]) {
+  const mine = group.filter((h) => h.side === side);
+  const first = mine.find((h) => h.b0 === b0);
+  const last = mine.find((h) => h.b1 === b1);
+  const s0 = first?.s0 ?? (match[b0] as number);
+  const s1 = last?.s1 ?? (match[b1 - 1] as number) + 1;
+  return [s0, s1] as const;
+}
+
+function same<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * For each element of `a`, the index of the element of `b` it is matched with in a shortest edit
+ * script (Myers' O(ND) algorithm), or -1. Past MAX_EDITS nothing is matched.
+ */
+export function matches<T>(a: readonly T[], b: readonly T[]): number[] {
+  const result = new Array<number>(a.length).fill(-1);
+  // Equal ends are matched outright: most of a config file is, and it keeps the search small.
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) {
+    result[start] = start;
+    start++;
+  }
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+    result[endA] = endB;
+  }
+  const n = endA - start;
+  const m = endB - start;
+  const max = Math.min(n + m, MAX_EDITS);
+  const offset = max + 1;
+  const v = new Int32Array(2 * max + 3);
+  const trace: Int32Array[] = [];
+  for (let d = 0; d <= max; d++) {
+    trace.push(v.slice(offset - d - 1, offset + d + 2));
+    for (let k = -d; k <= d; k += 2) {
+      const down = k === -d || (k !== d && (v[offset + k - 1] as number) < (v[offset + k + 1] as number));
+      let x = down ? (v[offset + k + 1] as number) : (v[offset + k - 1] as number) + 1;
+      let y = x - k;
+      while (x < n && y < m && a[start + x] === b[start + y]) {
+        x++;
+        y++;
+      }
+      v[offset + k] = x;
+      if (x >= n && y >= m) {
+        backtrack(trace, d, n, m, (x1, y1) => {
+          result[start + x1] = start + y1;
+        });
+        return result;
+      }
+    }
+  }
+  return result;
+}
+
+/** Walks the saved frontiers back from (n, m), reporting each diagonal (matched) step. */
+function backtrack(
+  trace: readonly Int32Array[],
+  depth: number,
+  n: number,
+  m: number,
+  match: (x: number, y: number) => void,
+): void {
+  let x = n;
+  let y = m;
+  for (let d = depth; d > 0; d--) {
+    // trace[d] holds v[-d-1 .. d+1] as it was before step d.
+    const v = trace[d] as Int32Array;
+    const at = (k: number) => v[k + d + 1] as number;
+    const k = x - y;
+    const down = k === -d || (k !== d && at(k - 1) < at(k + 1));
+    const prevK = down ? k + 1 : k - 1;
+    const prevX = at(prevK);
+    const prevY = prevX - prevK;
+    while (x > prevX && y > prevY) {
+      x--;
+      y--;
+      match(x, y);
+    }
+    x = prevX;
+    y = prevY;
+  }
+  while (x > 0 && y > 0) {
+    x--;
+    y--;
+    match(x, y);
+  }
+}
+
+export interface LayoutResult {
+  text: string;
+  warnings: string[];
+}
+
+/**
+ * The merged text with the user's layout carried over, when it still means the merge (`check`);
+ * else the library's text. Either way each user line whose layout was lost is named in a warning.
+ */
+export function withUserLayout(
+  original: string,
+  plain: string,
+  edited: string,
+  check: (text: string) => boolean,
+  warnings: readonly string[],
+  library: string,
+): LayoutResult {
+  const carried = carryLayout(original, plain, edited);
+  const ok = check(carried.text);
+  const text = ok ? carried.text : edited;
+  const lost = ok ? carried.lost : unmatchedLines(original, plain);
+  return {
+    text,
+    warnings: lost.length === 0 ? [...warnings] : [...warnings, lostWarning(original, lost, library)],
+  };
+}
+
+/** 1-based numbers of the lines of `original` that `plain` does not have. */
+function unmatchedLines(original: string, plain: string): number[] {
+  const o = linesOf(original).lines;
+  const found = matches(o, linesOf(plain).lines);
+  return found.flatMap((at, i) => (at === -1 && (o[i] as string).trim() !== "" ? [i + 1] : []));
+}
+
+function lostWarning(original: string, lost: readonly number[], library: string): string {
+  const lines = linesOf(original).lines;
+  const shown = lost.slice(0, 3).map((n) => `${n} (${quoteLine(lines[n - 1] ?? "")})`);
+  const more = lost.length > 3 ? ` and ${lost.length - 3} more` : "";
+  const which = `${lost.length === 1 ? "line" : "lines"} ${shown.join(", ")}${more}`;
+  return `${which} lost ${lost.length === 1 ? "its" : "their"} layout: written as the ${library} library writes them (spacing, quoting, line breaks, comment position), because the merge changed them`;
+}
+
+function quoteLine(line: string): string {
+  const trimmed = line.trim();
+  return `\`${trimmed.length > 60 ? `${trimmed.slice(0, 57)}...` : trimmed}\``;
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { mergeConfigFile } from "../../../agent/merge/index.js";
+
+const merge = (current: string, incoming: string, base?: string) =>
+  mergeConfigFile({
+    format: "yaml",
+    fileName: "app.yaml",
+    current,
+    incoming,
+    strategy: "preserve_user",
+    ...(base === undefined ? {} : { base }),
+  });
+
+describe("YAML merges keep the layout of the user's lines", () => {
+  it("aligned comments keep their column on kept, changed and neighbouring lines", () => {
+    const base = "server:\n  port: 8080\n  host: a\nother: 1\n";
+    const current = "server:\n  port: 9090      # mine\n  host: a         # host\nother: 1   # o\n";
+    const result = merge(current, "server:\n  port: 8080\n  host: b\nother: 1\nnew: 2\n", base);
+    expect(result.text).toBe(
+      "server:\n  port: 9090      # mine\n  host: b         # host\nother: 1   # o\nnew: 2\n",
+    );
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("a changed value keeps the user's comment after it, even when the release has its own there", () => {
+    const result = merge("port: 8080      # the port\n", "port: 9090 # release note\n", "port: 8080\n");
+    expect(result.text).toBe("port: 9090      # the port\n");
+  });
+
+  it("keeps flow collections, spellings, plain scalars over two lines and a comment after a key", () => {
+    const current = [
+      "srv: {port: 1, host: a}   # flow",
+      "list: [1, 2]",
+      "hex: 0x1F",
+      "exp: 1e3",
+      "text: this is",
+      "  continued",
+      "section:     # about the section",
+      "  x: 1",
+      "tab:\t1",
+      "",
+    ].join("\n");
+    const base =
+      "srv: {port: 1, host: a}\nlist: [1, 2]\nhex: 31\nexp: 1000\ntext: this is continued\nsection:\n  x: 1\ntab: 1\n";
+    const incoming = base.replace("host: a", "host: b").replace("x: 1", "x: 2");
+    const result = merge(current, incoming, base);
+    expect(result.text).toBe(current.replace("host: a", "host: b").replace("x: 1", "x: 2"));
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("never changes a block scalar's text, folded or literal, and keeps `...` and a missing final newline", () => {
+    const current =
+      "text: >-\n  a\n  b\n\n  c\nscript: |\n  echo  hi   # not a comment\nport: 1     # p\n...";
+    const base = "text: a b\nscript: |\n  echo  hi   # not a comment\nport: 1\n";
+    const result = merge(current, base.replace("port: 1", "port: 2"), base);
+    expect(result.text).toBe(current.replace("port: 1", "port: 2"));
+  });
+
+  it("a value whose lines the merge must rewrite: the warning names the lines that lost their layout", () => {
+    const current = "srv: {port: 1,\n      host: a}\nkeep: 1   # mine\n";
+    const base = "srv: {port: 1, host: a}\nkeep: 1\n";
+    const result = merge(current, "srv: {port: 1, host: b}\nkeep: 1\n", base);
+    expect(result.text).toBe("srv: { port: 1, host: b }\nkeep: 1   # mine\n");
+    expect(result.warnings).toEqual([
+      "lines 1 (`srv: {port: 1,`), 2 (`host: a}`) lost their layout: written as the YAML library writes them (spacing, quoting, line breaks, comment position), because the merge changed them",
+    ]);
+  });
+});
