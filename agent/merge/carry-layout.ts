@@ -10,14 +10,13 @@
  * when it means the merged values.
  */
 
+import { matches } from "./line-diff.js";
+
 export interface CarriedLayout {
   text: string;
   /** 1-based numbers of the user's lines whose layout gave way to the library's. */
   lost: number[];
 }
-
-/** Diffs beyond this many changed lines (or characters in a line) are not aligned: too costly. */
-const MAX_EDITS = 2000;
 
 export function carryLayout(original: string, plain: string, edited: string): CarriedLayout {
   if (original === plain) return { text: edited, lost: [] };
@@ -25,11 +24,17 @@ export function carryLayout(original: string, plain: string, edited: string): Ca
   const b = linesOf(plain);
   const e = linesOf(edited);
   const lost: number[] = [];
-  const lines = merge3(o.lines, b.lines, e.lines, (region) => {
-    const merged = pairLines(region);
-    lost.push(...merged.lost.map((i) => region.originalStart + i + 1));
-    return merged.lines;
-  });
+  const lines = merge3(
+    o.lines,
+    b.lines,
+    e.lines,
+    (region) => {
+      const merged = pairLines(region);
+      lost.push(...merged.lost.map((i) => region.originalStart + i + 1));
+      return merged.lines;
+    },
+    withoutSpacing,
+  );
   // A file without a final newline keeps going without one (and one with it keeps it).
   const keepsOwn = o.lines.length > 0 && plain.endsWith("\n") === edited.endsWith("\n");
   const finalNewline = keepsOwn ? o.finalNewline : e.finalNewline;
@@ -59,6 +64,8 @@ interface Conflict<T> {
  * base line there (the keys went, and their layout with them).
  */
 function pairLines({ original, base, edited }: Conflict<string>): { lines: string[]; lost: number[] } {
+  const appended = afterUnchanged(original, base, edited);
+  if (appended !== undefined) return { lines: appended, lost: [] };
   const toOriginal = similarPairs(base, original, sameBarSpacing);
   const toEdited = similarPairs(base, edited, startAlike);
   const lines: string[] = [];
@@ -95,8 +102,31 @@ function pairLines({ original, base, edited }: Conflict<string>): { lines: strin
   return { lines, lost };
 }
 
+/**
+ * The merge only appended lines after a stretch the user laid out anew, and so put a comma after
+ * its last line (a new last member of a JSON object or array): the user's lines, the comma, the new
+ * lines.
+ */
+function afterUnchanged(original: string[], base: string[], edited: string[]): string[] | undefined {
+  const n = base.length;
+  const last = original.at(-1);
+  if (n === 0 || last === undefined || edited.length < n) return undefined;
+  if (!base.every((line, i) => withoutComma(line) === withoutComma(edited[i] as string))) return undefined;
+  const comma = (edited[n - 1] as string).trimEnd().endsWith(",");
+  const mine = [...original.slice(0, -1), comma ? `${withoutComma(last)},` : withoutComma(last)];
+  return [...mine, ...edited.slice(n)];
+}
+
+function withoutComma(line: string): string {
+  return line.replace(/,\s*$/, "");
+}
+
 function sameBarSpacing(a: string, b: string): boolean {
-  return a.replace(/\s+/g, "") === b.replace(/\s+/g, "");
+  return withoutSpacing(a) === withoutSpacing(b);
+}
+
+function withoutSpacing(line: string): string {
+  return line.replace(/\s+/g, "");
 }
 
 /** The longest in-order pairing of base lines with edited lines that start alike: base index → edited index. */
@@ -152,7 +182,12 @@ function mergeLine(original: string, base: string, edited: string): string | und
   if (base === edited) return original;
   if (base === original) return edited;
   if (!startAlike(base, edited)) return undefined;
-  return merge3([...original], [...base], [...edited], (region) => region.edited).join("");
+  // Spaces the user put where the merge inserts (padding before a closing `}`) go after the insert.
+  const resolve = (region: Conflict<string>) =>
+    region.base.length === 0 && region.original.join("").trim() === ""
+      ? [...region.edited, ...region.original]
+      : region.edited;
+  return merge3([...original], [...base], [...edited], resolve).join("");
 }
 
 /** A stretch of the base one side replaced: base[b0, b1) became side[s0, s1). */
@@ -168,12 +203,20 @@ interface Hunk {
  * A three-way merge of sequences: each side's changes to the base are applied where they do not
  * overlap the other side's; `conflict` decides where they do.
  */
-function merge3<T>(original: T[], base: T[], edited: T[], conflict: (region: Conflict<T>) => T[]): T[] {
-  const toOriginal = matches(base, original);
+function merge3<T>(
+  original: T[],
+  base: T[],
+  edited: T[],
+  conflict: (region: Conflict<T>) => T[],
+  key: (item: T) => T = (item) => item,
+): T[] {
+  // The user's side is aligned by `key` (lines without their spacing): a line the user only spaced
+  // differently stays aligned with its base line, as a one-line change of its own.
+  const toOriginal = matches(base.map(key), original.map(key));
   const toEdited = matches(base, edited);
   const hunks = [
-    ...hunksOf(toOriginal, original.length, "original"),
-    ...hunksOf(toEdited, edited.length, "edited"),
+    ...hunksOf(toOriginal, original.length, "original", (i, j) => base[i] === original[j]),
+    ...hunksOf(toEdited, edited.length, "edited", () => true),
   ];
   hunks.sort((x, y) => x.b0 - y.b0 || x.b1 - y.b1);
   const out: T[] = [];
@@ -196,7 +239,12 @@ function merge3<T>(original: T[], base: T[], edited: T[], conflict: (region: Con
   return out;
 }
 
-function hunksOf(match: readonly number[], sideLength: number, side: Hunk["side"]): Hunk[] {
+function hunksOf(
+  match: readonly number[],
+  sideLength: number,
+  side: Hunk["side"],
+  identical: (base: number, other: number) => boolean,
+): Hunk[] {
   const hunks: Hunk[] = [];
   let b = 0;
   let s = 0;
@@ -204,6 +252,7 @@ function hunksOf(match: readonly number[], sideLength: number, side: Hunk["side"
     const at = i < match.length ? (match[i] as number) : sideLength;
     if (at === -1) continue;
     if (i > b || at > s) hunks.push({ side, b0: b, b1: i, s0: s, s1: at });
+    if (i < match.length && !identical(i, at)) hunks.push({ side, b0: i, b1: i + 1, s0: at, s1: at + 1 });
     b = i + 1;
     s = at + 1;
   }
@@ -252,87 +301,6 @@ function same<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/**
- * For each element of `a`, the index of the element of `b` it is matched with in a shortest edit
- * script (Myers' O(ND) algorithm), or -1. Past MAX_EDITS nothing is matched.
- */
-export function matches<T>(a: readonly T[], b: readonly T[]): number[] {
-  const result = new Array<number>(a.length).fill(-1);
-  // Equal ends are matched outright: most of a config file is, and it keeps the search small.
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) {
-    result[start] = start;
-    start++;
-  }
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-    result[endA] = endB;
-  }
-  const n = endA - start;
-  const m = endB - start;
-  const max = Math.min(n + m, MAX_EDITS);
-  const offset = max + 1;
-  const v = new Int32Array(2 * max + 3);
-  const trace: Int32Array[] = [];
-  for (let d = 0; d <= max; d++) {
-    trace.push(v.slice(offset - d - 1, offset + d + 2));
-    for (let k = -d; k <= d; k += 2) {
-      const down = k === -d || (k !== d && (v[offset + k - 1] as number) < (v[offset + k + 1] as number));
-      let x = down ? (v[offset + k + 1] as number) : (v[offset + k - 1] as number) + 1;
-      let y = x - k;
-      while (x < n && y < m && a[start + x] === b[start + y]) {
-        x++;
-        y++;
-      }
-      v[offset + k] = x;
-      if (x >= n && y >= m) {
-        backtrack(trace, d, n, m, (x1, y1) => {
-          result[start + x1] = start + y1;
-        });
-        return result;
-      }
-    }
-  }
-  return result;
-}
-
-/** Walks the saved frontiers back from (n, m), reporting each diagonal (matched) step. */
-function backtrack(
-  trace: readonly Int32Array[],
-  depth: number,
-  n: number,
-  m: number,
-  match: (x: number, y: number) => void,
-): void {
-  let x = n;
-  let y = m;
-  for (let d = depth; d > 0; d--) {
-    // trace[d] holds v[-d-1 .. d+1] as it was before step d.
-    const v = trace[d] as Int32Array;
-    const at = (k: number) => v[k + d + 1] as number;
-    const k = x - y;
-    const down = k === -d || (k !== d && at(k - 1) < at(k + 1));
-    const prevK = down ? k + 1 : k - 1;
-    const prevX = at(prevK);
-    const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) {
-      x--;
-      y--;
-      match(x, y);
-    }
-    x = prevX;
-    y = prevY;
-  }
-  while (x > 0 && y > 0) {
-    x--;
-    y--;
-    match(x, y);
-  }
-}
-
 export interface LayoutResult {
   text: string;
   warnings: string[];
@@ -360,6 +328,11 @@ export function withUserLayout(
   };
 }
 
+export const LAYOUT_OF = {
+  yaml: "spacing, quoting, line breaks, comment position",
+  json: "spacing, line breaks, inline objects and arrays",
+} as const;
+
 /** 1-based numbers of the lines of `original` that `plain` does not have. */
 function unmatchedLines(original: string, plain: string): number[] {
   const o = linesOf(original).lines;
@@ -372,7 +345,8 @@ function lostWarning(original: string, lost: readonly number[], library: string)
   const shown = lost.slice(0, 3).map((n) => `${n} (${quoteLine(lines[n - 1] ?? "")})`);
   const more = lost.length > 3 ? ` and ${lost.length - 3} more` : "";
   const which = `${lost.length === 1 ? "line" : "lines"} ${shown.join(", ")}${more}`;
-  return `${which} lost ${lost.length === 1 ? "its" : "their"} layout: written as the ${library} library writes them (spacing, quoting, line breaks, comment position), because the merge changed them`;
+  const them = lost.length === 1 ? "it" : "them";
+  return `${which} lost ${lost.length === 1 ? "its" : "their"} layout (${library}), because the merge changed ${them}: rewritten in the merge's own layout`;
 }
 
 function quoteLine(line: string): string {

@@ -1,14 +1,20 @@
 /**
- * JSON merges: the result is re-serialised, keeping the server copy's indentation (detected),
- * line endings, trailing newline and key order. JSON has no comments to lose.
+ * JSON merges: the merged values are written in the server copy's indentation (detected) and line
+ * endings, then the user's own lines are carried over wherever the merge did not change them
+ * (carry-layout.ts): inline objects, other spacing, number spellings (1.0, 1e3), \u escapes and
+ * repeated keys stay. A line whose layout could not be kept is named in a warning.
  */
 import { applyEditsToValue } from "./apply-plain.js";
+import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
+import { inlineContainers, readJson, writeJson } from "./json-values.js";
 import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
+import { sameValue } from "./values.js";
 
 export function parseJson(text: string, fileName: string, role: CopyRole): unknown {
   try {
-    return JSON.parse(text);
+    JSON.parse(text);
+    return readJson(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const offset = /at position (\d+)/.exec(message)?.[1];
@@ -23,13 +29,24 @@ export function renderJsonMerge(
   user: unknown,
   release: unknown,
   edits: MergeEdit[],
-): string {
-  if (edits.length === 0) return userText;
+): { text: string; warnings: string[] } {
+  if (edits.length === 0) return { text: userText, warnings: [] };
   const merged = applyEditsToValue(user, release, edits);
   const eol = userText.includes("\r\n") ? "\r\n" : "\n";
-  let text = JSON.stringify(merged, null, detectIndent(userText));
-  if (eol !== "\n") text = text.replaceAll("\n", eol);
-  return /\r?\n$/.test(userText) ? text + eol : text;
+  const layout = { indent: detectIndent(userText), inline: inlineContainers(userText) };
+  const write = (value: unknown) => {
+    const text = writeJson(value, layout).replaceAll("\n", eol);
+    return /\r?\n$/.test(userText) ? text + eol : text;
+  };
+  const means = (text: string) => {
+    try {
+      JSON.parse(text);
+      return sameValue(readJson(text), merged);
+    } catch {
+      return false;
+    }
+  };
+  return withUserLayout(userText, write(user), write(merged), means, [], LAYOUT_OF.json);
 }
 
 /** The first indented line's leading whitespace; a one-line file stays one line. */

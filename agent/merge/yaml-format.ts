@@ -18,7 +18,7 @@ import {
   type YAMLSeq,
 } from "yaml";
 import { applyEditsToValue } from "./apply-plain.js";
-import { withUserLayout } from "./carry-layout.js";
+import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { ABSENT, childOf, dotted, isTable, sameValue, valueAt } from "./values.js";
@@ -89,7 +89,7 @@ export function renderYamlMerge(
       const text = edited.toString(options);
       if (!means(text, expected, release)) continue;
       const plain = user.doc.toString(options);
-      return withUserLayout(userText, plain, text, (t) => means(t, expected, release), notes, "YAML");
+      return withUserLayout(userText, plain, text, (t) => means(t, expected, release), notes, LAYOUT_OF.yaml);
     } catch {
       // An alias or merge key stands in the way of this attempt.
     }

@@ -62,7 +62,7 @@ describe("YAML merges keep the layout of the user's lines", () => {
     const result = merge(current, "srv: {port: 1, host: b}\nkeep: 1\n", base);
     expect(result.text).toBe("srv: { port: 1, host: b }\nkeep: 1   # mine\n");
     expect(result.warnings).toEqual([
-      "lines 1 (`srv: {port: 1,`), 2 (`host: a}`) lost their layout: written as the YAML library writes them (spacing, quoting, line breaks, comment position), because the merge changed them",
+      "lines 1 (`srv: {port: 1,`), 2 (`host: a}`) lost their layout (spacing, quoting, line breaks, comment position), because the merge changed them: rewritten in the merge's own layout",
     ]);
   });
 });

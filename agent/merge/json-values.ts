@@ -1,0 +1,137 @@
+/**
+ * JSON text ↔ values without JSON.parse's loss: an integer beyond 2^53 is read as a BigInt (as
+ * smol-toml does for TOML), so a merge neither rounds one nor mistakes two for the same value, and
+ * is written back digit for digit. The text is valid JSON (JSON.parse checked it first).
+ */
+import { setOwn, type Table } from "./values.js";
+
+export function readJson(text: string): unknown {
+  return readValue({ text, pos: 0, path: [], inline: new Map() });
+}
+
+/**
+ * The objects and arrays the text writes on one line (`"db": {"c": 7}`), by path (pathKey), each
+ * with whether it spaces its members (`{"a": 1, "b": 2}` rather than `{"a":1,"b":2}`).
+ */
+export function inlineContainers(text: string): Map<string, boolean> {
+  const reader: Reader = { text, pos: 0, path: [], inline: new Map() };
+  readValue(reader);
+  return reader.inline;
+}
+
+export function pathKey(path: readonly (string | number)[]): string {
+  return JSON.stringify(path);
+}
+
+interface Reader {
+  text: string;
+  pos: number;
+  path: (string | number)[];
+  inline: Map<string, boolean>;
+}
+
+/** Notes a container that opened at `start` and has just closed, when it fits on one line. */
+function noteInline(r: Reader, start: number): void {
+  const source = r.text.slice(start, r.pos);
+  if (!source.includes("\n")) r.inline.set(pathKey(r.path), /[:,] /.test(source));
+}
+
+function readValue(r: Reader): unknown {
+  skipSpace(r);
+  const c = r.text[r.pos];
+  if (c === "{") return readObject(r);
+  if (c === "[") return readArray(r);
+  if (c === '"') return readString(r);
+  const token = /^-?[0-9][0-9eE.+-]*|^true|^false|^null/.exec(r.text.slice(r.pos, r.pos + 400))?.[0] ?? "";
+  r.pos += token.length;
+  if (token === "true" || token === "false" || token === "null") return JSON.parse(token);
+  const number = Number(token);
+  return /^-?[0-9]+$/.test(token) && !Number.isSafeInteger(number) ? BigInt(token) : number;
+}
+
+function readObject(r: Reader): Table {
+  const table: Table = {};
+  const start = r.pos;
+  r.pos++;
+  skipSpace(r);
+  while (r.text[r.pos] !== "}") {
+    skipSpace(r);
+    const key = readString(r);
+    skipSpace(r);
+    r.pos++; // :
+    // A repeated key: the last one counts, as for JSON.parse.
+    r.path.push(key);
+    setOwn(table, key, readValue(r));
+    r.path.pop();
+    skipSpace(r);
+    if (r.text[r.pos] === ",") r.pos++;
+    skipSpace(r);
+  }
+  r.pos++;
+  noteInline(r, start);
+  return table;
+}
+
+function readArray(r: Reader): unknown[] {
+  const items: unknown[] = [];
+  const start = r.pos;
+  r.pos++;
+  skipSpace(r);
+  while (r.text[r.pos] !== "]") {
+    r.path.push(items.length);
+    items.push(readValue(r));
+    r.path.pop();
+    skipSpace(r);
+    if (r.text[r.pos] === ",") r.pos++;
+    skipSpace(r);
+  }
+  r.pos++;
+  noteInline(r, start);
+  return items;
+}
+
+function readString(r: Reader): string {
+  const start = r.pos;
+  r.pos++;
+  while (r.text[r.pos] !== '"') r.pos += r.text[r.pos] === "\\" ? 2 : 1;
+  r.pos++;
+  return JSON.parse(r.text.slice(start, r.pos)) as string;
+}
+
+function skipSpace(r: Reader): void {
+  while (/\s/.test(r.text[r.pos] ?? "")) r.pos++;
+}
+
+export interface JsonLayout {
+  /** Per level; "" writes everything on one line. */
+  indent: string;
+  /** Containers written on one line, by pathKey, each with whether it spaces its members. */
+  inline: ReadonlyMap<string, boolean>;
+}
+
+/** JSON.stringify's layout, but containers the user wrote on one line stay on one line; BigInts as digits. */
+export function writeJson(
+  value: unknown,
+  layout: JsonLayout,
+  path: (string | number)[] = [],
+  flat?: boolean,
+): string {
+  if (typeof value === "bigint") return value.toString();
+  const spaced = flat ?? layout.inline.get(pathKey(path));
+  const oneLine = spaced !== undefined || layout.indent === "";
+  const depth = path.length;
+  const open = oneLine ? "" : `\n${layout.indent.repeat(depth + 1)}`;
+  const close = oneLine ? "" : `\n${layout.indent.repeat(depth)}`;
+  const comma = oneLine && spaced ? ", " : `,${open}`;
+  const colon = oneLine && !spaced ? ":" : ": ";
+  const write = (item: unknown, key: string | number) =>
+    writeJson(item ?? null, layout, [...path, key], oneLine ? (spaced ?? false) : undefined);
+  if (Array.isArray(value)) {
+    return value.length === 0 ? "[]" : `[${open}${value.map(write).join(comma)}${close}]`;
+  }
+  if (value !== null && typeof value === "object") {
+    const members = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}${colon}${write(v, k)}`);
+    return members.length === 0 ? "{}" : `{${open}${members.join(comma)}${close}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}

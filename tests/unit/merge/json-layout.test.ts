@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { mergeConfigFile } from "../../../agent/merge/index.js";
+
+const merge = (current: string, incoming: string, base?: string) =>
+  mergeConfigFile({
+    format: "json",
+    fileName: "app.json",
+    current,
+    incoming,
+    strategy: "preserve_user",
+    ...(base === undefined ? {} : { base }),
+  });
+
+describe("JSON merges keep the user's layout", () => {
+  it("keeps inline objects and arrays, 4-space indentation, number spellings, escapes and repeated keys", () => {
+    const current = [
+      "{",
+      '    "a": 1,',
+      '    "db": {"c": 7},',
+      '    "x": [1, 2],',
+      '    "f": 1.0,',
+      '    "e": 1e3,',
+      '    "name": "caf\\u00e9",',
+      '    "r": 1,',
+      '    "r": 2',
+      "}",
+      "",
+    ].join("\n");
+    const base = '{"a": 1, "db": {"c": 7}, "x": [1, 2], "f": 1, "e": 1000, "name": "café", "r": 2}';
+    const result = merge(
+      current,
+      base.replace('"a": 1', '"a": 2').replace('"r": 2', '"r": 2, "n": true'),
+      base,
+    );
+    expect(result.text).toBe(
+      current.replace('"a": 1', '"a": 2').replace('"r": 2\n', '"r": 2,\n    "n": true\n'),
+    );
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("an inline object the merge changes stays on its line", () => {
+    const current = '{\n    "a": 1,\n    "db": { "c": 7, "d": 1 }\n}\n';
+    const result = merge(
+      current,
+      '{"a": 1, "db": {"c": 8, "d": 1, "e": 2}}',
+      '{"a": 1, "db": {"c": 7, "d": 1}}',
+    );
+    expect(result.text).toBe('{\n    "a": 1,\n    "db": { "c": 8, "d": 1, "e": 2 }\n}\n');
+  });
+
+  it("integers beyond 2^53 keep every digit, and a release changing one is a change", () => {
+    const base = '{"id": 12345678901234567890, "b": 1}';
+    const result = merge(
+      '{"id": 12345678901234567890, "b": 1}',
+      '{"id": 12345678901234567891, "b": 1, "n": 98765432109876543210}',
+      base,
+    );
+    expect(result.updated).toEqual(["id"]);
+    expect(result.text).toBe('{"id": 12345678901234567891, "b": 1, "n": 98765432109876543210}');
+  });
+
+  it("keeps a missing final newline", () => {
+    expect(merge('{\n  "b": 1\n}', '{"b": 2}', '{"b": 1}').text).toBe('{\n  "b": 2\n}');
+  });
+
+  it("a member split over lines that the merge changes: the warning names the lines", () => {
+    const current = '{\n  "db": {"c": 7,\n         "d": 1},\n  "z": 0\n}\n';
+    const result = merge(current, '{"db": {"c": 8, "d": 1}, "z": 0}', '{"db": {"c": 7, "d": 1}, "z": 0}');
+    expect(JSON.parse(result.text)).toEqual({ db: { c: 8, d: 1 }, z: 0 });
+    expect(result.warnings).toEqual([
+      'lines 2 (`"db": {"c": 7,`), 3 (`"d": 1},`) lost their layout (spacing, line breaks, inline objects and arrays), because the merge changed them: rewritten in the merge\'s own layout',
+    ]);
+  });
+});
