@@ -42,11 +42,21 @@ export function renderTomlMerge(
 ): TomlRender {
   if (edits.length === 0) return { text: userText, warnings: [] };
   const merged = applyEditsToValue(user, release, edits);
-  const edited = editTomlText(userText, releaseText, user, release, merged, edits);
+  // A file without a final newline is edited with one, and keeps going without it.
+  const unended = userText !== "" && !userText.endsWith("\n");
+  const ended = (text: string) => (unended && text.endsWith("\n") ? text.slice(0, -1) : text);
+  const edited = editTomlText(
+    unended ? `${userText}\n` : userText,
+    releaseText,
+    user,
+    release,
+    merged,
+    edits,
+  );
   // The line editor only reads layout; the parser decides whether its result is the merge.
-  if (edited !== undefined && parsesTo(edited, merged)) return { text: edited, warnings: [] };
+  if (edited !== undefined && parsesTo(edited, merged)) return { text: ended(edited), warnings: [] };
   return {
-    text: stringify(merged),
+    text: ended(stringify(merged)),
     warnings: [REWRITE_WARNING],
   };
 }

@@ -191,13 +191,32 @@ class Scanner {
   }
 }
 
+/** A "basic" key's text: TOML's escapes, \UXXXXXXXX, \e and \xHH (TOML 1.1) included. */
 function decodeBasic(quoted: string): string {
-  // TOML's \UXXXXXXXX and \e are not JSON; such rare keys make the caller fall back to a rewrite.
-  try {
-    const decoded: unknown = JSON.parse(quoted);
-    if (typeof decoded === "string") return decoded;
-  } catch {
-    // fall through
-  }
-  throw new TomlScanError(`unsupported escape in key ${quoted}`);
+  const simple: Record<string, string> = {
+    b: "\b",
+    t: "\t",
+    n: "\n",
+    f: "\f",
+    r: "\r",
+    e: "\u001b",
+    '"': '"',
+    "\\": "\\",
+  };
+  let bad = false;
+  const decoded = quoted
+    .slice(1, -1)
+    .replace(/\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|x([0-9A-Fa-f]{2})|(.))/g, (_, u, big, x, c) => {
+      const hex = u ?? big ?? x;
+      if (hex !== undefined) {
+        const code = Number.parseInt(hex, 16);
+        if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) bad = true;
+        return bad ? "" : String.fromCodePoint(code);
+      }
+      const char = simple[c as string];
+      if (char === undefined) bad = true;
+      return char ?? "";
+    });
+  if (bad) throw new TomlScanError(`unsupported escape in key ${quoted}`);
+  return decoded;
 }

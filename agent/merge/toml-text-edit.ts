@@ -131,16 +131,23 @@ function addEntry(user: Side, release: Side, path: string[]): TextOp[] | undefin
   if (target === undefined) return undefined;
   const key = path.slice(target.table.length);
   const releaseEntry = entryAt(release.layout, path);
-  let text: string;
+  const comments =
+    releaseEntry === undefined ? "" : release.text.slice(releaseEntry.blockStart, releaseEntry.lineStart);
+  let entry: string;
   if (releaseEntry !== undefined && samePath(releaseEntry.key, key)) {
-    text = release.text.slice(releaseEntry.blockStart, releaseEntry.lineEnd);
+    entry = release.text.slice(releaseEntry.lineStart, releaseEntry.lineEnd);
   } else {
     const valueText = releaseValueText(release, path);
     if (valueText === undefined) return undefined;
-    const comments =
-      releaseEntry === undefined ? "" : release.text.slice(releaseEntry.blockStart, releaseEntry.lineStart);
-    text = `${comments}${key.map(formatKey).join(".")} = ${valueText}\n`;
+    entry = `${key.map(formatKey).join(".")} = ${valueText}\n`;
   }
+  // Indented like the user's key it follows (only the first line: a multi-line value stays as it is).
+  const above = target.opens ? undefined : user.layout.entries.find((e) => e.lineEnd === target.at);
+  const indent = above === undefined ? undefined : /^[ \t]*/.exec(user.text.slice(above.lineStart))?.[0];
+  const text =
+    indent === undefined
+      ? comments + entry
+      : comments.replace(/^[ \t]*(?=#)/gm, indent) + indent + entry.replace(/^[ \t]*/, "");
   if (target.opens) return openTable(user, target.at, target.table, text);
   return [{ start: target.at, end: target.at, text: lineAt(user.text, target.at, text) }];
 }

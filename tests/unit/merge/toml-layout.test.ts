@@ -61,10 +61,10 @@ describe("TOML merges keep the server copy's comments and spelling when edits ar
     expect(result.warnings).toEqual([]);
   });
 
-  it("falls back to rewriting from values, and says what that loses, when the file's layout cannot be read", () => {
-    // A \U escape in a quoted key is valid TOML the layout scanner does not decode.
-    const result = mergeToml('# mine\n"\\U0001F600" = 1\n', '"\\U0001F600" = 1\nd = 2\n');
-    expect(result.text).toBe('"😀" = 1\nd = 2\n');
+  it("falls back to rewriting from values, and says what that loses, when no line edit can express the merge", () => {
+    // A key for [a], which the file defines only through [a.b] whose dotted keys reach deeper.
+    const result = mergeToml("# mine\n[a.b]\nc.d = 1\n", "[a]\nz = 1\n[a.b]\nc.d = 1\n");
+    expect(result.text).toBe("[a]\nz = 1\n\n[a.b.c]\nd = 1\n");
     expect(result.warnings).toEqual([
       "rewrote the whole file from values because no text edit could express the merge: its comments, blank lines, inline-table and string styles and number spellings (0xff, 1_000, 1.0) were lost",
     ]);
@@ -81,6 +81,27 @@ describe("TOML arrays of tables", () => {
     expect(result.kept).toEqual(["title"]);
     // In place of the user's blocks, keeping the comment above them; the user's [servers.meta] goes too.
     expect(result.text).toBe("title = 'mine' # edited\n# servers\n[[servers]]\nname = 'c'\n");
+    expect(result.warnings).toEqual([]);
+  });
+});
+
+describe("TOML merges keep the form of files edited by hand", () => {
+  it("a file without a final newline keeps going without one, also when a table is appended", () => {
+    const result = mergeToml("a = 1\n[t]\nb = 2", "a = 1\n[t]\nb = 2\nc = 3\n[u]\nx = 1\n");
+    expect(result.text).toBe("a = 1\n[t]\nb = 2\nc = 3\n\n[u]\nx = 1");
+  });
+
+  it("new keys and their comments are indented like the user's keys they follow", () => {
+    const current = "[a]\n  x = 1\n  [a.b]\n\ty = 2\n";
+    const incoming = "[a]\nx = 1\n# new\nz = 3\n[a.b]\ny = 2\nw = [\n  1,\n]\n";
+    const result = mergeToml(current, incoming);
+    expect(result.text).toBe("[a]\n  x = 1\n  # new\n  z = 3\n  [a.b]\n\ty = 2\n\tw = [\n  1,\n]\n");
+  });
+
+  it("a key spelled with a \\U escape is edited in place, not rewritten", () => {
+    const base = '"k\\U0001F600" = 1\n# mine\nb = 1\n';
+    const result = mergeToml(base.replace("b = 1", "b = 1  # kept"), '"k\\U0001F600" = 1\nb = 2\n', { base });
+    expect(result.text).toBe('"k\\U0001F600" = 1\n# mine\nb = 2  # kept\n');
     expect(result.warnings).toEqual([]);
   });
 });
