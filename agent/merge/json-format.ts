@@ -20,7 +20,8 @@ export function parseJson(text: string, fileName: string, role: CopyRole): unkno
     const offset = /at position (\d+)/.exec(message)?.[1];
     // An empty file has no position in V8's message; point at its start.
     const position = offset === undefined ? { line: 1, column: 1 } : lineColumnAt(text, Number(offset));
-    throw parseFailure(fileName, role, message.replace(/ in JSON at position \d+.*$/, ""), position);
+    const reason = text.trim() === "" ? "the file is empty (a JSON config needs at least {})" : message;
+    throw parseFailure(fileName, role, reason.replace(/ in JSON at position \d+.*$/, ""), position);
   }
 }
 

@@ -38,8 +38,16 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
   const error = doc.errors[0];
   if (error !== undefined) {
     const at = error.linePos?.[0];
-    const firstLine = error.message.split("\n")[0] ?? error.message;
-    throw parseFailure(fileName, role, firstLine, at && { line: at.line, column: at.col });
+    // The position leads the message already; the library's own advice names its API.
+    const firstLine = (error.message.split("\n")[0] ?? error.message).replace(
+      / at line \d+, column \d+:?$/,
+      "",
+    );
+    const message =
+      error.code === "MULTIPLE_DOCS"
+        ? "it holds more than one YAML document (a second `---`); a merge needs exactly one"
+        : firstLine;
+    throw parseFailure(fileName, role, message, at && { line: at.line, column: at.col });
   }
   // An empty file is an empty mapping, so update_only can add the release's keys to it.
   if (doc.contents === null) doc.contents = new YAMLMap();

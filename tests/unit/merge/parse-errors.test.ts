@@ -20,6 +20,7 @@ describe("malformed inputs give positioned errors", () => {
     { format: "toml", text: "a = 1\na = 2\n", line: 2, column: 1 },
     { format: "yaml", text: "a: 1\nb: [1, 2\nc: 3\n", line: 3 },
     { format: "yaml", text: "a: 1\na: 2\n", line: 2, column: 1 },
+    { format: "yaml", text: "a: 1\n---\nb: 2\n", line: 2, column: 1 },
   ] as const)("$format: line $line", ({ format, text, line, column }) => {
     const error = failure(() =>
       mergeConfigFile({
@@ -36,7 +37,22 @@ describe("malformed inputs give positioned errors", () => {
     expect(issue?.line).toBe(line);
     if (column !== undefined) expect(issue?.column).toBe(column);
     expect(issue?.message).toMatch(/^cannot merge: the server's copy does not parse: \S/);
+    // One line, in the operator's terms: no repeated position, no library API to call.
+    expect(issue?.message).not.toMatch(/\n|at line \d|parseAllDocuments/);
     expect(error.message).toContain(`conf/app.x:${line}:`);
+  });
+
+  it("says a YAML file with two documents, or an empty JSON file, is what it is", () => {
+    const run = (format: "yaml" | "json", current: string) =>
+      failure(() =>
+        mergeConfigFile({ format, fileName: "a", current, incoming: "{}", strategy: "update_only" }),
+      ).issues[0]?.message;
+    expect(run("yaml", "a: 1\n---\nb: 2\n")).toBe(
+      "cannot merge: the server's copy does not parse: it holds more than one YAML document (a second `---`); a merge needs exactly one",
+    );
+    expect(run("json", "\n")).toBe(
+      "cannot merge: the server's copy does not parse: the file is empty (a JSON config needs at least {})",
+    );
   });
 
   it("names which copy failed: the release's or the previous release's", () => {
