@@ -66,7 +66,14 @@ interface Conflict<T> {
 function pairLines({ original, base, edited }: Conflict<string>): { lines: string[]; lost: number[] } {
   const appended = afterUnchanged(original, base, edited);
   if (appended !== undefined) return { lines: appended, lost: [] };
-  const toOriginal = similarPairs(base, original, sameBarSpacing);
+  // Lines one for one: a user line with the base line's key is its layout (the user may spell
+  // its value differently, 1e3 for 1000); else only a line that differs in spacing alone is.
+  const oneForOne = original.length === base.length;
+  const toOriginal = similarPairs(
+    base,
+    original,
+    (b, o) => sameBarSpacing(b, o) || (oneForOne && startAlike(b, o)),
+  );
   const toEdited = similarPairs(base, edited, startAlike);
   const lines: string[] = [];
   const lost: number[] = [];
@@ -187,7 +194,21 @@ function mergeLine(original: string, base: string, edited: string): string | und
     region.base.length === 0 && region.original.join("").trim() === ""
       ? [...region.edited, ...region.original]
       : region.edited;
-  return merge3([...original], [...base], [...edited], resolve).join("");
+  return keepCommentColumn(original, merge3([...original], [...base], [...edited], resolve).join(""));
+}
+
+/**
+ * A comment the user aligned (two or more spaces before `#`) stays in its column when the value
+ * before it grew or shrank, as far as one space allows.
+ */
+function keepCommentColumn(original: string, merged: string): string {
+  const mine = /\s{2,}(#.*)$/.exec(original);
+  if (mine?.[1] === undefined) return merged;
+  const column = original.length - mine[1].length;
+  const now = /(\s+)(#.*)$/.exec(merged);
+  if (now?.[1] === undefined || now[2] !== mine[1]) return merged;
+  const before = merged.slice(0, merged.length - now[0].length);
+  return `${before}${" ".repeat(Math.max(1, column - before.length))}${now[2]}`;
 }
 
 /** A stretch of the base one side replaced: base[b0, b1) became side[s0, s1). */

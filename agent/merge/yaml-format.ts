@@ -9,11 +9,13 @@ import {
   Document,
   isMap,
   isNode,
+  isPair,
   isScalar,
   isSeq,
   type Pair,
   parseDocument,
   type Scalar,
+  visit,
   YAMLMap,
   type YAMLSeq,
 } from "yaml";
@@ -171,7 +173,13 @@ function applyEdit(
     parent.items.push(pair);
   } else {
     // Keep the user's key node (and the comments above it); take the release's value.
-    keepLineComment(own.value, value);
+    const moved = keepLineComment(own.value, value);
+    const gone = commentsIn(own.value).filter((c) => c !== moved && !commentsIn(value).includes(c));
+    if (gone.length > 0) {
+      notes.push(
+        `${dotted(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${gone.map((c) => `#${c.split("\n")[0]}`).join(", ")})`,
+      );
+    }
     own.value = value;
   }
 }
@@ -180,9 +188,33 @@ function applyEdit(
  * The user's comment after a one-line value (`port: 8080  # http`) stays on the line when the value
  * changes, as it does in TOML; a release comment there gives way to it.
  */
-function keepLineComment(old: unknown, value: unknown): void {
-  if (!oneLine(old) || !oneLine(value) || old.comment === undefined) return;
+function keepLineComment(old: unknown, value: unknown): string | undefined {
+  if (!oneLine(old) || !oneLine(value) || !old.comment) return undefined;
   value.comment = old.comment;
+  return old.comment;
+}
+
+/** The comments written inside a node (and after it, for a collection). */
+function commentsIn(node: unknown): string[] {
+  const found: string[] = [];
+  if (!isNode(node)) return found;
+  const note = (n: unknown) => {
+    if (!isNode(n) && !isPair(n)) return;
+    const withComments = n as { comment?: string | null; commentBefore?: string | null };
+    for (const text of [withComments.commentBefore, withComments.comment]) {
+      if (text && !found.includes(text)) found.push(text);
+    }
+  };
+  note(node);
+  visit(node, {
+    Node(_key, n) {
+      if (n !== node) note(n);
+    },
+    Pair(_key, pair) {
+      note(pair.key);
+    },
+  });
+  return found;
 }
 
 function oneLine(node: unknown): node is Scalar | YAMLMap | YAMLSeq {

@@ -123,7 +123,7 @@ describe.each(["toml", "yaml"] as const)("the form of random commented %s files"
     expect(unchanged).toBeGreaterThan(10);
   });
 
-  it("the comment above every key whose value stays the user's survives, with no warning", () => {
+  it("the comment above every key whose value stays the user's survives, with no warning but for replaced values", () => {
     for (const [base, user, release] of triples(4)) {
       const current = render[format](user, "user");
       for (const strategy of ["preserve_user", "update_only"]) {
@@ -140,7 +140,13 @@ describe.each(["toml", "yaml"] as const)("the form of random commented %s files"
               `${strategy} lost ${comment("user", path)}:\n--- user\n${current}--- release\n${render[format](release, "release")}--- result\n${result.text}`,
             );
         }
-        if (result.warnings.length > 0)
+        // A value the release replaced takes the user's comments inside it along: said, per path.
+        const replaced =
+          /^(\S+): the release's value replaced yours, and your comments inside it went with it/;
+        const unexpected = result.warnings.filter(
+          (w) => !result.updated.includes(replaced.exec(w)?.[1] ?? ""),
+        );
+        if (unexpected.length > 0)
           expect.fail(
             `${strategy}: ${result.warnings.join("; ")}\n--- user\n${current}--- result\n${result.text}`,
           );

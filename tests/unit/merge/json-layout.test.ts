@@ -71,4 +71,11 @@ describe("JSON merges keep the user's layout", () => {
       'lines 2 (`"db": {"c": 7,`), 3 (`"d": 1},`) lost their layout (spacing, line breaks, inline objects and arrays), because the merge changed them: rewritten in the merge\'s own layout',
     ]);
   });
+
+  it("a one-line file keeps the user's spelling of values the merge does not change", () => {
+    const base = '{"f": 0.12345678901234567890123, "n": "caf\\u00e9", "b": 1}';
+    const result = merge(base, base.replace('"b": 1', '"b": 2'), base);
+    expect(result.text).toBe(base.replace('"b": 1', '"b": 2'));
+    expect(result.warnings).toEqual([]);
+  });
 });

@@ -65,4 +65,22 @@ describe("YAML merges keep the layout of the user's lines", () => {
       "lines 1 (`srv: {port: 1,`), 2 (`host: a}`) lost their layout (spacing, quoting, line breaks, comment position), because the merge changed them: rewritten in the merge's own layout",
     ]);
   });
+
+  it("an aligned comment keeps its column when the value before it grows", () => {
+    const base = "a:\n  on: true\n  pool: 5\n";
+    const current = "a:\n  on: true     # a\n  pool: 5         # mine\n";
+    const result = merge(current, "a:\n  on: false\n  pool: 10\n", base);
+    expect(result.text).toBe("a:\n  on: false    # a\n  pool: 10        # mine\n");
+  });
+
+  it("a value the release replaces whole takes the user's comments inside it along, with a warning", () => {
+    const base = "hosts:\n  - name: a\n  - name: b\nport: 1\n";
+    const current = "hosts:\n  - name: a     # first\n  - name: b\nport: 1    # was scalar\n";
+    const result = merge(current, "hosts:\n  - name: c\nport:\n  http: 80\n", base);
+    expect(result.text).toBe("hosts:\n  - name: c\nport:\n  http: 80\n");
+    expect(result.warnings).toEqual([
+      "hosts: the release's value replaced yours, and your comments inside it went with it (# first)",
+      "port: the release's value replaced yours, and your comments inside it went with it (# was scalar)",
+    ]);
+  });
 });
