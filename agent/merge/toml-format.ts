@@ -8,8 +8,10 @@ import { parse, stringify, TomlError } from "smol-toml";
 import { applyEditsToValue } from "./apply-plain.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
+import { arrayBlocks, startsWith } from "./toml-blocks.js";
+import { scanToml, tomlComments } from "./toml-scan.js";
 import { editTomlText } from "./toml-text-edit.js";
-import { sameValue } from "./values.js";
+import { dotted, sameValue } from "./values.js";
 
 /** What a rewrite from values loses, for the WARNING that names the file. */
 export const REWRITE_WARNING =
@@ -54,11 +56,39 @@ export function renderTomlMerge(
     edits,
   );
   // The line editor only reads layout; the parser decides whether its result is the merge.
-  if (edited !== undefined && parsesTo(edited, merged)) return { text: ended(edited), warnings: [] };
+  if (edited !== undefined && parsesTo(edited, merged)) {
+    return { text: ended(edited), warnings: replacedComments(userText, user, edits, edited) };
+  }
   return {
     text: ended(stringify(merged)),
     warnings: [REWRITE_WARNING],
   };
+}
+
+/** Comments inside values the release replaced whole (a multi-line array, [[blocks]]) go with them: said. */
+function replacedComments(
+  userText: string,
+  user: unknown,
+  edits: readonly MergeEdit[],
+  result: string,
+): string[] {
+  const side = { text: userText, value: user, layout: scanToml(userText) };
+  const kept = new Set(tomlComments(result));
+  const warnings: string[] = [];
+  for (const edit of edits) {
+    if (edit.kind !== "set") continue;
+    const entry = side.layout.entries.find((e) => e.path !== undefined && startsWith(edit.path, e.path));
+    const stretches = entry
+      ? [userText.slice(entry.valueStart, entry.valueEnd)]
+      : (arrayBlocks(side, edit.path) ?? []).map((b) => userText.slice(b.headerStart, b.contentEnd));
+    const gone = stretches.flatMap(tomlComments).filter((c) => !kept.has(c));
+    if (gone.length > 0) {
+      warnings.push(
+        `${dotted(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${gone.map((c) => `#${c}`).join(", ")})`,
+      );
+    }
+  }
+  return warnings;
 }
 
 function parsesTo(text: string, expected: unknown): boolean {

@@ -220,3 +220,23 @@ function decodeBasic(quoted: string): string {
   if (bad) throw new TomlScanError(`unsupported escape in key ${quoted}`);
   return decoded;
 }
+
+/** The comments (`# …` outside strings) in a stretch of TOML text, without their `#`. */
+export function tomlComments(text: string): string[] {
+  const found: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (c === "#") {
+      const end = text.indexOf("\n", i);
+      found.push(text.slice(i + 1, end === -1 ? text.length : end).trimEnd());
+      i = end === -1 ? text.length : end;
+    } else if (c === '"' || c === "'") {
+      const quote = text.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
+      i += quote.length;
+      while (i < text.length && !text.startsWith(quote, i)) i += c === '"' && text[i] === "\\" ? 2 : 1;
+      i += quote.length;
+    } else i++;
+  }
+  return found;
+}

@@ -104,4 +104,15 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(result.text).toBe('"k\\U0001F600" = 1\n# mine\nb = 2  # kept\n');
     expect(result.warnings).toEqual([]);
   });
+
+  it("comments inside a value the release replaces whole go with it, with a warning naming them", () => {
+    const base = "arr = [1, 2]\n[[s]]\nn = 1\n";
+    const current = "arr = [\n  1, # one\n  2,\n]\n[[s]]\nn = 1 # first\n";
+    const result = mergeToml(current, "arr = [3]\n[[s]]\nn = 3\n", { base });
+    expect(result.text).toBe("arr = [3]\n[[s]]\nn = 3\n");
+    expect(result.warnings).toEqual([
+      "arr: the release's value replaced yours, and your comments inside it went with it (# one)",
+      "s: the release's value replaced yours, and your comments inside it went with it (# first)",
+    ]);
+  });
 });
