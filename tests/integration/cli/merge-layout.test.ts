@@ -1,0 +1,74 @@
+/**
+ * Config merges through the real CLI keep the layout of the user's lines and say what they could
+ * not keep: a YAML file with aligned comments, a JSON file with inline objects and 4-space indents,
+ * and a TOML file without a final newline, each edited by the operator between two releases.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+const manifest = (version: string) => `version: "${version}"
+files:
+  "config.yaml": { action: merge_yaml }
+  "config.json": { action: merge_json }
+  "config.toml": { action: merge_toml }
+`;
+
+const v1 = {
+  "config.yaml": "server:\n  port: 8080\n  host: a\n",
+  "config.json": '{"a": 1, "db": {"c": 7}, "split": {"x": 1, "y": 2}}\n',
+  "config.toml": "[t]\nx = 1\n",
+};
+
+const v2 = {
+  "config.yaml": "server:\n  port: 8080\n  host: b\n  tls: true\n",
+  "config.json": '{"a": 2, "db": {"c": 7}, "split": {"x": 1, "y": 3}, "n": true}\n',
+  "config.toml": "[t]\nx = 1\ny = 2\n",
+};
+
+/** The operator's edits: their own values, aligned comments, inline objects, no final newline. */
+const edited = {
+  "config.yaml": "server:\n  port: 9090      # mine\n  host: a         # host\n",
+  "config.json": '{\n    "a": 1,\n    "db": {"c": 7},\n    "split": {"x": 1,\n              "y": 2}\n}\n',
+  "config.toml": "[t]\n  x = 5  # mine",
+};
+
+describe("config merges through the CLI keep the user's layout", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  it("keeps aligned comments, inline objects, indentation and a missing final newline; warns naming file and lines", async () => {
+    await app.release("v1", manifest("1.0.0"), v1);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    for (const [name, text] of Object.entries(edited)) await writeFile(join(app.appDir, name), text);
+    await app.release("v2", manifest("2.0.0"), v2);
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    const read = (name: string) => readFile(join(app.appDir, name), "utf8");
+
+    expect(await read("config.yaml")).toBe(
+      "server:\n  port: 9090      # mine\n  host: b         # host\n  tls: true\n",
+    );
+    // The user split `split` over two lines and the release changed it: that layout is lost, said.
+    expect(await read("config.json")).toBe(
+      '{\n    "a": 2,\n    "db": {"c": 7},\n    "split": {\n        "x": 1,\n        "y": 3\n    },\n    "n": true\n}\n',
+    );
+    expect(await read("config.toml")).toBe("[t]\n  x = 5  # mine\n  y = 2");
+
+    const warnings = (run.stdout + run.stderr)
+      .split("\n")
+      .filter((line) => line.includes('"level":40'))
+      .map((line) => JSON.parse(line) as { msg: string; file: string });
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        file: "config.json",
+        msg: 'merge of config.json: lines 4 (`"split": {"x": 1,`), 5 (`"y": 2}`) lost their layout (spacing, line breaks, inline objects and arrays), because the merge changed them: rewritten in the merge\'s own layout',
+      }),
+    ]);
+  });
+});
