@@ -26,9 +26,10 @@
  * `kept`). Key order is the user's; added keys follow, in the release's order. A file the merge does
  * not change comes back byte for byte; a changed one keeps the server copy's BOM and CRLF line
  * endings (text-form.ts). YAML edits the user's Document (comments, anchors, aliases and `<<` merge
- * keys survive; yaml-format.ts); JSON keeps indentation; TOML is edited as text, arrays of tables
- * and new tables included, and rewritten from values only when no text edit can express the merge.
- * What a format could not keep is said in `warnings`.
+ * keys survive; yaml-format.ts); JSON writes the merged values in the user's indentation and inline
+ * objects; both then carry the user's own lines over the library's text (carry-layout.ts). TOML is
+ * edited as text, arrays of tables and new tables included, and rewritten from values only when no
+ * text edit can express the merge. What a format could not keep is said in `warnings`.
  *
  * Pure and synchronous: no disk. Unparsable input → BadInputError naming the file, line and column.
  */
