@@ -50,8 +50,8 @@ export function renderJsonMerge(
   return withUserLayout(userText, write(user), write(merged), means, [], LAYOUT_OF.json);
 }
 
-/** The first indented line's leading whitespace; a one-line file stays one line. */
+/** The first indented line's leading whitespace; a one-line file stays one line, `{\n}` gets two spaces. */
 export function detectIndent(text: string): string {
   const match = /\r?\n([ \t]+)\S/.exec(text);
-  return match?.[1] ?? "";
+  return match?.[1] ?? (/\S\s*\n\s*\S/.test(text) ? "  " : "");
 }

@@ -6,7 +6,7 @@
 import { setOwn, type Table } from "./values.js";
 
 export function readJson(text: string): unknown {
-  return readValue({ text, pos: 0, path: [], inline: new Map() });
+  return readValue({ text, pos: 0, path: [], inline: new Map(), spaced: true });
 }
 
 /**
@@ -14,7 +14,9 @@ export function readJson(text: string): unknown {
  * with whether it spaces its members (`{"a": 1, "b": 2}` rather than `{"a":1,"b":2}`).
  */
 export function inlineContainers(text: string): Map<string, boolean> {
-  const reader: Reader = { text, pos: 0, path: [], inline: new Map() };
+  // An empty `{}` shows no spacing of its own: the file's (`{"a": 1}` unless it writes `"a":1`).
+  const spaced = !/"\s*:[^\s]/.test(text);
+  const reader: Reader = { text, pos: 0, path: [], inline: new Map(), spaced };
   readValue(reader);
   return reader.inline;
 }
@@ -28,12 +30,15 @@ interface Reader {
   pos: number;
   path: (string | number)[];
   inline: Map<string, boolean>;
+  spaced: boolean;
 }
 
-/** Notes a container that opened at `start` and has just closed, when it fits on one line. */
+/** Notes a container that opened at `start` and has just closed, when it is on one line. */
 function noteInline(r: Reader, start: number): void {
   const source = r.text.slice(start, r.pos);
-  if (!source.includes("\n")) r.inline.set(pathKey(r.path), /[:,] /.test(source));
+  if (source.includes("\n")) return;
+  const empty = !/[:,]/.test(source);
+  r.inline.set(pathKey(r.path), empty ? r.spaced : /[:,] /.test(source));
 }
 
 function readValue(r: Reader): unknown {

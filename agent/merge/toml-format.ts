@@ -75,18 +75,24 @@ function replacedComments(
   const side = { text: userText, value: user, layout: scanToml(userText) };
   const kept = new Set(tomlComments(result));
   const warnings: string[] = [];
+  const said = new Set<string>();
   for (const edit of edits) {
-    if (edit.kind !== "set") continue;
     const entry = side.layout.entries.find((e) => e.path !== undefined && startsWith(edit.path, e.path));
+    // A key inside an inline table (`t = { a = [ … ] }`) is changed by writing that table anew.
+    const holder = entry?.path !== undefined && entry.path.length < edit.path.length ? entry.path : undefined;
+    if (edit.kind !== "set" && holder === undefined) continue;
     const stretches = entry
       ? [userText.slice(entry.valueStart, entry.valueEnd)]
       : (arrayBlocks(side, edit.path) ?? []).map((b) => userText.slice(b.headerStart, b.contentEnd));
-    const gone = stretches.flatMap(tomlComments).filter((c) => !kept.has(c));
-    if (gone.length > 0) {
-      warnings.push(
-        `${dotted(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${gone.map((c) => `#${c}`).join(", ")})`,
-      );
-    }
+    const gone = stretches.flatMap(tomlComments).filter((c) => !kept.has(c) && !said.has(c));
+    if (gone.length === 0) continue;
+    for (const c of gone) said.add(c);
+    const comments = gone.map((c) => `#${c}`).join(", ");
+    warnings.push(
+      holder === undefined
+        ? `${dotted(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${comments})`
+        : `${dotted(holder)}: the inline table was written anew to change ${dotted(edit.path)}, and your comments inside it went with it (${comments})`,
+    );
   }
   return warnings;
 }

@@ -78,4 +78,12 @@ describe("JSON merges keep the user's layout", () => {
     expect(result.text).toBe(base.replace('"b": 1', '"b": 2'));
     expect(result.warnings).toEqual([]);
   });
+
+  it("an empty object takes the file's spacing; a file of `{` and `}` alone gets an indent", () => {
+    expect(merge('{\n  "o": {}\n}\n', '{"o": {"a": 1}}').text).toBe('{\n  "o": {"a": 1}\n}\n');
+    expect(merge('{"n":1,"o":{}}', '{"n":1,"o":{"a":1}}').text).toBe('{"n":1,"o":{"a":1}}');
+    const multi = merge("{\n}\n", '{"a": 1}');
+    expect(multi.text).toBe('{\n  "a": 1\n}\n');
+    expect(multi.warnings).toEqual([]);
+  });
 });

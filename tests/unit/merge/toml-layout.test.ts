@@ -115,4 +115,12 @@ describe("TOML merges keep the form of files edited by hand", () => {
       "s: the release's value replaced yours, and your comments inside it went with it (# first)",
     ]);
   });
+
+  it("comments inside an inline table written anew for a key inside it: a warning names them", () => {
+    const result = mergeToml("t = { a = [\n  1, # one\n] }\n", "t = { a = [1], b = 2 }\n");
+    expect(result.text).toBe("t = { a = [1], b = 2 }\n");
+    expect(result.warnings).toEqual([
+      "t: the inline table was written anew to change t.b, and your comments inside it went with it (# one)",
+    ]);
+  });
 });
