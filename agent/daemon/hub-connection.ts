@@ -6,6 +6,7 @@ import {
   type Hello,
   HubMessage,
 } from "../../shared/protocol/messages.js";
+import { redactUrl } from "../download/redact.js";
 import { reconnectDelay } from "./backoff.js";
 
 export interface HubConnectionOptions {
@@ -94,7 +95,7 @@ export class HubConnection {
 
     socket.on("open", async () => {
       this.attempt = 0;
-      log.info("connected to hub", { url });
+      log.info("connected to hub", { url: redactUrl(url) });
       alive = true;
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => {

@@ -13,7 +13,7 @@ import { type BumpPart, nextVersion } from "./bump.js";
 import { appNameFrom, normaliseVersion, type ReleaseIo } from "./cli-io.js";
 import { releaseGit } from "./git-release.js";
 import { releaseDate, writeStarterManifest } from "./manifest-template.js";
-import { type PublishSource, publishRelease, readToken } from "./publish.js";
+import { checkHubUrl, type PublishSource, publishRelease, readToken } from "./publish.js";
 import { readInputFile } from "./read-input.js";
 import { checkLatestName, uploadRelease } from "./sftp-upload.js";
 import { signArtifact, writeKeyPair } from "./sign-artifact.js";
@@ -243,13 +243,14 @@ async function publishManifest(
 }
 
 export async function publishAction(o: CommonOptions, p: PublishCliOptions): Promise<void> {
+  const hubUrl = checkHubUrl(p.hub);
   const source = publishSource(o, p);
   const token = await readToken(p.token, p.tokenFile);
   const manifestText = await publishManifest(o, p, source);
   const signatureText =
     p.signature === undefined ? undefined : await readInputFile(resolve(o.dir, p.signature), "--signature");
   const published = await publishRelease({
-    hubUrl: p.hub,
+    hubUrl,
     token,
     app: p.app,
     version: checkedVersion(p.version),

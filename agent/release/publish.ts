@@ -162,6 +162,21 @@ export async function publishRelease(o: PublishOptions): Promise<PublishedReleas
   return { id, app: o.app, version: o.version, source };
 }
 
+/**
+ * `--hub` as an http(s) URL without `user:password@`: the token is the credential, and a password
+ * in the URL would be sent as Basic auth and could surface in messages. Never echoes the value.
+ */
+export function checkHubUrl(raw: string): string {
+  const refuse = (why: string) => BadInputError.single("ship release publish", "--hub", why);
+  if (!URL.canParse(raw)) throw refuse("is not a URL (e.g. https://hub.example.com:8080)");
+  const url = new URL(raw);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw refuse(`must be an http:// or https:// URL, not ${url.protocol}`);
+  if (url.username !== "" || url.password !== "")
+    throw refuse("must not carry user:password@; the token (--token-file) is the credential");
+  return raw;
+}
+
 /** The token from --token or --token-file (trimmed); exactly one of them. */
 export async function readToken(token: string | undefined, tokenFile: string | undefined): Promise<string> {
   if ((token === undefined) === (tokenFile === undefined)) {

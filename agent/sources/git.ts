@@ -13,7 +13,7 @@ import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { compareVersions } from "../../shared/versions.js";
 import { extractArchive } from "../archive/extract.js";
 import { DownloadError } from "../download/errors.js";
-import { redactUrl } from "../download/redact.js";
+import { redactUrl, scrubSecrets, urlSecrets } from "../download/redact.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { attributeFilesChanged, attributesOutsideTree, isAttributesFile } from "./git-attributes.js";
 import { cloneIsApp, isCommitId } from "./git-clone-head.js";
@@ -349,7 +349,9 @@ export class GitSource implements ReleaseSource {
       );
     }
     const firstLine = text.split("\n").find((l) => l.trim() !== "") ?? text;
-    return new DownloadError(where, `git fetch failed: ${firstLine.trim()}`, true);
+    // git drops user:password@ from the URLs it quotes, not the query: scrub what the remote holds.
+    const said = scrubSecrets(firstLine.trim(), urlSecrets(this.cfg.remote));
+    return new DownloadError(where, `git fetch failed: ${said}`, true);
   }
 
   private shownRemote(): string {

@@ -4,6 +4,7 @@
  * staging as it arrives, and the staged release only handed on once the artifact matches the
  * configured checksum (extract-while-downloading.ts).
  */
+import { createHash } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,7 +29,13 @@ import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } f
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
 const Installed = z.object({
+  /** Shown to people: credentials and query values are masked (redactUrl). */
   url: z.string(),
+  /**
+   * sha256 of the configured URL, to notice it changed. Older files have the URL itself in `url`
+   * and no digest; they are still matched, and rewritten without it at the next install.
+   */
+  urlSha256: z.string().optional(),
   etag: z.string().optional(),
   lastModified: z.string().optional(),
   sha256: z.string(),
@@ -42,6 +49,7 @@ export class HttpSource implements ReleaseSource {
   private readonly store: SourceMetadataStore<Installed>;
   private readonly pending = new Map<string, Omit<Installed, "installedAt">>();
   private readonly shownUrl: string;
+  private readonly urlSha256: string;
 
   constructor(
     readonly name: string,
@@ -58,11 +66,14 @@ export class HttpSource implements ReleaseSource {
       Installed,
     );
     this.shownUrl = redactUrl(cfg.url);
+    this.urlSha256 = createHash("sha256").update(cfg.url).digest("hex");
   }
 
   async check(): Promise<UpdateCheck> {
     const stored = await this.store.read();
-    const known = stored?.url === this.cfg.url ? stored : undefined;
+    const sameUrl =
+      stored?.urlSha256 !== undefined ? stored.urlSha256 === this.urlSha256 : stored?.url === this.cfg.url;
+    const known = sameUrl ? stored : undefined;
     const probe = await probeUrl(
       this.cfg.url,
       { etag: known?.etag, lastModified: known?.lastModified },
@@ -123,7 +134,8 @@ export class HttpSource implements ReleaseSource {
     });
     const id = `sha256:${result.sha256}`;
     this.pending.set(id, {
-      url: this.cfg.url,
+      url: this.shownUrl,
+      urlSha256: this.urlSha256,
       etag: result.etag,
       lastModified: result.lastModified,
       sha256: result.sha256,

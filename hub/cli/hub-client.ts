@@ -49,8 +49,17 @@ export class HubClient {
     const [hub, hubFrom] =
       options.hub !== undefined ? [options.hub, "--hub"] : env ? [env, "SHIP_HUB_URL"] : [];
     const base = (hub ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+    // The value is echoed only when it cannot hold a password: `user:pass@` never reaches a message.
+    const shown = base.includes("@") ? "the URL" : `"${base}"`;
     if (!/^https?:\/\/[^/\s]+/.test(base) || !URL.canParse(base))
-      throw BadInputError.single(hubFrom ?? "--hub", "", `"${base}" is not an http:// or https:// URL`);
+      throw BadInputError.single(hubFrom ?? "--hub", "", `${shown} is not an http:// or https:// URL`);
+    const parsed = new URL(base);
+    if (parsed.username !== "" || parsed.password !== "")
+      throw BadInputError.single(
+        hubFrom ?? "--hub",
+        "",
+        "must not carry user:password@ (fetch refuses it, and it would show in errors); the token is the credential",
+      );
     const token = await tokenOf(options);
     if (!token) throw new HubRequestError(401, "no token: pass --token, --token-file or set SHIP_HUB_TOKEN");
     return new HubClient(base, token);

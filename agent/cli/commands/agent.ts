@@ -6,6 +6,7 @@ import { defaultConfigPath, loadConfigFile } from "../../../shared/config/load.j
 import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
 import { AgentDaemon } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
+import { redactUrl } from "../../download/redact.js";
 import { checkAgentFiles } from "../../pipeline/configured-files.js";
 import { recover } from "../../pipeline/index.js";
 import { cliLogger } from "../logger.js";
@@ -37,7 +38,7 @@ export async function agentCommand(options: { config?: string }): Promise<number
     ...testTimings(),
   });
   await daemon.start();
-  log.info("agent started", { agentId: identity.agentId, hub: config.hub.url });
+  log.info("agent started", { agentId: identity.agentId, hub: redactUrl(config.hub.url) });
 
   return new Promise<number>((resolve) => {
     let signals = 0;
