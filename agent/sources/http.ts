@@ -173,12 +173,17 @@ export class HttpSource implements ReleaseSource {
     return this.cfg.filename ?? (basename(new URL(this.cfg.url).pathname) || "release");
   }
 
-  /** `<url>.sig` when the server has one; its absence only matters to an agent with [trust] keys. */
+  /**
+   * `<url>.sig` when the server has one; its absence only matters to an agent with [trust] keys.
+   * `.sig` goes on the path, before any query: `a.tar.gz?token=T` is signed by `a.tar.gz.sig?token=T`.
+   */
   private async fetchSignature(artifact: string, signal?: AbortSignal): Promise<void> {
     const target = signaturePathOf(artifact);
     await rm(target, { force: true });
     try {
-      const text = await fetchText(`${this.cfg.url}.sig`, { ...this.callOptions(signal), retries: 0 });
+      const url = new URL(this.cfg.url);
+      url.pathname = `${url.pathname}.sig`;
+      const text = await fetchText(url.toString(), { ...this.callOptions(signal), retries: 0 });
       await writeFile(target, text, { mode: 0o600 });
     } catch (err) {
       if (err instanceof DownloadError && err.status !== undefined && err.status < 500) return;

@@ -43,11 +43,58 @@ export function generateKeyPair(): ReleaseKeyPair {
   };
 }
 
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+
+/**
+ * The keys a trusted-key text holds, each as its own text: one base64 raw key, or one or more PEM
+ * public keys (a bundle of the new and the old key while keys rotate). Everything else is refused
+ * rather than skipped: a private key (it belongs in CI's secret store, never on servers), a
+ * certificate (its expiry and issuer would be ignored), text that is no key beside keys (a
+ * truncated or mangled paste). `#` comment lines are allowed. Throws KeyFormatError.
+ */
+export function splitPublicKeys(text: string): string[] {
+  const withoutComments = text
+    .split("\n")
+    .filter((line) => !line.trimStart().startsWith("#"))
+    .join("\n");
+  if (!withoutComments.includes("-----BEGIN")) {
+    parsePublicKey(withoutComments);
+    return [withoutComments.trim()];
+  }
+  const blocks = [...withoutComments.matchAll(PEM_BLOCK)];
+  const rest = withoutComments.replace(PEM_BLOCK, "").trim();
+  if (rest !== "") {
+    throw new KeyFormatError(
+      rest.includes("-----")
+        ? "holds a PEM block that does not end (truncated?)"
+        : "holds text that is not a key beside its PEM key(s)",
+    );
+  }
+  for (const [, label] of blocks) {
+    if (label?.endsWith("PRIVATE KEY")) {
+      throw new KeyFormatError(
+        "is a private key: [trust] takes the public key (ship-release.pub); keep the private key in CI's secret store, never on servers",
+      );
+    }
+    if (label !== "PUBLIC KEY") {
+      throw new KeyFormatError(
+        `holds a ${label} block; [trust] takes Ed25519 public keys (BEGIN PUBLIC KEY)`,
+      );
+    }
+  }
+  return blocks.map(([block]) => {
+    parsePublicKey(block);
+    return block;
+  });
+}
+
 /** Parses a trusted public key; throws KeyFormatError naming what is wrong with it. */
 export function parsePublicKey(text: string): KeyObject {
   const trimmed = text.trim();
   let key: KeyObject;
   if (trimmed.includes("-----BEGIN")) {
+    if (!trimmed.startsWith("-----BEGIN PUBLIC KEY-----"))
+      throw new KeyFormatError("not a PEM public key (BEGIN PUBLIC KEY)");
     try {
       key = createPublicKey(trimmed);
     } catch (e) {

@@ -2,11 +2,11 @@
  * The agent's side of signatures: which keys ship.toml trusts, and the one check the update
  * pipeline runs before it changes anything.
  */
-import { readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import type { Trust } from "../config/schema.js";
 import { BadInputError, type Issue } from "../errors.js";
 import { fsErrorText } from "../fs-errors.js";
-import { KeyFormatError, parsePublicKey } from "./keys.js";
+import { KeyFormatError, splitPublicKeys } from "./keys.js";
 import { type ReleasePayload, SignatureError, verifyRelease } from "./signature.js";
 
 /**
@@ -19,8 +19,7 @@ export async function loadTrustedKeys(trust: Trust | undefined, configFile = "sh
   const issues: Issue[] = [];
   const check = (text: string, path: string, file: string): void => {
     try {
-      parsePublicKey(text);
-      keys.push(text.trim());
+      keys.push(...splitPublicKeys(text));
     } catch (e) {
       if (!(e instanceof KeyFormatError)) throw e;
       issues.push({ file, path, message: e.message, severity: "error" });
@@ -61,10 +60,24 @@ export type ReleaseTrustResult =
   | { verified: true; keyId: string }
   | { verified: false; reason: "no trusted keys" };
 
+/** A signature document is a few hundred bytes; the same cap as one fetched over HTTP. */
+const MAX_SIGNATURE_BYTES = 64 * 1024;
+
 async function readSignatureFile(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, "utf8");
+    // Read at most one byte past the cap: a .sig that is a link to /dev/zero must not fill memory.
+    const file = await open(path, "r");
+    try {
+      const buffer = Buffer.alloc(MAX_SIGNATURE_BYTES + 1);
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+      if (bytesRead > MAX_SIGNATURE_BYTES)
+        throw new SignatureError("malformed", `${path} is larger than ${MAX_SIGNATURE_BYTES} bytes`);
+      return buffer.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await file.close();
+    }
   } catch (e) {
+    if (e instanceof SignatureError) throw e;
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new SignatureError("malformed", `cannot read ${path}: ${fsErrorText(e)}`);
   }

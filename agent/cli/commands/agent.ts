@@ -4,6 +4,7 @@
  */
 import { defaultConfigPath, loadConfigFile } from "../../../shared/config/load.js";
 import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
+import { loadTrustedKeys } from "../../../shared/signing/trust.js";
 import { AgentDaemon } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
 import { redactUrl } from "../../download/redact.js";
@@ -20,6 +21,8 @@ export async function agentCommand(options: { config?: string }): Promise<number
   }
   // Before connecting: a missing CA or key file would otherwise only show as endless reconnects.
   await checkAgentFiles(config, path);
+  // And the [trust] keys themselves: a private key or a mangled file is refused now, not at the first release.
+  await loadTrustedKeys(config.trust, path);
   const log = cliLogger({}, config).child({ mode: "agent" });
   const identity = await loadAgentIdentity(config.hub, log, path);
 

@@ -47,7 +47,7 @@ describe("signed http releases under [trust]", () => {
     else routes.set("/myapp.tar.gz.sig", { body: files.sig });
   }
 
-  async function config(trustedKeyFile: string, name: string): Promise<string> {
+  async function config(trustedKeyFile: string, name: string, query = ""): Promise<string> {
     const file = join(root, name);
     await writeFile(
       file,
@@ -58,8 +58,8 @@ min_interval_hours = 0
 
 [sources.myapp]
 type = "http"
-url = "${server.url}/myapp.tar.gz"
-app_dir = "${root}/app"
+url = "${server.url}/myapp.tar.gz${query}"
+app_dir = "${root}/${name}-app"
 
 [trust]
 key_files = ["${trustedKeyFile}"]
@@ -70,7 +70,6 @@ key_files = ["${trustedKeyFile}"]
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-signed-"));
-    await mkdir(join(root, "app"));
     server = await startHttpServer(fileRoutes(routes));
     expect((await runShip(["release", "keygen", "--out", join(root, "keys")])).code).toBe(0);
     expect((await runShip(["release", "keygen", "--out", join(root, "other-keys")])).code).toBe(0);
@@ -86,30 +85,73 @@ key_files = ["${trustedKeyFile}"]
     publish(v1, "v1");
     const ok = await runShip(["--config", cfg]);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("one\n");
+    expect(await readFile(join(root, "ship.toml-app/app.txt"), "utf8")).toBe("one\n");
 
     const v2 = await build("2.0.0", "two\n");
     publish({ archive: v2.archive }, "v2-unsigned");
     const unsigned = await runShip(["--config", cfg]);
     expect(unsigned.code).toBe(2);
     expect(unsigned.stderr).toMatch(/unsigned|no signature|signature/i);
-    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("one\n");
+    expect(await readFile(join(root, "ship.toml-app/app.txt"), "utf8")).toBe("one\n");
 
     // v1's signature beside v2's archive: the signed digests do not match what was downloaded.
     publish({ archive: v2.archive, sig: v1.sig }, "v2-swapped");
     const swapped = await runShip(["--config", cfg]);
     expect(swapped.code).toBe(2);
-    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("one\n");
+    expect(await readFile(join(root, "ship.toml-app/app.txt"), "utf8")).toBe("one\n");
 
     // Signed, but by a key this agent does not trust.
     const foreign = await config(join(root, "other-keys/ship-release.pub"), "foreign.toml");
     publish(v2, "v2-signed");
     const untrusted = await runShip(["--config", foreign]);
     expect(untrusted.code).toBe(2);
-    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("one\n");
+    expect(await readFile(join(root, "ship.toml-app/app.txt"), "utf8")).toBe("one\n");
 
     const good = await runShip(["--config", cfg]);
     expect(good.code, good.stderr).toBe(0);
-    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("two\n");
+    expect(await readFile(join(root, "ship.toml-app/app.txt"), "utf8")).toBe("two\n");
+  });
+
+  it("with a query token in the URL, the .sig is fetched from the path beside the archive, query kept", async () => {
+    const cfg = await config(join(root, "keys/ship-release.pub"), "query.toml", "?token=T1");
+    publish(await build("1.0.0", "one\n"), "q1");
+    const run = await runShip(["--config", cfg]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(join(root, "query.toml-app/app.txt"), "utf8")).toBe("one\n");
+    expect(server.requests.map((r) => r.path)).toContain("/myapp.tar.gz.sig?token=T1");
+  });
+
+  it("[trust] takes public keys only: a private key or a certificate is refused, every key of a bundle counts", async () => {
+    const signed = await build("1.0.0", "one\n");
+    publish(signed, "k1");
+    const keys = join(root, "keys");
+    // The CI's private key copied to a server by mistake: exit 2 naming it, nothing installed.
+    const privateKey = await config(join(keys, "ship-release.key"), "private.toml");
+    const refused = await runShip(["--config", privateKey]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("ship-release.key");
+    expect(refused.stderr).toMatch(/private key/);
+    await expect(readFile(join(root, "private.toml-app/app.txt"), "utf8")).rejects.toThrow();
+
+    // Key rotation: the new key and the old one in one file; a release signed by the second installs.
+    const bundle = join(root, "bundle.pub");
+    const other = await readFile(join(root, "other-keys/ship-release.pub"), "utf8");
+    await writeFile(bundle, other + (await readFile(join(keys, "ship-release.pub"), "utf8")));
+    const rotated = await runShip(["--config", await config(bundle, "bundle.toml")]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(await readFile(join(root, "bundle.toml-app/app.txt"), "utf8")).toBe("one\n");
+
+    // Text that is not a key beside a key: refused rather than half-read.
+    const junk = join(root, "junk.pub");
+    await writeFile(junk, `${other}not a key\n`);
+    const junked = await runShip(["--config", await config(junk, "junk.toml")]);
+    expect(junked.code).toBe(2);
+    expect(junked.stderr).toContain("junk.pub");
+
+    const cert = join(root, "cert.pem");
+    await writeFile(cert, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    const certified = await runShip(["--config", await config(cert, "cert.toml")]);
+    expect(certified.code).toBe(2);
+    expect(certified.stderr).toMatch(/CERTIFICATE/);
   });
 });
