@@ -17,7 +17,11 @@ export function bumpVersion(current: string, part: BumpPart): string {
   return pre ? `${major}.${minor}.${patch}` : `${major}.${minor}.${patch + 1}`;
 }
 
-/** The newest semver-shaped `v*` tag in the repository at `dir`, without the `v`, or undefined. */
+/**
+ * The newest semver-shaped `v*` tag in the repository at `dir`, without the `v`, or undefined.
+ * Build metadata counts as its version (`v2.0.0+build.7` is 2.0.0, as everywhere in ship): leaving
+ * such tags out would offer a version at or below one already released.
+ */
 export async function newestVersionTag(dir: string): Promise<string | undefined> {
   // Loaded here: simple-git is costly to import, and `ship --help` registers this module's choices.
   const { simpleGit } = await import("simple-git");
@@ -25,12 +29,7 @@ export async function newestVersionTag(dir: string): Promise<string | undefined>
   if (!(await git.checkIsRepo()))
     throw BadInputError.single(dir, "", "is not a git work tree; no tags to bump from");
   const tags = (await git.tags(["--list", "v*"])).all;
-  const versions = tags
-    .map((t) => t.slice(1))
-    .filter((v) => {
-      const parsed = parseVersion(v);
-      return parsed.kind === "semver" && parsed.build.length === 0;
-    });
+  const versions = tags.map((t) => t.slice(1)).filter((v) => parseVersion(v).kind === "semver");
   return versions.sort(compareVersions).at(-1);
 }
 

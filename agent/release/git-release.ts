@@ -8,6 +8,7 @@ import { simpleGit } from "simple-git";
 import { BadInputError } from "../../shared/errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { compareVersions } from "../../shared/versions.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
 
@@ -42,8 +43,16 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     throw BadInputError.single(o.repoDir, "", `the work tree is not clean (${shown}); commit or stash first`);
   }
   const tag = tagFor(o.version);
-  if ((await git.tags(["--list", tag])).all.includes(tag)) {
-    throw BadInputError.single(o.repoDir, "", `tag ${tag} already exists`);
+  // `v2.0.0+build.7` or `v2.0` is the same version as 2.0.0: the hub would refuse it as a duplicate.
+  const same = (await git.tags(["--list", "v*"])).all.find(
+    (t) => t === tag || compareVersions(t.slice(1), o.version) === 0,
+  );
+  if (same !== undefined) {
+    throw BadInputError.single(
+      o.repoDir,
+      "",
+      same === tag ? `tag ${tag} already exists` : `tag ${same} already releases version ${o.version}`,
+    );
   }
   const file = join(o.repoDir, MANIFEST_FILENAME);
   const existing = await readFile(file, "utf8").catch(() => undefined);

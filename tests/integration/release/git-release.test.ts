@@ -60,6 +60,13 @@ describe.skipIf(!hasProgram("git"))("ship release git (real repository)", () => 
     git(repo, "tag", "v1.10.1");
     expect((await nextVersion(repo, "minor")).next).toBe("1.11.0");
     expect((await nextVersion(repo, "major")).next).toBe("2.0.0");
+    // A tag with build metadata is that version: bumping past it, never offering it (or less) again.
+    git(repo, "tag", "v2.0.0+build.7");
+    expect(await nextVersion(repo, "patch")).toEqual({ from: "2.0.0+build.7", next: "2.0.1" });
+    expect((await nextVersion(repo, "major")).next).toBe("3.0.0");
+    git(repo, "tag", "V9.0.0");
+    git(repo, "tag", "v2.1.0-rc.1+ci.3");
+    expect(await nextVersion(repo, "minor")).toEqual({ from: "2.1.0-rc.1+ci.3", next: "2.1.0" });
   });
 
   it("commits the manifest, creates an annotated tag, and pushes both", async () => {
@@ -98,6 +105,10 @@ describe.skipIf(!hasProgram("git"))("ship release git (real repository)", () => 
     git(repo, "tag", "v1.0.0");
     await expect(releaseGit({ repoDir: repo, version: "1.0.0", description: "x" })).rejects.toThrow(
       /already exists/,
+    );
+    git(repo, "tag", "v1.1.0+build.2");
+    await expect(releaseGit({ repoDir: repo, version: "1.1.0", description: "x" })).rejects.toThrow(
+      /tag v1\.1\.0\+build\.2 already releases version 1\.1\.0/,
     );
     expect(git(repo, "rev-parse", "HEAD")).toBe(head);
   });
