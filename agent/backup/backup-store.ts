@@ -100,7 +100,8 @@ export async function writeBackupInventory(backupPath: string, inventory: Backup
 
 /** Not fsynced: like the inventory, it is made durable by the complete meta.json written after it. */
 export async function writeUndoneManifest(backupPath: string, manifest: unknown): Promise<void> {
-  await writeFileAtomic(join(backupPath, UNDONE_MANIFEST_FILE), JSON.stringify(manifest), false);
+  // Mode 600: notifications carry webhook URLs and headers, which are secrets.
+  await writeFileAtomic(join(backupPath, UNDONE_MANIFEST_FILE), JSON.stringify(manifest), false, 0o600);
 }
 
 /** Not fsynced: like the inventory, it is made durable by the complete meta.json written after it. */

@@ -133,7 +133,8 @@ export class DesiredStateStore {
     const next = this.queue.then(async () => {
       const data = structuredClone(await this.load());
       edit(data);
-      await writeFileAtomic(this.file, `${JSON.stringify(data, null, 1)}\n`);
+      // Mode 600: the hub's releases carry manifests, whose notifications hold webhook URLs and headers.
+      await writeFileAtomic(this.file, `${JSON.stringify(data, null, 1)}\n`, 0o600);
       this.cache = data;
     });
     this.queue = next.catch(() => undefined);

@@ -155,10 +155,15 @@ export async function removeDirIfEmpty(path: string): Promise<boolean> {
  * Writes a file so a crash leaves the old or the new content, never a mix. `durable` (default) also
  * fsyncs file and directory, so the write survives a power cut, not just a killed process.
  */
-export async function writeFileAtomic(path: string, data: string, durable = true): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string,
+  durable = true,
+  mode = 0o644,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.ship-tmp`;
-  const handle = await open(tmp, "w", 0o644);
+  const handle = await open(tmp, "w", mode);
   try {
     await handle.writeFile(data);
     if (durable) await handle.sync();

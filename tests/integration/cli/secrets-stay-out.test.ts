@@ -93,6 +93,57 @@ Authorization = "Bearer HEADERTOKEN"
     expectNoSecret("--check-only output", again.stdout + again.stderr);
   });
 
+  it("webhook and slack URLs and headers from the manifest: never logged, and kept only in files no other user reads", async () => {
+    const hooks: string[] = [];
+    server = await startHttpServer((req, res) => {
+      hooks.push(req.url ?? "");
+      res.writeHead(req.url?.includes("fail") ? 500 : 200).end("ok");
+    });
+    const release = join(root, "release");
+    await mkdir(release);
+    await writeFile(join(release, "app.py"), "print(1)\n");
+    await writeFile(
+      join(release, "update-manifest.yaml"),
+      `version: "1.0.0"
+notifications:
+  on_success:
+    - type: webhook
+      url: "${server.url}/hooks/URLPASSWORD?key=QUERYTOKEN"
+      headers: { Authorization: "Bearer HEADERTOKEN" }
+    - type: webhook
+      url: "${server.url}/fail/URLPASSWORD"
+    - type: slack
+      url: "${server.url}/services/T0/B0/QUERYTOKEN"
+`,
+    );
+    const config = join(root, "ship.toml");
+    await writeFile(
+      config,
+      `[general]
+state_file = "${root}/var/state.json"
+backup_dir = "${root}/var/backups"
+min_interval_hours = 0
+[general.logging]
+level = "DEBUG"
+file = "${root}/var/ship.log"
+[sources.myapp]
+type = "local"
+path = "${release}"
+app_dir = "${root}/app"
+`,
+    );
+    const run = await runShip(["--config", config, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(hooks).toHaveLength(4); // the failing one is retried once
+    expectNoSecret("--json output", run.stdout + run.stderr);
+    const files = await allFiles(join(root, "var"));
+    expect(files.get(join(root, "var/ship.log"))).toContain("notification could not be delivered");
+    for (const [path, text] of files) {
+      if (SECRETS.some((secret) => text.includes(secret)))
+        expect((await stat(path)).mode & 0o077, `${path} is readable by others`).toBe(0);
+    }
+  });
+
   it.skipIf(!hasProgram("git"))(
     "a git remote with a query token that cannot be reached: the error names the remote without the token",
     async () => {

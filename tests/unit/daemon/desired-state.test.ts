@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -53,6 +53,8 @@ describe("DesiredStateStore", () => {
       receivedAt: "2026-01-01T00:00:00.000Z",
     });
     expect((await reopened.get("web"))?.finished).toBeUndefined();
+    // The release's manifest may carry webhook URLs and headers: no other user reads the file.
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
 
   it("counts attempts across instances, takes back an abandoned one, and resets for a new instruction", async () => {
@@ -82,6 +84,8 @@ describe("DesiredStateStore", () => {
     expect((await reopened.finished("d1"))?.report.reportId).toBe(first.reportId);
     expect(await reopened.finished("d2")).toBeUndefined();
     expect((await reopened.get("web"))?.finished).toBeUndefined();
+    // The release's manifest may carry webhook URLs and headers: no other user reads the file.
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
 
   it("serializes concurrent changes: instructions for two apps arriving together are both kept", async () => {
