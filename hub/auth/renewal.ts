@@ -6,6 +6,7 @@
  * The new token names the one it renews, so `ship-hub token revoke` of the token an operator
  * issued also revokes every renewal of it (the operator never sees the renewed jtis).
  */
+import { AuthError } from "../errors.js";
 import type { Principal, TokenService } from "./tokens.js";
 import { MAX_TTL_SECONDS } from "./tokens.js";
 
@@ -13,7 +14,13 @@ export function renewalDue(principal: Principal, now: number): boolean {
   return principal.role === "agent" && principal.expires - now < (principal.expires - principal.created) / 2;
 }
 
-/** A new token for the same agent and lifetime; returns it with the principal it stands for. */
+/**
+ * A new token for the same agent and lifetime; returns it with the principal it stands for.
+ * `principal` is what the connection was opened with, so its token may have been revoked since
+ * (the live-session check runs once a second). Revocation revokes the renewals that exist at that
+ * moment; one issued after it would escape, so the renewed token is checked again once the new one
+ * is stored, and revoked with an AuthError when it is no longer in force.
+ */
 export async function renewAgentToken(tokens: TokenService, principal: Principal) {
   const lifetime = Math.round((principal.expires - principal.created) / 1000);
   const { token, record } = await tokens.issue({
@@ -23,6 +30,10 @@ export async function renewAgentToken(tokens: TokenService, principal: Principal
     ttlSeconds: Math.min(Math.max(lifetime, 1), MAX_TTL_SECONDS),
     renewedFrom: principal.jti,
   });
+  if (!(await tokens.inForce(principal.jti))) {
+    await tokens.revoke(record.jti);
+    throw new AuthError(401, "token revoked");
+  }
   const renewed: Principal = {
     ...principal,
     jti: record.jti,

@@ -121,6 +121,12 @@ export class TokenService {
   revoke(jti: string): Promise<boolean> {
     return this.store.revokeToken(jti, this.now());
   }
+
+  /** Whether the token `jti` is (still) in force as far as the store says: known and not revoked. */
+  async inForce(jti: string): Promise<boolean> {
+    const record = await this.store.getToken(jti);
+    return record !== undefined && record.revoked === null;
+  }
 }
 
 /** `Authorization: Bearer <token>` → the token, or undefined. */

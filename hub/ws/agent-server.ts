@@ -7,6 +7,7 @@ import { formatPath } from "../api/validate.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
 import { renewAgentToken, renewalDue } from "../auth/renewal.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
+import { AuthError } from "../errors.js";
 import type { HubMetrics } from "../metrics.js";
 import type { AgentSync } from "../rollouts/agent-sync.js";
 import { type ConnectionRegistry, sendTo } from "./connections.js";
@@ -123,7 +124,9 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       send(ws, { type: "token", v: 1, token: renewed.token, expires }, agentId);
       log.info("sent an agent a renewed token", { agentId, expires });
     } catch (error) {
-      log.error("could not renew an agent token", { agentId, error: String(error) });
+      // The token this connection runs on was revoked meanwhile: end it now, not at the next check.
+      if (error instanceof AuthError) endSession(ws, error.message);
+      else log.error("could not renew an agent token", { agentId, error: String(error) });
     } finally {
       renewing.delete(ws);
     }

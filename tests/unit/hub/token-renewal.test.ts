@@ -49,4 +49,16 @@ describe("agent token renewal", () => {
     await expect(tokens.verify(twice.token)).rejects.toThrow(/revoked/);
     expect((await tokens.verify(replacement.token)).jti).toBe(replacement.record.jti);
   });
+
+  it("a renewal asked for on a connection whose token was revoked meanwhile is refused and never valid", async () => {
+    const issued = await tokens.issue({ role: "agent", agentId: "web-1", ttlSeconds: 100 });
+    // The connection verified the token, then the operator revoked it before the hub's next check.
+    const connected = await tokens.verify(issued.token);
+    clock += 60_000;
+    expect(await tokens.revoke(connected.jti)).toBe(true);
+    await expect(renewAgentToken(tokens, connected)).rejects.toThrow(/revoked/);
+    const renewals = (await store.listTokens()).filter((t) => t.renewedFrom === connected.jti);
+    expect(renewals).toHaveLength(1);
+    expect(renewals[0]?.revoked).not.toBeNull();
+  });
 });
