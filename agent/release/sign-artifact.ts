@@ -97,7 +97,16 @@ async function artifactDigest(o: SignOptions): Promise<string> {
 export async function signArtifact(o: SignOptions): Promise<{ signature: Signature; path: string }> {
   const manifestFile = await manifestOf(o);
   const { manifest } = parseManifestText(manifestFile.text, manifestFile.file);
-  const version = o.version ?? manifest.version;
+  // Agents compare the signed version with the release's (the manifest's, or the hub's, which the
+  // hub checks against the manifest): a signature for any other version would be refused everywhere.
+  if (o.version !== undefined && o.version !== manifest.version) {
+    throw BadInputError.single(
+      "ship release sign",
+      "--version",
+      `${o.version} is not the release's version: the manifest says ${manifest.version}`,
+    );
+  }
+  const version = manifest.version;
   const app = o.app ?? appFromArchiveName(o.artifact, version);
   if (app === undefined)
     throw BadInputError.single("ship release sign", "--app", "cannot tell the app; pass --app");

@@ -53,6 +53,8 @@ export class SignatureError extends VerificationError {
 export function signRelease(payload: ReleasePayload, privateKeyPem: string): Signature {
   const checked = ReleasePayload.parse(payload);
   let privateKey: KeyObject;
+  if (privateKeyPem.includes("-----BEGIN PUBLIC KEY-----"))
+    throw new KeyFormatError("is a public key: sign with the private key (ship-release.key)");
   try {
     privateKey = createPrivateKey(privateKeyPem);
   } catch (e) {

@@ -90,6 +90,34 @@ describe("ship release (CLI)", () => {
     expect(verifyRelease(doc, expected, [pub])).toMatch(/^[0-9a-f]{16}$/);
     const wrongKey = await runRelease(dir, "sign", "dist/myapp-1.2.3.tar.gz", "--key", "src/app.py");
     expect(wrongKey.code).toBe(2);
+    // The public key instead of the private one: said so, not a decoder error.
+    const publicKey = await runRelease(dir, "sign", "dist/myapp-1.2.3.tar.gz", "--key", "ship-release.pub");
+    expect(publicKey.code).toBe(2);
+    expect(publicKey.err).toMatch(/is a public key.*ship-release\.key/);
+    // A version the manifest inside does not say: every agent would refuse it, so sign does.
+    const before = await readFile(join(dir, "dist/myapp-1.2.3.tar.gz.sig"), "utf8");
+    for (const version of ["1.2.4", "v1.2.3+b1"]) {
+      const other = await runRelease(
+        dir,
+        ...["sign", "dist/myapp-1.2.3.tar.gz", "--key", "ship-release.key", "--version", version],
+      );
+      expect(other.code, version).toBe(2);
+      expect(other.err).toMatch(/--version.*manifest says 1\.2\.3/);
+    }
+    expect(
+      (
+        await runRelease(
+          dir,
+          "sign",
+          "dist/myapp-1.2.3.tar.gz",
+          "--key",
+          "ship-release.key",
+          "--version",
+          "v1.2.3",
+        )
+      ).code,
+    ).toBe(0);
+    expect(await readFile(join(dir, "dist/myapp-1.2.3.tar.gz.sig"), "utf8")).toBe(before);
   });
 });
 
