@@ -71,8 +71,9 @@ type StateOptions = Pick<
 /** The store and signing secret, for `serve` and `token create`; the secret is checked before the store is opened. */
 export async function openHubState(
   options: StateOptions,
+  warn?: (message: string) => void,
 ): Promise<{ store: AsyncStore; secret: Buffer; cluster: PostgresStore | undefined }> {
-  const secret = await loadHubSecret(options);
+  const secret = await loadHubSecret(options, warn);
   return { ...(await openHubStore(options)), secret };
 }
 
@@ -82,6 +83,7 @@ export async function openHubState(
  */
 export async function loadHubSecret(
   options: Pick<HubOptions, "dataDir" | "secretFile" | "configFile" | "envSecret" | "database">,
+  warn: (message: string) => void = (message) => process.stderr.write(`ship-hub: warning: ${message}\n`),
 ): Promise<Buffer> {
   if (options.database && !options.envSecret && !options.secretFile)
     throw BadInputError.single(
@@ -94,6 +96,7 @@ export async function loadHubSecret(
     ...(options.secretFile ? { secretFile: options.secretFile } : {}),
     ...(options.configFile ? { configFile: options.configFile } : {}),
     ...(options.envSecret ? { envSecret: options.envSecret } : {}),
+    warn,
   });
 }
 
@@ -171,7 +174,7 @@ function every(ms: number, job: () => Promise<void>): NodeJS.Timeout {
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const now = options.now ?? Date.now;
   const log = options.log;
-  const { store, secret, cluster } = await openHubState(options);
+  const { store, secret, cluster } = await openHubState(options, (message) => log.warn(message));
   const hubId = randomUUID();
   const hubTimeoutMs = options.hubTimeoutMs ?? 30_000;
   if (cluster) await store.heartbeatHub(hubId, now());

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 import { readNamedFile } from "../../shared/named-file.js";
@@ -14,6 +14,8 @@ export interface SecretOptions {
   configFile?: string;
   /** Value of SHIP_HUB_SECRET, when set. */
   envSecret?: string;
+  /** Told when the secret's file may be read by other users (anyone who reads it can mint tokens). */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -26,7 +28,9 @@ export async function loadSecret(options: SecretOptions): Promise<Buffer> {
   if (options.secretFile !== undefined) {
     const by = { file: options.configFile ?? "hub.toml", key: "jwt_secret_file" };
     const text = (await readNamedFile(options.secretFile, by)).toString("utf8").trim();
-    return checked(Buffer.from(text, "utf8"), by, options.secretFile);
+    const secret = checked(Buffer.from(text, "utf8"), by, options.secretFile);
+    await warnIfShared(options.secretFile, options.warn);
+    return secret;
   }
   const file = join(options.dataDir, "secret");
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
@@ -36,7 +40,17 @@ export async function loadSecret(options: SecretOptions): Promise<Buffer> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
-  return checked(Buffer.from((await readFile(file, "utf8")).trim(), "utf8"), { file, key: "" });
+  const secret = checked(Buffer.from((await readFile(file, "utf8")).trim(), "utf8"), { file, key: "" });
+  await warnIfShared(file, options.warn);
+  return secret;
+}
+
+async function warnIfShared(file: string, warn: SecretOptions["warn"]): Promise<void> {
+  const mode = (await stat(file)).mode & 0o777;
+  if ((mode & 0o077) !== 0 && warn !== undefined)
+    warn(
+      `the JWT secret ${file} is readable by other users (mode ${mode.toString(8).padStart(3, "0")}): anyone who reads it can make tokens of any role; chmod 600 it`,
+    );
 }
 
 /** `by` says where the secret was named; `file`, when it came from one, is the file that holds too few bytes. */

@@ -3,7 +3,7 @@
  * --data-dir flags): missing, a directory, empty or too short is exit 2 with one line naming the
  * key or flag and the file, never Node's bare "ENOENT: …, open '…'", and nothing is created.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -51,6 +51,24 @@ describe("ship-hub: hub.toml jwt_secret_file that cannot be used", () => {
       expect((await readdir(dir)).sort()).toEqual(before);
     },
   );
+});
+
+describe("ship-hub: a JWT secret file other users may read", () => {
+  it("token create warns (anyone who reads it can make tokens), and stop warning once it is 600", async () => {
+    const secret = join(dir, "secret");
+    await writeFile(secret, `${"s".repeat(48)}\n`, { mode: 0o644 });
+    await chmod(secret, 0o644);
+    await writeFile(join(dir, "hub.toml"), `data_dir = "data"\njwt_secret_file = "${secret}"\n`);
+    const shared = await hub(["token", "create", "--role", "ci", "--config", "hub.toml"]);
+    expect(shared.code, shared.stderr).toBe(0);
+    expect(shared.stderr).toMatch(
+      /warning: the JWT secret \S+secret is readable by other users \(mode 644\).*chmod 600/,
+    );
+    await chmod(secret, 0o600);
+    const quiet = await hub(["token", "create", "--role", "ci", "--config", "hub.toml"]);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe("");
+  });
 });
 
 describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
