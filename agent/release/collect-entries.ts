@@ -64,6 +64,7 @@ async function listPaths(options: CollectOptions): Promise<string[]> {
   const out: string[] = [];
   for (const path of include) {
     const rel = checkRelative(path);
+    await refuseLinkedParents(sourceDir, rel);
     const stat = await lstat(join(sourceDir, rel)).catch(() => undefined);
     if (stat === undefined) throw BadInputError.single(join(sourceDir, rel), "--include", "does not exist");
     if (exclude(rel)) continue;
@@ -71,6 +72,25 @@ async function listPaths(options: CollectOptions): Promise<string[]> {
     if (stat.isDirectory()) out.push(...(await walk(sourceDir, rel, exclude)));
   }
   return out;
+}
+
+/**
+ * An --include path must not pass through a symlinked directory: lstat follows the parents, so
+ * `linkdir/file` with `linkdir -> /etc` would archive a file from outside the release.
+ */
+async function refuseLinkedParents(sourceDir: string, rel: string): Promise<void> {
+  const parts = rel.split("/");
+  for (let i = 1; i < parts.length; i++) {
+    const parent = parts.slice(0, i).join("/");
+    const stat = await lstat(join(sourceDir, parent)).catch(() => undefined);
+    if (stat?.isSymbolicLink()) {
+      throw BadInputError.single(
+        join(sourceDir, rel),
+        "--include",
+        `goes through the symlink ${parent}; name a path inside the release`,
+      );
+    }
+  }
 }
 
 function symlinkStaysInside(rel: string, target: string): boolean {

@@ -155,5 +155,18 @@ describe("ship release http archives", () => {
       include: ["../x"],
     });
     await expect(outside).rejects.toBeInstanceOf(BadInputError);
+    // Through a symlinked directory: its target's files are not the release's.
+    await rm(join(src, "src/evil"));
+    await mkdir(join(dir, "elsewhere"));
+    await writeFile(join(dir, "elsewhere/secret.env"), "TOKEN=1\n");
+    await symlink("../elsewhere", join(src, "linked"));
+    const through = buildReleaseArchive({
+      sourceDir: src,
+      app: "a",
+      version: "1",
+      outDir: out,
+      include: ["linked/secret.env"],
+    });
+    await expect(through).rejects.toThrow(/goes through the symlink linked/);
   });
 });
