@@ -6,6 +6,7 @@
  * "Cannot parse privateKey", or a hub connection that silently keeps retrying.
  */
 import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
 import { readNamedFile } from "../../shared/named-file.js";
@@ -79,20 +80,34 @@ export async function checkSourceFiles(
 
 /**
  * A git source reads and fetches in its clone: a missing one is bad input naming the key, not
- * simple-git's "Cannot use simple-git on a directory that does not exist" (exit 1).
+ * simple-git's "Cannot use simple-git on a directory that does not exist" (exit 1). A directory
+ * that is not a repository is refused too: git would look for one in its parents and fetch into
+ * (and later `reset`) whatever repository holds it, say /etc under etckeeper.
  */
 async function cloneProblem(name: string, localPath: string, configFile: string): Promise<Issue[]> {
   const path = expandHome(localPath);
   const found = await stat(path).catch(() => undefined);
+  const clone = `clone the repository there first (git clone REMOTE ${path})`;
   const problem =
     found === undefined
-      ? `${path} does not exist: clone the repository there first (git clone REMOTE ${path})`
-      : found.isDirectory()
-        ? undefined
-        : `${path} is not a directory (it must be a git clone)`;
+      ? `${path} does not exist: ${clone}`
+      : !found.isDirectory()
+        ? `${path} is not a directory (it must be a git clone)`
+        : (await isRepository(path))
+          ? undefined
+          : `${path} is not a git repository (no .git in it): ${clone}`;
   return problem === undefined
     ? []
     : [{ file: configFile, path: `sources.${name}.local_path`, message: problem, severity: "error" }];
+}
+
+/** A work tree (`.git`, a directory or a gitfile) or a bare repository (HEAD, objects/, refs/), as git tells them. */
+async function isRepository(dir: string): Promise<boolean> {
+  if ((await stat(join(dir, ".git")).catch(() => undefined)) !== undefined) return true;
+  const [head, objects, refs] = await Promise.all(
+    ["HEAD", "objects", "refs"].map((entry) => stat(join(dir, entry)).catch(() => undefined)),
+  );
+  return head?.isFile() === true && objects?.isDirectory() === true && refs?.isDirectory() === true;
 }
 
 /** `ship agent` at start: [hub] ca_file and [trust] key_files. */

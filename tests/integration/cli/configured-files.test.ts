@@ -9,7 +9,9 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
 import { runShip } from "../../support/ship-cli.js";
+import { git } from "../sources/git-repos.js";
 
 let root: string;
 let appDir: string;
@@ -79,6 +81,11 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
       /sources\.web\.local_path: \S+\/empty is not a directory \(it must be a git clone\)$/,
     ],
     [
+      "git local_path a directory that is not a clone",
+      `[sources.web]\ntype = "git"\nlocal_path = "ROOT/a-dir"\napp_dir = "APP"\n`,
+      /sources\.web\.local_path: \S+\/a-dir is not a git repository \(no \.git in it\): clone the repository there first \(git clone REMOTE \S+\/a-dir\)$/,
+    ],
+    [
       "[trust] key_files entry a directory",
       `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "APP"\n[trust]\nkey_files = ["ROOT/a-dir"]\n`,
       /trust\.key_files\[0\]: cannot read \S+\/a-dir: is a directory \(EISDIR\)$/,
@@ -99,6 +106,45 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
       expect(await readdir(appDir)).toEqual([]);
     },
   );
+});
+
+describe.skipIf(!hasProgram("git"))("ship: a git local_path inside another repository (real git)", () => {
+  it("is refused naming the key, and nothing is fetched into or reset in the repository that holds it", async () => {
+    // /etc under etckeeper, a home directory in a dotfiles repo: git would find that repository in
+    // local_path's parents, fetch the app's remote into it and move its HEAD.
+    const origin = join(root, "origin.git");
+    const dev = join(root, "dev");
+    const host = join(root, "host");
+    await git(root, "init", "-q", "--bare", origin);
+    await git(root, "init", "-q", dev);
+    await writeFile(join(dev, "app.txt"), "v1\n");
+    await writeFile(join(dev, "update-manifest.yaml"), 'version: "1.0.0"\n');
+    await git(dev, "add", "-A");
+    await git(dev, "commit", "-q", "-m", "v1");
+    await git(dev, "push", "-q", origin, "HEAD:main");
+    await mkdir(join(host, "opt/clone"), { recursive: true });
+    await writeFile(join(host, "opt/clone/README"), "the host's own file\n");
+    await git(root, "init", "-q", host);
+    await git(host, "add", "-A");
+    await git(host, "commit", "-q", "-m", "host");
+    const refsBefore = await git(host, "show-ref");
+    for (const localPath of [join(host, "opt/clone"), appDir]) {
+      const clone = localPath === appDir ? join(host, "opt/app") : localPath;
+      if (localPath === appDir) await mkdir(clone, { recursive: true });
+      const file = await config(
+        `[sources.web]\ntype = "git"\nlocal_path = "${clone}"\napp_dir = "${localPath === appDir ? clone : appDir}"\n` +
+          `remote = "file://${origin}"\nbranch = "main"\n`,
+      );
+      const run = await runShip(["--config", file, "--force"]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stdout.trim()).toMatch(
+        /sources\.web\.local_path: \S+ is not a git repository \(no \.git in it\)/,
+      );
+    }
+    expect(await git(host, "show-ref")).toBe(refsBefore);
+    expect(await git(host, "status", "--porcelain")).toBe("");
+    expect(await readdir(appDir)).toEqual([]);
+  }, 30_000);
 });
 
 describe("ship agent: [hub] files that cannot be used stop it at start (real CLI)", () => {
