@@ -1,6 +1,7 @@
 import { defaultConfigPath, loadConfigFile } from "../../shared/config/load.js";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { formatIssue } from "../../shared/errors.js";
+import { checkGeneralPaths } from "../pipeline/configured-paths.js";
 import type { Output } from "./output.js";
 
 /** Loads ship.toml from --config or the default place, printing its warnings once. */
@@ -11,5 +12,6 @@ export async function loadCliConfig(
   const path = configOption ?? defaultConfigPath(process.cwd());
   const { config, warnings } = await loadConfigFile(path);
   for (const w of warnings) out.problem(formatIssue(w));
+  await checkGeneralPaths(config, path);
   return { config, path };
 }

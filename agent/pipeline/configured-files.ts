@@ -11,6 +11,7 @@ import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { expandHome } from "../sources/home-path.js";
+import { kindProblems } from "./configured-paths.js";
 
 interface NamedFile {
   key: string;
@@ -75,7 +76,11 @@ export async function checkSourceFiles(
   configFile: string,
 ) {
   const clone = source.type === "git" ? await cloneProblem(name, source.local_path, configFile) : [];
-  return check([...sourceFiles(name, source), ...trustFiles(config)], configFile, clone);
+  const appDir = await kindProblems(
+    [{ key: `sources.${name}.app_dir`, path: source.app_dir, kind: "directory" }],
+    configFile,
+  );
+  return check([...sourceFiles(name, source), ...trustFiles(config)], configFile, [...clone, ...appDir]);
 }
 
 /**

@@ -108,6 +108,67 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
   );
 });
 
+describe("ship: a path a ship.toml key names that exists as the wrong kind (real CLI)", () => {
+  const local = (appDir: string) =>
+    `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "${appDir}"\n`;
+  const general = (extra: string) => `[general]\nmin_interval_hours = 0\n${extra}\n`;
+  const state = 'state_file = "ROOT/var/state.json"\n';
+  const backups = 'backup_dir = "ROOT/var/backups"\n';
+  it.each([
+    [
+      "app_dir a file",
+      general(state + backups) + local("ROOT/empty"),
+      "sources.web.app_dir",
+      "empty is a file; it must be a directory",
+    ],
+    [
+      "state_file a directory",
+      general(`state_file = "ROOT/a-dir"\n${backups}`) + local("APP"),
+      "general.state_file",
+      "a-dir is a directory; it must be a file",
+    ],
+    [
+      "backup_dir a file",
+      general(`${state}backup_dir = "ROOT/empty"\n`) + local("APP"),
+      "general.backup_dir",
+      "empty is a file; it must be a directory",
+    ],
+    [
+      "work_dir a file",
+      general(`${state + backups}work_dir = "ROOT/empty"\n`) + local("APP"),
+      "general.work_dir",
+      "empty is a file; it must be a directory",
+    ],
+    [
+      "lock_file a directory",
+      general(`${state + backups}lock_file = "ROOT/a-dir"\n`) + local("APP"),
+      "general.lock_file",
+      "a-dir is a directory; it must be a file",
+    ],
+  ])(
+    "%s: exit 2 naming ship.toml and the key in every mode, nothing written",
+    async (_label, text, key, what) => {
+      // Before: "internal error: EISDIR …" or an update failing at its apply with a bare ENOTDIR, exit 1.
+      const file = join(root, "ship.toml");
+      await writeFile(file, text.replaceAll("ROOT", root).replaceAll("APP", appDir));
+      // A source's app_dir matters to the runs that update it; [general] paths to every mode.
+      const modes = key.startsWith("sources.")
+        ? [["--force"], ["--check-only"]]
+        : [["--force"], ["--check-only"], ["--recover"], ["--list-backups"], ["--rollback", "x"]];
+      for (const args of modes) {
+        const run = await runShip(["--config", file, ...args]);
+        expect(run.code, `${args[0]}: ${run.stdout}${run.stderr}`).toBe(2);
+        const said = `${run.stdout}${run.stderr}`.trim();
+        expect(said).toContain(`${file} ${key}: ${root}/${what}`);
+        expect(said).not.toMatch(/internal error|^E[A-Z]+:/m);
+      }
+      expect(await readdir(appDir)).toEqual([]);
+      // A wrong [general] path stops the run before its lock and state are written.
+      if (key.startsWith("general.")) expect(await readdir(root)).not.toContain("var");
+    },
+  );
+});
+
 describe.skipIf(!hasProgram("git"))("ship: a git local_path inside another repository (real git)", () => {
   it("is refused naming the key, and nothing is fetched into or reset in the repository that holds it", async () => {
     // /etc under etckeeper, a home directory in a dotfiles repo: git would find that repository in
