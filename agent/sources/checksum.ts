@@ -25,6 +25,16 @@ export function parseChecksumSpec(spec: string, where: string): ChecksumSpec {
  * The hash for `fileName` in sha256sum output ("<hex>  name" or "<hex> *name" lines). A file with a
  * single bare hash, or a single line, applies to whatever was downloaded.
  */
+/**
+ * The sha256 an inline `checksum = "sha256:<hex>"` pins, else undefined (a malformed one is refused
+ * when the release is fetched). A source whose record of the installed artifact has another sha256
+ * asks again instead of trusting its ETag or size + mtime.
+ */
+export function pinnedSha256(checksum: string | undefined): string | undefined {
+  const inline = checksum === undefined ? null : /^sha256:([0-9a-fA-F]{64})$/.exec(checksum.trim());
+  return inline?.[1]?.toLowerCase();
+}
+
 export function parseSha256Sums(text: string, fileName: string, where: string): string {
   const lines = text
     .split(/\r?\n/)

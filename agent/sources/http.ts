@@ -22,7 +22,7 @@ import {
   removeArtifact,
   signaturePathOf,
 } from "./artifact.js";
-import { parseSha256Sums } from "./checksum.js";
+import { parseSha256Sums, pinnedSha256 } from "./checksum.js";
 import { extractWhileDownloading } from "./extract-while-downloading.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
@@ -71,9 +71,13 @@ export class HttpSource implements ReleaseSource {
 
   async check(): Promise<UpdateCheck> {
     const stored = await this.store.read();
+    // The record stands for what is installed only while the config still asks for it: a new url,
+    // or a `checksum = "sha256:…"` pinned to another archive, asks unconditionally. A server that
+    // reuses an ETag (nginx's is mtime + size) would otherwise answer 304 and keep the old release.
     const sameUrl =
       stored?.urlSha256 !== undefined ? stored.urlSha256 === this.urlSha256 : stored?.url === this.cfg.url;
-    const known = sameUrl ? stored : undefined;
+    const pinned = pinnedSha256(this.cfg.checksum);
+    const known = sameUrl && (pinned === undefined || pinned === stored?.sha256) ? stored : undefined;
     const probe = await probeUrl(
       this.cfg.url,
       { etag: known?.etag, lastModified: known?.lastModified },

@@ -22,7 +22,7 @@ import {
   removeArtifact,
   signaturePathOf,
 } from "./artifact.js";
-import { parseSha256Sums } from "./checksum.js";
+import { parseSha256Sums, pinnedSha256 } from "./checksum.js";
 import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloading.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
@@ -60,7 +60,11 @@ export class SftpSource implements ReleaseSource {
 
   async check(): Promise<UpdateCheck> {
     const stored = await this.store.read();
-    const known = stored?.remotePath === this.cfg.remote_path ? stored : undefined;
+    const pinned = pinnedSha256(this.cfg.checksum);
+    const known =
+      stored?.remotePath === this.cfg.remote_path && (pinned === undefined || pinned === stored.sha256)
+        ? stored
+        : undefined;
     const remote = await this.withClient((client) => client.stat(this.cfg.remote_path));
     const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
     const candidate = `${remote.size} bytes, modified ${new Date(remote.modifyTime).toISOString()}`;
