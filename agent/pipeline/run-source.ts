@@ -98,7 +98,8 @@ export async function runSource(
     }
     // A restore the state file did not hear of (finished by recovery, or a rollback elsewhere):
     // the state and the source's record follow the install index before anything is decided.
-    if (!options.checkOnly) await syncInstalledState(config, name, source, options.settings.now());
+    if (!options.checkOnly)
+      await syncInstalledState(config, name, source, options.settings.now(), undefined, log);
     const sourceState = (await readState(config.general.state_file)).sources[name];
     const currentVersion = sourceState?.current_version ?? null;
     await checkSourceFiles(config, name, source, options.configFile ?? "ship.toml");

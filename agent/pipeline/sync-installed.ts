@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import type { Logger } from "../../shared/log.js";
 import { readInstallIndexHeader } from "../apply/install-index.js";
 import { metadataPath, SourceMetadataStore } from "../sources/metadata.js";
 import { readState, type SourceState, updateSourceState } from "../state/state-file.js";
@@ -26,6 +27,7 @@ export async function syncInstalledState(
   source: Source,
   now: Date = new Date(),
   change: (state: SourceState) => SourceState = (s) => s,
+  log?: Logger,
 ): Promise<InstalledSync> {
   const index = await readInstallIndexHeader(appStateDir(config, source.app_dir));
   const version = index?.version ?? null;
@@ -34,6 +36,7 @@ export async function syncInstalledState(
   const shared = Object.entries(config.sources).some(([n, s]) => n !== name && s.app_dir === source.app_dir);
   if (recorded === version || shared) {
     await updateSourceState(config.general.state_file, name, change);
+    if (!shared) await alignHead(source, index?.releaseId, log);
     return { version: recorded, changed: false };
   }
   await updateSourceState(config.general.state_file, name, (s) =>
@@ -46,12 +49,16 @@ export async function syncInstalledState(
     }),
   );
   await forgetSourceRecord(config, name, source);
-  if (source.type === "git") {
-    // Only git sources load it: --rollback's bundle stays small for the others.
-    const { alignCloneHead } = await import("../sources/git-clone-head.js");
-    await alignCloneHead(source, index?.releaseId);
-  }
+  await alignHead(source, index?.releaseId, log);
   return { version, changed: true };
+}
+
+/** A git clone that is the app: HEAD names the installed commit (git-clone-head.ts). */
+async function alignHead(source: Source, commit: string | undefined, log: Logger | undefined): Promise<void> {
+  if (source.type !== "git") return;
+  // Only git sources load it: --rollback's bundle stays small for the others.
+  const { alignCloneHead } = await import("../sources/git-clone-head.js");
+  await alignCloneHead(source, commit, log);
 }
 
 async function forgetSourceRecord(config: AgentConfig, name: string, source: Source): Promise<void> {

@@ -23,8 +23,10 @@ export function cloneIsApp(source: { local_path: string; app_dir: string }): boo
 
 /**
  * No-op unless `source` is git with its clone at `app_dir` and `commit` is a full commit id (the
- * restored tree is the one before ship's first install: its commit is unknown, HEAD is left). A
- * failure is logged, not raised: the files are restored either way, and the next update moves HEAD.
+ * restored tree is the one before ship's first install: its commit is unknown, HEAD is left), or
+ * HEAD already names it. Every run asks, so a HEAD an update could not move (a person's git held
+ * `index.lock`) or a restore left behind is put right by the next run. A failure is logged, not
+ * raised: the files are what they are either way.
  */
 export async function alignCloneHead(
   source: Source,
@@ -33,20 +35,26 @@ export async function alignCloneHead(
 ): Promise<void> {
   if (source.type !== "git" || !cloneIsApp(source)) return;
   if (commit === undefined || !isCommitId(commit)) return;
-  await new Promise<void>((done) => {
+  const head = await gitIn(source.local_path, ["rev-parse", "-q", "--verify", "HEAD"]);
+  if (head.ok && head.out.trim() === commit) return;
+  const reset = await gitIn(source.local_path, ["reset", "--mixed", "-q", commit]);
+  if (!reset.ok)
+    log?.warn("could not move the clone's HEAD to the installed commit", {
+      clone: source.local_path,
+      commit,
+      error: reset.out,
+    });
+  else log?.info("moved the clone's HEAD to the installed commit", { clone: source.local_path, commit });
+}
+
+function gitIn(dir: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+  return new Promise((done) => {
     execFile(
       "git",
-      ["-C", source.local_path, "reset", "--mixed", "-q", commit],
+      ["-C", dir, ...args],
       { env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } },
-      (error, _stdout, stderr) => {
-        if (error !== null)
-          log?.warn("could not move the clone's HEAD to the restored commit", {
-            clone: source.local_path,
-            commit,
-            error: stderr.trim() || error.message,
-          });
-        done();
-      },
+      (error, stdout, stderr) =>
+        done(error === null ? { ok: true, out: stdout } : { ok: false, out: stderr.trim() || error.message }),
     );
   });
 }

@@ -121,6 +121,57 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     expect((await ship("--check-only")).code).toBe(100);
   });
 
+  describe("with the clone as the app (local_path == app_dir)", () => {
+    const cloneAsApp = async () => {
+      app = repos.clone;
+      await writeFile(
+        config,
+        `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+          `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${repos.clone}"\nbranch = "main"\n`,
+      );
+      expect((await ship()).code).toBe(0);
+    };
+    const status = async () => git(repos.clone, "status", "--porcelain", "--", ".", ":!update-manifest.yaml");
+
+    it("an automatic restore (failing health check) leaves HEAD on the installed commit: git status is clean", async () => {
+      await cloneAsApp();
+      const v1 = await git(repos.clone, "rev-parse", "HEAD");
+      await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n", "new.txt": "new\n" });
+      await writeFile(
+        join(repos.dev, "update-manifest.yaml"),
+        'version: "2.0.0"\npost_update_tests:\n  - name: health\n    command: "false"\n',
+      );
+      await git(repos.dev, "commit", "-q", "-am", "failing health check");
+      await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+      const failed = await ship();
+      expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+      expect(failed.stdout).toContain("restored the previous version");
+      expect(await readFile(join(repos.clone, "app.txt"), "utf8")).toBe("v1\n");
+      expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(v1);
+      expect(await status()).toBe("");
+      expect(await git(repos.clone, "status", "--porcelain", "--ignored", "--", "new.txt")).toBe("");
+    });
+
+    it("a HEAD the update could not move (a person's git held index.lock) is moved by the next run", async () => {
+      await cloneAsApp();
+      const v2 = await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+      await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+      const lock = join(repos.clone, ".git/index.lock");
+      await writeFile(lock, "");
+      const update = await ship();
+      expect(update.code, update.stderr).toBe(0);
+      expect(await readFile(join(repos.clone, "app.txt"), "utf8")).toBe("v2\n");
+      expect(await git(repos.clone, "rev-parse", "HEAD")).not.toBe(v2);
+      await rm(lock);
+      // Before: "up to date" and HEAD left on 1.0.0 for good, `git status` showing app.txt modified.
+      const next = await ship();
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stdout).toContain("up to date (2.0.0");
+      expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(v2);
+      expect(await status()).toBe("");
+    });
+  });
+
   it("a submodule is installed neither on the first install nor by a staged update, and the update says so", async () => {
     // A gitlink entry (what `git submodule add` records), pointing at some commit of another repo.
     // (`add -A` would drop a gitlink with no directory behind it, so it goes in by amending.)
