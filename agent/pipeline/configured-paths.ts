@@ -1,6 +1,6 @@
 /**
  * Paths ship.toml keys name that a run creates when missing but cannot use as the wrong kind: a
- * state_file or lock_file that is a directory, a backup_dir, work_dir or app_dir that is a file.
+ * state_file, lock_file or logging.file that is a directory, a backup_dir, work_dir or app_dir that is a file.
  * Bad input naming the key (exit 2), before anything is read or written, instead of "internal
  * error: EISDIR" or an update that fails at its apply with a bare ENOTDIR (exit 1). Its own module:
  * every CLI mode that loads ship.toml runs it, the restore bundle included.
@@ -48,6 +48,8 @@ export async function checkGeneralPaths(config: AgentConfig, configFile: string)
     paths.push({ key: "general.work_dir", path: general.work_dir, kind: "directory" });
   if (general.lock_file !== undefined)
     paths.push({ key: "general.lock_file", path: general.lock_file, kind: "file" });
+  if (general.logging.file !== undefined)
+    paths.push({ key: "general.logging.file", path: general.logging.file, kind: "file" });
   const issues = await kindProblems(paths, configFile);
   if (issues.length > 0) throw new BadInputError(issues, issues.map(formatIssue).join("; "));
 }

@@ -145,6 +145,12 @@ describe("ship: a path a ship.toml key names that exists as the wrong kind (real
       "general.lock_file",
       "a-dir is a directory; it must be a file",
     ],
+    [
+      "logging file a directory",
+      general(`${state + backups}[general.logging]\nfile = "ROOT/a-dir"\n`) + local("APP"),
+      "general.logging.file",
+      "a-dir is a directory; it must be a file",
+    ],
   ])(
     "%s: exit 2 naming ship.toml and the key in every mode, nothing written",
     async (_label, text, key, what) => {
