@@ -54,6 +54,18 @@ function migrationProblems(migrations: unknown): Problem[] {
 }
 
 /**
+ * A `directories` key that names no directory inside the app: the rule would silently apply to
+ * nothing, so `"/srv/app/uploads": {preserve: true}` would leave uploads/ unprotected.
+ */
+function directoryProblem(dir: string): string | undefined {
+  if (dir.startsWith("/")) return "directories are relative to the app directory; remove the leading /";
+  if (dir.split("/").some((segment) => segment === "..")) return 'directories must not contain ".." segments';
+  if (dir.split("/").every((segment) => segment === "" || segment === "."))
+    return "names the app directory itself; name a directory inside it";
+  return undefined;
+}
+
+/**
  * What the schema cannot check: a version that does not look like one (a warning), globs that
  * cannot match, migration keys that are not versions (or repeat one), and conditions that do not
  * parse. Works on the raw data so these problems come together with schema errors, not after.
@@ -68,6 +80,10 @@ export function manifestChecks(data: unknown): Problem[] {
   for (const [pattern] of entries(data.files)) {
     const problem = globProblem(pattern);
     if (problem !== undefined) problems.push(error(["files", pattern], problem, "key"));
+  }
+  for (const [dir] of entries(data.directories)) {
+    const problem = directoryProblem(dir);
+    if (problem !== undefined) problems.push(error(["directories", dir], problem, "key"));
   }
   problems.push(...migrationProblems(data.migrations));
   items(data.conditionals).forEach((conditional, i) => {
