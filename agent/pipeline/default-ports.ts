@@ -13,6 +13,7 @@ import {
   recoverApp,
   restoreBackup,
 } from "../apply/index.js";
+import { unrestoredDir } from "../backup/unrestored.js";
 import { evaluateConditionals as evaluateHostConditionals } from "../conditions/evaluate-conditionals.js";
 import { hostConditionContext } from "../conditions/host-context.js";
 import { checkRequirements as checkHostRequirements } from "../requirements/check.js";
@@ -66,7 +67,8 @@ const engine: UpdateEngine = {
     return found?.path ?? null;
   },
   async restore({ appDir, stateDir, backupPath, log }) {
-    await restoreBackup({ appDir, stateDir, backupPath, log });
+    const { outside, displaced, kept } = await restoreBackup({ appDir, stateDir, backupPath, log });
+    return { paths: [...outside, ...displaced, ...kept], oldVersions: unrestoredDir(backupPath) };
   },
   keepInstalledFiles: (input) => linkInstalledFiles(input),
 };

@@ -19,6 +19,7 @@ import {
 import type { FetchedRelease } from "../sources/types.js";
 import type { UpdateContext } from "./context.js";
 import { StepFailedError, UpdateLeftInPlaceError } from "./errors.js";
+import type { LeftAlone } from "./ports.js";
 import { type AppReport, appMessage } from "./report.js";
 import { runCommandList } from "./run-commands.js";
 import { mayHaveStoppedServices, rollbackTrigger, type Step, stepName } from "./steps.js";
@@ -26,7 +27,10 @@ import { mayHaveStoppedServices, rollbackTrigger, type Step, stepName } from "./
 export type FailureOutcome = Pick<AppReport, "result" | "exitCode" | "message" | "error">;
 
 /** What became of the app's files. */
-type FilesOutcome = { kind: "unchanged" } | { kind: "restored" } | { kind: "failed"; why: string };
+type FilesOutcome =
+  | { kind: "unchanged" }
+  | { kind: "restored"; leftAlone?: LeftAlone }
+  | { kind: "failed"; why: string };
 
 export async function handleFailure(ctx: UpdateContext, step: Step, error: unknown): Promise<FailureOutcome> {
   const name = stepName(step);
@@ -88,7 +92,7 @@ function outcomeOf(
   }
   if (files.kind === "restored") {
     const failed = new UpdateFailedError(ctx.app, name, reason);
-    const message = failed.message + commandNote;
+    const message = failed.message + leftAloneNote(files.leftAlone) + commandNote;
     ctx.log.error(message);
     return { result: "failed_restored", exitCode: failed.exitCode, message, error: reason + commandNote };
   }
@@ -105,6 +109,17 @@ function outcomeOf(
   const message = failed.message + commandNote;
   if (commandNote !== "") ctx.log.error(message);
   return { result: "failed_unchanged", exitCode: failed.exitCode, message, error: reason + commandNote };
+}
+
+/**
+ * "restored the previous version" is not the whole truth when the restore left paths alone (a hook
+ * or a person put a symlink, a file or their own edit there): the line says so, as `--rollback` does.
+ */
+function leftAloneNote(leftAlone: LeftAlone | undefined): string {
+  if (leftAlone === undefined || leftAlone.paths.length === 0) return "";
+  const shown = leftAlone.paths.slice(0, 3).join(", ");
+  const more = leftAlone.paths.length > 3 ? ` and ${leftAlone.paths.length - 3} more` : "";
+  return ` except ${leftAlone.paths.length} path(s) it was not ship's to touch (${shown}${more}: changed, replaced or behind a symlink since the update); their previous versions are in ${leftAlone.oldVersions}`;
 }
 
 /** The apply threw before returning: it either never wrote, undid itself, or died after committing. */
@@ -129,14 +144,14 @@ async function settleFailedApply(ctx: UpdateContext, error: unknown): Promise<Fi
 
 async function restoreBackup(ctx: UpdateContext, backupPath: string): Promise<FilesOutcome> {
   try {
-    await ctx.ports.engine.restore({
+    const leftAlone = await ctx.ports.engine.restore({
       appDir: ctx.source.app_dir,
       stateDir: ctx.paths.appStateDir,
       backupPath,
       log: ctx.log,
     });
     ctx.log.info("restored the previous version", { backup: backupPath });
-    return { kind: "restored" };
+    return { kind: "restored", leftAlone };
   } catch (error) {
     return { kind: "failed", why: `restoring files: ${messageOf(error)}` };
   }

@@ -110,8 +110,8 @@ export interface UpdateEngine {
     replacedBy: string;
     since: string;
   }): Promise<string | null>;
-  /** Puts the pre-update bytes back from `backupPath`. */
-  restore(input: { appDir: string; stateDir: string; backupPath: string; log: Logger }): Promise<void>;
+  /** Puts the pre-update bytes back from `backupPath`; says which paths it left alone. */
+  restore(input: { appDir: string; stateDir: string; backupPath: string; log: Logger }): Promise<LeftAlone>;
   /**
    * Hard-links the files the installed release put into the app into the empty directory `into`,
    * so commands shipped by a release that is being undone still find its files after the restore.
@@ -130,4 +130,14 @@ export interface PipelinePorts {
     input: { appDir: string; log: Logger },
   ): Promise<RequirementsVerdict>;
   engine: UpdateEngine;
+}
+
+/**
+ * Paths a restore did not put back because they were not ship's to touch (behind a symlink, under a
+ * directory something else replaced, changed or created since the update); their old versions are
+ * kept in `oldVersions`.
+ */
+export interface LeftAlone {
+  paths: string[];
+  oldVersions: string;
 }

@@ -1,0 +1,67 @@
+/**
+ * An automatic restore (a failing health check) that must leave paths alone — here a post_update
+ * hook swapped an installed directory for a symlink to shared storage, the Capistrano layout — never
+ * touches what is behind the symlink, and its one line says what it did not put back instead of a
+ * plain "restored the previous version", as `ship --rollback` lists them.
+ */
+import { mkdir, readFile, readlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+describe("automatic restore that leaves paths alone", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  it("a hook's symlink to shared storage: shared files untouched, the line names what was not put back", async () => {
+    const shared = join(app.root, "shared/storage");
+    await mkdir(shared, { recursive: true });
+    await writeFile(join(shared, "s.txt"), "shared\n");
+    await writeFile(join(shared, "other.txt"), "other\n");
+    await app.release("r1", 'version: "1.0.0"\n', { "a.txt": "v1\n", "storage/s.txt": "v1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+
+    await app.release(
+      "r2",
+      `version: "2.0.0"\nhooks:\n  post_update: ["rm -rf storage && ln -s ${shared} storage"]\n` +
+        `post_update_tests:\n  - { name: health, command: "false" }\n`,
+      { "a.txt": "v2\n", "storage/s.txt": "v2\n" },
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const line = run.stdout.trim();
+    expect(line.split("\n")).toHaveLength(1);
+    expect(line).toMatch(
+      /^myapp: update failed at tests: .*; restored the previous version except 1 path\(s\) it was not ship's to touch \(storage\/s\.txt: .*\); their previous versions are in \S+\.unrestored$/,
+    );
+    expect(await readFile(join(app.appDir, "a.txt"), "utf8")).toBe("v1\n");
+    expect(await readlink(join(app.appDir, "storage"))).toBe(shared);
+    expect(await readFile(join(shared, "s.txt"), "utf8")).toBe("shared\n");
+    expect(await readFile(join(shared, "other.txt"), "utf8")).toBe("other\n");
+    const unrestored = /previous versions are in (\S+)$/.exec(line)?.[1] ?? "";
+    expect(await readFile(join(unrestored, "storage/s.txt"), "utf8")).toBe("v1\n");
+    expect((await app.state()).sources.myapp).toMatchObject({
+      current_version: "1.0.0",
+      last_result: "failed_restored",
+    });
+  });
+
+  it("nothing left alone: the line is the plain one", async () => {
+    await app.release("r1", 'version: "1.0.0"\n', { "a.txt": "v1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await app.release(
+      "r2",
+      'version: "2.0.0"\npost_update_tests:\n  - { name: health, command: "false" }\n',
+      {
+        "a.txt": "v2\n",
+      },
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code).toBe(1);
+    expect(run.stdout.trim()).toMatch(/; restored the previous version$/);
+  });
+});
