@@ -9,25 +9,9 @@ import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
+import { type RunResult, runResults } from "../../shared/protocol/app-states.js";
 
-/**
- * What the last run of a source did. failed_unchanged: stopped before changing a file (exit 1, or 2
- * for bad input such as a refused downgrade); refused: another run held the app's lock (exit 75);
- * rolled_back: a rollback asked for by name (`ship --rollback`, the hub's) put an earlier release back.
- */
-export const runResults = [
-  "updated",
-  "rolled_back",
-  "up_to_date",
-  "skipped",
-  "manual_intervention_required",
-  "failed_unchanged",
-  "failed_restored",
-  "failed_not_rolled_back",
-  "restore_failed",
-  "refused",
-] as const;
-export type RunResult = (typeof runResults)[number];
+export { type RunResult, runResults };
 
 /**
  * Written before the apply and cleared by finalize: if it is still there at the next start, the run

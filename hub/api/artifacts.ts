@@ -3,7 +3,7 @@ import { type Request, type Response, Router } from "express";
 import { actorOf, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import { UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
-import { ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
+import { ArtifactEmpty, ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
 import type { StoredArtifactInfo, StoreOps } from "../store/async-store.js";
 import type { ApiDeps } from "./deps.js";
 
@@ -90,8 +90,8 @@ export function artifactRoutes(deps: ApiDeps): Router {
   const router = Router();
 
   // Streamed into the store while hashing (never held whole); a cut or refused upload leaves
-  // nothing under a sha256 name.
-  router.put("/artifacts", requireRole(tokens, "ci", "operator"), async (req, res) => {
+  // nothing under a sha256 name. CI uploads (and publishes); operators roll out what CI published.
+  router.put("/artifacts", requireRole(tokens, "ci"), async (req, res) => {
     const expected = String(req.headers["x-sha256"] ?? req.query.sha256 ?? "").toLowerCase();
     if (expected !== "" && !SHA256.test(expected))
       throw new HubRequestError(400, "header.x-sha256: must be 64 hex digits");
@@ -106,6 +106,8 @@ export function artifactRoutes(deps: ApiDeps): Router {
     } catch (error) {
       if (error instanceof ArtifactTooLarge)
         throw new HubRequestError(413, `artifact larger than ${deps.maxArtifactBytes} bytes`);
+      if (error instanceof ArtifactEmpty)
+        throw new HubRequestError(400, "body: the artifact is empty (0 bytes); upload the release archive");
       if (error instanceof ArtifactHashMismatch)
         throw new HubRequestError(400, `header.x-sha256: upload hashes to ${error.actual}, not ${expected}`);
       throw error;

@@ -11,7 +11,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/releases": {
     post: {
       summary: "Publish a release (manifest validated here)",
-      roles: "ci, operator",
+      roles: "ci",
       body: "PublishRelease",
       status: 201,
     },
@@ -20,8 +20,8 @@ const routes: Record<string, Record<string, Operation>> = {
   "/releases/{id}": { get: { summary: "One release", roles: "ci, operator" } },
   "/artifacts": {
     put: {
-      summary: "Streamed upload; X-Sha256 optional check; returns {sha256,size}",
-      roles: "ci, operator",
+      summary: "Streamed upload (not empty); X-Sha256 optional check; returns {sha256,size}",
+      roles: "ci",
       status: 201,
     },
   },

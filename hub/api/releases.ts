@@ -37,7 +37,8 @@ export function releaseRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
 
-  router.post("/releases", requireRole(tokens, "ci", "operator"), async (req, res) => {
+  // CI publishes; operators read releases and roll them out (DESIGN: ci publishes, operator the rest).
+  router.post("/releases", requireRole(tokens, "ci"), async (req, res) => {
     const body = parseRequest(PublishRelease, req.body);
     checkManifest(body);
     if (body.source.type === "hub" && !(await store.getArtifactInfo(body.source.sha256)))

@@ -22,7 +22,11 @@ export function requireRole(tokens: TokenService, ...roles: Role[]) {
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new AuthError(401, "missing bearer token");
     const principal = await tokens.verify(token);
-    if (!roles.includes(principal.role)) throw new AuthError(403, `role ${principal.role} may not do this`);
+    if (!roles.includes(principal.role))
+      throw new AuthError(
+        403,
+        `role ${principal.role} may not do this: ${req.method} ${req.baseUrl}${req.path} takes a ${roles.join(" or ")} token`,
+      );
     res.locals.principal = principal;
     next();
   };

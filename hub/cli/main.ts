@@ -68,10 +68,14 @@ remote(rollout.command("create").description("create and start a rollout"))
   .option("--app <app>", "with --version: find the release by app and version")
   .option("--version <version>")
   .option("--spec <file>", "full rollout body as YAML/JSON (waves, selector, thresholds)")
-  .option("--wave <spec>", "NAME=PERCENT | NAME=label:K=V | NAME=agents:ID,ID (repeat; in order)", collect)
+  .option(
+    "--wave <spec>",
+    "NAME=PERCENT (cumulative, each above the last) | NAME=label:K=V | NAME=agents:ID,ID (repeat; in order)",
+    collect,
+  )
   .option("--selector <k=v>", "only agents with this label (repeat)", collect)
   .option("--failure-threshold <n|p%>", "halt after n failures or p % failed", "1")
-  .option("--wait-minutes <m>", "wait after each wave before auto-advance")
+  .option("--wait-minutes <m>", "wait after each wave before auto-advance (0 to 43200)")
   .option("--min-success-rate <0..1>", "success share a wave needs to auto-advance")
   .option("--auto-advance", "advance waves by themselves")
   .option("--auto-rollback", "on halt, send updated agents back")

@@ -1,6 +1,11 @@
 import { readFile } from "node:fs/promises";
 import YAML from "yaml";
-import type { RolloutSpecInput } from "../../shared/api/bodies.js";
+import {
+  MAX_FAILURE_COUNT,
+  MAX_WAIT_MINUTES,
+  percentRefusal,
+  type RolloutSpecInput,
+} from "../../shared/api/bodies.js";
 import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
@@ -50,40 +55,53 @@ function parseWave(text: string, options: CreateOptions) {
   const value = text.slice(at + 1);
   const common = {
     name,
-    ...(options.waitMinutes ? { waitMinutes: numberOption("--wait-minutes", options.waitMinutes) } : {}),
+    ...(options.waitMinutes
+      ? { waitMinutes: numberOption("--wait-minutes", options.waitMinutes, MAX_WAIT_MINUTES, " (30 days)") }
+      : {}),
     ...(options.minSuccessRate
-      ? { minSuccessRate: numberOption("--min-success-rate", options.minSuccessRate) }
+      ? { minSuccessRate: numberOption("--min-success-rate", options.minSuccessRate, 1, " (a fraction)") }
       : {}),
   };
   if (value.startsWith("label:"))
     return { ...common, labels: pairs(value.slice(6).split(","), "--wave label") };
   if (value.startsWith("agents:")) return { ...common, agents: value.slice(7).split(",").filter(Boolean) };
   const percent = Number(value.replace(/%$/, ""));
-  if (value.trim() === "" || !Number.isFinite(percent) || percent < 0 || percent > 100)
-    throw new RangeError(`--wave "${text}": the percent must be a number from 0 to 100`);
+  if (value.trim() === "" || !Number.isFinite(percent) || percent <= 0 || percent > 100)
+    throw new RangeError(`--wave "${text}": the percent must be a number above 0 and at most 100`);
   return { ...common, percent };
 }
 
+/** Percent waves are cumulative, as the hub checks them (RolloutSpec): each above the one before. */
+function checkCumulative(texts: readonly string[], percents: readonly (number | undefined)[]): void {
+  let last: { percent: number; index: number } | undefined;
+  percents.forEach((percent, index) => {
+    if (percent === undefined) return;
+    if (last !== undefined && percent <= last.percent)
+      throw new RangeError(`--wave "${texts[index]}": ${percentRefusal(percent, last.percent, last.index)}`);
+    last = { percent, index };
+  });
+}
+
 /** `--wait-minutes`, `--min-success-rate`, `--failure-threshold N|N%`: a number, or exit 2 naming the flag. */
-function numberOption(flag: string, text: string): number {
+function numberOption(flag: string, text: string, max: number, unit = ""): number {
   const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value < 0)
-    throw new RangeError(`${flag} "${text}": must be a number ≥ 0`);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value > max)
+    throw new RangeError(`${flag} "${text}": must be a number from 0 to ${max}${unit}`);
   return value;
 }
 
 /** `--failure-threshold N|P%`, checked as the hub checks it (RolloutSpec): N failures ≥ 1, or P % from 0 to 100. */
 function thresholdOption(text: string): { count: number } | { percent: number } {
   if (text.endsWith("%")) {
-    const percent = numberOption("--failure-threshold", text.slice(0, -1));
-    if (percent > 100)
-      throw new RangeError(`--failure-threshold "${text}": the percent must be from 0 to 100`);
+    const percent = Number(text.slice(0, -1));
+    if (text.trim() === "%" || !Number.isFinite(percent) || percent < 0 || percent > 100)
+      throw new RangeError(`--failure-threshold "${text}": the percent must be a number from 0 to 100`);
     return { percent };
   }
   const count = Number(text);
-  if (text.trim() === "" || !Number.isInteger(count) || count < 1)
+  if (text.trim() === "" || !Number.isInteger(count) || count < 1 || count > MAX_FAILURE_COUNT)
     throw new RangeError(
-      `--failure-threshold "${text}": must be a number of failures (a whole number ≥ 1) or a percent such as 10%`,
+      `--failure-threshold "${text}": must be a number of failures (a whole number from 1 to ${MAX_FAILURE_COUNT}) or a percent such as 10%`,
     );
   return { count };
 }
@@ -92,7 +110,12 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
   if (options.spec) return YAML.parse(await readFile(options.spec, "utf8")) as RolloutSpecInput;
   // Everything the operator typed is checked before the hub is asked anything: a bad --wave is
   // bad input (exit 2) whether or not the release exists or the hub answers.
-  const waves = (options.wave?.length ? options.wave : ["all=100"]).map((w) => parseWave(w, options));
+  const texts = options.wave?.length ? options.wave : ["all=100"];
+  const waves = texts.map((w) => parseWave(w, options));
+  checkCumulative(
+    texts,
+    waves.map((w) => ("percent" in w ? w.percent : undefined)),
+  );
   const failureThreshold = thresholdOption(options.failureThreshold ?? "1");
   let release = options.release;
   if (!release && options.app && options.version) {
@@ -122,8 +145,17 @@ function printDetail(d: Detail): void {
   out(`state    ${d.state}${d.reason ? ` — ${d.reason}` : ""}`);
   out(`wave     ${d.currentWave + 1}/${d.waves.length} ${d.currentWaveName}, started ${d.waveStartedAt}`);
   out(`agents   ${counts(d.counts)}`);
+  // Said, not left to a "-": a typo in a selector makes a rollout that waits for nobody.
+  if (d.waves.every((w) => w.agents.length === 0) && !d.final) {
+    const labels = Object.entries(d.spec.selector?.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+    out(
+      `note     no agent takes part yet: the rollout waits for an agent with app ${d.release.app}${labels.length ? ` and labels ${labels.join(",")}` : ""} to register (abort it if that is not what you meant)`,
+    );
+  }
   for (const w of d.waves) {
-    out(`\nwave ${w.index + 1} ${w.name} [${w.status}] ${counts(w.counts)}`);
+    out(
+      `\nwave ${w.index + 1} ${w.name} [${w.status}] ${w.agents.length === 0 ? "no agent" : counts(w.counts)}`,
+    );
     if (w.agents.length > 0)
       out(
         table(
@@ -153,7 +185,11 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
       table(
         ["WAVE", "AGENTS", "MEMBERS"],
         [
-          ...p.waves.map((w) => [w.name, w.agents.length, w.agents.join(" ")]),
+          ...p.waves.map((w) => [
+            w.name,
+            w.agents.length,
+            w.agents.length ? w.agents.join(" ") : "(no agent)",
+          ]),
           ["(none)", p.unassigned.length, p.unassigned.join(" ")],
         ],
       ),
@@ -227,7 +263,9 @@ export async function rolloutShow(
 ): Promise<void> {
   if (!options.watch) return rolloutAction("show", id, options);
   const seconds = Number(options.interval ?? "2");
-  if (!(seconds > 0)) throw new RangeError(`--interval "${options.interval}": use a number of seconds > 0`);
+  // Past 2^31 ms a timer fires at once: a huge interval would poll the hub in a tight loop.
+  if (!(seconds >= 0.1 && seconds <= 3600))
+    throw new RangeError(`--interval "${options.interval}": use a number of seconds from 0.1 to 3600`);
   const client = await HubClient.from(options);
   for (;;) {
     const detail = await client.request<Detail>("GET", `/rollouts/${encodeURIComponent(id)}`);

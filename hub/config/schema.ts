@@ -29,6 +29,12 @@ export const DatabaseUrl = z.string().superRefine((url, ctx) => {
   if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
 });
 
+/**
+ * Seconds for a timer or a timeout, bounded: past 2^31 ms Node fires a timer at once (a huge
+ * interval would become a busy loop), and a timeout of years only means "never".
+ */
+const seconds = (max: number, unit: string) => z.number().positive().max(max, `must be ≤ ${max} (${unit})`);
+
 export const HubConfig = z.strictObject({
   /** Interface to listen on; 127.0.0.1 unless you put a TLS proxy or firewall in front. */
   host: z.string().min(1).default("127.0.0.1"),
@@ -44,37 +50,37 @@ export const HubConfig = z.strictObject({
   database_url: DatabaseUrl.optional(),
   /** File with the HS256 secret (>= 32 bytes); default <data_dir>/secret, generated on first start. */
   jwt_secret_file: z.string().min(1).optional(),
-  ping_interval_seconds: z.number().positive().default(30),
+  ping_interval_seconds: seconds(3600, "an hour").default(30),
   /** An agent offline this long after its wave started counts as failed (timed_out). */
-  offline_timeout_seconds: z.number().positive().default(900),
+  offline_timeout_seconds: seconds(2_592_000, "30 days").default(900),
   /**
    * A deployment sent to an agent (online or not) with no progress and no report for this long
    * counts as failed (timed_out): an agent that lost an instruction must not hold a rollout forever.
    */
-  progress_timeout_seconds: z.number().positive().default(3600),
+  progress_timeout_seconds: seconds(2_592_000, "30 days").default(3600),
   /** How often stored timestamps are re-evaluated (auto-advance, timeouts). */
-  tick_interval_seconds: z.number().positive().default(1),
+  tick_interval_seconds: seconds(60, "a minute").default(1),
   /**
    * Cluster mode: how often each hub looks for due deployments of its own agents besides the
    * LISTEN/NOTIFY wake-up; the most a missed wake-up delays a deploy.
    */
-  cluster_resync_seconds: z.number().positive().default(3),
+  cluster_resync_seconds: seconds(3600, "an hour").default(3),
   /** Cluster mode: how often each hub writes its heartbeat row. */
-  cluster_heartbeat_seconds: z.number().positive().default(5),
+  cluster_heartbeat_seconds: seconds(3600, "an hour").default(5),
   /**
    * Cluster mode: a hub whose heartbeat is older than this is dead (the others mark its agents
    * offline), and a hub that could not write its own for this long closes its agents' sockets.
    */
-  cluster_hub_timeout_seconds: z.number().positive().default(30),
-  max_artifact_mb: z.number().positive().default(4096),
+  cluster_hub_timeout_seconds: seconds(86_400, "a day").default(30),
+  max_artifact_mb: z.number().positive().max(1_048_576, "must be ≤ 1048576 (1 TiB)").default(4096),
   /** Largest WebSocket message accepted from an agent. */
-  max_message_kb: z.number().positive().default(1024),
+  max_message_kb: z.number().positive().max(1_048_576, "must be ≤ 1048576 (1 GiB)").default(1024),
   /** Reports one agent may hand in per minute; more wait in its outbox until it reconnects. */
-  max_reports_per_minute: z.number().int().positive().default(120),
+  max_reports_per_minute: z.number().int().positive().max(1_000_000).default(120),
   /** Reports kept per agent (newest first); older ones are deleted every minute. */
-  report_keep_per_agent: z.number().int().positive().default(500),
+  report_keep_per_agent: z.number().int().positive().max(1_000_000).default(500),
   /** Reports older than this are deleted, whatever their count. */
-  report_keep_days: z.number().positive().default(90),
+  report_keep_days: z.number().positive().max(36_500, "must be ≤ 36500 (100 years)").default(90),
   log_level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 export type HubConfig = z.infer<typeof HubConfig>;

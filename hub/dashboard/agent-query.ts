@@ -3,6 +3,7 @@
  * on the hub, so a browser never downloads 10,000 agents to show 50.
  */
 import { z } from "zod";
+import { APP_STATES } from "../../shared/protocol/app-states.js";
 import type { AgentRecord } from "../store/store.js";
 
 const oneOrMany = z
@@ -18,7 +19,8 @@ export const AgentQuery = z.object({
   app: z.string().min(1).optional(),
   /** With `app`: that app's version; without: any app's. Same for `state`. */
   version: z.string().min(1).optional(),
-  state: z.string().min(1).optional(),
+  /** One of the states agents announce and reports set (a typo is a 400, not an empty list). */
+  state: z.enum(APP_STATES as [string, ...string[]]).optional(),
   status: z.enum(["online", "offline"]).optional(),
   /** Substring of the agent id or hostname, case-insensitive. */
   q: z.string().min(1).optional(),

@@ -439,17 +439,7 @@ export class RolloutEngine {
     const now = this.options.now();
     const left = rollout.currentWave;
     const heldNobody = !(await t.countDeploymentsOfRollout(rollout.id)).some((c) => c.wave === left);
-    if (heldNobody)
-      dispatch.record({
-        actor,
-        kind: "rollout.wave_empty",
-        subject: rollout.id,
-        data: {
-          wave: left,
-          name: rollout.spec.waves[left]?.name,
-          message: "this wave held no agent: nothing was tested in it before the next wave started",
-        },
-      });
+    if (heldNobody) this.recordEmptyWave(rollout, left, actor, dispatch);
     await t.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, updated: now });
     dispatch.record({
       actor,
@@ -459,6 +449,23 @@ export class RolloutEngine {
     });
     // NOTIFY: a cluster wakes the other hubs here (their agents of this wave), on commit.
     await this.deliver({ ...rollout, currentWave: wave, waveStartedAt: now }, dispatch, actor);
+  }
+
+  /** A wave passed (or, the last one, completed) with no agent in it: said, never silent. */
+  private recordEmptyWave(rollout: RolloutRecord, wave: number, actor: string, dispatch: Dispatch): void {
+    const last = wave === rollout.spec.waves.length - 1;
+    dispatch.record({
+      actor,
+      kind: "rollout.wave_empty",
+      subject: rollout.id,
+      data: {
+        wave,
+        name: rollout.spec.waves[wave]?.name,
+        message: last
+          ? "the last wave held no agent: the earlier waves took every agent of the rollout"
+          : "this wave held no agent: nothing was tested in it before the next wave started",
+      },
+    });
   }
 
   pause(id: string, actor: string): Promise<RolloutRecord> {
@@ -584,6 +591,7 @@ export class RolloutEngine {
     const last = rollout.currentWave === rollout.spec.waves.length - 1;
     // A rollout nobody has joined yet stays open for agents that register later.
     if (last && current.finished === current.members && total.members > 0) {
+      if (current.members === 0) this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch);
       const reason = total.failed > 0 ? `${total.failed} agent(s) failed` : null;
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });

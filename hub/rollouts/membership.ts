@@ -39,7 +39,10 @@ export function isEligible(spec: RolloutSpec, app: string, agent: Candidate): bo
  * cumulative over the bucket, so raising a percentage only ever adds agents and never moves one.
  */
 export function waveOf(seed: string, spec: RolloutSpec, agentId: string, labels: Record<string, string>) {
-  const bucket = bucketOf(seed, agentId);
+  return waveOfBucket(bucketOf(seed, agentId), spec, agentId, labels);
+}
+
+function waveOfBucket(bucket: number, spec: RolloutSpec, agentId: string, labels: Record<string, string>) {
   const index = spec.waves.findIndex((w) => {
     if (w.percent !== undefined) return bucketWithin(bucket, w.percent);
     if (w.agents !== undefined) return w.agents.includes(agentId);
@@ -54,9 +57,13 @@ export function wantsMember(spec: RolloutSpec, wave: number): boolean {
 }
 
 /**
- * Every eligible agent's wave (undefined: no wave covers it). On top of `waveOf`, a percent wave
- * above 0 % that no bucket reaches takes the agent with the lowest bucket among those bound for a
- * later percent wave or for no wave: a small fleet never gets a silently empty canary.
+ * Every eligible agent's wave (undefined: no wave covers it). On top of `waveOf`, for a fleet too
+ * small for its percent waves: the agents bound for a percent wave (or for none), in bucket order,
+ * fill the percent waves in order as their cumulative percents cut them, except that no percent
+ * wave is left empty while an earlier one holds two or more agents or an agent is left over; so
+ * `canary=5` on three hosts is one host, never an empty canary, and `5, 10, 15, 100` on four hosts
+ * is one each. With fewer agents than percent waves the first waves get one each and the last stay
+ * empty. A fleet large enough keeps the split its buckets give.
  */
 export function placeAgents(
   seed: string,
@@ -65,20 +72,32 @@ export function placeAgents(
   agents: readonly Candidate[],
 ): Map<string, number | undefined> {
   const placed = new Map<string, number | undefined>();
-  for (const agent of agents)
-    if (isEligible(spec, app, agent)) placed.set(agent.id, waveOf(seed, spec, agent.id, agent.labels));
-  const movable = (wave: number | undefined, than: number) =>
-    wave === undefined || (wave > than && spec.waves[wave]?.percent !== undefined);
-  spec.waves.forEach((_, index) => {
-    if (!wantsMember(spec, index) || [...placed.values()].includes(index)) return;
-    let pick: { id: string; bucket: number } | undefined;
-    for (const [id, wave] of placed) {
-      if (!movable(wave, index)) continue;
-      const bucket = bucketOf(seed, id);
-      if (!pick || bucket < pick.bucket || (bucket === pick.bucket && id < pick.id)) pick = { id, bucket };
-    }
-    if (pick) placed.set(pick.id, index);
+  const buckets = new Map<string, number>();
+  for (const agent of agents) {
+    if (!isEligible(spec, app, agent)) continue;
+    const bucket = bucketOf(seed, agent.id);
+    buckets.set(agent.id, bucket);
+    placed.set(agent.id, waveOfBucket(bucket, spec, agent.id, agent.labels));
+  }
+  const percentWaves = spec.waves.flatMap((_, index) => (wantsMember(spec, index) ? [index] : []));
+  if (percentWaves.length === 0) return placed;
+  // Bucket order: each percent wave's members are a run of it, the waves in order, then the rest.
+  const pool = [...placed]
+    .filter(([, wave]) => wave === undefined || spec.waves[wave]?.percent !== undefined)
+    .map(([id, wave]) => ({ id, wave, bucket: buckets.get(id) ?? 0 }))
+    .sort((a, b) => a.bucket - b.bucket || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const covered = pool.filter((a) => a.wave !== undefined).length;
+  const waves = percentWaves.length;
+  const used = Math.max(covered, Math.min(waves, pool.length));
+  let cut = 0;
+  percentWaves.forEach((wave, i) => {
+    const natural = pool.filter((a) => a.wave !== undefined && a.wave <= wave).length;
+    const reserve = Math.max(0, Math.min(waves - 1 - i, used - 1 - i));
+    const next = Math.min(Math.max(natural, Math.min(cut + 1, used)), used - reserve);
+    for (const a of pool.slice(cut, next)) placed.set(a.id, wave);
+    cut = Math.max(cut, next);
   });
+  for (const a of pool.slice(cut)) placed.set(a.id, undefined);
   return placed;
 }
 

@@ -19,6 +19,14 @@ export class ArtifactHashMismatch extends Error {
   }
 }
 
+/** An upload with no bytes: no release format is empty, so it is refused rather than stored. */
+export class ArtifactEmpty extends Error {
+  constructor() {
+    super("artifact is empty (0 bytes)");
+    this.name = "ArtifactEmpty";
+  }
+}
+
 /**
  * Re-chunks an upload into fixed-size pieces while hashing and counting it, so the store writes
  * chunk n at byte n·size (a range read then knows which rows to fetch) and memory holds one chunk.
@@ -51,6 +59,8 @@ export function newTotals() {
   return { hash: createHash("sha256"), size: 0 };
 }
 
-export function checkExpected(expected: string | undefined, actual: string): void {
+/** What an upload must be once read whole, before it is stored under its hash. */
+export function checkExpected(expected: string | undefined, actual: string, size: number): void {
+  if (size === 0) throw new ArtifactEmpty();
   if (expected !== undefined && expected !== actual) throw new ArtifactHashMismatch(expected, actual);
 }

@@ -137,7 +137,7 @@ class PostgresCore {
         await this.sql`INSERT INTO artifact_chunks (upload_id, seq, data, created)
           VALUES (${uploadId}, ${seq++}, ${chunk}, ${upload.created})`;
       const sha256 = totals.hash.digest("hex");
-      checkExpected(upload.expectedSha256, sha256);
+      checkExpected(upload.expectedSha256, sha256, totals.size);
       const [stored] = await this.sql`INSERT INTO artifacts (sha256, size, upload_id, chunk_bytes, created)
         VALUES (${sha256}, ${totals.size}, ${uploadId}, ${this.chunkBytes}, ${upload.created})
         ON CONFLICT (sha256) DO NOTHING RETURNING sha256`;

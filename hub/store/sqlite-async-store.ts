@@ -365,7 +365,7 @@ class SqliteCore {
         createWriteStream(temp, { mode: 0o644 }),
       );
       const sha256 = totals.hash.digest("hex");
-      checkExpected(upload.expectedSha256, sha256);
+      checkExpected(upload.expectedSha256, sha256, totals.size);
       const path = join(this.artifactsDir, sha256);
       await rename(temp, path);
       await this.queue.run(() =>

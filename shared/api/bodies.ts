@@ -7,6 +7,12 @@ import { ReleaseSourceRef } from "../protocol/messages.js";
 
 const name = z.string().min(1, "must not be empty").max(200);
 
+/** The longest a wave may wait before it auto-advances: 30 days (a longer soak is a manual advance). */
+export const MAX_WAIT_MINUTES = 43_200;
+/** A failure count above any fleet a hub serves would only mean "never halt". */
+export const MAX_FAILURE_COUNT = 1_000_000;
+export const MAX_WAVES = 100;
+
 export const PublishRelease = z.strictObject({
   app: z.string().regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, _ . -"),
   version: z.string().min(1, "must not be empty").max(100),
@@ -22,10 +28,18 @@ export const Wave = z
   .strictObject({
     name,
     /** Cumulative share of the fleet covered once this wave has started (percent waves only). */
-    percent: z.number().min(0, "must be ≥ 0").max(100, "must be ≤ 100").optional(),
+    percent: z
+      .number()
+      .gt(0, "must be > 0 (a 0 % wave would hold no agent)")
+      .max(100, "must be ≤ 100")
+      .optional(),
     labels: z.record(z.string(), z.string()).optional(),
     agents: z.array(name).min(1, "must name at least one agent").optional(),
-    waitMinutes: z.number().min(0, "must be ≥ 0").default(0),
+    waitMinutes: z
+      .number()
+      .min(0, "must be ≥ 0")
+      .max(MAX_WAIT_MINUTES, `must be ≤ ${MAX_WAIT_MINUTES} (30 days)`)
+      .default(0),
     /** 0..1: share of the wave that must succeed before it auto-advances. */
     minSuccessRate: z.number().min(0, "must be ≥ 0").max(1, "must be ≤ 1 (a fraction)").default(1),
   })
@@ -38,13 +52,28 @@ export type Wave = z.infer<typeof Wave>;
 export const FailureThreshold = z.union(
   [
     z.strictObject({ percent: z.number().min(0, "must be ≥ 0").max(100, "must be ≤ 100") }),
-    z.strictObject({ count: z.number().int().min(1, "must be ≥ 1") }),
+    z.strictObject({
+      count: z
+        .number()
+        .int("must be a whole number")
+        .min(1, "must be ≥ 1")
+        .max(MAX_FAILURE_COUNT, `must be ≤ ${MAX_FAILURE_COUNT}`),
+    }),
   ],
   // Said when neither shape fits at all ({}, both keys, a misspelt key); a value out of range in
   // one of them gets that field's own message.
   { error: "must be {count: N} (a whole number ≥ 1) or {percent: P} (0 to 100)" },
 );
 export type FailureThreshold = z.infer<typeof FailureThreshold>;
+
+/** Why a percent wave at or below an earlier one's cumulative percent is refused (API and CLI alike). */
+export function percentRefusal(percent: number, previous: number, previousIndex: number): string {
+  const head = `${percent} must be > wave ${previousIndex + 1}'s ${previous}: percentages are cumulative (the share of the fleet covered once the wave has started)`;
+  if (percent < previous) return `${head} and never go back`;
+  const example =
+    previous * 2 <= 100 ? ` (two waves of ${previous} % each are ${previous} then ${previous * 2})` : "";
+  return `${head}, so this wave would add no agent${example}`;
+}
 
 export const RolloutSpec = z
   .strictObject({
@@ -59,7 +88,10 @@ export const RolloutSpec = z
     release: name,
     /** Only agents carrying all these labels take part. */
     selector: z.strictObject({ labels: z.record(z.string(), z.string()).default({}) }).optional(),
-    waves: z.array(Wave).min(1, "needs at least one wave").max(100),
+    waves: z
+      .array(Wave)
+      .min(1, "needs at least one wave")
+      .max(MAX_WAVES, `must have at most ${MAX_WAVES} waves`),
     failureThreshold: FailureThreshold.default({ count: 1 }),
     autoAdvance: z.boolean().default(false),
     autoRollback: z.boolean().default(false),
@@ -77,16 +109,18 @@ export const RolloutSpec = z
         });
       else named.set(w.name, i);
     });
-    let last = -1;
+    // Percentages are cumulative: a wave at the previous wave's percent adds nobody, so it either
+    // holds no agent or takes one from a later wave; neither is what `c=5 d=5` was meant to say.
+    let last: { percent: number; index: number } | undefined;
     spec.waves.forEach((w, i) => {
       if (w.percent === undefined) return;
-      if (w.percent < last)
+      if (last !== undefined && w.percent <= last.percent)
         ctx.addIssue({
           code: "custom",
           path: ["waves", i, "percent"],
-          message: `must be ≥ the previous wave's ${last} (percentages are cumulative)`,
+          message: percentRefusal(w.percent, last.percent, last.index),
         });
-      last = w.percent;
+      last = { percent: w.percent, index: i };
     });
   });
 export type RolloutSpec = z.infer<typeof RolloutSpec>;
@@ -102,4 +136,11 @@ export const NoFields = z.strictObject({});
  * operator or hub advanced it), the advance is refused with 409 instead of skipping a wave nobody
  * looked at. Without it the hub compares with the wave it read when the request arrived.
  */
-export const AdvanceRollout = z.strictObject({ fromWave: z.number().int().min(0).optional() });
+export const AdvanceRollout = z.strictObject({
+  fromWave: z
+    .number()
+    .int("must be a whole number")
+    .min(0, "must be ≥ 0 (waves count from 0 here)")
+    .max(MAX_WAVES - 1, `must be ≤ ${MAX_WAVES - 1}`)
+    .optional(),
+});

@@ -151,7 +151,11 @@ export function validateAgainst<S extends z.ZodType>(
   for (let round = 0; ; round++) {
     const result = schema.safeParse(data, { error: () => DEFAULT_MESSAGE });
     if (result.success) return { value: result.data, problems };
-    const flat = flatten(result.error.issues, [], data);
+    const flat = flatten(
+      result.error.issues.flatMap((i) => shapeOrValue(i, data)),
+      [],
+      data,
+    );
     const unknown = flat.filter((f) => f.issue.code === "unrecognized_keys");
     if (unknown.length === 0 || round >= 4) {
       for (const f of flat) {
@@ -173,4 +177,63 @@ export function validateAgainst<S extends z.ZodType>(
       }
     }
   }
+}
+
+/**
+ * A union with its own message ("must be {count: N} or {percent: P}") keeps it when no option's
+ * shape fits (no key, both, a misspelt one); a value wrong inside the one option whose keys fit
+ * gets that field's own message ("count: must be a whole number").
+ */
+function shapeOrValue(issue: ZodIssue, data: unknown): ZodIssue[] {
+  if (issue.code !== "invalid_union" || issue.message === DEFAULT_MESSAGE) return [issue];
+  const at = toKeyPath(issue.path);
+  const fits = issue.errors.find((branch) =>
+    branch.every(
+      (i) =>
+        i.code !== "unrecognized_keys" &&
+        !(i.code === "invalid_type" && valueAt(data, [...at, ...toKeyPath(i.path)]) === undefined),
+    ),
+  );
+  return fits === undefined
+    ? [{ ...issue, errors: [] }]
+    : fits.map((i) => ({ ...i, path: [...issue.path, ...i.path] }));
+}
+
+/**
+ * Every problem of a request body or query, worded as `validateAgainst` words a document's, with
+ * unknown keys as errors naming the keys allowed there: a request is refused, never repaired.
+ */
+export function requestProblems<S extends z.ZodType>(
+  schema: S,
+  data: unknown,
+): { value: z.output<S>; problems?: undefined } | { value?: undefined; problems: Problem[] } {
+  const result = schema.safeParse(data, { error: () => DEFAULT_MESSAGE });
+  if (result.success) return { value: result.data };
+  const problems: Problem[] = [];
+  const flat = flatten(
+    result.error.issues.flatMap((i) => shapeOrValue(i, data)),
+    [],
+    data,
+  );
+  // zod's `.int()` adds the safe-integer range: next to a schema's own bound it only adds noise.
+  const ownBound = (f: FlatIssue) =>
+    !(
+      (f.issue.code === "too_big" && f.issue.maximum === Number.MAX_SAFE_INTEGER) ||
+      (f.issue.code === "too_small" && f.issue.minimum === Number.MIN_SAFE_INTEGER)
+    ) || !flat.some((other) => other !== f && other.path.join("\0") === f.path.join("\0"));
+  for (const f of flat.filter(ownBound)) {
+    if (f.issue.code !== "unrecognized_keys") {
+      const at = f.issue.code === "invalid_key" ? "key" : "value";
+      problems.push({ path: f.path, message: describe(f, data, {}), severity: "error", at });
+      continue;
+    }
+    const known = knownKeysAt(schema, f.path, data);
+    for (const key of f.issue.keys) {
+      const hint = didYouMean(key, known);
+      const allowed = known.length === 0 ? "no keys are allowed here" : `allowed: ${known.join(", ")}`;
+      const message = `unknown key${hint === undefined ? "" : ` (did you mean ${JSON.stringify(hint)}?)`}; ${allowed}`;
+      problems.push({ path: [...f.path, key], message, severity: "error", at: "key" });
+    }
+  }
+  return { problems };
 }

@@ -71,23 +71,42 @@ describe("ship-hub CLI", () => {
 
   // One long scenario: every CLI call is a node start, which is slow on a loaded machine.
   it("rollout create checks --wave and the numbers before it asks the hub anything (exit 2, naming the flag)", {
-    timeout: 30_000,
+    timeout: 90_000,
   }, async () => {
     // Port 9 on loopback refuses connections: had the CLI asked the hub first, this would be exit 1.
     const remote = ["--hub", "http://127.0.0.1:9", "--token", "x.y.z", "--app", "web", "--version", "9.9.9"];
     const cases: [string[], RegExp][] = [
       [["--wave", "canary"], /--wave "canary": use NAME=PERCENT/],
-      [["--wave", "canary=abc"], /--wave "canary=abc": the percent must be a number from 0 to 100/],
+      [["--wave", "canary=abc"], /--wave "canary=abc": the percent must be a number above 0 and at most 100/],
+      [["--wave", "canary=0"], /--wave "canary=0": the percent must be a number above 0/],
+      // Percentages are cumulative: a wave at the previous one's percent would add nobody.
+      [
+        ["--wave", "c=5", "--wave", "d=5", "--wave", "all=100"],
+        /--wave "d=5": 5 must be > wave 1's 5: percentages are cumulative .* would add no agent/,
+      ],
+      [["--wave", "c=50", "--wave", "d=20"], /--wave "d=20": 20 must be > wave 1's 50: .*never go back/],
+      [
+        ["--wait-minutes", "1e308", "--wave", "a=10"],
+        /--wait-minutes "1e308": must be a number from 0 to 43200 \(30 days\)/,
+      ],
+      [["--min-success-rate", "2", "--wave", "a=10"], /--min-success-rate "2": must be a number from 0 to 1/],
+      [
+        ["--failure-threshold", "2000000"],
+        /--failure-threshold "2000000": must be a number of failures \(a whole number from 1 to 1000000\)/,
+      ],
       [["--wave", "canary=150"], /--wave "canary=150": the percent must be/],
       [["--failure-threshold", "many"], /--failure-threshold "many": must be a number of failures/],
       // The hub refuses these too: the CLI must not let them through to a 400.
       [
         ["--failure-threshold", "0"],
-        /--failure-threshold "0": must be a number of failures \(a whole number ≥ 1\)/,
+        /--failure-threshold "0": must be a number of failures \(a whole number from 1 to/,
       ],
       [["--failure-threshold", "-1"], /--failure-threshold "-1": must be a number of failures/],
       [["--failure-threshold", "1.5"], /--failure-threshold "1.5": must be a number of failures/],
-      [["--failure-threshold", "150%"], /--failure-threshold "150%": the percent must be from 0 to 100/],
+      [
+        ["--failure-threshold", "150%"],
+        /--failure-threshold "150%": the percent must be a number from 0 to 100/,
+      ],
       [["--wait-minutes", "soon", "--wave", "a=10"], /--wait-minutes "soon": must be a number/],
     ];
     for (const [args, message] of cases) {
@@ -105,20 +124,26 @@ describe("ship-hub CLI", () => {
     const operator = (
       await cli("token", "create", "--data-dir", "data", "--role", "operator", "--name", "advancer")
     ).stdout.trim();
-    const api = async <T>(method: string, path: string, body?: unknown) => {
+    const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
+    const api = async <T>(method: string, path: string, body?: unknown, token = operator) => {
       const res = await fetch(`${url}/api/v1${path}`, {
         method,
-        headers: { authorization: `Bearer ${operator}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       return { status: res.status, body: (await res.json()) as T };
     };
-    const release = await api<{ id: string }>("POST", "/releases", {
-      app: "advance-me",
-      version: "1.0.0",
-      manifest: manifestText("1.0.0"),
-      source: { type: "git", commit: "abcdef1" },
-    });
+    const release = await api<{ id: string }>(
+      "POST",
+      "/releases",
+      {
+        app: "advance-me",
+        version: "1.0.0",
+        manifest: manifestText("1.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+      ci,
+    );
     expect(release.status).toBe(201);
     // Waves of agents that never connect: only the waves move.
     const created = await api<{ id: string }>("POST", "/rollouts", {
@@ -179,9 +204,10 @@ describe("ship-hub CLI", () => {
       await cli("token", "create", "--data-dir", "data", "--role", "agent", "--agent", "web-1")
     ).stdout.trim();
 
+    const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
     const published = await fetch(`${url}/api/v1/releases`, {
       method: "POST",
-      headers: { authorization: `Bearer ${operator}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${ci}`, "content-type": "application/json" },
       body: JSON.stringify({
         app: "web",
         version: "2.0.0",

@@ -54,6 +54,26 @@ describe("hub.toml", () => {
     expect((error as BadInputError).message).toMatch(/prot/);
   });
 
+  it("bounds every timer and timeout, naming the bound: Node fires a timer past 2^31 ms at once", async () => {
+    const file = join(dir, "hub.toml");
+    const cases: [string, RegExp][] = [
+      ["tick_interval_seconds = 1e308", /tick_interval_seconds: must be ≤ 60 \(a minute\)/],
+      ["ping_interval_seconds = 1e308", /ping_interval_seconds: must be ≤ 3600 \(an hour\)/],
+      ["cluster_resync_seconds = 86400", /cluster_resync_seconds: must be ≤ 3600 \(an hour\)/],
+      ["offline_timeout_seconds = 1e308", /offline_timeout_seconds: must be ≤ 2592000 \(30 days\)/],
+      ["progress_timeout_seconds = inf", /progress_timeout_seconds: /],
+      ["progress_timeout_seconds = nan", /progress_timeout_seconds: /],
+      ["max_artifact_mb = 1e308", /max_artifact_mb: must be ≤ 1048576 \(1 TiB\)/],
+      ["report_keep_days = -1", /report_keep_days: /],
+    ];
+    for (const [line, message] of cases) {
+      await writeFile(file, `${line}\n`);
+      await expect(loadHubConfig(file), line).rejects.toThrow(message);
+    }
+    await writeFile(file, "tick_interval_seconds = 60\noffline_timeout_seconds = 2592000\n");
+    expect(await loadHubConfig(file)).toMatchObject({ tick_interval_seconds: 60 });
+  });
+
   it("reports TOML syntax errors with line and column", async () => {
     const file = join(dir, "hub.toml");
     await writeFile(file, "port = 80\nhost = \n");

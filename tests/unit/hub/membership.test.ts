@@ -80,14 +80,38 @@ describe("wave membership", () => {
       const lowest = [...few].sort((a, b) => bucketOf(`seed-${i}`, a.id) - bucketOf(`seed-${i}`, b.id))[0];
       expect(plan.waves[0]?.agents).toEqual([lowest?.id]);
     }
-    // 0 % stays empty on purpose; with no agents there is nothing to take.
-    expect(planWaves("s", spec([0, 100]), "web", few).waves[0]?.agents).toEqual([]);
+    // With no agents there is nothing to take.
     expect(planWaves("s", spec([5, 100]), "web", []).waves.map((w) => w.agents)).toEqual([[], []]);
     // A single agent is the canary; the later wave is then empty.
     expect(planWaves("s", spec([5, 100]), "web", few.slice(0, 1)).waves.map((w) => w.agents)).toEqual([
       ["x1"],
       [],
     ]);
+  });
+
+  it("percent waves must grow: a wave at (or below) the previous percent is refused, never filled from later waves", () => {
+    const equal = RolloutSpec.safeParse({
+      release: "r",
+      waves: ["c", "d", "e", "f", "g"]
+        .map((name) => ({ name, percent: 5 }))
+        .concat({ name: "all", percent: 100 }),
+    });
+    expect(equal.success).toBe(false);
+    expect(equal.error?.issues.map((i) => i.path.join("."))).toEqual([
+      "waves.1.percent",
+      "waves.2.percent",
+      "waves.3.percent",
+      "waves.4.percent",
+    ]);
+    expect(RolloutSpec.safeParse({ release: "r", waves: [{ name: "none", percent: 0 }] }).success).toBe(
+      false,
+    );
+    // Growing percents on a fleet as small as the waves: one agent each, the last wave included.
+    const four = ["x1", "x2", "x3", "x4"].map((id) => ({ id, labels: {}, apps: [{ app: "web" }] }));
+    for (let i = 0; i < 50; i++)
+      expect(
+        planWaves(`s-${i}`, spec([5, 10, 15, 100]), "web", four).waves.map((w) => w.agents.length),
+      ).toEqual([1, 1, 1, 1]);
   });
 
   it("the split depends on the seed (default: the release), not on a random rollout id", () => {

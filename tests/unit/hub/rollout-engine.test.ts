@@ -148,6 +148,28 @@ describe("rollout engine", () => {
     expect(store.getAgent("b")?.apps[0]).toMatchObject({ version: "2.0.0", releaseId: "r2" });
   });
 
+  it("one agent for canary=5 all=100: the canary holds it, and completing on the empty last wave is said", async () => {
+    await connect("a");
+    const waves = [
+      { name: "canary", percent: 5 },
+      { name: "all", percent: 100 },
+    ];
+    const r = await engine.create(spec({ waves, autoAdvance: true }), "op");
+    expect(store.getDeployment(`${r.id}:a`)?.wave).toBe(0);
+    await report("a", `${r.id}:a`, "succeeded");
+    expect(store.getRollout(r.id)?.state).toBe("completed");
+    const empty = store
+      .listEvents({ limit: 100, subject: r.id })
+      .filter((e) => e.kind === "rollout.wave_empty");
+    expect(empty.map((e) => e.data)).toEqual([
+      expect.objectContaining({
+        wave: 1,
+        name: "all",
+        message: expect.stringMatching(/^the last wave held no agent/),
+      }),
+    ]);
+  });
+
   it("waits waitMinutes after the wave started before auto-advancing, using stored timestamps", async () => {
     for (const a of agents) await connect(a);
     const waves = [{ ...explicitWaves[0]!, waitMinutes: 10 }, explicitWaves[1]!];

@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
+
+let t: TestHub;
+let release: string;
+beforeAll(async () => {
+  t = await startTestHub();
+  const published = await t.api<{ id: string }>("POST", "/api/v1/releases", {
+    token: t.ci,
+    body: {
+      app: "web",
+      version: "1.0.0",
+      manifest: manifestText("1.0.0"),
+      source: { type: "git", commit: "abcdef1" },
+    },
+  });
+  release = published.body.id;
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+/** zod's own English: none of it may reach an operator. */
+const ZOD_WORDS =
+  /Invalid input|Invalid option|Expected|expected \w+, received|Unrecognized key|Too (big|small)|received NaN/;
+
+async function refused(method: string, path: string, body?: unknown) {
+  const res = await t.api(method, path, { token: t.operator, ...(body === undefined ? {} : { body }) });
+  expect(res.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(400);
+  const error = String(res.body.error);
+  expect(error).not.toMatch(ZOD_WORDS);
+  expect(error.split("\n")).toHaveLength(1);
+  return error;
+}
+
+const waves = [{ name: "all", percent: 100 }];
+
+describe("hub API input: every 400 is one line naming the field and what is wrong", () => {
+  it("rollout bodies: types, unknown keys, and numbers bounded with the bound named", async () => {
+    const spec = (extra: Record<string, unknown>) => ({ release, waves, ...extra });
+    const cases: [unknown, string][] = [
+      [spec({ selector: { ring: 5 } }), "body.selector.ring: unknown key; allowed: labels"],
+      [
+        spec({ selector: { labels: { ring: 5 } } }),
+        "body.selector.labels.ring: must be a string (got number 5)",
+      ],
+      [
+        { release, waves: [{ name: "a", percent: "5" }] },
+        'body.waves[0].percent: must be a number (got string "5")',
+      ],
+      [
+        { release, waves: [{ name: "a", percent: 100, waitMinutes: 1e308 }] },
+        "body.waves[0].waitMinutes: must be ≤ 43200 (30 days)",
+      ],
+      [
+        { release, waves: [{ name: "a", percent: 100, waitMinutes: -1 }] },
+        "body.waves[0].waitMinutes: must be ≥ 0",
+      ],
+      [
+        { release, waves: [{ name: "a", percent: 100, minSuccessRate: 1e308 }] },
+        "body.waves[0].minSuccessRate: must be ≤ 1 (a fraction)",
+      ],
+      [{ release, waves: [{ name: "a", percent: 1e308 }] }, "body.waves[0].percent: must be ≤ 100"],
+      [
+        { release, waves: [{ name: "a", percent: -5 }] },
+        "body.waves[0].percent: must be > 0 (a 0 % wave would hold no agent)",
+      ],
+      [
+        { release, waves: [{ name: "a", percent: 0 }] },
+        "body.waves[0].percent: must be > 0 (a 0 % wave would hold no agent)",
+      ],
+      [spec({ failureThreshold: { count: 1e308 } }), "body.failureThreshold.count: must be ≤ 1000000"],
+      [spec({ failureThreshold: { count: 2_000_000 } }), "body.failureThreshold.count: must be ≤ 1000000"],
+      [spec({ failureThreshold: { count: 1.5 } }), "body.failureThreshold.count: must be a whole number"],
+      [
+        spec({ failureThreshold: { percent: "x" } }),
+        'body.failureThreshold.percent: must be a number (got string "x")',
+      ],
+      [spec({ failureThreshold: { percent: -1 } }), "body.failureThreshold.percent: must be ≥ 0"],
+      [spec({ autoAdvance: "yes" }), 'body.autoAdvance: must be true or false (got string "yes")'],
+      [
+        spec({ wavs: [] }),
+        'body.wavs: unknown key (did you mean "waves"?); allowed: id, seed, release, selector, waves, failureThreshold, autoAdvance, autoRollback',
+      ],
+      [{ release: 5, waves }, "body.release: must be a string (got number 5)"],
+      [{ release, waves: "x" }, 'body.waves: must be a list (got string "x")'],
+      [[1, 2], "body: must be a mapping (got a list)"],
+    ];
+    for (const [body, message] of cases) {
+      expect(await refused("POST", "/api/v1/rollouts/preview", body)).toBe(message);
+      expect(await refused("POST", "/api/v1/rollouts", body)).toBe(message);
+    }
+    expect(
+      await refused("POST", "/api/v1/rollouts", {
+        release,
+        waves: Array.from({ length: 101 }, (_, i) => ({ name: `w${i}`, agents: ["a"] })),
+      }),
+    ).toBe("body.waves: must have at most 100 waves");
+  });
+
+  it("percent waves are cumulative: one at or below the previous one's percent is refused, naming both", async () => {
+    const equal = await refused("POST", "/api/v1/rollouts", {
+      release,
+      waves: [
+        { name: "c", percent: 5 },
+        { name: "d", percent: 5 },
+        { name: "all", percent: 100 },
+      ],
+    });
+    expect(equal).toBe(
+      "body.waves[1].percent: 5 must be > wave 1's 5: percentages are cumulative (the share of the fleet covered once the wave has started), so this wave would add no agent (two waves of 5 % each are 5 then 10)",
+    );
+    const back = await refused("POST", "/api/v1/rollouts/preview", {
+      release,
+      waves: [
+        { name: "c", percent: 50 },
+        { name: "eu", labels: { region: "eu" } },
+        { name: "d", percent: 20 },
+      ],
+    });
+    expect(back).toMatch(/^body\.waves\[2\]\.percent: 20 must be > wave 1's 50: .* never go back$/);
+    expect((await t.api("GET", "/api/v1/rollouts", { token: t.operator })).body).toEqual({ rollouts: [] });
+  });
+
+  it("advance, abort, pause bodies and every list query", async () => {
+    expect(await refused("POST", "/api/v1/rollouts/nope/advance", { fromWave: "1" })).toBe(
+      'body.fromWave: must be a number (got string "1")',
+    );
+    expect(await refused("POST", "/api/v1/rollouts/nope/advance", { fromWave: 1e308 })).toBe(
+      "body.fromWave: must be ≤ 99",
+    );
+    expect(await refused("POST", "/api/v1/rollouts/nope/abort", { rollback: "yes" })).toBe(
+      'body.rollback: must be true or false (got string "yes")',
+    );
+    expect(await refused("POST", "/api/v1/rollouts/nope/pause", { x: 1 })).toBe(
+      "body.x: unknown key; no keys are allowed here",
+    );
+    expect(await refused("GET", "/api/v1/rollouts?state=bogus")).toBe(
+      'query.state: unknown state "bogus" (expected running, paused, completed, aborted, failed)',
+    );
+    expect(await refused("GET", "/api/v1/rollouts?limit=x")).toBe(
+      'query.limit: must be a number (got string "x")',
+    );
+    expect(await refused("GET", "/api/v1/events?limit=1e999")).toBe(
+      'query.limit: must be a number (got string "1e999")',
+    );
+    expect(await refused("GET", "/api/v1/agents?limit=1e308")).toBe(
+      "query.limit: must be <= 1000 (got 1e308)",
+    );
+    expect(await refused("GET", "/api/v1/releases?limit=0")).toBe("query.limit: must be >= 1 (got 0)");
+    // status and state are both closed sets: a typo is a 400, never a silently empty fleet.
+    expect(await refused("GET", "/api/v1/agents?status=bogus")).toBe(
+      'query.status: unknown status "bogus" (expected online, offline)',
+    );
+    expect(await refused("GET", "/api/v1/agents?state=faild")).toMatch(
+      /^query\.state: unknown state "faild" \(expected updated, rolled_back, .*failed.*unknown\)$/,
+    );
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    try {
+      agent.hello("a1", [{ app: "web", version: "1.0.0", state: "failed_restored", releaseId: undefined }]);
+      await expect
+        .poll(
+          async () =>
+            (
+              await t.api<{ total: number }>("GET", "/api/v1/agents?state=failed_restored", {
+                token: t.operator,
+              })
+            ).body.total,
+        )
+        .toBe(1);
+    } finally {
+      agent.ws.close();
+    }
+  });
+
+  it("releases: bodies worded the same way; only CI publishes and uploads, and an empty upload is refused", async () => {
+    expect(
+      await (async () => {
+        const res = await t.api("POST", "/api/v1/releases", { token: t.ci, body: { app: "x", version: 1 } });
+        expect(res.status).toBe(400);
+        return res.body.error;
+      })(),
+    ).toBe(
+      "body.version: must be a string (got number 1); body.manifest: is required; body.source: is required",
+    );
+    const operatorPublish = await t.api("POST", "/api/v1/releases", {
+      token: t.operator,
+      body: {
+        app: "web",
+        version: "3.0.0",
+        manifest: manifestText("3.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+    });
+    expect(operatorPublish.status).toBe(403);
+    expect(operatorPublish.body.error).toBe(
+      "role operator may not do this: POST /api/v1/releases takes a ci token",
+    );
+    const upload = (token: string, body: Uint8Array) =>
+      fetch(`${t.hub.url}/api/v1/artifacts`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream" },
+        body,
+      });
+    const byOperator = await upload(t.operator, new Uint8Array([1, 2, 3]));
+    expect(byOperator.status).toBe(403);
+    expect(((await byOperator.json()) as { error: string }).error).toBe(
+      "role operator may not do this: PUT /api/v1/artifacts takes a ci token",
+    );
+    const empty = await upload(t.ci, new Uint8Array());
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { error: string }).error).toBe(
+      "body: the artifact is empty (0 bytes); upload the release archive",
+    );
+    // Nothing was stored under the empty content's hash: a release cannot name it.
+    const emptySha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const naming = await t.api("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: {
+        app: "web",
+        version: "4.0.0",
+        manifest: manifestText("4.0.0"),
+        source: { type: "hub", sha256: emptySha },
+      },
+    });
+    expect(naming.status).toBe(400);
+    expect(naming.body.error).toMatch(/^body\.source\.sha256: no such artifact/);
+    expect((await upload(t.ci, new Uint8Array([1, 2, 3]))).status).toBe(201);
+  });
+});
