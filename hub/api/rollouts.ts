@@ -67,11 +67,17 @@ export function rolloutRoutes(deps: ApiDeps): Router {
   // the rollout is locked): of two concurrent advances from the same `fromWave`, on one hub or two,
   // the second finds the wave moved and gets 409. Without `fromWave` a request read after another
   // committed leaves the next wave, so the CLI and the dashboard always send it.
+  // `decidedMsAgo` (the CLI sends how long ago its command started) closes the window between a
+  // client's read and its request: a wave started since the caller decided is not left either.
   router.post("/rollouts/:id/advance", operator, async (req, res) => {
+    const arrived = deps.now();
     const body = parseRequest(AdvanceRollout, req.body ?? {});
     const seen = await engine.requireRollout(String(req.params.id));
+    const decidedAt = body.decidedMsAgo === undefined ? undefined : arrived - body.decidedMsAgo;
     res.json(
-      await detail((await engine.advance(seen.id, actorOf(res), body.fromWave ?? seen.currentWave)).id),
+      await detail(
+        (await engine.advance(seen.id, actorOf(res), body.fromWave ?? seen.currentWave, decidedAt)).id,
+      ),
     );
   });
   router.post("/rollouts/:id/pause", operator, async (req, res) => {

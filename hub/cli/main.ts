@@ -102,7 +102,7 @@ remote(
     .argument("<id>")
     .option(
       "--from-wave <n>",
-      "the wave you decided on, numbered as `rollout show` prints it: refused (409) if the rollout already left it (default: the wave read just before)",
+      "the wave you decided on, numbered as `rollout show` prints it: refused (409) if the rollout already left it (default: the wave read just before, refused too if it started after this command did)",
     ),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("advance", id, options));
 for (const action of ["pause", "resume"] as const)

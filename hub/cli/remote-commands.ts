@@ -241,7 +241,13 @@ export async function rolloutAction(
     // Advance leaves the wave read here (`fromWave`): of two operators advancing at once, the
     // second gets 409 instead of starting the wave after one nobody looked at.
     from = await client.request<Detail>("GET", path);
-    body = { fromWave: fromWave === undefined ? from.currentWave : fromWave - 1 };
+    // Without --from-wave, the wave read here may already be one another advance started after
+    // this command did (several operators at once): the hub refuses to leave a wave that started
+    // after the command, measured as time since it started on this machine's monotonic clock.
+    body =
+      fromWave === undefined
+        ? { fromWave: from.currentWave, decidedMsAgo: Math.round(performance.now()) }
+        : { fromWave: fromWave - 1 };
   }
   const detail = await client.request<Detail>(
     action === "show" ? "GET" : "POST",

@@ -399,9 +399,15 @@ export class RolloutEngine {
   /**
    * Starts the next wave. `expectedWave` is the wave the caller saw before asking: when the
    * rollout moved on meanwhile (another request or hub advanced it), this one is refused rather
-   * than skipping a wave nobody looked at.
+   * than skipping a wave nobody looked at. `decidedAt` (hub clock) is when the caller decided: a
+   * wave that started after it is one the caller never saw, even if it read that wave since.
    */
-  async advance(id: string, actor: string, expectedWave?: number): Promise<RolloutRecord> {
+  async advance(
+    id: string,
+    actor: string,
+    expectedWave?: number,
+    decidedAt?: number,
+  ): Promise<RolloutRecord> {
     const seen = expectedWave ?? (await this.requireRollout(id)).currentWave;
     return this.run(async (dispatch) => {
       const rollout = await this.lockedRollout(id, dispatch.t);
@@ -420,6 +426,11 @@ export class RolloutEngine {
         throw new HubRequestError(
           409,
           `rollout ${id} already moved from ${wave(seen)} to ${wave(rollout.currentWave)} (advanced by another request or by itself); look at it and advance again if you mean to`,
+        );
+      if (decidedAt !== undefined && rollout.waveStartedAt > decidedAt)
+        throw new HubRequestError(
+          409,
+          `rollout ${id} entered ${wave(rollout.currentWave)} ${((this.options.now() - rollout.waveStartedAt) / 1000).toFixed(1)} s ago, after this advance was decided (advanced by another request or by itself); look at it and advance again if you mean to`,
         );
       if (rollout.currentWave >= rollout.spec.waves.length - 1)
         throw new HubRequestError(409, `rollout ${id} is in its last wave`);

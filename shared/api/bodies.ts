@@ -143,4 +143,15 @@ export const AdvanceRollout = z.strictObject({
     .min(0, "must be ≥ 0 (waves count from 0 here)")
     .max(MAX_WAVES - 1, `must be ≤ ${MAX_WAVES - 1}`)
     .optional(),
+  /**
+   * How long ago (ms, by the caller's own clock) the caller decided to advance: the CLI sends the
+   * time since its command started. A wave that started after that moment was not the one the
+   * caller decided on (another advance, or auto-advance, got there first), so it is not left: 409.
+   */
+  decidedMsAgo: z
+    .number()
+    .int("must be a whole number")
+    .min(0, "must be ≥ 0")
+    .max(86_400_000, "must be ≤ 86400000 (a day)")
+    .optional(),
 });

@@ -129,6 +129,9 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect(await refused("POST", "/api/v1/rollouts/nope/advance", { fromWave: 1e308 })).toBe(
       "body.fromWave: must be ≤ 99",
     );
+    expect(await refused("POST", "/api/v1/rollouts/nope/advance", { decidedMsAgo: -1 })).toBe(
+      "body.decidedMsAgo: must be ≥ 0",
+    );
     expect(await refused("POST", "/api/v1/rollouts/nope/abort", { rollback: "yes" })).toBe(
       'body.rollback: must be true or false (got string "yes")',
     );

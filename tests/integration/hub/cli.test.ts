@@ -191,6 +191,100 @@ describe("ship-hub CLI", () => {
     await api("POST", `/rollouts/${id}/abort`, {});
   });
 
+  it("concurrent `rollout advance` without --from-wave: one wins, the others exit 2 naming the wave that started after they did", {
+    timeout: 90_000,
+  }, async () => {
+    const operator = (await cli("token", "create", "--data-dir", "data", "--role", "operator")).stdout.trim();
+    const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
+    const api = async <T>(method: string, path: string, body?: unknown, token = operator) => {
+      const res = await fetch(`${url}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json()) as T };
+    };
+    const release = await api<{ id: string }>(
+      "POST",
+      "/releases",
+      {
+        app: "race-me",
+        version: "1.0.0",
+        manifest: manifestText("1.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+      ci,
+    );
+    const create = async () =>
+      (
+        await api<{ id: string }>("POST", "/rollouts", {
+          release: release.body.id,
+          waves: ["a", "b", "c", "d", "e"].map((name) => ({ name, agents: [`${name}-host`] })),
+        })
+      ).body.id;
+    const remote = ["--hub", url, "--token", operator];
+    const advance = (id: string) =>
+      cli("rollout", "advance", id, ...remote).then(
+        () => ({ code: 0, stderr: "" }),
+        (e: { code: number; stderr: string }) => e,
+      );
+    const wave = async (id: string) =>
+      (await api<{ currentWave: number }>("GET", `/rollouts/${id}`)).body.currentWave;
+
+    // Four operators type `advance` at the same moment, each deciding on wave 1: one wave moves.
+    const id = await create();
+    const results = await Promise.all([1, 2, 3, 4].map(() => advance(id)));
+    expect(results.filter((r) => r.code === 0)).toHaveLength(1);
+    for (const r of results.filter((r) => r.code !== 0)) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        /409: .*(already moved from wave 1 \(a\) to wave 2 \(b\)|entered wave 2 \(b\) .* after this advance was decided)/,
+      );
+    }
+    expect(await wave(id)).toBe(1);
+    await api("POST", `/rollouts/${id}/abort`, {});
+
+    // The narrow case: the wave moves after the command started but before it reads the rollout,
+    // so the wave it reads is not the one the operator decided on. A preloaded gate holds the real
+    // CLI process once node has started until the API advance is done. Without the hub's check it
+    // would leave wave 2 too.
+    const next = await create();
+    const gate = join(dir, "gate");
+    await writeFile(
+      `${gate}.cjs`,
+      `const fs = require("node:fs");
+fs.writeFileSync(${JSON.stringify(`${gate}.ready`)}, "");
+const nap = new Int32Array(new SharedArrayBuffer(4));
+while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 10);
+`,
+    );
+    const late = run(
+      process.execPath,
+      ["--require", `${gate}.cjs`, MAIN, "rollout", "advance", next, ...remote],
+      {
+        cwd: dir,
+        env: { ...process.env, SHIP_HUB_TOKEN: "" },
+      },
+    ).then(
+      () => ({ code: 0, stderr: "" }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    await expect.poll(() => existsSync(`${gate}.ready`), { timeout: 30_000 }).toBe(true);
+    expect((await api("POST", `/rollouts/${next}/advance`, { fromWave: 0 })).status).toBe(200);
+    await writeFile(`${gate}.go`, "");
+    expect(await late).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(
+        /409: rollout \S+ entered wave 2 \(b\) [\d.]+ s ago, after this advance was decided/,
+      ),
+    });
+    expect(await wave(next)).toBe(1);
+    // Run afterwards, it leaves the wave it reads.
+    expect((await advance(next)).code).toBe(0);
+    expect(await wave(next)).toBe(2);
+    await api("POST", `/rollouts/${next}/abort`, {});
+  });
+
   it("serve + token create share the data dir; rollout and agents commands drive the API; SIGTERM shuts down cleanly", {
     timeout: 180_000,
   }, async () => {
