@@ -127,8 +127,10 @@ function releaseBody(version: string) {
   };
 }
 
-function apiOf(base: string, token: string) {
+/** The API as the bench drives it: releases published with the CI token, the rest as an operator. */
+function apiOf(base: string, tokens: { operator: string; ci: string }) {
   return async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const token = method === "POST" && path === "/releases" ? tokens.ci : tokens.operator;
     const response = await fetch(`${base}/api/v1${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -156,6 +158,7 @@ async function benchSingleHub(): Promise<Figures> {
   ]);
   const tokens = JSON.parse(await readFile(tokensFile, "utf8")) as {
     operator: string;
+    ci: string;
     agents: MintedAgent[];
   };
   const hub = await spawnHubForBench(work, openFiles);
@@ -170,7 +173,7 @@ async function benchSingleHub(): Promise<Figures> {
       inFlight: 256,
     });
     await sleep(1000);
-    const figures = await measureRollout(load, apiOf(hub.url, tokens.operator), connect.connected);
+    const figures = await measureRollout(load, apiOf(hub.url, tokens), connect.connected);
     return { agents: connect.connected, connectMs: connect.connectMs, ...figures };
   } finally {
     load?.kill();
@@ -209,7 +212,7 @@ async function benchCluster(): Promise<Figures> {
       async () => (await sql`SELECT count(*)::int AS n FROM agents WHERE online`)[0]?.n === connected,
       120_000,
     );
-    const api = apiOf(cluster.hub(0).url, cluster.operator);
+    const api = apiOf(cluster.hub(0).url, cluster);
     const figures = await measureRollout(load, api, connected, wsOf(cluster.hub(0).url));
     const ticksPerInterval = await ticksPerIntervalOver(cluster, 10 * TICK_SECONDS * 1000);
     const kill = await killDuringReports(cluster, load, api, connected);

@@ -96,7 +96,7 @@ async function benchHub() {
   children.push(hub.child);
   const [, url] = await hub.started;
   const api = apiClient(url, tokens.operator);
-  const release = await api("POST", "/releases", {
+  const release = await apiClient(url, tokens.ci)("POST", "/releases", {
     app: APP,
     version: "2.0.0",
     manifest: 'version: "2.0.0"\n',

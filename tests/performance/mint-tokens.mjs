@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Issues the hub bench's tokens in bulk with the hub's own TokenService and store (one transaction,
-// so 10,000 agent tokens cost one commit): one operator token and one agent token per agent id.
+// so 10,000 agent tokens cost one commit): one operator token, one ci token and one agent token per agent id.
 //   node tests/performance/mint-tokens.mjs <data-dir> <agent-count> <out.json> [postgres-url [prefix]]
 // With SHIP_HUB_SECRET set they are signed with it (a cluster's shared secret). With a PostgreSQL
 // URL (a migrated cluster database) the token rows are then copied there, in one statement per
@@ -26,12 +26,14 @@ const ttlSeconds = 24 * 3600;
 const out = await store.tx(async (t) => {
   const tokens = new TokenService(secret, t);
   const operator = (await tokens.issue({ role: "operator", name: "bench", ttlSeconds })).token;
+  // Only CI publishes releases.
+  const ci = (await tokens.issue({ role: "ci", name: "bench-ci", ttlSeconds })).token;
   const agents = [];
   for (let i = 0; i < Number(countArg); i++) {
     const id = `${prefix}-${String(i).padStart(5, "0")}`;
     agents.push({ id, token: (await tokens.issue({ role: "agent", agentId: id, ttlSeconds })).token });
   }
-  return { operator, agents };
+  return { operator, ci, agents };
 });
 await store.close();
 if (postgresUrl) await copyTokens(join(dataDir, "hub.db"), postgresUrl);
