@@ -210,11 +210,12 @@ export class RolloutEngine {
         dispatch.useRelease(release);
         // Thousands of agents run a handful of versions: one release lookup per version.
         const byVersion = new Map<string, Promise<string | null>>();
+        const history = {};
         const planned: DeploymentRecord[] = [];
         for (const agent of agents) {
           const wave = waves.get(agent.id);
           if (wave !== undefined)
-            planned.push(await this.deploymentOf(t, rollout, release, agent, wave, byVersion));
+            planned.push(await this.deploymentOf(t, rollout, release, agent, wave, byVersion, history));
         }
         dispatch.record({
           actor,
@@ -297,6 +298,27 @@ export class RolloutEngine {
     return byVersion.get(version) ?? null;
   }
 
+  /**
+   * For agents that already run `release`: the release each ran before an earlier rollout of the
+   * same release updated it (the newest such deployment). Read once per create, and only when an
+   * agent already runs the release: taking a bad release back (abort --rollback, auto-rollback)
+   * must reach the hosts an earlier, aborted rollout of it updated, not call them unknown.
+   */
+  private async earlierPrevious(t: StoreOps, rollout: RolloutRecord, release: ReleaseRecord) {
+    const before = new Map<string, { release: string; at: number }>();
+    const earlier = (await t.listRollouts({ limit: 100_000 })).filter(
+      (r) => r.releaseId === release.id && r.id !== rollout.id,
+    );
+    for (const r of earlier)
+      for (const d of await t.listDeployments({ rolloutId: r.id })) {
+        if (d.previousRelease === null || d.previousRelease === release.id) continue;
+        const known = before.get(d.agentId);
+        if (!known || d.updatedAt > known.at)
+          before.set(d.agentId, { release: d.previousRelease, at: d.updatedAt });
+      }
+    return new Map([...before].map(([agentId, b]) => [agentId, b.release]));
+  }
+
   /** The deployment an agent gets in a wave of a rollout. */
   private async deploymentOf(
     t: StoreOps,
@@ -305,15 +327,21 @@ export class RolloutEngine {
     agent: AgentRecord,
     wave: number,
     byVersion?: Map<string, Promise<string | null>>,
+    history: { previous?: Promise<Map<string, string>> } = {},
   ): Promise<DeploymentRecord> {
     const current = await this.installedRelease(t, release.app, agent, byVersion);
+    let previous = current === release.id ? null : current;
+    if (current === release.id) {
+      history.previous ??= this.earlierPrevious(t, rollout, release);
+      previous = (await history.previous).get(agent.id) ?? null;
+    }
     return {
       id: `${rollout.id}:${agent.id}`,
       rolloutId: rollout.id,
       agentId: agent.id,
       wave,
       desiredRelease: release.id,
-      previousRelease: current === release.id ? null : current,
+      previousRelease: previous,
       // An agent already on the release has nothing to do.
       state: current === release.id ? DEPLOYMENT_PLANNED.alreadyThere : DEPLOYMENT_PLANNED.toInstall,
       attempts: 0,

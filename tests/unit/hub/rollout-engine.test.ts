@@ -254,6 +254,22 @@ describe("rollout engine", () => {
     expect(store.getDeployment(`${r.id}:c`)?.state).toBe("rollback_pending");
   });
 
+  it("abort with rollback also takes the release back from agents an earlier, aborted rollout of it updated", async () => {
+    for (const a of agents) await connect(a);
+    const first = await engine.create(spec({ waves: explicitWaves }), "op");
+    await report("a", `${first.id}:a`, "succeeded");
+    await engine.abort(first.id, "op", false);
+    // The same release again: a already runs it (planned succeeded, nothing sent), the others update.
+    const again = await engine.create(spec({}), "op");
+    expect(store.getDeployment(`${again.id}:a`)).toMatchObject({ state: "succeeded", previousRelease: "r1" });
+    for (const x of ["b", "c", "d"]) await report(x, `${again.id}:${x}`, "succeeded");
+    expect(store.getRollout(again.id)?.state).toBe("completed");
+    await engine.abort(again.id, "op", true);
+    // Before, a was "NOT rolled back: the hub has no release of the version it ran before" (r1 it has).
+    expect(store.getRollout(again.id)?.reason).toBe("aborted; rollback sent to 4 agent(s)");
+    expect(channel.deploysTo("a").at(-1)).toMatchObject({ rollback: true, release: { id: "r1" } });
+  });
+
   it("autoRollback: crossing the threshold fails the rollout and sends updated agents back", async () => {
     for (const a of agents) await connect(a);
     const r = await engine.create(spec({ autoRollback: true, failureThreshold: { count: 1 } }), "op");
