@@ -33,6 +33,7 @@ import {
   DEPLOYMENT_PLANNED,
   deploymentStep,
   isDeliverable,
+  isFinalRollout,
   isRollbackDeliverable,
   isRunningRollout,
   ROLLBACK_DELIVERABLE_STATES,
@@ -538,6 +539,13 @@ export class RolloutEngine {
       const state = rolloutStep(rollout.state, action);
       const now = this.options.now();
       const back = rollback ? await markRollback(dispatch, rollout, actor) : undefined;
+      // On a finished rollout this is only a rollback: with nobody left to send back, the stored
+      // reason ("rollback sent to 3 agent(s)") must not turn into a "sent to 0" that hides it.
+      if (back && isFinalRollout(rollout.state) && back.sentBack === 0 && back.impossible.length === 0)
+        throw new HubRequestError(
+          409,
+          `rollout ${id} is ${rollout.state} and has nothing to roll back: each of its agents was sent back already or never updated by it (${rollout.reason ?? rollout.state})`,
+        );
       const reason = back ? `aborted; ${describeRollback(back)}` : "aborted";
       await t.updateRollout(id, { state, reason, updated: now });
       dispatch.record({

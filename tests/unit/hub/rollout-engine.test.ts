@@ -268,6 +268,14 @@ describe("rollout engine", () => {
     // Before, a was "NOT rolled back: the hub has no release of the version it ran before" (r1 it has).
     expect(store.getRollout(again.id)?.reason).toBe("aborted; rollback sent to 4 agent(s)");
     expect(channel.deploysTo("a").at(-1)).toMatchObject({ rollback: true, release: { id: "r1" } });
+    // Asked again, with everyone already sent back: refused, and the reason that says what happened stays.
+    await expect(engine.abort(again.id, "op", true)).rejects.toThrow(
+      /is aborted and has nothing to roll back: each of its agents was sent back already or never updated by it \(aborted; rollback sent to 4 agent\(s\)\)/,
+    );
+    expect(store.getRollout(again.id)?.reason).toBe("aborted; rollback sent to 4 agent(s)");
+    // An abort of a rollout that is still running stops it, whether or not anyone was updated.
+    const third = await engine.create(spec({ release: "r1" }), "op");
+    expect((await engine.abort(third.id, "op", true)).state).toBe("aborted");
   });
 
   it("autoRollback: crossing the threshold fails the rollout and sends updated agents back", async () => {
