@@ -151,11 +151,7 @@ export function validateAgainst<S extends z.ZodType>(
   for (let round = 0; ; round++) {
     const result = schema.safeParse(data, { error: () => DEFAULT_MESSAGE });
     if (result.success) return { value: result.data, problems };
-    const flat = flatten(
-      result.error.issues.flatMap((i) => shapeOrValue(i, data)),
-      [],
-      data,
-    );
+    const flat = flatten(result.error.issues, [], data);
     const unknown = flat.filter((f) => f.issue.code === "unrecognized_keys");
     if (unknown.length === 0 || round >= 4) {
       for (const f of flat) {
@@ -190,6 +186,7 @@ function shapeOrValue(issue: ZodIssue, data: unknown): ZodIssue[] {
   const fits = issue.errors.find((branch) =>
     branch.every(
       (i) =>
+        i.path.length > 0 &&
         i.code !== "unrecognized_keys" &&
         !(i.code === "invalid_type" && valueAt(data, [...at, ...toKeyPath(i.path)]) === undefined),
     ),
