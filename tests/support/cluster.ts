@@ -267,8 +267,9 @@ export class Cluster {
     method: string,
     path: string,
     body?: unknown,
+    token = this.operator,
   ): Promise<T> {
-    const answer = await this.api<T>(index, method, path, body);
+    const answer = await this.api<T>(index, method, path, body, token);
     if (answer.status >= 300)
       throw new Error(`${method} ${path} on hub ${index}: ${answer.status} ${JSON.stringify(answer.body)}`);
     return answer.body;

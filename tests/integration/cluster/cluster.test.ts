@@ -57,12 +57,18 @@ describe.skipIf(!enabled)("hub cluster: three hubs on one PostgreSQL", () => {
   /** A release of the load agents' app (their "install" is a report); its id. */
   const loadRelease = async (hub = 0): Promise<string> => {
     const version = `2.0.${++releases}`;
-    const body = await cluster.ok<{ id: string }>(hub, "POST", "/releases", {
-      app: "loadapp",
-      version,
-      manifest: `version: "${version}"\n`,
-      source: { type: "http", url: "http://127.0.0.1:9/loadapp.tar.gz", sha256: "0".repeat(64) },
-    });
+    const body = await cluster.ok<{ id: string }>(
+      hub,
+      "POST",
+      "/releases",
+      {
+        app: "loadapp",
+        version,
+        manifest: `version: "${version}"\n`,
+        source: { type: "http", url: "http://127.0.0.1:9/loadapp.tar.gz", sha256: "0".repeat(64) },
+      },
+      cluster.ci,
+    );
     return body.id;
   };
   const startRollout = (hub: number, release: string, waves: unknown[], extra: object = {}) =>
