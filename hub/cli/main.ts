@@ -92,7 +92,7 @@ remote(
 )
   .option(
     "--watch",
-    "redraw every --interval seconds until the rollout ends (exit 0 completed, 1 failed or aborted)",
+    "redraw every --interval seconds until the rollout ends (exit 0 completed with no agent failed; 1 failed, aborted, or completed with failed agents)",
   )
   .option("--interval <seconds>", "with --watch", "2")
   .action(async (id: string, options) => (await remoteCommands()).rolloutShow(id, options));

@@ -262,7 +262,7 @@ export async function rolloutAction(
   printDetail(detail);
 }
 
-/** `rollout show ID [--watch]`: with --watch, redraws until the rollout ends; exit 1 unless it completed. */
+/** `rollout show ID [--watch]`: with --watch, redraws until the rollout ends; exit 1 unless it completed with no agent failed. */
 export async function rolloutShow(
   id: string,
   options: RemoteOptions & { watch?: boolean; interval?: string },
@@ -283,7 +283,9 @@ export async function rolloutShow(
       printDetail(detail);
     }
     if (isFinalRollout(detail.state)) {
-      process.exitCode = isCompletedRollout(detail.state) ? 0 : 1;
+      // A rollout completes with failures below its threshold: a script waiting on it must not read
+      // "every host is on the release" from that.
+      process.exitCode = isCompletedRollout(detail.state) && detail.progress.failed === 0 ? 0 : 1;
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));

@@ -636,8 +636,10 @@ export class RolloutEngine {
     }
     const wave = rollout.spec.waves[rollout.currentWave]!;
     const last = rollout.currentWave === rollout.spec.waves.length - 1;
-    // A rollout nobody has joined yet stays open for agents that register later.
-    if (last && current.finished === current.members && total.members > 0) {
+    // A rollout nobody has joined yet stays open for agents that register later. It completes once
+    // every agent of every wave finished, not only the last wave's: an agent of an earlier wave an
+    // operator advanced past while it was offline either updates or times out first.
+    if (last && total.finished === total.members && total.members > 0) {
       if (current.members === 0) this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch);
       const reason = total.failed > 0 ? `${total.failed} agent(s) failed` : null;
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });

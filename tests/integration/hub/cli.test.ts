@@ -1,10 +1,12 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HubMessage } from "../../../shared/protocol/messages.js";
 import { manifestText, TestAgent } from "./support.js";
 
 const run = promisify(execFile);
@@ -283,6 +285,111 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
     expect((await advance(next)).code).toBe(0);
     expect(await wave(next)).toBe(2);
     await api("POST", `/rollouts/${next}/abort`, {});
+  });
+
+  it("rollout show --watch exits 1 for a rollout that completed with a failed agent (below its threshold), 0 when none failed", {
+    timeout: 60_000,
+  }, async () => {
+    const operator = (await cli("token", "create", "--data-dir", "data", "--role", "operator")).stdout.trim();
+    const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
+    const post = async <T>(path: string, body: unknown, token = operator) =>
+      (await (
+        await fetch(`${url}/api/v1${path}`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        })
+      ).json()) as T;
+    const agents = await Promise.all(
+      ["w1", "w2"].map(async (id) => {
+        const token = (
+          await cli("token", "create", "--data-dir", "data", "--role", "agent", "--agent", id)
+        ).stdout.trim();
+        const agent = await TestAgent.connect(url, token);
+        agent.hello(id, [{ app: "watched", version: "1.0.0", state: "up_to_date", releaseId: undefined }]);
+        return agent;
+      }),
+    );
+    const remote = ["--hub", url, "--token", operator];
+    try {
+      for (const [version, outcomes] of [
+        ["2.0.0", ["succeeded", "failed"]],
+        ["3.0.0", ["succeeded", "succeeded"]],
+      ] as const) {
+        const release = await post<{ id: string }>(
+          "/releases",
+          {
+            app: "watched",
+            version,
+            manifest: manifestText(version),
+            source: { type: "git", commit: "abcdef1" },
+          },
+          ci,
+        );
+        await expect
+          .poll(
+            async () =>
+              (
+                await post<{ waves: { agents: string[] }[] }>("/rollouts/preview", {
+                  release: release.id,
+                  waves: [{ name: "all", percent: 100 }],
+                })
+              ).waves[0]?.agents.length,
+          )
+          .toBe(2);
+        const rollout = await post<{ id: string }>("/rollouts", {
+          release: release.id,
+          waves: [{ name: "all", percent: 100 }],
+          failureThreshold: { count: 2 },
+        });
+        await Promise.all(
+          agents.map(async (agent, i) => {
+            const deploy = (await agent.next((m) => m.type === "deploy")) as Extract<
+              HubMessage,
+              { type: "deploy" }
+            >;
+            const reportId = randomUUID();
+            agent.send({
+              type: "report",
+              v: 1,
+              reportId,
+              deploymentId: deploy.deploymentId,
+              app: "watched",
+              releaseId: deploy.release.id,
+              outcome: outcomes[i],
+              fromVersion: "1.0.0",
+              toVersion: version,
+              steps: [],
+            });
+            await agent.next(
+              (m): m is Extract<HubMessage, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+            );
+          }),
+        );
+        const watched = await cli(
+          "rollout",
+          "show",
+          rollout.id,
+          "--watch",
+          "--interval",
+          "0.2",
+          ...remote,
+        ).then(
+          (r) => ({ code: 0, stdout: r.stdout }),
+          (e: { code: number; stdout: string }) => e,
+        );
+        if (version === "2.0.0") {
+          // Completed (one failure is below the threshold of 2), and says so, but not a success.
+          expect(watched.stdout).toMatch(/state\s+completed — 1 agent\(s\) failed/);
+          expect(watched.code).toBe(1);
+        } else {
+          expect(watched.stdout).toMatch(/state\s+completed\n/);
+          expect(watched.code).toBe(0);
+        }
+      }
+    } finally {
+      for (const agent of agents) agent.ws.close();
+    }
   });
 
   it("serve + token create share the data dir; rollout and agents commands drive the API; SIGTERM shuts down cleanly", {

@@ -170,6 +170,21 @@ describe("rollout engine", () => {
     ]);
   });
 
+  it("does not complete while an agent of an earlier wave, advanced past offline, has not finished", async () => {
+    for (const a of agents) await connect(a);
+    await sync.disconnected("a");
+    channel.online.delete("a");
+    const r = await engine.create(spec({ waves: explicitWaves, failureThreshold: { count: 2 } }), "op");
+    await engine.advance(r.id, "op");
+    for (const x of ["b", "c", "d"]) await report(x, `${r.id}:${x}`, "succeeded");
+    // Before, this said completed (no reason) while a had never been sent the release.
+    expect(store.getRollout(r.id)?.state).toBe("running");
+    clock += 61_000;
+    await engine.tick();
+    expect(store.getDeployment(`${r.id}:a`)?.state).toBe("timed_out");
+    expect(store.getRollout(r.id)).toMatchObject({ state: "completed", reason: "1 agent(s) failed" });
+  });
+
   it("waits waitMinutes after the wave started before auto-advancing, using stored timestamps", async () => {
     for (const a of agents) await connect(a);
     const waves = [{ ...explicitWaves[0]!, waitMinutes: 10 }, explicitWaves[1]!];
