@@ -1,13 +1,17 @@
 /**
  * The manifest's `cleanup` file removal and `directories.*.cleanup_old` pruning. Protected
  * directories (`preserve: true`) are never walked by the globs; only their own keep_days pruning,
- * which the manifest asks for by name, deletes inside them.
+ * which the manifest asks for by name, deletes inside them. Nothing is deleted through a symlink
+ * (confined-paths.ts, the rule restores follow): a directory the operator replaced with a link to
+ * a shared place (app/logs → /srv/shared/logs) is not ship's to prune, and is left with a warning.
  */
 import { lstat, readdir, rm } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { minimatch } from "minimatch";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
+import { ConfinedPaths } from "../apply/confined-paths.js";
+import { lstatOrUndefined } from "../tree/fs-ops.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -15,11 +19,19 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export async function removeCleanupFiles(appDir: string, manifest: Manifest, log: Logger): Promise<number> {
   const { remove_files: files, remove_directories: dirs } = manifest.cleanup;
   const protectedDirs = protectedDirectories(manifest);
+  const confined = new ConfinedPaths(resolve(appDir));
   let removed = 0;
   for (const dir of dirs) {
     const target = insideApp(appDir, dir);
     if (target === null || isProtected(relative(appDir, target), protectedDirs)) {
       log.warn("cleanup: not removing a directory outside the app or protected", { directory: dir });
+      continue;
+    }
+    // A link itself is removed (it is in the app); a path through a linked directory is not.
+    if (!(await confined.reachable(appRel(appDir, target)))) {
+      log.warn("cleanup: not removing a directory behind a symlink: ship never deletes through a link", {
+        directory: dir,
+      });
       continue;
     }
     await rm(target, { recursive: true, force: true });
@@ -45,10 +57,21 @@ export async function pruneOldFiles(
   log: Logger,
 ): Promise<number> {
   let pruned = 0;
+  const confined = new ConfinedPaths(resolve(appDir));
   for (const [dir, rule] of Object.entries(manifest.directories)) {
     if (!rule.cleanup_old || rule.keep_days === undefined) continue;
     const root = insideApp(appDir, dir);
     if (root === null) continue;
+    if (!(await confined.isRealDir(appRel(appDir, root)))) {
+      if (lstatOrUndefined(root) !== undefined)
+        log.warn(
+          "cleanup_old: not pruning a directory that is a symlink or sits behind one: ship never deletes through a link",
+          {
+            directory: dir,
+          },
+        );
+      continue;
+    }
     const cutoff = now.getTime() - rule.keep_days * DAY_MS;
     for (const rel of await listTree(root, "", new Set())) {
       const full = join(root, rel);
@@ -74,6 +97,11 @@ function protectedDirectories(manifest: Manifest): Set<string> {
 function isProtected(rel: string, protectedDirs: Set<string>): boolean {
   const parts = rel.split(sep);
   return parts.some((_, i) => protectedDirs.has(parts.slice(0, i + 1).join("/")));
+}
+
+/** `target` (inside the app) relative to it, with `/` separators as ConfinedPaths takes them. */
+function appRel(appDir: string, target: string): string {
+  return relative(resolve(appDir), target).split(sep).join("/");
 }
 
 function insideApp(appDir: string, rel: string): string | null {

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, utimes, writeFile } from "node:fs/promises";
+import { mkdir, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -34,5 +34,45 @@ describe("directories.*.cleanup_old", () => {
     expect(idle.stdout).toMatch(/myapp: .*(up to date|unchanged|no change|same)/i);
     expect(existsSync(join(logs, "old.log"))).toBe(false);
     expect(existsSync(join(logs, "new.log"))).toBe(true);
+  });
+
+  it("never deletes through a symlink: a linked logs directory keeps its old files, a path behind a link stays", async () => {
+    // The Capistrano layout: app/logs and app/cache are links to shared places outside the app.
+    const shared = join(app.root, "shared");
+    await mkdir(join(shared, "logs"), { recursive: true });
+    await mkdir(join(shared, "cache/tmp"), { recursive: true });
+    await writeFile(join(shared, "logs/old.log"), "old\n");
+    await writeFile(join(shared, "cache/tmp/keep.bin"), "shared\n");
+    const old = Date.now() / 1000 - 40 * DAY_S;
+    await utimes(join(shared, "logs/old.log"), old, old);
+    await symlink(join(shared, "logs"), join(app.appDir, "logs"));
+    await symlink(join(shared, "cache"), join(app.appDir, "cache"));
+    await app.release(
+      "v1",
+      `version: "1.0.0"\ndirectories:\n  logs:\n    preserve: true\n    cleanup_old: true\n    keep_days: 30\n` +
+        `cleanup:\n  remove_directories: ["cache/tmp"]\n`,
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(join(shared, "logs/old.log"))).toBe(true);
+    expect(existsSync(join(shared, "cache/tmp/keep.bin"))).toBe(true);
+    const warned = run.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; directory?: string })
+      .filter((l) => l.level === 40)
+      .map((l) => [l.directory, l.msg]);
+    expect(warned).toContainEqual([
+      "logs",
+      expect.stringMatching(/^cleanup_old: not pruning a directory that is a symlink/),
+    ]);
+    expect(warned).toContainEqual([
+      "cache/tmp",
+      expect.stringMatching(/not removing a directory behind a symlink/),
+    ]);
+    // Every later run (nothing to install) leaves it too.
+    const idle = await runShip(["--config", app.config]);
+    expect(idle.code, idle.stderr).toBe(0);
+    expect(existsSync(join(shared, "logs/old.log"))).toBe(true);
   });
 });
