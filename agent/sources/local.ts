@@ -288,6 +288,14 @@ export class LocalSource implements ReleaseSource {
 
   private async identify(): Promise<Offer> {
     if ((await this.pathKind()) === "directory") {
+      // Silently ignoring it would let an operator believe a directory is verified.
+      if (this.cfg.checksum !== undefined) {
+        throw BadInputError.single(
+          "ship.toml",
+          `sources.${this.name}.checksum`,
+          `a checksum verifies an archive, but ${this.cfg.path} is a directory; remove the key or point path at the archive`,
+        );
+      }
       return { fingerprint: (await this.scan()).id, version: await readReleaseVersion(this.cfg.path) };
     }
     const known = await this.knownArchiveSha256();

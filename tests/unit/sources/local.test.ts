@@ -18,7 +18,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSource, openSource } from "../../../agent/sources/create.js";
 import { LocalSource } from "../../../agent/sources/local.js";
 import { LocalSource as LocalSourceConfig } from "../../../shared/config/schema.js";
-import { VerificationError } from "../../../shared/errors.js";
+import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { writeArchive } from "./tar-builder.js";
 
@@ -87,6 +87,16 @@ describe("LocalSource with a directory", () => {
     await expect(source(dir).fetch(stage)).rejects.toBeInstanceOf(VerificationError);
     expect(await readdir(stage)).toEqual([]);
   });
+  it("refuses a checksum on a directory (exit 2 naming the key), which nothing could verify", async () => {
+    const dir = await releaseDir("1.0.0");
+    const err = await source(dir, { checksum: "sha256:not-even-hex" })
+      .check()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadInputError);
+    expect((err as BadInputError).exitCode).toBe(2);
+    expect((err as Error).message).toMatch(/sources\.app\.checksum.*is a directory/);
+  });
+
   it("refuses a FIFO in the release directory", async () => {
     const dir = await releaseDir("1.0.0");
     execFileSync("mkfifo", [join(dir, "bin/pipe")]);
