@@ -16,6 +16,18 @@ let dir: string;
 let serveProcess: ChildProcess;
 let url: string;
 
+/** A call to the hub's API with `defaultToken` unless another is given: status and JSON body. */
+function apiAs(defaultToken: string) {
+  return async <T>(method: string, path: string, body?: unknown, token = defaultToken) => {
+    const res = await fetch(`${url}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  };
+}
+
 async function cli(...args: string[]) {
   return run(process.execPath, [MAIN, ...args], { cwd: dir, env: { ...process.env, SHIP_HUB_TOKEN: "" } });
 }
@@ -127,14 +139,7 @@ describe("ship-hub CLI", () => {
       await cli("token", "create", "--data-dir", "data", "--role", "operator", "--name", "advancer")
     ).stdout.trim();
     const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
-    const api = async <T>(method: string, path: string, body?: unknown, token = operator) => {
-      const res = await fetch(`${url}/api/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: res.status, body: (await res.json()) as T };
-    };
+    const api = apiAs(operator);
     const release = await api<{ id: string }>(
       "POST",
       "/releases",
@@ -198,14 +203,7 @@ describe("ship-hub CLI", () => {
   }, async () => {
     const operator = (await cli("token", "create", "--data-dir", "data", "--role", "operator")).stdout.trim();
     const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
-    const api = async <T>(method: string, path: string, body?: unknown, token = operator) => {
-      const res = await fetch(`${url}/api/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: res.status, body: (await res.json()) as T };
-    };
+    const api = apiAs(operator);
     const release = await api<{ id: string }>(
       "POST",
       "/releases",
