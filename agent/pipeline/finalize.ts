@@ -42,7 +42,9 @@ export async function finalizeUpdate(input: FinalizeInput): Promise<void> {
     try {
       await input.releaseSource.commit(input.release);
     } catch (error) {
-      log.error("could not record the source's release metadata", { error: String(error) });
+      log.error("could not record the source's release metadata", {
+        error: error instanceof Error ? error.message.trim() : String(error),
+      });
     }
   }
   await notify(input);

@@ -255,6 +255,17 @@ export class GitSource implements ReleaseSource {
    * updates its work tree but refuses to throw away local edits.
    */
   async commit(release: FetchedRelease): Promise<void> {
+    // A bare repository (README: "a work tree or a bare repository") has no work tree or index to
+    // move; what is installed is the install index's record either way.
+    if ((await this.git.raw(["rev-parse", "--is-bare-repository"])).trim() === "true") return;
+    if (!cloneIsApp(this.cfg) && (await this.revParse("HEAD")) === undefined) {
+      // An unborn HEAD: a clone of a repository whose HEAD names a branch it does not have (`git init
+      // --bare` says master, CI pushes main; git warns and checks nothing out). `reset --keep` needs a
+      // HEAD; checking the commit out detached does the same here and, like --keep, refuses to
+      // overwrite untracked files. Later runs move the detached HEAD with `reset --keep`.
+      await this.git.raw(["checkout", "-q", "--detach", release.id]);
+      return;
+    }
     const reset = () =>
       this.git.raw(["reset", cloneIsApp(this.cfg) ? "--mixed" : "--keep", "-q", release.id]);
     try {

@@ -59,6 +59,52 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     expect(again.stdout).toContain("up to date (1.0.0");
   });
 
+  /** The run's log lines at ERROR (50) or above: an update that worked must not leave one. */
+  const errorLines = (stderr: string) => stderr.split("\n").filter((l) => /"level":(50|60)/.test(l));
+
+  it("a clone whose HEAD names a branch the remote does not have (git init --bare's default) installs, follows the release and logs no error", async () => {
+    // origin's HEAD says master, CI pushed main: `git clone` warns and checks nothing out (HEAD unborn).
+    await git(repos.bare, "symbolic-ref", "HEAD", "refs/heads/master");
+    await rm(repos.clone, { recursive: true, force: true });
+    await git(root, "clone", "-q", repos.bare, repos.clone);
+    await expect(git(repos.clone, "rev-parse", "--verify", "-q", "HEAD")).rejects.toThrow();
+    await writeConfig('branch = "main"\n');
+
+    const first = await ship();
+    expect(first.code, first.stderr).toBe(0);
+    expect(errorLines(first.stderr)).toEqual([]);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
+    const v1 = await git(repos.dev, "rev-parse", "HEAD");
+    expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(v1);
+    expect(await readFile(join(repos.clone, "app.txt"), "utf8")).toBe("v1\n");
+
+    await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const second = await ship();
+    expect(second.code, second.stderr).toBe(0);
+    expect(errorLines(second.stderr)).toEqual([]);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v2\n");
+    expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(await git(repos.dev, "rev-parse", "HEAD"));
+  });
+
+  it("a bare repository as local_path installs and updates without logging an error", async () => {
+    await rm(repos.clone, { recursive: true, force: true });
+    await git(root, "clone", "-q", "--bare", repos.bare, repos.clone);
+    await writeConfig('branch = "main"\n');
+    const first = await ship();
+    expect(first.code, first.stderr).toBe(0);
+    expect(errorLines(first.stderr)).toEqual([]);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
+
+    await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const second = await ship();
+    expect(second.code, second.stderr).toBe(0);
+    expect(errorLines(second.stderr)).toEqual([]);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v2\n");
+    expect((await ship("--check-only")).code).toBe(0);
+  });
+
   it("after --rollback the newer release is offered again and reinstalled", async () => {
     await writeConfig('tag = "v*"\n');
     expect((await ship()).code).toBe(0);
