@@ -35,6 +35,7 @@
  */
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
+import { lostCommentsWarning } from "./lost-comments.js";
 import type { CopyRole } from "./parse-error.js";
 import { type FileStrategy, type MergePlan, planMerge } from "./plan.js";
 import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } from "./text-form.js";
@@ -125,7 +126,15 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
   if (input.strategy === "replace" && !hasSections(input)) {
     return { ...reportOf(plan), text: input.incoming, warnings: [], whole: "incoming" };
   }
-  return { ...reportOf(plan), ...render(input, user, release, plan) };
+  const rendered = render(input, user, release, plan);
+  const lost = lostCommentsWarning(
+    input.format,
+    { user: input.current, base: threeWay ? input.base : undefined, merged: rendered.text },
+    rendered.warnings,
+    plan.removed,
+  );
+  const warnings = lost === undefined ? rendered.warnings : [...rendered.warnings, lost];
+  return { ...reportOf(plan), text: rendered.text, warnings };
 }
 
 /**

@@ -56,6 +56,9 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
   return { doc, value: doc.toJS(TO_JS) };
 }
 
+export const REBUILD_WARNING =
+  "rebuilt the whole file from values because anchors, aliases or merge keys (<<) could not take the change in place: its comments, anchors and aliases were lost";
+
 export interface YamlRender {
   text: string;
   warnings: string[];
@@ -106,9 +109,7 @@ export function renderYamlMerge(
   }
   return {
     text: new Document(expected).toString(options),
-    warnings: [
-      "rebuilt the whole file from values because anchors, aliases or merge keys (<<) could not take the change in place: its comments, anchors and aliases were lost",
-    ],
+    warnings: [REBUILD_WARNING],
   };
 }
 

@@ -71,4 +71,46 @@ describe("config merges through the CLI keep the user's layout", () => {
       }),
     ]);
   });
+
+  it("a key the release removed takes the operator's comments along only with a warning naming them (TOML and YAML); the report carries it", async () => {
+    const removing = (version: string) => `version: "${version}"
+files:
+  "config.yaml": { action: merge_yaml }
+  "config.toml": { action: merge_toml }
+`;
+    await app.release("v1", removing("1.0.0"), {
+      "config.yaml": "a: 1\nb: 2\nc: 3\n",
+      "config.toml": "[s]\na = 1\nb = 2\n",
+    });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await writeFile(
+      join(app.appDir, "config.yaml"),
+      "a: 1\n# b: keep it small\nb: 2   # do not raise\nc: 3\n",
+    );
+    await writeFile(join(app.appDir, "config.toml"), "[s]\na = 1\n# ops: b stays 2\nb = 2\n");
+    await app.release("v2", removing("2.0.0"), {
+      "config.yaml": "a: 1\nc: 3\n",
+      "config.toml": "[s]\na = 1\n",
+    });
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "config.yaml"), "utf8")).toBe("a: 1\nc: 3\n");
+    expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("[s]\na = 1\n");
+    const warnings = run.stderr
+      .split("\n")
+      .filter((line) => line.includes('"level":40'))
+      .map((line) => JSON.parse(line) as { msg: string; file: string });
+    expect(warnings.sort((x, y) => x.file.localeCompare(y.file))).toEqual([
+      expect.objectContaining({
+        file: "config.toml",
+        msg: "merge of config.toml: your comments went with the keys the merge removed (s.b): # ops: b stays 2",
+      }),
+      expect.objectContaining({
+        file: "config.yaml",
+        msg: "merge of config.yaml: your comments went with the keys the merge removed (b): # b: keep it small, # do not raise",
+      }),
+    ]);
+    // The same words reach the hub: the run's JSON report carries them per file.
+    expect(run.stdout).toContain("your comments went with the keys the merge removed (s.b)");
+  });
 });

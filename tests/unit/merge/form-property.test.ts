@@ -123,7 +123,7 @@ describe.each(["toml", "yaml"] as const)("the form of random commented %s files"
     expect(unchanged).toBeGreaterThan(10);
   });
 
-  it("the comment above every key whose value stays the user's survives, with no warning but for replaced values", () => {
+  it("the comment above every key whose value stays the user's survives; a comment that goes is named in a warning (replaced or removed values), no other warning", () => {
     for (const [base, user, release] of triples(4)) {
       const current = render[format](user, "user");
       for (const strategy of ["preserve_user", "update_only"]) {
@@ -140,11 +140,28 @@ describe.each(["toml", "yaml"] as const)("the form of random commented %s files"
               `${strategy} lost ${comment("user", path)}:\n--- user\n${current}--- release\n${render[format](release, "release")}--- result\n${result.text}`,
             );
         }
-        // A value the release replaced takes the user's comments inside it along: said, per path.
+        // Every comment of the user's is in the result or named by a warning: never dropped unsaid.
+        const userComments = current.split("\n").filter((l) => l.trim().startsWith("# user:"));
+        for (const line of userComments) {
+          const c = line.trim();
+          if (!result.text.includes(c) && !result.warnings.some((w) => w.includes(c)))
+            expect.fail(
+              `${strategy} dropped ${c} without a warning:\n--- user\n${current}--- result\n${result.text}`,
+            );
+        }
+        // A value the release replaced takes the user's comments inside it along: said, per path;
+        // a key the release removed takes the comments above it along: said, naming them, and only
+        // comments that really are gone.
         const replaced =
           /^(\S+): the release's value replaced yours, and your comments inside it went with it/;
+        const removedNote =
+          /^your comments (went with the keys the merge removed \(|are not in the merged file)/;
+        for (const w of result.warnings.filter((w) => removedNote.test(w))) {
+          if (w.includes("removed (")) expect(result.removed.length).toBeGreaterThan(0);
+          for (const named of w.match(/# user:[^,]+/g) ?? []) expect(result.text).not.toContain(named);
+        }
         const unexpected = result.warnings.filter(
-          (w) => !result.updated.includes(replaced.exec(w)?.[1] ?? ""),
+          (w) => !result.updated.includes(replaced.exec(w)?.[1] ?? "") && !removedNote.test(w),
         );
         if (unexpected.length > 0)
           expect.fail(
