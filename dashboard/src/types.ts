@@ -133,6 +133,8 @@ export interface Preview {
   rolloutId: string;
   waves: { index: number; name: string; agents: string[] }[];
   unassigned: string[];
+  /** Why the hub would refuse to start this rollout: it would hold no agent (a 400 at create). */
+  nobody?: string;
 }
 
 export interface AuditEvent {

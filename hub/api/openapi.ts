@@ -27,11 +27,20 @@ const routes: Record<string, Record<string, Operation>> = {
   },
   "/artifacts/{sha256}": { get: { summary: "Download (Range supported)", roles: "agent, ci, operator" } },
   "/rollouts": {
-    post: { summary: "Create and start a rollout", roles: "operator", body: "RolloutSpec", status: 201 },
+    post: {
+      summary: "Create and start a rollout (400 naming the field when it would hold no agent)",
+      roles: "operator",
+      body: "RolloutSpec",
+      status: 201,
+    },
     get: { summary: "List rollouts (?state=&limit=)", roles: "operator" },
   },
   "/rollouts/preview": {
-    post: { summary: "Which agents fall in which wave", roles: "operator", body: "RolloutSpec" },
+    post: {
+      summary: "Which agents fall in which wave; `nobody` says why create would refuse it",
+      roles: "operator",
+      body: "RolloutSpec",
+    },
   },
   "/rollouts/{id}": { get: { summary: "Waves and every agent's deployment state", roles: "operator" } },
   "/rollouts/{id}/advance": {
@@ -45,7 +54,8 @@ const routes: Record<string, Record<string, Operation>> = {
   "/rollouts/{id}/resume": { post: { summary: "Resume (accepts failures so far)", roles: "operator" } },
   "/rollouts/{id}/abort": {
     post: {
-      summary: "Abort; {rollback:true} sends updated agents back",
+      summary:
+        "Abort; {rollback:true} sends updated agents back (on a finished rollout only while one can be: else 409)",
       roles: "operator",
       body: "AbortRollout",
     },

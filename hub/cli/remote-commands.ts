@@ -145,11 +145,12 @@ function printDetail(d: Detail): void {
   out(`state    ${d.state}${d.reason ? ` — ${d.reason}` : ""}`);
   out(`wave     ${d.currentWave + 1}/${d.waves.length} ${d.currentWaveName}, started ${d.waveStartedAt}`);
   out(`agents   ${counts(d.counts)}`);
-  // Said, not left to a "-": a typo in a selector makes a rollout that waits for nobody.
+  // The hub refuses to create a rollout that holds nobody; one an older hub created is said, not
+  // left to a "-": it holds its app until aborted.
   if (d.waves.every((w) => w.agents.length === 0) && !d.final) {
     const labels = Object.entries(d.spec.selector?.labels ?? {}).map(([k, v]) => `${k}=${v}`);
     out(
-      `note     no agent takes part yet: the rollout waits for an agent with app ${d.release.app}${labels.length ? ` and labels ${labels.join(",")}` : ""} to register (abort it if that is not what you meant)`,
+      `note     no agent takes part: the rollout waits for an agent with app ${d.release.app}${labels.length ? ` and labels ${labels.join(",")}` : ""} to register and blocks other rollouts of ${d.release.app}; abort it if that is not what you meant`,
     );
   }
   for (const w of d.waves) {

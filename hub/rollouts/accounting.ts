@@ -4,6 +4,7 @@ import type { DeploymentCount, DeploymentRecord, DeploymentState } from "../stor
 import {
   FAILED_DEPLOYMENT_STATES,
   FINISHED_DEPLOYMENT_STATES,
+  ROLLBACK_FROM_STATES,
   SUCCEEDED_DEPLOYMENT_STATES,
 } from "./states.js";
 
@@ -64,4 +65,19 @@ export function mayAutoAdvance(stats: WaveStats, wave: Wave, waveStartedAt: numb
 
 export function describeThreshold(threshold: FailureThreshold): string {
   return "count" in threshold ? `${threshold.count} failure(s)` : `${threshold.percent}% failed`;
+}
+
+/**
+ * How many deployments a rollback could send back now: in a state `rollback` leaves, with a
+ * previous release the hub knows. Zero on a finished rollout: abort with rollback is not offered.
+ */
+export function rollbackableOfCounts(counts: readonly DeploymentCount[]): number {
+  let n = 0;
+  for (const c of counts) if (ROLLBACK_FROM_STATES.includes(c.state)) n += c.withPrevious;
+  return n;
+}
+
+export function rollbackableOf(deployments: readonly DeploymentRecord[]): number {
+  return deployments.filter((d) => ROLLBACK_FROM_STATES.includes(d.state) && d.previousRelease !== null)
+    .length;
 }

@@ -12,6 +12,7 @@ import type {
 import {
   describeThreshold,
   mayAutoAdvance,
+  rollbackableOfCounts,
   thresholdCrossed,
   type WaveStats,
   waveStatsOfCounts,
@@ -19,6 +20,7 @@ import {
 import { Dispatch, type EngineContext } from "./dispatch.js";
 import {
   isEligible,
+  nobodyRefusal,
   placeAgents,
   planWaves,
   rolloutSeed,
@@ -36,6 +38,8 @@ import {
   isFinalRollout,
   isRollbackDeliverable,
   isRunningRollout,
+  nextRolloutState,
+  offeredRolloutActions,
   ROLLBACK_DELIVERABLE_STATES,
   ROLLBACK_ROLLOUT_STATES,
   ROLLOUT_START,
@@ -152,10 +156,14 @@ export class RolloutEngine {
   async preview(spec: RolloutSpec) {
     const release = await this.requireRelease(spec.release);
     const seed = rolloutSeed(spec);
+    const agents = await this.store.listAgents();
+    const nobody = nobodyRefusal(spec, release.app, agents, placeAgents(seed, spec, release.app, agents));
     return {
       rolloutId: spec.id ?? randomUUID(),
       seed,
-      ...planWaves(seed, spec, release.app, await this.store.listAgents()),
+      ...planWaves(seed, spec, release.app, agents),
+      // What `create` would answer with 400 for this body: the dashboard says it and offers no Start.
+      ...(nobody === undefined ? {} : { nobody }),
     };
   }
 
@@ -191,6 +199,11 @@ export class RolloutEngine {
               409,
               `rollout ${busy.id} of ${release.app} is ${busy.state}; finish or abort it`,
             );
+        const agents = await t.listAgents();
+        const seed = rolloutSeed(spec);
+        const waves = placeAgents(seed, spec, release.app, agents);
+        const nobody = nobodyRefusal(spec, release.app, agents, waves);
+        if (nobody !== undefined) throw new HubRequestError(400, nobody);
         const now = this.options.now();
         const rollout: RolloutRecord = {
           id: rolloutId,
@@ -205,8 +218,6 @@ export class RolloutEngine {
           updated: now,
         };
         await t.insertRollout(rollout);
-        const agents = await t.listAgents();
-        const waves = placeAgents(seedOf(rollout), spec, release.app, agents);
         // Its agents' instruction is this release: serialized from the record in hand, not read again.
         dispatch.useRelease(release);
         // Thousands of agents run a handful of versions: one release lookup per version.
@@ -440,7 +451,7 @@ export class RolloutEngine {
     const seen = expectedWave ?? (await this.requireRollout(id)).currentWave;
     return this.run(async (dispatch) => {
       const rollout = await this.lockedRollout(id, dispatch.t);
-      refuseUnless(rollout, "advance");
+      await refuseUnless(dispatch.t, rollout, "advance");
       // Waves are numbered from 1 here, as the CLI and the dashboard show them (fromWave counts from 0).
       const wave = (n: number) => {
         const name = rollout.spec.waves[n]?.name;
@@ -516,7 +527,7 @@ export class RolloutEngine {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
-      refuseUnless(rollout, "resume");
+      await refuseUnless(dispatch.t, rollout, "resume");
       // Failures seen so far are accepted by resuming; only new ones count toward the threshold.
       const failed = (await this.activeStats(t, rollout)).total.failed;
       const now = this.options.now();
@@ -535,16 +546,17 @@ export class RolloutEngine {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
       const action = rollback ? "abort-rollback" : "abort";
-      refuseUnless(rollout, action);
+      await refuseUnless(dispatch.t, rollout, action);
       const state = rolloutStep(rollout.state, action);
       const now = this.options.now();
       const back = rollback ? await markRollback(dispatch, rollout, actor) : undefined;
-      // On a finished rollout this is only a rollback: with nobody left to send back, the stored
-      // reason ("rollback sent to 3 agent(s)") must not turn into a "sent to 0" that hides it.
-      if (back && isFinalRollout(rollout.state) && back.sentBack === 0 && back.impossible.length === 0)
+      // On a finished rollout this is only a rollback: with nobody it could send back, the stored
+      // reason ("rollback sent to 3 agent(s)") must not turn into a "sent to 0" that hides it. The
+      // views offer it by the same rule (`offeredRolloutActions`).
+      if (back && isFinalRollout(rollout.state) && back.sentBack === 0)
         throw new HubRequestError(
           409,
-          `rollout ${id} is ${rollout.state} and has nothing to roll back: each of its agents was sent back already or never updated by it (${rollout.reason ?? rollout.state})`,
+          `rollout ${id} is ${rollout.state} and has nothing to roll back: each of its agents was sent back already or never updated by it${back.impossible.length > 0 ? `, or ran a release before it the hub does not have (${back.impossible.length})` : ""} (${rollout.reason ?? rollout.state})`,
         );
       const reason = back ? `aborted; ${describeRollback(back)}` : "aborted";
       await t.updateRollout(id, { state, reason, updated: now });
@@ -569,7 +581,7 @@ export class RolloutEngine {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
-      refuseUnless(rollout, action);
+      await refuseUnless(dispatch.t, rollout, action);
       const to = rolloutStep(rollout.state, action);
       await t.updateRollout(id, { state: to, reason, updated: this.options.now() });
       dispatch.record({ actor, kind: `rollout.${to}`, subject: id, data: { reason } });
@@ -636,8 +648,8 @@ export class RolloutEngine {
     }
     const wave = rollout.spec.waves[rollout.currentWave]!;
     const last = rollout.currentWave === rollout.spec.waves.length - 1;
-    // A rollout nobody has joined yet stays open for agents that register later. It completes once
-    // every agent of every wave finished, not only the last wave's: an agent of an earlier wave an
+    // A rollout that holds nobody is refused at create (`nobodyRefusal`); one stored by an older hub
+    // stays open until aborted. It completes once every agent of every wave finished, not only the last wave's: an agent of an earlier wave an
     // operator advanced past while it was offline either updates or times out first.
     if (last && total.finished === total.members && total.members > 0) {
       if (current.members === 0) this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch);
@@ -735,8 +747,18 @@ export class RolloutEngine {
   }
 }
 
-/** A 409 naming the rollout's state and what the table allows from it, unless it allows `action`. */
-function refuseUnless(rollout: RolloutRecord, action: RolloutAction): void {
-  const refusal = rolloutRefusal(rollout.id, rollout.state, action);
+/**
+ * A 409 naming the rollout's state and what the hub accepts from it now (as the views offer it),
+ * unless the table allows `action`.
+ */
+async function refuseUnless(t: StoreOps, rollout: RolloutRecord, action: RolloutAction): Promise<void> {
+  if (nextRolloutState(rollout.state, action) !== undefined) return;
+  const offered = isFinalRollout(rollout.state)
+    ? offeredRolloutActions(
+        rollout.state,
+        rollbackableOfCounts(await t.countDeploymentsOfRollout(rollout.id)),
+      )
+    : undefined;
+  const refusal = rolloutRefusal(rollout.id, rollout.state, action, offered);
   if (refusal !== undefined) throw new HubRequestError(409, refusal);
 }

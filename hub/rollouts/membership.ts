@@ -122,3 +122,35 @@ export function planWaves(
   }
   return { waves, unassigned };
 }
+
+function describeLabels(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+}
+
+/**
+ * Why a rollout planned on `agents` would hold nobody, as a 400 naming the field to fix (one line),
+ * or undefined when some agent takes part. A rollout with no agent would only hold its app (one
+ * active rollout per app) until someone aborts it: a selector typo is refused here, like any other
+ * bad field, and the operator sees it at once instead of a rollout that waits for nobody.
+ */
+export function nobodyRefusal(
+  spec: RolloutSpec,
+  app: string,
+  agents: readonly Candidate[],
+  placed: ReadonlyMap<string, number | undefined>,
+): string | undefined {
+  if ([...placed.values()].some((wave) => wave !== undefined)) return undefined;
+  const withApp = agents.filter((a) => a.apps.some((s) => s.app === app));
+  if (withApp.length === 0)
+    return `body.release: no registered agent has app ${app} (${agents.length} agent(s) registered), so the rollout would hold nobody; check \`ship-hub agents\``;
+  const labels = spec.selector?.labels ?? {};
+  const selected = withApp.filter((a) => hasLabels(a.labels, labels));
+  if (selected.length === 0) {
+    const seen = [...new Set(withApp.map((a) => describeLabels(a.labels) || "(none)"))];
+    const shown = seen.slice(0, 5).join("; ") + (seen.length > 5 ? "; …" : "");
+    return `body.selector.labels: no agent with app ${app} has ${describeLabels(labels)} (${withApp.length} agent(s) have app ${app}; their labels: ${shown}), so the rollout would hold nobody`;
+  }
+  return `body.waves: no wave takes any of the ${selected.length} agent(s) with app ${app}${Object.keys(labels).length > 0 ? ` and ${describeLabels(labels)}` : ""} (their waves name labels or agents none of them has), so the rollout would hold nobody`;
+}

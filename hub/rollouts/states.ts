@@ -216,9 +216,21 @@ export function isRunningRollout(state: RolloutState): boolean {
   return RUNNING_ROLLOUT_STATES.includes(state);
 }
 
-/** The operator's actions the table allows from `state` (what the dashboard enables). */
+/** The operator's actions the table allows from `state`. */
 export function allowedRolloutActions(state: RolloutState): RolloutAction[] {
   return rolloutActions.filter((a) => nextRolloutState(state, a) !== undefined);
+}
+
+/**
+ * What the hub accepts now (the API's `actions`, the buttons the dashboard enables): the table's
+ * actions, except that on a finished rollout abort with rollback is only a rollback, refused (409)
+ * while none of its agents could be sent back (`rollbackable`: deployments in a state `rollback`
+ * leaves from whose previous release the hub knows), so it is not offered either.
+ */
+export function offeredRolloutActions(state: RolloutState, rollbackable: number): RolloutAction[] {
+  return allowedRolloutActions(state).filter(
+    (a) => a !== "abort-rollback" || !isFinalRollout(state) || rollbackable > 0,
+  );
 }
 
 /** "a", "a or b", "a, b or c". */
@@ -238,13 +250,22 @@ const ACTION_WORDS: Record<RolloutAction, string> = {
  * Why `action` is refused on a rollout in `state`, for a 409: the state, which states the action
  * applies to, and what is allowed now. Undefined when the table allows it.
  */
-export function rolloutRefusal(id: string, state: RolloutState, action: RolloutAction): string | undefined {
+export function rolloutRefusal(
+  id: string,
+  state: RolloutState,
+  action: RolloutAction,
+  offered: readonly RolloutAction[] = allowedRolloutActions(state),
+): string | undefined {
   if (nextRolloutState(state, action) !== undefined) return undefined;
   const from = rolloutStates.filter((s) => nextRolloutState(s, action) !== undefined);
-  const allowed = allowedRolloutActions(state).map((a) => ACTION_WORDS[a]);
+  const allowed = offered.map((a) => ACTION_WORDS[a]);
+  const none =
+    allowedRolloutActions(state).length === 0
+      ? `a ${state} rollout allows no action`
+      : "nothing is allowed now (none of its agents is left to roll back)";
   return (
     `rollout ${id} is ${state}: ${ACTION_WORDS[action]} applies to a ${orList(from)} rollout; ` +
-    (allowed.length === 0 ? `a ${state} rollout allows no action` : `allowed now: ${allowed.join(", ")}`)
+    (allowed.length === 0 ? none : `allowed now: ${allowed.join(", ")}`)
   );
 }
 

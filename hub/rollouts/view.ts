@@ -1,10 +1,11 @@
 import type { StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
+import { rollbackableOf, rollbackableOfCounts } from "./accounting.js";
 import { ROLLBACK_IMPOSSIBLE } from "./rollback-result.js";
 import {
-  allowedRolloutActions,
   FAILED_DEPLOYMENT_STATES,
   isFinalRollout,
+  offeredRolloutActions,
   PROGRESS_GROUP,
   type ProgressGroup,
   progressGroups,
@@ -28,23 +29,31 @@ function progressOf(counts: Record<string, number>): Record<ProgressGroup, numbe
   return progress;
 }
 
-// A rollout list shows counts only: the store counts them rather than loading every deployment.
-async function countByState(store: StoreOps, rolloutId: string): Promise<Record<string, number>> {
+/**
+ * A rollout list shows counts only: the store counts them rather than loading every deployment.
+ * `rollbackable`: how many a rollback could send back (whether abort with rollback is offered).
+ */
+async function countByState(
+  store: StoreOps,
+  rolloutId: string,
+): Promise<{ counts: Record<string, number>; rollbackable: number }> {
+  const rows = await store.countDeploymentsOfRollout(rolloutId);
   const counts: Record<string, number> = {};
-  for (const c of await store.countDeploymentsOfRollout(rolloutId))
-    counts[c.state] = (counts[c.state] ?? 0) + c.count;
-  return counts;
+  for (const c of rows) counts[c.state] = (counts[c.state] ?? 0) + c.count;
+  return { counts, rollbackable: rollbackableOfCounts(rows) };
 }
 
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
 export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
-  return summaryOf(rollout, await store.getRelease(rollout.releaseId), await countByState(store, rollout.id));
+  const { counts, rollbackable } = await countByState(store, rollout.id);
+  return summaryOf(rollout, await store.getRelease(rollout.releaseId), counts, rollbackable);
 }
 
 function summaryOf(
   rollout: RolloutRecord,
   release: ReleaseRecord | undefined,
   counts: Record<string, number>,
+  rollbackable: number,
 ) {
   return {
     id: rollout.id,
@@ -61,7 +70,7 @@ function summaryOf(
     /** Nothing more is delivered; `rollout show --watch` stops. */
     final: isFinalRollout(rollout.state),
     /** The operator actions the hub accepts now; any other is a 409. */
-    actions: allowedRolloutActions(rollout.state),
+    actions: offeredRolloutActions(rollout.state, rollbackable),
     progress: progressOf(counts),
   };
 }
@@ -91,7 +100,7 @@ export function rolloutDetailOf(
   const byWave = rollout.spec.waves.map((): DeploymentRecord[] => []);
   for (const d of deployments) byWave[d.wave]?.push(d);
   return {
-    ...summaryOf(rollout, release, countStates(deployments)),
+    ...summaryOf(rollout, release, countStates(deployments), rollbackableOf(deployments)),
     spec: rollout.spec,
     /** Agents a requested rollback could not reach: the hub knew no release they ran before. */
     notRolledBack: deployments.filter((d) => d.error?.startsWith(ROLLBACK_IMPOSSIBLE)).map((d) => d.agentId),

@@ -339,12 +339,13 @@ export function postgresOps(db: Db): StoreOps {
     },
 
     async countDeploymentsOfRollout(rolloutId) {
-      const rows = await db`SELECT wave, state, COUNT(*) AS n FROM deployments
+      const rows = await db`SELECT wave, state, COUNT(*) AS n, COUNT(previous_release) AS np FROM deployments
         WHERE rollout_id = ${rolloutId} GROUP BY wave, state`;
       return rows.map((r) => ({
         wave: num(r.wave),
         state: str(r.state) as DeploymentState,
         count: num(r.n),
+        withPrevious: num(r.np),
       }));
     },
     async listStaleDeployments({ rolloutId, maxWave, states, seenBefore }) {

@@ -128,7 +128,7 @@ export class SqliteStore implements Store {
         p(`UPDATE deployments SET state = COALESCE(@state, state), attempts = COALESCE(@attempts, attempts),
         error = CASE WHEN @setError THEN @error ELSE error END, updated_at = @updatedAt WHERE id = @id`),
       countOfRollout: p(
-        "SELECT wave, state, COUNT(*) AS n FROM deployments WHERE rollout_id = ? GROUP BY wave, state",
+        "SELECT wave, state, COUNT(*) AS n, COUNT(previous_release) AS np FROM deployments WHERE rollout_id = ? GROUP BY wave, state",
       ),
       staleOfRollout: p(`SELECT d.*, a.last_seen AS agent_last_seen FROM deployments d
         JOIN agents a ON a.id = d.agent_id
@@ -335,6 +335,7 @@ export class SqliteStore implements Store {
       wave: num(r.wave),
       state: str(r.state) as DeploymentState,
       count: num(r.n),
+      withPrevious: num(r.np),
     }));
   }
   listStaleDeployments(filter: {

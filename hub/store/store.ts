@@ -113,6 +113,8 @@ export interface DeploymentCount {
   wave: number;
   state: DeploymentState;
   count: number;
+  /** Of those, how many know the release their agent ran before (a rollback could send them back). */
+  withPrevious: number;
 }
 
 /** An unfinished deployment whose agent has not been seen since `seenBefore`. */

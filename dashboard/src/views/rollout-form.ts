@@ -136,8 +136,9 @@ export function rolloutFormView(releaseId?: string): View {
     try {
       const result = await post<Preview>("rollouts/preview", body);
       rolloutId = result.rolloutId;
-      start.disabled = false;
-      message.textContent = "";
+      // A rollout that would hold nobody is refused by the hub: no Start button for it.
+      start.disabled = result.nobody !== undefined;
+      message.textContent = result.nobody === undefined ? "" : `Cannot start: ${result.nobody}`;
       fill(
         preview,
         h(

@@ -28,6 +28,22 @@ function apiAs(defaultToken: string) {
   };
 }
 
+/**
+ * Agents that said hello with `app` once and left: registered, offline members a rollout holds
+ * (a rollout that holds nobody is refused), whose deployments wait for them while only waves move.
+ */
+async function registerOffline(operator: string, app: string, ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    const token = (
+      await cli("token", "create", "--data-dir", "data", "--role", "agent", "--agent", id)
+    ).stdout.trim();
+    const agent = await TestAgent.connect(url, token);
+    agent.hello(id, [{ app, version: "0.1.0", state: "ok", releaseId: undefined }]);
+    await expect.poll(async () => (await apiAs(operator)("GET", `/agents/${id}`)).status).toBe(200);
+    agent.ws.close();
+  }
+}
+
 async function cli(...args: string[]) {
   return run(process.execPath, [MAIN, ...args], { cwd: dir, env: { ...process.env, SHIP_HUB_TOKEN: "" } });
 }
@@ -132,6 +148,49 @@ describe("ship-hub CLI", () => {
     }
   });
 
+  it("rollout create whose selector matches no agent: exit 2, one line naming the selector and the labels there are; nothing created, the app stays free", {
+    timeout: 60_000,
+  }, async () => {
+    const operator = (await cli("token", "create", "--data-dir", "data", "--role", "operator")).stdout.trim();
+    const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
+    const api = apiAs(operator);
+    const release = await api<{ id: string }>(
+      "POST",
+      "/releases",
+      {
+        app: "select-me",
+        version: "1.0.0",
+        manifest: manifestText("1.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+      ci,
+    );
+    expect(release.status).toBe(201);
+    const remote = ["--hub", url, "--token", operator, "--app", "select-me", "--version", "1.0.0"];
+    const create = (...args: string[]) =>
+      cli("rollout", "create", ...remote, "--wave", "all=100", ...args).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+    // Nobody has the app yet.
+    const noAgent = await create();
+    expect(noAgent.code).toBe(2);
+    expect(noAgent.stderr).toMatch(/400: body\.release: no registered agent has app select-me/);
+    await registerOffline(operator, "select-me", ["select-host"]);
+    const typo = await create("--selector", "env=prdo");
+    expect(typo.code).toBe(2);
+    expect(typo.stderr.trim().split("\n")).toHaveLength(1);
+    expect(typo.stderr).toMatch(
+      /400: body\.selector\.labels: no agent with app select-me has env=prdo \(1 agent\(s\) have app select-me; their labels: \(none\)\)/,
+    );
+    const listed = await api<{ rollouts: { release: { app: string } }[] }>("GET", "/rollouts");
+    expect(listed.body.rollouts.filter((r) => r.release.app === "select-me")).toEqual([]);
+    // The app is not held by an empty rollout: the right rollout starts.
+    const ok = await create();
+    expect(ok).toMatchObject({ code: 0 });
+    expect(ok.stdout).toMatch(/state +running/);
+  });
+
   it("rollout advance leaves the wave read just before, or the one --from-wave names: 409 (exit 2) once the rollout left it, no wave skipped", {
     timeout: 60_000,
   }, async () => {
@@ -152,7 +211,8 @@ describe("ship-hub CLI", () => {
       ci,
     );
     expect(release.status).toBe(201);
-    // Waves of agents that never connect: only the waves move.
+    // Waves of agents that are gone: only the waves move.
+    await registerOffline(operator, "advance-me", ["one-host", "two-host", "three-host"]);
     const created = await api<{ id: string }>("POST", "/rollouts", {
       release: release.body.id,
       waves: ["one", "two", "three"].map((name) => ({ name, agents: [`${name}-host`] })),
@@ -215,6 +275,7 @@ describe("ship-hub CLI", () => {
       },
       ci,
     );
+    await registerOffline(operator, "race-me", ["a-host", "b-host", "c-host", "d-host", "e-host"]);
     const create = async () =>
       (
         await api<{ id: string }>("POST", "/rollouts", {

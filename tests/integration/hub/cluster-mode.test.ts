@@ -106,6 +106,9 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
         source: { type: "git", commit: "abcdef1" },
       },
     });
+    // A rollout needs an agent to hold (one that holds nobody is a 400).
+    await connect(b, "adv-1");
+    await expect.poll(async () => (await a.hub.store.getAgent("adv-1"))?.online).toBe(true);
     const created = await a.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: a.operator,
       body: {
@@ -275,6 +278,8 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
         source: { type: "git", commit: "abcdef1" },
       },
     });
+    await connect(a, "race-1");
+    await expect.poll(async () => (await b.hub.store.getAgent("race-1"))?.online).toBe(true);
     const body = { release: release.body.id, waves: [{ name: "all", percent: 100 }] };
     const results = await Promise.all([
       a.api("POST", "/api/v1/rollouts", { token: a.operator, body }),

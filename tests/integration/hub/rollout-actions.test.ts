@@ -125,14 +125,41 @@ describe("rollout actions follow the state machine's table", () => {
     for (const action of ["advance", "pause", "resume", "abort"])
       await refused(id, action, "completed", /allowed now: abort with rollback$/);
     const back = await act(id, "abort", { rollback: true });
-    expect(back.body).toMatchObject({ state: "aborted", final: true, actions: ["abort-rollback"] });
+    // Every agent it updated is sent back: nothing is left to roll back, so nothing is offered.
+    expect(back.body).toMatchObject({ state: "aborted", final: true, actions: [] });
     expect(await agent.next(isType("deploy"))).toMatchObject({ rollback: true, release: { id: v1 } });
     await refused(
       id,
       "abort",
       "aborted",
-      /abort applies to a running or paused rollout; allowed now: abort with rollback/,
+      /abort applies to a running or paused rollout; nothing is allowed now \(none of its agents is left to roll back\)$/,
     );
+    agent.ws.close();
+  });
+
+  it("a completed rollout whose agents the hub cannot send back offers no abort with rollback, in the view, the list and the 409", async () => {
+    const v2 = await publish("2.0.0");
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    // It runs a version the hub has no release of: there is nothing to send it back to.
+    agent.hello("a1", [{ app: "web", version: "0.9.0", state: "ok", releaseId: undefined }]);
+    await expect.poll(() => t.hub.registry.isOnline("a1")).toBe(true);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v2, waves: [{ name: "all", percent: 100 }] },
+    });
+    const id = created.body.id;
+    await report(agent, await agent.next(isType("deploy")), "succeeded");
+    await expect.poll(async () => (await view(id)).state).toBe("completed");
+    expect(await view(id)).toMatchObject({ final: true, actions: [] });
+    const list = await t.api<{ rollouts: View[] }>("GET", "/api/v1/rollouts", { token: t.operator });
+    expect(list.body.rollouts[0]).toMatchObject({ state: "completed", actions: [] });
+    // Asked anyway (an old dashboard, a script): 409 and the stored outcome stays.
+    const before = await view(id);
+    const res = await act(id, "abort", { rollback: true });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatch(/has nothing to roll back: .*does not have \(1\)/);
+    expect(await view(id)).toEqual(before);
+    await refused(id, "pause", "completed", /nothing is allowed now/);
     agent.ws.close();
   });
 

@@ -121,11 +121,6 @@ const spec = (input: Partial<RolloutSpecInput>) =>
 
 const agents = ["a", "b", "c", "d"];
 
-/** The wave an agent's own bucket gives in a canary=1 %, all=100 % rollout. */
-function waveOfAll(rolloutId: string, agentId: string) {
-  const r = store.getRollout(rolloutId)!;
-  return waveOf(seedOf(r), r.spec, agentId, {});
-}
 const explicitWaves = [
   { name: "canary", agents: ["a"] },
   { name: "rest", agents: ["b", "c", "d"] },
@@ -385,9 +380,12 @@ describe("rollout engine", () => {
   });
 
   it("an agent registering into a rollout whose canary is still empty becomes the canary", async () => {
+    // The only agent at create is taken by a labels wave: the percent waves start empty.
+    await connect("pilot", { ring: "pilot" });
     const r = await engine.create(
       spec({
         waves: [
+          { name: "pilot", labels: { ring: "pilot" } },
           { name: "canary", percent: 1 },
           { name: "all", percent: 100 },
         ],
@@ -395,10 +393,11 @@ describe("rollout engine", () => {
       "op",
     );
     await connect("first");
-    expect(store.getDeployment(`${r.id}:first`)?.wave).toBe(0);
+    expect(store.getDeployment(`${r.id}:first`)?.wave).toBe(1);
     await connect("second");
     // The canary has its member now: the next agent goes by its bucket (1 % of 10,000 buckets).
-    expect(store.getDeployment(`${r.id}:second`)?.wave).toBe(waveOfAll(r.id, "second"));
+    const own = waveOf(seedOf(r), r.spec, "second", {});
+    expect(store.getDeployment(`${r.id}:second`)?.wave).toBe(own);
   });
 
   it("a hub restart mid-rollout loses nothing and continues from stored timestamps", async () => {
@@ -418,13 +417,39 @@ describe("rollout engine", () => {
     expect(store.getDeployment(`${r.id}:b`)?.state).toBe("sent");
   });
 
-  it("a rollout created before any agent registered stays open for agents that join", async () => {
-    const r = await engine.create(spec({}), "op");
-    await engine.tick();
+  it("refuses a rollout that would hold nobody with a 400 naming the field to fix, and stores nothing", async () => {
+    const refused = (input: Partial<RolloutSpecInput>) => engine.create(spec(input), "op");
+    // No agent at all, then agents without the app: the release's app is what nobody has.
+    await expect(refused({})).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(
+        /^body\.release: no registered agent has app web \(0 agent\(s\) registered\)/,
+      ),
+    });
+    await connect("a", { env: "prod" });
+    await connect("b", { env: "staging" });
+    // A selector typo: said with the labels the app's agents do have.
+    await expect(refused({ selector: { labels: { env: "prdo" } } })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(
+        /^body\.selector\.labels: no agent with app web has env=prdo \(2 agent\(s\) have app web; their labels: env=prod; env=staging\)/,
+      ),
+    });
+    // Waves that name nobody the selector kept.
+    await expect(
+      refused({ selector: { labels: { env: "prod" } }, waves: [{ name: "x", agents: ["b"] }] }),
+    ).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(
+        /^body\.waves: no wave takes any of the 1 agent\(s\) with app web and env=prod/,
+      ),
+    });
+    expect(store.listRollouts({ limit: 10 })).toEqual([]);
+    expect(store.listEvents({ limit: 100 }).filter((e) => e.kind.startsWith("rollout."))).toEqual([]);
+    // The app is not held: a rollout that takes someone starts at once.
+    const r = await engine.create(spec({ selector: { labels: { env: "prod" } } }), "op");
     expect(store.getRollout(r.id)?.state).toBe("running");
-    await connect("a");
-    await report("a", `${r.id}:a`, "succeeded");
-    expect(store.getRollout(r.id)?.state).toBe("completed");
+    expect(channel.deploysTo("a")).toHaveLength(1);
   });
 
   it("ignores a report about another agent's deployment", async () => {
