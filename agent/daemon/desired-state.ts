@@ -8,6 +8,8 @@ import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { BadInputError } from "../../shared/errors.js";
 import { Deploy, Report } from "../../shared/protocol/messages.js";
+import { formatPath } from "../../shared/schema/one-line.js";
+import { requestProblems } from "../../shared/schema/zod-problems.js";
 import { writeFileAtomic } from "../state/state-file.js";
 
 const Finished = z.object({
@@ -157,12 +159,17 @@ export class DesiredStateStore {
     } catch (error) {
       throw BadInputError.single(this.file, "", `not valid JSON: ${(error as Error).message}`);
     }
-    const parsed = DesiredFile.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw BadInputError.single(this.file, issue?.path.join(".") ?? "", issue?.message ?? "invalid");
+    // In our words (the API's and the protocol's), never zod's raw "Invalid input".
+    const parsed = requestProblems(DesiredFile, json);
+    if (parsed.problems !== undefined) {
+      const problem = parsed.problems[0];
+      throw BadInputError.single(
+        this.file,
+        problem ? formatPath("", problem.path).replace(/^\./, "") : "",
+        problem?.message ?? "invalid",
+      );
     }
-    this.cache = parsed.data;
+    this.cache = parsed.value;
     return this.cache;
   }
 }

@@ -6,6 +6,7 @@ import {
   type Hello,
   HubMessage,
 } from "../../shared/protocol/messages.js";
+import { parseOneLine } from "../../shared/schema/one-line.js";
 import { redactUrl } from "../download/redact.js";
 import { reconnectDelay } from "./backoff.js";
 
@@ -122,23 +123,24 @@ export class HubConnection {
     });
     socket.on("message", async (data) => {
       alive = true;
-      let parsed: ReturnType<typeof HubMessage.safeParse>;
+      let json: unknown;
       try {
-        parsed = HubMessage.safeParse(JSON.parse(data.toString()));
+        json = JSON.parse(data.toString());
       } catch {
         log.warn("hub sent a message that is not JSON; ignored");
         return;
       }
-      if (!parsed.success) {
+      const parsed = parseOneLine(HubMessage, json, "message");
+      if (!parsed.ok) {
         log.warn("hub sent a message that does not match the protocol; ignored", {
-          problem: parsed.error.issues[0]?.message,
+          problem: parsed.message.slice(0, 2000),
         });
         return;
       }
       try {
-        await this.options.onMessage(parsed.data);
+        await this.options.onMessage(parsed.value);
       } catch (error) {
-        log.error("handling a hub message failed", { type: parsed.data.type, error: String(error) });
+        log.error("handling a hub message failed", { type: parsed.value.type, error: String(error) });
       }
     });
     socket.on("unexpected-response", (_req, res) => {

@@ -27,6 +27,7 @@ const LOOKBACK_MS = 10 * 60_000;
 
 export class LiveSessions {
   private readonly entries = new Set<Entry>();
+  private readonly bySession = new WeakMap<LiveSession, Entry>();
   private timer: NodeJS.Timeout | undefined;
   private lastCheck: number;
   private checking = false;
@@ -44,13 +45,50 @@ export class LiveSessions {
     const entry: Entry = { jtis: new Set([principal.jti]), expires: principal.expires, close };
     this.entries.add(entry);
     this.timer ??= setInterval(() => void this.check(), this.checkMs).unref();
-    return {
+    const session: LiveSession = {
       renewed: (next) => {
         entry.jtis.add(next.jti);
         entry.expires = next.expires;
       },
       end: () => this.remove(entry),
     };
+    this.bySession.set(session, entry);
+    return session;
+  }
+
+  /**
+   * Of `sessions`, those whose token the store shows revoked or that have expired, read through
+   * `t` (the transaction about to apply their messages): a message applied after `token revoke`
+   * committed is refused, not taken until the next periodic check. Revocations older than the last
+   * check (and its lookback) closed their sessions already, so only newer ones are read.
+   */
+  async endedIn(
+    t: Pick<StoreOps, "revokedTokensSince">,
+    sessions: Iterable<LiveSession>,
+  ): Promise<Map<LiveSession, string>> {
+    const ended = new Map<LiveSession, string>();
+    const asked = new Map<LiveSession, Entry>();
+    for (const s of sessions) {
+      const entry = this.bySession.get(s);
+      if (entry) asked.set(s, entry);
+    }
+    if (asked.size === 0) return ended;
+    const now = this.now();
+    const revoked = new Set(await t.revokedTokensSince(this.lastCheck - LOOKBACK_MS));
+    for (const [session, entry] of asked) {
+      if ([...entry.jtis].some((jti) => revoked.has(jti))) ended.set(session, "token revoked");
+      else if (entry.expires <= now) ended.set(session, "token expired");
+    }
+    return ended;
+  }
+
+  /** Closes a session `endedIn` found ended (once; a closed one is left alone). */
+  close(session: LiveSession, reason: string): void {
+    const entry = this.bySession.get(session);
+    if (!entry || !this.entries.has(entry)) return;
+    this.remove(entry);
+    this.log.info("closing a session whose token ended", { jtis: [...entry.jtis], reason });
+    entry.close(reason);
   }
 
   /** Closes every session whose token was revoked or has expired. */

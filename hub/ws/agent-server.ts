@@ -3,7 +3,7 @@ import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Logger } from "../../shared/log.js";
 import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/protocol/messages.js";
-import { formatPath } from "../api/validate.js";
+import { parseOneLine } from "../../shared/schema/one-line.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
 import { renewAgentToken, renewalDue } from "../auth/renewal.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
@@ -11,7 +11,7 @@ import { AuthError } from "../errors.js";
 import type { HubMetrics } from "../metrics.js";
 import type { AgentSync } from "../rollouts/agent-sync.js";
 import { type ConnectionRegistry, sendTo } from "./connections.js";
-import { MessageBatch } from "./message-batch.js";
+import { MessageBatch, type MessageSession } from "./message-batch.js";
 import { ConnectionRefusals, claimedAgent } from "./refusals.js";
 
 export interface AgentServerOptions {
@@ -157,6 +157,11 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         if (epoch !== undefined) batch.disconnected(agentId, epoch);
       });
     });
+    // The token session each message is checked against in the transaction that applies it.
+    const from = (): MessageSession | undefined => {
+      const session = sessions.get(ws);
+      return session ? { session, sessions: options.sessions } : undefined;
+    };
     ws.on("message", (data: RawData, isBinary: boolean) => {
       // Nothing is taken from a socket the hub is closing (its token was revoked or expired).
       if (ws.readyState !== ws.OPEN) return;
@@ -168,18 +173,14 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       } catch {
         return ws.close(1008, "message is not JSON");
       }
-      const parsed = AgentMessage.safeParse(json);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
+      // One line naming the field, in the words of the API's 400s (never zod's raw wording).
+      const parsed = parseOneLine(AgentMessage, json, "message");
+      if (!parsed.ok) {
         options.metrics?.wsMessages.inc({ direction: "in", type: "invalid" });
-        send(
-          ws,
-          { type: "error", v: 1, message: `${formatPath("message", issue?.path ?? [])}: ${issue?.message}` },
-          agentId,
-        );
+        send(ws, { type: "error", v: 1, message: parsed.message.slice(0, 2000) }, agentId);
         return;
       }
-      const message = parsed.data;
+      const message = parsed.value;
       options.metrics?.wsMessages.inc({ direction: "in", type: message.type });
       if (message.type === "hello") {
         if (message.agentId !== agentId)
@@ -188,7 +189,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         registry.add(agentId, ws)?.close(4000, "replaced by a newer connection");
         refusals.clear(agentId);
         void renewIfDue(ws, agentId);
-        presence = batch.hello(agentId, message);
+        presence = batch.hello(agentId, message, from());
         // A hello the store did not take (the database is unreachable) leaves the agent unknown
         // as connected here: close, so it reconnects (here or to another hub) and says it again.
         void presence.then((epoch) => {
@@ -197,7 +198,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       } else if (!greeted) {
         send(ws, { type: "error", v: 1, message: "send hello first" }, agentId);
       } else if (message.type === "progress") {
-        batch.progress(agentId, message);
+        batch.progress(agentId, message, from());
       } else if (!reportRate.take()) {
         // Not acked: the report stays in the agent's outbox and is sent again on its next connect.
         send(
@@ -211,8 +212,11 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         );
       } else {
         // Acknowledged only once committed, so the agent's outbox keeps what the hub did not persist.
-        batch.report(agentId, message, () =>
-          send(ws, { type: "ack", v: 1, reportId: message.reportId }, agentId),
+        batch.report(
+          agentId,
+          message,
+          () => send(ws, { type: "ack", v: 1, reportId: message.reportId }, agentId),
+          from(),
         );
       }
     });

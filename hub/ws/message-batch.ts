@@ -1,11 +1,24 @@
 import type { Logger } from "../../shared/log.js";
 import type { Hello, Progress, Report } from "../../shared/protocol/messages.js";
+import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
 import type { AgentSync, IncomingReport } from "../rollouts/agent-sync.js";
 import type { Dispatch } from "../rollouts/dispatch.js";
+
+/** The connection a message came on, checked in the transaction that would apply it. */
+export interface MessageSession {
+  session: LiveSession;
+  sessions: LiveSessions;
+}
 
 interface Item {
   /** Whose message: one agent's messages apply in arrival order, different agents' concurrently. */
   agentId?: string;
+  /**
+   * The token session of the connection it came on: a message whose token was revoked (or
+   * expired) by the time its transaction runs is dropped, unapplied and unacked, and the
+   * connection closed; revocation takes effect at once, not at the next periodic check.
+   */
+  from?: MessageSession;
   /** A message other than a report, applied in arrival order; its value goes to `committed`. */
   apply?: (dispatch: Dispatch) => Promise<unknown>;
   /** A report: applied with the batch's other reports in set statements. */
@@ -43,10 +56,11 @@ export class MessageBatch {
   }
 
   /** Resolves with the presence epoch once the hello committed; undefined if it was not applied. */
-  hello(agentId: string, hello: Hello): Promise<number | undefined> {
+  hello(agentId: string, hello: Hello, from?: MessageSession): Promise<number | undefined> {
     return new Promise((resolve) =>
       this.push({
         agentId,
+        ...(from ? { from } : {}),
         apply: (d) => this.sync.helloIn(d, agentId, hello),
         committed: (epoch) => resolve(typeof epoch === "number" ? epoch : undefined),
         failed: () => resolve(undefined),
@@ -54,8 +68,12 @@ export class MessageBatch {
     );
   }
 
-  progress(agentId: string, progress: Progress): void {
-    this.push({ agentId, apply: (d) => this.sync.progressIn(d, agentId, progress) });
+  progress(agentId: string, progress: Progress, from?: MessageSession): void {
+    this.push({
+      agentId,
+      ...(from ? { from } : {}),
+      apply: (d) => this.sync.progressIn(d, agentId, progress),
+    });
   }
 
   /** Releases the agent if this hub still holds it at `epoch` (a stale socket changes nothing). */
@@ -64,8 +82,8 @@ export class MessageBatch {
   }
 
   /** `acked` runs once the report is committed (or was already stored: a resend). */
-  report(agentId: string, report: Report, acked: () => void): void {
-    this.push({ report: { agentId, report }, committed: acked });
+  report(agentId: string, report: Report, acked: () => void, from?: MessageSession): void {
+    this.push({ report: { agentId, report }, committed: acked, ...(from ? { from } : {}) });
   }
 
   private push(item: Item): void {
@@ -99,13 +117,15 @@ export class MessageBatch {
       return;
     }
     const values = new Map<Item, unknown>();
+    const refused = new Map<Item, string>();
     try {
       await this.sync.engine.run(async (dispatch) => {
         values.clear();
-        await applyInOrderPerAgent(items, dispatch, values);
+        const live = await withoutEnded(items, dispatch, refused);
+        await applyInOrderPerAgent(live, dispatch, values);
         await this.sync.reportsIn(
           dispatch,
-          items.flatMap((item) => (item.report ? [item.report] : [])),
+          live.flatMap((item) => (item.report ? [item.report] : [])),
         );
       });
     } catch (error) {
@@ -120,7 +140,11 @@ export class MessageBatch {
       for (const item of items) await this.one(item);
       return;
     }
-    for (const item of items) item.committed?.(values.get(item));
+    for (const item of items) {
+      const reason = refused.get(item);
+      if (reason !== undefined) endedSession(item, reason);
+      else item.committed?.(values.get(item));
+    }
   }
 
   private async one(item: Item): Promise<void> {
@@ -129,8 +153,11 @@ export class MessageBatch {
       return;
     }
     let value: unknown;
+    const refused = new Map<Item, string>();
     try {
       value = await this.sync.engine.run(async (dispatch) => {
+        refused.clear();
+        if ((await withoutEnded([item], dispatch, refused)).length === 0) return undefined;
         if (item.report) await this.sync.reportsIn(dispatch, [item.report]);
         return item.apply?.(dispatch);
       });
@@ -138,13 +165,48 @@ export class MessageBatch {
       this.failed(item, error);
       return;
     }
-    item.committed?.(value);
+    const reason = refused.get(item);
+    if (reason !== undefined) endedSession(item, reason);
+    else item.committed?.(value);
   }
 
   private failed(item: Item, error: unknown): void {
     this.log.error("agent message could not be applied", { error: String(error) });
     item.failed?.();
   }
+}
+
+/**
+ * The items whose connection's token is still in force as `dispatch`'s transaction reads the store;
+ * the others go in `refused`. One read of recent revocations per batch (and per sessions registry).
+ */
+async function withoutEnded(
+  items: readonly Item[],
+  dispatch: Dispatch,
+  refused: Map<Item, string>,
+): Promise<Item[]> {
+  const byRegistry = new Map<LiveSessions, LiveSession[]>();
+  for (const item of items) {
+    if (!item.from) continue;
+    const list = byRegistry.get(item.from.sessions);
+    if (list) list.push(item.from.session);
+    else byRegistry.set(item.from.sessions, [item.from.session]);
+  }
+  if (byRegistry.size === 0) return [...items];
+  const ended = new Map<LiveSession, string>();
+  for (const [sessions, list] of byRegistry)
+    for (const [session, reason] of await sessions.endedIn(dispatch.t, list)) ended.set(session, reason);
+  for (const item of items) {
+    const reason = item.from && ended.get(item.from.session);
+    if (reason) refused.set(item, reason);
+  }
+  return items.filter((item) => !refused.has(item));
+}
+
+/** A message refused because its token ended: its connection is closed (once) and it is not acked. */
+function endedSession(item: Item, reason: string): void {
+  if (item.from) item.from.sessions.close(item.from.session, reason);
+  item.failed?.();
 }
 
 /**

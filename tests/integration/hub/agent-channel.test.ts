@@ -134,8 +134,21 @@ describe("agent WebSocket channel", () => {
 
   it("answers schema-invalid messages with an error and closes on non-JSON with 1008; the hub keeps serving", async () => {
     const agent = await TestAgent.connect(t.hub.url, await t.agentToken("m1"));
+    // One line naming every bad field in our words, as the HTTP 400s say it; never zod's own.
     agent.send({ type: "report", reportId: "not-a-uuid" });
-    expect((await agent.next(isType("error"))).message).toMatch(/^message\.reportId: /);
+    const bad = (await agent.next(isType("error"))).message;
+    expect(bad).toMatch(/^message\.reportId: must be a valid uuid; message\.app: is required; /);
+    expect(bad).toMatch(
+      /message\.outcome: is required \(one of succeeded, failed, rolled_back, restore_failed, skipped\)/,
+    );
+    agent.send({ type: "reprot", v: 1 });
+    expect((await agent.next(isType("error"))).message).toBe(
+      'message.type: unknown type "reprot" (expected hello, progress, report)',
+    );
+    agent.send([1, 2]);
+    expect((await agent.next(isType("error"))).message).toBe("message: must be a mapping (got a list)");
+    expect(bad).not.toMatch(/Invalid|expected .*, received|Required/);
+    expect(bad.split("\n")).toHaveLength(1);
     agent.send({ type: "progress", deploymentId: "x", step: "y" });
     expect((await agent.next(isType("error"))).message).toBe("send hello first");
     const closed = agent.closed();

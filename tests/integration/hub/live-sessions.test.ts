@@ -80,6 +80,38 @@ describe("revoked and expired tokens end live sessions", () => {
     await expect(TestAgent.connect(t.hub.url, token)).rejects.toThrow(/401/);
   });
 
+  it("a message sent right after token revoke is refused at once: not stored, not acked, the socket closed 4001", async () => {
+    // A periodic check that never comes within the test: only the check at apply time can refuse.
+    const slow = await startTestHub({ sessionCheckMs: 600_000 });
+    try {
+      const { token, record } = await slow.hub.tokens.issue({
+        role: "agent",
+        agentId: "revoked-now",
+        ttlSeconds: 3600,
+      });
+      const agent = await TestAgent.connect(slow.hub.url, token);
+      agent.hello("revoked-now");
+      const first = report();
+      agent.send(first);
+      expect(await agent.next(isType("ack"))).toMatchObject({ reportId: first.reportId });
+      await run(process.execPath, [HUB_CLI, "token", "revoke", record.jti, "--data-dir", slow.dir]);
+      const closed = agent.closed();
+      const late = report();
+      agent.send(late);
+      // Acked (taken after the revocation) or closed, whichever comes first.
+      const outcome = await Promise.race([
+        closed,
+        agent.next(isType("ack"), 10_000).then((ack) => ({ code: `acked ${ack.reportId}` })),
+      ]);
+      expect(outcome.code).toBe(4001);
+      expect(agent.received.filter((m) => m.type === "ack")).toEqual([]);
+      const stored = await slow.hub.store.listReports("revoked-now", 10);
+      expect(stored.map((r) => r.id)).toEqual([`revoked-now/${first.reportId}`]);
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it("an agent token's exp closes its WebSocket when it passes", async () => {
     const { token, record } = await t.hub.tokens.issue({
       role: "agent",

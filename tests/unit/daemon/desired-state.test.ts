@@ -103,4 +103,15 @@ describe("DesiredStateStore", () => {
     await writeFile(file, "{ not json");
     await expect(new DesiredStateStore(file).all()).rejects.toBeInstanceOf(BadInputError);
   });
+
+  it("names the key of a file that is JSON of the wrong shape, in our words", async () => {
+    await new DesiredStateStore(file).put(deploy("d1", "2.0.0"), new Date());
+    await writeFile(file, JSON.stringify({ apps: { web: { instruction: { deploymentId: 5 } } } }));
+    const error = await new DesiredStateStore(file).all().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadInputError);
+    const message = (error as Error).message;
+    expect(message).toContain(file);
+    expect(message).toMatch(/apps\.web\.instruction\.\w+/);
+    expect(message).not.toMatch(/Invalid input|expected .*, received/);
+  });
 });
