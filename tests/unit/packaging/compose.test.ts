@@ -10,6 +10,7 @@ import { parse as parseToml } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { DATABASE_URL_ENV } from "../../../hub/cli/database-url.js";
 import { HubConfig } from "../../../hub/config/schema.js";
 import { parseConfigText } from "../../../shared/config/load.js";
 import { loadManifestFile } from "../../../shared/manifest/load.js";
@@ -27,6 +28,7 @@ const Service = z.looseObject({
   environment: z.record(z.string(), z.string()).default({}),
   depends_on: z.record(z.string(), z.object({ condition: z.string() })).default({}),
   profiles: z.array(z.string()).optional(),
+  healthcheck: z.looseObject({ test: z.array(z.string()) }).optional(),
 });
 const Compose = z.looseObject({
   services: z.record(z.string(), Service),
@@ -192,6 +194,63 @@ describe("docker-compose.yml", () => {
       expect(services[id]?.volumes).toContain("cluster-tokens:/tokens:ro");
       expect(services["cluster-tokens"]?.environment.AGENTS).toContain(id);
     }
+  });
+
+  it("the cluster's wiring holds together: one password, one port, the proxy routes every path (WebSocket upgrade included) to both hubs", async () => {
+    const { services } = await compose();
+    const hubToml = HubConfig.parse(
+      parseToml(await readFile(join(ROOT, "docker/hub/cluster-hub.toml"), "utf8")),
+    );
+    // The database URL the hubs read is the variable the hub CLI reads, with PostgreSQL's own password.
+    const password = services.postgres?.environment.POSTGRES_PASSWORD ?? "";
+    expect(password).toMatch(/^\$\{SHIP_PG_PASSWORD:-[^}]+\}$/);
+    for (const name of ["hub-a", "hub-b", "cluster-tokens"]) {
+      const url = services[name]?.environment[DATABASE_URL_ENV] ?? "";
+      expect(url, name).toBe(
+        `postgres://${services.postgres?.environment.POSTGRES_USER}:${password}@postgres:5432/${services.postgres?.environment.POSTGRES_DB}`,
+      );
+    }
+    // PostgreSQL and the hubs are reached only inside the compose network: the proxy is the front.
+    for (const name of ["postgres", "hub-a", "hub-b"]) expect(services[name]?.ports, name).toEqual([]);
+    for (const name of ["hub-a", "hub-b"]) {
+      const service = services[name];
+      expect(service?.depends_on["cluster-tokens"]?.condition).toBe("service_completed_successfully");
+      // The health check asks the port the hub listens on.
+      expect(JSON.stringify(service?.healthcheck)).toContain(`http://127.0.0.1:${hubToml.port}/healthz`);
+      expect(services.proxy?.depends_on[name]?.condition).toBe("service_healthy");
+    }
+    expect(services["cluster-tokens"]?.depends_on.postgres?.condition).toBe("service_healthy");
+    expect(services["cluster-tokens"]?.depends_on["cluster-secret"]?.condition).toBe(
+      "service_completed_successfully",
+    );
+    const [mount = ""] = services.proxy?.volumes ?? [];
+    const [source = "", target = ""] = mount.split(":");
+    expect(target).toBe("/etc/nginx/conf.d/default.conf");
+    const conf = await readFile(join(ROOT, source), "utf8");
+    // nginx's structure, comments dropped: the upstream `location /` passes to holds both hubs.
+    const code = conf.replace(/#.*$/gm, "");
+    const upstreams = new Map(
+      [...code.matchAll(/upstream\s+(\S+)\s*\{([^}]*)\}/g)].map((m) => [
+        m[1],
+        [...(m[2] ?? "").matchAll(/server\s+([^\s;]+)/g)].map((s) => s[1]),
+      ]),
+    );
+    const location = /location\s+\/\s*\{([^}]*)\}/.exec(code)?.[1] ?? "";
+    const passTo = /proxy_pass\s+http:\/\/([^\s;/]+)\s*;/.exec(location)?.[1] ?? "";
+    expect(upstreams.get(passTo)).toEqual([`hub-a:${hubToml.port}`, `hub-b:${hubToml.port}`]);
+    // A WebSocket upgrade needs HTTP/1.1 to the upstream and both hop-by-hop headers set again; the
+    // map must send `upgrade` when the client asked for one.
+    expect(location).toMatch(/proxy_http_version\s+1\.1\s*;/);
+    expect(location).toMatch(/proxy_set_header\s+Upgrade\s+\$http_upgrade\s*;/);
+    expect(location).toMatch(/proxy_set_header\s+Connection\s+\$connection_upgrade\s*;/);
+    expect(code).toMatch(/map\s+\$http_upgrade\s+\$connection_upgrade\s*\{\s*default\s+upgrade\s*;/);
+    // Idle agent sockets outlive the hub's pings: the proxy must not cut them sooner.
+    const readTimeout = /proxy_read_timeout\s+(\d+)([smh]?)\s*;/.exec(location);
+    const seconds = Number(readTimeout?.[1]) * ({ s: 1, m: 60, h: 3600 }[readTimeout?.[2] || "s"] ?? 1);
+    expect(seconds).toBeGreaterThan(hubToml.ping_interval_seconds * 2);
+    // The agents reach the proxy on the port nginx listens on (80: http://proxy).
+    expect(/listen\s+80\s*;/.test(code)).toBe(true);
+    expect(services.proxy?.ports).toEqual(["127.0.0.1:8090:80"]);
   });
 
   it("the sample app the agents install is a valid release whose manifest matches its VERSION file", async () => {
