@@ -32,7 +32,23 @@ export function createApiApp(deps: ApiDeps): express.Express {
 
   // Artifacts stream their raw body, so they are mounted before the JSON parser.
   app.use(API_PREFIX, artifactRoutes(deps));
-  app.use(API_PREFIX, express.json({ limit: "2mb" }));
+  // A body that is not JSON is refused by its content-type, not read as "no body" (a curl without
+  // -H content-type got "body: is required" for the body it sent).
+  app.use(API_PREFIX, (req, _res, next) => {
+    const hasBody =
+      Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+    if (!hasBody || req.is("application/json")) return next();
+    const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim() || "none";
+    next(
+      new HubRequestError(
+        415,
+        `content-type: must be application/json for a JSON body (got ${type.slice(0, 100)})`,
+      ),
+    );
+  });
+  // Not strict: a body of `null` or `5` is valid JSON, refused by the route's schema in its words
+  // ("body: must be a mapping (got null)") rather than called invalid JSON.
+  app.use(API_PREFIX, express.json({ limit: "2mb", strict: false }));
   app.use(API_PREFIX, releaseRoutes(deps));
   app.use(API_PREFIX, rolloutRoutes(deps));
   app.use(API_PREFIX, agentRoutes(deps));
@@ -55,9 +71,17 @@ function errorHandler(deps: ApiDeps) {
       status = 400;
       message = error.message;
     } else if (isHttpError(error)) {
-      // body-parser: malformed JSON (400) or too large (413).
+      // body-parser (by its `type`): malformed JSON, too large, an unsupported charset; the router:
+      // a path segment that is not valid percent-encoding.
       status = error.status;
-      message = error.status === 400 ? `body: invalid JSON: ${error.message}` : error.message;
+      message =
+        error.type === "entity.parse.failed"
+          ? `body: invalid JSON: ${error.message}`
+          : error.type === "entity.too.large"
+            ? "body: larger than the 2 MB a JSON body may be"
+            : error.type === undefined && /^Failed to decode param/.test(error.message)
+              ? `path: ${error.message.replace(/^Failed to decode param/, "cannot decode")} (bad percent-encoding)`
+              : error.message;
     } else {
       deps.log.error("request failed", { method: req.method, path: req.path, error: String(error) });
       if (isDatabaseUnreachable(error)) {
@@ -75,7 +99,7 @@ function errorHandler(deps: ApiDeps) {
   };
 }
 
-function isHttpError(error: unknown): error is { status: number; message: string } {
+function isHttpError(error: unknown): error is { status: number; message: string; type?: string } {
   if (typeof error !== "object" || error === null) return false;
   const status = (error as { status?: unknown }).status;
   return typeof status === "number" && status >= 400 && status < 500;

@@ -25,7 +25,7 @@ export function requireRole(tokens: TokenService, ...roles: Role[]) {
     if (!roles.includes(principal.role))
       throw new AuthError(
         403,
-        `role ${principal.role} may not do this: ${req.method} ${req.baseUrl}${req.path} takes a ${roles.join(" or ")} token`,
+        `role ${principal.role} may not do this: ${req.method} ${req.baseUrl}${req.path} takes ${/^[aeiou]/.test(roles[0] ?? "") ? "an" : "a"} ${roles.join(" or ")} token`,
       );
     res.locals.principal = principal;
     next();

@@ -122,6 +122,54 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect((await t.api("GET", "/api/v1/rollouts", { token: t.operator })).body).toEqual({ rollouts: [] });
   });
 
+  it("what is not a JSON object is named for what it is: another content-type, null, a bad path encoding, too large", async () => {
+    const raw = async (method: string, path: string, body: string, type?: string) => {
+      const res = await fetch(`${t.hub.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${t.operator}`, ...(type ? { "content-type": type } : {}) },
+        body,
+      });
+      return { status: res.status, error: ((await res.json()) as { error: string }).error };
+    };
+    // A body sent without saying it is JSON (curl --data without -H) was "body: is required".
+    expect(await raw("POST", "/api/v1/rollouts", JSON.stringify({ release, waves }), "text/plain")).toEqual({
+      status: 415,
+      error: "content-type: must be application/json for a JSON body (got text/plain)",
+    });
+    expect(
+      await raw(
+        "POST",
+        "/api/v1/rollouts",
+        JSON.stringify({ release, waves }),
+        "application/x-www-form-urlencoded",
+      ),
+    ).toMatchObject({ status: 415 });
+    // `null` and `5` are JSON, just not an object: the schema says so (was "invalid JSON: Unexpected token 'n'").
+    expect(await raw("POST", "/api/v1/rollouts", "null", "application/json")).toEqual({
+      status: 400,
+      error: "body: must be a mapping (got null (an empty value))",
+    });
+    expect(await raw("POST", "/api/v1/rollouts/preview", "5", "application/json")).toEqual({
+      status: 400,
+      error: "body: must be a mapping (got number 5)",
+    });
+    expect(await raw("POST", "/api/v1/rollouts", '{"release":', "application/json")).toMatchObject({
+      status: 400,
+      error: expect.stringMatching(/^body: invalid JSON: /),
+    });
+    // A path that is not valid percent-encoding was "body: invalid JSON: Failed to decode param".
+    const path = await t.api("GET", "/api/v1/rollouts/%E0%A4%A", { token: t.operator });
+    expect(path).toMatchObject({
+      status: 400,
+      body: { error: "path: cannot decode '%E0%A4%A' (bad percent-encoding)" },
+    });
+    const big = JSON.stringify({ release, waves, seed: "x".repeat(3 << 20) });
+    expect(await raw("POST", "/api/v1/rollouts", big, "application/json")).toEqual({
+      status: 413,
+      error: "body: larger than the 2 MB a JSON body may be",
+    });
+  });
+
   it("advance, abort, pause bodies and every list query", async () => {
     expect(await refused("POST", "/api/v1/rollouts/nope/advance", { fromWave: "1" })).toBe(
       'body.fromWave: must be a number (got string "1")',
@@ -199,6 +247,11 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect(operatorPublish.body.error).toBe(
       "role operator may not do this: POST /api/v1/releases takes a ci token",
     );
+    const ciLists = await t.api("GET", "/api/v1/rollouts", { token: t.ci });
+    expect(ciLists).toMatchObject({
+      status: 403,
+      body: { error: "role ci may not do this: GET /api/v1/rollouts takes an operator token" },
+    });
     const upload = (token: string, body: Uint8Array) =>
       fetch(`${t.hub.url}/api/v1/artifacts`, {
         method: "PUT",
