@@ -1,6 +1,7 @@
 /** Pure arithmetic over deployment states: what a wave looks like and whether to halt or advance. */
 import type { FailureThreshold, Wave } from "../../shared/api/bodies.js";
 import type { DeploymentCount, DeploymentRecord, DeploymentState } from "../store/store.js";
+import { rollbackActsOn } from "./rollback-result.js";
 import {
   FAILED_DEPLOYMENT_STATES,
   FINISHED_DEPLOYMENT_STATES,
@@ -68,16 +69,16 @@ export function describeThreshold(threshold: FailureThreshold): string {
 }
 
 /**
- * How many deployments a rollback could send back now: in a state `rollback` leaves, with a
- * previous release the hub knows. Zero on a finished rollout: abort with rollback is not offered.
+ * How many deployments a rollback would act on now: in a state `rollback` leaves, and either with a
+ * previous release the hub knows (sent back) or not yet marked as impossible to send back (the
+ * rollback says so, naming them). Zero on a finished rollout: abort with rollback is not offered.
  */
 export function rollbackableOfCounts(counts: readonly DeploymentCount[]): number {
   let n = 0;
-  for (const c of counts) if (ROLLBACK_FROM_STATES.includes(c.state)) n += c.withPrevious;
+  for (const c of counts) if (ROLLBACK_FROM_STATES.includes(c.state)) n += c.rollbackable;
   return n;
 }
 
 export function rollbackableOf(deployments: readonly DeploymentRecord[]): number {
-  return deployments.filter((d) => ROLLBACK_FROM_STATES.includes(d.state) && d.previousRelease !== null)
-    .length;
+  return deployments.filter((d) => ROLLBACK_FROM_STATES.includes(d.state) && rollbackActsOn(d)).length;
 }

@@ -553,10 +553,10 @@ export class RolloutEngine {
       // On a finished rollout this is only a rollback: with nobody it could send back, the stored
       // reason ("rollback sent to 3 agent(s)") must not turn into a "sent to 0" that hides it. The
       // views offer it by the same rule (`offeredRolloutActions`).
-      if (back && isFinalRollout(rollout.state) && back.sentBack === 0)
+      if (back && isFinalRollout(rollout.state) && back.sentBack === 0 && back.impossible.length === 0)
         throw new HubRequestError(
           409,
-          `rollout ${id} is ${rollout.state} and has nothing to roll back: each of its agents was sent back already or never updated by it${back.impossible.length > 0 ? `, or ran a release before it the hub does not have (${back.impossible.length})` : ""} (${rollout.reason ?? rollout.state})`,
+          `rollout ${id} is ${rollout.state} and has nothing to roll back: each of its agents was sent back already, never updated by it, or found impossible to send back by an earlier rollback (${rollout.reason ?? rollout.state})`,
         );
       const reason = back ? `aborted; ${describeRollback(back)}` : "aborted";
       await t.updateRollout(id, { state, reason, updated: now });

@@ -1,11 +1,19 @@
 /** Sending a rollout's agents back, and what that achieved in the words `rollout show` and the dashboard use. */
 import type { DeploymentUpdate } from "../store/async-store.js";
-import type { RolloutRecord } from "../store/store.js";
+import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import { nextDeploymentState } from "./states.js";
 
 /** Starts the error of a deployment the hub could not send back; the views count these. */
 export const ROLLBACK_IMPOSSIBLE = "not rolled back";
+
+/**
+ * A rollback acts on the deployment: sends it back (its previous release is known), or records, once,
+ * that it cannot (a second rollback has nothing new to say about it).
+ */
+export function rollbackActsOn(d: Pick<DeploymentRecord, "previousRelease" | "error">): boolean {
+  return d.previousRelease !== null || !(d.error ?? "").startsWith(ROLLBACK_IMPOSSIBLE);
+}
 
 export interface RollbackResult {
   sentBack: number;
@@ -37,7 +45,7 @@ export async function markRollback(
   const updates: DeploymentUpdate[] = [];
   for (const d of await dispatch.t.listDeployments({ rolloutId: rollout.id })) {
     const back = nextDeploymentState(d.state, "rollback");
-    if (back === undefined) continue;
+    if (back === undefined || !rollbackActsOn(d)) continue;
     if (d.previousRelease === null) {
       const error = `${ROLLBACK_IMPOSSIBLE}: the hub has no release of the version it ran before`;
       updates.push({ id: d.id, state: d.state, error, updatedAt: now });

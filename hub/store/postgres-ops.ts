@@ -4,6 +4,7 @@
  * the batch size, and no limit on bind parameters.
  */
 import type postgres from "postgres";
+import { ROLLBACK_IMPOSSIBLE } from "../rollouts/rollback-result.js";
 import { RUNNING_ROLLOUT_STATES } from "../rollouts/states.js";
 import {
   ACTIVE_ROLLOUT_STATES,
@@ -339,13 +340,15 @@ export function postgresOps(db: Db): StoreOps {
     },
 
     async countDeploymentsOfRollout(rolloutId) {
-      const rows = await db`SELECT wave, state, COUNT(*) AS n, COUNT(previous_release) AS np FROM deployments
-        WHERE rollout_id = ${rolloutId} GROUP BY wave, state`;
+      const rows = await db`SELECT wave, state, COUNT(*) AS n,
+          COUNT(*) FILTER (WHERE previous_release IS NOT NULL OR error IS NULL
+            OR left(error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE}) AS np
+        FROM deployments WHERE rollout_id = ${rolloutId} GROUP BY wave, state`;
       return rows.map((r) => ({
         wave: num(r.wave),
         state: str(r.state) as DeploymentState,
         count: num(r.n),
-        withPrevious: num(r.np),
+        rollbackable: num(r.np),
       }));
     },
     async listStaleDeployments({ rolloutId, maxWave, states, seenBefore }) {

@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import type { AppStatus } from "../../shared/protocol/messages.js";
+import { ROLLBACK_IMPOSSIBLE } from "../rollouts/rollback-result.js";
 import { migrations } from "./migrations.js";
 import {
   num,
@@ -128,7 +129,9 @@ export class SqliteStore implements Store {
         p(`UPDATE deployments SET state = COALESCE(@state, state), attempts = COALESCE(@attempts, attempts),
         error = CASE WHEN @setError THEN @error ELSE error END, updated_at = @updatedAt WHERE id = @id`),
       countOfRollout: p(
-        "SELECT wave, state, COUNT(*) AS n, COUNT(previous_release) AS np FROM deployments WHERE rollout_id = ? GROUP BY wave, state",
+        `SELECT wave, state, COUNT(*) AS n, SUM(CASE WHEN previous_release IS NOT NULL OR error IS NULL
+          OR substr(error, 1, ${ROLLBACK_IMPOSSIBLE.length}) <> '${ROLLBACK_IMPOSSIBLE}' THEN 1 ELSE 0 END) AS np
+        FROM deployments WHERE rollout_id = ? GROUP BY wave, state`,
       ),
       staleOfRollout: p(`SELECT d.*, a.last_seen AS agent_last_seen FROM deployments d
         JOIN agents a ON a.id = d.agent_id
@@ -335,7 +338,7 @@ export class SqliteStore implements Store {
       wave: num(r.wave),
       state: str(r.state) as DeploymentState,
       count: num(r.n),
-      withPrevious: num(r.np),
+      rollbackable: num(r.np),
     }));
   }
   listStaleDeployments(filter: {

@@ -113,8 +113,12 @@ export interface DeploymentCount {
   wave: number;
   state: DeploymentState;
   count: number;
-  /** Of those, how many know the release their agent ran before (a rollback could send them back). */
-  withPrevious: number;
+  /**
+   * Of those, how many a rollback would act on: their agent's previous release is known (it is sent
+   * back), or it is not and no rollback said so yet (its error does not start with
+   * ROLLBACK_IMPOSSIBLE, hub/rollouts/rollback-result.ts).
+   */
+  rollbackable: number;
 }
 
 /** An unfinished deployment whose agent has not been seen since `seenBefore`. */

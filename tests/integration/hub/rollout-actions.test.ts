@@ -137,7 +137,7 @@ describe("rollout actions follow the state machine's table", () => {
     agent.ws.close();
   });
 
-  it("a completed rollout whose agents the hub cannot send back offers no abort with rollback, in the view, the list and the 409", async () => {
+  it("a finished rollout offers abort with rollback while it has something to do: once the hub said who it cannot send back, nothing is offered and asking again is a 409 that keeps the reason", async () => {
     const v2 = await publish("2.0.0");
     const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
     // It runs a version the hub has no release of: there is nothing to send it back to.
@@ -150,16 +150,27 @@ describe("rollout actions follow the state machine's table", () => {
     const id = created.body.id;
     await report(agent, await agent.next(isType("deploy")), "succeeded");
     await expect.poll(async () => (await view(id)).state).toBe("completed");
-    expect(await view(id)).toMatchObject({ final: true, actions: [] });
+    // The first request has something to do: record, naming the agent, that it cannot go back.
+    expect(await view(id)).toMatchObject({ final: true, actions: ["abort-rollback"] });
+    const first = await act(id, "abort", { rollback: true });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({
+      state: "aborted",
+      reason:
+        "aborted; rollback sent to 0 agent(s); 1 agent(s) NOT rolled back (no previous release known): a1",
+      actions: [],
+    });
     const list = await t.api<{ rollouts: View[] }>("GET", "/api/v1/rollouts", { token: t.operator });
-    expect(list.body.rollouts[0]).toMatchObject({ state: "completed", actions: [] });
-    // Asked anyway (an old dashboard, a script): 409 and the stored outcome stays.
+    expect(list.body.rollouts[0]).toMatchObject({ state: "aborted", actions: [] });
+    // Asked again (an old dashboard, a script): 409, and the stored outcome stays.
     const before = await view(id);
     const res = await act(id, "abort", { rollback: true });
     expect(res.status).toBe(409);
-    expect(res.body.error).toMatch(/has nothing to roll back: .*does not have \(1\)/);
+    expect(res.body.error).toMatch(
+      /has nothing to roll back: .*found impossible to send back by an earlier rollback/,
+    );
     expect(await view(id)).toEqual(before);
-    await refused(id, "pause", "completed", /nothing is allowed now/);
+    await refused(id, "pause", "aborted", /nothing is allowed now/);
     agent.ws.close();
   });
 

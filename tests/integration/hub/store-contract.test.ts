@@ -260,8 +260,14 @@ for (const subject of subjects) {
       const rows = [
         deployment("ro1", "a1"),
         deployment("ro1", "a2", 1),
-        // Ten know the release their agent ran before: what a rollback could send back.
-        ...many.map((id, i) => ({ ...deployment("ro1", id), previousRelease: i < 10 ? "r0" : null })),
+        // A rollback acts on every one but the ten an earlier rollback already found it could not
+        // send back (no previous release, said in their error).
+        ...many.map((id, i) => ({
+          ...deployment("ro1", id),
+          previousRelease: i < 10 ? "r0" : null,
+          error:
+            i >= 10 && i < 20 ? "not rolled back: the hub has no release of the version it ran before" : null,
+        })),
       ];
       expect(await store.insertDeployments(rows)).toBe(rows.length - 1);
       await store.updateDeployment("ro1:x0000", { state: "sent", updatedAt: 21 });
@@ -275,9 +281,9 @@ for (const subject of subjects) {
       expect((await store.getDeployment("ro1:x1099"))?.attempts).toBe(1);
       expect(await store.countDeploymentsOfRollout("ro1")).toEqual(
         expect.arrayContaining([
-          { wave: 0, state: "pending", count: 1, withPrevious: 0 },
-          { wave: 0, state: "sent", count: many.length, withPrevious: 10 },
-          { wave: 1, state: "sent", count: 1, withPrevious: 0 },
+          { wave: 0, state: "pending", count: 1, rollbackable: 1 },
+          { wave: 0, state: "sent", count: many.length, rollbackable: many.length - 10 },
+          { wave: 1, state: "sent", count: 1, rollbackable: 1 },
         ]),
       );
       expect(await store.countDeploymentsByState()).toEqual({ pending: 1, sent: many.length + 1 });

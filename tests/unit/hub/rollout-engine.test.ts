@@ -280,7 +280,7 @@ describe("rollout engine", () => {
     expect(channel.deploysTo("a").at(-1)).toMatchObject({ rollback: true, release: { id: "r1" } });
     // Asked again, with everyone already sent back: refused, and the reason that says what happened stays.
     await expect(engine.abort(again.id, "op", true)).rejects.toThrow(
-      /is aborted and has nothing to roll back: each of its agents was sent back already or never updated by it \(aborted; rollback sent to 4 agent\(s\)\)/,
+      /is aborted and has nothing to roll back: each of its agents was sent back already, never updated by it, or found impossible to send back by an earlier rollback \(aborted; rollback sent to 4 agent\(s\)\)/,
     );
     expect(store.getRollout(again.id)?.reason).toBe("aborted; rollback sent to 4 agent(s)");
     // An abort of a rollout that is still running stops it, whether or not anyone was updated.
