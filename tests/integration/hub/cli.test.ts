@@ -33,15 +33,20 @@ function apiAs(defaultToken: string) {
  * (a rollout that holds nobody is refused), whose deployments wait for them while only waves move.
  */
 async function registerOffline(operator: string, app: string, ids: readonly string[]): Promise<void> {
-  for (const id of ids) {
-    const token = (
-      await cli("token", "create", "--data-dir", "data", "--role", "agent", "--agent", id)
-    ).stdout.trim();
-    const agent = await TestAgent.connect(url, token);
-    agent.hello(id, [{ app, version: "0.1.0", state: "ok", releaseId: undefined }]);
-    await expect.poll(async () => (await apiAs(operator)("GET", `/agents/${id}`)).status).toBe(200);
-    agent.ws.close();
-  }
+  // In parallel: each token is a CLI process, seconds apiece on a loaded machine.
+  await Promise.all(
+    ids.map(async (id) => {
+      const token = (
+        await cli("token", "create", "--data-dir", "data", "--role", "agent", "--agent", id)
+      ).stdout.trim();
+      const agent = await TestAgent.connect(url, token);
+      agent.hello(id, [{ app, version: "0.1.0", state: "ok", releaseId: undefined }]);
+      await expect
+        .poll(async () => (await apiAs(operator)("GET", `/agents/${id}`)).status, { timeout: 20_000 })
+        .toBe(200);
+      agent.ws.close();
+    }),
+  );
 }
 
 async function cli(...args: string[]) {
@@ -149,7 +154,7 @@ describe("ship-hub CLI", () => {
   });
 
   it("rollout create whose selector matches no agent: exit 2, one line naming the selector and the labels there are; nothing created, the app stays free", {
-    timeout: 60_000,
+    timeout: 120_000,
   }, async () => {
     const operator = (await cli("token", "create", "--data-dir", "data", "--role", "operator")).stdout.trim();
     const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
@@ -192,7 +197,7 @@ describe("ship-hub CLI", () => {
   });
 
   it("rollout advance leaves the wave read just before, or the one --from-wave names: 409 (exit 2) once the rollout left it, no wave skipped", {
-    timeout: 60_000,
+    timeout: 120_000,
   }, async () => {
     const operator = (
       await cli("token", "create", "--data-dir", "data", "--role", "operator", "--name", "advancer")
@@ -259,7 +264,7 @@ describe("ship-hub CLI", () => {
   });
 
   it("concurrent `rollout advance` without --from-wave: one wins, the others exit 2 naming the wave that started after they did", {
-    timeout: 90_000,
+    timeout: 150_000,
   }, async () => {
     const operator = (await cli("token", "create", "--data-dir", "data", "--role", "operator")).stdout.trim();
     const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
