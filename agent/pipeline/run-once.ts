@@ -139,12 +139,21 @@ function selectSources(config: AgentConfig, names: string[] | undefined, log: Lo
   return names.map((n): [string, Source] => [n, config.sources[n]!]);
 }
 
+/**
+ * A timer that fires once per interval does not fire exactly one interval apart: ship.timer's
+ * RandomizedDelaySec draws a new delay of up to 30 minutes every day, so half of all days' runs
+ * would start a few minutes short of 24 h after the last one and be skipped. The rule is meant to
+ * stop a second run in the same period (a boot catch-up, a manual start), so a run this share of
+ * the interval early (1 h of the default 24 h) still counts as the next period's.
+ */
+const INTERVAL_GRACE = 1 / 24;
+
 async function nextAllowedRun(config: AgentConfig, now: Date): Promise<string | null> {
   const hours = config.general.min_interval_hours;
   if (hours <= 0) return null;
   const { last_run: lastRun } = await readState(config.general.state_file);
   if (lastRun === null) return null;
-  const next = Date.parse(lastRun) + hours * HOUR_MS;
+  const next = Date.parse(lastRun) + hours * (1 - INTERVAL_GRACE) * HOUR_MS;
   // A last_run in the future (clock set back) must not block updates for days.
   if (Number.isNaN(next) || Date.parse(lastRun) > now.getTime()) return null;
   return next > now.getTime() ? new Date(next).toISOString() : null;

@@ -129,7 +129,8 @@ describe("the once-a-day rule", () => {
     const tooSoon = await box.run(v2, { force: false, now: new Date("2026-03-01T12:00:00Z") });
     expect(tooSoon.exitCode).toBe(0);
     expect(tooSoon.apps).toEqual([]);
-    expect(tooSoon.notBefore).toBe("2026-03-02T06:00:00.000Z");
+    // 24 h less the grace of 1/24 of it (see the next test).
+    expect(tooSoon.notBefore).toBe("2026-03-02T05:00:00.000Z");
     expect(await readFile(join(box.appDir, "app.py"), "utf8")).toBe("print('v1')\n");
 
     const forced = await box.run(v2, { force: true, now: new Date("2026-03-01T12:00:00Z") });
@@ -138,6 +139,22 @@ describe("the once-a-day rule", () => {
     const v3 = await box.release("v3", { "app.py": "print('v3')\n" }, { version: "3.0.0" });
     const nextDay = await box.run(v3, { force: false, now: new Date("2026-03-02T12:00:01Z") });
     expect(nextDay.apps[0]?.result).toBe("updated");
+  });
+
+  it("does not skip the next day's timer run that starts a few minutes short of 24 h (RandomizedDelaySec)", async () => {
+    // ship.timer fires at 06:00 plus a new random delay of up to 30 min every day.
+    const v1 = await box.release("v1", { "app.py": "print('v1')\n" }, { version: "1.0.0" });
+    const day1 = new Date("2026-03-01T06:27:00Z");
+    expect((await box.run(v1, { force: false, now: day1 })).exitCode).toBe(0);
+    const v2 = await box.release("v2", { "app.py": "print('v2')\n" }, { version: "2.0.0" });
+    const day2 = await box.run(v2, { force: false, now: new Date("2026-03-02T06:02:00Z") });
+    expect(day2.apps[0]?.result).toBe("updated");
+    expect(await readFile(join(box.appDir, "app.py"), "utf8")).toBe("print('v2')\n");
+    // A second start within the hour before the period ends is still the same period's.
+    const v3 = await box.release("v3", { "app.py": "print('v3')\n" }, { version: "3.0.0" });
+    const sameDay = await box.run(v3, { force: false, now: new Date("2026-03-03T04:59:00Z") });
+    expect(sameDay.apps).toEqual([]);
+    expect(sameDay.notBefore).toBe("2026-03-03T05:02:00.000Z");
   });
 });
 
