@@ -39,6 +39,47 @@ export function fsErrorText(error: unknown): string {
   return `${WORDS[code] ?? (error as Error).message.replace(/^[A-Z0-9]+: /, "").split(",")[0]} (${code})`;
 }
 
+/** What a failed system call was doing, in words ("create directory" for mkdir). */
+const VERBS: Record<string, string> = {
+  open: "open",
+  mkdir: "create directory",
+  mkdtemp: "create a directory in",
+  rename: "rename",
+  unlink: "remove",
+  rmdir: "remove directory",
+  rm: "remove",
+  link: "hard-link",
+  symlink: "create symlink",
+  copyfile: "copy",
+  scandir: "read directory",
+  opendir: "read directory",
+  read: "read",
+  write: "write",
+  stat: "stat",
+  lstat: "stat",
+  chmod: "change the mode of",
+  chown: "change the owner of",
+  lchown: "change the owner of",
+  utime: "set the times of",
+  lutime: "set the times of",
+  access: "access",
+  fsync: "sync",
+};
+
+/**
+ * A Node errno error that names a path, in one line: "cannot create directory /var/lib/ship/backups/
+ * myapp: permission denied (EACCES)" instead of Node's "EACCES: permission denied, mkdir '…'".
+ * Anything else: fsErrorText.
+ */
+export function errnoErrorText(error: unknown): string {
+  const code = errnoCode(error);
+  const { path, dest, syscall } = error as NodeJS.ErrnoException & { dest?: unknown };
+  if (code === undefined || typeof path !== "string") return fsErrorText(error);
+  const verb = (syscall !== undefined && VERBS[syscall]) || syscall || "use";
+  const target = typeof dest === "string" ? `${path} to ${dest}` : path;
+  return `cannot ${verb} ${target}: ${fsErrorText(error)}`;
+}
+
 /** Errors that say this machine's disk cannot take a write (full, over quota, read-only). */
 export function isLocalDiskFailure(error: unknown): boolean {
   const code = errnoCode(error);

@@ -1,4 +1,5 @@
 import { ExitCode, ShipError } from "../../shared/errors.js";
+import { errnoCode, errnoErrorText } from "../../shared/fs-errors.js";
 
 /** The one place errors become exit codes and one-line messages (DESIGN.md "Exit codes"). */
 export function exitCodeFor(error: unknown): number {
@@ -7,6 +8,9 @@ export function exitCodeFor(error: unknown): number {
 
 export function messageFor(error: unknown): string {
   if (error instanceof ShipError) return error.message;
+  // A file ship could not use is the machine's state, not a bug: name the file and the errno in words.
+  if (errnoCode(error) !== undefined && typeof (error as NodeJS.ErrnoException).path === "string")
+    return errnoErrorText(error);
   if (error instanceof Error) return `internal error: ${error.message}`;
   return `internal error: ${String(error)}`;
 }

@@ -1,4 +1,5 @@
 import type { AgentConfig } from "../../shared/config/schema.js";
+import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import { createLogger, type Logger } from "../../shared/log.js";
 import type { GlobalOptions } from "./cli.js";
 
@@ -12,5 +13,12 @@ export function cliLogger(options: GlobalOptions, config?: AgentConfig): Logger 
   const configured = config ? levels[config.general.logging.level] : "info";
   const level = options.verbose ? "debug" : options.quiet ? "error" : configured;
   const file = config?.general.logging.file;
-  return createLogger({ level, sync: true, ...(file === undefined ? {} : { file }) });
+  if (file === undefined) return createLogger({ level, sync: true });
+  try {
+    return createLogger({ level, sync: true, file });
+  } catch (error) {
+    // Typically /var/log/ship.log, which the service user may not create: say which key names it.
+    if (errnoCode(error) === undefined) throw error;
+    throw new LocalWriteError(`log file ${file} ([general.logging] file)`, error);
+  }
 }

@@ -16,6 +16,7 @@ import {
   UpdateFailedError,
   UpdateNotAppliedError,
 } from "../../shared/errors.js";
+import { errnoErrorText } from "../../shared/fs-errors.js";
 import type { FetchedRelease } from "../sources/types.js";
 import type { UpdateContext } from "./context.js";
 import { StepFailedError, UpdateLeftInPlaceError } from "./errors.js";
@@ -230,5 +231,6 @@ function reasonOf(error: unknown): string {
 
 function messageOf(error: unknown): string {
   if (error instanceof StepFailedError) return error.reason;
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof ShipError) return error.message;
+  return errnoErrorText(error);
 }

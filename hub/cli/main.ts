@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { ShipError } from "../../shared/errors.js";
+import { errnoErrorText } from "../../shared/fs-errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 
 // Subcommands load their modules on demand: `rollout list` should not pay for express and SQLite.
@@ -137,6 +138,8 @@ if (process.argv.length === 3 && process.argv[2] === "--version") {
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Commander has already printed its message (or the help).
   if (error instanceof CommanderError) process.exit(error.exitCode);
-  process.stderr.write(`ship-hub: ${error instanceof Error ? error.message : String(error)}\n`);
+  // A file or directory the hub could not use: its path and the errno in words, not Node's wording.
+  const text = error instanceof ShipError ? error.message : errnoErrorText(error);
+  process.stderr.write(`ship-hub: ${text}\n`);
   process.exit(error instanceof ShipError ? error.exitCode : error instanceof RangeError ? 2 : 1);
 });

@@ -143,7 +143,9 @@ async function checkHost(host: string, by: NamedBy): Promise<void> {
 function listenError(error: unknown, host: string, port: number, by: { port: NamedBy }): unknown {
   const code = errnoCode(error);
   const at = `${host}:${port}`;
-  if (code === "EADDRINUSE" || code === "EACCES")
+  // Only the listen itself: an EACCES from creating the data dir is not the port's fault.
+  const listening = (error as NodeJS.ErrnoException).syscall === "listen";
+  if (listening && (code === "EADDRINUSE" || code === "EACCES"))
     return new Error(`cannot listen on ${at} (${by.port.key || by.port.file}): ${fsErrorText(error)}`, {
       cause: error,
     });

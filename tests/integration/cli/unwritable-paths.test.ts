@@ -1,0 +1,119 @@
+/**
+ * A path ship or ship-hub may not write — the service user meeting a directory root made
+ * (/var/log, a backup_dir made by hand) — is named in one line with the errno in words, never
+ * "internal error: EACCES: permission denied, open '…'" and never blamed on something else. As root
+ * (CI) the commands run as nobody in root's directories; otherwise the directories are read-only.
+ */
+import { spawn } from "node:child_process";
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { HUB_BIN, requireHubBin } from "../../support/hub-cli.js";
+import { SHIP_BIN } from "../../support/ship-cli.js";
+
+const asRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+
+function runAsUser(
+  args: string[],
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd,
+      ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+      env: { ...process.env, SHIP_HUB_CONFIG: join(cwd, "no-such-hub.toml"), SHIP_HUB_SECRET: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("paths the running user may not write (real processes)", () => {
+  let root: string;
+  let closed: string;
+
+  /** A directory of the run's own (nobody's, as root) and one it may not write in. */
+  beforeEach(async () => {
+    requireHubBin();
+    root = await mkdtemp(join(tmpdir(), "ship-unwritable-"));
+    await chmod(root, 0o755);
+    for (const dir of ["app", "var", "release"]) await mkdir(join(root, dir));
+    await writeFile(join(root, "release/update-manifest.yaml"), 'version: "1.0.0"\n');
+    await writeFile(join(root, "release/app.py"), "v1\n");
+    if (asRoot) for (const dir of ["app", "var"]) await chown(join(root, dir), NOBODY, NOBODY);
+    closed = join(root, "closed");
+    await mkdir(closed, { mode: 0o755 });
+    if (!asRoot) await chmod(closed, 0o555);
+  });
+  afterEach(async () => {
+    await chmod(closed, 0o755).catch(() => undefined);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function shipConfig(general: string): Promise<string> {
+    const file = join(root, "ship.toml");
+    await writeFile(
+      file,
+      `[general]\nstate_file = "${root}/var/state.json"\n${general}\n[sources.myapp]\ntype = "local"\npath = "${root}/release"\napp_dir = "${root}/app"\n`,
+    );
+    return file;
+  }
+
+  it("a [general.logging] file in a directory ship may not write: named with its key, exit 1, nothing installed", async () => {
+    const log = join(closed, "ship.log");
+    const config = await shipConfig(
+      `backup_dir = "${root}/var/backups"\n[general.logging]\nfile = "${log}"\n`,
+    );
+    const run = await runAsUser([SHIP_BIN, "--config", config], root);
+    expect(run.stderr.trim()).toBe(
+      `ship: cannot write log file ${log} ([general.logging] file): permission denied (EACCES)`,
+    );
+    expect(run.code).toBe(1);
+    expect(await readdir(join(root, "app"))).toEqual([]);
+  });
+
+  it("a backup_dir ship may not write in: the update stops naming the directory, the app unchanged", async () => {
+    const config = await shipConfig(`backup_dir = "${closed}"\n`);
+    const run = await runAsUser([SHIP_BIN, "--config", config], root);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout.trim()).toBe(
+      `myapp: update failed at apply: cannot create directory ${closed}/myapp: permission denied (EACCES); the app's files were not changed`,
+    );
+    expect(await readdir(join(root, "app"))).toEqual([]);
+  });
+
+  it("ship release keygen --out a directory it may not write in", async () => {
+    const run = await runAsUser([SHIP_BIN, "release", "keygen", "--out", closed], root);
+    expect(run.stderr.trim()).toBe(
+      `ship release keygen: cannot open ${closed}/ship-release.key: permission denied (EACCES)`,
+    );
+    expect(run.code).toBe(1);
+  });
+
+  it("ship-hub serve and token create with a data_dir it may not create: the directory, not the port, is named", async () => {
+    const data = join(closed, "data");
+    const hubToml = join(root, "hub.toml");
+    await writeFile(hubToml, `data_dir = "${data}"\nport = 0\n`);
+    for (const args of [
+      ["serve", "--config", hubToml],
+      ["token", "create", "--config", hubToml, "--role", "ci"],
+    ]) {
+      const run = await runAsUser([HUB_BIN, ...args], root);
+      expect(run.stderr.trim(), args.join(" ")).toBe(
+        `ship-hub: cannot create directory ${data}: permission denied (EACCES)`,
+      );
+      expect(run.code).toBe(1);
+    }
+  });
+});
