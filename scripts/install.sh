@@ -43,8 +43,12 @@ if [ "${SHIP_NO_USERS:-0}" != 1 ]; then
     echo "note: if a git source's local_path is not owned by user ship, run: git config --system --add safe.directory <local_path>"
 fi
 mkdir -p "$unit_dir"
+# The units name /usr/bin/node (Debian's and NodeSource's); a node installed elsewhere (the official
+# tarball in /usr/local/bin) would fail every start with 203/EXEC, so they name the node npm used.
+node=$(command -v node)
 for unit in ship.service ship.timer ship-agent.service ship-hub.service; do
-  sed "s#/opt/ship/#$pkg/#g" "$pkg/systemd/$unit" >"$unit_dir/$unit"
+  sed -e "s#/opt/ship/#$pkg/#g" -e "s#^WorkingDirectory=/opt/ship\$#WorkingDirectory=$prefix#" \
+    -e "s#^ExecStart=/usr/bin/node #ExecStart=$node #" "$pkg/systemd/$unit" >"$unit_dir/$unit"
 done
 command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] && systemctl daemon-reload || true
 echo "installed ship $("$prefix/bin/ship" --version) in $pkg; ship and ship-hub in $bin_dir"

@@ -148,6 +148,13 @@ describe("the packed package (npm pack)", () => {
       expect((await run(join(root, "bin/ship"), ["--version"])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
       const unit = await readFile(join(root, "units/ship-hub.service"), "utf8");
       expect(unit).toContain(join(root, "opt/lib/node_modules/ship/dist/hub/cli/main.js"));
+      // The units run the node npm installed with, from the prefix, wherever that node lives.
+      const node = (await run("sh", ["-c", "command -v node"])).stdout.trim();
+      const timerService = await readFile(join(root, "units/ship.service"), "utf8");
+      expect(timerService).toContain(
+        `ExecStart=${node} ${join(root, "opt/lib/node_modules/ship/dist/agent/cli/main.cjs")} --config`,
+      );
+      expect(timerService).toContain(`WorkingDirectory=${join(root, "opt")}\n`);
       const hub = await startHub(join(root, "bin/ship-hub"), join(root, "data"));
       try {
         expect((await fetch(`${hub.url}/`)).status).toBe(200);

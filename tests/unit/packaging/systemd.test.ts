@@ -72,6 +72,20 @@ describe.skipIf(!hasProgram("systemd-analyze"))("systemd units pass systemd-anal
   });
 });
 
+describe("ship.timer", () => {
+  it("fires ship.service daily without a stop dependency on it (stopping a hung run must not stop the timer)", async () => {
+    const timer = directives(await unitText("ship.timer"));
+    const get = (key: string) => timer.filter(([k]) => k === key).map(([, v]) => v);
+    // Requires= (the seed's) stops the timer whenever ship.service is stopped by hand, and
+    // BindsTo=/PartOf=/Requisite= tie it the same way; the timer's own Unit= default is enough.
+    for (const key of ["Requires", "BindsTo", "PartOf", "Requisite"]) expect(get(key), key).toEqual([]);
+    expect(get("Unit")).toEqual([]);
+    expect(get("OnCalendar")).toEqual(["*-*-* 06:00:00"]);
+    expect(get("Persistent")).toEqual(["true"]);
+    expect(get("RandomizedDelaySec")).toEqual(["1800"]);
+  });
+});
+
 describe("ship-agent.service", () => {
   it("runs `ship agent` with the system config, restarts on failure, and keeps the timer unit's hardening", async () => {
     const agent = directives(await unitText("ship-agent.service"));
