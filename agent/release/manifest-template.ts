@@ -77,11 +77,11 @@ requirements:
 rollback:
   strategy: full_backup
   keep_backups: 5
-  # critical_error: a failing migration or post_update hook also restores the backup.
+  # Which failures restore the backup: a trigger left out keeps the new version (exit 1).
   auto_rollback_on:
-    - health_check_fail
-    - service_start_fail
-    - critical_error
+    - health_check_fail     # a post_update_test failed
+    - service_start_fail    # a post_update hook failed
+    - critical_error        # the apply, a migration or the cleanup failed
 
 # Run after post_update hooks; a failing test rolls the update back.
 post_update_tests: []

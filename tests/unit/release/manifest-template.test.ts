@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rollbackTrigger, type Step } from "../../../agent/pipeline/steps.js";
 import { setReleaseFields } from "../../../agent/release/manifest-fields.js";
 import {
   releaseDate,
@@ -20,6 +21,38 @@ describe("starter manifest", () => {
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("explains each auto_rollback_on trigger as the pipeline assigns it", () => {
+    const text = starterManifest(options);
+    const comment = (trigger: string) => new RegExp(`- ${trigger} +# (.*)$`, "m").exec(text)?.[1] ?? "";
+    const said = {
+      health_check_fail: comment("health_check_fail"),
+      service_start_fail: comment("service_start_fail"),
+      critical_error: comment("critical_error"),
+    };
+    const steps: Step[] = [
+      { kind: "tests" },
+      { kind: "hooks", phase: "post_update" },
+      { kind: "apply" },
+      { kind: "migrations" },
+      { kind: "cleanup" },
+    ];
+    const words = {
+      tests: "post_update_test",
+      hooks: "post_update hook",
+      apply: "apply",
+      migrations: "migration",
+      cleanup: "cleanup",
+    };
+    for (const step of steps) {
+      const trigger = rollbackTrigger(step);
+      expect(trigger).not.toBeNull();
+      for (const [name, line] of Object.entries(said))
+        expect(line.includes(words[step.kind as keyof typeof words]), `${name}: ${line}`).toBe(
+          name === trigger,
+        );
+    }
   });
 
   it("validates with the shared schema and carries the seed's rules", () => {
