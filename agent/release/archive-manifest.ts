@@ -1,6 +1,7 @@
 /** Reads update-manifest.yaml out of a release archive without unpacking anything else. */
 import { list, type ReadEntry } from "tar";
 import { BadInputError } from "../../shared/errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 
 const MAX_MANIFEST_BYTES = 1_000_000;
@@ -26,6 +27,8 @@ export async function readManifestFromArchive(archive: string): Promise<string> 
       entry.on("data", (chunk: Buffer) => chunks.push(chunk));
     },
   }).catch((e: unknown) => {
+    // A missing or unreadable file is named as such, not as a bad archive with Node's raw errno.
+    if (errnoCode(e) !== undefined) throw BadInputError.single(archive, "", `cannot read: ${fsErrorText(e)}`);
     throw BadInputError.single(archive, "", `not a readable tar archive: ${(e as Error).message}`);
   });
   if (found.length !== 1) {

@@ -167,7 +167,7 @@ export async function publishRelease(o: PublishOptions): Promise<PublishedReleas
  * in the URL would be sent as Basic auth and could surface in messages. Never echoes the value.
  */
 export function checkHubUrl(raw: string): string {
-  const refuse = (why: string) => BadInputError.single("ship release publish", "--hub", why);
+  const refuse = (why: string) => BadInputError.single("--hub", "", why);
   if (!URL.canParse(raw)) throw refuse("is not a URL (e.g. https://hub.example.com:8080)");
   const url = new URL(raw);
   if (url.protocol !== "http:" && url.protocol !== "https:")

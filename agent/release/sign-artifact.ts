@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { generateKeyPair } from "../../shared/signing/keys.js";
@@ -66,31 +67,37 @@ function appFromArchiveName(artifact: string | undefined, version: string): stri
   return name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined;
 }
 
+/** The command line's ARTIFACT argument names no archive (and no --git-commit was given). */
+function missingArtifact(): BadInputError {
+  return BadInputError.single(
+    "ARTIFACT",
+    "",
+    "missing: name the archive to sign (or --git-commit with --manifest)",
+  );
+}
+
 async function manifestOf(o: SignOptions): Promise<{ text: string; file: string }> {
   if (o.manifestPath !== undefined) {
     return { text: await readInputFile(o.manifestPath, "--manifest"), file: o.manifestPath };
   }
   if (o.artifact === undefined)
-    throw BadInputError.single("ship release sign", "--manifest", "is required here");
+    throw o.gitCommit === undefined
+      ? missingArtifact()
+      : BadInputError.single("--manifest", "", "is required with --git-commit (no archive to read it from)");
   return { text: await readManifestFromArchive(o.artifact), file: `${o.artifact}!${MANIFEST_FILENAME}` };
 }
 
 async function artifactDigest(o: SignOptions): Promise<string> {
   if (o.gitCommit !== undefined) {
     if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(o.gitCommit)) {
-      throw BadInputError.single(
-        "ship release sign",
-        "--git-commit",
-        "must be a full commit hash (git rev-parse HEAD)",
-      );
+      throw BadInputError.single("--git-commit", "", "must be a full commit hash (git rev-parse HEAD)");
     }
     return `git:${o.gitCommit}`;
   }
-  if (o.artifact === undefined)
-    throw BadInputError.single("ship release sign", "ARTIFACT", "name the archive to sign");
+  if (o.artifact === undefined) throw missingArtifact();
   const artifact = o.artifact;
   return hashFile(artifact).catch((e: Error) => {
-    throw BadInputError.single(artifact, "ARTIFACT", `cannot read: ${e.message}`);
+    throw BadInputError.single("ARTIFACT", "", `cannot read ${artifact}: ${fsErrorText(e)}`);
   });
 }
 
@@ -101,15 +108,19 @@ export async function signArtifact(o: SignOptions): Promise<{ signature: Signatu
   // hub checks against the manifest): a signature for any other version would be refused everywhere.
   if (o.version !== undefined && o.version !== manifest.version) {
     throw BadInputError.single(
-      "ship release sign",
       "--version",
+      "",
       `${o.version} is not the release's version: the manifest says ${manifest.version}`,
     );
   }
   const version = manifest.version;
   const app = o.app ?? appFromArchiveName(o.artifact, version);
   if (app === undefined)
-    throw BadInputError.single("ship release sign", "--app", "cannot tell the app; pass --app");
+    throw BadInputError.single(
+      "--app",
+      "",
+      `is needed: the archive's name does not say the app (APP-${version}.tar.gz)`,
+    );
   const artifactSha256 = await artifactDigest(o);
   const privateKeyPem = await readInputFile(o.privateKeyPath, "--key");
   const signature = signRelease(

@@ -1,0 +1,92 @@
+/**
+ * `ship release sign` and `publish` refusals as CI sees them (real processes): one line naming the
+ * flag or file, prefixed once with the command, exit 2 — not "ship release sign: ship release sign
+ * --app: …" and not Node's "ENOENT: no such file or directory, stat '…'".
+ */
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+
+describe("ship release sign/publish refusals (real process)", () => {
+  let dir: string;
+  const release = (...args: string[]) => runShip(["release", ...args], { cwd: dir });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-sign-msg-"));
+    await mkdir(join(dir, "app"));
+    await writeFile(join(dir, "app/update-manifest.yaml"), 'version: "1.2.0"\n');
+    await writeFile(join(dir, "app/main.py"), "print(1)\n");
+    expect(
+      (await release("-C", "app", "http", "1.2.0", "first", "--app", "myapp", "--out", "../dist")).code,
+    ).toBe(0);
+    expect((await release("keygen", "--out", "keys")).code).toBe(0);
+  }, 60_000);
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("each refusal is one line naming the flag or file, exit 2", async () => {
+    const cases: [string[], string][] = [
+      [
+        ["sign", "dist/myapp-1.2.0.tar.gz", "--key", "keys/ship-release.key", "--version", "1.3.0"],
+        "ship release sign: --version 1.3.0 is not the release's version: the manifest says 1.2.0",
+      ],
+      [
+        ["sign", "--key", "keys/ship-release.key"],
+        "ship release sign: ARTIFACT missing: name the archive to sign (or --git-commit with --manifest)",
+      ],
+      [
+        ["sign", "--key", "keys/ship-release.key", "--git-commit", "a".repeat(40)],
+        "ship release sign: --manifest is required with --git-commit (no archive to read it from)",
+      ],
+      [
+        ["sign", "missing.tar.gz", "--key", "keys/ship-release.key"],
+        `ship release sign: ${dir}/missing.tar.gz cannot read: no such file or directory (ENOENT)`,
+      ],
+      [
+        ["publish", "--hub", "ftp://hub", "--token", "t", "--app", "myapp", "--version", "1.2.0"],
+        "ship release publish: --hub must be an http:// or https:// URL, not ftp:",
+      ],
+      [
+        [
+          "publish",
+          "--hub",
+          "http://127.0.0.1:1",
+          "--token",
+          "t",
+          "--app",
+          "myapp",
+          "--version",
+          "1.2.0",
+        ].concat(["--artifact", "missing.tar.gz"]),
+        `ship release publish: ${dir}/missing.tar.gz cannot read: no such file or directory (ENOENT)`,
+      ],
+    ];
+    for (const [args, line] of cases) {
+      const run = await release(...args);
+      expect(run.stderr.trim(), args.join(" ")).toBe(line);
+      expect(run.code, args.join(" ")).toBe(2);
+    }
+  }, 60_000);
+
+  it("an archive whose name does not say the app asks for --app, and signs with it", async () => {
+    await release("-C", "app", "http", "1.2.0", "again", "--app", "myapp", "--out", "../latest");
+    await rename(join(dir, "latest/myapp-1.2.0.tar.gz"), join(dir, "latest/myapp-latest.tar.gz"));
+    const refused = await release("sign", "latest/myapp-latest.tar.gz", "--key", "keys/ship-release.key");
+    expect(refused.stderr.trim()).toBe(
+      "ship release sign: --app is needed: the archive's name does not say the app (APP-1.2.0.tar.gz)",
+    );
+    expect(refused.code).toBe(2);
+    const signed = await release(
+      "sign",
+      "latest/myapp-latest.tar.gz",
+      "--key",
+      "keys/ship-release.key",
+      "--app",
+      "myapp",
+    );
+    expect(signed.code, signed.stderr).toBe(0);
+  }, 60_000);
+});
