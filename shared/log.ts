@@ -41,16 +41,27 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     { name: options.name ?? "ship", level: options.level ?? "info", redact: REDACT_PATHS },
     stream,
   );
-  return wrap(base);
+  return wrap(base, {});
 }
 
-function wrap(p: PinoLogger): Logger {
+/**
+ * Bindings are merged into each line here rather than with pino's child(): pino writes a child's
+ * bindings and the call's fields side by side, so a field both name (`app` on an app's logger and
+ * in "applied update") appeared twice in one JSON object — which Elasticsearch and other strict
+ * parsers reject. Here the call's value wins, once.
+ */
+function wrap(p: PinoLogger, bindings: Record<string, unknown>): Logger {
+  // The level is checked first so a filtered-out debug line costs no merged object.
+  const line =
+    (level: "debug" | "info" | "warn" | "error") => (msg: string, data?: Record<string, unknown>) => {
+      if (p.isLevelEnabled(level)) p[level](data ? { ...bindings, ...data } : bindings, msg);
+    };
   return {
-    debug: (msg, data) => p.debug(data ?? {}, msg),
-    info: (msg, data) => p.info(data ?? {}, msg),
-    warn: (msg, data) => p.warn(data ?? {}, msg),
-    error: (msg, data) => p.error(data ?? {}, msg),
-    child: (bindings) => wrap(p.child(bindings)),
+    debug: line("debug"),
+    info: line("info"),
+    warn: line("warn"),
+    error: line("error"),
+    child: (more) => wrap(p, { ...bindings, ...more }),
   };
 }
 
