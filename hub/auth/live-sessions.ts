@@ -30,7 +30,7 @@ export class LiveSessions {
   private readonly bySession = new WeakMap<LiveSession, Entry>();
   private timer: NodeJS.Timeout | undefined;
   private lastCheck: number;
-  private checking = false;
+  private running: Promise<void> | undefined;
 
   constructor(
     private readonly store: StoreOps,
@@ -92,18 +92,30 @@ export class LiveSessions {
   }
 
   /** Closes every session whose token was revoked or has expired. */
-  async check(): Promise<void> {
+  check(): Promise<void> {
     // One check at a time: a slow database must not pile up overlapping queries.
-    if (this.checking) return;
-    this.checking = true;
+    this.running ??= this.checkOnce().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /**
+   * A check that reads the store after this call: what a sender awaits before writing to live
+   * sessions (the event stream), so none whose token was revoked before it is written to.
+   */
+  async fresh(): Promise<void> {
+    await this.running;
+    await this.check();
+  }
+
+  private async checkOnce(): Promise<void> {
     const now = this.now();
     let revoked: Set<string>;
     try {
       revoked = new Set(await this.store.revokedTokensSince(this.lastCheck - LOOKBACK_MS));
     } catch {
       return; // the store closed under us (the hub is shutting down) or is unreachable for now
-    } finally {
-      this.checking = false;
     }
     this.lastCheck = now;
     for (const entry of [...this.entries]) {

@@ -66,6 +66,8 @@ export class EventStream {
         const last = events.at(-1);
         if (last) {
           this.lastId = last.id;
+          // A stream whose token was revoked is closed first, not told of what happened since.
+          await this.deps.sessions.fresh();
           for (const res of this.listeners) this.send(res);
         }
         if (events.length < READ_LIMIT) return;

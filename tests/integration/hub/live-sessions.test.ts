@@ -112,6 +112,65 @@ describe("revoked and expired tokens end live sessions", () => {
     }
   });
 
+  it("an event committed after token revoke is not announced on that token's stream: the stream ends first", async () => {
+    // A periodic check that never comes within the test: only the check before sending can end it.
+    const slow = await startTestHub({ sessionCheckMs: 600_000 });
+    // One read outstanding per stream across calls: a read abandoned at a timeout would swallow
+    // the next chunk.
+    const pending = new Map<
+      ReadableStreamDefaultReader<Uint8Array>,
+      ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>
+    >();
+    const text = async (reader: ReadableStreamDefaultReader<Uint8Array>, ms: number) => {
+      let got = "";
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const left = deadline - Date.now();
+        if (left <= 0) return { got, ended: false };
+        const read = pending.get(reader) ?? reader.read();
+        pending.set(reader, read);
+        const next = await Promise.race([
+          read,
+          new Promise<"timeout">((r) => setTimeout(() => r("timeout"), left)),
+        ]);
+        if (next === "timeout") return { got, ended: false };
+        pending.delete(reader);
+        if (next.done) return { got, ended: true };
+        got += new TextDecoder().decode(next.value);
+      }
+    };
+    const open = async (token: string) => {
+      const res = await fetch(`${slow.hub.url}/api/v1/stream`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(200);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      expect((await text(reader, 1000)).got).toMatch(/event: changed/);
+      return reader;
+    };
+    try {
+      const revoked = await slow.hub.tokens.issue({ role: "operator", ttlSeconds: 3600 });
+      const mine = await open(revoked.token);
+      const others = await open(slow.operator);
+      await run(process.execPath, [HUB_CLI, "token", "revoke", revoked.record.jti, "--data-dir", slow.dir]);
+      const published = await slow.api("POST", "/api/v1/releases", {
+        token: slow.ci,
+        body: {
+          app: "web",
+          version: "9.0.0",
+          manifest: 'version: "9.0.0"\n',
+          source: { type: "git", commit: "abcdef1" },
+        },
+      });
+      expect(published.status).toBe(201);
+      expect(await text(mine, 3000)).toEqual({ got: "", ended: true });
+      expect((await text(others, 3000)).got).toMatch(/event: changed/);
+      await others.cancel();
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it("an agent token's exp closes its WebSocket when it passes", async () => {
     const { token, record } = await t.hub.tokens.issue({
       role: "agent",
