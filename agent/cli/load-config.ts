@@ -1,7 +1,7 @@
 import { defaultConfigPath, loadConfigFile } from "../../shared/config/load.js";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { formatIssue } from "../../shared/errors.js";
-import { checkGeneralPaths } from "../pipeline/configured-paths.js";
+import { checkAppDirs, checkGeneralPaths } from "../pipeline/configured-paths.js";
 import type { Output } from "./output.js";
 
 /** Loads ship.toml from --config or the default place, printing its warnings once. */
@@ -13,5 +13,6 @@ export async function loadCliConfig(
   const { config, warnings } = await loadConfigFile(path);
   for (const w of warnings) out.problem(formatIssue(w));
   await checkGeneralPaths(config, path);
+  checkAppDirs(config, path);
   return { config, path };
 }

@@ -6,6 +6,7 @@
  * every CLI mode that loads ship.toml runs it, the restore bundle included.
  */
 import { stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
 
@@ -51,5 +52,81 @@ export async function checkGeneralPaths(config: AgentConfig, configFile: string)
   if (general.logging.file !== undefined)
     paths.push({ key: "general.logging.file", path: general.logging.file, kind: "file" });
   const issues = await kindProblems(paths, configFile);
+  if (issues.length > 0) throw new BadInputError(issues, issues.map(formatIssue).join("; "));
+}
+
+/** `child` is `parent` or inside it (both absolute; compared after resolving `.`, `..`, `//`, a trailing `/`). */
+function within(child: string, parent: string): boolean {
+  const c = resolve(child);
+  const p = resolve(parent);
+  return c === p || c.startsWith(p === "/" ? "/" : `${p}/`);
+}
+
+/**
+ * Where app directories may be, checked before anything is read or written (bad input, exit 2,
+ * one line naming the keys):
+ * - an app_dir that is `/`: every file of the host would be the app's to replace, back up and scan;
+ * - ship's own directories (backup_dir, work_dir, the state file's directory) at or inside an
+ *   app_dir: a release holding a path of that name would overwrite ship's backups or state, and
+ *   every update would scan them as the app's files; an app_dir inside backup_dir or work_dir,
+ *   which ship prunes and empties;
+ * - a local source whose `path` is its app_dir, inside it or around it: the release would hold the
+ *   app, or be part of what it replaces.
+ * With `running` (the sources a run or the daemon updates): two of them filling one app_dir. Each
+ * would replace the other's files (an install removes what the previous release installed and its
+ * own lacks) and each would then report its own version as installed. The seed's example config
+ * names three sources for one app_dir, one per source type: a run picks one with `--sources`.
+ */
+export function checkAppDirs(config: AgentConfig, configFile: string, running?: readonly string[]): void {
+  const issues: Issue[] = [];
+  const issue = (key: string, message: string) =>
+    issues.push({ file: configFile, path: key, message, severity: "error" });
+  const own: { key: string; dir: string; what?: string }[] = [
+    { key: "general.backup_dir", dir: config.general.backup_dir },
+    { key: "general.state_file", dir: dirname(config.general.state_file), what: "its directory " },
+  ];
+  if (config.general.work_dir !== undefined)
+    own.push({ key: "general.work_dir", dir: config.general.work_dir });
+  const pruned = own.filter((o) => o.key !== "general.state_file");
+  for (const [name, source] of Object.entries(config.sources)) {
+    const key = `sources.${name}.app_dir`;
+    const app = source.app_dir;
+    if (resolve(app) === "/") {
+      issue(key, "must not be / (every file of the host would be the app's): name the app's own directory");
+      continue;
+    }
+    for (const { key: ownKey, dir, what = "" } of own) {
+      if (within(dir, app))
+        issue(
+          ownKey,
+          `${what}${dir} is ${resolve(dir) === resolve(app) ? "" : "inside "}${key} (${app}): a release could overwrite ship's own files; keep it outside the app`,
+        );
+    }
+    for (const { key: ownKey, dir } of pruned) {
+      if (within(app, dir) && !within(dir, app))
+        issue(key, `${app} is inside ${ownKey} (${dir}), which ship prunes; keep the app outside it`);
+    }
+    if (source.type === "local" && (within(source.path, app) || within(app, source.path)))
+      issue(
+        `sources.${name}.path`,
+        `${source.path} and app_dir ${app} overlap: the release must be read from outside the app directory`,
+      );
+  }
+  if (running !== undefined) {
+    const byDir = new Map<string, string[]>();
+    for (const name of running) {
+      const source = config.sources[name];
+      if (source === undefined) continue;
+      const dir = resolve(source.app_dir);
+      byDir.set(dir, [...(byDir.get(dir) ?? []), name]);
+    }
+    for (const [dir, names] of byDir) {
+      if (names.length < 2) continue;
+      issue(
+        names.map((n) => `sources.${n}.app_dir`).join(", "),
+        `all name ${dir}: one app directory takes its releases from one source (each would replace the other's files); run one with --sources ${names[0]}`,
+      );
+    }
+  }
   if (issues.length > 0) throw new BadInputError(issues, issues.map(formatIssue).join("; "));
 }

@@ -1,6 +1,7 @@
 /** Where the pipeline keeps its files, all derived from `[general]` so an operator sets two keys. */
 import { createHash } from "node:crypto";
-import { dirname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import type { UpdatePaths } from "./context.js";
 
@@ -30,9 +31,20 @@ export function updatePaths(config: AgentConfig, name: string, source: Source): 
   };
 }
 
-/** Keyed by app_dir, not source name: the install index describes a directory, whoever fills it. */
+/**
+ * Keyed by app_dir, not source name: the install index describes a directory, whoever fills it.
+ * The path is resolved first, so `/opt/app/` and `/opt/app` are one directory with one record:
+ * before, a trailing slash added to app_dir made ship forget what it had installed there. A record
+ * an older ship kept under the unresolved spelling is still used while no resolved one exists.
+ */
 export function appStateDir(config: AgentConfig, appDir: string): string {
-  const readable = appDir.replace(/^\/+/, "").replace(/[^A-Za-z0-9_.-]+/g, "_") || "root";
-  const hash = createHash("sha256").update(appDir).digest("hex").slice(0, 8);
-  return join(stateRoot(config), "apps", `${readable}-${hash}`);
+  const dir = (key: string) => {
+    const readable = key.replace(/^\/+/, "").replace(/[^A-Za-z0-9_.-]+/g, "_") || "root";
+    const hash = createHash("sha256").update(key).digest("hex").slice(0, 8);
+    return join(stateRoot(config), "apps", `${readable}-${hash}`);
+  };
+  const resolved = dir(resolve(appDir));
+  if (resolve(appDir) === appDir) return resolved;
+  const legacy = dir(appDir);
+  return !existsSync(resolved) && existsSync(legacy) ? legacy : resolved;
 }

@@ -6,6 +6,7 @@
  * this brings both notes back in line: the state names the version on disk, and the source forgets
  * the release it recorded, which is no longer installed, so its next check offers it again.
  */
+import { resolve } from "node:path";
 import { z } from "zod";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import type { Logger } from "../../shared/log.js";
@@ -33,7 +34,9 @@ export async function syncInstalledState(
   const version = index?.version ?? null;
   const recorded = (await readState(config.general.state_file)).sources[name]?.current_version ?? null;
   // Two sources filling one app directory: the index cannot say whose release it is.
-  const shared = Object.entries(config.sources).some(([n, s]) => n !== name && s.app_dir === source.app_dir);
+  const shared = Object.entries(config.sources).some(
+    ([n, s]) => n !== name && resolve(s.app_dir) === resolve(source.app_dir),
+  );
   if (recorded === version || shared) {
     await updateSourceState(config.general.state_file, name, change);
     if (!shared) await alignHead(source, index?.releaseId, log);

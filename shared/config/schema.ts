@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { SecurityPolicy } from "../manifest/security-policy.js";
+import { httpUrl } from "../schema/http-url.js";
 
 const nonEmpty = z.string().min(1, "must not be empty");
 const absolutePath = nonEmpty.refine((p) => p.startsWith("/"), "must be an absolute path");
@@ -58,7 +59,7 @@ export const GitSource = z.strictObject({
 export const HttpSource = z.strictObject({
   type: z.enum(["https", "http"]),
   ...sourceCommon,
-  url: z.url(),
+  url: httpUrl(),
   filename: nonEmpty.optional(),
   /** "sha256:<hex>" or the URL of a .sha256 file. */
   checksum: nonEmpty.optional(),
@@ -120,7 +121,7 @@ export type LocalSource = z.infer<typeof LocalSource>;
 export type HubOnlySource = z.infer<typeof HubOnlySource>;
 
 export const Hub = z.strictObject({
-  url: z.url().refine((u) => /^https?:\/\//.test(u), "must start with http:// or https://"),
+  url: httpUrl(),
   token_file: nonEmpty,
   agent_id: nonEmpty.optional(),
   labels: z.record(z.string(), z.string()).default({}),

@@ -4,6 +4,7 @@
  * the loader can report unknown keys (a typo must never silently disable a safety setting).
  */
 import { z } from "zod";
+import { httpUrl } from "../schema/http-url.js";
 import { SecurityPolicy } from "./security-policy.js";
 
 export const fileActions = [
@@ -118,12 +119,12 @@ export const Notification = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("log"), message, level: z.enum(["info", "warn", "error"]).optional() }),
   z.strictObject({
     type: z.literal("webhook"),
-    url: z.url(),
+    url: httpUrl(),
     message,
     headers: z.record(z.string(), z.string()).default({}),
     timeout: seconds.default(10),
   }),
-  z.strictObject({ type: z.literal("slack"), url: z.url(), message, channel: z.string().optional() }),
+  z.strictObject({ type: z.literal("slack"), url: httpUrl(), message, channel: z.string().optional() }),
 ]);
 export type Notification = z.infer<typeof Notification>;
 

@@ -118,7 +118,8 @@ function describe(flat: FlatIssue, data: unknown, options: DescribeOptions): str
     case "too_big":
       return bound(issue, issue.maximum, input, false);
     case "invalid_format":
-      if (issue.format === "url") return `must be a URL (got ${describeValue(input)})`;
+      // Every URL ship takes is http(s): shared/schema/http-url.ts.
+      if (issue.format === "url") return `must be an http:// or https:// URL (got ${describeValue(input)})`;
       if (issue.format === "regex") return `must match ${issue.pattern ?? "the expected pattern"}`;
       return `must be a valid ${issue.format}`;
     case "not_multiple_of":

@@ -9,6 +9,7 @@ import { AgentDaemon } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
 import { redactUrl } from "../../download/redact.js";
 import { checkAgentFiles } from "../../pipeline/configured-files.js";
+import { checkAppDirs } from "../../pipeline/configured-paths.js";
 import { recover } from "../../pipeline/index.js";
 import { cliLogger } from "../logger.js";
 
@@ -19,6 +20,11 @@ export async function agentCommand(options: { config?: string }): Promise<number
   if (config.hub === undefined) {
     throw BadInputError.single(path, "hub", "`ship agent` needs a [hub] table (url, token_file)");
   }
+  checkAppDirs(
+    config,
+    path,
+    Object.keys(config.sources).filter((n) => config.sources[n]?.enabled),
+  );
   // Before connecting: a missing CA or key file would otherwise only show as endless reconnects.
   await checkAgentFiles(config, path);
   // And the [trust] keys themselves: a private key or a mangled file is refused now, not at the first release.

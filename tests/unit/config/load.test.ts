@@ -108,7 +108,7 @@ describe("malformed configs: every problem, positioned", () => {
     [
       "hub url scheme",
       '[hub]\nurl = "ws://hub:8080"\ntoken_file = "/t"\n',
-      /^ship\.toml:2:1 hub\.url: must start with http:\/\/ or https:\/\/$/,
+      /^ship\.toml:2:1 hub\.url: must be an http:\/\/ or https:\/\/ URL \(got string "ws:\/\/hub:8080"\)$/,
     ],
     [
       "bad source name",

@@ -139,7 +139,7 @@ describe("malformed manifests: every problem, positioned", () => {
     [
       "bad webhook url",
       `${v}notifications:\n  on_success:\n    - { type: slack, url: "hooks" }\n`,
-      /^update-manifest\.yaml:4:22 notifications\.on_success\[0\]\.url: must be a URL \(got string "hooks"\)$/,
+      /^update-manifest\.yaml:4:22 notifications\.on_success\[0\]\.url: must be an http:\/\/ or https:\/\/ URL \(got string "hooks"\)$/,
     ],
     [
       "bad conditional action",

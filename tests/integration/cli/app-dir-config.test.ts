@@ -1,0 +1,98 @@
+/**
+ * Where ship.toml may put app directories, through the real CLI: two sources a run updates may not
+ * fill one app_dir (they replaced each other's files and each reported its own version), ship's own
+ * directories stay outside every app, a local release is read from outside its app, `/` is no app,
+ * and a source or hub URL is http(s). Each is exit 2 naming the keys, with nothing written. A
+ * trailing slash added to app_dir keeps what ship knows is installed.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readdir, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+describe("app directories and URLs in ship.toml", () => {
+  let app: LocalApp;
+  let rel: string;
+  const general = () =>
+    `[general]\nstate_file = "${app.stateFile}"\nbackup_dir = "${app.root}/var/backups"\nmin_interval_hours = 0\n\n`;
+  const local = (name: string, appDir: string, path = rel) =>
+    `[sources.${name}]\ntype = "local"\npath = "${path}"\napp_dir = "${appDir}"\n`;
+  const refused = async (toml: string, ...args: string[]) => {
+    await writeFile(app.config, toml);
+    const run = await runShip(["--config", app.config, ...args]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    // Refused before anything was read or written.
+    expect(existsSync(app.stateFile)).toBe(false);
+    expect(await readdir(app.appDir)).toEqual([]);
+    return run.stderr.trim();
+  };
+
+  beforeEach(async () => {
+    app = await localApp();
+    rel = await app.release("v1", 'version: "1.0.0"\n', { "one.txt": "1\n" });
+  });
+  afterEach(() => app.cleanup());
+
+  it("two sources filling one app_dir (one spelled with a trailing slash) are refused in a run; --sources picks one", async () => {
+    const other = await app.release("v2", 'version: "2.0.0"\n', { "two.txt": "2\n" });
+    const toml = `${general()}${local("a", app.appDir)}${local("b", `${app.appDir}/`, other)}`;
+    const message = await refused(toml);
+    expect(message).toContain("sources.a.app_dir, sources.b.app_dir: all name");
+    expect(message).toContain("--sources a");
+    expect(message.split("\n")).toHaveLength(1);
+    await refused(toml, "--check-only");
+
+    const one = await runShip(["--config", app.config, "--sources", "b"]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(await readdir(app.appDir)).toEqual(["two.txt"]);
+  });
+
+  it("ship's own directories inside an app, an app inside backup_dir, a local path overlapping its app and app_dir = / are refused naming the key", async () => {
+    expect(
+      await refused(
+        `[general]\nstate_file = "${app.appDir}/.ship/state.json"\nbackup_dir = "${app.appDir}/backups"\n\n${local("a", app.appDir)}`,
+      ),
+    ).toMatch(
+      /general\.backup_dir: .*backups is inside sources\.a\.app_dir .*general\.state_file: its directory/,
+    );
+    expect(await refused(`${general()}${local("a", `${app.root}/var/backups/app`)}`)).toContain(
+      "sources.a.app_dir: " + `${app.root}/var/backups/app is inside general.backup_dir`,
+    );
+    expect(await refused(`${general()}${local("a", app.appDir, join(app.appDir, "release"))}`)).toContain(
+      "sources.a.path:",
+    );
+    expect(await refused(`${general()}${local("a", app.appDir, app.root)}`)).toContain("overlap");
+    expect(await refused(`${general()}${local("a", "/")}`)).toContain("sources.a.app_dir: must not be /");
+  });
+
+  it("a source URL or hub URL that is not http(s) is exit 2 naming the key, not a failed download", async () => {
+    const http = `[sources.a]\ntype = "http"\nurl = "ftp://example.com/app.tar.gz"\napp_dir = "${app.appDir}"\n`;
+    expect(await refused(`${general()}${http}`)).toMatch(
+      /sources\.a\.url: must be an http:\/\/ or https:\/\/ URL \(got string "ftp:\/\/example\.com\/app\.tar\.gz"\)/,
+    );
+    const hub = `${local("a", app.appDir)}\n[hub]\nurl = "file:///tmp/hub"\ntoken_file = "${app.root}/token"\n`;
+    expect(await refused(`${general()}${hub}`)).toMatch(/hub\.url: must be an http:\/\/ or https:\/\/ URL/);
+  });
+
+  it("a trailing slash added to app_dir keeps the install record, also one an older ship kept under that spelling", async () => {
+    await writeFile(app.config, `${general()}${local("a", app.appDir)}`);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await writeFile(app.config, `${general()}${local("a", `${app.appDir}/`)}`);
+    const check = await runShip(["--config", app.config, "--check-only"]);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toContain("up to date (1.0.0");
+
+    // An older ship keyed the record by the spelling as written: it is still found.
+    const apps = join(app.root, "var/apps");
+    const [record] = await readdir(apps);
+    const spelled = `${app.appDir}/`;
+    const legacy = `${spelled.replace(/^\/+/, "").replace(/[^A-Za-z0-9_.-]+/g, "_")}-${createHash("sha256").update(spelled).digest("hex").slice(0, 8)}`;
+    await rename(join(apps, record ?? ""), join(apps, legacy));
+    const again = await runShip(["--config", app.config, "--check-only"]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain("up to date (1.0.0");
+  });
+});
