@@ -244,6 +244,7 @@ export class HubReleaseSource implements ReleaseSource {
       this.name,
       { ...source, remote_path: remotePath, checksum: `sha256:${sha256}` },
       context,
+      { file: "hub release", key: "source.remote_path" },
     );
     const fetched = await sftp.fetch(stagingDir, fetchOptions);
     if (fetched.artifactSha256 !== sha256)

@@ -1,7 +1,16 @@
 /** Checksums as the config writes them: "sha256:<hex>", or the URL/path of a sha256sum file. */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { VerificationError } from "../../shared/errors.js";
+import { open } from "node:fs/promises";
+import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+
+/**
+ * The most of a `.sha256` or `.sig` companion file ship reads, from any source (HTTP, SFTP, a local
+ * path): a checksum or signature is a few hundred bytes, and a huge file (or a link to /dev/zero)
+ * must not be read into memory.
+ */
+export const MAX_COMPANION_BYTES = 64 * 1024;
 
 export type ChecksumSpec = { kind: "inline"; sha256: string } | { kind: "file"; location: string };
 
@@ -61,6 +70,31 @@ export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest("hex");
+}
+
+/**
+ * A local sha256sum file the config names (`checksum = "/path/app.tar.gz.sha256"`): at most
+ * MAX_COMPANION_BYTES, and one that cannot be read is bad input naming the key, not a bare errno.
+ */
+export async function readChecksumFile(file: string, key: string): Promise<string> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, "r");
+  } catch (err) {
+    throw BadInputError.single("ship.toml", key, `cannot read ${file}: ${fsErrorText(err)}`);
+  }
+  try {
+    const buffer = Buffer.alloc(MAX_COMPANION_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > MAX_COMPANION_BYTES)
+      throw new VerificationError(file, `is larger than ${MAX_COMPANION_BYTES} bytes: not a checksum file`);
+    return buffer.subarray(0, bytesRead).toString("utf8");
+  } catch (err) {
+    if (err instanceof VerificationError || errnoCode(err) === undefined) throw err;
+    throw BadInputError.single("ship.toml", key, `cannot read ${file}: ${fsErrorText(err)}`);
+  } finally {
+    await handle.close();
+  }
 }
 
 function baseName(name: string): string {

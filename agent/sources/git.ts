@@ -79,9 +79,7 @@ export class GitSource implements ReleaseSource {
     const target = await this.target();
     this.checkedTarget = target;
     const current = installed?.version;
-    if (target === undefined) {
-      return { available: false, current, detail: `${this.name}: no tag matches ${this.cfg.tag}` };
-    }
+    if (target === undefined) throw this.noTagError();
     const available = installed?.releaseId !== target.commit;
     const candidate = `${target.label} (${target.commit.slice(0, 12)})`;
     const detail = available
@@ -96,9 +94,7 @@ export class GitSource implements ReleaseSource {
     this.checked = false;
     this.checkedTarget = undefined;
     const target = checked ?? (await this.target());
-    if (target === undefined) {
-      throw BadInputError.single("ship.toml", `sources.${this.name}.tag`, `no tag matches ${this.cfg.tag}`);
-    }
+    if (target === undefined) throw this.noTagError();
     const installed = await this.ctx.installed?.();
     const base = installed?.releaseId;
     if (installed !== undefined && base !== undefined && base !== target.commit && isCommitId(base)) {
@@ -292,8 +288,40 @@ export class GitSource implements ReleaseSource {
     try {
       await this.git.raw(["fetch", "--quiet", "--no-write-fetch-head", this.cfg.remote, ...refspecs]);
     } catch (err) {
-      throw this.fetchError(err);
+      throw this.missingRefError(err) ?? this.fetchError(err);
     }
+  }
+
+  /**
+   * The remote answered but lacks what the config (or the hub's release) names: no branch, or no
+   * such tag. That is a wrong value, not a network fault, so it is bad input naming the key, not
+   * git's "couldn't find remote ref" behind an exit 1 that a retry would never fix.
+   */
+  private missingRefError(err: unknown): Error | undefined {
+    const text = err instanceof Error ? err.message : String(err);
+    const missing = /couldn't find remote ref (\S+)/.exec(text)?.[1];
+    if (missing === undefined) return undefined;
+    const where = this.shownRemote();
+    if (missing === `refs/heads/${this.cfg.branch}` && this.cfg.tag === undefined) {
+      return BadInputError.single(
+        "ship.toml",
+        `sources.${this.name}.branch`,
+        `the remote ${where} has no branch "${this.cfg.branch}"`,
+      );
+    }
+    if (this.pin?.tag !== undefined && missing === `refs/tags/${this.pin.tag}`) {
+      return new VerificationError(`git tag ${this.pin.tag}`, `the remote ${where} has no such tag`);
+    }
+    return undefined;
+  }
+
+  /** A tag pattern nothing on the remote matches names no release: exit 2 naming the key. */
+  private noTagError(): BadInputError {
+    return BadInputError.single(
+      "ship.toml",
+      `sources.${this.name}.tag`,
+      `no tag from the remote ${this.shownRemote()} matches "${this.cfg.tag}"`,
+    );
   }
 
   private async target(): Promise<Target | undefined> {
@@ -301,8 +329,13 @@ export class GitSource implements ReleaseSource {
     if (this.cfg.tag === undefined) {
       const label = `${this.remoteName}/${this.cfg.branch}`;
       const commit = await this.revParse(`refs/remotes/${label}^{commit}`);
-      if (commit === undefined)
-        throw new DownloadError(this.shownRemote(), `no branch ${this.cfg.branch}`, false);
+      if (commit === undefined) {
+        throw BadInputError.single(
+          "ship.toml",
+          `sources.${this.name}.branch`,
+          `the remote ${this.shownRemote()} has no branch "${this.cfg.branch}"`,
+        );
+      }
       return { commit, label };
     }
     const tags = (await this.git.raw(["tag", "--list", this.cfg.tag])).split("\n").filter((t) => t !== "");

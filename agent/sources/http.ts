@@ -5,7 +5,7 @@
  * configured checksum (extract-while-downloading.ts).
  */
 import { createHash } from "node:crypto";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
@@ -22,7 +22,7 @@ import {
   removeArtifact,
   signaturePathOf,
 } from "./artifact.js";
-import { parseSha256Sums, pinnedSha256 } from "./checksum.js";
+import { MAX_COMPANION_BYTES, parseSha256Sums, pinnedSha256, readChecksumFile } from "./checksum.js";
 import { extractWhileDownloading } from "./extract-while-downloading.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
@@ -82,7 +82,9 @@ export class HttpSource implements ReleaseSource {
       this.cfg.url,
       { etag: known?.etag, lastModified: known?.lastModified },
       this.callOptions(),
-    );
+    ).catch((err: unknown) => {
+      throw notFoundAt(err, this.name, "url") ?? err;
+    });
     const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
     if (probe.status === "not-modified") {
       return {
@@ -102,6 +104,14 @@ export class HttpSource implements ReleaseSource {
   }
 
   async fetch(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
+    try {
+      return await this.fetchOnce(stagingDir, options);
+    } catch (err) {
+      throw notFoundAt(err, this.name, "url") ?? err;
+    }
+  }
+
+  private async fetchOnce(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
     const artifact = await artifactPathFor(this.ctx, this.name);
     const expected = await this.expectedSha256();
     await this.fetchSignature(artifact, options?.signal);
@@ -162,13 +172,19 @@ export class HttpSource implements ReleaseSource {
     if (spec.kind === "inline") return spec.sha256;
     if (!/^https?:\/\//.test(spec.location)) {
       const file = spec.location.startsWith("file://") ? fileURLToPath(spec.location) : spec.location;
-      return parseSha256Sums(await readFile(file, "utf8"), this.fileName(), file);
+      return parseSha256Sums(await readChecksumFile(file, where), this.fileName(), file);
     }
     // Credentials only travel to the release's own origin, never to a third-party checksum host.
     const sameOrigin = new URL(spec.location).origin === new URL(this.cfg.url).origin;
-    const text = await fetchText(spec.location, {
-      ...this.callOptions(),
-      headers: sameOrigin ? this.cfg.headers : {},
+    const text = await fetchText(
+      spec.location,
+      {
+        ...this.callOptions(),
+        headers: sameOrigin ? this.cfg.headers : {},
+      },
+      MAX_COMPANION_BYTES,
+    ).catch((err: unknown) => {
+      throw notFoundAt(err, this.name, "checksum") ?? err;
     });
     return parseSha256Sums(text, this.fileName(), redactUrl(spec.location));
   }
@@ -187,7 +203,11 @@ export class HttpSource implements ReleaseSource {
     try {
       const url = new URL(this.cfg.url);
       url.pathname = `${url.pathname}.sig`;
-      const text = await fetchText(url.toString(), { ...this.callOptions(signal), retries: 0 });
+      const text = await fetchText(
+        url.toString(),
+        { ...this.callOptions(signal), retries: 0 },
+        MAX_COMPANION_BYTES,
+      );
       await writeFile(target, text, { mode: 0o600 });
     } catch (err) {
       if (err instanceof DownloadError && err.status !== undefined && err.status < 500) return;
@@ -205,4 +225,17 @@ export class HttpSource implements ReleaseSource {
       signal,
     };
   }
+}
+
+/**
+ * 404 / 410 for a URL the config names: the server answered, and has nothing there. A retry will
+ * not fix a wrong key, so it is bad input naming it (exit 2), not a download failure (exit 1).
+ */
+function notFoundAt(err: unknown, source: string, key: "url" | "checksum"): BadInputError | undefined {
+  if (!(err instanceof DownloadError) || (err.status !== 404 && err.status !== 410)) return undefined;
+  return BadInputError.single(
+    "ship.toml",
+    `sources.${source}.${key}`,
+    `${err.url} is not on the server (HTTP ${err.status})`,
+  );
 }

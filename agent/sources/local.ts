@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Transform } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -19,7 +19,7 @@ import { stampOf } from "../tree/file-stamp.js";
 import { appHolds } from "./app-holds.js";
 import { ArchiveHashCache } from "./archive-hash-cache.js";
 import { checksumToVerify } from "./artifact.js";
-import { parseSha256Sums, sha256File, verifySha256 } from "./checksum.js";
+import { parseSha256Sums, readChecksumFile, sha256File, verifySha256 } from "./checksum.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { type ScannedRelease, scanReleaseDir } from "./release-scan.js";
@@ -281,7 +281,7 @@ export class LocalSource implements ReleaseSource {
       const file = spec.location.startsWith("file://") ? fileURLToPath(spec.location) : spec.location;
       if (!file.startsWith("/"))
         throw BadInputError.single("ship.toml", where, "a local source's checksum file must be a path");
-      expected = parseSha256Sums(await readFile(file, "utf8"), basename(this.cfg.path), file);
+      expected = parseSha256Sums(await readChecksumFile(file, where), basename(this.cfg.path), file);
     }
     verifySha256(actual, expected, this.cfg.path);
   }

@@ -13,7 +13,7 @@ import { pipeline } from "node:stream/promises";
 import type SftpClient from "ssh2-sftp-client";
 import { z } from "zod";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
-import { VerificationError } from "../../shared/errors.js";
+import { BadInputError, VerificationError } from "../../shared/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
 import {
   artifactPathFor,
@@ -22,7 +22,7 @@ import {
   removeArtifact,
   signaturePathOf,
 } from "./artifact.js";
-import { parseSha256Sums, pinnedSha256 } from "./checksum.js";
+import { MAX_COMPANION_BYTES, parseSha256Sums, pinnedSha256 } from "./checksum.js";
 import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloading.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
@@ -39,6 +39,12 @@ const Installed = z.object({
 });
 type Installed = z.infer<typeof Installed>;
 
+/** Where `remote_path` came from, for the message when the server has no file there. */
+export interface RemotePathOrigin {
+  file: string;
+  key: string;
+}
+
 export class SftpSource implements ReleaseSource {
   readonly type = "sftp";
   private readonly store: SourceMetadataStore<Installed>;
@@ -49,6 +55,7 @@ export class SftpSource implements ReleaseSource {
     readonly name: string,
     private readonly cfg: SftpSourceConfig,
     private readonly ctx: SourceContext,
+    private readonly pathOrigin: RemotePathOrigin = { file: "ship.toml", key: `sources.${name}.remote_path` },
   ) {
     this.store = new SourceMetadataStore(
       metadataPath(ctx.stateDir, name, cfg.metadata_file),
@@ -65,7 +72,7 @@ export class SftpSource implements ReleaseSource {
       stored?.remotePath === this.cfg.remote_path && (pinned === undefined || pinned === stored.sha256)
         ? stored
         : undefined;
-    const remote = await this.withClient((client) => client.stat(this.cfg.remote_path));
+    const remote = await this.withClient((client) => this.statRelease(client));
     const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
     const candidate = `${remote.size} bytes, modified ${new Date(remote.modifyTime).toISOString()}`;
     if (known !== undefined && known.size === remote.size && known.mtime === remote.modifyTime) {
@@ -89,7 +96,7 @@ export class SftpSource implements ReleaseSource {
     const progress = progressFor(options, basename(this.cfg.remote_path), this.ctx);
     const extract = await updateExtractOptions(this.cfg, this.ctx);
     const { remote, sha256, extracted } = await this.withClient(async (client) => {
-      const remote = await client.stat(this.cfg.remote_path);
+      const remote = await this.statRelease(client);
       const max = Math.floor(this.cfg.max_download_mb * 1024 * 1024);
       if (remote.size > max)
         throw new VerificationError(this.where, `size ${remote.size} bytes is over the limit of ${max}`);
@@ -135,6 +142,50 @@ export class SftpSource implements ReleaseSource {
     await removeArtifact(release.artifactPath);
   }
 
+  /**
+   * The release file's stat. A server with nothing at `remote_path` answered: the key is wrong (or
+   * the release not uploaded yet), which no retry fixes, so it is bad input naming the key.
+   */
+  private async statRelease(client: SftpClient): Promise<Awaited<ReturnType<SftpClient["stat"]>>> {
+    try {
+      return await client.stat(this.cfg.remote_path);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== "ENOENT") throw err;
+      throw BadInputError.single(
+        this.pathOrigin.file,
+        this.pathOrigin.key,
+        `${this.where} is not on the server (no such file)`,
+      );
+    }
+  }
+
+  /**
+   * A `.sig` or `.sha256` beside the release: read only up to MAX_COMPANION_BYTES, as over HTTP
+   * or from a local path, so a huge (or endless) file cannot fill memory.
+   */
+  private async readCompanion(client: SftpClient, remote: string): Promise<Buffer> {
+    const where = `sftp://${this.cfg.username}@${this.cfg.hostname}:${this.cfg.port}${remote}`;
+    const tooLarge = () =>
+      new VerificationError(
+        where,
+        `is larger than ${MAX_COMPANION_BYTES} bytes: not a checksum or signature`,
+      );
+    if ((await client.stat(remote)).size > MAX_COMPANION_BYTES) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // The stat can be stale (a file still growing): the read stops at the cap too.
+    const stream = client.createReadStream(remote, { end: MAX_COMPANION_BYTES });
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_COMPANION_BYTES) {
+        stream.destroy();
+        throw tooLarge();
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  }
+
   /** Stream the remote file to `dest`, hashing on the way; the size must match what stat said. */
   private async download(
     client: SftpClient,
@@ -177,9 +228,7 @@ export class SftpSource implements ReleaseSource {
     await rm(target, { force: true });
     const remote = `${this.cfg.remote_path}.sig`;
     if ((await client.exists(remote)) !== "-") return;
-    const text = await client.get(remote);
-    if (!Buffer.isBuffer(text)) throw new Error("sftp get without a destination returned no buffer");
-    await writeFile(target, text, { mode: 0o600 });
+    await writeFile(target, await this.readCompanion(client, remote), { mode: 0o600 });
   }
 
   /** Configured checksum, else `<remote_path>.sha256` when the server has one, else none. */
@@ -200,8 +249,7 @@ export class SftpSource implements ReleaseSource {
       }
       checksumFile = beside;
     }
-    const text = await client.get(checksumFile);
-    if (!Buffer.isBuffer(text)) throw new Error("sftp get without a destination returned no buffer");
+    const text = await this.readCompanion(client, checksumFile);
     return parseSha256Sums(text.toString("utf8"), basename(this.cfg.remote_path), checksumFile);
   }
 

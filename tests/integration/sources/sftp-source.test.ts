@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSource } from "../../../agent/sources/create.js";
 import type { SourceContext } from "../../../agent/sources/types.js";
 import { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
-import { VerificationError } from "../../../shared/errors.js";
+import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasProgram } from "../../support/require-program.js";
 import { generateKey, type SshdServer, startSshd } from "../../support/servers/sshd.js";
@@ -183,4 +183,39 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
     expect(await readFile(hashed, "utf8")).toMatch(/^\|1\|/);
     expect((await source({ known_hosts: hashed }).check()).available).toBe(true);
   });
+
+  it("a remote_path the server has no file at is bad input naming the key (exit 2), in check and fetch", async () => {
+    const missing = join(tmp, "releases", "no-such-release.tar.gz");
+    for (const step of ["check", "fetch"] as const) {
+      const src = source({ remote_path: missing });
+      const err = await (step === "check" ? src.check() : src.fetch(await staging())).catch(
+        (e: unknown) => e,
+      );
+      expect(err, step).toBeInstanceOf(BadInputError);
+      expect((err as BadInputError).exitCode).toBe(2);
+      expect((err as Error).message).toBe(
+        `ship.toml sources.deploy.remote_path: sftp://${sshd.user}@${sshd.host}:${sshd.port}${missing} is not on the server (no such file)`,
+      );
+    }
+  });
+
+  it.each([".sha256", ".sig"])(
+    "a %s beside the release larger than 64 KiB is refused without reading it into memory",
+    async (suffix) => {
+      await writeFile(remote, releaseArchive("1.0.0"));
+      // 64 MiB of zeros: before the cap the whole file was read into one Buffer.
+      await run("truncate", ["-s", "64M", `${remote}${suffix}`]);
+      try {
+        const stage = await staging();
+        const err = await source()
+          .fetch(stage)
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(VerificationError);
+        expect((err as Error).message).toContain(`${remote}${suffix}: is larger than 65536 bytes`);
+        expect(await readdir(stage)).toEqual([]);
+      } finally {
+        await rm(`${remote}${suffix}`, { force: true });
+      }
+    },
+  );
 });

@@ -1,0 +1,142 @@
+/**
+ * A source key naming something the server does not have — a git branch or tag, an http(s) URL or
+ * checksum URL answering 404, a local checksum file that is not there — is bad input: exit 2, one
+ * line naming ship.toml and the key, and the app untouched. Before, a missing branch was git's
+ * "couldn't find remote ref" behind exit 1, a 404 was "download failed" (exit 1, as if a retry could
+ * help), a tag pattern matching nothing was "nothing to do" (exit 0), and a missing checksum file
+ * was "internal error: ENOENT".
+ */
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
+import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import { runShip } from "../../support/ship-cli.js";
+import { buildTar } from "../../unit/sources/tar-builder.js";
+import { makeRepos } from "../sources/git-repos.js";
+
+describe("a source key naming what the server does not have", () => {
+  let root: string;
+  let app: string;
+  let config: string;
+  let server: TestServer | undefined;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-missing-"));
+    app = join(root, "app");
+    config = join(root, "ship.toml");
+    await mkdir(app);
+    await writeFile(join(app, "keep.txt"), "user\n");
+  });
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const writeConfig = (source: string) =>
+    writeFile(
+      config,
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.web]\napp_dir = "${app}"\n${source}`,
+    );
+
+  /** Both modes: the line names the key, exit 2, and the app is as it was. */
+  const expectBadKey = async (key: string, said: RegExp) => {
+    for (const args of [[], ["--check-only"]]) {
+      const run = await runShip(["--config", config, ...args]);
+      expect(run.code, `${args.join(" ")}: ${run.stdout}${run.stderr}`).toBe(2);
+      const line = run.stdout.trim().split("\n").at(-1) ?? "";
+      expect(line).toContain(`ship.toml sources.web.${key}: `);
+      expect(line).toMatch(said);
+      expect(line).not.toMatch(/internal error|couldn't find remote ref|ENOENT/);
+      expect(await readdir(app)).toEqual(["keep.txt"]);
+    }
+  };
+
+  describe.skipIf(!hasProgram("git"))("git", () => {
+    it("a branch the remote does not have", async () => {
+      const repos = await makeRepos(join(root, "repos"));
+      await writeConfig(`type = "git"\nlocal_path = "${repos.clone}"\nbranch = "nope"\n`);
+      await expectBadKey("branch", /the remote origin has no branch "nope"/);
+    });
+
+    it("a tag pattern no tag of the remote matches", async () => {
+      const repos = await makeRepos(join(root, "repos"));
+      await writeConfig(`type = "git"\nlocal_path = "${repos.clone}"\ntag = "release-*"\n`);
+      await expectBadKey("tag", /no tag from the remote origin matches "release-\*"/);
+    });
+  });
+
+  describe("http", () => {
+    const archive = gzipSync(
+      buildTar([
+        { path: "update-manifest.yaml", body: 'version: "1.0.0"\n' },
+        { path: "app.txt", body: "v1\n" },
+      ]),
+    );
+    const sha = createHash("sha256").update(archive).digest("hex");
+    const serve = async (files: Record<string, Buffer | string>, status = 404) => {
+      server = await startHttpServer((req, res) => {
+        const body = files[req.url ?? ""];
+        if (body === undefined) res.writeHead(status).end();
+        else res.writeHead(200).end(body);
+      });
+      return server.url;
+    };
+
+    it.each([404, 410])("a url answering %i", async (status) => {
+      const url = await serve({}, status);
+      await writeConfig(`type = "http"\nurl = "${url}/app-1.0.0.tar.gz"\n`);
+      await expectBadKey(
+        "url",
+        new RegExp(`/app-1\\.0\\.0\\.tar\\.gz is not on the server \\(HTTP ${status}\\)`),
+      );
+    });
+
+    it("a checksum URL answering 404 (the archive is there)", async () => {
+      const url = await serve({ "/app.tar.gz": archive });
+      await writeConfig(`type = "http"\nurl = "${url}/app.tar.gz"\nchecksum = "${url}/app.tar.gz.sha256"\n`);
+      const run = await runShip(["--config", config]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stdout).toMatch(
+        /ship\.toml sources\.web\.checksum: .*app\.tar\.gz\.sha256 is not on the server \(HTTP 404\)/,
+      );
+      expect(await readdir(app)).toEqual(["keep.txt"]);
+    });
+
+    it("a local checksum file that is not there, or too large to be one", async () => {
+      const url = await serve({ "/app.tar.gz": archive });
+      const sums = join(root, "app.tar.gz.sha256");
+      await writeConfig(`type = "http"\nurl = "${url}/app.tar.gz"\nchecksum = "${sums}"\n`);
+      let run = await runShip(["--config", config]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stdout).toContain(
+        `ship.toml sources.web.checksum: cannot read ${sums}: no such file or directory (ENOENT)`,
+      );
+      await writeFile(sums, `${sha}  app.tar.gz\n${"#".repeat(70_000)}\n`);
+      run = await runShip(["--config", config]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stdout).toContain(`${sums}: is larger than 65536 bytes`);
+      expect(await readdir(app)).toEqual(["keep.txt"]);
+      await writeFile(sums, `${sha}  app.tar.gz\n`);
+      run = await runShip(["--config", config]);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+    });
+  });
+
+  it("local: an archive's checksum file that is not there", async () => {
+    const path = join(root, "app.tar.gz");
+    await writeFile(path, gzipSync(buildTar([{ path: "update-manifest.yaml", body: 'version: "1.0.0"\n' }])));
+    await writeConfig(`type = "local"\npath = "${path}"\nchecksum = "${root}/none.sha256"\n`);
+    const run = await runShip(["--config", config]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stdout).toContain(
+      `ship.toml sources.web.checksum: cannot read ${root}/none.sha256: no such file`,
+    );
+    expect(await readdir(app)).toEqual(["keep.txt"]);
+  });
+});
