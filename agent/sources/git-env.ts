@@ -1,7 +1,8 @@
 /**
  * The environment git runs in for a source: no prompts, ssh with the configured key and a
- * strictly checked known_hosts, and https headers (tokens) passed as config through the
- * environment — never on the command line, where `ps` would show them to every local user.
+ * strictly checked known_hosts, and https headers (tokens) and a `remote` URL's user:password
+ * passed as config through the environment — never on the command line, where `ps` would show them
+ * to every local user.
  */
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
 import { expandHome } from "./home-path.js";
@@ -14,14 +15,26 @@ export function gitEnvironment(cfg: GitSourceConfig): Record<string, string> {
     GIT_TERMINAL_PROMPT: "0",
     GIT_SSH_COMMAND: sshCommand(cfg),
   };
+  const config: [string, string][] = [];
   const headers = Object.entries(cfg.headers);
   if (headers.length > 0) {
     // git sends http.extraHeader to wherever a redirect leads; with headers configured it follows
     // none, so a token cannot be handed to another origin (point `remote` at the final URL).
-    const config: [string, string][] = [
+    config.push(
       ["http.followRedirects", "false"],
       ...headers.map(([name, value]): [string, string] => ["http.extraHeader", `${name}: ${value}`]),
-    ];
+    );
+  }
+  const credentials = remoteCredentials(cfg.remote);
+  if (credentials !== undefined) {
+    // The empty value first drops every helper the host's git config names (a `store` helper
+    // would write the password to ~/.git-credentials); ours answers only for the remote's origin.
+    config.push(["credential.helper", ""], ["credential.helper", CREDENTIAL_HELPER]);
+    env.SHIP_GIT_ORIGIN = credentials.origin;
+    env.SHIP_GIT_USERNAME = credentials.username;
+    env.SHIP_GIT_PASSWORD = credentials.password;
+  }
+  if (config.length > 0) {
     env.GIT_CONFIG_COUNT = String(config.length);
     config.forEach(([key, value], i) => {
       env[`GIT_CONFIG_KEY_${i}`] = key;
@@ -29,6 +42,49 @@ export function gitEnvironment(cfg: GitSourceConfig): Record<string, string> {
     });
   }
   return env;
+}
+
+/**
+ * A git credential helper (run by git through sh) that gives the remote's user and password, read
+ * from the environment, to requests for the remote's own origin only; the script holds no secret.
+ */
+const CREDENTIAL_HELPER =
+  '!f() { test "$1" = get || exit 0; p=; h=; while IFS= read -r l; do case "$l" in ' +
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a JS template
+  'protocol=*) p="${l#protocol=}";; host=*) h="${l#host=}";; esac; done; ' +
+  'test "$p://$h" = "$SHIP_GIT_ORIGIN" || exit 0; ' +
+  'printf "username=%s\\npassword=%s\\n" "$SHIP_GIT_USERNAME" "$SHIP_GIT_PASSWORD"; }; f';
+
+interface RemoteCredentials {
+  /** `https://host[:port]`, as git names it to a credential helper. */
+  origin: string;
+  username: string;
+  password: string;
+}
+
+/** The user:password of an http(s) `remote` URL, decoded; undefined when it has none. */
+function remoteCredentials(remote: string): RemoteCredentials | undefined {
+  if (!/^https?:\/\//i.test(remote) || !URL.canParse(remote)) return undefined;
+  const url = new URL(remote);
+  // A user alone is no secret (git would ask for the password, and cannot: prompts are off).
+  if (url.password === "") return undefined;
+  return {
+    origin: `${url.protocol.slice(0, -1)}://${url.host}`,
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  };
+}
+
+/**
+ * The URL git is given on its command line: an http(s) `remote` without its user:password, which
+ * reach git through the credential helper above instead (gitEnvironment).
+ */
+export function remoteForCommandLine(remote: string): string {
+  if (remoteCredentials(remote) === undefined) return remote;
+  const url = new URL(remote);
+  url.username = "";
+  url.password = "";
+  return url.toString();
 }
 
 /** StrictHostKeyChecking=yes always: an unknown or changed host key fails the fetch. */

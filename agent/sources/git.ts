@@ -17,7 +17,7 @@ import { redactUrl, scrubSecrets, urlSecrets } from "../download/redact.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { attributeFilesChanged, attributesOutsideTree, isAttributesFile } from "./git-attributes.js";
 import { cloneIsApp, isCommitId } from "./git-clone-head.js";
-import { gitEnvironment, isRemoteUrl } from "./git-env.js";
+import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js";
 import { changedPaths, listingOf, listTree, mustStage, type TreeBlob, writeBlobs } from "./git-tree.js";
 import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
 import type { FetchedRelease, InstalledRelease, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
@@ -52,10 +52,15 @@ export class GitSource implements ReleaseSource {
     private readonly ctx: SourceContext,
     private readonly pin?: GitPin,
   ) {
-    // GIT_SSH_COMMAND and GIT_CONFIG_* come from our own config, not from untrusted input.
+    // GIT_SSH_COMMAND and GIT_CONFIG_* (headers, the credential helper) come from our own config and
+    // code, not from untrusted input.
     this.git = simpleGit({
       baseDir: cfg.local_path,
-      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
+      unsafe: {
+        allowUnsafeSshCommand: true,
+        allowUnsafeConfigEnvCount: true,
+        allowUnsafeCredentialHelper: true,
+      },
     }).env(gitEnvironment(cfg));
     this.remoteName = isRemoteUrl(cfg.remote) ? URL_REMOTE_NAME : cfg.remote;
   }
@@ -286,7 +291,13 @@ export class GitSource implements ReleaseSource {
 
   private async gitFetch(refspecs: string[]): Promise<void> {
     try {
-      await this.git.raw(["fetch", "--quiet", "--no-write-fetch-head", this.cfg.remote, ...refspecs]);
+      await this.git.raw([
+        "fetch",
+        "--quiet",
+        "--no-write-fetch-head",
+        remoteForCommandLine(this.cfg.remote),
+        ...refspecs,
+      ]);
     } catch (err) {
       throw this.missingRefError(err) ?? this.fetchError(err);
     }

@@ -1,0 +1,110 @@
+/**
+ * A git `remote` URL with user:password@ (a token as the password, as GitHub/GitLab hand them out)
+ * against a real `git http-backend` behind an HTTP server demanding Basic auth. While git talks to
+ * the server, no process's command line may hold the token: before, it was on `git fetch`'s argv
+ * and on git-remote-http's, where `ps` shows it to every local user.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
+import { GIT_HTTP_BACKEND, gitHttpHandler } from "../../support/servers/git-http.js";
+import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import { runShip } from "../../support/ship-cli.js";
+import { makeRepos, type Repos } from "../sources/git-repos.js";
+
+const USER = "deploy";
+const TOKEN = "glpat-s3cretT0kenValue";
+
+/** Every process's command line that holds `secret` right now. */
+function commandLinesHolding(secret: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`).toString().replaceAll("\0", " ");
+      if (cmdline.includes(secret)) found.push(`${pid}: ${cmdline}`);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return found;
+}
+
+describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND))(
+  "git remote with user:token@ over http (real git http-backend, Basic auth)",
+  () => {
+    let root: string;
+    let repos: Repos;
+    let server: TestServer;
+    let seen: string[];
+    let authorized: number;
+
+    beforeEach(async () => {
+      root = await mkdtemp(join(tmpdir(), "ship-git-cred-"));
+      repos = await makeRepos(join(root, "repos"));
+      seen = [];
+      authorized = 0;
+      const expected = `Basic ${Buffer.from(`${USER}:${TOKEN}`).toString("base64")}`;
+      const backend = gitHttpHandler(dirname(repos.bare), expected);
+      server = await startHttpServer((req, res) => {
+        // git (and its git-remote-http child) wait for this answer: look at every command line now.
+        seen.push(...commandLinesHolding(TOKEN));
+        if (req.headers.authorization === expected) authorized++;
+        else if (req.headers.authorization === undefined)
+          res.setHeader("www-authenticate", 'Basic realm="git"');
+        backend(req, res);
+      });
+    });
+    afterEach(async () => {
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    });
+
+    it("fetches and installs with the token, which is on no command line, in no output and in no credential store", async () => {
+      const app = join(root, "app");
+      const home = join(root, "home");
+      await mkdir(app);
+      await mkdir(home);
+      // An operator's global `store` helper must not receive ship's token.
+      await writeFile(join(home, ".gitconfig"), "[credential]\n\thelper = store\n");
+      const config = join(root, "ship.toml");
+      await writeFile(
+        config,
+        `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+          `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${app}"\n` +
+          `remote = "${server.url.replace("http://", `http://${USER}:${TOKEN}@`)}/origin.git"\n`,
+      );
+      const run = await runShip(["--config", config, "--verbose"], { env: { HOME: home } });
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
+      expect(authorized).toBeGreaterThan(0);
+      expect(seen).toEqual([]);
+      expect(run.stdout + run.stderr).not.toContain(TOKEN);
+      expect(await readdir(home)).toEqual([".gitconfig"]);
+      expect(await readFile(join(repos.clone, ".git/config"), "utf8")).not.toContain(TOKEN);
+    });
+
+    it("a wrong token fails naming the remote with the credentials masked", async () => {
+      const app = join(root, "app");
+      await mkdir(app);
+      const config = join(root, "ship.toml");
+      await writeFile(
+        config,
+        `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+          `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${app}"\n` +
+          `remote = "${server.url.replace("http://", `http://${USER}:wrong-${TOKEN}@`)}/origin.git"\n`,
+      );
+      const run = await runShip(["--config", config]);
+      expect(run.code, run.stdout + run.stderr).toBe(1);
+      expect(run.stdout).toMatch(
+        /download of http:\/\/\*\*\*@127\.0\.0\.1:\d+\/origin\.git failed: git fetch failed/,
+      );
+      expect(run.stdout + run.stderr).not.toContain(TOKEN);
+      expect(seen).toEqual([]);
+      expect(await readdir(app)).toEqual([]);
+    });
+  },
+);
