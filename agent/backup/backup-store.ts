@@ -145,8 +145,18 @@ export async function writeBackupMeta(backupPath: string, meta: BackupMeta): Pro
   await writeFileAtomic(join(backupPath, META_FILE), JSON.stringify(meta, null, 1), meta.complete);
 }
 
+/** The meta.json each listed BackupInfo was made from, so a rollback reads each one once. */
+const metaOfInfo = new WeakMap<BackupInfo, BackupMeta>();
+
+/** The meta.json a BackupInfo from listBackups or findBackup was made from (not re-read). */
+export function backupMetaOf(info: BackupInfo): BackupMeta {
+  const meta = metaOfInfo.get(info);
+  if (meta === undefined) throw new Error(`backup ${info.id}: not listed by listBackups or findBackup`);
+  return meta;
+}
+
 function infoOf(meta: BackupMeta, path: string): BackupInfo {
-  return {
+  const info: BackupInfo = {
     id: meta.id,
     app: meta.app,
     version: meta.fromVersion,
@@ -157,6 +167,8 @@ function infoOf(meta: BackupMeta, path: string): BackupInfo {
     path,
     appDir: meta.appDir,
   };
+  metaOfInfo.set(info, meta);
+  return info;
 }
 
 async function subdirs(dir: string): Promise<string[]> {
@@ -174,12 +186,23 @@ async function subdirs(dir: string): Promise<string[]> {
  * only those that restore that directory: configs that share a backup_dir and a source name keep
  * their backups side by side, and one config must never list, prune or restore another's.
  */
-export async function listBackups(backupRoot: string, app?: string, appDir?: string): Promise<BackupInfo[]> {
+export async function listBackups(
+  backupRoot: string,
+  app?: string,
+  appDir?: string,
+  known: readonly BackupInfo[] = [],
+): Promise<BackupInfo[]> {
   const apps = app === undefined ? await subdirs(backupRoot) : [app];
   const out: BackupInfo[] = [];
   for (const name of apps) {
     for (const id of await subdirs(join(backupRoot, name))) {
       const path = join(backupRoot, name, id);
+      // A complete meta.json never changes (restoring deletes it): one the caller read is reused.
+      const reused = known.find((b) => resolve(b.path) === resolve(path));
+      if (reused !== undefined) {
+        if (appDir === undefined || sameDir(reused.appDir, appDir)) out.push(reused);
+        continue;
+      }
       const meta = await readBackupMeta(path).catch(() => undefined);
       if (meta?.complete && (appDir === undefined || sameDir(meta.appDir, appDir)))
         out.push(infoOf(meta, path));
@@ -199,21 +222,36 @@ export function sameDir(a: string, b: string): boolean {
 
 /** Resolves `ship --rollback ID|PATH`: a backup id as listed, or the path of a backup directory. */
 export async function findBackup(backupRoot: string, idOrPath: string): Promise<BackupInfo> {
+  return (await findBackupListing(backupRoot, idOrPath)).target;
+}
+
+/**
+ * findBackup, with the backups it read on the way (every one, for an id): a rollback lists the
+ * target's app again under its lock and reuses them instead of reading each meta.json twice.
+ */
+export async function findBackupListing(
+  backupRoot: string,
+  idOrPath: string,
+): Promise<{ target: BackupInfo; listed: BackupInfo[] }> {
   if (idOrPath.includes("/")) {
     const path = resolve(idOrPath);
     const meta = await readBackupMeta(path).catch(() => undefined);
-    if (meta?.complete) return infoOf(meta, path);
+    if (meta?.complete) {
+      const target = infoOf(meta, path);
+      return { target, listed: [target] };
+    }
     throw BadInputError.single(
       idOrPath,
       "",
       "is not a complete ship backup (no meta.json with complete: true)",
     );
   }
-  const found = (await listBackups(backupRoot)).find((b) => b.id === idOrPath);
-  if (found === undefined) {
+  const listed = await listBackups(backupRoot);
+  const target = listed.find((b) => b.id === idOrPath);
+  if (target === undefined) {
     throw BadInputError.single(backupRoot, "", `no backup with id ${idOrPath} (see ship --list-backups)`);
   }
-  return found;
+  return { target, listed };
 }
 
 /** A new backup id: the app and the UTC time, unique within the app's backup directory. */

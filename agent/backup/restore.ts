@@ -6,6 +6,7 @@
 import { lstat, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  BadInputError,
   RestoreFailedError,
   RestoreInterruptedError,
   RestoreNotStartedError,
@@ -38,7 +39,9 @@ import { hashEntry, mapLimit } from "../tree/hash-file.js";
 import {
   type BackupInfo,
   type BackupInventory,
+  type BackupMeta,
   backupFilesDir,
+  backupMetaOf,
   findBackup,
   listBackups,
   META_FILE,
@@ -57,6 +60,8 @@ const RESTORE_CONCURRENCY = 16;
 
 export interface RestoreInput {
   backupPath: string;
+  /** The backup's meta.json when the caller has read it already (it never changes). */
+  meta?: BackupMeta;
   /** Defaults to the app and state directories recorded in the backup. */
   appDir?: string;
   stateDir?: string;
@@ -82,7 +87,7 @@ export interface RestoreResult {
 }
 
 export async function restoreBackup(input: RestoreInput): Promise<RestoreResult> {
-  const meta = await readBackupMeta(input.backupPath);
+  const meta = input.meta ?? (await readBackupMeta(input.backupPath));
   const appDir = input.appDir ?? meta.appDir;
   const stateDir = input.stateDir ?? meta.stateDir;
   if (!meta.complete)
@@ -362,7 +367,10 @@ export interface RollbackResult {
  */
 export async function rollbackTo(options: {
   backupRoot: string;
-  target: string;
+  /** An id or path as `ship --rollback` takes it, or the backup as findBackup found it. */
+  target: string | BackupInfo;
+  /** Backups the caller listed already (findBackupListing): their meta.json is not read again. */
+  known?: readonly BackupInfo[];
   appDir?: string;
   stateDir?: string;
   log?: Logger;
@@ -374,14 +382,29 @@ export async function rollbackTo(options: {
    */
   around?: (backup: BackupInfo, restore: () => Promise<RestoreResult>) => Promise<RestoreResult>;
 }): Promise<RollbackResult> {
-  const target = await findBackup(options.backupRoot, options.target);
-  const newestFirst = await listBackups(options.backupRoot, target.app, target.appDir);
+  const target =
+    typeof options.target === "string"
+      ? await findBackup(options.backupRoot, options.target)
+      : options.target;
+  // Listed afresh (under the caller's lock), the target's meta reused: each meta.json is read once.
+  const newestFirst = await listBackups(options.backupRoot, target.app, target.appDir, [
+    target,
+    ...(options.known ?? []),
+  ]);
   const position = newestFirst.findIndex((b) => b.id === target.id);
-  const chain = position < 0 ? [target] : newestFirst.slice(0, position + 1);
+  if (position < 0) {
+    // Found before the lock was taken, and restored (consumed) by another run meanwhile.
+    throw BadInputError.single(
+      options.backupRoot,
+      "",
+      `no backup with id ${target.id} (see ship --list-backups)`,
+    );
+  }
+  const chain = newestFirst.slice(0, position + 1);
   const first = chain[0];
   let recordDir: string | undefined;
   if (first !== undefined) {
-    const stateDir = options.stateDir ?? (await readBackupMeta(first.path)).stateDir;
+    const stateDir = options.stateDir ?? backupMetaOf(first).stateDir;
     const current = await readInstallIndexHeader(stateDir);
     if (current !== undefined && current.version !== first.replacedBy) {
       options.log?.warn("the app's installed version is not the one the newest backup replaced", {
@@ -411,6 +434,7 @@ export async function rollbackTo(options: {
       const restore = () =>
         restoreBackup({
           backupPath: backup.path,
+          meta: backupMetaOf(backup),
           ...(options.appDir === undefined ? {} : { appDir: options.appDir }),
           ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
           ...(options.log === undefined ? {} : { log: options.log }),

@@ -172,7 +172,7 @@ async function restoreIfNewestBackup(
     const problems: string[] = [];
     await rollbackTo({
       backupRoot: config.general.backup_dir,
-      target: newest.path,
+      target: newest,
       log,
       around: undoWithHooks({ config, log, hooks: true, problems }),
     });

@@ -35,7 +35,8 @@ export async function resumeRollback(
   const left = await listBackups(record.backupRoot, record.app, record.appDir);
   // The target is consumed by its own restore: if it is gone, the killed run's last restore (or the
   // engine's finishing of its journal) already brought it back.
-  if (!left.some((b) => b.id === record.targetId)) {
+  const target = left.find((b) => b.id === record.targetId);
+  if (target === undefined) {
     await removeRollbackRecord(appStateDir);
     return { detail: `finished the interrupted rollback to ${label}`, problems: [], restored: 0 };
   }
@@ -44,7 +45,7 @@ export async function resumeRollback(
   // rollbackTo drops the record once the chain is done (and keeps it as it keeps it on failure).
   const result = await rollbackTo({
     backupRoot: record.backupRoot,
-    target: record.targetPath,
+    target,
     log,
     hooks: record.hooks,
     around: undoWithHooks({ config, log, hooks: record.hooks, problems }),

@@ -1,5 +1,5 @@
 import { BadInputError, RestoreInterruptedError } from "../../../shared/errors.js";
-import { findBackup, readBackupMeta, sameDir } from "../../backup/backup-store.js";
+import { findBackupListing, sameDir } from "../../backup/backup-store.js";
 import { rollbackTo } from "../../backup/restore.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { lockDir } from "../../pipeline/paths.js";
@@ -21,8 +21,8 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     import("../../pipeline/undo-release.js"),
   ]);
   const log = cliLogger(options, config);
-  const target = await findBackup(config.general.backup_dir, options.rollback as string);
-  const { appDir } = await readBackupMeta(target.path);
+  const { target, listed } = await findBackupListing(config.general.backup_dir, options.rollback as string);
+  const { appDir } = target;
   // Configs that share a backup_dir (and a source name) keep their backups side by side: restoring
   // another config's app would take this config's locks and write this config's state.
   const owner = config.sources[target.app];
@@ -41,7 +41,8 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     try {
       result = await rollbackTo({
         backupRoot: config.general.backup_dir,
-        target: target.path,
+        target,
+        known: listed,
         log,
         hooks: options.hooks !== false,
         around: undoWithHooks({ config, log, hooks: options.hooks !== false, problems }),
