@@ -7,6 +7,7 @@ import { rm } from "node:fs/promises";
 import type { Logger } from "../../shared/log.js";
 import { backupFilesDir } from "../backup/backup-store.js";
 import { finishRestore } from "../backup/restore.js";
+import { leftAloneNote, setAsidePaths, unrestoredDir } from "../backup/unrestored.js";
 import { faultPoint } from "../fault.js";
 import { ConfinedPaths } from "./confined-paths.js";
 import { type OpContext, runUndo } from "./file-ops.js";
@@ -50,8 +51,16 @@ export async function recoverApp(options: { stateDir: string; log?: Logger }): P
   const journal = await readJournal(options.stateDir);
   if (journal === undefined) return { action: "none", message: "nothing to recover" };
   if (journal.kind === "restore") {
-    await finishRestore(journal, options.log);
-    const message = `${journal.app}: restored ${label(journal.version)} (finished an interrupted restore)`;
+    const work = await finishRestore(journal, options.log);
+    // This run's findings and what an earlier, killed run of the same restore had set aside.
+    const paths = new Set([
+      ...work.outside,
+      ...work.displaced,
+      ...work.kept,
+      ...(await setAsidePaths(journal.backupPath)),
+    ]);
+    const leftAlone = leftAloneNote([...paths].sort(), [unrestoredDir(journal.backupPath)]);
+    const message = `${journal.app}: restored ${label(journal.version)} (finished an interrupted restore)${leftAlone}`;
     options.log?.warn(message);
     return { action: "restored", app: journal.app, version: journal.version, message };
   }

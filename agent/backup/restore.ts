@@ -84,6 +84,8 @@ export interface RestoreResult {
   displaced: string[];
   /** Paths holding something ship did not install (changed or created since): left alone. */
   kept: string[];
+  /** Where the previous versions of the paths left alone are kept (`<backup>.unrestored`). */
+  oldVersions: string;
 }
 
 export async function restoreBackup(input: RestoreInput): Promise<RestoreResult> {
@@ -133,6 +135,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     outside,
     displaced,
     kept,
+    oldVersions: unrestoredDir(input.backupPath),
   };
 }
 

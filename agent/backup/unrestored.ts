@@ -3,6 +3,40 @@
  * a symlink) are kept beside the consumed backup, never dropped: `<backup>.unrestored/<path>`. Having
  * no meta.json, the directory is never listed or restored as a backup.
  */
+import { readdir } from "node:fs/promises";
+import { join, relative } from "node:path";
+
 export function unrestoredDir(backupPath: string): string {
   return `${backupPath}.unrestored`;
+}
+
+/**
+ * The paths whose previous versions a restore of `backupPath` set aside, read back from disk: a
+ * restore finished by `--recover` after a kill no longer knows what the killed run left alone, but
+ * what it set aside is still there. Sorted; empty when nothing was.
+ */
+export async function setAsidePaths(backupPath: string): Promise<string[]> {
+  const root = unrestoredDir(backupPath);
+  try {
+    const entries = await readdir(root, { recursive: true, withFileTypes: true });
+    return entries
+      .filter((e) => !e.isDirectory())
+      .map((e) => relative(root, join(e.parentPath, e.name)))
+      .sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+}
+
+/**
+ * " except N path(s) …; their previous versions are in …", or "": how every restore's one line
+ * (an automatic restore, `ship --recover`, `ship --rollback`) says that it left paths alone, so
+ * "restored the previous version" is never more than the truth.
+ */
+export function leftAloneNote(paths: readonly string[], oldVersions: readonly string[]): string {
+  if (paths.length === 0) return "";
+  const shown = paths.slice(0, 3).join(", ");
+  const more = paths.length > 3 ? ` and ${paths.length - 3} more` : "";
+  return ` except ${paths.length} path(s) it was not ship's to touch (${shown}${more}: changed, replaced or behind a symlink since the update); their previous versions are in ${[...new Set(oldVersions)].join(", ")}`;
 }

@@ -17,6 +17,7 @@ import {
   UpdateNotAppliedError,
 } from "../../shared/errors.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
+import { leftAloneNote } from "../backup/unrestored.js";
 import type { FetchedRelease } from "../sources/types.js";
 import type { UpdateContext } from "./context.js";
 import { StepFailedError, UpdateLeftInPlaceError } from "./errors.js";
@@ -93,7 +94,7 @@ function outcomeOf(
   }
   if (files.kind === "restored") {
     const failed = new UpdateFailedError(ctx.app, name, reason);
-    const message = failed.message + leftAloneNote(files.leftAlone) + commandNote;
+    const message = failed.message + leftAloneOf(files.leftAlone) + commandNote;
     ctx.log.error(message);
     return { result: "failed_restored", exitCode: failed.exitCode, message, error: reason + commandNote };
   }
@@ -112,15 +113,9 @@ function outcomeOf(
   return { result: "failed_unchanged", exitCode: failed.exitCode, message, error: reason + commandNote };
 }
 
-/**
- * "restored the previous version" is not the whole truth when the restore left paths alone (a hook
- * or a person put a symlink, a file or their own edit there): the line says so, as `--rollback` does.
- */
-function leftAloneNote(leftAlone: LeftAlone | undefined): string {
-  if (leftAlone === undefined || leftAlone.paths.length === 0) return "";
-  const shown = leftAlone.paths.slice(0, 3).join(", ");
-  const more = leftAlone.paths.length > 3 ? ` and ${leftAlone.paths.length - 3} more` : "";
-  return ` except ${leftAlone.paths.length} path(s) it was not ship's to touch (${shown}${more}: changed, replaced or behind a symlink since the update); their previous versions are in ${leftAlone.oldVersions}`;
+/** The restore's line names the paths it left alone, as `--recover` and `--rollback` do. */
+function leftAloneOf(leftAlone: LeftAlone | undefined): string {
+  return leftAlone === undefined ? "" : leftAloneNote(leftAlone.paths, [leftAlone.oldVersions]);
 }
 
 /** The apply threw before returning: it either never wrote, undid itself, or died after committing. */

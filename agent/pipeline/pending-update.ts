@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { leftAloneNote } from "../backup/unrestored.js";
 import { runningCommandFile } from "../exec/running-command.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { need, type UpdateContext } from "./context.js";
@@ -61,6 +62,7 @@ export async function resolvePendingUpdate(input: {
   // restore removes them from the app (when it had committed; an undone apply left none).
   const releaseDir = join(input.appStateDir, "release-being-undone");
   let keptRelease = false;
+  let leftAlone = "";
   try {
     const backupPath =
       pending.backup_path ??
@@ -81,7 +83,13 @@ export async function resolvePendingUpdate(input: {
           .catch(() => undefined);
         keptRelease = kept === pending.version;
       }
-      await ports.engine.restore({ appDir: source.app_dir, stateDir: input.appStateDir, backupPath, log });
+      const left = await ports.engine.restore({
+        appDir: source.app_dir,
+        stateDir: input.appStateDir,
+        backupPath,
+        log,
+      });
+      leftAlone = leftAloneNote(left.paths, [left.oldVersions]);
     }
   } catch (error) {
     fileProblems.push(`restoring files: ${error instanceof Error ? error.message : String(error)}`);
@@ -107,7 +115,7 @@ export async function resolvePendingUpdate(input: {
     commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
   const detail = failed
     ? `update to ${pending.version} was interrupted and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person`
-    : `update to ${pending.version} was interrupted; restored ${pending.from ?? "the previous tree"}${commandNote}`;
+    : `update to ${pending.version} was interrupted; restored ${pending.from ?? "the previous tree"}${leftAlone}${commandNote}`;
   await updateSourceState(config.general.state_file, name, ({ pending_update: _done, ...s }) => ({
     ...s,
     last_result: failed ? "restore_failed" : "failed_restored",

@@ -9,6 +9,7 @@ import type { Logger } from "../../shared/log.js";
 import { listBackups } from "../backup/backup-store.js";
 import { rollbackTo } from "../backup/restore.js";
 import { readRollbackRecord, removeRollbackRecord } from "../backup/rollback-record.js";
+import { leftAloneNote } from "../backup/unrestored.js";
 import { undoWithHooks } from "./undo-release.js";
 
 export interface ResumedRollback {
@@ -51,8 +52,14 @@ export async function resumeRollback(
     around: undoWithHooks({ config, log, hooks: record.hooks, problems }),
   });
   const more = result.restored.length;
+  const leftAlone = leftAloneNote(
+    result.restored.flatMap((r) => [...r.outside, ...r.displaced, ...r.kept]),
+    result.restored
+      .filter((r) => r.outside.length + r.displaced.length + r.kept.length > 0)
+      .map((r) => r.oldVersions),
+  );
   return {
-    detail: `finished the interrupted rollback to ${label} (${more} more backup${more === 1 ? "" : "s"} restored)`,
+    detail: `finished the interrupted rollback to ${label} (${more} more backup${more === 1 ? "" : "s"} restored)${leftAlone}`,
     problems,
     restored: more,
   };

@@ -78,6 +78,8 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     for (const rel of restored.displaced)
       out.line(`  left alone: ${rel} (its directory is no longer one: something else stands there now)`);
     for (const rel of restored.kept) out.line(`  left alone: ${rel} (not the file ship installed)`);
+    if (restored.outside.length + restored.displaced.length + restored.kept.length > 0)
+      out.line(`  their previous versions are in ${restored.oldVersions}`);
   }
   if (problems.length === 0) return 0;
   out.problem(`${result.app}: files restored, but rollback commands failed: ${problems.join("; ")}`);

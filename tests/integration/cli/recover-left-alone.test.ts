@@ -1,0 +1,61 @@
+/**
+ * `ship --recover` finishing a restore that a kill interrupted says which paths it left alone, in
+ * the same words as the automatic restore's line, and `ship --rollback` says where their previous
+ * versions are. Before, --recover said only "restored 1.0.0 (finished an interrupted restore)"
+ * while a user's edit stayed in place and the old version sat in <backup>.unrestored.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+describe("restores that leave a user's edit alone say so, in every mode", () => {
+  let app: LocalApp;
+  let backupId: string;
+  beforeEach(async () => {
+    app = await localApp();
+    await app.release("r1", 'version: "1.0.0"\n', { "a.txt": "v1\n", "b.txt": "v1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await app.release("r2", 'version: "2.0.0"\n', { "a.txt": "v2\n", "b.txt": "v2\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    // Someone edits an installed file after the update: no restore may overwrite it.
+    await writeFile(join(app.appDir, "b.txt"), "edited by hand\n");
+    const listed = JSON.parse(
+      (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+    ) as {
+      id: string;
+    }[];
+    backupId = listed[0]?.id ?? "";
+  });
+  afterEach(() => app.cleanup());
+
+  const expectLeftAlone = async (text: string) => {
+    expect(await readFile(join(app.appDir, "a.txt"), "utf8")).toBe("v1\n");
+    expect(await readFile(join(app.appDir, "b.txt"), "utf8")).toBe("edited by hand\n");
+    const unrestored = /previous versions are in (\S+\.unrestored)/.exec(text)?.[1] ?? "";
+    expect(unrestored, text).not.toBe("");
+    expect(await readFile(join(unrestored, "b.txt"), "utf8")).toBe("v1\n");
+  };
+
+  it("--recover after a --rollback killed before it finished", async () => {
+    const killed = await runShip(["--config", app.config, "--rollback", backupId], {
+      env: { SHIP_FAULT: "restore:before-finalize" },
+    });
+    expect(killed.code, killed.stdout + killed.stderr).toBeNull();
+    const recovered = await runShip(["--config", app.config, "--recover"]);
+    expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+    expect(recovered.stdout).toMatch(
+      /restored 1\.0\.0 \(finished an interrupted restore\) except 1 path\(s\) it was not ship's to touch \(b\.txt: changed, replaced or behind a symlink since the update\); their previous versions are in \S+\.unrestored/,
+    );
+    await expectLeftAlone(recovered.stdout);
+  });
+
+  it("--rollback lists the path and where its previous version is", async () => {
+    const rollback = await runShip(["--config", app.config, "--rollback", backupId]);
+    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+    expect(rollback.stdout).toContain("  left alone: b.txt (not the file ship installed)");
+    expect(rollback.stdout).toMatch(/ {2}their previous versions are in \S+\.unrestored\n/);
+    await expectLeftAlone(rollback.stdout);
+  });
+});
