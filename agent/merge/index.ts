@@ -183,7 +183,7 @@ function parserFor(format: MergeFormat, fileName: string): Parser {
 function render(input: MergeInput, user: Parsed, release: Parsed, plan: MergePlan) {
   switch (input.format) {
     case "json":
-      return renderJsonMerge(input.current, user.value, release.value, plan.edits);
+      return renderJsonMerge(input.current, user.value, release.value, plan.edits, input.incoming);
     case "toml":
       return renderTomlMerge(input.current, input.incoming, user.value, release.value, plan.edits);
     case "yaml":

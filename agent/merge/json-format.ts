@@ -6,7 +6,7 @@
  */
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
-import { inlineContainers, readJson, writeJson } from "./json-values.js";
+import { inlineContainers, numberSpellings, readJson, writeJson } from "./json-values.js";
 import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { sameValue } from "./values.js";
@@ -30,11 +30,18 @@ export function renderJsonMerge(
   user: unknown,
   release: unknown,
   edits: MergeEdit[],
+  releaseText = "",
 ): { text: string; warnings: string[] } {
   if (edits.length === 0) return { text: userText, warnings: [] };
   const merged = applyEditsToValue(user, release, edits);
   const eol = userText.includes("\r\n") ? "\r\n" : "\n";
-  const layout = { indent: detectIndent(userText), inline: inlineContainers(userText) };
+  const layout = {
+    indent: detectIndent(userText),
+    inline: inlineContainers(userText),
+    // A value the release sets is written as the release spells it (JSON.stringify would round
+    // 0.1000000000000000055511151231257827 to 0.1 and turn -0.0 into 0); the user's own first.
+    spellings: [numberSpellings(userText), ...(releaseText === "" ? [] : [numberSpellings(releaseText)])],
+  };
   const write = (value: unknown) => {
     const text = writeJson(value, layout).replaceAll("\n", eol);
     return /\r?\n$/.test(userText) ? text + eol : text;

@@ -21,6 +21,18 @@ export function inlineContainers(text: string): Map<string, boolean> {
   return reader.inline;
 }
 
+/**
+ * Numbers the text spells otherwise than JSON.stringify would (`1.0`, `1e3`, `-0.0`, more digits
+ * than a double holds: `0.1000000000000000055511151231257827`), by path (pathKey), as written.
+ * writeJson writes a number as one of these when it is the same value, so a merge neither rounds
+ * the release's digits nor respells the user's.
+ */
+export function numberSpellings(text: string): Map<string, string> {
+  const reader: Reader = { text, pos: 0, path: [], inline: new Map(), spaced: true, spellings: new Map() };
+  readValue(reader);
+  return reader.spellings ?? new Map();
+}
+
 export function pathKey(path: readonly (string | number)[]): string {
   return JSON.stringify(path);
 }
@@ -31,6 +43,7 @@ interface Reader {
   path: (string | number)[];
   inline: Map<string, boolean>;
   spaced: boolean;
+  spellings?: Map<string, string>;
 }
 
 /** Notes a container that opened at `start` and has just closed, when it is on one line. */
@@ -51,6 +64,7 @@ function readValue(r: Reader): unknown {
   r.pos += token.length;
   if (token === "true" || token === "false" || token === "null") return JSON.parse(token);
   const number = Number(token);
+  if (r.spellings !== undefined && JSON.stringify(number) !== token) r.spellings.set(pathKey(r.path), token);
   return /^-?[0-9]+$/.test(token) && !Number.isSafeInteger(number) ? BigInt(token) : number;
 }
 
@@ -112,6 +126,8 @@ export interface JsonLayout {
   indent: string;
   /** Containers written on one line, by pathKey, each with whether it spaces its members. */
   inline: ReadonlyMap<string, boolean>;
+  /** numberSpellings of the texts the values came from, the user's first. */
+  spellings?: readonly ReadonlyMap<string, string>[];
 }
 
 /** JSON.stringify's layout, but containers the user wrote on one line stay on one line; BigInts as digits. */
@@ -122,6 +138,13 @@ export function writeJson(
   flat?: boolean,
 ): string {
   if (typeof value === "bigint") return value.toString();
+  if (typeof value === "number") {
+    const key = pathKey(path);
+    for (const spellings of layout.spellings ?? []) {
+      const token = spellings.get(key);
+      if (token !== undefined && Object.is(Number(token), value)) return token;
+    }
+  }
   const spaced = flat ?? layout.inline.get(pathKey(path));
   const oneLine = spaced !== undefined || layout.indent === "";
   const depth = path.length;

@@ -86,4 +86,38 @@ describe("JSON merges keep the user's layout", () => {
     expect(multi.text).toBe('{\n  "a": 1\n}\n');
     expect(multi.warnings).toEqual([]);
   });
+
+  describe("number spellings: a merge writes a number as its text spells it, never rounded", () => {
+    const precise = "0.1000000000000000055511151231257827";
+
+    it("a value the release sets or adds keeps the release's digits, exponent and sign", () => {
+      const updated = merge(
+        '{\n  "ratio": 0.5,\n  "a": 1\n}\n',
+        `{\n  "ratio": ${precise},\n  "a": 1\n}\n`,
+        '{"ratio": 0.5, "a": 1}',
+      );
+      expect(updated.text).toBe(`{\n  "ratio": ${precise},\n  "a": 1\n}\n`);
+      const added = merge(
+        '{\n  "a": 1\n}\n',
+        `{"a": 1, "ratio": ${precise}, "x": 1.5e300, "y": 1E+2, "z": -0.0, "w": 100000000000000000000.5}`,
+      );
+      expect(added.text).toBe(
+        `{\n  "a": 1,\n  "ratio": ${precise},\n  "x": 1.5e300,\n  "y": 1E+2,\n  "z": -0.0,\n  "w": 100000000000000000000.5\n}\n`,
+      );
+      expect(added.warnings).toEqual([]);
+    });
+
+    it("the user's spelling stays when the release's value is the same number, also on a line the merge rewrites", () => {
+      const current = `{\n  "db": {"ratio": ${precise}, "a": 1},\n  "r": ${precise}\n}\n`;
+      const result = mergeConfigFile({
+        format: "json",
+        fileName: "app.json",
+        current,
+        incoming: '{"db": {"ratio": 0.1, "a": 2}, "r": 0.1}',
+        strategy: "replace",
+        sections: { db: { strategy: "replace", preserve_keys: [] } },
+      });
+      expect(result.text).toBe(`{\n  "db": {"ratio": ${precise}, "a": 2},\n  "r": ${precise}\n}\n`);
+    });
+  });
 });
