@@ -198,6 +198,8 @@ function insertionPoint(
 }
 
 function addTable(user: Side, release: Side, path: string[]): TextOp[] | undefined {
+  const dotted = addDottedTable(user, release, path);
+  if (dotted !== undefined) return dotted;
   const blocks = tableBlocks(release, path);
   if (blocks !== undefined) {
     const at = blockInsertionPoint(user, release, path, blocks);
@@ -209,6 +211,24 @@ function addTable(user: Side, release: Side, path: string[]): TextOp[] | undefin
   return [
     { start: user.text.length, end: user.text.length, text: `${separator + text.trimEnd()}\n`, tail: true },
   ];
+}
+
+/**
+ * A table the release writes only as dotted keys in its parent's body (`log.level = "info"` among
+ * the top-level keys): its lines, with their comments, go after the last key of the user's parent
+ * table, where a reader of either file looks for them — not a new `[log]` at the end of the file.
+ * Undefined when the release writes the table otherwise, or the user's file has no body for the
+ * parent (the caller then adds it as a table).
+ */
+function addDottedTable(user: Side, release: Side, path: string[]): TextOp[] | undefined {
+  const parent = path.slice(0, -1);
+  if (release.layout.headers.some((h) => startsWith(h.path, path))) return undefined;
+  const lines = release.layout.entries.filter((e) => e.path !== undefined && startsWith(e.path, path));
+  if (lines.length === 0 || lines.some((e) => !samePath(e.table, parent))) return undefined;
+  const target = insertionPoint(user, parent);
+  if (target === undefined || target.opens === true || !samePath(target.table, parent)) return undefined;
+  const text = lines.map((e) => release.text.slice(e.blockStart, e.lineEnd)).join("");
+  return [{ start: target.at, end: target.at, text: lineAt(user.text, target.at, text) }];
 }
 
 /**

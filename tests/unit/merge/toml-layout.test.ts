@@ -123,4 +123,32 @@ describe("TOML merges keep the form of files edited by hand", () => {
       "t: the inline table was written anew to change t.b, and your comments inside it went with it (# one)",
     ]);
   });
+
+  describe("a new table the release writes as dotted keys goes beside its siblings, not to the end", () => {
+    it("at the top level: after the user's last top-level key, before the first [table]", () => {
+      const current = 'name = "app"\nserver.host = "a"\n\n[other]\nx = 1\n';
+      const incoming =
+        'name = "app"\nserver.host = "a"\n# logging\nlog.level = "info"\nlog.sink.kind = "file"\n\n[other]\nx = 1\n';
+      const result = mergeToml(current, incoming);
+      expect(result.text).toBe(
+        'name = "app"\nserver.host = "a"\n# logging\nlog.level = "info"\nlog.sink.kind = "file"\n\n[other]\nx = 1\n',
+      );
+      expect(result.added).toEqual(["log"]);
+      expect(result.warnings).toEqual([]);
+    });
+
+    it("inside a [table]: among that table's keys", () => {
+      const current = '[app]\nname = "app"\n\n[other]\nx = 1\n';
+      const incoming = '[app]\nname = "app"\nlimits.cpu = 2\nlimits.mem = "1G"\n\n[other]\nx = 1\n';
+      const result = mergeToml(current, incoming);
+      expect(result.text).toBe('[app]\nname = "app"\nlimits.cpu = 2\nlimits.mem = "1G"\n\n[other]\nx = 1\n');
+      expect(result.added).toEqual(["app.limits"]);
+    });
+
+    it("a table the release writes as a [header] still comes as a block", () => {
+      const current = '[app]\nname = "app"\n\n[other]\nx = 1\n';
+      const incoming = '[app]\nname = "app"\n\n[app.limits]\ncpu = 2\n\n[other]\nx = 1\n';
+      expect(mergeToml(current, incoming).text).toBe(incoming);
+    });
+  });
 });
