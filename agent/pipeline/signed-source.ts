@@ -36,6 +36,8 @@ export class SignatureCheckingSource implements ReleaseSource {
 
   async fetch(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
     const release = await this.inner.fetch(stagingDir, options);
+    // Nothing will be installed: the run ends up to date (the installed release was verified).
+    if (release.installedAlready === true) return release;
     const what = `${this.name} release ${release.id}`;
     if (release.artifactSha256 === undefined || release.artifactPath === undefined) {
       throw new VerificationError(

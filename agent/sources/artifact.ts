@@ -74,3 +74,11 @@ export async function verifyArtifact(
     throw err;
   }
 }
+
+/**
+ * Whether the release a source just fetched (its id) is the one ship installed: a source whose
+ * change detection asked unconditionally (a new url or remote_path) learns only by downloading it.
+ */
+export async function installedAlready(ctx: SourceContext, id: string): Promise<boolean> {
+  return (await ctx.installedId?.())?.releaseId === id;
+}

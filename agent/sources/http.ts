@@ -18,6 +18,7 @@ import { redactUrl } from "../download/redact.js";
 import {
   artifactPathFor,
   checksumToVerify,
+  installedAlready,
   progressFor,
   removeArtifact,
   signaturePathOf,
@@ -147,14 +148,23 @@ export class HttpSource implements ReleaseSource {
       unchanged: extracted.leftOut,
     });
     const id = `sha256:${result.sha256}`;
-    this.pending.set(id, {
+    const facts = {
       url: this.shownUrl,
       urlSha256: this.urlSha256,
       etag: result.etag,
       lastModified: result.lastModified,
       sha256: result.sha256,
       version: await readReleaseVersion(stagingDir),
-    });
+    };
+    if (await installedAlready(this.ctx, id)) {
+      // A new url (a mirror, a renamed path) serving the installed archive: nothing to install, and
+      // the next check asks the new url conditionally instead of downloading it again.
+      if (this.ctx.readOnly !== true)
+        await this.store.write({ ...facts, installedAt: new Date().toISOString() });
+      await removeArtifact(artifact);
+      return { dir: stagingDir, id, artifactSha256: result.sha256, ...staged, installedAlready: true };
+    }
+    this.pending.set(id, facts);
     return { dir: stagingDir, id, artifactSha256: result.sha256, artifactPath: artifact, ...staged };
   }
 

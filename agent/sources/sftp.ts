@@ -18,6 +18,7 @@ import type { ProgressCallback } from "../download/progress.js";
 import {
   artifactPathFor,
   checksumToVerify,
+  installedAlready,
   progressFor,
   removeArtifact,
   signaturePathOf,
@@ -125,13 +126,22 @@ export class SftpSource implements ReleaseSource {
       unchanged: extracted.leftOut,
     });
     const id = `sha256:${sha256}`;
-    this.pending.set(id, {
+    const facts = {
       remotePath: this.cfg.remote_path,
       size: remote.size,
       mtime: remote.modifyTime,
       sha256,
       version: await readReleaseVersion(stagingDir),
-    });
+    };
+    if (await installedAlready(this.ctx, id)) {
+      // A new remote_path (or a re-upload) holding the installed archive: nothing to install, and
+      // the next check compares size + mtime with it instead of downloading it again.
+      if (this.ctx.readOnly !== true)
+        await this.store.write({ ...facts, installedAt: new Date().toISOString() });
+      await removeArtifact(artifact);
+      return { dir: stagingDir, id, artifactSha256: sha256, ...staged, installedAlready: true };
+    }
+    this.pending.set(id, facts);
     return { dir: stagingDir, id, artifactSha256: sha256, artifactPath: artifact, ...staged };
   }
 

@@ -218,4 +218,23 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
       }
     },
   );
+
+  it("a new remote_path holding the installed archive is installed already, and recorded: the next check is up to date", async () => {
+    const v1 = releaseArchive("1.0.0");
+    await writeFile(remote, v1);
+    const first = source();
+    const release = await first.fetch(await staging());
+    await first.commit(release);
+    const moved = join(tmp, "releases", "mirror.tar.gz");
+    await writeFile(moved, v1);
+    ctx = { ...ctx, installedId: async () => ({ version: "1.0.0", releaseId: release.id }) };
+    const again = source({ remote_path: moved });
+    expect(await again.check()).toMatchObject({ available: true });
+    const fetched = await again.fetch(await staging());
+    expect(fetched).toMatchObject({ id: release.id, installedAlready: true });
+    expect(await source({ remote_path: moved }).check()).toMatchObject({
+      available: false,
+      current: "1.0.0",
+    });
+  });
 });
