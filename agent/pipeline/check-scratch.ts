@@ -1,7 +1,9 @@
 /**
  * `--check-only` changes nothing on disk, so it creates none of ship's own directories: where the
- * state file's directory, `work_dir` or `lock_file`'s directory do not exist yet (a host that never
- * ran ship), the check works in a temporary directory in their place and removes it afterwards.
+ * state file's directory, the work directory (`work_dir`, else the state directory's work/) or
+ * `lock_file`'s directory do not exist yet (a host that never ran ship), and per source where the
+ * lock directory or the source's state directory do not (sourceScratch), the check works in a
+ * temporary directory in their place and removes it afterwards.
  * Nothing can be locked, recorded or staged in a directory that does not exist, so the check sees
  * exactly what a real run would.
  */
@@ -27,12 +29,39 @@ export async function checkScratch(config: AgentConfig): Promise<CheckScratch> {
   const general = { ...config.general };
   if (await missing(dirname(general.state_file)))
     general.state_file = await inScratch("state", basename(general.state_file));
-  if (general.work_dir !== undefined && (await missing(general.work_dir)))
-    general.work_dir = await inScratch("work");
+  // The default work directory (the state directory's work/) too: staging would create it.
+  const workDir = general.work_dir ?? join(dirname(general.state_file), "work");
+  if (await missing(workDir)) general.work_dir = await inScratch("work");
   if (general.lock_file !== undefined && (await missing(dirname(general.lock_file))))
     general.lock_file = await inScratch(basename(general.lock_file));
   return {
     config: scratch === undefined ? config : { ...config, general },
+    remove: async () => {
+      if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SourceScratch {
+  lockDir: string;
+  sourceStateDir: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * One source's directories for a check: the lock directory (locks/) and the source's state
+ * directory (sources/NAME/) are used when they exist; when one does not, no run ever locked or
+ * recorded anything there, and a temporary one stands in for it.
+ */
+export async function sourceScratch(lockDir: string, sourceStateDir: string): Promise<SourceScratch> {
+  let scratch: string | undefined;
+  const inScratch = async (part: string): Promise<string> => {
+    scratch ??= await mkdtemp(join(tmpdir(), "ship-check-"));
+    return join(scratch, part);
+  };
+  return {
+    lockDir: (await missing(lockDir)) ? await inScratch("locks") : lockDir,
+    sourceStateDir: (await missing(sourceStateDir)) ? await inScratch("source") : sourceStateDir,
     remove: async () => {
       if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
     },

@@ -12,6 +12,7 @@ import type { Logger } from "../../shared/log.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
 import { readState, updateSourceState } from "../state/state-file.js";
+import { sourceScratch } from "./check-scratch.js";
 import { checkSourceFiles } from "./configured-files.js";
 import type { UpdateContext, UpdatePaths, UpdateSettings } from "./context.js";
 import { finalizeUpdate } from "./finalize.js";
@@ -58,10 +59,16 @@ export async function runSource(
     ...fields,
   });
 
+  const configured = updatePaths(config, name, source);
+  // A check creates none of ship's directories (check-scratch.ts).
+  const scratch = options.checkOnly
+    ? await sourceScratch(lockDir(config), configured.sourceStateDir)
+    : undefined;
   let lock: HeldLock;
   try {
-    lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), log);
+    lock = await acquireLock(appLockFile(scratch?.lockDir ?? lockDir(config), source.app_dir), log);
   } catch (error) {
+    await scratch?.remove();
     if (!(error instanceof ShipError)) throw error;
     log.error(error.message);
     if (!(error instanceof LockedError)) {
@@ -80,7 +87,8 @@ export async function runSource(
       error: error.message,
     });
   }
-  const paths = updatePaths(config, name, source);
+  const paths =
+    scratch === undefined ? configured : { ...configured, sourceStateDir: scratch.sourceStateDir };
   let staged = false;
   try {
     const { ports } = options;
@@ -198,6 +206,7 @@ export async function runSource(
     // A check that fetched the release (to read its rollout) keeps nothing of it either.
     if (!options.checkOnly || staged) await discardLeftovers(paths, log);
     await lock.release();
+    await scratch?.remove();
   }
 }
 

@@ -58,12 +58,28 @@ describe("ship --check-only (real CLI)", () => {
     expect(await readdir(tmp)).toEqual([]);
   });
 
-  it("with the state dir present, the check still records nothing (no state file, no last_run)", async () => {
+  it("with the state dir present, the check still creates nothing in it (no state file, no locks/, work/ or sources/)", async () => {
     await app.release("r2", 'version: "2.0.0"\n');
     await mkdir(join(app.root, "var"));
-    const run = await runShip(["--config", app.config, "--check-only"]);
+    const run = await runShip(["--config", app.config, "--check-only"], { env: { TMPDIR: tmp } });
     expect(run.code, run.stderr).toBe(100);
-    expect(await readdir(join(app.root, "var"))).not.toContain("state.json");
+    expect(await readdir(join(app.root, "var"))).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
+
+    // An http source keeps a metadata record under sources/NAME/: a check creates none either.
+    const port = await freePort();
+    const config = await readFile(app.config, "utf8");
+    await writeFile(
+      app.config,
+      config.replace(
+        /\[sources\.myapp\][\s\S]*$/,
+        `[sources.myapp]\ntype = "http"\nurl = "http://127.0.0.1:${port}/app.tar.gz"\napp_dir = "${app.appDir}"\nretries = 0\n`,
+      ),
+    );
+    const http = await runShip(["--config", app.config, "--check-only"], { env: { TMPDIR: tmp } });
+    expect(http.code, http.stderr).toBe(1);
+    expect(await readdir(join(app.root, "var"))).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
   });
 
   it("after an update, a check of a changed local release leaves every file under the state dir as it was (the stat index too)", async () => {
