@@ -19,6 +19,17 @@ describe("ship --check-only (real CLI)", () => {
     // A private TMPDIR: the check's scratch directory must be gone when it exits.
     tmp = await mkdtemp(join(tmpdir(), "ship-check-tmp-"));
   });
+  /** Points the source at an http URL on `port`, where nothing listens. */
+  const useUnreachableHttpSource = async (port: number) => {
+    const config = await readFile(app.config, "utf8");
+    await writeFile(
+      app.config,
+      config.replace(
+        /\[sources\.myapp\][\s\S]*$/,
+        `[sources.myapp]\ntype = "http"\nurl = "http://127.0.0.1:${port}/app.tar.gz"\napp_dir = "${app.appDir}"\nretries = 0\n`,
+      ),
+    );
+  };
   afterEach(async () => {
     await app.cleanup();
     await rm(tmp, { recursive: true, force: true });
@@ -43,14 +54,7 @@ describe("ship --check-only (real CLI)", () => {
   it("a source that cannot be checked is exit 1 with nothing created", async () => {
     const port = await freePort();
     await app.release("r2", 'version: "2.0.0"\n');
-    const config = await readFile(app.config, "utf8");
-    await writeFile(
-      app.config,
-      config.replace(
-        /\[sources\.myapp\][\s\S]*$/,
-        `[sources.myapp]\ntype = "http"\nurl = "http://127.0.0.1:${port}/app.tar.gz"\napp_dir = "${app.appDir}"\nretries = 0\n`,
-      ),
-    );
+    await useUnreachableHttpSource(port);
     const run = await runShip(["--config", app.config, "--check-only"], { env: { TMPDIR: tmp } });
     expect(run.code, run.stderr).toBe(1);
     expect(run.stdout).toMatch(/^failed +myapp: .*ECONNREFUSED/m);
@@ -68,14 +72,7 @@ describe("ship --check-only (real CLI)", () => {
 
     // An http source keeps a metadata record under sources/NAME/: a check creates none either.
     const port = await freePort();
-    const config = await readFile(app.config, "utf8");
-    await writeFile(
-      app.config,
-      config.replace(
-        /\[sources\.myapp\][\s\S]*$/,
-        `[sources.myapp]\ntype = "http"\nurl = "http://127.0.0.1:${port}/app.tar.gz"\napp_dir = "${app.appDir}"\nretries = 0\n`,
-      ),
-    );
+    await useUnreachableHttpSource(port);
     const http = await runShip(["--config", app.config, "--check-only"], { env: { TMPDIR: tmp } });
     expect(http.code, http.stderr).toBe(1);
     expect(await readdir(join(app.root, "var"))).toEqual([]);

@@ -61,6 +61,17 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
 
   /** The run's log lines at ERROR (50) or above: an update that worked must not leave one. */
   const errorLines = (stderr: string) => stderr.split("\n").filter((l) => /"level":(50|60)/.test(l));
+  /** Runs ship, which must install `app.txt` = `text` with exit 0 and no ERROR line. */
+  const installsCleanly = async (text: string) => {
+    const run = await ship();
+    expect(run.code, run.stderr).toBe(0);
+    expect(errorLines(run.stderr)).toEqual([]);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe(text);
+  };
+  const pushV2 = async () => {
+    await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+  };
 
   it("a clone whose HEAD names a branch the remote does not have (git init --bare's default) installs, follows the release and logs no error", async () => {
     // origin's HEAD says master, CI pushed main: `git clone` warns and checks nothing out (HEAD unborn).
@@ -70,20 +81,13 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     await expect(git(repos.clone, "rev-parse", "--verify", "-q", "HEAD")).rejects.toThrow();
     await writeConfig('branch = "main"\n');
 
-    const first = await ship();
-    expect(first.code, first.stderr).toBe(0);
-    expect(errorLines(first.stderr)).toEqual([]);
-    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
+    await installsCleanly("v1\n");
     const v1 = await git(repos.dev, "rev-parse", "HEAD");
     expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(v1);
     expect(await readFile(join(repos.clone, "app.txt"), "utf8")).toBe("v1\n");
 
-    await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
-    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
-    const second = await ship();
-    expect(second.code, second.stderr).toBe(0);
-    expect(errorLines(second.stderr)).toEqual([]);
-    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v2\n");
+    await pushV2();
+    await installsCleanly("v2\n");
     expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(await git(repos.dev, "rev-parse", "HEAD"));
   });
 
@@ -91,17 +95,10 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     await rm(repos.clone, { recursive: true, force: true });
     await git(root, "clone", "-q", "--bare", repos.bare, repos.clone);
     await writeConfig('branch = "main"\n');
-    const first = await ship();
-    expect(first.code, first.stderr).toBe(0);
-    expect(errorLines(first.stderr)).toEqual([]);
-    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
+    await installsCleanly("v1\n");
 
-    await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
-    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
-    const second = await ship();
-    expect(second.code, second.stderr).toBe(0);
-    expect(errorLines(second.stderr)).toEqual([]);
-    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v2\n");
+    await pushV2();
+    await installsCleanly("v2\n");
     expect((await ship("--check-only")).code).toBe(0);
   });
 
