@@ -59,7 +59,7 @@ describe("app directories and URLs in ship.toml", () => {
       /general\.backup_dir: .*backups is inside sources\.a\.app_dir .*general\.state_file: its directory/,
     );
     expect(await refused(`${general()}${local("a", `${app.root}/var/backups/app`)}`)).toContain(
-      "sources.a.app_dir: " + `${app.root}/var/backups/app is inside general.backup_dir`,
+      `sources.a.app_dir: ${app.root}/var/backups/app is inside general.backup_dir`,
     );
     expect(await refused(`${general()}${local("a", app.appDir, join(app.appDir, "release"))}`)).toContain(
       "sources.a.path:",
