@@ -105,7 +105,10 @@ async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSum
         }),
       );
     }
-    if (!options.checkOnly) await recordLastRun(config.general.state_file, now);
+    // A run that every source refused as bad input (exit 2: nothing changed) is not the day's run:
+    // recorded, it would make the operator who fixes ship.toml wait a day or use --force.
+    const allBadInput = apps.length > 0 && apps.every((a) => a.exitCode === ExitCode.badInput);
+    if (!options.checkOnly && !allBadInput) await recordLastRun(config.general.state_file, now);
     const exitCode = combinedExitCode(apps.map((a) => a.exitCode));
     return { exitCode, message: summaryLine(apps), apps };
   } finally {

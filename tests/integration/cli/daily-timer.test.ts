@@ -61,4 +61,19 @@ describe("the daily timer run (real process, once-a-day rule at its default)", (
     expect(run.stdout).toMatch(/ship ran less than 24 h ago; next run after \S+ \(--force runs now\)/);
     expect(await readFile(join(root, "app/app.py"), "utf8")).toBe('print("1.0.0")\n');
   });
+
+  it("a run refused as bad input (exit 2) is not the day's run: once ship.toml is fixed, the next plain run installs", async () => {
+    await lastRunAgo(25 * 60);
+    const before = JSON.parse(await readFile(join(root, "var/state.json"), "utf8")).last_run;
+    const good = await readFile(config, "utf8");
+    await writeFile(config, good.replace(`path = "${root}/release"`, `path = "${root}/no-such-release"`));
+    const bad = await runShip(["--config", config]);
+    expect(bad.code, bad.stdout + bad.stderr).toBe(2);
+    expect(JSON.parse(await readFile(join(root, "var/state.json"), "utf8")).last_run).toBe(before);
+
+    await writeFile(config, good);
+    const run = await runShip(["--config", config]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("updated 1.0.0 → 1.1.0");
+  });
 });
