@@ -10,13 +10,21 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  user?: { uid: number; gid: number };
+}
+
 /** Runs `ship ARGS` as a real child process and collects its output. */
-export function runShip(
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; user?: { uid: number; gid: number } } = {},
-): Promise<CliResult> {
+export function runShip(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return runNodeScript(SHIP_BIN, args, options);
+}
+
+/** Runs a Node script (`ship`, `ship-hub`) as a real child process, optionally as another user. */
+export function runNodeScript(script: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SHIP_BIN, ...args], {
+    const child = spawn(process.execPath, [script, ...args], {
       cwd: options.cwd,
       ...(options.user === undefined ? {} : { uid: options.user.uid, gid: options.user.gid }),
       env: { ...process.env, ...options.env },

@@ -4,38 +4,22 @@
  * "internal error: EACCES: permission denied, open '…'" and never blamed on something else. As root
  * (CI) the commands run as nobody in root's directories; otherwise the directories are read-only.
  */
-import { spawn } from "node:child_process";
 import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HUB_BIN, requireHubBin } from "../../support/hub-cli.js";
-import { SHIP_BIN } from "../../support/ship-cli.js";
+import { type CliResult, runNodeScript, SHIP_BIN } from "../../support/ship-cli.js";
 
 const asRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
 
-function runAsUser(
-  args: string[],
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd,
-      ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
-      env: { ...process.env, SHIP_HUB_CONFIG: join(cwd, "no-such-hub.toml"), SHIP_HUB_SECRET: "" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+/** Runs the script as nobody when the tests run as root, with no hub config or secret around. */
+function runAsUser([script, ...args]: string[], cwd: string): Promise<CliResult> {
+  return runNodeScript(script ?? "", args, {
+    cwd,
+    ...(asRoot ? { user: { uid: NOBODY, gid: NOBODY } } : {}),
+    env: { SHIP_HUB_CONFIG: join(cwd, "no-such-hub.toml"), SHIP_HUB_SECRET: "" },
   });
 }
 
