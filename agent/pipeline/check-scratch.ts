@@ -20,12 +20,24 @@ export interface CheckScratch {
 const missing = async (dir: string): Promise<boolean> =>
   (await stat(dir).catch(() => undefined)) === undefined;
 
-export async function checkScratch(config: AgentConfig): Promise<CheckScratch> {
-  let scratch: string | undefined;
-  const inScratch = async (...parts: string[]): Promise<string> => {
-    scratch ??= await mkdtemp(join(tmpdir(), "ship-check-"));
-    return join(scratch, ...parts);
+/** A temporary directory made on first use; `remove` deletes it if it was made. */
+function lazyScratch() {
+  let dir: string | undefined;
+  return {
+    at: async (...parts: string[]): Promise<string> => {
+      dir ??= await mkdtemp(join(tmpdir(), "ship-check-"));
+      return join(dir, ...parts);
+    },
+    used: () => dir !== undefined,
+    remove: async () => {
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    },
   };
+}
+
+export async function checkScratch(config: AgentConfig): Promise<CheckScratch> {
+  const scratch = lazyScratch();
+  const inScratch = scratch.at;
   const general = { ...config.general };
   if (await missing(dirname(general.state_file)))
     general.state_file = await inScratch("state", basename(general.state_file));
@@ -34,12 +46,7 @@ export async function checkScratch(config: AgentConfig): Promise<CheckScratch> {
   if (await missing(workDir)) general.work_dir = await inScratch("work");
   if (general.lock_file !== undefined && (await missing(dirname(general.lock_file))))
     general.lock_file = await inScratch(basename(general.lock_file));
-  return {
-    config: scratch === undefined ? config : { ...config, general },
-    remove: async () => {
-      if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
-    },
-  };
+  return { config: scratch.used() ? { ...config, general } : config, remove: scratch.remove };
 }
 
 export interface SourceScratch {
@@ -54,16 +61,10 @@ export interface SourceScratch {
  * recorded anything there, and a temporary one stands in for it.
  */
 export async function sourceScratch(lockDir: string, sourceStateDir: string): Promise<SourceScratch> {
-  let scratch: string | undefined;
-  const inScratch = async (part: string): Promise<string> => {
-    scratch ??= await mkdtemp(join(tmpdir(), "ship-check-"));
-    return join(scratch, part);
-  };
+  const scratch = lazyScratch();
   return {
-    lockDir: (await missing(lockDir)) ? await inScratch("locks") : lockDir,
-    sourceStateDir: (await missing(sourceStateDir)) ? await inScratch("source") : sourceStateDir,
-    remove: async () => {
-      if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
-    },
+    lockDir: (await missing(lockDir)) ? await scratch.at("locks") : lockDir,
+    sourceStateDir: (await missing(sourceStateDir)) ? await scratch.at("source") : sourceStateDir,
+    remove: scratch.remove,
   };
 }

@@ -116,6 +116,17 @@ async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSum
   }
 }
 
+/**
+ * The sources a run updates: those `names` (`--sources`) gives, disabled ones included (the
+ * operator asked for exactly those), else the enabled ones that are not hub-only.
+ */
+export function runSourceNames(config: AgentConfig, names?: readonly string[]): string[] {
+  if (names !== undefined && names.length > 0) return [...names];
+  return Object.entries(config.sources)
+    .filter(([, source]) => source.enabled && source.type !== "hub")
+    .map(([name]) => name);
+}
+
 function selectSources(config: AgentConfig, names: string[] | undefined, log: Logger): [string, Source][] {
   const all = Object.entries(config.sources);
   if (names === undefined || names.length === 0) {
@@ -124,7 +135,7 @@ function selectSources(config: AgentConfig, names: string[] | undefined, log: Lo
       else if (source.type === "hub")
         log.info(`source ${name} takes hub releases only (ship agent updates it)`);
     }
-    return all.filter(([, source]) => source.enabled && source.type !== "hub");
+    return runSourceNames(config).map((n): [string, Source] => [n, config.sources[n]!]);
   }
   const hubOnly = names.filter((n) => config.sources[n]?.type === "hub");
   if (hubOnly.length > 0)

@@ -1,6 +1,7 @@
 import { checkAppDirs } from "../../pipeline/configured-paths.js";
 import { recover, runOnce } from "../../pipeline/index.js";
 import type { AppReport } from "../../pipeline/report.js";
+import { runSourceNames } from "../../pipeline/run-once.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import { cliLogger } from "../logger.js";
@@ -10,14 +11,7 @@ import type { Output } from "../output.js";
 export async function runCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config, path } = await loadCliConfig(options.config, out);
   // Sources filling one app_dir may share a config (the seed's example), not a run.
-  // As run-once's selectSources: named sources run even when disabled; else the enabled ones.
-  const running =
-    options.sources !== undefined && options.sources.length > 0
-      ? options.sources
-      : Object.keys(config.sources).filter(
-          (n) => config.sources[n]?.enabled && config.sources[n]?.type !== "hub",
-        );
-  checkAppDirs(config, path, running);
+  checkAppDirs(config, path, runSourceNames(config, options.sources));
   const log = cliLogger(options, config);
   // runOnce recovers each app a killed run left (journal) under its lock before looking for updates.
   const summary = await runOnce(config, {
