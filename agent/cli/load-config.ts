@@ -13,6 +13,6 @@ export async function loadCliConfig(
   const { config, warnings } = await loadConfigFile(path);
   for (const w of warnings) out.problem(formatIssue(w));
   await checkGeneralPaths(config, path);
-  checkAppDirs(config, path);
+  await checkAppDirs(config, path);
   return { config, path };
 }

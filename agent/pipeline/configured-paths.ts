@@ -9,6 +9,7 @@ import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
+import { pathOnDisk } from "./path-on-disk.js";
 
 export interface NamedPath {
   key: string;
@@ -62,6 +63,30 @@ function within(child: string, parent: string): boolean {
   return c === p || c.startsWith(p === "/" ? "/" : `${p}/`);
 }
 
+/** A path from ship.toml as written and where it leads on disk. */
+interface PlacedPath {
+  written: string;
+  onDisk: string;
+}
+
+async function placed(path: string): Promise<PlacedPath> {
+  return { written: path, onDisk: await pathOnDisk(path) };
+}
+
+/** Inside, as written or on disk: a symlink moves a directory where its spelling does not say. */
+function placedWithin(child: PlacedPath, parent: PlacedPath): boolean {
+  return within(child.written, parent.written) || within(child.onDisk, parent.onDisk);
+}
+
+function samePlace(a: PlacedPath, b: PlacedPath): boolean {
+  return resolve(a.written) === resolve(b.written) || a.onDisk === b.onDisk;
+}
+
+/** ` (→ /real/path)` when symlinks take `path` elsewhere, so a refusal the spelling cannot explain is readable. */
+function leadsTo(path: PlacedPath): string {
+  return path.onDisk === resolve(path.written) ? "" : ` (→ ${path.onDisk})`;
+}
+
 /**
  * Where app directories may be, checked before anything is read or written (bad input, exit 2,
  * one line naming the keys):
@@ -76,49 +101,68 @@ function within(child: string, parent: string): boolean {
  * would replace the other's files (an install removes what the previous release installed and its
  * own lacks) and each would then report its own version as installed. The seed's example config
  * names three sources for one app_dir, one per source type: a run picks one with `--sources`.
+ * Every comparison is made on the paths as written and on where their symlinks lead: an app_dir
+ * linked into backup_dir is pruned with it all the same.
  */
-export function checkAppDirs(config: AgentConfig, configFile: string, running?: readonly string[]): void {
+export async function checkAppDirs(
+  config: AgentConfig,
+  configFile: string,
+  running?: readonly string[],
+): Promise<void> {
   const issues: Issue[] = [];
   const issue = (key: string, message: string) =>
     issues.push({ file: configFile, path: key, message, severity: "error" });
-  const own: { key: string; dir: string; what?: string }[] = [
-    { key: "general.backup_dir", dir: config.general.backup_dir },
-    { key: "general.state_file", dir: dirname(config.general.state_file), what: "its directory " },
+  const own: { key: string; dir: PlacedPath; what?: string }[] = [
+    { key: "general.backup_dir", dir: await placed(config.general.backup_dir) },
+    {
+      key: "general.state_file",
+      dir: await placed(dirname(config.general.state_file)),
+      what: "its directory ",
+    },
   ];
   if (config.general.work_dir !== undefined)
-    own.push({ key: "general.work_dir", dir: config.general.work_dir });
+    own.push({ key: "general.work_dir", dir: await placed(config.general.work_dir) });
   const pruned = own.filter((o) => o.key !== "general.state_file");
+  const apps = new Map<string, PlacedPath>();
   for (const [name, source] of Object.entries(config.sources)) {
     const key = `sources.${name}.app_dir`;
-    const app = source.app_dir;
-    if (resolve(app) === "/") {
-      issue(key, "must not be / (every file of the host would be the app's): name the app's own directory");
+    const app = await placed(source.app_dir);
+    apps.set(name, app);
+    if (resolve(app.written) === "/" || app.onDisk === "/") {
+      issue(
+        key,
+        `must not be /${leadsTo(app)} (every file of the host would be the app's): name the app's own directory`,
+      );
       continue;
     }
     for (const { key: ownKey, dir, what = "" } of own) {
-      if (within(dir, app))
+      if (placedWithin(dir, app))
         issue(
           ownKey,
-          `${what}${dir} is ${resolve(dir) === resolve(app) ? "" : "inside "}${key} (${app}): a release could overwrite ship's own files; keep it outside the app`,
+          `${what}${dir.written}${leadsTo(dir)} is ${samePlace(dir, app) ? "" : "inside "}${key} (${app.written}${leadsTo(app)}): a release could overwrite ship's own files; keep it outside the app`,
         );
     }
     for (const { key: ownKey, dir } of pruned) {
-      if (within(app, dir) && !within(dir, app))
-        issue(key, `${app} is inside ${ownKey} (${dir}), which ship prunes; keep the app outside it`);
+      if (placedWithin(app, dir) && !placedWithin(dir, app))
+        issue(
+          key,
+          `${app.written}${leadsTo(app)} is inside ${ownKey} (${dir.written}${leadsTo(dir)}), which ship prunes; keep the app outside it`,
+        );
     }
-    if (source.type === "local" && (within(source.path, app) || within(app, source.path)))
+    if (source.type !== "local") continue;
+    const from = await placed(source.path);
+    if (placedWithin(from, app) || placedWithin(app, from))
       issue(
         `sources.${name}.path`,
-        `${source.path} and app_dir ${app} overlap: the release must be read from outside the app directory`,
+        `${from.written}${leadsTo(from)} and app_dir ${app.written}${leadsTo(app)} overlap: the release must be read from outside the app directory`,
       );
   }
   if (running !== undefined) {
     const byDir = new Map<string, string[]>();
     for (const name of running) {
-      const source = config.sources[name];
-      if (source === undefined) continue;
-      const dir = resolve(source.app_dir);
-      byDir.set(dir, [...(byDir.get(dir) ?? []), name]);
+      const app = apps.get(name);
+      if (app === undefined) continue;
+      byDir.set(app.onDisk, [...(byDir.get(app.onDisk) ?? []), name]);
     }
     for (const [dir, names] of byDir) {
       if (names.length < 2) continue;

@@ -20,7 +20,7 @@ export async function agentCommand(options: { config?: string }): Promise<number
   if (config.hub === undefined) {
     throw BadInputError.single(path, "hub", "`ship agent` needs a [hub] table (url, token_file)");
   }
-  checkAppDirs(
+  await checkAppDirs(
     config,
     path,
     Object.keys(config.sources).filter((n) => config.sources[n]?.enabled),

@@ -11,7 +11,7 @@ import type { Output } from "../output.js";
 export async function runCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config, path } = await loadCliConfig(options.config, out);
   // Sources filling one app_dir may share a config (the seed's example), not a run.
-  checkAppDirs(config, path, runSourceNames(config, options.sources));
+  await checkAppDirs(config, path, runSourceNames(config, options.sources));
   const log = cliLogger(options, config);
   // runOnce recovers each app a killed run left (journal) under its lock before looking for updates.
   const summary = await runOnce(config, {

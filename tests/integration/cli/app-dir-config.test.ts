@@ -2,12 +2,13 @@
  * Where ship.toml may put app directories, through the real CLI: two sources a run updates may not
  * fill one app_dir (they replaced each other's files and each reported its own version), ship's own
  * directories stay outside every app, a local release is read from outside its app, `/` is no app,
- * and a source or hub URL is http(s). Each is exit 2 naming the keys, with nothing written. A
- * trailing slash added to app_dir keeps what ship knows is installed.
+ * and a source or hub URL is http(s). Each is exit 2 naming the keys, with nothing written, also
+ * when a symlink (existing or dangling) is what puts one path inside the other. A trailing slash
+ * added to app_dir keeps what ship knows is installed.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -66,6 +67,52 @@ describe("app directories and URLs in ship.toml", () => {
     );
     expect(await refused(`${general()}${local("a", app.appDir, app.root)}`)).toContain("overlap");
     expect(await refused(`${general()}${local("a", "/")}`)).toContain("sources.a.app_dir: must not be /");
+  });
+
+  it("the same refusals when a symlink, not the spelling, puts one path inside the other", async () => {
+    const link = async (name: string, target: string) => {
+      const path = join(app.root, name);
+      await symlink(target, path);
+      return path;
+    };
+    // An app_dir linked into backup_dir (dangling: backup_dir is not made yet) or to /.
+    const intoBackups = await link("app-link", join(app.root, "var/backups/app"));
+    expect(await refused(`${general()}${local("a", intoBackups)}`)).toContain(
+      `sources.a.app_dir: ${intoBackups} (→ ${app.root}/var/backups/app) is inside general.backup_dir`,
+    );
+    expect(await refused(`${general()}${local("a", await link("root-link", "/"))}`)).toContain(
+      "sources.a.app_dir: must not be / (→ /)",
+    );
+    // A work_dir whose parent is a link into the app.
+    const inApp = await link("in-app", app.appDir);
+    expect(await refused(`${general()}work_dir = "${inApp}/work"\n${local("a", app.appDir)}`)).toContain(
+      "general.work_dir: ",
+    );
+    // backup_dir and the state file's directory linked inside the app.
+    const linked = `[general]\nstate_file = "${inApp}/.ship/state.json"\nbackup_dir = "${inApp}/backups"\n\n${local("a", app.appDir)}`;
+    expect(await refused(linked)).toMatch(
+      /general\.backup_dir: .*in-app\/backups \(→ .*\/app\/backups\) is inside sources\.a\.app_dir .*general\.state_file: its directory/,
+    );
+    // A local release path that leads into the app or around it.
+    expect(await refused(`${general()}${local("a", app.appDir, `${inApp}/release`)}`)).toContain(
+      "sources.a.path:",
+    );
+    expect(await refused(`${general()}${local("a", app.appDir, await link("around", app.root))}`)).toContain(
+      "overlap",
+    );
+    // Two sources of a run filling one app_dir through a link.
+    expect(await refused(`${general()}${local("a", app.appDir)}${local("b", inApp)}`)).toContain(
+      "sources.a.app_dir, sources.b.app_dir: all name",
+    );
+    expect(existsSync(join(app.root, "var"))).toBe(false);
+
+    // A link that leads elsewhere is fine: the app is installed through it.
+    await mkdir(join(app.root, "elsewhere"));
+    const ok = await link("ok-link", join(app.root, "elsewhere"));
+    await writeFile(app.config, `${general()}${local("a", ok)}`);
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await readdir(join(app.root, "elsewhere"))).toEqual(["one.txt"]);
   });
 
   it("a source URL or hub URL that is not http(s) is exit 2 naming the key, not a failed download", async () => {

@@ -1,0 +1,40 @@
+import { readlink } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+
+/** More links than Linux follows in one lookup (ELOOP): the rest of the path is taken as written. */
+const MAX_LINKS = 40;
+
+/**
+ * Where `path` leads on disk: each existing component's symlink followed, as the run's own mkdir,
+ * open and rename follow it; from the first missing component on, the rest as written. Not
+ * realpath, which fails on a path not created yet and on a dangling link that a run's mkdir would
+ * then create through.
+ */
+export async function pathOnDisk(path: string): Promise<string> {
+  const rest = resolve(path).split("/").filter(Boolean);
+  let at = "/";
+  let links = 0;
+  for (let name = rest.shift(); name !== undefined; name = rest.shift()) {
+    if (name === ".") continue;
+    if (name === "..") {
+      at = dirname(at);
+      continue;
+    }
+    const next = join(at, name);
+    const target = await readlink(next).catch((e: NodeJS.ErrnoException) => e);
+    if (typeof target === "string" && links < MAX_LINKS) {
+      links++;
+      if (target.startsWith("/")) at = "/";
+      rest.unshift(...target.split("/").filter(Boolean));
+      continue;
+    }
+    // EINVAL: an existing component that is no link. Anything else (missing, not a directory,
+    // unreadable, a loop): nothing further can be followed.
+    if (typeof target !== "string" && target.code === "EINVAL") {
+      at = next;
+      continue;
+    }
+    return resolve(next, ...rest);
+  }
+  return at;
+}
