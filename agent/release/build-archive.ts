@@ -10,7 +10,8 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { constants, createGzip } from "node:zlib";
 import { parseManifestText } from "../../shared/manifest/load.js";
-import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { findFileRule, protectedDirectoryOf } from "../../shared/manifest/rules.js";
+import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.js";
 import { collectEntries, relativeInside } from "./collect-entries.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
@@ -37,6 +38,12 @@ export interface BuiltArchive {
   manifestText: string;
   /** Whether the manifest came from the starter template because the source had none. */
   starterManifest: boolean;
+  /**
+   * Paths in the source the archive leaves out because the manifest skips (`action: skip`) or
+   * protects (`preserve: true`) them: agents never install those, so shipping them would only
+   * spread what they hold (`.env`, `secrets/`, user data). A directory stands for its contents.
+   */
+  leftOut: string[];
 }
 
 async function releaseManifest(o: BuildOptions, date: string): Promise<{ text: string; starter: boolean }> {
@@ -62,6 +69,18 @@ function outputFilter(o: BuildOptions): (rel: string) => boolean {
     (!rel.includes("/") && previous.test(rel));
 }
 
+/**
+ * Whether agents would never install `rel` by this manifest's rules (the same lookups the planner
+ * uses: exact `files` key, then first glob; `directories` by whole path segments, most specific
+ * entry deciding): a path in or at a protected directory, or a `skip` file. `files` rules name
+ * files, so a directory is never left out by one (`secrets/**: skip` with an exact rule shipping
+ * `secrets/ca.pem`); one left empty by them is dropped later.
+ */
+function neverInstalled(manifest: Manifest, rel: string, isDirectory: boolean): boolean {
+  if (protectedDirectoryOf(manifest, rel) !== null) return true;
+  return !isDirectory && findFileRule(manifest, rel).rule.action === "skip";
+}
+
 function defaultMtime(env: NodeJS.ProcessEnv): number {
   const epoch = Number(env.SOURCE_DATE_EPOCH);
   return env.SOURCE_DATE_EPOCH !== undefined && Number.isInteger(epoch) && epoch >= 0 ? epoch : 0;
@@ -76,21 +95,25 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
   const topDir = `${o.app}-${o.version}`;
   const manifest = await releaseManifest(o, releaseDate(env));
   // An invalid manifest would be refused by every agent; better to fail the CI job here.
-  parseManifestText(manifest.text, join(o.sourceDir, MANIFEST_FILENAME));
+  const parsed = parseManifestText(manifest.text, join(o.sourceDir, MANIFEST_FILENAME)).manifest;
   const manifestBytes = Buffer.from(manifest.text);
-  const entries = await collectEntries(
-    { sourceDir: o.sourceDir, include: o.include, exclude: outputFilter(o) },
-    topDir,
-    [
-      {
-        type: "File",
-        path: MANIFEST_FILENAME,
-        source: manifestBytes,
-        size: manifestBytes.length,
-        executable: false,
-      },
-    ],
-  );
+  const isOutput = outputFilter(o);
+  const leftOut: string[] = [];
+  const exclude = (rel: string, isDirectory: boolean): boolean => {
+    if (isOutput(rel)) return true;
+    if (!neverInstalled(parsed, rel, isDirectory)) return false;
+    leftOut.push(rel);
+    return true;
+  };
+  const entries = await collectEntries({ sourceDir: o.sourceDir, include: o.include, exclude }, topDir, [
+    {
+      type: "File",
+      path: MANIFEST_FILENAME,
+      source: manifestBytes,
+      size: manifestBytes.length,
+      executable: false,
+    },
+  ]);
   await mkdir(o.outDir, { recursive: true });
   const path = join(o.outDir, archiveName(o.app, o.version));
   const partial = `${path}.partial`;
@@ -116,5 +139,13 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
   const sha256 = hash.digest("hex");
   const checksumPath = `${path}.sha256`;
   await writeFile(checksumPath, `${sha256}  ${basename(path)}\n`);
-  return { path, checksumPath, sha256, size, manifestText: manifest.text, starterManifest: manifest.starter };
+  return {
+    path,
+    checksumPath,
+    sha256,
+    size,
+    manifestText: manifest.text,
+    starterManifest: manifest.starter,
+    leftOut: [...new Set(leftOut)],
+  };
 }

@@ -97,7 +97,15 @@ async function build(o: CommonOptions, version: string, description: string, opt
   });
   if (built.starterManifest)
     o.io.err(`note: no ${MANIFEST_FILENAME} in ${o.dir}; the archive carries the starter`);
+  if (built.leftOut.length > 0) o.io.err(leftOutNote(built.leftOut));
   return { app, built };
+}
+
+/** One line naming what the manifest kept out of the archive (the first few paths, then a count). */
+function leftOutNote(paths: readonly string[]): string {
+  const shown = paths.slice(0, 5).join(", ");
+  const more = paths.length > 5 ? ` and ${paths.length - 5} more` : "";
+  return `note: left out of the archive, as ${MANIFEST_FILENAME} skips or protects them (agents never install them): ${shown}${more}`;
 }
 
 function archiveLines(built: BuiltArchive): string[] {

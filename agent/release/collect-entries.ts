@@ -15,8 +15,8 @@ export interface CollectOptions {
   sourceDir: string;
   /** Paths relative to sourceDir (files or directories); default: the whole tree. */
   include?: readonly string[];
-  /** Relative paths (posix) left out, together with everything under them. */
-  exclude: (relPath: string) => boolean;
+  /** Relative paths (posix) left out, together with everything under them (`isDirectory` says which). */
+  exclude: (relPath: string, isDirectory: boolean) => boolean;
 }
 
 async function walk(root: string, rel: string, exclude: CollectOptions["exclude"]): Promise<string[]> {
@@ -24,9 +24,11 @@ async function walk(root: string, rel: string, exclude: CollectOptions["exclude"
   const out: string[] = [];
   for (const name of names) {
     const child = rel === "" ? name : `${rel}/${name}`;
-    if (name === ".git" || exclude(child)) continue;
+    if (name === ".git") continue;
+    const isDirectory = (await lstat(join(root, child))).isDirectory();
+    if (exclude(child, isDirectory)) continue;
     out.push(child);
-    if ((await lstat(join(root, child))).isDirectory()) out.push(...(await walk(root, child, exclude)));
+    if (isDirectory) out.push(...(await walk(root, child, exclude)));
   }
   return out;
 }
@@ -57,8 +59,10 @@ async function listPaths(options: CollectOptions): Promise<string[]> {
   if (include === undefined || include.length === 0) {
     const tracked = await gitFiles(sourceDir);
     if (tracked === undefined) return walk(sourceDir, "", exclude);
+    // git lists files only: every shorter prefix is a directory.
     return tracked.filter(
-      (p) => !p.split("/").some((_, i, parts) => exclude(parts.slice(0, i + 1).join("/"))),
+      (p) =>
+        !p.split("/").some((_, i, parts) => exclude(parts.slice(0, i + 1).join("/"), i < parts.length - 1)),
     );
   }
   const out: string[] = [];
@@ -67,7 +71,7 @@ async function listPaths(options: CollectOptions): Promise<string[]> {
     await refuseLinkedParents(sourceDir, rel);
     const stat = await lstat(join(sourceDir, rel)).catch(() => undefined);
     if (stat === undefined) throw BadInputError.single(join(sourceDir, rel), "--include", "does not exist");
-    if (exclude(rel)) continue;
+    if (exclude(rel, stat.isDirectory())) continue;
     out.push(rel);
     if (stat.isDirectory()) out.push(...(await walk(sourceDir, rel, exclude)));
   }
@@ -140,17 +144,44 @@ export async function collectEntries(
   topDir: string,
   extra: ArchiveEntry[],
 ): Promise<ArchiveEntry[]> {
+  const excluded: string[] = [];
+  const exclude = (rel: string, isDirectory: boolean): boolean => {
+    if (!options.exclude(rel, isDirectory)) return false;
+    excluded.push(rel);
+    return true;
+  };
   const byRel = new Map<string, ArchiveEntry>();
-  for (const rel of await listPaths(options)) {
+  for (const rel of await listPaths({ ...options, exclude })) {
     const entry = await entryFor(options.sourceDir, rel);
     if (entry !== undefined) byRel.set(rel, entry);
   }
+  dropEmptiedDirectories(byRel, excluded);
   for (const entry of extra) byRel.set(entry.path, entry);
   for (const rel of [...byRel.keys()]) {
     for (const dir of parentDirs(rel)) if (!byRel.has(dir)) byRel.set(dir, { type: "Directory", path: dir });
   }
   const entries = [...byRel.values()].map((e) => ({ ...e, path: `${topDir}/${e.path}` }));
   return [{ type: "Directory" as const, path: topDir }, ...entries].sort(byPath);
+}
+
+/**
+ * A directory whose every entry was left out (`secrets/` under `secrets/**: skip`) goes too: an
+ * empty folder in the archive would still be created on every server. A directory that was empty
+ * in the source stays: it is part of the release.
+ */
+function dropEmptiedDirectories(byRel: Map<string, ArchiveEntry>, excluded: readonly string[]): void {
+  if (excluded.length === 0) return;
+  const lostContent = new Set(excluded.flatMap(parentDirs));
+  const hasSurvivor = new Set<string>();
+  for (const [rel, entry] of byRel)
+    if (entry.type !== "Directory") for (const d of parentDirs(rel)) hasSurvivor.add(d);
+  const dirs = [...byRel.keys()].filter((rel) => byRel.get(rel)?.type === "Directory");
+  // Deepest first, so a parent sees whether its emptied children survived.
+  dirs.sort((a, b) => b.split("/").length - a.split("/").length);
+  for (const dir of dirs) {
+    if (lostContent.has(dir) && !hasSurvivor.has(dir)) byRel.delete(dir);
+    else for (const d of parentDirs(dir)) hasSurvivor.add(d);
+  }
 }
 
 export function relativeInside(parent: string, child: string): string | undefined {

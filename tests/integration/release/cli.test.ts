@@ -1,7 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
+import { list, type ReadEntry } from "tar";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { registerReleaseCommand } from "../../../agent/cli/release-command.js";
 import { readManifestFromArchive } from "../../../agent/release/archive-manifest.js";
@@ -118,6 +120,72 @@ describe("ship release (CLI)", () => {
       ).code,
     ).toBe(0);
     expect(await readFile(join(dir, "dist/myapp-1.2.3.tar.gz.sig"), "utf8")).toBe(before);
+  });
+});
+
+describe("ship release http leaves out what agents never install", () => {
+  /** Every path in the archive, without its top folder ("myapp-1.0.0/"). */
+  async function archived(file: string): Promise<string[]> {
+    const paths: string[] = [];
+    await list({ file, onReadEntry: (e: ReadEntry) => paths.push(e.path.replace(/^[^/]+\/?/, "")) });
+    return paths.filter((p) => p !== "").sort();
+  }
+
+  async function appWithSecrets(): Promise<void> {
+    expect((await runRelease(dir, "manifest", "1.0.0")).code).toBe(0);
+    const files: [string, string][] = [
+      [".env", "DB_PASSWORD=hunter2\n"],
+      ["secrets/api.key", "k\n"],
+      ["secrets/nested/more.key", "k\n"],
+      ["data/users.db", "rows\n"],
+      ["uploads/a.png", "png\n"],
+      ["config.toml", "port = 1\n"],
+      ["static/empty/.keep", ""],
+    ];
+    for (const [rel, body] of files) {
+      await mkdir(join(dir, rel, ".."), { recursive: true });
+      await writeFile(join(dir, rel), body);
+    }
+  }
+
+  const shipped = [
+    "config.toml",
+    "src/",
+    "src/app.py",
+    "static/",
+    "static/empty/",
+    "static/empty/.keep",
+    "update-manifest.yaml",
+  ];
+
+  it("outside a git work tree: skip files and protected directories stay out, and the note names them", async () => {
+    await appWithSecrets();
+    const built = await runRelease(dir, "http", "1.0.0", "d", "--app", "myapp", "--out", "dist");
+    expect(built.code, built.err).toBe(0);
+    expect(await archived(join(dir, "dist/myapp-1.0.0.tar.gz"))).toEqual(shipped);
+    expect(built.err).toMatch(
+      /^note: left out of the archive, as update-manifest\.yaml skips or protects them/m,
+    );
+    for (const path of [".env", "data", "uploads", "secrets/api.key"]) expect(built.err).toContain(path);
+  });
+
+  it("in a git work tree, tracked secrets stay out too; an exact files rule overrides the glob", async () => {
+    await appWithSecrets();
+    // The operator ships one file under secrets/ on purpose: the exact path wins over "secrets/**".
+    const manifest = await readFile(join(dir, "update-manifest.yaml"), "utf8");
+    await writeFile(
+      join(dir, "update-manifest.yaml"),
+      manifest.replace("files:\n", 'files:\n  "secrets/nested/more.key":\n    action: replace\n'),
+    );
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, stdio: "pipe" });
+    git("init", "-q");
+    git("add", "-A");
+    const built = await runRelease(dir, "http", "1.0.0", "d", "--app", "myapp", "--out", "dist");
+    expect(built.code, built.err).toBe(0);
+    expect(await archived(join(dir, "dist/myapp-1.0.0.tar.gz"))).toEqual(
+      [...shipped, "secrets/", "secrets/nested/", "secrets/nested/more.key"].sort(),
+    );
+    expect(built.err).toContain(".env");
   });
 });
 
