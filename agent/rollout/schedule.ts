@@ -15,6 +15,8 @@ export interface ScheduledStage {
 }
 
 const HOUR_MS = 3_600_000;
+/** The latest time a Date holds; stages that would open later (many long waits) open "then". */
+const LAST_DATE_MS = 8.64e15;
 
 export function scheduleStages(
   manifest: Pick<Manifest, "release_date" | "rollout">,
@@ -40,7 +42,7 @@ export function scheduleStages(
       criteria: stage.criteria,
       opensAt: new Date(opensAt),
     };
-    opensAt += stage.wait_hours * HOUR_MS;
+    opensAt = Math.min(opensAt + stage.wait_hours * HOUR_MS, LAST_DATE_MS);
     return scheduled;
   });
 }

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { SecurityPolicy } from "../manifest/security-policy.js";
+import { spanHours, timeoutSeconds } from "../schema/durations.js";
 import { httpUrl } from "../schema/http-url.js";
 
 const nonEmpty = z.string().min(1, "must not be empty");
@@ -19,7 +20,7 @@ export const General = z.strictObject({
   work_dir: nonEmpty.optional(),
   lock_file: nonEmpty.optional(),
   /** The seed's "once a day" rule; `--force` bypasses it. */
-  min_interval_hours: z.number().nonnegative().default(24),
+  min_interval_hours: spanHours().default(24),
   logging: z
     .strictObject({
       level: z
@@ -66,7 +67,7 @@ export const HttpSource = z.strictObject({
   metadata_file: nonEmpty.optional(),
   headers,
   ca_file: nonEmpty.optional(),
-  timeout_seconds: z.number().positive().default(60),
+  timeout_seconds: timeoutSeconds().default(60),
   retries: z.number().int().nonnegative().default(3),
   max_download_mb: z.number().positive().default(2048),
 });
@@ -126,7 +127,7 @@ export const Hub = z.strictObject({
   agent_id: nonEmpty.optional(),
   labels: z.record(z.string(), z.string()).default({}),
   ca_file: nonEmpty.optional(),
-  reconnect_max_seconds: z.number().positive().default(60),
+  reconnect_max_seconds: timeoutSeconds().default(60),
 });
 export type Hub = z.infer<typeof Hub>;
 

@@ -4,6 +4,7 @@
  * the loader can report unknown keys (a typo must never silently disable a safety setting).
  */
 import { z } from "zod";
+import { delaySeconds, spanHours, timeoutSeconds } from "../schema/durations.js";
 import { httpUrl } from "../schema/http-url.js";
 import { SecurityPolicy } from "./security-policy.js";
 
@@ -21,7 +22,7 @@ export const conditionalActions = ["skip_update", "warn", "require_manual_interv
 export const rollbackTriggers = ["health_check_fail", "service_start_fail", "critical_error"] as const;
 
 const nonEmpty = z.string().min(1, "must not be empty");
-const seconds = z.number().nonnegative();
+const seconds = timeoutSeconds();
 
 /** A shell command, optionally with its own timeout in seconds. */
 export const CommandSpec = z.union([
@@ -155,7 +156,7 @@ export const PostUpdateTest = z.strictObject({
   command: nonEmpty,
   timeout: seconds.default(30),
   retry_count: z.number().int().nonnegative().default(0),
-  retry_delay: seconds.default(0),
+  retry_delay: delaySeconds().default(0),
 });
 export type PostUpdateTest = z.infer<typeof PostUpdateTest>;
 
@@ -164,7 +165,7 @@ export const RolloutStage = z.strictObject({
   percentage: z.number().min(0).max(100),
   /** A condition expression the host must also satisfy to take part in this stage. */
   criteria: nonEmpty.optional(),
-  wait_hours: z.number().nonnegative().default(0),
+  wait_hours: spanHours().default(0),
 });
 
 /** Standalone staged rollout (no hub): stages open one after another from `start`. */

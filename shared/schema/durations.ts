@@ -1,0 +1,32 @@
+import { z } from "zod";
+
+/**
+ * The longest wait Node's timers hold: past 2^31 - 1 ms (24.8 days) `setTimeout` fires after 1 ms
+ * and `AbortSignal.timeout` throws, so a hook given `timeout: 1e12` was killed at once ("timed out
+ * after 1000000000000s") and a webhook with such a timeout was never sent. Bounded here, the value
+ * is refused where it is written (exit 2 naming the key) instead of acting as its opposite.
+ */
+export const MAX_TIMER_SECONDS = 2_147_483;
+
+/**
+ * Hours that are added to dates (min_interval_hours, a rollout stage's wait_hours): past about
+ * 2.4e9 hours from now a JavaScript Date is invalid, and `min_interval_hours = 1e12` or
+ * `wait_hours: 1e300` ended the run with "internal error: Invalid time value". A hundred million
+ * hours (11,400 years) still reads as "never" to whoever writes it.
+ */
+export const MAX_HOURS = 100_000_000;
+
+/** A timeout in seconds: more than 0 (0 killed every command before it ran) and timeable. */
+export function timeoutSeconds() {
+  return z.number().positive().max(MAX_TIMER_SECONDS);
+}
+
+/** A pause in seconds: 0 means none. */
+export function delaySeconds() {
+  return z.number().nonnegative().max(MAX_TIMER_SECONDS);
+}
+
+/** A span of hours that is added to a date. */
+export function spanHours() {
+  return z.number().nonnegative().max(MAX_HOURS);
+}

@@ -1,0 +1,150 @@
+/**
+ * Numbers that validated and then acted as their opposite. A command `timeout` of 0 or past Node's
+ * timer limit (2^31 - 1 ms, 24.8 days) killed the command at once ("timed out after
+ * 1000000000000s", the update failed); a webhook `timeout` that large threw inside undici and the
+ * notification was never sent; `min_interval_hours` or a stage's `wait_hours` past a JavaScript
+ * Date's range was "internal error: Invalid time value". Each is bad input now: --test-manifest and
+ * a run refuse it with exit 2 naming the file and key, and nothing runs or is installed.
+ */
+import { readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+let app: LocalApp;
+beforeEach(async () => {
+  app = await localApp();
+});
+afterEach(() => app.cleanup());
+
+describe("manifest numbers out of range", () => {
+  // Each case's command would write `ran` into the app directory if it ran.
+  const touch = "touch ran";
+  it.each([
+    [
+      "a hook timeout of 0",
+      `hooks:\n  pre_update:\n    - { command: "${touch}", timeout: 0 }`,
+      "hooks.pre_update[0].timeout",
+      "must be > 0",
+    ],
+    [
+      "a hook timeout past 24.8 days",
+      `hooks:\n  pre_update:\n    - { command: "${touch}", timeout: 1e12 }`,
+      "hooks.pre_update[0].timeout",
+      "must be <= 2147483",
+    ],
+    [
+      "a test timeout of 0",
+      `post_update_tests:\n  - { name: t, command: "${touch}", timeout: 0 }`,
+      "post_update_tests[0].timeout",
+      "must be > 0",
+    ],
+    [
+      "a retry_delay past 24.8 days",
+      `post_update_tests:\n  - { name: t, command: "false", retry_count: 1, retry_delay: 1e10 }`,
+      "post_update_tests[0].retry_delay",
+      "must be <= 2147483",
+    ],
+    [
+      "an environment check timeout of 0",
+      `requirements:\n  environment_checks:\n    - { name: e, command: "${touch}", timeout: 0 }`,
+      "requirements.environment_checks[0].timeout",
+      "must be > 0",
+    ],
+    [
+      "a migration timeout past 24.8 days",
+      `migrations:\n  "1.0.0":\n    - { command: "${touch}", timeout: 3e6 }`,
+      'migrations."1.0.0"[0].timeout',
+      "must be <= 2147483",
+    ],
+    [
+      "a webhook timeout past 24.8 days",
+      'notifications:\n  on_success:\n    - { type: webhook, url: "http://127.0.0.1:9/", timeout: 1e12 }',
+      "notifications.on_success[0].timeout",
+      "must be <= 2147483",
+    ],
+    [
+      "a stage's wait_hours past 11,400 years",
+      'release_date: "2020-01-01"\nrollout:\n  stages:\n    - { percentage: 0, wait_hours: 1e300 }\n    - { percentage: 100 }',
+      "rollout.stages[0].wait_hours",
+      "must be <= 100000000",
+    ],
+  ])("%s: exit 2 naming the key, nothing runs or is installed", async (_, yaml, key, message) => {
+    const release = await app.release("r1", `version: "1.0.0"\n${yaml}\n`);
+    const manifest = join(release, "update-manifest.yaml");
+    const checked = await runShip(["--test-manifest", manifest]);
+    expect(checked.code, checked.stdout + checked.stderr).toBe(2);
+    expect(checked.stderr).toContain(`update-manifest.yaml:`);
+    expect(checked.stderr).toContain(` ${key}: ${message}`);
+
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stdout + run.stderr).toContain(`${key}: ${message}`);
+    expect(await readdir(app.appDir)).toEqual([]);
+  });
+
+  it("stages whose waits add up past a Date's range open at its last moment, never an internal error", async () => {
+    const stages = Array.from({ length: 30 }, () => "    - { percentage: 0, wait_hours: 100000000 }").join(
+      "\n",
+    );
+    const release = await app.release(
+      "r1",
+      `version: "1.0.0"\nrelease_date: "2020-01-01"\nrollout:\n  stages:\n${stages}\n    - { percentage: 100 }\n`,
+    );
+    const check = await runShip(["--check-rollout", join(release, "update-manifest.yaml")]);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/opens at \+275760-09-13T00:00:00\.000Z/);
+  });
+
+  it("timeouts and delays inside the range still act (a 0.5 s hook timeout kills a sleep)", async () => {
+    await app.release(
+      "r1",
+      'version: "1.0.0"\nhooks:\n  pre_update:\n    - { command: "sleep 30", timeout: 0.5 }\n',
+    );
+    const started = Date.now();
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout + run.stderr).toMatch(/pre_update hook\[0\] timed out after 0\.5s/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
+
+describe("ship.toml numbers out of range", () => {
+  it.each([
+    [
+      "[general] min_interval_hours",
+      (t: string) => t.replace("min_interval_hours = 0", "min_interval_hours = 1e12"),
+      "general.min_interval_hours",
+      "must be <= 100000000",
+    ],
+    [
+      "[hub] reconnect_max_seconds",
+      (t: string) =>
+        `${t}\n[hub]\nurl = "http://127.0.0.1:9"\ntoken_file = "/etc/hostname"\nreconnect_max_seconds = 1e12\n`,
+      "hub.reconnect_max_seconds",
+      "must be <= 2147483",
+    ],
+  ])("%s: exit 2 naming ship.toml and the key, nothing written", async (_, edit, key, message) => {
+    await app.release("r1", 'version: "1.0.0"\n');
+    const { readFile } = await import("node:fs/promises");
+    await writeFile(app.config, edit(await readFile(app.config, "utf8")));
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    expect(run.stderr).toMatch(new RegExp(`ship\\.toml:\\d+:\\d+ ${key.replace(/\./g, "\\.")}: ${message}`));
+    expect(await readdir(app.appDir)).toEqual([]);
+    expect(await readdir(app.root)).not.toContain("var");
+  });
+
+  it("an http source's timeout_seconds past 24.8 days is refused before anything is fetched", async () => {
+    await writeFile(
+      app.config,
+      `[general]\nstate_file = "${app.stateFile}"\n\n[sources.web]\ntype = "http"\nurl = "http://127.0.0.1:9/a.tar.gz"\napp_dir = "${app.appDir}"\ntimeout_seconds = 1e12\n`,
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/ship\.toml:\d+:\d+ sources\.web\.timeout_seconds: must be <= 2147483/);
+    expect(await readdir(app.root)).not.toContain("var");
+  });
+});
