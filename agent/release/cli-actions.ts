@@ -75,6 +75,10 @@ export async function gitAction(
     `tagged ${r.tag} at ${r.commit}`,
     r.pushed ? `pushed HEAD and ${r.tag}` : `push with: git push && git push origin ${r.tag}`,
   ];
+  if (r.newerTag !== undefined)
+    o.io.err(
+      `note: ${r.newerTag} releases a higher version; agents following tag = "v*" install the newest tag, so they will not take ${r.tag}`,
+    );
   report(o, { tag: r.tag, commit: r.commit, committed: r.committed, pushed: r.pushed }, lines);
 }
 

@@ -3,12 +3,12 @@
  * description, commit it, create the annotated tag vVERSION, and push both when asked.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { simpleGit } from "simple-git";
 import { BadInputError } from "../../shared/errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
-import { compareVersions } from "../../shared/versions.js";
+import { compareVersions, parseVersion } from "../../shared/versions.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
 
@@ -27,6 +27,11 @@ export interface GitRelease {
   committed: boolean;
   pushed: boolean;
   manifestText: string;
+  /**
+   * The newest `v*` tag when it releases a higher version than this one (a maintenance release
+   * of an older line): agents following `tag = "v*"` install the newest, never this one.
+   */
+  newerTag?: string;
 }
 
 export function tagFor(version: string): string {
@@ -35,25 +40,29 @@ export function tagFor(version: string): string {
 
 export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   const git = simpleGit(o.repoDir);
-  if (!(await git.checkIsRepo())) throw BadInputError.single(o.repoDir, "", "is not a git work tree");
+  // Named absolute: "." in "ship release git: . is not clean" reads as a typo.
+  const where = resolve(o.repoDir);
+  if (!(await git.checkIsRepo())) throw BadInputError.single(where, "", "is not a git work tree");
   const status = await git.status();
   if (!status.isClean()) {
     const dirty = status.files.map((f) => f.path);
     const shown = dirty.slice(0, 5).join(", ") + (dirty.length > 5 ? ", ..." : "");
-    throw BadInputError.single(o.repoDir, "", `the work tree is not clean (${shown}); commit or stash first`);
+    throw BadInputError.single(where, "", `is not clean (${shown}); commit or stash first`);
   }
   const tag = tagFor(o.version);
   // `v2.0.0+build.7` or `v2.0` is the same version as 2.0.0: the hub would refuse it as a duplicate.
-  const same = (await git.tags(["--list", "v*"])).all.find(
-    (t) => t === tag || compareVersions(t.slice(1), o.version) === 0,
-  );
+  const tags = (await git.tags(["--list", "v*"])).all;
+  const same = tags.find((t) => t === tag || compareVersions(t.slice(1), o.version) === 0);
   if (same !== undefined) {
     throw BadInputError.single(
-      o.repoDir,
+      where,
       "",
-      same === tag ? `tag ${tag} already exists` : `tag ${same} already releases version ${o.version}`,
+      same === tag
+        ? `already has the tag ${tag}; release a new version`
+        : `already has the tag ${same}, which releases version ${o.version}`,
     );
   }
+  const newerTag = newestAbove(tags, o.version);
   const file = join(o.repoDir, MANIFEST_FILENAME);
   const existing = await readFile(file, "utf8").catch(() => undefined);
   const fields = { version: o.version, description: o.description, releaseDate: releaseDate() };
@@ -76,5 +85,14 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     await git.push(remote, "HEAD");
     await git.push(remote, `refs/tags/${tag}`);
   }
-  return { tag, commit, committed, pushed: o.push === true, manifestText };
+  return { tag, commit, committed, pushed: o.push === true, manifestText, newerTag };
+}
+
+/** The newest semver-shaped tag of `tags` (`v`-prefixed) when its version is above `version`. */
+function newestAbove(tags: readonly string[], version: string): string | undefined {
+  const newest = tags
+    .filter((t) => parseVersion(t.slice(1)).kind === "semver")
+    .sort((a, b) => compareVersions(a.slice(1), b.slice(1)))
+    .at(-1);
+  return newest !== undefined && compareVersions(newest.slice(1), version) > 0 ? newest : undefined;
 }

@@ -104,13 +104,23 @@ describe.skipIf(!hasProgram("git"))("ship release git (real repository)", () => 
     git(repo, "checkout", "--", "app.py");
     git(repo, "tag", "v1.0.0");
     await expect(releaseGit({ repoDir: repo, version: "1.0.0", description: "x" })).rejects.toThrow(
-      /already exists/,
+      /already has the tag v1\.0\.0; release a new version/,
     );
     git(repo, "tag", "v1.1.0+build.2");
     await expect(releaseGit({ repoDir: repo, version: "1.1.0", description: "x" })).rejects.toThrow(
-      /tag v1\.1\.0\+build\.2 already releases version 1\.1\.0/,
+      /already has the tag v1\.1\.0\+build\.2, which releases version 1\.1\.0/,
     );
     expect(git(repo, "rev-parse", "HEAD")).toBe(head);
+  });
+
+  it("tags a maintenance release below the newest tag, and says agents following tags will not take it", async () => {
+    git(repo, "tag", "v2.0.0");
+    const older = await releaseGit({ repoDir: repo, version: "1.9.1", description: "backport" });
+    expect(older.tag).toBe("v1.9.1");
+    expect(older.newerTag).toBe("v2.0.0");
+    expect(git(repo, "rev-list", "-n", "1", "v1.9.1")).toBe(older.commit);
+    const newer = await releaseGit({ repoDir: repo, version: "2.0.1", description: "next" });
+    expect(newer.newerTag).toBeUndefined();
   });
 
   it("http archives from a work tree hold what git would commit, not ignored files", async () => {
