@@ -25,14 +25,18 @@ import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { ABSENT, childOf, dotted, isTable, sameValue, valueAt } from "./values.js";
 import { editableMapAt, followsAnchor, hasAliases, ownPair } from "./yaml-anchors.js";
+import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 
 export interface ParsedYaml {
   doc: Document;
   value: unknown;
 }
 
-/** YAML 1.2 with `<<` merge keys resolved, as Rails, docker-compose and most YAML configs mean them. */
-const PARSE_OPTIONS = { merge: true } as const;
+/**
+ * YAML 1.2 with `<<` merge keys resolved, as Rails, docker-compose and most YAML configs mean them;
+ * numbers are written as spelled (yaml-numbers.ts).
+ */
+const PARSE_OPTIONS = { merge: true, customTags: numbersAsSpelled } as const;
 const TO_JS = { maxAliasCount: 1000 } as const;
 
 export function parseYaml(text: string, fileName: string, role: CopyRole): ParsedYaml {
@@ -94,7 +98,7 @@ export function renderYamlMerge(
           values ??= edited.toJS(TO_JS);
           if (alreadyShown(values, edit, expected)) continue;
         }
-        applyEdit(edited, release, edit, copy, notes);
+        applyEdit(edited, user, release, edit, copy, notes);
         values = undefined;
         changed = true;
       }
@@ -107,10 +111,9 @@ export function renderYamlMerge(
       // An alias or merge key stands in the way of this attempt.
     }
   }
-  return {
-    text: new Document(expected).toString(options),
-    warnings: [REBUILD_WARNING],
-  };
+  const rebuilt = new Document(expected, PARSE_OPTIONS);
+  spellNumbers(rebuilt.contents, [], [user.doc, release.doc]);
+  return { text: rebuilt.toString(options), warnings: [REBUILD_WARNING] };
 }
 
 /** The edited document's values already have the merged value at the edit's path (through an anchor edited before). */
@@ -145,6 +148,7 @@ function differences(actual: unknown, expected: unknown, path: string[] = []): s
 
 function applyEdit(
   target: Document,
+  user: ParsedYaml,
   release: ParsedYaml,
   edit: MergeEdit,
   copy: "nodes" | "values",
@@ -152,6 +156,7 @@ function applyEdit(
 ): void {
   if (edit.path.length === 0) {
     const contents = release.doc.contents?.clone();
+    spellNumbers(contents, [], [user.doc, release.doc]);
     target.contents = isNode(contents) ? contents : null;
     return;
   }
@@ -167,6 +172,8 @@ function applyEdit(
   const source = releasePair(release, edit.path);
   const useValue = copy === "values" || source === undefined;
   const value = useValue ? target.createNode(valueAt(release.value, edit.path)) : cloneValue(source.value);
+  // The user's spelling of a number the release leaves equal, else the release's own.
+  spellNumbers(value, edit.path, [user.doc, release.doc]);
   if (own === undefined) {
     // New, or overriding what `<<` gives (an own key wins over merged ones).
     const pair = useValue || source === undefined ? target.createPair(key, null) : source.clone();

@@ -84,3 +84,56 @@ describe("YAML merges keep the layout of the user's lines", () => {
     ]);
   });
 });
+
+describe("YAML number spellings: a merge writes a number as its file spells it, never re-spelled or rounded", () => {
+  const precise = "0.1000000000000000055511151231257827";
+  const yaml = (current: string, incoming: string, strategy: "replace" | "update_only", base?: string) =>
+    mergeConfigFile({
+      format: "yaml",
+      fileName: "app.yaml",
+      current,
+      incoming,
+      strategy,
+      ...(base === undefined ? {} : { base }),
+      // A section keeps the merge a merge under replace (a plain replace takes the release's text).
+      ...(strategy === "replace" ? { sections: { a: { strategy: "replace", preserve_keys: [] } } } : {}),
+    });
+
+  it("a value the release sets or adds keeps the release's digits, exponent, base and case", () => {
+    const numbers = `p: ${precise}\n  e: 1.5e300\n  h: 0x1F\n  f: 1.0\n  big: 123456789012345678901234567890\n  z: -0.0\n  E: 1E+2\n  o: 0o17\n  n: .NaN\n`;
+    const set = yaml("a:\n  p: 1\n", `a:\n  ${numbers}`, "replace");
+    expect(set.text).toBe(`a:\n  ${numbers}`);
+    const added = yaml("x: 1\n", `x: 1\na:\n  ${numbers}`, "update_only");
+    expect(added.text).toBe(`x: 1\na:\n  ${numbers}`);
+    expect(added.warnings).toEqual([]);
+  });
+
+  it("the user's spelling stays where the release's value is the same number, also inside a value the merge rewrites", () => {
+    const result = yaml(`a: [${precise}, 1]\n`, "a: [0.1, 0x1F]\n", "replace");
+    expect(result.text).toBe(`a: [${precise}, 0x1F]\n`);
+  });
+
+  it("a value copied from the release's values (its alias cannot be kept) keeps the spellings", () => {
+    const result = yaml("defs: {r: 1}\n", "defs: &d {r: 1.0, h: 0xFF}\nuse: *d\n", "update_only");
+    expect(result.text).toBe("defs: {r: 1, h: 0xFF}\nuse:\n  r: 1.0\n  h: 0xFF\n");
+  });
+
+  it("a file rebuilt from values keeps the user's and the release's spellings", () => {
+    const base = "base: &b\n  a: 1.0\n  x: 0x1F\nprod:\n  <<: *b\n";
+    const rebuilt = mergeConfigFile({
+      format: "yaml",
+      fileName: "app.yaml",
+      current: `# mine\n${base}`,
+      incoming: "base: {a: 1.0, x: 0x1F, y: 1.5e300}\nprod: {a: 1.0, y: 1E3}\n",
+      base,
+      strategy: "preserve_user",
+    });
+    expect(rebuilt.warnings[0]).toMatch(/^rebuilt the whole file/);
+    expect(rebuilt.text).toBe("base:\n  a: 1.0\n  x: 0x1F\n  y: 1.5e300\nprod:\n  a: 1.0\n  y: 1E3\n");
+  });
+
+  it("quoted numbers stay strings, as quoted", () => {
+    const result = yaml("a: '1.0'\n", "a: '2.0'\nb: \"0x1F\"\n", "replace");
+    expect(result.text).toBe("a: '2.0'\nb: \"0x1F\"\n");
+  });
+});

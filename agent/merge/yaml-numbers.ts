@@ -1,0 +1,79 @@
+/**
+ * YAML numbers written as their file spells them. The yaml library keeps a parsed scalar's text in
+ * `source` but writes a number from its value: 0.1000000000000000055511151231257827 came out as
+ * 0.1, 1.5e300 as 1.5e+300, 0x1F as 0x1f, 1.0 built from a value as 1, an integer past 2^53
+ * rounded. The number tags of numbersAsSpelled write `source` whenever it still reads as the node's
+ * value; spellNumbers gives a node built from values the spelling of the same path in the user's
+ * file, else in the release's (as the JSON and TOML merges do).
+ */
+import { type Document, isAlias, isMap, isScalar, isSeq, type Scalar, type ScalarTag, type Tags } from "yaml";
+import { inheritedNode, keyText, ownPair } from "./yaml-anchors.js";
+
+const NUMBER_TAGS: ReadonlySet<string> = new Set(["tag:yaml.org,2002:int", "tag:yaml.org,2002:float"]);
+
+function isNumberTag(tag: Tags[number]): tag is ScalarTag {
+  return typeof tag === "object" && tag.collection === undefined && NUMBER_TAGS.has(tag.tag);
+}
+
+/** For the `customTags` option: the schema's own tags, its number tags writing a scalar's source. */
+export function numbersAsSpelled(tags: Tags): Tags {
+  const numberTags = tags.filter(isNumberTag);
+  return tags.map((tag) => {
+    if (!isNumberTag(tag)) return tag;
+    const { stringify } = tag;
+    return {
+      ...tag,
+      stringify(item, ctx, onComment, onChompKeep) {
+        if (spells(item, numberTags)) return item.source;
+        if (stringify !== undefined) return stringify(item, ctx, onComment, onChompKeep);
+        return String(item.value);
+      },
+    };
+  });
+}
+
+/** The scalar's source is a number that reads as its value now (not a text left from before an edit). */
+function spells(item: Scalar, numberTags: readonly ScalarTag[]): item is Scalar & { source: string } {
+  const { source, value } = item;
+  if (typeof source !== "string" || (typeof value !== "number" && typeof value !== "bigint")) return false;
+  return numberTags.some((tag) => {
+    if (!(tag.test instanceof RegExp) || !tag.test.test(source)) return false;
+    const read: unknown = tag.resolve(source, () => {}, {});
+    return Object.is(isScalar(read) ? read.value : read, value);
+  });
+}
+
+/**
+ * Gives each number scalar under `node` (which sits at `path`) the source text of the number at the
+ * same path in the first of `from` that has the same value there: a node the merge built from
+ * values is then written as the user (or the release) wrote it.
+ */
+export function spellNumbers(node: unknown, path: readonly string[], from: readonly Document[]): void {
+  if (isScalar(node)) {
+    if (typeof node.value !== "number" && typeof node.value !== "bigint") return;
+    for (const doc of from) {
+      const there = nodeAt(doc, path);
+      if (isScalar(there) && typeof there.source === "string" && Object.is(there.value, node.value)) {
+        node.source = there.source;
+        return;
+      }
+    }
+  } else if (isMap(node)) {
+    for (const pair of node.items) spellNumbers(pair.value, [...path, keyText(pair)], from);
+  } else if (isSeq(node)) {
+    for (const [i, item] of node.items.entries()) spellNumbers(item, [...path, String(i)], from);
+  }
+}
+
+/** The node whose value the document has at `path`, through aliases and `<<` merge keys. */
+function nodeAt(doc: Document, path: readonly string[]): unknown {
+  const resolved = (node: unknown) => (isAlias(node) ? node.resolve(doc) : node);
+  let node: unknown = resolved(doc.contents);
+  for (const key of path) {
+    if (isMap(node)) node = ownPair(node, key)?.value ?? inheritedNode(doc, node, key);
+    else if (isSeq(node) && /^\d+$/.test(key)) node = node.items[Number(key)];
+    else return undefined;
+    node = resolved(node);
+  }
+  return node;
+}
