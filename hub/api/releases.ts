@@ -33,6 +33,22 @@ function checkManifest(body: PublishRelease): void {
   }
 }
 
+/**
+ * One version, one release: `v2.0.0` or `2.0.0+build7` next to `2.0.0` would install other content
+ * under a version agents and conditions treat as the same (409, as npm or hawkBit refuse a
+ * version that exists).
+ */
+function refuseSameVersion(body: PublishRelease, versions: readonly string[]): void {
+  const same = versions.find((v) => compareVersions(v, body.version) === 0);
+  if (same === undefined) return;
+  throw new HubRequestError(
+    409,
+    same === body.version
+      ? `release ${body.app} ${body.version} exists; versions are immutable`
+      : `release ${body.app} ${same} exists and ${body.version} is the same version; versions are immutable`,
+  );
+}
+
 export function releaseRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
@@ -46,16 +62,6 @@ export function releaseRoutes(deps: ApiDeps): Router {
         400,
         "body.source.sha256: no such artifact; upload it with PUT /api/v1/artifacts first",
       );
-    // One version, one release: `v2.0.0` or `2.0.0+build7` next to `2.0.0` would install other content
-    // under a version agents and conditions treat as the same.
-    const same = (await store.releaseVersions(body.app)).find((v) => compareVersions(v, body.version) === 0);
-    if (same !== undefined)
-      throw new HubRequestError(
-        409,
-        same === body.version
-          ? `release ${body.app} ${body.version} exists; versions are immutable`
-          : `release ${body.app} ${same} exists and ${body.version} is the same version; versions are immutable`,
-      );
     const release: ReleaseRecord = {
       id: randomUUID(),
       app: body.app,
@@ -66,16 +72,24 @@ export function releaseRoutes(deps: ApiDeps): Router {
       created: deps.now(),
       createdBy: actorOf(res),
     };
-    await store.tx(async (t) => {
-      await t.insertRelease(release);
-      await t.appendEvent({
-        at: release.created,
-        actor: release.createdBy,
-        kind: "release.published",
-        subject: release.id,
-        data: { app: release.app, version: release.version, source: release.source.type },
+    try {
+      await store.tx(async (t) => {
+        refuseSameVersion(body, await t.releaseVersions(body.app));
+        await t.insertRelease(release);
+        await t.appendEvent({
+          at: release.created,
+          actor: release.createdBy,
+          kind: "release.published",
+          subject: release.id,
+          data: { app: release.app, version: release.version, source: release.source.type },
+        });
       });
-    });
+    } catch (error) {
+      // Two publishes of one version at once (a retried CI job, two hubs on one database): the
+      // later INSERT meets UNIQUE (app, version). The same 409 as when they come one after another.
+      if (!(error instanceof HubRequestError)) refuseSameVersion(body, await store.releaseVersions(body.app));
+      throw error;
+    }
     res.status(201).json(release);
   });
 

@@ -204,6 +204,35 @@ describe.skipIf(!enabled)("hub cluster: three hubs on one PostgreSQL", () => {
     await cluster.ok(0, "POST", `/rollouts/${rollout.id}/abort`, { rollback: false });
   });
 
+  it("one version published on three hubs at once: one 201, the others 409 naming it", async () => {
+    for (let round = 0; round < 5; round++) {
+      const version = `3.0.${round}`;
+      const answers = await Promise.all(
+        [0, 1, 2].map((hub) =>
+          cluster.api(
+            hub,
+            "POST",
+            "/releases",
+            {
+              app: "raceapp",
+              version,
+              manifest: `version: "${version}"\n`,
+              source: {
+                type: "http",
+                url: `http://127.0.0.1:9/raceapp-${hub}.tar.gz`,
+                sha256: "0".repeat(64),
+              },
+            },
+            cluster.ci,
+          ),
+        ),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409]);
+      for (const refused of answers.filter((a) => a.status === 409))
+        expect(JSON.stringify(refused.body)).toContain(`release raceapp ${version} exists`);
+    }
+  });
+
   it("SIGKILL of a hub during a report storm loses no report; its agents come back elsewhere", async () => {
     await load.call("reset-deploys");
     const release = await loadRelease(0);
