@@ -216,21 +216,13 @@ export interface PublishCliOptions {
 function publishSource(o: CommonOptions, p: PublishCliOptions): PublishSource {
   const given = [p.artifact, p.url, p.remotePath, p.gitCommit].filter((x) => x !== undefined).length;
   if (given !== 1) {
-    throw BadInputError.single(
-      "ship release publish",
-      "--artifact",
-      "give exactly one of --artifact, --url, --remote-path, --git-commit",
-    );
+    throw BadInputError.single("--artifact", "", "or --url, --remote-path, --git-commit: give exactly one");
   }
   if (p.artifact !== undefined) return { kind: "artifact", path: resolve(o.dir, p.artifact) };
   if (p.url !== undefined || p.remotePath !== undefined) {
     if (p.sha256 === undefined || !/^[0-9a-fA-F]{64}$/.test(p.sha256)) {
       const flag = p.url !== undefined ? "--url" : "--remote-path";
-      throw BadInputError.single(
-        "ship release publish",
-        "--sha256",
-        `${flag} needs --sha256 with 64 hex digits`,
-      );
+      throw BadInputError.single("--sha256", "", `is required with ${flag} (64 hex digits)`);
     }
     if (p.url !== undefined) return { kind: "url", url: p.url, sha256: p.sha256 };
     return { kind: "sftp", remotePath: p.remotePath as string, sha256: p.sha256 };
@@ -246,11 +238,7 @@ async function publishManifest(
   if (p.manifest !== undefined) return readInputFile(resolve(o.dir, p.manifest), "--manifest");
   if (source.kind === "artifact") return readManifestFromArchive(source.path);
   return readFile(join(o.dir, MANIFEST_FILENAME), "utf8").catch(() => {
-    throw BadInputError.single(
-      "ship release publish",
-      "--manifest",
-      `no ${MANIFEST_FILENAME} here; pass --manifest`,
-    );
+    throw BadInputError.single("--manifest", "", `is required: no ${MANIFEST_FILENAME} in ${resolve(o.dir)}`);
   });
 }
 

@@ -180,11 +180,7 @@ export function checkHubUrl(raw: string): string {
 /** The token from --token or --token-file (trimmed); exactly one of them. */
 export async function readToken(token: string | undefined, tokenFile: string | undefined): Promise<string> {
   if ((token === undefined) === (tokenFile === undefined)) {
-    throw BadInputError.single(
-      "ship release publish",
-      "--token",
-      "give exactly one of --token or --token-file",
-    );
+    throw BadInputError.single("--token", "", "or --token-file: give exactly one");
   }
   if (token !== undefined) return token;
   const text = await readInputFile(tokenFile as string, "--token-file");

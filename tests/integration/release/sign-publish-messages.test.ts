@@ -46,6 +46,38 @@ describe("ship release sign/publish refusals (real process)", () => {
         `ship release sign: ${dir}/missing.tar.gz cannot read: no such file or directory (ENOENT)`,
       ],
       [
+        [
+          "publish",
+          "--hub",
+          "http://127.0.0.1:1",
+          "--app",
+          "myapp",
+          "--version",
+          "1.2.0",
+          "--git-commit",
+          "a".repeat(40),
+        ],
+        "ship release publish: --token or --token-file: give exactly one",
+      ],
+      [
+        ["publish", "--hub", "http://127.0.0.1:1", "--token", "t", "--app", "myapp", "--version", "1.2.0"],
+        "ship release publish: --artifact or --url, --remote-path, --git-commit: give exactly one",
+      ],
+      [
+        [
+          "publish",
+          "--hub",
+          "http://127.0.0.1:1",
+          "--token",
+          "t",
+          "--app",
+          "myapp",
+          "--version",
+          "1.2.0",
+        ].concat(["--url", "http://127.0.0.1:1/a.tar.gz"]),
+        "ship release publish: --sha256 is required with --url (64 hex digits)",
+      ],
+      [
         ["publish", "--hub", "ftp://hub", "--token", "t", "--app", "myapp", "--version", "1.2.0"],
         "ship release publish: --hub must be an http:// or https:// URL, not ftp:",
       ],
