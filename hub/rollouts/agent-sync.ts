@@ -8,6 +8,7 @@ import {
   ACTIVE_ROLLOUT_STATES,
   FAILED_DEPLOYMENT_STATES,
   isDeliverable,
+  isRedeliverable,
   isRollbackDeliverable,
   isRunningRollout,
   nextDeploymentState,
@@ -72,14 +73,24 @@ export class AgentSync {
       if (release && (await this.engine.enroll(t, rollout, release, agent)))
         dispatch.record({ actor, kind: "deployment.joined", subject: `${rollout.id}:${agentId}`, data: {} });
     const rollouts = new Map<string, RolloutRecord | undefined>();
+    const timedOut: DeploymentRecord[] = [];
     for (const d of await t.listDeployments({ agentId })) {
       // Finished ones (most of an agent's history) owe nothing: their rollout need not be read.
-      if (!isRollbackDeliverable(d.state) && !isDeliverable(d.state)) continue;
+      const retry = isRedeliverable(d.state);
+      if (!retry && !isRollbackDeliverable(d.state) && !isDeliverable(d.state)) continue;
       if (!rollouts.has(d.rolloutId)) rollouts.set(d.rolloutId, await t.getRollout(d.rolloutId));
       const rollout = rollouts.get(d.rolloutId);
       if (!rollout) continue;
       const due = isRunningRollout(rollout.state) && d.wave <= rollout.currentWave;
-      if (isRollbackDeliverable(d.state) || (due && isDeliverable(d.state))) dispatch.deployment(d, actor);
+      if (retry && due) timedOut.push(d);
+      else if (isRollbackDeliverable(d.state) || (due && isDeliverable(d.state)))
+        dispatch.deployment(d, actor);
+    }
+    // Timed out while it was away: sent again now that it is back and its rollout runs. The rollout
+    // is locked (and so read again) first: the retry may lower its failure allowance.
+    for (const d of timedOut) {
+      const rollout = await t.lockRollout(d.rolloutId);
+      if (rollout) await this.engine.retryTimedOut(rollout, [d], dispatch, actor);
     }
     return epoch;
   }

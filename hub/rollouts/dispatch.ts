@@ -3,7 +3,7 @@ import { rollbackDeploymentId } from "../../shared/protocol/messages.js";
 import type { AsyncStore, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, NewEvent, ReleaseRecord } from "../store/store.js";
 import { DeployEncoder } from "./deploy-encoder.js";
-import { isRollbackDeliverable, nextDeploymentState } from "./states.js";
+import { isRedeliverable, isRollbackDeliverable, nextDeploymentState } from "./states.js";
 
 /** The live connections, as the engine sees them: a wake-up channel, never the source of truth. */
 export interface AgentChannel {
@@ -120,6 +120,30 @@ export class Dispatch {
     );
     this.alreadyRecorded.push(...marked);
     return marked.length;
+  }
+
+  /**
+   * Makes timed-out deployments due again (`redeliver`: back to pending, each with an event saying
+   * it is a retry and why it had timed out). Those whose agent is connected to this hub are sent
+   * after commit like any due pending one; the others by their own hub (its wake-up, their hello).
+   * The store moves only rows still timed out, so of two hubs only one retries a row. Returns the
+   * moved ones as they were before (their `updatedAt` is when they timed out).
+   */
+  async redeliver(ds: readonly DeploymentRecord[], actor: string): Promise<DeploymentRecord[]> {
+    const before = new Map(ds.filter((d) => isRedeliverable(d.state)).map((d) => [d.id, d]));
+    if (before.size === 0) return [];
+    const moved = await this.t.redeliverDeployments([...before.keys()], this.now);
+    for (const d of moved) {
+      const was = before.get(d.id);
+      this.record({
+        actor,
+        kind: `deployment.${d.state}`,
+        subject: d.id,
+        data: { agent: d.agentId, retry: was?.state, error: was?.error },
+      });
+      this.deployment(d, actor);
+    }
+    return moved.flatMap((d) => before.get(d.id) ?? []);
   }
 
   /**

@@ -40,6 +40,7 @@ import {
   isRunningRollout,
   nextRolloutState,
   offeredRolloutActions,
+  REDELIVERABLE_DEPLOYMENT_STATES,
   ROLLBACK_DELIVERABLE_STATES,
   ROLLBACK_ROLLOUT_STATES,
   ROLLOUT_START,
@@ -388,6 +389,65 @@ export class RolloutEngine {
   }
 
   /**
+   * A timed-out deployment is still owed the release: while its rollout runs and its wave has
+   * started, it is made due again (`redeliver`: pending) when its agent is back — on its hello, or
+   * when an operator resumes the rollout while the agent is connected — and is then sent like any
+   * due one. `rollout` is the caller's record, locked in this transaction (its failure allowance
+   * is adjusted here): a timeout an operator accepted by resuming stops being a failure once
+   * retried, so it leaves the allowance, and the agent failing again counts like any new failure.
+   */
+  async retryTimedOut(
+    rollout: RolloutRecord,
+    ds: readonly DeploymentRecord[],
+    dispatch: Dispatch,
+    actor: string,
+  ): Promise<void> {
+    if (!isRunningRollout(rollout.state)) return;
+    const due = ds.filter((d) => d.rolloutId === rollout.id && d.wave <= rollout.currentWave);
+    await this.unaccept(dispatch, rollout, await dispatch.redeliver(due, actor));
+  }
+
+  /** `retryTimedOut` for every timed-out deployment of `rollout` whose agent is connected (to any hub). */
+  private async retryConnected(rollout: RolloutRecord, dispatch: Dispatch, actor: string): Promise<void> {
+    const { t } = dispatch;
+    const timedOut = await t.listStalledDeployments({
+      rolloutId: rollout.id,
+      maxWave: rollout.currentWave,
+      states: REDELIVERABLE_DEPLOYMENT_STATES,
+      updatedBefore: Number.MAX_SAFE_INTEGER,
+    });
+    const connected: DeploymentRecord[] = [];
+    for (const d of timedOut)
+      if (
+        this.options.channel.isOnline(d.agentId) ||
+        // Connected to another hub of the cluster: that hub sends it on the wake-up of this change.
+        (this.options.sharedPresence && (await t.getAgent(d.agentId))?.online)
+      )
+        connected.push(d);
+    await this.retryTimedOut(rollout, connected, dispatch, actor);
+  }
+
+  /**
+   * `left`: deployments of `rollout` (as they were) that were failed and are sent again now. Those
+   * that already failed when the operator last resumed were accepted then; the allowance drops by
+   * as many, so it covers only failures still there.
+   */
+  private async unaccept(dispatch: Dispatch, rollout: RolloutRecord, left: readonly DeploymentRecord[]) {
+    if (left.length === 0 || rollout.failureAllowance === 0) return;
+    const { t } = dispatch;
+    // Rollout-level events are few (created, advanced, paused, resumed, halted…): the newest resume.
+    const resumedAt = (await t.listEvents({ subject: rollout.id, limit: 1000 })).find(
+      (e) => e.kind === "rollout.resumed",
+    )?.at;
+    if (resumedAt === undefined) return;
+    const accepted = left.filter((d) => d.updatedAt <= resumedAt).length;
+    if (accepted === 0) return;
+    const failureAllowance = Math.max(0, rollout.failureAllowance - accepted);
+    rollout.failureAllowance = failureAllowance;
+    await t.updateRollout(rollout.id, { failureAllowance, updated: this.options.now() });
+  }
+
+  /**
    * Due `pending` deployments (and, for a named rollout, `rollback_pending` ones) of the agents
    * connected to THIS hub: marked sent and sent, idempotently, so any hub may call it at any time.
    * It is what a cluster's wake-up (LISTEN/NOTIFY on a rollout-level change committed by another
@@ -528,12 +588,18 @@ export class RolloutEngine {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
       await refuseUnless(dispatch.t, rollout, "resume");
-      // Failures seen so far are accepted by resuming; only new ones count toward the threshold.
-      const failed = (await this.activeStats(t, rollout)).total.failed;
       const now = this.options.now();
       const state = rolloutStep(rollout.state, "resume");
+      // Written at commit, so its figure can be filled in below while it stays first in the log.
+      const resumed = { acceptedFailures: 0 };
+      dispatch.record({ actor, kind: "rollout.resumed", subject: id, data: resumed });
+      // Timed-out agents connected again are due again first: they are retried, not accepted (the
+      // allowance this may lower is set anew just below).
+      await this.retryConnected({ ...rollout, state }, dispatch, actor);
+      // Failures seen so far are accepted by resuming; only new ones count toward the threshold.
+      const failed = (await this.activeStats(t, rollout)).total.failed;
+      resumed.acceptedFailures = failed;
       await t.updateRollout(id, { state, reason: null, failureAllowance: failed, updated: now });
-      dispatch.record({ actor, kind: "rollout.resumed", subject: id, data: { acceptedFailures: failed } });
       // NOTIFY: a cluster wakes the other hubs here, on commit.
       await this.deliver({ ...rollout, state }, dispatch, actor);
       await this.evaluate(id, dispatch);

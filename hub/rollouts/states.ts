@@ -49,6 +49,9 @@ export type DeploymentEvent =
   | "report-failed"
   | "offline-timeout" // the agent stayed offline past offline_timeout during its wave
   | "progress-timeout" // sent or in progress, no progress or report past progress_timeout
+  // A timed-out agent is still owed the release: due again (pending) once it is back (hello) while
+  // the rollout runs, or when an operator resumes the rollout while it is connected.
+  | "redeliver"
   | "rollback" // abort with rollback, or auto-rollback: back to the previous release
   | "rollback-succeeded"
   | "rollback-failed";
@@ -115,7 +118,7 @@ export const deploymentTransitions = {
   },
   succeeded: { ...UPDATE_REPORTED, rollback: "rollback_pending" },
   failed: { ...UPDATE_REPORTED },
-  timed_out: { ...UPDATE_REPORTED },
+  timed_out: { ...UPDATE_REPORTED, redeliver: "pending" },
   rollback_pending: { "rollback-succeeded": "rolled_back", "rollback-failed": "failed" },
   rolled_back: {},
 } as const satisfies Table<DeploymentState, DeploymentEvent>;
@@ -271,8 +274,11 @@ export function rolloutRefusal(
 
 /** Waiting for its agent to install: (re)sent when its wave is due, timed out when the agent stays away. */
 export const DELIVERABLE_DEPLOYMENT_STATES = deploymentStatesWith("offline-timeout");
+/** Timed out, not reported: due again when its agent is back and the rollout runs (`redeliver`). */
+export const REDELIVERABLE_DEPLOYMENT_STATES = deploymentStatesWith("redeliver");
 /** Never handed to the agent: it has not been told of the release (nor may fetch its artifact). */
 export const UNSENT_DEPLOYMENT_STATES = deploymentStatesWith("send");
+
 /** Sent and not heard from: what the progress timeout watches. */
 export const STALLED_DEPLOYMENT_STATES = deploymentStatesWith("progress-timeout");
 /** Touched by this rollout's release: what a rollback sends back. */
@@ -295,6 +301,9 @@ export const SUCCEEDED_DEPLOYMENT_STATES = deploymentStates.filter((s) =>
 
 export function isDeliverable(state: DeploymentState): boolean {
   return DELIVERABLE_DEPLOYMENT_STATES.includes(state);
+}
+export function isRedeliverable(state: DeploymentState): boolean {
+  return REDELIVERABLE_DEPLOYMENT_STATES.includes(state);
 }
 export function isRollbackDeliverable(state: DeploymentState): boolean {
   return ROLLBACK_DELIVERABLE_STATES.includes(state);

@@ -119,6 +119,12 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
   ): Promise<DeploymentRecord[]>;
   /** Marks the `pending` ones among `ids` sent (attempts + 1), in chunks; returns them as stored now. */
   markDeploymentsSent(ids: readonly string[], at: number): Promise<DeploymentRecord[]>;
+  /**
+   * Moves the ones among `ids` whose state the table lets `redeliver` move (`timed_out`) back to
+   * where it leads (`pending`, error cleared), in one conditional statement per chunk; returns them
+   * as stored now. Of two hubs retrying one row only one gets it.
+   */
+  redeliverDeployments(ids: readonly string[], at: number): Promise<DeploymentRecord[]>;
   updateDeployments(updates: readonly DeploymentUpdate[]): Promise<void>;
   /** Stores new reports; returns the ids it stored (a resent id is not among them). */
   insertReports(reports: readonly ReportRecord[]): Promise<string[]>;

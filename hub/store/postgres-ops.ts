@@ -5,7 +5,11 @@
  */
 import type postgres from "postgres";
 import { ROLLBACK_IMPOSSIBLE } from "../rollouts/rollback-result.js";
-import { RUNNING_ROLLOUT_STATES } from "../rollouts/states.js";
+import {
+  deploymentStep,
+  REDELIVERABLE_DEPLOYMENT_STATES,
+  RUNNING_ROLLOUT_STATES,
+} from "../rollouts/states.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   ActiveRolloutConflict,
@@ -40,6 +44,10 @@ export const BATCH_ROWS = 1000;
 
 const ACTIVE = JSON.stringify(ACTIVE_ROLLOUT_STATES);
 const RUNNING = JSON.stringify(RUNNING_ROLLOUT_STATES);
+// What `redeliver` leaves and where it leads (one state each in the table).
+const REDELIVERABLE = JSON.stringify(REDELIVERABLE_DEPLOYMENT_STATES);
+const REDELIVERED =
+  REDELIVERABLE_DEPLOYMENT_STATES.map((s) => deploymentStep(s, "redeliver"))[0] ?? "pending";
 const UNIQUE_VIOLATION = "23505";
 const ONE_ACTIVE_INDEX = "rollouts_one_active_per_app";
 
@@ -326,6 +334,16 @@ export function postgresOps(db: Db): StoreOps {
       for (const chunk of chunks([...ids].sort()))
         for (const r of await db`UPDATE deployments SET state = 'sent', attempts = attempts + 1, updated_at = ${at}
           WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json))) AND state = 'pending'
+          RETURNING *`)
+          out.push(toDeployment(r));
+      return out;
+    },
+    async redeliverDeployments(ids, at) {
+      const out: DeploymentRecord[] = [];
+      for (const chunk of chunks([...ids].sort()))
+        for (const r of await db`UPDATE deployments SET state = ${REDELIVERED}, error = NULL, updated_at = ${at}
+          WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
+            AND state = ANY(ARRAY(SELECT json_array_elements_text(${REDELIVERABLE}::json)))
           RETURNING *`)
           out.push(toDeployment(r));
       return out;

@@ -263,6 +263,18 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
           }),
         ),
       ),
+    redeliverDeployments: (ids, at) =>
+      enter("redeliverDeployments", () =>
+        sync.transaction(() =>
+          ids.flatMap((id): DeploymentRecord[] => {
+            const d = sync.getDeployment(id);
+            const state = d && nextDeploymentState(d.state, "redeliver");
+            if (!d || !state) return [];
+            sync.updateDeployment(id, { state, error: null, updatedAt: at });
+            return [{ ...d, state, error: null, updatedAt: at }];
+          }),
+        ),
+      ),
     updateDeployments: (updates) =>
       enter("updateDeployments", () =>
         sync.transaction(() => {

@@ -248,6 +248,31 @@ for (const subject of subjects) {
       expect(await second).toBe(1);
     });
 
+    it("makes timed-out deployments due again: only those still timed out, error cleared, once", async () => {
+      await seed(store);
+      await store.upsertAgent(agent("a3"));
+      const rows = ["a1", "a2", "a3"].map((id) => deployment("ro1", id));
+      expect(await store.insertDeployments(rows)).toBe(3);
+      await store.updateDeployment("ro1:a1", {
+        state: "timed_out",
+        error: "agent offline for 61 s",
+        updatedAt: 20,
+      });
+      await store.updateDeployment("ro1:a2", { state: "succeeded", error: null, updatedAt: 21 });
+      const moved = await store.redeliverDeployments(["ro1:a1", "ro1:a2", "ro1:a3", "missing"], 30);
+      expect(moved.map((d) => [d.id, d.state, d.error, d.updatedAt])).toEqual([
+        ["ro1:a1", "pending", null, 30],
+      ]);
+      expect(await store.getDeployment("ro1:a1")).toMatchObject({
+        state: "pending",
+        error: null,
+        attempts: 0,
+      });
+      expect((await store.getDeployment("ro1:a2"))?.state).toBe("succeeded");
+      // Of two hubs retrying one row, the second moves nothing.
+      expect(await store.redeliverDeployments(["ro1:a1"], 31)).toEqual([]);
+    });
+
     it("keeps deployments: inserted once per agent, counted, marked sent in chunks", async () => {
       await seed(store);
       expect(await store.insertDeployment(deployment("ro1", "a1"))).toBe(true);

@@ -23,6 +23,7 @@ import {
   PROGRESS_GROUP,
   type ProgressGroup,
   progressGroups,
+  REDELIVERABLE_DEPLOYMENT_STATES,
   ROLLBACK_FROM_STATES,
   ROLLBACK_REPORT_EVENT,
   ROLLBACK_ROLLOUT_STATES,
@@ -84,6 +85,7 @@ describe("the rollout state machine table", () => {
     expect(DELIVERABLE_DEPLOYMENT_STATES).toEqual(["pending", "sent", "in_progress"]);
     expect(STALLED_DEPLOYMENT_STATES).toEqual(["sent", "in_progress"]);
     expect(UNSENT_DEPLOYMENT_STATES).toEqual(["pending"]);
+    expect(REDELIVERABLE_DEPLOYMENT_STATES).toEqual(["timed_out"]);
     expect([...ROLLBACK_FROM_STATES].sort()).toEqual(["in_progress", "sent", "succeeded"]);
     expect([...FINISHED_DEPLOYMENT_STATES].sort()).toEqual([
       "failed",

@@ -1,0 +1,275 @@
+/**
+ * A deployment that timed out because its agent was offline is still owed the release: when the
+ * rollout runs again (resume) and the agent is back (hello), in either order, the hub sends it
+ * once more — and only it: agents that reported get nothing again. The failure the operator
+ * accepted by resuming stops being accepted once it is retried, so the retried agent failing again
+ * halts the rollout. Real hub (in process) over real WebSocket, on SQLite and on PostgreSQL.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { HubOptions } from "../../../hub/server.js";
+import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
+import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
+import { isType, manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
+
+const SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
+const OFFLINE_MS = 60_000;
+
+let pg: PostgresServer | undefined;
+let dir: string;
+/** Added to the real clock: the hub's time runs (PostgreSQL's claimed tick needs it) and can jump. */
+let skew = 0;
+let hub: TestHub | undefined;
+const agents: TestAgent[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ship-redeliver-"));
+  if (hasPostgres()) pg = await startPostgres();
+}, 60_000);
+afterEach(async () => {
+  for (const a of agents.splice(0)) a.ws.terminate();
+  await hub?.stop();
+  hub = undefined;
+});
+afterAll(async () => {
+  await pg?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const backends: { name: string; available: boolean; options(): Promise<Partial<HubOptions>> }[] = [
+  { name: "SQLite", available: true, options: async () => ({}) },
+  {
+    name: "PostgreSQL",
+    available: hasPostgres(),
+    options: async () => ({
+      envSecret: SECRET,
+      // The test moves the hub's clock past the offline timeout: not past its own heartbeat timeout.
+      hubTimeoutMs: 3_600_000,
+      database: { url: await (pg as PostgresServer).createDatabase(), file: "test", key: "" },
+    }),
+  },
+];
+
+const isDeploy = isType("deploy");
+const deploysOf = (agent: TestAgent): Deploy[] => agent.received.filter(isDeploy);
+
+for (const backend of backends)
+  describe.skipIf(!backend.available)(`a timed-out canary on ${backend.name}`, () => {
+    async function boot(): Promise<TestHub> {
+      skew = 0;
+      hub = await startTestHub(
+        { now: () => Date.now() + skew, offlineTimeoutMs: OFFLINE_MS, ...(await backend.options()) },
+        join(dir, randomUUID()),
+      );
+      return hub;
+    }
+
+    async function connect(t: TestHub, id: string, ring: string): Promise<TestAgent> {
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+      agents.push(agent);
+      agent.hello(id, [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }], { ring });
+      await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
+      return agent;
+    }
+
+    async function leave(t: TestHub, agent: TestAgent, id: string): Promise<void> {
+      agent.ws.close();
+      await expect.poll(() => t.hub.registry.isOnline(id)).toBe(false);
+    }
+
+    async function report(agent: TestAgent, deploy: Deploy, outcome: "succeeded" | "failed") {
+      const reportId = randomUUID();
+      agent.send({
+        type: "report",
+        reportId,
+        deploymentId: deploy.deploymentId,
+        app: "web",
+        releaseId: deploy.release.id,
+        outcome,
+        fromVersion: "1.0.0",
+        toVersion: "2.0.0",
+        steps: [],
+        ...(outcome === "failed" ? { error: "post_update_test failed" } : {}),
+      });
+      await agent.next((m: HubMessage): m is Extract<HubMessage, { type: "ack" }> => {
+        return m.type === "ack" && m.reportId === reportId;
+      });
+    }
+
+    type View = { state: string; currentWave: number; reason: string | null; failureAllowance?: number };
+    const view = async (t: TestHub, id: string) =>
+      (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    const deploymentState = async (t: TestHub, id: string, agentId: string) =>
+      (await t.hub.store.getDeployment(`${id}:${agentId}`))?.state;
+
+    /** canary (ring=canary: c1) then everyone; c1 goes away before the rollout and times out. */
+    async function haltedOnTimeout(t: TestHub) {
+      const release = (
+        await t.api<{ id: string }>("POST", "/api/v1/releases", {
+          token: t.ci,
+          body: {
+            app: "web",
+            version: "2.0.0",
+            manifest: manifestText("2.0.0"),
+            source: { type: "git", commit: "abcdef1" },
+          },
+        })
+      ).body.id;
+      const c1 = await connect(t, "c1", "canary");
+      const m1 = await connect(t, "m1", "main");
+      await leave(t, c1, "c1");
+      const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: {
+          release,
+          waves: [
+            { name: "canary", labels: { ring: "canary" } },
+            { name: "everyone", percent: 100 },
+          ],
+          failureThreshold: { count: 1 },
+          autoAdvance: true,
+        },
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.id;
+      skew += OFFLINE_MS + 1_000;
+      await expect.poll(() => deploymentState(t, id, "c1")).toBe("timed_out");
+      await expect.poll(async () => (await view(t, id)).state).toBe("paused");
+      return { id, m1 };
+    }
+
+    const resume = (t: TestHub, id: string) =>
+      t.api<View>("POST", `/api/v1/rollouts/${id}/resume`, { token: t.operator, body: {} });
+
+    it("resume, then the agent reconnects: it gets the release once; its success advances the rollout", async () => {
+      const t = await boot();
+      const { id, m1 } = await haltedOnTimeout(t);
+      expect((await resume(t, id)).body.state).toBe("running");
+      const c1 = await connect(t, "c1", "canary");
+      const deploy = await c1.next(isDeploy);
+      expect(deploy.deploymentId).toBe(`${id}:c1`);
+      expect(await deploymentState(t, id, "c1")).toBe("sent");
+      await report(c1, deploy, "succeeded");
+      // The canary succeeded: the wave is whole and the rollout moves on to m1.
+      await report(m1, await m1.next(isDeploy), "succeeded");
+      await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+      expect((await view(t, id)).reason).toBeNull();
+      // Nothing is sent twice: a reconnect of an agent that reported brings nothing new.
+      await leave(t, c1, "c1");
+      const again = await connect(t, "c1", "canary");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(deploysOf(again)).toEqual([]);
+      expect(deploysOf(c1)).toEqual([]);
+    });
+
+    it("the agent reconnects while paused, then resume: it gets the release at the resume, once", async () => {
+      const t = await boot();
+      const { id } = await haltedOnTimeout(t);
+      const c1 = await connect(t, "c1", "canary");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(deploysOf(c1)).toEqual([]);
+      await resume(t, id);
+      const deploy = await c1.next(isDeploy);
+      expect(deploy.deploymentId).toBe(`${id}:c1`);
+      // The log says it was retried after its timeout, then sent, once.
+      const log = (await t.hub.store.listEvents({ limit: 1000, subject: `${id}:c1` })).reverse();
+      expect(log.map((e) => e.kind)).toEqual([
+        "deployment.timed_out",
+        "deployment.pending",
+        "deployment.sent",
+      ]);
+      expect(log[1]?.data).toEqual({
+        agent: "c1",
+        retry: "timed_out",
+        error: expect.stringMatching(/^agent offline for 61 s/),
+      });
+      await report(c1, deploy, "succeeded");
+      await expect.poll(() => deploymentState(t, id, "c1")).toBe("succeeded");
+      // Reported: a reconnect, or another resume-and-advance, sends it nothing more.
+      await leave(t, c1, "c1");
+      const again = await connect(t, "c1", "canary");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(deploysOf(again)).toEqual([]);
+    });
+
+    it("the retried agent failing again halts the rollout: the failure accepted by resuming was only the timeout", async () => {
+      const t = await boot();
+      const { id, m1 } = await haltedOnTimeout(t);
+      await resume(t, id);
+      const c1 = await connect(t, "c1", "canary");
+      await report(c1, await c1.next(isDeploy), "failed");
+      await expect.poll(async () => (await view(t, id)).state).toBe("paused");
+      expect((await view(t, id)).reason).toMatch(/failure threshold/);
+      expect((await view(t, id)).currentWave).toBe(0);
+      expect(deploysOf(m1)).toEqual([]);
+    });
+  });
+
+describe.skipIf(!hasPostgres())("a timed-out agent of another hub (two hubs, one PostgreSQL)", () => {
+  const hubs: TestHub[] = [];
+  afterAll(async () => {
+    for (const h of hubs) await h.stop();
+  });
+
+  it("an operator resumes on one hub: the hub the agent is connected to sends it the release", async () => {
+    skew = 0;
+    const url = await (pg as PostgresServer).createDatabase();
+    const options: Partial<HubOptions> = {
+      now: () => Date.now() + skew,
+      offlineTimeoutMs: OFFLINE_MS,
+      envSecret: SECRET,
+      hubTimeoutMs: 3_600_000,
+      database: { url, file: "test", key: "" },
+    };
+    const a = await startTestHub(options, join(dir, randomUUID()));
+    hubs.push(a);
+    const b = await startTestHub(options, join(dir, randomUUID()));
+    hubs.push(b);
+    const release = (
+      await a.api<{ id: string }>("POST", "/api/v1/releases", {
+        token: a.ci,
+        body: {
+          app: "web",
+          version: "2.0.0",
+          manifest: manifestText("2.0.0"),
+          source: { type: "git", commit: "abcdef1" },
+        },
+      })
+    ).body.id;
+    const hello = (agent: TestAgent, id: string) =>
+      agent.hello(id, [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }]);
+    const first = await TestAgent.connect(b.hub.url, await b.agentToken("c1"));
+    agents.push(first);
+    hello(first, "c1");
+    await expect.poll(() => b.hub.registry.isOnline("c1")).toBe(true);
+    first.ws.close();
+    await expect.poll(() => b.hub.registry.isOnline("c1")).toBe(false);
+    const id = (
+      await a.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: a.operator,
+        body: { release, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 1 } },
+      })
+    ).body.id;
+    skew += OFFLINE_MS + 1_000;
+    const state = async () => (await a.hub.store.getDeployment(`${id}:c1`))?.state;
+    await expect.poll(state, { timeout: 10_000 }).toBe("timed_out");
+    // Back on hub B while the rollout is paused: nothing to do yet.
+    const back = await TestAgent.connect(b.hub.url, await b.agentToken("c1"));
+    agents.push(back);
+    hello(back, "c1");
+    await expect.poll(() => b.hub.registry.isOnline("c1")).toBe(true);
+    const rolloutState = async () =>
+      (await a.api<{ state: string }>("GET", `/api/v1/rollouts/${id}`, { token: a.operator })).body.state;
+    await expect.poll(rolloutState).toBe("paused");
+    expect(deploysOf(back)).toEqual([]);
+    expect(
+      (await a.api("POST", `/api/v1/rollouts/${id}/resume`, { token: a.operator, body: {} })).status,
+    ).toBe(200);
+    const deploy = await back.next(isDeploy, 10_000);
+    expect(deploy.deploymentId).toBe(`${id}:c1`);
+    expect(await state()).toBe("sent");
+  });
+});
