@@ -16,6 +16,10 @@ function items(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
+function warning(path: KeyPath, message: string): Problem {
+  return { path, message, severity: "warning", at: "key" };
+}
+
 function error(path: KeyPath, message: string, at: "key" | "value", offset?: number): Problem {
   return offset === undefined
     ? { path, message, severity: "error", at }
@@ -66,6 +70,86 @@ function directoryProblem(dir: string): string | undefined {
 }
 
 /**
+ * `cleanup` entries that name nothing in the app: at run time they were skipped with a warning, so
+ * `remove_directories: ["/opt/myapp/legacy_modules"]` validated and never removed anything.
+ */
+function cleanupProblems(cleanup: unknown): Problem[] {
+  if (!isRecord(cleanup)) return [];
+  const problems: Problem[] = [];
+  items(cleanup.remove_files).forEach((pattern, i) => {
+    const problem = typeof pattern === "string" && pattern !== "" ? globProblem(pattern) : undefined;
+    if (problem !== undefined) problems.push(error(["cleanup", "remove_files", i], problem, "value"));
+  });
+  items(cleanup.remove_directories).forEach((dir, i) => {
+    const problem = typeof dir === "string" && dir !== "" ? directoryProblem(dir) : undefined;
+    if (problem !== undefined) problems.push(error(["cleanup", "remove_directories", i], problem, "value"));
+  });
+  return problems;
+}
+
+/**
+ * `cleanup_old` prunes only with `keep_days`; each without the other did nothing, silently. Asking
+ * for pruning without an age is an error; an age without `cleanup_old: true` is a warning (a rule
+ * switched off on purpose may keep its age).
+ */
+function pruneProblems(directories: unknown): Problem[] {
+  const problems: Problem[] = [];
+  for (const [dir, rule] of entries(directories)) {
+    if (!isRecord(rule)) continue;
+    if (rule.cleanup_old === true && rule.keep_days === undefined) {
+      const message = "cleanup_old needs keep_days: how many days old a file may be before it is removed";
+      problems.push(error(["directories", dir, "cleanup_old"], message, "key"));
+    }
+    if (rule.keep_days !== undefined && rule.cleanup_old !== true) {
+      const message = "keep_days has no effect without cleanup_old: true; nothing is pruned";
+      problems.push(warning(["directories", dir, "keep_days"], message));
+    }
+  }
+  return problems;
+}
+
+/**
+ * When a staged rollout starts, checked here as well as when it is used: a `rollout.start` (or the
+ * `release_date` it falls back to) that is no date passed --test-manifest and then refused every run.
+ */
+function rolloutStartProblems(data: Record<string, unknown>): Problem[] {
+  const rollout = data.rollout;
+  const problems: Problem[] = [];
+  const notADate = (text: unknown): boolean => typeof text === "string" && Number.isNaN(Date.parse(text));
+  if (isRecord(rollout) && notADate(rollout.start)) {
+    const message = `not an ISO date-time: ${JSON.stringify(rollout.start)}, e.g. "2025-01-20T06:00:00Z"`;
+    problems.push(error(["rollout", "start"], message, "value"));
+  }
+  const staged = isRecord(rollout) && rollout.strategy !== "immediate" && items(rollout.stages).length > 0;
+  if (isRecord(rollout) && rollout.strategy === "immediate" && items(rollout.stages).length > 0) {
+    problems.push(
+      warning(["rollout", "stages"], "not used with strategy: immediate (every host takes part)"),
+    );
+  }
+  if (!staged || rollout.start !== undefined) {
+    if (notADate(data.release_date)) {
+      const message = `${JSON.stringify(data.release_date)} is not a date (e.g. "2025-01-20")`;
+      problems.push({ path: ["release_date"], message, severity: "warning", at: "value" });
+    }
+    return problems;
+  }
+  // Neither given is left to the run ("a staged rollout needs rollout.start or release_date").
+  if (notADate(data.release_date)) {
+    const message = `not an ISO date-time: ${JSON.stringify(data.release_date)}; the staged rollout starts at release_date (e.g. "2025-01-20"), or set rollout.start`;
+    problems.push(error(["release_date"], message, "value"));
+  }
+  return problems;
+}
+
+/** A `min_python_version` that is no version (`"abc"`) sorted before every python and was always met. */
+function pythonVersionProblem(requirements: unknown): Problem[] {
+  const wanted = isRecord(requirements) ? requirements.min_python_version : undefined;
+  if (typeof wanted !== "string" || wanted === "" || /^\d+(\.\d+){0,2}$/.test(wanted)) return [];
+  const message = `${JSON.stringify(wanted)} is not a Python version, e.g. "3.8"`;
+  return [error(["requirements", "min_python_version"], message, "value")];
+}
+
+/**
  * What the schema cannot check: a version that does not look like one (a warning), globs that
  * cannot match, migration keys that are not versions (or repeat one), and conditions that do not
  * parse. Works on the raw data so these problems come together with schema errors, not after.
@@ -85,6 +169,10 @@ export function manifestChecks(data: unknown): Problem[] {
     const problem = directoryProblem(dir);
     if (problem !== undefined) problems.push(error(["directories", dir], problem, "key"));
   }
+  problems.push(...pruneProblems(data.directories));
+  problems.push(...cleanupProblems(data.cleanup));
+  problems.push(...rolloutStartProblems(data));
+  problems.push(...pythonVersionProblem(data.requirements));
   problems.push(...migrationProblems(data.migrations));
   items(data.conditionals).forEach((conditional, i) => {
     const text = isRecord(conditional) ? conditional.condition : undefined;

@@ -1,4 +1,5 @@
 import { Minimatch } from "minimatch";
+import { relativePatternProblem } from "../schema/path-pattern.js";
 
 function unbalanced(pattern: string, open: string, close: string): boolean {
   let depth = 0;
@@ -17,11 +18,8 @@ function unbalanced(pattern: string, open: string, close: string): boolean {
  * make a rule match nothing, or match outside the app, are caught here.
  */
 export function globProblem(pattern: string): string | undefined {
-  if (pattern.startsWith("/")) return "patterns are relative to the app directory; remove the leading /";
-  if (pattern.split("/").some((segment) => segment === ".."))
-    return 'patterns must not contain ".." segments';
-  if (pattern.endsWith("/"))
-    return `ends with "/" and matches no file; use "${pattern}**" for the files under it`;
+  const relative = relativePatternProblem(pattern);
+  if (relative !== undefined) return relative;
   if (unbalanced(pattern, "[", "]")) return 'unclosed "[" in glob (escape it as "\\[" to match it literally)';
   if (unbalanced(pattern, "{", "}")) return 'unclosed "{" in glob (escape it as "\\{" to match it literally)';
   const re = new Minimatch(pattern, { dot: true }).makeRe();

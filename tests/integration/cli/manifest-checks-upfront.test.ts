@@ -1,0 +1,132 @@
+/**
+ * Manifest and ship.toml values that validated and then did nothing, or were refused only by the
+ * run: `--test-manifest` said "valid" for a rollout that every run refused ("rollout.start: not an
+ * ISO date-time"); `cleanup_old: true` without `keep_days` pruned nothing; `cleanup` paths outside
+ * the app were skipped with a warning at run time; `min_python_version: "abc"` was always met; a
+ * `privileged_files` entry written as an absolute path matched nothing, so the file it meant lost
+ * its owner and mode like any other. Each is exit 2 naming the file, line:column and key now, in
+ * --test-manifest and in a run, with the app untouched.
+ */
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+let app: LocalApp;
+beforeEach(async () => {
+  app = await localApp();
+});
+afterEach(() => app.cleanup());
+
+describe("manifest values a run could not act on are refused up front", () => {
+  it.each([
+    [
+      "rollout.start that is no date",
+      'rollout:\n  start: "soon"\n  stages:\n    - { percentage: 50 }',
+      /:3:3 rollout\.start: not an ISO date-time: "soon"/,
+    ],
+    [
+      "release_date that is no date, used by a staged rollout",
+      'release_date: "yesterday"\nrollout:\n  stages:\n    - { percentage: 50 }',
+      /:2:1 release_date: not an ISO date-time: "yesterday"; the staged rollout starts at release_date/,
+    ],
+    [
+      "cleanup_old without keep_days",
+      "directories:\n  logs:\n    cleanup_old: true",
+      /:4:5 directories\.logs\.cleanup_old: cleanup_old needs keep_days/,
+    ],
+    [
+      "a cleanup directory outside the app",
+      'cleanup:\n  remove_directories: ["../shared"]',
+      /:3:24 cleanup\.remove_directories\[0\]: directories must not contain "\.\." segments/,
+    ],
+    [
+      "a cleanup directory given as an absolute path",
+      'cleanup:\n  remove_directories: ["/opt/myapp/legacy_modules"]',
+      /:3:24 cleanup\.remove_directories\[0\]: directories are relative to the app directory/,
+    ],
+    [
+      "a cleanup file pattern given as an absolute path",
+      'cleanup:\n  remove_files: ["/opt/myapp/*.pyc"]',
+      /:3:18 cleanup\.remove_files\[0\]: patterns are relative to the app directory/,
+    ],
+    [
+      "min_python_version that is no version",
+      'requirements:\n  min_python_version: "abc"',
+      /:3:3 requirements\.min_python_version: "abc" is not a Python version, e\.g\. "3\.8"/,
+    ],
+    [
+      "a privileged file given as an absolute path",
+      'security:\n  privileged_files: ["/opt/myapp/scripts/system_config.py"]',
+      /:3:22 security\.privileged_files\[0\]: patterns are relative to the app directory/,
+    ],
+  ])(
+    "%s: --test-manifest and a run are exit 2 naming the key, the app untouched",
+    async (_, yaml, message) => {
+      const release = await app.release("r1", `version: "1.0.0"\n${yaml}\n`);
+      const checked = await runShip(["--test-manifest", join(release, "update-manifest.yaml")]);
+      expect(checked.code, checked.stdout + checked.stderr).toBe(2);
+      expect(checked.stderr).toMatch(message);
+
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(await readdir(app.appDir)).toEqual([]);
+    },
+  );
+
+  it.each([
+    [
+      "keep_days without cleanup_old",
+      "directories:\n  logs:\n    keep_days: 3",
+      /directories\.logs\.keep_days: keep_days has no effect without cleanup_old: true/,
+    ],
+    [
+      "stages with strategy: immediate",
+      "rollout:\n  strategy: immediate\n  stages:\n    - { percentage: 5 }",
+      /rollout\.stages: not used with strategy: immediate/,
+    ],
+    [
+      "a release_date no rollout uses that is no date",
+      'release_date: "Jan twentieth"',
+      /release_date: "Jan twentieth" is not a date/,
+    ],
+  ])("%s: a warning, and the release installs", async (_, yaml, message) => {
+    const release = await app.release("r1", `version: "1.0.0"\n${yaml}\n`);
+    const checked = await runShip(["--test-manifest", join(release, "update-manifest.yaml")]);
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+    expect(checked.stdout + checked.stderr).toMatch(message);
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await readdir(app.appDir)).toContain("app.txt");
+  });
+
+  it("the seed's own values pass: cleanup_old with keep_days, python 3.8, relative cleanup paths", async () => {
+    const release = await app.release(
+      "r1",
+      'version: "1.0.0"\nrelease_date: "2025-01-20"\ndirectories:\n  logs: { preserve: true, cleanup_old: true, keep_days: 30 }\nrequirements:\n  min_python_version: "3.8"\ncleanup:\n  remove_files: ["*.pyc", "__pycache__"]\n  remove_directories: ["legacy_modules"]\nsecurity:\n  privileged_files: ["scripts/system_config.py"]\n',
+    );
+    const checked = await runShip(["--test-manifest", join(release, "update-manifest.yaml")]);
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+    expect(checked.stdout).toMatch(/valid manifest for version 1\.0\.0 \(0 file rules, 0 warnings\)/);
+  });
+});
+
+describe("ship.toml privileged_files", () => {
+  it("an absolute path is exit 2 naming ship.toml and the key, nothing written", async () => {
+    await app.release("r1", 'version: "1.0.0"\n', { "run.sh": "#!/bin/sh\n" });
+    const text = await readFile(app.config, "utf8");
+    await writeFile(
+      app.config,
+      `${text}\n[sources.myapp.security]\nprivileged_files = ["${app.appDir}/run.sh"]\n`,
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /ship\.toml:\d+:\d+ sources\.myapp\.security\.privileged_files\[0\]: patterns are relative to the app directory; remove the leading \//,
+    );
+    expect(await readdir(app.appDir)).toEqual([]);
+    expect(await readdir(app.root)).not.toContain("var");
+  });
+});
