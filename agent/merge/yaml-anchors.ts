@@ -8,6 +8,7 @@ import {
   isAlias,
   isMap,
   isNode,
+  isPair,
   isScalar,
   isSeq,
   type Node,
@@ -124,4 +125,47 @@ export function editableMapAt(
   }
   if (!isMap(node)) throw new Error(`no mapping at ${dotted(path)}`);
   return node;
+}
+
+/** The anchor a value node defines that some alias of the document uses (a `&name` worth keeping). */
+export function usedAnchorOf(doc: Document, node: unknown): string | undefined {
+  if (!isNode(node) || isAlias(node) || node.anchor === undefined) return undefined;
+  const { anchor } = node;
+  let used = false;
+  visit(doc, {
+    Alias(_key, alias) {
+      if (alias.source !== anchor) return undefined;
+      used = true;
+      return visit.BREAK;
+    },
+  });
+  return used ? anchor : undefined;
+}
+
+/**
+ * Replaces every alias of `anchor` with a copy of what it shows now, so they keep their value when
+ * the anchored node changes or goes; each expansion is noted by where it is.
+ */
+export function expandAliasesOf(doc: Document, anchor: string, notes: string[]): void {
+  visit(doc, {
+    Alias(_key, alias, path) {
+      if (alias.source !== anchor) return undefined;
+      const at = path.filter(isPair).map((pair) => keyText(pair as Pair<unknown, unknown>));
+      notes.push(
+        `the alias *${anchor} at ${dotted(at)} was expanded into its own copy, to keep its value while the anchored value changed`,
+      );
+      const copy = localCopy(doc, alias);
+      // The anchored value's comments stay with it (or go with it, reported), not written twice;
+      // the alias's own stay where they were.
+      visit(copy, {
+        Node(_k, node) {
+          node.comment = undefined;
+          node.commentBefore = undefined;
+        },
+      });
+      copy.comment = alias.comment;
+      copy.commentBefore = alias.commentBefore;
+      return copy;
+    },
+  });
 }

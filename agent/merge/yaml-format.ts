@@ -7,6 +7,7 @@
  */
 import {
   Document,
+  isAlias,
   isMap,
   isNode,
   isPair,
@@ -24,7 +25,14 @@ import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { ABSENT, childOf, dotted, isTable, sameValue, valueAt } from "./values.js";
-import { editableMapAt, followsAnchor, hasAliases, ownPair } from "./yaml-anchors.js";
+import {
+  editableMapAt,
+  expandAliasesOf,
+  followsAnchor,
+  hasAliases,
+  ownPair,
+  usedAnchorOf,
+} from "./yaml-anchors.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 
 export interface ParsedYaml {
@@ -68,11 +76,30 @@ export interface YamlRender {
   warnings: string[];
 }
 
+/** How one attempt at the in-place edit copies the release's values and treats a changed anchor. */
+interface Attempt {
+  /** The release's nodes (with their comments), or nodes built from its values. */
+  copy: "nodes" | "values";
+  /**
+   * A value the edit replaces defines an anchor other places alias: the new value takes the anchor
+   * (they follow it) or they each get a copy of the old value (they keep it).
+   */
+  anchors: "carry" | "expand";
+}
+
+const ATTEMPTS: readonly Attempt[] = [
+  { copy: "nodes", anchors: "carry" },
+  { copy: "nodes", anchors: "expand" },
+  { copy: "values", anchors: "carry" },
+  { copy: "values", anchors: "expand" },
+];
+
 /**
  * Tries the edits on the user's Document: first copying the release's nodes (with their comments),
- * then, when those carry aliases the user's file cannot resolve the same way, the release's values.
- * An edit the document already shows through an anchor is skipped. Only when neither attempt gives
- * the merged values is the file rebuilt from values, with a warning.
+ * then, when those carry aliases the user's file cannot resolve the same way, the release's values;
+ * a changed anchored value keeps its anchor, else its aliases keep the old value. An edit the
+ * document already shows through an anchor is skipped. Only when no attempt gives the merged
+ * values is the file rebuilt from values, with a warning.
  */
 export function renderYamlMerge(
   userText: string,
@@ -84,7 +111,8 @@ export function renderYamlMerge(
   const expected = applyEditsToValue(user.value, release.value, edits);
   const options = { lineWidth: 0, ...detectLayout(userText) };
   const aliased = hasAliases(user.doc);
-  for (const copy of ["nodes", "values"] as const) {
+  // Without aliases, what an anchor does makes no difference.
+  for (const attempt of aliased ? ATTEMPTS : ATTEMPTS.filter((a) => a.anchors === "carry")) {
     try {
       const edited = user.doc.clone();
       // clone() forgets a closing `...` marker.
@@ -98,7 +126,7 @@ export function renderYamlMerge(
           values ??= edited.toJS(TO_JS);
           if (alreadyShown(values, edit, expected)) continue;
         }
-        applyEdit(edited, user, release, edit, copy, notes);
+        applyEdit(edited, user, release, edit, attempt, notes);
         values = undefined;
         changed = true;
       }
@@ -151,7 +179,7 @@ function applyEdit(
   user: ParsedYaml,
   release: ParsedYaml,
   edit: MergeEdit,
-  copy: "nodes" | "values",
+  attempt: Attempt,
   notes: string[],
 ): void {
   if (edit.path.length === 0) {
@@ -166,11 +194,13 @@ function applyEdit(
   if (edit.kind === "remove") {
     // A key the map inherits through `<<` cannot be removed without expanding the merge.
     if (own === undefined) throw new Error(`${dotted(edit.path)} is inherited`);
+    const anchor = usedAnchorOf(target, own.value);
+    if (anchor !== undefined) expandAliasesOf(target, anchor, notes);
     parent.items.splice(parent.items.indexOf(own), 1);
     return;
   }
   const source = releasePair(release, edit.path);
-  const useValue = copy === "values" || source === undefined;
+  const useValue = attempt.copy === "values" || source === undefined;
   const value = useValue ? target.createNode(valueAt(release.value, edit.path)) : cloneValue(source.value);
   // The user's spelling of a number the release leaves equal, else the release's own.
   spellNumbers(value, edit.path, [user.doc, release.doc]);
@@ -187,6 +217,11 @@ function applyEdit(
       notes.push(
         `${dotted(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${gone.map((c) => `#${c.split("\n")[0]}`).join(", ")})`,
       );
+    }
+    const anchor = usedAnchorOf(target, own.value);
+    if (anchor !== undefined) {
+      if (attempt.anchors === "carry" && isNode(value) && !isAlias(value)) value.anchor = anchor;
+      else expandAliasesOf(target, anchor, notes);
     }
     own.value = value;
   }

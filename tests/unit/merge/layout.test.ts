@@ -108,6 +108,47 @@ describe("YAML edge cases", () => {
     ]);
   });
 
+  describe("a value the release replaces whole (a list, a scalar) that holds an anchor", () => {
+    const merge = (current: string, incoming: string) =>
+      mergeConfigFile({
+        format: "yaml",
+        fileName: "app.yaml",
+        current,
+        incoming,
+        base: current,
+        strategy: "preserve_user",
+      });
+    const lists = "# hosts we trust\nhosts: &h [a, b]   # list\nweb:\n  allow: *h # same\n# end\n";
+
+    it("keeps its anchor when the release changes it and what aliases it alike: no rebuild, comments kept", () => {
+      const list = merge(lists, "hosts: [a, b, c]\nweb:\n  allow: [a, b, c]\n");
+      expect(list.text).toBe(
+        "# hosts we trust\nhosts: &h [a, b, c] # list\nweb:\n  allow: *h # same\n# end\n",
+      );
+      expect(list.warnings).toEqual([]);
+      const scalar = merge(
+        "# s\nport: &p 80 # the port\nhealth:\n  port: *p\n",
+        "port: 81\nhealth:\n  port: 81\n",
+      );
+      expect(scalar.text).toBe("# s\nport: &p 81 # the port\nhealth:\n  port: *p\n");
+      expect(scalar.warnings).toEqual([]);
+    });
+
+    it("an alias whose value the release keeps, or whose anchor it removes, gets its own copy, with a warning", () => {
+      const expanded =
+        "the alias *h at web.allow was expanded into its own copy, to keep its value while the anchored value changed";
+      const changed = merge(lists, "hosts: [a, b, c]\nweb:\n  allow: [a, b]\n");
+      expect(changed.text).toBe(
+        "# hosts we trust\nhosts: [a, b, c]   # list\nweb:\n  allow: [ a, b ] # same\n# end\n",
+      );
+      expect(changed.warnings).toEqual([expanded]);
+      const removed = merge(lists, "web:\n  allow: [a, b]\n");
+      expect(removed.removed).toEqual(["hosts"]);
+      expect(removed.text).toBe("web:\n  allow: [ a, b ] # same\n# end\n");
+      expect(removed.warnings[0]).toBe(expanded);
+    });
+  });
+
   it("a key inherited through << that must go: rebuilt from values, with a warning", () => {
     const base = "base: &b\n  a: 1\n  x: 2\nprod:\n  <<: *b\n";
     const result = mergeConfigFile({
