@@ -21,6 +21,8 @@ import { pickToken, saveRenewedToken, warnIfExpiring } from "./renewed-token.js"
 
 export interface AgentDaemonOptions {
   config: AgentConfig;
+  /** The config's path, named in bad-input messages about its keys (default "ship.toml"). */
+  configFile?: string;
   agentId: string;
   token: string;
   log: Logger;
@@ -222,6 +224,7 @@ export class AgentDaemon {
     }
     const result = await carryOut({
       config,
+      ...(this.options.configFile === undefined ? {} : { configFile: this.options.configFile }),
       instruction,
       hubUrl: config.hub?.url ?? "",
       token: this.token,

@@ -25,6 +25,8 @@ import { type ProgressEvent, progressLogger } from "./progress-log.js";
 
 export interface CarryOutInput {
   config: AgentConfig;
+  /** The config's path, named in bad-input messages about its keys (default "ship.toml"). */
+  configFile?: string;
   instruction: Deploy;
   hubUrl: string;
   token: string;
@@ -130,6 +132,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
   };
   const report = await runSource(config, app, source, {
     checkOnly: false,
+    ...(input.configFile === undefined ? {} : { configFile: input.configFile }),
     log,
     ports,
     settings: {

@@ -11,6 +11,7 @@ import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
+import { namingConfigFile } from "../sources/config-file-errors.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { sourceScratch } from "./check-scratch.js";
 import { checkSourceFiles } from "./configured-files.js";
@@ -111,13 +112,16 @@ export async function runSource(
     const sourceState = (await readState(config.general.state_file)).sources[name];
     const currentVersion = sourceState?.current_version ?? null;
     await checkSourceFiles(config, name, source, options.configFile ?? "ship.toml");
-    const releaseSource = ports.openSource(name, source, {
-      stateDir: paths.sourceStateDir,
-      ...(options.checkOnly ? { readOnly: true } : {}),
-      log,
-      installed: () => readInstalledRelease(paths.appStateDir, source.app_dir, sourceState),
-      installedId: () => readInstalledId(paths.appStateDir, sourceState),
-    });
+    const releaseSource = namingConfigFile(
+      ports.openSource(name, source, {
+        stateDir: paths.sourceStateDir,
+        ...(options.checkOnly ? { readOnly: true } : {}),
+        log,
+        installed: () => readInstalledRelease(paths.appStateDir, source.app_dir, sourceState),
+        installedId: () => readInstalledId(paths.appStateDir, sourceState),
+      }),
+      options.configFile,
+    );
     const check = await releaseSource.check();
     log.info(check.detail, {
       available: check.available,

@@ -41,6 +41,7 @@ export async function agentCommand(options: { config?: string }): Promise<number
 
   const daemon = new AgentDaemon({
     config,
+    configFile: path,
     agentId: identity.agentId,
     token: identity.token,
     log,

@@ -1,7 +1,8 @@
 /**
  * A source key naming something the server does not have — a git branch or tag, an http(s) URL or
  * checksum URL answering 404, a local checksum file that is not there — is bad input: exit 2, one
- * line naming ship.toml and the key, and the app untouched. Before, a missing branch was git's
+ * line naming the config file the run read (here not called ship.toml: the sources' own errors
+ * name their file "ship.toml" until the run puts in its --config path) and the key, and the app untouched. Before, a missing branch was git's
  * "couldn't find remote ref" behind exit 1, a 404 was "download failed" (exit 1, as if a retry could
  * help), a tag pattern matching nothing was "nothing to do" (exit 0), and a missing checksum file
  * was "internal error: ENOENT".
@@ -27,7 +28,7 @@ describe("a source key naming what the server does not have", () => {
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-missing-"));
     app = join(root, "app");
-    config = join(root, "ship.toml");
+    config = join(root, "staging.toml");
     await mkdir(app);
     await writeFile(join(app, "keep.txt"), "user\n");
   });
@@ -50,7 +51,7 @@ describe("a source key naming what the server does not have", () => {
       const run = await runShip(["--config", config, ...args]);
       expect(run.code, `${args.join(" ")}: ${run.stdout}${run.stderr}`).toBe(2);
       const line = run.stdout.trim().split("\n").at(-1) ?? "";
-      expect(line).toContain(`ship.toml sources.web.${key}: `);
+      expect(line).toContain(`${config} sources.web.${key}: `);
       expect(line).toMatch(said);
       expect(line).not.toMatch(/internal error|couldn't find remote ref|ENOENT/);
       expect(await readdir(app)).toEqual(["keep.txt"]);
@@ -102,9 +103,8 @@ describe("a source key naming what the server does not have", () => {
       await writeConfig(`type = "http"\nurl = "${url}/app.tar.gz"\nchecksum = "${url}/app.tar.gz.sha256"\n`);
       const run = await runShip(["--config", config]);
       expect(run.code, run.stdout + run.stderr).toBe(2);
-      expect(run.stdout).toMatch(
-        /ship\.toml sources\.web\.checksum: .*app\.tar\.gz\.sha256 is not on the server \(HTTP 404\)/,
-      );
+      expect(run.stdout).toContain(`${config} sources.web.checksum: `);
+      expect(run.stdout).toMatch(/checksum: .*app\.tar\.gz\.sha256 is not on the server \(HTTP 404\)/);
       expect(await readdir(app)).toEqual(["keep.txt"]);
     });
 
@@ -115,7 +115,7 @@ describe("a source key naming what the server does not have", () => {
       let run = await runShip(["--config", config]);
       expect(run.code, run.stdout + run.stderr).toBe(2);
       expect(run.stdout).toContain(
-        `ship.toml sources.web.checksum: cannot read ${sums}: no such file or directory (ENOENT)`,
+        `${config} sources.web.checksum: cannot read ${sums}: no such file or directory (ENOENT)`,
       );
       await writeFile(sums, `${sha}  app.tar.gz\n${"#".repeat(70_000)}\n`);
       run = await runShip(["--config", config]);
@@ -135,7 +135,7 @@ describe("a source key naming what the server does not have", () => {
     const run = await runShip(["--config", config]);
     expect(run.code, run.stdout + run.stderr).toBe(2);
     expect(run.stdout).toContain(
-      `ship.toml sources.web.checksum: cannot read ${root}/none.sha256: no such file`,
+      `${config} sources.web.checksum: cannot read ${root}/none.sha256: no such file`,
     );
     expect(await readdir(app)).toEqual(["keep.txt"]);
   });
