@@ -5,7 +5,7 @@
  * has been written to the app yet.
  */
 import { createHash } from "node:crypto";
-import { chmod, readFile, rename, writeFile } from "node:fs/promises";
+import { chmod, readFile, readlink, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
@@ -91,6 +91,14 @@ function reportMerge(log: Logger | undefined, file: string, merged: MergeResult)
   return { file, kept, added, updated, removed, warnings };
 }
 
+/** A merge-rule config the operator made a symlink: left as it is, said loudly (WARN and the merge report). */
+async function reportLinked(input: PrepareInput, rel: string): Promise<MergeReport> {
+  const target = await readlink(join(input.appDir, rel)).catch(() => "?");
+  const warning = `it is a symlink (→ ${target}), not the file ship installed: not merged and left as it is; the release's copy was not installed, merge its changes into the link's target by hand`;
+  input.log?.warn(`merge of ${rel}: ${warning}`, { file: rel });
+  return { file: rel, kept: [], added: [], updated: [], removed: [], warnings: [warning] };
+}
+
 function isMergeRule(step: Extract<PlanStep, { kind: "add" }>): boolean {
   return step.rule.rule.action.startsWith("merge_");
 }
@@ -139,6 +147,11 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
         if (input.index?.files[step.rel] !== undefined) delta.drop.push(step.rel);
         break;
       case "skip":
+        if (step.reason === "linked") {
+          merges.push(await reportLinked(input, step.rel));
+          // No longer ship's file: a later release that drops it must not remove the operator's link.
+          if (input.index?.files[step.rel] !== undefined) delta.drop.push(step.rel);
+        }
         break;
       default:
         unhandled(step);

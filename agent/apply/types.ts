@@ -110,8 +110,11 @@ export type PlanStep =
   | { kind: "remove"; rel: string; reason: "dropped" | "cleared" }
   /** Nothing to do: the app already has these bytes. */
   | { kind: "keep"; rel: string }
-  /** Never touched: inside a protected directory, or a `skip` rule. */
-  | { kind: "skip"; rel: string; reason: "protected" | "rule"; pattern: string };
+  /**
+   * Never touched: inside a protected directory, a `skip` rule, or a config a merge rule names that
+   * the operator replaced with a symlink (`linked`: theirs, merged by hand).
+   */
+  | { kind: "skip"; rel: string; reason: "protected" | "rule" | "linked"; pattern: string };
 
 export type PlanStepKind = PlanStep["kind"];
 

@@ -1,9 +1,10 @@
 /**
  * Config merges through the real CLI keep the layout of the user's lines and say what they could
  * not keep: a YAML file with aligned comments, a JSON file with inline objects and 4-space indents,
- * and a TOML file without a final newline, each edited by the operator between two releases.
+ * and a TOML file without a final newline, each edited by the operator between two releases. A
+ * config the operator replaced with a symlink to a shared copy is theirs: left as it is, said.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -112,5 +113,40 @@ files:
     ]);
     // The same words reach the hub: the run's JSON report carries them per file.
     expect(run.stdout).toContain("your comments went with the keys the merge removed (s.b)");
+  });
+
+  it("a config the operator replaced with a symlink to a shared copy is left alone, with a warning in the log and the report, for every format", async () => {
+    await app.release("v1", manifest("1.0.0"), v1);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const shared = join(app.root, "shared");
+    await mkdir(shared);
+    const mine = {
+      "config.yaml": "server:\n  port: 1\n",
+      "config.json": '{"a": 9}\n',
+      "config.toml": "[t]\nx = 9\n",
+    };
+    for (const [name, text] of Object.entries(mine)) {
+      await writeFile(join(shared, name), text);
+      await rm(join(app.appDir, name));
+      await symlink(join(shared, name), join(app.appDir, name));
+    }
+    await app.release("v2", manifest("2.0.0"), v2);
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    for (const [name, text] of Object.entries(mine)) {
+      expect(await readlink(join(app.appDir, name))).toBe(join(shared, name));
+      expect(await readFile(join(shared, name), "utf8")).toBe(text);
+      expect(run.stderr).toContain(
+        `merge of ${name}: it is a symlink (→ ${join(shared, name)}), not the file ship installed: not merged and left as it is`,
+      );
+    }
+    expect(run.stdout).toContain("merge its changes into the link's target by hand");
+
+    // No longer ship's file: a release that drops it leaves the link too.
+    await app.release("v3", 'version: "3.0.0"\n', { "other.txt": "3\n" });
+    const dropped = await runShip(["--config", app.config]);
+    expect(dropped.code, dropped.stderr).toBe(0);
+    for (const name of Object.keys(mine))
+      expect((await lstat(join(app.appDir, name))).isSymbolicLink()).toBe(true);
   });
 });
