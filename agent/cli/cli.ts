@@ -72,8 +72,30 @@ function misusedOptions(options: GlobalOptions): string | undefined {
     return `--check-only applies to an update run, not to ${first}`;
   if (options.hooks === false && options.rollback === undefined)
     return "--no-hooks applies only with --rollback ID (an update run always runs its hooks)";
+  const mode = chosen[0]?.flag ?? "run";
+  for (const { flag, modes: readBy } of OPTION_MODES) {
+    if (options[flag] === undefined || options[flag] === false || readBy.includes(mode)) continue;
+    const where = (m: Mode) => (m === "run" ? "an update run" : flagName(m));
+    return `${flagName(flag)} applies to ${readBy.map(where).join(", ")}, not to ${where(mode)}`;
+  }
   return undefined;
 }
+
+type Mode = keyof GlobalOptions | "run";
+
+/**
+ * Options that change what one kind of command does, and the modes that read them ("run": an
+ * update run, `--check-only` included). Given to any other mode they were silently ignored
+ * (`--list-backups --sources nope` listed every app, exit 0); now they are bad input.
+ */
+const OPTION_MODES: { flag: keyof GlobalOptions; modes: Mode[] }[] = [
+  { flag: "force", modes: ["run"] },
+  { flag: "allowDowngrade", modes: ["run"] },
+  { flag: "ignoreRollout", modes: ["run"] },
+  { flag: "sources", modes: ["run", "listBackups", "testConditionals", "checkRequirements", "checkRollout"] },
+  { flag: "appDir", modes: ["testConditionals", "checkRequirements", "checkRollout"] },
+  { flag: "currentVersion", modes: ["testConditionals", "checkRollout"] },
+];
 
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command("ship")

@@ -24,6 +24,15 @@ export function valueAt(data: unknown, path: KeyPath): unknown {
   return value;
 }
 
+/** Longest string a message quotes whole; a longer one (a whole file parsed as one scalar) is cut. */
+const SHOWN_CHARS = 60;
+
+/** `value` quoted (JSON), cut to SHOWN_CHARS with its full length said: one line stays one line. */
+export function shownString(value: string): string {
+  if (value.length <= SHOWN_CHARS) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, SHOWN_CHARS))}… (${value.length} characters)`;
+}
+
 /** Short description of a parsed value for messages: `string "abc"`, `number 5`, `a list`. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return "nothing";
@@ -31,6 +40,6 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return "a list";
   if (value instanceof Date) return `a date ${value.toISOString()} (quote it to make it a string)`;
   if (typeof value === "object") return "a mapping";
-  if (typeof value === "string") return `string ${JSON.stringify(value)}`;
+  if (typeof value === "string") return `string ${shownString(value)}`;
   return `${typeof value} ${String(value)}`;
 }

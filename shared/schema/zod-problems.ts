@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { didYouMean } from "./did-you-mean.js";
 import { type KeyPath, toKeyPath } from "./key-path.js";
 import { knownKeysAt } from "./known-keys.js";
-import { describeValue, type Problem, valueAt } from "./problem.js";
+import { describeValue, type Problem, shownString, valueAt } from "./problem.js";
 
 type ZodIssue = z.core.$ZodIssue;
 
@@ -80,7 +80,7 @@ function nounFor(path: KeyPath, values: readonly unknown[], options: DescribeOpt
 function unknownValue(noun: string, input: unknown, values: readonly unknown[]): string {
   const expected = values.map(String).join(", ");
   if (input === undefined) return `is required (one of ${expected})`;
-  const shown = typeof input === "string" ? JSON.stringify(input) : describeValue(input);
+  const shown = typeof input === "string" ? shownString(input) : describeValue(input);
   return `unknown ${noun} ${shown} (expected ${expected})`;
 }
 

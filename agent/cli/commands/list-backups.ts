@@ -1,4 +1,5 @@
 // Its own module, apart from --rollback: listing needs neither the restore engine, the lock nor crypto.
+import { BadInputError } from "../../../shared/errors.js";
 import { listBackups, sameDir } from "../../backup/backup-store.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
@@ -14,19 +15,27 @@ function size(bytes: number): string {
 /** `ship --list-backups`: newest first, with the version each one brings back. */
 export async function listBackupsCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config } = await loadCliConfig(options.config, out);
+  const unknown = (options.sources ?? []).filter((name) => config.sources[name] === undefined);
+  if (unknown.length > 0) {
+    const known = Object.keys(config.sources).join(", ") || "(none)";
+    throw BadInputError.single("--sources", unknown.join(" "), `no such source; configured: ${known}`);
+  }
   const all = await listBackups(config.general.backup_dir);
   // Only this config's apps: another config sharing backup_dir may use the same source names.
-  const backups = all.filter((b) => {
+  const ours = all.filter((b) => {
     const source = config.sources[b.app];
     return source !== undefined && sameDir(source.app_dir, b.appDir);
   });
+  const backups =
+    options.sources === undefined ? ours : ours.filter((b) => options.sources?.includes(b.app) === true);
   out.result(backups);
-  if (backups.length < all.length) {
+  if (ours.length < all.length) {
     out.problem(
-      `${all.length - backups.length} backup(s) in ${config.general.backup_dir} restore app directories no source of this config installs into: not listed`,
+      `${all.length - ours.length} backup(s) in ${config.general.backup_dir} restore app directories no source of this config installs into: not listed`,
     );
   }
-  if (backups.length === 0) out.line(`no backups in ${config.general.backup_dir}`);
+  const of = options.sources === undefined ? "" : ` of ${options.sources.join(", ")}`;
+  if (backups.length === 0) out.line(`no backups${of} in ${config.general.backup_dir}`);
   else
     out.line(`${"ID".padEnd(32)} ${"APP".padEnd(16)} ${"RESTORES".padEnd(12)} ${"CREATED".padEnd(24)} SIZE`);
   for (const b of backups) {

@@ -112,6 +112,23 @@ describe("manifest values a run could not act on are refused up front", () => {
   });
 });
 
+describe("a file that is no manifest at all", () => {
+  it("is one short line: the value quoted is cut, with its length said", async () => {
+    // A text file parses as one long plain scalar; the message used to quote all of it.
+    const file = join(app.root, "notes.txt");
+    const text = Array.from({ length: 40 }, (_, i) => `line ${i} of somebody's notes`).join("\n");
+    await writeFile(file, text);
+    const run = await runShip(["--test-manifest", file]);
+    expect(run.code).toBe(2);
+    const line = run.stderr.trim();
+    expect(line.split("\n")).toHaveLength(1);
+    expect(line).toMatch(
+      /:1:1 must be a mapping \(got string "line 0 of somebody's notes line 1 .*"… \(\d+ characters\)\)$/,
+    );
+    expect(line.length).toBeLessThan(250);
+  });
+});
+
 describe("ship.toml privileged_files", () => {
   it("an absolute path is exit 2 naming ship.toml and the key, nothing written", async () => {
     await app.release("r1", 'version: "1.0.0"\n', { "run.sh": "#!/bin/sh\n" });

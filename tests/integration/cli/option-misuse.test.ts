@@ -23,12 +23,38 @@ describe("ship refuses options that do not go together (real CLI)", () => {
     [["--list-backups", "--check-only"], /--check-only applies to an update run, not to --list-backups/],
     [["--no-hooks"], /--no-hooks applies only with --rollback/],
     [["--no-hooks", "--force"], /--no-hooks applies only with --rollback/],
+    // Options one mode reads, given to another, used to be ignored without a word.
+    [["--list-backups", "--force"], /^ship: --force applies to an update run, not to --list-backups\n$/],
+    [
+      ["--rollback", "x", "--allow-downgrade"],
+      /--allow-downgrade applies to an update run, not to --rollback/,
+    ],
+    [
+      ["--recover", "--sources", "myapp"],
+      /--sources applies to an update run, --list-backups, .*not to --recover/,
+    ],
+    [["--force", "--app-dir", "/tmp"], /--app-dir applies to --test-conditionals, .*not to an update run/],
+    [["--current-version", "1.0.0"], /--current-version applies to .*not to an update run/],
+    [
+      ["--approve", "myapp", "2.0.0", "--ignore-rollout"],
+      /--ignore-rollout applies to an update run, not to --approve/,
+    ],
   ])("ship %j is exit 2 with one line, and nothing is installed", async (args, message) => {
     const run = await runShip(["--config", app.config, ...args]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split("\n")).toHaveLength(1);
     expect(run.stderr).toMatch(message);
     expect(await readdir(app.appDir)).toEqual([]);
+  });
+
+  it("--list-backups --sources lists only those sources' backups, and refuses a name no source has", async () => {
+    expect((await runShip(["--config", app.config, "--force"])).code).toBe(0);
+    const listed = await runShip(["--config", app.config, "--list-backups", "--sources", "myapp"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^myapp-\S+ +myapp /m);
+    const unknown = await runShip(["--config", app.config, "--list-backups", "--sources", "nope"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toBe("ship: --sources nope: no such source; configured: myapp");
   });
 
   it("the same update run without the stray option installs (the refusal was the option, not the setup)", async () => {
