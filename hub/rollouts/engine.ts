@@ -593,7 +593,11 @@ export class RolloutEngine {
       // Written at commit, so its figure can be filled in below while it stays first in the log.
       const resumed = { acceptedFailures: 0 };
       dispatch.record({ actor, kind: "rollout.resumed", subject: id, data: resumed });
-      // Timed-out agents connected again are due again first: they are retried, not accepted (the
+      // While paused nothing timed out (only a running rollout is evaluated): timeouts that fell
+      // due meanwhile are failures so far, accepted with the others, not a new halt right after.
+      await this.expireOffline(t, dispatch, rollout, now);
+      await this.expireStalled(t, dispatch, rollout, now, true);
+      // Timed-out agents connected again are due again: they are retried, not accepted (the
       // allowance this may lower is set anew just below).
       await this.retryConnected({ ...rollout, state }, dispatch, actor);
       // Failures seen so far are accepted by resuming; only new ones count toward the threshold.
@@ -758,12 +762,19 @@ export class RolloutEngine {
     if (auto) await this.deliver({ ...rollout, state }, dispatch, HUB_ACTOR);
   }
 
-  private async expireStalled(t: StoreOps, dispatch: Dispatch, rollout: RolloutRecord, now: number) {
+  /** `always`: scan now, even if the last scan was recent (resume decides from it). */
+  private async expireStalled(
+    t: StoreOps,
+    dispatch: Dispatch,
+    rollout: RolloutRecord,
+    now: number,
+    always = false,
+  ) {
     const timeoutMs = this.options.progressTimeoutMs ?? DEFAULT_PROGRESS_TIMEOUT_MS;
     // Nothing was sent before the rollout existed; and a scan every tenth of the timeout (at most
     // every 10 s) is exact enough while a 10,000-agent rollout is not read every second.
     if (Math.max(rollout.created, this.startedAt) > now - timeoutMs) return;
-    if (now - (this.stalledScans.get(rollout.id) ?? 0) < Math.min(timeoutMs / 10, 10_000)) return;
+    if (!always && now - (this.stalledScans.get(rollout.id) ?? 0) < Math.min(timeoutMs / 10, 10_000)) return;
     this.stalledScans.set(rollout.id, now);
     const stalled = await t.listStalledDeployments({
       rolloutId: rollout.id,

@@ -206,6 +206,54 @@ for (const backend of backends)
       expect((await view(t, id)).currentWave).toBe(0);
       expect(deploysOf(m1)).toEqual([]);
     });
+
+    it("an agent whose offline timeout passed while the rollout was paused is accepted by resume, not a new halt", async () => {
+      const t = await boot();
+      const release = (
+        await t.api<{ id: string }>("POST", "/api/v1/releases", {
+          token: t.ci,
+          body: {
+            app: "web",
+            version: "2.0.0",
+            manifest: manifestText("2.0.0"),
+            source: { type: "git", commit: "abcdef1" },
+          },
+        })
+      ).body.id;
+      const c1 = await connect(t, "c1", "canary");
+      const c2 = await connect(t, "c2", "canary");
+      await connect(t, "m1", "main");
+      await leave(t, c2, "c2");
+      const id = (
+        await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+          token: t.operator,
+          body: {
+            release,
+            waves: [
+              { name: "canary", labels: { ring: "canary" } },
+              { name: "everyone", percent: 100 },
+            ],
+            failureThreshold: { count: 1 },
+            autoAdvance: true,
+          },
+        })
+      ).body.id;
+      await report(c1, await c1.next(isDeploy), "failed");
+      await expect.poll(async () => (await view(t, id)).state).toBe("paused");
+      // The operator looks into it for longer than the offline timeout; c2 stays away meanwhile.
+      skew += OFFLINE_MS + 1_000;
+      await new Promise((r) => setTimeout(r, 300));
+      const resumed = await resume(t, id);
+      expect(resumed.body.state).toBe("running");
+      // c2's timeout fell due while paused: it is among the failures the resume accepted.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await deploymentState(t, id, "c2")).toBe("timed_out");
+      expect((await view(t, id)).state).toBe("running");
+      const resumedEvent = (await t.hub.store.listEvents({ limit: 100, subject: id })).find(
+        (e) => e.kind === "rollout.resumed",
+      );
+      expect(resumedEvent?.data).toEqual({ acceptedFailures: 2 });
+    });
   });
 
 describe.skipIf(!hasPostgres())("a timed-out agent of another hub (two hubs, one PostgreSQL)", () => {
