@@ -7,6 +7,7 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
 import { readNamedFile } from "../../shared/named-file.js";
@@ -39,6 +40,38 @@ function sourceFiles(name: string, source: Source): NamedFile[] {
     add("known_hosts", source.known_hosts, { mayBeMissing: true, mayBeEmpty: true });
   }
   return files;
+}
+
+const where: Record<"http" | "sftp" | "local", string> = {
+  http: "the http(s) URL or absolute path of a .sha256 file",
+  sftp: "the absolute path of a .sha256 file on the SFTP server",
+  local: "the absolute path of a .sha256 file",
+};
+
+/**
+ * `checksum` as each source type reads it: "sha256:" and 64 hex digits, or where a sha256sum file
+ * is (an http source fetches an http(s) URL and reads a local path or file:// URL; sftp reads a path
+ * on its server; local a local path). A malformed one (the seed's placeholder "sha256:abc123...")
+ * was refused only once a download needed it, so a source that stayed up to date ran on with it. A
+ * local checksum file is checked like the other files keys name. Not in ship.toml's schema: the
+ * seed's own example config holds the placeholder, and loading it must not fail.
+ */
+function checksumKey(name: string, source: Source): { issues: Issue[]; files: NamedFile[] } {
+  if (source.type !== "https" && source.type !== "http" && source.type !== "sftp" && source.type !== "local")
+    return { issues: [], files: [] };
+  const spec = source.checksum;
+  if (spec === undefined || /^sha256:[0-9a-fA-F]{64}$/.test(spec.trim())) return { issues: [], files: [] };
+  const key = `sources.${name}.checksum`;
+  const kind = source.type === "https" ? "http" : source.type;
+  const localFile = spec.startsWith("/") || /^file:\/\/./.test(spec);
+  const usable =
+    kind === "sftp" ? spec.startsWith("/") : localFile || (kind === "http" && /^https?:\/\/./.test(spec));
+  if (!usable) {
+    const message = `must be "sha256:" and 64 hex digits, or ${where[kind]} (got ${JSON.stringify(spec)})`;
+    return { issues: [{ file: "", path: key, message, severity: "error" }], files: [] };
+  }
+  if (kind === "sftp" || !localFile || !source.security.verify_checksums) return { issues: [], files: [] };
+  return { issues: [], files: [{ key, path: spec.startsWith("file://") ? fileURLToPath(spec) : spec }] };
 }
 
 /** [hub] and [trust] files: what `ship agent` needs before it connects. */
@@ -80,7 +113,13 @@ export async function checkSourceFiles(
     [{ key: `sources.${name}.app_dir`, path: source.app_dir, kind: "directory" }],
     configFile,
   );
-  return check([...sourceFiles(name, source), ...trustFiles(config)], configFile, [...clone, ...appDir]);
+  const sum = checksumKey(name, source);
+  const sumIssues = sum.issues.map((issue) => ({ ...issue, file: configFile }));
+  return check([...sourceFiles(name, source), ...sum.files, ...trustFiles(config)], configFile, [
+    ...clone,
+    ...appDir,
+    ...sumIssues,
+  ]);
 }
 
 /**
