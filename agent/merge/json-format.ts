@@ -6,6 +6,7 @@
  */
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
+import { syntaxErrorAt } from "./json-syntax.js";
 import { inlineContainers, numberSpellings, readJson, writeJson } from "./json-values.js";
 import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
@@ -16,13 +17,40 @@ export function parseJson(text: string, fileName: string, role: CopyRole): unkno
     JSON.parse(text);
     return readJson(text);
   } catch (error) {
+    if (text.trim() === "")
+      throw parseFailure(fileName, role, "the file is empty (a JSON config needs at least {})", {
+        line: 1,
+        column: 1,
+      });
     const message = error instanceof Error ? error.message : String(error);
-    const offset = /at position (\d+)/.exec(message)?.[1];
-    // An empty file has no position in V8's message; point at its start.
-    const position = offset === undefined ? { line: 1, column: 1 } : lineColumnAt(text, Number(offset));
-    const reason = text.trim() === "" ? "the file is empty (a JSON config needs at least {})" : message;
-    throw parseFailure(fileName, role, reason.replace(/ in JSON at position \d+.*$/, ""), position);
+    const v8Offset = /at position (\d+)/.exec(message)?.[1];
+    const offset = v8Offset === undefined ? syntaxErrorAt(text) : Number(v8Offset);
+    const position = offset === undefined ? { line: 1, column: 1 } : lineColumnAt(text, offset);
+    throw parseFailure(
+      fileName,
+      role,
+      reasonAt(text, offset, v8Offset === undefined ? undefined : message),
+      position,
+    );
   }
+}
+
+/**
+ * Why the text does not parse, in words that never quote the file beyond the offending character:
+ * V8's message when it has a position (it then quotes nothing), a JSONC/JSON5 habit by name.
+ */
+function reasonAt(text: string, offset: number | undefined, positioned: string | undefined): string {
+  if (offset !== undefined) {
+    const at = text.slice(offset);
+    // VS Code settings, tsconfig and JSON5 files allow these; JSON does not.
+    if (at.startsWith("//") || at.startsWith("/*")) return "a comment, which JSON does not allow (remove it)";
+    if (/^[}\]]/.test(at) && /,\s*$/.test(text.slice(0, offset)))
+      return "a comma before the closing bracket, which JSON does not allow (remove it)";
+  }
+  if (positioned !== undefined) return positioned.replace(/( in JSON)? at position \d+.*$/, "");
+  if (offset === undefined) return "not valid JSON";
+  if (offset >= text.length) return "the file ends before its JSON does";
+  return `unexpected ${JSON.stringify(text[offset])}`;
 }
 
 export function renderJsonMerge(

@@ -55,6 +55,35 @@ describe("malformed inputs give positioned errors", () => {
     );
   });
 
+  it("JSON: a comment, a trailing comma or an unexpected token is placed and named, never quoting the file", () => {
+    const run = (current: string) => {
+      const error = failure(() =>
+        mergeConfigFile({
+          format: "json",
+          fileName: "a.json",
+          current,
+          incoming: "{}",
+          strategy: "update_only",
+        }),
+      );
+      const issue = error.issues[0];
+      return `${issue?.line}:${issue?.column} ${issue?.message.replace("cannot merge: the server's copy does not parse: ", "")}`;
+    };
+    expect(run('{\n  // the port\n  "port": 80\n}\n')).toBe(
+      "2:3 a comment, which JSON does not allow (remove it)",
+    );
+    expect(run('{"a": 1 /* one */}')).toBe("1:9 a comment, which JSON does not allow (remove it)");
+    expect(run('{\n  "a": 1,\n}\n')).toBe(
+      "3:1 a comma before the closing bracket, which JSON does not allow (remove it)",
+    );
+    // V8 gives no position here and quotes the text around it (a password, say).
+    expect(run('{"password": "hunter2", "a": [1, 2,]}')).toBe(
+      "1:36 a comma before the closing bracket, which JSON does not allow (remove it)",
+    );
+    expect(run('{"password": "hunter2", "on": tru}')).toBe('1:31 unexpected "t"');
+    expect(run('{"password": "hunter2"} x')).toBe("1:25 Unexpected non-whitespace character after JSON");
+  });
+
   it("names which copy failed: the release's or the previous release's", () => {
     const release = failure(() =>
       mergeConfigFile({
