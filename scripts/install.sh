@@ -31,8 +31,14 @@ if [ "${SHIP_NO_USERS:-0}" != 1 ]; then
   id ship-hub >/dev/null 2>&1 || useradd --system --shell /usr/sbin/nologin --home-dir "$state/ship-hub" ship-hub
 fi
 mkdir -p "$etc" "$state/ship/backups" "$state/ship-hub"
-[ -e "$etc/ship.toml" ] || install -m 600 "$pkg/examples/ship.toml" "$etc/ship.toml"
-[ -e "$etc/hub.toml" ] || install -m 644 "$pkg/examples/hub.toml" "$etc/hub.toml"
+# The examples, the units and the messages below name the default layout (/etc/ship, /var/lib/ship,
+# /var/lib/ship-hub); with SHIP_ETC or SHIP_STATE set they must name the directories made here, or
+# every unit would start ship with a config and state directory that do not exist.
+layout() {
+  sed -e "s#/etc/ship/#$etc/#g" -e "s#/var/lib/ship#$state/ship#g" "$@"
+}
+if [ ! -e "$etc/ship.toml" ]; then layout "$pkg/examples/ship.toml" >"$etc/ship.toml.new" && chmod 600 "$etc/ship.toml.new" && mv "$etc/ship.toml.new" "$etc/ship.toml"; fi
+if [ ! -e "$etc/hub.toml" ]; then layout "$pkg/examples/hub.toml" >"$etc/hub.toml.new" && chmod 644 "$etc/hub.toml.new" && mv "$etc/hub.toml.new" "$etc/hub.toml"; fi
 if [ "${SHIP_NO_USERS:-0}" != 1 ]; then
   chown -R ship:ship "$state/ship"
   chown -R ship-hub:ship-hub "$state/ship-hub"
@@ -47,8 +53,9 @@ mkdir -p "$unit_dir"
 # tarball in /usr/local/bin) would fail every start with 203/EXEC, so they name the node npm used.
 node=$(command -v node)
 for unit in ship.service ship.timer ship-agent.service ship-hub.service; do
-  sed -e "s#/opt/ship/#$pkg/#g" -e "s#^WorkingDirectory=/opt/ship\$#WorkingDirectory=$prefix#" \
-    -e "s#^ExecStart=/usr/bin/node #ExecStart=$node #" "$pkg/systemd/$unit" >"$unit_dir/$unit"
+  layout "$pkg/systemd/$unit" | sed -e "s#/opt/ship/#$pkg/#g" \
+    -e "s#^WorkingDirectory=/opt/ship\$#WorkingDirectory=$prefix#" \
+    -e "s#^ExecStart=/usr/bin/node #ExecStart=$node #" >"$unit_dir/$unit"
 done
 command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] && systemctl daemon-reload || true
 echo "installed ship $("$prefix/bin/ship" --version) in $pkg; ship and ship-hub in $bin_dir"

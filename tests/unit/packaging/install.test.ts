@@ -155,6 +155,20 @@ describe("the packed package (npm pack)", () => {
         `ExecStart=${node} ${join(root, "opt/lib/node_modules/ship/dist/agent/cli/main.cjs")} --config`,
       );
       expect(timerService).toContain(`WorkingDirectory=${join(root, "opt")}\n`);
+      // SHIP_ETC and SHIP_STATE reach the units and the example configs: the timer's ship must read
+      // the config install.sh wrote and keep state where install.sh made (and chowned) it.
+      expect(timerService).toContain(`--config ${join(root, "etc/ship.toml")}\n`);
+      expect(timerService).toContain(`ReadWritePaths=${join(root, "var/ship")} `);
+      expect(unit).toContain(`serve --config ${join(root, "etc/hub.toml")}\n`);
+      expect(unit).toContain(`ReadWritePaths=${join(root, "var/ship-hub")}\n`);
+      for (const file of ["ship.service", "ship-agent.service", "ship-hub.service"]) {
+        const text = await readFile(join(root, "units", file), "utf8");
+        expect(text, file).not.toMatch(/\/etc\/ship\/|\/var\/lib\/ship/);
+      }
+      const shipToml = parseConfigText(await readFile(join(root, "etc/ship.toml"), "utf8"), "ship.toml");
+      expect(shipToml.config.general.backup_dir).toBe(join(root, "var/ship/backups"));
+      const hubToml = parseToml(await readFile(join(root, "etc/hub.toml"), "utf8")) as { data_dir?: string };
+      expect(hubToml.data_dir).toBe(join(root, "var/ship-hub"));
       const hub = await startHub(join(root, "bin/ship-hub"), join(root, "data"));
       try {
         expect((await fetch(`${hub.url}/`)).status).toBe(200);
