@@ -9,12 +9,12 @@ import type { ApiDeps } from "./deps.js";
 import { parseRequest } from "./validate.js";
 
 /** `GET /agents/:id` pages the agent's reports, newest first. */
-const ReportPage = z.object({
+const ReportPage = z.strictObject({
   reports_limit: z.coerce.number().int().min(1).max(200).default(20),
   reports_offset: z.coerce.number().int().min(0).default(0),
 });
 
-const EventsQuery = z.object({
+const EventsQuery = z.strictObject({
   before: z.coerce.number().int().positive().optional(),
   subject: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),

@@ -12,7 +12,7 @@ import type { ReleaseRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { parseRequest } from "./validate.js";
 
-const ListQuery = z.object({
+const ListQuery = z.strictObject({
   app: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });

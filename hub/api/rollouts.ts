@@ -7,7 +7,7 @@ import { rolloutStates } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { parseRequest } from "./validate.js";
 
-const ListQuery = z.object({
+const ListQuery = z.strictObject({
   state: z.enum(rolloutStates).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });

@@ -10,7 +10,7 @@ const oneOrMany = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : [v]).filter((s) => s !== ""));
 
-export const AgentQuery = z.object({
+export const AgentQuery = z.strictObject({
   /** Absent: every matching agent (what `ship-hub agents` has always received). */
   limit: z.coerce.number().int().min(1).max(1000).optional(),
   offset: z.coerce.number().int().min(0).default(0),

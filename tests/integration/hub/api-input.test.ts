@@ -199,6 +199,19 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       "query.limit: must be <= 1000 (got 1e308)",
     );
     expect(await refused("GET", "/api/v1/releases?limit=0")).toBe("query.limit: must be >= 1 (got 0)");
+    // A parameter no list reads (a typo, or another API's name) is a 400 naming it, not the whole list.
+    expect(await refused("GET", "/api/v1/events?since=5")).toBe(
+      "query.since: unknown key; allowed: before, subject, limit",
+    );
+    expect(await refused("GET", "/api/v1/rollouts?stat=running")).toMatch(
+      /^query\.stat: unknown key \(did you mean "state"\?\); allowed: state, limit$/,
+    );
+    expect(await refused("GET", "/api/v1/releases?application=web")).toMatch(
+      /^query\.application: unknown key/,
+    );
+    expect(await refused("GET", "/api/v1/agents?lable=a=b")).toMatch(
+      /^query\.lable: unknown key \(did you mean "label"\?\)/,
+    );
     // status and state are both closed sets: a typo is a 400, never a silently empty fleet.
     expect(await refused("GET", "/api/v1/agents?status=bogus")).toBe(
       'query.status: unknown status "bogus" (expected online, offline)',
@@ -219,6 +232,9 @@ describe("hub API input: every 400 is one line naming the field and what is wron
             ).body.total,
         )
         .toBe(1);
+      expect(await refused("GET", "/api/v1/agents/a1?limit=5")).toMatch(
+        /^query\.limit: unknown key.*reports_limit/,
+      );
     } finally {
       agent.ws.close();
     }
