@@ -169,3 +169,50 @@ export function expandAliasesOf(doc: Document, anchor: string, notes: string[]):
     },
   });
 }
+
+/** Every key a map shows, its own first, then what its merge keys give (the first source winning). */
+function keysShown(
+  doc: Document,
+  map: YAMLMap<unknown, unknown>,
+  seen = new Set<YAMLMap<unknown, unknown>>(),
+): string[] {
+  if (seen.has(map)) return [];
+  seen.add(map);
+  const keys = map.items.filter((pair) => !isMergePair(pair)).map(keyText);
+  for (const pair of map.items) {
+    if (!isMergePair(pair)) continue;
+    for (const source of isSeq(pair.value) ? pair.value.items : [pair.value]) {
+      const resolved = isAlias(source) ? source.resolve(doc) : source;
+      if (isMap(resolved))
+        for (const key of keysShown(doc, resolved, seen)) if (!keys.includes(key)) keys.push(key);
+    }
+  }
+  return keys;
+}
+
+/**
+ * Replaces a map's merge keys (`<<: *base`) with own copies of the keys they gave, where the first
+ * of them stood: the one way to remove (or change alone) a key the map only inherits, short of
+ * rebuilding the file. Noted, naming the map.
+ */
+export function expandMergeKeys(
+  doc: Document,
+  map: YAMLMap<unknown, unknown>,
+  at: string,
+  notes: string[],
+): void {
+  const first = map.items.findIndex(isMergePair);
+  if (first < 0) return;
+  const own = new Set(map.items.filter((pair) => !isMergePair(pair)).map(keyText));
+  const inherited = keysShown(doc, map)
+    .filter((key) => !own.has(key))
+    .map((key) => {
+      const pair = doc.createPair(key, null);
+      pair.value = localCopy(doc, inheritedNode(doc, map, key));
+      return pair;
+    });
+  const kept = map.items.filter((pair) => !isMergePair(pair));
+  kept.splice(Math.min(first, kept.length), 0, ...inherited);
+  map.items = kept;
+  notes.push(`the merge key (<<) of ${at} was expanded into its own keys, to remove a key it gave`);
+}

@@ -28,6 +28,7 @@ import { ABSENT, childOf, dotted, isTable, sameValue, valueAt } from "./values.j
 import {
   editableMapAt,
   expandAliasesOf,
+  expandMergeKeys,
   followsAnchor,
   hasAliases,
   ownPair,
@@ -190,10 +191,14 @@ function applyEdit(
   }
   const parent = editableMapAt(target, edit.path.slice(0, -1), notes);
   const key = edit.path[edit.path.length - 1] as string;
-  const own = ownPair(parent, key);
+  let own = ownPair(parent, key);
   if (edit.kind === "remove") {
-    // A key the map inherits through `<<` cannot be removed without expanding the merge.
-    if (own === undefined) throw new Error(`${dotted(edit.path)} is inherited`);
+    // A key the map inherits through `<<` can only go once the merge is expanded into own keys.
+    if (own === undefined) {
+      expandMergeKeys(target, parent, dotted(edit.path.slice(0, -1)) || "the top level", notes);
+      own = ownPair(parent, key);
+      if (own === undefined) throw new Error(`${dotted(edit.path)} is not there`);
+    }
     const anchor = usedAnchorOf(target, own.value);
     if (anchor !== undefined) expandAliasesOf(target, anchor, notes);
     parent.items.splice(parent.items.indexOf(own), 1);

@@ -149,18 +149,33 @@ describe("YAML edge cases", () => {
     });
   });
 
-  it("a key inherited through << that must go: rebuilt from values, with a warning", () => {
-    const base = "base: &b\n  a: 1\n  x: 2\nprod:\n  <<: *b\n";
+  it("a key inherited through << that must go: the merge key becomes own keys there, with a warning; comments and anchors stay", () => {
+    const base = "base: &b\n  a: 1\n  x: 2\nprod:\n  <<: *b # shared\n  db: p\n";
     const result = mergeConfigFile({
       format: "yaml",
       fileName: "app.yaml",
       current: `# mine\n${base}`,
-      incoming: "base: {a: 1, x: 2}\nprod: {a: 1}\n",
+      incoming: "base: {a: 1, x: 2}\nprod: {a: 1, db: p}\n",
       base,
       strategy: "preserve_user",
     });
     expect(result.removed).toEqual(["prod.x"]);
-    expect(result.text).toBe("base:\n  a: 1\n  x: 2\nprod:\n  a: 1\n");
+    expect(result.text).toBe("# mine\nbase: &b\n  a: 1\n  x: 2\nprod:\n  a: 1\n  db: p\n");
+    expect(result.warnings).toEqual([
+      "the merge key (<<) of prod was expanded into its own keys, to remove a key it gave",
+    ]);
+  });
+
+  it("an anchored mapping changed where a << user must keep the old value: rebuilt from values, with a warning", () => {
+    const result = mergeConfigFile({
+      format: "yaml",
+      fileName: "app.yaml",
+      current: "# mine\na: &x {k: 1}\nb:\n  <<: [*x]\n  j: 2\n",
+      incoming: "a: {k: 2}\nb: {k: 1, j: 2}\n",
+      base: "a: {k: 1}\nb: {k: 1, j: 2}\n",
+      strategy: "preserve_user",
+    });
+    expect(result.text).toBe("a:\n  k: 2\nb:\n  k: 1\n  j: 2\n");
     expect(result.warnings).toEqual([
       "rebuilt the whole file from values because anchors, aliases or merge keys (<<) could not take the change in place: its comments, anchors and aliases were lost",
     ]);

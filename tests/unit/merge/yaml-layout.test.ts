@@ -119,17 +119,16 @@ describe("YAML number spellings: a merge writes a number as its file spells it, 
   });
 
   it("a file rebuilt from values keeps the user's and the release's spellings", () => {
-    const base = "base: &b\n  a: 1.0\n  x: 0x1F\nprod:\n  <<: *b\n";
     const rebuilt = mergeConfigFile({
       format: "yaml",
       fileName: "app.yaml",
-      current: `# mine\n${base}`,
-      incoming: "base: {a: 1.0, x: 0x1F, y: 1.5e300}\nprod: {a: 1.0, y: 1E3}\n",
-      base,
+      current: "a: &x {k: 1.0, h: 0x1F}\nb:\n  <<: [*x]\n  j: 2\n",
+      incoming: "a: {k: 2.50, h: 0x1F}\nb: {k: 1, h: 0x1F, j: 2, e: 1.5e300}\n",
+      base: "a: {k: 1, h: 0x1F}\nb: {k: 1, h: 0x1F, j: 2}\n",
       strategy: "preserve_user",
     });
     expect(rebuilt.warnings[0]).toMatch(/^rebuilt the whole file/);
-    expect(rebuilt.text).toBe("base:\n  a: 1.0\n  x: 0x1F\n  y: 1.5e300\nprod:\n  a: 1.0\n  y: 1E3\n");
+    expect(rebuilt.text).toBe("a:\n  k: 2.50\n  h: 0x1F\nb:\n  k: 1.0\n  h: 0x1F\n  j: 2\n  e: 1.5e300\n");
   });
 
   it("quoted numbers stay strings, as quoted", () => {
