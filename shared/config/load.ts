@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { BadInputError, type Issue } from "../errors.js";
 import { fsErrorText } from "../fs-errors.js";
 import { toIssues } from "../schema/issues.js";
 import { validateAgainst } from "../schema/zod-problems.js";
+import { resolveConfigPaths } from "./resolve-paths.js";
 import { AgentConfig, logLevels } from "./schema.js";
 import { secretExposureWarnings } from "./secrets.js";
 import { positionInToml, scanTomlKeys } from "./toml-positions.js";
@@ -59,8 +60,9 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
     throw BadInputError.single(path, "", `cannot read the config: ${fsErrorText(e)}`);
   }
   const loaded = parseConfigText(text, path);
-  const exposure = await secretExposureWarnings(loaded.config, path, mode, scanTomlKeys(text));
-  return { config: loaded.config, warnings: [...loaded.warnings, ...exposure] };
+  const config = resolveConfigPaths(loaded.config, dirname(resolve(path)));
+  const exposure = await secretExposureWarnings(config, path, mode, scanTomlKeys(text));
+  return { config, warnings: [...loaded.warnings, ...exposure] };
 }
 
 /** `./ship.toml` when the working directory has one (development), else the system config. */
