@@ -64,6 +64,19 @@ export function mayAutoAdvance(stats: WaveStats, wave: Wave, waveStartedAt: numb
   return rate >= wave.minSuccessRate && now - waveStartedAt >= wave.waitMinutes * 60_000;
 }
 
+/**
+ * Why an auto-advancing rollout cannot leave a finished wave by itself, or undefined: its success
+ * rate is below the wave's minSuccessRate (the failure threshold was not crossed, so nothing halted
+ * it either). Said in the rollout's reason; only an operator moves it on.
+ */
+export function stuckWaveReason(stats: WaveStats, wave: Wave, index: number): string | undefined {
+  if (stats.members === 0 || stats.finished < stats.members) return undefined;
+  const rate = stats.succeeded / stats.members;
+  if (rate >= wave.minSuccessRate) return undefined;
+  const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
+  return `waiting for an operator: wave ${index + 1} (${wave.name}) finished with ${stats.succeeded} of ${stats.members} succeeded (${pct(rate)}), below its minSuccessRate (${pct(wave.minSuccessRate)}); advance or abort`;
+}
+
 export function describeThreshold(threshold: FailureThreshold): string {
   return "count" in threshold ? `${threshold.count} failure(s)` : `${threshold.percent}% failed`;
 }

@@ -13,6 +13,7 @@ import {
   describeThreshold,
   mayAutoAdvance,
   rollbackableOfCounts,
+  stuckWaveReason,
   thresholdCrossed,
   type WaveStats,
   waveStatsOfCounts,
@@ -551,7 +552,8 @@ export class RolloutEngine {
     const left = rollout.currentWave;
     const heldNobody = !(await t.countDeploymentsOfRollout(rollout.id)).some((c) => c.wave === left);
     if (heldNobody) this.recordEmptyWave(rollout, left, actor, dispatch);
-    await t.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, updated: now });
+    // A reason of the wave it leaves (why it waited for an operator) no longer holds.
+    await t.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, reason: null, updated: now });
     dispatch.record({
       actor,
       kind: "rollout.advanced",
@@ -726,13 +728,19 @@ export class RolloutEngine {
       const reason = total.failed > 0 ? `${total.failed} agent(s) failed` : null;
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
-    } else if (
-      !last &&
-      rollout.spec.autoAdvance &&
-      mayAutoAdvance(current, wave, rollout.waveStartedAt, now)
-    ) {
-      await this.startWave(rollout, rollout.currentWave + 1, HUB_ACTOR, dispatch);
-      await this.evaluate(id, dispatch);
+    } else if (!last && rollout.spec.autoAdvance) {
+      if (mayAutoAdvance(current, wave, rollout.waveStartedAt, now)) {
+        await this.startWave(rollout, rollout.currentWave + 1, HUB_ACTOR, dispatch);
+        await this.evaluate(id, dispatch);
+        return;
+      }
+      // Finished below its success rate: it would wait silently for ever. Said once (and again
+      // only when the figures change), in the reason the CLI and the dashboard show.
+      const stuck = stuckWaveReason(current, wave, rollout.currentWave);
+      if (stuck !== undefined && stuck !== rollout.reason) {
+        await t.updateRollout(id, { reason: stuck, updated: now });
+        dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: id, data: { reason: stuck } });
+      }
     }
   }
 

@@ -1,0 +1,98 @@
+/**
+ * An auto-advancing rollout whose wave finished below its minSuccessRate (without crossing the
+ * failure threshold) cannot advance by itself: it says so, in its reason (what the CLI and the
+ * dashboard show beside the state) and once in the event log, instead of running on silently
+ * until someone happens to look. Real hub (in process) over real WebSocket.
+ */
+import { randomUUID } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Deploy } from "../../../shared/protocol/messages.js";
+import { isType, manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
+
+let hub: TestHub | undefined;
+const agents: TestAgent[] = [];
+afterEach(async () => {
+  for (const a of agents.splice(0)) a.ws.terminate();
+  await hub?.stop();
+  hub = undefined;
+});
+
+async function connect(t: TestHub, id: string): Promise<TestAgent> {
+  const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+  agents.push(agent);
+  agent.hello(id, [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }]);
+  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
+  return agent;
+}
+
+function report(agent: TestAgent, deploy: Deploy, outcome: "succeeded" | "failed"): void {
+  agent.send({
+    type: "report",
+    reportId: randomUUID(),
+    deploymentId: deploy.deploymentId,
+    app: "web",
+    releaseId: deploy.release.id,
+    outcome,
+    fromVersion: "1.0.0",
+    toVersion: "2.0.0",
+    steps: [],
+  });
+}
+
+describe("a wave that finished below its minSuccessRate", () => {
+  it("says why the rollout waits, once; advancing clears it", async () => {
+    const t = await startTestHub();
+    hub = t;
+    const release = (
+      await t.api<{ id: string }>("POST", "/api/v1/releases", {
+        token: t.ci,
+        body: {
+          app: "web",
+          version: "2.0.0",
+          manifest: manifestText("2.0.0"),
+          source: { type: "git", commit: "abcdef1" },
+        },
+      })
+    ).body.id;
+    const c1 = await connect(t, "c1");
+    const c2 = await connect(t, "c2");
+    const m1 = await connect(t, "m1");
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: {
+          release,
+          waves: [
+            { name: "canary", agents: ["c1", "c2"] },
+            { name: "rest", percent: 100 },
+          ],
+          failureThreshold: { count: 3 },
+          autoAdvance: true,
+        },
+      })
+    ).body.id;
+    report(c1, await c1.next(isType("deploy")), "succeeded");
+    report(c2, await c2.next(isType("deploy")), "failed");
+    type View = { state: string; reason: string | null; currentWave: number };
+    const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    await expect
+      .poll(async () => (await view()).reason)
+      .toBe(
+        "waiting for an operator: wave 1 (canary) finished with 1 of 2 succeeded (50 %), below its minSuccessRate (100 %); advance or abort",
+      );
+    expect((await view()).state).toBe("running");
+    await new Promise((r) => setTimeout(r, 300));
+    const waiting = (await t.hub.store.listEvents({ limit: 100, subject: id })).filter(
+      (e) => e.kind === "rollout.waiting",
+    );
+    expect(waiting).toHaveLength(1);
+    expect(m1.received.filter((m) => m.type === "deploy")).toEqual([]);
+
+    const advanced = await t.api<View>("POST", `/api/v1/rollouts/${id}/advance`, {
+      token: t.operator,
+      body: {},
+    });
+    expect(advanced.body).toMatchObject({ state: "running", currentWave: 1, reason: null });
+    await m1.next(isType("deploy"));
+  });
+});
