@@ -1,6 +1,7 @@
 /**
  * Helpers over parsed config values (JSON, YAML `toJS()`, smol-toml output). A "table" is a plain
- * key/value object; arrays, dates and scalars are values compared as a whole.
+ * key/value object; arrays, dates, binaries, YAML sets and ordered maps and scalars are values
+ * compared as a whole.
  */
 
 export type Table = Record<string, unknown>;
@@ -30,6 +31,17 @@ export function sameValue(a: Maybe, b: Maybe): boolean {
   if (Object.is(a, b)) return true;
   if (a instanceof Date || b instanceof Date) {
     return a instanceof Date && b instanceof Date && dateText(a) === dateText(b);
+  }
+  // YAML's explicit !!binary, !!omap/!!pairs and !!set: values like any other, compared by content
+  // (not by identity: the user's copy and the release's are never the same object).
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0;
+  }
+  if (a instanceof Map || b instanceof Map) {
+    return a instanceof Map && b instanceof Map && sameValue([...a.entries()], [...b.entries()]);
+  }
+  if (a instanceof Set || b instanceof Set) {
+    return a instanceof Set && b instanceof Set && sameValue([...a], [...b]);
   }
   if (Array.isArray(a) || Array.isArray(b)) {
     if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;

@@ -16,6 +16,7 @@ import {
   type Pair,
   parseDocument,
   type Scalar,
+  type Tags,
   visit,
   YAMLMap,
   type YAMLSeq,
@@ -45,7 +46,11 @@ export interface ParsedYaml {
  * YAML 1.2 with `<<` merge keys resolved, as Rails, docker-compose and most YAML configs mean them;
  * numbers are written as spelled (yaml-numbers.ts).
  */
-const PARSE_OPTIONS = { merge: true, customTags: numbersAsSpelled } as const;
+const PARSE_OPTIONS = {
+  merge: true,
+  // The known tags a value from toJS() may need to be written again: Uint8Array, Map, Set.
+  customTags: (tags: Tags) => numbersAsSpelled([...tags, "binary", "omap", "set"]),
+} as const;
 const TO_JS = { maxAliasCount: 1000 } as const;
 
 export function parseYaml(text: string, fileName: string, role: CopyRole): ParsedYaml {

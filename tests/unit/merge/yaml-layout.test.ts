@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseDocument } from "yaml";
 import { mergeConfigFile } from "../../../agent/merge/index.js";
 
 const merge = (current: string, incoming: string, base?: string) =>
@@ -134,5 +135,56 @@ describe("YAML number spellings: a merge writes a number as its file spells it, 
   it("quoted numbers stay strings, as quoted", () => {
     const result = yaml("a: '1.0'\n", "a: '2.0'\nb: \"0x1F\"\n", "replace");
     expect(result.text).toBe("a: '2.0'\nb: \"0x1F\"\n");
+  });
+});
+
+describe("YAML explicit tags (!!binary, !!set, !!omap) are values like any other", () => {
+  const tagged = "bin: !!binary aGVsbG8=\ns: !!set {x, y}\no: !!omap [k: 1, j: 2]\n";
+  const yaml = (
+    current: string,
+    incoming: string,
+    strategy: "update_only" | "preserve_user",
+    base?: string,
+  ) =>
+    mergeConfigFile({
+      format: "yaml",
+      fileName: "app.yaml",
+      current,
+      incoming,
+      strategy,
+      ...(base === undefined ? {} : { base }),
+    });
+
+  it("an equal value is neither kept nor updated, and the file is edited in place", () => {
+    const result = yaml(`# mine\n${tagged}`, `${tagged}b: 1\n`, "update_only");
+    expect(result.text).toBe(`# mine\n${tagged}b: 1\n`);
+    expect(result).toMatchObject({ kept: [], added: ["b"], updated: [], warnings: [] });
+  });
+
+  it("a changed one follows the release where the user left it (three-way)", () => {
+    const release = `${tagged.replace("aGVsbG8=", "d29ybGQ=").replace("{x, y}", "{x, z}")}b: 1\n`;
+    const result = yaml(`# mine\n${tagged}`, release, "preserve_user", tagged);
+    expect(result.text).toBe(`# mine\n${release}`);
+    expect(result).toMatchObject({ kept: [], updated: ["bin", "s"], warnings: [] });
+  });
+
+  it("a file rebuilt from values keeps their types, not a Buffer's JSON", () => {
+    const anchored = "a: &x {k: 1}\nb:\n  <<: [*x]\n  j: 2\n";
+    const result = yaml(
+      `${tagged}${anchored}`,
+      `${tagged}a: {k: 2}\nb: {k: 1, j: 2}\n`,
+      "preserve_user",
+      `${tagged}a: {k: 1}\nb: {k: 1, j: 2}\n`,
+    );
+    expect(result.warnings[0]).toMatch(/^rebuilt the whole file/);
+    const values = parseDocument(result.text).toJS() as Record<string, unknown>;
+    expect(Buffer.from(values.bin as Uint8Array).toString()).toBe("hello");
+    expect(values.s).toEqual(new Set(["x", "y"]));
+    expect(values.o).toEqual(
+      new Map([
+        ["k", 1],
+        ["j", 2],
+      ]),
+    );
   });
 });
