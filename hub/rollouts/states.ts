@@ -118,7 +118,9 @@ export const deploymentTransitions = {
   },
   succeeded: { ...UPDATE_REPORTED, rollback: "rollback_pending" },
   failed: { ...UPDATE_REPORTED },
-  timed_out: { ...UPDATE_REPORTED, redeliver: "pending" },
+  // Timed out after it was sent, the agent may have installed the release while away: a rollback
+  // sends it back too (one that never got it answers that it runs the previous release already).
+  timed_out: { ...UPDATE_REPORTED, redeliver: "pending", rollback: "rollback_pending" },
   rollback_pending: { "rollback-succeeded": "rolled_back", "rollback-failed": "failed" },
   rolled_back: {},
 } as const satisfies Table<DeploymentState, DeploymentEvent>;

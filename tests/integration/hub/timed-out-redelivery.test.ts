@@ -207,6 +207,49 @@ for (const backend of backends)
       expect(deploysOf(m1)).toEqual([]);
     });
 
+    it("abort with rollback also sends back an agent that timed out after it was sent the release", async () => {
+      const t = await boot();
+      const publish = async (version: string) =>
+        (
+          await t.api<{ id: string }>("POST", "/api/v1/releases", {
+            token: t.ci,
+            body: {
+              app: "web",
+              version,
+              manifest: manifestText(version),
+              source: { type: "git", commit: "abcdef1" },
+            },
+          })
+        ).body.id;
+      const v1 = await publish("1.0.0");
+      const v2 = await publish("2.0.0");
+      const a1 = await connect(t, "a1", "main");
+      const id = (
+        await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+          token: t.operator,
+          body: { release: v2, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 5 } },
+        })
+      ).body.id;
+      const deploy = await a1.next(isDeploy);
+      a1.send({ type: "progress", v: 1, deploymentId: deploy.deploymentId, step: "fetch", message: "done" });
+      await expect.poll(() => deploymentState(t, id, "a1")).toBe("in_progress");
+      // The network goes mid-update: the host may well finish installing 2.0.0 on its own.
+      await leave(t, a1, "a1");
+      skew += OFFLINE_MS + 1_000;
+      await expect.poll(() => deploymentState(t, id, "a1")).toBe("timed_out");
+      const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
+        token: t.operator,
+        body: { rollback: true },
+      });
+      expect(aborted.body).toMatchObject({
+        state: "aborted",
+        reason: "aborted; rollback sent to 1 agent(s)",
+      });
+      expect(await deploymentState(t, id, "a1")).toBe("rollback_pending");
+      const back = await connect(t, "a1", "main");
+      expect(await back.next(isDeploy)).toMatchObject({ rollback: true, release: { id: v1 } });
+    });
+
     it("an agent whose offline timeout passed while the rollout was paused is accepted by resume, not a new halt", async () => {
       const t = await boot();
       const release = (

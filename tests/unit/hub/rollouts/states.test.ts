@@ -86,7 +86,7 @@ describe("the rollout state machine table", () => {
     expect(STALLED_DEPLOYMENT_STATES).toEqual(["sent", "in_progress"]);
     expect(UNSENT_DEPLOYMENT_STATES).toEqual(["pending"]);
     expect(REDELIVERABLE_DEPLOYMENT_STATES).toEqual(["timed_out"]);
-    expect([...ROLLBACK_FROM_STATES].sort()).toEqual(["in_progress", "sent", "succeeded"]);
+    expect([...ROLLBACK_FROM_STATES].sort()).toEqual(["in_progress", "sent", "succeeded", "timed_out"]);
     expect([...FINISHED_DEPLOYMENT_STATES].sort()).toEqual([
       "failed",
       "rolled_back",
