@@ -299,8 +299,28 @@ export class GitSource implements ReleaseSource {
         ...refspecs,
       ]);
     } catch (err) {
-      throw this.missingRefError(err) ?? this.fetchError(err);
+      throw this.missingRefError(err) ?? (await this.unknownRemoteError(err)) ?? this.fetchError(err);
     }
+  }
+
+  /**
+   * `remote` is a name the clone does not have (a typo, or a remote removed): git says "'nope' does
+   * not appear to be a git repository", which was exit 1 "download failed" on every run. A retry
+   * never fixes it, so it is bad input naming the key and the remotes the clone has. Asked only
+   * after a failed fetch: the happy path runs no extra git process.
+   */
+  private async unknownRemoteError(err: unknown): Promise<Error | undefined> {
+    const text = err instanceof Error ? err.message : String(err);
+    if (isRemoteUrl(this.cfg.remote) || !/does not appear to be a git repository/.test(text))
+      return undefined;
+    const remotes = (await this.git.raw(["remote"]).catch(() => "")).split("\n").filter((r) => r !== "");
+    if (remotes.includes(this.cfg.remote)) return undefined;
+    const known = remotes.length === 0 ? "it has none" : `its remotes: ${remotes.join(", ")}`;
+    return BadInputError.single(
+      "ship.toml",
+      `sources.${this.name}.remote`,
+      `the clone at ${this.cfg.local_path} has no remote "${this.cfg.remote}" (${known}); name one of them or give the repository's URL`,
+    );
   }
 
   /**

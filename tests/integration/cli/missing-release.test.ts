@@ -1,5 +1,6 @@
 /**
- * A source key naming something the server does not have — a git branch or tag, an http(s) URL or
+ * A source key naming something the server does not have — a git branch or tag (or a remote name
+ * the clone does not have), an http(s) URL or
  * checksum URL answering 404, a local checksum file that is not there — is bad input: exit 2, one
  * line naming the config file the run read (here not called ship.toml: the sources' own errors
  * name their file "ship.toml" until the run puts in its --config path) and the key, and the app untouched. Before, a missing branch was git's
@@ -69,6 +70,16 @@ describe("a source key naming what the server does not have", () => {
       const repos = await makeRepos(join(root, "repos"));
       await writeConfig(`type = "git"\nlocal_path = "${repos.clone}"\ntag = "release-*"\n`);
       await expectBadKey("tag", /no tag from the remote origin matches "release-\*"/);
+    });
+
+    // git said "'upstream' does not appear to be a git repository": exit 1, "download failed".
+    it("a remote name the clone does not have", async () => {
+      const repos = await makeRepos(join(root, "repos"));
+      await writeConfig(`type = "git"\nlocal_path = "${repos.clone}"\nremote = "upstream"\n`);
+      await expectBadKey(
+        "remote",
+        /the clone at \S+ has no remote "upstream" \(its remotes: origin\); name one of them or give the repository's URL/,
+      );
     });
   });
 
