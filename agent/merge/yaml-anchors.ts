@@ -150,7 +150,7 @@ export function expandAliasesOf(doc: Document, anchor: string, notes: string[]):
   visit(doc, {
     Alias(_key, alias, path) {
       if (alias.source !== anchor) return undefined;
-      const at = path.filter(isPair).map((pair) => keyText(pair as Pair<unknown, unknown>));
+      const at = path.filter(isPair).map((pair) => pathKeyText(pair as Pair<unknown, unknown>));
       notes.push(
         `the alias *${anchor} at ${dotted(at)} was expanded into its own copy, to keep its value while the anchored value changed`,
       );
@@ -200,6 +200,7 @@ export function expandMergeKeys(
   map: YAMLMap<unknown, unknown>,
   at: string,
   notes: string[],
+  why = "to remove a key it gave",
 ): void {
   const first = map.items.findIndex(isMergePair);
   if (first < 0) return;
@@ -214,5 +215,43 @@ export function expandMergeKeys(
   const kept = map.items.filter((pair) => !isMergePair(pair));
   kept.splice(Math.min(first, kept.length), 0, ...inherited);
   map.items = kept;
-  notes.push(`the merge key (<<) of ${at} was expanded into its own keys, to remove a key it gave`);
+  notes.push(`the merge key (<<) of ${at} was expanded into its own keys, ${why}`);
+}
+
+/** Anchors other places alias (or merge with `<<`) on the maps a change at `path` goes through. */
+export function usedAnchorsOnPath(doc: Document, path: readonly string[]): string[] {
+  const anchors: string[] = [];
+  let node: unknown = doc.contents;
+  for (const key of ["", ...path]) {
+    if (key !== "") {
+      const own = isMap(node) ? ownPair(node, key) : undefined;
+      if (own === undefined || isAlias(own.value)) break;
+      node = own.value;
+    }
+    const anchor = usedAnchorOf(doc, node);
+    if (anchor !== undefined) anchors.push(anchor);
+  }
+  return anchors;
+}
+
+/** A pair's key as a step of a path in a note (`<<` for a merge key, whose key is a symbol). */
+function pathKeyText(pair: Pair<unknown, unknown>): string {
+  return isMergePair(pair) ? "<<" : keyText(pair);
+}
+
+/** Maps whose `<<` merges `anchor` get own copies of what it gave: they keep it while the anchor changes. */
+export function expandMergesOf(doc: Document, anchor: string, notes: string[]): void {
+  const merging: { map: YAMLMap<unknown, unknown>; at: string }[] = [];
+  visit(doc, {
+    Map(_key, map, path) {
+      const sources = map.items
+        .filter(isMergePair)
+        .flatMap((pair) => (isSeq(pair.value) ? pair.value.items : [pair.value]));
+      if (!sources.some((source) => isAlias(source) && source.source === anchor)) return;
+      const at = path.filter(isPair).map((pair) => pathKeyText(pair as Pair<unknown, unknown>));
+      merging.push({ map, at: dotted(at) || "the top level" });
+    },
+  });
+  for (const { map, at } of merging)
+    expandMergeKeys(doc, map, at, notes, "to keep the values it gave while the anchored mapping changed");
 }

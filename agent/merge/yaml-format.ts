@@ -17,6 +17,7 @@ import {
   parseDocument,
   type Scalar,
   type Tags,
+  type ToStringOptions,
   visit,
   YAMLMap,
   type YAMLSeq,
@@ -30,10 +31,12 @@ import {
   editableMapAt,
   expandAliasesOf,
   expandMergeKeys,
+  expandMergesOf,
   followsAnchor,
   hasAliases,
   ownPair,
   usedAnchorOf,
+  usedAnchorsOnPath,
 } from "./yaml-anchors.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 
@@ -145,9 +148,22 @@ export function renderYamlMerge(
       // An alias or merge key stands in the way of this attempt.
     }
   }
+  return { text: rebuildFromValues(expected, user, release, options), warnings: [REBUILD_WARNING] };
+}
+
+/**
+ * The last resort: the merged values written anew, numbers spelled as the user's (else the
+ * release's) file spells them, tagged values (!!binary, !!set, !!omap) with their tags.
+ */
+export function rebuildFromValues(
+  expected: unknown,
+  user: ParsedYaml,
+  release: ParsedYaml,
+  options: ToStringOptions = {},
+): string {
   const rebuilt = new Document(expected, PARSE_OPTIONS);
   spellNumbers(rebuilt.contents, [], [user.doc, release.doc]);
-  return { text: rebuilt.toString(options), warnings: [REBUILD_WARNING] };
+  return rebuilt.toString(options);
 }
 
 /** The edited document's values already have the merged value at the edit's path (through an anchor edited before). */
@@ -193,6 +209,13 @@ function applyEdit(
     spellNumbers(contents, [], [user.doc, release.doc]);
     target.contents = isNode(contents) ? contents : null;
     return;
+  }
+  if (attempt.anchors === "expand") {
+    // Whatever aliases or merges a mapping the change goes through keeps the old values.
+    for (const anchor of usedAnchorsOnPath(target, edit.path.slice(0, -1))) {
+      expandMergesOf(target, anchor, notes);
+      expandAliasesOf(target, anchor, notes);
+    }
   }
   const parent = editableMapAt(target, edit.path.slice(0, -1), notes);
   const key = edit.path[edit.path.length - 1] as string;

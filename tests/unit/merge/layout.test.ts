@@ -166,18 +166,19 @@ describe("YAML edge cases", () => {
     ]);
   });
 
-  it("an anchored mapping changed where a << user must keep the old value: rebuilt from values, with a warning", () => {
+  it("an anchored mapping changed where a << user must keep the old value: that user's << becomes own keys, with a warning", () => {
     const result = mergeConfigFile({
       format: "yaml",
       fileName: "app.yaml",
-      current: "# mine\na: &x {k: 1}\nb:\n  <<: [*x]\n  j: 2\n",
-      incoming: "a: {k: 2}\nb: {k: 1, j: 2}\n",
-      base: "a: {k: 1}\nb: {k: 1, j: 2}\n",
+      current: "# mine\na: &x {k: 1}\nb:\n  <<: [*x]\n  j: 2\nc:\n  <<: *x\n",
+      incoming: "a: {k: 2}\nb: {k: 1, j: 2}\nc: {k: 2}\n",
+      base: "a: {k: 1}\nb: {k: 1, j: 2}\nc: {k: 1}\n",
       strategy: "preserve_user",
     });
-    expect(result.text).toBe("a:\n  k: 2\nb:\n  k: 1\n  j: 2\n");
+    expect(result.text).toBe("# mine\na: &x {k: 2}\nb:\n  k: 1\n  j: 2\nc:\n  k: 2\n");
     expect(result.warnings).toEqual([
-      "rebuilt the whole file from values because anchors, aliases or merge keys (<<) could not take the change in place: its comments, anchors and aliases were lost",
+      "the merge key (<<) of b was expanded into its own keys, to keep the values it gave while the anchored mapping changed",
+      "the merge key (<<) of c was expanded into its own keys, to keep the values it gave while the anchored mapping changed",
     ]);
   });
 });

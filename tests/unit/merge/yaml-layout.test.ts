@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { mergeConfigFile } from "../../../agent/merge/index.js";
+import { parseYaml, rebuildFromValues } from "../../../agent/merge/yaml-format.js";
 
 const merge = (current: string, incoming: string, base?: string) =>
   mergeConfigFile({
@@ -120,16 +121,11 @@ describe("YAML number spellings: a merge writes a number as its file spells it, 
   });
 
   it("a file rebuilt from values keeps the user's and the release's spellings", () => {
-    const rebuilt = mergeConfigFile({
-      format: "yaml",
-      fileName: "app.yaml",
-      current: "a: &x {k: 1.0, h: 0x1F}\nb:\n  <<: [*x]\n  j: 2\n",
-      incoming: "a: {k: 2.50, h: 0x1F}\nb: {k: 1, h: 0x1F, j: 2, e: 1.5e300}\n",
-      base: "a: {k: 1, h: 0x1F}\nb: {k: 1, h: 0x1F, j: 2}\n",
-      strategy: "preserve_user",
-    });
-    expect(rebuilt.warnings[0]).toMatch(/^rebuilt the whole file/);
-    expect(rebuilt.text).toBe("a:\n  k: 2.50\n  h: 0x1F\nb:\n  k: 1.0\n  h: 0x1F\n  j: 2\n  e: 1.5e300\n");
+    const user = parseYaml("a: {k: 1.0, h: 0x1F}\n", "app.yaml", "server");
+    const release = parseYaml("a: {k: 2.50, h: 0x1F}\nb: {e: 1.5e300, k: 1.0}\n", "app.yaml", "release");
+    expect(rebuildFromValues({ a: { k: 2.5, h: 31 }, b: { e: 1.5e300, k: 1 } }, user, release)).toBe(
+      "a:\n  k: 2.50\n  h: 0x1F\nb:\n  e: 1.5e300\n  k: 1.0\n",
+    );
   });
 
   it("quoted numbers stay strings, as quoted", () => {
@@ -169,15 +165,9 @@ describe("YAML explicit tags (!!binary, !!set, !!omap) are values like any other
   });
 
   it("a file rebuilt from values keeps their types, not a Buffer's JSON", () => {
-    const anchored = "a: &x {k: 1}\nb:\n  <<: [*x]\n  j: 2\n";
-    const result = yaml(
-      `${tagged}${anchored}`,
-      `${tagged}a: {k: 2}\nb: {k: 1, j: 2}\n`,
-      "preserve_user",
-      `${tagged}a: {k: 1}\nb: {k: 1, j: 2}\n`,
-    );
-    expect(result.warnings[0]).toMatch(/^rebuilt the whole file/);
-    const values = parseDocument(result.text).toJS() as Record<string, unknown>;
+    const user = parseYaml(tagged, "app.yaml", "server");
+    const text = rebuildFromValues(user.value, user, user);
+    const values = parseDocument(text).toJS() as Record<string, unknown>;
     expect(Buffer.from(values.bin as Uint8Array).toString()).toBe("hello");
     expect(values.s).toEqual(new Set(["x", "y"]));
     expect(values.o).toEqual(
