@@ -53,9 +53,41 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
     await client.end().catch(() => undefined);
     if (seen !== undefined && seen.verdict !== "match")
       throw hostKeyError(cfg, seen.verdict, seen.fingerprint);
-    throw err;
+    throw keyError(name, cfg, err) ?? err;
   }
   return client;
+}
+
+/**
+ * ssh2 refuses a key it cannot open before it connects: an encrypted key with no passphrase
+ * configured, a wrong passphrase, a file that is no private key. Retrying never helps, so it is bad
+ * input naming the key (exit 2), not ssh2's bare "Cannot parse privateKey: …" behind exit 1.
+ */
+function keyError(name: string, cfg: SftpSourceConfig, err: unknown): BadInputError | undefined {
+  const text = err instanceof Error ? err.message : String(err);
+  const said = /Cannot parse privateKey: (.*)/.exec(text)?.[1];
+  if (said === undefined) return undefined;
+  const key = `sources.${name}`;
+  const file = cfg.key_filename;
+  if (/no passphrase given/i.test(said))
+    return BadInputError.single(
+      "ship.toml",
+      `${key}.key_filename`,
+      `${file} is encrypted and no passphrase is configured: set passphrase_file or passphrase_env`,
+    );
+  if (/passphrase/i.test(said)) {
+    const from = cfg.passphrase_file !== undefined ? "passphrase_file" : "passphrase_env";
+    return BadInputError.single(
+      "ship.toml",
+      `${key}.${from}`,
+      `the passphrase does not open ${file} (${said})`,
+    );
+  }
+  return BadInputError.single(
+    "ship.toml",
+    `${key}.key_filename`,
+    `${file} is not a private key ssh2 can read (${said})`,
+  );
 }
 
 function hostKeyError(
