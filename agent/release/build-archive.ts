@@ -77,8 +77,20 @@ function outputFilter(o: BuildOptions): (rel: string) => boolean {
  * `secrets/ca.pem`); one left empty by them is dropped later.
  */
 function neverInstalled(manifest: Manifest, rel: string, isDirectory: boolean): boolean {
-  if (protectedDirectoryOf(manifest, rel) !== null) return true;
+  if (protectedDirectoryOf(manifest, rel) !== null) return !isDirectory || !unprotectedBelow(manifest, rel);
   return !isDirectory && findFileRule(manifest, rel).rule.action === "skip";
+}
+
+/**
+ * Whether a `directories` entry below `dir` has `preserve: false`: agents install that one's files
+ * (the most specific entry decides), so a protected `dir` around it is walked file by file, not
+ * left out whole (`data` preserved, `data/cache` not).
+ */
+function unprotectedBelow(manifest: Manifest, dir: string): boolean {
+  const clean = (p: string) => p.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+  return Object.entries(manifest.directories).some(
+    ([key, rule]) => !rule.preserve && clean(key).startsWith(`${clean(dir)}/`),
+  );
 }
 
 function defaultMtime(env: NodeJS.ProcessEnv): number {

@@ -10,6 +10,7 @@ import { readManifestFromArchive } from "../../../agent/release/archive-manifest
 import { sha256Text } from "../../../agent/release/sign-artifact.js";
 import { parseManifestText } from "../../../shared/manifest/load.js";
 import { verifyRelease } from "../../../shared/signing/signature.js";
+import { runShip } from "../../support/ship-cli.js";
 import { runRelease } from "./run-cli.js";
 
 let dir: string;
@@ -186,6 +187,43 @@ describe("ship release http leaves out what agents never install", () => {
       [...shipped, "secrets/", "secrets/nested/", "secrets/nested/more.key"].sort(),
     );
     expect(built.err).toContain(".env");
+  });
+  // The archive and the agent must agree file by file: a preserve: false directory inside a
+  // protected one is installed (the most specific entry decides), so it must be in the archive.
+  // Before, the protected parent was left out whole, and with it data/cache/app.cache.
+  it("a preserve: false directory inside a protected one ships, and a real ship run installs it", async () => {
+    expect((await runRelease(dir, "manifest", "1.0.0")).code).toBe(0);
+    const manifest = await readFile(join(dir, "update-manifest.yaml"), "utf8");
+    await writeFile(
+      join(dir, "update-manifest.yaml"),
+      // The starter already protects data/.
+      manifest.replace(/^directories:\n/m, 'directories:\n  "data/cache":\n    preserve: false\n'),
+    );
+    const files: [string, string][] = [
+      ["data/users.db", "rows\n"],
+      ["data/cache/app.cache", "c\n"],
+    ];
+    for (const [rel, body] of files) {
+      await mkdir(join(dir, rel, ".."), { recursive: true });
+      await writeFile(join(dir, rel), body);
+    }
+    const built = await runRelease(dir, "http", "1.0.0", "d", "--app", "myapp", "--out", "dist");
+    expect(built.code, built.err).toBe(0);
+    const paths = await archived(join(dir, "dist/myapp-1.0.0.tar.gz"));
+    expect(paths).toContain("data/cache/app.cache");
+    expect(paths).not.toContain("data/users.db");
+
+    const app = join(dir, "app");
+    const config = join(dir, "agent.toml");
+    await writeFile(
+      config,
+      `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nwork_dir = "${dir}/var/work"\nmin_interval_hours = 0\n\n` +
+        `[sources.web]\ntype = "local"\npath = "${join(dir, "dist/myapp-1.0.0.tar.gz")}"\napp_dir = "${app}"\n`,
+    );
+    const run = await runShip(["--config", config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await readFile(join(app, "data/cache/app.cache"), "utf8")).toBe("c\n");
+    await expect(stat(join(app, "data/users.db"))).rejects.toThrow();
   });
 });
 
