@@ -423,6 +423,16 @@ export class GitSource implements ReleaseSource {
         `host key not trusted (known_hosts: ${this.cfg.known_hosts ?? "ssh default"}); StrictHostKeyChecking is always on`,
       );
     }
+    // ssh could not load key_filename (not a key, or encrypted: git's ssh runs in batch mode and
+    // cannot ask for a passphrase). A retry never helps: bad input naming the key, not exit 1.
+    const loadKey = /Load key "([^"]*)": ([^\n]*)/.exec(text);
+    if (loadKey !== null && this.cfg.key_filename !== undefined) {
+      return BadInputError.single(
+        "ship.toml",
+        `sources.${this.name}.key_filename`,
+        `ssh cannot use ${loadKey[1]}: ${loadKey[2]?.trim()} (git needs a key without a passphrase)`,
+      );
+    }
     const firstLine = text.split("\n").find((l) => l.trim() !== "") ?? text;
     // git drops user:password@ from the URLs it quotes, not the query: scrub what the remote holds.
     const said = scrubSecrets(firstLine.trim(), urlSecrets(this.cfg.remote));

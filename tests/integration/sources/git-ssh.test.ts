@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSource } from "../../../agent/sources/create.js";
 import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
-import { VerificationError } from "../../../shared/errors.js";
+import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasProgram } from "../../support/require-program.js";
 import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
@@ -30,14 +30,14 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       await rm(tmp, { recursive: true, force: true });
     });
 
-    const source = (knownHosts: string) =>
+    const source = (knownHosts: string, keyFile = sshd.clientKey.privateKeyFile) =>
       createSource(
         "app",
         GitSourceConfig.parse({
           type: "git",
           app_dir: join(tmp, "app"),
           local_path: repos.clone,
-          key_filename: sshd.clientKey.privateKeyFile,
+          key_filename: keyFile,
           known_hosts: knownHosts,
         }),
         { stateDir: join(tmp, "state"), log: memoryLogger(), retryDelayMs: 0 },
@@ -54,6 +54,22 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       const stage = await mkdtemp(join(tmp, "stage-"));
       expect((await src.fetch(stage)).id).toBe(v2);
       expect(await readFile(join(stage, "app.txt"), "utf8")).toBe("v2 over ssh\n");
+    });
+
+    // ssh's "Load key …: error in libcrypto" ended as exit 1 "git fetch failed", as if a retry could
+    // help. (An encrypted key in batch mode is only "Permission denied (publickey)": still exit 1.)
+    it("a key_filename ssh cannot load is bad input naming the key (exit 2)", async () => {
+      const notKey = join(tmp, "not-a-key");
+      await writeFile(notKey, "hello\n", { mode: 0o600 });
+      for (const [file, said] of [[notKey, /libcrypto|invalid format/]] as const) {
+        const err = await source(sshd.knownHostsFile, file)
+          .check()
+          .catch((e: unknown) => e);
+        expect(err, String(err)).toBeInstanceOf(BadInputError);
+        expect((err as BadInputError).exitCode).toBe(2);
+        expect((err as Error).message).toContain(`sources.app.key_filename: ssh cannot use ${file}`);
+        expect((err as Error).message).toMatch(said);
+      }
     });
 
     it("refuses a host that is not in known_hosts (StrictHostKeyChecking=yes)", async () => {
