@@ -1,4 +1,5 @@
 import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
@@ -55,6 +56,32 @@ describe("ship refuses options that do not go together (real CLI)", () => {
     const unknown = await runShip(["--config", app.config, "--list-backups", "--sources", "nope"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim()).toBe("ship: --sources nope: no such source; configured: myapp");
+  });
+
+  // --sources was accepted by --check-rollout and ignored: a stage's criteria on current_version
+  // read "unknown" (nothing installed) instead of the source's installed version.
+  it("--check-rollout --sources NAME judges criteria by that source's installed version", async () => {
+    expect((await runShip(["--config", app.config, "--force"])).code).toBe(0);
+    const next = await app.release(
+      "r3",
+      'version: "3.0.0"\nrollout:\n  start: "2000-01-01T00:00:00Z"\n  stages:\n' +
+        "    - { name: all, percentage: 100, criteria: \"current_version >= '2.0.0'\" }\n",
+    );
+    const manifest = join(next, "update-manifest.yaml");
+    const asked = await runShip([
+      "--config",
+      app.config,
+      "--check-rollout",
+      manifest,
+      "--sources",
+      "myapp",
+      "--json",
+    ]);
+    expect(asked.code, asked.stderr).toBe(0);
+    expect(JSON.parse(asked.stdout)).toMatchObject({ eligible: true });
+    const unknown = await runShip(["--config", app.config, "--check-rollout", manifest, "--sources", "nope"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout + unknown.stderr).toMatch(/sources: say which app.*configured: myapp/);
   });
 
   it("the same update run without the stray option installs (the refusal was the option, not the setup)", async () => {
