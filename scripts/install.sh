@@ -34,8 +34,11 @@ mkdir -p "$etc" "$state/ship/backups" "$state/ship-hub"
 # The examples, the units and the messages below name the default layout (/etc/ship, /var/lib/ship,
 # /var/lib/ship-hub); with SHIP_ETC or SHIP_STATE set they must name the directories made here, or
 # every unit would start ship with a config and state directory that do not exist.
+# Each default path becomes a marker first and the marker the real path after, so a path put in is
+# never rewritten again (SHIP_ETC=/opt/ship/etc must not turn into the package's /opt/ship/ below).
 layout() {
-  sed -e "s#/etc/ship/#$etc/#g" -e "s#/var/lib/ship#$state/ship#g" "$@"
+  sed -e "s#/etc/ship/#@SHIP_ETC@/#g" -e "s#/var/lib/ship#@SHIP_STATE@/ship#g" "$@" |
+    sed -e "s#@SHIP_ETC@#$etc#g" -e "s#@SHIP_STATE@#$state#g"
 }
 if [ ! -e "$etc/ship.toml" ]; then layout "$pkg/examples/ship.toml" >"$etc/ship.toml.new" && chmod 600 "$etc/ship.toml.new" && mv "$etc/ship.toml.new" "$etc/ship.toml"; fi
 if [ ! -e "$etc/hub.toml" ]; then layout "$pkg/examples/hub.toml" >"$etc/hub.toml.new" && chmod 644 "$etc/hub.toml.new" && mv "$etc/hub.toml.new" "$etc/hub.toml"; fi
@@ -53,9 +56,9 @@ mkdir -p "$unit_dir"
 # tarball in /usr/local/bin) would fail every start with 203/EXEC, so they name the node npm used.
 node=$(command -v node)
 for unit in ship.service ship.timer ship-agent.service ship-hub.service; do
-  layout "$pkg/systemd/$unit" | sed -e "s#/opt/ship/#$pkg/#g" \
-    -e "s#^WorkingDirectory=/opt/ship\$#WorkingDirectory=$prefix#" \
-    -e "s#^ExecStart=/usr/bin/node #ExecStart=$node #" >"$unit_dir/$unit"
+  sed -e "s#/opt/ship/#@SHIP_PKG@/#g" -e "s#^WorkingDirectory=/opt/ship\$#WorkingDirectory=@SHIP_PREFIX@#" \
+    -e "s#^ExecStart=/usr/bin/node #ExecStart=@SHIP_NODE@ #" "$pkg/systemd/$unit" | layout |
+    sed -e "s#@SHIP_PKG@#$pkg#g" -e "s#@SHIP_PREFIX@#$prefix#g" -e "s#@SHIP_NODE@#$node#g" >"$unit_dir/$unit"
 done
 command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] && systemctl daemon-reload || true
 echo "installed ship $("$prefix/bin/ship" --version) in $pkg; ship and ship-hub in $bin_dir"

@@ -135,12 +135,17 @@ describe("the packed package (npm pack)", () => {
     },
     async () => {
       const root = join(dir, "root");
+      // Config and state under a directory named like the package's default (/opt/ship/etc, the
+      // "everything in one place" layout): install.sh rewrites /opt/ship/ in the units to the package
+      // path, and used to rewrite these paths too once put in (--config …/lib/node_modules/ship/etc/…).
+      const etc = join(root, "opt/ship/etc");
+      const state = join(root, "opt/ship/var");
       const env = {
         ...process.env,
         SHIP_PREFIX: join(root, "opt"),
         SHIP_BIN_DIR: join(root, "bin"),
-        SHIP_ETC: join(root, "etc"),
-        SHIP_STATE: join(root, "var"),
+        SHIP_ETC: etc,
+        SHIP_STATE: state,
         SHIP_UNIT_DIR: join(root, "units"),
         SHIP_NO_USERS: "1",
       };
@@ -157,18 +162,18 @@ describe("the packed package (npm pack)", () => {
       expect(timerService).toContain(`WorkingDirectory=${join(root, "opt")}\n`);
       // SHIP_ETC and SHIP_STATE reach the units and the example configs: the timer's ship must read
       // the config install.sh wrote and keep state where install.sh made (and chowned) it.
-      expect(timerService).toContain(`--config ${join(root, "etc/ship.toml")}\n`);
-      expect(timerService).toContain(`ReadWritePaths=${join(root, "var/ship")} `);
-      expect(unit).toContain(`serve --config ${join(root, "etc/hub.toml")}\n`);
-      expect(unit).toContain(`ReadWritePaths=${join(root, "var/ship-hub")}\n`);
+      expect(timerService).toContain(`--config ${join(etc, "ship.toml")}\n`);
+      expect(timerService).toContain(`ReadWritePaths=${join(state, "ship")} `);
+      expect(unit).toContain(`serve --config ${join(etc, "hub.toml")}\n`);
+      expect(unit).toContain(`ReadWritePaths=${join(state, "ship-hub")}\n`);
       for (const file of ["ship.service", "ship-agent.service", "ship-hub.service"]) {
         const text = await readFile(join(root, "units", file), "utf8");
         expect(text, file).not.toMatch(/\/etc\/ship\/|\/var\/lib\/ship/);
       }
-      const shipToml = parseConfigText(await readFile(join(root, "etc/ship.toml"), "utf8"), "ship.toml");
-      expect(shipToml.config.general.backup_dir).toBe(join(root, "var/ship/backups"));
-      const hubToml = parseToml(await readFile(join(root, "etc/hub.toml"), "utf8")) as { data_dir?: string };
-      expect(hubToml.data_dir).toBe(join(root, "var/ship-hub"));
+      const shipToml = parseConfigText(await readFile(join(etc, "ship.toml"), "utf8"), "ship.toml");
+      expect(shipToml.config.general.backup_dir).toBe(join(state, "ship/backups"));
+      const hubToml = parseToml(await readFile(join(etc, "hub.toml"), "utf8")) as { data_dir?: string };
+      expect(hubToml.data_dir).toBe(join(state, "ship-hub"));
       const hub = await startHub(join(root, "bin/ship-hub"), join(root, "data"));
       try {
         expect((await fetch(`${hub.url}/`)).status).toBe(200);
