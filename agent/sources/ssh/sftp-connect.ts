@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import SftpClient from "ssh2-sftp-client";
 import type { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
-import { fsErrorText } from "../../../shared/fs-errors.js";
+import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
 import { expandHome } from "../home-path.js";
 import { type HostKeyVerdict, parseKnownHosts, sha256Fingerprint, verifyHostKey } from "./known-hosts.js";
 
@@ -53,9 +53,20 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
     await client.end().catch(() => undefined);
     if (seen !== undefined && seen.verdict !== "match")
       throw hostKeyError(cfg, seen.verdict, seen.fingerprint);
-    throw keyError(name, cfg, err) ?? err;
+    throw keyError(name, cfg, err) ?? connectionError(cfg, err);
   }
   return client;
+}
+
+/**
+ * ssh2-sftp-client's "getConnection: connect ECONNREFUSED 127.0.0.1:22" names neither the source
+ * nor what failed in words; the run's line becomes "cannot connect to sftp://u@host:22: connection
+ * refused (ECONNREFUSED)". Still exit 1: the server may be back next run.
+ */
+function connectionError(cfg: SftpSourceConfig, err: unknown): Error {
+  const said = errnoCode(err) !== undefined ? fsErrorText(err) : String((err as Error)?.message ?? err);
+  const reason = said.replace(/^getConnection: /, "");
+  return new Error(`cannot connect to sftp://${cfg.username}@${cfg.hostname}:${cfg.port}: ${reason}`);
 }
 
 /**
