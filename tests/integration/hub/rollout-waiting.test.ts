@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Deploy } from "../../../shared/protocol/messages.js";
-import { isType, manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { isType, publishRelease, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 let hub: TestHub | undefined;
 const agents: TestAgent[] = [];
@@ -43,17 +43,7 @@ describe("a wave that finished below its minSuccessRate", () => {
   it("says why the rollout waits, once; advancing clears it", async () => {
     const t = await startTestHub();
     hub = t;
-    const release = (
-      await t.api<{ id: string }>("POST", "/api/v1/releases", {
-        token: t.ci,
-        body: {
-          app: "web",
-          version: "2.0.0",
-          manifest: manifestText("2.0.0"),
-          source: { type: "git", commit: "abcdef1" },
-        },
-      })
-    ).body.id;
+    const release = await publishRelease(t, "2.0.0");
     const c1 = await connect(t, "c1");
     const c2 = await connect(t, "c2");
     const m1 = await connect(t, "m1");

@@ -72,6 +72,20 @@ export async function startTestHub(overrides: Partial<HubOptions> = {}, dir?: st
 
 export const manifestText = (version: string) => `version: "${version}"\ndescription: test release\n`;
 
+/** Publishes `version` of app "web" (a git source) as CI; the release id. */
+export async function publishRelease(t: TestHub, version: string): Promise<string> {
+  const res = await t.api<{ id: string }>("POST", "/api/v1/releases", {
+    token: t.ci,
+    body: {
+      app: "web",
+      version,
+      manifest: manifestText(version),
+      source: { type: "git", commit: "abcdef1" },
+    },
+  });
+  return res.body.id;
+}
+
 /** A real ws client speaking the shared protocol, with a queue of what the hub sent. */
 export class TestAgent {
   readonly received: HubMessage[] = [];

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { HubOptions } from "../../../hub/server.js";
 import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
-import { isType, manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { isType, publishRelease, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 const SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
 const OFFLINE_MS = 60_000;
@@ -107,17 +107,7 @@ for (const backend of backends)
 
     /** canary (ring=canary: c1) then everyone; c1 goes away before the rollout and times out. */
     async function haltedOnTimeout(t: TestHub) {
-      const release = (
-        await t.api<{ id: string }>("POST", "/api/v1/releases", {
-          token: t.ci,
-          body: {
-            app: "web",
-            version: "2.0.0",
-            manifest: manifestText("2.0.0"),
-            source: { type: "git", commit: "abcdef1" },
-          },
-        })
-      ).body.id;
+      const release = await publishRelease(t, "2.0.0");
       const c1 = await connect(t, "c1", "canary");
       const m1 = await connect(t, "m1", "main");
       await leave(t, c1, "c1");
@@ -209,20 +199,8 @@ for (const backend of backends)
 
     it("abort with rollback also sends back an agent that timed out after it was sent the release", async () => {
       const t = await boot();
-      const publish = async (version: string) =>
-        (
-          await t.api<{ id: string }>("POST", "/api/v1/releases", {
-            token: t.ci,
-            body: {
-              app: "web",
-              version,
-              manifest: manifestText(version),
-              source: { type: "git", commit: "abcdef1" },
-            },
-          })
-        ).body.id;
-      const v1 = await publish("1.0.0");
-      const v2 = await publish("2.0.0");
+      const v1 = await publishRelease(t, "1.0.0");
+      const v2 = await publishRelease(t, "2.0.0");
       const a1 = await connect(t, "a1", "main");
       const id = (
         await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
@@ -252,17 +230,7 @@ for (const backend of backends)
 
     it("an agent whose offline timeout passed while the rollout was paused is accepted by resume, not a new halt", async () => {
       const t = await boot();
-      const release = (
-        await t.api<{ id: string }>("POST", "/api/v1/releases", {
-          token: t.ci,
-          body: {
-            app: "web",
-            version: "2.0.0",
-            manifest: manifestText("2.0.0"),
-            source: { type: "git", commit: "abcdef1" },
-          },
-        })
-      ).body.id;
+      const release = await publishRelease(t, "2.0.0");
       const c1 = await connect(t, "c1", "canary");
       const c2 = await connect(t, "c2", "canary");
       await connect(t, "m1", "main");
@@ -319,17 +287,7 @@ describe.skipIf(!hasPostgres())("a timed-out agent of another hub (two hubs, one
     hubs.push(a);
     const b = await startTestHub(options, join(dir, randomUUID()));
     hubs.push(b);
-    const release = (
-      await a.api<{ id: string }>("POST", "/api/v1/releases", {
-        token: a.ci,
-        body: {
-          app: "web",
-          version: "2.0.0",
-          manifest: manifestText("2.0.0"),
-          source: { type: "git", commit: "abcdef1" },
-        },
-      })
-    ).body.id;
+    const release = await publishRelease(a, "2.0.0");
     const hello = (agent: TestAgent, id: string) =>
       agent.hello(id, [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }]);
     const first = await TestAgent.connect(b.hub.url, await b.agentToken("c1"));
