@@ -284,11 +284,14 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // again (here or elsewhere) with a new epoch.
     const watchdog = setInterval(
       () => {
-        if (dropped || now() - lastBeat <= hubTimeoutMs) return;
+        if (now() - lastBeat <= hubTimeoutMs) return;
+        if (!dropped)
+          log.error("no heartbeat written within the hub timeout; closing this hub's agent connections", {
+            timeoutMs: hubTimeoutMs,
+          });
         dropped = true;
-        log.error("no heartbeat written within the hub timeout; closing this hub's agent connections", {
-          timeoutMs: hubTimeoutMs,
-        });
+        // Every tick while silent, not once: an agent whose hello got through after the first drop
+        // (the database slow, not yet gone) is on a hub the others count as dead all the same.
         agents.dropAll("hub lost its database");
       },
       Math.min(heartbeatMs, hubTimeoutMs / 2),

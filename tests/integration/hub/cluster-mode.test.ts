@@ -4,9 +4,11 @@
  * the claimed tick, presence seen across hubs, and a hub that loses its database closing its own
  * agents' sockets. The three-process cluster tests live in tests/integration/cluster/.
  */
+
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { HubOptions } from "../../../hub/server.js";
@@ -214,6 +216,18 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
       for (const pid of pids) process.kill(pid, "SIGCONT");
       await admin.end();
     }
+  }, 30_000);
+
+  it("an agent whose hello gets through after the hub dropped its agents is dropped too while no heartbeat is written", async () => {
+    // A heartbeat far apart from a short timeout: the hub is past its timeout (and drops its
+    // agents) while its database still answers, as when the database is slow rather than gone.
+    // Before, the watchdog dropped once per outage, so an agent that connected after that drop
+    // stayed on a hub the others counted as dead (seen as a CI flake of the SIGSTOP test above).
+    const [a] = (await cluster(1, { hubTimeoutMs: 500, heartbeatMs: 60_000 })) as [TestHub];
+    await sleep(1_500);
+    const late = await connect(a, "late");
+    const closed = late.closed();
+    expect((await closed).code).toBe(1012);
   }, 30_000);
 
   it("a dashboard stream on one hub announces another hub's event that committed after a newer one", async () => {
