@@ -4,10 +4,8 @@
  * naming that state and what is allowed now, and changes nothing; the view says which actions
  * are allowed and whether the rollout is final.
  */
-import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Deploy } from "../../../shared/protocol/messages.js";
-import { isType, manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 let t: TestHub;
 beforeEach(async () => {
@@ -25,38 +23,9 @@ interface View {
   error?: string;
 }
 
-async function publish(version: string): Promise<string> {
-  const res = await t.api<{ id: string }>("POST", "/api/v1/releases", {
-    token: t.ci,
-    body: {
-      app: "web",
-      version,
-      manifest: manifestText(version),
-      source: { type: "git", commit: "abcdef1" },
-    },
-  });
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
+const publish = (version: string): Promise<string> => publishRelease(t, version);
 
-async function report(agent: TestAgent, deploy: Deploy, outcome: "succeeded" | "failed") {
-  const reportId = randomUUID();
-  agent.send({
-    type: "report",
-    reportId,
-    deploymentId: deploy.deploymentId,
-    app: "web",
-    releaseId: deploy.release.id,
-    outcome,
-    fromVersion: "1.0.0",
-    toVersion: deploy.release.version,
-    steps: [],
-    ...(outcome === "failed" ? { error: "test step failed" } : {}),
-  });
-  await agent.next(
-    (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
-  );
-}
+const report = reportAcked;
 
 const path = (id: string, action = "") => `/api/v1/rollouts/${id}${action ? `/${action}` : ""}`;
 const act = (id: string, action: string, body: unknown = {}) =>

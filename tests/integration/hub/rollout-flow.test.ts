@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Deploy } from "../../../shared/protocol/messages.js";
-import { isType, manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { isType, publishRelease, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 let dir: string;
 let clock: number;
@@ -24,20 +24,6 @@ async function boot(): Promise<TestHub> {
   const t = await startTestHub({ now: () => clock }, dir);
   hubs.push(t);
   return t;
-}
-
-async function publish(t: TestHub, version: string): Promise<string> {
-  const res = await t.api<{ id: string }>("POST", "/api/v1/releases", {
-    token: t.ci,
-    body: {
-      app: "web",
-      version,
-      manifest: manifestText(version),
-      source: { type: "git", commit: "abcdef1" },
-    },
-  });
-  expect(res.status).toBe(201);
-  return res.body.id;
 }
 
 async function agentOn(t: TestHub, id: string, releaseId?: string): Promise<TestAgent> {
@@ -68,7 +54,7 @@ async function succeed(agent: TestAgent, deploy: Deploy, from = "1.0.0", to = "2
 describe("rollouts over the real hub", () => {
   it("a hub restart mid-rollout loses nothing: the wait timer and every state continue on the new process", async () => {
     const t1 = await boot();
-    const release = await publish(t1, "2.0.0");
+    const release = await publishRelease(t1, "2.0.0");
     const a1 = await agentOn(t1, "a1");
     const a2 = await agentOn(t1, "a2");
     const created = await t1.api<{ id: string }>("POST", "/api/v1/rollouts", {
@@ -122,8 +108,8 @@ describe("rollouts over the real hub", () => {
 
   it("abort with rollback reaches connected agents at once and offline agents when they reconnect", async () => {
     const t = await boot();
-    const v1 = await publish(t, "1.0.0");
-    const v2 = await publish(t, "2.0.0");
+    const v1 = await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
     const a1 = await agentOn(t, "a1", v1);
     const a2 = await agentOn(t, "a2", v1);
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {

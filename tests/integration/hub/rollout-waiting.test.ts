@@ -4,10 +4,8 @@
  * dashboard show beside the state) and once in the event log, instead of running on silently
  * until someone happens to look. Real hub (in process) over real WebSocket.
  */
-import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Deploy } from "../../../shared/protocol/messages.js";
-import { isType, publishRelease, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { isType, publishRelease, sendReport, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 let hub: TestHub | undefined;
 const agents: TestAgent[] = [];
@@ -23,20 +21,6 @@ async function connect(t: TestHub, id: string): Promise<TestAgent> {
   agent.hello(id, [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }]);
   await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
   return agent;
-}
-
-function report(agent: TestAgent, deploy: Deploy, outcome: "succeeded" | "failed"): void {
-  agent.send({
-    type: "report",
-    reportId: randomUUID(),
-    deploymentId: deploy.deploymentId,
-    app: "web",
-    releaseId: deploy.release.id,
-    outcome,
-    fromVersion: "1.0.0",
-    toVersion: "2.0.0",
-    steps: [],
-  });
 }
 
 describe("a wave that finished below its minSuccessRate", () => {
@@ -61,8 +45,8 @@ describe("a wave that finished below its minSuccessRate", () => {
         },
       })
     ).body.id;
-    report(c1, await c1.next(isType("deploy")), "succeeded");
-    report(c2, await c2.next(isType("deploy")), "failed");
+    sendReport(c1, await c1.next(isType("deploy")), "succeeded");
+    sendReport(c2, await c2.next(isType("deploy")), "failed");
     type View = { state: string; reason: string | null; currentWave: number };
     const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
     await expect

@@ -1,10 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WebSocket } from "ws";
 import { type HubOptions, type RunningHub, startHub } from "../../../hub/server.js";
 import { memoryLogger } from "../../../shared/log.js";
-import type { HubMessage } from "../../../shared/protocol/messages.js";
+import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
 
 export type ApiBody = { error?: string } & Record<string, unknown>;
 
@@ -83,7 +84,38 @@ export async function publishRelease(t: TestHub, version: string): Promise<strin
       source: { type: "git", commit: "abcdef1" },
     },
   });
+  if (res.status !== 201)
+    throw new Error(`publishing web ${version}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id;
+}
+
+/**
+ * Sends `outcome` for `deploy` as an agent's report (web 1.0.0 → the deployed version); the report
+ * id, for waiting on its ack (`agent.next(isAck(id))`).
+ */
+export function sendReport(agent: TestAgent, deploy: Deploy, outcome: "succeeded" | "failed"): string {
+  const reportId = randomUUID();
+  agent.send({
+    type: "report",
+    reportId,
+    deploymentId: deploy.deploymentId,
+    app: "web",
+    releaseId: deploy.release.id,
+    outcome,
+    fromVersion: "1.0.0",
+    toVersion: deploy.release.version,
+    steps: [],
+    ...(outcome === "failed" ? { error: "test step failed" } : {}),
+  });
+  return reportId;
+}
+
+/** sendReport, then waits until the hub acks it (the report is committed). */
+export async function reportAcked(agent: TestAgent, deploy: Deploy, outcome: "succeeded" | "failed") {
+  const reportId = sendReport(agent, deploy, outcome);
+  await agent.next(
+    (m): m is Extract<HubMessage, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+  );
 }
 
 /** A real ws client speaking the shared protocol, with a queue of what the hub sent. */

@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { HubOptions } from "../../../hub/server.js";
-import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
+import type { Deploy } from "../../../shared/protocol/messages.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
-import { isType, publishRelease, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 const SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
 const OFFLINE_MS = 60_000;
@@ -80,24 +80,7 @@ for (const backend of backends)
       await expect.poll(() => t.hub.registry.isOnline(id)).toBe(false);
     }
 
-    async function report(agent: TestAgent, deploy: Deploy, outcome: "succeeded" | "failed") {
-      const reportId = randomUUID();
-      agent.send({
-        type: "report",
-        reportId,
-        deploymentId: deploy.deploymentId,
-        app: "web",
-        releaseId: deploy.release.id,
-        outcome,
-        fromVersion: "1.0.0",
-        toVersion: "2.0.0",
-        steps: [],
-        ...(outcome === "failed" ? { error: "post_update_test failed" } : {}),
-      });
-      await agent.next((m: HubMessage): m is Extract<HubMessage, { type: "ack" }> => {
-        return m.type === "ack" && m.reportId === reportId;
-      });
-    }
+    const report = reportAcked;
 
     type View = { state: string; currentWave: number; reason: string | null; failureAllowance?: number };
     const view = async (t: TestHub, id: string) =>
