@@ -53,7 +53,11 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
     c
       .option("--include <paths...>", "only these files/directories (default: all files git does not ignore)")
       .option("--app <name>", "app name (default: the directory's name)")
-      .option("--out <dir>", "where the archive goes", ".");
+      .option("--out <dir>", "where the archive goes", ".")
+      .option(
+        "--allow-private-key <paths...>",
+        "ship these files although they hold a private key (refused otherwise)",
+      );
 
   sub("manifest", "write a starter update-manifest.yaml")
     .argument("<version>")
@@ -75,9 +79,15 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
     .argument("<description>")
     .option("--push", "push the branch and the tag")
     .option("--remote <name>", "remote to push to", "origin")
+    .option(
+      "--allow-private-key <paths...>",
+      "ship these files although they hold a private key (refused otherwise)",
+    )
     .action(
       act(
-        (v: string, d: string, o: { push?: boolean; remote?: string }) => (c, a) => a.gitAction(c, v, d, o),
+        (v: string, d: string, o: { push?: boolean; remote?: string; allowPrivateKey?: string[] }) =>
+          (c, a) =>
+            a.gitAction(c, v, d, o),
       ),
     );
 

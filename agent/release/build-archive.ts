@@ -15,6 +15,7 @@ import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.j
 import { collectEntries, relativeInside } from "./collect-entries.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
+import { refusePrivateKeys } from "./private-keys.js";
 import { tarStream } from "./tar-writer.js";
 
 export interface BuildOptions {
@@ -27,6 +28,8 @@ export interface BuildOptions {
   /** Seconds since the epoch stamped on every entry; default SOURCE_DATE_EPOCH, else 0. */
   mtime?: number;
   env?: NodeJS.ProcessEnv;
+  /** Relative paths of files that hold a private key and are meant to ship (--allow-private-key). */
+  allowPrivateKeys?: readonly string[];
 }
 
 export interface BuiltArchive {
@@ -126,6 +129,17 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
       executable: false,
     },
   ]);
+  await refusePrivateKeys(
+    resolve(o.sourceDir),
+    entries.flatMap((e) =>
+      e.type === "File" && typeof e.source === "string"
+        ? [{ rel: e.path.slice(topDir.length + 1), path: e.source, size: e.size }]
+        : [],
+    ),
+    o.allowPrivateKeys ?? [],
+    "the archive",
+    `Add it to .gitignore, move it out of ${o.sourceDir}, or mark it \`skip\` in ${MANIFEST_FILENAME}`,
+  );
   await mkdir(o.outDir, { recursive: true });
   const path = join(o.outDir, archiveName(o.app, o.version));
   const partial = `${path}.partial`;

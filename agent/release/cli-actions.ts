@@ -2,8 +2,10 @@
  * The actions behind `ship release ...` (agent/cli/release-command.ts registers them): each takes
  * parsed options, prints for a person (or JSON), and throws ShipErrors the CLI turns into exit codes.
  */
+import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { BadInputError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { isVersionLike } from "../../shared/versions.js";
@@ -17,6 +19,8 @@ import { checkHubUrl, type PublishSource, publishRelease, readToken } from "./pu
 import { readInputFile } from "./read-input.js";
 import { checkLatestName, uploadRelease } from "./sftp-upload.js";
 import { signArtifact, writeKeyPair } from "./sign-artifact.js";
+
+const execFileAsync = promisify(execFile);
 
 export interface CommonOptions {
   dir: string;
@@ -67,9 +71,16 @@ export async function gitAction(
   o: CommonOptions,
   version: string,
   description: string,
-  opts: { push?: boolean; remote?: string },
+  opts: { push?: boolean; remote?: string; allowPrivateKey?: string[] },
 ): Promise<void> {
-  const r = await releaseGit({ repoDir: o.dir, version: checkedVersion(version), description, ...opts });
+  const { allowPrivateKey, ...rest } = opts;
+  const r = await releaseGit({
+    repoDir: o.dir,
+    version: checkedVersion(version),
+    description,
+    ...rest,
+    allowPrivateKeys: allowPrivateKey ?? [],
+  });
   const lines = [
     r.committed ? `committed ${MANIFEST_FILENAME} for ${version}` : `${MANIFEST_FILENAME} already up to date`,
     `tagged ${r.tag} at ${r.commit}`,
@@ -84,6 +95,7 @@ export async function gitAction(
 
 export interface BuildCliOptions {
   include?: string[];
+  allowPrivateKey?: string[];
   app?: string;
   out?: string;
 }
@@ -96,6 +108,7 @@ async function build(o: CommonOptions, version: string, description: string, opt
     version: checkedVersion(version),
     description,
     include: opts.include,
+    allowPrivateKeys: opts.allowPrivateKey ?? [],
     outDir: resolve(o.dir, opts.out ?? "."),
     env: o.env,
   });
@@ -170,6 +183,10 @@ export async function sftpAction(
 
 export async function keygenAction(o: CommonOptions, opts: { out?: string }): Promise<void> {
   const keys = await writeKeyPair(resolve(o.dir, opts.out ?? "."));
+  if (await committableInGit(keys.privateKeyPath))
+    o.io.err(
+      `note: ${keys.privateKeyPath} is inside a git work tree and not ignored: add it to .gitignore or move it out (ship release refuses to pack or tag a private key)`,
+    );
   report(o, keys, [
     `private key: ${keys.privateKeyPath} (mode 600; keep it in your CI's secret store, never in git)`,
     `public key:  ${keys.publicKeyPath} (key id ${keys.keyId})`,
@@ -260,4 +277,15 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
   });
   const signed = signatureText === undefined ? "unsigned" : "signed";
   report(o, published, [`published ${p.app} ${published.version} (${signed}) as release ${published.id}`]);
+}
+
+/** Whether `path` lies in a git work tree and git does not ignore it (`git check-ignore` exits 1). */
+async function committableInGit(path: string): Promise<boolean> {
+  try {
+    await execFileAsync("git", ["check-ignore", "-q", "--", basename(path)], { cwd: dirname(path) });
+    return false; // exit 0: ignored
+  } catch (error) {
+    // 1: not ignored; 128: not a work tree (or no git): nothing to warn about.
+    return (error as { code?: unknown }).code === 1;
+  }
 }

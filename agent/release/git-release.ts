@@ -2,7 +2,7 @@
  * `ship release git VERSION "DESC"`: from a clean work tree, set the manifest's version and
  * description, commit it, create the annotated tag vVERSION, and push both when asked.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { lstat, readFile, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { simpleGit } from "simple-git";
 import { BadInputError } from "../../shared/errors.js";
@@ -11,6 +11,7 @@ import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { compareVersions, parseVersion } from "../../shared/versions.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
+import { type ReleaseFile, refusePrivateKeys } from "./private-keys.js";
 
 export interface GitReleaseOptions {
   repoDir: string;
@@ -18,6 +19,8 @@ export interface GitReleaseOptions {
   description: string;
   push?: boolean;
   remote?: string;
+  /** Tracked files that hold a private key and are meant to be released (--allow-private-key). */
+  allowPrivateKeys?: readonly string[];
 }
 
 export interface GitRelease {
@@ -62,6 +65,15 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
         : `already has the tag ${same}, which releases version ${o.version}`,
     );
   }
+  // Every tracked file is in the tag, and agents following it clone them all (skip rules decide
+  // only what is installed from the clone): a committed key is on every server.
+  await refusePrivateKeys(
+    where,
+    await trackedFiles(where, await git.raw(["ls-files", "-z"])),
+    o.allowPrivateKeys ?? [],
+    `the tag ${tag}`,
+    "Remove it from git (git rm --cached, then .gitignore it) and commit",
+  );
   const newerTag = newestAbove(tags, o.version);
   const file = join(o.repoDir, MANIFEST_FILENAME);
   const existing = await readFile(file, "utf8").catch(() => undefined);
@@ -95,4 +107,16 @@ function newestAbove(tags: readonly string[], version: string): string | undefin
     .sort((a, b) => compareVersions(a.slice(1), b.slice(1)))
     .at(-1);
   return newest !== undefined && compareVersions(newest.slice(1), version) > 0 ? newest : undefined;
+}
+
+/** Regular files among `git ls-files -z` output, with their size (symlinks are not followed). */
+async function trackedFiles(root: string, listing: string): Promise<ReleaseFile[]> {
+  const out: ReleaseFile[] = [];
+  for (const rel of listing.split("\0")) {
+    if (rel === "") continue;
+    const path = join(root, rel);
+    const stat = await lstat(path).catch(() => undefined);
+    if (stat?.isFile()) out.push({ rel, path, size: stat.size });
+  }
+  return out;
 }

@@ -227,6 +227,111 @@ describe("ship release http leaves out what agents never install", () => {
   });
 });
 
+// A signing key generated inside the work tree (`keygen --out keys`) was packed into every archive
+// and tagged into git: whoever holds it signs releases every agent trusts.
+describe("ship release refuses to pack or tag a private key", () => {
+  const gitIn =
+    (cwd: string) =>
+    (...args: string[]) =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], {
+        cwd,
+        stdio: "pipe",
+      }).toString();
+
+  it("keygen inside a git work tree says the key is not ignored", async () => {
+    gitIn(dir)("init", "-q");
+    const made = await runRelease(dir, "keygen", "--out", "keys");
+    expect(made.code).toBe(0);
+    expect(made.err).toMatch(/ship-release\.key is inside a git work tree and not ignored/);
+    await writeFile(join(dir, ".gitignore"), "*.key\n");
+    const ignored = await runRelease(dir, "keygen", "--out", "keys2");
+    expect(ignored.err).toBe("");
+  });
+
+  it("http: exit 2 naming the file, no archive written; skip, .gitignore or --allow-private-key let it through", async () => {
+    expect((await runRelease(dir, "manifest", "1.0.0")).code).toBe(0);
+    expect((await runRelease(dir, "keygen", "--out", "keys")).code).toBe(0);
+    // Other private-key forms than ship's own PKCS#8 PEM: OpenSSH's and the legacy RSA label.
+    await writeFile(
+      join(dir, "deploy_key"),
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbg==\n-----END OPENSSH PRIVATE KEY-----\n",
+    );
+    await writeFile(
+      join(dir, "src/tls.pem"),
+      "cert\n-----BEGIN RSA PRIVATE KEY-----\nMII=\n-----END RSA PRIVATE KEY-----\n",
+    );
+    // A public key and a certificate are not secrets.
+    await writeFile(
+      join(dir, "src/ca.pem"),
+      "-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n",
+    );
+    const refused = await runRelease(dir, "http", "1.0.0", "d", "--app", "myapp", "--out", "dist");
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(
+      /deploy_key holds a private key \(and 2 more: keys\/ship-release\.key, src\/tls\.pem\)/,
+    );
+    expect(refused.err.trim().split("\n")).toHaveLength(1);
+    await expect(stat(join(dir, "dist/myapp-1.0.0.tar.gz"))).rejects.toThrow();
+    // Each way out: skipped by the manifest, ignored by git, or named on purpose.
+    const manifest = await readFile(join(dir, "update-manifest.yaml"), "utf8");
+    await writeFile(
+      join(dir, "update-manifest.yaml"),
+      manifest.replace("files:\n", 'files:\n  "deploy_key":\n    action: skip\n'),
+    );
+    gitIn(dir)("init", "-q");
+    await writeFile(join(dir, ".gitignore"), "keys/\ndist/\n");
+    const allowed = await runRelease(
+      dir,
+      "http",
+      "1.0.0",
+      "d",
+      "--app",
+      "myapp",
+      "--out",
+      "dist",
+      "--allow-private-key",
+      "./src/tls.pem",
+    );
+    expect(allowed.code, allowed.err).toBe(0);
+    const paths: string[] = [];
+    await list({
+      file: join(dir, "dist/myapp-1.0.0.tar.gz"),
+      onReadEntry: (e: ReadEntry) => paths.push(e.path),
+    });
+    expect(paths).toContain("myapp-1.0.0/src/tls.pem");
+    expect(paths).toContain("myapp-1.0.0/src/ca.pem");
+    expect(paths.some((p) => p.includes("ship-release.key") || p.endsWith("deploy_key"))).toBe(false);
+  });
+
+  it("git: a tracked key is refused before anything is committed or tagged", async () => {
+    const git = gitIn(dir);
+    git("init", "-q");
+    expect((await runRelease(dir, "manifest", "1.0.0")).code).toBe(0);
+    expect((await runRelease(dir, "keygen", "--out", "keys")).code).toBe(0);
+    git("add", "-A");
+    git("commit", "-qm", "app");
+    const head = git("rev-parse", "HEAD");
+    const refused = await runRelease(dir, "git", "1.1.0", "feature");
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain(
+      `${join(dir, "keys/ship-release.key")} holds a private key; it would go into the tag v1.1.0`,
+    );
+    expect(git("tag", "--list")).toBe("");
+    expect(git("rev-parse", "HEAD")).toBe(head);
+    expect(git("status", "--porcelain")).toBe("");
+    const allowed = await runRelease(
+      dir,
+      "git",
+      "1.1.0",
+      "feature",
+      "--allow-private-key",
+      "keys/ship-release.key",
+    );
+    expect(allowed.code, allowed.err).toBe(0);
+    expect(git("tag", "--list").trim()).toBe("v1.1.0");
+  });
+});
+
 describe("ship release sign/publish input errors", () => {
   it("names the unreadable file and exits 2", async () => {
     await runRelease(dir, "keygen");
