@@ -12,7 +12,7 @@ import type { Trust } from "../../shared/config/schema.js";
 import { VerificationError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
-import { verifyReleaseTrust } from "../../shared/signing/index.js";
+import { SignatureError, verifyReleaseTrust } from "../../shared/signing/index.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, UpdateCheck } from "../sources/types.js";
 
 export function requiresSignatures(trust: Trust | undefined): trust is Trust {
@@ -59,6 +59,8 @@ export class SignatureCheckingSource implements ReleaseSource {
       artifactSha256: release.artifactSha256,
       manifestSha256: createHash("sha256").update(manifestText).digest("hex"),
       signaturePath: `${release.artifactPath}.sig`,
+    }).catch((error: unknown) => {
+      throw withAppHint(error, this.name);
     });
     if (result.verified) this.log.info("release signature verified", { key: result.keyId });
     return release;
@@ -67,6 +69,21 @@ export class SignatureCheckingSource implements ReleaseSource {
   commit(release: FetchedRelease): Promise<void> {
     return this.inner.commit(release);
   }
+}
+
+/**
+ * In timer mode the app a signature must name is the source's name in ship.toml, which nothing
+ * else ties to the `--app` CI built and signed with: say so, or the mismatch reads as tampering.
+ */
+function withAppHint(error: unknown, source: string): unknown {
+  if (!(error instanceof SignatureError) || error.reason !== "app_mismatch" || error.mismatch === undefined)
+    return error;
+  const { signed } = error.mismatch;
+  return new SignatureError(
+    "app_mismatch",
+    `the release is signed for app ${signed}, and a standalone run checks it against the source's name, ${source}: name the source [sources.${signed}] in ship.toml, or build and sign with --app ${source}`,
+    error.mismatch,
+  );
 }
 
 /** Only the version is needed here; the manifest loader reports anything else wrong with the file. */

@@ -44,6 +44,8 @@ export class SignatureError extends VerificationError {
   constructor(
     readonly reason: SignatureFailure,
     detail: string,
+    /** For a *_mismatch: what the signature says, and what the release at hand has. */
+    readonly mismatch?: { signed: string; actual: string },
   ) {
     super("signature", `${reason.replace(/_/g, " ")}: ${detail}`);
     this.name = "SignatureError";
@@ -91,7 +93,10 @@ export function parseSignature(document: unknown): Signature {
 
 function compare(reason: SignatureFailure, what: string, signed: string, actual: string): void {
   if (signed !== actual)
-    throw new SignatureError(reason, `signed ${what} ${signed}, this release has ${actual}`);
+    throw new SignatureError(reason, `signed ${what} ${signed}, this release has ${actual}`, {
+      signed,
+      actual,
+    });
 }
 
 /**

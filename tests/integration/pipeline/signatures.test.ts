@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 /** A release archive as CI makes it, optionally with ARTIFACT.sig from `ship release sign`. */
-async function archive(name: string, signWith?: string): Promise<string> {
+async function archive(name: string, signWith?: string, app = "myapp"): Promise<string> {
   const dir = await box.release(name, { "app.py": `print('${name}')\n` }, { version: "2.0.0" });
   const out = join(box.root, `${name}.tar.gz`);
   const tar = spawnSync("tar", ["-C", dir, "-czf", out, "."]);
@@ -30,7 +30,7 @@ async function archive(name: string, signWith?: string): Promise<string> {
         .digest("hex");
     const signature = signRelease(
       {
-        app: "myapp",
+        app,
         version: "2.0.0",
         artifactSha256: await sha(out),
         manifestSha256: await sha(join(dir, "update-manifest.yaml")),
@@ -67,6 +67,17 @@ describe("[trust] keys", () => {
     const foreign = await run(await archive("foreign", stranger.privateKeyPem), ci.publicKeyPem);
     expect(foreign.exitCode).toBe(2);
     expect(foreign.apps[0]?.message).toContain("not in [trust]");
+    expect(await hashTree(box.appDir)).toEqual({});
+  });
+
+  // CI signs with `--app`; a standalone run checks the source's name in ship.toml against it, and
+  // nothing else links the two: the refusal must say so, not read as tampering.
+  it("refuse a release signed for another app, saying the source's name is what is checked", async () => {
+    const other = await run(await archive("other", ci.privateKeyPem, "billing"), ci.publicKeyPem);
+    expect(other.exitCode).toBe(2);
+    expect(other.apps[0]?.message).toContain(
+      "signed for app billing, and a standalone run checks it against the source's name, myapp: name the source [sources.billing] in ship.toml, or build and sign with --app myapp",
+    );
     expect(await hashTree(box.appDir)).toEqual({});
   });
 });
