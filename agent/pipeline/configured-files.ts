@@ -5,13 +5,17 @@
  * file, instead of Node's bare "ENOENT: …, open '…'" from deep inside a download (exit 1), an ssh2
  * "Cannot parse privateKey", or a hub connection that silently keeps retrying.
  */
-import { stat } from "node:fs/promises";
+import { Stats } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import type { AgentConfig, LocalSource, Source } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { expandHome } from "../sources/home-path.js";
+import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-key.js";
+import { sftpKeyProblem } from "../sources/ssh/sftp-key.js";
 import { kindProblems } from "./configured-paths.js";
 
 interface NamedFile {
@@ -85,8 +89,9 @@ function trustFiles(config: AgentConfig): NamedFile[] {
   return (config.trust?.key_files ?? []).map((path, i) => ({ key: `trust.key_files[${i}]`, path }));
 }
 
-async function check(files: NamedFile[], configFile: string, found: Issue[] = []): Promise<void> {
-  const issues: Issue[] = [...found];
+/** The files' problems, as issues: missing, unreadable, a directory, empty (unless it may be). */
+async function fileProblems(files: NamedFile[], configFile: string): Promise<Issue[]> {
+  const issues: Issue[] = [];
   for (const file of files) {
     const path = expandHome(file.path);
     if (file.mayBeMissing && (await stat(path).catch(() => undefined)) === undefined) continue;
@@ -97,29 +102,117 @@ async function check(files: NamedFile[], configFile: string, found: Issue[] = []
       issues.push(...error.issues);
     }
   }
-  // One line, as a run's report line is one line per source.
+  return issues;
+}
+
+/** Throws the issues as one bad-input error: one line, as a run's report line is one line. */
+function refuse(issues: Issue[]): void {
   if (issues.length > 0) throw new BadInputError(issues, issues.map(formatIssue).join("; "));
 }
 
-/** One source's files (and [trust]'s, which every standalone release is checked against). */
+async function check(files: NamedFile[], configFile: string): Promise<void> {
+  refuse(await fileProblems(files, configFile));
+}
+
+/** One source's files and keys (and [trust]'s, which every standalone release is checked against). */
 export async function checkSourceFiles(
   config: AgentConfig,
   name: string,
   source: Source,
   configFile: string,
-) {
+): Promise<void> {
+  refuse([
+    ...(await sourceProblems(name, source, configFile)),
+    ...(await fileProblems(trustFiles(config), configFile)),
+  ]);
+}
+
+/**
+ * Every source a run will update, checked before the run takes its lock or writes its state: a
+ * config that cannot work is bad input (exit 2) with every problem named on one line, and nothing
+ * on disk changed — not ship's locks/, not an empty entry in the state file, not another source's app.
+ */
+export async function checkRunSources(
+  config: AgentConfig,
+  sources: readonly [string, Source][],
+  configFile: string,
+): Promise<void> {
+  const issues: Issue[] = [];
+  for (const [name, source] of sources) issues.push(...(await sourceProblems(name, source, configFile)));
+  if (sources.length > 0) issues.push(...(await fileProblems(trustFiles(config), configFile)));
+  refuse(issues);
+}
+
+async function sourceProblems(name: string, source: Source, configFile: string): Promise<Issue[]> {
   const clone = source.type === "git" ? await cloneProblem(name, source.local_path, configFile) : [];
+  const local = source.type === "local" ? await localPathProblem(name, source, configFile) : [];
   const appDir = await kindProblems(
     [{ key: `sources.${name}.app_dir`, path: source.app_dir, kind: "directory" }],
     configFile,
   );
+  const scheme =
+    source.type === "https" && !source.url.startsWith("https://")
+      ? [error(configFile, `sources.${name}.url`, 'type = "https" needs an https:// URL')]
+      : [];
   const sum = checksumKey(name, source);
   const sumIssues = sum.issues.map((issue) => ({ ...issue, file: configFile }));
-  return check([...sourceFiles(name, source), ...sum.files, ...trustFiles(config)], configFile, [
-    ...clone,
-    ...appDir,
-    ...sumIssues,
-  ]);
+  const files = await fileProblems([...sourceFiles(name, source), ...sum.files], configFile);
+  // A key is judged once it and its passphrase file could be read: one problem per key, the first.
+  const unread = (k: string) => files.some((issue) => issue.path === `sources.${name}.${k}`);
+  const keys =
+    unread("key_filename") || unread("passphrase_file") ? [] : await sshKeyProblems(name, source, configFile);
+  return [...clone, ...local, ...appDir, ...scheme, ...sumIssues, ...files, ...keys];
+}
+
+function error(file: string, path: string, message: string): Issue {
+  return { file, path, message, severity: "error" };
+}
+
+/**
+ * A local source's `path` must be there: a release directory, or an archive file. A directory with
+ * a `checksum` is refused too: a checksum verifies an archive, and ignoring it would let an operator
+ * believe a directory is verified.
+ */
+async function localPathProblem(name: string, source: LocalSource, configFile: string): Promise<Issue[]> {
+  const key = `sources.${name}.path`;
+  const found = await stat(source.path).catch((err: unknown) => err);
+  if (!(found instanceof Stats)) return [error(configFile, key, `${source.path}: ${fsErrorText(found)}`)];
+  if (found.isFile()) return [];
+  if (!found.isDirectory())
+    return [error(configFile, key, `${source.path} is neither a directory nor a file`)];
+  if (source.checksum === undefined) return [];
+  return [
+    error(
+      configFile,
+      `sources.${name}.checksum`,
+      `a checksum verifies an archive, but ${source.path} is a directory; remove the key or point path at the archive`,
+    ),
+  ];
+}
+
+/**
+ * An SSH key the source cannot use, found before anything is contacted or written. git runs ssh in
+ * batch mode with only its own environment, so an encrypted key (or a file that holds no private
+ * key, a public key say) only ever reads "Permission denied (publickey)" or "error in libcrypto"
+ * on every run. SFTP opens the key with ssh2 and the configured passphrase, as the connection will.
+ */
+async function sshKeyProblems(name: string, source: Source, configFile: string): Promise<Issue[]> {
+  if (source.type === "git" && source.key_filename !== undefined) {
+    const path = expandHome(source.key_filename);
+    const problem = gitKeyProblem(privateKeyFacts(await readFile(path)), path);
+    return problem === undefined ? [] : [error(configFile, `sources.${name}.key_filename`, problem)];
+  }
+  if (source.type !== "sftp") return [];
+  const found = await sftpKeyProblem(name, source);
+  return found === undefined ? [] : found.issues.map((issue) => ({ ...issue, file: configFile }));
+}
+
+function gitKeyProblem(key: PrivateKeyFacts, path: string): string | undefined {
+  if (key.armour === "none")
+    return `${path} holds no private key (no "-----BEGIN … PRIVATE KEY-----" block; a public key .pub?)`;
+  if (key.encrypted)
+    return `${path} is protected by a passphrase, which git's ssh (batch mode, no agent) cannot ask for: use a key without a passphrase for this source`;
+  return undefined;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Logger } from "../../shared/log.js";
 import { acquireLock, type HeldLock } from "../lock/run-lock.js";
 import { readState, recordLastRun } from "../state/state-file.js";
 import { checkScratch } from "./check-scratch.js";
+import { checkRunSources } from "./configured-files.js";
 import { defaultPorts } from "./default-ports.js";
 import { globalLockFile } from "./paths.js";
 import type { PipelinePorts } from "./ports.js";
@@ -62,6 +63,7 @@ export async function runOnce(config: AgentConfig, options: RunOptions): Promise
 
 async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSummary> {
   const selected = selectSources(config, options.sources, options.log);
+  await checkRunSources(config, selected, options.configFile ?? "ship.toml");
   const now = options.now ?? new Date();
   const ports = options.ports ?? defaultPorts(config.trust);
   let lock: HeldLock;

@@ -112,10 +112,12 @@ export function updateSourceState(
 ): Promise<ShipState> {
   return serialized(file, async () => {
     const state = await readState(file);
-    const next: ShipState = {
-      ...state,
-      sources: { ...state.sources, [source]: change(state.sources[source] ?? emptySourceState()) },
-    };
+    const before = state.sources[source];
+    const entry = change(before ?? emptySourceState());
+    // An entry that would say nothing (the run-start sync of a source that never ran) is not
+    // written: a run that then stops (bad input) leaves the state file as it found it.
+    if (before === undefined && JSON.stringify(entry) === JSON.stringify(emptySourceState())) return state;
+    const next: ShipState = { ...state, sources: { ...state.sources, [source]: entry } };
     // Every write is two fsyncs; a change that changes nothing (the run-start sync of an app whose
     // state already names what is installed) costs none.
     if (stateText(next) !== stateText(state)) await writeState(file, next);

@@ -86,6 +86,21 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
       /sources\.web\.local_path: \S+\/a-dir is not a git repository \(no \.git in it\): clone the repository there first \(git clone REMOTE \S+\/a-dir\)$/,
     ],
     [
+      "local path missing",
+      `[sources.web]\ntype = "local"\npath = "ROOT/no-release"\napp_dir = "APP"\n`,
+      /sources\.web\.path: \S+\/no-release: no such file or directory \(ENOENT\)$/,
+    ],
+    [
+      "local path a directory with a checksum",
+      `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "APP"\nchecksum = "sha256:${"a".repeat(64)}"\n`,
+      /sources\.web\.checksum: a checksum verifies an archive, but \S+\/a-dir is a directory; remove the key or point path at the archive$/,
+    ],
+    [
+      'type = "https" with an http:// url',
+      `[sources.web]\ntype = "https"\nurl = "http://127.0.0.1:1/app.tar.gz"\napp_dir = "APP"\n`,
+      /sources\.web\.url: type = "https" needs an https:\/\/ URL$/,
+    ],
+    [
       "[trust] key_files entry a directory",
       `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "APP"\n[trust]\nkey_files = ["ROOT/a-dir"]\n`,
       /trust\.key_files\[0\]: cannot read \S+\/a-dir: is a directory \(EISDIR\)$/,
@@ -97,13 +112,17 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
       for (const args of [["--check-only"], ["--force"]]) {
         const run = await runShip(["--config", file, ...args]);
         expect(run.code, run.stdout + run.stderr).toBe(2);
-        const line = run.stdout.trim();
+        // The one line, and nothing else: no log line beside it, no report on stdout.
+        expect(run.stdout).toBe("");
+        const line = run.stderr.trim();
         expect(line.split("\n")).toHaveLength(1);
-        expect(line).toContain(`${file} `);
+        expect(line).toContain(`ship: ${file} `);
         expect(line).toMatch(message);
         expect(line).not.toMatch(/^ENOENT|open '/);
       }
       expect(await readdir(appDir)).toEqual([]);
+      // Refused before the run takes its lock or writes its state: no var/ (locks/, state.json).
+      expect(await readdir(root)).not.toContain("var");
     },
   );
 });
@@ -204,7 +223,7 @@ describe.skipIf(!hasProgram("git"))("ship: a git local_path inside another repos
       );
       const run = await runShip(["--config", file, "--force"]);
       expect(run.code, run.stdout + run.stderr).toBe(2);
-      expect(run.stdout.trim()).toMatch(
+      expect(run.stderr.trim()).toMatch(
         /sources\.web\.local_path: \S+ is not a git repository \(no \.git in it\)/,
       );
     }

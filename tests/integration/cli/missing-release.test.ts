@@ -9,7 +9,7 @@
  * was "internal error: ENOENT".
  */
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -56,6 +56,9 @@ describe("a source key naming what the server does not have", () => {
       expect(line).toMatch(said);
       expect(line).not.toMatch(/internal error|couldn't find remote ref|ENOENT/);
       expect(await readdir(app)).toEqual(["keep.txt"]);
+      // The run-start sync wrote an empty entry for the source (all nulls) and left it there.
+      const state = await readFile(join(root, "var/state.json"), "utf8").catch(() => "{}");
+      expect(JSON.parse(state).sources?.web).toBeUndefined();
     }
   };
 
@@ -125,7 +128,7 @@ describe("a source key naming what the server does not have", () => {
       await writeConfig(`type = "http"\nurl = "${url}/app.tar.gz"\nchecksum = "${sums}"\n`);
       let run = await runShip(["--config", config]);
       expect(run.code, run.stdout + run.stderr).toBe(2);
-      expect(run.stdout).toContain(
+      expect(run.stderr).toContain(
         `${config} sources.web.checksum: cannot read ${sums}: no such file or directory (ENOENT)`,
       );
       await writeFile(sums, `${sha}  app.tar.gz\n${"#".repeat(70_000)}\n`);
@@ -145,7 +148,7 @@ describe("a source key naming what the server does not have", () => {
     await writeConfig(`type = "local"\npath = "${path}"\nchecksum = "${root}/none.sha256"\n`);
     const run = await runShip(["--config", config]);
     expect(run.code, run.stdout + run.stderr).toBe(2);
-    expect(run.stdout).toContain(
+    expect(run.stderr).toContain(
       `${config} sources.web.checksum: cannot read ${root}/none.sha256: no such file`,
     );
     expect(await readdir(app)).toEqual(["keep.txt"]);
