@@ -1,6 +1,10 @@
 import { existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import { defaultConfigPath } from "../../shared/config/load.js";
+import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError } from "../../shared/errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import { readState } from "../state/state-file.js";
 import type { GlobalOptions } from "./cli.js";
 import { loadCliConfig } from "./load-config.js";
@@ -13,31 +17,36 @@ export interface AppTarget {
   source?: string;
 }
 
+export interface TargetDefaults {
+  /**
+   * The app when there is no config and no --app-dir: `--check-rollout` answers a host question
+   * (the working directory stands in for criteria that read files); the other checks refuse.
+   */
+  withoutConfig?: string;
+}
+
 /**
  * Which app a manifest check is about: --app-dir, else the one source named with --sources (or the
- * only one configured). The installed version comes from --current-version or the state file.
+ * only one configured). The installed version comes from --current-version, else the state file's
+ * record of the source that fills that app directory.
  */
-export async function resolveAppTarget(options: GlobalOptions, out: Output): Promise<AppTarget> {
+export async function resolveAppTarget(
+  options: GlobalOptions,
+  out: Output,
+  defaults: TargetDefaults = {},
+): Promise<AppTarget> {
+  if (options.appDir !== undefined) await checkAppDirOption(options.appDir);
   const configPath = options.config ?? defaultConfigPath(process.cwd());
   const haveConfig = options.config !== undefined || existsSync(configPath);
-  if (options.appDir !== undefined && !haveConfig) {
-    return { appDir: options.appDir, currentVersion: options.currentVersion };
-  }
   if (!haveConfig) {
-    throw BadInputError.single(configPath, "", "no config file: pass --app-dir DIR (or --config PATH)");
+    const appDir = options.appDir ?? defaults.withoutConfig;
+    if (appDir === undefined)
+      throw BadInputError.single(configPath, "", "no config file: pass --app-dir DIR (or --config PATH)");
+    return { appDir, currentVersion: options.currentVersion };
   }
   const { config } = await loadCliConfig(configPath, out);
-  const names = options.sources ?? Object.keys(config.sources);
-  const name = names.length === 1 ? names[0] : undefined;
+  const name = targetSource(config, configPath, options);
   const source = name === undefined ? undefined : config.sources[name];
-  if (options.appDir === undefined && (name === undefined || source === undefined)) {
-    const known = Object.keys(config.sources).join(", ") || "(none)";
-    throw BadInputError.single(
-      configPath,
-      "sources",
-      `say which app: --sources NAME or --app-dir DIR (configured: ${known})`,
-    );
-  }
   const state = await readState(config.general.state_file);
   const installed = name === undefined ? undefined : (state.sources[name]?.current_version ?? undefined);
   return {
@@ -45,4 +54,41 @@ export async function resolveAppTarget(options: GlobalOptions, out: Output): Pro
     currentVersion: options.currentVersion ?? installed,
     ...(name === undefined ? {} : { source: name }),
   };
+}
+
+/**
+ * The source the check is about: the one --sources names, else the one whose app_dir is --app-dir,
+ * else the only one configured. --app-dir alone never borrows another app's installed version.
+ */
+function targetSource(config: AgentConfig, configPath: string, options: GlobalOptions): string | undefined {
+  const names = Object.keys(config.sources);
+  if (options.sources !== undefined) {
+    const unknown = options.sources.filter((n) => config.sources[n] === undefined);
+    if (unknown.length > 0)
+      throw BadInputError.single(
+        "--sources",
+        unknown.join(" "),
+        `no such source; configured: ${names.join(", ") || "(none)"}`,
+      );
+    if (options.sources.length === 1) return options.sources[0];
+  } else if (options.appDir !== undefined) {
+    const dir = resolve(options.appDir);
+    return names.find((n) => resolve(config.sources[n]!.app_dir) === dir);
+  } else if (names.length === 1) {
+    return names[0];
+  }
+  const known = names.join(", ") || "(none)";
+  throw BadInputError.single(
+    configPath,
+    "sources",
+    `say which app: --sources NAME or --app-dir DIR (configured: ${known})`,
+  );
+}
+
+/** --app-dir must name a directory: a file or a typo would make every file_exists() false. */
+async function checkAppDirOption(dir: string): Promise<void> {
+  const found = await stat(dir).catch((error: unknown) => error);
+  if (found instanceof Error) throw BadInputError.single("--app-dir", "", `${dir}: ${fsErrorText(found)}`);
+  if (!(found as { isDirectory(): boolean }).isDirectory())
+    throw BadInputError.single("--app-dir", "", `${dir} is not a directory`);
 }

@@ -2,7 +2,7 @@ import { loadManifestFile } from "../../../shared/manifest/load.js";
 import { hostConditionContext } from "../../conditions/host-context.js";
 import { hostId } from "../../host-id.js";
 import { checkRolloutEligibility } from "../../rollout/eligibility.js";
-import { type AppTarget, resolveAppTarget } from "../app-target.js";
+import { resolveAppTarget } from "../app-target.js";
 import type { GlobalOptions } from "../cli.js";
 import type { Output } from "../output.js";
 
@@ -13,13 +13,9 @@ import type { Output } from "../output.js";
 export async function checkRollout(options: GlobalOptions, out: Output): Promise<number> {
   const file = options.checkRollout as string;
   const { manifest } = await loadManifestFile(file);
-  // --sources NAME: that source's app and installed version, as the run would see them (it was
-  // accepted and ignored: criteria on current_version read "unknown"). Otherwise --app-dir or the
-  // working directory, as before: a host question must not need a config.
-  const target: AppTarget =
-    options.sources === undefined
-      ? { appDir: options.appDir ?? process.cwd(), currentVersion: options.currentVersion }
-      : await resolveAppTarget(options, out);
+  // The app as for the other manifest checks (--sources, --app-dir, else the config's only source);
+  // with no config at all the working directory: whether a host takes part needs no config.
+  const target = await resolveAppTarget(options, out, { withoutConfig: process.cwd() });
   const id = hostId();
   const result = await checkRolloutEligibility(manifest, {
     hostId: id,

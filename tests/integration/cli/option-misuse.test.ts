@@ -81,7 +81,50 @@ describe("ship refuses options that do not go together (real CLI)", () => {
     expect(JSON.parse(asked.stdout)).toMatchObject({ eligible: true });
     const unknown = await runShip(["--config", app.config, "--check-rollout", manifest, "--sources", "nope"]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stdout + unknown.stderr).toMatch(/sources: say which app.*configured: myapp/);
+    expect(unknown.stderr.trim()).toBe("ship: --sources nope: no such source; configured: myapp");
+  });
+
+  // Without --sources or --app-dir, --check-rollout judged criteria in the working directory with
+  // nothing installed, while the README says the manifest checks default to the config's only source.
+  it("--check-rollout without --sources or --app-dir asks about the config's only source, like the other checks", async () => {
+    expect((await runShip(["--config", app.config, "--force"])).code).toBe(0);
+    const next = await app.release(
+      "r3",
+      'version: "3.0.0"\nrollout:\n  start: "2000-01-01T00:00:00Z"\n  stages:\n' +
+        "    - { name: all, percentage: 100, criteria: \"current_version >= '2.0.0' and file_exists('app.txt')\" }\n",
+    );
+    const manifest = join(next, "update-manifest.yaml");
+    const asked = await runShip(["--config", app.config, "--check-rollout", manifest, "--json"], {
+      cwd: app.root,
+    });
+    expect(asked.code, asked.stderr).toBe(0);
+    expect(JSON.parse(asked.stdout)).toMatchObject({ eligible: true });
+    // --app-dir alone is that directory, with that directory's installed version (none here), never
+    // the only source's.
+    const elsewhere = await runShip(
+      ["--config", app.config, "--check-rollout", manifest, "--app-dir", app.root, "--json"],
+      { cwd: app.root },
+    );
+    expect(JSON.parse(elsewhere.stdout)).toMatchObject({ eligible: false });
+    const conditionals = await runShip(
+      ["--config", app.config, "--test-conditionals", manifest, "--app-dir", app.root, "--json"],
+      { cwd: app.root },
+    );
+    expect(JSON.parse(conditionals.stdout)).toMatchObject({ currentVersion: null });
+  });
+
+  it("--app-dir naming a file or nothing is bad input for every manifest check", async () => {
+    const manifest = join(app.root, "r2", "update-manifest.yaml");
+    for (const mode of ["--test-conditionals", "--check-requirements", "--check-rollout"]) {
+      for (const [dir, what] of [
+        [app.config, "is not a directory"],
+        [join(app.root, "nope"), "no such file or directory (ENOENT)"],
+      ] as const) {
+        const run = await runShip(["--config", app.config, mode, manifest, "--app-dir", dir]);
+        expect(run.code, run.stdout + run.stderr).toBe(2);
+        expect(run.stderr.trim()).toBe(`ship: --app-dir ${dir}${what.startsWith("no") ? ":" : ""} ${what}`);
+      }
+    }
   });
 
   it("the same update run without the stray option installs (the refusal was the option, not the setup)", async () => {
