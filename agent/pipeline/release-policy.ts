@@ -4,13 +4,14 @@
  * is the extractor's job; this checks what a safe tree contains.
  */
 import { lstat, readdir } from "node:fs/promises";
-import { basename, extname, join } from "node:path";
+import { basename, join } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME, type SecurityPolicy } from "../../shared/manifest/schema.js";
+import { fileTypeAllowed } from "../../shared/schema/file-types.js";
 import type { ReleaseListing } from "../sources/types.js";
 
 export interface FilePolicy {
-  /** Extensions (".py") or exact file names ("Dockerfile"); undefined allows everything. */
+  /** Extensions (".py", or "py") or exact file names ("Dockerfile"); undefined allows everything. */
   allowedTypes?: string[];
   maxFileBytes?: number;
 }
@@ -35,12 +36,10 @@ export async function checkReleaseFiles(
   listing?: ReleaseListing,
 ): Promise<void> {
   if (policy.allowedTypes === undefined && policy.maxFileBytes === undefined) return;
-  const allowed = new Set(policy.allowedTypes?.map((t) => t.toLowerCase()));
   const rels = listing === undefined ? walkFiles(dir, "") : listing.files.keys();
   for await (const rel of rels) {
     if (rel === MANIFEST_FILENAME) continue;
-    const name = basename(rel).toLowerCase();
-    if (policy.allowedTypes !== undefined && !allowed.has(extname(name)) && !allowed.has(name)) {
+    if (policy.allowedTypes !== undefined && !fileTypeAllowed(basename(rel), policy.allowedTypes)) {
       throw new VerificationError(
         rel,
         `file type not in allowed_file_types (${policy.allowedTypes.join(", ")})`,

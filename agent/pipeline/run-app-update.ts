@@ -73,7 +73,12 @@ export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
     ...base(),
     result: "updated",
     exitCode: ExitCode.ok,
-    message: `${ctx.app}: updated ${ctx.currentVersion ?? "(unknown)"} → ${ctx.manifest?.version}`,
+    // No version recorded (ship never installed this app): "updated (unknown) → 1.0.0" read as if
+    // something unknown had been replaced.
+    message:
+      ctx.currentVersion === null
+        ? `${ctx.app}: installed ${ctx.manifest?.version} (no earlier version recorded)`
+        : `${ctx.app}: updated ${ctx.currentVersion} → ${ctx.manifest?.version}`,
     error: null,
   };
 }

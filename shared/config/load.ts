@@ -4,7 +4,9 @@ import { dirname, join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { BadInputError, type Issue } from "../errors.js";
 import { fsErrorText } from "../fs-errors.js";
+import { fileTypeProblems } from "../schema/file-types.js";
 import { toIssues } from "../schema/issues.js";
+import { type Problem, valueAt } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
 import { resolveConfigPaths } from "./resolve-paths.js";
 import { AgentConfig, logLevels } from "./schema.js";
@@ -41,7 +43,9 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   const { value, problems } = validateAgainst(AgentConfig, data, {
     enumNoun: (values) => nouns.get(values.join()),
   });
-  const issues = toIssues(problems, file, (p) => positionInToml(positions, p.path));
+  const issues = toIssues([...problems, ...configChecks(data)], file, (p) =>
+    positionInToml(positions, p.path),
+  );
   if (value === undefined || issues.some((i) => i.severity === "error")) throw new BadInputError(issues);
   return { config: value, warnings: issues };
 }
@@ -63,6 +67,16 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   const config = resolveConfigPaths(loaded.config, dirname(resolve(path)));
   const exposure = await secretExposureWarnings(config, path, mode, scanTomlKeys(text));
   return { config, warnings: [...loaded.warnings, ...exposure] };
+}
+
+/** What the schema cannot say: `allowed_file_types` entries that look like extensions without their dot. */
+function configChecks(data: unknown): Problem[] {
+  const sources = valueAt(data, ["sources"]);
+  if (typeof sources !== "object" || sources === null) return [];
+  return Object.keys(sources).flatMap((name) => {
+    const path = ["sources", name, "security", "allowed_file_types"];
+    return fileTypeProblems(valueAt(data, path), path);
+  });
 }
 
 /** `./ship.toml` when the working directory has one (development), else the system config. */

@@ -1,4 +1,5 @@
 import { ConditionSyntaxError, parseCondition } from "../conditions/parse.js";
+import { fileTypeProblems } from "../schema/file-types.js";
 import type { KeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
 import { compareVersions, isVersionLike } from "../versions.js";
@@ -133,8 +134,13 @@ function rolloutStartProblems(data: Record<string, unknown>): Problem[] {
     }
     return problems;
   }
-  // Neither given is left to the run ("a staged rollout needs rollout.start or release_date").
-  if (notADate(data.release_date)) {
+  // Neither given: every run refused it ("a staged rollout needs rollout.start or release_date"),
+  // while --test-manifest called the manifest valid.
+  if (data.release_date === undefined || data.release_date === null) {
+    const message =
+      'a staged rollout needs rollout.start (e.g. "2025-01-20T06:00:00Z") or release_date: when its first stage opens';
+    problems.push(error(["rollout"], message, "key"));
+  } else if (notADate(data.release_date)) {
     const message = `not an ISO date-time: ${JSON.stringify(data.release_date)}; the staged rollout starts at release_date (e.g. "2025-01-20"), or set rollout.start`;
     problems.push(error(["release_date"], message, "value"));
   }
@@ -174,6 +180,8 @@ export function manifestChecks(data: unknown): Problem[] {
   problems.push(...rolloutStartProblems(data));
   problems.push(...pythonVersionProblem(data.requirements));
   problems.push(...migrationProblems(data.migrations));
+  if (isRecord(data.security))
+    problems.push(...fileTypeProblems(data.security.allowed_file_types, ["security", "allowed_file_types"]));
   items(data.conditionals).forEach((conditional, i) => {
     const text = isRecord(conditional) ? conditional.condition : undefined;
     problems.push(...conditionProblem(["conditionals", i, "condition"], text));

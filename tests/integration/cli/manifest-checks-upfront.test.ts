@@ -32,6 +32,12 @@ describe("manifest values a run could not act on are refused up front", () => {
       /:2:1 release_date: not an ISO date-time: "yesterday"; the staged rollout starts at release_date/,
     ],
     [
+      // Passed --test-manifest ("valid"), then every run refused it.
+      "a staged rollout with neither rollout.start nor release_date",
+      "rollout:\n  stages:\n    - { percentage: 50 }",
+      /:2:1 rollout: a staged rollout needs rollout\.start \(e\.g\. "2025-01-20T06:00:00Z"\) or release_date: when its first stage opens/,
+    ],
+    [
       "cleanup_old without keep_days",
       "directories:\n  logs:\n    cleanup_old: true",
       /:4:5 directories\.logs\.cleanup_old: cleanup_old needs keep_days/,
@@ -126,6 +132,44 @@ describe("a file that is no manifest at all", () => {
       /:1:1 must be a mapping \(got string "line 0 of somebody's notes line 1 .*"… \(\d+ characters\)\)$/,
     );
     expect(line.length).toBeLessThan(250);
+  });
+});
+
+// `allowed_file_types = ["py"]` was read as a file named py: every release was refused ("file type
+// not in allowed_file_types") with no word about why. An entry without a dot also counts as that
+// extension now, and one that looks like an extension gets a warning saying how it is read.
+describe("allowed_file_types entries written without their dot", () => {
+  it("ship.toml: warned about, taken as the extension, and the release installs", async () => {
+    await app.release("r1", 'version: "1.0.0"\n', { "app.py": "print(1)\n", "conf/app.TOML": "a = 1\n" });
+    const text = await readFile(app.config, "utf8");
+    await writeFile(
+      app.config,
+      `${text}\n[sources.myapp.security]\nallowed_file_types = ["py", ".toml", "Dockerfile"]\n`,
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stderr).toMatch(
+      /warning: \S+ship\.toml:\d+:\d+ sources\.myapp\.security\.allowed_file_types\[0\]: "py" is read as the extension "\.py" \(and a file named py\); write "\.py" to say so/,
+    );
+    // A file name is no extension-looking word: no warning for it.
+    expect(run.stderr).not.toMatch(/Dockerfile/);
+    expect((await readdir(app.appDir)).sort()).toEqual(["app.py", "conf"]);
+  });
+
+  it("the manifest's security: the same warning from --test-manifest, and other types are still refused", async () => {
+    const release = await app.release("r1", 'version: "1.0.0"\nsecurity:\n  allowed_file_types: ["py"]\n', {
+      "app.py": "print(1)\n",
+      "run.sh": "#!/bin/sh\n",
+    });
+    const checked = await runShip(["--test-manifest", join(release, "update-manifest.yaml")]);
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+    expect(checked.stdout + checked.stderr).toMatch(
+      /:3:24 security\.allowed_file_types\[0\]: "py" is read as the extension "\.py"/,
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stdout + run.stderr).toMatch(/run\.sh: file type not in allowed_file_types \(py\)/);
+    expect(await readdir(app.appDir)).toEqual([]);
   });
 });
 

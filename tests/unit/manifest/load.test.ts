@@ -153,8 +153,8 @@ describe("malformed manifests: every problem, positioned", () => {
     ],
     [
       "percentage over 100",
-      `${v}rollout:\n  stages:\n    - percentage: 150\n`,
-      /^update-manifest\.yaml:4:7 rollout\.stages\[0\]\.percentage: must be <= 100 \(got 150\)$/,
+      `${v}rollout:\n  start: "2025-01-20T06:00:00Z"\n  stages:\n    - percentage: 150\n`,
+      /^update-manifest\.yaml:5:7 rollout\.stages\[0\]\.percentage: must be <= 100 \(got 150\)$/,
     ],
     [
       "hook not a string",
@@ -268,6 +268,7 @@ describe("conditions and rollout criteria", () => {
       "  stages:",
       "    - percentage: 5",
       "      criteria: \"nope('x')\"",
+      '  start: "2025-01-20T06:00:00Z"',
     ].join("\n");
     expect(issuesOf(text)).toEqual([
       "update-manifest.yaml:3:38 conditionals[0].condition: invalid condition: unexpected end of condition",
