@@ -74,6 +74,8 @@ export function releaseRoutes(deps: ApiDeps): Router {
     };
     try {
       await store.tx(async (t) => {
+        // The check and the insert as one step against a concurrent publish of another spelling.
+        await t.lockAppReleases(body.app);
         refuseSameVersion(body, await t.releaseVersions(body.app));
         await t.insertRelease(release);
         await t.appendEvent({

@@ -76,6 +76,14 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
   /** The rollout, locked against other transactions until this one ends (SELECT … FOR UPDATE). */
   lockRollout(id: string): Promise<RolloutRecord | undefined>;
   /**
+   * Holds the app's releases against other writers until this transaction ends: a publish reads
+   * the app's versions and inserts one, and `2.0.0` and `v2.0.0` (one version, two spellings the
+   * UNIQUE (app, version) constraint tells apart) published at once on two hubs must not both
+   * pass the check. PostgreSQL: a transaction-level advisory lock on the app; SQLite's write
+   * transaction already excludes every other writer.
+   */
+  lockAppReleases(app: string): Promise<void>;
+  /**
    * Inserts a rollout; throws ActiveRolloutConflict when its release's app already has one in an
    * ACTIVE_ROLLOUT_STATES state (and when an update would create a second one).
    */

@@ -155,6 +155,10 @@ export function postgresOps(db: Db): StoreOps {
       const r = first(await db`SELECT * FROM releases WHERE app = ${app} AND version = ${version}`);
       return r && toRelease(r);
     },
+    async lockAppReleases(app) {
+      // A 64-bit hash of a name of our own: a clash only makes two apps publish one at a time.
+      await db`SELECT pg_advisory_xact_lock(hashtextextended(${`ship.releases:${app}`}, 0))`;
+    },
     async releaseVersions(app) {
       return (await db`SELECT version FROM releases WHERE app = ${app}`).map((r) => String(r.version));
     },

@@ -177,6 +177,8 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
   return {
     ...direct,
     lockRollout: (id) => enter("lockRollout", () => sync.getRollout(id)),
+    // BEGIN IMMEDIATE: this transaction is the only writer already.
+    lockAppReleases: () => enter("lockAppReleases", () => undefined),
     insertRollout: (rollout) =>
       enter("insertRollout", () =>
         sync.transaction(() => {

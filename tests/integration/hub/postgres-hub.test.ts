@@ -189,4 +189,27 @@ describe.skipIf(!hasPostgres())("ship-hub on PostgreSQL (one hub, real CLI)", ()
     // Nothing was written where the hub ran: no SQLite file, no artifacts dir, no secret.
     expect(await readdir(dir)).toEqual([]);
   });
+
+  it("two spellings of one version published at once: one release, the other a 409", async () => {
+    const ci = (await cli(["token", "create", "--role", "ci", "--name", "race"])).trim();
+    const publish = (version: string) =>
+      api<{ error?: string }>("POST", "/releases", ci, {
+        app: "race",
+        version,
+        manifest: manifestText(version),
+        source: { type: "git", commit: "abcdef1" },
+      });
+    // Each pair's check and insert run on their own connections at once: UNIQUE (app, version)
+    // tells `3.N.0` from `v3.N.0`, so only the publish lock keeps the second out.
+    const pairs = await Promise.all(
+      Array.from({ length: 8 }, (_, n) => Promise.all([publish(`3.${n}.0`), publish(`v3.${n}.0`)])),
+    );
+    for (const [n, pair] of pairs.entries()) {
+      const statuses = pair.map((r) => r.status).sort();
+      expect({ n, statuses }).toEqual({ n, statuses: [201, 409] });
+      expect(pair.find((r) => r.status === 409)?.body.error).toMatch(/is the same version|exists/);
+    }
+    const listed = await api<{ releases: unknown[] }>("GET", "/releases?app=race", ci);
+    expect(listed.body.releases).toHaveLength(8);
+  }, 60_000);
 });
