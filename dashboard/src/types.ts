@@ -135,6 +135,8 @@ export interface Preview {
   unassigned: string[];
   /** Why the hub would refuse to start this rollout: it would hold no agent (a 400 at create). */
   nobody?: string;
+  /** What the hub would accept but an operator should know first (a release older than agents run). */
+  warnings?: string[];
 }
 
 export interface AuditEvent {

@@ -37,7 +37,8 @@ const routes: Record<string, Record<string, Operation>> = {
   },
   "/rollouts/preview": {
     post: {
-      summary: "Which agents fall in which wave; `nobody` says why create would refuse it",
+      summary:
+        "Which agents fall in which wave; `nobody` says why create would refuse it, `warnings` what it would accept but an operator should know (a downgrade)",
       roles: "operator",
       body: "RolloutSpec",
     },

@@ -47,7 +47,8 @@ export function rolloutRoutes(deps: ApiDeps): Router {
       (agentId) =>
         deps.isOnline(agentId) || (deps.sharedPresence === true && created.storedOnline.has(agentId)),
     );
-    res.status(201).json(view);
+    // What the preview warned of (a downgrade), said again to a caller that skipped the preview.
+    res.status(201).json(created.warnings.length > 0 ? { ...view, warnings: created.warnings } : view);
   });
 
   router.get("/rollouts", operator, async (req, res) => {

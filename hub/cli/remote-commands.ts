@@ -4,8 +4,12 @@ import {
   MAX_FAILURE_COUNT,
   MAX_WAIT_MINUTES,
   percentRefusal,
+  RolloutSpec,
   type RolloutSpecInput,
 } from "../../shared/api/bodies.js";
+import { errnoErrorText } from "../../shared/fs-errors.js";
+import { parseOneLine } from "../../shared/schema/one-line.js";
+import { compareVersions } from "../../shared/versions.js";
 import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
@@ -16,6 +20,10 @@ type Summary = Awaited<ReturnType<typeof rolloutSummary>>;
 type Detail = Awaited<ReturnType<typeof rolloutDetail>>;
 type AgentView = Omit<AgentRecord, "lastSeen"> & { lastSeen: string };
 
+/** The hub's warnings (a downgrade) on stderr, where a script reading the table does not trip on them. */
+const warn = (warnings: readonly string[] | undefined): void => {
+  for (const w of warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+};
 const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
@@ -106,8 +114,36 @@ function thresholdOption(text: string): { count: number } | { percent: number } 
   return { count };
 }
 
+/**
+ * `--spec FILE`, checked here like the flags it replaces: a file that cannot be read, YAML that does
+ * not parse (its line and column) or a body the hub would refuse is exit 2 in one line naming the
+ * file and the key, before the hub is asked anything.
+ */
+async function readSpecFile(file: string): Promise<RolloutSpecInput> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new RangeError(`--spec ${file}: ${errnoErrorText(error)}`);
+  }
+  const doc = YAML.parseDocument(text);
+  const broken = doc.errors[0];
+  if (broken) {
+    // The library's message spans lines (an excerpt); its position goes where a file's goes.
+    const at = broken.linePos?.[0];
+    const where = at ? `:${at.line}:${at.col}` : "";
+    const said = (broken.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
+    throw new RangeError(`--spec ${file}${where}: ${said}`);
+  }
+  const value: unknown = doc.toJS();
+  const checked = parseOneLine(RolloutSpec, value, "spec");
+  if (!checked.ok) throw new RangeError(`--spec ${file}: ${checked.message}`);
+  // Sent as written: the hub fills the defaults in itself.
+  return value as RolloutSpecInput;
+}
+
 async function buildSpec(client: HubClient, options: CreateOptions): Promise<RolloutSpecInput> {
-  if (options.spec) return YAML.parse(await readFile(options.spec, "utf8")) as RolloutSpecInput;
+  if (options.spec) return readSpecFile(options.spec);
   // Everything the operator typed is checked before the hub is asked anything: a bad --wave is
   // bad input (exit 2) whether or not the release exists or the hub answers.
   const texts = options.wave?.length ? options.wave : ["all=100"];
@@ -123,7 +159,12 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
       "GET",
       `/releases?app=${encodeURIComponent(options.app)}&limit=1000`,
     );
-    release = releases.find((r) => r.version === options.version)?.id;
+    // As the hub compares them (one release per version): `--version v2.0.0` finds 2.0.0.
+    const wanted = options.version;
+    release = (
+      releases.find((r) => r.version === wanted) ??
+      releases.find((r) => compareVersions(r.version, wanted) === 0)
+    )?.id;
     if (!release) throw new RangeError(`no release ${options.app} ${options.version} on the hub`);
   }
   if (!release)
@@ -178,10 +219,18 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
   const client = await HubClient.from(options);
   const spec = await buildSpec(client, options);
   if (options.preview) {
-    type Preview = { seed: string; waves: { name: string; agents: string[] }[]; unassigned: string[] };
+    type Preview = {
+      seed: string;
+      waves: { name: string; agents: string[] }[];
+      unassigned: string[];
+      nobody?: string;
+      warnings?: string[];
+    };
     const p = await client.request<Preview>("POST", "/rollouts/preview", spec);
     if (options.json) return out(JSON.stringify(p, null, 2));
+    warn(p.warnings);
     out(`preview (seed ${p.seed}): the same command without --preview gives exactly this split`);
+    if (p.nobody !== undefined) out(`note: creating it would be refused: ${p.nobody}`);
     out(
       table(
         ["WAVE", "AGENTS", "MEMBERS"],
@@ -197,8 +246,9 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
     );
     return;
   }
-  const created = await client.request<Detail>("POST", "/rollouts", spec);
+  const created = await client.request<Detail & { warnings?: string[] }>("POST", "/rollouts", spec);
   if (options.json) return out(JSON.stringify(created, null, 2));
+  warn(created.warnings);
   printDetail(created);
 }
 
@@ -284,9 +334,12 @@ export async function rolloutShow(
       printDetail(detail);
     }
     if (isFinalRollout(detail.state)) {
-      // A rollout completes with failures below its threshold: a script waiting on it must not read
-      // "every host is on the release" from that.
-      process.exitCode = isCompletedRollout(detail.state) && detail.progress.failed === 0 ? 0 : 1;
+      // A rollout completes with failures below its threshold, or with an agent that came back
+      // after it completed still updating: a script waiting on it must not read "every host is on
+      // the release" from that.
+      const { failed, pending } = detail.progress;
+      const owed = detail.progress["in-progress"] + pending;
+      process.exitCode = isCompletedRollout(detail.state) && failed === 0 && owed === 0 ? 0 : 1;
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));

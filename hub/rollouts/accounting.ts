@@ -3,6 +3,7 @@ import type { FailureThreshold, Wave } from "../../shared/api/bodies.js";
 import type { DeploymentCount, DeploymentRecord, DeploymentState } from "../store/store.js";
 import { rollbackActsOn } from "./rollback-result.js";
 import {
+  DELIVERABLE_DEPLOYMENT_STATES,
   FAILED_DEPLOYMENT_STATES,
   FINISHED_DEPLOYMENT_STATES,
   ROLLBACK_FROM_STATES,
@@ -94,4 +95,23 @@ export function rollbackableOfCounts(counts: readonly DeploymentCount[]): number
 
 export function rollbackableOf(deployments: readonly DeploymentRecord[]): number {
   return deployments.filter((d) => ROLLBACK_FROM_STATES.includes(d.state) && rollbackActsOn(d)).length;
+}
+
+/**
+ * The reason a completed rollout shows, from its deployments as they are now (not as they were
+ * when it completed): an agent that timed out and came back afterwards is sent the release
+ * (desired state), so its failure may turn into an update under way and then a success.
+ */
+export function completedReason(counts: Readonly<Record<string, number>>): string | null {
+  let failed = 0;
+  let owed = 0;
+  for (const [state, n] of Object.entries(counts)) {
+    if (FAILED.has(state as DeploymentState)) failed += n;
+    if (DELIVERABLE_DEPLOYMENT_STATES.includes(state as DeploymentState)) owed += n;
+  }
+  const parts = [
+    ...(failed > 0 ? [`${failed} agent(s) failed`] : []),
+    ...(owed > 0 ? [`${owed} agent(s) back after it completed are being sent the release`] : []),
+  ];
+  return parts.length === 0 ? null : parts.join("; ");
 }

@@ -7,6 +7,7 @@ import type { RolloutEngine } from "./engine.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   FAILED_DEPLOYMENT_STATES,
+  isCompletedRollout,
   isDeliverable,
   isRedeliverable,
   isRollbackDeliverable,
@@ -73,18 +74,29 @@ export class AgentSync {
       if (release && (await this.engine.enroll(t, rollout, release, agent)))
         dispatch.record({ actor, kind: "deployment.joined", subject: `${rollout.id}:${agentId}`, data: {} });
     const rollouts = new Map<string, RolloutRecord | undefined>();
+    const readRollout = async (id: string) => {
+      if (!rollouts.has(id)) rollouts.set(id, await t.getRollout(id));
+      return rollouts.get(id);
+    };
     const timedOut: DeploymentRecord[] = [];
-    for (const d of await t.listDeployments({ agentId })) {
+    const late: DeploymentRecord[] = [];
+    const history = await t.listDeployments({ agentId });
+    for (const d of history) {
       // Finished ones (most of an agent's history) owe nothing: their rollout need not be read.
       const retry = isRedeliverable(d.state);
       if (!retry && !isRollbackDeliverable(d.state) && !isDeliverable(d.state)) continue;
-      if (!rollouts.has(d.rolloutId)) rollouts.set(d.rolloutId, await t.getRollout(d.rolloutId));
-      const rollout = rollouts.get(d.rolloutId);
+      const rollout = await readRollout(d.rolloutId);
       if (!rollout) continue;
       const due = isRunningRollout(rollout.state) && d.wave <= rollout.currentWave;
       if (retry && due) timedOut.push(d);
       else if (isRollbackDeliverable(d.state) || (due && isDeliverable(d.state)))
         dispatch.deployment(d, actor);
+      else if (
+        isCompletedRollout(rollout.state) &&
+        (retry || isDeliverable(d.state)) &&
+        (await this.newestOfItsApp(t, d, rollout, history, readRollout))
+      )
+        late.push(d);
     }
     // Timed out while it was away: sent again now that it is back and its rollout runs. The rollout
     // is locked (and so read again) first: the retry may lower its failure allowance.
@@ -92,7 +104,36 @@ export class AgentSync {
       const rollout = await t.lockRollout(d.rolloutId);
       if (rollout) await this.engine.retryTimedOut(rollout, [d], dispatch, actor);
     }
+    // Its rollout completed while it was away, and no later rollout of the app took it over: the
+    // release is still what it should run (desired state), so it gets it now. A completed rollout
+    // has no failure allowance or threshold left to adjust; its view says who is still owed it.
+    for (const d of late)
+      if (isRedeliverable(d.state)) await dispatch.redeliver([d], actor);
+      else dispatch.deployment(d, actor);
     return epoch;
+  }
+
+  /**
+   * Whether `d`'s rollout is the newest rollout of its app that planned this agent: a later one
+   * (running, finished or aborted) decided what the agent should run since, and the older
+   * rollout's release must not come back over it. Reads only the agent's later rollouts.
+   */
+  private async newestOfItsApp(
+    t: StoreOps,
+    d: DeploymentRecord,
+    rollout: RolloutRecord,
+    history: readonly DeploymentRecord[],
+    readRollout: (id: string) => Promise<RolloutRecord | undefined>,
+  ): Promise<boolean> {
+    const app = (await t.getRelease(d.desiredRelease))?.app;
+    if (app === undefined) return false;
+    for (const other of history) {
+      if (other.rolloutId === d.rolloutId) continue;
+      const later = await readRollout(other.rolloutId);
+      if (!later || later.created < rollout.created) continue;
+      if ((await t.getRelease(later.releaseId))?.app === app) return false;
+    }
+    return true;
   }
 
   /** Without an epoch (tests, tools) the agent is marked offline whoever holds it. */

@@ -10,6 +10,7 @@ import type {
   RolloutRecord,
 } from "../store/store.js";
 import {
+  completedReason,
   describeThreshold,
   mayAutoAdvance,
   rollbackableOfCounts,
@@ -51,6 +52,7 @@ import {
   rolloutStep,
   STALLED_DEPLOYMENT_STATES,
 } from "./states.js";
+import { rolloutWarnings } from "./warnings.js";
 
 export const HUB_ACTOR = "hub";
 export interface EngineOptions extends EngineContext {
@@ -81,6 +83,8 @@ export interface CreatedRollout {
   deployments: DeploymentRecord[];
   /** The agents the store showed online (on any hub) when the rollout was planned. */
   storedOnline: ReadonlySet<string>;
+  /** What the preview warned of, as create found it (also in the `rollout.created` event). */
+  warnings: string[];
 }
 
 /**
@@ -159,13 +163,16 @@ export class RolloutEngine {
     const release = await this.requireRelease(spec.release);
     const seed = rolloutSeed(spec);
     const agents = await this.store.listAgents();
-    const nobody = nobodyRefusal(spec, release.app, agents, placeAgents(seed, spec, release.app, agents));
+    const placed = placeAgents(seed, spec, release.app, agents);
+    const nobody = nobodyRefusal(spec, release.app, agents, placed);
     return {
       rolloutId: spec.id ?? randomUUID(),
       seed,
       ...planWaves(seed, spec, release.app, agents),
       // What `create` would answer with 400 for this body: the dashboard says it and offers no Start.
       ...(nobody === undefined ? {} : { nobody }),
+      // What `create` would accept but the operator should know first (a downgrade).
+      warnings: rolloutWarnings(release, agents, placed),
     };
   }
 
@@ -206,6 +213,7 @@ export class RolloutEngine {
         const waves = placeAgents(seed, spec, release.app, agents);
         const nobody = nobodyRefusal(spec, release.app, agents, waves);
         if (nobody !== undefined) throw new HubRequestError(400, nobody);
+        const warnings = rolloutWarnings(release, agents, waves);
         const now = this.options.now();
         const rollout: RolloutRecord = {
           id: rolloutId,
@@ -240,6 +248,7 @@ export class RolloutEngine {
             app: release.app,
             version: release.version,
             agents: planned.length,
+            ...(warnings.length > 0 ? { warnings } : {}),
           },
         });
         // Written in chunks: the first wave's agents connected to this hub already `sent` (they are
@@ -254,6 +263,7 @@ export class RolloutEngine {
           release,
           deployments,
           storedOnline: new Set(agents.filter((a) => a.online).map((a) => a.id)),
+          warnings,
         };
       });
     } catch (error) {
@@ -429,6 +439,36 @@ export class RolloutEngine {
   }
 
   /**
+   * The resync's share of `retryTimedOut`: timed-out deployments of a running rollout whose agent
+   * said hello to THIS hub after it timed out. Its hello retries it, unless the hello read the
+   * rollout while it was paused and the resume that followed read the agent as still away (two
+   * hubs, or two transactions, at once): then nothing else would ever send it. An agent that
+   * timed out while connected (no progress) is not retried here: its hello came before the
+   * timeout, and re-sending every few seconds would keep its wave from ever finishing.
+   */
+  private async retryReturned(listed: RolloutRecord, dispatch: Dispatch): Promise<number> {
+    const { t } = dispatch;
+    const timedOut = await t.listStalledDeployments({
+      rolloutId: listed.id,
+      maxWave: listed.currentWave,
+      states: REDELIVERABLE_DEPLOYMENT_STATES,
+      updatedBefore: Number.MAX_SAFE_INTEGER,
+    });
+    const returned: DeploymentRecord[] = [];
+    for (const d of timedOut) {
+      if (!this.options.channel.isOnline(d.agentId)) continue;
+      const agent = await t.getAgent(d.agentId);
+      if (agent?.online && agent.lastSeen >= d.updatedAt) returned.push(d);
+    }
+    if (returned.length === 0) return 0;
+    // Locked (and read again): the retry may lower its failure allowance.
+    const rollout = await t.lockRollout(listed.id);
+    if (!rollout) return 0;
+    await this.retryTimedOut(rollout, returned, dispatch, HUB_ACTOR);
+    return returned.length;
+  }
+
+  /**
    * `left`: deployments of `rollout` (as they were) that were failed and are sent again now. Those
    * that already failed when the operator last resumed were accepted then; the allowance drops by
    * as many, so it covers only failures still there.
@@ -492,6 +532,7 @@ export class RolloutEngine {
           dispatch.prepareRelease(rollout.releaseId),
         ]);
         sent += marked;
+        sent += await this.retryReturned(rollout, dispatch);
       }
     });
     return sent;
@@ -536,6 +577,9 @@ export class RolloutEngine {
       if (rollout.currentWave >= rollout.spec.waves.length - 1)
         throw new HubRequestError(409, `rollout ${id} is in its last wave`);
       await this.startWave(rollout, rollout.currentWave + 1, actor, dispatch);
+      // Moving on does not write off the agents that timed out so far: those connected again are
+      // retried, as on resume (an operator's advance is the other way a halted canary goes on).
+      await this.retryConnected({ ...rollout, currentWave: rollout.currentWave + 1 }, dispatch, actor);
       await this.evaluate(id, dispatch);
       return this.requireRollout(id, dispatch.t);
     });
@@ -725,7 +769,7 @@ export class RolloutEngine {
     // operator advanced past while it was offline either updates or times out first.
     if (last && total.finished === total.members && total.members > 0) {
       if (current.members === 0) this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch);
-      const reason = total.failed > 0 ? `${total.failed} agent(s) failed` : null;
+      const reason = completedReason({ failed: total.failed });
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
     } else if (!last && rollout.spec.autoAdvance) {

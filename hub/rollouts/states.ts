@@ -47,6 +47,8 @@ export type DeploymentEvent =
   | "progress" // the agent reports a step (on in_progress: only a sign of life)
   | "report-succeeded"
   | "report-failed"
+  // The update failed and the host could not put its previous release back either: it is broken.
+  | "report-restore-failed"
   | "offline-timeout" // the agent stayed offline past offline_timeout during its wave
   | "progress-timeout" // sent or in progress, no progress or report past progress_timeout
   // A timed-out agent is still owed the release: due again (pending) once it is back (hello) while
@@ -92,8 +94,13 @@ export const DEPLOYMENT_PLANNED = {
 } as const satisfies Record<string, DeploymentState>;
 
 // A late update report counts in every state it can describe (a timed-out agent that finishes
-// after all still succeeded), but never undoes a rollback instruction or its result.
-const UPDATE_REPORTED = { "report-succeeded": "succeeded", "report-failed": "failed" } as const;
+// after all still succeeded), but never undoes a rollback instruction or its result (a late
+// failure of the update is recorded while the rollback is pending: see rollback_pending).
+const UPDATE_REPORTED = {
+  "report-succeeded": "succeeded",
+  "report-failed": "failed",
+  "report-restore-failed": "failed",
+} as const;
 
 export const deploymentTransitions = {
   pending: {
@@ -121,7 +128,16 @@ export const deploymentTransitions = {
   // Timed out after it was sent, the agent may have installed the release while away: a rollback
   // sends it back too (one that never got it answers that it runs the previous release already).
   timed_out: { ...UPDATE_REPORTED, redeliver: "pending", rollback: "rollback_pending" },
-  rollback_pending: { "rollback-succeeded": "rolled_back", "rollback-failed": "failed" },
+  // An update still under way when the rollback was asked for may end in failure before the
+  // rollback instruction is carried out: the update failed and its host runs the previous release
+  // again by itself (or never left it), so the wave counts it as failed, not as rolled back by the
+  // hub. A host whose restore failed is broken: the instruction stays owed, it may repair it. A
+  // success still waits for the rollback, which takes the release back.
+  rollback_pending: {
+    "report-failed": "failed",
+    "rollback-succeeded": "rolled_back",
+    "rollback-failed": "failed",
+  },
   rolled_back: {},
 } as const satisfies Table<DeploymentState, DeploymentEvent>;
 
@@ -130,7 +146,7 @@ export const UPDATE_REPORT_EVENT = {
   succeeded: "report-succeeded",
   failed: "report-failed",
   rolled_back: "report-failed",
-  restore_failed: "report-failed",
+  restore_failed: "report-restore-failed",
   skipped: "report-failed",
 } as const satisfies Record<ReportOutcome, DeploymentEvent>;
 // A skipped rollback means the agent already runs the previous release: it is back.
@@ -293,9 +309,15 @@ export const FINISHED_DEPLOYMENT_STATES = deploymentStates.filter(
 );
 /** Counted against the failure threshold: where a failed report or a timeout leads. */
 export const FAILED_DEPLOYMENT_STATES = deploymentStates.filter((s) =>
-  (["report-failed", "offline-timeout", "progress-timeout", "rollback-failed"] as const).some((e) =>
-    deploymentStates.some((from) => nextDeploymentState(from, e) === s),
-  ),
+  (
+    [
+      "report-failed",
+      "report-restore-failed",
+      "offline-timeout",
+      "progress-timeout",
+      "rollback-failed",
+    ] as const
+  ).some((e) => deploymentStates.some((from) => nextDeploymentState(from, e) === s)),
 );
 export const SUCCEEDED_DEPLOYMENT_STATES = deploymentStates.filter((s) =>
   deploymentStates.some((from) => nextDeploymentState(from, "report-succeeded") === s),

@@ -1,9 +1,10 @@
 import type { StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
-import { rollbackableOf, rollbackableOfCounts } from "./accounting.js";
+import { completedReason, rollbackableOf, rollbackableOfCounts } from "./accounting.js";
 import { ROLLBACK_IMPOSSIBLE } from "./rollback-result.js";
 import {
   FAILED_DEPLOYMENT_STATES,
+  isCompletedRollout,
   isFinalRollout,
   offeredRolloutActions,
   PROGRESS_GROUP,
@@ -58,7 +59,8 @@ function summaryOf(
   return {
     id: rollout.id,
     state: rollout.state,
-    reason: rollout.reason,
+    // A completed rollout's figures can still change (a latecomer is sent the release): said as they are.
+    reason: isCompletedRollout(rollout.state) ? completedReason(counts) : rollout.reason,
     release: { id: rollout.releaseId, app: release?.app ?? "?", version: release?.version ?? "?" },
     currentWave: rollout.currentWave,
     currentWaveName: rollout.spec.waves[rollout.currentWave]?.name ?? "",

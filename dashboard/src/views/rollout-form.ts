@@ -138,7 +138,11 @@ export function rolloutFormView(releaseId?: string): View {
       rolloutId = result.rolloutId;
       // A rollout that would hold nobody is refused by the hub: no Start button for it.
       start.disabled = result.nobody !== undefined;
-      message.textContent = result.nobody === undefined ? "" : `Cannot start: ${result.nobody}`;
+      const warnings = (result.warnings ?? []).map((w) => `Warning: ${w}`);
+      message.textContent = [
+        ...(result.nobody === undefined ? [] : [`Cannot start: ${result.nobody}`]),
+        ...warnings,
+      ].join(" ");
       fill(
         preview,
         h(

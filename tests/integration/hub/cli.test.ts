@@ -144,6 +144,18 @@ describe("ship-hub CLI", () => {
       ],
       [["--wait-minutes", "soon", "--wave", "a=10"], /--wait-minutes "soon": must be a number/],
     ];
+    // --spec FILE is checked as the flags are: the file, its YAML (line:column) and its keys.
+    const spec = (name: string) => join(dir, name);
+    await writeFile(spec("broken.yaml"), "release: [\n");
+    await writeFile(spec("waves.yaml"), "release: abc\nwaves: 5\nfailureThreshold: {count: 1}\n");
+    cases.push(
+      [
+        ["--spec", spec("missing.yaml")],
+        /--spec \S+missing\.yaml: cannot open \S+: no such file or directory \(ENOENT\)/,
+      ],
+      [["--spec", spec("broken.yaml")], /--spec \S+broken\.yaml:2:1: Flow sequence in block collection/],
+      [["--spec", spec("waves.yaml")], /--spec \S+waves\.yaml: spec\.waves: must be a list \(got number 5\)/],
+    );
     for (const [args, message] of cases) {
       const refused = await cli("rollout", "create", ...remote, ...args).catch(
         (e: { code: number; stderr: string }) => e,
@@ -194,6 +206,46 @@ describe("ship-hub CLI", () => {
     const ok = await create();
     expect(ok).toMatchObject({ code: 0 });
     expect(ok.stdout).toMatch(/state +running/);
+  });
+
+  it("rollout create of a release older than the agents run: --version v1.0.0 finds 1.0.0; preview and create warn on stderr, naming hosts and versions", {
+    timeout: 120_000,
+  }, async () => {
+    const [operator, ci, agentToken] = await Promise.all(
+      [
+        ["--role", "operator"],
+        ["--role", "ci"],
+        ["--role", "agent", "--agent", "newer-host"],
+      ].map(async (role) => (await cli("token", "create", "--data-dir", "data", ...role)).stdout.trim()),
+    );
+    const api = apiAs(operator as string);
+    const published = await api(
+      "POST",
+      "/releases",
+      {
+        app: "down",
+        version: "1.0.0",
+        manifest: manifestText("1.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+      ci,
+    );
+    expect(published.status).toBe(201);
+    const agent = await TestAgent.connect(url, agentToken as string);
+    agent.hello("newer-host", [{ app: "down", version: "2.0.0", state: "ok", releaseId: undefined }]);
+    await expect
+      .poll(async () => (await api("GET", "/agents/newer-host")).status, { timeout: 20_000 })
+      .toBe(200);
+    const remote = ["--hub", url, "--token", operator as string, "--app", "down", "--version", "v1.0.0"];
+    const warning =
+      "warning: body.release: down 1.0.0 is older than what 1 of the rollout's 1 agent(s) run (2.0.0: newer-host); each refuses a downgrade unless its ship.toml sets [trust] allow_downgrade = true, and those refusals count as failures";
+    const preview = await cli("rollout", "create", ...remote, "--preview");
+    expect(preview.stderr.trim()).toBe(warning);
+    expect(preview.stdout).toMatch(/newer-host/);
+    const created = await cli("rollout", "create", ...remote);
+    expect(created.stderr.trim()).toBe(warning);
+    expect(created.stdout).toMatch(/state +running/);
+    agent.ws.terminate();
   });
 
   it("rollout advance leaves the wave read just before, or the one --from-wave names: 409 (exit 2) once the rollout left it, no wave skipped", {
@@ -542,11 +594,20 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
     expect(paused.stdout).toMatch(/state\s+paused/);
     expect(paused.stdout).toContain(created.id);
     // --watch redraws until the rollout ends, then exits 1 (it did not complete).
-    const watching = cli("rollout", "show", short, "--watch", "--interval", "0.2", ...remote).then(
-      (r) => ({ code: 0, stdout: r.stdout }),
-      (e: { code: number; stdout: string }) => e,
+    const watcher = spawn(
+      process.execPath,
+      [MAIN, "rollout", "show", short, "--watch", "--interval", "0.2", ...remote],
+      { cwd: dir, env: { ...process.env, SHIP_HUB_TOKEN: "" }, stdio: ["ignore", "pipe", "pipe"] },
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    let watchedOut = "";
+    watcher.stdout?.on("data", (chunk: Buffer) => {
+      watchedOut += chunk.toString();
+    });
+    const watching = new Promise<{ code: number | null; stdout: string }>((resolve) =>
+      watcher.once("exit", (code) => resolve({ code, stdout: watchedOut })),
+    );
+    // Aborted once the watch has drawn the paused rollout (a fixed wait lost that race under load).
+    await expect.poll(() => /state\s+paused/.test(watchedOut), { timeout: 30_000 }).toBe(true);
     const aborted = await cli("rollout", "abort", short, "--rollback", ...remote);
     expect(aborted.stdout).toMatch(/state\s+aborted/);
     const watched = await watching;

@@ -155,7 +155,7 @@ describe("the rollout state machine table", () => {
     );
   });
 
-  it("moves deployments by report outcome, and never undoes a rollback with a late update report", () => {
+  it("moves deployments by report outcome, and never undoes a rollback with a late update success", () => {
     const update = (from: DeploymentState, outcome: keyof typeof UPDATE_REPORT_EVENT) =>
       nextDeploymentState(from, UPDATE_REPORT_EVENT[outcome]);
     const rollback = (from: DeploymentState, outcome: keyof typeof ROLLBACK_REPORT_EVENT) =>
@@ -165,9 +165,15 @@ describe("the rollout state machine table", () => {
       for (const outcome of ["failed", "skipped", "rolled_back", "restore_failed"] as const)
         expect(update(from, outcome)).toBe("failed");
     }
-    for (const from of ["rollback_pending", "rolled_back"] as const)
-      for (const outcome of Object.keys(UPDATE_REPORT_EVENT) as (keyof typeof UPDATE_REPORT_EVENT)[])
-        expect(update(from, outcome), `${from} ${outcome}`).toBeUndefined();
+    for (const outcome of Object.keys(UPDATE_REPORT_EVENT) as (keyof typeof UPDATE_REPORT_EVENT)[])
+      expect(update("rolled_back", outcome), outcome).toBeUndefined();
+    // Sent back while still updating: a success waits for the rollback; a failure is the update's
+    // own (the host is back on the previous release, or never left it) and counts as failed; a
+    // host whose restore failed still needs the rollback instruction.
+    expect(update("rollback_pending", "succeeded")).toBeUndefined();
+    for (const outcome of ["failed", "skipped", "rolled_back"] as const)
+      expect(update("rollback_pending", outcome), outcome).toBe("failed");
+    expect(update("rollback_pending", "restore_failed")).toBeUndefined();
     expect(rollback("rollback_pending", "succeeded")).toBe("rolled_back");
     expect(rollback("rollback_pending", "skipped")).toBe("rolled_back");
     expect(rollback("rollback_pending", "failed")).toBe("failed");

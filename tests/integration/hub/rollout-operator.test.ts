@@ -1,0 +1,240 @@
+/**
+ * What an operator reads of a rollout must be true, and what the hub owes an agent it must still
+ * send (desired state): a timed-out agent that comes back after its rollout completed gets the
+ * release (unless a later rollout of the app took it over); advance and the resync retry timed-out
+ * agents that are back; an update that fails while its rollback is pending counts as failed; a
+ * release older than what agents run is warned of before it starts. Real hub (in process) over
+ * real WebSocket, on SQLite.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { Deploy } from "../../../shared/protocol/messages.js";
+import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
+
+const OFFLINE_MS = 60_000;
+const PROGRESS_MS = 120_000;
+const isDeploy = isType("deploy");
+const deploysOf = (agent: TestAgent): Deploy[] => agent.received.filter(isDeploy);
+
+let skew = 0;
+let hub: TestHub | undefined;
+const agents: TestAgent[] = [];
+afterEach(async () => {
+  for (const a of agents.splice(0)) a.ws.terminate();
+  await hub?.stop();
+  hub = undefined;
+});
+
+async function boot(): Promise<TestHub> {
+  skew = 0;
+  hub = await startTestHub({
+    now: () => Date.now() + skew,
+    offlineTimeoutMs: OFFLINE_MS,
+    progressTimeoutMs: PROGRESS_MS,
+  });
+  return hub;
+}
+
+async function connect(t: TestHub, id: string, labels = {}, version = "1.0.0"): Promise<TestAgent> {
+  const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+  agents.push(agent);
+  agent.hello(id, [{ app: "web", version, state: "ok", releaseId: undefined }], labels);
+  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
+  return agent;
+}
+
+async function leave(t: TestHub, agent: TestAgent, id: string): Promise<void> {
+  agent.ws.close();
+  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(false);
+}
+
+type View = {
+  state: string;
+  reason: string | null;
+  counts: Record<string, number>;
+  progress: Record<string, number>;
+  waves: { counts: Record<string, number>; restored: number }[];
+};
+const view = async (t: TestHub, id: string) =>
+  (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+const stateOf = async (t: TestHub, id: string, agentId: string) =>
+  (await t.hub.store.getDeployment(`${id}:${agentId}`))?.state;
+
+async function create(t: TestHub, body: Record<string, unknown>): Promise<string> {
+  const res = await t.api<{ id: string }>("POST", "/api/v1/rollouts", { token: t.operator, body });
+  expect(res.status).toBe(201);
+  return res.body.id;
+}
+
+/** a1 takes 2.0.0; a2 was registered but away, times out, and the rollout completes without it. */
+async function completedWithoutA2(t: TestHub) {
+  const release = await publishRelease(t, "2.0.0");
+  const a1 = await connect(t, "a1");
+  await leave(t, await connect(t, "a2"), "a2");
+  const id = await create(t, {
+    release,
+    waves: [{ name: "all", percent: 100 }],
+    failureThreshold: { count: 5 },
+  });
+  await reportAcked(a1, await a1.next(isDeploy), "succeeded");
+  skew += OFFLINE_MS + 1_000;
+  await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+  expect(await stateOf(t, id, "a2")).toBe("timed_out");
+  expect((await view(t, id)).reason).toBe("1 agent(s) failed");
+  return { id, release };
+}
+
+describe("a completed rollout and the agent it timed out", () => {
+  it("the agent comes back: it is sent the release, the rollout says so, and its success clears the failure", async () => {
+    const t = await boot();
+    const { id } = await completedWithoutA2(t);
+    const a2 = await connect(t, "a2");
+    const deploy = await a2.next(isDeploy);
+    expect(deploy.deploymentId).toBe(`${id}:a2`);
+    const owed = await view(t, id);
+    expect(owed.state).toBe("completed");
+    expect(owed.reason).toBe("1 agent(s) back after it completed are being sent the release");
+    await reportAcked(a2, deploy, "succeeded");
+    const done = await view(t, id);
+    expect(done).toMatchObject({ state: "completed", reason: null, counts: { succeeded: 2 } });
+    // Reported: a reconnect brings nothing more.
+    await leave(t, a2, "a2");
+    const again = await connect(t, "a2");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(deploysOf(again)).toEqual([]);
+  });
+
+  it("a later rollout of the app took the agent over: only the later release is sent", async () => {
+    const t = await boot();
+    const { id } = await completedWithoutA2(t);
+    const v3 = await publishRelease(t, "3.0.0");
+    const later = await create(t, {
+      release: v3,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 5 },
+    });
+    const a2 = await connect(t, "a2");
+    const deploy = await a2.next(isDeploy);
+    expect(deploy).toMatchObject({ deploymentId: `${later}:a2`, release: { version: "3.0.0" } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(deploysOf(a2)).toEqual([]);
+    expect(await stateOf(t, id, "a2")).toBe("timed_out");
+  });
+});
+
+describe("retries of timed-out agents", () => {
+  it("advance retries a connected canary that timed out with no progress", async () => {
+    const t = await boot();
+    const release = await publishRelease(t, "2.0.0");
+    const c1 = await connect(t, "c1", { ring: "canary" });
+    await connect(t, "m1", { ring: "main" });
+    const id = await create(t, {
+      release,
+      waves: [
+        { name: "canary", labels: { ring: "canary" } },
+        { name: "everyone", percent: 100 },
+      ],
+      failureThreshold: { count: 5 },
+    });
+    await c1.next(isDeploy);
+    // The instruction was lost on the way (c1 never starts): the progress timeout fails it.
+    skew += PROGRESS_MS + 1_000;
+    await expect.poll(() => stateOf(t, id, "c1"), { timeout: 15_000 }).toBe("timed_out");
+    const advanced = await t.api("POST", `/api/v1/rollouts/${id}/advance`, {
+      token: t.operator,
+      body: { fromWave: 0 },
+    });
+    expect(advanced.status).toBe(200);
+    const again = await c1.next(isDeploy);
+    expect(again.deploymentId).toBe(`${id}:c1`);
+    expect(await stateOf(t, id, "c1")).toBe("sent");
+  });
+
+  it("the resync retries an agent whose hello came after its timeout and missed the resume", async () => {
+    const t = await boot();
+    const release = await publishRelease(t, "2.0.0");
+    await leave(t, await connect(t, "a1"), "a1");
+    await connect(t, "a2");
+    const id = await create(t, {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+    });
+    skew += OFFLINE_MS + 1_000;
+    await expect.poll(async () => (await view(t, id)).state).toBe("paused");
+    // a1's hello reads the rollout paused; the resume (another hub, at the same moment) read a1 as
+    // still away: written as that race leaves it, running with a1 timed out and connected.
+    const a1 = await connect(t, "a1");
+    await t.hub.store.updateRollout(id, {
+      state: "running",
+      failureAllowance: 1,
+      updated: Date.now() + skew,
+    });
+    expect(deploysOf(a1)).toEqual([]);
+    await t.hub.deliverPending();
+    const deploy = await a1.next(isDeploy);
+    expect(deploy.deploymentId).toBe(`${id}:a1`);
+    expect(await stateOf(t, id, "a1")).toBe("sent");
+  });
+});
+
+describe("wave counts after a halt with auto-rollback", () => {
+  it("three agents fail, one of them after the halt: the wave says 3 failed, none rolled back by the hub", async () => {
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    const ids = ["a1", "a2", "a3"];
+    const conns = await Promise.all(ids.map((id) => connect(t, id)));
+    const id = await create(t, {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 2 },
+      autoRollback: true,
+    });
+    const deploys = await Promise.all(conns.map((c) => c.next(isDeploy)));
+    await reportAcked(conns[0] as TestAgent, deploys[0] as Deploy, "failed");
+    await reportAcked(conns[1] as TestAgent, deploys[1] as Deploy, "failed");
+    await expect.poll(async () => (await view(t, id)).state).toBe("failed");
+    // a3 was still updating: it is sent back, and then its own update fails too.
+    expect(await stateOf(t, id, "a3")).toBe("rollback_pending");
+    expect(await (conns[2] as TestAgent).next(isDeploy)).toMatchObject({ rollback: true });
+    await reportAcked(conns[2] as TestAgent, deploys[2] as Deploy, "failed");
+    const v = await view(t, id);
+    expect(v.counts).toEqual({ failed: 3 });
+    expect(v.progress).toMatchObject({ failed: 3, "rolled-back": 0, "in-progress": 0 });
+  });
+});
+
+describe("a release older than what agents run", () => {
+  it("preview and create warn, naming the hosts and the versions; the event keeps it", async () => {
+    const t = await boot();
+    const old = await publishRelease(t, "1.5.0");
+    await connect(t, "a1", {}, "2.0.0");
+    await connect(t, "a2", {}, "1.0.0");
+    await connect(t, "a3", {}, "v2.1");
+    const body = { release: old, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 1 } };
+    const preview = await t.api<{ warnings: string[] }>("POST", "/api/v1/rollouts/preview", {
+      token: t.operator,
+      body,
+    });
+    expect(preview.body.warnings).toEqual([
+      "body.release: web 1.5.0 is older than what 2 of the rollout's 3 agent(s) run (v2.1, 2.0.0: a1, a3); each refuses a downgrade unless its ship.toml sets [trust] allow_downgrade = true, and those refusals count as failures",
+    ]);
+    const created = await t.api<{ id: string; warnings: string[] }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.warnings).toEqual(preview.body.warnings);
+    const event = (await t.hub.store.listEvents({ subject: created.body.id, limit: 10 })).find(
+      (e) => e.kind === "rollout.created",
+    );
+    expect(event?.data).toMatchObject({ warnings: preview.body.warnings });
+    // Nothing to say for a release no agent runs a newer version of.
+    const newer = await publishRelease(t, "3.0.0");
+    const fine = await t.api<{ warnings: string[] }>("POST", "/api/v1/rollouts/preview", {
+      token: t.operator,
+      body: { ...body, release: newer },
+    });
+    expect(fine.body.warnings).toEqual([]);
+  });
+});
