@@ -2,16 +2,27 @@
 import type { DeploymentUpdate } from "../store/async-store.js";
 import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
-import { nextDeploymentState } from "./states.js";
+import { nextDeploymentState, REDELIVERABLE_DEPLOYMENT_STATES } from "./states.js";
 
 /** Starts the error of a deployment the hub could not send back; the views count these. */
 export const ROLLBACK_IMPOSSIBLE = "not rolled back";
 
 /**
- * A rollback acts on the deployment: sends it back (its previous release is known), or records, once,
- * that it cannot (a second rollback has nothing new to say about it).
+ * Timed out before it was ever handed to its agent (no attempt): the agent cannot have installed the
+ * release, so there is nothing to take back; it stays a failure to start, not "rolled back". The
+ * stores count the same rule in SQL (`rollbackable`), from these states.
  */
-export function rollbackActsOn(d: Pick<DeploymentRecord, "previousRelease" | "error">): boolean {
+export const NEVER_SENT_STATES = REDELIVERABLE_DEPLOYMENT_STATES;
+
+/**
+ * A rollback acts on the deployment: sends it back (its previous release is known), or records, once,
+ * that it cannot (a second rollback has nothing new to say about it). Never one that timed out
+ * before it was sent.
+ */
+export function rollbackActsOn(
+  d: Pick<DeploymentRecord, "previousRelease" | "error" | "state" | "attempts">,
+): boolean {
+  if (d.attempts === 0 && NEVER_SENT_STATES.includes(d.state)) return false;
   return d.previousRelease !== null || !(d.error ?? "").startsWith(ROLLBACK_IMPOSSIBLE);
 }
 

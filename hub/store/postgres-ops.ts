@@ -4,7 +4,7 @@
  * the batch size, and no limit on bind parameters.
  */
 import type postgres from "postgres";
-import { ROLLBACK_IMPOSSIBLE } from "../rollouts/rollback-result.js";
+import { NEVER_SENT_STATES, ROLLBACK_IMPOSSIBLE } from "../rollouts/rollback-result.js";
 import {
   deploymentStep,
   REDELIVERABLE_DEPLOYMENT_STATES,
@@ -363,8 +363,9 @@ export function postgresOps(db: Db): StoreOps {
 
     async countDeploymentsOfRollout(rolloutId) {
       const rows = await db`SELECT wave, state, COUNT(*) AS n,
-          COUNT(*) FILTER (WHERE previous_release IS NOT NULL OR error IS NULL
-            OR left(error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE}) AS np
+          COUNT(*) FILTER (WHERE (attempts > 0 OR state NOT IN (SELECT json_array_elements_text(${j(NEVER_SENT_STATES)}::json)))
+            AND (previous_release IS NOT NULL OR error IS NULL
+            OR left(error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE})) AS np
         FROM deployments WHERE rollout_id = ${rolloutId} GROUP BY wave, state`;
       return rows.map((r) => ({
         wave: num(r.wave),

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import type { AppStatus } from "../../shared/protocol/messages.js";
-import { ROLLBACK_IMPOSSIBLE } from "../rollouts/rollback-result.js";
+import { NEVER_SENT_STATES, ROLLBACK_IMPOSSIBLE } from "../rollouts/rollback-result.js";
 import { migrations } from "./migrations.js";
 import {
   num,
@@ -129,8 +129,9 @@ export class SqliteStore implements Store {
         p(`UPDATE deployments SET state = COALESCE(@state, state), attempts = COALESCE(@attempts, attempts),
         error = CASE WHEN @setError THEN @error ELSE error END, updated_at = @updatedAt WHERE id = @id`),
       countOfRollout: p(
-        `SELECT wave, state, COUNT(*) AS n, SUM(CASE WHEN previous_release IS NOT NULL OR error IS NULL
-          OR substr(error, 1, ${ROLLBACK_IMPOSSIBLE.length}) <> '${ROLLBACK_IMPOSSIBLE}' THEN 1 ELSE 0 END) AS np
+        `SELECT wave, state, COUNT(*) AS n, SUM(CASE WHEN (attempts > 0 OR state NOT IN (${NEVER_SENT_STATES.map((s) => `'${s}'`).join(", ")}))
+          AND (previous_release IS NOT NULL OR error IS NULL
+          OR substr(error, 1, ${ROLLBACK_IMPOSSIBLE.length}) <> '${ROLLBACK_IMPOSSIBLE}') THEN 1 ELSE 0 END) AS np
         FROM deployments WHERE rollout_id = ? GROUP BY wave, state`,
       ),
       staleOfRollout: p(`SELECT d.*, a.last_seen AS agent_last_seen FROM deployments d

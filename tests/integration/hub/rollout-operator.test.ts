@@ -49,6 +49,7 @@ async function leave(t: TestHub, agent: TestAgent, id: string): Promise<void> {
 
 type View = {
   state: string;
+  actions: string[];
   reason: string | null;
   counts: Record<string, number>;
   progress: Record<string, number>;
@@ -201,6 +202,37 @@ describe("wave counts after a halt with auto-rollback", () => {
     const v = await view(t, id);
     expect(v.counts).toEqual({ failed: 3 });
     expect(v.progress).toMatchObject({ failed: 3, "rolled-back": 0, "in-progress": 0 });
+  });
+
+  it("abort with rollback leaves an agent that timed out before it was ever sent the release as a failure, not rolled back", async () => {
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    const a1 = await connect(t, "a1");
+    await leave(t, await connect(t, "a2"), "a2");
+    const id = await create(t, {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 5 },
+    });
+    await reportAcked(a1, await a1.next(isDeploy), "succeeded");
+    skew += OFFLINE_MS + 1_000;
+    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(aborted.body).toMatchObject({ state: "aborted", reason: "aborted; rollback sent to 1 agent(s)" });
+    expect(await stateOf(t, id, "a2")).toBe("timed_out");
+    // a1 is sent back; a2, never sent anything, is nothing to roll back: not offered again.
+    expect(await a1.next(isDeploy)).toMatchObject({ rollback: true });
+    expect(await stateOf(t, id, "a1")).toBe("rollback_pending");
+    const again = await t.api("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(again.status).toBe(409);
+    expect((await view(t, id)).actions).toEqual([]);
   });
 });
 

@@ -322,6 +322,15 @@ for (const subject of subjects) {
         "ro1:a1",
         "ro1:a2",
       ]);
+      // Timed out before it was ever sent (no attempt): nothing a rollback could take back.
+      await store.updateDeployment("ro1:a1", { state: "timed_out", updatedAt: 40 });
+      await store.updateDeployment("ro1:a2", { state: "timed_out", updatedAt: 40 });
+      expect(await store.countDeploymentsOfRollout("ro1")).toEqual(
+        expect.arrayContaining([
+          { wave: 0, state: "timed_out", count: 1, rollbackable: 0 },
+          { wave: 1, state: "timed_out", count: 1, rollbackable: 1 },
+        ]),
+      );
     });
 
     it("refuses deployments naming a rollout, agent or release that does not exist, and keeps none of the batch", async () => {
