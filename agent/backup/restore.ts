@@ -36,6 +36,7 @@ import {
   syncDir,
 } from "../tree/fs-ops.js";
 import { hashEntry, mapLimit } from "../tree/hash-file.js";
+import { danglingLink } from "../tree/path-on-disk.js";
 import {
   type BackupInfo,
   type BackupInventory,
@@ -102,6 +103,14 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
       "an interrupted run is pending: recover first",
     );
   }
+  // An app directory behind a dangling symlink (a volume not mounted, a shared directory moved) can
+  // take no file: the restore would stop half-way at its first mkdir.
+  const dangling = await danglingLink(appDir);
+  if (dangling !== undefined)
+    throw new RestoreNotStartedError(
+      meta.app,
+      `the app directory ${appDir}: ${dangling.link} is ${dangling.leadsTo}`,
+    );
   const inventory = await readBackupInventory(input.backupPath);
   const unwritable = await firstUnwritableDir({ appDir, stateDir, backupPath: input.backupPath, inventory });
   if (unwritable !== undefined) {

@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
-import { pathOnDisk } from "./path-on-disk.js";
+import { danglingLink, pathOnDisk } from "../tree/path-on-disk.js";
 
 export interface NamedPath {
   key: string;
@@ -23,6 +23,20 @@ export async function kindProblems(paths: NamedPath[], configFile: string): Prom
   const issues: Issue[] = [];
   for (const { key, path, kind } of paths) {
     const found = await stat(path).catch(() => undefined);
+    // A file's own name may be a dangling link (opening it creates the target); its directory may not.
+    const dangling =
+      found === undefined ? await danglingLink(kind === "directory" ? path : dirname(path)) : undefined;
+    if (dangling !== undefined) {
+      const through =
+        dangling.link === resolve(path) ? `${dangling.link} is` : `${path} lies behind ${dangling.link},`;
+      issues.push({
+        file: configFile,
+        path: key,
+        message: `${through} ${dangling.leadsTo}`,
+        severity: "error",
+      });
+      continue;
+    }
     if (found === undefined || (kind === "directory" ? found.isDirectory() : found.isFile())) continue;
     const is = found.isDirectory()
       ? "a directory"

@@ -1,7 +1,8 @@
-import { BadInputError, RestoreInterruptedError } from "../../../shared/errors.js";
+import { BadInputError, formatIssue, RestoreInterruptedError } from "../../../shared/errors.js";
 import { findBackupListing, sameDir } from "../../backup/backup-store.js";
 import { rollbackTo } from "../../backup/restore.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
+import { kindProblems } from "../../pipeline/configured-paths.js";
 import { lockDir } from "../../pipeline/paths.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
@@ -33,6 +34,11 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       `${owner === undefined ? "no such source" : `is ${owner.app_dir}`}, but backup ${target.id} restores ${appDir}: it belongs to another config that shares backup_dir; roll back with that config`,
     );
   }
+  const appDirKind = await kindProblems(
+    [{ key: `sources.${target.app}.app_dir`, path: owner.app_dir, kind: "directory" }],
+    configPath,
+  );
+  if (appDirKind.length > 0) throw new BadInputError(appDirKind, appDirKind.map(formatIssue).join("; "));
   const problems: string[] = [];
   // The same lock as an update of this app: a timer run must not apply while we restore.
   const lock = await acquireLock(appLockFile(lockDir(config), appDir), log);

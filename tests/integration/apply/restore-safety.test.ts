@@ -13,6 +13,7 @@ import { recoverApp } from "../../../agent/apply/recover.js";
 import { restoreBackup, rollbackTo } from "../../../agent/backup/restore.js";
 import { unrestoredDir } from "../../../agent/backup/unrestored.js";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
+import { RestoreNotStartedError } from "../../../shared/errors.js";
 import { Manifest, type ManifestInput } from "../../../shared/manifest/schema.js";
 import { snapshot, stage, type TreeSpec, tempDir, writeTree } from "./tree-fixtures.js";
 
@@ -121,6 +122,28 @@ describe("restore never reaches through a symlink", () => {
     expect(await snapshot(shared)).toEqual(sharedBefore);
     expect(await readFile(join(appDir, "app.py"), "utf8")).toBe("1\n");
     expect(await readJournal(stateDir)).toBeUndefined();
+  });
+});
+
+describe("restore into an app directory that is no longer there", () => {
+  it("an app_dir symlink left dangling (a volume not mounted) refuses the restore with nothing changed", async () => {
+    // The app lives behind a link, as an operator mounts it; the mount goes away before the restore.
+    const real = join(root, "volume/app");
+    await rm(appDir, { recursive: true });
+    await mkdir(real, { recursive: true });
+    await symlink(real, appDir);
+    await update(v1, "1.0.0");
+    const second = await update(v2, "2.0.0");
+    await rm(join(root, "volume"), { recursive: true });
+    const backupBefore = await snapshot(second.backup.path);
+    // Before: "RESTORE STOPPED HALF-WAY — … ENOENT: mkdir …/app", exit 3, a journal to --recover.
+    await expect(restoreBackup({ backupPath: second.backup.path })).rejects.toThrow(RestoreNotStartedError);
+    await expect(restoreBackup({ backupPath: second.backup.path })).rejects.toThrow(
+      `the app directory ${appDir}: ${appDir} is a symlink to ${real}, which does not exist`,
+    );
+    expect(await readJournal(stateDir)).toBeUndefined();
+    expect(await snapshot(second.backup.path)).toEqual(backupBefore);
+    expect(await pathExists(join(root, "volume"))).toBe(false);
   });
 });
 

@@ -5,7 +5,7 @@
  * Before, a missing ca_file was Node's bare "ENOENT: …, open '…'" (exit 1), an empty SSH key
  * ssh2's "Cannot parse privateKey", and `ship agent` with a missing hub CA retried forever.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -23,6 +23,9 @@ beforeEach(async () => {
   await mkdir(join(root, "repo"));
   await writeFile(join(root, "empty"), "");
   await writeFile(join(root, "hub.token"), "not.a.jwt\n", { mode: 0o600 });
+  // A link whose target's parent is missing too (a volume not mounted), and a loop.
+  await symlink(join(root, "missing/parent/app"), join(root, "dangling"));
+  await symlink("loop", join(root, "loop"));
 });
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });
@@ -165,6 +168,36 @@ describe("ship: a path a ship.toml key names that exists as the wrong kind (real
       "a-dir is a directory; it must be a file",
     ],
     [
+      "app_dir a dangling symlink",
+      general(state + backups) + local("ROOT/dangling"),
+      "sources.web.app_dir",
+      "dangling is a symlink to ROOT/missing/parent/app, which does not exist: create that directory",
+    ],
+    [
+      "app_dir behind a symlink loop",
+      general(state + backups) + local("ROOT/loop/app"),
+      "sources.web.app_dir",
+      "loop/app lies behind ROOT/loop, a loop of symlinks",
+    ],
+    [
+      "backup_dir behind a dangling symlink",
+      general(`${state}backup_dir = "ROOT/dangling/backups"\n`) + local("APP"),
+      "general.backup_dir",
+      "dangling/backups lies behind ROOT/dangling, a symlink to ROOT/missing/parent/app, which does not exist",
+    ],
+    [
+      "state_file in a dangling symlink",
+      general(`state_file = "ROOT/dangling/state.json"\n${backups}`) + local("APP"),
+      "general.state_file",
+      "dangling/state.json lies behind ROOT/dangling, a symlink to ROOT/missing/parent/app",
+    ],
+    [
+      "logging file in a dangling symlink",
+      general(`${state + backups}[general.logging]\nfile = "ROOT/dangling/ship.log"\n`) + local("APP"),
+      "general.logging.file",
+      "dangling/ship.log lies behind ROOT/dangling",
+    ],
+    [
       "logging file a directory",
       general(`${state + backups}[general.logging]\nfile = "ROOT/a-dir"\n`) + local("APP"),
       "general.logging.file",
@@ -184,10 +217,11 @@ describe("ship: a path a ship.toml key names that exists as the wrong kind (real
         const run = await runShip(["--config", file, ...args]);
         expect(run.code, `${args[0]}: ${run.stdout}${run.stderr}`).toBe(2);
         const said = `${run.stdout}${run.stderr}`.trim();
-        expect(said).toContain(`${file} ${key}: ${root}/${what}`);
+        expect(said).toContain(`${file} ${key}: ${root}/${what.replaceAll("ROOT", root)}`);
         expect(said).not.toMatch(/internal error|^E[A-Z]+:/m);
       }
       expect(await readdir(appDir)).toEqual([]);
+      expect(await readdir(root)).not.toContain("missing");
       // A wrong [general] path stops the run before its lock and state are written.
       if (key.startsWith("general.")) expect(await readdir(root)).not.toContain("var");
     },

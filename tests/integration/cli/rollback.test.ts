@@ -209,6 +209,28 @@ describe("ship --rollback (real CLI)", () => {
     }
   });
 
+  it("an app_dir that became a dangling symlink refuses the rollback naming the key, with nothing changed", async () => {
+    const real = join(root, "volume/app");
+    await mkdir(real, { recursive: true });
+    await rm(join(root, "app"), { recursive: true, force: true });
+    await symlink(real, join(root, "app"));
+    await useRelease(await release("v1", "1.0.0", { "app.txt": "1\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await useRelease(await release("v2", "2.0.0", { "app.txt": "2\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const backups = await readdir(join(root, "var/backups/myapp"));
+    await rm(join(root, "volume"), { recursive: true });
+    const before = await snapshot(join(root, "var"));
+    // Before: exit 3 "RESTORE STOPPED HALF-WAY — no such file or directory (ENOENT): mkdir …/app".
+    const run = await runShip(["--config", config, "--rollback", backups.sort()[1] as string]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      `ship: ${config} sources.myapp.app_dir: ${root}/app is a symlink to ${real}, which does not exist: create that directory (or point the link at an existing one)`,
+    );
+    expect(await snapshot(join(root, "var"))).toEqual(before);
+    expect(await readdir(root)).not.toContain("volume");
+  });
+
   it("two configs sharing backup_dir and a source name never list, restore or prune each other's backups", async () => {
     const configFor = async (name: string, releaseDir: string) => {
       const file = join(root, `${name}.toml`);

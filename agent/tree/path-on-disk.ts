@@ -1,4 +1,4 @@
-import { readlink } from "node:fs/promises";
+import { lstat, readlink, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 
 /** More links than Linux follows in one lookup (ELOOP): the rest of the path is taken as written. */
@@ -37,4 +37,34 @@ export async function pathOnDisk(path: string): Promise<string> {
     return resolve(next, ...rest);
   }
   return at;
+}
+
+/**
+ * The first symlink on the way to `path` (the path itself included) that leads nowhere: a run's
+ * `mkdir -p` cannot create through it ("cannot create directory …: ENOENT" at the apply, after the
+ * hooks ran), and creating its target by hand would guess where the operator meant it (a volume not
+ * mounted yet, a shared directory moved away). Components missing from that point on are created
+ * by the run as usual.
+ */
+export async function danglingLink(path: string): Promise<{ link: string; leadsTo: string } | undefined> {
+  let at = "/";
+  for (const name of resolve(path).split("/").filter(Boolean)) {
+    at = join(at, name);
+    const entry = await lstat(at).catch(() => undefined);
+    if (entry === undefined || !entry.isSymbolicLink()) {
+      if (entry === undefined || !entry.isDirectory()) return undefined;
+      continue;
+    }
+    const error = await stat(at).then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => e,
+    );
+    if (error === undefined) continue;
+    if (error.code === "ELOOP") return { link: at, leadsTo: "a loop of symlinks: point it at a directory" };
+    return {
+      link: at,
+      leadsTo: `a symlink to ${await pathOnDisk(at)}, which does not exist: create that directory (or point the link at an existing one)`,
+    };
+  }
+  return undefined;
 }
