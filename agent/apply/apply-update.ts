@@ -173,6 +173,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     toVersion,
     ...(log === undefined ? {} : { log }),
     ...(input.releaseId === undefined ? {} : { releaseId: input.releaseId }),
+    ...(input.release.dirs === undefined ? {} : { releaseDirs: input.release.dirs }),
   });
   await stagePrivilegedFiles({
     app,

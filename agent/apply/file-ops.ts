@@ -29,7 +29,9 @@ export type FileOp =
   /** Old file hard-linked into the backup, then the new one renamed over it (never a missing file). */
   | { op: "replace"; rel: string; from: OpSource; src: string }
   /** A file the app did not have. */
-  | { op: "add"; rel: string; from: OpSource; src: string };
+  | { op: "add"; rel: string; from: OpSource; src: string }
+  /** An existing directory's mode the release changed (`was`: the app's, put back by undo). */
+  | { op: "chmod"; rel: string; mode: number; was: number };
 
 export interface OpContext {
   appDir: string;
@@ -103,6 +105,12 @@ export const fileOpHandlers: Handlers = {
     // The backup copy exists only once the old file was saved; renaming it back restores it atomically.
     undo: async (op, ctx) => returnFromBackup(op.rel, ctx),
   },
+  chmod: {
+    forward: async (op, ctx) => chmodDir(join(ctx.appDir, op.rel), op.was, op.mode),
+    undo: async (op, ctx) => {
+      if (await insideApp(op.rel, ctx)) await chmodDir(join(ctx.appDir, op.rel), op.mode, op.was);
+    },
+  },
   add: {
     forward: install,
     undo: async (op, ctx) => {
@@ -113,6 +121,12 @@ export const fileOpHandlers: Handlers = {
     },
   },
 };
+
+/** Sets a directory's mode from `from` to `to`; anything else there (or another mode: someone's chmod since) is left alone. */
+async function chmodDir(path: string, from: number, to: number): Promise<void> {
+  const stat = await lstat(path).catch(() => undefined);
+  if (stat?.isDirectory() === true && (stat.mode & 0o7777) === from) await chmod(path, to);
+}
 
 export async function ensureDir(path: string, mode: number): Promise<void> {
   if (await pathExists(path)) return;

@@ -52,6 +52,7 @@ export async function finalizeUpdate(
     installedAt: new Date().toISOString(),
     files,
     dirs: [...dirs].sort(),
+    ...(journal.index.dirModes === undefined ? {} : { dirModes: journal.index.dirModes }),
   };
   await writeInstallIndex(journal.stateDir, index);
   faultPoint("apply:finalize");

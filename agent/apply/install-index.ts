@@ -21,7 +21,15 @@ const IndexHeaderSchema = z.object({
   installedAt: z.string(),
   files: z.custom<Record<string, unknown>>(isPlainObject, "must be an object"),
   dirs: z.array(z.string()),
+  dirModes: z.custom<Record<string, number>>(isModeRecord, "must map directories to modes").optional(),
 });
+
+/** A loop, not z.record: the index is read on every update (see isIndexedFile). */
+function isModeRecord(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  for (const rel in value) if (typeof value[rel] !== "number") return false;
+  return true;
+}
 
 /**
  * Validates one file entry by hand: a zod parse of a 20,000-entry record costs ~300 ms, a loop of
@@ -191,13 +199,14 @@ export async function writeInstallIndex(stateDir: string, index: InstallIndex | 
   if (index === undefined) await rm(indexPath(stateDir), { force: true });
   else {
     // Scalars first, `files` before `dirs`: readInstallIndexHeader reads only the part before `files`.
-    const { version, releaseId, installedAt, files, dirs } = index;
+    const { version, releaseId, installedAt, files, dirs, dirModes } = index;
     const ordered = {
       version,
       ...(releaseId === undefined ? {} : { releaseId }),
       installedAt,
       files,
       dirs,
+      ...(dirModes === undefined ? {} : { dirModes }),
     };
     await writeFileAtomic(indexPath(stateDir), JSON.stringify(ordered));
   }

@@ -16,6 +16,7 @@ const FileOpSchema = z.discriminatedUnion("op", [
   z.object({ op: z.literal("mkdir"), rel: z.string(), mode: z.number() }),
   z.object({ op: z.literal("replace"), rel: z.string(), from: source, src: z.string() }),
   z.object({ op: z.literal("add"), rel: z.string(), from: source, src: z.string() }),
+  z.object({ op: z.literal("chmod"), rel: z.string(), mode: z.number(), was: z.number() }),
 ]);
 
 /** How the install index changes once the update is committed; absolute values, so re-applying is harmless. */
@@ -34,6 +35,8 @@ const IndexDeltaSchema = z.object({
   drop: z.array(z.string()),
   addDirs: z.array(z.string()),
   dropDirs: z.array(z.string()),
+  /** The new index's dirModes (absent in journals written before it existed). */
+  dirModes: z.record(z.string(), z.number()).optional(),
 });
 export type IndexDelta = z.infer<typeof IndexDeltaSchema>;
 

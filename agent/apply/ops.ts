@@ -11,6 +11,8 @@ export interface Inventory {
   added: string[];
   createdDirs: string[];
   removedDirs: { rel: string; mode: number }[];
+  /** Directories whose mode the update changed: `mode` the old one, `set` what the update set. */
+  modeChangedDirs: { rel: string; mode: number; set: number }[];
   bytes: number;
 }
 
@@ -58,11 +60,20 @@ export function buildOps(
     ...plan.mkdirs.map((d): FileOp => ({ op: "mkdir", rel: d.rel, mode: d.mode })),
     ...installs,
     ...fixedCopies,
+    // Last: a new mode without the owner's write bit must not stop the files going in.
+    ...plan.chmods.map((d): FileOp => ({ op: "chmod", rel: d.rel, mode: d.mode, was: d.was })),
   ];
 }
 
 export function inventoryOf(ops: readonly FileOp[], app: TreeScan): Inventory {
-  const inventory: Inventory = { changed: [], added: [], createdDirs: [], removedDirs: [], bytes: 0 };
+  const inventory: Inventory = {
+    changed: [],
+    added: [],
+    createdDirs: [],
+    removedDirs: [],
+    modeChangedDirs: [],
+    bytes: 0,
+  };
   for (const op of ops) {
     switch (op.op) {
       case "remove":
@@ -78,6 +89,9 @@ export function inventoryOf(ops: readonly FileOp[], app: TreeScan): Inventory {
         break;
       case "rmdir":
         inventory.removedDirs.push({ rel: op.rel, mode: op.mode });
+        break;
+      case "chmod":
+        inventory.modeChangedDirs.push({ rel: op.rel, mode: op.was, set: op.mode });
         break;
       default:
         unhandled(op);

@@ -4,6 +4,7 @@
  * trees. Reading merge inputs and writing anything happens later, in prepare/apply.
  */
 import type { Manifest } from "../../shared/manifest/schema.js";
+import { dirModeChanges } from "./dir-modes.js";
 import { clearedDirectoryOf, isNamedDirectory, protectedDirectoryOf, ruleFor } from "./rules.js";
 import type {
   IndexedFile,
@@ -180,10 +181,18 @@ export function planUpdate(input: PlanInput): UpdatePlan {
       mkdirs.set(dir, input.releaseDirs?.get(dir) ?? 0o755);
     }
   }
+  const chmods = dirModeChanges({
+    manifest: input.manifest,
+    releaseDirs: input.releaseDirs,
+    app: input.app,
+    index: input.index,
+    removed: emptied,
+  });
   return {
     steps,
     mkdirs: [...mkdirs].map(([rel, mode]) => ({ rel, mode })).sort((a, b) => depth(a.rel) - depth(b.rel)),
     rmdirs,
+    chmods,
     conflicts,
   };
 }

@@ -12,6 +12,7 @@ import type { Manifest } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
 import type { MergeResult } from "../merge/index.js";
 import { pathExists, writeFileAtomic } from "../tree/fs-ops.js";
+import { releaseDirModes } from "./dir-modes.js";
 import { basePath } from "./install-index.js";
 import type { IndexDelta } from "./journal.js";
 import { sectionsFor } from "./rules.js";
@@ -29,6 +30,8 @@ export interface PrepareInput {
   toVersion: string;
   log?: Logger;
   releaseId?: string;
+  /** The release's directory modes (umask applied), recorded for the next update's decisions. */
+  releaseDirs?: ReadonlyMap<string, number>;
 }
 
 export interface Prepared {
@@ -111,6 +114,7 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
     drop: [],
     addDirs: input.plan.mkdirs.map((d) => d.rel),
     dropDirs: input.plan.rmdirs.map((d) => d.rel),
+    dirModes: releaseDirModes(input.manifest, input.releaseDirs),
   };
   const steps: PlanStep[] = [];
   const merges: MergeReport[] = [];

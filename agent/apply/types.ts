@@ -55,6 +55,11 @@ export interface InstallIndex {
   files: Record<string, IndexedFile>;
   /** Directories ship created; only these are removed when they become empty. */
   dirs: string[];
+  /**
+   * The release's mode (umask applied) of each of its directories: the base of the next update's
+   * three-way decision on a directory's mode (dir-modes.ts). Absent in indexes written before it existed.
+   */
+  dirModes?: Record<string, number>;
 }
 
 export interface IndexedFile {
@@ -123,6 +128,8 @@ export interface UpdatePlan {
   /** Directories to create (parents first) and to remove because they became empty (children first). */
   mkdirs: { rel: string; mode: number }[];
   rmdirs: { rel: string; mode: number }[];
+  /** Existing directories whose mode the release changed: `mode` is the new one, `was` the app's. */
+  chmods: { rel: string; mode: number; was: number }[];
   /** Reasons the release cannot be applied without clobbering something (file vs directory, symlinked parent). */
   conflicts: string[];
 }

@@ -40,6 +40,8 @@ const BackupInventorySchema = z.object({
   added: z.array(z.string()),
   createdDirs: z.array(z.string()),
   removedDirs: z.array(z.object({ rel: z.string(), mode: z.number() })),
+  /** Directories whose mode the update changed (`mode` the old one); absent in older backups. */
+  modeChangedDirs: z.array(z.object({ rel: z.string(), mode: z.number(), set: z.number() })).default([]),
 });
 export type BackupInventory = z.infer<typeof BackupInventorySchema>;
 

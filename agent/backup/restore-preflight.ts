@@ -47,7 +47,7 @@ export async function firstUnwritableDir(input: {
   appDir: string;
   stateDir: string;
   backupPath: string;
-  inventory: BackupInventory;
+  inventory: Omit<BackupInventory, "modeChangedDirs">;
 }): Promise<UnwritableDir | undefined> {
   const { appDir, backupPath, inventory } = input;
   const files = backupFilesDir(backupPath);

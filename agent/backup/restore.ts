@@ -3,7 +3,7 @@
  * the previous install index. Journaled and roll-forward only: every step is idempotent, so
  * recovery finishes a restore that was killed. A restored backup is consumed (deleted).
  */
-import { lstat, rm } from "node:fs/promises";
+import { chmod, lstat, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
   BadInputError,
@@ -261,6 +261,13 @@ async function runRestore(
     }
     faultPoint("restore:file");
   });
+  // Last: an old mode without the owner's write bit must not stop the files going back. Only a mode
+  // the update set is put back; a chmod since is the operator's.
+  for (const dir of inventory.modeChangedDirs) {
+    if (!(await paths.isRealDir(dir.rel))) continue;
+    const stat = await lstat(join(appDir, dir.rel));
+    if ((stat.mode & 0o7777) === dir.set) await chmod(join(appDir, dir.rel), dir.mode);
+  }
   work.outside.sort();
   work.displaced.sort();
   work.kept.sort();

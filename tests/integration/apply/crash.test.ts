@@ -17,7 +17,7 @@ import { recoverApp } from "../../../agent/apply/recover.js";
 import { listBackups } from "../../../agent/backup/backup-store.js";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
 import { Manifest, type ManifestInput } from "../../../shared/manifest/schema.js";
-import { snapshot, stage, type TreeSpec, tempDir, writeTree } from "./tree-fixtures.js";
+import { snapshot, stage, stageDir, type TreeSpec, tempDir, writeTree } from "./tree-fixtures.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = resolve(here, "../../../dist");
@@ -64,7 +64,8 @@ async function scenario(): Promise<Scenario> {
     backupRoot: join(root, "backups"),
   };
   await writeTree(s.appDir, { "data/db": "user rows\n", ".env": "SECRET=1\n" });
-  const release = await stage(root, v1, "1.0.0");
+  // v2 changes pkg/'s mode: undoing the update puts the old one back.
+  const release = await stage(root, v1, "1.0.0", { pkg: 0o750 });
   await applyUpdate({ app: "crashapp", ...s, release, manifest: Manifest.parse(manifestInput("1.0.0")) });
   await writeTree(s.appDir, {
     "config.json": '{\n  "port": 9999\n}\n',
@@ -102,6 +103,7 @@ beforeAll(async () => {
   operations = (await applyV2InProcess(s)).operations;
   NEW = await snapshot(s.appDir);
   expect(NEW).not.toEqual(OLD);
+  expect([OLD.pkg, NEW.pkg]).toEqual(["dir 750", "dir 755"]);
 });
 afterAll(async () => {
   for (const dir of cleanup) await rm(dir, { recursive: true, force: true });
@@ -110,7 +112,7 @@ afterAll(async () => {
 async function crashApply(fault: string): Promise<Scenario> {
   const s = await scenario();
   cleanup.push(s.root);
-  const stagingDir = (await stage(s.root, v2, "2.0.0")).dir;
+  const stagingDir = await stageDir(s.root, v2, "2.0.0");
   const argsFile = join(s.root, "args.json");
   await writeFile(
     argsFile,

@@ -60,9 +60,29 @@ export async function snapshot(root: string): Promise<Record<string, string>> {
   return out;
 }
 
-/** Writes a release tree into a fresh staging dir (consumed by an apply) under `base` and hashes it. */
-export async function stage(base: string, spec: TreeSpec, version: string): Promise<ReleaseTree> {
+/**
+ * Writes a release tree into a fresh staging dir (consumed by an apply) under `base` and hashes it;
+ * `dirModes` sets the modes of some of its directories.
+ */
+export async function stage(
+  base: string,
+  spec: TreeSpec,
+  version: string,
+  dirModes: Record<string, number> = {},
+): Promise<ReleaseTree> {
+  const dir = await stageDir(base, spec, version, dirModes);
+  return describeRelease(dir);
+}
+
+/** The staging dir of `stage` without describing it (a child process describes it). */
+export async function stageDir(
+  base: string,
+  spec: TreeSpec,
+  version: string,
+  dirModes: Record<string, number> = {},
+): Promise<string> {
   const dir = await mkdtemp(join(base, `release-${version}-`));
   await writeTree(dir, spec);
-  return describeRelease(dir);
+  for (const [rel, mode] of Object.entries(dirModes)) await chmod(join(dir, rel), mode);
+  return dir;
 }

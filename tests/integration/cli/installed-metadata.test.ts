@@ -4,7 +4,7 @@
  * says keep_mtimes. Git (whose archives carry 664/775) and reproducible archives (mtime 0) are the
  * cases that went wrong.
  */
-import { chmod, mkdir, mkdtemp, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -82,6 +82,33 @@ describe("installed file metadata (real ship process)", () => {
     expect((await modeOf("lib/mod.py")).toString(8)).toBe("664");
     expect((await modeOf("bin/run")).toString(8)).toBe("775");
     expect((await modeOf("bin")).toString(8)).toBe("775");
+  });
+
+  it("a directory's mode follows the release that changes it, a mode the operator set stays, and --rollback puts the old modes back", async () => {
+    // Before: an existing directory kept its first mode for ever (d stayed 700 after v2 said 755).
+    const release = async (name: string, version: string, modes: Record<string, number>) => {
+      const dir = join(root, name);
+      for (const rel of ["d/e", "s"]) await mkdir(join(dir, rel), { recursive: true });
+      await writeFile(join(dir, "update-manifest.yaml"), `version: "${version}"\n`);
+      await writeFile(join(dir, "d/e/f.txt"), `${version}\n`);
+      await writeFile(join(dir, "s/g.txt"), `${version}\n`);
+      for (const [rel, mode] of Object.entries(modes)) await chmod(join(dir, rel), mode);
+      return `type = "local"\npath = "${dir}"`;
+    };
+    const modes = async () =>
+      Object.fromEntries(
+        await Promise.all(["d", "d/e", "s"].map(async (rel) => [rel, (await modeOf(rel)).toString(8)])),
+      );
+    await ship(await release("v1", "1.0.0", { d: 0o700, "d/e": 0o755, s: 0o755 }));
+    expect(await modes()).toEqual({ d: "700", "d/e": "755", s: "755" });
+    await chmod(join(root, "app/s"), 0o770); // the operator's: the web server's group writes there
+    await ship(await release("v2", "2.0.0", { d: 0o777, "d/e": 0o750, s: 0o750 }));
+    expect(await modes()).toEqual({ d: "755", "d/e": "750", s: "770" });
+    const backups = (await readdir(join(root, "var/backups/myapp"))).sort();
+    const run = await runShip(["--config", join(root, "ship.toml"), "--rollback", backups[1] as string]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await modes()).toEqual({ d: "700", "d/e": "755", s: "770" });
+    expect(await readFile(join(root, "app/d/e/f.txt"), "utf8")).toBe("1.0.0\n");
   });
 
   it("a local release directory: modes masked by 022, mtimes of the copy unless keep_mtimes", async () => {
