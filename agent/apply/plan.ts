@@ -76,9 +76,27 @@ export function filesToHash(input: Omit<PlanInput, "appHashes">): string[] {
   return out.sort();
 }
 
+/**
+ * Whether a release file in a protected directory is installed: only while that directory does not
+ * exist in the app yet (a first install, or a release adding a protected directory), so the app
+ * starts with the release's `data/` or `logs/.gitkeep`. Once the directory exists it is the user's:
+ * never read, written or deleted again. Judged by the outermost protected directory on the way, so
+ * an existing protected directory is never written into to seed one nested in it.
+ */
+function seedsProtected(input: PlanInput, rel: string): boolean {
+  const parts = rel.split("/");
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = parts.slice(0, i).join("/");
+    if (protectedDirectoryOf(input.manifest, dir) === undefined) continue;
+    return !input.app.dirs.has(dir) && !input.app.files.has(dir);
+  }
+  return false;
+}
+
 function releaseStep(input: PlanInput, rel: string, entry: ReleaseEntry): PlanStep {
   const protectedBy = protectedDirectoryOf(input.manifest, rel);
-  if (protectedBy !== undefined) return { kind: "skip", rel, reason: "protected", pattern: protectedBy };
+  if (protectedBy !== undefined && !seedsProtected(input, rel))
+    return { kind: "skip", rel, reason: "protected", pattern: protectedBy };
   const rule = ruleFor(input.manifest, rel);
   if (rule.rule.action === "skip") return { kind: "skip", rel, reason: "rule", pattern: rule.pattern };
   const app = input.app.files.get(rel);

@@ -4,7 +4,7 @@
  * who wrote `"/srv/app/uploads": {preserve: true}` had uploads/ unprotected, and the release's
  * uploads/ files replaced the users' ones.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -61,5 +61,61 @@ describe("manifest directories keys", () => {
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "data/seed.txt"), "utf8")).toBe("the user's\n");
+  });
+
+  it("a protected directory the app lacks is seeded from the release; once it exists it is the user's", async () => {
+    // Before: data/ and logs/ were never created, not even on a first install (an app that writes
+    // logs/app.log failed on its first start).
+    const manifest = (v: string) =>
+      `version: "${v}"\ndirectories:\n  data: { preserve: true }\n  logs: { preserve: true }\n  data/users: { preserve: true }\n`;
+    await app.release("r1", manifest("1.0.0"), {
+      "app.txt": "v1\n",
+      "data/seed.db": "seed v1\n",
+      "data/nested/x": "x\n",
+      "logs/.gitkeep": "",
+    });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    expect(await readFile(join(app.appDir, "data/seed.db"), "utf8")).toBe("seed v1\n");
+    expect(await readFile(join(app.appDir, "data/nested/x"), "utf8")).toBe("x\n");
+    expect(await readFile(join(app.appDir, "logs/.gitkeep"), "utf8")).toBe("");
+
+    // The user's from now on: edits, deletions and additions stay; the release's changes, new
+    // files (a protected directory nested in an existing one too) and new protected directories
+    // that already exist are never written.
+    await writeFile(join(app.appDir, "data/seed.db"), "the user's rows\n");
+    await rm(join(app.appDir, "logs/.gitkeep"));
+    await writeFile(join(app.appDir, "data/mine"), "mine\n");
+    await mkdir(join(app.appDir, "uploads"));
+    await writeFile(join(app.appDir, "uploads/photo.jpg"), "the user's\n");
+    await app.release(
+      "r2",
+      `${manifest("2.0.0")}  uploads: { preserve: true }\n  media: { preserve: true }\n`,
+      {
+        "app.txt": "v2\n",
+        "data/seed.db": "seed v2\n",
+        "data/new": "new\n",
+        "data/users/admin": "admin\n",
+        "logs/.gitkeep": "",
+        "uploads/photo.jpg": "release's\n",
+        "media/.gitkeep": "",
+      },
+    );
+    const second = await runShip(["--config", app.config]);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+    expect(await readFile(join(app.appDir, "data/seed.db"), "utf8")).toBe("the user's rows\n");
+    expect(await readdir(join(app.appDir, "data"))).toEqual(["mine", "nested", "seed.db"]);
+    expect(await readdir(join(app.appDir, "logs"))).toEqual([]);
+    expect(await readFile(join(app.appDir, "uploads/photo.jpg"), "utf8")).toBe("the user's\n");
+    // A protected directory this release adds, which the app lacks, is seeded.
+    expect(await readdir(join(app.appDir, "media"))).toEqual([".gitkeep"]);
+
+    // Rolling back to before the first install takes out what ship installed and nothing of the user's.
+    const backups = (await readdir(join(app.root, "var/backups/myapp"))).sort();
+    const back = await runShip(["--config", app.config, "--rollback", backups[0] as string]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect((await readdir(app.appDir)).sort()).toEqual(["data", "uploads"]);
+    expect((await readdir(join(app.appDir, "data"))).sort()).toEqual(["mine", "seed.db"]);
+    expect(await readFile(join(app.appDir, "data/seed.db"), "utf8")).toBe("the user's rows\n");
   });
 });
