@@ -107,10 +107,9 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
   const release = parse(input.incoming, "release");
   const user = readServerCopy(input, parse);
   if (user === ABSENT) {
-    // Only reached under replace: nothing can be kept from a file that does not parse.
-    const warnings = hasSections(input)
-      ? ["the server's copy does not parse: took the release's copy whole"]
-      : [];
+    // Only reached under replace: nothing can be kept from a file that does not parse, and nothing
+    // of it can be named key by key, so the warning says the whole file went.
+    const warnings = ["the server's copy does not parse: took the release's copy whole"];
     return { ...reportOf(emptyPlan()), text: input.incoming, warnings, whole: "incoming" };
   }
   // Under replace the previous release's copy cannot change the outcome: not even read.
@@ -124,7 +123,20 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
     sections: input.sections,
   });
   if (input.strategy === "replace" && !hasSections(input)) {
-    return { ...reportOf(plan), text: input.incoming, warnings: [], whole: "incoming" };
+    // The release's text whole: the report names the values that went, this the comments (the
+    // previous release's own comments are its change, not the user's loss).
+    const lost = lostCommentsWarning(
+      input.format,
+      { user: input.current, base: input.base, merged: input.incoming },
+      [],
+      plan.removed,
+    );
+    return {
+      ...reportOf(plan),
+      text: input.incoming,
+      warnings: lost === undefined ? [] : [lost],
+      whole: "incoming",
+    };
   }
   const rendered = render(input, user, release, plan);
   const lost = lostCommentsWarning(

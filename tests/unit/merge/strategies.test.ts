@@ -167,6 +167,59 @@ describe.each(formats)("mergeConfigFile (%s)", (format) => {
   });
 });
 
+describe("replace says what of the user's file went", () => {
+  // Before: the release's text replaced the file with no warning, though the user's comments went
+  // (the README: every comment of yours that is gone is named in a WARNING, whatever the cause).
+  it.each([
+    [
+      "toml",
+      "# shipped\nport = 8080\n",
+      "# shipped\n# ops: keep 9090 for the LB\nport = 9090 # mine\n",
+      "port = 8000\n",
+    ],
+    [
+      "yaml",
+      "# shipped\nport: 8080\n",
+      "# shipped\n# ops: keep 9090 for the LB\nport: 9090 # mine\n",
+      "port: 8000\n",
+    ],
+  ] as const)(
+    "%s: the user's comments are named, the release's own are not",
+    (format, base, current, incoming) => {
+      const result = mergeConfigFile({ format, fileName: "f", base, current, incoming, strategy: "replace" });
+      expect(result.text).toBe(incoming);
+      expect(result.updated).toEqual(["port"]);
+      expect(result.warnings).toEqual([
+        "your comments are not in the merged file (they went with values the merge replaced): # ops: keep 9090 for the LB, # mine",
+      ]);
+    },
+  );
+
+  it("a server copy that does not parse is replaced whole, and the warning says so", () => {
+    const result = mergeConfigFile({
+      format: "toml",
+      fileName: "f",
+      current: "port = = 1 # mine\n",
+      incoming: "port = 8000\n",
+      strategy: "replace",
+    });
+    expect(result.text).toBe("port = 8000\n");
+    expect(result.warnings).toEqual(["the server's copy does not parse: took the release's copy whole"]);
+  });
+
+  it("nothing of the user's went: no warning", () => {
+    const text = "# shipped\nport = 8000\n";
+    const result = mergeConfigFile({
+      format: "toml",
+      fileName: "f",
+      current: "# shipped\nport = 8080\n",
+      incoming: text,
+      strategy: "replace",
+    });
+    expect(result.warnings).toEqual([]);
+  });
+});
+
 describe("mergeFormatOf", () => {
   it("maps merge actions to formats and other actions to undefined", () => {
     expect(mergeFormatOf("merge_toml")).toBe("toml");
