@@ -20,7 +20,14 @@ import { cloneIsApp, isCommitId } from "./git-clone-head.js";
 import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js";
 import { changedPaths, listingOf, listTree, mustStage, type TreeBlob, writeBlobs } from "./git-tree.js";
 import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
-import type { FetchedRelease, InstalledRelease, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
+import type {
+  FetchedRelease,
+  InstalledId,
+  InstalledRelease,
+  ReleaseSource,
+  SourceContext,
+  UpdateCheck,
+} from "./types.js";
 
 /** A release named by the hub: exactly this commit (and, when given, the tag must point at it). */
 export interface GitPin {
@@ -86,6 +93,7 @@ export class GitSource implements ReleaseSource {
     const current = installed?.version;
     if (target === undefined) throw this.noTagError();
     const available = installed?.releaseId !== target.commit;
+    if (available && installed !== undefined) this.refuseMovedTag(target, installed);
     const candidate = `${target.label} (${target.commit.slice(0, 12)})`;
     const detail = available
       ? `${this.name}: update available ${current ?? "(nothing installed)"} -> ${candidate}`
@@ -374,6 +382,23 @@ export class GitSource implements ReleaseSource {
     if (newest === undefined) return undefined;
     const commit = await this.revParse(`refs/tags/${newest}^{commit}`);
     return commit === undefined ? undefined : { commit, label: newest };
+  }
+
+  /**
+   * In tag mode, the newest tag names the installed version but another commit: the tag was moved
+   * (force-pushed) after this host installed it. Installing it would put other code under the same
+   * version, silently ("updated 1.0.0 → 1.0.0"); a published version must not change, so it is
+   * refused (exit 2) until a new version is tagged.
+   */
+  private refuseMovedTag(target: Target, installed: InstalledId): void {
+    if (this.pin !== undefined || this.cfg.tag === undefined) return;
+    const was = installed.releaseId;
+    if (was === undefined || !isCommitId(was) || compareVersions(target.label, installed.version) !== 0)
+      return;
+    throw new VerificationError(
+      `git tag ${target.label}`,
+      `moved: it points to ${target.commit.slice(0, 12)}, but version ${installed.version} was installed here from ${was.slice(0, 12)}; a released version must not change: tag the new commit with a new version`,
+    );
   }
 
   private async pinnedTarget(pin: GitPin): Promise<Target> {

@@ -102,6 +102,29 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     expect((await ship("--check-only")).code).toBe(0);
   });
 
+  // A force-pushed tag was installed as "updated 1.0.0 → 1.0.0": other code under a released version.
+  it("tag mode: a tag moved after it was installed is refused (exit 2), and a new version tag installs", async () => {
+    await writeConfig('tag = "v*"\n');
+    expect((await ship()).code).toBe(0);
+    const installed = await git(repos.dev, "rev-parse", "HEAD");
+    const moved = await commitFiles(repos.dev, "1.0.0", { "app.txt": "v1, changed\n" });
+    await git(repos.dev, "tag", "-f", "v1.0.0");
+    await git(repos.dev, "push", "-q", "-f", "origin", "v1.0.0");
+    const said = `web: git tag v1.0.0: moved: it points to ${moved.slice(0, 12)}, but version 1.0.0 was installed here from ${installed.slice(0, 12)}; a released version must not change: tag the new commit with a new version`;
+    for (const args of [[], ["--check-only"]]) {
+      const run = await ship(...args);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stdout).toContain(said);
+    }
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
+    await commitFiles(repos.dev, "1.0.1", { "app.txt": "v1.0.1\n" });
+    await git(repos.dev, "tag", "v1.0.1");
+    await git(repos.dev, "push", "-q", "origin", "v1.0.1");
+    const next = await ship();
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1.0.1\n");
+  });
+
   it("after --rollback the newer release is offered again and reinstalled", async () => {
     await writeConfig('tag = "v*"\n');
     expect((await ship()).code).toBe(0);
