@@ -11,7 +11,7 @@ import { ShipError, VerificationError } from "../../shared/errors.js";
 import { isLocalDiskFailure, LocalWriteError } from "../../shared/fs-errors.js";
 import type { SourceLog } from "../sources/types.js";
 import { createHttpClient, headerValue } from "./dispatcher.js";
-import { DownloadError } from "./errors.js";
+import { DownloadError, networkErrorText } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
 import type { ProgressCallback } from "./progress.js";
 import { redactUrl } from "./redact.js";
@@ -283,10 +283,6 @@ class Transfer {
 
   private asDownloadError(err: unknown): DownloadError {
     if (err instanceof DownloadError) return err;
-    const reason =
-      err instanceof Error
-        ? `${(err as NodeJS.ErrnoException).code ?? err.name}: ${err.message}`
-        : String(err);
-    return new DownloadError(this.shownUrl, reason, isRetryableError(err));
+    return new DownloadError(this.shownUrl, networkErrorText(err), isRetryableError(err));
   }
 }

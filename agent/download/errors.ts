@@ -1,4 +1,5 @@
 import { ExitCode, ShipError } from "../../shared/errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 
 /**
  * A download that could not complete (network, timeout, HTTP status, size). Nothing was
@@ -15,4 +16,37 @@ export class DownloadError extends ShipError {
     super(`download of ${url} failed: ${reason}`);
     this.name = "DownloadError";
   }
+}
+
+/** undici's own error codes, in words (the errno ones come from fsErrorText). */
+const UNDICI_WORDS: Record<string, string> = {
+  UND_ERR_SOCKET: "the server closed the connection",
+  UND_ERR_CONNECT_TIMEOUT: "connecting timed out",
+  UND_ERR_HEADERS_TIMEOUT: "no answer in time",
+  UND_ERR_BODY_TIMEOUT: "the download stalled",
+  UND_ERR_ABORTED: "aborted",
+};
+
+const NETWORK_WORDS: Record<string, string> = {
+  ECONNRESET: "connection reset",
+  ETIMEDOUT: "timed out",
+  EHOSTUNREACH: "no route to host",
+  ENETUNREACH: "network unreachable",
+  EAI_AGAIN: "name lookup failed (temporary)",
+  EPIPE: "the connection broke",
+};
+
+/**
+ * Why a request failed, in words with the code after them ("connection refused (ECONNREFUSED)",
+ * "the server closed the connection (UND_ERR_SOCKET)"), never Node's "ECONNREFUSED: connect
+ * ECONNREFUSED 127.0.0.1:9".
+ */
+export function networkErrorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code === "string" && UNDICI_WORDS[code] !== undefined) return `${UNDICI_WORDS[code]} (${code})`;
+  if (typeof code === "string" && NETWORK_WORDS[code] !== undefined)
+    return `${NETWORK_WORDS[code]} (${code})`;
+  if (errnoCode(err) !== undefined) return fsErrorText(err);
+  return code === undefined ? err.message : `${err.message} (${code})`;
 }

@@ -3,7 +3,7 @@
  * never downloads a body), and fetching a short text file such as a .sha256.
  */
 import { createHttpClient, headerValue } from "./dispatcher.js";
-import { DownloadError } from "./errors.js";
+import { DownloadError, networkErrorText } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
 import { redactUrl } from "./redact.js";
 import { backoffMs, isRetryableError, isRetryableStatus } from "./retry.js";
@@ -106,7 +106,7 @@ async function call<T>(
         const failure =
           err instanceof DownloadError
             ? err
-            : new DownloadError(redactUrl(url), errorText(err), isRetryableError(err));
+            : new DownloadError(redactUrl(url), networkErrorText(err), isRetryableError(err));
         if (!failure.retryable || attempt > (options.retries ?? 3) || options.signal?.aborted) throw failure;
         await new Promise((r) => setTimeout(r, backoffMs(attempt, options.retryDelayMs ?? 1000)));
       }
@@ -114,10 +114,4 @@ async function call<T>(
   } finally {
     await client.close();
   }
-}
-
-function errorText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === undefined ? err.message : `${code}: ${err.message}`;
 }

@@ -84,7 +84,7 @@ export class HttpSource implements ReleaseSource {
       { etag: known?.etag, lastModified: known?.lastModified },
       this.callOptions(),
     ).catch((err: unknown) => {
-      throw notFoundAt(err, this.name, "url") ?? err;
+      throw notFoundAt(err, this.name, "url") ?? refusedAt(err, this.name, this.cfg) ?? err;
     });
     const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
     if (probe.status === "not-modified") {
@@ -108,7 +108,7 @@ export class HttpSource implements ReleaseSource {
     try {
       return await this.fetchOnce(stagingDir, options);
     } catch (err) {
-      throw notFoundAt(err, this.name, "url") ?? err;
+      throw notFoundAt(err, this.name, "url") ?? refusedAt(err, this.name, this.cfg) ?? err;
     }
   }
 
@@ -194,7 +194,7 @@ export class HttpSource implements ReleaseSource {
       },
       MAX_COMPANION_BYTES,
     ).catch((err: unknown) => {
-      throw notFoundAt(err, this.name, "checksum") ?? err;
+      throw notFoundAt(err, this.name, "checksum") ?? refusedAt(err, this.name, this.cfg) ?? err;
     });
     return parseSha256Sums(text, this.fileName(), redactUrl(spec.location));
   }
@@ -235,6 +235,27 @@ export class HttpSource implements ReleaseSource {
       signal,
     };
   }
+}
+
+/**
+ * 401 / 403: the server wants other credentials than the source sends. No retry fixes a missing or
+ * wrong token, so it is bad input naming [sources.NAME.headers] (or the url, when none are set),
+ * not "download failed: HTTP 401" behind exit 1 on every run.
+ */
+function refusedAt(err: unknown, source: string, cfg: HttpSourceConfig): BadInputError | undefined {
+  if (!(err instanceof DownloadError) || (err.status !== 401 && err.status !== 403)) return undefined;
+  const headers = Object.keys(cfg.headers);
+  if (headers.length === 0)
+    return BadInputError.single(
+      "ship.toml",
+      `sources.${source}.url`,
+      `${err.url} refused the request (HTTP ${err.status}): it needs credentials; set them in [sources.${source}.headers]`,
+    );
+  return BadInputError.single(
+    "ship.toml",
+    `sources.${source}.headers`,
+    `${err.url} refused the credentials sent (HTTP ${err.status}; headers ${headers.join(", ")}): check or renew them`,
+  );
 }
 
 /**

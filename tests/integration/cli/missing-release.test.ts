@@ -112,6 +112,35 @@ describe("a source key naming what the server does not have", () => {
       );
     });
 
+    // "download of … failed: HTTP 401", exit 1 on every run, as if a retry could bring the token.
+    it("a url answering 401 or 403: the credentials (or their absence) are the bad input", async () => {
+      const url = await serve({}, 401);
+      await writeConfig(`type = "http"\nurl = "${url}/app.tar.gz"\n`);
+      await expectBadKey(
+        "url",
+        /app\.tar\.gz refused the request \(HTTP 401\): it needs credentials; set them in \[sources\.web\.headers\]/,
+      );
+      await server?.close();
+      const forbidden = await serve({}, 403);
+      await writeConfig(
+        `type = "http"\nurl = "${forbidden}/app.tar.gz"\n[sources.web.headers]\nX-Api-Key = "expired"\n`,
+      );
+      await expectBadKey(
+        "headers",
+        /app\.tar\.gz refused the credentials sent \(HTTP 403; headers X-Api-Key\): check or renew them/,
+      );
+    });
+
+    // Node's "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1": a bare errno in the run's one line.
+    it("a server that cannot be reached is exit 1 said in words", async () => {
+      await writeConfig(`type = "http"\nurl = "http://127.0.0.1:1/app.tar.gz"\nretries = 0\n`);
+      const run = await runShip(["--config", config]);
+      expect(run.code, run.stdout + run.stderr).toBe(1);
+      expect(run.stdout.trim()).toBe(
+        "web: download of http://127.0.0.1:1/app.tar.gz failed: connection refused (ECONNREFUSED)",
+      );
+    });
+
     it("a checksum URL answering 404 (the archive is there)", async () => {
       const url = await serve({ "/app.tar.gz": archive });
       await writeConfig(`type = "http"\nurl = "${url}/app.tar.gz"\nchecksum = "${url}/app.tar.gz.sha256"\n`);
