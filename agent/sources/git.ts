@@ -461,7 +461,57 @@ export class GitSource implements ReleaseSource {
     const firstLine = text.split("\n").find((l) => l.trim() !== "") ?? text;
     // git drops user:password@ from the URLs it quotes, not the query: scrub what the remote holds.
     const said = scrubSecrets(firstLine.trim(), urlSecrets(this.cfg.remote));
+    const refused = this.refusedError(text, said);
+    if (refused !== undefined) return refused;
     return new DownloadError(where, `git fetch failed: ${said}`, true);
+  }
+
+  /**
+   * The remote answered, and has no repository there or refused who we are: a retry never fixes
+   * either, so it is bad input naming the key to change (as a 404 or 401 is for an http source),
+   * not "git fetch failed" behind exit 1 on every run. A remote URL (or path) with nothing at it;
+   * https credentials refused (headers, or none set); an ssh key the server does not accept.
+   */
+  private refusedError(text: string, said: string): BadInputError | undefined {
+    const key = (k: string) => `sources.${this.name}.${k}`;
+    const where = this.shownRemote();
+    const lastLine = said.replace(/^fatal: /, "");
+    if (
+      isRemoteUrl(this.cfg.remote) &&
+      /repository '[^']*' not found|does not appear to be a git repository|Repository not found/i.test(text)
+    )
+      return BadInputError.single(
+        "ship.toml",
+        key("remote"),
+        `${where} has no repository (git: ${lastLine})`,
+      );
+    if (/Authentication failed|returned error: 40[13]|could not read Username/i.test(text)) {
+      const headers = Object.keys(this.cfg.headers);
+      if (remoteForCommandLine(this.cfg.remote) !== this.cfg.remote)
+        return BadInputError.single(
+          "ship.toml",
+          key("remote"),
+          `${where} refused the user and password in the URL: check or renew them (git: ${lastLine})`,
+        );
+      return headers.length === 0
+        ? BadInputError.single(
+            "ship.toml",
+            key("remote"),
+            `${where} refused the request: it needs credentials; set them in [sources.${this.name}.headers] (git: ${lastLine})`,
+          )
+        : BadInputError.single(
+            "ship.toml",
+            key("headers"),
+            `${where} refused the credentials sent (headers ${headers.join(", ")}): check or renew them (git: ${lastLine})`,
+          );
+    }
+    if (/Permission denied \(publickey/.test(text))
+      return BadInputError.single(
+        "ship.toml",
+        key("key_filename"),
+        `${where} does not accept ${this.cfg.key_filename === undefined ? "ssh's default keys: set key_filename" : `the key ${this.cfg.key_filename}`} (Permission denied (publickey))`,
+      );
+    return undefined;
   }
 
   private shownRemote(): string {

@@ -75,6 +75,14 @@ describe("a source key naming what the server does not have", () => {
       await expectBadKey("tag", /no tag from the remote origin matches "release-\*"/);
     });
 
+    // "git fetch failed: … does not appear to be a git repository", exit 1 on every run.
+    it("a remote URL or path with no repository at it", async () => {
+      const repos = await makeRepos(join(root, "repos"));
+      const gone = join(root, "moved-away.git");
+      await writeConfig(`type = "git"\nlocal_path = "${repos.clone}"\nremote = "${gone}"\n`);
+      await expectBadKey("remote", new RegExp(`${gone} has no repository \\(git: '${gone}' does not appear`));
+    });
+
     // git said "'upstream' does not appear to be a git repository": exit 1, "download failed".
     it("a remote name the clone does not have", async () => {
       const repos = await makeRepos(join(root, "repos"));

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DownloadError } from "../../../agent/download/errors.js";
 import { createSource } from "../../../agent/sources/create.js";
 import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
+import { BadInputError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasProgram } from "../../support/require-program.js";
 import { startGitHttpsServer } from "../../support/servers/git-http.js";
@@ -61,8 +62,11 @@ describe.skipIf(!hasProgram("git") || !hasProgram("openssl"))(
       const err = await source({})
         .check()
         .catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(DownloadError);
-      expect((err as Error).message).toMatch(/git fetch failed/);
+      // Bad input naming the key to set (exit 2), not a download failure a retry could fix.
+      expect(err).toBeInstanceOf(BadInputError);
+      expect((err as Error).message).toMatch(
+        /sources\.\S+\.remote: \S+ refused the request: it needs credentials; set them in \[sources\.\S+\.headers\]/,
+      );
       expect((err as Error).message).not.toContain("s3cret");
     });
 
