@@ -199,6 +199,7 @@ export function planUpdate(input: PlanInput): UpdatePlan {
       mkdirs.set(dir, input.releaseDirs?.get(dir) ?? 0o755);
     }
   }
+  for (const [rel, mode] of emptyReleaseDirs(input, removed)) if (!mkdirs.has(rel)) mkdirs.set(rel, mode);
   const chmods = dirModeChanges({
     manifest: input.manifest,
     releaseDirs: input.releaseDirs,
@@ -213,6 +214,27 @@ export function planUpdate(input: PlanInput): UpdatePlan {
     chmods,
     conflicts,
   };
+}
+
+/**
+ * The release's directories the app lacks that no file leads to (a tarball's or a local release's
+ * empty `tmp/`, `uploads/`): created like the others, so the app holds the release's whole tree.
+ * One whose place holds a file or symlink the plan keeps, or that lies in an existing protected
+ * directory, is left out (an empty directory is no reason to refuse an update).
+ */
+function emptyReleaseDirs(input: PlanInput, removed: ReadonlySet<string>): [string, number][] {
+  const out: [string, number][] = [];
+  const blocked = new Set<string>();
+  const dirs = [...(input.releaseDirs ?? [])].sort((a, b) => depth(a[0]) - depth(b[0]));
+  for (const [rel, mode] of dirs) {
+    if (rel === "" || input.app.dirs.has(rel)) continue;
+    const parent = parentOf(rel);
+    const taken = input.app.files.has(rel) && !removed.has(rel);
+    const guarded = protectedDirectoryOf(input.manifest, rel) !== undefined && !seedsProtected(input, rel);
+    if (blocked.has(parent) || taken || guarded) blocked.add(rel);
+    else out.push([rel, mode]);
+  }
+  return out;
 }
 
 function parentOf(rel: string): string {
@@ -233,7 +255,12 @@ function emptiedDirectories(
   neededAsFile: ReadonlySet<string>,
 ): { rel: string; mode: number }[] {
   const created = new Set(input.index?.dirs ?? []);
-  if (neededAsFile.size === 0 && (removed.size === 0 || created.size === 0)) return [];
+  const listed = input.releaseDirs;
+  // Directories ship created that this release no longer has (an empty one included).
+  const dropped =
+    listed === undefined ? [] : [...created].filter((d) => !listed.has(d) && input.app.dirs.has(d));
+  if (neededAsFile.size === 0 && dropped.length === 0 && (removed.size === 0 || created.size === 0))
+    return [];
   const entries = new Map<string, number>();
   const bump = (dir: string, by: number): number => {
     const n = (entries.get(dir) ?? 0) + by;
@@ -250,12 +277,13 @@ function emptiedDirectories(
     bump(dir, 1);
   }
   const out: { rel: string; mode: number }[] = [];
-  const pending = [...[...removed].map(parentOf), ...neededAsFile];
+  const pending = [...[...removed].map(parentOf), ...neededAsFile, ...dropped];
   for (const rel of removed) bump(parentOf(rel), -1);
   while (pending.length > 0) {
     const dir = pending.pop() ?? "";
     if (dir === "" || (entries.get(dir) ?? 0) > 0 || !input.app.dirs.has(dir)) continue;
     if (!created.has(dir) && !neededAsFile.has(dir)) continue;
+    if (listed?.has(dir) === true && !neededAsFile.has(dir)) continue; // the release keeps it, if empty
     if (isNamedDirectory(input.manifest, dir) || out.some((d) => d.rel === dir)) continue;
     out.push({ rel: dir, mode: input.app.dirs.get(dir) ?? 0o755 });
     bump(parentOf(dir), -1);

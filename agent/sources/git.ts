@@ -7,6 +7,8 @@
  * commit stages only the changed blobs, unless git attributes could make the archive differ from
  * the blobs (git-attributes.ts): then it is exported whole too.
  */
+import { readdir, rmdir } from "node:fs/promises";
+import { join } from "node:path";
 import { type SimpleGit, simpleGit } from "simple-git";
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
@@ -237,6 +239,9 @@ export class GitSource implements ReleaseSource {
     try {
       await this.git.raw(["archive", "--format=tar", "-o", artifact, target.commit]);
       const extracted = await extractArchive(artifact, stagingDir, extractOptionsFor(this.cfg));
+      // git tracks no empty directories: every one in the export is a submodule's placeholder,
+      // which ship does not install (and would otherwise create as the release's empty directory).
+      await removeEmptyDirs(stagingDir);
       fileHashes = extracted.hashes;
       this.ctx.log.info("exported release tree", {
         source: this.name,
@@ -517,4 +522,18 @@ export class GitSource implements ReleaseSource {
   private shownRemote(): string {
     return this.cfg.remote.includes("://") ? redactUrl(this.cfg.remote) : this.cfg.remote;
   }
+}
+
+/** Removes every empty directory below `root` (children first; `root` itself stays). */
+async function removeEmptyDirs(root: string, rel = ""): Promise<boolean> {
+  const entries = await readdir(join(root, rel), { withFileTypes: true });
+  let left = entries.length;
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
+    if (await removeEmptyDirs(root, child)) left--;
+  }
+  if (rel === "" || left > 0) return false;
+  await rmdir(join(root, rel));
+  return true;
 }

@@ -111,6 +111,28 @@ describe("installed file metadata (real ship process)", () => {
     expect(await readFile(join(root, "app/d/e/f.txt"), "utf8")).toBe("1.0.0\n");
   });
 
+  it("a release's empty directories are installed, dropped with the release that drops them, and come back on --rollback", async () => {
+    // Before: an empty tmp/ or uploads/ in a local or tarball release was never created.
+    const release = async (name: string, version: string, dirs: string[]) => {
+      const dir = join(root, name);
+      for (const rel of dirs) await mkdir(join(dir, rel), { recursive: true });
+      await writeFile(join(dir, "update-manifest.yaml"), `version: "${version}"\n`);
+      await writeFile(join(dir, "app.txt"), `${version}\n`);
+      return `type = "local"\npath = "${dir}"`;
+    };
+    const tree = async () => (await readdir(join(root, "app"), { recursive: true })).sort();
+    await ship(await release("v1", "1.0.0", ["tmp/cache", "uploads"]));
+    expect(await tree()).toEqual(["app.txt", "tmp", "tmp/cache", "uploads"]);
+    await writeFile(join(root, "app/uploads/photo.jpg"), "the user's\n");
+    await ship(await release("v2", "2.0.0", ["spool"]));
+    // tmp/ went (ship made it, it is empty); uploads/ holds the user's file and stays.
+    expect(await tree()).toEqual(["app.txt", "spool", "uploads", "uploads/photo.jpg"]);
+    const backups = (await readdir(join(root, "var/backups/myapp"))).sort();
+    const run = await runShip(["--config", join(root, "ship.toml"), "--rollback", backups[1] as string]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await tree()).toEqual(["app.txt", "tmp", "tmp/cache", "uploads", "uploads/photo.jpg"]);
+  });
+
   it("a local release directory: modes masked by 022, mtimes of the copy unless keep_mtimes", async () => {
     const dir = join(root, "rel");
     await mkdir(dir);
