@@ -6,16 +6,19 @@
  *
  * What counts as a private key: a PEM block whose label ends in "PRIVATE KEY" (RFC 7468 §10-11:
  * "PRIVATE KEY", "ENCRYPTED PRIVATE KEY"; the legacy "RSA/EC/DSA PRIVATE KEY" and OpenSSH's
- * "OPENSSH PRIVATE KEY" use the same form) or a PuTTY key file. Key files are a few KB, so only files
- * up to MAX_KEY_FILE_BYTES are read; a larger file is not a key file.
+ * "OPENSSH PRIVATE KEY" use the same form), an armored OpenPGP secret key ("PGP PRIVATE KEY BLOCK",
+ * RFC 4880 §6.2: an apt or package signing key), an ssh.com "SSH2 ENCRYPTED PRIVATE KEY" or a PuTTY
+ * key file. Key files are a few KB, so only files up to MAX_KEY_FILE_BYTES are read; a larger file is
+ * not a key file.
  */
 import { open } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join, relative, sep } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 
 /** Larger than any PEM private key (an RSA 16384-bit key is ~12.5 KB), small enough to read cheaply. */
 const MAX_KEY_FILE_BYTES = 64 * 1024;
-const PRIVATE_KEY_MARKER = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----|^PuTTY-User-Key-File-\d+:/m;
+const PRIVATE_KEY_MARKER =
+  /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----|^PuTTY-User-Key-File-\d+:/m;
 
 /** The flag that lets a named file through (a test fixture's throwaway key, say). */
 export const ALLOW_PRIVATE_KEY_FLAG = "--allow-private-key";
@@ -62,7 +65,7 @@ export async function refusePrivateKeys(
   what: string,
   howToLeaveOut: string,
 ): Promise<void> {
-  const allow = new Set(allowed.map((p) => p.replace(/^(\.\/)+/, "").replace(/\/+$/, "")));
+  const allow = new Set(allowed.map((p) => allowedRel(sourceDir, p)));
   const keys = (await filesHoldingPrivateKeys(files)).filter((rel) => !allow.has(rel));
   if (keys.length === 0) return;
   const [first] = keys;
@@ -72,4 +75,13 @@ export async function refusePrivateKeys(
     "",
     `holds a private key${more}; it would go into ${what} and onto every server. ${howToLeaveOut}, or pass ${ALLOW_PRIVATE_KEY_FLAG} ${first} if it is meant to ship`,
   );
+}
+
+/**
+ * `--allow-private-key` as the operator wrote it, as a path relative to the release root: "./a",
+ * "a/" and an absolute path to the same file (what a shell completes) all name it.
+ */
+function allowedRel(sourceDir: string, path: string): string {
+  const rel = isAbsolute(path) ? relative(sourceDir, path).split(sep).join("/") : path;
+  return rel.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
 }

@@ -260,6 +260,11 @@ describe("ship release refuses to pack or tag a private key", () => {
       join(dir, "src/tls.pem"),
       "cert\n-----BEGIN RSA PRIVATE KEY-----\nMII=\n-----END RSA PRIVATE KEY-----\n",
     );
+    // An armored OpenPGP secret key (a package signing key) is one too.
+    await writeFile(
+      join(dir, "src/apt-signing.asc"),
+      "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlFgEZ=\n-----END PGP PRIVATE KEY BLOCK-----\n",
+    );
     // A public key and a certificate are not secrets.
     await writeFile(
       join(dir, "src/ca.pem"),
@@ -268,7 +273,7 @@ describe("ship release refuses to pack or tag a private key", () => {
     const refused = await runRelease(dir, "http", "1.0.0", "d", "--app", "myapp", "--out", "dist");
     expect(refused.code).toBe(2);
     expect(refused.err).toMatch(
-      /deploy_key holds a private key \(and 2 more: keys\/ship-release\.key, src\/tls\.pem\)/,
+      /deploy_key holds a private key \(and 3 more: keys\/ship-release\.key, src\/apt-signing\.asc, src\/tls\.pem\)/,
     );
     expect(refused.err.trim().split("\n")).toHaveLength(1);
     await expect(stat(join(dir, "dist/myapp-1.0.0.tar.gz"))).rejects.toThrow();
@@ -291,6 +296,8 @@ describe("ship release refuses to pack or tag a private key", () => {
       "dist",
       "--allow-private-key",
       "./src/tls.pem",
+      // An absolute path (what a shell completes) names the same file.
+      join(dir, "src/apt-signing.asc"),
     );
     expect(allowed.code, allowed.err).toBe(0);
     const paths: string[] = [];
@@ -299,6 +306,7 @@ describe("ship release refuses to pack or tag a private key", () => {
       onReadEntry: (e: ReadEntry) => paths.push(e.path),
     });
     expect(paths).toContain("myapp-1.0.0/src/tls.pem");
+    expect(paths).toContain("myapp-1.0.0/src/apt-signing.asc");
     expect(paths).toContain("myapp-1.0.0/src/ca.pem");
     expect(paths.some((p) => p.includes("ship-release.key") || p.endsWith("deploy_key"))).toBe(false);
   });
