@@ -142,7 +142,40 @@ async function readSpecFile(file: string): Promise<RolloutSpecInput> {
   return value as RolloutSpecInput;
 }
 
+/**
+ * The flags that say what `--spec` says, and `--app`/`--version` beside `--release`: given together,
+ * one was silently not read (`--spec FILE --version 1.0.0` rolled out the file's release, not
+ * 1.0.0), so the pair is bad input naming both.
+ */
+function refuseUnreadFlags(options: CreateOptions): void {
+  const given = (
+    [
+      ["--release", options.release],
+      ["--app", options.app],
+      ["--version", options.version],
+      ["--wave", options.wave?.length ? options.wave : undefined],
+      ["--selector", options.selector?.length ? options.selector : undefined],
+      ["--failure-threshold", options.failureThreshold],
+      ["--wait-minutes", options.waitMinutes],
+      ["--min-success-rate", options.minSuccessRate],
+      ["--auto-advance", options.autoAdvance],
+      ["--auto-rollback", options.autoRollback],
+      ["--seed", options.seed],
+    ] as const
+  ).flatMap(([flag, value]) => (value === undefined ? [] : [flag]));
+  if (options.spec !== undefined && given.length > 0)
+    throw new RangeError(
+      `--spec ${options.spec} holds the whole rollout: ${given.join(", ")} would not be read; put ${given.length > 1 ? "them" : "it"} in the file or leave out --spec`,
+    );
+  const byVersion = given.filter((flag) => flag === "--app" || flag === "--version");
+  if (options.release !== undefined && byVersion.length > 0)
+    throw new RangeError(
+      `--release ${options.release} names the release: ${byVersion.join(", ")} would not be read; give --release ID or --app NAME --version V`,
+    );
+}
+
 async function buildSpec(client: HubClient, options: CreateOptions): Promise<RolloutSpecInput> {
+  refuseUnreadFlags(options);
   if (options.spec) return readSpecFile(options.spec);
   // Everything the operator typed is checked before the hub is asked anything: a bad --wave is
   // bad input (exit 2) whether or not the release exists or the hub answers.

@@ -148,16 +148,34 @@ describe("ship-hub CLI", () => {
     const spec = (name: string) => join(dir, name);
     await writeFile(spec("broken.yaml"), "release: [\n");
     await writeFile(spec("waves.yaml"), "release: abc\nwaves: 5\nfailureThreshold: {count: 1}\n");
-    cases.push(
+    const hubOnly = remote.slice(0, 4);
+    const specCases: [string[], RegExp][] = [
       [
         ["--spec", spec("missing.yaml")],
         /--spec \S+missing\.yaml: cannot open \S+: no such file or directory \(ENOENT\)/,
       ],
       [["--spec", spec("broken.yaml")], /--spec \S+broken\.yaml:2:1: Flow sequence in block collection/],
       [["--spec", spec("waves.yaml")], /--spec \S+waves\.yaml: spec\.waves: must be a list \(got number 5\)/],
-    );
-    for (const [args, message] of cases) {
-      const refused = await cli("rollout", "create", ...remote, ...args).catch(
+      // A flag the spec replaces was silently not read: --spec FILE --version 1.0.0 rolled out the
+      // file's release. So was --app/--version beside --release.
+      [
+        ["--spec", spec("waves.yaml"), "--app", "web", "--version", "1.0.0"],
+        /--spec \S+waves\.yaml holds the whole rollout: --app, --version would not be read/,
+      ],
+      [
+        ["--spec", spec("waves.yaml"), "--failure-threshold", "1", "--auto-advance"],
+        /--failure-threshold, --auto-advance would not be read/,
+      ],
+      [
+        ["--release", "abc", "--version", "1.0.0"],
+        /--release abc names the release: --version would not be read; give --release ID or --app NAME --version V/,
+      ],
+    ];
+    for (const [args, message] of [
+      ...cases.map(([a, m]): [string[], RegExp] => [[...remote, ...a], m]),
+      ...specCases.map(([a, m]): [string[], RegExp] => [[...hubOnly, ...a], m]),
+    ]) {
+      const refused = await cli("rollout", "create", ...args).catch(
         (e: { code: number; stderr: string }) => e,
       );
       expect(refused, args.join(" ")).toMatchObject({ code: 2, stderr: expect.stringMatching(message) });
