@@ -5,11 +5,11 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, open, readFile, readlink, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import { LockedError } from "../../shared/errors.js";
+import { BadInputError, LockedError } from "../../shared/errors.js";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 
@@ -104,8 +104,16 @@ async function readHolder(file: string): Promise<{ holder: LockHolder | undefine
   try {
     raw = await readFile(file, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "gone";
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    // A symlink leading nowhere: the exclusive create meets the link (EEXIST) and reading finds no
+    // file, for ever; every run said "another run took the lock" (exit 75) and nothing updated.
+    const target = await readlink(file).catch(() => undefined);
+    if (target === undefined) return "gone";
+    throw BadInputError.single(
+      file,
+      "",
+      `is a symlink to ${resolve(dirname(file), target)}, which does not exist: a lock file is created exclusively, never through a link; remove the link, or set lock_file to a plain path`,
+    );
   }
   try {
     const parsed = LockHolder.safeParse(JSON.parse(raw));

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -122,6 +122,19 @@ describe("run lock", () => {
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     const failed = results.find((r) => r.status === "rejected");
     expect((failed as PromiseRejectedResult).reason).toBeInstanceOf(LockedError);
+    expect(await readdir(dir)).toEqual(["ship.lock"]);
+  });
+
+  it("refuses a lock file that is a symlink leading nowhere (bad input, not 'another run holds it')", async () => {
+    const file = join(dir, "ship.lock");
+    await symlink(join(dir, "not-mounted", "ship.lock"), file);
+    const error = await acquireLock(file, memoryLogger()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadInputError);
+    expect((error as Error).message).toContain(
+      `is a symlink to ${join(dir, "not-mounted", "ship.lock")}, which does not exist`,
+    );
+    // Nothing was created through the link, and the link is left for the operator.
+    await expect(stat(join(dir, "not-mounted"))).rejects.toThrow();
     expect(await readdir(dir)).toEqual(["ship.lock"]);
   });
 
