@@ -5,7 +5,7 @@
  * error: EISDIR" or an update that fails at its apply with a bare ENOTDIR (exit 1). Its own module:
  * every CLI mode that loads ship.toml runs it, the restore bundle included.
  */
-import { stat } from "node:fs/promises";
+import { lstat, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
@@ -37,6 +37,11 @@ export async function kindProblems(paths: NamedPath[], configFile: string): Prom
       });
       continue;
     }
+    const unreachable = found === undefined && kind === "file" ? await fileLinkProblem(path) : undefined;
+    if (unreachable !== undefined) {
+      issues.push({ file: configFile, path: key, message: unreachable, severity: "error" });
+      continue;
+    }
     if (found === undefined || (kind === "directory" ? found.isDirectory() : found.isFile())) continue;
     const is = found.isDirectory()
       ? "a directory"
@@ -51,6 +56,20 @@ export async function kindProblems(paths: NamedPath[], configFile: string): Prom
     });
   }
   return issues;
+}
+
+/**
+ * A file's own name that is a symlink leading into a directory that does not exist (a log file on a
+ * volume not mounted): opening it cannot create the target, and the run failed with exit 1 ("cannot
+ * write log file … ENOENT") instead of naming the key. A link whose target's directory exists is
+ * left alone: opening it creates the target.
+ */
+async function fileLinkProblem(path: string): Promise<string | undefined> {
+  const entry = await lstat(path).catch(() => undefined);
+  if (entry === undefined || !entry.isSymbolicLink()) return undefined;
+  const target = await pathOnDisk(path);
+  if ((await stat(dirname(target)).catch(() => undefined))?.isDirectory()) return undefined;
+  return `${path} is a symlink to ${target}, whose directory ${dirname(target)} does not exist: create that directory (or point the link at an existing one)`;
 }
 
 /** [general]: the state file, backup and work directories and the lock file. */

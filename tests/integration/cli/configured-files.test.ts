@@ -198,6 +198,13 @@ describe("ship: a path a ship.toml key names that exists as the wrong kind (real
       "dangling/ship.log lies behind ROOT/dangling",
     ],
     [
+      // Opening the link cannot create its target there: before, exit 1 "cannot write log file".
+      "logging file a symlink into a missing directory",
+      general(`${state + backups}[general.logging]\nfile = "ROOT/dangling"\n`) + local("APP"),
+      "general.logging.file",
+      "dangling is a symlink to ROOT/missing/parent/app, whose directory ROOT/missing/parent does not exist",
+    ],
+    [
       "logging file a directory",
       general(`${state + backups}[general.logging]\nfile = "ROOT/a-dir"\n`) + local("APP"),
       "general.logging.file",
