@@ -3,6 +3,7 @@
  * a symlink) are kept beside the consumed backup, never dropped: `<backup>.unrestored/<path>`. Having
  * no meta.json, the directory is never listed or restored as a backup.
  */
+import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 
@@ -38,5 +39,11 @@ export function leftAloneNote(paths: readonly string[], oldVersions: readonly st
   if (paths.length === 0) return "";
   const shown = paths.slice(0, 3).join(", ");
   const more = paths.length > 3 ? ` and ${paths.length - 3} more` : "";
-  return ` except ${paths.length} path(s) it was not ship's to touch (${shown}${more}: changed, replaced or behind a symlink since the update); their previous versions are in ${[...new Set(oldVersions)].join(", ")}`;
+  // Paths the undone update added have no previous version, and then no folder was made.
+  const kept = [...new Set(oldVersions)].filter((dir) => existsSync(dir));
+  const where =
+    kept.length > 0
+      ? `their previous versions are in ${kept.join(", ")}`
+      : "they had no previous version (the update added them)";
+  return ` except ${paths.length} path(s) it was not ship's to touch (${shown}${more}: changed, replaced or behind a symlink since the update); ${where}`;
 }

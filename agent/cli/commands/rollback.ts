@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { BadInputError, formatIssue, RestoreInterruptedError } from "../../../shared/errors.js";
 import { findBackupListing, sameDir } from "../../backup/backup-store.js";
 import { rollbackTo } from "../../backup/restore.js";
@@ -84,8 +86,11 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     for (const rel of restored.displaced)
       out.line(`  left alone: ${rel} (its directory is no longer one: something else stands there now)`);
     for (const rel of restored.kept) out.line(`  left alone: ${rel} (not the file ship installed)`);
-    if (restored.outside.length + restored.displaced.length + restored.kept.length > 0)
+    // A path the undone update added has no previous version: nothing of it was set aside.
+    const leftAlone = [...restored.outside, ...restored.displaced, ...restored.kept];
+    if (leftAlone.some((rel) => existsSync(join(restored.oldVersions, rel))))
       out.line(`  their previous versions are in ${restored.oldVersions}`);
+    else if (leftAlone.length > 0) out.line("  they had no previous version: the undone update added them");
   }
   if (problems.length === 0) return 0;
   out.problem(`${result.app}: files restored, but rollback commands failed: ${problems.join("; ")}`);

@@ -58,4 +58,25 @@ describe("restores that leave a user's edit alone say so, in every mode", () => 
     expect(rollback.stdout).toMatch(/ {2}their previous versions are in \S+\.unrestored\n/);
     await expectLeftAlone(rollback.stdout);
   });
+
+  // A file the undone update added has no previous version, so nothing is set aside for it: the
+  // line must not send the operator to a folder that does not exist (found by review10).
+  it("--rollback of an update that added the edited file says there was no previous version", async () => {
+    await app.release("r3", 'version: "3.0.0"\n', { "a.txt": "v3\n", "b.txt": "v2\n", "new.txt": "v3\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await writeFile(join(app.appDir, "new.txt"), "edited by hand\n");
+    const listed = JSON.parse(
+      (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+    ) as {
+      id: string;
+      version: string;
+    }[];
+    const id = listed.find((b) => b.version === "2.0.0")?.id ?? "";
+    const rollback = await runShip(["--config", app.config, "--rollback", id]);
+    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+    expect(rollback.stdout).toContain("  left alone: new.txt (not the file ship installed)");
+    expect(rollback.stdout).toContain("  they had no previous version: the undone update added them");
+    expect(rollback.stdout).not.toContain("previous versions are in");
+    expect(await readFile(join(app.appDir, "new.txt"), "utf8")).toBe("edited by hand\n");
+  });
 });
