@@ -421,12 +421,7 @@ export class RolloutEngine {
   /** `retryTimedOut` for every timed-out deployment of `rollout` whose agent is connected (to any hub). */
   private async retryConnected(rollout: RolloutRecord, dispatch: Dispatch, actor: string): Promise<void> {
     const { t } = dispatch;
-    const timedOut = await t.listStalledDeployments({
-      rolloutId: rollout.id,
-      maxWave: rollout.currentWave,
-      states: REDELIVERABLE_DEPLOYMENT_STATES,
-      updatedBefore: Number.MAX_SAFE_INTEGER,
-    });
+    const timedOut = await timedOutDeployments(t, rollout);
     const connected: DeploymentRecord[] = [];
     for (const d of timedOut)
       if (
@@ -448,12 +443,7 @@ export class RolloutEngine {
    */
   private async retryReturned(listed: RolloutRecord, dispatch: Dispatch): Promise<number> {
     const { t } = dispatch;
-    const timedOut = await t.listStalledDeployments({
-      rolloutId: listed.id,
-      maxWave: listed.currentWave,
-      states: REDELIVERABLE_DEPLOYMENT_STATES,
-      updatedBefore: Number.MAX_SAFE_INTEGER,
-    });
+    const timedOut = await timedOutDeployments(t, listed);
     const returned: DeploymentRecord[] = [];
     for (const d of timedOut) {
       if (!this.options.channel.isOnline(d.agentId)) continue;
@@ -890,4 +880,14 @@ async function refuseUnless(t: StoreOps, rollout: RolloutRecord, action: Rollout
     : undefined;
   const refusal = rolloutRefusal(rollout.id, rollout.state, action, offered);
   if (refusal !== undefined) throw new HubRequestError(409, refusal);
+}
+
+/** Every redeliverable (timed-out) deployment of `rollout` in the waves it has reached, whatever its age. */
+function timedOutDeployments(t: Dispatch["t"], rollout: RolloutRecord): Promise<DeploymentRecord[]> {
+  return t.listStalledDeployments({
+    rolloutId: rollout.id,
+    maxWave: rollout.currentWave,
+    states: REDELIVERABLE_DEPLOYMENT_STATES,
+    updatedBefore: Number.MAX_SAFE_INTEGER,
+  });
 }

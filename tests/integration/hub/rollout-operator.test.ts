@@ -81,7 +81,7 @@ async function completedWithoutA2(t: TestHub) {
   await expect.poll(async () => (await view(t, id)).state).toBe("completed");
   expect(await stateOf(t, id, "a2")).toBe("timed_out");
   expect((await view(t, id)).reason).toBe("1 agent(s) failed");
-  return { id, release };
+  return { id, release, a1 };
 }
 
 describe("a completed rollout and the agent it timed out", () => {
@@ -207,17 +207,7 @@ describe("wave counts after a halt with auto-rollback", () => {
   it("abort with rollback leaves an agent that timed out before it was ever sent the release as a failure, not rolled back", async () => {
     const t = await boot();
     await publishRelease(t, "1.0.0");
-    const release = await publishRelease(t, "2.0.0");
-    const a1 = await connect(t, "a1");
-    await leave(t, await connect(t, "a2"), "a2");
-    const id = await create(t, {
-      release,
-      waves: [{ name: "all", percent: 100 }],
-      failureThreshold: { count: 5 },
-    });
-    await reportAcked(a1, await a1.next(isDeploy), "succeeded");
-    skew += OFFLINE_MS + 1_000;
-    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    const { id, a1 } = await completedWithoutA2(t);
     const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
       token: t.operator,
       body: { rollback: true },
