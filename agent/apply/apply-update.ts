@@ -19,6 +19,7 @@ import {
   writeBackupMeta,
   writeUndoneManifest,
 } from "../backup/backup-store.js";
+import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
 import { linkEntry } from "../tree/fs-ops.js";
 import { hashEntries, hashFile, mapLimit } from "../tree/hash-file.js";
@@ -369,7 +370,7 @@ async function runOpsOrUndo(
   log?: Logger,
 ): Promise<number> {
   try {
-    const copied = await runOps(journal.ops, paths, log);
+    const copied = await runOps(journal.app, journal.ops, paths, log);
     faultPoint("apply:before-commit");
     // The commit point: from here on a crash or error leaves the new release in place.
     await writeJournal(journal.stateDir, { ...journal, phase: "committed" });
@@ -388,6 +389,7 @@ async function runOpsOrUndo(
 
 /** Runs the operations in order; returns how many had to copy instead of rename/link. */
 async function runOps(
+  app: string,
   ops: readonly FileOp[],
   paths: Omit<OpContext, "onCopy">,
   log?: Logger,
@@ -400,9 +402,20 @@ async function runOps(
         log?.warn("different filesystems: copying instead of renaming (slower)", { first: rel });
     },
   };
-  for (const op of ops) {
-    await runForward(op, ctx);
+  const progress =
+    log === undefined
+      ? undefined
+      : progressReporter({
+          label: app,
+          log,
+          action: "applying",
+          unit: "changes",
+          delayMs: PROGRESS_DELAY_MS,
+        });
+  for (let i = 0; i < ops.length; i++) {
+    await runForward(ops[i] as FileOp, ctx);
     faultPoint("apply:file");
+    progress?.(i + 1, ops.length);
   }
   return copied;
 }

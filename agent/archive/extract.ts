@@ -8,14 +8,15 @@
  * writes only what changed. The result then lists the whole release, and `materialize` writes any
  * left-out file on demand (a second pass over the archive, each file checked against its hash).
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, fstatSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { Readable, Writable } from "node:stream";
+import { Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
 import { ShipError, VerificationError } from "../../shared/errors.js";
+import type { ProgressCallback } from "../download/progress.js";
 import type { AppHolds } from "../sources/app-holds.js";
 import type { ReleaseListing } from "../sources/types.js";
 import { describeRelease } from "../tree/release-tree.js";
@@ -35,6 +36,11 @@ export interface ExtractOptions extends ExtractLimits {
   keepMtimes?: boolean;
   /** What the app holds byte for byte: such files are left out of `destDir` (see the module comment). */
   appHolds?: AppHolds;
+  /**
+   * Told the bytes of an archive given by path read so far, and its size (a StreamedArchive's
+   * caller counts its own body). A 500 MB archive takes tens of seconds on a small host.
+   */
+  onProgress?: ProgressCallback;
 }
 
 export interface ExtractResult {
@@ -90,7 +96,7 @@ export async function extractArchive(
   const held = options?.appHolds === undefined ? undefined : new HeldFiles(options.appHolds);
   const first: ArchiveInput =
     typeof archive === "string"
-      ? { label: basename(archive), open: () => readArchive(archive) }
+      ? { label: basename(archive), open: () => readArchive(archive, options?.onProgress) }
       : { label: archive.label, open: () => archive.body };
   const run = new ExtractionRun(first, destDir, options, { held });
   try {
@@ -225,8 +231,25 @@ interface ArchiveInput {
   open: () => Readable;
 }
 
-function readArchive(path: string): Readable {
-  return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+function readArchive(path: string, onProgress?: ProgressCallback): Readable {
+  const file = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+  if (onProgress === undefined) return file;
+  let size: number | undefined;
+  let read = 0;
+  file.on("open", (fd: number) => {
+    size = fstatSync(fd).size;
+  });
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      read += chunk.length;
+      onProgress(read, size);
+      done(null, chunk);
+    },
+  });
+  // A read error ends the counted stream with it, so the extraction fails with the file's own error.
+  file.on("error", (err) => counted.destroy(err));
+  counted.on("close", () => file.destroy());
+  return file.pipe(counted);
 }
 
 class ExtractionRun {

@@ -1,14 +1,27 @@
 /**
- * Download progress for people: a bar redrawn in place on a terminal, a log line every few
- * seconds otherwise (journald would keep every redraw of a bar).
+ * Progress of long work for people: a bar redrawn in place on a terminal, a log line every few
+ * seconds otherwise (journald would keep every redraw of a bar). Used for downloads (bytes), a
+ * local archive's extraction (bytes of the archive read) and the apply phase (files).
  */
 import type { SourceLog } from "../sources/types.js";
 
-export type ProgressCallback = (bytes: number, total: number | undefined) => void;
+export type ProgressUnit = "bytes" | "files" | "changes";
+
+export type ProgressCallback = (done: number, total: number | undefined) => void;
 
 export interface ProgressOptions {
+  /** What is being worked on (a file name, an app). */
   label: string;
   log: SourceLog;
+  /** The log message and the bar's verb; default "downloading". */
+  action?: string;
+  /** What `done` and `total` count; default bytes. */
+  unit?: ProgressUnit;
+  /**
+   * Nothing is shown until this much time has passed (ms; default 0): short work stays silent,
+   * and its end is shown only when something was shown before.
+   */
+  delayMs?: number;
   /** Defaults to process.stderr; a TTY gets the bar. */
   stream?: NodeJS.WriteStream;
   /** Minimum time between log lines when not on a TTY. */
@@ -16,34 +29,70 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
+/**
+ * How long local work (an archive's extraction, the apply) runs before its progress is shown: an
+ * everyday 1 %-change update finishes well inside it and prints nothing extra.
+ */
+export const PROGRESS_DELAY_MS = 1_000;
+
+/** The bar is redrawn at most this often (ms), and always at the end. */
+const REDRAW_MS = 100;
+
 export function progressReporter(options: ProgressOptions): ProgressCallback {
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? Date.now;
   const interval = options.logIntervalMs ?? 5_000;
-  let lastLog = now();
+  const action = options.action ?? "downloading";
+  const unit = options.unit ?? "bytes";
+  const delayMs = options.delayMs ?? 0;
+  const started = now();
+  let shown = false;
   if (stream.isTTY) {
-    return (bytes, total) => {
-      stream.write(`\r${renderBar(options.label, bytes, total, stream.columns ?? 80)}`);
-      if (total !== undefined && bytes >= total) stream.write("\n");
+    let lastDraw = Number.NEGATIVE_INFINITY;
+    return (done, total) => {
+      const finished = total !== undefined && done >= total;
+      const t = now();
+      if (!shown && delayMs > 0 && (finished || t - started < delayMs)) return;
+      // A redraw per file of a 20,000-file apply would cost more than the apply.
+      if (!finished && t - lastDraw < REDRAW_MS) return;
+      lastDraw = t;
+      shown = true;
+      const label = `${action} ${options.label}`;
+      stream.write(`\r${renderBar(label, done, total, stream.columns ?? 80, unit)}`);
+      if (finished) stream.write("\n");
     };
   }
-  return (bytes, total) => {
-    const done = total !== undefined && bytes >= total;
-    if (!done && now() - lastLog < interval) return;
-    lastLog = now();
-    const pct = total === undefined ? undefined : Math.floor((bytes / total) * 100);
-    options.log.info("downloading", { what: options.label, bytes, total, percent: pct });
+  let lastLog = started;
+  return (done, total) => {
+    const finished = total !== undefined && done >= total;
+    const t = now();
+    if (!shown && delayMs > 0) {
+      // Short work stays silent: neither its end nor anything before the delay is shown.
+      if (finished || t - started < delayMs) return;
+    } else if (!finished && t - lastLog < interval) return;
+    lastLog = t;
+    shown = true;
+    const percent = total === undefined || total === 0 ? undefined : Math.floor((done / total) * 100);
+    options.log.info(action, { what: options.label, [unit]: done, total, percent });
   };
 }
 
-export function renderBar(label: string, bytes: number, total: number | undefined, columns: number): string {
-  const amount = total === undefined ? formatBytes(bytes) : `${formatBytes(bytes)}/${formatBytes(total)}`;
-  if (total === undefined || total === 0) return `${label} ${amount}`;
-  const fraction = Math.min(1, bytes / total);
-  const width = Math.max(10, Math.min(40, columns - label.length - amount.length - 10));
+export function renderBar(
+  label: string,
+  done: number,
+  total: number | undefined,
+  columns: number,
+  unit: ProgressUnit = "bytes",
+): string {
+  const format = unit === "bytes" ? formatBytes : (n: number) => n.toLocaleString("en-US");
+  const amount = total === undefined ? format(done) : `${format(done)}/${format(total)}`;
+  const suffix = unit === "bytes" ? "" : ` ${unit}`;
+  if (total === undefined || total === 0) return `${label} ${amount}${suffix}`;
+  const fraction = Math.min(1, done / total);
+  const width = Math.max(10, Math.min(40, columns - label.length - amount.length - suffix.length - 10));
   const filled = Math.round(fraction * width);
   const pct = `${Math.floor(fraction * 100)}%`.padStart(4);
-  return `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${pct} ${amount}`;
+  return `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${pct} ${amount}${suffix}`;
 }
 
 function formatBytes(n: number): string {

@@ -15,6 +15,7 @@ import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { compareVersions } from "../../shared/versions.js";
 import { extractArchive } from "../archive/extract.js";
 import { DownloadError } from "../download/errors.js";
+import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { redactUrl, scrubSecrets, urlSecrets } from "../download/redact.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { attributeFilesChanged, attributesOutsideTree, isAttributesFile } from "./git-attributes.js";
@@ -238,7 +239,15 @@ export class GitSource implements ReleaseSource {
     let fileHashes: Map<string, string>;
     try {
       await this.git.raw(["archive", "--format=tar", "-o", artifact, target.commit]);
-      const extracted = await extractArchive(artifact, stagingDir, extractOptionsFor(this.cfg));
+      const extracted = await extractArchive(artifact, stagingDir, {
+        ...extractOptionsFor(this.cfg),
+        onProgress: progressReporter({
+          label: `${target.label} (${target.commit.slice(0, 12)})`,
+          log: this.ctx.log,
+          action: "extracting",
+          delayMs: PROGRESS_DELAY_MS,
+        }),
+      });
       // git tracks no empty directories: every one in the export is a submodule's placeholder,
       // which ship does not install (and would otherwise create as the release's empty directory).
       await removeEmptyDirs(stagingDir);

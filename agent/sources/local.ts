@@ -15,6 +15,7 @@ import type { LocalSource as LocalSourceConfig } from "../../shared/config/schem
 import { BadInputError, ReleaseChangedError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { ExtractOptions, ExtractResult } from "../archive/extract.js";
+import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { stampOf } from "../tree/file-stamp.js";
 import { appHolds } from "./app-holds.js";
 import { ArchiveHashCache } from "./archive-hash-cache.js";
@@ -157,7 +158,13 @@ export class LocalSource implements ReleaseSource {
   private async fetchArchive(stagingDir: string): Promise<FetchedRelease> {
     const path = this.cfg.path;
     const before = await stat(path);
-    const options = await updateExtractOptions(this.cfg, this.ctx);
+    const progress = progressReporter({
+      label: basename(path),
+      log: this.ctx.log,
+      action: "extracting",
+      delayMs: PROGRESS_DELAY_MS,
+    });
+    const options = { ...(await updateExtractOptions(this.cfg, this.ctx)), onProgress: progress };
     const known = await this.knownArchiveSha256();
     const readStartedMs = Date.now();
     let sha256: string;
@@ -169,7 +176,7 @@ export class LocalSource implements ReleaseSource {
       extracted = await extractArchive(path, stagingDir, options);
       sha256 = known;
     } else {
-      ({ sha256, extracted } = await this.extractHashing(stagingDir, options));
+      ({ sha256, extracted } = await this.extractHashing(stagingDir, options, before.size));
     }
     const after = await stat(path);
     if (stampOf(after) !== stampOf(before)) {
@@ -208,16 +215,20 @@ export class LocalSource implements ReleaseSource {
    */
   private async extractHashing(
     stagingDir: string,
-    options: ExtractOptions,
+    { onProgress, ...options }: ExtractOptions,
+    size: number,
   ): Promise<{ sha256: string; extracted: ExtractResult }> {
     const path = this.cfg.path;
     const hash = createHash("sha256");
     let digest: string | undefined;
+    let read = 0;
     const file = createReadStream(path, { highWaterMark: 256 * 1024 });
     const body = file.pipe(
       new Transform({
         transform(chunk: Buffer, _encoding, done) {
           hash.update(chunk);
+          read += chunk.length;
+          onProgress?.(read, size);
           done(null, chunk);
         },
       }),

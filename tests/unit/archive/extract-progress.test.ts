@@ -1,0 +1,117 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { extractArchive } from "../../../agent/archive/extract.js";
+import { progressReporter, renderBar } from "../../../agent/download/progress.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { writeArchive } from "../sources/tar-builder.js";
+
+let tmp: string;
+beforeEach(async () => {
+  tmp = await mkdtemp(join(tmpdir(), "ship-extract-progress-"));
+});
+afterEach(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe("an archive's extraction reports its progress", () => {
+  it("tells the bytes of the archive read so far, rising to its size", async () => {
+    // Over several 256 KiB read chunks, so progress comes more than once.
+    const entries = Array.from({ length: 4 }, (_, i) => ({
+      path: `big${i}.bin`,
+      body: randomBytes(300 * 1024),
+    }));
+    const archive = await writeArchive(tmp, "r.tar", entries);
+    const size = (await stat(archive)).size;
+    const seen: [number, number | undefined][] = [];
+    const result = await extractArchive(archive, join(tmp, "stage"), {
+      onProgress: (done, total) => seen.push([done, total]),
+    });
+    expect(result.files).toBe(4);
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen.at(-1)).toEqual([size, size]);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]?.[0]).toBeGreaterThan(seen[i - 1]?.[0] ?? 0);
+  });
+});
+
+describe("progress of local work (delayMs)", () => {
+  const nonTty = { isTTY: false } as NodeJS.WriteStream;
+
+  it("stays silent for work that ends within the delay, end included", () => {
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    let now = 0;
+    const report = progressReporter({
+      label: "app",
+      log: memoryLogger(lines),
+      action: "applying",
+      unit: "changes",
+      delayMs: 1000,
+      stream: nonTty,
+      now: () => now,
+    });
+    report(100, 200);
+    now = 900;
+    report(200, 200);
+    expect(lines).toEqual([]);
+  });
+
+  it("shows long work once the delay has passed, then every interval, then its end", () => {
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    let now = 0;
+    const report = progressReporter({
+      label: "app",
+      log: memoryLogger(lines),
+      action: "applying",
+      unit: "changes",
+      delayMs: 1000,
+      logIntervalMs: 5000,
+      stream: nonTty,
+      now: () => now,
+    });
+    report(10, 20_000);
+    now = 1000;
+    report(4000, 20_000);
+    now = 3000;
+    report(8000, 20_000);
+    now = 6000;
+    report(16_000, 20_000);
+    report(20_000, 20_000);
+    expect(lines.map((l) => [l.msg, l.data?.changes, l.data?.percent])).toEqual([
+      ["applying", 4000, 20],
+      ["applying", 16_000, 80],
+      ["applying", 20_000, 100],
+    ]);
+  });
+
+  it("redraws a terminal's bar with the verb and the unit, at most every 100 ms", () => {
+    const writes: string[] = [];
+    let now = 0;
+    const tty = {
+      isTTY: true,
+      columns: 80,
+      write: (s: string) => writes.push(s),
+    } as unknown as NodeJS.WriteStream;
+    const report = progressReporter({
+      label: "v2.tar.gz",
+      log: memoryLogger([]),
+      action: "extracting",
+      delayMs: 1000,
+      stream: tty,
+      now: () => now,
+    });
+    report(1, 1024 * 1024);
+    now = 1000;
+    report(512 * 1024, 1024 * 1024);
+    now = 1050;
+    report(600 * 1024, 1024 * 1024);
+    report(1024 * 1024, 1024 * 1024);
+    expect(writes).toEqual([
+      `\r${renderBar("extracting v2.tar.gz", 512 * 1024, 1024 * 1024, 80)}`,
+      `\r${renderBar("extracting v2.tar.gz", 1024 * 1024, 1024 * 1024, 80)}`,
+      "\n",
+    ]);
+    expect(renderBar("applying app", 3, 20_000, 80, "changes")).toMatch(/ 0% 3\/20,000 changes$/);
+  });
+});
