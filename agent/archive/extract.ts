@@ -8,14 +8,15 @@
  * writes only what changed. The result then lists the whole release, and `materialize` writes any
  * left-out file on demand (a second pass over the archive, each file checked against its hash).
  */
-import { createReadStream, fstatSync } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { Readable, Transform, Writable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
 import { ShipError, VerificationError } from "../../shared/errors.js";
+import { countedReadStream } from "../download/counted-read.js";
 import type { ProgressCallback } from "../download/progress.js";
 import type { AppHolds } from "../sources/app-holds.js";
 import type { ReleaseListing } from "../sources/types.js";
@@ -232,24 +233,9 @@ interface ArchiveInput {
 }
 
 function readArchive(path: string, onProgress?: ProgressCallback): Readable {
-  const file = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
-  if (onProgress === undefined) return file;
-  let size: number | undefined;
-  let read = 0;
-  file.on("open", (fd: number) => {
-    size = fstatSync(fd).size;
-  });
-  const counted = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      read += chunk.length;
-      onProgress(read, size);
-      done(null, chunk);
-    },
-  });
-  // A read error ends the counted stream with it, so the extraction fails with the file's own error.
-  file.on("error", (err) => counted.destroy(err));
-  counted.on("close", () => file.destroy());
-  return file.pipe(counted);
+  return onProgress === undefined
+    ? createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })
+    : countedReadStream(path, onProgress, READ_CHUNK_BYTES);
 }
 
 class ExtractionRun {

@@ -12,7 +12,10 @@ export type ProgressCallback = (done: number, total: number | undefined) => void
 export interface ProgressOptions {
   /** What is being worked on (a file name, an app). */
   label: string;
-  log: SourceLog;
+  /** Where the periodic lines go when not on a terminal: a log, or `line` for plain text. */
+  log?: SourceLog;
+  /** Plain text lines instead of log records (a CLI that prints text, such as `ship release`). */
+  line?: (text: string) => void;
   /** The log message and the bar's verb; default "downloading". */
   action?: string;
   /** What `done` and `total` count; default bytes. */
@@ -39,7 +42,8 @@ export const PROGRESS_DELAY_MS = 1_000;
 const REDRAW_MS = 100;
 
 export function progressReporter(options: ProgressOptions): ProgressCallback {
-  const stream = options.stream ?? process.stderr;
+  // Plain lines (`line`) are what an injected writer gets; a terminal bar needs a real stream.
+  const stream = options.stream ?? (options.line === undefined ? process.stderr : undefined);
   const now = options.now ?? Date.now;
   const interval = options.logIntervalMs ?? 5_000;
   const action = options.action ?? "downloading";
@@ -47,7 +51,7 @@ export function progressReporter(options: ProgressOptions): ProgressCallback {
   const delayMs = options.delayMs ?? 0;
   const started = now();
   let shown = false;
-  if (stream.isTTY) {
+  if (stream?.isTTY) {
     let lastDraw = Number.NEGATIVE_INFINITY;
     return (done, total) => {
       const finished = total !== undefined && done >= total;
@@ -73,7 +77,14 @@ export function progressReporter(options: ProgressOptions): ProgressCallback {
     lastLog = t;
     shown = true;
     const percent = total === undefined || total === 0 ? undefined : Math.floor((done / total) * 100);
-    options.log.info(action, { what: options.label, [unit]: done, total, percent });
+    if (options.line !== undefined) {
+      const format = unit === "bytes" ? formatBytes : formatCount;
+      const amount = total === undefined ? format(done) : `${format(done)} of ${format(total)}`;
+      const suffix = unit === "bytes" ? "" : ` ${unit}`;
+      options.line(
+        `${action} ${options.label}: ${amount}${suffix}${percent === undefined ? "" : ` (${percent}%)`}`,
+      );
+    } else options.log?.info(action, { what: options.label, [unit]: done, total, percent });
   };
 }
 
@@ -84,7 +95,7 @@ export function renderBar(
   columns: number,
   unit: ProgressUnit = "bytes",
 ): string {
-  const format = unit === "bytes" ? formatBytes : (n: number) => n.toLocaleString("en-US");
+  const format = unit === "bytes" ? formatBytes : formatCount;
   const amount = total === undefined ? format(done) : `${format(done)}/${format(total)}`;
   const suffix = unit === "bytes" ? "" : ` ${unit}`;
   if (total === undefined || total === 0) return `${label} ${amount}${suffix}`;
@@ -93,6 +104,10 @@ export function renderBar(
   const filled = Math.round(fraction * width);
   const pct = `${Math.floor(fraction * 100)}%`.padStart(4);
   return `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${pct} ${amount}${suffix}`;
+}
+
+function formatCount(n: number): string {
+  return n.toLocaleString("en-US");
 }
 
 function formatBytes(n: number): string {

@@ -9,8 +9,9 @@ import { promisify } from "node:util";
 import { BadInputError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { isVersionLike } from "../../shared/versions.js";
+import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { readManifestFromArchive } from "./archive-manifest.js";
-import { type BuiltArchive, buildReleaseArchive } from "./build-archive.js";
+import { archiveName, type BuiltArchive, buildReleaseArchive } from "./build-archive.js";
 import { type BumpPart, nextVersion } from "./bump.js";
 import { appNameFrom, normaliseVersion, type ReleaseIo } from "./cli-io.js";
 import { releaseGit } from "./git-release.js";
@@ -100,6 +101,17 @@ export interface BuildCliOptions {
   out?: string;
 }
 
+/** Progress of long release work: a bar on a terminal, a plain stderr line every 5 s otherwise. */
+function progressReporterFor(o: CommonOptions, label: string, action: string) {
+  return progressReporter({
+    label,
+    action,
+    delayMs: PROGRESS_DELAY_MS,
+    ...(o.io.stream === undefined ? {} : { stream: o.io.stream }),
+    line: (text) => o.io.err(text),
+  });
+}
+
 async function build(o: CommonOptions, version: string, description: string, opts: BuildCliOptions) {
   const app = opts.app ?? appNameFrom(resolve(o.dir));
   const built = await buildReleaseArchive({
@@ -111,6 +123,7 @@ async function build(o: CommonOptions, version: string, description: string, opt
     allowPrivateKeys: opts.allowPrivateKey ?? [],
     outDir: resolve(o.dir, opts.out ?? "."),
     env: o.env,
+    onProgress: progressReporterFor(o, archiveName(app, checkedVersion(version)), "packing"),
   });
   if (built.starterManifest)
     o.io.err(`note: no ${MANIFEST_FILENAME} in ${o.dir}; the archive carries the starter`);
@@ -169,7 +182,10 @@ export async function sftpAction(
       knownHostsFile: opts.knownHosts,
     },
     [built.path, built.checksumPath],
-    opts.latest === undefined ? {} : { latest: opts.latest },
+    {
+      ...(opts.latest === undefined ? {} : { latest: opts.latest }),
+      progressOf: (name) => progressReporterFor(o, name, "uploading"),
+    },
   );
   const lines = [
     ...archiveLines(built),
@@ -274,6 +290,7 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
     source,
     manifestText,
     ...(signatureText === undefined ? {} : { signatureText }),
+    onProgress: progressReporterFor(o, `${p.app} ${p.version}`, "uploading"),
   });
   const signed = signatureText === undefined ? "unsigned" : "signed";
   report(o, published, [`published ${p.app} ${published.version} (${signed}) as release ${published.id}`]);

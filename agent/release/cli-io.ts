@@ -2,11 +2,14 @@
 export interface ReleaseIo {
   out(text: string): void;
   err(text: string): void;
+  /** Where a progress bar is drawn when it is a terminal (stderr); absent: plain `err` lines. */
+  stream?: NodeJS.WriteStream;
 }
 
 export const processIo: ReleaseIo = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  stream: process.stderr,
 };
 
 /** `v1.2.3` → `1.2.3`: tags carry the v, versions and archive names do not. */

@@ -15,6 +15,8 @@ import {
   SignatureError,
   type SignatureFailure,
 } from "../../shared/signing/signature.js";
+import { countedReadStream } from "../download/counted-read.js";
+import type { ProgressCallback } from "../download/progress.js";
 import { hashFile } from "../tree/hash-file.js";
 import { HubRefusedError, ReleaseFailedError } from "./errors.js";
 import { readInputFile } from "./read-input.js";
@@ -35,6 +37,8 @@ export interface PublishOptions {
   manifestText: string;
   /** The signature document's text (an ARTIFACT.sig file), checked against this release first. */
   signatureText?: string;
+  /** Told the archive's bytes uploaded so far, of its size. */
+  onProgress?: ProgressCallback;
 }
 
 export interface PublishedRelease {
@@ -89,7 +93,7 @@ async function uploadArtifact(o: PublishOptions, path: string, sha256: string): 
       "content-length": String(size),
       "x-sha256": sha256,
     },
-    body: createReadStream(path),
+    body: o.onProgress === undefined ? createReadStream(path) : countedReadStream(path, o.onProgress),
   });
   const stored = (answer as { sha256?: unknown }).sha256;
   if (stored !== sha256)

@@ -16,6 +16,8 @@ import type { SFTPWrapper, SyncHostVerifier } from "ssh2";
 import SftpClient from "ssh2-sftp-client";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
+import { countedReadStream } from "../download/counted-read.js";
+import type { ProgressCallback } from "../download/progress.js";
 import { type HostKeyVerdict, parseKnownHosts, verifyHostKey } from "../sources/ssh/known-hosts.js";
 
 export interface SftpTarget {
@@ -40,6 +42,8 @@ export interface UploadResult {
 export interface UploadOptions {
   /** A stable file name in remoteDir switched to the first file (the archive) once it is verified. */
   latest?: string;
+  /** A progress callback per uploaded file (given its name), told its bytes sent so far. */
+  progressOf?: (name: string) => ProgressCallback;
 }
 
 export interface LatestResult {
@@ -90,6 +94,7 @@ async function putVerified(
   client: SftpClient,
   localPath: string,
   remoteDir: string,
+  onProgress?: ProgressCallback,
   remoteName = basename(localPath),
 ): Promise<UploadResult> {
   const remotePath = posix.join(remoteDir, remoteName);
@@ -98,7 +103,9 @@ async function putVerified(
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(localPath)) hash.update(chunk as Buffer);
   const sha256 = hash.digest("hex");
-  await client.put(createReadStream(localPath), partial, { writeStreamOptions: { mode: UPLOAD_MODE } });
+  const body =
+    onProgress === undefined ? createReadStream(localPath) : countedReadStream(localPath, onProgress);
+  await client.put(body, partial, { writeStreamOptions: { mode: UPLOAD_MODE } });
   await client.chmod(partial, UPLOAD_MODE);
   await verifyRemote(client, partial, size, sha256);
   await client.posixRename(partial, remotePath);
@@ -210,7 +217,8 @@ export async function uploadRelease(
   try {
     if (!(await client.exists(target.remoteDir))) await client.mkdir(target.remoteDir, true);
     const uploaded: UploadResult[] = [];
-    for (const file of files) uploaded.push(await putVerified(client, file, target.remoteDir));
+    for (const file of files)
+      uploaded.push(await putVerified(client, file, target.remoteDir, options.progressOf?.(basename(file))));
     const [archivePath] = files;
     const archive = uploaded[0];
     if (latest === undefined || archivePath === undefined || archive === undefined) return { uploaded };

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { extractArchive } from "../../../agent/archive/extract.js";
 import { progressReporter, renderBar } from "../../../agent/download/progress.js";
+import { tarStream } from "../../../agent/release/tar-writer.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { writeArchive } from "../sources/tar-builder.js";
 
@@ -113,5 +114,47 @@ describe("progress of local work (delayMs)", () => {
       "\n",
     ]);
     expect(renderBar("applying app", 3, 20_000, 80, "changes")).toMatch(/ 0% 3\/20,000 changes$/);
+  });
+});
+
+describe("a release archive's packing reports its progress", () => {
+  it("tells the files' bytes packed, padding left out, rising to their total", async () => {
+    const a = join(tmp, "a.bin");
+    const b = join(tmp, "b.bin");
+    await writeFile(a, randomBytes(1000)); // not a multiple of 512: tar pads it
+    await writeFile(b, randomBytes(3 * 1024 * 1024)); // over 1 MiB: streamed, not read whole
+    const seen: number[] = [];
+    const entries = [
+      { type: "File" as const, path: "a.bin", source: a, size: 1000, executable: false },
+      { type: "File" as const, path: "b.bin", source: b, size: 3 * 1024 * 1024, executable: false },
+    ];
+    let packed = 0;
+    for await (const chunk of tarStream(entries, new Date(0), (done, total) => {
+      expect(total).toBe(1000 + 3 * 1024 * 1024);
+      seen.push(done);
+    }))
+      packed += chunk.length;
+    expect(seen[0]).toBe(1000);
+    expect(seen.at(-1)).toBe(1000 + 3 * 1024 * 1024);
+    expect(packed % 512).toBe(0);
+  });
+
+  it("prints plain lines for a CLI that writes text", () => {
+    const lines: string[] = [];
+    let now = 0;
+    const report = progressReporter({
+      label: "app-1.0.0.tar.gz",
+      action: "packing",
+      delayMs: 1000,
+      line: (text) => lines.push(text),
+      now: () => now,
+    });
+    now = 1500;
+    report(512 * 1024, 1024 * 1024);
+    report(1024 * 1024, 1024 * 1024);
+    expect(lines).toEqual([
+      "packing app-1.0.0.tar.gz: 512.0 KiB of 1.0 MiB (50%)",
+      "packing app-1.0.0.tar.gz: 1.0 MiB of 1.0 MiB (100%)",
+    ]);
   });
 });
