@@ -106,7 +106,15 @@ export class LocalSource implements ReleaseSource {
     const root = this.cfg.path;
     const scanned = await this.scan();
     const holds = appHolds(await this.ctx.installed?.());
-    const options = { keepMtimes: this.cfg.keep_mtimes === true };
+    const options = {
+      keepMtimes: this.cfg.keep_mtimes === true,
+      onProgress: progressReporter({
+        label: root,
+        log: this.ctx.log,
+        action: "staging",
+        delayMs: PROGRESS_DELAY_MS,
+      }),
+    };
     let staged: Awaited<ReturnType<typeof stageChanged>>;
     try {
       staged = await stageChanged(root, stagingDir, scanned, holds, options);

@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { ReleaseChangedError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { ReleaseEntry } from "../apply/types.js";
+import type { ProgressCallback } from "../download/progress.js";
 import { forEachInSlices, hashSymlinkTarget, mapLimit, SYNC_READ_MAX_BYTES } from "../tree/hash-file.js";
 import type { AppHolds } from "./app-holds.js";
 import { copyFileHashed, copyFileHashedSync } from "./hashed-copy.js";
@@ -19,6 +20,8 @@ import type { ScannedRelease } from "./release-scan.js";
 export interface StageOptions {
   /** Keep the release's mtimes on staged files (a source's keep_mtimes). */
   keepMtimes: boolean;
+  /** Told the bytes copied so far, of all the files to copy (a first install copies them all). */
+  onProgress?: ProgressCallback;
 }
 
 export interface Staged {
@@ -77,6 +80,8 @@ export async function stageFiles(
     if (entry === undefined) throw new Error(`${rel} is not part of the scanned release`);
     return entry;
   };
+  let totalBytes = 0;
+  if (options.onProgress !== undefined) for (const rel of rels) totalBytes += entryOf(rel).size;
   const copied = (
     rel: string,
     from: string,
@@ -92,6 +97,7 @@ export async function stageFiles(
     out.hashes.set(rel, copy.sha256);
     out.files++;
     out.bytes += copy.bytes;
+    options.onProgress?.(out.bytes, totalBytes);
   };
   // Small regular files first, with synchronous calls (their async round trips cost more than the
   // copy); then symlinks and large files, a few at a time.

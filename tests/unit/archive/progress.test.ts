@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { extractArchive } from "../../../agent/archive/extract.js";
 import { progressReporter, renderBar } from "../../../agent/download/progress.js";
 import { tarStream } from "../../../agent/release/tar-writer.js";
+import { scanReleaseDir } from "../../../agent/sources/release-scan.js";
+import { stageChanged } from "../../../agent/sources/stage-changed.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { writeArchive } from "../sources/tar-builder.js";
 
@@ -156,5 +158,23 @@ describe("a release archive's packing reports its progress", () => {
       "packing app-1.0.0.tar.gz: 512.0 KiB of 1.0 MiB (50%)",
       "packing app-1.0.0.tar.gz: 1.0 MiB of 1.0 MiB (100%)",
     ]);
+  });
+});
+
+describe("a local release directory's staging reports its progress", () => {
+  it("tells the bytes copied, of all the files to copy", async () => {
+    const root = join(tmp, "release");
+    await mkdir(join(root, "sub"), { recursive: true });
+    await writeFile(join(root, "a.txt"), "a".repeat(100));
+    await writeFile(join(root, "sub", "b.bin"), randomBytes(5000));
+    const scanned = await scanReleaseDir(root, join(tmp, "stat-index"));
+    const seen: [number, number | undefined][] = [];
+    const staged = await stageChanged(root, join(tmp, "stage"), scanned, () => false, {
+      keepMtimes: false,
+      onProgress: (done, total) => seen.push([done, total]),
+    });
+    expect(staged.bytes).toBe(5100);
+    expect(seen.at(-1)).toEqual([5100, 5100]);
+    expect(seen.length).toBe(2);
   });
 });
