@@ -26,6 +26,7 @@ import {
 import { type InstalledState, installedState } from "../apply/installed-file.js";
 import { type RestoreJournal, readJournal, removeJournal, writeJournal } from "../apply/journal.js";
 import type { InstallIndex } from "../apply/types.js";
+import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
 import {
   linkEntry,
@@ -227,6 +228,20 @@ async function runRestore(
     if (state === "foreign") work.kept.push(rel);
     return state;
   };
+  // Undoing a first install of 20,000 files takes seconds: shown once it has taken more than one.
+  const progress = progressReporter({
+    label: journal.app,
+    ...(log === undefined ? {} : { log }),
+    action: "restoring",
+    unit: "files",
+    delayMs: PROGRESS_DELAY_MS,
+  });
+  const total = inventory.added.length + inventory.changed.length;
+  let done = 0;
+  const fileDone = () => {
+    faultPoint("restore:file");
+    progress(++done, total);
+  };
   // Files of one phase never depend on each other (directories are handled between the phases),
   // so they are restored a few at a time: a 1 % rollback waits on the disk less, not on each file.
   await mapLimit(inventory.added, RESTORE_CONCURRENCY, async (rel) => {
@@ -234,7 +249,7 @@ async function runRestore(
       if (!moveAside(join(appDir, rel), join(undone, rel))) await removeIfExists(join(appDir, rel));
       work.deleted++;
     }
-    faultPoint("restore:file");
+    fileDone();
   });
   for (const rel of [...inventory.createdDirs].reverse()) {
     if (!(await paths.isRealDir(rel))) continue;
@@ -259,7 +274,7 @@ async function runRestore(
         await moveEntry(saved, join(unrestoredDir(backupPath), rel));
       }
     }
-    faultPoint("restore:file");
+    fileDone();
   });
   // Last: an old mode without the owner's write bit must not stop the files going back. Only a mode
   // the update set is put back; a chmod since is the operator's.
