@@ -40,29 +40,10 @@ describe("an archive's extraction reports its progress", () => {
 });
 
 describe("progress of local work (delayMs)", () => {
-  const nonTty = { isTTY: false } as NodeJS.WriteStream;
-
-  it("stays silent for work that ends within the delay, end included", () => {
+  /** An "applying" reporter with a 1 s delay and a 5 s interval, off a terminal, on a clock the test moves. */
+  function applying() {
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
-    let now = 0;
-    const report = progressReporter({
-      label: "app",
-      log: memoryLogger(lines),
-      action: "applying",
-      unit: "changes",
-      delayMs: 1000,
-      stream: nonTty,
-      now: () => now,
-    });
-    report(100, 200);
-    now = 900;
-    report(200, 200);
-    expect(lines).toEqual([]);
-  });
-
-  it("shows long work once the delay has passed, then every interval, then its end", () => {
-    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
-    let now = 0;
+    const clock = { now: 0 };
     const report = progressReporter({
       label: "app",
       log: memoryLogger(lines),
@@ -70,15 +51,28 @@ describe("progress of local work (delayMs)", () => {
       unit: "changes",
       delayMs: 1000,
       logIntervalMs: 5000,
-      stream: nonTty,
-      now: () => now,
+      stream: { isTTY: false } as NodeJS.WriteStream,
+      now: () => clock.now,
     });
+    return { lines, clock, report };
+  }
+
+  it("stays silent for work that ends within the delay, end included", () => {
+    const { lines, clock, report } = applying();
+    report(100, 200);
+    clock.now = 900;
+    report(200, 200);
+    expect(lines).toEqual([]);
+  });
+
+  it("shows long work once the delay has passed, then every interval, then its end", () => {
+    const { lines, clock, report } = applying();
     report(10, 20_000);
-    now = 1000;
+    clock.now = 1000;
     report(4000, 20_000);
-    now = 3000;
+    clock.now = 3000;
     report(8000, 20_000);
-    now = 6000;
+    clock.now = 6000;
     report(16_000, 20_000);
     report(20_000, 20_000);
     expect(lines.map((l) => [l.msg, l.data?.changes, l.data?.percent])).toEqual([
