@@ -6,6 +6,7 @@ import {
   percentRefusal,
   RolloutSpec,
   type RolloutSpecInput,
+  shadowedWaves,
 } from "../../shared/api/bodies.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
@@ -185,6 +186,8 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
     texts,
     waves.map((w) => ("percent" in w ? w.percent : undefined)),
   );
+  const shadowed = shadowedWaves(waves)[0];
+  if (shadowed) throw new RangeError(`--wave "${texts[shadowed.wave]}": ${shadowed.message}`);
   const failureThreshold = thresholdOption(options.failureThreshold ?? "1");
   let release = options.release;
   if (!release && options.app && options.version) {

@@ -75,6 +75,70 @@ export function percentRefusal(percent: number, previous: number, previousIndex:
   return `${head}, so this wave would add no agent${example}`;
 }
 
+type WaveShape = Pick<Wave, "name" | "percent" | "labels" | "agents">;
+
+function describeLabels(labels: Record<string, string>): string {
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+  return pairs.length === 0 ? "no labels" : pairs.join(",");
+}
+
+/**
+ * Waves the spec itself leaves without an agent whoever registers (an agent is in the first wave
+ * that takes it): an agent named again after an agents wave named it, a labels wave asking for
+ * every label of an earlier labels wave (each agent it matches is taken there), and any wave after
+ * one that takes every agent left (100 %, or labels {}). Like `c=5 d=5`, none is what was meant.
+ * The hub refuses them (RolloutSpec) and the CLI names the `--wave` (`wave` is the index).
+ */
+export function shadowedWaves(
+  waves: readonly WaveShape[],
+): { wave: number; path: (string | number)[]; message: string }[] {
+  const found: { wave: number; path: (string | number)[]; message: string }[] = [];
+  const named = new Map<string, number>();
+  let everyone: number | undefined;
+  waves.forEach((w, i) => {
+    const label = (at: number) => `wave ${at + 1} (${waves[at]?.name})`;
+    if (everyone !== undefined) {
+      // A percent wave after 100 % is refused by the cumulative rule already (one message, not two).
+      if (w.percent === undefined || waves[everyone]?.percent === undefined)
+        found.push({
+          wave: i,
+          path: [],
+          message: `${label(everyone)} takes every agent left (${waves[everyone]?.percent === undefined ? "labels {}" : "100 %"}), so this wave would hold none: put it before ${label(everyone)} or remove it`,
+        });
+      return;
+    }
+    w.agents?.forEach((agent, j) => {
+      const first = named.get(agent);
+      if (first === undefined) named.set(agent, i);
+      else
+        found.push({
+          wave: i,
+          path: ["agents", j],
+          message:
+            first === i
+              ? `"${agent}" is named twice in this wave`
+              : `"${agent}" is in ${label(first)} already (an agent is in the first wave that names it), so naming it here adds nothing`,
+        });
+    });
+    if (w.labels !== undefined) {
+      const labels = w.labels;
+      const wider = waves
+        .slice(0, i)
+        .findIndex(
+          (e) => e.labels !== undefined && Object.entries(e.labels).every(([k, v]) => labels[k] === v),
+        );
+      if (wider !== -1)
+        found.push({
+          wave: i,
+          path: ["labels"],
+          message: `${describeLabels(labels)} asks for every label of ${label(wider)} (${describeLabels(waves[wider]?.labels ?? {})}), whose agents are in that wave already, so this wave would hold none`,
+        });
+    }
+    if (w.percent === 100 || (w.labels !== undefined && Object.keys(w.labels).length === 0)) everyone = i;
+  });
+  return found;
+}
+
 export const RolloutSpec = z
   .strictObject({
     /** Optional rollout id; it does not change the split (see `seed`). */
@@ -122,6 +186,12 @@ export const RolloutSpec = z
         });
       last = { percent: w.percent, index: i };
     });
+    for (const shadowed of shadowedWaves(spec.waves))
+      ctx.addIssue({
+        code: "custom",
+        path: ["waves", shadowed.wave, ...shadowed.path],
+        message: shadowed.message,
+      });
   });
 export type RolloutSpec = z.infer<typeof RolloutSpec>;
 export type RolloutSpecInput = z.input<typeof RolloutSpec>;

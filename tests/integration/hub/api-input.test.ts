@@ -122,6 +122,45 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect((await t.api("GET", "/api/v1/rollouts", { token: t.operator })).body).toEqual({ rollouts: [] });
   });
 
+  it("a wave the spec itself leaves empty is refused, naming it: an agent named again, labels asking for an earlier wave's, a wave after everyone", async () => {
+    const cases: [unknown[], string][] = [
+      [
+        [
+          { name: "a", agents: ["h1", "h2"] },
+          { name: "b", agents: ["h3", "h2"] },
+        ],
+        'body.waves[1].agents[1]: "h2" is in wave 1 (a) already (an agent is in the first wave that names it), so naming it here adds nothing',
+      ],
+      [[{ name: "a", agents: ["h1", "h1"] }], 'body.waves[0].agents[1]: "h1" is named twice in this wave'],
+      [
+        [
+          { name: "eu", labels: { region: "eu" } },
+          { name: "eu-canary", labels: { region: "eu", ring: "canary" } },
+        ],
+        "body.waves[1].labels: region=eu,ring=canary asks for every label of wave 1 (eu) (region=eu), whose agents are in that wave already, so this wave would hold none",
+      ],
+      [
+        [
+          { name: "all", percent: 100 },
+          { name: "pets", agents: ["h1"] },
+        ],
+        "body.waves[1]: wave 1 (all) takes every agent left (100 %), so this wave would hold none: put it before wave 1 (all) or remove it",
+      ],
+      [
+        [
+          { name: "rest", labels: {} },
+          { name: "late", percent: 50 },
+        ],
+        "body.waves[1]: wave 1 (rest) takes every agent left (labels {}), so this wave would hold none: put it before wave 1 (rest) or remove it",
+      ],
+    ];
+    for (const [waves, message] of cases) {
+      expect(await refused("POST", "/api/v1/rollouts/preview", { release, waves })).toBe(message);
+      expect(await refused("POST", "/api/v1/rollouts", { release, waves })).toBe(message);
+    }
+    expect((await t.api("GET", "/api/v1/rollouts", { token: t.operator })).body).toEqual({ rollouts: [] });
+  });
+
   it("what is not a JSON object is named for what it is: another content-type, null, a bad path encoding, too large", async () => {
     const raw = async (method: string, path: string, body: string, type?: string) => {
       const res = await fetch(`${t.hub.url}${path}`, {

@@ -183,6 +183,32 @@ describe("ship-hub CLI", () => {
     }
   });
 
+  it("rollout create refuses a --wave the waves before it leave empty, as the hub would (exit 2, naming the flag)", {
+    timeout: 60_000,
+  }, async () => {
+    // Port 9 on loopback refuses connections: had the CLI asked the hub first, this would be exit 1.
+    const remote = ["--hub", "http://127.0.0.1:9", "--token", "x.y.z", "--app", "web", "--version", "9.9.9"];
+    const cases: [string[], RegExp][] = [
+      [
+        ["--wave", "a=agents:h1,h2", "--wave", "b=agents:h2"],
+        /^ship-hub: --wave "b=agents:h2": "h2" is in wave 1 \(a\) already/,
+      ],
+      [
+        ["--wave", "all=100", "--wave", "eu=label:region=eu"],
+        /^ship-hub: --wave "eu=label:region=eu": wave 1 \(all\) takes every agent left \(100 %\)/,
+      ],
+    ];
+    await Promise.all(
+      cases.map(async ([args, message]) => {
+        const refused = await cli("rollout", "create", ...remote, ...args).catch(
+          (e: { code: number; stderr: string }) => e,
+        );
+        expect(refused, args.join(" ")).toMatchObject({ code: 2, stderr: expect.stringMatching(message) });
+        expect((refused as { stderr: string }).stderr.trim().split("\n")).toHaveLength(1);
+      }),
+    );
+  });
+
   it("rollout create whose selector matches no agent: exit 2, one line naming the selector and the labels there are; nothing created, the app stays free", {
     timeout: 120_000,
   }, async () => {
