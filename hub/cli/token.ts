@@ -44,6 +44,12 @@ export async function tokenCreate(
   if (ttlSeconds <= 0 || ttlSeconds > MAX_TTL_SECONDS)
     throw new RangeError(`--ttl must be between 1 second and ${MAX_TTL_SECONDS / 86400} days`);
   if (role === "agent" && !options.agent) throw new RangeError("--role agent needs --agent ID");
+  // Not dropped silently: the token would be named `agent:ID` in the audit log and `token list`
+  // while it holds another role and no agent's channel.
+  if (role !== "agent" && options.agent !== undefined)
+    throw new RangeError(
+      `--agent applies to --role agent only: ${role === "operator" ? "an" : "a"} ${role} token names no agent`,
+    );
   const token = await withStore(options, true, async (_store, tokens) =>
     (tokens as () => TokenService)().issue({
       role,

@@ -113,12 +113,17 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     expect((await readdir(dir)).sort()).toEqual(before);
   });
 
-  it("token create with a bad --ttl or an agent token without --agent leaves nothing behind", async () => {
+  it("token create with a bad --ttl, an agent token without --agent or --agent on another role leaves nothing behind", async () => {
     await writeFile(join(dir, "hub.toml"), "");
     for (const [args, message] of [
       [["--role", "ci", "--ttl", "0d"], "ship-hub: --ttl must be between 1 second and 366 days"],
       [["--role", "ci", "--ttl", "400d"], "ship-hub: --ttl must be between 1 second and 366 days"],
       [["--role", "agent"], "ship-hub: --role agent needs --agent ID"],
+      // Not dropped: the token would read as agent h1's in the audit log while it is an operator's.
+      [
+        ["--role", "operator", "--agent", "h1"],
+        "ship-hub: --agent applies to --role agent only: an operator token names no agent",
+      ],
     ] as const) {
       const { code, stderr } = await hub(["token", "create", "--data-dir", "data", ...args]);
       expect(code).toBe(2);
