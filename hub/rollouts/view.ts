@@ -37,17 +37,21 @@ function progressOf(counts: Record<string, number>): Record<ProgressGroup, numbe
 async function countByState(
   store: StoreOps,
   rolloutId: string,
-): Promise<{ counts: Record<string, number>; rollbackable: number }> {
+): Promise<{ counts: Record<string, number>; rollbackable: number; lastUpdated: number }> {
   const rows = await store.countDeploymentsOfRollout(rolloutId);
   const counts: Record<string, number> = {};
   for (const c of rows) counts[c.state] = (counts[c.state] ?? 0) + c.count;
-  return { counts, rollbackable: rollbackableOfCounts(rows) };
+  return {
+    counts,
+    rollbackable: rollbackableOfCounts(rows),
+    lastUpdated: rows.reduce((newest, c) => Math.max(newest, c.lastUpdated), 0),
+  };
 }
 
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
 export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
-  const { counts, rollbackable } = await countByState(store, rollout.id);
-  return summaryOf(rollout, await store.getRelease(rollout.releaseId), counts, rollbackable);
+  const { counts, rollbackable, lastUpdated } = await countByState(store, rollout.id);
+  return summaryOf(rollout, await store.getRelease(rollout.releaseId), counts, rollbackable, lastUpdated);
 }
 
 function summaryOf(
@@ -55,6 +59,8 @@ function summaryOf(
   release: ReleaseRecord | undefined,
   counts: Record<string, number>,
   rollbackable: number,
+  /** When its newest deployment last changed. */
+  deploymentsUpdated: number,
 ) {
   return {
     id: rollout.id,
@@ -66,7 +72,9 @@ function summaryOf(
     currentWaveName: rollout.spec.waves[rollout.currentWave]?.name ?? "",
     waveStartedAt: new Date(rollout.waveStartedAt).toISOString(),
     created: new Date(rollout.created).toISOString(),
-    updated: new Date(rollout.updated).toISOString(),
+    // The rollout's own changes and its agents' (a report, a rollback, a latecomer after it
+    // completed): the list's UPDATED says when anything in it last moved.
+    updated: new Date(Math.max(rollout.updated, deploymentsUpdated)).toISOString(),
     counts,
     // From the state machine's table, so clients (the dashboard, scripts) need not know it.
     /** Nothing more is delivered; `rollout show --watch` stops. */
@@ -102,7 +110,13 @@ export function rolloutDetailOf(
   const byWave = rollout.spec.waves.map((): DeploymentRecord[] => []);
   for (const d of deployments) byWave[d.wave]?.push(d);
   return {
-    ...summaryOf(rollout, release, countStates(deployments), rollbackableOf(deployments)),
+    ...summaryOf(
+      rollout,
+      release,
+      countStates(deployments),
+      rollbackableOf(deployments),
+      deployments.reduce((newest, d) => Math.max(newest, d.updatedAt), 0),
+    ),
     spec: rollout.spec,
     /** Agents a requested rollback could not reach: the hub knew no release they ran before. */
     notRolledBack: deployments.filter((d) => d.error?.startsWith(ROLLBACK_IMPOSSIBLE)).map((d) => d.agentId),

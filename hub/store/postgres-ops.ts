@@ -365,13 +365,15 @@ export function postgresOps(db: Db): StoreOps {
       const rows = await db`SELECT wave, state, COUNT(*) AS n,
           COUNT(*) FILTER (WHERE (attempts > 0 OR state NOT IN (SELECT json_array_elements_text(${j(NEVER_SENT_STATES)}::json)))
             AND (previous_release IS NOT NULL OR error IS NULL
-            OR left(error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE})) AS np
+            OR left(error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE})) AS np,
+          MAX(updated_at) AS last_updated
         FROM deployments WHERE rollout_id = ${rolloutId} GROUP BY wave, state`;
       return rows.map((r) => ({
         wave: num(r.wave),
         state: str(r.state) as DeploymentState,
         count: num(r.n),
         rollbackable: num(r.np),
+        lastUpdated: num(r.last_updated),
       }));
     },
     async listStaleDeployments({ rolloutId, maxWave, states, seenBefore }) {

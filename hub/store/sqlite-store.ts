@@ -131,7 +131,8 @@ export class SqliteStore implements Store {
       countOfRollout: p(
         `SELECT wave, state, COUNT(*) AS n, SUM(CASE WHEN (attempts > 0 OR state NOT IN (${NEVER_SENT_STATES.map((s) => `'${s}'`).join(", ")}))
           AND (previous_release IS NOT NULL OR error IS NULL
-          OR substr(error, 1, ${ROLLBACK_IMPOSSIBLE.length}) <> '${ROLLBACK_IMPOSSIBLE}') THEN 1 ELSE 0 END) AS np
+          OR substr(error, 1, ${ROLLBACK_IMPOSSIBLE.length}) <> '${ROLLBACK_IMPOSSIBLE}') THEN 1 ELSE 0 END) AS np,
+        MAX(updated_at) AS last_updated
         FROM deployments WHERE rollout_id = ? GROUP BY wave, state`,
       ),
       staleOfRollout: p(`SELECT d.*, a.last_seen AS agent_last_seen FROM deployments d
@@ -340,6 +341,7 @@ export class SqliteStore implements Store {
       state: str(r.state) as DeploymentState,
       count: num(r.n),
       rollbackable: num(r.np),
+      lastUpdated: num(r.last_updated),
     }));
   }
   listStaleDeployments(filter: {

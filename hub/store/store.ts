@@ -119,6 +119,8 @@ export interface DeploymentCount {
    * ROLLBACK_IMPOSSIBLE, hub/rollouts/rollback-result.ts).
    */
   rollbackable: number;
+  /** When the newest of them last changed (ms): a rollout's `updated` moves with its agents' reports. */
+  lastUpdated: number;
 }
 
 /** An unfinished deployment whose agent has not been seen since `seenBefore`. */

@@ -97,6 +97,18 @@ describe("a completed rollout and the agent it timed out", () => {
     await reportAcked(a2, deploy, "succeeded");
     const done = await view(t, id);
     expect(done).toMatchObject({ state: "completed", reason: null, counts: { succeeded: 2 } });
+    // The list's UPDATED and the view's say when the rollout last moved: the latecomer's report,
+    // after the completion (before, both kept the completion's time).
+    const reported = new Date((await t.hub.store.getDeployment(`${id}:a2`))?.updatedAt ?? 0).toISOString();
+    const { rollouts } = (
+      await t.api<{ rollouts: { id: string; updated: string }[] }>("GET", "/api/v1/rollouts", {
+        token: t.operator,
+      })
+    ).body;
+    expect(rollouts.find((r) => r.id === id)?.updated).toBe(reported);
+    expect(
+      (await t.api<{ updated: string }>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body.updated,
+    ).toBe(reported);
     // Reported: a reconnect brings nothing more.
     await leave(t, a2, "a2");
     const again = await connect(t, "a2");

@@ -306,9 +306,10 @@ for (const subject of subjects) {
       expect((await store.getDeployment("ro1:x1099"))?.attempts).toBe(1);
       expect(await store.countDeploymentsOfRollout("ro1")).toEqual(
         expect.arrayContaining([
-          { wave: 0, state: "pending", count: 1, rollbackable: 1 },
-          { wave: 0, state: "sent", count: many.length, rollbackable: many.length - 10 },
-          { wave: 1, state: "sent", count: 1, rollbackable: 1 },
+          // lastUpdated: the newest change of the group (a rollout's `updated` moves with it).
+          { wave: 0, state: "pending", count: 1, rollbackable: 1, lastUpdated: 20 },
+          { wave: 0, state: "sent", count: many.length, rollbackable: many.length - 10, lastUpdated: 30 },
+          { wave: 1, state: "sent", count: 1, rollbackable: 1, lastUpdated: 30 },
         ]),
       );
       expect(await store.countDeploymentsByState()).toEqual({ pending: 1, sent: many.length + 1 });
@@ -324,11 +325,11 @@ for (const subject of subjects) {
       ]);
       // Timed out before it was ever sent (no attempt): nothing a rollback could take back.
       await store.updateDeployment("ro1:a1", { state: "timed_out", updatedAt: 40 });
-      await store.updateDeployment("ro1:a2", { state: "timed_out", updatedAt: 40 });
+      await store.updateDeployment("ro1:a2", { state: "timed_out", updatedAt: 41 });
       expect(await store.countDeploymentsOfRollout("ro1")).toEqual(
         expect.arrayContaining([
-          { wave: 0, state: "timed_out", count: 1, rollbackable: 0 },
-          { wave: 1, state: "timed_out", count: 1, rollbackable: 1 },
+          { wave: 0, state: "timed_out", count: 1, rollbackable: 0, lastUpdated: 40 },
+          { wave: 1, state: "timed_out", count: 1, rollbackable: 1, lastUpdated: 41 },
         ]),
       );
     });
