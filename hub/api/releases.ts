@@ -24,7 +24,7 @@ function checkManifest(body: PublishRelease): void {
     if (manifest.version !== body.version)
       throw new HubRequestError(
         400,
-        `body.version: "${body.version}" differs from the manifest's "${manifest.version}"`,
+        `body.version: ${JSON.stringify(body.version)} differs from the manifest's ${JSON.stringify(manifest.version)}`,
       );
   } catch (error) {
     if (!(error instanceof BadInputError)) throw error;

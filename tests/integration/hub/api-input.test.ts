@@ -279,6 +279,37 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     }
   });
 
+  it("a release version is one word: spaces, tabs and line breaks are a 400 naming body.version; nothing is stored", async () => {
+    const publish = (version: string, manifestVersion = version) =>
+      t.api("POST", "/api/v1/releases", {
+        token: t.ci,
+        body: {
+          app: "odd",
+          version,
+          manifest: `version: ${JSON.stringify(manifestVersion)}\n`,
+          source: { type: "git", commit: "abcdef1" },
+        },
+      });
+    // " 2.0.0" was stored as a version of its own that compared equal to 2.0.0, so 2.0.0 itself
+    // was then a 409 ("release odd  2.0.0 exists"); "2.0.0 beta" and a line break likewise.
+    for (const version of [" 2.0.0", "2.0.0\t", "2.0.0 beta", "2.0.0\n", "2.0\u00000"]) {
+      const res = await publish(version);
+      expect(res.status, JSON.stringify(version)).toBe(400);
+      expect(res.body.error).toBe(
+        "body.version: must be one word: no spaces, tabs, line breaks or control characters",
+      );
+    }
+    // A manifest whose version differs is named with both, quoted: one line whatever they hold.
+    const differs = await publish("2.0.0", "2.0.0\n");
+    expect(differs.status).toBe(400);
+    expect(differs.body.error).toBe('body.version: "2.0.0" differs from the manifest\'s "2.0.0\\n"');
+    const listed = await t.api<{ releases: unknown[] }>("GET", "/api/v1/releases?app=odd", {
+      token: t.operator,
+    });
+    expect(listed.body.releases).toEqual([]);
+    expect((await publish("2.0.0")).status).toBe(201);
+  });
+
   it("releases: bodies worded the same way; only CI publishes and uploads, and an empty upload is refused", async () => {
     expect(
       await (async () => {
