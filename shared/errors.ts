@@ -95,6 +95,13 @@ export class LockedError extends ShipError {
   }
 }
 
+/**
+ * What a restore after a failed first install did: there was no previous version to bring back,
+ * only the app as it was before ship (empty, or the files it already held).
+ */
+export const RESTORED_PRE_SHIP =
+  "removed what it installed: the app is as it was before (no earlier version was installed)";
+
 /** The update failed; the app was restored to its previous version. Exit 1. */
 export class UpdateFailedError extends ShipError {
   readonly exitCode = ExitCode.updateFailedRestored;
@@ -102,8 +109,9 @@ export class UpdateFailedError extends ShipError {
     readonly app: string,
     readonly step: string,
     readonly reason: string,
+    restored = "restored the previous version",
   ) {
-    super(`${app}: update failed at ${step}: ${reason}; restored the previous version`);
+    super(`${app}: update failed at ${step}: ${reason}; ${restored}`);
     this.name = "UpdateFailedError";
   }
 }

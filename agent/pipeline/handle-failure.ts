@@ -11,6 +11,7 @@ import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import {
   ExitCode,
+  RESTORED_PRE_SHIP,
   RestoreFailedError,
   ShipError,
   UpdateFailedError,
@@ -93,7 +94,12 @@ function outcomeOf(
     };
   }
   if (files.kind === "restored") {
-    const failed = new UpdateFailedError(ctx.app, name, reason);
+    const failed = new UpdateFailedError(
+      ctx.app,
+      name,
+      reason,
+      ctx.currentVersion === null ? RESTORED_PRE_SHIP : undefined,
+    );
     const message = failed.message + leftAloneOf(files.leftAlone) + commandNote;
     ctx.log.error(message);
     return { result: "failed_restored", exitCode: failed.exitCode, message, error: reason + commandNote };
@@ -146,7 +152,9 @@ async function restoreBackup(ctx: UpdateContext, backupPath: string): Promise<Fi
       backupPath,
       log: ctx.log,
     });
-    ctx.log.info("restored the previous version", { backup: backupPath });
+    ctx.log.info(ctx.currentVersion === null ? RESTORED_PRE_SHIP : "restored the previous version", {
+      backup: backupPath,
+    });
     return { kind: "restored", leftAlone };
   } catch (error) {
     return { kind: "failed", why: `restoring files: ${messageOf(error)}` };

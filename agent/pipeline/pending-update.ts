@@ -7,7 +7,7 @@
 import { access, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
-import { ExitCode } from "../../shared/errors.js";
+import { ExitCode, RESTORED_PRE_SHIP } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { runningCommandFile } from "../exec/running-command.js";
@@ -55,7 +55,10 @@ export async function resolvePendingUpdate(input: {
   const { config, name, source, ports, log } = input;
   const pending = (await readState(config.general.state_file)).sources[name]?.pending_update;
   if (pending === undefined) return null;
-  log.warn(`an update to ${pending.version} was interrupted; restoring the previous version`, { pending });
+  log.warn(
+    `an update to ${pending.version} was interrupted; ${pending.from === null ? "removing what it installed (no earlier version was installed)" : "restoring the previous version"}`,
+    { pending },
+  );
 
   const fileProblems: string[] = [];
   // The interrupted release's own rollback commands run in its files: linked aside before the
@@ -115,7 +118,7 @@ export async function resolvePendingUpdate(input: {
     commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
   const detail = failed
     ? `update to ${pending.version} was interrupted and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person`
-    : `update to ${pending.version} was interrupted; restored ${pending.from ?? "the previous tree"}${leftAlone}${commandNote}`;
+    : `update to ${pending.version} was interrupted; ${pending.from === null ? RESTORED_PRE_SHIP : `restored ${pending.from}`}${leftAlone}${commandNote}`;
   await updateSourceState(config.general.state_file, name, ({ pending_update: _done, ...s }) => ({
     ...s,
     last_result: failed ? "restore_failed" : "failed_restored",
