@@ -5,7 +5,7 @@
  * its own way (YAML edits its Document so comments survive, JSON keeps indentation, ...).
  */
 import type { SectionStrategy } from "../../shared/manifest/schema.js";
-import { ABSENT, childOf, dotted, isTable, type Maybe, sameValue } from "./values.js";
+import { ABSENT, childOf, dotted, isTable, keyName, type Maybe, sameValue } from "./values.js";
 
 export type FileStrategy = "preserve_user" | "update_only" | "replace";
 
@@ -141,7 +141,7 @@ class MergeWalker {
   }
 
   private record(report: "kept" | "added" | "updated" | "removed", path: string[]): void {
-    this.plan[report].push(dotted(path));
+    this.plan[report].push(keyName(path));
   }
 }
 

@@ -11,7 +11,7 @@ import type { MergeEdit } from "./plan.js";
 import { arrayBlocks, startsWith } from "./toml-blocks.js";
 import { scanToml, tomlComments } from "./toml-scan.js";
 import { editTomlText } from "./toml-text-edit.js";
-import { dotted, sameValue } from "./values.js";
+import { keyName, sameValue } from "./values.js";
 
 /** What a rewrite from values loses, for the WARNING that names the file. */
 export const REWRITE_WARNING =
@@ -90,8 +90,8 @@ function replacedComments(
     const comments = gone.map((c) => `#${c}`).join(", ");
     warnings.push(
       holder === undefined
-        ? `${dotted(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${comments})`
-        : `${dotted(holder)}: the inline table was written anew to change ${dotted(edit.path)}, and your comments inside it went with it (${comments})`,
+        ? `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${comments})`
+        : `${keyName(holder)}: the inline table was written anew to change ${keyName(edit.path)}, and your comments inside it went with it (${comments})`,
     );
   }
   return warnings;

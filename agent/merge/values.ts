@@ -81,3 +81,15 @@ export function deepClone<T>(value: T): T {
 export function dotted(path: readonly string[]): string {
   return path.join(".");
 }
+
+/**
+ * A key path as the key report and warnings name it: dotted, with a key that holds a dot, a quote
+ * or white space (or is empty) quoted, so `"a.b" = 1` is not read as `a.b`; the file's own top
+ * value (a YAML/JSON list or scalar at the top) is "(the whole file)", never "".
+ */
+export function keyName(path: readonly string[]): string {
+  if (path.length === 0) return WHOLE_FILE;
+  return path.map((key) => (key === "" || /[."'\s\\]/.test(key) ? JSON.stringify(key) : key)).join(".");
+}
+
+export const WHOLE_FILE = "(the whole file)";

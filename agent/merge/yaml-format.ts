@@ -26,7 +26,7 @@ import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
-import { ABSENT, childOf, dotted, isTable, sameValue, valueAt } from "./values.js";
+import { ABSENT, childOf, dotted, isTable, keyName, sameValue, valueAt } from "./values.js";
 import {
   editableMapAt,
   expandAliasesOf,
@@ -248,7 +248,7 @@ function applyEdit(
     const gone = commentsIn(own.value).filter((c) => c !== moved && !commentsIn(value).includes(c));
     if (gone.length > 0) {
       notes.push(
-        `${dotted(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${gone.map((c) => `#${c.split("\n")[0]}`).join(", ")})`,
+        `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${gone.map((c) => `#${c.split("\n")[0]}`).join(", ")})`,
       );
     }
     const anchor = usedAnchorOf(target, own.value);

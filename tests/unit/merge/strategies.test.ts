@@ -229,3 +229,44 @@ describe("mergeFormatOf", () => {
     expect(mergeFormatOf("backup_replace")).toBeUndefined();
   });
 });
+
+describe("key report names", () => {
+  it.each([
+    ["json", "[1, 2]\n", "[1, 2, 3]\n"],
+    ["yaml", "- a\n- b\n", "- a\n- b\n- c\n"],
+    ["yaml", "hello\n", "bye\n"],
+  ] as const)(
+    "%s: a file whose top value is a list or scalar is '(the whole file)', not ''",
+    (format, base, incoming) => {
+      const result = mergeConfigFile({
+        format,
+        fileName: "f",
+        base,
+        current: base,
+        incoming,
+        strategy: "preserve_user",
+      });
+      expect(result.text).toBe(incoming);
+      expect(result.updated).toEqual(["(the whole file)"]);
+    },
+  );
+
+  it.each([
+    ["toml", '"a.b" = 1\na = { b = 1 }\n', '"a.b" = 2\na = { b = 2 }\n'],
+    ["json", '{"a.b": 1, "a": {"b": 1}}\n', '{"a.b": 2, "a": {"b": 2}}\n'],
+    ["yaml", '"a.b": 1\na:\n  b: 1\n', '"a.b": 2\na:\n  b: 2\n'],
+  ] as const)(
+    "%s: a key holding a dot is quoted, so it is not read as a nested key",
+    (format, base, incoming) => {
+      const result = mergeConfigFile({
+        format,
+        fileName: "f",
+        base,
+        current: base,
+        incoming,
+        strategy: "preserve_user",
+      });
+      expect(result.updated).toEqual(['"a.b"', "a.b"]);
+    },
+  );
+});
