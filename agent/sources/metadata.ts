@@ -7,6 +7,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { BadInputError } from "../../shared/errors.js";
+import { linkTarget } from "../state/state-file.js";
 
 const MetadataFile = z.object({ sources: z.record(z.string(), z.unknown()).default({}) });
 
@@ -32,10 +33,7 @@ export class SourceMetadataStore<T> {
   async write(value: T): Promise<void> {
     const all = await this.readAll();
     all.sources[this.sourceName] = value;
-    await mkdir(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
-    await rename(tmp, this.file);
+    await this.writeAll(all);
   }
 
   /** Drops this source's entry: what it recorded is no longer installed (a rollback undid it). */
@@ -43,10 +41,16 @@ export class SourceMetadataStore<T> {
     const all = await this.readAll();
     if (!(this.sourceName in all.sources)) return;
     delete all.sources[this.sourceName];
-    await mkdir(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
+    await this.writeAll(all);
+  }
+
+  /** Temp file + rename, at the link's target when `metadata_file` is a symlink (the link stays). */
+  private async writeAll(all: z.infer<typeof MetadataFile>): Promise<void> {
+    const file = await linkTarget(this.file);
+    await mkdir(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
-    await rename(tmp, this.file);
+    await rename(tmp, file);
   }
 
   private async readAll(): Promise<z.infer<typeof MetadataFile>> {

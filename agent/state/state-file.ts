@@ -4,8 +4,8 @@
  * (temp file + fsync + rename + directory fsync) so a crash never leaves half a state file.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { mkdir, open, readFile, readlink, rename, rm } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
@@ -146,13 +146,19 @@ function serialized<T>(file: string, work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-/** Writes `file` so a crash leaves the old or the new content; `durable` also fsyncs file and directory. */
+/**
+ * Writes `file` so a crash leaves the old or the new content; `durable` also fsyncs file and directory.
+ * A `file` that is a symlink (an operator's `state_file` or `token_file` linked to a shared volume) is
+ * written where it leads: renaming over the link itself would replace it with a plain file, and
+ * the next write would no longer reach the volume.
+ */
 export async function writeFileAtomic(
-  file: string,
+  linkOrFile: string,
   content: string,
   mode = 0o640,
   durable = true,
 ): Promise<void> {
+  const file = await linkTarget(linkOrFile);
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
   const temp = join(dir, `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
@@ -171,6 +177,23 @@ export async function writeFileAtomic(
     throw errnoCode(error) === undefined ? error : new LocalWriteError(file, error);
   }
   if (durable) await syncDirectory(dir);
+}
+
+/** Where `path` leads when it is a symlink (followed link by link, so a dangling one names its target); else `path`. */
+export async function linkTarget(path: string): Promise<string> {
+  let at = path;
+  for (let hops = 0; hops < 40; hops++) {
+    let next: string;
+    try {
+      next = await readlink(at);
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === "EINVAL" || code === "ENOENT") return at; // not a link (or nothing there yet)
+      throw error;
+    }
+    at = resolve(dirname(at), next);
+  }
+  return at; // a loop: the write then fails naming it
 }
 
 async function syncDirectory(dir: string): Promise<void> {

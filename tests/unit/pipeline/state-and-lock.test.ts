@@ -1,9 +1,11 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { acquireLock, appLockFile } from "../../../agent/lock/run-lock.js";
+import { SourceMetadataStore } from "../../../agent/sources/metadata.js";
 import { readState, recordLastRun, updateSourceState } from "../../../agent/state/state-file.js";
 import { BadInputError, LockedError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
@@ -54,6 +56,36 @@ describe("state file", () => {
     await updateSourceState(file, "app", (s) => ({ ...s, current_version: "2.0.0" }));
     expect((await stat(file)).ino).not.toBe(written.ino);
     expect((await readState(file)).sources.app?.current_version).toBe("2.0.0");
+  });
+
+  it("a state file that is a symlink is written where it leads, and stays a link", async () => {
+    // Two links deep, the target not written yet: every write goes there.
+    const shared = join(dir, "shared");
+    await symlink(join(shared, "state.json"), join(dir, "middle.json"));
+    const file = join(dir, "state.json");
+    await symlink(join(dir, "middle.json"), file);
+    await mkdir(shared);
+    await recordLastRun(file, new Date(0));
+    await updateSourceState(file, "app", (s) => ({ ...s, current_version: "1.0.0" }));
+    expect((await lstat(file)).isSymbolicLink()).toBe(true);
+    expect((await lstat(join(dir, "middle.json"))).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(await readFile(join(shared, "state.json"), "utf8")).sources.app.current_version).toBe(
+      "1.0.0",
+    );
+    expect(await readdir(shared)).toEqual(["state.json"]);
+  });
+
+  it("a metadata_file that is a symlink is written where it leads, and stays a link", async () => {
+    const target = join(dir, "meta-target.json");
+    const link = join(dir, "meta.json");
+    await symlink(target, link);
+    const store = new SourceMetadataStore(link, "web", z.object({ etag: z.string() }));
+    await store.write({ etag: "x" });
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await store.read()).toEqual({ etag: "x" });
+    await store.forget();
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(await readFile(target, "utf8"))).toEqual({ sources: {} });
   });
 
   it("refuses a corrupt state file instead of silently resetting it", async () => {
