@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import { BadInputError, formatIssue, RestoreInterruptedError } from "../../../shared/errors.js";
 import { findBackupListing, sameDir } from "../../backup/backup-store.js";
@@ -86,10 +86,12 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     for (const rel of restored.displaced)
       out.line(`  left alone: ${rel} (its directory is no longer one: something else stands there now)`);
     for (const rel of restored.kept) out.line(`  left alone: ${rel} (not the file ship installed)`);
-    // A path the undone update added has no previous version: nothing of it was set aside.
+    // A path the undone update added has no previous version: nothing of it was set aside. A set
+    // aside symlink counts even when it leads nowhere from there (lstat, not exists).
     const leftAlone = [...restored.outside, ...restored.displaced, ...restored.kept];
-    if (leftAlone.some((rel) => existsSync(join(restored.oldVersions, rel))))
-      out.line(`  their previous versions are in ${restored.oldVersions}`);
+    const setAside = (rel: string) =>
+      lstatSync(join(restored.oldVersions, rel), { throwIfNoEntry: false }) !== undefined;
+    if (leftAlone.some(setAside)) out.line(`  their previous versions are in ${restored.oldVersions}`);
     else if (leftAlone.length > 0) out.line("  they had no previous version: the undone update added them");
   }
   if (problems.length === 0) return 0;

@@ -4,7 +4,7 @@
  * versions are. Before, --recover said only "restored 1.0.0 (finished an interrupted restore)"
  * while a user's edit stayed in place and the old version sat in <backup>.unrestored.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -78,5 +78,28 @@ describe("restores that leave a user's edit alone say so, in every mode", () => 
     expect(rollback.stdout).toContain("  they had no previous version: the undone update added them");
     expect(rollback.stdout).not.toContain("previous versions are in");
     expect(await readFile(join(app.appDir, "new.txt"), "utf8")).toBe("edited by hand\n");
+  });
+
+  // The previous version set aside is a relative symlink, which leads nowhere from the .unrestored
+  // folder: it still is a previous version, and the line must send the operator there.
+  it("--rollback of a symlink that became a file the user then edited points to the set-aside link", async () => {
+    const r3 = await app.release("r3", 'version: "3.0.0"\n', { "a.txt": "v3\n", "b.txt": "v2\n" });
+    await symlink("a.txt", join(r3, "link"));
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await app.release("r4", 'version: "4.0.0"\n', { "a.txt": "v4\n", "b.txt": "v2\n", link: "a file now\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await writeFile(join(app.appDir, "link"), "edited by hand\n");
+    // The newest backup (ids sort by time) is r4's, which brings back 3.0.0.
+    const ids = (await readdir(join(app.root, "var/backups/myapp")))
+      .filter((n) => n.startsWith("myapp-"))
+      .sort();
+    const id = ids.at(-1) ?? "";
+    const rollback = await runShip(["--config", app.config, "--rollback", id]);
+    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+    expect(rollback.stdout).toContain("  left alone: link (not the file ship installed)");
+    const unrestored = /their previous versions are in (\S+\.unrestored)\n/.exec(rollback.stdout)?.[1] ?? "";
+    expect(unrestored, rollback.stdout).not.toBe("");
+    expect(await readlink(join(unrestored, "link"))).toBe("a.txt");
+    expect(await readFile(join(app.appDir, "link"), "utf8")).toBe("edited by hand\n");
   });
 });
