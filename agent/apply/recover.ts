@@ -27,7 +27,7 @@ export interface RecoveryResult {
 }
 
 function label(version: string | null | undefined): string {
-  return version ?? "the previous tree";
+  return version ?? "the tree before ship's first install";
 }
 
 /** Undoes every operation of an uncommitted update, newest first, then drops its partial backup. */
@@ -51,7 +51,7 @@ export async function recoverApp(options: { stateDir: string; log?: Logger }): P
   const journal = await readJournal(options.stateDir);
   if (journal === undefined) return { action: "none", message: "nothing to recover" };
   if (journal.kind === "restore") {
-    const work = await finishRestore(journal, options.log);
+    const work = await finishRestore(journal, options.log, undefined, true);
     // This run's findings and what an earlier, killed run of the same restore had set aside.
     const paths = new Set([
       ...work.outside,

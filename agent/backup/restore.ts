@@ -176,9 +176,10 @@ export async function finishRestore(
   journal: RestoreJournal,
   log?: Logger,
   inventory?: BackupInventory,
+  resumed = false,
 ): Promise<RestoreWork> {
   try {
-    return await runRestore(journal, log, inventory);
+    return await runRestore(journal, log, inventory, resumed);
   } catch (error) {
     if (error instanceof ShipError) throw error;
     // The journal stays: recovery finishes the restore once the cause is gone.
@@ -198,6 +199,7 @@ async function runRestore(
   journal: RestoreJournal,
   log: Logger | undefined,
   knownInventory: BackupInventory | undefined,
+  resumed: boolean,
 ): Promise<RestoreWork> {
   const { appDir, backupPath } = journal;
   const none: RestoreWork = { returned: 0, copied: 0, deleted: 0, outside: [], displaced: [], kept: [] };
@@ -242,9 +244,14 @@ async function runRestore(
     faultPoint("restore:file");
     progress(++done, total);
   };
+  const putBackEarlier = resumed ? earlierRunPutBack(appDir, backupPath, inventory) : undefined;
   // Files of one phase never depend on each other (directories are handled between the phases),
   // so they are restored a few at a time: a 1 % rollback waits on the disk less, not on each file.
   await mapLimit(inventory.added, RESTORE_CONCURRENCY, async (rel) => {
+    if (putBackEarlier !== undefined && (await putBackEarlier(rel))) {
+      fileDone();
+      return;
+    }
     if ((await stateOf(rel)) === "installed") {
       if (!moveAside(join(appDir, rel), join(undone, rel))) await removeIfExists(join(appDir, rel));
       work.deleted++;
@@ -296,6 +303,38 @@ async function runRestore(
   await discardBackupDir(backupPath);
   await removeJournal(journal.stateDir);
   return work;
+}
+
+/**
+ * For a restore a kill interrupted: whether the update's added path `rel` is already gone because
+ * the killed run put the old version back where the path changed type. Then the entry in its way is
+ * ship's own restored one, not the operator's: `rel` lies under an old file or symlink that is back
+ * (no longer in the backup, nor set aside), or `rel` is a directory the restore brought back. Said
+ * as left alone, these would read as the operator's changes in the line that ends the restore.
+ */
+function earlierRunPutBack(
+  appDir: string,
+  backupPath: string,
+  inventory: BackupInventory,
+): (rel: string) => Promise<boolean> {
+  const changed = new Set(inventory.changed);
+  const removedDirs = new Set(inventory.removedDirs.map((d) => d.rel));
+  const files = backupFilesDir(backupPath);
+  const returned = async (rel: string) =>
+    changed.has(rel) &&
+    !(await pathExists(join(files, rel))) &&
+    !(await pathExists(join(unrestoredDir(backupPath), rel)));
+  return async (rel) => {
+    const parts = rel.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      const stat = await lstat(join(appDir, dir)).catch(() => undefined);
+      if (stat === undefined) return false;
+      if (!stat.isDirectory()) return returned(dir);
+    }
+    if (!removedDirs.has(rel)) return false;
+    return (await lstat(join(appDir, rel)).catch(() => undefined))?.isDirectory() === true;
+  };
 }
 
 async function installedByUpdate(journal: RestoreJournal): Promise<InstallIndex["files"] | undefined> {

@@ -105,6 +105,30 @@ describe("a path that changes type", () => {
       expect(await snapshot(appDir)).toEqual(before);
     }
   });
+
+  // A resumed restore meets the old entries the killed run already put back (the directory `d`
+  // again, the file `g`, the symlink `l`): they are ship's, so nothing may be named left alone.
+  it("every type change at once: a SIGKILL at a restore's file operations, then recovery, names nothing left alone", async () => {
+    const v1: TreeSpec = { "d/a": "a\n", g: "g\n", l: { symlink: "lib" } };
+    const v2: TreeSpec = { d: "d\n", "g/h": "h\n", "l/x": "x\n" };
+    await update(v1, "1.0.0");
+    const before = await snapshot(appDir);
+    // 6 file operations: the update's 3 new entries out, then the 3 old ones back.
+    for (const n of [4, 6]) {
+      const applied = await update(v2, "2.0.0");
+      const argsFile = join(root, `restore-${n}.json`);
+      await writeFile(argsFile, JSON.stringify({ dist, backupPath: applied.backup.path }));
+      const child = spawnSync(process.execPath, [driver, "restore", argsFile], {
+        env: { ...process.env, SHIP_FAULT: `restore:file@${n}` },
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      expect(child.signal, child.stderr).toBe("SIGKILL");
+      const recovered = await recoverApp({ stateDir });
+      expect(recovered.message).toBe("myapp: restored 1.0.0 (finished an interrupted restore)");
+      expect(await snapshot(appDir)).toEqual(before);
+    }
+  });
 });
 
 /** The release's own picture of a shape, for comparing what landed in the app. */
