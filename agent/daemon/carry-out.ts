@@ -10,6 +10,7 @@ import { LockedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
 import { listBackups, rollbackTo } from "../apply/index.js";
+import { leftAloneNote } from "../backup/unrestored.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
 import { defaultPorts } from "../pipeline/default-ports.js";
 import { lockDir } from "../pipeline/paths.js";
@@ -173,23 +174,36 @@ async function restoreIfNewestBackup(
   const lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), log);
   try {
     const problems: string[] = [];
-    await rollbackTo({
+    const rolledBack = await rollbackTo({
       backupRoot: config.general.backup_dir,
       target: newest,
       log,
       around: undoWithHooks({ config, log, hooks: true, problems }),
     });
     const commandNote = problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`;
+    // What the restore left alone reaches the hub as `ship --rollback` prints it: never a silent success.
+    const leftAlone = leftAloneNote(
+      rolledBack.restored.flatMap((r) => [...r.outside, ...r.displaced, ...r.kept]).sort(),
+      rolledBack.restored.map((r) => r.oldVersions),
+    );
+    const note = [
+      leftAlone === ""
+        ? undefined
+        : `restored ${newest.version ?? "the tree before ship's first install"}${leftAlone}`,
+      commandNote ?? undefined,
+    ]
+      .filter((n) => n !== undefined)
+      .join("; ");
     await syncInstalledState(config, instruction.app, source, new Date(), (s) => ({
       ...s,
       last_result: "rolled_back",
       last_error: commandNote,
     }));
     log.info("rolled back from the newest backup", { app: instruction.app, version: newest.version });
-    if (commandNote !== null) {
+    if (note !== "") {
       return {
         outcome: "succeeded",
-        error: commandNote,
+        error: note,
         steps: [{ name: "restore backup", ok: true, ms: elapsed(started) }],
       };
     }

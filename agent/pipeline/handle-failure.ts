@@ -100,9 +100,16 @@ function outcomeOf(
       reason,
       ctx.currentVersion === null ? RESTORED_PRE_SHIP : undefined,
     );
-    const message = failed.message + leftAloneOf(files.leftAlone) + commandNote;
+    const leftAlone = leftAloneOf(files.leftAlone);
+    const message = failed.message + leftAlone + commandNote;
     ctx.log.error(message);
-    return { result: "failed_restored", exitCode: failed.exitCode, message, error: reason + commandNote };
+    // The error (the state's last_error, the hub's report) names what the restore left alone too.
+    return {
+      result: "failed_restored",
+      exitCode: failed.exitCode,
+      message,
+      error: reason + (leftAlone === "" ? "" : `; restored${leftAlone}`) + commandNote,
+    };
   }
   if (error instanceof ShipError && error.exitCode === ExitCode.badInput) {
     const message = appMessage(ctx.app, error.message) + commandNote;

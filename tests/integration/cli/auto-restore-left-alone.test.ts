@@ -44,10 +44,12 @@ describe("automatic restore that leaves paths alone", () => {
     expect(await readFile(join(shared, "other.txt"), "utf8")).toBe("other\n");
     const unrestored = /previous versions are in (\S+)$/.exec(line)?.[1] ?? "";
     expect(await readFile(join(unrestored, "storage/s.txt"), "utf8")).toBe("v1\n");
-    expect((await app.state()).sources.myapp).toMatchObject({
-      current_version: "1.0.0",
-      last_result: "failed_restored",
-    });
+    const state = (await app.state()).sources.myapp;
+    expect(state).toMatchObject({ current_version: "1.0.0", last_result: "failed_restored" });
+    // The recorded error (also the hub's report) says it too, not only the printed line.
+    expect(String(state?.last_error)).toMatch(
+      /; restored except 1 path\(s\) it was not ship's to touch \(storage\/s\.txt: /,
+    );
   });
 
   it("nothing left alone: the line is the plain one", async () => {

@@ -237,6 +237,26 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
     ]);
   });
 
+  it("a rollback that leaves an edited file alone says so in its report", { timeout: 60_000 }, async () => {
+    const file = join(dir, "releases", "3.0.0.tar.gz");
+    const sha256 = createHash("sha256")
+      .update(await readFile(file))
+      .digest("hex");
+    hub.send(deploy("d-3b", await release("3.0.0", { type: "hub", sha256 })));
+    await hub.until("report d-3b", () => reportFor("d-3b") !== undefined);
+    expect(await version()).toBe("3.0.0");
+    // app.txt is what 3.0.0 changed (its config merge changed nothing): edited on the host since.
+    await writeFile(join(appDir(), "app.txt"), "edited on the host\n");
+    const back = await release("2.0.0", { type: "http", url: `${hub.url}/none`, sha256: "b".repeat(64) });
+    hub.send(deploy("d-3b~rollback", back, true));
+    await hub.until("rollback report", () => reportFor("d-3b~rollback") !== undefined);
+    expect(reportFor("d-3b~rollback")).toMatchObject({ outcome: "succeeded", toVersion: "2.0.0" });
+    expect(reportFor("d-3b~rollback")?.error).toMatch(
+      /^restored 2\.0\.0 except 1 path\(s\) it was not ship's to touch \(app\.txt: .*their previous versions are in \S+\.unrestored$/,
+    );
+    expect(await version()).toBe("edited on the host");
+  });
+
   it("waits for a release server that is away, records nothing meanwhile, and finishes when it is back", {
     timeout: 60_000,
   }, async () => {
