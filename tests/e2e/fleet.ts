@@ -16,6 +16,7 @@ import { stringify } from "yaml";
 import { runOnce } from "../../agent/pipeline/index.js";
 import { AgentConfig } from "../../shared/config/schema.js";
 import { memoryLogger } from "../../shared/log.js";
+import { mintTokens } from "../support/mint-tokens.js";
 import { waitFor } from "../support/wait-for.js";
 
 const execFileAsync = promisify(execFile);
@@ -90,17 +91,23 @@ export class Fleet {
     await mkdir(dataDir, { recursive: true });
     await writeFile(join(this.dir, "hub.toml"), tomlOf(hubToml));
     const ids = Array.from({ length: options.agents }, (_, i) => `agent-${i + 1}`);
-    // Tokens as an operator makes them (`ship-hub token create`, the same build as the hub). The
-    // first creates the hub's secret; the others run side by side while the agents install v1.
-    const hubConfig = join(this.dir, "hub.toml");
-    const mint = async (...args: string[]) =>
-      (
-        await execFileAsync(process.execPath, [HUB_MAIN, "token", "create", "--config", hubConfig, ...args])
-      ).stdout.trim();
-    this.operator = await mint("--role", "operator");
-    const minted = Promise.all([
-      mint("--role", "ci"),
-      ...ids.map((id) => mint("--role", "agent", "--agent", id)),
+    // The operator's token as an operator makes it (`ship-hub token create`, the same build as the
+    // hub), which creates the hub's secret; the others are issued with it by the hub's own token
+    // service in one process (a CLI call per token is a node start each) while the agents install v1.
+    this.operator = (
+      await execFileAsync(process.execPath, [
+        HUB_MAIN,
+        "token",
+        "create",
+        "--config",
+        join(this.dir, "hub.toml"),
+        "--role",
+        "operator",
+      ])
+    ).stdout.trim();
+    const minted = mintTokens(dataDir, [
+      { role: "ci" },
+      ...ids.map((agentId) => ({ role: "agent" as const, agentId })),
     ]);
     minted.catch(() => undefined);
     for (const [index, id] of ids.entries()) await this.prepareAgent(id, options.labels?.(index) ?? {});

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HubMessage } from "../../../shared/protocol/messages.js";
+import { mintTokens } from "../../support/mint-tokens.js";
 import { manifestText, TestAgent } from "./support.js";
 
 const run = promisify(execFile);
@@ -15,6 +16,17 @@ const MAIN = resolve("dist/hub/cli/main.js");
 let dir: string;
 let serveProcess: ChildProcess;
 let url: string;
+/** Tokens the tests share, issued once (the last test runs `token create`, list and revoke itself). */
+let operator: string;
+let ci: string;
+const agentTokens = new Map<string, string>();
+const AGENT_IDS = [
+  "select-host",
+  "newer-host",
+  ...["one", "two", "three", "a", "b", "c", "d", "e"].map((name) => `${name}-host`),
+  "w1",
+  "w2",
+];
 
 /** A call to the hub's API with `defaultToken` unless another is given: status and JSON body. */
 function apiAs(defaultToken: string) {
@@ -33,13 +45,9 @@ function apiAs(defaultToken: string) {
  * (a rollout that holds nobody is refused), whose deployments wait for them while only waves move.
  */
 async function registerOffline(operator: string, app: string, ids: readonly string[]): Promise<void> {
-  // In parallel: each token is a CLI process, seconds apiece on a loaded machine.
   await Promise.all(
     ids.map(async (id) => {
-      const token = (
-        await cli("token", "create", "--data-dir", "data", "--role", "agent", "--agent", id)
-      ).stdout.trim();
-      const agent = await TestAgent.connect(url, token);
+      const agent = await TestAgent.connect(url, agentTokens.get(id) as string);
       agent.hello(id, [{ app, version: "0.1.0", state: "ok", releaseId: undefined }]);
       await expect
         .poll(async () => (await apiAs(operator)("GET", `/agents/${id}`)).status, { timeout: 20_000 })
@@ -70,6 +78,13 @@ beforeAll(async () => {
     });
     serveProcess.once("exit", (code) => reject(new Error(`serve exited with ${code}`)));
   });
+  const tokens = await mintTokens(join(dir, "data"), [
+    { role: "operator" },
+    { role: "ci" },
+    ...AGENT_IDS.map((agentId) => ({ role: "agent" as const, agentId })),
+  ]);
+  [operator, ci] = tokens as [string, string];
+  for (const [i, id] of AGENT_IDS.entries()) agentTokens.set(id, tokens[i + 2] as string);
 });
 
 afterAll(async () => {
@@ -171,15 +186,21 @@ describe("ship-hub CLI", () => {
         /--release abc names the release: --version would not be read; give --release ID or --app NAME --version V/,
       ],
     ];
-    for (const [args, message] of [
+    const all = [
       ...cases.map(([a, m]): [string[], RegExp] => [[...remote, ...a], m]),
       ...specCases.map(([a, m]): [string[], RegExp] => [[...hubOnly, ...a], m]),
-    ]) {
-      const refused = await cli("rollout", "create", ...args).catch(
-        (e: { code: number; stderr: string }) => e,
+    ];
+    // Independent refusals, four processes at a time (each waits on node starting).
+    for (let i = 0; i < all.length; i += 4) {
+      await Promise.all(
+        all.slice(i, i + 4).map(async ([args, message]) => {
+          const refused = await cli("rollout", "create", ...args).catch(
+            (e: { code: number; stderr: string }) => e,
+          );
+          expect(refused, args.join(" ")).toMatchObject({ code: 2, stderr: expect.stringMatching(message) });
+          expect((refused as { stderr: string }).stderr.trim().split("\n")).toHaveLength(1);
+        }),
       );
-      expect(refused, args.join(" ")).toMatchObject({ code: 2, stderr: expect.stringMatching(message) });
-      expect((refused as { stderr: string }).stderr.trim().split("\n")).toHaveLength(1);
     }
   });
 
@@ -212,8 +233,6 @@ describe("ship-hub CLI", () => {
   it("rollout create whose selector matches no agent: exit 2, one line naming the selector and the labels there are; nothing created, the app stays free", {
     timeout: 120_000,
   }, async () => {
-    const operator = (await cli("token", "create", "--data-dir", "data", "--role", "operator")).stdout.trim();
-    const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
     const api = apiAs(operator);
     const release = await api<{ id: string }>(
       "POST",
@@ -255,14 +274,7 @@ describe("ship-hub CLI", () => {
   it("rollout create of a release older than the agents run: --version v1.0.0 finds 1.0.0; preview and create warn on stderr, naming hosts and versions", {
     timeout: 120_000,
   }, async () => {
-    const [operator, ci, agentToken] = await Promise.all(
-      [
-        ["--role", "operator"],
-        ["--role", "ci"],
-        ["--role", "agent", "--agent", "newer-host"],
-      ].map(async (role) => (await cli("token", "create", "--data-dir", "data", ...role)).stdout.trim()),
-    );
-    const api = apiAs(operator as string);
+    const api = apiAs(operator);
     const published = await api(
       "POST",
       "/releases",
@@ -275,12 +287,12 @@ describe("ship-hub CLI", () => {
       ci,
     );
     expect(published.status).toBe(201);
-    const agent = await TestAgent.connect(url, agentToken as string);
+    const agent = await TestAgent.connect(url, agentTokens.get("newer-host") as string);
     agent.hello("newer-host", [{ app: "down", version: "2.0.0", state: "ok", releaseId: undefined }]);
     await expect
       .poll(async () => (await api("GET", "/agents/newer-host")).status, { timeout: 20_000 })
       .toBe(200);
-    const remote = ["--hub", url, "--token", operator as string, "--app", "down", "--version", "v1.0.0"];
+    const remote = ["--hub", url, "--token", operator, "--app", "down", "--version", "v1.0.0"];
     const warning =
       "warning: body.release: down 1.0.0 is older than what 1 of the rollout's 1 agent(s) run (2.0.0: newer-host); each refuses a downgrade unless its ship.toml sets [trust] allow_downgrade = true, and those refusals count as failures";
     const preview = await cli("rollout", "create", ...remote, "--preview");
@@ -295,10 +307,6 @@ describe("ship-hub CLI", () => {
   it("rollout advance leaves the wave read just before, or the one --from-wave names: 409 (exit 2) once the rollout left it, no wave skipped", {
     timeout: 120_000,
   }, async () => {
-    const operator = (
-      await cli("token", "create", "--data-dir", "data", "--role", "operator", "--name", "advancer")
-    ).stdout.trim();
-    const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
     const api = apiAs(operator);
     const release = await api<{ id: string }>(
       "POST",
@@ -362,8 +370,6 @@ describe("ship-hub CLI", () => {
   it("concurrent `rollout advance` without --from-wave: one wins, the others exit 2 naming the wave that started after they did", {
     timeout: 150_000,
   }, async () => {
-    const operator = (await cli("token", "create", "--data-dir", "data", "--role", "operator")).stdout.trim();
-    const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
     const api = apiAs(operator);
     const release = await api<{ id: string }>(
       "POST",
@@ -450,8 +456,6 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
   it("rollout show --watch exits 1 for a rollout that completed with a failed agent (below its threshold), 0 when none failed", {
     timeout: 60_000,
   }, async () => {
-    const operator = (await cli("token", "create", "--data-dir", "data", "--role", "operator")).stdout.trim();
-    const ci = (await cli("token", "create", "--data-dir", "data", "--role", "ci")).stdout.trim();
     const post = async <T>(path: string, body: unknown, token = operator) =>
       (await (
         await fetch(`${url}/api/v1${path}`, {
@@ -462,10 +466,7 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
       ).json()) as T;
     const agents = await Promise.all(
       ["w1", "w2"].map(async (id) => {
-        const token = (
-          await cli("token", "create", "--data-dir", "data", "--role", "agent", "--agent", id)
-        ).stdout.trim();
-        const agent = await TestAgent.connect(url, token);
+        const agent = await TestAgent.connect(url, agentTokens.get(id) as string);
         agent.hello(id, [{ app: "watched", version: "1.0.0", state: "up_to_date", releaseId: undefined }]);
         return agent;
       }),
