@@ -4,7 +4,8 @@
  * compared without case. The seed writes extensions with their dot; an operator who writes "py"
  * means the extension, and read as a file name it refused every release. So an entry without a
  * dot also counts as that extension, and a short lowercase one (what an extension looks like)
- * gets a warning saying how it is read.
+ * gets a warning saying how it is read. An entry with more than one dot (".tar.gz", ".min.js") is a
+ * compound extension: it matches a name that ends with it.
  */
 import type { KeyPath } from "./key-path.js";
 import type { Problem } from "./problem.js";
@@ -18,6 +19,7 @@ export function fileTypeAllowed(fileName: string, entries: readonly string[]): b
   return entries.some((entry) => {
     const wanted = entry.toLowerCase();
     if (wanted === name || wanted === extension) return true;
+    if (wanted.startsWith(".") && wanted.length < name.length && name.endsWith(wanted)) return true;
     return !wanted.includes(".") && extension !== "" && `.${wanted}` === extension;
   });
 }

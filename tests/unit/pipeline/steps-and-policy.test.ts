@@ -76,6 +76,20 @@ describe("release file policy", () => {
     await expect(checkReleaseFiles(dir, policy)).rejects.toThrow(VerificationError);
     await expect(checkReleaseFiles(dir, { maxFileBytes: 3 })).rejects.toThrow(/over max_file_size_mb/);
   });
+  it("matches compound extensions (.tar.gz) by the end of the name", async () => {
+    await writeTree(dir, {
+      "vendor/pkg-1.0.tar.gz": "x",
+      "app.min.js": "y",
+      "update-manifest.yaml": "version: '1'",
+    });
+    const policy = effectivePolicy(
+      SecurityPolicy.parse({ allowed_file_types: [".tar.gz", ".MIN.js"] }),
+      undefined,
+    );
+    await expect(checkReleaseFiles(dir, policy)).resolves.toBeUndefined();
+    await writeTree(dir, { "tar.gz": "a name, not an extension", "b.gz": "z" });
+    await expect(checkReleaseFiles(dir, policy)).rejects.toThrow(VerificationError);
+  });
   it("lets the config's list win and the smaller size limit apply", () => {
     const policy = effectivePolicy(
       SecurityPolicy.parse({ allowed_file_types: [".py"], max_file_size_mb: 10 }),
