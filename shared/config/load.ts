@@ -69,13 +69,28 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   return { config, warnings: [...loaded.warnings, ...exposure] };
 }
 
-/** What the schema cannot say: `allowed_file_types` entries that look like extensions without their dot. */
+/**
+ * What the schema cannot say: `allowed_file_types` entries that look like extensions without their
+ * dot, and an SFTP source given two passphrases (one would be silently ignored).
+ */
 function configChecks(data: unknown): Problem[] {
   const sources = valueAt(data, ["sources"]);
   if (typeof sources !== "object" || sources === null) return [];
   return Object.keys(sources).flatMap((name) => {
     const path = ["sources", name, "security", "allowed_file_types"];
-    return fileTypeProblems(valueAt(data, path), path);
+    const problems = fileTypeProblems(valueAt(data, path), path);
+    const both = ["passphrase_file", "passphrase_env"].every(
+      (key) => valueAt(data, ["sources", name, key]) !== undefined,
+    );
+    if (both) {
+      problems.push({
+        path: ["sources", name, "passphrase_env"],
+        message: "passphrase_file is also set: give the key's passphrase one way, not both",
+        severity: "error",
+        at: "key",
+      });
+    }
+    return problems;
   });
 }
 

@@ -21,7 +21,7 @@ export async function readSftpKey(name: string, cfg: SftpSourceConfig): Promise<
   });
 }
 
-/** The configured passphrase: passphrase_file (without its final newline), else passphrase_env. */
+/** The configured passphrase: passphrase_file (without its final newline) or passphrase_env (the config refuses both). */
 export async function passphraseFor(name: string, cfg: SftpSourceConfig): Promise<string | undefined> {
   if (cfg.passphrase_file !== undefined) {
     const text = await readFile(expandHome(cfg.passphrase_file), "utf8").catch((err: unknown) => {

@@ -106,6 +106,11 @@ describe("malformed configs: every problem, positioned", () => {
       /^ship\.toml:11:3 sources\.s\.security\.allowed_file_types\[1\]: must be a string \(got number 3\)$/,
     ],
     [
+      "two passphrases",
+      `${sftp}passphrase_file = "/p"\npassphrase_env = "PASS"\n`,
+      /^ship\.toml:9:1 sources\.s\.passphrase_env: passphrase_file is also set: give the key's passphrase one way, not both$/,
+    ],
+    [
       "hub url scheme",
       '[hub]\nurl = "ws://hub:8080"\ntoken_file = "/t"\n',
       /^ship\.toml:2:1 hub\.url: must be an http:\/\/ or https:\/\/ URL \(got string "ws:\/\/hub:8080"\)$/,
