@@ -18,6 +18,34 @@ function usageExit(error: CommanderError): never {
   throw error.exitCode === 0 ? error : new CommanderError(ExitCode.badInput, error.code, error.message);
 }
 
+/**
+ * A list option (`--include`, `--allow-private-key`) takes every value up to the next option, so
+ * written before VERSION it takes the arguments too and commander only says one is missing. Say
+ * which values the option took and where to put it.
+ */
+function explainSwallowedArguments(cmd: Command): void {
+  cmd.configureOutput({
+    outputError: (text, write) => {
+      const takers = cmd.options.filter((o) => o.variadic && listOption(cmd, o.attributeName()).length > 0);
+      if (!text.includes("missing required argument") || takers.length === 0) return write(text);
+      const took = takers.map(
+        (o) =>
+          `${o.long} took ${listOption(cmd, o.attributeName())
+            .map((v) => JSON.stringify(v))
+            .join(", ")}`,
+      );
+      write(
+        `${text.trimEnd()}: ${took.join("; ")} (a list option takes every value up to the next option); write it after the arguments, or end its values with --\n`,
+      );
+    },
+  });
+}
+
+function listOption(cmd: Command, key: string): string[] {
+  const value: unknown = cmd.getOptionValue(key);
+  return Array.isArray(value) ? value.filter((v) => typeof v === "string") : [];
+}
+
 const port = (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port (1-65535)");
@@ -47,8 +75,11 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
         process.exitCode = exitCodeFor(error);
       }
     };
-  const sub = (name: string, description: string) =>
-    release.command(name).description(description).exitOverride(usageExit);
+  const sub = (name: string, description: string) => {
+    const cmd = release.command(name).description(description).exitOverride(usageExit);
+    explainSwallowedArguments(cmd);
+    return cmd;
+  };
   const buildOptions = (c: Command) =>
     c
       .option("--include <paths...>", "only these files/directories (default: all files git does not ignore)")

@@ -31,6 +31,20 @@ describe("ship release (CLI)", () => {
     expect((await runRelease(dir, "publish", "--hub", "http://127.0.0.1:1")).code).toBe(2);
   });
 
+  it("a list option written before the arguments: the error says what it took and where to put it", async () => {
+    const swallowed = await runRelease(dir, "http", "--include", "src", "1.2.3", "Fixes");
+    expect(swallowed.code).toBe(2);
+    expect(swallowed.err.trim()).toBe(
+      `error: missing required argument 'version': --include took "src", "1.2.3", "Fixes" (a list option takes every value up to the next option); write it after the arguments, or end its values with --`,
+    );
+    const git = await runRelease(dir, "git", "1.2.3", "--allow-private-key", "k.pem", "Fixes");
+    expect(git.err).toMatch(
+      /missing required argument 'description': --allow-private-key took "k.pem", "Fixes"/,
+    );
+    const ended = await runRelease(dir, "http", "--out", "dist", "--include", "src", "--", "1.2.3", "Fixes");
+    expect(ended.code).toBe(0);
+  });
+
   it("manifest writes a valid starter and refuses to overwrite without --force", async () => {
     const first = await runRelease(dir, "manifest", "v1.0.0");
     expect(first.code).toBe(0);
