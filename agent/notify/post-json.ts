@@ -2,6 +2,7 @@
  * POST a JSON body with a timeout and one retry for what is worth retrying (network errors,
  * timeouts, 408, 429, 5xx). Never throws: a notification must not fail an update.
  */
+import { networkErrorText } from "../download/errors.js";
 
 export interface PostResult {
   ok: boolean;
@@ -53,16 +54,10 @@ async function postOnce(url: string, body: unknown, options: PostOptions): Promi
     };
   } catch (error) {
     const name = error instanceof Error ? error.name : "";
-    const message = name === "TimeoutError" ? `timed out after ${options.timeoutMs} ms` : errorText(error);
+    const message =
+      name === "TimeoutError" ? `timed out after ${options.timeoutMs} ms` : networkErrorText(error);
     return { ok: false, retryable: true, outcome: message };
   }
-}
-
-function errorText(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as NodeJS.ErrnoException).code;
-  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
-  return `${code ?? error.name}: ${error.message}${cause}`;
 }
 
 /** Where a notification went, for logs: a Slack webhook URL's path is itself a secret. */
