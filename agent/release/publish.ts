@@ -16,6 +16,7 @@ import {
   type SignatureFailure,
 } from "../../shared/signing/signature.js";
 import { countedReadStream } from "../download/counted-read.js";
+import { networkErrorText } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
 import { hashFile } from "../tree/hash-file.js";
 import { HubRefusedError, ReleaseFailedError } from "./errors.js";
@@ -75,7 +76,7 @@ async function send(
   } catch (e) {
     throw new ReleaseFailedError(
       what,
-      `cannot reach the hub at ${new URL(url).origin}: ${(e as Error).message}`,
+      `cannot reach the hub at ${new URL(url).origin}: ${networkErrorText(e)}`,
     );
   }
   if (response.statusCode >= 300)

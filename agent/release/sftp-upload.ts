@@ -15,10 +15,12 @@ import { basename, posix } from "node:path";
 import type { SFTPWrapper, SyncHostVerifier } from "ssh2";
 import SftpClient from "ssh2-sftp-client";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
-import { fsErrorText } from "../../shared/fs-errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { countedReadStream } from "../download/counted-read.js";
+import { networkErrorText } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
 import { type HostKeyVerdict, parseKnownHosts, verifyHostKey } from "../sources/ssh/known-hosts.js";
+import { ReleaseFailedError } from "./errors.js";
 
 export interface SftpTarget {
   host: string;
@@ -170,6 +172,23 @@ async function switchLatest(
   return { remotePath, target: archive.remotePath, how };
 }
 
+/**
+ * A key or login the server refuses is bad input naming --key (exit 2); anything else (refused
+ * connection, no route, handshake timeout) is the network, exit 1 as for an unreachable hub, said
+ * in words rather than ssh2-sftp-client's "getConnection: connect ECONNREFUSED 127.0.0.1:22".
+ */
+function connectError(where: string, keyFile: string, error: unknown): Error {
+  const said = error instanceof Error ? error.message.replace(/^getConnection: /, "") : String(error);
+  if (errnoCode(error) === undefined && /authentication|private ?key|passphrase/i.test(said)) {
+    return new BadInputError(
+      [{ file: keyFile, path: "--key", message: `${where} refused it: ${said}`, severity: "error" }],
+      `${where}: ${said} (--key ${keyFile})`,
+    );
+  }
+  const reason = errnoCode(error) === undefined ? said : networkErrorText(error);
+  return new ReleaseFailedError(where, `cannot connect: ${reason}`);
+}
+
 /** Uploads `files` (the archive first); with `latest`, switches that stable name to the archive. */
 export async function uploadRelease(
   target: SftpTarget,
@@ -209,10 +228,7 @@ export async function uploadRelease(
         `host ${verdictText[verdict]} (${knownHostsFile})`,
       );
     }
-    throw new BadInputError(
-      [{ file: `sftp://${target.host}:${port}`, path: "", message: (e as Error).message, severity: "error" }],
-      `sftp://${target.username}@${target.host}:${port}: ${(e as Error).message}`,
-    );
+    throw connectError(`sftp://${target.username}@${target.host}:${port}`, keyFile, e);
   }
   try {
     if (!(await client.exists(target.remoteDir))) await client.mkdir(target.remoteDir, true);

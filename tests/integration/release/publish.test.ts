@@ -131,7 +131,9 @@ describe("ship release publish (real hub)", () => {
       ...artifact,
     );
     expect(down.code).toBe(1);
-    expect(down.err).toMatch(/cannot reach the hub/);
+    expect(down.err).toMatch(
+      /cannot reach the hub at http:\/\/127\.0\.0\.1:1: connection refused \(ECONNREFUSED\)\n$/,
+    );
   });
 
   it("refuses locally a signature made for another release", async () => {

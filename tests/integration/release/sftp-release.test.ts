@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
+import { freePort } from "../../support/servers/free-port.js";
 import { generateKey, type SshdServer, startSshd } from "../../support/servers/sshd.js";
 import { runRelease } from "./run-cli.js";
 
@@ -66,6 +67,26 @@ describe.skipIf(!hasProgram("sshd"))("ship release sftp (real sshd)", () => {
     const mitm = await runRelease(app, ...sftpArgs(remote, changed));
     expect(mitm.code).toBe(2);
     expect(mitm.err).toMatch(/differs from known_hosts/);
+    await expect(readdir(remote)).rejects.toThrow();
+  });
+
+  it("a key the server refuses is exit 2 naming --key; a server that cannot be reached is exit 1, in words", async () => {
+    const remote = join(dir, "remote/unreached");
+    const stranger = await generateKey(join(dir, "stranger_key"));
+    const args = sftpArgs(remote, sshd.knownHostsFile);
+    args[args.indexOf("--key") + 1] = stranger.privateKeyFile;
+    const refused = await runRelease(app, ...args);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/ship release sftp: sftp:\/\/.*authentication.*\(--key .*stranger_key\)\n$/);
+
+    const port = await freePort();
+    const down = sftpArgs(remote, sshd.knownHostsFile);
+    down[down.indexOf("--port") + 1] = String(port);
+    const unreached = await runRelease(app, ...down);
+    expect(unreached.code).toBe(1);
+    expect(unreached.err).toContain(
+      `ship release sftp: sftp://${sshd.user}@${sshd.host}:${port}: cannot connect: connection refused (ECONNREFUSED)`,
+    );
     await expect(readdir(remote)).rejects.toThrow();
   });
 });
