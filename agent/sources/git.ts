@@ -22,6 +22,7 @@ import { attributeFilesChanged, attributesOutsideTree, isAttributesFile } from "
 import { cloneIsApp, isCommitId } from "./git-clone-head.js";
 import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js";
 import { changedPaths, listingOf, listTree, mustStage, type TreeBlob, writeBlobs } from "./git-tree.js";
+import { unreachableText } from "./git-unreachable.js";
 import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
 import type {
   FetchedRelease,
@@ -477,6 +478,8 @@ export class GitSource implements ReleaseSource {
     const said = scrubSecrets(firstLine.trim(), urlSecrets(this.cfg.remote));
     const refused = this.refusedError(text, said);
     if (refused !== undefined) return refused;
+    const unreachable = unreachableText(scrubSecrets(text, urlSecrets(this.cfg.remote)));
+    if (unreachable !== undefined) return new DownloadError(where, unreachable, true);
     return new DownloadError(where, `git fetch failed: ${said}`, true);
   }
 

@@ -167,7 +167,7 @@ branch = "main"
       await new Promise((ok) => init.on("close", ok));
       const run = await runShip(["--config", config, "--json"]);
       expect(run.code).toBe(1);
-      expect(run.stdout).toContain("git fetch failed");
+      expect(run.stdout).toContain(`cannot reach the git server at 127.0.0.1 port ${port}`);
       expectNoSecret("output", run.stdout + run.stderr);
       expectNoSecret("state", await readFile(join(root, "var/state.json"), "utf8"));
     },

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DownloadError } from "../../../agent/download/errors.js";
 import { createSource } from "../../../agent/sources/create.js";
 import { GitSource } from "../../../agent/sources/git.js";
 import type { InstalledRelease, SourceContext } from "../../../agent/sources/types.js";
@@ -10,6 +11,7 @@ import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
 import { VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasProgram } from "../../support/require-program.js";
+import { freePort } from "../../support/servers/free-port.js";
 import { commitFiles, copyRepos, git, makeRepos, type Repos } from "./git-repos.js";
 
 describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
@@ -165,6 +167,34 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     await git(repos.dev, "push", "-q", "origin", "HEAD:main");
     const src = source({ remote: `file://${repos.bare}` });
     expect(await src.check()).toMatchObject({ available: true, candidate: `ship/main (${v2.slice(0, 12)})` });
+  });
+
+  it("a server that cannot be reached is said in words, whatever the transport (exit 1, not git's text)", async () => {
+    const port = await freePort();
+    const cases: [string, string][] = [
+      [`https://127.0.0.1:${port}/app.git`, `cannot reach the git server at 127.0.0.1 port ${port} (`],
+      [
+        `ssh://git@127.0.0.1:${port}/app.git`,
+        `cannot reach the git server at 127.0.0.1 port ${port} (Connection refused)`,
+      ],
+      [`git://127.0.0.1:${port}/app.git`, "cannot reach the git server at 127.0.0.1 (Connection refused)"],
+      [
+        "https://no-such-host.invalid/app.git",
+        "cannot reach the git server at no-such-host.invalid (no such host)",
+      ],
+    ];
+    for (const [remote, said] of cases) {
+      const error = await source({ remote })
+        .check()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(DownloadError);
+      expect((error as DownloadError).exitCode).toBe(1);
+      expect((error as Error).message).toContain(said);
+      expect((error as Error).message).not.toMatch(/fatal:|git fetch failed/);
+    }
   });
 
   it("refuses a tracked symlink that points outside the release", async () => {
