@@ -60,7 +60,7 @@ export async function sftpKeyProblem(
     const passphrase = await passphraseFor(name, cfg);
     const { utils } = await import("ssh2");
     const parsed = utils.parseKey(key, passphrase);
-    if (parsed instanceof Error) return keyError(name, cfg, parsed.message);
+    if (parsed instanceof Error) return keyError(name, cfg, parsed.message, key);
     const first = Array.isArray(parsed) ? parsed[0] : parsed;
     if (first?.isPrivateKey() === true) return undefined;
     return BadInputError.single(
@@ -79,7 +79,12 @@ export async function sftpKeyProblem(
  * given", "Failed to decrypt…", "Unsupported key format"), or its client's "Cannot parse privateKey:
  * …" around one, as bad input naming the key or passphrase setting that is wrong.
  */
-export function keyError(name: string, cfg: SftpSourceConfig, text: string): BadInputError {
+export function keyError(
+  name: string,
+  cfg: SftpSourceConfig,
+  text: string,
+  keyText?: string | Buffer,
+): BadInputError {
   const said = /Cannot parse privateKey: (.*)/.exec(text)?.[1] ?? text;
   const key = `sources.${name}`;
   const file = cfg.key_filename;
@@ -95,6 +100,15 @@ export function keyError(name: string, cfg: SftpSourceConfig, text: string): Bad
       "ship.toml",
       `${key}.${from}`,
       `the passphrase does not open ${file} (${said})`,
+    );
+  }
+  // OpenSSL's PKCS#8 form (`openssl genpkey`, `ssh-keygen -m PKCS8`) is a private key ssh2 cannot
+  // read; ssh-keygen -p rewrites it in OpenSSH's own format, which it can, keeping the passphrase.
+  if (keyText !== undefined && /-----BEGIN (ENCRYPTED )?PRIVATE KEY-----/.test(keyText.toString())) {
+    return BadInputError.single(
+      "ship.toml",
+      `${key}.key_filename`,
+      `${file} is a PKCS#8 key, which ssh2 cannot read (${said}): rewrite it in OpenSSH format with ssh-keygen -p -f ${file}`,
     );
   }
   return BadInputError.single(

@@ -32,6 +32,7 @@ describe.skipIf(!hasProgram("ssh-keygen"))("an SSH key a source cannot open", ()
       "-f",
       join(root, "encrypted.pem"),
     ]);
+    execFileSync("ssh-keygen", ["-q", "-t", "ecdsa", "-m", "PKCS8", "-N", "", "-f", join(root, "pkcs8")]);
     await writeFile(join(root, "not-a-key"), "hello\n", { mode: 0o600 });
     await writeFile(join(root, "wrong.pass"), "not the passphrase\n", { mode: 0o600 });
   });
@@ -88,6 +89,14 @@ describe.skipIf(!hasProgram("ssh-keygen"))("an SSH key a source cannot open", ()
     expect(pub.code, pub.said).toBe(2);
     expect(pub.said).toMatch(
       /sources\.s\.key_filename: \S+\/plain\.pub holds a public key, not the private key/,
+    );
+  });
+
+  it("a PKCS#8 key (openssl's form) ssh2 cannot read: exit 2 saying how to rewrite it", async () => {
+    const r = await run("pkcs8");
+    expect(r.code, r.said).toBe(2);
+    expect(r.said).toContain(
+      `sources.s.key_filename: ${root}/pkcs8 is a PKCS#8 key, which ssh2 cannot read (Unsupported key format): rewrite it in OpenSSH format with ssh-keygen -p -f ${root}/pkcs8`,
     );
   });
 
