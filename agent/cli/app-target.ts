@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { defaultConfigPath } from "../../shared/config/load.js";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError } from "../../shared/errors.js";
-import { fsErrorText } from "../../shared/fs-errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { readState } from "../state/state-file.js";
 import type { GlobalOptions } from "./cli.js";
 import { loadCliConfig } from "./load-config.js";
@@ -23,6 +23,11 @@ export interface TargetDefaults {
    * (the working directory stands in for criteria that read files); the other checks refuse.
    */
   withoutConfig?: string;
+  /**
+   * A --app-dir that does not exist yet is the app before its first install (`--check-requirements`
+   * asks about the host: disk space is measured where the directory will be).
+   */
+  appDirMayBeMissing?: boolean;
 }
 
 /**
@@ -35,10 +40,10 @@ export async function resolveAppTarget(
   out: Output,
   defaults: TargetDefaults = {},
 ): Promise<AppTarget> {
-  if (options.appDir !== undefined) await checkAppDirOption(options.appDir);
   const configPath = options.config ?? defaultConfigPath(process.cwd());
   const haveConfig = options.config !== undefined || existsSync(configPath);
   if (!haveConfig) {
+    if (options.appDir !== undefined) await checkAppDirOption(options.appDir, defaults.appDirMayBeMissing);
     const appDir = options.appDir ?? defaults.withoutConfig;
     if (appDir === undefined)
       throw BadInputError.single(configPath, "", "no config file: pass --app-dir DIR (or --config PATH)");
@@ -47,6 +52,11 @@ export async function resolveAppTarget(
   const { config } = await loadCliConfig(configPath, out);
   const name = targetSource(config, configPath, options);
   const source = name === undefined ? undefined : config.sources[name];
+  if (options.appDir !== undefined) {
+    // A source's app_dir before its first install is that app, as `--sources NAME` would name it.
+    const configured = source !== undefined && resolve(source.app_dir) === resolve(options.appDir);
+    await checkAppDirOption(options.appDir, configured || defaults.appDirMayBeMissing);
+  }
   const state = await readState(config.general.state_file);
   const installed = name === undefined ? undefined : (state.sources[name]?.current_version ?? undefined);
   return {
@@ -85,9 +95,13 @@ function targetSource(config: AgentConfig, configPath: string, options: GlobalOp
   );
 }
 
-/** --app-dir must name a directory: a file or a typo would make every file_exists() false. */
-async function checkAppDirOption(dir: string): Promise<void> {
+/**
+ * --app-dir must name a directory: a file or a typo would make every file_exists() false. One that
+ * does not exist yet is allowed where it cannot mislead (`mayBeMissing`).
+ */
+async function checkAppDirOption(dir: string, mayBeMissing = false): Promise<void> {
   const found = await stat(dir).catch((error: unknown) => error);
+  if (found instanceof Error && mayBeMissing && errnoCode(found) === "ENOENT") return;
   if (found instanceof Error) throw BadInputError.single("--app-dir", "", `${dir}: ${fsErrorText(found)}`);
   if (!(found as { isDirectory(): boolean }).isDirectory())
     throw BadInputError.single("--app-dir", "", `${dir} is not a directory`);

@@ -7,7 +7,7 @@ import type { Output } from "../output.js";
 /** `ship --check-requirements FILE`: every requirement checked here; exit 0 only if all are met. */
 export async function checkRequirementsCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { manifest } = await loadManifestFile(options.checkRequirements as string);
-  const target = await resolveAppTarget(options, out);
+  const target = await resolveAppTarget(options, out, { appDirMayBeMissing: true });
   const report = await checkRequirements(manifest.requirements, { appDir: target.appDir });
   out.result({ appDir: target.appDir, ...report });
   if (report.results.length === 0) out.line("the manifest states no requirements");

@@ -1,4 +1,4 @@
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -113,18 +113,43 @@ describe("ship refuses options that do not go together (real CLI)", () => {
     expect(JSON.parse(conditionals.stdout)).toMatchObject({ currentVersion: null });
   });
 
-  it("--app-dir naming a file or nothing is bad input for every manifest check", async () => {
+  it("--app-dir naming a file, or nothing ship knows of, is bad input for the checks that read it", async () => {
     const manifest = join(app.root, "r2", "update-manifest.yaml");
     for (const mode of ["--test-conditionals", "--check-requirements", "--check-rollout"]) {
       for (const [dir, what] of [
         [app.config, "is not a directory"],
         [join(app.root, "nope"), "no such file or directory (ENOENT)"],
       ] as const) {
+        if (mode === "--check-requirements" && what.startsWith("no")) continue;
         const run = await runShip(["--config", app.config, mode, manifest, "--app-dir", dir]);
         expect(run.code, run.stdout + run.stderr).toBe(2);
         expect(run.stderr.trim()).toBe(`ship: --app-dir ${dir}${what.startsWith("no") ? ":" : ""} ${what}`);
       }
     }
+  });
+
+  // Before the first install the app directory does not exist: --sources NAME was accepted but
+  // --app-dir naming the same directory was exit 2, and --check-requirements (a question about
+  // the host) could not be asked for an app not installed yet.
+  it("--app-dir of an app not installed yet: a configured app_dir for every check; any for --check-requirements", async () => {
+    const manifest = join(app.root, "r2", "update-manifest.yaml");
+    await rm(app.appDir, { recursive: true });
+    for (const mode of ["--test-conditionals", "--check-requirements", "--check-rollout"]) {
+      const run = await runShip(["--config", app.config, mode, manifest, "--app-dir", app.appDir]);
+      expect(run.code, `${mode}: ${run.stdout}${run.stderr}`).toBe(0);
+    }
+    const elsewhere = join(app.root, "new", "app");
+    const req = await runShip([
+      "--config",
+      app.config,
+      "--check-requirements",
+      manifest,
+      "--app-dir",
+      elsewhere,
+    ]);
+    expect(req.code, req.stderr).toBe(0);
+    expect(req.stdout).toBe("the manifest states no requirements\n");
+    await expect(readdir(join(app.root, "new"))).rejects.toThrow();
   });
 
   it("the same update run without the stray option installs (the refusal was the option, not the setup)", async () => {
