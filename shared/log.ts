@@ -1,4 +1,5 @@
 import { destination, type Logger as PinoLogger, pino } from "pino";
+import { endOpenLine } from "./open-line.js";
 
 /** The logging surface every module takes; pino satisfies it, tests can capture it. */
 export interface Logger {
@@ -7,6 +8,8 @@ export interface Logger {
   warn(msg: string, data?: Record<string, unknown>): void;
   error(msg: string, data?: Record<string, unknown>): void;
   child(bindings: Record<string, unknown>): Logger;
+  /** Whether lines of this level are written (absent: all are); a terminal's progress bar asks for info. */
+  enabled?(level: "debug" | "info" | "warn" | "error"): boolean;
 }
 
 /** Header and token fields that must never reach logs or reports (pino's redact paths). */
@@ -41,7 +44,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     { name: options.name ?? "ship", level: options.level ?? "info", redact: REDACT_PATHS },
     stream,
   );
-  return wrap(base, {});
+  return wrap(base, {}, options.file === undefined);
 }
 
 /**
@@ -50,18 +53,21 @@ export function createLogger(options: LoggerOptions = {}): Logger {
  * in "applied update") appeared twice in one JSON object — which Elasticsearch and other strict
  * parsers reject. Here the call's value wins, once.
  */
-function wrap(p: PinoLogger, bindings: Record<string, unknown>): Logger {
+function wrap(p: PinoLogger, bindings: Record<string, unknown>, toStderr: boolean): Logger {
   // The level is checked first so a filtered-out debug line costs no merged object.
   const line =
     (level: "debug" | "info" | "warn" | "error") => (msg: string, data?: Record<string, unknown>) => {
-      if (p.isLevelEnabled(level)) p[level](data ? { ...bindings, ...data } : bindings, msg);
+      if (!p.isLevelEnabled(level)) return;
+      if (toStderr) endOpenLine();
+      p[level](data ? { ...bindings, ...data } : bindings, msg);
     };
   return {
     debug: line("debug"),
     info: line("info"),
     warn: line("warn"),
     error: line("error"),
-    child: (more) => wrap(p, { ...bindings, ...more }),
+    child: (more) => wrap(p, { ...bindings, ...more }, toStderr),
+    enabled: (level) => p.isLevelEnabled(level),
   };
 }
 

@@ -1,4 +1,6 @@
 /** Everything the CLI prints goes through here so `--json` and `--quiet` are honoured once. */
+import { endOpenLine } from "../../shared/open-line.js";
+
 export interface Output {
   readonly json: boolean;
   readonly quiet: boolean;
@@ -17,12 +19,17 @@ export function createOutput(options: { json?: boolean; quiet?: boolean }): Outp
     json,
     quiet,
     line(text) {
-      if (!json && !quiet) process.stdout.write(`${text}\n`);
+      if (json || quiet) return;
+      endOpenLine();
+      process.stdout.write(`${text}\n`);
     },
     result(value) {
-      if (json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      if (!json) return;
+      endOpenLine();
+      process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     },
     problem(text) {
+      endOpenLine();
       process.stderr.write(`${text}\n`);
     },
   };

@@ -38,6 +38,7 @@ export function progressLogger(base: Logger, emit: (event: ProgressEvent) => voi
       forward("error", msg);
     },
     child: (bindings) => wrap(log.child(bindings)),
+    enabled: (level) => log.enabled?.(level) ?? true,
   });
   return wrap(base);
 }

@@ -3,6 +3,7 @@
  * seconds otherwise (journald would keep every redraw of a bar). Used for downloads (bytes), a
  * local archive's extraction (bytes of the archive read) and the apply phase (files).
  */
+import { lineLeftOpen } from "../../shared/open-line.js";
 import type { SourceLog } from "../sources/types.js";
 
 export type ProgressUnit = "bytes" | "files" | "changes";
@@ -51,6 +52,8 @@ export function progressReporter(options: ProgressOptions): ProgressCallback {
   const delayMs = options.delayMs ?? 0;
   const started = now();
   let shown = false;
+  // Progress is info: a log that drops info lines (`--quiet`, level = "ERROR") gets no bar either.
+  if (options.log?.enabled?.("info") === false) return () => undefined;
   if (stream?.isTTY) {
     let lastDraw = Number.NEGATIVE_INFINITY;
     return (done, total) => {
@@ -64,6 +67,7 @@ export function progressReporter(options: ProgressOptions): ProgressCallback {
       const label = `${action} ${options.label}`;
       stream.write(`\r${renderBar(label, done, total, stream.columns ?? 80, unit)}`);
       if (finished) stream.write("\n");
+      lineLeftOpen(finished ? undefined : stream);
     };
   }
   let lastLog = started;

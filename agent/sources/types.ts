@@ -84,6 +84,8 @@ export interface SourceLog {
   info(msg: string, data?: Record<string, unknown>): void;
   warn(msg: string, data?: Record<string, unknown>): void;
   error(msg: string, data?: Record<string, unknown>): void;
+  /** Whether lines of this level are written (absent: all are); `--quiet` turns a progress bar off. */
+  enabled?(level: "debug" | "info" | "warn" | "error"): boolean;
 }
 
 /**

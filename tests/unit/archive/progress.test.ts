@@ -8,7 +8,8 @@ import { progressReporter, renderBar } from "../../../agent/download/progress.js
 import { tarStream } from "../../../agent/release/tar-writer.js";
 import { scanReleaseDir } from "../../../agent/sources/release-scan.js";
 import { stageChanged } from "../../../agent/sources/stage-changed.js";
-import { memoryLogger } from "../../../shared/log.js";
+import { createLogger, memoryLogger } from "../../../shared/log.js";
+import { endOpenLine } from "../../../shared/open-line.js";
 import { writeArchive } from "../sources/tar-builder.js";
 
 let tmp: string;
@@ -110,6 +111,39 @@ describe("progress of local work (delayMs)", () => {
       "\n",
     ]);
     expect(renderBar("applying app", 3, 20_000, 80, "changes")).toMatch(/ 0% 3\/20,000 changes$/);
+  });
+
+  /** A terminal that keeps what is written to it. */
+  function terminal() {
+    const writes: string[] = [];
+    const tty = { isTTY: true, columns: 80, write: (s: string) => writes.push(s) };
+    return { writes, tty: tty as unknown as NodeJS.WriteStream };
+  }
+
+  it("ends a bar's line before the next line when the work stops half-way", () => {
+    const { writes, tty } = terminal();
+    const report = progressReporter({ label: "a.tar.gz", action: "extracting", stream: tty });
+    report(10, 100);
+    // The run fails here: its error goes out through the CLI's logger, on a line of its own.
+    createLogger({ level: "error", sync: true }).error("progress test: the line before this one was ended");
+    expect(writes.at(-1)).toBe("\n");
+    // Once: the next text does not start with an empty line, nor after a finished bar.
+    endOpenLine();
+    report(100, 100);
+    endOpenLine();
+    expect(writes.filter((w) => w === "\n")).toHaveLength(2);
+  });
+
+  it("draws no bar for a log that drops info lines (--quiet)", () => {
+    const { writes, tty } = terminal();
+    const report = progressReporter({
+      label: "a.tar.gz",
+      log: createLogger({ level: "error" }),
+      stream: tty,
+    });
+    report(10, 100);
+    report(100, 100);
+    expect(writes).toEqual([]);
   });
 });
 
