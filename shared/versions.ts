@@ -27,6 +27,15 @@
  *   order is total, deterministic and transitive over any mix of strings.
  */
 
+/**
+ * A release's version is one word, as a tag or semver is: a space, tab or line break around it or
+ * inside it makes a version that looks like another (" 2.0.0" is 2.0.0 to the order above, not to
+ * people or to the hub). The hub's body.version and a manifest's `version` both keep to it.
+ */
+export const ONE_WORD_VERSION = /^[^\s\p{Cc}]+$/u;
+export const ONE_WORD_VERSION_MESSAGE =
+  "must be one word: no spaces, tabs, line breaks or control characters";
+
 /** One element of a version's sort key; `rank` orders kinds before values are looked at. */
 type Token =
   | { rank: 0 } // end of the string

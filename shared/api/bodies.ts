@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { ReleaseSourceRef } from "../protocol/messages.js";
+import { ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE } from "../versions.js";
 
 const name = z.string().min(1, "must not be empty").max(200);
 
@@ -15,13 +16,7 @@ export const MAX_WAVES = 100;
 
 export const PublishRelease = z.strictObject({
   app: z.string().regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, _ . -"),
-  // One word, as a tag or semver is: a space, tab or line break around it or inside it makes a
-  // version that looks like another (" 2.0.0" is 2.0.0 to the version order, not to people).
-  version: z
-    .string()
-    .min(1, "must not be empty")
-    .max(100)
-    .regex(/^[^\s\p{Cc}]+$/u, "must be one word: no spaces, tabs, line breaks or control characters"),
+  version: z.string().min(1, "must not be empty").max(100).regex(ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE),
   /** update-manifest.yaml as text; validated with the shared manifest schema at the hub. */
   manifest: z.string().min(1, "must not be empty").max(1_000_000),
   source: ReleaseSourceRef,

@@ -2,7 +2,7 @@ import { ConditionSyntaxError, parseCondition } from "../conditions/parse.js";
 import { fileTypeProblems } from "../schema/file-types.js";
 import type { KeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
-import { compareVersions, isVersionLike } from "../versions.js";
+import { compareVersions, isVersionLike, ONE_WORD_VERSION } from "../versions.js";
 import { globProblem } from "./glob-check.js";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -163,8 +163,10 @@ function pythonVersionProblem(requirements: unknown): Problem[] {
 export function manifestChecks(data: unknown): Problem[] {
   const problems: Problem[] = [];
   if (!isRecord(data)) return problems;
-  if (typeof data.version === "string" && data.version !== "" && !isVersionLike(data.version)) {
-    const message = `${JSON.stringify(data.version)} does not look like a version (e.g. "1.2.3"); it is ordered as text`;
+  // A version that is not one word is the schema's error already: no warning about it too.
+  const version = data.version;
+  if (typeof version === "string" && ONE_WORD_VERSION.test(version) && !isVersionLike(version)) {
+    const message = `${JSON.stringify(version)} does not look like a version (e.g. "1.2.3"); it is ordered as text`;
     problems.push({ path: ["version"], message, severity: "warning", at: "value" });
   }
   for (const [pattern] of entries(data.files)) {

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { delaySeconds, spanHours, timeoutSeconds } from "../schema/durations.js";
 import { httpUrl } from "../schema/http-url.js";
+import { ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE } from "../versions.js";
 import { SecurityPolicy } from "./security-policy.js";
 
 export const fileActions = [
@@ -197,7 +198,11 @@ export function installUmask(manifest: { permissions: Permissions }): number {
 }
 
 export const Manifest = z.strictObject({
-  version: z.string({ error: 'must be a quoted string, e.g. version: "1.2.3"' }).min(1),
+  // The hub's rule (body.version must equal it): --test-manifest in CI says so before a publish does.
+  version: z
+    .string({ error: 'must be a quoted string, e.g. version: "1.2.3"' })
+    .min(1)
+    .regex(ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE),
   release_date: z.string().optional(),
   description: z.string().optional(),
   files: z.record(nonEmpty, FileRule).default({}),

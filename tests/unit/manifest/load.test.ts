@@ -333,6 +333,14 @@ describe("unknown keys", () => {
     ]);
   });
 
+  it("a version with a space, tab or line break in or around it is an error (the hub refuses it)", () => {
+    for (const version of ['" 2.0.0"', '"2.0.0 beta"', '"2.0.0\\t"', '"2.0.0\\n"'])
+      expect(issuesOf(`version: ${version}\n`)).toEqual([
+        "update-manifest.yaml:1:1 version: must be one word: no spaces, tabs, line breaks or control characters",
+      ]);
+    expect(issuesOf('version: "2.0.0-beta.1+build"\n')).toEqual([]);
+  });
+
   it("hint from the matching notification type's keys only", () => {
     const text =
       'version: "1"\nnotifications:\n  on_success:\n    - { type: slack, url: "https://x.test/", chanel: "#a" }\n';
