@@ -9,6 +9,7 @@ import { lstat, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
+import { errnoCode } from "../../shared/fs-errors.js";
 import { danglingLink, pathOnDisk } from "../tree/path-on-disk.js";
 
 export interface NamedPath {
@@ -67,6 +68,9 @@ export async function kindProblems(paths: NamedPath[], configFile: string): Prom
 async function fileLinkProblem(path: string): Promise<string | undefined> {
   const entry = await lstat(path).catch(() => undefined);
   if (entry === undefined || !entry.isSymbolicLink()) return undefined;
+  // A link that leads back to itself: before, exit 1 with a bare "ELOOP: too many symbolic links".
+  if (errnoCode(await stat(path).catch((e: unknown) => e)) === "ELOOP")
+    return `${path} is a loop of symlinks: point it at a file`;
   const target = await pathOnDisk(path);
   if ((await stat(dirname(target)).catch(() => undefined))?.isDirectory()) return undefined;
   return `${path} is a symlink to ${target}, whose directory ${dirname(target)} does not exist: create that directory (or point the link at an existing one)`;

@@ -205,6 +205,13 @@ describe("ship: a path a ship.toml key names that exists as the wrong kind (real
       "dangling is a symlink to ROOT/missing/parent/app, whose directory ROOT/missing/parent does not exist",
     ],
     [
+      // Before: exit 1, "ELOOP: too many symbolic links encountered, open …".
+      "state_file a symlink loop",
+      general(`state_file = "ROOT/loop"\n${backups}`) + local("APP"),
+      "general.state_file",
+      "loop is a loop of symlinks: point it at a file",
+    ],
+    [
       "logging file a directory",
       general(`${state + backups}[general.logging]\nfile = "ROOT/a-dir"\n`) + local("APP"),
       "general.logging.file",
