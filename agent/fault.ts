@@ -10,7 +10,11 @@ let armed: string | undefined;
 
 export function faultPoint(point: string): void {
   const spec = process.env.SHIP_FAULT;
-  if (spec === undefined || spec === "") return;
+  if (spec === undefined || spec === "") {
+    // Unset in between: the same spec armed again (the next test file in a reused process) counts afresh.
+    armed = undefined;
+    return;
+  }
   // A new spec starts counting afresh, so in-process tests can arm one after another.
   if (spec !== armed) {
     armed = spec;
