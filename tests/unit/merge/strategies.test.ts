@@ -231,6 +231,10 @@ describe("mergeFormatOf", () => {
 });
 
 describe("key report names", () => {
+  /** A preserve_user merge of a file the user left as the last release installed it. */
+  const mergeUntouched = (format: "json" | "yaml" | "toml", base: string, incoming: string) =>
+    mergeConfigFile({ format, fileName: "f", base, current: base, incoming, strategy: "preserve_user" });
+
   it.each([
     ["json", "[1, 2]\n", "[1, 2, 3]\n"],
     ["yaml", "- a\n- b\n", "- a\n- b\n- c\n"],
@@ -238,14 +242,7 @@ describe("key report names", () => {
   ] as const)(
     "%s: a file whose top value is a list or scalar is '(the whole file)', not ''",
     (format, base, incoming) => {
-      const result = mergeConfigFile({
-        format,
-        fileName: "f",
-        base,
-        current: base,
-        incoming,
-        strategy: "preserve_user",
-      });
+      const result = mergeUntouched(format, base, incoming);
       expect(result.text).toBe(incoming);
       expect(result.updated).toEqual(["(the whole file)"]);
     },
@@ -258,14 +255,7 @@ describe("key report names", () => {
   ] as const)(
     "%s: a key holding a dot is quoted, so it is not read as a nested key",
     (format, base, incoming) => {
-      const result = mergeConfigFile({
-        format,
-        fileName: "f",
-        base,
-        current: base,
-        incoming,
-        strategy: "preserve_user",
-      });
+      const result = mergeUntouched(format, base, incoming);
       expect(result.updated).toEqual(['"a.b"', "a.b"]);
     },
   );
