@@ -1,7 +1,8 @@
 /**
  * Progress of long work for people: a bar redrawn in place on a terminal, a log line every few
- * seconds otherwise (journald would keep every redraw of a bar). Used for downloads (bytes), a
- * local archive's extraction (bytes of the archive read) and the apply phase (files).
+ * seconds otherwise (journald would keep every redraw of a bar). Used for downloads (bytes), an
+ * archive's extraction (bytes of the archive read), a release directory's staging (bytes), the
+ * apply (changes), a restore (files), and `ship release` packing and uploads (bytes).
  */
 import { lineLeftOpen } from "../../shared/open-line.js";
 import type { SourceLog } from "../sources/types.js";
@@ -34,8 +35,8 @@ export interface ProgressOptions {
 }
 
 /**
- * How long local work (an archive's extraction, the apply) runs before its progress is shown: an
- * everyday 1 %-change update finishes well inside it and prints nothing extra.
+ * How long local work (extraction, staging, apply, restore, packing, uploads) runs before its
+ * progress is shown: an everyday 1 %-change update finishes well inside it and prints nothing extra.
  */
 export const PROGRESS_DELAY_MS = 1_000;
 
