@@ -7,10 +7,10 @@
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
 import { syntaxErrorAt } from "./json-syntax.js";
-import { inlineContainers, numberSpellings, readJson, writeJson } from "./json-values.js";
+import { inlineContainers, numberSpellings, pathKey, readJson, writeJson } from "./json-values.js";
 import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
-import { sameValue } from "./values.js";
+import { isTable, sameValue } from "./values.js";
 
 export function parseJson(text: string, fileName: string, role: CopyRole): unknown {
   try {
@@ -65,7 +65,7 @@ export function renderJsonMerge(
   const eol = userText.includes("\r\n") ? "\r\n" : "\n";
   const layout = {
     indent: detectIndent(userText),
-    inline: inlineContainers(userText),
+    inline: inlineLayout(userText, user, releaseText),
     // A value the release sets is written as the release spells it (JSON.stringify would round
     // 0.1000000000000000055511151231257827 to 0.1 and turn -0.0 into 0); the user's own first.
     spellings: [numberSpellings(userText), ...(releaseText === "" ? [] : [numberSpellings(releaseText)])],
@@ -83,6 +83,36 @@ export function renderJsonMerge(
     }
   };
   return withUserLayout(userText, write(user), write(merged), means, [], LAYOUT_OF.json);
+}
+
+/**
+ * The containers to write on one line: the user's, and those the release writes on one line where
+ * the user's file has nothing (a new `"cache": {"ttl": 5}` comes as the release wrote it, not spread
+ * over lines). A release written whole on one line says nothing about how it lays out its parts.
+ */
+function inlineLayout(userText: string, user: unknown, releaseText: string): Map<string, boolean> {
+  const inline = inlineContainers(userText);
+  if (releaseText === "") return inline;
+  const theirs = inlineContainers(releaseText);
+  if (theirs.has(pathKey([]))) return inline;
+  for (const [key, spaced] of theirs) {
+    if (!inline.has(key) && !hasPath(user, JSON.parse(key) as (string | number)[])) inline.set(key, spaced);
+  }
+  return inline;
+}
+
+function hasPath(root: unknown, path: readonly (string | number)[]): boolean {
+  let node: unknown = root;
+  for (const step of path) {
+    if (typeof step === "number") {
+      if (!Array.isArray(node) || step >= node.length) return false;
+      node = node[step];
+    } else {
+      if (!isTable(node) || !Object.hasOwn(node, step)) return false;
+      node = node[step];
+    }
+  }
+  return true;
 }
 
 /** The first indented line's leading whitespace; a one-line file stays one line, `{\n}` gets two spaces. */

@@ -278,9 +278,21 @@ function applyOps(text: string, ops: TextOp[]): string | undefined {
   for (const op of ordered) {
     if (op.end > limit) return undefined;
     result = result.slice(0, op.start) + op.text.replace(/\r?\n/g, eol) + result.slice(op.end);
+    if (op.text === "" && op.end > op.start) result = closeGap(result, op.start);
     limit = op.start;
   }
   return result;
+}
+
+/**
+ * Lines removed at the top of the file or of a paragraph would leave the blank lines after them
+ * behind: a file starting blank, or two blank lines where the user had one. Those go too.
+ */
+function closeGap(text: string, at: number): string {
+  const before = text.slice(0, at);
+  if (at > 0 && !/(?:^|\n)[ \t]*\r?\n$/.test(before)) return text;
+  const blank = /^(?:[ \t]*\r?\n)+/.exec(text.slice(at))?.[0] ?? "";
+  return blank === "" ? text : before + text.slice(at + blank.length);
 }
 
 /** Removed blocks may overlap (a trailing block takes the blank lines above it): remove their union. */

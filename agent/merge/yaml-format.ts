@@ -212,10 +212,8 @@ function applyEdit(
   }
   if (attempt.anchors === "expand") {
     // Whatever aliases or merges a mapping the change goes through keeps the old values.
-    for (const anchor of usedAnchorsOnPath(target, edit.path.slice(0, -1))) {
-      expandMergesOf(target, anchor, notes);
-      expandAliasesOf(target, anchor, notes);
-    }
+    for (const anchor of usedAnchorsOnPath(target, edit.path.slice(0, -1)))
+      detachAnchor(target, anchor, notes);
   }
   const parent = editableMapAt(target, edit.path.slice(0, -1), notes);
   const key = edit.path[edit.path.length - 1] as string;
@@ -228,7 +226,7 @@ function applyEdit(
       if (own === undefined) throw new Error(`${dotted(edit.path)} is not there`);
     }
     const anchor = usedAnchorOf(target, own.value);
-    if (anchor !== undefined) expandAliasesOf(target, anchor, notes);
+    if (anchor !== undefined) detachAnchor(target, anchor, notes);
     parent.items.splice(parent.items.indexOf(own), 1);
     return;
   }
@@ -254,10 +252,20 @@ function applyEdit(
     const anchor = usedAnchorOf(target, own.value);
     if (anchor !== undefined) {
       if (attempt.anchors === "carry" && isNode(value) && !isAlias(value)) value.anchor = anchor;
-      else expandAliasesOf(target, anchor, notes);
+      else detachAnchor(target, anchor, notes);
     }
     own.value = value;
   }
+}
+
+/**
+ * Everything that takes its value from `anchor` keeps the value it shows now, as its own: a map that
+ * merges it (`<<: *anchor`) gets own keys, an alias a copy. Merges first: an alias under `<<` copied
+ * alone would leave a `<<:` holding an inline mapping, a form nobody writes.
+ */
+function detachAnchor(target: Document, anchor: string, notes: string[]): void {
+  expandMergesOf(target, anchor, notes);
+  expandAliasesOf(target, anchor, notes);
 }
 
 /**

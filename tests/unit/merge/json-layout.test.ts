@@ -48,6 +48,46 @@ describe("JSON merges keep the user's layout", () => {
     expect(result.text).toBe('{\n    "a": 1,\n    "db": { "c": 8, "d": 1, "e": 2 }\n}\n');
   });
 
+  it("a new object or array the release writes on one line comes on one line, in the user's indentation", () => {
+    const current = '{\n    "a": 1,\n    "db": {\n        "c": 7\n    }\n}\n';
+    const incoming = [
+      "{",
+      '  "a": 1,',
+      '  "db": {"c": 7, "pool": {"min": 1}},',
+      '  "cache": {"ttl": 5, "hosts": ["x", "y"]},',
+      '  "log": {',
+      '    "level": "info",',
+      '    "to": {"file": "a.log"}',
+      "  }",
+      "}",
+      "",
+    ].join("\n");
+    const result = merge(current, incoming, current);
+    expect(result.added).toEqual(["db.pool", "cache", "log"]);
+    expect(result.text).toBe(
+      [
+        "{",
+        '    "a": 1,',
+        '    "db": {',
+        '        "c": 7,',
+        '        "pool": {"min": 1}',
+        "    },",
+        '    "cache": {"ttl": 5, "hosts": ["x", "y"]},',
+        '    "log": {',
+        '        "level": "info",',
+        '        "to": {"file": "a.log"}',
+        "    }",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    expect(result.warnings).toEqual([]);
+    // A release written whole on one line says nothing of its parts' layout: the user's file's.
+    expect(merge('{\n  "a": 1\n}\n', '{"a": 1, "cache": {"ttl": 5}}').text).toBe(
+      '{\n  "a": 1,\n  "cache": {\n    "ttl": 5\n  }\n}\n',
+    );
+  });
+
   it("integers beyond 2^53 keep every digit, and a release changing one is a change", () => {
     const base = '{"id": 12345678901234567890, "b": 1}';
     const result = merge(

@@ -166,6 +166,40 @@ describe("YAML edge cases", () => {
     ]);
   });
 
+  it("an anchor the release removes while a mapping merges it: that mapping's << becomes own keys, never `<<:` holding a copy", () => {
+    const base = "defaults: &defaults\n  adapter: postgres\n  pool: 5\nprod:\n  <<: *defaults\n  host: db\n";
+    const current = base.replace("host: db", "host: db.local   # mine");
+    const incoming = "prod:\n  adapter: postgres\n  pool: 5\n  host: db\n";
+    for (const strategy of ["preserve_user", "replace"] as const) {
+      const result = mergeConfigFile({
+        format: "yaml",
+        fileName: "app.yaml",
+        current,
+        incoming,
+        base,
+        strategy,
+        sections: strategy === "replace" ? { prod: "preserve_user" } : undefined,
+      });
+      expect(result.removed).toEqual(["defaults"]);
+      expect(result.text).toBe("prod:\n  adapter: postgres\n  pool: 5\n  host: db.local   # mine\n");
+      expect(result.warnings).toEqual([
+        "the merge key (<<) of prod was expanded into its own keys, to keep the values it gave while the anchored mapping changed",
+      ]);
+    }
+    // The same when the anchored mapping is replaced by a value the mapping that merges it must not follow.
+    const list = mergeConfigFile({
+      format: "yaml",
+      fileName: "app.yaml",
+      current,
+      incoming: "defaults: [a]\nprod:\n  adapter: postgres\n  pool: 5\n  host: db\n",
+      base,
+      strategy: "preserve_user",
+    });
+    expect(list.text).toBe(
+      "defaults: [ a ]\nprod:\n  adapter: postgres\n  pool: 5\n  host: db.local   # mine\n",
+    );
+  });
+
   it("an anchored mapping changed where a << user must keep the old value: that user's << becomes own keys, with a warning", () => {
     const result = mergeConfigFile({
       format: "yaml",

@@ -91,6 +91,24 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(result.text).toBe("a = 1\n[t]\nb = 2\nc = 3\n\n[u]\nx = 1");
   });
 
+  it("keys and tables the release removes take the blank line after them along when they opened the file or a paragraph", () => {
+    const removed = (current: string, incoming: string) =>
+      mergeToml(current, incoming, { base: current }).text;
+    const server = "[server]\nport = 8080\n";
+    expect(removed(`old = 1\n\n${server}`, server)).toBe(server);
+    expect(removed(`# old\n[old]\na = 1\n\n${server}`, server)).toBe(server);
+    expect(removed(`old = 1\nolder = 2\n\n${server}`, server)).toBe(server);
+    expect(removed(`# head\n\nold = 1\n\n${server}`, `# head\n\n${server}`)).toBe(`# head\n\n${server}`);
+    expect(removed(`a = 1\n\nold = 2\n\n${server}`, `a = 1\n\n${server}`)).toBe(`a = 1\n\n${server}`);
+    expect(removed(`[s]\na = 1\n\nold = 2\n\n${server}`, `[s]\na = 1\n${server}`)).toBe(
+      `[s]\na = 1\n\n${server}`,
+    );
+    expect(removed("old = 1\r\n\r\n[server]\r\nport = 8080\r\n", server)).toBe("[server]\r\nport = 8080\r\n");
+    // A blank line the user left where nothing was removed stays; a new key takes the removed one's place.
+    expect(removed(`\n[old]\na = 1\n\n${server}`, server)).toBe(`\n${server}`);
+    expect(removed(`old = 1\n\n${server}`, `new = 3\n${server}`)).toBe(`new = 3\n\n${server}`);
+  });
+
   it("new keys and their comments are indented like the user's keys they follow", () => {
     const current = "[a]\n  x = 1\n  [a.b]\n\ty = 2\n";
     const incoming = "[a]\nx = 1\n# new\nz = 3\n[a.b]\ny = 2\nw = [\n  1,\n]\n";
