@@ -93,7 +93,7 @@ export interface RolloutSpec {
 
 /** The hub's state machine table decides these; the dashboard only reads them (hub/rollouts/states.ts). */
 export type RolloutAction = "advance" | "pause" | "resume" | "abort" | "abort-rollback";
-export type ProgressGroup = "succeeded" | "failed" | "rolled-back" | "in-progress" | "pending";
+export type ProgressGroup = "succeeded" | "failed" | "rolled-back" | "in-progress" | "pending" | "cancelled";
 
 export interface RolloutSummary {
   id: string;
@@ -104,6 +104,8 @@ export interface RolloutSummary {
   actions: RolloutAction[];
   /** Deployments per group an operator reads a wave by. */
   progress: Record<ProgressGroup, number>;
+  /** Of progress.failed, the updates whose host restored the previous version by itself. */
+  restored: number;
   reason: string | null;
   release: { id: string; app: string; version: string };
   currentWave: number;
@@ -120,7 +122,8 @@ export interface RolloutDetail extends RolloutSummary {
   waves: {
     index: number;
     name: string;
-    status: "done" | "active" | "waiting";
+    /** cancelled: never reached, and never will be (the rollout was aborted or failed first). */
+    status: "done" | "active" | "waiting" | "cancelled";
     counts: Record<string, number>;
     progress: Record<ProgressGroup, number>;
     /** Failed updates whose host restored the previous version by itself. */

@@ -19,7 +19,14 @@ export function parseDuration(text: string): number {
   return Math.round(Number(match[1]) * (UNITS[match[2] || "s"] ?? 1));
 }
 
-export function counts(record: Record<string, number>): string {
-  const parts = Object.entries(record).map(([k, v]) => `${k}=${v}`);
+/**
+ * Deployments per state, as `rollout list`/`show` print them. `restored`: of the failed ones, how
+ * many their host rolled back by itself (the API's `restored`, which the dashboard shows as "↺ N
+ * rolled back" beside "✗ N failed"): said beside `failed`, so no view hides it.
+ */
+export function counts(record: Record<string, number>, restored: number): string {
+  const parts = Object.entries(record).map(([k, v]) =>
+    k === "failed" && restored > 0 ? `${k}=${v} (${restored} rolled back by their host)` : `${k}=${v}`,
+  );
   return parts.length === 0 ? "-" : parts.join(" ");
 }

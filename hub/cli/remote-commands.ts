@@ -221,7 +221,7 @@ function printDetail(d: Detail): void {
   out(`release  ${d.release.app} ${d.release.version} (${d.release.id})`);
   out(`state    ${d.state}${d.reason ? ` — ${d.reason}` : ""}`);
   out(`wave     ${d.currentWave + 1}/${d.waves.length} ${d.currentWaveName}, started ${d.waveStartedAt}`);
-  out(`agents   ${counts(d.counts)}`);
+  out(`agents   ${counts(d.counts, d.restored)}`);
   // The hub refuses to create a rollout that holds nobody; one an older hub created is said, not
   // left to a "-": it holds its app until aborted.
   if (d.waves.every((w) => w.agents.length === 0) && !d.final) {
@@ -232,7 +232,7 @@ function printDetail(d: Detail): void {
   }
   for (const w of d.waves) {
     out(
-      `\nwave ${w.index + 1} ${w.name} [${w.status}] ${w.agents.length === 0 ? "no agent" : counts(w.counts)}`,
+      `\nwave ${w.index + 1} ${w.name} [${w.status}] ${w.agents.length === 0 ? "no agent" : counts(w.counts, w.restored)}`,
     );
     if (w.agents.length > 0)
       out(
@@ -302,7 +302,7 @@ export async function rolloutList(options: RemoteOptions & { state?: string }): 
         r.release.version,
         r.state,
         `${r.currentWave + 1} ${r.currentWaveName}`,
-        counts(r.counts),
+        counts(r.counts, r.restored),
         r.updated,
       ]),
     ),

@@ -4,6 +4,7 @@ import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, DeploymentState, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import type { RolloutEngine } from "./engine.js";
+import { RESTORED_BY_HOST } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   FAILED_DEPLOYMENT_STATES,
@@ -280,7 +281,12 @@ function updateOutcome(d: DeploymentRecord, report: Report): Outcome | undefined
   const state = nextDeploymentState(d.state, UPDATE_REPORT_EVENT[report.outcome]);
   if (state === undefined) return undefined;
   if (SUCCEEDED_DEPLOYMENT_STATES.includes(state)) return { state, error: null };
-  const why = report.outcome === "skipped" ? "agent skipped the update" : report.outcome.replace("_", " ");
+  const why =
+    report.outcome === "skipped"
+      ? "agent skipped the update"
+      : report.outcome === "rolled_back"
+        ? RESTORED_BY_HOST
+        : report.outcome.replace("_", " ");
   return { state, error: report.error ? `${why}: ${report.error}` : why };
 }
 

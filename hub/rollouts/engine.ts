@@ -19,6 +19,7 @@ import {
   type WaveStats,
   waveStatsOfCounts,
 } from "./accounting.js";
+import { cancelUnsent } from "./cancel-unsent.js";
 import { Dispatch, type EngineContext } from "./dispatch.js";
 import {
   isEligible,
@@ -666,11 +667,12 @@ export class RolloutEngine {
         );
       const reason = back ? `aborted; ${describeRollback(back)}` : "aborted";
       await t.updateRollout(id, { state, reason, updated: now });
+      const cancelled = await cancelUnsent(dispatch, rollout, state, actor);
       dispatch.record({
         actor,
         kind: "rollout.aborted",
         subject: id,
-        data: { rollback, sentBack: back?.sentBack ?? 0, notRolledBack: back?.impossible ?? [] },
+        data: { rollback, sentBack: back?.sentBack ?? 0, notRolledBack: back?.impossible ?? [], cancelled },
       });
       // NOTIFY: a cluster wakes the other hubs here (rollback instructions), on commit.
       await this.deliver({ ...rollout, state }, dispatch, actor);
@@ -789,6 +791,8 @@ export class RolloutEngine {
       reason: back ? `${reason}; ${describeRollback(back)}` : reason,
       updated: this.options.now(),
     });
+    // Halted for good (auto-rollback): the waves it never reached are not going to be updated.
+    const cancelled = await cancelUnsent(dispatch, rollout, state, HUB_ACTOR);
     dispatch.record({
       actor: HUB_ACTOR,
       kind: "rollout.halted",
@@ -798,6 +802,7 @@ export class RolloutEngine {
         autoRollback: auto,
         sentBack: back?.sentBack ?? 0,
         notRolledBack: back?.impossible ?? [],
+        cancelled,
       },
     });
     // NOTIFY: with auto-rollback a cluster wakes the other hubs here, on commit.

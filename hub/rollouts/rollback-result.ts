@@ -8,6 +8,17 @@ import { nextDeploymentState, REDELIVERABLE_DEPLOYMENT_STATES } from "./states.j
 export const ROLLBACK_IMPOSSIBLE = "not rolled back";
 
 /**
+ * Starts the error of a failed update whose host put its previous release back by itself (its
+ * report's outcome `rolled_back`): still a failure, and counted as `restored` by the stores (SQL) and
+ * the views, so the rollout list, the rollout page, the CLI and the API say the same figure.
+ */
+export const RESTORED_BY_HOST = "rolled back";
+
+export function restoredByHost(d: Pick<DeploymentRecord, "error">): boolean {
+  return (d.error ?? "").startsWith(RESTORED_BY_HOST);
+}
+
+/**
  * Timed out before it was ever handed to its agent (no attempt): the agent cannot have installed the
  * release, so there is nothing to take back; it stays a failure to start, not "rolled back". The
  * stores count the same rule in SQL (`rollbackable`), from these states.

@@ -24,6 +24,7 @@ export const deploymentStates = [
   "rolled_back",
   "rollback_pending",
   "timed_out",
+  "cancelled",
 ] as const;
 export type DeploymentState = (typeof deploymentStates)[number];
 
@@ -55,6 +56,9 @@ export type DeploymentEvent =
   // the rollout runs, or when an operator resumes the rollout while it is connected.
   | "redeliver"
   | "rollback" // abort with rollback, or auto-rollback: back to the previous release
+  // The rollout ended (aborted, or failed on its threshold) before the instruction was sent: the
+  // agent will not be updated by it, and says so instead of waiting for ever as pending.
+  | "cancel"
   | "rollback-succeeded"
   | "rollback-failed";
 
@@ -108,6 +112,7 @@ export const deploymentTransitions = {
     progress: "in_progress",
     ...UPDATE_REPORTED,
     "offline-timeout": "timed_out",
+    cancel: "cancelled",
   },
   sent: {
     progress: "in_progress",
@@ -139,6 +144,8 @@ export const deploymentTransitions = {
     "rollback-failed": "failed",
   },
   rolled_back: {},
+  // Not sent by this rollout now; a late report (an earlier send of a retried agent) still counts.
+  cancelled: { ...UPDATE_REPORTED },
 } as const satisfies Table<DeploymentState, DeploymentEvent>;
 
 /** Which event an agent's report is, by its outcome: for the update, and for a rollback instruction. */
@@ -224,6 +231,15 @@ export const ROLLBACK_ROLLOUT_STATES: readonly RolloutState[] = (() => {
   return rolloutStates.filter((s) => reached.has(s));
 })();
 
+/**
+ * Whether a rollout entering `to` will never send its unsent instructions: final and not completed
+ * (a completed rollout still sends its release to a latecomer). Its `pending` deployments are
+ * `cancel`led then, so no view shows them waiting for a wave that will never come.
+ */
+export function cancelsUnsent(to: RolloutState): boolean {
+  return isFinalRollout(to) && !isCompletedRollout(to);
+}
+
 /** Where the last wave finishing leads: the one final state that is a success (exit 0 of --watch). */
 export function isCompletedRollout(state: RolloutState): boolean {
   return rolloutStates.some((from) => nextRolloutState(from, "complete") === state);
@@ -297,6 +313,9 @@ export const REDELIVERABLE_DEPLOYMENT_STATES = deploymentStatesWith("redeliver")
 /** Never handed to the agent: it has not been told of the release (nor may fetch its artifact). */
 export const UNSENT_DEPLOYMENT_STATES = deploymentStatesWith("send");
 
+/** Never sent, and not going to be while its rollout no longer delivers (`cancel`). */
+export const CANCELLABLE_DEPLOYMENT_STATES = deploymentStatesWith("cancel");
+
 /** Sent and not heard from: what the progress timeout watches. */
 export const STALLED_DEPLOYMENT_STATES = deploymentStatesWith("progress-timeout");
 /** Touched by this rollout's release: what a rollback sends back. */
@@ -337,7 +356,14 @@ export function isRollbackDeliverable(state: DeploymentState): boolean {
  * How an operator reads a wave (the dashboard's bar and the rollout list): each deployment state
  * in exactly one group. The API sends these counts, so the dashboard names no state itself.
  */
-export const progressGroups = ["succeeded", "failed", "rolled-back", "in-progress", "pending"] as const;
+export const progressGroups = [
+  "succeeded",
+  "failed",
+  "rolled-back",
+  "in-progress",
+  "pending",
+  "cancelled",
+] as const;
 export type ProgressGroup = (typeof progressGroups)[number];
 export const PROGRESS_GROUP = {
   pending: "pending",
@@ -348,4 +374,5 @@ export const PROGRESS_GROUP = {
   failed: "failed",
   timed_out: "failed",
   rolled_back: "rolled-back",
+  cancelled: "cancelled",
 } as const satisfies Record<DeploymentState, ProgressGroup>;

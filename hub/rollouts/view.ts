@@ -1,8 +1,9 @@
 import type { StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
 import { completedReason, rollbackableOf, rollbackableOfCounts } from "./accounting.js";
-import { ROLLBACK_IMPOSSIBLE } from "./rollback-result.js";
+import { ROLLBACK_IMPOSSIBLE, restoredByHost } from "./rollback-result.js";
 import {
+  cancelsUnsent,
   FAILED_DEPLOYMENT_STATES,
   isCompletedRollout,
   isFinalRollout,
@@ -12,12 +13,25 @@ import {
   progressGroups,
 } from "./states.js";
 
-export type WaveStatus = "done" | "active" | "waiting";
+/** `cancelled`: a wave the rollout never reached and never will (it was aborted or failed first). */
+export type WaveStatus = "done" | "active" | "waiting" | "cancelled";
 
 function countStates(deployments: readonly DeploymentRecord[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const d of deployments) counts[d.state] = (counts[d.state] ?? 0) + 1;
   return counts;
+}
+
+/**
+ * Failed updates whose host put the previous version back by itself (its report says "rolled
+ * back"): still failed, and shown as rolled back too. One rule for the list (from the store's
+ * counts), the detail and each wave (from the deployments), so every view says the same figure.
+ */
+function isRestored(state: DeploymentRecord["state"], restored: boolean): boolean {
+  return restored && FAILED_DEPLOYMENT_STATES.includes(state);
+}
+function restoredOf(deployments: readonly DeploymentRecord[]): number {
+  return deployments.filter((d) => isRestored(d.state, restoredByHost(d))).length;
 }
 
 /** Per-state counts folded into the groups an operator reads a wave by (the dashboard's bar). */
@@ -37,21 +51,33 @@ function progressOf(counts: Record<string, number>): Record<ProgressGroup, numbe
 async function countByState(
   store: StoreOps,
   rolloutId: string,
-): Promise<{ counts: Record<string, number>; rollbackable: number; lastUpdated: number }> {
+): Promise<{ counts: Record<string, number>; rollbackable: number; restored: number; lastUpdated: number }> {
   const rows = await store.countDeploymentsOfRollout(rolloutId);
   const counts: Record<string, number> = {};
-  for (const c of rows) counts[c.state] = (counts[c.state] ?? 0) + c.count;
+  let restored = 0;
+  for (const c of rows) {
+    counts[c.state] = (counts[c.state] ?? 0) + c.count;
+    if (isRestored(c.state, true)) restored += c.restored;
+  }
   return {
     counts,
     rollbackable: rollbackableOfCounts(rows),
+    restored,
     lastUpdated: rows.reduce((newest, c) => Math.max(newest, c.lastUpdated), 0),
   };
 }
 
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
 export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
-  const { counts, rollbackable, lastUpdated } = await countByState(store, rollout.id);
-  return summaryOf(rollout, await store.getRelease(rollout.releaseId), counts, rollbackable, lastUpdated);
+  const { counts, rollbackable, restored, lastUpdated } = await countByState(store, rollout.id);
+  return summaryOf(
+    rollout,
+    await store.getRelease(rollout.releaseId),
+    counts,
+    rollbackable,
+    restored,
+    lastUpdated,
+  );
 }
 
 function summaryOf(
@@ -59,6 +85,7 @@ function summaryOf(
   release: ReleaseRecord | undefined,
   counts: Record<string, number>,
   rollbackable: number,
+  restored: number,
   /** When its newest deployment last changed. */
   deploymentsUpdated: number,
 ) {
@@ -82,6 +109,8 @@ function summaryOf(
     /** The operator actions the hub accepts now; any other is a 409. */
     actions: offeredRolloutActions(rollout.state, rollbackable),
     progress: progressOf(counts),
+    /** Of `progress.failed`, the updates whose host restored its previous version by itself. */
+    restored,
   };
 }
 
@@ -115,6 +144,7 @@ export function rolloutDetailOf(
       release,
       countStates(deployments),
       rollbackableOf(deployments),
+      restoredOf(deployments),
       deployments.reduce((newest, d) => Math.max(newest, d.updatedAt), 0),
     ),
     spec: rollout.spec,
@@ -128,20 +158,16 @@ export function rolloutDetailOf(
           ? "done"
           : index === rollout.currentWave
             ? "active"
-            : "waiting";
+            : cancelsUnsent(rollout.state)
+              ? "cancelled"
+              : "waiting";
       return {
         index,
         name: wave.name,
         status,
         counts,
         progress: progressOf(counts),
-        /**
-         * Failed updates whose host put the previous version back by itself (its report says
-         * "rolled back"): still failed, and shown as rolled back too.
-         */
-        restored: members.filter(
-          (d) => FAILED_DEPLOYMENT_STATES.includes(d.state) && d.error?.startsWith("rolled back"),
-        ).length,
+        restored: restoredOf(members),
         agents: members.map((d) => ({
           agentId: d.agentId,
           deploymentId: d.id,

@@ -98,4 +98,29 @@ export const migrations: readonly string[] = [
   ALTER TABLE tokens ADD COLUMN renewed_from TEXT;
   CREATE INDEX tokens_renewed_from ON tokens(renewed_from);
   `,
+  // A deployment a rollout ended before it was sent is 'cancelled' (hub/rollouts/states.ts), not
+  // pending for ever. SQLite cannot change a CHECK in place: the table is rebuilt, rows kept.
+  `
+  CREATE TABLE deployments_v4 (
+    id TEXT PRIMARY KEY,
+    rollout_id TEXT NOT NULL REFERENCES rollouts(id),
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    wave INTEGER NOT NULL,
+    desired_release TEXT NOT NULL REFERENCES releases(id),
+    previous_release TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending','sent','in_progress','succeeded','failed',
+      'rolled_back','rollback_pending','timed_out','cancelled')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    error TEXT,
+    UNIQUE (rollout_id, agent_id)
+  );
+  INSERT INTO deployments_v4 (id, rollout_id, agent_id, wave, desired_release, previous_release, state,
+    attempts, updated_at, error)
+    SELECT id, rollout_id, agent_id, wave, desired_release, previous_release, state, attempts, updated_at,
+      error FROM deployments;
+  DROP TABLE deployments;
+  ALTER TABLE deployments_v4 RENAME TO deployments;
+  CREATE INDEX deployments_agent ON deployments(agent_id);
+  `,
 ];

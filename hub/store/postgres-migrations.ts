@@ -201,4 +201,10 @@ export const postgresMigrations: readonly string[] = [
   CREATE TRIGGER releases_referenced AFTER DELETE ON releases
     REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION ship_deployment_parents_removed();
   `,
+  // A deployment a rollout ended before it was sent is 'cancelled' (hub/rollouts/states.ts).
+  `
+  ALTER TABLE deployments DROP CONSTRAINT deployments_state_check;
+  ALTER TABLE deployments ADD CONSTRAINT deployments_state_check CHECK (state IN ('pending','sent',
+    'in_progress','succeeded','failed','rolled_back','rollback_pending','timed_out','cancelled'));
+  `,
 ];

@@ -4,7 +4,7 @@
  * the batch size, and no limit on bind parameters.
  */
 import type postgres from "postgres";
-import { NEVER_SENT_STATES, ROLLBACK_IMPOSSIBLE } from "../rollouts/rollback-result.js";
+import { NEVER_SENT_STATES, RESTORED_BY_HOST, ROLLBACK_IMPOSSIBLE } from "../rollouts/rollback-result.js";
 import {
   deploymentStep,
   REDELIVERABLE_DEPLOYMENT_STATES,
@@ -366,6 +366,7 @@ export function postgresOps(db: Db): StoreOps {
           COUNT(*) FILTER (WHERE (attempts > 0 OR state NOT IN (SELECT json_array_elements_text(${j(NEVER_SENT_STATES)}::json)))
             AND (previous_release IS NOT NULL OR error IS NULL
             OR left(error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE})) AS np,
+          COUNT(*) FILTER (WHERE left(error, ${RESTORED_BY_HOST.length}) = ${RESTORED_BY_HOST}) AS nr,
           MAX(updated_at) AS last_updated
         FROM deployments WHERE rollout_id = ${rolloutId} GROUP BY wave, state`;
       return rows.map((r) => ({
@@ -373,6 +374,7 @@ export function postgresOps(db: Db): StoreOps {
         state: str(r.state) as DeploymentState,
         count: num(r.n),
         rollbackable: num(r.np),
+        restored: num(r.nr),
         lastUpdated: num(r.last_updated),
       }));
     },

@@ -119,6 +119,8 @@ export interface DeploymentCount {
    * ROLLBACK_IMPOSSIBLE, hub/rollouts/rollback-result.ts).
    */
   rollbackable: number;
+  /** Of those, how many failed updates their host restored by itself (error starts RESTORED_BY_HOST). */
+  restored: number;
   /** When the newest of them last changed (ms): a rollout's `updated` moves with its agents' reports. */
   lastUpdated: number;
 }

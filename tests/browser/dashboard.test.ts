@@ -432,6 +432,10 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     const legend = '#waves li[data-wave="0"] .legend';
     await expect.poll(() => text(legend)).toMatch(/✗ 1 failed.*↺ 1 rolled back/);
     await page.screenshot({ path: join(SHOTS, "rollout-failed-rolled-back.png"), fullPage: true });
+    // The rollouts list counts it the same way (the API's `restored`), not as "✗ 1 failed" alone.
+    await page.goto(`${proxy.url}?poll=200#/rollouts`);
+    const listed = page.locator("tr", { hasText: third.body.id.slice(0, 8) });
+    await expect.poll(() => listed.textContent()).toContain("✗ 1 failed · ↺ 1 rolled back");
 
     // Someone's agent cannot connect (a token the hub did not sign), another's token runs out soon.
     const ghost = `${Buffer.from('{"alg":"HS256"}').toString("base64url")}.${Buffer.from('{"sub":"ghost-7"}').toString("base64url")}.x`;

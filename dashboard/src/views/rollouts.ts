@@ -36,7 +36,7 @@ export function rolloutsView(): View {
                 h("td", {}, `${r.release.app} ${r.release.version}`),
                 h("td", {}, h("span", { class: `pill state-${r.state}` }, r.state)),
                 h("td", {}, `${r.currentWave + 1}: ${r.currentWaveName}`),
-                h("td", {}, countsText(r.progress)),
+                h("td", {}, countsText(r.progress, r.restored)),
                 h("td", {}, when(r.created)),
               ),
             ),

@@ -3,7 +3,7 @@ import { h } from "../dom.js";
 import type { ProgressGroup } from "../types.js";
 
 /**
- * The five groups an operator reads a wave by, in the bar's order. Which deployment state falls in
+ * The six groups an operator reads a wave by, in the bar's order. Which deployment state falls in
  * which group is the hub's state machine table (hub/rollouts/states.ts); the API sends the counts.
  */
 export const groups: readonly { key: ProgressGroup; label: string; mark: string }[] = [
@@ -12,6 +12,8 @@ export const groups: readonly { key: ProgressGroup; label: string; mark: string 
   { key: "rolled-back", label: "rolled back", mark: "↺" },
   { key: "in-progress", label: "in progress", mark: "⟳" },
   { key: "pending", label: "pending", mark: "…" },
+  // Will not be updated: the rollout was aborted or failed before it sent them the release.
+  { key: "cancelled", label: "cancelled", mark: "⊘" },
 ];
 
 /**
@@ -21,7 +23,7 @@ export const groups: readonly { key: ProgressGroup; label: string; mark: string 
  */
 export function groupCounts(
   progress: Record<ProgressGroup, number>,
-  restored = 0,
+  restored: number,
 ): { key: ProgressGroup; label: string; mark: string; n: number; bar: number }[] {
   return groups.map((g) => {
     const n = progress[g.key] ?? 0;
@@ -35,7 +37,7 @@ export function groupCounts(
   });
 }
 
-export function countsText(progress: Record<ProgressGroup, number>, restored = 0): string {
+export function countsText(progress: Record<ProgressGroup, number>, restored: number): string {
   const parts = groupCounts(progress, restored).filter((g) => g.n > 0);
   return parts.length === 0 ? "no agents" : parts.map((g) => `${g.mark} ${g.n} ${g.label}`).join(" · ");
 }
@@ -44,7 +46,7 @@ export function countsText(progress: Record<ProgressGroup, number>, restored = 0
  * A stacked bar with the counts written beside it: colour, a pattern and a symbol per group,
  * so it reads without colour too. Widths go through the CSSOM, which the CSP permits.
  */
-export function waveProgress(progress: Record<ProgressGroup, number>, restored = 0): HTMLElement {
+export function waveProgress(progress: Record<ProgressGroup, number>, restored: number): HTMLElement {
   const parts = groupCounts(progress, restored);
   const total = parts.reduce((sum, g) => sum + g.bar, 0);
   const done = parts
@@ -67,14 +69,17 @@ export function waveProgress(progress: Record<ProgressGroup, number>, restored =
   const legend = h(
     "ul",
     { class: "legend" },
-    ...parts.map((g) =>
-      h(
-        "li",
-        { class: `lg-${g.key}`, "data-group": g.key },
-        h("span", { class: `swatch seg-${g.key}` }),
-        `${g.mark} ${g.n} ${g.label}`,
+    // Cancelled exists only once a rollout ended early: not a "0 cancelled" on every running wave.
+    ...parts
+      .filter((g) => g.key !== "cancelled" || g.n > 0)
+      .map((g) =>
+        h(
+          "li",
+          { class: `lg-${g.key}`, "data-group": g.key },
+          h("span", { class: `swatch seg-${g.key}` }),
+          `${g.mark} ${g.n} ${g.label}`,
+        ),
       ),
-    ),
   );
   return h("div", { class: "progress" }, bar, legend);
 }

@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { Deploy } from "../../../shared/protocol/messages.js";
+import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 const OFFLINE_MS = 60_000;
@@ -53,7 +54,13 @@ type View = {
   reason: string | null;
   counts: Record<string, number>;
   progress: Record<string, number>;
-  waves: { counts: Record<string, number>; restored: number }[];
+  restored: number;
+  waves: {
+    status: string;
+    counts: Record<string, number>;
+    progress: Record<string, number>;
+    restored: number;
+  }[];
 };
 const view = async (t: TestHub, id: string) =>
   (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
@@ -214,6 +221,84 @@ describe("wave counts after a halt with auto-rollback", () => {
     const v = await view(t, id);
     expect(v.counts).toEqual({ failed: 3 });
     expect(v.progress).toMatchObject({ failed: 3, "rolled-back": 0, "in-progress": 0 });
+  });
+
+  it("a canary whose hosts restored themselves fails the rollout: the later wave is cancelled, and the list, the page and the CLI say the same counts", async () => {
+    requireHubBin();
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    const canary = await Promise.all(["c1", "c2"].map((id) => connect(t, id, { ring: "canary" })));
+    const rest = await Promise.all(["m1", "m2", "m3"].map((id) => connect(t, id, { ring: "main" })));
+    const id = await create(t, {
+      release,
+      waves: [
+        { name: "canary", labels: { ring: "canary" } },
+        { name: "everyone", percent: 100 },
+      ],
+      failureThreshold: { count: 2 },
+      autoRollback: true,
+    });
+    for (const c of canary) await reportAcked(c, await c.next(isDeploy), "rolled_back");
+    await expect.poll(async () => (await view(t, id)).state).toBe("failed");
+    // The wave never reached will never be: its agents say so, and nothing was sent to them.
+    const v = await view(t, id);
+    expect(v.counts).toEqual({ failed: 2, cancelled: 3 });
+    expect(v.progress).toMatchObject({ failed: 2, pending: 0, cancelled: 3 });
+    expect(Object.values(v.progress).reduce((a, b) => a + b, 0)).toBe(5);
+    expect(v.waves.map((w) => w.status)).toEqual(["done", "cancelled"]);
+    expect(v.waves[1]?.progress).toMatchObject({ cancelled: 3, pending: 0 });
+    expect(await stateOf(t, id, "m1")).toBe("cancelled");
+    for (const m of rest) expect(deploysOf(m)).toEqual([]);
+    // Restored by their hosts: one figure, the same in the detail, its wave and the list.
+    expect(v.restored).toBe(2);
+    expect(v.waves[0]?.restored).toBe(2);
+    const list = await t.api<{
+      rollouts: { id: string; restored: number; progress: Record<string, number> }[];
+    }>("GET", "/api/v1/rollouts", { token: t.operator });
+    expect(list.body.rollouts.find((r) => r.id === id)).toMatchObject({ restored: 2, progress: v.progress });
+    const env = { SHIP_HUB_URL: t.hub.url, SHIP_HUB_TOKEN: t.operator };
+    const [listed, shown] = await Promise.all([
+      runHubCli(process.cwd(), ["rollout", "list"], env),
+      runHubCli(process.cwd(), ["rollout", "show", id], env),
+    ]);
+    expect(listed.code).toBe(0);
+    const agentsLine = shown.stdout.split("\n").find((l) => l.startsWith("agents ")) ?? "";
+    for (const text of [listed.stdout, agentsLine]) {
+      expect(text).toContain("failed=2 (2 rolled back by their host)");
+      expect(text).toContain("cancelled=3");
+    }
+    expect(shown.stdout).toMatch(/wave 2 everyone \[cancelled\] cancelled=3\n/);
+  });
+
+  it("an abort cancels what it never sent, in every wave; a paused rollout keeps them pending", async () => {
+    const t = await boot();
+    const release = await publishRelease(t, "2.0.0");
+    const a1 = await connect(t, "a1", { ring: "canary" });
+    await connect(t, "m1", { ring: "main" });
+    const id = await create(t, {
+      release,
+      waves: [
+        { name: "canary", labels: { ring: "canary" } },
+        { name: "everyone", percent: 100 },
+      ],
+      failureThreshold: { count: 1 },
+    });
+    await reportAcked(a1, await a1.next(isDeploy), "failed");
+    // Halted without auto-rollback: paused, and the operator may still resume.
+    await expect.poll(async () => (await view(t, id)).state).toBe("paused");
+    expect(await stateOf(t, id, "m1")).toBe("pending");
+    expect((await view(t, id)).waves[1]?.status).toBe("waiting");
+    const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: {},
+    });
+    expect(aborted.body).toMatchObject({ state: "aborted", counts: { failed: 1, cancelled: 1 } });
+    expect((await t.hub.store.getDeployment(`${id}:m1`))?.error).toBe(
+      "cancelled: the rollout is aborted and will not send the release to this agent",
+    );
+    const events = await t.hub.store.listEvents({ subject: `${id}:m1`, limit: 10 });
+    expect(events.map((e) => e.kind)).toContain("deployment.cancelled");
   });
 
   it("abort with rollback leaves an agent that timed out before it was ever sent the release as a failure, not rolled back", async () => {

@@ -307,9 +307,16 @@ for (const subject of subjects) {
       expect(await store.countDeploymentsOfRollout("ro1")).toEqual(
         expect.arrayContaining([
           // lastUpdated: the newest change of the group (a rollout's `updated` moves with it).
-          { wave: 0, state: "pending", count: 1, rollbackable: 1, lastUpdated: 20 },
-          { wave: 0, state: "sent", count: many.length, rollbackable: many.length - 10, lastUpdated: 30 },
-          { wave: 1, state: "sent", count: 1, rollbackable: 1, lastUpdated: 30 },
+          { wave: 0, state: "pending", count: 1, rollbackable: 1, restored: 0, lastUpdated: 20 },
+          {
+            wave: 0,
+            state: "sent",
+            count: many.length,
+            rollbackable: many.length - 10,
+            restored: 0,
+            lastUpdated: 30,
+          },
+          { wave: 1, state: "sent", count: 1, rollbackable: 1, restored: 0, lastUpdated: 30 },
         ]),
       );
       expect(await store.countDeploymentsByState()).toEqual({ pending: 1, sent: many.length + 1 });
@@ -328,8 +335,26 @@ for (const subject of subjects) {
       await store.updateDeployment("ro1:a2", { state: "timed_out", updatedAt: 41 });
       expect(await store.countDeploymentsOfRollout("ro1")).toEqual(
         expect.arrayContaining([
-          { wave: 0, state: "timed_out", count: 1, rollbackable: 0, lastUpdated: 40 },
-          { wave: 1, state: "timed_out", count: 1, rollbackable: 1, lastUpdated: 41 },
+          { wave: 0, state: "timed_out", count: 1, rollbackable: 0, restored: 0, lastUpdated: 40 },
+          { wave: 1, state: "timed_out", count: 1, rollbackable: 1, restored: 0, lastUpdated: 41 },
+        ]),
+      );
+      // A failed update its host restored by itself (the error the hub writes for "rolled_back").
+      await store.updateDeployment("ro1:x0000", {
+        state: "failed",
+        error: "rolled back: boom",
+        updatedAt: 50,
+      });
+      await store.updateDeployment("ro1:x0001", {
+        state: "failed",
+        error: "restore failed: boom",
+        updatedAt: 50,
+      });
+      await store.updateDeployment("ro1:x0002", { state: "cancelled", error: "cancelled: x", updatedAt: 50 });
+      expect(await store.countDeploymentsOfRollout("ro1")).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ wave: 0, state: "failed", count: 2, restored: 1 }),
+          expect.objectContaining({ wave: 0, state: "cancelled", count: 1, restored: 0 }),
         ]),
       );
     });

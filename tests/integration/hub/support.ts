@@ -93,7 +93,11 @@ export async function publishRelease(t: TestHub, version: string): Promise<strin
  * Sends `outcome` for `deploy` as an agent's report (web 1.0.0 → the deployed version); the report
  * id, for waiting on its ack (`agent.next(isAck(id))`).
  */
-export function sendReport(agent: TestAgent, deploy: Deploy, outcome: "succeeded" | "failed"): string {
+export function sendReport(
+  agent: TestAgent,
+  deploy: Deploy,
+  outcome: "succeeded" | "failed" | "rolled_back",
+): string {
   const reportId = randomUUID();
   agent.send({
     type: "report",
@@ -105,13 +109,17 @@ export function sendReport(agent: TestAgent, deploy: Deploy, outcome: "succeeded
     fromVersion: "1.0.0",
     toVersion: deploy.release.version,
     steps: [],
-    ...(outcome === "failed" ? { error: "test step failed" } : {}),
+    ...(outcome === "succeeded" ? {} : { error: "test step failed" }),
   });
   return reportId;
 }
 
 /** sendReport, then waits until the hub acks it (the report is committed). */
-export async function reportAcked(agent: TestAgent, deploy: Deploy, outcome: "succeeded" | "failed") {
+export async function reportAcked(
+  agent: TestAgent,
+  deploy: Deploy,
+  outcome: "succeeded" | "failed" | "rolled_back",
+) {
   const reportId = sendReport(agent, deploy, outcome);
   await agent.next(
     (m): m is Extract<HubMessage, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,

@@ -7,6 +7,8 @@ import type {
 import {
   ACTIVE_ROLLOUT_STATES,
   allowedRolloutActions,
+  CANCELLABLE_DEPLOYMENT_STATES,
+  cancelsUnsent,
   DELIVERABLE_DEPLOYMENT_STATES,
   DEPLOYMENT_PLANNED,
   type DeploymentEvent,
@@ -88,12 +90,16 @@ describe("the rollout state machine table", () => {
     expect(REDELIVERABLE_DEPLOYMENT_STATES).toEqual(["timed_out"]);
     expect([...ROLLBACK_FROM_STATES].sort()).toEqual(["in_progress", "sent", "succeeded", "timed_out"]);
     expect([...FINISHED_DEPLOYMENT_STATES].sort()).toEqual([
+      "cancelled",
       "failed",
       "rolled_back",
       "succeeded",
       "timed_out",
     ]);
     expect(FAILED_DEPLOYMENT_STATES).toEqual(["failed", "timed_out"]);
+    // Unsent instructions of a rollout that will send nothing more: not a failure, not pending.
+    expect(CANCELLABLE_DEPLOYMENT_STATES).toEqual(["pending"]);
+    expect(rolloutStates.filter(cancelsUnsent)).toEqual(["aborted", "failed"]);
     // Each deployment state falls in exactly one progress group, and every group is used.
     expect(Object.keys(PROGRESS_GROUP).sort()).toEqual([...deploymentStates].sort());
     expect([...new Set(Object.values(PROGRESS_GROUP))].sort()).toEqual([...progressGroups].sort());
