@@ -13,9 +13,12 @@ export interface ExtractLimits {
    * compress far better than large ones, and a few MiB cannot hurt anyone.
    */
   ratioFloorBytes?: number;
+  /** The operator's setting behind maxFileBytes (mbSetting), named when a file is refused by it. */
+  maxFileSetting?: string;
 }
 
-export type ResolvedLimits = Required<ExtractLimits>;
+export type ResolvedLimits = Required<Omit<ExtractLimits, "maxFileSetting">> &
+  Pick<ExtractLimits, "maxFileSetting">;
 
 export const DEFAULT_LIMITS: ResolvedLimits = {
   maxFiles: 200_000,
@@ -27,8 +30,47 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
 
 export function resolveLimits(limits: ExtractLimits = {}): ResolvedLimits {
   const out = { ...DEFAULT_LIMITS };
-  for (const [key, value] of Object.entries(limits) as [keyof ExtractLimits, number | undefined][]) {
+  const { maxFileSetting, ...sizes } = limits;
+  for (const [key, value] of Object.entries(sizes) as [keyof typeof sizes, number | undefined][]) {
     if (value !== undefined) out[key] = value;
   }
-  return out;
+  return maxFileSetting === undefined ? out : { ...out, maxFileSetting };
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * The setting an operator wrote in MB, as a refusal names it (`[sources.app.security]
+ * max_file_size_mb = 50`): the key to change, in the unit it is written in.
+ */
+export function mbSetting(key: string, mb: number): string {
+  return `${key} = ${mb}`;
+}
+
+/**
+ * Why `size` bytes are refused by a limit of `limit` bytes: in MB beside the operator's setting when
+ * one set it (1 MB = 1,048,576 bytes, as every `_mb` key means it), else in ship's own terms.
+ */
+export function overLimit(size: number, limit: number, setting?: string): string {
+  if (setting === undefined) return `${sizeText(size)} is over the limit of ${sizeText(limit)}`;
+  let mb = (size / MB).toFixed(size >= 100 * MB ? 1 : 2);
+  // Rounded, a size just over the limit would read as equal to it.
+  if (Number(mb) <= limit / MB) mb = `${mb} MB (${size} bytes)`;
+  else mb = `${mb} MB`;
+  return `${mb} is over ${setting}`;
+}
+
+/** A size for a limit ship sets itself: whole units where it is one, bytes below 1 KiB. */
+export function sizeText(bytes: number): string {
+  for (const [unit, size] of [
+    ["GiB", 1024 ** 3],
+    ["MiB", MB],
+    ["KiB", 1024],
+  ] as const) {
+    if (bytes >= size) {
+      const value = bytes / size;
+      return `${Number.isInteger(value) ? value : value.toFixed(2)} ${unit} (${bytes} bytes)`;
+    }
+  }
+  return `${bytes} bytes`;
 }

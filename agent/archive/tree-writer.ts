@@ -17,7 +17,7 @@ import { VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText, LocalWriteError } from "../../shared/fs-errors.js";
 import { entryParts, joinParts, shownName, symlinkTargetParts } from "./entry-path.js";
 import type { HeldFiles } from "./held-files.js";
-import type { ResolvedLimits } from "./limits.js";
+import { overLimit, type ResolvedLimits, sizeText } from "./limits.js";
 
 /** The tar header costs a block even for an empty entry; bombs of empty entries count too. */
 const HEADER_BYTES = 512;
@@ -272,11 +272,10 @@ export class TreeWriter {
     mode: number,
     refuse: (r: string) => never,
   ): Promise<void> {
-    if (entry.size > this.limits.maxFileBytes) {
-      refuse(`is ${entry.size} bytes, over the limit of ${this.limits.maxFileBytes}`);
-    }
-    if (this.bytes + entry.size > this.limits.maxBytes) {
-      refuse(`would take the release over the limit of ${this.limits.maxBytes} bytes`);
+    const { maxFileBytes, maxFileSetting, maxBytes } = this.limits;
+    if (entry.size > maxFileBytes) refuse(overLimit(entry.size, maxFileBytes, maxFileSetting));
+    if (this.bytes + entry.size > maxBytes) {
+      refuse(`would take the release's files over the limit of ${sizeText(maxBytes)} in all`);
     }
     const rel = joinParts(parts);
     const held = this.options.held;

@@ -180,7 +180,7 @@ export class HubReleaseSource implements ReleaseSource {
       artifact,
       where: redactUrl(where.url),
       stagingDir,
-      extract: await updateExtractOptions(source, context),
+      extract: await updateExtractOptions(this.name, source, context),
       expectedSha256: sha256,
       signal: fetchOptions?.signal,
       download: async (onChunk, signal) => {

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
 import { ShipError, VerificationError } from "../../shared/errors.js";
 import { isLocalDiskFailure, LocalWriteError } from "../../shared/fs-errors.js";
+import { overLimit, sizeText } from "../archive/limits.js";
 import type { SourceLog } from "../sources/types.js";
 import { createHttpClient, headerValue } from "./dispatcher.js";
 import { DownloadError, networkErrorText } from "./errors.js";
@@ -33,6 +34,8 @@ export interface DownloadRequest {
   /** Base of the exponential backoff; 0 in tests. */
   retryDelayMs?: number;
   maxBytes?: number;
+  /** The operator's setting behind maxBytes (mbSetting), named when a download is refused by it. */
+  maxBytesSetting?: string;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
   /**
@@ -178,12 +181,16 @@ class Transfer {
       }
       const max = this.req.maxBytes;
       if (max !== undefined && this.total !== undefined && this.total > max) {
-        throw new VerificationError(this.shownUrl, `size ${this.total} bytes is over the limit of ${max}`);
+        throw new VerificationError(
+          this.shownUrl,
+          `size ${overLimit(this.total, max, this.req.maxBytesSetting)}`,
+        );
       }
       try {
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
           if (max !== undefined && this.bytes + this.heldBytes + chunk.length > max) {
-            throw new VerificationError(this.shownUrl, `more than the limit of ${max} bytes`);
+            const limit = this.req.maxBytesSetting ?? `the limit of ${sizeText(max)}`;
+            throw new VerificationError(this.shownUrl, `the body runs past ${limit}`);
           }
           this.held.push(chunk);
           this.heldBytes += chunk.length;

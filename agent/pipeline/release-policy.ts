@@ -8,24 +8,38 @@ import { basename, join } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME, type SecurityPolicy } from "../../shared/manifest/schema.js";
 import { fileTypeAllowed } from "../../shared/schema/file-types.js";
+import { mbSetting, overLimit } from "../archive/limits.js";
 import type { ReleaseListing } from "../sources/types.js";
 
 export interface FilePolicy {
   /** Extensions (".py", or "py") or exact file names ("Dockerfile"); undefined allows everything. */
   allowedTypes?: string[];
   maxFileBytes?: number;
+  /** The setting behind maxFileBytes, as a refusal names it (mbSetting). */
+  maxFileSetting?: string;
 }
 
-/** The config's list wins over the manifest's (the operator decides); the smaller size limit wins. */
+/**
+ * The config's list wins over the manifest's (the operator decides); the smaller size limit wins,
+ * and a file refused by it names that key: `[sources.<app>.security] max_file_size_mb` or the
+ * manifest's `security.max_file_size_mb`.
+ */
 export function effectivePolicy(
+  app: string,
   fromConfig: SecurityPolicy,
   fromManifest: SecurityPolicy | undefined,
 ): FilePolicy {
-  const sizes = [fromConfig.max_file_size_mb, fromManifest?.max_file_size_mb].filter((n) => n !== undefined);
+  const sizes = [
+    { mb: fromConfig.max_file_size_mb, key: `[sources.${app}.security] max_file_size_mb` },
+    { mb: fromManifest?.max_file_size_mb, key: "the manifest's security.max_file_size_mb" },
+  ].flatMap(({ mb, key }) => (mb === undefined ? [] : [{ mb, key }]));
+  const smallest = sizes.sort((a, b) => a.mb - b.mb)[0];
   const allowedTypes = fromConfig.allowed_file_types ?? fromManifest?.allowed_file_types;
   return {
     ...(allowedTypes ? { allowedTypes } : {}),
-    ...(sizes.length > 0 ? { maxFileBytes: Math.min(...sizes) * 1024 * 1024 } : {}),
+    ...(smallest === undefined
+      ? {}
+      : { maxFileBytes: smallest.mb * 1024 * 1024, maxFileSetting: mbSetting(smallest.key, smallest.mb) }),
   };
 }
 
@@ -48,8 +62,7 @@ export async function checkReleaseFiles(
     if (policy.maxFileBytes !== undefined) {
       const size = listing?.files.get(rel)?.size ?? (await lstat(join(dir, rel))).size;
       if (size > policy.maxFileBytes) {
-        const mb = (policy.maxFileBytes / 1024 / 1024).toString();
-        throw new VerificationError(rel, `${size} bytes is over max_file_size_mb = ${mb}`);
+        throw new VerificationError(rel, overLimit(size, policy.maxFileBytes, policy.maxFileSetting));
       }
     }
   }

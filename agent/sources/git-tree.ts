@@ -13,6 +13,7 @@ import { VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { ReleaseEntry } from "../apply/types.js";
 import { NOT_UTF8, NOT_UTF8_REASON, shownName, symlinkTargetParts } from "../archive/entry-path.js";
+import { type ExtractLimits, overLimit } from "../archive/limits.js";
 import { hashSymlinkTarget } from "../tree/hash-file.js";
 import type { ReleaseListing } from "./types.js";
 
@@ -116,8 +117,9 @@ export function writeBlobs(
   env: Record<string, string>,
   blobs: readonly TreeBlob[],
   dir: string,
-  maxFileBytes?: number,
+  limits: Pick<ExtractLimits, "maxFileBytes" | "maxFileSetting"> = {},
 ): Promise<Map<string, string>> {
+  const { maxFileBytes, maxFileSetting } = limits;
   return new Promise((resolve, reject) => {
     const hashes = new Map<string, string>();
     const child = spawn("git", ["cat-file", "--batch"], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
@@ -163,7 +165,7 @@ export function writeBlobs(
           remaining = Number(size);
           blob.size = remaining;
           if (maxFileBytes !== undefined && remaining > maxFileBytes) {
-            throw new VerificationError(blob.path, `${remaining} bytes is over the file size limit`);
+            throw new VerificationError(blob.path, overLimit(remaining, maxFileBytes, maxFileSetting));
           }
           hash = createHash("sha256");
           linkTarget = [];

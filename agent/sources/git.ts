@@ -177,8 +177,8 @@ export class GitSource implements ReleaseSource {
       }
     }
     const env = gitEnvironment(this.cfg);
-    const maxFileBytes = extractOptionsFor(this.cfg).maxFileBytes;
-    const hashes = await writeBlobs(this.cfg.local_path, env, wanted, stagingDir, maxFileBytes);
+    const limits = extractOptionsFor(this.name, this.cfg);
+    const hashes = await writeBlobs(this.cfg.local_path, env, wanted, stagingDir, limits);
     for (const [path, sha] of hashes) {
       const indexed = installed.files[path];
       if (indexed !== undefined && !changed.has(path) && indexed.sha256 !== sha) {
@@ -203,7 +203,7 @@ export class GitSource implements ReleaseSource {
       listing,
       materialize: async (rels) => {
         const blobs = rels.map((rel) => tree.get(rel)).filter((b): b is TreeBlob => b !== undefined);
-        const written = await writeBlobs(this.cfg.local_path, env, blobs, stagingDir, maxFileBytes);
+        const written = await writeBlobs(this.cfg.local_path, env, blobs, stagingDir, limits);
         for (const [path, sha] of written) {
           if (listing.files.get(path)?.sha256 !== sha) {
             throw new VerificationError(path, "does not match the release listing");
@@ -241,7 +241,7 @@ export class GitSource implements ReleaseSource {
     try {
       await this.git.raw(["archive", "--format=tar", "-o", artifact, target.commit]);
       const extracted = await extractArchive(artifact, stagingDir, {
-        ...extractOptionsFor(this.cfg),
+        ...extractOptionsFor(this.name, this.cfg),
         onProgress: progressReporter({
           label: `${target.label} (${target.commit.slice(0, 12)})`,
           log: this.ctx.log,

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { HttpSource as HttpSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError } from "../../shared/errors.js";
+import { mbSetting } from "../archive/limits.js";
 import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
 import { fetchText, type HttpCallOptions, probeUrl } from "../download/probe.js";
@@ -120,7 +121,7 @@ export class HttpSource implements ReleaseSource {
       artifact,
       where: this.shownUrl,
       stagingDir,
-      extract: await updateExtractOptions(this.cfg, this.ctx),
+      extract: await updateExtractOptions(this.name, this.cfg, this.ctx),
       expectedSha256: expected,
       signal: options?.signal,
       download: async (onChunk, signal) => {
@@ -129,6 +130,7 @@ export class HttpSource implements ReleaseSource {
           dest: artifact,
           ...this.callOptions(signal),
           maxBytes: Math.floor(this.cfg.max_download_mb * 1024 * 1024),
+          maxBytesSetting: mbSetting(`[sources.${this.name}] max_download_mb`, this.cfg.max_download_mb),
           onProgress: progressFor(options, this.fileName(), this.ctx),
           onChunk,
           log: this.ctx.log,

@@ -172,7 +172,7 @@ export class LocalSource implements ReleaseSource {
       action: "extracting",
       delayMs: PROGRESS_DELAY_MS,
     });
-    const options = { ...(await updateExtractOptions(this.cfg, this.ctx)), onProgress: progress };
+    const options = { ...(await updateExtractOptions(this.name, this.cfg, this.ctx)), onProgress: progress };
     const known = await this.knownArchiveSha256();
     const readStartedMs = Date.now();
     let sha256: string;

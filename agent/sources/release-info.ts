@@ -5,6 +5,7 @@ import { parse } from "yaml";
 import type { SecurityPolicy } from "../../shared/manifest/schema.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { ExtractOptions, ExtractResult } from "../archive/extract.js";
+import { mbSetting } from "../archive/limits.js";
 import { appHoldsUnchanged } from "./app-holds.js";
 import type { FetchedRelease, SourceContext } from "./types.js";
 
@@ -29,14 +30,22 @@ export async function readReleaseVersion(dir: string): Promise<string | undefine
   }
 }
 
-/** Extraction options from a source's config: limits from its `[security]` table, keep_mtimes. */
-export function extractOptionsFor(source: {
-  security: SecurityPolicy;
-  keep_mtimes: boolean;
-}): ExtractOptions {
+/**
+ * Extraction options from the config of source `name`: limits from its `[security]` table (a file
+ * refused by one names the key), keep_mtimes.
+ */
+export function extractOptionsFor(
+  name: string,
+  source: { security: SecurityPolicy; keep_mtimes: boolean },
+): ExtractOptions {
   const mb = source.security.max_file_size_mb;
   const keepMtimes = source.keep_mtimes;
-  return mb === undefined ? { keepMtimes } : { keepMtimes, maxFileBytes: Math.floor(mb * 1024 * 1024) };
+  if (mb === undefined) return { keepMtimes };
+  return {
+    keepMtimes,
+    maxFileBytes: Math.floor(mb * 1024 * 1024),
+    maxFileSetting: mbSetting(`[sources.${name}.security] max_file_size_mb`, mb),
+  };
 }
 
 /**
@@ -45,11 +54,12 @@ export function extractOptionsFor(source: {
  * (local, http(s), sftp, hub artifacts, the daemon's) extracts through this.
  */
 export async function updateExtractOptions(
+  name: string,
   source: { security: SecurityPolicy; keep_mtimes: boolean },
   ctx: Pick<SourceContext, "installed">,
 ): Promise<ExtractOptions> {
   const installed = await ctx.installed?.();
-  const options = extractOptionsFor(source);
+  const options = extractOptionsFor(name, source);
   return installed === undefined ? options : { ...options, appHolds: appHoldsUnchanged(installed) };
 }
 

@@ -14,6 +14,7 @@ import type SftpClient from "ssh2-sftp-client";
 import { z } from "zod";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { mbSetting, overLimit } from "../archive/limits.js";
 import type { ProgressCallback } from "../download/progress.js";
 import {
   artifactPathFor,
@@ -95,12 +96,14 @@ export class SftpSource implements ReleaseSource {
   async fetch(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
     const artifact = await artifactPathFor(this.ctx, this.name);
     const progress = progressFor(options, basename(this.cfg.remote_path), this.ctx);
-    const extract = await updateExtractOptions(this.cfg, this.ctx);
+    const extract = await updateExtractOptions(this.name, this.cfg, this.ctx);
     const { remote, sha256, extracted } = await this.withClient(async (client) => {
       const remote = await this.statRelease(client);
       const max = Math.floor(this.cfg.max_download_mb * 1024 * 1024);
-      if (remote.size > max)
-        throw new VerificationError(this.where, `size ${remote.size} bytes is over the limit of ${max}`);
+      if (remote.size > max) {
+        const setting = mbSetting(`[sources.${this.name}] max_download_mb`, this.cfg.max_download_mb);
+        throw new VerificationError(this.where, `size ${overLimit(remote.size, max, setting)}`);
+      }
       const expected = await this.expectedSha256(client);
       await this.fetchSignature(client, artifact);
       const { downloaded, extracted } = await extractWhileDownloading({

@@ -105,7 +105,10 @@ export function artifactRoutes(deps: ApiDeps): Router {
       });
     } catch (error) {
       if (error instanceof ArtifactTooLarge)
-        throw new HubRequestError(413, `artifact larger than ${deps.maxArtifactBytes} bytes`);
+        throw new HubRequestError(
+          413,
+          `body: the artifact is over the hub's max_artifact_mb = ${deps.maxArtifactBytes / 1024 / 1024} (hub.toml)`,
+        );
       if (error instanceof ArtifactEmpty)
         throw new HubRequestError(400, "body: the artifact is empty (0 bytes); upload the release archive");
       if (error instanceof ArtifactHashMismatch)

@@ -68,7 +68,7 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
   const release = need(ctx.release, "release");
   await checkReleaseFiles(
     release.dir,
-    effectivePolicy(ctx.source.security, manifest.security),
+    effectivePolicy(ctx.app, ctx.source.security, manifest.security),
     release.listing,
   );
   // A config a merge cannot read is bad input: refused here, before the hooks and the apply.

@@ -7,8 +7,10 @@
  * its owner and mode like any other. Each is exit 2 naming the file, line:column and key now, in
  * --test-manifest and in a run, with the app untouched.
  */
+import { execFile } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
@@ -189,5 +191,50 @@ describe("ship.toml privileged_files", () => {
     );
     expect(await readdir(app.appDir)).toEqual([]);
     expect(await readdir(app.root)).not.toContain("var");
+  });
+});
+
+describe("max_file_size_mb", () => {
+  it("a file over it is exit 2 naming the file, the key that set the limit and sizes in MB; nothing installed", async () => {
+    const big = "x".repeat(1.5 * 1024 * 1024);
+    const release = await app.release("r1", 'version: "1.0.0"\n', { "data/big.bin": big, "app.txt": "a\n" });
+    const text = await readFile(app.config, "utf8");
+    await writeFile(app.config, `${text}\n[sources.myapp.security]\nmax_file_size_mb = 1\n`);
+    // The one line for a person (the JSON log lines beside it are for machines).
+    const personLines = (out: string) => out.split("\n").filter((l) => l !== "" && !l.startsWith("{"));
+
+    // A release directory, checked at verify.
+    const dir = await runShip(["--config", app.config]);
+    expect(dir.code, dir.stdout + dir.stderr).toBe(2);
+    expect(personLines(dir.stdout + dir.stderr)).toEqual([
+      "myapp: data/big.bin: 1.50 MB is over [sources.myapp.security] max_file_size_mb = 1",
+    ]);
+    expect(await readdir(app.appDir)).toEqual([]);
+
+    // The manifest's smaller limit is the one named.
+    await writeFile(
+      join(release, "update-manifest.yaml"),
+      'version: "1.0.0"\nsecurity:\n  max_file_size_mb: 0.5\n',
+    );
+    const manifest = await runShip(["--config", app.config]);
+    expect(manifest.code, manifest.stdout + manifest.stderr).toBe(2);
+    expect(personLines(manifest.stdout + manifest.stderr)).toEqual([
+      "myapp: data/big.bin: 1.50 MB is over the manifest's security.max_file_size_mb = 0.5",
+    ]);
+
+    // An archive, refused as it is extracted.
+    await writeFile(join(release, "update-manifest.yaml"), 'version: "1.0.0"\n');
+    const archive = join(app.root, "r1.tar.gz");
+    await promisify(execFile)("tar", ["-czf", archive, "-C", release, "."]);
+    await writeFile(
+      app.config,
+      (await readFile(app.config, "utf8")).replace(`path = "${release}"`, `path = "${archive}"`),
+    );
+    const packed = await runShip(["--config", app.config]);
+    expect(packed.code, packed.stdout + packed.stderr).toBe(2);
+    expect(personLines(packed.stdout + packed.stderr)).toEqual([
+      'myapp: r1.tar.gz: entry "./data/big.bin": 1.50 MB is over [sources.myapp.security] max_file_size_mb = 1',
+    ]);
+    expect(await readdir(app.appDir)).toEqual([]);
   });
 });

@@ -205,14 +205,18 @@ describe("hub HTTP API", () => {
   });
 
   it("refuses artifacts over the size limit and leaves no partial file", async () => {
-    const small = await startTestHub({ maxArtifactBytes: 1000 });
+    const small = await startTestHub({ maxArtifactBytes: 2 * 1024 * 1024 });
     try {
       const res = await fetch(`${small.hub.url}/api/v1/artifacts`, {
         method: "PUT",
         headers: { authorization: `Bearer ${small.ci}` },
-        body: randomBytes(5000),
+        body: randomBytes(3 * 1024 * 1024),
       });
       expect(res.status).toBe(413);
+      // The key the hub's operator sets, in its unit (not bytes).
+      expect(((await res.json()) as { error: string }).error).toBe(
+        "body: the artifact is over the hub's max_artifact_mb = 2 (hub.toml)",
+      );
       expect(await readdir(`${small.dir}/artifacts`)).toEqual([]);
     } finally {
       await small.stop();

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -105,6 +105,19 @@ describe.skipIf(!hasProgram("openssl"))("HttpSource against a real HTTPS server"
     });
     expect(JSON.stringify(lines)).not.toContain("topsecret");
     expect(server.requests.every((r) => r.headers.authorization === "Bearer topsecret-token")).toBe(true);
+  });
+
+  it("a release over max_download_mb or a file over max_file_size_mb: the refusal names the key, in MB", async () => {
+    const v1 = releaseArchive("1.0.0", [
+      { path: "myapp-1.0.0/big.bin", body: randomBytes(225 * 1024).toString("base64") },
+    ]);
+    routes.set("/app.tar.gz", { body: v1 });
+    await expect(source({ max_download_mb: 0.1 }).fetch(await staging())).rejects.toThrow(
+      /app\.tar\.gz: size 0\.\d\d MB is over \[sources\.web\] max_download_mb = 0\.1$/,
+    );
+    await expect(source({ security: { max_file_size_mb: 0.25 } }).fetch(await staging())).rejects.toThrow(
+      'app.tar.gz: entry "myapp-1.0.0/big.bin": 0.29 MB is over [sources.web.security] max_file_size_mb = 0.25',
+    );
   });
 
   it("a wrong checksum is refused before anything is handed on: staging and downloads are left empty", async () => {

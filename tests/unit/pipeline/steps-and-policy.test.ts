@@ -68,13 +68,16 @@ describe("release file policy", () => {
   it("refuses a file type not in allowed_file_types and an oversize file", async () => {
     await writeTree(dir, { "a.py": "x", "update-manifest.yaml": "version: '1'", Dockerfile: "FROM x" });
     const policy = effectivePolicy(
+      "app",
       SecurityPolicy.parse({ allowed_file_types: [".py", "Dockerfile"] }),
       undefined,
     );
     await expect(checkReleaseFiles(dir, policy)).resolves.toBeUndefined();
     await writeTree(dir, { "tool.sh": "rm -rf /" });
     await expect(checkReleaseFiles(dir, policy)).rejects.toThrow(VerificationError);
-    await expect(checkReleaseFiles(dir, { maxFileBytes: 3 })).rejects.toThrow(/over max_file_size_mb/);
+    await expect(checkReleaseFiles(dir, { maxFileBytes: 3 })).rejects.toThrow(
+      /^[\w.]+: \d bytes is over the limit of 3 bytes$/,
+    );
   });
   it("matches compound extensions (.tar.gz) by the end of the name", async () => {
     await writeTree(dir, {
@@ -83,6 +86,7 @@ describe("release file policy", () => {
       "update-manifest.yaml": "version: '1'",
     });
     const policy = effectivePolicy(
+      "app",
       SecurityPolicy.parse({ allowed_file_types: [".tar.gz", ".MIN.js"] }),
       undefined,
     );
@@ -92,10 +96,19 @@ describe("release file policy", () => {
   });
   it("lets the config's list win and the smaller size limit apply", () => {
     const policy = effectivePolicy(
+      "app",
       SecurityPolicy.parse({ allowed_file_types: [".py"], max_file_size_mb: 10 }),
       SecurityPolicy.parse({ allowed_file_types: [".sh"], max_file_size_mb: 1 }),
     );
-    expect(policy).toEqual({ allowedTypes: [".py"], maxFileBytes: 1024 * 1024 });
+    expect(policy).toEqual({
+      allowedTypes: [".py"],
+      maxFileBytes: 1024 * 1024,
+      maxFileSetting: "the manifest's security.max_file_size_mb = 1",
+    });
+    expect(effectivePolicy("app", SecurityPolicy.parse({ max_file_size_mb: 0.5 }), undefined)).toEqual({
+      maxFileBytes: 512 * 1024,
+      maxFileSetting: "[sources.app.security] max_file_size_mb = 0.5",
+    });
   });
 });
 
