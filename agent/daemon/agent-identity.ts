@@ -7,6 +7,7 @@ import type { Hub } from "../../shared/config/schema.js";
 import { BadInputError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { readNamedText } from "../../shared/named-file.js";
+import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { hostId } from "../host-id.js";
 
 export interface AgentIdentity {
@@ -31,6 +32,15 @@ export async function loadAgentIdentity(
     });
   }
   const agentId = hub.agent_id ?? hostId();
+  // [hub] agent_id is checked with the config; the host id it defaults to is checked here, by the
+  // rule the hub's channel applies to hello, rather than refused by the hub at every connect.
+  const problem = hub.agent_id === undefined ? agentIdProblem(agentId) : undefined;
+  if (problem !== undefined)
+    throw BadInputError.single(
+      configFile,
+      "hub.agent_id",
+      `this host's id ${quotedAgentId(agentId)} (from /etc/machine-id or the hostname) ${problem}: set [hub] agent_id`,
+    );
   const subject = tokenClaims(token).sub;
   if (subject !== undefined && subject !== agentId) {
     throw BadInputError.single(

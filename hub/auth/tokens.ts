@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject, randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
+import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { AuthError } from "../errors.js";
 import type { StoreOps } from "../store/async-store.js";
 import type { Role, TokenRecord } from "../store/store.js";
@@ -57,6 +58,10 @@ export class TokenService {
     if (options.ttlSeconds <= 0 || options.ttlSeconds > MAX_TTL_SECONDS)
       throw new RangeError(`ttl must be between 1 second and ${MAX_TTL_SECONDS / 86400} days`);
     if (options.role === "agent" && !options.agentId) throw new RangeError("an agent token needs --agent ID");
+    // Never a token for an id the agent channel's hello refuses: the agent could not use it.
+    const problem = options.agentId === undefined ? undefined : agentIdProblem(options.agentId);
+    if (problem !== undefined)
+      throw new RangeError(`agent id ${quotedAgentId(options.agentId ?? "")} ${problem}`);
     const jti = randomUUID();
     const iat = Math.floor(this.now() / 1000);
     const record: TokenRecord = {

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { BadInputError } from "../../shared/errors.js";
+import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { MAX_TTL_SECONDS, TokenService } from "../auth/tokens.js";
 import { loadHubSecret, openHubStore } from "../server.js";
 import type { AsyncStore } from "../store/async-store.js";
@@ -44,6 +45,9 @@ export async function tokenCreate(
   if (ttlSeconds <= 0 || ttlSeconds > MAX_TTL_SECONDS)
     throw new RangeError(`--ttl must be between 1 second and ${MAX_TTL_SECONDS / 86400} days`);
   if (role === "agent" && !options.agent) throw new RangeError("--role agent needs --agent ID");
+  // The rule the agent channel's hello checks: a token for another id would lock its agent out.
+  const problem = options.agent === undefined ? undefined : agentIdProblem(options.agent);
+  if (problem !== undefined) throw new RangeError(`--agent ${quotedAgentId(options.agent ?? "")} ${problem}`);
   // Not dropped silently: the token would be named `agent:ID` in the audit log and `token list`
   // while it holds another role and no agent's channel.
   if (role !== "agent" && options.agent !== undefined)

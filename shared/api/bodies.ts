@@ -3,6 +3,7 @@
  * /api/v1/openapi.json is generated from them: one schema, three uses.
  */
 import { z } from "zod";
+import { AgentId } from "../protocol/agent-id.js";
 import { ReleaseSourceRef } from "../protocol/messages.js";
 import { ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE } from "../versions.js";
 
@@ -35,7 +36,7 @@ export const Wave = z
       .max(100, "must be ≤ 100")
       .optional(),
     labels: z.record(z.string(), z.string()).optional(),
-    agents: z.array(name).min(1, "must name at least one agent").optional(),
+    agents: z.array(AgentId).min(1, "must name at least one agent").optional(),
     waitMinutes: z
       .number()
       .min(0, "must be ≥ 0")

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { SecurityPolicy } from "../manifest/security-policy.js";
+import { AgentId, AgentLabels } from "../protocol/agent-id.js";
 import { spanHours, timeoutSeconds } from "../schema/durations.js";
 import { httpUrl } from "../schema/http-url.js";
 
@@ -124,8 +125,9 @@ export type HubOnlySource = z.infer<typeof HubOnlySource>;
 export const Hub = z.strictObject({
   url: httpUrl(),
   token_file: nonEmpty,
-  agent_id: nonEmpty.optional(),
-  labels: z.record(z.string(), z.string()).default({}),
+  // The rule the hub's channel checks in hello: a config it would refuse is refused when read.
+  agent_id: AgentId.optional(),
+  labels: AgentLabels.default({}),
   ca_file: nonEmpty.optional(),
   reconnect_max_seconds: timeoutSeconds().default(60),
 });

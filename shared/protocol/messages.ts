@@ -3,13 +3,14 @@
  * these schemas; a message that does not parse is refused, never half-understood.
  */
 import { z } from "zod";
+import { AgentId, AgentLabels } from "./agent-id.js";
 
 /** Bumped when a message changes incompatibly; the hub refuses agents speaking another major. */
 export const PROTOCOL_VERSION = 1;
 
 const id = z.string().min(1).max(200);
 const version = z.literal(PROTOCOL_VERSION).default(PROTOCOL_VERSION);
-const labels = z.record(z.string().max(100), z.string().max(200));
+const labels = AgentLabels;
 
 /** zod runs refinements even after `z.url()` failed, so they must not throw on a non-URL. */
 function parsedUrl(text: string): URL | undefined {
@@ -61,7 +62,7 @@ export type AppStatus = z.infer<typeof AppStatus>;
 export const Hello = z.object({
   type: z.literal("hello"),
   v: version,
-  agentId: id,
+  agentId: AgentId,
   hostname: z.string().max(255),
   labels: labels.default({}),
   agentVersion: z.string().max(100),

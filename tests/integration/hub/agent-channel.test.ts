@@ -164,6 +164,19 @@ describe("agent WebSocket channel", () => {
     expect((await closed).code).toBe(1008);
   });
 
+  it("issues no token for an agent id its hello would refuse (one rule: shared/protocol/agent-id.ts)", async () => {
+    for (const bad of ["web 1", "a:b", "h".repeat(201)])
+      await expect(t.hub.tokens.issue({ role: "agent", agentId: bad, ttlSeconds: 60 })).rejects.toThrow(
+        /^agent id ".*" (is 201 characters long: )?must be 1 to 200 characters: letters, digits/,
+      );
+    // The longest id the rule allows is issued a token and says hello.
+    const longest = "h".repeat(200);
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken(longest));
+    agent.hello(longest);
+    await expect.poll(() => t.hub.registry.isOnline(longest)).toBe(true);
+    agent.ws.terminate();
+  });
+
   it("closes on an oversize message (1009) and the hub keeps serving", async () => {
     const agent = await TestAgent.connect(t.hub.url, await t.agentToken("big"));
     const closed = agent.closed();

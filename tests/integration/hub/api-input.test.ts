@@ -85,6 +85,11 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       [{ release: 5, waves }, "body.release: must be a string (got number 5)"],
       [{ release, waves: "x" }, 'body.waves: must be a list (got string "x")'],
       [[1, 2], "body: must be a mapping (got a list)"],
+      // An id no agent can have (the channel's hello refuses it): a typo, said before it starts.
+      [
+        { release, waves: [{ name: "a", agents: ["web 1"] }] },
+        "body.waves[0].agents[0]: must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
+      ],
     ];
     for (const [body, message] of cases) {
       expect(await refused("POST", "/api/v1/rollouts/preview", body)).toBe(message);

@@ -113,7 +113,7 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     expect((await readdir(dir)).sort()).toEqual(before);
   });
 
-  it("token create with a bad --ttl, an agent token without --agent or --agent on another role leaves nothing behind", async () => {
+  it("token create with a bad --ttl, an agent token without --agent, --agent on another role or an agent id the channel refuses leaves nothing behind", async () => {
     await writeFile(join(dir, "hub.toml"), "");
     for (const [args, message] of [
       [["--role", "ci", "--ttl", "0d"], "ship-hub: --ttl must be between 1 second and 366 days"],
@@ -123,6 +123,15 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
       [
         ["--role", "operator", "--agent", "h1"],
         "ship-hub: --agent applies to --role agent only: an operator token names no agent",
+      ],
+      // The agent channel's hello would refuse these ids: no token is issued for them.
+      [
+        ["--role", "agent", "--agent", "web 1"],
+        `ship-hub: --agent "web 1" must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit`,
+      ],
+      [
+        ["--role", "agent", "--agent", "h".repeat(201)],
+        `ship-hub: --agent "${"h".repeat(40)}…" is 201 characters long: must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit`,
       ],
     ] as const) {
       const { code, stderr } = await hub(["token", "create", "--data-dir", "data", ...args]);

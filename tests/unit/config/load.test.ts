@@ -125,6 +125,22 @@ describe("malformed configs: every problem, positioned", () => {
       '[hub]\nurl = "https://h"\ntoken_file = "/t"\nlabels = { env = "prod", n = 3 }\n',
       /^ship\.toml:4:26 hub\.labels\.n: must be a string \(got number 3\)$/,
     ],
+    // The rule the hub's channel checks in hello (shared/protocol/agent-id.ts): refused when read.
+    [
+      "agent_id with a space",
+      '[hub]\nurl = "https://h"\ntoken_file = "/t"\nagent_id = "web 1"\n',
+      /^ship\.toml:4:1 hub\.agent_id: must be 1 to 200 characters: letters, digits, '\.', '_' or '-', starting with a letter or digit/,
+    ],
+    [
+      "agent_id too long",
+      `[hub]\nurl = "https://h"\ntoken_file = "/t"\nagent_id = "${"a".repeat(201)}"\n`,
+      /^ship\.toml:4:1 hub\.agent_id: must be 1 to 200 characters/,
+    ],
+    [
+      "a label value the hello would refuse",
+      `[hub]\nurl = "https://h"\ntoken_file = "/t"\nlabels = { env = "${"p".repeat(201)}" }\n`,
+      /^ship\.toml:4:\d+ hub\.labels\.env: a label value must be at most 200 characters/,
+    ],
     [
       "unknown key in dotted form",
       `${sftp}security.verify_checksum = false\n`,

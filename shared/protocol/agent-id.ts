@@ -1,0 +1,41 @@
+/**
+ * What an agent id may be, in one place: the agent's `[hub] agent_id` (and the host id it defaults
+ * to), `ship-hub token create --agent`, the hub's token service, a rollout's `agents` wave and the
+ * channel's hello all check this rule, so no token is issued for an id the channel then refuses.
+ * Host names and /etc/machine-id fit it; a space, a comma (the CLI's `agents:a,b` list) or a colon
+ * (a deployment id is `ROLLOUT:AGENT`) would not round-trip, so they are refused at the door.
+ */
+import { z } from "zod";
+
+export const MAX_AGENT_ID_LENGTH = 200;
+const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export const AGENT_ID_RULE = `1 to ${MAX_AGENT_ID_LENGTH} characters: letters, digits, '.', '_' or '-', starting with a letter or digit`;
+
+/** `id` quoted for a one-line message: JSON escapes, and a long one cut at 40 characters. */
+export function quotedAgentId(id: string): string {
+  return JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id);
+}
+
+/** Why `id` is not an agent id (without naming where it came from), or undefined when it is one. */
+export function agentIdProblem(id: string): string | undefined {
+  if (id.length === 0) return "must not be empty";
+  if (id.length > MAX_AGENT_ID_LENGTH) return `is ${id.length} characters long: must be ${AGENT_ID_RULE}`;
+  if (!AGENT_ID_PATTERN.test(id)) return `must be ${AGENT_ID_RULE}`;
+  return undefined;
+}
+
+export const AgentId = z
+  .string()
+  .min(1, "must not be empty")
+  .max(MAX_AGENT_ID_LENGTH, `must be ${AGENT_ID_RULE}`)
+  .regex(AGENT_ID_PATTERN, `must be ${AGENT_ID_RULE}`);
+
+/**
+ * An agent's labels, as its hello carries them: the hub stores and matches them, and a config the
+ * hello would refuse must be refused when it is read instead.
+ */
+export const AgentLabels = z.record(
+  z.string().max(100, "a label name must be at most 100 characters"),
+  z.string().max(200, "a label value must be at most 200 characters"),
+);
