@@ -402,20 +402,18 @@ async function runOps(
         log?.warn("different filesystems: copying instead of renaming (slower)", { first: rel });
     },
   };
-  const progress =
-    log === undefined
-      ? undefined
-      : progressReporter({
-          label: app,
-          log,
-          action: "applying",
-          unit: "changes",
-          delayMs: PROGRESS_DELAY_MS,
-        });
+  // As a restore's: without a log, a terminal still gets the bar (stderr), and nothing else does.
+  const progress = progressReporter({
+    label: app,
+    ...(log === undefined ? {} : { log }),
+    action: "applying",
+    unit: "changes",
+    delayMs: PROGRESS_DELAY_MS,
+  });
   for (let i = 0; i < ops.length; i++) {
     await runForward(ops[i] as FileOp, ctx);
     faultPoint("apply:file");
-    progress?.(i + 1, ops.length);
+    progress(i + 1, ops.length);
   }
   return copied;
 }

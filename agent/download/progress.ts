@@ -23,8 +23,10 @@ export interface ProgressOptions {
   /** What `done` and `total` count; default bytes. */
   unit?: ProgressUnit;
   /**
-   * Nothing is shown until this much time has passed (ms; default 0): short work stays silent,
-   * and its end is shown only when something was shown before.
+   * Nothing is shown until this much time has passed since the first report (ms; default 0): short
+   * work stays silent, and its end is shown only when something was shown before. Counted from the
+   * first report, not from the reporter's creation: what ran before the work started (collecting
+   * the files to pack, say) would otherwise use up the delay and show a first line at 0 %.
    */
   delayMs?: number;
   /** Defaults to process.stderr; a TTY gets the bar. */
@@ -51,7 +53,8 @@ export function progressReporter(options: ProgressOptions): ProgressCallback {
   const action = options.action ?? "downloading";
   const unit = options.unit ?? "bytes";
   const delayMs = options.delayMs ?? 0;
-  const started = now();
+  // Set by the first report (see delayMs).
+  let started: number | undefined;
   let shown = false;
   // Progress is info: a log that drops info lines (`--quiet`, level = "ERROR") gets no bar either.
   if (options.log?.enabled?.("info") === false) return () => undefined;
@@ -60,6 +63,7 @@ export function progressReporter(options: ProgressOptions): ProgressCallback {
     return (done, total) => {
       const finished = total !== undefined && done >= total;
       const t = now();
+      started ??= t;
       if (!shown && delayMs > 0 && (finished || t - started < delayMs)) return;
       // A redraw per file of a 20,000-file apply would cost more than the apply.
       if (!finished && t - lastDraw < REDRAW_MS) return;
@@ -71,10 +75,12 @@ export function progressReporter(options: ProgressOptions): ProgressCallback {
       lineLeftOpen(finished ? undefined : stream);
     };
   }
-  let lastLog = started;
+  let lastLog: number | undefined;
   return (done, total) => {
     const finished = total !== undefined && done >= total;
     const t = now();
+    started ??= t;
+    lastLog ??= t;
     if (!shown && delayMs > 0) {
       // Short work stays silent: neither its end nor anything before the delay is shown.
       if (finished || t - started < delayMs) return;

@@ -99,10 +99,14 @@ describe("progress of local work (delayMs)", () => {
       stream: tty,
       now: () => now,
     });
+    // The first report comes 2 s after the reporter was made: the delay counts from it.
+    now = 2000;
     report(1, 1024 * 1024);
-    now = 1000;
+    now = 2500;
+    report(100, 1024 * 1024);
+    now = 3000;
     report(512 * 1024, 1024 * 1024);
-    now = 1050;
+    now = 3050;
     report(600 * 1024, 1024 * 1024);
     report(1024 * 1024, 1024 * 1024);
     expect(writes).toEqual([
@@ -179,7 +183,14 @@ describe("a release archive's packing reports its progress", () => {
       line: (text) => lines.push(text),
       now: () => now,
     });
+    // Collecting the files took longer than the delay: the delay counts from the first report, so
+    // no line at 0 %.
     now = 1500;
+    report(0, 1024 * 1024);
+    now = 2400;
+    report(256 * 1024, 1024 * 1024);
+    expect(lines).toEqual([]);
+    now = 2500;
     report(512 * 1024, 1024 * 1024);
     report(1024 * 1024, 1024 * 1024);
     expect(lines).toEqual([
