@@ -1,0 +1,118 @@
+/**
+ * lstat for the tree walks (a release directory's and the app's: 20,000 calls each per update)
+ * without Node's Stats object. Node 20's lstatSync turns the kernel's answer into a Stats holding
+ * four Date objects, which cost about a third of a walk's CPU, with the garbage they leave. Here
+ * the same numbers are read from the binding lstatSync itself calls, and the timestamps are
+ * computed with Node's own formula (sec * 1e3 + nsec / 1e6), so mtimeMs and ctimeMs are the very
+ * doubles lstatSync gives: stamps taken by either agree (stat index, install index).
+ *
+ * The binding is not a public API: it is used only when it answers exactly as lstatSync does on a
+ * first probe, and never under Node's permission model (which lstatSync enforces and the binding
+ * does not). Anywhere else, or on any doubt, this is lstatSync.
+ */
+import { constants, lstatSync } from "node:fs";
+
+/** The fields the walks read. */
+export interface LiteStat {
+  dev: number;
+  mode: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+type RawLstat = (path: string, useBigint: false, req: undefined, throwIfNoEntry: boolean) => unknown;
+
+/** Node's stat array: dev, mode, nlink, uid, gid, rdev, blksize, ino, size, blocks, then (sec, nsec) × 4. */
+const DEV = 0;
+const MODE = 1;
+const INO = 7;
+const SIZE = 8;
+const MTIME_SEC = 12;
+const CTIME_SEC = 14;
+
+let raw: RawLstat | null | undefined;
+
+/**
+ * The entry at `path`, never following a symlink. As lstatSync: undefined when it does not exist
+ * (ENOENT) and `throwIfNoEntry` is false; any other failure throws lstatSync's own error.
+ */
+export function lstatLite(path: string, throwIfNoEntry: true): LiteStat;
+export function lstatLite(path: string, throwIfNoEntry: false): LiteStat | undefined;
+export function lstatLite(path: string, throwIfNoEntry: boolean): LiteStat | undefined {
+  const binding = raw === undefined ? probe() : raw;
+  // A NUL byte is refused by lstatSync's validation; the binding would cut the path there.
+  if (binding === null || path.includes("\0")) return fromStats(path, throwIfNoEntry);
+  const values = binding(path, false, undefined, throwIfNoEntry);
+  return values === undefined ? undefined : fromValues(values as Float64Array);
+}
+
+/** Whether a LiteStat is a directory, a regular file or a symlink (mode's file type). */
+export function isDirectoryMode(mode: number): boolean {
+  return (mode & constants.S_IFMT) === constants.S_IFDIR;
+}
+export function isFileMode(mode: number): boolean {
+  return (mode & constants.S_IFMT) === constants.S_IFREG;
+}
+export function isSymlinkMode(mode: number): boolean {
+  return (mode & constants.S_IFMT) === constants.S_IFLNK;
+}
+
+function fromStats(path: string, throwIfNoEntry: boolean): LiteStat | undefined {
+  const st = lstatSync(path, { throwIfNoEntry });
+  if (st === undefined) return undefined;
+  return { dev: st.dev, mode: st.mode, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+}
+
+/** Read at once: the binding fills one shared array on every call. */
+function fromValues(v: Float64Array): LiteStat {
+  return {
+    dev: v[DEV] as number,
+    mode: v[MODE] as number,
+    ino: v[INO] as number,
+    size: v[SIZE] as number,
+    // Node's msFromTimeSpec, operation for operation: the same double as Stats.mtimeMs.
+    mtimeMs: (v[MTIME_SEC] as number) * 1e3 + (v[MTIME_SEC + 1] as number) / 1e6,
+    ctimeMs: (v[CTIME_SEC] as number) * 1e3 + (v[CTIME_SEC + 1] as number) / 1e6,
+  };
+}
+
+/**
+ * Decides once per process whether the binding is usable: it must give what lstatSync gives for
+ * "/". Not when process.binding would print its deprecation warning (--pending-deprecation).
+ */
+function probe(): RawLstat | null {
+  raw = null;
+  try {
+    const proc = process as unknown as { binding?: (name: string) => unknown; permission?: unknown };
+    if (proc.permission !== undefined || typeof proc.binding !== "function") return raw;
+    const pending = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((a) =>
+      a.includes("--pending-deprecation"),
+    );
+    if (pending || process.env.NODE_PENDING_DEPRECATION === "1") return raw;
+    const path = "/";
+    const fs = proc.binding("fs") as { lstat?: unknown } | undefined;
+    if (typeof fs?.lstat !== "function") return raw;
+    const candidate = fs.lstat.bind(fs) as RawLstat;
+    const expected = fromStats(path, false);
+    const values = candidate(path, false, undefined, false);
+    if (expected === undefined || !(values instanceof Float64Array)) return raw;
+    const got = fromValues(values);
+    const same = (Object.keys(expected) as (keyof LiteStat)[]).every((k) => Object.is(got[k], expected[k]));
+    if (same) raw = candidate;
+  } catch {
+    raw = null;
+  }
+  return raw;
+}
+
+/** Which lstat the walks use (for tests): undefined before the first call. */
+export function lstatLiteSource(): "binding" | "lstatSync" | undefined {
+  return raw === undefined ? undefined : raw === null ? "lstatSync" : "binding";
+}
+
+/** For tests: forget the probe's verdict, or force the lstatSync path. */
+export function resetLstatLite(useBinding: boolean | undefined = undefined): void {
+  raw = useBinding === false ? null : undefined;
+}
