@@ -216,7 +216,7 @@ async function runRestore(
   const installed = await installedByUpdate(journal);
   const paths = new ConfinedPaths(appDir);
   // What the restore takes out of the app keeps a name here until the backup is discarded: freeing
-  // it is left to discardBackupDir's background removal (trash.ts says why).
+  // it is left to the app's next run or a background removal (trash.ts says why).
   const undone = join(backupPath, UNDONE_DIR);
   const work = { ...none, outside: [] as string[], displaced: [] as string[], kept: [] as string[] };
   /** What is at `rel`: absent or ship's own entry may be touched; outside or foreign never. */
@@ -300,7 +300,7 @@ async function runRestore(
   await reinstateIndex(journal, inventory, work.copied > 0);
   // meta.json goes first: a half-deleted backup is then never listed or restored again.
   await rm(join(backupPath, META_FILE), { force: true });
-  await discardBackupDir(backupPath);
+  await discardBackupDir(backupPath, work.deleted + work.returned);
   await removeJournal(journal.stateDir);
   return work;
 }

@@ -5,14 +5,20 @@
  * (more so with online discard, or while other processes fsync) one 25 KB file costs 0.1–0.5 ms,
  * where a rename or a hard link costs ~15 µs. A rollback of 200 files spent most of its time
  * freeing the release it undid. So a restore keeps a second name for every entry it replaces or
- * deletes (inside the backup directory, under `undone/`), the consumed backup is renamed into the
- * app's trash (`<backup_dir>/<app>/.trash/`), and the trash is deleted by a detached `rm -rf` after
- * the restore. A trash that outlives its process (killed, or a systemd oneshot unit ending and taking
- * its children along) is emptied by the next update of the app (pruneBackups), in-process.
+ * deletes (inside the backup directory, under `undone/`), and the consumed backup is renamed into
+ * the app's trash (`<backup_dir>/<app>/.trash/`).
+ *
+ * Who frees it: a small trash (up to FREED_BY_NEXT_RUN entries taken out) is left to the app's next
+ * run — any run that takes the app's lock, an update check with nothing to do included, empties it
+ * in-process (run-source.ts), as the next update always did (pruneBackups). Starting a detached
+ * `rm -rf` instead costs a fork and loading `child_process`: ~35 ms of a 200-file rollback's wall
+ * time here, more than the whole restore. A bigger trash (undoing a first install, say) holds too
+ * much disk to wait for a timer, so a detached `rm -rf` deletes it after the restore; what that
+ * could not finish (killed, or a systemd oneshot unit ending and taking its children along) is
+ * emptied by the next run too.
  *
  * Nothing in the trash is ever read again: it has no meta.json, so it is never listed or restored.
  */
-import { spawn } from "node:child_process";
 import { renameSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -56,10 +62,19 @@ export function moveAside(path: string, keep: string): boolean {
 }
 
 /**
- * Removes a consumed backup directory without waiting for its blocks to be freed: renamed into the
- * trash, then deleted by a detached `rm -rf`. Falls back to deleting it here when the rename fails.
+ * Entries a restore may take out of the app (deleted, or replaced and kept under `undone/`) and
+ * still leave in the trash for the app's next run: at the measured 0.1–0.5 ms per file, at most
+ * ~0.1–0.5 s of that unattended run, and a few MB of disk for the hours until it.
  */
-export async function discardBackupDir(backupPath: string): Promise<void> {
+export const FREED_BY_NEXT_RUN = 1000;
+
+/**
+ * Removes a consumed backup directory without waiting for its blocks to be freed: renamed into the
+ * trash, where the app's next run deletes it, or, when the restore took out more than
+ * FREED_BY_NEXT_RUN entries, a detached `rm -rf` now. Falls back to deleting it here when the rename
+ * fails. `takenOut`: the entries the restore deleted or replaced in the app.
+ */
+export async function discardBackupDir(backupPath: string, takenOut: number): Promise<void> {
   const trash = trashDir(backupPath);
   const target = join(trash, `${basename(backupPath)}-${process.pid}-${Date.now()}`);
   try {
@@ -69,15 +84,17 @@ export async function discardBackupDir(backupPath: string): Promise<void> {
     await rm(backupPath, { recursive: true, force: true });
     return;
   }
-  removeInBackground(target);
+  if (takenOut > FREED_BY_NEXT_RUN) removeInBackground(target);
 }
 
-/** `rm -rf path` in a detached process this one does not wait for; a failure leaves it to the next sweep. */
+/** `rm -rf path` in a detached process this one does not wait for; a failure leaves it to the next run. */
 function removeInBackground(path: string): void {
   try {
+    // Loaded here: most rollbacks never fork (FREED_BY_NEXT_RUN), and child_process costs ~10 ms.
+    const { spawn } = process.getBuiltinModule("node:child_process");
     const child = spawn("rm", ["-rf", "--", path], { detached: true, stdio: "ignore" });
     child.on("error", () => {
-      // No rm to run: the next update of the app empties the trash (emptyTrash).
+      // No rm to run: the next run of the app empties the trash (emptyTrash).
     });
     child.unref();
   } catch {
@@ -85,7 +102,10 @@ function removeInBackground(path: string): void {
   }
 }
 
-/** Deletes whatever a restore's background removal left in the app's trash (see the module comment). */
+/**
+ * Deletes what restores left in the app's trash (see the module comment): called by every run of the
+ * app that holds its lock, and after each update. A trash that is not there costs one lstat.
+ */
 export async function emptyTrash(backupRoot: string, app: string): Promise<void> {
   await rm(join(backupRoot, app, ".trash"), { recursive: true, force: true });
 }

@@ -3,7 +3,7 @@
  * directory, bounded output captured into the log, and a timeout that kills the whole process group
  * so a hook's grandchildren (`sleep 60 &`, a server it started) cannot outlive it.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { cleanEnvironment } from "./clean-env.js";
@@ -64,6 +64,9 @@ export function commandEnvironment(env: CommandEnv): NodeJS.ProcessEnv {
 export function runCommand(command: string, options: RunCommandOptions): Promise<CommandResult> {
   const started = performance.now();
   const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+  // Loaded when a command runs: `ship --rollback` imports this module for the rollback hooks, and
+  // `child_process` (with net, dgram, streams) is ~10 ms of its start when no hook is configured.
+  const { spawn } = process.getBuiltinModule("node:child_process");
   const child = spawn("/bin/sh", ["-c", GATE, "sh", command], {
     cwd: options.cwd,
     env: commandEnvironment(options.env),

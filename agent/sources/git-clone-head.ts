@@ -6,7 +6,6 @@
  * moves HEAD and the index — never the work tree, which the restore already wrote — to the commit the
  * install index now records, as `git reset --mixed` does.
  */
-import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import type { Source } from "../../shared/config/schema.js";
 import type { Logger } from "../../shared/log.js";
@@ -48,6 +47,8 @@ export async function alignCloneHead(
 }
 
 function gitIn(dir: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+  // Loaded when git runs: a rollback imports this module, and only a clone-is-app source needs git.
+  const { execFile } = process.getBuiltinModule("node:child_process");
   return new Promise((done) => {
     execFile(
       "git",

@@ -19,6 +19,7 @@ import { readInstallIndex } from "../../../agent/apply/install-index.js";
 import { journalPath } from "../../../agent/apply/journal.js";
 import { listBackups } from "../../../agent/backup/backup-store.js";
 import { restoreBackup, rollbackTo } from "../../../agent/backup/restore.js";
+import { discardBackupDir, FREED_BY_NEXT_RUN, UNDONE_DIR } from "../../../agent/backup/trash.js";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
 import { UpdateFailedError, UpdateNotAppliedError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
@@ -334,14 +335,20 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await snapshot(appDir)).toEqual(before);
   });
 
-  it("frees nothing a restore takes out while the caller waits: it sits in the app's trash until a background rm, or the next update, removes it", async () => {
+  it("frees nothing a restore takes out while the caller waits: a small trash starts no rm, and the next update empties it", async () => {
     await update(v1, "1.0.0");
     const applied = await update(v2, "2.0.0");
     const replaced = (await fsStat(join(appDir, "app.py"))).ino; // 2.0.0's app.py, replaced by the restore
     const added = (await fsStat(join(appDir, "lib/new/feature.py"))).ino; // added by 2.0.0, deleted by it
     const trash = join(backupRoot, "myapp", ".trash");
+    // An rm that leaves a mark: a restore of a few files must not start one (trash.ts: the fork
+    // and child_process were ~35 ms of a 200-file rollback).
+    const bin = join(root, "marking-bin");
+    const ran = join(root, "rm-ran");
+    await mkdir(bin);
+    await writeFile(join(bin, "rm"), `#!/bin/sh\necho "$@" >> '${ran}'\nexec /bin/rm "$@"\n`, { mode: 0o755 });
     const path = process.env.PATH;
-    process.env.PATH = join(root, "no-bin"); // no rm to start: the background removal cannot run
+    process.env.PATH = `${bin}:${path}`;
     try {
       await restoreBackup({ backupPath: applied.backup.path });
     } finally {
@@ -353,8 +360,9 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     const kept = await inodesUnder(trash);
     expect(kept).toContain(replaced);
     expect(kept).toContain(added);
+    expect(await pathExists(ran)).toBe(false);
     expect((await listBackups(backupRoot)).map((b) => b.id)).not.toContain(applied.backup.id);
-    // The next update of the app empties what the background removal left.
+    // The next update of the app empties it.
     await update(v3, "3.0.0");
     expect(await pathExists(trash)).toBe(false);
   });
@@ -426,13 +434,14 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await pathExists(trash)).toBe(false);
   });
 
-  it("removes a restore's trash in the background, after restoreBackup has returned", async () => {
+  it("a restore that took out more than FREED_BY_NEXT_RUN entries has its trash removed in the background, after it returned", async () => {
     await update(v1, "1.0.0");
     const applied = await update(v2, "2.0.0");
     const replaced = (await fsStat(join(appDir, "app.py"))).ino;
     // The real rm, held until the test lets it go (a file appears; a fixed delay flaked under
-    // load): what the restore took out must still be in the trash when it returns (nothing freed
-    // in-process), and gone once the background rm ran.
+    // load): what the restore took out must still be in the trash when discarding returns (nothing
+    // freed in-process), and gone once the background rm ran. A release of over a thousand files
+    // would cost this test seconds: the rule is driven with the count a big restore passes.
     const bin = join(root, "slow-bin");
     const go = join(root, "rm-may-run");
     await mkdir(bin);
@@ -441,20 +450,24 @@ describe("applyUpdate + restoreBackup on real trees", () => {
       `#!/bin/sh\nwhile [ ! -e '${go}' ]; do sleep 0.05; done\nexec /bin/rm "$@"\n`,
       { mode: 0o755 },
     );
+    const undone = join(applied.backup.path, UNDONE_DIR);
+    await mkdir(undone);
+    await link(join(appDir, "app.py"), join(undone, "app.py")); // as the restore keeps a second name
     const path = process.env.PATH;
     process.env.PATH = `${bin}:${path}`;
     try {
-      await restoreBackup({ backupPath: applied.backup.path });
+      await discardBackupDir(applied.backup.path, FREED_BY_NEXT_RUN + 1);
     } finally {
       process.env.PATH = path;
     }
+    await rm(join(appDir, "app.py"));
     const trash = join(backupRoot, "myapp", ".trash");
+    expect(await pathExists(applied.backup.path)).toBe(false);
     expect(await inodesUnder(trash)).toContain(replaced);
     await writeFile(go, "");
     const deadline = Date.now() + 30_000;
     while ((await inodesUnder(trash)).length > 0 && Date.now() < deadline) await sleep(50);
     expect(await inodesUnder(trash)).toEqual([]);
-    expect(await readFile(join(appDir, "app.py"), "utf8")).toBe("print(1)\n");
   });
 
   it("falls back to copying when staging and backups are on another filesystem (/dev/shm), and says so", async () => {

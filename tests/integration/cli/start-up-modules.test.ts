@@ -228,7 +228,7 @@ describe("what the quick commands load (built CLI)", () => {
     expect(viaBin.stdout).toContain("Usage: ship release");
   });
 
-  it("--rollback and --list-backups load neither worker_threads nor assert (pino's, for what the CLI never uses)", async () => {
+  it("--rollback and --list-backups load neither worker_threads nor assert (pino's), nor child_process (commander's, trash's)", async () => {
     const listing = await builtinsLoaded(root, ["--config", config, "--list-backups"]);
     expect(listing.code, listing.stderr).toBe(0);
     // 2.0.0 again (earlier tests rolled it back), then the backup that update made is restored.
@@ -246,6 +246,10 @@ describe("what the quick commands load (built CLI)", () => {
       expect(builtins).toContain("vm"); // the tracer saw the code-cached path run
       expect(builtins).not.toContain("worker_threads");
       expect(builtins).not.toContain("assert");
+      // commander's executable subcommands and the trash's background rm load it only when they run
+      // (a 1-file rollback leaves its trash to the next run). (`net` comes anyway: stdout is a pipe
+      // here, a tty at a terminal, and both are net.Socket.)
+      expect(builtins).not.toContain("child_process");
     }
   });
 
