@@ -1,4 +1,10 @@
-import { reportOutcomes } from "./messages.js";
+/**
+ * What an agent's report says a deployment came to (messages.ts Report.outcome). Kept here, not in
+ * messages.ts: the CLI's state file needs the names, and importing them from there built every hub
+ * message schema on each `ship` start (a rollback's included).
+ */
+export const reportOutcomes = ["succeeded", "failed", "rolled_back", "restore_failed", "skipped"] as const;
+export type ReportOutcome = (typeof reportOutcomes)[number];
 
 /**
  * What the last run of a source did. failed_unchanged: stopped before changing a file (exit 1, or 2

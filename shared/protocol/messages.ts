@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { AgentId, AgentLabels } from "./agent-id.js";
+import { type ReportOutcome, reportOutcomes } from "./app-states.js";
 
 /** Bumped when a message changes incompatibly; the hub refuses agents speaking another major. */
 export const PROTOCOL_VERSION = 1;
@@ -78,8 +79,7 @@ export const Progress = z.object({
   message: z.string().max(4000).optional(),
 });
 
-export const reportOutcomes = ["succeeded", "failed", "rolled_back", "restore_failed", "skipped"] as const;
-export type ReportOutcome = (typeof reportOutcomes)[number];
+export { type ReportOutcome, reportOutcomes };
 
 const keyPaths = z.array(z.string().max(1000)).max(1000);
 

@@ -346,7 +346,9 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     const bin = join(root, "marking-bin");
     const ran = join(root, "rm-ran");
     await mkdir(bin);
-    await writeFile(join(bin, "rm"), `#!/bin/sh\necho "$@" >> '${ran}'\nexec /bin/rm "$@"\n`, { mode: 0o755 });
+    await writeFile(join(bin, "rm"), `#!/bin/sh\necho "$@" >> '${ran}'\nexec /bin/rm "$@"\n`, {
+      mode: 0o755,
+    });
     const path = process.env.PATH;
     process.env.PATH = `${bin}:${path}`;
     try {

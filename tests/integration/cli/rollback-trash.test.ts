@@ -23,9 +23,15 @@ describe("ship --rollback leaves what it took out to the app's next run", () => 
     const v1 = { "app.txt": "one\n", "lib/a.txt": "a1\n" };
     await app.release("v1.0.0", 'version: "1.0.0"\n', v1);
     expect((await runShip(["--config", app.config])).code).toBe(0);
-    await app.release("v2.0.0", 'version: "2.0.0"\n', { "app.txt": "two\n", "lib/a.txt": "a2\n", "new.txt": "n\n" });
+    await app.release("v2.0.0", 'version: "2.0.0"\n', {
+      "app.txt": "two\n",
+      "lib/a.txt": "a2\n",
+      "new.txt": "n\n",
+    });
     expect((await runShip(["--config", app.config])).code).toBe(0);
-    const listed = JSON.parse((await runShip(["--config", app.config, "--list-backups", "--json"])).stdout) as {
+    const listed = JSON.parse(
+      (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+    ) as {
       id: string;
       version: string | null;
     }[];
