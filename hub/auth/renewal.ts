@@ -1,5 +1,6 @@
 /**
- * Agent tokens renew themselves over the agent channel: past half its lifetime, a connected agent
+ * Agent tokens renew themselves over the agent channel: at half its lifetime (a timer per
+ * connection, so a token of a few seconds is renewed as surely as one of 30 days), a connected agent
  * is sent a fresh token with the same lifetime (at most the maximum), so a fleet whose agents stay
  * connected or reconnect at least every half-lifetime never runs into expiry. The old token stays
  * valid until its own expiry (an agent that crashed before saving the new one can still connect).
@@ -10,8 +11,13 @@ import { AuthError } from "../errors.js";
 import type { Principal, TokenService } from "./tokens.js";
 import { MAX_TTL_SECONDS } from "./tokens.js";
 
+/** When an agent token reaches half its lifetime: from then on it is renewed. */
+export function renewalDueAt(principal: Pick<Principal, "created" | "expires">): number {
+  return principal.created + (principal.expires - principal.created) / 2;
+}
+
 export function renewalDue(principal: Principal, now: number): boolean {
-  return principal.role === "agent" && principal.expires - now < (principal.expires - principal.created) / 2;
+  return principal.role === "agent" && now > renewalDueAt(principal);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Logger } from "../../shared/log.js";
 import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/protocol/messages.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
-import { renewAgentToken, renewalDue } from "../auth/renewal.js";
+import { renewAgentToken, renewalDue, renewalDueAt } from "../auth/renewal.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
 import { AuthError } from "../errors.js";
 import type { HubMetrics } from "../metrics.js";
@@ -51,6 +51,13 @@ class MinuteBudget {
   }
 }
 
+/** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days): a longer delay fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** After a renewal that failed (the store unreachable), the next try. */
+const RENEW_RETRY_MS = 1_000;
+/** The least time between two renewals of one connection's token. */
+const RENEW_MIN_GAP_MS = 100;
+
 const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" };
 
 /**
@@ -79,6 +86,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const principals = new WeakMap<WebSocket, Principal>();
   const sessions = new WeakMap<WebSocket, LiveSession>();
   const renewing = new WeakSet<WebSocket>();
+  const renewTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
@@ -109,13 +117,32 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     });
   };
 
-  /** Sends a fresh token to an agent whose token is past half its life. */
+  /**
+   * Wakes `renewIfDue` when the connection's token reaches half its lifetime (and not before
+   * `atLeastMs`): renewal in proportion to the token's life, not only at hello and at each ping,
+   * which a token shorter than two ping intervals would not survive (its agent locked out).
+   */
+  const scheduleRenewal = (ws: WebSocket, agentId: string, atLeastMs = 0) => {
+    clearTimeout(renewTimers.get(ws));
+    const principal = principals.get(ws);
+    if (principal?.role !== "agent" || ws.readyState !== ws.OPEN) return;
+    // Past 2^31 - 1 ms a timer fires at once: a long token's wait is taken in steps.
+    const delay = Math.min(Math.max(renewalDueAt(principal) - now() + 1, atLeastMs), MAX_TIMER_MS);
+    const timer = setTimeout(() => void renewIfDue(ws, agentId), delay);
+    timer.unref();
+    renewTimers.set(ws, timer);
+  };
+
+  /** Sends a fresh token to an agent whose token is past half its life; then waits for the next half-life. */
   const renewIfDue = async (ws: WebSocket, agentId: string) => {
     const principal = principals.get(ws);
-    if (!principal || !renewalDue(principal, now())) return;
     // Marked at once: the ping loop must not issue a second token while this one is being stored.
-    if (renewing.has(ws)) return;
+    if (!principal || renewing.has(ws)) return;
+    if (!renewalDue(principal, now())) return scheduleRenewal(ws, agentId);
     renewing.add(ws);
+    // JWT times are whole seconds: a renewal within the same second as the token it replaces may
+    // not move its half-life, and must not be re-issued in a tight loop (a lifetime of 1 s).
+    let retryMs = RENEW_MIN_GAP_MS;
     try {
       const renewed = await renewAgentToken(options.tokens, principal);
       principals.set(ws, renewed.principal);
@@ -127,9 +154,12 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       // The token this connection runs on was revoked meanwhile: end it now, not at the next check.
       if (error instanceof AuthError) endSession(ws, error.message);
       else log.error("could not renew an agent token", { agentId, error: String(error) });
+      // The store may be back in a moment: tried again soon, not in a tight loop.
+      retryMs = RENEW_RETRY_MS;
     } finally {
       renewing.delete(ws);
     }
+    scheduleRenewal(ws, agentId, retryMs);
   };
 
   const send = (ws: WebSocket, message: HubMessage, agentId: string) => sendTo(ws, message, options, agentId);
@@ -152,6 +182,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     // Oversize frames (maxPayload) and protocol violations surface here; ws closes the socket itself.
     ws.on("error", (error) => log.warn("agent socket error", { agentId, error: error.message }));
     ws.on("close", () => {
+      clearTimeout(renewTimers.get(ws));
       if (!greeted || !registry.remove(agentId, ws)) return;
       void presence.then((epoch) => {
         if (epoch !== undefined) batch.disconnected(agentId, epoch);

@@ -24,7 +24,8 @@ interface Attention {
 describe("agent tokens (real hub and agent)", () => {
   let fleet: Fleet;
   beforeAll(async () => {
-    fleet = await Fleet.start({ agents: 1, hub: { ping_interval_seconds: 1 }, hubOnly: true });
+    // The default ping (30 s): renewal must not wait for a ping a 12-s token would not live to see.
+    fleet = await Fleet.start({ agents: 1, hubOnly: true });
   }, 120_000);
   afterAll(async () => {
     await fleet?.close();
@@ -92,8 +93,13 @@ describe("agent tokens (real hub and agent)", () => {
     expect(
       (await readFile(join(agent().root, "agent.log"), "utf8")).includes("renewed this agent's token"),
     ).toBe(true);
-    // Past the first token's expiry a fresh process must connect with the renewal.
+    // Past the first token's expiry the agent is still connected (renewed on time, not closed at
+    // exp), and a fresh process must connect with the renewal.
     await sleep(Math.max(0, expiresAt - Date.now() + 500));
+    expect(await online()).toBe(true);
+    expect(await readFile(join(fleet.dir, "hub.log"), "utf8")).not.toMatch(
+      /closing a session whose token ended/,
+    );
     await fleet.stopAgent(0);
     await fleet.startAgent(0);
     await fleet.waitFor("agent online again", online);

@@ -1,7 +1,8 @@
 /**
  * A token checked at connect is checked again while the connection lives: `ship-hub token revoke`
  * (a separate process writing the hub's database) closes that token's agent WebSocket and operator
- * event streams within seconds, and a token's `exp` closes them when it passes.
+ * event streams within seconds, and a token's `exp` closes them when it passes — unless, for an
+ * agent, the hub renewed it first: it does at half its lifetime, however short.
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -9,6 +10,8 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LiveSessions } from "../../../hub/auth/live-sessions.js";
+import { memoryLogger } from "../../../shared/log.js";
 import { isType, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 const run = promisify(execFile);
@@ -171,18 +174,38 @@ describe("revoked and expired tokens end live sessions", () => {
     }
   });
 
-  it("an agent token's exp closes its WebSocket when it passes", async () => {
-    const { token, record } = await t.hub.tokens.issue({
-      role: "agent",
-      agentId: "expiring-1",
-      ttlSeconds: 2,
-    });
+  it("an agent token of 2 s is renewed at half its life, again and again: its agent stays connected past each expiry, pings a minute apart", async () => {
+    const { token, record } = await t.hub.tokens.issue({ role: "agent", agentId: "short-1", ttlSeconds: 2 });
     const agent = await TestAgent.connect(t.hub.url, token);
-    agent.hello("expiring-1");
-    const { code } = await agent.closed();
-    expect(code).toBe(4001);
-    expect(Date.now()).toBeGreaterThanOrEqual(record.expires);
-    expect(Date.now() - record.expires).toBeLessThan(3000);
+    let closed: number | undefined;
+    agent.ws.once("close", (code) => {
+      closed = code;
+    });
+    agent.hello("short-1");
+    // Past two lifetimes of the first token (the condition is the clock itself): each renewal came
+    // before the token it replaced expired, or the hub would have closed the socket (4001).
+    await expect
+      .poll(() => Date.now() > record.expires + 2000, { timeout: 10_000, interval: 100 })
+      .toBe(true);
+    expect(closed).toBeUndefined();
+    const renewals = agent.received.filter(isType("token"));
+    expect(renewals.length).toBeGreaterThanOrEqual(2);
+    // The newest renewal is in force: a new connection opens with it.
+    const again = await TestAgent.connect(t.hub.url, (renewals.at(-1) as { token: string }).token);
+    again.hello("short-1");
+    await expect.poll(() => t.hub.registry.isOnline("short-1")).toBe(true);
+    again.ws.terminate();
+    agent.ws.terminate();
+  });
+
+  it("a session whose token is not renewed is closed when its exp passes", async () => {
+    const sessions = new LiveSessions(t.hub.store, memoryLogger(), Date.now, 50);
+    const started = Date.now();
+    const reason = await new Promise<string>((resolve) =>
+      sessions.open({ jti: randomUUID(), expires: started + 300, name: "agent:never-renewed" }, resolve),
+    );
+    expect(reason).toBe("token expired");
+    expect(Date.now()).toBeGreaterThanOrEqual(started + 300);
   });
 
   it("token revoke ends the operator's event stream; another operator's stream stays open", async () => {
