@@ -102,6 +102,31 @@ describe("scanReleaseDir (release directory read in place through a stat index)"
     expect((await stat(indexFile, { bigint: true })).ino).not.toBe(before.ino);
     expect((await scanReleaseDir(dir, indexFile, later)).hashed).toBe(0);
   });
+
+  it("files added and removed amid the release, or records in another order, still vouch; the index is rewritten in walk order", async () => {
+    await scanReleaseDir(dir, indexFile, later);
+    const saved = await readFile(indexFile, "utf8");
+    const [header, ...body] = saved.split("\n");
+    // Records reversed: every lookup misses the cursor, none may miss the file.
+    const records = (body.join("\n").match(/[^\0]*\0[^\0]*\0/g) ?? []).reverse();
+    expect(records).toHaveLength(6);
+    await writeFile(indexFile, `${header}\n${records.join("")}`);
+    expect((await scanReleaseDir(dir, indexFile, later)).hashed).toBe(0);
+    expect(await readFile(indexFile, "utf8")).toBe(saved);
+    // One file gone, one new, both between others in walk order: only the new one is read.
+    await rm(join(dir, "lib", "m2.py"));
+    await writeFile(join(dir, "lib", "m2a.py"), "print(2.5)\n");
+    const changed = await scanReleaseDir(dir, indexFile, later);
+    expect(changed.hashed).toBe(1);
+    expect(changed.id).toBe(`tree:${await treeDigest(dir)}`);
+    const rewritten = await readFile(indexFile, "utf8");
+    expect(rewritten).not.toContain("lib/m2.py\0");
+    expect(rewritten.indexOf("lib/m2a.py\0")).toBeGreaterThan(rewritten.indexOf("lib/m1.py\0"));
+    expect(rewritten.indexOf("lib/m2a.py\0")).toBeLessThan(rewritten.indexOf("lib/m3.py\0"));
+    const before = await stat(indexFile, { bigint: true });
+    expect((await scanReleaseDir(dir, indexFile, later)).hashed).toBe(0);
+    expect((await stat(indexFile, { bigint: true })).ino).toBe(before.ino);
+  });
 });
 
 describe("scanReleaseDir: small files read synchronously, large ones asynchronously", () => {
