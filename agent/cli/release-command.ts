@@ -19,27 +19,30 @@ function usageExit(error: CommanderError): never {
 }
 
 /**
- * A list option (`--include`, `--allow-private-key`) takes every value up to the next option, so
- * written before VERSION it takes the arguments too and commander only says one is missing. Say
- * which values the option took and where to put it.
+ * `--include` and `--allow-private-key` take one path each and may be repeated (`--include src
+ * --include lib`): a flag that took every value up to the next option swallowed VERSION and
+ * DESCRIPTION when written before them. A second path after one flag is then an argument too many;
+ * the error says how to give it.
  */
-function explainSwallowedArguments(cmd: Command): void {
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+function explainRepeatableOptions(cmd: Command): void {
   cmd.configureOutput({
     outputError: (text, write) => {
-      const takers = cmd.options.filter((o) => o.variadic && listOption(cmd, o.attributeName()).length > 0);
-      if (!text.includes("missing required argument") || takers.length === 0) return write(text);
-      const took = takers.map(
-        (o) =>
-          `${o.long} took ${listOption(cmd, o.attributeName())
-            .map((v) => JSON.stringify(v))
-            .join(", ")}`,
+      const given = cmd.options.filter(
+        (o) => REPEATABLE.has(o.long ?? "") && listOption(cmd, o.attributeName()).length > 0,
       );
+      if (!text.includes("too many arguments") || given.length === 0) return write(text);
+      const flags = given.map((o) => o.long ?? "");
+      const example = flags[0] ?? "--include";
       write(
-        `${text.trimEnd()}: ${took.join("; ")} (a list option takes every value up to the next option); write it after the arguments, or end its values with --\n`,
+        `${text.trimEnd()} ${flags.join(" and ")} take${flags.length === 1 ? "s" : ""} one path each: repeat the flag for another (${example} a ${example} b)\n`,
       );
     },
   });
 }
+
+const REPEATABLE = new Set(["--include", "--allow-private-key"]);
 
 function listOption(cmd: Command, key: string): string[] {
   const value: unknown = cmd.getOptionValue(key);
@@ -77,17 +80,22 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
     };
   const sub = (name: string, description: string) => {
     const cmd = release.command(name).description(description).exitOverride(usageExit);
-    explainSwallowedArguments(cmd);
+    explainRepeatableOptions(cmd);
     return cmd;
   };
   const buildOptions = (c: Command) =>
     c
-      .option("--include <paths...>", "only these files/directories (default: all files git does not ignore)")
+      .option(
+        "--include <path>",
+        "only this file/directory (repeatable; default: all files git does not ignore)",
+        collect,
+      )
       .option("--app <name>", "app name (default: the directory's name)")
       .option("--out <dir>", "where the archive goes", ".")
       .option(
-        "--allow-private-key <paths...>",
-        "ship these files although they hold a private key (refused otherwise)",
+        "--allow-private-key <path>",
+        "ship this file although it holds a private key (repeatable; refused otherwise)",
+        collect,
       );
 
   sub("manifest", "write a starter update-manifest.yaml")
@@ -111,8 +119,9 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
     .option("--push", "push the branch and the tag")
     .option("--remote <name>", "remote to push to", "origin")
     .option(
-      "--allow-private-key <paths...>",
-      "ship these files although they hold a private key (refused otherwise)",
+      "--allow-private-key <path>",
+      "ship this file although it holds a private key (repeatable; refused otherwise)",
+      collect,
     )
     .action(
       act(

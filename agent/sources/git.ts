@@ -95,7 +95,7 @@ export class GitSource implements ReleaseSource {
     const target = await this.target();
     this.checkedTarget = target;
     const current = installed?.version;
-    if (target === undefined) throw this.noTagError();
+    if (target === undefined) throw await this.noTagError();
     const available = installed?.releaseId !== target.commit;
     if (available && installed !== undefined) this.refuseMovedTag(target, installed);
     const candidate = `${target.label} (${target.commit.slice(0, 12)})`;
@@ -111,7 +111,7 @@ export class GitSource implements ReleaseSource {
     this.checked = false;
     this.checkedTarget = undefined;
     const target = checked ?? (await this.target());
-    if (target === undefined) throw this.noTagError();
+    if (target === undefined) throw await this.noTagError();
     const installed = await this.ctx.installed?.();
     const base = installed?.releaseId;
     if (installed !== undefined && base !== undefined && base !== target.commit && isCommitId(base)) {
@@ -322,7 +322,11 @@ export class GitSource implements ReleaseSource {
         ...refspecs,
       ]);
     } catch (err) {
-      throw this.missingRefError(err) ?? (await this.unknownRemoteError(err)) ?? this.fetchError(err);
+      throw (
+        (await this.missingRefError(err)) ??
+        (await this.unknownRemoteError(err)) ??
+        (await this.fetchError(err))
+      );
     }
   }
 
@@ -351,11 +355,11 @@ export class GitSource implements ReleaseSource {
    * such tag. That is a wrong value, not a network fault, so it is bad input naming the key, not
    * git's "couldn't find remote ref" behind an exit 1 that a retry would never fix.
    */
-  private missingRefError(err: unknown): Error | undefined {
+  private async missingRefError(err: unknown): Promise<Error | undefined> {
     const text = err instanceof Error ? err.message : String(err);
     const missing = /couldn't find remote ref (\S+)/.exec(text)?.[1];
     if (missing === undefined) return undefined;
-    const where = this.shownRemote();
+    const where = await this.shownRemote();
     if (missing === `refs/heads/${this.cfg.branch}` && this.cfg.tag === undefined) {
       return BadInputError.single(
         "ship.toml",
@@ -370,11 +374,11 @@ export class GitSource implements ReleaseSource {
   }
 
   /** A tag pattern nothing on the remote matches names no release: exit 2 naming the key. */
-  private noTagError(): BadInputError {
+  private async noTagError(): Promise<BadInputError> {
     return BadInputError.single(
       "ship.toml",
       `sources.${this.name}.tag`,
-      `no tag from the remote ${this.shownRemote()} matches "${this.cfg.tag}"`,
+      `no tag from the remote ${await this.shownRemote()} matches "${this.cfg.tag}"`,
     );
   }
 
@@ -387,7 +391,7 @@ export class GitSource implements ReleaseSource {
         throw BadInputError.single(
           "ship.toml",
           `sources.${this.name}.branch`,
-          `the remote ${this.shownRemote()} has no branch "${this.cfg.branch}"`,
+          `the remote ${await this.shownRemote()} has no branch "${this.cfg.branch}"`,
         );
       }
       return { commit, label };
@@ -425,7 +429,7 @@ export class GitSource implements ReleaseSource {
     }
     if (commit === undefined) {
       throw new DownloadError(
-        this.shownRemote(),
+        await this.shownRemote(),
         `commit ${pin.commit} is not available from the remote`,
         false,
       );
@@ -450,9 +454,9 @@ export class GitSource implements ReleaseSource {
     }
   }
 
-  private fetchError(err: unknown): Error {
+  private async fetchError(err: unknown): Promise<Error> {
     const text = err instanceof Error ? err.message : String(err);
-    const where = this.shownRemote();
+    const where = await this.shownRemote();
     if (
       /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(
         text,
@@ -476,7 +480,7 @@ export class GitSource implements ReleaseSource {
     const firstLine = text.split("\n").find((l) => l.trim() !== "") ?? text;
     // git drops user:password@ from the URLs it quotes, not the query: scrub what the remote holds.
     const said = scrubSecrets(firstLine.trim(), urlSecrets(this.cfg.remote));
-    const refused = this.refusedError(text, said);
+    const refused = this.refusedError(text, said, where);
     if (refused !== undefined) return refused;
     const unreachable = unreachableText(scrubSecrets(text, urlSecrets(this.cfg.remote)));
     if (unreachable !== undefined) return new DownloadError(where, unreachable, true);
@@ -489,9 +493,8 @@ export class GitSource implements ReleaseSource {
    * not "git fetch failed" behind exit 1 on every run. A remote URL (or path) with nothing at it;
    * https credentials refused (headers, or none set); an ssh key the server does not accept.
    */
-  private refusedError(text: string, said: string): BadInputError | undefined {
+  private refusedError(text: string, said: string, where: string): BadInputError | undefined {
     const key = (k: string) => `sources.${this.name}.${k}`;
-    const where = this.shownRemote();
     const lastLine = said.replace(/^fatal: /, "");
     if (
       isRemoteUrl(this.cfg.remote) &&
@@ -531,8 +534,16 @@ export class GitSource implements ReleaseSource {
     return undefined;
   }
 
-  private shownRemote(): string {
-    return this.cfg.remote.includes("://") ? redactUrl(this.cfg.remote) : this.cfg.remote;
+  /**
+   * The remote as messages name it: a URL as configured (credentials masked); a remote name with
+   * the URL the clone gives it (`origin (https://git.example.com/app.git)`), since "origin" alone
+   * does not say which server to look at. Asked of git only when a message needs it.
+   */
+  private async shownRemote(): Promise<string> {
+    const remote = this.cfg.remote;
+    if (isRemoteUrl(remote)) return shownUrl(remote);
+    const url = (await this.git.raw(["remote", "get-url", remote]).catch(() => "")).trim();
+    return url === "" ? remote : `${remote} (${shownUrl(url)})`;
   }
 }
 
@@ -548,4 +559,9 @@ async function removeEmptyDirs(root: string, rel = ""): Promise<boolean> {
   if (rel === "" || left > 0) return false;
   await rmdir(join(root, rel));
   return true;
+}
+
+/** A remote URL with its user:password@ and secret query values masked; a path or scp-style address as is. */
+function shownUrl(url: string): string {
+  return url.includes("://") ? redactUrl(url) : url;
 }

@@ -18,7 +18,7 @@ import { hasProgram } from "../../support/require-program.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
-import { makeRepos } from "../sources/git-repos.js";
+import { git, makeRepos } from "../sources/git-repos.js";
 
 describe("a source key naming what the server does not have", () => {
   let root: string;
@@ -66,13 +66,35 @@ describe("a source key naming what the server does not have", () => {
     it("a branch the remote does not have", async () => {
       const repos = await makeRepos(join(root, "repos"));
       await writeConfig(`type = "git"\nlocal_path = "${repos.clone}"\nbranch = "nope"\n`);
-      await expectBadKey("branch", /the remote origin has no branch "nope"/);
+      // The clone's remote by name and by the URL it has: "origin" alone says nothing of which server.
+      await expectBadKey("branch", new RegExp(`the remote origin \\(${repos.bare}\\) has no branch "nope"`));
     });
 
     it("a tag pattern no tag of the remote matches", async () => {
       const repos = await makeRepos(join(root, "repos"));
       await writeConfig(`type = "git"\nlocal_path = "${repos.clone}"\ntag = "release-*"\n`);
-      await expectBadKey("tag", /no tag from the remote origin matches "release-\*"/);
+      await expectBadKey(
+        "tag",
+        new RegExp(`no tag from the remote origin \\(${repos.bare}\\) matches "release-\\*"`),
+      );
+    });
+
+    it("a named remote whose URL holds credentials: a message names its URL with them masked", async () => {
+      const repos = await makeRepos(join(root, "repos"));
+      await git(
+        repos.clone,
+        "remote",
+        "set-url",
+        "origin",
+        "http://deploy:s3cret@127.0.0.1:1/app.git?token=abc",
+      );
+      await writeConfig(`type = "git"\nlocal_path = "${repos.clone}"\n`);
+      const run = await runShip(["--config", config, "--check-only"]);
+      expect(run.code, run.stdout + run.stderr).toBe(1);
+      expect(run.stdout + run.stderr).toContain(
+        "web: download of origin (http://***@127.0.0.1:1/app.git?token=***) failed: cannot reach the git server at 127.0.0.1 port 1",
+      );
+      expect(run.stdout + run.stderr).not.toMatch(/s3cret|abc/);
     });
 
     // "git fetch failed: … does not appear to be a git repository", exit 1 on every run.

@@ -31,18 +31,37 @@ describe("ship release (CLI)", () => {
     expect((await runRelease(dir, "publish", "--hub", "http://127.0.0.1:1")).code).toBe(2);
   });
 
-  it("a list option written before the arguments: the error says what it took and where to put it", async () => {
-    const swallowed = await runRelease(dir, "http", "--include", "src", "1.2.3", "Fixes");
-    expect(swallowed.code).toBe(2);
-    expect(swallowed.err.trim()).toBe(
-      `error: missing required argument 'version': --include took "src", "1.2.3", "Fixes" (a list option takes every value up to the next option); write it after the arguments, or end its values with --`,
+  it("--include and --allow-private-key take one path each, before or after the arguments; a second path is a usage error", async () => {
+    // Written before VERSION it no longer takes VERSION and DESCRIPTION along.
+    const before = await runRelease(
+      dir,
+      "http",
+      "--include",
+      "src",
+      "1.2.3",
+      "Fixes",
+      "--app",
+      "a",
+      "--out",
+      "dist",
     );
-    const git = await runRelease(dir, "git", "1.2.3", "--allow-private-key", "k.pem", "Fixes");
-    expect(git.err).toMatch(
-      /missing required argument 'description': --allow-private-key took "k.pem", "Fixes"/,
+    expect(before.code, before.err).toBe(0);
+    const paths: string[] = [];
+    await list({ file: join(dir, "dist/a-1.2.3.tar.gz"), onReadEntry: (e: ReadEntry) => paths.push(e.path) });
+    expect(paths.filter((p) => !p.endsWith("/"))).toEqual([
+      "a-1.2.3/src/app.py",
+      "a-1.2.3/update-manifest.yaml",
+    ]);
+    const twoPaths = await runRelease(dir, "http", "1.2.4", "Fixes", "--include", "src", "lib");
+    expect(twoPaths.code).toBe(2);
+    expect(twoPaths.err.trim()).toBe(
+      "error: too many arguments for 'http'. Expected 2 arguments but got 3. --include takes one path each: repeat the flag for another (--include a --include b)",
     );
-    const ended = await runRelease(dir, "http", "--out", "dist", "--include", "src", "--", "1.2.3", "Fixes");
-    expect(ended.code).toBe(0);
+    const git = await runRelease(dir, "git", "1.2.3", "--allow-private-key", "k.pem", "x.pem", "Fixes");
+    expect(git.code).toBe(2);
+    expect(git.err).toMatch(/too many arguments .* --allow-private-key takes one path each/);
+    const ended = await runRelease(dir, "http", "--out", "dist", "--include", "src", "--", "1.2.5", "Fixes");
+    expect(ended.code, ended.err).toBe(0);
   });
 
   it("manifest writes a valid starter and refuses to overwrite without --force", async () => {
@@ -311,6 +330,7 @@ describe("ship release refuses to pack or tag a private key", () => {
       "--allow-private-key",
       "./src/tls.pem",
       // An absolute path (what a shell completes) names the same file.
+      "--allow-private-key",
       join(dir, "src/apt-signing.asc"),
     );
     expect(allowed.code, allowed.err).toBe(0);

@@ -65,7 +65,7 @@ describe.skipIf(!hasProgram("git") || !hasProgram("openssl"))(
       // Bad input naming the key to set (exit 2), not a download failure a retry could fix.
       expect(err).toBeInstanceOf(BadInputError);
       expect((err as Error).message).toMatch(
-        /sources\.\S+\.remote: \S+ refused the request: it needs credentials; set them in \[sources\.\S+\.headers\]/,
+        /sources\.\S+\.remote: origin \(https:\/\/127\.0\.0\.1:\d+\/origin\.git\) refused the request: it needs credentials; set them in \[sources\.\S+\.headers\]/,
       );
       expect((err as Error).message).not.toContain("s3cret");
     });
