@@ -4,6 +4,7 @@ import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, DeploymentState, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import type { RolloutEngine } from "./engine.js";
+import { settleInstalled } from "./found-installed.js";
 import { RESTORED_BY_HOST } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
@@ -80,6 +81,7 @@ export class AgentSync {
       return rollouts.get(id);
     };
     const timedOut: DeploymentRecord[] = [];
+    const owed: DeploymentRecord[] = [];
     const late: DeploymentRecord[] = [];
     const history = await t.listDeployments({ agentId });
     for (const d of history) {
@@ -90,8 +92,8 @@ export class AgentSync {
       if (!rollout) continue;
       const due = isRunningRollout(rollout.state) && d.wave <= rollout.currentWave;
       if (retry && due) timedOut.push(d);
-      else if (isRollbackDeliverable(d.state) || (due && isDeliverable(d.state)))
-        dispatch.deployment(d, actor);
+      else if (isRollbackDeliverable(d.state)) dispatch.deployment(d, actor);
+      else if (due && isDeliverable(d.state)) owed.push(d);
       else if (
         isCompletedRollout(rollout.state) &&
         (retry || isDeliverable(d.state)) &&
@@ -99,8 +101,13 @@ export class AgentSync {
       )
         late.push(d);
     }
-    // Timed out while it was away: sent again now that it is back and its rollout runs. The rollout
-    // is locked (and so read again) first: the retry may lower its failure allowance.
+    // Owed the release it says it runs already (updated while the hub did not hear of it): done,
+    // not sent again; the others get their instruction.
+    for (const d of (await settleInstalled(dispatch, owed, actor, hello.apps)).toSend)
+      dispatch.deployment(d, actor);
+    // Timed out while it was away: sent again now that it is back and its rollout runs (unless it
+    // runs the release already). The rollout is locked (and so read again) first: the retry may
+    // lower its failure allowance.
     for (const d of timedOut) {
       const rollout = await t.lockRollout(d.rolloutId);
       if (rollout) await this.engine.retryTimedOut(rollout, [d], dispatch, actor);
@@ -108,7 +115,7 @@ export class AgentSync {
     // Its rollout completed while it was away, and no later rollout of the app took it over: the
     // release is still what it should run (desired state), so it gets it now. A completed rollout
     // has no failure allowance or threshold left to adjust; its view says who is still owed it.
-    for (const d of late)
+    for (const d of (await settleInstalled(dispatch, late, actor, hello.apps)).toSend)
       if (isRedeliverable(d.state)) await dispatch.redeliver([d], actor);
       else dispatch.deployment(d, actor);
     return epoch;

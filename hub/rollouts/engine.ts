@@ -21,6 +21,7 @@ import {
 } from "./accounting.js";
 import { cancelUnsent } from "./cancel-unsent.js";
 import { Dispatch, type EngineContext } from "./dispatch.js";
+import { settleInstalled } from "./found-installed.js";
 import {
   isEligible,
   nobodyRefusal,
@@ -416,7 +417,9 @@ export class RolloutEngine {
   ): Promise<void> {
     if (!isRunningRollout(rollout.state)) return;
     const due = ds.filter((d) => d.rolloutId === rollout.id && d.wave <= rollout.currentWave);
-    await this.unaccept(dispatch, rollout, await dispatch.redeliver(due, actor));
+    // One already on the release (installed while the hub counted it as timed out) is done, not resent.
+    const { installed, toSend } = await settleInstalled(dispatch, due, actor);
+    await this.unaccept(dispatch, rollout, [...installed, ...(await dispatch.redeliver(toSend, actor))]);
   }
 
   /** `retryTimedOut` for every timed-out deployment of `rollout` whose agent is connected (to any hub). */

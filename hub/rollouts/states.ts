@@ -56,6 +56,9 @@ export type DeploymentEvent =
   // the rollout runs, or when an operator resumes the rollout while it is connected.
   | "redeliver"
   | "rollback" // abort with rollback, or auto-rollback: back to the previous release
+  // The agent already runs the release (its hello or its stored status says so) while it is owed it
+  // (due, or retried after a timeout): it is not sent the release again; the update is done.
+  | "found-installed"
   // The rollout ended (aborted, or failed on its threshold) before the instruction was sent: the
   // agent will not be updated by it, and says so instead of waiting for ever as pending.
   | "cancel"
@@ -113,10 +116,12 @@ export const deploymentTransitions = {
     ...UPDATE_REPORTED,
     "offline-timeout": "timed_out",
     cancel: "cancelled",
+    "found-installed": "succeeded",
   },
   sent: {
     progress: "in_progress",
     ...UPDATE_REPORTED,
+    "found-installed": "succeeded",
     "offline-timeout": "timed_out",
     "progress-timeout": "timed_out",
     rollback: "rollback_pending",
@@ -124,6 +129,7 @@ export const deploymentTransitions = {
   in_progress: {
     progress: "in_progress",
     ...UPDATE_REPORTED,
+    "found-installed": "succeeded",
     "offline-timeout": "timed_out",
     "progress-timeout": "timed_out",
     rollback: "rollback_pending",
@@ -132,7 +138,12 @@ export const deploymentTransitions = {
   failed: { ...UPDATE_REPORTED },
   // Timed out after it was sent, the agent may have installed the release while away: a rollback
   // sends it back too (one that never got it answers that it runs the previous release already).
-  timed_out: { ...UPDATE_REPORTED, redeliver: "pending", rollback: "rollback_pending" },
+  timed_out: {
+    ...UPDATE_REPORTED,
+    redeliver: "pending",
+    rollback: "rollback_pending",
+    "found-installed": "succeeded",
+  },
   // An update still under way when the rollback was asked for may end in failure before the
   // rollback instruction is carried out: the update failed and its host runs the previous release
   // again by itself (or never left it), so the wave counts it as failed, not as rolled back by the

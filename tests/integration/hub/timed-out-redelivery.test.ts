@@ -168,6 +168,42 @@ for (const backend of backends)
       expect(deploysOf(again)).toEqual([]);
     });
 
+    it("a timed-out agent back on the release already (its hello says so while paused) is not sent it again at the resume", async () => {
+      const t = await boot();
+      const { id } = await haltedOnTimeout(t);
+      const release = (await t.hub.store.getDeployment(`${id}:c1`))?.desiredRelease as string;
+      // It installed 2.0.0 while the hub counted it as away (its report was lost), and says so.
+      const onRelease = [{ app: "web", version: "2.0.0", state: "ok", releaseId: release }];
+      const c1 = await TestAgent.connect(t.hub.url, await t.agentToken("c1"));
+      agents.push(c1);
+      c1.hello("c1", onRelease, { ring: "canary" });
+      await expect.poll(() => t.hub.registry.isOnline("c1")).toBe(true);
+      // Paused: nothing is owed yet; the resume retries it and finds it done.
+      expect((await resume(t, id)).body.state).toBe("running");
+      await expect.poll(() => deploymentState(t, id, "c1")).toBe("succeeded");
+      const log = (await t.hub.store.listEvents({ limit: 1000, subject: `${id}:c1` })).reverse();
+      expect(log.map((e) => e.kind)).toEqual(["deployment.timed_out", "deployment.succeeded"]);
+      expect(log[1]?.data).toMatchObject({ was: "timed_out", found: "the agent runs web 2.0.0 already" });
+      // Its success counts: the canary is whole and the rollout moves on; c1 was sent nothing.
+      await expect.poll(async () => (await view(t, id)).currentWave).toBe(1);
+      expect(deploysOf(c1)).toEqual([]);
+    });
+
+    it("resumed first, the agent says hello on the release already: done at its hello, nothing sent", async () => {
+      const t = await boot();
+      const { id } = await haltedOnTimeout(t);
+      expect((await resume(t, id)).body.state).toBe("running");
+      const c1 = await TestAgent.connect(t.hub.url, await t.agentToken("c1"));
+      agents.push(c1);
+      // An older agent names only the version it runs.
+      c1.hello("c1", [{ app: "web", version: "2.0.0", state: "ok", releaseId: undefined }], {
+        ring: "canary",
+      });
+      await expect.poll(() => deploymentState(t, id, "c1")).toBe("succeeded");
+      await expect.poll(async () => (await view(t, id)).currentWave).toBe(1);
+      expect(deploysOf(c1)).toEqual([]);
+    });
+
     it("the retried agent failing again halts the rollout: the failure accepted by resuming was only the timeout", async () => {
       const t = await boot();
       const { id, m1 } = await haltedOnTimeout(t);
