@@ -9,7 +9,19 @@ import { join } from "node:path";
 import { sha256File } from "./checksum.js";
 
 /**
- * A digest of a tree's names, file modes, contents and symlink targets, in sorted order; two trees with
+ * A directory's line in the digest. Its mode is in it only when it is not the usual 755, so that
+ * a release differing from the installed one only in a directory's mode (`chmod 750 conf`) is an
+ * update, while the id of every release whose directories are all 755 stays what it was before
+ * directory modes counted: upgrading ship does not make every host install its release again.
+ * Owner rwx is always added (staging needs it; release-scan.ts reads modes the same way).
+ */
+export function dirLine(key: string, mode: number): string {
+  const bits = mode & 0o777;
+  return bits === 0o755 ? `d ${key}\n` : `d ${key} ${bits.toString(8)}\n`;
+}
+
+/**
+ * A digest of a tree's names, file and directory modes (dirLine), contents and symlink targets, in sorted order; two trees with
  * the same digest install the same bytes. Content is hashed, not mtimes: `cp -p` keeps mtimes.
  * `knownHashes` (relative path → sha256) spares reading those files again.
  */
@@ -22,8 +34,7 @@ export async function treeDigest(root: string, knownHashes?: ReadonlyMap<string,
       const st = await lstat(path);
       const key = JSON.stringify(parts.join("/"));
       if (st.isDirectory()) {
-        // Directory modes are left out: staging forces owner rwx, and a digest must not change by copying.
-        hash.update(`d ${key}\n`);
+        hash.update(dirLine(key, (st.mode & 0o777) | 0o700));
         await walk(parts);
       } else if (st.isSymbolicLink()) {
         hash.update(`l ${key} ${JSON.stringify(await readlink(path))}\n`);

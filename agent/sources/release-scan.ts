@@ -23,12 +23,13 @@ import {
   SYNC_READ_MAX_BYTES,
 } from "../tree/hash-file.js";
 import { isDirectoryMode, isFileMode, isSymlinkMode, lstatLite } from "../tree/lstat-lite.js";
+import { dirLine } from "./release-dir.js";
 import { nowMs, StatIndex, stampOf } from "./stat-index.js";
 import type { ReleaseListing } from "./types.js";
 
 export interface ScannedRelease {
   listing: ReleaseListing;
-  /** `tree:<sha256>` over names, file modes, contents and symlink targets. */
+  /** `tree:<sha256>` over names, file and directory modes, contents and symlink targets (dirLine). */
   id: string;
   /** Files whose content had to be read (the rest came from the stat index). */
   hashed: number;
@@ -107,8 +108,7 @@ function build(nodes: readonly Node[], hashed: number): ScannedRelease {
   for (const node of nodes) {
     const key = JSON.stringify(node.rel);
     if (node.kind === "dir") {
-      // Directory modes are left out of the digest: staging forces owner rwx.
-      lines.push(`d ${key}\n`);
+      lines.push(dirLine(key, node.mode));
       listing.dirs.set(node.rel, node.mode);
     } else if (node.kind === "link") {
       lines.push(`l ${key} ${JSON.stringify(node.target)}\n`);

@@ -111,6 +111,23 @@ describe("installed file metadata (real ship process)", () => {
     expect(await readFile(join(root, "app/d/e/f.txt"), "utf8")).toBe("1.0.0\n");
   });
 
+  it("a local release directory changed only in a directory's mode is an update that applies the mode", async () => {
+    // Before: "up to date" for ever, as directory modes were not part of a local release's id.
+    const dir = join(root, "rel");
+    await mkdir(join(dir, "conf"), { recursive: true });
+    await writeFile(join(dir, "update-manifest.yaml"), 'version: "1.0.0"\n');
+    await writeFile(join(dir, "conf/app.toml"), "a = 1\n");
+    await chmod(join(dir, "conf"), 0o755);
+    await ship(`type = "local"\npath = "${dir}"`);
+    expect((await modeOf("conf")).toString(8)).toBe("755");
+    await chmod(join(dir, "conf"), 0o750);
+    await ship(`type = "local"\npath = "${dir}"`);
+    expect((await modeOf("conf")).toString(8)).toBe("750");
+    await chmod(join(dir, "conf"), 0o755);
+    await ship(`type = "local"\npath = "${dir}"`);
+    expect((await modeOf("conf")).toString(8)).toBe("755");
+  });
+
   it("a release's empty directories are installed, dropped with the release that drops them, and come back on --rollback", async () => {
     // Before: an empty tmp/ or uploads/ in a local or tarball release was never created.
     const release = async (name: string, version: string, dirs: string[]) => {

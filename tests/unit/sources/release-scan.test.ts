@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -34,6 +35,28 @@ describe("scanReleaseDir (release directory read in place through a stat index)"
     const second = await scanReleaseDir(dir, indexFile, later);
     expect(second.hashed).toBe(0);
     expect(second.id).toBe(first.id);
+  });
+
+  it("a directory's mode counts in the id only when it is not 755: ids of all-755 trees are what they were", async () => {
+    await chmod(dir, 0o755);
+    await chmod(join(dir, "lib"), 0o755);
+    const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+    // The digest as it was before directory modes counted: `d "lib"` with no mode.
+    const lines = [
+      'd "lib"\n',
+      ...[0, 1, 2, 3, 4].map((i) => `f "lib/m${i}.py" 644 ${sha(`print(${i})\n`)}\n`),
+      'l "main.py" "lib/m0.py"\n',
+      `f "update-manifest.yaml" 644 ${sha('version: "1.0.0"\n')}\n`,
+    ];
+    await chmod(join(dir, "update-manifest.yaml"), 0o644);
+    for (let i = 0; i < 5; i++) await chmod(join(dir, "lib", `m${i}.py`), 0o644);
+    const usual = await scanReleaseDir(dir, indexFile, later);
+    expect(usual.id).toBe(`tree:${sha(lines.join(""))}`);
+    await chmod(join(dir, "lib"), 0o750);
+    const changed = await scanReleaseDir(dir, indexFile, later);
+    expect(changed.id).not.toBe(usual.id);
+    expect(changed.id).toBe(`tree:${await treeDigest(dir)}`);
+    expect(changed.id).toBe(`tree:${sha(lines.join("").replace('d "lib"\n', 'd "lib" 750\n'))}`);
   });
 
   it("an edit that keeps size and mtime is still seen (ctime moves), and only that file is read", async () => {
