@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentConfig, LocalSource, Source } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
+import { TRUSTED_KEY_ROLE, writableByOthersProblem } from "../../shared/file-permissions.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { expandHome } from "../sources/home-path.js";
@@ -25,7 +26,12 @@ interface NamedFile {
   mayBeMissing?: boolean;
   /** A known_hosts file may be empty; keys, tokens, CAs and passphrases may not. */
   mayBeEmpty?: boolean;
+  /** What the file lets in (a CA, a host key, a signing key): it must not be writable by others. */
+  anchors?: string;
 }
+
+const CA = "a CA, and so a server in the middle that ship then trusts";
+const HOST_KEY = "a host key, and so a server in the middle that ship then trusts";
 
 function sourceFiles(name: string, source: Source): NamedFile[] {
   const key = (k: string) => `sources.${name}.${k}`;
@@ -33,15 +39,15 @@ function sourceFiles(name: string, source: Source): NamedFile[] {
   const add = (k: string, path: string | undefined, extra: Partial<NamedFile> = {}) => {
     if (path !== undefined) files.push({ key: key(k), path, ...extra });
   };
-  if (source.type === "https" || source.type === "http") add("ca_file", source.ca_file);
+  if (source.type === "https" || source.type === "http") add("ca_file", source.ca_file, { anchors: CA });
   if (source.type === "git") {
     add("key_filename", source.key_filename);
-    add("known_hosts", source.known_hosts, { mayBeEmpty: true });
+    add("known_hosts", source.known_hosts, { mayBeEmpty: true, anchors: HOST_KEY });
   }
   if (source.type === "sftp") {
     add("key_filename", source.key_filename);
     add("passphrase_file", source.passphrase_file);
-    add("known_hosts", source.known_hosts, { mayBeMissing: true, mayBeEmpty: true });
+    add("known_hosts", source.known_hosts, { mayBeMissing: true, mayBeEmpty: true, anchors: HOST_KEY });
   }
   return files;
 }
@@ -81,15 +87,24 @@ function checksumKey(name: string, source: Source): { issues: Issue[]; files: Na
 /** [hub] and [trust] files: what `ship agent` needs before it connects. */
 function agentFiles(config: AgentConfig): NamedFile[] {
   const files: NamedFile[] = [];
-  if (config.hub?.ca_file !== undefined) files.push({ key: "hub.ca_file", path: config.hub.ca_file });
+  if (config.hub?.ca_file !== undefined)
+    files.push({ key: "hub.ca_file", path: config.hub.ca_file, anchors: CA });
   return [...files, ...trustFiles(config)];
 }
 
 function trustFiles(config: AgentConfig): NamedFile[] {
-  return (config.trust?.key_files ?? []).map((path, i) => ({ key: `trust.key_files[${i}]`, path }));
+  return (config.trust?.key_files ?? []).map((path, i) => ({
+    key: `trust.key_files[${i}]`,
+    path,
+    anchors: TRUSTED_KEY_ROLE,
+  }));
 }
 
-/** The files' problems, as issues: missing, unreadable, a directory, empty (unless it may be). */
+/**
+ * The files' problems, as issues: missing, unreadable, a directory, empty (unless it may be), and a
+ * CA, known_hosts or trusted key that users other than its owner (or another owner than root or
+ * ship's user) can write.
+ */
 async function fileProblems(files: NamedFile[], configFile: string): Promise<Issue[]> {
   const issues: Issue[] = [];
   for (const file of files) {
@@ -100,7 +115,11 @@ async function fileProblems(files: NamedFile[], configFile: string): Promise<Iss
     } catch (error) {
       if (!(error instanceof BadInputError)) throw error;
       issues.push(...error.issues);
+      continue;
     }
+    const unsafe = file.anchors === undefined ? undefined : await writableByOthersProblem(path, file.anchors);
+    if (unsafe !== undefined)
+      issues.push({ file: configFile, path: file.key, message: unsafe, severity: "error" });
   }
   return issues;
 }

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { BadInputError } from "../../shared/errors.js";
+import { readableByOthersNote } from "../../shared/file-permissions.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { isVersionLike } from "../../shared/versions.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
@@ -216,9 +217,10 @@ export async function signAction(
   opts: { key: string; manifest?: string; app?: string; version?: string; gitCommit?: string; out?: string },
 ): Promise<void> {
   const at = (p: string | undefined) => (p === undefined ? undefined : resolve(o.dir, p));
+  const privateKeyPath = resolve(o.dir, opts.key);
   const { signature, path } = await signArtifact({
     artifact: at(artifact),
-    privateKeyPath: resolve(o.dir, opts.key),
+    privateKeyPath,
     manifestPath: at(opts.manifest),
     app: opts.app,
     version: opts.version === undefined ? undefined : checkedVersion(opts.version),
@@ -226,6 +228,14 @@ export async function signAction(
     out: at(opts.out),
     dir: o.dir,
   });
+  // A warning, not a refusal (as the hub's JWT secret): a CI runner is often one user, and a key
+  // written with `echo > key.pem` is 644 there. On a shared machine it is whoever reads it who signs.
+  await warnReadableByOthers(
+    o,
+    "--key",
+    privateKeyPath,
+    "can sign releases every agent that trusts the key installs",
+  );
   const p = signature.payload;
   report(o, { path, signature }, [`signed ${p.app} ${p.version} with key ${signature.keyId}: ${path}`]);
 }
@@ -294,6 +304,16 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
   });
   const signed = signatureText === undefined ? "unsigned" : "signed";
   report(o, published, [`published ${p.app} ${published.version} (${signed}) as release ${published.id}`]);
+}
+
+async function warnReadableByOthers(
+  o: CommonOptions,
+  flag: string,
+  path: string,
+  what: string,
+): Promise<void> {
+  const note = await readableByOthersNote(path, what);
+  if (note !== undefined) o.io.err(`warning: ${flag}: ${note}`);
 }
 
 /** Whether `path` lies in a git work tree and git does not ignore it (`git check-ignore` exits 1). */

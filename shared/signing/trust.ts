@@ -5,13 +5,14 @@
 import { open, readFile } from "node:fs/promises";
 import type { Trust } from "../config/schema.js";
 import { BadInputError, type Issue } from "../errors.js";
+import { TRUSTED_KEY_ROLE, writableByOthersProblem } from "../file-permissions.js";
 import { fsErrorText } from "../fs-errors.js";
 import { KeyFormatError, splitPublicKeys } from "./keys.js";
 import { type ReleasePayload, SignatureError, verifyRelease } from "./signature.js";
 
 /**
  * The trusted public keys as text (from `keys` and the contents of `key_files`), each checked to
- * be a usable Ed25519 key. Throws BadInputError naming every bad entry (exit 2).
+ * be a usable Ed25519 key, each file writable only by its owner (root or ship's user). Throws BadInputError naming every bad entry (exit 2).
  */
 export async function loadTrustedKeys(trust: Trust | undefined, configFile = "ship.toml"): Promise<string[]> {
   if (trust === undefined) return [];
@@ -39,6 +40,13 @@ export async function loadTrustedKeys(trust: Trust | undefined, configFile = "sh
         message: `cannot read ${keyFile}: ${fsErrorText(e)}`,
         severity: "error",
       });
+      continue;
+    }
+    // Read each time a release is checked (ship agent runs for months): a key file made writable
+    // by others since the start is refused then, not only at start.
+    const unsafe = await writableByOthersProblem(keyFile, TRUSTED_KEY_ROLE);
+    if (unsafe !== undefined) {
+      issues.push({ file: configFile, path: `trust.key_files[${i}]`, message: unsafe, severity: "error" });
       continue;
     }
     check(text, `trust.key_files[${i}]`, keyFile);

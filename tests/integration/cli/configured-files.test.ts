@@ -5,7 +5,7 @@
  * Before, a missing ca_file was Node's bare "ENOENT: …, open '…'" (exit 1), an empty SSH key
  * ssh2's "Cannot parse privateKey", and `ship agent` with a missing hub CA retried forever.
  */
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -23,6 +23,11 @@ beforeEach(async () => {
   await mkdir(join(root, "repo"));
   await writeFile(join(root, "empty"), "");
   await writeFile(join(root, "hub.token"), "not.a.jwt\n", { mode: 0o600 });
+  // Trust anchors (a key, a CA, known_hosts) that others can write: they could add their own.
+  await writeFile(join(root, "shared.pem"), "-----BEGIN PUBLIC KEY-----\n", { mode: 0o600 });
+  await chmod(join(root, "shared.pem"), 0o664);
+  await writeFile(join(root, "world.pem"), "-----BEGIN PUBLIC KEY-----\n", { mode: 0o600 });
+  await chmod(join(root, "world.pem"), 0o646);
   // A link whose target's parent is missing too (a volume not mounted), and a loop.
   await symlink(join(root, "missing/parent/app"), join(root, "dangling"));
   await symlink("loop", join(root, "loop"));
@@ -107,6 +112,21 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
       "[trust] key_files entry a directory",
       `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "APP"\n[trust]\nkey_files = ["ROOT/a-dir"]\n`,
       /trust\.key_files\[0\]: cannot read \S+\/a-dir: is a directory \(EISDIR\)$/,
+    ],
+    [
+      "[trust] key_files entry writable by the group",
+      `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "APP"\n[trust]\nkey_files = ["ROOT/shared.pem"]\n`,
+      /trust\.key_files\[0\]: \S+\/shared\.pem is writable by other users \(mode 664\): anyone who can write it can add a signing key of their own, and so releases they sign; chmod go-w it$/,
+    ],
+    [
+      "https ca_file writable by everyone",
+      https('ca_file = "ROOT/world.pem"'),
+      /sources\.web\.ca_file: \S+\/world\.pem is writable by other users \(mode 646\): anyone who can write it can add a CA, and so a server in the middle that ship then trusts; chmod go-w it$/,
+    ],
+    [
+      "sftp known_hosts writable by the group",
+      sftp('key_filename = "ROOT/hub.token"\nknown_hosts = "ROOT/shared.pem"'),
+      /sources\.web\.known_hosts: \S+\/shared\.pem is writable by other users \(mode 664\): anyone who can write it can add a host key/,
     ],
   ])(
     "%s: exit 2, one line naming ship.toml, the key and the file; app untouched",

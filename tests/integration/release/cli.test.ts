@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -114,6 +114,15 @@ describe("ship release (CLI)", () => {
     await runRelease(dir, "keygen");
     const signed = await runRelease(dir, "sign", "dist/myapp-1.2.3.tar.gz", "--key", "ship-release.key");
     expect(signed.code).toBe(0);
+    expect(signed.err).not.toContain("warning");
+    // A key others can read (`echo "$KEY" > key.pem` under umask 022): signed, with a warning.
+    await chmod(join(dir, "ship-release.key"), 0o644);
+    const shared = await runRelease(dir, "sign", "dist/myapp-1.2.3.tar.gz", "--key", "ship-release.key");
+    expect(shared.code).toBe(0);
+    expect(shared.err.trim()).toMatch(
+      /^warning: --key: \S+\/ship-release\.key is readable by other users \(mode 644\): anyone who reads it can sign releases every agent that trusts the key installs; chmod 600 it$/,
+    );
+    await chmod(join(dir, "ship-release.key"), 0o600);
     const doc: unknown = JSON.parse(await readFile(join(dir, "dist/myapp-1.2.3.tar.gz.sig"), "utf8"));
     const pub = await readFile(join(dir, "ship-release.pub"), "utf8");
     const manifest = await readManifestFromArchive(result.path);

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, generateKeyPairSync } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -129,6 +129,26 @@ describe("trust in ship.toml", () => {
       "trust.keys[0]",
       "trust.key_files[0]",
     ]);
+  });
+
+  // Read again for every release `ship agent` checks: a key file made writable since the start
+  // is refused then, for whoever can write it could add their own key.
+  it("refuses a key file others can write, naming the entry and the mode", async () => {
+    const keyFile = join(dir, "shared.pub");
+    await writeFile(keyFile, ci.publicKeyPem);
+    await chmod(keyFile, 0o666);
+    const trust = { keys: [], key_files: [keyFile], allow_downgrade: false };
+    const error = await loadTrustedKeys(trust, "/etc/ship/ship.toml").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadInputError);
+    expect((error as BadInputError).issues).toEqual([
+      expect.objectContaining({
+        file: "/etc/ship/ship.toml",
+        path: "trust.key_files[0]",
+        message: expect.stringMatching(/shared\.pub is writable by other users \(mode 666\).*chmod go-w it$/),
+      }),
+    ]);
+    await chmod(keyFile, 0o644);
+    expect(await loadTrustedKeys(trust)).toHaveLength(1);
   });
 
   it("verifyReleaseTrust: unverified without keys, enforced with them", async () => {
