@@ -47,6 +47,7 @@ import {
   REDELIVERABLE_DEPLOYMENT_STATES,
   ROLLBACK_DELIVERABLE_STATES,
   ROLLBACK_ROLLOUT_STATES,
+  ROLLBACK_TIMEOUT_STATES,
   ROLLOUT_START,
   type RolloutAction,
   RUNNING_ROLLOUT_STATES,
@@ -98,6 +99,8 @@ export interface CreatedRollout {
 export class RolloutEngine {
   /** When each rollout was last scanned for stalled deployments (a scan reads the whole rollout). */
   private readonly stalledScans = new Map<string, number>();
+  /** When unanswered rollback instructions were last looked for (any rollout). */
+  private rollbackScan = 0;
   readonly hubId: string;
   /**
    * When this engine started. While the hub was down it heard from no agent (no hello, no
@@ -743,6 +746,40 @@ export class RolloutEngine {
   private async tickWork(dispatch: Dispatch): Promise<void> {
     for (const r of await dispatch.t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 }))
       await this.evaluate(r.id, dispatch);
+    await this.expireRollbacks(dispatch);
+  }
+
+  /**
+   * A rollback instruction (abort with rollback, auto-rollback) unanswered past progress_timeout is
+   * `rollback_timed_out`, with an error and an event, as a deployment does: its rollout is no longer
+   * evaluated (aborted or failed), so the tick looks for these across rollouts, through an index of
+   * that one state. Still sent again when the agent says hello. Time the hub was down is not
+   * counted, as for the other timeouts.
+   */
+  private async expireRollbacks(dispatch: Dispatch): Promise<void> {
+    const timeoutMs = this.options.progressTimeoutMs ?? DEFAULT_PROGRESS_TIMEOUT_MS;
+    const now = this.options.now();
+    if (this.startedAt > now - timeoutMs) return;
+    if (now - this.rollbackScan < Math.min(timeoutMs / 10, 10_000)) return;
+    this.rollbackScan = now;
+    const updates = [];
+    for (const state of ROLLBACK_TIMEOUT_STATES)
+      for (const d of await dispatch.t.listDeploymentsStuckIn({
+        state,
+        updatedBefore: now - timeoutMs,
+        limit: 10_000,
+      })) {
+        const error = `rollback timed out: no answer from the agent for ${Math.round((now - d.updatedAt) / 1000)} s (progress timeout ${timeoutMs / 1000} s); sent again when it reconnects`;
+        const to = deploymentStep(d.state, "rollback-timeout");
+        dispatch.record({
+          actor: HUB_ACTOR,
+          kind: `deployment.${to}`,
+          subject: d.id,
+          data: { error, agentId: d.agentId, was: d.state },
+        });
+        updates.push({ id: d.id, state: to, error, updatedAt: now });
+      }
+    if (updates.length > 0) await dispatch.t.updateDeployments(updates);
   }
 
   async evaluate(id: string, dispatch: Dispatch): Promise<void> {

@@ -25,6 +25,7 @@ export const deploymentStates = [
   "rollback_pending",
   "timed_out",
   "cancelled",
+  "rollback_timed_out",
 ] as const;
 export type DeploymentState = (typeof deploymentStates)[number];
 
@@ -63,7 +64,10 @@ export type DeploymentEvent =
   // agent will not be updated by it, and says so instead of waiting for ever as pending.
   | "cancel"
   | "rollback-succeeded"
-  | "rollback-failed";
+  | "rollback-failed"
+  // A rollback instruction unanswered past progress_timeout (tick): a failure the operator sees,
+  // still sent again when the agent says hello (a broken host may come back and take it).
+  | "rollback-timeout";
 
 type Table<S extends string, E extends string> = { readonly [K in S]: { readonly [V in E]?: S } };
 
@@ -150,6 +154,12 @@ export const deploymentTransitions = {
   // hub. A host whose restore failed is broken: the instruction stays owed, it may repair it. A
   // success still waits for the rollback, which takes the release back.
   rollback_pending: {
+    "report-failed": "failed",
+    "rollback-succeeded": "rolled_back",
+    "rollback-failed": "failed",
+    "rollback-timeout": "rollback_timed_out",
+  },
+  rollback_timed_out: {
     "report-failed": "failed",
     "rollback-succeeded": "rolled_back",
     "rollback-failed": "failed",
@@ -333,6 +343,9 @@ export const STALLED_DEPLOYMENT_STATES = deploymentStatesWith("progress-timeout"
 export const ROLLBACK_FROM_STATES = deploymentStatesWith("rollback");
 /** A rollback instruction the agent has not answered: sent whatever the rollout's state. */
 export const ROLLBACK_DELIVERABLE_STATES = deploymentStatesWith("rollback-succeeded");
+/** A rollback instruction the agent has not answered yet, before its timeout: what the tick watches. */
+export const ROLLBACK_TIMEOUT_STATES = deploymentStatesWith("rollback-timeout");
+
 /** Where the agent owes nothing more. */
 export const FINISHED_DEPLOYMENT_STATES = deploymentStates.filter(
   (s) => !DELIVERABLE_DEPLOYMENT_STATES.includes(s) && !ROLLBACK_DELIVERABLE_STATES.includes(s),
@@ -346,6 +359,7 @@ export const FAILED_DEPLOYMENT_STATES = deploymentStates.filter((s) =>
       "offline-timeout",
       "progress-timeout",
       "rollback-failed",
+      "rollback-timeout",
     ] as const
   ).some((e) => deploymentStates.some((from) => nextDeploymentState(from, e) === s)),
 );
@@ -386,4 +400,5 @@ export const PROGRESS_GROUP = {
   timed_out: "failed",
   rolled_back: "rolled-back",
   cancelled: "cancelled",
+  rollback_timed_out: "failed",
 } as const satisfies Record<DeploymentState, ProgressGroup>;

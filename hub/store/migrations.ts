@@ -123,4 +123,30 @@ export const migrations: readonly string[] = [
   ALTER TABLE deployments_v4 RENAME TO deployments;
   CREATE INDEX deployments_agent ON deployments(agent_id);
   `,
+  // A rollback instruction nobody answers times out ('rollback_timed_out', still re-sent at hello);
+  // the tick finds the unanswered ones through an index of that one state, not the whole table.
+  `
+  CREATE TABLE deployments_v5 (
+    id TEXT PRIMARY KEY,
+    rollout_id TEXT NOT NULL REFERENCES rollouts(id),
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    wave INTEGER NOT NULL,
+    desired_release TEXT NOT NULL REFERENCES releases(id),
+    previous_release TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending','sent','in_progress','succeeded','failed',
+      'rolled_back','rollback_pending','timed_out','cancelled','rollback_timed_out')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    error TEXT,
+    UNIQUE (rollout_id, agent_id)
+  );
+  INSERT INTO deployments_v5 (id, rollout_id, agent_id, wave, desired_release, previous_release, state,
+    attempts, updated_at, error)
+    SELECT id, rollout_id, agent_id, wave, desired_release, previous_release, state, attempts, updated_at,
+      error FROM deployments;
+  DROP TABLE deployments;
+  ALTER TABLE deployments_v5 RENAME TO deployments;
+  CREATE INDEX deployments_agent ON deployments(agent_id);
+  CREATE INDEX deployments_rollback_pending ON deployments(updated_at) WHERE state = 'rollback_pending';
+  `,
 ];

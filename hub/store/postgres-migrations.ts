@@ -207,4 +207,12 @@ export const postgresMigrations: readonly string[] = [
   ALTER TABLE deployments ADD CONSTRAINT deployments_state_check CHECK (state IN ('pending','sent',
     'in_progress','succeeded','failed','rolled_back','rollback_pending','timed_out','cancelled'));
   `,
+  // A rollback instruction nobody answers times out ('rollback_timed_out'); see the SQLite migration.
+  `
+  ALTER TABLE deployments DROP CONSTRAINT deployments_state_check;
+  ALTER TABLE deployments ADD CONSTRAINT deployments_state_check CHECK (state IN ('pending','sent',
+    'in_progress','succeeded','failed','rolled_back','rollback_pending','timed_out','cancelled',
+    'rollback_timed_out'));
+  CREATE INDEX deployments_rollback_pending ON deployments(updated_at) WHERE state = 'rollback_pending';
+  `,
 ];

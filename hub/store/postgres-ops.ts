@@ -394,6 +394,13 @@ export function postgresOps(db: Db): StoreOps {
       return rows.map(toDeployment);
     },
 
+    async listDeploymentsStuckIn({ state, updatedBefore, limit }) {
+      const rows =
+        await db`SELECT * FROM deployments WHERE state = ${state} AND updated_at <= ${updatedBefore}
+        ORDER BY updated_at, id COLLATE "C" LIMIT ${limit}`;
+      return rows.map(toDeployment);
+    },
+
     async insertReport(r) {
       return (await insertReportRows(db, [r])).length > 0;
     },

@@ -57,6 +57,7 @@ const DIRECT = [
   "countDeploymentsOfRollout",
   "listStaleDeployments",
   "listStalledDeployments",
+  "listDeploymentsStuckIn",
   "insertReport",
   "listReports",
   "pruneReports",

@@ -145,6 +145,8 @@ export class SqliteStore implements Store {
         WHERE rollout_id = @rolloutId AND wave <= @maxWave
           AND state IN (SELECT value FROM json_each(@states)) AND updated_at <= @updatedBefore
         ORDER BY wave, agent_id`),
+      stuckIn: p(`SELECT * FROM deployments WHERE state = @state AND updated_at <= @updatedBefore
+        ORDER BY updated_at, id LIMIT @limit`),
       insertReport: p(`INSERT INTO reports (id, agent_id, deployment_id, payload, received_at)
         VALUES (@id, @agentId, @deploymentId, @payload, @receivedAt) ON CONFLICT (id) DO NOTHING`),
       pruneReports: p(`DELETE FROM reports WHERE received_at < @olderThan OR rowid IN (
@@ -367,6 +369,14 @@ export class SqliteStore implements Store {
       states: JSON.stringify(filter.states),
     }) as Row[];
     return rows.map(toDeployment);
+  }
+
+  listDeploymentsStuckIn(filter: {
+    state: DeploymentState;
+    updatedBefore: number;
+    limit: number;
+  }): DeploymentRecord[] {
+    return (this.stmt.stuckIn.all(filter) as Row[]).map(toDeployment);
   }
 
   insertReport(r: ReportRecord): boolean {

@@ -203,6 +203,17 @@ export interface Store {
     updatedBefore: number;
   }): DeploymentRecord[];
 
+  /**
+   * Deployments of any rollout in `state` not updated since `updatedBefore`, at most `limit`: what
+   * a timeout watches after its rollout stopped being evaluated (unanswered rollback instructions).
+   * A partial index covers the one state asked for, so this never reads the rest of the table.
+   */
+  listDeploymentsStuckIn(filter: {
+    state: DeploymentState;
+    updatedBefore: number;
+    limit: number;
+  }): DeploymentRecord[];
+
   /** Stores a report once; false when its id was already stored (a resend). */
   insertReport(report: ReportRecord): boolean;
   /** An agent's reports, newest first; `offset` pages to older ones. */

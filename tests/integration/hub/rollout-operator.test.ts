@@ -323,6 +323,41 @@ describe("wave counts after a halt with auto-rollback", () => {
   });
 });
 
+describe("a rollback instruction nobody answers", () => {
+  it("times out after progress_timeout like a deploy, shows as failed, and is sent again when the agent is back", async () => {
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    const a1 = await connect(t, "a1");
+    const id = await create(t, {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+    });
+    await reportAcked(a1, await a1.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: { rollback: true } });
+    // The host is broken (its restore failed) and never answers the rollback instruction.
+    expect(await a1.next(isDeploy)).toMatchObject({ rollback: true });
+    await leave(t, a1, "a1");
+    skew += PROGRESS_MS + 1_000;
+    await expect.poll(() => stateOf(t, id, "a1")).toBe("rollback_timed_out");
+    const v = await view(t, id);
+    expect(v.progress).toMatchObject({ failed: 1, "in-progress": 0 });
+    expect((await t.hub.store.getDeployment(`${id}:a1`))?.error).toMatch(
+      /^rollback timed out: no answer from the agent for 121 s \(progress timeout 120 s\); sent again when it reconnects$/,
+    );
+    const events = await t.hub.store.listEvents({ subject: `${id}:a1`, limit: 20 });
+    expect(events.map((e) => e.kind)).toContain("deployment.rollback_timed_out");
+    // Back at last: the instruction is owed still, and its answer counts.
+    const back = await connect(t, "a1", {}, "2.0.0");
+    const again = await back.next(isDeploy);
+    expect(again).toMatchObject({ rollback: true });
+    await reportAcked(back, again, "succeeded");
+    await expect.poll(() => stateOf(t, id, "a1")).toBe("rolled_back");
+  });
+});
+
 describe("a release older than what agents run", () => {
   it("preview and create warn, naming the hosts and the versions; the event keeps it", async () => {
     const t = await boot();

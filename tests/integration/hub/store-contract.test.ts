@@ -339,6 +339,20 @@ for (const subject of subjects) {
           { wave: 1, state: "timed_out", count: 1, rollbackable: 1, restored: 0, lastUpdated: 41 },
         ]),
       );
+      // Unanswered rollback instructions of any rollout, oldest first, through one state's index.
+      await store.updateDeployment("ro1:x0003", { state: "rollback_pending", updatedAt: 45 });
+      await store.updateDeployment("ro1:x0004", { state: "rollback_pending", updatedAt: 44 });
+      await store.updateDeployment("ro1:x0005", { state: "rollback_pending", updatedAt: 60 });
+      await store.updateDeployment("ro1:x0006", { state: "rollback_timed_out", updatedAt: 40 });
+      expect(
+        (await store.listDeploymentsStuckIn({ state: "rollback_pending", updatedBefore: 50, limit: 10 })).map(
+          (d) => d.id,
+        ),
+      ).toEqual(["ro1:x0004", "ro1:x0003"]);
+      expect(
+        (await store.listDeploymentsStuckIn({ state: "rollback_pending", updatedBefore: 50, limit: 1 }))
+          .length,
+      ).toBe(1);
       // A failed update its host restored by itself (the error the hub writes for "rolled_back").
       await store.updateDeployment("ro1:x0000", {
         state: "failed",

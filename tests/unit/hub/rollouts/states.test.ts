@@ -26,9 +26,11 @@ import {
   type ProgressGroup,
   progressGroups,
   REDELIVERABLE_DEPLOYMENT_STATES,
+  ROLLBACK_DELIVERABLE_STATES,
   ROLLBACK_FROM_STATES,
   ROLLBACK_REPORT_EVENT,
   ROLLBACK_ROLLOUT_STATES,
+  ROLLBACK_TIMEOUT_STATES,
   ROLLOUT_START,
   type RolloutAction,
   type RolloutEvent,
@@ -96,7 +98,10 @@ describe("the rollout state machine table", () => {
       "succeeded",
       "timed_out",
     ]);
-    expect(FAILED_DEPLOYMENT_STATES).toEqual(["failed", "timed_out"]);
+    expect(FAILED_DEPLOYMENT_STATES).toEqual(["failed", "timed_out", "rollback_timed_out"]);
+    // An unanswered rollback instruction times out, and is still owed (sent again at hello).
+    expect(ROLLBACK_TIMEOUT_STATES).toEqual(["rollback_pending"]);
+    expect(ROLLBACK_DELIVERABLE_STATES).toEqual(["rollback_pending", "rollback_timed_out"]);
     // Unsent instructions of a rollout that will send nothing more: not a failure, not pending.
     expect(CANCELLABLE_DEPLOYMENT_STATES).toEqual(["pending"]);
     expect(rolloutStates.filter(cancelsUnsent)).toEqual(["aborted", "failed"]);
