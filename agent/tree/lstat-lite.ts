@@ -1,7 +1,7 @@
 /**
  * lstat for the tree walks (a release directory's and the app's: 20,000 calls each per update)
  * without Node's Stats object. Node 20's lstatSync turns the kernel's answer into a Stats holding
- * four Date objects, which cost about a third of a walk's CPU, with the garbage they leave. Here
+ * four Date objects: 13-17 % of each walk's CPU (measured on 20,000 files), and garbage. Here
  * the same numbers are read from the binding lstatSync itself calls, and the timestamps are
  * computed with Node's own formula (sec * 1e3 + nsec / 1e6), so mtimeMs and ctimeMs are the very
  * doubles lstatSync gives: stamps taken by either agree (stat index, install index).
