@@ -286,10 +286,13 @@ function applyOps(text: string, ops: TextOp[]): string | undefined {
 
 /**
  * Lines removed at the top of the file or of a paragraph would leave the blank lines after them
- * behind: a file starting blank, or two blank lines where the user had one. Those go too.
+ * behind: a file starting blank, or two blank lines where the user had one. Those go too, and so
+ * do the blank lines above lines removed at the end of the file.
  */
 function closeGap(text: string, at: number): string {
   const before = text.slice(0, at);
+  // Nothing but blank lines after them: the file must not end blank either.
+  if (/^(?:[ \t]*\r?\n)*$/.test(text.slice(at))) return before.replace(/(\r?\n)(?:[ \t]*\r?\n)+$/, "$1");
   if (at > 0 && !/(?:^|\n)[ \t]*\r?\n$/.test(before)) return text;
   const blank = /^(?:[ \t]*\r?\n)+/.exec(text.slice(at))?.[0] ?? "";
   return blank === "" ? text : before + text.slice(at + blank.length);

@@ -227,7 +227,11 @@ function applyEdit(
     }
     const anchor = usedAnchorOf(target, own.value);
     if (anchor !== undefined) detachAnchor(target, anchor, notes);
-    parent.items.splice(parent.items.indexOf(own), 1);
+    const at = parent.items.indexOf(own);
+    parent.items.splice(at, 1);
+    // The first key of a mapping gone, the blank line that set the next one apart would open it.
+    const next = parent.items[at];
+    if (at === 0 && isScalar(next?.key) && isScalar(own.key)) next.key.spaceBefore = own.key.spaceBefore;
     return;
   }
   const source = releasePair(release, edit.path);

@@ -166,6 +166,22 @@ describe("YAML edge cases", () => {
     ]);
   });
 
+  it("a first key the release removes takes the blank line after it along, at the top and inside a mapping", () => {
+    const removed = (current: string, incoming: string) =>
+      mergeConfigFile({
+        format: "yaml",
+        fileName: "app.yaml",
+        current,
+        incoming,
+        base: current,
+        strategy: "preserve_user",
+      });
+    expect(removed("old: 2\n\nb: 3\n", "b: 3\n").text).toBe("b: 3\n");
+    expect(removed("x:\n  old: 2\n\n  b: 3\n", "x:\n  b: 3\n").text).toBe("x:\n  b: 3\n");
+    expect(removed("# head\n\nold: 2\n\nb: 3\n", "b: 3\n").text).toBe("# head\n\nb: 3\n");
+    expect(removed("a: 1\n\nold: 2\n\nb: 3\n", "a: 1\n\nb: 3\n").text).toBe("a: 1\n\nb: 3\n");
+  });
+
   it("an anchor the release removes while a mapping merges it: that mapping's << becomes own keys, never `<<:` holding a copy", () => {
     const base = "defaults: &defaults\n  adapter: postgres\n  pool: 5\nprod:\n  <<: *defaults\n  host: db\n";
     const current = base.replace("host: db", "host: db.local   # mine");

@@ -107,6 +107,9 @@ describe("TOML merges keep the form of files edited by hand", () => {
     // A blank line the user left where nothing was removed stays; a new key takes the removed one's place.
     expect(removed(`\n[old]\na = 1\n\n${server}`, server)).toBe(`\n${server}`);
     expect(removed(`old = 1\n\n${server}`, `new = 3\n${server}`)).toBe(`new = 3\n\n${server}`);
+    // At the end of the file: the blank lines above the removed lines go, the file does not end blank.
+    expect(removed("a = 1\n\nold = 2\n", "a = 1\n")).toBe("a = 1\n");
+    expect(removed("[s]\na = 1\n\nold = 2\r\n", "[s]\na = 1\n")).toBe("[s]\na = 1\n");
   });
 
   it("new keys and their comments are indented like the user's keys they follow", () => {
