@@ -22,6 +22,7 @@ export async function buildHello(
     hostname: hostname(),
     labels: config.hub?.labels ?? {},
     agentVersion: SHIP_VERSION,
+    allowDowngrade: config.trust?.allow_downgrade === true,
     apps: Object.keys(config.sources).map((app) => {
       const current = state.sources[app];
       const version = current?.current_version ?? null;

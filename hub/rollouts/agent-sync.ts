@@ -60,6 +60,7 @@ export class AgentSync {
       apps: hello.apps,
       online: true,
       lastSeen: now,
+      ...(hello.allowDowngrade === undefined ? {} : { allowDowngrade: hello.allowDowngrade }),
     };
     const { epoch, wasOnline } = await t.helloAgent(agent, this.engine.hubId, now);
     if (!wasOnline)

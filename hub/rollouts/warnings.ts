@@ -1,38 +1,63 @@
 /**
  * What an operator should know before a rollout starts, though the hub accepts it: said by the
  * preview (CLI --preview, the dashboard's form), by create's answer and in its `rollout.created`
- * event. Never a refusal: the hub does not know each host's `[trust] allow_downgrade`.
+ * event. Never a refusal: what each host does with an older release is its own `[trust]
+ * allow_downgrade`, which its hello announces (older agents do not: taken to refuse).
  */
 import { compareVersions } from "../../shared/versions.js";
 import type { Candidate } from "./membership.js";
 
-/** An agent as the preview reads it: its announced version of each app. */
+/** An agent as the preview reads it: its announced version of each app, and its allow_downgrade. */
 export interface VersionedCandidate extends Candidate {
   apps: { app: string; version?: string | null | undefined }[];
+  /** Its hello's [trust] allow_downgrade; absent from an older agent, which is taken to refuse. */
+  allowDowngrade?: boolean | undefined;
 }
 
-/**
- * A release older than what some of the rollout's agents run: each such host refuses it ("release
- * 1.0.0 is older than the installed 2.0.0") unless its ship.toml sets `[trust] allow_downgrade`, so
- * the rollout would halt on failures nobody expected; said with the versions and a few hosts.
- */
-export function downgradeWarning(
-  release: { app: string; version: string },
-  agents: readonly VersionedCandidate[],
-  placed: ReadonlyMap<string, number | undefined>,
-): string | undefined {
-  const members = agents.filter((a) => placed.get(a.id) !== undefined);
-  const newer = new Map<string, string[]>();
-  for (const agent of members) {
-    const version = agent.apps.find((s) => s.app === release.app)?.version;
-    if (!version || compareVersions(version, release.version) <= 0) continue;
-    newer.set(version, [...(newer.get(version) ?? []), agent.id]);
-  }
-  if (newer.size === 0) return undefined;
+/** "(v2.1, 2.0.0: a1, a3)": the versions newest first, and up to five hosts. */
+function newerText(newer: ReadonlyMap<string, string[]>): { hosts: string[]; text: string } {
   const hosts = [...newer.values()].flat();
   const versions = [...newer.keys()].sort(compareVersions).reverse();
   const shown = hosts.slice(0, 5).join(", ") + (hosts.length > 5 ? ", …" : "");
-  return `body.release: ${release.app} ${release.version} is older than what ${hosts.length} of the rollout's ${members.length} agent(s) run (${versions.join(", ")}: ${shown}); each refuses a downgrade unless its ship.toml sets [trust] allow_downgrade = true, and those refusals count as failures`;
+  return { hosts, text: `(${versions.join(", ")}: ${shown})` };
+}
+
+/**
+ * A release older than what some of the rollout's agents run. Said per what each host will do, as
+ * its hello announced (DESIGN.md: a downgrade nobody asked for is refused): a host without `[trust]
+ * allow_downgrade` refuses it ("release 1.0.0 is older than the installed 2.0.0"), so the rollout
+ * would halt on failures nobody expected; a host with it set takes the older release, which the
+ * operator should know before it starts. Hosts on the release's version or older get no warning.
+ */
+export function downgradeWarnings(
+  release: { app: string; version: string },
+  agents: readonly VersionedCandidate[],
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const members = agents.filter((a) => placed.get(a.id) !== undefined);
+  const refusing = new Map<string, string[]>();
+  const downgrading = new Map<string, string[]>();
+  for (const agent of members) {
+    const version = agent.apps.find((s) => s.app === release.app)?.version;
+    if (!version || compareVersions(version, release.version) <= 0) continue;
+    const into = agent.allowDowngrade === true ? downgrading : refusing;
+    into.set(version, [...(into.get(version) ?? []), agent.id]);
+  }
+  const older = `body.release: ${release.app} ${release.version} is older than what`;
+  const warnings: string[] = [];
+  if (refusing.size > 0) {
+    const { hosts, text } = newerText(refusing);
+    warnings.push(
+      `${older} ${hosts.length} of the rollout's ${members.length} agent(s) run ${text}; each refuses a downgrade unless its ship.toml sets [trust] allow_downgrade = true, and those refusals count as failures`,
+    );
+  }
+  if (downgrading.size > 0) {
+    const { hosts, text } = newerText(downgrading);
+    warnings.push(
+      `${older} ${hosts.length} of the rollout's ${members.length} agent(s) run ${text}; their ship.toml sets [trust] allow_downgrade = true, so they will be downgraded to it`,
+    );
+  }
+  return warnings;
 }
 
 /** Every warning for a rollout of `release` placed as `placed` (empty when there is nothing to say). */
@@ -41,6 +66,5 @@ export function rolloutWarnings(
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
 ): string[] {
-  const downgrade = downgradeWarning(release, agents, placed);
-  return downgrade === undefined ? [] : [downgrade];
+  return downgradeWarnings(release, agents, placed);
 }

@@ -149,4 +149,8 @@ export const migrations: readonly string[] = [
   CREATE INDEX deployments_agent ON deployments(agent_id);
   CREATE INDEX deployments_rollback_pending ON deployments(updated_at) WHERE state = 'rollback_pending';
   `,
+  // What an agent's hello says of its [trust] allow_downgrade (NULL: an older agent never said).
+  `
+  ALTER TABLE agents ADD COLUMN allow_downgrade INTEGER;
+  `,
 ];

@@ -215,4 +215,8 @@ export const postgresMigrations: readonly string[] = [
     'rollback_timed_out'));
   CREATE INDEX deployments_rollback_pending ON deployments(updated_at) WHERE state = 'rollback_pending';
   `,
+  // What an agent's hello says of its [trust] allow_downgrade (NULL: an older agent never said).
+  `
+  ALTER TABLE agents ADD COLUMN allow_downgrade BOOLEAN;
+  `,
 ];

@@ -170,12 +170,12 @@ export function postgresOps(db: Db): StoreOps {
     },
 
     async upsertAgent(a) {
-      await db`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
+      await db`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen, allow_downgrade)
         VALUES (${a.id}, ${a.hostname}, ${j(a.labels)}::jsonb, ${a.agentVersion}, ${j(a.apps)}::jsonb,
-          ${a.online}, ${a.lastSeen})
+          ${a.online}, ${a.lastSeen}, ${a.allowDowngrade ?? null})
         ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, labels = excluded.labels,
           agent_version = excluded.agent_version, apps = excluded.apps, online = excluded.online,
-          last_seen = excluded.last_seen`;
+          last_seen = excluded.last_seen, allow_downgrade = excluded.allow_downgrade`;
     },
     async getAgent(id) {
       const r = first(await db`SELECT * FROM agents WHERE id = ${id}`);
@@ -467,11 +467,13 @@ export function postgresOps(db: Db): StoreOps {
       // then changes it: one round trip for what a hello needs to know and write.
       const r = first(
         await db`WITH before AS (SELECT online FROM agents WHERE id = ${a.id})
-        INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen, hub_id, epoch)
+        INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen, hub_id, epoch,
+          allow_downgrade)
         VALUES (${a.id}, ${a.hostname}, ${j(a.labels)}::jsonb, ${a.agentVersion}, ${j(a.apps)}::jsonb,
-          true, ${at}, ${hubId}, 1)
+          true, ${at}, ${hubId}, 1, ${a.allowDowngrade ?? null})
         ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, labels = excluded.labels,
           agent_version = excluded.agent_version, apps = excluded.apps, online = true,
+          allow_downgrade = excluded.allow_downgrade,
           last_seen = excluded.last_seen, hub_id = excluded.hub_id, epoch = agents.epoch + 1
         RETURNING epoch, COALESCE((SELECT online FROM before), false) AS was_online`,
       );

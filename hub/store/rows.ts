@@ -59,6 +59,9 @@ export function toAgent(r: Row): AgentRecord {
     apps: json<AppStatus[]>(r.apps),
     online: num(r.online) === 1,
     lastSeen: num(r.last_seen),
+    ...(r.allow_downgrade === null || r.allow_downgrade === undefined
+      ? {}
+      : { allowDowngrade: r.allow_downgrade === true || r.allow_downgrade === 1 }),
   };
 }
 

@@ -94,11 +94,12 @@ export class SqliteStore implements Store {
       listReleases: p(
         "SELECT * FROM releases WHERE (@app IS NULL OR app = @app) ORDER BY created DESC LIMIT @limit",
       ),
-      upsertAgent: p(`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
-        VALUES (@id, @hostname, @labels, @agentVersion, @apps, @online, @lastSeen)
+      upsertAgent: p(`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen,
+          allow_downgrade)
+        VALUES (@id, @hostname, @labels, @agentVersion, @apps, @online, @lastSeen, @allowDowngrade)
         ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, labels = excluded.labels,
           agent_version = excluded.agent_version, apps = excluded.apps, online = excluded.online,
-          last_seen = excluded.last_seen`),
+          last_seen = excluded.last_seen, allow_downgrade = excluded.allow_downgrade`),
       getAgent: p("SELECT * FROM agents WHERE id = ?"),
       listAgents: p("SELECT * FROM agents ORDER BY id"),
       setAgentOnline: p("UPDATE agents SET online = ?, last_seen = ? WHERE id = ?"),
@@ -250,6 +251,7 @@ export class SqliteStore implements Store {
       labels: JSON.stringify(a.labels),
       apps: JSON.stringify(a.apps),
       online: a.online ? 1 : 0,
+      allowDowngrade: a.allowDowngrade === undefined ? null : a.allowDowngrade ? 1 : 0,
     });
   }
   getAgent(id: string): AgentRecord | undefined {

@@ -48,6 +48,8 @@ export interface AgentRecord {
   apps: AppStatus[];
   online: boolean;
   lastSeen: number;
+  /** Its hello's `allowDowngrade` ([trust] allow_downgrade); absent when it never said (older agent). */
+  allowDowngrade?: boolean;
 }
 
 // The states and their transitions live in the state machine's table; records carry them.

@@ -68,6 +68,11 @@ export const Hello = z.object({
   labels: labels.default({}),
   agentVersion: z.string().max(100),
   apps: z.array(AppStatus).max(1000).default([]),
+  /**
+   * The agent's `[trust] allow_downgrade`: whether it takes a release older than what it runs.
+   * Absent from older agents (the hub then assumes it refuses). The rollout preview warns by it.
+   */
+  allowDowngrade: z.boolean().optional(),
 });
 
 export const Progress = z.object({

@@ -112,6 +112,8 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
     expect(hub.messages("hello")[0]).toMatchObject({
       agentId: "host-1",
       apps: [{ app: APP, version: "1.0.0", state: "updated" }],
+      // No [trust] allow_downgrade here: said, so the hub's rollout preview warns of a refusal.
+      allowDowngrade: false,
     });
 
     const file = await archive("2.0.0");

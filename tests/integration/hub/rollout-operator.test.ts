@@ -365,13 +365,28 @@ describe("a release older than what agents run", () => {
     await connect(t, "a1", {}, "2.0.0");
     await connect(t, "a2", {}, "1.0.0");
     await connect(t, "a3", {}, "v2.1");
+    // a4 sets [trust] allow_downgrade (its hello says so): it takes 1.5.0, it does not refuse it.
+    const a4 = await TestAgent.connect(t.hub.url, await t.agentToken("a4"));
+    agents.push(a4);
+    a4.send({
+      type: "hello",
+      v: 1,
+      agentId: "a4",
+      hostname: "a4",
+      labels: {},
+      agentVersion: "test",
+      apps: [{ app: "web", version: "2.0.0", state: "ok" }],
+      allowDowngrade: true,
+    });
+    await expect.poll(async () => (await t.hub.store.getAgent("a4"))?.allowDowngrade).toBe(true);
     const body = { release: old, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 1 } };
     const preview = await t.api<{ warnings: string[] }>("POST", "/api/v1/rollouts/preview", {
       token: t.operator,
       body,
     });
     expect(preview.body.warnings).toEqual([
-      "body.release: web 1.5.0 is older than what 2 of the rollout's 3 agent(s) run (v2.1, 2.0.0: a1, a3); each refuses a downgrade unless its ship.toml sets [trust] allow_downgrade = true, and those refusals count as failures",
+      "body.release: web 1.5.0 is older than what 2 of the rollout's 4 agent(s) run (v2.1, 2.0.0: a1, a3); each refuses a downgrade unless its ship.toml sets [trust] allow_downgrade = true, and those refusals count as failures",
+      "body.release: web 1.5.0 is older than what 1 of the rollout's 4 agent(s) run (2.0.0: a4); their ship.toml sets [trust] allow_downgrade = true, so they will be downgraded to it",
     ]);
     const created = await t.api<{ id: string; warnings: string[] }>("POST", "/api/v1/rollouts", {
       token: t.operator,
