@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { appNameProblem } from "../../shared/app-name.js";
 import { BadInputError } from "../../shared/errors.js";
 import { readableByOthersNote } from "../../shared/file-permissions.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
@@ -42,6 +43,15 @@ export function checkedVersion(raw: string): string {
   return version;
 }
 
+/** `--app` as given, checked by the hub's rule: it names the archive and its folder, so `..` or `/` would escape `--out`. */
+export function checkedApp(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const problem = appNameProblem(raw);
+  if (problem !== undefined)
+    throw BadInputError.single("--app", "", `${JSON.stringify(raw.slice(0, 100))} ${problem}`);
+  return raw;
+}
+
 export async function manifestAction(
   o: CommonOptions,
   version: string,
@@ -55,7 +65,7 @@ export async function manifestAction(
   };
   await writeStarterManifest(
     path,
-    { ...fields, app: opts.app ?? appNameFrom(resolve(o.dir)) },
+    { ...fields, app: checkedApp(opts.app) ?? appNameFrom(resolve(o.dir)) },
     opts.force === true,
   );
   report(o, { path, version: fields.version }, [
@@ -114,7 +124,7 @@ function progressReporterFor(o: CommonOptions, label: string, action: string) {
 }
 
 async function build(o: CommonOptions, version: string, description: string, opts: BuildCliOptions) {
-  const app = opts.app ?? appNameFrom(resolve(o.dir));
+  const app = checkedApp(opts.app) ?? appNameFrom(resolve(o.dir));
   const built = await buildReleaseArchive({
     sourceDir: o.dir,
     app,
@@ -222,7 +232,7 @@ export async function signAction(
     artifact: at(artifact),
     privateKeyPath,
     manifestPath: at(opts.manifest),
-    app: opts.app,
+    app: checkedApp(opts.app),
     version: opts.version === undefined ? undefined : checkedVersion(opts.version),
     gitCommit: opts.gitCommit,
     out: at(opts.out),
@@ -287,6 +297,7 @@ async function publishManifest(
 
 export async function publishAction(o: CommonOptions, p: PublishCliOptions): Promise<void> {
   const hubUrl = checkHubUrl(p.hub);
+  checkedApp(p.app);
   const source = publishSource(o, p);
   const token = await readToken(p.token, p.tokenFile);
   const manifestText = await publishManifest(o, p, source);

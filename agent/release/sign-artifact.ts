@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { appNameProblem } from "../../shared/app-name.js";
 import { BadInputError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
@@ -120,6 +121,14 @@ export async function signArtifact(o: SignOptions): Promise<{ signature: Signatu
       "--app",
       "",
       `is needed: the archive's name does not say the app (APP-${version}.tar.gz)`,
+    );
+  // The name taken from the archive's file name gets the rule --app gets (checked by the caller).
+  const appProblem = appNameProblem(app);
+  if (appProblem !== undefined)
+    throw BadInputError.single(
+      "--app",
+      "",
+      `${JSON.stringify(app.slice(0, 100))} (from the archive's name) ${appProblem}`,
     );
   const artifactSha256 = await artifactDigest(o);
   const privateKeyPem = await readInputFile(o.privateKeyPath, "--key");

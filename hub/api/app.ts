@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import { BadInputError } from "../../shared/errors.js";
+import { nestsDeeperThan, tooDeepMessage } from "../../shared/json-depth.js";
 import { EventStream } from "../dashboard/event-stream.js";
 import { dashboardRoutes } from "../dashboard/router.js";
 import { HubRequestError } from "../errors.js";
@@ -48,7 +49,17 @@ export function createApiApp(deps: ApiDeps): express.Express {
   });
   // Not strict: a body of `null` or `5` is valid JSON, refused by the route's schema in its words
   // ("body: must be a mapping (got null)") rather than called invalid JSON.
-  app.use(API_PREFIX, express.json({ limit: "2mb", strict: false }));
+  app.use(
+    API_PREFIX,
+    express.json({
+      limit: "2mb",
+      strict: false,
+      // Before JSON.parse, which takes seconds over a deeply nested body (shared/json-depth.ts).
+      verify: (_req, _res, buf) => {
+        if (nestsDeeperThan(buf)) throw new HubRequestError(400, tooDeepMessage("body"));
+      },
+    }),
+  );
   app.use(API_PREFIX, releaseRoutes(deps));
   app.use(API_PREFIX, rolloutRoutes(deps));
   app.use(API_PREFIX, agentRoutes(deps));

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { nestsDeeperThan, tooDeepMessage } from "../../shared/json-depth.js";
 import type { Logger } from "../../shared/log.js";
 import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/protocol/messages.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
@@ -199,8 +200,15 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       alive.set(ws, true);
       if (isBinary) return ws.close(1008, "binary messages are not part of the protocol");
       let json: unknown;
+      const bytes = Array.isArray(data)
+        ? Buffer.concat(data)
+        : data instanceof ArrayBuffer
+          ? Buffer.from(data)
+          : data;
+      // Before JSON.parse, which takes seconds over a deeply nested message (shared/json-depth.ts).
+      if (nestsDeeperThan(bytes)) return ws.close(1008, tooDeepMessage("message"));
       try {
-        json = JSON.parse(data.toString());
+        json = JSON.parse(bytes.toString());
       } catch {
         return ws.close(1008, "message is not JSON");
       }

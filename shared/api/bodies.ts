@@ -3,6 +3,7 @@
  * /api/v1/openapi.json is generated from them: one schema, three uses.
  */
 import { z } from "zod";
+import { AppName } from "../app-name.js";
 import { AgentId } from "../protocol/agent-id.js";
 import { ReleaseSourceRef } from "../protocol/messages.js";
 import { ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE } from "../versions.js";
@@ -16,7 +17,7 @@ export const MAX_FAILURE_COUNT = 1_000_000;
 export const MAX_WAVES = 100;
 
 export const PublishRelease = z.strictObject({
-  app: z.string().regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, _ . -"),
+  app: AppName,
   version: z.string().min(1, "must not be empty").max(100).regex(ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE),
   /** update-manifest.yaml as text; validated with the shared manifest schema at the hub. */
   manifest: z.string().min(1, "must not be empty").max(1_000_000),

@@ -3,6 +3,7 @@
  * Strict objects so the loader can report unknown keys with a "did you mean" hint.
  */
 import { z } from "zod";
+import { AppName } from "../app-name.js";
 import { SecurityPolicy } from "../manifest/security-policy.js";
 import { AgentId, AgentLabels } from "../protocol/agent-id.js";
 import { spanHours, timeoutSeconds } from "../schema/durations.js";
@@ -143,9 +144,7 @@ export type Trust = z.infer<typeof Trust>;
 
 export const AgentConfig = z.strictObject({
   general: General.prefault({}),
-  sources: z
-    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "source names use letters, digits, _ . -"), Source)
-    .default({}),
+  sources: z.record(AppName, Source).default({}),
   hub: Hub.optional(),
   trust: Trust.optional(),
 });

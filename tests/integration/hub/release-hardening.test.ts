@@ -4,7 +4,7 @@
  * the field) and conditions nested past the bound (400, not 500).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestHub, type TestHub } from "./support.js";
+import { startTestHub, TestAgent, type TestHub } from "./support.js";
 
 let t: TestHub;
 beforeAll(async () => {
@@ -63,5 +63,42 @@ describe("POST /releases", () => {
     const res = await publish("deep", "1.0.0", { manifest });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatch(/conditionals\[0\]\.condition.*nested deeper than 100 levels/);
+  });
+
+  // The app name becomes part of paths (backups, archives, their folder): `..` would climb out.
+  it("refuses an app name that is `..`, `.`, starts with '-' or is over 100 characters, naming body.app", async () => {
+    for (const app of ["..", ".", "-rf", ".hidden", "a".repeat(101)]) {
+      const res = await publish(app, "1.0.0");
+      expect({ app: app.slice(0, 10), status: res.status }).toEqual({ app: app.slice(0, 10), status: 400 });
+      expect(res.body.error).toMatch(/^body\.app: must be 1 to 100 characters: letters, digits/);
+    }
+    expect((await publish("a".repeat(100), "1.0.0")).status).toBe(201);
+  });
+});
+
+// JSON.parse takes seconds over 2 MB of `[[[[…`, on the event loop: refused before it is parsed.
+describe("deeply nested JSON", () => {
+  it("a body nested a million levels is a 400 naming body, answered at once", async () => {
+    const started = performance.now();
+    const res = await fetch(`${t.hub.url}/api/v1/releases`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/json" },
+      body: `${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}`,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "body: nested deeper than 64 levels" });
+    // Unbounded, JSON.parse alone took 3-5 s here; the scan takes milliseconds.
+    expect(performance.now() - started).toBeLessThan(1500);
+    // Brackets inside strings are text, not nesting.
+    expect(
+      (await publish("brackets", "1.0.0", { manifest: `version: "1.0.0"\n# ${"[".repeat(500)}\n` })).status,
+    ).toBe(201);
+  });
+
+  it("an agent message nested 20,000 levels (under max_message_kb) closes the socket (1008) unparsed", async () => {
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("deep-agent"));
+    const closed = agent.closed();
+    agent.ws.send(`${"[".repeat(20_000)}${"]".repeat(20_000)}`);
+    expect((await closed).code).toBe(1008);
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -384,6 +384,22 @@ describe("ship release refuses to pack or tag a private key", () => {
 });
 
 describe("ship release sign/publish input errors", () => {
+  // --app names the archive and its folder: `..` or a `/` would write outside --out.
+  it("--app that is no app name (`../../x`, `..`, `-x`) is exit 2 naming --app, and nothing is written", async () => {
+    expect((await runRelease(dir, "manifest", "1.0.0")).code).toBe(0);
+    for (const app of ["../../escaped", "..", "-x"]) {
+      const built = await runRelease(dir, "http", "1.0.0", "d", `--app=${app}`, "--out", "out/dist");
+      expect(built.code, app).toBe(2);
+      expect(built.err.trim()).toBe(
+        `ship release http: --app ${JSON.stringify(app)} must be 1 to 100 characters: letters, digits, '.', '_' or '-', starting with a letter, digit or '_'`,
+      );
+    }
+    expect(await readdir(dir)).toEqual(["src", "update-manifest.yaml"].sort());
+    const signed = await runRelease(dir, "sign", "x.tar.gz", "--key", "k", "--app=..");
+    expect(signed.code).toBe(2);
+    expect(signed.err).toContain('--app ".." must be');
+  });
+
   it("names the unreadable file and exits 2", async () => {
     await runRelease(dir, "keygen");
     const sign = await runRelease(

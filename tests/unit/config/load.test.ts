@@ -118,7 +118,13 @@ describe("malformed configs: every problem, positioned", () => {
     [
       "bad source name",
       '[sources."my app"]\ntype = "local"\npath = "/p"\napp_dir = "/a"\n',
-      /^ship\.toml:1:10 sources\."my app": invalid key: source names use letters, digits/,
+      /^ship\.toml:1:10 sources\."my app": invalid key: must be 1 to 100 characters: letters, digits/,
+    ],
+    // The source name is the app's directory under backup_dir: `..` would put backups beside it.
+    [
+      "source name ..",
+      '[sources.".."]\ntype = "local"\npath = "/p"\napp_dir = "/a"\n',
+      /^ship\.toml:1:10 sources\."\.\.": invalid key: must be 1 to 100 characters: letters, digits, '\.', '_' or '-', starting with a letter, digit or '_'$/,
     ],
     [
       "labels must be strings",

@@ -1,0 +1,37 @@
+/**
+ * JSON.parse is not linear in nesting: 2 MB of `[[[[…` (a million levels) takes V8 about 3 s, on
+ * the event loop, before any schema sees the value. Bodies and messages are scanned first, in one
+ * pass over the bytes, and refused past a depth no legitimate one comes near.
+ */
+
+/** The deepest a hub request body or agent message may nest (theirs are a handful of levels). */
+export const MAX_JSON_DEPTH = 64;
+
+const OPEN_OBJECT = 0x7b; // {
+const OPEN_ARRAY = 0x5b; // [
+const CLOSE_OBJECT = 0x7d; // }
+const CLOSE_ARRAY = 0x5d; // ]
+const QUOTE = 0x22; // "
+const BACKSLASH = 0x5c; // \
+
+/** Whether the JSON text `bytes` nests objects/arrays deeper than `max` (brackets in strings do not count). */
+export function nestsDeeperThan(bytes: Uint8Array, max: number = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (++depth > max) return true;
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) depth--;
+  }
+  return false;
+}
+
+/** The one-line refusal, naming `what` (`body`, `message`). */
+export function tooDeepMessage(what: string, max: number = MAX_JSON_DEPTH): string {
+  return `${what}: nested deeper than ${max} levels`;
+}
