@@ -7,9 +7,11 @@
 import { randomUUID } from "node:crypto";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { LockedError } from "../../shared/errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
 import { listBackups, rollbackTo } from "../apply/index.js";
+import { emptyTrash } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
 import { defaultPorts } from "../pipeline/default-ports.js";
@@ -217,6 +219,14 @@ async function restoreIfNewestBackup(
       steps: [{ name: "restore backup", ok: false, ms: elapsed(started) }],
     };
   } finally {
+    // No later run of a hub app may come for weeks (the daemon runs only the hub's instructions):
+    // what the restore took out is freed now, as the next run would (trash.ts). Nobody waits at a
+    // terminal here, and under the lock no other restore renames a backup into the trash meanwhile.
+    await emptyTrash(config.general.backup_dir, instruction.app).catch((error: unknown) =>
+      log.warn("could not empty the app's trash of restored backups; the next run retries", {
+        error: fsErrorText(error),
+      }),
+    );
     await lock.release();
   }
 }

@@ -232,6 +232,9 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
     // The backup was used (the release's wrong sha256 proves nothing was downloaded).
     expect(reportFor("d-3~rollback")?.steps.map((s) => s.name)).toEqual(["restore backup"]);
     expect(await version()).toBe("2.0.0");
+    // A hub app gets no run but the hub's next instruction, maybe weeks away: the daemon frees
+    // what the restore took out itself (trash.ts), not leaving it on disk until then.
+    expect(existsSync(join(config.general.backup_dir, APP, ".trash"))).toBe(false);
     expect(await readFile(join(appDir(), "config.toml"), "utf8")).not.toContain("added in 3.0.0");
     const state = JSON.parse(await readFile(config.general.state_file, "utf8"));
     expect(Object.values(state.sources)).toEqual([
