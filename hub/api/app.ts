@@ -1,6 +1,11 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import { BadInputError } from "../../shared/errors.js";
-import { nestsDeeperThan, tooDeepMessage } from "../../shared/json-depth.js";
+import {
+  hasMoreMembersThan,
+  MAX_JSON_MEMBERS,
+  nestsDeeperThan,
+  tooDeepMessage,
+} from "../../shared/json-depth.js";
 import { EventStream } from "../dashboard/event-stream.js";
 import { dashboardRoutes } from "../dashboard/router.js";
 import { HubRequestError } from "../errors.js";
@@ -57,6 +62,8 @@ export function createApiApp(deps: ApiDeps): express.Express {
       // Before JSON.parse, which takes seconds over a deeply nested body (shared/json-depth.ts).
       verify: (_req, _res, buf) => {
         if (nestsDeeperThan(buf)) throw new HubRequestError(400, tooDeepMessage("body"));
+        if (hasMoreMembersThan(buf))
+          throw new HubRequestError(400, `body: more than ${MAX_JSON_MEMBERS} keys`);
       },
     }),
   );

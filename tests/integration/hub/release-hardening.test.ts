@@ -95,6 +95,15 @@ describe("deeply nested JSON", () => {
     ).toBe(201);
   });
 
+  it("a body of 100,000 keys (a wave's labels) is a 400 naming body, before it is parsed", async () => {
+    const labels = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, "v"]));
+    const res = await t.api("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: "r", waves: [{ name: "w", labels: { ...labels, note: "a:b" } }] },
+    });
+    expect(res).toEqual({ status: 400, body: { error: "body: more than 10000 keys" } });
+  });
+
   it("an agent message nested 20,000 levels (under max_message_kb) closes the socket (1008) unparsed", async () => {
     const agent = await TestAgent.connect(t.hub.url, await t.agentToken("deep-agent"));
     const closed = agent.closed();
