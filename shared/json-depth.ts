@@ -15,21 +15,31 @@ const CLOSE_ARRAY = 0x5d; // ]
 const QUOTE = 0x22; // "
 const BACKSLASH = 0x5c; // \
 
-/** Whether the JSON text `bytes` nests objects/arrays deeper than `max` (brackets in strings do not count). */
-export function nestsDeeperThan(bytes: Uint8Array, max: number = MAX_JSON_DEPTH): boolean {
-  let depth = 0;
+/**
+ * Calls `stop` with each byte of the JSON text `bytes` outside its strings (quotes and escapes
+ * skipped); true as soon as `stop` says so, false at the end. One pass, no parse.
+ */
+function someOutsideStrings(bytes: Uint8Array, stop: (byte: number) => boolean): boolean {
   let inString = false;
   for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i];
+    const c = bytes[i] as number;
     if (inString) {
       if (c === BACKSLASH) i++;
       else if (c === QUOTE) inString = false;
     } else if (c === QUOTE) inString = true;
-    else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      if (++depth > max) return true;
-    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) depth--;
+    else if (stop(c)) return true;
   }
   return false;
+}
+
+/** Whether the JSON text `bytes` nests objects/arrays deeper than `max` (brackets in strings do not count). */
+export function nestsDeeperThan(bytes: Uint8Array, max: number = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  return someOutsideStrings(bytes, (c) => {
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) return ++depth > max;
+    if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) depth--;
+    return false;
+  });
 }
 
 /**
@@ -43,16 +53,7 @@ const COLON = 0x3a; // :
 /** Whether the JSON text `bytes` holds more than `max` object members (colons in strings do not count). */
 export function hasMoreMembersThan(bytes: Uint8Array, max: number = MAX_JSON_MEMBERS): boolean {
   let members = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i];
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
-    else if (c === COLON && ++members > max) return true;
-  }
-  return false;
+  return someOutsideStrings(bytes, (c) => c === COLON && ++members > max);
 }
 
 /** The one-line refusal, naming `what` (`body`, `message`). */
