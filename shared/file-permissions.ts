@@ -9,7 +9,10 @@ import { stat } from "node:fs/promises";
 /** What a trusted key file lets in, for the message when others can write it. */
 export const TRUSTED_KEY_ROLE = "a signing key of their own, and so releases they sign";
 
-const mode3 = (mode: number) => (mode & 0o777).toString(8).padStart(3, "0");
+/** A mode's permission bits as `ls -l`'s octal: 644, 600. */
+export function modeText(mode: number): string {
+  return (mode & 0o777).toString(8).padStart(3, "0");
+}
 
 /**
  * Why `path` cannot be trusted (group- or world-writable, or owned by another user), in words, or
@@ -19,7 +22,7 @@ export async function writableByOthersProblem(path: string, what: string): Promi
   const info = await stat(path).catch(() => undefined);
   if (info === undefined || !info.isFile()) return undefined;
   if ((info.mode & 0o022) !== 0)
-    return `${path} is writable by other users (mode ${mode3(info.mode)}): anyone who can write it can add ${what}; chmod go-w it`;
+    return `${path} is writable by other users (mode ${modeText(info.mode)}): anyone who can write it can add ${what}; chmod go-w it`;
   const uid = process.getuid?.();
   if (uid !== undefined && info.uid !== 0 && info.uid !== uid)
     return `${path} is owned by another user (uid ${info.uid}), who can change it and add ${what}; chown it to root`;
@@ -33,5 +36,5 @@ export async function writableByOthersProblem(path: string, what: string): Promi
 export async function readableByOthersNote(path: string, what: string): Promise<string | undefined> {
   const info = await stat(path).catch(() => undefined);
   if (info === undefined || !info.isFile() || (info.mode & 0o077) === 0) return undefined;
-  return `${path} is readable by other users (mode ${mode3(info.mode)}): anyone who reads it ${what}; chmod 600 it`;
+  return `${path} is readable by other users (mode ${modeText(info.mode)}): anyone who reads it ${what}; chmod 600 it`;
 }

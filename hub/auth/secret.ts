@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
+import { readableByOthersNote } from "../../shared/file-permissions.js";
 import { readNamedFile } from "../../shared/named-file.js";
 
 export const MIN_SECRET_BYTES = 32;
@@ -46,11 +47,8 @@ export async function loadSecret(options: SecretOptions): Promise<Buffer> {
 }
 
 async function warnIfShared(file: string, warn: SecretOptions["warn"]): Promise<void> {
-  const mode = (await stat(file)).mode & 0o777;
-  if ((mode & 0o077) !== 0 && warn !== undefined)
-    warn(
-      `the JWT secret ${file} is readable by other users (mode ${mode.toString(8).padStart(3, "0")}): anyone who reads it can make tokens of any role; chmod 600 it`,
-    );
+  const note = await readableByOthersNote(file, "can make tokens of any role");
+  if (note !== undefined && warn !== undefined) warn(`the JWT secret ${note}`);
 }
 
 /** `by` says where the secret was named; `file`, when it came from one, is the file that holds too few bytes. */

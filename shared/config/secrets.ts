@@ -1,14 +1,11 @@
 import { stat } from "node:fs/promises";
 import type { Issue } from "../errors.js";
+import { modeText } from "../file-permissions.js";
 import { formatKeyPath, type KeyPath } from "../schema/key-path.js";
 import type { AgentConfig } from "./schema.js";
 import { positionInToml, type TomlKeyPositions } from "./toml-positions.js";
 
 const GROUP_OR_OTHER_READ = 0o044;
-
-function modeText(mode: number): string {
-  return (mode & 0o777).toString(8).padStart(3, "0");
-}
 
 /** Key paths in the config whose values are secrets themselves (request headers carry tokens). */
 function inlineSecrets(config: AgentConfig): KeyPath[] {

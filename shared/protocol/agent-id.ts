@@ -6,11 +6,13 @@
  * (a deployment id is `ROLLOUT:AGENT`) would not round-trip, so they are refused at the door.
  */
 import { z } from "zod";
+import { nameRule } from "../schema/name-rule.js";
 
-export const MAX_AGENT_ID_LENGTH = 200;
-const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-export const AGENT_ID_RULE = `1 to ${MAX_AGENT_ID_LENGTH} characters: letters, digits, '.', '_' or '-', starting with a letter or digit`;
+const rule = nameRule(
+  200,
+  /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+  "letters, digits, '.', '_' or '-', starting with a letter or digit",
+);
 
 /** `id` quoted for a one-line message: JSON escapes, and a long one cut at 40 characters. */
 export function quotedAgentId(id: string): string {
@@ -18,18 +20,9 @@ export function quotedAgentId(id: string): string {
 }
 
 /** Why `id` is not an agent id (without naming where it came from), or undefined when it is one. */
-export function agentIdProblem(id: string): string | undefined {
-  if (id.length === 0) return "must not be empty";
-  if (id.length > MAX_AGENT_ID_LENGTH) return `is ${id.length} characters long: must be ${AGENT_ID_RULE}`;
-  if (!AGENT_ID_PATTERN.test(id)) return `must be ${AGENT_ID_RULE}`;
-  return undefined;
-}
+export const agentIdProblem = rule.problem;
 
-export const AgentId = z
-  .string()
-  .min(1, "must not be empty")
-  .max(MAX_AGENT_ID_LENGTH, `must be ${AGENT_ID_RULE}`)
-  .regex(AGENT_ID_PATTERN, `must be ${AGENT_ID_RULE}`);
+export const AgentId = rule.schema;
 
 /**
  * An agent's labels, as its hello carries them: the hub stores and matches them, and a config the
