@@ -67,6 +67,12 @@ const view = async (t: TestHub, id: string) =>
 const stateOf = async (t: TestHub, id: string, agentId: string) =>
   (await t.hub.store.getDeployment(`${id}:${agentId}`))?.state;
 
+/** The waves most cases here use: the agents labelled ring=canary, then everyone. */
+const CANARY_THEN_EVERYONE = [
+  { name: "canary", labels: { ring: "canary" } },
+  { name: "everyone", percent: 100 },
+];
+
 async function create(t: TestHub, body: Record<string, unknown>): Promise<string> {
   const res = await t.api<{ id: string }>("POST", "/api/v1/rollouts", { token: t.operator, body });
   expect(res.status).toBe(201);
@@ -149,10 +155,7 @@ describe("retries of timed-out agents", () => {
     await connect(t, "m1", { ring: "main" });
     const id = await create(t, {
       release,
-      waves: [
-        { name: "canary", labels: { ring: "canary" } },
-        { name: "everyone", percent: 100 },
-      ],
+      waves: CANARY_THEN_EVERYONE,
       failureThreshold: { count: 5 },
     });
     await c1.next(isDeploy);
@@ -232,10 +235,7 @@ describe("wave counts after a halt with auto-rollback", () => {
     const rest = await Promise.all(["m1", "m2", "m3"].map((id) => connect(t, id, { ring: "main" })));
     const id = await create(t, {
       release,
-      waves: [
-        { name: "canary", labels: { ring: "canary" } },
-        { name: "everyone", percent: 100 },
-      ],
+      waves: CANARY_THEN_EVERYONE,
       failureThreshold: { count: 2 },
       autoRollback: true,
     });
@@ -278,10 +278,7 @@ describe("wave counts after a halt with auto-rollback", () => {
     await connect(t, "m1", { ring: "main" });
     const id = await create(t, {
       release,
-      waves: [
-        { name: "canary", labels: { ring: "canary" } },
-        { name: "everyone", percent: 100 },
-      ],
+      waves: CANARY_THEN_EVERYONE,
       failureThreshold: { count: 1 },
     });
     await reportAcked(a1, await a1.next(isDeploy), "failed");
