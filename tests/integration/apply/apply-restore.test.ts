@@ -19,7 +19,7 @@ import { readInstallIndex } from "../../../agent/apply/install-index.js";
 import { journalPath } from "../../../agent/apply/journal.js";
 import { listBackups } from "../../../agent/backup/backup-store.js";
 import { restoreBackup, rollbackTo } from "../../../agent/backup/restore.js";
-import { discardBackupDir, FREED_BY_NEXT_RUN, UNDONE_DIR } from "../../../agent/backup/trash.js";
+import { FREED_BY_NEXT_RUN } from "../../../agent/backup/trash.js";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
 import { UpdateFailedError, UpdateNotAppliedError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
@@ -438,12 +438,14 @@ describe("applyUpdate + restoreBackup on real trees", () => {
 
   it("a restore that took out more than FREED_BY_NEXT_RUN entries has its trash removed in the background, after it returned", async () => {
     await update(v1, "1.0.0");
-    const applied = await update(v2, "2.0.0");
-    const replaced = (await fsStat(join(appDir, "app.py"))).ino;
+    // An update that adds more files than the next run is left to free: its restore deletes them all.
+    const many: TreeSpec = { ...v2 };
+    for (let i = 0; i <= FREED_BY_NEXT_RUN; i++) many[`bulk/f${i}.txt`] = `${i}\n`;
+    const applied = await update(many, "2.0.0");
+    const added = (await fsStat(join(appDir, "bulk/f0.txt"))).ino;
     // The real rm, held until the test lets it go (a file appears; a fixed delay flaked under
-    // load): what the restore took out must still be in the trash when discarding returns (nothing
-    // freed in-process), and gone once the background rm ran. A release of over a thousand files
-    // would cost this test seconds: the rule is driven with the count a big restore passes.
+    // load): what the restore took out must still be in the trash when it returns (nothing freed
+    // in-process), and gone once the background rm ran.
     const bin = join(root, "slow-bin");
     const go = join(root, "rm-may-run");
     await mkdir(bin);
@@ -452,20 +454,16 @@ describe("applyUpdate + restoreBackup on real trees", () => {
       `#!/bin/sh\nwhile [ ! -e '${go}' ]; do sleep 0.05; done\nexec /bin/rm "$@"\n`,
       { mode: 0o755 },
     );
-    const undone = join(applied.backup.path, UNDONE_DIR);
-    await mkdir(undone);
-    await link(join(appDir, "app.py"), join(undone, "app.py")); // as the restore keeps a second name
     const path = process.env.PATH;
     process.env.PATH = `${bin}:${path}`;
     try {
-      await discardBackupDir(applied.backup.path, FREED_BY_NEXT_RUN + 1);
+      await restoreBackup({ backupPath: applied.backup.path });
     } finally {
       process.env.PATH = path;
     }
-    await rm(join(appDir, "app.py"));
+    expect(await pathExists(join(appDir, "bulk"))).toBe(false);
     const trash = join(backupRoot, "myapp", ".trash");
-    expect(await pathExists(applied.backup.path)).toBe(false);
-    expect(await inodesUnder(trash)).toContain(replaced);
+    expect(await inodesUnder(trash)).toContain(added);
     await writeFile(go, "");
     const deadline = Date.now() + 30_000;
     while ((await inodesUnder(trash)).length > 0 && Date.now() < deadline) await sleep(50);
