@@ -470,7 +470,7 @@ export async function rollbackTo(options: {
     throw BadInputError.single(
       options.backupRoot,
       "",
-      `no backup with id ${target.id} (see ship --list-backups)`,
+      `holds no backup with id ${target.id} any more (another run restored it; see ship --list-backups)`,
     );
   }
   const chain = newestFirst.slice(0, position + 1);

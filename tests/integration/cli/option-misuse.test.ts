@@ -177,6 +177,15 @@ describe("ship refuses an empty flag value (real CLI)", () => {
     expect(await readdir(app.root)).not.toContain("var");
   });
 
+  it("ship --rollback with an id no backup has is one line that reads as a sentence: the backup directory, then why", async () => {
+    const run = await runShip(["--config", app.config, "--rollback", "app-20990101T000000Z"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toMatch(
+      /^ship: \/\S+ holds no backup with id app-20990101T000000Z \(see ship --list-backups\)$/,
+    );
+    expect(await readdir(app.appDir)).toEqual([]);
+  });
+
   it.each([
     [["--config", ""], "ship: --config is empty: give it a value"],
     [["agent", "--config", ""], "ship: --config is empty: give it a value"],
