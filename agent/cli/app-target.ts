@@ -46,7 +46,7 @@ export async function resolveAppTarget(
     if (options.appDir !== undefined) await checkAppDirOption(options.appDir, defaults.appDirMayBeMissing);
     const appDir = options.appDir ?? defaults.withoutConfig;
     if (appDir === undefined)
-      throw BadInputError.single(configPath, "", "no config file: pass --app-dir DIR (or --config PATH)");
+      throw BadInputError.single(configPath, "", "does not exist: pass --app-dir DIR (or --config PATH)");
     return { appDir, currentVersion: options.currentVersion };
   }
   const { config } = await loadCliConfig(configPath, out);

@@ -157,7 +157,7 @@ export class DesiredStateStore {
     try {
       json = JSON.parse(text);
     } catch (error) {
-      throw BadInputError.single(this.file, "", `not valid JSON: ${(error as Error).message}`);
+      throw BadInputError.single(this.file, "", `is not valid JSON: ${(error as Error).message}`);
     }
     // In our words (the API's and the protocol's), never zod's raw "Invalid input".
     const parsed = requestProblems(DesiredFile, json);

@@ -24,7 +24,7 @@ export async function askReleasePlan(
   const ask = async (question: string, fallback = ""): Promise<string> => {
     output.write(fallback === "" ? `${question}: ` : `${question} [${fallback}]: `);
     const next = await lines.next();
-    if (next.done === true) throw BadInputError.single("stdin", "", `no answer to "${question}"`);
+    if (next.done === true) throw BadInputError.single("stdin", "", `ended with no answer to "${question}"`);
     const answer = String(next.value).trim();
     return answer === "" ? fallback : answer;
   };
@@ -37,7 +37,11 @@ export async function askReleasePlan(
     output.write(`newest release tag: ${newest === undefined ? "none" : `v${newest}`}\n`);
     const method = await ask(`method (${methods.join("/")})`, "git");
     if (!(methods as readonly string[]).includes(method))
-      throw BadInputError.single(method, "method", "unknown");
+      throw BadInputError.single(
+        "method",
+        "",
+        `${JSON.stringify(method)} is not one of ${methods.join(", ")}`,
+      );
     const bump = await ask(`version: ${bumpParts.join("/")} or an explicit version`, "patch");
     const version = (bumpParts as readonly string[]).includes(bump)
       ? bumpVersion(newest ?? "0.0.0", bump as (typeof bumpParts)[number])

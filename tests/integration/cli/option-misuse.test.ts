@@ -1,4 +1,6 @@
-import { readdir, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -185,6 +187,21 @@ describe("ship refuses an empty flag value (real CLI)", () => {
     );
     expect(await readdir(app.appDir)).toEqual([]);
   });
+
+  it.skipIf(existsSync("/etc/ship/ship.toml"))(
+    "a check with no config anywhere and no --app-dir names the default config and says it does not exist",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "ship-no-config-"));
+      const manifest = join(dir, "m.yaml");
+      await writeFile(manifest, 'version: "1.0.0"\n');
+      const run = await runShip(["--test-conditionals", manifest], { cwd: dir });
+      await rm(dir, { recursive: true, force: true });
+      expect(run.code).toBe(2);
+      expect(run.stderr.trim()).toBe(
+        "ship: /etc/ship/ship.toml does not exist: pass --app-dir DIR (or --config PATH)",
+      );
+    },
+  );
 
   it.each([
     [["--config", ""], "ship: --config is empty: give it a value"],

@@ -101,7 +101,11 @@ describe("DesiredStateStore", () => {
   it("refuses a corrupt file as bad input instead of forgetting what the hub asked", async () => {
     await new DesiredStateStore(file).put(deploy("d1", "2.0.0"), new Date());
     await writeFile(file, "{ not json");
-    await expect(new DesiredStateStore(file).all()).rejects.toBeInstanceOf(BadInputError);
+    const error = await new DesiredStateStore(file).all().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadInputError);
+    expect((error as Error).message).toMatch(
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not valid JSON: `),
+    );
   });
 
   it("names the key of a file that is JSON of the wrong shape, in our words", async () => {

@@ -128,7 +128,10 @@ describe("ship release interactive", () => {
         remoteDir: "/releases",
       });
       expect(await ask(["git", "patch", "x", "n", "n"])).toBeUndefined();
+      await expect(ask(["ftp"])).rejects.toThrow(/^method "ftp" is not one of git, http, sftp$/);
       await expect(ask(["ftp"])).rejects.toBeInstanceOf(BadInputError);
+      // Input that ends before the last question (a pipe, a closed terminal) says which went unanswered.
+      await expect(ask(["http", "minor"])).rejects.toThrow(/^stdin ended with no answer to "description"$/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
