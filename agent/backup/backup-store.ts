@@ -251,7 +251,11 @@ export async function findBackupListing(
   const listed = await listBackups(backupRoot);
   const target = listed.find((b) => b.id === idOrPath);
   if (target === undefined) {
-    throw BadInputError.single(backupRoot, "", `holds no backup with id ${idOrPath} (see ship --list-backups)`);
+    throw BadInputError.single(
+      backupRoot,
+      "",
+      `holds no backup with id ${idOrPath} (see ship --list-backups)`,
+    );
   }
   return { target, listed };
 }
