@@ -4,8 +4,9 @@
  * is sent a fresh token with the same lifetime (at most the maximum), so a fleet whose agents stay
  * connected or reconnect at least every half-lifetime never runs into expiry. The old token stays
  * valid until its own expiry (an agent that crashed before saving the new one can still connect).
- * The new token names the one it renews, so `ship-hub token revoke` of the token an operator
- * issued also revokes every renewal of it (the operator never sees the renewed jtis).
+ * The new token names the token the operator issued (not the renewal it replaces), so `ship-hub
+ * token revoke` of that token revokes every renewal of it, and renewals that expired are deleted
+ * as new ones are made: an agent connected for years keeps a few rows, not one per renewal.
  */
 import { AuthError } from "../errors.js";
 import type { Principal, TokenService } from "./tokens.js";
@@ -29,13 +30,15 @@ export function renewalDue(principal: Principal, now: number): boolean {
  */
 export async function renewAgentToken(tokens: TokenService, principal: Principal) {
   const lifetime = Math.round((principal.expires - principal.created) / 1000);
+  await tokens.pruneRenewals();
   const { token, record } = await tokens.issue({
     role: "agent",
     name: principal.name,
     agentId: principal.agentId ?? "",
     ttlSeconds: Math.min(Math.max(lifetime, 1), MAX_TTL_SECONDS),
-    renewedFrom: principal.jti,
+    renewedFrom: principal.issuedJti,
   });
+  // Revocation marks the whole family at once, so the token this connection runs on tells.
   if (!(await tokens.inForce(principal.jti))) {
     await tokens.revoke(record.jti);
     throw new AuthError(401, "token revoked");

@@ -17,6 +17,8 @@ export interface Principal {
   name: string;
   /** Set for agent tokens: the one agent this token may speak for. */
   agentId: string | null;
+  /** The token the operator issued: this one, or the one this renewal renews (what a renewal names). */
+  issuedJti: string;
   /** Issue and expiry times (ms): the agent channel renews agent tokens past half their life. */
   created: number;
   expires: number;
@@ -36,7 +38,10 @@ export interface IssueOptions {
   name?: string;
   agentId?: string;
   ttlSeconds: number;
-  /** The jti of the token this one renews (agent channel renewal), so revocation follows the chain. */
+  /**
+   * For an agent channel renewal: the jti of the token the operator issued (not of the renewal it
+   * replaces), so revocation reaches every renewal and the table holds no chain.
+   */
   renewedFrom?: string;
 }
 
@@ -118,6 +123,7 @@ export class TokenService {
       role: record.role,
       name: record.name,
       agentId: record.agentId,
+      issuedJti: record.renewedFrom ?? record.jti,
       created: record.created,
       expires: record.expires,
     };
@@ -125,6 +131,11 @@ export class TokenService {
 
   revoke(jti: string): Promise<boolean> {
     return this.store.revokeToken(jti, this.now());
+  }
+
+  /** Forgets renewals that have expired: each renewal adds a row, so they must go again. */
+  pruneRenewals(): Promise<number> {
+    return this.store.pruneRenewedTokens(this.now());
   }
 
   /** Whether the token `jti` is (still) in force as far as the store says: known and not revoked. */

@@ -78,15 +78,27 @@ export async function tokenList(options: CommonOptions & { json?: boolean }) {
     process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
     return;
   }
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().slice(0, 19));
-  const rows = list.map((t) => [
-    t.jti,
-    t.role,
-    t.name,
-    t.agentId,
-    iso(t.created),
-    iso(t.expires),
-    iso(t.revoked),
-  ]);
-  process.stdout.write(`${table(["JTI", "ROLE", "NAME", "AGENT", "CREATED", "EXPIRES", "REVOKED"], rows)}\n`);
+  // The table lists the tokens an operator issued (the jtis to revoke); an agent token's renewals,
+  // which the hub made over the channel, show as the latest expiry among them still in force.
+  const renewedUntil = new Map<string, number>();
+  for (const t of list)
+    if (t.renewedFrom !== null && t.revoked === null)
+      renewedUntil.set(t.renewedFrom, Math.max(renewedUntil.get(t.renewedFrom) ?? 0, t.expires));
+  const iso = (ms: number | null | undefined) =>
+    ms === null || ms === undefined ? null : new Date(ms).toISOString().slice(0, 19);
+  const rows = list
+    .filter((t) => t.renewedFrom === null)
+    .map((t) => [
+      t.jti,
+      t.role,
+      t.name,
+      t.agentId,
+      iso(t.created),
+      iso(t.expires),
+      iso(t.revoked),
+      iso(renewedUntil.get(t.jti)),
+    ]);
+  process.stdout.write(
+    `${table(["JTI", "ROLE", "NAME", "AGENT", "CREATED", "EXPIRES", "REVOKED", "RENEWED UNTIL"], rows)}\n`,
+  );
 }

@@ -153,4 +153,13 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE agents ADD COLUMN allow_downgrade INTEGER;
   `,
+  // Renewals name the token the operator issued, not the renewal before them (a chain grew by one
+  // row per renewal for as long as the agent stayed connected): existing chains are flattened.
+  `
+  WITH RECURSIVE up(jti, root) AS (
+    SELECT jti, jti FROM tokens WHERE renewed_from IS NULL
+    UNION ALL SELECT t.jti, up.root FROM tokens t JOIN up ON t.renewed_from = up.jti)
+  UPDATE tokens SET renewed_from = COALESCE((SELECT root FROM up WHERE up.jti = tokens.jti), renewed_from)
+    WHERE renewed_from IS NOT NULL;
+  `,
 ];

@@ -219,4 +219,12 @@ export const postgresMigrations: readonly string[] = [
   `
   ALTER TABLE agents ADD COLUMN allow_downgrade BOOLEAN;
   `,
+  // Renewals name the token the operator issued, not the renewal before them: see the SQLite migration.
+  `
+  WITH RECURSIVE up(jti, root) AS (
+    SELECT jti, jti FROM tokens WHERE renewed_from IS NULL
+    UNION ALL SELECT t.jti, up.root FROM tokens t JOIN up ON t.renewed_from = up.jti)
+  UPDATE tokens SET renewed_from = up.root FROM up
+    WHERE up.jti = tokens.jti AND tokens.renewed_from IS NOT NULL;
+  `,
 ];

@@ -126,14 +126,17 @@ export function postgresOps(db: Db): StoreOps {
       return r && toToken(r);
     },
     async revokeToken(jti, at) {
-      // The token and every token renewed from it, however many renewals down.
+      // The issued token `jti` belongs to (itself, or the one it renews) and every renewal of it.
       return (
         (
-          await db`WITH RECURSIVE chain(jti) AS (
-            SELECT ${jti}::text UNION SELECT t.jti FROM tokens t JOIN chain c ON t.renewed_from = c.jti)
-          UPDATE tokens SET revoked = ${at} WHERE jti IN (SELECT jti FROM chain) AND revoked IS NULL`
+          await db`WITH family(root) AS (SELECT COALESCE(renewed_from, jti) FROM tokens WHERE jti = ${jti})
+          UPDATE tokens SET revoked = ${at} WHERE revoked IS NULL
+            AND (jti IN (SELECT root FROM family) OR renewed_from IN (SELECT root FROM family))`
         ).count > 0
       );
+    },
+    async pruneRenewedTokens(now) {
+      return (await db`DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ${now}`).count;
     },
     async revokedTokensSince(at) {
       return (await db`SELECT jti FROM tokens WHERE revoked >= ${at}`).map((r) => String(r.jti));

@@ -35,6 +35,7 @@ const DIRECT = [
   "insertToken",
   "getToken",
   "revokeToken",
+  "pruneRenewedTokens",
   "revokedTokensSince",
   "listTokens",
   "insertRelease",

@@ -75,11 +75,12 @@ export class SqliteStore implements Store {
       insertToken: p(`INSERT INTO tokens (jti, role, name, agent_id, created, expires, revoked, renewed_from)
         VALUES (@jti, @role, @name, @agentId, @created, @expires, @revoked, @renewedFrom)`),
       getToken: p("SELECT * FROM tokens WHERE jti = ?"),
-      // The token and every token renewed from it, however many renewals down.
-      revokeToken: p(`WITH RECURSIVE chain(jti) AS (
-          SELECT @jti UNION SELECT t.jti FROM tokens t JOIN chain c ON t.renewed_from = c.jti)
-        UPDATE tokens SET revoked = @at WHERE jti IN (SELECT jti FROM chain) AND revoked IS NULL`),
-      listTokens: p("SELECT * FROM tokens ORDER BY created"),
+      // The issued token `jti` belongs to (itself, or the one it renews) and every renewal of it.
+      revokeToken: p(`WITH family(root) AS (SELECT COALESCE(renewed_from, jti) FROM tokens WHERE jti = @jti)
+        UPDATE tokens SET revoked = @at WHERE revoked IS NULL
+          AND (jti IN (SELECT root FROM family) OR renewed_from IN (SELECT root FROM family))`),
+      pruneRenewedTokens: p("DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ?"),
+      listTokens: p("SELECT * FROM tokens ORDER BY created, jti"),
       revokedTokensSince: p("SELECT jti FROM tokens WHERE revoked >= ?"),
       putArtifact:
         p(`INSERT INTO artifacts (sha256, size, path, created) VALUES (@sha256, @size, @path, @created)
@@ -209,6 +210,9 @@ export class SqliteStore implements Store {
   }
   revokeToken(jti: string, at: number): boolean {
     return this.stmt.revokeToken.run({ at, jti }).changes > 0;
+  }
+  pruneRenewedTokens(now: number): number {
+    return this.stmt.pruneRenewedTokens.run(now).changes;
   }
   revokedTokensSince(at: number): string[] {
     return (this.stmt.revokedTokensSince.all(at) as Row[]).map((r) => str(r.jti));

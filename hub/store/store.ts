@@ -18,7 +18,11 @@ export interface TokenRecord {
   created: number;
   expires: number;
   revoked: number | null;
-  /** The token this one replaced when the agent channel renewed it; revoking either revokes both. */
+  /**
+   * For a token the agent channel issued in renewal: the token the operator issued, never another
+   * renewal (so a connection renewed for years leaves no chain). Revoking any token of that family
+   * revokes them all; renewals past their expiry are pruned.
+   */
   renewedFrom: string | null;
 }
 
@@ -139,7 +143,13 @@ export interface Store {
 
   insertToken(token: TokenRecord): void;
   getToken(jti: string): TokenRecord | undefined;
+  /**
+   * Revokes the token and its family: the token the operator issued and every renewal of it
+   * (whichever of them `jti` names). False when none of them was still in force.
+   */
   revokeToken(jti: string, at: number): boolean;
+  /** Deletes renewals expired at `now` (the operator's own tokens stay listed); how many went. */
+  pruneRenewedTokens(now: number): number;
   /** jtis revoked at or after `at` (ms): live sessions poll this to end revoked connections. */
   revokedTokensSince(at: number): string[];
   listTokens(): TokenRecord[];

@@ -16,6 +16,13 @@ import { Fleet } from "./fleet.js";
 
 const execFileAsync = promisify(execFile);
 
+interface TokenRow {
+  jti: string;
+  agentId: string | null;
+  created: number;
+  renewedFrom: string | null;
+}
+
 interface Attention {
   refused: { agentId: string; reason: string; count: number }[];
   expiringTokens: { agentId: string; expired: boolean }[];
@@ -47,6 +54,16 @@ describe("agent tokens (real hub and agent)", () => {
         ttl,
       ])
     ).stdout.trim();
+  const tokenCli = async (...args: string[]) =>
+    (
+      await execFileAsync(process.execPath, [
+        resolve("dist/hub/cli/main.js"),
+        "token",
+        ...args,
+        "--config",
+        join(fleet.dir, "hub.toml"),
+      ])
+    ).stdout;
   const online = async () => (await fleet.api<{ online: boolean }>("GET", "/agents/agent-1")).online;
   const agent = () => fleet.agent(0);
   const renewedFile = () => join(agent().root, "state", "daemon", "hub.token");
@@ -135,5 +152,41 @@ describe("agent tokens (real hub and agent)", () => {
     const later = await fleet.api<Attention>("GET", "/agents/attention");
     expect(later.expiringTokens).toMatchObject([{ agentId: "agent-9", expired: false }]);
     expect(await online()).toBe(false);
+  });
+  it("renewals keep the token table bounded; revoking the issued token ends the renewed session", {
+    timeout: 90_000,
+  }, async () => {
+    const issued = await mint("6s");
+    const jti = (
+      JSON.parse(Buffer.from(issued.split(".")[1] ?? "", "base64url").toString()) as { jti: string }
+    ).jti;
+    await fleet.stopAgent(0);
+    await rm(renewedFile(), { force: true });
+    await writeFile(join(agent().root, "token"), issued, { mode: 0o600 });
+    await fleet.startAgent(0);
+    await fleet.waitFor("agent online", online);
+    // Renewed every 3 s for 20 s: each renewal adds a row, the expired ones must go again (the
+    // renewals in force at any time: two, three at a renewal's edge).
+    await sleep(20_000);
+    expect(await online()).toBe(true);
+    const list = JSON.parse(await tokenCli("list", "--json")) as TokenRow[];
+    const issuedAt = list.find((t) => t.jti === jti)?.created ?? 0;
+    // Every token of this agent made since, whatever it names: the renewals in force only.
+    const since = list.filter((t) => t.agentId === "agent-1" && t.created >= issuedAt && t.jti !== jti);
+    expect(since.length).toBeGreaterThan(0);
+    expect(since.length).toBeLessThanOrEqual(3);
+    expect(since.every((t) => t.renewedFrom === jti)).toBe(true);
+    // The table shows the token the operator issued, with the expiry its renewals reach.
+    const row = (await tokenCli("list")).split("\n").filter((l) => l.includes("agent:agent-1"));
+    expect(row.filter((l) => l.startsWith(jti))).toHaveLength(1);
+    expect(row.some((l) => since.some((t) => l.startsWith(t.jti)))).toBe(false);
+
+    expect((await tokenCli("revoke", jti)).trim()).toBe(`revoked ${jti}`);
+    await fleet.waitFor("agent offline after revoke", async () => !(await online()), 15_000);
+    await fleet.waitFor("renewed token refused", async () =>
+      (await fleet.api<Attention>("GET", "/agents/attention")).refused.some(
+        (r) => r.agentId === "agent-1" && /revoked/.test(r.reason),
+      ),
+    );
   });
 });

@@ -88,7 +88,7 @@ for (const subject of subjects) {
       expect(await store.getToken("missing")).toBeUndefined();
     });
 
-    it("revokes every renewal of a token with it, and nothing else", async () => {
+    it("revokes a token with its renewals (which name it), from any of them, and nothing else", async () => {
       const agent = {
         jti: "issued",
         role: "agent" as const,
@@ -101,19 +101,46 @@ for (const subject of subjects) {
       };
       await store.insertToken(agent);
       await store.insertToken({ ...agent, jti: "renewed-1", created: 2, renewedFrom: "issued" });
-      await store.insertToken({ ...agent, jti: "renewed-2", created: 3, renewedFrom: "renewed-1" });
-      // A replacement the operator issued for the same agent is not part of the chain.
+      await store.insertToken({ ...agent, jti: "renewed-2", created: 3, renewedFrom: "issued" });
+      // A replacement the operator issued for the same agent is a family of its own.
       await store.insertToken({ ...agent, jti: "replacement", created: 4 });
-      expect(await store.getToken("renewed-2")).toMatchObject({ renewedFrom: "renewed-1" });
+      await store.insertToken({ ...agent, jti: "replacement-r", created: 5, renewedFrom: "replacement" });
       expect(await store.revokeToken("issued", 10)).toBe(true);
       expect((await store.revokedTokensSince(10)).sort()).toEqual(["issued", "renewed-1", "renewed-2"]);
+      expect(await store.revokeToken("renewed-1", 11)).toBe(false);
       expect((await store.getToken("replacement"))?.revoked).toBeNull();
-      // Revoking from the middle of a chain takes what came after it.
-      await store.insertToken({ ...agent, jti: "b0", created: 5 });
-      await store.insertToken({ ...agent, jti: "b1", created: 6, renewedFrom: "b0" });
-      await store.insertToken({ ...agent, jti: "b2", created: 7, renewedFrom: "b1" });
-      expect(await store.revokeToken("b1", 20)).toBe(true);
-      expect((await store.revokedTokensSince(20)).sort()).toEqual(["b1", "b2"]);
+      // A renewal's jti (token list --json shows them) revokes its whole family too.
+      expect(await store.revokeToken("replacement-r", 20)).toBe(true);
+      expect((await store.revokedTokensSince(20)).sort()).toEqual(["replacement", "replacement-r"]);
+      expect(await store.revokeToken("missing", 30)).toBe(false);
+    });
+
+    it("prunes expired renewals only: the issued tokens and renewals in force stay", async () => {
+      const issued = {
+        jti: "issued",
+        role: "agent" as const,
+        name: "agent:a1",
+        agentId: "a1",
+        created: 1,
+        expires: 50,
+        revoked: null,
+        renewedFrom: null,
+      };
+      await store.insertToken(issued);
+      await store.insertToken({ ...issued, jti: "old", created: 25, expires: 75, renewedFrom: "issued" });
+      await store.insertToken({
+        ...issued,
+        jti: "gone",
+        created: 30,
+        expires: 80,
+        revoked: 40,
+        renewedFrom: "issued",
+      });
+      await store.insertToken({ ...issued, jti: "live", created: 60, expires: 110, renewedFrom: "issued" });
+      await store.insertToken({ ...issued, jti: "ci", role: "ci", agentId: null, created: 2, expires: 60 });
+      expect(await store.pruneRenewedTokens(80)).toBe(2);
+      expect((await store.listTokens()).map((t) => t.jti)).toEqual(["issued", "ci", "live"]);
+      expect(await store.pruneRenewedTokens(80)).toBe(0);
     });
 
     it("keeps releases, unique per app and version, newest first", async () => {

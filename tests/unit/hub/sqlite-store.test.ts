@@ -38,6 +38,7 @@ describe("SqliteStore", () => {
       { version: 4 },
       { version: 5 },
       { version: 6 },
+      { version: 7 },
     ]);
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     db.close();

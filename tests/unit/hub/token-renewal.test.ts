@@ -61,4 +61,26 @@ describe("agent token renewal", () => {
     expect(renewals).toHaveLength(1);
     expect(renewals[0]?.revoked).not.toBeNull();
   });
+
+  it("a connection renewed for a long time keeps a few rows, all naming the issued token", async () => {
+    const issued = await tokens.issue({ role: "agent", agentId: "web-1", ttlSeconds: 100 });
+    let principal = await tokens.verify(issued.token);
+    let latest = issued.token;
+    for (let i = 0; i < 200; i++) {
+      clock += 51_000;
+      const renewed = await renewAgentToken(tokens, principal);
+      principal = renewed.principal;
+      latest = renewed.token;
+    }
+    const list = await store.listTokens();
+    // The issued token (expired long ago, still the operator's to see and revoke) and the renewals
+    // not yet expired: at half-life renewal, at most two.
+    expect(list.length).toBeLessThanOrEqual(3);
+    expect(
+      list.filter((t) => t.jti !== issued.record.jti).every((t) => t.renewedFrom === issued.record.jti),
+    ).toBe(true);
+    expect((await tokens.verify(latest)).issuedJti).toBe(issued.record.jti);
+    expect(await tokens.revoke(issued.record.jti)).toBe(true);
+    await expect(tokens.verify(latest)).rejects.toThrow(/revoked/);
+  });
 });
