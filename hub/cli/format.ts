@@ -1,4 +1,6 @@
 /** Plain-text tables for people; scripts use --json. */
+import { inStateOrder } from "../rollouts/states.js";
+
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? "-" : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
@@ -25,7 +27,8 @@ export function parseDuration(text: string): number {
  * rolled back" beside "✗ N failed"): said beside `failed`, so no view hides it.
  */
 export function counts(record: Record<string, number>, restored: number): string {
-  const parts = Object.entries(record).map(([k, v]) =>
+  // In the hub's one order, also when an older hub sent them in another.
+  const parts = Object.entries(inStateOrder(record)).map(([k, v]) =>
     k === "failed" && restored > 0 ? `${k}=${v} (${restored} rolled back by their host)` : `${k}=${v}`,
   );
   return parts.length === 0 ? "-" : parts.join(" ");

@@ -402,3 +402,22 @@ export const PROGRESS_GROUP = {
   cancelled: "cancelled",
   rollback_timed_out: "failed",
 } as const satisfies Record<DeploymentState, ProgressGroup>;
+
+/**
+ * The one order every view lists deployment states in (the API's `counts`, `rollout list` and
+ * `rollout show`, each wave): by the group the dashboard's bar shows them in, then as the table
+ * lists them. So the list, the detail and the dashboard read alike, whatever order the store or
+ * the deployments came in.
+ */
+export const DEPLOYMENT_STATE_ORDER: readonly DeploymentState[] = progressGroups.flatMap((g) =>
+  deploymentStates.filter((s) => PROGRESS_GROUP[s] === g),
+);
+
+/** `counts` with its keys in `DEPLOYMENT_STATE_ORDER` (a state it does not know goes last, kept). */
+export function inStateOrder(counts: Readonly<Record<string, number>>): Record<string, number> {
+  const rank = (s: string) => {
+    const i = DEPLOYMENT_STATE_ORDER.indexOf(s as DeploymentState);
+    return i === -1 ? DEPLOYMENT_STATE_ORDER.length : i;
+  };
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => rank(a) - rank(b)));
+}

@@ -5,6 +5,7 @@ import { ROLLBACK_IMPOSSIBLE, restoredByHost } from "./rollback-result.js";
 import {
   cancelsUnsent,
   FAILED_DEPLOYMENT_STATES,
+  inStateOrder,
   isCompletedRollout,
   isFinalRollout,
   offeredRolloutActions,
@@ -19,7 +20,7 @@ export type WaveStatus = "done" | "active" | "waiting" | "cancelled";
 function countStates(deployments: readonly DeploymentRecord[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const d of deployments) counts[d.state] = (counts[d.state] ?? 0) + 1;
-  return counts;
+  return inStateOrder(counts);
 }
 
 /**
@@ -60,7 +61,7 @@ async function countByState(
     if (isRestored(c.state, true)) restored += c.restored;
   }
   return {
-    counts,
+    counts: inStateOrder(counts),
     rollbackable: rollbackableOfCounts(rows),
     restored,
     lastUpdated: rows.reduce((newest, c) => Math.max(newest, c.lastUpdated), 0),

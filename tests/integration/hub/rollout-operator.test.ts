@@ -271,6 +271,41 @@ describe("wave counts after a halt with auto-rollback", () => {
     expect(shown.stdout).toMatch(/wave 2 everyone \[cancelled\] cancelled=3\n/);
   });
 
+  it("the list, the detail, each wave and the CLI give the counts in one order (the dashboard bar's)", async () => {
+    requireHubBin();
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    // By agent id the detail meets succeeded, failed, sent; the store groups them as it likes.
+    const [a1, a2] = await Promise.all(["a1", "a2", "a3"].map((id) => connect(t, id)));
+    const id = await create(t, {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 3 },
+    });
+    await reportAcked(a1 as TestAgent, await (a1 as TestAgent).next(isDeploy), "succeeded");
+    await reportAcked(a2 as TestAgent, await (a2 as TestAgent).next(isDeploy), "failed");
+    await expect.poll(() => stateOf(t, id, "a2")).toBe("failed");
+    const order = ["succeeded", "failed", "sent"];
+    const v = await view(t, id);
+    expect(Object.keys(v.counts)).toEqual(order);
+    expect(Object.keys(v.waves[0]?.counts ?? {})).toEqual(order);
+    const list = await t.api<{ rollouts: { id: string; counts: Record<string, number> }[] }>(
+      "GET",
+      "/api/v1/rollouts",
+      { token: t.operator },
+    );
+    expect(Object.keys(list.body.rollouts.find((r) => r.id === id)?.counts ?? {})).toEqual(order);
+    const env = { SHIP_HUB_URL: t.hub.url, SHIP_HUB_TOKEN: t.operator };
+    const [listed, shown] = await Promise.all([
+      runHubCli(process.cwd(), ["rollout", "list"], env),
+      runHubCli(process.cwd(), ["rollout", "show", id], env),
+    ]);
+    const agentsLine = shown.stdout.split("\n").find((l) => l.startsWith("agents ")) ?? "";
+    for (const text of [listed.stdout, agentsLine]) expect(text).toContain("succeeded=1 failed=1 sent=1");
+    expect(shown.stdout).toContain("wave 1 all [active] succeeded=1 failed=1 sent=1");
+  });
+
   it("an abort cancels what it never sent, in every wave; a paused rollout keeps them pending", async () => {
     const t = await boot();
     const release = await publishRelease(t, "2.0.0");
