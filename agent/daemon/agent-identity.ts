@@ -19,6 +19,8 @@ export async function loadAgentIdentity(
   hub: Hub,
   log: Logger,
   configFile = "ship.toml",
+  /** Where the host id comes from first (tests name their own file). */
+  machineIdFile = "/etc/machine-id",
 ): Promise<AgentIdentity> {
   const file = hub.token_file;
   const by = { file: configFile, key: "hub.token_file" };
@@ -31,7 +33,7 @@ export async function loadAgentIdentity(
       mode: (mode & 0o777).toString(8),
     });
   }
-  const agentId = hub.agent_id ?? hostId();
+  const agentId = hub.agent_id ?? hostId(machineIdFile);
   // [hub] agent_id is checked with the config; the host id it defaults to is checked here, by the
   // rule the hub's channel applies to hello, rather than refused by the hub at every connect.
   const problem = hub.agent_id === undefined ? agentIdProblem(agentId) : undefined;

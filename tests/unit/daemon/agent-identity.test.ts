@@ -1,9 +1,10 @@
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadAgentIdentity } from "../../../agent/daemon/agent-identity.js";
 import { HubConnection } from "../../../agent/daemon/hub-connection.js";
+import { hostId } from "../../../agent/host-id.js";
 import { Hub } from "../../../shared/config/schema.js";
 import { BadInputError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
@@ -51,6 +52,56 @@ describe("loadAgentIdentity", () => {
     await expect(loadAgentIdentity(hub(), memoryLogger())).rejects.toThrow(/empty/);
     await rm(join(dir, "token"));
     await expect(loadAgentIdentity(hub(), memoryLogger())).rejects.toBeInstanceOf(BadInputError);
+  });
+});
+
+describe("the host id an agent without [hub] agent_id is known by", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-host-id-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const hub = () => Hub.parse({ url: "https://hub.example:8443", token_file: join(dir, "token") });
+
+  it("is /etc/machine-id trimmed; the hostname when that file is missing, empty or unreadable", async () => {
+    const machineId = join(dir, "machine-id");
+    await writeFile(machineId, "0123456789abcdef0123456789abcdef\n");
+    expect(hostId(machineId)).toBe("0123456789abcdef0123456789abcdef");
+    await writeFile(machineId, " \n");
+    expect(hostId(machineId)).toBe(hostname());
+    expect(hostId(join(dir, "missing"))).toBe(hostname());
+    // A directory where the file should be reads as no machine id, not as a crash.
+    expect(hostId(dir)).toBe(hostname());
+  });
+
+  it("is the agent id when it fits the hub's rule; one that does not is exit 2 naming [hub] agent_id", async () => {
+    const machineId = join(dir, "machine-id");
+    await writeFile(machineId, "0123456789abcdef0123456789abcdef\n");
+    await writeFile(join(dir, "token"), jwt("0123456789abcdef0123456789abcdef"), { mode: 0o600 });
+    expect((await loadAgentIdentity(hub(), memoryLogger(), "ship.toml", machineId)).agentId).toBe(
+      "0123456789abcdef0123456789abcdef",
+    );
+    for (const bad of ["web 1", "web:1", "-web", "a,b", "x".repeat(201)]) {
+      await writeFile(machineId, `${bad}\n`);
+      const error = await loadAgentIdentity(hub(), memoryLogger(), "/etc/ship/ship.toml", machineId).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(BadInputError);
+      expect((error as BadInputError).exitCode).toBe(2);
+      expect(String((error as Error).message)).toMatch(
+        /^\/etc\/ship\/ship\.toml hub\.agent_id: this host's id ".*" \(from \/etc\/machine-id or the hostname\) .*: set \[hub\] agent_id$/,
+      );
+    }
+    // [hub] agent_id set: the host id is not used, so a bad one does not matter.
+    await writeFile(join(dir, "token"), jwt("web-1"), { mode: 0o600 });
+    const named = Hub.parse({
+      url: "https://hub.example:8443",
+      token_file: join(dir, "token"),
+      agent_id: "web-1",
+    });
+    expect((await loadAgentIdentity(named, memoryLogger(), "ship.toml", machineId)).agentId).toBe("web-1");
   });
 });
 
