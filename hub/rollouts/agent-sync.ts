@@ -93,12 +93,17 @@ export class AgentSync {
       if (!rollout) continue;
       const due = isRunningRollout(rollout.state) && d.wave <= rollout.currentWave;
       if (retry && due) timedOut.push(d);
-      else if (isRollbackDeliverable(d.state)) dispatch.deployment(d, actor);
-      else if (due && isDeliverable(d.state)) owed.push(d);
+      else if (isRollbackDeliverable(d.state)) {
+        // Owed still, unless a later rollout of the app planned this agent since: what that one
+        // sends is what the agent should run, and the old release must not come back over it.
+        const later = await this.laterRolloutOfItsApp(t, d, rollout, history, readRollout);
+        if (later === undefined) dispatch.deployment(d, actor);
+        else await this.overtaken(dispatch, d, later, actor);
+      } else if (due && isDeliverable(d.state)) owed.push(d);
       else if (
         isCompletedRollout(rollout.state) &&
         (retry || isDeliverable(d.state)) &&
-        (await this.newestOfItsApp(t, d, rollout, history, readRollout))
+        (await this.laterRolloutOfItsApp(t, d, rollout, history, readRollout)) === undefined
       )
         late.push(d);
     }
@@ -123,26 +128,39 @@ export class AgentSync {
   }
 
   /**
-   * Whether `d`'s rollout is the newest rollout of its app that planned this agent: a later one
-   * (running, finished or aborted) decided what the agent should run since, and the older
-   * rollout's release must not come back over it. Reads only the agent's later rollouts.
+   * The id of a later rollout of `d`'s app that planned this agent (running, finished or aborted),
+   * or undefined when `d`'s rollout is the newest: a later one decided what the agent should run
+   * since, and the older rollout's release must not come back over it. Reads only the agent's later
+   * rollouts. A release the store no longer has counts as overtaken (`?`).
    */
-  private async newestOfItsApp(
+  private async laterRolloutOfItsApp(
     t: StoreOps,
     d: DeploymentRecord,
     rollout: RolloutRecord,
     history: readonly DeploymentRecord[],
     readRollout: (id: string) => Promise<RolloutRecord | undefined>,
-  ): Promise<boolean> {
+  ): Promise<string | undefined> {
     const app = (await t.getRelease(d.desiredRelease))?.app;
-    if (app === undefined) return false;
+    if (app === undefined) return "?";
     for (const other of history) {
       if (other.rolloutId === d.rolloutId) continue;
       const later = await readRollout(other.rolloutId);
       if (!later || later.created < rollout.created) continue;
-      if ((await t.getRelease(later.releaseId))?.app === app) return false;
+      if ((await t.getRelease(later.releaseId))?.app === app) return later.id;
     }
-    return true;
+    return undefined;
+  }
+
+  /**
+   * A rollback instruction a later rollout overtook is not sent again (it would take the agent
+   * back under the later release). It stays counted as it is; its error says why it is no longer
+   * sent, written (with an event) once, not at every hello.
+   */
+  private async overtaken(dispatch: Dispatch, d: DeploymentRecord, later: string, actor: string) {
+    const error = `${ROLLBACK_OVERTAKEN} ${later} planned this agent since`;
+    if (d.error === error) return;
+    await dispatch.t.updateDeployment(d.id, { error, updatedAt: this.ctx.now() });
+    dispatch.record({ actor, kind: "deployment.rollback_overtaken", subject: d.id, data: { later, error } });
   }
 
   /** Without an epoch (tests, tools) the agent is marked offline whoever holds it. */
@@ -277,6 +295,9 @@ function appStatusAfter(report: Report): AppStatus {
     ...(releaseId ? { releaseId } : {}),
   };
 }
+
+/** The start of the error of a rollback instruction a later rollout of the app overtook. */
+export const ROLLBACK_OVERTAKEN = "rollback not sent: a later rollout of the app,";
 
 /** How often progress of a deployment already in progress refreshes its updatedAt. */
 const PROGRESS_TOUCH_MS = 5_000;

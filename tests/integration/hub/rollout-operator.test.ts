@@ -390,6 +390,51 @@ describe("a rollback instruction nobody answers", () => {
   });
 });
 
+describe("a rollback instruction a later rollout overtook", () => {
+  it("is not sent again at hello: only the later release is, and the old rollout says why, once", async () => {
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    const a1 = await connect(t, "a1");
+    const id = await create(t, {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+    });
+    await reportAcked(a1, await a1.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: { rollback: true } });
+    expect(await a1.next(isDeploy)).toMatchObject({ rollback: true });
+    await leave(t, a1, "a1");
+    skew += PROGRESS_MS + 1_000;
+    await expect.poll(() => stateOf(t, id, "a1")).toBe("rollback_timed_out");
+    // While it was away the operator rolled the app forward instead.
+    const v3 = await publishRelease(t, "3.0.0");
+    const later = await create(t, {
+      release: v3,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+    });
+    const back = await connect(t, "a1", {}, "2.0.0");
+    expect(await back.next(isDeploy)).toMatchObject({ deploymentId: `${later}:a1`, rollback: false });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(deploysOf(back)).toEqual([]);
+    const old = await t.hub.store.getDeployment(`${id}:a1`);
+    expect(old).toMatchObject({ state: "rollback_timed_out" });
+    expect(old?.error).toBe(
+      `rollback not sent: a later rollout of the app, ${later} planned this agent since`,
+    );
+    expect((await view(t, id)).progress).toMatchObject({ failed: 1 });
+    // Said once: a reconnect sends nothing of the old rollout and records nothing more.
+    await leave(t, back, "a1");
+    const again = await connect(t, "a1", {}, "2.0.0");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(deploysOf(again).map((d) => d.rollback)).not.toContain(true);
+    const events = await t.hub.store.listEvents({ subject: `${id}:a1`, limit: 50 });
+    expect(events.filter((e) => e.kind === "deployment.rollback_overtaken")).toHaveLength(1);
+  });
+});
+
 describe("a release older than what agents run", () => {
   it("preview and create warn, naming the hosts and the versions; the event keeps it", async () => {
     const t = await boot();
