@@ -17,9 +17,16 @@ export interface Refusal {
 
 const LOG_EVERY_MS = 60_000;
 const KEEP = 1000;
+/**
+ * Refusal lines logged a minute across all claimed ids: the id comes from an unverified token, so
+ * a client inventing a new one per attempt would otherwise write one line per attempt to the log.
+ */
+export const REFUSAL_LINES_PER_MINUTE = 100;
 
 export class ConnectionRefusals {
   private readonly byAgent = new Map<string, Refusal & { loggedAt: number; unlogged: number }>();
+  /** This minute's refusal lines, and the refusals not logged because the minute's lines ran out. */
+  private readonly minute = { start: 0, lines: 0, unlogged: 0 };
 
   constructor(
     private readonly log: Logger,
@@ -40,7 +47,7 @@ export class ConnectionRefusals {
     this.byAgent.delete(id);
     this.byAgent.set(id, entry);
     if (this.byAgent.size > KEEP) this.byAgent.delete(this.byAgent.keys().next().value as string);
-    if (now - entry.loggedAt < LOG_EVERY_MS) {
+    if (now - entry.loggedAt < LOG_EVERY_MS || !this.takeLine(now)) {
       entry.unlogged++;
       return;
     }
@@ -52,6 +59,24 @@ export class ConnectionRefusals {
     });
     entry.loggedAt = now;
     entry.unlogged = 0;
+  }
+
+  /** Whether one more refusal line may be written this minute; opens a new minute with a summary. */
+  private takeLine(now: number): boolean {
+    if (now - this.minute.start >= LOG_EVERY_MS) {
+      if (this.minute.unlogged > 0)
+        this.log.warn("refused agent connections not logged: more than the lines allowed a minute", {
+          notLogged: this.minute.unlogged,
+          linesPerMinute: REFUSAL_LINES_PER_MINUTE,
+        });
+      Object.assign(this.minute, { start: now, lines: 0, unlogged: 0 });
+    }
+    if (this.minute.lines >= REFUSAL_LINES_PER_MINUTE) {
+      this.minute.unlogged++;
+      return false;
+    }
+    this.minute.lines++;
+    return true;
   }
 
   /** The agent connected: it is no longer locked out. */
