@@ -429,14 +429,15 @@ export class RolloutEngine {
   private async retryConnected(rollout: RolloutRecord, dispatch: Dispatch, actor: string): Promise<void> {
     const { t } = dispatch;
     const timedOut = await timedOutDeployments(t, rollout);
-    const connected: DeploymentRecord[] = [];
-    for (const d of timedOut)
-      if (
-        this.options.channel.isOnline(d.agentId) ||
-        // Connected to another hub of the cluster: that hub sends it on the wake-up of this change.
-        (this.options.sharedPresence && (await t.getAgent(d.agentId))?.online)
-      )
-        connected.push(d);
+    const { channel } = this.options;
+    // Connected to another hub of the cluster: that hub sends it on the wake-up of this change.
+    const away = timedOut.filter((d) => !channel.isOnline(d.agentId)).map((d) => d.agentId);
+    const elsewhere = new Set(
+      this.options.sharedPresence && away.length > 0
+        ? (await t.getAgents([...new Set(away)])).filter((a) => a.online).map((a) => a.id)
+        : [],
+    );
+    const connected = timedOut.filter((d) => channel.isOnline(d.agentId) || elsewhere.has(d.agentId));
     await this.retryTimedOut(rollout, connected, dispatch, actor);
   }
 
@@ -450,13 +451,17 @@ export class RolloutEngine {
    */
   private async retryReturned(listed: RolloutRecord, dispatch: Dispatch): Promise<number> {
     const { t } = dispatch;
-    const timedOut = await timedOutDeployments(t, listed);
-    const returned: DeploymentRecord[] = [];
-    for (const d of timedOut) {
-      if (!this.options.channel.isOnline(d.agentId)) continue;
-      const agent = await t.getAgent(d.agentId);
-      if (agent?.online && agent.lastSeen >= d.updatedAt) returned.push(d);
-    }
+    const here = (await timedOutDeployments(t, listed)).filter((d) =>
+      this.options.channel.isOnline(d.agentId),
+    );
+    const agents =
+      here.length === 0
+        ? new Map<string, AgentRecord>()
+        : new Map((await t.getAgents([...new Set(here.map((d) => d.agentId))])).map((a) => [a.id, a]));
+    const returned = here.filter((d) => {
+      const agent = agents.get(d.agentId);
+      return agent?.online === true && agent.lastSeen >= d.updatedAt;
+    });
     if (returned.length === 0) return 0;
     // Locked (and read again): the retry may lower its failure allowance.
     const rollout = await t.lockRollout(listed.id);
@@ -896,11 +901,18 @@ export class RolloutEngine {
       states: DELIVERABLE_DEPLOYMENT_STATES,
       seenBefore,
     });
+    const away = stale.filter((d) => !channel.isOnline(d.agentId));
+    // Connected to another hub of the cluster: online, though this hub has no socket for it.
+    const elsewhere = new Set(
+      this.options.sharedPresence && away.length > 0
+        ? (await t.getAgents([...new Set(away.map((d) => d.agentId))]))
+            .filter((a) => a.online)
+            .map((a) => a.id)
+        : [],
+    );
     const updates = [];
-    for (const d of stale) {
-      if (channel.isOnline(d.agentId)) continue;
-      // Connected to another hub of the cluster: online, though this hub has no socket for it.
-      if (this.options.sharedPresence && (await t.getAgent(d.agentId))?.online) continue;
+    for (const d of away) {
+      if (elsewhere.has(d.agentId)) continue;
       const since = Math.max(d.agentLastSeen, counted);
       const error = `agent offline for ${Math.round((now - since) / 1000)} s (timeout ${offlineTimeoutMs / 1000} s)`;
       const state = deploymentStep(d.state, "offline-timeout");

@@ -34,6 +34,11 @@ export async function settleInstalled(
   const updates: DeploymentUpdate[] = [];
   const toSend: DeploymentRecord[] = [];
   const { t } = dispatch;
+  // Without a hello in hand, what each agent runs is read for all of them at once.
+  const stored =
+    apps === undefined && ds.length > 0
+      ? new Map((await t.getAgents([...new Set(ds.map((d) => d.agentId))])).map((a) => [a.id, a.apps]))
+      : undefined;
   for (const d of ds) {
     const state = nextDeploymentState(d.state, "found-installed");
     // A batch of hellos asks for the same release: read once per transaction.
@@ -41,7 +46,7 @@ export async function settleInstalled(
       state === undefined
         ? undefined
         : await dispatch.once(`release:${d.desiredRelease}`, () => t.getRelease(d.desiredRelease));
-    const runs = apps ?? (await t.getAgent(d.agentId))?.apps ?? [];
+    const runs = apps ?? stored?.get(d.agentId) ?? [];
     if (state === undefined || !release || !runsRelease(runs, release)) {
       toSend.push(d);
       continue;

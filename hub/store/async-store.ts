@@ -100,6 +100,8 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
     sent?: { at: number; actor: string; kind: string },
   ): Promise<number>;
   getDeployments(ids: readonly string[]): Promise<DeploymentRecord[]>;
+  /** The agents of `ids` the store knows, in no particular order: a set read, not one per agent. */
+  getAgents(ids: readonly string[]): Promise<AgentRecord[]>;
   /**
    * The rollout's deployments in one of `states` whose agent is among `agentIds` (in no particular
    * order): what one hub delivers to the agents connected to it. A hub of a cluster reads only its

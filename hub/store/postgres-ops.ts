@@ -184,6 +184,15 @@ export function postgresOps(db: Db): StoreOps {
       const r = first(await db`SELECT * FROM agents WHERE id = ${id}`);
       return r && toAgent(r);
     },
+    async getAgents(ids) {
+      const rows = await Promise.all(
+        chunks(ids).map(
+          (chunk) =>
+            db`SELECT * FROM agents WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))`,
+        ),
+      );
+      return rows.flat().map(toAgent);
+    },
     async listAgents() {
       // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
       return (await db`SELECT * FROM agents ORDER BY id COLLATE "C"`).map(toAgent);

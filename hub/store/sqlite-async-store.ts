@@ -208,7 +208,10 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
           return added.length;
         }),
       ),
-    getDeployments: (ids) => enter("getDeployments", () => ids.flatMap((id) => sync.getDeployment(id) ?? [])),
+    // Each id once, as PostgreSQL's `= ANY` reads them, however often it is named.
+    getDeployments: (ids) =>
+      enter("getDeployments", () => [...new Set(ids)].flatMap((id) => sync.getDeployment(id) ?? [])),
+    getAgents: (ids) => enter("getAgents", () => [...new Set(ids)].flatMap((id) => sync.getAgent(id) ?? [])),
     listDeploymentsOfAgents: ({ rolloutId, agentIds, states }) =>
       enter("listDeploymentsOfAgents", () =>
         (

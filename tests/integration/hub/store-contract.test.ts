@@ -143,6 +143,16 @@ for (const subject of subjects) {
       expect(await store.pruneRenewedTokens(80)).toBe(0);
     });
 
+    it("reads a set of agents at once, skipping unknown ids", async () => {
+      const many = await manyAgents(store);
+      await store.upsertAgent(agent("a1", false));
+      const ids = [...many, "a1", "missing", "a1"];
+      const read = await store.getAgents(ids);
+      expect(read.map((a) => a.id).sort()).toEqual([...many, "a1"].sort());
+      expect(read.find((a) => a.id === "a1")).toMatchObject({ online: false, apps: agent("a1").apps });
+      expect(await store.getAgents([])).toEqual([]);
+    });
+
     it("keeps releases, unique per app and version, newest first", async () => {
       await store.insertRelease(release("r1"));
       await store.insertRelease({ ...release("r2"), created: 2 });
