@@ -54,15 +54,16 @@ export async function loadAgentIdentity(
   return { agentId, token };
 }
 
-/** A JWT's `sub` and `exp` (seconds), read without verifying (only the hub can verify). */
-export function tokenClaims(token: string): { sub?: string; exp?: number } {
+/** A JWT's `sub`, `iat` and `exp` (seconds), read without verifying (only the hub can verify). */
+export function tokenClaims(token: string): { sub?: string; iat?: number; exp?: number } {
   const payload = token.split(".")[1];
   if (payload === undefined) return {};
   try {
     const claims: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
-    const { sub, exp } = (claims ?? {}) as { sub?: unknown; exp?: unknown };
+    const { sub, iat, exp } = (claims ?? {}) as { sub?: unknown; iat?: unknown; exp?: unknown };
     return {
       ...(typeof sub === "string" ? { sub } : {}),
+      ...(typeof iat === "number" ? { iat } : {}),
       ...(typeof exp === "number" ? { exp } : {}),
     };
   } catch {

@@ -1,8 +1,10 @@
 /**
  * The agent token the hub renewed over the channel. It is kept in the daemon's state directory
  * (mode 600), not in `[hub] token_file`: the service cannot write /etc (ProtectSystem=strict),
- * and the operator's file stays as they wrote it. At start the agent uses whichever token of the
- * two, issued for this agent, expires last.
+ * and the operator's file stays as they wrote it. At start the agent uses the token of the two,
+ * issued for this agent and not expired, that was issued last: a renewal made after the operator
+ * wrote the file, or a token the operator wrote after the last renewal (a replacement for a revoked
+ * one, perhaps with a shorter lifetime than the revoked renewal still has, which must not win).
  */
 import { readFile } from "node:fs/promises";
 import type { Logger } from "../../shared/log.js";
@@ -15,8 +17,17 @@ export async function saveRenewedToken(file: string, token: string): Promise<voi
   await writeFileAtomic(file, `${token}\n`, 0o600);
 }
 
-/** The token to connect with: the renewed one when it is for this agent and outlives `configured`. */
-export async function pickToken(file: string, configured: string, agentId: string): Promise<string> {
+/**
+ * The token to connect with: the renewed one when it is for this agent and was issued after
+ * `configured` (renewals carry the same lifetime, so it then also expires last), unless it has
+ * expired and `configured` has not.
+ */
+export async function pickToken(
+  file: string,
+  configured: string,
+  agentId: string,
+  now = Date.now(),
+): Promise<string> {
   let renewed: string;
   try {
     renewed = (await readFile(file, "utf8")).trim();
@@ -24,8 +35,12 @@ export async function pickToken(file: string, configured: string, agentId: strin
     return configured;
   }
   const claims = tokenClaims(renewed);
-  if (claims.sub !== agentId || claims.exp === undefined) return configured;
-  return claims.exp > (tokenClaims(configured).exp ?? 0) ? renewed : configured;
+  if (claims.sub !== agentId || claims.exp === undefined || claims.iat === undefined) return configured;
+  const mine = tokenClaims(configured);
+  const alive = (exp: number | undefined) => exp === undefined || exp * 1000 > now;
+  if (!alive(claims.exp) && alive(mine.exp)) return configured;
+  if (alive(claims.exp) && !alive(mine.exp)) return renewed;
+  return claims.iat > (mine.iat ?? 0) ? renewed : configured;
 }
 
 /** Says loudly when the token has expired or will soon: the hub then refuses this agent. */

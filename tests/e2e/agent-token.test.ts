@@ -189,4 +189,27 @@ describe("agent tokens (real hub and agent)", () => {
       ),
     );
   });
+  it("a replacement written after revoking wins over the revoked renewal, though that one expires later", {
+    timeout: 120_000,
+  }, async () => {
+    const issued = await mint("40s");
+    const jti = (
+      JSON.parse(Buffer.from(issued.split(".")[1] ?? "", "base64url").toString()) as { jti: string }
+    ).jti;
+    await fleet.stopAgent(0);
+    await rm(renewedFile(), { force: true });
+    await writeFile(join(agent().root, "token"), issued, { mode: 0o600 });
+    await fleet.startAgent(0);
+    await fleet.waitFor("agent online", online);
+    // Renewed at half its life: a renewal good for 40 s more is saved.
+    await fleet.waitFor("renewed token saved", async () => existsSync(renewedFile()), 40_000);
+    // A leak: the operator revokes the token (and so its renewal) and writes a 30-s replacement,
+    // which expires before the revoked renewal would.
+    expect((await tokenCli("revoke", jti)).trim()).toBe(`revoked ${jti}`);
+    await fleet.waitFor("agent offline after revoke", async () => !(await online()), 15_000);
+    await fleet.stopAgent(0);
+    await writeFile(join(agent().root, "token"), await mint("30s"), { mode: 0o600 });
+    await fleet.startAgent(0);
+    await fleet.waitFor("agent online with the replacement", online, 15_000);
+  });
 });
