@@ -26,7 +26,7 @@ export interface AgentServerOptions {
   pingIntervalMs: number;
   maxPayloadBytes: number;
   maxBufferedBytes: number;
-  /** Reports one connection may hand in per minute; the rest wait in the agent's outbox. */
+  /** Reports one agent may hand in per minute, over all its connections; the rest wait in its outbox. */
   maxReportsPerMinute: number;
   /** Refused connections, logged and kept for the dashboard (default: a fresh registry). */
   refusals?: ConnectionRefusals;
@@ -88,6 +88,17 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const sessions = new WeakMap<WebSocket, LiveSession>();
   const renewing = new WeakSet<WebSocket>();
   const renewTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
+  // Per agent, not per connection: a reconnect (cheap for whoever holds the token) must not bring
+  // a fresh allowance. Keyed by verified agent ids, so as many as there are agents.
+  const reportBudgets = new Map<string, MinuteBudget>();
+  const reportBudgetOf = (agentId: string) => {
+    let budget = reportBudgets.get(agentId);
+    if (!budget) {
+      budget = new MinuteBudget(options.maxReportsPerMinute, now);
+      reportBudgets.set(agentId, budget);
+    }
+    return budget;
+  };
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
@@ -177,7 +188,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     // agent only with it, so closing a socket the agent already replaced (here or on another hub)
     // cannot mark the reconnected agent offline.
     let presence: Promise<number | undefined> = Promise.resolve(undefined);
-    const reportRate = new MinuteBudget(options.maxReportsPerMinute, now);
+    const reportRate = reportBudgetOf(agentId);
     alive.set(ws, true);
     ws.on("pong", () => alive.set(ws, true));
     // Oversize frames (maxPayload) and protocol violations surface here; ws closes the socket itself.

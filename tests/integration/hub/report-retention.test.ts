@@ -56,7 +56,7 @@ describe("report retention", () => {
 });
 
 describe("report rate", () => {
-  it("takes at most max_reports_per_minute from one agent; the rest get an error and no ack", async () => {
+  it("takes at most max_reports_per_minute from one agent, over all its connections; the rest get an error and no ack", async () => {
     const hub = await startTestHub({ maxReportsPerMinute: 3 });
     try {
       const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken("flood"));
@@ -80,7 +80,26 @@ describe("report rate", () => {
       await new Promise((r) => setTimeout(r, 200));
       expect(agent.received.filter((m) => m.type === "ack").length).toBe(3);
       expect(await hub.hub.store.listReports("flood", 100)).toHaveLength(3);
+      // A new connection within the minute brings no fresh allowance: the limit is the agent's.
       agent.ws.close();
+      const again = await TestAgent.connect(hub.hub.url, await hub.agentToken("flood"));
+      again.hello("flood");
+      const more = randomUUID();
+      again.send({
+        type: "report",
+        reportId: more,
+        app: "web",
+        outcome: "succeeded",
+        fromVersion: "1",
+        toVersion: "3",
+        steps: [],
+      });
+      await again.next(
+        (m): m is Extract<typeof m, { type: "error" }> =>
+          m.type === "error" && /3 reports a minute/.test(m.message),
+      );
+      expect(await hub.hub.store.listReports("flood", 100)).toHaveLength(3);
+      again.ws.close();
     } finally {
       await hub.stop();
     }
