@@ -161,5 +161,7 @@ export const migrations: readonly string[] = [
     UNION ALL SELECT t.jti, up.root FROM tokens t JOIN up ON t.renewed_from = up.jti)
   UPDATE tokens SET renewed_from = COALESCE((SELECT root FROM up WHERE up.jti = tokens.jti), renewed_from)
     WHERE renewed_from IS NOT NULL;
+  -- Each renewal prunes the expired ones: found by expiry, not by reading every token.
+  CREATE INDEX tokens_renewal_expiry ON tokens(expires) WHERE renewed_from IS NOT NULL;
   `,
 ];
