@@ -94,9 +94,9 @@ export class AgentSync {
       const due = isRunningRollout(rollout.state) && d.wave <= rollout.currentWave;
       if (retry && due) timedOut.push(d);
       else if (isRollbackDeliverable(d.state)) {
-        // Owed still, unless a later rollout of the app planned this agent since: what that one
+        // Owed still, unless a later rollout of the app took this agent over: what that one
         // sends is what the agent should run, and the old release must not come back over it.
-        const later = await this.laterRolloutOfItsApp(t, d, rollout, history, readRollout);
+        const later = await this.laterRolloutOfItsApp(t, d, rollout, history, readRollout, tookOver);
         if (later === undefined) dispatch.deployment(d, actor);
         else await this.overtaken(dispatch, d, later, actor);
       } else if (due && isDeliverable(d.state)) owed.push(d);
@@ -139,6 +139,7 @@ export class AgentSync {
     rollout: RolloutRecord,
     history: readonly DeploymentRecord[],
     readRollout: (id: string) => Promise<RolloutRecord | undefined>,
+    counts: (other: DeploymentRecord, later: RolloutRecord) => boolean = () => true,
   ): Promise<string | undefined> {
     const app = (await t.getRelease(d.desiredRelease))?.app;
     if (app === undefined) return "?";
@@ -146,7 +147,7 @@ export class AgentSync {
       if (other.rolloutId === d.rolloutId) continue;
       const later = await readRollout(other.rolloutId);
       if (!later || later.created < rollout.created) continue;
-      if ((await t.getRelease(later.releaseId))?.app === app) return later.id;
+      if ((await t.getRelease(later.releaseId))?.app === app && counts(other, later)) return later.id;
     }
     return undefined;
   }
@@ -157,7 +158,7 @@ export class AgentSync {
    * sent, written (with an event) once, not at every hello.
    */
   private async overtaken(dispatch: Dispatch, d: DeploymentRecord, later: string, actor: string) {
-    const error = `${ROLLBACK_OVERTAKEN} ${later} planned this agent since`;
+    const error = `${ROLLBACK_OVERTAKEN} (${later}) took this agent over`;
     if (d.error === error) return;
     await dispatch.t.updateDeployment(d.id, { error, updatedAt: this.ctx.now() });
     dispatch.record({ actor, kind: "deployment.rollback_overtaken", subject: d.id, data: { later, error } });
@@ -296,8 +297,20 @@ function appStatusAfter(report: Report): AppStatus {
   };
 }
 
+/**
+ * Whether the later rollout's deployment `other` took the agent over from an owed rollback: it was
+ * sent (or found its release there), or it is due and this hello sends it. One a later rollout
+ * planned but never sent (cancelled, or waiting for its wave) leaves the agent on the old release,
+ * which the rollback must still take back.
+ */
+function tookOver(other: DeploymentRecord, later: RolloutRecord): boolean {
+  if (other.attempts > 0 || SUCCEEDED_DEPLOYMENT_STATES.includes(other.state)) return true;
+  const due = isRunningRollout(later.state) && other.wave <= later.currentWave;
+  return due && (isDeliverable(other.state) || isRedeliverable(other.state));
+}
+
 /** The start of the error of a rollback instruction a later rollout of the app overtook. */
-export const ROLLBACK_OVERTAKEN = "rollback not sent: a later rollout of the app,";
+export const ROLLBACK_OVERTAKEN = "rollback not sent: a later rollout of the app";
 
 /** How often progress of a deployment already in progress refreshes its updatedAt. */
 const PROGRESS_TOUCH_MS = 5_000;

@@ -46,7 +46,7 @@ describe("a rollback a later rollout overtook (real hub and agent)", () => {
     const old = await stateOf(r1.id);
     expect(old?.state).toBe("rollback_timed_out");
     expect(old?.error).toBe(
-      `rollback not sent: a later rollout of the app, ${r2.id} planned this agent since`,
+      `rollback not sent: a later rollout of the app (${r2.id}) took this agent over`,
     );
     // The agent never heard of the old rollback.
     const log = await readFile(join(fleet.agent(0).root, "agent.log"), "utf8");

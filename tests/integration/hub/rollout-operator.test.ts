@@ -421,9 +421,7 @@ describe("a rollback instruction a later rollout overtook", () => {
     expect(deploysOf(back)).toEqual([]);
     const old = await t.hub.store.getDeployment(`${id}:a1`);
     expect(old).toMatchObject({ state: "rollback_timed_out" });
-    expect(old?.error).toBe(
-      `rollback not sent: a later rollout of the app, ${later} planned this agent since`,
-    );
+    expect(old?.error).toBe(`rollback not sent: a later rollout of the app (${later}) took this agent over`);
     expect((await view(t, id)).progress).toMatchObject({ failed: 1 });
     // Said once: a reconnect sends nothing of the old rollout and records nothing more.
     await leave(t, back, "a1");
@@ -432,6 +430,37 @@ describe("a rollback instruction a later rollout overtook", () => {
     expect(deploysOf(again).map((d) => d.rollback)).not.toContain(true);
     const events = await t.hub.store.listEvents({ subject: `${id}:a1`, limit: 50 });
     expect(events.filter((e) => e.kind === "deployment.rollback_overtaken")).toHaveLength(1);
+  });
+
+  it("a later rollout that never sent the agent anything (aborted first) does not stop the rollback", async () => {
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    const a1 = await connect(t, "a1");
+    const id = await create(t, {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+    });
+    await reportAcked(a1, await a1.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: { rollback: true } });
+    expect(await a1.next(isDeploy)).toMatchObject({ rollback: true });
+    await leave(t, a1, "a1");
+    const v3 = await publishRelease(t, "3.0.0");
+    const later = await create(t, {
+      release: v3,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+    });
+    await t.api("POST", `/api/v1/rollouts/${later}/abort`, { token: t.operator, body: {} });
+    expect(await stateOf(t, later, "a1")).toBe("cancelled");
+    // Back on 2.0.0: nothing of 3.0.0 reached it, so it is still owed the way back to 1.0.0.
+    const back = await connect(t, "a1", {}, "2.0.0");
+    const owed = await back.next(isDeploy);
+    expect(owed).toMatchObject({ deploymentId: `${id}:a1~rollback`, rollback: true });
+    await reportAcked(back, owed, "succeeded");
+    await expect.poll(() => stateOf(t, id, "a1")).toBe("rolled_back");
   });
 });
 
