@@ -45,9 +45,7 @@ describe("a rollback a later rollout overtook (real hub and agent)", () => {
     expect(await fleet.appVersion(0)).toBe("1.3.0");
     const old = await stateOf(r1.id);
     expect(old?.state).toBe("rollback_timed_out");
-    expect(old?.error).toBe(
-      `rollback not sent: a later rollout of the app (${r2.id}) took this agent over`,
-    );
+    expect(old?.error).toBe(`rollback not sent: a later rollout of the app (${r2.id}) took this agent over`);
     // The agent never heard of the old rollback.
     const log = await readFile(join(fleet.agent(0).root, "agent.log"), "utf8");
     const received = log.split("\n").filter((l) => l.includes("instruction received"));
