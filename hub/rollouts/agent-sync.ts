@@ -5,7 +5,7 @@ import type { DeploymentRecord, DeploymentState, RolloutRecord } from "../store/
 import type { Dispatch } from "./dispatch.js";
 import type { RolloutEngine } from "./engine.js";
 import { settleInstalled } from "./found-installed.js";
-import { RESTORED_BY_HOST } from "./rollback-result.js";
+import { RESTORED_BY_HOST, tookOver } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   FAILED_DEPLOYMENT_STATES,
@@ -295,18 +295,6 @@ function appStatusAfter(report: Report): AppStatus {
     state: report.outcome,
     ...(releaseId ? { releaseId } : {}),
   };
-}
-
-/**
- * Whether the later rollout's deployment `other` took the agent over from an owed rollback: it was
- * sent (or found its release there), or it is due and this hello sends it. One a later rollout
- * planned but never sent (cancelled, or waiting for its wave) leaves the agent on the old release,
- * which the rollback must still take back.
- */
-function tookOver(other: DeploymentRecord, later: RolloutRecord): boolean {
-  if (other.attempts > 0 || SUCCEEDED_DEPLOYMENT_STATES.includes(other.state)) return true;
-  const due = isRunningRollout(later.state) && other.wave <= later.currentWave;
-  return due && (isDeliverable(other.state) || isRedeliverable(other.state));
 }
 
 /** The start of the error of a rollback instruction a later rollout of the app overtook. */

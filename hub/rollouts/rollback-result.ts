@@ -2,7 +2,14 @@
 import type { DeploymentUpdate } from "../store/async-store.js";
 import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
-import { nextDeploymentState, REDELIVERABLE_DEPLOYMENT_STATES } from "./states.js";
+import {
+  isDeliverable,
+  isRedeliverable,
+  isRunningRollout,
+  nextDeploymentState,
+  REDELIVERABLE_DEPLOYMENT_STATES,
+  SUCCEEDED_DEPLOYMENT_STATES,
+} from "./states.js";
 
 /** Starts the error of a deployment the hub could not send back; the views count these. */
 export const ROLLBACK_IMPOSSIBLE = "not rolled back";
@@ -41,14 +48,46 @@ export interface RollbackResult {
   sentBack: number;
   /** Agents the hub could not send back: it knows no previous release for them. */
   impossible: string[];
+  /** Agents a later rollout of the app took over: sending them back would undo that one. */
+  overtaken?: string[];
 }
 
 /** "rollback sent to 2 agent(s); 1 agent(s) NOT rolled back (no previous release known): a-3". */
-export function describeRollback({ sentBack, impossible }: RollbackResult): string {
-  const sent = `rollback sent to ${sentBack} agent(s)`;
-  if (impossible.length === 0) return sent;
-  const names = impossible.slice(0, 5).join(", ") + (impossible.length > 5 ? ", …" : "");
-  return `${sent}; ${impossible.length} agent(s) NOT rolled back (no previous release known): ${names}`;
+export function describeRollback({ sentBack, impossible, overtaken = [] }: RollbackResult): string {
+  const names = (ids: string[]) => ids.slice(0, 5).join(", ") + (ids.length > 5 ? ", …" : "");
+  const not = (ids: string[], why: string) =>
+    ids.length === 0 ? "" : `; ${ids.length} agent(s) NOT rolled back (${why}): ${names(ids)}`;
+  return (
+    `rollback sent to ${sentBack} agent(s)` +
+    not(impossible, "no previous release known") +
+    not(overtaken, "a later rollout of the app took them over")
+  );
+}
+
+/**
+ * The agents a later rollout of `rollout`'s app took over, with that rollout's id: it sent them its
+ * release (or found it there), or they are due in its current wave. One it planned but never sent
+ * (cancelled, or a wave not reached) leaves them on this rollout's release.
+ */
+async function takenOver(dispatch: Dispatch, rollout: RolloutRecord): Promise<Map<string, string>> {
+  const { t } = dispatch;
+  const taken = new Map<string, string>();
+  const app = (await t.getRelease(rollout.releaseId))?.app;
+  if (app === undefined) return taken;
+  for (const later of await t.listRollouts({ limit: 10_000 })) {
+    if (later.id === rollout.id || later.created < rollout.created) continue;
+    if ((await t.getRelease(later.releaseId))?.app !== app) continue;
+    for (const other of await t.listDeployments({ rolloutId: later.id }))
+      if (tookOver(other, later)) taken.set(other.agentId, later.id);
+  }
+  return taken;
+}
+
+/** Whether `later`'s deployment `other` took its agent over (see `takenOver`). */
+export function tookOver(other: DeploymentRecord, later: RolloutRecord): boolean {
+  if (other.attempts > 0 || SUCCEEDED_DEPLOYMENT_STATES.includes(other.state)) return true;
+  const due = isRunningRollout(later.state) && other.wave <= later.currentWave;
+  return due && (isDeliverable(other.state) || isRedeliverable(other.state));
 }
 
 /**
@@ -63,11 +102,26 @@ export async function markRollback(
 ): Promise<RollbackResult> {
   let sentBack = 0;
   const impossible: string[] = [];
+  const overtaken: string[] = [];
   const now = dispatch.now;
   const updates: DeploymentUpdate[] = [];
+  const taken = await takenOver(dispatch, rollout);
   for (const d of await dispatch.t.listDeployments({ rolloutId: rollout.id })) {
     const back = nextDeploymentState(d.state, "rollback");
     if (back === undefined || !rollbackActsOn(d)) continue;
+    const later = taken.get(d.agentId);
+    if (later !== undefined) {
+      const error = `${ROLLBACK_IMPOSSIBLE}: a later rollout of the app (${later}) took this agent over`;
+      updates.push({ id: d.id, state: d.state, error, updatedAt: now });
+      dispatch.record({
+        actor,
+        kind: "deployment.rollback_impossible",
+        subject: d.id,
+        data: { agent: d.agentId, error },
+      });
+      overtaken.push(d.agentId);
+      continue;
+    }
     if (d.previousRelease === null) {
       const error = `${ROLLBACK_IMPOSSIBLE}: the hub has no release of the version it ran before`;
       updates.push({ id: d.id, state: d.state, error, updatedAt: now });
@@ -91,5 +145,5 @@ export async function markRollback(
   }
   // One statement per chunk: an auto-rollback of a 10,000-agent rollout is not 10,000 round trips.
   if (updates.length > 0) await dispatch.t.updateDeployments(updates);
-  return { sentBack, impossible };
+  return { sentBack, impossible, overtaken };
 }

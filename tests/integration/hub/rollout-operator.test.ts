@@ -462,6 +462,48 @@ describe("a rollback instruction a later rollout overtook", () => {
     await reportAcked(back, owed, "succeeded");
     await expect.poll(() => stateOf(t, id, "a1")).toBe("rolled_back");
   });
+
+  it("abort with rollback of an older rollout leaves an agent a later one took over on the later release, and says so", async () => {
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const a1 = await connect(t, "a1");
+    const a2 = await connect(t, "a2");
+    const id = await create(t, {
+      release: v2,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 5 },
+    });
+    for (const a of [a1, a2]) await reportAcked(a, await a.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    // 3.0.0 reaches a1 only (a2 is selected out by its label).
+    const v3 = await publishRelease(t, "3.0.0");
+    const later = await create(t, {
+      release: v3,
+      waves: [{ name: "one", agents: ["a1"] }],
+      failureThreshold: { count: 5 },
+    });
+    await reportAcked(a1, await a1.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, later)).state).toBe("completed");
+    const aborted = await t.api<View & { notRolledBack: string[] }>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(aborted.status).toBe(200);
+    // a2 runs 2.0.0 still and is sent back; a1 runs 3.0.0 from the later rollout and is not.
+    expect(await a2.next(isDeploy)).toMatchObject({ rollback: true });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(deploysOf(a1)).toEqual([]);
+    expect(aborted.body.reason).toBe(
+      "aborted; rollback sent to 1 agent(s); 1 agent(s) NOT rolled back (a later rollout of the app took them over): a1",
+    );
+    expect((await view(t, id)) as unknown as { notRolledBack: string[] }).toMatchObject({
+      notRolledBack: ["a1"],
+    });
+    expect((await t.hub.store.getDeployment(`${id}:a1`))?.error).toBe(
+      `not rolled back: a later rollout of the app (${later}) took this agent over`,
+    );
+  });
 });
 
 describe("a release older than what agents run", () => {
