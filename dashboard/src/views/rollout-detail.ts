@@ -110,7 +110,9 @@ export function rolloutDetailView(id: string): View {
             ? h(
                 "div",
                 { class: "attention", id: "not-rolled-back", role: "alert" },
-                `✗ Rollback not possible on ${r.notRolledBack.length} agent(s) (the hub has no release of the version they ran before): ${r.notRolledBack.join(", ")}`,
+                // Why differs per agent (no previous release known, or a later rollout took it
+                // over): each one's error in the wave table says which.
+                `✗ Not rolled back: ${r.notRolledBack.length} agent(s) (see each one's error below): ${r.notRolledBack.join(", ")}`,
               )
             : null,
         ),
