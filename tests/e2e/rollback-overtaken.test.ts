@@ -12,7 +12,8 @@ import { Fleet } from "./fleet.js";
 describe("a rollback a later rollout overtook (real hub and agent)", () => {
   let fleet: Fleet;
   beforeAll(async () => {
-    fleet = await Fleet.start({ agents: 1, hub: { progress_timeout_seconds: 2 } });
+    // Short enough to wait for the rollback's timeout, long enough for an update on a loaded machine.
+    fleet = await Fleet.start({ agents: 1, hub: { progress_timeout_seconds: 8 } });
   }, 120_000);
   afterAll(async () => {
     await fleet?.close();
