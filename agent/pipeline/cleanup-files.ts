@@ -5,13 +5,14 @@
  * (confined-paths.ts, the rule restores follow): a directory the operator replaced with a link to
  * a shared place (app/logs → /srv/shared/logs) is not ship's to prune, and is left with a warning.
  */
-import { lstat, readdir, rm } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { minimatch } from "minimatch";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
+import { removeTree } from "../tree/remove-tree.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -34,7 +35,7 @@ export async function removeCleanupFiles(appDir: string, manifest: Manifest, log
       });
       continue;
     }
-    await rm(target, { recursive: true, force: true });
+    await removeTree(target);
     removed += 1;
   }
   if (files.length === 0) return removed;
@@ -42,7 +43,7 @@ export async function removeCleanupFiles(appDir: string, manifest: Manifest, log
     files.some((pattern) => minimatch(rel, pattern, { dot: true, matchBase: !pattern.includes("/") }));
   for (const rel of await listTree(appDir, "", protectedDirs)) {
     if (!matches(rel)) continue;
-    await rm(join(appDir, rel), { recursive: true, force: true });
+    await removeTree(join(appDir, rel));
     removed += 1;
   }
   log.info("cleanup removed files", { removed });
@@ -77,7 +78,7 @@ export async function pruneOldFiles(
       const full = join(root, rel);
       const info = await lstat(full);
       if (info.isFile() && info.mtimeMs < cutoff) {
-        await rm(full, { force: true });
+        await removeTree(full);
         pruned += 1;
       }
     }

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -74,5 +75,29 @@ describe("directories.*.cleanup_old", () => {
     const idle = await runShip(["--config", app.config]);
     expect(idle.code, idle.stderr).toBe(0);
     expect(existsSync(join(shared, "logs/old.log"))).toBe(true);
+  });
+
+  it("a cleanup.remove_directories entry it cannot delete (an immutable file) names that file, why and the fix, never rm's ENOTDIR guess", async () => {
+    await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const stuck = join(app.appDir, "legacy/stuck");
+    await mkdir(join(app.appDir, "legacy"));
+    await writeFile(stuck, "x\n");
+    if (spawnSync("chattr", ["+i", stuck]).status !== 0) {
+      console.warn("SKIPPING: chattr +i is not available here (not root, or not ext4)");
+      return;
+    }
+    try {
+      await app.release("v2", 'version: "2.0.0"\ncleanup:\n  remove_directories: ["legacy"]\n', {
+        "app.txt": "two\n",
+      });
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stdout.trim()).toBe(
+        `myapp: update failed at cleanup: cannot remove ${stuck}: operation not permitted (EPERM) — it or its directory is probably immutable or append-only (lsattr shows i or a); clear that with chattr -i -a; restored the previous version`,
+      );
+    } finally {
+      spawnSync("chattr", ["-i", stuck]);
+    }
   });
 });
