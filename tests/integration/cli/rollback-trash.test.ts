@@ -143,4 +143,39 @@ describe("a trash entry ship cannot remove is one warning line naming it, why, a
       expect(await readdir(trash)).toEqual(["roots"]);
     },
   );
+
+  it("the undone release's copy that will not go after the rollback hooks ran is a warning naming it, the rollback done", async () => {
+    await app.release("v1.0.0", 'version: "1.0.0"\n', { "app.txt": "one\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    // A rollback hook that leaves an immutable file in the release copy it ran in.
+    const hook = 'touch \\"$SHIP_RELEASE_DIR/stuck\\" && chattr +i \\"$SHIP_RELEASE_DIR/stuck\\"';
+    await app.release("v2.0.0", `version: "2.0.0"\nhooks:\n  rollback:\n    - "${hook}"\n`, {
+      "app.txt": "two\n",
+    });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const listed = JSON.parse(
+      (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+    ) as {
+      id: string;
+    }[];
+    const rollback = await runShip(["--config", app.config, "--rollback", listed[0]?.id ?? ""]);
+    // The copy lives in the app's state directory, named after the app directory.
+    const [copy] = (await readdir(join(app.root, "var"), { recursive: true })).filter((p) =>
+      p.endsWith("release-being-undone/stuck"),
+    );
+    const stuck = join(app.root, "var", copy ?? "none");
+    try {
+      if (copy === undefined) {
+        console.warn("SKIPPING: the hook could not make its file (no chattr here?)", rollback.stderr);
+        return;
+      }
+      expect(rollback.code, rollback.stderr).toBe(0);
+      expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("one\n");
+      expect(rollback.stderr).toContain(
+        `could not remove the undone release's copy: cannot remove ${stuck}: operation not permitted (EPERM)`,
+      );
+    } finally {
+      spawnSync("chattr", ["-i", stuck]);
+    }
+  });
 });
