@@ -104,7 +104,7 @@ describe("a YAML file rebuilt from values says so in TOML's words and blames anc
       current,
       incoming,
       strategy: "replace",
-      sections: { x: { strategy: "merge_smart" } },
+      sections: { x: "merge_smart" },
     });
 
   it("no anchors: keys 1 and '1' that read alike", () => {
