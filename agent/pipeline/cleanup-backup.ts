@@ -11,7 +11,13 @@
  */
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { backupFilesDir, readBackupInventory, writeBackupInventory } from "../backup/backup-store.js";
+import {
+  backupFilesDir,
+  readBackupInventory,
+  readBackupMeta,
+  writeBackupInventory,
+  writeBackupMeta,
+} from "../backup/backup-store.js";
 import { lstatOrUndefined, moveEntry, removeIfExists } from "../tree/fs-ops.js";
 import { removeTree, TreeRemovalError } from "../tree/remove-tree.js";
 
@@ -39,7 +45,17 @@ export async function setAsideIntoBackup(
   }
   await writeBackupInventory(backupPath, inventory);
   const saved = backupFilesDir(backupPath);
-  for (const rel of files) await setAside(join(appDir, rel), join(saved, rel));
+  let bytes = 0;
+  for (const rel of files) bytes += await setAside(join(appDir, rel), join(saved, rel));
+  // `ship --list-backups` shows what the backup holds, what cleanup gave it included.
+  if (files.length > 0) {
+    const meta = await readBackupMeta(backupPath);
+    await writeBackupMeta(backupPath, {
+      ...meta,
+      bytes: meta.bytes + bytes,
+      files: meta.files + files.length,
+    });
+  }
   // What is left: directories, and entries the update wrote (their old version is in the backup).
   for (const rel of rels) await removeTree(join(appDir, rel));
 }
@@ -48,9 +64,11 @@ export async function setAsideIntoBackup(
  * Moves one entry into the backup. One that will not leave the app (immutable) leaves no copy there
  * either, so a restore sees nothing of it to put back and leaves it where it is.
  */
-async function setAside(path: string, saved: string): Promise<void> {
+async function setAside(path: string, saved: string): Promise<number> {
   try {
+    const size = (await lstat(path)).size;
     await moveEntry(path, saved);
+    return size;
   } catch (error) {
     if (lstatOrUndefined(path) !== undefined) await removeIfExists(saved).catch(() => undefined);
     throw new TreeRemovalError(path, error);

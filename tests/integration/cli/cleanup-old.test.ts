@@ -133,7 +133,11 @@ describe("cleanup.remove_files / remove_directories and rollback", () => {
     ) as {
       id: string;
       version: string | null;
+      files: number;
+      size: number;
     }[];
+    // app.txt's old version, and the three entries cleanup set aside (mod.py, link, a.pyc).
+    expect(listed.find((b) => b.version === "1.0.0")).toMatchObject({ files: 4 });
     const rollback = await runShip([
       "--config",
       app.config,
