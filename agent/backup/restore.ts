@@ -12,7 +12,7 @@ import {
   RestoreNotStartedError,
   ShipError,
 } from "../../shared/errors.js";
-import { fsErrorText } from "../../shared/fs-errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { ensureDir } from "../apply/file-ops.js";
@@ -38,6 +38,7 @@ import {
 } from "../tree/fs-ops.js";
 import { hashEntry, mapLimit } from "../tree/hash-file.js";
 import { danglingLink } from "../tree/path-on-disk.js";
+import { errnoRemedy } from "../tree/remove-tree.js";
 import {
   type BackupInfo,
   type BackupInventory,
@@ -195,7 +196,7 @@ function whatFailed(error: unknown): string {
   const e = error as NodeJS.ErrnoException & { dest?: string };
   if (e.path === undefined) return fsErrorText(error);
   const paths = e.dest === undefined ? e.path : `${e.path} -> ${e.dest}`;
-  return `${fsErrorText(error)}: ${e.syscall ?? "at"} ${paths}`;
+  return `${fsErrorText(error)}: ${e.syscall ?? "at"} ${paths}${errnoRemedy(errnoCode(error))}`;
 }
 
 /** How finishRestore runs; the defaults suit recovery. */

@@ -19,15 +19,18 @@ export class TreeRemovalError extends Error {
     readonly entry: string,
     failure: unknown,
   ) {
-    super(`cannot remove ${entry}: ${fsErrorText(failure)}${remedy(errnoCode(failure))}`, {
+    super(`cannot remove ${entry}: ${fsErrorText(failure)}${errnoRemedy(errnoCode(failure))}`, {
       cause: failure,
     });
     this.name = "TreeRemovalError";
   }
 }
 
-/** What usually causes each refusal, and what lets the next try succeed. */
-function remedy(code: string | undefined): string {
+/**
+ * What usually causes a refusal to change an entry, and what lets the next try succeed (" — …"),
+ * for any message that names the entry; "" when there is nothing to add.
+ */
+export function errnoRemedy(code: string | undefined): string {
   switch (code) {
     case "EPERM":
       // For root, unlink and rmdir fail with EPERM only on an immutable or append-only entry or directory.
