@@ -305,7 +305,9 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
   work.displaced.sort();
   work.kept.sort();
   if (work.copied > 0)
-    log?.warn("different filesystems: restore copied files instead of renaming", { copied: work.copied });
+    log?.warn("restore copied files instead of renaming them (slower): another filesystem", {
+      copied: work.copied,
+    });
   reportLeftAlone(work, backupPath, log);
   faultPoint("restore:before-finalize");
   await reinstateIndex(journal, inventory, work.copied > 0);

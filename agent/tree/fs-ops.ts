@@ -129,7 +129,10 @@ export async function moveEntry(src: string, dst: string): Promise<Transfer> {
     withParentSync(dst, () => renameSync(src, dst));
     return "renamed";
   } catch (error) {
-    if (!mustCopy(error)) throw error;
+    // Only another filesystem makes a rename copy. Its EPERM (an immutable entry, a sticky
+    // directory) would refuse the copy's rename and unlink just the same, after a false
+    // "different filesystems" warning: it is the error to report.
+    if (code(error) !== "EXDEV") throw error;
   }
   await mkdir(dirname(dst), { recursive: true });
   await copyEntry(src, dst);
