@@ -7,6 +7,7 @@ import { constants as fsConstants, lstatSync } from "node:fs";
 import { chmod, copyFile, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { RestoreFailedError, UpdateFailedError, UpdateNotAppliedError } from "../../shared/errors.js";
+import { errnoCode, errnoErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
@@ -23,6 +24,7 @@ import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
 import { linkEntry } from "../tree/fs-ops.js";
 import { hashEntries, hashFile, mapLimit } from "../tree/hash-file.js";
+import { errnoRemedy } from "../tree/remove-tree.js";
 import { scanTree } from "../tree/scan-tree.js";
 import { type FileOp, type OpContext, runForward } from "./file-ops.js";
 import { finalizeUpdate } from "./finalize-update.js";
@@ -376,15 +378,24 @@ async function runOpsOrUndo(
     await writeJournal(journal.stateDir, { ...journal, phase: "committed" });
     return copied;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = opFailure(error);
     try {
       await rollBackUpdate(journal);
     } catch (undoError) {
-      const undoReason = undoError instanceof Error ? undoError.message : String(undoError);
+      const undoReason = opFailure(undoError);
       throw new RestoreFailedError(journal.app, reason, undoReason);
     }
     throw new UpdateFailedError(journal.app, "apply", reason);
   }
+}
+
+/**
+ * A file operation's error in one line: the call, the paths, the errno in words and the usual fix
+ * ("cannot rename … to …: operation not permitted (EPERM) — … immutable …"), not Node's own text.
+ */
+function opFailure(error: unknown): string {
+  if (errnoCode(error) === undefined) return error instanceof Error ? error.message : String(error);
+  return `${errnoErrorText(error)}${errnoRemedy(errnoCode(error))}`;
 }
 
 /** Runs the operations in order; returns how many had to copy instead of rename/link. */
@@ -399,7 +410,12 @@ async function runOps(
     ...paths,
     onCopy: (rel) => {
       if (copied++ === 0)
-        log?.warn("different filesystems: copying instead of renaming (slower)", { first: rel });
+        log?.warn(
+          "copying instead of renaming or hard-linking (slower): another filesystem, or links refused there",
+          {
+            first: rel,
+          },
+        );
     },
   };
   // As a restore's: without a log, a terminal still gets the bar (stderr), and nothing else does.

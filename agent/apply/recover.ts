@@ -51,7 +51,10 @@ export async function recoverApp(options: { stateDir: string; log?: Logger }): P
   const journal = await readJournal(options.stateDir);
   if (journal === undefined) return { action: "none", message: "nothing to recover" };
   if (journal.kind === "restore") {
-    const work = await finishRestore(journal, options.log, undefined, true);
+    const work = await finishRestore(journal, {
+      ...(options.log === undefined ? {} : { log: options.log }),
+      resumed: true,
+    });
     // This run's findings and what an earlier, killed run of the same restore had set aside.
     const paths = new Set([
       ...work.outside,

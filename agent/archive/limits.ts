@@ -1,3 +1,5 @@
+import { sizeText } from "../../shared/size-text.js";
+
 /** Bounds on what an archive may unpack to; anything beyond them is treated as hostile. */
 export interface ExtractLimits {
   /** Most entries (files, directories, links) the archive may hold. */
@@ -58,19 +60,4 @@ export function overLimit(size: number, limit: number, setting?: string): string
   if (Number(mb) <= limit / MB) mb = `${mb} MB (${size} bytes)`;
   else mb = `${mb} MB`;
   return `${mb} is over ${setting}`;
-}
-
-/** A size for a limit ship sets itself: whole units where it is one, bytes below 1 KiB. */
-export function sizeText(bytes: number): string {
-  for (const [unit, size] of [
-    ["GiB", 1024 ** 3],
-    ["MiB", MB],
-    ["KiB", 1024],
-  ] as const) {
-    if (bytes >= size) {
-      const value = bytes / size;
-      return `${Number.isInteger(value) ? value : value.toFixed(2)} ${unit} (${bytes} bytes)`;
-    }
-  }
-  return `${bytes} bytes`;
 }

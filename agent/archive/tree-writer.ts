@@ -15,9 +15,10 @@ import { join } from "node:path";
 import type { ReadEntry } from "tar";
 import { VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText, LocalWriteError } from "../../shared/fs-errors.js";
+import { sizeText } from "../../shared/size-text.js";
 import { entryParts, joinParts, shownName, symlinkTargetParts } from "./entry-path.js";
 import type { HeldFiles } from "./held-files.js";
-import { overLimit, type ResolvedLimits, sizeText } from "./limits.js";
+import { overLimit, type ResolvedLimits } from "./limits.js";
 
 /** The tar header costs a block even for an empty entry; bombs of empty entries count too. */
 const HEADER_BYTES = 512;

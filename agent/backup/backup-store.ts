@@ -4,13 +4,14 @@
  * `complete: true` is written last (STYLE.md habit 4). A backup exists exactly while its update is in
  * effect: restoring consumes it.
  */
-import { readdir, readFile, rm } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { BadInputError } from "../../shared/errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
+import { removeTree } from "../tree/remove-tree.js";
 import { emptyTrash } from "./trash.js";
 
 /** meta.json: small, read for every listing; `complete: true` is written last. */
@@ -297,8 +298,7 @@ export async function pruneBackups(
   const all = await listBackups(backupRoot, app, appDir).catch(() => []);
   const pruned: string[] = [];
   for (const backup of all.slice(Math.max(keep, 0))) {
-    if (await attempt(`removing old backup ${backup.id}`, rm(backup.path, { recursive: true, force: true })))
-      pruned.push(backup.id);
+    if (await attempt(`removing old backup ${backup.id}`, removeTree(backup.path))) pruned.push(backup.id);
   }
   return pruned;
 }

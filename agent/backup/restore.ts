@@ -12,7 +12,7 @@ import {
   RestoreNotStartedError,
   ShipError,
 } from "../../shared/errors.js";
-import { fsErrorText } from "../../shared/fs-errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { ensureDir } from "../apply/file-ops.js";
@@ -38,6 +38,7 @@ import {
 } from "../tree/fs-ops.js";
 import { hashEntry, mapLimit } from "../tree/hash-file.js";
 import { danglingLink } from "../tree/path-on-disk.js";
+import { errnoRemedy } from "../tree/remove-tree.js";
 import {
   type BackupInfo,
   type BackupInventory,
@@ -68,6 +69,11 @@ export interface RestoreInput {
   appDir?: string;
   stateDir?: string;
   log?: Logger;
+  /**
+   * The caller empties the app's trash itself once the restore returns (the daemon, whose app may
+   * see no run for weeks): the restore then never starts a detached `rm` for a big trash as well.
+   */
+  callerEmptiesTrash?: boolean;
 }
 
 export interface RestoreResult {
@@ -129,11 +135,11 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     version: meta.fromVersion,
   };
   await writeJournal(stateDir, journal);
-  const { returned, copied, deleted, outside, displaced, kept } = await finishRestore(
-    journal,
-    input.log,
+  const { returned, copied, deleted, outside, displaced, kept } = await finishRestore(journal, {
+    ...(input.log === undefined ? {} : { log: input.log }),
     inventory,
-  );
+    background: input.callerEmptiesTrash !== true,
+  });
   input.log?.info("restored backup", { app: meta.app, backup: meta.id, version: meta.fromVersion });
   return {
     app: meta.app,
@@ -174,12 +180,10 @@ interface RestoreWork {
  */
 export async function finishRestore(
   journal: RestoreJournal,
-  log?: Logger,
-  inventory?: BackupInventory,
-  resumed = false,
+  options: RestoreRunOptions = {},
 ): Promise<RestoreWork> {
   try {
-    return await runRestore(journal, log, inventory, resumed);
+    return await runRestore(journal, options);
   } catch (error) {
     if (error instanceof ShipError) throw error;
     // The journal stays: recovery finishes the restore once the cause is gone.
@@ -192,15 +196,22 @@ function whatFailed(error: unknown): string {
   const e = error as NodeJS.ErrnoException & { dest?: string };
   if (e.path === undefined) return fsErrorText(error);
   const paths = e.dest === undefined ? e.path : `${e.path} -> ${e.dest}`;
-  return `${fsErrorText(error)}: ${e.syscall ?? "at"} ${paths}`;
+  return `${fsErrorText(error)}: ${e.syscall ?? "at"} ${paths}${errnoRemedy(errnoCode(error))}`;
 }
 
-async function runRestore(
-  journal: RestoreJournal,
-  log: Logger | undefined,
-  knownInventory: BackupInventory | undefined,
-  resumed: boolean,
-): Promise<RestoreWork> {
+/** How finishRestore runs; the defaults suit recovery. */
+export interface RestoreRunOptions {
+  log?: Logger;
+  /** The backup's inventory when the caller has read it already. */
+  inventory?: BackupInventory;
+  /** A restore a killed run started: paths it already moved are recognised, not refused. */
+  resumed?: boolean;
+  /** Whether a big trash gets a detached `rm` (trash.ts); false when the caller empties it. Default true. */
+  background?: boolean;
+}
+
+async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): Promise<RestoreWork> {
+  const { log, inventory: knownInventory, resumed = false } = options;
   const { appDir, backupPath } = journal;
   const none: RestoreWork = { returned: 0, copied: 0, deleted: 0, outside: [], displaced: [], kept: [] };
   if (!(await pathExists(join(backupPath, META_FILE)))) {
@@ -294,13 +305,15 @@ async function runRestore(
   work.displaced.sort();
   work.kept.sort();
   if (work.copied > 0)
-    log?.warn("different filesystems: restore copied files instead of renaming", { copied: work.copied });
+    log?.warn("restore copied files instead of renaming them (slower): another filesystem", {
+      copied: work.copied,
+    });
   reportLeftAlone(work, backupPath, log);
   faultPoint("restore:before-finalize");
   await reinstateIndex(journal, inventory, work.copied > 0);
   // meta.json goes first: a half-deleted backup is then never listed or restored again.
   await rm(join(backupPath, META_FILE), { force: true });
-  await discardBackupDir(backupPath, work.deleted + work.returned);
+  await discardBackupDir(backupPath, work.deleted + work.returned, options.background ?? true);
   await removeJournal(journal.stateDir);
   return work;
 }
@@ -454,6 +467,8 @@ export async function rollbackTo(options: {
    * undone release's rollback hooks. Default: just the restore.
    */
   around?: (backup: BackupInfo, restore: () => Promise<RestoreResult>) => Promise<RestoreResult>;
+  /** See RestoreInput.callerEmptiesTrash. */
+  callerEmptiesTrash?: boolean;
 }): Promise<RollbackResult> {
   const target =
     typeof options.target === "string"
@@ -511,6 +526,7 @@ export async function rollbackTo(options: {
           ...(options.appDir === undefined ? {} : { appDir: options.appDir }),
           ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
           ...(options.log === undefined ? {} : { log: options.log }),
+          ...(options.callerEmptiesTrash === true ? { callerEmptiesTrash: true } : {}),
         });
       restored.push(await (options.around === undefined ? restore() : options.around(backup, restore)));
     }

@@ -24,6 +24,7 @@ import { rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { errnoCode } from "../../shared/fs-errors.js";
 import { linkReplacingSync, withParentSync } from "../tree/fs-ops.js";
+import { removeTree } from "../tree/remove-tree.js";
 
 /** Inside a backup directory: second names of the entries its restore took out of the app. */
 export const UNDONE_DIR = "undone";
@@ -72,9 +73,14 @@ export const FREED_BY_NEXT_RUN = 1000;
  * Removes a consumed backup directory without waiting for its blocks to be freed: renamed into the
  * trash, where the app's next run deletes it, or, when the restore took out more than
  * FREED_BY_NEXT_RUN entries, a detached `rm -rf` now. Falls back to deleting it here when the rename
- * fails. `takenOut`: the entries the restore deleted or replaced in the app.
+ * fails. `takenOut`: the entries the restore deleted or replaced in the app. `background` false: the
+ * caller empties the trash itself right after (the daemon), so no `rm` is started to race it.
  */
-export async function discardBackupDir(backupPath: string, takenOut: number): Promise<void> {
+export async function discardBackupDir(
+  backupPath: string,
+  takenOut: number,
+  background = true,
+): Promise<void> {
   const trash = trashDir(backupPath);
   const target = join(trash, `${basename(backupPath)}-${process.pid}-${Date.now()}`);
   try {
@@ -84,7 +90,7 @@ export async function discardBackupDir(backupPath: string, takenOut: number): Pr
     await rm(backupPath, { recursive: true, force: true });
     return;
   }
-  if (takenOut > FREED_BY_NEXT_RUN) removeInBackground(target);
+  if (background && takenOut > FREED_BY_NEXT_RUN) removeInBackground(target);
 }
 
 /** `rm -rf path` in a detached process this one does not wait for; a failure leaves it to the next run. */
@@ -107,5 +113,14 @@ function removeInBackground(path: string): void {
  * app that holds its lock, and after each update. A trash that is not there costs one lstat.
  */
 export async function emptyTrash(backupRoot: string, app: string): Promise<void> {
-  await rm(join(backupRoot, app, ".trash"), { recursive: true, force: true });
+  await removeTree(join(backupRoot, app, ".trash"));
+}
+
+/**
+ * The one-line warning for a trash emptyTrash could not empty: the entry that stayed, why, what the
+ * operator can do (TreeRemovalError), and that ship tries again.
+ */
+export function trashWarning(error: unknown): string {
+  const why = error instanceof Error ? error.message : String(error);
+  return `could not empty the app's trash of restored backups: ${why}; ship tries again on the app's next run`;
 }

@@ -7,11 +7,10 @@
 import { randomUUID } from "node:crypto";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { LockedError } from "../../shared/errors.js";
-import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
 import { listBackups, rollbackTo } from "../apply/index.js";
-import { emptyTrash } from "../backup/trash.js";
+import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
 import { defaultPorts } from "../pipeline/default-ports.js";
@@ -181,6 +180,8 @@ async function restoreIfNewestBackup(
       target: newest,
       log,
       around: undoWithHooks({ config, log, hooks: true, problems }),
+      // Emptied below, in-process: a detached rm for a big trash would race that removal.
+      callerEmptiesTrash: true,
     });
     const commandNote = problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`;
     // What the restore left alone reaches the hub as `ship --rollback` prints it: never a silent success.
@@ -223,9 +224,7 @@ async function restoreIfNewestBackup(
     // what the restore took out is freed now, as the next run would (trash.ts). Nobody waits at a
     // terminal here, and under the lock no other restore renames a backup into the trash meanwhile.
     await emptyTrash(config.general.backup_dir, instruction.app).catch((error: unknown) =>
-      log.warn("could not empty the app's trash of restored backups; the next run retries", {
-        error: fsErrorText(error),
-      }),
+      log.warn(trashWarning(error)),
     );
     await lock.release();
   }

@@ -2,6 +2,7 @@
  * Small requests around a download: a conditional probe that reads headers only (so `check()`
  * never downloads a body), and fetching a short text file such as a .sha256.
  */
+import { sizeText } from "../../shared/size-text.js";
 import { createHttpClient, headerValue } from "./dispatcher.js";
 import { DownloadError, networkErrorText } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
@@ -56,7 +57,12 @@ export async function fetchText(
     let size = 0;
     for await (const chunk of body) {
       size += chunk.length;
-      if (size > maxBytes) throw new DownloadError(redactUrl(url), `more than ${maxBytes} bytes`, false);
+      if (size > maxBytes)
+        throw new DownloadError(
+          redactUrl(url),
+          `larger than ${sizeText(maxBytes)}, the most a checksum or signature file may hold`,
+          false,
+        );
       chunks.push(chunk);
     }
     return Buffer.concat(chunks).toString("utf8");

@@ -29,6 +29,7 @@ export async function runTestWithRetries(
       ...options,
       timeoutSeconds: test.timeout,
       label: `post_update_test "${test.name}" (attempt ${attempt}/${attemptsAllowed})`,
+      onFailure: attempt < attemptsAllowed ? "retried" : "error",
     });
     if (last.ok || attempt >= attemptsAllowed) return { ok: last.ok, attempts: attempt, last };
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));

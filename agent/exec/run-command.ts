@@ -33,6 +33,11 @@ export interface RunCommandOptions {
    * that replaces a killed one can end it first. The command starts only once the record is written.
    */
   recordFile?: string;
+  /**
+   * How a failure is logged: "retried" for an attempt another follows (a WARNING saying so), so an
+   * update whose health check passed on its second try logs no ERROR. Default: an ERROR.
+   */
+  onFailure?: "error" | "retried";
 }
 
 export interface CommandResult {
@@ -205,5 +210,6 @@ function logResult(command: string, options: RunCommandOptions, result: CommandR
     stderr: result.stderr,
   };
   if (result.ok) options.log.info(`${options.label} succeeded`, data);
+  else if (options.onFailure === "retried") options.log.warn(`${options.label} failed; trying again`, data);
   else options.log.error(`${options.label} failed`, data);
 }

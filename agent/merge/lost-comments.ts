@@ -14,7 +14,7 @@ import { Lexer } from "yaml";
 import type { MergeFormat } from "./index.js";
 import { REWRITE_WARNING } from "./toml-format.js";
 import { tomlComments } from "./toml-scan.js";
-import { REBUILD_WARNING } from "./yaml-format.js";
+import { REBUILD_WARNING_START } from "./yaml-format.js";
 
 /** The text of each comment after its `#`, trailing spaces dropped; [] for JSON. */
 export function commentsOf(format: MergeFormat, text: string): string[] {
@@ -38,7 +38,11 @@ export function lostCommentsWarning(
   removed: readonly string[],
 ): string | undefined {
   // A file rewritten from values already says that every comment went.
-  if (format === "json" || warnings.includes(REWRITE_WARNING) || warnings.includes(REBUILD_WARNING))
+  if (
+    format === "json" ||
+    warnings.includes(REWRITE_WARNING) ||
+    warnings.some((w) => w.startsWith(REBUILD_WARNING_START))
+  )
     return undefined;
   const remaining = tally(commentsOf(format, texts.merged));
   const shipped = tally(texts.base === undefined ? [] : commentsOf(format, texts.base));

@@ -39,6 +39,7 @@ import {
   usedAnchorsOnPath,
 } from "./yaml-anchors.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
+import { removePair } from "./yaml-remove.js";
 
 export interface ParsedYaml {
   doc: Document;
@@ -77,8 +78,17 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
   return { doc, value: doc.toJS(TO_JS) };
 }
 
-export const REBUILD_WARNING =
-  "rebuilt the whole file from values because anchors, aliases or merge keys (<<) could not take the change in place: its comments, anchors and aliases were lost";
+/** How every YAML rebuild warning begins, as TOML's full rewrite does (REWRITE_WARNING). */
+export const REBUILD_WARNING_START = "rewrote the whole file from values";
+
+/**
+ * The warning for the last resort: what it loses, and anchors named only when the file has some (a
+ * file without any is rebuilt for other reasons, such as keys 1 and '1' that read alike).
+ */
+export function rebuildWarning(aliased: boolean): string {
+  const how = aliased ? ", through its anchors, aliases and merge keys (<<)," : "";
+  return `${REBUILD_WARNING_START} because no edit of the file in place${how} gave the merged values: its comments, blank lines, anchors, aliases, merge keys (<<) and quoting and flow styles were lost (values, number spellings and tags are kept)`;
+}
 
 export interface YamlRender {
   text: string;
@@ -123,9 +133,7 @@ export function renderYamlMerge(
   // Without aliases, what an anchor does makes no difference.
   for (const attempt of aliased ? ATTEMPTS : ATTEMPTS.filter((a) => a.anchors === "carry")) {
     try {
-      const edited = user.doc.clone();
-      // clone() forgets a closing `...` marker.
-      if (edited.directives && user.doc.directives) edited.directives.docEnd = user.doc.directives.docEnd;
+      const edited = commentsOnFirstKeys(cloneDocument(user.doc));
       const notes: string[] = [];
       let changed = false;
       // The document's values, read again only after an edit changed them.
@@ -142,13 +150,42 @@ export function renderYamlMerge(
       if (!changed) return { text: userText, warnings: [] };
       const text = edited.toString(options);
       if (!means(text, expected, release)) continue;
-      const plain = user.doc.toString(options);
+      const plain = commentsOnFirstKeys(cloneDocument(user.doc)).toString(options);
       return withUserLayout(userText, plain, text, (t) => means(t, expected, release), notes, LAYOUT_OF.yaml);
     } catch {
       // An alias or merge key stands in the way of this attempt.
     }
   }
-  return { text: rebuildFromValues(expected, user, release, options), warnings: [REBUILD_WARNING] };
+  return {
+    text: rebuildFromValues(expected, user, release, options),
+    warnings: [rebuildWarning(aliased)],
+  };
+}
+
+function cloneDocument(doc: Document): Document {
+  const copy = doc.clone();
+  // clone() forgets a closing `...` marker.
+  if (copy.directives && doc.directives) copy.directives.docEnd = doc.directives.docEnd;
+  return copy;
+}
+
+/**
+ * The comment above the first key of an anchored mapping (`default: &default` then `# note` then
+ * the key), which the parser keeps on the mapping, put on that key: the library writes a mapping's
+ * own comment before its anchor (`default:`, `# note`, `&default`), which matches no line of the
+ * user's, so any edit near it was reported as a layout the user lost.
+ */
+function commentsOnFirstKeys(doc: Document): Document {
+  visit(doc, {
+    Map(_key, map) {
+      const first = map.items[0]?.key;
+      if (!map.commentBefore || map.anchor === undefined || !isScalar(first)) return;
+      if (first.commentBefore || first.spaceBefore) return;
+      first.commentBefore = map.commentBefore;
+      map.commentBefore = null;
+    },
+  });
+  return doc;
 }
 
 /**
@@ -227,11 +264,8 @@ function applyEdit(
     }
     const anchor = usedAnchorOf(target, own.value);
     if (anchor !== undefined) detachAnchor(target, anchor, notes);
-    const at = parent.items.indexOf(own);
-    parent.items.splice(at, 1);
-    // The first key of a mapping gone, the blank line that set the next one apart would open it.
-    const next = parent.items[at];
-    if (at === 0 && isScalar(next?.key) && isScalar(own.key)) next.key.spaceBefore = own.key.spaceBefore;
+    // Its comment goes along, a header above it stays (yaml-remove.ts).
+    removePair(parent, own);
     return;
   }
   const source = releasePair(release, edit.path);

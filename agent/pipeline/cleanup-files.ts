@@ -5,22 +5,38 @@
  * (confined-paths.ts, the rule restores follow): a directory the operator replaced with a link to
  * a shared place (app/logs → /srv/shared/logs) is not ship's to prune, and is left with a warning.
  */
-import { lstat, readdir, rm } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { minimatch } from "minimatch";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
+import { removeTree } from "../tree/remove-tree.js";
+import { setAsideIntoBackup } from "./cleanup-backup.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** `*.pyc` matches at any depth (the seed's intent); a pattern with a slash matches from the root. */
-export async function removeCleanupFiles(appDir: string, manifest: Manifest, log: Logger): Promise<number> {
+/**
+ * `*.pyc` matches at any depth (the seed's intent); a pattern with a slash matches from the root.
+ * With `backupPath` (the update's backup) what goes is set aside into it (cleanup-backup.ts), so a
+ * rollback brings it back; without, it is deleted.
+ */
+export async function removeCleanupFiles(
+  appDir: string,
+  manifest: Manifest,
+  log: Logger,
+  backupPath?: string,
+): Promise<number> {
   const { remove_files: files, remove_directories: dirs } = manifest.cleanup;
   const protectedDirs = protectedDirectories(manifest);
   const confined = new ConfinedPaths(resolve(appDir));
-  let removed = 0;
+  const remove = async (rels: string[]) => {
+    if (rels.length === 0) return;
+    if (backupPath !== undefined) await setAsideIntoBackup(appDir, backupPath, rels);
+    else for (const rel of rels) await removeTree(join(appDir, rel));
+  };
+  const dirRels: string[] = [];
   for (const dir of dirs) {
     const target = insideApp(appDir, dir);
     if (target === null || isProtected(relative(appDir, target), protectedDirs)) {
@@ -34,17 +50,16 @@ export async function removeCleanupFiles(appDir: string, manifest: Manifest, log
       });
       continue;
     }
-    await rm(target, { recursive: true, force: true });
-    removed += 1;
+    if (lstatOrUndefined(target) !== undefined) dirRels.push(appRel(appDir, target));
   }
+  await remove(dirRels);
+  let removed = dirRels.length;
   if (files.length === 0) return removed;
   const matches = (rel: string): boolean =>
     files.some((pattern) => minimatch(rel, pattern, { dot: true, matchBase: !pattern.includes("/") }));
-  for (const rel of await listTree(appDir, "", protectedDirs)) {
-    if (!matches(rel)) continue;
-    await rm(join(appDir, rel), { recursive: true, force: true });
-    removed += 1;
-  }
+  const fileRels = (await listTree(appDir, "", protectedDirs)).filter(matches);
+  await remove(fileRels);
+  removed += fileRels.length;
   log.info("cleanup removed files", { removed });
   return removed;
 }
@@ -77,7 +92,7 @@ export async function pruneOldFiles(
       const full = join(root, rel);
       const info = await lstat(full);
       if (info.isFile() && info.mtimeMs < cutoff) {
-        await rm(full, { force: true });
+        await removeTree(full);
         pruned += 1;
       }
     }

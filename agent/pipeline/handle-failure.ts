@@ -236,6 +236,8 @@ async function runRollbackCommands(ctx: UpdateContext, releaseDir: string | unde
 function reasonOf(error: unknown): string {
   if (error instanceof StepFailedError) return error.reason;
   if (error instanceof UpdateFailedError || error instanceof UpdateNotAppliedError) return error.reason;
+  // Its message already says "UPDATE FAILED AND RESTORE FAILED": only the update's part, or it is said twice.
+  if (error instanceof RestoreFailedError) return error.reason;
   return messageOf(error);
 }
 

@@ -9,7 +9,7 @@ import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, LockedError, ShipError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
-import { emptyTrash } from "../backup/trash.js";
+import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
 import { namingConfigFile } from "../sources/config-file-errors.js";
@@ -110,9 +110,7 @@ export async function runSource(
     // interactive `ship --rollback` does not free it, and a run with nothing to do still does.
     if (!options.checkOnly)
       await emptyTrash(config.general.backup_dir, name).catch((error: unknown) =>
-        log.warn("could not empty the app's trash of restored backups; the next run retries", {
-          error: fsErrorText(error),
-        }),
+        log.warn(trashWarning(error)),
       );
     // A restore the state file did not hear of (finished by recovery, or a rollback elsewhere):
     // the state and the source's record follow the install index before anything is decided.

@@ -5,10 +5,10 @@
  * it shipped still work), and its on_failure notifications say it was rolled back. The manifest
  * comes from the backup (saved there by the update that installed the release).
  */
-import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
 // The modules themselves, not apply/index.js: that would load the planner (minimatch) onto --rollback.
@@ -19,6 +19,7 @@ import type { RestoreResult } from "../backup/restore.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { hostId } from "../host-id.js";
 import { sendNotifications } from "../notify/send-notifications.js";
+import { removeTree } from "../tree/remove-tree.js";
 import { appStateDir } from "./paths.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
 
@@ -60,7 +61,7 @@ export function undoWithHooks(
     }
     let kept = false;
     if (commands.length > 0 && appDir !== undefined && stateDir !== undefined && releaseDir !== undefined) {
-      await rm(releaseDir, { recursive: true, force: true });
+      await removeTree(releaseDir);
       const index = await readInstallIndexHeader(stateDir);
       // Only the release this backup undoes: its files are what is installed right now.
       if (index?.version === backup.replacedBy) {
@@ -80,7 +81,13 @@ export function undoWithHooks(
     } else if (manifest !== undefined && !options.hooks && manifest.hooks.rollback.length > 0) {
       options.log.warn("rollback hooks not run (--no-hooks)", { app: backup.app, undone: backup.replacedBy });
     }
-    if (releaseDir !== undefined) await rm(releaseDir, { recursive: true, force: true });
+    // The restore is done: a copy that will not go (an immutable file's hard link) is said, not a failure.
+    if (releaseDir !== undefined)
+      await removeTree(releaseDir).catch((error: unknown) =>
+        options.log.warn(
+          `could not remove the undone release's copy: ${fsErrorText(error)}; the next rollback replaces it`,
+        ),
+      );
     if (manifest !== undefined) await notifyUndone(backup, manifest, options);
     return result;
   };

@@ -4,6 +4,7 @@ import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+import { sizeText } from "../../shared/size-text.js";
 
 /**
  * The most of a `.sha256` or `.sig` companion file ship reads, from any source (HTTP, SFTP, a local
@@ -11,6 +12,9 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
  * must not be read into memory.
  */
 export const MAX_COMPANION_BYTES = 64 * 1024;
+
+/** The limit as refusals state it, in the units of every other size limit. */
+export const COMPANION_LIMIT = `${sizeText(MAX_COMPANION_BYTES)}, the most a checksum or signature file may hold`;
 
 export type ChecksumSpec = { kind: "inline"; sha256: string } | { kind: "file"; location: string };
 
@@ -87,7 +91,7 @@ export async function readChecksumFile(file: string, key: string): Promise<strin
     const buffer = Buffer.alloc(MAX_COMPANION_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     if (bytesRead > MAX_COMPANION_BYTES)
-      throw new VerificationError(file, `is larger than ${MAX_COMPANION_BYTES} bytes: not a checksum file`);
+      throw new VerificationError(file, `is larger than ${COMPANION_LIMIT}: not a checksum file`);
     return buffer.subarray(0, bytesRead).toString("utf8");
   } catch (err) {
     if (err instanceof VerificationError || errnoCode(err) === undefined) throw err;

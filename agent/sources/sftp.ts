@@ -24,7 +24,7 @@ import {
   removeArtifact,
   signaturePathOf,
 } from "./artifact.js";
-import { MAX_COMPANION_BYTES, parseSha256Sums, pinnedSha256 } from "./checksum.js";
+import { COMPANION_LIMIT, MAX_COMPANION_BYTES, parseSha256Sums, pinnedSha256 } from "./checksum.js";
 import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloading.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
@@ -179,10 +179,7 @@ export class SftpSource implements ReleaseSource {
   private async readCompanion(client: SftpClient, remote: string): Promise<Buffer> {
     const where = `sftp://${this.cfg.username}@${this.cfg.hostname}:${this.cfg.port}${remote}`;
     const tooLarge = () =>
-      new VerificationError(
-        where,
-        `is larger than ${MAX_COMPANION_BYTES} bytes: not a checksum or signature`,
-      );
+      new VerificationError(where, `is larger than ${COMPANION_LIMIT}: not a checksum or signature`);
     if ((await client.stat(remote)).size > MAX_COMPANION_BYTES) throw tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;

@@ -75,7 +75,20 @@ export async function copyEntry(src: string, dst: string): Promise<void> {
     // Keep mtime so the install index's stat check still matches a copied-back file.
     await utimes(tmp, stat.atime, stat.mtime);
   }
-  await rename(tmp, dst);
+  await renameOrDrop(tmp, dst);
+}
+
+/**
+ * Renames a temporary `<name>.ship-tmp` over its target; when that fails (an immutable target, a
+ * full disk) the temporary goes, so no `.ship-tmp` is left in the operator's app directory.
+ */
+async function renameOrDrop(tmp: string, dst: string): Promise<void> {
+  try {
+    await rename(tmp, dst);
+  } catch (error) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Runs a metadata call; when it fails because dst's directory is missing, creates it and calls once more. */
@@ -99,7 +112,13 @@ export function linkReplacingSync(src: string, dst: string): void {
       const tmp = `${dst}.ship-tmp`;
       rmSync(tmp, { force: true });
       linkSync(src, tmp);
-      renameSync(tmp, dst);
+      try {
+        renameSync(tmp, dst);
+      } catch (failure) {
+        // Not left beside the target (renameOrDrop says why).
+        rmSync(tmp, { force: true });
+        throw failure;
+      }
     }
   });
 }
@@ -110,7 +129,10 @@ export async function moveEntry(src: string, dst: string): Promise<Transfer> {
     withParentSync(dst, () => renameSync(src, dst));
     return "renamed";
   } catch (error) {
-    if (!mustCopy(error)) throw error;
+    // Only another filesystem makes a rename copy. Its EPERM (an immutable entry, a sticky
+    // directory) would refuse the copy's rename and unlink just the same, after a false
+    // "different filesystems" warning: it is the error to report.
+    if (code(error) !== "EXDEV") throw error;
   }
   await mkdir(dirname(dst), { recursive: true });
   await copyEntry(src, dst);
@@ -170,7 +192,7 @@ export async function writeFileAtomic(
   } finally {
     await handle.close();
   }
-  await rename(tmp, path);
+  await renameOrDrop(tmp, path);
   if (durable) await syncDir(dirname(path));
 }
 

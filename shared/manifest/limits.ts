@@ -1,5 +1,6 @@
 import { type Document, isMap, isSeq, type Node } from "yaml";
 import { BadInputError } from "../errors.js";
+import { sizeText } from "../size-text.js";
 
 /**
  * How much manifest one request may make a server work through. Real manifests are a few KB with
@@ -17,10 +18,14 @@ export const HUB_MANIFEST_LIMITS: ManifestLimits = { maxBytes: 64 * 1024, maxKey
 export function checkManifestText(text: string, file: string, limits: ManifestLimits): void {
   const bytes = Buffer.byteLength(text);
   if (bytes > limits.maxBytes)
-    throw BadInputError.single(file, "", `the manifest is ${bytes} bytes; the limit is ${limits.maxBytes}`);
+    throw BadInputError.single(
+      file,
+      "",
+      `is ${sizeText(bytes)}, over the limit of ${sizeText(limits.maxBytes)}`,
+    );
   const deepIndent = new RegExp(`^ {${limits.maxDepth * 8},}\\S`, "m");
   if (deepIndent.test(text))
-    throw BadInputError.single(file, "", `the manifest nests deeper than ${limits.maxDepth} levels`);
+    throw BadInputError.single(file, "", `nests deeper than ${limits.maxDepth} levels`);
 }
 
 /** After parsing, before anything walks the values: key count and nesting depth. */
@@ -31,11 +36,11 @@ export function checkManifestShape(doc: Document, file: string, limits: Manifest
     const { node, depth } = next;
     if (!isMap(node) && !isSeq(node)) continue;
     if (depth >= limits.maxDepth)
-      throw BadInputError.single(file, "", `the manifest nests deeper than ${limits.maxDepth} levels`);
+      throw BadInputError.single(file, "", `nests deeper than ${limits.maxDepth} levels`);
     if (isMap(node)) {
       keys += node.items.length;
       if (keys > limits.maxKeys)
-        throw BadInputError.single(file, "", `the manifest has more than ${limits.maxKeys} keys`);
+        throw BadInputError.single(file, "", `has more than ${limits.maxKeys} keys, the limit`);
       for (const pair of node.items) stack.push({ node: pair.value as Node | null, depth: depth + 1 });
     } else {
       for (const item of node.items) stack.push({ node: item, depth: depth + 1 });

@@ -56,7 +56,8 @@ export async function runPostUpdateTests(ctx: UpdateContext): Promise<StepOutcom
 export async function runCleanup(ctx: UpdateContext): Promise<StepOutcome> {
   const manifest = need(ctx.manifest, "manifest");
   const appDir = ctx.source.app_dir;
-  await removeCleanupFiles(appDir, manifest, ctx.log);
+  // Into the update's backup, so a rollback brings back what cleanup took too.
+  await removeCleanupFiles(appDir, manifest, ctx.log, ctx.applied?.backupPath);
   await pruneOldFiles(appDir, manifest, ctx.settings.now(), ctx.log);
   await runCommandList(ctx, "cleanup command", manifest.cleanup.commands);
   return CONTINUE;

@@ -1,5 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readFile, readlink, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -74,5 +75,80 @@ describe("directories.*.cleanup_old", () => {
     const idle = await runShip(["--config", app.config]);
     expect(idle.code, idle.stderr).toBe(0);
     expect(existsSync(join(shared, "logs/old.log"))).toBe(true);
+  });
+
+  it("a cleanup.remove_directories entry it cannot delete (an immutable file) names that file, why and the fix, never rm's ENOTDIR guess", async () => {
+    await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const stuck = join(app.appDir, "legacy/stuck");
+    await mkdir(join(app.appDir, "legacy"));
+    await writeFile(stuck, "x\n");
+    if (spawnSync("chattr", ["+i", stuck]).status !== 0) {
+      console.warn("SKIPPING: chattr +i is not available here (not root, or not ext4)");
+      return;
+    }
+    try {
+      await app.release("v2", 'version: "2.0.0"\ncleanup:\n  remove_directories: ["legacy"]\n', {
+        "app.txt": "two\n",
+      });
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stdout.trim()).toBe(
+        `myapp: update failed at cleanup: cannot remove ${stuck}: operation not permitted (EPERM) — it or its directory is probably immutable or append-only (lsattr shows i or a); clear that with chattr -i -a; restored the previous version`,
+      );
+    } finally {
+      spawnSync("chattr", ["-i", stuck]);
+    }
+  });
+});
+
+describe("cleanup.remove_files / remove_directories and rollback", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  it("what cleanup removed comes back with `ship --rollback`: files, a symlink, directories with their modes", async () => {
+    await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    // What the old version has beside ship's files: modules it still loads, caches.
+    await mkdir(join(app.appDir, "legacy_modules/sub"), { recursive: true });
+    await writeFile(join(app.appDir, "legacy_modules/sub/mod.py"), "old module\n");
+    await chmod(join(app.appDir, "legacy_modules/sub"), 0o750);
+    await symlink("sub/mod.py", join(app.appDir, "legacy_modules/link"));
+    await writeFile(join(app.appDir, "a.pyc"), "cache\n");
+    await app.release(
+      "v2",
+      'version: "2.0.0"\ncleanup:\n  remove_files: ["*.pyc"]\n  remove_directories: ["legacy_modules"]\n',
+      { "app.txt": "two\n" },
+    );
+    const update = await runShip(["--config", app.config]);
+    expect(update.code, update.stderr).toBe(0);
+    expect(existsSync(join(app.appDir, "legacy_modules"))).toBe(false);
+    expect(existsSync(join(app.appDir, "a.pyc"))).toBe(false);
+
+    const listed = JSON.parse(
+      (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+    ) as {
+      id: string;
+      version: string | null;
+      files: number;
+      size: number;
+    }[];
+    // app.txt's old version, and the three entries cleanup set aside (mod.py, link, a.pyc).
+    expect(listed.find((b) => b.version === "1.0.0")).toMatchObject({ files: 4 });
+    const rollback = await runShip([
+      "--config",
+      app.config,
+      "--rollback",
+      listed.find((b) => b.version === "1.0.0")?.id ?? "",
+    ]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("one\n");
+    expect(await readFile(join(app.appDir, "legacy_modules/sub/mod.py"), "utf8")).toBe("old module\n");
+    expect((await lstat(join(app.appDir, "legacy_modules/sub"))).mode & 0o777).toBe(0o750);
+    expect(await readlink(join(app.appDir, "legacy_modules/link"))).toBe("sub/mod.py");
+    expect(await readFile(join(app.appDir, "a.pyc"), "utf8")).toBe("cache\n");
   });
 });

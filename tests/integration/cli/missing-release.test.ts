@@ -193,7 +193,9 @@ describe("a source key naming what the server does not have", () => {
       await writeFile(sums, `${sha}  app.tar.gz\n${"#".repeat(70_000)}\n`);
       run = await runShip(["--config", config]);
       expect(run.code, run.stdout + run.stderr).toBe(2);
-      expect(run.stdout).toContain(`${sums}: is larger than 65536 bytes`);
+      expect(run.stdout).toContain(
+        `${sums}: is larger than 64 KiB (65536 bytes), the most a checksum or signature file may hold: not a checksum file`,
+      );
       expect(await readdir(app)).toEqual(["keep.txt"]);
       await writeFile(sums, `${sha}  app.tar.gz\n`);
       run = await runShip(["--config", config]);

@@ -211,7 +211,9 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
           .fetch(stage)
           .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(VerificationError);
-        expect((err as Error).message).toContain(`${remote}${suffix}: is larger than 65536 bytes`);
+        expect((err as Error).message).toContain(
+          `${remote}${suffix}: is larger than 64 KiB (65536 bytes), the most a checksum or signature file may hold`,
+        );
         expect(await readdir(stage)).toEqual([]);
       } finally {
         await rm(`${remote}${suffix}`, { force: true });

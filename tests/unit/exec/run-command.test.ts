@@ -116,25 +116,34 @@ describe("runTestWithRetries", () => {
     const counter = join(dir, "count");
     await writeFile(counter, "0");
     const script = `n=$(cat ${counter}); n=$((n+1)); echo $n > ${counter}; [ $n -ge 3 ]`;
+    const lines: { level: string; msg: string }[] = [];
     const result = await runTestWithRetries(
       { name: "health", command: script, timeout: 10, retry_count: 3, retry_delay: 5 },
-      { cwd: dir, env: env(), log: memoryLogger(), delayScale: 0 },
+      { cwd: dir, env: env(), log: memoryLogger(lines), delayScale: 0 },
     );
     expect(result.ok).toBe(true);
     expect(result.attempts).toBe(3);
     expect((await readFile(counter, "utf8")).trim()).toBe("3");
+    // A check that passed in the end logs no ERROR: the attempts before are WARNINGs that say so.
+    expect(lines.map((l) => `${l.level} ${l.msg}`)).toEqual([
+      'warn post_update_test "health" (attempt 1/4) failed; trying again',
+      'warn post_update_test "health" (attempt 2/4) failed; trying again',
+      'info post_update_test "health" (attempt 3/4) succeeded',
+    ]);
   });
 
   it("gives up after retry_count + 1 attempts", async () => {
     const counter = join(dir, "count");
     await writeFile(counter, "0");
     const script = `n=$(cat ${counter}); echo $((n+1)) > ${counter}; exit 1`;
+    const lines: { level: string; msg: string }[] = [];
     const result = await runTestWithRetries(
       { name: "health", command: script, timeout: 10, retry_count: 2, retry_delay: 0 },
-      { cwd: dir, env: env(), log: memoryLogger() },
+      { cwd: dir, env: env(), log: memoryLogger(lines) },
     );
     expect(result.ok).toBe(false);
     expect(result.attempts).toBe(3);
+    expect(lines.map((l) => l.level)).toEqual(["warn", "warn", "error"]);
     expect((await readFile(counter, "utf8")).trim()).toBe("3");
   });
 });

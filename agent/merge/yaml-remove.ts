@@ -1,0 +1,62 @@
+/**
+ * Taking a key out of a YAML mapping the way TOML's text edit does: the comment lines directly above
+ * the key (no blank line between) go with it; comment paragraphs a blank line sets apart (a file
+ * header, a section note) are not the key's and stay, as do the blank lines around them.
+ *
+ * The yaml library keeps a mapping's first comment on the mapping (`commentBefore` of the map, or of
+ * its first key at the top level, together with any header above it), so removing the first pair
+ * alone would leave that key's comment orphaned above the next key, or drop a header with the key.
+ * In those strings a blank line is an empty line, and a trailing "\n" is a blank line before the key.
+ */
+import { isScalar, type Pair, type Scalar, type YAMLMap } from "yaml";
+
+export function removePair(parent: YAMLMap<unknown, unknown>, own: Pair<unknown, unknown>): void {
+  const at = parent.items.indexOf(own);
+  if (at < 0) return;
+  const ownKey = isScalar(own.key) ? own.key : undefined;
+  parent.items.splice(at, 1);
+  const next = parent.items[at];
+  const nextKey = isScalar(next?.key) ? (next.key as Scalar) : undefined;
+  const above = commentAbove(parent, at, ownKey);
+  const stays = above === undefined ? undefined : keptParagraphs(above);
+  if (at === 0) {
+    if (above !== undefined) parent.commentBefore = stays ?? null;
+    // The blank line that set the removed key apart would open the mapping (or double the kept
+    // paragraph's own): the next key takes the removed key's.
+    if (nextKey !== undefined) nextKey.spaceBefore = stays === undefined ? ownKey?.spaceBefore : false;
+    return;
+  }
+  if (stays === undefined) return;
+  if (nextKey !== undefined) {
+    // What stays ends with its blank line; the next key's own comment follows that.
+    nextKey.commentBefore = nextKey.commentBefore ? `${stays}\n${nextKey.commentBefore}` : stays;
+    nextKey.spaceBefore = ownKey?.spaceBefore ?? false;
+  } else {
+    const kept = stays.replace(/\n+$/, "");
+    parent.comment = parent.comment ? `${kept}\n${parent.comment}` : kept;
+  }
+}
+
+/** All comment lines between the previous pair (or the mapping's start) and the removed key. */
+function commentAbove(
+  parent: YAMLMap<unknown, unknown>,
+  at: number,
+  key: Scalar | undefined,
+): string | undefined {
+  const own = key?.commentBefore ?? undefined;
+  if (at !== 0 || !parent.commentBefore) return own ?? undefined;
+  if (own === undefined) return parent.commentBefore;
+  return `${parent.commentBefore}${key?.spaceBefore ? "\n\n" : "\n"}${own}`;
+}
+
+/**
+ * The paragraphs of `above` a blank line sets apart from the key, ending with that blank line
+ * (a trailing "\n"); undefined when every line of it sits directly above the key.
+ */
+function keptParagraphs(above: string): string | undefined {
+  const lines = above.split("\n");
+  let directlyAbove = lines.length;
+  while (directlyAbove > 0 && lines[directlyAbove - 1] !== "") directlyAbove--;
+  if (directlyAbove === 0) return undefined;
+  return lines.slice(0, directlyAbove).join("\n");
+}

@@ -1,0 +1,97 @@
+/**
+ * What `cleanup.remove_files` / `remove_directories` delete goes into the update's backup first, so
+ * that a rollback (`ship --rollback`, or the automatic one when a later step fails) brings it back
+ * with the rest of the previous version: a `legacy_modules/` the old release still needs, say.
+ *
+ * The inventory lists the entries before they move (a kill in between leaves entries listed but not
+ * in the backup, which a restore skips, and still in the app, where they stay). Files go under
+ * `changed` (a restore puts each back where nothing is in its way) and directories under
+ * `removedDirs` (recreated with their mode). Entries the update itself wrote are only deleted: the
+ * backup already holds their old version, or they were new.
+ */
+import { lstat, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  backupFilesDir,
+  readBackupInventory,
+  readBackupMeta,
+  writeBackupInventory,
+  writeBackupMeta,
+} from "../backup/backup-store.js";
+import { lstatOrUndefined, moveEntry, removeIfExists } from "../tree/fs-ops.js";
+import { removeTree, TreeRemovalError } from "../tree/remove-tree.js";
+
+/** Moves the entries at `rels` (relative to the app, `/`-separated, with all below them) into the backup. */
+export async function setAsideIntoBackup(
+  appDir: string,
+  backupPath: string,
+  rels: readonly string[],
+): Promise<void> {
+  const inventory = await readBackupInventory(backupPath);
+  const written = new Set([...inventory.added, ...inventory.changed]);
+  const dirsKnown = new Set([...inventory.createdDirs, ...inventory.removedDirs.map((d) => d.rel)]);
+  const files: string[] = [];
+  for (const rel of rels) {
+    for (const entry of await entriesUnder(appDir, rel)) {
+      if (entry.dir) {
+        if (!dirsKnown.has(entry.rel)) inventory.removedDirs.push({ rel: entry.rel, mode: entry.mode });
+        dirsKnown.add(entry.rel);
+      } else if (!written.has(entry.rel)) {
+        inventory.changed.push(entry.rel);
+        written.add(entry.rel);
+        files.push(entry.rel);
+      }
+    }
+  }
+  await writeBackupInventory(backupPath, inventory);
+  const saved = backupFilesDir(backupPath);
+  let bytes = 0;
+  for (const rel of files) bytes += await setAside(join(appDir, rel), join(saved, rel));
+  // `ship --list-backups` shows what the backup holds, what cleanup gave it included.
+  if (files.length > 0) {
+    const meta = await readBackupMeta(backupPath);
+    await writeBackupMeta(backupPath, {
+      ...meta,
+      bytes: meta.bytes + bytes,
+      files: meta.files + files.length,
+    });
+  }
+  // What is left: directories, and entries the update wrote (their old version is in the backup).
+  for (const rel of rels) await removeTree(join(appDir, rel));
+}
+
+/**
+ * Moves one entry into the backup. One that will not leave the app (immutable) leaves no copy there
+ * either, so a restore sees nothing of it to put back and leaves it where it is.
+ */
+async function setAside(path: string, saved: string): Promise<number> {
+  try {
+    const size = (await lstat(path)).size;
+    await moveEntry(path, saved);
+    return size;
+  } catch (error) {
+    if (lstatOrUndefined(path) !== undefined) await removeIfExists(saved).catch(() => undefined);
+    throw new TreeRemovalError(path, error);
+  }
+}
+
+interface Entry {
+  rel: string;
+  dir: boolean;
+  mode: number;
+}
+
+/** `rel` and everything below it, parents first; a symlink is an entry, never followed. */
+async function entriesUnder(appDir: string, rel: string): Promise<Entry[]> {
+  let stat: Awaited<ReturnType<typeof lstat>>;
+  try {
+    stat = await lstat(join(appDir, rel));
+  } catch {
+    return [];
+  }
+  if (!stat.isDirectory()) return [{ rel, dir: false, mode: stat.mode & 0o7777 }];
+  const out: Entry[] = [{ rel, dir: true, mode: stat.mode & 0o7777 }];
+  for (const name of await readdir(join(appDir, rel)))
+    out.push(...(await entriesUnder(appDir, `${rel}/${name}`)));
+  return out;
+}

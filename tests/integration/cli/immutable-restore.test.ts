@@ -1,0 +1,100 @@
+/**
+ * A restore that meets a file it may not replace (`chattr +i`): exit 3 naming the file, why and what
+ * to do; no `<file>.ship-tmp` left in the app directory; once the flag is cleared `ship --recover`
+ * finishes the restore and the app is the previous version exactly.
+ */
+import { spawnSync } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+describe("a rollback that meets an immutable file", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(async () => {
+    spawnSync("chattr", ["-i", join(app.appDir, "b.txt")]);
+    await app.cleanup();
+  });
+
+  it("stops with exit 3 naming the file and the fix, leaves no .ship-tmp, and --recover finishes it", async () => {
+    await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n", "b.txt": "b1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await app.release("v2", 'version: "2.0.0"\n', { "app.txt": "two\n", "b.txt": "b2\n", "new.txt": "n\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const b = join(app.appDir, "b.txt");
+    if (spawnSync("chattr", ["+i", b]).status !== 0) {
+      console.warn("SKIPPING: chattr +i is not available here (not root, or not ext4)");
+      return;
+    }
+    const listed = JSON.parse(
+      (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+    ) as {
+      id: string;
+    }[];
+    const rollback = await runShip(["--config", app.config, "--rollback", listed[0]?.id ?? ""]);
+    expect(rollback.code, rollback.stderr).toBe(3);
+    expect(rollback.stderr).toContain(
+      `${b} — it or its directory is probably immutable or append-only (lsattr shows i or a); clear that with chattr -i -a; the app is partly restored: fix that, then run \`ship --recover\``,
+    );
+    expect((await readdir(app.appDir)).filter((n) => n.endsWith(".ship-tmp"))).toEqual([]);
+
+    spawnSync("chattr", ["-i", b]);
+    const recover = await runShip(["--config", app.config, "--recover"]);
+    expect(recover.code, recover.stderr).toBe(0);
+    expect((await readdir(app.appDir)).sort()).toEqual(["app.txt", "b.txt"]);
+    expect(await readFile(b, "utf8")).toBe("b1\n");
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("one\n");
+  });
+
+  it("an update that meets an immutable file it must replace: exit 1 naming it and the fix, the app as it was, the next run installs", async () => {
+    await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n", "b.txt": "b1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const b = join(app.appDir, "b.txt");
+    if (spawnSync("chattr", ["+i", b]).status !== 0) {
+      console.warn("SKIPPING: chattr +i is not available here (not root, or not ext4)");
+      return;
+    }
+    await app.release("v2", 'version: "2.0.0"\n', { "app.txt": "two\n", "b.txt": "b2\n" });
+    const update = await runShip(["--config", app.config]);
+    // Was exit 3 "UPDATE FAILED AND RESTORE FAILED", twice over, with Node's raw EPERM text: the undo
+    // tried to move the saved b.txt back over the immutable one that had never changed.
+    expect(update.code, update.stdout + update.stderr).toBe(1);
+    expect(update.stdout.trim()).toMatch(
+      new RegExp(
+        `^myapp: update failed at apply: cannot rename \\S+/b\\.txt to ${b.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: operation not permitted \\(EPERM\\) — it or its directory is probably immutable or append-only \\(lsattr shows i or a\\); clear that with chattr -i -a; restored the previous version$`,
+      ),
+    );
+    expect(update.stderr).not.toContain("different filesystems");
+    expect((await readdir(app.appDir)).sort()).toEqual(["app.txt", "b.txt"]);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("one\n");
+    expect(await readFile(b, "utf8")).toBe("b1\n");
+
+    spawnSync("chattr", ["-i", b]);
+    const again = await runShip(["--config", app.config]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(await readFile(b, "utf8")).toBe("b2\n");
+  });
+
+  it("an update whose undo fails too says UPDATE FAILED AND RESTORE FAILED once, with each reason once", async () => {
+    await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n", "b.txt": "b1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const b = join(app.appDir, "b.txt");
+    if (spawnSync("chattr", ["+i", b]).status !== 0) {
+      console.warn("SKIPPING: chattr +i is not available here (not root, or not ext4)");
+      return;
+    }
+    await app.release("v2", 'version: "2.0.0"\n', { "app.txt": "two\n", "b.txt": "b2\n" });
+    // The immutable b.txt fails the apply; the injected fault fails its undo.
+    const update = await runShip(["--config", app.config], { env: { SHIP_FAULT: "recover:file:error" } });
+    expect(update.code, update.stdout + update.stderr).toBe(3);
+    const line = update.stdout.trim();
+    expect(line.match(/UPDATE FAILED AND RESTORE FAILED/g)).toHaveLength(1);
+    expect(line).toMatch(
+      /^myapp: UPDATE FAILED AND RESTORE FAILED — the app needs a person\. update: cannot rename \S+ to \S+\/b\.txt: operation not permitted \(EPERM\) — [^;]+; clear that with chattr -i -a; restore: restoring files: injected fault at recover:file \(SHIP_FAULT\)$/,
+    );
+  });
+});
