@@ -9,7 +9,7 @@ import { AgentDaemon } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
 import { redactUrl } from "../../download/redact.js";
 import { checkAgentFiles } from "../../pipeline/configured-files.js";
-import { checkAppDirs } from "../../pipeline/configured-paths.js";
+import { checkAppDirs, checkGeneralPaths } from "../../pipeline/configured-paths.js";
 import { recover } from "../../pipeline/index.js";
 import { cliLogger } from "../logger.js";
 
@@ -20,6 +20,9 @@ export async function agentCommand(options: { config?: string }): Promise<number
   if (config.hub === undefined) {
     throw BadInputError.single(path, "hub", "`ship agent` needs a [hub] table (url, token_file)");
   }
+  // As every other mode does: a state_file that is a directory was "recovery failed: EISDIR" and a
+  // daemon that ran on, failing every instruction.
+  await checkGeneralPaths(config, path);
   await checkAppDirs(
     config,
     path,
