@@ -7,6 +7,7 @@ import { constants as fsConstants, lstatSync } from "node:fs";
 import { chmod, copyFile, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { RestoreFailedError, UpdateFailedError, UpdateNotAppliedError } from "../../shared/errors.js";
+import { errnoErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
@@ -376,11 +377,12 @@ async function runOpsOrUndo(
     await writeJournal(journal.stateDir, { ...journal, phase: "committed" });
     return copied;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    // "cannot copy … to …: no space left on device (ENOSPC)", not Node's "ENOSPC: …, copyfile '…'".
+    const reason = errnoErrorText(error);
     try {
       await rollBackUpdate(journal);
     } catch (undoError) {
-      const undoReason = undoError instanceof Error ? undoError.message : String(undoError);
+      const undoReason = errnoErrorText(undoError);
       throw new RestoreFailedError(journal.app, reason, undoReason);
     }
     throw new UpdateFailedError(journal.app, "apply", reason);

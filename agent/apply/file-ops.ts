@@ -14,6 +14,7 @@ import {
   pathExists,
   removeDirIfEmpty,
   removeIfExists,
+  sameEntry,
   type Transfer,
 } from "../tree/fs-ops.js";
 import type { ConfinedPaths } from "./confined-paths.js";
@@ -66,8 +67,20 @@ async function install(op: { rel: string; from: OpSource; src: string }, ctx: Op
 async function returnFromBackup(rel: string, ctx: OpContext): Promise<void> {
   const saved = join(ctx.backupFiles, rel);
   if (!(await pathExists(saved))) return;
-  if (await insideApp(rel, ctx)) note(ctx, rel, await moveEntry(saved, join(ctx.appDir, rel)));
-  else await moveEntry(saved, join(unrestoredDir(dirname(ctx.backupFiles)), rel));
+  if (!(await insideApp(rel, ctx))) {
+    await moveEntry(saved, join(unrestoredDir(dirname(ctx.backupFiles)), rel));
+    return;
+  }
+  const target = join(ctx.appDir, rel);
+  // The forward step stopped before it changed the app's file: the backup holds a copy of what is
+  // still there. Across filesystems, moving it back is a copy into the app's filesystem, which
+  // fails the same way when a full app disk is why the apply stopped: the update that changed
+  // nothing was reported "UPDATE FAILED AND RESTORE FAILED" (exit 3).
+  if (await sameEntry(saved, target)) {
+    await removeIfExists(saved);
+    return;
+  }
+  note(ctx, rel, await moveEntry(saved, target));
 }
 
 /** False when `rel` now lies behind a symlinked directory: the undo leaves it alone. */
