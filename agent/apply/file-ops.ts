@@ -14,9 +14,9 @@ import {
   pathExists,
   removeDirIfEmpty,
   removeIfExists,
+  sameEntry,
   type Transfer,
 } from "../tree/fs-ops.js";
-import { hashEntry } from "../tree/hash-file.js";
 import type { ConfinedPaths } from "./confined-paths.js";
 
 /** Where a new file comes from: the staged release, or (sibling keep-copies) the backup of `src`. */
@@ -67,23 +67,21 @@ async function install(op: { rel: string; from: OpSource; src: string }, ctx: Op
 async function returnFromBackup(rel: string, ctx: OpContext): Promise<void> {
   const saved = join(ctx.backupFiles, rel);
   if (!(await pathExists(saved))) return;
-  // The old entry is still in place (the new one could not be renamed over it: immutable, say):
-  // nothing to put back, and moving the saved copy over it would fail just the same.
-  if (await sameEntry(saved, join(ctx.appDir, rel))) {
+  if (!(await insideApp(rel, ctx))) {
+    await moveEntry(saved, join(unrestoredDir(dirname(ctx.backupFiles)), rel));
+    return;
+  }
+  const target = join(ctx.appDir, rel);
+  // The old entry is still in place: the forward step stopped before it changed the app's file
+  // (the new one could not be renamed over it: immutable, say; or a full app disk), so the backup
+  // holds a copy of what is still there. Moving it back would fail just the same — across
+  // filesystems it is a copy into the full disk — and the update that changed nothing was
+  // reported "UPDATE FAILED AND RESTORE FAILED" (exit 3).
+  if (await sameEntry(saved, target)) {
     await removeIfExists(saved);
     return;
   }
-  if (await insideApp(rel, ctx)) note(ctx, rel, await moveEntry(saved, join(ctx.appDir, rel)));
-  else await moveEntry(saved, join(unrestoredDir(dirname(ctx.backupFiles)), rel));
-}
-
-/** `a` and `b` are one entry (a hard link) or a file or symlink with the same type, mode and bytes. */
-async function sameEntry(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([lstat(a).catch(() => undefined), lstat(b).catch(() => undefined)]);
-  if (x === undefined || y === undefined) return false;
-  if (x.dev === y.dev && x.ino === y.ino) return true;
-  if (x.isDirectory() || y.isDirectory() || x.size !== y.size || x.mode !== y.mode) return false;
-  return (await hashEntry(a)) === (await hashEntry(b));
+  note(ctx, rel, await moveEntry(saved, target));
 }
 
 /** False when `rel` now lies behind a symlinked directory: the undo leaves it alone. */

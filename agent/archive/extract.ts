@@ -269,7 +269,7 @@ class ExtractionRun {
 
   async unpack(): Promise<void> {
     const source = this.input.open();
-    const { gzipped, input } = await sniffGzip(source).catch((err: Error) => {
+    const { gzipped, page, input } = await sniffGzip(source).catch((err: Error) => {
       source.destroy();
       throw asArchiveError(this.label, err);
     });
@@ -291,7 +291,7 @@ class ExtractionRun {
           .then(() => (signal.aborted ? void entry.resume() : this.writer.write(entry)))
           .catch(fail);
       });
-      parser.on("error", (err: Error) => fail(asArchiveError(this.label, err)));
+      parser.on("error", (err: Error) => fail(asArchiveError(this.label, err, page)));
       parser.on("end", () => {
         void this.chain.then(async () => {
           if (signal.aborted) return;
@@ -308,7 +308,7 @@ class ExtractionRun {
       const stages = gzipped
         ? pipeline(input, createGunzip({ chunkSize: READ_CHUNK_BYTES }), sink)
         : pipeline(input, sink);
-      stages.catch((err: Error) => fail(asArchiveError(this.label, err)));
+      stages.catch((err: Error) => fail(asArchiveError(this.label, err, page)));
     });
   }
 
@@ -361,7 +361,7 @@ function underTopDir(hashes: ReadonlyMap<string, string>, top: string): Map<stri
  * Whether `source` starts with gzip's magic number, and a stream of all its bytes (the ones read
  * to find out included). Works the same for a file and for a download still arriving.
  */
-async function sniffGzip(source: Readable): Promise<{ gzipped: boolean; input: Readable }> {
+async function sniffGzip(source: Readable): Promise<{ gzipped: boolean; page: boolean; input: Readable }> {
   const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const seen: Buffer[] = [];
   let length = 0;
@@ -383,13 +383,21 @@ async function sniffGzip(source: Readable): Promise<{ gzipped: boolean; input: R
   }
   return {
     gzipped: head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b,
+    page: /^(\uFEFF)?\s*<(!doctype|html|\?xml|head|body)\b/i.test(head.subarray(0, 512).toString("utf8")),
     input: Readable.from(all(), { objectMode: false, highWaterMark: READ_CHUNK_BYTES }),
   };
 }
 
-function asArchiveError(label: string, err: Error): ShipError {
+/**
+ * tar's "TAR_BAD_ARCHIVE: Unrecognized archive format" without its code; an HTML or XML page where
+ * the archive should be (a login, error or directory-listing page a server answered 200 with) is
+ * said so, since "unrecognized archive format" alone sent operators looking at the archive.
+ */
+function asArchiveError(label: string, err: Error, page = false): ShipError {
   if (err instanceof ShipError) return err;
-  return new VerificationError(label, `not a valid tar archive: ${err.message}`);
+  const said = err.message.replace(/^TAR_[A-Z_]+: /, "");
+  const why = page ? "it is an HTML or XML page (a login, error or listing page?), not an archive" : said;
+  return new VerificationError(label, `not a valid tar archive: ${why}`);
 }
 
 async function clearDir(dir: string, created: boolean): Promise<void> {

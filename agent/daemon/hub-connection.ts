@@ -1,4 +1,5 @@
 import { WebSocket } from "ws";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import {
   AGENT_CHANNEL_PATH,
@@ -93,6 +94,9 @@ export class HubConnection {
     });
     this.socket = socket;
     let alive = true;
+    // Why this socket ended, for the reconnect line: a hub that is down, a wrong port or host, or a
+    // certificate the agent does not trust all looked alike ("closed; reconnecting") at info level.
+    let failure: string | undefined;
 
     socket.on("open", async () => {
       this.attempt = 0;
@@ -149,6 +153,7 @@ export class HubConnection {
       socket.terminate();
     });
     socket.on("error", (error) => {
+      failure = fsErrorText(error);
       log.debug("hub connection error", { error: error.message });
     });
     socket.on("close", () => {
@@ -159,7 +164,10 @@ export class HubConnection {
         this.options.reconnectBaseMs ?? 500,
         this.options.reconnectMaxMs ?? 60_000,
       );
-      log.info("hub connection closed; reconnecting", { inMs: delay });
+      log.info(`hub connection ${failure === undefined ? "closed" : `failed: ${failure}`}; reconnecting`, {
+        inMs: delay,
+        url: redactUrl(url),
+      });
       this.retryTimer = setTimeout(() => this.connect(), delay);
     });
   }

@@ -1,10 +1,12 @@
 /**
  * Paths ship.toml keys name that a run creates when missing but cannot use as the wrong kind: a
- * state_file, lock_file or logging.file that is a directory, a backup_dir, work_dir or app_dir that is a file.
+ * state_file, lock_file or logging.file that is a directory, a backup_dir, work_dir or app_dir that is
+ * a file, or any of them under a file (a typo'd parent, `app_dir = "/srv/app.tar.gz/app"`).
  * Bad input naming the key (exit 2), before anything is read or written, instead of "internal
  * error: EISDIR" or an update that fails at its apply with a bare ENOTDIR (exit 1). Its own module:
  * every CLI mode that loads ship.toml runs it, the restore bundle included.
  */
+import { Stats } from "node:fs";
 import { lstat, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
@@ -23,7 +25,20 @@ export interface NamedPath {
 export async function kindProblems(paths: NamedPath[], configFile: string): Promise<Issue[]> {
   const issues: Issue[] = [];
   for (const { key, path, kind } of paths) {
-    const found = await stat(path).catch(() => undefined);
+    const looked = await stat(path).catch((error: unknown) => error);
+    const found = looked instanceof Stats ? looked : undefined;
+    // A file where the path needs a directory: the run's mkdir failed with "already exists (EEXIST)"
+    // or a bare ENOTDIR, exit 1, after the hooks ran.
+    const blocker = errnoCode(looked) === "ENOTDIR" ? await fileInTheWay(path) : undefined;
+    if (blocker !== undefined) {
+      issues.push({
+        file: configFile,
+        path: key,
+        message: `${path} cannot be created: ${blocker} is a file, not a directory`,
+        severity: "error",
+      });
+      continue;
+    }
     // A file's own name may be a dangling link (opening it creates the target); its directory may not.
     const dangling =
       found === undefined ? await danglingLink(kind === "directory" ? path : dirname(path)) : undefined;
@@ -57,6 +72,16 @@ export async function kindProblems(paths: NamedPath[], configFile: string): Prom
     });
   }
   return issues;
+}
+
+/** The nearest existing ancestor of `path` when it is not a directory (the component a lookup stopped at). */
+async function fileInTheWay(path: string): Promise<string | undefined> {
+  for (let at = dirname(resolve(path)); at !== dirname(at); at = dirname(at)) {
+    const found = await stat(at).catch((error: unknown) => error);
+    if (!(found instanceof Stats)) continue;
+    return found.isDirectory() ? undefined : at;
+  }
+  return undefined;
 }
 
 /**

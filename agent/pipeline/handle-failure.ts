@@ -235,6 +235,9 @@ async function runRollbackCommands(ctx: UpdateContext, releaseDir: string | unde
 /** The failure's own words, without the "app: …" framing an error class may have added. */
 function reasonOf(error: unknown): string {
   if (error instanceof StepFailedError) return error.reason;
+  // The apply's own undo failed: its update reason, not its whole "UPDATE FAILED AND RESTORE
+  // FAILED … update: …; restore: …" line, which the outcome wrapped again (said twice).
+  if (error instanceof RestoreFailedError) return error.reason;
   if (error instanceof UpdateFailedError || error instanceof UpdateNotAppliedError) return error.reason;
   // Its message already says "UPDATE FAILED AND RESTORE FAILED": only the update's part, or it is said twice.
   if (error instanceof RestoreFailedError) return error.reason;

@@ -13,7 +13,7 @@ import { pipeline } from "node:stream/promises";
 import type SftpClient from "ssh2-sftp-client";
 import { z } from "zod";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
-import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { VerificationError } from "../../shared/errors.js";
 import { mbSetting, overLimit } from "../archive/limits.js";
 import type { ProgressCallback } from "../download/progress.js";
 import {
@@ -29,6 +29,7 @@ import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloa
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { connectSftp } from "./ssh/sftp-connect.js";
+import { onServer, type RemotePathOrigin, remoteFileError } from "./ssh/sftp-status.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
 const Installed = z.object({
@@ -41,11 +42,7 @@ const Installed = z.object({
 });
 type Installed = z.infer<typeof Installed>;
 
-/** Where `remote_path` came from, for the message when the server has no file there. */
-export interface RemotePathOrigin {
-  file: string;
-  key: string;
-}
+export type { RemotePathOrigin };
 
 export class SftpSource implements ReleaseSource {
   readonly type = "sftp";
@@ -156,28 +153,32 @@ export class SftpSource implements ReleaseSource {
   }
 
   /**
-   * The release file's stat. A server with nothing at `remote_path` answered: the key is wrong (or
-   * the release not uploaded yet), which no retry fixes, so it is bad input naming the key.
+   * The release file's stat. A server with nothing at `remote_path`, or one that will not let the
+   * user see it, answered: the key (or the file's mode) is wrong, which no retry fixes, so it is bad
+   * input naming the key.
    */
   private async statRelease(client: SftpClient): Promise<Awaited<ReturnType<SftpClient["stat"]>>> {
-    try {
-      return await client.stat(this.cfg.remote_path);
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== "ENOENT") throw err;
-      throw BadInputError.single(
-        this.pathOrigin.file,
-        this.pathOrigin.key,
-        `${this.where} is not on the server (no such file)`,
-      );
-    }
+    return this.onServer(() => client.stat(this.cfg.remote_path), this.where, this.pathOrigin);
+  }
+
+  private onServer<T>(work: () => Promise<T>, where: string, origin: RemotePathOrigin): Promise<T> {
+    return onServer(work, where, this.cfg.username, origin);
+  }
+
+  private whereOf(remote: string): string {
+    return `sftp://${this.cfg.username}@${this.cfg.hostname}:${this.cfg.port}${remote}`;
   }
 
   /**
    * A `.sig` or `.sha256` beside the release: read only up to MAX_COMPANION_BYTES, as over HTTP
    * or from a local path, so a huge (or endless) file cannot fill memory.
    */
-  private async readCompanion(client: SftpClient, remote: string): Promise<Buffer> {
-    const where = `sftp://${this.cfg.username}@${this.cfg.hostname}:${this.cfg.port}${remote}`;
+  private async readCompanion(client: SftpClient, remote: string, origin: RemotePathOrigin): Promise<Buffer> {
+    const where = this.whereOf(remote);
+    return this.onServer(() => this.readSmall(client, remote, where), where, origin);
+  }
+
+  private async readSmall(client: SftpClient, remote: string, where: string): Promise<Buffer> {
     const tooLarge = () =>
       new VerificationError(where, `is larger than ${COMPANION_LIMIT}: not a checksum or signature`);
     if ((await client.stat(remote)).size > MAX_COMPANION_BYTES) throw tooLarge();
@@ -217,12 +218,17 @@ export class SftpSource implements ReleaseSource {
         on.onChunk(chunk, offset).then(() => callback(null, chunk), callback);
       },
     });
-    await pipeline(
-      client.createReadStream(this.cfg.remote_path),
-      meter,
-      createWriteStream(dest, { mode: 0o600 }),
-      { signal: on.signal },
-    );
+    try {
+      await pipeline(
+        client.createReadStream(this.cfg.remote_path),
+        meter,
+        createWriteStream(dest, { mode: 0o600 }),
+        { signal: on.signal },
+      );
+    } catch (err) {
+      // A stat the user may make of a file it may not read (mode 000): "Permission denied" alone.
+      throw remoteFileError(err, this.where, this.cfg.username, this.pathOrigin) ?? err;
+    }
     if (bytes !== size) {
       throw new VerificationError(
         this.where,
@@ -237,8 +243,10 @@ export class SftpSource implements ReleaseSource {
     const target = signaturePathOf(artifact);
     await rm(target, { force: true });
     const remote = `${this.cfg.remote_path}.sig`;
-    if ((await client.exists(remote)) !== "-") return;
-    await writeFile(target, await this.readCompanion(client, remote), { mode: 0o600 });
+    // Beside the release: a directory the user may not list is remote_path's to fix.
+    const there = await this.onServer(() => client.exists(remote), this.whereOf(remote), this.pathOrigin);
+    if (there !== "-") return;
+    await writeFile(target, await this.readCompanion(client, remote, this.pathOrigin), { mode: 0o600 });
   }
 
   /** Configured checksum, else `<remote_path>.sha256` when the server has one, else none. */
@@ -247,10 +255,13 @@ export class SftpSource implements ReleaseSource {
     const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx);
     if (spec?.kind === "inline") return spec.sha256;
     let checksumFile = spec?.location;
+    let origin: RemotePathOrigin = { file: this.pathOrigin.file, key: where };
     if (checksumFile === undefined) {
       if (!this.cfg.security.verify_checksums) return undefined;
       const beside = `${this.cfg.remote_path}.sha256`;
-      if ((await client.exists(beside)) !== "-") {
+      origin = this.pathOrigin;
+      const there = await this.onServer(() => client.exists(beside), this.whereOf(beside), origin);
+      if (there !== "-") {
         this.ctx.log.debug("no checksum configured and none beside the file", {
           source: this.name,
           tried: beside,
@@ -259,7 +270,7 @@ export class SftpSource implements ReleaseSource {
       }
       checksumFile = beside;
     }
-    const text = await this.readCompanion(client, checksumFile);
+    const text = await this.readCompanion(client, checksumFile, origin);
     return parseSha256Sums(text.toString("utf8"), basename(this.cfg.remote_path), checksumFile);
   }
 

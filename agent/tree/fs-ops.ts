@@ -27,6 +27,7 @@ import {
   utimes,
 } from "node:fs/promises";
 import { dirname } from "node:path";
+import { hashFile } from "./hash-file.js";
 
 export type Transfer = "renamed" | "linked" | "copied";
 
@@ -151,6 +152,22 @@ export async function linkEntry(src: string, dst: string): Promise<Transfer> {
   await mkdir(dirname(dst), { recursive: true });
   await copyEntry(src, dst);
   return "copied";
+}
+
+/**
+ * Whether `a` and `b` hold the same entry: one inode, files of the same mode, size and bytes, or
+ * symlinks with the same target. Ownership is not compared: of two such copies, the caller keeps
+ * the one already in place.
+ */
+export async function sameEntry(a: string, b: string): Promise<boolean> {
+  const first = lstatOrUndefined(a);
+  const second = lstatOrUndefined(b);
+  if (first === undefined || second === undefined) return false;
+  if (first.dev === second.dev && first.ino === second.ino) return true;
+  if (first.isSymbolicLink() && second.isSymbolicLink()) return (await readlink(a)) === (await readlink(b));
+  if (!first.isFile() || !second.isFile()) return false;
+  if (first.size !== second.size || (first.mode & 0o7777) !== (second.mode & 0o7777)) return false;
+  return (await hashFile(a)) === (await hashFile(b));
 }
 
 export async function removeIfExists(path: string): Promise<void> {

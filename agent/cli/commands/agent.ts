@@ -2,15 +2,18 @@
  * `ship agent [--config PATH]`: the daemon. Recovers whatever a killed run left, then obeys the hub
  * in `[hub]` until SIGTERM/SIGINT; a second signal exits at once (the journal makes that safe).
  */
+import { join } from "node:path";
 import { defaultConfigPath, loadConfigFile } from "../../../shared/config/load.js";
 import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
 import { AgentDaemon } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
 import { redactUrl } from "../../download/redact.js";
+import { acquireLock } from "../../lock/run-lock.js";
 import { checkAgentFiles } from "../../pipeline/configured-files.js";
-import { checkAppDirs } from "../../pipeline/configured-paths.js";
+import { checkAppDirs, checkGeneralPaths } from "../../pipeline/configured-paths.js";
 import { recover } from "../../pipeline/index.js";
+import { lockDir } from "../../pipeline/paths.js";
 import { cliLogger } from "../logger.js";
 
 export async function agentCommand(options: { config?: string }): Promise<number> {
@@ -20,6 +23,9 @@ export async function agentCommand(options: { config?: string }): Promise<number
   if (config.hub === undefined) {
     throw BadInputError.single(path, "hub", "`ship agent` needs a [hub] table (url, token_file)");
   }
+  // As every other mode does: a state_file that is a directory was "recovery failed: EISDIR" and a
+  // daemon that ran on, failing every instruction.
+  await checkGeneralPaths(config, path);
   await checkAppDirs(
     config,
     path,
@@ -31,6 +37,10 @@ export async function agentCommand(options: { config?: string }): Promise<number
   await loadTrustedKeys(config.trust, path);
   const log = cliLogger({}, config).child({ mode: "agent" });
   const identity = await loadAgentIdentity(config.hub, log, path);
+  // One daemon per state directory, for its whole life: a second one (a unit enabled twice, a
+  // manual start beside the service) shared the outbox and desired state, and the hub dropped each
+  // one's connection for the other's, over and over. It exits 75 naming the holder instead.
+  const daemonLock = await acquireLock(join(lockDir(config), "agent.lock"), log);
 
   const recovered = await recover(config, log);
   for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
@@ -60,10 +70,16 @@ export async function agentCommand(options: { config?: string }): Promise<number
         process.exit(ExitCode.ok);
       }
       log.info("stopping: finishing the running instruction first", { signal });
-      daemon.stop().then(
-        () => resolve(ExitCode.ok),
-        () => resolve(ExitCode.updateFailedRestored),
-      );
+      daemon
+        .stop()
+        .then(
+          () => ExitCode.ok,
+          () => ExitCode.updateFailedRestored,
+        )
+        .then(async (code) => {
+          await daemonLock.release().catch(() => undefined);
+          resolve(code);
+        });
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);

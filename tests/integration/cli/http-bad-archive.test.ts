@@ -1,7 +1,7 @@
 /**
  * A broken archive served over HTTP, as an operator meets it through `ship`: the one-line reason
- * names the URL (never the download's internal file name), exit 2, the app unchanged and nothing
- * left in staging — whether the archive is extracted as it arrives or, after a restart the server
+ * names the URL (never the download's internal file name) and, for an HTML page, says so; exit 2,
+ * the app unchanged and nothing left in staging — whether the archive is extracted as it arrives or, after a restart the server
  * forced by ignoring Range, from the complete file.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -40,7 +40,19 @@ const cases: Array<{ name: string; body: Buffer; restart?: boolean; reason: RegE
     body: good.subarray(0, Math.floor(good.length / 2)),
     reason: /not a valid tar archive/,
   },
-  { name: "not-gzip", body: Buffer.from("<html>not an archive</html>\n"), reason: /not a valid tar archive/ },
+  {
+    // A login or error page a server answered 200 with: said so, not "unrecognized archive format".
+    name: "html-page",
+    body: Buffer.from("<!DOCTYPE html>\n<html><body>Sign in</body></html>\n"),
+    reason:
+      /not a valid tar archive: it is an HTML or XML page \(a login, error or listing page\?\), not an archive$/,
+  },
+  // Any other bytes: tar's own words, without its TAR_BAD_ARCHIVE code.
+  {
+    name: "not-gzip",
+    body: Buffer.from("just some text\n"),
+    reason: /not a valid tar archive: Unrecognized archive format$/,
+  },
   {
     name: "truncated-restarted",
     body: good.subarray(0, Math.floor(good.length / 2)),

@@ -42,6 +42,11 @@ export interface SshdOptions {
   clientPassphrase?: string;
   /** The umask internal-sftp applies to files it creates (e.g. "000", as some servers are set up). */
   sftpUmask?: string;
+  /**
+   * SFTP requests the server answers "permission denied" (internal-sftp -P, e.g. "open" or
+   * "stat,lstat"): a file the login user may not read, met even when the tests run as root.
+   */
+  sftpDenied?: string;
 }
 
 export async function generateKey(file: string, passphrase = ""): Promise<SshKeyPair> {
@@ -93,7 +98,7 @@ export async function startSshd(dir: string, options: SshdOptions = {}): Promise
     // Temp dirs are world-traversable; StrictModes would reject the authorized_keys path.
     "StrictModes no",
     "UsePAM no",
-    `Subsystem sftp internal-sftp${options.sftpUmask === undefined ? "" : ` -u ${options.sftpUmask}`}`,
+    `Subsystem sftp internal-sftp${options.sftpUmask === undefined ? "" : ` -u ${options.sftpUmask}`}${options.sftpDenied === undefined ? "" : ` -P ${options.sftpDenied}`}`,
     "LogLevel VERBOSE",
   ].join("\n");
   const configFile = join(dir, "sshd_config");

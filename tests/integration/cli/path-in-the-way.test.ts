@@ -1,0 +1,176 @@
+/**
+ * ship.toml paths an operator can get wrong before the run starts, met by real `ship` and `ship agent`
+ * processes:
+ * - a path under a file (a typo'd parent, `app_dir = "/srv/app.tar.gz/app"`): before, a state_file,
+ *   lock_file or logging.file there was exit 1 "cannot create directory …: already exists (EEXIST)"
+ *   naming no key, and an app_dir there failed at the apply with a bare ENOTDIR after the
+ *   pre_update hooks ran;
+ * - `ship agent` skipped the [general] path checks every other mode makes: a state_file that is a
+ *   directory gave "recovery failed: EISDIR" and a daemon that ran on;
+ * - a hub that cannot be reached logged "hub connection closed; reconnecting" with no reason, so a
+ *   wrong port or host looked like a hub restart.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
+
+let root: string;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "ship-in-the-way-"));
+  await mkdir(join(root, "release"));
+  await writeFile(
+    join(root, "release/update-manifest.yaml"),
+    'version: "1.0.0"\nhooks:\n  pre_update: ["touch ../hook-ran"]\n',
+  );
+  await writeFile(join(root, "release/app.txt"), "v1\n");
+  await writeFile(join(root, "afile"), "not a directory\n");
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** ship.toml with `general` lines in [general] (state_file/backup_dir defaults unless given) and `rest` after the source. */
+async function shipToml(general: Record<string, string>, appDir = `${root}/app`, rest = ""): Promise<string> {
+  const keys = { state_file: `${root}/var/state.json`, backup_dir: `${root}/var/backups`, ...general };
+  const lines = Object.entries(keys).map(([k, v]) => `${k} = "${v}"`);
+  const file = join(root, "ship.toml");
+  await writeFile(
+    file,
+    `[general]\n${lines.join("\n")}\nmin_interval_hours = 0\n\n[sources.myapp]\ntype = "local"\npath = "${root}/release"\napp_dir = "${appDir}"\n${rest}`,
+  );
+  return file;
+}
+
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  return lines[0] ?? "";
+}
+
+describe("a ship.toml path under a file (real CLI)", () => {
+  it.each([
+    ["general.state_file", { state_file: "AFILE/state.json" }, undefined],
+    ["general.backup_dir", { backup_dir: "AFILE/backups" }, undefined],
+    ["general.work_dir", { work_dir: "AFILE/work/deeper" }, undefined],
+    ["general.lock_file", { lock_file: "AFILE/ship.lock" }, undefined],
+    ["sources.myapp.app_dir", {}, "AFILE/app"],
+  ])(
+    "%s: exit 2 naming the key and the file in the way, no hook run, nothing written",
+    async (key, general, app) => {
+      const resolved = Object.fromEntries(
+        Object.entries(general).map(([k, v]) => [k, v.replace("AFILE", `${root}/afile`)]),
+      );
+      const file = await shipToml(resolved, app?.replace("AFILE", `${root}/afile`));
+      const run = await runShip(["--config", file]);
+      expect(run.code).toBe(2);
+      expect(oneLine(run.stderr)).toMatch(
+        new RegExp(
+          `ship\\.toml ${key.replaceAll(".", "\\.")}: \\S+ cannot be created: ${root}/afile is a file, not a directory$`,
+        ),
+      );
+      expect((await readdir(root)).sort()).toEqual(["afile", "release", "ship.toml"]);
+    },
+    30_000,
+  );
+
+  it("a [general.logging] file under a file: the same, where it was 'already exists (EEXIST)'", async () => {
+    const file = await shipToml({}, `${root}/app`, `\n[general.logging]\nfile = "${root}/afile/ship.log"\n`);
+    const run = await runShip(["--config", file]);
+    expect(run.code).toBe(2);
+    expect(oneLine(run.stderr)).toBe(
+      `ship: ${file} general.logging.file: ${root}/afile/ship.log cannot be created: ${root}/afile is a file, not a directory`,
+    );
+    expect((await readdir(root)).sort()).toEqual(["afile", "release", "ship.toml"]);
+  }, 30_000);
+});
+
+/** `ship agent`, killed after 15 s if it does not exit by itself (a daemon that ran on is the fault). */
+function runAgentBriefly(config: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SHIP_BIN, "agent", "--config", config], {
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: 15_000,
+      killSignal: "SIGKILL",
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+}
+
+describe("ship agent: [general] paths are checked at start, as in every other mode (real CLI)", () => {
+  const hub = (token: string) =>
+    `\n[hub]\nurl = "http://127.0.0.1:1"\ntoken_file = "${token}"\nagent_id = "a1"\n`;
+
+  it.each([
+    ["general.state_file", { state_file: "ROOT/var" }, /ROOT\/var is a directory; it must be a file$/],
+    ["general.backup_dir", { backup_dir: "ROOT/afile" }, /ROOT\/afile is a file; it must be a directory$/],
+    [
+      "general.backup_dir",
+      { backup_dir: "ROOT/afile/b" },
+      /cannot be created: ROOT\/afile is a file, not a directory$/,
+    ],
+  ])(
+    "%s %j: exit 2 naming the key before connecting",
+    async (key, general, message) => {
+      await mkdir(join(root, "var"));
+      await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
+      const resolved = Object.fromEntries(
+        Object.entries(general).map(([k, v]) => [k, v.replace("ROOT", root)]),
+      );
+      const file = await shipToml(resolved, `${root}/app`, hub(join(root, "hub.token")));
+      const run = await runAgentBriefly(file);
+      expect(run.code).toBe(2);
+      const line = oneLine(run.stderr);
+      expect(line).toContain(`ship.toml ${key}: `);
+      expect(line).toMatch(new RegExp(message.source.replaceAll("ROOT", root)));
+    },
+    30_000,
+  );
+});
+
+describe("ship agent: a hub that cannot be reached (real CLI)", () => {
+  it("each reconnect line says why the connection failed", async () => {
+    // A port that was just free: nothing listens there, so the connection is refused.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const address = probe.address();
+        probe.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+      });
+    });
+    await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
+    const file = await shipToml(
+      {},
+      `${root}/app`,
+      `\n[hub]\nurl = "http://127.0.0.1:${port}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n`,
+    );
+    const child = spawn(process.execPath, [SHIP_BIN, "agent", "--config", file], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const line = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reconnect line in:\n${output}`)), 20_000);
+      const take = (chunk: Buffer) => {
+        output += chunk.toString();
+        const found = output.split("\n").find((l) => l.includes("reconnecting"));
+        if (found !== undefined) {
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      child.stdout.on("data", take);
+      child.stderr.on("data", take);
+    }).finally(() => child.kill("SIGKILL"));
+    const entry = JSON.parse(line) as { msg: string; url: string };
+    expect(entry.msg).toBe("hub connection failed: connection refused (ECONNREFUSED); reconnecting");
+    expect(entry.url).toBe(`ws://127.0.0.1:${port}/api/v1/agent`);
+  }, 30_000);
+});
