@@ -75,7 +75,9 @@ async function takenOver(dispatch: Dispatch, rollout: RolloutRecord): Promise<Ma
   const app = (await t.getRelease(rollout.releaseId))?.app;
   if (app === undefined) return taken;
   for (const later of await t.listRollouts({ limit: 10_000 })) {
-    if (later.id === rollout.id || later.created < rollout.created) continue;
+    // Strictly later: an app has one active rollout at a time, so a later one was created after
+    // this one ended; one created in the same millisecond (a test's fixed clock) is not taken as later.
+    if (later.id === rollout.id || later.created <= rollout.created) continue;
     if ((await t.getRelease(later.releaseId))?.app !== app) continue;
     for (const other of await t.listDeployments({ rolloutId: later.id }))
       if (tookOver(other, later)) taken.set(other.agentId, later.id);
