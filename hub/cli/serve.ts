@@ -5,7 +5,7 @@ import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { createLogger } from "../../shared/log.js";
 import type { NamedBy } from "../../shared/named-file.js";
-import { loadHubConfig } from "../config/load.js";
+import { hubConfigExposure, loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
 import { missingDashboardAssets } from "../dashboard/assets.js";
 import { startHub } from "../server.js";
@@ -50,6 +50,8 @@ function configFileOf(options: CommonOptions): string | undefined {
 export async function resolvePaths(options: CommonOptions): Promise<ResolvedPaths> {
   const configFile = configFileOf(options);
   const config = await loadHubConfig(configFile);
+  const exposure = await hubConfigExposure(configFile, config);
+  if (exposure !== undefined) process.stderr.write(`ship-hub: warning: ${exposure}\n`);
   const dataDir = options.dataDir ?? config.data_dir;
   const env = process.env.SHIP_HUB_SECRET;
   const database = databaseUrlOf(options.databaseUrl, config, configFile);

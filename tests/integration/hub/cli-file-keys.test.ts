@@ -71,6 +71,28 @@ describe("ship-hub: a JWT secret file other users may read", () => {
   });
 });
 
+describe("ship-hub: hub.toml holding a database password that other users may read", () => {
+  it("warns naming hub.toml and database_url, never the password; quiet once it is 600", async () => {
+    const secret = join(dir, "secret");
+    await writeFile(secret, `${"s".repeat(48)}\n`, { mode: 0o600 });
+    const toml = join(dir, "hub.toml");
+    await writeFile(
+      toml,
+      `database_url = "postgres://ship:pg-pass-123@127.0.0.1:1/ship"\njwt_secret_file = "${secret}"\n`,
+    );
+    await chmod(toml, 0o644);
+    const shared = await hub(["token", "create", "--role", "ci", "--config", "hub.toml"]);
+    expect(shared.stderr).toContain(
+      "ship-hub: warning: hub.toml database_url: holds a password but hub.toml is readable by other users (mode 644); chmod 600 it",
+    );
+    expect(shared.stderr + shared.stdout).not.toContain("pg-pass-123");
+    await chmod(toml, 0o600);
+    const quiet = await hub(["token", "create", "--role", "ci", "--config", "hub.toml"]);
+    expect(quiet.stderr).not.toContain("warning");
+    expect(quiet.stderr + quiet.stdout).not.toContain("pg-pass-123");
+  });
+});
+
 describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
   it.each([
     [["--data-dir", "a-file"], /^ship-hub: --data-dir a-file is not a directory$/],
