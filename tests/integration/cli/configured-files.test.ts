@@ -13,7 +13,8 @@ import { hasProgram } from "../../support/require-program.js";
 import { runShip } from "../../support/ship-cli.js";
 import { git } from "../sources/git-repos.js";
 
-const KEY_TEXT = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----\n";
+const KEY_TEXT =
+  "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----\n";
 
 let root: string;
 let appDir: string;
