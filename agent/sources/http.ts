@@ -10,7 +10,7 @@ import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { HttpSource as HttpSourceConfig } from "../../shared/config/schema.js";
-import { BadInputError } from "../../shared/errors.js";
+import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { mbSetting } from "../archive/limits.js";
 import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
@@ -233,6 +233,11 @@ export class HttpSource implements ReleaseSource {
         );
       throw err;
     }
+    if (text === "")
+      throw new VerificationError(
+        redactUrl(url.toString()),
+        "is empty: the server has a signature file there but nothing in it",
+      );
     await writeFile(target, text, { mode: 0o600 });
   }
 

@@ -80,6 +80,8 @@ async function readSignatureFile(path: string): Promise<string | undefined> {
       const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
       if (bytesRead > MAX_SIGNATURE_BYTES)
         throw new SignatureError("malformed", `${path} is larger than ${MAX_SIGNATURE_BYTES} bytes`);
+      // An empty file is there (a truncated upload, a failed CI step): not "unsigned".
+      if (bytesRead === 0) throw new SignatureError("malformed", `${path} is empty`);
       return buffer.subarray(0, bytesRead).toString("utf8");
     } finally {
       await file.close();

@@ -82,7 +82,7 @@ describe("[trust] keys", () => {
   });
 
   // Only "no such file" means unsigned: a .sig that is there but cannot be read says so.
-  it("a local archive's .sig that is a dangling symlink or a directory is an error naming it, not 'unsigned'", async () => {
+  it("a local archive's .sig that is a dangling symlink, a directory or empty is an error naming it, not 'unsigned'", async () => {
     const dangling = await archive("dangling");
     await symlink(join(box.root, "gone.sig"), `${dangling}.sig`);
     const linked = await run(dangling, ci.publicKeyPem);
@@ -98,6 +98,11 @@ describe("[trust] keys", () => {
     expect(directory.exitCode).toBe(2);
     expect(directory.apps[0]?.message).toContain(`cannot read ${dir}.sig`);
     expect(directory.apps[0]?.message).not.toContain("no signature");
+    const empty = await archive("empty");
+    await writeFile(`${empty}.sig`, "");
+    const truncated = await run(empty, ci.publicKeyPem);
+    expect(truncated.exitCode).toBe(2);
+    expect(truncated.apps[0]?.message).toContain(`${empty}.sig is empty`);
     expect(await hashTree(box.appDir)).toEqual({});
   });
 });

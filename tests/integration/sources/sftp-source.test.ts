@@ -256,6 +256,11 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
       (path: string) => symlink(join(tmp, "gone.sig"), path),
       "cannot be read: it is a symlink to a missing file",
     ],
+    [
+      "empty",
+      (path: string) => writeFile(path, ""),
+      "is empty: the server has a signature file there but nothing in it",
+    ],
   ])(
     "a .sig beside the release that is %s is an error naming it, not 'unsigned'",
     async (_what, make, message) => {

@@ -128,6 +128,17 @@ key_files = ["${trustedKeyFile}"]
     },
   );
 
+  it("an empty .sig (HTTP 200, no body) is an error naming it, never 'unsigned'", async () => {
+    const cfg = await config(join(root, "keys/ship-release.pub"), "empty-sig.toml");
+    const signed = await build("1.0.0", "one\n");
+    publish({ archive: signed.archive, sig: "" }, "empty-sig");
+    const run = await runShip(["--config", cfg]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(`${server.url}/myapp.tar.gz.sig: is empty`);
+    expect(run.stderr).not.toMatch(/unsigned|no signature/i);
+    await expect(readFile(join(root, "empty-sig.toml-app/app.txt"), "utf8")).rejects.toThrow();
+  });
+
   it("only a 404 means unsigned; without [trust] keys the .sig is never requested", async () => {
     const signed = await build("1.0.0", "one\n");
     publish({ archive: signed.archive }, "absent");
