@@ -114,6 +114,16 @@ describe("POST /releases", () => {
     agent.ws.close();
   });
 
+  it("an empty signature is a 400 naming body.signature, not a release agents read as unsigned", async () => {
+    const res = await publish("empty-sig", "1.0.0", { signature: "" });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/^body\.signature: must not be empty/);
+    const listed = await t.api<{ releases: unknown[] }>("GET", "/api/v1/releases?app=empty-sig", {
+      token: t.ci,
+    });
+    expect(listed.body.releases).toEqual([]);
+  });
+
   it("a condition nested 5,000 deep is a 400 naming the condition, not a 500", async () => {
     const condition = `${"(".repeat(5000)}file_exists('a')${")".repeat(5000)}`;
     const manifest = `version: "1.0.0"\nconditionals:\n  - condition: "${condition}"\n    action: skip_update\n`;
