@@ -217,6 +217,17 @@ describe("loadConfigFile and secrets", () => {
     expect(closed.warnings).toEqual([]);
   });
 
+  it("refuses a config that others can write (it decides what runs as root), naming the file and mode", async () => {
+    const text = '[sources.web]\ntype = "local"\npath = "/srv/rel"\napp_dir = "/srv/app"\n';
+    for (const mode of [0o664, 0o646]) {
+      const file = await configFile(text, mode);
+      await expect(loadConfigFile(file)).rejects.toThrow(
+        `${file} is writable by other users (mode ${mode.toString(8)}): anyone who can write it can add sources and [trust] keys of their own, and so code that ship runs; chmod go-w it`,
+      );
+    }
+    expect((await loadConfigFile(await configFile(text, 0o644))).config.sources.web).toBeDefined();
+  });
+
   it("warns when a world-readable config holds credentials in a URL, naming each key", async () => {
     const text = [
       "[hub]",
