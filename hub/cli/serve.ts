@@ -50,8 +50,6 @@ function configFileOf(options: CommonOptions): string | undefined {
 export async function resolvePaths(options: CommonOptions): Promise<ResolvedPaths> {
   const configFile = configFileOf(options);
   const config = await loadHubConfig(configFile);
-  const exposure = await hubConfigExposure(configFile, config);
-  if (exposure !== undefined) process.stderr.write(`ship-hub: warning: ${exposure}\n`);
   const dataDir = options.dataDir ?? config.data_dir;
   const env = process.env.SHIP_HUB_SECRET;
   const database = databaseUrlOf(options.databaseUrl, config, configFile);
@@ -63,6 +61,9 @@ export async function resolvePaths(options: CommonOptions): Promise<ResolvedPath
   const namedBy = { dataDir: dataDirBy, dbFile: dbBy };
   if (database) refuseSqliteOptions(options, config, database, toml);
   else await checkSqliteLocation({ dataDir, dbFile, namedBy });
+  // Once the paths hold: a refused start prints its one line and nothing before it.
+  const exposure = await hubConfigExposure(configFile, config);
+  if (exposure !== undefined) process.stderr.write(`ship-hub: warning: ${exposure}\n`);
   return {
     ...(database ? { database } : {}),
     config,

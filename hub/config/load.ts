@@ -1,7 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { parse, TomlError } from "smol-toml";
 import { BadInputError, type Issue } from "../../shared/errors.js";
-import { modeText } from "../../shared/file-permissions.js";
+import { modeText, writableByOthersProblem } from "../../shared/file-permissions.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { formatKeyPath } from "../../shared/schema/key-path.js";
 import { validateAgainst } from "../../shared/schema/zod-problems.js";
@@ -10,6 +10,15 @@ import { HubConfig } from "./schema.js";
 /** Reads hub.toml (or nothing: all defaults); errors name the file and key. */
 export async function loadHubConfig(file: string | undefined): Promise<HubConfig> {
   if (file === undefined) return HubConfig.parse({});
+  // hub.toml names the JWT secret and the database: whoever else can write it can point the hub at
+  // a secret of their own and mint tokens of any role.
+  const unsafe = await writableByOthersProblem(file, "a JWT secret of their own, and so tokens of any role");
+  if (unsafe !== undefined)
+    throw BadInputError.single(
+      file,
+      "",
+      unsafe.startsWith(`${file} `) ? unsafe.slice(file.length + 1) : unsafe,
+    );
   let data: unknown;
   try {
     data = parse(await readFile(file, "utf8"));
