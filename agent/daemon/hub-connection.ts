@@ -1,5 +1,6 @@
 import { WebSocket } from "ws";
 import { fsErrorText } from "../../shared/fs-errors.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../shared/json-depth.js";
 import type { Logger } from "../../shared/log.js";
 import {
   AGENT_CHANNEL_PATH,
@@ -127,9 +128,16 @@ export class HubConnection {
     });
     socket.on("message", async (data) => {
       alive = true;
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+      // Before JSON.parse, which holds the event loop for seconds over a deeply nested message
+      // (shared/json-depth.ts): a hub, or whoever stands in for it, must not stall the agent so.
+      if (nestsDeeperThan(bytes)) {
+        log.warn(`hub sent a message nested deeper than ${MAX_JSON_DEPTH} levels; ignored`);
+        return;
+      }
       let json: unknown;
       try {
-        json = JSON.parse(data.toString());
+        json = JSON.parse(bytes.toString());
       } catch {
         log.warn("hub sent a message that is not JSON; ignored");
         return;

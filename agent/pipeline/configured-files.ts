@@ -11,7 +11,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentConfig, LocalSource, Source } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
-import { TRUSTED_KEY_ROLE, writableByOthersProblem } from "../../shared/file-permissions.js";
+import {
+  readableByOthersNote,
+  SSH_KEY_ROLE,
+  TRUSTED_KEY_ROLE,
+  writableByOthersProblem,
+} from "../../shared/file-permissions.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { expandHome } from "../sources/home-path.js";
@@ -28,6 +33,8 @@ interface NamedFile {
   mayBeEmpty?: boolean;
   /** What the file lets in (a CA, a host key, a signing key): it must not be writable by others. */
   anchors?: string;
+  /** A private key: what whoever reads it can do. Others must not be able to read it (as OpenSSH asks). */
+  privateKey?: string;
 }
 
 const CA = "a CA, and so a server in the middle that ship then trusts";
@@ -41,11 +48,11 @@ function sourceFiles(name: string, source: Source): NamedFile[] {
   };
   if (source.type === "https" || source.type === "http") add("ca_file", source.ca_file, { anchors: CA });
   if (source.type === "git") {
-    add("key_filename", source.key_filename);
+    add("key_filename", source.key_filename, { privateKey: SSH_KEY_ROLE });
     add("known_hosts", source.known_hosts, { mayBeEmpty: true, anchors: HOST_KEY });
   }
   if (source.type === "sftp") {
-    add("key_filename", source.key_filename);
+    add("key_filename", source.key_filename, { privateKey: SSH_KEY_ROLE });
     add("passphrase_file", source.passphrase_file);
     add("known_hosts", source.known_hosts, { mayBeMissing: true, mayBeEmpty: true, anchors: HOST_KEY });
   }
@@ -101,9 +108,9 @@ function trustFiles(config: AgentConfig): NamedFile[] {
 }
 
 /**
- * The files' problems, as issues: missing, unreadable, a directory, empty (unless it may be), and a
+ * The files' problems, as issues: missing, unreadable, a directory, empty (unless it may be), a
  * CA, known_hosts or trusted key that users other than its owner (or another owner than root or
- * ship's user) can write.
+ * ship's user) can write, and an SSH private key that other users can read.
  */
 async function fileProblems(files: NamedFile[], configFile: string): Promise<Issue[]> {
   const issues: Issue[] = [];
@@ -117,11 +124,22 @@ async function fileProblems(files: NamedFile[], configFile: string): Promise<Iss
       issues.push(...error.issues);
       continue;
     }
-    const unsafe = file.anchors === undefined ? undefined : await writableByOthersProblem(path, file.anchors);
+    const unsafe =
+      file.anchors !== undefined
+        ? await writableByOthersProblem(path, file.anchors)
+        : file.privateKey !== undefined && (await holdsPrivateKey(path))
+          ? await readableByOthersNote(path, file.privateKey)
+          : undefined;
     if (unsafe !== undefined)
       issues.push({ file: configFile, path: file.key, message: unsafe, severity: "error" });
   }
   return issues;
+}
+
+/** A `.pub` named by mistake is no secret: sshKeyProblems says what it is instead. */
+async function holdsPrivateKey(path: string): Promise<boolean> {
+  const text = await readFile(path).catch(() => undefined);
+  return text !== undefined && privateKeyFacts(text).armour !== "none";
 }
 
 /** Throws the issues as one bad-input error: one line, as a run's report line is one line. */

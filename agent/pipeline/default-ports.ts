@@ -77,8 +77,9 @@ const engine: UpdateEngine = {
 export function defaultPorts(trust?: Trust): PipelinePorts {
   return {
     openSource: (name, source, context) => {
-      const inner = createSource(name, source, context);
-      return requiresSignatures(trust) ? new SignatureCheckingSource(inner, trust, context.log) : inner;
+      if (!requiresSignatures(trust)) return createSource(name, source, context);
+      const inner = createSource(name, source, { ...context, signatures: true });
+      return new SignatureCheckingSource(inner, trust, context.log);
     },
     loadManifest: (file) => loadManifestFile(file),
     evaluateConditionals,

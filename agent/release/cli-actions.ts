@@ -302,7 +302,10 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
   const token = await readToken(p.token, p.tokenFile);
   const manifestText = await publishManifest(o, p, source);
   const signatureText =
-    p.signature === undefined ? undefined : await readInputFile(resolve(o.dir, p.signature), "--signature");
+    // An empty file is a failed `sign` step, not "unsigned": said as such, naming the flag and file.
+    p.signature === undefined
+      ? undefined
+      : await readInputFile(resolve(o.dir, p.signature), "--signature", { nonEmpty: true });
   const published = await publishRelease({
     hubUrl,
     token,

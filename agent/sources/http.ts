@@ -10,7 +10,7 @@ import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { HttpSource as HttpSourceConfig } from "../../shared/config/schema.js";
-import { BadInputError } from "../../shared/errors.js";
+import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { mbSetting } from "../archive/limits.js";
 import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
@@ -206,25 +206,39 @@ export class HttpSource implements ReleaseSource {
   }
 
   /**
-   * `<url>.sig` when the server has one; its absence only matters to an agent with [trust] keys.
+   * `<url>.sig`, fetched only for an agent with [trust] keys (ctx.signatures). Only 404 / 410 say
+   * the release has no signature (the trust check then refuses it as unsigned); any other answer
+   * means the signature could not be read, and reading it as "unsigned" would send the operator
+   * after CI instead of the server: 401 / 403 are the credentials (refusedAt, exit 2), 5xx and
+   * network faults a failed download naming the .sig URL (exit 1), retried like the artifact.
    * `.sig` goes on the path, before any query: `a.tar.gz?token=T` is signed by `a.tar.gz.sig?token=T`.
    */
   private async fetchSignature(artifact: string, signal?: AbortSignal): Promise<void> {
     const target = signaturePathOf(artifact);
     await rm(target, { force: true });
+    if (this.ctx.signatures !== true) return;
+    const url = new URL(this.cfg.url);
+    url.pathname = `${url.pathname}.sig`;
+    let text: string;
     try {
-      const url = new URL(this.cfg.url);
-      url.pathname = `${url.pathname}.sig`;
-      const text = await fetchText(
-        url.toString(),
-        { ...this.callOptions(signal), retries: 0 },
-        MAX_COMPANION_BYTES,
-      );
-      await writeFile(target, text, { mode: 0o600 });
+      text = await fetchText(url.toString(), this.callOptions(signal), MAX_COMPANION_BYTES);
     } catch (err) {
-      if (err instanceof DownloadError && err.status !== undefined && err.status < 500) return;
+      if (err instanceof DownloadError && (err.status === 404 || err.status === 410)) return;
+      if (err instanceof DownloadError && err.status !== 401 && err.status !== 403)
+        throw new DownloadError(
+          err.url,
+          `${err.reason} (the release's signature; only 404 or 410 means it has none)`,
+          err.retryable,
+          err.status,
+        );
       throw err;
     }
+    if (text === "")
+      throw new VerificationError(
+        redactUrl(url.toString()),
+        "is empty: the server has a signature file there but nothing in it",
+      );
+    await writeFile(target, text, { mode: 0o600 });
   }
 
   private callOptions(signal?: AbortSignal): HttpCallOptions {

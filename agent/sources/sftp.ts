@@ -13,7 +13,7 @@ import { pipeline } from "node:stream/promises";
 import type SftpClient from "ssh2-sftp-client";
 import { z } from "zod";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
-import { VerificationError } from "../../shared/errors.js";
+import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { mbSetting, overLimit } from "../archive/limits.js";
 import type { ProgressCallback } from "../download/progress.js";
 import {
@@ -170,29 +170,66 @@ export class SftpSource implements ReleaseSource {
   }
 
   /**
-   * A `.sig` or `.sha256` beside the release: read only up to MAX_COMPANION_BYTES, as over HTTP
-   * or from a local path, so a huge (or endless) file cannot fill memory.
+   * Whether a `.sig` or `.sha256` beside the release is there. Only "no such file" means absent: a
+   * link to the file counts as the file (stat, not lstat), and anything that keeps ship from reading
+   * it (permission denied, a directory) is an error naming it, never "unsigned" or "no checksum".
    */
-  private async readCompanion(client: SftpClient, remote: string, origin: RemotePathOrigin): Promise<Buffer> {
+  private async companionSize(
+    client: SftpClient,
+    remote: string,
+    origin: RemotePathOrigin,
+  ): Promise<number | undefined> {
     const where = this.whereOf(remote);
-    return this.onServer(() => this.readSmall(client, remote, where), where, origin);
+    let info: Awaited<ReturnType<SftpClient["stat"]>>;
+    try {
+      info = await client.stat(remote);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === "ENOENT") {
+        // stat follows links: a link whose target is gone is there, and cannot be read.
+        const link = await this.onServer(() => client.exists(remote), where, origin);
+        if (link === false) return undefined;
+        throw new VerificationError(where, "cannot be read: it is a symlink to a missing file");
+      }
+      throw (
+        remoteFileError(err, where, this.cfg.username, origin) ??
+        new VerificationError(where, `cannot be read: ${sftpErrorText(err, remote)}`)
+      );
+    }
+    if (!info.isFile) throw new VerificationError(where, "is not a regular file");
+    return info.size;
   }
 
-  private async readSmall(client: SftpClient, remote: string, where: string): Promise<Buffer> {
+  /**
+   * A `.sig` or `.sha256` beside the release: read only up to MAX_COMPANION_BYTES, as over HTTP
+   * or from a local path, so a huge (or endless) file cannot fill memory. `size` is its stat.
+   */
+  private async readCompanion(
+    client: SftpClient,
+    remote: string,
+    origin: RemotePathOrigin,
+    size: number,
+  ): Promise<Buffer> {
+    const where = this.whereOf(remote);
+    return this.onServer(() => this.readSmall(client, remote, where, size), where, origin);
+  }
+
+  private async readSmall(client: SftpClient, remote: string, where: string, size: number): Promise<Buffer> {
     const tooLarge = () =>
       new VerificationError(where, `is larger than ${COMPANION_LIMIT}: not a checksum or signature`);
-    if ((await client.stat(remote)).size > MAX_COMPANION_BYTES) throw tooLarge();
+    if (size > MAX_COMPANION_BYTES) throw tooLarge();
     const chunks: Buffer[] = [];
-    let size = 0;
+    let read = 0;
     // The stat can be stale (a file still growing): the read stops at the cap too.
     const stream = client.createReadStream(remote, { end: MAX_COMPANION_BYTES });
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_COMPANION_BYTES) {
-        stream.destroy();
-        throw tooLarge();
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        read += chunk.length;
+        if (read > MAX_COMPANION_BYTES) throw tooLarge();
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+    } finally {
+      // A refused read (permission denied) is named by readCompanion's onServer.
+      stream.destroy();
     }
     return Buffer.concat(chunks);
   }
@@ -238,15 +275,23 @@ export class SftpSource implements ReleaseSource {
     return hash.digest("hex");
   }
 
-  /** `<remote_path>.sig` when the server has one; only an agent with [trust] keys requires it. */
+  /**
+   * `<remote_path>.sig`, read only for an agent with [trust] keys (ctx.signatures); when the server
+   * has no such file the trust check refuses the release as unsigned.
+   */
   private async fetchSignature(client: SftpClient, artifact: string): Promise<void> {
     const target = signaturePathOf(artifact);
     await rm(target, { force: true });
+    if (this.ctx.signatures !== true) return;
     const remote = `${this.cfg.remote_path}.sig`;
-    // Beside the release: a directory the user may not list is remote_path's to fix.
-    const there = await this.onServer(() => client.exists(remote), this.whereOf(remote), this.pathOrigin);
-    if (there !== "-") return;
-    await writeFile(target, await this.readCompanion(client, remote, this.pathOrigin), { mode: 0o600 });
+    const size = await this.companionSize(client, remote, this.pathOrigin);
+    if (size === undefined) return;
+    if (size === 0)
+      throw new VerificationError(
+        this.whereOf(remote),
+        "is empty: the server has a signature file there but nothing in it",
+      );
+    await writeFile(target, await this.readCompanion(client, remote, this.pathOrigin, size), { mode: 0o600 });
   }
 
   /** Configured checksum, else `<remote_path>.sha256` when the server has one, else none. */
@@ -254,23 +299,26 @@ export class SftpSource implements ReleaseSource {
     const where = `sources.${this.name}.checksum`;
     const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx);
     if (spec?.kind === "inline") return spec.sha256;
-    let checksumFile = spec?.location;
-    let origin: RemotePathOrigin = { file: this.pathOrigin.file, key: where };
-    if (checksumFile === undefined) {
-      if (!this.cfg.security.verify_checksums) return undefined;
-      const beside = `${this.cfg.remote_path}.sha256`;
-      origin = this.pathOrigin;
-      const there = await this.onServer(() => client.exists(beside), this.whereOf(beside), origin);
-      if (there !== "-") {
-        this.ctx.log.debug("no checksum configured and none beside the file", {
-          source: this.name,
-          tried: beside,
-        });
-        return undefined;
-      }
-      checksumFile = beside;
+    if (spec === undefined && !this.cfg.security.verify_checksums) return undefined;
+    const checksumFile = spec?.location ?? `${this.cfg.remote_path}.sha256`;
+    // A configured file is named by its key, checksum; one looked for beside the release by remote_path.
+    const origin: RemotePathOrigin =
+      spec === undefined ? this.pathOrigin : { file: this.pathOrigin.file, key: where };
+    const size = await this.companionSize(client, checksumFile, origin);
+    if (size === undefined) {
+      if (spec !== undefined)
+        throw BadInputError.single(
+          origin.file,
+          origin.key,
+          `${this.whereOf(checksumFile)} is not on the server (no such file)`,
+        );
+      this.ctx.log.debug("no checksum configured and none beside the file", {
+        source: this.name,
+        tried: checksumFile,
+      });
+      return undefined;
     }
-    const text = await this.readCompanion(client, checksumFile, origin);
+    const text = await this.readCompanion(client, checksumFile, origin, size);
     return parseSha256Sums(text.toString("utf8"), basename(this.cfg.remote_path), checksumFile);
   }
 
@@ -282,4 +330,15 @@ export class SftpSource implements ReleaseSource {
       await client.end().catch(() => undefined);
     }
   }
+}
+
+/** What an SFTP server said, without ssh2-sftp-client's "_xstat: " call-site prefix. */
+function sftpErrorText(err: unknown, remote: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return (
+    message
+      .replace(/^\w+: /, "")
+      .replace(` ${remote}`, "")
+      .trim() || "unknown error"
+  );
 }

@@ -121,6 +121,12 @@ export interface SourceContext {
    */
   readOnly?: boolean;
   log: SourceLog;
+  /**
+   * The agent has [trust] keys: http and sftp sources fetch the release's detached signature
+   * (`<artifact>.sig`) beside it. Without keys it is never requested, so a server that answers 403
+   * for every missing file does not fail runs that never read a signature.
+   */
+  signatures?: boolean;
   /** Base of the retry backoff for network sources (default 1000 ms); tests pass 0. */
   retryDelayMs?: number;
 }

@@ -10,6 +10,7 @@ import { actorOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import type { ReleaseRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
+import { releaseForPeople } from "./release-view.js";
 import { parseRequest } from "./validate.js";
 
 const ListQuery = z.strictObject({
@@ -92,18 +93,18 @@ export function releaseRoutes(deps: ApiDeps): Router {
       if (!(error instanceof HubRequestError)) refuseSameVersion(body, await store.releaseVersions(body.app));
       throw error;
     }
-    res.status(201).json(release);
+    res.status(201).json(releaseForPeople(release));
   });
 
   router.get("/releases", requireRole(tokens, "ci", "operator"), async (req, res) => {
     const query = parseRequest(ListQuery, req.query, "query");
-    res.json({ releases: await store.listReleases(query) });
+    res.json({ releases: (await store.listReleases(query)).map(releaseForPeople) });
   });
 
   router.get("/releases/:id", requireRole(tokens, "ci", "operator"), async (req, res) => {
     const release = await store.getRelease(req.params.id as string);
     if (!release) throw new HubRequestError(404, `release ${req.params.id} not found`);
-    res.json(release);
+    res.json(releaseForPeople(release));
   });
 
   return router;

@@ -16,12 +16,31 @@ export function actorOf(res: Response): string {
   return `${p.name} (${p.jti})`;
 }
 
+/**
+ * Before a request body is read: a caller without a valid token must not make the hub read and
+ * parse up to 2 MB of JSON (scanned for depth and keys, then JSON.parse) for a request that ends in
+ * 401 anyway; many at once would hold its event loop. The route's requireRole then checks the role.
+ */
+export function authenticateBody(tokens: TokenService) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const hasBody =
+      Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+    if (!hasBody) return next();
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw new AuthError(401, "missing bearer token");
+    res.locals.principal = await tokens.verify(token);
+    next();
+  };
+}
+
 /** 401 without or with an invalid token, 403 when the token's role is not one of `roles`. */
 export function requireRole(tokens: TokenService, ...roles: Role[]) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const token = bearerToken(req.headers.authorization);
-    if (!token) throw new AuthError(401, "missing bearer token");
-    const principal = await tokens.verify(token);
+    // authenticateBody verified this request's token already (a body was sent): not twice.
+    const verified = res.locals.principal as Principal | undefined;
+    const token = verified === undefined ? bearerToken(req.headers.authorization) : undefined;
+    if (verified === undefined && !token) throw new AuthError(401, "missing bearer token");
+    const principal = verified ?? (await tokens.verify(token as string));
     if (!roles.includes(principal.role))
       throw new AuthError(
         403,

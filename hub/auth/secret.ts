@@ -30,7 +30,7 @@ export async function loadSecret(options: SecretOptions): Promise<Buffer> {
     const by = { file: options.configFile ?? "hub.toml", key: "jwt_secret_file" };
     const text = (await readNamedFile(options.secretFile, by)).toString("utf8").trim();
     const secret = checked(Buffer.from(text, "utf8"), by, options.secretFile);
-    await warnIfShared(options.secretFile, options.warn);
+    await warnIfShared(options.secretFile, options.warn, `${by.file} ${by.key}`);
     return secret;
   }
   const file = join(options.dataDir, "secret");
@@ -42,13 +42,14 @@ export async function loadSecret(options: SecretOptions): Promise<Buffer> {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
   const secret = checked(Buffer.from((await readFile(file, "utf8")).trim(), "utf8"), { file, key: "" });
-  await warnIfShared(file, options.warn);
+  await warnIfShared(file, options.warn, "--data-dir");
   return secret;
 }
 
-async function warnIfShared(file: string, warn: SecretOptions["warn"]): Promise<void> {
+/** `named`: where the file came from (hub.toml's key, or the data dir), said after the note. */
+async function warnIfShared(file: string, warn: SecretOptions["warn"], named: string): Promise<void> {
   const note = await readableByOthersNote(file, "can make tokens of any role");
-  if (note !== undefined && warn !== undefined) warn(`the JWT secret ${note}`);
+  if (note !== undefined && warn !== undefined) warn(`the JWT secret ${note} (${named})`);
 }
 
 /** `by` says where the secret was named; `file`, when it came from one, is the file that holds too few bytes. */

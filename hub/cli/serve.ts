@@ -5,7 +5,7 @@ import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { createLogger } from "../../shared/log.js";
 import type { NamedBy } from "../../shared/named-file.js";
-import { loadHubConfig } from "../config/load.js";
+import { hubConfigExposure, loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
 import { missingDashboardAssets } from "../dashboard/assets.js";
 import { startHub } from "../server.js";
@@ -61,6 +61,9 @@ export async function resolvePaths(options: CommonOptions): Promise<ResolvedPath
   const namedBy = { dataDir: dataDirBy, dbFile: dbBy };
   if (database) refuseSqliteOptions(options, config, database, toml);
   else await checkSqliteLocation({ dataDir, dbFile, namedBy });
+  // Once the paths hold: a refused start prints its one line and nothing before it.
+  const exposure = await hubConfigExposure(configFile, config);
+  if (exposure !== undefined) process.stderr.write(`ship-hub: warning: ${exposure}\n`);
   return {
     ...(database ? { database } : {}),
     config,

@@ -1,6 +1,7 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { parse, TomlError } from "smol-toml";
 import { BadInputError, type Issue } from "../../shared/errors.js";
+import { modeText, writableByOthersProblem } from "../../shared/file-permissions.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { formatKeyPath } from "../../shared/schema/key-path.js";
 import { validateAgainst } from "../../shared/schema/zod-problems.js";
@@ -9,6 +10,15 @@ import { HubConfig } from "./schema.js";
 /** Reads hub.toml (or nothing: all defaults); errors name the file and key. */
 export async function loadHubConfig(file: string | undefined): Promise<HubConfig> {
   if (file === undefined) return HubConfig.parse({});
+  // hub.toml names the JWT secret and the database: whoever else can write it can point the hub at
+  // a secret of their own and mint tokens of any role.
+  const unsafe = await writableByOthersProblem(file, "a JWT secret of their own, and so tokens of any role");
+  if (unsafe !== undefined)
+    throw BadInputError.single(
+      file,
+      "",
+      unsafe.startsWith(`${file} `) ? unsafe.slice(file.length + 1) : unsafe,
+    );
   let data: unknown;
   try {
     data = parse(await readFile(file, "utf8"));
@@ -39,4 +49,24 @@ export async function loadHubConfig(file: string | undefined): Promise<HubConfig
   );
   if (value !== undefined && issues.length === 0) return value;
   throw new BadInputError(issues);
+}
+
+/**
+ * A warning when hub.toml holds a secret (a `database_url` with a password) and other users can
+ * read it, naming the file and the key; undefined otherwise. A warning, not a refusal, as for
+ * ship.toml: config management often installs it 644, and refusing would stop the hub at upgrade.
+ */
+export async function hubConfigExposure(
+  file: string | undefined,
+  config: HubConfig,
+): Promise<string | undefined> {
+  if (file === undefined || config.database_url === undefined || !URL.canParse(config.database_url))
+    return undefined;
+  if (new URL(config.database_url).password === "") return undefined;
+  const mode = await stat(file).then(
+    (s) => s.mode,
+    () => undefined,
+  );
+  if (mode === undefined || (mode & 0o044) === 0) return undefined;
+  return `${file} database_url: holds a password but ${file} is readable by other users (mode ${modeText(mode)}); chmod 600 it`;
 }

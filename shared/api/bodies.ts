@@ -22,8 +22,15 @@ export const PublishRelease = z.strictObject({
   /** update-manifest.yaml as text; validated with the shared manifest schema at the hub. */
   manifest: z.string().min(1, "must not be empty").max(1_000_000),
   source: ReleaseSourceRef,
-  /** Ed25519 signature by CI (base64); agents with [trust] keys check it. */
-  signature: z.string().max(1000).optional(),
+  /**
+   * Ed25519 signature by CI (base64); agents with [trust] keys check it. Empty is refused: agents
+   * would read it as "unsigned", and a signature that is there but empty is a broken CI step.
+   */
+  signature: z
+    .string()
+    .min(1, "must not be empty (leave it out for an unsigned release)")
+    .max(1000)
+    .optional(),
 });
 export type PublishRelease = z.infer<typeof PublishRelease>;
 

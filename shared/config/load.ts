@@ -3,6 +3,7 @@ import { readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { BadInputError, type Issue } from "../errors.js";
+import { writableByOthersProblem } from "../file-permissions.js";
 import { fsErrorText } from "../fs-errors.js";
 import { fileTypeProblems } from "../schema/file-types.js";
 import { toIssues } from "../schema/issues.js";
@@ -50,6 +51,8 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   return { config: value, warnings: issues };
 }
 
+const CONFIG_ROLE = "sources and [trust] keys of their own, and so code that ship runs";
+
 /**
  * Reads, parses and validates a config file, adding warnings when secrets in it (or the files it
  * points at) are readable by other users.
@@ -63,6 +66,15 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   } catch (e) {
     throw BadInputError.single(path, "", `cannot read the config: ${fsErrorText(e)}`);
   }
+  // ship.toml decides what runs as root (sources, app_dir, [trust]): whoever else can write it can
+  // drop the trust keys and point a source at their own release, as with a trusted key file.
+  const unsafe = await writableByOthersProblem(path, CONFIG_ROLE);
+  if (unsafe !== undefined)
+    throw BadInputError.single(
+      path,
+      "",
+      unsafe.startsWith(`${path} `) ? unsafe.slice(path.length + 1) : unsafe,
+    );
   const loaded = parseConfigText(text, path);
   const config = resolveConfigPaths(loaded.config, dirname(resolve(path)));
   const exposure = await secretExposureWarnings(config, path, mode, scanTomlKeys(text));

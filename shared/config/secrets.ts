@@ -7,13 +7,28 @@ import { positionInToml, type TomlKeyPositions } from "./toml-positions.js";
 
 const GROUP_OR_OTHER_READ = 0o044;
 
-/** Key paths in the config whose values are secrets themselves (request headers carry tokens). */
+/** A URL that carries credentials: `user:password@`, or query values (`?token=…`, a signed URL). */
+function hasUrlCredentials(value: string | undefined): boolean {
+  if (value === undefined || !URL.canParse(value)) return false;
+  const url = new URL(value);
+  return url.username !== "" || url.password !== "" || url.search !== "";
+}
+
+/**
+ * Key paths in the config whose values are secrets themselves: request headers (tokens), and URLs
+ * with credentials in them (an http(s) source's url or checksum, a git remote, the hub's url).
+ */
 function inlineSecrets(config: AgentConfig): KeyPath[] {
   const paths: KeyPath[] = [];
   for (const [name, source] of Object.entries(config.sources)) {
     if ("headers" in source && Object.keys(source.headers).length > 0)
       paths.push(["sources", name, "headers"]);
+    for (const key of ["url", "checksum", "remote"] as const) {
+      const value = key in source ? (source as Partial<Record<typeof key, string>>)[key] : undefined;
+      if (hasUrlCredentials(value)) paths.push(["sources", name, key]);
+    }
   }
+  if (hasUrlCredentials(config.hub?.url)) paths.push(["hub", "url"]);
   return paths;
 }
 

@@ -2,7 +2,7 @@
  * The agent's side of signatures: which keys ship.toml trusts, and the one check the update
  * pipeline runs before it changes anything.
  */
-import { open, readFile } from "node:fs/promises";
+import { lstat, open, readFile } from "node:fs/promises";
 import type { Trust } from "../config/schema.js";
 import { BadInputError, type Issue } from "../errors.js";
 import { TRUSTED_KEY_ROLE, writableByOthersProblem } from "../file-permissions.js";
@@ -80,15 +80,28 @@ async function readSignatureFile(path: string): Promise<string | undefined> {
       const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
       if (bytesRead > MAX_SIGNATURE_BYTES)
         throw new SignatureError("malformed", `${path} is larger than ${MAX_SIGNATURE_BYTES} bytes`);
+      // An empty file is there (a truncated upload, a failed CI step): not "unsigned".
+      if (bytesRead === 0) throw new SignatureError("malformed", `${path} is empty`);
       return buffer.subarray(0, bytesRead).toString("utf8");
     } finally {
       await file.close();
     }
   } catch (e) {
     if (e instanceof SignatureError) throw e;
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    // Only "no such file" means unsigned; a link to nothing is a signature that cannot be read.
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+      if (!(await isLink(path))) return undefined;
+      throw new SignatureError("malformed", `cannot read ${path}: it is a symlink to a missing file`);
+    }
     throw new SignatureError("malformed", `cannot read ${path}: ${fsErrorText(e)}`);
   }
+}
+
+async function isLink(path: string): Promise<boolean> {
+  return lstat(path).then(
+    (info) => info.isSymbolicLink(),
+    () => false,
+  );
 }
 
 /**

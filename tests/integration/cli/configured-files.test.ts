@@ -13,6 +13,9 @@ import { hasProgram } from "../../support/require-program.js";
 import { runShip } from "../../support/ship-cli.js";
 import { git } from "../sources/git-repos.js";
 
+const KEY_TEXT =
+  "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----\n";
+
 let root: string;
 let appDir: string;
 beforeEach(async () => {
@@ -28,6 +31,15 @@ beforeEach(async () => {
   await chmod(join(root, "shared.pem"), 0o664);
   await writeFile(join(root, "world.pem"), "-----BEGIN PUBLIC KEY-----\n", { mode: 0o600 });
   await chmod(join(root, "world.pem"), 0o646);
+  // SSH private keys others can read (OpenSSH refuses them), and a trusted key in a directory the
+  // group can write (whoever can write it replaces the key file).
+  await writeFile(join(root, "loose.key"), KEY_TEXT, { mode: 0o600 });
+  await chmod(join(root, "loose.key"), 0o644);
+  await writeFile(join(root, "group.key"), KEY_TEXT, { mode: 0o600 });
+  await chmod(join(root, "group.key"), 0o640);
+  await mkdir(join(root, "open-dir"));
+  await chmod(join(root, "open-dir"), 0o775);
+  await writeFile(join(root, "open-dir/trusted.pem"), "-----BEGIN PUBLIC KEY-----\n", { mode: 0o644 });
   // A link whose target's parent is missing too (a volume not mounted), and a loop.
   await symlink(join(root, "missing/parent/app"), join(root, "dangling"));
   await symlink("loop", join(root, "loop"));
@@ -127,6 +139,21 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
       "sftp known_hosts writable by the group",
       sftp('key_filename = "ROOT/hub.token"\nknown_hosts = "ROOT/shared.pem"'),
       /sources\.web\.known_hosts: \S+\/shared\.pem is writable by other users \(mode 664\): anyone who can write it can add a host key/,
+    ],
+    [
+      "sftp key_filename readable by everyone",
+      sftp('key_filename = "ROOT/loose.key"'),
+      /sources\.web\.key_filename: \S+\/loose\.key is readable by other users \(mode 644\): anyone who reads it logs in as this source's user \(OpenSSH refuses such a key too\); chmod 600 it$/,
+    ],
+    [
+      "git key_filename readable by the group",
+      `[sources.web]\ntype = "git"\nlocal_path = "ROOT/repo"\napp_dir = "APP"\nkey_filename = "ROOT/group.key"\n`,
+      /sources\.web\.key_filename: \S+\/group\.key is readable by other users \(mode 640\)/,
+    ],
+    [
+      "[trust] key file in a directory the group can write",
+      `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "APP"\n[trust]\nkey_files = ["ROOT/open-dir/trusted.pem"]\n`,
+      /trust\.key_files\[0\]: \S+\/open-dir\/trusted\.pem is in \S+\/open-dir, which other users can write \(mode 775\): anyone who can write it can replace the file and add a signing key of their own, and so releases they sign; chmod go-w \S+\/open-dir$/,
     ],
   ])(
     "%s: exit 2, one line naming ship.toml, the key and the file; app untouched",

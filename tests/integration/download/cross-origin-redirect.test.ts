@@ -80,7 +80,7 @@ describe("configured headers never follow a redirect to another origin", () => {
   };
 
   describe("timer mode: an http source", () => {
-    const source = (extra: Record<string, unknown>) =>
+    const source = (extra: Record<string, unknown>, signatures = false) =>
       createSource(
         "web",
         HttpSourceConfig.parse({
@@ -90,7 +90,7 @@ describe("configured headers never follow a redirect to another origin", () => {
           headers: SECRETS,
           ...extra,
         }),
-        { stateDir: join(dir, `state-${Math.random()}`), log: memoryLogger(), retryDelayMs: 0 },
+        { stateDir: join(dir, `state-${Math.random()}`), log: memoryLogger(), retryDelayMs: 0, signatures },
       );
 
     it("the change probe", async () => {
@@ -98,8 +98,9 @@ describe("configured headers never follow a redirect to another origin", () => {
       expectHeadersStayedHome(/r\.tar\.gz$/);
     });
 
+    // The .sig is requested for an agent with [trust] keys (ctx.signatures).
     it("the artifact request and the .sig request", async () => {
-      const fetched = await source({}).fetch(await mkdtemp(join(dir, "stage-")));
+      const fetched = await source({}, true).fetch(await mkdtemp(join(dir, "stage-")));
       expect(await readFile(join(fetched.dir, "app.txt"), "utf8")).toBe("7.0.0\n");
       expectHeadersStayedHome(/r\.tar\.gz$/);
       expectHeadersStayedHome(/\.sig$/);

@@ -71,6 +71,46 @@ describe("ship-hub: a JWT secret file other users may read", () => {
   });
 });
 
+describe("ship-hub: a hub.toml other users can write", () => {
+  it("serve and token create exit 2 naming it and its mode (it names the JWT secret); nothing created", async () => {
+    await writeFile(join(dir, "hub.toml"), 'data_dir = "data"\n');
+    await chmod(join(dir, "hub.toml"), 0o664);
+    for (const args of [
+      ["serve", "--port", "0"],
+      ["token", "create", "--role", "ci"],
+    ]) {
+      const { code, stderr } = await hub([...args, "--config", "hub.toml"]);
+      expect(code, stderr).toBe(2);
+      expect(stderr.trim()).toBe(
+        "ship-hub: hub.toml is writable by other users (mode 664): anyone who can write it can add a JWT secret of their own, and so tokens of any role; chmod go-w it",
+      );
+    }
+    expect((await readdir(dir)).sort()).toEqual(before);
+  });
+});
+
+describe("ship-hub: hub.toml holding a database password that other users may read", () => {
+  it("warns naming hub.toml and database_url, never the password; quiet once it is 600", async () => {
+    const secret = join(dir, "secret");
+    await writeFile(secret, `${"s".repeat(48)}\n`, { mode: 0o600 });
+    const toml = join(dir, "hub.toml");
+    await writeFile(
+      toml,
+      `database_url = "postgres://ship:pg-pass-123@127.0.0.1:1/ship"\njwt_secret_file = "${secret}"\n`,
+    );
+    await chmod(toml, 0o644);
+    const shared = await hub(["token", "create", "--role", "ci", "--config", "hub.toml"]);
+    expect(shared.stderr).toContain(
+      "ship-hub: warning: hub.toml database_url: holds a password but hub.toml is readable by other users (mode 644); chmod 600 it",
+    );
+    expect(shared.stderr + shared.stdout).not.toContain("pg-pass-123");
+    await chmod(toml, 0o600);
+    const quiet = await hub(["token", "create", "--role", "ci", "--config", "hub.toml"]);
+    expect(quiet.stderr).not.toContain("warning");
+    expect(quiet.stderr + quiet.stdout).not.toContain("pg-pass-123");
+  });
+});
+
 describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
   it.each([
     [["--data-dir", "a-file"], /^ship-hub: --data-dir a-file is not a directory$/],

@@ -4,7 +4,7 @@
  * the field) and conditions nested past the bound (400, not 500).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestHub, TestAgent, type TestHub } from "./support.js";
+import { isType, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 let t: TestHub;
 beforeAll(async () => {
@@ -54,6 +54,73 @@ describe("POST /releases", () => {
     expect(ftp.status).toBe(400);
     expect(ftp.body.error).toMatch(/^body\.source\.url: must be an http/);
     const listed = await t.api<{ releases: unknown[] }>("GET", "/api/v1/releases?app=creds", { token: t.ci });
+    expect(listed.body.releases).toEqual([]);
+  });
+
+  it("webhook and Slack URLs, webhook headers and a presigned URL's query are masked for people; agents get the release verbatim", async () => {
+    const manifest = [
+      'version: "1.0.0"',
+      "x-hooks:",
+      "  ops: &ops https://hooks.slack.com/services/T000/B000/slack-secret-path # ops channel",
+      "notifications:",
+      "  on_success:",
+      "    - type: slack",
+      "      url: *ops",
+      "  on_failure:",
+      "    - type: webhook",
+      '      url: "https://alerts.example.test/hook/webhook-secret-path?key=webhook-query-secret"',
+      "      headers:",
+      "        Authorization: Bearer header-secret-value",
+      "",
+    ].join("\n");
+    const url = "https://cdn.example.test/app.tgz?X-Amz-Signature=presigned-secret";
+    const created = await publish("masked", "1.0.0", { manifest, source: { type: "https", url, sha256 } });
+    expect(created.status).toBe(201);
+    const id = (created.body as { id: string }).id;
+    const listed = await t.api("GET", "/api/v1/releases?app=masked", { token: t.operator });
+    const one = await t.api<{ manifest: string; source: { url: string } }>("GET", `/api/v1/releases/${id}`, {
+      token: t.ci,
+    });
+    for (const answer of [created.body, listed.body, one.body]) {
+      const text = JSON.stringify(answer);
+      for (const secret of [
+        "slack-secret-path",
+        "webhook-secret-path",
+        "webhook-query-secret",
+        "header-secret-value",
+        "presigned-secret",
+      ])
+        expect(text).not.toContain(secret);
+    }
+    expect(one.body.manifest).toContain("https://hooks.slack.com/… # ops channel");
+    expect(one.body.manifest).toContain(`Authorization: "***"`);
+    expect(one.body.source.url).toBe("https://cdn.example.test/app.tgz?X-Amz-Signature=***");
+
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("masked-agent"));
+    agent.hello("masked-agent", [{ app: "masked", version: "0.9.0", state: "ok", releaseId: undefined }]);
+    for (let i = 0; i < 100; i++) {
+      const seen = await t.api("GET", "/api/v1/agents/masked-agent", { token: t.operator });
+      if (seen.status === 200) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const rollout = await t.api("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: id, waves: [{ name: "all", agents: ["masked-agent"] }] },
+    });
+    expect(rollout.status, JSON.stringify(rollout.body)).toBe(201);
+    const deploy = await agent.next(isType("deploy"));
+    expect(deploy.release.manifest).toBe(manifest);
+    expect(deploy.release.source).toEqual({ type: "https", url, sha256 });
+    agent.ws.close();
+  });
+
+  it("an empty signature is a 400 naming body.signature, not a release agents read as unsigned", async () => {
+    const res = await publish("empty-sig", "1.0.0", { signature: "" });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/^body\.signature: must not be empty/);
+    const listed = await t.api<{ releases: unknown[] }>("GET", "/api/v1/releases?app=empty-sig", {
+      token: t.ci,
+    });
     expect(listed.body.releases).toEqual([]);
   });
 

@@ -2,6 +2,7 @@
  * One request cannot stall the hub: a manifest is bounded in size, key count and nesting before
  * it is walked, and /healthz keeps answering while a big POST /releases is refused.
  */
+import { request } from "node:http";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestHub, type TestHub } from "./support.js";
@@ -93,5 +94,40 @@ describe("the hub bounds the work of one request", () => {
     );
     expect(value.status).toBe(201);
     expect(stallMs).toBeLessThan(1000);
+  });
+});
+
+describe("a caller without a valid token", () => {
+  /** Sends only the headers of a POST announcing `length` bytes; resolves with the hub's status. */
+  function headersOnly(authorization: string | undefined, length: number): Promise<number> {
+    const url = new URL(`${t.hub.url}/api/v1/releases`);
+    return new Promise((resolve, reject) => {
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "content-length": String(length),
+          ...(authorization === undefined ? {} : { authorization }),
+        },
+      });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on("error", (error) => {
+        if ((error as NodeJS.ErrnoException).code !== "ECONNRESET") reject(error);
+      });
+      req.flushHeaders();
+      setTimeout(() => reject(new Error("no answer before the body was sent")), 3000).unref();
+    });
+  }
+
+  it("is refused (401) before the hub reads a byte of its body", async () => {
+    expect(await headersOnly(undefined, 2_000_000)).toBe(401);
+    expect(await headersOnly("Bearer not.a.jwt", 2_000_000)).toBe(401);
   });
 });

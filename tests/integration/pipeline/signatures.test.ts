@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runOnce } from "../../../agent/pipeline/index.js";
@@ -78,6 +78,31 @@ describe("[trust] keys", () => {
     expect(other.apps[0]?.message).toContain(
       "signed for app billing, and a standalone run checks it against the source's name, myapp: name the source [sources.billing] in ship.toml, or build and sign with --app myapp",
     );
+    expect(await hashTree(box.appDir)).toEqual({});
+  });
+
+  // Only "no such file" means unsigned: a .sig that is there but cannot be read says so.
+  it("a local archive's .sig that is a dangling symlink, a directory or empty is an error naming it, not 'unsigned'", async () => {
+    const dangling = await archive("dangling");
+    await symlink(join(box.root, "gone.sig"), `${dangling}.sig`);
+    const linked = await run(dangling, ci.publicKeyPem);
+    expect(linked.exitCode).toBe(2);
+    expect(linked.apps[0]?.message).toContain(
+      `cannot read ${dangling}.sig: it is a symlink to a missing file`,
+    );
+    expect(linked.apps[0]?.message).not.toContain("no signature");
+
+    const dir = await archive("dir");
+    await mkdir(`${dir}.sig`);
+    const directory = await run(dir, ci.publicKeyPem);
+    expect(directory.exitCode).toBe(2);
+    expect(directory.apps[0]?.message).toContain(`cannot read ${dir}.sig`);
+    expect(directory.apps[0]?.message).not.toContain("no signature");
+    const empty = await archive("empty");
+    await writeFile(`${empty}.sig`, "");
+    const truncated = await run(empty, ci.publicKeyPem);
+    expect(truncated.exitCode).toBe(2);
+    expect(truncated.apps[0]?.message).toContain(`${empty}.sig is empty`);
     expect(await hashTree(box.appDir)).toEqual({});
   });
 });

@@ -22,6 +22,7 @@ describe("ship release sign/publish refusals (real process)", () => {
       (await release("-C", "app", "http", "1.2.0", "first", "--app", "myapp", "--out", "../dist")).code,
     ).toBe(0);
     expect((await release("keygen", "--out", "keys")).code).toBe(0);
+    await writeFile(join(dir, "empty.sig"), "");
   }, 60_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -94,6 +95,21 @@ describe("ship release sign/publish refusals (real process)", () => {
           "1.2.0",
         ].concat(["--artifact", "missing.tar.gz"]),
         `ship release publish: ${dir}/missing.tar.gz cannot read: no such file or directory (ENOENT)`,
+      ],
+      [
+        // A failed `sign` step left an empty file: said so, not "the release carries no signature".
+        [
+          "publish",
+          "--hub",
+          "http://127.0.0.1:1",
+          "--token",
+          "t",
+          "--app",
+          "myapp",
+          "--version",
+          "1.2.0",
+        ].concat(["--artifact", "dist/myapp-1.2.0.tar.gz", "--signature", "empty.sig"]),
+        `ship release publish: --signature ${dir}/empty.sig is empty`,
       ],
     ];
     for (const [args, line] of cases) {

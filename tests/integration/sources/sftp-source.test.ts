@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -207,6 +207,7 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
       await run("truncate", ["-s", "64M", `${remote}${suffix}`]);
       try {
         const stage = await staging();
+        ctx = { ...ctx, signatures: true };
         const err = await source()
           .fetch(stage)
           .catch((e: unknown) => e);
@@ -220,6 +221,76 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
       }
     },
   );
+
+  it("a .sha256 or .sig beside the release that is a symlink counts as the file, not as absent", async () => {
+    const v1 = releaseArchive("1.0.0");
+    await writeFile(remote, v1);
+    // CI keeps versioned files and points the stable names at them: a wrong checksum behind the link
+    // must refuse the release, not read as "no checksum" (it was skipped before).
+    await writeFile(join(tmp, "releases", "v1.sha256"), `${"0".repeat(64)}  myapp-latest.tar.gz\n`);
+    await symlink(join(tmp, "releases", "v1.sha256"), `${remote}.sha256`);
+    const stage = await staging();
+    const err = await source()
+      .fetch(stage)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toContain("checksum mismatch");
+    expect(await readdir(stage)).toEqual([]);
+
+    await rm(`${remote}.sha256`);
+    await writeFile(join(tmp, "releases", "v1.sig"), "signature text\n");
+    await symlink(join(tmp, "releases", "v1.sig"), `${remote}.sig`);
+    try {
+      ctx = { ...ctx, signatures: true };
+      const release = await source().fetch(await staging());
+      expect(await readFile(`${release.artifactPath}.sig`, "utf8")).toBe("signature text\n");
+    } finally {
+      await rm(`${remote}.sig`, { force: true });
+    }
+  });
+
+  it.each([
+    ["a directory", (path: string) => mkdir(path), "is not a regular file"],
+    [
+      "a dangling symlink",
+      (path: string) => symlink(join(tmp, "gone.sig"), path),
+      "cannot be read: it is a symlink to a missing file",
+    ],
+    [
+      "empty",
+      (path: string) => writeFile(path, ""),
+      "is empty: the server has a signature file there but nothing in it",
+    ],
+  ])(
+    "a .sig beside the release that is %s is an error naming it, not 'unsigned'",
+    async (_what, make, message) => {
+      await writeFile(remote, releaseArchive("1.0.0"));
+      await make(`${remote}.sig`);
+      try {
+        ctx = { ...ctx, signatures: true };
+        const err = await source()
+          .fetch(await staging())
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(VerificationError);
+        expect((err as Error).message).toBe(
+          `sftp://${sshd.user}@${sshd.host}:${sshd.port}${remote}.sig: ${message}`,
+        );
+      } finally {
+        await rm(`${remote}.sig`, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it("without [trust] keys (ctx.signatures unset) the .sig beside the release is not read", async () => {
+    await writeFile(remote, releaseArchive("1.0.0"));
+    await mkdir(`${remote}.sig`);
+    try {
+      const release = await source().fetch(await staging());
+      await expect(lstat(`${release.artifactPath}.sig`)).rejects.toThrow();
+    } finally {
+      await rm(`${remote}.sig`, { recursive: true, force: true });
+    }
+  });
 
   it("a new remote_path holding the installed archive is installed already, and recorded: the next check is up to date", async () => {
     const v1 = releaseArchive("1.0.0");

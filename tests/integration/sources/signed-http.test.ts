@@ -112,6 +112,54 @@ key_files = ["${trustedKeyFile}"]
     expect(await readFile(join(root, "ship.toml-app/app.txt"), "utf8")).toBe("two\n");
   });
 
+  it.each([401, 403, 500, 503])(
+    "a .sig answered with HTTP %i is an error naming its URL and status, never 'unsigned'",
+    async (status) => {
+      const cfg = await config(join(root, "keys/ship-release.pub"), `sig-${status}.toml`);
+      const signed = await build("1.0.0", "one\n");
+      publish(signed, `s${status}`);
+      routes.set("/myapp.tar.gz.sig", { body: signed.sig, failTimes: 1000, failStatus: status });
+      const run = await runShip(["--config", cfg]);
+      expect(run.code, run.stderr).toBe(status < 500 ? 2 : 1);
+      expect(run.stderr).toContain(`${server.url}/myapp.tar.gz.sig`);
+      expect(run.stderr).toContain(`HTTP ${status}`);
+      expect(run.stderr).not.toMatch(/unsigned|no signature/i);
+      await expect(readFile(join(root, `sig-${status}.toml-app/app.txt`), "utf8")).rejects.toThrow();
+    },
+  );
+
+  it("an empty .sig (HTTP 200, no body) is an error naming it, never 'unsigned'", async () => {
+    const cfg = await config(join(root, "keys/ship-release.pub"), "empty-sig.toml");
+    const signed = await build("1.0.0", "one\n");
+    publish({ archive: signed.archive, sig: "" }, "empty-sig");
+    const run = await runShip(["--config", cfg]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(`${server.url}/myapp.tar.gz.sig: is empty`);
+    expect(run.stderr).not.toMatch(/unsigned|no signature/i);
+    await expect(readFile(join(root, "empty-sig.toml-app/app.txt"), "utf8")).rejects.toThrow();
+  });
+
+  it("only a 404 means unsigned; without [trust] keys the .sig is never requested", async () => {
+    const signed = await build("1.0.0", "one\n");
+    publish({ archive: signed.archive }, "absent");
+    const cfg = await config(join(root, "keys/ship-release.pub"), "absent.toml");
+    const unsigned = await runShip(["--config", cfg]);
+    expect(unsigned.code).toBe(2);
+    expect(unsigned.stderr).toMatch(/unsigned|no signature/i);
+
+    const plain = join(root, "plain.toml");
+    await writeFile(
+      plain,
+      (await readFile(cfg, "utf8"))
+        .replace(/\[trust\][\s\S]*$/, "")
+        .replaceAll("absent.toml-app", "plain-app"),
+    );
+    const before = server.requests.length;
+    const run = await runShip(["--config", plain]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(server.requests.slice(before).map((r) => r.path)).not.toContain("/myapp.tar.gz.sig");
+  });
+
   it("with a query token in the URL, the .sig is fetched from the path beside the archive, query kept", async () => {
     const cfg = await config(join(root, "keys/ship-release.pub"), "query.toml", "?token=T1");
     publish(await build("1.0.0", "one\n"), "q1");

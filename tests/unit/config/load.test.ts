@@ -217,6 +217,40 @@ describe("loadConfigFile and secrets", () => {
     expect(closed.warnings).toEqual([]);
   });
 
+  it("refuses a config that others can write (it decides what runs as root), naming the file and mode", async () => {
+    const text = '[sources.web]\ntype = "local"\npath = "/srv/rel"\napp_dir = "/srv/app"\n';
+    for (const mode of [0o664, 0o646]) {
+      const file = await configFile(text, mode);
+      await expect(loadConfigFile(file)).rejects.toThrow(
+        `${file} is writable by other users (mode ${mode.toString(8)}): anyone who can write it can add sources and [trust] keys of their own, and so code that ship runs; chmod go-w it`,
+      );
+    }
+    expect((await loadConfigFile(await configFile(text, 0o644))).config.sources.web).toBeDefined();
+  });
+
+  it("warns when a world-readable config holds credentials in a URL, naming each key", async () => {
+    const text = [
+      "[hub]",
+      'url = "https://hub.example:8443"',
+      'token_file = "/etc/ship/hub.token"',
+      "[sources.web]",
+      'type = "https"\nurl = "https://cdn.example/app.tar.gz?X-Amz-Signature=abc"\napp_dir = "/a"',
+      'checksum = "https://ci:pw@ci.example/app.tar.gz.sha256"',
+      "[sources.repo]",
+      'type = "git"\nlocal_path = "/srv/repo"\napp_dir = "/b"\nremote = "https://deploy:s3cret@git.example/app.git"',
+      "[sources.plain]",
+      'type = "https"\nurl = "https://cdn.example/plain.tar.gz"\napp_dir = "/c"',
+    ].join("\n");
+    const open = await loadConfigFile(await configFile(text, 0o644));
+    expect(open.warnings.map((w) => w.path)).toEqual([
+      "sources.web.url",
+      "sources.web.checksum",
+      "sources.repo.remote",
+    ]);
+    expect(open.warnings.map(formatIssue).join("\n")).not.toMatch(/s3cret|X-Amz-Signature=abc|ci:pw/);
+    expect((await loadConfigFile(await configFile(text, 0o600))).warnings).toEqual([]);
+  });
+
   it("warns when the hub token or an SFTP passphrase file is readable by others", async () => {
     const token = join(dir, "hub.token");
     const pass = join(dir, "sftp.pass");

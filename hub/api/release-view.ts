@@ -1,0 +1,90 @@
+/**
+ * A release as people read it (GET /releases, the dashboard, the POST answer): what it needs to
+ * carry to agents can hold secrets that operators and CI tokens must not read back. The manifest's
+ * notifications hold webhook and Slack URLs (their path is the credential) and webhook headers; an
+ * http source's URL may be presigned (query values). Those are masked here; agents still get the
+ * release verbatim over their channel (deploy-encoder.ts), where the signature covers the exact text.
+ */
+import { parseDocument, visit } from "yaml";
+import type { ReleaseRecord } from "../store/store.js";
+
+const MASK = "***";
+
+/**
+ * Masked manifests by release id. A release never changes, and masking parses the YAML (about 10 ms
+ * for a 3 KB manifest on a busy box): a listing of 100 releases must not pay that on every request.
+ */
+const maskedManifests = new Map<string, string>();
+const MAX_CACHED = 2000;
+
+function maskedManifestOf(release: ReleaseRecord): string {
+  const cached = maskedManifests.get(release.id);
+  if (cached !== undefined) return cached;
+  const masked = maskManifestSecrets(release.manifest);
+  if (maskedManifests.size >= MAX_CACHED) {
+    const oldest = maskedManifests.keys().next().value;
+    if (oldest !== undefined) maskedManifests.delete(oldest);
+  }
+  maskedManifests.set(release.id, masked);
+  return masked;
+}
+
+export function releaseForPeople(release: ReleaseRecord): ReleaseRecord {
+  const source =
+    release.source.type === "http" || release.source.type === "https"
+      ? { ...release.source, url: maskQuery(release.source.url) }
+      : release.source;
+  return { ...release, source, manifest: maskedManifestOf(release) };
+}
+
+/** Query values out (a presigned URL's signature); user:password is refused at publish. */
+function maskQuery(raw: string): string {
+  if (!URL.canParse(raw)) return raw;
+  const url = new URL(raw);
+  if (url.search === "") return raw;
+  for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, MASK);
+  return url.toString();
+}
+
+/** A notification URL shown as its origin: a Slack or webhook URL's path is the secret. */
+function notificationUrlMask(raw: string): string {
+  return URL.canParse(raw) ? `${new URL(raw).origin}/…` : MASK;
+}
+
+/**
+ * The manifest text with every notification URL and webhook header value masked, wherever the
+ * value is written (an `x-…` anchor an alias points at included); comments and layout kept.
+ */
+export function maskManifestSecrets(text: string): string {
+  // No notifications, nothing to mask: most manifests are returned without being parsed. (A
+  // backslash could spell the key as an escape in a quoted key, so such a text is parsed.)
+  if (!text.includes("notifications") && !text.includes("\\")) return text;
+  const doc = parseDocument(text, { uniqueKeys: false });
+  if (doc.errors.length > 0) return text.length === 0 ? text : "(manifest not shown: it does not parse)";
+  const masks = new Map<string, string>();
+  let notifications: unknown;
+  try {
+    // yaml's default alias budget: the hub accepted this manifest under the same one.
+    notifications = (doc.toJS() as { notifications?: unknown } | null)?.notifications;
+  } catch {
+    return "(manifest not shown: it could not be read)";
+  }
+  for (const when of ["on_success", "on_failure"]) {
+    const list = (notifications as Record<string, unknown> | null | undefined)?.[when];
+    if (!Array.isArray(list)) continue;
+    for (const item of list as unknown[]) {
+      if (typeof item !== "object" || item === null) continue;
+      const { url, headers } = item as { url?: unknown; headers?: unknown };
+      if (typeof url === "string") masks.set(url, notificationUrlMask(url));
+      if (typeof headers === "object" && headers !== null)
+        for (const value of Object.values(headers)) if (typeof value === "string") masks.set(value, MASK);
+    }
+  }
+  if (masks.size === 0) return text;
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === "string" && masks.has(node.value)) node.value = masks.get(node.value);
+    },
+  });
+  return doc.toString({ lineWidth: 0 });
+}

@@ -1,0 +1,55 @@
+/**
+ * A message nested past 64 levels from the hub (or whoever answers in its place) is dropped before
+ * JSON.parse, which spends seconds on 4 MB of `[[[[…`: the agent's event loop stays free and the next
+ * message is handled at once. A real WebSocket server on loopback plays the hub.
+ */
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocketServer } from "ws";
+import { HubConnection } from "../../../agent/daemon/hub-connection.js";
+import { memoryLogger } from "../../../shared/log.js";
+import type { HubMessage } from "../../../shared/protocol/messages.js";
+
+let server: WebSocketServer | undefined;
+let connection: HubConnection | undefined;
+afterEach(async () => {
+  connection?.stop();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+describe("HubConnection: a deeply nested message from the hub", () => {
+  it("is dropped unparsed with a warning, and the next message is handled at once", async () => {
+    server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise((resolve) => server?.once("listening", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const depth = 1_900_000;
+    server.on("connection", (ws) => {
+      ws.send(`${"[".repeat(depth)}${"]".repeat(depth)}`);
+      ws.send(JSON.stringify({ type: "check_now", v: 1 }));
+    });
+    const lines: { level: string; msg: string }[] = [];
+    const started = Date.now();
+    const handled = new Promise<HubMessage>((resolve) => {
+      connection = new HubConnection({
+        hubUrl: `http://127.0.0.1:${port}`,
+        token: "t",
+        hello: () => ({
+          type: "hello",
+          v: 1,
+          agentId: "a1",
+          hostname: "a1",
+          labels: {},
+          agentVersion: "t",
+          apps: [],
+        }),
+        onMessage: resolve,
+        log: memoryLogger(lines),
+      });
+      connection.start();
+    });
+    expect(await handled).toEqual({ type: "check_now", v: 1 });
+    // JSON.parse alone took 8 s on this machine for this message.
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(lines.map((l) => l.msg)).toContain("hub sent a message nested deeper than 64 levels; ignored");
+  });
+});
