@@ -4,6 +4,7 @@
  * the hub's ack. Without a hub the daemon still carries out what it was last told.
  */
 import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
@@ -12,6 +13,7 @@ import type { Deploy, Hello, HubMessage, Report } from "../../shared/protocol/me
 import { removeLeftovers } from "../pipeline/leftovers.js";
 import { stateRoot, updatePaths } from "../pipeline/paths.js";
 import { readState } from "../state/state-file.js";
+import { tokenClaims } from "./agent-identity.js";
 import { carryOut } from "./carry-out.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { buildHello } from "./hello.js";
@@ -54,12 +56,15 @@ export class AgentDaemon {
   private readonly retryCounts = new Map<string, number>();
   /** The token in use: the configured one, or a renewal the hub sent later. */
   private token: string;
+  /** The `[hub] token_file` content last read (at start, or after the hub refused the token). */
+  private configuredToken: string;
 
   constructor(private readonly options: AgentDaemonOptions) {
     const { config } = options;
     const hub = config.hub;
     if (hub === undefined) throw new Error("AgentDaemon needs [hub] in ship.toml");
     this.token = options.token;
+    this.configuredToken = options.token;
     this.outbox = new ReportOutbox(join(daemonDir(config), "outbox"));
     this.desired = new DesiredStateStore(join(daemonDir(config), "desired.json"));
     this.connection = new HubConnection({
@@ -68,6 +73,7 @@ export class AgentDaemon {
       hello: () => this.hello(),
       onMessage: (message) => this.onMessage(message),
       onConnected: () => this.onConnected(),
+      onTokenRefused: () => this.rereadTokenFile(),
       log: options.log,
       reconnectMaxMs: hub.reconnect_max_seconds * 1000,
       ...(options.reconnectBaseMs === undefined ? {} : { reconnectBaseMs: options.reconnectBaseMs }),
@@ -77,7 +83,7 @@ export class AgentDaemon {
 
   /** Connects, and resumes any instruction that was not finished when the agent last stopped. */
   async start(): Promise<void> {
-    this.token = await pickToken(this.renewedTokenFile, this.options.token, this.options.agentId);
+    this.token = await pickToken(this.renewedTokenFile, this.configuredToken, this.options.agentId);
     this.connection.setToken(this.token);
     warnIfExpiring(this.token, this.options.log);
     for (const [app, desired] of Object.entries(await this.desired.all())) {
@@ -91,6 +97,37 @@ export class AgentDaemon {
     }
     this.connection.start();
     this.kick();
+  }
+
+  /**
+   * The hub refused the token in use (revoked, expired): a token the operator has written to
+   * `[hub] token_file` since start is taken, by the rule start applies, without a restart.
+   */
+  private async rereadTokenFile(): Promise<void> {
+    const file = this.options.config.hub?.token_file;
+    if (file === undefined) return;
+    let written: string;
+    try {
+      written = (await readFile(file, "utf8")).trim();
+    } catch {
+      return; // Checked at start; a file being rewritten is read again at the next refusal.
+    }
+    if (written === "" || written === this.configuredToken) return;
+    const subject = tokenClaims(written).sub;
+    if (subject !== undefined && subject !== this.options.agentId) {
+      this.options.log.warn("the hub token file holds a token for another agent; not used", {
+        file,
+        agent: subject,
+      });
+      return;
+    }
+    this.configuredToken = written;
+    const next = await pickToken(this.renewedTokenFile, written, this.options.agentId);
+    if (next === this.token) return;
+    this.token = next;
+    this.connection.setToken(next);
+    this.options.log.info("the hub refused the token; using the one now in the token file", { file });
+    warnIfExpiring(next, this.options.log);
   }
 
   /** Starts no new work, lets the running instruction finish, then disconnects. */

@@ -21,6 +21,8 @@ export interface HubConnectionOptions {
   onMessage: (message: HubMessage) => Promise<void> | void;
   /** Called after hello is sent, e.g. to flush the report outbox. */
   onConnected?: () => Promise<void> | void;
+  /** Called when the hub refused the token (401), before the reconnect is scheduled (e.g. to re-read it). */
+  onTokenRefused?: () => Promise<void> | void;
   log: Logger;
   ca?: string;
   reconnectBaseMs?: number;
@@ -98,6 +100,7 @@ export class HubConnection {
     // Why this socket ended, for the reconnect line: a hub that is down, a wrong port or host, or a
     // certificate the agent does not trust all looked alike ("closed; reconnecting") at info level.
     let failure: string | undefined;
+    let tokenRefused = false;
 
     socket.on("open", async () => {
       this.attempt = 0;
@@ -158,6 +161,7 @@ export class HubConnection {
     socket.on("unexpected-response", (_req, res) => {
       const reason = res.headers["x-ship-refused"];
       log.error("hub refused the connection", { status: res.statusCode, ...(reason ? { reason } : {}) });
+      tokenRefused = res.statusCode === 401;
       socket.terminate();
     });
     socket.on("error", (error) => {
@@ -176,7 +180,16 @@ export class HubConnection {
         inMs: delay,
         url: redactUrl(url),
       });
-      this.retryTimer = setTimeout(() => this.connect(), delay);
+      const retry = () => {
+        if (!this.stopped) this.retryTimer = setTimeout(() => this.connect(), delay);
+      };
+      if (!tokenRefused || this.options.onTokenRefused === undefined) return retry();
+      // A revoked or expired token: the operator may have written a replacement since; the next
+      // attempt presents it rather than the refused one until a restart.
+      Promise.resolve()
+        .then(() => this.options.onTokenRefused?.())
+        .catch((error: unknown) => log.warn("could not re-read the hub token", { error: String(error) }))
+        .finally(retry);
     });
   }
 }

@@ -212,4 +212,23 @@ describe("agent tokens (real hub and agent)", () => {
     await fleet.startAgent(0);
     await fleet.waitFor("agent online with the replacement", online, 15_000);
   });
+  it("a replacement written to token_file after revoking is taken at the next refusal, without a restart", {
+    timeout: 120_000,
+  }, async () => {
+    const issued = await mint("1h");
+    const jti = (
+      JSON.parse(Buffer.from(issued.split(".")[1] ?? "", "base64url").toString()) as { jti: string }
+    ).jti;
+    await fleet.stopAgent(0);
+    await rm(renewedFile(), { force: true });
+    await writeFile(join(agent().root, "token"), issued, { mode: 0o600 });
+    await fleet.startAgent(0);
+    await fleet.waitFor("agent online", online);
+    // The operator revokes the leaked token and writes a new one, and restarts nothing: the agent
+    // kept presenting the refused token until a restart (reconnecting for ever, 401 each time).
+    expect((await tokenCli("revoke", jti)).trim()).toBe(`revoked ${jti}`);
+    await fleet.waitFor("agent offline after revoke", async () => !(await online()), 15_000);
+    await writeFile(join(agent().root, "token"), await mint("1h"), { mode: 0o600 });
+    await fleet.waitFor("agent online with the replacement", online, 30_000);
+  });
 });
