@@ -59,6 +59,7 @@ export class SignatureCheckingSource implements ReleaseSource {
       artifactSha256: release.artifactSha256,
       manifestSha256: createHash("sha256").update(manifestText).digest("hex"),
       signaturePath: `${release.artifactPath}.sig`,
+      ...(release.signatureOrigin === undefined ? {} : { signatureName: release.signatureOrigin }),
     }).catch((error: unknown) => {
       throw withAppHint(error, this.name);
     });

@@ -167,7 +167,14 @@ export class HttpSource implements ReleaseSource {
       return { dir: stagingDir, id, artifactSha256: result.sha256, ...staged, installedAlready: true };
     }
     this.pending.set(id, facts);
-    return { dir: stagingDir, id, artifactSha256: result.sha256, artifactPath: artifact, ...staged };
+    return {
+      dir: stagingDir,
+      id,
+      artifactSha256: result.sha256,
+      artifactPath: artifact,
+      signatureOrigin: redactUrl(this.signatureUrl()),
+      ...staged,
+    };
   }
 
   async commit(release: FetchedRelease): Promise<void> {
@@ -217,8 +224,7 @@ export class HttpSource implements ReleaseSource {
     const target = signaturePathOf(artifact);
     await rm(target, { force: true });
     if (this.ctx.signatures !== true) return;
-    const url = new URL(this.cfg.url);
-    url.pathname = `${url.pathname}.sig`;
+    const url = new URL(this.signatureUrl());
     let text: string;
     try {
       text = await fetchText(url.toString(), this.callOptions(signal), MAX_COMPANION_BYTES);
@@ -239,6 +245,13 @@ export class HttpSource implements ReleaseSource {
         "is empty: the server has a signature file there but nothing in it",
       );
     await writeFile(target, text, { mode: 0o600 });
+  }
+
+  /** The url's path plus `.sig`, its query kept (a presigned URL's token signs for both). */
+  private signatureUrl(): string {
+    const url = new URL(this.cfg.url);
+    url.pathname = `${url.pathname}.sig`;
+    return url.toString();
   }
 
   private callOptions(signal?: AbortSignal): HttpCallOptions {

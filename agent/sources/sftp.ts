@@ -142,7 +142,14 @@ export class SftpSource implements ReleaseSource {
       return { dir: stagingDir, id, artifactSha256: sha256, ...staged, installedAlready: true };
     }
     this.pending.set(id, facts);
-    return { dir: stagingDir, id, artifactSha256: sha256, artifactPath: artifact, ...staged };
+    return {
+      dir: stagingDir,
+      id,
+      artifactSha256: sha256,
+      artifactPath: artifact,
+      signatureOrigin: this.companionUrl(`${this.cfg.remote_path}.sig`),
+      ...staged,
+    };
   }
 
   async commit(release: FetchedRelease): Promise<void> {

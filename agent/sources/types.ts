@@ -34,6 +34,11 @@ export interface FetchedRelease {
   /** Path of the downloaded artifact, kept until the update ends. */
   artifactPath?: string;
   /**
+   * Where the operator finds the artifact's `.sig` (its URL, the SFTP server's file), named when
+   * it is not a signature; absent: `<artifactPath>.sig` on this host.
+   */
+  signatureOrigin?: string;
+  /**
    * Relative path → sha256 of the release's regular files, recorded while the source wrote them,
    * so the pipeline need not read the release again. Absent (or silent about a file) means the
    * pipeline must hash it itself.

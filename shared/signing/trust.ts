@@ -8,7 +8,7 @@ import { BadInputError, type Issue } from "../errors.js";
 import { TRUSTED_KEY_ROLE, writableByOthersProblem } from "../file-permissions.js";
 import { fsErrorText } from "../fs-errors.js";
 import { KeyFormatError, splitPublicKeys } from "./keys.js";
-import { type ReleasePayload, SignatureError, verifyRelease } from "./signature.js";
+import { parseSignature, type ReleasePayload, SignatureError, verifyRelease } from "./signature.js";
 
 /**
  * The trusted public keys as text (from `keys` and the contents of `key_files`), each checked to
@@ -61,6 +61,8 @@ export interface ReleaseTrustInput extends ReleasePayload {
   signature?: unknown;
   /** ...or the path of a `.sig` file next to the artifact; a missing file means unsigned. */
   signaturePath?: string;
+  /** How messages name that file when it is a copy (the URL or server file it was fetched from). */
+  signatureName?: string;
   configFile?: string;
 }
 
@@ -116,6 +118,17 @@ export async function verifyReleaseTrust(input: ReleaseTrustInput): Promise<Rele
     input.signature ??
     (input.signaturePath === undefined ? undefined : await readSignatureFile(input.signaturePath));
   const { app, version, artifactSha256, manifestSha256 } = input;
+  if (input.signature === undefined && typeof document === "string") {
+    // A .sig that is no signature (a login page served 200, a truncated upload): name the file,
+    // or the operator is left with "malformed: not JSON" and no idea which file.
+    try {
+      parseSignature(document);
+    } catch (e) {
+      if (!(e instanceof SignatureError)) throw e;
+      const name = input.signatureName ?? input.signaturePath;
+      throw new SignatureError("malformed", `${name}: ${e.message.replace(/^signature: malformed: /, "")}`);
+    }
+  }
   const keyId = verifyRelease(document, { app, version, artifactSha256, manifestSha256 }, keys);
   return { verified: true, keyId };
 }

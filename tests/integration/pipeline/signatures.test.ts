@@ -103,6 +103,12 @@ describe("[trust] keys", () => {
     const truncated = await run(empty, ci.publicKeyPem);
     expect(truncated.exitCode).toBe(2);
     expect(truncated.apps[0]?.message).toContain(`${empty}.sig is empty`);
+    // One that holds no signature names the file too (was "malformed: the signature document is not JSON").
+    const page = await archive("page");
+    await writeFile(`${page}.sig`, "<html>login</html>");
+    const html = await run(page, ci.publicKeyPem);
+    expect(html.exitCode).toBe(2);
+    expect(html.apps[0]?.message).toContain(`malformed: ${page}.sig: the signature document is not JSON`);
     expect(await hashTree(box.appDir)).toEqual({});
   });
 });

@@ -139,6 +139,19 @@ key_files = ["${trustedKeyFile}"]
     await expect(readFile(join(root, "empty-sig.toml-app/app.txt"), "utf8")).rejects.toThrow();
   });
 
+  it("a .sig that is no signature (a login page served 200) is an error naming its URL", async () => {
+    const cfg = await config(join(root, "keys/ship-release.pub"), "html-sig.toml");
+    const signed = await build("1.0.0", "one\n");
+    publish({ archive: signed.archive, sig: "<html><body>Please log in</body></html>" }, "html-sig");
+    const run = await runShip(["--config", cfg]);
+    expect(run.code, run.stderr).toBe(2);
+    // Was "signature: malformed: the signature document is not JSON", naming no file.
+    expect(run.stderr).toContain(
+      `malformed: ${server.url}/myapp.tar.gz.sig: the signature document is not JSON`,
+    );
+    await expect(readFile(join(root, "html-sig.toml-app/app.txt"), "utf8")).rejects.toThrow();
+  });
+
   it("only a 404 means unsigned; without [trust] keys the .sig is never requested", async () => {
     const signed = await build("1.0.0", "one\n");
     publish({ archive: signed.archive }, "absent");
