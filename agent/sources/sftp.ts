@@ -147,7 +147,7 @@ export class SftpSource implements ReleaseSource {
       id,
       artifactSha256: sha256,
       artifactPath: artifact,
-      signatureOrigin: this.companionUrl(`${this.cfg.remote_path}.sig`),
+      signatureOrigin: this.whereOf(`${this.cfg.remote_path}.sig`),
       ...staged,
     };
   }
