@@ -112,8 +112,14 @@ export async function markRollback(
     const back = nextDeploymentState(d.state, "rollback");
     if (back === undefined || !rollbackActsOn(d)) continue;
     const later = taken.get(d.agentId);
-    if (later !== undefined) {
-      const error = `${ROLLBACK_IMPOSSIBLE}: a later rollout of the app (${later}) took this agent over`;
+    const why =
+      later !== undefined
+        ? `a later rollout of the app (${later}) took this agent over`
+        : d.previousRelease === null
+          ? "the hub has no release of the version it ran before"
+          : undefined;
+    if (why !== undefined) {
+      const error = `${ROLLBACK_IMPOSSIBLE}: ${why}`;
       updates.push({ id: d.id, state: d.state, error, updatedAt: now });
       dispatch.record({
         actor,
@@ -121,19 +127,7 @@ export async function markRollback(
         subject: d.id,
         data: { agent: d.agentId, error },
       });
-      overtaken.push(d.agentId);
-      continue;
-    }
-    if (d.previousRelease === null) {
-      const error = `${ROLLBACK_IMPOSSIBLE}: the hub has no release of the version it ran before`;
-      updates.push({ id: d.id, state: d.state, error, updatedAt: now });
-      dispatch.record({
-        actor,
-        kind: "deployment.rollback_impossible",
-        subject: d.id,
-        data: { agent: d.agentId, error },
-      });
-      impossible.push(d.agentId);
+      (later !== undefined ? overtaken : impossible).push(d.agentId);
       continue;
     }
     updates.push({ id: d.id, state: back, error: d.error, updatedAt: now });
