@@ -77,6 +77,9 @@ async function removeOneByOne(path: string): Promise<void> {
     try {
       entries = await readdir(path, { withFileTypes: true });
     } catch (error) {
+      // Gone since the lstat (a detached `rm` of an earlier run, or another run, emptying the same
+      // trash): what was to be deleted is deleted.
+      if (errnoCode(error) === "ENOENT") return;
       throw new TreeRemovalError(path, error);
     }
     for (const entry of entries) await removeOneByOne(join(path, entry.name));
