@@ -95,6 +95,8 @@ describe("ship-agent.service", () => {
       "/usr/bin/node /opt/ship/dist/agent/cli/main.cjs agent --config /etc/ship/ship.toml",
     ]);
     expect(get("Restart")).toEqual(["on-failure"]);
+    // Bad input (exit 2) is not restarted every 5 s: no restart fixes a config.
+    expect(get("RestartPreventExitStatus")).toEqual(["2"]);
     const timerService = directives(await unitText("ship.service"));
     for (const key of [
       "NoNewPrivileges",
@@ -116,5 +118,6 @@ describe("ship-hub.service", () => {
     const hub = directives(await unitText("ship-hub.service"));
     const exec = hub.filter(([k]) => k === "ExecStart").map(([, v]) => v);
     expect(exec).toEqual(["/usr/bin/node /opt/ship/dist/hub/cli/main.js serve --config /etc/ship/hub.toml"]);
+    expect(hub.filter(([k]) => k === "RestartPreventExitStatus").map(([, v]) => v)).toEqual(["2"]);
   });
 });
