@@ -42,3 +42,23 @@ export function runNodeScript(script: string, args: string[], options: RunOption
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/**
+ * `ship agent --config CONFIG` that must exit by itself (bad input, a lock held): killed after 15 s,
+ * since a daemon that ran on is the fault the caller looks for.
+ */
+export function runAgentBriefly(config: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SHIP_BIN, "agent", "--config", config], {
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: 15_000,
+      killSignal: "SIGKILL",
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+}

@@ -10,7 +10,7 @@ import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SHIP_BIN } from "../../support/ship-cli.js";
+import { runAgentBriefly, SHIP_BIN } from "../../support/ship-cli.js";
 
 let root: string;
 let config: string;
@@ -57,30 +57,13 @@ function startAgent(): Promise<ChildProcess> {
   });
 }
 
-/** `ship agent` that must exit by itself; killed after 15 s (a second daemon that ran on is the fault). */
-function runAgentBriefly(): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SHIP_BIN, "agent", "--config", config], {
-      stdio: ["ignore", "ignore", "pipe"],
-      timeout: 15_000,
-      killSignal: "SIGKILL",
-    });
-    let stderr = "";
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stderr }));
-  });
-}
-
 const exited = (child: ChildProcess) =>
   new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.on("exit", () => resolve())));
 
 describe("ship agent: one daemon per state directory (real processes)", () => {
   it("a second daemon exits 75 naming the lock and the first one's pid; SIGTERM frees the lock", async () => {
     const first = await startAgent();
-    const second = await runAgentBriefly();
+    const second = await runAgentBriefly(config);
     expect(second.code).toBe(75);
     const lines = second.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);

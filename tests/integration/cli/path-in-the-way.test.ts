@@ -16,7 +16,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
+import { runAgentBriefly, runShip, SHIP_BIN } from "../../support/ship-cli.js";
 
 let root: string;
 
@@ -88,23 +88,6 @@ describe("a ship.toml path under a file (real CLI)", () => {
     expect((await readdir(root)).sort()).toEqual(["afile", "release", "ship.toml"]);
   }, 30_000);
 });
-
-/** `ship agent`, killed after 15 s if it does not exit by itself (a daemon that ran on is the fault). */
-function runAgentBriefly(config: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SHIP_BIN, "agent", "--config", config], {
-      stdio: ["ignore", "ignore", "pipe"],
-      timeout: 15_000,
-      killSignal: "SIGKILL",
-    });
-    let stderr = "";
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stderr }));
-  });
-}
 
 describe("ship agent: [general] paths are checked at start, as in every other mode (real CLI)", () => {
   const hub = (token: string) =>
