@@ -121,7 +121,9 @@ async function main() {
   for (const tool of ["rsync", "tar", "git", "cp", "/usr/bin/time"]) {
     if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is required`);
   }
-  const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), "ship-apply-bench-"));
+  const parent = process.env.BENCH_DIR ?? tmpdir();
+  mkdirSync(parent, { recursive: true });
+  const root = mkdtempSync(join(parent, "ship-apply-bench-"));
   let server;
   try {
     const pool = randomBytes(1 << 22);

@@ -37,7 +37,9 @@ const MB = 1024 * 1024;
 const TARGET_MB = 200;
 const FILES = 16;
 const artifactMb = Math.max(8, Math.round(1024 * benchScale()));
-const work = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), "ship-download-bench-"));
+const benchDir = process.env.BENCH_DIR ?? tmpdir();
+mkdirSync(benchDir, { recursive: true });
+const work = mkdtempSync(join(benchDir, "ship-download-bench-"));
 let server;
 
 try {
