@@ -129,7 +129,9 @@ class MergeWalker {
 
   /** The policy for `path`: its own merge_strategies entry, a preserved key, or the parent's. */
   private policyAt(path: string[], inherited: Policy): Policy {
-    const own = this.sections[dotted(path)];
+    // Own entries only: a key named `constructor` or `toString` is not a section of Object.prototype's.
+    const name = dotted(path);
+    const own = Object.hasOwn(this.sections, name) ? this.sections[name] : undefined;
     if (own !== undefined) return policyOf(own, path);
     const relative = dotted(path.slice(inherited.sectionPath.length));
     return inherited.preserveKeys.has(relative) ? keepUser(path) : inherited;
