@@ -1,9 +1,10 @@
 /**
  * Refuses an update whose config merges cannot run, before anything changes: every file of the
  * release that a merge rule names is parsed here — the server's copy, the release's copy and the
- * previous release's pristine copy — so a config that does not parse stops the update with exit 2
- * and its file:line:column, before the pre_update hooks run and before the apply writes anything.
- * The apply parses the same texts again; this check only moves the failure to where it is harmless.
+ * previous release's pristine copy — so a config that is not UTF-8 text or does not parse stops the
+ * update with exit 2 and its file:line:column, before the pre_update hooks run and before the apply
+ * writes anything. The apply parses the same texts again; this check only moves the failure to where
+ * it is harmless.
  */
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
@@ -31,16 +32,16 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
     const { rule } = ruleFor(input.manifest, rel);
     const format = MERGE_FORMATS[rule.action];
     if (format === undefined) continue;
-    checkMergeInput(format, await readFile(join(input.releaseDir, rel), "utf8"), rel, "release");
+    checkMergeInput(format, await readFile(join(input.releaseDir, rel)), rel, "release");
     const server = join(input.appDir, rel);
     // Under replace a server copy that does not parse is simply replaced; symlinks are never merged.
     if (rule.merge_strategy !== "replace" && (await isRegularFile(server))) {
-      checkMergeInput(format, await readFile(server, "utf8"), server, "server");
+      checkMergeInput(format, await readFile(server), server, "server");
     }
     const indexed = index?.files[rel];
     const base = indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;
     if (base !== undefined && rule.merge_strategy !== "replace" && (await pathExists(base))) {
-      checkMergeInput(format, await readFile(base, "utf8"), rel, "previous release");
+      checkMergeInput(format, await readFile(base), rel, "previous release");
     }
   }
 }

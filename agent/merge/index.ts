@@ -34,6 +34,7 @@
  * Pure and synchronous: no disk. Unparsable input → BadInputError naming the file, line and column.
  */
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
+import { decodeConfigText } from "./config-text.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { lostCommentsWarning } from "./lost-comments.js";
 import type { CopyRole } from "./parse-error.js";
@@ -150,10 +151,17 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
 }
 
 /**
- * Parses one copy the way a merge reads it, so a caller can refuse bad input before changing
- * anything. Throws BadInputError naming the file, line and column.
+ * Decodes and parses one copy the way a merge reads it, so a caller can refuse bad input (a file
+ * that is not UTF-8 text, or does not parse) before changing anything. Throws BadInputError naming
+ * the file, line and column.
  */
-export function checkMergeInput(format: MergeFormat, text: string, fileName: string, role: CopyRole): void {
+export function checkMergeInput(
+  format: MergeFormat,
+  bytes: Uint8Array,
+  fileName: string,
+  role: CopyRole,
+): void {
+  const text = decodeConfigText(bytes, fileName, role);
   parserFor(format, fileName)(normaliseReleaseText(text), role);
 }
 

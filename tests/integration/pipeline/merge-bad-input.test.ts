@@ -63,3 +63,57 @@ describe("a user config that does not parse", () => {
     expect(await readFile(marker, "utf8")).toBe("pre\nrollback\n");
   });
 });
+
+describe("a config that is not UTF-8 text", () => {
+  // A merge reads and writes UTF-8: a Latin-1 byte would come back as U+FFFD, a UTF-16 file would
+  // read as one garbled string the merge keeps whole. Both are refused, naming where, nothing changed.
+  const cases: { name: string; bytes: Buffer; at: string; says: RegExp }[] = [
+    {
+      name: "Latin-1 (a password with é)",
+      bytes: Buffer.from('a: 1\npass: "s\xe9cret"\n', "latin1"),
+      at: "2:9",
+      says: /byte 0xE9 is not UTF-8 .*save it as UTF-8/,
+    },
+    {
+      name: "UTF-16 with its byte-order mark",
+      bytes: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("a: 1\n", "utf16le")]),
+      at: "1:1",
+      says: /it is UTF-16 text \(byte-order mark 0xFF 0xFE\); save it as UTF-8/,
+    },
+    {
+      name: "UTF-16 without a byte-order mark",
+      bytes: Buffer.from("a: 1\n", "utf16le"),
+      at: "1:2",
+      says: /holds a NUL byte.*save it as UTF-8/,
+    },
+  ];
+
+  it.each(cases)("the server's copy in $name: exit 2 naming file:line:column, nothing changed", async (c) => {
+    const marker = join(box.root, "hooks.log");
+    const v1 = await box.release("v1", { "settings.yaml": "a: 1\n" }, manifest("1.0.0", marker));
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(marker, "");
+    await writeFile(join(box.appDir, "settings.yaml"), c.bytes);
+    const v2 = await box.release("v2", { "settings.yaml": "a: 2\nb: 1\n" }, manifest("2.0.0", marker));
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toMatch(
+      `${box.appDir}/settings.yaml:${c.at} cannot merge: the server's copy`,
+    );
+    expect(run.apps[0]?.message).toMatch(c.says);
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(join(box.appDir, "settings.yaml"))).toEqual(c.bytes);
+    expect(await readFile(marker, "utf8")).toBe("");
+  });
+
+  it("the release's copy in Latin-1: exit 2 naming it, even on a first install", async () => {
+    const marker = join(box.root, "hooks.log");
+    const v1 = await box.release("v1", { "app.py": "v1\n" }, manifest("1.0.0", marker));
+    await writeFile(join(v1, "settings.yaml"), Buffer.from("# caf\xe9\na: 1\n", "latin1"));
+    const run = await box.run(v1);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toMatch(/settings\.yaml:1:6 cannot merge: the release's copy .*byte 0xE9/);
+    expect(await hashTree(box.appDir)).toEqual({});
+  });
+});
