@@ -4,7 +4,7 @@
  * file keeps its order — in place of the old ones, before the block that follows them in the
  * release, or after the last block of their parent table.
  */
-import type { TomlHeader, TomlLayout } from "./toml-scan.js";
+import type { TomlEntry, TomlHeader, TomlLayout } from "./toml-scan.js";
 
 export interface TomlSide {
   text: string;
@@ -28,18 +28,33 @@ export interface Block {
  * lives inside them (not in dotted keys elsewhere).
  */
 export function tableBlocks(side: TomlSide, path: readonly string[]): Block[] | undefined {
+  const blocks = headerBlocks(side, path);
+  if (blocks.length === 0) return undefined;
+  return outsideBlocks(side, path, blocks).length > 0 ? undefined : blocks;
+}
+
+/** The `[path]` and `[path.sub]` blocks, whether or not keys of the table also live elsewhere. */
+export function headerBlocks(side: TomlSide, path: readonly string[]): Block[] {
   const { headers, entries } = side.layout;
-  const blocks = headers
+  return headers
     .filter((h) => startsWith(h.path, path))
     .map((h): Block => {
       const end = nextBlockStart(headers, h.lineEnd, side.text.length);
       const last = entries.filter((e) => e.lineStart >= h.lineEnd && e.lineStart < end).at(-1);
       return { start: h.blockStart, headerStart: h.lineStart, end, contentEnd: last?.lineEnd ?? h.lineEnd };
     });
-  if (blocks.length === 0) return undefined;
+}
+
+/** Entries of table `path` outside `blocks`: dotted keys in a parent's body (`log.level = 1`). */
+export function outsideBlocks(
+  side: TomlSide,
+  path: readonly string[],
+  blocks: readonly Block[],
+): TomlEntry[] {
   const inside = (offset: number) => blocks.some((b) => offset >= b.start && offset < b.end);
-  const stray = entries.some((e) => e.path !== undefined && startsWith(e.path, path) && !inside(e.lineStart));
-  return stray ? undefined : blocks;
+  return side.layout.entries.filter(
+    (e) => e.path !== undefined && startsWith(e.path, path) && !inside(e.lineStart),
+  );
 }
 
 /** The blocks of `path` when it is an array of tables (`[[path]]`) in this text. */

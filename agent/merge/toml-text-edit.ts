@@ -11,8 +11,10 @@ import {
   type Block,
   blockInsertionPoint,
   blocksText,
+  headerBlocks,
   inArrayElement,
   nextBlockStart,
+  outsideBlocks,
   samePath,
   startsWith,
   type TomlSide,
@@ -250,11 +252,18 @@ function replaceBlocks(user: Side, release: Side, mine: Block[], theirs: Block[]
 }
 
 function removeTable(user: Side, path: string[]): TextOp[] | undefined {
-  const blocks = tableBlocks(user, path);
+  const blocks = headerBlocks(user, path);
+  // Keys of the table written as dotted keys in its parent's body (`log.level = "info"`) go line by
+  // line, with the comments directly above them, as a removed plain key does.
+  const dotted = outsideBlocks(user, path, blocks);
+  if (blocks.length === 0 && dotted.length === 0) return undefined;
   // A block at the very end takes the blank lines above it along, so the file does not end blank.
   const startOf = (start: number, end: number) =>
     end === user.text.length ? afterLastContent(user.text, start) : start;
-  return blocks?.map((b) => ({ start: startOf(b.start, b.end), end: b.end, text: "" }));
+  return [
+    ...blocks.map((b) => ({ start: startOf(b.start, b.end), end: b.end, text: "" })),
+    ...dotted.map((e) => ({ start: e.blockStart, end: e.lineEnd, text: "" })),
+  ];
 }
 
 /** The offset just past the newline of the last non-blank line before `offset`. */

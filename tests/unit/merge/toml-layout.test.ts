@@ -173,3 +173,32 @@ describe("TOML merges keep the form of files edited by hand", () => {
     });
   });
 });
+
+describe("a table the user's file writes as dotted keys (log.level = …), removed or retyped by the release", () => {
+  const base =
+    '# app\nname = "x"\n# logging\nlog.level = "info"\nlog.file = "/var/log/x"\n\n[server]\nport = 1\n';
+  const current = base.replace("port = 1", "port = 2 # mine");
+
+  it("removed: its lines go with the comment above them, the rest of the file as it was", () => {
+    const result = mergeToml(current, 'name = "x"\n\n[server]\nport = 1\n', { base });
+    expect(result.text).toBe('# app\nname = "x"\n\n[server]\nport = 2 # mine\n');
+    expect(result.removed).toEqual(["log"]);
+    // `# logging` came with the previous release: its going is the release's change, not a loss.
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("retyped to a value: the value takes the dotted keys' place among the parent's keys", () => {
+    const incoming = 'name = "x"\nlog = "syslog"\n\n[server]\nport = 1\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe('# app\nname = "x"\nlog = "syslog"\n\n[server]\nport = 2 # mine\n');
+    expect(result.updated).toEqual(["log"]);
+    expect(result.warnings.some((w) => w.startsWith("rewrote"))).toBe(false);
+  });
+
+  it("inside a [table]: only that table's dotted lines go", () => {
+    const user = "[c]\n# mine\na = 0\nlimits.cpu = 2\nb = 1\n";
+    const result = mergeToml(user, "[c]\na = 0\nb = 1\n", { base: "[c]\na = 0\nlimits.cpu = 2\nb = 1\n" });
+    expect(result.text).toBe("[c]\n# mine\na = 0\nb = 1\n");
+    expect(result.warnings).toEqual([]);
+  });
+});
