@@ -12,7 +12,7 @@ import type { Manifest } from "../../shared/manifest/schema.js";
 import { pathExists } from "../tree/fs-ops.js";
 import { basePath, readInstallIndex } from "./install-index.js";
 import { MERGE_FORMATS } from "./plan.js";
-import { protectedDirectoryOf, ruleFor } from "./rules.js";
+import { protectedDirectoryOf, ruleFor, sectionsFor } from "./rules.js";
 
 export interface MergeInputsCheck {
   manifest: Manifest;
@@ -29,7 +29,7 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
   const index = await readInstallIndex(input.stateDir);
   for (const rel of await releaseFiles(input.releaseDir)) {
     if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
-    const { rule } = ruleFor(input.manifest, rel);
+    const { rule, pattern } = ruleFor(input.manifest, rel);
     const format = MERGE_FORMATS[rule.action];
     if (format === undefined) continue;
     checkMergeInput(format, await readFile(join(input.releaseDir, rel)), rel, "release");
@@ -40,10 +40,16 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
     }
     const indexed = index?.files[rel];
     const base = indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;
-    if (base !== undefined && rule.merge_strategy !== "replace" && (await pathExists(base))) {
+    // Read under replace only when a section of the file merges (three-way) in its own way.
+    const readsBase = rule.merge_strategy !== "replace" || hasSections(input.manifest, rel, pattern);
+    if (base !== undefined && readsBase && (await pathExists(base))) {
       checkMergeInput(format, await readFile(base), rel, "previous release");
     }
   }
+}
+
+function hasSections(manifest: Manifest, rel: string, pattern: string): boolean {
+  return Object.keys(sectionsFor(manifest, rel, pattern) ?? {}).length > 0;
 }
 
 function hasMergeRules(manifest: Manifest): boolean {

@@ -113,8 +113,9 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
     const warnings = ["the server's copy does not parse: took the release's copy whole"];
     return { ...reportOf(emptyPlan()), text: input.incoming, warnings, whole: "incoming" };
   }
-  // Under replace the previous release's copy cannot change the outcome: not even read.
-  const threeWay = input.base !== undefined && input.strategy !== "replace";
+  // Under replace the previous release's copy cannot change the outcome, so it is not even read;
+  // unless a section says otherwise (`database: preserve_user` merges three-way like a whole file).
+  const threeWay = input.base !== undefined && (input.strategy !== "replace" || hasSections(input));
   const base = threeWay ? parse(input.base ?? "", "previous release").value : ABSENT;
   const plan = planMerge({
     user: user.value,

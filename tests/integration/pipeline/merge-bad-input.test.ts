@@ -3,7 +3,7 @@
  * the pre_update hooks; and should it only show at the apply (edited after the check), still exit 2
  * with the app's files untouched, the rollback hooks run for what pre_update may have stopped.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultPorts } from "../../../agent/pipeline/default-ports.js";
@@ -115,5 +115,51 @@ describe("a config that is not UTF-8 text", () => {
     expect(run.exitCode).toBe(2);
     expect(run.apps[0]?.message).toMatch(/settings\.yaml:1:6 cannot merge: the release's copy .*byte 0xE9/);
     expect(await hashTree(box.appDir)).toEqual({});
+  });
+});
+
+describe("a replace file with a preserve_user section", () => {
+  const sectioned = (version: string, marker: string) => ({
+    ...manifest(version, marker),
+    files: { "settings.yaml": { action: "merge_yaml" as const, merge_strategy: "replace" as const } },
+    merge_strategies: { "settings.yaml": { db: "preserve_user" as const } },
+  });
+
+  it("merges the section three-way, and a previous release's copy that does not parse is refused before the hooks", async () => {
+    const marker = join(box.root, "hooks.log");
+    const v1 = await box.release(
+      "v1",
+      { "settings.yaml": "db:\n  host: a\n  pool: 5\n" },
+      sectioned("1.0.0", marker),
+    );
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(join(box.appDir, "settings.yaml"), "db:\n  host: mine\n  pool: 5\n");
+    const v2 = await box.release(
+      "v2",
+      { "settings.yaml": "db:\n  host: b\n  pool: 10\n" },
+      sectioned("2.0.0", marker),
+    );
+    expect((await box.run(v2)).exitCode).toBe(0);
+    // pool was as v1 shipped it: it follows the release; host is the user's.
+    expect(await readFile(join(box.appDir, "settings.yaml"), "utf8")).toBe("db:\n  host: mine\n  pool: 10\n");
+
+    const bases = join(box.root, "var", "apps");
+    const [appState] = await readdir(bases);
+    const baseDir = join(bases, appState ?? "", "base");
+    for (const name of await readdir(baseDir)) await writeFile(join(baseDir, name), "db: [broken\n");
+    await writeFile(marker, "");
+    const v3 = await box.release(
+      "v3",
+      { "settings.yaml": "db:\n  host: c\n  pool: 20\n" },
+      sectioned("3.0.0", marker),
+    );
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v3);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toMatch(
+      /settings\.yaml:\d+:\d+ cannot merge: the previous release's copy does not parse/,
+    );
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
   });
 });

@@ -105,4 +105,38 @@ describe.each(formats)("merge_strategies sections (%s)", (format) => {
     expect(result.text).toBe(incomingText);
     expect(result.warnings).toEqual(["the server's copy does not parse: took the release's copy whole"]);
   });
+
+  it("a preserve_user section of a replace file merges three-way: values the user never touched follow the release", () => {
+    // database.host is the user's; database.port, pool.size and extra are as the previous release shipped them.
+    const base = {
+      database: {
+        host: "localhost",
+        port: 5432,
+        pool: { size: 50, timeout: 5 },
+        password: "s3cret",
+        extra: 1,
+      },
+      features: { beta: true },
+      server: { port: 9090 },
+    };
+    const result = mergeConfigFile({
+      format,
+      fileName: `config.${format}`,
+      base: write(format, base),
+      current: write(format, current),
+      incoming: write(format, incoming),
+      strategy: "replace",
+      sections: { database: "preserve_user" },
+    });
+    const merged = read(format, result.text) as typeof incoming;
+    expect(merged.database).toEqual({
+      host: "db.internal",
+      port: 6432,
+      pool: { size: 10, timeout: 30 },
+      password: "changeme",
+      ssl: true,
+    });
+    expect(result.kept).toEqual(["database.host"]);
+    expect([...result.removed].sort()).toEqual(["database.extra"]);
+  });
 });
