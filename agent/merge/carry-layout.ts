@@ -34,6 +34,7 @@ export function carryLayout(original: string, plain: string, edited: string): Ca
       return merged.lines;
     },
     withoutSpacing,
+    (theirs, at) => indentLikeUser(theirs, b.lines, at.original, at),
   );
   // A file without a final newline keeps going without one (and one with it keeps it).
   const keepsOwn = o.lines.length > 0 && plain.endsWith("\n") === edited.endsWith("\n");
@@ -45,6 +46,73 @@ function linesOf(text: string): { lines: string[]; finalNewline: boolean } {
   const finalNewline = text.endsWith("\n");
   const body = finalNewline ? text.slice(0, -1) : text;
   return { lines: body === "" && !finalNewline ? [] : body.split("\n"), finalNewline };
+}
+
+/**
+ * Lines only the merge wrote (new keys), indented as the user indents their neighbours: a user who
+ * nests a mapping 4 spaces deep where the library writes 2 gets the new key 4 spaces deep too,
+ * else it would not even belong to that mapping. The first line with a sibling (same depth in the
+ * library's text, before or after the insertion) moves as that sibling moved in the user's text;
+ * one without a sibling moves as its parent did; lines nested under an inserted line move with it.
+ */
+function indentLikeUser(
+  theirs: string[],
+  base: readonly string[],
+  original: { line: (baseIndex: number) => string | undefined },
+  at: { start: number; end: number },
+): string[] {
+  const open: { indent: number; shift: number }[] = [];
+  return theirs.map((line) => {
+    if (line.trim() === "") return line;
+    const indent = indentOf(line);
+    while ((open.at(-1)?.indent ?? -1) >= indent) open.pop();
+    const shift = open.at(-1)?.shift ?? contextShift(indent, base, original, at);
+    open.push({ indent, shift });
+    if (shift > 0) return " ".repeat(shift) + line;
+    return shift < 0 && /^ *$/.test(line.slice(0, -shift)) ? line.slice(-shift) : line;
+  });
+}
+
+/** How far the user moved the lines at `indent` around base[start, end): 0 when nothing says. */
+function contextShift(
+  indent: number,
+  base: readonly string[],
+  original: { line: (baseIndex: number) => string | undefined },
+  at: { start: number; end: number },
+): number {
+  const moved = (i: number) => {
+    const mine = original.line(i);
+    return mine === undefined ? undefined : indentOf(mine) - indentOf(base[i] as string);
+  };
+  // A sibling whose line the user also changed otherwise (a comment after it) says nothing: the next does.
+  let parent: number | undefined;
+  for (let i = at.start - 1; i >= 0; i--) {
+    const line = base[i] as string;
+    if (isBlankOrComment(line) || indentOf(line) > indent) continue;
+    if (indentOf(line) < indent) {
+      parent = moved(i);
+      break;
+    }
+    const shift = moved(i);
+    if (shift !== undefined) return shift;
+  }
+  for (let i = at.end; i < base.length; i++) {
+    const line = base[i] as string;
+    if (isBlankOrComment(line) || indentOf(line) > indent) continue;
+    if (indentOf(line) < indent) break;
+    const shift = moved(i);
+    if (shift !== undefined) return shift;
+  }
+  return parent ?? 0;
+}
+
+function indentOf(line: string): number {
+  return line.length - line.trimStart().length;
+}
+
+function isBlankOrComment(line: string): boolean {
+  const trimmed = line.trim();
+  return trimmed === "" || trimmed.startsWith("#") || trimmed.startsWith("//");
 }
 
 /** Where both sides changed the same stretch of the base. */
@@ -230,6 +298,11 @@ function merge3<T>(
   edited: T[],
   conflict: (region: Conflict<T>) => T[],
   key: (item: T) => T = (item) => item,
+  /** Fits what only the merge changed in base[start, end) to the user's side (their indentation). */
+  adopt: (
+    theirs: T[],
+    at: { start: number; end: number; original: { line: (baseIndex: number) => T | undefined } },
+  ) => T[] = (theirs) => theirs,
 ): T[] {
   // The user's side is aligned by `key` (lines without their spacing): a line the user only spaced
   // differently stays aligned with its base line, as a one-line change of its own.
@@ -240,6 +313,12 @@ function merge3<T>(
     ...hunksOf(toEdited, edited.length, "edited", () => true),
   ];
   hunks.sort((x, y) => x.b0 - y.b0 || x.b1 - y.b1);
+  const side = {
+    line: (i: number): T | undefined => {
+      const at = toOriginal[i] ?? -1;
+      return at === -1 ? undefined : original[at];
+    },
+  };
   const out: T[] = [];
   let at = 0;
   for (const group of groupsOf(hunks)) {
@@ -252,7 +331,8 @@ function merge3<T>(
     const mine = original.slice(o0, o1);
     const theirs = edited.slice(e0, e1);
     if (!group.some((h) => h.side === "edited") || same(mine, theirs)) out.push(...mine);
-    else if (!group.some((h) => h.side === "original")) out.push(...theirs);
+    else if (!group.some((h) => h.side === "original"))
+      out.push(...adopt(theirs, { start: b0, end: b1, original: side }));
     else
       out.push(...conflict({ original: mine, base: base.slice(b0, b1), edited: theirs, originalStart: o0 }));
   }

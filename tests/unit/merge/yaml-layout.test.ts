@@ -87,6 +87,34 @@ describe("YAML merges keep the layout of the user's lines", () => {
   });
 });
 
+describe("YAML: a mapping the user indents deeper than the library writes", () => {
+  // The library indents 2 spaces a level; a hand-edited file often has 4 (or 6) in one mapping.
+  it("gets a new key at its own indentation, and every other line stays as written", () => {
+    const base = "app:\n  db:\n      host: a\n      port: 1\nlog:\n    level: info\n";
+    const result = merge(
+      base,
+      "app:\n  db:\n    host: a\n    port: 1\n    pool: 5\nlog:\n  level: info\n",
+      base,
+    );
+    expect(result.text).toBe(
+      "app:\n  db:\n      host: a\n      port: 1\n      pool: 5\nlog:\n    level: info\n",
+    );
+    expect(result.added).toEqual(["app.db.pool"]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("the last key before the new one has a comment after it: an earlier sibling says the indentation", () => {
+    const base = "app:\n  db:\n      host: a\n      opts:  # tuned\n          ssl: true\nlog: 1\n";
+    const incoming =
+      "app:\n  db:\n    host: a\n    opts:\n      ssl: true\n    pool:\n      size: 5\nlog: 1\n";
+    const result = merge(base, incoming, base);
+    expect(result.text).toBe(
+      "app:\n  db:\n      host: a\n      opts:  # tuned\n          ssl: true\n      pool:\n        size: 5\nlog: 1\n",
+    );
+    expect(result.warnings).toEqual([]);
+  });
+});
+
 describe("YAML number spellings: a merge writes a number as its file spells it, never re-spelled or rounded", () => {
   const precise = "0.1000000000000000055511151231257827";
   const yaml = (current: string, incoming: string, strategy: "replace" | "update_only", base?: string) =>
