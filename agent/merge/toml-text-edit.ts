@@ -242,11 +242,23 @@ function replaceBlocks(user: Side, release: Side, mine: Block[], theirs: Block[]
   // Like a changed `key = value`, the comment above the first header stays the user's.
   const text = blocksText(release, theirs, true);
   const ops: TextOp[] = [{ start: first.headerStart, end: first.contentEnd, text }];
+  let previous = first;
   for (const block of rest) {
     const blank = /^(?:[ \t]*\r?\n)*/.exec(user.text.slice(block.contentEnd, block.end))?.[0] ?? "";
-    const end = block.contentEnd + blank.length;
-    const start = end === user.text.length ? afterLastContent(user.text, block.start) : block.start;
-    ops.push({ start, end, text: "" });
+    const between = user.text.slice(previous.contentEnd, block.start);
+    if (block.contentEnd + blank.length === user.text.length) {
+      ops.push({ start: afterLastContent(user.text, block.start), end: user.text.length, text: "" });
+    } else if (between !== "" && /^(?:[ \t]*\r?\n)+$/.test(between)) {
+      // Set apart from the block before by blank lines alone: it takes those along, and the blank
+      // lines after it still part the array from what follows.
+      ops.push({ start: previous.contentEnd, end: block.contentEnd, text: "" });
+    } else {
+      // Right under the block before ([a.tls] under its [[a]]) or after a comment paragraph: it
+      // takes the blank lines after it along, unless nothing else parts the array from what follows.
+      const end = between === "" ? block.contentEnd : block.contentEnd + blank.length;
+      ops.push({ start: block.start, end, text: "" });
+    }
+    previous = block;
   }
   return ops;
 }

@@ -202,3 +202,17 @@ describe("a table the user's file writes as dotted keys (log.level = …), remov
     expect(result.warnings).toEqual([]);
   });
 });
+
+describe("a changed array of tables whose elements have sub-tables ([[srv]] with [srv.tls])", () => {
+  it("keeps the blank line that parts the array from the table after it", () => {
+    const base = '[[srv]]\nname = "a"\n[srv.tls]\ncert = "x"\n\n[other]\nk = 1\n';
+    const result = mergeToml(base, base.replace('cert = "x"', 'cert = "y"'), { base });
+    expect(result.text).toBe('[[srv]]\nname = "a"\n[srv.tls]\ncert = "y"\n\n[other]\nk = 1\n');
+  });
+
+  it("with two elements, each with its sub-table", () => {
+    const base = "[[srv]]\nn = 1\n[srv.tls]\nc = 1\n\n[[srv]]\nn = 2\n[srv.tls]\nc = 2\n\n[other]\nk = 1\n";
+    const incoming = "[[srv]]\nn = 1\n[srv.tls]\nc = 3\n\n[other]\nk = 1\n";
+    expect(mergeToml(base, incoming, { base }).text).toBe(incoming);
+  });
+});
