@@ -273,9 +273,23 @@ function removeTable(user: Side, path: string[]): TextOp[] | undefined {
   const startOf = (start: number, end: number) =>
     end === user.text.length ? afterLastContent(user.text, start) : start;
   return [
-    ...blocks.map((b) => ({ start: startOf(b.start, b.end), end: b.end, text: "" })),
+    ...blocks.map((b) => {
+      const end = blocks.some((other) => other.start === b.end) ? b.end : keptParagraphStart(user.text, b);
+      return { start: startOf(b.start, end), end, text: "" };
+    }),
     ...dotted.map((e) => ({ start: e.blockStart, end: e.lineEnd, text: "" })),
   ];
+}
+
+/**
+ * Where a removed block ends when comment paragraphs follow its last key: a comment set apart from
+ * it by a blank line (a banner for the next section, a footer) is not the table's and stays; the
+ * comment lines right under its last key go with it.
+ */
+function keptParagraphStart(text: string, block: Block): number {
+  const tail = text.slice(block.contentEnd, block.end);
+  const kept = /^(?:[ \t]*#[^\n]*\n)*(?:[ \t]*\r?\n)+(?=[ \t]*#)/.exec(tail);
+  return kept === null ? block.end : block.contentEnd + kept[0].length;
 }
 
 /** The offset just past the newline of the last non-blank line before `offset`. */

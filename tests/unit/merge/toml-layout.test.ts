@@ -216,3 +216,24 @@ describe("a changed array of tables whose elements have sub-tables ([[srv]] with
     expect(mergeToml(base, incoming, { base }).text).toBe(incoming);
   });
 });
+
+describe("a table the release removes, followed by a comment paragraph of the user's", () => {
+  it("a banner for the next section, set apart by a blank line, stays", () => {
+    const base = "a = 1\n\n[old]\nk = 1\n\n[b]\nx = 1\n";
+    const current = "a = 1\n\n[old]\nk = 1\n\n# ---- Section B ----\n\n[b]\nx = 1\n";
+    const result = mergeToml(current, "a = 1\n\n[b]\nx = 1\n", { base });
+    expect(result.text).toBe("a = 1\n\n# ---- Section B ----\n\n[b]\nx = 1\n");
+    expect(result.removed).toEqual(["old"]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("a footer at the end of the file stays; a comment right under the table's last key goes with it", () => {
+    const base = "a = 1\n\n[old]\nk = 1\n";
+    const current = "a = 1\n\n[old]\nk = 1\n# k is for old\n\n# footer: see the docs\n";
+    const result = mergeToml(current, "a = 1\n", { base });
+    expect(result.text).toBe("a = 1\n\n# footer: see the docs\n");
+    expect(result.warnings).toEqual([
+      "your comments went with the keys the merge removed (old): # k is for old",
+    ]);
+  });
+});
