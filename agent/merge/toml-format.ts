@@ -4,13 +4,14 @@
  * floats that happen to be whole (1.0 is written as 1). So the server copy's text is edited line by
  * line when every edit is a simple one (toml-text-edit.ts), and only otherwise rewritten from values.
  */
-import { parse, stringify, TomlError } from "smol-toml";
+import { TomlError } from "smol-toml";
 import { applyEditsToValue } from "./apply-plain.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { arrayBlocks, startsWith } from "./toml-blocks.js";
 import { scanToml, tomlComments } from "./toml-scan.js";
 import { editTomlText } from "./toml-text-edit.js";
+import { readTomlValues, writeTomlValues } from "./toml-value-text.js";
 import { keyName, sameValue } from "./values.js";
 
 /** What a rewrite from values loses, for the WARNING that names the file. */
@@ -20,7 +21,7 @@ export const REWRITE_WARNING =
 
 export function parseToml(text: string, fileName: string, role: CopyRole): unknown {
   try {
-    return parse(text, { integersAsBigInt: "asNeeded" });
+    return readTomlValues(text);
   } catch (error) {
     if (error instanceof TomlError) {
       const firstLine = error.message.split("\n")[0] ?? error.message;
@@ -60,7 +61,7 @@ export function renderTomlMerge(
     return { text: ended(edited), warnings: replacedComments(userText, user, edits, edited) };
   }
   return {
-    text: ended(stringify(merged)),
+    text: ended(writeTomlValues(merged)),
     warnings: [REWRITE_WARNING],
   };
 }
@@ -99,7 +100,7 @@ function replacedComments(
 
 function parsesTo(text: string, expected: unknown): boolean {
   try {
-    return sameValue(parse(text, { integersAsBigInt: "asNeeded" }), expected);
+    return sameValue(readTomlValues(text), expected);
   } catch {
     return false;
   }

@@ -4,7 +4,6 @@
  * from the release's text with the comments above them. Returns undefined for an edit it cannot
  * express as a line edit; the caller then rewrites the file from values.
  */
-import { stringify } from "smol-toml";
 import type { MergeEdit } from "./plan.js";
 import {
   arrayBlocks,
@@ -21,7 +20,7 @@ import {
   tableBlocks,
 } from "./toml-blocks.js";
 import { scanToml, type TomlEntry, type TomlLayout, TomlScanError } from "./toml-scan.js";
-import { formatKey, inlineValueText } from "./toml-value-text.js";
+import { formatKey, inlineValueText, writeTomlValues } from "./toml-value-text.js";
 import { isTable, sameValue, valueAt } from "./values.js";
 
 type Side = TomlSide;
@@ -208,7 +207,9 @@ function addTable(user: Side, release: Side, path: string[]): TextOp[] | undefin
     if (at !== undefined) return [{ start: at, end: at, text: `${blocksText(release, blocks)}\n` }];
   }
   const text =
-    blocks === undefined ? stringify(nest(path, valueAt(release.value, path))) : blocksText(release, blocks);
+    blocks === undefined
+      ? writeTomlValues(nest(path, valueAt(release.value, path)))
+      : blocksText(release, blocks);
   const separator = user.text.length === 0 ? "" : user.text.endsWith("\n") ? "\n" : "\n\n";
   return [
     { start: user.text.length, end: user.text.length, text: `${separator + text.trimEnd()}\n`, tail: true },

@@ -237,3 +237,26 @@ describe("a table the release removes, followed by a comment paragraph of the us
     ]);
   });
 });
+
+describe("TOML integers and floats are two types", () => {
+  it("a release turning an integer the user never touched into a float (1 → 1.0) updates it", () => {
+    const base = "ratio = 1\nretries = 3\n";
+    const result = mergeToml(base, "ratio = 1.0\nretries = 3.0\n", { base });
+    expect(result.text).toBe("ratio = 1.0\nretries = 3.0\n");
+    expect(result.updated).toEqual(["ratio", "retries"]);
+  });
+
+  it("and back (2.0 → 2); the user's own float stays theirs", () => {
+    const result = mergeToml("ratio = 2.0\nscale = 5.0\n", "ratio = 2\nscale = 1\n", {
+      base: "ratio = 2.0\nscale = 1\n",
+    });
+    expect(result.text).toBe("ratio = 2\nscale = 5.0\n");
+    expect(result.kept).toEqual(["scale"]);
+  });
+
+  it("a file rewritten from values keeps each number's type", () => {
+    const result = mergeToml("# mine\n[a.b]\nc.d = 1.0\ne = 2\n", "[a]\nz = 1.5\n[a.b]\nc.d = 1.0\ne = 2\n");
+    expect(result.warnings[0]).toMatch(/^rewrote the whole file from values/);
+    expect(result.text).toBe("[a]\nz = 1.5\n\n[a.b]\ne = 2\n\n[a.b.c]\nd = 1.0\n");
+  });
+});
