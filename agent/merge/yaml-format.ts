@@ -52,6 +52,8 @@ export interface ParsedYaml {
  */
 const PARSE_OPTIONS = {
   merge: true,
+  // Integers as BigInt: `1` (!!int) and `1.0` (!!float) are two types, as in TOML.
+  intAsBigInt: true,
   // The known tags a value from toJS() may need to be written again: Uint8Array, Map, Set.
   customTags: (tags: Tags) => numbersAsSpelled([...tags, "binary", "omap", "set"]),
 } as const;

@@ -38,7 +38,8 @@ function spells(item: Scalar, numberTags: readonly ScalarTag[]): item is Scalar 
   if (typeof source !== "string" || (typeof value !== "number" && typeof value !== "bigint")) return false;
   return numberTags.some((tag) => {
     if (!(tag.test instanceof RegExp) || !tag.test.test(source)) return false;
-    const read: unknown = tag.resolve(source, () => {}, {});
+    // Read as the merge's documents are (integers as BigInt, yaml-format.ts).
+    const read: unknown = tag.resolve(source, () => {}, { intAsBigInt: true });
     return Object.is(isScalar(read) ? read.value : read, value);
   });
 }
@@ -50,19 +51,35 @@ function spells(item: Scalar, numberTags: readonly ScalarTag[]): item is Scalar 
  */
 export function spellNumbers(node: unknown, path: readonly string[], from: readonly Document[]): void {
   if (isScalar(node)) {
-    if (typeof node.value !== "number" && typeof node.value !== "bigint") return;
-    for (const doc of from) {
-      const there = nodeAt(doc, path);
-      if (isScalar(there) && typeof there.source === "string" && Object.is(there.value, node.value)) {
-        node.source = there.source;
-        return;
-      }
+    const value = node.value;
+    if (typeof value !== "number" && typeof value !== "bigint") return;
+    const spelled = from.map((doc) => nodeAt(doc, path)).filter(isSpelledNumber);
+    // The same number of the same type first; else an integer given as a JS number (a caller's
+    // plain value) takes an integer's spelling, and its type with it.
+    const same =
+      spelled.find((there) => Object.is(there.value, value)) ??
+      spelled.find((there) => typeof value === "number" && sameInteger(there.value, value));
+    if (same !== undefined) {
+      node.value = same.value;
+      node.source = same.source;
     }
   } else if (isMap(node)) {
     for (const pair of node.items) spellNumbers(pair.value, [...path, keyText(pair)], from);
   } else if (isSeq(node)) {
     for (const [i, item] of node.items.entries()) spellNumbers(item, [...path, String(i)], from);
   }
+}
+
+function isSpelledNumber(node: unknown): node is Scalar & { source: string; value: number | bigint } {
+  return (
+    isScalar(node) &&
+    typeof node.source === "string" &&
+    (typeof node.value === "number" || typeof node.value === "bigint")
+  );
+}
+
+function sameInteger(a: number | bigint, b: number): boolean {
+  return typeof a === "bigint" && Number.isSafeInteger(b) && a === BigInt(b);
 }
 
 /** The node whose value the document has at `path`, through aliases and `<<` merge keys. */

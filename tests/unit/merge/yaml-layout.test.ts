@@ -162,6 +162,16 @@ describe("YAML number spellings: a merge writes a number as its file spells it, 
   });
 });
 
+describe("YAML integers and floats are two types (!!int and !!float)", () => {
+  it("a release turning an integer the user never touched into a float (1 → 1.0) updates it, and back", () => {
+    const base = "ratio: 1\nscale: 2.0\nmine: 3\n";
+    const result = merge("ratio: 1\nscale: 2.0\nmine: 3.0\n", "ratio: 1.0\nscale: 2\nmine: 3\n", base);
+    expect(result.text).toBe("ratio: 1.0\nscale: 2\nmine: 3.0\n");
+    expect(result.updated).toEqual(["ratio", "scale"]);
+    expect(result.kept).toEqual(["mine"]);
+  });
+});
+
 describe("YAML explicit tags (!!binary, !!set, !!omap) are values like any other", () => {
   const tagged = "bin: !!binary aGVsbG8=\ns: !!set {x, y}\no: !!omap [k: 1, j: 2]\n";
   const yaml = (
