@@ -671,7 +671,10 @@ export class RolloutEngine {
       // On a finished rollout this is only a rollback: with nobody it could send back, the stored
       // reason ("rollback sent to 3 agent(s)") must not turn into a "sent to 0" that hides it. The
       // views offer it by the same rule (`offeredRolloutActions`).
-      if (back && isFinalRollout(rollout.state) && back.sentBack === 0 && back.impossible.length === 0)
+      // Agents it finds impossible to send back, or taken over by a later rollout, are news the
+      // reason must carry (and marks that stop offering it again), not a refusal.
+      const nothingNew = back !== undefined && back.impossible.length + (back.overtaken?.length ?? 0) === 0;
+      if (back && isFinalRollout(rollout.state) && back.sentBack === 0 && nothingNew)
         throw new HubRequestError(
           409,
           `rollout ${id} is ${rollout.state} and has nothing to roll back: each of its agents was sent back already, never updated by it, or found impossible to send back by an earlier rollback (${rollout.reason ?? rollout.state})`,

@@ -15,6 +15,13 @@ import {
 export const ROLLBACK_IMPOSSIBLE = "not rolled back";
 
 /**
+ * Starts the error of a deployment a rollback left on a later rollout's release: that rollout took
+ * its agent over, so no later rollback of this one may send it back either (the stores count the
+ * same rule in SQL). It keeps its previous release, so the prefix, not a missing one, says it.
+ */
+export const ROLLBACK_TAKEN_OVER = `${ROLLBACK_IMPOSSIBLE}: a later rollout of the app`;
+
+/**
  * Starts the error of a failed update whose host put its previous release back by itself (its
  * report's outcome `rolled_back`): still a failure, and counted as `restored` by the stores (SQL) and
  * the views, so the rollout list, the rollout page, the CLI and the API say the same figure.
@@ -41,6 +48,7 @@ export function rollbackActsOn(
   d: Pick<DeploymentRecord, "previousRelease" | "error" | "state" | "attempts">,
 ): boolean {
   if (d.attempts === 0 && NEVER_SENT_STATES.includes(d.state)) return false;
+  if ((d.error ?? "").startsWith(ROLLBACK_TAKEN_OVER)) return false;
   return d.previousRelease !== null || !(d.error ?? "").startsWith(ROLLBACK_IMPOSSIBLE);
 }
 
@@ -112,14 +120,13 @@ export async function markRollback(
     const back = nextDeploymentState(d.state, "rollback");
     if (back === undefined || !rollbackActsOn(d)) continue;
     const later = taken.get(d.agentId);
-    const why =
+    const error =
       later !== undefined
-        ? `a later rollout of the app (${later}) took this agent over`
+        ? `${ROLLBACK_TAKEN_OVER} (${later}) took this agent over`
         : d.previousRelease === null
-          ? "the hub has no release of the version it ran before"
+          ? `${ROLLBACK_IMPOSSIBLE}: the hub has no release of the version it ran before`
           : undefined;
-    if (why !== undefined) {
-      const error = `${ROLLBACK_IMPOSSIBLE}: ${why}`;
+    if (error !== undefined) {
       updates.push({ id: d.id, state: d.state, error, updatedAt: now });
       dispatch.record({
         actor,

@@ -4,7 +4,12 @@
  * the batch size, and no limit on bind parameters.
  */
 import type postgres from "postgres";
-import { NEVER_SENT_STATES, RESTORED_BY_HOST, ROLLBACK_IMPOSSIBLE } from "../rollouts/rollback-result.js";
+import {
+  NEVER_SENT_STATES,
+  RESTORED_BY_HOST,
+  ROLLBACK_IMPOSSIBLE,
+  ROLLBACK_TAKEN_OVER,
+} from "../rollouts/rollback-result.js";
 import {
   deploymentStep,
   REDELIVERABLE_DEPLOYMENT_STATES,
@@ -377,7 +382,8 @@ export function postgresOps(db: Db): StoreOps {
       const rows = await db`SELECT wave, state, COUNT(*) AS n,
           COUNT(*) FILTER (WHERE (attempts > 0 OR state NOT IN (SELECT json_array_elements_text(${j(NEVER_SENT_STATES)}::json)))
             AND (previous_release IS NOT NULL OR error IS NULL
-            OR left(error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE})) AS np,
+            OR left(error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE})
+            AND (error IS NULL OR left(error, ${ROLLBACK_TAKEN_OVER.length}) <> ${ROLLBACK_TAKEN_OVER})) AS np,
           COUNT(*) FILTER (WHERE left(error, ${RESTORED_BY_HOST.length}) = ${RESTORED_BY_HOST}) AS nr,
           MAX(updated_at) AS last_updated
         FROM deployments WHERE rollout_id = ${rolloutId} GROUP BY wave, state`;

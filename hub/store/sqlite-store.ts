@@ -1,6 +1,11 @@
 import Database from "better-sqlite3";
 import type { AppStatus } from "../../shared/protocol/messages.js";
-import { NEVER_SENT_STATES, RESTORED_BY_HOST, ROLLBACK_IMPOSSIBLE } from "../rollouts/rollback-result.js";
+import {
+  NEVER_SENT_STATES,
+  RESTORED_BY_HOST,
+  ROLLBACK_IMPOSSIBLE,
+  ROLLBACK_TAKEN_OVER,
+} from "../rollouts/rollback-result.js";
 import { migrations } from "./migrations.js";
 import {
   num,
@@ -133,7 +138,8 @@ export class SqliteStore implements Store {
       countOfRollout: p(
         `SELECT wave, state, COUNT(*) AS n, SUM(CASE WHEN (attempts > 0 OR state NOT IN (${NEVER_SENT_STATES.map((s) => `'${s}'`).join(", ")}))
           AND (previous_release IS NOT NULL OR error IS NULL
-          OR substr(error, 1, ${ROLLBACK_IMPOSSIBLE.length}) <> '${ROLLBACK_IMPOSSIBLE}') THEN 1 ELSE 0 END) AS np,
+          OR substr(error, 1, ${ROLLBACK_IMPOSSIBLE.length}) <> '${ROLLBACK_IMPOSSIBLE}')
+          AND (error IS NULL OR substr(error, 1, ${ROLLBACK_TAKEN_OVER.length}) <> '${ROLLBACK_TAKEN_OVER}') THEN 1 ELSE 0 END) AS np,
         SUM(CASE WHEN substr(error, 1, ${RESTORED_BY_HOST.length}) = '${RESTORED_BY_HOST}' THEN 1 ELSE 0 END) AS nr,
         MAX(updated_at) AS last_updated
         FROM deployments WHERE rollout_id = ? GROUP BY wave, state`,

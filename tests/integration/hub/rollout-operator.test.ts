@@ -506,6 +506,62 @@ describe("a rollback instruction a later rollout overtook", () => {
   });
 });
 
+describe("abort with rollback of a rollout a later one took over", () => {
+  /** v2 completed on a1 and a2, then v3 took `takenBy` over: the older rollout's id and the later one's. */
+  async function overtakenBy(t: TestHub, takenBy: string[]) {
+    await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const a1 = await connect(t, "a1");
+    const a2 = await connect(t, "a2");
+    const everyone = { waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 5 } };
+    const id = await create(t, { release: v2, ...everyone });
+    for (const a of [a1, a2]) await reportAcked(a, await a.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    const v3 = await publishRelease(t, "3.0.0");
+    const later = await create(t, { ...everyone, release: v3, waves: [{ name: "one", agents: takenBy }] });
+    for (const a of [a1, a2].filter((_, i) => takenBy.includes(`a${i + 1}`)))
+      await reportAcked(a, await a.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, later)).state).toBe("completed");
+    return { id, later, a1, a2 };
+  }
+  const abortRollback = (t: TestHub, id: string) =>
+    t.api<View & { error?: string }>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+
+  it("once the only agents left were taken over, it is no longer offered, and asked again is a 409 saying so", async () => {
+    const t = await boot();
+    const { id } = await overtakenBy(t, ["a1"]);
+    expect((await abortRollback(t, id)).status).toBe(200);
+    // a2 was sent back; a1 is on the later release: nothing is left for this rollout to take back.
+    const after = await view(t, id);
+    expect(after.state).toBe("aborted");
+    expect(after.actions).toEqual([]);
+    const again = await abortRollback(t, id);
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatch(/nothing to roll back/);
+  });
+
+  it("every agent taken over: accepted, and the reason says none was rolled back and why (not a 409 blaming earlier rollbacks)", async () => {
+    const t = await boot();
+    const { id, later, a1, a2 } = await overtakenBy(t, ["a1", "a2"]);
+    const res = await abortRollback(t, id);
+    expect(res.body.error).toBeUndefined();
+    expect(res.status).toBe(200);
+    expect(res.body.reason).toBe(
+      "aborted; rollback sent to 0 agent(s); 2 agent(s) NOT rolled back (a later rollout of the app took them over): a1, a2",
+    );
+    expect(res.body.actions).toEqual([]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(deploysOf(a1).filter((d) => d.rollback)).toEqual([]);
+    expect(deploysOf(a2).filter((d) => d.rollback)).toEqual([]);
+    expect((await t.hub.store.getDeployment(`${id}:a2`))?.error).toBe(
+      `not rolled back: a later rollout of the app (${later}) took this agent over`,
+    );
+  });
+});
+
 describe("a release older than what agents run", () => {
   it("preview and create warn, naming the hosts and the versions; the event keeps it", async () => {
     const t = await boot();

@@ -323,12 +323,17 @@ for (const subject of subjects) {
         deployment("ro1", "a1"),
         deployment("ro1", "a2", 1),
         // A rollback acts on every one but the ten an earlier rollback already found it could not
-        // send back (no previous release, said in their error).
+        // send back (no previous release, said in their error) and the three it found a later
+        // rollout of the app took over (their previous release is known, their error says why).
         ...many.map((id, i) => ({
           ...deployment("ro1", id),
           previousRelease: i < 10 ? "r0" : null,
           error:
-            i >= 10 && i < 20 ? "not rolled back: the hub has no release of the version it ran before" : null,
+            i >= 10 && i < 20
+              ? "not rolled back: the hub has no release of the version it ran before"
+              : i < 3
+                ? "not rolled back: a later rollout of the app (ro2) took this agent over"
+                : null,
         })),
       ];
       expect(await store.insertDeployments(rows)).toBe(rows.length - 1);
@@ -349,7 +354,7 @@ for (const subject of subjects) {
             wave: 0,
             state: "sent",
             count: many.length,
-            rollbackable: many.length - 10,
+            rollbackable: many.length - 13,
             restored: 0,
             lastUpdated: 30,
           },
