@@ -5,7 +5,7 @@ import type { DeploymentRecord, DeploymentState, RolloutRecord } from "../store/
 import type { Dispatch } from "./dispatch.js";
 import type { RolloutEngine } from "./engine.js";
 import { settleInstalled } from "./found-installed.js";
-import { RESTORED_BY_HOST, tookOver } from "./rollback-result.js";
+import { markOvertaken, RESTORED_BY_HOST, tookOver } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   FAILED_DEPLOYMENT_STATES,
@@ -98,7 +98,7 @@ export class AgentSync {
         // sends is what the agent should run, and the old release must not come back over it.
         const later = await this.laterRolloutOfItsApp(t, d, rollout, history, readRollout, tookOver);
         if (later === undefined) dispatch.deployment(d, actor);
-        else await this.overtaken(dispatch, d, later, actor);
+        else await markOvertaken(dispatch, d, later, actor);
       } else if (due && isDeliverable(d.state)) owed.push(d);
       else if (
         isCompletedRollout(rollout.state) &&
@@ -150,18 +150,6 @@ export class AgentSync {
       if ((await t.getRelease(later.releaseId))?.app === app && counts(other, later)) return later.id;
     }
     return undefined;
-  }
-
-  /**
-   * A rollback instruction a later rollout overtook is not sent again (it would take the agent
-   * back under the later release). It stays counted as it is; its error says why it is no longer
-   * sent, written (with an event) once, not at every hello.
-   */
-  private async overtaken(dispatch: Dispatch, d: DeploymentRecord, later: string, actor: string) {
-    const error = `${ROLLBACK_OVERTAKEN} (${later}) took this agent over`;
-    if (d.error === error) return;
-    await dispatch.t.updateDeployment(d.id, { error, updatedAt: this.ctx.now() });
-    dispatch.record({ actor, kind: "deployment.rollback_overtaken", subject: d.id, data: { later, error } });
   }
 
   /** Without an epoch (tests, tools) the agent is marked offline whoever holds it. */
@@ -296,9 +284,6 @@ function appStatusAfter(report: Report): AppStatus {
     ...(releaseId ? { releaseId } : {}),
   };
 }
-
-/** The start of the error of a rollback instruction a later rollout of the app overtook. */
-export const ROLLBACK_OVERTAKEN = "rollback not sent: a later rollout of the app";
 
 /** How often progress of a deployment already in progress refreshes its updatedAt. */
 const PROGRESS_TOUCH_MS = 5_000;

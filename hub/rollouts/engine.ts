@@ -32,7 +32,7 @@ import {
   wantsMember,
   waveOf,
 } from "./membership.js";
-import { describeRollback, markRollback } from "./rollback-result.js";
+import { describeRollback, markRollback, owedRollbacks } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   DELIVERABLE_DEPLOYMENT_STATES,
@@ -397,11 +397,13 @@ export class RolloutEngine {
   async deliver(rollout: RolloutRecord, dispatch: Dispatch, actor: string): Promise<void> {
     const running = isRunningRollout(rollout.state);
     const states = [...ROLLBACK_DELIVERABLE_STATES, ...(running ? DELIVERABLE_DEPLOYMENT_STATES : [])];
+    const rollbacks: DeploymentRecord[] = [];
     for (const d of await this.ownDeployments(dispatch.t, rollout.id, states)) {
-      if (isRollbackDeliverable(d.state)) dispatch.deployment(d, actor);
+      if (isRollbackDeliverable(d.state)) rollbacks.push(d);
       else if (running && d.wave <= rollout.currentWave && isDeliverable(d.state))
         dispatch.deployment(d, actor);
     }
+    for (const d of await owedRollbacks(dispatch, rollout, rollbacks, actor)) dispatch.deployment(d, actor);
   }
 
   /**
@@ -520,11 +522,13 @@ export class RolloutEngine {
         if (rollout) dispatch.prepareRelease(rollout.releaseId).catch(() => undefined);
         sent += await marking;
         // Rollback instructions exist only once a rollback event left the rollout's running states.
-        if (rollout && ROLLBACK_ROLLOUT_STATES.includes(rollout.state))
-          for (const d of await this.ownDeployments(t, rollout.id, ROLLBACK_DELIVERABLE_STATES)) {
+        if (rollout && ROLLBACK_ROLLOUT_STATES.includes(rollout.state)) {
+          const rollbacks = await this.ownDeployments(t, rollout.id, ROLLBACK_DELIVERABLE_STATES);
+          for (const d of await owedRollbacks(dispatch, rollout, rollbacks, HUB_ACTOR)) {
             dispatch.deployment(d, HUB_ACTOR);
             sent++;
           }
+        }
         return;
       }
       // The resync: every running rollout's due updates (rollbacks are left to wake-ups and hello).

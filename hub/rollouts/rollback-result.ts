@@ -100,6 +100,49 @@ export function tookOver(other: DeploymentRecord, later: RolloutRecord): boolean
   return due && (isDeliverable(other.state) || isRedeliverable(other.state));
 }
 
+/** The start of the error of a rollback instruction a later rollout of the app overtook. */
+export const ROLLBACK_OVERTAKEN = "rollback not sent: a later rollout of the app";
+
+/**
+ * A rollback instruction a later rollout overtook is not sent again (it would take the agent
+ * back under the later release). It stays counted as it is; its error says why it is no longer
+ * sent, written (with an event) once, not at every hello or delivery.
+ */
+export async function markOvertaken(
+  dispatch: Dispatch,
+  d: DeploymentRecord,
+  later: string,
+  actor: string,
+): Promise<void> {
+  const error = `${ROLLBACK_OVERTAKEN} (${later}) took this agent over`;
+  if (d.error === error) return;
+  await dispatch.t.updateDeployment(d.id, { error, updatedAt: dispatch.now });
+  dispatch.record({ actor, kind: "deployment.rollback_overtaken", subject: d.id, data: { later, error } });
+}
+
+/**
+ * Of `rollout`'s rollback instructions `ds`, those still owed: one whose agent a later rollout of
+ * the app took over since (it timed out while the agent was away, and the agent came back to the
+ * later release) is marked overtaken instead, whichever path would send it (hello, an abort's
+ * delivery, a cluster's wake-up).
+ */
+export async function owedRollbacks(
+  dispatch: Dispatch,
+  rollout: RolloutRecord,
+  ds: readonly DeploymentRecord[],
+  actor: string,
+): Promise<DeploymentRecord[]> {
+  if (ds.length === 0) return [];
+  const taken = await takenOver(dispatch, rollout);
+  const owed: DeploymentRecord[] = [];
+  for (const d of ds) {
+    const later = taken.get(d.agentId);
+    if (later === undefined) owed.push(d);
+    else await markOvertaken(dispatch, d, later, actor);
+  }
+  return owed;
+}
+
 /**
  * Marks every agent this rollout touched for a return to its previous release. An agent whose
  * previous release the hub does not have cannot be sent back: it is named in the result, in an

@@ -506,6 +506,57 @@ describe("a rollback instruction a later rollout overtook", () => {
   });
 });
 
+describe("a rollback instruction a later rollout overtook, delivered again by a second abort", () => {
+  it("the second abort with rollback sends back what it newly marks, never the overtaken instruction", async () => {
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const a1 = await connect(t, "a1");
+    const a2 = await connect(t, "a2");
+    const id = await create(t, {
+      release: v2,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 5 },
+    });
+    await reportAcked(a1, await a1.next(isDeploy), "succeeded");
+    const a2Deploy = await a2.next(isDeploy);
+    // a1 is away when the operator takes 2.0.0 back; a2 is still updating.
+    await leave(t, a1, "a1");
+    await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: { rollback: true } });
+    expect(await a2.next(isDeploy)).toMatchObject({ rollback: true });
+    // a2's update ends in failure, then (its agent retried) in success: the rollout has it to take back again.
+    await reportAcked(a2, a2Deploy, "failed");
+    await reportAcked(a2, a2Deploy, "succeeded");
+    await expect.poll(() => stateOf(t, id, "a2")).toBe("succeeded");
+    skew += PROGRESS_MS + 1_000;
+    await expect.poll(() => stateOf(t, id, "a1")).toBe("rollback_timed_out");
+    // The operator rolls a1 forward instead; it comes back and installs 3.0.0.
+    const v3 = await publishRelease(t, "3.0.0");
+    const later = await create(t, {
+      release: v3,
+      waves: [{ name: "one", agents: ["a1"] }],
+      failureThreshold: { count: 5 },
+    });
+    const back = await connect(t, "a1", {}, "2.0.0");
+    await reportAcked(back, await back.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, later)).state).toBe("completed");
+    // Taking 2.0.0 back from a2 must not take a1 back from 3.0.0.
+    const res = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(res.status).toBe(200);
+    expect(await a2.next(isDeploy)).toMatchObject({ rollback: true });
+    // What every other hub of a cluster runs on the abort's wake-up (NOTIFY) sends it neither.
+    await t.hub.engine.deliverPending(id);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(deploysOf(back)).toEqual([]);
+    expect((await t.hub.store.getDeployment(`${id}:a1`))?.error).toBe(
+      `rollback not sent: a later rollout of the app (${later}) took this agent over`,
+    );
+  });
+});
+
 describe("abort with rollback of a rollout a later one took over", () => {
   /** v2 completed on a1 and a2, then v3 took `takenBy` over: the older rollout's id and the later one's. */
   async function overtakenBy(t: TestHub, takenBy: string[]) {
