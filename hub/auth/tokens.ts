@@ -129,8 +129,9 @@ export class TokenService {
     };
   }
 
-  revoke(jti: string): Promise<boolean> {
-    return this.store.revokeToken(jti, this.now());
+  /** Whether any token of `jti`'s family was still in force (see `Store.revokeToken`). */
+  async revoke(jti: string): Promise<boolean> {
+    return (await this.store.revokeToken(jti, this.now())).length > 0;
   }
 
   /** Forgets renewals that have expired: each renewal adds a row, so they must go again. */

@@ -68,8 +68,16 @@ export async function tokenCreate(
 
 export async function tokenRevoke(jti: string, options: CommonOptions) {
   const revoked = await withStore(options, false, (store) => store.revokeToken(jti, Date.now()));
-  if (!revoked) throw new RangeError(`no active token with jti ${jti}`);
+  if (revoked.length === 0) throw new RangeError(`no active token with jti ${jti}`);
+  // stdout stays the one line scripts read. The whole chain goes (the token issued and every
+  // renewal of it), so the others are named on stderr: an operator who revoked a renewal sees the
+  // token they issued went with it.
   process.stdout.write(`revoked ${jti}\n`);
+  const others = revoked.filter((j) => j !== jti);
+  if (others.length > 0)
+    process.stderr.write(
+      `also revoked ${others.length} more of its chain (the token issued and its renewals): ${others.join(", ")}\n`,
+    );
 }
 
 export async function tokenList(options: CommonOptions & { json?: boolean }) {

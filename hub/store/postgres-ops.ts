@@ -132,13 +132,12 @@ export function postgresOps(db: Db): StoreOps {
     },
     async revokeToken(jti, at) {
       // The issued token `jti` belongs to (itself, or the one it renews) and every renewal of it.
-      return (
-        (
-          await db`WITH family(root) AS (SELECT COALESCE(renewed_from, jti) FROM tokens WHERE jti = ${jti})
+      const rows =
+        await db`WITH family(root) AS (SELECT COALESCE(renewed_from, jti) FROM tokens WHERE jti = ${jti})
           UPDATE tokens SET revoked = ${at} WHERE revoked IS NULL
-            AND (jti IN (SELECT root FROM family) OR renewed_from IN (SELECT root FROM family))`
-        ).count > 0
-      );
+            AND (jti IN (SELECT root FROM family) OR renewed_from IN (SELECT root FROM family))
+          RETURNING jti`;
+      return rows.map((r) => String(r.jti)).sort();
     },
     async pruneRenewedTokens(now) {
       return (await db`DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ${now}`).count;

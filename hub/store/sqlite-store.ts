@@ -83,7 +83,8 @@ export class SqliteStore implements Store {
       // The issued token `jti` belongs to (itself, or the one it renews) and every renewal of it.
       revokeToken: p(`WITH family(root) AS (SELECT COALESCE(renewed_from, jti) FROM tokens WHERE jti = @jti)
         UPDATE tokens SET revoked = @at WHERE revoked IS NULL
-          AND (jti IN (SELECT root FROM family) OR renewed_from IN (SELECT root FROM family))`),
+          AND (jti IN (SELECT root FROM family) OR renewed_from IN (SELECT root FROM family))
+        RETURNING jti`),
       pruneRenewedTokens: p("DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ?"),
       listTokens: p("SELECT * FROM tokens ORDER BY created, jti"),
       revokedTokensSince: p("SELECT jti FROM tokens WHERE revoked >= ?"),
@@ -214,8 +215,8 @@ export class SqliteStore implements Store {
     const r = this.stmt.getToken.get(jti) as Row | undefined;
     return r && toToken(r);
   }
-  revokeToken(jti: string, at: number): boolean {
-    return this.stmt.revokeToken.run({ at, jti }).changes > 0;
+  revokeToken(jti: string, at: number): string[] {
+    return (this.stmt.revokeToken.all({ at, jti }) as Row[]).map((r) => str(r.jti)).sort();
   }
   pruneRenewedTokens(now: number): number {
     return this.stmt.pruneRenewedTokens.run(now).changes;

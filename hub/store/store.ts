@@ -145,9 +145,9 @@ export interface Store {
   getToken(jti: string): TokenRecord | undefined;
   /**
    * Revokes the token and its family: the token the operator issued and every renewal of it
-   * (whichever of them `jti` names). False when none of them was still in force.
+   * (whichever of them `jti` names). The jtis it revoked now, none when none was still in force.
    */
-  revokeToken(jti: string, at: number): boolean;
+  revokeToken(jti: string, at: number): string[];
   /** Deletes renewals expired at `now` (the operator's own tokens stay listed); how many went. */
   pruneRenewedTokens(now: number): number;
   /** jtis revoked at or after `at` (ms): live sessions poll this to end revoked connections. */

@@ -77,8 +77,8 @@ for (const subject of subjects) {
       await store.insertToken(token);
       await store.insertToken({ ...token, jti: "j2", role: "agent", agentId: "a1", created: 6 });
       expect(await store.getToken("j1")).toEqual(token);
-      expect(await store.revokeToken("j1", 7)).toBe(true);
-      expect(await store.revokeToken("j1", 8)).toBe(false);
+      expect(await store.revokeToken("j1", 7)).toEqual(["j1"]);
+      expect(await store.revokeToken("j1", 8)).toEqual([]);
       expect(await store.revokedTokensSince(7)).toEqual(["j1"]);
       expect(await store.revokedTokensSince(8)).toEqual([]);
       expect((await store.listTokens()).map((t) => [t.jti, t.revoked])).toEqual([
@@ -105,14 +105,15 @@ for (const subject of subjects) {
       // A replacement the operator issued for the same agent is a family of its own.
       await store.insertToken({ ...agent, jti: "replacement", created: 4 });
       await store.insertToken({ ...agent, jti: "replacement-r", created: 5, renewedFrom: "replacement" });
-      expect(await store.revokeToken("issued", 10)).toBe(true);
+      // What it revoked, by jti: `token revoke` names them all.
+      expect(await store.revokeToken("issued", 10)).toEqual(["issued", "renewed-1", "renewed-2"]);
       expect((await store.revokedTokensSince(10)).sort()).toEqual(["issued", "renewed-1", "renewed-2"]);
-      expect(await store.revokeToken("renewed-1", 11)).toBe(false);
+      expect(await store.revokeToken("renewed-1", 11)).toEqual([]);
       expect((await store.getToken("replacement"))?.revoked).toBeNull();
       // A renewal's jti (token list --json shows them) revokes its whole family too.
-      expect(await store.revokeToken("replacement-r", 20)).toBe(true);
+      expect(await store.revokeToken("replacement-r", 20)).toEqual(["replacement", "replacement-r"]);
       expect((await store.revokedTokensSince(20)).sort()).toEqual(["replacement", "replacement-r"]);
-      expect(await store.revokeToken("missing", 30)).toBe(false);
+      expect(await store.revokeToken("missing", 30)).toEqual([]);
     });
 
     it("prunes expired renewals only: the issued tokens and renewals in force stay", async () => {

@@ -81,8 +81,8 @@ describe("SqliteStore", () => {
       revoked: null,
       renewedFrom: null,
     });
-    expect(store.revokeToken("j", 5)).toBe(true);
-    expect(store.revokeToken("j", 6)).toBe(false);
+    expect(store.revokeToken("j", 5)).toEqual(["j"]);
+    expect(store.revokeToken("j", 6)).toEqual([]);
     expect(store.getToken("j")?.revoked).toBe(5);
     store.insertRelease(release);
     expect(store.getRelease("r1")).toEqual(release);
