@@ -342,6 +342,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     close() {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);
+        refusals.close();
         await wakeup?.close();
         sessions.stop();
         await agents.close();

@@ -27,10 +27,14 @@ export class ConnectionRefusals {
   private readonly byAgent = new Map<string, Refusal & { loggedAt: number; unlogged: number }>();
   /** This minute's refusal lines, and the refusals not logged because the minute's lines ran out. */
   private readonly minute = { start: 0, lines: 0, unlogged: 0 };
+  /** Writes the minute's count of refusals left out when it ends, if no refusal opens the next first. */
+  private summaryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** A minute; tests shorten it. */
+    private readonly minuteMs: number = LOG_EVERY_MS,
   ) {}
 
   record(agentId: string | undefined, reason: string, remote: string | undefined): void {
@@ -47,7 +51,7 @@ export class ConnectionRefusals {
     this.byAgent.delete(id);
     this.byAgent.set(id, entry);
     if (this.byAgent.size > KEEP) this.byAgent.delete(this.byAgent.keys().next().value as string);
-    if (now - entry.loggedAt < LOG_EVERY_MS || !this.takeLine(now)) {
+    if (now - entry.loggedAt < this.minuteMs || !this.takeLine(now)) {
       entry.unlogged++;
       return;
     }
@@ -63,20 +67,36 @@ export class ConnectionRefusals {
 
   /** Whether one more refusal line may be written this minute; opens a new minute with a summary. */
   private takeLine(now: number): boolean {
-    if (now - this.minute.start >= LOG_EVERY_MS) {
-      if (this.minute.unlogged > 0)
-        this.log.warn("refused agent connections not logged: more than the lines allowed a minute", {
-          notLogged: this.minute.unlogged,
-          linesPerMinute: REFUSAL_LINES_PER_MINUTE,
-        });
-      Object.assign(this.minute, { start: now, lines: 0, unlogged: 0 });
-    }
+    if (now - this.minute.start >= this.minuteMs) this.openMinute(now);
     if (this.minute.lines >= REFUSAL_LINES_PER_MINUTE) {
       this.minute.unlogged++;
+      // A flood that stops must still be counted: the minute's end writes it if no refusal does.
+      this.summaryTimer ??= setTimeout(
+        () => this.openMinute(this.now()),
+        Math.max(0, this.minute.start + this.minuteMs - now),
+      ).unref();
       return false;
     }
     this.minute.lines++;
     return true;
+  }
+
+  /** Ends the minute (with the count of what it left out, if any) and starts the next at `now`. */
+  private openMinute(now: number): void {
+    clearTimeout(this.summaryTimer);
+    this.summaryTimer = undefined;
+    if (this.minute.unlogged > 0)
+      this.log.warn("refused agent connections not logged: more than the lines allowed a minute", {
+        notLogged: this.minute.unlogged,
+        linesPerMinute: REFUSAL_LINES_PER_MINUTE,
+      });
+    Object.assign(this.minute, { start: now, lines: 0, unlogged: 0 });
+  }
+
+  /** The hub stops: no summary is written after it. */
+  close(): void {
+    clearTimeout(this.summaryTimer);
+    this.summaryTimer = undefined;
   }
 
   /** The agent connected: it is no longer locked out. */
