@@ -1,5 +1,6 @@
 import { Router } from "express";
 import { z } from "zod";
+import { NoFields } from "../../shared/api/bodies.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { AgentQuery, queryAgents } from "../dashboard/agent-query.js";
 import { agentsNeedingAttention } from "../dashboard/attention.js";
@@ -41,7 +42,8 @@ export function agentRoutes(deps: ApiDeps): Router {
   });
 
   // Agents that need a person: refused connections, and agent tokens that expire soon (or did).
-  router.get("/agents/attention", operator, async (_req, res) => {
+  router.get("/agents/attention", operator, async (req, res) => {
+    parseRequest(NoFields, req.query, "query");
     res.json(await agentsNeedingAttention(store, deps.refusals?.list() ?? [], deps.now()));
   });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Router } from "express";
 import { z } from "zod";
-import { PublishRelease } from "../../shared/api/bodies.js";
+import { NoFields, PublishRelease } from "../../shared/api/bodies.js";
 import { BadInputError, formatIssue } from "../../shared/errors.js";
 import { HUB_MANIFEST_LIMITS } from "../../shared/manifest/limits.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
@@ -102,6 +102,7 @@ export function releaseRoutes(deps: ApiDeps): Router {
   });
 
   router.get("/releases/:id", requireRole(tokens, "ci", "operator"), async (req, res) => {
+    parseRequest(NoFields, req.query, "query");
     const release = await store.getRelease(req.params.id as string);
     if (!release) throw new HubRequestError(404, `release ${req.params.id} not found`);
     res.json(releaseForPeople(release));

@@ -61,6 +61,7 @@ export function rolloutRoutes(deps: ApiDeps): Router {
   });
 
   router.get("/rollouts/:id", operator, async (req, res) => {
+    parseRequest(NoFields, req.query, "query");
     res.json(await detail(await idOf(req)));
   });
 

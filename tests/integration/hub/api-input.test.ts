@@ -256,6 +256,11 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect(await refused("GET", "/api/v1/agents?lable=a=b")).toMatch(
       /^query\.lable: unknown key \(did you mean "label"\?\)/,
     );
+    // Routes that read no query parameter say so too, instead of answering as if it were not there.
+    for (const path of ["/api/v1/agents/attention", "/api/v1/rollouts/0000aaaa", "/api/v1/releases/nope"])
+      expect(await refused("GET", `${path}?limit=5`)).toBe(
+        "query.limit: unknown key; no keys are allowed here",
+      );
     // status and state are both closed sets: a typo is a 400, never a silently empty fleet.
     expect(await refused("GET", "/api/v1/agents?status=bogus")).toBe(
       'query.status: unknown status "bogus" (expected online, offline)',
