@@ -32,7 +32,7 @@ import {
   wantsMember,
   waveOf,
 } from "./membership.js";
-import { describeRollback, markRollback, owedRollbacks } from "./rollback-result.js";
+import { describeRollback, markRollback, owedRollbacks, type RollbackResult } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   DELIVERABLE_DEPLOYMENT_STATES,
@@ -690,7 +690,7 @@ export class RolloutEngine {
         actor,
         kind: "rollout.aborted",
         subject: id,
-        data: { rollback, sentBack: back?.sentBack ?? 0, notRolledBack: back?.impossible ?? [], cancelled },
+        data: { rollback, sentBack: back?.sentBack ?? 0, notRolledBack: notReached(back), cancelled },
       });
       // NOTIFY: a cluster wakes the other hubs here (rollback instructions), on commit.
       await this.deliver({ ...rollout, state }, dispatch, actor);
@@ -853,7 +853,7 @@ export class RolloutEngine {
         reason,
         autoRollback: auto,
         sentBack: back?.sentBack ?? 0,
-        notRolledBack: back?.impossible ?? [],
+        notRolledBack: notReached(back),
         cancelled,
       },
     });
@@ -944,6 +944,11 @@ async function refuseUnless(t: StoreOps, rollout: RolloutRecord, action: Rollout
     : undefined;
   const refusal = rolloutRefusal(rollout.id, rollout.state, action, offered);
   if (refusal !== undefined) throw new HubRequestError(409, refusal);
+}
+
+/** The agents a rollback did not send back, whatever the reason (its audit event names them all). */
+function notReached(back: RollbackResult | undefined): string[] {
+  return [...(back?.impossible ?? []), ...(back?.overtaken ?? [])];
 }
 
 /** Every redeliverable (timed-out) deployment of `rollout` in the waves it has reached, whatever its age. */

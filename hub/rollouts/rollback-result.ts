@@ -103,6 +103,12 @@ export function tookOver(other: DeploymentRecord, later: RolloutRecord): boolean
 /** The start of the error of a rollback instruction a later rollout of the app overtook. */
 export const ROLLBACK_OVERTAKEN = "rollback not sent: a later rollout of the app";
 
+/** A rollback was asked for and did not reach this deployment's agent (its error says why). */
+export function notRolledBack(d: Pick<DeploymentRecord, "error">): boolean {
+  const error = d.error ?? "";
+  return error.startsWith(ROLLBACK_IMPOSSIBLE) || error.startsWith(ROLLBACK_OVERTAKEN);
+}
+
 /**
  * A rollback instruction a later rollout overtook is not sent again (it would take the agent
  * back under the later release). It stays counted as it is; its error says why it is no longer

@@ -1,7 +1,7 @@
 import type { StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
 import { completedReason, rollbackableOf, rollbackableOfCounts } from "./accounting.js";
-import { ROLLBACK_IMPOSSIBLE, restoredByHost } from "./rollback-result.js";
+import { notRolledBack, restoredByHost } from "./rollback-result.js";
 import {
   cancelsUnsent,
   FAILED_DEPLOYMENT_STATES,
@@ -149,8 +149,11 @@ export function rolloutDetailOf(
       deployments.reduce((newest, d) => Math.max(newest, d.updatedAt), 0),
     ),
     spec: rollout.spec,
-    /** Agents a requested rollback could not reach: the hub knew no release they ran before. */
-    notRolledBack: deployments.filter((d) => d.error?.startsWith(ROLLBACK_IMPOSSIBLE)).map((d) => d.agentId),
+    /**
+     * Agents a requested rollback did not reach: the hub knew no release they ran before, or a later
+     * rollout of the app took them over (when it was asked, or before its instruction got to them).
+     */
+    notRolledBack: deployments.filter(notRolledBack).map((d) => d.agentId),
     waves: rollout.spec.waves.map((wave, index) => {
       const members = byWave[index] ?? [];
       const counts = countStates(members);

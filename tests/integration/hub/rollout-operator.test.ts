@@ -423,6 +423,10 @@ describe("a rollback instruction a later rollout overtook", () => {
     expect(old).toMatchObject({ state: "rollback_timed_out" });
     expect(old?.error).toBe(`rollback not sent: a later rollout of the app (${later}) took this agent over`);
     expect((await view(t, id)).progress).toMatchObject({ failed: 1 });
+    // The rollout page's red notice of agents a rollback did not reach names it.
+    expect((await view(t, id)) as unknown as { notRolledBack: string[] }).toMatchObject({
+      notRolledBack: ["a1"],
+    });
     // Said once: a reconnect sends nothing of the old rollout and records nothing more.
     await leave(t, back, "a1");
     const again = await connect(t, "a1", {}, "2.0.0");
@@ -503,6 +507,11 @@ describe("a rollback instruction a later rollout overtook", () => {
     expect((await t.hub.store.getDeployment(`${id}:a1`))?.error).toBe(
       `not rolled back: a later rollout of the app (${later}) took this agent over`,
     );
+    // The audit log's abort says who was not rolled back, as the reason does.
+    const abortEvent = (await t.hub.store.listEvents({ subject: id, limit: 20 })).find(
+      (e) => e.kind === "rollout.aborted",
+    );
+    expect(abortEvent?.data).toMatchObject({ sentBack: 1, notRolledBack: ["a1"] });
   });
 });
 
