@@ -260,15 +260,43 @@ export class AgentSync {
     if (updates.length > 0) await t.updateDeployments(updates);
   }
 
-  /** What each reporting agent runs now, from its successful updates and rollbacks: one set statement. */
+  /**
+   * What each reporting agent runs now and how its last run ended, one set statement: a success or
+   * a host's own rollback names the version; any other outcome (failed, restore_failed, skipped)
+   * sets the state on the version the hub knew, so the fleet shows a failed or broken host at once,
+   * not at its next hello. Reports apply in order, so the last one of a batch for an app wins.
+   */
   private async updateAppStatuses(t: StoreOps, fresh: readonly IncomingReport[]): Promise<void> {
-    const updates = fresh.flatMap(({ agentId, report }) =>
-      report.outcome === "succeeded" || report.outcome === "rolled_back"
-        ? [{ agentId, status: appStatusAfter(report) }]
-        : [],
-    );
+    const unversioned = fresh.filter(({ report }) => !namesVersion(report)).map((r) => r.agentId);
+    const known = new Map<string, AppStatus>();
+    if (unversioned.length > 0)
+      for (const agent of await t.getAgents([...new Set(unversioned)]))
+        for (const status of agent.apps) known.set(`${agent.id}\n${status.app}`, status);
+    const updates = fresh.flatMap(({ agentId, report }) => {
+      const key = `${agentId}\n${report.app}`;
+      const was = known.get(key);
+      // A failure of an app the agent does not announce (its source removed) adds no app to it:
+      // that would make it eligible for every later rollout of the app, each failing there.
+      if (!namesVersion(report) && was === undefined) return [];
+      const status =
+        was === undefined || namesVersion(report) ? appStatusAfter(report) : stateAfter(was, report);
+      known.set(key, status);
+      return [{ agentId, status }];
+    });
     if (updates.length > 0) await t.setAppStatuses(updates);
   }
+}
+
+/** The outcomes after which the report says which version the app runs. */
+function namesVersion(report: Report): boolean {
+  return report.outcome === "succeeded" || report.outcome === "rolled_back";
+}
+
+/** An outcome that does not name the version: the app's state changes, its version stays as known. */
+function stateAfter(known: AppStatus, report: Report): AppStatus {
+  const releaseId = report.installedReleaseId ?? known.releaseId;
+  const { releaseId: _, ...rest } = known;
+  return { ...rest, state: report.outcome, ...(releaseId ? { releaseId } : {}) };
 }
 
 function appStatusAfter(report: Report): AppStatus {

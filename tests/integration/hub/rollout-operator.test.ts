@@ -622,6 +622,79 @@ describe("abort with rollback of a rollout a later one took over", () => {
   });
 });
 
+describe("the fleet after a failed update", () => {
+  it("an agent whose update failed, or whose restore failed, shows that state at once (not at its next hello), on the version it ran", async () => {
+    const t = await boot();
+    const v1 = await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const agentsNow = [await connect(t, "a1"), await connect(t, "a2"), await connect(t, "a3")];
+    const id = await create(t, {
+      release: v2,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 5 },
+    });
+    const [a1, a2, a3] = agentsNow as [TestAgent, TestAgent, TestAgent];
+    await reportAcked(a1, await a1.next(isDeploy), "failed");
+    // a2's update failed and putting 1.0.0 back failed too: the host needs a person.
+    const broken = await a2.next(isDeploy);
+    const reportId = crypto.randomUUID();
+    a2.send({
+      type: "report",
+      v: 1,
+      reportId,
+      deploymentId: broken.deploymentId,
+      app: "web",
+      releaseId: broken.release.id,
+      installedReleaseId: v1,
+      outcome: "restore_failed",
+      fromVersion: "1.0.0",
+      toVersion: "2.0.0",
+      error: "restoring the backup failed: EIO",
+      steps: [],
+    });
+    await a2.next(
+      (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+    );
+    await reportAcked(a3, await a3.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    type Listed = {
+      agents: {
+        id: string;
+        apps: { app: string; version: string | null; state: string; releaseId?: string }[];
+      }[];
+    };
+    const byState = async (state: string) =>
+      (await t.api<Listed>("GET", `/api/v1/agents?state=${state}`, { token: t.operator })).body.agents;
+    expect((await byState("restore_failed")).map((a) => [a.id, a.apps])).toEqual([
+      ["a2", [{ app: "web", version: "1.0.0", state: "restore_failed", releaseId: v1 }]],
+    ]);
+    expect((await byState("failed")).map((a) => [a.id, a.apps])).toEqual([
+      ["a1", [{ app: "web", version: "1.0.0", state: "failed" }]],
+    ]);
+    expect((await byState("succeeded")).map((a) => a.id)).toEqual(["a3"]);
+    // A failure of an app the agent no longer announces (its source removed since) adds no app to
+    // it: later rollouts of the app would plan it and fail there.
+    const gone = await connect(t, "a4");
+    gone.hello("a4", []);
+    await expect.poll(async () => (await t.hub.store.getAgent("a4"))?.apps).toEqual([]);
+    const stray = crypto.randomUUID();
+    gone.send({
+      type: "report",
+      v: 1,
+      reportId: stray,
+      deploymentId: `${id}:a4`,
+      app: "web",
+      outcome: "failed",
+      fromVersion: null,
+      toVersion: "2.0.0",
+      error: "this agent has no [sources.web] in its ship.toml",
+      steps: [],
+    });
+    await gone.next((m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === stray);
+    expect((await t.hub.store.getAgent("a4"))?.apps).toEqual([]);
+  });
+});
+
 describe("a release older than what agents run", () => {
   it("preview and create warn, naming the hosts and the versions; the event keeps it", async () => {
     const t = await boot();
