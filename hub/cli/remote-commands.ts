@@ -397,7 +397,8 @@ export async function agentsList(options: RemoteOptions): Promise<void> {
         Object.entries(a.labels)
           .map(([k, v]) => `${k}=${v}`)
           .join(","),
-        a.apps.map((p) => `${p.app}@${p.version ?? "?"}`).join(" "),
+        // With its state: a host whose restore failed must not read like one that updated.
+        a.apps.map((p) => `${p.app}@${p.version ?? "?"} (${p.state})`).join(" "),
       ]),
     ),
   );

@@ -692,6 +692,17 @@ describe("the fleet after a failed update", () => {
     });
     await gone.next((m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === stray);
     expect((await t.hub.store.getAgent("a4"))?.apps).toEqual([]);
+    // `ship-hub agents` says it too: the broken host does not read like the healthy one.
+    requireHubBin();
+    const listed = await runHubCli(process.cwd(), ["agents"], {
+      SHIP_HUB_URL: t.hub.url,
+      SHIP_HUB_TOKEN: t.operator,
+    });
+    expect(listed.code).toBe(0);
+    const row = (id: string) => listed.stdout.split("\n").find((l) => l.startsWith(`${id} `)) ?? "";
+    expect(row("a2")).toMatch(/web@1\.0\.0 \(restore_failed\)$/);
+    expect(row("a1")).toMatch(/web@1\.0\.0 \(failed\)$/);
+    expect(row("a3")).toMatch(/web@2\.0\.0 \(succeeded\)$/);
   });
 });
 
