@@ -35,52 +35,65 @@ export const DatabaseUrl = z.string().superRefine((url, ctx) => {
  */
 const seconds = (max: number, unit: string) => z.number().positive().max(max, `must be ≤ ${max} (${unit})`);
 
-export const HubConfig = z.strictObject({
-  /** Interface to listen on; 127.0.0.1 unless you put a TLS proxy or firewall in front. */
-  host: z.string().min(1).default("127.0.0.1"),
-  port: z.number().int().min(0).max(65535).default(8080),
-  /** Holds hub.db, artifacts/ and the generated signing secret. */
-  data_dir: z.string().min(1).default(DEFAULT_DATA_DIR),
-  /** SQLite file; default <data_dir>/hub.db. */
-  db: z.string().min(1).optional(),
-  /**
-   * PostgreSQL shared by several hubs (postgres://user:pass@host:5432/db): every hub command uses it
-   * instead of the SQLite file, artifacts included; needs a shared jwt_secret_file or SHIP_HUB_SECRET.
-   */
-  database_url: DatabaseUrl.optional(),
-  /** File with the HS256 secret (>= 32 bytes); default <data_dir>/secret, generated on first start. */
-  jwt_secret_file: z.string().min(1).optional(),
-  ping_interval_seconds: seconds(3600, "an hour").default(30),
-  /** An agent offline this long after its wave started counts as failed (timed_out). */
-  offline_timeout_seconds: seconds(2_592_000, "30 days").default(900),
-  /**
-   * A deployment sent to an agent (online or not) with no progress and no report for this long
-   * counts as failed (timed_out): an agent that lost an instruction must not hold a rollout forever.
-   */
-  progress_timeout_seconds: seconds(2_592_000, "30 days").default(3600),
-  /** How often stored timestamps are re-evaluated (auto-advance, timeouts). */
-  tick_interval_seconds: seconds(60, "a minute").default(1),
-  /**
-   * Cluster mode: how often each hub looks for due deployments of its own agents besides the
-   * LISTEN/NOTIFY wake-up; the most a missed wake-up delays a deploy.
-   */
-  cluster_resync_seconds: seconds(3600, "an hour").default(3),
-  /** Cluster mode: how often each hub writes its heartbeat row. */
-  cluster_heartbeat_seconds: seconds(3600, "an hour").default(5),
-  /**
-   * Cluster mode: a hub whose heartbeat is older than this is dead (the others mark its agents
-   * offline), and a hub that could not write its own for this long closes its agents' sockets.
-   */
-  cluster_hub_timeout_seconds: seconds(86_400, "a day").default(30),
-  max_artifact_mb: z.number().positive().max(1_048_576, "must be ≤ 1048576 (1 TiB)").default(4096),
-  /** Largest WebSocket message accepted from an agent. */
-  max_message_kb: z.number().positive().max(1_048_576, "must be ≤ 1048576 (1 GiB)").default(1024),
-  /** Reports one agent may hand in per minute; more wait in its outbox until it reconnects. */
-  max_reports_per_minute: z.number().int().positive().max(1_000_000).default(120),
-  /** Reports kept per agent (newest first); older ones are deleted every minute. */
-  report_keep_per_agent: z.number().int().positive().max(1_000_000).default(500),
-  /** Reports older than this are deleted, whatever their count. */
-  report_keep_days: z.number().positive().max(36_500, "must be ≤ 36500 (100 years)").default(90),
-  log_level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
-});
+export const HubConfig = z
+  .strictObject({
+    /** Interface to listen on; 127.0.0.1 unless you put a TLS proxy or firewall in front. */
+    host: z.string().min(1).default("127.0.0.1"),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Holds hub.db, artifacts/ and the generated signing secret. */
+    data_dir: z.string().min(1).default(DEFAULT_DATA_DIR),
+    /** SQLite file; default <data_dir>/hub.db. */
+    db: z.string().min(1).optional(),
+    /**
+     * PostgreSQL shared by several hubs (postgres://user:pass@host:5432/db): every hub command uses it
+     * instead of the SQLite file, artifacts included; needs a shared jwt_secret_file or SHIP_HUB_SECRET.
+     */
+    database_url: DatabaseUrl.optional(),
+    /** File with the HS256 secret (>= 32 bytes); default <data_dir>/secret, generated on first start. */
+    jwt_secret_file: z.string().min(1).optional(),
+    ping_interval_seconds: seconds(3600, "an hour").default(30),
+    /** An agent offline this long after its wave started counts as failed (timed_out). */
+    offline_timeout_seconds: seconds(2_592_000, "30 days").default(900),
+    /**
+     * A deployment sent to an agent (online or not) with no progress and no report for this long
+     * counts as failed (timed_out): an agent that lost an instruction must not hold a rollout forever.
+     */
+    progress_timeout_seconds: seconds(2_592_000, "30 days").default(3600),
+    /** How often stored timestamps are re-evaluated (auto-advance, timeouts). */
+    tick_interval_seconds: seconds(60, "a minute").default(1),
+    /**
+     * Cluster mode: how often each hub looks for due deployments of its own agents besides the
+     * LISTEN/NOTIFY wake-up; the most a missed wake-up delays a deploy.
+     */
+    cluster_resync_seconds: seconds(3600, "an hour").default(3),
+    /** Cluster mode: how often each hub writes its heartbeat row. */
+    cluster_heartbeat_seconds: seconds(3600, "an hour").default(5),
+    /**
+     * Cluster mode: a hub whose heartbeat is older than this is dead (the others mark its agents
+     * offline), and a hub that could not write its own for this long closes its agents' sockets.
+     */
+    cluster_hub_timeout_seconds: seconds(86_400, "a day").default(30),
+    max_artifact_mb: z.number().positive().max(1_048_576, "must be ≤ 1048576 (1 TiB)").default(4096),
+    /** Largest WebSocket message accepted from an agent. */
+    max_message_kb: z.number().positive().max(1_048_576, "must be ≤ 1048576 (1 GiB)").default(1024),
+    /** Reports one agent may hand in per minute; more wait in its outbox until it reconnects. */
+    max_reports_per_minute: z.number().int().positive().max(1_000_000).default(120),
+    /** Reports kept per agent (newest first); older ones are deleted every minute. */
+    report_keep_per_agent: z.number().int().positive().max(1_000_000).default(500),
+    /** Reports older than this are deleted, whatever their count. */
+    report_keep_days: z.number().positive().max(36_500, "must be ≤ 36500 (100 years)").default(90),
+    log_level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  })
+  .superRefine((config, ctx) => {
+    // Each hub's watchdog drops its own agents, and the others release them, once its last heartbeat
+    // is older than the timeout: a heartbeat that comes later than that would do so between beats.
+    const beat = config.cluster_heartbeat_seconds;
+    const timeout = config.cluster_hub_timeout_seconds;
+    if (timeout < 2 * beat)
+      ctx.addIssue({
+        code: "custom",
+        path: ["cluster_hub_timeout_seconds"],
+        message: `${timeout} must be at least twice cluster_heartbeat_seconds (${beat}), so ${2 * beat} or more: a hub whose last heartbeat is older counts as dead (the other hubs mark its agents offline, and it closes their connections itself)`,
+      });
+  });
 export type HubConfig = z.infer<typeof HubConfig>;

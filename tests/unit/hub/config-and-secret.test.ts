@@ -35,6 +35,17 @@ describe("hub.toml", () => {
     await expect(loadHubConfig(file)).rejects.toThrow(/hub\.toml cluster_hub_timeout_seconds: /);
   });
 
+  it("refuses a hub timeout a heartbeat interval would outrun: each hub would drop its agents between two heartbeats", async () => {
+    const file = join(dir, "hub.toml");
+    // A slower heartbeat alone (fewer writes): the timeout of 30 s would pass before each next one.
+    await writeFile(file, "cluster_heartbeat_seconds = 60\n");
+    await expect(loadHubConfig(file)).rejects.toThrow(
+      `${file} cluster_hub_timeout_seconds: 30 must be at least twice cluster_heartbeat_seconds (60), so 120 or more: a hub whose last heartbeat is older counts as dead (the other hubs mark its agents offline, and it closes their connections itself)`,
+    );
+    await writeFile(file, "cluster_heartbeat_seconds = 60\ncluster_hub_timeout_seconds = 120\n");
+    expect(await loadHubConfig(file)).toMatchObject({ cluster_hub_timeout_seconds: 120 });
+  });
+
   it("reads keys and refuses unknown ones and bad values, naming file and key", async () => {
     const file = join(dir, "hub.toml");
     await writeFile(file, 'port = 9000\ndata_dir = "/srv/hub"\nping_interval_seconds = 5\n');
