@@ -66,8 +66,10 @@ export function agentRoutes(deps: ApiDeps): Router {
   // Asks a connected agent to look for updates now (its own sources, outside any rollout).
   router.post("/agents/:id/check", operator, async (req, res) => {
     const id = req.params.id as string;
-    if (!deps.send(id, { type: "check_now", v: 1 }))
+    if (!deps.send(id, { type: "check_now", v: 1 })) {
+      if (!(await store.getAgent(id))) throw new HubRequestError(404, `agent ${id} not found`);
       throw new HubRequestError(409, `agent ${id} is not connected`);
+    }
     await deps.store.appendEvent({
       at: deps.now(),
       actor: actorOf(res),

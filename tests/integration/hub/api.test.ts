@@ -340,6 +340,9 @@ describe("rollout preview", () => {
     expect(created.body.waves[0]!.agents.map((a) => a.agentId).sort()).toEqual([...canary].sort());
     const check = await t.api("POST", "/api/v1/agents/p1/check", { token: t.operator });
     expect(check.status).toBe(409);
+    // An id the hub never saw (a typo) is named as unknown, not as an agent that is away.
+    const unknown = await t.api("POST", "/api/v1/agents/p1x/check", { token: t.operator });
+    expect(unknown).toMatchObject({ status: 404, body: { error: "agent p1x not found" } });
   });
 });
 
