@@ -43,6 +43,13 @@ export function eventsView(): View {
   const more = h("button", { type: "button", class: "secondary" }, "Older events");
   let next: number | null = null;
   let loadedOlder = false;
+  /**
+   * Once older pages are shown, the id the newest section reaches down to (the older pages start
+   * just below it): newer events arriving push the newest page down, and the ones it no longer
+   * holds must stay on screen, not fall into a gap above the older pages.
+   */
+  let floor: number | null = null;
+  type Page = { events: AuditEvent[]; next: number | null };
   const view: View = {
     title: "Events",
     root: h("section", {}, h("h1", {}, "Events"), newest, older, h("div", { class: "pager" }, more)),
@@ -52,17 +59,31 @@ export function eventsView(): View {
 
   more.addEventListener("click", async () => {
     if (next === null) return;
-    const page = await get<{ events: AuditEvent[]; next: number | null }>(
-      `events?limit=${PAGE}&before=${next}`,
-    );
+    floor ??= next;
+    const page = await get<Page>(`events?limit=${PAGE}&before=${next}`);
     older.append(table(headers, page.events.map(eventRow)));
     next = page.next;
     loadedOlder = true;
     more.disabled = next === null;
   });
 
+  /** The newest page; with older pages shown, every event down to `floor`, however many arrived. */
+  async function newestEvents(): Promise<Page> {
+    const page = await get<Page>(`events?limit=${PAGE}`);
+    if (floor === null) return page;
+    const events = [...page.events];
+    let before = page.next;
+    while (before !== null && before > floor) {
+      const more = await get<Page>(`events?limit=${PAGE}&before=${before}`);
+      events.push(...more.events);
+      before = more.next;
+    }
+    const reach = floor;
+    return { events: events.filter((e) => e.id >= reach), next: page.next };
+  }
+
   async function refresh(): Promise<void> {
-    const page = await get<{ events: AuditEvent[]; next: number | null }>(`events?limit=${PAGE}`);
+    const page = await newestEvents();
     fill(
       newest,
       page.events.length === 0

@@ -1,0 +1,71 @@
+/**
+ * The dashboard's audit log once "Older events" was clicked: events that arrive afterwards push the
+ * newest page down, and none may drop out between it and the older pages shown below it. Real hub
+ * (in process), real headless Chromium.
+ */
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDashboard } from "../integration/dashboard/support.js";
+import { startTestHub, type TestHub } from "../integration/hub/support.js";
+import { hasProgram } from "../support/require-program.js";
+
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
+
+describe.skipIf(!hasProgram("chromium"))("the audit log's pages in headless Chromium", () => {
+  let t: TestHub;
+  let browser: Browser;
+  let page: Page;
+  let published = 0;
+
+  /** Each release CI publishes is one audit event (release.published), subject its release id. */
+  async function publish(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const version = `1.0.${published++}`;
+      const res = await t.api("POST", "/api/v1/releases", {
+        token: t.ci,
+        body: {
+          app: "web",
+          version,
+          manifest: `version: "${version}"\n`,
+          source: { type: "git", commit: "abcdef1" },
+        },
+      });
+      expect(res.status).toBe(201);
+    }
+  }
+
+  beforeAll(async () => {
+    buildDashboard();
+    t = await startTestHub({ tickIntervalMs: 50 });
+    await publish(150);
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  /** The subjects (release ids) of the release events the page shows, top to bottom. */
+  const shownSubjects = () => page.locator("tbody tr td:nth-child(3)").allTextContents();
+
+  it("keeps every event on screen, once, when new ones arrive after older pages were opened", async () => {
+    await page.goto(`${t.hub.url}/?poll=200`);
+    await page.locator("#token").fill(t.operator);
+    await page.keyboard.press("Enter");
+    await page.getByRole("link", { name: "Events" }).click();
+    await expect.poll(async () => (await shownSubjects()).length).toBe(100);
+    await page.getByRole("button", { name: "Older events" }).click();
+    await expect.poll(async () => (await shownSubjects()).length).toBe(150);
+    // 30 more while the operator reads: the newest page moves down by 30.
+    await publish(30);
+    const all = (
+      await t.api<{ events: { subject: string }[] }>("GET", "/api/v1/events?limit=1000", {
+        token: t.operator,
+      })
+    ).body.events.map((e) => e.subject);
+    expect(all).toHaveLength(180);
+    await expect.poll(async () => (await shownSubjects())[0], { timeout: 10_000 }).toBe(all[0]);
+    expect(await shownSubjects()).toEqual(all);
+  });
+});
