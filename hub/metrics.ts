@@ -60,10 +60,24 @@ export class HubMetrics {
     return (req: Request, res: Response, next: NextFunction): void => {
       const end = this.httpDuration.startTimer();
       res.on("finish", () => {
-        const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
-        end({ method: req.method, route, status: String(res.statusCode) });
+        end({ method: req.method, route: routeLabel(req), status: String(res.statusCode) });
       });
       next();
     };
   }
+}
+
+/**
+ * The route's pattern with the path its router is mounted at. A request a route refuses (it throws)
+ * is answered by the app's error handler, after express has reset `baseUrl` on leaving the router:
+ * the mount is then what the URL holds before the pattern's segments, so a route's 400s and 404s
+ * count under the same label as its 200s (`/api/v1/releases`, not `/releases`).
+ */
+function routeLabel(req: Request): string {
+  if (!req.route) return "unmatched";
+  const pattern = String(req.route.path);
+  if (req.baseUrl !== "") return `${req.baseUrl}${pattern}`;
+  const segments = (req.originalUrl.split("?")[0] ?? "").replace(/\/+$/, "").split("/");
+  const depth = pattern.split("/").filter(Boolean).length;
+  return `${segments.slice(0, segments.length - depth).join("/")}${pattern}`;
 }

@@ -31,10 +31,19 @@ describe("hub HTTP API", () => {
   it("serves /healthz, Prometheus /metrics and an OpenAPI document built from the schemas", async () => {
     expect((await t.api("GET", "/healthz")).body).toEqual({ ok: true });
     await t.api("GET", "/api/v1/agents", { token: t.operator });
+    // Refused by the route itself: counted under the same route, so its error rate is seen.
+    expect((await t.api("GET", "/api/v1/agents?status=bogus", { token: t.operator })).status).toBe(400);
+    expect((await t.api("GET", "/api/v1/releases/nope", { token: t.operator })).status).toBe(404);
     const metrics = (await t.api<string>("GET", "/metrics")).body;
     expect(metrics).toContain("ship_hub_agents_online 0");
     expect(metrics).toMatch(
       /ship_hub_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/agents",status="200"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /ship_hub_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/agents",status="400"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /ship_hub_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/releases\/:id",status="404"\} 1/,
     );
     const doc = (
       await t.api<{
