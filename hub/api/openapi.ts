@@ -15,7 +15,10 @@ const routes: Record<string, Record<string, Operation>> = {
       body: "PublishRelease",
       status: 201,
     },
-    get: { summary: "List releases (?app=&limit=)", roles: "ci, operator" },
+    get: {
+      summary: "List releases (?app=&limit=), or an app's release of a version (?app=&version=)",
+      roles: "ci, operator",
+    },
   },
   "/releases/{id}": { get: { summary: "One release", roles: "ci, operator" } },
   "/artifacts": {

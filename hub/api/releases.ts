@@ -15,6 +15,8 @@ import { parseRequest } from "./validate.js";
 
 const ListQuery = z.strictObject({
   app: z.string().optional(),
+  /** With `app`: that app's release of this version, as versions compare (`v2.0.0` finds 2.0.0). */
+  version: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
@@ -98,6 +100,18 @@ export function releaseRoutes(deps: ApiDeps): Router {
 
   router.get("/releases", requireRole(tokens, "ci", "operator"), async (req, res) => {
     const query = parseRequest(ListQuery, req.query, "query");
+    if (query.version !== undefined) {
+      // However many releases the app has: `rollout create --app --version` takes an old one back.
+      if (query.app === undefined) throw new HubRequestError(400, "query.version: needs query.app");
+      const wanted = query.version;
+      const versions = await store.releaseVersions(query.app);
+      const same = versions.includes(wanted)
+        ? wanted
+        : versions.find((v) => compareVersions(v, wanted) === 0);
+      const release = same === undefined ? undefined : await store.findRelease(query.app, same);
+      res.json({ releases: release ? [releaseForPeople(release)] : [] });
+      return;
+    }
     res.json({ releases: (await store.listReleases(query)).map(releaseForPeople) });
   });
 

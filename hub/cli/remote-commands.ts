@@ -10,7 +10,6 @@ import {
 } from "../../shared/api/bodies.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
-import { compareVersions } from "../../shared/versions.js";
 import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
@@ -191,16 +190,13 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
   const failureThreshold = thresholdOption(options.failureThreshold ?? "1");
   let release = options.release;
   if (!release && options.app && options.version) {
-    const { releases } = await client.request<{ releases: { id: string; version: string }[] }>(
+    // The hub finds it as it compares versions (`--version v2.0.0` finds 2.0.0), among all the
+    // app's releases: a list of the newest would miss an old one rolled out again.
+    const { releases } = await client.request<{ releases: { id: string }[] }>(
       "GET",
-      `/releases?app=${encodeURIComponent(options.app)}&limit=1000`,
+      `/releases?app=${encodeURIComponent(options.app)}&version=${encodeURIComponent(options.version)}`,
     );
-    // As the hub compares them (one release per version): `--version v2.0.0` finds 2.0.0.
-    const wanted = options.version;
-    release = (
-      releases.find((r) => r.version === wanted) ??
-      releases.find((r) => compareVersions(r.version, wanted) === 0)
-    )?.id;
+    release = releases[0]?.id;
     if (!release) throw new RangeError(`no release ${options.app} ${options.version} on the hub`);
   }
   if (!release)
