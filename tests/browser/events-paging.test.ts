@@ -1,7 +1,8 @@
 /**
- * The dashboard's audit log once "Older events" was clicked: events that arrive afterwards push the
- * newest page down, and none may drop out between it and the older pages shown below it. Real hub
- * (in process), real headless Chromium.
+ * The dashboard's audit log tells the whole truth: once "Older events" was clicked, events that
+ * arrive afterwards push the newest page down, and none may drop out between it and the older pages
+ * shown below it; and a rollback that did not happen reads as a failure, whatever the reason. Real
+ * hub (in process), real headless Chromium.
  */
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,5 +68,19 @@ describe.skipIf(!hasProgram("chromium"))("the audit log's pages in headless Chro
     expect(all).toHaveLength(180);
     await expect.poll(async () => (await shownSubjects())[0], { timeout: 10_000 }).toBe(all[0]);
     expect(await shownSubjects()).toEqual(all);
+  });
+
+  it("shows a rollback a later rollout overtook in red, as a rollback found impossible", async () => {
+    for (const kind of ["deployment.rollback_impossible", "deployment.rollback_overtaken"])
+      await t.hub.store.appendEvents([
+        { at: Date.now(), actor: "hub", kind, subject: `r1:${kind}`, data: { error: "not rolled back" } },
+      ]);
+    await expect
+      .poll(async () => (await shownSubjects())[0], { timeout: 10_000 })
+      .toBe("r1:deployment.rollback_overtaken");
+    const red = await page.locator("#events-table strong.bad-text").allTextContents();
+    expect(red).toEqual(
+      expect.arrayContaining(["deployment.rollback_impossible", "deployment.rollback_overtaken"]),
+    );
   });
 });
