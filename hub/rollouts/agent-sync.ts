@@ -16,6 +16,7 @@ import {
   isRunningRollout,
   nextDeploymentState,
   ROLLBACK_REPORT_EVENT,
+  ROLLBACK_TIMEOUT_STATES,
   SUCCEEDED_DEPLOYMENT_STATES,
   UPDATE_REPORT_EVENT,
 } from "./states.js";
@@ -177,7 +178,14 @@ export class AgentSync {
     const { now } = this.ctx;
     const { deploymentId, rollback } = parseDeploymentId(progress.deploymentId);
     const d = await t.getDeployment(deploymentId);
-    if (!d || d.agentId !== agentId || rollback) return;
+    if (!d || d.agentId !== agentId) return;
+    if (rollback) {
+      // A rollback under way (one that downloads the older release can take long) is a sign of
+      // life too: its progress timeout counts from the agent's last word, as an update's does.
+      if (ROLLBACK_TIMEOUT_STATES.includes(d.state) && now() - d.updatedAt >= PROGRESS_TOUCH_MS)
+        await t.updateDeployment(d.id, { updatedAt: now() });
+      return;
+    }
     const state = nextDeploymentState(d.state, "progress");
     if (state === d.state) {
       // A sign of life for the progress timeout; one write per few seconds is enough for that.

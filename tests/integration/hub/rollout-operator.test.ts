@@ -390,6 +390,48 @@ describe("a rollback instruction nobody answers", () => {
   });
 });
 
+describe("a rollback instruction under way", () => {
+  it("is not timed out while its agent sends progress (a rollback that downloads the older release)", async () => {
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    const a1 = await connect(t, "a1");
+    const id = await create(t, {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+    });
+    await reportAcked(a1, await a1.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: { rollback: true } });
+    const back = await a1.next(isDeploy);
+    expect(back).toMatchObject({ rollback: true });
+    const sent = (await t.hub.store.getDeployment(`${id}:a1`))?.updatedAt ?? 0;
+    // Two thirds of the progress timeout, a progress message, then two thirds again: past the
+    // timeout since it was sent, but never that long without a word from the agent.
+    for (let i = 0; i < 2; i++) {
+      skew += (PROGRESS_MS * 2) / 3;
+      a1.send({
+        type: "progress",
+        v: 1,
+        deploymentId: back.deploymentId,
+        step: "fetch",
+        percent: 40 * (i + 1),
+      });
+      await expect
+        .poll(async () => (await t.hub.store.getDeployment(`${id}:a1`))?.updatedAt ?? 0)
+        .toBeGreaterThan(sent + i * ((PROGRESS_MS * 2) / 3));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await stateOf(t, id, "a1")).toBe("rollback_pending");
+    // Silent past the timeout, it times out as before.
+    skew += PROGRESS_MS + 1_000;
+    await expect.poll(() => stateOf(t, id, "a1")).toBe("rollback_timed_out");
+    await reportAcked(a1, back, "succeeded");
+    await expect.poll(() => stateOf(t, id, "a1")).toBe("rolled_back");
+  });
+});
+
 describe("a rollback instruction a later rollout overtook", () => {
   it("is not sent again at hello: only the later release is, and the old rollout says why, once", async () => {
     const t = await boot();
