@@ -97,6 +97,18 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     };
   }
   const installed = (await readState(config.general.state_file)).sources[app]?.current_version ?? null;
+  if (!source.enabled) {
+    // An instruction the hub sent before the operator disabled the app (or one resumed from disk):
+    // ship leaves a disabled app alone, in hub mode as in a timer run.
+    return {
+      ...base,
+      outcome: "failed",
+      fromVersion: installed,
+      toVersion: release.version,
+      error: `[sources.${app}] has enabled = false in this agent's ship.toml: it takes no releases for ${app}`,
+      steps: [],
+    };
+  }
   if (installed === release.version) {
     // A repeated instruction, or one whose report was lost to a crash after the update finished.
     input.log.info("already on the instructed version", { app, version: installed });

@@ -23,23 +23,27 @@ export async function buildHello(
     labels: config.hub?.labels ?? {},
     agentVersion: SHIP_VERSION,
     allowDowngrade: config.trust?.allow_downgrade === true,
-    apps: Object.keys(config.sources).map((app) => {
-      const current = state.sources[app];
-      const version = current?.current_version ?? null;
-      const last = desired[app];
-      // The hub's release id lets it send this agent back here later (rollback); only claimed
-      // when the files are that release's version — also after a local rollback to an older one.
-      const releaseId =
-        (version === null ? undefined : known[app]?.[version]) ??
-        (last?.finished?.report.outcome === "succeeded" && last.instruction.release.version === version
-          ? last.instruction.release.id
-          : undefined);
-      return {
-        app,
-        version,
-        state: current?.last_result ?? "unknown",
-        ...(releaseId === undefined ? {} : { releaseId }),
-      };
-    }),
+    // A source with `enabled = false` takes no releases: announced, the hub would count this agent
+    // in its rollouts and send it the app's releases.
+    apps: Object.keys(config.sources)
+      .filter((app) => config.sources[app]?.enabled === true)
+      .map((app) => {
+        const current = state.sources[app];
+        const version = current?.current_version ?? null;
+        const last = desired[app];
+        // The hub's release id lets it send this agent back here later (rollback); only claimed
+        // when the files are that release's version — also after a local rollback to an older one.
+        const releaseId =
+          (version === null ? undefined : known[app]?.[version]) ??
+          (last?.finished?.report.outcome === "succeeded" && last.instruction.release.version === version
+            ? last.instruction.release.id
+            : undefined);
+        return {
+          app,
+          version,
+          state: current?.last_result ?? "unknown",
+          ...(releaseId === undefined ? {} : { releaseId }),
+        };
+      }),
   };
 }
