@@ -145,6 +145,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .command("agent")
     .description("daemon: connect to the hub in [hub], carry out its instructions, report")
     .option("-c, --config <path>", "config file (default ./ship.toml if present, else /etc/ship/ship.toml)")
+    // A subcommand does not take the root's exitOverride (set after it is built): without its own,
+    // `ship agent --force` was commander's process.exit(1), which reads "update failed, restored"
+    // and which systemd's RestartPreventExitStatus=2 then restarted every 5 s.
+    .exitOverride()
     .action(async (opts: { config?: string }) => {
       setExit(await (await import("./commands/agent.js")).agentCommand(opts));
     });

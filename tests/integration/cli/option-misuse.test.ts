@@ -154,6 +154,20 @@ describe("ship refuses options that do not go together (real CLI)", () => {
     await expect(readdir(join(app.root, "new"))).rejects.toThrow();
   });
 
+  // `ship agent` is a subcommand: it did not take the root's exit code for a usage error, so
+  // commander exited 1 ("the update failed and the app is back on its previous version"), which
+  // the unit's RestartPreventExitStatus=2 does not stop: a typo in ExecStart restarted for ever.
+  it.each([
+    [["agent", "--force"], "error: unknown option '--force'"],
+    [["agent", "--sources", "myapp"], "error: unknown option '--sources'"],
+    [["agent", "now"], "error: too many arguments for 'agent'. Expected 0 arguments but got 1."],
+  ])("ship %j is exit 2 (bad input), and nothing is installed", async (args, message) => {
+    const run = await runShip([...args, "--config", app.config]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(message);
+    expect(await readdir(app.appDir)).toEqual([]);
+  });
+
   it("the same update run without the stray option installs (the refusal was the option, not the setup)", async () => {
     const run = await runShip(["--config", app.config, "--force"]);
     expect(run.code).toBe(0);
