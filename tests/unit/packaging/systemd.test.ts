@@ -97,6 +97,11 @@ describe("ship-agent.service", () => {
     expect(get("Restart")).toEqual(["on-failure"]);
     // Bad input (exit 2) is not restarted every 5 s: no restart fixes a config.
     expect(get("RestartPreventExitStatus")).toEqual(["2"]);
+    // A stop lets the running update finish: SIGTERM to the daemon only, never to the hook it runs
+    // (control-group, the default, failed the hook and rolled the update back); SIGKILL for all
+    // only after TimeoutStopSec.
+    expect(get("KillSignal")).toEqual(["SIGTERM"]);
+    expect(get("KillMode")).toEqual(["mixed"]);
     const timerService = directives(await unitText("ship.service"));
     for (const key of [
       "NoNewPrivileges",
