@@ -135,6 +135,9 @@ function buildProgram(setExit: (code: number) => void): Command {
         setExit(ExitCode.badInput);
         return;
       }
+      // A name given twice (a script appending one) is that source once: twice, the run refused
+      // "sources.x.app_dir, sources.x.app_dir: all name DIR … run one with --sources x".
+      if (options.sources !== undefined) options.sources = [...new Set(options.sources)];
       const out = createOutput(options);
       const mode = modes.find((m) => options[m.flag] !== undefined && options[m.flag] !== false);
       const runner = mode ? await mode.load() : (await import("./commands/run.js")).runCommand;

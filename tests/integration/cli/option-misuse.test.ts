@@ -60,6 +60,26 @@ describe("ship refuses options that do not go together (real CLI)", () => {
     expect(unknown.stderr.trim()).toBe("ship: --sources nope: no such source; configured: myapp");
   });
 
+  // A source named twice was taken as two sources filling one app_dir: the run was refused with
+  // "sources.myapp.app_dir, sources.myapp.app_dir: all name … run one with --sources myapp".
+  it("--sources naming one source twice runs that source once", async () => {
+    const run = await runShip(["--config", app.config, "--force", "--sources", "myapp", "myapp"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^myapp: installed 2\.0\.0/m);
+    expect(await readdir(app.appDir)).toContain("app.txt");
+    const manifest = join(app.root, "r2", "update-manifest.yaml");
+    const check = await runShip([
+      "--config",
+      app.config,
+      "--test-conditionals",
+      manifest,
+      "--sources",
+      "myapp",
+      "myapp",
+    ]);
+    expect(check.code, check.stderr).toBe(0);
+  });
+
   // --sources was accepted by --check-rollout and ignored: a stage's criteria on current_version
   // read "unknown" (nothing installed) instead of the source's installed version.
   it("--check-rollout --sources NAME judges criteria by that source's installed version", async () => {
