@@ -40,9 +40,13 @@ layout() {
   sed -e "s#/etc/ship/#@SHIP_ETC@/#g" -e "s#/var/lib/ship#@SHIP_STATE@/ship#g" "$@" |
     sed -e "s#@SHIP_ETC@#$etc#g" -e "s#@SHIP_STATE@#$state#g"
 }
-if [ ! -e "$etc/ship.toml" ]; then layout "$pkg/examples/ship.toml" >"$etc/ship.toml.new" && chmod 600 "$etc/ship.toml.new" && mv "$etc/ship.toml.new" "$etc/ship.toml"; fi
+if [ ! -e "$etc/ship.toml" ]; then layout "$pkg/examples/ship.toml" >"$etc/ship.toml.new" && chmod 600 "$etc/ship.toml.new" && mv "$etc/ship.toml.new" "$etc/ship.toml" && made_ship_toml=1; fi
 if [ ! -e "$etc/hub.toml" ]; then layout "$pkg/examples/hub.toml" >"$etc/hub.toml.new" && chmod 644 "$etc/hub.toml.new" && mv "$etc/hub.toml.new" "$etc/hub.toml"; fi
 if [ "${SHIP_NO_USERS:-0}" != 1 ]; then
+  # The units run ship as user ship, which could not read a root-owned 600 ship.toml: the README's
+  # first check (runuser -u ship -- ship --check-only) and every service start were exit 2
+  # "permission denied". Only a file made here is handed over; a config of yours is left as it is.
+  if [ "${made_ship_toml:-0}" = 1 ]; then chown ship:ship "$etc/ship.toml"; fi
   chown -R ship:ship "$state/ship"
   chown -R ship-hub:ship-hub "$state/ship-hub"
   chmod 700 "$state/ship-hub"
