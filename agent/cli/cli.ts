@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
-import { ExitCode } from "../../shared/errors.js";
+import { BadInputError, ExitCode } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
 import { createOutput, type Output } from "./output.js";
@@ -158,7 +158,42 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   registerReleaseCommand(program);
   refuseEmptyValues(program);
+  program.hook("preAction", (_root, action) => takeRootOptions(program, action));
   return program;
+}
+
+/**
+ * Options written before a subcommand (`ship --config X agent`) are the root's, which does not run
+ * then: the daemon started with ./ship.toml or /etc/ship/ship.toml instead of X, and `--force` or
+ * `--json` there did nothing. `--config` before `agent` is taken as the agent's; any other is bad input.
+ */
+function takeRootOptions(program: Command, action: Command): void {
+  if (action === program) return;
+  const given = program.options.filter((o) => program.getOptionValueSource(o.attributeName()) === "cli");
+  let command = action;
+  while (command.parent !== null && command.parent !== program) command = command.parent;
+  for (const option of given) {
+    const key = option.attributeName();
+    const flag = option.long ?? option.flags;
+    if (command.name() === "agent" && key === "config") {
+      const own: unknown = action.getOptionValue(key);
+      const root: unknown = program.getOptionValue(key);
+      if (action.getOptionValueSource(key) !== "cli") action.setOptionValueWithSource(key, root, "cli");
+      else if (own !== root)
+        throw BadInputError.single(flag, "", `given twice, as ${String(root)} and ${String(own)}: give one`);
+      continue;
+    }
+    // `ship --json release …`: the subcommand has a --json of its own, which goes after its name.
+    const own = [action, command].some((c) => c.options.some((o) => o.long === option.long));
+    const where = action === command ? command.name() : `${command.name()} ${action.name()}`;
+    throw BadInputError.single(
+      flag,
+      "",
+      own
+        ? `written before \`${command.name()}\` is ship's own option: write it after \`ship ${where}\``
+        : `applies to ship's own runs, not to \`ship ${command.name()}\``,
+    );
+  }
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -188,6 +188,31 @@ describe("ship refuses options that do not go together (real CLI)", () => {
     expect(await readdir(app.appDir)).toEqual([]);
   });
 
+  // Options before a subcommand are the root's, which does not run then: `ship --config X agent`
+  // started the daemon with ./ship.toml or /etc/ship/ship.toml, and `--force` there did nothing.
+  it("ship --config FILE agent reads FILE; another root option before a subcommand is exit 2 naming it", async () => {
+    const elsewhere = { cwd: tmpdir() };
+    const agent = await runShip(["--config", app.config, "agent"], elsewhere);
+    expect(agent.code).toBe(2);
+    expect(agent.stderr.trim()).toBe(
+      `ship: ${app.config} hub: \`ship agent\` needs a [hub] table (url, token_file)`,
+    );
+    const twice = await runShip(["--config", app.config, "agent", "--config", join(app.root, "other.toml")]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr.trim()).toBe(
+      `ship: --config given twice, as ${app.config} and ${join(app.root, "other.toml")}: give one`,
+    );
+    const force = await runShip(["--force", "agent", "--config", app.config]);
+    expect(force.code).toBe(2);
+    expect(force.stderr.trim()).toBe("ship: --force applies to ship's own runs, not to `ship agent`");
+    const json = await runShip(["--json", "release", "-C", app.root, "bump", "patch"], elsewhere);
+    expect(json.code).toBe(2);
+    expect(json.stderr.trim()).toBe(
+      "ship: --json written before `release` is ship's own option: write it after `ship release bump`",
+    );
+    expect(await readdir(app.appDir)).toEqual([]);
+  });
+
   it("the same update run without the stray option installs (the refusal was the option, not the setup)", async () => {
     const run = await runShip(["--config", app.config, "--force"]);
     expect(run.code).toBe(0);
