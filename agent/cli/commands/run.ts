@@ -1,3 +1,4 @@
+import { loadTrustedKeys } from "../../../shared/signing/trust.js";
 import { checkAppDirs } from "../../pipeline/configured-paths.js";
 import { recover, runOnce } from "../../pipeline/index.js";
 import type { AppReport } from "../../pipeline/report.js";
@@ -12,6 +13,9 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
   const { config, path } = await loadCliConfig(options.config, out);
   // Sources filling one app_dir may share a config (the seed's example), not a run.
   await checkAppDirs(config, path, runSourceNames(config, options.sources));
+  // As `ship agent` does at start: a [trust] key that is no public key is refused naming it, where
+  // a run blamed every release ("[trust] keys are configured but this release has no signed artifact").
+  await loadTrustedKeys(config.trust, path);
   const log = cliLogger(options, config);
   // runOnce recovers each app a killed run left (journal) under its lock before looking for updates.
   const summary = await runOnce(config, {

@@ -150,6 +150,13 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
       `[sources.web]\ntype = "git"\nlocal_path = "ROOT/repo"\napp_dir = "APP"\nkey_filename = "ROOT/group.key"\n`,
       /sources\.web\.key_filename: \S+\/group\.key is readable by other users \(mode 640\)/,
     ],
+    // A run (unlike `ship agent`) did not read the keys until a release came: it then blamed the
+    // release ("[trust] keys are configured but this release has no signed artifact"), every run.
+    [
+      "[trust] keys entry that is no public key",
+      `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "APP"\n[trust]\nkeys = ["garbage"]\n`,
+      /trust\.keys\[0\]: expected a PEM public key or base64 of the raw 32-byte Ed25519 key$/,
+    ],
     [
       "[trust] key file in a directory the group can write",
       `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "APP"\n[trust]\nkey_files = ["ROOT/open-dir/trusted.pem"]\n`,
