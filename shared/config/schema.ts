@@ -124,7 +124,11 @@ export type LocalSource = z.infer<typeof LocalSource>;
 export type HubOnlySource = z.infer<typeof HubOnlySource>;
 
 export const Hub = z.strictObject({
-  url: httpUrl(),
+  // The agent appends /api/v1/agent and /api/v1/artifacts/… to the path: after a ?query the
+  // artifact URL was the hub's dashboard page, and every deploy failed "checksum mismatch".
+  url: httpUrl().refine((u) => !u.includes("?") && !u.includes("#"), {
+    message: "must be the hub's address without a ?query or #fragment (ship adds /api/v1/… to its path)",
+  }),
   token_file: nonEmpty,
   // The rule the hub's channel checks in hello: a config it would refuse is refused when read.
   agent_id: AgentId.optional(),

@@ -162,6 +162,18 @@ describe("malformed configs: every problem, positioned", () => {
       "[hubb]\n",
       /^warning: ship\.toml:1:2 hubb: unknown key "hubb" \(did you mean "hub"\?\); ignored$/,
     ],
+    // The agent appends /api/v1/… to the hub's path: after a query, every artifact download was the
+    // dashboard's page and each deploy failed "checksum mismatch".
+    [
+      "hub url with a query",
+      '[hub]\nurl = "https://hub.example:8443/?proxy=1"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: must be the hub's address without a \?query or #fragment \(ship adds \/api\/v1\/… to its path\)$/,
+    ],
+    [
+      "hub url with a fragment",
+      '[hub]\nurl = "https://hub.example:8443/ship#x"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: must be the hub's address without a \?query or #fragment/,
+    ],
   ])("%s", (_name, text, expected) => {
     const issues = issuesOf(text);
     expect(issues).toHaveLength(1);
