@@ -4,7 +4,9 @@
  */
 import { join } from "node:path";
 import { defaultConfigPath, loadConfigFile } from "../../../shared/config/load.js";
+import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
+import type { Logger } from "../../../shared/log.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
 import { AgentDaemon } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
@@ -41,23 +43,15 @@ export async function agentCommand(options: { config?: string }): Promise<number
   // manual start beside the service) shared the outbox and desired state, and the hub dropped each
   // one's connection for the other's, over and over. It exits 75 naming the holder instead.
   const daemonLock = await acquireLock(join(lockDir(config), "agent.lock"), log);
-
-  const recovered = await recover(config, log);
-  for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
-  if (recovered.exitCode === ExitCode.restoreFailed) {
-    // Keep running: the hub must hear about the app that needs a person, and other apps still work.
-    log.error("recovery of an interrupted update failed; the app needs a person");
+  let daemon: AgentDaemon;
+  try {
+    daemon = await startDaemon(config, path, identity, log);
+  } catch (error) {
+    // A start that fails (a desired-state file that is not JSON, say) must not leave its lock for
+    // the next start to call stale, or to take for a live daemon's when the pid is reused.
+    await daemonLock.release().catch(() => undefined);
+    throw error;
   }
-
-  const daemon = new AgentDaemon({
-    config,
-    configFile: path,
-    agentId: identity.agentId,
-    token: identity.token,
-    log,
-    ...testTimings(),
-  });
-  await daemon.start();
   log.info("agent started", { agentId: identity.agentId, hub: redactUrl(config.hub.url) });
 
   return new Promise<number>((resolve) => {
@@ -84,6 +78,31 @@ export async function agentCommand(options: { config?: string }): Promise<number
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
   });
+}
+
+/** Recovers what a killed run left, then starts the daemon (its desired state read from disk). */
+async function startDaemon(
+  config: AgentConfig,
+  path: string,
+  identity: { agentId: string; token: string },
+  log: Logger,
+): Promise<AgentDaemon> {
+  const recovered = await recover(config, log);
+  for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
+  if (recovered.exitCode === ExitCode.restoreFailed) {
+    // Keep running: the hub must hear about the app that needs a person, and other apps still work.
+    log.error("recovery of an interrupted update failed; the app needs a person");
+  }
+  const daemon = new AgentDaemon({
+    config,
+    configFile: path,
+    agentId: identity.agentId,
+    token: identity.token,
+    log,
+    ...testTimings(),
+  });
+  await daemon.start();
+  return daemon;
 }
 
 /**
