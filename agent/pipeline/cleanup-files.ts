@@ -31,7 +31,8 @@ export async function removeCleanupFiles(
   const { remove_files: files, remove_directories: dirs } = manifest.cleanup;
   const protectedDirs = protectedDirectories(manifest);
   const confined = new ConfinedPaths(resolve(appDir));
-  const remove = async (rels: string[]) => {
+  const remove = async (matched: string[]) => {
+    const rels = await sparingProtected(appDir, matched, protectedDirs, log);
     if (rels.length === 0) return;
     if (backupPath !== undefined) await setAsideIntoBackup(appDir, backupPath, rels);
     else for (const rel of rels) await removeTree(join(appDir, rel));
@@ -107,6 +108,39 @@ function protectedDirectories(manifest: Manifest): Set<string> {
       .filter(([, rule]) => rule.preserve)
       .map(([dir]) => dir.replace(/^\.?\/+|\/+$/g, "")),
   );
+}
+
+/**
+ * What removing `rels` takes out, a protected directory inside one of them excepted: `var` holding
+ * the preserved `var/data` gives way to its other entries, and `var/data` (with the directories on
+ * the way to it) stays. Removing `var` whole took the operator's database with it.
+ */
+async function sparingProtected(
+  appDir: string,
+  rels: readonly string[],
+  protectedDirs: Set<string>,
+  log: Logger,
+): Promise<string[]> {
+  const out: string[] = [];
+  const expand = async (rel: string, named: boolean): Promise<void> => {
+    const inside = [...protectedDirs].filter((dir) => dir.startsWith(`${rel}/`));
+    if (inside.length === 0 || lstatOrUndefined(join(appDir, rel))?.isDirectory() !== true) {
+      out.push(rel);
+      return;
+    }
+    // Named once, at the directory the manifest asked for; the levels below only narrow it down.
+    if (!named)
+      log.warn("cleanup: keeping the protected directories inside a directory it removes", {
+        directory: rel,
+        kept: inside,
+      });
+    for (const name of await readdir(join(appDir, rel))) {
+      const child = `${rel}/${name}`;
+      if (!protectedDirs.has(child)) await expand(child, true);
+    }
+  };
+  for (const rel of rels) await expand(rel, false);
+  return out;
 }
 
 function isProtected(rel: string, protectedDirs: Set<string>): boolean {
