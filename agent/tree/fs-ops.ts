@@ -15,7 +15,9 @@ import {
   unlinkSync,
 } from "node:fs";
 import {
+  chmod,
   copyFile,
+  lchown,
   lstat,
   mkdir,
   open,
@@ -69,14 +71,39 @@ export async function copyEntry(src: string, dst: string): Promise<void> {
   const tmp = `${dst}.ship-tmp`;
   await rm(tmp, { force: true });
   const stat = await lstat(src);
-  if (stat.isSymbolicLink()) {
-    await symlink(await readlink(src), tmp);
-  } else {
-    await copyFile(src, tmp, constants.COPYFILE_FICLONE);
-    // Keep mtime so the install index's stat check still matches a copied-back file.
-    await utimes(tmp, stat.atime, stat.mtime);
+  try {
+    if (stat.isSymbolicLink()) {
+      await symlink(await readlink(src), tmp);
+      await keepOwner(tmp, stat);
+    } else {
+      await copyFile(src, tmp, constants.COPYFILE_FICLONE);
+      if (await keepOwner(tmp, stat)) await chmod(tmp, stat.mode & 0o7777); // chown clears set-id bits
+      // Keep mtime so the install index's stat check still matches a copied-back file.
+      await utimes(tmp, stat.atime, stat.mtime);
+    }
+  } catch (error) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw error;
   }
   await renameOrDrop(tmp, dst);
+}
+
+/**
+ * Gives a copy its original's owner and group, as a rename would have kept them: a backup or a
+ * restore across filesystems made `www-data:www-data` config files `root:root` (640: unreadable
+ * for the app). A user that may not chown (ship not running as root) keeps its own, as before.
+ * True when the owner was changed.
+ */
+async function keepOwner(copy: string, original: Stats): Promise<boolean> {
+  const made = lstatSync(copy);
+  if (made.uid === original.uid && made.gid === original.gid) return false;
+  try {
+    await lchown(copy, original.uid, original.gid);
+    return true;
+  } catch (error) {
+    if (code(error) === "EPERM") return false;
+    throw error;
+  }
 }
 
 /**
