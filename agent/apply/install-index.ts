@@ -6,6 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { damagedRecord, parseRecord } from "../state/record-file.js";
 import { isRacy, stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
@@ -51,9 +52,13 @@ function isIndexedFile(value: unknown): value is IndexedFile {
   );
 }
 
+/** What an operator reads when the install index is damaged: what it is, and the way out. */
+const INDEX_WHAT =
+  "ship's record of what it installed in the app; delete it, and the next run installs the release again over the app (files ship did not install stay)";
+
 function parseIndex(text: string, path: string): InstallIndex {
-  const header = IndexHeaderSchema.parse(JSON.parse(text));
-  checkIndexedFiles(header.files, path);
+  const header = parseRecord(text, path, IndexHeaderSchema, INDEX_WHAT);
+  checkIndexedFiles(header.files, path, INDEX_WHAT);
   return header as InstallIndex;
 }
 
@@ -61,10 +66,11 @@ function parseIndex(text: string, path: string): InstallIndex {
 export function checkIndexedFiles(
   files: Record<string, unknown>,
   path: string,
+  what: string,
 ): asserts files is Record<string, IndexedFile> {
   // for-in, not Object.entries: no [key, value] array per entry of a 20,000-entry record.
   for (const rel in files) {
-    if (!isIndexedFile(files[rel])) throw new Error(`${path}: malformed entry for ${rel}`);
+    if (!isIndexedFile(files[rel])) throw damagedRecord(path, what, `its entry for ${rel} is malformed`);
   }
 }
 

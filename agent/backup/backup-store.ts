@@ -10,6 +10,7 @@ import { z } from "zod";
 import { BadInputError } from "../../shared/errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
+import { parseRecord } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { removeTree } from "../tree/remove-tree.js";
 import { emptyTrash } from "./trash.js";
@@ -83,14 +84,18 @@ export function backupFilesDir(backupPath: string): string {
   return join(backupPath, "files");
 }
 
+/** What an operator reads when a backup's own record is damaged: the backup cannot be trusted. */
+const BACKUP_WHAT =
+  "this backup's record of what its update changed; the backup cannot be restored, move it out of the backup directory";
+
 export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
-  const text = await readFile(join(backupPath, META_FILE), "utf8");
-  return BackupMetaSchema.parse(JSON.parse(text));
+  const path = join(backupPath, META_FILE);
+  return parseRecord(await readFile(path, "utf8"), path, BackupMetaSchema, BACKUP_WHAT);
 }
 
 export async function readBackupInventory(backupPath: string): Promise<BackupInventory> {
-  const text = await readFile(join(backupPath, INVENTORY_FILE), "utf8");
-  return BackupInventorySchema.parse(JSON.parse(text));
+  const path = join(backupPath, INVENTORY_FILE);
+  return parseRecord(await readFile(path, "utf8"), path, BackupInventorySchema, BACKUP_WHAT);
 }
 
 /**
@@ -122,8 +127,8 @@ export async function readBackupInstalled(
   const path = join(backupPath, INSTALLED_FILE);
   const text = await readTextIfPresent(path);
   if (text === undefined) return undefined;
-  const files = InstalledFilesSchema.parse(JSON.parse(text));
-  checkIndexedFiles(files, path);
+  const files = parseRecord(text, path, InstalledFilesSchema, BACKUP_WHAT);
+  checkIndexedFiles(files, path, BACKUP_WHAT);
   return files;
 }
 

@@ -1,0 +1,74 @@
+/**
+ * ship's own records damaged (a write cut short on a failing disk, a hand edit), met by real `ship`
+ * runs. A truncated install index made every command say only "myapp: Unterminated string in JSON
+ * at position 100" — no file named — with exit 1 for a run ("the update failed and the app is back"),
+ * "internal error" for `--rollback` and exit 3 ("needs a person") for `--recover`. Now each is one
+ * line naming the file, what it is and the way out, exit 2, and nothing on disk changes.
+ */
+import { readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+import { snapshot } from "./tree-fixtures.js";
+
+let app: LocalApp;
+
+beforeEach(async () => {
+  app = await localApp();
+  await app.release("r1", `version: "1.0.0"\n`, { "app.txt": "v1\n", "lib/a.txt": "a1\n" });
+  expect((await runShip(["--config", app.config])).code).toBe(0);
+  await app.release("r2", `version: "2.0.0"\n`, { "app.txt": "v2\n", "lib/a.txt": "a2\n" });
+  expect((await runShip(["--config", app.config])).code).toBe(0);
+});
+afterEach(async () => {
+  await app.cleanup();
+});
+
+async function indexFile(): Promise<string> {
+  const apps = join(app.root, "var/apps");
+  const [dir] = await readdir(apps);
+  return join(apps, String(dir), "install-index.json");
+}
+
+async function newestBackup(): Promise<{ id: string; path: string }> {
+  const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+  const [newest] = JSON.parse(list.stdout) as { id: string; path: string }[];
+  if (newest === undefined) throw new Error(`no backup listed: ${list.stdout}${list.stderr}`);
+  return newest;
+}
+
+describe("a damaged install index or backup record (real CLI)", () => {
+  it("every command names the install index, exits 2 and changes nothing; deleting it lets the next run install", async () => {
+    const { id } = await newestBackup();
+    const index = await indexFile();
+    await truncate(index, 100);
+    const before = await snapshot(app.appDir);
+    const line = `${index} is damaged, it is not valid JSON`;
+    for (const args of [[], ["--force"], ["--check-only"], ["--rollback", id], ["--recover"]]) {
+      const run = await runShip(["--config", app.config, ...args]);
+      expect(run.code, `${args.join(" ")}: ${run.stdout}${run.stderr}`).toBe(2);
+      expect(run.stdout + run.stderr).toContain(line);
+      expect(run.stdout + run.stderr).toContain("ship's record of what it installed in the app; delete it");
+      expect(run.stderr).not.toContain("internal error");
+      expect(await snapshot(app.appDir)).toEqual(before);
+    }
+    await rm(index);
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+    expect((await app.state()).sources.myapp?.current_version).toBe("2.0.0");
+  });
+
+  it("--rollback of a backup whose inventory.json is damaged names it, exit 2, the app untouched", async () => {
+    const { id, path } = await newestBackup();
+    await writeFile(join(path, "inventory.json"), `{"changed": 3}`);
+    const before = await snapshot(app.appDir);
+    const run = await runShip(["--config", app.config, "--rollback", id]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr.trim().split("\n").at(-1)).toBe(
+      `ship: ${path}/inventory.json is damaged, changed: Invalid input: expected array, received number: this backup's record of what its update changed; the backup cannot be restored, move it out of the backup directory`,
+    );
+    expect(await snapshot(app.appDir)).toEqual(before);
+  });
+});
