@@ -6,6 +6,7 @@
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { parseRecord } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import type { FileOp } from "./file-ops.js";
 
@@ -93,8 +94,12 @@ export async function readJournal(stateDir: string): Promise<Journal | undefined
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  return JournalSchema.parse(JSON.parse(text));
+  return parseRecord(text, journalPath(stateDir), JournalSchema, JOURNAL_WHAT, true);
 }
+
+/** What an operator reads when the journal is damaged: ship cannot finish or undo what it records. */
+const JOURNAL_WHAT =
+  "the journal of an update or restore a crash interrupted, so ship cannot tell how far it got and the app may be partly updated; compare the app with its release and backups (ship --list-backups), put it right, then delete the file";
 
 export async function writeJournal(stateDir: string, journal: Journal): Promise<void> {
   await writeFileAtomic(journalPath(stateDir), JSON.stringify(journal));

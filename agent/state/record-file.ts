@@ -1,35 +1,52 @@
 /**
- * ship's own records (the install index, a backup's meta.json, inventory.json, installed.json):
- * damaged ones (a truncated write on a failing disk, a hand edit) are bad input naming the file,
- * what it is and what to do, never a bare "Unterminated string in JSON at position 100" that names
+ * ship's own records (the install index, a backup's meta.json, inventory.json, installed.json, the
+ * journal): damaged ones (a truncated write on a failing disk, a hand edit) are named with what the
+ * file is and what to do, never a bare "Unterminated string in JSON at position 100" that names
  * nothing and made `--rollback` an "internal error" and `--recover` exit 3.
  */
 import type { z } from "zod";
-import { BadInputError } from "../../shared/errors.js";
+import { BadInputError, ExitCode, ShipError } from "../../shared/errors.js";
 
-/** The text of record `path`, parsed as JSON and checked by `schema`; `what` says what the file is for. */
+/**
+ * A damaged journal: an update or restore was interrupted and ship cannot tell how far it got, so
+ * the app may be half-updated. Exit 3, like any restore ship cannot finish: it needs a person.
+ */
+export class DamagedJournalError extends ShipError {
+  readonly exitCode = ExitCode.restoreFailed;
+  constructor(message: string) {
+    super(message);
+    this.name = "DamagedJournalError";
+  }
+}
+
+/**
+ * The text of record `path`, parsed as JSON and checked by `schema`; `what` says what the file is
+ * for and what to do. Bad input (exit 2) unless `needsPerson` (DamagedJournalError, exit 3).
+ */
 export function parseRecord<T extends z.ZodType>(
   text: string,
   path: string,
   schema: T,
   what: string,
+  needsPerson = false,
 ): z.infer<T> {
   let json: unknown;
+  let why: string;
   try {
     json = JSON.parse(text);
-  } catch (error) {
-    throw damagedRecord(path, what, `it is not valid JSON (${(error as Error).message})`);
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
+    const parsed = schema.safeParse(json);
+    if (parsed.success) return parsed.data;
     const first = parsed.error.issues[0];
     const at = first === undefined || first.path.length === 0 ? "" : `${first.path.join(".")}: `;
-    throw damagedRecord(path, what, `${at}${first?.message ?? "not what ship wrote"}`);
+    why = `${at}${first?.message ?? "not what ship wrote"}`;
+  } catch (error) {
+    why = `it is not valid JSON (${(error as Error).message})`;
   }
-  return parsed.data;
+  if (needsPerson) throw new DamagedJournalError(`${path} is damaged, ${why}: ${what}`);
+  throw damagedRecord(path, what, why);
 }
 
-/** Exit 2: `<path> is damaged (<why>): <what>`, one line. */
+/** Exit 2: `<path> is damaged, <why>: <what>`, one line. */
 export function damagedRecord(path: string, what: string, why: string): BadInputError {
   return BadInputError.single(path, "", `is damaged, ${why}: ${what}`);
 }

@@ -60,6 +60,20 @@ describe("a damaged install index or backup record (real CLI)", () => {
     expect((await app.state()).sources.myapp?.current_version).toBe("2.0.0");
   });
 
+  it("a damaged journal is exit 3 naming it (ship cannot tell how far the killed run got), never a bare parse error", async () => {
+    const { id } = await newestBackup();
+    const journal = join(await indexFile(), "../journal.json");
+    await writeFile(journal, `{"kind":"update",`);
+    const before = await snapshot(app.appDir);
+    for (const args of [[], ["--recover"], ["--rollback", id]]) {
+      const run = await runShip(["--config", app.config, ...args]);
+      expect(run.code, `${args.join(" ")}: ${run.stdout}${run.stderr}`).toBe(3);
+      expect(run.stdout + run.stderr).toContain(`${journal} is damaged, it is not valid JSON`);
+      expect(run.stdout + run.stderr).toContain("the app may be partly updated");
+      expect(await snapshot(app.appDir)).toEqual(before);
+    }
+  });
+
   it("--rollback of a backup whose inventory.json is damaged names it, exit 2, the app untouched", async () => {
     const { id, path } = await newestBackup();
     await writeFile(join(path, "inventory.json"), `{"changed": 3}`);
