@@ -14,7 +14,7 @@ import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
 import { defaultPorts } from "../pipeline/default-ports.js";
-import { lockDir } from "../pipeline/paths.js";
+import { appStateDir, lockDir } from "../pipeline/paths.js";
 import type { PipelinePorts } from "../pipeline/ports.js";
 import type { AppReport } from "../pipeline/report.js";
 import { runSource } from "../pipeline/run-source.js";
@@ -190,6 +190,8 @@ async function restoreIfNewestBackup(
     const rolledBack = await rollbackTo({
       backupRoot: config.general.backup_dir,
       target: newest,
+      // This config's record of the app, not the one the backup was made beside (cli rollback.ts).
+      stateDir: appStateDir(config, source.app_dir),
       log,
       around: undoWithHooks({ config, log, hooks: true, problems }),
       // Emptied below, in-process: a detached rm for a big trash would race that removal.

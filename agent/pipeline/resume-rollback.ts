@@ -33,7 +33,10 @@ export async function resumeRollback(
   const record = await readRollbackRecord(appStateDir);
   if (record === undefined) return undefined;
   const label = record.version ?? "the tree before ship's first install";
-  const left = await listBackups(record.backupRoot, record.app, record.appDir);
+  // Where this config keeps backups now: a backup_dir moved since the kill (the record names the old
+  // one) found no backup there, and "finished" a rollback that had stopped on a version in between.
+  const backupRoot = config.general.backup_dir;
+  const left = await listBackups(backupRoot, record.app, record.appDir);
   // The target is consumed by its own restore: if it is gone, the killed run's last restore (or the
   // engine's finishing of its journal) already brought it back.
   const target = left.find((b) => b.id === record.targetId);
@@ -45,8 +48,10 @@ export async function resumeRollback(
   const problems: string[] = [];
   // rollbackTo drops the record once the chain is done (and keeps it as it keeps it on failure).
   const result = await rollbackTo({
-    backupRoot: record.backupRoot,
+    backupRoot,
     target,
+    // The app's record where this config keeps it, not where the backup was made (rollback.ts).
+    stateDir: appStateDir,
     log,
     hooks: record.hooks,
     around: undoWithHooks({ config, log, hooks: record.hooks, problems }),

@@ -5,7 +5,7 @@ import { findBackupListing, sameDir } from "../../backup/backup-store.js";
 import { rollbackTo } from "../../backup/restore.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
-import { lockDir } from "../../pipeline/paths.js";
+import { appStateDir, lockDir } from "../../pipeline/paths.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import type { Output } from "../output.js";
@@ -51,6 +51,10 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
         backupRoot: config.general.backup_dir,
         target,
         known: listed,
+        // This config's record of the app, not the one the backup was made beside: after state_file
+        // moved (or app_dir lost a trailing slash) the restore wrote the old place, and ship went on
+        // saying the undone version was installed.
+        stateDir: appStateDir(config, owner.app_dir),
         log,
         hooks: options.hooks !== false,
         around: undoWithHooks({ config, log, hooks: options.hooks !== false, problems }),
