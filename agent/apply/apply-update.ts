@@ -22,7 +22,7 @@ import {
 } from "../backup/backup-store.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
-import { linkEntry } from "../tree/fs-ops.js";
+import { linkEntry, lstatOrUndefined } from "../tree/fs-ops.js";
 import { hashEntries, hashFile, mapLimit } from "../tree/hash-file.js";
 import { errnoRemedy } from "../tree/remove-tree.js";
 import { scanTree } from "../tree/scan-tree.js";
@@ -186,7 +186,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     patterns: privileged,
     ...(log === undefined ? {} : { log }),
   });
-  const ops = buildOps(prepared.steps, plan, scan, input.release.files);
+  const ops = withRemovedDirOwners(appDir, buildOps(prepared.steps, plan, scan, input.release.files));
   clock.lap("prepare");
 
   const created = (input.now ?? (() => new Date()))();
@@ -432,4 +432,19 @@ async function runOps(
     progress(i + 1, ops.length);
   }
   return copied;
+}
+
+/**
+ * The directories the update removes, with the mode and owner they have on disk (the scan knows
+ * only the mode the release gave them): an undo or `ship --rollback` brings each back as it was,
+ * an operator's `chmod 770` and `chown www-data` included. A handful of lstats, for removed
+ * directories only.
+ */
+function withRemovedDirOwners(appDir: string, ops: FileOp[]): FileOp[] {
+  return ops.map((op) => {
+    if (op.op !== "rmdir") return op;
+    const stat = lstatOrUndefined(join(appDir, op.rel));
+    if (stat === undefined || !stat.isDirectory()) return op;
+    return { ...op, mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid };
+  });
 }

@@ -4,7 +4,7 @@
  * undo every listed operation in reverse order. The handler map is typed per kind: a new kind
  * without handlers does not compile (STYLE.md habit 1).
  */
-import { chmod, lstat, mkdir } from "node:fs/promises";
+import { chmod, lchown, lstat, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { unrestoredDir } from "../backup/unrestored.js";
 import {
@@ -25,7 +25,8 @@ export type OpSource = "staging" | "backup";
 export type FileOp =
   /** Old app file moved into the backup. */
   | { op: "remove"; rel: string }
-  | { op: "rmdir"; rel: string; mode: number }
+  /** `uid`/`gid`: its owner (absent in journals written before they were kept). */
+  | { op: "rmdir"; rel: string; mode: number; uid?: number; gid?: number }
   | { op: "mkdir"; rel: string; mode: number }
   /** Old file hard-linked into the backup, then the new one renamed over it (never a missing file). */
   | { op: "replace"; rel: string; from: OpSource; src: string }
@@ -101,7 +102,7 @@ export const fileOpHandlers: Handlers = {
       await removeDirIfEmpty(join(ctx.appDir, op.rel));
     },
     undo: async (op, ctx) => {
-      if (await insideApp(op.rel, ctx)) await ensureDir(join(ctx.appDir, op.rel), op.mode);
+      if (await insideApp(op.rel, ctx)) await recreateDir(join(ctx.appDir, op.rel), op);
     },
   },
   mkdir: {
@@ -146,6 +147,25 @@ export async function ensureDir(path: string, mode: number): Promise<void> {
   if (await pathExists(path)) return;
   await mkdir(path, { recursive: true });
   await chmod(path, mode); // mkdir's mode is filtered by the umask; the release's mode is what we want
+}
+
+/**
+ * Brings back a directory an update removed, with the mode and (as root) the owner it had: the
+ * operator's `chown -R www-data plugins; chmod 770 plugins` came back as root's 755, which the app
+ * could no longer write in. A record without an owner (older journals, backups) gets the mode only.
+ */
+export async function recreateDir(
+  path: string,
+  old: { mode: number; uid?: number | undefined; gid?: number | undefined },
+): Promise<void> {
+  if (await pathExists(path)) return;
+  await mkdir(path, { recursive: true });
+  if (old.uid !== undefined && old.gid !== undefined) {
+    await lchown(path, old.uid, old.gid).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== "EPERM") throw error; // not root: ship's own, as before
+    });
+  }
+  await chmod(path, old.mode); // after the chown (which may clear set-id bits); mkdir's mode is umask-filtered
 }
 
 /** The handlers of one op, seen through the union (the typed map above guarantees they match). */

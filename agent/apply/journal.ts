@@ -13,7 +13,13 @@ import type { FileOp } from "./file-ops.js";
 const source = z.enum(["staging", "backup"]);
 const FileOpSchema = z.discriminatedUnion("op", [
   z.object({ op: z.literal("remove"), rel: z.string() }),
-  z.object({ op: z.literal("rmdir"), rel: z.string(), mode: z.number() }),
+  z.object({
+    op: z.literal("rmdir"),
+    rel: z.string(),
+    mode: z.number(),
+    uid: z.number().optional(),
+    gid: z.number().optional(),
+  }),
   z.object({ op: z.literal("mkdir"), rel: z.string(), mode: z.number() }),
   z.object({ op: z.literal("replace"), rel: z.string(), from: source, src: z.string() }),
   z.object({ op: z.literal("add"), rel: z.string(), from: source, src: z.string() }),

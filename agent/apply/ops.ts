@@ -10,7 +10,7 @@ export interface Inventory {
   changed: string[];
   added: string[];
   createdDirs: string[];
-  removedDirs: { rel: string; mode: number }[];
+  removedDirs: { rel: string; mode: number; uid?: number; gid?: number }[];
   /** Directories whose mode the update changed: `mode` the old one, `set` what the update set. */
   modeChangedDirs: { rel: string; mode: number; set: number }[];
   bytes: number;
@@ -88,7 +88,11 @@ export function inventoryOf(ops: readonly FileOp[], app: TreeScan): Inventory {
         inventory.createdDirs.push(op.rel);
         break;
       case "rmdir":
-        inventory.removedDirs.push({ rel: op.rel, mode: op.mode });
+        inventory.removedDirs.push(
+          op.uid === undefined || op.gid === undefined
+            ? { rel: op.rel, mode: op.mode }
+            : { rel: op.rel, mode: op.mode, uid: op.uid, gid: op.gid },
+        );
         break;
       case "chmod":
         inventory.modeChangedDirs.push({ rel: op.rel, mode: op.was, set: op.mode });

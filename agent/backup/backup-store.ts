@@ -41,7 +41,10 @@ const BackupInventorySchema = z.object({
   /** Files the update created; restoring deletes them. */
   added: z.array(z.string()),
   createdDirs: z.array(z.string()),
-  removedDirs: z.array(z.object({ rel: z.string(), mode: z.number() })),
+  /** `uid`/`gid`: the owner it had (absent in older backups: a restore then sets the mode only). */
+  removedDirs: z.array(
+    z.object({ rel: z.string(), mode: z.number(), uid: z.number().optional(), gid: z.number().optional() }),
+  ),
   /** Directories whose mode the update changed (`mode` the old one); absent in older backups. */
   modeChangedDirs: z.array(z.object({ rel: z.string(), mode: z.number(), set: z.number() })).default([]),
 });

@@ -15,7 +15,7 @@ import {
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
-import { ensureDir } from "../apply/file-ops.js";
+import { recreateDir } from "../apply/file-ops.js";
 import {
   indexPath,
   readIndexFile,
@@ -273,8 +273,11 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
     if (!(await paths.isRealDir(rel))) continue;
     if (await removeDirIfEmpty(join(appDir, rel))) paths.forget(rel);
   }
-  for (const dir of inventory.removedDirs) {
-    if (await paths.reachable(dir.rel)) await ensureDir(join(appDir, dir.rel), dir.mode);
+  // Parents first (a parent's path is shorter): the inventory lists them deepest first, as the apply
+  // removed them, and making `plugins/sub` first made `plugins` with root's 755, not its own.
+  const parentsFirst = [...inventory.removedDirs].sort((a, b) => a.rel.length - b.rel.length);
+  for (const dir of parentsFirst) {
+    if (await paths.reachable(dir.rel)) await recreateDir(join(appDir, dir.rel), dir);
   }
   // Every state first, then every move: a keep-copy's check (`x.bak`) reads the saved `x`, which
   // its own move would otherwise be taking out of the backup at the same moment.

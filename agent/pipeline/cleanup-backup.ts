@@ -34,7 +34,8 @@ export async function setAsideIntoBackup(
   for (const rel of rels) {
     for (const entry of await entriesUnder(appDir, rel)) {
       if (entry.dir) {
-        if (!dirsKnown.has(entry.rel)) inventory.removedDirs.push({ rel: entry.rel, mode: entry.mode });
+        if (!dirsKnown.has(entry.rel))
+          inventory.removedDirs.push({ rel: entry.rel, mode: entry.mode, uid: entry.uid, gid: entry.gid });
         dirsKnown.add(entry.rel);
       } else if (!written.has(entry.rel)) {
         inventory.changed.push(entry.rel);
@@ -79,6 +80,8 @@ interface Entry {
   rel: string;
   dir: boolean;
   mode: number;
+  uid: number;
+  gid: number;
 }
 
 /** `rel` and everything below it, parents first; a symlink is an entry, never followed. */
@@ -89,8 +92,9 @@ async function entriesUnder(appDir: string, rel: string): Promise<Entry[]> {
   } catch {
     return [];
   }
-  if (!stat.isDirectory()) return [{ rel, dir: false, mode: stat.mode & 0o7777 }];
-  const out: Entry[] = [{ rel, dir: true, mode: stat.mode & 0o7777 }];
+  const entry = { rel, mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid };
+  if (!stat.isDirectory()) return [{ ...entry, dir: false }];
+  const out: Entry[] = [{ ...entry, dir: true }];
   for (const name of await readdir(join(appDir, rel)))
     out.push(...(await entriesUnder(appDir, `${rel}/${name}`)));
   return out;
