@@ -32,12 +32,17 @@ export async function syncInstalledState(
 ): Promise<InstalledSync> {
   const index = await readInstallIndexHeader(appStateDir(config, source.app_dir));
   const version = index?.version ?? null;
-  const recorded = (await readState(config.general.state_file)).sources[name]?.current_version ?? null;
+  const state = (await readState(config.general.state_file)).sources[name];
+  const recorded = state?.current_version ?? null;
+  // One version, two releases (a 2.0.0 rebuilt and installed again, then rolled back): the version
+  // alone said "in line", so the state kept naming the undone release and the source kept its
+  // record of it (an http ETag then answered "up to date" for a release that is not on disk).
+  const sameRelease = index?.releaseId === undefined || state?.release_id === index.releaseId;
   // Two sources filling one app directory: the index cannot say whose release it is.
   const shared = Object.entries(config.sources).some(
     ([n, s]) => n !== name && resolve(s.app_dir) === resolve(source.app_dir),
   );
-  if (recorded === version || shared) {
+  if ((recorded === version && sameRelease) || shared) {
     await updateSourceState(config.general.state_file, name, change);
     if (!shared) await alignHead(source, index?.releaseId, log);
     return { version: recorded, changed: false };
