@@ -74,3 +74,15 @@ async function forgetSourceRecord(config: AgentConfig, name: string, source: Sou
   const file = metadataPath(updatePaths(config, name, source).sourceStateDir, name, configured);
   await new SourceMetadataStore(file, name, z.unknown()).forget();
 }
+
+/**
+ * The state after a rollback that undid `undone` (each restored backup's undone version): an
+ * interrupted update among them (pending-update.ts) is resolved — its files are gone and its
+ * rollback commands ran with the rollback. Left in place, the next run said "restored 2.0.0" (it
+ * restored nothing: the app was on 1.0.0), ran those commands a second time and recorded
+ * failed_restored over the rollback.
+ */
+export function withoutUndonePending(state: SourceState, undone: readonly string[]): SourceState {
+  const { pending_update: pending, ...rest } = state;
+  return pending !== undefined && undone.includes(pending.version) ? rest : state;
+}

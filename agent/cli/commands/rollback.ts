@@ -18,7 +18,7 @@ import type { Output } from "../output.js";
 export async function rollbackCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config, path: configPath } = await loadCliConfig(options.config, out);
   // Loaded here, not at the top: they are only needed once the config is valid.
-  const [{ cliLogger }, { syncInstalledState }, { undoWithHooks }] = await Promise.all([
+  const [{ cliLogger }, { syncInstalledState, withoutUndonePending }, { undoWithHooks }] = await Promise.all([
     import("../logger.js"),
     import("../../pipeline/sync-installed.js"),
     import("../../pipeline/undo-release.js"),
@@ -72,8 +72,9 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       throw error;
     }
     // The owner check above: the backup's app is this config's source `owner`.
+    const undone = result.restored.map((r) => r.undid);
     await syncInstalledState(config, target.app, owner, new Date(), (s) => ({
-      ...s,
+      ...withoutUndonePending(s, undone),
       last_result: "rolled_back",
       last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
     }));
