@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { Logger } from "../../shared/log.js";
 import { DirectoryRule, type Manifest } from "../../shared/manifest/schema.js";
+import { readInstallIndexHeader } from "../apply/install-index.js";
 import { writeFileAtomic } from "../state/state-file.js";
 import { pruneOldFiles } from "./cleanup-files.js";
 
@@ -55,6 +56,17 @@ export async function pruneByInstalledRules(
   }
   try {
     const rules = PruneRules.parse(JSON.parse(text));
+    // Rules remembered for another version than the one on disk (a rollback undid the release
+    // they came with) are not the installed release's: 2.0.0's `keep_days: 1` went on deleting
+    // reports/ after the operator rolled back to 1.0.0, which prunes nothing there.
+    const installed = (await readInstallIndexHeader(stateDir))?.version;
+    if (installed !== rules.version) {
+      log.info("cleanup_old: not pruning by the rules of a release that is no longer installed", {
+        rulesOf: rules.version,
+        installed: installed ?? null,
+      });
+      return;
+    }
     await pruneOldFiles(appDir, rules, now, log);
   } catch (error) {
     log.warn("cleanup_old pruning failed", { error: String(error) });
