@@ -496,12 +496,16 @@ export async function rollbackTo(options: {
   let recordDir: string | undefined;
   if (first !== undefined) {
     const stateDir = options.stateDir ?? backupMetaOf(first).stateDir;
+    // Each backup undoes one update: a chain that does not start at what is installed (the
+    // backup of the last update was deleted by hand) would leave that update's files among the
+    // restored version's, and say "back on 1.0.0". Refused before anything moves.
     const current = await readInstallIndexHeader(stateDir);
     if (current !== undefined && current.version !== first.replacedBy) {
-      options.log?.warn("the app's installed version is not the one the newest backup replaced", {
-        installed: current.version,
-        expected: first.replacedBy,
-      });
+      throw BadInputError.single(
+        options.backupRoot,
+        "",
+        `has no backup that undoes the installed ${current.version}: the newest backup of ${target.app}, ${first.id}, undoes ${first.replacedBy}; restoring ${target.id} would leave ${current.version}'s files mixed with ${target.version ?? "the tree before ship's first install"}'s (was a backup deleted by hand?); nothing was changed`,
+      );
     }
     // Dropped at the end even when not written here: a resumed rollback whose chain is down to one
     // restore finishes the record the killed run wrote.
