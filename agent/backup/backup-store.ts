@@ -260,6 +260,7 @@ export async function findBackupListing(
   const listed = await listBackups(backupRoot);
   const target = listed.find((b) => b.id === idOrPath);
   if (target === undefined) {
+    await explainUnlisted(backupRoot, idOrPath);
     throw BadInputError.single(
       backupRoot,
       "",
@@ -267,6 +268,31 @@ export async function findBackupListing(
     );
   }
   return { target, listed };
+}
+
+/**
+ * Throws what is wrong with a backup directory named `id` that the listing left out: its record is
+ * damaged (named), or it never completed. Before, such a directory that the operator could see got
+ * "holds no backup with id …", as if it were not there. Returns when there is no such directory.
+ */
+async function explainUnlisted(backupRoot: string, id: string): Promise<void> {
+  for (const app of await subdirs(backupRoot)) {
+    if (!(await subdirs(join(backupRoot, app))).includes(id)) continue;
+    const path = join(backupRoot, app, id);
+    let meta: BackupMeta;
+    try {
+      meta = await readBackupMeta(path);
+    } catch (error) {
+      if (error instanceof BadInputError) throw error; // damaged: named, with what to do
+      throw BadInputError.single(path, "", `is not a complete ship backup: no readable ${META_FILE}`);
+    }
+    if (!meta.complete)
+      throw BadInputError.single(
+        path,
+        "",
+        "is an incomplete backup (the update that made it never finished, so it was undone instead): nothing to restore",
+      );
+  }
 }
 
 /** A new backup id: the app and the UTC time, unique within the app's backup directory. */

@@ -74,6 +74,22 @@ describe("a damaged install index or backup record (real CLI)", () => {
     }
   });
 
+  it("--rollback ID of a backup whose meta.json is damaged names it, not 'holds no backup with id'", async () => {
+    const { id, path } = await newestBackup();
+    await writeFile(join(path, "meta.json"), `{"id":`);
+    const before = await snapshot(app.appDir);
+    const run = await runShip(["--config", app.config, "--rollback", id]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr.trim().split("\n").at(-1)).toBe(
+      `ship: ${path}/meta.json is damaged, it is not valid JSON (Unexpected end of JSON input): this backup's record of what its update changed; the backup cannot be restored, move it out of the backup directory`,
+    );
+    await rm(join(path, "meta.json"));
+    const gone = await runShip(["--config", app.config, "--rollback", id]);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toContain(`${path} is not a complete ship backup: no readable meta.json`);
+    expect(await snapshot(app.appDir)).toEqual(before);
+  });
+
   it("--rollback of a backup whose inventory.json is damaged names it, exit 2, the app untouched", async () => {
     const { id, path } = await newestBackup();
     await writeFile(join(path, "inventory.json"), `{"changed": 3}`);
