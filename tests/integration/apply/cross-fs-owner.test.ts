@@ -5,7 +5,7 @@
  * app's user and group) back as root:root 640, which the app could no longer read, and said
  * "back on 1.0.0". Now a copy keeps the owner, group, mode and mtime a rename would have kept.
  */
-import { chmod, lchown, lstat, mkdir, readFile, symlink } from "node:fs/promises";
+import { chmod, lchown, lstat, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -81,5 +81,34 @@ describe("a restore across filesystems keeps owners (real tmpfs backup_dir, real
     expect((await runShip(["--config", app.config, "--rollback", String(newest?.id)])).code).toBe(0);
     const s = await lstat(join(app.appDir, "tool"));
     expect([s.uid, s.gid, (s.mode & 0o7777).toString(8)]).toEqual([1234, 4321, "6755"]);
+  });
+
+  it("a privileged file staged on another filesystem (work_dir) keeps its installed owner", async (ctx) => {
+    if (!mounted || process.getuid?.() !== 0) return ctx.skip();
+    await app.release("r1", `version: "1.0.0"\n`, { "secret.conf": "password=1\n" });
+    // Staging on the tmpfs too: the new version is copied into the app, not renamed.
+    const withWorkDir = async () => {
+      const text = await readFile(app.config, "utf8");
+      await writeFile(
+        app.config,
+        text
+          .replace(
+            "min_interval_hours = 0\n",
+            `min_interval_hours = 0\nwork_dir = "${app.root}/var/backups/.work"\n`,
+          )
+          .concat(`[sources.myapp.security]\nprivileged_files = ["secret.conf"]\n`),
+      );
+    };
+    await withWorkDir();
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await lchown(join(app.appDir, "secret.conf"), 1234, 4321);
+    await chmod(join(app.appDir, "secret.conf"), 0o640);
+    await app.release("r2", `version: "2.0.0"\n`, { "secret.conf": "password=2\n" });
+    await withWorkDir();
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "secret.conf"), "utf8")).toBe("password=2\n");
+    const s = await lstat(join(app.appDir, "secret.conf"));
+    expect([s.uid, s.gid, (s.mode & 0o7777).toString(8)]).toEqual([1234, 4321, "640"]);
   });
 });
