@@ -507,6 +507,13 @@ export async function rollbackTo(options: {
         `has no backup that undoes the installed ${current.version}: the newest backup of ${target.app}, ${first.id}, undoes ${first.replacedBy}; restoring ${target.id} would leave ${current.version}'s files mixed with ${target.version ?? "the tree before ship's first install"}'s (was a backup deleted by hand?); nothing was changed`,
       );
     }
+    // A later backup of the chain whose record is damaged stopped the rollback after the first
+    // restores: exit 2 ("nothing changed") with the app moved to a version in between. Each one is
+    // read before anything moves (the first is read by its own restore before its first change).
+    for (const later of chain.slice(1)) {
+      await readBackupInventory(later.path);
+      await readBackupInstalled(later.path);
+    }
     // Dropped at the end even when not written here: a resumed rollback whose chain is down to one
     // restore finishes the record the killed run wrote.
     recordDir = stateDir;

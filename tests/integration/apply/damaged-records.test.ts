@@ -90,6 +90,20 @@ describe("a damaged install index or backup record (real CLI)", () => {
     expect(await snapshot(app.appDir)).toEqual(before);
   });
 
+  it("a chained --rollback whose older backup is damaged changes nothing (it restored the newer one first)", async () => {
+    const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    const backups = JSON.parse(list.stdout) as { id: string; path: string }[];
+    const oldest = backups.at(-1);
+    expect(backups).toHaveLength(2);
+    await writeFile(join(String(oldest?.path), "inventory.json"), `{"changed":`);
+    const before = await snapshot(app.appDir);
+    const run = await runShip(["--config", app.config, "--rollback", String(oldest?.id)]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr).toContain(`${oldest?.path}/inventory.json is damaged`);
+    expect(await snapshot(app.appDir)).toEqual(before);
+    expect((await app.state()).sources.myapp?.current_version).toBe("2.0.0");
+  });
+
   it("--rollback of a backup whose inventory.json is damaged names it, exit 2, the app untouched", async () => {
     const { id, path } = await newestBackup();
     await writeFile(join(path, "inventory.json"), `{"changed": 3}`);
