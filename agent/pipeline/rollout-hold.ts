@@ -1,17 +1,35 @@
 /**
- * `--check-only` and a standalone staged rollout: "update available" (exit 100) promises that a run
- * now installs the release. When the release's own manifest holds this host back, the check says
- * the host waits instead — the run's own rollout step decides, so both name the same stage and
- * opening time. The rollout lives in the manifest, and the manifest in the release: the release is
- * fetched into staging the way the run's fetch step does it (a local directory or git source
- * stages only what changed), and the caller discards it.
+ * `--check-only`: "update available" (exit 100) promises that a run now installs the release. The
+ * steps a run takes before it writes anything decide whether it would: the release may be the
+ * installed one after all (a new url serving the installed archive), older than the installed one
+ * (refused unless allowed), held back by the manifest's staged rollout, skipped by a conditional
+ * (maintenance mode) or waiting for a person (require_manual_intervention). Those steps live in the
+ * release, so it is fetched into staging the way the run's fetch step does it (a local directory
+ * or git source stages only what changed), and the caller discards it. No hook or command of the
+ * release runs here, except a conditional's own `command('...')`, as --test-conditionals runs it.
  */
 import type { UpdateContext } from "./context.js";
 import { runStep } from "./handlers.js";
+import type { StepOutcome } from "./outcome.js";
+import type { Step } from "./steps.js";
 
-/** Why this host waits for the release's staged rollout, or undefined when a run would install it. */
-export async function rolloutHold(ctx: UpdateContext): Promise<string | undefined> {
-  await runStep(ctx, { kind: "fetch" });
-  const outcome = await runStep(ctx, { kind: "rollout" });
-  return outcome.next === "stop" ? outcome.message : undefined;
+export type StopOutcome = Extract<StepOutcome, { next: "stop" }>;
+
+/** The steps a run takes before its first hook, in the run's order. */
+const BEFORE_FIRST_COMMAND: readonly Step[] = [
+  { kind: "fetch" },
+  { kind: "verify" },
+  { kind: "rollout" },
+  { kind: "conditionals" },
+];
+
+/** Where and why a run would stop before installing the release; undefined: it would install it. */
+export async function wouldStopBeforeInstalling(
+  ctx: UpdateContext,
+): Promise<{ step: Step; outcome: StopOutcome } | undefined> {
+  for (const step of BEFORE_FIRST_COMMAND) {
+    const outcome = await runStep(ctx, step);
+    if (outcome.next === "stop") return { step, outcome };
+  }
+  return undefined;
 }

@@ -10,6 +10,7 @@ import { handleFailure } from "./handle-failure.js";
 import { runStep } from "./handlers.js";
 import { markPending } from "./pending-update.js";
 import type { AppReport, StepTiming } from "./report.js";
+import type { StopOutcome } from "./rollout-hold.js";
 import { mayHaveStoppedServices, stepName, UPDATE_STEPS } from "./steps.js";
 
 export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
@@ -46,28 +47,7 @@ export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
     const durationMs = elapsed(started);
     steps.push({ step: name, durationMs, ok: true });
     ctx.log.info(`step ${name} done`, { step: name, durationMs });
-    if (outcome.next === "stop" && outcome.result === "up_to_date") {
-      return {
-        ...base(),
-        result: "up_to_date",
-        exitCode: ExitCode.ok,
-        message: outcome.message,
-        error: null,
-      };
-    }
-    if (outcome.next === "stop") {
-      return {
-        ...base(),
-        result: outcome.result,
-        exitCode: ExitCode.ok,
-        message:
-          outcome.result === "skipped"
-            ? `${ctx.app}: update skipped on purpose: ${outcome.message}`
-            : `${ctx.app}: manual intervention required before updating to ${ctx.manifest?.version}: ${outcome.message}`,
-        error: outcome.result === "skipped" ? null : outcome.message,
-        manualSteps: outcome.result === "manual_intervention_required" ? outcome.manualSteps : [],
-      };
-    }
+    if (outcome.next === "stop") return { ...base(), ...stoppedOnPurpose(ctx, outcome) };
   }
   return {
     ...base(),
@@ -81,6 +61,39 @@ export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
         : `${ctx.app}: updated ${ctx.currentVersion} → ${ctx.manifest?.version}`,
     error: null,
   };
+}
+
+/** The report of a run that stopped on purpose before installing (exit 0); --check-only says the same. */
+export function stoppedOnPurpose(
+  ctx: UpdateContext,
+  outcome: StopOutcome,
+): Pick<AppReport, "result" | "exitCode" | "message" | "error" | "manualSteps"> {
+  switch (outcome.result) {
+    case "up_to_date":
+      return {
+        result: "up_to_date",
+        exitCode: ExitCode.ok,
+        message: outcome.message,
+        error: null,
+        manualSteps: [],
+      };
+    case "skipped":
+      return {
+        result: "skipped",
+        exitCode: ExitCode.ok,
+        message: `${ctx.app}: update skipped on purpose: ${outcome.message}`,
+        error: null,
+        manualSteps: [],
+      };
+    case "manual_intervention_required":
+      return {
+        result: "manual_intervention_required",
+        exitCode: ExitCode.ok,
+        message: `${ctx.app}: manual intervention required before updating to ${ctx.manifest?.version}: ${outcome.message}`,
+        error: outcome.message,
+        manualSteps: outcome.manualSteps,
+      };
+  }
 }
 
 function elapsed(started: number): number {

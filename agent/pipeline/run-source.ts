@@ -26,8 +26,8 @@ import { type PendingResolution, resolvePendingUpdate } from "./pending-update.j
 import type { PipelinePorts } from "./ports.js";
 import { type AppReport, appMessage } from "./report.js";
 import { resumeRollback } from "./resume-rollback.js";
-import { rolloutHold } from "./rollout-hold.js";
-import { runAppUpdate } from "./run-app-update.js";
+import { wouldStopBeforeInstalling } from "./rollout-hold.js";
+import { runAppUpdate, stoppedOnPurpose } from "./run-app-update.js";
 import { syncInstalledState } from "./sync-installed.js";
 
 export interface SourceRunOptions {
@@ -170,20 +170,28 @@ export async function runSource(
       warnings: [],
     };
     if (options.checkOnly) {
-      const waits = await rolloutHold(ctx);
+      const stop = await wouldStopBeforeInstalling(ctx);
       return {
         ...bare(
-          waits === undefined
+          stop === undefined
             ? {
                 result: "update_available",
                 exitCode: ExitCode.updateAvailable,
                 message: appMessage(name, check.detail),
                 error: null,
               }
-            : { result: "skipped", exitCode: ExitCode.ok, message: appMessage(name, waits), error: null },
+            : stop.step.kind === "rollout"
+              ? {
+                  result: "skipped",
+                  exitCode: ExitCode.ok,
+                  message: appMessage(name, stop.outcome.message),
+                  error: null,
+                }
+              : stoppedOnPurpose(ctx, stop.outcome),
         ),
         fromVersion: currentVersion,
         toVersion: ctx.manifest?.version ?? check.candidate ?? null,
+        warnings: ctx.warnings,
       };
     }
     const report = await runAppUpdate(ctx);

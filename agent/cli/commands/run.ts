@@ -52,7 +52,8 @@ function checkMark(result: AppReport["result"]): string {
   if (result === "update_available") return "update";
   if (result === "up_to_date") return "current";
   if (result === "refused") return "locked";
-  if (result === "skipped") return "waits"; // held back by the release's staged rollout
+  if (result === "skipped") return "waits"; // held back by its staged rollout, or a skip_update conditional
+  if (result === "manual_intervention_required") return "manual"; // a person must do the manual steps first
   return "failed";
 }
 
