@@ -21,6 +21,7 @@ import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { attributeFilesChanged, attributesOutsideTree, isAttributesFile } from "./git-attributes.js";
 import { cloneIsApp, isCommitId } from "./git-clone-head.js";
 import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js";
+import { lfsPointerError, lfsPointersStaged } from "./git-lfs.js";
 import { changedPaths, listingOf, listTree, mustStage, type TreeBlob, writeBlobs } from "./git-tree.js";
 import { unreachableText } from "./git-unreachable.js";
 import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
@@ -252,6 +253,9 @@ export class GitSource implements ReleaseSource {
       // git tracks no empty directories: every one in the export is a submodule's placeholder,
       // which ship does not install (and would otherwise create as the release's empty directory).
       await removeEmptyDirs(stagingDir);
+      const pointers = await lfsPointersStaged((args) => this.git.raw(args), target.commit, stagingDir);
+      if (pointers.length > 0)
+        throw lfsPointerError(`${this.name}: ${target.label} (${target.commit.slice(0, 12)})`, pointers);
       fileHashes = extracted.hashes;
       this.ctx.log.info("exported release tree", {
         source: this.name,

@@ -1,0 +1,83 @@
+/**
+ * Git LFS keeps large files out of git: the commit holds a pointer (a few lines of text naming the
+ * object's sha256 and size) and git-lfs's smudge filter puts the real bytes in its place — on
+ * checkout, and on `git archive` too, but only where git-lfs is installed for the user git runs as
+ * and can fetch the object. Anywhere else the export holds the pointer, and the app's image, model
+ * or font would be replaced by ~130 bytes of text, the run saying "installed". A pointer left in the
+ * staged release is therefore refused, before anything is installed.
+ *
+ * Only a tree that routes files through LFS (`filter=lfs` in a `.gitattributes`, which is what
+ * `git lfs track` writes) is searched, so other repositories pay one `git grep` of their attribute
+ * files. Such a tree always takes the whole-tree export (git-attributes.ts), never the staged path.
+ */
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { VerificationError } from "../../shared/errors.js";
+
+type RunGit = (args: string[]) => Promise<string>;
+
+/** The first line of every LFS pointer (git-lfs's spec, v1). */
+const POINTER_START = "version https://git-lfs.github.com/spec/v1\n";
+/** git-lfs never reads a file larger than this as a pointer. */
+const MAX_POINTER_BYTES = 1024;
+
+/** The staged paths of `commit` that hold an LFS pointer instead of the file it stands for. */
+export async function lfsPointersStaged(git: RunGit, commit: string, stagingDir: string): Promise<string[]> {
+  if (
+    (await grepPaths(git, commit, "filter=lfs", [".gitattributes", ":(glob)**/.gitattributes"])).length === 0
+  )
+    return [];
+  const pointers: string[] = [];
+  for (const path of await grepPaths(git, commit, POINTER_START.trimEnd(), [])) {
+    // A single top directory holding the manifest is the release root: staged without it.
+    const staged = [path, path.slice(path.indexOf("/") + 1)];
+    for (const rel of path.includes("/") ? staged : [path]) {
+      const found = await pointerAt(join(stagingDir, rel));
+      if (found === "absent") continue;
+      if (found === "pointer") pointers.push(rel);
+      break;
+    }
+  }
+  return pointers;
+}
+
+/** Paths of `commit`'s text blobs (under `pathspecs`, all when empty) that contain `text`. */
+async function grepPaths(git: RunGit, commit: string, text: string, pathspecs: string[]): Promise<string[]> {
+  // Exit 1 (no match) resolves with no output; -z keeps odd file names whole.
+  const out = await git(["grep", "-l", "-z", "-I", "-F", "-e", text, commit, "--", ...pathspecs]);
+  const prefix = `${commit}:`;
+  return out
+    .split("\0")
+    .filter((p) => p !== "")
+    .map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p));
+}
+
+async function pointerAt(file: string): Promise<"pointer" | "file" | "absent"> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(file, "r");
+  } catch {
+    // Not staged here (left out by the release's rules, or under a stripped top directory).
+    return "absent";
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile() || stat.size > MAX_POINTER_BYTES) return "file";
+    const head = Buffer.alloc(POINTER_START.length);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead).toString("latin1") === POINTER_START ? "pointer" : "file";
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The refusal of a release whose export holds pointers: what they are, and what makes git export the files. */
+export function lfsPointerError(release: string, pointers: readonly string[]): VerificationError {
+  const shown = pointers.slice(0, 5).join(", ");
+  const more = pointers.length > 5 ? ` and ${pointers.length - 5} more` : "";
+  const what = pointers.length === 1 ? "is a Git LFS pointer" : "are Git LFS pointers";
+  return new VerificationError(
+    release,
+    `${shown}${more} ${what}, not the file${pointers.length === 1 ? "" : "s"}: git archive exports LFS files as their pointers unless git-lfs is installed for the user ship runs as (apt install git-lfs; git lfs install, as that user), so nothing was installed`,
+  );
+}
