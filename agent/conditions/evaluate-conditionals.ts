@@ -38,6 +38,8 @@ export interface ConditionalsVerdict {
   manualSteps: string[];
   /** One line per condition that holds with skip_update or require_manual_intervention. */
   reasons: string[];
+  /** The lines of the skip_update conditions among them: they still hold once manual steps are approved. */
+  skipReasons: string[];
 }
 
 /**
@@ -72,6 +74,7 @@ export async function evaluateConditionals(
     warnings: holding.filter((o) => o.action === "warn").map(describe),
     manualSteps: manual.flatMap((o) => o.manual_steps),
     reasons: [...manual, ...skip].map(describe),
+    skipReasons: skip.map(describe),
   };
 }
 

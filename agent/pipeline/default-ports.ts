@@ -110,7 +110,13 @@ async function evaluateConditionals(
     case "skip":
       return { action: "skip", message, warnings: verdict.warnings };
     case "manual":
-      return { action: "manual", message, manualSteps: verdict.manualSteps, warnings: verdict.warnings };
+      return {
+        action: "manual",
+        message,
+        manualSteps: verdict.manualSteps,
+        warnings: verdict.warnings,
+        ...(verdict.skipReasons.length === 0 ? {} : { skipMessage: verdict.skipReasons.join("; ") }),
+      };
   }
 }
 

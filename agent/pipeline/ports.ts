@@ -24,7 +24,14 @@ export interface SourceContext {
 export type ConditionalsVerdict =
   | { action: "proceed"; warnings: string[] }
   | { action: "skip"; message: string; warnings: string[] }
-  | { action: "manual"; message: string; manualSteps: string[]; warnings: string[] };
+  | {
+      action: "manual";
+      message: string;
+      manualSteps: string[];
+      warnings: string[];
+      /** A skip_update that holds as well: an approval of the manual steps does not lift it. */
+      skipMessage?: string;
+    };
 
 export interface ConditionalsInput {
   appDir: string;

@@ -22,8 +22,7 @@ export async function evaluateConditionals(ctx: UpdateContext): Promise<StepOutc
     case "proceed":
       return CONTINUE;
     case "skip":
-      ctx.log.info(`skipped on purpose: ${verdict.message}`);
-      return { next: "stop", result: "skipped", message: verdict.message };
+      return skipOnPurpose(ctx, verdict.message);
     case "manual": {
       const approval = (await readState(ctx.config.general.state_file)).sources[ctx.app]?.manual_approval;
       // Versions compare as everywhere else in ship (`v2.0.0` is `2.0.0`), not as strings.
@@ -32,7 +31,8 @@ export async function evaluateConditionals(ctx: UpdateContext): Promise<StepOutc
           `manual intervention (${verdict.message}) approved by ${approval.approved_by} at ${approval.approved_at}: proceeding`,
           { audit: "manual_approval_used", ...approval, manualSteps: verdict.manualSteps },
         );
-        return CONTINUE;
+        // The approval says the steps are done, not that maintenance mode (say) is over.
+        return verdict.skipMessage === undefined ? CONTINUE : skipOnPurpose(ctx, verdict.skipMessage);
       }
       // The command with this run's --config is printed by the CLI; the pipeline does not know the path.
       const message = `${verdict.message}; once the manual steps are done, approve them with --approve ${ctx.app} ${manifest.version}`;
@@ -45,6 +45,11 @@ export async function evaluateConditionals(ctx: UpdateContext): Promise<StepOutc
       };
     }
   }
+}
+
+function skipOnPurpose(ctx: UpdateContext, message: string): StepOutcome {
+  ctx.log.info(`skipped on purpose: ${message}`);
+  return { next: "stop", result: "skipped", message };
 }
 
 export async function checkRequirements(ctx: UpdateContext): Promise<StepOutcome> {
