@@ -10,6 +10,7 @@ import { type Dispatcher, request } from "undici";
 import { headerValue } from "./dispatcher.js";
 import { DownloadError } from "./errors.js";
 import { redactUrl } from "./redact.js";
+import { takeUrlCredentials } from "./url-credentials.js";
 
 export interface RedirectingGet {
   url: string;
@@ -25,13 +26,15 @@ const MAX_REDIRECTS = 5;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 
 export async function getFollowingRedirects(req: RedirectingGet): Promise<Dispatcher.ResponseData> {
-  const origin = new URL(req.url).origin;
-  let url = req.url;
+  // user:password@ is Basic auth, and like the configured headers it stays with the first origin.
+  const first = takeUrlCredentials(req.url, req.credentials);
+  const origin = new URL(first.url).origin;
+  let url = first.url;
   let sameOrigin = true;
   for (let hop = 0; ; hop++) {
     const res = await request(url, {
       method: "GET",
-      headers: sameOrigin ? { ...req.credentials, ...req.headers } : req.headers,
+      headers: sameOrigin ? { ...first.headers, ...req.headers } : req.headers,
       dispatcher: req.dispatcher,
       signal: req.signal,
     });

@@ -3,6 +3,7 @@
  * timeouts, 408, 429, 5xx). Never throws: a notification must not fail an update.
  */
 import { networkErrorText } from "../download/errors.js";
+import { takeUrlCredentials } from "../download/url-credentials.js";
 
 export interface PostResult {
   ok: boolean;
@@ -38,9 +39,11 @@ async function postOnce(url: string, body: unknown, options: PostOptions): Promi
   try {
     // undici is loaded when a webhook is actually sent: most runs send none.
     const { request } = await import("undici");
-    const response = await request(url, {
+    // A webhook URL's user:password@ is Basic auth (undici would drop it and send none).
+    const target = takeUrlCredentials(url, options.headers);
+    const response = await request(target.url, {
       method: "POST",
-      headers: { "content-type": "application/json", ...options.headers },
+      headers: { "content-type": "application/json", ...target.headers },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(options.timeoutMs),
     });
