@@ -306,22 +306,33 @@ export class GitSource implements ReleaseSource {
     }
   }
 
+  /**
+   * Tag mode reads the remote's tags from a namespace of their own that each fetch prunes: the
+   * clone's refs/tags keep a tag the remote deleted (a release withdrawn after it was found bad)
+   * and any tag made by hand in the clone, and the newest of those was installed as the release.
+   */
+  private remoteTags(): string {
+    return `refs/ship/tags/${this.remoteName}`;
+  }
+
   private async fetchRemote(): Promise<void> {
+    const tagMode = this.cfg.tag !== undefined;
     const refspecs = [
-      this.cfg.tag !== undefined
-        ? "+refs/tags/*:refs/tags/*"
+      tagMode
+        ? `+refs/tags/*:${this.remoteTags()}/*`
         : `+refs/heads/${this.cfg.branch}:refs/remotes/${this.remoteName}/${this.cfg.branch}`,
     ];
     if (this.pin?.tag !== undefined) refspecs.push(`+refs/tags/${this.pin.tag}:refs/tags/${this.pin.tag}`);
-    await this.gitFetch(refspecs);
+    await this.gitFetch(refspecs, tagMode);
   }
 
-  private async gitFetch(refspecs: string[]): Promise<void> {
+  private async gitFetch(refspecs: string[], prune = false): Promise<void> {
     try {
       await this.git.raw([
         "fetch",
         "--quiet",
         "--no-write-fetch-head",
+        ...(prune ? ["--prune"] : []),
         remoteForCommandLine(this.cfg.remote),
         ...refspecs,
       ]);
@@ -400,10 +411,15 @@ export class GitSource implements ReleaseSource {
       }
       return { commit, label };
     }
-    const tags = (await this.git.raw(["tag", "--list", this.cfg.tag])).split("\n").filter((t) => t !== "");
+    const namespace = this.remoteTags();
+    const refs = await this.git.raw(["for-each-ref", "--format=%(refname)", `${namespace}/${this.cfg.tag}`]);
+    const tags = refs
+      .split("\n")
+      .filter((ref) => ref !== "")
+      .map((ref) => ref.slice(namespace.length + 1));
     const newest = tags.sort((a, b) => compareVersions(b, a))[0];
     if (newest === undefined) return undefined;
-    const commit = await this.revParse(`refs/tags/${newest}^{commit}`);
+    const commit = await this.revParse(`${namespace}/${newest}^{commit}`);
     return commit === undefined ? undefined : { commit, label: newest };
   }
 
