@@ -24,3 +24,14 @@ export function renderMessage(template: string | undefined, event: NotificationE
   const text = template ?? DEFAULT_MESSAGES[event.status];
   return text.replace(PLACEHOLDER, (_, key: keyof NotificationEvent) => event[key]);
 }
+
+/**
+ * `{error}` of a failed update: the reason, then what became of the app as the run's message says
+ * it ("restored the previous version", "the app's files were not changed", "version 2.0.0 is LEFT
+ * IN PLACE"). The reason alone read the same whether the app was put back or left broken, and the
+ * seed's "update failed: {error}" is all a Slack channel sees.
+ */
+export function failureText(reason: string, runMessage: string): string {
+  const at = runMessage.lastIndexOf(reason);
+  return at < 0 ? reason : `${reason}${runMessage.slice(at + reason.length)}`;
+}

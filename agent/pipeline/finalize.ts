@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { hostId } from "../host-id.js";
+import { failureText } from "../notify/render-message.js";
 import { sendNotifications } from "../notify/send-notifications.js";
 import type { FetchedRelease, ReleaseSource } from "../sources/types.js";
 import { type SourceState, updateSourceState } from "../state/state-file.js";
@@ -84,7 +85,9 @@ async function notify(input: FinalizeInput): Promise<void> {
   const error =
     report.result === "manual_intervention_required"
       ? `manual intervention required: ${report.error}`
-      : (report.error ?? "");
+      : report.error === null
+        ? ""
+        : failureText(report.error, report.message);
   await sendNotifications(
     success ? manifest.notifications.on_success : manifest.notifications.on_failure,
     {

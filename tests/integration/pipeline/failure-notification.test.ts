@@ -1,0 +1,68 @@
+/**
+ * on_failure notifications say what became of the app. `{error}` was the failure's reason alone, so
+ * the seed's "MyApp update failed: {error}" read the same in Slack whether ship had restored the
+ * previous version or left the failing one running (auto_rollback_on without the trigger). It now
+ * ends as the run's own message does. Real CLI, real HTTP receiver.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+
+describe("the text of an on_failure webhook", () => {
+  let app: LocalApp;
+  let server: Server;
+  let url: string;
+  const texts: string[] = [];
+
+  beforeEach(async () => {
+    texts.length = 0;
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        texts.push(String((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { text: unknown }).text));
+        res.writeHead(200).end("ok");
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    app = await localApp();
+    await app.release("r1", 'version: "1.0.0"\n');
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+  });
+  afterEach(async () => {
+    await new Promise((r) => server.close(r));
+    await app.cleanup();
+  });
+
+  const release = (extra: string) =>
+    app.release(
+      "r2",
+      `version: "2.0.0"\n${extra}notifications:\n  on_failure:\n    - type: webhook\n      url: "${url}"\n      message: "MyApp update failed: {error}"\n`,
+      { "app.txt": "v2\n" },
+    );
+
+  it("says the failing version was left in place when auto_rollback_on leaves it", async () => {
+    await release(
+      'rollback:\n  auto_rollback_on: ["service_start_fail"]\npost_update_tests:\n  - name: "health"\n    command: "exit 3"\n',
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(texts).toEqual([
+      'MyApp update failed: post_update_test "health" exited with 3 (after 1 attempts); NOT rolled back because auto_rollback_on does not include health_check_fail: version 2.0.0 is LEFT IN PLACE',
+    ]);
+  });
+
+  it("says the previous version was restored, or that the app's files were not changed", async () => {
+    await release('post_update_tests:\n  - name: "health"\n    command: "exit 3"\n');
+    expect((await runShip(["--config", app.config])).code).toBe(1);
+    await release('requirements:\n  required_commands: ["no-such-command-here"]\n');
+    expect((await runShip(["--config", app.config])).code).toBe(1);
+    expect(texts).toEqual([
+      'MyApp update failed: post_update_test "health" exited with 3 (after 1 attempts); restored the previous version',
+      "MyApp update failed: required_commands.no-such-command-here: no-such-command-here not found on PATH; the app's files were not changed",
+    ]);
+  });
+});
