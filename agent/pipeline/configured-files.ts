@@ -6,8 +6,8 @@
  * "Cannot parse privateKey", or a hub connection that silently keeps retrying.
  */
 import { Stats } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentConfig, LocalSource, Source } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
@@ -18,6 +18,7 @@ import {
   writableByOthersProblem,
 } from "../../shared/file-permissions.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { expandHome } from "../sources/home-path.js";
 import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-key.js";
@@ -217,6 +218,15 @@ async function localPathProblem(name: string, source: LocalSource, configFile: s
   if (found.isFile()) return [];
   if (!found.isDirectory())
     return [error(configFile, key, `${source.path} is neither a directory nor a file`)];
+  const nested = await releaseOneLevelDown(source.path);
+  if (nested !== undefined)
+    return [
+      error(
+        configFile,
+        key,
+        `${source.path} holds only the directory ${basename(nested)}/, and the release's ${MANIFEST_FILENAME} is in it: set path = "${nested}" (a directory is the release as it is, so this one would be installed one level down with its manifest ignored)`,
+      ),
+    ];
   if (source.checksum === undefined) return [];
   return [
     error(
@@ -225,6 +235,29 @@ async function localPathProblem(name: string, source: LocalSource, configFile: s
       `a checksum verifies an archive, but ${source.path} is a directory; remove the key or point path at the archive`,
     ),
   ];
+}
+
+/**
+ * A release unpacked with its top directory (`tar -xzf myapp-1.2.3.tar.gz -C /srv/releases/myapp`
+ * gives /srv/releases/myapp/myapp-1.2.3/…): an archive's single top directory holding the manifest
+ * is its release root, but a directory is read as it is, and `path` pointing one level up installed
+ * `myapp-1.2.3/` inside the app with its manifest as a plain file, under a `tree:…` version.
+ * Returns the directory that holds the manifest, when that is the case.
+ */
+async function releaseOneLevelDown(dir: string): Promise<string | undefined> {
+  if (await exists(join(dir, MANIFEST_FILENAME))) return undefined;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const only = entries.length === 1 ? entries[0] : undefined;
+  if (only === undefined || !only.isDirectory()) return undefined;
+  const nested = join(dir, only.name);
+  return (await exists(join(nested, MANIFEST_FILENAME))) ? nested : undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
