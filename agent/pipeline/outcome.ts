@@ -5,4 +5,6 @@ export type StepOutcome =
   | { next: "stop"; result: "up_to_date"; message: string }
   | { next: "stop"; result: "manual_intervention_required"; message: string; manualSteps: string[] };
 
+export type StopOutcome = Extract<StepOutcome, { next: "stop" }>;
+
 export const CONTINUE: StepOutcome = { next: "continue" };

@@ -10,10 +10,8 @@
  */
 import type { UpdateContext } from "./context.js";
 import { runStep } from "./handlers.js";
-import type { StepOutcome } from "./outcome.js";
+import type { StopOutcome } from "./outcome.js";
 import type { Step } from "./steps.js";
-
-export type StopOutcome = Extract<StepOutcome, { next: "stop" }>;
 
 /** The steps a run takes before its first hook, in the run's order. */
 const BEFORE_FIRST_COMMAND: readonly Step[] = [

@@ -8,9 +8,9 @@ import { faultPoint } from "../fault.js";
 import type { UpdateContext } from "./context.js";
 import { handleFailure } from "./handle-failure.js";
 import { runStep } from "./handlers.js";
+import type { StopOutcome } from "./outcome.js";
 import { markPending } from "./pending-update.js";
 import type { AppReport, StepTiming } from "./report.js";
-import type { StopOutcome } from "./rollout-hold.js";
 import { mayHaveStoppedServices, stepName, UPDATE_STEPS } from "./steps.js";
 
 export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
