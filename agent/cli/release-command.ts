@@ -149,6 +149,10 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
       "--latest <name>",
       "after the verified upload, switch this stable name (e.g. myapp-latest.tar.gz) to it",
     )
+    .option(
+      "--sign-key <file>",
+      "sign the archive with this release key (as `sign`) and upload ARCHIVE.sig beside it (and beside --latest)",
+    )
     .action(
       act(
         (

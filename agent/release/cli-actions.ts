@@ -173,6 +173,8 @@ export interface SftpCliOptions extends BuildCliOptions {
   port?: number;
   knownHosts?: string;
   latest?: string;
+  /** Ed25519 release key: ARCHIVE.sig is written and uploaded beside the archive (and --latest). */
+  signKey?: string;
 }
 
 export async function sftpAction(
@@ -183,6 +185,9 @@ export async function sftpAction(
   // A bad --latest is refused before anything is built or uploaded.
   if (opts.latest !== undefined) checkLatestName(opts.latest);
   const { app, built } = await build(o, args.version, args.description, opts);
+  // Agents with [trust] keys read `<remote_path>.sig` beside the file they watch: a release
+  // uploaded here had no way to carry one, so every such agent refused it as unsigned.
+  const signed = opts.signKey === undefined ? undefined : await signBuilt(o, app, built.path, opts.signKey);
   const { uploaded, latest } = await uploadRelease(
     {
       host: args.host,
@@ -192,20 +197,40 @@ export async function sftpAction(
       keyFile: opts.key,
       knownHostsFile: opts.knownHosts,
     },
-    [built.path, built.checksumPath],
+    [built.path, built.checksumPath, ...(signed === undefined ? [] : [signed.path])],
     {
       ...(opts.latest === undefined ? {} : { latest: opts.latest }),
+      ...(signed === undefined ? {} : { signature: signed.path }),
       progressOf: (name) => progressReporterFor(o, name, "uploading"),
     },
   );
   const lines = [
     ...archiveLines(built),
+    ...(signed === undefined ? [] : [signed.line]),
     ...uploaded.map((u) => `uploaded ${u.remotePath} (${u.size} bytes, sha256 verified on the server)`),
     ...(latest === undefined
       ? []
       : [`switched ${latest.remotePath} → ${basename(latest.target)} (${latest.how}, atomic rename)`]),
   ];
   report(o, { app, sha256: built.sha256, uploaded, ...(latest === undefined ? {} : { latest }) }, lines);
+}
+
+/** `ship release sign ARCHIVE --key KEY --app APP` for a just-built archive: ARCHIVE.sig beside it. */
+async function signBuilt(
+  o: CommonOptions,
+  app: string,
+  artifact: string,
+  key: string,
+): Promise<{ path: string; line: string }> {
+  const privateKeyPath = resolve(o.dir, key);
+  const { signature, path } = await signArtifact({ artifact, privateKeyPath, app, dir: o.dir });
+  await warnReadableByOthers(
+    o,
+    "--sign-key",
+    privateKeyPath,
+    "can sign releases every agent that trusts the key installs",
+  );
+  return { path, line: `signed ${app} ${signature.payload.version} with key ${signature.keyId}: ${path}` };
 }
 
 export async function keygenAction(o: CommonOptions, opts: { out?: string }): Promise<void> {

@@ -5,7 +5,8 @@
  * name (`--latest myapp-latest.tar.gz`, what the seed's agents watch) the verified archive is then
  * hard-linked (or, without the server's hardlink extension, uploaded again and verified) to a
  * temporary name and renamed over the stable one: agents see the old release or the new one, never
- * a mixture. Uploaded files are 0644 whatever the server's umask.
+ * a mixture; its `.sha256` and (with `--sign-key`) `.sig` follow. Uploaded files are 0644 whatever
+ * the server's umask.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -44,6 +45,8 @@ export interface UploadResult {
 export interface UploadOptions {
   /** A stable file name in remoteDir switched to the first file (the archive) once it is verified. */
   latest?: string;
+  /** The archive's .sig (local path): with `latest`, it becomes `<latest>.sig` too. */
+  signature?: string;
   /** A progress callback per uploaded file (given its name), told its bytes sent so far. */
   progressOf?: (name: string) => ProgressCallback;
 }
@@ -149,6 +152,7 @@ async function switchLatest(
   archive: UploadResult,
   remoteDir: string,
   latest: string,
+  signature: string | undefined,
 ): Promise<LatestResult> {
   const remotePath = posix.join(remoteDir, latest);
   const temp = posix.join(remoteDir, `.${latest}.partial`);
@@ -169,6 +173,11 @@ async function switchLatest(
   });
   await client.chmod(sums, UPLOAD_MODE);
   await client.posixRename(sums, `${remotePath}.sha256`);
+  // The stable name's signature follows as well; an unsigned release must not keep the previous
+  // one's (agents with [trust] keys would read it as a forgery rather than as unsigned).
+  const sig = `${remotePath}.sig`;
+  if (signature !== undefined) await putVerified(client, signature, remoteDir, undefined, `${latest}.sig`);
+  else if (await client.exists(sig)) await client.delete(sig);
   return { remotePath, target: archive.remotePath, how };
 }
 
@@ -240,7 +249,15 @@ export async function uploadRelease(
     if (latest === undefined || archivePath === undefined || archive === undefined) return { uploaded };
     return {
       uploaded,
-      latest: await switchLatest(client, sftp, archivePath, archive, target.remoteDir, latest),
+      latest: await switchLatest(
+        client,
+        sftp,
+        archivePath,
+        archive,
+        target.remoteDir,
+        latest,
+        options.signature,
+      ),
     };
   } finally {
     await client.end().catch(() => undefined);
