@@ -13,7 +13,7 @@ import { pipeline } from "node:stream/promises";
 import type SftpClient from "ssh2-sftp-client";
 import { z } from "zod";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
-import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { BadInputError, ReleaseChangedError, VerificationError } from "../../shared/errors.js";
 import { mbSetting, overLimit } from "../archive/limits.js";
 import type { ProgressCallback } from "../download/progress.js";
 import {
@@ -249,13 +249,14 @@ export class SftpSource implements ReleaseSource {
     on: { progress: ProgressCallback; onChunk: ChunkSink; signal: AbortSignal },
   ): Promise<string> {
     const hash = createHash("sha256");
+    const where = this.where;
     let bytes = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         const offset = bytes;
         bytes += chunk.length;
         if (bytes > size)
-          return callback(new VerificationError(dest, "the remote file grew while downloading"));
+          return callback(changedDuringDownload(where, `it grew past the ${size} bytes it had`));
         hash.update(chunk);
         on.progress(bytes, size);
         // The extractor's pace is the download's: its backpressure holds the next chunk back.
@@ -273,12 +274,7 @@ export class SftpSource implements ReleaseSource {
       // A stat the user may make of a file it may not read (mode 000): "Permission denied" alone.
       throw remoteFileError(err, this.where, this.cfg.username, this.pathOrigin) ?? err;
     }
-    if (bytes !== size) {
-      throw new VerificationError(
-        this.where,
-        `got ${bytes} of ${size} bytes: the file changed during the download`,
-      );
-    }
+    if (bytes !== size) throw changedDuringDownload(where, `got ${bytes} of its ${size} bytes`);
     return hash.digest("hex");
   }
 
@@ -347,5 +343,18 @@ function sftpErrorText(err: unknown, remote: string): string {
       .replace(/^\w+: /, "")
       .replace(` ${remote}`, "")
       .trim() || "unknown error"
+  );
+}
+
+/**
+ * The release file changed on the server while it was read: an upload written in place (the seed's
+ * `scp myapp.tar.gz host:/releases/myapp-latest.tar.gz`) still in progress. Nothing is wrong with the
+ * config or the release, so not bad input (exit 2, which was also named after ship's own download
+ * file): nothing was installed, and the next run reads the settled file.
+ */
+function changedDuringDownload(where: string, what: string): ReleaseChangedError {
+  return new ReleaseChangedError(
+    where,
+    `changed on the server during the download (${what}): an upload still being written? The next run tries again`,
   );
 }
