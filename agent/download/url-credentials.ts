@@ -18,10 +18,9 @@ export function takeUrlCredentials(
 ): UrlWithCredentials {
   const parsed = new URL(url);
   if (parsed.username === "" && parsed.password === "") return { url, headers: { ...headers } };
-  const basic = Buffer.from(
-    `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`,
-    "utf8",
-  ).toString("base64");
+  const basic = Buffer.from(`${decoded(parsed.username)}:${decoded(parsed.password)}`, "utf8").toString(
+    "base64",
+  );
   parsed.username = "";
   parsed.password = "";
   const hasAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === "authorization");
@@ -29,4 +28,13 @@ export function takeUrlCredentials(
     url: parsed.toString(),
     headers: hasAuthorization ? { ...headers } : { ...headers, authorization: `Basic ${basic}` },
   };
+}
+
+/** The URL keeps userinfo percent-encoded; a stray `%` that encodes nothing is taken as written. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
