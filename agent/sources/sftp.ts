@@ -165,7 +165,16 @@ export class SftpSource implements ReleaseSource {
    * input naming the key.
    */
   private async statRelease(client: SftpClient): Promise<Awaited<ReturnType<SftpClient["stat"]>>> {
-    return this.onServer(() => client.stat(this.cfg.remote_path), this.where, this.pathOrigin);
+    const info = await this.onServer(() => client.stat(this.cfg.remote_path), this.where, this.pathOrigin);
+    // A directory (`/releases/`, as if ship picked the newest file in it) was "update available
+    // (4096 bytes, …)" and then the server's bare "Failure" on reading it, exit 1 on every run.
+    if (!info.isFile) {
+      const what = info.isDirectory
+        ? "is a directory: name the release archive in it (e.g. myapp-latest.tar.gz)"
+        : "is not a regular file";
+      throw BadInputError.single(this.pathOrigin.file, this.pathOrigin.key, `${this.where} ${what}`);
+    }
+    return info;
   }
 
   private onServer<T>(work: () => Promise<T>, where: string, origin: RemotePathOrigin): Promise<T> {
