@@ -38,16 +38,55 @@ function normalise(relPath: string): string {
 
 /**
  * The rule for a file (path relative to the app root, `/`-separated): an exact `files` key wins,
- * then the first glob that matches in file order (dotfiles included), else DEFAULT_FILE_RULE.
+ * then the first rule in file order whose glob matches the path (dotfiles included), else
+ * DEFAULT_FILE_RULE. A `skip` rule whose glob (or key) names a directory above the file counts as
+ * matching it: `secrets/*` marks `secrets/db` "never touch", so `secrets/db/password` is skipped
+ * too. The seed's globs crossed directories (Python's fnmatch lets `*` match `/`), and a skip rule
+ * exists to protect: honouring it one level deep only would overwrite the operator's nested
+ * secrets. Other actions match files only (minimatch: `*` stops at `/`).
  */
 export function findFileRule(manifest: Manifest, relPath: string): MatchedRule {
   const path = normalise(relPath);
   const exact = Object.hasOwn(manifest.files, path) ? manifest.files[path] : undefined;
   if (exact !== undefined) return { pattern: path, rule: exact };
-  for (const [pattern, matcher, rule] of globsOf(manifest)) {
+  const globs = globsOf(manifest);
+  const slash = path.lastIndexOf("/");
+  // Only rules before the first skip rule covering a parent directory can still win.
+  const skipAbove = slash < 0 ? globs.length : skipCovering(manifest, globs, path.slice(0, slash));
+  for (let i = 0; i < skipAbove; i++) {
+    const [pattern, matcher, rule] = globs[i] as [string, Minimatch, FileRule];
     if (matcher.match(path)) return { pattern, rule };
   }
-  return { pattern: null, rule: DEFAULT_FILE_RULE };
+  const covering = globs[skipAbove];
+  return covering === undefined
+    ? { pattern: null, rule: DEFAULT_FILE_RULE }
+    : { pattern: covering[0], rule: covering[2] };
+}
+
+// Per manifest, per directory: the index in globsOf of the first skip rule that matches the
+// directory or one above it (globs.length when none). Directories are far fewer than files, and a
+// directory's answer builds on its parent's, so each directory is matched once.
+const skipAbove = new WeakMap<Manifest, Map<string, number>>();
+
+function skipCovering(manifest: Manifest, globs: [string, Minimatch, FileRule][], dir: string): number {
+  let known = skipAbove.get(manifest);
+  if (known === undefined) {
+    known = new Map();
+    skipAbove.set(manifest, known);
+  }
+  const cached = known.get(dir);
+  if (cached !== undefined) return cached;
+  const slash = dir.lastIndexOf("/");
+  let first = slash < 0 ? globs.length : skipCovering(manifest, globs, dir.slice(0, slash));
+  for (let i = 0; i < first; i++) {
+    const [pattern, matcher, rule] = globs[i] as [string, Minimatch, FileRule];
+    if (rule.action === "skip" && (pattern === dir || matcher.match(dir))) {
+      first = i;
+      break;
+    }
+  }
+  known.set(dir, first);
+  return first;
 }
 
 /**

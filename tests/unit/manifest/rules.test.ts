@@ -71,3 +71,49 @@ describe("protectedDirectoryOf", () => {
     expect(protectedDirectoryOf(manifest, path)).toBe(expected);
   });
 });
+
+describe("findFileRule: a skip rule on a directory covers what is in it", () => {
+  const seedLike = parseManifestText(
+    [
+      'version: "1.0.0"',
+      "files:",
+      '  "lib/*.py": { action: backup_replace }',
+      '  "secrets/*": { action: skip }', // the seed's own example: "never touch"
+      '  "vendor": { action: skip }', // a key naming a directory
+      '  "**/*.py": { action: replace }',
+      '  "config/*": { action: merge_json }',
+    ].join("\n"),
+    "m.yaml",
+  ).manifest;
+
+  it.each([
+    ["secrets/api.key", "secrets/*", "skip"],
+    ["secrets/db/password", "secrets/*", "skip"], // the seed's fnmatch crossed directories
+    ["secrets/db/deep/x.py", "secrets/*", "skip"], // before the later **/*.py in file order
+    ["vendor/pkg/mod.js", "vendor", "skip"],
+    ["lib/a.py", "lib/*.py", "backup_replace"],
+    ["config/app.json", "config/*", "merge_json"],
+  ])("%s → %s (%s)", (path, pattern, action) => {
+    const found = findFileRule(seedLike, path);
+    expect(found.pattern).toBe(pattern);
+    expect(found.rule.action).toBe(action);
+  });
+
+  it("other actions still match files only: config/* does not reach config/sub/x.json", () => {
+    expect(findFileRule(seedLike, "config/sub/x.json").pattern).toBeNull();
+  });
+
+  it("an earlier rule matching the file itself wins over a later skip on its directory", () => {
+    const ordered = parseManifestText(
+      [
+        'version: "1"',
+        "files:",
+        '  "secrets/db/*.sql": { action: replace }',
+        '  "secrets/*": { action: skip }',
+      ].join("\n"),
+      "m.yaml",
+    ).manifest;
+    expect(findFileRule(ordered, "secrets/db/schema.sql").rule.action).toBe("replace");
+    expect(findFileRule(ordered, "secrets/db/password").rule.action).toBe("skip");
+  });
+});
