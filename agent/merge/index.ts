@@ -40,6 +40,7 @@ import { lostCommentsWarning } from "./lost-comments.js";
 import type { CopyRole } from "./parse-error.js";
 import { type FileStrategy, type MergePlan, planMerge } from "./plan.js";
 import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } from "./text-form.js";
+import { unusedSectionWarnings } from "./section-names.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
 import { ABSENT } from "./values.js";
 import { parseYaml, renderYamlMerge } from "./yaml-format.js";
@@ -147,7 +148,12 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
     rendered.warnings,
     plan.removed,
   );
-  const warnings = lost === undefined ? rendered.warnings : [...rendered.warnings, lost];
+  const unused = unusedSectionWarnings(
+    input.sections ?? {},
+    [user.value, release.value, base],
+    threeWay ? "your copy, the release's or the previous release's" : "your copy or the release's",
+  );
+  const warnings = [...unused, ...rendered.warnings, ...(lost === undefined ? [] : [lost])];
   return { ...reportOf(plan), text: rendered.text, warnings };
 }
 

@@ -1,0 +1,60 @@
+/**
+ * `merge_strategies` entries are looked up by key path while the merge walks the file, so one that
+ * names no key (`databse`, `api.kee`) silently does nothing: under `replace` the release then
+ * overwrites exactly what the operator meant to protect. Such an entry is named in a warning, with
+ * the closest key as a hint, as unknown manifest keys are. Not an error: a section may be protected
+ * before any copy has it (a table the user may add).
+ */
+import type { SectionStrategy } from "../../shared/manifest/schema.js";
+import { didYouMean } from "../../shared/schema/did-you-mean.js";
+import { ABSENT, dotted, isTable, type Maybe } from "./values.js";
+
+/** The dotted path of every key of every copy, as sections are matched (`dotted` of the path). */
+function keyPaths(copies: readonly Maybe[]): Set<string> {
+  const paths = new Set<string>();
+  const walk = (value: unknown, path: string[]): void => {
+    if (!isTable(value)) return;
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = [...path, key];
+      paths.add(dotted(childPath));
+      walk(child, childPath);
+    }
+  };
+  for (const copy of copies) if (copy !== ABSENT) walk(copy, []);
+  return paths;
+}
+
+function hint(name: string, candidates: readonly string[]): string {
+  const close = didYouMean(name, candidates);
+  return close === undefined ? "" : ` (did you mean ${JSON.stringify(close)}?)`;
+}
+
+export function unusedSectionWarnings(
+  sections: Record<string, SectionStrategy>,
+  copies: readonly Maybe[],
+  copiesNamed: string,
+): string[] {
+  const names = Object.keys(sections);
+  if (names.length === 0) return [];
+  const paths = keyPaths(copies);
+  const known = [...paths];
+  const warnings: string[] = [];
+  for (const name of names) {
+    if (!paths.has(name)) {
+      warnings.push(
+        `merge_strategies section ${JSON.stringify(name)} names no key in ${copiesNamed}, so it did nothing${hint(name, known)}`,
+      );
+      continue;
+    }
+    const section = sections[name];
+    if (section === undefined || typeof section === "string") continue;
+    const under = known.filter((p) => p.startsWith(`${name}.`)).map((p) => p.slice(name.length + 1));
+    for (const key of section.preserve_keys) {
+      if (paths.has(`${name}.${key}`)) continue;
+      warnings.push(
+        `merge_strategies section ${JSON.stringify(name)}: preserve_keys entry ${JSON.stringify(key)} names no key in ${copiesNamed}, so it kept nothing${hint(key, under)}`,
+      );
+    }
+  }
+  return warnings;
+}
