@@ -23,6 +23,7 @@ import {
   type YAMLSeq,
 } from "yaml";
 import { applyEditsToValue } from "./apply-plain.js";
+import { alikeKeysThatGo } from "./yaml-alike-keys.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
@@ -87,9 +88,11 @@ export const REBUILD_WARNING_START = "rewrote the whole file from values";
  * The warning for the last resort: what it loses, and anchors named only when the file has some (a
  * file without any is rebuilt for other reasons, such as keys 1 and '1' that read alike).
  */
-export function rebuildWarning(aliased: boolean): string {
+export function rebuildWarning(aliased: boolean, alikeGone: readonly string[] = []): string {
   const how = aliased ? ", through its anchors, aliases and merge keys (<<)," : "";
-  return `${REBUILD_WARNING_START} because no edit of the file in place${how} gave the merged values: its comments, blank lines, anchors, aliases, merge keys (<<) and quoting and flow styles were lost (values, number spellings and tags are kept)`;
+  const lost = `${REBUILD_WARNING_START} because no edit of the file in place${how} gave the merged values: its comments, blank lines, anchors, aliases, merge keys (<<) and quoting and flow styles were lost (values, number spellings and tags are kept)`;
+  if (alikeGone.length === 0) return lost;
+  return `${lost}, except that keys reading alike in one mapping became one key holding the last one's value, so the values of these keys went: ${alikeGone.join(", ")}`;
 }
 
 export interface YamlRender {
@@ -160,7 +163,7 @@ export function renderYamlMerge(
   }
   return {
     text: rebuildFromValues(expected, user, release, options),
-    warnings: [rebuildWarning(aliased)],
+    warnings: [rebuildWarning(aliased, alikeKeysThatGo(user.doc))],
   };
 }
 

@@ -104,20 +104,38 @@ describe("a YAML file rebuilt from values says so in TOML's words and blames anc
       current,
       incoming,
       strategy: "replace",
-      sections: { x: "merge_smart" },
+      // A section naming a key keeps the merge a merge under replace (the release's text is not taken whole).
+      sections: { "1": "merge_smart" },
     });
 
-  it("no anchors: keys 1 and '1' that read alike", () => {
+  // The rebuild holds one key per value: the value of the other key reading alike went, and the
+  // warning said every value was kept.
+  it("no anchors: keys 1 and '1' that read alike, the one that went named", () => {
     const result = rebuild("# mine\n1: a\n'1': b\n", "1: c\n");
+    expect(result.text).toBe('"1": c\n');
     expect(result.warnings).toEqual([
-      "rewrote the whole file from values because no edit of the file in place gave the merged values: its comments, blank lines, anchors, aliases, merge keys (<<) and quoting and flow styles were lost (values, number spellings and tags are kept)",
+      "rewrote the whole file from values because no edit of the file in place gave the merged values: its comments, blank lines, anchors, aliases, merge keys (<<) and quoting and flow styles were lost (values, number spellings and tags are kept), except that keys reading alike in one mapping became one key holding the last one's value, so the values of these keys went: 1 (beside '1')",
     ]);
   });
 
   it("with aliases", () => {
     const result = rebuild("# mine\na: &x 1\nb: *x\n1: a\n'1': b\n", "a: 1\nb: 1\n1: c\n");
     expect(result.warnings).toEqual([
-      "rewrote the whole file from values because no edit of the file in place, through its anchors, aliases and merge keys (<<), gave the merged values: its comments, blank lines, anchors, aliases, merge keys (<<) and quoting and flow styles were lost (values, number spellings and tags are kept)",
+      "rewrote the whole file from values because no edit of the file in place, through its anchors, aliases and merge keys (<<), gave the merged values: its comments, blank lines, anchors, aliases, merge keys (<<) and quoting and flow styles were lost (values, number spellings and tags are kept), except that keys reading alike in one mapping became one key holding the last one's value, so the values of these keys went: 1 (beside '1')",
     ]);
+  });
+
+  it("nested, and a boolean key beside its quoted spelling: each named with its mapping", () => {
+    const result = mergeConfigFile({
+      format: "yaml",
+      fileName: "app.yaml",
+      current: "x:\n  true: a\n  'true': b\n",
+      incoming: "x:\n  true: a\n  'true': c\n",
+      base: "x:\n  true: a\n  'true': b\n",
+      strategy: "preserve_user",
+    });
+    expect(result.text).toBe('x:\n  "true": c\n');
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(/so the values of these keys went: x: true \(beside 'true'\)$/);
   });
 });
