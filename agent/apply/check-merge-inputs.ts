@@ -8,6 +8,7 @@
  */
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { BadInputError } from "../../shared/errors.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { pathExists } from "../tree/fs-ops.js";
 import { basePath, readInstallIndex } from "./install-index.js";
@@ -43,9 +44,25 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
     // Read under replace only when a section of the file merges (three-way) in its own way.
     const readsBase = rule.merge_strategy !== "replace" || hasSections(input.manifest, rel, pattern);
     if (base !== undefined && readsBase && (await pathExists(base))) {
-      checkMergeInput(format, await readFile(base), rel, "previous release");
+      const bytes = await readFile(base);
+      try {
+        checkMergeInput(format, bytes, base, "previous release");
+      } catch (error) {
+        throw namedAsShipsCopy(error, rel);
+      }
     }
   }
+}
+
+/**
+ * The previous release's copy is ship's own (`<state>/base/<sha256>`): named by the app's path, the
+ * message sent the operator to their config, which parses fine. It names that copy, says whose it is
+ * and what deleting it does (the merge goes on two-way, as after a first install).
+ */
+function namedAsShipsCopy(error: unknown, rel: string): unknown {
+  if (!(error instanceof BadInputError)) return error;
+  const advice = `; that file is ship's copy of ${rel} as the previous release installed it, not yours: delete it and the merge goes on without it (every value of yours is kept, new keys are added)`;
+  return new BadInputError(error.issues.map((issue) => ({ ...issue, message: `${issue.message}${advice}` })));
 }
 
 function hasSections(manifest: Manifest, rel: string, pattern: string): boolean {

@@ -3,7 +3,7 @@
  * the pre_update hooks; and should it only show at the apply (edited after the check), still exit 2
  * with the app's files untouched, the rollback hooks run for what pre_update may have stopped.
  */
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultPorts } from "../../../agent/pipeline/default-ports.js";
@@ -157,9 +157,43 @@ describe("a replace file with a preserve_user section", () => {
     const run = await box.run(v3);
     expect(run.exitCode).toBe(2);
     expect(run.apps[0]?.message).toMatch(
-      /settings\.yaml:\d+:\d+ cannot merge: the previous release's copy does not parse/,
+      /\/base\/[0-9a-f]{64}:\d+:\d+ cannot merge: the previous release's copy does not parse/,
     );
     expect(await hashTree(box.appDir)).toEqual(before);
     expect(await readFile(marker, "utf8")).toBe("");
+  });
+});
+
+describe("the previous release's copy that does not parse", () => {
+  // It is ship's own copy (<state>/apps/<app>/base/<sha256>), but the message named the app's
+  // settings.yaml, which parses fine: the operator looked at the wrong file and had no way out.
+  it("is named by ship's path, with what deleting it does; deleting it lets the next run merge", async () => {
+    const marker = join(box.root, "hooks.log");
+    const v1 = await box.release("v1", { "settings.yaml": "a: 1\nb: 2\n" }, manifest("1.0.0", marker));
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(join(box.appDir, "settings.yaml"), "a: mine\nb: 2\n");
+    const bases = join(box.root, "var", "apps");
+    const [appState] = await readdir(bases);
+    const baseDir = join(bases, appState ?? "", "base");
+    const [name] = await readdir(baseDir);
+    const shipsCopy = join(baseDir, name ?? "");
+    await writeFile(shipsCopy, "a: [1\n");
+    await writeFile(marker, "");
+    const v2 = await box.release("v2", { "settings.yaml": "a: 1\nb: 3\nc: 1\n" }, manifest("2.0.0", marker));
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    const message = run.apps[0]?.message ?? "";
+    expect(message).toContain(`${shipsCopy}:2:1 cannot merge: the previous release's copy does not parse: `);
+    expect(message).toMatch(
+      /that file is ship's copy of settings\.yaml as the previous release installed it, not yours: delete it and the merge goes on without it/,
+    );
+    expect(message).not.toContain(join(box.appDir, "settings.yaml"));
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
+
+    await rm(shipsCopy);
+    expect((await box.run(v2)).exitCode).toBe(0);
+    expect(await readFile(join(box.appDir, "settings.yaml"), "utf8")).toBe("a: mine\nb: 2\nc: 1\n");
   });
 });
