@@ -1,9 +1,12 @@
+import { Minimatch } from "minimatch";
 import { ConditionSyntaxError, parseCondition } from "../conditions/parse.js";
+import { didYouMean } from "../schema/did-you-mean.js";
 import { fileTypeProblems } from "../schema/file-types.js";
 import type { KeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
 import { compareVersions, isVersionLike, ONE_WORD_VERSION } from "../versions.js";
 import { globProblem } from "./glob-check.js";
+import { FileMergeStrategies } from "./schema.js";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -155,6 +158,49 @@ function pythonVersionProblem(requirements: unknown): Problem[] {
   return [error(["requirements", "min_python_version"], message, "value")];
 }
 
+const MERGE_ACTIONS: ReadonlySet<unknown> = new Set(["merge_toml", "merge_json", "merge_yaml"]);
+
+/** The `files` rule a path takes, as findFileRule decides it: its exact key, else the first glob. */
+function ruleOfPath(files: [string, unknown][], path: string): [string, unknown] | undefined {
+  const exact = files.find(([pattern]) => pattern === path);
+  // A glob that is no files key is looked up by no file: its own path is never a file's.
+  if (exact !== undefined || new Minimatch(path).hasMagic()) return exact;
+  return files.find(([pattern]) => new Minimatch(pattern, { dot: true }).match(path));
+}
+
+/**
+ * A `merge_strategies` entry is found by a merged file's path or by the `files` pattern that
+ * matched it; one that names no merged file (`config.yml` for `config.yaml`, a file whose rule is
+ * replace) protects nothing, silently: the file is replaced or merged by its own strategy alone.
+ */
+function mergeStrategyFileProblems(data: Record<string, unknown>): Problem[] {
+  const files = entries(data.files).map(([pattern, rule]): [string, unknown] => [
+    pattern,
+    isRecord(rule) ? rule.action : undefined,
+  ]);
+  const merged = files.filter(([, action]) => MERGE_ACTIONS.has(action)).map(([pattern]) => pattern);
+  const problems: Problem[] = [];
+  for (const [key, sections] of entries(data.merge_strategies)) {
+    // An entry of the wrong shape is the schema's error already: no second message about it.
+    if (!FileMergeStrategies.safeParse(sections).success) continue;
+    const rule = ruleOfPath(files, key);
+    const action = rule?.[1];
+    if (MERGE_ACTIONS.has(action) || (rule !== undefined && typeof action !== "string")) continue;
+    const close = didYouMean(key, merged);
+    const hint = close === undefined ? "" : ` (did you mean ${JSON.stringify(close)}?)`;
+    const why =
+      rule !== undefined
+        ? `it takes files.${JSON.stringify(rule[0])} (${String(action)}), not a merge`
+        : new Minimatch(key).hasMagic()
+          ? "it is a glob that is no files key (a file's sections are found by its path or by the files pattern it matched)"
+          : "no files rule names it, so the file is replaced whole";
+    problems.push(
+      warning(["merge_strategies", key], `names no merged file: ${why}; these sections do nothing${hint}`),
+    );
+  }
+  return problems;
+}
+
 /**
  * What the schema cannot check: a version that does not look like one (a warning), globs that
  * cannot match, migration keys that are not versions (or repeat one), and conditions that do not
@@ -177,6 +223,7 @@ export function manifestChecks(data: unknown): Problem[] {
     const problem = directoryProblem(dir);
     if (problem !== undefined) problems.push(error(["directories", dir], problem, "key"));
   }
+  problems.push(...mergeStrategyFileProblems(data));
   problems.push(...pruneProblems(data.directories));
   problems.push(...cleanupProblems(data.cleanup));
   problems.push(...rolloutStartProblems(data));
