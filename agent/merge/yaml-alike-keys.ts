@@ -24,7 +24,7 @@ function valueKey(key: unknown): string {
 export function alikeKeysThatGo(doc: Document): string[] {
   const gone: string[] = [];
   const walk = (node: unknown, path: string[]): void => {
-    if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...path, String(i)]));
+    if (isSeq(node)) for (const [i, item] of node.items.entries()) walk(item, [...path, String(i)]);
     if (!isMap(node)) return;
     const last = new Map<string, Pair>();
     for (const pair of node.items as Pair<unknown, Node>[]) last.set(valueKey(pair.key), pair);

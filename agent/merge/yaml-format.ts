@@ -23,11 +23,11 @@ import {
   type YAMLSeq,
 } from "yaml";
 import { applyEditsToValue } from "./apply-plain.js";
-import { alikeKeysThatGo } from "./yaml-alike-keys.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { ABSENT, childOf, dotted, isTable, keyName, sameValue, valueAt } from "./values.js";
+import { alikeKeysThatGo } from "./yaml-alike-keys.js";
 import {
   editableMapAt,
   expandAliasesOf,
