@@ -201,6 +201,33 @@ function mergeStrategyFileProblems(data: Record<string, unknown>): Problem[] {
   return problems;
 }
 
+/** The merge each config extension needs; a YAML merge also reads JSON, which is YAML. */
+const MERGES_BY_EXTENSION: Record<string, readonly string[]> = {
+  toml: ["merge_toml"],
+  yaml: ["merge_yaml"],
+  yml: ["merge_yaml"],
+  json: ["merge_json", "merge_yaml"],
+};
+
+/**
+ * A merge whose format is not the file's (`config.yaml: merge_json`) refused every run with "the
+ * release's copy does not parse", which sends the operator to a file that is fine (or, YAML reading
+ * a TOML file as one string, kept it whole and never updated it).
+ */
+function mergeFormatProblems(files: unknown): Problem[] {
+  const problems: Problem[] = [];
+  for (const [pattern, rule] of entries(files)) {
+    const action = isRecord(rule) ? rule.action : undefined;
+    const extension = /\.([A-Za-z]+)$/.exec(pattern)?.[1]?.toLowerCase() ?? "";
+    const fits = Object.hasOwn(MERGES_BY_EXTENSION, extension) ? MERGES_BY_EXTENSION[extension] : undefined;
+    if (!MERGE_ACTIONS.has(action) || fits === undefined || fits.includes(action as string)) continue;
+    const format = String(action).slice("merge_".length).toUpperCase();
+    const message = `${String(action)} reads the file as ${format}, but a .${extension} file is not ${format}: use ${fits[0]}`;
+    problems.push(warning(["files", pattern, "action"], message));
+  }
+  return problems;
+}
+
 /**
  * What the schema cannot check: a version that does not look like one (a warning), globs that
  * cannot match, migration keys that are not versions (or repeat one), and conditions that do not
@@ -223,6 +250,7 @@ export function manifestChecks(data: unknown): Problem[] {
     const problem = directoryProblem(dir);
     if (problem !== undefined) problems.push(error(["directories", dir], problem, "key"));
   }
+  problems.push(...mergeFormatProblems(data.files));
   problems.push(...mergeStrategyFileProblems(data));
   problems.push(...pruneProblems(data.directories));
   problems.push(...cleanupProblems(data.cleanup));

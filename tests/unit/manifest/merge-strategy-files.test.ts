@@ -45,3 +45,27 @@ describe("merge_strategies entries that name no merged file", () => {
     ).toEqual([]);
   });
 });
+
+describe("a merge rule whose format is not the file's", () => {
+  // Before: valid with 0 warnings, then every run refused the release's copy as not parsing (or,
+  // merge_yaml on TOML, read the file as one string and never changed it).
+  const issues = (rules: string) =>
+    parseManifestText(`version: "1.0.0"\nfiles:\n${rules}`, F).warnings.map(formatIssue);
+
+  it("is a warning naming the rule and the merge that fits", () => {
+    expect(
+      issues('  "config.yaml": { action: merge_json }\n  "conf/*.toml": { action: merge_yaml }\n'),
+    ).toEqual([
+      'warning: update-manifest.yaml:3:20 files."config.yaml".action: merge_json reads the file as JSON, but a .yaml file is not JSON: use merge_yaml',
+      'warning: update-manifest.yaml:4:20 files."conf/*.toml".action: merge_yaml reads the file as YAML, but a .toml file is not YAML: use merge_toml',
+    ]);
+  });
+
+  it("merges that fit give none (JSON is YAML, so merge_yaml may read a .json file)", () => {
+    expect(
+      issues(
+        '  "a.yml": { action: merge_yaml }\n  "b.json": { action: merge_yaml }\n  "c.JSON": { action: merge_json }\n  "d.conf": { action: merge_toml }\n  "e.toml": { action: replace }\n',
+      ),
+    ).toEqual([]);
+  });
+});
