@@ -7,7 +7,14 @@
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
 import { syntaxErrorAt } from "./json-syntax.js";
-import { inlineContainers, numberSpellings, pathKey, readJson, writeJson } from "./json-values.js";
+import {
+  inlineContainers,
+  numberSpellings,
+  pathKey,
+  readJson,
+  shadowedMembers,
+  writeJson,
+} from "./json-values.js";
 import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { isTable, sameValue } from "./values.js";
@@ -82,7 +89,42 @@ export function renderJsonMerge(
       return false;
     }
   };
-  return withUserLayout(userText, write(user), write(merged), means, [], LAYOUT_OF.json);
+  const mine = withoutRemovedRepeats(userText, edits);
+  return withUserLayout(mine.text, write(user), write(merged), means, [], LAYOUT_OF.json, mine.userLine);
+}
+
+/**
+ * A key the merge removes goes with its earlier repeats (`"a": 1,` before `"a": 2`). The library's
+ * text of the user's values holds one `"a"`, so such a line looked like the user's own layout: it
+ * was carried into the result, which then meant the wrong values, and the whole file fell back to
+ * the library's layout with a warning that the user's lines "lost their layout". Cut out first,
+ * with the user's line numbers kept for any warning.
+ */
+function withoutRemovedRepeats(
+  userText: string,
+  edits: readonly MergeEdit[],
+): { text: string; userLine: (line: number) => number } {
+  const removed = edits.filter((e) => e.kind === "remove").map((e) => e.path);
+  const under = (path: readonly (string | number)[]) =>
+    removed.some((r) => r.length <= path.length && r.every((key, i) => key === String(path[i])));
+  const spans = removed.length === 0 ? [] : shadowedMembers(userText).filter((s) => under(s.path));
+  if (spans.length === 0) return { text: userText, userLine: (line) => line };
+  spans.sort((a, b) => a.start - b.start);
+  let text = "";
+  let at = 0;
+  // Where each cut is in the new text, and how many of the user's line breaks it took.
+  const cuts: { line: number; breaks: number }[] = [];
+  for (const span of spans) {
+    if (span.start < at) continue; // inside a span already cut
+    text += userText.slice(at, span.start);
+    const breaks = userText.slice(span.start, span.end).split("\n").length - 1;
+    cuts.push({ line: text.split("\n").length, breaks });
+    at = span.end;
+  }
+  text += userText.slice(at);
+  const userLine = (line: number) =>
+    line + cuts.filter((cut) => cut.line <= line).reduce((sum, cut) => sum + cut.breaks, 0);
+  return { text, userLine };
 }
 
 /**

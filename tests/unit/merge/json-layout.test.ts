@@ -161,3 +161,41 @@ describe("JSON merges keep the user's layout", () => {
     });
   });
 });
+
+describe("JSON: a key the merge removes takes its earlier repeats along", () => {
+  // The library's text of the user's values holds one "a", so the earlier `"a": 1,` looked like the
+  // user's own layout and was carried into the result, which then meant the wrong values: the whole
+  // file fell back to the library's layout, with a false warning naming the user's lines.
+  it("the rest of the file keeps the user's layout, and no line is said to have lost it", () => {
+    const result = merge(
+      '{\n  "a": 1,\n  "db": {"host": "x",  "port": 5},\n  "a": 2,\n  "c":   1\n}\n',
+      '{\n  "db": {"host": "x", "port": 5},\n  "c": 2\n}\n',
+      '{\n  "a": 2,\n  "db": {"host": "x", "port": 5},\n  "c": 1\n}\n',
+    );
+    expect(result.removed).toEqual(["a"]);
+    expect(result.text).toBe('{\n  "db": {"host": "x",  "port": 5},\n  "c":   2\n}\n');
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("a line that does lose its layout is named by its number in the user's file", () => {
+    const result = merge(
+      '{\n  "a": 1,\n  "a": 2,\n  "list": [1,\n    2]\n}\n',
+      '{\n  "list": [1, 2, 3]\n}\n',
+      '{\n  "a": 2,\n  "list": [1, 2]\n}\n',
+    );
+    expect(JSON.parse(result.text)).toEqual({ list: [1, 2, 3] });
+    expect(result.warnings).toEqual([
+      'lines 4 (`"list": [1,`), 5 (`2]`) lost their layout (spacing, line breaks, inline objects and arrays), because the merge changed them: rewritten in the merge\'s own layout',
+    ]);
+  });
+
+  it("a repeated key the merge does not remove keeps both lines (the last one counts)", () => {
+    const result = merge(
+      '{\n  "a": 1,\n  "a": 2,\n  "b": 3\n}\n',
+      '{\n  "a": 5,\n  "b": 3\n}\n',
+      '{\n  "a": 2,\n  "b": 3\n}\n',
+    );
+    expect(result.text).toBe('{\n  "a": 1,\n  "a": 5,\n  "b": 3\n}\n');
+    expect(result.warnings).toEqual([]);
+  });
+});
