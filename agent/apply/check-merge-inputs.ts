@@ -8,8 +8,10 @@
  */
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { Minimatch } from "minimatch";
 import { BadInputError } from "../../shared/errors.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
+import { didYouMean } from "../../shared/schema/did-you-mean.js";
 import { pathExists } from "../tree/fs-ops.js";
 import { basePath, readInstallIndex } from "./install-index.js";
 import { MERGE_FORMATS } from "./plan.js";
@@ -21,6 +23,8 @@ export interface MergeInputsCheck {
   appDir: string;
   /** Per-app state: the install index says which files have a previous release's copy. */
   stateDir: string;
+  /** Told each merge rule that merges nothing while the file it likely meant is replaced. */
+  warn?: (message: string) => void;
 }
 
 export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
@@ -28,7 +32,9 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
   // Loaded on demand, like the merge itself: the parsers cost start-up time most runs never need.
   const { checkMergeInput } = await import("../merge/index.js");
   const index = await readInstallIndex(input.stateDir);
-  for (const rel of await releaseFiles(input.releaseDir)) {
+  const files = await releaseFiles(input.releaseDir);
+  for (const warning of idleMergeRules(input.manifest, files)) input.warn?.(warning);
+  for (const rel of files) {
     if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
     const { rule, pattern } = ruleFor(input.manifest, rel);
     const format = MERGE_FORMATS[rule.action];
@@ -67,6 +73,44 @@ function namedAsShipsCopy(error: unknown, rel: string): unknown {
 
 function hasSections(manifest: Manifest, rel: string, pattern: string): boolean {
   return Object.keys(sectionsFor(manifest, rel, pattern) ?? {}).length > 0;
+}
+
+/**
+ * Merge rules that take no file of the release while a file they likely meant is replaced: a glob
+ * an earlier glob shadows (rules match in file order, so `config/*: replace` above
+ * `config/*.toml: merge_toml` replaced every TOML config), or a path one typo away from a file no
+ * rule names. Both were silent, and the user's values went with the replace.
+ */
+function idleMergeRules(manifest: Manifest, files: readonly string[]): string[] {
+  const taken = new Map<string, string>();
+  for (const rel of files) {
+    if (protectedDirectoryOf(manifest, rel) === undefined) taken.set(rel, ruleFor(manifest, rel).pattern);
+  }
+  const used = new Set(taken.values());
+  const warnings: string[] = [];
+  for (const [pattern, rule] of Object.entries(manifest.files)) {
+    if (MERGE_FORMATS[rule.action] === undefined || used.has(pattern)) continue;
+    const name = `files.${JSON.stringify(pattern)} (${rule.action})`;
+    const matcher = new Minimatch(pattern, { dot: true });
+    const shadowed = [...taken.keys()].find((rel) => matcher.match(rel));
+    if (shadowed !== undefined) {
+      const winner = taken.get(shadowed) ?? "";
+      const action = manifest.files[winner]?.action ?? "replace";
+      warnings.push(
+        `${name} merges no file: ${shadowed} takes files.${JSON.stringify(winner)} (${action}), which comes first; put the merge rule above it`,
+      );
+      continue;
+    }
+    if (matcher.hasMagic()) continue;
+    const unnamed = [...taken].filter(([, taker]) => taker === "(default)").map(([rel]) => rel);
+    const close = didYouMean(pattern, unnamed);
+    if (close !== undefined) {
+      warnings.push(
+        `${name} names no file of the release, and ${close}, which no rule names, is replaced whole (did you mean ${JSON.stringify(close)}?)`,
+      );
+    }
+  }
+  return warnings;
 }
 
 function hasMergeRules(manifest: Manifest): boolean {

@@ -107,6 +107,8 @@ export interface UpdateEngine {
     releaseDir: string;
     appDir: string;
     stateDir: string;
+    /** Told each merge rule that merges nothing while the file it likely meant is replaced. */
+    warn?: (message: string) => void;
   }): Promise<void>;
   /** The newest complete backup an update to `replacedBy` made since `since` (ISO), if any. */
   findBackup(input: {

@@ -197,3 +197,49 @@ describe("the previous release's copy that does not parse", () => {
     expect(await readFile(join(box.appDir, "settings.yaml"), "utf8")).toBe("a: mine\nb: 2\nc: 1\n");
   });
 });
+
+describe("a merge rule that merges no file while the file it likely meant is replaced", () => {
+  // Rules match in file order: `config/*: replace` above `config/*.toml: merge_toml` replaced the
+  // operator's TOML config, and a typo'd path merged nothing while the real file was replaced;
+  // both silently, reported as a plain update.
+  const warnings = (lines: { level: string; msg: string }[]) =>
+    lines.filter((l) => l.level === "warn" && l.msg.startsWith("manifest: ")).map((l) => l.msg);
+
+  it("a glob an earlier glob shadows is named with the rule that wins", async () => {
+    const files = {
+      "config/*": { action: "replace" as const },
+      "config/*.toml": { action: "merge_toml" as const },
+    };
+    const v1 = await box.release("v1", { "config/app.toml": "a = 1\n" }, { version: "1.0.0", files });
+    const run = await box.run(v1);
+    expect(run.exitCode).toBe(0);
+    expect(warnings(run.lines)).toEqual([
+      'manifest: files."config/*.toml" (merge_toml) merges no file: config/app.toml takes files."config/*" (replace), which comes first; put the merge rule above it',
+    ]);
+  });
+
+  it("a path one typo from a file no rule names is named with that file", async () => {
+    const files = { "conf/app.yaml": { action: "merge_yaml" as const } };
+    const v1 = await box.release(
+      "v1",
+      { "config/app.yaml": "a: 1\n", "app.py": "v1\n" },
+      { version: "1.0.0", files },
+    );
+    const run = await box.run(v1);
+    expect(run.exitCode).toBe(0);
+    expect(warnings(run.lines)).toEqual([
+      'manifest: files."conf/app.yaml" (merge_yaml) names no file of the release, and config/app.yaml, which no rule names, is replaced whole (did you mean "config/app.yaml"?)',
+    ]);
+  });
+
+  it("a merge rule for a file the release does not ship, with nothing like it replaced, says nothing", async () => {
+    const files = {
+      "settings.yaml": { action: "merge_yaml" as const },
+      "*.local.toml": { action: "merge_toml" as const },
+    };
+    const v1 = await box.release("v1", { "app.py": "v1\n" }, { version: "1.0.0", files });
+    const run = await box.run(v1);
+    expect(run.exitCode).toBe(0);
+    expect(warnings(run.lines)).toEqual([]);
+  });
+});
