@@ -132,7 +132,7 @@ class MergeWalker {
     // Own entries only: a key named `constructor` or `toString` is not a section of Object.prototype's.
     const name = dotted(path);
     const own = Object.hasOwn(this.sections, name) ? this.sections[name] : undefined;
-    if (own !== undefined) return policyOf(own, path);
+    if (own !== undefined) return withOuterPreserved(policyOf(own, path), inherited);
     const relative = dotted(path.slice(inherited.sectionPath.length));
     return inherited.preserveKeys.has(relative) ? keepUser(path) : inherited;
   }
@@ -150,4 +150,22 @@ class MergeWalker {
 function policyOf(section: SectionStrategy, path: string[]): Policy {
   if (typeof section === "string") return { kind: section, sectionPath: path, preserveKeys: new Set() };
   return { kind: section.strategy, sectionPath: path, preserveKeys: new Set(section.preserve_keys) };
+}
+
+/**
+ * preserve_keys keep the user's value under any strategy, a nested section's included: `api` with
+ * preserve_keys [tls.cert] and its own section `api.tls: replace` kept nothing of tls.cert, since
+ * the inner section's policy replaced the outer one whole.
+ */
+function withOuterPreserved(policy: Policy, outer: Policy): Policy {
+  const outerPath = dotted(outer.sectionPath);
+  const here = dotted(policy.sectionPath);
+  const prefix = `${here}.`;
+  const preserved = [...outer.preserveKeys].map((key) => (outerPath === "" ? key : `${outerPath}.${key}`));
+  if (preserved.includes(here)) return keepUser(policy.sectionPath);
+  const carried = preserved
+    .filter((full) => full.startsWith(prefix))
+    .map((full) => full.slice(prefix.length));
+  if (carried.length === 0) return policy;
+  return { ...policy, preserveKeys: new Set([...policy.preserveKeys, ...carried]) };
 }

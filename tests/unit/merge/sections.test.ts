@@ -140,3 +140,33 @@ describe.each(formats)("merge_strategies sections (%s)", (format) => {
     expect([...result.removed].sort()).toEqual(["database.extra"]);
   });
 });
+
+describe.each(formats)("preserve_keys reach into a nested section of their own (%s)", (format) => {
+  // `api` keeps tls.cert, and `api.tls` has a section of its own: the inner section's policy
+  // replaced the outer one whole, so the release overwrote the certificate the operator kept.
+  const mine = {
+    api: { timeout: 5, tls: { cert: "mine.pem", verify: false }, auth: { key: "k1", mode: "a" } },
+  };
+  const next = {
+    api: { timeout: 10, tls: { cert: "default.pem", verify: true }, auth: { key: "CHANGE_ME", mode: "b" } },
+  };
+  it("a preserved key inside it, and a preserved key that is the nested section itself, keep the user's value", () => {
+    const result = mergeConfigFile({
+      format,
+      fileName: `config.${format}`,
+      current: write(format, mine),
+      incoming: write(format, next),
+      strategy: "preserve_user",
+      sections: {
+        api: { strategy: "merge_smart", preserve_keys: ["tls.cert", "auth"] },
+        "api.tls": "replace",
+        "api.auth": "replace",
+      },
+    });
+    expect(read(format, result.text)).toEqual({
+      api: { timeout: 10, tls: { cert: "mine.pem", verify: true }, auth: { key: "k1", mode: "a" } },
+    });
+    expect([...result.kept].sort()).toEqual(["api.auth.key", "api.auth.mode", "api.tls.cert"]);
+    expect([...result.updated].sort()).toEqual(["api.timeout", "api.tls.verify"]);
+  });
+});
