@@ -37,8 +37,11 @@ interface Attempt {
 
 async function postOnce(url: string, body: unknown, options: PostOptions): Promise<Attempt> {
   try {
-    // undici is loaded when a webhook is actually sent: most runs send none.
-    const { request } = await import("undici");
+    // undici is loaded when a webhook is actually sent: most runs send none. Through a module of
+    // our own: the CLI's ES module bundle (`ship agent`, `--recover`) turned `import("undici")` of
+    // the bundled CommonJS package into a chunk with a default export only, so `request` was
+    // undefined there and every webhook and Slack message of the daemon failed.
+    const { request } = await import("./undici-request.js");
     // A webhook URL's user:password@ is Basic auth (undici would drop it and send none).
     const target = takeUrlCredentials(url, options.headers);
     const response = await request(target.url, {

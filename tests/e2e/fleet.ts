@@ -51,6 +51,8 @@ export interface ReleaseSpec {
   /** Extra files in the release. */
   files?: Record<string, string>;
   preUpdate?: string[];
+  /** The manifest's `notifications` (on_success / on_failure lists). */
+  notifications?: Record<string, unknown[]>;
 }
 
 type Json = Record<string, unknown>;
@@ -359,6 +361,7 @@ export async function writeRelease(dir: string, spec: ReleaseSpec): Promise<void
     files: { "config.toml": { action: "merge_toml", merge_strategy: "preserve_user" } },
     directories: { data: { preserve: true } },
     hooks: { pre_update: spec.preUpdate ?? [] },
+    ...(spec.notifications === undefined ? {} : { notifications: spec.notifications }),
     post_update_tests: [
       {
         name: "app answers with the new version",
