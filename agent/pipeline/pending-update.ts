@@ -5,12 +5,17 @@
  * host, cleared by finalize) tells the next start to restore the backup and run the rollback hooks.
  */
 import { access, rm } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, RESTORED_PRE_SHIP } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { Manifest } from "../../shared/manifest/schema.js";
+import { readUndoneManifest } from "../backup/backup-store.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { runningCommandFile } from "../exec/running-command.js";
+import { hostId } from "../host-id.js";
+import { sendNotifications } from "../notify/send-notifications.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { need, type UpdateContext } from "./context.js";
 import type { PipelinePorts } from "./ports.js";
@@ -66,6 +71,7 @@ export async function resolvePendingUpdate(input: {
   const releaseDir = join(input.appStateDir, "release-being-undone");
   let keptRelease = false;
   let leftAlone = "";
+  let manifest: Manifest | undefined;
   try {
     const backupPath =
       pending.backup_path ??
@@ -79,6 +85,8 @@ export async function resolvePendingUpdate(input: {
     // No backup (the apply was undone by the journal) or a consumed one (a restore was finished): the
     // files are already the old ones.
     if (backupPath !== null && (await exists(backupPath))) {
+      // Read before the restore consumes the backup: its on_failure notifications are owed.
+      manifest = await undoneManifest(backupPath);
       if (pending.rollback_commands.length > 0) {
         await rm(releaseDir, { recursive: true, force: true });
         const kept = await ports.engine
@@ -126,12 +134,35 @@ export async function resolvePendingUpdate(input: {
   }));
   if (failed || commandNote !== "") log.error(detail);
   else log.warn(detail);
+  // The killed run never reached its own notify step: whoever watches on_failure hears of it now.
+  // Without a backup (killed before it) nothing had changed and no manifest was kept to say where.
+  if (manifest !== undefined)
+    await sendNotifications(
+      manifest.notifications.on_failure,
+      {
+        app: name,
+        version: pending.version,
+        status: "failure",
+        error: detail,
+        host: hostname(),
+        system_id: hostId(),
+        timestamp: new Date().toISOString(),
+      },
+      { log },
+    );
   const exitCode = failed
     ? ExitCode.restoreFailed
     : commandNote === ""
       ? ExitCode.ok
       : ExitCode.updateFailedRestored;
   return { exitCode, detail };
+}
+
+/** The interrupted release's manifest as its backup saved it; undefined when absent or unreadable. */
+async function undoneManifest(backupPath: string): Promise<Manifest | undefined> {
+  const saved = await readUndoneManifest(backupPath).catch(() => undefined);
+  const parsed = saved === undefined ? undefined : Manifest.safeParse(saved);
+  return parsed?.success ? parsed.data : undefined;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,0 +1,78 @@
+/**
+ * An update killed mid-run (SIGKILL, power cut, systemd's stop timeout) is undone at the next start.
+ * The killed run never reached its notify step, and the undo sent nothing either: whoever watches
+ * on_failure never heard that 2.0.0 came and went. Now the undo sends the interrupted release's
+ * on_failure notifications, saying what happened to the app. Real CLI, real HTTP receiver.
+ */
+
+import { readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+describe.skipIf(process.platform !== "linux")("an update a kill interrupted", () => {
+  let app: LocalApp;
+  let server: Server;
+  let url: string;
+  const bodies: Record<string, unknown>[] = [];
+  beforeEach(async () => {
+    app = await localApp();
+    bodies.length = 0;
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        bodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>);
+        res.end("ok");
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  });
+  afterEach(async () => {
+    await new Promise((r) => server.close(r));
+    await app.cleanup();
+  });
+
+  it("is undone at the next start, and its on_failure notification says so", async () => {
+    await app.release("r1", 'version: "1.0.0"\n', { "app.txt": "v1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+
+    // 2.0.0's post_update hook kills ship itself (its parent) the first time: the apply is done,
+    // the health checks never run, no notify step is reached.
+    const marker = join(app.root, "killed-once");
+    await app.release(
+      "r2",
+      [
+        'version: "2.0.0"',
+        "hooks:",
+        "  post_update:",
+        `    - "[ -e ${marker} ] || { touch ${marker}; kill -9 $PPID; sleep 5; }"`,
+        "notifications:",
+        "  on_failure:",
+        '    - type: "webhook"',
+        `      url: "${url}"`,
+        '      message: "{app} {version} failed on {host}: {error}"',
+        "",
+      ].join("\n"),
+      { "app.txt": "v2\n" },
+    );
+    const killed = await runShip(["--config", app.config]);
+    expect(killed.code, killed.stderr).not.toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+    expect(bodies).toEqual([]);
+
+    const next = await runShip(["--config", app.config, "--recover"]);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+    expect(bodies, next.stderr).toHaveLength(1);
+    expect(bodies[0]).toMatchObject({ app: "myapp", version: "2.0.0", status: "failure" });
+    expect(String(bodies[0]?.error)).toMatch(/update to 2\.0\.0 was interrupted; restored 1\.0\.0/);
+    expect(String(bodies[0]?.message)).toMatch(
+      /^myapp 2\.0\.0 failed on .+: update to 2\.0\.0 was interrupted/,
+    );
+  });
+});
