@@ -52,12 +52,18 @@ export async function finalizeUpdate(input: FinalizeInput): Promise<void> {
 }
 
 export function nextSourceState(
-  { pending_update: _decided, ...state }: SourceState,
+  { pending_update: decided, ...state }: SourceState,
   report: AppReport,
   now: Date,
 ): SourceState {
+  // A restore that failed is still owed. Dropped here, a restore refused before it moved anything
+  // (a directory made immutable, a read-only mount) left the failed release live with no journal:
+  // once the cause was fixed, `--recover` said "nothing to recover" and the next run "up to date",
+  // clearing restore_failed. Kept, the next run (or --recover, or the daemon's start) restores it.
+  const owed = report.result === "restore_failed" && decided !== undefined ? { pending_update: decided } : {};
   const base: SourceState = {
     ...state,
+    ...owed,
     last_result: report.result === "update_available" ? state.last_result : report.result,
     last_error: report.error,
   };

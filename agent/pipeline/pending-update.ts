@@ -127,8 +127,10 @@ export async function resolvePendingUpdate(input: {
   const detail = failed
     ? `update to ${pending.version} was interrupted and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person`
     : `update to ${pending.version} was interrupted; ${pending.from === null ? RESTORED_PRE_SHIP : `restored ${pending.from}`}${leftAlone}${commandNote}`;
-  await updateSourceState(config.general.state_file, name, ({ pending_update: _done, ...s }) => ({
+  // Restoring failed again: still owed, the next run tries again (finalize.ts keeps it likewise).
+  await updateSourceState(config.general.state_file, name, ({ pending_update: done, ...s }) => ({
     ...s,
+    ...(failed ? { pending_update: done } : {}),
     last_result: failed ? "restore_failed" : "failed_restored",
     last_error: detail,
   }));

@@ -50,6 +50,43 @@ describe("a rollback that meets an immutable file", () => {
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("one\n");
   });
 
+  it("an automatic restore refused up front stays owed: once the cause is fixed, --recover restores it", async () => {
+    // The release's test makes a directory it added immutable, so the restore after the failed test
+    // is refused before it moves anything (exit 3). Before, nothing remembered it: after `chattr -i`,
+    // `--recover` said "nothing to recover", and the next run "up to date (2.0.0)", exit 0, with
+    // restore_failed cleared and the release whose test failed left live.
+    await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await app.release(
+      "v2",
+      'version: "2.0.0"\npost_update_tests:\n  - name: h\n    command: "chattr +i newdir && false"\n',
+      { "app.txt": "two\n", "newdir/x": "x\n" },
+    );
+    const update = await runShip(["--config", app.config]);
+    const newdir = join(app.appDir, "newdir");
+    try {
+      if (update.code !== 3 && update.stdout.includes("chattr")) {
+        console.warn("SKIPPING: chattr +i is not available here (not root, or not ext4)");
+        return;
+      }
+      expect(update.code, update.stdout + update.stderr).toBe(3);
+      expect(update.stdout).toContain("UPDATE FAILED AND RESTORE FAILED");
+      expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("two\n");
+      // Still refused while the cause is there: exit 3 again, not "nothing to recover".
+      expect((await runShip(["--config", app.config, "--recover"])).code).toBe(3);
+    } finally {
+      spawnSync("chattr", ["-i", newdir]);
+    }
+    const recover = await runShip(["--config", app.config, "--recover"]);
+    expect(recover.code, recover.stdout + recover.stderr).toBe(0);
+    expect(recover.stdout).toContain("restored 1.0.0");
+    expect((await readdir(app.appDir)).sort()).toEqual(["app.txt"]);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("one\n");
+    const state = (await app.state()).sources.myapp;
+    expect(state?.current_version).toBe("1.0.0");
+    expect(state?.last_result).toBe("failed_restored");
+  });
+
   it("an update that meets an immutable file it must replace: exit 1 naming it and the fix, the app as it was, the next run installs", async () => {
     await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n", "b.txt": "b1\n" });
     expect((await runShip(["--config", app.config])).code).toBe(0);
