@@ -218,15 +218,8 @@ async function localPathProblem(name: string, source: LocalSource, configFile: s
   if (found.isFile()) return [];
   if (!found.isDirectory())
     return [error(configFile, key, `${source.path} is neither a directory nor a file`)];
-  const nested = await releaseOneLevelDown(source.path);
-  if (nested !== undefined)
-    return [
-      error(
-        configFile,
-        key,
-        `${source.path} holds only the directory ${basename(nested)}/, and the release's ${MANIFEST_FILENAME} is in it: set path = "${nested}" (a directory is the release as it is, so this one would be installed one level down with its manifest ignored)`,
-      ),
-    ];
+  const down = await releaseOneLevelDown(source.path);
+  if (down !== undefined) return [error(configFile, key, oneLevelDownMessage(source.path, down))];
   if (source.checksum === undefined) return [];
   return [
     error(
@@ -241,16 +234,32 @@ async function localPathProblem(name: string, source: LocalSource, configFile: s
  * A release unpacked with its top directory (`tar -xzf myapp-1.2.3.tar.gz -C /srv/releases/myapp`
  * gives /srv/releases/myapp/myapp-1.2.3/…): an archive's single top directory holding the manifest
  * is its release root, but a directory is read as it is, and `path` pointing one level up installed
- * `myapp-1.2.3/` inside the app with its manifest as a plain file, under a `tree:…` version.
- * Returns the directory that holds the manifest, when that is the case.
+ * `myapp-1.2.3/` inside the app with its manifest as a plain file, under a `tree:…` version. Also
+ * when the directory holds more than that release: the tarball it was unpacked from (`cd
+ * /srv/releases/myapp && tar -xzf myapp-1.2.3.tar.gz`), a checksum, notes, another version's
+ * directory. Returns the directories that hold a manifest, when the directory itself holds none.
  */
-async function releaseOneLevelDown(dir: string): Promise<string | undefined> {
+async function releaseOneLevelDown(dir: string): Promise<{ nested: string[]; alone: boolean } | undefined> {
   if (await exists(join(dir, MANIFEST_FILENAME))) return undefined;
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const only = entries.length === 1 ? entries[0] : undefined;
-  if (only === undefined || !only.isDirectory()) return undefined;
-  const nested = join(dir, only.name);
-  return (await exists(join(nested, MANIFEST_FILENAME))) ? nested : undefined;
+  const nested: string[] = [];
+  for (const entry of entries)
+    if (entry.isDirectory() && (await exists(join(dir, entry.name, MANIFEST_FILENAME))))
+      nested.push(join(dir, entry.name));
+  if (nested.length === 0) return undefined;
+  return { nested: nested.sort(), alone: entries.length === 1 };
+}
+
+function oneLevelDownMessage(path: string, { nested, alone }: { nested: string[]; alone: boolean }): string {
+  const why =
+    "(a directory is the release as it is, so this one would be installed one level down with its manifest ignored)";
+  const [only] = nested;
+  if (alone && only !== undefined)
+    return `${path} holds only the directory ${basename(only)}/, and the release's ${MANIFEST_FILENAME} is in it: set path = "${only}" ${why}`;
+  const names = nested.map((n) => `${basename(n)}/`).join(", ");
+  return nested.length === 1 && only !== undefined
+    ? `${path} holds no ${MANIFEST_FILENAME}, but its directory ${names} does: set path = "${only}" ${why}`
+    : `${path} holds no ${MANIFEST_FILENAME}, but its directories ${names} do: set path to the release's own directory ${why}`;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -57,6 +57,23 @@ describe("local source: path names the directory around the release", () => {
     expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("print('1.2.3')\n");
   });
 
+  it("is exit 2 too when the tarball it was unpacked from lies beside it; nothing written", async () => {
+    // `cd /srv/releases/myapp && tar -xzf myapp-1.2.3.tar.gz` leaves the tarball beside the release:
+    // ship installed app/myapp-1.2.3/… and app/myapp-1.2.3.tar.gz as version "tree:…", exit 0.
+    await writeFile(join(root, "releases/myapp/myapp-1.2.3.tar.gz"), "not read\n");
+    await writeFile(join(root, "app/app.py"), "print('1.0.0')\n");
+    await writeConfig(join(root, "releases/myapp"));
+    for (const args of [[], ["--check-only"]]) {
+      const run = await runShip(["--config", config, ...args]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr).toContain(
+        `sources.myapp.path: ${root}/releases/myapp holds no update-manifest.yaml, but its directory myapp-1.2.3/ does: set path = "${root}/releases/myapp/myapp-1.2.3"`,
+      );
+    }
+    expect(await readdir(join(root, "app"))).toEqual(["app.py"]);
+    expect(await readdir(root)).not.toContain("var");
+  });
+
   it("a directory whose one subdirectory holds no manifest is a release as before", async () => {
     const plain = join(root, "plain");
     await mkdir(join(plain, "public"), { recursive: true });
