@@ -183,13 +183,16 @@ function takeRootOptions(program: Command, action: Command): void {
         throw BadInputError.single(flag, "", `given twice, as ${String(root)} and ${String(own)}: give one`);
       continue;
     }
-    // `ship --json release …`: the subcommand has a --json of its own, which goes after its name.
-    const own = [action, command].some((c) => c.options.some((o) => o.long === option.long));
-    const where = action === command ? command.name() : `${command.name()} ${action.name()}`;
+    // `ship --json release …`: `release` has a --json of its own, which goes right after the name
+    // of the command that has it (`ship release --json bump`: `ship release bump --json` is
+    // commander's "unknown option").
+    const owner = [action, command].find((c) => c.options.some((o) => o.long === option.long));
+    const where =
+      owner === action && action !== command ? `${command.name()} ${action.name()}` : command.name();
     throw BadInputError.single(
       flag,
       "",
-      own
+      owner !== undefined
         ? `written before \`${command.name()}\` is ship's own option: write it after \`ship ${where}\``
         : `applies to ship's own runs, not to \`ship ${command.name()}\``,
     );

@@ -207,9 +207,12 @@ describe("ship refuses options that do not go together (real CLI)", () => {
     expect(force.stderr.trim()).toBe("ship: --force applies to ship's own runs, not to `ship agent`");
     const json = await runShip(["--json", "release", "-C", app.root, "bump", "patch"], elsewhere);
     expect(json.code).toBe(2);
+    // The place it names takes it: `ship release bump patch --json` is "unknown option '--json'".
     expect(json.stderr.trim()).toBe(
-      "ship: --json written before `release` is ship's own option: write it after `ship release bump`",
+      "ship: --json written before `release` is ship's own option: write it after `ship release`",
     );
+    const moved = await runShip(["release", "--json", "-C", app.root, "bump", "patch"], elsewhere);
+    expect(moved.stderr).not.toContain("unknown option");
     expect(await readdir(app.appDir)).toEqual([]);
   });
 
