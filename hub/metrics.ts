@@ -79,5 +79,10 @@ function routeLabel(req: Request): string {
   if (req.baseUrl !== "") return `${req.baseUrl}${pattern}`;
   const segments = (req.originalUrl.split("?")[0] ?? "").replace(/\/+$/, "").split("/");
   const depth = pattern.split("/").filter(Boolean).length;
-  return `${segments.slice(0, segments.length - depth).join("/")}${pattern}`;
+  // Lower case, as the mount is written: express matches paths without case, so `/API/v1/releases`
+  // reached the route too, and each spelling (any client may send one, no token needed) made a label.
+  return `${segments
+    .slice(0, segments.length - depth)
+    .join("/")
+    .toLowerCase()}${pattern}`;
 }

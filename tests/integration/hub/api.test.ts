@@ -34,6 +34,10 @@ describe("hub HTTP API", () => {
     // Refused by the route itself: counted under the same route, so its error rate is seen.
     expect((await t.api("GET", "/api/v1/agents?status=bogus", { token: t.operator })).status).toBe(400);
     expect((await t.api("GET", "/api/v1/releases/nope", { token: t.operator })).status).toBe(404);
+    // Express matches paths without case: another spelling of the mount is the same route, not a
+    // label of its own (a client without a token could make a new one per request).
+    expect((await t.api("GET", "/API/V1/releases/nope", { token: t.operator })).status).toBe(404);
+    expect((await t.api("GET", "/Api/v1/releases/nope", { token: "bad" })).status).toBe(401);
     const metrics = (await t.api<string>("GET", "/metrics")).body;
     expect(metrics).toContain("ship_hub_agents_online 0");
     expect(metrics).toMatch(
@@ -43,8 +47,12 @@ describe("hub HTTP API", () => {
       /ship_hub_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/agents",status="400"\} 1/,
     );
     expect(metrics).toMatch(
-      /ship_hub_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/releases\/:id",status="404"\} 1/,
+      /ship_hub_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/releases\/:id",status="404"\} 2/,
     );
+    expect(metrics).toMatch(
+      /ship_hub_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/releases\/:id",status="401"\} 1/,
+    );
+    expect(metrics).not.toMatch(/route="\/A[Pp][Ii]/);
     const doc = (
       await t.api<{
         paths: Record<string, unknown>;
