@@ -9,6 +9,7 @@
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { parseRecord } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 
 const RollbackRecordSchema = z.object({
@@ -39,15 +40,16 @@ export async function readRollbackRecord(stateDir: string): Promise<RollbackReco
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    data = undefined;
-  }
-  const parsed = RollbackRecordSchema.safeParse(data);
-  if (!parsed.success) throw new Error(`${path}: not a rollback record (${parsed.error.issues[0]?.message})`);
-  return parsed.data;
+  // Damaged (a write cut short, a hand edit), it was a bare Error: a run said "not a rollback record
+  // (… received undefined)" with exit 1, "the app is back on its previous version". Like a damaged
+  // journal it needs a person: a rollback across backups was interrupted, at a version in between.
+  return parseRecord(
+    text,
+    path,
+    RollbackRecordSchema,
+    "the target of a rollback across several backups a crash interrupted, so the app may be on a version in between; delete the file, then run that rollback again (ship --rollback ID, ship --list-backups lists them)",
+    true,
+  );
 }
 
 /** Durable before the first restore: a kill right after it must still find the record. */

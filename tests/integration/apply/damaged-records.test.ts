@@ -104,6 +104,27 @@ describe("a damaged install index or backup record (real CLI)", () => {
     expect((await app.state()).sources.myapp?.current_version).toBe("2.0.0");
   });
 
+  it("a damaged rollback.json (a rollback across backups a kill interrupted) is exit 3 naming it and what to do", async () => {
+    // It was "myapp: …/rollback.json: not a rollback record (… received undefined)", exit 1 for a
+    // run ("the update failed and the app is back on its previous version"), with no way out named.
+    const { id } = await newestBackup();
+    const record = join(await indexFile(), "../rollback.json");
+    await writeFile(record, `{"app":"myapp",`);
+    const before = await snapshot(app.appDir);
+    for (const args of [[], ["--recover"]]) {
+      const run = await runShip(["--config", app.config, ...args]);
+      expect(run.code, `${args.join(" ")}: ${run.stdout}${run.stderr}`).toBe(3);
+      expect(run.stdout + run.stderr).toContain(`${record} is damaged, it is not valid JSON`);
+      expect(run.stdout + run.stderr).toContain("delete the file, then run that rollback again");
+      expect(await snapshot(app.appDir)).toEqual(before);
+    }
+    await rm(record);
+    const rollback = await runShip(["--config", app.config, "--rollback", id]);
+    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+    expect((await runShip(["--config", app.config, "--recover"])).code).toBe(0);
+  });
+
   it("--rollback of a backup whose inventory.json is damaged names it, exit 2, the app untouched", async () => {
     const { id, path } = await newestBackup();
     await writeFile(join(path, "inventory.json"), `{"changed": 3}`);
