@@ -49,8 +49,15 @@ describe("notifications from a daemon's update (real hub, real agent)", () => {
     ).id;
   };
 
+  // The webhook goes out before the agent's report reaches the hub: the next rollout of the app
+  // waits until this one has ended.
+  const settled = (id: string) =>
+    fleet.waitFor(`rollout ${id} ended`, async () =>
+      ["completed", "paused", "failed", "aborted"].includes((await fleet.rollout(id)).state),
+    );
+
   it("a successful update posts on_success, a failed one on_failure", { timeout: 90_000 }, async () => {
-    await rollout("2.0.0");
+    await settled(await rollout("2.0.0"));
     await fleet.waitFor("the on_success webhook", async () => bodies.length >= 1);
     expect(bodies[0]).toMatchObject({ version: "2.0.0", status: "success" });
 
