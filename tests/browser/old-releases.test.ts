@@ -61,7 +61,9 @@ describe.skipIf(!hasProgram("chromium"))("old releases and rollouts in headless 
     await page.locator("#find-app").fill("web");
     await page.locator("#find-version").fill("9.9.9");
     await page.getByRole("button", { name: "Find release" }).click();
-    await expect.poll(() => page.locator("#release-found").textContent()).toBe("No release web 9.9.9 on the hub.");
+    await expect
+      .poll(() => page.locator("#release-found").textContent())
+      .toBe("No release web 9.9.9 on the hub.");
   });
 
   it("says the Rollouts page lists only the newest 100 when there are more", async () => {

@@ -66,7 +66,13 @@ describe("ship-hub says why it did not do what was asked", () => {
       await t.hub.store.insertRollout({
         id: `0000${String(i).padStart(4, "0")}-0000-4000-8000-000000000000`,
         releaseId: release,
-        spec: { release, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 1 }, autoAdvance: false, autoRollback: false },
+        spec: {
+          release,
+          waves: [{ name: "all", percent: 100 }],
+          failureThreshold: { count: 1 },
+          autoAdvance: false,
+          autoRollback: false,
+        },
         state: "aborted",
         currentWave: 0,
         waveStartedAt: now - 10_000 + i,
