@@ -36,7 +36,11 @@ const routes: Record<string, Record<string, Operation>> = {
       body: "RolloutSpec",
       status: 201,
     },
-    get: { summary: "List rollouts, newest first (?state=&limit=, default 100, at most 1000); `more` is true when older ones were left out", roles: "operator" },
+    get: {
+      summary:
+        "List rollouts, newest first (?state=&limit=, default 100, at most 1000); `more` is true when older ones were left out",
+      roles: "operator",
+    },
   },
   "/rollouts/preview": {
     post: {

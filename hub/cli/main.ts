@@ -88,10 +88,11 @@ remote(
   rollout
     .command("list")
     .option("--state <state>")
-    .option("--limit <n>", "how many, newest first (1 to 1000, default 100; a note on stderr when more exist)"),
-).action(async (options) =>
-  (await remoteCommands()).rolloutList(options),
-);
+    .option(
+      "--limit <n>",
+      "how many, newest first (1 to 1000, default 100; a note on stderr when more exist)",
+    ),
+).action(async (options) => (await remoteCommands()).rolloutList(options));
 remote(
   rollout
     .command("show")

@@ -296,7 +296,10 @@ export async function rolloutList(
   if (!(Number.isInteger(limit) && limit >= 1 && limit <= 1000))
     throw new RangeError(`--limit "${options.limit}": use a whole number from 1 to 1000`);
   const client = await HubClient.from(options);
-  const query = new URLSearchParams({ limit: String(limit), ...(options.state ? { state: options.state } : {}) });
+  const query = new URLSearchParams({
+    limit: String(limit),
+    ...(options.state ? { state: options.state } : {}),
+  });
   const { rollouts, more } = await client.request<{ rollouts: Summary[]; more?: boolean }>(
     "GET",
     `/rollouts?${query.toString()}`,

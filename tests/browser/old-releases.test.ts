@@ -77,7 +77,7 @@ describe.skipIf(!hasProgram("chromium"))("old releases and rollouts in headless 
         releaseId: "rel-0",
         spec: {
           release: "rel-0",
-          waves: [{ name: "all", percent: 100 }],
+          waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 0 }],
           failureThreshold: { count: 1 },
           autoAdvance: false,
           autoRollback: false,

@@ -68,7 +68,7 @@ describe("ship-hub says why it did not do what was asked", () => {
         releaseId: release,
         spec: {
           release,
-          waves: [{ name: "all", percent: 100 }],
+          waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 0 }],
           failureThreshold: { count: 1 },
           autoAdvance: false,
           autoRollback: false,
