@@ -27,7 +27,11 @@ export function rolloutsView(): View {
     fill(
       list,
       more === true
-        ? h("p", { class: "sub", id: "rollout-cutoff" }, "The newest 100 rollouts; older ones are not listed.")
+        ? h(
+            "p",
+            { class: "sub", id: "rollout-cutoff" },
+            "The newest 100 rollouts; older ones are not listed.",
+          )
         : null,
       rollouts.length === 0
         ? h("p", { class: "empty" }, "No rollout yet.")
