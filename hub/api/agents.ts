@@ -44,7 +44,10 @@ export function agentRoutes(deps: ApiDeps): Router {
   // Agents that need a person: refused connections, and agent tokens that expire soon (or did).
   router.get("/agents/attention", operator, async (req, res) => {
     parseRequest(NoFields, req.query, "query");
-    res.json(await agentsNeedingAttention(store, deps.refusals?.list() ?? [], deps.now()));
+    const needs = await agentsNeedingAttention(store, deps.refusals?.list() ?? [], deps.now());
+    // Refusals live in each hub's memory (an attacker's made-up ids never reach the database): in a
+    // cluster the list is the answering hub's alone, and says so rather than pass for the fleet's.
+    res.json(deps.sharedPresence === true ? { ...needs, refusedScope: "this hub" } : needs);
   });
 
   router.get("/agents/:id", operator, async (req, res) => {

@@ -77,7 +77,8 @@ const routes: Record<string, Record<string, Operation>> = {
   },
   "/agents/attention": {
     get: {
-      summary: "Agents the hub refused lately and agent tokens expiring within 7 days",
+      summary:
+        'Agents the hub refused lately and agent tokens expiring within 7 days; in a cluster `refusedScope: "this hub"` (each hub keeps its own refusals)',
       roles: "operator",
     },
   },
