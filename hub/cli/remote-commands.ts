@@ -218,6 +218,8 @@ function printDetail(d: Detail): void {
   out(`state    ${d.state}${d.reason ? ` — ${d.reason}` : ""}`);
   out(`wave     ${d.currentWave + 1}/${d.waves.length} ${d.currentWaveName}, started ${d.waveStartedAt}`);
   out(`agents   ${counts(d.counts, d.restored)}`);
+  // As the dashboard's red notice: agents a requested rollback did not reach, by name.
+  if ((d.notRolledBack ?? []).length > 0) out(`not rolled back  ${(d.notRolledBack ?? []).join(" ")}`);
   // The hub refuses to create a rollout that holds nobody; one an older hub created is said, not
   // left to a "-": it holds its app until aborted.
   if (d.waves.every((w) => w.agents.length === 0) && !d.final) {
@@ -358,6 +360,14 @@ export async function rolloutAction(
     action === "show" ? path : `${path}/${action}`,
     action === "show" ? undefined : body,
   );
+  // A rollback that did not reach every agent is not done: a script must not read "rolled back".
+  const missed = action === "abort" && options.rollback === true ? (detail.notRolledBack ?? []) : [];
+  if (missed.length > 0) {
+    process.exitCode = 1;
+    process.stderr.write(
+      `not rolled back: ${missed.join(", ")} (no earlier release known, or a later rollout of the app took them over)\n`,
+    );
+  }
   if (options.json) return out(JSON.stringify(detail, null, 2));
   if (from)
     out(

@@ -12,6 +12,8 @@ describe("ship-hub says why it did not do what was asked", () => {
   let t: TestHub;
   let agent: TestAgent;
   let release: string;
+  /** The rollout the second case creates; h1 holds it, with no earlier release the hub knows. */
+  let running = "";
   const cli = (...args: string[]) =>
     runHubCli(process.cwd(), args, { SHIP_HUB_URL: t.hub.url, SHIP_HUB_TOKEN: t.operator });
 
@@ -46,6 +48,7 @@ describe("ship-hub says why it did not do what was asked", () => {
     const created = await cli("rollout", "create", "--release", release, "--wave", "all=100", "--json");
     expect(created.code).toBe(0);
     const id = (JSON.parse(created.stdout) as { id: string }).id;
+    running = id;
     const preview = await cli("rollout", "create", "--release", release, "--wave", "all=100", "--preview");
     expect(preview.stderr).toContain(`creating it would be refused: rollout ${id} of web is running`);
     expect(preview.code).toBe(2);
@@ -91,5 +94,14 @@ describe("ship-hub says why it did not do what was asked", () => {
     const bad = await cli("rollout", "list", "--limit", "0");
     expect(bad).toMatchObject({ code: 2 });
     expect(bad.stderr).toContain('--limit "0"');
+  });
+
+  it("rollout abort --rollback that reaches no agent exits 1, naming them; show names them too", async () => {
+    const aborted = await cli("rollout", "abort", running, "--rollback");
+    expect(aborted.stdout).toMatch(/state\s+aborted/);
+    expect(aborted.stdout).toMatch(/not rolled back\s+h1/);
+    expect(aborted.stderr).toContain("not rolled back: h1 (no earlier release known");
+    expect(aborted.code).toBe(1);
+    expect((await cli("rollout", "show", running)).stdout).toMatch(/not rolled back\s+h1/);
   });
 });
