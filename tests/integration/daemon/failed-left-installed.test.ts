@@ -4,7 +4,7 @@
  * version it knew until the next hello and the fleet page shows a version the host no longer runs.
  * Real daemon, real pipeline, a scripted hub over a real WebSocket and HTTP.
  */
-import { readFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create as createTar } from "tar";
