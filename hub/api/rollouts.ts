@@ -59,10 +59,9 @@ export function rolloutRoutes(deps: ApiDeps): Router {
       ...(query.state ? { states: [query.state] } : {}),
     });
     const rollouts = found.slice(0, query.limit);
-    res.json({
-      rollouts: await Promise.all(rollouts.map((r) => rolloutSummary(store, r))),
-      more: found.length > query.limit,
-    });
+    const summaries = await Promise.all(rollouts.map((r) => rolloutSummary(store, r)));
+    // Only when true: a list that was not cut off answers as before.
+    res.json({ rollouts: summaries, ...(found.length > query.limit ? { more: true } : {}) });
   });
 
   router.get("/rollouts/:id", operator, async (req, res) => {
