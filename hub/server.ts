@@ -9,6 +9,7 @@ import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
 import { startClusterWakeup } from "./cluster/wakeup.js";
 import { EventStream } from "./dashboard/event-stream.js";
+import { HubRequestError } from "./errors.js";
 import { HubMetrics } from "./metrics.js";
 import { AgentSync } from "./rollouts/agent-sync.js";
 import { RolloutEngine } from "./rollouts/engine.js";
@@ -199,6 +200,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const sync = new AgentSync(engine);
   const refusals = new ConnectionRefusals(log, now);
   const eventStream = new EventStream({ store, tokens, sessions });
+  let relayCheck = async (_agentId: string): Promise<void> => {
+    throw new HubRequestError(503, "this hub is still starting; try again");
+  };
   const app = createApiApp({
     store,
     tokens,
@@ -208,6 +212,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     isOnline: (id) => registry.isOnline(id),
     sharedPresence: cluster !== undefined,
     send: (id, message) => registry.send(id, message),
+    // Bound once the wake-up listener runs (below); before that the hub serves no request.
+    ...(options.database ? { relayCheck: (id: string) => relayCheck(id) } : {}),
     sessions,
     refusals,
     log,
@@ -312,8 +318,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       {
         deliverPending: (rolloutId) => engine.deliverPending(rolloutId),
         wakeEvents: () => void eventStream.wake(),
+        checkNow: (agentId) => void registry.send(agentId, { type: "check_now", v: 1 }),
       },
     ));
+  if (wakeup) relayCheck = (id) => wakeup.relayCheck(id);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

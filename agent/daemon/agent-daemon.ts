@@ -323,9 +323,13 @@ export class AgentDaemon {
    */
   private async withInstalledRelease(instruction: Deploy, report: Report): Promise<Report> {
     const { app, release } = instruction;
-    if (report.outcome === "succeeded" && report.toVersion === release.version)
-      await this.desired.rememberInstalled(app, release.version, release.id);
     const version = (await readState(this.options.config.general.state_file)).sources[app]?.current_version;
+    // A failed update that was not rolled back (failed_not_rolled_back) left the release installed too.
+    if (
+      (report.outcome === "succeeded" && report.toVersion === release.version) ||
+      version === release.version
+    )
+      await this.desired.rememberInstalled(app, release.version, release.id);
     const installed = await this.desired.installedRelease(app, version ?? null);
     return installed === undefined ? report : { ...report, installedReleaseId: installed };
   }

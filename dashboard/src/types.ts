@@ -138,6 +138,8 @@ export interface Preview {
   unassigned: string[];
   /** Why the hub would refuse to start this rollout: it would hold no agent (a 400 at create). */
   nobody?: string;
+  /** Why the hub would refuse it now: another rollout of the app is active (a 409 at create). */
+  busy?: string;
   /** What the hub would accept but an operator should know first (a release older than agents run). */
   warnings?: string[];
 }

@@ -44,7 +44,10 @@ export function agentRoutes(deps: ApiDeps): Router {
   // Agents that need a person: refused connections, and agent tokens that expire soon (or did).
   router.get("/agents/attention", operator, async (req, res) => {
     parseRequest(NoFields, req.query, "query");
-    res.json(await agentsNeedingAttention(store, deps.refusals?.list() ?? [], deps.now()));
+    const needs = await agentsNeedingAttention(store, deps.refusals?.list() ?? [], deps.now());
+    // Refusals live in each hub's memory (an attacker's made-up ids never reach the database): in a
+    // cluster the list is the answering hub's alone, and says so rather than pass for the fleet's.
+    res.json(deps.sharedPresence === true ? { ...needs, refusedScope: "this hub" } : needs);
   });
 
   router.get("/agents/:id", operator, async (req, res) => {
@@ -66,18 +69,25 @@ export function agentRoutes(deps: ApiDeps): Router {
   // Asks a connected agent to look for updates now (its own sources, outside any rollout).
   router.post("/agents/:id/check", operator, async (req, res) => {
     const id = req.params.id as string;
+    let relayed = false;
     if (!deps.send(id, { type: "check_now", v: 1 })) {
-      if (!(await store.getAgent(id))) throw new HubRequestError(404, `agent ${id} not found`);
-      throw new HubRequestError(409, `agent ${id} is not connected`);
+      const agent = await store.getAgent(id);
+      if (!agent) throw new HubRequestError(404, `agent ${id} not found`);
+      // In a cluster the agent may be connected to another hub (its stored presence says so): that
+      // hub sends it, woken through the database, rather than telling the operator it is away.
+      if (!(deps.sharedPresence === true && agent.online && deps.relayCheck))
+        throw new HubRequestError(409, `agent ${id} is not connected`);
+      await deps.relayCheck(id);
+      relayed = true;
     }
     await deps.store.appendEvent({
       at: deps.now(),
       actor: actorOf(res),
       kind: "agent.check_requested",
       subject: id,
-      data: {},
+      data: relayed ? { via: "the hub holding its connection" } : {},
     });
-    res.status(202).json({ sent: true });
+    res.status(202).json({ sent: true, ...(relayed ? { relayed: true } : {}) });
   });
 
   // The audit log, newest first; `next` pages further back.

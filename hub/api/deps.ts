@@ -23,6 +23,8 @@ export interface ApiDeps {
   sharedPresence?: boolean;
   /** Sends a message to a connected agent; false when it is not connected. */
   send: (agentId: string, message: HubMessage) => boolean;
+  /** In a cluster: asks the hub that holds the agent's socket to send it `check_now`. */
+  relayCheck?: (agentId: string) => Promise<void>;
   /** Long-lived responses (event streams) end when their token is revoked or expires. */
   sessions: LiveSessions;
   /** Agent connections the hub refused lately (the dashboard lists them). */

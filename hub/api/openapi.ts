@@ -36,12 +36,16 @@ const routes: Record<string, Record<string, Operation>> = {
       body: "RolloutSpec",
       status: 201,
     },
-    get: { summary: "List rollouts (?state=&limit=)", roles: "operator" },
+    get: {
+      summary:
+        "List rollouts, newest first (?state=&limit=, default 100, at most 1000); `more` is true when older ones were left out",
+      roles: "operator",
+    },
   },
   "/rollouts/preview": {
     post: {
       summary:
-        "Which agents fall in which wave; `nobody` says why create would refuse it, `warnings` what it would accept but an operator should know (a downgrade)",
+        "Which agents fall in which wave; `nobody` (400) or `busy` (409) says why create would refuse it, `warnings` what it would accept but an operator should know (a downgrade)",
       roles: "operator",
       body: "RolloutSpec",
     },
@@ -73,7 +77,8 @@ const routes: Record<string, Record<string, Operation>> = {
   },
   "/agents/attention": {
     get: {
-      summary: "Agents the hub refused lately and agent tokens expiring within 7 days",
+      summary:
+        'Agents the hub refused lately and agent tokens expiring within 7 days; in a cluster `refusedScope: "this hub"` (each hub keeps its own refusals)',
       roles: "operator",
     },
   },

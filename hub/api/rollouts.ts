@@ -53,11 +53,15 @@ export function rolloutRoutes(deps: ApiDeps): Router {
 
   router.get("/rollouts", operator, async (req, res) => {
     const query = parseRequest(ListQuery, req.query, "query");
-    const rollouts = await store.listRollouts({
-      limit: query.limit,
+    // One more than asked: `more` tells a caller (`rollout list`) that the list was cut off.
+    const found = await store.listRollouts({
+      limit: query.limit + 1,
       ...(query.state ? { states: [query.state] } : {}),
     });
-    res.json({ rollouts: await Promise.all(rollouts.map((r) => rolloutSummary(store, r))) });
+    const rollouts = found.slice(0, query.limit);
+    const summaries = await Promise.all(rollouts.map((r) => rolloutSummary(store, r)));
+    // Only when true: a list that was not cut off answers as before.
+    res.json({ rollouts: summaries, ...(found.length > query.limit ? { more: true } : {}) });
   });
 
   router.get("/rollouts/:id", operator, async (req, res) => {

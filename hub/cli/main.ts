@@ -84,9 +84,15 @@ remote(rollout.command("create").description("create and start a rollout"))
   .option("--preview", "only show which agents fall in which wave")
   .option("--seed <text>", "hash agents into waves with this instead of the release id (another split)")
   .action(async (options) => (await remoteCommands()).rolloutCreate(options));
-remote(rollout.command("list").option("--state <state>")).action(async (options) =>
-  (await remoteCommands()).rolloutList(options),
-);
+remote(
+  rollout
+    .command("list")
+    .option("--state <state>")
+    .option(
+      "--limit <n>",
+      "how many, newest first (1 to 1000, default 100; a note on stderr when more exist)",
+    ),
+).action(async (options) => (await remoteCommands()).rolloutList(options));
 remote(
   rollout
     .command("show")

@@ -218,6 +218,8 @@ function printDetail(d: Detail): void {
   out(`state    ${d.state}${d.reason ? ` — ${d.reason}` : ""}`);
   out(`wave     ${d.currentWave + 1}/${d.waves.length} ${d.currentWaveName}, started ${d.waveStartedAt}`);
   out(`agents   ${counts(d.counts, d.restored)}`);
+  // As the dashboard's red notice: agents a requested rollback did not reach, by name.
+  if ((d.notRolledBack ?? []).length > 0) out(`not rolled back  ${(d.notRolledBack ?? []).join(" ")}`);
   // The hub refuses to create a rollout that holds nobody; one an older hub created is said, not
   // left to a "-": it holds its app until aborted.
   if (d.waves.every((w) => w.agents.length === 0) && !d.final) {
@@ -256,13 +258,18 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
       waves: { name: string; agents: string[] }[];
       unassigned: string[];
       nobody?: string;
+      busy?: string;
       warnings?: string[];
     };
     const p = await client.request<Preview>("POST", "/rollouts/preview", spec);
+    // The hub would refuse to create it (400 nobody, 409 busy): exit 2, as that create exits, so a
+    // script previewing before it creates does not read "fine".
+    const refused = p.nobody ?? p.busy;
+    if (refused !== undefined) process.exitCode = 2;
     if (options.json) return out(JSON.stringify(p, null, 2));
     warn(p.warnings);
     out(`preview (seed ${p.seed}): the same command without --preview gives exactly this split`);
-    if (p.nobody !== undefined) out(`note: creating it would be refused: ${p.nobody}`);
+    if (refused !== undefined) process.stderr.write(`creating it would be refused: ${refused}\n`);
     out(
       table(
         ["WAVE", "AGENTS", "MEMBERS"],
@@ -284,10 +291,26 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
   printDetail(created);
 }
 
-export async function rolloutList(options: RemoteOptions & { state?: string }): Promise<void> {
+export async function rolloutList(
+  options: RemoteOptions & { state?: string; limit?: string },
+): Promise<void> {
+  const limit = options.limit === undefined ? 100 : Number(options.limit);
+  if (!(Number.isInteger(limit) && limit >= 1 && limit <= 1000))
+    throw new RangeError(`--limit "${options.limit}": use a whole number from 1 to 1000`);
   const client = await HubClient.from(options);
-  const query = options.state ? `?state=${encodeURIComponent(options.state)}` : "";
-  const { rollouts } = await client.request<{ rollouts: Summary[] }>("GET", `/rollouts${query}`);
+  const query = new URLSearchParams({
+    limit: String(limit),
+    ...(options.state ? { state: options.state } : {}),
+  });
+  const { rollouts, more } = await client.request<{ rollouts: Summary[]; more?: boolean }>(
+    "GET",
+    `/rollouts?${query.toString()}`,
+  );
+  // On stderr, where a script reading the table does not trip on it, but an operator sees it.
+  if (more === true)
+    process.stderr.write(
+      `note: only the newest ${limit} rollout(s) are listed; older ones exist (--limit up to 1000${options.state ? "" : ", or --state"})\n`,
+    );
   if (options.json) return out(JSON.stringify(rollouts, null, 2));
   out(
     table(
@@ -337,6 +360,14 @@ export async function rolloutAction(
     action === "show" ? path : `${path}/${action}`,
     action === "show" ? undefined : body,
   );
+  // A rollback that did not reach every agent is not done: a script must not read "rolled back".
+  const missed = action === "abort" && options.rollback === true ? (detail.notRolledBack ?? []) : [];
+  if (missed.length > 0) {
+    process.exitCode = 1;
+    process.stderr.write(
+      `not rolled back: ${missed.join(", ")} (no earlier release known, or a later rollout of the app took them over)\n`,
+    );
+  }
   if (options.json) return out(JSON.stringify(detail, null, 2));
   if (from)
     out(

@@ -16,6 +16,11 @@ import type { Logger } from "../../shared/log.js";
 
 /** The channel the rollouts trigger notifies; the payload is the rollout id. */
 export const ROLLOUT_CHANNEL = "ship_rollout";
+/**
+ * `POST /agents/:id/check` on a hub that does not hold the agent's socket: the payload is the agent
+ * id, and the hub holding it sends the agent `check_now` (the others hold no socket and do nothing).
+ */
+export const CHECK_CHANNEL = "ship_check_now";
 /** Often enough that a missed wake-up costs seconds, rarely enough to be no load (one query). */
 export const DEFAULT_RESYNC_MS = 3000;
 /** application_name of the listening connection. */
@@ -31,6 +36,8 @@ export interface WakeupTargets {
   deliverPending(rolloutId?: string): Promise<unknown>;
   /** Makes the dashboard event stream read new events now instead of at its next poll. */
   wakeEvents(): void;
+  /** Asks the agent to check now if its socket is on this hub (a check relayed by another hub). */
+  checkNow(agentId: string): void;
 }
 
 export interface ClusterWakeupOptions {
@@ -43,6 +50,8 @@ export interface ClusterWakeupOptions {
 export interface ClusterWakeup {
   /** Deliveries and resyncs run so far; tests read them to see a wake-up happened. */
   readonly stats: Readonly<{ wakeups: number; resyncs: number; listens: number }>;
+  /** Relays a check to whichever hub holds the agent's socket (committed NOTIFY on CHECK_CHANNEL). */
+  relayCheck(agentId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,6 +88,9 @@ export async function startClusterWakeup(
         first = false;
       },
     );
+    await sql.listen(CHECK_CHANNEL, (agentId) => {
+      if (agentId.length > 0 && agentId.length <= 200) targets.checkNow(agentId);
+    });
   } catch (error) {
     await sql.end({ timeout: 1 });
     throw error;
@@ -87,6 +99,10 @@ export async function startClusterWakeup(
   resync.unref();
   return {
     stats: queue.stats,
+    async relayCheck(agentId) {
+      // sql.listen runs on a connection of its own, so this one is free for the NOTIFY.
+      await sql.notify(CHECK_CHANNEL, agentId);
+    },
     async close() {
       clearInterval(resync);
       queue.stop();

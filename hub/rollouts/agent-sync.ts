@@ -304,7 +304,13 @@ function namesVersion(report: Report): boolean {
 function stateAfter(known: AppStatus, report: Report): AppStatus {
   const releaseId = report.installedReleaseId ?? known.releaseId;
   const { releaseId: _, ...rest } = known;
-  return { ...rest, state: report.outcome, ...(releaseId ? { releaseId } : {}) };
+  // A failed update left in place (failed_not_rolled_back) names the release it was about as
+  // installed: the app runs that release's version now, not the one the hub knew.
+  const version =
+    report.installedReleaseId !== undefined && report.installedReleaseId === report.releaseId
+      ? report.toVersion
+      : known.version;
+  return { ...rest, version, state: report.outcome, ...(releaseId ? { releaseId } : {}) };
 }
 
 function appStatusAfter(report: Report): AppStatus {

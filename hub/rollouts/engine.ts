@@ -153,7 +153,13 @@ export class RolloutEngine {
     if (matches.length === 1) return matches[0] as RolloutRecord;
     if (matches.length > 1)
       throw new HubRequestError(409, `rollout id ${id} is ambiguous: ${matches.map((r) => r.id).join(", ")}`);
-    throw new HubRequestError(404, `rollout ${id} not found`);
+    // A short id is never looked up as a prefix: say so, or the operator hunts for a deleted rollout.
+    throw new HubRequestError(
+      404,
+      id.length >= 4
+        ? `rollout ${id} not found`
+        : `rollout ${id} not found (a prefix needs at least 4 characters; \`rollout list\` shows the ids)`,
+    );
   }
 
   /** The rollout locked for this transaction: what a decision reads must not change under it. */
@@ -163,6 +169,14 @@ export class RolloutEngine {
     return rollout;
   }
 
+  /** Why `create` would refuse a rollout of `app` now (409): an active rollout of it holds its agents. */
+  private async busyRefusal(app: string, t: StoreOps): Promise<string | undefined> {
+    for (const busy of await t.listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 }))
+      if ((await t.getRelease(busy.releaseId))?.app === app)
+        return `rollout ${busy.id} of ${app} is ${busy.state}; finish or abort it`;
+    return undefined;
+  }
+
   /** The split `create` gives for the same body while the same agents are registered. */
   async preview(spec: RolloutSpec) {
     const release = await this.requireRelease(spec.release);
@@ -170,12 +184,15 @@ export class RolloutEngine {
     const agents = await this.store.listAgents();
     const placed = placeAgents(seed, spec, release.app, agents);
     const nobody = nobodyRefusal(spec, release.app, agents, placed);
+    const busy = await this.busyRefusal(release.app, this.store);
     return {
       rolloutId: spec.id ?? randomUUID(),
       seed,
       ...planWaves(seed, spec, release.app, agents),
       // What `create` would answer with 400 for this body: the dashboard says it and offers no Start.
       ...(nobody === undefined ? {} : { nobody }),
+      // What `create` would answer with 409: another rollout of the app still holds it.
+      ...(busy === undefined ? {} : { busy }),
       // What `create` would accept but the operator should know first (a downgrade).
       warnings: rolloutWarnings(release, agents, placed),
     };
@@ -207,12 +224,8 @@ export class RolloutEngine {
         const release = await this.requireRelease(spec.release, t);
         if (await t.getRollout(rolloutId)) throw new HubRequestError(409, `rollout ${rolloutId} exists`);
         // A friendlier message than the store's conflict, which still decides when two race.
-        for (const busy of await t.listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 }))
-          if ((await t.getRelease(busy.releaseId))?.app === release.app)
-            throw new HubRequestError(
-              409,
-              `rollout ${busy.id} of ${release.app} is ${busy.state}; finish or abort it`,
-            );
+        const busy = await this.busyRefusal(release.app, t);
+        if (busy !== undefined) throw new HubRequestError(409, busy);
         const agents = await t.listAgents();
         const seed = rolloutSeed(spec);
         const waves = placeAgents(seed, spec, release.app, agents);

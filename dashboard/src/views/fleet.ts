@@ -73,6 +73,8 @@ export function appState(state: string): HTMLElement {
 
 interface Attention {
   refused: { agentId: string; reason: string; lastAt: string; count: number }[];
+  /** In a cluster: the refusals are those of the hub that answered, not the fleet's. */
+  refusedScope?: "this hub";
   expiringTokens: { agentId: string; expires: string; expired: boolean }[];
 }
 
@@ -82,7 +84,15 @@ function attentionPanel(needs: Attention): HTMLElement | null {
   return h(
     "div",
     { class: "attention", role: "alert" },
-    needs.refused.length > 0 ? h("strong", {}, "Agents the hub refused") : null,
+    needs.refused.length > 0
+      ? h(
+          "strong",
+          {},
+          needs.refusedScope === "this hub"
+            ? "Agents the hub that answered refused (each hub of the cluster keeps its own list)"
+            : "Agents the hub refused",
+        )
+      : null,
     needs.refused.length > 0
       ? h(
           "ul",

@@ -1,61 +1,104 @@
-import { get } from "../api.js";
+import { describeError, get } from "../api.js";
 import { fill, h, link } from "../dom.js";
 import { manifestDescription, when } from "../format.js";
 import type { Release } from "../types.js";
 import type { View } from "./view.js";
+
+/** How many releases the Releases page and the rollout form list; older ones are found by version. */
+export const RELEASES_LISTED = 200;
 
 function sourceText(source: Release["source"]): string {
   const detail = source.url ?? source.remote_path ?? source.commit ?? source.sha256 ?? "";
   return `${source.type} ${String(detail)}`.trim();
 }
 
-/** Releases: newest first, each with its manifest as text (a <pre>, filled by textContent). */
+/** One release as a card: what it is, and the way to roll it out. */
+function releaseCard(r: Release, open: Set<string>): HTMLElement {
+  const details = h(
+    "details",
+    { open: open.has(r.id) },
+    h("summary", {}, "Manifest"),
+    h("pre", { class: "manifest" }, r.manifest),
+  );
+  details.addEventListener("toggle", () => (details.open ? open.add(r.id) : open.delete(r.id)));
+  return h(
+    "li",
+    { class: "card" },
+    h("h2", {}, `${r.app} ${r.version}`),
+    h("p", {}, manifestDescription(r.manifest) || h("span", { class: "sub" }, "no description")),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Published"),
+      h("dd", {}, `${when(r.created)} by ${r.createdBy}`),
+      h("dt", {}, "Signature"),
+      h("dd", {}, r.signature ? "✔ signed (Ed25519)" : "✗ unsigned"),
+      h("dt", {}, "Source"),
+      h("dd", {}, sourceText(r.source)),
+      h("dt", {}, "Id"),
+      h("dd", {}, h("code", {}, r.id)),
+    ),
+    link(`/rollouts/new?release=${encodeURIComponent(r.id)}`, "Roll out this release…"),
+    details,
+  );
+}
+
+/**
+ * Releases: the newest first, each with its manifest as text (a <pre>, filled by textContent), and
+ * a search by app and version for any older one (CI may publish thousands; a fleet is taken back to
+ * an old one from here).
+ */
 export function releasesView(): View {
   const list = h("div", { id: "release-list" });
+  const found = h("div", { id: "release-found", "aria-live": "polite" });
   const open = new Set<string>();
-  const view: View = { title: "Releases", root: h("section", {}, h("h1", {}, "Releases"), list), refresh };
+  const app = h("input", { id: "find-app", name: "app", placeholder: "app", required: true });
+  const version = h("input", { id: "find-version", name: "version", placeholder: "version", required: true });
+  const find = h(
+    "form",
+    { class: "inline", "aria-label": "Find a release" },
+    app,
+    version,
+    h("button", { type: "submit" }, "Find release"),
+  );
+  find.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const query = new URLSearchParams({ app: app.value.trim(), version: version.value.trim() });
+    try {
+      const { releases } = await get<{ releases: Release[] }>(`releases?${query.toString()}`);
+      const [release] = releases;
+      fill(
+        found,
+        release
+          ? h("ul", { class: "cards" }, releaseCard(release, open))
+          : h("p", { class: "empty" }, `No release ${query.get("app")} ${query.get("version")} on the hub.`),
+      );
+    } catch (error) {
+      fill(found, h("p", { class: "form-error" }, describeError(error)));
+    }
+  });
+  const view: View = {
+    title: "Releases",
+    root: h("section", {}, h("h1", {}, "Releases"), find, found, list),
+    refresh,
+  };
 
   async function refresh(): Promise<void> {
-    const { releases } = await get<{ releases: Release[] }>("releases?limit=200");
+    const { releases } = await get<{ releases: Release[] }>(`releases?limit=${RELEASES_LISTED}`);
     if (releases.length === 0) {
       fill(list, h("p", { class: "empty" }, "No release yet: CI publishes them with ship release publish."));
       return;
     }
     fill(
       list,
-      h(
-        "ul",
-        { class: "cards" },
-        ...releases.map((r) => {
-          const details = h(
-            "details",
-            { open: open.has(r.id) },
-            h("summary", {}, "Manifest"),
-            h("pre", { class: "manifest" }, r.manifest),
-          );
-          details.addEventListener("toggle", () => (details.open ? open.add(r.id) : open.delete(r.id)));
-          return h(
-            "li",
-            { class: "card" },
-            h("h2", {}, `${r.app} ${r.version}`),
-            h("p", {}, manifestDescription(r.manifest) || h("span", { class: "sub" }, "no description")),
-            h(
-              "dl",
-              { class: "facts" },
-              h("dt", {}, "Published"),
-              h("dd", {}, `${when(r.created)} by ${r.createdBy}`),
-              h("dt", {}, "Signature"),
-              h("dd", {}, r.signature ? "✔ signed (Ed25519)" : "✗ unsigned"),
-              h("dt", {}, "Source"),
-              h("dd", {}, sourceText(r.source)),
-              h("dt", {}, "Id"),
-              h("dd", {}, h("code", {}, r.id)),
-            ),
-            link(`/rollouts/new?release=${encodeURIComponent(r.id)}`, "Roll out this release…"),
-            details,
-          );
-        }),
-      ),
+      releases.length === RELEASES_LISTED
+        ? h(
+            "p",
+            { class: "sub", id: "release-cutoff" },
+            `The newest ${RELEASES_LISTED} releases; find an older one by app and version above.`,
+          )
+        : null,
+      h("ul", { class: "cards" }, ...releases.map((r) => releaseCard(r, open))),
     );
   }
   return view;

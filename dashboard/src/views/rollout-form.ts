@@ -2,6 +2,7 @@ import { describeError, get, post } from "../api.js";
 import { fill, h } from "../dom.js";
 import { parseLabels } from "../format.js";
 import type { Preview, Release, RolloutDetail, RolloutSpec } from "../types.js";
+import { RELEASES_LISTED } from "./releases.js";
 import type { View } from "./view.js";
 import { type WaveRow, waveRow } from "./wave-row.js";
 
@@ -136,11 +137,12 @@ export function rolloutFormView(releaseId?: string): View {
     try {
       const result = await post<Preview>("rollouts/preview", body);
       rolloutId = result.rolloutId;
-      // A rollout that would hold nobody is refused by the hub: no Start button for it.
-      start.disabled = result.nobody !== undefined;
+      // A rollout the hub would refuse (it holds nobody, or another of the app is active): no Start.
+      const refused = result.nobody ?? result.busy;
+      start.disabled = refused !== undefined;
       const warnings = (result.warnings ?? []).map((w) => `Warning: ${w}`);
       message.textContent = [
-        ...(result.nobody === undefined ? [] : [`Cannot start: ${result.nobody}`]),
+        ...(refused === undefined ? [] : [`Cannot start: ${refused}`]),
         ...warnings,
       ].join(" ");
       fill(
@@ -199,7 +201,11 @@ export function rolloutFormView(releaseId?: string): View {
 
   async function refresh(): Promise<void> {
     if (!loaded) {
-      const { releases } = await get<{ releases: Release[] }>("releases?limit=200");
+      const { releases } = await get<{ releases: Release[] }>(`releases?limit=${RELEASES_LISTED}`);
+      // A release older than the newest listed (found on the Releases page by app and version)
+      // is fetched by its id, or it could never be chosen here.
+      if (releaseId && !releases.some((r) => r.id === releaseId))
+        releases.unshift(await get<Release>(`releases/${encodeURIComponent(releaseId)}`));
       fill(
         release,
         h("option", { value: "" }, "choose a release…"),

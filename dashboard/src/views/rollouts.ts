@@ -21,9 +21,18 @@ export function rolloutsView(): View {
   };
 
   async function refresh(): Promise<void> {
-    const { rollouts } = await get<{ rollouts: RolloutSummary[] }>("rollouts?limit=100");
+    const { rollouts, more } = await get<{ rollouts: RolloutSummary[]; more?: boolean }>(
+      "rollouts?limit=100",
+    );
     fill(
       list,
+      more === true
+        ? h(
+            "p",
+            { class: "sub", id: "rollout-cutoff" },
+            "The newest 100 rollouts; older ones are not listed.",
+          )
+        : null,
       rollouts.length === 0
         ? h("p", { class: "empty" }, "No rollout yet.")
         : table(

@@ -74,6 +74,7 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
         wakeEvents() {
           seen.wakes++;
         },
+        checkNow() {},
       },
     );
     return wakeup;
@@ -146,6 +147,7 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
           if (calls === 1) throw new Error("database hiccup");
         },
         wakeEvents() {},
+        checkNow() {},
       },
     );
     await eventually(() => deliveriesOf(undefined) >= 3, "three resyncs");

@@ -653,8 +653,12 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
     );
     // Aborted once the watch has drawn the paused rollout (a fixed wait lost that race under load).
     await expect.poll(() => /state\s+paused/.test(watchedOut), { timeout: 30_000 }).toBe(true);
-    const aborted = await cli("rollout", "abort", short, "--rollback", ...remote);
+    // web-1 announced no hub release it ran before: the rollback cannot reach it, so exit 1 naming it.
+    const aborted = (await cli("rollout", "abort", short, "--rollback", ...remote).catch(
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    )) as { code?: number; stdout: string; stderr: string };
     expect(aborted.stdout).toMatch(/state\s+aborted/);
+    expect(aborted).toMatchObject({ code: 1, stderr: expect.stringMatching(/^not rolled back: web-1 /) });
     const watched = await watching;
     expect(watched.code).toBe(1);
     expect(watched.stdout).toMatch(/state\s+paused[\s\S]*state\s+aborted/);

@@ -1,0 +1,99 @@
+/**
+ * An update that failed and was NOT rolled back (auto_rollback_on excludes the trigger) leaves the
+ * release installed: the agent's report must name that release as installed, or the hub keeps the
+ * version it knew until the next hello and the fleet page shows a version the host no longer runs.
+ * Real daemon, real pipeline, a scripted hub over a real WebSocket and HTTP.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create as createTar } from "tar";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { AgentDaemon } from "../../../agent/daemon/agent-daemon.js";
+import { runOnce } from "../../../agent/pipeline/index.js";
+import { AgentConfig } from "../../../shared/config/schema.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { APP, writeRelease } from "../../e2e/fleet.js";
+import { ScriptedHub } from "./scripted-hub.js";
+
+describe("a failed update left installed, reported to the hub", () => {
+  let dir: string;
+  let hub: ScriptedHub;
+  let daemon: AgentDaemon | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-daemon-left-"));
+    hub = await ScriptedHub.start();
+    const v1 = join(dir, "releases", "1.0.0");
+    await writeRelease(v1, { version: "1.0.0" });
+    await mkdir(join(dir, "app"), { recursive: true });
+    await writeFile(join(dir, "token"), "agent-token-for-host-1\n", { mode: 0o600 });
+    const config = AgentConfig.parse({
+      general: {
+        state_file: join(dir, "state", "ship-state.json"),
+        backup_dir: join(dir, "state", "backups"),
+        work_dir: join(dir, "work"),
+      },
+      sources: { [APP]: { type: "local", app_dir: join(dir, "app"), path: v1 } },
+      hub: { url: hub.url, token_file: join(dir, "token"), agent_id: "host-1" },
+    });
+    expect((await runOnce(config, { force: true, checkOnly: false, log: memoryLogger() })).exitCode).toBe(0);
+    daemon = new AgentDaemon({
+      config,
+      agentId: "host-1",
+      token: "agent-token-for-host-1",
+      log: memoryLogger(),
+      delayScale: 0,
+      retryDelayMs: 0,
+      reconnectBaseMs: 50,
+      retryLaterMs: 100,
+    });
+    await daemon.start();
+  }, 60_000);
+  afterAll(async () => {
+    await daemon?.stop();
+    await hub?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("names the release now installed (installedReleaseId) in the failure report", {
+    timeout: 60_000,
+  }, async () => {
+    await hub.until("hello", () => hub.messages("hello").length > 0);
+    const tree = join(dir, "releases", "2.0.0");
+    await writeRelease(tree, { version: "2.0.0", test: "exit 1" });
+    // Its test fails, but only a service that does not start would roll it back: it stays.
+    const manifestFile = join(tree, "update-manifest.yaml");
+    const manifest = parse(await readFile(manifestFile, "utf8")) as Record<string, unknown>;
+    await writeFile(
+      manifestFile,
+      stringify({ ...manifest, rollback: { auto_rollback_on: ["service_start_fail"] } }),
+    );
+    const file = `${tree}.tar.gz`;
+    await createTar({ gzip: true, file, cwd: tree, portable: true }, ["."]);
+    const sha256 = await hub.serve("/files/sample-2.0.0.tar.gz", file);
+    hub.send({
+      type: "deploy",
+      v: 1,
+      deploymentId: "d-2",
+      app: APP,
+      release: {
+        id: "release-2.0.0",
+        app: APP,
+        version: "2.0.0",
+        manifest: await readFile(manifestFile, "utf8"),
+        source: { type: "http", url: `${hub.url}/files/sample-2.0.0.tar.gz`, sha256 },
+      },
+      rollback: false,
+    });
+    await hub.until("report d-2", () => hub.messages("report").some((r) => r.deploymentId === "d-2"));
+    const report = hub.messages("report").find((r) => r.deploymentId === "d-2");
+    expect(await readFile(join(dir, "app", "app.txt"), "utf8")).toBe("2.0.0\n");
+    expect(report).toMatchObject({
+      outcome: "failed",
+      toVersion: "2.0.0",
+      installedReleaseId: "release-2.0.0",
+    });
+  });
+});
