@@ -53,7 +53,7 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
       out.problem(`then approve them: ship${config} --approve ${app.source} ${app.toVersion}`);
     }
   }
-  return stoppedExitCode(summary, signals.received, out) ?? summary.exitCode;
+  return stoppedExitCode(summary, signals.received, options.checkOnly === true, out) ?? summary.exitCode;
 }
 
 /**
@@ -64,12 +64,15 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
 function stoppedExitCode(
   summary: RunSummary,
   signal: NodeJS.Signals | undefined,
+  checkOnly: boolean,
   out: Output,
 ): number | undefined {
   if (signal === undefined || summary.notStarted === undefined) return undefined;
   const names = summary.notStarted.join(", ");
   out.problem(
-    `stopped by ${signal}: not started: ${names} (unchanged); the next run updates them (the once-a-day rule does not hold them back)`,
+    checkOnly
+      ? `stopped by ${signal}: not checked: ${names}`
+      : `stopped by ${signal}: not started: ${names} (unchanged); the next run updates them (the once-a-day rule does not hold them back)`,
   );
   return summary.exitCode === ExitCode.restoreFailed ? summary.exitCode : signalExitCode(signal);
 }
