@@ -1,6 +1,6 @@
+import { ExitCode } from "../../../shared/errors.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
 import { checkAppDirs } from "../../pipeline/configured-paths.js";
-import { ExitCode } from "../../../shared/errors.js";
 import { recover, runOnce } from "../../pipeline/index.js";
 import type { AppReport } from "../../pipeline/report.js";
 import { type RunSummary, runSourceNames } from "../../pipeline/run-once.js";

@@ -25,7 +25,10 @@ async function waitForFile(path: string, ms = 30_000): Promise<void> {
   }
 }
 
-function started(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
+function started(args: string[]): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: string | null; stderr: string }>;
+} {
   const child = spawn(process.execPath, [SHIP_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d) => {

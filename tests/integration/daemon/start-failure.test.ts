@@ -43,7 +43,10 @@ it("a desired-state file that is not JSON: the line says the way out, and follow
   const refused = await runShip(["agent", "--config", app.config]);
   expect(refused.code).toBe(2);
   // One line (the recovery's log line comes before it).
-  const line = refused.stderr.trim().split("\n").filter((l) => l.startsWith("ship: "));
+  const line = refused.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("ship: "));
   const way = `mv ${desired} ${desired}.corrupt`;
   expect(line).toEqual([expect.stringContaining(`move it aside (${way}) and start ship agent again`)]);
 
@@ -58,7 +61,8 @@ it("a desired-state file that is not JSON: the line says the way out, and follow
   });
   const exited = new Promise<number | null>((ok) => agent.on("exit", (code) => ok(code)));
   const deadline = Date.now() + 20_000;
-  while (!stderr.includes("agent started") && agent.exitCode === null && Date.now() < deadline) await sleep(50);
+  while (!stderr.includes("agent started") && agent.exitCode === null && Date.now() < deadline)
+    await sleep(50);
   expect(stderr).toContain("agent started");
   agent.kill("SIGTERM");
   expect(await exited).toBe(0);
