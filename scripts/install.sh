@@ -19,8 +19,12 @@ state=${SHIP_STATE:-/var/lib}
 unit_dir=${SHIP_UNIT_DIR:-/etc/systemd/system}
 
 # npm links the bins (executable, with their #!/usr/bin/env node) into $prefix/bin.
-# better-sqlite3 builds its native module at install; npm 11 runs only install scripts allowed by name.
-npm install --global --prefix "$prefix" --omit=dev --no-audit --no-fund --allow-scripts=better-sqlite3 "$tarball"
+# Install scripts are allowed by name: better-sqlite3 builds its native module (required); ssh2 and
+# cpu-features build optional native speedups for SFTP (ssh2 falls back to JavaScript when that
+# build fails). npm 11 ran the last two anyway and warned "install scripts not yet covered by
+# allowScripts" at every install; npm 12 skips any script not named here.
+npm install --global --prefix "$prefix" --omit=dev --no-audit --no-fund \
+  --allow-scripts=better-sqlite3,ssh2,cpu-features "$tarball"
 pkg="$prefix/lib/node_modules/ship"
 mkdir -p "$bin_dir"
 ln -sf "$prefix/bin/ship" "$bin_dir/ship"

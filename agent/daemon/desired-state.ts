@@ -41,6 +41,16 @@ const DesiredFile = z.object({
 });
 type DesiredFile = z.infer<typeof DesiredFile>;
 
+/**
+ * What an operator can do about a damaged file. It is refused, not dropped (it holds the
+ * instruction in hand and its attempt count), but nothing in it is the only copy: the hub sends
+ * unfinished instructions again at the next hello, unacked reports wait in the outbox, and the
+ * app's files were recovered from its journal before this file was read.
+ */
+function wayOut(file: string): string {
+  return `move it aside (mv ${file} ${file}.corrupt) and start ship agent again: the hub sends its unfinished instructions again`;
+}
+
 const HISTORY_LIMIT = 200;
 const INSTALLED_LIMIT = 50;
 
@@ -157,7 +167,11 @@ export class DesiredStateStore {
     try {
       json = JSON.parse(text);
     } catch (error) {
-      throw BadInputError.single(this.file, "", `is not valid JSON: ${(error as Error).message}`);
+      throw BadInputError.single(
+        this.file,
+        "",
+        `is not valid JSON: ${(error as Error).message}; ${wayOut(this.file)}`,
+      );
     }
     // In our words (the API's and the protocol's), never zod's raw "Invalid input".
     const parsed = requestProblems(DesiredFile, json);
@@ -166,7 +180,7 @@ export class DesiredStateStore {
       throw BadInputError.single(
         this.file,
         problem ? formatPath("", problem.path).replace(/^\./, "") : "",
-        problem?.message ?? "invalid",
+        `${problem?.message ?? "invalid"}; ${wayOut(this.file)}`,
       );
     }
     this.cache = parsed.value;

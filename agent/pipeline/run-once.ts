@@ -37,6 +37,8 @@ export interface RunOptions {
   commandTimeoutSeconds?: number;
   notifyRetryDelayMs?: number;
   notifyMaxTimeoutMs?: number;
+  /** Asked before each source: true (SIGTERM) starts no more; the running one finishes. */
+  stopRequested?: () => boolean;
 }
 
 export interface RunSummary {
@@ -47,6 +49,8 @@ export interface RunSummary {
   apps: AppReport[];
   /** Set when the once-a-day rule stopped the run. */
   notBefore?: string;
+  /** Sources a stop (stopRequested) left unstarted: nothing of theirs changed. */
+  notStarted?: string[];
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -84,7 +88,13 @@ async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSum
       }
     }
     const apps: AppReport[] = [];
+    const notStarted: string[] = [];
     for (const [name, source] of selected) {
+      // A stop lands between sources, never inside one: each source's update is whole or undone.
+      if (options.stopRequested?.() === true) {
+        notStarted.push(name);
+        continue;
+      }
       apps.push(
         await runSource(config, name, source, {
           checkOnly: options.checkOnly,
@@ -110,9 +120,11 @@ async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSum
     // A run that every source refused as bad input (exit 2: nothing changed) is not the day's run:
     // recorded, it would make the operator who fixes ship.toml wait a day or use --force.
     const allBadInput = apps.length > 0 && apps.every((a) => a.exitCode === ExitCode.badInput);
-    if (!options.checkOnly && !allBadInput) await recordLastRun(config.general.state_file, now);
+    // Nor is a stopped one: recorded, the sources it did not reach would wait a day.
+    const stopped = notStarted.length > 0;
+    if (!options.checkOnly && !allBadInput && !stopped) await recordLastRun(config.general.state_file, now);
     const exitCode = combinedExitCode(apps.map((a) => a.exitCode));
-    return { exitCode, message: summaryLine(apps), apps };
+    return { exitCode, message: summaryLine(apps), apps, ...(stopped ? { notStarted } : {}) };
   } finally {
     await lock.release();
   }

@@ -1,6 +1,7 @@
 /**
  * `ship agent [--config PATH]`: the daemon. Recovers whatever a killed run left, then obeys the hub
- * in `[hub]` until SIGTERM/SIGINT; a second signal exits at once (the journal makes that safe).
+ * in `[hub]` until SIGTERM/SIGINT; a second signal exits at once with 128+signal (the journal makes
+ * that safe).
  */
 import { join } from "node:path";
 import { defaultConfigPath, loadConfigFile } from "../../../shared/config/load.js";
@@ -17,6 +18,7 @@ import { checkAppDirs, checkGeneralPaths } from "../../pipeline/configured-paths
 import { recover } from "../../pipeline/index.js";
 import { lockDir } from "../../pipeline/paths.js";
 import { cliLogger } from "../logger.js";
+import { onStopSignals } from "../stop-signals.js";
 
 export async function agentCommand(options: { config?: string }): Promise<number> {
   const path = options.config ?? defaultConfigPath(process.cwd());
@@ -55,14 +57,9 @@ export async function agentCommand(options: { config?: string }): Promise<number
   log.info("agent started", { agentId: identity.agentId, hub: redactUrl(config.hub.url) });
 
   return new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        log.warn("second signal: exiting now; the next start recovers", { signal });
-        resolve(ExitCode.ok);
-        process.exit(ExitCode.ok);
-      }
+    // A second signal exits 128+signal (143 for SIGTERM): it cut the running instruction short,
+    // which exit 0 told systemd was a clean stop.
+    onStopSignals(log, (signal) => {
       log.info("stopping: finishing the running instruction first", { signal });
       daemon
         .stop()
@@ -74,9 +71,7 @@ export async function agentCommand(options: { config?: string }): Promise<number
           await daemonLock.release().catch(() => undefined);
           resolve(code);
         });
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
+    });
   });
 }
 

@@ -1,9 +1,9 @@
 import { userInfo } from "node:os";
 import { BadInputError, ExitCode, LockedError } from "../../../shared/errors.js";
-import { isVersionLike } from "../../../shared/versions.js";
+import { compareVersions, isVersionLike } from "../../../shared/versions.js";
 import { acquireLock } from "../../lock/run-lock.js";
 import { globalLockFile } from "../../pipeline/paths.js";
-import { type ManualApproval, updateSourceState } from "../../state/state-file.js";
+import { type ManualApproval, readState, updateSourceState } from "../../state/state-file.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import { cliLogger } from "../logger.js";
@@ -47,6 +47,7 @@ export async function approveCommand(options: GlobalOptions, out: Output): Promi
     approved_by: currentUser(),
   };
   try {
+    await refuseInstalledVersion(config.general.state_file, app, version);
     await updateSourceState(config.general.state_file, app, (s) => ({ ...s, manual_approval: approval }));
   } finally {
     await lock.release();
@@ -61,6 +62,22 @@ export async function approveCommand(options: GlobalOptions, out: Output): Promi
     `${app}: manual steps for ${version} approved by ${approval.approved_by}; the next ship run that is offered ${version} proceeds past them (an approval is for that version only, and replaces an earlier one)`,
   );
   return ExitCode.ok;
+}
+
+/**
+ * Approving the version that is installed already approves nothing: no run is offered it again.
+ * It was recorded (exit 0, "approved"), replacing an approval the pending release still needed.
+ */
+async function refuseInstalledVersion(stateFile: string, app: string, version: string): Promise<void> {
+  const state = (await readState(stateFile)).sources[app];
+  const installed = state?.current_version ?? null;
+  if (installed === null || !isVersionLike(installed) || compareVersions(installed, version) !== 0) return;
+  const kept = state?.manual_approval;
+  throw BadInputError.single(
+    "--approve",
+    version,
+    `${app} runs ${installed} already, so nothing waits for this approval; nothing recorded${kept === undefined ? "" : ` (the approval of ${kept.version} is kept)`}`,
+  );
 }
 
 function currentUser(): string {

@@ -1,12 +1,14 @@
+import { ExitCode } from "../../../shared/errors.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
 import { checkAppDirs } from "../../pipeline/configured-paths.js";
 import { recover, runOnce } from "../../pipeline/index.js";
 import type { AppReport } from "../../pipeline/report.js";
-import { runSourceNames } from "../../pipeline/run-once.js";
+import { type RunSummary, runSourceNames } from "../../pipeline/run-once.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import { cliLogger } from "../logger.js";
 import type { Output } from "../output.js";
+import { onStopSignals, signalExitCode } from "../stop-signals.js";
 
 /** `ship [--check-only] [--force] [--sources ...]`: one run over the configured sources. */
 export async function runCommand(options: GlobalOptions, out: Output): Promise<number> {
@@ -17,8 +19,15 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
   // a run blamed every release ("[trust] keys are configured but this release has no signed artifact").
   await loadTrustedKeys(config.trust, path);
   const log = cliLogger(options, config);
+  // `systemctl stop ship.service` (or Ctrl-C): the running source finishes its update (or its
+  // rollback), no further source starts. Node's default was to die mid-step, leaving the update
+  // for the next run's recovery to undo.
+  const signals = onStopSignals(log, (signal) => {
+    log.warn(`${signal}: stopping after the running source's update; no further source starts`, { signal });
+  });
   // runOnce recovers each app a killed run left (journal) under its lock before looking for updates.
   const summary = await runOnce(config, {
+    stopRequested: () => signals.received !== undefined,
     force: options.force === true,
     checkOnly: options.checkOnly === true,
     configFile: path,
@@ -26,7 +35,7 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     ignoreRollout: options.ignoreRollout === true,
     log,
     ...(options.sources === undefined ? {} : { sources: options.sources }),
-  });
+  }).finally(() => signals.dispose());
   out.result(summary);
   if (options.checkOnly) {
     for (const app of summary.apps) {
@@ -34,7 +43,7 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     }
   } else {
     for (const app of summary.apps) out.line(app.message);
-    if (summary.apps.length === 0) out.line(summary.message);
+    if (summary.apps.length === 0 && summary.notStarted === undefined) out.line(summary.message);
   }
   for (const app of summary.apps) {
     if (app.manualSteps.length > 0) {
@@ -44,7 +53,28 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
       out.problem(`then approve them: ship${config} --approve ${app.source} ${app.toVersion}`);
     }
   }
-  return summary.exitCode;
+  return stoppedExitCode(summary, signals.received, options.checkOnly === true, out) ?? summary.exitCode;
+}
+
+/**
+ * A run a signal stopped before all its sources: one line naming what it did not start, and
+ * 128+signal (143 for SIGTERM) — exit 0 would say the run was done. A source that needs a person
+ * (exit 3) still says so.
+ */
+function stoppedExitCode(
+  summary: RunSummary,
+  signal: NodeJS.Signals | undefined,
+  checkOnly: boolean,
+  out: Output,
+): number | undefined {
+  if (signal === undefined || summary.notStarted === undefined) return undefined;
+  const names = summary.notStarted.join(", ");
+  out.problem(
+    checkOnly
+      ? `stopped by ${signal}: not checked: ${names}`
+      : `stopped by ${signal}: not started: ${names} (unchanged); the next run updates them (the once-a-day rule does not hold them back)`,
+  );
+  return summary.exitCode === ExitCode.restoreFailed ? summary.exitCode : signalExitCode(signal);
 }
 
 /** The first word of a `--check-only` line: only a source that answered is "current". */

@@ -83,4 +83,25 @@ describe("ship --approve APP VERSION: the way past require_manual_intervention",
     expect(audit).toContain("manual intervention for myapp v2.0.0 approved by");
     expect(audit).toContain("manual_approval_used");
   }, 180_000); // about ten ship processes in a row
+
+  it("approving the installed version is refused (exit 2) and keeps the approval the pending release needs", async () => {
+    await release("v1", `version: "1.0.0"\n`);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await release("v2", major);
+    expect((await runShip(["--config", app.config])).code).toBe(0); // waits for a person
+    expect((await runShip(["--config", app.config, "--approve", "myapp", "2.0.0"])).code).toBe(0);
+
+    // A slip (the installed version instead of the new one) used to be "approved", exit 0, and
+    // replaced the approval of 2.0.0: the next run stopped for a person again.
+    const slip = await runShip(["--config", app.config, "--approve", "myapp", "v1.0.0"]);
+    expect(slip.code).toBe(2);
+    expect(slip.stderr.trim()).toBe(
+      "ship: --approve v1.0.0: myapp runs 1.0.0 already, so nothing waits for this approval; nothing recorded (the approval of 2.0.0 is kept)",
+    );
+    expect((await app.state()).sources.myapp?.manual_approval).toMatchObject({ version: "2.0.0" });
+
+    const next = await runShip(["--config", app.config]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+  }, 60_000);
 });

@@ -149,7 +149,13 @@ describe("the packed package (npm pack)", () => {
         SHIP_UNIT_DIR: join(root, "units"),
         SHIP_NO_USERS: "1",
       };
-      await run("sh", [resolve("scripts/install.sh"), tarball], { env, maxBuffer: 1 << 24 });
+      const installed = await run("sh", [resolve("scripts/install.sh"), tarball], {
+        env,
+        maxBuffer: 1 << 24,
+      });
+      // Every install script npm meets is allowed or not by name: no "not yet covered" warning
+      // (npm 11 printed one for ssh2 and cpu-features at every install; npm 12 would skip them).
+      expect(installed.stderr).not.toContain("install-scripts");
       expect((await run(join(root, "bin/ship"), ["--version"])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
       const unit = await readFile(join(root, "units/ship-hub.service"), "utf8");
       expect(unit).toContain(join(root, "opt/lib/node_modules/ship/dist/hub/cli/main.js"));

@@ -103,6 +103,13 @@ describe("ship-agent.service", () => {
     expect(get("KillSignal")).toEqual(["SIGTERM"]);
     expect(get("KillMode")).toEqual(["mixed"]);
     const timerService = directives(await unitText("ship.service"));
+    // The timer's run is stopped the same way: ship finishes the running source, and its hook
+    // must not be killed under it (tests/integration/cli/stop-signal.test.ts is the behaviour).
+    for (const key of ["KillSignal", "KillMode", "TimeoutStopSec"])
+      expect(
+        timerService.filter(([k]) => k === key),
+        key,
+      ).toEqual(agent.filter(([k]) => k === key));
     for (const key of [
       "NoNewPrivileges",
       "ProtectSystem",

@@ -1,0 +1,109 @@
+/**
+ * `systemctl stop ship.service` sends SIGTERM to a timer run. The running source's update must
+ * finish (its hook is not cut short), no further source starts, and the exit says the run was
+ * stopped (143), not done; the next run, without --force, updates what was left.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+async function waitForFile(path: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await exists(path))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${path}`);
+    await sleep(25);
+  }
+}
+
+function started(args: string[]): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: string | null; stderr: string }>;
+} {
+  const child = spawn(process.execPath, [SHIP_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  child.stdout?.resume();
+  const done = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal, stderr })),
+  );
+  return { child, done };
+}
+
+describe.skipIf(process.platform !== "linux")("ship stopped by SIGTERM during a slow hook", () => {
+  let root: string;
+  let config: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-stop-"));
+    config = join(root, "ship.toml");
+    let toml = `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 24\n`;
+    for (const name of ["first", "second"]) {
+      const release = join(root, `release-${name}`);
+      await mkdir(release, { recursive: true });
+      await mkdir(join(root, `app-${name}`));
+      await writeFile(join(root, `app-${name}`, "app.txt"), "v1\n");
+      // The first source's hook says it started, takes a while, then says it finished.
+      const hook = `touch ${root}/hook-started-${name}; sleep 2; touch ${root}/hook-done-${name}`;
+      await writeFile(
+        join(release, "update-manifest.yaml"),
+        `version: "2.0.0"\nhooks:\n  pre_update:\n    - command: "${hook}"\n`,
+      );
+      await writeFile(join(release, "app.txt"), "v2\n");
+      toml += `\n[sources.${name}]\ntype = "local"\npath = "${release}"\napp_dir = "${root}/app-${name}"\n`;
+    }
+    await writeFile(config, toml);
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("finishes the running source's update, starts no other, exits 143, and the next run does the rest", async () => {
+    const run = started(["--config", config]);
+    await waitForFile(join(root, "hook-started-first"));
+    run.child.kill("SIGTERM");
+    const result = await run.done;
+
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(143);
+    expect(result.stderr).toContain("stopped by SIGTERM: not started: second (unchanged)");
+    // The hook ran to its end and the update it belonged to went in.
+    expect(await exists(join(root, "hook-done-first"))).toBe(true);
+    expect(await readFile(join(root, "app-first/app.txt"), "utf8")).toBe("v2\n");
+    expect(await readFile(join(root, "app-second/app.txt"), "utf8")).toBe("v1\n");
+    expect(await exists(join(root, "hook-started-second"))).toBe(false);
+
+    // The stopped run is not the day's run: the next one (no --force) updates the second source.
+    const next = await runShip(["--config", config]);
+    expect(next.stderr + next.stdout).not.toContain("ran less than");
+    expect(next.code).toBe(0);
+    expect(await readFile(join(root, "app-second/app.txt"), "utf8")).toBe("v2\n");
+  }, 60_000);
+
+  it("a second SIGTERM exits at once with 143, not 0, and the next run recovers", async () => {
+    const run = started(["--config", config]);
+    await waitForFile(join(root, "hook-started-first"));
+    run.child.kill("SIGTERM");
+    await sleep(200);
+    run.child.kill("SIGTERM");
+    const result = await run.done;
+    expect(result.code).toBe(143);
+    expect(result.stderr).toContain("second signal (SIGTERM): exiting now");
+    expect(await exists(join(root, "hook-done-first"))).toBe(false);
+
+    const next = await runShip(["--config", config]);
+    expect(next.code).toBe(0);
+    expect(await readFile(join(root, "app-first/app.txt"), "utf8")).toBe("v2\n");
+    expect(await readFile(join(root, "app-second/app.txt"), "utf8")).toBe("v2\n");
+  }, 60_000);
+});
