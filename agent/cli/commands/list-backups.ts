@@ -1,6 +1,6 @@
 // Its own module, apart from --rollback: listing needs neither the restore engine, the lock nor crypto.
 import { BadInputError } from "../../../shared/errors.js";
-import { listBackups, sameDir } from "../../backup/backup-store.js";
+import { listBackupsWithDamaged, sameDir } from "../../backup/backup-store.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import type { Output } from "../output.js";
@@ -20,7 +20,8 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     const known = Object.keys(config.sources).join(", ") || "(none)";
     throw BadInputError.single("--sources", unknown.join(" "), `no such source; configured: ${known}`);
   }
-  const all = await listBackups(config.general.backup_dir);
+  // Damaged ones of the named sources only: another source's are another --list-backups' business.
+  const { backups: all, damaged } = await listBackupsWithDamaged(config.general.backup_dir, options.sources);
   // Only this config's apps: another config sharing backup_dir may use the same source names.
   const ours = all.filter((b) => {
     const source = config.sources[b.app];
@@ -43,5 +44,7 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
       `${b.id.padEnd(32)} ${b.app.padEnd(16)} ${(b.version ?? "(pre-ship)").padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
     );
   }
-  return 0;
+  // Exit 2 like any damaged record ship meets: a script counting backups must not read this as fine.
+  for (const line of damaged) out.problem(`not listed: ${line}`);
+  return damaged.length > 0 ? 2 : 0;
 }
