@@ -1,6 +1,12 @@
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
-import { BadInputError, formatIssue, RestoreInterruptedError } from "../../../shared/errors.js";
+import {
+  BadInputError,
+  ExitCode,
+  formatIssue,
+  RestoreInterruptedError,
+  ShipError,
+} from "../../../shared/errors.js";
 import { findBackupListing, sameDir } from "../../backup/backup-store.js";
 import { rollbackTo } from "../../backup/restore.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
@@ -63,10 +69,15 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       // The state says so too (the hub's hello shows it): a restore that stopped half-way needs a
       // person; one refused before it started changed nothing. Earlier backups of a chain that were
       // restored moved what is installed: the state follows the install index either way.
+      // Never the last run's result kept beside this error: "updated" next to a journal error read
+      // as a success to the hub and to scripts reading the state.
       const message = error instanceof Error ? error.message : String(error);
+      const needsPerson =
+        error instanceof RestoreInterruptedError ||
+        (error instanceof ShipError && error.exitCode === ExitCode.restoreFailed);
       await syncInstalledState(config, target.app, owner, new Date(), (s) => ({
         ...s,
-        ...(error instanceof RestoreInterruptedError ? { last_result: "restore_failed" as const } : {}),
+        last_result: needsPerson ? "restore_failed" : "failed_unchanged",
         last_error: message,
       })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
       throw error;
