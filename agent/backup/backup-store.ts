@@ -218,7 +218,8 @@ export async function listBackupsWithDamaged(
   const damaged: string[] = [];
   const names = apps ?? (await subdirs(backupRoot));
   const backups: BackupInfo[] = [];
-  for (const name of names) backups.push(...(await listBackupsNoting(backupRoot, name, undefined, [], damaged)));
+  for (const name of names)
+    backups.push(...(await listBackupsNoting(backupRoot, name, undefined, [], damaged)));
   return { backups: backups.sort(newestFirstBackup), damaged };
 }
 
