@@ -213,10 +213,9 @@ export async function listBackups(
  */
 export async function listBackupsWithDamaged(
   backupRoot: string,
-  apps?: readonly string[],
-): Promise<{ backups: BackupInfo[]; damaged: string[] }> {
-  const damaged: string[] = [];
-  const names = apps ?? (await subdirs(backupRoot));
+): Promise<{ backups: BackupInfo[]; damaged: { app: string; message: string }[] }> {
+  const damaged: { app: string; message: string }[] = [];
+  const names = await subdirs(backupRoot);
   const backups: BackupInfo[] = [];
   for (const name of names)
     backups.push(...(await listBackupsNoting(backupRoot, name, undefined, [], damaged)));
@@ -233,7 +232,7 @@ async function listBackupsNoting(
   app: string | undefined,
   appDir: string | undefined,
   known: readonly BackupInfo[],
-  damaged?: string[],
+  damaged?: { app: string; message: string }[],
 ): Promise<BackupInfo[]> {
   const apps = app === undefined ? await subdirs(backupRoot) : [app];
   const out: BackupInfo[] = [];
@@ -248,7 +247,7 @@ async function listBackupsNoting(
       }
       // A missing meta.json is a backup being made (or one recovery removes): not damage.
       const meta = await readBackupMeta(path).catch((error: unknown) => {
-        if (error instanceof BadInputError) damaged?.push(error.message);
+        if (error instanceof BadInputError) damaged?.push({ app: name, message: error.message });
         return undefined;
       });
       if (meta?.complete && (appDir === undefined || sameDir(meta.appDir, appDir)))
