@@ -203,6 +203,37 @@ export async function listBackups(
   appDir?: string,
   known: readonly BackupInfo[] = [],
 ): Promise<BackupInfo[]> {
+  return listBackupsNoting(backupRoot, app, appDir, known);
+}
+
+/**
+ * listBackups, plus what is wrong with each backup left out because its meta.json is damaged (one
+ * line naming the file and what to do): `ship --list-backups` silently left such a backup out, so
+ * the operator never learned the copy they counted on could not be restored.
+ */
+export async function listBackupsWithDamaged(
+  backupRoot: string,
+): Promise<{ backups: BackupInfo[]; damaged: { app: string; message: string }[] }> {
+  const damaged: { app: string; message: string }[] = [];
+  const names = await subdirs(backupRoot);
+  const backups: BackupInfo[] = [];
+  for (const name of names)
+    backups.push(...(await listBackupsNoting(backupRoot, name, undefined, [], damaged)));
+  return { backups: backups.sort(newestFirstBackup), damaged };
+}
+
+// Code-unit order (ids and ISO times are ASCII): localeCompare would load ICU's collator (~10 ms).
+const newestFirst = (x: string, y: string) => (x < y ? 1 : x > y ? -1 : 0);
+const newestFirstBackup = (a: BackupInfo, b: BackupInfo) =>
+  a.created === b.created ? newestFirst(a.id, b.id) : newestFirst(a.created, b.created);
+
+async function listBackupsNoting(
+  backupRoot: string,
+  app: string | undefined,
+  appDir: string | undefined,
+  known: readonly BackupInfo[],
+  damaged?: { app: string; message: string }[],
+): Promise<BackupInfo[]> {
   const apps = app === undefined ? await subdirs(backupRoot) : [app];
   const out: BackupInfo[] = [];
   for (const name of apps) {
@@ -214,16 +245,16 @@ export async function listBackups(
         if (appDir === undefined || sameDir(reused.appDir, appDir)) out.push(reused);
         continue;
       }
-      const meta = await readBackupMeta(path).catch(() => undefined);
+      // A missing meta.json is a backup being made (or one recovery removes): not damage.
+      const meta = await readBackupMeta(path).catch((error: unknown) => {
+        if (error instanceof BadInputError) damaged?.push({ app: name, message: error.message });
+        return undefined;
+      });
       if (meta?.complete && (appDir === undefined || sameDir(meta.appDir, appDir)))
         out.push(infoOf(meta, path));
     }
   }
-  // Code-unit order (ids and ISO times are ASCII): localeCompare would load ICU's collator (~10 ms).
-  const newestFirst = (x: string, y: string) => (x < y ? 1 : x > y ? -1 : 0);
-  return out.sort((a, b) =>
-    a.created === b.created ? newestFirst(a.id, b.id) : newestFirst(a.created, b.created),
-  );
+  return out.sort(newestFirstBackup);
 }
 
 /** Whether two spellings of a directory name the same path (`/srv/app/` and `/srv/app`). */

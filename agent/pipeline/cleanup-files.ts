@@ -11,6 +11,7 @@ import { minimatch } from "minimatch";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
+import { protectedDirectoryOf } from "../apply/rules.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { removeTree } from "../tree/remove-tree.js";
 import { setAsideIntoBackup } from "./cleanup-backup.js";
@@ -40,7 +41,7 @@ export async function removeCleanupFiles(
   const dirRels: string[] = [];
   for (const dir of dirs) {
     const target = insideApp(appDir, dir);
-    if (target === null || isProtected(relative(appDir, target), protectedDirs)) {
+    if (target === null || isProtected(manifest, appRel(appDir, target))) {
       log.warn("cleanup: not removing a directory outside the app or protected", { directory: dir });
       continue;
     }
@@ -58,7 +59,7 @@ export async function removeCleanupFiles(
   if (files.length === 0) return removed;
   const matches = (rel: string): boolean =>
     files.some((pattern) => minimatch(rel, pattern, { dot: true, matchBase: !pattern.includes("/") }));
-  const fileRels = (await listTree(appDir, "", protectedDirs)).filter(matches);
+  const fileRels = (await listTree(appDir, "", manifest)).filter(matches);
   await remove(fileRels);
   removed += fileRels.length;
   log.info("cleanup removed files", { removed });
@@ -89,7 +90,7 @@ export async function pruneOldFiles(
       continue;
     }
     const cutoff = now.getTime() - rule.keep_days * DAY_MS;
-    for (const rel of await listTree(root, "", new Set())) {
+    for (const rel of await listTree(root, "")) {
       const full = join(root, rel);
       const info = await lstat(full);
       if (info.isFile() && info.mtimeMs < cutoff) {
@@ -143,9 +144,21 @@ async function sparingProtected(
   return out;
 }
 
-function isProtected(rel: string, protectedDirs: Set<string>): boolean {
-  const parts = rel.split(sep);
-  return parts.some((_, i) => protectedDirs.has(parts.slice(0, i + 1).join("/")));
+/**
+ * The manifest's rule, as the apply follows it: the most specific `directories` entry decides, so
+ * `data/cache` (preserve: false) inside a preserved `data` is not protected. Any preserved ancestor
+ * used to protect it here, so cleanup refused or skipped what the apply itself clears.
+ */
+function isProtected(manifest: Manifest, rel: string): boolean {
+  return protectedDirectoryOf(manifest, rel) !== undefined;
+}
+
+/** Whether an entry below protected `rel` is not protected (the walk must enter `rel` to reach it). */
+function unprotectedBelow(manifest: Manifest, rel: string): boolean {
+  return Object.keys(manifest.directories).some((key) => {
+    const dir = key.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+    return dir.startsWith(`${rel}/`) && !isProtected(manifest, dir);
+  });
 }
 
 /** `target` (inside the app) relative to it, with `/` separators as ConfinedPaths takes them. */
@@ -158,8 +171,11 @@ function insideApp(appDir: string, rel: string): string | null {
   return target.startsWith(`${resolve(appDir)}${sep}`) ? target : null;
 }
 
-/** Files and directories (not entered when protected or matched for removal later), relative paths. */
-async function listTree(root: string, rel: string, protectedDirs: Set<string>): Promise<string[]> {
+/**
+ * Files and directories, relative paths; with `manifest`, protected ones left out (and not entered,
+ * unless an unprotected directory lies below).
+ */
+async function listTree(root: string, rel: string, manifest?: Manifest): Promise<string[]> {
   let entries: import("node:fs").Dirent[];
   try {
     entries = await readdir(join(root, rel), { withFileTypes: true });
@@ -170,9 +186,13 @@ async function listTree(root: string, rel: string, protectedDirs: Set<string>): 
   const out: string[] = [];
   for (const entry of entries) {
     const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
-    if (entry.isDirectory() && isProtected(child, protectedDirs)) continue;
+    if (manifest !== undefined && isProtected(manifest, child)) {
+      if (entry.isDirectory() && unprotectedBelow(manifest, child))
+        out.push(...(await listTree(root, child, manifest)));
+      continue;
+    }
     out.push(child);
-    if (entry.isDirectory()) out.push(...(await listTree(root, child, protectedDirs)));
+    if (entry.isDirectory()) out.push(...(await listTree(root, child, manifest)));
   }
   return out;
 }

@@ -11,12 +11,13 @@ import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, RESTORED_PRE_SHIP } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
+import { journalPath } from "../apply/journal.js";
 import { readUndoneManifest } from "../backup/backup-store.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { runningCommandFile } from "../exec/running-command.js";
 import { hostId } from "../host-id.js";
 import { sendNotifications } from "../notify/send-notifications.js";
-import { readState, updateSourceState } from "../state/state-file.js";
+import { type PendingUpdate, readState, updateSourceState } from "../state/state-file.js";
 import { need, type UpdateContext } from "./context.js";
 import type { PipelinePorts } from "./ports.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
@@ -174,4 +175,21 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * What `ship --check-only` adds when a killed run waits for recovery (a check recovers nothing): it
+ * said "up to date (3.0.0)" about a 3.0.0 killed before its health checks, which the next run
+ * undoes. Undefined when nothing was interrupted.
+ */
+export async function interruptedNote(
+  pending: PendingUpdate | undefined,
+  appStateDir: string,
+): Promise<string | undefined> {
+  const then = "the next run (or ship --recover) ";
+  if (pending !== undefined)
+    return `an update to ${pending.version} was interrupted and waits for recovery: ${then}${pending.from === null ? "removes what it installed" : `restores ${pending.from}`} first`;
+  if (await exists(journalPath(appStateDir)))
+    return `a run was killed while changing the app and waits for recovery: ${then}finishes or undoes it first`;
+  return undefined;
 }

@@ -22,7 +22,7 @@ import { pruneByInstalledRules, rememberPruneRules } from "./installed-prune-rul
 import { readInstalledId, readInstalledRelease } from "./installed-release.js";
 import { removeLeftovers } from "./leftovers.js";
 import { lockDir, updatePaths } from "./paths.js";
-import { type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
+import { interruptedNote, type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
 import { type AppReport, appMessage } from "./report.js";
 import { resumeRollback } from "./resume-rollback.js";
@@ -118,6 +118,11 @@ export async function runSource(
       await syncInstalledState(config, name, source, options.settings.now(), undefined, log);
     const sourceState = (await readState(config.general.state_file)).sources[name];
     const currentVersion = sourceState?.current_version ?? null;
+    const waiting = options.checkOnly
+      ? await interruptedNote(sourceState?.pending_update, paths.appStateDir)
+      : undefined;
+    const checked = (detail: string) =>
+      appMessage(name, waiting === undefined ? detail : `${detail} — but ${waiting}`);
     await checkSourceFiles(config, name, source, options.configFile ?? "ship.toml");
     const releaseSource = namingConfigFile(
       ports.openSource(name, source, {
@@ -148,7 +153,7 @@ export async function runSource(
         ...bare({
           result: "up_to_date",
           exitCode: ExitCode.ok,
-          message: appMessage(name, check.detail),
+          message: checked(check.detail),
           error: null,
         }),
         fromVersion: currentVersion,
@@ -177,14 +182,14 @@ export async function runSource(
             ? {
                 result: "update_available",
                 exitCode: ExitCode.updateAvailable,
-                message: appMessage(name, check.detail),
+                message: checked(check.detail),
                 error: null,
               }
             : stop.step.kind === "rollout"
               ? {
                   result: "skipped",
                   exitCode: ExitCode.ok,
-                  message: appMessage(name, stop.outcome.message),
+                  message: checked(stop.outcome.message),
                   error: null,
                 }
               : stoppedOnPurpose(ctx, stop.outcome),

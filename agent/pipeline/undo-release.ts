@@ -5,6 +5,7 @@
  * it shipped still work), and its on_failure notifications say it was rolled back. The manifest
  * comes from the backup (saved there by the update that installed the release).
  */
+
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
@@ -14,6 +15,7 @@ import { Manifest } from "../../shared/manifest/schema.js";
 // The modules themselves, not apply/index.js: that would load the planner (minimatch) onto --rollback.
 import { readInstallIndexHeader } from "../apply/install-index.js";
 import { linkInstalledFiles } from "../apply/installed-files-link.js";
+import { sourceOfBackup } from "../backup/backup-owner.js";
 import { type BackupInfo, readUndoneManifest } from "../backup/backup-store.js";
 import type { RestoreResult } from "../backup/restore.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
@@ -39,8 +41,7 @@ export function undoWithHooks(
 ): (backup: BackupInfo, restore: () => Promise<RestoreResult>) => Promise<RestoreResult> {
   return async (backup, restore) => {
     const manifest = await manifestOf(backup, options.log);
-    const source = options.config.sources[backup.app];
-    const appDir = source?.app_dir;
+    const appDir = sourceOfBackup(options.config.sources, backup)?.source.app_dir;
     const commands =
       manifest === undefined || !options.hooks
         ? []

@@ -1,6 +1,7 @@
 // Its own module, apart from --rollback: listing needs neither the restore engine, the lock nor crypto.
 import { BadInputError } from "../../../shared/errors.js";
-import { listBackups, sameDir } from "../../backup/backup-store.js";
+import { sourceOfBackup } from "../../backup/backup-owner.js";
+import { listBackupsWithDamaged } from "../../backup/backup-store.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import type { Output } from "../output.js";
@@ -20,14 +21,16 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     const known = Object.keys(config.sources).join(", ") || "(none)";
     throw BadInputError.single("--sources", unknown.join(" "), `no such source; configured: ${known}`);
   }
-  const all = await listBackups(config.general.backup_dir);
+  // Damaged ones of the named sources only: another source's are another --list-backups' business.
+  // Every app directory with --sources too: a renamed source's older backups are under its old name.
+  const { backups: all, damaged } = await listBackupsWithDamaged(config.general.backup_dir);
+  const shown = damaged.filter((d) => options.sources === undefined || options.sources.includes(d.app));
   // Only this config's apps: another config sharing backup_dir may use the same source names.
-  const ours = all.filter((b) => {
-    const source = config.sources[b.app];
-    return source !== undefined && sameDir(source.app_dir, b.appDir);
-  });
+  const ours = all.filter((b) => sourceOfBackup(config.sources, b) !== undefined);
   const backups =
-    options.sources === undefined ? ours : ours.filter((b) => options.sources?.includes(b.app) === true);
+    options.sources === undefined
+      ? ours
+      : ours.filter((b) => options.sources?.includes(sourceOfBackup(config.sources, b)?.name ?? "") === true);
   out.result(backups);
   if (ours.length < all.length) {
     out.problem(
@@ -43,5 +46,7 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
       `${b.id.padEnd(32)} ${b.app.padEnd(16)} ${(b.version ?? "(pre-ship)").padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
     );
   }
-  return 0;
+  // Exit 2 like any damaged record ship meets: a script counting backups must not read this as fine.
+  for (const d of shown) out.problem(`not listed: ${d.message}`);
+  return shown.length > 0 ? 2 : 0;
 }

@@ -1,7 +1,14 @@
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
-import { BadInputError, formatIssue, RestoreInterruptedError } from "../../../shared/errors.js";
-import { findBackupListing, sameDir } from "../../backup/backup-store.js";
+import {
+  BadInputError,
+  ExitCode,
+  formatIssue,
+  RestoreInterruptedError,
+  ShipError,
+} from "../../../shared/errors.js";
+import { sourceOfBackup } from "../../backup/backup-owner.js";
+import { findBackupListing } from "../../backup/backup-store.js";
 import { rollbackTo } from "../../backup/restore.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
@@ -28,16 +35,19 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   const { appDir } = target;
   // Configs that share a backup_dir (and a source name) keep their backups side by side: restoring
   // another config's app would take this config's locks and write this config's state.
-  const owner = config.sources[target.app];
-  if (owner === undefined || !sameDir(owner.app_dir, appDir)) {
+  // A source renamed in ship.toml (same app_dir) owns the backups made under its old name.
+  const owning = sourceOfBackup(config.sources, target);
+  if (owning === undefined) {
+    const named = config.sources[target.app];
     throw BadInputError.single(
       configPath,
       `sources.${target.app}.app_dir`,
-      `${owner === undefined ? "no such source" : `is ${owner.app_dir}`}, but backup ${target.id} restores ${appDir}: it belongs to another config that shares backup_dir; roll back with that config`,
+      `${named === undefined ? "no such source" : `is ${named.app_dir}`}, but backup ${target.id} restores ${appDir}: it belongs to another config that shares backup_dir; roll back with that config`,
     );
   }
+  const { name, source: owner } = owning;
   const appDirKind = await kindProblems(
-    [{ key: `sources.${target.app}.app_dir`, path: owner.app_dir, kind: "directory" }],
+    [{ key: `sources.${name}.app_dir`, path: owner.app_dir, kind: "directory" }],
     configPath,
   );
   if (appDirKind.length > 0) throw new BadInputError(appDirKind, appDirKind.map(formatIssue).join("; "));
@@ -63,17 +73,22 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       // The state says so too (the hub's hello shows it): a restore that stopped half-way needs a
       // person; one refused before it started changed nothing. Earlier backups of a chain that were
       // restored moved what is installed: the state follows the install index either way.
+      // Never the last run's result kept beside this error: "updated" next to a journal error read
+      // as a success to the hub and to scripts reading the state.
       const message = error instanceof Error ? error.message : String(error);
-      await syncInstalledState(config, target.app, owner, new Date(), (s) => ({
+      const needsPerson =
+        error instanceof RestoreInterruptedError ||
+        (error instanceof ShipError && error.exitCode === ExitCode.restoreFailed);
+      await syncInstalledState(config, name, owner, new Date(), (s) => ({
         ...s,
-        ...(error instanceof RestoreInterruptedError ? { last_result: "restore_failed" as const } : {}),
+        last_result: needsPerson ? "restore_failed" : "failed_unchanged",
         last_error: message,
       })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
       throw error;
     }
     // The owner check above: the backup's app is this config's source `owner`.
     const undone = result.restored.map((r) => r.undid);
-    await syncInstalledState(config, target.app, owner, new Date(), (s) => ({
+    await syncInstalledState(config, name, owner, new Date(), (s) => ({
       ...withoutUndonePending(s, undone),
       last_result: "rolled_back",
       last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,

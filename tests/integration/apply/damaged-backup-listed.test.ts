@@ -1,0 +1,49 @@
+/**
+ * `ship --list-backups` with a backup whose meta.json is damaged (a write cut short, a hand edit):
+ * the backup was left out silently, exit 0, so the operator counted on a copy that cannot be
+ * restored. Now the others are listed, the damaged one is named on stderr with what to do, exit 2.
+ */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+
+let app: LocalApp;
+
+beforeEach(async () => {
+  app = await localApp();
+  for (const v of ["1", "2", "3"]) {
+    await app.release(`r${v}`, `version: "${v}.0.0"\n`, { "app.txt": `v${v}\n` });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+  }
+});
+afterEach(async () => {
+  await app.cleanup();
+});
+
+describe("--list-backups with a damaged backup (real CLI)", () => {
+  it("lists the others, names the damaged meta.json with what to do, exits 2", async () => {
+    const listed = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    const backups = JSON.parse(listed.stdout) as { id: string; path: string }[];
+    expect(backups.length).toBeGreaterThanOrEqual(2);
+    const newest = backups[0];
+    const oldest = backups.at(-1);
+    await writeFile(join(String(oldest?.path), "meta.json"), `{"id":`);
+    for (const args of [[], ["--sources", "myapp"]]) {
+      const run = await runShip(["--config", app.config, "--list-backups", ...args]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      const ids = run.stdout.split("\n").map((l) => l.split(" ")[0]);
+      expect(ids).toContain(newest?.id);
+      expect(ids).not.toContain(oldest?.id);
+      expect(run.stderr.trim()).toBe(
+        `not listed: ${oldest?.path}/meta.json is damaged, it is not valid JSON (Unexpected end of JSON input): this backup's record of what its update changed; the backup cannot be restored, move it out of the backup directory`,
+      );
+    }
+    const json = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    expect(json.code).toBe(2);
+    expect((JSON.parse(json.stdout) as { id: string }[]).map((b) => b.id)).toEqual(
+      backups.slice(0, -1).map((b) => b.id),
+    );
+  });
+});
