@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { damagedRecord, parseRecord } from "../state/record-file.js";
 import { isRacy, stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";

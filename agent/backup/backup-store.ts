@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { BadInputError } from "../../shared/errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";

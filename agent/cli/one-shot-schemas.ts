@@ -1,4 +1,4 @@
 // Side effect only, imported first by quick.ts; see there.
-import { z } from "zod";
+import * as z from "zod";
 
 z.config({ jitless: true });

@@ -5,7 +5,7 @@
  * that report.
  */
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
+import * as z from "zod";
 import { BadInputError } from "../../shared/errors.js";
 import { Deploy, Report } from "../../shared/protocol/messages.js";
 import { formatPath } from "../../shared/schema/one-line.js";

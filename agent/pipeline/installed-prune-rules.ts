@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { Logger } from "../../shared/log.js";
 import { DirectoryRule, type Manifest } from "../../shared/manifest/schema.js";
 import { readInstallIndexHeader } from "../apply/install-index.js";

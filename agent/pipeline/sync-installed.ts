@@ -7,7 +7,7 @@
  * the release it recorded, which is no longer installed, so its next check offers it again.
  */
 import { resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import type { Logger } from "../../shared/log.js";
 import { readInstallIndexHeader } from "../apply/install-index.js";

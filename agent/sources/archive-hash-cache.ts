@@ -10,7 +10,7 @@
  */
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { type FileStamp, isRacy } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 

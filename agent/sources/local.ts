@@ -10,7 +10,7 @@ import { stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Transform } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import * as z from "zod";
 import type { LocalSource as LocalSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, ReleaseChangedError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";

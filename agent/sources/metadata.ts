@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { BadInputError } from "../../shared/errors.js";
 import { linkTarget } from "../state/state-file.js";
 

@@ -11,7 +11,7 @@ import { basename } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type SftpClient from "ssh2-sftp-client";
-import { z } from "zod";
+import * as z from "zod";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, ReleaseChangedError, VerificationError } from "../../shared/errors.js";
 import { mbSetting, overLimit } from "../archive/limits.js";

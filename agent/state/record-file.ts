@@ -4,7 +4,7 @@
  * file is and what to do, never a bare "Unterminated string in JSON at position 100" that names
  * nothing and made `--rollback` an "internal error" and `--recover` exit 3.
  */
-import type { z } from "zod";
+import type * as z from "zod";
 import { BadInputError, ExitCode, ShipError } from "../../shared/errors.js";
 
 /**

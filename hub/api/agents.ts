@@ -1,5 +1,5 @@
 import { Router } from "express";
-import { z } from "zod";
+import * as z from "zod";
 import { NoFields } from "../../shared/api/bodies.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { AgentQuery, queryAgents } from "../dashboard/agent-query.js";

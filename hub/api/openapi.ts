@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { AbortRollout, AdvanceRollout, PublishRelease, RolloutSpec } from "../../shared/api/bodies.js";
 import { AgentMessage, HubMessage } from "../../shared/protocol/messages.js";
 

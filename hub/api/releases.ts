@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Router } from "express";
-import { z } from "zod";
+import * as z from "zod";
 import { NoFields, PublishRelease } from "../../shared/api/bodies.js";
 import { BadInputError, formatIssue } from "../../shared/errors.js";
 import { HUB_MANIFEST_LIMITS } from "../../shared/manifest/limits.js";

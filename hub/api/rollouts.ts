@@ -1,5 +1,5 @@
 import { type Request, Router } from "express";
-import { z } from "zod";
+import * as z from "zod";
 import { AbortRollout, AdvanceRollout, NoFields, RolloutSpec } from "../../shared/api/bodies.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { rolloutDetail, rolloutDetailOf, rolloutSummary } from "../rollouts/view.js";

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { HubRequestError } from "../errors.js";
 

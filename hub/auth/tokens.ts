@@ -1,6 +1,6 @@
 import { createSecretKey, type KeyObject, randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
-import { z } from "zod";
+import * as z from "zod";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { AuthError } from "../errors.js";
 import type { StoreOps } from "../store/async-store.js";

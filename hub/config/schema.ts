@@ -1,5 +1,5 @@
 /** hub.toml: every key typed, with its default; unknown keys are errors (a typo must not pass silently). */
-import { z } from "zod";
+import * as z from "zod";
 
 export const DEFAULT_DATA_DIR = "./ship-hub-data";
 

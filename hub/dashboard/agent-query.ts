@@ -2,7 +2,7 @@
  * The fleet list as the dashboard and the CLI page through it: filters, counts and facets computed
  * on the hub, so a browser never downloads 10,000 agents to show 50.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { APP_STATES } from "../../shared/protocol/app-states.js";
 import type { AgentRecord } from "../store/store.js";
 

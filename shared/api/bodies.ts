@@ -2,7 +2,7 @@
  * Request bodies of the hub's HTTP API. The hub validates with them, the CLI builds them, and
  * /api/v1/openapi.json is generated from them: one schema, three uses.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { AppName } from "../app-name.js";
 import { AgentId } from "../protocol/agent-id.js";
 import { ReleaseSourceRef } from "../protocol/messages.js";

@@ -2,7 +2,7 @@
  * The agent config (`ship.toml`): the seed's keys plus `[hub]` and `[trust]` from DESIGN.md.
  * Strict objects so the loader can report unknown keys with a "did you mean" hint.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { AppName } from "../app-name.js";
 import { SecurityPolicy } from "../manifest/security-policy.js";
 import { AgentId, AgentLabels } from "../protocol/agent-id.js";

@@ -3,7 +3,7 @@
  * plus DESIGN.md. This schema is the type, the validator and the JSON Schema; objects are strict so
  * the loader can report unknown keys (a typo must never silently disable a safety setting).
  */
-import { z } from "zod";
+import * as z from "zod";
 import { delaySeconds, spanHours, timeoutSeconds } from "../schema/durations.js";
 import { httpUrl } from "../schema/http-url.js";
 import { ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE } from "../versions.js";

@@ -2,7 +2,7 @@
  * `security` in a manifest and `[sources.NAME.security]` in ship.toml: one schema for both. A module
  * of its own so that loading ship.toml does not build the whole manifest schema (start-up time).
  */
-import { z } from "zod";
+import * as z from "zod";
 import { relativePatternProblem } from "../schema/path-pattern.js";
 
 const nonEmpty = z.string().min(1, "must not be empty");

@@ -5,7 +5,7 @@
  * Host names and /etc/machine-id fit it; a space, a comma (the CLI's `agents:a,b` list) or a colon
  * (a deployment id is `ROLLOUT:AGENT`) would not round-trip, so they are refused at the door.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { nameRule } from "../schema/name-rule.js";
 
 const rule = nameRule(

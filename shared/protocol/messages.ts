@@ -2,7 +2,7 @@
  * Messages on the agent ↔ hub WebSocket (`/api/v1/agent`). Both halves parse every message with
  * these schemas; a message that does not parse is refused, never half-understood.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { AgentId, AgentLabels } from "./agent-id.js";
 import { type ReportOutcome, reportOutcomes } from "./app-states.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The longest wait Node's timers hold: past 2^31 - 1 ms (24.8 days) `setTimeout` fires after 1 ms

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * An http:// or https:// URL, the only schemes ship fetches or posts to (undici). zod's `z.url()`

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { AgentConfig } from "../config/schema.js";
 import { Manifest } from "../manifest/schema.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { KeyPath } from "./key-path.js";
 
 type Schema = z.core.$ZodType;

@@ -4,7 +4,7 @@
  * configs and request bodies, a problem text for CLI options — so no door accepts what another
  * refuses.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 export interface NameRule {
   /** The rule in words, for messages: "1 to N characters: …". */

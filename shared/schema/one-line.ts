@@ -4,7 +4,7 @@
  * hub's 400s, its protocol errors to agents, and an agent's word on a bad hub message or state
  * file all say, in our words (requestProblems), never zod's raw ones.
  */
-import type { z } from "zod";
+import type * as z from "zod";
 import { requestProblems } from "./zod-problems.js";
 
 /** `waves[0].percent` under `root` from an issue path. */

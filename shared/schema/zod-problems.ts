@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { didYouMean } from "./did-you-mean.js";
 import { type KeyPath, toKeyPath } from "./key-path.js";
 import { knownKeysAt } from "./known-keys.js";

@@ -3,7 +3,7 @@
  * manifestSha256}, so none of the four can be swapped for another release's.
  */
 import { createPrivateKey, type KeyObject, sign, verify } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { VerificationError } from "../errors.js";
 import { canonicalJson } from "./canonical-json.js";
 import { KeyFormatError, keyIdOf, parsePublicKey } from "./keys.js";

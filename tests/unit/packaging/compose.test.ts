@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 import { DATABASE_URL_ENV } from "../../../hub/cli/database-url.js";
 import { HubConfig } from "../../../hub/config/schema.js";
 import { parseConfigText } from "../../../shared/config/load.js";

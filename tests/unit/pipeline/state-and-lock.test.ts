@@ -3,7 +3,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile 
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { acquireLock, appLockFile } from "../../../agent/lock/run-lock.js";
 import { SourceMetadataStore } from "../../../agent/sources/metadata.js";
 import { readState, recordLastRun, updateSourceState } from "../../../agent/state/state-file.js";
