@@ -175,3 +175,8 @@ export class RestoreFailedError extends ShipError {
     this.name = "RestoreFailedError";
   }
 }
+
+/** An error's message, or the thrown value as text when it is not an Error (a string, a number). */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

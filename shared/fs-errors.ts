@@ -2,7 +2,7 @@
  * Filesystem errors in words. Node's own message ("ENOSPC: no space left on device, write") names
  * neither the file nor what ship was doing, so callers wrap it with these.
  */
-import { ExitCode, ShipError } from "./errors.js";
+import { ExitCode, errorMessage, ShipError } from "./errors.js";
 
 /** The errno code of a Node system error, if it is one. */
 export function errnoCode(error: unknown): string | undefined {
@@ -35,7 +35,7 @@ const WORDS: Record<string, string> = {
 /** "no space left on device (ENOSPC)"; for anything that is not an errno error, its message. */
 export function fsErrorText(error: unknown): string {
   const code = errnoCode(error);
-  if (code === undefined) return error instanceof Error ? error.message : String(error);
+  if (code === undefined) return errorMessage(error);
   return `${WORDS[code] ?? (error as Error).message.replace(/^[A-Z0-9]+: /, "").split(",")[0]} (${code})`;
 }
 

@@ -6,7 +6,12 @@
 import { constants as fsConstants, lstatSync } from "node:fs";
 import { chmod, copyFile, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { RestoreFailedError, UpdateFailedError, UpdateNotAppliedError } from "../../shared/errors.js";
+import {
+  errorMessage,
+  RestoreFailedError,
+  UpdateFailedError,
+  UpdateNotAppliedError,
+} from "../../shared/errors.js";
 import { errnoCode, errnoErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
@@ -394,7 +399,7 @@ async function runOpsOrUndo(
  * ("cannot rename … to …: operation not permitted (EPERM) — … immutable …"), not Node's own text.
  */
 function opFailure(error: unknown): string {
-  if (errnoCode(error) === undefined) return error instanceof Error ? error.message : String(error);
+  if (errnoCode(error) === undefined) return errorMessage(error);
   return `${errnoErrorText(error)}${errnoRemedy(errnoCode(error))}`;
 }
 

@@ -2,7 +2,7 @@
  * The journal's file operations, each with a forward and an undo handler. Handlers are idempotent
  * and safe to run whether or not the forward step happened before a crash, so recovery can simply
  * undo every listed operation in reverse order. The handler map is typed per kind: a new kind
- * without handlers does not compile (STYLE.md habit 1).
+ * without handlers does not compile.
  */
 import { chmod, lchown, lstat, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";

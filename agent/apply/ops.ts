@@ -104,7 +104,7 @@ export function inventoryOf(ops: readonly FileOp[], app: TreeScan): Inventory {
   return inventory;
 }
 
-/** The compiler rejects the call when a step kind has no case above (STYLE.md habit 1). */
+/** The compiler rejects the call when a step kind has no case above. */
 function unhandled(value: never): never {
   throw new Error(`unhandled step ${JSON.stringify(value)}`);
 }

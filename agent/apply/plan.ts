@@ -1,5 +1,5 @@
 /**
- * The pure planner (STYLE.md habit 2): from the release's file list, the app's stat scan and the
+ * The pure planner: from the release's file list, the app's stat scan and the
  * install index it decides every file's fate without touching disk, so it is tested on in-memory
  * trees. Reading merge inputs and writing anything happens later, in prepare/apply.
  */

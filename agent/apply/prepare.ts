@@ -196,7 +196,7 @@ function mergedEntry(entry: { sha256: string; mode: number }, written: string | 
   };
 }
 
-/** The compiler rejects the call when a step kind has no case above (STYLE.md habit 1). */
+/** The compiler rejects the call when a step kind has no case above. */
 function unhandled(value: never): never {
   throw new Error(`unhandled step ${JSON.stringify(value)}`);
 }

@@ -94,7 +94,7 @@ export interface RuleRef {
 }
 
 /**
- * One planned change. A discriminated union with one handler per kind (STYLE.md habit 1): adding a
+ * One planned change. A discriminated union with one handler per kind: adding a
  * kind makes the compiler point at every place that must handle it.
  */
 export type PlanStep =

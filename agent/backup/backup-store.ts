@@ -1,13 +1,13 @@
 /**
  * Backups are changesets: <backupRoot>/<app>/<id>/ holds the old versions of the files an update
  * changed or removed (files/), the previous install index (index.json) and meta.json, whose
- * `complete: true` is written last (STYLE.md habit 4). A backup exists exactly while its update is in
+ * `complete: true` is written last, so a backup a crash cut short is never taken for a whole one. A backup exists exactly while its update is in
  * effect: restoring consumes it.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as z from "zod";
-import { BadInputError } from "../../shared/errors.js";
+import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
 import { parseRecord } from "../state/record-file.js";
@@ -355,7 +355,7 @@ export async function pruneBackups(
     work.then(
       () => true,
       (error: unknown) => {
-        problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+        problems.push(`${what}: ${errorMessage(error)}`);
         return false;
       },
     );

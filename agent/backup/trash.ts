@@ -22,6 +22,7 @@
 import { renameSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { errorMessage } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
 import { linkReplacingSync, withParentSync } from "../tree/fs-ops.js";
 import { removeTree } from "../tree/remove-tree.js";
@@ -121,6 +122,6 @@ export async function emptyTrash(backupRoot: string, app: string): Promise<void>
  * operator can do (TreeRemovalError), and that ship tries again.
  */
 export function trashWarning(error: unknown): string {
-  const why = error instanceof Error ? error.message : String(error);
+  const why = errorMessage(error);
   return `could not empty the app's trash of restored backups: ${why}; ship tries again on the app's next run`;
 }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AgentConfig } from "../../shared/config/schema.js";
-import { LockedError } from "../../shared/errors.js";
+import { errorMessage, LockedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
 import { listBackups, rollbackTo } from "../apply/index.js";
@@ -226,7 +226,7 @@ async function restoreIfNewestBackup(
     }
     return { outcome: "succeeded", steps: [{ name: "restore backup", ok: true, ms: elapsed(started) }] };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     log.error("restoring the newest backup failed", { error: message });
     return {
       outcome: "restore_failed",

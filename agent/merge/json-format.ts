@@ -4,6 +4,8 @@
  * (carry-layout.ts): inline objects, other spacing, number spellings (1.0, 1e3), \u escapes and
  * repeated keys stay. A line whose layout could not be kept is named in a warning.
  */
+
+import { errorMessage } from "../../shared/errors.js";
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
 import { syntaxErrorAt } from "./json-syntax.js";
@@ -29,7 +31,7 @@ export function parseJson(text: string, fileName: string, role: CopyRole): unkno
         line: 1,
         column: 1,
       });
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const v8Offset = /at position (\d+)/.exec(message)?.[1];
     const offset = v8Offset === undefined ? syntaxErrorAt(text) : Number(v8Offset);
     const position = offset === undefined ? { line: 1, column: 1 } : lineColumnAt(text, offset);

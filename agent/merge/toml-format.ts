@@ -5,6 +5,7 @@
  * line when every edit is a simple one (toml-text-edit.ts), and only otherwise rewritten from values.
  */
 import { TomlError } from "smol-toml";
+import { errorMessage } from "../../shared/errors.js";
 import { applyEditsToValue } from "./apply-plain.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
@@ -27,7 +28,7 @@ export function parseToml(text: string, fileName: string, role: CopyRole): unkno
       const firstLine = error.message.split("\n")[0] ?? error.message;
       throw parseFailure(fileName, role, firstLine, { line: error.line, column: error.column });
     }
-    throw parseFailure(fileName, role, error instanceof Error ? error.message : String(error));
+    throw parseFailure(fileName, role, errorMessage(error));
   }
 }
 

@@ -3,6 +3,7 @@
  * commit, notifications. Nothing here can change the outcome: a failure is logged, not raised.
  */
 import { hostname } from "node:os";
+import { errorMessage } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { hostId } from "../host-id.js";
@@ -33,7 +34,7 @@ export async function finalizeUpdate(input: FinalizeInput): Promise<void> {
     await updateSourceState(input.stateFile, report.source, (s) => nextSourceState(s, report, input.now));
   } catch (error) {
     // The run's outcome stands; what is lost is the record of it, and the hub must hear that too.
-    report.stateNotRecorded = error instanceof Error ? error.message : String(error);
+    report.stateNotRecorded = errorMessage(error);
     log.error("could not record the outcome in the state file", {
       stateFile: input.stateFile,
       error: report.stateNotRecorded,

@@ -8,7 +8,7 @@ import { access, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
-import { ExitCode, RESTORED_PRE_SHIP } from "../../shared/errors.js";
+import { ExitCode, errorMessage, RESTORED_PRE_SHIP } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
 import { journalPath } from "../apply/journal.js";
@@ -104,7 +104,7 @@ export async function resolvePendingUpdate(input: {
       leftAlone = leftAloneNote(left.paths, [left.oldVersions]);
     }
   } catch (error) {
-    fileProblems.push(`restoring files: ${error instanceof Error ? error.message : String(error)}`);
+    fileProblems.push(`restoring files: ${errorMessage(error)}`);
   }
   const commandProblems = await runCommands("rollback", pending.rollback_commands, {
     cwd: keptRelease ? releaseDir : source.app_dir,

@@ -3,7 +3,7 @@
  * for every configured app, under each app's lock. Leaves each app fully old or fully new.
  */
 import type { AgentConfig } from "../../shared/config/schema.js";
-import { ExitCode, LockedError, ShipError } from "../../shared/errors.js";
+import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
@@ -105,7 +105,7 @@ export async function recover(
     } catch (error) {
       const exitCode =
         error instanceof LockedError || error instanceof ShipError ? error.exitCode : ExitCode.restoreFailed;
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = errorMessage(error);
       appLog.error(`recovery failed: ${detail}`);
       apps.push({ source: name, appDir: source.app_dir, exitCode, detail });
     }

@@ -6,7 +6,7 @@
 
 import { mkdir, rm } from "node:fs/promises";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
-import { ExitCode, LockedError, ShipError } from "../../shared/errors.js";
+import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { emptyTrash, trashWarning } from "../backup/trash.js";
@@ -217,7 +217,7 @@ export async function runSource(
     return report;
   } catch (error) {
     // Recovery, the check or the state file failed: nothing of the release was applied.
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const exitCode = error instanceof ShipError ? error.exitCode : ExitCode.updateFailedRestored;
     log.error(appMessage(name, message));
     return bare({

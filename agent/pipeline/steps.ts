@@ -1,5 +1,5 @@
 /**
- * The update pipeline as data (STYLE.md habit 1): a list of typed steps, one handler per kind in a
+ * The update pipeline as data: a list of typed steps, one handler per kind in a
  * map the compiler checks (handlers.ts). Adding a kind here makes tsc point at the missing handler.
  *
  * Order differs from DESIGN.md in one place, on purpose: migrations run AFTER the files are applied

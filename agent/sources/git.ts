@@ -11,7 +11,7 @@ import { readdir, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type SimpleGit, simpleGit } from "simple-git";
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
-import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { BadInputError, errorMessage, VerificationError } from "../../shared/errors.js";
 import { compareVersions } from "../../shared/versions.js";
 import { extractArchive } from "../archive/extract.js";
 import { DownloadError } from "../download/errors.js";
@@ -352,7 +352,7 @@ export class GitSource implements ReleaseSource {
    * after a failed fetch: the happy path runs no extra git process.
    */
   private async unknownRemoteError(err: unknown): Promise<Error | undefined> {
-    const text = err instanceof Error ? err.message : String(err);
+    const text = errorMessage(err);
     if (isRemoteUrl(this.cfg.remote) || !/does not appear to be a git repository/.test(text))
       return undefined;
     const remotes = (await this.git.raw(["remote"]).catch(() => "")).split("\n").filter((r) => r !== "");
@@ -371,7 +371,7 @@ export class GitSource implements ReleaseSource {
    * git's "couldn't find remote ref" behind an exit 1 that a retry would never fix.
    */
   private async missingRefError(err: unknown): Promise<Error | undefined> {
-    const text = err instanceof Error ? err.message : String(err);
+    const text = errorMessage(err);
     const missing = /couldn't find remote ref (\S+)/.exec(text)?.[1];
     if (missing === undefined) return undefined;
     const where = await this.shownRemote();
@@ -475,7 +475,7 @@ export class GitSource implements ReleaseSource {
   }
 
   private async fetchError(err: unknown): Promise<Error> {
-    const text = err instanceof Error ? err.message : String(err);
+    const text = errorMessage(err);
     const where = await this.shownRemote();
     if (
       /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(

@@ -13,7 +13,7 @@ import { pipeline } from "node:stream/promises";
 import type SftpClient from "ssh2-sftp-client";
 import * as z from "zod";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
-import { BadInputError, ReleaseChangedError, VerificationError } from "../../shared/errors.js";
+import { BadInputError, errorMessage, ReleaseChangedError, VerificationError } from "../../shared/errors.js";
 import { mbSetting, overLimit } from "../archive/limits.js";
 import type { ProgressCallback } from "../download/progress.js";
 import {
@@ -346,7 +346,7 @@ export class SftpSource implements ReleaseSource {
 
 /** What an SFTP server said, without ssh2-sftp-client's "_xstat: " call-site prefix. */
 function sftpErrorText(err: unknown, remote: string): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return (
     message
       .replace(/^\w+: /, "")

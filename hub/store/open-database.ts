@@ -4,7 +4,7 @@
  * exit code the CLI gives bad input (2) when the URL itself is wrong (unknown database, user or
  * password) versus a failure (1) when the server could not be reached.
  */
-import { BadInputError } from "../../shared/errors.js";
+import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { openPostgresStore, type PostgresStore } from "./postgres-store.js";
 
 /** Where a database URL came from: the flag, the environment variable, or hub.toml's key. */
@@ -45,7 +45,7 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
     return await openPostgresStore(source.url);
   } catch (error) {
     const code = codeOf(error);
-    const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+    const reason = errorMessage(error).split("\n")[0] ?? "";
     // Class 28 (authentication) and 3D000 (no such database): the URL is wrong, not the network.
     if (code.startsWith("28") || code === "3D000" || code === "ERR_INVALID_URL")
       throw BadInputError.single(

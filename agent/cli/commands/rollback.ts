@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   BadInputError,
   ExitCode,
+  errorMessage,
   formatIssue,
   RestoreInterruptedError,
   ShipError,
@@ -75,7 +76,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       // restored moved what is installed: the state follows the install index either way.
       // Never the last run's result kept beside this error: "updated" next to a journal error read
       // as a success to the hub and to scripts reading the state.
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       const needsPerson =
         error instanceof RestoreInterruptedError ||
         (error instanceof ShipError && error.exitCode === ExitCode.restoreFailed);

@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
-import { BadInputError } from "../../../shared/errors.js";
+import { BadInputError, errorMessage } from "../../../shared/errors.js";
 import { fsErrorText } from "../../../shared/fs-errors.js";
 import { expandHome } from "../home-path.js";
 
@@ -120,6 +120,6 @@ export function keyError(
 
 /** The client's refusal of a key ("Cannot parse privateKey: …"), as keyError; undefined for other errors. */
 export function clientKeyError(name: string, cfg: SftpSourceConfig, err: unknown): BadInputError | undefined {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorMessage(err);
   return /Cannot parse privateKey: /.test(text) ? keyError(name, cfg, text) : undefined;
 }
