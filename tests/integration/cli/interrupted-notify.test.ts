@@ -6,34 +6,21 @@
  */
 
 import { readFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { webhookReceiver } from "../../support/servers/webhook-receiver.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
 describe.skipIf(process.platform !== "linux")("an update a kill interrupted", () => {
   let app: LocalApp;
-  let server: Server;
-  let url: string;
-  const bodies: Record<string, unknown>[] = [];
+  let hook: Awaited<ReturnType<typeof webhookReceiver>>;
   beforeEach(async () => {
     app = await localApp();
-    bodies.length = 0;
-    server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        bodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>);
-        res.end("ok");
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    hook = await webhookReceiver();
   });
   afterEach(async () => {
-    await new Promise((r) => server.close(r));
+    await hook.close();
     await app.cleanup();
   });
 
@@ -54,7 +41,7 @@ describe.skipIf(process.platform !== "linux")("an update a kill interrupted", ()
         "notifications:",
         "  on_failure:",
         '    - type: "webhook"',
-        `      url: "${url}"`,
+        `      url: "${hook.url}"`,
         '      message: "{app} {version} failed on {host}: {error}"',
         "",
       ].join("\n"),
@@ -63,15 +50,15 @@ describe.skipIf(process.platform !== "linux")("an update a kill interrupted", ()
     const killed = await runShip(["--config", app.config]);
     expect(killed.code, killed.stderr).not.toBe(0);
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
-    expect(bodies).toEqual([]);
+    expect(hook.bodies).toEqual([]);
 
     const next = await runShip(["--config", app.config, "--recover"]);
     expect(next.code, next.stdout + next.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
-    expect(bodies, next.stderr).toHaveLength(1);
-    expect(bodies[0]).toMatchObject({ app: "myapp", version: "2.0.0", status: "failure" });
-    expect(String(bodies[0]?.error)).toMatch(/update to 2\.0\.0 was interrupted; restored 1\.0\.0/);
-    expect(String(bodies[0]?.message)).toMatch(
+    expect(hook.bodies, next.stderr).toHaveLength(1);
+    expect(hook.bodies[0]).toMatchObject({ app: "myapp", version: "2.0.0", status: "failure" });
+    expect(String(hook.bodies[0]?.error)).toMatch(/update to 2\.0\.0 was interrupted; restored 1\.0\.0/);
+    expect(String(hook.bodies[0]?.message)).toMatch(
       /^myapp 2\.0\.0 failed on .+: update to 2\.0\.0 was interrupted/,
     );
   });
