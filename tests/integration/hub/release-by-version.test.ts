@@ -51,14 +51,18 @@ describe("a release by app and version, past the newest 1,000", () => {
     expect(noApp).toMatchObject({ status: 400, body: { error: "query.version: needs query.app" } });
   });
 
-  it("ship-hub rollout create --app --version rolls out the oldest release", async () => {
+  it("ship-hub rollout create --app --version finds the oldest release (preview)", async () => {
     const preview = await runHubCli(
       process.cwd(),
       ["rollout", "create", "--app", "web", "--version", "1.0.0", "--wave", "all=100", "--preview"],
       { SHIP_HUB_URL: t.hub.url, SHIP_HUB_TOKEN: t.operator },
     );
-    expect(preview.stderr).toBe("");
-    expect(preview).toMatchObject({ code: 0 });
+    // The release past the newest 1,000 is found (the seed is its id); with no agent registered
+    // the preview also says a create would be refused, and exits 2 as the create would.
     expect(preview.stdout).toContain("preview (seed rel-0)");
+    expect(preview.stderr).toContain(
+      "creating it would be refused: body.release: no registered agent has app web",
+    );
+    expect(preview.code).toBe(2);
   });
 });
