@@ -1,5 +1,6 @@
 import { statfs } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import type { RequirementResult } from "./check.js";
 
 const NAME = "min_disk_space_mb";
@@ -23,7 +24,7 @@ export async function checkDiskSpace(appDir: string, minMb: number): Promise<Req
         return {
           name: NAME,
           ok: false,
-          detail: `cannot read free space of ${dir}: ${(error as Error).message}`,
+          detail: `cannot read free space of ${dir}: ${fsErrorText(error)}`,
         };
       }
       dir = parent;

@@ -72,6 +72,16 @@ describe("checkRequirements", () => {
     expect(huge.results[0]?.detail).toMatch(/MB free on .*app, need 1000000000000 MB$/);
   });
 
+  it("a free-space check that cannot read says why in words, not Node's errno text", async () => {
+    const underFile = join(appDir, "marker", "app");
+    const report = await checkRequirements(req({ min_disk_space_mb: 1 }), { appDir: underFile });
+    expect(report.results[0]).toMatchObject({
+      name: "min_disk_space_mb",
+      ok: false,
+      detail: `cannot read free space of ${underFile}: a component of the path is not a directory (ENOTDIR)`,
+    });
+  });
+
   it("finds required commands on PATH and by path relative to the app", async () => {
     const report = await checkRequirements(
       req({ required_commands: ["sh", "no-such-command-xyz", "./local-tool", "./not-executable"] }),
