@@ -478,7 +478,11 @@ export async function rollbackTo(options: {
       ? await findBackup(options.backupRoot, options.target)
       : options.target;
   // Listed afresh (under the caller's lock), the target's meta reused: each meta.json is read once.
-  const newestFirst = await listBackups(options.backupRoot, target.app, target.appDir, [
+  // Every backup of the target's app directory, whatever source name it was made under: after
+  // [sources.myapp] was renamed to [sources.web], a rollback to a myapp backup found only myapp's
+  // and refused ("no backup that undoes the installed 3.0.0 … was a backup deleted by hand?")
+  // while web's backup of that update was there to undo first.
+  const newestFirst = await listBackups(options.backupRoot, undefined, target.appDir, [
     target,
     ...(options.known ?? []),
   ]);
@@ -506,6 +510,19 @@ export async function rollbackTo(options: {
         "",
         `has no backup that undoes the installed ${current.version}: the newest backup of ${target.app}, ${first.id}, undoes ${first.replacedBy}; restoring ${target.id} would leave ${current.version}'s files mixed with ${target.version ?? "the tree before ship's first install"}'s (was a backup deleted by hand?); nothing was changed`,
       );
+    }
+    // Each backup must undo the version the one before it brings back. Backups made under a
+    // source's old name are kept by their own pruning, so after a rename a chain can miss the
+    // oldest of the new name's (pruned): restoring across that gap mixes two versions' files.
+    for (const [i, later] of chain.slice(1).entries()) {
+      const newer = chain[i];
+      if (newer !== undefined && newer.version !== later.replacedBy) {
+        throw BadInputError.single(
+          options.backupRoot,
+          "",
+          `has no backup that undoes ${newer.version ?? "the tree before ship's first install"}: ${newer.id} brings it back, but the next older backup of ${target.appDir}, ${later.id}, undoes ${later.replacedBy}; restoring ${target.id} would leave files of both (a backup was pruned or deleted by hand); nothing was changed`,
+        );
+      }
     }
     // A later backup of the chain whose record is damaged stopped the rollback after the first
     // restores: exit 2 ("nothing changed") with the app moved to a version in between. Each one is

@@ -44,3 +44,53 @@ describe("backups made under a source's old name (real CLI)", () => {
     });
   });
 });
+
+describe("a rollback to an old-name backup across updates made under the new name (real CLI)", () => {
+  it("undoes the new name's updates first and lands on the old version", async () => {
+    // Was exit 2: "has no backup that undoes the installed 3.0.0: the newest backup of myapp … undoes
+    // 2.0.0 … (was a backup deleted by hand?)", with web's backup of 3.0.0 right there.
+    await app.release("r3", `version: "3.0.0"\n`, { "app.txt": "v3\n" });
+    await writeFile(
+      app.config,
+      (await readFile(app.config, "utf8")).replace("[sources.myapp]", "[sources.web]"),
+    );
+    const update = await runShip(["--config", app.config]);
+    expect(update.code, update.stdout + update.stderr).toBe(0);
+    const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    const backups = JSON.parse(list.stdout) as { id: string; version: string | null }[];
+    const one = backups.find((b) => b.version === "1.0.0");
+    expect(one?.id).toMatch(/^myapp-/);
+    const back = await runShip(["--config", app.config, "--rollback", String(one?.id)]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(back.stdout).toContain("back on 1.0.0 (2 backup(s) restored)");
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+    expect((await app.state()).sources.web).toMatchObject({
+      current_version: "1.0.0",
+      last_result: "rolled_back",
+    });
+  });
+
+  it("is refused, nothing changed, when the new name's pruning left a gap in the chain", async () => {
+    // keep_backups = 1 under the new name prunes web's backup of 3.0.0 but not myapp's older ones:
+    // restoring across that gap would leave 3.0.0's files among 1.0.0's.
+    const keepOne = (v: string) => `version: "${v}"\nrollback:\n  keep_backups: 1\n`;
+    for (const v of ["3", "4"]) {
+      await app.release(`r${v}`, keepOne(`${v}.0.0`), { "app.txt": `v${v}\n`, [`only${v}.txt`]: "x\n" });
+      await writeFile(
+        app.config,
+        (await readFile(app.config, "utf8")).replace("[sources.myapp]", "[sources.web]"),
+      );
+      const update = await runShip(["--config", app.config]);
+      expect(update.code, update.stdout + update.stderr).toBe(0);
+    }
+    const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    const backups = JSON.parse(list.stdout) as { id: string; version: string | null }[];
+    expect(backups.map((b) => b.version)).toEqual(["3.0.0", "1.0.0", null]);
+    const one = backups.find((b) => b.version === "1.0.0");
+    const back = await runShip(["--config", app.config, "--rollback", String(one?.id)]);
+    expect(back.code, back.stdout + back.stderr).toBe(2);
+    expect(back.stderr).toContain("has no backup that undoes 3.0.0");
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v4\n");
+    expect((await app.state()).sources.web).toMatchObject({ current_version: "4.0.0" });
+  });
+});
