@@ -520,7 +520,7 @@ export async function rollbackTo(options: {
         throw BadInputError.single(
           options.backupRoot,
           "",
-          `has no backup that undoes ${newer.version ?? "the tree before ship's first install"}: ${newer.id} brings it back, but the next older backup of ${target.appDir}, ${later.id}, undoes ${later.replacedBy}; restoring ${target.id} would leave files of both (a backup was pruned or deleted by hand); nothing was changed`,
+          `has no backup that undoes ${newer.version ?? "the tree before ship's first install"}: ${newer.id} brings it back, but the next older backup of ${target.appDir}, ${later.id}, undoes ${later.replacedBy}; restoring ${target.id} would leave files of both (a backup between them was pruned, deleted by hand, or has a damaged meta.json: see ship --list-backups); nothing was changed`,
         );
       }
     }

@@ -94,3 +94,26 @@ describe("a rollback to an old-name backup across updates made under the new nam
     expect((await app.state()).sources.web).toMatchObject({ current_version: "4.0.0" });
   });
 });
+
+describe("a rollback chain with a backup whose meta.json is damaged (real CLI)", () => {
+  it("is refused naming the gap, nothing changed, instead of skipping that backup", async () => {
+    // Was exit 0 "back on (pre-ship)": the damaged backup was left out of the chain, so 2.0.0 was
+    // restored and then the backup undoing 1.0.0 ran over it, leaving 2.0.0's files in place.
+    await writeFile(
+      app.config,
+      (await readFile(app.config, "utf8")).replace("[sources.web]", "[sources.myapp]"),
+    );
+    await app.release("r3", `version: "3.0.0"\n`, { "app.txt": "v3\n", "three.txt": "3\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    const backups = JSON.parse(list.stdout) as { id: string; version: string | null; path: string }[];
+    const middle = backups.find((b) => b.version === "1.0.0");
+    const oldest = backups.find((b) => b.version === null);
+    await writeFile(join(String(middle?.path), "meta.json"), '{"x');
+    const back = await runShip(["--config", app.config, "--rollback", String(oldest?.id)]);
+    expect(back.code, back.stdout + back.stderr).toBe(2);
+    expect(back.stderr).toContain("has no backup that undoes 2.0.0");
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v3\n");
+    expect(await readFile(join(app.appDir, "three.txt"), "utf8")).toBe("3\n");
+  });
+});
