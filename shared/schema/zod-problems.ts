@@ -37,6 +37,20 @@ function wrongType(branch: readonly ZodIssue[], value: unknown): boolean {
   );
 }
 
+/**
+ * A branch whose mapping has none of the keys the value has: every issue is a required key the
+ * value lacks or a key of the value the branch does not know, all at the union's own level. Such a
+ * branch says nothing about the value; a branch that looked inside it does.
+ */
+function wrongShape(branch: readonly ZodIssue[], value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  return branch.every(
+    (i) =>
+      (i.code === "unrecognized_keys" && i.path.length === 0) ||
+      (i.code === "invalid_type" && i.path.length === 1 && !Object.hasOwn(value, String(i.path[0]))),
+  );
+}
+
 /** A union whose every branch failed: follow the branch whose type matched (its errors are real). */
 function flatten(issues: readonly ZodIssue[], base: KeyPath, data: unknown): FlatIssue[] {
   const out: FlatIssue[] = [];
@@ -46,7 +60,7 @@ function flatten(issues: readonly ZodIssue[], base: KeyPath, data: unknown): Fla
       const value = valueAt(data, path);
       const typed = issue.errors
         .filter((branch) => !wrongType(branch, value))
-        .sort((a, b) => a.length - b.length);
+        .sort((a, b) => Number(wrongShape(a, value)) - Number(wrongShape(b, value)) || a.length - b.length);
       const best = typed[0];
       if (best !== undefined) {
         out.push(...flatten(best, path, data));

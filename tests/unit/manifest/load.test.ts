@@ -214,6 +214,20 @@ describe("malformed manifests: every problem, positioned", () => {
     expect(issues[0]).toMatch(expected);
   });
 
+  it("every misspelt merge_strategies section is an error, not an unknown key dropped with a warning", () => {
+    // With two or more such sections the shorthand was judged against the `sections:` form: each
+    // section became an unknown key, dropped with a warning, and the run went on (exit 0) with the
+    // operator's protections ignored. One such section was already an error.
+    const text = `${v}merge_strategies:\n  app.toml:\n    db: { policy: replace }\n    api: { policy: merge_smart }\n`;
+    expect(() => parseManifestText(text, F)).toThrow(BadInputError);
+    expect(issuesOf(text)).toEqual([
+      'update-manifest.yaml:4:9 merge_strategies."app.toml".db.strategy: is required (one of preserve_user, update_only, replace, merge_smart)',
+      'warning: update-manifest.yaml:4:11 merge_strategies."app.toml".db.policy: unknown key "policy"; ignored',
+      'update-manifest.yaml:5:10 merge_strategies."app.toml".api.strategy: is required (one of preserve_user, update_only, replace, merge_smart)',
+      'warning: update-manifest.yaml:5:12 merge_strategies."app.toml".api.policy: unknown key "policy"; ignored',
+    ]);
+  });
+
   it.each([
     [
       "unclosed flow sequence",
