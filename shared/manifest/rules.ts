@@ -14,20 +14,30 @@ export const DEFAULT_FILE_RULE: FileRule = Object.freeze({
   backup: false,
 }) as FileRule;
 
-// Compiling a glob is far costlier than matching; an app has thousands of files and a few rules.
-const compiled = new WeakMap<Manifest, [string, Minimatch, FileRule][]>();
+type Glob = [pattern: string, matcher: Minimatch, rule: FileRule];
 
-function globsOf(manifest: Manifest): [string, Minimatch, FileRule][] {
-  let globs = compiled.get(manifest);
-  if (globs === undefined) {
-    globs = Object.entries(manifest.files).map(([pattern, rule]) => [
-      pattern,
-      new Minimatch(pattern, { dot: true, matchBase: false }),
-      rule,
-    ]);
-    compiled.set(manifest, globs);
+/**
+ * Per manifest: its `files` globs compiled (compiling is far costlier than matching; an app has
+ * thousands of files and a few rules), and per directory the index in `globs` of the first skip
+ * rule matching it or a directory above it (globs.length when none). Directories are far fewer
+ * than files and each builds on its parent, so each directory is matched once.
+ */
+const compiled = new WeakMap<Manifest, { globs: Glob[]; skipFrom: Map<string, number> }>();
+
+function compiledOf(manifest: Manifest): { globs: Glob[]; skipFrom: Map<string, number> } {
+  let found = compiled.get(manifest);
+  if (found === undefined) {
+    found = {
+      globs: Object.entries(manifest.files).map(([pattern, rule]) => [
+        pattern,
+        new Minimatch(pattern, { dot: true, matchBase: false }),
+        rule,
+      ]),
+      skipFrom: new Map(),
+    };
+    compiled.set(manifest, found);
   }
-  return globs;
+  return found;
 }
 
 function normalise(relPath: string): string {
@@ -49,37 +59,27 @@ export function findFileRule(manifest: Manifest, relPath: string): MatchedRule {
   const path = normalise(relPath);
   const exact = Object.hasOwn(manifest.files, path) ? manifest.files[path] : undefined;
   if (exact !== undefined) return { pattern: path, rule: exact };
-  const globs = globsOf(manifest);
+  const { globs, skipFrom } = compiledOf(manifest);
   const slash = path.lastIndexOf("/");
   // Only rules before the first skip rule covering a parent directory can still win.
-  const skipAbove = slash < 0 ? globs.length : skipCovering(manifest, globs, path.slice(0, slash));
-  for (let i = 0; i < skipAbove; i++) {
-    const [pattern, matcher, rule] = globs[i] as [string, Minimatch, FileRule];
+  const skip = slash < 0 ? globs.length : firstSkipCovering(globs, skipFrom, path.slice(0, slash));
+  for (let i = 0; i < skip; i++) {
+    const [pattern, matcher, rule] = globs[i] as Glob;
     if (matcher.match(path)) return { pattern, rule };
   }
-  const covering = globs[skipAbove];
+  const covering = globs[skip];
   return covering === undefined
     ? { pattern: null, rule: DEFAULT_FILE_RULE }
     : { pattern: covering[0], rule: covering[2] };
 }
 
-// Per manifest, per directory: the index in globsOf of the first skip rule that matches the
-// directory or one above it (globs.length when none). Directories are far fewer than files, and a
-// directory's answer builds on its parent's, so each directory is matched once.
-const skipAbove = new WeakMap<Manifest, Map<string, number>>();
-
-function skipCovering(manifest: Manifest, globs: [string, Minimatch, FileRule][], dir: string): number {
-  let known = skipAbove.get(manifest);
-  if (known === undefined) {
-    known = new Map();
-    skipAbove.set(manifest, known);
-  }
+function firstSkipCovering(globs: Glob[], known: Map<string, number>, dir: string): number {
   const cached = known.get(dir);
   if (cached !== undefined) return cached;
   const slash = dir.lastIndexOf("/");
-  let first = slash < 0 ? globs.length : skipCovering(manifest, globs, dir.slice(0, slash));
+  let first = slash < 0 ? globs.length : firstSkipCovering(globs, known, dir.slice(0, slash));
   for (let i = 0; i < first; i++) {
-    const [pattern, matcher, rule] = globs[i] as [string, Minimatch, FileRule];
+    const [pattern, matcher, rule] = globs[i] as Glob;
     if (rule.action === "skip" && (pattern === dir || matcher.match(dir))) {
       first = i;
       break;
