@@ -7,7 +7,7 @@
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
-import { manifestText, startTestHub, type TestHub } from "../integration/hub/support.js";
+import { insertOldReleases, startTestHub, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
 
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
@@ -21,19 +21,7 @@ describe.skipIf(!hasProgram("chromium"))("old releases and rollouts in headless 
     buildDashboard();
     t = await startTestHub({ tickIntervalMs: 50 });
     const now = Date.now();
-    for (let i = 0; i < 250; i++) {
-      const version = i === 0 ? "1.0.0" : `1.1.${i}`;
-      await t.hub.store.insertRelease({
-        id: `rel-${i}`,
-        app: "web",
-        version,
-        manifest: manifestText(version),
-        source: { type: "git", commit: "abcdef1" },
-        signature: null,
-        created: now - 100_000 + i,
-        createdBy: "ci",
-      });
-    }
+    await insertOldReleases(t, 250, now - 100_000);
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${t.hub.url}/?poll=200`);

@@ -6,26 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { manifestText, startTestHub, type TestHub } from "./support.js";
+import { insertOldReleases, startTestHub, type TestHub } from "./support.js";
 
 describe("a release by app and version, past the newest 1,000", () => {
   let t: TestHub;
   beforeAll(async () => {
     requireHubBin();
     t = await startTestHub();
-    for (let i = 0; i < 1_100; i++) {
-      const version = i === 0 ? "1.0.0" : `1.1.${i}`;
-      await t.hub.store.insertRelease({
-        id: `rel-${i}`,
-        app: "web",
-        version,
-        manifest: manifestText(version),
-        source: { type: "git", commit: "abcdef1" },
-        signature: null,
-        created: 1_000 + i,
-        createdBy: "ci",
-      });
-    }
+    await insertOldReleases(t, 1_100, 1_000);
   }, 60_000);
   afterAll(async () => {
     await t?.stop();

@@ -74,6 +74,26 @@ export async function startTestHub(overrides: Partial<HubOptions> = {}, dir?: st
 export const manifestText = (version: string) => `version: "${version}"\ndescription: test release\n`;
 
 /** Publishes `version` of app "web" (a git source) as CI; the release id. */
+/**
+ * `count` releases of app "web" straight into the store, oldest first: rel-0 is 1.0.0, rel-i is
+ * 1.1.i, created at `firstCreated` + i ms (a fleet whose old releases lie past the API's pages).
+ */
+export async function insertOldReleases(t: TestHub, count: number, firstCreated: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const version = i === 0 ? "1.0.0" : `1.1.${i}`;
+    await t.hub.store.insertRelease({
+      id: `rel-${i}`,
+      app: "web",
+      version,
+      manifest: manifestText(version),
+      source: { type: "git", commit: "abcdef1" },
+      signature: null,
+      created: firstCreated + i,
+      createdBy: "ci",
+    });
+  }
+}
+
 export async function publishRelease(t: TestHub, version: string): Promise<string> {
   const res = await t.api<{ id: string }>("POST", "/api/v1/releases", {
     token: t.ci,
