@@ -4,13 +4,13 @@
  * pointers over the app's files with exit 0. Now such a release is refused (exit 2) naming the files
  * and what to install, and the app keeps its files and version. Real git, real CLI.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
 import { runShip } from "../../support/ship-cli.js";
-import { commitFiles, git, makeRepos, type Repos } from "./git-repos.js";
+import { commitFiles, git, makeRepos, type Repos, writeGitConfig } from "./git-repos.js";
 
 const POINTER =
   "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 48213\n";
@@ -27,14 +27,9 @@ describe.skipIf(!hasProgram("git"))("git source: a release holding Git LFS point
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-git-lfs-"));
     repos = await makeRepos(join(root, "repos"));
-    config = join(root, "ship.toml");
     app = join(root, "app");
     await mkdir(app);
-    await writeFile(
-      config,
-      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${app}"\nbranch = "main"\n`,
-    );
+    config = await writeGitConfig(root, repos.clone, app, 'branch = "main"');
   });
   afterEach(async () => {
     await rm(root, { recursive: true, force: true });

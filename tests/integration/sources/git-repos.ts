@@ -64,3 +64,22 @@ export async function commitFiles(
   await git(repo, "commit", "-q", "-m", `release ${version}`);
   return git(repo, "rev-parse", "HEAD");
 }
+
+/**
+ * A ship.toml at `root`/ship.toml whose one source `web` installs `clone` into `app` (state and
+ * backups under `root`/var); `mode` is the source's branch or tag line, e.g. `branch = "main"`.
+ */
+export async function writeGitConfig(
+  root: string,
+  clone: string,
+  app: string,
+  mode: string,
+): Promise<string> {
+  const config = join(root, "ship.toml");
+  await writeFile(
+    config,
+    `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+      `[sources.web]\ntype = "git"\nlocal_path = "${clone}"\napp_dir = "${app}"\n${mode}\n`,
+  );
+  return config;
+}

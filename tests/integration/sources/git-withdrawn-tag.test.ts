@@ -3,13 +3,13 @@
  * remote had deleted (a release withdrawn after it was found bad), and ship installed it: "installed
  * 1.1.0" from a tag nobody publishes any more. Real git (file:// remote), real CLI.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
 import { runShip } from "../../support/ship-cli.js";
-import { commitFiles, git, makeRepos, type Repos } from "./git-repos.js";
+import { commitFiles, git, makeRepos, type Repos, writeGitConfig } from "./git-repos.js";
 
 describe.skipIf(!hasProgram("git"))("git source, tag mode: a tag the remote withdrew", () => {
   let root: string;
@@ -25,14 +25,9 @@ describe.skipIf(!hasProgram("git"))("git source, tag mode: a tag the remote with
     await commitFiles(repos.dev, "1.1.0", { "app.txt": "v1.1 (bad)\n" });
     await git(repos.dev, "tag", "-a", "v1.1.0", "-m", "1.1.0");
     await git(repos.dev, "push", "-q", "origin", "HEAD:main", "--tags");
-    config = join(root, "ship.toml");
     app = join(root, "app");
     await mkdir(app);
-    await writeFile(
-      config,
-      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${app}"\ntag = "v*"\n`,
-    );
+    config = await writeGitConfig(root, repos.clone, app, 'tag = "v*"');
   });
   afterEach(async () => {
     await rm(root, { recursive: true, force: true });
