@@ -26,19 +26,28 @@ export interface RecoverReport {
 export interface RecoverSummary {
   exitCode: ExitCode;
   apps: RecoverReport[];
+  /** Sources a stop (stopRequested) left unrecovered: their next run recovers them. */
+  notStarted?: string[];
 }
 
 export async function recover(
   config: AgentConfig,
   log: Logger,
   ports: PipelinePorts = defaultPorts(),
+  stopRequested: () => boolean = () => false,
 ): Promise<RecoverSummary> {
   const apps: RecoverReport[] = [];
+  const notStarted: string[] = [];
   const seen = new Set<string>();
   for (const [name, source] of Object.entries(config.sources)) {
     // Two sources may share one app_dir; its journal is recovered once.
     if (seen.has(source.app_dir)) continue;
     seen.add(source.app_dir);
+    // A stop finishes the app in hand (never half of a restore) and starts no other.
+    if (stopRequested()) {
+      notStarted.push(name);
+      continue;
+    }
     const appLog = log.child({ app: name });
     try {
       const lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), appLog);
@@ -110,5 +119,9 @@ export async function recover(
       apps.push({ source: name, appDir: source.app_dir, exitCode, detail });
     }
   }
-  return { exitCode: combinedExitCode(apps.map((a) => a.exitCode)), apps };
+  return {
+    exitCode: combinedExitCode(apps.map((a) => a.exitCode)),
+    apps,
+    ...(notStarted.length > 0 ? { notStarted } : {}),
+  };
 }

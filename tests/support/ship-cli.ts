@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 /** The compiled agent CLI; `npm test` builds before vitest runs. */
@@ -61,4 +61,29 @@ export function runAgentBriefly(config: string): Promise<{ code: number | null; 
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stderr }));
   });
+}
+
+/** `ship ARGS` started as a real child process, for tests that signal it mid-run. */
+export function startShip(
+  args: string[],
+  options: RunOptions = {},
+): { child: ChildProcess; done: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, [SHIP_BIN, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, done };
 }

@@ -17,6 +17,7 @@ import { appStateDir, lockDir } from "../../pipeline/paths.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import type { Output } from "../output.js";
+import { onStopSignals } from "../stop-signals.js";
 
 /**
  * `ship --rollback ID|PATH`: newer updates of that app are undone first, newest first; around each
@@ -55,6 +56,15 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   const problems: string[] = [];
   // The same lock as an update of this app: a timer run must not apply while we restore.
   const lock = await acquireLock(appLockFile(lockDir(config), appDir), log);
+  // A stop (Ctrl-C, `systemctl stop`, a shutdown) lets the rollback finish, its hooks included:
+  // Node's default died between two restores of a chain (or mid-restore) with the app on a version
+  // in between, the state naming the undone one, and nothing said on stdout.
+  const signals = onStopSignals(log, (signal) =>
+    log.warn(
+      `${signal}: finishing the rollback first (a second signal exits at once; ship --recover then finishes it)`,
+      { signal },
+    ),
+  );
   let result: Awaited<ReturnType<typeof rollbackTo>>;
   try {
     try {
@@ -96,6 +106,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     }));
   } finally {
     await lock.release();
+    signals.dispose();
   }
   out.result({ ...result, problems });
   out.line(
@@ -115,6 +126,8 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     if (leftAlone.some(setAside)) out.line(`  their previous versions are in ${restored.oldVersions}`);
     else if (leftAlone.length > 0) out.line("  they had no previous version: the undone update added them");
   }
+  if (signals.received !== undefined)
+    out.problem(`${signals.received} received during the rollback: it was finished first`);
   if (problems.length === 0) return 0;
   out.problem(`${result.app}: files restored, but rollback commands failed: ${problems.join("; ")}`);
   return 1;

@@ -87,11 +87,25 @@ function checkMark(result: AppReport["result"]): string {
   return "failed";
 }
 
-/** `ship --recover`: finish or undo interrupted updates, then exit. */
+/**
+ * `ship --recover`: finish or undo interrupted updates, then exit. A stop (SIGTERM/SIGINT) lets the
+ * app in hand finish recovering (Node's default died mid-restore, leaving it for the next run) and
+ * recovers no further app: 143/130 naming them, as a stopped run does (3 still wins).
+ */
 export async function recoverCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config } = await loadCliConfig(options.config, out);
-  const summary = await recover(config, cliLogger(options, config));
+  const log = cliLogger(options, config);
+  const signals = onStopSignals(log, (signal) => {
+    log.warn(`${signal}: stopping after the app being recovered; no further app starts`, { signal });
+  });
+  const summary = await recover(config, log, undefined, () => signals.received !== undefined).finally(() =>
+    signals.dispose(),
+  );
   out.result(summary);
   for (const app of summary.apps) out.line(`${app.source}: ${app.detail || "nothing to recover"}`);
-  return summary.exitCode;
+  if (signals.received === undefined || summary.notStarted === undefined) return summary.exitCode;
+  out.problem(
+    `stopped by ${signals.received}: not recovered: ${summary.notStarted.join(", ")}; ship --recover (or their next run) recovers them`,
+  );
+  return summary.exitCode === ExitCode.restoreFailed ? summary.exitCode : signalExitCode(signals.received);
 }
