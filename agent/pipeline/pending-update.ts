@@ -11,14 +11,16 @@ import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, RESTORED_PRE_SHIP } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
-import { journalPath } from "../apply/journal.js";
+import { readJournal } from "../apply/journal.js";
 import { readUndoneManifest } from "../backup/backup-store.js";
+import { readRollbackRecord } from "../backup/rollback-record.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { runningCommandFile } from "../exec/running-command.js";
 import { hostId } from "../host-id.js";
 import { sendNotifications } from "../notify/send-notifications.js";
 import { type PendingUpdate, readState, updateSourceState } from "../state/state-file.js";
 import { need, type UpdateContext } from "./context.js";
+import { type LegacyState, readInstalledId } from "./installed-release.js";
 import type { PipelinePorts } from "./ports.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
 
@@ -177,19 +179,60 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+export interface AwaitingRecovery {
+  /** What the check's line adds. */
+  note: string;
+  /** The version recovery leaves installed (null: nothing ship installed), when it is known. */
+  leaves?: string | null;
+  /** The installed version recovery takes out (what a check compares with is not what a run will). */
+  takesOut?: string;
+}
+
 /**
- * What `ship --check-only` adds when a killed run waits for recovery (a check recovers nothing): it
- * said "up to date (3.0.0)" about a 3.0.0 killed before its health checks, which the next run
- * undoes. Undefined when nothing was interrupted.
+ * What `ship --check-only` must know when a killed run waits for recovery (a check recovers
+ * nothing): it said "up to date (3.0.0)", exit 0, about a 3.0.0 killed before its health checks,
+ * which the next run undoes and then installs again. The records are read as a run reads them, so
+ * one a run cannot use (a damaged journal: exit 3) fails the check the same way. Undefined when
+ * nothing was interrupted.
  */
-export async function interruptedNote(
+export async function awaitingRecovery(
   pending: PendingUpdate | undefined,
   appStateDir: string,
-): Promise<string | undefined> {
+  legacy: LegacyState | undefined,
+): Promise<AwaitingRecovery | undefined> {
+  const waiting = await recoveryAhead(pending, appStateDir);
+  if (waiting?.leaves === undefined) return waiting;
+  const installed = (await readInstalledId(appStateDir, legacy))?.version;
+  return installed !== undefined && installed !== waiting.leaves
+    ? { ...waiting, takesOut: installed }
+    : waiting;
+}
+
+async function recoveryAhead(
+  pending: PendingUpdate | undefined,
+  appStateDir: string,
+): Promise<AwaitingRecovery | undefined> {
   const then = "the next run (or ship --recover) ";
+  const journal = await readJournal(appStateDir);
+  const rollback = await readRollbackRecord(appStateDir);
   if (pending !== undefined)
-    return `an update to ${pending.version} was interrupted and waits for recovery: ${then}${pending.from === null ? "removes what it installed" : `restores ${pending.from}`} first`;
-  if (await exists(journalPath(appStateDir)))
-    return `a run was killed while changing the app and waits for recovery: ${then}finishes or undoes it first`;
-  return undefined;
+    return {
+      note: `an update to ${pending.version} was interrupted and waits for recovery: ${then}${pending.from === null ? "removes what it installed" : `restores ${pending.from}`} first`,
+      leaves: pending.from,
+    };
+  if (rollback !== undefined)
+    return {
+      note: `a rollback to ${rollback.version ?? "the tree before ship's first install"} was interrupted and waits for recovery: ${then}finishes it first`,
+      leaves: rollback.version,
+    };
+  if (journal === undefined) return undefined;
+  return {
+    note: `a run was killed while changing the app and waits for recovery: ${then}finishes or undoes it first`,
+    leaves:
+      journal.kind === "restore"
+        ? journal.version
+        : journal.phase === "committed"
+          ? journal.toVersion
+          : journal.fromVersion,
+  };
 }

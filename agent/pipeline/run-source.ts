@@ -22,7 +22,7 @@ import { pruneByInstalledRules, rememberPruneRules } from "./installed-prune-rul
 import { readInstalledId, readInstalledRelease } from "./installed-release.js";
 import { removeLeftovers } from "./leftovers.js";
 import { lockDir, updatePaths } from "./paths.js";
-import { interruptedNote, type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
+import { awaitingRecovery, type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
 import { type AppReport, appMessage } from "./report.js";
 import { resumeRollback } from "./resume-rollback.js";
@@ -119,10 +119,10 @@ export async function runSource(
     const sourceState = (await readState(config.general.state_file)).sources[name];
     const currentVersion = sourceState?.current_version ?? null;
     const waiting = options.checkOnly
-      ? await interruptedNote(sourceState?.pending_update, paths.appStateDir)
+      ? await awaitingRecovery(sourceState?.pending_update, paths.appStateDir, sourceState)
       : undefined;
     const checked = (detail: string) =>
-      appMessage(name, waiting === undefined ? detail : `${detail} — but ${waiting}`);
+      appMessage(name, waiting === undefined ? detail : `${detail} — but ${waiting.note}`);
     await checkSourceFiles(config, name, source, options.configFile ?? "ship.toml");
     const releaseSource = namingConfigFile(
       ports.openSource(name, source, {
@@ -140,6 +140,26 @@ export async function runSource(
       current: check.current,
       candidate: check.candidate,
     });
+    // What a check found installed, recovery takes out: the run installs it again (exit 100), and
+    // an update goes from the version recovery leaves, not from the one it takes out.
+    const reinstalled = waiting?.takesOut;
+    const from = waiting?.leaves ?? "(nothing installed)";
+    if (!check.available && reinstalled !== undefined) {
+      return {
+        ...bare({
+          result: "update_available",
+          exitCode: ExitCode.updateAvailable,
+          message: checked(`${name}: update available ${from} -> ${check.candidate ?? reinstalled}`),
+          error: null,
+        }),
+        fromVersion: waiting?.leaves ?? null,
+        toVersion: check.candidate ?? reinstalled,
+      };
+    }
+    const offered =
+      reinstalled === undefined
+        ? check.detail
+        : check.detail.replace(`available ${reinstalled} -> `, `available ${from} -> `);
     if (!check.available) {
       if (!options.checkOnly) {
         await updateSourceState(config.general.state_file, name, (s) => ({
@@ -182,7 +202,7 @@ export async function runSource(
             ? {
                 result: "update_available",
                 exitCode: ExitCode.updateAvailable,
-                message: checked(check.detail),
+                message: checked(offered),
                 error: null,
               }
             : stop.step.kind === "rollout"

@@ -2,7 +2,8 @@
  * `ship --check-only` after an update was killed before its health checks (a real SIGKILL): a check
  * recovers nothing, yet it said "current  myapp: up to date (3.0.0)" about a 3.0.0 the next run
  * undoes, and "update available 3.0.0 -> 4.0.0" though that run restores 2.0.0 first. Now the line
- * says an interrupted update waits for recovery and what recovery will do; nothing changes.
+ * says an interrupted update waits for recovery and what recovery will do; nothing changes. Its exit
+ * code and versions are the run's: that run restores 2.0.0 and installs 3.0.0 again (exit 100).
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -34,11 +35,12 @@ describe("ship --check-only over an interrupted update (real CLI)", () => {
 
     const before = await snapshot(app.appDir);
     const same = await runShip(["--config", app.config, "--check-only"]);
-    expect(same.stdout).toBe(`current  myapp: up to date (3.0.0) — but ${note}\n`);
+    expect(same.code).toBe(100);
+    expect(same.stdout).toBe(`update   myapp: update available 2.0.0 -> 3.0.0 — but ${note}\n`);
     await app.release("r4", `version: "4.0.0"\n`, { "app.txt": "4\n" });
     const newer = await runShip(["--config", app.config, "--check-only"]);
     expect(newer.code).toBe(100);
-    expect(newer.stdout).toContain(`update available 3.0.0 -> 4.0.0 from ${app.root}/r4 — but ${note}\n`);
+    expect(newer.stdout).toContain(`update available 2.0.0 -> 4.0.0 from ${app.root}/r4 — but ${note}\n`);
     expect(await snapshot(app.appDir)).toEqual(before);
 
     // What it announced is what the next run does; then nothing waits any more.

@@ -1,0 +1,72 @@
+/**
+ * `ship --check-only` must answer what the next run will do, also while a killed run waits for
+ * recovery (real `ship` runs, real SIGKILL via SHIP_FAULT). With a damaged journal or rollback
+ * record a run stops with exit 3 ("needs a person"), yet the check said "update available", exit
+ * 100; after a chained `--rollback` killed between its restores it offered the update from the
+ * version in between and said nothing of the rollback the run finishes first.
+ */
+import { readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+import { snapshot } from "./tree-fixtures.js";
+
+let app: LocalApp;
+
+beforeEach(async () => {
+  app = await localApp();
+  for (const v of ["1", "2", "3"]) {
+    await app.release(`r${v}`, `version: "${v}.0.0"\n`, { "app.txt": `v${v}\n`, [`f${v}.txt`]: `${v}\n` });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+  }
+});
+afterEach(async () => {
+  await app.cleanup();
+});
+
+async function appStateDir(): Promise<string> {
+  const [dir] = await readdir(join(app.root, "var/apps"));
+  return join(app.root, "var/apps", String(dir));
+}
+
+describe("ship --check-only agrees with the run (real CLI)", () => {
+  for (const [record, text] of [
+    ["journal.json", `{"kind":"update",`],
+    ["rollback.json", `{"app":`],
+  ] as const) {
+    it(`a damaged ${record}: exit 3 and a failed line naming it, as the run says`, async () => {
+      const path = join(await appStateDir(), record);
+      await writeFile(path, text);
+      const before = await snapshot(app.appDir);
+
+      const check = await runShip(["--config", app.config, "--check-only"]);
+      expect(check.code, check.stdout + check.stderr).toBe(3);
+      expect(check.stdout).toMatch(new RegExp(`^failed +myapp: ${path} is damaged, it is not valid JSON`));
+      const run = await runShip(["--config", app.config]);
+      expect(run.code).toBe(3);
+      expect(run.stdout).toContain(`${path} is damaged`);
+      expect(await snapshot(app.appDir)).toEqual(before);
+    });
+  }
+
+  it("a chained --rollback killed between restores: the check names it and offers the update from its target", async () => {
+    const listed = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    const target = (JSON.parse(listed.stdout) as { id: string; version: string | null }[]).find(
+      (b) => b.version === "1.0.0",
+    );
+    const killed = await runShip(["--config", app.config, "--rollback", String(target?.id)], {
+      env: { SHIP_FAULT: "rollback:between-restores" },
+    });
+    expect(killed.code).toBeNull();
+
+    const check = await runShip(["--config", app.config, "--check-only"]);
+    expect(check.code, check.stdout + check.stderr).toBe(100);
+    expect(check.stdout).toBe(
+      `update   myapp: update available 1.0.0 -> 3.0.0 from ${app.root}/r3 — but a rollback to 1.0.0 was interrupted and waits for recovery: the next run (or ship --recover) finishes it first\n`,
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toBe("myapp: updated 1.0.0 → 3.0.0\n");
+  });
+});
