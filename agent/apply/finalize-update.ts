@@ -94,7 +94,7 @@ function lstatOrUndefined(path: string): Stats | undefined {
 }
 
 async function removeUnusedBases(journal: UpdateJournal, index: InstallIndex): Promise<void> {
-  const used = await basesInUse(journal.backupRoot, journal.app);
+  const used = await basesInUse(journal.backupRoot, journal.appDir);
   for (const rel in index.files) {
     const entry = index.files[rel];
     if (entry?.merged) used.add(entry.sha256);

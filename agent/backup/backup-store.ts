@@ -339,10 +339,14 @@ export async function newBackupId(backupRoot: string, app: string, now: Date): P
 }
 
 /**
- * Keeps the `keep` newest complete backups of an app; returns the ids it deleted. Also empties the
- * app's trash of restored backups whose background removal did not finish (trash.ts). Runs after an
- * update committed, so it never throws: a backup or trash it cannot delete (permissions, an
- * immutable file) is named in `problems` and tried again by the next update.
+ * Keeps the `keep` newest complete backups of an app directory, whatever source name each was made
+ * under; returns the ids it deleted. After [sources.myapp] was renamed to [sources.web], myapp's
+ * backups were never pruned (only web's directory was listed): keep_backups 2 kept 4, and more with
+ * every rename. Every backup kept is newer than every one deleted, so a rollback chain of the kept
+ * ones never needs a deleted one. Also empties the app's trash of restored backups whose background
+ * removal did not finish (trash.ts). Runs after an update committed, so it never throws: a backup
+ * or trash it cannot delete (permissions, an immutable file) is named in `problems` and tried again
+ * by the next update.
  */
 export async function pruneBackups(
   backupRoot: string,
@@ -360,7 +364,7 @@ export async function pruneBackups(
       },
     );
   await attempt("emptying the trash", emptyTrash(backupRoot, app));
-  const all = await listBackups(backupRoot, app, appDir).catch(() => []);
+  const all = await listBackups(backupRoot, undefined, appDir).catch(() => []);
   const pruned: string[] = [];
   for (const backup of all.slice(Math.max(keep, 0))) {
     if (await attempt(`removing old backup ${backup.id}`, removeTree(backup.path))) pruned.push(backup.id);
@@ -368,10 +372,14 @@ export async function pruneBackups(
   return pruned;
 }
 
-/** The merge bases the app's remaining complete backups still need. */
-export async function basesInUse(backupRoot: string, app: string): Promise<Set<string>> {
+/**
+ * The merge bases the remaining complete backups of an app directory still need: those made under
+ * a source's old name too, whose bases an update under the new name deleted, so that a merge after
+ * rolling back to one of them ran without its base.
+ */
+export async function basesInUse(backupRoot: string, appDir: string): Promise<Set<string>> {
   const used = new Set<string>();
-  for (const backup of await listBackups(backupRoot, app)) {
+  for (const backup of await listBackups(backupRoot, undefined, appDir)) {
     const meta = await readBackupMeta(backup.path);
     for (const sha of meta.bases) used.add(sha);
   }

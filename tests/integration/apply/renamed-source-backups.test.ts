@@ -70,9 +70,10 @@ describe("a rollback to an old-name backup across updates made under the new nam
     });
   });
 
-  it("is refused, nothing changed, when the new name's pruning left a gap in the chain", async () => {
-    // keep_backups = 1 under the new name prunes web's backup of 3.0.0 but not myapp's older ones:
-    // restoring across that gap would leave 3.0.0's files among 1.0.0's.
+  it("pruning leaves no gap in the chain: keep_backups counts the old name's backups too", async () => {
+    // keep_backups = 1 under the new name pruned web's backup of 3.0.0 but not myapp's older ones,
+    // and a rollback to those was refused across the gap. The app directory's backups are counted
+    // together now: only the newest is kept, and it restores.
     const keepOne = (v: string) => `version: "${v}"\nrollback:\n  keep_backups: 1\n`;
     for (const v of ["3", "4"]) {
       await app.release(`r${v}`, keepOne(`${v}.0.0`), { "app.txt": `v${v}\n`, [`only${v}.txt`]: "x\n" });
@@ -85,13 +86,11 @@ describe("a rollback to an old-name backup across updates made under the new nam
     }
     const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
     const backups = JSON.parse(list.stdout) as { id: string; version: string | null }[];
-    expect(backups.map((b) => b.version)).toEqual(["3.0.0", "1.0.0", null]);
-    const one = backups.find((b) => b.version === "1.0.0");
-    const back = await runShip(["--config", app.config, "--rollback", String(one?.id)]);
-    expect(back.code, back.stdout + back.stderr).toBe(2);
-    expect(back.stderr).toContain("has no backup that undoes 3.0.0");
-    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v4\n");
-    expect((await app.state()).sources.web).toMatchObject({ current_version: "4.0.0" });
+    expect(backups.map((b) => b.version)).toEqual(["3.0.0"]);
+    const back = await runShip(["--config", app.config, "--rollback", String(backups[0]?.id)]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v3\n");
+    expect((await app.state()).sources.web).toMatchObject({ current_version: "3.0.0" });
   });
 });
 
