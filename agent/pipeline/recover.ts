@@ -7,6 +7,7 @@ import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/err
 import type { Logger } from "../../shared/log.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
+import { readState } from "../state/state-file.js";
 import { defaultPorts } from "./default-ports.js";
 import { lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
@@ -53,6 +54,9 @@ export async function recover(
       const lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), appLog);
       try {
         const { appStateDir } = updatePaths(config, name, source);
+        // Read before anything moves: a damaged state file was found only after the journal's
+        // restore, so `--recover` changed the app and then said exit 2, "nothing changed".
+        await readState(config.general.state_file);
         const ended = await endInterruptedCommand(runningCommandFile(appStateDir), appLog);
         const { detail: files, action } = await ports.engine.recover({
           appDir: source.app_dir,

@@ -280,6 +280,8 @@ async function recoverFirst(
   appStateDir: string,
   log: Logger,
 ): Promise<PendingResolution | null> {
+  // A damaged state file stops the run before recovery moves anything (exit 2 says nothing changed).
+  await readState(config.general.state_file);
   // A hook of the killed run may still be running; no command runs again while it does.
   const ended = await endInterruptedCommand(runningCommandFile(appStateDir), log);
   if (ended !== undefined) log.warn(ended);

@@ -14,6 +14,7 @@ import { rollbackTo } from "../../backup/restore.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
 import { appStateDir, lockDir } from "../../pipeline/paths.js";
+import { readState } from "../../state/state-file.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import type { Output } from "../output.js";
@@ -53,6 +54,9 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     configPath,
   );
   if (appDirKind.length > 0) throw new BadInputError(appDirKind, appDirKind.map(formatIssue).join("; "));
+  // The state file is written once the files are back: damaged, it made a rollback that had
+  // restored every file exit 2 ("nothing changed") with no word of it. Read it before anything moves.
+  await readState(config.general.state_file);
   const problems: string[] = [];
   // The same lock as an update of this app: a timer run must not apply while we restore.
   const lock = await acquireLock(appLockFile(lockDir(config), appDir), log);

@@ -1,0 +1,71 @@
+/**
+ * A damaged state file (a write cut short, a hand edit) is bad input: exit 2, which says nothing
+ * changed. Real `ship` runs. `--rollback` read it only once every file was back: it restored 1.0.0,
+ * ran the hooks, then printed only the state file's error with exit 2. A run and `--recover` finished
+ * a killed update's journal (undoing its files) before they found it. Now each reads it first.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+import { snapshot } from "./tree-fixtures.js";
+
+let app: LocalApp;
+
+beforeEach(async () => {
+  app = await localApp();
+  for (const v of ["1", "2"]) {
+    await app.release(`r${v}`, `version: "${v}.0.0"\n`, { "app.txt": `v${v}\n`, [`f${v}.txt`]: `${v}\n` });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+  }
+});
+afterEach(async () => {
+  await app.cleanup();
+});
+
+const damage = async () => {
+  const intact = await readFile(app.stateFile, "utf8");
+  await writeFile(app.stateFile, intact.slice(0, 60));
+  return () => writeFile(app.stateFile, intact);
+};
+const line = () => `${app.stateFile} state file is not valid JSON`;
+
+describe("a damaged state file is found before anything moves (real CLI)", () => {
+  it("--rollback: exit 2, the app untouched; once put right the rollback works", async () => {
+    const listed = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    const [newest] = JSON.parse(listed.stdout) as { id: string }[];
+    const repair = await damage();
+    const before = await snapshot(app.appDir);
+
+    const refused = await runShip(["--config", app.config, "--rollback", String(newest?.id)]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(line());
+    expect(await snapshot(app.appDir)).toEqual(before);
+
+    await repair();
+    const back = await runShip(["--config", app.config, "--rollback", String(newest?.id)]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+  });
+
+  it("a run and --recover over a killed update: exit 2, the half-applied app left for recovery once it is put right", async () => {
+    await app.release("r3", `version: "3.0.0"\n`, { "app.txt": "v3\n", "f3.txt": "3\n", "g3.txt": "3\n" });
+    const killed = await runShip(["--config", app.config], { env: { SHIP_FAULT: "apply:file@2" } });
+    expect(killed.code).toBeNull();
+    const repair = await damage();
+    const before = await snapshot(app.appDir);
+
+    for (const args of [[], ["--recover"]]) {
+      const run = await runShip(["--config", app.config, ...args]);
+      expect(run.code, `${args.join(" ")}: ${run.stdout}${run.stderr}`).toBe(2);
+      expect(run.stdout + run.stderr).toContain(line());
+      expect(await snapshot(app.appDir)).toEqual(before);
+    }
+
+    await repair();
+    const recovered = await runShip(["--config", app.config, "--recover"]);
+    expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+  });
+});
