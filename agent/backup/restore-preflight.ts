@@ -7,7 +7,7 @@
  * refuse the restore with nothing changed. access(2) answers for this process's credentials, and
  * also reports EROFS for a read-only mount and EPERM/EACCES for an immutable directory.
  */
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
@@ -72,6 +72,33 @@ export async function firstUnwritableDir(input: {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
       return { dir, error };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The state file is written once a rollback's files are back (the version now installed): a state
+ * directory ship may not write (`chattr +i`, made by root) let `ship --rollback` restore every file
+ * and then fail with exit 1, "cannot write …/state.json", and no word that the app had moved. Asked
+ * up front, like the restore's own directories. A state file that is a link is written where it leads.
+ */
+export function unwritableStateFile(stateFile: string): UnwritableDir | undefined {
+  let file = stateFile;
+  try {
+    file = realpathSync(stateFile);
+  } catch {
+    // Not there yet: its directory is asked.
+  }
+  for (const [path, mode] of [
+    [file, constants.W_OK],
+    [dirname(file), constants.W_OK | constants.X_OK],
+  ] as const) {
+    try {
+      accessSync(path, mode);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      return { dir: path, error };
     }
   }
   return undefined;

@@ -6,11 +6,14 @@ import {
   errorMessage,
   formatIssue,
   RestoreInterruptedError,
+  RestoreNotStartedError,
   ShipError,
 } from "../../../shared/errors.js";
+import { fsErrorText } from "../../../shared/fs-errors.js";
 import { sourceOfBackup } from "../../backup/backup-owner.js";
 import { findBackupListing } from "../../backup/backup-store.js";
 import { rollbackTo } from "../../backup/restore.js";
+import { unwritableStateFile } from "../../backup/restore-preflight.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
 import { appStateDir, lockDir } from "../../pipeline/paths.js";
@@ -57,6 +60,12 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   // The state file is written once the files are back: damaged, it made a rollback that had
   // restored every file exit 2 ("nothing changed") with no word of it. Read it before anything moves.
   await readState(config.general.state_file);
+  const stateUnwritable = unwritableStateFile(config.general.state_file);
+  if (stateUnwritable !== undefined)
+    throw new RestoreNotStartedError(
+      name,
+      `${stateUnwritable.dir} is not writable: ${fsErrorText(stateUnwritable.error)} (ship records the restored version there)`,
+    );
   const problems: string[] = [];
   // The same lock as an update of this app: a timer run must not apply while we restore.
   const lock = await acquireLock(appLockFile(lockDir(config), appDir), log);
