@@ -5,13 +5,13 @@
  * has been written to the app yet.
  */
 import { createHash } from "node:crypto";
-import { chmod, readFile, readlink, rename, writeFile } from "node:fs/promises";
+import { chmod, lstat, readFile, readlink, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
 import type { MergeResult } from "../merge/index.js";
-import { pathExists, writeFileAtomic } from "../tree/fs-ops.js";
+import { keepOwner, pathExists, writeFileAtomic } from "../tree/fs-ops.js";
 import { releaseDirModes } from "./dir-modes.js";
 import { basePath } from "./install-index.js";
 import type { IndexDelta } from "./journal.js";
@@ -75,12 +75,16 @@ async function prepareMerge(
   reports.push(reportMerge(input.log, step.rel, merged));
   writtenShas.set(step.rel, createHash("sha256").update(merged.text).digest("hex"));
   await writeFileAtomic(basePath(input.stateDir, step.entry.sha256), incoming);
-  if (merged.text === current && input.app.files.get(step.rel)?.mode === step.entry.mode) {
-    return { kind: "keep", rel: step.rel };
-  }
+  // The merged file is the operator's config with the release's changes in it, so it keeps its
+  // permission bits, owner and group: a `chmod 600` config holding a password, owned by the app's
+  // user, came out 644 root:root (readable by every user, no longer writable by the app), and an
+  // update that changed none of its keys rewrote it only to reset the mode.
+  const had = await lstat(join(input.appDir, step.rel));
+  if (merged.text === current) return { kind: "keep", rel: step.rel };
   const tmp = `${staged}.ship-merged`;
   await writeFile(tmp, merged.text);
-  await chmod(tmp, step.entry.mode);
+  await keepOwner(tmp, had);
+  await chmod(tmp, had.mode & 0o777);
   await rename(tmp, staged);
   return step;
 }
