@@ -121,9 +121,11 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     await lock.release();
     signals.dispose();
   }
-  out.result({ ...result, problems });
+  // The source's name in this config: after [sources.myapp] became [sources.web], a rollback to a
+  // backup made under myapp said "myapp: back on 1.0.0" about a source ship.toml no longer has.
+  out.result({ ...result, app: name, problems });
   out.line(
-    `${result.app}: back on ${result.version ?? "the tree before ship's first install"} (${result.restored.length} backup(s) restored)`,
+    `${name}: back on ${result.version ?? "the tree before ship's first install"} (${result.restored.length} backup(s) restored)`,
   );
   for (const restored of result.restored) {
     for (const rel of restored.outside)
@@ -142,6 +144,6 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   if (signals.received !== undefined)
     out.problem(`${signals.received} received during the rollback: it was finished first`);
   if (problems.length === 0) return 0;
-  out.problem(`${result.app}: files restored, but rollback commands failed: ${problems.join("; ")}`);
+  out.problem(`${name}: files restored, but rollback commands failed: ${problems.join("; ")}`);
   return 1;
 }

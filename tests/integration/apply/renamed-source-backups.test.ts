@@ -36,7 +36,8 @@ describe("backups made under a source's old name (real CLI)", () => {
     expect(one).toBeDefined();
     const back = await runShip(["--config", app.config, "--rollback", String(one?.id)]);
     expect(back.code, back.stdout + back.stderr).toBe(0);
-    expect(back.stdout).toContain("back on 1.0.0");
+    // Named as ship.toml names the source now, not by the name the backup was made under.
+    expect(back.stdout).toBe("web: back on 1.0.0 (1 backup(s) restored)\n");
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
     expect((await app.state()).sources.web).toMatchObject({
       current_version: "1.0.0",
