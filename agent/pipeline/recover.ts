@@ -89,7 +89,9 @@ export async function recover(
         // The CLI puts the source's name before the line; the engine's message starts with it too.
         // An interrupted update's outcome says what became of the files, whatever the journal did
         // first (finishing a committed apply it then undoes would read as a contradiction).
-        const filesDetail = action === "none" ? undefined : files.replace(`${name}: `, "");
+        // Its name is the journal's: a backup made under a source's old name (`[sources.myapp]`, now
+        // `web`) read "web: myapp: restored 1.0.0".
+        const filesDetail = action === "none" ? undefined : files.replace(/^[^:\s]+: /, "");
         const detail =
           [
             ended,

@@ -46,6 +46,22 @@ describe("backups made under a source's old name (real CLI)", () => {
   });
 });
 
+describe("a restore of an old-name backup a kill interrupted (real CLI)", () => {
+  it("--recover finishes it and names the source once, by its new name", async () => {
+    const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    const [newest] = JSON.parse(list.stdout) as { id: string }[];
+    const killed = await runShip(["--config", app.config, "--rollback", String(newest?.id)], {
+      env: { SHIP_FAULT: "restore:file" },
+    });
+    expect(killed.code).toBeNull();
+    const recovered = await runShip(["--config", app.config, "--recover"]);
+    expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+    // Was "web: myapp: restored 1.0.0 …": the journal's name after the source's.
+    expect(recovered.stdout).toBe("web: restored 1.0.0 (finished an interrupted restore)\n");
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+  });
+});
+
 describe("a rollback to an old-name backup across updates made under the new name (real CLI)", () => {
   it("undoes the new name's updates first and lands on the old version", async () => {
     // Was exit 2: "has no backup that undoes the installed 3.0.0: the newest backup of myapp … undoes
