@@ -9,6 +9,7 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
+import { RestoreNotStartedError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
@@ -18,6 +19,7 @@ import { linkInstalledFiles } from "../apply/installed-files-link.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { type BackupInfo, readUndoneManifest } from "../backup/backup-store.js";
 import type { RestoreResult } from "../backup/restore.js";
+import { readRollbackRecord, writeRollbackRecord } from "../backup/rollback-record.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { hostId } from "../host-id.js";
 import { sendNotifications } from "../notify/send-notifications.js";
@@ -60,6 +62,23 @@ export function undoWithHooks(
       const ended = await endInterruptedCommand(recordFile, options.log);
       if (ended !== undefined) options.log.warn(ended);
     }
+    // A rollback of one backup needs no record for its files (the restore's journal covers them),
+    // but killed during its rollback hooks it left nothing: `--recover` ended the hook and the state
+    // kept saying "updated" beside the restored version. With commands to run, the record says a
+    // rollback by name is under way until it is done (rollbackTo drops it; recovery finishes it).
+    if (commands.length > 0 && stateDir !== undefined && (await readRollbackRecord(stateDir)) === undefined)
+      await writeRollbackRecord(stateDir, {
+        app: backup.app,
+        appDir: backup.appDir,
+        backupRoot: options.config.general.backup_dir,
+        targetId: backup.id,
+        targetPath: backup.path,
+        version: backup.version,
+        hooks: options.hooks,
+      }).catch((error: unknown) => {
+        // As the restore's own check words it: nothing has moved yet.
+        throw new RestoreNotStartedError(backup.app, `${stateDir} is not writable: ${fsErrorText(error)}`);
+      });
     let kept = false;
     if (commands.length > 0 && appDir !== undefined && stateDir !== undefined && releaseDir !== undefined) {
       await removeTree(releaseDir);
