@@ -102,12 +102,13 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
   const stateDir = input.stateDir ?? meta.stateDir;
   if (!meta.complete)
     throw new RestoreFailedError(meta.app, "restore requested", `backup ${meta.id} is incomplete`);
-  const pending = await readJournal(stateDir);
-  if (pending !== undefined) {
-    throw new RestoreFailedError(
+  // Refused before anything moves. It was RestoreFailedError: `ship --rollback` over an update
+  // killed mid-apply said "UPDATE FAILED AND RESTORE FAILED — the app needs a person", exit 3, and
+  // recorded restore_failed, though no update had run and nothing had been restored.
+  if ((await readJournal(stateDir)) !== undefined) {
+    throw new RestoreNotStartedError(
       meta.app,
-      "restore requested",
-      "an interrupted run is pending: recover first",
+      "a run was killed while changing the app and waits for recovery (its journal.json): run ship --recover first, then roll back",
     );
   }
   // An app directory behind a dangling symlink (a volume not mounted, a shared directory moved) can
