@@ -153,7 +153,6 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     throw new UpdateNotAppliedError(app, "plan", conflictSummary(planned.conflicts));
   }
   const keepCopies = await withoutForeignKeepCopies(planned.steps, {
-    app,
     appDir,
     backupRoot: input.backupRoot,
     scan,

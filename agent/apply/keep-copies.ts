@@ -15,7 +15,6 @@ import { hashEntry } from "../tree/hash-file.js";
 import type { PlanStep, TreeScan } from "./types.js";
 
 export interface KeepCopyContext {
-  app: string;
   appDir: string;
   backupRoot: string;
   scan: TreeScan;
@@ -53,7 +52,10 @@ export async function withoutForeignKeepCopies(
   const out: PlanStep[] = [];
   let listed: Promise<BackupInfo[]> | undefined;
   const backups = () => {
-    listed ??= listBackups(ctx.backupRoot, ctx.app, ctx.appDir);
+    // Every backup of the app directory, whatever source name made it: after [sources.myapp] was
+    // renamed to [sources.web], the .bak myapp's update wrote was taken for the operator's own and
+    // never refreshed again ("kept the previous version in the backup only"), update after update.
+    listed ??= listBackups(ctx.backupRoot, undefined, ctx.appDir);
     return listed;
   };
   for (const step of steps) {

@@ -4,7 +4,8 @@
  * myapp's backups stayed for ever beside web's two (and a chain through them had a gap anyway).
  * The merge bases myapp's backups need were deleted by web's first update, so after a rollback to
  * one of them the next update merged without its base and kept a shipped default as if the user had
- * set it.
+ * set it. And a `backup_replace` file's `.bak`, written by myapp's update, was taken for the
+ * operator's own by every update under the new name and never refreshed again.
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -30,7 +31,7 @@ const listed = async () =>
     version: string | null;
   }[];
 
-describe("keep_backups after a source was renamed (real CLI)", () => {
+describe("backups after a source was renamed (real CLI)", () => {
   it("counts the backups made under the old name, keeping the newest", async () => {
     const manifest = (v: string) => `version: "${v}.0.0"\nrollback:\n  keep_backups: 2\n`;
     for (const v of ["1", "2", "3"]) {
@@ -83,5 +84,22 @@ describe("keep_backups after a source was renamed (real CLI)", () => {
       name: "a",
       x: 1,
     });
+  });
+
+  it("refreshes the .bak an update under the old name wrote (backup_replace)", async () => {
+    const manifest = (v: string) =>
+      `version: "${v}.0.0"\nfiles:\n  "config.ini":\n    action: backup_replace\n`;
+    for (const v of ["1", "2"]) {
+      await app.release(`r${v}`, manifest(v), { "config.ini": `c=${v}\n` });
+      expect((await runShip(["--config", app.config])).code).toBe(0);
+    }
+    expect(await readFile(join(app.appDir, "config.ini.bak"), "utf8")).toBe("c=1\n");
+    await app.release("r3", manifest("3"), { "config.ini": "c=3\n" });
+    await renamed();
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stderr).not.toContain("kept the previous version in the backup only");
+    expect(await readFile(join(app.appDir, "config.ini"), "utf8")).toBe("c=3\n");
+    expect(await readFile(join(app.appDir, "config.ini.bak"), "utf8")).toBe("c=2\n");
   });
 });
