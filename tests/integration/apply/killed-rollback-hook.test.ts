@@ -7,9 +7,9 @@
  */
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip, startShip } from "../../support/ship-cli.js";
+import { waitFor } from "../../support/wait-for.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 import { snapshot } from "./tree-fixtures.js";
 
@@ -20,21 +20,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await app.cleanup();
 });
-
-async function waitForFile(path: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (
-      await access(path).then(
-        () => true,
-        () => false,
-      )
-    )
-      return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${path}`);
-    await sleep(20);
-  }
-}
 
 describe.skipIf(process.platform !== "linux")(
   "a --rollback killed during its rollback hook (real CLI)",
@@ -54,7 +39,15 @@ describe.skipIf(process.platform !== "linux")(
       const [newest] = JSON.parse(listed.stdout) as { id: string }[];
 
       const rollback = startShip(["--config", app.config, "--rollback", String(newest?.id)]);
-      await waitForFile(started);
+      await waitFor(
+        "the rollback hook",
+        () =>
+          access(started).then(
+            () => true,
+            () => false,
+          ),
+        { timeoutMs: 30_000, intervalMs: 20, where: app.root },
+      );
       rollback.child.kill("SIGKILL");
       expect((await rollback.done).signal).toBe("SIGKILL");
       expect(await snapshot(app.appDir)).toEqual(onOne);

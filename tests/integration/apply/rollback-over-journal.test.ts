@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
+import { installVersions } from "./installed-versions.js";
 import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;
@@ -22,10 +23,7 @@ afterEach(async () => {
 
 describe("ship --rollback over an update killed mid-apply (real CLI)", () => {
   it("is refused, nothing changed, exit 1 naming --recover; then it works", async () => {
-    for (const v of ["1", "2"]) {
-      await app.release(`r${v}`, `version: "${v}.0.0"\n`, { "app.txt": `v${v}\n`, [`f${v}.txt`]: `${v}\n` });
-      expect((await runShip(["--config", app.config])).code).toBe(0);
-    }
+    await installVersions(app, ["1", "2"]);
     await app.release("r3", `version: "3.0.0"\n`, { "app.txt": "v3\n", "f3.txt": "3\n" });
     const killed = await runShip(["--config", app.config], { env: { SHIP_FAULT: "apply:file@2" } });
     expect(killed.code).toBeNull();

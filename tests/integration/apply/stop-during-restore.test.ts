@@ -5,10 +5,10 @@
  * with the state naming the undone one, and --recover left the app it was restoring to the next run.
  */
 import { access, mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip, startShip } from "../../support/ship-cli.js";
+import { waitFor } from "../../support/wait-for.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 import { snapshot } from "./tree-fixtures.js";
 
@@ -17,14 +17,8 @@ const exists = (path: string) =>
     () => true,
     () => false,
   );
-
-async function waitForFile(path: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await exists(path))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${path}`);
-    await sleep(20);
-  }
-}
+const waitForFile = (path: string) =>
+  waitFor(path, () => exists(path), { timeoutMs: 30_000, intervalMs: 20, where: dirname(path) });
 
 /** A manifest whose rollback hook says it started, takes a while, then says it finished. */
 const slowRollback = (version: string, marks: string) =>
