@@ -10,6 +10,7 @@
 import { accessSync, constants, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfinedPaths } from "../apply/confined-paths.js";
+import { damagedRecord } from "../state/record-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { type BackupInventory, backupFilesDir } from "./backup-store.js";
 
@@ -102,4 +103,22 @@ export function unwritableStateFile(stateFile: string): UnwritableDir | undefine
     }
   }
   return undefined;
+}
+
+/**
+ * Every entry the backup says it saved must be there: a saved copy deleted by hand (or by a removal
+ * of the backup that was cut short) was skipped without a word, so `ship --rollback` said "back on
+ * 1.0.0", exit 0, with the undone version's file left among 1.0.0's and the install index claiming
+ * 1.0.0's. Exit 2 naming the backup and the entry, before anything moves. One lstat per entry.
+ */
+export function checkSavedEntries(backupPath: string, inventory: Pick<BackupInventory, "changed">): void {
+  const files = backupFilesDir(backupPath);
+  for (const rel of inventory.changed) {
+    if (lstatOrUndefined(join(files, rel)) !== undefined) continue;
+    throw damagedRecord(
+      backupPath,
+      "this backup cannot be restored (the undone version's copy would stay in the app); move it out of the backup directory; nothing was changed",
+      `its saved copy of ${rel} is missing (deleted by hand, or a removal of the backup was cut short)`,
+    );
+  }
 }

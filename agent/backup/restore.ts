@@ -53,7 +53,7 @@ import {
   readBackupInventory,
   readBackupMeta,
 } from "./backup-store.js";
-import { firstUnwritableDir } from "./restore-preflight.js";
+import { checkSavedEntries, firstUnwritableDir } from "./restore-preflight.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
 import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
 import { unrestoredDir } from "./unrestored.js";
@@ -120,6 +120,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
       `the app directory ${appDir}: ${dangling.link} is ${dangling.leadsTo}`,
     );
   const inventory = await readBackupInventory(input.backupPath);
+  checkSavedEntries(input.backupPath, inventory);
   const unwritable = await firstUnwritableDir({ appDir, stateDir, backupPath: input.backupPath, inventory });
   if (unwritable !== undefined) {
     throw new RestoreNotStartedError(
@@ -529,7 +530,7 @@ export async function rollbackTo(options: {
     // restores: exit 2 ("nothing changed") with the app moved to a version in between. Each one is
     // read before anything moves (the first is read by its own restore before its first change).
     for (const later of chain.slice(1)) {
-      await readBackupInventory(later.path);
+      checkSavedEntries(later.path, await readBackupInventory(later.path));
       await readBackupInstalled(later.path);
     }
     // Dropped at the end even when not written here: a resumed rollback whose chain is down to one
