@@ -22,9 +22,9 @@ import {
   YAMLMap,
   type YAMLSeq,
 } from "yaml";
+import { duplicateKeys } from "../../shared/manifest/duplicate-keys.js";
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
-import { duplicateKeys } from "../../shared/manifest/duplicate-keys.js";
 import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { ABSENT, childOf, dotted, isTable, keyName, sameValue, valueAt } from "./values.js";
