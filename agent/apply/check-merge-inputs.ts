@@ -12,10 +12,13 @@ import { Minimatch } from "minimatch";
 import { BadInputError } from "../../shared/errors.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { didYouMean } from "../../shared/schema/did-you-mean.js";
+import { decodeConfigText } from "../merge/config-text.js";
+import type { CopyRole } from "../merge/parse-error.js";
 import { pathExists } from "../tree/fs-ops.js";
 import { basePath, readInstallIndex } from "./install-index.js";
 import { MERGE_FORMATS } from "./plan.js";
 import { protectedDirectoryOf, ruleFor, sectionsFor } from "./rules.js";
+import type { RuleRef } from "./types.js";
 
 export interface MergeInputsCheck {
   manifest: Manifest;
@@ -36,27 +39,59 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
   for (const warning of idleMergeRules(input.manifest, files)) input.warn?.(warning);
   for (const rel of files) {
     if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
-    const { rule, pattern } = ruleFor(input.manifest, rel);
-    const format = MERGE_FORMATS[rule.action];
+    const ref = ruleFor(input.manifest, rel);
+    const format = MERGE_FORMATS[ref.rule.action];
     if (format === undefined) continue;
-    checkMergeInput(format, await readFile(join(input.releaseDir, rel)), rel, "release");
+    const release = await readMergeCopy(join(input.releaseDir, rel), rel, "release", rel);
+    checkMergeInput(format, release, rel, "release");
     const server = join(input.appDir, rel);
-    // Under replace a server copy that does not parse is simply replaced; symlinks are never merged.
-    if (rule.merge_strategy !== "replace" && (await isRegularFile(server))) {
-      checkMergeInput(format, await readFile(server), server, "server");
+    const keepsUser = keepsUserValues(input.manifest, rel, ref);
+    // Symlinks are never merged. Under replace a server copy that does not parse is simply
+    // replaced; but one whose values a section keeps must still be UTF-8, or they would come back
+    // with U+FFFD in place of each byte that is not.
+    if (keepsUser && (await isRegularFile(server))) {
+      const text = await readMergeCopy(server, server, "server", rel);
+      if (ref.rule.merge_strategy !== "replace") checkMergeInput(format, text, server, "server");
     }
     const indexed = index?.files[rel];
     const base = indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;
-    // Read under replace only when a section of the file merges (three-way) in its own way.
-    const readsBase = rule.merge_strategy !== "replace" || hasSections(input.manifest, rel, pattern);
-    if (base !== undefined && readsBase && (await pathExists(base))) {
-      const bytes = await readFile(base);
+    if (base !== undefined && keepsUser && (await pathExists(base))) {
+      const text = await readMergeCopy(base, base, "previous release", rel);
       try {
-        checkMergeInput(format, bytes, base, "previous release");
+        checkMergeInput(format, text, base, "previous release");
       } catch (error) {
-        throw namedAsShipsCopy(error, rel);
+        throw namedAsShipsCopy(error, rel, base);
       }
     }
+  }
+}
+
+/**
+ * Whether a merge keeps any of the server copy's values, and so reads it and the previous release's
+ * copy (three-way): always, except under replace, where only a section of the file merging its own
+ * way (`database: preserve_user`) does. The check and the apply read exactly these copies strictly.
+ */
+export function keepsUserValues(manifest: Manifest, rel: string, ref: RuleRef): boolean {
+  return ref.rule.merge_strategy !== "replace" || hasSections(manifest, rel, ref.pattern);
+}
+
+/**
+ * One copy of a merged file as the text a merge reads: one that is not UTF-8 is bad input (exit 2)
+ * naming `name`, line and column; the previous release's copy is named as ship's own. The check
+ * before the hooks and the apply both read through here, so a file changed between the two is
+ * refused alike instead of being decoded with U+FFFD at the apply.
+ */
+export async function readMergeCopy(
+  path: string,
+  name: string,
+  role: CopyRole,
+  rel: string,
+): Promise<string> {
+  const bytes = await readFile(path);
+  try {
+    return decodeConfigText(bytes, name, role);
+  } catch (error) {
+    throw role === "previous release" ? namedAsShipsCopy(error, rel, path) : error;
   }
 }
 
@@ -65,10 +100,14 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
  * message sent the operator to their config, which parses fine. It names that copy, says whose it is
  * and what deleting it does (the merge goes on two-way, as after a first install).
  */
-function namedAsShipsCopy(error: unknown, rel: string): unknown {
-  if (!(error instanceof BadInputError)) return error;
+export function namedAsShipsCopy(error: unknown, rel: string, base: string): unknown {
+  if (!(error instanceof BadInputError) || !error.issues.some((issue) => issue.file === base)) return error;
   const advice = `; that file is ship's copy of ${rel} as the previous release installed it, not yours: delete it and the merge goes on without it (every value of yours is kept, new keys are added)`;
-  return new BadInputError(error.issues.map((issue) => ({ ...issue, message: `${issue.message}${advice}` })));
+  return new BadInputError(
+    error.issues.map((issue) =>
+      issue.file === base ? { ...issue, message: `${issue.message}${advice}` } : issue,
+    ),
+  );
 }
 
 function hasSections(manifest: Manifest, rel: string, pattern: string): boolean {

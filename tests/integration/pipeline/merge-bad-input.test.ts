@@ -164,6 +164,109 @@ describe("a replace file with a preserve_user section", () => {
   });
 });
 
+describe("a copy that turns non-UTF-8 where the check did not look, or after it", () => {
+  const latin1 = Buffer.from('db:\n  pass: "s\xe9cret"\n  pool: 5\n', "latin1");
+
+  it("a replace file whose preserve_user section keeps the server's values: refused before the hooks", async () => {
+    // The check skipped the server's copy under replace, and the apply decoded it with U+FFFD:
+    // the kept password came back as s\uFFFDcret, exit 0, reported as kept.
+    const marker = join(box.root, "hooks.log");
+    const sectioned = (version: string) => ({
+      ...manifest(version, marker),
+      files: { "settings.yaml": { action: "merge_yaml" as const, merge_strategy: "replace" as const } },
+      merge_strategies: { "settings.yaml": { db: "preserve_user" as const } },
+    });
+    const v1 = await box.release(
+      "v1",
+      { "settings.yaml": "db:\n  pass: x\n  pool: 5\n" },
+      sectioned("1.0.0"),
+    );
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(marker, "");
+    await writeFile(join(box.appDir, "settings.yaml"), latin1);
+    const v2 = await box.release(
+      "v2",
+      { "settings.yaml": "db:\n  pass: x\n  pool: 10\n" },
+      sectioned("2.0.0"),
+    );
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toMatch(
+      `${box.appDir}/settings.yaml:2:11 cannot merge: the server's copy does not parse: byte 0xE9 is not UTF-8`,
+    );
+    expect(await readFile(join(box.appDir, "settings.yaml"))).toEqual(latin1);
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
+  });
+
+  it("a pre_update hook that saves the config as Latin-1: exit 2 at the apply, named, the file untouched", async () => {
+    const marker = join(box.root, "hooks.log");
+    const saved = join(box.root, "latin1.yaml");
+    await writeFile(saved, latin1);
+    const rewriting = (version: string) => ({
+      ...manifest(version, marker),
+      hooks: {
+        pre_update: [`echo pre >> ${marker}`, `cp ${saved} ${join(box.appDir, "settings.yaml")}`],
+        rollback: [`echo rollback >> ${marker}`],
+      },
+    });
+    const v1 = await box.release(
+      "v1",
+      { "settings.yaml": "db:\n  pass: x\n  pool: 5\n" },
+      manifest("1.0.0", marker),
+    );
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(marker, "");
+    const v2 = await box.release(
+      "v2",
+      { "settings.yaml": "db:\n  pass: x\n  pool: 10\n" },
+      rewriting("2.0.0"),
+    );
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.result).toBe("failed_unchanged");
+    expect(run.apps[0]?.message).toMatch(
+      `${box.appDir}/settings.yaml:2:11 cannot merge: the server's copy does not parse: byte 0xE9 is not UTF-8`,
+    );
+    // What the hook wrote stays byte for byte: no U+FFFD written over the password.
+    expect(await readFile(join(box.appDir, "settings.yaml"))).toEqual(latin1);
+    expect(await readFile(marker, "utf8")).toBe("pre\nrollback\n");
+  });
+
+  it("the previous release's copy broken after the check: named as ship's copy at the apply too", async () => {
+    const marker = join(box.root, "hooks.log");
+    const v1 = await box.release("v1", { "settings.yaml": "a: 1\n" }, manifest("1.0.0", marker));
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(join(box.appDir, "settings.yaml"), "a: mine\n");
+    const bases = join(box.root, "var", "apps");
+    const [appState] = await readdir(bases);
+    const baseDir = join(bases, appState ?? "", "base");
+    const [name] = await readdir(baseDir);
+    const shipsCopy = join(baseDir, name ?? "");
+    for (const [broken, says] of [
+      ["a: [1\n", "does not parse: "],
+      [Buffer.from("a: caf\xe9\n", "latin1"), "does not parse: byte 0xE9 is not UTF-8"],
+    ] as const) {
+      await writeFile(shipsCopy, broken);
+      const v2 = await box.release("v2", { "settings.yaml": "a: 1\nb: 1\n" }, manifest("2.0.0", marker));
+      const real = defaultPorts();
+      // As if ship's copy broke between the check and the apply.
+      const ports: PipelinePorts = { ...real, engine: { ...real.engine, checkMerges: async () => {} } };
+      const before = await hashTree(box.appDir);
+      const run = await box.run(v2, { ports });
+      expect(run.exitCode).toBe(2);
+      const message = run.apps[0]?.message ?? "";
+      expect(message).toContain(`${shipsCopy}:`);
+      expect(message).toContain(`cannot merge: the previous release's copy ${says}`);
+      expect(message).toContain(
+        "that file is ship's copy of settings.yaml as the previous release installed it",
+      );
+      expect(await hashTree(box.appDir)).toEqual(before);
+    }
+  });
+});
+
 describe("the previous release's copy that does not parse", () => {
   // It is ship's own copy (<state>/apps/<app>/base/<sha256>), but the message named the app's
   // settings.yaml, which parses fine: the operator looked at the wrong file and had no way out.
