@@ -5,7 +5,7 @@
  * has been written to the app yet.
  */
 import { createHash } from "node:crypto";
-import { chmod, readFile, readlink, rename, writeFile } from "node:fs/promises";
+import { readFile, readlink, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
@@ -16,6 +16,7 @@ import { keepsUserValues, namedAsShipsCopy, readMergeCopy } from "./check-merge-
 import { releaseDirModes } from "./dir-modes.js";
 import { basePath } from "./install-index.js";
 import type { IndexDelta } from "./journal.js";
+import { mergedMode, stageMergedOwnership } from "./merged-file-owner.js";
 import { sectionsFor } from "./rules.js";
 import type { InstallIndex, PlanStep, TreeScan, UpdatePlan } from "./types.js";
 
@@ -90,16 +91,19 @@ async function prepareMerge(
   } catch (error) {
     throw baseFile === undefined ? error : namedAsShipsCopy(error, step.rel, baseFile);
   }
-  reports.push(reportMerge(input.log, step.rel, merged));
   writtenShas.set(step.rel, createHash("sha256").update(merged.text).digest("hex"));
   await writeFileAtomic(basePath(input.stateDir, step.entry.sha256), incoming);
-  if (merged.text === current && input.app.files.get(step.rel)?.mode === step.entry.mode) {
+  const installedMode = input.app.files.get(step.rel)?.mode;
+  if (merged.text === current && installedMode === mergedMode(step.entry.mode, installedMode)) {
+    reports.push(reportMerge(input.log, step.rel, merged));
     return { kind: "keep", rel: step.rel };
   }
   const tmp = `${staged}.ship-merged`;
   await writeFile(tmp, merged.text);
-  await chmod(tmp, step.entry.mode);
+  const owner = await stageMergedOwnership(tmp, server, step.entry.mode);
   await rename(tmp, staged);
+  const warnings = owner.warning === undefined ? merged.warnings : [...merged.warnings, owner.warning];
+  reports.push(reportMerge(input.log, step.rel, { ...merged, warnings }));
   return step;
 }
 
