@@ -26,6 +26,11 @@ export interface MergeInputsCheck {
   appDir: string;
   /** Per-app state: the install index says which files have a previous release's copy. */
   stateDir: string;
+  /**
+   * The operator's own release directory (a local source): a release's copy that does not parse is
+   * named there, not by its bare relative path, which reads as the app's copy (or ship's staging).
+   */
+  originDir?: string;
   /** Told each merge rule that merges nothing while the file it likely meant is replaced. */
   warn?: (message: string) => void;
 }
@@ -42,8 +47,9 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
     const ref = ruleFor(input.manifest, rel);
     const format = MERGE_FORMATS[ref.rule.action];
     if (format === undefined) continue;
-    const release = await readMergeCopy(join(input.releaseDir, rel), rel, "release", rel);
-    checkMergeInput(format, release, rel, "release");
+    const releaseName = input.originDir === undefined ? rel : join(input.originDir, rel);
+    const release = await readMergeCopy(join(input.releaseDir, rel), releaseName, "release", rel);
+    checkMergeInput(format, release, releaseName, "release");
     const server = join(input.appDir, rel);
     const keepsUser = keepsUserValues(input.manifest, rel, ref);
     // Symlinks are never merged. Under replace a server copy that does not parse is simply

@@ -107,6 +107,8 @@ export interface UpdateEngine {
     releaseDir: string;
     appDir: string;
     stateDir: string;
+    /** The operator's own release directory (a local source), which names the release's copies. */
+    originDir?: string;
     /** Told each merge rule that merges nothing while the file it likely meant is replaced. */
     warn?: (message: string) => void;
   }): Promise<void>;

@@ -77,6 +77,7 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     releaseDir: release.dir,
     appDir: ctx.source.app_dir,
     stateDir: ctx.paths.appStateDir,
+    ...(release.originDir === undefined ? {} : { originDir: release.originDir }),
     warn: (message) => ctx.log.warn(`manifest: ${message}`),
   });
   return CONTINUE;

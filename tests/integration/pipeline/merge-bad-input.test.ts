@@ -113,8 +113,26 @@ describe("a config that is not UTF-8 text", () => {
     await writeFile(join(v1, "settings.yaml"), Buffer.from("# caf\xe9\na: 1\n", "latin1"));
     const run = await box.run(v1);
     expect(run.exitCode).toBe(2);
-    expect(run.apps[0]?.message).toMatch(/settings\.yaml:1:6 cannot merge: the release's copy .*byte 0xE9/);
+    // Named in the operator's release directory: a bare `settings.yaml` read as the app's copy.
+    expect(run.apps[0]?.message).toContain(`${v1}/settings.yaml:1:6 cannot merge: the release's copy`);
+    expect(run.apps[0]?.message).toMatch(/byte 0xE9/);
     expect(await hashTree(box.appDir)).toEqual({});
+  });
+
+  it("the release's copy that does not parse is named in the operator's release directory", async () => {
+    const marker = join(box.root, "hooks.log");
+    const v1 = await box.release("v1", { "settings.yaml": "a: 1\n" }, manifest("1.0.0", marker));
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(marker, "");
+    const v2 = await box.release("v2", { "settings.yaml": "a: [2\n" }, manifest("2.0.0", marker));
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toContain(
+      `${v2}/settings.yaml:2:1 cannot merge: the release's copy does not parse: `,
+    );
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
   });
 });
 
