@@ -31,6 +31,12 @@ export interface MergeInputsCheck {
    * named there, not by its bare relative path, which reads as the app's copy (or ship's staging).
    */
   originDir?: string;
+  /**
+   * The whole release when `releaseDir` holds only part of it: a source leaves out the files the
+   * install index says the app holds (a config whose release copy did not change among them), and
+   * the merge still reads the server's copy of those, so it is checked here too.
+   */
+  listing?: ReadonlyMap<string, { type: string; sha256: string }>;
   /** Told each merge rule that merges nothing while the file it likely meant is replaced. */
   warn?: (message: string) => void;
 }
@@ -40,7 +46,10 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
   // Loaded on demand, like the merge itself: the parsers cost start-up time most runs never need.
   const { checkMergeInput } = await import("../merge/index.js");
   const index = await readInstallIndex(input.stateDir);
-  const files = await releaseFiles(input.releaseDir);
+  const files =
+    input.listing === undefined
+      ? await releaseFiles(input.releaseDir)
+      : [...input.listing].filter(([, entry]) => entry.type === "file").map(([rel]) => rel);
   for (const warning of idleMergeRules(input.manifest, files)) input.warn?.(warning);
   for (const rel of files) {
     if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
@@ -48,8 +57,11 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
     const format = MERGE_FORMATS[ref.rule.action];
     if (format === undefined) continue;
     const releaseName = input.originDir === undefined ? rel : join(input.originDir, rel);
-    const release = await readMergeCopy(join(input.releaseDir, rel), releaseName, "release", rel);
-    checkMergeInput(format, release, releaseName, "release");
+    const releaseCopy = await releaseCopyOf(input, rel);
+    if (releaseCopy !== undefined) {
+      const release = await readMergeCopy(releaseCopy, releaseName, "release", rel);
+      checkMergeInput(format, release, releaseName, "release");
+    }
     const server = join(input.appDir, rel);
     const keepsUser = keepsUserValues(input.manifest, rel, ref);
     // Symlinks are never merged. Under replace a server copy that does not parse is simply
@@ -70,6 +82,19 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
       }
     }
   }
+}
+
+/**
+ * Where the release's copy of `rel` can be read: staged, or, left out of staging as one the install
+ * index vouches for, ship's own copy of it (`<state>/base/<sha256>`, the same bytes). Neither (a file
+ * the app holds as installed, not merged): the apply stages it from the source and reads it as strictly.
+ */
+async function releaseCopyOf(input: MergeInputsCheck, rel: string): Promise<string | undefined> {
+  const staged = join(input.releaseDir, rel);
+  if (input.listing === undefined || (await isRegularFile(staged))) return staged;
+  const sha256 = input.listing.get(rel)?.sha256;
+  const kept = sha256 === undefined ? undefined : basePath(input.stateDir, sha256);
+  return kept !== undefined && (await pathExists(kept)) ? kept : undefined;
 }
 
 /**

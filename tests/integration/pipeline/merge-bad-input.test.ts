@@ -64,6 +64,46 @@ describe("a user config that does not parse", () => {
   });
 });
 
+describe("a config whose release copy did not change", () => {
+  // A local source stages only what changed: the check before the hooks listed the staging
+  // directory, so it never saw this config, and the merge (which still runs: the user's copy
+  // differs from the release's) failed at the apply, after the pre_update hooks had run.
+  it.each([
+    {
+      name: "does not parse",
+      bytes: Buffer.from("a: 1\nb: [1, 2\n"),
+      says: "3:1 cannot merge: the server's copy does not parse",
+    },
+    {
+      name: "is Latin-1",
+      bytes: Buffer.from('a: 1\nb: "caf\xe9"\n', "latin1"),
+      says: "2:8 cannot merge: the server's copy does not parse: byte 0xE9 is not UTF-8",
+    },
+  ])("a user copy that $name is refused before the hooks", async ({ bytes, says }) => {
+    const marker = join(box.root, "hooks.log");
+    const v1 = await box.release(
+      "v1",
+      { "app.py": "v1\n", "settings.yaml": "a: 1\n" },
+      manifest("1.0.0", marker),
+    );
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(marker, "");
+    await writeFile(join(box.appDir, "settings.yaml"), bytes);
+    const v2 = await box.release(
+      "v2",
+      { "app.py": "v2\n", "settings.yaml": "a: 1\n" },
+      manifest("2.0.0", marker),
+    );
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toContain(`${box.appDir}/settings.yaml:${says}`);
+    expect(run.lines.some((l) => l.msg === "step verify failed")).toBe(true);
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
+  });
+});
+
 describe("a config that is not UTF-8 text", () => {
   // A merge reads and writes UTF-8: a Latin-1 byte would come back as U+FFFD, a UTF-16 file would
   // read as one garbled string the merge keeps whole. Both are refused, naming where, nothing changed.
