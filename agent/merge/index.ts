@@ -117,7 +117,12 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
   }
   // Under replace the previous release's copy cannot change the outcome, so it is not even read;
   // unless a section says otherwise (`database: preserve_user` merges three-way like a whole file).
-  const threeWay = input.base !== undefined && (input.strategy !== "replace" || hasSections(input));
+  const readsBase = input.base !== undefined && (input.strategy !== "replace" || hasSections(input));
+  // A blank copy (0 bytes: a disk that filled, an editor that crashed) is no sign that the user
+  // deleted every key: three-way, it came back holding only the keys the release changed. It is
+  // merged as a missing file is installed, with the release's keys.
+  const blank = readsBase && input.current.trim() === "" && (input.base ?? "").trim() !== "";
+  const threeWay = readsBase && !blank;
   const base = threeWay ? parse(input.base ?? "", "previous release").value : ABSENT;
   const plan = planMerge({
     user: user.value,
@@ -154,7 +159,10 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
     [user.value, release.value, base],
     threeWay ? "your copy, the release's or the previous release's" : "your copy or the release's",
   );
-  const warnings = [...unused, ...rendered.warnings, ...(lost === undefined ? [] : [lost])];
+  const emptied = blank
+    ? ["your copy is empty: merged as a new copy (the release's keys added), not as every key deleted by you"]
+    : [];
+  const warnings = [...emptied, ...unused, ...rendered.warnings, ...(lost === undefined ? [] : [lost])];
   return { ...reportOf(plan), text: rendered.text, warnings };
 }
 
