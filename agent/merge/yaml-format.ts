@@ -22,6 +22,7 @@ import {
   YAMLMap,
   type YAMLSeq,
 } from "yaml";
+import { errorMessage } from "../../shared/errors.js";
 import { duplicateKeys } from "../../shared/manifest/duplicate-keys.js";
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
@@ -42,6 +43,7 @@ import {
 } from "./yaml-anchors.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
+import { yamlValueProblem } from "./yaml-value-problems.js";
 
 export interface ParsedYaml {
   doc: Document;
@@ -93,7 +95,17 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
   }
   // An empty file is an empty mapping, so update_only can add the release's keys to it.
   if (doc.contents === null) doc.contents = new YAMLMap();
-  return { doc, value: doc.toJS(TO_JS) };
+  try {
+    return { doc, value: doc.toJS(TO_JS) };
+  } catch (error) {
+    const problem = yamlValueProblem(doc);
+    throw parseFailure(
+      fileName,
+      role,
+      problem?.message ?? errorMessage(error),
+      problem && lineColumnAt(text, problem.offset),
+    );
+  }
 }
 
 /** How every YAML rebuild warning begins, as TOML's full rewrite does (REWRITE_WARNING). */

@@ -64,6 +64,36 @@ describe("a user config that does not parse", () => {
   });
 });
 
+describe("a YAML config that parses but has no value", () => {
+  // The yaml library finds these only when it builds the values, with a bare Error: the run said
+  // "update failed at verify: Merge sources must be maps or map aliases", exit 1, no file named.
+  it.each([
+    {
+      name: "a merge key whose value is not a mapping",
+      text: "db:\n  <<: 5\n  a: 1\n",
+      says: "2:7 cannot merge: the server's copy does not parse: a merge key (<<) takes a mapping, an alias of one (*name) or a list of those",
+    },
+    {
+      name: "an alias before its anchor",
+      text: "a: *x\nb: &x 1\n",
+      says: "1:4 cannot merge: the server's copy does not parse: the alias *x has no anchor &x before it",
+    },
+  ])("$name: exit 2 naming file:line:column, before the hooks", async ({ text, says }) => {
+    const marker = join(box.root, "hooks.log");
+    const v1 = await box.release("v1", { "settings.yaml": "a: 1\n" }, manifest("1.0.0", marker));
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(marker, "");
+    await writeFile(join(box.appDir, "settings.yaml"), text);
+    const v2 = await box.release("v2", { "settings.yaml": "a: 2\n" }, manifest("2.0.0", marker));
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toContain(`${box.appDir}/settings.yaml:${says}`);
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
+  });
+});
+
 describe("a config whose release copy did not change", () => {
   // A local source stages only what changed: the check before the hooks listed the staging
   // directory, so it never saw this config, and the merge (which still runs: the user's copy
