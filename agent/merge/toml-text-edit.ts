@@ -150,7 +150,26 @@ function addEntry(user: Side, release: Side, path: string[]): TextOp[] | undefin
       ? comments + entry
       : comments.replace(/^[ \t]*(?=#)/gm, indent) + indent + entry.replace(/^[ \t]*/, "");
   if (target.opens) return openTable(user, target.at, target.table, text);
+  if (target.beforeTable === true) return keysAboveTables(user, target.at, text);
   return [{ start: target.at, end: target.at, text: lineAt(user.text, target.at, text) }];
+}
+
+/** Top-level keys this merge writes above a file's first table, per user text. */
+const keysAbove = new WeakMap<Side, TextOp>();
+
+/**
+ * Top-level keys added to a file that has none, above its first `[table]`: a blank line parts them
+ * from the table, as `y = 2` and `[a]` are parted in the release (without it `y = 2` ran into `[a]`).
+ */
+function keysAboveTables(user: Side, at: number, line: string): TextOp[] {
+  const existing = keysAbove.get(user);
+  if (existing !== undefined) {
+    existing.text = `${existing.text.slice(0, -1)}${line}\n`;
+    return [];
+  }
+  const op: TextOp = { start: at, end: at, text: `${lineAt(user.text, at, line)}\n` };
+  keysAbove.set(user, op);
+  return [op];
 }
 
 /** `[table]` headers this merge writes, per user text: later keys of the same table join the first. */
@@ -175,13 +194,16 @@ function openTable(user: Side, at: number, table: string[], line: string): TextO
 function insertionPoint(
   user: Side,
   parent: string[],
-): { at: number; table: string[]; opens?: boolean } | undefined {
+): { at: number; table: string[]; opens?: boolean; beforeTable?: boolean } | undefined {
   const { headers, entries } = user.layout;
   const header = headers.find((h) => h.kind === "table" && samePath(h.path, parent));
   if (parent.length === 0 || header !== undefined) {
     const start = header?.lineEnd ?? 0;
     const end = nextBlockStart(headers, start, user.text.length);
     const last = entries.filter((e) => e.lineStart >= start && e.lineStart < end).at(-1);
+    if (last === undefined && header === undefined && end < user.text.length) {
+      return { at: end, table: parent, beforeTable: true };
+    }
     return { at: last?.lineEnd ?? (header === undefined ? end : start), table: parent };
   }
   // The table exists only through dotted keys (`a.b = 1`): add another dotted key beside them.

@@ -260,3 +260,15 @@ describe("TOML integers and floats are two types", () => {
     expect(result.text).toBe("[a]\nz = 1.5\n\n[a.b]\ne = 2\n\n[a.b.c]\nd = 1.0\n");
   });
 });
+
+describe("top-level keys added to a file that starts with a [table]", () => {
+  it("are parted from the table by a blank line, as in the release, also several and with a new table", () => {
+    const base = "# my app\n\n[a]\nx = 1\n";
+    expect(mergeToml(base, "y = 2\n\n[a]\nx = 1\n", { base }).text).toBe("# my app\n\ny = 2\n\n[a]\nx = 1\n");
+    const result = mergeToml("[a]\r\nx = 1\r\n", "y = 2\n# w\nw = 3\n\n[n]\nk = 1\n\n[a]\nx = 1\n", {
+      base: "[a]\nx = 1\n",
+    });
+    expect(result.text).toBe("y = 2\r\n# w\r\nw = 3\r\n\r\n[n]\r\nk = 1\r\n\r\n[a]\r\nx = 1\r\n");
+    expect(result.warnings).toEqual([]);
+  });
+});
