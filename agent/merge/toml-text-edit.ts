@@ -64,7 +64,47 @@ export function editTomlText(
     if (holder !== undefined) rewritten.add(holder);
     ops.push(...op);
   }
+  keepEmptiedDottedTables(userSide, merged, edits, ops);
   return applyOps(userText, ops);
+}
+
+/**
+ * A table the user's file writes only as dotted keys (`d.c = 1`) that the release keeps but empties
+ * (`[d]` with nothing under it): removing its last line left no `d` at all, so no text edit held the
+ * merge and the whole file was rewritten from values, every comment lost. The first of its removed
+ * lines becomes `d = {}` instead.
+ */
+function keepEmptiedDottedTables(
+  user: Side,
+  merged: unknown,
+  edits: readonly MergeEdit[],
+  ops: TextOp[],
+): void {
+  const removed = new Set(edits.filter((e) => e.kind === "remove").map((e) => JSON.stringify(e.path)));
+  const done = new Set<string>();
+  for (const entry of user.layout.entries) {
+    const path = entry.path;
+    if (path === undefined || entry.key.length < 2 || !removed.has(JSON.stringify(path))) continue;
+    const parent = path.slice(0, -1);
+    const id = JSON.stringify(parent);
+    const value = valueAt(merged, parent);
+    if (done.has(id) || !isTable(value) || Object.keys(value).length > 0) continue;
+    const stillDefined =
+      user.layout.headers.some((h) => startsWith(h.path, parent)) ||
+      user.layout.entries.some(
+        (e) =>
+          e.path !== undefined &&
+          e.path.length > parent.length &&
+          startsWith(e.path, parent) &&
+          !removed.has(JSON.stringify(e.path)),
+      );
+    const op = ops.find((o) => o.start === entry.blockStart && o.end === entry.lineEnd && o.text === "");
+    if (stillDefined || op === undefined) continue;
+    const indent = /^[ \t]*/.exec(user.text.slice(entry.lineStart))?.[0] ?? "";
+    op.start = entry.lineStart;
+    op.text = `${indent}${entry.key.slice(0, -1).map(formatKey).join(".")} = {}\n`;
+    done.add(id);
+  }
 }
 
 function rewriteInline(holder: TomlEntry, release: Side, merged: unknown): TextOp[] | undefined {
