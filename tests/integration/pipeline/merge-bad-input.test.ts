@@ -18,6 +18,14 @@ afterEach(async () => {
   await box.cleanup();
 });
 
+/** Ship's own copies of the previous release's merged files (`<state>/apps/<app>/base/<sha256>`). */
+async function baseCopies(): Promise<string[]> {
+  const bases = join(box.root, "var", "apps");
+  const [appState] = await readdir(bases);
+  const baseDir = join(bases, appState ?? "", "base");
+  return (await readdir(baseDir)).map((name) => join(baseDir, name));
+}
+
 const manifest = (version: string, marker: string) => ({
   version,
   files: { "settings.yaml": { action: "merge_yaml" as const } },
@@ -231,10 +239,7 @@ describe("a replace file with a preserve_user section", () => {
     // pool was as v1 shipped it: it follows the release; host is the user's.
     expect(await readFile(join(box.appDir, "settings.yaml"), "utf8")).toBe("db:\n  host: mine\n  pool: 10\n");
 
-    const bases = join(box.root, "var", "apps");
-    const [appState] = await readdir(bases);
-    const baseDir = join(bases, appState ?? "", "base");
-    for (const name of await readdir(baseDir)) await writeFile(join(baseDir, name), "db: [broken\n");
+    for (const copy of await baseCopies()) await writeFile(copy, "db: [broken\n");
     await writeFile(marker, "");
     const v3 = await box.release(
       "v3",
@@ -327,11 +332,7 @@ describe("a copy that turns non-UTF-8 where the check did not look, or after it"
     const v1 = await box.release("v1", { "settings.yaml": "a: 1\n" }, manifest("1.0.0", marker));
     expect((await box.run(v1)).exitCode).toBe(0);
     await writeFile(join(box.appDir, "settings.yaml"), "a: mine\n");
-    const bases = join(box.root, "var", "apps");
-    const [appState] = await readdir(bases);
-    const baseDir = join(bases, appState ?? "", "base");
-    const [name] = await readdir(baseDir);
-    const shipsCopy = join(baseDir, name ?? "");
+    const [shipsCopy = ""] = await baseCopies();
     for (const [broken, says] of [
       ["a: [1\n", "does not parse: "],
       [Buffer.from("a: caf\xe9\n", "latin1"), "does not parse: byte 0xE9 is not UTF-8"],
@@ -363,11 +364,7 @@ describe("the previous release's copy that does not parse", () => {
     const v1 = await box.release("v1", { "settings.yaml": "a: 1\nb: 2\n" }, manifest("1.0.0", marker));
     expect((await box.run(v1)).exitCode).toBe(0);
     await writeFile(join(box.appDir, "settings.yaml"), "a: mine\nb: 2\n");
-    const bases = join(box.root, "var", "apps");
-    const [appState] = await readdir(bases);
-    const baseDir = join(bases, appState ?? "", "base");
-    const [name] = await readdir(baseDir);
-    const shipsCopy = join(baseDir, name ?? "");
+    const [shipsCopy = ""] = await baseCopies();
     await writeFile(shipsCopy, "a: [1\n");
     await writeFile(marker, "");
     const v2 = await box.release("v2", { "settings.yaml": "a: 1\nb: 3\nc: 1\n" }, manifest("2.0.0", marker));

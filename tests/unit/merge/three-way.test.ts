@@ -63,9 +63,8 @@ describe.each(["toml", "yaml"] as const)("a blank server copy (%s)", (format) =>
   // a config missing everything else. It is merged as a missing file is installed.
   const base = { host: "localhost", pool: 5, tls: { on: false } };
   const incoming = { host: "localhost", pool: 10, tls: { on: false }, retries: 3 };
-
-  it.each(["", "\n\n", "  \n"])("%j takes every key of the release, with a warning", (current) => {
-    const result = mergeConfigFile({
+  const mergeOnto = (current: string) =>
+    mergeConfigFile({
       format,
       fileName: "f",
       base: write(format, base),
@@ -73,6 +72,9 @@ describe.each(["toml", "yaml"] as const)("a blank server copy (%s)", (format) =>
       incoming: write(format, incoming),
       strategy: "preserve_user",
     });
+
+  it.each(["", "\n\n", "  \n"])("%j takes every key of the release, with a warning", (current) => {
+    const result = mergeOnto(current);
     expect(read(format, result.text)).toEqual(incoming);
     expect([...result.added].sort()).toEqual(["host", "pool", "retries", "tls"]);
     expect(result.kept).toEqual([]);
@@ -83,14 +85,7 @@ describe.each(["toml", "yaml"] as const)("a blank server copy (%s)", (format) =>
 
   it("a copy of comments only is the user's choice: their deletions stay", () => {
     const current = format === "toml" ? "# host = 'x'\n" : "# host: x\n";
-    const result = mergeConfigFile({
-      format,
-      fileName: "f",
-      base: write(format, base),
-      current,
-      incoming: write(format, incoming),
-      strategy: "preserve_user",
-    });
+    const result = mergeOnto(current);
     expect(read(format, result.text)).toEqual({ pool: 10, retries: 3 });
     expect([...result.kept].sort()).toEqual(["host", "tls"]);
   });
