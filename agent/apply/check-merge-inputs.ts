@@ -165,7 +165,8 @@ function hasSections(manifest: Manifest, rel: string, pattern: string): boolean 
  * Merge rules that take no file of the release while a file they likely meant is replaced: a glob
  * an earlier glob shadows (rules match in file order, so `config/*: replace` above
  * `config/*.toml: merge_toml` replaced every TOML config), or a path one typo away from a file no
- * rule names. Both were silent, and the user's values went with the replace.
+ * rule names. Both were silent, and the user's values went with the replace. Also a merge rule for
+ * files of a protected directory, which are never merged.
  */
 function idleMergeRules(manifest: Manifest, files: readonly string[]): string[] {
   const taken = new Map<string, string>();
@@ -184,6 +185,16 @@ function idleMergeRules(manifest: Manifest, files: readonly string[]): string[] 
       const action = manifest.files[winner]?.action ?? "replace";
       warnings.push(
         `${name} merges no file: ${shadowed} takes files.${JSON.stringify(winner)} (${action}), which comes first; put the merge rule above it`,
+      );
+      continue;
+    }
+    // Files in a protected directory are never merged: the release's copy fills it only where the
+    // app lacks the directory, and nothing is written there again.
+    const guarded = files.find((rel) => !taken.has(rel) && matcher.match(rel));
+    if (guarded !== undefined) {
+      const dir = protectedDirectoryOf(manifest, guarded) ?? "";
+      warnings.push(
+        `${name} merges no file: ${guarded} is in the protected directory ${dir} (preserve: true), which ship fills only where the app lacks it and never writes again; keep merged configs out of it`,
       );
       continue;
     }

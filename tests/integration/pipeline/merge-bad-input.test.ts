@@ -420,6 +420,22 @@ describe("a merge rule that merges no file while the file it likely meant is rep
     ]);
   });
 
+  it("a merge rule for a file in a protected directory is named with the directory", async () => {
+    // Such a file is installed where the app lacks the directory and never written again: the
+    // release's new keys never reached the operator's config, and nothing said why.
+    const manifest = {
+      version: "1.0.0",
+      files: { "data/config.yaml": { action: "merge_yaml" as const } },
+      directories: { data: { preserve: true } },
+    };
+    const v1 = await box.release("v1", { "data/config.yaml": "a: 1\n", "app.py": "v1\n" }, manifest);
+    const run = await box.run(v1);
+    expect(run.exitCode).toBe(0);
+    expect(warnings(run.lines)).toEqual([
+      'manifest: files."data/config.yaml" (merge_yaml) merges no file: data/config.yaml is in the protected directory data (preserve: true), which ship fills only where the app lacks it and never writes again; keep merged configs out of it',
+    ]);
+  });
+
   it("a merge rule for a file the release does not ship, with nothing like it replaced, says nothing", async () => {
     const files = {
       "settings.yaml": { action: "merge_yaml" as const },
