@@ -32,7 +32,12 @@ const manifest = (version: string, marker: string) => ({
   hooks: { pre_update: [`echo pre >> ${marker}`], rollback: [`echo rollback >> ${marker}`] },
 });
 
-async function installThenBreak(marker: string): Promise<string> {
+/** Installs v1, writes `broken` over the user's settings.yaml and returns v2 (its settings.yaml as given). */
+async function installThenBreak(
+  marker: string,
+  broken: string | Buffer = "a: 1\nb: [1, 2\n",
+  settings = "a: 2\n",
+): Promise<string> {
   const v1 = await box.release(
     "v1",
     { "app.py": "v1\n", "settings.yaml": "a: 1\n" },
@@ -40,8 +45,8 @@ async function installThenBreak(marker: string): Promise<string> {
   );
   expect((await box.run(v1)).exitCode).toBe(0);
   await writeFile(marker, "");
-  await writeFile(join(box.appDir, "settings.yaml"), "a: 1\nb: [1, 2\n");
-  return box.release("v2", { "app.py": "v2\n", "settings.yaml": "a: 2\n" }, manifest("2.0.0", marker));
+  await writeFile(join(box.appDir, "settings.yaml"), broken);
+  return box.release("v2", { "app.py": "v2\n", "settings.yaml": settings }, manifest("2.0.0", marker));
 }
 
 describe("a user config that does not parse", () => {
@@ -88,11 +93,7 @@ describe("a YAML config that parses but has no value", () => {
     },
   ])("$name: exit 2 naming file:line:column, before the hooks", async ({ text, says }) => {
     const marker = join(box.root, "hooks.log");
-    const v1 = await box.release("v1", { "settings.yaml": "a: 1\n" }, manifest("1.0.0", marker));
-    expect((await box.run(v1)).exitCode).toBe(0);
-    await writeFile(marker, "");
-    await writeFile(join(box.appDir, "settings.yaml"), text);
-    const v2 = await box.release("v2", { "settings.yaml": "a: 2\n" }, manifest("2.0.0", marker));
+    const v2 = await installThenBreak(marker, text);
     const before = await hashTree(box.appDir);
     const run = await box.run(v2);
     expect(run.exitCode).toBe(2);
@@ -119,19 +120,7 @@ describe("a config whose release copy did not change", () => {
     },
   ])("a user copy that $name is refused before the hooks", async ({ bytes, says }) => {
     const marker = join(box.root, "hooks.log");
-    const v1 = await box.release(
-      "v1",
-      { "app.py": "v1\n", "settings.yaml": "a: 1\n" },
-      manifest("1.0.0", marker),
-    );
-    expect((await box.run(v1)).exitCode).toBe(0);
-    await writeFile(marker, "");
-    await writeFile(join(box.appDir, "settings.yaml"), bytes);
-    const v2 = await box.release(
-      "v2",
-      { "app.py": "v2\n", "settings.yaml": "a: 1\n" },
-      manifest("2.0.0", marker),
-    );
+    const v2 = await installThenBreak(marker, bytes, "a: 1\n");
     const before = await hashTree(box.appDir);
     const run = await box.run(v2);
     expect(run.exitCode).toBe(2);
