@@ -12,10 +12,13 @@ import { Minimatch } from "minimatch";
 import { BadInputError } from "../../shared/errors.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { didYouMean } from "../../shared/schema/did-you-mean.js";
+import { decodeConfigText } from "../merge/config-text.js";
+import type { CopyRole } from "../merge/parse-error.js";
 import { pathExists } from "../tree/fs-ops.js";
 import { basePath, readInstallIndex } from "./install-index.js";
 import { MERGE_FORMATS } from "./plan.js";
 import { protectedDirectoryOf, ruleFor, sectionsFor } from "./rules.js";
+import type { InstallIndex, RuleRef } from "./types.js";
 
 export interface MergeInputsCheck {
   manifest: Manifest;
@@ -23,6 +26,17 @@ export interface MergeInputsCheck {
   appDir: string;
   /** Per-app state: the install index says which files have a previous release's copy. */
   stateDir: string;
+  /**
+   * The operator's own release directory (a local source): a release's copy that does not parse is
+   * named there, not by its bare relative path, which reads as the app's copy (or ship's staging).
+   */
+  originDir?: string;
+  /**
+   * The whole release when `releaseDir` holds only part of it: a source leaves out the files the
+   * install index says the app holds (a config whose release copy did not change among them), and
+   * the merge still reads the server's copy of those, so it is checked here too.
+   */
+  listing?: ReadonlyMap<string, { type: string; sha256: string }>;
   /** Told each merge rule that merges nothing while the file it likely meant is replaced. */
   warn?: (message: string) => void;
 }
@@ -32,31 +46,99 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
   // Loaded on demand, like the merge itself: the parsers cost start-up time most runs never need.
   const { checkMergeInput } = await import("../merge/index.js");
   const index = await readInstallIndex(input.stateDir);
-  const files = await releaseFiles(input.releaseDir);
+  const files = withMergedLeftOut(await releaseFiles(input.releaseDir), input.listing, index);
   for (const warning of idleMergeRules(input.manifest, files)) input.warn?.(warning);
   for (const rel of files) {
     if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
-    const { rule, pattern } = ruleFor(input.manifest, rel);
-    const format = MERGE_FORMATS[rule.action];
+    const ref = ruleFor(input.manifest, rel);
+    const format = MERGE_FORMATS[ref.rule.action];
     if (format === undefined) continue;
-    checkMergeInput(format, await readFile(join(input.releaseDir, rel)), rel, "release");
+    const releaseName = input.originDir === undefined ? rel : join(input.originDir, rel);
+    const releaseCopy = await releaseCopyOf(input, rel);
+    if (releaseCopy !== undefined) {
+      const release = await readMergeCopy(releaseCopy, releaseName, "release", rel);
+      checkMergeInput(format, release, releaseName, "release");
+    }
     const server = join(input.appDir, rel);
-    // Under replace a server copy that does not parse is simply replaced; symlinks are never merged.
-    if (rule.merge_strategy !== "replace" && (await isRegularFile(server))) {
-      checkMergeInput(format, await readFile(server), server, "server");
+    const keepsUser = keepsUserValues(input.manifest, rel, ref);
+    // Symlinks are never merged. Under replace a server copy that does not parse is simply
+    // replaced; but one whose values a section keeps must still be UTF-8, or they would come back
+    // with U+FFFD in place of each byte that is not.
+    if (keepsUser && (await isRegularFile(server))) {
+      const text = await readMergeCopy(server, server, "server", rel);
+      if (ref.rule.merge_strategy !== "replace") checkMergeInput(format, text, server, "server");
     }
     const indexed = index?.files[rel];
     const base = indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;
-    // Read under replace only when a section of the file merges (three-way) in its own way.
-    const readsBase = rule.merge_strategy !== "replace" || hasSections(input.manifest, rel, pattern);
-    if (base !== undefined && readsBase && (await pathExists(base))) {
-      const bytes = await readFile(base);
+    if (base !== undefined && keepsUser && (await pathExists(base))) {
+      const text = await readMergeCopy(base, base, "previous release", rel);
       try {
-        checkMergeInput(format, bytes, base, "previous release");
+        checkMergeInput(format, text, base, "previous release");
       } catch (error) {
-        throw namedAsShipsCopy(error, rel);
+        throw namedAsShipsCopy(error, rel, base);
       }
     }
+  }
+}
+
+/**
+ * The staged files and, when the source staged only part of the release, the files it left out
+ * that ship merged before: the merge reads the server's copy of those as well. Looked up in the
+ * index, not matched against every rule, so a 20,000-file release costs a set lookup per file.
+ */
+function withMergedLeftOut(
+  staged: string[],
+  listing: MergeInputsCheck["listing"],
+  index: InstallIndex | undefined,
+): string[] {
+  if (listing === undefined || index === undefined) return staged;
+  const have = new Set(staged);
+  const leftOut: string[] = [];
+  for (const [rel, entry] of listing) {
+    if (entry.type === "file" && index.files[rel]?.merged === true && !have.has(rel)) leftOut.push(rel);
+  }
+  return leftOut.length === 0 ? staged : [...staged, ...leftOut];
+}
+
+/**
+ * Where the release's copy of `rel` can be read: staged, or, left out of staging as one the install
+ * index vouches for, ship's own copy of it (`<state>/base/<sha256>`, the same bytes). Neither (a file
+ * the app holds as installed, not merged): the apply stages it from the source and reads it as strictly.
+ */
+async function releaseCopyOf(input: MergeInputsCheck, rel: string): Promise<string | undefined> {
+  const staged = join(input.releaseDir, rel);
+  if (input.listing === undefined || (await isRegularFile(staged))) return staged;
+  const sha256 = input.listing.get(rel)?.sha256;
+  const kept = sha256 === undefined ? undefined : basePath(input.stateDir, sha256);
+  return kept !== undefined && (await pathExists(kept)) ? kept : undefined;
+}
+
+/**
+ * Whether a merge keeps any of the server copy's values, and so reads it and the previous release's
+ * copy (three-way): always, except under replace, where only a section of the file merging its own
+ * way (`database: preserve_user`) does. The check and the apply read exactly these copies strictly.
+ */
+export function keepsUserValues(manifest: Manifest, rel: string, ref: RuleRef): boolean {
+  return ref.rule.merge_strategy !== "replace" || hasSections(manifest, rel, ref.pattern);
+}
+
+/**
+ * One copy of a merged file as the text a merge reads: one that is not UTF-8 is bad input (exit 2)
+ * naming `name`, line and column; the previous release's copy is named as ship's own. The check
+ * before the hooks and the apply both read through here, so a file changed between the two is
+ * refused alike instead of being decoded with U+FFFD at the apply.
+ */
+export async function readMergeCopy(
+  path: string,
+  name: string,
+  role: CopyRole,
+  rel: string,
+): Promise<string> {
+  const bytes = await readFile(path);
+  try {
+    return decodeConfigText(bytes, name, role);
+  } catch (error) {
+    throw role === "previous release" ? namedAsShipsCopy(error, rel, path) : error;
   }
 }
 
@@ -65,10 +147,14 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
  * message sent the operator to their config, which parses fine. It names that copy, says whose it is
  * and what deleting it does (the merge goes on two-way, as after a first install).
  */
-function namedAsShipsCopy(error: unknown, rel: string): unknown {
-  if (!(error instanceof BadInputError)) return error;
+export function namedAsShipsCopy(error: unknown, rel: string, base: string): unknown {
+  if (!(error instanceof BadInputError) || !error.issues.some((issue) => issue.file === base)) return error;
   const advice = `; that file is ship's copy of ${rel} as the previous release installed it, not yours: delete it and the merge goes on without it (every value of yours is kept, new keys are added)`;
-  return new BadInputError(error.issues.map((issue) => ({ ...issue, message: `${issue.message}${advice}` })));
+  return new BadInputError(
+    error.issues.map((issue) =>
+      issue.file === base ? { ...issue, message: `${issue.message}${advice}` } : issue,
+    ),
+  );
 }
 
 function hasSections(manifest: Manifest, rel: string, pattern: string): boolean {
@@ -79,7 +165,8 @@ function hasSections(manifest: Manifest, rel: string, pattern: string): boolean 
  * Merge rules that take no file of the release while a file they likely meant is replaced: a glob
  * an earlier glob shadows (rules match in file order, so `config/*: replace` above
  * `config/*.toml: merge_toml` replaced every TOML config), or a path one typo away from a file no
- * rule names. Both were silent, and the user's values went with the replace.
+ * rule names. Both were silent, and the user's values went with the replace. Also a merge rule for
+ * files of a protected directory, which are never merged.
  */
 function idleMergeRules(manifest: Manifest, files: readonly string[]): string[] {
   const taken = new Map<string, string>();
@@ -98,6 +185,16 @@ function idleMergeRules(manifest: Manifest, files: readonly string[]): string[] 
       const action = manifest.files[winner]?.action ?? "replace";
       warnings.push(
         `${name} merges no file: ${shadowed} takes files.${JSON.stringify(winner)} (${action}), which comes first; put the merge rule above it`,
+      );
+      continue;
+    }
+    // Files in a protected directory are never merged: the release's copy fills it only where the
+    // app lacks the directory, and nothing is written there again.
+    const guarded = files.find((rel) => !taken.has(rel) && matcher.match(rel));
+    if (guarded !== undefined) {
+      const dir = protectedDirectoryOf(manifest, guarded) ?? "";
+      warnings.push(
+        `${name} merges no file: ${guarded} is in the protected directory ${dir} (preserve: true), which ship fills only where the app lacks it and never writes again; keep merged configs out of it`,
       );
       continue;
     }

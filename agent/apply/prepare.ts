@@ -5,16 +5,18 @@
  * has been written to the app yet.
  */
 import { createHash } from "node:crypto";
-import { chmod, lstat, readFile, readlink, rename, writeFile } from "node:fs/promises";
+import { readFile, readlink, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
 import type { MergeResult } from "../merge/index.js";
-import { keepOwner, pathExists, writeFileAtomic } from "../tree/fs-ops.js";
+import { pathExists, writeFileAtomic } from "../tree/fs-ops.js";
+import { keepsUserValues, namedAsShipsCopy, readMergeCopy } from "./check-merge-inputs.js";
 import { releaseDirModes } from "./dir-modes.js";
 import { basePath } from "./install-index.js";
 import type { IndexDelta } from "./journal.js";
+import { mergedMode, stageMergedOwnership } from "./merged-file-owner.js";
 import { sectionsFor } from "./rules.js";
 import type { InstallIndex, PlanStep, TreeScan, UpdatePlan } from "./types.js";
 
@@ -42,11 +44,10 @@ export interface Prepared {
   merges: MergeReport[];
 }
 
-async function readBase(input: PrepareInput, rel: string): Promise<string | undefined> {
+/** The previous release's copy (ship's own, `<state>/base/<sha256>`), when the index has one. */
+function basePathOf(input: PrepareInput, rel: string): string | undefined {
   const indexed = input.index?.files[rel];
-  if (!indexed?.merged) return undefined;
-  const path = basePath(input.stateDir, indexed.sha256);
-  return (await pathExists(path)) ? readFile(path, "utf8") : undefined;
+  return indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;
 }
 
 /** Runs one merge; returns the step to apply (a keep when the merged text is what the app has). */
@@ -57,35 +58,52 @@ async function prepareMerge(
   writtenShas: Map<string, string>,
 ): Promise<PlanStep> {
   const staged = join(input.stagingDir, step.rel);
-  const incoming = await readFile(staged, "utf8");
-  const current = await readFile(join(input.appDir, step.rel), "utf8");
-  const base = await readBase(input, step.rel);
+  const server = join(input.appDir, step.rel);
+  const baseFile = basePathOf(input, step.rel);
+  // The copies the check before the hooks read strictly are read strictly here too, named alike:
+  // one changed since (by a pre_update hook, say) is refused, not decoded with U+FFFD.
+  const keepsUser = keepsUserValues(input.manifest, step.rel, step.rule);
+  const incoming = await readMergeCopy(staged, step.rel, "release", step.rel);
+  const current = keepsUser
+    ? await readMergeCopy(server, server, "server", step.rel)
+    : await readFile(server, "utf8");
+  const base =
+    baseFile === undefined || !(await pathExists(baseFile))
+      ? undefined
+      : keepsUser
+        ? await readMergeCopy(baseFile, baseFile, "previous release", step.rel)
+        : await readFile(baseFile, "utf8");
   const sections = sectionsFor(input.manifest, step.rel, step.rule.pattern);
   // Loaded on demand: the YAML/TOML parsers cost more start-up time than most updates take.
   const { mergeConfigFile } = await import("../merge/index.js");
-  const merged = mergeConfigFile({
-    format: step.format,
-    fileName: step.rel,
-    current,
-    incoming,
-    strategy: step.rule.rule.merge_strategy,
-    ...(base === undefined ? {} : { base }),
-    ...(sections === undefined ? {} : { sections }),
-  });
-  reports.push(reportMerge(input.log, step.rel, merged));
+  let merged: MergeResult;
+  try {
+    merged = mergeConfigFile({
+      format: step.format,
+      fileName: step.rel,
+      names: { server, ...(baseFile === undefined ? {} : { "previous release": baseFile }) },
+      current,
+      incoming,
+      strategy: step.rule.rule.merge_strategy,
+      ...(base === undefined ? {} : { base }),
+      ...(sections === undefined ? {} : { sections }),
+    });
+  } catch (error) {
+    throw baseFile === undefined ? error : namedAsShipsCopy(error, step.rel, baseFile);
+  }
   writtenShas.set(step.rel, createHash("sha256").update(merged.text).digest("hex"));
   await writeFileAtomic(basePath(input.stateDir, step.entry.sha256), incoming);
-  // The merged file is the operator's config with the release's changes in it, so it keeps its
-  // permission bits, owner and group: a `chmod 600` config holding a password, owned by the app's
-  // user, came out 644 root:root (readable by every user, no longer writable by the app), and an
-  // update that changed none of its keys rewrote it only to reset the mode.
-  const had = await lstat(join(input.appDir, step.rel));
-  if (merged.text === current) return { kind: "keep", rel: step.rel };
+  const installedMode = input.app.files.get(step.rel)?.mode;
+  if (merged.text === current && installedMode === mergedMode(step.entry.mode, installedMode)) {
+    reports.push(reportMerge(input.log, step.rel, merged));
+    return { kind: "keep", rel: step.rel };
+  }
   const tmp = `${staged}.ship-merged`;
   await writeFile(tmp, merged.text);
-  await keepOwner(tmp, had);
-  await chmod(tmp, had.mode & 0o777);
+  const owner = await stageMergedOwnership(tmp, server, step.entry.mode);
   await rename(tmp, staged);
+  const warnings = owner.warning === undefined ? merged.warnings : [...merged.warnings, owner.warning];
+  reports.push(reportMerge(input.log, step.rel, { ...merged, warnings }));
   return step;
 }
 

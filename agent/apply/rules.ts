@@ -6,7 +6,7 @@ import {
   findFileRule,
   protectedDirectoryOf as sharedProtectedDirectoryOf,
 } from "../../shared/manifest/rules.js";
-import type { Manifest } from "../../shared/manifest/schema.js";
+import type { Manifest, SectionStrategy } from "../../shared/manifest/schema.js";
 import type { RuleRef } from "./types.js";
 
 function normalise(path: string): string {
@@ -47,7 +47,21 @@ export function isNamedDirectory(manifest: Manifest, dir: string): boolean {
   return Object.keys(manifest.directories).some((key) => normalise(key) === dir);
 }
 
-/** The `merge_strategies` entry of a file: by its path, else by the `files` pattern that matched. */
-export function sectionsFor(manifest: Manifest, rel: string, pattern: string) {
-  return manifest.merge_strategies[rel] ?? manifest.merge_strategies[pattern];
+/**
+ * A file's `merge_strategies`: the entry of the `files` pattern that matched it, with its own path's
+ * entry over it section by section (the most specific wins, as everywhere in the manifest). Taking
+ * the path's entry alone dropped the pattern's sections without a word.
+ */
+export function sectionsFor(
+  manifest: Manifest,
+  rel: string,
+  pattern: string,
+): Record<string, SectionStrategy> | undefined {
+  const own = Object.hasOwn(manifest.merge_strategies, rel) ? manifest.merge_strategies[rel] : undefined;
+  const shared =
+    pattern !== rel && Object.hasOwn(manifest.merge_strategies, pattern)
+      ? manifest.merge_strategies[pattern]
+      : undefined;
+  if (own === undefined || shared === undefined) return own ?? shared;
+  return { ...shared, ...own };
 }

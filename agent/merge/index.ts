@@ -34,7 +34,6 @@
  * Pure and synchronous: no disk. Unparsable input → BadInputError naming the file, line and column.
  */
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
-import { decodeConfigText } from "./config-text.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { lostCommentsWarning } from "./lost-comments.js";
 import type { CopyRole } from "./parse-error.js";
@@ -52,6 +51,8 @@ export interface MergeInput {
   format: MergeFormat;
   /** Used in error messages only. */
   fileName: string;
+  /** Where a copy that does not parse is named, when not by `fileName` (the server's absolute path). */
+  names?: Partial<Record<CopyRole, string>>;
   current: string;
   incoming: string;
   base?: string;
@@ -105,7 +106,7 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
 
 /** The merge on normalised texts; `whole` says when the result is one of the inputs unchanged. */
 function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" } {
-  const parse = parserFor(input.format, input.fileName);
+  const parse = parserFor(input.format, (role) => input.names?.[role] ?? input.fileName);
   const release = parse(input.incoming, "release");
   const user = readServerCopy(input, parse);
   if (user === ABSENT) {
@@ -116,7 +117,12 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
   }
   // Under replace the previous release's copy cannot change the outcome, so it is not even read;
   // unless a section says otherwise (`database: preserve_user` merges three-way like a whole file).
-  const threeWay = input.base !== undefined && (input.strategy !== "replace" || hasSections(input));
+  const readsBase = input.base !== undefined && (input.strategy !== "replace" || hasSections(input));
+  // A blank copy (0 bytes: a disk that filled, an editor that crashed) is no sign that the user
+  // deleted every key: three-way, it came back holding only the keys the release changed. It is
+  // merged as a missing file is installed, with the release's keys.
+  const blank = readsBase && input.current.trim() === "" && (input.base ?? "").trim() !== "";
+  const threeWay = readsBase && !blank;
   const base = threeWay ? parse(input.base ?? "", "previous release").value : ABSENT;
   const plan = planMerge({
     user: user.value,
@@ -153,23 +159,19 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
     [user.value, release.value, base],
     threeWay ? "your copy, the release's or the previous release's" : "your copy or the release's",
   );
-  const warnings = [...unused, ...rendered.warnings, ...(lost === undefined ? [] : [lost])];
+  const emptied = blank
+    ? ["your copy is empty: merged as a new copy (the release's keys added), not as every key deleted by you"]
+    : [];
+  const warnings = [...emptied, ...unused, ...rendered.warnings, ...(lost === undefined ? [] : [lost])];
   return { ...reportOf(plan), text: rendered.text, warnings };
 }
 
 /**
- * Decodes and parses one copy the way a merge reads it, so a caller can refuse bad input (a file
- * that is not UTF-8 text, or does not parse) before changing anything. Throws BadInputError naming
- * the file, line and column.
+ * Parses one copy (decoded by decodeConfigText) the way a merge reads it, so a caller can refuse bad
+ * input before changing anything. Throws BadInputError naming the file, line and column.
  */
-export function checkMergeInput(
-  format: MergeFormat,
-  bytes: Uint8Array,
-  fileName: string,
-  role: CopyRole,
-): void {
-  const text = decodeConfigText(bytes, fileName, role);
-  parserFor(format, fileName)(normaliseReleaseText(text), role);
+export function checkMergeInput(format: MergeFormat, text: string, fileName: string, role: CopyRole): void {
+  parserFor(format, () => fileName)(normaliseReleaseText(text), role);
 }
 
 /** The server's copy; under replace an unparsable copy is not an error (the release wins). */
@@ -193,15 +195,15 @@ interface Parsed {
 
 type Parser = (text: string, role: CopyRole) => Parsed;
 
-function parserFor(format: MergeFormat, fileName: string): Parser {
+function parserFor(format: MergeFormat, nameOf: (role: CopyRole) => string): Parser {
   switch (format) {
     case "json":
-      return (text, role) => ({ value: parseJson(text, fileName, role) });
+      return (text, role) => ({ value: parseJson(text, nameOf(role), role) });
     case "toml":
-      return (text, role) => ({ value: parseToml(text, fileName, role) });
+      return (text, role) => ({ value: parseToml(text, nameOf(role), role) });
     case "yaml":
       return (text, role) => {
-        const yaml = parseYaml(text, fileName, role);
+        const yaml = parseYaml(text, nameOf(role), role);
         return { value: yaml.value, yaml };
       };
   }

@@ -1,7 +1,7 @@
 /**
- * JSON text ↔ values without JSON.parse's loss: an integer beyond 2^53 is read as a BigInt (as
- * smol-toml does for TOML), so a merge neither rounds one nor mistakes two for the same value, and
- * is written back digit for digit. The text is valid JSON (JSON.parse checked it first).
+ * JSON text ↔ values without JSON.parse's loss: an integer is read as a BigInt (as smol-toml does
+ * for TOML), so a merge neither rounds one beyond 2^53 nor mistakes two for the same value, nor an
+ * integer for a float (`1` and `1.0`), and is written back digit for digit. The text is valid JSON (JSON.parse checked it first).
  */
 import { setOwn, type Table } from "./values.js";
 
@@ -80,7 +80,9 @@ function readValue(r: Reader): unknown {
   if (token === "true" || token === "false" || token === "null") return JSON.parse(token);
   const number = Number(token);
   if (r.spellings !== undefined && JSON.stringify(number) !== token) r.spellings.set(pathKey(r.path), token);
-  return /^-?[0-9]+$/.test(token) && !Number.isSafeInteger(number) ? BigInt(token) : number;
+  // Integers as BigInt, every one: `1` and `1.0` are two types, as in TOML and YAML (Go's
+  // encoding/json and serde refuse `2.0` for an int field). `-0` stays the number it reads as.
+  return /^-?[0-9]+$/.test(token) && token !== "-0" ? BigInt(token) : number;
 }
 
 function readObject(r: Reader): Table {
@@ -167,6 +169,9 @@ export function writeJson(
       const token = spellings.get(key);
       if (token !== undefined && Object.is(Number(token), value)) return token;
     }
+    // A float: integers are BigInts, so a whole float is written so that it reads back as a float.
+    const text = JSON.stringify(value);
+    if (text !== undefined && /^-?[0-9]+$/.test(text) && !Object.is(value, -0)) return `${text}.0`;
   }
   const spaced = flat ?? layout.inline.get(pathKey(path));
   const oneLine = spaced !== undefined || layout.indent === "";

@@ -6,8 +6,13 @@
 
 export interface TextForm {
   bom: boolean;
-  /** CRLF only when every line of the file ends so; a file that mixes both is left as it is. */
-  eol: "\r\n" | "\n";
+  /**
+   * CRLF only when every line of the file ends so; a file that mixes both is left as it is. CR
+   * alone (classic Mac OS) when the file has no LF at all: the parsers do not read a lone CR as a
+   * line break, so such a YAML file that opened with a comment read as one comment, an empty
+   * mapping, and a three-way merge took every key of it as deleted.
+   */
+  eol: "\r\n" | "\n" | "\r";
 }
 
 const BOM = "\uFEFF";
@@ -15,22 +20,25 @@ const BOM = "\uFEFF";
 export function textFormOf(text: string): TextForm {
   const lines = text.split("\n").length - 1;
   const crlf = text.split("\r\n").length - 1;
-  return { bom: text.startsWith(BOM), eol: lines > 0 && crlf === lines ? "\r\n" : "\n" };
+  const eol = lines > 0 ? (crlf === lines ? "\r\n" : "\n") : text.includes("\r") ? "\r" : "\n";
+  return { bom: text.startsWith(BOM), eol };
 }
 
-/** The server copy as the merge sees it: no BOM; LF where the file is consistently CRLF. */
+/** The server copy as the merge sees it: no BOM; LF where the file is consistently CRLF, or CR. */
 export function normaliseServerText(text: string, form: TextForm): string {
   const bare = form.bom ? text.slice(BOM.length) : text;
+  if (form.eol === "\r") return bare.replaceAll("\r", "\n");
   return form.eol === "\r\n" ? bare.replaceAll("\r\n", "\n") : bare;
 }
 
 /** A release copy as the merge sees it: no BOM, LF line endings. */
 export function normaliseReleaseText(text: string): string {
-  return (text.startsWith(BOM) ? text.slice(BOM.length) : text).replaceAll("\r\n", "\n");
+  const bare = text.startsWith(BOM) ? text.slice(BOM.length) : text;
+  return bare.includes("\n") ? bare.replaceAll("\r\n", "\n") : bare.replaceAll("\r", "\n");
 }
 
 /** Puts the server copy's BOM and line endings back on a merged text. */
 export function restoreForm(text: string, form: TextForm): string {
-  const lines = form.eol === "\r\n" ? text.replace(/\r?\n/g, "\r\n") : text;
+  const lines = form.eol === "\n" ? text : text.replace(/\r?\n/g, form.eol);
   return form.bom ? BOM + lines : lines;
 }

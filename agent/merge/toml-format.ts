@@ -25,11 +25,26 @@ export function parseToml(text: string, fileName: string, role: CopyRole): unkno
     return readTomlValues(text);
   } catch (error) {
     if (error instanceof TomlError) {
-      const firstLine = error.message.split("\n")[0] ?? error.message;
-      throw parseFailure(fileName, role, firstLine, { line: error.line, column: error.column });
+      const message = tomlErrorText(error, text);
+      throw parseFailure(fileName, role, message, { line: error.line, column: error.column });
     }
     throw parseFailure(fileName, role, errorMessage(error));
   }
+}
+
+/**
+ * smol-toml's first line, without its "Invalid TOML document: " (the message says "does not parse"
+ * already); a key or table defined twice is named, as YAML's repeated keys are.
+ */
+function tomlErrorText(error: TomlError, text: string): string {
+  const first = (error.message.split("\n")[0] ?? error.message).replace(/^Invalid TOML document: /, "");
+  if (!first.startsWith("trying to redefine")) return first;
+  const line = (text.split("\n")[error.line - 1] ?? "").trim();
+  const header = /^\[\[?\s*([^\]]*?)\s*\]/.exec(line)?.[1];
+  const key = header ?? /^([^=]*?)\s*=/.exec(line)?.[1];
+  if (key === undefined || key === "") return first;
+  const what = header === undefined ? `the key ${key}` : `the table [${key}]`;
+  return `${what} is defined twice (TOML defines each key and table once, dotted keys and [table] headers alike); remove one or merge them`;
 }
 
 export interface TomlRender {

@@ -64,7 +64,47 @@ export function editTomlText(
     if (holder !== undefined) rewritten.add(holder);
     ops.push(...op);
   }
+  keepEmptiedDottedTables(userSide, merged, edits, ops);
   return applyOps(userText, ops);
+}
+
+/**
+ * A table the user's file writes only as dotted keys (`d.c = 1`) that the release keeps but empties
+ * (`[d]` with nothing under it): removing its last line left no `d` at all, so no text edit held the
+ * merge and the whole file was rewritten from values, every comment lost. The first of its removed
+ * lines becomes `d = {}` instead.
+ */
+function keepEmptiedDottedTables(
+  user: Side,
+  merged: unknown,
+  edits: readonly MergeEdit[],
+  ops: TextOp[],
+): void {
+  const removed = new Set(edits.filter((e) => e.kind === "remove").map((e) => JSON.stringify(e.path)));
+  const done = new Set<string>();
+  for (const entry of user.layout.entries) {
+    const path = entry.path;
+    if (path === undefined || entry.key.length < 2 || !removed.has(JSON.stringify(path))) continue;
+    const parent = path.slice(0, -1);
+    const id = JSON.stringify(parent);
+    const value = valueAt(merged, parent);
+    if (done.has(id) || !isTable(value) || Object.keys(value).length > 0) continue;
+    const stillDefined =
+      user.layout.headers.some((h) => startsWith(h.path, parent)) ||
+      user.layout.entries.some(
+        (e) =>
+          e.path !== undefined &&
+          e.path.length > parent.length &&
+          startsWith(e.path, parent) &&
+          !removed.has(JSON.stringify(e.path)),
+      );
+    const op = ops.find((o) => o.start === entry.blockStart && o.end === entry.lineEnd && o.text === "");
+    if (stillDefined || op === undefined) continue;
+    const indent = /^[ \t]*/.exec(user.text.slice(entry.lineStart))?.[0] ?? "";
+    op.start = entry.lineStart;
+    op.text = `${indent}${entry.key.slice(0, -1).map(formatKey).join(".")} = {}\n`;
+    done.add(id);
+  }
 }
 
 function rewriteInline(holder: TomlEntry, release: Side, merged: unknown): TextOp[] | undefined {
@@ -150,7 +190,26 @@ function addEntry(user: Side, release: Side, path: string[]): TextOp[] | undefin
       ? comments + entry
       : comments.replace(/^[ \t]*(?=#)/gm, indent) + indent + entry.replace(/^[ \t]*/, "");
   if (target.opens) return openTable(user, target.at, target.table, text);
+  if (target.beforeTable === true) return keysAboveTables(user, target.at, text);
   return [{ start: target.at, end: target.at, text: lineAt(user.text, target.at, text) }];
+}
+
+/** Top-level keys this merge writes above a file's first table, per user text. */
+const keysAbove = new WeakMap<Side, TextOp>();
+
+/**
+ * Top-level keys added to a file that has none, above its first `[table]`: a blank line parts them
+ * from the table, as `y = 2` and `[a]` are parted in the release (without it `y = 2` ran into `[a]`).
+ */
+function keysAboveTables(user: Side, at: number, line: string): TextOp[] {
+  const existing = keysAbove.get(user);
+  if (existing !== undefined) {
+    existing.text = `${existing.text.slice(0, -1)}${line}\n`;
+    return [];
+  }
+  const op: TextOp = { start: at, end: at, text: `${lineAt(user.text, at, line)}\n` };
+  keysAbove.set(user, op);
+  return [op];
 }
 
 /** `[table]` headers this merge writes, per user text: later keys of the same table join the first. */
@@ -175,13 +234,16 @@ function openTable(user: Side, at: number, table: string[], line: string): TextO
 function insertionPoint(
   user: Side,
   parent: string[],
-): { at: number; table: string[]; opens?: boolean } | undefined {
+): { at: number; table: string[]; opens?: boolean; beforeTable?: boolean } | undefined {
   const { headers, entries } = user.layout;
   const header = headers.find((h) => h.kind === "table" && samePath(h.path, parent));
   if (parent.length === 0 || header !== undefined) {
     const start = header?.lineEnd ?? 0;
     const end = nextBlockStart(headers, start, user.text.length);
     const last = entries.filter((e) => e.lineStart >= start && e.lineStart < end).at(-1);
+    if (last === undefined && header === undefined && end < user.text.length) {
+      return { at: end, table: parent, beforeTable: true };
+    }
     return { at: last?.lineEnd ?? (header === undefined ? end : start), table: parent };
   }
   // The table exists only through dotted keys (`a.b = 1`): add another dotted key beside them.

@@ -22,9 +22,11 @@ import {
   YAMLMap,
   type YAMLSeq,
 } from "yaml";
+import { errorMessage } from "../../shared/errors.js";
+import { duplicateKeys } from "../../shared/manifest/duplicate-keys.js";
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
-import { type CopyRole, parseFailure } from "./parse-error.js";
+import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { ABSENT, childOf, dotted, isTable, keyName, sameValue, valueAt } from "./values.js";
 import { alikeKeysThatGo } from "./yaml-alike-keys.js";
@@ -41,6 +43,7 @@ import {
 } from "./yaml-anchors.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
+import { yamlValueProblem } from "./yaml-value-problems.js";
 
 export interface ParsedYaml {
   doc: Document;
@@ -53,6 +56,9 @@ export interface ParsedYaml {
  */
 const PARSE_OPTIONS = {
   merge: true,
+  // The library's duplicate-key check is quadratic in a mapping's size (a 40,000-line file took
+  // over a minute); duplicateKeys() applies the same rule in one pass.
+  uniqueKeys: false,
   // Integers as BigInt: `1` (!!int) and `1.0` (!!float) are two types, as in TOML.
   intAsBigInt: true,
   // The known tags a value from toJS() may need to be written again: Uint8Array, Map, Set.
@@ -63,6 +69,17 @@ const TO_JS = { maxAliasCount: 1000 } as const;
 export function parseYaml(text: string, fileName: string, role: CopyRole): ParsedYaml {
   const doc: Document = parseDocument(text, PARSE_OPTIONS);
   const error = doc.errors[0];
+  const duplicate = duplicateKeys(doc)[0];
+  // The earlier of the two, as the library's own check reported them in the order of the text.
+  if (duplicate !== undefined && (error === undefined || duplicate.offset < (error.pos[0] ?? 0))) {
+    const first = lineColumnAt(text, duplicate.first).line;
+    throw parseFailure(
+      fileName,
+      role,
+      `the key ${JSON.stringify(duplicate.key)} is written twice in one mapping (also on line ${first}); remove one`,
+      lineColumnAt(text, duplicate.offset),
+    );
+  }
   if (error !== undefined) {
     const at = error.linePos?.[0];
     // The position leads the message already; the library's own advice names its API.
@@ -78,7 +95,17 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
   }
   // An empty file is an empty mapping, so update_only can add the release's keys to it.
   if (doc.contents === null) doc.contents = new YAMLMap();
-  return { doc, value: doc.toJS(TO_JS) };
+  try {
+    return { doc, value: doc.toJS(TO_JS) };
+  } catch (error) {
+    const problem = yamlValueProblem(doc);
+    throw parseFailure(
+      fileName,
+      role,
+      problem?.message ?? errorMessage(error),
+      problem && lineColumnAt(text, problem.offset),
+    );
+  }
 }
 
 /** How every YAML rebuild warning begins, as TOML's full rewrite does (REWRITE_WARNING). */
@@ -220,7 +247,7 @@ function alreadyShown(values: unknown, edit: MergeEdit, expected: unknown): bool
  */
 function means(text: string, expected: unknown, release: ParsedYaml): boolean {
   const doc = parseDocument(text, PARSE_OPTIONS);
-  if (doc.errors.length > 0) return false;
+  if (doc.errors.length > 0 || duplicateKeys(doc).length > 0) return false;
   return differences(doc.toJS(TO_JS), expected).every(
     (path) =>
       followsAnchor(doc, path) &&

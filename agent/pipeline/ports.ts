@@ -107,6 +107,10 @@ export interface UpdateEngine {
     releaseDir: string;
     appDir: string;
     stateDir: string;
+    /** The operator's own release directory (a local source), which names the release's copies. */
+    originDir?: string;
+    /** The whole release when `releaseDir` holds only part of it. */
+    listing?: ReadonlyMap<string, { type: string; sha256: string }>;
     /** Told each merge rule that merges nothing while the file it likely meant is replaced. */
     warn?: (message: string) => void;
   }): Promise<void>;

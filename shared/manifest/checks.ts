@@ -229,6 +229,35 @@ function mergeFormatProblems(files: unknown): Problem[] {
 }
 
 /**
+ * `merge_strategy` acts only on a merge: on `replace: {action: replace, merge_strategy:
+ * preserve_user}` the seed's word suggests the operator's values are kept, while the file is
+ * replaced whole (or, for skip, never touched), silently.
+ */
+function idleMergeStrategyProblems(files: unknown): Problem[] {
+  const problems: Problem[] = [];
+  for (const [pattern, rule] of entries(files)) {
+    if (!isRecord(rule) || rule.merge_strategy === undefined || MERGE_ACTIONS.has(rule.action)) continue;
+    if (typeof rule.action !== "string") continue;
+    const extension = /\.([A-Za-z]+)$/.exec(pattern)?.[1]?.toLowerCase() ?? "";
+    const merge = Object.hasOwn(MERGES_BY_EXTENSION, extension)
+      ? MERGES_BY_EXTENSION[extension]?.[0]
+      : undefined;
+    const fate =
+      rule.action === "skip"
+        ? "the file is never touched"
+        : "the file is replaced whole, none of the server's values merged in";
+    const hint = merge === undefined || rule.action === "skip" ? "" : ` (action: ${merge} merges it)`;
+    problems.push(
+      warning(
+        ["files", pattern, "merge_strategy"],
+        `${String(rule.merge_strategy)} has no effect with action ${rule.action}, only with merge_toml, merge_json or merge_yaml: ${fate}${hint}`,
+      ),
+    );
+  }
+  return problems;
+}
+
+/**
  * What the schema cannot check: a version that does not look like one (a warning), globs that
  * cannot match, migration keys that are not versions (or repeat one), and conditions that do not
  * parse. Works on the raw data so these problems come together with schema errors, not after.
@@ -251,6 +280,7 @@ export function manifestChecks(data: unknown): Problem[] {
     if (problem !== undefined) problems.push(error(["directories", dir], problem, "key"));
   }
   problems.push(...mergeFormatProblems(data.files));
+  problems.push(...idleMergeStrategyProblems(data.files));
   problems.push(...mergeStrategyFileProblems(data));
   problems.push(...pruneProblems(data.directories));
   problems.push(...cleanupProblems(data.cleanup));

@@ -1,23 +1,39 @@
 import { type Document, isScalar, type Node, visit } from "yaml";
 
+export interface DuplicateKey {
+  /** The repeated key's offset, and the offset of its first writing in the same mapping. */
+  offset: number;
+  first: number;
+  /** The key as written the second time (its source text when it has one). */
+  key: string;
+}
+
 /**
- * Offsets of map keys written twice in one mapping. The yaml library's own check compares each key
- * with every earlier one, which made a manifest of 20,000 keys take seconds to parse; this is the
- * same rule (scalar keys equal by value, `<<` merge keys exempt) in one pass with a set per map.
+ * Map keys written twice in one mapping. The yaml library's own check compares each key with every
+ * earlier one, which made a manifest of 20,000 keys (or a 40,000-line config) take seconds to
+ * minutes to parse; this is the same rule (scalar keys equal by value, `<<` merge keys exempt) in
+ * one pass with a map per mapping. Parse with `uniqueKeys: false` and call this instead.
  */
-export function duplicateKeyOffsets(doc: Document): number[] {
-  const offsets: number[] = [];
+export function duplicateKeys(doc: Document): DuplicateKey[] {
+  const found: DuplicateKey[] = [];
   visit(doc, {
     Map(_key, map) {
-      const seen = new Set<string>();
+      const seen = new Map<string, number>();
       for (const pair of map.items) {
         const key = pair.key as Node | null;
-        if (!isScalar(key) || key.value === "<<") continue;
+        // With `merge: true` each `<<` is its own Symbol, which the library never calls equal.
+        if (!isScalar(key) || key.value === "<<" || typeof key.value === "symbol") continue;
         const id = `${typeof key.value}:${String(key.value)}`;
-        if (seen.has(id)) offsets.push(key.range?.[0] ?? 0);
-        else seen.add(id);
+        const offset = key.range?.[0] ?? 0;
+        const first = seen.get(id);
+        if (first === undefined) seen.set(id, offset);
+        else found.push({ offset, first, key: key.source ?? String(key.value) });
       }
     },
   });
-  return offsets;
+  return found;
+}
+
+export function duplicateKeyOffsets(doc: Document): number[] {
+  return duplicateKeys(doc).map((d) => d.offset);
 }

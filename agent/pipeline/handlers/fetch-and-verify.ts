@@ -77,6 +77,8 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     releaseDir: release.dir,
     appDir: ctx.source.app_dir,
     stateDir: ctx.paths.appStateDir,
+    ...(release.originDir === undefined ? {} : { originDir: release.originDir }),
+    ...(release.listing === undefined ? {} : { listing: release.listing.files }),
     warn: (message) => ctx.log.warn(`manifest: ${message}`),
   });
   return CONTINUE;

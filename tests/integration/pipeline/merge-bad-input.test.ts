@@ -18,13 +18,26 @@ afterEach(async () => {
   await box.cleanup();
 });
 
+/** Ship's own copies of the previous release's merged files (`<state>/apps/<app>/base/<sha256>`). */
+async function baseCopies(): Promise<string[]> {
+  const bases = join(box.root, "var", "apps");
+  const [appState] = await readdir(bases);
+  const baseDir = join(bases, appState ?? "", "base");
+  return (await readdir(baseDir)).map((name) => join(baseDir, name));
+}
+
 const manifest = (version: string, marker: string) => ({
   version,
   files: { "settings.yaml": { action: "merge_yaml" as const } },
   hooks: { pre_update: [`echo pre >> ${marker}`], rollback: [`echo rollback >> ${marker}`] },
 });
 
-async function installThenBreak(marker: string): Promise<string> {
+/** Installs v1, writes `broken` over the user's settings.yaml and returns v2 (its settings.yaml as given). */
+async function installThenBreak(
+  marker: string,
+  broken: string | Buffer = "a: 1\nb: [1, 2\n",
+  settings = "a: 2\n",
+): Promise<string> {
   const v1 = await box.release(
     "v1",
     { "app.py": "v1\n", "settings.yaml": "a: 1\n" },
@@ -32,8 +45,8 @@ async function installThenBreak(marker: string): Promise<string> {
   );
   expect((await box.run(v1)).exitCode).toBe(0);
   await writeFile(marker, "");
-  await writeFile(join(box.appDir, "settings.yaml"), "a: 1\nb: [1, 2\n");
-  return box.release("v2", { "app.py": "v2\n", "settings.yaml": "a: 2\n" }, manifest("2.0.0", marker));
+  await writeFile(join(box.appDir, "settings.yaml"), broken);
+  return box.release("v2", { "app.py": "v2\n", "settings.yaml": settings }, manifest("2.0.0", marker));
 }
 
 describe("a user config that does not parse", () => {
@@ -61,6 +74,60 @@ describe("a user config that does not parse", () => {
     expect(run.apps[0]?.message).toMatch(/settings\.yaml:3:1 cannot merge/);
     expect(await hashTree(box.appDir)).toEqual(before);
     expect(await readFile(marker, "utf8")).toBe("pre\nrollback\n");
+  });
+});
+
+describe("a YAML config that parses but has no value", () => {
+  // The yaml library finds these only when it builds the values, with a bare Error: the run said
+  // "update failed at verify: Merge sources must be maps or map aliases", exit 1, no file named.
+  it.each([
+    {
+      name: "a merge key whose value is not a mapping",
+      text: "db:\n  <<: 5\n  a: 1\n",
+      says: "2:7 cannot merge: the server's copy does not parse: a merge key (<<) takes a mapping, an alias of one (*name) or a list of those",
+    },
+    {
+      name: "an alias before its anchor",
+      text: "a: *x\nb: &x 1\n",
+      says: "1:4 cannot merge: the server's copy does not parse: the alias *x has no anchor &x before it",
+    },
+  ])("$name: exit 2 naming file:line:column, before the hooks", async ({ text, says }) => {
+    const marker = join(box.root, "hooks.log");
+    const v2 = await installThenBreak(marker, text);
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toContain(`${box.appDir}/settings.yaml:${says}`);
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
+  });
+});
+
+describe("a config whose release copy did not change", () => {
+  // A local source stages only what changed: the check before the hooks listed the staging
+  // directory, so it never saw this config, and the merge (which still runs: the user's copy
+  // differs from the release's) failed at the apply, after the pre_update hooks had run.
+  it.each([
+    {
+      name: "does not parse",
+      bytes: Buffer.from("a: 1\nb: [1, 2\n"),
+      says: "3:1 cannot merge: the server's copy does not parse",
+    },
+    {
+      name: "is Latin-1",
+      bytes: Buffer.from('a: 1\nb: "caf\xe9"\n', "latin1"),
+      says: "2:8 cannot merge: the server's copy does not parse: byte 0xE9 is not UTF-8",
+    },
+  ])("a user copy that $name is refused before the hooks", async ({ bytes, says }) => {
+    const marker = join(box.root, "hooks.log");
+    const v2 = await installThenBreak(marker, bytes, "a: 1\n");
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toContain(`${box.appDir}/settings.yaml:${says}`);
+    expect(run.lines.some((l) => l.msg === "step verify failed")).toBe(true);
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
   });
 });
 
@@ -113,8 +180,26 @@ describe("a config that is not UTF-8 text", () => {
     await writeFile(join(v1, "settings.yaml"), Buffer.from("# caf\xe9\na: 1\n", "latin1"));
     const run = await box.run(v1);
     expect(run.exitCode).toBe(2);
-    expect(run.apps[0]?.message).toMatch(/settings\.yaml:1:6 cannot merge: the release's copy .*byte 0xE9/);
+    // Named in the operator's release directory: a bare `settings.yaml` read as the app's copy.
+    expect(run.apps[0]?.message).toContain(`${v1}/settings.yaml:1:6 cannot merge: the release's copy`);
+    expect(run.apps[0]?.message).toMatch(/byte 0xE9/);
     expect(await hashTree(box.appDir)).toEqual({});
+  });
+
+  it("the release's copy that does not parse is named in the operator's release directory", async () => {
+    const marker = join(box.root, "hooks.log");
+    const v1 = await box.release("v1", { "settings.yaml": "a: 1\n" }, manifest("1.0.0", marker));
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(marker, "");
+    const v2 = await box.release("v2", { "settings.yaml": "a: [2\n" }, manifest("2.0.0", marker));
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toContain(
+      `${v2}/settings.yaml:2:1 cannot merge: the release's copy does not parse: `,
+    );
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
   });
 });
 
@@ -143,10 +228,7 @@ describe("a replace file with a preserve_user section", () => {
     // pool was as v1 shipped it: it follows the release; host is the user's.
     expect(await readFile(join(box.appDir, "settings.yaml"), "utf8")).toBe("db:\n  host: mine\n  pool: 10\n");
 
-    const bases = join(box.root, "var", "apps");
-    const [appState] = await readdir(bases);
-    const baseDir = join(bases, appState ?? "", "base");
-    for (const name of await readdir(baseDir)) await writeFile(join(baseDir, name), "db: [broken\n");
+    for (const copy of await baseCopies()) await writeFile(copy, "db: [broken\n");
     await writeFile(marker, "");
     const v3 = await box.release(
       "v3",
@@ -164,6 +246,105 @@ describe("a replace file with a preserve_user section", () => {
   });
 });
 
+describe("a copy that turns non-UTF-8 where the check did not look, or after it", () => {
+  const latin1 = Buffer.from('db:\n  pass: "s\xe9cret"\n  pool: 5\n', "latin1");
+
+  it("a replace file whose preserve_user section keeps the server's values: refused before the hooks", async () => {
+    // The check skipped the server's copy under replace, and the apply decoded it with U+FFFD:
+    // the kept password came back as s\uFFFDcret, exit 0, reported as kept.
+    const marker = join(box.root, "hooks.log");
+    const sectioned = (version: string) => ({
+      ...manifest(version, marker),
+      files: { "settings.yaml": { action: "merge_yaml" as const, merge_strategy: "replace" as const } },
+      merge_strategies: { "settings.yaml": { db: "preserve_user" as const } },
+    });
+    const v1 = await box.release(
+      "v1",
+      { "settings.yaml": "db:\n  pass: x\n  pool: 5\n" },
+      sectioned("1.0.0"),
+    );
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(marker, "");
+    await writeFile(join(box.appDir, "settings.yaml"), latin1);
+    const v2 = await box.release(
+      "v2",
+      { "settings.yaml": "db:\n  pass: x\n  pool: 10\n" },
+      sectioned("2.0.0"),
+    );
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toMatch(
+      `${box.appDir}/settings.yaml:2:11 cannot merge: the server's copy does not parse: byte 0xE9 is not UTF-8`,
+    );
+    expect(await readFile(join(box.appDir, "settings.yaml"))).toEqual(latin1);
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
+  });
+
+  it("a pre_update hook that saves the config as Latin-1: exit 2 at the apply, named, the file untouched", async () => {
+    const marker = join(box.root, "hooks.log");
+    const saved = join(box.root, "latin1.yaml");
+    await writeFile(saved, latin1);
+    const rewriting = (version: string) => ({
+      ...manifest(version, marker),
+      hooks: {
+        pre_update: [`echo pre >> ${marker}`, `cp ${saved} ${join(box.appDir, "settings.yaml")}`],
+        rollback: [`echo rollback >> ${marker}`],
+      },
+    });
+    const v1 = await box.release(
+      "v1",
+      { "settings.yaml": "db:\n  pass: x\n  pool: 5\n" },
+      manifest("1.0.0", marker),
+    );
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(marker, "");
+    const v2 = await box.release(
+      "v2",
+      { "settings.yaml": "db:\n  pass: x\n  pool: 10\n" },
+      rewriting("2.0.0"),
+    );
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.result).toBe("failed_unchanged");
+    expect(run.apps[0]?.message).toMatch(
+      `${box.appDir}/settings.yaml:2:11 cannot merge: the server's copy does not parse: byte 0xE9 is not UTF-8`,
+    );
+    // What the hook wrote stays byte for byte: no U+FFFD written over the password.
+    expect(await readFile(join(box.appDir, "settings.yaml"))).toEqual(latin1);
+    expect(await readFile(marker, "utf8")).toBe("pre\nrollback\n");
+  });
+
+  it("the previous release's copy broken after the check: named as ship's copy at the apply too", async () => {
+    const marker = join(box.root, "hooks.log");
+    const v1 = await box.release("v1", { "settings.yaml": "a: 1\n" }, manifest("1.0.0", marker));
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(join(box.appDir, "settings.yaml"), "a: mine\n");
+    const [shipsCopy = ""] = await baseCopies();
+    for (const [broken, says] of [
+      ["a: [1\n", "does not parse: "],
+      [Buffer.from("a: caf\xe9\n", "latin1"), "does not parse: byte 0xE9 is not UTF-8"],
+    ] as const) {
+      await writeFile(shipsCopy, broken);
+      const v2 = await box.release("v2", { "settings.yaml": "a: 1\nb: 1\n" }, manifest("2.0.0", marker));
+      const real = defaultPorts();
+      // As if ship's copy broke between the check and the apply.
+      const ports: PipelinePorts = { ...real, engine: { ...real.engine, checkMerges: async () => {} } };
+      const before = await hashTree(box.appDir);
+      const run = await box.run(v2, { ports });
+      expect(run.exitCode).toBe(2);
+      const message = run.apps[0]?.message ?? "";
+      expect(message).toContain(`${shipsCopy}:`);
+      expect(message).toContain(`cannot merge: the previous release's copy ${says}`);
+      expect(message).toContain(
+        "that file is ship's copy of settings.yaml as the previous release installed it",
+      );
+      expect(await hashTree(box.appDir)).toEqual(before);
+    }
+  });
+});
+
 describe("the previous release's copy that does not parse", () => {
   // It is ship's own copy (<state>/apps/<app>/base/<sha256>), but the message named the app's
   // settings.yaml, which parses fine: the operator looked at the wrong file and had no way out.
@@ -172,11 +353,7 @@ describe("the previous release's copy that does not parse", () => {
     const v1 = await box.release("v1", { "settings.yaml": "a: 1\nb: 2\n" }, manifest("1.0.0", marker));
     expect((await box.run(v1)).exitCode).toBe(0);
     await writeFile(join(box.appDir, "settings.yaml"), "a: mine\nb: 2\n");
-    const bases = join(box.root, "var", "apps");
-    const [appState] = await readdir(bases);
-    const baseDir = join(bases, appState ?? "", "base");
-    const [name] = await readdir(baseDir);
-    const shipsCopy = join(baseDir, name ?? "");
+    const [shipsCopy = ""] = await baseCopies();
     await writeFile(shipsCopy, "a: [1\n");
     await writeFile(marker, "");
     const v2 = await box.release("v2", { "settings.yaml": "a: 1\nb: 3\nc: 1\n" }, manifest("2.0.0", marker));
@@ -229,6 +406,22 @@ describe("a merge rule that merges no file while the file it likely meant is rep
     expect(run.exitCode).toBe(0);
     expect(warnings(run.lines)).toEqual([
       'manifest: files."conf/app.yaml" (merge_yaml) names no file of the release, and config/app.yaml, which no rule names, is replaced whole (did you mean "config/app.yaml"?)',
+    ]);
+  });
+
+  it("a merge rule for a file in a protected directory is named with the directory", async () => {
+    // Such a file is installed where the app lacks the directory and never written again: the
+    // release's new keys never reached the operator's config, and nothing said why.
+    const manifest = {
+      version: "1.0.0",
+      files: { "data/config.yaml": { action: "merge_yaml" as const } },
+      directories: { data: { preserve: true } },
+    };
+    const v1 = await box.release("v1", { "data/config.yaml": "a: 1\n", "app.py": "v1\n" }, manifest);
+    const run = await box.run(v1);
+    expect(run.exitCode).toBe(0);
+    expect(warnings(run.lines)).toEqual([
+      'manifest: files."data/config.yaml" (merge_yaml) merges no file: data/config.yaml is in the protected directory data (preserve: true), which ship fills only where the app lacks it and never writes again; keep merged configs out of it',
     ]);
   });
 

@@ -199,3 +199,25 @@ describe("JSON: a key the merge removes takes its earlier repeats along", () => 
     expect(result.warnings).toEqual([]);
   });
 });
+
+describe("JSON integers and floats are two types, as in TOML and YAML", () => {
+  // Go's encoding/json and Rust's serde refuse `2.0` for an integer field: a release that made a
+  // field an integer (and its default `2`) left the user's untouched `2.0`, and the app refused it.
+  it("a release turning a value the user never touched from float to integer, or back, updates it", () => {
+    const base = '{\n  "workers": 2.0,\n  "ratio": 1,\n  "scale": 1e3\n}\n';
+    const result = merge(base, '{\n  "workers": 2,\n  "ratio": 1.0,\n  "scale": 1000\n}\n', base);
+    expect(result.text).toBe('{\n  "workers": 2,\n  "ratio": 1.0,\n  "scale": 1000\n}\n');
+    expect(result.updated).toEqual(["workers", "ratio", "scale"]);
+  });
+
+  it("the user's own float stays theirs; a float the merge writes reads back as a float", () => {
+    const base = '{"workers": 2, "ratio": 1.5}\n';
+    const result = merge(
+      '{"workers": 3.0, "ratio": 1.5}\n',
+      '{"workers": 4, "ratio": 0.5, "new": 7.0}\n',
+      base,
+    );
+    expect(result.text).toBe('{"workers": 3.0, "ratio": 0.5, "new": 7.0}\n');
+    expect(result.kept).toEqual(["workers"]);
+  });
+});

@@ -107,4 +107,27 @@ describe("malformed inputs give positioned errors", () => {
     );
     expect(base.issues[0]?.message).toMatch(/the previous release's copy/);
   });
+
+  it("TOML: a key or table defined twice is named, without the parser's own prefix", () => {
+    const run = (current: string) => {
+      const issue = failure(() =>
+        mergeConfigFile({
+          format: "toml",
+          fileName: "a.toml",
+          current,
+          incoming: "x = 1",
+          strategy: "update_only",
+        }),
+      ).issues[0];
+      return `${issue?.line}:${issue?.column} ${issue?.message.replace("cannot merge: the server's copy does not parse: ", "")}`;
+    };
+    const twice =
+      "is defined twice (TOML defines each key and table once, dotted keys and [table] headers alike); remove one or merge them";
+    expect(run("port = 1\nhost = 'a'\nport = 2\n")).toBe(`3:1 the key port ${twice}`);
+    expect(run("[db]\nhost = 'a'\n\n[db]\nport = 1\n")).toBe(`4:2 the table [db] ${twice}`);
+    expect(run("db.host = 'a'\n[db]\nport = 1\n")).toBe(`2:2 the table [db] ${twice}`);
+    expect(run('"a.b" = 1\n"a.b" = 2\n')).toBe(`2:1 the key "a.b" ${twice}`);
+    // Other errors keep the parser's words, without "Invalid TOML document:".
+    expect(run("a = \n")).toBe("1:5 invalid value");
+  });
 });

@@ -63,3 +63,31 @@ describe.each(cases)(
     });
   },
 );
+
+describe.each(cases)("a server copy with CR line endings alone (classic Mac OS, $format)", (c) => {
+  // No parser reads a lone CR as a line break: such a YAML file that opened with a comment read as
+  // one comment (an empty mapping), and the three-way merge took every key as deleted, writing the
+  // user's settings back commented out; TOML refused it as "control characters … in comments".
+  const cr = (text: string) => text.replaceAll("\n", "\r");
+  const merge = (current: string, incoming = c.incoming) =>
+    mergeConfigFile({
+      format: c.format,
+      fileName: `app.${c.format}`,
+      current,
+      incoming,
+      base: c.base,
+      strategy: "preserve_user",
+    });
+
+  it("merges as its lines say, keeping CR line endings and its comments", () => {
+    const result = merge(cr(c.current));
+    expect(result.text).toBe(cr(c.expected));
+    expect(result.warnings).toEqual([]);
+    expect(result.updated).toEqual(["server.host"]);
+    expect(result.added).toEqual(["server.workers"]);
+  });
+
+  it("a release copy saved so reads alike", () => {
+    expect(merge(c.current, cr(c.incoming)).text).toBe(c.expected);
+  });
+});

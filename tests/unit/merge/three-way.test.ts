@@ -56,3 +56,37 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
     expect(result.updated).toEqual(["hosts"]);
   });
 });
+
+describe.each(["toml", "yaml"] as const)("a blank server copy (%s)", (format) => {
+  // Three-way, a 0-byte copy (a disk that filled, a crashed editor) read as "the user deleted every
+  // key": the merge wrote back only the keys the release changed, exit 0, and the app started with
+  // a config missing everything else. It is merged as a missing file is installed.
+  const base = { host: "localhost", pool: 5, tls: { on: false } };
+  const incoming = { host: "localhost", pool: 10, tls: { on: false }, retries: 3 };
+  const mergeOnto = (current: string) =>
+    mergeConfigFile({
+      format,
+      fileName: "f",
+      base: write(format, base),
+      current,
+      incoming: write(format, incoming),
+      strategy: "preserve_user",
+    });
+
+  it.each(["", "\n\n", "  \n"])("%j takes every key of the release, with a warning", (current) => {
+    const result = mergeOnto(current);
+    expect(read(format, result.text)).toEqual(incoming);
+    expect([...result.added].sort()).toEqual(["host", "pool", "retries", "tls"]);
+    expect(result.kept).toEqual([]);
+    expect(result.warnings).toEqual([
+      "your copy is empty: merged as a new copy (the release's keys added), not as every key deleted by you",
+    ]);
+  });
+
+  it("a copy of comments only is the user's choice: their deletions stay", () => {
+    const current = format === "toml" ? "# host = 'x'\n" : "# host: x\n";
+    const result = mergeOnto(current);
+    expect(read(format, result.text)).toEqual({ pool: 10, retries: 3 });
+    expect([...result.kept].sort()).toEqual(["host", "tls"]);
+  });
+});

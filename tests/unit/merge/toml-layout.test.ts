@@ -260,3 +260,34 @@ describe("TOML integers and floats are two types", () => {
     expect(result.text).toBe("[a]\nz = 1.5\n\n[a.b]\ne = 2\n\n[a.b.c]\nd = 1.0\n");
   });
 });
+
+describe("top-level keys added to a file that starts with a [table]", () => {
+  it("are parted from the table by a blank line, as in the release, also several and with a new table", () => {
+    const base = "# my app\n\n[a]\nx = 1\n";
+    expect(mergeToml(base, "y = 2\n\n[a]\nx = 1\n", { base }).text).toBe("# my app\n\ny = 2\n\n[a]\nx = 1\n");
+    const result = mergeToml("[a]\r\nx = 1\r\n", "y = 2\n# w\nw = 3\n\n[n]\nk = 1\n\n[a]\nx = 1\n", {
+      base: "[a]\nx = 1\n",
+    });
+    expect(result.text).toBe("y = 2\r\n# w\r\nw = 3\r\n\r\n[n]\r\nk = 1\r\n\r\n[a]\r\nx = 1\r\n");
+    expect(result.warnings).toEqual([]);
+  });
+});
+
+describe("a table written as dotted keys that the release keeps but empties", () => {
+  // Removing its last line left no such table, so the file was rewritten from values: every
+  // comment and blank line of the file lost (with a WARNING).
+  it("becomes `d = {}` in place of its lines; the rest of the file stays as written", () => {
+    const base = "# my app\nx = 1 # one\n\n# about d\nd.c = 1\nd.e = 2\ny = 0x10\n";
+    const result = mergeToml(base, "x = 1\ny = 16\n\n[d]\n", { base });
+    expect(result.text).toBe("# my app\nx = 1 # one\n\n# about d\nd = {}\ny = 0x10\n");
+    expect(result.removed).toEqual(["d.c", "d.e"]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("inside a [table], and two levels deep", () => {
+    const base = "[app]\nname = 'a' # mine\nlimits.cpu.max = 2\n";
+    const result = mergeToml(base, "[app]\nname = 'a'\n\n[app.limits.cpu]\n", { base });
+    expect(result.text).toBe("[app]\nname = 'a' # mine\nlimits.cpu = {}\n");
+    expect(result.warnings).toEqual([]);
+  });
+});
