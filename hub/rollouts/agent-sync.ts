@@ -20,6 +20,7 @@ import {
   SUCCEEDED_DEPLOYMENT_STATES,
   UPDATE_REPORT_EVENT,
 } from "./states.js";
+import { settleAnnounced } from "./unannounced.js";
 
 /** A report as it arrived on one agent's connection. */
 export interface IncomingReport {
@@ -85,7 +86,16 @@ export class AgentSync {
     const timedOut: DeploymentRecord[] = [];
     const owed: DeploymentRecord[] = [];
     const late: DeploymentRecord[] = [];
-    const history = await t.listDeployments({ agentId });
+    // What it no longer takes is not sent (and what it takes again is owed again) before anything is.
+    const history = await settleAnnounced(
+      this.engine,
+      dispatch,
+      agentId,
+      hello.apps,
+      await t.listDeployments({ agentId }),
+      readRollout,
+      actor,
+    );
     for (const d of history) {
       // Finished ones (most of an agent's history) owe nothing: their rollout need not be read.
       const retry = isRedeliverable(d.state);

@@ -486,11 +486,12 @@ export class RolloutEngine {
   }
 
   /**
-   * `left`: deployments of `rollout` (as they were) that were failed and are sent again now. Those
+   * `left`: deployments of `rollout` (as they were) that were failed and are sent again now, or no
+   * longer count (their agent left the app: not applicable). Those
    * that already failed when the operator last resumed were accepted then; the allowance drops by
    * as many, so it covers only failures still there.
    */
-  private async unaccept(dispatch: Dispatch, rollout: RolloutRecord, left: readonly DeploymentRecord[]) {
+  async unaccept(dispatch: Dispatch, rollout: RolloutRecord, left: readonly DeploymentRecord[]) {
     if (left.length === 0 || rollout.failureAllowance === 0) return;
     const { t } = dispatch;
     // Rollout-level events are few (created, advanced, paused, resumed, halted…): the newest resume.
@@ -824,7 +825,9 @@ export class RolloutEngine {
     // A rollout that holds nobody is refused at create (`nobodyRefusal`); one stored by an older hub
     // stays open until aborted. It completes once every agent of every wave finished, not only the last wave's: an agent of an earlier wave an
     // operator advanced past while it was offline either updates or times out first.
-    if (last && total.finished === total.members && total.members > 0) {
+    // Agents that no longer take the app are planned but not members: a rollout whose agents all
+    // left the app completes, as one whose agents all finished does.
+    if (last && total.finished === total.members && total.members + total.notApplicable > 0) {
       if (current.members === 0) this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch);
       const reason = completedReason({ failed: total.failed });
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
