@@ -320,7 +320,19 @@ function stateAfter(known: AppStatus, report: Report): AppStatus {
     report.installedReleaseId !== undefined && report.installedReleaseId === report.releaseId
       ? report.toVersion
       : known.version;
-  return { ...rest, version, state: report.outcome, ...(releaseId ? { releaseId } : {}) };
+  return { ...rest, version, state: appStateAfter(report), ...(releaseId ? { releaseId } : {}) };
+}
+
+/**
+ * The app's state in the fleet after a report, in the words the agent's hello uses for the same
+ * run (its state file's last result), so the fleet says one thing before and after the next
+ * hello: `rolled_back` only for a rollback asked for (the hub's instruction, `ship --rollback`),
+ * `failed_restored` for a failed update its host put back by itself (the report's `rolled_back`).
+ */
+function appStateAfter(report: Report): string {
+  if (report.outcome === "rolled_back") return "failed_restored";
+  const rollback = report.deploymentId !== undefined && parseDeploymentId(report.deploymentId).rollback;
+  return rollback && report.outcome === "succeeded" ? "rolled_back" : report.outcome;
 }
 
 function appStatusAfter(report: Report): AppStatus {
@@ -332,7 +344,7 @@ function appStatusAfter(report: Report): AppStatus {
   return {
     app: report.app,
     version,
-    state: report.outcome,
+    state: appStateAfter(report),
     ...(releaseId ? { releaseId } : {}),
   };
 }

@@ -2,6 +2,7 @@ import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { ago, formatLabels, shortId, when } from "../format.js";
 import type { AgentDetail, MergeReport, ReportStep } from "../types.js";
+import { appState } from "./fleet.js";
 import type { View } from "./view.js";
 
 function stepList(steps: ReportStep[]): HTMLElement {
@@ -98,7 +99,7 @@ export function agentView(id: string): View {
       table(
         ["App", "Version", "State"],
         agent.apps.map((a) =>
-          h("tr", {}, h("td", {}, a.app), h("td", {}, a.version ?? "(none)"), h("td", {}, a.state)),
+          h("tr", {}, h("td", {}, a.app), h("td", {}, a.version ?? "(none)"), h("td", {}, appState(a.state))),
         ),
       ),
       h("h2", {}, "Rollouts"),
