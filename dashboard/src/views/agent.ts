@@ -55,8 +55,13 @@ export function agentView(id: string): View {
   const checked = h("p", { role: "status", id: "check-result" });
   check.addEventListener("click", async () => {
     try {
-      await post(`agents/${encodeURIComponent(id)}/check`);
-      checked.textContent = "Asked the agent to check its sources now.";
+      const answer = await post<{ sent: boolean; relayed?: boolean; message?: string }>(
+        `agents/${encodeURIComponent(id)}/check`,
+      );
+      // Relayed through another hub of a cluster: asked, not confirmed, and the page says so.
+      checked.textContent = answer.relayed
+        ? `Relayed, not confirmed: ${answer.message ?? "another hub holds the agent's connection"}.`
+        : "Asked the agent to check its sources now.";
     } catch (error) {
       checked.textContent = `Not sent: ${describeError(error)}`;
     }
