@@ -3,6 +3,7 @@ import { parseDeploymentId } from "../../shared/protocol/messages.js";
 import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, DeploymentState, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
+import { settleEligibility } from "./eligibility.js";
 import type { RolloutEngine } from "./engine.js";
 import { settleInstalled } from "./found-installed.js";
 import { markOvertaken, RESTORED_BY_HOST, tookOver } from "./rollback-result.js";
@@ -20,7 +21,6 @@ import {
   SUCCEEDED_DEPLOYMENT_STATES,
   UPDATE_REPORT_EVENT,
 } from "./states.js";
-import { settleAnnounced } from "./unannounced.js";
 
 /** A report as it arrived on one agent's connection. */
 export interface IncomingReport {
@@ -86,12 +86,12 @@ export class AgentSync {
     const timedOut: DeploymentRecord[] = [];
     const owed: DeploymentRecord[] = [];
     const late: DeploymentRecord[] = [];
-    // What it no longer takes is not sent (and what it takes again is owed again) before anything is.
-    const history = await settleAnnounced(
+    // What it no longer fits is not sent (and what it fits again is owed again) before anything is.
+    const history = await settleEligibility(
       this.engine,
       dispatch,
       agentId,
-      hello.apps,
+      hello,
       await t.listDeployments({ agentId }),
       readRollout,
       actor,

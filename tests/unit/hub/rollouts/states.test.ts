@@ -19,6 +19,7 @@ import {
   FAILED_DEPLOYMENT_STATES,
   FINAL_ROLLOUT_STATES,
   FINISHED_DEPLOYMENT_STATES,
+  INELIGIBLE_FROM_STATES,
   isCompletedRollout,
   NOT_APPLICABLE_DEPLOYMENT_STATES,
   nextDeploymentState,
@@ -43,7 +44,6 @@ import {
   rolloutStep,
   rolloutTransitions,
   STALLED_DEPLOYMENT_STATES,
-  UNANNOUNCEABLE_DEPLOYMENT_STATES,
   UNSENT_DEPLOYMENT_STATES,
   UPDATE_REPORT_EVENT,
 } from "../../../../hub/rollouts/states.js";
@@ -110,7 +110,7 @@ describe("the rollout state machine table", () => {
     expect(rolloutStates.filter(cancelsUnsent)).toEqual(["aborted", "failed"]);
     // An agent whose hello leaves the app out is not sent what it still owes (a timeout too: it
     // would be retried), and is owed it again once it names the app.
-    expect(UNANNOUNCEABLE_DEPLOYMENT_STATES).toEqual(["pending", "sent", "in_progress", "timed_out"]);
+    expect(INELIGIBLE_FROM_STATES).toEqual(["pending", "sent", "in_progress", "timed_out"]);
     expect(NOT_APPLICABLE_DEPLOYMENT_STATES).toEqual(["not_applicable"]);
     expect(nextDeploymentState("not_applicable", "report-failed")).toBeUndefined();
     // Each deployment state falls in exactly one progress group, and every group is used.

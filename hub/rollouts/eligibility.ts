@@ -1,45 +1,49 @@
 /**
- * An agent's hello names the apps it takes. A deployment of an app its hello leaves out (the
- * operator set `enabled = false`, or removed the source, while the agent was away) would be refused
- * by the agent, and the rollout would read that refusal as a failure of the release and halt on it:
- * it is `not_applicable` instead, and owed again once a hello names the app.
+ * An agent's hello names the apps it takes and the labels it carries. A deployment its agent no
+ * longer fits (the operator set `enabled = false` or removed the source while the agent was away,
+ * or relabelled it out of the rollout's selector) would be refused by the agent, or would put a
+ * release on a host the operator took out of the rollout; a refusal would read as a failure of
+ * the release and halt the rollout on it. It is `not_applicable` instead, and owed again once a
+ * hello fits the rollout again.
  */
 import type { Hello } from "../../shared/protocol/messages.js";
 import type { DeploymentUpdate } from "../store/async-store.js";
 import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import type { RolloutEngine } from "./engine.js";
+import { isEligible } from "./membership.js";
 import {
   cancelsUnsent,
   FAILED_DEPLOYMENT_STATES,
+  INELIGIBLE_FROM_STATES,
   NOT_APPLICABLE_DEPLOYMENT_STATES,
   nextDeploymentState,
-  UNANNOUNCEABLE_DEPLOYMENT_STATES,
 } from "./states.js";
 
 /**
  * Moves `history` (all of one agent's deployments) by what its hello announces: open deployments
- * of an app it no longer names become `not_applicable`; not-applicable ones of an app it names
- * again are `pending` again while their rollout may still send (not aborted or failed). Returns
- * the history as it is now, for the hello's reconciliation that follows.
+ * of a rollout it no longer fits (app not named, selector's labels not carried) become
+ * `not_applicable`; not-applicable ones of a rollout it fits again are `pending` again while the
+ * rollout may still send (not aborted or failed). Returns the history as it is now, for the
+ * hello's reconciliation that follows.
  */
-export async function settleAnnounced(
+export async function settleEligibility(
   engine: RolloutEngine,
   dispatch: Dispatch,
   agentId: string,
-  apps: Hello["apps"],
+  hello: Pick<Hello, "apps" | "labels">,
   history: readonly DeploymentRecord[],
   readRollout: (id: string) => Promise<RolloutRecord | undefined>,
   actor: string,
 ): Promise<DeploymentRecord[]> {
   const { t } = dispatch;
-  const named = new Set(apps.map((a) => a.app));
+  const candidate = { id: agentId, apps: hello.apps, labels: hello.labels };
   const updates: DeploymentUpdate[] = [];
   const left = new Map<string, DeploymentRecord[]>();
   const now = dispatch.now;
   const result: DeploymentRecord[] = [];
   for (const d of history) {
-    const leaving = UNANNOUNCEABLE_DEPLOYMENT_STATES.includes(d.state);
+    const leaving = INELIGIBLE_FROM_STATES.includes(d.state);
     const back = NOT_APPLICABLE_DEPLOYMENT_STATES.includes(d.state);
     if (!leaving && !back) {
       result.push(d);
@@ -49,14 +53,15 @@ export async function settleAnnounced(
       ?.app;
     const rollout = await readRollout(d.rolloutId);
     let next: DeploymentRecord | undefined;
-    if (leaving && app !== undefined && !named.has(app)) {
-      const state = nextDeploymentState(d.state, "unannounced");
-      const error = `not applicable: ${agentId} no longer takes app ${app} (its hello leaves it out: [sources.${app}] removed or enabled = false in its ship.toml); not sent`;
+    const fits = app !== undefined && rollout !== undefined && isEligible(rollout.spec, app, candidate);
+    if (leaving && app !== undefined && rollout && !fits) {
+      const state = nextDeploymentState(d.state, "ineligible");
+      const error = `not applicable: ${agentId} ${whyNot(app, rollout, candidate)}; not sent`;
       if (state !== undefined) next = { ...d, state, error, updatedAt: now };
       if (FAILED_DEPLOYMENT_STATES.includes(d.state))
         left.set(d.rolloutId, [...(left.get(d.rolloutId) ?? []), d]);
-    } else if (back && app !== undefined && named.has(app) && rollout && !cancelsUnsent(rollout.state)) {
-      const state = nextDeploymentState(d.state, "announced");
+    } else if (back && rollout && fits && !cancelsUnsent(rollout.state)) {
+      const state = nextDeploymentState(d.state, "eligible");
       if (state !== undefined) next = { ...d, state, error: null, updatedAt: now };
     }
     if (next === undefined) {
@@ -79,4 +84,13 @@ export async function settleAnnounced(
     if (rollout) await engine.unaccept(dispatch, rollout, ds);
   }
   return result;
+}
+
+/** Why an agent no longer fits the rollout, as its hello says. */
+function whyNot(app: string, rollout: RolloutRecord, agent: Pick<Hello, "apps" | "labels">): string {
+  if (!agent.apps.some((a) => a.app === app))
+    return `no longer takes app ${app} (its hello leaves it out: [sources.${app}] removed or enabled = false in its ship.toml)`;
+  const wanted = Object.entries(rollout.spec.selector?.labels ?? {});
+  const missing = wanted.filter(([k, v]) => agent.labels[k] !== v).map(([k, v]) => `${k}=${v}`);
+  return `no longer matches the rollout's selector (its labels lack ${missing.join(",")})`;
 }
