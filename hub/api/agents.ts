@@ -68,6 +68,9 @@ export function agentRoutes(deps: ApiDeps): Router {
 
   // Asks a connected agent to look for updates now (its own sources, outside any rollout).
   router.post("/agents/:id/check", operator, async (req, res) => {
+    // A body the check does not read is refused, as the rollout actions refuse theirs: a field the
+    // caller thought meant something (say {"app": "web"}) must not be ignored behind a 202.
+    parseRequest(NoFields, req.body ?? {});
     const id = req.params.id as string;
     let relayed = false;
     if (!deps.send(id, { type: "check_now", v: 1 })) {

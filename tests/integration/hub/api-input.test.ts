@@ -230,6 +230,14 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect(await refused("POST", "/api/v1/rollouts/nope/pause", { x: 1 })).toBe(
       "body.x: unknown key; no keys are allowed here",
     );
+    // "Check now" reads no body either: a field the caller meant is not ignored behind a 202.
+    await TestAgent.connect(t.hub.url, await t.agentToken("checked")).then((a) => {
+      a.hello("checked");
+      return expect.poll(() => t.hub.registry.isOnline("checked")).toBe(true);
+    });
+    expect(await refused("POST", "/api/v1/agents/checked/check", { app: "web" })).toBe(
+      "body.app: unknown key; no keys are allowed here",
+    );
     expect(await refused("GET", "/api/v1/rollouts?state=bogus")).toBe(
       'query.state: unknown state "bogus" (expected running, paused, completed, aborted, failed)',
     );
