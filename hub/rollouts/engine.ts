@@ -614,8 +614,9 @@ export class RolloutEngine {
     const { t } = dispatch;
     const now = this.options.now();
     const left = rollout.currentWave;
-    const heldNobody = !(await t.countDeploymentsOfRollout(rollout.id)).some((c) => c.wave === left);
-    if (heldNobody) this.recordEmptyWave(rollout, left, actor, dispatch);
+    // Agents that no longer fit the rollout (not applicable) tested nothing: the wave held nobody.
+    const held = waveStatsOfCounts(await t.countDeploymentsOfRollout(rollout.id), (w) => w === left);
+    if (held.members === 0) this.recordEmptyWave(rollout, left, actor, dispatch, held.notApplicable);
     // A reason of the wave it leaves (why it waited for an operator) no longer holds.
     await t.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, reason: null, updated: now });
     dispatch.record({
@@ -629,8 +630,18 @@ export class RolloutEngine {
   }
 
   /** A wave passed (or, the last one, completed) with no agent in it: said, never silent. */
-  private recordEmptyWave(rollout: RolloutRecord, wave: number, actor: string, dispatch: Dispatch): void {
+  private recordEmptyWave(
+    rollout: RolloutRecord,
+    wave: number,
+    actor: string,
+    dispatch: Dispatch,
+    notApplicable = 0,
+  ): void {
     const last = wave === rollout.spec.waves.length - 1;
+    const held =
+      notApplicable === 0
+        ? "held no agent"
+        : `held no agent that takes part (its ${notApplicable} agent(s) no longer fit the rollout: not applicable)`;
     dispatch.record({
       actor,
       kind: "rollout.wave_empty",
@@ -639,8 +650,8 @@ export class RolloutEngine {
         wave,
         name: rollout.spec.waves[wave]?.name,
         message: last
-          ? "the last wave held no agent: the earlier waves took every agent of the rollout"
-          : "this wave held no agent: nothing was tested in it before the next wave started",
+          ? `the last wave ${held}${notApplicable === 0 ? ": the earlier waves took every agent of the rollout" : ""}`
+          : `this wave ${held}: nothing was tested in it before the next wave started`,
       },
     });
   }
@@ -828,7 +839,8 @@ export class RolloutEngine {
     // Agents that no longer take the app are planned but not members: a rollout whose agents all
     // left the app completes, as one whose agents all finished does.
     if (last && total.finished === total.members && total.members + total.notApplicable > 0) {
-      if (current.members === 0) this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch);
+      if (current.members === 0)
+        this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch, current.notApplicable);
       const reason = completedReason({ failed: total.failed });
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });

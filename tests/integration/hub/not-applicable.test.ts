@@ -111,4 +111,41 @@ describe("a deployment whose agent no longer fits its rollout", () => {
     expect(back.received.filter(isDeploy)).toEqual([]);
     expect((await view(t, id)).progress.failed).toBe(0);
   });
+
+  it("a canary whose only agent no longer fits is said to have tested nobody when it is passed", async () => {
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const a1 = await connect(t, "a1");
+    const a2 = await connect(t, "a2");
+    await leave(t, a2, "a2");
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: v2,
+        waves: [
+          { name: "canary", agents: ["a2"] },
+          { name: "all", percent: 100 },
+        ],
+        failureThreshold: { count: 1 },
+        autoAdvance: true,
+      },
+    });
+    const id = created.body.id;
+    await connect(t, "a2", {}, ["other"]);
+    // The canary passed by itself: the rest of the fleet gets the release, and the log says the
+    // canary tested nothing, as it does for a canary that held no agent at all.
+    await a1.next(isDeploy);
+    type Events = { events: { kind: string; subject: string; data: { wave?: number; message?: string } }[] };
+    const events = (await t.api<Events>("GET", `/api/v1/events?subject=${id}`, { token: t.operator })).body
+      .events;
+    expect(
+      events.filter((e) => e.kind === "rollout.wave_empty").map((e) => [e.data.wave, e.data.message]),
+    ).toEqual([
+      [
+        0,
+        "this wave held no agent that takes part (its 1 agent(s) no longer fit the rollout: not applicable): nothing was tested in it before the next wave started",
+      ],
+    ]);
+  });
 });
