@@ -95,6 +95,7 @@ export class AgentSync {
       await t.listDeployments({ agentId }),
       readRollout,
       actor,
+      (rollout) => this.appRolledOutSince(dispatch, rollout),
     );
     for (const d of history) {
       // Finished ones (most of an agent's history) owe nothing: their rollout need not be read.
@@ -161,6 +162,24 @@ export class AgentSync {
       if ((await t.getRelease(later.releaseId))?.app === app && counts(other, later)) return later.id;
     }
     return undefined;
+  }
+
+  /**
+   * Whether a rollout of `rollout`'s app was created after it, whether or not it planned this agent
+   * (one that left the app was not planned): the fleet has moved on, and an agent taking the app
+   * again must not be sent the older release. Rare (a hello that fits a rollout again): the newest
+   * rollouts are read until one older than `rollout`.
+   */
+  private async appRolledOutSince(dispatch: Dispatch, rollout: RolloutRecord): Promise<boolean> {
+    const { t } = dispatch;
+    const release = (r: RolloutRecord) =>
+      dispatch.once(`release:${r.releaseId}`, () => t.getRelease(r.releaseId));
+    const app = (await release(rollout))?.app;
+    for (const later of await t.listRollouts({ limit: 10_000 })) {
+      if (later.created < rollout.created) return false;
+      if (later.id !== rollout.id && (await release(later))?.app === app) return true;
+    }
+    return false;
   }
 
   /** Without an epoch (tests, tools) the agent is marked offline whoever holds it. */

@@ -16,6 +16,7 @@ import {
   cancelsUnsent,
   FAILED_DEPLOYMENT_STATES,
   INELIGIBLE_FROM_STATES,
+  isCompletedRollout,
   NOT_APPLICABLE_DEPLOYMENT_STATES,
   nextDeploymentState,
 } from "./states.js";
@@ -35,6 +36,8 @@ export async function settleEligibility(
   history: readonly DeploymentRecord[],
   readRollout: (id: string) => Promise<RolloutRecord | undefined>,
   actor: string,
+  /** Whether a later rollout of the app exists: the fleet moved on from this rollout's release. */
+  overtaken: (rollout: RolloutRecord) => Promise<boolean>,
 ): Promise<DeploymentRecord[]> {
   const { t } = dispatch;
   const candidate = { id: agentId, apps: hello.apps, labels: hello.labels };
@@ -60,7 +63,15 @@ export async function settleEligibility(
       if (state !== undefined) next = { ...d, state, error, updatedAt: now };
       if (FAILED_DEPLOYMENT_STATES.includes(d.state))
         left.set(d.rolloutId, [...(left.get(d.rolloutId) ?? []), d]);
-    } else if (back && rollout && fits && !cancelsUnsent(rollout.state)) {
+    } else if (
+      back &&
+      rollout &&
+      fits &&
+      !cancelsUnsent(rollout.state) &&
+      // A completed rollout still sends its release to a latecomer, unless the app was rolled out
+      // again since (the agent, out of the app then, was not planned by that later rollout).
+      !(isCompletedRollout(rollout.state) && (await overtaken(rollout)))
+    ) {
       const state = nextDeploymentState(d.state, "eligible");
       if (state !== undefined) next = { ...d, state, error: null, updatedAt: now };
     }

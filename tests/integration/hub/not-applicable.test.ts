@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { Deploy } from "../../../shared/protocol/messages.js";
-import { isType, publishRelease, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 const isDeploy = isType("deploy");
 const OFFLINE_MS = 60_000;
@@ -147,5 +147,37 @@ describe("a deployment whose agent no longer fits its rollout", () => {
         "this wave held no agent that takes part (its 1 agent(s) no longer fit the rollout: not applicable): nothing was tested in it before the next wave started",
       ],
     ]);
+  });
+
+  it("taking the app again after a later rollout of it: the older release is not sent", async () => {
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const v3 = await publishRelease(t, "3.0.0");
+    const a1 = await connect(t, "a1");
+    const a2 = await connect(t, "a2");
+    await leave(t, a2, "a2");
+    const rollout = async (release: string) =>
+      (
+        await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+          token: t.operator,
+          body: { release, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 1 } },
+        })
+      ).body.id;
+    const first = await rollout(v2);
+    const without = await connect(t, "a2", {}, ["other"]);
+    await expect.poll(async () => (await deployment(t, first, "a2"))?.state).toBe("not_applicable");
+    await reportAcked(a1, await a1.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, first)).state).toBe("completed");
+    // 3.0.0 goes out while a2 is out of the app: it is not planned there.
+    const second = await rollout(v3);
+    await reportAcked(a1, await a1.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, second)).state).toBe("completed");
+    await leave(t, without, "a2");
+    const back = await connect(t, "a2");
+    // Joins nothing (both completed) and is not sent 2.0.0 over the fleet's 3.0.0.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(back.received.filter(isDeploy)).toEqual([]);
+    expect((await deployment(t, first, "a2"))?.state).toBe("not_applicable");
   });
 });
