@@ -194,7 +194,7 @@ export class RolloutEngine {
       // What `create` would answer with 409: another rollout of the app still holds it.
       ...(busy === undefined ? {} : { busy }),
       // What `create` would accept but the operator should know first (a downgrade).
-      warnings: rolloutWarnings(release, agents, placed),
+      warnings: rolloutWarnings(release, agents, placed, spec),
     };
   }
 
@@ -231,7 +231,7 @@ export class RolloutEngine {
         const waves = placeAgents(seed, spec, release.app, agents);
         const nobody = nobodyRefusal(spec, release.app, agents, waves);
         if (nobody !== undefined) throw new HubRequestError(400, nobody);
-        const warnings = rolloutWarnings(release, agents, waves);
+        const warnings = rolloutWarnings(release, agents, waves, spec);
         const now = this.options.now();
         const rollout: RolloutRecord = {
           id: rolloutId,

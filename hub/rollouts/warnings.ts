@@ -1,11 +1,13 @@
 /**
  * What an operator should know before a rollout starts, though the hub accepts it: said by the
  * preview (CLI --preview, the dashboard's form), by create's answer and in its `rollout.created`
- * event. Never a refusal: what each host does with an older release is its own `[trust]
+ * event. Never a refusal: an agents wave may name a host that registers later, a label wave may
+ * fill as agents register, and what each host does with an older release is its own `[trust]
  * allow_downgrade`, which its hello announces (older agents do not: taken to refuse).
  */
+import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { compareVersions } from "../../shared/versions.js";
-import type { Candidate } from "./membership.js";
+import { type Candidate, isEligible } from "./membership.js";
 
 /** An agent as the preview reads it: its announced version of each app, and its allow_downgrade. */
 export interface VersionedCandidate extends Candidate {
@@ -60,11 +62,68 @@ export function downgradeWarnings(
   return warnings;
 }
 
+/**
+ * Agents an `agents` wave names that will not take part: not registered with the hub at all (a
+ * typo, most often) or not eligible (no such app announced, the selector's labels lacking). The
+ * wave is then smaller than the operator wrote — empty, for a one-host canary.
+ */
+export function namedAgentWarnings(
+  spec: RolloutSpec,
+  app: string,
+  agents: readonly VersionedCandidate[],
+): string[] {
+  const byId = new Map(agents.map((a) => [a.id, a]));
+  return spec.waves.flatMap((wave, i) => {
+    if (wave.agents === undefined) return [];
+    const unknown = wave.agents.filter((id) => !byId.has(id));
+    const ineligible = wave.agents.filter((id) => {
+      const agent = byId.get(id);
+      return agent !== undefined && !isEligible(spec, app, agent);
+    });
+    const said: string[] = [];
+    if (unknown.length > 0)
+      said.push(
+        `${unknown.join(", ")} never registered with the hub (a typo?); taken only if an agent of that id registers while the rollout runs`,
+      );
+    if (ineligible.length > 0)
+      said.push(
+        `${ineligible.join(", ")} ${ineligible.length === 1 ? "does" : "do"} not take part (no app ${app} announced, or the selector's labels lacking)`,
+      );
+    return said.length === 0 ? [] : [`body.waves[${i}].agents (${wave.name}): ${said.join("; ")}`];
+  });
+}
+
+/**
+ * A wave before the last that holds no agent now: nothing is tested in it, and passing it (by
+ * itself with autoAdvance, at once) hands the release to the next wave untested. Said by name, as
+ * a refused empty percent wave would be; a label or agents wave may fill as agents register.
+ */
+export function emptyWaveWarnings(
+  spec: RolloutSpec,
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const held = new Set(placed.values());
+  if (held.size === 0) return [];
+  return spec.waves.slice(0, -1).flatMap((wave, i) => {
+    if (held.has(i)) return [];
+    const next = spec.waves[i + 1]?.name ?? "";
+    const passed = spec.autoAdvance ? "auto-advance passes it at once" : "advancing passes it";
+    return [
+      `body.waves[${i}] (${wave.name}) holds no agent now: nothing is tested in it, and ${passed}, sending the release to wave ${i + 2} (${next}) untested`,
+    ];
+  });
+}
+
 /** Every warning for a rollout of `release` placed as `placed` (empty when there is nothing to say). */
 export function rolloutWarnings(
   release: { app: string; version: string },
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
+  spec: RolloutSpec,
 ): string[] {
-  return downgradeWarnings(release, agents, placed);
+  return [
+    ...namedAgentWarnings(spec, release.app, agents),
+    ...emptyWaveWarnings(spec, placed),
+    ...downgradeWarnings(release, agents, placed),
+  ];
 }
