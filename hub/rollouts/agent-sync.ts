@@ -344,14 +344,16 @@ function stateAfter(known: AppStatus, report: Report): AppStatus {
 
 /**
  * The app's state in the fleet after a report, in the words the agent's hello uses for the same
- * run (its state file's last result), so the fleet says one thing before and after the next
- * hello: `rolled_back` only for a rollback asked for (the hub's instruction, `ship --rollback`),
- * `failed_restored` for a failed update its host put back by itself (the report's `rolled_back`).
+ * run (its state file's last result), so the fleet (and `?state=`) says one thing before and after
+ * the next hello: `updated` for an update done, `rolled_back` only for a rollback asked for (the
+ * hub's instruction, `ship --rollback`), `failed_restored` for a failed update its host put back by
+ * itself (the report's `rolled_back`). `failed` stays: the report does not say which failure.
  */
 function appStateAfter(report: Report): string {
   if (report.outcome === "rolled_back") return "failed_restored";
+  if (report.outcome !== "succeeded") return report.outcome;
   const rollback = report.deploymentId !== undefined && parseDeploymentId(report.deploymentId).rollback;
-  return rollback && report.outcome === "succeeded" ? "rolled_back" : report.outcome;
+  return rollback ? "rolled_back" : "updated";
 }
 
 function appStatusAfter(report: Report): AppStatus {

@@ -1,5 +1,5 @@
 /**
- * `rolled_back` in the fleet (GET /agents, `ship-hub agents`, the dashboard) means one thing: a
+ * The fleet's app states after a report use the words of the agent's next hello. `rolled_back` in the fleet (GET /agents, `ship-hub agents`, the dashboard) means one thing: a
  * rollback someone asked for did what was asked. A failed update whose host put the previous
  * version back by itself (the report's outcome `rolled_back`) reads `failed_restored`, the word the
  * agent's hello uses for that same run. Before, both read `rolled_back`, so `?state=rolled_back`
@@ -46,6 +46,9 @@ describe("rolled_back in the fleet", () => {
     const id = created.body.id;
     await reportAcked(a1, await a1.next(isDeploy), "rolled_back");
     await reportAcked(a2, await a2.next(isDeploy), "succeeded");
+    // An update done reads as the agent's next hello will say it: updated (not `succeeded`).
+    const updated = await t.api<Listed>("GET", "/api/v1/agents?state=updated", { token: t.operator });
+    expect(updated.body.agents.map((a) => a.id)).toEqual(["a2"]);
     // The operator takes 2.0.0 back: a2 is sent back to 1.0.0 and does it.
     const aborted = await t.api("POST", `/api/v1/rollouts/${id}/abort`, {
       token: t.operator,
