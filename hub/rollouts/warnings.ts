@@ -14,6 +14,8 @@ export interface VersionedCandidate extends Candidate {
   apps: { app: string; version?: string | null | undefined }[];
   /** Its hello's [trust] allow_downgrade; absent from an older agent, which is taken to refuse. */
   allowDowngrade?: boolean | undefined;
+  /** Connected now (as the store says: in a cluster, to any hub). */
+  online?: boolean;
 }
 
 /** "(v2.1, 2.0.0: a1, a3)": the versions newest first, and up to five hosts. */
@@ -114,6 +116,27 @@ export function emptyWaveWarnings(
   });
 }
 
+/**
+ * A wave whose every agent is offline now: nothing happens in it until they reconnect, and each
+ * that stays away past the hub's offline timeout (once the wave started) counts as a failure,
+ * which may halt the rollout. A canary of hosts that are down is worth knowing of before it starts.
+ */
+export function offlineWaveWarnings(
+  spec: RolloutSpec,
+  agents: readonly VersionedCandidate[],
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const online = new Map(agents.map((a) => [a.id, a.online !== false]));
+  return spec.waves.flatMap((wave, i) => {
+    const members = [...placed].filter(([, w]) => w === i).map(([id]) => id);
+    if (members.length === 0 || members.some((id) => online.get(id))) return [];
+    const shown = members.slice(0, 5).join(", ") + (members.length > 5 ? ", …" : "");
+    return [
+      `body.waves[${i}] (${wave.name}): every agent of it is offline now (${shown}): the wave waits for them, and each that stays away past the hub's offline timeout counts as failed`,
+    ];
+  });
+}
+
 /** Every warning for a rollout of `release` placed as `placed` (empty when there is nothing to say). */
 export function rolloutWarnings(
   release: { app: string; version: string },
@@ -124,6 +147,7 @@ export function rolloutWarnings(
   return [
     ...namedAgentWarnings(spec, release.app, agents),
     ...emptyWaveWarnings(spec, placed),
+    ...offlineWaveWarnings(spec, agents, placed),
     ...downgradeWarnings(release, agents, placed),
   ];
 }

@@ -86,4 +86,27 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
     );
     expect(preview.stderr).not.toContain("warning:");
   });
+
+  it("a wave whose every agent is offline is named, with its hosts", async () => {
+    const away = await TestAgent.connect(t.hub.url, await t.agentToken("web-03"));
+    away.hello("web-03");
+    while (!t.hub.registry.isOnline("web-03")) await new Promise((resolve) => setTimeout(resolve, 20));
+    away.ws.close();
+    while (t.hub.registry.isOnline("web-03")) await new Promise((resolve) => setTimeout(resolve, 20));
+    const preview = await cli(
+      "rollout",
+      "create",
+      "--release",
+      release,
+      "--wave",
+      "canary=agents:web-03",
+      "--wave",
+      "all=100",
+      "--preview",
+    );
+    // (Exit 2: the first case's rollout of web still runs, which the preview also says.)
+    expect(preview.stderr.split("\n").filter((l) => l.startsWith("warning:"))).toEqual([
+      "warning: body.waves[0] (canary): every agent of it is offline now (web-03): the wave waits for them, and each that stays away past the hub's offline timeout counts as failed",
+    ]);
+  });
 });
