@@ -241,6 +241,10 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect(await refused("GET", "/api/v1/rollouts?state=bogus")).toBe(
       'query.state: unknown state "bogus" (expected running, paused, completed, aborted, failed)',
     );
+    // Given twice, a key arrives as a list: said as that, not as an "unknown state a list".
+    expect(await refused("GET", "/api/v1/rollouts?state=running&state=paused")).toBe(
+      "query.state: must be one of running, paused, completed, aborted, failed (got a list)",
+    );
     expect(await refused("GET", "/api/v1/rollouts?limit=x")).toBe(
       'query.limit: must be a number (got string "x")',
     );
