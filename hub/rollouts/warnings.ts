@@ -137,6 +137,27 @@ export function offlineWaveWarnings(
   });
 }
 
+/**
+ * Agents of the app (and selector) that no wave takes: the last wave stops short of 100 % (or the
+ * label and agents waves leave them out). The rollout completes without them, and `--watch` exits
+ * 0: they keep what they run, which the operator should decide knowingly.
+ */
+export function unplacedWarnings(
+  spec: RolloutSpec,
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const left = [...placed].filter(([, wave]) => wave === undefined).map(([id]) => id);
+  if (left.length === 0) return [];
+  const shown = left.slice(0, 5).join(", ") + (left.length > 5 ? ", …" : "");
+  const last = spec.waves.length - 1;
+  const lastWave = spec.waves[last];
+  const short =
+    lastWave?.percent === undefined ? "" : `the last wave (${lastWave.name}) covers ${lastWave.percent} %: `;
+  return [
+    `body.waves[${last}]: ${short}${left.length} of the rollout's ${placed.size} agent(s) are in no wave (${shown}) and will not be updated by it; end with a 100 % wave to take them`,
+  ];
+}
+
 /** Every warning for a rollout of `release` placed as `placed` (empty when there is nothing to say). */
 export function rolloutWarnings(
   release: { app: string; version: string },
@@ -148,6 +169,7 @@ export function rolloutWarnings(
     ...namedAgentWarnings(spec, release.app, agents),
     ...emptyWaveWarnings(spec, placed),
     ...offlineWaveWarnings(spec, agents, placed),
+    ...unplacedWarnings(spec, placed),
     ...downgradeWarnings(release, agents, placed),
   ];
 }

@@ -87,6 +87,21 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
     expect(preview.stderr).not.toContain("warning:");
   });
 
+  it("agents no wave takes are named: the rollout would complete without them", async () => {
+    const preview = await cli(
+      "rollout",
+      "create",
+      "--release",
+      release,
+      "--wave",
+      "canary=agents:web-01",
+      "--preview",
+    );
+    expect(preview.stderr.split("\n").filter((l) => l.startsWith("warning:"))).toEqual([
+      "warning: body.waves[0]: 1 of the rollout's 2 agent(s) are in no wave (web-02) and will not be updated by it; end with a 100 % wave to take them",
+    ]);
+  });
+
   it("a wave whose every agent is offline is named, with its hosts", async () => {
     const away = await TestAgent.connect(t.hub.url, await t.agentToken("web-03"));
     away.hello("web-03");
