@@ -318,7 +318,21 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       {
         deliverPending: (rolloutId) => engine.deliverPending(rolloutId),
         wakeEvents: () => void eventStream.wake(),
-        checkNow: (agentId) => void registry.send(agentId, { type: "check_now", v: 1 }),
+        // The hub that asked cannot see this: the audit log is where the operator finds it sent.
+        checkNow: (agentId) => {
+          if (!registry.send(agentId, { type: "check_now", v: 1 })) return;
+          store
+            .appendEvent({
+              at: now(),
+              actor: `hub:${hubId}`,
+              kind: "agent.check_sent",
+              subject: agentId,
+              data: {},
+            })
+            .catch((error: unknown) =>
+              log.warn("recording a relayed check failed", { error: String(error) }),
+            );
+        },
       },
     ));
   if (wakeup) relayCheck = (id) => wakeup.relayCheck(id);

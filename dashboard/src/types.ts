@@ -93,7 +93,14 @@ export interface RolloutSpec {
 
 /** The hub's state machine table decides these; the dashboard only reads them (hub/rollouts/states.ts). */
 export type RolloutAction = "advance" | "pause" | "resume" | "abort" | "abort-rollback";
-export type ProgressGroup = "succeeded" | "failed" | "rolled-back" | "in-progress" | "pending" | "cancelled";
+export type ProgressGroup =
+  | "succeeded"
+  | "failed"
+  | "rolled-back"
+  | "in-progress"
+  | "pending"
+  | "cancelled"
+  | "not-applicable";
 
 export interface RolloutSummary {
   id: string;

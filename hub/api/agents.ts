@@ -68,6 +68,9 @@ export function agentRoutes(deps: ApiDeps): Router {
 
   // Asks a connected agent to look for updates now (its own sources, outside any rollout).
   router.post("/agents/:id/check", operator, async (req, res) => {
+    // A body the check does not read is refused, as the rollout actions refuse theirs: a field the
+    // caller thought meant something (say {"app": "web"}) must not be ignored behind a 202.
+    parseRequest(NoFields, req.body ?? {});
     const id = req.params.id as string;
     let relayed = false;
     if (!deps.send(id, { type: "check_now", v: 1 })) {
@@ -85,9 +88,20 @@ export function agentRoutes(deps: ApiDeps): Router {
       actor: actorOf(res),
       kind: "agent.check_requested",
       subject: id,
-      data: relayed ? { via: "the hub holding its connection" } : {},
+      data: relayed ? { via: "the hub holding its connection", confirmed: false } : {},
     });
-    res.status(202).json({ sent: true, ...(relayed ? { relayed: true } : {}) });
+    // A relay is a NOTIFY nobody answers: the hub holding the socket sends it if the agent is still
+    // connected there, and may have died or lost the agent meanwhile. Said as it is, not as "sent".
+    res.status(202).json(
+      relayed
+        ? {
+            sent: false,
+            relayed: true,
+            confirmed: false,
+            message: `asked the hub holding ${id}'s connection to send the check; not confirmed (that hub may have lost the connection): the agent's next report or last seen shows whether it checked`,
+          }
+        : { sent: true },
+    );
   });
 
   // The audit log, newest first; `next` pages further back.

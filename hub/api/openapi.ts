@@ -84,7 +84,12 @@ const routes: Record<string, Record<string, Operation>> = {
   },
   "/agents/{id}": { get: { summary: "One agent with deployments and recent reports", roles: "operator" } },
   "/agents/{id}/check": {
-    post: { summary: "Ask a connected agent to check its sources now", roles: "operator", status: 202 },
+    post: {
+      summary:
+        "Ask a connected agent to check its sources now: {sent:true}, or in a cluster {sent:false,relayed:true,confirmed:false} through the hub holding it",
+      roles: "operator",
+      status: 202,
+    },
   },
   "/events": { get: { summary: "Audit log, newest first (?before=&subject=&limit=)", roles: "operator" } },
   "/stream": {

@@ -20,7 +20,7 @@ type Summary = Awaited<ReturnType<typeof rolloutSummary>>;
 type Detail = Awaited<ReturnType<typeof rolloutDetail>>;
 type AgentView = Omit<AgentRecord, "lastSeen"> & { lastSeen: string };
 
-/** The hub's warnings (a downgrade) on stderr, where a script reading the table does not trip on them. */
+/** The hub's warnings (an empty wave, an unknown agent, a downgrade) on stderr, where a script reading the table does not trip on them. */
 const warn = (warnings: readonly string[] | undefined): void => {
   for (const w of warnings ?? []) process.stderr.write(`warning: ${w}\n`);
 };
@@ -266,8 +266,9 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
     // script previewing before it creates does not read "fine".
     const refused = p.nobody ?? p.busy;
     if (refused !== undefined) process.exitCode = 2;
-    if (options.json) return out(JSON.stringify(p, null, 2));
+    // On stderr with --json too: the person running a script sees them; the JSON carries them.
     warn(p.warnings);
+    if (options.json) return out(JSON.stringify(p, null, 2));
     out(`preview (seed ${p.seed}): the same command without --preview gives exactly this split`);
     if (refused !== undefined) process.stderr.write(`creating it would be refused: ${refused}\n`);
     out(
@@ -286,8 +287,8 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
     return;
   }
   const created = await client.request<Detail & { warnings?: string[] }>("POST", "/rollouts", spec);
-  if (options.json) return out(JSON.stringify(created, null, 2));
   warn(created.warnings);
+  if (options.json) return out(JSON.stringify(created, null, 2));
   printDetail(created);
 }
 

@@ -6,6 +6,7 @@ import {
   DELIVERABLE_DEPLOYMENT_STATES,
   FAILED_DEPLOYMENT_STATES,
   FINISHED_DEPLOYMENT_STATES,
+  NOT_APPLICABLE_DEPLOYMENT_STATES,
   ROLLBACK_FROM_STATES,
   SUCCEEDED_DEPLOYMENT_STATES,
 } from "./states.js";
@@ -14,24 +15,36 @@ import {
 const FINISHED: ReadonlySet<DeploymentState> = new Set(FINISHED_DEPLOYMENT_STATES);
 const FAILED: ReadonlySet<DeploymentState> = new Set(FAILED_DEPLOYMENT_STATES);
 const SUCCEEDED: ReadonlySet<DeploymentState> = new Set(SUCCEEDED_DEPLOYMENT_STATES);
+const NOT_APPLICABLE: ReadonlySet<DeploymentState> = new Set(NOT_APPLICABLE_DEPLOYMENT_STATES);
 
+/**
+ * `members` leaves out the agents that no longer take the app (`notApplicable`): their refusal
+ * would be no test of the release, so they weigh neither in the success rate nor in a percent
+ * threshold.
+ */
 export interface WaveStats {
   members: number;
   finished: number;
   succeeded: number;
   failed: number;
+  notApplicable: number;
 }
 
 export function waveStats(deployments: readonly DeploymentRecord[]): WaveStats {
-  let finished = 0;
-  let succeeded = 0;
-  let failed = 0;
-  for (const d of deployments) {
-    if (FINISHED.has(d.state)) finished++;
-    if (SUCCEEDED.has(d.state)) succeeded++;
-    if (FAILED.has(d.state)) failed++;
+  const stats: WaveStats = { members: 0, finished: 0, succeeded: 0, failed: 0, notApplicable: 0 };
+  for (const d of deployments) addState(stats, d.state, 1);
+  return stats;
+}
+
+function addState(stats: WaveStats, state: DeploymentState, count: number): void {
+  if (NOT_APPLICABLE.has(state)) {
+    stats.notApplicable += count;
+    return;
   }
-  return { members: deployments.length, finished, succeeded, failed };
+  stats.members += count;
+  if (FINISHED.has(state)) stats.finished += count;
+  if (SUCCEEDED.has(state)) stats.succeeded += count;
+  if (FAILED.has(state)) stats.failed += count;
 }
 
 /** The same figures from per-wave counts the store computed, for the waves `include` accepts. */
@@ -39,14 +52,8 @@ export function waveStatsOfCounts(
   counts: readonly DeploymentCount[],
   include: (wave: number) => boolean,
 ): WaveStats {
-  const stats: WaveStats = { members: 0, finished: 0, succeeded: 0, failed: 0 };
-  for (const { wave, state, count } of counts) {
-    if (!include(wave)) continue;
-    stats.members += count;
-    if (FINISHED.has(state)) stats.finished += count;
-    if (SUCCEEDED.has(state)) stats.succeeded += count;
-    if (FAILED.has(state)) stats.failed += count;
-  }
+  const stats: WaveStats = { members: 0, finished: 0, succeeded: 0, failed: 0, notApplicable: 0 };
+  for (const { wave, state, count } of counts) if (include(wave)) addState(stats, state, count);
   return stats;
 }
 

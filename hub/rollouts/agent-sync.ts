@@ -3,6 +3,7 @@ import { parseDeploymentId } from "../../shared/protocol/messages.js";
 import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, DeploymentState, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
+import { settleEligibility } from "./eligibility.js";
 import type { RolloutEngine } from "./engine.js";
 import { settleInstalled } from "./found-installed.js";
 import { markOvertaken, RESTORED_BY_HOST, tookOver } from "./rollback-result.js";
@@ -85,7 +86,17 @@ export class AgentSync {
     const timedOut: DeploymentRecord[] = [];
     const owed: DeploymentRecord[] = [];
     const late: DeploymentRecord[] = [];
-    const history = await t.listDeployments({ agentId });
+    // What it no longer fits is not sent (and what it fits again is owed again) before anything is.
+    const history = await settleEligibility(
+      this.engine,
+      dispatch,
+      agentId,
+      hello,
+      await t.listDeployments({ agentId }),
+      readRollout,
+      actor,
+      (rollout) => this.appRolledOutSince(dispatch, rollout),
+    );
     for (const d of history) {
       // Finished ones (most of an agent's history) owe nothing: their rollout need not be read.
       const retry = isRedeliverable(d.state);
@@ -151,6 +162,24 @@ export class AgentSync {
       if ((await t.getRelease(later.releaseId))?.app === app && counts(other, later)) return later.id;
     }
     return undefined;
+  }
+
+  /**
+   * Whether a rollout of `rollout`'s app was created after it, whether or not it planned this agent
+   * (one that left the app was not planned): the fleet has moved on, and an agent taking the app
+   * again must not be sent the older release. Rare (a hello that fits a rollout again): the newest
+   * rollouts are read until one older than `rollout`.
+   */
+  private async appRolledOutSince(dispatch: Dispatch, rollout: RolloutRecord): Promise<boolean> {
+    const { t } = dispatch;
+    const release = (r: RolloutRecord) =>
+      dispatch.once(`release:${r.releaseId}`, () => t.getRelease(r.releaseId));
+    const app = (await release(rollout))?.app;
+    for (const later of await t.listRollouts({ limit: 10_000 })) {
+      if (later.created < rollout.created) return false;
+      if (later.id !== rollout.id && (await release(later))?.app === app) return true;
+    }
+    return false;
   }
 
   /** Without an epoch (tests, tools) the agent is marked offline whoever holds it. */
@@ -310,7 +339,21 @@ function stateAfter(known: AppStatus, report: Report): AppStatus {
     report.installedReleaseId !== undefined && report.installedReleaseId === report.releaseId
       ? report.toVersion
       : known.version;
-  return { ...rest, version, state: report.outcome, ...(releaseId ? { releaseId } : {}) };
+  return { ...rest, version, state: appStateAfter(report), ...(releaseId ? { releaseId } : {}) };
+}
+
+/**
+ * The app's state in the fleet after a report, in the words the agent's hello uses for the same
+ * run (its state file's last result), so the fleet (and `?state=`) says one thing before and after
+ * the next hello: `updated` for an update done, `rolled_back` only for a rollback asked for (the
+ * hub's instruction, `ship --rollback`), `failed_restored` for a failed update its host put back by
+ * itself (the report's `rolled_back`). `failed` stays: the report does not say which failure.
+ */
+function appStateAfter(report: Report): string {
+  if (report.outcome === "rolled_back") return "failed_restored";
+  if (report.outcome !== "succeeded") return report.outcome;
+  const rollback = report.deploymentId !== undefined && parseDeploymentId(report.deploymentId).rollback;
+  return rollback ? "rolled_back" : "updated";
 }
 
 function appStatusAfter(report: Report): AppStatus {
@@ -322,7 +365,7 @@ function appStatusAfter(report: Report): AppStatus {
   return {
     app: report.app,
     version,
-    state: report.outcome,
+    state: appStateAfter(report),
     ...(releaseId ? { releaseId } : {}),
   };
 }

@@ -194,7 +194,7 @@ export class RolloutEngine {
       // What `create` would answer with 409: another rollout of the app still holds it.
       ...(busy === undefined ? {} : { busy }),
       // What `create` would accept but the operator should know first (a downgrade).
-      warnings: rolloutWarnings(release, agents, placed),
+      warnings: rolloutWarnings(release, agents, placed, spec),
     };
   }
 
@@ -231,7 +231,7 @@ export class RolloutEngine {
         const waves = placeAgents(seed, spec, release.app, agents);
         const nobody = nobodyRefusal(spec, release.app, agents, waves);
         if (nobody !== undefined) throw new HubRequestError(400, nobody);
-        const warnings = rolloutWarnings(release, agents, waves);
+        const warnings = rolloutWarnings(release, agents, waves, spec);
         const now = this.options.now();
         const rollout: RolloutRecord = {
           id: rolloutId,
@@ -486,11 +486,12 @@ export class RolloutEngine {
   }
 
   /**
-   * `left`: deployments of `rollout` (as they were) that were failed and are sent again now. Those
+   * `left`: deployments of `rollout` (as they were) that were failed and are sent again now, or no
+   * longer count (their agent left the app: not applicable). Those
    * that already failed when the operator last resumed were accepted then; the allowance drops by
    * as many, so it covers only failures still there.
    */
-  private async unaccept(dispatch: Dispatch, rollout: RolloutRecord, left: readonly DeploymentRecord[]) {
+  async unaccept(dispatch: Dispatch, rollout: RolloutRecord, left: readonly DeploymentRecord[]) {
     if (left.length === 0 || rollout.failureAllowance === 0) return;
     const { t } = dispatch;
     // Rollout-level events are few (created, advanced, paused, resumed, halted…): the newest resume.
@@ -613,8 +614,9 @@ export class RolloutEngine {
     const { t } = dispatch;
     const now = this.options.now();
     const left = rollout.currentWave;
-    const heldNobody = !(await t.countDeploymentsOfRollout(rollout.id)).some((c) => c.wave === left);
-    if (heldNobody) this.recordEmptyWave(rollout, left, actor, dispatch);
+    // Agents that no longer fit the rollout (not applicable) tested nothing: the wave held nobody.
+    const held = waveStatsOfCounts(await t.countDeploymentsOfRollout(rollout.id), (w) => w === left);
+    if (held.members === 0) this.recordEmptyWave(rollout, left, actor, dispatch, held.notApplicable);
     // A reason of the wave it leaves (why it waited for an operator) no longer holds.
     await t.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, reason: null, updated: now });
     dispatch.record({
@@ -628,8 +630,18 @@ export class RolloutEngine {
   }
 
   /** A wave passed (or, the last one, completed) with no agent in it: said, never silent. */
-  private recordEmptyWave(rollout: RolloutRecord, wave: number, actor: string, dispatch: Dispatch): void {
+  private recordEmptyWave(
+    rollout: RolloutRecord,
+    wave: number,
+    actor: string,
+    dispatch: Dispatch,
+    notApplicable = 0,
+  ): void {
     const last = wave === rollout.spec.waves.length - 1;
+    const held =
+      notApplicable === 0
+        ? "held no agent"
+        : `held no agent that takes part (its ${notApplicable} agent(s) no longer fit the rollout: not applicable)`;
     dispatch.record({
       actor,
       kind: "rollout.wave_empty",
@@ -638,8 +650,8 @@ export class RolloutEngine {
         wave,
         name: rollout.spec.waves[wave]?.name,
         message: last
-          ? "the last wave held no agent: the earlier waves took every agent of the rollout"
-          : "this wave held no agent: nothing was tested in it before the next wave started",
+          ? `the last wave ${held}${notApplicable === 0 ? ": the earlier waves took every agent of the rollout" : ""}`
+          : `this wave ${held}: nothing was tested in it before the next wave started`,
       },
     });
   }
@@ -824,8 +836,11 @@ export class RolloutEngine {
     // A rollout that holds nobody is refused at create (`nobodyRefusal`); one stored by an older hub
     // stays open until aborted. It completes once every agent of every wave finished, not only the last wave's: an agent of an earlier wave an
     // operator advanced past while it was offline either updates or times out first.
-    if (last && total.finished === total.members && total.members > 0) {
-      if (current.members === 0) this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch);
+    // Agents that no longer take the app are planned but not members: a rollout whose agents all
+    // left the app completes, as one whose agents all finished does.
+    if (last && total.finished === total.members && total.members + total.notApplicable > 0) {
+      if (current.members === 0)
+        this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch, current.notApplicable);
       const reason = completedReason({ failed: total.failed });
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });

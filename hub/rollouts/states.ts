@@ -26,6 +26,7 @@ export const deploymentStates = [
   "timed_out",
   "cancelled",
   "rollback_timed_out",
+  "not_applicable",
 ] as const;
 export type DeploymentState = (typeof deploymentStates)[number];
 
@@ -63,6 +64,13 @@ export type DeploymentEvent =
   // The rollout ended (aborted, or failed on its threshold) before the instruction was sent: the
   // agent will not be updated by it, and says so instead of waiting for ever as pending.
   | "cancel"
+  // The agent's hello no longer fits the rollout: it does not name the app (`enabled = false`, or
+  // its source removed from ship.toml, while it was away) or lacks the selector's labels. It would
+  // refuse the release, or get one the operator took it out of: not sent, and the wave counts it
+  // neither as a member nor as a failure.
+  | "ineligible"
+  // Its hello fits the rollout again (the app enabled once more, relabelled back): owed the release.
+  | "eligible"
   | "rollback-succeeded"
   | "rollback-failed"
   // A rollback instruction unanswered past progress_timeout (tick): a failure the operator sees,
@@ -121,6 +129,7 @@ export const deploymentTransitions = {
     "offline-timeout": "timed_out",
     cancel: "cancelled",
     "found-installed": "succeeded",
+    ineligible: "not_applicable",
   },
   sent: {
     progress: "in_progress",
@@ -129,6 +138,7 @@ export const deploymentTransitions = {
     "offline-timeout": "timed_out",
     "progress-timeout": "timed_out",
     rollback: "rollback_pending",
+    ineligible: "not_applicable",
   },
   in_progress: {
     progress: "in_progress",
@@ -137,6 +147,7 @@ export const deploymentTransitions = {
     "offline-timeout": "timed_out",
     "progress-timeout": "timed_out",
     rollback: "rollback_pending",
+    ineligible: "not_applicable",
   },
   succeeded: { ...UPDATE_REPORTED, rollback: "rollback_pending" },
   failed: { ...UPDATE_REPORTED },
@@ -147,6 +158,7 @@ export const deploymentTransitions = {
     redeliver: "pending",
     rollback: "rollback_pending",
     "found-installed": "succeeded",
+    ineligible: "not_applicable",
   },
   // An update still under way when the rollback was asked for may end in failure before the
   // rollback instruction is carried out: the update failed and its host runs the previous release
@@ -167,6 +179,10 @@ export const deploymentTransitions = {
   rolled_back: {},
   // Not sent by this rollout now; a late report (an earlier send of a retried agent) still counts.
   cancelled: { ...UPDATE_REPORTED },
+  // The agent refuses a release for an app it does not take, and says so in a failed report that
+  // may still come (an instruction it had on disk): not a failure of the release, so only a
+  // success (the app taken again and updated) or a hello that fits the rollout again moves it.
+  not_applicable: { "report-succeeded": "succeeded", eligible: "pending" },
 } as const satisfies Table<DeploymentState, DeploymentEvent>;
 
 /** Which event an agent's report is, by its outcome: for the update, and for a rollback instruction. */
@@ -346,6 +362,11 @@ export const ROLLBACK_DELIVERABLE_STATES = deploymentStatesWith("rollback-succee
 /** A rollback instruction the agent has not answered yet, before its timeout: what the tick watches. */
 export const ROLLBACK_TIMEOUT_STATES = deploymentStatesWith("rollback-timeout");
 
+/** Owed to an agent that no longer fits the rollout: left out of the wave's figures and threshold. */
+export const NOT_APPLICABLE_DEPLOYMENT_STATES = deploymentStatesWith("eligible");
+/** Open deployments a hello that no longer fits their rollout makes not applicable. */
+export const INELIGIBLE_FROM_STATES = deploymentStatesWith("ineligible");
+
 /** Where the agent owes nothing more. */
 export const FINISHED_DEPLOYMENT_STATES = deploymentStates.filter(
   (s) => !DELIVERABLE_DEPLOYMENT_STATES.includes(s) && !ROLLBACK_DELIVERABLE_STATES.includes(s),
@@ -388,6 +409,7 @@ export const progressGroups = [
   "in-progress",
   "pending",
   "cancelled",
+  "not-applicable",
 ] as const;
 export type ProgressGroup = (typeof progressGroups)[number];
 export const PROGRESS_GROUP = {
@@ -401,6 +423,7 @@ export const PROGRESS_GROUP = {
   rolled_back: "rolled-back",
   cancelled: "cancelled",
   rollback_timed_out: "failed",
+  not_applicable: "not-applicable",
 } as const satisfies Record<DeploymentState, ProgressGroup>;
 
 /**

@@ -1,17 +1,21 @@
 /**
  * What an operator should know before a rollout starts, though the hub accepts it: said by the
  * preview (CLI --preview, the dashboard's form), by create's answer and in its `rollout.created`
- * event. Never a refusal: what each host does with an older release is its own `[trust]
+ * event. Never a refusal: an agents wave may name a host that registers later, a label wave may
+ * fill as agents register, and what each host does with an older release is its own `[trust]
  * allow_downgrade`, which its hello announces (older agents do not: taken to refuse).
  */
+import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { compareVersions } from "../../shared/versions.js";
-import type { Candidate } from "./membership.js";
+import { type Candidate, isEligible } from "./membership.js";
 
 /** An agent as the preview reads it: its announced version of each app, and its allow_downgrade. */
 export interface VersionedCandidate extends Candidate {
   apps: { app: string; version?: string | null | undefined }[];
   /** Its hello's [trust] allow_downgrade; absent from an older agent, which is taken to refuse. */
   allowDowngrade?: boolean | undefined;
+  /** Connected now (as the store says: in a cluster, to any hub). */
+  online?: boolean;
 }
 
 /** "(v2.1, 2.0.0: a1, a3)": the versions newest first, and up to five hosts. */
@@ -60,11 +64,112 @@ export function downgradeWarnings(
   return warnings;
 }
 
+/**
+ * Agents an `agents` wave names that will not take part: not registered with the hub at all (a
+ * typo, most often) or not eligible (no such app announced, the selector's labels lacking). The
+ * wave is then smaller than the operator wrote — empty, for a one-host canary.
+ */
+export function namedAgentWarnings(
+  spec: RolloutSpec,
+  app: string,
+  agents: readonly VersionedCandidate[],
+): string[] {
+  const byId = new Map(agents.map((a) => [a.id, a]));
+  return spec.waves.flatMap((wave, i) => {
+    if (wave.agents === undefined) return [];
+    const unknown = wave.agents.filter((id) => !byId.has(id));
+    const ineligible = wave.agents.filter((id) => {
+      const agent = byId.get(id);
+      return agent !== undefined && !isEligible(spec, app, agent);
+    });
+    const said: string[] = [];
+    if (unknown.length > 0)
+      said.push(
+        `${unknown.join(", ")} never registered with the hub (a typo?); taken only if an agent of that id registers while the rollout runs`,
+      );
+    if (ineligible.length > 0)
+      said.push(
+        `${ineligible.join(", ")} ${ineligible.length === 1 ? "does" : "do"} not take part (no app ${app} announced, or the selector's labels lacking)`,
+      );
+    return said.length === 0 ? [] : [`body.waves[${i}].agents (${wave.name}): ${said.join("; ")}`];
+  });
+}
+
+/**
+ * A wave before the last that holds no agent now: nothing is tested in it, and passing it (by
+ * itself with autoAdvance, at once) hands the release to the next wave untested. Said by name, as
+ * a refused empty percent wave would be; a label or agents wave may fill as agents register.
+ */
+export function emptyWaveWarnings(
+  spec: RolloutSpec,
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const held = new Set(placed.values());
+  if (held.size === 0) return [];
+  return spec.waves.slice(0, -1).flatMap((wave, i) => {
+    if (held.has(i)) return [];
+    const next = spec.waves[i + 1]?.name ?? "";
+    const passed = spec.autoAdvance ? "auto-advance passes it at once" : "advancing passes it";
+    return [
+      `body.waves[${i}] (${wave.name}) holds no agent now: nothing is tested in it, and ${passed}, sending the release to wave ${i + 2} (${next}) untested`,
+    ];
+  });
+}
+
+/**
+ * A wave whose every agent is offline now: nothing happens in it until they reconnect, and each
+ * that stays away past the hub's offline timeout (once the wave started) counts as a failure,
+ * which may halt the rollout. A canary of hosts that are down is worth knowing of before it starts.
+ */
+export function offlineWaveWarnings(
+  spec: RolloutSpec,
+  agents: readonly VersionedCandidate[],
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const online = new Map(agents.map((a) => [a.id, a.online !== false]));
+  return spec.waves.flatMap((wave, i) => {
+    const members = [...placed].filter(([, w]) => w === i).map(([id]) => id);
+    if (members.length === 0 || members.some((id) => online.get(id))) return [];
+    const shown = members.slice(0, 5).join(", ") + (members.length > 5 ? ", …" : "");
+    return [
+      `body.waves[${i}] (${wave.name}): every agent of it is offline now (${shown}): the wave waits for them, and each that stays away past the hub's offline timeout counts as failed`,
+    ];
+  });
+}
+
+/**
+ * Agents of the app (and selector) that no wave takes: the last wave stops short of 100 % (or the
+ * label and agents waves leave them out). The rollout completes without them, and `--watch` exits
+ * 0: they keep what they run, which the operator should decide knowingly.
+ */
+export function unplacedWarnings(
+  spec: RolloutSpec,
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const left = [...placed].filter(([, wave]) => wave === undefined).map(([id]) => id);
+  if (left.length === 0) return [];
+  const shown = left.slice(0, 5).join(", ") + (left.length > 5 ? ", …" : "");
+  const last = spec.waves.length - 1;
+  const lastWave = spec.waves[last];
+  const short =
+    lastWave?.percent === undefined ? "" : `the last wave (${lastWave.name}) covers ${lastWave.percent} %: `;
+  return [
+    `body.waves[${last}]: ${short}${left.length} of the rollout's ${placed.size} agent(s) are in no wave (${shown}) and will not be updated by it; end with a 100 % wave to take them`,
+  ];
+}
+
 /** Every warning for a rollout of `release` placed as `placed` (empty when there is nothing to say). */
 export function rolloutWarnings(
   release: { app: string; version: string },
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
+  spec: RolloutSpec,
 ): string[] {
-  return downgradeWarnings(release, agents, placed);
+  return [
+    ...namedAgentWarnings(spec, release.app, agents),
+    ...emptyWaveWarnings(spec, placed),
+    ...offlineWaveWarnings(spec, agents, placed),
+    ...unplacedWarnings(spec, placed),
+    ...downgradeWarnings(release, agents, placed),
+  ];
 }

@@ -164,4 +164,30 @@ export const migrations: readonly string[] = [
   -- Each renewal prunes the expired ones: found by expiry, not by reading every token.
   CREATE INDEX tokens_renewal_expiry ON tokens(expires) WHERE renewed_from IS NOT NULL;
   `,
+  // A deployment of an app its agent no longer takes is 'not_applicable' (hub/rollouts/states.ts):
+  // the CHECK gains it; the table is rebuilt as for 'cancelled', rows and indexes kept.
+  `
+  CREATE TABLE deployments_v6 (
+    id TEXT PRIMARY KEY,
+    rollout_id TEXT NOT NULL REFERENCES rollouts(id),
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    wave INTEGER NOT NULL,
+    desired_release TEXT NOT NULL REFERENCES releases(id),
+    previous_release TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending','sent','in_progress','succeeded','failed',
+      'rolled_back','rollback_pending','timed_out','cancelled','rollback_timed_out','not_applicable')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    error TEXT,
+    UNIQUE (rollout_id, agent_id)
+  );
+  INSERT INTO deployments_v6 (id, rollout_id, agent_id, wave, desired_release, previous_release, state,
+    attempts, updated_at, error)
+    SELECT id, rollout_id, agent_id, wave, desired_release, previous_release, state, attempts, updated_at,
+      error FROM deployments;
+  DROP TABLE deployments;
+  ALTER TABLE deployments_v6 RENAME TO deployments;
+  CREATE INDEX deployments_agent ON deployments(agent_id);
+  CREATE INDEX deployments_rollback_pending ON deployments(updated_at) WHERE state = 'rollback_pending';
+  `,
 ];

@@ -229,4 +229,11 @@ export const postgresMigrations: readonly string[] = [
   -- Each renewal prunes the expired ones: found by expiry, not by reading every token.
   CREATE INDEX tokens_renewal_expiry ON tokens(expires) WHERE renewed_from IS NOT NULL;
   `,
+  // A deployment of an app its agent no longer takes is 'not_applicable'; see the SQLite migration.
+  `
+  ALTER TABLE deployments DROP CONSTRAINT deployments_state_check;
+  ALTER TABLE deployments ADD CONSTRAINT deployments_state_check CHECK (state IN ('pending','sent',
+    'in_progress','succeeded','failed','rolled_back','rollback_pending','timed_out','cancelled',
+    'rollback_timed_out','not_applicable'));
+  `,
 ];

@@ -94,6 +94,10 @@ function nounFor(path: KeyPath, values: readonly unknown[], options: DescribeOpt
 function unknownValue(noun: string, input: unknown, values: readonly unknown[]): string {
   const expected = values.map(String).join(", ");
   if (input === undefined) return `is required (one of ${expected})`;
+  // A list or mapping is no misspelt value: "unknown state a list" read as nonsense (a query key
+  // given twice, `?state=running&state=paused`, arrives as a list).
+  if (typeof input === "object" && input !== null)
+    return `must be one of ${expected} (got ${describeValue(input)})`;
   const shown = typeof input === "string" ? shownString(input) : describeValue(input);
   return `unknown ${noun} ${shown} (expected ${expected})`;
 }

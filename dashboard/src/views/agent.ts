@@ -2,6 +2,7 @@ import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { ago, formatLabels, shortId, when } from "../format.js";
 import type { AgentDetail, MergeReport, ReportStep } from "../types.js";
+import { appState } from "./fleet.js";
 import type { View } from "./view.js";
 
 function stepList(steps: ReportStep[]): HTMLElement {
@@ -54,8 +55,13 @@ export function agentView(id: string): View {
   const checked = h("p", { role: "status", id: "check-result" });
   check.addEventListener("click", async () => {
     try {
-      await post(`agents/${encodeURIComponent(id)}/check`);
-      checked.textContent = "Asked the agent to check its sources now.";
+      const answer = await post<{ sent: boolean; relayed?: boolean; message?: string }>(
+        `agents/${encodeURIComponent(id)}/check`,
+      );
+      // Relayed through another hub of a cluster: asked, not confirmed, and the page says so.
+      checked.textContent = answer.relayed
+        ? `Relayed, not confirmed: ${answer.message ?? "another hub holds the agent's connection"}.`
+        : "Asked the agent to check its sources now.";
     } catch (error) {
       checked.textContent = `Not sent: ${describeError(error)}`;
     }
@@ -98,7 +104,7 @@ export function agentView(id: string): View {
       table(
         ["App", "Version", "State"],
         agent.apps.map((a) =>
-          h("tr", {}, h("td", {}, a.app), h("td", {}, a.version ?? "(none)"), h("td", {}, a.state)),
+          h("tr", {}, h("td", {}, a.app), h("td", {}, a.version ?? "(none)"), h("td", {}, appState(a.state))),
         ),
       ),
       h("h2", {}, "Rollouts"),

@@ -54,21 +54,28 @@ function agentRow(agent: Agent): HTMLTableRowElement {
   );
 }
 
-/** A failed update reads as one, in red, whatever the app was left on; other states stay quiet. */
+/**
+ * A failed update reads as one, in red, whatever the app was left on; other states stay quiet.
+ * `failed_restored` is a failed update its host undid by itself; `rolled_back` is a rollback an
+ * operator asked for (the hub's abort with rollback, `ship --rollback`), which did what was asked.
+ */
 const FAILED_STATES: Record<string, string> = {
-  rolled_back: "update failed, rolled back",
-  failed_restored: "update failed, rolled back",
+  failed_restored: "update failed, rolled back by the host",
   failed: "update failed",
   failed_unchanged: "update failed",
   restore_failed: "update failed, restore FAILED",
   manual_intervention_required: "needs a person",
 };
 
+const QUIET_STATES: Record<string, string> = {
+  rolled_back: "↺ rolled back on request",
+};
+
 export function appState(state: string): HTMLElement {
   const failed = FAILED_STATES[state];
   return failed
     ? h("span", { class: "state-bad", title: state }, `✗ ${failed}`)
-    : h("span", { class: "sub" }, state);
+    : h("span", { class: "sub", title: state }, QUIET_STATES[state] ?? state);
 }
 
 interface Attention {

@@ -3,7 +3,7 @@ import { h } from "../dom.js";
 import type { ProgressGroup } from "../types.js";
 
 /**
- * The six groups an operator reads a wave by, in the bar's order. Which deployment state falls in
+ * The groups an operator reads a wave by, in the bar's order. Which deployment state falls in
  * which group is the hub's state machine table (hub/rollouts/states.ts); the API sends the counts.
  */
 export const groups: readonly { key: ProgressGroup; label: string; mark: string }[] = [
@@ -14,7 +14,12 @@ export const groups: readonly { key: ProgressGroup; label: string; mark: string 
   { key: "pending", label: "pending", mark: "…" },
   // Will not be updated: the rollout was aborted or failed before it sent them the release.
   { key: "cancelled", label: "cancelled", mark: "⊘" },
+  // Its agent no longer takes the app (disabled or removed in its ship.toml): not sent, not a failure.
+  { key: "not-applicable", label: "not applicable", mark: "–" },
 ];
+
+/** Groups that exist only in some waves: not a "0 cancelled" on every running wave. */
+const RARE: readonly ProgressGroup[] = ["cancelled", "not-applicable"];
 
 /**
  * `restored`: failed updates whose host put the previous version back by itself. They stay counted
@@ -69,9 +74,8 @@ export function waveProgress(progress: Record<ProgressGroup, number>, restored: 
   const legend = h(
     "ul",
     { class: "legend" },
-    // Cancelled exists only once a rollout ended early: not a "0 cancelled" on every running wave.
     ...parts
-      .filter((g) => g.key !== "cancelled" || g.n > 0)
+      .filter((g) => !RARE.includes(g.key) || g.n > 0)
       .map((g) =>
         h(
           "li",

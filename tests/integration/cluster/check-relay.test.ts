@@ -34,12 +34,30 @@ describe.skipIf(!enabled)("POST /agents/:id/check across hubs", () => {
 
   it("asked on the hub that does not hold it, reaches the agent through the hub that does", async () => {
     const answer = await cluster.api(1, "POST", "/agents/far-1/check");
-    expect(answer).toEqual({ status: 202, body: { sent: true, relayed: true } });
+    // Relayed through the database, which nobody answers: not "sent", and said so.
+    expect(answer).toEqual({
+      status: 202,
+      body: {
+        sent: false,
+        relayed: true,
+        confirmed: false,
+        message:
+          "asked the hub holding far-1's connection to send the check; not confirmed (that hub may have lost the connection): the agent's next report or last seen shows whether it checked",
+      },
+    });
     await agent.next(isType("check_now"), 10_000);
     // The audit log says who asked, once.
     const events =
       await cluster.must()`SELECT data FROM events WHERE kind = 'agent.check_requested' AND subject = 'far-1'`;
     expect(events).toHaveLength(1);
+    // The hub that sent it says so where the operator can look: the audit log.
+    await expect
+      .poll(async () =>
+        (
+          await cluster.must()`SELECT actor FROM events WHERE kind = 'agent.check_sent' AND subject = 'far-1'`
+        ).map((e) => String(e.actor).startsWith("hub:")),
+      )
+      .toEqual([true]);
   });
 
   it("GET /agents/attention says its refusals are the answering hub's own", async () => {

@@ -230,8 +230,20 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect(await refused("POST", "/api/v1/rollouts/nope/pause", { x: 1 })).toBe(
       "body.x: unknown key; no keys are allowed here",
     );
+    // "Check now" reads no body either: a field the caller meant is not ignored behind a 202.
+    await TestAgent.connect(t.hub.url, await t.agentToken("checked")).then((a) => {
+      a.hello("checked");
+      return expect.poll(() => t.hub.registry.isOnline("checked")).toBe(true);
+    });
+    expect(await refused("POST", "/api/v1/agents/checked/check", { app: "web" })).toBe(
+      "body.app: unknown key; no keys are allowed here",
+    );
     expect(await refused("GET", "/api/v1/rollouts?state=bogus")).toBe(
       'query.state: unknown state "bogus" (expected running, paused, completed, aborted, failed)',
+    );
+    // Given twice, a key arrives as a list: said as that, not as an "unknown state a list".
+    expect(await refused("GET", "/api/v1/rollouts?state=running&state=paused")).toBe(
+      "query.state: must be one of running, paused, completed, aborted, failed (got a list)",
     );
     expect(await refused("GET", "/api/v1/rollouts?limit=x")).toBe(
       'query.limit: must be a number (got string "x")',

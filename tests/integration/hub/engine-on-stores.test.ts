@@ -229,7 +229,7 @@ for (const subject of subjects) {
       );
       expect(applied.map((e) => e.subject).sort()).toEqual(["ro1:a1", "ro1:a2"]);
       expect((await store.getAgent("a1"))?.apps).toEqual([
-        { app: "web", version: "r1", state: "succeeded", releaseId: "r1" },
+        { app: "web", version: "r1", state: "updated", releaseId: "r1" },
       ]);
       await batch.close();
     });

@@ -78,7 +78,15 @@ function seed(states: DeploymentState[]) {
 }
 
 describe("rollout aggregates in the store", () => {
-  const states: DeploymentState[] = ["succeeded", "failed", "timed_out", "sent", "pending", "succeeded"];
+  const states: DeploymentState[] = [
+    "succeeded",
+    "failed",
+    "timed_out",
+    "sent",
+    "pending",
+    "succeeded",
+    "not_applicable",
+  ];
 
   it("counts per wave and state equal the figures computed from every row", () => {
     seed(states);
@@ -91,6 +99,8 @@ describe("rollout aggregates in the store", () => {
       finished: 4,
       succeeded: 2,
       failed: 2,
+      // Its agent no longer takes the app: planned, but outside the wave's figures.
+      notApplicable: 1,
     });
     expect(store.countDeploymentsOfRollout("none")).toEqual([]);
   });

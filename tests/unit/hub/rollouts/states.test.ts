@@ -19,7 +19,9 @@ import {
   FAILED_DEPLOYMENT_STATES,
   FINAL_ROLLOUT_STATES,
   FINISHED_DEPLOYMENT_STATES,
+  INELIGIBLE_FROM_STATES,
   isCompletedRollout,
+  NOT_APPLICABLE_DEPLOYMENT_STATES,
   nextDeploymentState,
   nextRolloutState,
   PROGRESS_GROUP,
@@ -94,6 +96,7 @@ describe("the rollout state machine table", () => {
     expect([...FINISHED_DEPLOYMENT_STATES].sort()).toEqual([
       "cancelled",
       "failed",
+      "not_applicable",
       "rolled_back",
       "succeeded",
       "timed_out",
@@ -105,6 +108,11 @@ describe("the rollout state machine table", () => {
     // Unsent instructions of a rollout that will send nothing more: not a failure, not pending.
     expect(CANCELLABLE_DEPLOYMENT_STATES).toEqual(["pending"]);
     expect(rolloutStates.filter(cancelsUnsent)).toEqual(["aborted", "failed"]);
+    // An agent whose hello leaves the app out is not sent what it still owes (a timeout too: it
+    // would be retried), and is owed it again once it names the app.
+    expect(INELIGIBLE_FROM_STATES).toEqual(["pending", "sent", "in_progress", "timed_out"]);
+    expect(NOT_APPLICABLE_DEPLOYMENT_STATES).toEqual(["not_applicable"]);
+    expect(nextDeploymentState("not_applicable", "report-failed")).toBeUndefined();
     // Each deployment state falls in exactly one progress group, and every group is used.
     expect(Object.keys(PROGRESS_GROUP).sort()).toEqual([...deploymentStates].sort());
     expect([...new Set(Object.values(PROGRESS_GROUP))].sort()).toEqual([...progressGroups].sort());
