@@ -70,6 +70,8 @@ export const HttpSource = z.strictObject({
   headers,
   ca_file: nonEmpty.optional(),
   timeout_seconds: timeoutSeconds().default(60),
+  /** Total time for one request (the archive, its .sig, a .sha256), retries and waits included. */
+  max_download_seconds: timeoutSeconds().default(3600),
   retries: z.number().int().nonnegative().default(3),
   max_download_mb: z.number().positive().default(2048),
 });
