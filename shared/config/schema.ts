@@ -7,11 +7,12 @@ import { AppName } from "../app-name.js";
 import { SecurityPolicy } from "../manifest/security-policy.js";
 import { AgentId, AgentLabels } from "../protocol/agent-id.js";
 import { spanHours, timeoutSeconds } from "../schema/durations.js";
+import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
 
 const nonEmpty = z.string().min(1, "must not be empty");
 const absolutePath = nonEmpty.refine((p) => p.startsWith("/"), "must be an absolute path");
-const headers = z.record(z.string(), z.string()).default({});
+const headers = httpHeaders();
 
 export const logLevels = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
 
