@@ -3,6 +3,7 @@
  * never downloads a body), and fetching a short text file such as a .sha256.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { ShipError } from "../../shared/errors.js";
 import { sizeText } from "../../shared/size-text.js";
 import { type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { createHttpClient, headerValue } from "./dispatcher.js";
@@ -108,6 +109,8 @@ async function call<T>(
       } catch (err) {
         const late = deadline.failure(redactUrl(url));
         if (late !== undefined) throw late;
+        // Refusals (a redirect to plain http) are not network trouble: no retry, their own exit code.
+        if (err instanceof ShipError && !(err instanceof DownloadError)) throw err;
         const failure =
           err instanceof DownloadError
             ? err
