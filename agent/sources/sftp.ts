@@ -15,6 +15,7 @@ import * as z from "zod";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, errorMessage, ReleaseChangedError, VerificationError } from "../../shared/errors.js";
 import { mbSetting, overLimit } from "../archive/limits.js";
+import { DownloadError } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
 import {
   artifactPathFor,
@@ -281,10 +282,24 @@ export class SftpSource implements ReleaseSource {
       );
     } catch (err) {
       // A stat the user may make of a file it may not read (mode 000): "Permission denied" alone.
-      throw remoteFileError(err, this.where, this.cfg.username, this.pathOrigin) ?? err;
+      throw remoteFileError(err, this.where, this.cfg.username, this.pathOrigin) ?? this.connectionLost(err);
     }
     if (bytes !== size) throw changedDuringDownload(where, `got ${bytes} of its ${size} bytes`);
     return hash.digest("hex");
+  }
+
+  /**
+   * ssh2's "No response from server": the connection ended with the read unanswered, because the
+   * keepalives went unanswered for timeout_seconds or the server closed it. Said with the file and
+   * the setting; exit 1, as the next run may find the server back.
+   */
+  private connectionLost(err: unknown): unknown {
+    if (!(err instanceof Error) || err.message !== "No response from server") return err;
+    return new DownloadError(
+      this.where,
+      `the connection ended before the file was read (no answer from the server for [sources.${this.name}] timeout_seconds = ${this.cfg.timeout_seconds} s, or it closed the connection); the next run tries again`,
+      true,
+    );
   }
 
   /**

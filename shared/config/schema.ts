@@ -92,6 +92,8 @@ export const SftpSource = z.strictObject({
   remote_path: nonEmpty,
   metadata_file: nonEmpty.optional(),
   checksum: nonEmpty.optional(),
+  /** How long the server may leave the connection silent (SSH keepalives unanswered) before it is given up. */
+  timeout_seconds: timeoutSeconds().default(60),
   max_download_mb: z.number().positive().default(2048),
 });
 

@@ -1,0 +1,97 @@
+/**
+ * An SFTP server that stops answering mid-download (a network cut with no reset, a hung sshd):
+ * the connection had no keepalives and no timeout, so the read waited for ever and the run kept
+ * its lock (a SIGTERM waited on it too). SSH keepalives now give it `timeout_seconds`: exit 1
+ * naming the server, nothing installed, and the next run can start. Real sshd behind a real TCP
+ * relay that goes silent after the first bytes of the file, real CLI.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
+import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { runShip } from "../../support/ship-cli.js";
+
+/** Relays to `port` until `silentAfter` bytes came back from it, then passes nothing either way. */
+async function silencingRelay(
+  port: number,
+  silentAfter: number,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect({ host: "127.0.0.1", port });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => s.destroy());
+    }
+    let back = 0;
+    client.on("data", (d) => {
+      if (back < silentAfter) upstream.write(d);
+    });
+    upstream.on("data", (d) => {
+      if (back >= silentAfter) return;
+      back += d.length;
+      client.write(d);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("relay has no port");
+  return {
+    port: address.port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe.skipIf(!hasProgram("sshd"))("sftp source: the server goes silent mid-download", () => {
+  let root: string;
+  let sshd: SshdServer;
+  let relay: Awaited<ReturnType<typeof silencingRelay>>;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-sftp-silent-"));
+    sshd = await startSshd(join(root, "sshd"));
+    // Past the handshake and the stat, into the file (4 MiB of it).
+    relay = await silencingRelay(sshd.port, 256 * 1024);
+    await mkdir(join(root, "app"));
+    await writeFile(join(root, "app/app.txt"), "1.0.0\n");
+    await mkdir(join(root, "releases"));
+    const release = join(root, "release");
+    await mkdir(release);
+    await writeFile(join(release, "update-manifest.yaml"), 'version: "2.0.0"\n');
+    await writeFile(join(release, "big.bin"), randomBytes(4 << 20));
+    execFileSync("tar", ["-C", release, "-czf", join(root, "releases/myapp-latest.tar.gz"), "."]);
+  });
+  afterEach(async () => {
+    await relay.close();
+    await sshd.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("is given up after timeout_seconds: exit 1, nothing installed", async () => {
+    const config = join(root, "ship.toml");
+    await writeFile(
+      config,
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.myapp]\ntype = "sftp"\nhostname = "${sshd.host}"\nport = ${relay.port}\nusername = "${sshd.user}"\n` +
+        `key_filename = "${sshd.clientKey.privateKeyFile}"\nknown_hosts = "${sshd.knownHostsFile}"\n` +
+        `host_fingerprint = "${sshd.hostFingerprint}"\nremote_path = "${root}/releases/myapp-latest.tar.gz"\n` +
+        `app_dir = "${root}/app"\ntimeout_seconds = 2\n`,
+    );
+    const started = Date.now();
+    const run = await runShip(["--config", config], { timeoutMs: 40_000 });
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(run.stdout).toContain(
+      "failed: the connection ended before the file was read (no answer from the server for [sources.myapp] timeout_seconds = 2 s, or it closed the connection); the next run tries again",
+    );
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
+  }, 60_000);
+});
