@@ -58,6 +58,8 @@ export const GitSource = z.strictObject({
   key_filename: nonEmpty.optional(),
   known_hosts: nonEmpty.optional(),
   headers,
+  /** How long the remote may send nothing (ssh keepalives, git's http.lowSpeedTime) before the fetch is given up. */
+  timeout_seconds: timeoutSeconds().default(60),
 });
 
 export const HttpSource = z.strictObject({

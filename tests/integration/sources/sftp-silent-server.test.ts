@@ -8,52 +8,18 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
+import { type SilentRelay, silencingRelay } from "../../support/servers/silent-relay.js";
 import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
-
-/** Relays to `port` until `silentAfter` bytes came back from it, then passes nothing either way. */
-async function silencingRelay(
-  port: number,
-  silentAfter: number,
-): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = tcpConnect({ host: "127.0.0.1", port });
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("error", () => s.destroy());
-    }
-    let back = 0;
-    client.on("data", (d) => {
-      if (back < silentAfter) upstream.write(d);
-    });
-    upstream.on("data", (d) => {
-      if (back >= silentAfter) return;
-      back += d.length;
-      client.write(d);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("relay has no port");
-  return {
-    port: address.port,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 describe.skipIf(!hasProgram("sshd"))("sftp source: the server goes silent mid-download", () => {
   let root: string;
   let sshd: SshdServer;
-  let relay: Awaited<ReturnType<typeof silencingRelay>>;
+  let relay: SilentRelay;
 
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-sftp-silent-"));
