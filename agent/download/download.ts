@@ -175,7 +175,16 @@ class Transfer {
       ...(this.deadline.signal === undefined ? {} : { signal: this.deadline.signal }),
     });
     try {
-      if (res.statusCode === 304 && first) return "not-modified";
+      const conditional = this.req.ifNoneMatch !== undefined || this.req.ifModifiedSince !== undefined;
+      if (res.statusCode === 304 && first && conditional) return "not-modified";
+      // A 304 to a request that named no version of the file: nothing to compare with, and no file.
+      if (res.statusCode === 304)
+        throw new DownloadError(
+          this.shownUrl,
+          "HTTP 304 Not Modified to a request that asked for the whole file (a cache or proxy in the way answering for it?)",
+          false,
+          304,
+        );
       if (res.statusCode === 206 && resumeFrom > 0) {
         await this.acceptPartial(res.headers, resumeFrom);
         this.resumes++;

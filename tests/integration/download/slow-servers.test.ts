@@ -101,4 +101,20 @@ describe("http servers that are slow on purpose", () => {
     expect(times).toHaveLength(1);
     expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
   });
+
+  // Not slow, but a server (or a cache before it) answering for a file it was not asked about:
+  // the download took the 304 for "not modified" and the run ended on the internal
+  // "unconditional download answered 304", naming no URL.
+  it("a 304 to the download, which named no version of the file, is a failure naming the url", async () => {
+    answer = (res, nth) => {
+      if (nth === 1) return void res.writeHead(200, { "content-length": "0", etag: '"a"' }).end();
+      res.writeHead(304, { etag: '"a"' }).end();
+    };
+    const result = await run("");
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stdout).toContain(
+      `web: update failed at fetch: download of ${server.url}/app.tar.gz failed: HTTP 304 Not Modified to a request that asked for the whole file`,
+    );
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
+  });
 });
