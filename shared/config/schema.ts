@@ -96,6 +96,8 @@ export const SftpSource = z.strictObject({
   checksum: nonEmpty.optional(),
   /** How long the server may leave the connection silent (SSH keepalives unanswered) before it is given up. */
   timeout_seconds: timeoutSeconds().default(60),
+  /** Total time for the archive's download. */
+  max_download_seconds: timeoutSeconds().default(3600),
   max_download_mb: z.number().positive().default(2048),
 });
 
