@@ -44,6 +44,9 @@ export interface HubReleaseSourceOptions {
   onPercent?: (percent: number) => void;
 }
 
+/** The total time a hub download may take when the app's source is not http (max_download_seconds' default). */
+const HUB_DOWNLOAD_SECONDS = 3600;
+
 interface HttpLocation {
   url: string;
   /** Never logged. */
@@ -144,6 +147,25 @@ export class HubReleaseSource implements ReleaseSource {
     return fetched;
   }
 
+  /**
+   * The app's own http source's timeouts, else the defaults: a hub download had only an idle
+   * timeout, so an artifact URL that trickled held the app's update (and its lock) for ever.
+   */
+  private downloadLimits(): { timeoutMs: number; deadlineMs: number; deadlineSetting: string } {
+    const { source } = this.options;
+    if (source.type === "http" || source.type === "https")
+      return {
+        timeoutMs: source.timeout_seconds * 1000,
+        deadlineMs: source.max_download_seconds * 1000,
+        deadlineSetting: `[sources.${this.name}] max_download_seconds`,
+      };
+    return {
+      timeoutMs: 60_000,
+      deadlineMs: HUB_DOWNLOAD_SECONDS * 1000,
+      deadlineSetting: `a hub download's limit (${HUB_DOWNLOAD_SECONDS} s; an http source's max_download_seconds sets it)`,
+    };
+  }
+
   /** Where an HTTP-reachable release is, and what this host sends there; undefined for sftp/git. */
   private httpLocation(): HttpLocation | undefined {
     const { release, source, config, hubUrl, token } = this.options;
@@ -189,7 +211,7 @@ export class HubReleaseSource implements ReleaseSource {
           dest: artifact,
           headers: where.headers,
           ...(where.caFile === undefined ? {} : { caFile: where.caFile }),
-          timeoutMs: 60_000,
+          ...this.downloadLimits(),
           retries: 3,
           ...(context.retryDelayMs === undefined ? {} : { retryDelayMs: context.retryDelayMs }),
           signal,

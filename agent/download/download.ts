@@ -12,14 +12,15 @@ import { isLocalDiskFailure, LocalWriteError } from "../../shared/fs-errors.js";
 import { sizeText } from "../../shared/size-text.js";
 import { overLimit } from "../archive/limits.js";
 import type { SourceLog } from "../sources/types.js";
+import { type Deadline, type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { createHttpClient, headerValue } from "./dispatcher.js";
-import { DownloadError, networkErrorText } from "./errors.js";
+import { DownloadError, httpStatusError, networkErrorText } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
 import type { ProgressCallback } from "./progress.js";
 import { redactUrl } from "./redact.js";
-import { backoffMs, isRetryableError, isRetryableStatus } from "./retry.js";
+import { backoffMs, isRetryableError } from "./retry.js";
 
-export interface DownloadRequest {
+export interface DownloadRequest extends DeadlineSetting {
   url: string;
   /** File to write; created or truncated. */
   dest: string;
@@ -75,10 +76,12 @@ const MAX_ATTEMPTS = 50;
 export async function downloadFile(req: DownloadRequest): Promise<DownloadResult> {
   const client = await createHttpClient({ caFile: req.caFile, timeoutMs: req.timeoutMs });
   const fh = await open(req.dest, "w", 0o600);
-  const transfer = new Transfer(req, client.dispatcher, fh);
+  const deadline = startDeadline(req, req.signal);
+  const transfer = new Transfer(req, client.dispatcher, fh, deadline);
   try {
     return await transfer.run();
   } finally {
+    deadline.clear();
     await fh.close();
     await client.close();
   }
@@ -101,6 +104,7 @@ class Transfer {
     private readonly req: DownloadRequest,
     private readonly dispatcher: Dispatcher,
     private readonly fh: FileHandle,
+    private readonly deadline: Deadline,
   ) {
     this.shownUrl = redactUrl(req.url);
   }
@@ -125,6 +129,9 @@ class Transfer {
         if (err instanceof ShipError && !(err instanceof DownloadError)) throw err;
         // A full or read-only disk is this machine's problem; retrying the network will not help.
         if (isLocalDiskFailure(err)) throw new LocalWriteError(`the download of ${this.shownUrl}`, err);
+        const progress = `${this.bytes}${this.total === undefined ? "" : ` of ${this.total}`} bytes arrived`;
+        const late = this.deadline.failure(this.shownUrl, progress);
+        if (late !== undefined) throw late;
         const failure = this.asDownloadError(err);
         if (this.bytes === before) failures++;
         const retries = this.req.retries ?? 3;
@@ -137,8 +144,11 @@ class Transfer {
           attempt,
           reason: failure.reason,
         });
-        await sleep(backoffMs(Math.max(1, failures), this.req.retryDelayMs ?? 1000), undefined, {
-          signal: this.req.signal,
+        const backoff = backoffMs(Math.max(1, failures), this.req.retryDelayMs ?? 1000);
+        await sleep(waitBeforeRetry(failure, backoff, this.deadline), undefined, {
+          signal: this.deadline.signal,
+        }).catch((sleepErr: unknown) => {
+          throw this.deadline.failure(this.shownUrl, progress) ?? sleepErr;
         });
       }
     }
@@ -162,10 +172,19 @@ class Transfer {
       headers,
       credentials: this.req.headers ?? {},
       dispatcher: this.dispatcher,
-      ...(this.req.signal === undefined ? {} : { signal: this.req.signal }),
+      ...(this.deadline.signal === undefined ? {} : { signal: this.deadline.signal }),
     });
     try {
-      if (res.statusCode === 304 && first) return "not-modified";
+      const conditional = this.req.ifNoneMatch !== undefined || this.req.ifModifiedSince !== undefined;
+      if (res.statusCode === 304 && first && conditional) return "not-modified";
+      // A 304 to a request that named no version of the file: nothing to compare with, and no file.
+      if (res.statusCode === 304)
+        throw new DownloadError(
+          this.shownUrl,
+          "HTTP 304 Not Modified to a request that asked for the whole file (a cache or proxy in the way answering for it?)",
+          false,
+          304,
+        );
       if (res.statusCode === 206 && resumeFrom > 0) {
         await this.acceptPartial(res.headers, resumeFrom);
         this.resumes++;
@@ -173,12 +192,7 @@ class Transfer {
         if (this.bytes > 0) await this.startOver("the server ignored the Range request");
         this.acceptFull(res.headers);
       } else {
-        throw new DownloadError(
-          this.shownUrl,
-          `HTTP ${res.statusCode}`,
-          isRetryableStatus(res.statusCode),
-          res.statusCode,
-        );
+        throw httpStatusError(this.shownUrl, res.statusCode, res.headers);
       }
       const max = this.req.maxBytes;
       if (max !== undefined && this.total !== undefined && this.total > max) {

@@ -1,5 +1,7 @@
 import { ExitCode, ShipError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+import { headerValue } from "./dispatcher.js";
+import { isRetryableStatus, retryAfterMs } from "./retry.js";
 
 /**
  * A download that could not complete (network, timeout, HTTP status, size). Nothing was
@@ -12,10 +14,24 @@ export class DownloadError extends ShipError {
     readonly reason: string,
     readonly retryable: boolean,
     readonly status?: number,
+    /** How long the server asked to wait before trying again (Retry-After on 429 / 503). */
+    readonly retryAfterMs?: number,
   ) {
     super(`download of ${url} failed: ${reason}`);
     this.name = "DownloadError";
   }
+}
+
+/** An answer with a status that is not the file, with the server's Retry-After when it gave one. */
+export function httpStatusError(
+  url: string,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+): DownloadError {
+  const retryable = isRetryableStatus(status);
+  const after =
+    status === 429 || status === 503 ? retryAfterMs(headerValue(headers, "retry-after")) : undefined;
+  return new DownloadError(url, `HTTP ${status}`, retryable, status, after);
 }
 
 /** undici's own error codes, in words (the errno ones come from fsErrorText). */

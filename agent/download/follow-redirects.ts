@@ -7,6 +7,7 @@
  * headers are gone for the rest of the chain, even if a later hop comes back.
  */
 import { type Dispatcher, request } from "undici";
+import { VerificationError } from "../../shared/errors.js";
 import { headerValue } from "./dispatcher.js";
 import { DownloadError } from "./errors.js";
 import { redactUrl } from "./redact.js";
@@ -47,6 +48,14 @@ export async function getFollowingRedirects(req: RedirectingGet): Promise<Dispat
     const next = new URL(location, url);
     if (next.protocol !== "http:" && next.protocol !== "https:") {
       throw new DownloadError(redactUrl(req.url), `redirect to unsupported ${next.protocol} URL`, false);
+    }
+    // What started on TLS stays on it: a type = "https" source may not name an http:// url, and one
+    // 302 took it there all the same, release, .sig and checksum travelling unencrypted.
+    if (new URL(url).protocol === "https:" && next.protocol === "http:") {
+      throw new VerificationError(
+        redactUrl(req.url),
+        `redirects to plain ${redactUrl(next.toString())}: an https:// request is not followed to http://, where the release would travel unencrypted`,
+      );
     }
     url = next.toString();
     if (next.origin !== origin) sameOrigin = false;

@@ -2,14 +2,17 @@
  * Small requests around a download: a conditional probe that reads headers only (so `check()`
  * never downloads a body), and fetching a short text file such as a .sha256.
  */
+import { setTimeout as sleep } from "node:timers/promises";
+import { ShipError } from "../../shared/errors.js";
 import { sizeText } from "../../shared/size-text.js";
+import { type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { createHttpClient, headerValue } from "./dispatcher.js";
-import { DownloadError, networkErrorText } from "./errors.js";
+import { DownloadError, httpStatusError, networkErrorText } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
 import { redactUrl } from "./redact.js";
-import { backoffMs, isRetryableError, isRetryableStatus } from "./retry.js";
+import { backoffMs, isRetryableError } from "./retry.js";
 
-export interface HttpCallOptions {
+export interface HttpCallOptions extends DeadlineSetting {
   /** The source's configured headers: sent to the URL's own origin only. */
   headers?: Record<string, string>;
   caFile?: string;
@@ -50,9 +53,8 @@ export async function fetchText(
   options: HttpCallOptions = {},
   maxBytes = 64 * 1024,
 ): Promise<string> {
-  return call(url, {}, options, async (status, _headers, body) => {
-    if (status !== 200)
-      throw new DownloadError(redactUrl(url), `HTTP ${status}`, isRetryableStatus(status), status);
+  return call(url, {}, options, async (status, headers, body) => {
+    if (status !== 200) throw httpStatusError(redactUrl(url), status, headers);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of body) {
@@ -82,6 +84,7 @@ async function call<T>(
   read: Reader<T>,
 ): Promise<T> {
   const client = await createHttpClient({ caFile: options.caFile, timeoutMs: options.timeoutMs });
+  const deadline = startDeadline(options, options.signal);
   try {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -90,16 +93,11 @@ async function call<T>(
           headers,
           credentials: options.headers ?? {},
           dispatcher: client.dispatcher,
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
+          ...(deadline.signal === undefined ? {} : { signal: deadline.signal }),
         });
         try {
           if (res.statusCode >= 300 && res.statusCode !== 304 && res.statusCode !== 200) {
-            throw new DownloadError(
-              redactUrl(url),
-              `HTTP ${res.statusCode}`,
-              isRetryableStatus(res.statusCode),
-              res.statusCode,
-            );
+            throw httpStatusError(redactUrl(url), res.statusCode, res.headers);
           }
           return await read(res.statusCode, res.headers, res.body as AsyncIterable<Buffer>);
         } finally {
@@ -109,15 +107,25 @@ async function call<T>(
           }
         }
       } catch (err) {
+        const late = deadline.failure(redactUrl(url));
+        if (late !== undefined) throw late;
+        // Refusals (a redirect to plain http) are not network trouble: no retry, their own exit code.
+        if (err instanceof ShipError && !(err instanceof DownloadError)) throw err;
         const failure =
           err instanceof DownloadError
             ? err
             : new DownloadError(redactUrl(url), networkErrorText(err), isRetryableError(err));
         if (!failure.retryable || attempt > (options.retries ?? 3) || options.signal?.aborted) throw failure;
-        await new Promise((r) => setTimeout(r, backoffMs(attempt, options.retryDelayMs ?? 1000)));
+        const backoff = backoffMs(attempt, options.retryDelayMs ?? 1000);
+        await sleep(waitBeforeRetry(failure, backoff, deadline), undefined, {
+          signal: deadline.signal,
+        }).catch((sleepErr: unknown) => {
+          throw deadline.failure(redactUrl(url)) ?? sleepErr;
+        });
       }
     }
   } finally {
+    deadline.clear();
     await client.close();
   }
 }

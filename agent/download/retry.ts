@@ -38,3 +38,15 @@ export function isRetryableError(err: unknown): boolean {
 export function backoffMs(attempt: number, baseMs: number, capMs = 30_000): number {
   return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
 }
+
+/**
+ * Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date, in ms from now; undefined when
+ * absent or unreadable (the backoff then applies).
+ */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

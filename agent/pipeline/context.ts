@@ -41,6 +41,8 @@ export interface UpdateContext {
   /** False when the release has no manifest and its version is the source's release id. */
   versionFromManifest?: boolean;
   applied?: AppliedRelease;
+  /** Migrations a first install left out, the installed version being unknown. */
+  skippedMigrations?: string[];
   warnings: string[];
 }
 

@@ -57,10 +57,17 @@ export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
     // something unknown had been replaced.
     message:
       ctx.currentVersion === null
-        ? `${ctx.app}: installed ${ctx.manifest?.version} (no earlier version recorded)`
+        ? `${ctx.app}: installed ${ctx.manifest?.version} (no earlier version recorded)${skippedNote(ctx)}`
         : `${ctx.app}: updated ${ctx.currentVersion} → ${ctx.manifest?.version}`,
     error: null,
   };
+}
+
+function skippedNote(ctx: UpdateContext): string {
+  const skipped = ctx.skippedMigrations ?? [];
+  return skipped.length === 0
+    ? ""
+    : `; migrations ${skipped.join(", ")} NOT run: the version installed before is unknown, so run those the app lacks by hand`;
 }
 
 /** The report of a run that stopped on purpose before installing (exit 0); --check-only says the same. */

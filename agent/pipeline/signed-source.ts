@@ -55,7 +55,9 @@ export class SignatureCheckingSource implements ReleaseSource {
     const result = await verifyReleaseTrust({
       trust: this.trust,
       app: this.name,
-      version: manifestVersion(manifestText.toString("utf8")),
+      // Read from the manifest only once its digest matched the signed one: until then its bytes
+      // are anyone's, and the YAML parser is no place for them.
+      version: () => manifestVersion(manifestText.toString("utf8")),
       artifactSha256: release.artifactSha256,
       manifestSha256: createHash("sha256").update(manifestText).digest("hex"),
       signaturePath: `${release.artifactPath}.sig`,

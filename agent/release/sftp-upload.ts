@@ -16,6 +16,7 @@ import { basename, posix } from "node:path";
 import type { SFTPWrapper, SyncHostVerifier } from "ssh2";
 import SftpClient from "ssh2-sftp-client";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { readableByOthersNote } from "../../shared/file-permissions.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { countedReadStream } from "../download/counted-read.js";
 import { networkErrorText } from "../download/errors.js";
@@ -62,6 +63,22 @@ export interface LatestResult {
 const UPLOAD_MODE = 0o644;
 
 const expandHome = (p: string): string => (p.startsWith("~/") ? posix.join(homedir(), p.slice(2)) : p);
+
+const DEFAULT_KEY = "~/.ssh/id_ed25519";
+
+/**
+ * The login key as OpenSSH takes it: one other users can read ("UNPROTECTED PRIVATE KEY FILE" to
+ * ssh) is refused, exit 2 naming --key, before anything is built. ssh2 used it without a word,
+ * while the agents' own sftp and git keys were refused for the same mode.
+ */
+export async function checkUploadKey(keyFile: string | undefined): Promise<void> {
+  const path = expandHome(keyFile ?? DEFAULT_KEY);
+  const note = await readableByOthersNote(
+    path,
+    "logs in to the release server as this user (OpenSSH refuses such a key too)",
+  );
+  if (note !== undefined) throw BadInputError.single("--key", "", note);
+}
 
 async function readRequired(path: string, what: string): Promise<string> {
   try {
@@ -209,7 +226,7 @@ export async function uploadRelease(
   const knownHostsFile = expandHome(target.knownHostsFile ?? "~/.ssh/known_hosts");
   const knownHosts = await readRequired(knownHostsFile, "--known-hosts");
   const knownHostEntries = parseKnownHosts(knownHosts);
-  const keyFile = expandHome(target.keyFile ?? "~/.ssh/id_ed25519");
+  const keyFile = expandHome(target.keyFile ?? DEFAULT_KEY);
   const privateKey = await readRequired(keyFile, "--key");
   let verdict: HostKeyVerdict | undefined;
   const hostVerifier: SyncHostVerifier = (key) => {

@@ -15,7 +15,13 @@ export function gitEnvironment(cfg: GitSourceConfig): Record<string, string> {
     GIT_TERMINAL_PROMPT: "0",
     GIT_SSH_COMMAND: sshCommand(cfg),
   };
-  const config: [string, string][] = [];
+  // A remote that stops sending (a network cut with no reset, a hung server) held the fetch, the
+  // run and its lock for ever: git's own low-speed rule ends an https transfer that moves no byte
+  // for timeout_seconds, ssh's keepalives (sshCommand) an ssh one.
+  const config: [string, string][] = [
+    ["http.lowSpeedLimit", "1"],
+    ["http.lowSpeedTime", String(Math.ceil(cfg.timeout_seconds))],
+  ];
   const headers = Object.entries(cfg.headers);
   if (headers.length > 0) {
     // git sends http.extraHeader to wherever a redirect leads; with headers configured it follows
@@ -87,9 +93,20 @@ export function remoteForCommandLine(remote: string): string {
   return url.toString();
 }
 
-/** StrictHostKeyChecking=yes always: an unknown or changed host key fails the fetch. */
-export function sshCommand(cfg: Pick<GitSourceConfig, "key_filename" | "known_hosts">): string {
-  const args = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"];
+/**
+ * StrictHostKeyChecking=yes always: an unknown or changed host key fails the fetch. Keepalives
+ * every quarter of timeout_seconds, three unanswered end the connection.
+ */
+export function sshCommand(
+  cfg: Pick<GitSourceConfig, "key_filename" | "known_hosts" | "timeout_seconds">,
+): string {
+  const alive = Math.max(1, Math.floor(cfg.timeout_seconds / 4));
+  const args = [
+    "ssh",
+    ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"],
+    ...["-o", `ServerAliveInterval=${alive}`, "-o", "ServerAliveCountMax=3"],
+    ...["-o", `ConnectTimeout=${Math.ceil(cfg.timeout_seconds)}`],
+  ];
   if (cfg.key_filename !== undefined) {
     args.push("-i", expandHome(cfg.key_filename), "-o", "IdentitiesOnly=yes");
   }

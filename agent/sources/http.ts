@@ -259,6 +259,8 @@ export class HttpSource implements ReleaseSource {
       headers: this.cfg.headers,
       caFile: this.cfg.ca_file,
       timeoutMs: this.cfg.timeout_seconds * 1000,
+      deadlineMs: this.cfg.max_download_seconds * 1000,
+      deadlineSetting: `[sources.${this.name}] max_download_seconds`,
       retries: this.cfg.retries,
       retryDelayMs: this.ctx.retryDelayMs,
       signal,

@@ -15,6 +15,8 @@ import * as z from "zod";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, errorMessage, ReleaseChangedError, VerificationError } from "../../shared/errors.js";
 import { mbSetting, overLimit } from "../archive/limits.js";
+import { startDeadline } from "../download/deadline.js";
+import { DownloadError } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
 import {
   artifactPathFor,
@@ -260,6 +262,14 @@ export class SftpSource implements ReleaseSource {
     const hash = createHash("sha256");
     const where = this.where;
     let bytes = 0;
+    // Keepalives catch a silent server, not one that sends a little every few seconds.
+    const deadline = startDeadline(
+      {
+        deadlineMs: this.cfg.max_download_seconds * 1000,
+        deadlineSetting: `[sources.${this.name}] max_download_seconds`,
+      },
+      on.signal,
+    );
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         const offset = bytes;
@@ -277,14 +287,32 @@ export class SftpSource implements ReleaseSource {
         client.createReadStream(this.cfg.remote_path),
         meter,
         createWriteStream(dest, { mode: 0o600 }),
-        { signal: on.signal },
+        { signal: deadline.signal },
       );
     } catch (err) {
+      const late = deadline.failure(where, `${bytes} of ${size} bytes arrived`);
+      if (late !== undefined) throw late;
       // A stat the user may make of a file it may not read (mode 000): "Permission denied" alone.
-      throw remoteFileError(err, this.where, this.cfg.username, this.pathOrigin) ?? err;
+      throw remoteFileError(err, this.where, this.cfg.username, this.pathOrigin) ?? this.connectionLost(err);
+    } finally {
+      deadline.clear();
     }
     if (bytes !== size) throw changedDuringDownload(where, `got ${bytes} of its ${size} bytes`);
     return hash.digest("hex");
+  }
+
+  /**
+   * ssh2's "No response from server": the connection ended with the read unanswered, because the
+   * keepalives went unanswered for timeout_seconds or the server closed it. Said with the file and
+   * the setting; exit 1, as the next run may find the server back.
+   */
+  private connectionLost(err: unknown): unknown {
+    if (!(err instanceof Error) || err.message !== "No response from server") return err;
+    return new DownloadError(
+      this.where,
+      `the connection ended before the file was read (no answer from the server for [sources.${this.name}] timeout_seconds = ${this.cfg.timeout_seconds} s, or it closed the connection); the next run tries again`,
+      true,
+    );
   }
 
   /**

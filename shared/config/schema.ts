@@ -7,11 +7,12 @@ import { AppName } from "../app-name.js";
 import { SecurityPolicy } from "../manifest/security-policy.js";
 import { AgentId, AgentLabels } from "../protocol/agent-id.js";
 import { spanHours, timeoutSeconds } from "../schema/durations.js";
+import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
 
 const nonEmpty = z.string().min(1, "must not be empty");
 const absolutePath = nonEmpty.refine((p) => p.startsWith("/"), "must be an absolute path");
-const headers = z.record(z.string(), z.string()).default({});
+const headers = httpHeaders();
 
 export const logLevels = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
 
@@ -57,6 +58,8 @@ export const GitSource = z.strictObject({
   key_filename: nonEmpty.optional(),
   known_hosts: nonEmpty.optional(),
   headers,
+  /** How long the remote may send nothing (ssh keepalives, git's http.lowSpeedTime) before the fetch is given up. */
+  timeout_seconds: timeoutSeconds().default(60),
 });
 
 export const HttpSource = z.strictObject({
@@ -70,6 +73,8 @@ export const HttpSource = z.strictObject({
   headers,
   ca_file: nonEmpty.optional(),
   timeout_seconds: timeoutSeconds().default(60),
+  /** Total time for one request (the archive, its .sig, a .sha256), retries and waits included. */
+  max_download_seconds: timeoutSeconds().default(3600),
   retries: z.number().int().nonnegative().default(3),
   max_download_mb: z.number().positive().default(2048),
 });
@@ -89,6 +94,10 @@ export const SftpSource = z.strictObject({
   remote_path: nonEmpty,
   metadata_file: nonEmpty.optional(),
   checksum: nonEmpty.optional(),
+  /** How long the server may leave the connection silent (SSH keepalives unanswered) before it is given up. */
+  timeout_seconds: timeoutSeconds().default(60),
+  /** Total time for the archive's download. */
+  max_download_seconds: timeoutSeconds().default(3600),
   max_download_mb: z.number().positive().default(2048),
 });
 

@@ -5,6 +5,7 @@
  */
 import * as z from "zod";
 import { delaySeconds, spanHours, timeoutSeconds } from "../schema/durations.js";
+import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
 import { ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE } from "../versions.js";
 import { SecurityPolicy } from "./security-policy.js";
@@ -123,7 +124,7 @@ export const Notification = z.discriminatedUnion("type", [
     type: z.literal("webhook"),
     url: httpUrl(),
     message,
-    headers: z.record(z.string(), z.string()).default({}),
+    headers: httpHeaders(),
     timeout: seconds.default(10),
   }),
   z.strictObject({ type: z.literal("slack"), url: httpUrl(), message, channel: z.string().optional() }),

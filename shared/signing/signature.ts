@@ -100,11 +100,19 @@ function compare(reason: SignatureFailure, what: string, signed: string, actual:
 }
 
 /**
+ * The release at hand. Its version may be a function that reads it from the manifest: it is called
+ * only once the manifest's bytes are proven to be the signed ones, so a manifest nobody trusted
+ * yet never reaches the YAML parser.
+ */
+export type ReleaseAtHand = Omit<ReleasePayload, "version"> & { version: string | (() => string) };
+
+/**
  * Checks that `signature` was made by one of `trustedKeys` (PEM or base64 raw) over exactly
  * `expected`; returns the signing key's id, throws SignatureError (a VerificationError) otherwise.
- * Unreadable trusted keys are a config problem the caller reports when loading them.
+ * Unreadable trusted keys are a config problem the caller reports when loading them. The digests
+ * are compared before the version, which may have to be read from the manifest they prove.
  */
-export function verifyRelease(signature: unknown, expected: ReleasePayload, trustedKeys: string[]): string {
+export function verifyRelease(signature: unknown, expected: ReleaseAtHand, trustedKeys: string[]): string {
   const doc = parseSignature(signature);
   const key = trustedKeys.map(parsePublicKey).find((k) => keyIdOf(k) === doc.keyId);
   if (key === undefined) {
@@ -114,8 +122,9 @@ export function verifyRelease(signature: unknown, expected: ReleasePayload, trus
     throw new SignatureError("bad_signature", `the signature by key ${doc.keyId} does not match its payload`);
   }
   compare("app_mismatch", "app", doc.payload.app, expected.app);
-  compare("version_mismatch", "version", doc.payload.version, expected.version);
   compare("artifact_mismatch", "artifact digest", doc.payload.artifactSha256, expected.artifactSha256);
   compare("manifest_mismatch", "manifest digest", doc.payload.manifestSha256, expected.manifestSha256);
+  const version = typeof expected.version === "function" ? expected.version() : expected.version;
+  compare("version_mismatch", "version", doc.payload.version, version);
   return doc.keyId;
 }

@@ -8,7 +8,7 @@ import { BadInputError, type Issue } from "../errors.js";
 import { TRUSTED_KEY_ROLE, writableByOthersProblem } from "../file-permissions.js";
 import { fsErrorText } from "../fs-errors.js";
 import { KeyFormatError, splitPublicKeys } from "./keys.js";
-import { parseSignature, type ReleasePayload, SignatureError, verifyRelease } from "./signature.js";
+import { parseSignature, type ReleaseAtHand, SignatureError, verifyRelease } from "./signature.js";
 
 /**
  * The trusted public keys as text (from `keys` and the contents of `key_files`), each checked to
@@ -55,7 +55,7 @@ export async function loadTrustedKeys(trust: Trust | undefined, configFile = "sh
   return keys;
 }
 
-export interface ReleaseTrustInput extends ReleasePayload {
+export type ReleaseTrustInput = ReleaseAtHand & {
   trust: Trust | undefined;
   /** The signature document (parsed JSON or its text), as the hub sends it... */
   signature?: unknown;
@@ -64,7 +64,7 @@ export interface ReleaseTrustInput extends ReleasePayload {
   /** How messages name that file when it is a copy (the URL or server file it was fetched from). */
   signatureName?: string;
   configFile?: string;
-}
+};
 
 export type ReleaseTrustResult =
   | { verified: true; keyId: string }

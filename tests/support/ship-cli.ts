@@ -14,6 +14,8 @@ export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   user?: { uid: number; gid: number };
+  /** SIGKILL the run after this long (its code is then null): for runs that might never end. */
+  timeoutMs?: number;
 }
 
 /** Runs `ship ARGS` as a real child process and collects its output. */
@@ -29,6 +31,9 @@ export function runNodeScript(script: string, args: string[], options: RunOption
       ...(options.user === undefined ? {} : { uid: options.user.uid, gid: options.user.gid }),
       env: { ...process.env, ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
+      ...(options.timeoutMs === undefined
+        ? {}
+        : { timeout: options.timeoutMs, killSignal: "SIGKILL" as const }),
     });
     let stdout = "";
     let stderr = "";

@@ -22,9 +22,14 @@ export async function runMigrations(ctx: UpdateContext): Promise<StepOutcome> {
   const manifest = need(ctx.manifest, "manifest");
   if (Object.keys(manifest.migrations).length === 0) return CONTINUE;
   if (ctx.currentVersion === null) {
-    ctx.log.warn("installed version unknown (first run): migrations not run", {
-      migrations: Object.keys(manifest.migrations),
-    });
+    // Up to the release's own version: those a known install would have run. Said in the run's
+    // last line too, since the app may now have 2.0.0's code over a database 2.0.0 never migrated.
+    const skipped = selectMigrations(manifest.migrations, null, manifest.version).map((b) => b.version);
+    if (skipped.length === 0) return CONTINUE;
+    const note = `migrations ${skipped.join(", ")} not run: ship has no record of the version installed before, so it cannot tell which of them the app has had; run those it lacks by hand`;
+    ctx.log.warn(note, { migrations: skipped });
+    ctx.warnings.push(note);
+    ctx.skippedMigrations = skipped;
     return CONTINUE;
   }
   for (const batch of selectMigrations(manifest.migrations, ctx.currentVersion, manifest.version)) {

@@ -12,7 +12,8 @@ import { checkReleaseFiles, effectivePolicy } from "../release-policy.js";
 export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
   const release = await ctx.releaseSource.fetch(ctx.paths.stagingDir);
   if (release.installedAlready === true) {
-    const message = `${ctx.app}: up to date (${shortId(release.id)})`;
+    // The installed release: named by its version, as every other "up to date" is, not its digest.
+    const message = `${ctx.app}: up to date (${ctx.currentVersion ?? shortId(release.id)})`;
     ctx.log.info(message, { release: release.id });
     return { next: "stop", result: "up_to_date", message };
   }

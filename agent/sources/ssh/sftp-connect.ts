@@ -11,6 +11,9 @@ import { expandHome } from "../home-path.js";
 import { type HostKeyVerdict, parseKnownHosts, sha256Fingerprint, verifyHostKey } from "./known-hosts.js";
 import { clientKeyError, passphraseFor, readSftpKey } from "./sftp-key.js";
 
+/** Unanswered keepalives after which the server is given up. */
+const KEEPALIVES = 3;
+
 /** Connect or throw: VerificationError for host key problems (exit 2), the ssh2 error otherwise. */
 export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<SftpClient> {
   const privateKey = await readSftpKey(name, cfg);
@@ -27,6 +30,11 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
       privateKey,
       passphrase: await passphraseFor(name, cfg),
       readyTimeout: 20_000,
+      // Without keepalives a server that stops answering (a network cut with no reset, a hung
+      // sshd) left the read waiting for ever, with the run's lock held. Four unanswered in a row,
+      // one each quarter of timeout_seconds, end the connection.
+      keepaliveInterval: Math.max(250, Math.floor((cfg.timeout_seconds * 1000) / (KEEPALIVES + 1))),
+      keepaliveCountMax: KEEPALIVES,
       hostVerifier: (hostKey: Buffer) => {
         const fingerprint = sha256Fingerprint(hostKey);
         let verdict = verifyHostKey(knownHosts, cfg.hostname, cfg.port, hostKey);

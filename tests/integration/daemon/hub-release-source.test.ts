@@ -225,3 +225,63 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
     expect(existsSync(join(dir, "other", "app.txt"))).toBe(false);
   });
 });
+
+// A hub download had only a 60 s idle timeout: a release URL that sent a byte every half second
+// held the app's update, and its lock, for ever. The app's http source's max_download_seconds
+// (default 3600) now ends it, as in timer mode. Real trickling HTTP server.
+describe("hub release source: an artifact URL that trickles", () => {
+  let dir: string;
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-hub-trickle-"));
+    server = createServer((_req, res) => {
+      res.writeHead(200, { "content-length": "100000" });
+      const tick = setInterval(() => res.write("x"), 500);
+      res.on("close", () => clearInterval(tick));
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/r.tar.gz`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((ok) => server.close(() => ok()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("is given up after the app's max_download_seconds", async () => {
+    const config = AgentConfig.parse({
+      sources: {
+        [APP]: {
+          type: "http",
+          app_dir: join(dir, "app"),
+          url,
+          timeout_seconds: 5,
+          max_download_seconds: 2,
+        },
+      },
+    });
+    const source = new HubReleaseSource({
+      app: APP,
+      release: {
+        id: "r-8",
+        app: APP,
+        version: "8.0.0",
+        manifest: 'version: "8.0.0"\n',
+        source: { type: "http", url, sha256: "0".repeat(64) },
+      },
+      source: config.sources[APP] as Source,
+      config,
+      hubUrl: "http://127.0.0.1:9",
+      token: "t",
+      context: { stateDir: join(dir, "state"), log: memoryLogger(), retryDelayMs: 0 },
+    });
+    const started = Date.now();
+    const err = await source.fetch(join(dir, "staging")).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(String(err)).toContain(
+      "not done after 2 s, the most [sources.sample] max_download_seconds allows",
+    );
+  }, 30_000);
+});

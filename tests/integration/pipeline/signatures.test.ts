@@ -18,8 +18,8 @@ afterEach(async () => {
 });
 
 /** A release archive as CI makes it, optionally with ARTIFACT.sig from `ship release sign`. */
-async function archive(name: string, signWith?: string, app = "myapp"): Promise<string> {
-  const dir = await box.release(name, { "app.py": `print('${name}')\n` }, { version: "2.0.0" });
+async function archive(name: string, signWith?: string, app = "myapp", version = "2.0.0"): Promise<string> {
+  const dir = await box.release(name, { "app.py": `print('${name}')\n` }, { version });
   const out = join(box.root, `${name}.tar.gz`);
   const tar = spawnSync("tar", ["-C", dir, "-czf", out, "."]);
   expect(tar.status).toBe(0);
@@ -31,7 +31,7 @@ async function archive(name: string, signWith?: string, app = "myapp"): Promise<
     const signature = signRelease(
       {
         app,
-        version: "2.0.0",
+        version,
         artifactSha256: await sha(out),
         manifestSha256: await sha(join(dir, "update-manifest.yaml")),
       },
@@ -109,6 +109,21 @@ describe("[trust] keys", () => {
     const html = await run(page, ci.publicKeyPem);
     expect(html.exitCode).toBe(2);
     expect(html.apps[0]?.message).toContain(`malformed: ${page}.sig: the signature document is not JSON`);
+    expect(await hashTree(box.appDir)).toEqual({});
+  });
+
+  // A signature proves the manifest's bytes; until they match it, nothing in them is read. The
+  // version was read from the unverified manifest first: a release carrying another's signature
+  // was refused as "version mismatch: …, this release has 6.6.6", quoting what nobody signed.
+  it("a release carrying another release's signature is refused on its digests, its manifest unread", async () => {
+    const signed = await archive("genuine", ci.privateKeyPem);
+    const forged = await archive("forged", undefined, "myapp", "6.6.6");
+    await writeFile(`${forged}.sig`, await readFile(`${signed}.sig`));
+    const refused = await run(forged, ci.publicKeyPem);
+    expect(refused.exitCode).toBe(2);
+    // The artifact differs too, and is the first thing compared after the key and the app.
+    expect(refused.apps[0]?.message).toContain("artifact mismatch");
+    expect(refused.apps[0]?.message).not.toContain("6.6.6");
     expect(await hashTree(box.appDir)).toEqual({});
   });
 });

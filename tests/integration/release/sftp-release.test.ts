@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -88,5 +88,25 @@ describe.skipIf(!hasProgram("sshd"))("ship release sftp (real sshd)", () => {
       `ship release sftp: sftp://${sshd.user}@${sshd.host}:${port}: cannot connect: connection refused (ECONNREFUSED)`,
     );
     await expect(readdir(remote)).rejects.toThrow();
+  });
+
+  it("a login key other users can read is refused as ssh refuses it: exit 2 naming --key, nothing built or uploaded", async () => {
+    const remote = join(dir, "remote/open-key");
+    const openKey = join(dir, "open_key");
+    await copyFile(sshd.clientKey.privateKeyFile, openKey);
+    await chmod(openKey, 0o644);
+    const args = sftpArgs(remote, sshd.knownHostsFile);
+    args[args.indexOf("--key") + 1] = openKey;
+    args[args.indexOf("--out") + 1] = join(dir, "open-key-dist");
+    const refused = await runRelease(app, ...args);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toBe(
+      `ship release sftp: --key ${openKey} is readable by other users (mode 644): anyone who reads it logs in to the release server as this user (OpenSSH refuses such a key too); chmod 600 it\n`,
+    );
+    await expect(readdir(remote)).rejects.toThrow();
+    await expect(stat(join(dir, "open-key-dist"))).rejects.toThrow();
+
+    await chmod(openKey, 0o600);
+    expect((await runRelease(app, ...args)).code).toBe(0);
   });
 });

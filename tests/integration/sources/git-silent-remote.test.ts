@@ -1,0 +1,73 @@
+/**
+ * A git remote that stops sending mid-fetch (a network cut with no reset, a hung server): ssh ran
+ * without keepalives, so `git fetch` waited for ever, and the run with it, holding its lock. ssh's
+ * keepalives now end it after `timeout_seconds` of silence: the run fails (exit 1), the app keeps
+ * its version, and the next run can start. Real sshd behind a real TCP relay that goes silent in
+ * the middle of the pack, real git, real CLI.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
+import { type SilentRelay, silencingRelay } from "../../support/servers/silent-relay.js";
+import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { runShip } from "../../support/ship-cli.js";
+import { commitFiles, git, makeRepos, writeGitConfig } from "./git-repos.js";
+
+describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
+  "git source over ssh: the remote goes silent",
+  () => {
+    let root: string;
+    let sshd: SshdServer;
+    let relay: SilentRelay;
+
+    beforeEach(async () => {
+      root = await mkdtemp(join(tmpdir(), "ship-git-silent-"));
+      sshd = await startSshd(join(root, "sshd"));
+      relay = await silencingRelay(sshd.port, 256 * 1024);
+    });
+    afterEach(async () => {
+      await relay.close();
+      await sshd.close();
+      await rm(root, { recursive: true, force: true });
+    });
+
+    it("is given up after timeout_seconds: exit 1, the app kept", async () => {
+      const repos = await makeRepos(join(root, "repos"));
+      const app = join(root, "app");
+      await mkdir(app);
+      const config = await writeGitConfig(
+        root,
+        repos.clone,
+        app,
+        `key_filename = "${sshd.clientKey.privateKeyFile}"\nknown_hosts = "${join(root, "known_hosts")}"\ntimeout_seconds = 2`,
+      );
+      await writeFile(
+        join(root, "known_hosts"),
+        `[127.0.0.1]:${relay.port} ${sshd.hostKey.publicKey.split(" ").slice(0, 2).join(" ")}\n`,
+      );
+      await git(
+        repos.clone,
+        "remote",
+        "set-url",
+        "origin",
+        `ssh://${sshd.user}@127.0.0.1:${relay.port}${repos.bare}`,
+      );
+      const first = await runShip(["--config", config], { timeoutMs: 40_000 });
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      const installed = await readFile(join(app, "app.txt"), "utf8");
+
+      // 4 MiB that does not compress: the pack runs far past what the relay passes.
+      await commitFiles(repos.dev, "2.0.0", { "big.bin": randomBytes(4 << 20).toString("base64") });
+      await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+      const started = Date.now();
+      const stuck = await runShip(["--config", config], { timeoutMs: 40_000 });
+      expect(stuck.code, stuck.stdout + stuck.stderr).toBe(1);
+      expect(stuck.stdout).toContain("failed: git fetch failed: Timeout, server 127.0.0.1 not responding.");
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(await readFile(join(app, "app.txt"), "utf8")).toBe(installed);
+    }, 90_000);
+  },
+);
