@@ -46,6 +46,9 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     if (summary.apps.length === 0 && summary.notStarted === undefined) out.line(summary.message);
   }
   for (const app of summary.apps) {
+    // The log's WARN lines drown among the JSON on stderr: a replaced file of the operator's, a
+    // `warn` conditional, each is one plain line a person sees.
+    for (const warning of app.warnings) out.problem(`${app.source}: WARNING: ${warning}`);
     if (app.manualSteps.length > 0) {
       out.problem(`${app.source}: manual intervention required before this update:`);
       for (const step of app.manualSteps) out.problem(`  - ${step}`);
