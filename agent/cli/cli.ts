@@ -90,7 +90,7 @@ type Mode = keyof GlobalOptions | "run";
  */
 const OPTION_MODES: { flag: keyof GlobalOptions; modes: Mode[] }[] = [
   { flag: "force", modes: ["run"] },
-  { flag: "allowDowngrade", modes: ["run"] },
+  { flag: "allowDowngrade", modes: ["run", "approve"] },
   { flag: "ignoreRollout", modes: ["run"] },
   { flag: "sources", modes: ["run", "listBackups", "testConditionals", "checkRequirements", "checkRollout"] },
   { flag: "appDir", modes: ["testConditionals", "checkRequirements", "checkRollout"] },

@@ -1,5 +1,6 @@
 import { ExitCode } from "../../../shared/errors.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
+import { compareVersions, isVersionLike } from "../../../shared/versions.js";
 import { checkAppDirs } from "../../pipeline/configured-paths.js";
 import { recover, runOnce } from "../../pipeline/index.js";
 import type { AppReport } from "../../pipeline/report.js";
@@ -53,7 +54,14 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
       out.problem(`${app.source}: manual intervention required before this update:`);
       for (const step of app.manualSteps) out.problem(`  - ${step}`);
       const config = options.config === undefined ? "" : ` --config ${options.config}`;
-      out.problem(`then approve them: ship${config} --approve ${app.source} ${app.toVersion}`);
+      const downgrade =
+        app.fromVersion !== null &&
+        app.toVersion !== null &&
+        isVersionLike(app.fromVersion) &&
+        compareVersions(app.toVersion, app.fromVersion) < 0
+          ? " --allow-downgrade"
+          : "";
+      out.problem(`then approve them: ship${config} --approve ${app.source} ${app.toVersion}${downgrade}`);
     }
   }
   return stoppedExitCode(summary, signals.received, options.checkOnly === true, out) ?? summary.exitCode;
