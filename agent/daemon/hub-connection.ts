@@ -162,9 +162,13 @@ export class HubConnection {
       const reason = res.headers["x-ship-refused"];
       log.error("hub refused the connection", { status: res.statusCode, ...(reason ? { reason } : {}) });
       tokenRefused = res.statusCode === 401;
+      // What the reconnect line says: terminate()'s own error ("WebSocket was closed before the
+      // connection was established") read as a network fault when the hub had refused the token.
+      failure = `the hub refused the connection (${res.statusCode}${reason ? `: ${reason}` : ""})`;
       socket.terminate();
     });
     socket.on("error", (error) => {
+      if (failure !== undefined) return;
       failure = fsErrorText(error);
       log.debug("hub connection error", { error: error.message });
     });
