@@ -44,8 +44,10 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     }
   } else {
     for (const app of summary.apps) out.line(app.message);
-    if (summary.apps.length === 0 && summary.notStarted === undefined) out.line(summary.message);
   }
+  // A check of a config with no source to run (`[source.myapp]` misspelt, every one disabled)
+  // printed nothing at all, exit 0: it read as "all current".
+  if (summary.apps.length === 0 && summary.notStarted === undefined) out.line(summary.message);
   for (const app of summary.apps) {
     // The log's WARN lines drown among the JSON on stderr: a replaced file of the operator's, a
     // `warn` conditional, each is one plain line a person sees.
