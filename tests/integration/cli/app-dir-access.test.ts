@@ -55,11 +55,15 @@ describe("app_dir ship's user cannot use (real CLI)", () => {
   });
 
   async function run(appDir: string) {
+    await writeConfig(appDir);
+    return runShip(["--config", config], asRoot ? { user: { uid: NOBODY, gid: NOBODY } } : {});
+  }
+
+  async function writeConfig(appDir: string) {
     await writeFile(
       config,
       `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n[sources.myapp]\ntype = "local"\npath = "${root}/release"\napp_dir = "${appDir}"\n`,
     );
-    return runShip(["--config", config], asRoot ? { user: { uid: NOBODY, gid: NOBODY } } : {});
   }
 
   it("an existing app_dir it may not write: exit 2 naming the key, no hook run, nothing written", async () => {
@@ -115,5 +119,41 @@ describe("app_dir ship's user cannot use (real CLI)", () => {
     expect(result.stdout).toContain("installed 1.0.0");
     expect((await readFile(hookRan(), "utf8")).trim()).toBe(appDir);
     expect(await readFile(join(appDir, "app.py"), "utf8")).toBe("v1\n");
+  });
+
+  it("the checks before a first install run its commands as the run will, in an empty app_dir, creating nothing", async () => {
+    const appDir = join(root, "apps/new/app");
+    await writeFile(
+      join(root, "release/update-manifest.yaml"),
+      [
+        'version: "1.0.0"',
+        "conditionals:",
+        `  - condition: "command('true')"`,
+        "    action: skip_update",
+        "requirements:",
+        "  environment_checks:",
+        "    - name: shell",
+        '      command: "true"',
+        "",
+      ].join("\n"),
+    );
+    const tmp = join(root, "tmp");
+    await mkdir(tmp);
+    await chmod(tmp, 0o777);
+    const as = asRoot ? { user: { uid: NOBODY, gid: NOBODY } } : {};
+    await writeConfig(appDir);
+    const check = (...args: string[]) =>
+      runShip(["--config", config, ...args], { ...as, env: { TMPDIR: tmp } });
+    // Before: each command failed to start ("spawn /bin/sh ENOENT"): the skip read as false, so
+    // --check-only said "update" and --test-conditionals "would proceed" while the run skipped.
+    const only = await check("--check-only");
+    expect(only.stdout, only.stderr).toMatch(/^waits +myapp: update skipped on purpose/m);
+    const conditionals = await check("--test-conditionals", join(root, "release/update-manifest.yaml"));
+    expect(conditionals.stdout).toContain("the update would be SKIPPED");
+    const requirements = await check("--check-requirements", join(root, "release/update-manifest.yaml"));
+    expect(requirements.code, requirements.stdout).toBe(0);
+    expect(requirements.stdout).toContain("ok   environment_checks.shell");
+    expect(await readdir(tmp)).toEqual([]);
+    expect(existsSync(join(root, "apps/new"))).toBe(false);
   });
 });
