@@ -31,11 +31,17 @@ export interface HubConnectionOptions {
   pingIntervalMs?: number;
 }
 
+/** The hub's close code for a session another connection of the same agent id replaced. */
+const REPLACED_CODE = 4000;
+/** Backoff attempt a replaced session reconnects at: seconds, not the half second after a clean close. */
+const REPLACED_BACKOFF_ATTEMPT = 5;
+
 /** The agent's side of `/api/v1/agent`: connect, announce, keep alive, reconnect forever. */
 export class HubConnection {
   private socket: WebSocket | undefined;
   private stopped = false;
   private attempt = 0;
+  private replacements = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
 
@@ -172,18 +178,36 @@ export class HubConnection {
       failure = fsErrorText(error);
       log.debug("hub connection error", { error: error.message });
     });
-    socket.on("close", () => {
+    socket.on("close", (code: number, reason: Buffer) => {
       clearInterval(this.pingTimer);
       if (this.stopped) return;
+      const said = reason.toString("utf8");
+      // Another connection with this agent's id took over at the hub: a second host with the same
+      // agent_id (a cloned /etc/machine-id). Each took the other's place at once, twice a second,
+      // for ever, and both carried out the hub's instructions, logging only "hub connection
+      // closed; reconnecting". Said loudly, and backed off as after failures.
+      const replaced = code === REPLACED_CODE;
+      // Each replacement in a row waits longer (the reconnect that opens resets `attempt`).
+      this.replacements = replaced ? this.replacements + 1 : 0;
+      if (replaced) this.attempt = Math.max(this.attempt, REPLACED_BACKOFF_ATTEMPT + this.replacements);
       const delay = reconnectDelay(
         this.attempt++,
         this.options.reconnectBaseMs ?? 500,
         this.options.reconnectMaxMs ?? 60_000,
       );
-      log.info(`hub connection ${failure === undefined ? "closed" : `failed: ${failure}`}; reconnecting`, {
-        inMs: delay,
-        url: redactUrl(url),
-      });
+      const why =
+        failure !== undefined
+          ? `failed: ${failure}`
+          : said === ""
+            ? "closed"
+            : `closed by the hub: ${said} (${code})`;
+      const data = { inMs: delay, url: redactUrl(url) };
+      if (replaced)
+        log.warn(
+          `hub connection ${why}: another connection with this agent's id took over; two hosts (or two ship agents) use one agent id — a cloned /etc/machine-id? Give each its own [hub] agent_id; reconnecting`,
+          data,
+        );
+      else log.info(`hub connection ${why}; reconnecting`, data);
       const retry = () => {
         if (!this.stopped) this.retryTimer = setTimeout(() => this.connect(), delay);
       };
