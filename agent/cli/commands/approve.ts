@@ -47,7 +47,9 @@ export async function approveCommand(options: GlobalOptions, out: Output): Promi
     approved_by: currentUser(),
   };
   try {
-    await refuseInstalledVersion(config.general.state_file, app, version, options.allowDowngrade === true);
+    // [trust] allow_downgrade makes every run take an older release: its manual steps need no flag.
+    const downgrade = options.allowDowngrade === true || config.trust?.allow_downgrade === true;
+    await refuseInstalledVersion(config.general.state_file, app, version, downgrade);
     await updateSourceState(config.general.state_file, app, (s) => ({ ...s, manual_approval: approval }));
   } finally {
     await lock.release();
@@ -88,7 +90,7 @@ async function refuseInstalledVersion(
     version,
     order === 0
       ? `${app} runs ${installed} already, so nothing waits for this approval; ${nothing}`
-      : `${app} runs ${installed}, which is newer: a run is offered ${version} only as a downgrade (ship --allow-downgrade, or the hub's rollback); to approve that downgrade's manual steps add --allow-downgrade; ${nothing}`,
+      : `${app} runs ${installed}, which is newer: a run is offered ${version} only as a downgrade (ship --allow-downgrade, [trust] allow_downgrade, or the hub's rollback); to approve that downgrade's manual steps add --allow-downgrade; ${nothing}`,
   );
 }
 

@@ -55,15 +55,18 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     if (app.manualSteps.length > 0) {
       out.problem(`${app.source}: manual intervention required before this update:`);
       for (const step of app.manualSteps) out.problem(`  - ${step}`);
-      const config = options.config === undefined ? "" : ` --config ${options.config}`;
+      const withConfig = options.config === undefined ? "" : ` --config ${options.config}`;
       const downgrade =
+        config.trust?.allow_downgrade !== true &&
         app.fromVersion !== null &&
         app.toVersion !== null &&
         isVersionLike(app.fromVersion) &&
         compareVersions(app.toVersion, app.fromVersion) < 0
           ? " --allow-downgrade"
           : "";
-      out.problem(`then approve them: ship${config} --approve ${app.source} ${app.toVersion}${downgrade}`);
+      out.problem(
+        `then approve them: ship${withConfig} --approve ${app.source} ${app.toVersion}${downgrade}`,
+      );
     }
   }
   return stoppedExitCode(summary, signals.received, options.checkOnly === true, out) ?? summary.exitCode;

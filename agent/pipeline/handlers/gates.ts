@@ -37,6 +37,7 @@ export async function evaluateConditionals(ctx: UpdateContext): Promise<StepOutc
       // The command with this run's --config is printed by the CLI; the pipeline does not know the path.
       // A downgrade's steps are approved with --allow-downgrade (a plain approval of an older version is refused).
       const downgrade =
+        ctx.config.trust?.allow_downgrade !== true &&
         ctx.currentVersion !== null &&
         isVersionLike(ctx.currentVersion) &&
         compareVersions(manifest.version, ctx.currentVersion) < 0
