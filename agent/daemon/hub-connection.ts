@@ -31,6 +31,27 @@ export interface HubConnectionOptions {
   pingIntervalMs?: number;
 }
 
+/**
+ * Why the upgrade was answered with a status: a 404 is a wrong path in `[hub] url` (a proxy prefix),
+ * not a refusal; 401/403 are the hub refusing the token.
+ */
+function answerText(status: number | undefined, reason: string | undefined): string {
+  const why = reason ? `: ${reason}` : "";
+  if (status === 404) return `nothing takes agents at that address (404${why}): check the path in [hub] url`;
+  if (status === 401 || status === 403) return `the hub refused the connection (${status}${why})`;
+  return `the server answered ${status ?? "?"}${why} instead of opening the agent channel`;
+}
+
+/**
+ * A connect error in words. An https:// [hub] url for a hub that serves http:// failed with
+ * OpenSSL's "write EPROTO 80…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:…".
+ */
+function connectErrorText(error: Error): string {
+  if (/wrong version number/i.test(error.message))
+    return "TLS handshake failed: the server there does not speak TLS (an https:// [hub] url for an http:// hub?)";
+  return fsErrorText(error);
+}
+
 /** The hub's close code for a session another connection of the same agent id replaced. */
 const REPLACED_CODE = 4000;
 /** Backoff attempt a replaced session reconnects at: seconds, not the half second after a clean close. */
@@ -170,12 +191,12 @@ export class HubConnection {
       tokenRefused = res.statusCode === 401;
       // What the reconnect line says: terminate()'s own error ("WebSocket was closed before the
       // connection was established") read as a network fault when the hub had refused the token.
-      failure = `the hub refused the connection (${res.statusCode}${reason ? `: ${reason}` : ""})`;
+      failure = answerText(res.statusCode, reason === undefined ? undefined : String(reason));
       socket.terminate();
     });
     socket.on("error", (error) => {
       if (failure !== undefined) return;
-      failure = fsErrorText(error);
+      failure = connectErrorText(error);
       log.debug("hub connection error", { error: error.message });
     });
     socket.on("close", (code: number, reason: Buffer) => {

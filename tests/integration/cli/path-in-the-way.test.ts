@@ -12,6 +12,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -156,4 +157,64 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
     expect(entry.msg).toBe("hub connection failed: connection refused (ECONNREFUSED); reconnecting");
     expect(entry.url).toBe(`ws://127.0.0.1:${port}/api/v1/agent`);
   }, 30_000);
+
+  it.each([
+    // Before: "write EPROTO 80…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:…".
+    [
+      "an https:// url for a server that speaks http",
+      (port: number) => `https://127.0.0.1:${port}`,
+      "hub connection failed: TLS handshake failed: the server there does not speak TLS (an https:// [hub] url for an http:// hub?); reconnecting",
+    ],
+    // Before: "the hub refused the connection (404)" — a wrong path, not a refusal.
+    [
+      "a path where nothing takes agents",
+      (port: number) => `http://127.0.0.1:${port}/wrong-prefix`,
+      "hub connection failed: nothing takes agents at that address (404): check the path in [hub] url; reconnecting",
+    ],
+  ])(
+    "%s: the reconnect line says what is wrong with [hub] url",
+    async (_what, url, expected) => {
+      // A real HTTP server on loopback that is no hub: every request is a 404.
+      const server = createHttpServer((_req, res) => {
+        res.statusCode = 404;
+        res.end("not found");
+      });
+      const port = await new Promise<number>((resolve) => {
+        server.listen(0, "127.0.0.1", () => {
+          const address = server.address();
+          resolve(typeof address === "object" && address !== null ? address.port : 0);
+        });
+      });
+      try {
+        await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
+        const file = await shipToml(
+          {},
+          `${root}/app`,
+          `\n[hub]\nurl = "${url(port)}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n`,
+        );
+        const child = spawn(process.execPath, [SHIP_BIN, "agent", "--config", file], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let output = "";
+        const line = await new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no reconnect line in:\n${output}`)), 20_000);
+          const take = (chunk: Buffer) => {
+            output += chunk.toString();
+            const found = output.split("\n").find((l) => l.includes("reconnecting"));
+            if (found !== undefined) {
+              clearTimeout(timer);
+              resolve(found);
+            }
+          };
+          child.stdout.on("data", take);
+          child.stderr.on("data", take);
+        }).finally(() => child.kill("SIGKILL"));
+        expect((JSON.parse(line) as { msg: string }).msg).toBe(expected);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      }
+    },
+    30_000,
+  );
 });
