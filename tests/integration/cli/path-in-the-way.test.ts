@@ -122,19 +122,13 @@ describe("ship agent: [general] paths are checked at start, as in every other mo
 });
 
 describe("ship agent: a hub that cannot be reached (real CLI)", () => {
-  it("each reconnect line says why the connection failed", async () => {
-    // A port that was just free: nothing listens there, so the connection is refused.
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, "127.0.0.1", () => {
-        const address = probe.address();
-        probe.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-      });
-    });
+  /** Starts `ship agent` with `[hub] url = url` and returns its first reconnect log entry. */
+  async function firstReconnect(url: string): Promise<{ msg: string; url: string }> {
     await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
     const file = await shipToml(
       {},
       `${root}/app`,
-      `\n[hub]\nurl = "http://127.0.0.1:${port}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n`,
+      `\n[hub]\nurl = "${url}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n`,
     );
     const child = spawn(process.execPath, [SHIP_BIN, "agent", "--config", file], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -153,7 +147,18 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
       child.stdout.on("data", take);
       child.stderr.on("data", take);
     }).finally(() => child.kill("SIGKILL"));
-    const entry = JSON.parse(line) as { msg: string; url: string };
+    return JSON.parse(line) as { msg: string; url: string };
+  }
+
+  it("each reconnect line says why the connection failed", async () => {
+    // A port that was just free: nothing listens there, so the connection is refused.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const address = probe.address();
+        probe.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+      });
+    });
+    const entry = await firstReconnect(`http://127.0.0.1:${port}`);
     expect(entry.msg).toBe("hub connection failed: connection refused (ECONNREFUSED); reconnecting");
     expect(entry.url).toBe(`ws://127.0.0.1:${port}/api/v1/agent`);
   }, 30_000);
@@ -186,30 +191,7 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
         });
       });
       try {
-        await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
-        const file = await shipToml(
-          {},
-          `${root}/app`,
-          `\n[hub]\nurl = "${url(port)}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n`,
-        );
-        const child = spawn(process.execPath, [SHIP_BIN, "agent", "--config", file], {
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let output = "";
-        const line = await new Promise<string>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`no reconnect line in:\n${output}`)), 20_000);
-          const take = (chunk: Buffer) => {
-            output += chunk.toString();
-            const found = output.split("\n").find((l) => l.includes("reconnecting"));
-            if (found !== undefined) {
-              clearTimeout(timer);
-              resolve(found);
-            }
-          };
-          child.stdout.on("data", take);
-          child.stderr.on("data", take);
-        }).finally(() => child.kill("SIGKILL"));
-        expect((JSON.parse(line) as { msg: string }).msg).toBe(expected);
+        expect((await firstReconnect(url(port))).msg).toBe(expected);
       } finally {
         server.closeAllConnections();
         await new Promise((r) => server.close(r));
