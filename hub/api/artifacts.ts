@@ -8,6 +8,20 @@ import type { StoredArtifactInfo, StoreOps } from "../store/async-store.js";
 import type { ApiDeps } from "./deps.js";
 
 /**
+ * An upload or download lasts as long as its bytes take (minutes for a big artifact on a slow
+ * link): like the agent channel and event streams it is a live session, cut when its token is
+ * revoked or expires. Checked only at the start, a revoked token went on downloading (or uploading
+ * and then publishing) to the end.
+ */
+function whileTokenInForce(deps: ApiDeps, req: Request, res: Response): void {
+  const session = deps.sessions.open(principalOf(res), () => {
+    req.destroy();
+    res.destroy();
+  });
+  res.once("close", () => session.end());
+}
+
+/**
  * An agent token reads only artifacts of releases the hub has sent that agent (to install, or to
  * go back to): one stolen agent token must not download every app the hub holds.
  */
@@ -95,6 +109,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
     const expected = String(req.headers["x-sha256"] ?? req.query.sha256 ?? "").toLowerCase();
     if (expected !== "" && !SHA256.test(expected))
       throw new HubRequestError(400, "header.x-sha256: must be 64 hex digits");
+    whileTokenInForce(deps, req, res);
     const now = deps.now();
     let stored: StoredArtifactInfo;
     try {
@@ -134,6 +149,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
       throw new HubRequestError(403, `artifact ${sha256} belongs to no release this agent was sent`);
     const artifact = await store.getArtifactInfo(sha256);
     if (!artifact) throw new HubRequestError(404, `artifact ${sha256} not found`);
+    whileTokenInForce(deps, req, res);
     // Range requests answer 206, so agents resume cut downloads (If-Range with the ETag).
     await sendArtifact(deps, req, res, artifact);
   });
