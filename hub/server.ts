@@ -49,6 +49,10 @@ export interface HubOptions {
   sessionCheckMs?: number;
   /** Reports one agent connection may hand in per minute (default 120). */
   maxReportsPerMinute?: number;
+  /** Connections (and hellos) one agent may open per minute (default 30). */
+  maxConnectsPerMinute?: number;
+  /** An agent connection that has not said hello this long is closed (default 30 s). */
+  helloTimeoutMs?: number;
   /** Reports kept per agent and by age, pruned every `everyMs` (default a minute). */
   reportRetention?: { keepPerAgent: number; keepMs: number; everyMs?: number };
   /** PostgreSQL shared by several hubs (cluster mode); without it, SQLite in the data dir. */
@@ -232,6 +236,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     maxPayloadBytes: options.maxPayloadBytes,
     maxBufferedBytes: options.maxBufferedBytes ?? 4 << 20,
     maxReportsPerMinute: options.maxReportsPerMinute ?? 120,
+    ...(options.maxConnectsPerMinute === undefined
+      ? {}
+      : { maxConnectsPerMinute: options.maxConnectsPerMinute }),
+    ...(options.helloTimeoutMs === undefined ? {} : { helloTimeoutMs: options.helloTimeoutMs }),
     refusals,
     now,
   });

@@ -28,6 +28,15 @@ export interface AgentServerOptions {
   maxBufferedBytes: number;
   /** Reports one agent may hand in per minute, over all its connections; the rest wait in its outbox. */
   maxReportsPerMinute: number;
+  /**
+   * Connections (and hellos) one agent may open per minute: each connect and close writes an
+   * agent.online and an agent.offline event, kept for ever, so a token looping connect, hello,
+   * close filled the audit log (600 events in 11 s from one token) and pushed real ones out of
+   * view. An agent reconnects a few times a minute at most (backoff from 0.5 s up). Default 30.
+   */
+  maxConnectsPerMinute?: number;
+  /** A connection that has not said hello this long is closed (default 30 s). */
+  helloTimeoutMs?: number;
   /** Refused connections, logged and kept for the dashboard (default: a fresh registry). */
   refusals?: ConnectionRefusals;
   now?: () => number;
@@ -59,7 +68,15 @@ const RENEW_RETRY_MS = 1_000;
 /** The least time between two renewals of one connection's token. */
 const RENEW_MIN_GAP_MS = 100;
 
-const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" };
+const STATUS_TEXT: Record<number, string> = {
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  429: "Too Many Requests",
+};
+
+const DEFAULT_CONNECTS_PER_MINUTE = 30;
+const DEFAULT_HELLO_TIMEOUT_MS = 30_000;
 
 /**
  * Refuses an upgrade with a plain HTTP response before any WebSocket handshake happens; the reason
@@ -99,6 +116,19 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     }
     return budget;
   };
+  // Likewise per agent: connections and hellos (each writes the agent's row, and a connect and
+  // close two audit events).
+  const maxConnects = options.maxConnectsPerMinute ?? DEFAULT_CONNECTS_PER_MINUTE;
+  const connectBudgets = new Map<string, MinuteBudget>();
+  const connectBudgetOf = (agentId: string) => {
+    let budget = connectBudgets.get(agentId);
+    if (!budget) {
+      budget = new MinuteBudget(maxConnects, now);
+      connectBudgets.set(agentId, budget);
+    }
+    return budget;
+  };
+  const helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
@@ -118,6 +148,12 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     }
     if (principal.role !== "agent" || !principal.agentId)
       return refused(403, `a ${principal.role} token cannot use the agent channel`);
+    if (!connectBudgetOf(principal.agentId).take())
+      return refused(
+        429,
+        `more than ${maxConnects} connections a minute for this agent; try again later`,
+        principal.agentId,
+      );
     // The peer may have gone while the token was checked against the store.
     if (socket.destroyed) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -184,6 +220,12 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
 
   function onConnection(ws: WebSocket, agentId: string): void {
     let greeted = false;
+    // A socket that never says hello would be held (and pinged) for ever: one token could open
+    // thousands. An agent says hello as soon as it is connected.
+    const helloTimer = setTimeout(() => {
+      if (!greeted) ws.close(1008, `no hello within ${Math.round(helloTimeoutMs / 1000)} s`);
+    }, helloTimeoutMs);
+    helloTimer.unref();
     // The presence epoch of this connection's latest hello, once committed: its close releases the
     // agent only with it, so closing a socket the agent already replaced (here or on another hub)
     // cannot mark the reconnected agent offline.
@@ -194,6 +236,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     // Oversize frames (maxPayload) and protocol violations surface here; ws closes the socket itself.
     ws.on("error", (error) => log.warn("agent socket error", { agentId, error: error.message }));
     ws.on("close", () => {
+      clearTimeout(helloTimer);
       clearTimeout(renewTimers.get(ws));
       if (!greeted || !registry.remove(agentId, ws)) return;
       void presence.then((epoch) => {
@@ -235,6 +278,13 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       if (message.type === "hello") {
         if (message.agentId !== agentId)
           return ws.close(1008, "hello.agentId differs from the token's agent");
+        // The connection's first hello was counted when it connected; another costs as much.
+        if (greeted && !connectBudgetOf(agentId).take())
+          return send(
+            ws,
+            { type: "error", v: 1, message: `more than ${maxConnects} hellos a minute; not taken` },
+            agentId,
+          );
         greeted = true;
         registry.add(agentId, ws)?.close(4000, "replaced by a newer connection");
         refusals.clear(agentId);

@@ -6,8 +6,8 @@
  */
 import { execFile } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { request } from "node:http";
 import { existsSync } from "node:fs";
+import { request } from "node:http";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -316,8 +316,8 @@ describe("revoked and expired tokens end live sessions", () => {
     expect(outcome).not.toBe(201);
     expect(await t.hub.store.getArtifactInfo(hash.digest("hex"))).toBeUndefined();
     const events = await t.hub.store.listEvents({ limit: 50 });
-    expect(events.filter((e) => e.kind === "artifact.uploaded" && e.actor.includes(revoked.record.jti))).toEqual(
-      [],
-    );
+    expect(
+      events.filter((e) => e.kind === "artifact.uploaded" && e.actor.includes(revoked.record.jti)),
+    ).toEqual([]);
   }, 30_000);
 });

@@ -1,0 +1,109 @@
+/**
+ * One agent token cannot make the hub store or do without bound through the channel itself:
+ * connections and hellos per agent are rate-limited (each connect and close is two audit events,
+ * kept for ever), and a connection that never says hello is not held.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { isType, startTestHub, TestAgent, type TestHub } from "../hub/support.js";
+
+let t: TestHub;
+beforeAll(async () => {
+  t = await startTestHub({ helloTimeoutMs: 500 });
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+/** Opens the agent channel: "open", or the HTTP status and X-Ship-Refused reason of a refusal. */
+function connectOutcome(token: string): Promise<{ ws?: WebSocket; status?: number; reason?: string }> {
+  const ws = new WebSocket(`${t.hub.url.replace(/^http/, "ws")}/api/v1/agent`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve({ ws }));
+    ws.once("unexpected-response", (_req, res) => {
+      resolve({ status: res.statusCode ?? 0, reason: String(res.headers["x-ship-refused"] ?? "") });
+      ws.terminate();
+    });
+    ws.once("error", (error) => {
+      if (!error.message.includes("Unexpected server response")) reject(error);
+    });
+  });
+}
+
+const closeAndWait = (ws: WebSocket) =>
+  new Promise<void>((resolve) => {
+    ws.once("close", () => resolve());
+    ws.close();
+  });
+
+describe("the agent channel bounds what one agent token can make the hub do", () => {
+  it("connect, hello, close in a loop is refused past 30 a minute (429 saying why): the audit log does not grow with it", async () => {
+    const token = await t.agentToken("looper");
+    const outcomes: (number | "open")[] = [];
+    for (let i = 0; i < 80; i++) {
+      const { ws, status, reason } = await connectOutcome(token);
+      if (!ws) {
+        outcomes.push(status ?? 0);
+        expect(reason).toBe("more than 30 connections a minute for this agent; try again later");
+        continue;
+      }
+      outcomes.push("open");
+      ws.send(
+        JSON.stringify({
+          type: "hello",
+          v: 1,
+          agentId: "looper",
+          hostname: "h",
+          agentVersion: "x",
+          apps: [],
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 20));
+      await closeAndWait(ws);
+    }
+    expect(outcomes.filter((o) => o === "open")).toHaveLength(30);
+    expect(outcomes.filter((o) => o === 429)).toHaveLength(50);
+    await expect
+      .poll(async () => (await t.hub.store.listEvents({ subject: "looper", limit: 1000 })).length)
+      .toBeLessThanOrEqual(60);
+    // Its refusals are the operator's to see, as other refused connections are.
+    const attention = await t.api<{ refused: { agentId: string; reason: string }[] }>(
+      "GET",
+      "/api/v1/agents/attention",
+      { token: t.operator },
+    );
+    expect(attention.body.refused).toContainEqual(
+      expect.objectContaining({
+        agentId: "looper",
+        reason: expect.stringMatching(/more than 30 connections/),
+      }),
+    );
+    // Another agent is not held back by it.
+    const other = await TestAgent.connect(t.hub.url, await t.agentToken("bystander"));
+    other.hello("bystander");
+    await expect.poll(() => t.hub.registry.isOnline("bystander")).toBe(true);
+    other.ws.terminate();
+  });
+
+  it("hellos repeated on one connection count against the same budget: past it they are not taken", async () => {
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("chatty"));
+    for (let i = 0; i < 40; i++)
+      agent.send({ type: "hello", v: 1, agentId: "chatty", hostname: `h${i}`, agentVersion: "x", apps: [] });
+    const refusal = await agent.next(isType("error"));
+    expect(refusal.message).toBe("more than 30 hellos a minute; not taken");
+    await new Promise((r) => setTimeout(r, 300));
+    // The 30th hello is the last the hub stored.
+    expect((await t.hub.store.getAgent("chatty"))?.hostname).toBe("h29");
+    agent.ws.terminate();
+  });
+
+  it("a connection that says no hello is closed (1008) after the hello timeout", async () => {
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("silent"));
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      agent.ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    expect(closed).toEqual({ code: 1008, reason: "no hello within 1 s" });
+  }, 5000);
+});
