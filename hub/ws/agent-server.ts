@@ -1,7 +1,12 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
-import { nestsDeeperThan, tooDeepMessage } from "../../shared/json-depth.js";
+import {
+  hasMoreMembersThan,
+  MAX_JSON_MEMBERS,
+  nestsDeeperThan,
+  tooDeepMessage,
+} from "../../shared/json-depth.js";
 import type { Logger } from "../../shared/log.js";
 import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/protocol/messages.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
@@ -261,6 +266,9 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
           : data;
       // Before JSON.parse, which takes seconds over a deeply nested message (shared/json-depth.ts).
       if (nestsDeeperThan(bytes)) return ws.close(1008, tooDeepMessage("message"));
+      // As for request bodies: a hello of 60,000 labels (770 KB, under max_message_kb) held the
+      // hub's event loop 1.4 s in validation and was stored whole; an agent's messages have dozens.
+      if (hasMoreMembersThan(bytes)) return ws.close(1008, `message: more than ${MAX_JSON_MEMBERS} keys`);
       try {
         json = JSON.parse(bytes.toString());
       } catch {

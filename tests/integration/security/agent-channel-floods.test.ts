@@ -107,3 +107,36 @@ describe("the agent channel bounds what one agent token can make the hub do", ()
     expect(closed).toEqual({ code: 1008, reason: "no hello within 1 s" });
   }, 5000);
 });
+
+describe("an agent message is bounded in keys, as a request body is", () => {
+  it("a hello of 60,000 labels (under max_message_kb) closes the socket (1008) before it is parsed; nothing is stored", async () => {
+    const big = await startTestHub({ maxPayloadBytes: 1 << 20 });
+    try {
+      const agent = await TestAgent.connect(big.hub.url, await big.agentToken("labelled"));
+      const labels = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, "v"]));
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        agent.ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+      );
+      agent.send({
+        type: "hello",
+        v: 1,
+        agentId: "labelled",
+        hostname: "h",
+        agentVersion: "x",
+        apps: [],
+        labels,
+      });
+      expect(await closed).toEqual({ code: 1008, reason: "message: more than 10000 keys" });
+      expect(await big.hub.store.getAgent("labelled")).toBeUndefined();
+      // An agent's ordinary hello still goes through.
+      const again = await TestAgent.connect(big.hub.url, await big.agentToken("labelled"));
+      again.hello("labelled", undefined, { ring: "canary" });
+      await expect
+        .poll(async () => (await big.hub.store.getAgent("labelled"))?.labels)
+        .toEqual({ ring: "canary" });
+      again.ws.terminate();
+    } finally {
+      await big.stop();
+    }
+  }, 15_000);
+});
