@@ -2,7 +2,7 @@ import { pipeline } from "node:stream/promises";
 import { type Request, type Response, Router } from "express";
 import { actorOf, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
-import { UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
+import { type DeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
 import { ArtifactEmpty, ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
 import type { StoredArtifactInfo, StoreOps } from "../store/async-store.js";
 import type { ApiDeps } from "./deps.js";
@@ -23,18 +23,33 @@ function whileTokenInForce(deps: ApiDeps, req: Request, res: Response): void {
 
 /**
  * An agent token reads only artifacts of releases the hub has sent that agent (to install, or to
- * go back to): one stolen agent token must not download every app the hub holds.
+ * go back to): one stolen agent token must not download every app the hub holds. The release to go
+ * back to counts only once a rollback instruction was sent, and only when it is of the same app:
+ * it is what the agent's hello claims to run, and a hello that named another app's release (or a
+ * newer one of its own app) reached that artifact as soon as any update of its app was sent.
  */
 async function agentWasSent(store: StoreOps, agentId: string, sha256: string): Promise<boolean> {
+  const hashOf = async (id: string | null) => {
+    const release = id === null ? undefined : await store.getRelease(id);
+    return { app: release?.app, sha256: release?.source.type === "hub" ? release.source.sha256 : undefined };
+  };
   for (const d of await store.listDeployments({ agentId })) {
     if (UNSENT_DEPLOYMENT_STATES.includes(d.state)) continue;
-    for (const id of [d.desiredRelease, d.previousRelease]) {
-      const source = id === null ? undefined : (await store.getRelease(id))?.source;
-      if (source?.type === "hub" && source.sha256 === sha256) return true;
-    }
+    const desired = await hashOf(d.desiredRelease);
+    if (desired.sha256 === sha256) return true;
+    if (!ROLLBACK_SENT_STATES.includes(d.state)) continue;
+    const previous = await hashOf(d.previousRelease);
+    if (previous.sha256 === sha256 && previous.app === desired.app) return true;
   }
   return false;
 }
+
+/** A rollback instruction was sent (still owed, timed out, or done): its release may be fetched. */
+const ROLLBACK_SENT_STATES: readonly DeploymentState[] = [
+  "rollback_pending",
+  "rollback_timed_out",
+  "rolled_back",
+];
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
