@@ -3,7 +3,9 @@ import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import {
   hasMoreMembersThan,
+  hasMoreValuesThan,
   MAX_JSON_MEMBERS,
+  MAX_MESSAGE_VALUES,
   nestsDeeperThan,
   tooDeepMessage,
 } from "../../shared/json-depth.js";
@@ -66,6 +68,19 @@ class MinuteBudget {
   }
 }
 
+/** A MinuteBudget per agent id, made on first use (keyed by verified ids: as many as there are agents). */
+function budgetsPerAgent(limit: number, now: () => number): (agentId: string) => MinuteBudget {
+  const budgets = new Map<string, MinuteBudget>();
+  return (agentId) => {
+    let budget = budgets.get(agentId);
+    if (!budget) {
+      budget = new MinuteBudget(limit, now);
+      budgets.set(agentId, budget);
+    }
+    return budget;
+  };
+}
+
 /** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days): a longer delay fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 /** After a renewal that failed (the store unreachable), the next try. */
@@ -81,6 +96,8 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 const DEFAULT_CONNECTS_PER_MINUTE = 30;
+/** Messages that do not fit the protocol, per agent and minute, answered before the socket is closed. */
+const MAX_INVALID_PER_MINUTE = 5;
 const DEFAULT_HELLO_TIMEOUT_MS = 30_000;
 
 /**
@@ -111,28 +128,13 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const renewing = new WeakSet<WebSocket>();
   const renewTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
   // Per agent, not per connection: a reconnect (cheap for whoever holds the token) must not bring
-  // a fresh allowance. Keyed by verified agent ids, so as many as there are agents.
-  const reportBudgets = new Map<string, MinuteBudget>();
-  const reportBudgetOf = (agentId: string) => {
-    let budget = reportBudgets.get(agentId);
-    if (!budget) {
-      budget = new MinuteBudget(options.maxReportsPerMinute, now);
-      reportBudgets.set(agentId, budget);
-    }
-    return budget;
-  };
-  // Likewise per agent: connections and hellos (each writes the agent's row, and a connect and
-  // close two audit events).
+  // a fresh allowance.
+  const reportBudgetOf = budgetsPerAgent(options.maxReportsPerMinute, now);
+  // Likewise connections and hellos (each writes the agent's row, and a connect and close two
+  // audit events), and messages that do not fit the protocol.
   const maxConnects = options.maxConnectsPerMinute ?? DEFAULT_CONNECTS_PER_MINUTE;
-  const connectBudgets = new Map<string, MinuteBudget>();
-  const connectBudgetOf = (agentId: string) => {
-    let budget = connectBudgets.get(agentId);
-    if (!budget) {
-      budget = new MinuteBudget(maxConnects, now);
-      connectBudgets.set(agentId, budget);
-    }
-    return budget;
-  };
+  const connectBudgetOf = budgetsPerAgent(maxConnects, now);
+  const invalidBudgetOf = budgetsPerAgent(MAX_INVALID_PER_MINUTE, now);
   const helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -269,6 +271,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       // As for request bodies: a hello of 60,000 labels (770 KB, under max_message_kb) held the
       // hub's event loop 1.4 s in validation and was stored whole; an agent's messages have dozens.
       if (hasMoreMembersThan(bytes)) return ws.close(1008, `message: more than ${MAX_JSON_MEMBERS} keys`);
+      if (hasMoreValuesThan(bytes, MAX_MESSAGE_VALUES))
+        return ws.close(1008, `message: more than ${MAX_MESSAGE_VALUES} values`);
       try {
         json = JSON.parse(bytes.toString());
       } catch {
@@ -278,6 +282,10 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       const parsed = parseOneLine(AgentMessage, json, "message");
       if (!parsed.ok) {
         options.metrics?.wsMessages.inc({ direction: "in", type: "invalid" });
+        // Each costs the hub a validation that an agent speaking the protocol never causes; a
+        // stream of them (however they reconnect) is cut off rather than answered one by one.
+        if (!invalidBudgetOf(agentId).take())
+          return ws.close(1008, `more than ${MAX_INVALID_PER_MINUTE} invalid messages a minute`);
         send(ws, { type: "error", v: 1, message: parsed.message.slice(0, 2000) }, agentId);
         return;
       }

@@ -140,3 +140,52 @@ describe("an agent message is bounded in keys, as a request body is", () => {
     }
   }, 15_000);
 });
+
+describe("a message that does not fit the protocol costs the hub a bounded amount", () => {
+  it("a report of 30,000 wrong values (under max_message_kb) closes the socket before validation; /healthz answers meanwhile", async () => {
+    const big = await startTestHub({ maxPayloadBytes: 1 << 20 });
+    try {
+      const agent = await TestAgent.connect(big.hub.url, await big.agentToken("wrong-values"));
+      agent.hello("wrong-values");
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        agent.ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+      );
+      const numbers = Array.from({ length: 1000 }, () => 1);
+      agent.send({
+        type: "report",
+        v: 1,
+        reportId: "00000000-0000-4000-8000-000000000000",
+        app: "web",
+        outcome: "succeeded",
+        fromVersion: null,
+        toVersion: null,
+        merges: Array.from({ length: 10 }, () => ({
+          file: "a",
+          kept: numbers,
+          added: numbers,
+          updated: numbers,
+        })),
+      });
+      const started = Date.now();
+      const health = await big.api("GET", "/healthz");
+      expect(health.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(500);
+      expect(await closed).toEqual({ code: 1008, reason: "message: more than 20000 values" });
+    } finally {
+      await big.stop();
+    }
+  }, 15_000);
+
+  it("invalid messages are answered, the sixth in a minute closes the socket (1008)", async () => {
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("garbled"));
+    agent.hello("garbled");
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      agent.ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    for (let i = 0; i < 6; i++) agent.send({ type: "progress", v: 1, deploymentId: "", step: 5 });
+    expect(await closed).toEqual({ code: 1008, reason: "more than 5 invalid messages a minute" });
+    const answers = agent.received.filter(isType("error"));
+    expect(answers).toHaveLength(5);
+    expect(answers[0]?.message).toMatch(/^message\.deploymentId: .*; message\.step: must be a string/);
+  }, 10_000);
+});
