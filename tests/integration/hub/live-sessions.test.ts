@@ -320,4 +320,44 @@ describe("revoked and expired tokens end live sessions", () => {
       events.filter((e) => e.kind === "artifact.uploaded" && e.actor.includes(revoked.record.jti)),
     ).toEqual([]);
   }, 30_000);
+
+  it("a request whose body is still arriving when its token is revoked is refused (401): nothing is published", async () => {
+    const revoked = await t.hub.tokens.issue({ role: "ci", ttlSeconds: 3600 });
+    const body = Buffer.from(
+      JSON.stringify({
+        app: "slowbody",
+        version: "1.0.0",
+        manifest: 'version: "1.0.0"\n',
+        source: { type: "git", commit: "abcdef1" },
+      }),
+    );
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${t.hub.url}/api/v1/releases`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${revoked.token}`,
+          "content-type": "application/json",
+          "content-length": String(body.length),
+        },
+      });
+      req.on("error", reject);
+      req.on("response", (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      // Half the body now (the token is checked before the hub reads it), the rest after the revocation.
+      req.write(body.subarray(0, 20));
+      setTimeout(
+        () => void revokeWithCli(revoked.record.jti).then(() => req.end(body.subarray(20)), reject),
+        300,
+      );
+    });
+    const { status, text } = await answer;
+    expect(status).toBe(401);
+    expect(JSON.parse(text)).toEqual({ error: "token revoked" });
+    expect(await t.hub.store.releaseVersions("slowbody")).toEqual([]);
+  });
 });
