@@ -53,6 +53,8 @@ export interface HubOptions {
   maxConnectsPerMinute?: number;
   /** An agent connection that has not said hello this long is closed (default 30 s). */
   helloTimeoutMs?: number;
+  /** An HTTP connection silent this long mid-request is dropped (default 2 minutes). */
+  idleTimeoutMs?: number;
   /** Reports kept per agent and by age, pruned every `everyMs` (default a minute). */
   reportRetention?: { keepPerAgent: number; keepMs: number; everyMs?: number };
   /** PostgreSQL shared by several hubs (cluster mode); without it, SQLite in the data dir. */
@@ -225,6 +227,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     eventStream,
   });
   const server = createServer(app);
+  // Node cuts any request still arriving after 5 minutes (requestTimeout), so an artifact upload of
+  // a few GB (max_artifact_mb is 4096) on an ordinary link failed with 408 however steadily it
+  // came. A request may take as long as its bytes keep coming; a connection silent this long (a
+  // stalled or slowloris client) is dropped instead. Headers must still arrive within a minute.
+  server.requestTimeout = 0;
+  server.timeout = options.idleTimeoutMs ?? 120_000;
   const agents = attachAgentServer(server, {
     tokens,
     sessions,
