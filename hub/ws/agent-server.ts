@@ -66,6 +66,11 @@ class MinuteBudget {
     }
     return ++this.used <= this.limit;
   }
+
+  /** The last `take` was the window's first refusal (say so once, not once per message). */
+  firstRefusal(): boolean {
+    return this.used === this.limit + 1;
+  }
 }
 
 /** A MinuteBudget per agent id, made on first use (keyed by verified ids: as many as there are agents). */
@@ -98,6 +103,8 @@ const STATUS_TEXT: Record<number, string> = {
 const DEFAULT_CONNECTS_PER_MINUTE = 30;
 /** Messages that do not fit the protocol, per agent and minute, answered before the socket is closed. */
 const MAX_INVALID_PER_MINUTE = 5;
+/** Progress messages per agent and minute: an update sends a few dozen. */
+const MAX_PROGRESS_PER_MINUTE = 600;
 const DEFAULT_HELLO_TIMEOUT_MS = 30_000;
 
 /**
@@ -135,6 +142,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const maxConnects = options.maxConnectsPerMinute ?? DEFAULT_CONNECTS_PER_MINUTE;
   const connectBudgetOf = budgetsPerAgent(maxConnects, now);
   const invalidBudgetOf = budgetsPerAgent(MAX_INVALID_PER_MINUTE, now);
+  const progressBudgetOf = budgetsPerAgent(MAX_PROGRESS_PER_MINUTE, now);
   const helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -238,6 +246,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     // cannot mark the reconnected agent offline.
     let presence: Promise<number | undefined> = Promise.resolve(undefined);
     const reportRate = reportBudgetOf(agentId);
+    const progressRate = progressBudgetOf(agentId);
     alive.set(ws, true);
     ws.on("pong", () => alive.set(ws, true));
     // Oversize frames (maxPayload) and protocol violations surface here; ws closes the socket itself.
@@ -314,7 +323,20 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       } else if (!greeted) {
         send(ws, { type: "error", v: 1, message: "send hello first" }, agentId);
       } else if (message.type === "progress") {
-        batch.progress(agentId, message, from());
+        // Each reads its deployment in the store; an agent sends a few dozen per update (steps, each
+        // 10 % downloaded, its warnings), so past the budget they only cost the hub. Said once a
+        // minute: the hub stores no progress message, and one a few seconds keeps the clock going.
+        if (progressRate.take()) batch.progress(agentId, message, from());
+        else if (progressRate.firstRefusal())
+          send(
+            ws,
+            {
+              type: "error",
+              v: 1,
+              message: `more than ${MAX_PROGRESS_PER_MINUTE} progress messages a minute; the rest of this minute's are dropped`,
+            },
+            agentId,
+          );
       } else if (!reportRate.take()) {
         // Not acked: the report stays in the agent's outbox and is sent again on its next connect.
         send(

@@ -141,7 +141,7 @@ describe("an agent message is bounded in keys, as a request body is", () => {
   }, 15_000);
 });
 
-describe("a message that does not fit the protocol costs the hub a bounded amount", () => {
+describe("what one agent's messages cost the hub is bounded", () => {
   it("a report of 30,000 wrong values (under max_message_kb) closes the socket before validation; /healthz answers meanwhile", async () => {
     const big = await startTestHub({ maxPayloadBytes: 1 << 20 });
     try {
@@ -188,4 +188,18 @@ describe("a message that does not fit the protocol costs the hub a bounded amoun
     expect(answers).toHaveLength(5);
     expect(answers[0]?.message).toMatch(/^message\.deploymentId: .*; message\.step: must be a string/);
   }, 10_000);
+
+  it("progress messages past 600 a minute are dropped, said once", async () => {
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("talkative"));
+    agent.hello("talkative");
+    for (let i = 0; i < 700; i++)
+      agent.send({ type: "progress", v: 1, deploymentId: "r:talkative", step: "fetch", percent: i % 100 });
+    const said = await agent.next(isType("error"));
+    expect(said.message).toBe(
+      "more than 600 progress messages a minute; the rest of this minute's are dropped",
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(agent.received.filter(isType("error"))).toEqual([]);
+    agent.ws.terminate();
+  });
 });
