@@ -203,3 +203,34 @@ describe("what one agent's messages cost the hub is bounded", () => {
     agent.ws.terminate();
   });
 });
+
+describe("a rollout's labels are bounded as agents' are", () => {
+  it("a selector label value of 1.5 MB is a 400 naming it, not a spec stored whole", async () => {
+    const release = (
+      await t.api<{ id: string }>("POST", "/api/v1/releases", {
+        token: t.ci,
+        body: {
+          app: "bounded",
+          version: "1.0.0",
+          manifest: 'version: "1.0.0"\n',
+          source: { type: "git", commit: "abcdef1" },
+        },
+      })
+    ).body.id;
+    const preview = await t.api("POST", "/api/v1/rollouts/preview", {
+      token: t.operator,
+      body: {
+        release,
+        selector: { labels: { ring: "x".repeat(1_500_000) } },
+        waves: [
+          { name: "a", labels: { ["k".repeat(101)]: "v" } },
+          { name: "rest", percent: 100 },
+        ],
+      },
+    });
+    expect(preview.status).toBe(400);
+    expect(preview.body.error).toMatch(
+      /^body\.selector\.labels\.ring: a label value must be at most 200 characters; body\.waves\[0\]\.labels\.k{101}: invalid key: a label name must be at most 100 characters$/,
+    );
+  });
+});
