@@ -49,6 +49,12 @@ export interface HubOptions {
   sessionCheckMs?: number;
   /** Reports one agent connection may hand in per minute (default 120). */
   maxReportsPerMinute?: number;
+  /** Connections (and hellos) one agent may open per minute (default 30). */
+  maxConnectsPerMinute?: number;
+  /** An agent connection that has not said hello this long is closed (default 30 s). */
+  helloTimeoutMs?: number;
+  /** An HTTP connection silent this long mid-request is dropped (default 2 minutes). */
+  idleTimeoutMs?: number;
   /** Reports kept per agent and by age, pruned every `everyMs` (default a minute). */
   reportRetention?: { keepPerAgent: number; keepMs: number; everyMs?: number };
   /** PostgreSQL shared by several hubs (cluster mode); without it, SQLite in the data dir. */
@@ -221,6 +227,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     eventStream,
   });
   const server = createServer(app);
+  // Node cuts any request still arriving after 5 minutes (requestTimeout), so an artifact upload of
+  // a few GB (max_artifact_mb is 4096) on an ordinary link failed with 408 however steadily it
+  // came. A request may take as long as its bytes keep coming; a connection silent this long (a
+  // stalled or slowloris client) is dropped instead. Headers must still arrive within a minute.
+  server.requestTimeout = 0;
+  server.timeout = options.idleTimeoutMs ?? 120_000;
   const agents = attachAgentServer(server, {
     tokens,
     sessions,
@@ -232,6 +244,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     maxPayloadBytes: options.maxPayloadBytes,
     maxBufferedBytes: options.maxBufferedBytes ?? 4 << 20,
     maxReportsPerMinute: options.maxReportsPerMinute ?? 120,
+    ...(options.maxConnectsPerMinute === undefined
+      ? {}
+      : { maxConnectsPerMinute: options.maxConnectsPerMinute }),
+    ...(options.helloTimeoutMs === undefined ? {} : { helloTimeoutMs: options.helloTimeoutMs }),
     refusals,
     now,
   });

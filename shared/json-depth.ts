@@ -56,6 +56,22 @@ export function hasMoreMembersThan(bytes: Uint8Array, max: number = MAX_JSON_MEM
   return someOutsideStrings(bytes, (c) => c === COLON && ++members > max);
 }
 
+/**
+ * The most values (array elements and object members, counted by the commas between them) an agent
+ * message may hold. A schema check costs microseconds per wrong value: a report of 400,000 numbers
+ * where key paths belong (800 KB, under max_message_kb) kept the hub's event loop 6.5 s in
+ * validation and in wording the error. The agent shortens its merge reports to stay far below.
+ */
+export const MAX_MESSAGE_VALUES = 20_000;
+
+const COMMA = 0x2c; // ,
+
+/** Whether the JSON text `bytes` holds more than `max` values (commas in strings do not count). */
+export function hasMoreValuesThan(bytes: Uint8Array, max: number): boolean {
+  let commas = 0;
+  return someOutsideStrings(bytes, (c) => c === COMMA && ++commas >= max);
+}
+
 /** The one-line refusal, naming `what` (`body`, `message`). */
 export function tooDeepMessage(what: string, max: number = MAX_JSON_DEPTH): string {
   return `${what}: nested deeper than ${max} levels`;

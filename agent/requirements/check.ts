@@ -7,6 +7,7 @@ import type { Requirements } from "../../shared/manifest/schema.js";
 import { findOnPath } from "../conditions/find-on-path.js";
 import { runShell } from "../conditions/run-shell.js";
 import { systemdRunning, systemdServiceActive } from "../conditions/service-status.js";
+import { cleanEnvironment } from "../exec/clean-env.js";
 import { checkDiskSpace } from "./disk-space.js";
 import { checkPythonVersion } from "./python-version.js";
 
@@ -86,7 +87,14 @@ async function checkEnvironment(
   cwd: string,
   env: NodeJS.ProcessEnv,
 ): Promise<RequirementResult> {
-  const result = await runShell(check.command, { cwd, env, timeoutMs: check.timeout * 1000 });
+  // A command of the release's manifest, as hooks are: it starts from their clean environment, or
+  // the agent's secrets (an SFTP passphrase_env, the hub token) could be printed into the failure
+  // ship shows, logs and reports to the hub.
+  const result = await runShell(check.command, {
+    cwd,
+    env: cleanEnvironment(env),
+    timeoutMs: check.timeout * 1000,
+  });
   const lastLine = result.output.split("\n").at(-1) ?? "";
   const said = lastLine === "" ? "" : `: ${lastLine}`;
   let detail: string;

@@ -2,25 +2,54 @@ import { pipeline } from "node:stream/promises";
 import { type Request, type Response, Router } from "express";
 import { actorOf, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
-import { UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
+import { type DeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
 import { ArtifactEmpty, ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
 import type { StoredArtifactInfo, StoreOps } from "../store/async-store.js";
 import type { ApiDeps } from "./deps.js";
 
 /**
+ * An upload or download lasts as long as its bytes take (minutes for a big artifact on a slow
+ * link): like the agent channel and event streams it is a live session, cut when its token is
+ * revoked or expires. Checked only at the start, a revoked token went on downloading (or uploading
+ * and then publishing) to the end.
+ */
+function whileTokenInForce(deps: ApiDeps, req: Request, res: Response): void {
+  const session = deps.sessions.open(principalOf(res), () => {
+    req.destroy();
+    res.destroy();
+  });
+  res.once("close", () => session.end());
+}
+
+/**
  * An agent token reads only artifacts of releases the hub has sent that agent (to install, or to
- * go back to): one stolen agent token must not download every app the hub holds.
+ * go back to): one stolen agent token must not download every app the hub holds. The release to go
+ * back to counts only once a rollback instruction was sent, and only when it is of the same app:
+ * it is what the agent's hello claims to run, and a hello that named another app's release (or a
+ * newer one of its own app) reached that artifact as soon as any update of its app was sent.
  */
 async function agentWasSent(store: StoreOps, agentId: string, sha256: string): Promise<boolean> {
+  const hashOf = async (id: string | null) => {
+    const release = id === null ? undefined : await store.getRelease(id);
+    return { app: release?.app, sha256: release?.source.type === "hub" ? release.source.sha256 : undefined };
+  };
   for (const d of await store.listDeployments({ agentId })) {
     if (UNSENT_DEPLOYMENT_STATES.includes(d.state)) continue;
-    for (const id of [d.desiredRelease, d.previousRelease]) {
-      const source = id === null ? undefined : (await store.getRelease(id))?.source;
-      if (source?.type === "hub" && source.sha256 === sha256) return true;
-    }
+    const desired = await hashOf(d.desiredRelease);
+    if (desired.sha256 === sha256) return true;
+    if (!ROLLBACK_SENT_STATES.includes(d.state)) continue;
+    const previous = await hashOf(d.previousRelease);
+    if (previous.sha256 === sha256 && previous.app === desired.app) return true;
   }
   return false;
 }
+
+/** A rollback instruction was sent (still owed, timed out, or done): its release may be fetched. */
+const ROLLBACK_SENT_STATES: readonly DeploymentState[] = [
+  "rollback_pending",
+  "rollback_timed_out",
+  "rolled_back",
+];
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -95,6 +124,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
     const expected = String(req.headers["x-sha256"] ?? req.query.sha256 ?? "").toLowerCase();
     if (expected !== "" && !SHA256.test(expected))
       throw new HubRequestError(400, "header.x-sha256: must be 64 hex digits");
+    whileTokenInForce(deps, req, res);
     const now = deps.now();
     let stored: StoredArtifactInfo;
     try {
@@ -134,6 +164,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
       throw new HubRequestError(403, `artifact ${sha256} belongs to no release this agent was sent`);
     const artifact = await store.getArtifactInfo(sha256);
     if (!artifact) throw new HubRequestError(404, `artifact ${sha256} not found`);
+    whileTokenInForce(deps, req, res);
     // Range requests answer 206, so agents resume cut downloads (If-Range with the ETag).
     await sendArtifact(deps, req, res, artifact);
   });

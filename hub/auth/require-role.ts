@@ -36,10 +36,13 @@ export function authenticateBody(tokens: TokenService) {
 /** 401 without or with an invalid token, 403 when the token's role is not one of `roles`. */
 export function requireRole(tokens: TokenService, ...roles: Role[]) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    // authenticateBody verified this request's token already (a body was sent): not twice.
+    // authenticateBody verified this request's token before its body was read; reading it can take
+    // as long as the client likes, so the token is looked up again (a revocation or expiry since
+    // then refuses the request) rather than verified twice.
     const verified = res.locals.principal as Principal | undefined;
     const token = verified === undefined ? bearerToken(req.headers.authorization) : undefined;
     if (verified === undefined && !token) throw new AuthError(401, "missing bearer token");
+    if (verified !== undefined) await tokens.stillInForce(verified);
     const principal = verified ?? (await tokens.verify(token as string));
     if (!roles.includes(principal.role))
       throw new AuthError(

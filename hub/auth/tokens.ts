@@ -139,6 +139,15 @@ export class TokenService {
     return this.store.pruneRenewedTokens(this.now());
   }
 
+  /**
+   * A token `verify` accepted a while ago, checked again: 401 when it was revoked (its family
+   * included) or has expired since.
+   */
+  async stillInForce(principal: Pick<Principal, "jti" | "expires">): Promise<void> {
+    if (principal.expires <= this.now()) throw new AuthError(401, "invalid token: jwt expired");
+    if (!(await this.inForce(principal.jti))) throw new AuthError(401, "token revoked");
+  }
+
   /** Whether the token `jti` is (still) in force as far as the store says: known and not revoked. */
   async inForce(jti: string): Promise<boolean> {
     const record = await this.store.getToken(jti);

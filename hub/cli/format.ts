@@ -1,8 +1,23 @@
 /** Plain-text tables for people; scripts use --json. */
 import { inStateOrder } from "../rollouts/states.js";
 
+/**
+ * Control characters (ESC, CR, line breaks, BEL, C1) and bidirectional overrides written as `\u001b`,
+ * `\r`, `\n`...: what the hub returns is partly written by agents (host names, app states and
+ * versions, report errors) or anyone with a token, and printed raw it could drive the operator's
+ * terminal — move the cursor, rewrite a line so a failed host reads "updated", set the title.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu,
+    (c) => NAMED_ESCAPES[c] ?? `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+const NAMED_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
-  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? "-" : String(c))));
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? "-" : printable(String(c)))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
   const line = (r: string[]) =>
     r

@@ -13,7 +13,7 @@ import { parseOneLine } from "../../shared/schema/one-line.js";
 import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
-import { counts, table } from "./format.js";
+import { counts, printable, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 
 type Summary = Awaited<ReturnType<typeof rolloutSummary>>;
@@ -22,7 +22,7 @@ type AgentView = Omit<AgentRecord, "lastSeen"> & { lastSeen: string };
 
 /** The hub's warnings (an empty wave, an unknown agent, a downgrade) on stderr, where a script reading the table does not trip on them. */
 const warn = (warnings: readonly string[] | undefined): void => {
-  for (const w of warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+  for (const w of warnings ?? []) process.stderr.write(`warning: ${printable(w)}\n`);
 };
 const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
@@ -214,9 +214,11 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
 
 function printDetail(d: Detail): void {
   out(`rollout  ${d.id}`);
-  out(`release  ${d.release.app} ${d.release.version} (${d.release.id})`);
-  out(`state    ${d.state}${d.reason ? ` — ${d.reason}` : ""}`);
-  out(`wave     ${d.currentWave + 1}/${d.waves.length} ${d.currentWaveName}, started ${d.waveStartedAt}`);
+  out(`release  ${printable(`${d.release.app} ${d.release.version}`)} (${d.release.id})`);
+  out(`state    ${d.state}${d.reason ? ` — ${printable(d.reason)}` : ""}`);
+  out(
+    `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}`,
+  );
   out(`agents   ${counts(d.counts, d.restored)}`);
   // As the dashboard's red notice: agents a requested rollback did not reach, by name.
   if ((d.notRolledBack ?? []).length > 0) out(`not rolled back  ${(d.notRolledBack ?? []).join(" ")}`);
@@ -230,7 +232,7 @@ function printDetail(d: Detail): void {
   }
   for (const w of d.waves) {
     out(
-      `\nwave ${w.index + 1} ${w.name} [${w.status}] ${w.agents.length === 0 ? "no agent" : counts(w.counts, w.restored)}`,
+      `\nwave ${w.index + 1} ${printable(w.name)} [${w.status}] ${w.agents.length === 0 ? "no agent" : counts(w.counts, w.restored)}`,
     );
     if (w.agents.length > 0)
       out(

@@ -331,13 +331,23 @@ export class RolloutEngine {
     byVersion?: Map<string, Promise<string | null>>,
   ): Promise<string | null> {
     const status = agent.apps.find((a) => a.app === app);
-    if (status?.releaseId) return status.releaseId;
+    const once = (key: string, lookup: () => Promise<string | null>) => {
+      if (!byVersion) return lookup();
+      if (!byVersion.has(key)) byVersion.set(key, lookup());
+      return byVersion.get(key) ?? Promise.resolve(null);
+    };
+    // The id is the agent's word: one naming another app's release would make that release this
+    // app's rollback target (and its artifact the agent's to download). Taken only when it is a
+    // release of the app; otherwise the version decides.
+    const claimed = status?.releaseId;
+    if (
+      claimed &&
+      (await once(`id:${claimed}`, async () => ((await t.getRelease(claimed))?.app === app ? claimed : null)))
+    )
+      return claimed;
     const version = status?.version;
     if (!version) return null;
-    const lookup = async () => (await t.findRelease(app, version))?.id ?? null;
-    if (!byVersion) return lookup();
-    if (!byVersion.has(version)) byVersion.set(version, lookup());
-    return byVersion.get(version) ?? null;
+    return once(`version:${version}`, async () => (await t.findRelease(app, version))?.id ?? null);
   }
 
   /**

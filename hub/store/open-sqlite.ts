@@ -3,7 +3,7 @@
  * key the operator has to change: a data dir that cannot be created, a --db in a missing directory,
  * a directory or a file that is not a SQLite database are bad input (exit 2), not a bare driver error.
  */
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
@@ -68,6 +68,12 @@ export async function openSqliteStore(location: SqliteLocation): Promise<AsyncSt
     );
   }
   const file = location.dbFile ?? join(location.dataDir, "hub.db");
+  // A new database is made owner-only, as the secret is (SQLite gives its -wal and -shm files the
+  // database file's mode): it holds what the API masks for people (webhook URLs and headers in
+  // release manifests) and agents' reports, and a `--db` outside the data dir was 0644, readable by
+  // every local user. An empty file is a new database to SQLite; one that exists is left as it is,
+  // and any other failure is the open's to report.
+  await writeFile(file, "", { flag: "wx", mode: 0o600 }).catch(() => undefined);
   let sqlite: SqliteStore;
   try {
     sqlite = new SqliteStore(file);

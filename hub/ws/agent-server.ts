@@ -1,7 +1,14 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
-import { nestsDeeperThan, tooDeepMessage } from "../../shared/json-depth.js";
+import {
+  hasMoreMembersThan,
+  hasMoreValuesThan,
+  MAX_JSON_MEMBERS,
+  MAX_MESSAGE_VALUES,
+  nestsDeeperThan,
+  tooDeepMessage,
+} from "../../shared/json-depth.js";
 import type { Logger } from "../../shared/log.js";
 import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/protocol/messages.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
@@ -28,6 +35,15 @@ export interface AgentServerOptions {
   maxBufferedBytes: number;
   /** Reports one agent may hand in per minute, over all its connections; the rest wait in its outbox. */
   maxReportsPerMinute: number;
+  /**
+   * Connections (and hellos) one agent may open per minute: each connect and close writes an
+   * agent.online and an agent.offline event, kept for ever, so a token looping connect, hello,
+   * close filled the audit log (600 events in 11 s from one token) and pushed real ones out of
+   * view. An agent reconnects a few times a minute at most (backoff from 0.5 s up). Default 30.
+   */
+  maxConnectsPerMinute?: number;
+  /** A connection that has not said hello this long is closed (default 30 s). */
+  helloTimeoutMs?: number;
   /** Refused connections, logged and kept for the dashboard (default: a fresh registry). */
   refusals?: ConnectionRefusals;
   now?: () => number;
@@ -50,6 +66,24 @@ class MinuteBudget {
     }
     return ++this.used <= this.limit;
   }
+
+  /** The last `take` was the window's first refusal (say so once, not once per message). */
+  firstRefusal(): boolean {
+    return this.used === this.limit + 1;
+  }
+}
+
+/** A MinuteBudget per agent id, made on first use (keyed by verified ids: as many as there are agents). */
+function budgetsPerAgent(limit: number, now: () => number): (agentId: string) => MinuteBudget {
+  const budgets = new Map<string, MinuteBudget>();
+  return (agentId) => {
+    let budget = budgets.get(agentId);
+    if (!budget) {
+      budget = new MinuteBudget(limit, now);
+      budgets.set(agentId, budget);
+    }
+    return budget;
+  };
 }
 
 /** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days): a longer delay fires at once. */
@@ -59,7 +93,19 @@ const RENEW_RETRY_MS = 1_000;
 /** The least time between two renewals of one connection's token. */
 const RENEW_MIN_GAP_MS = 100;
 
-const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" };
+const STATUS_TEXT: Record<number, string> = {
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  429: "Too Many Requests",
+};
+
+const DEFAULT_CONNECTS_PER_MINUTE = 30;
+/** Messages that do not fit the protocol, per agent and minute, answered before the socket is closed. */
+const MAX_INVALID_PER_MINUTE = 5;
+/** Progress messages per agent and minute: an update sends a few dozen. */
+const MAX_PROGRESS_PER_MINUTE = 600;
+const DEFAULT_HELLO_TIMEOUT_MS = 30_000;
 
 /**
  * Refuses an upgrade with a plain HTTP response before any WebSocket handshake happens; the reason
@@ -89,16 +135,15 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const renewing = new WeakSet<WebSocket>();
   const renewTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
   // Per agent, not per connection: a reconnect (cheap for whoever holds the token) must not bring
-  // a fresh allowance. Keyed by verified agent ids, so as many as there are agents.
-  const reportBudgets = new Map<string, MinuteBudget>();
-  const reportBudgetOf = (agentId: string) => {
-    let budget = reportBudgets.get(agentId);
-    if (!budget) {
-      budget = new MinuteBudget(options.maxReportsPerMinute, now);
-      reportBudgets.set(agentId, budget);
-    }
-    return budget;
-  };
+  // a fresh allowance.
+  const reportBudgetOf = budgetsPerAgent(options.maxReportsPerMinute, now);
+  // Likewise connections and hellos (each writes the agent's row, and a connect and close two
+  // audit events), and messages that do not fit the protocol.
+  const maxConnects = options.maxConnectsPerMinute ?? DEFAULT_CONNECTS_PER_MINUTE;
+  const connectBudgetOf = budgetsPerAgent(maxConnects, now);
+  const invalidBudgetOf = budgetsPerAgent(MAX_INVALID_PER_MINUTE, now);
+  const progressBudgetOf = budgetsPerAgent(MAX_PROGRESS_PER_MINUTE, now);
+  const helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
@@ -118,6 +163,12 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     }
     if (principal.role !== "agent" || !principal.agentId)
       return refused(403, `a ${principal.role} token cannot use the agent channel`);
+    if (!connectBudgetOf(principal.agentId).take())
+      return refused(
+        429,
+        `more than ${maxConnects} connections a minute for this agent; try again later`,
+        principal.agentId,
+      );
     // The peer may have gone while the token was checked against the store.
     if (socket.destroyed) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -184,16 +235,24 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
 
   function onConnection(ws: WebSocket, agentId: string): void {
     let greeted = false;
+    // A socket that never says hello would be held (and pinged) for ever: one token could open
+    // thousands. An agent says hello as soon as it is connected.
+    const helloTimer = setTimeout(() => {
+      if (!greeted) ws.close(1008, `no hello within ${Math.round(helloTimeoutMs / 1000)} s`);
+    }, helloTimeoutMs);
+    helloTimer.unref();
     // The presence epoch of this connection's latest hello, once committed: its close releases the
     // agent only with it, so closing a socket the agent already replaced (here or on another hub)
     // cannot mark the reconnected agent offline.
     let presence: Promise<number | undefined> = Promise.resolve(undefined);
     const reportRate = reportBudgetOf(agentId);
+    const progressRate = progressBudgetOf(agentId);
     alive.set(ws, true);
     ws.on("pong", () => alive.set(ws, true));
     // Oversize frames (maxPayload) and protocol violations surface here; ws closes the socket itself.
     ws.on("error", (error) => log.warn("agent socket error", { agentId, error: error.message }));
     ws.on("close", () => {
+      clearTimeout(helloTimer);
       clearTimeout(renewTimers.get(ws));
       if (!greeted || !registry.remove(agentId, ws)) return;
       void presence.then((epoch) => {
@@ -218,6 +277,11 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
           : data;
       // Before JSON.parse, which takes seconds over a deeply nested message (shared/json-depth.ts).
       if (nestsDeeperThan(bytes)) return ws.close(1008, tooDeepMessage("message"));
+      // As for request bodies: a hello of 60,000 labels (770 KB, under max_message_kb) held the
+      // hub's event loop 1.4 s in validation and was stored whole; an agent's messages have dozens.
+      if (hasMoreMembersThan(bytes)) return ws.close(1008, `message: more than ${MAX_JSON_MEMBERS} keys`);
+      if (hasMoreValuesThan(bytes, MAX_MESSAGE_VALUES))
+        return ws.close(1008, `message: more than ${MAX_MESSAGE_VALUES} values`);
       try {
         json = JSON.parse(bytes.toString());
       } catch {
@@ -227,6 +291,10 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       const parsed = parseOneLine(AgentMessage, json, "message");
       if (!parsed.ok) {
         options.metrics?.wsMessages.inc({ direction: "in", type: "invalid" });
+        // Each costs the hub a validation that an agent speaking the protocol never causes; a
+        // stream of them (however they reconnect) is cut off rather than answered one by one.
+        if (!invalidBudgetOf(agentId).take())
+          return ws.close(1008, `more than ${MAX_INVALID_PER_MINUTE} invalid messages a minute`);
         send(ws, { type: "error", v: 1, message: parsed.message.slice(0, 2000) }, agentId);
         return;
       }
@@ -235,6 +303,13 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       if (message.type === "hello") {
         if (message.agentId !== agentId)
           return ws.close(1008, "hello.agentId differs from the token's agent");
+        // The connection's first hello was counted when it connected; another costs as much.
+        if (greeted && !connectBudgetOf(agentId).take())
+          return send(
+            ws,
+            { type: "error", v: 1, message: `more than ${maxConnects} hellos a minute; not taken` },
+            agentId,
+          );
         greeted = true;
         registry.add(agentId, ws)?.close(4000, "replaced by a newer connection");
         refusals.clear(agentId);
@@ -248,7 +323,20 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       } else if (!greeted) {
         send(ws, { type: "error", v: 1, message: "send hello first" }, agentId);
       } else if (message.type === "progress") {
-        batch.progress(agentId, message, from());
+        // Each reads its deployment in the store; an agent sends a few dozen per update (steps, each
+        // 10 % downloaded, its warnings), so past the budget they only cost the hub. Said once a
+        // minute: the hub stores no progress message, and one a few seconds keeps the clock going.
+        if (progressRate.take()) batch.progress(agentId, message, from());
+        else if (progressRate.firstRefusal())
+          send(
+            ws,
+            {
+              type: "error",
+              v: 1,
+              message: `more than ${MAX_PROGRESS_PER_MINUTE} progress messages a minute; the rest of this minute's are dropped`,
+            },
+            agentId,
+          );
       } else if (!reportRate.take()) {
         // Not acked: the report stays in the agent's outbox and is sent again on its next connect.
         send(

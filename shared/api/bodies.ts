@@ -4,7 +4,7 @@
  */
 import * as z from "zod";
 import { AppName } from "../app-name.js";
-import { AgentId } from "../protocol/agent-id.js";
+import { AgentId, AgentLabels } from "../protocol/agent-id.js";
 import { ReleaseSourceRef } from "../protocol/messages.js";
 import { ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE } from "../versions.js";
 
@@ -43,7 +43,8 @@ export const Wave = z
       .gt(0, "must be > 0 (a 0 % wave would hold no agent)")
       .max(100, "must be ≤ 100")
       .optional(),
-    labels: z.record(z.string(), z.string()).optional(),
+    /** Bounded as agents' labels are: a longer one could match no agent, and would only be stored. */
+    labels: AgentLabels.optional(),
     agents: z.array(AgentId).min(1, "must name at least one agent").optional(),
     waitMinutes: z
       .number()
@@ -161,7 +162,7 @@ export const RolloutSpec = z
     /** Release id as returned by POST /releases. */
     release: name,
     /** Only agents carrying all these labels take part. */
-    selector: z.strictObject({ labels: z.record(z.string(), z.string()).default({}) }).optional(),
+    selector: z.strictObject({ labels: AgentLabels.default({}) }).optional(),
     waves: z
       .array(Wave)
       .min(1, "needs at least one wave")

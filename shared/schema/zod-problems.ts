@@ -13,6 +13,8 @@ type ZodIssue = z.core.$ZodIssue;
 const DEFAULT_MESSAGE = "\u0000default";
 
 const MAX_HINTS = 200;
+/** Problems worded one by one; past this, a count (see requestProblems). */
+const MAX_PROBLEMS = 100;
 
 export interface DescribeOptions {
   /** What an enum's values are called in "unknown X" messages, when the key name does not say. */
@@ -232,12 +234,18 @@ export function requestProblems<S extends z.ZodType>(
     data,
   );
   // zod's `.int()` adds the safe-integer range: next to a schema's own bound it only adds noise.
+  // Issues per path, counted once (not compared pairwise: quadratic in a value's wrong elements).
+  const atPath = new Map<string, number>();
+  for (const f of flat) atPath.set(f.path.join("\0"), (atPath.get(f.path.join("\0")) ?? 0) + 1);
   const ownBound = (f: FlatIssue) =>
     !(
       (f.issue.code === "too_big" && f.issue.maximum === Number.MAX_SAFE_INTEGER) ||
       (f.issue.code === "too_small" && f.issue.minimum === Number.MIN_SAFE_INTEGER)
-    ) || !flat.some((other) => other !== f && other.path.join("\0") === f.path.join("\0"));
-  for (const f of flat.filter(ownBound)) {
+    ) || (atPath.get(f.path.join("\0")) ?? 0) <= 1;
+  // Each problem is worded by walking the value to it: a value with hundreds of thousands of wrong
+  // elements took seconds. The first ones say what is wrong; the rest are counted.
+  const shown = flat.filter(ownBound);
+  for (const f of shown.slice(0, MAX_PROBLEMS)) {
     if (f.issue.code !== "unrecognized_keys") {
       const at = f.issue.code === "invalid_key" ? "key" : "value";
       problems.push({ path: f.path, message: describe(f, data, {}), severity: "error", at });
@@ -251,5 +259,12 @@ export function requestProblems<S extends z.ZodType>(
       problems.push({ path: [...f.path, key], message, severity: "error", at: "key" });
     }
   }
+  if (shown.length > MAX_PROBLEMS)
+    problems.push({
+      path: [],
+      message: `and ${shown.length - MAX_PROBLEMS} more problems not listed`,
+      severity: "error",
+      at: "value",
+    });
   return { problems };
 }

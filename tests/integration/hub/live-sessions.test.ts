@@ -5,8 +5,9 @@
  * agent, the hub renewed it first: it does at half its lifetime, however short.
  */
 import { execFile } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
+import { request } from "node:http";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,7 +21,8 @@ const HUB_CLI = resolve("dist/hub/cli/main.js");
 let t: TestHub;
 beforeAll(async () => {
   if (!existsSync(HUB_CLI)) throw new Error(`${HUB_CLI} missing: build first (npm test does)`);
-  t = await startTestHub({ sessionCheckMs: 200 });
+  // Artifacts bigger than the sockets' buffers, so a transfer is still under way when a token ends.
+  t = await startTestHub({ sessionCheckMs: 200, maxArtifactBytes: 64 << 20 });
 });
 afterAll(async () => {
   await t.stop();
@@ -221,5 +223,141 @@ describe("revoked and expired tokens end live sessions", () => {
   it("an operator token's exp ends its event stream", async () => {
     const { token } = await t.hub.tokens.issue({ role: "operator", ttlSeconds: 2 });
     await streamEnds(await openStream(token), 5000);
+  });
+
+  it("token revoke cuts an artifact download under way, and the token's exp cuts another", async () => {
+    const bytes = randomBytes(48 << 20);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const put = await fetch(`${t.hub.url}/api/v1/artifacts`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/octet-stream" },
+      body: bytes,
+    });
+    expect(put.status).toBe(201);
+    /**
+     * Reads 1 MB of the artifact, then stops reading until `resume`. `total`: the bytes read when
+     * the response ended, cut or whole.
+     */
+    const slowDownload = (token: string) => {
+      let resume = () => {};
+      let total: Promise<number> = Promise.resolve(0);
+      const paused = new Promise<void>((pausedNow, failed) => {
+        const req = request(`${t.hub.url}/api/v1/artifacts/${sha256}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        req.on("error", failed);
+        req.end();
+        req.on("response", (res) => {
+          if (res.statusCode !== 200) failed(new Error(`HTTP ${res.statusCode}`));
+          let got = 0;
+          let stopped = false;
+          total = new Promise<number>((ended) => res.once("close", () => ended(got)));
+          res.on("data", (chunk: Buffer) => {
+            got += chunk.length;
+            if (got < 1 << 20 || stopped) return;
+            stopped = true;
+            res.pause();
+            resume = () => res.resume();
+            pausedNow();
+          });
+        });
+      });
+      return { paused, total: () => total, resume: () => resume() };
+    };
+
+    const revoked = await t.hub.tokens.issue({ role: "ci", ttlSeconds: 3600 });
+    const first = slowDownload(revoked.token);
+    await first.paused;
+    await revokeWithCli(revoked.record.jti);
+    // The periodic check (200 ms here) has run: what is left must not come.
+    await new Promise((r) => setTimeout(r, 1500));
+    first.resume();
+    expect(await first.total()).toBeLessThan(bytes.length);
+
+    const short = await t.hub.tokens.issue({ role: "ci", ttlSeconds: 2 });
+    const second = slowDownload(short.token);
+    await second.paused;
+    await new Promise((r) => setTimeout(r, Math.max(0, short.record.expires - Date.now()) + 1500));
+    second.resume();
+    expect(await second.total()).toBeLessThan(bytes.length);
+  }, 30_000);
+
+  it("token revoke cuts an artifact upload under way: nothing is stored and no artifact.uploaded event", async () => {
+    const revoked = await t.hub.tokens.issue({ role: "ci", ttlSeconds: 3600 });
+    const chunk = randomBytes(1 << 20);
+    const hash = createHash("sha256");
+    const answer = new Promise<number | string>((resolve) => {
+      const req = request(`${t.hub.url}/api/v1/artifacts`, {
+        method: "PUT",
+        headers: {
+          authorization: `Bearer ${revoked.token}`,
+          "content-type": "application/octet-stream",
+          "transfer-encoding": "chunked",
+        },
+      });
+      req.on("response", (res) => resolve(res.statusCode ?? 0));
+      req.on("error", (error) => resolve(error.message));
+      // 1 MB every 100 ms, for 4 s: the revocation comes in the middle, and the upload then ends.
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (sent++ === 40) {
+          clearInterval(timer);
+          req.end();
+          return;
+        }
+        hash.update(chunk);
+        if (!req.destroyed) req.write(chunk);
+      }, 100);
+      req.on("close", () => clearInterval(timer));
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    await revokeWithCli(revoked.record.jti);
+    const outcome = await answer;
+    expect(outcome).not.toBe(201);
+    expect(await t.hub.store.getArtifactInfo(hash.digest("hex"))).toBeUndefined();
+    const events = await t.hub.store.listEvents({ limit: 50 });
+    expect(
+      events.filter((e) => e.kind === "artifact.uploaded" && e.actor.includes(revoked.record.jti)),
+    ).toEqual([]);
+  }, 30_000);
+
+  it("a request whose body is still arriving when its token is revoked is refused (401): nothing is published", async () => {
+    const revoked = await t.hub.tokens.issue({ role: "ci", ttlSeconds: 3600 });
+    const body = Buffer.from(
+      JSON.stringify({
+        app: "slowbody",
+        version: "1.0.0",
+        manifest: 'version: "1.0.0"\n',
+        source: { type: "git", commit: "abcdef1" },
+      }),
+    );
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${t.hub.url}/api/v1/releases`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${revoked.token}`,
+          "content-type": "application/json",
+          "content-length": String(body.length),
+        },
+      });
+      req.on("error", reject);
+      req.on("response", (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      // Half the body now (the token is checked before the hub reads it), the rest after the revocation.
+      req.write(body.subarray(0, 20));
+      setTimeout(
+        () => void revokeWithCli(revoked.record.jti).then(() => req.end(body.subarray(20)), reject),
+        300,
+      );
+    });
+    const { status, text } = await answer;
+    expect(status).toBe(401);
+    expect(JSON.parse(text)).toEqual({ error: "token revoked" });
+    expect(await t.hub.store.releaseVersions("slowbody")).toEqual([]);
   });
 });

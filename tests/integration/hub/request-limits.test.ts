@@ -131,3 +131,47 @@ describe("a caller without a valid token", () => {
     expect(await headersOnly("Bearer not.a.jwt", 2_000_000)).toBe(401);
   });
 });
+
+describe("a request takes as long as its bytes keep coming", () => {
+  /** PUT /artifacts sending 1 KB every `everyMs` for `chunks` chunks, then `stall` (no end) or end. */
+  function upload(hub: TestHub, chunks: number, everyMs: number, stall: boolean) {
+    return new Promise<{ status?: number; closed?: string; ms: number }>((resolve) => {
+      const started = Date.now();
+      const req = request(`${hub.hub.url}/api/v1/artifacts`, {
+        method: "PUT",
+        headers: {
+          authorization: `Bearer ${hub.ci}`,
+          "content-type": "application/octet-stream",
+          "transfer-encoding": "chunked",
+        },
+      });
+      req.on("response", (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, ms: Date.now() - started });
+      });
+      req.on("error", (error) => resolve({ closed: error.message, ms: Date.now() - started }));
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (sent++ < chunks) return void req.write(Buffer.alloc(1024, sent));
+        clearInterval(timer);
+        if (!stall) req.end();
+      }, everyMs);
+      req.on("close", () => clearInterval(timer));
+    });
+  }
+
+  it("a steady upload longer than the idle timeout is stored; one that stalls is dropped after it", async () => {
+    const hub = await startTestHub({ idleTimeoutMs: 1000 });
+    try {
+      const steady = await upload(hub, 15, 200, false);
+      expect(steady.status).toBe(201);
+      expect(steady.ms).toBeGreaterThan(2500);
+      const stalled = await upload(hub, 2, 100, true);
+      expect(stalled.status).toBeUndefined();
+      expect(stalled.closed).toMatch(/socket hang up|ECONNRESET/);
+      expect(stalled.ms).toBeLessThan(5000);
+    } finally {
+      await hub.stop();
+    }
+  }, 20_000);
+});

@@ -1,0 +1,236 @@
+/**
+ * One agent token cannot make the hub store or do without bound through the channel itself:
+ * connections and hellos per agent are rate-limited (each connect and close is two audit events,
+ * kept for ever), and a connection that never says hello is not held.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { isType, startTestHub, TestAgent, type TestHub } from "../hub/support.js";
+
+let t: TestHub;
+beforeAll(async () => {
+  t = await startTestHub({ helloTimeoutMs: 500 });
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+/** Opens the agent channel: "open", or the HTTP status and X-Ship-Refused reason of a refusal. */
+function connectOutcome(token: string): Promise<{ ws?: WebSocket; status?: number; reason?: string }> {
+  const ws = new WebSocket(`${t.hub.url.replace(/^http/, "ws")}/api/v1/agent`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve({ ws }));
+    ws.once("unexpected-response", (_req, res) => {
+      resolve({ status: res.statusCode ?? 0, reason: String(res.headers["x-ship-refused"] ?? "") });
+      ws.terminate();
+    });
+    ws.once("error", (error) => {
+      if (!error.message.includes("Unexpected server response")) reject(error);
+    });
+  });
+}
+
+const closeAndWait = (ws: WebSocket) =>
+  new Promise<void>((resolve) => {
+    ws.once("close", () => resolve());
+    ws.close();
+  });
+
+describe("the agent channel bounds what one agent token can make the hub do", () => {
+  it("connect, hello, close in a loop is refused past 30 a minute (429 saying why): the audit log does not grow with it", async () => {
+    const token = await t.agentToken("looper");
+    const outcomes: (number | "open")[] = [];
+    for (let i = 0; i < 80; i++) {
+      const { ws, status, reason } = await connectOutcome(token);
+      if (!ws) {
+        outcomes.push(status ?? 0);
+        expect(reason).toBe("more than 30 connections a minute for this agent; try again later");
+        continue;
+      }
+      outcomes.push("open");
+      ws.send(
+        JSON.stringify({
+          type: "hello",
+          v: 1,
+          agentId: "looper",
+          hostname: "h",
+          agentVersion: "x",
+          apps: [],
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 20));
+      await closeAndWait(ws);
+    }
+    expect(outcomes.filter((o) => o === "open")).toHaveLength(30);
+    expect(outcomes.filter((o) => o === 429)).toHaveLength(50);
+    await expect
+      .poll(async () => (await t.hub.store.listEvents({ subject: "looper", limit: 1000 })).length)
+      .toBeLessThanOrEqual(60);
+    // Its refusals are the operator's to see, as other refused connections are.
+    const attention = await t.api<{ refused: { agentId: string; reason: string }[] }>(
+      "GET",
+      "/api/v1/agents/attention",
+      { token: t.operator },
+    );
+    expect(attention.body.refused).toContainEqual(
+      expect.objectContaining({
+        agentId: "looper",
+        reason: expect.stringMatching(/more than 30 connections/),
+      }),
+    );
+    // Another agent is not held back by it.
+    const other = await TestAgent.connect(t.hub.url, await t.agentToken("bystander"));
+    other.hello("bystander");
+    await expect.poll(() => t.hub.registry.isOnline("bystander")).toBe(true);
+    other.ws.terminate();
+  });
+
+  it("hellos repeated on one connection count against the same budget: past it they are not taken", async () => {
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("chatty"));
+    for (let i = 0; i < 40; i++)
+      agent.send({ type: "hello", v: 1, agentId: "chatty", hostname: `h${i}`, agentVersion: "x", apps: [] });
+    const refusal = await agent.next(isType("error"));
+    expect(refusal.message).toBe("more than 30 hellos a minute; not taken");
+    await new Promise((r) => setTimeout(r, 300));
+    // The 30th hello is the last the hub stored.
+    expect((await t.hub.store.getAgent("chatty"))?.hostname).toBe("h29");
+    agent.ws.terminate();
+  });
+
+  it("a connection that says no hello is closed (1008) after the hello timeout", async () => {
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("silent"));
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      agent.ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    expect(closed).toEqual({ code: 1008, reason: "no hello within 1 s" });
+  }, 5000);
+});
+
+describe("an agent message is bounded in keys, as a request body is", () => {
+  it("a hello of 60,000 labels (under max_message_kb) closes the socket (1008) before it is parsed; nothing is stored", async () => {
+    const big = await startTestHub({ maxPayloadBytes: 1 << 20 });
+    try {
+      const agent = await TestAgent.connect(big.hub.url, await big.agentToken("labelled"));
+      const labels = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, "v"]));
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        agent.ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+      );
+      agent.send({
+        type: "hello",
+        v: 1,
+        agentId: "labelled",
+        hostname: "h",
+        agentVersion: "x",
+        apps: [],
+        labels,
+      });
+      expect(await closed).toEqual({ code: 1008, reason: "message: more than 10000 keys" });
+      expect(await big.hub.store.getAgent("labelled")).toBeUndefined();
+      // An agent's ordinary hello still goes through.
+      const again = await TestAgent.connect(big.hub.url, await big.agentToken("labelled"));
+      again.hello("labelled", undefined, { ring: "canary" });
+      await expect
+        .poll(async () => (await big.hub.store.getAgent("labelled"))?.labels)
+        .toEqual({ ring: "canary" });
+      again.ws.terminate();
+    } finally {
+      await big.stop();
+    }
+  }, 15_000);
+});
+
+describe("what one agent's messages cost the hub is bounded", () => {
+  it("a report of 30,000 wrong values (under max_message_kb) closes the socket before validation; /healthz answers meanwhile", async () => {
+    const big = await startTestHub({ maxPayloadBytes: 1 << 20 });
+    try {
+      const agent = await TestAgent.connect(big.hub.url, await big.agentToken("wrong-values"));
+      agent.hello("wrong-values");
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        agent.ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+      );
+      const numbers = Array.from({ length: 1000 }, () => 1);
+      agent.send({
+        type: "report",
+        v: 1,
+        reportId: "00000000-0000-4000-8000-000000000000",
+        app: "web",
+        outcome: "succeeded",
+        fromVersion: null,
+        toVersion: null,
+        merges: Array.from({ length: 10 }, () => ({
+          file: "a",
+          kept: numbers,
+          added: numbers,
+          updated: numbers,
+        })),
+      });
+      const started = Date.now();
+      const health = await big.api("GET", "/healthz");
+      expect(health.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(500);
+      expect(await closed).toEqual({ code: 1008, reason: "message: more than 20000 values" });
+    } finally {
+      await big.stop();
+    }
+  }, 15_000);
+
+  it("invalid messages are answered, the sixth in a minute closes the socket (1008)", async () => {
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("garbled"));
+    agent.hello("garbled");
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      agent.ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    for (let i = 0; i < 6; i++) agent.send({ type: "progress", v: 1, deploymentId: "", step: 5 });
+    expect(await closed).toEqual({ code: 1008, reason: "more than 5 invalid messages a minute" });
+    const answers = agent.received.filter(isType("error"));
+    expect(answers).toHaveLength(5);
+    expect(answers[0]?.message).toMatch(/^message\.deploymentId: .*; message\.step: must be a string/);
+  }, 10_000);
+
+  it("progress messages past 600 a minute are dropped, said once", async () => {
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("talkative"));
+    agent.hello("talkative");
+    for (let i = 0; i < 700; i++)
+      agent.send({ type: "progress", v: 1, deploymentId: "r:talkative", step: "fetch", percent: i % 100 });
+    const said = await agent.next(isType("error"));
+    expect(said.message).toBe(
+      "more than 600 progress messages a minute; the rest of this minute's are dropped",
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(agent.received.filter(isType("error"))).toEqual([]);
+    agent.ws.terminate();
+  });
+});
+
+describe("a rollout's labels are bounded as agents' are", () => {
+  it("a selector label value of 1.5 MB is a 400 naming it, not a spec stored whole", async () => {
+    const release = (
+      await t.api<{ id: string }>("POST", "/api/v1/releases", {
+        token: t.ci,
+        body: {
+          app: "bounded",
+          version: "1.0.0",
+          manifest: 'version: "1.0.0"\n',
+          source: { type: "git", commit: "abcdef1" },
+        },
+      })
+    ).body.id;
+    const preview = await t.api("POST", "/api/v1/rollouts/preview", {
+      token: t.operator,
+      body: {
+        release,
+        selector: { labels: { ring: "x".repeat(1_500_000) } },
+        waves: [
+          { name: "a", labels: { ["k".repeat(101)]: "v" } },
+          { name: "rest", percent: 100 },
+        ],
+      },
+    });
+    expect(preview.status).toBe(400);
+    expect(preview.body.error).toMatch(
+      /^body\.selector\.labels\.ring: a label value must be at most 200 characters; body\.waves\[0\]\.labels\.k{101}: invalid key: a label name must be at most 100 characters$/,
+    );
+  });
+});
