@@ -269,7 +269,7 @@ class ExtractionRun {
 
   async unpack(): Promise<void> {
     const source = this.input.open();
-    const { gzipped, page, input } = await sniffGzip(source).catch((err: Error) => {
+    const { gzipped, looksLike, input } = await sniffGzip(source).catch((err: Error) => {
       source.destroy();
       throw asArchiveError(this.label, err);
     });
@@ -291,7 +291,7 @@ class ExtractionRun {
           .then(() => (signal.aborted ? void entry.resume() : this.writer.write(entry)))
           .catch(fail);
       });
-      parser.on("error", (err: Error) => fail(asArchiveError(this.label, err, page)));
+      parser.on("error", (err: Error) => fail(asArchiveError(this.label, err, looksLike)));
       parser.on("end", () => {
         void this.chain.then(async () => {
           if (signal.aborted) return;
@@ -308,7 +308,7 @@ class ExtractionRun {
       const stages = gzipped
         ? pipeline(input, createGunzip({ chunkSize: READ_CHUNK_BYTES }), sink)
         : pipeline(input, sink);
-      stages.catch((err: Error) => fail(asArchiveError(this.label, err, page)));
+      stages.catch((err: Error) => fail(asArchiveError(this.label, err, looksLike)));
     });
   }
 
@@ -361,7 +361,9 @@ function underTopDir(hashes: ReadonlyMap<string, string>, top: string): Map<stri
  * Whether `source` starts with gzip's magic number, and a stream of all its bytes (the ones read
  * to find out included). Works the same for a file and for a download still arriving.
  */
-async function sniffGzip(source: Readable): Promise<{ gzipped: boolean; page: boolean; input: Readable }> {
+async function sniffGzip(
+  source: Readable,
+): Promise<{ gzipped: boolean; looksLike: string | undefined; input: Readable }> {
   const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const seen: Buffer[] = [];
   let length = 0;
@@ -383,20 +385,43 @@ async function sniffGzip(source: Readable): Promise<{ gzipped: boolean; page: bo
   }
   return {
     gzipped: head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b,
-    page: /^(\uFEFF)?\s*<(!doctype|html|\?xml|head|body)\b/i.test(head.subarray(0, 512).toString("utf8")),
+    looksLike: notTarKind(head),
     input: Readable.from(all(), { objectMode: false, highWaterMark: READ_CHUNK_BYTES }),
   };
 }
 
+/** Formats an operator may hand ship instead of a tar archive, by their magic bytes (each format's spec). */
+const OTHER_FORMATS: [magic: number[], what: string][] = [
+  [[0x50, 0x4b, 0x03, 0x04], "a zip archive"],
+  [[0x50, 0x4b, 0x05, 0x06], "an empty zip archive"],
+  [[0x42, 0x5a, 0x68], "bzip2-compressed (.bz2)"],
+  [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "xz-compressed (.xz)"],
+  [[0x28, 0xb5, 0x2f, 0xfd], "zstd-compressed (.zst)"],
+  [[0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], "a 7z archive"],
+];
+
+/** What the first bytes say the file is when it is surely not a (gzipped) tar; undefined otherwise. */
+function notTarKind(head: Buffer): string | undefined {
+  if (/^(\uFEFF)?\s*<(!doctype|html|\?xml|head|body)\b/i.test(head.subarray(0, 512).toString("utf8")))
+    return "page";
+  return OTHER_FORMATS.find(([magic]) => magic.every((byte, i) => head[i] === byte))?.[1];
+}
+
 /**
- * tar's "TAR_BAD_ARCHIVE: Unrecognized archive format" without its code; an HTML or XML page where
- * the archive should be (a login, error or directory-listing page a server answered 200 with) is
- * said so, since "unrecognized archive format" alone sent operators looking at the archive.
+ * tar's "TAR_BAD_ARCHIVE: Unrecognized archive format" without its code. What the file is instead,
+ * when its first bytes say so, is named with what ship reads: an HTML or XML page (a login, error
+ * or directory-listing page a server answered 200 with), a zip, a bzip2/xz/zstd-compressed tar:
+ * "unrecognized archive format" alone sent operators looking for a damaged archive.
  */
-function asArchiveError(label: string, err: Error, page = false): ShipError {
+function asArchiveError(label: string, err: Error, looksLike?: string): ShipError {
   if (err instanceof ShipError) return err;
   const said = err.message.replace(/^TAR_[A-Z_]+: /, "");
-  const why = page ? "it is an HTML or XML page (a login, error or listing page?), not an archive" : said;
+  const why =
+    looksLike === undefined
+      ? said
+      : looksLike === "page"
+        ? "it is an HTML or XML page (a login, error or listing page?), not an archive"
+        : `it is ${looksLike}; ship reads tar archives, gzip-compressed or not (.tar.gz, .tgz, .tar): repack it with tar -czf`;
   return new VerificationError(label, `not a valid tar archive: ${why}`);
 }
 

@@ -48,7 +48,9 @@ const OUTCOMES: Record<AppReport["result"], ReportOutcome> = {
   rolled_back: "succeeded",
   up_to_date: "succeeded",
   skipped: "skipped",
-  manual_intervention_required: "failed",
+  // Nothing was installed and nothing failed: the host waits for a person (the wave still counts it
+  // against its threshold, as any host that did not take the release).
+  manual_intervention_required: "skipped",
   failed_unchanged: "failed",
   failed_restored: "rolled_back",
   failed_not_rolled_back: "failed",
@@ -167,7 +169,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     outcome: OUTCOMES[report.result],
     fromVersion: report.fromVersion ?? installed,
     toVersion: report.toVersion ?? release.version,
-    ...withError(report),
+    ...withError(report.result === "manual_intervention_required" ? withManualSteps(report) : report),
     steps: report.steps.map((s) => ({ name: s.step, ok: s.ok, ms: s.durationMs })),
     ...(report.merges.length === 0 ? {} : { merges: fitMergeReports(report.merges) }),
     ...(report.warnings.length === 0 ? {} : { warnings: fitWarnings(report.warnings) }),
@@ -243,6 +245,19 @@ async function restoreIfNewestBackup(
     );
     await lock.release();
   }
+}
+
+/**
+ * The hub's operator reads the report, not this host's terminal: the manual steps go with it, and
+ * what to do once they are done (approving on the host makes the next instruction for that version
+ * install; the one this report answers is over).
+ */
+function withManualSteps(report: AppReport): AppReport {
+  const steps = report.manualSteps.length === 0 ? "" : `; manual steps: ${report.manualSteps.join("; ")}`;
+  return {
+    ...report,
+    error: `${report.error ?? "manual intervention required"}${steps}; then roll the release out to this host again`,
+  };
 }
 
 /** The report's error, plus (for any outcome) that its outcome could not be recorded on this host. */

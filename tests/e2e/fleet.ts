@@ -53,6 +53,8 @@ export interface ReleaseSpec {
   preUpdate?: string[];
   /** The manifest's `notifications` (on_success / on_failure lists). */
   notifications?: Record<string, unknown[]>;
+  /** The manifest's `conditionals` (condition, action, message, manual_steps). */
+  conditionals?: Record<string, unknown>[];
 }
 
 type Json = Record<string, unknown>;
@@ -362,6 +364,7 @@ export async function writeRelease(dir: string, spec: ReleaseSpec): Promise<void
     directories: { data: { preserve: true } },
     hooks: { pre_update: spec.preUpdate ?? [] },
     ...(spec.notifications === undefined ? {} : { notifications: spec.notifications }),
+    ...(spec.conditionals === undefined ? {} : { conditionals: spec.conditionals }),
     post_update_tests: [
       {
         name: "app answers with the new version",

@@ -1,6 +1,7 @@
 /**
  * A broken archive served over HTTP, as an operator meets it through `ship`: the one-line reason
- * names the URL (never the download's internal file name) and, for an HTML page, says so; exit 2,
+ * names the URL (never the download's internal file name) and, for an HTML page or another archive
+ * format (zip, bzip2, …), says so; exit 2,
  * the app unchanged and nothing left in staging — whether the archive is extracted as it arrives or, after a restart the server
  * forced by ignoring Range, from the complete file.
  */
@@ -46,6 +47,18 @@ const cases: Array<{ name: string; body: Buffer; restart?: boolean; reason: RegE
     body: Buffer.from("<!DOCTYPE html>\n<html><body>Sign in</body></html>\n"),
     reason:
       /not a valid tar archive: it is an HTML or XML page \(a login, error or listing page\?\), not an archive$/,
+  },
+  // Another archive format, known by its first bytes: named, with what ship reads and the way out.
+  {
+    name: "zip",
+    body: Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]), Buffer.alloc(600, 7)]),
+    reason:
+      /not a valid tar archive: it is a zip archive; ship reads tar archives, gzip-compressed or not \(\.tar\.gz, \.tgz, \.tar\): repack it with tar -czf$/,
+  },
+  {
+    name: "bzip2",
+    body: Buffer.concat([Buffer.from("BZh91AY&SY"), Buffer.alloc(600, 3)]),
+    reason: /not a valid tar archive: it is bzip2-compressed \(\.bz2\); ship reads tar archives/,
   },
   // Any other bytes: tar's own words, without its TAR_BAD_ARCHIVE code.
   {
