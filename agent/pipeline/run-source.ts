@@ -144,6 +144,19 @@ export async function runSource(
     // an update goes from the version recovery leaves, not from the one it takes out.
     const reinstalled = waiting?.takesOut;
     const from = waiting?.leaves ?? "(nothing installed)";
+    // The source offers what recovery puts back (the operator pointed it at the previous release,
+    // or a killed rollback's target): the run recovers, then finds it up to date.
+    if (reinstalled !== undefined && waiting?.leaves != null && check.candidate === waiting.leaves) {
+      return {
+        ...bare({
+          result: "up_to_date",
+          exitCode: ExitCode.ok,
+          message: checked(`${name}: up to date (${waiting.leaves})`),
+          error: null,
+        }),
+        fromVersion: waiting.leaves,
+      };
+    }
     if (!check.available && reinstalled !== undefined) {
       return {
         ...bare({
@@ -191,7 +204,9 @@ export async function runSource(
       settings: options.settings,
       paths,
       log,
-      currentVersion,
+      // A check compares with what recovery leaves, as the run will after recovering (a downgrade
+      // from the version a killed run installed is none from the one recovery puts back).
+      currentVersion: waiting?.leaves !== undefined ? waiting.leaves : currentVersion,
       warnings: [],
     };
     if (options.checkOnly) {
