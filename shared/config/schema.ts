@@ -116,6 +116,9 @@ export const LocalSource = z.strictObject({
 export const HubOnlySource = z.strictObject({
   type: z.literal("hub"),
   ...sourceCommon,
+  /** The hub's downloads of this app, as an http source's: silence allowed, and the whole download. */
+  timeout_seconds: timeoutSeconds().default(60),
+  max_download_seconds: timeoutSeconds().default(3600),
 });
 
 export const Source = z.discriminatedUnion("type", [

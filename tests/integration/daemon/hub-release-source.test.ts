@@ -250,38 +250,44 @@ describe("hub release source: an artifact URL that trickles", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("is given up after the app's max_download_seconds", async () => {
-    const config = AgentConfig.parse({
-      sources: {
-        [APP]: {
-          type: "http",
-          app_dir: join(dir, "app"),
-          url,
-          timeout_seconds: 5,
-          max_download_seconds: 2,
+  // A hub-only app (type = "hub") had the fixed hour: the key was "unknown; ignored", so a large
+  // artifact on a slow link failed every update with no way to give it longer.
+  it.each(["http", "hub"] as const)(
+    "is given up after the app's max_download_seconds (type = %s)",
+    async (type) => {
+      const config = AgentConfig.parse({
+        sources: {
+          [APP]: {
+            type,
+            ...(type === "http" ? { url } : {}),
+            app_dir: join(dir, "app"),
+            timeout_seconds: 5,
+            max_download_seconds: 2,
+          },
         },
-      },
-    });
-    const source = new HubReleaseSource({
-      app: APP,
-      release: {
-        id: "r-8",
+      });
+      const source = new HubReleaseSource({
         app: APP,
-        version: "8.0.0",
-        manifest: 'version: "8.0.0"\n',
-        source: { type: "http", url, sha256: "0".repeat(64) },
-      },
-      source: config.sources[APP] as Source,
-      config,
-      hubUrl: "http://127.0.0.1:9",
-      token: "t",
-      context: { stateDir: join(dir, "state"), log: memoryLogger(), retryDelayMs: 0 },
-    });
-    const started = Date.now();
-    const err = await source.fetch(join(dir, "staging")).catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    expect(String(err)).toContain(
-      "not done after 2 s, the most [sources.sample] max_download_seconds allows",
-    );
-  }, 30_000);
+        release: {
+          id: "r-8",
+          app: APP,
+          version: "8.0.0",
+          manifest: 'version: "8.0.0"\n',
+          source: { type: "http", url, sha256: "0".repeat(64) },
+        },
+        source: config.sources[APP] as Source,
+        config,
+        hubUrl: "http://127.0.0.1:9",
+        token: "t",
+        context: { stateDir: join(dir, "state"), log: memoryLogger(), retryDelayMs: 0 },
+      });
+      const started = Date.now();
+      const err = await source.fetch(join(dir, "staging")).catch((e: unknown) => e);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(String(err)).toContain(
+        "not done after 2 s, the most [sources.sample] max_download_seconds allows",
+      );
+    },
+    30_000,
+  );
 });
