@@ -86,6 +86,8 @@ export interface AppliedUpdate {
   merges: MergeReport[];
   /** Milliseconds per phase (scan, hash, plan, prepare, backup, apply, finalize), for the log and reports. */
   timings: Record<string, number>;
+  /** Files ship had not installed that this update replaced (their previous versions are in the backup). */
+  overwritten: string[];
 }
 
 /** Conflicts named in the error (and so in the state's last_error and the hub report); the log has all. */
@@ -165,6 +167,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     });
   }
   const plan = { ...planned, steps: keepCopies.steps };
+  const overwritten = notShipsFiles(plan.steps, index);
   await stageMissing(input, plan.steps, index, scan);
   clock.lap("plan");
   const toVersion = manifest.version;
@@ -224,6 +227,12 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   clock.lap("apply");
   await finalizeUpdate({ ...journal, phase: "committed" }, log, index);
   clock.lap("finalize");
+  if (overwritten.length > 0)
+    log?.warn("replaced files ship had not installed; their previous versions are in the backup", {
+      app,
+      files: overwritten,
+      backup: backupFilesDir(backup.path),
+    });
   const summary = summarizePlan({ ...plan, steps: prepared.steps });
   log?.info("applied update", {
     app,
@@ -246,7 +255,19 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     copied,
     backup,
     timings: clock.timings,
+    overwritten,
   };
+}
+
+/**
+ * App files a release now ships that ship had not installed (an operator's own `local.conf`, made
+ * beside the app's files): replaced like any file, their previous version kept in the backup only.
+ * Said loudly, since nothing else would tell the operator. None on ship's first install over an app,
+ * where every file is one ship did not install and replacing them is the point.
+ */
+function notShipsFiles(steps: readonly PlanStep[], index: InstallIndex | undefined): string[] {
+  if (index === undefined) return [];
+  return steps.filter((s) => s.kind === "replace" && index.files[s.rel] === undefined).map((s) => s.rel);
 }
 
 /**

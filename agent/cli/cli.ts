@@ -90,7 +90,7 @@ type Mode = keyof GlobalOptions | "run";
  */
 const OPTION_MODES: { flag: keyof GlobalOptions; modes: Mode[] }[] = [
   { flag: "force", modes: ["run"] },
-  { flag: "allowDowngrade", modes: ["run"] },
+  { flag: "allowDowngrade", modes: ["run", "approve"] },
   { flag: "ignoreRollout", modes: ["run"] },
   { flag: "sources", modes: ["run", "listBackups", "testConditionals", "checkRequirements", "checkRollout"] },
   { flag: "appDir", modes: ["testConditionals", "checkRequirements", "checkRollout"] },
@@ -120,7 +120,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("--check-rollout <file>", "would this host take part in the manifest's staged rollout now")
     .option("--app-dir <dir>", "app directory for --test-conditionals/--check-requirements (default: config)")
     .option("--current-version <v>", "installed version to assume for --test-conditionals")
-    .option("--allow-downgrade", "apply a release older than the installed one")
+    .option(
+      "--allow-downgrade",
+      "apply a release older than the installed one (with --approve: approve a downgrade's manual steps)",
+    )
     .option("--ignore-rollout", "install even when the manifest's staged rollout says this host waits")
     .option("--approve <app-and-version...>", "record that the manual steps for APP VERSION are done")
     .option("--recover", "undo an update or finish a restore or rollback a crash interrupted, then exit")

@@ -4,6 +4,10 @@
  * of output kept for the report. Never throws: a command that cannot start is a failed check.
  */
 import { spawn } from "node:child_process";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { errnoCode } from "../../shared/fs-errors.js";
 
 export interface ShellOptions {
   cwd: string;
@@ -26,7 +30,24 @@ export interface ShellResult {
 /** A background process (`cmd &`) may keep the pipes open after the shell exits; wait this long. */
 const PIPE_GRACE_MS = 100;
 
-export function runShell(command: string, options: ShellOptions): Promise<ShellResult> {
+/**
+ * In the app directory; before a first install, when it does not exist yet, in an empty stand-in
+ * for it. The update run creates app_dir before its conditions and checks run; `--check-only`,
+ * `--test-conditionals` and `--check-requirements` create nothing, and there every command failed
+ * to start ("spawn /bin/sh ENOENT"): a `command('true')` skip_update read as false, an
+ * environment check as unmet, so the checks predicted what the run would not do.
+ */
+export async function runShell(command: string, options: ShellOptions): Promise<ShellResult> {
+  const missing = errnoCode(await stat(options.cwd).catch((error: unknown) => error)) === "ENOENT";
+  const standIn = missing ? await mkdtemp(join(tmpdir(), "ship-app-dir-")) : undefined;
+  try {
+    return await spawnShell(command, standIn === undefined ? options : { ...options, cwd: standIn });
+  } finally {
+    if (standIn !== undefined) await rm(standIn, { recursive: true, force: true });
+  }
+}
+
+function spawnShell(command: string, options: ShellOptions): Promise<ShellResult> {
   const keep = options.keepOutput ?? 2000;
   return new Promise((resolve) => {
     let output = "";

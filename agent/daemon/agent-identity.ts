@@ -43,7 +43,15 @@ export async function loadAgentIdentity(
       "hub.agent_id",
       `this host's id ${quotedAgentId(agentId)} (from /etc/machine-id or the hostname) ${problem}: set [hub] agent_id`,
     );
-  const subject = tokenClaims(token).sub;
+  const { sub: subject, role } = tokenClaims(token);
+  // An operator's or CI's token: the hub refuses it at every connect (403) and the agent retried
+  // for ever, the unit "active"; no retry can fix it.
+  if (role !== undefined && role !== "agent")
+    throw BadInputError.single(
+      file,
+      "hub.token_file",
+      `holds ${/^[aeiou]/.test(role) ? "an" : "a"} ${role} token; ship agent needs an agent token: ship-hub token create --role agent --agent ${agentId}`,
+    );
   if (subject !== undefined && subject !== agentId) {
     throw BadInputError.single(
       file,
@@ -54,15 +62,21 @@ export async function loadAgentIdentity(
   return { agentId, token };
 }
 
-/** A JWT's `sub`, `iat` and `exp` (seconds), read without verifying (only the hub can verify). */
-export function tokenClaims(token: string): { sub?: string; iat?: number; exp?: number } {
+/** A JWT's `sub`, `role`, `iat` and `exp` (seconds), read without verifying (only the hub can verify). */
+export function tokenClaims(token: string): { sub?: string; role?: string; iat?: number; exp?: number } {
   const payload = token.split(".")[1];
   if (payload === undefined) return {};
   try {
     const claims: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
-    const { sub, iat, exp } = (claims ?? {}) as { sub?: unknown; iat?: unknown; exp?: unknown };
+    const { sub, role, iat, exp } = (claims ?? {}) as {
+      sub?: unknown;
+      role?: unknown;
+      iat?: unknown;
+      exp?: unknown;
+    };
     return {
       ...(typeof sub === "string" ? { sub } : {}),
+      ...(typeof role === "string" ? { role } : {}),
       ...(typeof iat === "number" ? { iat } : {}),
       ...(typeof exp === "number" ? { exp } : {}),
     };

@@ -22,7 +22,7 @@ import { syncInstalledState } from "../pipeline/sync-installed.js";
 import { undoWithHooks } from "../pipeline/undo-release.js";
 import { readState } from "../state/state-file.js";
 import { HubReleaseSource } from "./hub-release-source.js";
-import { fitMergeReports } from "./merge-reports.js";
+import { fitMergeReports, fitWarnings } from "./merge-reports.js";
 import { type ProgressEvent, progressLogger } from "./progress-log.js";
 
 export interface CarryOutInput {
@@ -172,6 +172,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     ...withError(report.result === "manual_intervention_required" ? withManualSteps(report) : report),
     steps: report.steps.map((s) => ({ name: s.step, ok: s.ok, ms: s.durationMs })),
     ...(report.merges.length === 0 ? {} : { merges: fitMergeReports(report.merges) }),
+    ...(report.warnings.length === 0 ? {} : { warnings: fitWarnings(report.warnings) }),
   };
 }
 

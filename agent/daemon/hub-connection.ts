@@ -31,11 +31,38 @@ export interface HubConnectionOptions {
   pingIntervalMs?: number;
 }
 
+/**
+ * Why the upgrade was answered with a status: a 404 is a wrong path in `[hub] url` (a proxy prefix),
+ * not a refusal; 401/403 are the hub refusing the token.
+ */
+function answerText(status: number | undefined, reason: string | undefined): string {
+  const why = reason ? `: ${reason}` : "";
+  if (status === 404) return `nothing takes agents at that address (404${why}): check the path in [hub] url`;
+  if (status === 401 || status === 403) return `the hub refused the connection (${status}${why})`;
+  return `the server answered ${status ?? "?"}${why} instead of opening the agent channel`;
+}
+
+/**
+ * A connect error in words. An https:// [hub] url for a hub that serves http:// failed with
+ * OpenSSL's "write EPROTO 80…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:…".
+ */
+function connectErrorText(error: Error): string {
+  if (/wrong version number/i.test(error.message))
+    return "TLS handshake failed: the server there does not speak TLS (an https:// [hub] url for an http:// hub?)";
+  return fsErrorText(error);
+}
+
+/** The hub's close code for a session another connection of the same agent id replaced. */
+const REPLACED_CODE = 4000;
+/** Backoff attempt a replaced session reconnects at: seconds, not the half second after a clean close. */
+const REPLACED_BACKOFF_ATTEMPT = 5;
+
 /** The agent's side of `/api/v1/agent`: connect, announce, keep alive, reconnect forever. */
 export class HubConnection {
   private socket: WebSocket | undefined;
   private stopped = false;
   private attempt = 0;
+  private replacements = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
 
@@ -162,24 +189,46 @@ export class HubConnection {
       const reason = res.headers["x-ship-refused"];
       log.error("hub refused the connection", { status: res.statusCode, ...(reason ? { reason } : {}) });
       tokenRefused = res.statusCode === 401;
+      // What the reconnect line says: terminate()'s own error ("WebSocket was closed before the
+      // connection was established") read as a network fault when the hub had refused the token.
+      failure = answerText(res.statusCode, reason === undefined ? undefined : String(reason));
       socket.terminate();
     });
     socket.on("error", (error) => {
-      failure = fsErrorText(error);
+      if (failure !== undefined) return;
+      failure = connectErrorText(error);
       log.debug("hub connection error", { error: error.message });
     });
-    socket.on("close", () => {
+    socket.on("close", (code: number, reason: Buffer) => {
       clearInterval(this.pingTimer);
       if (this.stopped) return;
+      const said = reason.toString("utf8");
+      // Another connection with this agent's id took over at the hub: a second host with the same
+      // agent_id (a cloned /etc/machine-id). Each took the other's place at once, twice a second,
+      // for ever, and both carried out the hub's instructions, logging only "hub connection
+      // closed; reconnecting". Said loudly, and backed off as after failures.
+      const replaced = code === REPLACED_CODE;
+      // Each replacement in a row waits longer (the reconnect that opens resets `attempt`).
+      this.replacements = replaced ? this.replacements + 1 : 0;
+      if (replaced) this.attempt = Math.max(this.attempt, REPLACED_BACKOFF_ATTEMPT + this.replacements);
       const delay = reconnectDelay(
         this.attempt++,
         this.options.reconnectBaseMs ?? 500,
         this.options.reconnectMaxMs ?? 60_000,
       );
-      log.info(`hub connection ${failure === undefined ? "closed" : `failed: ${failure}`}; reconnecting`, {
-        inMs: delay,
-        url: redactUrl(url),
-      });
+      const why =
+        failure !== undefined
+          ? `failed: ${failure}`
+          : said === ""
+            ? "closed"
+            : `closed by the hub: ${said} (${code})`;
+      const data = { inMs: delay, url: redactUrl(url) };
+      if (replaced)
+        log.warn(
+          `hub connection ${why}: another connection with this agent's id took over; two hosts (or two ship agents) use one agent id — a cloned /etc/machine-id? Give each its own [hub] agent_id; reconnecting`,
+          data,
+        );
+      else log.info(`hub connection ${why}; reconnecting`, data);
       const retry = () => {
         if (!this.stopped) this.retryTimer = setTimeout(() => this.connect(), delay);
       };

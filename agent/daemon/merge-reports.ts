@@ -26,3 +26,8 @@ function shorten(items: readonly string[], count: number, length: number): strin
   if (shortened.length <= count) return shortened;
   return [...shortened.slice(0, count - 1), `… ${shortened.length - count + 1} more`];
 }
+
+/** A report's own warnings, shortened as a merge's are. */
+export function fitWarnings(warnings: readonly string[]): string[] {
+  return shorten(warnings, MAX_WARNINGS, MAX_WARNING_LENGTH);
+}

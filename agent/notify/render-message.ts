@@ -10,6 +10,8 @@ export interface NotificationEvent {
   system_id: string;
   /** ISO time the update ended. */
   timestamp: string;
+  /** What the run warned about (files it replaced that ship had not installed, `warn` conditionals). */
+  warnings?: string[];
 }
 
 const DEFAULT_MESSAGES: Record<NotificationEvent["status"], string> = {
@@ -22,7 +24,16 @@ const PLACEHOLDER = /\{(version|error|app|host|system_id|timestamp)\}/g;
 /** Unknown `{words}` are left as written: a message may legitimately contain braces. */
 export function renderMessage(template: string | undefined, event: NotificationEvent): string {
   const text = template ?? DEFAULT_MESSAGES[event.status];
-  return text.replace(PLACEHOLDER, (_, key: keyof NotificationEvent) => event[key]);
+  return text.replace(PLACEHOLDER, (_, key: Exclude<keyof NotificationEvent, "warnings">) => event[key]);
+}
+
+/**
+ * The rendered message and then one `WARNING: …` line per warning of the run: a template cannot
+ * leave them out, since a person reading the channel is who must act on them.
+ */
+export function notificationText(template: string | undefined, event: NotificationEvent): string {
+  const warnings = (event.warnings ?? []).map((w) => `\nWARNING: ${w}`).join("");
+  return `${renderMessage(template, event)}${warnings}`;
 }
 
 /**

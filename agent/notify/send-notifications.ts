@@ -5,7 +5,7 @@
 import type { Logger } from "../../shared/log.js";
 import type { Notification } from "../../shared/manifest/schema.js";
 import { postJson, redactUrl } from "./post-json.js";
-import { type NotificationEvent, renderMessage } from "./render-message.js";
+import { type NotificationEvent, notificationText } from "./render-message.js";
 
 export interface NotifyOptions {
   log: Logger;
@@ -26,7 +26,7 @@ const DEFAULT_RETRY_DELAY_MS = 1000;
 
 const senders: { [K in Notification["type"]]: Sender<K> } = {
   log: async (notification, event, { log }) => {
-    const message = renderMessage(notification.message, event);
+    const message = notificationText(notification.message, event);
     const level = notification.level ?? (event.status === "success" ? "info" : "error");
     log[level](message, {
       notification: "log",
@@ -36,7 +36,7 @@ const senders: { [K in Notification["type"]]: Sender<K> } = {
     });
   },
   webhook: async (notification, event, options) => {
-    const message = renderMessage(notification.message, event);
+    const message = notificationText(notification.message, event);
     // `text` carries the rendered message too: Slack-compatible receivers (Slack, Mattermost,
     // Rocket.Chat incoming webhooks) refuse a body without it, and the seed points webhooks at Slack.
     await deliver(
@@ -49,7 +49,7 @@ const senders: { [K in Notification["type"]]: Sender<K> } = {
     );
   },
   slack: async (notification, event, options) => {
-    const text = renderMessage(notification.message, event);
+    const text = notificationText(notification.message, event);
     const body = notification.channel ? { text, channel: notification.channel } : { text };
     await deliver("slack", notification.url, body, {}, DEFAULT_TIMEOUT_SECONDS, options);
   },

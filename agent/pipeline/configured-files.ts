@@ -23,6 +23,7 @@ import { readNamedFile } from "../../shared/named-file.js";
 import { expandHome } from "../sources/home-path.js";
 import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-key.js";
 import { sftpKeyProblem } from "../sources/ssh/sftp-key.js";
+import { appDirAccessProblem } from "./configured-app-dir.js";
 import { kindProblems } from "./configured-paths.js";
 
 interface NamedFile {
@@ -188,6 +189,8 @@ async function sourceProblems(name: string, source: Source, configFile: string):
     [{ key: `sources.${name}.app_dir`, path: source.app_dir, kind: "directory" }],
     configFile,
   );
+  const unusable = appDir.length === 0 ? await appDirAccessProblem(source.app_dir) : undefined;
+  if (unusable !== undefined) appDir.push(error(configFile, `sources.${name}.app_dir`, unusable));
   const scheme =
     source.type === "https" && !source.url.startsWith("https://")
       ? [error(configFile, `sources.${name}.url`, 'type = "https" needs an https:// URL')]

@@ -56,7 +56,12 @@ const engine: UpdateEngine = {
       backupRoot: input.backupDir,
       log: input.log,
     });
-    return { backupPath: applied.backup.path, summary: { ...applied.summary }, merges: applied.merges };
+    return {
+      backupPath: applied.backup.path,
+      summary: { ...applied.summary },
+      merges: applied.merges,
+      overwritten: applied.overwritten,
+    };
   },
   checkMerges: (input) => checkMergeInputs(input),
   async findBackup({ app, appDir, backupDir, replacedBy, since }) {

@@ -105,6 +105,7 @@ async function notify(input: FinalizeInput): Promise<void> {
       host: hostname(),
       system_id: hostId(),
       timestamp: input.now.toISOString(),
+      ...(report.warnings.length === 0 ? {} : { warnings: report.warnings }),
     },
     {
       log: input.log,

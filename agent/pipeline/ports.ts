@@ -79,6 +79,8 @@ export interface AppliedRelease {
   summary: Record<string, number>;
   /** Every merged config file's key report. */
   merges: MergeReport[];
+  /** Files ship had not installed that the update replaced: previous versions in `<backupPath>/files/`. */
+  overwritten?: string[];
 }
 
 export interface RecoveryOutcome {

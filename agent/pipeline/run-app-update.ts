@@ -3,6 +3,7 @@
  * purpose (skip, manual intervention) ends the run with exit 0, a step that throws goes to
  * handleFailure. The caller (run-once.ts) holds the app lock and finalizes.
  */
+import { mkdir } from "node:fs/promises";
 import { ExitCode } from "../../shared/errors.js";
 import { faultPoint } from "../fault.js";
 import type { UpdateContext } from "./context.js";
@@ -38,6 +39,10 @@ export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
         await markPending(ctx);
         pendingMarked = true;
       }
+      // command() conditions, environment_checks and hooks run in app_dir: on a first install into
+      // an app_dir that did not exist yet each failed to start ("spawn /bin/sh ENOENT"), a
+      // skip_update condition read as false. The apply would create it a moment later anyway.
+      if (step.kind === "conditionals") await mkdir(ctx.source.app_dir, { recursive: true });
       outcome = await runStep(ctx, step);
     } catch (error) {
       steps.push({ step: name, durationMs: elapsed(started), ok: false });

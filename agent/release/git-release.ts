@@ -74,6 +74,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     `the tag ${tag}`,
     "Remove it from git (git rm --cached, then .gitignore it) and commit",
   );
+  await requireIdentity(git, where);
   const newerTag = newestAbove(tags, o.version);
   const file = join(o.repoDir, MANIFEST_FILENAME);
   const existing = await readFile(file, "utf8").catch(() => undefined);
@@ -98,6 +99,26 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     await git.push(remote, `refs/tags/${tag}`);
   }
   return { tag, commit, committed, pushed: o.push === true, manifestText, newerTag };
+}
+
+/**
+ * The commit and the annotated tag need a name and an email. Without them (a fresh CI runner) the
+ * commit failed after the manifest was written and staged: "internal error: Author identity
+ * unknown …" over a dozen lines, exit 1, and every later try was refused as "not clean".
+ */
+async function requireIdentity(git: ReturnType<typeof simpleGit>, where: string): Promise<void> {
+  for (const who of ["GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"]) {
+    const known = await git.raw(["var", who]).then(
+      () => true,
+      () => false,
+    );
+    if (!known)
+      throw BadInputError.single(
+        where,
+        "",
+        `has no git identity to commit and tag the release with: set one (git -C ${where} config user.name "CI" && git -C ${where} config user.email ci@example.com); nothing was changed`,
+      );
+  }
 }
 
 /** The newest semver-shaped tag of `tags` (`v`-prefixed) when its version is above `version`. */

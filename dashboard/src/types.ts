@@ -54,6 +54,7 @@ export interface ReportPayload {
   error?: string;
   steps?: ReportStep[];
   merges?: MergeReport[];
+  warnings?: string[];
 }
 
 export interface AgentDetail extends Agent {

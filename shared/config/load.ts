@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
@@ -106,8 +106,12 @@ function configChecks(data: unknown): Problem[] {
   });
 }
 
-/** `./ship.toml` when the working directory has one (development), else the system config. */
+/**
+ * `./ship.toml` when the working directory has one (development), else the system config. A
+ * ./ship.toml that is a symlink leading nowhere (to a volume not mounted) is still the one meant:
+ * passed over, the run read /etc/ship/ship.toml, another set of apps, or named that file as missing.
+ */
 export function defaultConfigPath(cwd: string): string {
   const local = join(cwd, "ship.toml");
-  return existsSync(local) ? local : SYSTEM_CONFIG_PATH;
+  return lstatSync(local, { throwIfNoEntry: false }) !== undefined ? local : SYSTEM_CONFIG_PATH;
 }

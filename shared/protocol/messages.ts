@@ -130,6 +130,11 @@ export const Report = z.object({
     .default([]),
   /** One entry per merged config file of the update (absent when nothing was merged). */
   merges: z.array(MergeReport).max(200).optional(),
+  /**
+   * What the update warned about, as `ship` prints it (a file ship had not installed replaced, its
+   * copy in the backup; a `warn` conditional). Absent when there was nothing.
+   */
+  warnings: z.array(z.string().max(2000)).max(50).optional(),
 });
 export type Report = z.infer<typeof Report>;
 

@@ -138,9 +138,14 @@ describe("agent tokens (real hub and agent)", () => {
     const lines = await refusalLines();
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/jwt expired/);
-    expect(await readFile(join(agent().root, "agent.log"), "utf8")).toMatch(
-      /"reason":"invalid token: jwt expired","msg":"hub refused the connection"/,
+    const agentLog = await readFile(join(agent().root, "agent.log"), "utf8");
+    expect(agentLog).toMatch(/"reason":"invalid token: jwt expired","msg":"hub refused the connection"/);
+    // The reconnect line names the refusal, not terminate()'s "WebSocket was closed before the
+    // connection was established", which read as a network fault.
+    expect(agentLog).toContain(
+      "hub connection failed: the hub refused the connection (401: invalid token: jwt expired); reconnecting",
     );
+    expect(agentLog).not.toContain("WebSocket was closed before the connection was established");
     const attention = await fleet.api<Attention>("GET", "/agents/attention");
     expect(attention.refused).toMatchObject([
       { agentId: "agent-1", reason: expect.stringMatching(/jwt expired/) },

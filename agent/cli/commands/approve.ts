@@ -47,7 +47,9 @@ export async function approveCommand(options: GlobalOptions, out: Output): Promi
     approved_by: currentUser(),
   };
   try {
-    await refuseInstalledVersion(config.general.state_file, app, version);
+    // [trust] allow_downgrade makes every run take an older release: its manual steps need no flag.
+    const downgrade = options.allowDowngrade === true || config.trust?.allow_downgrade === true;
+    await refuseInstalledVersion(config.general.state_file, app, version, downgrade);
     await updateSourceState(config.general.state_file, app, (s) => ({ ...s, manual_approval: approval }));
   } finally {
     await lock.release();
@@ -66,17 +68,29 @@ export async function approveCommand(options: GlobalOptions, out: Output): Promi
 
 /**
  * Approving the version that is installed already approves nothing: no run is offered it again.
- * It was recorded (exit 0, "approved"), replacing an approval the pending release still needed.
+ * An older one is offered only as a downgrade (`--allow-downgrade`, the hub's rollback), so it is
+ * approved only with `--allow-downgrade`. Both were recorded (exit 0, "approved"), replacing an
+ * approval the pending release still needed, and the next plain run did not install the older one.
  */
-async function refuseInstalledVersion(stateFile: string, app: string, version: string): Promise<void> {
+async function refuseInstalledVersion(
+  stateFile: string,
+  app: string,
+  version: string,
+  downgrade: boolean,
+): Promise<void> {
   const state = (await readState(stateFile)).sources[app];
   const installed = state?.current_version ?? null;
-  if (installed === null || !isVersionLike(installed) || compareVersions(installed, version) !== 0) return;
+  if (installed === null || !isVersionLike(installed)) return;
+  const order = compareVersions(version, installed);
+  if (order > 0 || (order < 0 && downgrade)) return;
   const kept = state?.manual_approval;
+  const nothing = `nothing recorded${kept === undefined ? "" : ` (the approval of ${kept.version} is kept)`}`;
   throw BadInputError.single(
     "--approve",
     version,
-    `${app} runs ${installed} already, so nothing waits for this approval; nothing recorded${kept === undefined ? "" : ` (the approval of ${kept.version} is kept)`}`,
+    order === 0
+      ? `${app} runs ${installed} already, so nothing waits for this approval; ${nothing}`
+      : `${app} runs ${installed}, which is newer: a run is offered ${version} only as a downgrade (ship --allow-downgrade, [trust] allow_downgrade, or the hub's rollback); to approve that downgrade's manual steps add --allow-downgrade; ${nothing}`,
   );
 }
 

@@ -1,5 +1,6 @@
 import { ExitCode } from "../../../shared/errors.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
+import { compareVersions, isVersionLike } from "../../../shared/versions.js";
 import { checkAppDirs } from "../../pipeline/configured-paths.js";
 import { recover, runOnce } from "../../pipeline/index.js";
 import type { AppReport } from "../../pipeline/report.js";
@@ -43,14 +44,29 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     }
   } else {
     for (const app of summary.apps) out.line(app.message);
-    if (summary.apps.length === 0 && summary.notStarted === undefined) out.line(summary.message);
   }
+  // A check of a config with no source to run (`[source.myapp]` misspelt, every one disabled)
+  // printed nothing at all, exit 0: it read as "all current".
+  if (summary.apps.length === 0 && summary.notStarted === undefined) out.line(summary.message);
   for (const app of summary.apps) {
+    // The log's WARN lines drown among the JSON on stderr: a replaced file of the operator's, a
+    // `warn` conditional, each is one plain line a person sees.
+    for (const warning of app.warnings) out.problem(`${app.source}: WARNING: ${warning}`);
     if (app.manualSteps.length > 0) {
       out.problem(`${app.source}: manual intervention required before this update:`);
       for (const step of app.manualSteps) out.problem(`  - ${step}`);
-      const config = options.config === undefined ? "" : ` --config ${options.config}`;
-      out.problem(`then approve them: ship${config} --approve ${app.source} ${app.toVersion}`);
+      const withConfig = options.config === undefined ? "" : ` --config ${options.config}`;
+      const downgrade =
+        config.trust?.allow_downgrade !== true &&
+        app.fromVersion !== null &&
+        app.toVersion !== null &&
+        isVersionLike(app.fromVersion) &&
+        compareVersions(app.toVersion, app.fromVersion) < 0
+          ? " --allow-downgrade"
+          : "";
+      out.problem(
+        `then approve them: ship${withConfig} --approve ${app.source} ${app.toVersion}${downgrade}`,
+      );
     }
   }
   return stoppedExitCode(summary, signals.received, options.checkOnly === true, out) ?? summary.exitCode;

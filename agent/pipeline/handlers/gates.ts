@@ -1,5 +1,5 @@
 /** conditionals and requirements: decide whether this host should take the update at all. */
-import { compareVersions } from "../../../shared/versions.js";
+import { compareVersions, isVersionLike } from "../../../shared/versions.js";
 import { readState } from "../../state/state-file.js";
 import { need, type UpdateContext } from "../context.js";
 import { StepFailedError } from "../errors.js";
@@ -35,7 +35,15 @@ export async function evaluateConditionals(ctx: UpdateContext): Promise<StepOutc
         return verdict.skipMessage === undefined ? CONTINUE : skipOnPurpose(ctx, verdict.skipMessage);
       }
       // The command with this run's --config is printed by the CLI; the pipeline does not know the path.
-      const message = `${verdict.message}; once the manual steps are done, approve them with --approve ${ctx.app} ${manifest.version}`;
+      // A downgrade's steps are approved with --allow-downgrade (a plain approval of an older version is refused).
+      const downgrade =
+        ctx.config.trust?.allow_downgrade !== true &&
+        ctx.currentVersion !== null &&
+        isVersionLike(ctx.currentVersion) &&
+        compareVersions(manifest.version, ctx.currentVersion) < 0
+          ? " --allow-downgrade"
+          : "";
+      const message = `${verdict.message}; once the manual steps are done, approve them with --approve ${ctx.app} ${manifest.version}${downgrade}`;
       ctx.log.warn(`manual intervention required: ${message}`, { manualSteps: verdict.manualSteps });
       return {
         next: "stop",

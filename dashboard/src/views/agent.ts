@@ -135,6 +135,7 @@ export function agentView(id: string): View {
                   ` ${p.app ?? ""} ${p.fromVersion ?? "–"} → ${p.toVersion ?? "–"}, ${when(r.receivedAt)}`,
                 ),
                 p.error ? h("p", { class: "form-error" }, p.error) : null,
+                ...(p.warnings ?? []).map((w) => h("p", { class: "form-error" }, `warning: ${w}`)),
                 stepList(p.steps ?? []),
                 p.merges?.length ? mergeList(p.merges) : null,
               );

@@ -104,4 +104,56 @@ describe("ship --approve APP VERSION: the way past require_manual_intervention",
     expect(next.code, next.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
   }, 60_000);
+
+  it("approving an older version is refused unless it approves a downgrade (--allow-downgrade), which the downgrade's stop asks for", async () => {
+    await release("v1", `version: "1.0.0"\n`);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await release("v2", major);
+    expect((await runShip(["--config", app.config])).code).toBe(0); // waits for a person
+    expect((await runShip(["--config", app.config, "--approve", "myapp", "2.0.0"])).code).toBe(0);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+
+    // 1.5.0 is older than the installed 2.0.0: no plain run is offered it. This was "approved",
+    // exit 0, and replaced the approval on record.
+    const older = await runShip(["--config", app.config, "--approve", "myapp", "1.5.0"]);
+    expect(older.code).toBe(2);
+    expect(older.stderr.trim()).toBe(
+      "ship: --approve 1.5.0: myapp runs 2.0.0, which is newer: a run is offered 1.5.0 only as a downgrade (ship --allow-downgrade, [trust] allow_downgrade, or the hub's rollback); to approve that downgrade's manual steps add --allow-downgrade; nothing recorded (the approval of 2.0.0 is kept)",
+    );
+    expect((await app.state()).sources.myapp?.manual_approval).toMatchObject({ version: "2.0.0" });
+
+    // A downgrade whose release asks for a person: the stop names the command with --allow-downgrade,
+    // and that approval lets the downgrade through.
+    await release(
+      "v15",
+      `version: "1.5.0"\nconditionals:\n  - condition: "current_version >= '2.0.0'"\n    action: "require_manual_intervention"\n    message: "downgrade"\n    manual_steps:\n      - "Restore the 1.x schema"\n`,
+    );
+    const stop = await runShip(["--config", app.config, "--allow-downgrade"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stderr).toContain(`ship --config ${app.config} --approve myapp 1.5.0 --allow-downgrade`);
+    const ok = await runShip(["--config", app.config, "--approve", "myapp", "1.5.0", "--allow-downgrade"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const down = await runShip(["--config", app.config, "--allow-downgrade"]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v15\n");
+  }, 120_000);
+
+  it("with [trust] allow_downgrade every run is offered an older release, so its approval needs no flag", async () => {
+    await release("v2", `version: "2.0.0"\n`);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await release(
+      "v15",
+      `version: "1.5.0"\nconditionals:\n  - condition: "current_version >= '2.0.0'"\n    action: "require_manual_intervention"\n    message: "downgrade"\n    manual_steps:\n      - "Restore the 1.x schema"\n`,
+    );
+    await writeFile(app.config, `${await readFile(app.config, "utf8")}\n[trust]\nallow_downgrade = true\n`);
+    const stop = await runShip(["--config", app.config]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stderr).toContain(`ship --config ${app.config} --approve myapp 1.5.0\n`);
+    const ok = await runShip(["--config", app.config, "--approve", "myapp", "1.5.0"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const down = await runShip(["--config", app.config]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v15\n");
+  }, 60_000);
 });

@@ -51,6 +51,15 @@ describe("ship --check-only (real CLI)", () => {
     expect(await readdir(tmp)).toEqual([]);
   });
 
+  it("a config with no source to check says so (it printed nothing, exit 0)", async () => {
+    await app.release("r2", 'version: "2.0.0"\n');
+    const config = await readFile(app.config, "utf8");
+    await writeFile(app.config, config.replace("[sources.myapp]", "[sources.myapp]\nenabled = false"));
+    const run = await runShip(["--config", app.config, "--check-only"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe("no sources to run (none configured, or all disabled or hub-only)");
+  });
+
   it("a source that cannot be checked is exit 1 with nothing created", async () => {
     const port = await freePort();
     await app.release("r2", 'version: "2.0.0"\n');

@@ -26,6 +26,9 @@ beforeEach(async () => {
   await mkdir(join(root, "repo"));
   await writeFile(join(root, "empty"), "");
   await writeFile(join(root, "hub.token"), "not.a.jwt\n", { mode: 0o600 });
+  // The claims only: the agent reads them unverified (only the hub verifies).
+  const claims = Buffer.from(JSON.stringify({ role: "operator", name: "operator" })).toString("base64url");
+  await writeFile(join(root, "operator.token"), `eyJhbGciOiJIUzI1NiJ9.${claims}.sig\n`, { mode: 0o600 });
   // Trust anchors (a key, a CA, known_hosts) that others can write: they could add their own.
   await writeFile(join(root, "shared.pem"), "-----BEGIN PUBLIC KEY-----\n", { mode: 0o600 });
   await chmod(join(root, "shared.pem"), 0o664);
@@ -342,6 +345,11 @@ describe("ship agent: [hub] files that cannot be used stop it at start (real CLI
       /ship\.toml hub\.ca_file: cannot read \/nonexistent\/ca\.pem: no such file or directory \(ENOENT\)$/,
     ],
     ['token_file = "ROOT/empty"', /ship\.toml hub\.token_file: \S+\/empty is empty$/],
+    // An operator's token (the one at hand) where the agent's belongs: 403 at every connect, for ever.
+    [
+      'token_file = "ROOT/operator.token"',
+      /operator\.token hub\.token_file: holds an operator token; ship agent needs an agent token: ship-hub token create --role agent --agent a1$/,
+    ],
     [
       'token_file = "ROOT/a-dir"',
       /ship\.toml hub\.token_file: cannot read \S+\/a-dir: is a directory \(EISDIR\)$/,

@@ -30,7 +30,7 @@ describe("ship refuses options that do not go together (real CLI)", () => {
     [["--list-backups", "--force"], /^ship: --force applies to an update run, not to --list-backups\n$/],
     [
       ["--rollback", "x", "--allow-downgrade"],
-      /--allow-downgrade applies to an update run, not to --rollback/,
+      /--allow-downgrade applies to an update run, --approve, not to --rollback/,
     ],
     [
       ["--recover", "--sources", "myapp"],

@@ -12,6 +12,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -121,19 +122,13 @@ describe("ship agent: [general] paths are checked at start, as in every other mo
 });
 
 describe("ship agent: a hub that cannot be reached (real CLI)", () => {
-  it("each reconnect line says why the connection failed", async () => {
-    // A port that was just free: nothing listens there, so the connection is refused.
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, "127.0.0.1", () => {
-        const address = probe.address();
-        probe.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-      });
-    });
+  /** Starts `ship agent` with `[hub] url = url` and returns its first reconnect log entry. */
+  async function firstReconnect(url: string): Promise<{ msg: string; url: string }> {
     await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
     const file = await shipToml(
       {},
       `${root}/app`,
-      `\n[hub]\nurl = "http://127.0.0.1:${port}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n`,
+      `\n[hub]\nurl = "${url}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n`,
     );
     const child = spawn(process.execPath, [SHIP_BIN, "agent", "--config", file], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -152,8 +147,56 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
       child.stdout.on("data", take);
       child.stderr.on("data", take);
     }).finally(() => child.kill("SIGKILL"));
-    const entry = JSON.parse(line) as { msg: string; url: string };
+    return JSON.parse(line) as { msg: string; url: string };
+  }
+
+  it("each reconnect line says why the connection failed", async () => {
+    // A port that was just free: nothing listens there, so the connection is refused.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const address = probe.address();
+        probe.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+      });
+    });
+    const entry = await firstReconnect(`http://127.0.0.1:${port}`);
     expect(entry.msg).toBe("hub connection failed: connection refused (ECONNREFUSED); reconnecting");
     expect(entry.url).toBe(`ws://127.0.0.1:${port}/api/v1/agent`);
   }, 30_000);
+
+  it.each([
+    // Before: "write EPROTO 80…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:…".
+    [
+      "an https:// url for a server that speaks http",
+      (port: number) => `https://127.0.0.1:${port}`,
+      "hub connection failed: TLS handshake failed: the server there does not speak TLS (an https:// [hub] url for an http:// hub?); reconnecting",
+    ],
+    // Before: "the hub refused the connection (404)" — a wrong path, not a refusal.
+    [
+      "a path where nothing takes agents",
+      (port: number) => `http://127.0.0.1:${port}/wrong-prefix`,
+      "hub connection failed: nothing takes agents at that address (404): check the path in [hub] url; reconnecting",
+    ],
+  ])(
+    "%s: the reconnect line says what is wrong with [hub] url",
+    async (_what, url, expected) => {
+      // A real HTTP server on loopback that is no hub: every request is a 404.
+      const server = createHttpServer((_req, res) => {
+        res.statusCode = 404;
+        res.end("not found");
+      });
+      const port = await new Promise<number>((resolve) => {
+        server.listen(0, "127.0.0.1", () => {
+          const address = server.address();
+          resolve(typeof address === "object" && address !== null ? address.port : 0);
+        });
+      });
+      try {
+        expect((await firstReconnect(url(port))).msg).toBe(expected);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      }
+    },
+    30_000,
+  );
 });

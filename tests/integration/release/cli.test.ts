@@ -480,3 +480,59 @@ describe("ship release under a root program like agent/cli/main.ts", () => {
     expect(out.join("")).toMatch(/signed a 4\.0\.0/);
   });
 });
+
+describe("ship release git on a host without a git identity (real CLI)", () => {
+  // A fresh CI runner: no user.name / user.email anywhere git looks.
+  const noIdentity = (): NodeJS.ProcessEnv => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      HOME: dir,
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      GIT_CONFIG_NOSYSTEM: "1",
+    };
+    for (const k of [
+      "EMAIL",
+      "GIT_AUTHOR_NAME",
+      "GIT_AUTHOR_EMAIL",
+      "GIT_COMMITTER_NAME",
+      "GIT_COMMITTER_EMAIL",
+    ])
+      delete env[k];
+    return env;
+  };
+  const git = (...args: string[]) =>
+    execFileSync("git", args, { cwd: dir, env: noIdentity() }).toString().trim();
+
+  it("is exit 2 naming what to set, before the manifest is written, so the next try is not refused as 'not clean'", async (ctx) => {
+    git("init", "-q", "-b", "main");
+    await writeFile(join(dir, "update-manifest.yaml"), 'version: "0.1.0"\n');
+    git("add", ".");
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init"], {
+      cwd: dir,
+      env: noIdentity(),
+    });
+    // A host whose name gives git a usable email has an identity after all: nothing to show here.
+    let hasIdentity = true;
+    try {
+      git("var", "GIT_COMMITTER_IDENT");
+    } catch {
+      hasIdentity = false;
+    }
+    if (hasIdentity) ctx.skip();
+
+    const run = await runShip(["release", "-C", dir, "git", "0.2.0", "Fixes"], { env: noIdentity() });
+    // Before: exit 1 "internal error: Author identity unknown …" over a dozen lines, the manifest
+    // left modified and staged.
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    expect(run.stderr).toContain("has no git identity to commit and tag the release with");
+    expect(git("status", "--porcelain")).toBe("");
+    expect(git("tag", "--list")).toBe("");
+
+    git("config", "user.name", "CI");
+    git("config", "user.email", "ci@example.com");
+    const again = await runShip(["release", "-C", dir, "git", "0.2.0", "Fixes"], { env: noIdentity() });
+    expect(again.code, again.stderr).toBe(0);
+    expect(git("tag", "--list")).toBe("v0.2.0");
+  });
+});

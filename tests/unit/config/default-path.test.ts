@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -11,6 +11,10 @@ describe("defaultConfigPath", () => {
       expect(defaultConfigPath(dir)).toBe(SYSTEM_CONFIG_PATH);
       expect(SYSTEM_CONFIG_PATH).toBe("/etc/ship/ship.toml");
       await writeFile(join(dir, "ship.toml"), "");
+      expect(defaultConfigPath(dir)).toBe(join(dir, "ship.toml"));
+      // A ./ship.toml linked to a volume not mounted is still the one meant, not /etc/ship/ship.toml.
+      await rm(join(dir, "ship.toml"));
+      await symlink(join(dir, "not-mounted/ship.toml"), join(dir, "ship.toml"));
       expect(defaultConfigPath(dir)).toBe(join(dir, "ship.toml"));
     } finally {
       await rm(dir, { recursive: true, force: true });

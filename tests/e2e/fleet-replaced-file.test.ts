@@ -1,0 +1,42 @@
+/**
+ * Hub mode: a release that starts shipping a path where the host keeps a file of its own (ship never
+ * installed it) replaces it, keeping it in the backup. The agent's report to the hub says so in its
+ * `warnings`, as `ship` prints it; before, the hub heard nothing (the protocol had no place for it).
+ */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Fleet } from "./fleet.js";
+
+interface AgentDetail {
+  reports: { payload: { outcome?: string; toVersion?: string; warnings?: string[] } }[];
+}
+
+describe("a hub release over a host's own file (real hub, real agent)", () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await Fleet.start({ agents: 1 });
+  }, 120_000);
+  afterAll(async () => {
+    await fleet?.close();
+  });
+
+  it("the report's warnings name the file and where its copy is", { timeout: 90_000 }, async () => {
+    await writeFile(join(fleet.agent(0).appDir, "local.conf"), "this host's own\n");
+    const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {
+      release: await fleet.publish({ version: "2.0.0", files: { "local.conf": "release default\n" } }),
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+      autoAdvance: true,
+    });
+    await fleet.waitFor(`rollout ${id} done`, async () => (await fleet.rollout(id)).state === "completed");
+    const detail = await fleet.api<AgentDetail>("GET", "/agents/agent-1");
+    const report = detail.reports.find((r) => r.payload.toVersion === "2.0.0");
+    expect(report?.payload.outcome).toBe("succeeded");
+    expect(report?.payload.warnings).toEqual([
+      expect.stringMatching(
+        /^replaced 1 file\(s\) ship had not installed: local\.conf; their previous versions are in \S+\/files /,
+      ),
+    ]);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * A release that starts shipping a path where the operator already keeps a file of their own
+ * (ship never installed it) replaces it, keeping it in the backup: the run says so in a WARNING line
+ * naming the file and where its copy is, and so do the notification and the report. Real CLI.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { webhookReceiver } from "../../support/servers/webhook-receiver.js";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+describe("a release path over a file ship had not installed (real CLI)", () => {
+  let app: LocalApp;
+  let hook: Awaited<ReturnType<typeof webhookReceiver>>;
+
+  beforeEach(async () => {
+    app = await localApp();
+    hook = await webhookReceiver();
+    await app.release("v1", 'version: "1.0.0"\n', { "app.py": "v1\n" });
+    const first = await runShip(["--config", app.config]);
+    expect(first.code, first.stderr).toBe(0);
+    await writeFile(join(app.appDir, "local.conf"), "operator's value\n");
+  });
+  afterEach(async () => {
+    await hook.close();
+    await app.cleanup();
+  });
+
+  it("replaces it, and the run, its webhook and its --json report name the file and its copy in the backup", async () => {
+    await app.release(
+      "v2",
+      `version: "2.0.0"\nnotifications:\n  on_success:\n    - type: webhook\n      url: "${hook.url}"\n`,
+      { "app.py": "v2\n", "local.conf": "release default\n" },
+    );
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "local.conf"), "utf8")).toBe("release default\n");
+    const report = JSON.parse(run.stdout) as { apps: { warnings: string[] }[] };
+    expect(report.apps[0]?.warnings).toEqual([expect.stringContaining("local.conf")]);
+    const warning = run.stderr.split("\n").find((l) => l.startsWith("myapp: WARNING: "));
+    // Before: nothing but "myapp: updated 1.0.0 → 2.0.0"; the operator's file was gone unsaid.
+    expect(warning, run.stderr).toMatch(
+      /^myapp: WARNING: replaced 1 file\(s\) ship had not installed: local\.conf; their previous versions are in (\S+)\/files /,
+    );
+    const copyDir = /are in (\S+) /.exec(warning ?? "")?.[1] ?? "";
+    expect(await readFile(join(copyDir, "local.conf"), "utf8")).toBe("operator's value\n");
+
+    expect(hook.bodies).toHaveLength(1);
+    const body = hook.bodies[0] ?? {};
+    expect(body.warnings).toEqual([expect.stringContaining("local.conf")]);
+    expect(String(body.text)).toContain("\nWARNING: replaced 1 file(s) ship had not installed: local.conf");
+
+    // The file the operator made is back with --rollback of that update.
+    const backup = copyDir.replace(/\/files$/, "");
+    const back = await runShip(["--config", app.config, "--rollback", backup]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "local.conf"), "utf8")).toBe("operator's value\n");
+  });
+
+  it("a file ship installed itself, or a first install over an existing app, is replaced without the warning", async () => {
+    await app.release("v2", 'version: "2.0.0"\n', { "app.py": "v2\n" });
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toContain("WARNING");
+    const report = JSON.parse(run.stdout) as { apps: { warnings: string[] }[] };
+    expect(report.apps[0]?.warnings).toEqual([]);
+
+    // Ship's first install over an app installed by other means: replacing its files is the point.
+    const other = await localApp();
+    try {
+      await writeFile(join(other.appDir, "app.py"), "installed by hand\n");
+      await other.release("v1", 'version: "1.0.0"\n', { "app.py": "v1\n" });
+      const first = await runShip(["--config", other.config]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).not.toContain("WARNING");
+      expect(await readFile(join(other.appDir, "app.py"), "utf8")).toBe("v1\n");
+    } finally {
+      await other.cleanup();
+    }
+  });
+});
