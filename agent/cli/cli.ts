@@ -235,7 +235,9 @@ function printJsonFailure(argv: readonly string[], exitCode: number, message: st
   const args = argv.slice(2);
   const end = args.indexOf("--");
   if (!(end < 0 ? args : args.slice(0, end)).includes("--json")) return;
-  process.stdout.write(`${JSON.stringify({ exitCode, message: `ship: ${message}`, error: message }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ exitCode, message: `ship: ${message}`, error: message }, null, 2)}\n`,
+  );
 }
 
 /** Runs `ship` with these arguments (process.argv); resolves to the exit code. */

@@ -20,7 +20,10 @@ afterAll(async () => {
 describe("ship --json with bad input", () => {
   it("a config that does not exist: exit 2, stdout a JSON object naming it", async () => {
     const missing = join(root, "missing.toml");
-    for (const args of [["--config", missing, "--json"], ["--config", missing, "--list-backups", "--json"]]) {
+    for (const args of [
+      ["--config", missing, "--json"],
+      ["--config", missing, "--list-backups", "--json"],
+    ]) {
       const run = await runShip(args);
       expect(run.code).toBe(2);
       expect(run.stderr).toContain(`ship: ${missing}`);
