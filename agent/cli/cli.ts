@@ -215,11 +215,29 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version are successes; every other parse problem is bad input (exit 2).
-      return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+      if (error.exitCode === 0) return ExitCode.ok;
+      printJsonFailure(argv, ExitCode.badInput, error.message.replace(/^error: /, ""));
+      return ExitCode.badInput;
     }
-    process.stderr.write(`ship: ${messageFor(error)}\n`);
+    const message = messageFor(error);
+    process.stderr.write(`ship: ${message}\n`);
+    printJsonFailure(argv, exitCodeFor(error), message);
     return exitCodeFor(error);
   }
+}
+
+/**
+ * `--json` promises machine-readable output for every run: a run stopped by bad input (a config
+ * that cannot be read, an unknown option) answers with the result's own `exitCode` and `message`,
+ * plus `error`, so a script reading stdout never parses an empty string. stderr keeps the line.
+ */
+function printJsonFailure(argv: readonly string[], exitCode: number, message: string): void {
+  const args = argv.slice(2);
+  const end = args.indexOf("--");
+  if (!(end < 0 ? args : args.slice(0, end)).includes("--json")) return;
+  process.stdout.write(
+    `${JSON.stringify({ exitCode, message: `ship: ${message}`, error: message }, null, 2)}\n`,
+  );
 }
 
 /** Runs `ship` with these arguments (process.argv); resolves to the exit code. */
