@@ -94,7 +94,7 @@ export async function copyEntry(src: string, dst: string): Promise<void> {
  * for the app). A user that may not chown (ship not running as root) keeps its own, as before.
  * True when the owner was changed.
  */
-export async function keepOwner(copy: string, original: Stats): Promise<boolean> {
+async function keepOwner(copy: string, original: Stats): Promise<boolean> {
   const made = lstatSync(copy);
   if (made.uid === original.uid && made.gid === original.gid) return false;
   try {

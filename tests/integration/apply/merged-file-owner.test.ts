@@ -3,6 +3,7 @@
  * `chmod 600` (it holds a password) and owned by the app's user, it came out of a merge 644
  * root:root — readable by every local user, no longer writable by the app — and an update that
  * changed none of its keys rewrote it just to reset the mode. Now it keeps its mode, owner and group.
+ * A merge that changes the file is tested in ../cli/merge-file-owner.test.ts; this is the keep.
  */
 import { chmod, chown, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -34,22 +35,7 @@ async function configMeta() {
 }
 const theirs = { mode: "600", ...(asRoot ? { uid: 1234, gid: 4321 } : {}) };
 
-describe("a merged config keeps its mode, owner and group (real CLI)", () => {
-  it("when the release adds a key", async () => {
-    await app.release("r2", manifest("2"), {
-      "app.txt": "v2\n",
-      "config.json": `{"port": 80, "workers": 4}\n`,
-    });
-    const run = await runShip(["--config", app.config]);
-    expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(JSON.parse(await readFile(join(app.appDir, "config.json"), "utf8"))).toEqual({
-      port: 80,
-      password: "s3cret",
-      workers: 4,
-    });
-    expect(await configMeta()).toMatchObject(theirs);
-  });
-
+describe("a merge that changes nothing leaves the config as it is: mode, owner and group (real CLI)", () => {
   it("when the merge changes nothing", async () => {
     await app.release("r2", manifest("2"), { "app.txt": "v2\n", "config.json": `{"port": 80}\n` });
     const run = await runShip(["--config", app.config]);
