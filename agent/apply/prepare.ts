@@ -179,6 +179,8 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
         break;
       case "remove":
         if (input.index?.files[step.rel] !== undefined) delta.drop.push(step.rel);
+        if (step.reason === "dropped" && input.index?.files[step.rel]?.merged === true)
+          replacedMerges.push(await replacedMerge(input, step));
         break;
       case "skip":
         if (step.reason === "linked") {
@@ -197,20 +199,21 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
 /** The copies that say which of the operator's values a replace of a merged config takes away. */
 async function replacedMerge(
   input: PrepareInput,
-  step: Extract<PlanStep, { kind: "replace" }>,
+  step: Extract<PlanStep, { kind: "replace" | "remove" }>,
 ): Promise<ReplacedMerge> {
   const baseFile = basePathOf(input, step.rel);
   const base = baseFile === undefined ? undefined : await readFile(baseFile, "utf8").catch(() => undefined);
+  const replaced = step.kind === "replace" ? step : undefined;
   return {
     file: step.rel,
     rule:
-      step.rule.pattern === "(default)"
+      replaced === undefined || replaced.rule.pattern === "(default)"
         ? undefined
-        : { pattern: step.rule.pattern, action: step.rule.rule.action },
+        : { pattern: replaced.rule.pattern, action: replaced.rule.rule.action },
     current: await readFile(join(input.appDir, step.rel), "utf8"),
-    incoming: await readFile(join(input.stagingDir, step.rel), "utf8"),
+    incoming: replaced && (await readFile(join(input.stagingDir, step.rel), "utf8")),
     base,
-    keepCopy: step.keepCopy,
+    keepCopy: replaced?.keepCopy,
   };
 }
 

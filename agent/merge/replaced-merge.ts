@@ -1,6 +1,7 @@
 /**
  * A config ship merged until now that this release replaces whole: its rule became `replace`, or
- * the manifest no longer names it (files no rule names are replaced). No merge runs, so no key
+ * the manifest no longer names it (files no rule names are replaced), or it no longer ships the file
+ * at all (ship removes it, as it removes every file the release drops). No merge runs, so no key
  * report would say that the operator's values went. This names them, as a `replace` strategy's key
  * report does, but only the operator's own: against the previous release's copy when ship has it,
  * so a default the release changed is not called theirs. Key paths only, never the values (a
@@ -18,7 +19,8 @@ export interface ReplacedMergeInput {
   /** What this release's manifest says of the file: `files."config.yaml": replace`, or no rule. */
   rule: { pattern: string; action: string } | undefined;
   current: string;
-  incoming: string;
+  /** The release's copy; undefined when the release no longer ships the file (it is removed). */
+  incoming: string | undefined;
   /** The previous release's copy (ship's own base), when it has one. */
   base: string | undefined;
   /** Where the operator's copy is kept: the backup's copy, and the `.bak` beside it when made. */
@@ -37,12 +39,17 @@ export function replacedMergeReport(input: ReplacedMergeInput): MergeReport | un
     input.rule === undefined
       ? "this release's manifest has no rule for it (a file no rule names is replaced)"
       : `this release's rule for it is ${input.rule.action} (files.${JSON.stringify(input.rule.pattern)})`;
+  const fate =
+    input.incoming === undefined
+      ? "this release no longer ships it: it was removed"
+      : `${rule}: it was replaced whole with the release's copy`;
   const where = `your copy is in the backup, ${input.backupCopy}${input.keepCopy === undefined ? "" : `, and in ${input.keepCopy}`}`;
   const went =
     lost === "unreadable"
-      ? "it was replaced whole with the release's copy, and your values in it went (your copy could not be read key by key)"
-      : `it was replaced whole with the release's copy, so these values of yours went: ${shown([...lost.updated, ...lost.removed, ...lost.added])}`;
-  const warning = `${input.file} was merged until now, but ${rule}: ${went}; ${where} (to keep merging it, give it a merge rule again)`;
+      ? `${fate}, and your values in it went (your copy could not be read key by key)`
+      : `${fate}, so these values of yours went: ${shown([...lost.updated, ...lost.removed, ...lost.added])}`;
+  const advice = input.incoming === undefined ? "" : " (to keep merging it, give it a merge rule again)";
+  const warning = `${input.file} was merged until now, but ${went}; ${where}${advice}`;
   const keys = lost === "unreadable" ? { added: [], updated: [], removed: [] } : lost;
   return { file: input.file, kept: [], ...keys, warnings: [warning] };
 }
@@ -65,7 +72,9 @@ function valuesLost(input: ReplacedMergeInput): Lost {
   let release: unknown;
   try {
     user = parse(normaliseServerText(input.current, textFormOf(input.current)), "server").value;
-    release = parse(normaliseReleaseText(input.incoming), "release").value;
+    // A dropped file keeps nothing: against an empty release every value of the user's goes.
+    release =
+      input.incoming === undefined ? {} : parse(normaliseReleaseText(input.incoming), "release").value;
   } catch {
     return "unreadable";
   }
@@ -77,6 +86,9 @@ function valuesLost(input: ReplacedMergeInput): Lost {
   // (values they changed or added, keys they deleted).
   const mine = planMerge({ user, release: base, base: ABSENT, strategy: "replace" });
   const own = [...mine.updated, ...mine.removed, ...mine.added];
+  // A dropped file takes every value of theirs along, named as deeply as they changed it.
+  if (input.incoming === undefined)
+    return { added: [], updated: [], removed: [...mine.updated, ...mine.removed] };
   const theirs = (key: string) => own.some((mine) => related(key, mine));
   return {
     added: replaced.added.filter(theirs),

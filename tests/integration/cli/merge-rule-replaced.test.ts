@@ -73,6 +73,23 @@ describe("a merged config the new release replaces", () => {
     ]);
   });
 
+  it("file dropped by the release: the removal is a WARNING naming the operator's keys and the backup copy", async () => {
+    const manifest = (v: string) => `version: "${v}"\nfiles:\n  config.yaml: {action: merge_yaml}\n`;
+    await app.release("v1", manifest("1.0.0"), { "config.yaml": "db:\n  host: localhost\n  pool: 5\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const mine = "db:\n  host: db.internal\n  pool: 5\n  password: s3cret\n";
+    await writeFile(join(app.appDir, "config.yaml"), mine);
+    await app.release("v2", manifest("2.0.0"), { "app.txt": "v2\n" });
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    const [warning = ""] = warnings(run.stderr).filter((w) => w.startsWith("config.yaml"));
+    expect(warning).toMatch(
+      /^config\.yaml was merged until now, but this release no longer ships it: it was removed, so these values of yours went: db\.host, db\.password; your copy is in the backup, (\S+\/files\/config\.yaml)$/,
+    );
+    const backupCopy = /in the backup, (\S+)$/.exec(warning)?.[1] ?? "";
+    expect(await readFile(backupCopy, "utf8")).toBe(mine);
+  });
+
   it("says nothing when the operator had changed nothing", async () => {
     await app.release("v1", 'version: "1.0.0"\nfiles:\n  config.yaml: {action: merge_yaml}\n', {
       "config.yaml": "a: 1\n",
