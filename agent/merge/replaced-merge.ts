@@ -9,6 +9,7 @@
  */
 import type { MergeReport } from "../../shared/protocol/messages.js";
 import { type MergeFormat, parserFor } from "./index.js";
+import { commentsOf } from "./lost-comments.js";
 import { planMerge } from "./plan.js";
 import { normaliseReleaseText, normaliseServerText, textFormOf } from "./text-form.js";
 import { ABSENT, type Maybe } from "./values.js";
@@ -33,8 +34,9 @@ const SHOWN_KEYS = 20;
 /** The report for a replaced config, or undefined when none of the operator's values went. */
 export function replacedMergeReport(input: ReplacedMergeInput): MergeReport | undefined {
   const lost = valuesLost(input);
-  if (lost !== "unreadable" && lost.updated.length + lost.removed.length + lost.added.length === 0)
-    return undefined;
+  const comments = commentsLost(input);
+  const none = lost !== "unreadable" && lost.updated.length + lost.removed.length + lost.added.length === 0;
+  if (none && comments.length === 0) return undefined;
   const rule =
     input.rule === undefined
       ? "this release's manifest has no rule for it (a file no rule names is replaced)"
@@ -44,10 +46,15 @@ export function replacedMergeReport(input: ReplacedMergeInput): MergeReport | un
       ? "this release no longer ships it: it was removed"
       : `${rule}: it was replaced whole with the release's copy`;
   const where = `your copy is in the backup, ${input.backupCopy}${input.keepCopy === undefined ? "" : `, and in ${input.keepCopy}`}`;
-  const went =
+  const values =
     lost === "unreadable"
-      ? `${fate}, and your values in it went (your copy could not be read key by key)`
-      : `${fate}, so these values of yours went: ${shown([...lost.updated, ...lost.removed, ...lost.added])}`;
+      ? ", and your values in it went (your copy could not be read key by key)"
+      : none
+        ? ""
+        : `, so these values of yours went: ${shown([...lost.updated, ...lost.removed, ...lost.added])}`;
+  const notes =
+    comments.length === 0 ? "" : `${values === "" ? ", so" : ";"} your comments went: ${shown(comments)}`;
+  const went = `${fate}${values}${notes}`;
   const advice = input.incoming === undefined ? "" : " (to keep merging it, give it a merge rule again)";
   const warning = `${input.file} was merged until now, but ${went}; ${where}${advice}`;
   const keys = lost === "unreadable" ? { added: [], updated: [], removed: [] } : lost;
@@ -60,6 +67,31 @@ function shown(keys: readonly string[]): string {
     keys.slice(0, SHOWN_KEYS).join(", ") +
     (more > 0 ? ` and ${more} more (the merge report lists them all)` : "")
   );
+}
+
+/** The operator's own comments (not shipped by the previous release) that the release's copy lacks. */
+function commentsLost(input: ReplacedMergeInput): string[] {
+  const format = formatOf(input.file);
+  if (format === undefined) return [];
+  const shipped = [...commentsIn(format, input.base ?? ""), ...commentsIn(format, input.incoming ?? "")];
+  const counts = new Map<string, number>();
+  for (const comment of shipped) counts.set(comment, (counts.get(comment) ?? 0) + 1);
+  const lost: string[] = [];
+  for (const comment of commentsIn(format, input.current)) {
+    const n = counts.get(comment) ?? 0;
+    if (n > 0) counts.set(comment, n - 1);
+    else if (comment.trim() !== "") lost.push(`#${comment}`);
+  }
+  return lost;
+}
+
+/** A copy that does not scan has no comments to name (its values are said unreadable already). */
+function commentsIn(format: MergeFormat, text: string): string[] {
+  try {
+    return commentsOf(format, text);
+  } catch {
+    return [];
+  }
 }
 
 type Lost = { added: string[]; updated: string[]; removed: string[] } | "unreadable";

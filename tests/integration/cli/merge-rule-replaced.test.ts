@@ -35,7 +35,7 @@ describe("a merged config the new release replaces", () => {
       "config.yaml": "db:\n  host: localhost\n  pool: 5\n",
     });
     expect((await runShip(["--config", app.config])).code).toBe(0);
-    const mine = "db:\n  host: db.internal\n  pool: 5\n  password: s3cret\n";
+    const mine = "db:\n  host: db.internal # the replica\n  pool: 5\n  password: s3cret\n";
     await writeFile(join(app.appDir, "config.yaml"), mine);
     await app.release("v2", 'version: "2.0.0"\nfiles:\n  config.yaml: {action: replace, backup: true}\n', {
       "config.yaml": "db:\n  host: localhost\n  pool: 10\n",
@@ -49,7 +49,7 @@ describe("a merged config the new release replaces", () => {
     ]);
     const warning = merges[0]?.warnings[0] ?? "";
     expect(warning).toMatch(
-      /^config\.yaml was merged until now, but this release's rule for it is replace \(files\."config\.yaml"\): it was replaced whole with the release's copy, so these values of yours went: db\.host, db\.password; your copy is in the backup, (\S+), and in config\.yaml\.bak/,
+      /^config\.yaml was merged until now, but this release's rule for it is replace \(files\."config\.yaml"\): it was replaced whole with the release's copy, so these values of yours went: db\.host, db\.password; your comments went: # the replica; your copy is in the backup, (\S+), and in config\.yaml\.bak/,
     );
     expect(warnings(run.stderr)).toContain(warning);
     const backupCopy = /your copy is in the backup, (\S+),/.exec(warning)?.[1] ?? "";
@@ -88,6 +88,24 @@ describe("a merged config the new release replaces", () => {
     );
     const backupCopy = /in the backup, (\S+)$/.exec(warning)?.[1] ?? "";
     expect(await readFile(backupCopy, "utf8")).toBe(mine);
+  });
+
+  it("comments alone: a replace that takes only the operator's comments says so", async () => {
+    await app.release("v1", 'version: "1.0.0"\nfiles:\n  app.toml: {action: merge_toml}\n', {
+      "app.toml": "# shipped\nport = 80\n",
+    });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await writeFile(join(app.appDir, "app.toml"), "# shipped\n# ops: port is fixed by the LB\nport = 80\n");
+    await app.release("v2", 'version: "2.0.0"\nfiles:\n  app.toml: {action: replace}\n', {
+      "app.toml": "port = 81\n",
+    });
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(warnings(run.stderr).filter((w) => w.startsWith("app.toml"))).toEqual([
+      expect.stringMatching(
+        /^app\.toml was merged until now, but this release's rule for it is replace \(files\."app\.toml"\): it was replaced whole with the release's copy, so your comments went: # ops: port is fixed by the LB; your copy is in the backup, /,
+      ),
+    ]);
   });
 
   it("says nothing when the operator had changed nothing", async () => {
