@@ -6,6 +6,7 @@
  * `preserve: false` entry nested in that directory, cannot be told without the release's files.
  */
 import { Minimatch } from "minimatch";
+import { protectedDirectoryOf } from "./rules.js";
 
 type Directories = Record<string, unknown>;
 
@@ -20,16 +21,12 @@ function normalise(dir: string): string {
   return dir.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
 }
 
-/** The directories entry (as written) protecting `path`: the most specific entry decides. */
+/** The directories entry (as written) protecting `path`, read as the apply reads it (rules.ts). */
 function protectingEntry(directories: Directories, path: string): string | undefined {
-  let best: { key: string; length: number; preserve: boolean } | undefined;
-  for (const [key, rule] of Object.entries(directories)) {
-    const dir = normalise(key);
-    if (dir === "" || (path !== dir && !path.startsWith(`${dir}/`))) continue;
-    if (best === undefined || dir.length > best.length)
-      best = { key, length: dir.length, preserve: preserves(rule) };
-  }
-  return best?.preserve ? best.key : undefined;
+  const typed = Object.fromEntries(
+    Object.entries(directories).map(([key, rule]) => [key, { preserve: preserves(rule) }]),
+  );
+  return protectedDirectoryOf({ directories: typed }, path) ?? undefined;
 }
 
 export function protectedDirectoryOfPattern(directories: Directories, pattern: string): string | undefined {
