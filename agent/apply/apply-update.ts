@@ -38,7 +38,7 @@ import { type UpdateJournal, writeJournal } from "./journal.js";
 import { withoutForeignKeepCopies } from "./keep-copies.js";
 import { buildOps, type Inventory, inventoryOf } from "./ops.js";
 import { filesToHash, planUpdate, statMatches, summarizePlan } from "./plan.js";
-import { prepareUpdate } from "./prepare.js";
+import { prepareUpdate, reportReplacedMerges } from "./prepare.js";
 import { privilegedModes, stagePrivilegedFiles } from "./privileged-files.js";
 import { recoverApp, rollBackUpdate } from "./recover.js";
 import { protectedDirectoryOf } from "./rules.js";
@@ -232,6 +232,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
       files: overwritten,
       backup: backupFilesDir(backup.path),
     });
+  const replaced = await reportReplacedMerges(prepared.replacedMerges, backupFilesDir(backup.path), log);
   const summary = summarizePlan({ ...plan, steps: prepared.steps });
   log?.info("applied update", {
     app,
@@ -248,7 +249,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     fromVersion: backup.version,
     toVersion,
     steps: prepared.steps,
-    merges: prepared.merges,
+    merges: [...prepared.merges, ...replaced],
     summary,
     operations: ops.length,
     copied,

@@ -10,6 +10,7 @@ import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { Minimatch } from "minimatch";
 import { BadInputError } from "../../shared/errors.js";
+import { protectedDirectoryOfPattern } from "../../shared/manifest/protected-pattern.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { didYouMean } from "../../shared/schema/did-you-mean.js";
 import { decodeConfigText } from "../merge/config-text.js";
@@ -191,6 +192,9 @@ function idleMergeRules(manifest: Manifest, files: readonly string[]): string[] 
     // Files in a protected directory are never merged: the release's copy fills it only where the
     // app lacks the directory, and nothing is written there again.
     const guarded = files.find((rel) => !taken.has(rel) && matcher.match(rel));
+    // Told from the manifest alone, the manifest's own check said it already (at --test-manifest too).
+    if (guarded !== undefined && protectedDirectoryOfPattern(manifest.directories, pattern) !== undefined)
+      continue;
     if (guarded !== undefined) {
       const dir = protectedDirectoryOf(manifest, guarded) ?? "";
       warnings.push(

@@ -11,6 +11,7 @@ import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
 import type { MergeResult } from "../merge/index.js";
+import type { ReplacedMergeInput } from "../merge/replaced-merge.js";
 import { pathExists, writeFileAtomic } from "../tree/fs-ops.js";
 import { keepsUserValues, namedAsShipsCopy, readMergeCopy } from "./check-merge-inputs.js";
 import { releaseDirModes } from "./dir-modes.js";
@@ -42,7 +43,11 @@ export interface Prepared {
   index: IndexDelta;
   /** Every merged file's key report, in plan order. */
   merges: MergeReport[];
+  /** Configs merged until now that this release replaces: reported once the backup holds them. */
+  replacedMerges: ReplacedMerge[];
 }
+
+export type ReplacedMerge = Omit<ReplacedMergeInput, "backupCopy">;
 
 /** The previous release's copy (ship's own, `<state>/base/<sha256>`), when the index has one. */
 function basePathOf(input: PrepareInput, rel: string): string | undefined {
@@ -140,6 +145,7 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
   };
   const steps: PlanStep[] = [];
   const merges: MergeReport[] = [];
+  const replacedMerges: ReplacedMerge[] = [];
   /** sha256 of each merge's result: what the app holds once it is installed (or kept). */
   const writtenShas = new Map<string, string>();
   for (const planned of input.plan.steps) {
@@ -162,6 +168,8 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
         break;
       case "replace":
         delta.set[step.rel] = { sha256: step.entry.sha256, mode: step.entry.mode };
+        if (input.index?.files[step.rel]?.merged === true && input.app.files.get(step.rel)?.type === "file")
+          replacedMerges.push(await replacedMerge(input, step));
         break;
       case "merge":
         delta.set[step.rel] = mergedEntry(step.entry, writtenShas.get(step.rel));
@@ -171,6 +179,8 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
         break;
       case "remove":
         if (input.index?.files[step.rel] !== undefined) delta.drop.push(step.rel);
+        if (step.reason === "dropped" && input.index?.files[step.rel]?.merged === true)
+          replacedMerges.push(await replacedMerge(input, step));
         break;
       case "skip":
         if (step.reason === "linked") {
@@ -183,7 +193,49 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
         unhandled(step);
     }
   }
-  return { steps, index: delta, merges };
+  return { steps, index: delta, merges, replacedMerges };
+}
+
+/** The copies that say which of the operator's values a replace of a merged config takes away. */
+async function replacedMerge(
+  input: PrepareInput,
+  step: Extract<PlanStep, { kind: "replace" | "remove" }>,
+): Promise<ReplacedMerge> {
+  const baseFile = basePathOf(input, step.rel);
+  const base = baseFile === undefined ? undefined : await readFile(baseFile, "utf8").catch(() => undefined);
+  const replaced = step.kind === "replace" ? step : undefined;
+  return {
+    file: step.rel,
+    rule:
+      replaced === undefined || replaced.rule.pattern === "(default)"
+        ? undefined
+        : { pattern: replaced.rule.pattern, action: replaced.rule.rule.action },
+    current: await readFile(join(input.appDir, step.rel), "utf8"),
+    incoming: replaced && (await readFile(join(input.stagingDir, step.rel), "utf8")),
+    base,
+    keepCopy: replaced?.keepCopy,
+  };
+}
+
+/**
+ * Once the update is in, warns (log and merge report) for each config merged until now that it
+ * replaced whole, naming the operator's values that went and where their copy is kept.
+ */
+export async function reportReplacedMerges(
+  replaced: readonly ReplacedMerge[],
+  backupFiles: string,
+  log: Logger | undefined,
+): Promise<MergeReport[]> {
+  if (replaced.length === 0) return [];
+  const { replacedMergeReport } = await import("../merge/replaced-merge.js");
+  const reports: MergeReport[] = [];
+  for (const one of replaced) {
+    const report = replacedMergeReport({ ...one, backupCopy: join(backupFiles, one.file) });
+    if (report === undefined) continue;
+    for (const warning of report.warnings) log?.warn(warning, { file: one.file });
+    reports.push(report);
+  }
+  return reports;
 }
 
 /** A kept file enters the index with a fresh stat when the index could not vouch for it (so it is not hashed again). */

@@ -188,14 +188,14 @@ function hasSections(input: MergeInput): boolean {
   return Object.keys(input.sections ?? {}).length > 0;
 }
 
-interface Parsed {
+export interface Parsed {
   value: unknown;
   yaml?: ReturnType<typeof parseYaml>;
 }
 
-type Parser = (text: string, role: CopyRole) => Parsed;
+export type Parser = (text: string, role: CopyRole) => Parsed;
 
-function parserFor(format: MergeFormat, nameOf: (role: CopyRole) => string): Parser {
+export function parserFor(format: MergeFormat, nameOf: (role: CopyRole) => string): Parser {
   switch (format) {
     case "json":
       return (text, role) => ({ value: parseJson(text, nameOf(role), role) });

@@ -6,6 +6,7 @@ import type { KeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
 import { compareVersions, isVersionLike, ONE_WORD_VERSION } from "../versions.js";
 import { globProblem } from "./glob-check.js";
+import { protectedDirectoryOfPattern } from "./protected-pattern.js";
 import { FileMergeStrategies } from "./schema.js";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -258,6 +259,31 @@ function idleMergeStrategyProblems(files: unknown): Problem[] {
 }
 
 /**
+ * A merge rule whose every file lies in a protected directory merges nothing: the release's copy
+ * fills that directory only where the app lacks it, and nothing is written there again. Runs warned
+ * (check-merge-inputs.ts) with the release's files at hand; this tells it from the manifest alone,
+ * so `--test-manifest` warns too.
+ */
+function protectedMergeProblems(data: Record<string, unknown>): Problem[] {
+  if (!isRecord(data.directories)) return [];
+  const problems: Problem[] = [];
+  for (const [pattern, rule] of entries(data.files)) {
+    const action = isRecord(rule) ? rule.action : undefined;
+    if (!MERGE_ACTIONS.has(action)) continue;
+    const dir = protectedDirectoryOfPattern(data.directories, pattern);
+    if (dir === undefined) continue;
+    const what = new Minimatch(pattern).hasMagic() ? `every file ${pattern} matches is` : `${pattern} is`;
+    problems.push(
+      warning(
+        ["files", pattern],
+        `${String(action)} merges no file: ${what} in the protected directory ${dir} (preserve: true), which ship fills only where the app lacks it and never writes again; keep merged configs out of it`,
+      ),
+    );
+  }
+  return problems;
+}
+
+/**
  * What the schema cannot check: a version that does not look like one (a warning), globs that
  * cannot match, migration keys that are not versions (or repeat one), and conditions that do not
  * parse. Works on the raw data so these problems come together with schema errors, not after.
@@ -281,6 +307,7 @@ export function manifestChecks(data: unknown): Problem[] {
   }
   problems.push(...mergeFormatProblems(data.files));
   problems.push(...idleMergeStrategyProblems(data.files));
+  problems.push(...protectedMergeProblems(data));
   problems.push(...mergeStrategyFileProblems(data));
   problems.push(...pruneProblems(data.directories));
   problems.push(...cleanupProblems(data.cleanup));

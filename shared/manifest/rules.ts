@@ -95,7 +95,10 @@ function firstSkipCovering(globs: Glob[], known: Map<string, number>, dir: strin
  * most specific entry decides: `data/cache` with preserve: false under a preserved `data` is not
  * protected.
  */
-export function protectedDirectoryOf(manifest: Manifest, relPath: string): string | null {
+export function protectedDirectoryOf(
+  manifest: { directories: Record<string, { preserve: boolean }> },
+  relPath: string,
+): string | null {
   const path = normalise(relPath);
   let best: { key: string; length: number; preserve: boolean } | null = null;
   for (const [key, rule] of Object.entries(manifest.directories)) {
