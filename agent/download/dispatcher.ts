@@ -28,12 +28,3 @@ export async function createHttpClient(options: ClientOptions = {}): Promise<Htt
   });
   return { dispatcher: agent, close: () => agent.close() };
 }
-
-/** A response header as one string (undici gives arrays for repeated headers). */
-export function headerValue(
-  headers: Record<string, string | string[] | undefined>,
-  name: string,
-): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}

@@ -1,6 +1,6 @@
 import { ExitCode, ShipError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
-import { headerValue } from "./dispatcher.js";
+import { headerValue } from "./header-value.js";
 import { isRetryableStatus, retryAfterMs } from "./retry.js";
 
 /**

@@ -8,8 +8,8 @@
  */
 import { type Dispatcher, request } from "undici";
 import { VerificationError } from "../../shared/errors.js";
-import { headerValue } from "./dispatcher.js";
 import { DownloadError } from "./errors.js";
+import { headerValue } from "./header-value.js";
 import { redactUrl } from "./redact.js";
 import { takeUrlCredentials } from "./url-credentials.js";
 

@@ -6,9 +6,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ShipError } from "../../shared/errors.js";
 import { sizeText } from "../../shared/size-text.js";
 import { type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
-import { createHttpClient, headerValue } from "./dispatcher.js";
+import { createHttpClient } from "./dispatcher.js";
 import { DownloadError, httpStatusError, networkErrorText } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
+import { headerValue } from "./header-value.js";
 import { redactUrl } from "./redact.js";
 import { backoffMs, isRetryableError } from "./retry.js";
 
