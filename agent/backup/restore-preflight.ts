@@ -110,11 +110,27 @@ export function unwritableStateFile(stateFile: string): UnwritableDir | undefine
  * of the backup that was cut short) was skipped without a word, so `ship --rollback` said "back on
  * 1.0.0", exit 0, with the undone version's file left among 1.0.0's and the install index claiming
  * 1.0.0's. Exit 2 naming the backup and the entry, before anything moves. One lstat per entry.
+ *
+ * One exception, `cleanup.remove_*` (pipeline/cleanup-backup.ts): it lists what it sets aside
+ * before moving it, so an entry that would not move (an immutable file, which failed the update)
+ * or that a kill stopped before its move is listed, absent from the backup and still in the app as
+ * it was. `undone` (what the install index being undone lists) tells the two apart: an entry it
+ * does not list that the app still holds was never taken out, and there is nothing to put back.
  */
-export function checkSavedEntries(backupPath: string, inventory: Pick<BackupInventory, "changed">): void {
+export function checkSavedEntries(
+  backupPath: string,
+  inventory: Pick<BackupInventory, "changed">,
+  undone?: { appDir: string; installed: Readonly<Record<string, unknown>> },
+): void {
   const files = backupFilesDir(backupPath);
   for (const rel of inventory.changed) {
     if (lstatOrUndefined(join(files, rel)) !== undefined) continue;
+    if (
+      undone !== undefined &&
+      !Object.hasOwn(undone.installed, rel) &&
+      lstatOrUndefined(join(undone.appDir, rel)) !== undefined
+    )
+      continue;
     throw damagedRecord(
       backupPath,
       "this backup cannot be restored (the undone version's copy would stay in the app); move it out of the backup directory; nothing was changed",

@@ -120,7 +120,10 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
       `the app directory ${appDir}: ${dangling.link} is ${dangling.leadsTo}`,
     );
   const inventory = await readBackupInventory(input.backupPath);
-  checkSavedEntries(input.backupPath, inventory);
+  checkSavedEntries(input.backupPath, inventory, {
+    appDir,
+    installed: (await readInstallIndex(stateDir))?.files ?? {},
+  });
   const unwritable = await firstUnwritableDir({ appDir, stateDir, backupPath: input.backupPath, inventory });
   if (unwritable !== undefined) {
     throw new RestoreNotStartedError(
