@@ -117,20 +117,20 @@ export function unwritableStateFile(stateFile: string): UnwritableDir | undefine
  * it was. `undone` (what the install index being undone lists) tells the two apart: an entry it
  * does not list that the app still holds was never taken out, and there is nothing to put back.
  */
-export function checkSavedEntries(
+export async function checkSavedEntries(
   backupPath: string,
   inventory: Pick<BackupInventory, "changed">,
-  undone?: { appDir: string; installed: Readonly<Record<string, unknown>> },
-): void {
+  undone?: { appDir: string; installed: () => Promise<Readonly<Record<string, unknown>>> },
+): Promise<void> {
   const files = backupFilesDir(backupPath);
+  // Read only when an entry is missing: a rollback parses the install index only where it must.
+  let installed: Readonly<Record<string, unknown>> | undefined;
   for (const rel of inventory.changed) {
     if (lstatOrUndefined(join(files, rel)) !== undefined) continue;
-    if (
-      undone !== undefined &&
-      !Object.hasOwn(undone.installed, rel) &&
-      lstatOrUndefined(join(undone.appDir, rel)) !== undefined
-    )
-      continue;
+    if (undone !== undefined && lstatOrUndefined(join(undone.appDir, rel)) !== undefined) {
+      installed ??= await undone.installed();
+      if (!Object.hasOwn(installed, rel)) continue;
+    }
     throw damagedRecord(
       backupPath,
       "this backup cannot be restored (the undone version's copy would stay in the app); move it out of the backup directory; nothing was changed",

@@ -120,9 +120,9 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
       `the app directory ${appDir}: ${dangling.link} is ${dangling.leadsTo}`,
     );
   const inventory = await readBackupInventory(input.backupPath);
-  checkSavedEntries(input.backupPath, inventory, {
+  await checkSavedEntries(input.backupPath, inventory, {
     appDir,
-    installed: (await readInstallIndex(stateDir))?.files ?? {},
+    installed: async () => (await readInstallIndex(stateDir))?.files ?? {},
   });
   const unwritable = await firstUnwritableDir({ appDir, stateDir, backupPath: input.backupPath, inventory });
   if (unwritable !== undefined) {
@@ -533,7 +533,7 @@ export async function rollbackTo(options: {
     // restores: exit 2 ("nothing changed") with the app moved to a version in between. Each one is
     // read before anything moves (the first is read by its own restore before its first change).
     for (const later of chain.slice(1)) {
-      checkSavedEntries(later.path, await readBackupInventory(later.path));
+      await checkSavedEntries(later.path, await readBackupInventory(later.path));
       await readBackupInstalled(later.path);
     }
     // Dropped at the end even when not written here: a resumed rollback whose chain is down to one
