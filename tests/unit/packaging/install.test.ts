@@ -127,13 +127,22 @@ describe("the packed package (npm pack)", () => {
       hub.child.kill("SIGKILL");
     }
   });
+});
 
-  it.skipIf(process.env.SHIP_TEST_INSTALL !== "1")(
-    "install.sh into an empty prefix gives working ship and ship-hub with the dashboard",
-    {
+/**
+ * install.sh for real, twice: into an empty prefix as any user, and as root with its service users
+ * where it cannot change this machine (a private mount namespace over copies of /etc, /opt,
+ * /var/lib and /usr/local/bin). install.sh once wrote ship.toml root-owned 600, so `runuser -u ship
+ * -- ship --check-only` (the README's first check) and every service start were exit 2 "cannot read
+ * the config: permission denied". The two run side by side: each compiles better-sqlite3 (about a
+ * core for a minute), so together they take about as long as one.
+ */
+describe
+  .skipIf(process.env.SHIP_TEST_INSTALL !== "1")
+  .concurrent("install.sh of the packed tarball (SHIP_TEST_INSTALL=1)", () => {
+    it("install.sh into an empty prefix gives working ship and ship-hub with the dashboard", {
       timeout: 900_000,
-    },
-    async () => {
+    }, async () => {
       const root = join(dir, "root");
       // Config and state under a directory named like the package's default (/opt/ship/etc, the
       // "everything in one place" layout): install.sh rewrites /opt/ship/ in the units to the package
@@ -186,39 +195,31 @@ describe("the packed package (npm pack)", () => {
       } finally {
         hub.child.kill("SIGKILL");
       }
-    },
-  );
-});
-
-/**
- * The README's install steps as root, users and all, where they cannot change this machine: a
- * private mount namespace over copies of /etc, /opt, /var/lib and /usr/local/bin. install.sh wrote
- * ship.toml root-owned 600, so `runuser -u ship -- ship --check-only` (the README's first check)
- * and every service start were exit 2 "cannot read the config: permission denied".
- */
-describe.skipIf(process.env.SHIP_TEST_INSTALL !== "1" || process.getuid?.() !== 0)(
-  "install.sh as root with its service users (SHIP_TEST_INSTALL=1, root, unshare)",
-  () => {
-    it("user ship reads the ship.toml install.sh wrote, as the units run it", {
-      timeout: 900_000,
-    }, async () => {
-      const root = join(dir, "ns");
-      const copies = { etc: "/etc", opt: "/opt", varlib: "/var/lib", bin: "/usr/local/bin" };
-      await run("sh", [
-        "-c",
-        `mkdir -p ${Object.keys(copies)
-          .map((d) => join(root, d))
-          .join(" ")} && cp -a /etc/. ${root}/etc/ && rm -rf ${root}/etc/ship`,
-      ]);
-      const mounts = Object.entries(copies).map(([copy, at]) => `mount --bind ${join(root, copy)} ${at}`);
-      const script = [
-        ...mounts,
-        `SHIP_UNIT_DIR=${join(root, "units")} sh ${resolve("scripts/install.sh")} ${tarball} >/dev/null 2>&1`,
-        "stat -c '%U %a' /etc/ship/ship.toml",
-        'runuser -u ship -- ship --config /etc/ship/ship.toml --list-backups; echo "exit $?"',
-      ].join(" && ");
-      const { stdout } = await run("unshare", ["-m", "sh", "-c", script], { maxBuffer: 1 << 24 });
-      expect(stdout).toBe("ship 600\nno backups in /var/lib/ship/backups\nexit 0\n");
     });
-  },
-);
+
+    it.skipIf(process.getuid?.() !== 0)(
+      "as root with its service users (unshare): user ship reads the ship.toml install.sh wrote, as the units run it",
+      {
+        timeout: 900_000,
+      },
+      async () => {
+        const root = join(dir, "ns");
+        const copies = { etc: "/etc", opt: "/opt", varlib: "/var/lib", bin: "/usr/local/bin" };
+        await run("sh", [
+          "-c",
+          `mkdir -p ${Object.keys(copies)
+            .map((d) => join(root, d))
+            .join(" ")} && cp -a /etc/. ${root}/etc/ && rm -rf ${root}/etc/ship`,
+        ]);
+        const mounts = Object.entries(copies).map(([copy, at]) => `mount --bind ${join(root, copy)} ${at}`);
+        const script = [
+          ...mounts,
+          `SHIP_UNIT_DIR=${join(root, "units")} sh ${resolve("scripts/install.sh")} ${tarball} >/dev/null 2>&1`,
+          "stat -c '%U %a' /etc/ship/ship.toml",
+          'runuser -u ship -- ship --config /etc/ship/ship.toml --list-backups; echo "exit $?"',
+        ].join(" && ");
+        const { stdout } = await run("unshare", ["-m", "sh", "-c", script], { maxBuffer: 1 << 24 });
+        expect(stdout).toBe("ship 600\nno backups in /var/lib/ship/backups\nexit 0\n");
+      },
+    );
+  });
