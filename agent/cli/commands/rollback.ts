@@ -108,6 +108,12 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
         last_result: needsPerson ? "restore_failed" : "failed_unchanged",
         last_error: message,
       })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
+      // The failure below is the rollback's own: without this line, a stop that came meanwhile
+      // went unsaid, and the operator could take the failure for the stop's doing.
+      if (signals.received !== undefined)
+        out.problem(
+          `${signals.received} received during the rollback: it did not stop it; the rollback failed on its own (below)`,
+        );
       throw error;
     }
     // The owner check above: the backup's app is this config's source `owner`.
