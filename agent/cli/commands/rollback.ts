@@ -12,7 +12,7 @@ import {
 import { fsErrorText } from "../../../shared/fs-errors.js";
 import { sourceOfBackup } from "../../backup/backup-owner.js";
 import { findBackupListing } from "../../backup/backup-store.js";
-import { rollbackTo } from "../../backup/restore.js";
+import { PartialRollbackError, rollbackTo } from "../../backup/restore.js";
 import { unwritableStateFile } from "../../backup/restore-preflight.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
@@ -105,7 +105,12 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
         (error instanceof ShipError && error.exitCode === ExitCode.restoreFailed);
       await syncInstalledState(config, name, owner, new Date(), (s) => ({
         ...s,
-        last_result: needsPerson ? "restore_failed" : "failed_unchanged",
+        // Stopped part of the way, the app is whole on an earlier version than it was: a rollback.
+        last_result: needsPerson
+          ? "restore_failed"
+          : error instanceof PartialRollbackError
+            ? "rolled_back"
+            : "failed_unchanged",
         last_error: message,
       })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
       // The failure below is the rollback's own: without this line, a stop that came meanwhile

@@ -94,7 +94,7 @@ describe.skipIf(process.platform !== "linux")("a stop during a restore (real CLI
     const result = await run.done;
 
     expect(result.signal, result.stderr).toBeNull();
-    expect(result.code, result.stderr).toBe(2);
+    expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toContain(
       "SIGTERM received during the rollback: it did not stop it; the rollback failed on its own (below)",
     );
