@@ -12,8 +12,7 @@ import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js"
 import type { IndexedFile } from "../apply/types.js";
 import { parseRecord } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
-import { removeTree } from "../tree/remove-tree.js";
-import { emptyTrash } from "./trash.js";
+import { emptyTrash, trashOldBackup } from "./trash.js";
 
 /** meta.json: small, read for every listing; `complete: true` is written last. */
 const BackupMetaSchema = z.object({
@@ -343,10 +342,10 @@ export async function newBackupId(backupRoot: string, app: string, now: Date): P
  * under; returns the ids it deleted. After [sources.myapp] was renamed to [sources.web], myapp's
  * backups were never pruned (only web's directory was listed): keep_backups 2 kept 4, and more with
  * every rename. Every backup kept is newer than every one deleted, so a rollback chain of the kept
- * ones never needs a deleted one. Also empties the app's trash of restored backups whose background
- * removal did not finish (trash.ts). Runs after an update committed, so it never throws: a backup
- * or trash it cannot delete (permissions, an immutable file) is named in `problems` and tried again
- * by the next update.
+ * ones never needs a deleted one. Each goes through the app's trash (trashOldBackup says why), which
+ * is then emptied, with what restores left there (trash.ts). Runs after an update committed, so it
+ * never throws: a backup or trash it cannot delete (permissions, an immutable file) is named in
+ * `problems` and tried again by the app's next run.
  */
 export async function pruneBackups(
   backupRoot: string,
@@ -363,12 +362,15 @@ export async function pruneBackups(
         return false;
       },
     );
-  await attempt("emptying the trash", emptyTrash(backupRoot, app));
   const all = await listBackups(backupRoot, undefined, appDir).catch(() => []);
   const pruned: string[] = [];
+  // Into this name's trash, a backup made under the source's old name too: this name's runs empty it.
+  const trash = join(backupRoot, app, ".trash");
   for (const backup of all.slice(Math.max(keep, 0))) {
-    if (await attempt(`removing old backup ${backup.id}`, removeTree(backup.path))) pruned.push(backup.id);
+    if (await attempt(`removing old backup ${backup.id}`, trashOldBackup(backup.path, trash)))
+      pruned.push(backup.id);
   }
+  await attempt("emptying the trash", emptyTrash(backupRoot, app));
   return pruned;
 }
 
