@@ -12,7 +12,7 @@ import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js"
 import type { IndexedFile } from "../apply/types.js";
 import { parseRecord } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
-import { emptyTrash, trashOldBackup } from "./trash.js";
+import { appTrashDir, emptyTrash, trashOldBackup } from "./trash.js";
 
 /** meta.json: small, read for every listing; `complete: true` is written last. */
 const BackupMetaSchema = z.object({
@@ -365,7 +365,7 @@ export async function pruneBackups(
   const all = await listBackups(backupRoot, undefined, appDir).catch(() => []);
   const pruned: string[] = [];
   // Into this name's trash, a backup made under the source's old name too: this name's runs empty it.
-  const trash = join(backupRoot, app, ".trash");
+  const trash = appTrashDir(backupRoot, app);
   for (const backup of all.slice(Math.max(keep, 0))) {
     if (await attempt(`removing old backup ${backup.id}`, trashOldBackup(backup.path, trash)))
       pruned.push(backup.id);

@@ -76,6 +76,8 @@ export interface RestoreInput {
    * see no run for weeks): the restore then never starts a detached `rm` for a big trash as well.
    */
   callerEmptiesTrash?: boolean;
+  /** The restoring source's trash (appTrashDir); default: beside the backup. See RestoreJournal.trash. */
+  trash?: string;
 }
 
 export interface RestoreResult {
@@ -140,6 +142,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     stateDir,
     backupPath: input.backupPath,
     version: meta.fromVersion,
+    ...(input.trash === undefined ? {} : { trash: input.trash }),
   };
   await writeJournal(stateDir, journal);
   const { returned, copied, deleted, outside, displaced, kept } = await finishRestore(journal, {
@@ -323,7 +326,7 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
   await reinstateIndex(journal, inventory, work.copied > 0);
   // meta.json goes first: a half-deleted backup is then never listed or restored again.
   await rm(join(backupPath, META_FILE), { force: true });
-  await discardBackupDir(backupPath, work.deleted + work.returned, options.background ?? true);
+  await discardBackupDir(backupPath, work.deleted + work.returned, options.background ?? true, journal.trash);
   await removeJournal(journal.stateDir);
   return work;
 }
@@ -507,6 +510,8 @@ export async function rollbackTo(options: {
   around?: (backup: BackupInfo, restore: () => Promise<RestoreResult>) => Promise<RestoreResult>;
   /** See RestoreInput.callerEmptiesTrash. */
   callerEmptiesTrash?: boolean;
+  /** See RestoreInput.trash. */
+  trash?: string;
 }): Promise<RollbackResult> {
   const target =
     typeof options.target === "string"
@@ -608,6 +613,7 @@ export async function rollbackTo(options: {
           ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
           ...(options.log === undefined ? {} : { log: options.log }),
           ...(options.callerEmptiesTrash === true ? { callerEmptiesTrash: true } : {}),
+          ...(options.trash === undefined ? {} : { trash: options.trash }),
         });
       restored.push(await (options.around === undefined ? restore() : options.around(backup, restore)));
     }

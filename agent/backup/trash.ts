@@ -35,6 +35,11 @@ export function trashDir(backupPath: string): string {
   return join(dirname(backupPath), ".trash");
 }
 
+/** The trash of the source named `app` in ship.toml, which its runs empty (emptyTrash). */
+export function appTrashDir(backupRoot: string, app: string): string {
+  return join(backupRoot, app, ".trash");
+}
+
 /**
  * Gives the entry at `path` a second name at `keep` (replacing what is there), so that renaming
  * another file over `path` frees nothing. False when no link can be made (another filesystem, a
@@ -81,10 +86,11 @@ export async function discardBackupDir(
   backupPath: string,
   takenOut: number,
   background = true,
+  trash = trashDir(backupPath),
 ): Promise<void> {
   let target: string;
   try {
-    target = intoTrash(backupPath, trashDir(backupPath));
+    target = intoTrash(backupPath, trash);
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return; // already gone (a re-run of a finished restore)
     await rm(backupPath, { recursive: true, force: true });
@@ -136,7 +142,7 @@ function removeInBackground(path: string): void {
  * app that holds its lock, and after each update. A trash that is not there costs one lstat.
  */
 export async function emptyTrash(backupRoot: string, app: string): Promise<void> {
-  await removeTree(join(backupRoot, app, ".trash"));
+  await removeTree(appTrashDir(backupRoot, app));
 }
 
 /**

@@ -7,9 +7,11 @@
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { errorMessage } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { sourceOfBackup } from "../backup/backup-owner.js";
 import { listBackups } from "../backup/backup-store.js";
 import { rollbackTo } from "../backup/restore.js";
 import { readRollbackRecord, releaseBeingUndone, removeRollbackRecord } from "../backup/rollback-record.js";
+import { appTrashDir } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { removeTree } from "../tree/remove-tree.js";
 import { undoWithHooks } from "./undo-release.js";
@@ -54,6 +56,7 @@ export async function resumeRollback(
     return { detail: `finished the interrupted rollback to ${label}`, problems: [], restored: 0 };
   }
   log.warn(`resuming the interrupted rollback to ${label}`, { backup: record.targetId });
+  const owner = sourceOfBackup(config.sources, target);
   const problems: string[] = [];
   // rollbackTo drops the record once the chain is done (and keeps it as it keeps it on failure).
   const result = await rollbackTo({
@@ -64,6 +67,8 @@ export async function resumeRollback(
     log,
     hooks: record.hooks,
     around: undoWithHooks({ config, log, hooks: record.hooks, problems }),
+    // The trash that source's runs empty (rollback.ts), not the old name's a backup was made under.
+    ...(owner === undefined ? {} : { trash: appTrashDir(backupRoot, owner.name) }),
   });
   const more = result.restored.length;
   const leftAlone = leftAloneNote(

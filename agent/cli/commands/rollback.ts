@@ -14,6 +14,7 @@ import { sourceOfBackup } from "../../backup/backup-owner.js";
 import { findBackupListing } from "../../backup/backup-store.js";
 import { PartialRollbackError, rollbackTo } from "../../backup/restore.js";
 import { unwritableStateFile } from "../../backup/restore-preflight.js";
+import { appTrashDir } from "../../backup/trash.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
 import { appStateDir, lockDir } from "../../pipeline/paths.js";
@@ -92,6 +93,9 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
         log,
         hooks: options.hooks !== false,
         around: undoWithHooks({ config, log, hooks: options.hooks !== false, problems }),
+        // This name's runs empty it: a backup made under the source's old name went into that
+        // name's trash, which no run empties any more.
+        trash: appTrashDir(config.general.backup_dir, name),
       });
     } catch (error) {
       // The state says so too (the hub's hello shows it): a restore that stopped half-way needs a
