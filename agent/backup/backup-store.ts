@@ -4,8 +4,10 @@
  * `complete: true` is written last, so a backup a crash cut short is never taken for a whole one. A backup exists exactly while its update is in
  * effect: restoring consumes it.
  */
+
+import { realpathSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
@@ -257,6 +259,15 @@ async function listBackupsNoting(
 }
 
 /** Whether two spellings of a directory name the same path (`/srv/app/` and `/srv/app`). */
+/** The path with its links followed, or as given when it does not exist. */
+function realOrResolved(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
 export function sameDir(a: string, b: string): boolean {
   return resolve(a) === resolve(b);
 }
@@ -278,6 +289,14 @@ export async function findBackupListing(
     const path = resolve(idOrPath);
     const meta = await readBackupMeta(path).catch(() => undefined);
     if (meta?.complete) {
+      // A backup moved out of backup_dir (as a damaged one's message advises) is no link of its
+      // app's chain any more: it was refused as "another run restored it", which no run had done.
+      if (!sameDir(realOrResolved(dirname(dirname(path))), realOrResolved(backupRoot)))
+        throw BadInputError.single(
+          idOrPath,
+          "",
+          `is outside backup_dir (${backupRoot}): ship restores a backup only from there, with the newer backups of its app; move it back to ${join(backupRoot, meta.app)}/ to restore it; nothing was changed`,
+        );
       const target = infoOf(meta, path);
       return { target, listed: [target] };
     }
