@@ -74,6 +74,12 @@ const RestoreJournalSchema = z.object({
   backupPath: z.string(),
   /** The version the restore brings back, for the recovery message once the backup is consumed. */
   version: z.string().nullable(),
+  /**
+   * Where the consumed backup goes: the trash of the source restoring it, whose runs empty it. A
+   * backup made under a source's old name went into that name's trash, which nothing empties.
+   * Absent (journals written before it): beside the backup.
+   */
+  trash: z.string().optional(),
 });
 export type RestoreJournal = z.infer<typeof RestoreJournalSchema>;
 

@@ -4,16 +4,17 @@
  * `complete: true` is written last, so a backup a crash cut short is never taken for a whole one. A backup exists exactly while its update is in
  * effect: restoring consumes it.
  */
+
+import { realpathSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
 import { parseRecord } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
-import { removeTree } from "../tree/remove-tree.js";
-import { emptyTrash } from "./trash.js";
+import { appTrashDir, emptyTrash, trashOldBackup } from "./trash.js";
 
 /** meta.json: small, read for every listing; `complete: true` is written last. */
 const BackupMetaSchema = z.object({
@@ -258,6 +259,15 @@ async function listBackupsNoting(
 }
 
 /** Whether two spellings of a directory name the same path (`/srv/app/` and `/srv/app`). */
+/** The path with its links followed, or as given when it does not exist. */
+function realOrResolved(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
 export function sameDir(a: string, b: string): boolean {
   return resolve(a) === resolve(b);
 }
@@ -279,6 +289,14 @@ export async function findBackupListing(
     const path = resolve(idOrPath);
     const meta = await readBackupMeta(path).catch(() => undefined);
     if (meta?.complete) {
+      // A backup moved out of backup_dir (as a damaged one's message advises) is no link of its
+      // app's chain any more: it was refused as "another run restored it", which no run had done.
+      if (!sameDir(realOrResolved(dirname(dirname(path))), realOrResolved(backupRoot)))
+        throw BadInputError.single(
+          idOrPath,
+          "",
+          `is outside backup_dir (${backupRoot}): ship restores a backup only from there, with the newer backups of its app; move it back to ${join(backupRoot, meta.app)}/ to restore it; nothing was changed`,
+        );
       const target = infoOf(meta, path);
       return { target, listed: [target] };
     }
@@ -343,10 +361,10 @@ export async function newBackupId(backupRoot: string, app: string, now: Date): P
  * under; returns the ids it deleted. After [sources.myapp] was renamed to [sources.web], myapp's
  * backups were never pruned (only web's directory was listed): keep_backups 2 kept 4, and more with
  * every rename. Every backup kept is newer than every one deleted, so a rollback chain of the kept
- * ones never needs a deleted one. Also empties the app's trash of restored backups whose background
- * removal did not finish (trash.ts). Runs after an update committed, so it never throws: a backup
- * or trash it cannot delete (permissions, an immutable file) is named in `problems` and tried again
- * by the next update.
+ * ones never needs a deleted one. Each goes through the app's trash (trashOldBackup says why), which
+ * is then emptied, with what restores left there (trash.ts). Runs after an update committed, so it
+ * never throws: a backup or trash it cannot delete (permissions, an immutable file) is named in
+ * `problems` and tried again by the app's next run.
  */
 export async function pruneBackups(
   backupRoot: string,
@@ -363,12 +381,15 @@ export async function pruneBackups(
         return false;
       },
     );
-  await attempt("emptying the trash", emptyTrash(backupRoot, app));
   const all = await listBackups(backupRoot, undefined, appDir).catch(() => []);
   const pruned: string[] = [];
+  // Into this name's trash, a backup made under the source's old name too: this name's runs empty it.
+  const trash = appTrashDir(backupRoot, app);
   for (const backup of all.slice(Math.max(keep, 0))) {
-    if (await attempt(`removing old backup ${backup.id}`, removeTree(backup.path))) pruned.push(backup.id);
+    if (await attempt(`removing old backup ${backup.id}`, trashOldBackup(backup.path, trash)))
+      pruned.push(backup.id);
   }
+  await attempt("emptying the trash", emptyTrash(backupRoot, app));
   return pruned;
 }
 

@@ -7,6 +7,8 @@ import { chmod, lstat, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
   BadInputError,
+  ExitCode,
+  errorMessage,
   RestoreFailedError,
   RestoreInterruptedError,
   RestoreNotStartedError,
@@ -74,6 +76,8 @@ export interface RestoreInput {
    * see no run for weeks): the restore then never starts a detached `rm` for a big trash as well.
    */
   callerEmptiesTrash?: boolean;
+  /** The restoring source's trash (appTrashDir); default: beside the backup. See RestoreJournal.trash. */
+  trash?: string;
 }
 
 export interface RestoreResult {
@@ -138,6 +142,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     stateDir,
     backupPath: input.backupPath,
     version: meta.fromVersion,
+    ...(input.trash === undefined ? {} : { trash: input.trash }),
   };
   await writeJournal(stateDir, journal);
   const { returned, copied, deleted, outside, displaced, kept } = await finishRestore(journal, {
@@ -321,7 +326,7 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
   await reinstateIndex(journal, inventory, work.copied > 0);
   // meta.json goes first: a half-deleted backup is then never listed or restored again.
   await rm(join(backupPath, META_FILE), { force: true });
-  await discardBackupDir(backupPath, work.deleted + work.returned, options.background ?? true);
+  await discardBackupDir(backupPath, work.deleted + work.returned, options.background ?? true, journal.trash);
   await removeJournal(journal.stateDir);
   return work;
 }
@@ -443,6 +448,34 @@ async function reinstateIndex(
   await writeInstallIndex(journal.stateDir, previous);
 }
 
+/**
+ * A later restore of a chain refused after the newer ones were done (something changed in between,
+ * a rollback hook say): its own "nothing was changed" was said about an app that had moved to a
+ * version in between. The app is whole on that version; the rest can be asked for again. Exit 1.
+ */
+export class PartialRollbackError extends ShipError {
+  readonly exitCode = ExitCode.updateFailedRestored;
+  constructor(
+    target: BackupInfo,
+    chain: readonly BackupInfo[],
+    restored: readonly RestoreResult[],
+    cause: unknown,
+  ) {
+    const label = (v: string | null | undefined) => v ?? "the tree before ship's first install";
+    const refused = chain[restored.length];
+    // The refusal's own ending is not true of the rollback: the newer restores changed the app.
+    const why =
+      cause instanceof RestoreNotStartedError
+        ? `cannot restore ${refused?.id}: ${cause.reason}`
+        : errorMessage(cause).replace(/;? nothing was changed$/, "");
+    super(
+      `${target.app}: rolled back only part of the way: the app is on ${label(restored.at(-1)?.version)} (${restored.length} of ${chain.length} backups restored), not ${label(target.version)}: ${why}; once that is fixed, ship --rollback ${target.id} goes on from there`,
+      { cause },
+    );
+    this.name = "PartialRollbackError";
+  }
+}
+
 export interface RollbackResult {
   app: string;
   version: string | null;
@@ -477,6 +510,8 @@ export async function rollbackTo(options: {
   around?: (backup: BackupInfo, restore: () => Promise<RestoreResult>) => Promise<RestoreResult>;
   /** See RestoreInput.callerEmptiesTrash. */
   callerEmptiesTrash?: boolean;
+  /** See RestoreInput.trash. */
+  trash?: string;
 }): Promise<RollbackResult> {
   const target =
     typeof options.target === "string"
@@ -532,9 +567,24 @@ export async function rollbackTo(options: {
     // A later backup of the chain whose record is damaged stopped the rollback after the first
     // restores: exit 2 ("nothing changed") with the app moved to a version in between. Each one is
     // read before anything moves (the first is read by its own restore before its first change).
+    // So is every directory each of them writes in: one the operator made immutable (or root's,
+    // under a service user) that only an older update touched refused that restore after the
+    // newer ones, and "nothing was changed" was said about an app moved to a version in between.
     for (const later of chain.slice(1)) {
-      await checkSavedEntries(later.path, await readBackupInventory(later.path));
+      const inventory = await readBackupInventory(later.path);
+      await checkSavedEntries(later.path, inventory);
       await readBackupInstalled(later.path);
+      const unwritable = await firstUnwritableDir({
+        appDir: options.appDir ?? backupMetaOf(later).appDir,
+        stateDir,
+        backupPath: later.path,
+        inventory,
+      });
+      if (unwritable !== undefined)
+        throw new RestoreNotStartedError(
+          target.app,
+          `${unwritable.dir} is not writable: ${fsErrorText(unwritable.error)} (restoring ${later.id}, a backup of this rollback's chain)`,
+        );
     }
     // Dropped at the end even when not written here: a resumed rollback whose chain is down to one
     // restore finishes the record the killed run wrote.
@@ -563,13 +613,15 @@ export async function rollbackTo(options: {
           ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
           ...(options.log === undefined ? {} : { log: options.log }),
           ...(options.callerEmptiesTrash === true ? { callerEmptiesTrash: true } : {}),
+          ...(options.trash === undefined ? {} : { trash: options.trash }),
         });
       restored.push(await (options.around === undefined ? restore() : options.around(backup, restore)));
     }
   } catch (error) {
     if (recordDir !== undefined && !(error instanceof RestoreInterruptedError))
       await removeRollbackRecord(recordDir);
-    throw error;
+    if (restored.length === 0 || error instanceof RestoreInterruptedError) throw error;
+    throw new PartialRollbackError(target, chain, restored, error);
   }
   if (recordDir !== undefined) await removeRollbackRecord(recordDir);
   return { app: target.app, version: target.version, restored };

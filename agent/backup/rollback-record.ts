@@ -52,6 +52,14 @@ export async function readRollbackRecord(stateDir: string): Promise<RollbackReco
   );
 }
 
+/**
+ * Where the release a rollback undoes is hard-linked for its rollback commands (`$SHIP_RELEASE_DIR`),
+ * in the app's state directory: removed once they ran, and by recovery when a kill cut them short.
+ */
+export function releaseBeingUndone(stateDir: string): string {
+  return join(stateDir, "release-being-undone");
+}
+
 /** Durable before the first restore: a kill right after it must still find the record. */
 export async function writeRollbackRecord(stateDir: string, record: RollbackRecord): Promise<void> {
   await writeFileAtomic(rollbackRecordPath(stateDir), JSON.stringify(record));

@@ -35,6 +35,11 @@ export function trashDir(backupPath: string): string {
   return join(dirname(backupPath), ".trash");
 }
 
+/** The trash of the source named `app` in ship.toml, which its runs empty (emptyTrash). */
+export function appTrashDir(backupRoot: string, app: string): string {
+  return join(backupRoot, app, ".trash");
+}
+
 /**
  * Gives the entry at `path` a second name at `keep` (replacing what is there), so that renaming
  * another file over `path` frees nothing. False when no link can be made (another filesystem, a
@@ -81,17 +86,40 @@ export async function discardBackupDir(
   backupPath: string,
   takenOut: number,
   background = true,
+  trash = trashDir(backupPath),
 ): Promise<void> {
-  const trash = trashDir(backupPath);
-  const target = join(trash, `${basename(backupPath)}-${process.pid}-${Date.now()}`);
+  let target: string;
   try {
-    withParentSync(target, () => renameSync(backupPath, target));
+    target = intoTrash(backupPath, trash);
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return; // already gone (a re-run of a finished restore)
     await rm(backupPath, { recursive: true, force: true });
     return;
   }
   if (background && takenOut > FREED_BY_NEXT_RUN) removeInBackground(target);
+}
+
+/** Renames `backupPath` into `trash` under a name no other run takes; returns that path. Throws as rename does. */
+function intoTrash(backupPath: string, trash: string): string {
+  const target = join(trash, `${basename(backupPath)}-${process.pid}-${Date.now()}`);
+  withParentSync(target, () => renameSync(backupPath, target));
+  return target;
+}
+
+/**
+ * Takes an old backup (keep_backups) out of the list for good: renamed into the app's trash, which
+ * the caller then empties. Deleted in place, a removal that stopped part-way (an immutable file, a
+ * kill) left a backup directory whose meta.json went first (in readdir order): never listed, so
+ * never pruned again, holding its disk for good; or whose meta.json stayed: listed, and refused as
+ * damaged by a rollback. From the trash, every run of the app tries again. Deleted here only when
+ * it cannot be renamed there (another filesystem).
+ */
+export async function trashOldBackup(backupPath: string, trash: string): Promise<void> {
+  try {
+    intoTrash(backupPath, trash);
+  } catch (error) {
+    if (errnoCode(error) !== "ENOENT") await removeTree(backupPath);
+  }
 }
 
 /** `rm -rf path` in a detached process this one does not wait for; a failure leaves it to the next run. */
@@ -114,7 +142,7 @@ function removeInBackground(path: string): void {
  * app that holds its lock, and after each update. A trash that is not there costs one lstat.
  */
 export async function emptyTrash(backupRoot: string, app: string): Promise<void> {
-  await removeTree(join(backupRoot, app, ".trash"));
+  await removeTree(appTrashDir(backupRoot, app));
 }
 
 /**

@@ -6,14 +6,13 @@
  */
 import { access, rm } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, RESTORED_PRE_SHIP } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
 import { readJournal } from "../apply/journal.js";
 import { readUndoneManifest } from "../backup/backup-store.js";
-import { readRollbackRecord } from "../backup/rollback-record.js";
+import { readRollbackRecord, releaseBeingUndone } from "../backup/rollback-record.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { runningCommandFile } from "../exec/running-command.js";
 import { hostId } from "../host-id.js";
@@ -71,7 +70,7 @@ export async function resolvePendingUpdate(input: {
   const fileProblems: string[] = [];
   // The interrupted release's own rollback commands run in its files: linked aside before the
   // restore removes them from the app (when it had committed; an undone apply left none).
-  const releaseDir = join(input.appStateDir, "release-being-undone");
+  const releaseDir = releaseBeingUndone(input.appStateDir);
   let keptRelease = false;
   let leftAlone = "";
   let manifest: Manifest | undefined;

@@ -5,11 +5,15 @@
  * `ship --rollback` would have (the undone releases' hooks too, unless it ran with --no-hooks).
  */
 import type { AgentConfig } from "../../shared/config/schema.js";
+import { errorMessage } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { sourceOfBackup } from "../backup/backup-owner.js";
 import { listBackups } from "../backup/backup-store.js";
 import { rollbackTo } from "../backup/restore.js";
-import { readRollbackRecord, removeRollbackRecord } from "../backup/rollback-record.js";
+import { readRollbackRecord, releaseBeingUndone, removeRollbackRecord } from "../backup/rollback-record.js";
+import { appTrashDir } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
+import { removeTree } from "../tree/remove-tree.js";
 import { undoWithHooks } from "./undo-release.js";
 
 export interface ResumedRollback {
@@ -41,10 +45,18 @@ export async function resumeRollback(
   // engine's finishing of its journal) already brought it back.
   const target = left.find((b) => b.id === record.targetId);
   if (target === undefined) {
+    // Killed during the last restore's rollback hooks (ended, not run again): the hard-linked copy
+    // they ran in held the whole undone release's disk until the next rollback replaced it.
+    await removeTree(releaseBeingUndone(appStateDir)).catch((error: unknown) =>
+      log.warn(
+        `could not remove the undone release's copy: ${errorMessage(error)}; the next rollback replaces it`,
+      ),
+    );
     await removeRollbackRecord(appStateDir);
     return { detail: `finished the interrupted rollback to ${label}`, problems: [], restored: 0 };
   }
   log.warn(`resuming the interrupted rollback to ${label}`, { backup: record.targetId });
+  const owner = sourceOfBackup(config.sources, target);
   const problems: string[] = [];
   // rollbackTo drops the record once the chain is done (and keeps it as it keeps it on failure).
   const result = await rollbackTo({
@@ -55,6 +67,8 @@ export async function resumeRollback(
     log,
     hooks: record.hooks,
     around: undoWithHooks({ config, log, hooks: record.hooks, problems }),
+    // The trash that source's runs empty (rollback.ts), not the old name's a backup was made under.
+    ...(owner === undefined ? {} : { trash: appTrashDir(backupRoot, owner.name) }),
   });
   const more = result.restored.length;
   const leftAlone = leftAloneNote(

@@ -7,7 +7,6 @@
  */
 
 import { hostname } from "node:os";
-import { join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { RestoreNotStartedError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
@@ -19,7 +18,7 @@ import { linkInstalledFiles } from "../apply/installed-files-link.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { type BackupInfo, readUndoneManifest } from "../backup/backup-store.js";
 import type { RestoreResult } from "../backup/restore.js";
-import { readRollbackRecord, writeRollbackRecord } from "../backup/rollback-record.js";
+import { readRollbackRecord, releaseBeingUndone, writeRollbackRecord } from "../backup/rollback-record.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { hostId } from "../host-id.js";
 import { sendNotifications } from "../notify/send-notifications.js";
@@ -54,7 +53,7 @@ export function undoWithHooks(
               : [manifest.rollback.custom_rollback_command]),
           ];
     const stateDir = appDir === undefined ? undefined : appStateDir(options.config, appDir);
-    const releaseDir = stateDir === undefined ? undefined : join(stateDir, "release-being-undone");
+    const releaseDir = stateDir === undefined ? undefined : releaseBeingUndone(stateDir);
     // Like every other command path: a command a killed run left running is ended before anything
     // is touched, and ours are recorded so that the next run can end them if this one is killed.
     const recordFile = stateDir === undefined ? undefined : runningCommandFile(stateDir);

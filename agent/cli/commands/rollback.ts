@@ -12,8 +12,9 @@ import {
 import { fsErrorText } from "../../../shared/fs-errors.js";
 import { sourceOfBackup } from "../../backup/backup-owner.js";
 import { findBackupListing } from "../../backup/backup-store.js";
-import { rollbackTo } from "../../backup/restore.js";
+import { PartialRollbackError, rollbackTo } from "../../backup/restore.js";
 import { unwritableStateFile } from "../../backup/restore-preflight.js";
+import { appTrashDir } from "../../backup/trash.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
 import { appStateDir, lockDir } from "../../pipeline/paths.js";
@@ -92,6 +93,9 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
         log,
         hooks: options.hooks !== false,
         around: undoWithHooks({ config, log, hooks: options.hooks !== false, problems }),
+        // This name's runs empty it: a backup made under the source's old name went into that
+        // name's trash, which no run empties any more.
+        trash: appTrashDir(config.general.backup_dir, name),
       });
     } catch (error) {
       // The state says so too (the hub's hello shows it): a restore that stopped half-way needs a
@@ -105,9 +109,20 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
         (error instanceof ShipError && error.exitCode === ExitCode.restoreFailed);
       await syncInstalledState(config, name, owner, new Date(), (s) => ({
         ...s,
-        last_result: needsPerson ? "restore_failed" : "failed_unchanged",
+        // Stopped part of the way, the app is whole on an earlier version than it was: a rollback.
+        last_result: needsPerson
+          ? "restore_failed"
+          : error instanceof PartialRollbackError
+            ? "rolled_back"
+            : "failed_unchanged",
         last_error: message,
       })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
+      // The failure below is the rollback's own: without this line, a stop that came meanwhile
+      // went unsaid, and the operator could take the failure for the stop's doing.
+      if (signals.received !== undefined)
+        out.problem(
+          `${signals.received} received during the rollback: it did not stop it; the rollback failed on its own (below)`,
+        );
       throw error;
     }
     // The owner check above: the backup's app is this config's source `owner`.

@@ -5,7 +5,7 @@
  * `last_result: "updated"` beside the restored 1.0.0 (what the hub's hello and the seed's health
  * check read). Now recovery finishes the rollback and records it as one.
  */
-import { access, readFile } from "node:fs/promises";
+import { access, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip, startShip } from "../../support/ship-cli.js";
@@ -51,6 +51,10 @@ describe.skipIf(process.platform !== "linux")(
       rollback.child.kill("SIGKILL");
       expect((await rollback.done).signal).toBe("SIGKILL");
       expect(await snapshot(app.appDir)).toEqual(onOne);
+      // The hook ran in a hard-linked copy of 2.0.0: the only names left of its files.
+      const [stateDir] = await readdir(join(app.root, "var/apps"));
+      const copy = join(app.root, "var/apps", String(stateDir), "release-being-undone");
+      expect((await readdir(copy)).sort()).toEqual(["app.txt", "f2.txt"]);
 
       const recovered = await runShip(["--config", app.config, "--recover"]);
       expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
@@ -63,6 +67,8 @@ describe.skipIf(process.platform !== "linux")(
         last_error: null,
       });
       expect(await snapshot(app.appDir)).toEqual(onOne);
+      // Left behind, it held the undone release's disk until some later rollback replaced it.
+      await expect(access(copy)).rejects.toMatchObject({ code: "ENOENT" });
       const again = await runShip(["--config", app.config, "--recover"]);
       expect(again.stdout).toBe("myapp: nothing to recover\n");
       expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");

@@ -5,7 +5,7 @@
  * operator could not roll back the app at all. The source that installs into the backup's app_dir
  * owns them now. Real `ship` runs.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { access, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -26,6 +26,18 @@ afterEach(async () => {
   await app.cleanup();
 });
 
+/**
+ * The consumed backup goes into the trash of the name restoring it, which that name's runs empty:
+ * in myapp's, nothing ever emptied it. True once the next run of web is done.
+ */
+async function trashEmptiedByNextRun(): Promise<void> {
+  const trash = (name: string) => join(app.root, "var/backups", name, ".trash");
+  await expect(access(trash("myapp"))).rejects.toMatchObject({ code: "ENOENT" });
+  await access(trash("web"));
+  expect((await runShip(["--config", app.config])).code).toBe(0);
+  await expect(access(trash("web"))).rejects.toMatchObject({ code: "ENOENT" });
+}
+
 describe("backups made under a source's old name (real CLI)", () => {
   it("are listed, and --rollback restores them into the renamed source's record", async () => {
     const list = await runShip(["--config", app.config, "--list-backups", "--sources", "web", "--json"]);
@@ -43,6 +55,7 @@ describe("backups made under a source's old name (real CLI)", () => {
       current_version: "1.0.0",
       last_result: "rolled_back",
     });
+    await trashEmptiedByNextRun();
   });
 });
 
@@ -59,6 +72,7 @@ describe("a restore of an old-name backup a kill interrupted (real CLI)", () => 
     // Was "web: myapp: restored 1.0.0 …": the journal's name after the source's.
     expect(recovered.stdout).toBe("web: restored 1.0.0 (finished an interrupted restore)\n");
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+    await trashEmptiedByNextRun();
   });
 });
 
@@ -85,6 +99,27 @@ describe("a rollback to an old-name backup across updates made under the new nam
       current_version: "1.0.0",
       last_result: "rolled_back",
     });
+  });
+
+  it("killed between its restores: --recover finishes it, the old-name backup into the new name's trash", async () => {
+    await app.release("r3", `version: "3.0.0"\n`, { "app.txt": "v3\n" });
+    await writeFile(
+      app.config,
+      (await readFile(app.config, "utf8")).replace("[sources.myapp]", "[sources.web]"),
+    );
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    const backups = JSON.parse(list.stdout) as { id: string; version: string | null }[];
+    const one = backups.find((b) => b.version === "1.0.0");
+    expect(one?.id).toMatch(/^myapp-/);
+    const killed = await runShip(["--config", app.config, "--rollback", String(one?.id)], {
+      env: { SHIP_FAULT: "rollback:between-restores" },
+    });
+    expect(killed.code).toBeNull();
+    const recovered = await runShip(["--config", app.config, "--recover"]);
+    expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+    await trashEmptiedByNextRun();
   });
 
   it("pruning leaves no gap in the chain: keep_backups counts the old name's backups too", async () => {

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip, startShip } from "../../support/ship-cli.js";
 import { waitFor } from "../../support/wait-for.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
+import { installVersions } from "./installed-versions.js";
 import { snapshot } from "./tree-fixtures.js";
 
 const exists = (path: string) =>
@@ -71,6 +72,35 @@ describe.skipIf(process.platform !== "linux")("a stop during a restore (real CLI
       expect(await snapshot(app.appDir)).toEqual(onOne);
     }, 60_000);
   }
+
+  it("ship --rollback that fails after a SIGTERM says the signal came, and that the failure is not its doing", async () => {
+    const started = join(app.root, "undo-3.0.0-started");
+    await installVersions(app, ["1", "2"]);
+    const listed = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    const [two] = JSON.parse(listed.stdout) as { id: string; path: string; version: string | null }[];
+    expect(two?.version).toBe("1.0.0");
+    // 3.0.0's rollback hook, run once its files are out, takes away a file the next restore needs
+    // (someone freeing disk meanwhile): that restore is refused, after the signal.
+    await app.release(
+      "r3",
+      `version: "3.0.0"\nhooks:\n  rollback:\n    - command: "touch ${started}; sleep 2; rm ${two?.path}/files/app.txt"\n`,
+      { "app.txt": "v3\n", "f3.txt": "3\n" },
+    );
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+
+    const run = startShip(["--config", app.config, "--rollback", String(two?.id)]);
+    await waitForFile(started);
+    run.child.kill("SIGTERM");
+    const result = await run.done;
+
+    expect(result.signal, result.stderr).toBeNull();
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain(
+      "SIGTERM received during the rollback: it did not stop it; the rollback failed on its own (below)",
+    );
+    expect(result.stderr).toContain("app.txt");
+    expect(result.stderr).not.toContain("it was finished first");
+  }, 60_000);
 
   it("ship --recover finishes the app it is restoring, starts no other, exits 143; a second --recover does the rest", async () => {
     // Two apps, each with an update to 2.0.0 killed after its apply (before its health checks):
