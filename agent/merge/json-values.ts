@@ -5,8 +5,26 @@
  */
 import { setOwn, type Table } from "./values.js";
 
-export function readJson(text: string): unknown {
-  return readValue({ text, pos: 0, path: [], inline: new Map(), spaced: true });
+/**
+ * `repeats`, when given, is told each key an object writes again, as the refusal needs it: JSON
+ * readers disagree on which one counts (JSON.parse and Go take the last, serde refuses the file).
+ */
+export function readJson(text: string, repeats?: RepeatedKey[]): unknown {
+  return readValue({
+    text,
+    pos: 0,
+    path: [],
+    inline: new Map(),
+    spaced: true,
+    ...(repeats ? { repeats } : {}),
+  });
+}
+
+/** A key an object writes again: where it is first, where again. */
+export interface RepeatedKey {
+  key: string;
+  first: number;
+  offset: number;
 }
 
 /**
@@ -33,20 +51,6 @@ export function numberSpellings(text: string): Map<string, string> {
   return reader.spellings ?? new Map();
 }
 
-/** A member a later one with the same key overrides: text[start, end) runs up to that next member. */
-export interface ShadowedMember {
-  path: (string | number)[];
-  start: number;
-  end: number;
-}
-
-/** Members of the text's objects that a repeat of their key later in the object overrides. */
-export function shadowedMembers(text: string): ShadowedMember[] {
-  const reader: Reader = { text, pos: 0, path: [], inline: new Map(), spaced: true, shadowed: [] };
-  readValue(reader);
-  return reader.shadowed ?? [];
-}
-
 export function pathKey(path: readonly (string | number)[]): string {
   return JSON.stringify(path);
 }
@@ -58,7 +62,7 @@ interface Reader {
   inline: Map<string, boolean>;
   spaced: boolean;
   spellings?: Map<string, string>;
-  shadowed?: ShadowedMember[];
+  repeats?: RepeatedKey[];
 }
 
 /** Notes a container that opened at `start` and has just closed, when it is on one line. */
@@ -90,26 +94,25 @@ function readObject(r: Reader): Table {
   const start = r.pos;
   r.pos++;
   skipSpace(r);
-  // Each member's text so far, from its key up to the next member's.
-  const spans = new Map<string, { start: number; end: number }>();
+  // Where each key is first written.
+  const starts = new Map<string, number>();
   while (r.text[r.pos] !== "}") {
     skipSpace(r);
     const keyStart = r.pos;
     const key = readString(r);
-    const earlier = spans.get(key);
-    if (earlier !== undefined) r.shadowed?.push({ path: [...r.path, key], ...earlier });
+    const first = starts.get(key);
+    if (first === undefined) starts.set(key, keyStart);
+    else r.repeats?.push({ key, first, offset: keyStart });
     skipSpace(r);
     r.pos++; // :
-    // A repeated key: the last one counts, as for JSON.parse, and stands where the file has it (so
-    // the values written again line up with the user's lines).
-    if (earlier !== undefined) delete table[key];
+    // A repeated key (only a text the merge made, the copies refuse them): the last one counts, as for JSON.parse.
+    if (first !== undefined) delete table[key];
     r.path.push(key);
     setOwn(table, key, readValue(r));
     r.path.pop();
     skipSpace(r);
     if (r.text[r.pos] === ",") r.pos++;
     skipSpace(r);
-    spans.set(key, { start: keyStart, end: r.pos });
   }
   r.pos++;
   noteInline(r, start);
