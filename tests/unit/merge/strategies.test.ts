@@ -210,10 +210,27 @@ describe("replace says what of the user's file went", () => {
       expect(result.text).toBe(incoming);
       expect(result.updated).toEqual(["port"]);
       expect(result.warnings).toEqual([
-        "your comments are not in the merged file (they went with values the merge replaced): # ops: keep 9090 for the LB, # mine",
+        "your comments are not in the merged file (the release's copy replaced yours whole, as merge_strategy replace does): # ops: keep 9090 for the LB, # mine",
       ]);
     },
   );
+
+  it("comments above a key the release did not drop are not said to have gone with the dropped one", () => {
+    // Was: "your comments went with the keys the merge removed (old): # mine, # five", naming a key
+    // that had nothing to do with them.
+    const result = mergeConfigFile({
+      format: "yaml",
+      fileName: "f",
+      base: "a: 1\nold: 2\n",
+      current: "# mine\na: 5 # five\nold: 2\n",
+      incoming: "a: 1\nnew: 3\n",
+      strategy: "replace",
+    });
+    expect(result.removed).toEqual(["old"]);
+    expect(result.warnings).toEqual([
+      "your comments are not in the merged file (the release's copy replaced yours whole, as merge_strategy replace does): # mine, # five",
+    ]);
+  });
 
   it("a server copy that does not parse is replaced whole, and the warning says so", () => {
     const result = mergeConfigFile({
