@@ -2,7 +2,8 @@
  * JSON merges: the merged values are written in the server copy's indentation (detected) and line
  * endings, then the user's own lines are carried over wherever the merge did not change them
  * (carry-layout.ts): inline objects, other spacing, number spellings (1.0, 1e3) and \u escapes
- * stay. A line whose layout could not be kept is named in a warning.
+ * stay (spellings and escapes on the lines the merge changes too). A line whose layout could not
+ * be kept is named in a warning.
  */
 
 import { errorMessage } from "../../shared/errors.js";

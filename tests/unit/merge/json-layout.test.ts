@@ -38,6 +38,15 @@ describe("JSON merges keep the user's layout", () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it("keys and strings written with \\u escapes keep them on a line the merge changes", () => {
+    // Was: `"caf\u00e9": 1` came back as `"café": 2`, with a warning that the line lost its layout.
+    const current = '{\n  "caf\\u00e9": 1,\n  "db": {"name": "\\u00fcber", "port": 5},\n  "x": 1\n}\n';
+    const base = '{"café": 1, "db": {"name": "über", "port": 5}, "x": 1}';
+    const result = merge(current, '{"café": 2, "db": {"name": "über", "port": 6}, "x": 1}', base);
+    expect(result.text).toBe(current.replace(": 1,", ": 2,").replace('"port": 5', '"port": 6'));
+    expect(result.warnings).toEqual([]);
+  });
+
   it("an inline object the merge changes stays on its line", () => {
     const current = '{\n    "a": 1,\n    "db": { "c": 7, "d": 1 }\n}\n';
     const result = merge(
