@@ -16,6 +16,7 @@ import { didYouMean } from "../../shared/schema/did-you-mean.js";
 import { decodeConfigText } from "../merge/config-text.js";
 import type { CopyRole } from "../merge/parse-error.js";
 import { pathExists } from "../tree/fs-ops.js";
+import { hashFile } from "../tree/hash-file.js";
 import { basePath, readInstallIndex } from "./install-index.js";
 import { MERGE_FORMATS } from "./plan.js";
 import { protectedDirectoryOf, ruleFor, sectionsFor } from "./rules.js";
@@ -47,7 +48,7 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
   // Loaded on demand, like the merge itself: the parsers cost start-up time most runs never need.
   const { checkMergeInput } = await import("../merge/index.js");
   const index = await readInstallIndex(input.stateDir);
-  const files = withMergedLeftOut(await releaseFiles(input.releaseDir), input.listing, index);
+  const files = withMergedLeftOut(input.manifest, await releaseFiles(input.releaseDir), input.listing, index);
   for (const warning of idleMergeRules(input.manifest, files)) input.warn?.(warning);
   for (const rel of files) {
     if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
@@ -84,34 +85,62 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
 
 /**
  * The staged files and, when the source staged only part of the release, the files it left out
- * that ship merged before: the merge reads the server's copy of those as well. Looked up in the
- * index, not matched against every rule, so a 20,000-file release costs a set lookup per file.
+ * that the merge reads the server's copy of: those ship merged before (the index marks them), and
+ * those a merge rule takes now although they were installed whole (a release that starts merging a
+ * config it used to replace). Only the left-out files the index does not mark are matched, and only
+ * against the merge rules, so a 20,000-file release costs a set lookup per file when the merge
+ * rules name paths, one glob match per file when they are globs.
  */
 function withMergedLeftOut(
+  manifest: Manifest,
   staged: string[],
   listing: MergeInputsCheck["listing"],
   index: InstallIndex | undefined,
 ): string[] {
   if (listing === undefined || index === undefined) return staged;
+  const mergesNow = mergeRuleMatcher(manifest);
   const have = new Set(staged);
   const leftOut: string[] = [];
   for (const [rel, entry] of listing) {
-    if (entry.type === "file" && index.files[rel]?.merged === true && !have.has(rel)) leftOut.push(rel);
+    if (entry.type !== "file" || have.has(rel)) continue;
+    const indexed = index.files[rel];
+    if (indexed?.merged === true || (indexed !== undefined && mergesNow(rel))) leftOut.push(rel);
   }
   return leftOut.length === 0 ? staged : [...staged, ...leftOut];
 }
 
+/** Whether a merge rule takes `rel` (the manifest's own order deciding among the rules that match). */
+function mergeRuleMatcher(manifest: Manifest): (rel: string) => boolean {
+  const paths = new Set<string>();
+  const globs: Minimatch[] = [];
+  for (const [pattern, rule] of Object.entries(manifest.files)) {
+    if (MERGE_FORMATS[rule.action] === undefined) continue;
+    const matcher = new Minimatch(pattern, { dot: true });
+    if (matcher.hasMagic()) globs.push(matcher);
+    else paths.add(pattern);
+  }
+  return (rel) =>
+    (paths.has(rel) || globs.some((glob) => glob.match(rel))) &&
+    MERGE_FORMATS[ruleFor(manifest, rel).rule.action] !== undefined;
+}
+
 /**
  * Where the release's copy of `rel` can be read: staged, or, left out of staging as one the install
- * index vouches for, ship's own copy of it (`<state>/base/<sha256>`, the same bytes). Neither (a file
- * the app holds as installed, not merged): the apply stages it from the source and reads it as strictly.
+ * index vouches for, ship's own copy of it (`<state>/base/<sha256>`, the same bytes), or — a file
+ * installed whole until now has no such copy — the operator's release directory (a local source),
+ * when its bytes are still the listing's. None of those: the apply stages it from the source and
+ * reads it as strictly.
  */
 async function releaseCopyOf(input: MergeInputsCheck, rel: string): Promise<string | undefined> {
   const staged = join(input.releaseDir, rel);
   if (input.listing === undefined || (await isRegularFile(staged))) return staged;
   const sha256 = input.listing.get(rel)?.sha256;
-  const kept = sha256 === undefined ? undefined : basePath(input.stateDir, sha256);
-  return kept !== undefined && (await pathExists(kept)) ? kept : undefined;
+  if (sha256 === undefined) return undefined;
+  const kept = basePath(input.stateDir, sha256);
+  if (await pathExists(kept)) return kept;
+  if (input.originDir === undefined) return undefined;
+  const origin = join(input.originDir, rel);
+  return (await isRegularFile(origin)) && (await hashFile(origin)) === sha256 ? origin : undefined;
 }
 
 /**

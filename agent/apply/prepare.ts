@@ -55,6 +55,17 @@ function basePathOf(input: PrepareInput, rel: string): string | undefined {
   return indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;
 }
 
+/**
+ * A config ship installed whole until now (no merge rule, so no base copy) that the app still holds
+ * byte for byte is the previous release's copy itself: merged three-way against it, every value
+ * follows the release. Two-way, the release's new defaults were kept and reported as the operator's.
+ */
+function installedWhole(input: PrepareInput, rel: string, current: string): string | undefined {
+  const indexed = input.index?.files[rel];
+  if (indexed === undefined || indexed.merged) return undefined;
+  return createHash("sha256").update(current).digest("hex") === indexed.sha256 ? current : undefined;
+}
+
 /** Runs one merge; returns the step to apply (a keep when the merged text is what the app has). */
 async function prepareMerge(
   input: PrepareInput,
@@ -74,7 +85,7 @@ async function prepareMerge(
     : await readFile(server, "utf8");
   const base =
     baseFile === undefined || !(await pathExists(baseFile))
-      ? undefined
+      ? installedWhole(input, step.rel, current)
       : keepsUser
         ? await readMergeCopy(baseFile, baseFile, "previous release", step.rel)
         : await readFile(baseFile, "utf8");

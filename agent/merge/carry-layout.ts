@@ -418,8 +418,6 @@ export function withUserLayout(
   check: (text: string) => boolean,
   warnings: readonly string[],
   library: string,
-  /** The user's line number of a line of `original`, when the caller cut lines out of the user's text. */
-  userLine: (line: number) => number = (line) => line,
 ): LayoutResult {
   const carried = carryLayout(original, plain, edited);
   const ok = check(carried.text);
@@ -427,8 +425,7 @@ export function withUserLayout(
   const lost = ok ? carried.lost : unmatchedLines(original, plain);
   return {
     text,
-    warnings:
-      lost.length === 0 ? [...warnings] : [...warnings, lostWarning(original, lost, library, userLine)],
+    warnings: lost.length === 0 ? [...warnings] : [...warnings, lostWarning(original, lost, library)],
   };
 }
 
@@ -444,14 +441,9 @@ function unmatchedLines(original: string, plain: string): number[] {
   return found.flatMap((at, i) => (at === -1 && (o[i] as string).trim() !== "" ? [i + 1] : []));
 }
 
-function lostWarning(
-  original: string,
-  lost: readonly number[],
-  library: string,
-  userLine: (line: number) => number,
-): string {
+function lostWarning(original: string, lost: readonly number[], library: string): string {
   const lines = linesOf(original).lines;
-  const shown = lost.slice(0, 3).map((n) => `${userLine(n)} (${quoteLine(lines[n - 1] ?? "")})`);
+  const shown = lost.slice(0, 3).map((n) => `${n} (${quoteLine(lines[n - 1] ?? "")})`);
   const more = lost.length > 3 ? ` and ${lost.length - 3} more` : "";
   const which = `${lost.length === 1 ? "line" : "lines"} ${shown.join(", ")}${more}`;
   const them = lost.length === 1 ? "it" : "them";

@@ -139,6 +139,7 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
       { user: input.current, base: input.base, merged: input.incoming },
       [],
       plan.removed,
+      true,
     );
     return {
       ...reportOf(plan),

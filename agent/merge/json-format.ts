@@ -1,8 +1,9 @@
 /**
  * JSON merges: the merged values are written in the server copy's indentation (detected) and line
  * endings, then the user's own lines are carried over wherever the merge did not change them
- * (carry-layout.ts): inline objects, other spacing, number spellings (1.0, 1e3), \u escapes and
- * repeated keys stay. A line whose layout could not be kept is named in a warning.
+ * (carry-layout.ts): inline objects, other spacing, number spellings (1.0, 1e3) and \u escapes
+ * stay (spellings and escapes on the lines the merge changes too). A line whose layout could not
+ * be kept is named in a warning.
  */
 
 import { errorMessage } from "../../shared/errors.js";
@@ -13,8 +14,8 @@ import {
   inlineContainers,
   numberSpellings,
   pathKey,
+  type RepeatedKey,
   readJson,
-  shadowedMembers,
   writeJson,
 } from "./json-values.js";
 import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
@@ -22,9 +23,11 @@ import type { MergeEdit } from "./plan.js";
 import { isTable, sameValue } from "./values.js";
 
 export function parseJson(text: string, fileName: string, role: CopyRole): unknown {
+  const repeats: RepeatedKey[] = [];
+  let value: unknown;
   try {
     JSON.parse(text);
-    return readJson(text);
+    value = readJson(text, repeats);
   } catch (error) {
     if (text.trim() === "")
       throw parseFailure(fileName, role, "the file is empty (a JSON config needs at least {})", {
@@ -42,6 +45,19 @@ export function parseJson(text: string, fileName: string, role: CopyRole): unkno
       position,
     );
   }
+  // Refused as YAML and TOML refuse them: readers disagree on which one counts (JSON.parse and Go
+  // take the last, some the first, serde refuses the file), and a merge that edits one leaves the
+  // other stale where another reader looks.
+  const repeat = repeats[0];
+  if (repeat !== undefined) {
+    throw parseFailure(
+      fileName,
+      role,
+      `the key ${JSON.stringify(repeat.key)} is written twice in one object (also on line ${lineColumnAt(text, repeat.first).line}); remove one`,
+      lineColumnAt(text, repeat.offset),
+    );
+  }
+  return value;
 }
 
 /**
@@ -91,42 +107,7 @@ export function renderJsonMerge(
       return false;
     }
   };
-  const mine = withoutRemovedRepeats(userText, edits);
-  return withUserLayout(mine.text, write(user), write(merged), means, [], LAYOUT_OF.json, mine.userLine);
-}
-
-/**
- * A key the merge removes goes with its earlier repeats (`"a": 1,` before `"a": 2`). The library's
- * text of the user's values holds one `"a"`, so such a line looked like the user's own layout: it
- * was carried into the result, which then meant the wrong values, and the whole file fell back to
- * the library's layout with a warning that the user's lines "lost their layout". Cut out first,
- * with the user's line numbers kept for any warning.
- */
-function withoutRemovedRepeats(
-  userText: string,
-  edits: readonly MergeEdit[],
-): { text: string; userLine: (line: number) => number } {
-  const removed = edits.filter((e) => e.kind === "remove").map((e) => e.path);
-  const under = (path: readonly (string | number)[]) =>
-    removed.some((r) => r.length <= path.length && r.every((key, i) => key === String(path[i])));
-  const spans = removed.length === 0 ? [] : shadowedMembers(userText).filter((s) => under(s.path));
-  if (spans.length === 0) return { text: userText, userLine: (line) => line };
-  spans.sort((a, b) => a.start - b.start);
-  let text = "";
-  let at = 0;
-  // Where each cut is in the new text, and how many of the user's line breaks it took.
-  const cuts: { line: number; breaks: number }[] = [];
-  for (const span of spans) {
-    if (span.start < at) continue; // inside a span already cut
-    text += userText.slice(at, span.start);
-    const breaks = userText.slice(span.start, span.end).split("\n").length - 1;
-    cuts.push({ line: text.split("\n").length, breaks });
-    at = span.end;
-  }
-  text += userText.slice(at);
-  const userLine = (line: number) =>
-    line + cuts.filter((cut) => cut.line <= line).reduce((sum, cut) => sum + cut.breaks, 0);
-  return { text, userLine };
+  return withUserLayout(userText, write(user), write(merged), means, [], LAYOUT_OF.json);
 }
 
 /**

@@ -5,8 +5,26 @@
  */
 import { setOwn, type Table } from "./values.js";
 
-export function readJson(text: string): unknown {
-  return readValue({ text, pos: 0, path: [], inline: new Map(), spaced: true });
+/**
+ * `repeats`, when given, is told each key an object writes again, as the refusal needs it: JSON
+ * readers disagree on which one counts (JSON.parse and Go take the last, serde refuses the file).
+ */
+export function readJson(text: string, repeats?: RepeatedKey[]): unknown {
+  return readValue({
+    text,
+    pos: 0,
+    path: [],
+    inline: new Map(),
+    spaced: true,
+    ...(repeats ? { repeats } : {}),
+  });
+}
+
+/** A key an object writes again: where it is first, where again. */
+export interface RepeatedKey {
+  key: string;
+  first: number;
+  offset: number;
 }
 
 /**
@@ -25,26 +43,14 @@ export function inlineContainers(text: string): Map<string, boolean> {
  * Numbers the text spells otherwise than JSON.stringify would (`1.0`, `1e3`, `-0.0`, more digits
  * than a double holds: `0.1000000000000000055511151231257827`), by path (pathKey), as written.
  * writeJson writes a number as one of these when it is the same value, so a merge neither rounds
- * the release's digits nor respells the user's.
+ * the release's digits nor respells the user's. Strings and keys written with escapes JSON.stringify
+ * would not use (`"caf\u00e9"`) are noted alike (keys by keySpelling), so a line the merge changes
+ * keeps them too.
  */
 export function numberSpellings(text: string): Map<string, string> {
   const reader: Reader = { text, pos: 0, path: [], inline: new Map(), spaced: true, spellings: new Map() };
   readValue(reader);
   return reader.spellings ?? new Map();
-}
-
-/** A member a later one with the same key overrides: text[start, end) runs up to that next member. */
-export interface ShadowedMember {
-  path: (string | number)[];
-  start: number;
-  end: number;
-}
-
-/** Members of the text's objects that a repeat of their key later in the object overrides. */
-export function shadowedMembers(text: string): ShadowedMember[] {
-  const reader: Reader = { text, pos: 0, path: [], inline: new Map(), spaced: true, shadowed: [] };
-  readValue(reader);
-  return reader.shadowed ?? [];
 }
 
 export function pathKey(path: readonly (string | number)[]): string {
@@ -58,7 +64,7 @@ interface Reader {
   inline: Map<string, boolean>;
   spaced: boolean;
   spellings?: Map<string, string>;
-  shadowed?: ShadowedMember[];
+  repeats?: RepeatedKey[];
 }
 
 /** Notes a container that opened at `start` and has just closed, when it is on one line. */
@@ -74,7 +80,12 @@ function readValue(r: Reader): unknown {
   const c = r.text[r.pos];
   if (c === "{") return readObject(r);
   if (c === "[") return readArray(r);
-  if (c === '"') return readString(r);
+  if (c === '"') {
+    const start = r.pos;
+    const text = readString(r);
+    noteSpelling(r, pathKey(r.path), r.text.slice(start, r.pos), text);
+    return text;
+  }
   const token = /^-?[0-9][0-9eE.+-]*|^true|^false|^null/.exec(r.text.slice(r.pos, r.pos + 400))?.[0] ?? "";
   r.pos += token.length;
   if (token === "true" || token === "false" || token === "null") return JSON.parse(token);
@@ -90,30 +101,39 @@ function readObject(r: Reader): Table {
   const start = r.pos;
   r.pos++;
   skipSpace(r);
-  // Each member's text so far, from its key up to the next member's.
-  const spans = new Map<string, { start: number; end: number }>();
+  // Where each key is first written.
+  const starts = new Map<string, number>();
   while (r.text[r.pos] !== "}") {
     skipSpace(r);
     const keyStart = r.pos;
     const key = readString(r);
-    const earlier = spans.get(key);
-    if (earlier !== undefined) r.shadowed?.push({ path: [...r.path, key], ...earlier });
+    noteSpelling(r, keySpelling([...r.path, key]), r.text.slice(keyStart, r.pos), key);
+    const first = starts.get(key);
+    if (first === undefined) starts.set(key, keyStart);
+    else r.repeats?.push({ key, first, offset: keyStart });
     skipSpace(r);
     r.pos++; // :
-    // A repeated key: the last one counts, as for JSON.parse, and stands where the file has it (so
-    // the values written again line up with the user's lines).
-    if (earlier !== undefined) delete table[key];
+    // A repeated key (only a text the merge made, the copies refuse them): the last one counts, as for JSON.parse.
+    if (first !== undefined) delete table[key];
     r.path.push(key);
     setOwn(table, key, readValue(r));
     r.path.pop();
     skipSpace(r);
     if (r.text[r.pos] === ",") r.pos++;
     skipSpace(r);
-    spans.set(key, { start: keyStart, end: r.pos });
   }
   r.pos++;
   noteInline(r, start);
   return table;
+}
+
+function noteSpelling(r: Reader, at: string, raw: string, text: string): void {
+  if (r.spellings !== undefined && raw !== JSON.stringify(text)) r.spellings.set(at, raw);
+}
+
+/** Where numberSpellings notes the spelling of the key at the end of `path`. */
+function keySpelling(path: readonly (string | number)[]): string {
+  return `key ${pathKey(path)}`;
 }
 
 function readArray(r: Reader): unknown[] {
@@ -173,6 +193,7 @@ export function writeJson(
     const text = JSON.stringify(value);
     if (text !== undefined && /^-?[0-9]+$/.test(text) && !Object.is(value, -0)) return `${text}.0`;
   }
+  if (typeof value === "string") return spelt(layout, pathKey(path), value) ?? JSON.stringify(value);
   const spaced = flat ?? layout.inline.get(pathKey(path));
   const oneLine = spaced !== undefined || layout.indent === "";
   const depth = path.length;
@@ -186,8 +207,19 @@ export function writeJson(
     return value.length === 0 ? "[]" : `[${open}${value.map(write).join(comma)}${close}]`;
   }
   if (value !== null && typeof value === "object") {
-    const members = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}${colon}${write(v, k)}`);
+    const members = Object.entries(value).map(
+      ([k, v]) => `${spelt(layout, keySpelling([...path, k]), k) ?? JSON.stringify(k)}${colon}${write(v, k)}`,
+    );
     return members.length === 0 ? "{}" : `{${open}${members.join(comma)}${close}}`;
   }
   return JSON.stringify(value) ?? "null";
+}
+
+/** The first of the texts' spellings at `at` that reads as the string `text`. */
+function spelt(layout: JsonLayout, at: string, text: string): string | undefined {
+  for (const spellings of layout.spellings ?? []) {
+    const token = spellings.get(at);
+    if (token !== undefined && token.startsWith('"') && JSON.parse(token) === text) return token;
+  }
+  return undefined;
 }

@@ -36,6 +36,8 @@ export function lostCommentsWarning(
   texts: { user: string; base?: string | undefined; merged: string },
   warnings: readonly string[],
   removed: readonly string[],
+  /** The release's text replaced the user's whole (replace): every comment went with it, not with a key. */
+  replacedWhole = false,
 ): string | undefined {
   // A file rewritten from values already says that every comment went.
   if (
@@ -55,6 +57,8 @@ export function lostCommentsWarning(
   }
   if (lost.length === 0) return undefined;
   const shown = lost.join(", ");
+  if (replacedWhole)
+    return `your comments are not in the merged file (the release's copy replaced yours whole, as merge_strategy replace does): ${shown}`;
   return removed.length > 0
     ? `your comments went with the keys the merge removed (${removed.join(", ")}): ${shown}`
     : `your comments are not in the merged file (they went with values the merge replaced): ${shown}`;

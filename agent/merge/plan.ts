@@ -113,8 +113,15 @@ class MergeWalker {
       this.edit("remove", path, "removed");
       return;
     }
-    // update_only and merge_smart never remove; preserve_user removes only what the user never touched.
-    if (policy.kind !== "preserve_user" || base === ABSENT) return;
+    // update_only and merge_smart never remove: a key the previous release had and this one dropped
+    // stays, the user's value winning over the removal, so it is reported as kept (as preserve_user
+    // reports a changed one); a key only the user ever had is theirs, nothing to report.
+    if (policy.kind !== "preserve_user") {
+      if (base !== ABSENT) this.record("kept", path);
+      return;
+    }
+    // preserve_user removes only what the user never touched.
+    if (base === ABSENT) return;
     if (sameValue(user, base)) {
       this.edit("remove", path, "removed");
     } else if (isTable(user) && isTable(base)) {

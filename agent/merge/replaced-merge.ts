@@ -1,7 +1,7 @@
 /**
  * A config ship merged until now that this release replaces whole: its rule became `replace`, or
- * the manifest no longer names it (files no rule names are replaced), or it no longer ships the file
- * at all (ship removes it, as it removes every file the release drops). No merge runs, so no key
+ * the manifest no longer names it (files no rule names are replaced), or the release ships it as a
+ * symlink (never merged), or it no longer ships the file at all (ship removes it, as it removes every file the release drops). No merge runs, so no key
  * report would say that the operator's values went. This names them, as a `replace` strategy's key
  * report does, but only the operator's own: against the previous release's copy when ship has it,
  * so a default the release changed is not called theirs. Key paths only, never the values (a
@@ -37,10 +37,15 @@ export function replacedMergeReport(input: ReplacedMergeInput): MergeReport | un
   const comments = commentsLost(input);
   const none = lost !== "unreadable" && lost.updated.length + lost.removed.length + lost.added.length === 0;
   if (none && comments.length === 0) return undefined;
+  // Under a merge rule still, a replace means the release ships the file as a symlink: links are
+  // never merged (the plan's rule), so naming the rule alone read as if the rule were the cause.
+  const linked = input.rule?.action.startsWith("merge_") === true;
   const rule =
     input.rule === undefined
       ? "this release's manifest has no rule for it (a file no rule names is replaced)"
-      : `this release's rule for it is ${input.rule.action} (files.${JSON.stringify(input.rule.pattern)})`;
+      : linked
+        ? `this release ships it as a symlink, which is never merged (files.${JSON.stringify(input.rule.pattern)} is ${input.rule.action})`
+        : `this release's rule for it is ${input.rule.action} (files.${JSON.stringify(input.rule.pattern)})`;
   const fate =
     input.incoming === undefined
       ? "this release no longer ships it: it was removed"
@@ -55,7 +60,12 @@ export function replacedMergeReport(input: ReplacedMergeInput): MergeReport | un
   const notes =
     comments.length === 0 ? "" : `${values === "" ? ", so" : ";"} your comments went: ${shown(comments)}`;
   const went = `${fate}${values}${notes}`;
-  const advice = input.incoming === undefined ? "" : " (to keep merging it, give it a merge rule again)";
+  const advice =
+    input.incoming === undefined
+      ? ""
+      : linked
+        ? " (to keep merging it, ship it as a regular file)"
+        : " (to keep merging it, give it a merge rule again)";
   const warning = `${input.file} was merged until now, but ${went}; ${where}${advice}`;
   const keys = lost === "unreadable" ? { added: [], updated: [], removed: [] } : lost;
   return { file: input.file, kept: [], ...keys, warnings: [warning] };

@@ -57,7 +57,9 @@ export function sameValue(a: Maybe, b: Maybe): boolean {
 
 function dateText(date: Date): string {
   // TomlDate's toISOString keeps local dates/times and offsets; plain invalid Dates would throw.
-  return Number.isNaN(date.getTime()) ? "invalid" : date.toISOString();
+  // `+00:00` (and `-00:00`) is UTC as `Z` is: a copy respelt by a tool is not a changed value, which
+  // three-way would take for the operator's and keep over the release's new one.
+  return Number.isNaN(date.getTime()) ? "invalid" : date.toISOString().replace(/[+-]00:00$/, "Z");
 }
 
 /**

@@ -4,7 +4,7 @@
  * WARNING names the file, the operator's keys that went (not the release's own changes) and where
  * their copy is, in the log and the merge report.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -88,6 +88,26 @@ describe("a merged config the new release replaces", () => {
     );
     const backupCopy = /in the backup, (\S+)$/.exec(warning)?.[1] ?? "";
     expect(await readFile(backupCopy, "utf8")).toBe(mine);
+  });
+
+  it("a release shipping the config as a symlink: the WARNING names the link, not the merge rule, as the cause", async () => {
+    // Was: "… this release's rule for it is merge_yaml (files."config.yaml"): it was replaced whole
+    // … (to keep merging it, give it a merge rule again)", though the rule was a merge rule already.
+    const manifest = (v: string) => `version: "${v}"\nfiles:\n  config.yaml: {action: merge_yaml}\n`;
+    await app.release("v1", manifest("1.0.0"), { "config.yaml": "db:\n  host: localhost\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await writeFile(join(app.appDir, "config.yaml"), "db:\n  host: db.internal\n");
+    const v2 = await app.release("v2", manifest("2.0.0"), {
+      "defaults/config.yaml": "db:\n  host: localhost\n",
+    });
+    await symlink("defaults/config.yaml", join(v2, "config.yaml"));
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(warnings(run.stderr).filter((w) => w.startsWith("config.yaml"))).toEqual([
+      expect.stringMatching(
+        /^config\.yaml was merged until now, but this release ships it as a symlink, which is never merged \(files\."config\.yaml" is merge_yaml\): it was replaced whole with the release's copy, so these values of yours went: db\.host; your copy is in the backup, \S+ \(to keep merging it, ship it as a regular file\)$/,
+      ),
+    ]);
   });
 
   it("comments alone: a replace that takes only the operator's comments says so", async () => {

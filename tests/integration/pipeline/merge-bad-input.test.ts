@@ -437,3 +437,62 @@ describe("a merge rule that merges no file while the file it likely meant is rep
     expect(warnings(run.lines)).toEqual([]);
   });
 });
+
+describe("a config a release starts to merge, whose release copy did not change", () => {
+  // Installed under replace, it has no base copy and no `merged` mark in the install index: the
+  // check before the hooks took only marked files from those a source left out of staging, so a
+  // broken user copy was found only at the apply, after the pre_update hooks had run.
+  it.each([
+    {
+      name: "does not parse",
+      bytes: Buffer.from("a: 1\nb: [1, 2\n"),
+      says: "3:1 cannot merge: the server's copy does not parse",
+    },
+    {
+      name: "is Latin-1",
+      bytes: Buffer.from('a: 1\nb: "caf\xe9"\n', "latin1"),
+      says: "2:8 cannot merge: the server's copy does not parse: byte 0xE9 is not UTF-8",
+    },
+  ])("a user copy that $name is refused before the hooks", async ({ bytes, says }) => {
+    const marker = join(box.root, "hooks.log");
+    const hooks = { pre_update: [`echo pre >> ${marker}`], rollback: [`echo rollback >> ${marker}`] };
+    const files = { "app.py": "v1\n", "settings.yaml": "a: 1\n" };
+    const v1 = await box.release("v1", files, { version: "1.0.0", files: {}, hooks });
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(marker, "");
+    await writeFile(join(box.appDir, "settings.yaml"), bytes);
+    const v2 = await box.release("v2", { ...files, "app.py": "v2\n" }, manifest("2.0.0", marker));
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toContain(`${box.appDir}/settings.yaml:${says}`);
+    expect(run.lines.some((l) => l.msg === "step verify failed")).toBe(true);
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
+  });
+
+  it("the release's copy that is Latin-1 is refused before the hooks, named in the release directory", async () => {
+    // It has no base copy (it was installed whole) and the source left it out of staging: the
+    // check read no release copy, and the apply refused it after the pre_update hooks had run.
+    const marker = join(box.root, "hooks.log");
+    const hooks = { pre_update: [`echo pre >> ${marker}`], rollback: [`echo rollback >> ${marker}`] };
+    const latin1 = Buffer.from('a: 1\nb: "caf\xe9"\n', "latin1");
+    const files = { "app.py": "v1\n", "settings.yaml": "" };
+    const v1 = await box.release("v1", files, { version: "1.0.0", files: {}, hooks });
+    await writeFile(join(v1, "settings.yaml"), latin1);
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(marker, "");
+    await writeFile(join(box.appDir, "settings.yaml"), "a: 5\n");
+    const v2 = await box.release("v2", { ...files, "app.py": "v2\n" }, manifest("2.0.0", marker));
+    await writeFile(join(v2, "settings.yaml"), latin1);
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toContain(
+      `${v2}/settings.yaml:2:8 cannot merge: the release's copy does not parse: byte 0xE9 is not UTF-8`,
+    );
+    expect(run.lines.some((l) => l.msg === "step verify failed")).toBe(true);
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
+  });
+});

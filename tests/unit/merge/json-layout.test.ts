@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { mergeConfigFile } from "../../../agent/merge/index.js";
+import { BadInputError, formatIssue } from "../../../shared/errors.js";
 
 const merge = (current: string, incoming: string, base?: string) =>
   mergeConfigFile({
@@ -12,7 +13,7 @@ const merge = (current: string, incoming: string, base?: string) =>
   });
 
 describe("JSON merges keep the user's layout", () => {
-  it("keeps inline objects and arrays, 4-space indentation, number spellings, escapes and repeated keys", () => {
+  it("keeps inline objects and arrays, 4-space indentation, number spellings and escapes", () => {
     const current = [
       "{",
       '    "a": 1,',
@@ -21,7 +22,6 @@ describe("JSON merges keep the user's layout", () => {
       '    "f": 1.0,',
       '    "e": 1e3,',
       '    "name": "caf\\u00e9",',
-      '    "r": 1,',
       '    "r": 2',
       "}",
       "",
@@ -35,6 +35,15 @@ describe("JSON merges keep the user's layout", () => {
     expect(result.text).toBe(
       current.replace('"a": 1', '"a": 2').replace('"r": 2\n', '"r": 2,\n    "n": true\n'),
     );
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("keys and strings written with \\u escapes keep them on a line the merge changes", () => {
+    // Was: `"caf\u00e9": 1` came back as `"café": 2`, with a warning that the line lost its layout.
+    const current = '{\n  "caf\\u00e9": 1,\n  "db": {"name": "\\u00fcber", "port": 5},\n  "x": 1\n}\n';
+    const base = '{"café": 1, "db": {"name": "über", "port": 5}, "x": 1}';
+    const result = merge(current, '{"café": 2, "db": {"name": "über", "port": 6}, "x": 1}', base);
+    expect(result.text).toBe(current.replace(": 1,", ": 2,").replace('"port": 5', '"port": 6'));
     expect(result.warnings).toEqual([]);
   });
 
@@ -162,41 +171,44 @@ describe("JSON merges keep the user's layout", () => {
   });
 });
 
-describe("JSON: a key the merge removes takes its earlier repeats along", () => {
-  // The library's text of the user's values holds one "a", so the earlier `"a": 1,` looked like the
-  // user's own layout and was carried into the result, which then meant the wrong values: the whole
-  // file fell back to the library's layout, with a false warning naming the user's lines.
-  it("the rest of the file keeps the user's layout, and no line is said to have lost it", () => {
-    const result = merge(
-      '{\n  "a": 1,\n  "db": {"host": "x",  "port": 5},\n  "a": 2,\n  "c":   1\n}\n',
-      '{\n  "db": {"host": "x", "port": 5},\n  "c": 2\n}\n',
-      '{\n  "a": 2,\n  "db": {"host": "x", "port": 5},\n  "c": 1\n}\n',
-    );
-    expect(result.removed).toEqual(["a"]);
-    expect(result.text).toBe('{\n  "db": {"host": "x",  "port": 5},\n  "c":   2\n}\n');
-    expect(result.warnings).toEqual([]);
-  });
+describe("JSON: a key written twice in one object is refused, as in YAML and TOML", () => {
+  // Accepted before: the merge edited the last one and left the first, stale, where a reader that
+  // takes the first (or serde, which refuses the file) looks. Every copy is refused alike.
+  const refusal = (run: () => unknown): string[] => {
+    try {
+      run();
+    } catch (error) {
+      if (error instanceof BadInputError) return error.issues.map(formatIssue);
+      throw error;
+    }
+    throw new Error("expected a BadInputError");
+  };
+  const twice = (key: string, line: number) =>
+    `the key "${key}" is written twice in one object (also on line ${line}); remove one`;
 
-  it("a line that does lose its layout is named by its number in the user's file", () => {
-    const result = merge(
-      '{\n  "a": 1,\n  "a": 2,\n  "list": [1,\n    2]\n}\n',
-      '{\n  "list": [1, 2, 3]\n}\n',
-      '{\n  "a": 2,\n  "list": [1, 2]\n}\n',
-    );
-    expect(JSON.parse(result.text)).toEqual({ list: [1, 2, 3] });
-    expect(result.warnings).toEqual([
-      'lines 4 (`"list": [1,`), 5 (`2]`) lost their layout (spacing, line breaks, inline objects and arrays), because the merge changed them: rewritten in the merge\'s own layout',
+  it("in the server's, the release's or the previous release's copy: named with both lines", () => {
+    const repeated = '{\n  "a": 1,\n  "db": {"host": "x", "host": "y"},\n  "a": 2\n}\n';
+    expect(refusal(() => merge(repeated, '{"a": 1}'))).toEqual([
+      `app.json:3:23 cannot merge: the server's copy does not parse: ${twice("host", 3)}`,
+    ]);
+    expect(refusal(() => merge('{"a": 1}', '{\n  "a": 1,\n  "a": 2\n}\n'))).toEqual([
+      `app.json:3:3 cannot merge: the release's copy does not parse: ${twice("a", 2)}`,
+    ]);
+    expect(refusal(() => merge('{"a": 1}', '{"a": 1}', '{"p": {"q": 1, "q": 2}}'))).toEqual([
+      `app.json:1:16 cannot merge: the previous release's copy does not parse: ${twice("q", 1)}`,
     ]);
   });
 
-  it("a repeated key the merge does not remove keeps both lines (the last one counts)", () => {
+  it("the same key in two objects, or spelt with an escape in one, is two keys or refused as written", () => {
     const result = merge(
-      '{\n  "a": 1,\n  "a": 2,\n  "b": 3\n}\n',
-      '{\n  "a": 5,\n  "b": 3\n}\n',
-      '{\n  "a": 2,\n  "b": 3\n}\n',
+      '{"a": {"k": 1}, "b": {"k": 2}}',
+      '{"a": {"k": 1}, "b": {"k": 3}}',
+      '{"a": {"k": 1}, "b": {"k": 2}}',
     );
-    expect(result.text).toBe('{\n  "a": 1,\n  "a": 5,\n  "b": 3\n}\n');
-    expect(result.warnings).toEqual([]);
+    expect(result.text).toBe('{"a": {"k": 1}, "b": {"k": 3}}');
+    expect(refusal(() => merge('{"k": 1, "\\u006b": 2}', '{"k": 1}'))).toEqual([
+      `app.json:1:10 cannot merge: the server's copy does not parse: ${twice("k", 1)}`,
+    ]);
   });
 });
 

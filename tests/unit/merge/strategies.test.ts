@@ -39,7 +39,7 @@ const cases: Case[] = [
     added: ["app.timeout", "log.format", "cache"],
   },
   {
-    name: "update_only: only missing keys are added",
+    name: "update_only: only missing keys are added; a key the release dropped stays, reported kept",
     strategy: "update_only",
     current,
     incoming,
@@ -49,7 +49,9 @@ const cases: Case[] = [
       log: { level: "info", format: "json" },
       cache: { size: 64 },
     },
-    kept: ["app.port", "app.workers"],
+    // `legacy` was in the previous release and this one dropped it: the user's copy keeps it, over
+    // the release's removal. `mine` only the user ever had: nothing to report.
+    kept: ["app.port", "app.workers", "app.legacy"],
     added: ["app.timeout", "log.format", "cache"],
     updated: [],
     removed: [],
@@ -114,6 +116,24 @@ describe.each(formats)("mergeConfigFile (%s)", (format) => {
       const want = c[report];
       if (want !== undefined) expect([...result[report]].sort()).toEqual([...want].sort());
     }
+  });
+
+  it("a merge_smart section keeps a key the release dropped, reported kept; one only the user had is not", () => {
+    const result = mergeConfigFile({
+      format,
+      fileName: `config.${format}`,
+      current: write(format, current),
+      incoming: write(format, incoming),
+      base: write(format, base),
+      strategy: "preserve_user",
+      sections: { app: "merge_smart" },
+    });
+    expect(read(format, result.text)).toEqual({
+      app: { port: 8000, workers: 4, legacy: true, mine: "x", timeout: 30 },
+      log: { level: "info", format: "json" },
+      cache: { size: 64 },
+    });
+    expect(result.kept).toEqual(["app.legacy"]);
   });
 
   it("replace returns the release's exact text", () => {
@@ -190,10 +210,27 @@ describe("replace says what of the user's file went", () => {
       expect(result.text).toBe(incoming);
       expect(result.updated).toEqual(["port"]);
       expect(result.warnings).toEqual([
-        "your comments are not in the merged file (they went with values the merge replaced): # ops: keep 9090 for the LB, # mine",
+        "your comments are not in the merged file (the release's copy replaced yours whole, as merge_strategy replace does): # ops: keep 9090 for the LB, # mine",
       ]);
     },
   );
+
+  it("comments above a key the release did not drop are not said to have gone with the dropped one", () => {
+    // Was: "your comments went with the keys the merge removed (old): # mine, # five", naming a key
+    // that had nothing to do with them.
+    const result = mergeConfigFile({
+      format: "yaml",
+      fileName: "f",
+      base: "a: 1\nold: 2\n",
+      current: "# mine\na: 5 # five\nold: 2\n",
+      incoming: "a: 1\nnew: 3\n",
+      strategy: "replace",
+    });
+    expect(result.removed).toEqual(["old"]);
+    expect(result.warnings).toEqual([
+      "your comments are not in the merged file (the release's copy replaced yours whole, as merge_strategy replace does): # mine, # five",
+    ]);
+  });
 
   it("a server copy that does not parse is replaced whole, and the warning says so", () => {
     const result = mergeConfigFile({

@@ -291,3 +291,29 @@ describe("a table written as dotted keys that the release keeps but empties", ()
     expect(result.warnings).toEqual([]);
   });
 });
+
+describe("TOML datetimes", () => {
+  // `+00:00` is UTC as `Z` is. A copy a tool respelt that way read as the operator's change, so a
+  // release moving the date was kept out, reported as `kept`.
+  it("a datetime respelt with +00:00 is the same value: the release's new one arrives", () => {
+    const base = "start = 2024-01-01T00:00:00Z\nlevel = 1\n";
+    const result = mergeToml(
+      "start = 2024-01-01T00:00:00+00:00\nlevel = 1\n",
+      "start = 2025-06-01T00:00:00Z\nlevel = 1\n",
+      { base },
+    );
+    expect(result.text).toBe("start = 2025-06-01T00:00:00Z\nlevel = 1\n");
+    expect(result.updated).toEqual(["start"]);
+    expect(result.kept).toEqual([]);
+  });
+
+  it("another offset is another value, and a local datetime is not an offset one", () => {
+    const base = "a = 2024-01-01T02:00:00+02:00\nb = 2024-01-01T00:00:00\n";
+    const result = mergeToml(
+      "a = 2024-01-01T00:00:00Z\nb = 2024-01-01T00:00:00Z\n",
+      "a = 2025-01-01T02:00:00+02:00\nb = 2025-01-01T00:00:00\n",
+      { base },
+    );
+    expect(result.kept).toEqual(["a", "b"]);
+  });
+});
