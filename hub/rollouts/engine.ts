@@ -851,7 +851,7 @@ export class RolloutEngine {
     if (last && total.finished === total.members && total.members + total.notApplicable > 0) {
       if (current.members === 0)
         this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch, current.notApplicable);
-      const reason = completedReason({ failed: total.failed });
+      const reason = completedReason({ failed: total.failed, not_applicable: total.notApplicable });
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
     } else if (!last && rollout.spec.autoAdvance) {
