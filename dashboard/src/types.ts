@@ -136,7 +136,15 @@ export interface RolloutDetail extends RolloutSummary {
     progress: Record<ProgressGroup, number>;
     /** Failed updates whose host restored the previous version by itself. */
     restored: number;
-    agents: { agentId: string; state: string; online: boolean; attempts: number; error: string | null }[];
+    agents: {
+      agentId: string;
+      state: string;
+      online: boolean;
+      attempts: number;
+      error: string | null;
+      /** An offline agent the running rollout waits for: when it counts as failed if still away. */
+      offlineFailsAt?: string;
+    }[];
   }[];
 }
 

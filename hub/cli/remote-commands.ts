@@ -244,7 +244,9 @@ function printDetail(d: Detail): void {
             a.online ? "yes" : "no",
             a.attempts,
             a.updatedAt,
-            a.error,
+            // The wave waits for an offline agent: until when, before it counts as failed.
+            a.error ??
+              (a.offlineFailsAt === undefined ? null : `offline: counts as failed at ${a.offlineFailsAt}`),
           ]),
         ),
       );

@@ -119,6 +119,17 @@ export class RolloutEngine {
   }
 
   /**
+   * When an agent owed `rollout`'s release, offline now and last seen at `lastSeen`, counts as
+   * failed if it stays away (the tick's offline timeout, counted as `expireOffline` counts it);
+   * undefined while the rollout is not running (paused, nothing times out).
+   */
+  offlineDeadline(rollout: RolloutRecord): ((lastSeen: number) => number) | undefined {
+    if (!isRunningRollout(rollout.state)) return undefined;
+    const counted = Math.max(rollout.waveStartedAt, this.startedAt);
+    return (lastSeen) => Math.max(lastSeen, counted) + this.options.offlineTimeoutMs;
+  }
+
+  /**
    * Runs `fn` in one transaction (re-run from scratch when the store retries it), evaluates the
    * rollouts it asked for, and sends its instructions after the commit.
    */

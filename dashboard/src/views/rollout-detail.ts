@@ -147,7 +147,14 @@ export function rolloutDetailView(id: string): View {
                 h("td", {}, link(`/agents/${encodeURIComponent(a.agentId)}`, a.agentId)),
                 h("td", {}, a.state),
                 h("td", {}, a.online ? "● online" : "○ offline"),
-                h("td", {}, a.error ?? ""),
+                h(
+                  "td",
+                  {},
+                  a.error ??
+                    (a.offlineFailsAt === undefined
+                      ? ""
+                      : `offline: counts as failed at ${when(a.offlineFailsAt)}`),
+                ),
               ),
             ),
           ),
