@@ -370,7 +370,7 @@ export async function rolloutAction(
   if (missed.length > 0) {
     process.exitCode = 1;
     process.stderr.write(
-      `not rolled back: ${missed.join(", ")} (no earlier release known, or a later rollout of the app took them over)\n`,
+      `not rolled back: ${missed.join(", ")} (no earlier release known, a later rollout of the app took them over, or their rollback failed)\n`,
     );
   }
   if (options.json) return out(JSON.stringify(detail, null, 2));

@@ -103,10 +103,26 @@ export function tookOver(other: DeploymentRecord, later: RolloutRecord): boolean
 /** The start of the error of a rollback instruction a later rollout of the app overtook. */
 export const ROLLBACK_OVERTAKEN = "rollback not sent: a later rollout of the app";
 
-/** A rollback was asked for and did not reach this deployment's agent (its error says why). */
+/** The error of a rollback instruction its agent reported as not done (`outcome` not a success). */
+export function rollbackNotDone(outcome: string, detail: string | undefined): string {
+  return `${ROLLBACK_NOT_DONE}${outcome.replace("_", " ")}: ${detail ?? "no detail"}`;
+}
+const ROLLBACK_NOT_DONE = "rollback ";
+const ROLLBACK_REPORTED = ["failed", "rolled back", "restore failed"].map((o) => `${ROLLBACK_NOT_DONE}${o}:`);
+
+/**
+ * A rollback was asked for and did not take this deployment's agent back (its error says why): the
+ * hub could not send it, or the agent reported it failed or refused it (the app disabled there
+ * since). Those the agent answered were only counted as failures, so the "not rolled back" line
+ * read as if every other host was back.
+ */
 export function notRolledBack(d: Pick<DeploymentRecord, "error">): boolean {
   const error = d.error ?? "";
-  return error.startsWith(ROLLBACK_IMPOSSIBLE) || error.startsWith(ROLLBACK_OVERTAKEN);
+  return (
+    error.startsWith(ROLLBACK_IMPOSSIBLE) ||
+    error.startsWith(ROLLBACK_OVERTAKEN) ||
+    ROLLBACK_REPORTED.some((prefix) => error.startsWith(prefix))
+  );
 }
 
 /**
