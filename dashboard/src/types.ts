@@ -118,6 +118,8 @@ export interface RolloutSummary {
   release: { id: string; app: string; version: string };
   currentWave: number;
   currentWaveName: string;
+  /** A running auto-advancing rollout: the earliest time it leaves this wave (its waitMinutes). */
+  autoAdvanceAt?: string;
   created: string;
   updated: string;
   counts: Record<string, number>;

@@ -217,7 +217,7 @@ function printDetail(d: Detail): void {
   out(`release  ${printable(`${d.release.app} ${d.release.version}`)} (${d.release.id})`);
   out(`state    ${d.state}${d.reason ? ` — ${printable(d.reason)}` : ""}`);
   out(
-    `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}`,
+    `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}${d.autoAdvanceAt ? `; advances by itself once finished, not before ${d.autoAdvanceAt} (its waitMinutes)` : ""}`,
   );
   out(`agents   ${counts(d.counts, d.restored)}`);
   // As the dashboard's red notice: agents a requested rollback did not reach, by name.

@@ -9,6 +9,7 @@ import {
   inStateOrder,
   isCompletedRollout,
   isFinalRollout,
+  isRunningRollout,
   offeredRolloutActions,
   PROGRESS_GROUP,
   type ProgressGroup,
@@ -82,6 +83,26 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
   );
 }
 
+/**
+ * The earliest time a running auto-advancing rollout leaves its current wave by itself (its
+ * `waitMinutes` after the wave started; it also needs the wave finished at its minSuccessRate).
+ * A finished canary that waited showed nothing but "active", all succeeded: an operator could not
+ * tell a wait from a stuck rollout, and advanced it by hand, cutting the soak short.
+ */
+function autoAdvanceAt(rollout: RolloutRecord): { autoAdvanceAt?: string } {
+  const wave = rollout.spec.waves[rollout.currentWave];
+  const last = rollout.currentWave >= rollout.spec.waves.length - 1;
+  if (
+    !rollout.spec.autoAdvance ||
+    last ||
+    !isRunningRollout(rollout.state) ||
+    !wave ||
+    wave.waitMinutes === 0
+  )
+    return {};
+  return { autoAdvanceAt: new Date(rollout.waveStartedAt + wave.waitMinutes * 60_000).toISOString() };
+}
+
 function summaryOf(
   rollout: RolloutRecord,
   release: ReleaseRecord | undefined,
@@ -100,6 +121,7 @@ function summaryOf(
     currentWave: rollout.currentWave,
     currentWaveName: rollout.spec.waves[rollout.currentWave]?.name ?? "",
     waveStartedAt: new Date(rollout.waveStartedAt).toISOString(),
+    ...autoAdvanceAt(rollout),
     created: new Date(rollout.created).toISOString(),
     // The rollout's own changes and its agents' (a report, a rollback, a latecomer after it
     // completed): the list's UPDATED says when anything in it last moved.

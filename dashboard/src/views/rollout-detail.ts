@@ -117,7 +117,12 @@ export function rolloutDetailView(id: string): View {
             : null,
         ),
         h("dt", {}, "Current wave"),
-        h("dd", {}, `${r.currentWave + 1} of ${r.waves.length}: ${r.currentWaveName}`),
+        h(
+          "dd",
+          {},
+          `${r.currentWave + 1} of ${r.waves.length}: ${r.currentWaveName}`,
+          r.autoAdvanceAt ? ` — advances by itself once finished, not before ${when(r.autoAdvanceAt)}` : "",
+        ),
         h("dt", {}, "Policy"),
         h(
           "dd",
