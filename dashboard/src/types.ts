@@ -118,6 +118,8 @@ export interface RolloutSummary {
   release: { id: string; app: string; version: string };
   currentWave: number;
   currentWaveName: string;
+  /** A running auto-advancing rollout: the earliest time it leaves this wave (its waitMinutes). */
+  autoAdvanceAt?: string;
   created: string;
   updated: string;
   counts: Record<string, number>;
@@ -136,7 +138,15 @@ export interface RolloutDetail extends RolloutSummary {
     progress: Record<ProgressGroup, number>;
     /** Failed updates whose host restored the previous version by itself. */
     restored: number;
-    agents: { agentId: string; state: string; online: boolean; attempts: number; error: string | null }[];
+    agents: {
+      agentId: string;
+      state: string;
+      online: boolean;
+      attempts: number;
+      error: string | null;
+      /** An offline agent the running rollout waits for: when it counts as failed if still away. */
+      offlineFailsAt?: string;
+    }[];
   }[];
 }
 

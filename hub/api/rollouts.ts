@@ -2,7 +2,7 @@ import { type Request, Router } from "express";
 import * as z from "zod";
 import { AbortRollout, AdvanceRollout, NoFields, RolloutSpec } from "../../shared/api/bodies.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
-import { rolloutDetail, rolloutDetailOf, rolloutSummary } from "../rollouts/view.js";
+import { offlineFailsAt, rolloutDetail, rolloutDetailOf, rolloutSummary } from "../rollouts/view.js";
 import { rolloutStates } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { parseRequest } from "./validate.js";
@@ -25,6 +25,7 @@ export function rolloutRoutes(deps: ApiDeps): Router {
       store,
       rollout,
       (agentId) => deps.isOnline(agentId) || stored?.has(agentId) === true,
+      engine.offlineDeadline(rollout),
     );
   };
   // The path may hold a unique prefix (the dashboard and CLI show 8 characters): the full id from here on.
@@ -40,12 +41,15 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     // Answered from what the creating transaction wrote: reading a 10,000-agent rollout back would
     // cost the database and this hub as much as their sends, while the cluster's hubs deliver.
     const created = await engine.createWithDeployments(spec, actorOf(res));
+    const isOnline = (agentId: string) =>
+      deps.isOnline(agentId) || (deps.sharedPresence === true && created.storedOnline.has(agentId));
+    const deadline = engine.offlineDeadline(created.rollout);
     const view = rolloutDetailOf(
       created.rollout,
       created.release,
       created.deployments,
-      (agentId) =>
-        deps.isOnline(agentId) || (deps.sharedPresence === true && created.storedOnline.has(agentId)),
+      isOnline,
+      deadline && (await offlineFailsAt(store, created.rollout, created.deployments, isOnline, deadline)),
     );
     // What the preview warned of (a downgrade), said again to a caller that skipped the preview.
     res.status(201).json(created.warnings.length > 0 ? { ...view, warnings: created.warnings } : view);

@@ -217,7 +217,7 @@ function printDetail(d: Detail): void {
   out(`release  ${printable(`${d.release.app} ${d.release.version}`)} (${d.release.id})`);
   out(`state    ${d.state}${d.reason ? ` — ${printable(d.reason)}` : ""}`);
   out(
-    `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}`,
+    `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}${d.autoAdvanceAt ? `; advances by itself once finished, not before ${d.autoAdvanceAt} (its waitMinutes)` : ""}`,
   );
   out(`agents   ${counts(d.counts, d.restored)}`);
   // As the dashboard's red notice: agents a requested rollback did not reach, by name.
@@ -244,7 +244,9 @@ function printDetail(d: Detail): void {
             a.online ? "yes" : "no",
             a.attempts,
             a.updatedAt,
-            a.error,
+            // The wave waits for an offline agent: until when, before it counts as failed.
+            a.error ??
+              (a.offlineFailsAt === undefined ? null : `offline: counts as failed at ${a.offlineFailsAt}`),
           ]),
         ),
       );
@@ -368,7 +370,7 @@ export async function rolloutAction(
   if (missed.length > 0) {
     process.exitCode = 1;
     process.stderr.write(
-      `not rolled back: ${missed.join(", ")} (no earlier release known, or a later rollout of the app took them over)\n`,
+      `not rolled back: ${missed.join(", ")} (no earlier release known, a later rollout of the app took them over, or their rollback failed)\n`,
     );
   }
   if (options.json) return out(JSON.stringify(detail, null, 2));

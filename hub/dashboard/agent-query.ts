@@ -45,6 +45,16 @@ function parseLabels(pairs: readonly string[]): [string, string][] {
   });
 }
 
+/**
+ * The fleet's word for an app state: a report's `succeeded` is stored as `updated` (the word the
+ * agent's next hello uses), but rows written before that, and callers who learnt the report's word,
+ * still say `succeeded`. `?state=succeeded` matched nothing new, so a script counting the hosts it
+ * updated read zero; both words now name one state.
+ */
+export function fleetState(state: string): string {
+  return state === "succeeded" ? "updated" : state;
+}
+
 function matches(agent: AgentRecord, online: boolean, query: AgentQuery): boolean {
   if (query.status && (query.status === "online") !== online) return false;
   if (query.q) {
@@ -56,7 +66,8 @@ function matches(agent: AgentRecord, online: boolean, query: AgentQuery): boolea
   const apps = query.app ? agent.apps.filter((a) => a.app === query.app) : agent.apps;
   if (query.app && apps.length === 0) return false;
   if (query.version && !apps.some((a) => a.version === query.version)) return false;
-  if (query.state && !apps.some((a) => a.state === query.state)) return false;
+  const state = query.state === undefined ? undefined : fleetState(query.state);
+  if (state && !apps.some((a) => fleetState(a.state) === state)) return false;
   return true;
 }
 
@@ -74,7 +85,7 @@ export function fleetFacets(agents: readonly AgentRecord[]): AgentFacets {
     ),
     apps: sorted(apps.map((a) => a.app)),
     versions: sorted(apps.flatMap((a) => (a.version === null ? [] : [a.version]))),
-    states: sorted(apps.map((a) => a.state)),
+    states: sorted(apps.map((a) => fleetState(a.state))),
   };
 }
 
@@ -101,7 +112,11 @@ export function queryAgents(
   for (const agent of agents) {
     const up = isOnline(agent.id);
     if (!matches(agent, up, query)) continue;
-    matching.push({ ...agent, online: up });
+    // A row stored before reports said `updated` reads in the fleet's word too.
+    const apps = agent.apps.some((a) => a.state === "succeeded")
+      ? agent.apps.map((a) => ({ ...a, state: fleetState(a.state) }))
+      : agent.apps;
+    matching.push({ ...agent, apps, online: up });
     if (up) online++;
   }
   const end = query.limit === undefined ? undefined : query.offset + query.limit;

@@ -112,13 +112,23 @@ export function rollbackableOf(deployments: readonly DeploymentRecord[]): number
 export function completedReason(counts: Readonly<Record<string, number>>): string | null {
   let failed = 0;
   let owed = 0;
+  let notApplicable = 0;
   for (const [state, n] of Object.entries(counts)) {
     if (FAILED.has(state as DeploymentState)) failed += n;
     if (DELIVERABLE_DEPLOYMENT_STATES.includes(state as DeploymentState)) owed += n;
+    if (NOT_APPLICABLE.has(state as DeploymentState)) notApplicable += n;
   }
+  // A rollout that completed with hosts left out read "completed" and nothing else: an operator
+  // took it that every planned host ran the release, while some (the app disabled or removed, or
+  // relabelled out of the selector) were never sent it.
   const parts = [
     ...(failed > 0 ? [`${failed} agent(s) failed`] : []),
     ...(owed > 0 ? [`${owed} agent(s) back after it completed are being sent the release`] : []),
+    ...(notApplicable > 0
+      ? [
+          `${notApplicable} agent(s) not applicable (no longer take the app or fit the selector): not sent the release`,
+        ]
+      : []),
   ];
   return parts.length === 0 ? null : parts.join("; ");
 }

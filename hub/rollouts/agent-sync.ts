@@ -6,7 +6,7 @@ import type { Dispatch } from "./dispatch.js";
 import { settleEligibility } from "./eligibility.js";
 import type { RolloutEngine } from "./engine.js";
 import { settleInstalled } from "./found-installed.js";
-import { markOvertaken, RESTORED_BY_HOST, tookOver } from "./rollback-result.js";
+import { markOvertaken, RESTORED_BY_HOST, rollbackNotDone, tookOver } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   FAILED_DEPLOYMENT_STATES,
@@ -395,5 +395,5 @@ function rollbackOutcome(d: DeploymentRecord, report: Report): Outcome | undefin
   const state = nextDeploymentState(d.state, event);
   if (state === undefined) return undefined;
   if (event === "rollback-succeeded") return { state, error: null };
-  return { state, error: `rollback ${report.outcome.replace("_", " ")}: ${report.error ?? "no detail"}` };
+  return { state, error: rollbackNotDone(report.outcome, report.error) };
 }

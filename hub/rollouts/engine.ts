@@ -119,6 +119,17 @@ export class RolloutEngine {
   }
 
   /**
+   * When an agent owed `rollout`'s release, offline now and last seen at `lastSeen`, counts as
+   * failed if it stays away (the tick's offline timeout, counted as `expireOffline` counts it);
+   * undefined while the rollout is not running (paused, nothing times out).
+   */
+  offlineDeadline(rollout: RolloutRecord): ((lastSeen: number) => number) | undefined {
+    if (!isRunningRollout(rollout.state)) return undefined;
+    const counted = Math.max(rollout.waveStartedAt, this.startedAt);
+    return (lastSeen) => Math.max(lastSeen, counted) + this.options.offlineTimeoutMs;
+  }
+
+  /**
    * Runs `fn` in one transaction (re-run from scratch when the store retries it), evaluates the
    * rollouts it asked for, and sends its instructions after the commit.
    */
@@ -851,7 +862,7 @@ export class RolloutEngine {
     if (last && total.finished === total.members && total.members + total.notApplicable > 0) {
       if (current.members === 0)
         this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch, current.notApplicable);
-      const reason = completedReason({ failed: total.failed });
+      const reason = completedReason({ failed: total.failed, not_applicable: total.notApplicable });
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
     } else if (!last && rollout.spec.autoAdvance) {

@@ -103,10 +103,26 @@ export function tookOver(other: DeploymentRecord, later: RolloutRecord): boolean
 /** The start of the error of a rollback instruction a later rollout of the app overtook. */
 export const ROLLBACK_OVERTAKEN = "rollback not sent: a later rollout of the app";
 
-/** A rollback was asked for and did not reach this deployment's agent (its error says why). */
+/** The error of a rollback instruction its agent reported as not done (`outcome` not a success). */
+export function rollbackNotDone(outcome: string, detail: string | undefined): string {
+  return `${ROLLBACK_NOT_DONE}${outcome.replace("_", " ")}: ${detail ?? "no detail"}`;
+}
+const ROLLBACK_NOT_DONE = "rollback ";
+const ROLLBACK_REPORTED = ["failed", "rolled back", "restore failed"].map((o) => `${ROLLBACK_NOT_DONE}${o}:`);
+
+/**
+ * A rollback was asked for and did not take this deployment's agent back (its error says why): the
+ * hub could not send it, or the agent reported it failed or refused it (the app disabled there
+ * since). Those the agent answered were only counted as failures, so the "not rolled back" line
+ * read as if every other host was back.
+ */
 export function notRolledBack(d: Pick<DeploymentRecord, "error">): boolean {
   const error = d.error ?? "";
-  return error.startsWith(ROLLBACK_IMPOSSIBLE) || error.startsWith(ROLLBACK_OVERTAKEN);
+  return (
+    error.startsWith(ROLLBACK_IMPOSSIBLE) ||
+    error.startsWith(ROLLBACK_OVERTAKEN) ||
+    ROLLBACK_REPORTED.some((prefix) => error.startsWith(prefix))
+  );
 }
 
 /**
@@ -154,6 +170,26 @@ export async function owedRollbacks(
  * previous release the hub does not have cannot be sent back: it is named in the result, in an
  * event and in its deployment's error, so nobody reads "rolled back" where nothing was.
  */
+/**
+ * Agents whose failed update left the rollout's release installed (their last report or hello names
+ * it as the release they run): a rollback must take them back too; they run the bad release.
+ * Only their rows are read.
+ */
+async function leftOnRelease(
+  dispatch: Dispatch,
+  rollout: RolloutRecord,
+  deployments: readonly DeploymentRecord[],
+): Promise<Set<string>> {
+  const failed = deployments
+    .filter((d) => nextDeploymentState(d.state, "rollback-left-installed") !== undefined)
+    .map((d) => d.agentId);
+  if (failed.length === 0) return new Set();
+  const agents = await dispatch.t.getAgents(failed);
+  return new Set(
+    agents.filter((a) => a.apps.some((p) => p.releaseId === rollout.releaseId)).map((a) => a.id),
+  );
+}
+
 export async function markRollback(
   dispatch: Dispatch,
   rollout: RolloutRecord,
@@ -165,8 +201,10 @@ export async function markRollback(
   const now = dispatch.now;
   const updates: DeploymentUpdate[] = [];
   const taken = await takenOver(dispatch, rollout);
-  for (const d of await dispatch.t.listDeployments({ rolloutId: rollout.id })) {
-    const back = nextDeploymentState(d.state, "rollback");
+  const deployments = await dispatch.t.listDeployments({ rolloutId: rollout.id });
+  const leftOn = await leftOnRelease(dispatch, rollout, deployments);
+  for (const d of deployments) {
+    const back = nextDeploymentState(d.state, leftOn.has(d.agentId) ? "rollback-left-installed" : "rollback");
     if (back === undefined || !rollbackActsOn(d)) continue;
     const later = taken.get(d.agentId);
     const error =

@@ -58,6 +58,9 @@ export type DeploymentEvent =
   // the rollout runs, or when an operator resumes the rollout while it is connected.
   | "redeliver"
   | "rollback" // abort with rollback, or auto-rollback: back to the previous release
+  // The same, for a failed update its host left installed (the agent's last report names the
+  // rollout's release as installed: `auto_rollback_on` kept it in place): it runs the bad release.
+  | "rollback-left-installed"
   // The agent already runs the release (its hello or its stored status says so) while it is owed it
   // (due, or retried after a timeout): it is not sent the release again; the update is done.
   | "found-installed"
@@ -150,7 +153,7 @@ export const deploymentTransitions = {
     ineligible: "not_applicable",
   },
   succeeded: { ...UPDATE_REPORTED, rollback: "rollback_pending" },
-  failed: { ...UPDATE_REPORTED },
+  failed: { ...UPDATE_REPORTED, "rollback-left-installed": "rollback_pending" },
   // Timed out after it was sent, the agent may have installed the release while away: a rollback
   // sends it back too (one that never got it answers that it runs the previous release already).
   timed_out: {

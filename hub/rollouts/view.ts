@@ -4,10 +4,12 @@ import { completedReason, rollbackableOf, rollbackableOfCounts } from "./account
 import { notRolledBack, restoredByHost } from "./rollback-result.js";
 import {
   cancelsUnsent,
+  DELIVERABLE_DEPLOYMENT_STATES,
   FAILED_DEPLOYMENT_STATES,
   inStateOrder,
   isCompletedRollout,
   isFinalRollout,
+  isRunningRollout,
   offeredRolloutActions,
   PROGRESS_GROUP,
   type ProgressGroup,
@@ -81,6 +83,26 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
   );
 }
 
+/**
+ * The earliest time a running auto-advancing rollout leaves its current wave by itself (its
+ * `waitMinutes` after the wave started; it also needs the wave finished at its minSuccessRate).
+ * A finished canary that waited showed nothing but "active", all succeeded: an operator could not
+ * tell a wait from a stuck rollout, and advanced it by hand, cutting the soak short.
+ */
+function autoAdvanceAt(rollout: RolloutRecord): { autoAdvanceAt?: string } {
+  const wave = rollout.spec.waves[rollout.currentWave];
+  const last = rollout.currentWave >= rollout.spec.waves.length - 1;
+  if (
+    !rollout.spec.autoAdvance ||
+    last ||
+    !isRunningRollout(rollout.state) ||
+    !wave ||
+    wave.waitMinutes === 0
+  )
+    return {};
+  return { autoAdvanceAt: new Date(rollout.waveStartedAt + wave.waitMinutes * 60_000).toISOString() };
+}
+
 function summaryOf(
   rollout: RolloutRecord,
   release: ReleaseRecord | undefined,
@@ -99,6 +121,7 @@ function summaryOf(
     currentWave: rollout.currentWave,
     currentWaveName: rollout.spec.waves[rollout.currentWave]?.name ?? "",
     waveStartedAt: new Date(rollout.waveStartedAt).toISOString(),
+    ...autoAdvanceAt(rollout),
     created: new Date(rollout.created).toISOString(),
     // The rollout's own changes and its agents' (a report, a rollback, a latecomer after it
     // completed): the list's UPDATED says when anything in it last moved.
@@ -120,9 +143,38 @@ export async function rolloutDetail(
   store: StoreOps,
   rollout: RolloutRecord,
   isOnline: (agentId: string) => boolean,
+  /** The engine's offline timeout for this rollout (RolloutEngine.offlineDeadline). */
+  offlineDeadline?: (lastSeen: number) => number,
 ) {
   const deployments = await store.listDeployments({ rolloutId: rollout.id });
-  return rolloutDetailOf(rollout, await store.getRelease(rollout.releaseId), deployments, isOnline);
+  const failsAt =
+    offlineDeadline && (await offlineFailsAt(store, rollout, deployments, isOnline, offlineDeadline));
+  return rolloutDetailOf(rollout, await store.getRelease(rollout.releaseId), deployments, isOnline, failsAt);
+}
+
+/**
+ * When each agent the rollout waits for while it is offline counts as failed: a wave held by an
+ * offline agent showed it `pending`, offline, with nothing saying how long the rollout would wait
+ * before the agent counted against the failure threshold. Only those agents' rows are read.
+ */
+export async function offlineFailsAt(
+  store: StoreOps,
+  rollout: RolloutRecord,
+  deployments: readonly DeploymentRecord[],
+  isOnline: (agentId: string) => boolean,
+  deadline: (lastSeen: number) => number,
+): Promise<Map<string, number>> {
+  const waited = deployments
+    .filter(
+      (d) =>
+        d.wave <= rollout.currentWave &&
+        DELIVERABLE_DEPLOYMENT_STATES.includes(d.state) &&
+        !isOnline(d.agentId),
+    )
+    .map((d) => d.agentId);
+  if (waited.length === 0) return new Map();
+  const agents = await store.getAgents(waited);
+  return new Map(agents.map((a) => [a.id, deadline(a.lastSeen)]));
 }
 
 /**
@@ -134,6 +186,8 @@ export function rolloutDetailOf(
   release: ReleaseRecord | undefined,
   deployments: readonly DeploymentRecord[],
   isOnline: (agentId: string) => boolean,
+  /** Per agent id, when it counts as failed if it stays offline (see `offlineFailsAt`). */
+  failsAt?: ReadonlyMap<string, number>,
 ) {
   const finalState = isFinalRollout(rollout.state);
   // One pass: a 10,000-agent rollout is grouped by wave once, not filtered once per wave.
@@ -172,15 +226,20 @@ export function rolloutDetailOf(
         counts,
         progress: progressOf(counts),
         restored: restoredOf(members),
-        agents: members.map((d) => ({
-          agentId: d.agentId,
-          deploymentId: d.id,
-          state: d.state,
-          online: isOnline(d.agentId),
-          attempts: d.attempts,
-          error: d.error,
-          updatedAt: new Date(d.updatedAt).toISOString(),
-        })),
+        agents: members.map((d) => {
+          const offlineAt = failsAt?.get(d.agentId);
+          return {
+            agentId: d.agentId,
+            deploymentId: d.id,
+            state: d.state,
+            online: isOnline(d.agentId),
+            attempts: d.attempts,
+            error: d.error,
+            updatedAt: new Date(d.updatedAt).toISOString(),
+            // Only for an offline agent the running rollout waits for: when it counts as failed.
+            ...(offlineAt === undefined ? {} : { offlineFailsAt: new Date(offlineAt).toISOString() }),
+          };
+        }),
       };
     }),
   };

@@ -97,6 +97,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: "Unauthorized",
   403: "Forbidden",
   404: "Not Found",
+  409: "Conflict",
   429: "Too Many Requests",
 };
 
@@ -106,6 +107,34 @@ const MAX_INVALID_PER_MINUTE = 5;
 /** Progress messages per agent and minute: an update sends a few dozen. */
 const MAX_PROGRESS_PER_MINUTE = 600;
 const DEFAULT_HELLO_TIMEOUT_MS = 30_000;
+/**
+ * How long a connection of an agent id already connected here waits for the older connection to
+ * answer a ping: one that answers is a second live process with that id, and is kept.
+ */
+const DUPLICATE_PROBE_MS = 2_000;
+
+/**
+ * Whether `ws` answers a ping within `ms`: a peer still there, not a socket half-open since its
+ * host went away (rebooted, lost its network), which a reconnect of the same agent replaces.
+ */
+function answersPing(ws: WebSocket, ms: number): Promise<boolean> {
+  if (ws.readyState !== ws.OPEN) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (answered: boolean) => {
+      clearTimeout(timer);
+      ws.off("pong", onPong);
+      ws.off("close", onClose);
+      resolve(answered);
+    };
+    const onPong = () => done(true);
+    const onClose = () => done(false);
+    const timer = setTimeout(() => done(false), ms);
+    timer.unref();
+    ws.on("pong", onPong);
+    ws.on("close", onClose);
+    ws.ping();
+  });
+}
 
 /**
  * Refuses an upgrade with a plain HTTP response before any WebSocket handshake happens; the reason
@@ -144,6 +173,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const invalidBudgetOf = budgetsPerAgent(MAX_INVALID_PER_MINUTE, now);
   const progressBudgetOf = budgetsPerAgent(MAX_PROGRESS_PER_MINUTE, now);
   const helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
+  /** Where each connection came from and the host its hello named: said when a duplicate is refused. */
+  const origins = new WeakMap<WebSocket, { remote: string; hostname?: string }>();
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
@@ -169,9 +200,24 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         `more than ${maxConnects} connections a minute for this agent; try again later`,
         principal.agentId,
       );
+    // Two hosts with one agent id (a VM cloned with its /etc/machine-id) took each other's place
+    // in turn, each carrying out the hub's instructions (both installed a release, both reported on
+    // one deployment). A second connection while the first still answers is refused, named on the
+    // attention list; a first that does not answer (its host gone) is replaced as before.
+    const current = registry.socketOf(principal.agentId);
+    if (current !== undefined && (await answersPing(current, DUPLICATE_PROBE_MS))) {
+      const from = origins.get(current);
+      const where = `${from?.remote ?? "?"}${from?.hostname ? ` (host ${from.hostname})` : ""}`;
+      return refused(
+        409,
+        `agent ${principal.agentId} is connected already from ${where} and answering: two hosts with one agent id? Give each its own [hub] agent_id`,
+        principal.agentId,
+      );
+    }
     // The peer may have gone while the token was checked against the store.
     if (socket.destroyed) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
+      origins.set(ws, { remote: req.socket.remoteAddress ?? "?" });
       principals.set(ws, principal);
       const session = options.sessions.open(principal, (reason) => endSession(ws, reason));
       sessions.set(ws, session);
@@ -311,6 +357,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
             agentId,
           );
         greeted = true;
+        const origin = origins.get(ws);
+        if (origin) origin.hostname = message.hostname;
         registry.add(agentId, ws)?.close(4000, "replaced by a newer connection");
         refusals.clear(agentId);
         void renewIfDue(ws, agentId);

@@ -31,6 +31,11 @@ export class ConnectionRegistry implements AgentChannel {
     return true;
   }
 
+  /** The socket this agent is connected by now, if any. */
+  socketOf(agentId: string): WebSocket | undefined {
+    return this.sockets.get(agentId);
+  }
+
   isOnline(agentId: string): boolean {
     return this.sockets.has(agentId);
   }

@@ -1,9 +1,11 @@
 /**
- * Two hosts with one agent id (a VM cloned with its /etc/machine-id, the default agent_id): the hub
- * keeps the newer connection and closes the other (4000 "replaced by a newer connection"). Each
- * agent used to log "hub connection closed; reconnecting" at INFO and take the other's place again
- * within 100 ms, for ever. Now the replaced agent says why in a WARNING and backs off. Real hub,
- * real agent processes.
+ * Two hosts with one agent id (a VM cloned with its /etc/machine-id, the default agent_id). The hub
+ * used to keep the newer connection and close the other (4000 "replaced by a newer connection"), so
+ * the two took each other's place in turn and both carried out the hub's instructions. Now a
+ * second connection while the first still answers is refused (409, the reason naming [hub]
+ * agent_id), the clone backs off as after any failure, and the hub lists it on its attention list.
+ * (A replaced agent's own WARNING is kept for a connection replaced after its host went silent.)
+ * Real hub, real agent processes.
  */
 import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
@@ -23,7 +25,7 @@ describe("two agents with one agent id (real hub)", () => {
     await fleet?.close();
   });
 
-  it("the replaced one says why (a WARNING naming [hub] agent_id) and backs off", {
+  it("the second is refused while the first answers: it says why (naming [hub] agent_id) and backs off", {
     timeout: 60_000,
   }, async () => {
     const original = fleet.agent(0);
@@ -43,20 +45,33 @@ describe("two agents with one agent id (real hub)", () => {
       env: { ...process.env, SHIP_AGENT_FAST: "1" },
     });
     try {
-      await fleet.waitFor("the clone replaced once", async () =>
-        (await readFile(logFile, "utf8")).includes("replaced by a newer connection"),
+      // The hub keeps the connection that answers (before: each took the other's place within
+      // 100 ms, for ever, and both carried out the hub's instructions).
+      await fleet.waitFor("the clone refused once", async () =>
+        (await readFile(logFile, "utf8")).includes('"msg":"hub refused the connection"'),
       );
-      const replacedAt = Date.now();
+      const refusedAt = Date.now();
       await new Promise((r) => setTimeout(r, 8000));
       const lines = (await readFile(logFile, "utf8")).split("\n");
-      const warning = lines.find((l) => l.includes("replaced by a newer connection"));
-      expect(warning).toContain('"level":40');
-      expect(warning).toContain("another connection with this agent's id took over");
-      expect(warning).toContain("[hub] agent_id");
-      // Before: it reconnected within 100 ms of every replacement (dozens of times in 8 s).
-      const connects = lines.filter((l) => l.includes('"msg":"connected to hub"'));
-      const since = connects.filter((l) => Number(/"time":(\d+)/.exec(l)?.[1]) > replacedAt);
-      expect(since.length, `${since.length} reconnects in 8 s`).toBeLessThanOrEqual(3);
+      const refusal = lines.find((l) => l.includes('"msg":"hub refused the connection"'));
+      expect(refusal).toContain('"status":409');
+      expect(refusal).toContain("agent agent-1 is connected already from 127.0.0.1");
+      expect(refusal).toContain("Give each its own [hub] agent_id");
+      expect(lines.filter((l) => l.includes('"msg":"connected to hub"'))).toEqual([]);
+      // Backed off as after any failure: a handful of attempts in 8 s, not dozens.
+      const attempts = lines.filter(
+        (l) =>
+          l.includes('"msg":"hub refused the connection"') && Number(/"time":(\d+)/.exec(l)?.[1]) > refusedAt,
+      );
+      expect(attempts.length, `${attempts.length} attempts in 8 s`).toBeLessThanOrEqual(6);
+      // The first host keeps its connection, and the operator sees the clone at the hub.
+      const { agents } = await fleet.api<{ agents: { id: string; online: boolean }[] }>("GET", "/agents");
+      expect(agents.find((a) => a.id === "agent-1")?.online).toBe(true);
+      const { refused } = await fleet.api<{ refused: { agentId: string; reason: string }[] }>(
+        "GET",
+        "/agents/attention",
+      );
+      expect(refused.map((r) => r.agentId)).toEqual(["agent-1"]);
     } finally {
       await stopProcess(child, "SIGKILL");
     }

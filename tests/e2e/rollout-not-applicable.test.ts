@@ -66,7 +66,10 @@ describe("an agent whose hello no longer names the app (real hub, real agents)",
       90_000,
     );
     const view = await detail(id);
-    expect(view.reason).toBeNull();
+    // No failure, and the two hosts left out are said (not a bare "completed").
+    expect(view.reason).toBe(
+      "2 agent(s) not applicable (no longer take the app or fit the selector): not sent the release",
+    );
     for (const agentId of ["agent-2", "agent-3"]) {
       const d = stateOf(view, agentId);
       expect(d?.state, agentId).toBe("not_applicable");

@@ -117,7 +117,12 @@ export function rolloutDetailView(id: string): View {
             : null,
         ),
         h("dt", {}, "Current wave"),
-        h("dd", {}, `${r.currentWave + 1} of ${r.waves.length}: ${r.currentWaveName}`),
+        h(
+          "dd",
+          {},
+          `${r.currentWave + 1} of ${r.waves.length}: ${r.currentWaveName}`,
+          r.autoAdvanceAt ? ` — advances by itself once finished, not before ${when(r.autoAdvanceAt)}` : "",
+        ),
         h("dt", {}, "Policy"),
         h(
           "dd",
@@ -147,7 +152,14 @@ export function rolloutDetailView(id: string): View {
                 h("td", {}, link(`/agents/${encodeURIComponent(a.agentId)}`, a.agentId)),
                 h("td", {}, a.state),
                 h("td", {}, a.online ? "● online" : "○ offline"),
-                h("td", {}, a.error ?? ""),
+                h(
+                  "td",
+                  {},
+                  a.error ??
+                    (a.offlineFailsAt === undefined
+                      ? ""
+                      : `offline: counts as failed at ${when(a.offlineFailsAt)}`),
+                ),
               ),
             ),
           ),

@@ -196,6 +196,37 @@ for (const subject of subjects) {
       expect(onB.sent).toHaveLength(1);
     });
 
+    it("abort with rollback sends back a failed deployment whose host the release was left on, not one restored", async () => {
+      // ro2 took a1–a3 from r1 to r2: a1 updated; a2's update failed and was left installed (its
+      // stored status names r2); a3's failed and its host put r1 back.
+      await store.updateRollout("ro1", { state: "completed", updated: 2 });
+      await store.insertRelease(release("r2"));
+      await store.insertRollout(rollout("ro2", "r2"));
+      const states = { a1: "succeeded", a2: "failed", a3: "failed" } as const;
+      await store.insertDeployments(
+        (["a1", "a2", "a3"] as const).map((id) => ({
+          ...deployment("ro2", id),
+          desiredRelease: "r2",
+          previousRelease: "r1",
+          state: states[id],
+          attempts: 1,
+        })),
+      );
+      await store.upsertAgent({
+        ...agent("a2"),
+        apps: [{ app: "web", version: "2.0.0", state: "failed", releaseId: "r2" }],
+      });
+      await store.upsertAgent({
+        ...agent("a3"),
+        apps: [{ app: "web", version: "1.0.0", state: "failed_restored", releaseId: "r1" }],
+      });
+      const channel = new Connected();
+      await engineOn(channel).abort("ro2", "op", true);
+      expect(channel.sent.map((s) => s.agentId).sort()).toEqual(["a1", "a2"]);
+      expect(await store.getDeployment("ro2:a2")).toMatchObject({ state: "rollback_pending" });
+      expect(await store.getDeployment("ro2:a3")).toMatchObject({ state: "failed" });
+    });
+
     it("a batch stores a report once however often it comes, applies it once and acks every copy", async () => {
       const sync = new AgentSync(engineOn(new Connected()));
       const batch = new MessageBatch(sync, memoryLogger([]));

@@ -49,6 +49,10 @@ describe("rolled_back in the fleet", () => {
     // An update done reads as the agent's next hello will say it: updated (not `succeeded`).
     const updated = await t.api<Listed>("GET", "/api/v1/agents?state=updated", { token: t.operator });
     expect(updated.body.agents.map((a) => a.id)).toEqual(["a2"]);
+    // The report's own word names the same hosts (it matched nothing once reports were stored as
+    // `updated`: a script counting the hosts it updated read zero).
+    const succeeded = await t.api<Listed>("GET", "/api/v1/agents?state=succeeded", { token: t.operator });
+    expect(succeeded.body.agents.map((a) => a.id)).toEqual(["a2"]);
     // The operator takes 2.0.0 back: a2 is sent back to 1.0.0 and does it.
     const aborted = await t.api("POST", `/api/v1/rollouts/${id}/abort`, {
       token: t.operator,
@@ -70,5 +74,32 @@ describe("rolled_back in the fleet", () => {
     expect(cli.code).toBe(0);
     expect(cli.stdout).toMatch(/^a1 .*web@1\.0\.0 \(failed_restored\)$/m);
     expect(cli.stdout).toMatch(/^a2 .*web@1\.0\.0 \(rolled_back\)$/m);
+  });
+
+  it("a row stored before reports said `updated` reads `updated`, and either word finds it", async () => {
+    requireHubBin();
+    const t = await startTestHub();
+    hub = t;
+    // As an older hub stored a report's outcome.
+    await t.hub.store.upsertAgent({
+      id: "old",
+      hostname: "old",
+      labels: {},
+      agentVersion: "1",
+      apps: [{ app: "web", version: "2.0.0", state: "succeeded" }],
+      online: false,
+      lastSeen: Date.now(),
+    });
+    for (const state of ["updated", "succeeded"]) {
+      const listed = await t.api<Listed & { facets: { states: string[] } }>(
+        "GET",
+        `/api/v1/agents?state=${state}&facets=true`,
+        { token: t.operator },
+      );
+      expect(listed.body.agents.map((a) => [a.id, a.apps[0]?.state])).toEqual([["old", "updated"]]);
+      expect(listed.body.facets.states).toEqual(["updated"]);
+    }
+    const cli = await runHubCli(t.dir, ["agents", "--hub", t.hub.url, "--token", t.operator]);
+    expect(cli.stdout).toMatch(/^old .*web@2\.0\.0 \(updated\)$/m);
   });
 });

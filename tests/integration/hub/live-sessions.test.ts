@@ -192,12 +192,14 @@ describe("revoked and expired tokens end live sessions", () => {
     expect(closed).toBeUndefined();
     const renewals = agent.received.filter(isType("token"));
     expect(renewals.length).toBeGreaterThanOrEqual(2);
-    // The newest renewal is in force: a new connection opens with it.
+    // The newest renewal is in force: the agent's next connection opens with it (once the first
+    // is gone: a second live connection of one agent id is refused).
+    agent.ws.terminate();
+    await expect.poll(() => t.hub.registry.isOnline("short-1")).toBe(false);
     const again = await TestAgent.connect(t.hub.url, (renewals.at(-1) as { token: string }).token);
     again.hello("short-1");
     await expect.poll(() => t.hub.registry.isOnline("short-1")).toBe(true);
     again.ws.terminate();
-    agent.ws.terminate();
   });
 
   it("a session whose token is not renewed is closed when its exp passes", async () => {

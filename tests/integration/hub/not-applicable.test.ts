@@ -112,6 +112,30 @@ describe("a deployment whose agent no longer fits its rollout", () => {
     expect((await view(t, id)).progress.failed).toBe(0);
   });
 
+  it("a rollout that completes with an agent left out says so in its reason, as it is stored too", async () => {
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const a1 = await connect(t, "a1");
+    const a2 = await connect(t, "a2");
+    await leave(t, a2, "a2");
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v2, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 1 } },
+    });
+    const id = created.body.id;
+    // a2 comes back without the app (disabled on the host): never sent the release.
+    await connect(t, "a2", {}, ["other"]);
+    await expect.poll(async () => (await deployment(t, id, "a2"))?.state).toBe("not_applicable");
+    await reportAcked(a1, await a1.next(isDeploy), "succeeded");
+    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    // Before: reason null, as if both hosts ran 2.0.0.
+    const said =
+      "1 agent(s) not applicable (no longer take the app or fit the selector): not sent the release";
+    expect((await view(t, id)).reason).toBe(said);
+    expect((await t.hub.store.getRollout(id))?.reason).toBe(said);
+  });
+
   it("a canary whose only agent no longer fits is said to have tested nobody when it is passed", async () => {
     const t = await boot();
     await publishRelease(t, "1.0.0");

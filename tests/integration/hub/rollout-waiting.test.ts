@@ -5,6 +5,7 @@
  * until someone happens to look. Real hub (in process) over real WebSocket.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { isType, publishRelease, sendReport, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 let hub: TestHub | undefined;
@@ -68,5 +69,50 @@ describe("a wave that finished below its minSuccessRate", () => {
     });
     expect(advanced.body).toMatchObject({ state: "running", currentWave: 1, reason: null });
     await m1.next(isType("deploy"));
+  });
+});
+
+describe("an auto-advancing wave that waits its waitMinutes", () => {
+  it("says when it advances by itself (not while paused, not on the last wave)", async () => {
+    requireHubBin();
+    const t = await startTestHub();
+    hub = t;
+    const release = await publishRelease(t, "2.0.0");
+    const c1 = await connect(t, "c1");
+    await connect(t, "m1");
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: {
+          release,
+          waves: [
+            { name: "canary", agents: ["c1"], waitMinutes: 30 },
+            { name: "rest", percent: 100 },
+          ],
+          autoAdvance: true,
+        },
+      })
+    ).body.id;
+    sendReport(c1, await c1.next(isType("deploy")), "succeeded");
+    type View = {
+      state: string;
+      waveStartedAt: string;
+      autoAdvanceAt?: string;
+      counts: Record<string, number>;
+    };
+    const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    await expect.poll(async () => (await view()).counts.succeeded).toBe(1);
+    // Finished and all succeeded, yet still on the canary: it said nothing of the 30 minutes left.
+    const at = new Date(Date.parse((await view()).waveStartedAt) + 30 * 60_000).toISOString();
+    expect((await view()).autoAdvanceAt).toBe(at);
+    const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url, "--token", t.operator]);
+    expect(shown.stdout).toContain(`; advances by itself once finished, not before ${at} (its waitMinutes)`);
+    // Paused: nothing advances by itself.
+    await t.api("POST", `/api/v1/rollouts/${id}/pause`, { token: t.operator, body: {} });
+    expect(await view()).not.toHaveProperty("autoAdvanceAt");
+    await t.api("POST", `/api/v1/rollouts/${id}/resume`, { token: t.operator, body: {} });
+    // On the last wave there is nothing to advance to.
+    await t.api("POST", `/api/v1/rollouts/${id}/advance`, { token: t.operator, body: { fromWave: 0 } });
+    expect(await view()).not.toHaveProperty("autoAdvanceAt");
   });
 });

@@ -1,0 +1,94 @@
+/**
+ * The rollout page says how long the rollout waits: an offline agent its wave waits for reads
+ * "offline: counts as failed at TIME" (before: pending, offline, and nothing more), and a wave
+ * soaking its waitMinutes says when it advances by itself. Real hub (in process), agents over a
+ * real WebSocket, real headless Chromium.
+ */
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDashboard } from "../integration/dashboard/support.js";
+import {
+  isType,
+  publishRelease,
+  reportAcked,
+  startTestHub,
+  TestAgent,
+  type TestHub,
+} from "../integration/hub/support.js";
+import { hasProgram } from "../support/require-program.js";
+
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
+
+describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium", () => {
+  let t: TestHub;
+  let browser: Browser;
+  let page: Page;
+  const agents: TestAgent[] = [];
+  const text = (selector: string) => page.locator(selector).first().textContent({ timeout: 5000 });
+
+  async function connect(id: string): Promise<TestAgent> {
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+    agents.push(agent);
+    agent.hello(id, [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }]);
+    while (!t.hub.registry.isOnline(id)) await new Promise((resolve) => setTimeout(resolve, 20));
+    return agent;
+  }
+
+  beforeAll(async () => {
+    buildDashboard();
+    t = await startTestHub({ tickIntervalMs: 50, offlineTimeoutMs: 600_000 });
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${t.hub.url}/?poll=200`);
+    await page.locator("#token").fill(t.operator);
+    await page.keyboard.press("Enter");
+  });
+  afterAll(async () => {
+    for (const a of agents) a.ws.terminate();
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it("shows when an offline agent counts as failed, and when a soaking wave advances", async () => {
+    const v2 = await publishRelease(t, "2.0.0");
+    const c1 = await connect("c1");
+    const away = await connect("away");
+    await connect("m1");
+    away.ws.close();
+    while (t.hub.registry.isOnline("away")) await new Promise((resolve) => setTimeout(resolve, 20));
+    const created = await t.api<{
+      id: string;
+      waves: { agents: { agentId: string; offlineFailsAt?: string }[] }[];
+    }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: v2,
+        waves: [
+          { name: "canary", agents: ["c1", "away"], waitMinutes: 30 },
+          { name: "rest", percent: 100 },
+        ],
+        failureThreshold: { count: 5 },
+        autoAdvance: true,
+      },
+    });
+    const id = created.body.id;
+    const failsAt = created.body.waves[0]?.agents.find((a) => a.agentId === "away")?.offlineFailsAt;
+    expect(failsAt).toBeDefined();
+    await reportAcked(c1, await c1.next(isType("deploy")), "succeeded");
+
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await page.locator('#waves li[data-wave="0"] summary').click();
+    const row = page.locator('#waves li[data-wave="0"] tr', { hasText: "away" });
+    const local = await page.evaluate((iso) => new Date(iso).toLocaleString(), failsAt as string);
+    await expect.poll(() => row.textContent()).toContain(`offline: counts as failed at ${local}`);
+    const soakEnds = await page.evaluate(
+      (ms) => new Date(ms).toLocaleString(),
+      Date.parse(
+        (await t.api<{ waveStartedAt: string }>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body
+          .waveStartedAt,
+      ) +
+        30 * 60_000,
+    );
+    expect(await text(".facts")).toContain(`advances by itself once finished, not before ${soakEnds}`);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Emergency rollback of a host whose failed update left the release installed (the release's
+ * `auto_rollback_on` leaves a failed post_update_test in place: "version 2.0.0 is LEFT IN PLACE").
+ * That host runs the bad release, yet abort --rollback and auto-rollback sent back only the hosts
+ * whose update succeeded or was under way: it stayed on 2.0.0, not named anywhere as not rolled
+ * back. Now it is sent back too, as the agent's last report (and the fleet) says it runs the
+ * rollout's release. Real hub (in process) over real WebSocket.
+ */
+import { randomUUID } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
+import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
+
+const isDeploy = isType("deploy");
+let hub: TestHub | undefined;
+const agents: TestAgent[] = [];
+afterEach(async () => {
+  for (const a of agents.splice(0)) a.ws.terminate();
+  await hub?.stop();
+  hub = undefined;
+});
+
+async function connect(t: TestHub, id: string): Promise<TestAgent> {
+  const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+  agents.push(agent);
+  agent.hello(id);
+  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
+  return agent;
+}
+
+async function reportFailed(agent: TestAgent, deploy: Deploy, installed: string | undefined): Promise<void> {
+  const reportId = randomUUID();
+  agent.send({
+    type: "report",
+    v: 1,
+    reportId,
+    deploymentId: deploy.deploymentId,
+    app: "web",
+    releaseId: deploy.release.id,
+    outcome: "failed",
+    fromVersion: "1.0.0",
+    toVersion: "2.0.0",
+    error:
+      "post_update_test failed; NOT rolled back because auto_rollback_on does not include health_check_fail: version 2.0.0 is LEFT IN PLACE",
+    steps: [],
+    ...(installed ? { installedReleaseId: installed } : {}),
+  });
+  await agent.next(
+    (m: HubMessage): m is Extract<HubMessage, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+  );
+}
+
+type View = {
+  state: string;
+  reason: string | null;
+  waves: { agents: { agentId: string; state: string; error: string | null }[] }[];
+};
+
+describe("a failed update left installed, then a rollback", () => {
+  it("abort --rollback sends that host back too", async () => {
+    const t = await startTestHub();
+    hub = t;
+    const v1 = await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const ok = await connect(t, "ok");
+    const left = await connect(t, "left");
+    const restored = await connect(t, "restored");
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release: v2, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 5 } },
+      })
+    ).body.id;
+    await reportAcked(ok, await ok.next(isDeploy), "succeeded");
+    await reportFailed(left, await left.next(isDeploy), v2);
+    // Its host put 1.0.0 back by itself: nothing to take back.
+    await reportAcked(restored, await restored.next(isDeploy), "rolled_back");
+
+    const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(aborted.status).toBe(200);
+    expect(aborted.body.reason).toBe("aborted; rollback sent to 2 agent(s)");
+    for (const agent of [ok, left]) {
+      const back: Deploy = await agent.next(isDeploy);
+      expect(back).toMatchObject({ rollback: true, release: { id: v1 } });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(restored.received.filter(isDeploy)).toEqual([]);
+    const view = (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    expect(view.waves[0]?.agents.find((a) => a.agentId === "left")?.state).toBe("rollback_pending");
+  });
+});
