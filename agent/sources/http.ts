@@ -264,6 +264,7 @@ export class HttpSource implements ReleaseSource {
       retries: this.cfg.retries,
       retryDelayMs: this.ctx.retryDelayMs,
       signal,
+      log: this.ctx.log,
     };
   }
 }
