@@ -8,11 +8,11 @@ import { sizeText } from "../../shared/size-text.js";
 import type { SourceLog } from "../sources/types.js";
 import { type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { createHttpClient } from "./dispatcher.js";
-import { DownloadError, httpStatusError, networkErrorText } from "./errors.js";
+import { DownloadError, httpStatusError, networkFailure } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
 import { headerValue } from "./header-value.js";
 import { redactUrl } from "./redact.js";
-import { backoffMs, isRetryableError } from "./retry.js";
+import { backoffMs } from "./retry.js";
 
 export interface HttpCallOptions extends DeadlineSetting {
   /** The source's configured headers: sent to the URL's own origin only. */
@@ -115,10 +115,7 @@ async function call<T>(
         if (late !== undefined) throw late;
         // Refusals (a redirect to plain http) are not network trouble: no retry, their own exit code.
         if (err instanceof ShipError && !(err instanceof DownloadError)) throw err;
-        const failure =
-          err instanceof DownloadError
-            ? err
-            : new DownloadError(redactUrl(url), networkErrorText(err), isRetryableError(err));
+        const failure = err instanceof DownloadError ? err : networkFailure(redactUrl(url), err);
         if (!failure.retryable || attempt > (options.retries ?? 3) || options.signal?.aborted) throw failure;
         const wait = waitBeforeRetry(failure, backoffMs(attempt, options.retryDelayMs ?? 1000), deadline);
         // A server's Retry-After can ask for up to 300 s: without this line the run sat silent.
