@@ -557,6 +557,17 @@ export class GitSource implements ReleaseSource {
             `${where} refused the credentials sent (headers ${headers.join(", ")}): check or renew them (git: ${lastLine})`,
           );
     }
+    // OpenSSL builds of git say the first, GnuTLS ones (Debian's) the second; then a name mismatch.
+    const tls =
+      /SSL certificate problem: [^\n]*|server certificate verification failed[^\n]*|SSL: (?:no alternative )?certificate subject name[^\n]*/.exec(
+        text,
+      );
+    if (tls !== null)
+      return BadInputError.single(
+        "ship.toml",
+        key("remote"),
+        `${where}: git cannot verify the server's certificate (${tls[0].trim()}); for a private CA run: git -C ${this.cfg.local_path} config http.sslCAInfo /path/to/ca.pem`,
+      );
     if (/Permission denied \(publickey/.test(text))
       return BadInputError.single(
         "ship.toml",
