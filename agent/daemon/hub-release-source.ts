@@ -44,7 +44,7 @@ export interface HubReleaseSourceOptions {
   onPercent?: (percent: number) => void;
 }
 
-/** The total time a hub download may take when the app's source is git or sftp (max_download_seconds' default). */
+/** The total time a hub download may take when the app's source is local (max_download_seconds' default). */
 const HUB_DOWNLOAD_SECONDS = 3600;
 
 interface HttpLocation {
@@ -148,13 +148,13 @@ export class HubReleaseSource implements ReleaseSource {
   }
 
   /**
-   * The app's own http (or hub-only) source's timeouts, else the defaults: a hub download had only
-   * an idle timeout, so an artifact URL that trickled held the app's update (and its lock) for ever.
-   * A hub-only app sets them too: a large artifact on a slow link needs more than the default hour.
+   * The app's own source's timeouts (every type but local has both), else the defaults: a hub
+   * download had only an idle timeout, so an artifact URL that trickled held the app's update (and
+   * its lock) for ever. A git or sftp app's own limits were ignored here for the fixed 60 s / hour.
    */
   private downloadLimits(): { timeoutMs: number; deadlineMs: number; deadlineSetting: string } {
     const { source } = this.options;
-    if (source.type === "http" || source.type === "https" || source.type === "hub")
+    if (source.type !== "local")
       return {
         timeoutMs: source.timeout_seconds * 1000,
         deadlineMs: source.max_download_seconds * 1000,
@@ -163,7 +163,7 @@ export class HubReleaseSource implements ReleaseSource {
     return {
       timeoutMs: 60_000,
       deadlineMs: HUB_DOWNLOAD_SECONDS * 1000,
-      deadlineSetting: `a hub download's limit (${HUB_DOWNLOAD_SECONDS} s; an http or hub source's max_download_seconds sets it)`,
+      deadlineSetting: `a hub download's limit (${HUB_DOWNLOAD_SECONDS} s; a source of any type but local sets it with max_download_seconds)`,
     };
   }
 

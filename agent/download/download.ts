@@ -14,12 +14,12 @@ import { overLimit } from "../archive/limits.js";
 import type { SourceLog } from "../sources/types.js";
 import { type Deadline, type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { createHttpClient } from "./dispatcher.js";
-import { DownloadError, httpStatusError, networkErrorText } from "./errors.js";
+import { DownloadError, httpStatusError, networkFailure } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
 import { headerValue } from "./header-value.js";
 import type { ProgressCallback } from "./progress.js";
 import { redactUrl } from "./redact.js";
-import { backoffMs, isRetryableError } from "./retry.js";
+import { backoffMs } from "./retry.js";
 
 export interface DownloadRequest extends DeadlineSetting {
   url: string;
@@ -306,6 +306,6 @@ class Transfer {
 
   private asDownloadError(err: unknown): DownloadError {
     if (err instanceof DownloadError) return err;
-    return new DownloadError(this.shownUrl, networkErrorText(err), isRetryableError(err));
+    return networkFailure(this.shownUrl, err);
   }
 }

@@ -1,7 +1,7 @@
 import { ExitCode, ShipError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { headerValue } from "./header-value.js";
-import { isRetryableStatus, retryAfterMs } from "./retry.js";
+import { isRetryableError, isRetryableStatus, retryAfterMs } from "./retry.js";
 
 /**
  * A download that could not complete (network, timeout, HTTP status, size). Nothing was
@@ -16,6 +16,8 @@ export class DownloadError extends ShipError {
     readonly status?: number,
     /** How long the server asked to wait before trying again (Retry-After on 429 / 503). */
     readonly retryAfterMs?: number,
+    /** The client's error code (ECONNREFUSED, UNABLE_TO_VERIFY_LEAF_SIGNATURE) of a network failure. */
+    readonly code?: string,
   ) {
     super(`download of ${url} failed: ${reason}`);
     this.name = "DownloadError";
@@ -65,4 +67,17 @@ export function networkErrorText(err: unknown): string {
     return `${NETWORK_WORDS[code]} (${code})`;
   if (errnoCode(err) !== undefined) return fsErrorText(err);
   return code === undefined ? err.message : `${err.message} (${code})`;
+}
+
+/** A request that failed below HTTP (network, TLS), said in words, with its code kept for callers. */
+export function networkFailure(url: string, err: unknown): DownloadError {
+  const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+  return new DownloadError(
+    url,
+    networkErrorText(err),
+    isRetryableError(err),
+    undefined,
+    undefined,
+    typeof code === "string" ? code : undefined,
+  );
 }

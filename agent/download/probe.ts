@@ -5,13 +5,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ShipError } from "../../shared/errors.js";
 import { sizeText } from "../../shared/size-text.js";
+import type { SourceLog } from "../sources/types.js";
 import { type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { createHttpClient } from "./dispatcher.js";
-import { DownloadError, httpStatusError, networkErrorText } from "./errors.js";
+import { DownloadError, httpStatusError, networkFailure } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
 import { headerValue } from "./header-value.js";
 import { redactUrl } from "./redact.js";
-import { backoffMs, isRetryableError } from "./retry.js";
+import { backoffMs } from "./retry.js";
 
 export interface HttpCallOptions extends DeadlineSetting {
   /** The source's configured headers: sent to the URL's own origin only. */
@@ -21,6 +22,8 @@ export interface HttpCallOptions extends DeadlineSetting {
   retries?: number;
   retryDelayMs?: number;
   signal?: AbortSignal;
+  /** Says each retry and its wait: a Retry-After may hold the run for minutes. */
+  log?: SourceLog;
 }
 
 export type ProbeResult =
@@ -112,13 +115,17 @@ async function call<T>(
         if (late !== undefined) throw late;
         // Refusals (a redirect to plain http) are not network trouble: no retry, their own exit code.
         if (err instanceof ShipError && !(err instanceof DownloadError)) throw err;
-        const failure =
-          err instanceof DownloadError
-            ? err
-            : new DownloadError(redactUrl(url), networkErrorText(err), isRetryableError(err));
+        const failure = err instanceof DownloadError ? err : networkFailure(redactUrl(url), err);
         if (!failure.retryable || attempt > (options.retries ?? 3) || options.signal?.aborted) throw failure;
-        const backoff = backoffMs(attempt, options.retryDelayMs ?? 1000);
-        await sleep(waitBeforeRetry(failure, backoff, deadline), undefined, {
+        const wait = waitBeforeRetry(failure, backoffMs(attempt, options.retryDelayMs ?? 1000), deadline);
+        // A server's Retry-After can ask for up to 300 s: without this line the run sat silent.
+        options.log?.warn(`request failed; retrying in ${Math.ceil(wait / 1000)} s`, {
+          url: failure.url,
+          attempt,
+          reason: failure.reason,
+          ...(failure.retryAfterMs === undefined ? {} : { retryAfter: "asked by the server" }),
+        });
+        await sleep(wait, undefined, {
           signal: deadline.signal,
         }).catch((sleepErr: unknown) => {
           throw deadline.failure(redactUrl(url)) ?? sleepErr;

@@ -168,7 +168,8 @@ function lastLine(text: string): string | undefined {
   return last === "" ? undefined : last;
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+/** Signals a process group (a command spawned `detached`: it leads its own group). */
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
   try {
     process.kill(-pid, signal);
@@ -177,7 +178,8 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
-function boundedCollector(max: number): { push: (chunk: Buffer) => void; text: () => string } {
+/** Keeps the first `max` bytes of a stream's output and counts the rest. */
+export function boundedCollector(max: number): { push: (chunk: Buffer) => void; text: () => string } {
   const chunks: Buffer[] = [];
   let kept = 0;
   let dropped = 0;

@@ -84,7 +84,7 @@ export function defaultPorts(trust?: Trust): PipelinePorts {
     openSource: (name, source, context) => {
       if (!requiresSignatures(trust)) return createSource(name, source, context);
       const inner = createSource(name, source, { ...context, signatures: true });
-      return new SignatureCheckingSource(inner, trust, context.log);
+      return new SignatureCheckingSource(inner, trust, context.log, source);
     },
     loadManifest: (file) => loadManifestFile(file),
     evaluateConditionals,

@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
-import type { Trust } from "../../shared/config/schema.js";
-import { VerificationError } from "../../shared/errors.js";
+import type { Source, Trust } from "../../shared/config/schema.js";
+import { BadInputError, VerificationError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { SignatureError, verifyReleaseTrust } from "../../shared/signing/index.js";
@@ -24,6 +24,8 @@ export class SignatureCheckingSource implements ReleaseSource {
     private readonly inner: ReleaseSource,
     private readonly trust: Trust,
     private readonly log: Logger,
+    /** The source's config, to say why a release of its type cannot be signed. */
+    private readonly source?: Source,
   ) {}
 
   get name(): string {
@@ -39,12 +41,8 @@ export class SignatureCheckingSource implements ReleaseSource {
     // Nothing will be installed: the run ends up to date (the installed release was verified).
     if (release.installedAlready === true) return release;
     const what = `${this.name} release ${release.id}`;
-    if (release.artifactSha256 === undefined || release.artifactPath === undefined) {
-      throw new VerificationError(
-        what,
-        "[trust] keys are configured but this release has no signed artifact",
-      );
-    }
+    if (release.artifactSha256 === undefined || release.artifactPath === undefined)
+      throw this.unsignable(what);
     const manifestText = await readFile(join(release.dir, MANIFEST_FILENAME)).catch(() => undefined);
     if (manifestText === undefined) {
       throw new VerificationError(
@@ -71,6 +69,28 @@ export class SignatureCheckingSource implements ReleaseSource {
 
   commit(release: FetchedRelease): Promise<void> {
     return this.inner.commit(release);
+  }
+
+  /**
+   * A release with no archive has nothing a signature could cover. Said as "<app> release
+   * tree:<64 hex>: … has no signed artifact", the app named twice and no word of why: a release
+   * directory or a git tree can never be signed in a timer run, so it names the key to change.
+   */
+  private unsignable(what: string): Error {
+    const key = `sources.${this.name}`;
+    if (this.source?.type === "local")
+      return BadInputError.single(
+        "ship.toml",
+        `${key}.path`,
+        `${this.source.path} is a release directory, which cannot carry a signature, and [trust] keys refuse every unsigned release: point path at the signed archive (ship release sign writes ARCHIVE.sig beside it)`,
+      );
+    if (this.source?.type === "git")
+      return BadInputError.single(
+        "ship.toml",
+        `${key}.type`,
+        "a git release carries a signature only from the hub (ship release sign --git-commit), and [trust] keys refuse every unsigned release in a timer run: take this app's releases from the hub, or from a signed archive (http, sftp, local)",
+      );
+    return new VerificationError(what, "[trust] keys are configured but this release has no signed artifact");
   }
 }
 

@@ -20,7 +20,7 @@ import { releaseGit } from "./git-release.js";
 import { releaseDate, writeStarterManifest } from "./manifest-template.js";
 import { checkHubUrl, type PublishSource, publishRelease, readToken } from "./publish.js";
 import { readInputFile } from "./read-input.js";
-import { checkLatestName, checkUploadKey, uploadRelease } from "./sftp-upload.js";
+import { checkLatestName, checkUploadKey, checkUploadKnownHosts, uploadRelease } from "./sftp-upload.js";
 import { signArtifact, writeKeyPair } from "./sign-artifact.js";
 
 const execFileAsync = promisify(execFile);
@@ -185,6 +185,7 @@ export async function sftpAction(
   // A bad --latest is refused before anything is built or uploaded.
   if (opts.latest !== undefined) checkLatestName(opts.latest);
   await checkUploadKey(opts.key);
+  await checkUploadKnownHosts(opts.knownHosts);
   const { app, built } = await build(o, args.version, args.description, opts);
   // Agents with [trust] keys read `<remote_path>.sig` beside the file they watch: a release
   // uploaded here had no way to carry one, so every such agent refused it as unsigned.

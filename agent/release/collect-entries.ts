@@ -3,6 +3,7 @@
  * (every file when the directory is not a git work tree), with parent directories, sorted.
  */
 import { execFile } from "node:child_process";
+import type { Stats } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { isAbsolute, join, posix, relative, sep } from "node:path";
 import { promisify } from "node:util";
@@ -122,7 +123,19 @@ async function entryFor(sourceDir: string, rel: string): Promise<ArchiveEntry | 
     }
     return { type: "SymbolicLink", path: rel, target };
   }
-  throw BadInputError.single(abs, "", "only files, directories and symlinks can be released");
+  // Said as "<path> only files, …": no word of what the entry is, nor what to do about it.
+  throw BadInputError.single(
+    abs,
+    "",
+    `is ${specialKind(stat)}: only files, directories and symlinks can be released; leave it out (.gitignore, or --include only what ships)`,
+  );
+}
+
+function specialKind(stat: Stats): string {
+  if (stat.isFIFO()) return "a named pipe (fifo)";
+  if (stat.isSocket()) return "a socket";
+  if (stat.isBlockDevice() || stat.isCharacterDevice()) return "a device";
+  return "not a regular file";
 }
 
 function parentDirs(path: string): string[] {

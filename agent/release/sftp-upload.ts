@@ -16,7 +16,7 @@ import { basename, posix } from "node:path";
 import type { SFTPWrapper, SyncHostVerifier } from "ssh2";
 import SftpClient from "ssh2-sftp-client";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
-import { readableByOthersNote } from "../../shared/file-permissions.js";
+import { readableByOthersNote, writableByOthersProblem } from "../../shared/file-permissions.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { countedReadStream } from "../download/counted-read.js";
 import { networkErrorText } from "../download/errors.js";
@@ -65,6 +65,7 @@ const UPLOAD_MODE = 0o644;
 const expandHome = (p: string): string => (p.startsWith("~/") ? posix.join(homedir(), p.slice(2)) : p);
 
 const DEFAULT_KEY = "~/.ssh/id_ed25519";
+const DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts";
 
 /**
  * The login key as OpenSSH takes it: one other users can read ("UNPROTECTED PRIVATE KEY FILE" to
@@ -78,6 +79,20 @@ export async function checkUploadKey(keyFile: string | undefined): Promise<void>
     "logs in to the release server as this user (OpenSSH refuses such a key too)",
   );
   if (note !== undefined) throw BadInputError.single("--key", "", note);
+}
+
+/**
+ * The known_hosts the upload trusts, held to the agents' rule: one others can write (or in a
+ * directory they can) lets them add the key of a server in the middle, which then receives the
+ * release under the name agents fetch. The agents refused such a file; this command used it.
+ */
+export async function checkUploadKnownHosts(knownHostsFile: string | undefined): Promise<void> {
+  const path = expandHome(knownHostsFile ?? DEFAULT_KNOWN_HOSTS);
+  const problem = await writableByOthersProblem(
+    path,
+    "a host key, and so a server in the middle that the upload then trusts",
+  );
+  if (problem !== undefined) throw BadInputError.single("--known-hosts", "", problem);
 }
 
 async function readRequired(path: string, what: string): Promise<string> {
@@ -223,7 +238,7 @@ export async function uploadRelease(
 ): Promise<{ uploaded: UploadResult[]; latest?: LatestResult }> {
   const latest = options.latest === undefined ? undefined : checkLatestName(options.latest);
   const port = target.port ?? 22;
-  const knownHostsFile = expandHome(target.knownHostsFile ?? "~/.ssh/known_hosts");
+  const knownHostsFile = expandHome(target.knownHostsFile ?? DEFAULT_KNOWN_HOSTS);
   const knownHosts = await readRequired(knownHostsFile, "--known-hosts");
   const knownHostEntries = parseKnownHosts(knownHosts);
   const keyFile = expandHome(target.keyFile ?? DEFAULT_KEY);

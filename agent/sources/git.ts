@@ -21,6 +21,7 @@ import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { attributeFilesChanged, attributesOutsideTree, isAttributesFile } from "./git-attributes.js";
 import { cloneIsApp, isCommitId } from "./git-clone-head.js";
 import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js";
+import { GitFetchFailure, runGitFetch } from "./git-fetch.js";
 import { lfsPointerError, lfsPointersStaged } from "./git-lfs.js";
 import { changedPaths, listingOf, listTree, mustStage, type TreeBlob, writeBlobs } from "./git-tree.js";
 import { unreachableText } from "./git-unreachable.js";
@@ -327,16 +328,27 @@ export class GitSource implements ReleaseSource {
   }
 
   private async gitFetch(refspecs: string[], prune = false): Promise<void> {
+    const deadlineMs = this.cfg.max_download_seconds * 1000;
     try {
-      await this.git.raw([
-        "fetch",
-        "--quiet",
-        "--no-write-fetch-head",
-        ...(prune ? ["--prune"] : []),
-        remoteForCommandLine(this.cfg.remote),
-        ...refspecs,
-      ]);
+      await runGitFetch(
+        [
+          "fetch",
+          "--quiet",
+          "--no-write-fetch-head",
+          ...(prune ? ["--prune"] : []),
+          remoteForCommandLine(this.cfg.remote),
+          ...refspecs,
+        ],
+        { cwd: this.cfg.local_path, env: gitEnvironment(this.cfg), deadlineMs },
+      );
     } catch (err) {
+      if (err instanceof GitFetchFailure && err.timedOut) {
+        throw new DownloadError(
+          await this.shownRemote(),
+          `git fetch not done after ${deadlineMs / 1000} s, the most [sources.${this.name}] max_download_seconds allows: the remote sends too slowly or holds the connection open; the next run tries again`,
+          false,
+        );
+      }
       throw (
         (await this.missingRefError(err)) ??
         (await this.unknownRemoteError(err)) ??
@@ -545,6 +557,17 @@ export class GitSource implements ReleaseSource {
             `${where} refused the credentials sent (headers ${headers.join(", ")}): check or renew them (git: ${lastLine})`,
           );
     }
+    // OpenSSL builds of git say the first, GnuTLS ones (Debian's) the second; then a name mismatch.
+    const tls =
+      /SSL certificate problem: [^\n]*|server certificate verification failed[^\n]*|SSL: (?:no alternative )?certificate subject name[^\n]*/.exec(
+        text,
+      );
+    if (tls !== null)
+      return BadInputError.single(
+        "ship.toml",
+        key("remote"),
+        `${where}: git cannot verify the server's certificate (${tls[0].trim()}); for a private CA run: git -C ${this.cfg.local_path} config http.sslCAInfo /path/to/ca.pem`,
+      );
     if (/Permission denied \(publickey/.test(text))
       return BadInputError.single(
         "ship.toml",

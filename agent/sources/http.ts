@@ -16,6 +16,7 @@ import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
 import { fetchText, type HttpCallOptions, probeUrl } from "../download/probe.js";
 import { redactUrl } from "../download/redact.js";
+import { untrustedCertificateAt } from "../download/untrusted-certificate.js";
 import {
   artifactPathFor,
   checksumToVerify,
@@ -85,7 +86,9 @@ export class HttpSource implements ReleaseSource {
       { etag: known?.etag, lastModified: known?.lastModified },
       this.callOptions(),
     ).catch((err: unknown) => {
-      throw notFoundAt(err, this.name, "url") ?? refusedAt(err, this.name, this.cfg) ?? err;
+      throw (
+        notFoundAt(err, this.name, "url") ?? refusedAt(err, this.name, this.cfg) ?? this.untrusted(err) ?? err
+      );
     });
     const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
     if (probe.status === "not-modified") {
@@ -109,8 +112,14 @@ export class HttpSource implements ReleaseSource {
     try {
       return await this.fetchOnce(stagingDir, options);
     } catch (err) {
-      throw notFoundAt(err, this.name, "url") ?? refusedAt(err, this.name, this.cfg) ?? err;
+      throw (
+        notFoundAt(err, this.name, "url") ?? refusedAt(err, this.name, this.cfg) ?? this.untrusted(err) ?? err
+      );
     }
+  }
+
+  private untrusted(err: unknown): Error | undefined {
+    return untrustedCertificateAt(err, this.name, this.cfg.ca_file);
   }
 
   private async fetchOnce(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
@@ -264,6 +273,7 @@ export class HttpSource implements ReleaseSource {
       retries: this.cfg.retries,
       retryDelayMs: this.ctx.retryDelayMs,
       signal,
+      log: this.ctx.log,
     };
   }
 }

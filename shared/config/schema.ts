@@ -60,6 +60,8 @@ export const GitSource = z.strictObject({
   headers,
   /** How long the remote may send nothing (ssh keepalives, git's http.lowSpeedTime) before the fetch is given up. */
   timeout_seconds: timeoutSeconds().default(60),
+  /** Total time for one `git fetch`: a remote that keeps sending a little at a time is given up. */
+  max_download_seconds: timeoutSeconds().default(3600),
 });
 
 export const HttpSource = z.strictObject({

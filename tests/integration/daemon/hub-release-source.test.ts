@@ -227,8 +227,8 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
 });
 
 // A hub download had only a 60 s idle timeout: a release URL that sent a byte every half second
-// held the app's update, and its lock, for ever. The app's http source's max_download_seconds
-// (default 3600) now ends it, as in timer mode. Real trickling HTTP server.
+// held the app's update, and its lock, for ever. The app's source's max_download_seconds (default
+// 3600) now ends it, as in timer mode. Real trickling HTTP server.
 describe("hub release source: an artifact URL that trickles", () => {
   let dir: string;
   let server: Server;
@@ -252,14 +252,22 @@ describe("hub release source: an artifact URL that trickles", () => {
 
   // A hub-only app (type = "hub") had the fixed hour: the key was "unknown; ignored", so a large
   // artifact on a slow link failed every update with no way to give it longer.
-  it.each(["http", "hub"] as const)(
+  // A git or sftp app (its own clone or server for git/sftp releases; the hub's http ones too) had
+  // the fixed 60 s / hour, its own timeout_seconds and max_download_seconds ignored.
+  const fetchKeys = {
+    http: () => ({ url }),
+    hub: () => ({}),
+    git: () => ({ local_path: join(dir, "clone") }),
+    sftp: () => ({ hostname: "127.0.0.1", username: "u", key_filename: "/k", remote_path: "/r" }),
+  };
+  it.each(["http", "hub", "git", "sftp"] as const)(
     "is given up after the app's max_download_seconds (type = %s)",
     async (type) => {
       const config = AgentConfig.parse({
         sources: {
           [APP]: {
             type,
-            ...(type === "http" ? { url } : {}),
+            ...fetchKeys[type](),
             app_dir: join(dir, "app"),
             timeout_seconds: 5,
             max_download_seconds: 2,

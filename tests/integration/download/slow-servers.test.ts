@@ -2,8 +2,8 @@
  * Servers that are slow on purpose. `timeout_seconds` measures only silence, so one that sent a
  * byte a second held the download, the run and its lock for ever (SIGTERM waited on it too);
  * `max_download_seconds` now ends it, exit 1, app untouched. A 429 / 503 with Retry-After was
- * asked again after the backoff (1, 2, 4 s) whatever it said; the wait it asks for is now kept,
- * and one longer than ship waits within a run ends the run at once, saying so. Real HTTP servers,
+ * asked again after the backoff (1, 2, 4 s) whatever it said; the wait it asks for is now kept
+ * (and said: the check's wait was silent), and one longer than ship waits within a run ends the run at once, saying so. Real HTTP servers,
  * real CLI.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -88,6 +88,10 @@ describe("http servers that are slow on purpose", () => {
     // The probe met the 503; the next request came after the 3 s asked, not after the 1 s backoff.
     expect(times.length).toBeGreaterThanOrEqual(2);
     expect((times[1] ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(2_900);
+    // The wait is said while it runs (up to 300 s), not spent in silence.
+    expect(result.stderr).toMatch(
+      /"level":40,.*"reason":"HTTP 503".*"msg":"request failed; retrying in 3 s"/,
+    );
   });
 
   it("a 429 asking for longer than ship waits ends the run at once, saying so", async () => {

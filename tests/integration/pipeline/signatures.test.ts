@@ -7,6 +7,8 @@ import { runOnce } from "../../../agent/pipeline/index.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { generateKeyPair, signRelease } from "../../../shared/signing/index.js";
+import { hasProgram } from "../../support/require-program.js";
+import { makeRepos } from "../sources/git-repos.js";
 import { createSandbox, hashTree, type Sandbox } from "./harness.js";
 
 let box: Sandbox;
@@ -126,4 +128,40 @@ describe("[trust] keys", () => {
     expect(refused.apps[0]?.message).not.toContain("6.6.6");
     expect(await hashTree(box.appDir)).toEqual({});
   });
+
+  // A release directory or a git tree has nothing a signature could cover in a timer run. It was
+  // refused as "myapp release tree:<64 hex>: … has no signed artifact": the app named twice and
+  // no word that the source's type, not a missing .sig, is the cause.
+  it("a release directory is refused naming the path key and why it can never be signed", async () => {
+    const dir = await box.release("dir", { "app.py": "print('dir')\n" }, { version: "2.0.0" });
+    const refused = await run(dir, ci.publicKeyPem);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.apps[0]?.message).toBe(
+      `myapp: ship.toml sources.myapp.path: ${dir} is a release directory, which cannot carry a signature, and [trust] keys refuse every unsigned release: point path at the signed archive (ship release sign writes ARCHIVE.sig beside it)`,
+    );
+    expect(await hashTree(box.appDir)).toEqual({});
+  });
+
+  it.skipIf(!hasProgram("git"))(
+    "a git source in a timer run is refused naming its type and where signed git releases come from",
+    async () => {
+      const repos = await makeRepos(join(box.root, "repos"));
+      const config = AgentConfig.parse({
+        ...box.config(repos.clone),
+        sources: { myapp: { type: "git", local_path: repos.clone, app_dir: box.appDir } },
+        trust: { keys: [ci.publicKeyPem] },
+      });
+      const refused = await runOnce(config, {
+        force: true,
+        checkOnly: false,
+        log: memoryLogger(),
+        delayScale: 0,
+      });
+      expect(refused.exitCode).toBe(2);
+      expect(refused.apps[0]?.message).toBe(
+        "myapp: ship.toml sources.myapp.type: a git release carries a signature only from the hub (ship release sign --git-commit), and [trust] keys refuse every unsigned release in a timer run: take this app's releases from the hub, or from a signed archive (http, sftp, local)",
+      );
+      expect(await hashTree(box.appDir)).toEqual({});
+    },
+  );
 });

@@ -109,4 +109,25 @@ describe.skipIf(!hasProgram("sshd"))("ship release sftp (real sshd)", () => {
     await chmod(openKey, 0o600);
     expect((await runRelease(app, ...args)).code).toBe(0);
   });
+
+  // Agents refuse a known_hosts others can write (they could add a server in the middle's key);
+  // the release command trusted one, and would upload the release to that server.
+  it("a known_hosts other users can write is refused as the agents refuse it: exit 2 naming --known-hosts, nothing built or uploaded", async () => {
+    const remote = join(dir, "remote/open-known-hosts");
+    const openKnownHosts = join(dir, "open_known_hosts");
+    await copyFile(sshd.knownHostsFile, openKnownHosts);
+    await chmod(openKnownHosts, 0o666);
+    const args = sftpArgs(remote, openKnownHosts);
+    args[args.indexOf("--out") + 1] = join(dir, "open-known-hosts-dist");
+    const refused = await runRelease(app, ...args);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toBe(
+      `ship release sftp: --known-hosts ${openKnownHosts} is writable by other users (mode 666): anyone who can write it can add a host key, and so a server in the middle that the upload then trusts; chmod go-w it\n`,
+    );
+    await expect(readdir(remote)).rejects.toThrow();
+    await expect(stat(join(dir, "open-known-hosts-dist"))).rejects.toThrow();
+
+    await chmod(openKnownHosts, 0o644);
+    expect((await runRelease(app, ...args)).code).toBe(0);
+  });
 });

@@ -88,5 +88,23 @@ describe.skipIf(!hasProgram("git") || !hasProgram("openssl"))(
         await redirector.close();
       }
     });
+
+    // A git server with a private CA, and the clone not told of it: exit 1 "git fetch failed:
+    // … SSL certificate problem: unable to get local issuer certificate" on every run, with no word
+    // of what to set. No retry fixes it: exit 2 naming the remote and how git is given the CA.
+    it("a server certificate git cannot verify is bad input saying how to give git the CA", async () => {
+      await git(repos.clone, "config", "--unset", "http.sslCAInfo");
+      try {
+        const err = await source({ Authorization: TOKEN })
+          .check()
+          .catch((e: unknown) => e);
+        expect(err, String(err)).toBeInstanceOf(BadInputError);
+        expect((err as Error).message).toMatch(
+          /^ship\.toml sources\.app\.remote: origin \(https:\/\/127\.0\.0\.1:\d+\/origin\.git\): git cannot verify the server's certificate \(.*(certificate problem|verification failed).*\); for a private CA run: git -C \S+ config http\.sslCAInfo \/path\/to\/ca\.pem$/,
+        );
+      } finally {
+        await git(repos.clone, "config", "http.sslCAInfo", cert.caFile);
+      }
+    });
   },
 );

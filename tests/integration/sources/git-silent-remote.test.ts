@@ -3,7 +3,9 @@
  * without keepalives, so `git fetch` waited for ever, and the run with it, holding its lock. ssh's
  * keepalives now end it after `timeout_seconds` of silence: the run fails (exit 1), the app keeps
  * its version, and the next run can start. Real sshd behind a real TCP relay that goes silent in
- * the middle of the pack, real git, real CLI.
+ * the middle of the pack, real git, real CLI. A remote that keeps sending a little at a time is
+ * never silent: `max_download_seconds` ends that fetch, git's whole process group with it (killing
+ * git alone left its ssh and index-pack holding the pipes, and the run waited on).
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -11,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
-import { type SilentRelay, silencingRelay } from "../../support/servers/silent-relay.js";
+import { type SilentRelay, silencingRelay, throttledRelay } from "../../support/servers/silent-relay.js";
 import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
 import { commitFiles, git, makeRepos, writeGitConfig } from "./git-repos.js";
@@ -21,20 +23,20 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
   () => {
     let root: string;
     let sshd: SshdServer;
-    let relay: SilentRelay;
+    let relay: SilentRelay | undefined;
 
     beforeEach(async () => {
       root = await mkdtemp(join(tmpdir(), "ship-git-silent-"));
       sshd = await startSshd(join(root, "sshd"));
-      relay = await silencingRelay(sshd.port, 256 * 1024);
     });
     afterEach(async () => {
-      await relay.close();
+      await relay?.close();
       await sshd.close();
       await rm(root, { recursive: true, force: true });
     });
 
-    it("is given up after timeout_seconds: exit 1, the app kept", async () => {
+    /** Installs 1.0.0 through the relay, then pushes a 2.0.0 whose pack runs far past what it passes. */
+    const installThenPushBig = async (relayPort: number, limits: string) => {
       const repos = await makeRepos(join(root, "repos"));
       const app = join(root, "app");
       await mkdir(app);
@@ -42,18 +44,18 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
         root,
         repos.clone,
         app,
-        `key_filename = "${sshd.clientKey.privateKeyFile}"\nknown_hosts = "${join(root, "known_hosts")}"\ntimeout_seconds = 2`,
+        `key_filename = "${sshd.clientKey.privateKeyFile}"\nknown_hosts = "${join(root, "known_hosts")}"\n${limits}`,
       );
       await writeFile(
         join(root, "known_hosts"),
-        `[127.0.0.1]:${relay.port} ${sshd.hostKey.publicKey.split(" ").slice(0, 2).join(" ")}\n`,
+        `[127.0.0.1]:${relayPort} ${sshd.hostKey.publicKey.split(" ").slice(0, 2).join(" ")}\n`,
       );
       await git(
         repos.clone,
         "remote",
         "set-url",
         "origin",
-        `ssh://${sshd.user}@127.0.0.1:${relay.port}${repos.bare}`,
+        `ssh://${sshd.user}@127.0.0.1:${relayPort}${repos.bare}`,
       );
       const first = await runShip(["--config", config], { timeoutMs: 40_000 });
       expect(first.code, first.stdout + first.stderr).toBe(0);
@@ -62,6 +64,12 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       // 4 MiB that does not compress: the pack runs far past what the relay passes.
       await commitFiles(repos.dev, "2.0.0", { "big.bin": randomBytes(4 << 20).toString("base64") });
       await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+      return { app, config, installed };
+    };
+
+    it("is given up after timeout_seconds: exit 1, the app kept", async () => {
+      relay = await silencingRelay(sshd.port, 256 * 1024);
+      const { app, config, installed } = await installThenPushBig(relay.port, "timeout_seconds = 2");
       const started = Date.now();
       const stuck = await runShip(["--config", config], { timeoutMs: 40_000 });
       expect(stuck.code, stuck.stdout + stuck.stderr).toBe(1);
@@ -69,5 +77,21 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       expect(Date.now() - started).toBeLessThan(20_000);
       expect(await readFile(join(app, "app.txt"), "utf8")).toBe(installed);
     }, 90_000);
+
+    it("sending too slowly to finish is given up after max_download_seconds, git's children too", async () => {
+      relay = await throttledRelay(sshd.port, 64 * 1024);
+      const { app, config, installed } = await installThenPushBig(relay.port, "max_download_seconds = 3");
+      const started = Date.now();
+      const slow = await runShip(["--config", config], { timeoutMs: 40_000 });
+      expect(slow.code, slow.stdout + slow.stderr).toBe(1);
+      expect(slow.stdout).toContain(
+        "failed: git fetch not done after 3 s, the most [sources.web] max_download_seconds allows",
+      );
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(await readFile(join(app, "app.txt"), "utf8")).toBe(installed);
+      // The lock was let go and no fetch of the killed one holds the clone: the next run starts.
+      const again = await runShip(["--config", config, "--check-only"], { timeoutMs: 40_000 });
+      expect(again.code, again.stdout + again.stderr).not.toBe(75);
+    }, 120_000);
   },
 );

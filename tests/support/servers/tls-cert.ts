@@ -17,8 +17,11 @@ export interface TestCert {
 
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
-/** Writes ca.pem, server.pem and server.key into `dir` (which the caller cleans up). */
-export async function makeTestCert(dir: string): Promise<TestCert> {
+/**
+ * Writes ca.pem, server.pem and server.key into `dir` (which the caller cleans up); the server
+ * certificate is for `names` (subjectAltName).
+ */
+export async function makeTestCert(dir: string, names = "IP:127.0.0.1,DNS:localhost"): Promise<TestCert> {
   const p = (name: string) => join(dir, name);
   await run("openssl", [
     "req",
@@ -47,10 +50,7 @@ export async function makeTestCert(dir: string): Promise<TestCert> {
     "-subj",
     "/CN=localhost",
   ]);
-  await writeFile(
-    p("server.ext"),
-    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-  );
+  await writeFile(p("server.ext"), `subjectAltName=${names}\nextendedKeyUsage=serverAuth\n`);
   await run("openssl", [
     "x509",
     "-req",

@@ -139,6 +139,19 @@ describe("ship release http archives", () => {
     expect(built.manifestText).toBe(text);
   });
 
+  // Said as "<path> only files, directories and symlinks can be released": no word of what the
+  // entry is, nor what to do.
+  it("refuses a named pipe, saying what it is and how to leave it out", async () => {
+    const src = join(dir, "src");
+    await makeApp(src, new Date(), 0o644);
+    execFileSync("mkfifo", [join(src, "src/queue")]);
+    await expect(
+      buildReleaseArchive({ sourceDir: src, app: "a", version: "1", outDir: join(dir, "out") }),
+    ).rejects.toThrow(
+      `${join(src, "src/queue")} is a named pipe (fifo): only files, directories and symlinks can be released; leave it out (.gitignore, or --include only what ships)`,
+    );
+  });
+
   it("refuses symlinks leaving the release and includes outside it", async () => {
     const src = join(dir, "src");
     await makeApp(src, new Date(), 0o644);

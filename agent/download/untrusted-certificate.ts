@@ -1,0 +1,48 @@
+/**
+ * A server whose certificate this host cannot verify: an internal CA without `ca_file`, the wrong
+ * `ca_file`, or a URL naming a host the certificate is not for. It was exit 1 "download failed:
+ * unable to verify the first certificate", as if the network might heal, on every run; no retry
+ * fixes it (or it is someone in the middle), so it is a refused verification naming the key to
+ * change. An expired certificate is the server's to renew and stays a failed download.
+ */
+import { BadInputError } from "../../shared/errors.js";
+import { DownloadError } from "./errors.js";
+
+/** OpenSSL's codes for a chain that leads to no CA the client trusts. */
+const UNTRUSTED_CHAIN = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE",
+]);
+
+/** `caFile` is the source's `ca_file` as configured, when it has one. */
+export function untrustedCertificateAt(
+  err: unknown,
+  source: string,
+  caFile: string | undefined,
+): BadInputError | undefined {
+  if (!(err instanceof DownloadError) || err.code === undefined) return undefined;
+  const key = (k: string) => `sources.${source}.${k}`;
+  if (UNTRUSTED_CHAIN.has(err.code)) {
+    const fix =
+      caFile === undefined
+        ? "set ca_file to the certificate (PEM) of the CA that signed it"
+        : `ca_file ${caFile} is not that CA's certificate: give the one that signed the server's (PEM)`;
+    return BadInputError.single(
+      "ship.toml",
+      key("ca_file"),
+      `${err.url}: the server's certificate is not signed by a CA this host trusts (${err.code}); ${fix}`,
+    );
+  }
+  if (err.code === "ERR_TLS_CERT_ALTNAME_INVALID")
+    return BadInputError.single(
+      "ship.toml",
+      key("url"),
+      `${err.url}: the server's certificate is not for this host name (${err.code}); name the server in url as its certificate does`,
+    );
+  return undefined;
+}
