@@ -219,7 +219,7 @@ export function writeJson(
 function spelt(layout: JsonLayout, at: string, text: string): string | undefined {
   for (const spellings of layout.spellings ?? []) {
     const token = spellings.get(at);
-    if (token !== undefined && token.startsWith('"') && JSON.parse(token) === text) return token;
+    if (token?.startsWith('"') && JSON.parse(token) === text) return token;
   }
   return undefined;
 }
