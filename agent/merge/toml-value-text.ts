@@ -1,14 +1,61 @@
 /** TOML spellings of single values, for lines the merge writes itself. */
-import { parse, stringify } from "smol-toml";
+import { parse, stringify, TomlDate } from "smol-toml";
 import { isTable } from "./values.js";
 
 /**
  * TOML values as the merge reads them: integers as BigInt, so an integer and a float are told apart
  * (`1` and `1.0` are two types in TOML, and an app that reads a float may refuse an integer), and
- * written back the same way: a JS number is a float (`1.0`), a BigInt an integer.
+ * written back the same way: a JS number is a float (`1.0`), a BigInt an integer. Datetimes keep
+ * their digits past the millisecond (finerDates).
  */
 export function readTomlValues(text: string): unknown {
-  return parse(text, { integersAsBigInt: true });
+  const values = parse(text, { integersAsBigInt: true });
+  return FINE_TIME.test(text) ? finerDates(values, fineFractions(text)) : values;
+}
+
+/** A time with more fractional digits than a JS Date holds (milliseconds). */
+const FINE_TIME = /\d{2}:\d{2}:\d{2}\.\d{4}/;
+const TIME_LITERAL = /(?:\d{4}-\d{2}-\d{2}[Tt ])?\d{2}:\d{2}:\d{2}(?:\.(\d+))?(?:[Zz]|[+-]\d{2}:\d{2})?/g;
+
+/**
+ * smol-toml's dates hold milliseconds only: `.123456` read as `.123`, so a release changing those
+ * digits was no change, and a value the merge wrote itself (an inline table written anew, a file
+ * rewritten from values) lost them, the user's own included. Each time literal of the text, by its
+ * millisecond ISO text → its digits, undefined where two literals share one ISO text with other
+ * digits (one may be in a string or a comment: neither is taken then).
+ */
+function fineFractions(text: string): Map<string, string | undefined> {
+  const found = new Map<string, string | undefined>();
+  for (const match of text.matchAll(TIME_LITERAL)) {
+    const digits = (match[1] ?? "").replace(/0+$/, "").padEnd(3, "0");
+    let iso: string;
+    try {
+      const value = (parse(`x = ${match[0]}`) as { x: unknown }).x;
+      if (!(value instanceof TomlDate)) continue;
+      iso = value.toISOString();
+    } catch {
+      continue; // in a string or a comment, not a datetime TOML reads
+    }
+    found.set(iso, found.has(iso) && found.get(iso) !== digits ? undefined : digits);
+  }
+  return found;
+}
+
+/** Gives each date of `value` the digits its literal has, so it compares and is written with them. */
+function finerDates(value: unknown, fractions: ReadonlyMap<string, string | undefined>): unknown {
+  if (value instanceof TomlDate) {
+    const iso = value.toISOString();
+    const digits = fractions.get(iso);
+    if (digits !== undefined && digits.length > 3) {
+      const fine = iso.replace(/\.\d{3}/, `.${digits}`);
+      Object.defineProperty(value, "toISOString", { value: () => fine });
+    }
+  } else if (Array.isArray(value)) {
+    for (const item of value) finerDates(item, fractions);
+  } else if (isTable(value)) {
+    for (const item of Object.values(value)) finerDates(item, fractions);
+  }
+  return value;
 }
 
 export function writeTomlValues(value: unknown): string {

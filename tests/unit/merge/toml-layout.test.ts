@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { mergeConfigFile } from "../../../agent/merge/index.js";
+import { REWRITE_WARNING } from "../../../agent/merge/toml-format.js";
 
 const fixtures = join(import.meta.dirname, "../../fixtures/merge/toml-comments");
 const fixture = (name: string) => readFileSync(join(fixtures, name), "utf8");
@@ -305,6 +306,41 @@ describe("TOML datetimes", () => {
     expect(result.text).toBe("start = 2025-06-01T00:00:00Z\nlevel = 1\n");
     expect(result.updated).toEqual(["start"]);
     expect(result.kept).toEqual([]);
+  });
+
+  it("digits past the millisecond are compared, and kept where the merge writes the value itself", () => {
+    // smol-toml's dates hold milliseconds: `.123` → `.1234` was no change, and an inline table the
+    // merge wrote anew (or a file rewritten from values) turned the user's `.654321` into `.654`.
+    const base = "ts = 2024-01-01T00:00:00.123Z\nlevel = 1\n";
+    const changed = mergeToml(base, "ts = 2024-01-01T00:00:00.1234Z\nlevel = 1\n", { base });
+    expect(changed.updated).toEqual(["ts"]);
+    expect(changed.text).toBe("ts = 2024-01-01T00:00:00.1234Z\nlevel = 1\n");
+
+    const inline = mergeToml(
+      "t = { ts = 2024-01-01T00:00:00.654321Z, at = 07:32:00.999999, n = 1 }\n",
+      "t = { ts = 2024-01-01T00:00:00.123456Z, at = 07:32:00.999999, n = 1, m = 3 }\n",
+      { base: "t = { ts = 2024-01-01T00:00:00.123456Z, at = 07:32:00.999999, n = 1 }\n" },
+    );
+    expect(inline.text).toBe(
+      "t = { ts = 2024-01-01T00:00:00.654321Z, at = 07:32:00.999999, n = 1, m = 3 }\n",
+    );
+    expect(inline.kept).toEqual(["t.ts"]);
+
+    // A key for [a], which the file defines only through [a.b] holding dotted keys: rewritten from values.
+    const user = "ts = 2024-01-01T00:00:00.123456-07:00\n[a.b]\nc.d = 1\n";
+    const rewritten = mergeToml(user, "ts = 2024-01-01T00:00:00.123456-07:00\n[a]\nx = 1\n[a.b]\nc.d = 1\n", {
+      base: user,
+    });
+    expect(rewritten.warnings).toEqual([REWRITE_WARNING]);
+    expect(rewritten.text).toContain("ts = 2024-01-01T00:00:00.123456-07:00\n");
+  });
+
+  it("a finer time in a string gives its digits to no datetime", () => {
+    const user = 'note = "since 2024-01-01T00:00:00.1234Z"\nt = { ts = 2024-01-01T00:00:00.123Z, n = 1 }\n';
+    const base = "t = { ts = 2024-01-01T00:00:00.999Z, n = 1 }\n";
+    const result = mergeToml(user, "t = { ts = 2024-01-01T00:00:00.999Z, n = 1, m = 3 }\n", { base });
+    expect(result.text).toBe(user.replace("n = 1", "n = 1, m = 3"));
+    expect(result.kept).toEqual(["t.ts"]);
   });
 
   it("another offset is another value, and a local datetime is not an offset one", () => {
