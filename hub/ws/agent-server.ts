@@ -182,8 +182,10 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     if (path !== AGENT_CHANNEL_PATH) return refuse(socket, 404);
     let principal: Principal;
     const token = bearerToken(req.headers.authorization);
-    const refused = (status: number, reason: string, agentId = claimedAgent(token)) => {
-      refusals.record(agentId, reason, req.socket.remoteAddress);
+    const refused = (status: number, reason: string) => {
+      // A token the hub signed names its agent; one it did not only claims one (kept apart).
+      const signed = token !== undefined && options.tokens.signedHere(token);
+      refusals.record(claimedAgent(token), reason, req.socket.remoteAddress, signed);
       refuse(socket, status, reason);
     };
     try {
@@ -195,11 +197,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     if (principal.role !== "agent" || !principal.agentId)
       return refused(403, `a ${principal.role} token cannot use the agent channel`);
     if (!connectBudgetOf(principal.agentId).take())
-      return refused(
-        429,
-        `more than ${maxConnects} connections a minute for this agent; try again later`,
-        principal.agentId,
-      );
+      return refused(429, `more than ${maxConnects} connections a minute for this agent; try again later`);
     // Two hosts with one agent id (a VM cloned with its /etc/machine-id) took each other's place
     // in turn, each carrying out the hub's instructions (both installed a release, both reported on
     // one deployment). A second connection while the first still answers is refused, named on the
@@ -211,7 +209,6 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       return refused(
         409,
         `agent ${principal.agentId} is connected already from ${where} and answering: two hosts with one agent id? Give each its own [hub] agent_id`,
-        principal.agentId,
       );
     }
     // The peer may have gone while the token was checked against the store.
