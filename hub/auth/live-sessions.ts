@@ -16,8 +16,14 @@ export interface LiveSession {
 }
 
 interface Entry {
-  /** Every token the connection has run on: revoking the one it started with ends it too. */
+  /**
+   * The token the connection started with and the one it runs on now. Revoking any token of a
+   * family revokes every renewal of it (`Store.revokeToken`), the current one included, so the
+   * renewals in between need not be kept: kept, they grew by one per renewal for as long as the
+   * connection lasted (an agent on 1-hour tokens: 48 a day, every one looked through each second).
+   */
   jtis: Set<string>;
+  readonly first: string;
   expires: number;
   close: (reason: string) => void;
 }
@@ -42,12 +48,17 @@ export class LiveSessions {
   }
 
   open(principal: Pick<Principal, "jti" | "expires" | "name">, close: (reason: string) => void): LiveSession {
-    const entry: Entry = { jtis: new Set([principal.jti]), expires: principal.expires, close };
+    const entry: Entry = {
+      jtis: new Set([principal.jti]),
+      first: principal.jti,
+      expires: principal.expires,
+      close,
+    };
     this.entries.add(entry);
     this.timer ??= setInterval(() => void this.check(), this.checkMs).unref();
     const session: LiveSession = {
       renewed: (next) => {
-        entry.jtis.add(next.jti);
+        entry.jtis = new Set([entry.first, next.jti]);
         entry.expires = next.expires;
       },
       end: () => this.remove(entry),

@@ -104,7 +104,7 @@ export class TokenService {
         clockTimestamp: Math.floor(this.now() / 1000),
       });
     } catch (error) {
-      throw new AuthError(401, `invalid token: ${(error as Error).message}`);
+      throw new AuthError(401, `invalid token: ${jwtProblem(error)}`);
     }
     const claims = Claims.safeParse(decoded);
     if (!claims.success)
@@ -127,6 +127,23 @@ export class TokenService {
       created: record.created,
       expires: record.expires,
     };
+  }
+
+  /**
+   * Whether this hub signed `token`, whatever else is wrong with it (expired, revoked, unknown): then
+   * its `sub` names who it was issued to. Anybody can write a token claiming any `sub`.
+   */
+  signedHere(token: string): boolean {
+    try {
+      jwt.verify(token, this.secret, {
+        algorithms: ["HS256"],
+        ignoreExpiration: true,
+        ignoreNotBefore: true,
+      });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Whether any token of `jti`'s family was still in force (see `Store.revokeToken`). */
@@ -153,6 +170,16 @@ export class TokenService {
     const record = await this.store.getToken(jti);
     return record !== undefined && record.revoked === null;
   }
+}
+
+/**
+ * jsonwebtoken's own refusals are fixed wording ("invalid signature", "jwt expired"); a token whose
+ * header or payload is not JSON surfaces JSON.parse's message instead, which quotes the token's
+ * bytes: a client's text would be answered back, logged and listed among refused agents.
+ */
+function jwtProblem(error: unknown): string {
+  const known = error instanceof jwt.JsonWebTokenError || error instanceof jwt.NotBeforeError;
+  return known ? (error as Error).message : "jwt malformed";
 }
 
 /** `Authorization: Bearer <token>` → the token, or undefined. */

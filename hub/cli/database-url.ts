@@ -35,3 +35,14 @@ function checked(url: string, file: string): DatabaseSource {
     );
   return { url, file, key: "" };
 }
+
+/**
+ * A warning when `--database-url` carries a password: a command line is readable by every local
+ * user (`ps`, /proc/PID/cmdline) for as long as the process runs, which for `serve` is its life.
+ */
+export function passwordOnCommandLine(flag: string | undefined): string | undefined {
+  if (flag === undefined || !URL.canParse(flag)) return undefined;
+  const url = new URL(flag);
+  if (url.password === "" && !url.searchParams.has("password")) return undefined;
+  return `--database-url holds a password, which every local user can read in the process list (ps) while ship-hub runs; set ${DATABASE_URL_ENV} or hub.toml database_url (chmod 600) instead`;
+}

@@ -11,7 +11,7 @@ import { missingDashboardAssets } from "../dashboard/assets.js";
 import { startHub } from "../server.js";
 import type { DatabaseSource } from "../store/open-database.js";
 import { checkSqliteLocation } from "../store/open-sqlite.js";
-import { databaseUrlOf } from "./database-url.js";
+import { databaseUrlOf, passwordOnCommandLine } from "./database-url.js";
 
 export interface CommonOptions {
   config?: string;
@@ -64,6 +64,8 @@ export async function resolvePaths(options: CommonOptions): Promise<ResolvedPath
   // Once the paths hold: a refused start prints its one line and nothing before it.
   const exposure = await hubConfigExposure(configFile, config);
   if (exposure !== undefined) process.stderr.write(`ship-hub: warning: ${exposure}\n`);
+  const onCommandLine = passwordOnCommandLine(options.databaseUrl);
+  if (onCommandLine !== undefined) process.stderr.write(`ship-hub: warning: ${onCommandLine}\n`);
   return {
     ...(database ? { database } : {}),
     config,

@@ -1,6 +1,7 @@
 import { type Request, type Response, Router } from "express";
 import type { ApiDeps } from "../api/deps.js";
 import { principalOf, requireRole } from "../auth/require-role.js";
+import { HubRequestError } from "../errors.js";
 import type { AsyncStore, EventCursor } from "../store/async-store.js";
 
 /** How often the hub looks for newly committed audit events while any page is listening. */
@@ -9,6 +10,12 @@ const WATCH_MS = 250;
 const HEARTBEAT_MS = 15_000;
 /** Events read per query while catching up. */
 const READ_LIMIT = 1000;
+/**
+ * Streams one token may hold open. Each holds a socket (a file descriptor) for as long as the
+ * client likes: one operator token opened 3,000 and would have run the hub out of descriptors,
+ * agents' connections with them. A browser holds at most 6 connections per hub anyway.
+ */
+export const MAX_STREAMS_PER_TOKEN = 20;
 
 /**
  * `GET /api/v1/stream`: server-sent events announcing audit events as they commit, so open
@@ -25,6 +32,10 @@ const READ_LIMIT = 1000;
  */
 export class EventStream {
   private readonly listeners = new Set<Response>();
+  /** Open streams per token id (jti). */
+  private readonly perToken = new Map<string, number>();
+  /** Listeners written to while their last message was still unsent: told the latest once it drains. */
+  private readonly owed = new Set<Response>();
   private cursor: EventCursor | undefined;
   private lastId = 0;
   private watcher: NodeJS.Timeout | undefined;
@@ -77,9 +88,24 @@ export class EventStream {
     }
   }
 
+  /**
+   * Each message only says "the newest event is now N", so one a listener has not read yet is
+   * worth nothing once a newer one exists. A reader that stops reading (or reads slowly) is not
+   * queued a message per poll for as long as it stays connected (the buffer grew by every poll,
+   * without bound): while its socket is full it is owed one message, the latest, sent on drain.
+   */
   private send(res: Response): void {
+    if (res.writableNeedDrain) {
+      this.owed.add(res);
+      return;
+    }
     const id = this.cursor === undefined ? "" : `id: ${this.cursor}\n`;
     res.write(`event: changed\n${id}data: ${JSON.stringify({ id: this.lastId })}\n\n`);
+  }
+
+  private keepAlive(res: Response): void {
+    // A full socket shows the connection is not idle; the owed message follows on drain.
+    if (!res.writableNeedDrain) res.write(": keep-alive\n\n");
   }
 
   private async start(): Promise<void> {
@@ -89,7 +115,7 @@ export class EventStream {
     this.lastId = (await store.listEvents({ limit: 1 }))[0]?.id ?? 0;
     this.watcher = setInterval(() => void this.wake(), WATCH_MS);
     this.heartbeat = setInterval(() => {
-      for (const res of this.listeners) res.write(": keep-alive\n\n");
+      for (const res of this.listeners) this.keepAlive(res);
     }, HEARTBEAT_MS);
     this.watcher.unref();
     this.heartbeat.unref();
@@ -106,9 +132,30 @@ export class EventStream {
   router(): Router {
     const router = Router();
     router.get("/stream", requireRole(this.deps.tokens, "operator"), async (req: Request, res: Response) => {
+      const { jti } = principalOf(res);
+      const held = this.perToken.get(jti) ?? 0;
+      if (held >= MAX_STREAMS_PER_TOKEN)
+        throw new HubRequestError(
+          429,
+          `this token holds ${held} event streams already (at most ${MAX_STREAMS_PER_TOKEN}); close one, or use another token`,
+        );
+      // Counted before the first await, so requests arriving together cannot all pass the check.
+      this.perToken.set(jti, held + 1);
+      let counted = true;
+      const release = () => {
+        if (!counted) return;
+        counted = false;
+        const left = (this.perToken.get(jti) ?? 1) - 1;
+        if (left > 0) this.perToken.set(jti, left);
+        else this.perToken.delete(jti);
+      };
+      req.on("close", release);
       // Two first listeners at once must share one reader.
       this.starting ??= this.start();
       await this.starting;
+      // Gone while the reader started: never listed (its close has fired already). The reader
+      // idles until the next listener leaves; stopping it here could stop it under one arriving.
+      if (!counted) return;
       res.status(200).set({
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-store",
@@ -116,14 +163,19 @@ export class EventStream {
       });
       res.flushHeaders();
       this.listeners.add(res);
+      res.on("drain", () => {
+        if (this.owed.delete(res)) this.send(res);
+      });
       this.send(res);
       const session = this.deps.sessions.open(principalOf(res), () => {
         this.listeners.delete(res);
+        this.owed.delete(res);
         res.end();
       });
       req.on("close", () => {
         session.end();
         this.listeners.delete(res);
+        this.owed.delete(res);
         if (this.listeners.size === 0) this.stop();
       });
     });

@@ -375,13 +375,15 @@ class SqliteCore {
 
   async writeArtifact(body: AsyncIterable<Uint8Array>, upload: ArtifactUpload): Promise<StoredArtifactInfo> {
     this.guard.outside("writeArtifact");
-    await mkdir(this.artifactsDir, { recursive: true });
+    // Owner-only, as hub.db: a release's files can hold its configs' secrets, and a data dir the
+    // operator made (0755) is not made 700 by the hub.
+    await mkdir(this.artifactsDir, { recursive: true, mode: 0o700 });
     const temp = join(this.artifactsDir, `.upload-${process.pid}-${Date.now()}-${Math.random()}`);
     const totals = newTotals();
     try {
       await pipeline(
         Readable.from(fixedChunks(body, 1 << 20, upload.maxBytes, totals)),
-        createWriteStream(temp, { mode: 0o644 }),
+        createWriteStream(temp, { mode: 0o600 }),
       );
       const sha256 = totals.hash.digest("hex");
       checkExpected(upload.expectedSha256, sha256, totals.size);

@@ -58,19 +58,26 @@ class MinuteBudget {
     private readonly now: () => number,
   ) {}
 
-  take(): boolean {
+  /** Takes `amount` (1: one more message; or bytes); false once the window's limit is passed. */
+  take(amount = 1): boolean {
     const at = this.now();
     if (at - this.windowStart >= 60_000) {
       this.windowStart = at;
       this.used = 0;
+      this.refused = 0;
     }
-    return ++this.used <= this.limit;
+    this.used += amount;
+    if (this.used <= this.limit) return true;
+    this.refused++;
+    return false;
   }
 
   /** The last `take` was the window's first refusal (say so once, not once per message). */
   firstRefusal(): boolean {
-    return this.used === this.limit + 1;
+    return this.refused === 1;
   }
+
+  private refused = 0;
 }
 
 /** A MinuteBudget per agent id, made on first use (keyed by verified ids: as many as there are agents). */
@@ -135,6 +142,8 @@ function answersPing(ws: WebSocket, ms: number): Promise<boolean> {
     ws.ping();
   });
 }
+/** The most a progress message takes (its `message` is at most 4,000 characters). */
+const PROGRESS_BYTES = 8 << 10;
 
 /**
  * Refuses an upgrade with a plain HTTP response before any WebSocket handshake happens; the reason
@@ -175,6 +184,19 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
   /** Where each connection came from and the host its hello named: said when a duplicate is refused. */
   const origins = new WeakMap<WebSocket, { remote: string; hostname?: string }>();
+  // The budgets above are taken after a message is parsed and validated, which is most of what it
+  // costs: one agent token sent 950 KB reports as fast as the socket took them (2 GB a minute,
+  // the hub parsing each to refuse it as past the report budget) and /healthz waited up to 160 ms;
+  // 56,000 progress messages in 5 s, 240 ms. So every message also counts, before it is read,
+  // against what the per-kind budgets together allow in messages and in bytes; past either the
+  // rest of the minute's are dropped unread (a report is not acked and stays in the agent's outbox).
+  const perMinuteMessages =
+    options.maxReportsPerMinute + MAX_PROGRESS_PER_MINUTE + maxConnects + MAX_INVALID_PER_MINUTE;
+  const perMinuteBytes =
+    (options.maxReportsPerMinute + maxConnects + MAX_INVALID_PER_MINUTE) * options.maxPayloadBytes +
+    MAX_PROGRESS_PER_MINUTE * PROGRESS_BYTES;
+  const messageBudgetOf = budgetsPerAgent(perMinuteMessages, now);
+  const byteBudgetOf = budgetsPerAgent(perMinuteBytes, now);
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
@@ -182,8 +204,10 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     if (path !== AGENT_CHANNEL_PATH) return refuse(socket, 404);
     let principal: Principal;
     const token = bearerToken(req.headers.authorization);
-    const refused = (status: number, reason: string, agentId = claimedAgent(token)) => {
-      refusals.record(agentId, reason, req.socket.remoteAddress);
+    const refused = (status: number, reason: string) => {
+      // A token the hub signed names its agent; one it did not only claims one (kept apart).
+      const signed = token !== undefined && options.tokens.signedHere(token);
+      refusals.record(claimedAgent(token), reason, req.socket.remoteAddress, signed);
       refuse(socket, status, reason);
     };
     try {
@@ -195,11 +219,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     if (principal.role !== "agent" || !principal.agentId)
       return refused(403, `a ${principal.role} token cannot use the agent channel`);
     if (!connectBudgetOf(principal.agentId).take())
-      return refused(
-        429,
-        `more than ${maxConnects} connections a minute for this agent; try again later`,
-        principal.agentId,
-      );
+      return refused(429, `more than ${maxConnects} connections a minute for this agent; try again later`);
     // Two hosts with one agent id (a VM cloned with its /etc/machine-id) took each other's place
     // in turn, each carrying out the hub's instructions (both installed a release, both reported on
     // one deployment). A second connection while the first still answers is refused, named on the
@@ -211,7 +231,6 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       return refused(
         409,
         `agent ${principal.agentId} is connected already from ${where} and answering: two hosts with one agent id? Give each its own [hub] agent_id`,
-        principal.agentId,
       );
     }
     // The peer may have gone while the token was checked against the store.
@@ -293,6 +312,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     let presence: Promise<number | undefined> = Promise.resolve(undefined);
     const reportRate = reportBudgetOf(agentId);
     const progressRate = progressBudgetOf(agentId);
+    const messageRate = messageBudgetOf(agentId);
+    const byteRate = byteBudgetOf(agentId);
     alive.set(ws, true);
     ws.on("pong", () => alive.set(ws, true));
     // Oversize frames (maxPayload) and protocol violations surface here; ws closes the socket itself.
@@ -321,6 +342,24 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         : data instanceof ArrayBuffer
           ? Buffer.from(data)
           : data;
+      // Both taken, so a flood of big messages also uses up the count.
+      const withinCount = messageRate.take();
+      const withinBytes = byteRate.take(bytes.length);
+      if (!withinCount || !withinBytes) {
+        if (messageRate.firstRefusal() || byteRate.firstRefusal())
+          send(
+            ws,
+            {
+              type: "error",
+              v: 1,
+              message: withinCount
+                ? `more than ${Math.round(perMinuteBytes / 1_048_576)} MB of messages a minute; the rest of this minute's are dropped unread`
+                : `more than ${perMinuteMessages} messages a minute; the rest of this minute's are dropped unread`,
+            },
+            agentId,
+          );
+        return;
+      }
       // Before JSON.parse, which takes seconds over a deeply nested message (shared/json-depth.ts).
       if (nestsDeeperThan(bytes)) return ws.close(1008, tooDeepMessage("message"));
       // As for request bodies: a hello of 60,000 labels (770 KB, under max_message_kb) held the

@@ -7,7 +7,10 @@
 import type { Logger } from "../../shared/log.js";
 
 export interface Refusal {
-  /** From the token's `sub`, unverified (the token was refused); "unknown" when none. */
+  /**
+   * From the token's `sub`: verified when the hub signed the token (expired, revoked, wrong role),
+   * only claimed when it did not ("unknown" when none).
+   */
   agentId: string;
   reason: string;
   /** Last refusal (ms) and how many so far. */
@@ -18,13 +21,23 @@ export interface Refusal {
 const LOG_EVERY_MS = 60_000;
 const KEEP = 1000;
 /**
+ * Of those, refusals of tokens this hub did not sign: anybody can write one claiming any agent id,
+ * so they are kept apart and fewer. Kept with the others, 1,000 forged tokens (no credential
+ * needed) pushed every real refusal (an agent whose token expired) off the dashboard.
+ */
+const KEEP_UNSIGNED = 100;
+/**
  * Refusal lines logged a minute across all claimed ids: the id comes from an unverified token, so
  * a client inventing a new one per attempt would otherwise write one line per attempt to the log.
  */
 export const REFUSAL_LINES_PER_MINUTE = 100;
 
+type Entry = Refusal & { loggedAt: number; unlogged: number };
+
 export class ConnectionRefusals {
-  private readonly byAgent = new Map<string, Refusal & { loggedAt: number; unlogged: number }>();
+  /** Tokens the hub signed, by agent id; and tokens it did not, by claimed id (see KEEP_UNSIGNED). */
+  private readonly signed = new Map<string, Entry>();
+  private readonly unsigned = new Map<string, Entry>();
   /** This minute's refusal lines, and the refusals not logged because the minute's lines ran out. */
   private readonly minute = { start: 0, lines: 0, unlogged: 0 };
   /** Writes the minute's count of refusals left out when it ends, if no refusal opens the next first. */
@@ -37,10 +50,12 @@ export class ConnectionRefusals {
     private readonly minuteMs: number = LOG_EVERY_MS,
   ) {}
 
-  record(agentId: string | undefined, reason: string, remote: string | undefined): void {
+  /** `signed`: the hub signed the token, so `agentId` is who it was issued to, not only a claim. */
+  record(agentId: string | undefined, reason: string, remote: string | undefined, signed: boolean): void {
     const id = agentId ?? "unknown";
     const now = this.now();
-    const known = this.byAgent.get(id);
+    const [entries, keep] = signed ? [this.signed, KEEP] : [this.unsigned, KEEP_UNSIGNED];
+    const known = entries.get(id);
     const entry =
       known?.reason === reason
         ? known
@@ -48,15 +63,16 @@ export class ConnectionRefusals {
     entry.lastAt = now;
     entry.count++;
     // Re-inserted so the map stays in recency order and the oldest entry is the first dropped.
-    this.byAgent.delete(id);
-    this.byAgent.set(id, entry);
-    if (this.byAgent.size > KEEP) this.byAgent.delete(this.byAgent.keys().next().value as string);
+    entries.delete(id);
+    entries.set(id, entry);
+    if (entries.size > keep) entries.delete(entries.keys().next().value as string);
     if (now - entry.loggedAt < this.minuteMs || !this.takeLine(now)) {
       entry.unlogged++;
       return;
     }
     this.log.warn("refused an agent connection", {
       agentId: id,
+      ...(signed ? {} : { unverified: true }),
       reason,
       remote,
       ...(entry.unlogged > 0 ? { refusedSinceLastLog: entry.unlogged } : {}),
@@ -101,13 +117,16 @@ export class ConnectionRefusals {
 
   /** The agent connected: it is no longer locked out. */
   clear(agentId: string): void {
-    this.byAgent.delete(agentId);
+    this.signed.delete(agentId);
+    this.unsigned.delete(agentId);
   }
 
+  /** Newest first; an id refused with both kinds of token is listed for each. */
   list(): Refusal[] {
-    return [...this.byAgent.values()]
-      .map(({ agentId, reason, lastAt, count }) => ({ agentId, reason, lastAt, count }))
-      .reverse();
+    // Each map is in recency order, oldest first.
+    return [...[...this.signed.values()].reverse(), ...[...this.unsigned.values()].reverse()]
+      .sort((a, b) => b.lastAt - a.lastAt)
+      .map(({ agentId, reason, lastAt, count }) => ({ agentId, reason, lastAt, count }));
   }
 }
 

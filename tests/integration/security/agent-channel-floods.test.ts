@@ -3,8 +3,10 @@
  * connections and hellos per agent are rate-limited (each connect and close is two audit events,
  * kept for ever), and a connection that never says hello is not held.
  */
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import type { HubMessage } from "../../../shared/protocol/messages.js";
 import { isType, startTestHub, TestAgent, type TestHub } from "../hub/support.js";
 
 let t: TestHub;
@@ -202,6 +204,78 @@ describe("what one agent's messages cost the hub is bounded", () => {
     expect(agent.received.filter(isType("error"))).toEqual([]);
     agent.ws.terminate();
   });
+});
+
+/** How many messages of `type` the hub has parsed from agents (its own Prometheus counter). */
+async function parsedMessages(type: string): Promise<number> {
+  const text = (await t.api<string>("GET", "/metrics")).body;
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith(`ship_hub_ws_messages_total{direction="in",type="${type}"}`));
+  return Number(line?.split(" ").at(-1) ?? 0);
+}
+
+describe("what one agent's messages make the hub read is bounded before it reads them", () => {
+  it("past 755 messages a minute (what the per-kind budgets allow together) the rest are dropped unread, said once; a report then is not acked", async () => {
+    const before = await parsedMessages("progress");
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("flooder"));
+    agent.hello("flooder");
+    for (let i = 0; i < 3000; i++)
+      agent.send({ type: "progress", v: 1, deploymentId: "r:flooder", step: "fetch", percent: i % 100 });
+    const reportId = randomUUID();
+    agent.send({
+      type: "report",
+      v: 1,
+      reportId,
+      app: "web",
+      outcome: "succeeded",
+      fromVersion: "1.0.0",
+      toVersion: "1.0.0",
+    });
+    await agent.next(
+      (m): m is Extract<HubMessage, { type: "error" }> =>
+        m.type === "error" &&
+        m.message.includes("messages a minute; the rest of this minute's are dropped unread"),
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    // The hello was the first of the 755; without the bound all 3,000 were parsed (600 taken).
+    expect((await parsedMessages("progress")) - before).toBe(754);
+    const said = agent.received.filter(isType("error")).map((m) => m.message);
+    expect(said).toEqual(["more than 600 progress messages a minute; the rest of this minute's are dropped"]);
+    expect(agent.received.filter(isType("ack"))).toEqual([]);
+    agent.ws.terminate();
+  });
+
+  it("past the bytes the budgets allow together (155 messages of max_message_kb, 600 progress messages) big messages are dropped unread", async () => {
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("bulky"));
+    agent.hello("bulky");
+    const before = await parsedMessages("report");
+    // Each just under the test hub's 64 KiB max message; past the 120 reports a minute they are
+    // refused ("not taken") after being read, and past ~14 MB in all not read at all.
+    const log = "x".repeat(19_500);
+    for (let i = 0; i < 400; i++)
+      agent.send({
+        type: "report",
+        v: 1,
+        reportId: randomUUID(),
+        app: "web",
+        outcome: "succeeded",
+        fromVersion: "1.0.0",
+        toVersion: "1.0.0",
+        steps: ["fetch", "apply", "check"].map((name) => ({ name, ok: true, ms: 1, log })),
+      });
+    await agent.next(
+      (m): m is Extract<HubMessage, { type: "error" }> =>
+        m.type === "error" &&
+        m.message === "more than 14 MB of messages a minute; the rest of this minute's are dropped unread",
+      20_000,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const parsed = (await parsedMessages("report")) - before;
+    expect(parsed).toBeGreaterThan(200);
+    expect(parsed).toBeLessThan(260);
+    agent.ws.terminate();
+  }, 30_000);
 });
 
 describe("a rollout's labels are bounded as agents' are", () => {

@@ -16,7 +16,7 @@ describe("refused agent connections left out of the log", () => {
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
     refusals = new ConnectionRefusals(memoryLogger(lines), Date.now, 200);
     const flood = REFUSAL_LINES_PER_MINUTE + 7;
-    for (let i = 0; i < flood; i++) refusals.record(`forged-${i}`, "invalid signature", "127.0.0.1");
+    for (let i = 0; i < flood; i++) refusals.record(`forged-${i}`, "invalid signature", "127.0.0.1", false);
     expect(lines.filter((l) => l.msg === "refused an agent connection")).toHaveLength(
       REFUSAL_LINES_PER_MINUTE,
     );
@@ -27,7 +27,7 @@ describe("refused agent connections left out of the log", () => {
     // Said once: the next minute has nothing left out, and a refusal in it is logged again.
     await new Promise((r) => setTimeout(r, 400));
     expect(summary()).toHaveLength(1);
-    refusals.record("later", "invalid signature", "127.0.0.1");
+    refusals.record("later", "invalid signature", "127.0.0.1", false);
     expect(lines.at(-1)?.data).toMatchObject({ agentId: "later" });
     expect(summary()).toHaveLength(1);
   });
@@ -35,7 +35,7 @@ describe("refused agent connections left out of the log", () => {
   it("a minute with nothing left out writes no count", async () => {
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
     refusals = new ConnectionRefusals(memoryLogger(lines), Date.now, 100);
-    refusals.record("a1", "token expired", undefined);
+    refusals.record("a1", "token expired", undefined, true);
     await new Promise((r) => setTimeout(r, 300));
     expect(lines.map((l) => l.msg)).toEqual(["refused an agent connection"]);
   });
