@@ -119,7 +119,12 @@ export async function recoverCommand(options: GlobalOptions, out: Output): Promi
   );
   out.result(summary);
   for (const app of summary.apps) out.line(`${app.source}: ${app.detail || "nothing to recover"}`);
-  if (signals.received === undefined || summary.notStarted === undefined) return summary.exitCode;
+  if (signals.received === undefined) return summary.exitCode;
+  if (summary.notStarted === undefined) {
+    // As `ship --rollback` says it: a stop that seemed ignored (exit 0, no word) reads as lost.
+    out.problem(`${signals.received} received during the recovery: it was finished first`);
+    return summary.exitCode;
+  }
   out.problem(
     `stopped by ${signals.received}: not recovered: ${summary.notStarted.join(", ")}; ship --recover (or their next run) recovers them`,
   );

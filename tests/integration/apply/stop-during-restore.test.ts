@@ -149,9 +149,17 @@ describe.skipIf(process.platform !== "linux")("a stop during a restore (real CLI
     expect(await snapshot(join(app.root, "app-first"))).toEqual(before.first);
     expect(await exists(join(app.root, "second", "undo-2.0.0-started"))).toBe(false);
 
-    const again = await runShip(["--config", app.config, "--recover"]);
-    expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toContain("first: nothing to recover");
+    // Stopped during the last app's recovery, it leaves nothing behind and exits as the recovery
+    // did, and says the signal came (it said nothing: the stop seemed ignored).
+    const again = startShip(["--config", app.config, "--recover"]);
+    await waitForFile(join(app.root, "second", "undo-2.0.0-started"));
+    again.child.kill("SIGTERM");
+    const last = await again.done;
+    expect(last.code, last.stderr).toBe(0);
+    expect(last.stdout).toContain("first: nothing to recover");
+    expect(last.stderr).toContain("SIGTERM received during the recovery: it was finished first");
+    expect(last.stderr).not.toContain("not recovered");
+    expect(await exists(join(app.root, "second", "undo-2.0.0-done"))).toBe(true);
     expect(await snapshot(join(app.root, "app-second"))).toEqual(before.second);
     const state = await app.state();
     expect(state.sources.first?.current_version).toBe("1.0.0");
