@@ -372,6 +372,8 @@ export async function pruneBackups(
   appDir: string,
   keep: number,
   problems: string[] = [],
+  /** The backup of the update being finished: kept whatever the clock said when others were made. */
+  own?: string,
 ): Promise<string[]> {
   const attempt = (what: string, work: Promise<void>) =>
     work.then(
@@ -381,7 +383,13 @@ export async function pruneBackups(
         return false;
       },
     );
-  const all = await listBackups(backupRoot, undefined, appDir).catch(() => []);
+  const listed = await listBackups(backupRoot, undefined, appDir).catch(() => []);
+  // Newest by the time each was made: after the clock was set back (a VM snapshot, an RTC wrong
+  // until NTP), an older backup read as newer, and keep_backups 1 deleted the update's own backup
+  // before its health checks, so their failure could restore nothing ("UPDATE FAILED AND RESTORE
+  // FAILED", the replaced files gone). The update's own counts first.
+  const mine = listed.filter((b) => own !== undefined && sameDir(b.path, own));
+  const all = [...mine, ...listed.filter((b) => !mine.includes(b))];
   const pruned: string[] = [];
   // Into this name's trash, a backup made under the source's old name too: this name's runs empty it.
   const trash = appTrashDir(backupRoot, app);
