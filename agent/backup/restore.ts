@@ -484,6 +484,28 @@ export interface RollbackResult {
 }
 
 /**
+ * The backups newest first as the updates followed each other: from the installed version back,
+ * each the one that undoes the version the one before it brings back (the newest such when two do,
+ * a same-version rebuild); those no link reaches follow in the order listed (by the time each was
+ * made). By time alone, a backup made while the clock ran ahead (set back since: a VM snapshot, an
+ * RTC wrong until NTP) read as the newest, and every rollback was refused as starting at a backup
+ * that does not undo what is installed ("was a backup deleted by hand?").
+ */
+function inUpdateOrder(newestFirst: readonly BackupInfo[], installed: string | undefined): BackupInfo[] {
+  const left = [...newestFirst];
+  const linked: BackupInfo[] = [];
+  let version: string | null | undefined = installed;
+  while (version !== undefined && version !== null) {
+    const at = left.findIndex((b) => b.replacedBy === version);
+    const [next] = at < 0 ? [] : left.splice(at, 1);
+    if (next === undefined) break;
+    linked.push(next);
+    version = next.version;
+  }
+  return [...linked, ...left];
+}
+
+/**
  * `ship --rollback ID|PATH`: restores that backup, first undoing every newer update of the same app
  * (newest first), since each backup only holds what its own update changed. A chain of more than one
  * restore is recorded first (rollback-record.ts), so a kill between two restores is resumed by
@@ -522,10 +544,13 @@ export async function rollbackTo(options: {
   // [sources.myapp] was renamed to [sources.web], a rollback to a myapp backup found only myapp's
   // and refused ("no backup that undoes the installed 3.0.0 … was a backup deleted by hand?")
   // while web's backup of that update was there to undo first.
-  const newestFirst = await listBackups(options.backupRoot, undefined, target.appDir, [
+  const listed = await listBackups(options.backupRoot, undefined, target.appDir, [
     target,
     ...(options.known ?? []),
   ]);
+  const stateDir = options.stateDir ?? backupMetaOf(target).stateDir;
+  const current = await readInstallIndexHeader(stateDir);
+  const newestFirst = inUpdateOrder(listed, current?.version);
   const position = newestFirst.findIndex((b) => b.id === target.id);
   if (position < 0) {
     // Found before the lock was taken, and restored (consumed) by another run meanwhile.
@@ -539,11 +564,9 @@ export async function rollbackTo(options: {
   const first = chain[0];
   let recordDir: string | undefined;
   if (first !== undefined) {
-    const stateDir = options.stateDir ?? backupMetaOf(first).stateDir;
     // Each backup undoes one update: a chain that does not start at what is installed (the
     // backup of the last update was deleted by hand) would leave that update's files among the
     // restored version's, and say "back on 1.0.0". Refused before anything moves.
-    const current = await readInstallIndexHeader(stateDir);
     if (current !== undefined && current.version !== first.replacedBy) {
       throw BadInputError.single(
         options.backupRoot,
