@@ -73,7 +73,7 @@ export async function finalizeUpdate(
     journal.appDir,
     journal.keepBackups,
     problems,
-    journal.backupPath,
+    { backupPath: journal.backupPath, installed: journal.toVersion },
   );
   if (pruned.length > 0) log?.info("removed old backups (keep_backups)", { pruned });
   if (problems.length > 0)

@@ -357,6 +357,31 @@ export async function newBackupId(backupRoot: string, app: string, now: Date): P
 }
 
 /**
+ * The backups newest first as the updates followed each other: from the installed version back,
+ * each the one that undoes the version the one before it brings back (the newest such when two do,
+ * a same-version rebuild); those no link reaches follow in the order listed (by the time each was
+ * made). By time alone, a backup made while the clock ran ahead (set back since: a VM snapshot, an
+ * RTC wrong until NTP) read as the newest, and every rollback was refused as starting at a backup
+ * that does not undo what is installed ("was a backup deleted by hand?").
+ */
+export function inUpdateOrder(
+  newestFirst: readonly BackupInfo[],
+  installed: string | undefined,
+): BackupInfo[] {
+  const left = [...newestFirst];
+  const linked: BackupInfo[] = [];
+  let version: string | null | undefined = installed;
+  while (version !== undefined && version !== null) {
+    const at = left.findIndex((b) => b.replacedBy === version);
+    const [next] = at < 0 ? [] : left.splice(at, 1);
+    if (next === undefined) break;
+    linked.push(next);
+    version = next.version;
+  }
+  return [...linked, ...left];
+}
+
+/**
  * Keeps the `keep` newest complete backups of an app directory, whatever source name each was made
  * under; returns the ids it deleted. After [sources.myapp] was renamed to [sources.web], myapp's
  * backups were never pruned (only web's directory was listed): keep_backups 2 kept 4, and more with
@@ -372,8 +397,8 @@ export async function pruneBackups(
   appDir: string,
   keep: number,
   problems: string[] = [],
-  /** The backup of the update being finished: kept whatever the clock said when others were made. */
-  own?: string,
+  /** The update being finished: its backup, kept first, and the version it installed. */
+  own?: { backupPath: string; installed: string },
 ): Promise<string[]> {
   const attempt = (what: string, work: Promise<void>) =>
     work.then(
@@ -388,8 +413,10 @@ export async function pruneBackups(
   // until NTP), an older backup read as newer, and keep_backups 1 deleted the update's own backup
   // before its health checks, so their failure could restore nothing ("UPDATE FAILED AND RESTORE
   // FAILED", the replaced files gone). The update's own counts first.
-  const mine = listed.filter((b) => own !== undefined && sameDir(b.path, own));
-  const all = [...mine, ...listed.filter((b) => !mine.includes(b))];
+  // The others in the order the updates followed each other (inUpdateOrder), so that the kept
+  // ones still roll back as a chain.
+  const mine = listed.filter((b) => own !== undefined && sameDir(b.path, own.backupPath));
+  const all = [...mine, ...inUpdateOrder(listed, own?.installed).filter((b) => !mine.includes(b))];
   const pruned: string[] = [];
   // Into this name's trash, a backup made under the source's old name too: this name's runs empty it.
   const trash = appTrashDir(backupRoot, app);

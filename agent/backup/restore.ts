@@ -48,6 +48,7 @@ import {
   backupFilesDir,
   backupMetaOf,
   findBackup,
+  inUpdateOrder,
   listBackups,
   META_FILE,
   PREVIOUS_INDEX_FILE,
@@ -481,28 +482,6 @@ export interface RollbackResult {
   version: string | null;
   /** Each backup restored, newest first. */
   restored: RestoreResult[];
-}
-
-/**
- * The backups newest first as the updates followed each other: from the installed version back,
- * each the one that undoes the version the one before it brings back (the newest such when two do,
- * a same-version rebuild); those no link reaches follow in the order listed (by the time each was
- * made). By time alone, a backup made while the clock ran ahead (set back since: a VM snapshot, an
- * RTC wrong until NTP) read as the newest, and every rollback was refused as starting at a backup
- * that does not undo what is installed ("was a backup deleted by hand?").
- */
-function inUpdateOrder(newestFirst: readonly BackupInfo[], installed: string | undefined): BackupInfo[] {
-  const left = [...newestFirst];
-  const linked: BackupInfo[] = [];
-  let version: string | null | undefined = installed;
-  while (version !== undefined && version !== null) {
-    const at = left.findIndex((b) => b.replacedBy === version);
-    const [next] = at < 0 ? [] : left.splice(at, 1);
-    if (next === undefined) break;
-    linked.push(next);
-    version = next.version;
-  }
-  return [...linked, ...left];
 }
 
 /**

@@ -21,7 +21,20 @@ afterEach(async () => {
   await app.cleanup();
 });
 
-const manifest = (v: string, extra = "") => `version: "${v}.0.0"\nrollback:\n  keep_backups: 1\n${extra}`;
+const manifest = (v: string, extra = "", keep = 1) =>
+  `version: "${v}.0.0"\nrollback:\n  keep_backups: ${keep}\n${extra}`;
+
+/** Dates the newest backup an hour ahead: made while the clock ran fast. */
+async function dateNewestAhead(): Promise<void> {
+  const listed = await runShip(["--config", app.config, "--list-backups", "--json"]);
+  const [newest] = JSON.parse(listed.stdout) as { path: string }[];
+  const metaFile = join(String(newest?.path), "meta.json");
+  const meta = JSON.parse(await readFile(metaFile, "utf8")) as Record<string, unknown>;
+  await writeFile(
+    metaFile,
+    JSON.stringify({ ...meta, created: new Date(Date.now() + 3_600_000).toISOString() }),
+  );
+}
 
 describe("keep_backups with a backup dated ahead of the clock (real CLI)", () => {
   it("never deletes the update's own backup: a failed health check still restores", async () => {
@@ -29,15 +42,7 @@ describe("keep_backups with a backup dated ahead of the clock (real CLI)", () =>
       await app.release(`r${v}`, manifest(v), { "app.txt": `v${v}\n`, [`f${v}.txt`]: `${v}\n` });
       expect((await runShip(["--config", app.config])).code).toBe(0);
     }
-    const listed = await runShip(["--config", app.config, "--list-backups", "--json"]);
-    const [two] = JSON.parse(listed.stdout) as { path: string }[];
-    const metaFile = join(String(two?.path), "meta.json");
-    const meta = JSON.parse(await readFile(metaFile, "utf8")) as Record<string, unknown>;
-    // Made while the clock ran an hour ahead.
-    await writeFile(
-      metaFile,
-      JSON.stringify({ ...meta, created: new Date(Date.now() + 3_600_000).toISOString() }),
-    );
+    await dateNewestAhead();
     const onTwo = await snapshot(app.appDir);
 
     await app.release("r3", manifest("3", `post_update_tests:\n  - name: health\n    command: "false"\n`), {
@@ -52,5 +57,22 @@ describe("keep_backups with a backup dated ahead of the clock (real CLI)", () =>
       current_version: "2.0.0",
       last_result: "failed_restored",
     });
+  });
+
+  it("keeps the backups that roll back as a chain from what is installed", async () => {
+    // keep_backups 2: by dates, 4.0.0's backup and the fast-dated one (undoing 2.0.0) were kept and
+    // the one undoing 3.0.0 between them pruned, so neither rollback past 3.0.0 could be done.
+    for (const v of ["1", "2", "3", "4"]) {
+      await app.release(`r${v}`, manifest(v, "", 2), { "app.txt": `v${v}\n`, [`f${v}.txt`]: `${v}\n` });
+      expect((await runShip(["--config", app.config])).code).toBe(0);
+      if (v === "2") await dateNewestAhead();
+    }
+    const listed = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    const kept = JSON.parse(listed.stdout) as { id: string; version: string | null }[];
+    expect(kept.map((b) => b.version).sort()).toEqual(["2.0.0", "3.0.0"]);
+    const two = kept.find((b) => b.version === "2.0.0");
+    const back = await runShip(["--config", app.config, "--rollback", String(two?.id)]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
   });
 });
