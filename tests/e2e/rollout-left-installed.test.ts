@@ -55,7 +55,12 @@ describe("abort --rollback after an update left in place (real hub and agent)", 
       waves: [{ name: "all", percent: 100 }],
       failureThreshold: { count: 5 },
     });
-    await fleet.waitFor("the update failed", async () => (await fleet.rollout(id)).counts.failed === 1);
+    // One failure is below the threshold: the rollout completes, "1 agent(s) failed".
+    await fleet.waitFor("the rollout completed", async () => (await fleet.rollout(id)).state === "completed");
+    expect((await fleet.rollout(id)).counts).toEqual({ failed: 1 });
+    // The dashboard's "Abort with rollback" button is offered (it was disabled: "nothing to roll back").
+    const offered = await fleet.api<{ actions: string[] }>("GET", `/rollouts/${id}`);
+    expect(offered.actions).toEqual(["abort-rollback"]);
     expect(await fleet.appVersion(0)).toBe("2.0.0");
 
     const aborted = await fleet.api<{ reason: string }>("POST", `/rollouts/${id}/abort`, { rollback: true });
