@@ -62,6 +62,9 @@ export interface RollbackResult {
 
 /** "rollback sent to 2 agent(s); 1 agent(s) NOT rolled back (no previous release known): a-3". */
 export function describeRollback({ sentBack, impossible, overtaken = [] }: RollbackResult): string {
+  // "rollback sent to 0 agent(s)" read as a rollback that reached nobody, when nobody needed it.
+  if (sentBack === 0 && impossible.length === 0 && overtaken.length === 0)
+    return "no agent to send back: none was updated to the release or left on it";
   const names = (ids: string[]) => ids.slice(0, 5).join(", ") + (ids.length > 5 ? ", …" : "");
   const not = (ids: string[], why: string) =>
     ids.length === 0 ? "" : `; ${ids.length} agent(s) NOT rolled back (${why}): ${names(ids)}`;
