@@ -1,5 +1,5 @@
 /** Sending a rollout's agents back, and what that achieved in the words `rollout show` and the dashboard use. */
-import type { DeploymentUpdate } from "../store/async-store.js";
+import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import {
@@ -62,6 +62,9 @@ export interface RollbackResult {
 
 /** "rollback sent to 2 agent(s); 1 agent(s) NOT rolled back (no previous release known): a-3". */
 export function describeRollback({ sentBack, impossible, overtaken = [] }: RollbackResult): string {
+  // "rollback sent to 0 agent(s)" read as a rollback that reached nobody, when nobody needed it.
+  if (sentBack === 0 && impossible.length === 0 && overtaken.length === 0)
+    return "no agent to send back: none was updated to the release or left on it";
   const names = (ids: string[]) => ids.slice(0, 5).join(", ") + (ids.length > 5 ? ", …" : "");
   const not = (ids: string[], why: string) =>
     ids.length === 0 ? "" : `; ${ids.length} agent(s) NOT rolled back (${why}): ${names(ids)}`;
@@ -175,16 +178,16 @@ export async function owedRollbacks(
  * it as the release they run): a rollback must take them back too; they run the bad release.
  * Only their rows are read.
  */
-async function leftOnRelease(
-  dispatch: Dispatch,
+export async function leftOnRelease(
+  t: Pick<StoreOps, "getAgents">,
   rollout: RolloutRecord,
   deployments: readonly DeploymentRecord[],
 ): Promise<Set<string>> {
   const failed = deployments
-    .filter((d) => nextDeploymentState(d.state, "rollback-left-installed") !== undefined)
+    .filter((d) => nextDeploymentState(d.state, "rollback-left-installed") !== undefined && rollbackActsOn(d))
     .map((d) => d.agentId);
   if (failed.length === 0) return new Set();
-  const agents = await dispatch.t.getAgents(failed);
+  const agents = await t.getAgents(failed);
   return new Set(
     agents.filter((a) => a.apps.some((p) => p.releaseId === rollout.releaseId)).map((a) => a.id),
   );
@@ -202,7 +205,7 @@ export async function markRollback(
   const updates: DeploymentUpdate[] = [];
   const taken = await takenOver(dispatch, rollout);
   const deployments = await dispatch.t.listDeployments({ rolloutId: rollout.id });
-  const leftOn = await leftOnRelease(dispatch, rollout, deployments);
+  const leftOn = await leftOnRelease(dispatch.t, rollout, deployments);
   for (const d of deployments) {
     const back = nextDeploymentState(d.state, leftOn.has(d.agentId) ? "rollback-left-installed" : "rollback");
     if (back === undefined || !rollbackActsOn(d)) continue;

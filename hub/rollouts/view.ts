@@ -1,7 +1,7 @@
 import type { StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
 import { completedReason, rollbackableOf, rollbackableOfCounts } from "./accounting.js";
-import { notRolledBack, restoredByHost } from "./rollback-result.js";
+import { leftOnRelease, notRolledBack, restoredByHost } from "./rollback-result.js";
 import {
   cancelsUnsent,
   DELIVERABLE_DEPLOYMENT_STATES,
@@ -149,7 +149,20 @@ export async function rolloutDetail(
   const deployments = await store.listDeployments({ rolloutId: rollout.id });
   const failsAt =
     offlineDeadline && (await offlineFailsAt(store, rollout, deployments, isOnline, offlineDeadline));
-  return rolloutDetailOf(rollout, await store.getRelease(rollout.releaseId), deployments, isOnline, failsAt);
+  // A finished rollout offers abort with rollback only while a host is on its release: one whose
+  // failed update was left installed is (when it was the only one, the button was disabled).
+  const leftOn =
+    isFinalRollout(rollout.state) && rollbackableOf(deployments) === 0
+      ? (await leftOnRelease(store, rollout, deployments)).size
+      : 0;
+  return rolloutDetailOf(
+    rollout,
+    await store.getRelease(rollout.releaseId),
+    deployments,
+    isOnline,
+    failsAt,
+    leftOn,
+  );
 }
 
 /**
@@ -188,6 +201,8 @@ export function rolloutDetailOf(
   isOnline: (agentId: string) => boolean,
   /** Per agent id, when it counts as failed if it stays offline (see `offlineFailsAt`). */
   failsAt?: ReadonlyMap<string, number>,
+  /** Failed deployments whose host runs the release still (a rollback sends them back too). */
+  leftOn = 0,
 ) {
   const finalState = isFinalRollout(rollout.state);
   // One pass: a 10,000-agent rollout is grouped by wave once, not filtered once per wave.
@@ -198,7 +213,7 @@ export function rolloutDetailOf(
       rollout,
       release,
       countStates(deployments),
-      rollbackableOf(deployments),
+      rollbackableOf(deployments) + leftOn,
       restoredOf(deployments),
       deployments.reduce((newest, d) => Math.max(newest, d.updatedAt), 0),
     ),

@@ -93,7 +93,7 @@ async function connect(agentId: string, labels: Record<string, string> = {}) {
   });
 }
 
-type Outcome = "succeeded" | "failed";
+type Outcome = "succeeded" | "failed" | "rolled_back";
 
 /** Reports, then runs one engine tick as the hub's timer would. */
 async function report(agentId: string, deploymentId: string, outcome: Outcome, reportId = randomUUID()) {
@@ -298,6 +298,18 @@ describe("rollout engine", () => {
     expect(failed.reason).toMatch(/rollback sent to \d+ agent\(s\)$/);
     expect(channel.deploysTo("a").at(-1)).toMatchObject({ rollback: true, release: { id: "r1" } });
     expect(store.getDeployment(`${r.id}:b`)?.state).toBe("failed");
+  });
+
+  it("autoRollback with no agent on the release says there was nothing to send back", async () => {
+    await connect("a");
+    const r = await engine.create(spec({ autoRollback: true, failureThreshold: { count: 1 } }), "op");
+    // Its host put the previous release back by itself: nobody runs the release.
+    await report("a", `${r.id}:a`, "rolled_back");
+    expect(store.getRollout(r.id)).toMatchObject({
+      state: "failed",
+      reason:
+        "failure threshold (1 failure(s)) reached: 1 failed when it halted; no agent to send back: none was updated to the release or left on it",
+    });
   });
 
   it("a repeated report is a no-op", async () => {
