@@ -604,7 +604,16 @@ async function removeEmptyDirs(root: string, rel = ""): Promise<boolean> {
   return true;
 }
 
-/** A remote URL with its user:password@ and secret query values masked; a path or scp-style address as is. */
+/**
+ * A remote URL with its user:password@ and secret query values masked; a path or scp-style address
+ * as is. An ssh:// URL's user is the login, no secret (ssh takes no password from a URL), and the
+ * one thing to check when the server refuses the key: "ssh://***@host" hid it, while the same remote
+ * written `deploy@host:app.git` showed it.
+ */
 function shownUrl(url: string): string {
+  if (/^ssh:\/\//i.test(url) && URL.canParse(url)) {
+    const parsed = new URL(url);
+    if (parsed.password === "" && parsed.search === "") return url;
+  }
   return url.includes("://") ? redactUrl(url) : url;
 }
