@@ -38,6 +38,15 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       await rm(root, { recursive: true, force: true });
     });
 
+    /** The clone's origin is the sshd at `port` (the relay's, or its own), known_hosts trusting it there. */
+    const pointCloneAt = async (clone: string, bare: string, port: number) => {
+      await writeFile(
+        join(root, "known_hosts"),
+        `[127.0.0.1]:${port} ${sshd.hostKey.publicKey.split(" ").slice(0, 2).join(" ")}\n`,
+      );
+      await git(clone, "remote", "set-url", "origin", `ssh://${sshd.user}@127.0.0.1:${port}${bare}`);
+    };
+
     /** Installs 1.0.0 through the relay, then pushes a 2.0.0 whose pack runs far past what it passes. */
     const installThenPushBig = async (relayPort: number, limits: string) => {
       const repos = await makeRepos(join(root, "repos"));
@@ -49,17 +58,7 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
         app,
         `key_filename = "${sshd.clientKey.privateKeyFile}"\nknown_hosts = "${join(root, "known_hosts")}"\n${limits}`,
       );
-      await writeFile(
-        join(root, "known_hosts"),
-        `[127.0.0.1]:${relayPort} ${sshd.hostKey.publicKey.split(" ").slice(0, 2).join(" ")}\n`,
-      );
-      await git(
-        repos.clone,
-        "remote",
-        "set-url",
-        "origin",
-        `ssh://${sshd.user}@127.0.0.1:${relayPort}${repos.bare}`,
-      );
+      await pointCloneAt(repos.clone, repos.bare, relayPort);
       const first = await runShip(["--config", config], { timeoutMs: 40_000 });
       expect(first.code, first.stdout + first.stderr).toBe(0);
       const installed = await readFile(join(app, "app.txt"), "utf8");
@@ -108,17 +107,7 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       });
       await git(repos.dev, "push", "-q", "origin", "HEAD:big");
       await git(repos.bare, "config", "uploadpack.allowAnySHA1InWant", "true");
-      await writeFile(
-        join(root, "known_hosts"),
-        `[127.0.0.1]:${relay.port} ${sshd.hostKey.publicKey.split(" ").slice(0, 2).join(" ")}\n`,
-      );
-      await git(
-        repos.clone,
-        "remote",
-        "set-url",
-        "origin",
-        `ssh://${sshd.user}@127.0.0.1:${relay.port}${repos.bare}`,
-      );
+      await pointCloneAt(repos.clone, repos.bare, relay.port);
       const source = new GitSource(
         "web",
         GitSourceConfig.parse({
@@ -141,17 +130,7 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
 
       // The cut fetch left the commit's loose object without its blobs. The next try found the
       // commit, fetched nothing, and failed on "invalid object" for good; now it fetches again.
-      await writeFile(
-        join(root, "known_hosts"),
-        `[127.0.0.1]:${sshd.port} ${sshd.hostKey.publicKey.split(" ").slice(0, 2).join(" ")}\n`,
-      );
-      await git(
-        repos.clone,
-        "remote",
-        "set-url",
-        "origin",
-        `ssh://${sshd.user}@127.0.0.1:${sshd.port}${repos.bare}`,
-      );
+      await pointCloneAt(repos.clone, repos.bare, sshd.port);
       const stage = await mkdtemp(join(root, "stage-"));
       const fetched = await source.fetch(stage);
       expect(fetched.id).toBe(pinned);
