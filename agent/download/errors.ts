@@ -61,6 +61,11 @@ const NETWORK_WORDS: Record<string, string> = {
  */
 export function networkErrorText(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
+  // llhttp's own words ("Response does not match the HTTP/1.1 protocol (Expected HTTP/, RTSP/ or
+  // ICE/)") say nothing of the likely cause: a url whose port is not a web server's (ssh's, a
+  // database's), or a server that sent more than its Content-Length.
+  if (err.name === "HTTPParserError")
+    return `the server's answer is not HTTP: is the URL's port a web server's? (${err.message})`;
   const code = (err as NodeJS.ErrnoException).code;
   if (typeof code === "string" && UNDICI_WORDS[code] !== undefined) return `${UNDICI_WORDS[code]} (${code})`;
   if (typeof code === "string" && NETWORK_WORDS[code] !== undefined)

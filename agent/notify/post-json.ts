@@ -56,7 +56,7 @@ async function postOnce(url: string, body: unknown, options: PostOptions): Promi
     return {
       ok: status >= 200 && status < 300,
       retryable: status === 408 || status === 429 || status >= 500,
-      outcome: `HTTP ${status}`,
+      outcome: `HTTP ${status}${redirectNote(status, response.headers.location, target.url)}`,
     };
   } catch (error) {
     const name = error instanceof Error ? error.name : "";
@@ -64,6 +64,18 @@ async function postOnce(url: string, body: unknown, options: PostOptions): Promi
       name === "TimeoutError" ? `timed out after ${options.timeoutMs} ms` : networkErrorText(error);
     return { ok: false, retryable: true, outcome: message };
   }
+}
+
+/**
+ * A POST is not followed to another URL (its body and credentials would go there unasked), so a
+ * webhook configured as http:// on a server that moved it to https:// was "HTTP 301" in the log
+ * and every message lost, with no word of where to point it. Only the origin is named: the path
+ * may be the secret.
+ */
+function redirectNote(status: number, location: string | string[] | undefined, from: string): string {
+  if (status < 300 || status >= 400 || typeof location !== "string" || !URL.canParse(location, from))
+    return "";
+  return `: the server moves it to ${new URL(location, from).origin}/…; POSTs are not followed, so set the webhook's url to where it leads`;
 }
 
 /** Where a notification went, for logs: a Slack webhook URL's path is itself a secret. */

@@ -5,6 +5,7 @@
  * index-pack and ssh children live on with the pipes open. So git runs in a process group of its
  * own, and the whole group is killed when the limit is reached.
  */
+import { DownloadError } from "../download/errors.js";
 import { boundedCollector, killGroup } from "../exec/run-command.js";
 
 export interface GitFetchOptions {
@@ -24,6 +25,9 @@ export class GitFetchFailure extends Error {
     this.name = "GitFetchFailure";
   }
 }
+
+/** The fetch ran out of max_download_seconds: never read as "the remote lacks it". */
+export class GitFetchDeadline extends DownloadError {}
 
 const MAX_STDERR = 64 * 1024;
 /** After SIGTERM the group gets this long before SIGKILL (ssh and git exit at once on SIGTERM). */

@@ -21,7 +21,7 @@ import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { attributeFilesChanged, attributesOutsideTree, isAttributesFile } from "./git-attributes.js";
 import { cloneIsApp, isCommitId } from "./git-clone-head.js";
 import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js";
-import { GitFetchFailure, runGitFetch } from "./git-fetch.js";
+import { GitFetchDeadline, GitFetchFailure, runGitFetch } from "./git-fetch.js";
 import { lfsPointerError, lfsPointersStaged } from "./git-lfs.js";
 import { changedPaths, listingOf, listTree, mustStage, type TreeBlob, writeBlobs } from "./git-tree.js";
 import { unreachableText } from "./git-unreachable.js";
@@ -343,7 +343,7 @@ export class GitSource implements ReleaseSource {
       );
     } catch (err) {
       if (err instanceof GitFetchFailure && err.timedOut) {
-        throw new DownloadError(
+        throw new GitFetchDeadline(
           await this.shownRemote(),
           `git fetch not done after ${deadlineMs / 1000} s, the most [sources.${this.name}] max_download_seconds allows: the remote sends too slowly or holds the connection open; the next run tries again`,
           false,
@@ -454,10 +454,14 @@ export class GitSource implements ReleaseSource {
 
   private async pinnedTarget(pin: GitPin): Promise<Target> {
     let commit = await this.revParse(`${pin.commit}^{commit}`);
-    if (commit === undefined) {
+    if (commit === undefined || !(await this.complete(commit))) {
       // Not on the branch we track: ask for the commit itself (servers allow reachable commits).
-      await this.gitFetch([pin.commit]).catch(() => undefined);
+      // A refusal means the remote lacks it; running out of time does not (it was read as that).
+      await this.gitFetch([pin.commit]).catch((err: unknown) => {
+        if (err instanceof GitFetchDeadline) throw err;
+      });
       commit = await this.revParse(`${pin.commit}^{commit}`);
+      if (commit !== undefined && !(await this.complete(commit))) commit = undefined;
     }
     if (commit === undefined) {
       throw new DownloadError(
@@ -476,6 +480,22 @@ export class GitSource implements ReleaseSource {
       }
     }
     return { commit, label: pin.tag ?? commit.slice(0, 12) };
+  }
+
+  /**
+   * Whether every object of `commit` is in the clone. A fetch cut off mid-transfer (the deadline,
+   * a dropped connection) leaves the loose objects that arrived: the commit, without its blobs. A
+   * ref is only written once a fetch is whole, but a pinned commit is fetched by id, so finding it
+   * proved nothing and every later try exported it: "invalid object …", for good. Only what no ref
+   * reaches is walked, so a commit on a fetched branch costs nothing.
+   */
+  private async complete(commit: string): Promise<boolean> {
+    try {
+      await this.git.raw(["rev-list", "--quiet", "--objects", commit, "--not", "--all"]);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async revParse(ref: string): Promise<string | undefined> {
@@ -604,7 +624,16 @@ async function removeEmptyDirs(root: string, rel = ""): Promise<boolean> {
   return true;
 }
 
-/** A remote URL with its user:password@ and secret query values masked; a path or scp-style address as is. */
+/**
+ * A remote URL with its user:password@ and secret query values masked; a path or scp-style address
+ * as is. An ssh:// URL's user is the login, no secret (ssh takes no password from a URL), and the
+ * one thing to check when the server refuses the key: "ssh://***@host" hid it, while the same remote
+ * written `deploy@host:app.git` showed it.
+ */
 function shownUrl(url: string): string {
+  if (/^ssh:\/\//i.test(url) && URL.canParse(url)) {
+    const parsed = new URL(url);
+    if (parsed.password === "" && parsed.search === "") return url;
+  }
   return url.includes("://") ? redactUrl(url) : url;
 }

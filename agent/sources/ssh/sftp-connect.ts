@@ -29,7 +29,9 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
       username: cfg.username,
       privateKey,
       passphrase: await passphraseFor(name, cfg),
-      readyTimeout: 20_000,
+      // A server that takes the connection and says nothing (a tarpit, sshd at MaxStartups) is
+      // silence too: a fixed 20 s ignored timeout_seconds, longer or shorter.
+      readyTimeout: cfg.timeout_seconds * 1000,
       // Without keepalives a server that stops answering (a network cut with no reset, a hung
       // sshd) left the read waiting for ever, with the run's lock held. Four unanswered in a row,
       // one each quarter of timeout_seconds, end the connection.
@@ -55,7 +57,7 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
     await client.end().catch(() => undefined);
     if (seen !== undefined && seen.verdict !== "match")
       throw hostKeyError(cfg, seen.verdict, seen.fingerprint);
-    throw clientKeyError(name, cfg, err) ?? connectionError(cfg, err);
+    throw clientKeyError(name, cfg, err) ?? connectionError(name, cfg, err);
   }
   return client;
 }
@@ -65,9 +67,14 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
  * nor what failed in words; the run's line becomes "cannot connect to sftp://u@host:22: connection
  * refused (ECONNREFUSED)". Still exit 1: the server may be back next run.
  */
-function connectionError(cfg: SftpSourceConfig, err: unknown): Error {
+function connectionError(name: string, cfg: SftpSourceConfig, err: unknown): Error {
   const said = errnoCode(err) !== undefined ? fsErrorText(err) : String((err as Error)?.message ?? err);
-  const reason = said.replace(/^getConnection: /, "");
+  const reason = said
+    .replace(/^getConnection: /, "")
+    .replace(
+      /^Timed out while waiting for handshake$/,
+      `no SSH greeting within [sources.${name}] timeout_seconds = ${cfg.timeout_seconds} s (ssh2: $&)`,
+    );
   return new Error(`cannot connect to sftp://${cfg.username}@${cfg.hostname}:${cfg.port}: ${reason}`);
 }
 

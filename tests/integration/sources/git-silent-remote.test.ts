@@ -12,6 +12,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { GitSource } from "../../../agent/sources/git.js";
+import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
+import { memoryLogger } from "../../../shared/log.js";
 import { hasProgram } from "../../support/require-program.js";
 import { type SilentRelay, silencingRelay, throttledRelay } from "../../support/servers/silent-relay.js";
 import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
@@ -35,6 +38,15 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       await rm(root, { recursive: true, force: true });
     });
 
+    /** The clone's origin is the sshd at `port` (the relay's, or its own), known_hosts trusting it there. */
+    const pointCloneAt = async (clone: string, bare: string, port: number) => {
+      await writeFile(
+        join(root, "known_hosts"),
+        `[127.0.0.1]:${port} ${sshd.hostKey.publicKey.split(" ").slice(0, 2).join(" ")}\n`,
+      );
+      await git(clone, "remote", "set-url", "origin", `ssh://${sshd.user}@127.0.0.1:${port}${bare}`);
+    };
+
     /** Installs 1.0.0 through the relay, then pushes a 2.0.0 whose pack runs far past what it passes. */
     const installThenPushBig = async (relayPort: number, limits: string) => {
       const repos = await makeRepos(join(root, "repos"));
@@ -46,17 +58,7 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
         app,
         `key_filename = "${sshd.clientKey.privateKeyFile}"\nknown_hosts = "${join(root, "known_hosts")}"\n${limits}`,
       );
-      await writeFile(
-        join(root, "known_hosts"),
-        `[127.0.0.1]:${relayPort} ${sshd.hostKey.publicKey.split(" ").slice(0, 2).join(" ")}\n`,
-      );
-      await git(
-        repos.clone,
-        "remote",
-        "set-url",
-        "origin",
-        `ssh://${sshd.user}@127.0.0.1:${relayPort}${repos.bare}`,
-      );
+      await pointCloneAt(repos.clone, repos.bare, relayPort);
       const first = await runShip(["--config", config], { timeoutMs: 40_000 });
       expect(first.code, first.stdout + first.stderr).toBe(0);
       const installed = await readFile(join(app, "app.txt"), "utf8");
@@ -93,5 +95,46 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       const again = await runShip(["--config", config, "--check-only"], { timeoutMs: 40_000 });
       expect(again.code, again.stdout + again.stderr).not.toBe(75);
     }, 120_000);
+
+    // A hub release pins a commit off the tracked branch: ship fetches it by id, and took any
+    // failure of that fetch for "the remote lacks it", its deadline too.
+    it("a pinned commit fetched too slowly is said to be given up, not to be missing, and fetched whole next time", async () => {
+      relay = await throttledRelay(sshd.port, 64 * 1024);
+      const repos = await makeRepos(join(root, "repos"));
+      await git(repos.dev, "checkout", "-q", "-b", "big");
+      const pinned = await commitFiles(repos.dev, "2.0.0", {
+        "big.bin": randomBytes(4 << 20).toString("base64"),
+      });
+      await git(repos.dev, "push", "-q", "origin", "HEAD:big");
+      await git(repos.bare, "config", "uploadpack.allowAnySHA1InWant", "true");
+      await pointCloneAt(repos.clone, repos.bare, relay.port);
+      const source = new GitSource(
+        "web",
+        GitSourceConfig.parse({
+          type: "git",
+          local_path: repos.clone,
+          app_dir: join(root, "app"),
+          key_filename: sshd.clientKey.privateKeyFile,
+          known_hosts: join(root, "known_hosts"),
+          max_download_seconds: 3,
+        }),
+        { stateDir: join(root, "state"), log: memoryLogger(), retryDelayMs: 0 },
+        { commit: pinned },
+      );
+      const started = Date.now();
+      const err = await source.fetch(await mkdtemp(join(root, "stage-"))).catch((e: unknown) => e);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(String(err)).toContain(
+        "git fetch not done after 3 s, the most [sources.web] max_download_seconds allows",
+      );
+
+      // The cut fetch left the commit's loose object without its blobs. The next try found the
+      // commit, fetched nothing, and failed on "invalid object" for good; now it fetches again.
+      await pointCloneAt(repos.clone, repos.bare, sshd.port);
+      const stage = await mkdtemp(join(root, "stage-"));
+      const fetched = await source.fetch(stage);
+      expect(fetched.id).toBe(pinned);
+      expect((await readFile(join(stage, "big.bin"), "utf8")).length).toBeGreaterThan(4 << 20);
+    }, 60_000);
   },
 );

@@ -7,7 +7,7 @@ import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasProgram } from "../../support/require-program.js";
-import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { generateKey, type SshdServer, startSshd } from "../../support/servers/sshd.js";
 import { commitFiles, git, makeRepos, type Repos } from "./git-repos.js";
 
 describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
@@ -70,6 +70,19 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
         expect((err as Error).message).toContain(`sources.app.key_filename: ssh cannot use ${file}`);
         expect((err as Error).message).toMatch(said);
       }
+    });
+
+    // The login to check is the URL's user: the line showed "ssh://***@127.0.0.1:…", although
+    // an ssh:// user is no secret (the same remote as `user@host:path` showed it).
+    it("a key the server refuses is bad input naming key_filename and the login it was offered for", async () => {
+      const stranger = await generateKey(join(tmp, "stranger_key"));
+      const err = await source(sshd.knownHostsFile, stranger.privateKeyFile)
+        .check()
+        .catch((e: unknown) => e);
+      expect(err, String(err)).toBeInstanceOf(BadInputError);
+      expect((err as Error).message).toBe(
+        `ship.toml sources.app.key_filename: origin (${url}) does not accept the key ${stranger.privateKeyFile} (Permission denied (publickey))`,
+      );
     });
 
     it("refuses a host that is not in known_hosts (StrictHostKeyChecking=yes)", async () => {

@@ -65,6 +65,21 @@ describe.skipIf(!hasProgram("sshd"))("sftp source: a server silent or too slow m
     expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
   }, 60_000);
 
+  // A server that takes the connection and never greets (a tarpit, sshd at MaxStartups) was given
+  // a fixed 20 s whatever timeout_seconds said, and named as ssh2's "Timed out while waiting for
+  // handshake".
+  it("one that never greets is given up after timeout_seconds, saying so", async () => {
+    relay = await silencingRelay(sshd.port, 0);
+    const started = Date.now();
+    const result = await run(relay.port, "timeout_seconds = 2\n");
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(Date.now() - started).toBeLessThan(12_000);
+    expect(result.stdout).toContain(
+      `myapp: cannot connect to sftp://${sshd.user}@${sshd.host}:${relay.port}: no SSH greeting within [sources.myapp] timeout_seconds = 2 s (ssh2: Timed out while waiting for handshake)`,
+    );
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
+  }, 60_000);
+
   // Keepalives are answered on a slow link: only a total limit ends a download that never finishes.
   it("one that sends too slowly to finish is given up after max_download_seconds", async () => {
     relay = await throttledRelay(sshd.port, 64 * 1024);

@@ -106,6 +106,36 @@ describe("sendNotifications", () => {
     expect(refusing.received).toHaveLength(1);
   });
 
+  // An http:// webhook on a server that moved it to https:// logged "HTTP 301" alone: every
+  // message lost with no word of where to point the url.
+  it("names where a redirecting endpoint leads (its origin only) and does not follow it", async () => {
+    const target = await receiver();
+    const moving = createServer((_req, res) => {
+      res.writeHead(301, { location: `${target.url}?token=SECRET` }).end();
+    });
+    servers.push(moving);
+    await new Promise<void>((r) => moving.listen(0, "127.0.0.1", r));
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    await sendNotifications(
+      [
+        {
+          type: "webhook",
+          url: `http://127.0.0.1:${(moving.address() as AddressInfo).port}/hook`,
+          headers: {},
+          timeout: 5,
+        },
+      ],
+      event,
+      { log: memoryLogger(lines), retryDelayMs: 0 },
+    );
+    expect(target.received).toHaveLength(0);
+    const failure = lines.find((l) => l.msg === "notification could not be delivered");
+    expect(failure?.data?.outcome).toBe(
+      `HTTP 301: the server moves it to ${new URL(target.url).origin}/…; POSTs are not followed, so set the webhook's url to where it leads`,
+    );
+    expect(JSON.stringify(lines)).not.toContain("SECRET");
+  });
+
   it("logs an endpoint that is down and returns normally", async () => {
     const hook = await receiver();
     const deadUrl = hook.url;
