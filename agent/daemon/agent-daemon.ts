@@ -18,6 +18,7 @@ import { carryOut } from "./carry-out.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { buildHello } from "./hello.js";
 import { HubConnection } from "./hub-connection.js";
+import { installedVersion } from "./installed-version.js";
 import { ReportOutbox } from "./outbox.js";
 import { pickToken, saveRenewedToken, warnIfExpiring } from "./renewed-token.js";
 
@@ -313,8 +314,13 @@ export class AgentDaemon {
   }
 
   private async installedVersion(app: string): Promise<string | null> {
-    const state = await readState(this.options.config.general.state_file).catch(() => undefined);
-    return state?.sources[app]?.current_version ?? null;
+    const { config } = this.options;
+    const source = config.sources[app];
+    const state = await readState(config.general.state_file).catch(() => undefined);
+    if (source === undefined || state === undefined) return state?.sources[app]?.current_version ?? null;
+    return installedVersion(config, state, app, source).catch(
+      () => state.sources[app]?.current_version ?? null,
+    );
   }
 
   /**

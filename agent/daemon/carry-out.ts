@@ -10,6 +10,7 @@ import { errorMessage, LockedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
 import { listBackups, rollbackTo } from "../apply/index.js";
+import { sourceOfBackup } from "../backup/backup-owner.js";
 import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
@@ -22,6 +23,7 @@ import { syncInstalledState } from "../pipeline/sync-installed.js";
 import { undoWithHooks } from "../pipeline/undo-release.js";
 import { readState } from "../state/state-file.js";
 import { HubReleaseSource } from "./hub-release-source.js";
+import { installedVersion } from "./installed-version.js";
 import { fitMergeReports, fitWarnings } from "./merge-reports.js";
 import { type ProgressEvent, progressLogger } from "./progress-log.js";
 
@@ -98,7 +100,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
       steps: [],
     };
   }
-  const installed = (await readState(config.general.state_file)).sources[app]?.current_version ?? null;
+  const installed = await installedVersion(config, await readState(config.general.state_file), app, source);
   if (!source.enabled) {
     // An instruction the hub sent before the operator disabled the app (or one resumed from disk):
     // ship leaves a disabled app alone, in hub mode as in a timer run.
@@ -184,7 +186,12 @@ async function restoreIfNewestBackup(
   const { config, instruction, log } = input;
   const source = config.sources[instruction.app];
   if (source === undefined) return null;
-  const newest = (await listBackups(config.general.backup_dir, instruction.app, source.app_dir))[0];
+  // Every name's backups of this app_dir: a source renamed in ship.toml owns those made under its old
+  // name (backup-owner.ts). Only the new name's were looked at, so the newest backup was missed and
+  // the rollback became a download of the older release again, which fails once the hub dropped it.
+  const newest = (await listBackups(config.general.backup_dir, undefined, source.app_dir)).find(
+    (b) => sourceOfBackup(config.sources, b)?.name === instruction.app,
+  );
   if (newest?.version !== instruction.release.version || newest.replacedBy !== installed) return null;
   const started = performance.now();
   const lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), log);
@@ -240,7 +247,8 @@ async function restoreIfNewestBackup(
     // No later run of a hub app may come for weeks (the daemon runs only the hub's instructions):
     // what the restore took out is freed now, as the next run would (trash.ts). Nobody waits at a
     // terminal here, and under the lock no other restore renames a backup into the trash meanwhile.
-    await emptyTrash(config.general.backup_dir, instruction.app).catch((error: unknown) =>
+    // The trash is beside the restored backup: under the name it was made with.
+    await emptyTrash(config.general.backup_dir, newest.app).catch((error: unknown) =>
       log.warn(trashWarning(error)),
     );
     await lock.release();
