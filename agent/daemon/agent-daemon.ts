@@ -136,7 +136,7 @@ export class AgentDaemon {
     this.stopping = true;
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     await this.working;
-    this.connection.stop();
+    await this.connection.stop();
   }
 
   private get renewedTokenFile(): string {

@@ -52,6 +52,9 @@ function connectErrorText(error: Error): string {
   return fsErrorText(error);
 }
 
+/** How long a stop waits for the hub to answer the close before dropping the connection. */
+const STOP_GRACE_MS = 2000;
+
 /** The hub's close code for a session another connection of the same agent id replaced. */
 const REPLACED_CODE = 4000;
 /** Backoff attempt a replaced session reconnects at: seconds, not the half second after a clean close. */
@@ -89,11 +92,24 @@ export class HubConnection {
     this.connect();
   }
 
-  stop(): void {
+  /**
+   * Closes the channel. A hub that does not answer the close (a network cut, a frozen host) is not
+   * waited for: ws waits 30 s for its answer, so `systemctl stop ship-agent` hung that long, idle.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
-    this.socket?.close(1001, "agent stopping");
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((closed) => {
+      const cut = setTimeout(() => socket.terminate(), STOP_GRACE_MS);
+      socket.once("close", () => {
+        clearTimeout(cut);
+        closed();
+      });
+      socket.close(1001, "agent stopping");
+    });
   }
 
   /** The token the next connection (and reconnection) presents. */

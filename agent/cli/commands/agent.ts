@@ -60,7 +60,9 @@ export async function agentCommand(options: { config?: string }): Promise<number
     // A second signal exits 128+signal (143 for SIGTERM): it cut the running instruction short,
     // which exit 0 told systemd was a clean stop.
     onStopSignals(log, (signal) => {
-      log.info("stopping: finishing the running instruction first", { signal });
+      // Said only when one runs: "finishing the running instruction" while idle sent operators
+      // looking for an update that was not there.
+      log.info(daemon.idle ? "stopping" : "stopping: finishing the running instruction first", { signal });
       daemon
         .stop()
         .then(
