@@ -86,6 +86,10 @@ export class AgentDaemon {
   async start(): Promise<void> {
     this.token = await pickToken(this.renewedTokenFile, this.configuredToken, this.options.agentId);
     this.connection.setToken(this.token);
+    // The agent channel trusts `[hub] ca_file` as the artifact downloads do: without it an agent
+    // whose hub sits behind a private CA's certificate reconnected for ever, "unable to verify".
+    const caFile = this.options.config.hub?.ca_file;
+    if (caFile !== undefined) this.connection.setCa(await readFile(caFile, "utf8"));
     warnIfExpiring(this.token, this.options.log);
     for (const [app, desired] of Object.entries(await this.desired.all())) {
       if (desired.finished !== undefined) continue;

@@ -112,6 +112,11 @@ export class HubConnection {
     });
   }
 
+  /** The CA (PEM) the next connection trusts for the hub's certificate: `[hub] ca_file`. */
+  setCa(ca: string): void {
+    this.options.ca = ca;
+  }
+
   /** The token the next connection (and reconnection) presents. */
   setToken(token: string): void {
     this.options.token = token;
