@@ -49,8 +49,20 @@ function answerText(status: number | undefined, reason: string | undefined): str
 function connectErrorText(error: Error): string {
   if (/wrong version number/i.test(error.message))
     return "TLS handshake failed: the server there does not speak TLS (an https:// [hub] url for an http:// hub?)";
+  // A hub behind a private CA's certificate: the line said "unable to verify the first
+  // certificate" and nothing of the key that fixes it.
+  if (UNTRUSTED_CERT.has((error as NodeJS.ErrnoException).code ?? ""))
+    return `${fsErrorText(error)}: the hub's certificate is not from a CA this agent trusts (a private CA: name its certificate in [hub] ca_file)`;
   return fsErrorText(error);
 }
+
+/** OpenSSL's codes for a certificate chain that does not lead to a trusted CA. */
+const UNTRUSTED_CERT = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+]);
 
 /** How long a stop waits for the hub to answer the close before dropping the connection. */
 const STOP_GRACE_MS = 2000;

@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { makeTestCert } from "../../support/servers/tls-cert.js";
 import { SHIP_BIN } from "../../support/ship-cli.js";
+import { waitFor } from "../../support/wait-for.js";
 
 describe("ship agent with [hub] ca_file", () => {
   let root: string;
@@ -29,7 +30,8 @@ describe("ship agent with [hub] ca_file", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it("opens the agent channel trusting that CA, and says hello", async () => {
+  /** A TLS hub (its certificate from a throwaway CA) and `ship agent` pointed at it. */
+  async function start(trustCa: boolean) {
     const cert = await makeTestCert(root);
     server = createServer({ cert: cert.cert, key: cert.key });
     const channel = new WebSocketServer({ server, path: "/api/v1/agent" });
@@ -40,29 +42,45 @@ describe("ship agent with [hub] ca_file", () => {
     );
     await new Promise<void>((ready) => server?.listen(0, "127.0.0.1", ready));
     const port = (server.address() as AddressInfo).port;
-
     await mkdir(join(root, "app"));
     await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
     const config = join(root, "ship.toml");
     await writeFile(
       config,
-      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\n\n[hub]\nurl = "https://127.0.0.1:${port}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\nca_file = "${cert.caFile}"\n\n[sources.web]\ntype = "hub"\napp_dir = "${root}/app"\n`,
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\n\n[hub]\nurl = "https://127.0.0.1:${port}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n${trustCa ? `ca_file = "${cert.caFile}"\n` : ""}\n[sources.web]\ntype = "hub"\napp_dir = "${root}/app"\n`,
     );
-    let output = "";
+    const log = { text: "" };
     agent = spawn(process.execPath, [SHIP_BIN, "agent", "--config", config], {
       stdio: ["ignore", "pipe", "pipe"],
     });
-    agent.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    agent.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    const take = (chunk: Buffer) => {
+      log.text += chunk.toString();
+    };
+    agent.stdout?.on("data", take);
+    agent.stderr?.on("data", take);
+    return { hello, log };
+  }
+
+  it("opens the agent channel trusting that CA, and says hello", async () => {
+    const { hello, log } = await start(true);
     const said = await Promise.race([
       hello,
       new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 15_000)),
     ]);
-    expect(said, output).toMatchObject({ type: "hello", agentId: "a1" });
-    expect(output).not.toContain("reconnecting");
+    expect(said, log.text).toMatchObject({ type: "hello", agentId: "a1" });
+    expect(log.text).not.toContain("reconnecting");
+  }, 40_000);
+
+  it("without it, each reconnect line names the key that fixes it", async () => {
+    const { log } = await start(false);
+    await waitFor("a reconnect line", async () => log.text.includes("reconnecting"), {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      where: "ship agent output",
+    });
+    const line = log.text.split("\n").find((l) => l.includes("reconnecting")) ?? "";
+    expect(JSON.parse(line).msg).toMatch(
+      /^hub connection failed: .*certificate.*: the hub's certificate is not from a CA this agent trusts \(a private CA: name its certificate in \[hub\] ca_file\); reconnecting$/,
+    );
   }, 40_000);
 });
