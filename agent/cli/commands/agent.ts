@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { defaultConfigPath, loadConfigFile } from "../../../shared/config/load.js";
 import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
-import type { Logger } from "../../../shared/log.js";
+import { type Logger, reopenLogFiles } from "../../../shared/log.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
 import { AgentDaemon } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
@@ -40,6 +40,14 @@ export async function agentCommand(options: { config?: string }): Promise<number
   // And the [trust] keys themselves: a private key or a mangled file is refused now, not at the first release.
   await loadTrustedKeys(config.trust, path);
   const log = cliLogger({}, config).child({ mode: "agent" });
+  // logrotate's `postrotate systemctl kill -s HUP ship-agent` (the daemons' convention): Node's
+  // default for SIGHUP killed the agent, mid-update too, and nothing reopened a rotated log file.
+  process.on("SIGHUP", () => {
+    const reopened = reopenLogFiles();
+    log.info(
+      reopened > 0 ? "SIGHUP: log file reopened" : "SIGHUP: no log file to reopen (logging to stderr)",
+    );
+  });
   const identity = await loadAgentIdentity(config.hub, log, path);
   // One daemon per state directory, for its whole life: a second one (a unit enabled twice, a
   // manual start beside the service) shared the outbox and desired state, and the hub dropped each
