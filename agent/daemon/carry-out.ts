@@ -11,7 +11,7 @@ import type { Logger } from "../../shared/log.js";
 import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
 import { listBackups, rollbackTo } from "../apply/index.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
-import { emptyTrash, trashWarning } from "../backup/trash.js";
+import { appTrashDir, emptyTrash, trashWarning } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
 import { defaultPorts } from "../pipeline/default-ports.js";
@@ -204,8 +204,11 @@ async function restoreIfNewestBackup(
       stateDir: appStateDir(config, source.app_dir),
       log,
       around: undoWithHooks({ config, log, hooks: true, problems }),
-      // Emptied below, in-process: a detached rm for a big trash would race that removal.
+      // Emptied below, in-process: a detached rm for a big trash would race that removal. This
+      // name's trash, as `ship --rollback` does: a backup made under the source's old name went into
+      // that name's, which was never emptied.
       callerEmptiesTrash: true,
+      trash: appTrashDir(config.general.backup_dir, instruction.app),
     });
     const commandNote = problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`;
     // What the restore left alone reaches the hub as `ship --rollback` prints it: never a silent success.
@@ -247,8 +250,7 @@ async function restoreIfNewestBackup(
     // No later run of a hub app may come for weeks (the daemon runs only the hub's instructions):
     // what the restore took out is freed now, as the next run would (trash.ts). Nobody waits at a
     // terminal here, and under the lock no other restore renames a backup into the trash meanwhile.
-    // The trash is beside the restored backup: under the name it was made with.
-    await emptyTrash(config.general.backup_dir, newest.app).catch((error: unknown) =>
+    await emptyTrash(config.general.backup_dir, instruction.app).catch((error: unknown) =>
       log.warn(trashWarning(error)),
     );
     await lock.release();
