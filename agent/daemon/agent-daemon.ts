@@ -38,6 +38,12 @@ export interface AgentDaemonOptions {
   retryDelayMs?: number;
   reconnectBaseMs?: number;
   pingIntervalMs?: number;
+  /**
+   * Checked before each instruction: the file of ship's own code that an upgrade removed (own-code.ts).
+   * Then the instruction waits on disk and `onCodeReplaced` is told, to restart with the new code.
+   */
+  codeReplaced?: () => Promise<string | undefined>;
+  onCodeReplaced?: (missing: string) => void;
 }
 
 export function daemonDir(config: AgentConfig): string {
@@ -221,6 +227,13 @@ export class AgentDaemon {
       this.wanted.delete(app);
       const desired = await this.desired.get(app);
       if (desired === undefined || desired.finished !== undefined) continue;
+      const missing = await this.options.codeReplaced?.();
+      if (missing !== undefined) {
+        // Carried out by the agent the upgrade installed: it resumes the instruction from disk.
+        this.wanted.add(app);
+        this.options.onCodeReplaced?.(missing);
+        return;
+      }
       try {
         await this.execute(app, desired);
       } catch (error) {
