@@ -10,7 +10,9 @@ import { readdirSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 
 export function ownCodeCheck(dir: string): () => Promise<string | undefined> {
-  const files = readdirSync(dir);
+  // The modules only: timer runs write their V8 code caches beside them (`*.v8cache`, through a
+  // `*.tmp` renamed into place), which come and go without any upgrade.
+  const files = readdirSync(dir).filter((file) => /\.c?js$/.test(file));
   return async () => {
     const now = new Set(await readdir(dir).catch(() => []));
     return files.find((file) => !now.has(file));
