@@ -66,7 +66,19 @@ node=$(command -v node)
 for unit in ship.service ship.timer ship-agent.service ship-hub.service; do
   sed -e "s#/opt/ship/#@SHIP_PKG@/#g" -e "s#^WorkingDirectory=/opt/ship\$#WorkingDirectory=@SHIP_PREFIX@#" \
     -e "s#^ExecStart=/usr/bin/node #ExecStart=@SHIP_NODE@ #" "$pkg/systemd/$unit" | layout |
-    sed -e "s#@SHIP_PKG@#$pkg#g" -e "s#@SHIP_PREFIX@#$prefix#g" -e "s#@SHIP_NODE@#$node#g" >"$unit_dir/$unit"
+    sed -e "s#@SHIP_PKG@#$pkg#g" -e "s#@SHIP_PREFIX@#$prefix#g" -e "s#@SHIP_NODE@#$node#g" >"$unit_dir/$unit.new"
+  # An upgrade keeps the ReadWritePaths= lines of the unit it replaces: the README has the operator
+  # list their app directories there, and rewriting the unit put back /opt/myapp, so every run after
+  # the upgrade found the apps read-only (or the unit failed on a missing /opt/myapp).
+  if [ -f "$unit_dir/$unit" ] && grep -q '^ReadWritePaths=' "$unit_dir/$unit"; then
+    grep '^ReadWritePaths=' "$unit_dir/$unit" >"$unit_dir/$unit.paths"
+    awk 'NR == FNR { kept = kept $0 "\n"; next }
+      /^ReadWritePaths=/ { if (!done) printf "%s", kept; done = 1; next }
+      { print }' "$unit_dir/$unit.paths" "$unit_dir/$unit.new" >"$unit_dir/$unit.kept"
+    mv "$unit_dir/$unit.kept" "$unit_dir/$unit.new"
+    rm -f "$unit_dir/$unit.paths"
+  fi
+  mv "$unit_dir/$unit.new" "$unit_dir/$unit"
 done
 command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] && systemctl daemon-reload || true
 echo "installed ship $("$prefix/bin/ship" --version) in $pkg; ship and ship-hub in $bin_dir"

@@ -36,10 +36,23 @@ export interface LoggerOptions {
   sync?: boolean;
 }
 
+/** The log files this process writes, for reopenLogFiles. */
+const openFiles = new Set<ReturnType<typeof destination>>();
+
+/**
+ * Opens each log file afresh by its name (after logrotate moved it): `ship agent` runs for weeks,
+ * and kept writing into the rotated file. Returns how many were reopened.
+ */
+export function reopenLogFiles(): number {
+  for (const file of openFiles) file.reopen();
+  return openFiles.size;
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const stream = options.file
     ? destination({ dest: options.file, mkdir: true, sync: true })
     : destination({ dest: 2, sync: options.sync ?? false });
+  if (options.file) openFiles.add(stream);
   const base = pino(
     { name: options.name ?? "ship", level: options.level ?? "info", redact: REDACT_PATHS },
     stream,

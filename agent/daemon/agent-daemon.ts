@@ -18,6 +18,7 @@ import { carryOut } from "./carry-out.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { buildHello } from "./hello.js";
 import { HubConnection } from "./hub-connection.js";
+import { installedVersion } from "./installed-version.js";
 import { ReportOutbox } from "./outbox.js";
 import { pickToken, saveRenewedToken, warnIfExpiring } from "./renewed-token.js";
 
@@ -37,6 +38,12 @@ export interface AgentDaemonOptions {
   retryDelayMs?: number;
   reconnectBaseMs?: number;
   pingIntervalMs?: number;
+  /**
+   * Checked before each instruction: the file of ship's own code that an upgrade removed (own-code.ts).
+   * Then the instruction waits on disk and `onCodeReplaced` is told, to restart with the new code.
+   */
+  codeReplaced?: () => Promise<string | undefined>;
+  onCodeReplaced?: (missing: string) => void;
 }
 
 export function daemonDir(config: AgentConfig): string {
@@ -85,6 +92,10 @@ export class AgentDaemon {
   async start(): Promise<void> {
     this.token = await pickToken(this.renewedTokenFile, this.configuredToken, this.options.agentId);
     this.connection.setToken(this.token);
+    // The agent channel trusts `[hub] ca_file` as the artifact downloads do: without it an agent
+    // whose hub sits behind a private CA's certificate reconnected for ever, "unable to verify".
+    const caFile = this.options.config.hub?.ca_file;
+    if (caFile !== undefined) this.connection.setCa(await readFile(caFile, "utf8"));
     warnIfExpiring(this.token, this.options.log);
     for (const [app, desired] of Object.entries(await this.desired.all())) {
       if (desired.finished !== undefined) continue;
@@ -135,7 +146,7 @@ export class AgentDaemon {
     this.stopping = true;
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     await this.working;
-    this.connection.stop();
+    await this.connection.stop();
   }
 
   private get renewedTokenFile(): string {
@@ -216,6 +227,13 @@ export class AgentDaemon {
       this.wanted.delete(app);
       const desired = await this.desired.get(app);
       if (desired === undefined || desired.finished !== undefined) continue;
+      const missing = await this.options.codeReplaced?.();
+      if (missing !== undefined) {
+        // Carried out by the agent the upgrade installed: it resumes the instruction from disk.
+        this.wanted.add(app);
+        this.options.onCodeReplaced?.(missing);
+        return;
+      }
       try {
         await this.execute(app, desired);
       } catch (error) {
@@ -313,8 +331,13 @@ export class AgentDaemon {
   }
 
   private async installedVersion(app: string): Promise<string | null> {
-    const state = await readState(this.options.config.general.state_file).catch(() => undefined);
-    return state?.sources[app]?.current_version ?? null;
+    const { config } = this.options;
+    const source = config.sources[app];
+    const state = await readState(config.general.state_file).catch(() => undefined);
+    if (source === undefined || state === undefined) return state?.sources[app]?.current_version ?? null;
+    return installedVersion(config, state, app, source).catch(
+      () => state.sources[app]?.current_version ?? null,
+    );
   }
 
   /**

@@ -10,7 +10,8 @@ import { errorMessage, LockedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
 import { listBackups, rollbackTo } from "../apply/index.js";
-import { emptyTrash, trashWarning } from "../backup/trash.js";
+import { sourceOfBackup } from "../backup/backup-owner.js";
+import { appTrashDir, emptyTrash, trashWarning } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
 import { defaultPorts } from "../pipeline/default-ports.js";
@@ -22,6 +23,7 @@ import { syncInstalledState } from "../pipeline/sync-installed.js";
 import { undoWithHooks } from "../pipeline/undo-release.js";
 import { readState } from "../state/state-file.js";
 import { HubReleaseSource } from "./hub-release-source.js";
+import { installedVersion } from "./installed-version.js";
 import { fitMergeReports, fitWarnings } from "./merge-reports.js";
 import { type ProgressEvent, progressLogger } from "./progress-log.js";
 
@@ -98,7 +100,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
       steps: [],
     };
   }
-  const installed = (await readState(config.general.state_file)).sources[app]?.current_version ?? null;
+  const installed = await installedVersion(config, await readState(config.general.state_file), app, source);
   if (!source.enabled) {
     // An instruction the hub sent before the operator disabled the app (or one resumed from disk):
     // ship leaves a disabled app alone, in hub mode as in a timer run.
@@ -184,7 +186,12 @@ async function restoreIfNewestBackup(
   const { config, instruction, log } = input;
   const source = config.sources[instruction.app];
   if (source === undefined) return null;
-  const newest = (await listBackups(config.general.backup_dir, instruction.app, source.app_dir))[0];
+  // Every name's backups of this app_dir: a source renamed in ship.toml owns those made under its old
+  // name (backup-owner.ts). Only the new name's were looked at, so the newest backup was missed and
+  // the rollback became a download of the older release again, which fails once the hub dropped it.
+  const newest = (await listBackups(config.general.backup_dir, undefined, source.app_dir)).find(
+    (b) => sourceOfBackup(config.sources, b)?.name === instruction.app,
+  );
   if (newest?.version !== instruction.release.version || newest.replacedBy !== installed) return null;
   const started = performance.now();
   const lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), log);
@@ -197,8 +204,11 @@ async function restoreIfNewestBackup(
       stateDir: appStateDir(config, source.app_dir),
       log,
       around: undoWithHooks({ config, log, hooks: true, problems }),
-      // Emptied below, in-process: a detached rm for a big trash would race that removal.
+      // Emptied below, in-process: a detached rm for a big trash would race that removal. This
+      // name's trash, as `ship --rollback` does: a backup made under the source's old name went into
+      // that name's, which was never emptied.
       callerEmptiesTrash: true,
+      trash: appTrashDir(config.general.backup_dir, instruction.app),
     });
     const commandNote = problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`;
     // What the restore left alone reaches the hub as `ship --rollback` prints it: never a silent success.

@@ -5,6 +5,7 @@ import type { Hello } from "../../shared/protocol/messages.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 import { readState } from "../state/state-file.js";
 import type { AppDesired } from "./desired-state.js";
+import { installedVersion } from "./installed-version.js";
 
 export async function buildHello(
   config: AgentConfig,
@@ -25,25 +26,27 @@ export async function buildHello(
     allowDowngrade: config.trust?.allow_downgrade === true,
     // A source with `enabled = false` takes no releases: announced, the hub would count this agent
     // in its rollouts and send it the app's releases.
-    apps: Object.keys(config.sources)
-      .filter((app) => config.sources[app]?.enabled === true)
-      .map((app) => {
-        const current = state.sources[app];
-        const version = current?.current_version ?? null;
-        const last = desired[app];
-        // The hub's release id lets it send this agent back here later (rollback); only claimed
-        // when the files are that release's version — also after a local rollback to an older one.
-        const releaseId =
-          (version === null ? undefined : known[app]?.[version]) ??
-          (last?.finished?.report.outcome === "succeeded" && last.instruction.release.version === version
-            ? last.instruction.release.id
-            : undefined);
-        return {
-          app,
-          version,
-          state: current?.last_result ?? "unknown",
-          ...(releaseId === undefined ? {} : { releaseId }),
-        };
-      }),
+    apps: await Promise.all(
+      Object.entries(config.sources)
+        .filter(([, source]) => source.enabled)
+        .map(async ([app, source]) => {
+          const current = state.sources[app];
+          const version = await installedVersion(config, state, app, source);
+          const last = desired[app];
+          // The hub's release id lets it send this agent back here later (rollback); only claimed
+          // when the files are that release's version — also after a local rollback to an older one.
+          const releaseId =
+            (version === null ? undefined : known[app]?.[version]) ??
+            (last?.finished?.report.outcome === "succeeded" && last.instruction.release.version === version
+              ? last.instruction.release.id
+              : undefined);
+          return {
+            app,
+            version,
+            state: current?.last_result ?? "unknown",
+            ...(releaseId === undefined ? {} : { releaseId }),
+          };
+        }),
+    ),
   };
 }

@@ -49,8 +49,23 @@ function answerText(status: number | undefined, reason: string | undefined): str
 function connectErrorText(error: Error): string {
   if (/wrong version number/i.test(error.message))
     return "TLS handshake failed: the server there does not speak TLS (an https:// [hub] url for an http:// hub?)";
+  // A hub behind a private CA's certificate: the line said "unable to verify the first
+  // certificate" and nothing of the key that fixes it.
+  if (UNTRUSTED_CERT.has((error as NodeJS.ErrnoException).code ?? ""))
+    return `${fsErrorText(error)}: the hub's certificate is not from a CA this agent trusts (a private CA: name its certificate in [hub] ca_file)`;
   return fsErrorText(error);
 }
+
+/** OpenSSL's codes for a certificate chain that does not lead to a trusted CA. */
+const UNTRUSTED_CERT = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+]);
+
+/** How long a stop waits for the hub to answer the close before dropping the connection. */
+const STOP_GRACE_MS = 2000;
 
 /** The hub's close code for a session another connection of the same agent id replaced. */
 const REPLACED_CODE = 4000;
@@ -89,11 +104,29 @@ export class HubConnection {
     this.connect();
   }
 
-  stop(): void {
+  /**
+   * Closes the channel. A hub that does not answer the close (a network cut, a frozen host) is not
+   * waited for: ws waits 30 s for its answer, so `systemctl stop ship-agent` hung that long, idle.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
-    this.socket?.close(1001, "agent stopping");
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((closed) => {
+      const cut = setTimeout(() => socket.terminate(), STOP_GRACE_MS);
+      socket.once("close", () => {
+        clearTimeout(cut);
+        closed();
+      });
+      socket.close(1001, "agent stopping");
+    });
+  }
+
+  /** The CA (PEM) the next connection trusts for the hub's certificate: `[hub] ca_file`. */
+  setCa(ca: string): void {
+    this.options.ca = ca;
   }
 
   /** The token the next connection (and reconnection) presents. */

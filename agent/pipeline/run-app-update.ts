@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { ExitCode } from "../../shared/errors.js";
 import { faultPoint } from "../fault.js";
 import type { UpdateContext } from "./context.js";
+import { removeCreatedDirs } from "./created-app-dir.js";
 import { handleFailure } from "./handle-failure.js";
 import { runStep } from "./handlers.js";
 import type { StopOutcome } from "./outcome.js";
@@ -15,6 +16,29 @@ import type { AppReport, StepTiming } from "./report.js";
 import { mayHaveStoppedServices, stepName, UPDATE_STEPS } from "./steps.js";
 
 export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
+  // The outermost directory this run made for app_dir (a first install), if any.
+  let created: string | undefined;
+  const report = await runSteps(ctx, (dir) => {
+    created = dir;
+  });
+  // A first install that stopped or failed before anything stayed installed left the empty app_dir
+  // (and the parents) ship had made: "the app's files were not changed", yet a new directory.
+  if (created !== undefined && NOTHING_INSTALLED.has(report.result))
+    await removeCreatedDirs(ctx.source.app_dir, created);
+  return report;
+}
+
+const NOTHING_INSTALLED: ReadonlySet<AppReport["result"]> = new Set([
+  "skipped",
+  "manual_intervention_required",
+  "failed_unchanged",
+  "failed_restored",
+]);
+
+async function runSteps(
+  ctx: UpdateContext,
+  madeAppDir: (created: string | undefined) => void,
+): Promise<AppReport> {
   const steps: StepTiming[] = [];
   const base = (): Omit<AppReport, "result" | "exitCode" | "message" | "error"> => ({
     source: ctx.app,
@@ -42,7 +66,7 @@ export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
       // command() conditions, environment_checks and hooks run in app_dir: on a first install into
       // an app_dir that did not exist yet each failed to start ("spawn /bin/sh ENOENT"), a
       // skip_update condition read as false. The apply would create it a moment later anyway.
-      if (step.kind === "conditionals") await mkdir(ctx.source.app_dir, { recursive: true });
+      if (step.kind === "conditionals") madeAppDir(await mkdir(ctx.source.app_dir, { recursive: true }));
       outcome = await runStep(ctx, step);
     } catch (error) {
       steps.push({ step: name, durationMs: elapsed(started), ok: false });

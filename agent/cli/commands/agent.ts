@@ -3,14 +3,16 @@
  * in `[hub]` until SIGTERM/SIGINT; a second signal exits at once with 128+signal (the journal makes
  * that safe).
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { defaultConfigPath, loadConfigFile } from "../../../shared/config/load.js";
 import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
-import type { Logger } from "../../../shared/log.js";
+import { type Logger, reopenLogFiles } from "../../../shared/log.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
 import { AgentDaemon } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
+import { ownCodeCheck } from "../../daemon/own-code.js";
 import { redactUrl } from "../../download/redact.js";
 import { acquireLock } from "../../lock/run-lock.js";
 import { checkAgentFiles } from "../../pipeline/configured-files.js";
@@ -40,14 +42,29 @@ export async function agentCommand(options: { config?: string }): Promise<number
   // And the [trust] keys themselves: a private key or a mangled file is refused now, not at the first release.
   await loadTrustedKeys(config.trust, path);
   const log = cliLogger({}, config).child({ mode: "agent" });
+  // logrotate's `postrotate systemctl kill -s HUP ship-agent` (the daemons' convention): Node's
+  // default for SIGHUP killed the agent, mid-update too, and nothing reopened a rotated log file.
+  process.on("SIGHUP", () => {
+    const reopened = reopenLogFiles();
+    log.info(
+      reopened > 0 ? "SIGHUP: log file reopened" : "SIGHUP: no log file to reopen (logging to stderr)",
+    );
+  });
   const identity = await loadAgentIdentity(config.hub, log, path);
   // One daemon per state directory, for its whole life: a second one (a unit enabled twice, a
   // manual start beside the service) shared the outbox and desired state, and the hub dropped each
   // one's connection for the other's, over and over. It exits 75 naming the holder instead.
   const daemonLock = await acquireLock(join(lockDir(config), "agent.lock"), log);
+  // Told (at most once) when an upgrade replaced ship's files under this agent (own-code.ts).
+  const upgraded: { missing?: string; handle?: (missing: string) => void } = {};
+  const onCodeReplaced = (missing: string) => {
+    if (upgraded.missing !== undefined) return;
+    upgraded.missing = missing;
+    upgraded.handle?.(missing);
+  };
   let daemon: AgentDaemon;
   try {
-    daemon = await startDaemon(config, path, identity, log);
+    daemon = await startDaemon(config, path, identity, log, onCodeReplaced);
   } catch (error) {
     // A start that fails (a desired-state file that is not JSON, say) must not leave its lock for
     // the next start to call stale, or to take for a live daemon's when the pid is reused.
@@ -57,20 +74,36 @@ export async function agentCommand(options: { config?: string }): Promise<number
   log.info("agent started", { agentId: identity.agentId, hub: redactUrl(config.hub.url) });
 
   return new Promise<number>((resolve) => {
-    // A second signal exits 128+signal (143 for SIGTERM): it cut the running instruction short,
-    // which exit 0 told systemd was a clean stop.
-    onStopSignals(log, (signal) => {
-      log.info("stopping: finishing the running instruction first", { signal });
+    let finishing = false;
+    const finish = (code: number) => {
+      if (finishing) return;
+      finishing = true;
       daemon
         .stop()
         .then(
-          () => ExitCode.ok,
+          () => code,
           () => ExitCode.updateFailedRestored,
         )
-        .then(async (code) => {
+        .then(async (exitCode) => {
           await daemonLock.release().catch(() => undefined);
-          resolve(code);
+          resolve(exitCode);
         });
+    };
+    // Not 0: systemd restarts the unit (Restart=on-failure), and with it the new code.
+    upgraded.handle = (missing) => {
+      log.warn(
+        `ship was upgraded under this agent (${missing} is gone): exiting ${ExitCode.locked} to be started again with the new version; the instruction waits on disk`,
+      );
+      finish(ExitCode.locked);
+    };
+    if (upgraded.missing !== undefined) upgraded.handle(upgraded.missing);
+    // A second signal exits 128+signal (143 for SIGTERM): it cut the running instruction short,
+    // which exit 0 told systemd was a clean stop.
+    onStopSignals(log, (signal) => {
+      // Said only when one runs: "finishing the running instruction" while idle sent operators
+      // looking for an update that was not there.
+      log.info(daemon.idle ? "stopping" : "stopping: finishing the running instruction first", { signal });
+      finish(ExitCode.ok);
     });
   });
 }
@@ -81,6 +114,7 @@ async function startDaemon(
   path: string,
   identity: { agentId: string; token: string },
   log: Logger,
+  onCodeReplaced: (missing: string) => void,
 ): Promise<AgentDaemon> {
   const recovered = await recover(config, log);
   for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
@@ -95,6 +129,9 @@ async function startDaemon(
     token: identity.token,
     log,
     ...testTimings(),
+    // This file's directory: in the installed package, the bundle of the agent CLI's chunks.
+    codeReplaced: ownCodeCheck(dirname(fileURLToPath(import.meta.url))),
+    onCodeReplaced,
   });
   await daemon.start();
   return daemon;

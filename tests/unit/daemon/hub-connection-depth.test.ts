@@ -13,7 +13,7 @@ import type { HubMessage } from "../../../shared/protocol/messages.js";
 let server: WebSocketServer | undefined;
 let connection: HubConnection | undefined;
 afterEach(async () => {
-  connection?.stop();
+  await connection?.stop();
   await new Promise((resolve) => server?.close(resolve));
 });
 

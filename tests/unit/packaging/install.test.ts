@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -195,6 +195,16 @@ describe
       } finally {
         hub.child.kill("SIGKILL");
       }
+      // The upgrade (install.sh again) keeps the app directories the operator listed in the units,
+      // as the README has them do: it used to write /opt/myapp back, and the apps were read-only.
+      const edited = timerService.replace(
+        /^ReadWritePaths=.*$/m,
+        `ReadWritePaths=${join(state, "ship")} /srv/app1`,
+      );
+      await writeFile(join(root, "units/ship.service"), edited);
+      await run("sh", [resolve("scripts/install.sh"), tarball], { env, maxBuffer: 1 << 24 });
+      expect(await readFile(join(root, "units/ship.service"), "utf8")).toBe(edited);
+      expect(await readFile(join(root, "units/ship-hub.service"), "utf8")).toBe(unit);
     });
 
     it.skipIf(process.getuid?.() !== 0)(
