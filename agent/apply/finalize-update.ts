@@ -77,7 +77,7 @@ export async function finalizeUpdate(
   );
   if (pruned.length > 0) log?.info("removed old backups (keep_backups)", { pruned });
   if (problems.length > 0)
-    log?.warn("could not remove old backups or the trash; the next update retries", { problems });
+    log?.warn("could not remove old backups or the trash; the app's next run retries", { problems });
   await removeUnusedBases(journal, index);
   await removeJournal(journal.stateDir);
 }

@@ -258,7 +258,6 @@ async function listBackupsNoting(
   return out.sort(newestFirstBackup);
 }
 
-/** Whether two spellings of a directory name the same path (`/srv/app/` and `/srv/app`). */
 /** The path with its links followed, or as given when it does not exist. */
 function realOrResolved(path: string): string {
   try {
@@ -268,6 +267,7 @@ function realOrResolved(path: string): string {
   }
 }
 
+/** Whether two spellings of a directory name the same path (`/srv/app/` and `/srv/app`). */
 export function sameDir(a: string, b: string): boolean {
   return resolve(a) === resolve(b);
 }
@@ -286,7 +286,9 @@ export async function findBackupListing(
   idOrPath: string,
 ): Promise<{ target: BackupInfo; listed: BackupInfo[] }> {
   if (idOrPath.includes("/")) {
-    const path = resolve(idOrPath);
+    // Where its links lead: a link to a backup in backup_dir was refused as outside it ("move it
+    // back to" where it was), and one in backup_dir to a backup moved aside as "another run restored it".
+    const path = realOrResolved(idOrPath);
     const meta = await readBackupMeta(path).catch(() => undefined);
     if (meta?.complete) {
       // A backup moved out of backup_dir (as a damaged one's message advises) is no link of its

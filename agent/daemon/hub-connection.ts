@@ -33,13 +33,16 @@ export interface HubConnectionOptions {
 
 /**
  * Why the upgrade was answered with a status: a 404 is a wrong path in `[hub] url` (a proxy prefix),
- * not a refusal; 401/403 are the hub refusing the token.
+ * not a refusal; 401/403 are the hub refusing the token, 409 another live connection of this agent id,
+ * 429 too many hellos. The hub's reason goes last: after it, "instead of opening the agent channel"
+ * read as part of its advice ("Give each its own [hub] agent_id instead of opening …").
  */
 function answerText(status: number | undefined, reason: string | undefined): string {
   const why = reason ? `: ${reason}` : "";
   if (status === 404) return `nothing takes agents at that address (404${why}): check the path in [hub] url`;
-  if (status === 401 || status === 403) return `the hub refused the connection (${status}${why})`;
-  return `the server answered ${status ?? "?"}${why} instead of opening the agent channel`;
+  if (status === 401 || status === 403 || status === 409 || status === 429)
+    return `the hub refused the connection (${status}${why})`;
+  return `the server answered ${status ?? "?"} instead of opening the agent channel${why}`;
 }
 
 /**

@@ -18,6 +18,7 @@ import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
 import { probeUrl } from "../download/probe.js";
 import { redactUrl } from "../download/redact.js";
+import { untrustedCertificateAt } from "../download/untrusted-certificate.js";
 import { artifactPathFor, removeArtifact } from "../sources/artifact.js";
 import { extractWhileDownloading } from "../sources/extract-while-downloading.js";
 import { GitSource } from "../sources/git.js";
@@ -52,6 +53,8 @@ interface HttpLocation {
   /** Never logged. */
   headers: Record<string, string>;
   caFile: string | undefined;
+  /** The URL is on the origin the app's own http(s) source names: its ca_file is the key to change. */
+  ownOrigin: boolean;
 }
 
 export class HubReleaseSource implements ReleaseSource {
@@ -79,7 +82,7 @@ export class HubReleaseSource implements ReleaseSource {
         await probeUrl(where.url, {}, { headers: where.headers, caFile: where.caFile, retries: 0 });
       } catch (error) {
         if (error instanceof DownloadError && error.retryable) this.transientFailure = error.message;
-        throw error;
+        throw this.untrusted(error, where) ?? error;
       }
     }
     return {
@@ -103,7 +106,9 @@ export class HubReleaseSource implements ReleaseSource {
     const where = this.httpLocation();
     let fetched: FetchedRelease;
     if (where !== undefined && "sha256" in ref) {
-      fetched = await this.download(where, ref.sha256, stagingDir, fetchOptions);
+      fetched = await this.download(where, ref.sha256, stagingDir, fetchOptions).catch((err: unknown) => {
+        throw this.untrusted(err, where) ?? err;
+      });
     } else if (ref.type === "sftp") {
       fetched = await this.fetchSftp(ref.remote_path, ref.sha256, stagingDir, fetchOptions);
     } else if (ref.type === "git") {
@@ -167,6 +172,15 @@ export class HubReleaseSource implements ReleaseSource {
     };
   }
 
+  /**
+   * A certificate this host cannot verify, on the origin of the app's own https source, named by
+   * the key to change as that source names it in a timer run: it read "download … failed: unable
+   * to verify the first certificate", with nothing to set.
+   */
+  private untrusted(err: unknown, where: HttpLocation): Error | undefined {
+    return where.ownOrigin ? untrustedCertificateAt(err, this.name, where.caFile) : undefined;
+  }
+
   /** Where an HTTP-reachable release is, and what this host sends there; undefined for sftp/git. */
   private httpLocation(): HttpLocation | undefined {
     const { release, source, config, hubUrl, token } = this.options;
@@ -176,6 +190,7 @@ export class HubReleaseSource implements ReleaseSource {
         url: `${hubUrl.replace(/\/+$/, "")}/api/v1/artifacts/${ref.sha256}`,
         headers: { authorization: `Bearer ${token}` },
         caFile: config.hub?.ca_file,
+        ownOrigin: false,
       };
     }
     if (ref.type !== "http" && ref.type !== "https") return undefined;
@@ -185,7 +200,12 @@ export class HubReleaseSource implements ReleaseSource {
     // able to send this host's credentials somewhere else.
     const local = source.type === "http" || source.type === "https" ? source : undefined;
     const sameOrigin = local !== undefined && new URL(local.url).origin === new URL(ref.url).origin;
-    return { url: ref.url, headers: sameOrigin ? local.headers : {}, caFile: local?.ca_file };
+    return {
+      url: ref.url,
+      headers: sameOrigin ? local.headers : {},
+      caFile: local?.ca_file,
+      ownOrigin: sameOrigin,
+    };
   }
 
   private async download(

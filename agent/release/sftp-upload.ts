@@ -79,6 +79,7 @@ export async function checkUploadKey(keyFile: string | undefined): Promise<void>
     "logs in to the release server as this user (OpenSSH refuses such a key too)",
   );
   if (note !== undefined) throw BadInputError.single("--key", "", note);
+  await readRequired(path, "--key");
 }
 
 /**
@@ -93,13 +94,15 @@ export async function checkUploadKnownHosts(knownHostsFile: string | undefined):
     "a host key, and so a server in the middle that the upload then trusts",
   );
   if (problem !== undefined) throw BadInputError.single("--known-hosts", "", problem);
+  await readRequired(path, "--known-hosts");
 }
 
-async function readRequired(path: string, what: string): Promise<string> {
+/** Read before anything is built too (checkUploadKey, checkUploadKnownHosts): exit 2 leaves no archive behind. */
+async function readRequired(path: string, flag: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (e) {
-    throw BadInputError.single(path, what, `cannot read: ${fsErrorText(e)}`);
+    throw BadInputError.single(flag, "", `${path}: cannot read: ${fsErrorText(e)}`);
   }
 }
 

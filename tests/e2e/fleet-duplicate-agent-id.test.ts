@@ -57,6 +57,12 @@ describe("two agents with one agent id (real hub)", () => {
       expect(refusal).toContain('"status":409');
       expect(refusal).toContain("agent agent-1 is connected already from 127.0.0.1");
       expect(refusal).toContain("Give each its own [hub] agent_id");
+      // The line an operator reads says the hub refused it, the hub's advice last and whole (it
+      // read "… Give each its own [hub] agent_id instead of opening the agent channel; reconnecting").
+      const failed = lines.find((l) => l.includes('"msg":"hub connection failed: '));
+      expect(failed).toMatch(
+        /"msg":"hub connection failed: the hub refused the connection \(409: agent agent-1 is connected already from 127\.0\.0\.1 \(host [^)]+\) and answering: two hosts with one agent id\? Give each its own \[hub\] agent_id\); reconnecting"/,
+      );
       expect(lines.filter((l) => l.includes('"msg":"connected to hub"'))).toEqual([]);
       // Backed off as after any failure: a handful of attempts in 8 s, not dozens.
       const attempts = lines.filter(

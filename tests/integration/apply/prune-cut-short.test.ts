@@ -44,6 +44,10 @@ describe("an old backup whose removal stops part-way (real CLI)", () => {
     const update = await runShip(["--config", app.config]);
     expect(update.code, update.stdout + update.stderr).toBe(0);
     expect(update.stderr).toContain("operation not permitted (EPERM)");
+    // Any run of the app retries (below: one with nothing to install), not only the next update.
+    expect(update.stderr).toContain(
+      '"msg":"could not remove old backups or the trash; the app\'s next run retries"',
+    );
     const listed = await runShip(["--config", app.config, "--list-backups", "--json"]);
     expect(listed.code, listed.stderr).toBe(0);
     const backups = JSON.parse(listed.stdout) as { id: string; version: string | null }[];

@@ -3,6 +3,7 @@ import { createHash, generateKeyPairSync } from "node:crypto";
 import { existsSync } from "node:fs";
 import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import type { DeployRelease } from "../../../shared/protocol/messages.js";
 import { signRelease } from "../../../shared/signing/signature.js";
 import { APP, writeRelease } from "../../e2e/fleet.js";
 import { hasProgram } from "../../support/require-program.js";
+import { makeTestCert } from "../../support/servers/tls-cert.js";
 
 describe.skipIf(!hasProgram("git"))("hub release source: a git release with this host's clone", () => {
   let dir: string;
@@ -298,4 +300,69 @@ describe("hub release source: an artifact URL that trickles", () => {
     },
     30_000,
   );
+});
+
+// A release URL on the app's own https origin whose certificate this host cannot verify (an
+// internal CA without ca_file) failed "download … failed: unable to verify the first certificate"
+// in hub mode, where the same app's timer run names sources.APP.ca_file (exit 2 there).
+describe("hub release source: an https artifact URL this host cannot verify", () => {
+  let dir: string;
+  let server: HttpsServer;
+  let port: number;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-hub-untrusted-"));
+    const cert = await makeTestCert(dir);
+    server = createHttpsServer({ cert: cert.cert, key: cert.key }, (_req, res) => res.end("x"));
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((ok) => server.close(() => ok()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const fetchFrom = async (releaseUrl: string) => {
+    const config = AgentConfig.parse({
+      sources: {
+        [APP]: { type: "https", url: `https://127.0.0.1:${port}/latest.tar.gz`, app_dir: join(dir, "app") },
+      },
+    });
+    const source = new HubReleaseSource({
+      app: APP,
+      release: {
+        id: "r-9",
+        app: APP,
+        version: "9.0.0",
+        manifest: 'version: "9.0.0"\n',
+        source: { type: "https", url: releaseUrl, sha256: "0".repeat(64) },
+      },
+      source: config.sources[APP] as Source,
+      config,
+      hubUrl: "http://127.0.0.1:9",
+      token: "t",
+      context: { stateDir: join(dir, "state"), log: memoryLogger(), retryDelayMs: 0 },
+    });
+    // The agent checks the URL before it stages anything: both say the same.
+    const checked = await source.check().catch((e: unknown) => e);
+    const fetched = await source.fetch(join(dir, "staging")).catch((e: unknown) => e);
+    expect(String(checked)).toBe(String(fetched));
+    return fetched;
+  };
+
+  it("names the app's ca_file when the URL is on its source's origin", async () => {
+    const url = `https://127.0.0.1:${port}/r-9.tar.gz`;
+    const err = await fetchFrom(url);
+    expect(err).toBeInstanceOf(BadInputError);
+    expect(String((err as Error).message)).toContain(
+      `sources.${APP}.ca_file: ${url}: the server's certificate is not signed by a CA this host trusts (UNABLE_TO_VERIFY_LEAF_SIGNATURE); set ca_file to the certificate (PEM) of the CA that signed it`,
+    );
+  });
+
+  it("names no key of the app for another origin (its ca_file and headers are not this URL's)", async () => {
+    const err = await fetchFrom(`https://localhost:${port}/r-9.tar.gz`);
+    expect(err).not.toBeInstanceOf(BadInputError);
+    expect(String(err)).toContain("unable to verify the first certificate");
+  });
 });

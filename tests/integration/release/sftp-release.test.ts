@@ -130,4 +130,22 @@ describe.skipIf(!hasProgram("sshd"))("ship release sftp (real sshd)", () => {
     await chmod(openKnownHosts, 0o644);
     expect((await runRelease(app, ...args)).code).toBe(0);
   });
+
+  // A missing --key or --known-hosts was refused only after the build, with the path before the
+  // flag ("kh/missing --known-hosts: cannot read: …"), the archive left in --out.
+  it("a --key or --known-hosts that cannot be read is exit 2 naming the flag, before anything is built", async () => {
+    const out = join(dir, "unreadable-dist");
+    for (const flag of ["--key", "--known-hosts"]) {
+      const missing = join(dir, `missing${flag}`);
+      const args = sftpArgs(join(dir, "remote/unreadable"), sshd.knownHostsFile);
+      args[args.indexOf(flag) + 1] = missing;
+      args[args.indexOf("--out") + 1] = out;
+      const refused = await runRelease(app, ...args);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toBe(
+        `ship release sftp: ${flag} ${missing}: cannot read: no such file or directory (ENOENT)\n`,
+      );
+      await expect(stat(out)).rejects.toThrow();
+    }
+  });
 });
