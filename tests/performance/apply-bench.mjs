@@ -20,17 +20,25 @@ import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { benchScale, dist, machineNote, printTable, startNode, stopChild } from "./bench-support.mjs";
+import {
+  benchCount,
+  benchScale,
+  dist,
+  machineNote,
+  printTable,
+  startNode,
+  stopChild,
+} from "./bench-support.mjs";
 
 const SHIP = join(dist, "agent/cli/main.cjs");
 /** How often each start-up command and the rollback run (medians are printed). */
-const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 7);
-const ROLLBACK_RUNS = Number(process.env.BENCH_ROLLBACK_RUNS ?? 3);
+const STARTUP_RUNS = benchCount("BENCH_STARTUP_RUNS", 7);
+const ROLLBACK_RUNS = benchCount("BENCH_ROLLBACK_RUNS", 3);
 /**
  * Rounds of the local-directory update and the seed's copy method, alternating (medians are printed):
  * one run of each moved the ratio between 6.5× and 8.4× in two quiet runs of this benchmark.
  */
-const LOCAL_ROUNDS = Math.max(1, Number(process.env.BENCH_LOCAL_ROUNDS ?? 3));
+const LOCAL_ROUNDS = benchCount("BENCH_LOCAL_ROUNDS", 3);
 const KINDS = ["local", "targz", "git", "http"];
 const SOURCES = (process.env.BENCH_SOURCES ?? KINDS.join(",")).split(",").filter((k) => KINDS.includes(k));
 const GIT_ENV = {

@@ -5,6 +5,7 @@ import type { ChildProcess } from "node:child_process";
 export const repoRoot: string;
 export const dist: string;
 export function benchScale(): number;
+export function benchCount(name: string, fallback: number): number;
 export function procStatusKb(pid: number | undefined, field: string): number | undefined;
 export function procCpuMs(pid: number | undefined): number;
 export function openFilesLimits(): { soft: number; hard: number };

@@ -18,6 +18,15 @@ export function benchScale() {
   return scale;
 }
 
+/** A count from the environment (`BENCH_AGENTS`, `BENCH_LOCAL_ROUNDS`…), `fallback` when unset; throws naming it when not a positive integer. */
+export function benchCount(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer, got ${raw}`);
+  return n;
+}
+
 /** A field of /proc/<pid>/status in kB (VmRSS, VmHWM), or undefined once the process is gone. */
 export function procStatusKb(pid, field) {
   try {

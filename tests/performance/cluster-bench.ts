@@ -21,6 +21,7 @@ import {
   spawnHubForBench,
 } from "../support/cluster.js";
 import {
+  benchCount,
   benchScale,
   fmt,
   machineNote,
@@ -39,7 +40,7 @@ const TICK_SECONDS = 1;
 const clock = () => performance.timeOrigin + performance.now();
 
 const { hard: openFiles } = openFilesLimits();
-let agentCount = Number(process.env.BENCH_AGENTS ?? Math.max(30, Math.round(10_000 * benchScale())));
+let agentCount = benchCount("BENCH_AGENTS", Math.max(30, Math.round(10_000 * benchScale())));
 if (agentCount > openFiles - 512) {
   console.error(
     `!! open-file limit ${openFiles} is too low for ${agentCount} agents: measuring ${openFiles - 512}`,

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import {
+  benchCount,
   benchScale,
   fmt,
   ipcCall,
@@ -36,7 +37,7 @@ const here = join(repoRoot, "tests/performance");
 const hubNodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const clock = () => performance.timeOrigin + performance.now();
 
-let agentCount = Number(process.env.BENCH_AGENTS ?? Math.max(10, Math.round(10_000 * benchScale())));
+let agentCount = benchCount("BENCH_AGENTS", Math.max(10, Math.round(10_000 * benchScale())));
 // Each side holds one fd per connection plus its own; both raise their soft limit to the hard one.
 // Stay clear of that rather than die at it.
 const { hard: openFiles } = openFilesLimits();
