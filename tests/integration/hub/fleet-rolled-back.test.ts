@@ -7,34 +7,21 @@
  * changed its state from `rolled_back` to `failed_restored` at its next hello. Real hub, agents
  * over a real WebSocket, the real CLI.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { hubPerTest, isType, publishRelease, reportAcked, type TestHub } from "./support.js";
 
 const isDeploy = isType("deploy");
-let hub: TestHub | undefined;
-const agents: TestAgent[] = [];
-afterEach(async () => {
-  for (const a of agents.splice(0)) a.ws.terminate();
-  await hub?.stop();
-  hub = undefined;
-});
+const session = hubPerTest();
 
-async function connect(t: TestHub, id: string): Promise<TestAgent> {
-  const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-  agents.push(agent);
-  agent.hello(id);
-  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
-  return agent;
-}
+const connect = (t: TestHub, id: string) => session.connect(t, id);
 
 type Listed = { agents: { id: string; apps: { app: string; version: string | null; state: string }[] }[] };
 
 describe("rolled_back in the fleet", () => {
   it("a failed update its host restored reads failed_restored; a rollback asked for reads rolled_back", async () => {
     requireHubBin();
-    const t = await startTestHub();
-    hub = t;
+    const t = await session.start();
     const v1 = await publishRelease(t, "1.0.0");
     const v2 = await publishRelease(t, "2.0.0");
     const a1 = await connect(t, "a1");
@@ -78,8 +65,7 @@ describe("rolled_back in the fleet", () => {
 
   it("a row stored before reports said `updated` reads `updated`, and either word finds it", async () => {
     requireHubBin();
-    const t = await startTestHub();
-    hub = t;
+    const t = await session.start();
     // As an older hub stored a report's outcome.
     await t.hub.store.upsertAgent({
       id: "old",

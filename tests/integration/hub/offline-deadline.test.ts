@@ -4,27 +4,16 @@
  * print it). Before, the agent read `pending`, offline, and nothing said whether the rollout would
  * wait a minute or for ever. Real hub (in process) over real WebSocket, the real CLI.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { isType, publishRelease, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { hubPerTest, isType, publishRelease, type TestAgent, type TestHub } from "./support.js";
 
 const OFFLINE_MS = 60_000;
 let skew = 0;
-let hub: TestHub | undefined;
-const agents: TestAgent[] = [];
-afterEach(async () => {
-  for (const a of agents.splice(0)) a.ws.terminate();
-  await hub?.stop();
-  hub = undefined;
-});
+const session = hubPerTest();
 
-async function connect(t: TestHub, id: string): Promise<TestAgent> {
-  const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-  agents.push(agent);
-  agent.hello(id, [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }]);
-  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
-  return agent;
-}
+const connect = (t: TestHub, id: string) =>
+  session.connect(t, id, [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }]);
 
 async function leave(t: TestHub, agent: TestAgent, id: string): Promise<void> {
   agent.ws.close();
@@ -38,8 +27,7 @@ describe("a wave waiting for an offline agent", () => {
   it("says when the agent counts as failed; nothing while paused; the tick fails it then", async () => {
     requireHubBin();
     skew = 0;
-    const t = await startTestHub({ now: () => Date.now() + skew, offlineTimeoutMs: OFFLINE_MS });
-    hub = t;
+    const t = await session.start({ now: () => Date.now() + skew, offlineTimeoutMs: OFFLINE_MS });
     const v2 = await publishRelease(t, "2.0.0");
     const away = await connect(t, "away");
     const late = await connect(t, "late");

@@ -7,26 +7,14 @@
  * rollout's release. Real hub (in process) over real WebSocket.
  */
 import { randomUUID } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
-import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { hubPerTest, isType, publishRelease, reportAcked, type TestAgent, type TestHub } from "./support.js";
 
 const isDeploy = isType("deploy");
-let hub: TestHub | undefined;
-const agents: TestAgent[] = [];
-afterEach(async () => {
-  for (const a of agents.splice(0)) a.ws.terminate();
-  await hub?.stop();
-  hub = undefined;
-});
+const session = hubPerTest();
 
-async function connect(t: TestHub, id: string): Promise<TestAgent> {
-  const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-  agents.push(agent);
-  agent.hello(id);
-  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
-  return agent;
-}
+const connect = (t: TestHub, id: string) => session.connect(t, id);
 
 async function reportFailed(agent: TestAgent, deploy: Deploy, installed: string | undefined): Promise<void> {
   const reportId = randomUUID();
@@ -58,8 +46,7 @@ type View = {
 
 describe("a failed update left installed, then a rollback", () => {
   it("abort --rollback sends that host back too", async () => {
-    const t = await startTestHub();
-    hub = t;
+    const t = await session.start();
     const v1 = await publishRelease(t, "1.0.0");
     const v2 = await publishRelease(t, "2.0.0");
     const ok = await connect(t, "ok");

@@ -6,30 +6,20 @@
  * rollback as done on every other host. Real hub (in process) over real WebSocket, the real CLI.
  */
 import { randomUUID } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Deploy } from "../../../shared/protocol/messages.js";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { hubPerTest, isType, publishRelease, reportAcked, type TestHub } from "./support.js";
 
 const isDeploy = isType("deploy");
-let hub: TestHub | undefined;
-const agents: TestAgent[] = [];
-afterEach(async () => {
-  for (const a of agents.splice(0)) a.ws.terminate();
-  await hub?.stop();
-  hub = undefined;
-});
+const session = hubPerTest();
 
-async function connect(t: TestHub, id: string, apps = ["web"]): Promise<TestAgent> {
-  const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-  agents.push(agent);
-  agent.hello(
+const connect = (t: TestHub, id: string, apps = ["web"]) =>
+  session.connect(
+    t,
     id,
     apps.map((app) => ({ app, version: "1.0.0", state: "updated", releaseId: undefined })),
   );
-  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
-  return agent;
-}
 
 type View = {
   state: string;
@@ -40,8 +30,7 @@ type View = {
 describe("a rollback its agent did not carry out", () => {
   it("is named as not rolled back, with the agent's reason", async () => {
     requireHubBin();
-    const t = await startTestHub();
-    hub = t;
+    const t = await session.start();
     await publishRelease(t, "1.0.0");
     const v2 = await publishRelease(t, "2.0.0");
     const a1 = await connect(t, "a1");

@@ -4,30 +4,17 @@
  * dashboard show beside the state) and once in the event log, instead of running on silently
  * until someone happens to look. Real hub (in process) over real WebSocket.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { isType, publishRelease, sendReport, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { hubPerTest, isType, publishRelease, sendReport, type TestHub } from "./support.js";
 
-let hub: TestHub | undefined;
-const agents: TestAgent[] = [];
-afterEach(async () => {
-  for (const a of agents.splice(0)) a.ws.terminate();
-  await hub?.stop();
-  hub = undefined;
-});
+const session = hubPerTest();
 
-async function connect(t: TestHub, id: string): Promise<TestAgent> {
-  const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-  agents.push(agent);
-  agent.hello(id, [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }]);
-  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
-  return agent;
-}
+const connect = (t: TestHub, id: string) => session.connect(t, id);
 
 describe("a wave that finished below its minSuccessRate", () => {
   it("says why the rollout waits, once; advancing clears it", async () => {
-    const t = await startTestHub();
-    hub = t;
+    const t = await session.start();
     const release = await publishRelease(t, "2.0.0");
     const c1 = await connect(t, "c1");
     const c2 = await connect(t, "c2");
@@ -75,8 +62,7 @@ describe("a wave that finished below its minSuccessRate", () => {
 describe("an auto-advancing wave that waits its waitMinutes", () => {
   it("says when it advances by itself (not while paused, not on the last wave)", async () => {
     requireHubBin();
-    const t = await startTestHub();
-    hub = t;
+    const t = await session.start();
     const release = await publishRelease(t, "2.0.0");
     const c1 = await connect(t, "c1");
     await connect(t, "m1");

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterEach, expect } from "vitest";
 import { WebSocket } from "ws";
 import { type HubOptions, type RunningHub, startHub } from "../../../hub/server.js";
 import { memoryLogger } from "../../../shared/log.js";
@@ -213,3 +214,38 @@ export const isType =
   <K extends HubMessage["type"]>(type: K) =>
   (m: HubMessage): m is Extract<HubMessage, { type: K }> =>
     m.type === type;
+
+/** An agent's apps as its hello names them (TestAgent.hello). */
+export type HelloApps = Parameters<TestAgent["hello"]>[1];
+
+/**
+ * A hub per test and the agents connected to it, stopped and closed after each test (this
+ * registers the afterEach, so call it at a test file's top level). `start` is startTestHub;
+ * `connect` opens the agent channel with a token minted for `id`, sends its hello (`apps` and
+ * `labels` as TestAgent.hello takes them) and waits until the hub has the agent online.
+ */
+export function hubPerTest(): {
+  start(overrides?: Partial<HubOptions>): Promise<TestHub>;
+  connect(t: TestHub, id: string, apps?: HelloApps, labels?: Record<string, string>): Promise<TestAgent>;
+} {
+  let hub: TestHub | undefined;
+  const agents: TestAgent[] = [];
+  afterEach(async () => {
+    for (const a of agents.splice(0)) a.ws.terminate();
+    await hub?.stop();
+    hub = undefined;
+  });
+  return {
+    async start(overrides) {
+      hub = await startTestHub(overrides);
+      return hub;
+    },
+    async connect(t, id, apps, labels) {
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+      agents.push(agent);
+      agent.hello(id, apps, labels);
+      await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
+      return agent;
+    },
+  };
+}
