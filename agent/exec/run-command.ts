@@ -86,22 +86,13 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
   child.stderr.on("data", stderr.push);
 
   return new Promise((resolve) => {
-    let timedOut = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup(child.pid, "SIGTERM");
-      killTimer = setTimeout(() => killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS);
-    }, options.timeoutSeconds * 1000);
-
+    const deadline = groupDeadline(child.pid, options.timeoutSeconds * 1000, KILL_GRACE_MS);
     let done = false;
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
-      // Whatever the shell left behind in its group goes too (a backgrounded `sleep`).
-      killGroup(child.pid, "SIGKILL");
+      deadline.end();
+      const timedOut = deadline.timedOut();
       const result: CommandResult = {
         ok: !timedOut && exitCode === 0 && spawnError === undefined,
         exitCode,
@@ -176,6 +167,34 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
   } catch {
     // ESRCH: the group is already gone, which is what we wanted.
   }
+}
+
+/**
+ * The time limit of a child that leads its own process group (spawned `detached`): at `limitMs`
+ * the group gets SIGTERM, and SIGKILL `graceMs` later. `end()` is for when the child is done,
+ * whichever way: it stops the timers and kills what the child left in its group (a backgrounded
+ * `sleep`, a fetch's ssh), which must not outlive it holding pipes or locks.
+ */
+export function groupDeadline(
+  pid: number | undefined,
+  limitMs: number,
+  graceMs: number,
+): { timedOut: () => boolean; end: () => void } {
+  let timedOut = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(pid, "SIGTERM");
+    killTimer = setTimeout(() => killGroup(pid, "SIGKILL"), graceMs);
+  }, limitMs);
+  return {
+    timedOut: () => timedOut,
+    end: () => {
+      clearTimeout(timer);
+      if (killTimer !== undefined) clearTimeout(killTimer);
+      killGroup(pid, "SIGKILL");
+    },
+  };
 }
 
 /** Keeps the first `max` bytes of a stream's output and counts the rest. */

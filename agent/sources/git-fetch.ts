@@ -6,7 +6,7 @@
  * own, and the whole group is killed when the limit is reached.
  */
 import { DownloadError } from "../download/errors.js";
-import { boundedCollector, killGroup } from "../exec/run-command.js";
+import { boundedCollector, groupDeadline, killGroup } from "../exec/run-command.js";
 
 export interface GitFetchOptions {
   cwd: string;
@@ -48,21 +48,13 @@ export function runGitFetch(args: readonly string[], options: GitFetchOptions): 
   const onExit = () => killGroup(child.pid, "SIGKILL");
   process.once("exit", onExit);
   return new Promise((resolve, reject) => {
-    let timedOut = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup(child.pid, "SIGTERM");
-      killTimer = setTimeout(() => killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS);
-    }, options.deadlineMs);
+    const deadline = groupDeadline(child.pid, options.deadlineMs, KILL_GRACE_MS);
     let done = false;
     const finish = (code: number | null, error?: Error): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
-      if (killTimer !== undefined) clearTimeout(killTimer);
-      // A child git left (a killed fetch's ssh) must not hold the pipes or the clone's locks.
-      killGroup(child.pid, "SIGKILL");
+      deadline.end();
+      const timedOut = deadline.timedOut();
       process.removeListener("exit", onExit);
       if (code === 0 && !timedOut && error === undefined) resolve();
       else
