@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
-import { installVersions } from "./installed-versions.js";
+import { installVersions, listedBackups } from "./installed-versions.js";
 import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;
@@ -24,13 +24,7 @@ afterEach(async () => {
   await app.cleanup();
 });
 
-interface Listed {
-  id: string;
-  path: string;
-  version: string | null;
-}
-const backups = async (): Promise<Listed[]> =>
-  JSON.parse((await runShip(["--config", app.config, "--list-backups", "--json"])).stdout);
+const backups = () => listedBackups(app);
 
 describe("ship --rollback whose older restore cannot start (real CLI)", () => {
   it("a directory only the older update wrote is immutable: refused before anything moves", async (ctx) => {

@@ -10,3 +10,15 @@ export async function installVersions(app: LocalApp, versions: readonly string[]
     if (run.code !== 0) throw new Error(`installing ${v}.0.0 failed: ${run.stdout}${run.stderr}`);
   }
 }
+
+/** A backup as `ship --list-backups --json` lists it (the fields these tests read). */
+export interface ListedBackup {
+  id: string;
+  path: string;
+  version: string | null;
+}
+
+/** The app's backups as `ship --list-backups --json` prints them, newest first. */
+export async function listedBackups(app: LocalApp): Promise<ListedBackup[]> {
+  return JSON.parse((await runShip(["--config", app.config, "--list-backups", "--json"])).stdout);
+}

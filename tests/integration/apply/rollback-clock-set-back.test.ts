@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
-import { installVersions } from "./installed-versions.js";
+import { installVersions, listedBackups } from "./installed-versions.js";
 import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;
@@ -22,13 +22,7 @@ afterEach(async () => {
   await app.cleanup();
 });
 
-interface Listed {
-  id: string;
-  path: string;
-  version: string | null;
-}
-const backups = async (): Promise<Listed[]> =>
-  JSON.parse((await runShip(["--config", app.config, "--list-backups", "--json"])).stdout);
+const backups = () => listedBackups(app);
 
 describe("ship --rollback with a backup dated ahead of the clock (real CLI)", () => {
   it("follows the updates, not the dates: undoes 3.0.0 then 2.0.0", async () => {
