@@ -11,6 +11,7 @@ import type { Logger } from "../../shared/log.js";
 import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
 import { listBackups, rollbackTo } from "../apply/index.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
+import { inUpdateOrder } from "../backup/backup-store.js";
 import { appTrashDir, emptyTrash, trashWarning } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
@@ -189,7 +190,11 @@ async function restoreIfNewestBackup(
   // Every name's backups of this app_dir: a source renamed in ship.toml owns those made under its old
   // name (backup-owner.ts). Only the new name's were looked at, so the newest backup was missed and
   // the rollback became a download of the older release again, which fails once the hub dropped it.
-  const newest = (await listBackups(config.general.backup_dir, undefined, source.app_dir)).find(
+  // In the order the updates followed each other (inUpdateOrder), not by date: after the clock was
+  // set back, a backup made while it ran ahead sorts newest and does not undo what is installed,
+  // and the rollback became a download of the older release again.
+  const listed = await listBackups(config.general.backup_dir, undefined, source.app_dir);
+  const newest = inUpdateOrder(listed, installed ?? undefined).find(
     (b) => sourceOfBackup(config.sources, b)?.name === instruction.app,
   );
   if (newest?.version !== instruction.release.version || newest.replacedBy !== installed) return null;
