@@ -61,9 +61,13 @@ export async function listedRelease(
 }
 
 function umaskNarrowsAny(files: ReadonlyMap<string, ReleaseEntry>, umask: number): boolean {
-  for (const entry of files.values()) if ((entry.mode & ~umask) !== entry.mode) return true;
+  for (const entry of files.values())
+    if (entry.type === "file" && (entry.mode & ~umask) !== entry.mode) return true;
   return false;
 }
+
+/** What lstat gives every symlink on Linux. */
+const SYMLINK_MODE = 0o777;
 
 /**
  * Applies the manifest's umask to every mode; staged regular files that lose bits are chmodded,
@@ -76,7 +80,9 @@ async function narrowModes(
 ): Promise<ReleaseTree> {
   const narrowed: [string, number][] = [];
   for (const [rel, entry] of tree.files) {
-    const mode = entry.mode & ~umask;
+    // A symlink has no mode of its own on Linux (lstat says 0777, chmod follows the link): one
+    // narrowed to 0755 never matched the app's, so every update replaced every symlink.
+    const mode = entry.type === "symlink" ? SYMLINK_MODE : entry.mode & ~umask;
     if (mode === entry.mode) continue;
     if (entry.type === "file" && staged(rel)) narrowed.push([rel, mode]);
     tree.files.set(rel, { ...entry, mode });
