@@ -5,7 +5,6 @@
  * effect: restoring consumes it.
  */
 
-import { realpathSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import * as z from "zod";
@@ -14,6 +13,7 @@ import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js"
 import type { IndexedFile } from "../apply/types.js";
 import { parseRecord } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
+import { realDir } from "../tree/path-on-disk.js";
 import { appTrashDir, emptyTrash, trashOldBackup } from "./trash.js";
 
 /** meta.json: small, read for every listing; `complete: true` is written last. */
@@ -258,18 +258,13 @@ async function listBackupsNoting(
   return out.sort(newestFirstBackup);
 }
 
-/** The path with its links followed, or as given when it does not exist. */
-function realOrResolved(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return resolve(path);
-  }
-}
-
-/** Whether two spellings of a directory name the same path (`/srv/app/` and `/srv/app`). */
+/**
+ * Whether two spellings of a directory name the same directory (`/srv/app/` and `/srv/app`, or a
+ * symlink and its target): an app_dir changed from a link to where it leads kept its backups
+ * unlisted ("restore app directories no source of this config installs into").
+ */
 export function sameDir(a: string, b: string): boolean {
-  return resolve(a) === resolve(b);
+  return resolve(a) === resolve(b) || realDir(a) === realDir(b);
 }
 
 /** Resolves `ship --rollback ID|PATH`: a backup id as listed, or the path of a backup directory. */
@@ -288,12 +283,12 @@ export async function findBackupListing(
   if (idOrPath.includes("/")) {
     // Where its links lead: a link to a backup in backup_dir was refused as outside it ("move it
     // back to" where it was), and one in backup_dir to a backup moved aside as "another run restored it".
-    const path = realOrResolved(idOrPath);
+    const path = realDir(idOrPath);
     const meta = await readBackupMeta(path).catch(() => undefined);
     if (meta?.complete) {
       // A backup moved out of backup_dir (as a damaged one's message advises) is no link of its
       // app's chain any more: it was refused as "another run restored it", which no run had done.
-      if (!sameDir(realOrResolved(dirname(dirname(path))), realOrResolved(backupRoot)))
+      if (!sameDir(realDir(dirname(dirname(path))), realDir(backupRoot)))
         throw BadInputError.single(
           idOrPath,
           "",

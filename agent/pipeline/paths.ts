@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import { realDir } from "../tree/path-on-disk.js";
 import type { UpdatePaths } from "./context.js";
 
 export function stateRoot(config: AgentConfig): string {
@@ -33,9 +34,10 @@ export function updatePaths(config: AgentConfig, name: string, source: Source): 
 
 /**
  * Keyed by app_dir, not source name: the install index describes a directory, whoever fills it.
- * The path is resolved first, so `/opt/app/` and `/opt/app` are one directory with one record:
- * before, a trailing slash added to app_dir made ship forget what it had installed there. A record
- * an older ship kept under the unresolved spelling is still used while no resolved one exists.
+ * The key is the directory's real path, so `/opt/app/`, `/opt/app` and a symlink to it are one
+ * directory with one record: before, changing app_dir between a link and its target (or adding a
+ * trailing slash) made ship forget what it had installed there. A record an older ship kept under
+ * the resolved or the unresolved spelling is still used while no real-path one exists.
  */
 export function appStateDir(config: AgentConfig, appDir: string): string {
   const dir = (key: string) => {
@@ -43,8 +45,8 @@ export function appStateDir(config: AgentConfig, appDir: string): string {
     const hash = createHash("sha256").update(key).digest("hex").slice(0, 8);
     return join(stateRoot(config), "apps", `${readable}-${hash}`);
   };
-  const resolved = dir(resolve(appDir));
-  if (resolve(appDir) === appDir) return resolved;
-  const legacy = dir(appDir);
-  return !existsSync(resolved) && existsSync(legacy) ? legacy : resolved;
+  const real = dir(realDir(appDir));
+  if (existsSync(real)) return real;
+  const legacy = [resolve(appDir), appDir].map(dir).find((d) => d !== real && existsSync(d));
+  return legacy ?? real;
 }

@@ -6,11 +6,11 @@
  * this brings both notes back in line: the state names the version on disk, and the source forgets
  * the release it recorded, which is no longer installed, so its next check offers it again.
  */
-import { resolve } from "node:path";
 import * as z from "zod";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import type { Logger } from "../../shared/log.js";
 import { readInstallIndexHeader } from "../apply/install-index.js";
+import { sameDir } from "../backup/backup-store.js";
 import { metadataPath, SourceMetadataStore } from "../sources/metadata.js";
 import { readState, type SourceState, updateSourceState } from "../state/state-file.js";
 import { appStateDir, updatePaths } from "./paths.js";
@@ -40,7 +40,7 @@ export async function syncInstalledState(
   const sameRelease = index?.releaseId === undefined || state?.release_id === index.releaseId;
   // Two sources filling one app directory: the index cannot say whose release it is.
   const shared = Object.entries(config.sources).some(
-    ([n, s]) => n !== name && resolve(s.app_dir) === resolve(source.app_dir),
+    ([n, s]) => n !== name && sameDir(s.app_dir, source.app_dir),
   );
   if ((recorded === version && sameRelease) || shared) {
     await updateSourceState(config.general.state_file, name, change);

@@ -1,5 +1,6 @@
+import { realpathSync } from "node:fs";
 import { lstat, readlink, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 
 /** More links than Linux follows in one lookup (ELOOP): the rest of the path is taken as written. */
 const MAX_LINKS = 40;
@@ -67,4 +68,18 @@ export async function danglingLink(path: string): Promise<{ link: string; leadsT
     };
   }
   return undefined;
+}
+
+/**
+ * The directory `path` names, whichever spelling (a symlink to it, `..`, a trailing slash): its
+ * realpath, or for a path not created yet its nearest existing ancestor's realpath with the rest
+ * as written, so the name does not change when the run creates it.
+ */
+export function realDir(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(resolve(path));
+    return parent === resolve(path) ? parent : join(realDir(parent), basename(resolve(path)));
+  }
 }
