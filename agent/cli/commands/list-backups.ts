@@ -26,11 +26,14 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
   const { backups: all, damaged } = await listBackupsWithDamaged(config.general.backup_dir);
   const shown = damaged.filter((d) => options.sources === undefined || options.sources.includes(d.app));
   // Only this config's apps: another config sharing backup_dir may use the same source names.
-  const ours = all.filter((b) => sourceOfBackup(config.sources, b) !== undefined);
+  // Each with the source that restores it now: a renamed source's older backups were listed under
+  // the old name, which no --sources or [sources.*] names any more (--rollback restores them as the new).
+  const ours = all.flatMap((b) => {
+    const owner = sourceOfBackup(config.sources, b)?.name;
+    return owner === undefined ? [] : [{ ...b, source: owner }];
+  });
   const backups =
-    options.sources === undefined
-      ? ours
-      : ours.filter((b) => options.sources?.includes(sourceOfBackup(config.sources, b)?.name ?? "") === true);
+    options.sources === undefined ? ours : ours.filter((b) => options.sources?.includes(b.source) === true);
   out.result(backups);
   if (ours.length < all.length) {
     out.problem(
@@ -38,12 +41,17 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     );
   }
   const of = options.sources === undefined ? "" : ` of ${options.sources.join(", ")}`;
+  const appName = (b: (typeof backups)[number]) =>
+    b.source === b.app ? b.app : `${b.source} (made as ${b.app})`;
+  const appWidth = Math.max(16, ...backups.map((b) => appName(b).length));
   if (backups.length === 0) out.line(`no backups${of} in ${config.general.backup_dir}`);
   else
-    out.line(`${"ID".padEnd(32)} ${"APP".padEnd(16)} ${"RESTORES".padEnd(12)} ${"CREATED".padEnd(24)} SIZE`);
+    out.line(
+      `${"ID".padEnd(32)} ${"APP".padEnd(appWidth)} ${"RESTORES".padEnd(12)} ${"CREATED".padEnd(24)} SIZE`,
+    );
   for (const b of backups) {
     out.line(
-      `${b.id.padEnd(32)} ${b.app.padEnd(16)} ${(b.version ?? "(pre-ship)").padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
+      `${b.id.padEnd(32)} ${appName(b).padEnd(appWidth)} ${(b.version ?? "(pre-ship)").padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
     );
   }
   // Exit 2 like any damaged record ship meets: a script counting backups must not read this as fine.

@@ -59,6 +59,26 @@ describe("backups made under a source's old name (real CLI)", () => {
   });
 });
 
+describe("--list-backups of backups made under a source's old name (real CLI)", () => {
+  it("names the source that restores them now, and the name they were made under", async () => {
+    const list = await runShip(["--config", app.config, "--list-backups"]);
+    expect(list.code, list.stderr).toBe(0);
+    // Was "myapp" alone: a name no [sources.*] has any more, while --rollback restores them as web.
+    const rows = list.stdout.split("\n").slice(1, -1);
+    expect(rows).toHaveLength(2);
+    expect(list.stdout.split("\n")[0]).toMatch(/^ID +APP {17}RESTORES /);
+    for (const row of rows) expect(row).toMatch(/^myapp-\S+ +web \(made as myapp\) (1\.0\.0|\(pre-ship\)) /);
+    const json = JSON.parse((await runShip(["--config", app.config, "--list-backups", "--json"])).stdout) as {
+      app: string;
+      source: string;
+    }[];
+    expect(json.map((b) => [b.source, b.app])).toEqual([
+      ["web", "myapp"],
+      ["web", "myapp"],
+    ]);
+  });
+});
+
 describe("a restore of an old-name backup a kill interrupted (real CLI)", () => {
   it("--recover finishes it and names the source once, by its new name", async () => {
     const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
