@@ -18,6 +18,7 @@ import {
   UpdateNotAppliedError,
 } from "../../shared/errors.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
+import { unshareWithApp } from "../apply/installed-files-link.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import type { FetchedRelease } from "../sources/types.js";
 import type { UpdateContext } from "./context.js";
@@ -69,6 +70,9 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
   if (ctx.applied !== undefined) {
     if (wantsCommands) releaseDir = await keepReleaseFiles(ctx);
     files = await restoreBackup(ctx, ctx.applied.backupPath);
+    if (releaseDir !== undefined)
+      for (const problem of await unshareWithApp({ appDir: ctx.source.app_dir, into: releaseDir }))
+        ctx.log.warn(problem);
   } else if (step.kind === "apply") {
     files = await settleFailedApply(ctx, error);
   }

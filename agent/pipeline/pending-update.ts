@@ -10,6 +10,7 @@ import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, RESTORED_PRE_SHIP } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
+import { unshareWithApp } from "../apply/installed-files-link.js";
 import { readJournal } from "../apply/journal.js";
 import { readUndoneManifest } from "../backup/backup-store.js";
 import { readRollbackRecord, releaseBeingUndone } from "../backup/rollback-record.js";
@@ -103,6 +104,9 @@ export async function resolvePendingUpdate(input: {
         log,
       });
       leftAlone = leftAloneNote(left.paths, [left.oldVersions]);
+      if (keptRelease)
+        for (const problem of await unshareWithApp({ appDir: source.app_dir, into: releaseDir }))
+          log.warn(problem);
     }
   } catch (error) {
     fileProblems.push(`restoring files: ${errorMessage(error)}`);

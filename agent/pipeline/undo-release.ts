@@ -14,7 +14,7 @@ import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
 // The modules themselves, not apply/index.js: that would load the planner (minimatch) onto --rollback.
 import { readInstallIndexHeader } from "../apply/install-index.js";
-import { linkInstalledFiles } from "../apply/installed-files-link.js";
+import { linkInstalledFiles, unshareWithApp } from "../apply/installed-files-link.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { type BackupInfo, readUndoneManifest } from "../backup/backup-store.js";
 import type { RestoreResult } from "../backup/restore.js";
@@ -89,6 +89,8 @@ export function undoWithHooks(
       }
     }
     const result = await restore();
+    if (kept && appDir !== undefined && releaseDir !== undefined)
+      for (const problem of await unshareWithApp({ appDir, into: releaseDir })) options.log.warn(problem);
     if (commands.length > 0 && appDir !== undefined && recordFile !== undefined) {
       await runUndoCommands(commands, {
         backup,
