@@ -12,6 +12,7 @@ import * as z from "zod";
 import { BadInputError, LockedError } from "../../shared/errors.js";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { realDir } from "../tree/path-on-disk.js";
 
 const LockHolder = z.object({ pid: z.number().int(), host: z.string(), started: z.string() });
 export type LockHolder = z.infer<typeof LockHolder>;
@@ -66,10 +67,16 @@ async function removeStale(file: string, staleContent: string, me: LockHolder): 
   }
 }
 
-/** One lock file per app directory: two sources updating the same app_dir exclude each other. */
+/**
+ * One lock file per app directory: two sources updating the same app_dir exclude each other. Named
+ * by the directory's real path: keyed by the spelling, a `--rollback` (which names the app directory
+ * as its backup recorded it, `/srv/app`) ran beside an update of `app_dir = "/srv/app/"` or of a
+ * symlink to it, ended that update's hook as "left by a killed run" and restored its half-made backup.
+ */
 export function appLockFile(lockDir: string, appDir: string): string {
-  const readable = appDir.replace(/^\/+/, "").replace(/[^A-Za-z0-9_.-]+/g, "_") || "root";
-  const hash = createHash("sha256").update(appDir).digest("hex").slice(0, 8);
+  const real = realDir(appDir);
+  const readable = real.replace(/^\/+/, "").replace(/[^A-Za-z0-9_.-]+/g, "_") || "root";
+  const hash = createHash("sha256").update(real).digest("hex").slice(0, 8);
   return join(lockDir, `app-${readable}-${hash}.lock`);
 }
 
