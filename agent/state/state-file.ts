@@ -7,9 +7,9 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, readlink, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
-import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import { type RunResult, runResults } from "../../shared/protocol/app-states.js";
+import { parseRecord } from "./record-file.js";
 
 export { type RunResult, runResults };
 
@@ -77,19 +77,16 @@ export async function readState(file: string): Promise<ShipState> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return ShipState.parse({});
     throw error;
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw BadInputError.single(file, "", `state file is not valid JSON: ${(error as Error).message}`);
-  }
-  const parsed = ShipState.safeParse(json);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw BadInputError.single(file, first?.path.join(".") ?? "", first?.message ?? "invalid state file");
-  }
-  return parsed.data;
+  return parseRecord(text, file, ShipState, STATE_WHAT);
 }
+
+/**
+ * What an operator reads when the state file is damaged: the other records' messages say what to
+ * do (README), this one said only "state file is not valid JSON". Moved aside, the next run writes
+ * each source's installed version again from its install index (sync-installed.ts).
+ */
+const STATE_WHAT =
+  "ship's record of each source's installed version and last result; put it right, or move it aside and the next run writes it again from what ship installed (the last results and the record of an update interrupted before its checks are lost)";
 
 /** The state file's text for `state` (what writeState writes). */
 function stateText(state: ShipState): string {

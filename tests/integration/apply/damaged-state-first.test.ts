@@ -4,7 +4,7 @@
  * ran the hooks, then printed only the state file's error with exit 2. A run and `--recover` finished
  * a killed update's journal (undoing its files) before they found it. Now each reads it first.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -27,7 +27,26 @@ const damage = async () => {
   await writeFile(app.stateFile, intact.slice(0, 60));
   return () => writeFile(app.stateFile, intact);
 };
-const line = () => `${app.stateFile} state file is not valid JSON`;
+const line = () => `${app.stateFile} is damaged, it is not valid JSON`;
+
+describe("a damaged state file says what to do (real CLI)", () => {
+  it("names the file and the key, what it is and the way out; moved aside, the next run writes it again", async () => {
+    const intact = await readFile(app.stateFile, "utf8");
+    await writeFile(app.stateFile, intact.replace('"current_version": "2.0.0"', '"current_version": 2'));
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    // Was "… sources.myapp.current_version: Invalid input: expected string, received number" alone,
+    // though the README promises every damaged record's line says what to do.
+    expect(run.stdout + run.stderr).toContain(
+      `${app.stateFile} is damaged, sources.myapp.current_version: Invalid input: expected string, received number: ship's record of each source's installed version and last result; put it right, or move it aside and the next run writes it again from what ship installed (the last results and the record of an update interrupted before its checks are lost)\n`,
+    );
+    await rename(app.stateFile, `${app.stateFile}.damaged`);
+    const again = await runShip(["--config", app.config]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toBe("myapp: up to date (2.0.0)\n");
+    expect((await app.state()).sources.myapp).toMatchObject({ current_version: "2.0.0" });
+  });
+});
 
 describe("a damaged state file is found before anything moves (real CLI)", () => {
   it("--rollback: exit 2, the app untouched; once put right the rollback works", async () => {
