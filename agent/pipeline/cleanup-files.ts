@@ -11,6 +11,7 @@ import { minimatch } from "minimatch";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
+import { readInstallIndex } from "../apply/install-index.js";
 import { protectedDirectoryOf } from "../apply/rules.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { removeTree } from "../tree/remove-tree.js";
@@ -66,14 +67,21 @@ export async function removeCleanupFiles(
   return removed;
 }
 
-/** Deletes files older than keep_days in directories marked cleanup_old. */
+/**
+ * Deletes files older than keep_days in directories marked cleanup_old, except those the installed
+ * release put there (the install index in `stateDir` lists them): a `logs/README` or `.gitkeep`
+ * shipped with the release is the release's, not rotation's. It was deleted once its install was
+ * keep_days old, so ship's record listed a file the app no longer had.
+ */
 export async function pruneOldFiles(
   appDir: string,
   manifest: Pick<Manifest, "directories">,
   now: Date,
   log: Logger,
+  stateDir: string,
 ): Promise<number> {
   let pruned = 0;
+  let installed: Readonly<Record<string, unknown>> | undefined;
   const confined = new ConfinedPaths(resolve(appDir));
   for (const [dir, rule] of Object.entries(manifest.directories)) {
     if (!rule.cleanup_old || rule.keep_days === undefined) continue;
@@ -94,6 +102,8 @@ export async function pruneOldFiles(
       const full = join(root, rel);
       const info = await lstat(full);
       if (info.isFile() && info.mtimeMs < cutoff) {
+        installed ??= (await readInstallIndex(stateDir))?.files ?? {};
+        if (Object.hasOwn(installed, appRel(appDir, full))) continue;
         await removeTree(full);
         pruned += 1;
       }

@@ -67,7 +67,7 @@ export async function pruneByInstalledRules(
       });
       return;
     }
-    await pruneOldFiles(appDir, rules, now, log);
+    await pruneOldFiles(appDir, rules, now, log, stateDir);
   } catch (error) {
     log.warn("cleanup_old pruning failed", { error: String(error) });
   }

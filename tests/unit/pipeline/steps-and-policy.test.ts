@@ -149,7 +149,7 @@ describe("cleanup", () => {
       version: "1",
       directories: { logs: { preserve: true, cleanup_old: true, keep_days: 30 } },
     });
-    expect(await pruneOldFiles(dir, manifest, now, memoryLogger())).toBe(1);
+    expect(await pruneOldFiles(dir, manifest, now, memoryLogger(), join(dir, "no-state"))).toBe(1);
     await expect(stat(join(dir, "logs/old.log"))).rejects.toThrow();
     expect((await stat(join(dir, "logs/new.log"))).isFile()).toBe(true);
   });
