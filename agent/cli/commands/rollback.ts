@@ -49,7 +49,9 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     throw BadInputError.single(
       configPath,
       `sources.${target.app}.app_dir`,
-      `${named === undefined ? "no such source" : `is ${named.app_dir}`}, but backup ${target.id} restores ${appDir}: it belongs to another config that shares backup_dir; roll back with that config`,
+      // Not only another config's: the operator may have moved the app and changed app_dir since,
+      // and was told to "roll back with that config", which does not exist.
+      `${named === undefined ? "no such source" : `is ${named.app_dir}`}, but backup ${target.id} restores ${appDir}, which no source of this config installs into (another config sharing backup_dir made it, or app_dir was changed since): roll back with the config that installs there, or set app_dir back to it; nothing was changed`,
     );
   }
   const { name, source: owner } = owning;
