@@ -1,7 +1,11 @@
 // Its own module, apart from --rollback: listing needs neither the restore engine, the lock nor crypto.
+
+import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError } from "../../../shared/errors.js";
+import { readInstallIndexHeader } from "../../apply/install-index.js";
 import { sourceOfBackup } from "../../backup/backup-owner.js";
-import { listBackupsWithDamaged } from "../../backup/backup-store.js";
+import { type BackupInfo, inUpdateOrder, listBackupsWithDamaged } from "../../backup/backup-store.js";
+import { appStateDir } from "../../pipeline/paths.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import type { Output } from "../output.js";
@@ -32,8 +36,10 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     const owner = sourceOfBackup(config.sources, b)?.name;
     return owner === undefined ? [] : [{ ...b, source: owner }];
   });
-  const backups =
-    options.sources === undefined ? ours : ours.filter((b) => options.sources?.includes(b.source) === true);
+  const backups = await inUpdateOrderPerApp(
+    config,
+    options.sources === undefined ? ours : ours.filter((b) => options.sources?.includes(b.source) === true),
+  );
   out.result(backups);
   if (ours.length < all.length) {
     out.problem(
@@ -57,4 +63,33 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
   // Exit 2 like any damaged record ship meets: a script counting backups must not read this as fine.
   for (const d of shown) out.problem(`not listed: ${d.message}`);
   return shown.length > 0 ? 2 : 0;
+}
+
+/**
+ * Each app's backups in the order its updates followed each other (as `--rollback` chains them),
+ * in the rows the date order gave that app: after the clock was set back, a backup made while it
+ * ran ahead was listed first, and `ship --rollback` of that "newest" row went back several versions
+ * instead of undoing the last update. With a right clock the two orders are one.
+ */
+async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
+  config: AgentConfig,
+  byDate: readonly T[],
+): Promise<T[]> {
+  const out = [...byDate];
+  for (const name of new Set(byDate.map((b) => b.source))) {
+    const source = config.sources[name];
+    if (source === undefined) continue;
+    const installed = await readInstallIndexHeader(appStateDir(config, source.app_dir)).catch(
+      () => undefined,
+    );
+    const slots = byDate.flatMap((b, i) => (b.source === name ? [i] : []));
+    const ordered = inUpdateOrder(
+      slots.map((i) => byDate[i] as T),
+      installed?.version,
+    ) as T[];
+    slots.forEach((slot, k) => {
+      out[slot] = ordered[k] as T;
+    });
+  }
+  return out;
 }

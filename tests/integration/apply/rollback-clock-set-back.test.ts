@@ -24,6 +24,33 @@ afterEach(async () => {
 
 const backups = () => listedBackups(app);
 
+/** Installs 1.0.0, 2.0.0 (its backup dated an hour ahead, as a fast clock made it) and 3.0.0. */
+async function historyWithFastBackup(): Promise<void> {
+  await installVersions(app, ["1", "2"]);
+  const [two] = await backups();
+  const metaFile = join(String(two?.path), "meta.json");
+  const meta = JSON.parse(await readFile(metaFile, "utf8")) as Record<string, unknown>;
+  await writeFile(
+    metaFile,
+    JSON.stringify({ ...meta, created: new Date(Date.now() + 3_600_000).toISOString() }),
+  );
+  await installVersions(app, ["3"]);
+}
+
+describe("ship --list-backups with a backup dated ahead of the clock (real CLI)", () => {
+  it("lists the backups in the order of the updates: the top row undoes the last update", async () => {
+    await historyWithFastBackup();
+    // Was 1.0.0 (the fast-dated backup) first: its --rollback went back two versions.
+    expect((await backups()).map((b) => b.version)).toEqual(["2.0.0", "1.0.0", null]);
+    const table = await runShip(["--config", app.config, "--list-backups"]);
+    expect(table.stdout.split("\n")[1]).toMatch(/^myapp-\S+ +myapp +2\.0\.0 /);
+    const [top] = await backups();
+    const run = await runShip(["--config", app.config, "--rollback", String(top?.id)]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toBe("myapp: back on 2.0.0 (1 backup(s) restored)\n");
+  });
+});
+
 describe("ship --rollback with a backup dated ahead of the clock (real CLI)", () => {
   it("follows the updates, not the dates: undoes 3.0.0 then 2.0.0", async () => {
     await installVersions(app, ["1"]);
