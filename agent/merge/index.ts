@@ -5,8 +5,9 @@
  * version, `base` the version the previous release shipped (its pristine copy), when known.
  *
  * Strategies (the rule's `merge_strategy`):
- * - `replace`: the release's file wins entirely (its exact text; with `sections`, the release's
- *   values except where a section says otherwise). An unparsable server copy is simply replaced.
+ * - `replace`: the release's file wins entirely (its text, in the server copy's BOM and line endings;
+ *   with `sections`, the release's values except where a section says otherwise). An unparsable
+ *   server copy is simply replaced.
  * - `update_only`: the user's file stays as it is; only keys it lacks are added (recursively, inside
  *   tables/mappings/objects). An existing value is never changed or removed.
  * - `preserve_user` with `base` (three-way): a value the user changed (differs from `base`) is kept;
@@ -93,19 +94,15 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
     incoming: normaliseReleaseText(input.incoming),
     ...(input.base === undefined ? {} : { base: normaliseReleaseText(input.base) }),
   });
-  // Whole copies come back byte for byte; a merged text gets the server copy's BOM and newlines.
-  const text =
-    merged.whole === "incoming"
-      ? input.incoming
-      : merged.text === current
-        ? input.current
-        : restoreForm(merged.text, form);
-  const { whole: _, ...result } = merged;
-  return { ...result, text };
+  // A merged text, and the release's copy taken whole (replace), get the server copy's BOM and
+  // newlines: replace takes the release's values and comments, not the form a Windows editor, or the
+  // operator, gave the file. A text that reads as the server copy comes back byte for byte.
+  const text = merged.text === current ? input.current : restoreForm(merged.text, form);
+  return { ...merged, text };
 }
 
-/** The merge on normalised texts; `whole` says when the result is one of the inputs unchanged. */
-function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" } {
+/** The merge on normalised texts (no BOM, LF line endings). */
+function mergeNormalised(input: MergeInput): MergeResult {
   const parse = parserFor(input.format, (role) => input.names?.[role] ?? input.fileName);
   const release = parse(input.incoming, "release");
   const user = readServerCopy(input, parse);
@@ -113,7 +110,7 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
     // Only reached under replace: nothing can be kept from a file that does not parse, and nothing
     // of it can be named key by key, so the warning says the whole file went.
     const warnings = ["the server's copy does not parse: took the release's copy whole"];
-    return { ...reportOf(emptyPlan()), text: input.incoming, warnings, whole: "incoming" };
+    return { ...reportOf(emptyPlan()), text: input.incoming, warnings };
   }
   // Under replace the previous release's copy cannot change the outcome, so it is not even read;
   // unless a section says otherwise (`database: preserve_user` merges three-way like a whole file).
@@ -145,7 +142,6 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
       ...reportOf(plan),
       text: input.incoming,
       warnings: lost === undefined ? [] : [lost],
-      whole: "incoming",
     };
   }
   const rendered = render(input, user, release, plan);

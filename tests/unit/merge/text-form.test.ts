@@ -91,3 +91,34 @@ describe.each(cases)("a server copy with CR line endings alone (classic Mac OS, 
     expect(merge(c.current, cr(c.incoming)).text).toBe(c.expected);
   });
 });
+
+describe.each(cases)("merge_strategy replace on a BOM + CRLF server copy ($format)", (c) => {
+  // The release's values and comments win, not its form: the operator's Windows editor (or the app
+  // itself) reads the file with its BOM and CRLF, and every other strategy kept them.
+  const replace = (current: string, incoming = c.incoming, sections?: Record<string, "preserve_user">) =>
+    mergeConfigFile({
+      format: c.format,
+      fileName: `app.${c.format}`,
+      current,
+      incoming,
+      base: c.base,
+      strategy: "replace",
+      ...(sections === undefined ? {} : { sections }),
+    });
+
+  it("takes the release's text in the server copy's BOM and line endings", () => {
+    expect(replace(BOM + crlf(c.current)).text).toBe(BOM + crlf(c.incoming));
+    expect(replace(crlf(c.current), BOM + c.incoming).text).toBe(crlf(c.incoming));
+  });
+
+  it("a server copy that does not parse, replaced whole, keeps its line endings too", () => {
+    const result = replace(`${BOM}a: [1\r\nb = }\r\n`);
+    expect(result.text).toBe(BOM + crlf(c.incoming));
+    expect(result.warnings).toEqual(["the server's copy does not parse: took the release's copy whole"]);
+  });
+
+  it("a server copy that reads as the release's is left byte for byte", () => {
+    const windows = BOM + crlf(c.incoming);
+    expect(replace(windows).text).toBe(windows);
+  });
+});
