@@ -88,17 +88,39 @@ export function mergeFormatOf(action: FileRule["action"]): MergeFormat | undefin
 export function mergeConfigFile(input: MergeInput): MergeResult {
   const form = textFormOf(input.current);
   const current = normaliseServerText(input.current, form);
+  const incoming = normaliseReleaseText(input.incoming);
+  const base = input.base === undefined ? undefined : normaliseReleaseText(input.base);
   const merged = mergeNormalised({
     ...input,
+    format: readAs(input.format, [current, incoming, base]),
     current,
-    incoming: normaliseReleaseText(input.incoming),
-    ...(input.base === undefined ? {} : { base: normaliseReleaseText(input.base) }),
+    incoming,
+    ...(base === undefined ? {} : { base }),
   });
   // A merged text, and the release's copy taken whole (replace), get the server copy's BOM and
   // newlines: replace takes the release's values and comments, not the form a Windows editor, or the
   // operator, gave the file. A text that reads as the server copy comes back byte for byte.
   const text = merged.text === current ? input.current : restoreForm(merged.text, form);
   return { ...merged, text };
+}
+
+/**
+ * `merge_yaml` on a JSON config (allowed: JSON is YAML) merges as JSON when every copy is JSON: the
+ * YAML writer turned the file into one line of flow style at every merge, with a WARNING that its
+ * lines lost their layout. The values read alike either way; only the written text differs.
+ */
+function readAs(format: MergeFormat, copies: (string | undefined)[]): MergeFormat {
+  if (format !== "yaml") return format;
+  return copies.every((text) => text === undefined || isJsonText(text)) ? "json" : "yaml";
+}
+
+function isJsonText(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The merge on normalised texts (no BOM, LF line endings). */
