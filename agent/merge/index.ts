@@ -43,7 +43,7 @@ import { unusedSectionWarnings } from "./section-names.js";
 import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } from "./text-form.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
 import { ABSENT } from "./values.js";
-import { parseYaml, renderYamlMerge } from "./yaml-format.js";
+import { type FollowedReport, parseYaml, renderYamlMerge } from "./yaml-format.js";
 
 export type { FileStrategy } from "./plan.js";
 export type MergeFormat = "toml" | "json" | "yaml";
@@ -182,7 +182,7 @@ function mergeNormalised(input: MergeInput): MergeResult {
     ? ["your copy is empty: merged as a new copy (the release's keys added), not as every key deleted by you"]
     : [];
   const warnings = [...emptied, ...unused, ...rendered.warnings, ...(lost === undefined ? [] : [lost])];
-  return { ...reportOf(plan), text: rendered.text, warnings };
+  return { ...reportOf(plan, rendered.followed), text: rendered.text, warnings };
 }
 
 /**
@@ -228,7 +228,14 @@ export function parserFor(format: MergeFormat, nameOf: (role: CopyRole) => strin
   }
 }
 
-function render(input: MergeInput, user: Parsed, release: Parsed, plan: MergePlan) {
+/** A merged text; `followed` only from YAML, whose aliases can carry a change further than the plan. */
+interface Rendered {
+  text: string;
+  warnings: string[];
+  followed?: FollowedReport;
+}
+
+function render(input: MergeInput, user: Parsed, release: Parsed, plan: MergePlan): Rendered {
   switch (input.format) {
     case "json":
       return renderJsonMerge(input.current, user.value, release.value, plan.edits, input.incoming);
@@ -245,6 +252,12 @@ function emptyPlan(): MergePlan {
   return { edits: [], kept: [], added: [], updated: [], removed: [] };
 }
 
-function reportOf(plan: MergePlan): Omit<MergeResult, "text" | "warnings"> {
-  return { kept: plan.kept, added: plan.added, updated: plan.updated, removed: plan.removed };
+/** The plan's key report, with what YAML values following an anchor took along (FollowedReport). */
+function reportOf(plan: MergePlan, followed?: FollowedReport): Omit<MergeResult, "text" | "warnings"> {
+  return {
+    kept: plan.kept,
+    added: [...plan.added, ...(followed?.added ?? [])],
+    updated: [...plan.updated, ...(followed?.updated ?? [])],
+    removed: [...plan.removed, ...(followed?.removed ?? [])],
+  };
 }

@@ -125,6 +125,14 @@ export function rebuildWarning(aliased: boolean, alikeGone: readonly string[] = 
 export interface YamlRender {
   text: string;
   warnings: string[];
+  /** Keys that changed with an anchor they follow, beyond the plan's edits (followedReport). */
+  followed?: FollowedReport;
+}
+
+export interface FollowedReport {
+  added: string[];
+  updated: string[];
+  removed: string[];
 }
 
 /** How one attempt at the in-place edit copies the release's values and treats a changed anchor. */
@@ -181,9 +189,12 @@ export function renderYamlMerge(
       }
       if (!changed) return { text: userText, warnings: [] };
       const text = edited.toString(options);
-      if (!means(text, expected, release)) continue;
+      const followed = followedAnchors(text, expected, release);
+      if (followed === undefined) continue;
       const plain = commentsOnFirstKeys(cloneDocument(user.doc)).toString(options);
-      return withUserLayout(userText, plain, text, (t) => means(t, expected, release), notes, LAYOUT_OF.yaml);
+      const check = (t: string) => followedAnchors(t, expected, release) !== undefined;
+      const rendered = withUserLayout(userText, plain, text, check, notes, LAYOUT_OF.yaml);
+      return { ...rendered, followed: followedReport(followed, user.value) };
     } catch {
       // An alias or merge key stands in the way of this attempt.
     }
@@ -242,17 +253,39 @@ function alreadyShown(values: unknown, edit: MergeEdit, expected: unknown): bool
 }
 
 /**
- * Whether `text` holds the merged values. A value that follows an anchor may differ where the
- * release also leaves it to an anchor (or does not have it): it follows the user's anchor, as written.
+ * Whether `text` holds the merged values: undefined when not, else the paths where it differs. A
+ * value that follows an anchor may differ where the release also leaves it to an anchor (or does not
+ * have it): it follows the user's anchor, as written.
  */
-function means(text: string, expected: unknown, release: ParsedYaml): boolean {
+function followedAnchors(text: string, expected: unknown, release: ParsedYaml): Followed | undefined {
   const doc = parseDocument(text, PARSE_OPTIONS);
-  if (doc.errors.length > 0 || duplicateKeys(doc).length > 0) return false;
-  return differences(doc.toJS(TO_JS), expected).every(
-    (path) =>
-      followsAnchor(doc, path) &&
-      (valueAt(release.value, path) === ABSENT || followsAnchor(release.doc, path)),
-  );
+  if (doc.errors.length > 0 || duplicateKeys(doc).length > 0) return undefined;
+  const values: unknown = doc.toJS(TO_JS);
+  const paths = differences(values, expected);
+  const follows = (path: string[]) =>
+    followsAnchor(doc, path) && (valueAt(release.value, path) === ABSENT || followsAnchor(release.doc, path));
+  return paths.every(follows) ? { paths, values } : undefined;
+}
+
+/** Where a merged text differs from the plan's values (each through an anchor), and its values. */
+interface Followed {
+  paths: string[][];
+  values: unknown;
+}
+
+/**
+ * The key report is the plan's, made from the release's copy: a value of the user's that follows an
+ * anchor (a service of their own with `logging: *logging`) took the change made at the anchor where
+ * the release's copy has no such value, so the app read a changed value that no list named.
+ */
+function followedReport({ paths, values }: Followed, user: unknown): FollowedReport {
+  const report: FollowedReport = { added: [], updated: [], removed: [] };
+  for (const path of paths) {
+    const kind =
+      valueAt(user, path) === ABSENT ? "added" : valueAt(values, path) === ABSENT ? "removed" : "updated";
+    report[kind].push(keyName(path));
+  }
+  return report;
 }
 
 function differences(actual: unknown, expected: unknown, path: string[] = []): string[][] {

@@ -166,6 +166,36 @@ describe("YAML edge cases", () => {
     ]);
   });
 
+  it("a value of the user's that follows an anchor takes its change and is named in the key report", () => {
+    // The release's copy has no `svc` that way (a service of the operator's own, or one the release
+    // writes out): the alias and the << still follow the anchor, and the app reads the new values.
+    const merge = (current: string, incoming: string, base: string) =>
+      mergeConfigFile({
+        format: "yaml",
+        fileName: "app.yaml",
+        current,
+        incoming,
+        base,
+        strategy: "preserve_user",
+      });
+    const alias = merge(
+      "base: &b\n  x: 1\n  y: 5\nsvc: *b\n",
+      "base:\n  x: 1\n  z: 2\n",
+      "base:\n  x: 1\n  y: 5\n",
+    );
+    expect(alias.text).toBe("base: &b\n  x: 1\n  z: 2\nsvc: *b\n");
+    expect(alias.added).toEqual(["base.z", "svc.z"]);
+    expect(alias.removed).toEqual(["base.y", "svc.y"]);
+    const merged = merge(
+      "base: &b\n  x: 1\nmine:\n  <<: *b\n  own: 1\n",
+      "base:\n  x: 2\n",
+      "base:\n  x: 1\n",
+    );
+    expect(merged.text).toBe("base: &b\n  x: 2\nmine:\n  <<: *b\n  own: 1\n");
+    expect(merged.updated).toEqual(["base.x", "mine.x"]);
+    expect(merged.warnings).toEqual([]);
+  });
+
   it("a first key the release removes takes the blank line after it along, at the top and inside a mapping", () => {
     const removed = (current: string, incoming: string) =>
       mergeConfigFile({
