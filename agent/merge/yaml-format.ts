@@ -344,7 +344,9 @@ function applyEdit(
     pair.value = value;
     parent.items.push(pair);
   } else {
-    // Keep the user's key node (and the comments above it); take the release's value.
+    // Keep the user's key node (and the comments above it); take the release's value, in the
+    // user's style: a list written as `- a` lines stays so, one written `[a, b]` stays on its line.
+    keepCollectionStyle(own.value, value);
     const moved = keepLineComment(own.value, value);
     const gone = commentsIn(own.value).filter((c) => c !== moved && !commentsIn(value).includes(c));
     if (gone.length > 0) {
@@ -369,6 +371,31 @@ function applyEdit(
 function detachAnchor(target: Document, anchor: string, notes: string[]): void {
   expandMergesOf(target, anchor, notes);
   expandAliasesOf(target, anchor, notes);
+}
+
+/**
+ * A list or mapping the release replaces whole (a list is one value) is written block or flow as the
+ * user's was, as JSON keeps a user's one-line or multi-line array: the release's `hosts: [a, b, c]`
+ * replaced the user's `- a` lines with a flow list, and a user's `[a, b]` became `- a` lines.
+ */
+function keepCollectionStyle(old: unknown, value: unknown): void {
+  if (!(isSeq(old) || isMap(old)) || !(isSeq(value) || isMap(value)) || isSeq(old) !== isSeq(value)) return;
+  // An empty one (`[]`) shows no style of the user's, and is written flow whatever its style.
+  if (old.items.length === 0 || value.items.length === 0) return;
+  if (old.flow === true) {
+    // The release's comments inside it would spread a flow list over lines around them.
+    if (commentsIn(value).length === 0) value.flow = true;
+    return;
+  }
+  // Block all the way down, as a user writing `- name: a` lines writes the items too.
+  visit(value, {
+    Map(_key, map) {
+      if (map.items.length > 0) map.flow = false;
+    },
+    Seq(_key, seq) {
+      if (seq.items.length > 0) seq.flow = false;
+    },
+  });
 }
 
 /**
