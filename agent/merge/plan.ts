@@ -137,11 +137,15 @@ class MergeWalker {
   /** The policy for `path`: its own merge_strategies entry, a preserved key, or the parent's. */
   private policyAt(path: string[], inherited: Policy): Policy {
     // Own entries only: a key named `constructor` or `toString` is not a section of Object.prototype's.
-    const name = dotted(path);
-    const own = Object.hasOwn(this.sections, name) ? this.sections[name] : undefined;
+    // A section is named dotted (`labels.app.kubernetes.io/name`) or as the key report names the
+    // key (`labels."app.kubernetes.io/name"`), which an operator copies from it.
+    const name = [dotted(path), keyName(path)].find((spelt) => Object.hasOwn(this.sections, spelt));
+    const own = name === undefined ? undefined : this.sections[name];
     if (own !== undefined) return withOuterPreserved(policyOf(own, path), inherited);
-    const relative = dotted(path.slice(inherited.sectionPath.length));
-    return inherited.preserveKeys.has(relative) ? keepUser(path) : inherited;
+    const relative = path.slice(inherited.sectionPath.length);
+    const preserved =
+      inherited.preserveKeys.has(dotted(relative)) || inherited.preserveKeys.has(keyName(relative));
+    return preserved ? keepUser(path) : inherited;
   }
 
   private edit(kind: MergeEdit["kind"], path: string[], report: "added" | "updated" | "removed"): void {

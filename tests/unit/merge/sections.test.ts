@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { mergeConfigFile } from "../../../agent/merge/index.js";
+import type { SectionStrategy } from "../../../shared/manifest/schema.js";
 import { formats, read, write } from "./formats.js";
 
 const current = {
@@ -89,6 +90,32 @@ describe.each(formats)("merge_strategies sections (%s)", (format) => {
       const merged = read(format, result.text) as typeof current;
       expect(merged.database).toEqual({ ...incoming.database, pool: { size: 50, timeout: 5 } });
       expect(merged.server.port).toBe(strategy === "replace" ? 8080 : 9090);
+    }
+  });
+
+  it("a key holding a dot may be named as the key report names it, quoted, in a section or preserve_keys", () => {
+    // The report says `labels."app.kubernetes.io/name"`: copied into merge_strategies, that name did
+    // nothing (a WARNING said so) and the release's value replaced the operator's.
+    const labels = (name: string, tier: string) => ({ labels: { "app.kubernetes.io/name": name, tier } });
+    const merge = (sections: Record<string, SectionStrategy>) =>
+      mergeConfigFile({
+        format,
+        fileName: `config.${format}`,
+        current: write(format, labels("mine", "a")),
+        incoming: write(format, labels("web", "b")),
+        base: write(format, labels("web", "a")),
+        strategy: "replace",
+        sections,
+      });
+    const spellings: Record<string, SectionStrategy>[] = [
+      { 'labels."app.kubernetes.io/name"': "preserve_user" },
+      { labels: { strategy: "merge_smart", preserve_keys: ['"app.kubernetes.io/name"'] } },
+    ];
+    for (const sections of spellings) {
+      const result = merge(sections);
+      expect(read(format, result.text)).toEqual(labels("mine", "b"));
+      expect(result.kept).toEqual(['labels."app.kubernetes.io/name"']);
+      expect(result.warnings).toEqual([]);
     }
   });
 
