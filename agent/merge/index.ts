@@ -6,8 +6,8 @@
  *
  * Strategies (the rule's `merge_strategy`):
  * - `replace`: the release's file wins entirely (its text, in the server copy's BOM and line endings;
- *   with `sections`, the release's values except where a section says otherwise). An unparsable
- *   server copy is simply replaced.
+ *   with `sections`, the release's values except where a section says otherwise); a server copy
+ *   that already holds the release's values stays as it is. An unparsable server copy is replaced.
  * - `update_only`: the user's file stays as it is; only keys it lacks are added (recursively, inside
  *   tables/mappings/objects). An existing value is never changed or removed.
  * - `preserve_user` with `base` (three-way): a value the user changed (differs from `base`) is kept;
@@ -150,7 +150,9 @@ function mergeNormalised(input: MergeInput): MergeResult {
     strategy: input.strategy,
     sections: input.sections,
   });
-  if (input.strategy === "replace" && !hasSections(input)) {
+  // A copy whose values are already the release's is left as it is, comments and all, as it is with
+  // sections and under every other strategy: a merge that changes no value changes no byte.
+  if (input.strategy === "replace" && !hasSections(input) && plan.edits.length > 0) {
     // The release's text whole: the report names the values that went, this the comments (the
     // previous release's own comments are its change, not the user's loss).
     const lost = lostCommentsWarning(
