@@ -13,6 +13,7 @@ import {
   isPair,
   isScalar,
   isSeq,
+  type Node,
   type Pair,
   parseDocument,
   type Scalar,
@@ -314,8 +315,8 @@ function applyEdit(
   }
   if (attempt.anchors === "expand") {
     // Whatever aliases or merges a mapping the change goes through keeps the old values.
-    for (const anchor of usedAnchorsOnPath(target, edit.path.slice(0, -1)))
-      detachAnchor(target, anchor, notes);
+    for (const anchored of usedAnchorsOnPath(target, edit.path.slice(0, -1)))
+      detachAnchor(target, anchored, notes);
   }
   const parent = editableMapAt(target, edit.path.slice(0, -1), notes);
   const key = edit.path[edit.path.length - 1] as string;
@@ -327,8 +328,8 @@ function applyEdit(
       own = ownPair(parent, key);
       if (own === undefined) throw new Error(`${dotted(edit.path)} is not there`);
     }
-    const anchor = usedAnchorOf(target, own.value);
-    if (anchor !== undefined) detachAnchor(target, anchor, notes);
+    if (isNode(own.value) && usedAnchorOf(target, own.value) !== undefined)
+      detachAnchor(target, own.value, notes);
     // Its comment goes along, a header above it stays (yaml-remove.ts).
     removePair(parent, own);
     return;
@@ -357,7 +358,7 @@ function applyEdit(
     const anchor = usedAnchorOf(target, own.value);
     if (anchor !== undefined) {
       if (attempt.anchors === "carry" && isNode(value) && !isAlias(value)) value.anchor = anchor;
-      else detachAnchor(target, anchor, notes);
+      else if (isNode(own.value)) detachAnchor(target, own.value, notes);
     }
     own.value = value;
   }
@@ -368,9 +369,9 @@ function applyEdit(
  * merges it (`<<: *anchor`) gets own keys, an alias a copy. Merges first: an alias under `<<` copied
  * alone would leave a `<<:` holding an inline mapping, a form nobody writes.
  */
-function detachAnchor(target: Document, anchor: string, notes: string[]): void {
-  expandMergesOf(target, anchor, notes);
-  expandAliasesOf(target, anchor, notes);
+function detachAnchor(target: Document, anchored: Node, notes: string[]): void {
+  expandMergesOf(target, anchored, notes);
+  expandAliasesOf(target, anchored, notes);
 }
 
 /**
