@@ -348,8 +348,8 @@ function applyEdit(
     // Keep the user's key node (and the comments above it); take the release's value, in the
     // user's style: a list written as `- a` lines stays so, one written `[a, b]` stays on its line.
     keepCollectionStyle(own.value, value);
-    const moved = keepLineComment(own.value, value);
-    const gone = commentsIn(own.value).filter((c) => c !== moved && !commentsIn(value).includes(c));
+    const moved = [keepLineComment(own.value, value), keepCommentAbove(own.value, value)];
+    const gone = commentsIn(own.value).filter((c) => !moved.includes(c) && !commentsIn(value).includes(c));
     if (gone.length > 0) {
       notes.push(
         `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${gone.map((c) => `#${c.split("\n")[0]}`).join(", ")})`,
@@ -407,6 +407,17 @@ function keepLineComment(old: unknown, value: unknown): string | undefined {
   if (!oneLine(old) || !oneLine(value) || !old.comment) return undefined;
   value.comment = old.comment;
   return old.comment;
+}
+
+/**
+ * The user's comment between a key and its one-line scalar value (`key:` then `# why` then the
+ * value, or `key: # why`) stays above the new one: it is about the key, and went with the old value.
+ */
+function keepCommentAbove(old: unknown, value: unknown): string | undefined {
+  if (!isScalar(old) || !isScalar(value) || !oneLine(old) || !oneLine(value)) return undefined;
+  if (!old.commentBefore || value.commentBefore) return undefined;
+  value.commentBefore = old.commentBefore;
+  return old.commentBefore;
 }
 
 /** The comments written inside a node (and after it, for a collection). */

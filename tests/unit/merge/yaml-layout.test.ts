@@ -65,6 +65,22 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect([...block.warnings, ...flow.warnings]).toEqual([]);
   });
 
+  it("a comment between a key and its value stays when the value changes, with no warning", () => {
+    const above = merge(
+      "image:\n  # pinned by ops, see INC-42\n  web:1.0\nx: 1\n",
+      "image: web:2.0\nx: 1\n",
+      "image: web:1.0\nx: 1\n",
+    );
+    expect(above.text).toBe("image:\n  # pinned by ops, see INC-42\n  web:2.0\nx: 1\n");
+    const after = merge(
+      "image: # pinned by ops\n  web:1.0\nx: 1\n",
+      "image: web:2.0\nx: 1\n",
+      "image: web:1.0\nx: 1\n",
+    );
+    expect(after.text).toBe("image: # pinned by ops\n  web:2.0\nx: 1\n");
+    expect([...above.warnings, ...after.warnings]).toEqual([]);
+  });
+
   it("never changes a block scalar's text, folded or literal, and keeps `...` and a missing final newline", () => {
     const current =
       "text: >-\n  a\n  b\n\n  c\nscript: |\n  echo  hi   # not a comment\nport: 1     # p\n...";
