@@ -90,13 +90,12 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
   const current = normaliseServerText(input.current, form);
   const incoming = normaliseReleaseText(input.incoming);
   const base = input.base === undefined ? undefined : normaliseReleaseText(input.base);
-  const merged = mergeNormalised({
-    ...input,
-    format: readAs(input.format, [current, incoming, base]),
-    current,
-    incoming,
-    ...(base === undefined ? {} : { base }),
-  });
+  const blank = current.trim() === "";
+  const format = readAs(input.format, [blank ? undefined : current, incoming, base]);
+  const merged =
+    blank && format !== input.format
+      ? blankJsonAsNew(input, incoming)
+      : mergeNormalised({ ...input, format, current, incoming, ...(base === undefined ? {} : { base }) });
   // A merged text, and the release's copy taken whole (replace), get the server copy's BOM and
   // newlines: replace takes the release's values and comments, not the form a Windows editor, or the
   // operator, gave the file. A text that reads as the server copy comes back byte for byte.
@@ -113,6 +112,20 @@ function readAs(format: MergeFormat, copies: (string | undefined)[]): MergeForma
   if (format !== "yaml") return format;
   return copies.every((text) => text === undefined || isJsonText(text)) ? "json" : "yaml";
 }
+
+/**
+ * A blank copy of a JSON config under `merge_yaml` (a disk that filled) is merged as YAML merges a
+ * blank copy, as a new copy with the release's keys; but the YAML writer wrote them as YAML
+ * (`"a": 1` lines), which the app then could not read as JSON. The release's JSON is the new copy.
+ */
+function blankJsonAsNew(input: MergeInput, incoming: string): MergeResult {
+  const release = parserFor("json", (role) => input.names?.[role] ?? input.fileName)(incoming, "release");
+  const plan = planMerge({ user: {}, release: release.value, base: ABSENT, strategy: "update_only" });
+  return { ...reportOf(plan), text: incoming, warnings: [EMPTIED] };
+}
+
+const EMPTIED =
+  "your copy is empty: merged as a new copy (the release's keys added), not as every key deleted by you";
 
 function isJsonText(text: string): boolean {
   try {
@@ -180,9 +193,7 @@ function mergeNormalised(input: MergeInput): MergeResult {
     [user.value, release.value, base],
     threeWay ? "your copy, the release's or the previous release's" : "your copy or the release's",
   );
-  const emptied = blank
-    ? ["your copy is empty: merged as a new copy (the release's keys added), not as every key deleted by you"]
-    : [];
+  const emptied = blank ? [EMPTIED] : [];
   const warnings = [...emptied, ...unused, ...rendered.warnings, ...(lost === undefined ? [] : [lost])];
   return { ...reportOf(plan, rendered.followed), text: rendered.text, warnings };
 }

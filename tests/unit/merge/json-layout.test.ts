@@ -258,6 +258,25 @@ describe("merge_yaml on a JSON config (JSON is YAML, so the manifest allows it)"
     expect(result.warnings).toEqual([]);
   });
 
+  it("a blank copy (a disk that filled) becomes the release's JSON, not YAML lines in a .json file", () => {
+    for (const strategy of ["preserve_user", "update_only"] as const) {
+      const result = mergeConfigFile({
+        format: "yaml",
+        fileName: "config.json",
+        current: "",
+        incoming,
+        base,
+        strategy,
+      });
+      expect(result.text).toBe(incoming);
+      expect(JSON.parse(result.text)).toEqual({ name: "x", port: 81, tags: ["a", "b"], new: { k: true } });
+      expect(result.added).toEqual(["name", "port", "tags", "new"]);
+      expect(result.warnings).toEqual([
+        "your copy is empty: merged as a new copy (the release's keys added), not as every key deleted by you",
+      ]);
+    }
+  });
+
   it("a copy written as YAML (not JSON) still merges as YAML", () => {
     const result = yamlMerge(
       '{"name": "mine", "port": 80}\n',
