@@ -122,3 +122,45 @@ describe.each(cases)("merge_strategy replace on a BOM + CRLF server copy ($forma
     expect(replace(windows).text).toBe(windows);
   });
 });
+
+describe("a TOML file mixing CRLF and LF (lines appended to a Windows-saved file)", () => {
+  // Merged as it is: its multi-line strings held `\r\n` and read unequal to the release's same
+  // text, so an untouched one was reported kept and the release's change to it lost.
+  const base = "motd = \"\"\"\nhello\nworld\"\"\"\nraw = '''\na\nb'''\nport = 80\n";
+  const mixed = `${base.replaceAll("\n", "\r\n")}extra = 1\n`;
+  const merge = (incoming: string) =>
+    mergeConfigFile({
+      format: "toml",
+      fileName: "app.toml",
+      current: mixed,
+      incoming,
+      base,
+      strategy: "preserve_user",
+    });
+
+  it("a multi-line string the operator never touched follows the release", () => {
+    const result = merge(base.replace("world", "there").replace("port = 80", "port = 81"));
+    expect(result.updated).toEqual(["motd", "port"]);
+    expect(result.kept).toEqual([]);
+    expect(result.text).toContain("there");
+  });
+
+  it("and reads as the release's when nothing else changed: left byte for byte", () => {
+    const result = merge(base);
+    expect(result.text).toBe(mixed);
+    expect([...result.kept, ...result.updated, ...result.removed]).toEqual([]);
+  });
+
+  it("an escaped \\r\\n is a value, not a line break", () => {
+    const escaped = 'nl = "a\\r\\nb"\r\nport = 80\n';
+    const result = mergeConfigFile({
+      format: "toml",
+      fileName: "app.toml",
+      current: escaped,
+      incoming: 'nl = "a\\nb"\nport = 80\n',
+      base: 'nl = "a\\r\\nb"\nport = 80\n',
+      strategy: "preserve_user",
+    });
+    expect(result.updated).toEqual(["nl"]);
+  });
+});
