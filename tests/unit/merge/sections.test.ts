@@ -119,6 +119,46 @@ describe.each(formats)("merge_strategies sections (%s)", (format) => {
     }
   });
 
+  it("a release that turns a table holding preserved values into a value, or drops it, keeps those values", () => {
+    // `db` became a URL (or went): the section and the preserved key said to keep the operator's
+    // host, and it went with the table, reported as a plain update.
+    const mine = { db: { host: "mine", port: 1 }, x: 1 };
+    const merge = (incoming: Record<string, unknown>, sections: Record<string, SectionStrategy>) =>
+      mergeConfigFile({
+        format,
+        fileName: `config.${format}`,
+        current: write(format, mine),
+        incoming: write(format, incoming),
+        base: write(format, { db: { host: "a", port: 1 }, x: 1 }),
+        strategy: "replace",
+        sections,
+      });
+    const url = { db: "postgres://db/app", x: 2 };
+    for (const sections of [
+      { "db.host": "preserve_user" },
+      { db: { strategy: "merge_smart", preserve_keys: ["host"] } },
+    ] as Record<string, SectionStrategy>[]) {
+      const result = merge(url, sections);
+      expect(read(format, result.text)).toEqual({ db: { host: "mine", port: 1 }, x: 2 });
+      expect(result.kept).toEqual(["db"]);
+    }
+    const dropped = merge({ x: 2 }, { "db.host": "preserve_user" });
+    expect(read(format, dropped.text)).toEqual({ db: { host: "mine" }, x: 2 });
+    expect(dropped.kept).toEqual(["db.host"]);
+    expect(dropped.removed).toEqual(["db.port"]);
+    // A value the operator never changed follows the release, as preserve_user does.
+    const untouched = mergeConfigFile({
+      format,
+      fileName: `config.${format}`,
+      current: write(format, { db: { host: "a", port: 1 }, x: 1 }),
+      incoming: write(format, url),
+      base: write(format, { db: { host: "a", port: 1 }, x: 1 }),
+      strategy: "replace",
+      sections: { "db.host": "preserve_user" },
+    });
+    expect(read(format, untouched.text)).toEqual(url);
+  });
+
   it("file strategy replace with sections still replaces an unparsable server copy", () => {
     const incomingText = write(format, incoming);
     const result = mergeConfigFile({
