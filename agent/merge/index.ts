@@ -5,8 +5,9 @@
  * version, `base` the version the previous release shipped (its pristine copy), when known.
  *
  * Strategies (the rule's `merge_strategy`):
- * - `replace`: the release's file wins entirely (its exact text; with `sections`, the release's
- *   values except where a section says otherwise). An unparsable server copy is simply replaced.
+ * - `replace`: the release's file wins entirely (its text, in the server copy's BOM and line endings;
+ *   with `sections`, the release's values except where a section says otherwise); a server copy
+ *   that already holds the release's values stays as it is. An unparsable server copy is replaced.
  * - `update_only`: the user's file stays as it is; only keys it lacks are added (recursively, inside
  *   tables/mappings/objects). An existing value is never changed or removed.
  * - `preserve_user` with `base` (three-way): a value the user changed (differs from `base`) is kept;
@@ -42,7 +43,7 @@ import { unusedSectionWarnings } from "./section-names.js";
 import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } from "./text-form.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
 import { ABSENT } from "./values.js";
-import { parseYaml, renderYamlMerge } from "./yaml-format.js";
+import { type FollowedReport, parseYaml, renderYamlMerge } from "./yaml-format.js";
 
 export type { FileStrategy } from "./plan.js";
 export type MergeFormat = "toml" | "json" | "yaml";
@@ -87,25 +88,56 @@ export function mergeFormatOf(action: FileRule["action"]): MergeFormat | undefin
 export function mergeConfigFile(input: MergeInput): MergeResult {
   const form = textFormOf(input.current);
   const current = normaliseServerText(input.current, form);
-  const merged = mergeNormalised({
-    ...input,
-    current,
-    incoming: normaliseReleaseText(input.incoming),
-    ...(input.base === undefined ? {} : { base: normaliseReleaseText(input.base) }),
-  });
-  // Whole copies come back byte for byte; a merged text gets the server copy's BOM and newlines.
-  const text =
-    merged.whole === "incoming"
-      ? input.incoming
-      : merged.text === current
-        ? input.current
-        : restoreForm(merged.text, form);
-  const { whole: _, ...result } = merged;
-  return { ...result, text };
+  const incoming = normaliseReleaseText(input.incoming);
+  const base = input.base === undefined ? undefined : normaliseReleaseText(input.base);
+  const blank = current.trim() === "";
+  const format = readAs(input.format, [blank ? undefined : current, incoming, base]);
+  const merged =
+    blank && format !== input.format
+      ? blankJsonAsNew(input, incoming)
+      : mergeNormalised({ ...input, format, current, incoming, ...(base === undefined ? {} : { base }) });
+  // A merged text, and the release's copy taken whole (replace), get the server copy's BOM and
+  // newlines: replace takes the release's values and comments, not the form a Windows editor, or the
+  // operator, gave the file. A text that reads as the server copy comes back byte for byte.
+  const text = merged.text === current ? input.current : restoreForm(merged.text, form);
+  return { ...merged, text };
 }
 
-/** The merge on normalised texts; `whole` says when the result is one of the inputs unchanged. */
-function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" } {
+/**
+ * `merge_yaml` on a JSON config (allowed: JSON is YAML) merges as JSON when every copy is JSON: the
+ * YAML writer turned the file into one line of flow style at every merge, with a WARNING that its
+ * lines lost their layout. The values read alike either way; only the written text differs.
+ */
+function readAs(format: MergeFormat, copies: (string | undefined)[]): MergeFormat {
+  if (format !== "yaml") return format;
+  return copies.every((text) => text === undefined || isJsonText(text)) ? "json" : "yaml";
+}
+
+/**
+ * A blank copy of a JSON config under `merge_yaml` (a disk that filled) is merged as YAML merges a
+ * blank copy, as a new copy with the release's keys; but the YAML writer wrote them as YAML
+ * (`"a": 1` lines), which the app then could not read as JSON. The release's JSON is the new copy.
+ */
+function blankJsonAsNew(input: MergeInput, incoming: string): MergeResult {
+  const release = parserFor("json", (role) => input.names?.[role] ?? input.fileName)(incoming, "release");
+  const plan = planMerge({ user: {}, release: release.value, base: ABSENT, strategy: "update_only" });
+  return { ...reportOf(plan), text: incoming, warnings: [EMPTIED] };
+}
+
+const EMPTIED =
+  "your copy is empty: merged as a new copy (the release's keys added), not as every key deleted by you";
+
+function isJsonText(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The merge on normalised texts (no BOM, LF line endings). */
+function mergeNormalised(input: MergeInput): MergeResult {
   const parse = parserFor(input.format, (role) => input.names?.[role] ?? input.fileName);
   const release = parse(input.incoming, "release");
   const user = readServerCopy(input, parse);
@@ -113,7 +145,7 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
     // Only reached under replace: nothing can be kept from a file that does not parse, and nothing
     // of it can be named key by key, so the warning says the whole file went.
     const warnings = ["the server's copy does not parse: took the release's copy whole"];
-    return { ...reportOf(emptyPlan()), text: input.incoming, warnings, whole: "incoming" };
+    return { ...reportOf(emptyPlan()), text: input.incoming, warnings };
   }
   // Under replace the previous release's copy cannot change the outcome, so it is not even read;
   // unless a section says otherwise (`database: preserve_user` merges three-way like a whole file).
@@ -131,7 +163,9 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
     strategy: input.strategy,
     sections: input.sections,
   });
-  if (input.strategy === "replace" && !hasSections(input)) {
+  // A copy whose values are already the release's is left as it is, comments and all, as it is with
+  // sections and under every other strategy: a merge that changes no value changes no byte.
+  if (input.strategy === "replace" && !hasSections(input) && plan.edits.length > 0) {
     // The release's text whole: the report names the values that went, this the comments (the
     // previous release's own comments are its change, not the user's loss).
     const lost = lostCommentsWarning(
@@ -145,7 +179,6 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
       ...reportOf(plan),
       text: input.incoming,
       warnings: lost === undefined ? [] : [lost],
-      whole: "incoming",
     };
   }
   const rendered = render(input, user, release, plan);
@@ -160,11 +193,9 @@ function mergeNormalised(input: MergeInput): MergeResult & { whole?: "incoming" 
     [user.value, release.value, base],
     threeWay ? "your copy, the release's or the previous release's" : "your copy or the release's",
   );
-  const emptied = blank
-    ? ["your copy is empty: merged as a new copy (the release's keys added), not as every key deleted by you"]
-    : [];
+  const emptied = blank ? [EMPTIED] : [];
   const warnings = [...emptied, ...unused, ...rendered.warnings, ...(lost === undefined ? [] : [lost])];
-  return { ...reportOf(plan), text: rendered.text, warnings };
+  return { ...reportOf(plan, rendered.followed), text: rendered.text, warnings };
 }
 
 /**
@@ -210,7 +241,14 @@ export function parserFor(format: MergeFormat, nameOf: (role: CopyRole) => strin
   }
 }
 
-function render(input: MergeInput, user: Parsed, release: Parsed, plan: MergePlan) {
+/** A merged text; `followed` only from YAML, whose aliases can carry a change further than the plan. */
+interface Rendered {
+  text: string;
+  warnings: string[];
+  followed?: FollowedReport;
+}
+
+function render(input: MergeInput, user: Parsed, release: Parsed, plan: MergePlan): Rendered {
   switch (input.format) {
     case "json":
       return renderJsonMerge(input.current, user.value, release.value, plan.edits, input.incoming);
@@ -227,6 +265,12 @@ function emptyPlan(): MergePlan {
   return { edits: [], kept: [], added: [], updated: [], removed: [] };
 }
 
-function reportOf(plan: MergePlan): Omit<MergeResult, "text" | "warnings"> {
-  return { kept: plan.kept, added: plan.added, updated: plan.updated, removed: plan.removed };
+/** The plan's key report, with what YAML values following an anchor took along (FollowedReport). */
+function reportOf(plan: MergePlan, followed?: FollowedReport): Omit<MergeResult, "text" | "warnings"> {
+  return {
+    kept: plan.kept,
+    added: [...plan.added, ...(followed?.added ?? [])],
+    updated: [...plan.updated, ...(followed?.updated ?? [])],
+    removed: [...plan.removed, ...(followed?.removed ?? [])],
+  };
 }

@@ -5,7 +5,7 @@
  * its own way (YAML edits its Document so comments survive, JSON keeps indentation, ...).
  */
 import type { SectionStrategy } from "../../shared/manifest/schema.js";
-import { ABSENT, childOf, dotted, isTable, keyName, type Maybe, sameValue } from "./values.js";
+import { ABSENT, childOf, dotted, isTable, keyName, type Maybe, sameValue, valueAt } from "./values.js";
 
 export type FileStrategy = "preserve_user" | "update_only" | "replace";
 
@@ -83,8 +83,33 @@ class MergeWalker {
       return;
     }
     if (sameValue(user, release)) return;
-    if (this.userWins(user, base, policy)) this.record("kept", path);
+    if (this.userWins(user, base, policy) || this.keepsInside(path, user, base, policy))
+      this.record("kept", path);
     else this.edit("set", path, "updated");
+  }
+
+  /**
+   * Whether a preserved key or a section that keeps the user's values lies inside the user's table
+   * at `path`: a release that turns that table into a value (`db:` → `db: postgres://…`), or drops
+   * it, would take those values along, although the manifest says to keep them. A preserve_user
+   * section keeps them where the user changed them (or without a previous release's copy).
+   */
+  private keepsInside(path: string[], user: unknown, base: Maybe, policy: Policy): boolean {
+    if (!isTable(user)) return false;
+    const relative = path.slice(policy.sectionPath.length);
+    for (const [inner, value] of innerPaths(user)) {
+      const kept = [...relative, ...inner];
+      if (policy.preserveKeys.has(dotted(kept)) || policy.preserveKeys.has(keyName(kept))) return true;
+      const full = [...path, ...inner];
+      const name = [dotted(full), keyName(full)].find((spelt) => Object.hasOwn(this.sections, spelt));
+      const section = name === undefined ? undefined : this.sections[name];
+      if (section === undefined) continue;
+      const kind = typeof section === "string" ? section : section.strategy;
+      if (kind === "update_only" || (typeof section !== "string" && section.preserve_keys.length > 0))
+        return true;
+      if (kind === "preserve_user" && !(this.threeWay && sameValue(value, valueAt(base, inner)))) return true;
+    }
+    return false;
   }
 
   /** Both present and different (or of different types): does the user's value stay? */
@@ -109,6 +134,14 @@ class MergeWalker {
   }
 
   private userOnly(path: string[], user: unknown, base: Maybe, policy: Policy): void {
+    if (policy.kind === "replace" && this.keepsInside(path, user, base, policy) && isTable(user)) {
+      // Key by key, so the values a section or preserved key keeps stay and the rest goes.
+      for (const key of Object.keys(user)) {
+        const child = [...path, key];
+        this.visit(child, user[key], ABSENT, childOf(base, key), this.policyAt(child, policy));
+      }
+      return;
+    }
     if (policy.kind === "replace") {
       this.edit("remove", path, "removed");
       return;
@@ -137,11 +170,15 @@ class MergeWalker {
   /** The policy for `path`: its own merge_strategies entry, a preserved key, or the parent's. */
   private policyAt(path: string[], inherited: Policy): Policy {
     // Own entries only: a key named `constructor` or `toString` is not a section of Object.prototype's.
-    const name = dotted(path);
-    const own = Object.hasOwn(this.sections, name) ? this.sections[name] : undefined;
+    // A section is named dotted (`labels.app.kubernetes.io/name`) or as the key report names the
+    // key (`labels."app.kubernetes.io/name"`), which an operator copies from it.
+    const name = [dotted(path), keyName(path)].find((spelt) => Object.hasOwn(this.sections, spelt));
+    const own = name === undefined ? undefined : this.sections[name];
     if (own !== undefined) return withOuterPreserved(policyOf(own, path), inherited);
-    const relative = dotted(path.slice(inherited.sectionPath.length));
-    return inherited.preserveKeys.has(relative) ? keepUser(path) : inherited;
+    const relative = path.slice(inherited.sectionPath.length);
+    const preserved =
+      inherited.preserveKeys.has(dotted(relative)) || inherited.preserveKeys.has(keyName(relative));
+    return preserved ? keepUser(path) : inherited;
   }
 
   private edit(kind: MergeEdit["kind"], path: string[], report: "added" | "updated" | "removed"): void {
@@ -175,4 +212,12 @@ function withOuterPreserved(policy: Policy, outer: Policy): Policy {
     .map((full) => full.slice(prefix.length));
   if (carried.length === 0) return policy;
   return { ...policy, preserveKeys: new Set([...policy.preserveKeys, ...carried]) };
+}
+
+/** Every path inside a table (relative to it) with its value, parents before their children. */
+function innerPaths(table: Record<string, unknown>, prefix: string[] = []): [string[], unknown][] {
+  return Object.entries(table).flatMap(([key, value]): [string[], unknown][] => {
+    const path = [...prefix, key];
+    return [[path, value], ...(isTable(value) ? innerPaths(value, path) : [])];
+  });
 }

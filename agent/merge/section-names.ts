@@ -7,9 +7,12 @@
  */
 import type { SectionStrategy } from "../../shared/manifest/schema.js";
 import { didYouMean } from "../../shared/schema/did-you-mean.js";
-import { ABSENT, dotted, isTable, type Maybe } from "./values.js";
+import { ABSENT, dotted, isTable, keyName, type Maybe } from "./values.js";
 
-/** The dotted path of every key of every copy, as sections are matched (`dotted` of the path). */
+/**
+ * The path of every key of every copy, as sections are matched: dotted, and as the key report
+ * names it (a key holding a dot quoted, `labels."app.kubernetes.io/name"`).
+ */
 function keyPaths(copies: readonly Maybe[]): Set<string> {
   const paths = new Set<string>();
   const walk = (value: unknown, path: string[]): void => {
@@ -17,6 +20,7 @@ function keyPaths(copies: readonly Maybe[]): Set<string> {
     for (const [key, child] of Object.entries(value)) {
       const childPath = [...path, key];
       paths.add(dotted(childPath));
+      paths.add(keyName(childPath));
       walk(child, childPath);
     }
   };

@@ -5,6 +5,7 @@
  * express as a line edit; the caller then rewrites the file from values.
  */
 import type { MergeEdit } from "./plan.js";
+import { inUserArrayStyle } from "./toml-array-style.js";
 import {
   arrayBlocks,
   type Block,
@@ -125,7 +126,8 @@ function opFor(edit: MergeEdit, user: Side, release: Side): TextOp[] | undefined
     case "set": {
       const valueText = releaseValueText(release, edit.path);
       if (own !== undefined && valueText !== undefined) {
-        return [{ start: own.valueStart, end: own.valueEnd, text: valueText }];
+        const mine = user.text.slice(own.valueStart, own.valueEnd);
+        return [{ start: own.valueStart, end: own.valueEnd, text: inUserArrayStyle(mine, valueText) }];
       }
       // An array of tables on both sides: the release's [[blocks]] take the place of the user's.
       const mine = own === undefined ? arrayBlocks(user, edit.path) : undefined;

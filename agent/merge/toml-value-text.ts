@@ -9,8 +9,66 @@ import { isTable } from "./values.js";
  * their digits past the millisecond (finerDates).
  */
 export function readTomlValues(text: string): unknown {
-  const values = parse(text, { integersAsBigInt: true });
+  const values = parse(lfInMultiLineStrings(text), { integersAsBigInt: true });
   return FINE_TIME.test(text) ? finerDates(values, fineFractions(text)) : values;
+}
+
+/**
+ * A line break inside a `"""` or `'''` string is one newline, CRLF or LF (TOML lets a reader take
+ * either as its own). A file mixing the two (lines appended by `echo >>` to a Windows-saved file) is
+ * merged as it is, so its multi-line strings read as holding `\r\n`, unequal to the release's same
+ * text: an untouched value was reported kept, and the release's change to it lost. Escapes (`\r`)
+ * are not line breaks and stay.
+ */
+function lfInMultiLineStrings(text: string): string {
+  if (!text.includes("\r\n") || !/"""|'''/.test(text)) return text;
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    const char = text[i] as string;
+    const triple = text.startsWith('"""', i) ? '"""' : text.startsWith("'''", i) ? "'''" : undefined;
+    if (triple !== undefined) {
+      const end = multiLineEnd(text, i + 3, triple);
+      if (end === undefined) return text;
+      out += text.slice(i, end).replaceAll("\r\n", "\n");
+      i = end;
+    } else if (char === '"' || char === "'") {
+      const end = lineStringEnd(text, i + 1, char);
+      if (end === undefined) return text;
+      out += text.slice(i, end);
+      i = end;
+    } else if (char === "#") {
+      const end = text.indexOf("\n", i);
+      out += end < 0 ? text.slice(i) : text.slice(i, end);
+      i = end < 0 ? text.length : end;
+    } else {
+      out += char;
+      i += 1;
+    }
+  }
+  return out;
+}
+
+/** Just past the closing delimiter of a multi-line string opened before `from` (up to two quotes may precede it). */
+function multiLineEnd(text: string, from: number, triple: string): number | undefined {
+  for (let i = from; i < text.length; i++) {
+    if (triple === '"""' && text[i] === "\\") i += 1;
+    else if (text.startsWith(triple, i)) {
+      let end = i + 3;
+      while (end < i + 5 && text[end] === triple[0]) end += 1;
+      return end;
+    }
+  }
+  return undefined;
+}
+
+/** Just past the closing quote of a one-line string opened before `from`. */
+function lineStringEnd(text: string, from: number, quote: string): number | undefined {
+  for (let i = from; i < text.length && text[i] !== "\n"; i++) {
+    if (quote === '"' && text[i] === "\\") i += 1;
+    else if (text[i] === quote) return i + 1;
+  }
+  return undefined;
 }
 
 /** A time with more fractional digits than a JS Date holds (milliseconds). */

@@ -4,6 +4,7 @@
  * anchor elsewhere, and a local copy of an anchored node for the one place that must differ.
  */
 import {
+  type Alias,
   type Document,
   isAlias,
   isMap,
@@ -127,29 +128,45 @@ export function editableMapAt(
   return node;
 }
 
+/**
+ * Whether `alias` shows `node`: YAML lets a file define an anchor name again (`&x` twice), and an
+ * alias shows the last node of that name before it, so the name alone is not enough.
+ */
+function shows(doc: Document, alias: Alias, node: Node): boolean {
+  return alias.source === node.anchor && alias.resolve(doc) === node;
+}
+
 /** The anchor a value node defines that some alias of the document uses (a `&name` worth keeping). */
 export function usedAnchorOf(doc: Document, node: unknown): string | undefined {
   if (!isNode(node) || isAlias(node) || node.anchor === undefined) return undefined;
-  const { anchor } = node;
   let used = false;
   visit(doc, {
     Alias(_key, alias) {
-      if (alias.source !== anchor) return undefined;
+      if (!shows(doc, alias, node)) return undefined;
       used = true;
       return visit.BREAK;
     },
   });
-  return used ? anchor : undefined;
+  return used ? node.anchor : undefined;
 }
 
 /**
- * Replaces every alias of `anchor` with a copy of what it shows now, so they keep their value when
- * the anchored node changes or goes; each expansion is noted by where it is.
+ * Replaces every alias of the anchored `node` with a copy of what it shows now, so they keep their
+ * value when the node changes or goes; each expansion is noted by where it is. Aliases of another
+ * node under the same anchor name (defined again further on) are left alone.
  */
-export function expandAliasesOf(doc: Document, anchor: string, notes: string[]): void {
+export function expandAliasesOf(doc: Document, node: Node, notes: string[]): void {
+  const anchor = node.anchor;
+  // Decided before any is replaced: a replaced alias no longer resolves through the document.
+  const ofNode = new Set<Alias>();
+  visit(doc, {
+    Alias(_key, alias) {
+      if (shows(doc, alias, node)) ofNode.add(alias);
+    },
+  });
   visit(doc, {
     Alias(_key, alias, path) {
-      if (alias.source !== anchor) return undefined;
+      if (!ofNode.has(alias)) return undefined;
       const at = path.filter(isPair).map((pair) => pathKeyText(pair as Pair<unknown, unknown>));
       notes.push(
         `the alias *${anchor} at ${dotted(at)} was expanded into its own copy, to keep its value while the anchored value changed`,
@@ -218,9 +235,9 @@ export function expandMergeKeys(
   notes.push(`the merge key (<<) of ${at} was expanded into its own keys, ${why}`);
 }
 
-/** Anchors other places alias (or merge with `<<`) on the maps a change at `path` goes through. */
-export function usedAnchorsOnPath(doc: Document, path: readonly string[]): string[] {
-  const anchors: string[] = [];
+/** Anchored maps other places alias (or merge with `<<`) that a change at `path` goes through. */
+export function usedAnchorsOnPath(doc: Document, path: readonly string[]): Node[] {
+  const anchored: Node[] = [];
   let node: unknown = doc.contents;
   for (const key of ["", ...path]) {
     if (key !== "") {
@@ -228,10 +245,9 @@ export function usedAnchorsOnPath(doc: Document, path: readonly string[]): strin
       if (own === undefined || isAlias(own.value)) break;
       node = own.value;
     }
-    const anchor = usedAnchorOf(doc, node);
-    if (anchor !== undefined) anchors.push(anchor);
+    if (isNode(node) && usedAnchorOf(doc, node) !== undefined) anchored.push(node);
   }
-  return anchors;
+  return anchored;
 }
 
 /** A pair's key as a step of a path in a note (`<<` for a merge key, whose key is a symbol). */
@@ -239,15 +255,15 @@ function pathKeyText(pair: Pair<unknown, unknown>): string {
   return isMergePair(pair) ? "<<" : keyText(pair);
 }
 
-/** Maps whose `<<` merges `anchor` get own copies of what it gave: they keep it while the anchor changes. */
-export function expandMergesOf(doc: Document, anchor: string, notes: string[]): void {
+/** Maps whose `<<` merges the anchored `node` get own copies of what it gave: they keep it while it changes. */
+export function expandMergesOf(doc: Document, node: Node, notes: string[]): void {
   const merging: { map: YAMLMap<unknown, unknown>; at: string }[] = [];
   visit(doc, {
     Map(_key, map, path) {
       const sources = map.items
         .filter(isMergePair)
         .flatMap((pair) => (isSeq(pair.value) ? pair.value.items : [pair.value]));
-      if (!sources.some((source) => isAlias(source) && source.source === anchor)) return;
+      if (!sources.some((source) => isAlias(source) && shows(doc, source, node))) return;
       const at = path.filter(isPair).map((pair) => pathKeyText(pair as Pair<unknown, unknown>));
       merging.push({ map, at: dotted(at) || "the top level" });
     },

@@ -13,6 +13,7 @@ import {
   isPair,
   isScalar,
   isSeq,
+  type Node,
   type Pair,
   parseDocument,
   type Scalar,
@@ -125,6 +126,14 @@ export function rebuildWarning(aliased: boolean, alikeGone: readonly string[] = 
 export interface YamlRender {
   text: string;
   warnings: string[];
+  /** Keys that changed with an anchor they follow, beyond the plan's edits (followedReport). */
+  followed?: FollowedReport;
+}
+
+export interface FollowedReport {
+  added: string[];
+  updated: string[];
+  removed: string[];
 }
 
 /** How one attempt at the in-place edit copies the release's values and treats a changed anchor. */
@@ -181,9 +190,12 @@ export function renderYamlMerge(
       }
       if (!changed) return { text: userText, warnings: [] };
       const text = edited.toString(options);
-      if (!means(text, expected, release)) continue;
+      const followed = followedAnchors(text, expected, release);
+      if (followed === undefined) continue;
       const plain = commentsOnFirstKeys(cloneDocument(user.doc)).toString(options);
-      return withUserLayout(userText, plain, text, (t) => means(t, expected, release), notes, LAYOUT_OF.yaml);
+      const check = (t: string) => followedAnchors(t, expected, release) !== undefined;
+      const rendered = withUserLayout(userText, plain, text, check, notes, LAYOUT_OF.yaml);
+      return { ...rendered, followed: followedReport(followed, user.value) };
     } catch {
       // An alias or merge key stands in the way of this attempt.
     }
@@ -242,17 +254,39 @@ function alreadyShown(values: unknown, edit: MergeEdit, expected: unknown): bool
 }
 
 /**
- * Whether `text` holds the merged values. A value that follows an anchor may differ where the
- * release also leaves it to an anchor (or does not have it): it follows the user's anchor, as written.
+ * Whether `text` holds the merged values: undefined when not, else the paths where it differs. A
+ * value that follows an anchor may differ where the release also leaves it to an anchor (or does not
+ * have it): it follows the user's anchor, as written.
  */
-function means(text: string, expected: unknown, release: ParsedYaml): boolean {
+function followedAnchors(text: string, expected: unknown, release: ParsedYaml): Followed | undefined {
   const doc = parseDocument(text, PARSE_OPTIONS);
-  if (doc.errors.length > 0 || duplicateKeys(doc).length > 0) return false;
-  return differences(doc.toJS(TO_JS), expected).every(
-    (path) =>
-      followsAnchor(doc, path) &&
-      (valueAt(release.value, path) === ABSENT || followsAnchor(release.doc, path)),
-  );
+  if (doc.errors.length > 0 || duplicateKeys(doc).length > 0) return undefined;
+  const values: unknown = doc.toJS(TO_JS);
+  const paths = differences(values, expected);
+  const follows = (path: string[]) =>
+    followsAnchor(doc, path) && (valueAt(release.value, path) === ABSENT || followsAnchor(release.doc, path));
+  return paths.every(follows) ? { paths, values } : undefined;
+}
+
+/** Where a merged text differs from the plan's values (each through an anchor), and its values. */
+interface Followed {
+  paths: string[][];
+  values: unknown;
+}
+
+/**
+ * The key report is the plan's, made from the release's copy: a value of the user's that follows an
+ * anchor (a service of their own with `logging: *logging`) took the change made at the anchor where
+ * the release's copy has no such value, so the app read a changed value that no list named.
+ */
+function followedReport({ paths, values }: Followed, user: unknown): FollowedReport {
+  const report: FollowedReport = { added: [], updated: [], removed: [] };
+  for (const path of paths) {
+    const kind =
+      valueAt(user, path) === ABSENT ? "added" : valueAt(values, path) === ABSENT ? "removed" : "updated";
+    report[kind].push(keyName(path));
+  }
+  return report;
 }
 
 function differences(actual: unknown, expected: unknown, path: string[] = []): string[][] {
@@ -281,8 +315,8 @@ function applyEdit(
   }
   if (attempt.anchors === "expand") {
     // Whatever aliases or merges a mapping the change goes through keeps the old values.
-    for (const anchor of usedAnchorsOnPath(target, edit.path.slice(0, -1)))
-      detachAnchor(target, anchor, notes);
+    for (const anchored of usedAnchorsOnPath(target, edit.path.slice(0, -1)))
+      detachAnchor(target, anchored, notes);
   }
   const parent = editableMapAt(target, edit.path.slice(0, -1), notes);
   const key = edit.path[edit.path.length - 1] as string;
@@ -294,8 +328,8 @@ function applyEdit(
       own = ownPair(parent, key);
       if (own === undefined) throw new Error(`${dotted(edit.path)} is not there`);
     }
-    const anchor = usedAnchorOf(target, own.value);
-    if (anchor !== undefined) detachAnchor(target, anchor, notes);
+    if (isNode(own.value) && usedAnchorOf(target, own.value) !== undefined)
+      detachAnchor(target, own.value, notes);
     // Its comment goes along, a header above it stays (yaml-remove.ts).
     removePair(parent, own);
     return;
@@ -311,9 +345,11 @@ function applyEdit(
     pair.value = value;
     parent.items.push(pair);
   } else {
-    // Keep the user's key node (and the comments above it); take the release's value.
-    const moved = keepLineComment(own.value, value);
-    const gone = commentsIn(own.value).filter((c) => c !== moved && !commentsIn(value).includes(c));
+    // Keep the user's key node (and the comments above it); take the release's value, in the
+    // user's style: a list written as `- a` lines stays so, one written `[a, b]` stays on its line.
+    keepCollectionStyle(own.value, value);
+    const moved = [keepLineComment(own.value, value), keepCommentAbove(own.value, value)];
+    const gone = commentsIn(own.value).filter((c) => !moved.includes(c) && !commentsIn(value).includes(c));
     if (gone.length > 0) {
       notes.push(
         `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${gone.map((c) => `#${c.split("\n")[0]}`).join(", ")})`,
@@ -322,7 +358,7 @@ function applyEdit(
     const anchor = usedAnchorOf(target, own.value);
     if (anchor !== undefined) {
       if (attempt.anchors === "carry" && isNode(value) && !isAlias(value)) value.anchor = anchor;
-      else detachAnchor(target, anchor, notes);
+      else if (isNode(own.value)) detachAnchor(target, own.value, notes);
     }
     own.value = value;
   }
@@ -333,9 +369,34 @@ function applyEdit(
  * merges it (`<<: *anchor`) gets own keys, an alias a copy. Merges first: an alias under `<<` copied
  * alone would leave a `<<:` holding an inline mapping, a form nobody writes.
  */
-function detachAnchor(target: Document, anchor: string, notes: string[]): void {
-  expandMergesOf(target, anchor, notes);
-  expandAliasesOf(target, anchor, notes);
+function detachAnchor(target: Document, anchored: Node, notes: string[]): void {
+  expandMergesOf(target, anchored, notes);
+  expandAliasesOf(target, anchored, notes);
+}
+
+/**
+ * A list or mapping the release replaces whole (a list is one value) is written block or flow as the
+ * user's was, as JSON keeps a user's one-line or multi-line array: the release's `hosts: [a, b, c]`
+ * replaced the user's `- a` lines with a flow list, and a user's `[a, b]` became `- a` lines.
+ */
+function keepCollectionStyle(old: unknown, value: unknown): void {
+  if (!(isSeq(old) || isMap(old)) || !(isSeq(value) || isMap(value)) || isSeq(old) !== isSeq(value)) return;
+  // An empty one (`[]`) shows no style of the user's, and is written flow whatever its style.
+  if (old.items.length === 0 || value.items.length === 0) return;
+  if (old.flow === true) {
+    // The release's comments inside it would spread a flow list over lines around them.
+    if (commentsIn(value).length === 0) value.flow = true;
+    return;
+  }
+  // Block all the way down, as a user writing `- name: a` lines writes the items too.
+  visit(value, {
+    Map(_key, map) {
+      if (map.items.length > 0) map.flow = false;
+    },
+    Seq(_key, seq) {
+      if (seq.items.length > 0) seq.flow = false;
+    },
+  });
 }
 
 /**
@@ -346,6 +407,17 @@ function keepLineComment(old: unknown, value: unknown): string | undefined {
   if (!oneLine(old) || !oneLine(value) || !old.comment) return undefined;
   value.comment = old.comment;
   return old.comment;
+}
+
+/**
+ * The user's comment between a key and its one-line scalar value (`key:` then `# why` then the
+ * value, or `key: # why`) stays above the new one: it is about the key, and went with the old value.
+ */
+function keepCommentAbove(old: unknown, value: unknown): string | undefined {
+  if (!isScalar(old) || !isScalar(value) || !oneLine(old) || !oneLine(value)) return undefined;
+  if (!old.commentBefore || value.commentBefore) return undefined;
+  value.commentBefore = old.commentBefore;
+  return old.commentBefore;
 }
 
 /** The comments written inside a node (and after it, for a collection). */

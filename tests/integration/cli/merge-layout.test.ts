@@ -149,4 +149,36 @@ files:
     for (const name of Object.keys(mine))
       expect((await lstat(join(app.appDir, name))).isSymbolicLink()).toBe(true);
   });
+
+  it("merge_strategy replace keeps a Windows copy's BOM and CRLF, and leaves a copy already holding the release's values", async () => {
+    const replacing = (version: string) => `version: "${version}"
+files:
+  "config.yaml": { action: merge_yaml, merge_strategy: replace }
+  "config.json": { action: merge_json, merge_strategy: replace }
+  "config.toml": { action: merge_toml, merge_strategy: replace }
+`;
+    await app.release("v1", replacing("1.0.0"), v1);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const windows = (text: string) => `\uFEFF${text.replaceAll("\n", "\r\n")}`;
+    // Saved by a Windows editor: the operator's values, in the operator's form.
+    const edited = {
+      "config.yaml": windows("server:\n  port: 9999\n  host: a\n"),
+      "config.json": windows('{"a": 7, "db": {"c": 7}, "split": {"x": 1, "y": 2}}\n'),
+      "config.toml": windows("[t]\nx = 7\n"),
+    };
+    for (const [name, text] of Object.entries(edited)) await writeFile(join(app.appDir, name), text);
+    await app.release("v2", replacing("2.0.0"), v2);
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    const read = (name: string) => readFile(join(app.appDir, name), "utf8");
+    for (const [name, text] of Object.entries(v2)) expect(await read(name)).toBe(windows(text));
+
+    // Only a comment of the operator's differs from the release's values: nothing to replace.
+    const commented = `# ops: checked\n${v2["config.yaml"]}`;
+    await writeFile(join(app.appDir, "config.yaml"), commented);
+    await app.release("v3", replacing("3.0.0"), v2);
+    const again = await runShip(["--config", app.config]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await read("config.yaml")).toBe(commented);
+  });
 });

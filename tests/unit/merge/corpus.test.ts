@@ -85,6 +85,8 @@ const corpus: Fixture[] = [
       "services.web.logging.options.max-size",
       "services.db.image",
       "services.db.logging.options.max-size",
+      // The operator's own service follows the anchor the release changed: its app sees 50m too.
+      "services.backup.logging.options.max-size",
     ],
   },
   {

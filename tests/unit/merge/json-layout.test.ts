@@ -233,3 +233,57 @@ describe("JSON integers and floats are two types, as in TOML and YAML", () => {
     expect(result.kept).toEqual(["workers"]);
   });
 });
+
+describe("merge_yaml on a JSON config (JSON is YAML, so the manifest allows it)", () => {
+  const yamlMerge = (current: string, incoming: string, base?: string) =>
+    mergeConfigFile({
+      format: "yaml",
+      fileName: "config.json",
+      current,
+      incoming,
+      strategy: "preserve_user",
+      ...(base === undefined ? {} : { base }),
+    });
+  const base = '{\n  "name": "x",\n  "port": 80,\n  "tags": ["a", "b"]\n}\n';
+  const incoming = '{\n  "name": "x",\n  "port": 81,\n  "tags": ["a", "b"],\n  "new": {"k": true}\n}\n';
+
+  it("stays JSON in the operator's layout, merged as merge_json merges it, with no warning", () => {
+    const current = base.replace('"x"', '"mine"');
+    const result = yamlMerge(current, incoming, base);
+    const asJson = merge(current, incoming, base);
+    expect(result.text).toBe(
+      '{\n  "name": "mine",\n  "port": 81,\n  "tags": ["a", "b"],\n  "new": {"k": true}\n}\n',
+    );
+    expect(result).toEqual(asJson);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("a blank copy (a disk that filled) becomes the release's JSON, not YAML lines in a .json file", () => {
+    for (const strategy of ["preserve_user", "update_only"] as const) {
+      const result = mergeConfigFile({
+        format: "yaml",
+        fileName: "config.json",
+        current: "",
+        incoming,
+        base,
+        strategy,
+      });
+      expect(result.text).toBe(incoming);
+      expect(JSON.parse(result.text)).toEqual({ name: "x", port: 81, tags: ["a", "b"], new: { k: true } });
+      expect(result.added).toEqual(["name", "port", "tags", "new"]);
+      expect(result.warnings).toEqual([
+        "your copy is empty: merged as a new copy (the release's keys added), not as every key deleted by you",
+      ]);
+    }
+  });
+
+  it("a copy written as YAML (not JSON) still merges as YAML", () => {
+    const result = yamlMerge(
+      '{"name": "mine", "port": 80}\n',
+      "name: x\nport: 81\n",
+      '{"name": "x", "port": 80}\n',
+    );
+    expect(result.text).toBe('{"name": "mine", "port": 81}\n');
+    expect(result.updated).toEqual(["port"]);
+  });
+});

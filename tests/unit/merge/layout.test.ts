@@ -166,6 +166,57 @@ describe("YAML edge cases", () => {
     ]);
   });
 
+  it("a value of the user's that follows an anchor takes its change and is named in the key report", () => {
+    // The release's copy has no `svc` that way (a service of the operator's own, or one the release
+    // writes out): the alias and the << still follow the anchor, and the app reads the new values.
+    const merge = (current: string, incoming: string, base: string) =>
+      mergeConfigFile({
+        format: "yaml",
+        fileName: "app.yaml",
+        current,
+        incoming,
+        base,
+        strategy: "preserve_user",
+      });
+    const alias = merge(
+      "base: &b\n  x: 1\n  y: 5\nsvc: *b\n",
+      "base:\n  x: 1\n  z: 2\n",
+      "base:\n  x: 1\n  y: 5\n",
+    );
+    expect(alias.text).toBe("base: &b\n  x: 1\n  z: 2\nsvc: *b\n");
+    expect(alias.added).toEqual(["base.z", "svc.z"]);
+    expect(alias.removed).toEqual(["base.y", "svc.y"]);
+    const merged = merge(
+      "base: &b\n  x: 1\nmine:\n  <<: *b\n  own: 1\n",
+      "base:\n  x: 2\n",
+      "base:\n  x: 1\n",
+    );
+    expect(merged.text).toBe("base: &b\n  x: 2\nmine:\n  <<: *b\n  own: 1\n");
+    expect(merged.updated).toEqual(["base.x", "mine.x"]);
+    expect(merged.warnings).toEqual([]);
+  });
+
+  it("an anchor name defined again: only the aliases of the changed node are expanded, and only they are named", () => {
+    // `*x` shows the last `&x` before it: `d` aliases `c`, which the release leaves alone. It was
+    // expanded as well, and the WARNING said its anchored value had changed.
+    const result = mergeConfigFile({
+      format: "yaml",
+      fileName: "app.yaml",
+      current: "a: &x 1\nb: *x\nc: &x 2\nd: *x\nm1: &m {k: 1}\nf:\n  <<: *m\nm2: &m {k: 2}\ng:\n  <<: *m\n",
+      incoming: "a: 5\nb: 1\nc: 2\nd: 2\nm1: {k: 1}\nf: {k: 1}\nm2: {k: 3}\ng: {k: 2}\n",
+      base: "a: 1\nb: 1\nc: 2\nd: 2\nm1: {k: 1}\nf: {k: 1}\nm2: {k: 2}\ng: {k: 2}\n",
+      strategy: "preserve_user",
+    });
+    expect(result.text).toBe(
+      "a: 5\nb: 1\nc: &x 2\nd: *x\nm1: &m {k: 1}\nf:\n  <<: *m\nm2: &m {k: 3}\ng:\n  k: 2\n",
+    );
+    expect(result.updated).toEqual(["a", "m2.k"]);
+    expect(result.warnings).toEqual([
+      "the alias *x at b was expanded into its own copy, to keep its value while the anchored value changed",
+      "the merge key (<<) of g was expanded into its own keys, to keep the values it gave while the anchored mapping changed",
+    ]);
+  });
+
   it("a first key the release removes takes the blank line after it along, at the top and inside a mapping", () => {
     const removed = (current: string, incoming: string) =>
       mergeConfigFile({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { mergeConfigFile } from "../../../agent/merge/index.js";
+import type { SectionStrategy } from "../../../shared/manifest/schema.js";
 import { formats, read, write } from "./formats.js";
 
 const current = {
@@ -90,6 +91,72 @@ describe.each(formats)("merge_strategies sections (%s)", (format) => {
       expect(merged.database).toEqual({ ...incoming.database, pool: { size: 50, timeout: 5 } });
       expect(merged.server.port).toBe(strategy === "replace" ? 8080 : 9090);
     }
+  });
+
+  it("a key holding a dot may be named as the key report names it, quoted, in a section or preserve_keys", () => {
+    // The report says `labels."app.kubernetes.io/name"`: copied into merge_strategies, that name did
+    // nothing (a WARNING said so) and the release's value replaced the operator's.
+    const labels = (name: string, tier: string) => ({ labels: { "app.kubernetes.io/name": name, tier } });
+    const merge = (sections: Record<string, SectionStrategy>) =>
+      mergeConfigFile({
+        format,
+        fileName: `config.${format}`,
+        current: write(format, labels("mine", "a")),
+        incoming: write(format, labels("web", "b")),
+        base: write(format, labels("web", "a")),
+        strategy: "replace",
+        sections,
+      });
+    const spellings: Record<string, SectionStrategy>[] = [
+      { 'labels."app.kubernetes.io/name"': "preserve_user" },
+      { labels: { strategy: "merge_smart", preserve_keys: ['"app.kubernetes.io/name"'] } },
+    ];
+    for (const sections of spellings) {
+      const result = merge(sections);
+      expect(read(format, result.text)).toEqual(labels("mine", "b"));
+      expect(result.kept).toEqual(['labels."app.kubernetes.io/name"']);
+      expect(result.warnings).toEqual([]);
+    }
+  });
+
+  it("a release that turns a table holding preserved values into a value, or drops it, keeps those values", () => {
+    // `db` became a URL (or went): the section and the preserved key said to keep the operator's
+    // host, and it went with the table, reported as a plain update.
+    const mine = { db: { host: "mine", port: 1 }, x: 1 };
+    const merge = (incoming: Record<string, unknown>, sections: Record<string, SectionStrategy>) =>
+      mergeConfigFile({
+        format,
+        fileName: `config.${format}`,
+        current: write(format, mine),
+        incoming: write(format, incoming),
+        base: write(format, { db: { host: "a", port: 1 }, x: 1 }),
+        strategy: "replace",
+        sections,
+      });
+    const url = { db: "postgres://db/app", x: 2 };
+    for (const sections of [
+      { "db.host": "preserve_user" },
+      { db: { strategy: "merge_smart", preserve_keys: ["host"] } },
+    ] as Record<string, SectionStrategy>[]) {
+      const result = merge(url, sections);
+      expect(read(format, result.text)).toEqual({ db: { host: "mine", port: 1 }, x: 2 });
+      expect(result.kept).toEqual(["db"]);
+    }
+    const dropped = merge({ x: 2 }, { "db.host": "preserve_user" });
+    expect(read(format, dropped.text)).toEqual({ db: { host: "mine" }, x: 2 });
+    expect(dropped.kept).toEqual(["db.host"]);
+    expect(dropped.removed).toEqual(["db.port"]);
+    // A value the operator never changed follows the release, as preserve_user does.
+    const untouched = mergeConfigFile({
+      format,
+      fileName: `config.${format}`,
+      current: write(format, { db: { host: "a", port: 1 }, x: 1 }),
+      incoming: write(format, url),
+      base: write(format, { db: { host: "a", port: 1 }, x: 1 }),
+      strategy: "replace",
+      sections: { "db.host": "preserve_user" },
+    });
+    expect(read(format, untouched.text)).toEqual(url);
   });
 
   it("file strategy replace with sections still replaces an unparsable server copy", () => {

@@ -148,6 +148,27 @@ describe.each(formats)("mergeConfigFile (%s)", (format) => {
     expect(result.text).toBe(incomingText);
   });
 
+  it("replace leaves a copy that already holds the release's values byte for byte, comments included", () => {
+    // With a section (even one naming the whole file's strategy) it already did; without one the
+    // release's text took the operator's comments away although no value changed.
+    const values = write(format, incoming);
+    const commented = format === "json" ? values.replace(/\n/g, "\n  ") : `# ops: checked 2024-05\n${values}`;
+    for (const sections of [undefined, { app: "replace" as const }]) {
+      const result = mergeConfigFile({
+        format,
+        fileName: "f",
+        current: commented,
+        incoming: values,
+        base: write(format, base),
+        strategy: "replace",
+        ...(sections === undefined ? {} : { sections }),
+      });
+      expect(result.text).toBe(commented);
+      expect(result.warnings).toEqual([]);
+      expect([...result.updated, ...result.added, ...result.removed]).toEqual([]);
+    }
+  });
+
   it("an unchanged merge returns the server's text byte for byte", () => {
     const currentText = write(format, current);
     const result = mergeConfigFile({

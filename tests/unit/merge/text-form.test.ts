@@ -91,3 +91,76 @@ describe.each(cases)("a server copy with CR line endings alone (classic Mac OS, 
     expect(merge(c.current, cr(c.incoming)).text).toBe(c.expected);
   });
 });
+
+describe.each(cases)("merge_strategy replace on a BOM + CRLF server copy ($format)", (c) => {
+  // The release's values and comments win, not its form: the operator's Windows editor (or the app
+  // itself) reads the file with its BOM and CRLF, and every other strategy kept them.
+  const replace = (current: string, incoming = c.incoming, sections?: Record<string, "preserve_user">) =>
+    mergeConfigFile({
+      format: c.format,
+      fileName: `app.${c.format}`,
+      current,
+      incoming,
+      base: c.base,
+      strategy: "replace",
+      ...(sections === undefined ? {} : { sections }),
+    });
+
+  it("takes the release's text in the server copy's BOM and line endings", () => {
+    expect(replace(BOM + crlf(c.current)).text).toBe(BOM + crlf(c.incoming));
+    expect(replace(crlf(c.current), BOM + c.incoming).text).toBe(crlf(c.incoming));
+  });
+
+  it("a server copy that does not parse, replaced whole, keeps its line endings too", () => {
+    const result = replace(`${BOM}a: [1\r\nb = }\r\n`);
+    expect(result.text).toBe(BOM + crlf(c.incoming));
+    expect(result.warnings).toEqual(["the server's copy does not parse: took the release's copy whole"]);
+  });
+
+  it("a server copy that reads as the release's is left byte for byte", () => {
+    const windows = BOM + crlf(c.incoming);
+    expect(replace(windows).text).toBe(windows);
+  });
+});
+
+describe("a TOML file mixing CRLF and LF (lines appended to a Windows-saved file)", () => {
+  // Merged as it is: its multi-line strings held `\r\n` and read unequal to the release's same
+  // text, so an untouched one was reported kept and the release's change to it lost.
+  const base = "motd = \"\"\"\nhello\nworld\"\"\"\nraw = '''\na\nb'''\nport = 80\n";
+  const mixed = `${base.replaceAll("\n", "\r\n")}extra = 1\n`;
+  const merge = (incoming: string) =>
+    mergeConfigFile({
+      format: "toml",
+      fileName: "app.toml",
+      current: mixed,
+      incoming,
+      base,
+      strategy: "preserve_user",
+    });
+
+  it("a multi-line string the operator never touched follows the release", () => {
+    const result = merge(base.replace("world", "there").replace("port = 80", "port = 81"));
+    expect(result.updated).toEqual(["motd", "port"]);
+    expect(result.kept).toEqual([]);
+    expect(result.text).toContain("there");
+  });
+
+  it("and reads as the release's when nothing else changed: left byte for byte", () => {
+    const result = merge(base);
+    expect(result.text).toBe(mixed);
+    expect([...result.kept, ...result.updated, ...result.removed]).toEqual([]);
+  });
+
+  it("an escaped \\r\\n is a value, not a line break", () => {
+    const escaped = 'nl = "a\\r\\nb"\r\nport = 80\n';
+    const result = mergeConfigFile({
+      format: "toml",
+      fileName: "app.toml",
+      current: escaped,
+      incoming: 'nl = "a\\nb"\nport = 80\n',
+      base: 'nl = "a\\r\\nb"\nport = 80\n',
+      strategy: "preserve_user",
+    });
+    expect(result.updated).toEqual(["nl"]);
+  });
+});

@@ -127,11 +127,26 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it("an array the release changes keeps the user's style: one item per line, or one line", () => {
+    // A pyproject's dependencies, one per line with a trailing comma, and a one-line list with
+    // spaces inside its brackets; the release writes each the other way.
+    const base = 'deps = ["requests", "click"]\nhosts = [\n    "a",\n]\n';
+    const current = 'deps = [\n    "requests",\n    "click",\n]\nhosts = [ "a" ]   # ours\n';
+    const incoming = 'deps = ["requests", "click", \'rich[all]\']\nhosts = [\n    "a",\n    "b",\n]\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      'deps = [\n    "requests",\n    "click",\n    \'rich[all]\',\n]\nhosts = [ "a", "b" ]   # ours\n',
+    );
+    expect(result.updated).toEqual(["deps", "hosts"]);
+    expect(result.warnings).toEqual([]);
+  });
+
   it("comments inside a value the release replaces whole go with it, with a warning naming them", () => {
     const base = "arr = [1, 2]\n[[s]]\nn = 1\n";
     const current = "arr = [\n  1, # one\n  2,\n]\n[[s]]\nn = 1 # first\n";
     const result = mergeToml(current, "arr = [3]\n[[s]]\nn = 3\n", { base });
-    expect(result.text).toBe("arr = [3]\n[[s]]\nn = 3\n");
+    // The release's items, in the user's item-per-line style.
+    expect(result.text).toBe("arr = [\n  3,\n]\n[[s]]\nn = 3\n");
     expect(result.warnings).toEqual([
       "arr: the release's value replaced yours, and your comments inside it went with it (# one)",
       "s: the release's value replaced yours, and your comments inside it went with it (# first)",

@@ -50,6 +50,37 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it("a list the release replaces keeps the user's style: `- a` lines stay lines, `[a, b]` stays on its line", () => {
+    // As JSON keeps a user's one-line or multi-line array; the release's style is not the user's.
+    const base = "hosts: [a, b]\nservers: [{name: a, port: 1}]\nempty: []\n";
+    const incoming = "hosts:\n  - a\n  - c\nservers: [{name: a, port: 2}]\nempty: [x]\n";
+    const block = merge(
+      "hosts:\n- a\n- b\nservers:\n- name: a\n  port: 1\nempty: []\n",
+      incoming.replace("hosts:\n  - a\n  - c", "hosts: [a, c]"),
+      base,
+    );
+    expect(block.text).toBe("hosts:\n- a\n- c\nservers:\n- name: a\n  port: 2\nempty: [ x ]\n");
+    const flow = merge("hosts: [a, b]   # ours\nservers: [{name: a, port: 1}]\nempty: []\n", incoming, base);
+    expect(flow.text).toBe("hosts: [a, c]   # ours\nservers: [{name: a, port: 2}]\nempty: [ x ]\n");
+    expect([...block.warnings, ...flow.warnings]).toEqual([]);
+  });
+
+  it("a comment between a key and its value stays when the value changes, with no warning", () => {
+    const above = merge(
+      "image:\n  # pinned by ops, see INC-42\n  web:1.0\nx: 1\n",
+      "image: web:2.0\nx: 1\n",
+      "image: web:1.0\nx: 1\n",
+    );
+    expect(above.text).toBe("image:\n  # pinned by ops, see INC-42\n  web:2.0\nx: 1\n");
+    const after = merge(
+      "image: # pinned by ops\n  web:1.0\nx: 1\n",
+      "image: web:2.0\nx: 1\n",
+      "image: web:1.0\nx: 1\n",
+    );
+    expect(after.text).toBe("image: # pinned by ops\n  web:2.0\nx: 1\n");
+    expect([...above.warnings, ...after.warnings]).toEqual([]);
+  });
+
   it("never changes a block scalar's text, folded or literal, and keeps `...` and a missing final newline", () => {
     const current =
       "text: >-\n  a\n  b\n\n  c\nscript: |\n  echo  hi   # not a comment\nport: 1     # p\n...";
