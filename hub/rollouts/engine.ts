@@ -843,7 +843,19 @@ export class RolloutEngine {
   async evaluate(id: string, dispatch: Dispatch): Promise<void> {
     const { t } = dispatch;
     const rollout = await t.lockRollout(id);
-    if (!rollout || !isRunningRollout(rollout.state)) return;
+    if (!rollout) return;
+    if (!isRunningRollout(rollout.state)) {
+      // Paused by an operator: its sent agents still report, and failures past the threshold halt
+      // it now (once: a halted rollout's reason says so), not at a resume that would accept them.
+      // Timeouts wait for the resume, which counts them as failures so far.
+      const halts = nextRolloutState(rollout.state, "halt") !== undefined;
+      if (halts && !isHaltReason(rollout.reason)) {
+        const { total } = await this.activeStats(t, rollout);
+        if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance))
+          await this.halt(rollout, total.failed, dispatch);
+      }
+      return;
+    }
     const now = this.options.now();
     await this.expireOffline(t, dispatch, rollout, now);
     await this.expireStalled(t, dispatch, rollout, now);
@@ -884,7 +896,7 @@ export class RolloutEngine {
   private async halt(rollout: RolloutRecord, failed: number, dispatch: Dispatch): Promise<void> {
     const auto = rollout.spec.autoRollback;
     // A snapshot: agents still updating may fail after the halt, so the view's counts can be higher.
-    const reason = `failure threshold (${describeThreshold(rollout.spec.failureThreshold)}) reached: ${failed} failed when it halted`;
+    const reason = `${HALT_REASON_START}${describeThreshold(rollout.spec.failureThreshold)}) reached: ${failed} failed when it halted${rollout.state === "paused" ? " (while paused by an operator)" : ""}`;
     const back = auto ? await markRollback(dispatch, rollout, HUB_ACTOR) : undefined;
     const state = rolloutStep(rollout.state, auto ? "halt-rollback" : "halt");
     await dispatch.t.updateRollout(rollout.id, {
@@ -977,6 +989,13 @@ export class RolloutEngine {
     }
     if (updates.length > 0) await t.updateDeployments(updates);
   }
+}
+
+/** How every halt's reason starts: a paused rollout whose reason does has halted already. */
+const HALT_REASON_START = "failure threshold (";
+
+function isHaltReason(reason: string | null): boolean {
+  return reason?.startsWith(HALT_REASON_START) ?? false;
 }
 
 /**

@@ -103,7 +103,15 @@ export const rolloutTransitions = {
     abort: "aborted",
     "abort-rollback": "aborted",
   },
-  paused: { resume: "running", abort: "aborted", "abort-rollback": "aborted" },
+  // Agents sent the release before an operator paused go on updating: failures that cross the
+  // threshold meanwhile halt it (auto-rollback too), or resume would accept them unseen.
+  paused: {
+    resume: "running",
+    abort: "aborted",
+    "abort-rollback": "aborted",
+    halt: "paused",
+    "halt-rollback": "failed",
+  },
   completed: { "abort-rollback": "aborted" },
   aborted: { "abort-rollback": "aborted" },
   failed: {},
