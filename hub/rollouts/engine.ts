@@ -17,11 +17,12 @@ import {
   stuckWaveReason,
   thresholdCrossed,
   type WaveStats,
+  waveStats,
   waveStatsOfCounts,
 } from "./accounting.js";
 import { cancelUnsent } from "./cancel-unsent.js";
 import { Dispatch, type EngineContext } from "./dispatch.js";
-import { settleInstalled } from "./found-installed.js";
+import { brokenOnRelease, settleInstalled } from "./found-installed.js";
 import {
   isEligible,
   nobodyRefusal,
@@ -282,7 +283,15 @@ export class RolloutEngine {
         });
         // Written in chunks: the first wave's agents connected to this hub already `sent` (they are
         // sent their instruction after commit), the others `pending` for their hub or their hello.
-        const deployments = await dispatch.insertNew(planned, actor, (d) => d.wave <= rollout.currentWave);
+        // Hosts planned failed (broken on the release already) that cross the threshold halt it
+        // before anyone is sent anything: its first wave then waits, pending, for a resume.
+        const first = planned.filter((d) => d.wave <= rollout.currentWave);
+        const halts = thresholdCrossed(waveStats(first), spec.failureThreshold, 0);
+        const deployments = await dispatch.insertNew(
+          planned,
+          actor,
+          (d) => !halts && d.wave <= rollout.currentWave,
+        );
         // Nothing in a new rollout's evaluation touches its deployments: no wave is old enough for
         // a timeout, and no report or failure exists yet. It may complete the rollout (every agent
         // already on the release), so the rollout is read back.
@@ -398,6 +407,8 @@ export class RolloutEngine {
       history.previous ??= this.earlierPrevious(t, rollout, release);
       previous = (await history.previous).get(agent.id) ?? null;
     }
+    // An agent already on the release has nothing to do, unless its last run of it failed.
+    const broken = current === release.id ? brokenOnRelease(agent.apps, release) : undefined;
     return {
       id: `${rollout.id}:${agent.id}`,
       rolloutId: rollout.id,
@@ -405,11 +416,15 @@ export class RolloutEngine {
       wave,
       desiredRelease: release.id,
       previousRelease: previous,
-      // An agent already on the release has nothing to do.
-      state: current === release.id ? DEPLOYMENT_PLANNED.alreadyThere : DEPLOYMENT_PLANNED.toInstall,
+      state:
+        current !== release.id
+          ? DEPLOYMENT_PLANNED.toInstall
+          : broken === undefined
+            ? DEPLOYMENT_PLANNED.alreadyThere
+            : DEPLOYMENT_PLANNED.brokenThere,
       attempts: 0,
       updatedAt: this.options.now(),
-      error: null,
+      error: broken ?? null,
     };
   }
 

@@ -117,10 +117,15 @@ export const rolloutTransitions = {
   failed: {},
 } as const satisfies Table<RolloutState, RolloutEvent>;
 
-/** A deployment is planned `pending`, or `succeeded` when its agent already runs the release. */
+/**
+ * A deployment is planned `pending`, or `succeeded` when its agent already runs the release — or
+ * `failed` when it runs it but its last run of it failed (left installed, or a failed restore): the
+ * agent would answer an instruction with "already on it", so it is not sent, and counts as failed.
+ */
 export const DEPLOYMENT_PLANNED = {
   toInstall: "pending",
   alreadyThere: "succeeded",
+  brokenThere: "failed",
 } as const satisfies Record<string, DeploymentState>;
 
 // A late update report counts in every state it can describe (a timed-out agent that finishes

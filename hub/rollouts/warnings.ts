@@ -7,11 +7,17 @@
  */
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { compareVersions } from "../../shared/versions.js";
+import { brokenOnRelease } from "./found-installed.js";
 import { type Candidate, isEligible } from "./membership.js";
 
 /** An agent as the preview reads it: its announced version of each app, and its allow_downgrade. */
 export interface VersionedCandidate extends Candidate {
-  apps: { app: string; version?: string | null | undefined }[];
+  apps: {
+    app: string;
+    version?: string | null | undefined;
+    state?: string;
+    releaseId?: string | undefined;
+  }[];
   /** Its hello's [trust] allow_downgrade; absent from an older agent, which is taken to refuse. */
   allowDowngrade?: boolean | undefined;
   /** Connected now (as the store says: in a cluster, to any hub). */
@@ -158,9 +164,29 @@ export function unplacedWarnings(
   ];
 }
 
+/**
+ * Agents that run the release already but whose last run of it failed (`brokenOnRelease`): the
+ * rollout does not send it to them again (they would answer "already on it") and counts them as
+ * failed at once, which may halt it as soon as it starts.
+ */
+export function brokenWarnings(
+  release: { id: string; app: string; version: string },
+  agents: readonly VersionedCandidate[],
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const broken = agents.filter(
+    (a) => placed.get(a.id) !== undefined && brokenOnRelease(a.apps, release) !== undefined,
+  );
+  if (broken.length === 0) return [];
+  const shown = broken.map((a) => `${a.id} (${a.apps.find((s) => s.app === release.app)?.state})`);
+  return [
+    `body.release: ${broken.length} agent(s) run ${release.app} ${release.version} already, but their last run of it failed: ${shown.slice(0, 5).join(", ")}${shown.length > 5 ? ", …" : ""}; they are not sent it again and count as failed`,
+  ];
+}
+
 /** Every warning for a rollout of `release` placed as `placed` (empty when there is nothing to say). */
 export function rolloutWarnings(
-  release: { app: string; version: string },
+  release: { id: string; app: string; version: string },
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
   spec: RolloutSpec,
@@ -171,5 +197,6 @@ export function rolloutWarnings(
     ...offlineWaveWarnings(spec, agents, placed),
     ...unplacedWarnings(spec, placed),
     ...downgradeWarnings(release, agents, placed),
+    ...brokenWarnings(release, agents, placed),
   ];
 }
