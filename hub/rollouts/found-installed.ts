@@ -71,7 +71,9 @@ export async function settleInstalled(
         ? undefined
         : await dispatch.once(`release:${d.desiredRelease}`, () => t.getRelease(d.desiredRelease));
     const runs = apps ?? stored?.get(d.agentId) ?? [];
-    if (state === undefined || !release || !runsRelease(runs, release)) {
+    // Broken on it (its failed update left it in place): not done. Sent, the agent answers with
+    // its report of that failure (the instruction it carried out already), which counts.
+    if (state === undefined || !release || !runsRelease(runs, release) || brokenOnRelease(runs, release)) {
       toSend.push(d);
       continue;
     }

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { HubMessage } from "../../../shared/protocol/messages.js";
-import { hubPerTest, isType, publishRelease, reportAcked, type TestHub } from "./support.js";
+import { hubPerTest, isType, publishRelease, reportAcked, TestAgent, type TestHub } from "./support.js";
 
 const isDeploy = isType("deploy");
 const session = hubPerTest();
@@ -118,5 +118,51 @@ describe("a host left on a release by a failed update", () => {
     expect(a2.received.filter((m) => m.type === "deploy")).toEqual([]);
     await t.api("POST", `/api/v1/rollouts/${created.body.id}/resume`, { token: t.operator, body: {} });
     await a2.next(isDeploy);
+  });
+});
+
+describe("an agent owed a release that comes back broken on it", () => {
+  it("is not found updated: it is sent the instruction again and its failure counts, the wave does not advance", async () => {
+    const t = await session.start({ offlineTimeoutMs: 200 });
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    const onOld = [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }];
+    const a1 = await session.connect(t, "a1", onOld);
+    const a2 = await session.connect(t, "a2", onOld);
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: {
+          release,
+          waves: [
+            { name: "canary", agents: ["a1"] },
+            { name: "rest", percent: 100 },
+          ],
+          failureThreshold: { count: 2 },
+          autoAdvance: true,
+        },
+      })
+    ).body.id;
+    const deploy = await a1.next(isDeploy);
+    // The network drops mid-update; the update fails there and is left in place.
+    a1.ws.terminate();
+    const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    await expect.poll(async () => agentsOf(await view()).a1?.state).toBe("timed_out");
+    const back = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    back.hello("a1", [{ app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: release }]);
+    // Sent again (the agent answers with its stored report), not taken for updated.
+    expect((await back.next(isDeploy)).deploymentId).toBe(deploy.deploymentId);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(agentsOf(await view()).a1?.state).toBe("sent");
+    expect(a2.received.filter((m) => m.type === "deploy")).toEqual([]);
+    const events = await t.hub.store.listEvents({ limit: 100, subject: `${id}:a1` });
+    expect(events.map((e) => e.kind)).not.toContain("deployment.succeeded");
+    // The agent answers the instruction with the report of the update it carried out.
+    await reportAcked(back, deploy, "failed");
+    await expect
+      .poll(async () => (await view()).reason)
+      .toMatch(/^waiting for an operator: wave 1 \(canary\) finished with 0 of 1/);
+    expect(a2.received.filter((m) => m.type === "deploy")).toEqual([]);
+    back.ws.terminate();
   });
 });
