@@ -185,6 +185,18 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
     texts,
     waves.map((w) => ("percent" in w ? w.percent : undefined)),
   );
+  // Both only act when waves advance by themselves: without --auto-advance the operator read a
+  // soak or a success bar into a rollout that has neither.
+  const idle = (
+    [
+      ["--wait-minutes", options.waitMinutes],
+      ["--min-success-rate", options.minSuccessRate],
+    ] as const
+  ).flatMap(([flag, value]) => (value === undefined ? [] : [flag]));
+  if (options.autoAdvance !== true && idle.length > 0)
+    throw new RangeError(
+      `${idle.join(", ")} only ${idle.length > 1 ? "act" : "acts"} with --auto-advance (without it a wave advances when an operator advances it, whatever its wait or success rate): add --auto-advance or leave ${idle.length > 1 ? "them" : "it"} out`,
+    );
   const shadowed = shadowedWaves(waves)[0];
   if (shadowed) throw new RangeError(`--wave "${texts[shadowed.wave]}": ${shadowed.message}`);
   const failureThreshold = thresholdOption(options.failureThreshold ?? "1");

@@ -165,6 +165,26 @@ export function unplacedWarnings(
 }
 
 /**
+ * `waitMinutes` and `minSuccessRate` only hold back a wave that advances by itself: without
+ * `autoAdvance` an operator advances it whenever they choose, so a soak or success bar written
+ * into the spec does nothing, and the operator should not count on it.
+ */
+export function idleWaveOptionWarnings(spec: RolloutSpec): string[] {
+  if (spec.autoAdvance) return [];
+  return spec.waves.flatMap((wave, i) => {
+    const set = [
+      ...(wave.waitMinutes > 0 ? [`waitMinutes ${wave.waitMinutes}`] : []),
+      ...(wave.minSuccessRate < 1 ? [`minSuccessRate ${wave.minSuccessRate}`] : []),
+    ];
+    return set.length === 0
+      ? []
+      : [
+          `body.waves[${i}] (${wave.name}): ${set.join(" and ")} only act with autoAdvance, which is off: the wave advances when an operator advances it`,
+        ];
+  });
+}
+
+/**
  * Agents that run the release already but whose last run of it failed (`brokenOnRelease`): the
  * rollout does not send it to them again (they would answer "already on it") and counts them as
  * failed at once, which may halt it as soon as it starts.
@@ -198,5 +218,6 @@ export function rolloutWarnings(
     ...unplacedWarnings(spec, placed),
     ...downgradeWarnings(release, agents, placed),
     ...brokenWarnings(release, agents, placed),
+    ...idleWaveOptionWarnings(spec),
   ];
 }
