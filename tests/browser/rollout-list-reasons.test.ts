@@ -1,0 +1,64 @@
+/**
+ * The rollouts list showed each rollout's state alone: a rollout halted on its failure threshold
+ * and one an operator paused both read "paused", a wave stuck waiting for an operator read
+ * "running", and "completed" hid its failures, so an operator scanning the list could not tell
+ * which needed a decision. Each state now carries the hub's reason. Real hub (in process), agents
+ * over a real WebSocket, real headless Chromium.
+ */
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDashboard } from "../integration/dashboard/support.js";
+import {
+  isType,
+  publishRelease,
+  reportAcked,
+  startTestHub,
+  TestAgent,
+  type TestHub,
+} from "../integration/hub/support.js";
+import { hasProgram } from "../support/require-program.js";
+
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
+
+describe.skipIf(!hasProgram("chromium"))("the rollouts list, in Chromium", () => {
+  let t: TestHub;
+  let browser: Browser;
+  let page: Page;
+  const agents: TestAgent[] = [];
+
+  beforeAll(async () => {
+    buildDashboard();
+    t = await startTestHub();
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${t.hub.url}/?poll=200`);
+    await page.locator("#token").fill(t.operator);
+    await page.keyboard.press("Enter");
+  });
+  afterAll(async () => {
+    for (const a of agents) a.ws.terminate();
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it("says why a rollout is paused", async () => {
+    const release = await publishRelease(t, "2.0.0");
+    const a1 = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    agents.push(a1);
+    a1.hello("a1");
+    while (!t.hub.registry.isOnline("a1")) await new Promise((resolve) => setTimeout(resolve, 20));
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release, waves: [{ name: "all", percent: 100 }] },
+      })
+    ).body.id;
+    await reportAcked(a1, await a1.next(isType("deploy")), "failed");
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts`);
+    const row = page.locator("#rollout-list tr", { hasText: id.slice(0, 8) });
+    await expect
+      .poll(() => row.locator(".rollout-reason").textContent({ timeout: 5000 }))
+      .toBe("failure threshold (1 failure(s)) reached: 1 failed when it halted");
+    expect(await row.locator(".pill").textContent()).toBe("paused");
+  });
+});
