@@ -615,6 +615,13 @@ export class RolloutEngine {
         const name = rollout.spec.waves[n]?.name;
         return name === undefined ? `wave ${n + 1}` : `wave ${n + 1} (${name})`;
       };
+      // Numbered as `rollout show` numbers them (the CLI's --from-wave); the API counts from 0.
+      const count = rollout.spec.waves.length;
+      if (seen >= count)
+        throw new HubRequestError(
+          400,
+          `body.fromWave: rollout ${id} has ${count} wave(s), ${wave(0)} to ${wave(count - 1)} (fromWave ${seen} would be wave ${seen + 1})`,
+        );
       if (seen > rollout.currentWave)
         throw new HubRequestError(
           409,
