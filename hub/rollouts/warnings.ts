@@ -165,6 +165,24 @@ export function unplacedWarnings(
 }
 
 /**
+ * A failure count above the number of agents the rollout holds can never be reached: the release
+ * failing on every host neither halts it nor, with `autoRollback`, sends anyone back. Agents that
+ * register later join, so it is said, not refused.
+ */
+export function thresholdWarnings(
+  spec: RolloutSpec,
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const held = [...placed.values()].filter((wave) => wave !== undefined).length;
+  const threshold = spec.failureThreshold;
+  if (!("count" in threshold) || held === 0 || threshold.count <= held) return [];
+  const rollback = spec.autoRollback ? " nor sends anyone back (autoRollback)" : "";
+  return [
+    `body.failureThreshold: ${threshold.count} failure(s) is more than the ${held} agent(s) the rollout holds now: the release failing on every one of them neither halts it${rollback}`,
+  ];
+}
+
+/**
  * `waitMinutes` and `minSuccessRate` only hold back a wave that advances by itself: without
  * `autoAdvance` an operator advances it whenever they choose, so a soak or success bar written
  * into the spec does nothing, and the operator should not count on it.
@@ -219,5 +237,6 @@ export function rolloutWarnings(
     ...downgradeWarnings(release, agents, placed),
     ...brokenWarnings(release, agents, placed),
     ...idleWaveOptionWarnings(spec),
+    ...thresholdWarnings(spec, placed),
   ];
 }
