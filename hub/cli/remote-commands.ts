@@ -331,7 +331,9 @@ export async function rolloutList(
   if (options.json) return out(JSON.stringify(rollouts, null, 2));
   out(
     table(
-      ["ID", "APP", "VERSION", "STATE", "WAVE", "AGENTS", "UPDATED"],
+      // REASON last: halted or paused by hand, waiting for an operator, completed with failures
+      // read alike by their state alone.
+      ["ID", "APP", "VERSION", "STATE", "WAVE", "AGENTS", "UPDATED", "REASON"],
       rollouts.map((r) => [
         r.id,
         r.release.app,
@@ -340,6 +342,7 @@ export async function rolloutList(
         `${r.currentWave + 1} ${r.currentWaveName}`,
         counts(r.counts, r.restored),
         r.updated,
+        r.reason === null ? "-" : printable(r.reason),
       ]),
     ),
   );

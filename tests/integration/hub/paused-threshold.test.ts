@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseDeploymentId } from "../../../shared/protocol/messages.js";
+import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { hubPerTest, isType, publishRelease, reportAcked, type TestHub } from "./support.js";
 
 const isDeploy = isType("deploy");
@@ -53,6 +54,7 @@ async function pausedCanary(t: TestHub, autoRollback: boolean) {
 
 describe("failures that cross the threshold while an operator has paused the rollout", () => {
   it("halt it then: the reason says so, and resume accepts them knowingly", async () => {
+    requireHubBin();
     const t = await session.start();
     const { id, agents, deploys, rest, view, halted } = await pausedCanary(t, false);
     await reportAcked(agents[0]!, deploys[0]!, "failed");
@@ -69,6 +71,15 @@ describe("failures that cross the threshold while an operator has paused the rol
     expect(await halted()).toHaveLength(1);
     expect((await view()).reason).toContain("2 failed when it halted");
     expect(rest.received.filter((m) => m.type === "deploy")).toEqual([]);
+    // `rollout list` says why it stands there, not just "paused".
+    const listed = await runHubCli(t.dir, ["rollout", "list", "--hub", t.hub.url, "--token", t.operator]);
+    const [header, row] = listed.stdout.split("\n");
+    expect(header).toMatch(/ UPDATED +REASON$/);
+    expect(row).toMatch(
+      new RegExp(
+        `^${id} +web +2\\.0\\.0 +paused .* failure threshold \\(2 failure\\(s\\)\\) reached: 2 failed when it halted \\(while paused by an operator\\)$`,
+      ),
+    );
 
     const resumed = await t.api<View>("POST", `/api/v1/rollouts/${id}/resume`, {
       token: t.operator,
