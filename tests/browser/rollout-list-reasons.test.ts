@@ -2,7 +2,8 @@
  * The rollouts list showed each rollout's state alone: a rollout halted on its failure threshold
  * and one an operator paused both read "paused", a wave stuck waiting for an operator read
  * "running", and "completed" hid its failures, so an operator scanning the list could not tell
- * which needed a decision. Each state now carries the hub's reason. Real hub (in process), agents
+ * which needed a decision. Each state now carries the hub's reason. And resuming a halted rollout
+ * accepts its failures so far, which the confirmation now says. Real hub (in process), agents
  * over a real WebSocket, real headless Chromium.
  */
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -60,5 +61,19 @@ describe.skipIf(!hasProgram("chromium"))("the rollouts list, in Chromium", () =>
       .poll(() => row.locator(".rollout-reason").textContent({ timeout: 5000 }))
       .toBe("failure threshold (1 failure(s)) reached: 1 failed when it halted");
     expect(await row.locator(".pill").textContent()).toBe("paused");
+
+    // Resuming accepts that failure: the confirmation says so before the operator agrees.
+    const asked: string[] = [];
+    page.on("dialog", (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).toBe("paused");
+    await page.locator('button[data-action="resume"]').click();
+    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).not.toBe("paused");
+    expect(asked).toEqual([
+      "Resume this rollout? Its 1 failure(s) so far are accepted: only failures from now on count toward its threshold.",
+    ]);
   });
 });
