@@ -388,6 +388,12 @@ export async function rolloutAction(
       `not rolled back: ${missed.join(", ")} (no earlier release known, a later rollout of the app took them over, or their rollback failed)\n`,
     );
   }
+  // Resuming accepts the failures so far (only new ones count toward the threshold): said, on
+  // stderr where a script reading the view does not trip on it, as the dashboard's question says it.
+  if (action === "resume" && detail.progress.failed > 0)
+    process.stderr.write(
+      `note: resumed with ${detail.progress.failed} failure(s) so far accepted: only failures from now on count toward the threshold\n`,
+    );
   if (options.json) return out(JSON.stringify(detail, null, 2));
   if (from)
     out(

@@ -81,11 +81,20 @@ describe("failures that cross the threshold while an operator has paused the rol
       ),
     );
 
-    const resumed = await t.api<View>("POST", `/api/v1/rollouts/${id}/resume`, {
-      token: t.operator,
-      body: {},
-    });
-    expect(resumed.body).toMatchObject({ state: "running" });
+    const resumed = await runHubCli(t.dir, [
+      "rollout",
+      "resume",
+      id,
+      "--hub",
+      t.hub.url,
+      "--token",
+      t.operator,
+    ]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/^state +running/m);
+    expect(resumed.stderr).toBe(
+      "note: resumed with 3 failure(s) so far accepted: only failures from now on count toward the threshold\n",
+    );
     const events = await t.hub.store.listEvents({ limit: 100, subject: id });
     expect(events.find((e) => e.kind === "rollout.resumed")?.data).toEqual({ acceptedFailures: 3 });
   });
