@@ -1,10 +1,14 @@
 /**
+ * What the dashboard says of rollouts and hosts that need a decision.
+ *
  * The rollouts list showed each rollout's state alone: a rollout halted on its failure threshold
  * and one an operator paused both read "paused", a wave stuck waiting for an operator read
  * "running", and "completed" hid its failures, so an operator scanning the list could not tell
  * which needed a decision. Each state now carries the hub's reason. And resuming a halted rollout
- * accepts its failures so far, which the confirmation now says. Real hub (in process), agents
- * over a real WebSocket, real headless Chromium.
+ * accepts its failures so far, which the confirmation now says. A failed update its host did not
+ * roll back (`failed_not_rolled_back`: the new release stays in place, failing its checks) read in
+ * the fleet as the plain grey word, like an app at rest; it is now a red failure. Real hub (in
+ * process), agents over a real WebSocket, real headless Chromium.
  */
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +25,7 @@ import { hasProgram } from "../support/require-program.js";
 
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
 
-describe.skipIf(!hasProgram("chromium"))("the rollouts list, in Chromium", () => {
+describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decision, in Chromium", () => {
   let t: TestHub;
   let browser: Browser;
   let page: Page;
@@ -75,5 +79,28 @@ describe.skipIf(!hasProgram("chromium"))("the rollouts list, in Chromium", () =>
     expect(asked).toEqual([
       "Resume this rollout? Its 1 failure(s) so far are accepted: only failures from now on count toward its threshold.",
     ]);
+  });
+
+  it("shows a failed update left in place as a failure", async () => {
+    for (const [id, state] of [
+      ["broken", "failed_not_rolled_back"],
+      ["fine", "updated"],
+    ] as const) {
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+      agents.push(agent);
+      agent.hello(id, [{ app: "web", version: "2.0.0", state, releaseId: undefined }]);
+      while (!t.hub.registry.isOnline(id)) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await page.goto(`${t.hub.url}/?poll=200#/fleet`);
+    const row = (id: string) => page.locator("#fleet-table tr", { hasText: id }).first();
+    await expect
+      .poll(() => row("broken").locator(".state-bad").textContent())
+      .toBe("✗ update failed, NOT rolled back");
+    expect(await row("fine").locator(".state-bad").count()).toBe(0);
+    // The agent's own page reads the same.
+    await page.goto(`${t.hub.url}/?poll=200#/agents/broken`);
+    await expect
+      .poll(() => page.locator("td .state-bad").first().textContent({ timeout: 5000 }))
+      .toBe("✗ update failed, NOT rolled back");
   });
 });
