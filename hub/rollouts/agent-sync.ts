@@ -76,8 +76,12 @@ export class AgentSync {
       );
     });
     for (const { rollout, release } of active)
-      if (release && (await this.engine.enroll(t, rollout, release, agent)))
+      if (release && (await this.engine.enroll(t, rollout, release, agent))) {
         dispatch.record({ actor, kind: "deployment.joined", subject: `${rollout.id}:${agentId}`, data: {} });
+        // It may join failed (broken on the release already): a paused rollout, which no tick
+        // evaluates, must weigh that now, not leave it to a resume that would accept it.
+        dispatch.evaluateLater(rollout.id);
+      }
     const rollouts = new Map<string, RolloutRecord | undefined>();
     const readRollout = async (id: string) => {
       if (!rollouts.has(id)) rollouts.set(id, await t.getRollout(id));

@@ -166,3 +166,32 @@ describe("an agent owed a release that comes back broken on it", () => {
     back.ws.terminate();
   });
 });
+
+describe("a host broken on the release that joins a paused rollout of it", () => {
+  it("is weighed against the threshold at once, not accepted by the next resume", async () => {
+    const t = await session.start();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    await session.connect(t, "a1", [
+      { app: "web", version: "1.0.0", state: "updated", releaseId: undefined },
+    ]);
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release, waves: [{ name: "all", percent: 100 }] },
+      })
+    ).body.id;
+    await t.api("POST", `/api/v1/rollouts/${id}/pause`, { token: t.operator, body: {} });
+    // A host that registers now, running 2.0.0 left in place by a failed update.
+    await session.connect(t, "late", [
+      { app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: release },
+    ]);
+    const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    await expect.poll(async () => agentsOf(await view()).late?.state).toBe("failed");
+    await expect
+      .poll(async () => (await view()).reason)
+      .toBe(
+        "failure threshold (1 failure(s)) reached: 1 failed when it halted (while paused by an operator)",
+      );
+  });
+});
