@@ -103,4 +103,46 @@ describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decisio
       .poll(() => page.locator("td .state-bad").first().textContent({ timeout: 5000 }))
       .toBe("✗ update failed, NOT rolled back");
   });
+
+  it("Abort says that agents already updating finish: they are not called back", async () => {
+    const release = await publishRelease(t, "3.0.0");
+    const b1 = await TestAgent.connect(t.hub.url, await t.agentToken("b1"));
+    agents.push(b1);
+    b1.hello("b1");
+    while (!t.hub.registry.isOnline("b1")) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The earlier cases' rollout of web is still active: abort it first.
+    for (const r of (
+      await t.api<{ rollouts: { id: string; final: boolean }[] }>("GET", "/api/v1/rollouts", {
+        token: t.operator,
+      })
+    ).body.rollouts)
+      if (!r.final) await t.api("POST", `/api/v1/rollouts/${r.id}/abort`, { token: t.operator, body: {} });
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release, waves: [{ name: "all", agents: ["b1"] }] },
+      })
+    ).body.id;
+    const deploy = await b1.next(isType("deploy"));
+    const asked: string[] = [];
+    page.removeAllListeners("dialog");
+    page.on("dialog", (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).toBe("running");
+    await page.locator('button[data-action="abort"]').click();
+    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).toBe("aborted");
+    expect(asked).toEqual([
+      "Abort this rollout? Agents already updating finish; those not yet sent the release stay on their current one.",
+    ]);
+    // As it said: b1, already sent the release, finishes its update and counts.
+    await reportAcked(b1, deploy, "succeeded");
+    type Detail = { waves: { agents: { agentId: string; state: string }[] }[] };
+    const detail = await t.api<Detail>("GET", `/api/v1/rollouts/${id}`, { token: t.operator });
+    expect(detail.body.waves[0]?.agents).toEqual([
+      expect.objectContaining({ agentId: "b1", state: "succeeded" }),
+    ]);
+  });
 });

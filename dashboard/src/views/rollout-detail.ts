@@ -11,7 +11,9 @@ const questions: Record<Action, string> = {
   advance: "Start the next wave now? Its agents begin updating at once.",
   pause: "Pause this rollout? Agents already updating finish; no new ones start.",
   resume: "Resume this rollout?",
-  abort: "Abort this rollout? Agents not yet updated stay on their current release.",
+  // Agents already sent the release are not called back: they finish, as on pause.
+  abort:
+    "Abort this rollout? Agents already updating finish; those not yet sent the release stay on their current one.",
   "abort-rollback": "Abort this rollout AND send every agent it updated back to its previous release?",
 };
 
