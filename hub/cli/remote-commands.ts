@@ -394,6 +394,13 @@ export async function rolloutAction(
     process.stderr.write(
       `note: resumed with ${detail.progress.failed} failure(s) so far accepted: only failures from now on count toward the threshold\n`,
     );
+  // An abort calls nobody back: agents already sent the release finish (the dashboard's question
+  // says the same), which an operator reading "aborted" would not guess.
+  const inFlight = detail.progress["in-progress"];
+  if (action === "abort" && options.rollback !== true && inFlight > 0)
+    process.stderr.write(
+      `note: ${inFlight} agent(s) already sent the release finish their update; \`rollout abort ${detail.id} --rollback\` sends the updated ones back\n`,
+    );
   if (options.json) return out(JSON.stringify(detail, null, 2));
   if (from)
     out(
