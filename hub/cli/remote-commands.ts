@@ -145,9 +145,9 @@ async function readSpecFile(file: string): Promise<RolloutSpecInput> {
 /**
  * The flags that say what `--spec` says, and `--app`/`--version` beside `--release`: given together,
  * one was silently not read (`--spec FILE --version 1.0.0` rolled out the file's release, not
- * 1.0.0), so the pair is bad input naming both.
+ * 1.0.0), so the pair is bad input naming both. Returns the flags given.
  */
-function refuseUnreadFlags(options: CreateOptions): void {
+function refuseUnreadFlags(options: CreateOptions): string[] {
   const given = (
     [
       ["--release", options.release],
@@ -172,10 +172,11 @@ function refuseUnreadFlags(options: CreateOptions): void {
     throw new RangeError(
       `--release ${options.release} names the release: ${byVersion.join(", ")} would not be read; give --release ID or --app NAME --version V`,
     );
+  return given;
 }
 
 async function buildSpec(client: HubClient, options: CreateOptions): Promise<RolloutSpecInput> {
-  refuseUnreadFlags(options);
+  const given = refuseUnreadFlags(options);
   if (options.spec) return readSpecFile(options.spec);
   // Everything the operator typed is checked before the hub is asked anything: a bad --wave is
   // bad input (exit 2) whether or not the release exists or the hub answers.
@@ -187,12 +188,7 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
   );
   // Both only act when waves advance by themselves: without --auto-advance the operator read a
   // soak or a success bar into a rollout that has neither.
-  const idle = (
-    [
-      ["--wait-minutes", options.waitMinutes],
-      ["--min-success-rate", options.minSuccessRate],
-    ] as const
-  ).flatMap(([flag, value]) => (value === undefined ? [] : [flag]));
+  const idle = given.filter((flag) => flag === "--wait-minutes" || flag === "--min-success-rate");
   if (options.autoAdvance !== true && idle.length > 0)
     throw new RangeError(
       `${idle.join(", ")} only ${idle.length > 1 ? "act" : "acts"} with --auto-advance (without it a wave advances when an operator advances it, whatever its wait or success rate): add --auto-advance or leave ${idle.length > 1 ? "them" : "it"} out`,
