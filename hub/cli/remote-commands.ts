@@ -145,9 +145,9 @@ async function readSpecFile(file: string): Promise<RolloutSpecInput> {
 /**
  * The flags that say what `--spec` says, and `--app`/`--version` beside `--release`: given together,
  * one was silently not read (`--spec FILE --version 1.0.0` rolled out the file's release, not
- * 1.0.0), so the pair is bad input naming both.
+ * 1.0.0), so the pair is bad input naming both. Returns the flags given.
  */
-function refuseUnreadFlags(options: CreateOptions): void {
+function refuseUnreadFlags(options: CreateOptions): string[] {
   const given = (
     [
       ["--release", options.release],
@@ -172,10 +172,11 @@ function refuseUnreadFlags(options: CreateOptions): void {
     throw new RangeError(
       `--release ${options.release} names the release: ${byVersion.join(", ")} would not be read; give --release ID or --app NAME --version V`,
     );
+  return given;
 }
 
 async function buildSpec(client: HubClient, options: CreateOptions): Promise<RolloutSpecInput> {
-  refuseUnreadFlags(options);
+  const given = refuseUnreadFlags(options);
   if (options.spec) return readSpecFile(options.spec);
   // Everything the operator typed is checked before the hub is asked anything: a bad --wave is
   // bad input (exit 2) whether or not the release exists or the hub answers.
@@ -185,6 +186,13 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
     texts,
     waves.map((w) => ("percent" in w ? w.percent : undefined)),
   );
+  // Both only act when waves advance by themselves: without --auto-advance the operator read a
+  // soak or a success bar into a rollout that has neither.
+  const idle = given.filter((flag) => flag === "--wait-minutes" || flag === "--min-success-rate");
+  if (options.autoAdvance !== true && idle.length > 0)
+    throw new RangeError(
+      `${idle.join(", ")} only ${idle.length > 1 ? "act" : "acts"} with --auto-advance (without it a wave advances when an operator advances it, whatever its wait or success rate): add --auto-advance or leave ${idle.length > 1 ? "them" : "it"} out`,
+    );
   const shadowed = shadowedWaves(waves)[0];
   if (shadowed) throw new RangeError(`--wave "${texts[shadowed.wave]}": ${shadowed.message}`);
   const failureThreshold = thresholdOption(options.failureThreshold ?? "1");
@@ -319,7 +327,9 @@ export async function rolloutList(
   if (options.json) return out(JSON.stringify(rollouts, null, 2));
   out(
     table(
-      ["ID", "APP", "VERSION", "STATE", "WAVE", "AGENTS", "UPDATED"],
+      // REASON last: halted or paused by hand, waiting for an operator, completed with failures
+      // read alike by their state alone.
+      ["ID", "APP", "VERSION", "STATE", "WAVE", "AGENTS", "UPDATED", "REASON"],
       rollouts.map((r) => [
         r.id,
         r.release.app,
@@ -328,6 +338,7 @@ export async function rolloutList(
         `${r.currentWave + 1} ${r.currentWaveName}`,
         counts(r.counts, r.restored),
         r.updated,
+        r.reason === null ? "-" : printable(r.reason),
       ]),
     ),
   );
@@ -373,6 +384,19 @@ export async function rolloutAction(
       `not rolled back: ${missed.join(", ")} (no earlier release known, a later rollout of the app took them over, or their rollback failed)\n`,
     );
   }
+  // Resuming accepts the failures so far (only new ones count toward the threshold): said, on
+  // stderr where a script reading the view does not trip on it, as the dashboard's question says it.
+  if (action === "resume" && detail.progress.failed > 0)
+    process.stderr.write(
+      `note: resumed with ${detail.progress.failed} failure(s) so far accepted: only failures from now on count toward the threshold\n`,
+    );
+  // An abort calls nobody back: agents already sent the release finish (the dashboard's question
+  // says the same), which an operator reading "aborted" would not guess.
+  const inFlight = detail.progress["in-progress"];
+  if (action === "abort" && options.rollback !== true && inFlight > 0)
+    process.stderr.write(
+      `note: ${inFlight} agent(s) already sent the release finish their update; \`rollout abort ${detail.id} --rollback\` sends the updated ones back\n`,
+    );
   if (options.json) return out(JSON.stringify(detail, null, 2));
   if (from)
     out(

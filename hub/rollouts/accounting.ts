@@ -72,6 +72,13 @@ export function mayAutoAdvance(stats: WaveStats, wave: Wave, waveStartedAt: numb
   return rate >= wave.minSuccessRate && now - waveStartedAt >= wave.waitMinutes * 60_000;
 }
 
+const WAITING_REASON_START = "waiting for an operator: ";
+
+/** Whether a rollout's reason is `stuckWaveReason`'s: its wave will not advance by itself. */
+export function isWaitingReason(reason: string | null): boolean {
+  return reason?.startsWith(WAITING_REASON_START) ?? false;
+}
+
 /**
  * Why an auto-advancing rollout cannot leave a finished wave by itself, or undefined: its success
  * rate is below the wave's minSuccessRate (the failure threshold was not crossed, so nothing halted
@@ -82,7 +89,7 @@ export function stuckWaveReason(stats: WaveStats, wave: Wave, index: number): st
   const rate = stats.succeeded / stats.members;
   if (rate >= wave.minSuccessRate) return undefined;
   const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
-  return `waiting for an operator: wave ${index + 1} (${wave.name}) finished with ${stats.succeeded} of ${stats.members} succeeded (${pct(rate)}), below its minSuccessRate (${pct(wave.minSuccessRate)}); advance or abort`;
+  return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) finished with ${stats.succeeded} of ${stats.members} succeeded (${pct(rate)}), below its minSuccessRate (${pct(wave.minSuccessRate)}); advance or abort`;
 }
 
 export function describeThreshold(threshold: FailureThreshold): string {

@@ -76,8 +76,12 @@ export class AgentSync {
       );
     });
     for (const { rollout, release } of active)
-      if (release && (await this.engine.enroll(t, rollout, release, agent)))
+      if (release && (await this.engine.enroll(t, rollout, release, agent))) {
         dispatch.record({ actor, kind: "deployment.joined", subject: `${rollout.id}:${agentId}`, data: {} });
+        // It may join failed (broken on the release already): a paused rollout, which no tick
+        // evaluates, must weigh that now, not leave it to a resume that would accept it.
+        dispatch.evaluateLater(rollout.id);
+      }
     const rollouts = new Map<string, RolloutRecord | undefined>();
     const readRollout = async (id: string) => {
       if (!rollouts.has(id)) rollouts.set(id, await t.getRollout(id));
@@ -335,10 +339,7 @@ function stateAfter(known: AppStatus, report: Report): AppStatus {
   const { releaseId: _, ...rest } = known;
   // A failed update left in place (failed_not_rolled_back) names the release it was about as
   // installed: the app runs that release's version now, not the one the hub knew.
-  const version =
-    report.installedReleaseId !== undefined && report.installedReleaseId === report.releaseId
-      ? report.toVersion
-      : known.version;
+  const version = leftInstalled(report) ? report.toVersion : known.version;
   return { ...rest, version, state: appStateAfter(report), ...(releaseId ? { releaseId } : {}) };
 }
 
@@ -351,9 +352,16 @@ function stateAfter(known: AppStatus, report: Report): AppStatus {
  */
 function appStateAfter(report: Report): string {
   if (report.outcome === "rolled_back") return "failed_restored";
-  if (report.outcome !== "succeeded") return report.outcome;
   const rollback = report.deploymentId !== undefined && parseDeploymentId(report.deploymentId).rollback;
+  // A failed update that names its own release as installed was left in place: the word its next
+  // hello uses, which a rollout of that release reads (a failed host must not pass for updated).
+  if (report.outcome === "failed" && !rollback && leftInstalled(report)) return "failed_not_rolled_back";
+  if (report.outcome !== "succeeded") return report.outcome;
   return rollback ? "rolled_back" : "updated";
+}
+
+function leftInstalled(report: Report): boolean {
+  return report.installedReleaseId !== undefined && report.installedReleaseId === report.releaseId;
 }
 
 function appStatusAfter(report: Report): AppStatus {

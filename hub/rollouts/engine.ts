@@ -17,11 +17,12 @@ import {
   stuckWaveReason,
   thresholdCrossed,
   type WaveStats,
+  waveStats,
   waveStatsOfCounts,
 } from "./accounting.js";
 import { cancelUnsent } from "./cancel-unsent.js";
 import { Dispatch, type EngineContext } from "./dispatch.js";
-import { settleInstalled } from "./found-installed.js";
+import { brokenOnRelease, settleInstalled } from "./found-installed.js";
 import {
   isEligible,
   nobodyRefusal,
@@ -282,7 +283,15 @@ export class RolloutEngine {
         });
         // Written in chunks: the first wave's agents connected to this hub already `sent` (they are
         // sent their instruction after commit), the others `pending` for their hub or their hello.
-        const deployments = await dispatch.insertNew(planned, actor, (d) => d.wave <= rollout.currentWave);
+        // Hosts planned failed (broken on the release already) that cross the threshold halt it
+        // before anyone is sent anything: its first wave then waits, pending, for a resume.
+        const first = planned.filter((d) => d.wave <= rollout.currentWave);
+        const halts = thresholdCrossed(waveStats(first), spec.failureThreshold, 0);
+        const deployments = await dispatch.insertNew(
+          planned,
+          actor,
+          (d) => !halts && d.wave <= rollout.currentWave,
+        );
         // Nothing in a new rollout's evaluation touches its deployments: no wave is old enough for
         // a timeout, and no report or failure exists yet. It may complete the rollout (every agent
         // already on the release), so the rollout is read back.
@@ -398,6 +407,8 @@ export class RolloutEngine {
       history.previous ??= this.earlierPrevious(t, rollout, release);
       previous = (await history.previous).get(agent.id) ?? null;
     }
+    // An agent already on the release has nothing to do, unless its last run of it failed.
+    const broken = current === release.id ? brokenOnRelease(agent.apps, release) : undefined;
     return {
       id: `${rollout.id}:${agent.id}`,
       rolloutId: rollout.id,
@@ -405,11 +416,15 @@ export class RolloutEngine {
       wave,
       desiredRelease: release.id,
       previousRelease: previous,
-      // An agent already on the release has nothing to do.
-      state: current === release.id ? DEPLOYMENT_PLANNED.alreadyThere : DEPLOYMENT_PLANNED.toInstall,
+      state:
+        current !== release.id
+          ? DEPLOYMENT_PLANNED.toInstall
+          : broken === undefined
+            ? DEPLOYMENT_PLANNED.alreadyThere
+            : DEPLOYMENT_PLANNED.brokenThere,
       attempts: 0,
       updatedAt: this.options.now(),
-      error: null,
+      error: broken ?? null,
     };
   }
 
@@ -600,6 +615,13 @@ export class RolloutEngine {
         const name = rollout.spec.waves[n]?.name;
         return name === undefined ? `wave ${n + 1}` : `wave ${n + 1} (${name})`;
       };
+      // Numbered as `rollout show` numbers them (the CLI's --from-wave); the API counts from 0.
+      const count = rollout.spec.waves.length;
+      if (seen >= count)
+        throw new HubRequestError(
+          400,
+          `body.fromWave: rollout ${id} has ${count} wave(s), ${wave(0)} to ${wave(count - 1)} (fromWave ${seen} would be wave ${seen + 1})`,
+        );
       if (seen > rollout.currentWave)
         throw new HubRequestError(
           409,
@@ -843,7 +865,19 @@ export class RolloutEngine {
   async evaluate(id: string, dispatch: Dispatch): Promise<void> {
     const { t } = dispatch;
     const rollout = await t.lockRollout(id);
-    if (!rollout || !isRunningRollout(rollout.state)) return;
+    if (!rollout) return;
+    if (!isRunningRollout(rollout.state)) {
+      // Paused by an operator: its sent agents still report, and failures past the threshold halt
+      // it now (once: a halted rollout's reason says so), not at a resume that would accept them.
+      // Timeouts wait for the resume, which counts them as failures so far.
+      const halts = nextRolloutState(rollout.state, "halt") !== undefined;
+      if (halts && !isHaltReason(rollout.reason)) {
+        const { total } = await this.activeStats(t, rollout);
+        if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance))
+          await this.halt(rollout, total.failed, dispatch);
+      }
+      return;
+    }
     const now = this.options.now();
     await this.expireOffline(t, dispatch, rollout, now);
     await this.expireStalled(t, dispatch, rollout, now);
@@ -884,7 +918,7 @@ export class RolloutEngine {
   private async halt(rollout: RolloutRecord, failed: number, dispatch: Dispatch): Promise<void> {
     const auto = rollout.spec.autoRollback;
     // A snapshot: agents still updating may fail after the halt, so the view's counts can be higher.
-    const reason = `failure threshold (${describeThreshold(rollout.spec.failureThreshold)}) reached: ${failed} failed when it halted`;
+    const reason = `${HALT_REASON_START}${describeThreshold(rollout.spec.failureThreshold)}) reached: ${failed} failed when it halted${rollout.state === "paused" ? " (while paused by an operator)" : ""}`;
     const back = auto ? await markRollback(dispatch, rollout, HUB_ACTOR) : undefined;
     const state = rolloutStep(rollout.state, auto ? "halt-rollback" : "halt");
     await dispatch.t.updateRollout(rollout.id, {
@@ -977,6 +1011,13 @@ export class RolloutEngine {
     }
     if (updates.length > 0) await t.updateDeployments(updates);
   }
+}
+
+/** How every halt's reason starts: a paused rollout whose reason does has halted already. */
+const HALT_REASON_START = "failure threshold (";
+
+function isHaltReason(reason: string | null): boolean {
+  return reason?.startsWith(HALT_REASON_START) ?? false;
 }
 
 /**

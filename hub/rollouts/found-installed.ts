@@ -5,9 +5,12 @@ import type { DeploymentRecord, ReleaseRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import { nextDeploymentState } from "./states.js";
 
+/** An app as a hello, the stored status or the preview's candidate names it. */
+type AppFacts = { app: string; version?: string | null | undefined; releaseId?: string | undefined };
+
 /** Whether `apps` (an agent's hello, or its stored status) says it runs `release` now. */
 export function runsRelease(
-  apps: readonly Pick<AppStatus, "app" | "version" | "releaseId">[],
+  apps: readonly AppFacts[],
   release: Pick<ReleaseRecord, "id" | "app" | "version">,
 ): boolean {
   const status = apps.find((a) => a.app === release.app);
@@ -15,6 +18,27 @@ export function runsRelease(
   // The id it names wins: one it rolled back to locally may share nothing else with the release.
   if (status.releaseId) return status.releaseId === release.id;
   return status.version === release.version;
+}
+
+/**
+ * The app states in which an agent on a release does not run it well: a failed update left it in
+ * place, or the restore after a failed update failed too. Such a host is not "already updated".
+ */
+const BROKEN_STATES: readonly string[] = ["failed_not_rolled_back", "restore_failed"];
+
+/**
+ * Why an agent whose `apps` say it runs `release` is broken on it, or undefined. The agent answers
+ * an instruction for the version it runs with "already on it" (success), so sending it the release
+ * again repairs nothing: the rollout counts it as failed and says why instead.
+ */
+export function brokenOnRelease(
+  apps: readonly (AppFacts & { state?: string | undefined })[],
+  release: Pick<ReleaseRecord, "id" | "app" | "version">,
+): string | undefined {
+  const status = apps.find((a) => a.app === release.app);
+  if (!status?.state || !BROKEN_STATES.includes(status.state) || !runsRelease(apps, release))
+    return undefined;
+  return `not sent: the agent runs ${release.app} ${release.version} already, but its last run of it failed (${status.state}); it would only answer that it is on that version. Repair the host (or abort --rollback to send it back), then roll out again`;
 }
 
 /**
@@ -47,7 +71,9 @@ export async function settleInstalled(
         ? undefined
         : await dispatch.once(`release:${d.desiredRelease}`, () => t.getRelease(d.desiredRelease));
     const runs = apps ?? stored?.get(d.agentId) ?? [];
-    if (state === undefined || !release || !runsRelease(runs, release)) {
+    // Broken on it (its failed update left it in place): not done. Sent, the agent answers with
+    // its report of that failure (the instruction it carried out already), which counts.
+    if (state === undefined || !release || !runsRelease(runs, release) || brokenOnRelease(runs, release)) {
       toSend.push(d);
       continue;
     }

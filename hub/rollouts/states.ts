@@ -103,16 +103,29 @@ export const rolloutTransitions = {
     abort: "aborted",
     "abort-rollback": "aborted",
   },
-  paused: { resume: "running", abort: "aborted", "abort-rollback": "aborted" },
+  // Agents sent the release before an operator paused go on updating: failures that cross the
+  // threshold meanwhile halt it (auto-rollback too), or resume would accept them unseen.
+  paused: {
+    resume: "running",
+    abort: "aborted",
+    "abort-rollback": "aborted",
+    halt: "paused",
+    "halt-rollback": "failed",
+  },
   completed: { "abort-rollback": "aborted" },
   aborted: { "abort-rollback": "aborted" },
   failed: {},
 } as const satisfies Table<RolloutState, RolloutEvent>;
 
-/** A deployment is planned `pending`, or `succeeded` when its agent already runs the release. */
+/**
+ * A deployment is planned `pending`, or `succeeded` when its agent already runs the release — or
+ * `failed` when it runs it but its last run of it failed (left installed, or a failed restore): the
+ * agent would answer an instruction with "already on it", so it is not sent, and counts as failed.
+ */
 export const DEPLOYMENT_PLANNED = {
   toInstall: "pending",
   alreadyThere: "succeeded",
+  brokenThere: "failed",
 } as const satisfies Record<string, DeploymentState>;
 
 // A late update report counts in every state it can describe (a timed-out agent that finishes

@@ -1,6 +1,6 @@
 import type { StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
-import { completedReason, rollbackableOf, rollbackableOfCounts } from "./accounting.js";
+import { completedReason, isWaitingReason, rollbackableOf, rollbackableOfCounts } from "./accounting.js";
 import { leftOnRelease, notRolledBack, restoredByHost } from "./rollback-result.js";
 import {
   cancelsUnsent,
@@ -96,6 +96,8 @@ function autoAdvanceAt(rollout: RolloutRecord): { autoAdvanceAt?: string } {
     !rollout.spec.autoAdvance ||
     last ||
     !isRunningRollout(rollout.state) ||
+    // Finished below its minSuccessRate: only an operator moves it on, whatever the time.
+    isWaitingReason(rollout.reason) ||
     !wave ||
     wave.waitMinutes === 0
   )

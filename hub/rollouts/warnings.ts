@@ -7,11 +7,17 @@
  */
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { compareVersions } from "../../shared/versions.js";
+import { brokenOnRelease } from "./found-installed.js";
 import { type Candidate, isEligible } from "./membership.js";
 
 /** An agent as the preview reads it: its announced version of each app, and its allow_downgrade. */
 export interface VersionedCandidate extends Candidate {
-  apps: { app: string; version?: string | null | undefined }[];
+  apps: {
+    app: string;
+    version?: string | null | undefined;
+    state?: string;
+    releaseId?: string | undefined;
+  }[];
   /** Its hello's [trust] allow_downgrade; absent from an older agent, which is taken to refuse. */
   allowDowngrade?: boolean | undefined;
   /** Connected now (as the store says: in a cluster, to any hub). */
@@ -158,9 +164,67 @@ export function unplacedWarnings(
   ];
 }
 
+/**
+ * A failure count above the number of agents the rollout holds can never be reached: the release
+ * failing on every host neither halts it nor, with `autoRollback`, sends anyone back. Agents that
+ * register later join, so it is said, not refused.
+ */
+export function thresholdWarnings(
+  spec: RolloutSpec,
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const held = [...placed.values()].filter((wave) => wave !== undefined).length;
+  const threshold = spec.failureThreshold;
+  if (!("count" in threshold) || held === 0 || threshold.count <= held) return [];
+  const rollback = spec.autoRollback ? " nor sends anyone back (autoRollback)" : "";
+  return [
+    `body.failureThreshold: ${threshold.count} failure(s) is more than the ${held} agent(s) the rollout holds now: the release failing on every one of them neither halts it${rollback}`,
+  ];
+}
+
+/**
+ * `waitMinutes` and `minSuccessRate` only hold back a wave that advances by itself: without
+ * `autoAdvance` an operator advances it whenever they choose, so a soak or success bar written
+ * into the spec does nothing, and the operator should not count on it.
+ */
+export function idleWaveOptionWarnings(spec: RolloutSpec): string[] {
+  if (spec.autoAdvance) return [];
+  return spec.waves.flatMap((wave, i) => {
+    const set = [
+      ...(wave.waitMinutes > 0 ? [`waitMinutes ${wave.waitMinutes}`] : []),
+      ...(wave.minSuccessRate < 1 ? [`minSuccessRate ${wave.minSuccessRate}`] : []),
+    ];
+    return set.length === 0
+      ? []
+      : [
+          `body.waves[${i}] (${wave.name}): ${set.join(" and ")} only act with autoAdvance, which is off: the wave advances when an operator advances it`,
+        ];
+  });
+}
+
+/**
+ * Agents that run the release already but whose last run of it failed (`brokenOnRelease`): the
+ * rollout does not send it to them again (they would answer "already on it") and counts them as
+ * failed at once, which may halt it as soon as it starts.
+ */
+export function brokenWarnings(
+  release: { id: string; app: string; version: string },
+  agents: readonly VersionedCandidate[],
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const broken = agents.filter(
+    (a) => placed.get(a.id) !== undefined && brokenOnRelease(a.apps, release) !== undefined,
+  );
+  if (broken.length === 0) return [];
+  const shown = broken.map((a) => `${a.id} (${a.apps.find((s) => s.app === release.app)?.state})`);
+  return [
+    `body.release: ${broken.length} agent(s) run ${release.app} ${release.version} already, but their last run of it failed: ${shown.slice(0, 5).join(", ")}${shown.length > 5 ? ", …" : ""}; they are not sent it again and count as failed`,
+  ];
+}
+
 /** Every warning for a rollout of `release` placed as `placed` (empty when there is nothing to say). */
 export function rolloutWarnings(
-  release: { app: string; version: string },
+  release: { id: string; app: string; version: string },
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
   spec: RolloutSpec,
@@ -171,5 +235,8 @@ export function rolloutWarnings(
     ...offlineWaveWarnings(spec, agents, placed),
     ...unplacedWarnings(spec, placed),
     ...downgradeWarnings(release, agents, placed),
+    ...brokenWarnings(release, agents, placed),
+    ...idleWaveOptionWarnings(spec),
+    ...thresholdWarnings(spec, placed),
   ];
 }

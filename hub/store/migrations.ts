@@ -190,4 +190,9 @@ export const migrations: readonly string[] = [
   CREATE INDEX deployments_agent ON deployments(agent_id);
   CREATE INDEX deployments_rollback_pending ON deployments(updated_at) WHERE state = 'rollback_pending';
   `,
+  // /metrics counts deployments by state (at most every 10 s): without an index that read the
+  // whole table, 0.4 s at a million rows, on the one connection every request and report waits on.
+  `
+  CREATE INDEX deployments_state ON deployments(state);
+  `,
 ];

@@ -63,6 +63,8 @@ const FAILED_STATES: Record<string, string> = {
   failed_restored: "update failed, rolled back by the host",
   failed: "update failed",
   failed_unchanged: "update failed",
+  // The new release stays in place, failing its checks (auto_rollback_on did not cover the failure).
+  failed_not_rolled_back: "update failed, NOT rolled back",
   restore_failed: "update failed, restore FAILED",
   manual_intervention_required: "needs a person",
 };

@@ -11,7 +11,9 @@ const questions: Record<Action, string> = {
   advance: "Start the next wave now? Its agents begin updating at once.",
   pause: "Pause this rollout? Agents already updating finish; no new ones start.",
   resume: "Resume this rollout?",
-  abort: "Abort this rollout? Agents not yet updated stay on their current release.",
+  // Agents already sent the release are not called back: they finish, as on pause.
+  abort:
+    "Abort this rollout? Agents already updating finish; those not yet sent the release stay on their current one.",
   "abort-rollback": "Abort this rollout AND send every agent it updated back to its previous release?",
 };
 
@@ -68,9 +70,17 @@ export function rolloutDetailView(id: string): View {
   // after one nobody looked at.
   let shownWave: number | undefined;
 
+  // Resuming accepts the failures so far (only new ones count toward the threshold): the
+  // operator is told how many before saying yes, not left to read it in the README.
+  let failedSoFar = 0;
+  const question = (action: Action): string =>
+    action === "resume" && failedSoFar > 0
+      ? `Resume this rollout? Its ${failedSoFar} failure(s) so far are accepted: only failures from now on count toward its threshold.`
+      : questions[action];
+
   for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][]) {
     button.addEventListener("click", async () => {
-      if (!window.confirm(questions[action])) return;
+      if (!window.confirm(question(action))) return;
       message.textContent = "";
       try {
         const result =
@@ -91,6 +101,7 @@ export function rolloutDetailView(id: string): View {
   function show(r: RolloutDetail): void {
     heading.textContent = `Rollout of ${r.release.app} ${r.release.version}`;
     shownWave = r.currentWave;
+    failedSoFar = r.progress.failed;
     // The hub says which actions its state machine allows now; the last wave cannot advance.
     for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][])
       button.disabled = !r.actions.includes(action);

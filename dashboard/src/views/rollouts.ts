@@ -43,7 +43,14 @@ export function rolloutsView(): View {
                 {},
                 h("td", {}, link(`/rollouts/${encodeURIComponent(r.id)}`, shortId(r.id))),
                 h("td", {}, `${r.release.app} ${r.release.version}`),
-                h("td", {}, h("span", { class: `pill state-${r.state}` }, r.state)),
+                // Why it stands there: halted on its threshold or paused by hand, a wave waiting
+                // for an operator ("running"), a completion with failures read alike without it.
+                h(
+                  "td",
+                  {},
+                  h("span", { class: `pill state-${r.state}` }, r.state),
+                  r.reason ? h("div", { class: "sub rollout-reason" }, r.reason) : null,
+                ),
                 h("td", {}, `${r.currentWave + 1}: ${r.currentWaveName}`),
                 h("td", {}, countsText(r.progress, r.restored)),
                 h("td", {}, when(r.created)),

@@ -350,6 +350,14 @@ describe("ship-hub CLI", () => {
       code: 2,
       stderr: expect.stringMatching(/is in wave 2 \(two\): it has not reached wave 3 \(three\)/),
     });
+    // A wave the rollout does not have is bad input, not a wave it "has not reached".
+    const none = await cli("rollout", "advance", id, "--from-wave", "5", ...remote).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(none).toMatchObject({
+      code: 2,
+      stderr: `ship-hub: hub answered 400: body.fromWave: rollout ${id} has 3 wave(s), wave 1 (one) to wave 3 (three) (fromWave 4 would be wave 5)\n`,
+    });
     for (const bad of ["0", "x", "1.5"]) {
       const usage = await cli("rollout", "advance", id, "--from-wave", bad, ...remote).catch(
         (e: { code: number; stderr: string }) => e,

@@ -2,6 +2,8 @@
  * A failed update the agent did not roll back (failed_not_rolled_back) leaves the new release
  * installed, and the agent's report names it (installedReleaseId). The hub recorded that release id
  * but kept the version it knew, so the fleet read `web@1.0.0 (failed)` on a host running 2.0.0.
+ * The state is the one its next hello names (failed_not_rolled_back), so a later rollout of the
+ * release does not take the host for updated.
  * Real hub (in process), a real WebSocket agent.
  */
 import { randomUUID } from "node:crypto";
@@ -58,7 +60,8 @@ describe("the fleet after a failed update left installed", () => {
       { token: t.operator },
     );
     expect(view.body.apps).toEqual([
-      expect.objectContaining({ app: "web", version: "2.0.0", state: "failed" }),
+      // In the word the host's next hello uses for it (it read "failed" until then).
+      expect.objectContaining({ app: "web", version: "2.0.0", state: "failed_not_rolled_back" }),
     ]);
   });
 });

@@ -102,3 +102,36 @@ describe("an auto-advancing wave that waits its waitMinutes", () => {
     expect(await view()).not.toHaveProperty("autoAdvanceAt");
   });
 });
+
+describe("a wave that waits its waitMinutes and finished below its minSuccessRate", () => {
+  it("gives no time at which it advances by itself: only an operator moves it on", async () => {
+    requireHubBin();
+    const t = await session.start();
+    const release = await publishRelease(t, "2.0.0");
+    const c1 = await connect(t, "c1");
+    await connect(t, "m1");
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: {
+          release,
+          waves: [
+            { name: "canary", agents: ["c1"], waitMinutes: 30 },
+            { name: "rest", percent: 100 },
+          ],
+          failureThreshold: { count: 2 },
+          autoAdvance: true,
+        },
+      })
+    ).body.id;
+    sendReport(c1, await c1.next(isType("deploy")), "failed");
+    type View = { reason: string | null; autoAdvanceAt?: string };
+    const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    await expect.poll(async () => (await view()).reason).toMatch(/^waiting for an operator: /);
+    // It used to say both "waiting for an operator" and "advances by itself … not before" 30 minutes on.
+    expect(await view()).not.toHaveProperty("autoAdvanceAt");
+    const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url, "--token", t.operator]);
+    expect(shown.stdout).toContain("waiting for an operator: wave 1 (canary) finished with 0 of 1 succeeded");
+    expect(shown.stdout).not.toContain("advances by itself");
+  });
+});

@@ -124,4 +124,18 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
       "warning: body.waves[0] (canary): every agent of it is offline now (web-03): the wave waits for them, and each that stays away past the hub's offline timeout counts as failed",
     ]);
   });
+
+  it("a failure count above the agents it holds is named: it could never halt or roll back", async () => {
+    const preview = (failureThreshold: object) =>
+      t.api<{ warnings: string[] }>("POST", "/api/v1/rollouts/preview", {
+        token: t.operator,
+        body: { release, waves: [{ name: "all", percent: 100 }], failureThreshold, autoRollback: true },
+      });
+    // web-01, web-02 and web-03 (offline) take web.
+    expect((await preview({ count: 10 })).body.warnings).toContain(
+      "body.failureThreshold: 10 failure(s) is more than the 3 agent(s) the rollout holds now: the release failing on every one of them neither halts it nor sends anyone back (autoRollback)",
+    );
+    const reachable = (await preview({ count: 3 })).body.warnings;
+    expect(reachable.filter((w) => w.startsWith("body.failureThreshold"))).toEqual([]);
+  });
 });

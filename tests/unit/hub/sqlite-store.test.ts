@@ -40,6 +40,7 @@ describe("SqliteStore", () => {
       { version: 6 },
       { version: 7 },
       { version: 8 },
+      { version: 9 },
     ]);
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     db.close();
@@ -59,6 +60,17 @@ describe("SqliteStore", () => {
       }),
     ).toThrow(/FOREIGN KEY/);
     again.close();
+  });
+
+  it("counts deployments by state from an index, not by reading every row (/metrics)", () => {
+    const file = join(dir, "hub.db");
+    new SqliteStore(file).close();
+    const db = new Database(file);
+    const plan = db
+      .prepare("EXPLAIN QUERY PLAN SELECT state, COUNT(*) AS n FROM deployments GROUP BY state")
+      .all() as { detail: string }[];
+    db.close();
+    expect(plan.map((p) => p.detail).join("; ")).toContain("USING COVERING INDEX deployments_state");
   });
 
   it("refuses a database written by a newer hub", () => {

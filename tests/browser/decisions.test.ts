@@ -1,0 +1,148 @@
+/**
+ * What the dashboard says of rollouts and hosts that need a decision.
+ *
+ * The rollouts list showed each rollout's state alone: a rollout halted on its failure threshold
+ * and one an operator paused both read "paused", a wave stuck waiting for an operator read
+ * "running", and "completed" hid its failures, so an operator scanning the list could not tell
+ * which needed a decision. Each state now carries the hub's reason. And resuming a halted rollout
+ * accepts its failures so far, which the confirmation now says. A failed update its host did not
+ * roll back (`failed_not_rolled_back`: the new release stays in place, failing its checks) read in
+ * the fleet as the plain grey word, like an app at rest; it is now a red failure. Real hub (in
+ * process), agents over a real WebSocket, real headless Chromium.
+ */
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDashboard } from "../integration/dashboard/support.js";
+import {
+  isType,
+  publishRelease,
+  reportAcked,
+  startTestHub,
+  TestAgent,
+  type TestHub,
+} from "../integration/hub/support.js";
+import { hasProgram } from "../support/require-program.js";
+
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
+
+describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decision, in Chromium", () => {
+  let t: TestHub;
+  let browser: Browser;
+  let page: Page;
+  const agents: TestAgent[] = [];
+
+  beforeAll(async () => {
+    buildDashboard();
+    t = await startTestHub();
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${t.hub.url}/?poll=200`);
+    await page.locator("#token").fill(t.operator);
+    await page.keyboard.press("Enter");
+  });
+  afterAll(async () => {
+    for (const a of agents) a.ws.terminate();
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it("says why a rollout is paused", async () => {
+    const release = await publishRelease(t, "2.0.0");
+    const a1 = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    agents.push(a1);
+    a1.hello("a1");
+    while (!t.hub.registry.isOnline("a1")) await new Promise((resolve) => setTimeout(resolve, 20));
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release, waves: [{ name: "all", percent: 100 }] },
+      })
+    ).body.id;
+    await reportAcked(a1, await a1.next(isType("deploy")), "failed");
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts`);
+    const row = page.locator("#rollout-list tr", { hasText: id.slice(0, 8) });
+    await expect
+      .poll(() => row.locator(".rollout-reason").textContent({ timeout: 5000 }))
+      .toBe("failure threshold (1 failure(s)) reached: 1 failed when it halted");
+    expect(await row.locator(".pill").textContent()).toBe("paused");
+
+    // Resuming accepts that failure: the confirmation says so before the operator agrees.
+    const asked: string[] = [];
+    page.on("dialog", (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).toBe("paused");
+    await page.locator('button[data-action="resume"]').click();
+    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).not.toBe("paused");
+    expect(asked).toEqual([
+      "Resume this rollout? Its 1 failure(s) so far are accepted: only failures from now on count toward its threshold.",
+    ]);
+  });
+
+  it("shows a failed update left in place as a failure", async () => {
+    for (const [id, state] of [
+      ["broken", "failed_not_rolled_back"],
+      ["fine", "updated"],
+    ] as const) {
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+      agents.push(agent);
+      agent.hello(id, [{ app: "web", version: "2.0.0", state, releaseId: undefined }]);
+      while (!t.hub.registry.isOnline(id)) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await page.goto(`${t.hub.url}/?poll=200#/fleet`);
+    const row = (id: string) => page.locator("#fleet-table tr", { hasText: id }).first();
+    await expect
+      .poll(() => row("broken").locator(".state-bad").textContent())
+      .toBe("✗ update failed, NOT rolled back");
+    expect(await row("fine").locator(".state-bad").count()).toBe(0);
+    // The agent's own page reads the same.
+    await page.goto(`${t.hub.url}/?poll=200#/agents/broken`);
+    await expect
+      .poll(() => page.locator("td .state-bad").first().textContent({ timeout: 5000 }))
+      .toBe("✗ update failed, NOT rolled back");
+  });
+
+  it("Abort says that agents already updating finish: they are not called back", async () => {
+    const release = await publishRelease(t, "3.0.0");
+    const b1 = await TestAgent.connect(t.hub.url, await t.agentToken("b1"));
+    agents.push(b1);
+    b1.hello("b1");
+    while (!t.hub.registry.isOnline("b1")) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The earlier cases' rollout of web is still active: abort it first.
+    for (const r of (
+      await t.api<{ rollouts: { id: string; final: boolean }[] }>("GET", "/api/v1/rollouts", {
+        token: t.operator,
+      })
+    ).body.rollouts)
+      if (!r.final) await t.api("POST", `/api/v1/rollouts/${r.id}/abort`, { token: t.operator, body: {} });
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release, waves: [{ name: "all", agents: ["b1"] }] },
+      })
+    ).body.id;
+    const deploy = await b1.next(isType("deploy"));
+    const asked: string[] = [];
+    page.removeAllListeners("dialog");
+    page.on("dialog", (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).toBe("running");
+    await page.locator('button[data-action="abort"]').click();
+    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).toBe("aborted");
+    expect(asked).toEqual([
+      "Abort this rollout? Agents already updating finish; those not yet sent the release stay on their current one.",
+    ]);
+    // As it said: b1, already sent the release, finishes its update and counts.
+    await reportAcked(b1, deploy, "succeeded");
+    type Detail = { waves: { agents: { agentId: string; state: string }[] }[] };
+    const detail = await t.api<Detail>("GET", `/api/v1/rollouts/${id}`, { token: t.operator });
+    expect(detail.body.waves[0]?.agents).toEqual([
+      expect.objectContaining({ agentId: "b1", state: "succeeded" }),
+    ]);
+  });
+});

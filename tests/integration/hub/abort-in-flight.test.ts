@@ -1,0 +1,47 @@
+/**
+ * `ship-hub rollout abort ID` (without --rollback) calls nobody back: agents already sent the
+ * release finish their update and count. The CLI printed "aborted" and nothing more, so an operator
+ * took the hosts mid-update for stopped. It now says how many finish, and how to send them back.
+ * Real hub (in process) over real WebSocket, the real CLI.
+ */
+import { describe, expect, it } from "vitest";
+import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
+import { hubPerTest, isType, publishRelease, reportAcked } from "./support.js";
+
+const session = hubPerTest();
+
+describe("abort while agents are updating", () => {
+  it("says they finish, and how to send them back", async () => {
+    requireHubBin();
+    const t = await session.start();
+    const release = await publishRelease(t, "2.0.0");
+    const a1 = await session.connect(t, "a1");
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release, waves: [{ name: "all", percent: 100 }] },
+      })
+    ).body.id;
+    const deploy = await a1.next(isType("deploy"));
+    const aborted = await runHubCli(t.dir, [
+      "rollout",
+      "abort",
+      id,
+      "--hub",
+      t.hub.url,
+      "--token",
+      t.operator,
+    ]);
+    expect(aborted.code).toBe(0);
+    expect(aborted.stdout).toMatch(/^state +aborted/m);
+    expect(aborted.stderr).toBe(
+      `note: 1 agent(s) already sent the release finish their update; \`rollout abort ${id} --rollback\` sends the updated ones back\n`,
+    );
+    // As it said: a1 finishes, and counts.
+    await reportAcked(a1, deploy, "succeeded");
+    const view = await t.api<{ counts: Record<string, number> }>("GET", `/api/v1/rollouts/${id}`, {
+      token: t.operator,
+    });
+    expect(view.body.counts).toEqual({ succeeded: 1 });
+  });
+});
