@@ -19,6 +19,16 @@ const UNTRUSTED_CHAIN = new Set([
   "CERT_SIGNATURE_FAILURE",
 ]);
 
+/**
+ * What a TLS failure's `code` says is wrong with the server's certificate for this client: signed
+ * by no CA it trusts, or not for the host name it asked for; undefined for anything else.
+ */
+export function certificateRefusal(code: string | undefined): "untrusted" | "wrong-name" | undefined {
+  if (code === undefined) return undefined;
+  if (UNTRUSTED_CHAIN.has(code)) return "untrusted";
+  return code === "ERR_TLS_CERT_ALTNAME_INVALID" ? "wrong-name" : undefined;
+}
+
 /** `caFile` is the source's `ca_file` as configured, when it has one. */
 export function untrustedCertificateAt(
   err: unknown,
@@ -27,7 +37,8 @@ export function untrustedCertificateAt(
 ): BadInputError | undefined {
   if (!(err instanceof DownloadError) || err.code === undefined) return undefined;
   const key = (k: string) => `sources.${source}.${k}`;
-  if (UNTRUSTED_CHAIN.has(err.code)) {
+  const refusal = certificateRefusal(err.code);
+  if (refusal === "untrusted") {
     const fix =
       caFile === undefined
         ? "set ca_file to the certificate (PEM) of the CA that signed it"
@@ -38,7 +49,7 @@ export function untrustedCertificateAt(
       `${err.url}: the server's certificate is not signed by a CA this host trusts (${err.code}); ${fix}`,
     );
   }
-  if (err.code === "ERR_TLS_CERT_ALTNAME_INVALID")
+  if (refusal === "wrong-name")
     return BadInputError.single(
       "ship.toml",
       key("url"),

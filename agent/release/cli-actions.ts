@@ -291,6 +291,7 @@ export interface PublishCliOptions {
   gitTag?: string;
   manifest?: string;
   signature?: string;
+  caFile?: string;
 }
 
 function publishSource(o: CommonOptions, p: PublishCliOptions): PublishSource {
@@ -333,6 +334,9 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
     p.signature === undefined
       ? undefined
       : await readInputFile(resolve(o.dir, p.signature), "--signature", { nonEmpty: true });
+  const caFile = p.caFile === undefined ? undefined : resolve(o.dir, p.caFile);
+  // Read now so a missing or empty file is named as the flag, before any upload.
+  if (caFile !== undefined) await readInputFile(caFile, "--ca-file", { nonEmpty: true });
   const published = await publishRelease({
     hubUrl,
     token,
@@ -342,6 +346,7 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
     manifestText,
     ...(signatureText === undefined ? {} : { signatureText }),
     onProgress: progressReporterFor(o, `${p.app} ${p.version}`, "uploading"),
+    ...(caFile === undefined ? {} : { caFile }),
   });
   const signed = signatureText === undefined ? "unsigned" : "signed";
   report(o, published, [`published ${p.app} ${published.version} (${signed}) as release ${published.id}`]);
