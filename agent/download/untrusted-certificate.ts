@@ -57,3 +57,40 @@ export function untrustedCertificateAt(
     );
   return undefined;
 }
+
+/**
+ * The same for a hub release whose URL is on another origin than the app's own source `url` (or
+ * whose app has no http(s) source): it read "download … failed: unable to verify the first
+ * certificate", naming nothing to set. The app's ca_file is what this host checks such a URL
+ * against (its headers stay with its own origin); a source of another type has none.
+ */
+export function untrustedReleaseUrl(
+  err: unknown,
+  source: string,
+  sourceType: string,
+  caFile: string | undefined,
+): BadInputError | undefined {
+  if (!(err instanceof DownloadError)) return undefined;
+  const refusal = certificateRefusal(err.code);
+  if (refusal === "wrong-name")
+    return BadInputError.single(
+      "hub release",
+      "source.url",
+      `${err.url}: the server's certificate is not for this host name (${err.code}); publish the release with a URL naming the server as its certificate does`,
+    );
+  if (refusal === undefined) return undefined;
+  const untrusted = `${err.url}: the server's certificate is not signed by a CA this host trusts (${err.code})`;
+  if (sourceType === "http" || sourceType === "https")
+    return BadInputError.single(
+      "ship.toml",
+      `sources.${source}.ca_file`,
+      caFile === undefined
+        ? `${untrusted}; set ca_file to the certificate (PEM) of the CA that signed it (this app's hub releases are checked against it on any origin)`
+        : `${untrusted}; ca_file ${caFile} is not that CA's certificate: add the one that signed this server's (one PEM file may hold several)`,
+    );
+  return BadInputError.single(
+    "hub release",
+    "source.url",
+    `${untrusted}; [sources.${source}] is type ${sourceType}, which has no ca_file: publish the release on a server this host trusts, or give ship agent NODE_EXTRA_CA_CERTS=/path/to/ca.pem (a drop-in's Environment=)`,
+  );
+}
