@@ -50,6 +50,10 @@ interface Target {
 /** Where fetched refs of a URL remote go, so they never clash with the clone's own remotes. */
 const URL_REMOTE_NAME = "ship";
 
+/** How servers refuse a fetch by id of a commit they do not have (or will not serve). */
+const LACKS_OBJECT =
+  /not our ref|unadvertised object|couldn't find remote ref|no such remote ref|bad object/i;
+
 export class GitSource implements ReleaseSource {
   readonly type = "git";
   private readonly git: SimpleGit;
@@ -456,9 +460,15 @@ export class GitSource implements ReleaseSource {
     let commit = await this.revParse(`${pin.commit}^{commit}`);
     if (commit === undefined || !(await this.complete(commit))) {
       // Not on the branch we track: ask for the commit itself (servers allow reachable commits).
-      // A refusal means the remote lacks it; running out of time does not (it was read as that).
+      // Only the remote's word that it lacks the commit means "not available": a network fault or
+      // the deadline was read as that too, and failed the hub's deployment for good.
       await this.gitFetch([pin.commit]).catch((err: unknown) => {
-        if (err instanceof GitFetchDeadline) throw err;
+        if (
+          !(err instanceof DownloadError) ||
+          err instanceof GitFetchDeadline ||
+          !LACKS_OBJECT.test(err.message)
+        )
+          throw err;
       });
       commit = await this.revParse(`${pin.commit}^{commit}`);
       if (commit !== undefined && !(await this.complete(commit))) commit = undefined;
