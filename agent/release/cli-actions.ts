@@ -12,7 +12,7 @@ import { readableByOthersNote } from "../../shared/file-permissions.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { isVersionLike } from "../../shared/versions.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
-import { readManifestFromArchive } from "./archive-manifest.js";
+import { checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
 import { archiveName, type BuiltArchive, buildReleaseArchive } from "./build-archive.js";
 import { type BumpPart, nextVersion } from "./bump.js";
 import { appNameFrom, normaliseVersion, type ReleaseIo } from "./cli-io.js";
@@ -316,7 +316,11 @@ async function publishManifest(
   p: PublishCliOptions,
   source: PublishSource,
 ): Promise<string> {
-  if (p.manifest !== undefined) return readInputFile(resolve(o.dir, p.manifest), "--manifest");
+  if (p.manifest !== undefined) {
+    const text = await readInputFile(resolve(o.dir, p.manifest), "--manifest");
+    if (source.kind === "artifact") await checkReleaseArchive(source.path);
+    return text;
+  }
   if (source.kind === "artifact") return readManifestFromArchive(source.path);
   return readFile(join(o.dir, MANIFEST_FILENAME), "utf8").catch(() => {
     throw BadInputError.single("--manifest", "", `is required: no ${MANIFEST_FILENAME} in ${resolve(o.dir)}`);
