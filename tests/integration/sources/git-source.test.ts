@@ -1,9 +1,11 @@
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
+import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DownloadError } from "../../../agent/download/errors.js";
@@ -11,13 +13,20 @@ import { createSource } from "../../../agent/sources/create.js";
 import { GitSource } from "../../../agent/sources/git.js";
 import type { InstalledRelease, SourceContext } from "../../../agent/sources/types.js";
 import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
-import { VerificationError } from "../../../shared/errors.js";
+import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasProgram } from "../../support/require-program.js";
 import { freePort } from "../../support/servers/free-port.js";
 import { gitHttpHandler } from "../../support/servers/git-http.js";
 import { startHttpServer } from "../../support/servers/http-server.js";
 import { commitFiles, copyRepos, git, makeRepos, type Repos } from "./git-repos.js";
+
+const execFileAsync = promisify(execFile);
+
+/** chown -R, as root. */
+async function chownTree(dir: string, uid: number): Promise<void> {
+  await execFileAsync("chown", ["-R", String(uid), dir]);
+}
 
 describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
   let tmp: string;
@@ -201,6 +210,28 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
       expect((error as Error).message).not.toMatch(/fatal:|git fetch failed/);
     }
   });
+
+  // The seed's set-up: `sudo git clone … /opt/myapp`, then ship runs as `ship`. git refuses a
+  // clone another user owns; that was exit 1 "git fetch failed: fatal: detected dubious
+  // ownership" on every run, naming nothing to change.
+  it.skipIf(process.getuid?.() !== 0)(
+    "a clone another user owns is bad input naming local_path, and how to fix it",
+    async () => {
+      await chownTree(repos.clone, 65534);
+      const error = await source()
+        .check()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(BadInputError);
+      expect((error as Error).message).toContain(
+        `sources.app.local_path: ${repos.clone} belongs to uid 65534, not to root (uid 0) that ship runs as, and git refuses to work in a clone another user owns ("detected dubious ownership"): chown -R root ${repos.clone}, or trust it (as root): git config --system --add safe.directory ${repos.clone}`,
+      );
+      await chownTree(repos.clone, 0);
+      expect((await source().check()).available).toBe(true);
+    },
+  );
 
   it("refuses a tracked symlink that points outside the release", async () => {
     await commitFiles(repos.dev, "2.0.0", {});
