@@ -4,12 +4,14 @@
  * of its write, or stdout's EPIPE quiet exit ended the run mid-step, the app half-installed until
  * the next run undid it. The run must go on to its end, as under nohup.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { access, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
 import { SHIP_BIN } from "../../support/ship-cli.js";
+import { waitFor } from "../../support/wait-for.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
 const exists = (path: string) =>
@@ -18,22 +20,8 @@ const exists = (path: string) =>
     () => false,
   );
 
-async function waitForFile(path: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await exists(path))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${path}`);
-    await sleep(25);
-  }
-}
-
-const hasScript = (() => {
-  try {
-    execFileSync("script", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const waitForFile = (path: string) =>
+  waitFor(path, () => exists(path), { timeoutMs: 30_000, intervalMs: 25, where: "the app's root" });
 
 describe.skipIf(process.platform !== "linux")("a ship run whose terminal hangs up mid-update", () => {
   let app: LocalApp;
@@ -87,7 +75,7 @@ describe.skipIf(process.platform !== "linux")("a ship run whose terminal hangs u
     expect(log.match(/SIGHUP: the terminal hung up; this run goes on to its end/g)).toHaveLength(1);
   });
 
-  it.skipIf(!hasScript)(
+  it.skipIf(!hasProgram("script"))(
     "in a real terminal that goes away (script's pty closed): the update goes in",
     async () => {
       // script gives ship a pty; killing script closes its master side: the kernel hangs the
