@@ -3,6 +3,8 @@
  * it touches anything). Every item is checked and listed, met or not, so one run shows an operator
  * everything to fix rather than the first problem only.
  */
+import { access } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
 import type { Requirements } from "../../shared/manifest/schema.js";
 import { findOnPath } from "../conditions/find-on-path.js";
 import { runShell } from "../conditions/run-shell.js";
@@ -28,6 +30,8 @@ export interface RequirementOptions {
   appDir: string;
   /** Working directory of environment_checks; defaults to appDir (the pipeline may pass the release). */
   cwd?: string;
+  /** The staged release a run is about to install: a failed check is told what it lacks of it. */
+  releaseDir?: string;
   /** PATH and variables for lookups and checks; defaults to this process's environment. */
   env?: NodeJS.ProcessEnv;
   /** Overrides systemd detection (tests; unusual hosts). */
@@ -46,7 +50,7 @@ export async function checkRequirements(
   const systemd = options.systemd ?? systemdRunning(env);
   for (const service of req.required_services) checks.push(checkService(service, systemd, env));
   for (const check of req.environment_checks) {
-    checks.push(checkEnvironment(check, options.cwd ?? options.appDir, env));
+    checks.push(checkEnvironment(check, options.cwd ?? options.appDir, env, options.releaseDir));
   }
   const results = await Promise.all(checks);
   return { ok: results.every((r) => r.ok), results };
@@ -86,6 +90,7 @@ async function checkEnvironment(
   check: Requirements["environment_checks"][number],
   cwd: string,
   env: NodeJS.ProcessEnv,
+  releaseDir: string | undefined,
 ): Promise<RequirementResult> {
   // A command of the release's manifest, as hooks are: it starts from their clean environment, or
   // the agent's secrets (an SFTP passphrase_env, the hub token) could be printed into the failure
@@ -101,6 +106,37 @@ async function checkEnvironment(
   if (result.ok) detail = `passed (${check.command})`;
   else if (result.spawnError !== undefined) detail = `could not start in ${cwd}: ${result.spawnError}`;
   else if (result.timedOut) detail = `timed out after ${check.timeout} s and was killed (${check.command})`;
-  else detail = `exit code ${result.exitCode ?? "none (killed by a signal)"} (${check.command})${said}`;
+  else {
+    detail = `exit code ${result.exitCode ?? "none (killed by a signal)"} (${check.command})${said}`;
+    detail += await notYetInstalled(check.command, cwd, releaseDir);
+  }
   return { name: `environment_checks.${check.name}`, ok: result.ok, detail };
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * The seed's `python3 scripts/check_db.py`, with the script new in this release: requirements are
+ * checked before the apply, in the app directory, where it is not yet. The check failed with
+ * "can't open file" on every run, the update blocked, and nothing said why.
+ */
+async function notYetInstalled(
+  command: string,
+  cwd: string,
+  releaseDir: string | undefined,
+): Promise<string> {
+  if (releaseDir === undefined) return "";
+  const paths = command
+    .split(/\s+/)
+    .map((word) => word.replace(/^["']|["']$/g, ""))
+    .filter((word) => word.includes("/") && !isAbsolute(word) && !/^[-$~]/.test(word));
+  for (const path of paths) {
+    if (!(await exists(join(cwd, path))) && (await exists(join(releaseDir, path))))
+      return `; ${path} comes with this release and is not installed yet: requirements are checked before the apply, in the app directory, so a check may only use what the app or the host has (run the new script from a post_update hook or post_update_test instead)`;
+  }
+  return "";
 }
