@@ -3,13 +3,12 @@
  * it touches anything). Every item is checked and listed, met or not, so one run shows an operator
  * everything to fix rather than the first problem only.
  */
-import { access } from "node:fs/promises";
-import { isAbsolute, join } from "node:path";
 import type { Requirements } from "../../shared/manifest/schema.js";
 import { findOnPath } from "../conditions/find-on-path.js";
 import { runShell } from "../conditions/run-shell.js";
 import { systemdRunning, systemdServiceActive } from "../conditions/service-status.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
+import { notYetInstalled } from "../exec/not-yet-installed.js";
 import { checkDiskSpace } from "./disk-space.js";
 import { checkPythonVersion } from "./python-version.js";
 
@@ -108,35 +107,7 @@ async function checkEnvironment(
   else if (result.timedOut) detail = `timed out after ${check.timeout} s and was killed (${check.command})`;
   else {
     detail = `exit code ${result.exitCode ?? "none (killed by a signal)"} (${check.command})${said}`;
-    detail += await notYetInstalled(check.command, cwd, releaseDir);
+    detail += await notYetInstalled(check.command, cwd, releaseDir, "requirements are checked");
   }
   return { name: `environment_checks.${check.name}`, ok: result.ok, detail };
-}
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
-
-/**
- * The seed's `python3 scripts/check_db.py`, with the script new in this release: requirements are
- * checked before the apply, in the app directory, where it is not yet. The check failed with
- * "can't open file" on every run, the update blocked, and nothing said why.
- */
-async function notYetInstalled(
-  command: string,
-  cwd: string,
-  releaseDir: string | undefined,
-): Promise<string> {
-  if (releaseDir === undefined) return "";
-  const paths = command
-    .split(/\s+/)
-    .map((word) => word.replace(/^["']|["']$/g, ""))
-    .filter((word) => word.includes("/") && !isAbsolute(word) && !/^[-$~]/.test(word));
-  for (const path of paths) {
-    if (!(await exists(join(cwd, path))) && (await exists(join(releaseDir, path))))
-      return `; ${path} comes with this release and is not installed yet: requirements are checked before the apply, in the app directory, so a check may only use what the app or the host has (run the new script from a post_update hook or post_update_test instead)`;
-  }
-  return "";
 }

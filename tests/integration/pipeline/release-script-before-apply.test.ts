@@ -1,6 +1,6 @@
 /**
- * The seed's `environment_checks: python3 scripts/check_db.py`, with the script new in this
- * release. Requirements are checked before the apply, in the app directory, where the script is
+ * The seed's `environment_checks: python3 scripts/check_db.py` (or pre_update hook `python3
+ * scripts/pre_update_check.py`), with the script new in this release. Requirements are checked before the apply, in the app directory, where the script is
  * not yet: the check failed with "can't open file" on every run, and nothing said why. Real CLI.
  */
 import { readFile } from "node:fs/promises";
@@ -19,7 +19,7 @@ const manifest = (version: string) =>
     "",
   ].join("\n");
 
-describe("environment_checks naming a script the release brings", () => {
+describe("environment_checks and pre_update hooks naming a script the release brings", () => {
   let app: LocalApp;
   beforeEach(async () => {
     app = await localApp();
@@ -33,7 +33,24 @@ describe("environment_checks naming a script the release brings", () => {
     const r = await runShip(["--config", app.config]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(
-      "scripts/check_db.sh comes with this release and is not installed yet: requirements are checked before the apply, in the app directory, so a check may only use what the app or the host has",
+      "scripts/check_db.sh comes with this release and is not installed yet: requirements are checked before the apply, in the app directory, so they may only use what the app or the host has",
+    );
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+  });
+
+  it("a pre_update hook running a script the release brings says the same", async () => {
+    await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "v1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await app.release(
+      "v2",
+      'version: "2.0.0"\nhooks:\n  pre_update:\n    - "true"\n    - "sh scripts/pre_update_check.sh"\n',
+      { "app.txt": "v2\n", "scripts/pre_update_check.sh": "exit 0\n" },
+    );
+    const r = await runShip(["--config", app.config]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("update failed at pre_update hooks: pre_update hook[1] exited with ");
+    expect(r.stdout).toContain(
+      "scripts/pre_update_check.sh comes with this release and is not installed yet: pre_update hooks run before the apply, in the app directory",
     );
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
   });
