@@ -57,7 +57,20 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     { name: options.name ?? "ship", level: options.level ?? "info", redact: REDACT_PATHS },
     stream,
   );
+  if (!options.file) silenceWhenStderrCloses(stream, base);
   return wrap(base, {}, options.file === undefined);
+}
+
+/**
+ * stderr was a terminal that hung up (EIO: the ssh session of a `ship` run started by hand
+ * dropped) or a pipe whose reader left (EPIPE): the write threw out of the log call, and the run
+ * died mid-update. Nothing can read what follows, so the logger falls silent and the work goes on.
+ */
+function silenceWhenStderrCloses(stream: ReturnType<typeof destination>, base: PinoLogger): void {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EIO" && error.code !== "EPIPE") throw error;
+    base.level = "silent";
+  });
 }
 
 /**

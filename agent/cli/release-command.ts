@@ -201,6 +201,7 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
     .option("--git-tag <tag>")
     .option("--manifest <file>", "manifest (default: inside --artifact, else ./update-manifest.yaml)")
     .option("--signature <file>", "signature from `ship release sign`")
+    .option("--ca-file <pem>", "certificate (PEM) of the private CA that signed the hub's https certificate")
     .action(act((o: actions.PublishCliOptions) => (c, a) => a.publishAction(c, o)));
 
   sub("interactive", "ask for method, version bump and description, then release").action(

@@ -18,7 +18,7 @@ import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
 import { probeUrl } from "../download/probe.js";
 import { redactUrl } from "../download/redact.js";
-import { untrustedCertificateAt } from "../download/untrusted-certificate.js";
+import { untrustedCertificateAt, untrustedReleaseUrl } from "../download/untrusted-certificate.js";
 import { artifactPathFor, removeArtifact } from "../sources/artifact.js";
 import { extractWhileDownloading } from "../sources/extract-while-downloading.js";
 import { GitSource } from "../sources/git.js";
@@ -178,7 +178,10 @@ export class HubReleaseSource implements ReleaseSource {
    * to verify the first certificate", with nothing to set.
    */
   private untrusted(err: unknown, where: HttpLocation): Error | undefined {
-    return where.ownOrigin ? untrustedCertificateAt(err, this.name, where.caFile) : undefined;
+    if (where.ownOrigin) return untrustedCertificateAt(err, this.name, where.caFile);
+    // The hub's own artifact store: the agent's channel to the same hub tells of its certificate.
+    if (this.options.release.source.type === "hub") return undefined;
+    return untrustedReleaseUrl(err, this.name, this.options.source.type, where.caFile);
   }
 
   /** Where an HTTP-reachable release is, and what this host sends there; undefined for sftp/git. */

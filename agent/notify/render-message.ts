@@ -1,4 +1,5 @@
 /** The manifest's message placeholders: {version} {error} {app} {host} {system_id} {timestamp}. */
+import { MESSAGE_PLACEHOLDERS, type MessagePlaceholder } from "../../shared/manifest/message-placeholders.js";
 
 export interface NotificationEvent {
   app: string;
@@ -19,12 +20,12 @@ const DEFAULT_MESSAGES: Record<NotificationEvent["status"], string> = {
   failure: "{app} update to {version} failed on {host}: {error}",
 };
 
-const PLACEHOLDER = /\{(version|error|app|host|system_id|timestamp)\}/g;
+const PLACEHOLDER = new RegExp(`\\{(${MESSAGE_PLACEHOLDERS.join("|")})\\}`, "g");
 
 /** Unknown `{words}` are left as written: a message may legitimately contain braces. */
 export function renderMessage(template: string | undefined, event: NotificationEvent): string {
   const text = template ?? DEFAULT_MESSAGES[event.status];
-  return text.replace(PLACEHOLDER, (_, key: Exclude<keyof NotificationEvent, "warnings">) => event[key]);
+  return text.replace(PLACEHOLDER, (_, key: MessagePlaceholder) => event[key]);
 }
 
 /**

@@ -20,6 +20,7 @@ import {
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
+import { isRemoteUrl } from "../sources/git-env.js";
 import { expandHome } from "../sources/home-path.js";
 import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-key.js";
 import { sftpKeyProblem } from "../sources/ssh/sftp-key.js";
@@ -183,7 +184,8 @@ export async function checkRunSources(
 }
 
 async function sourceProblems(name: string, source: Source, configFile: string): Promise<Issue[]> {
-  const clone = source.type === "git" ? await cloneProblem(name, source.local_path, configFile) : [];
+  const clone =
+    source.type === "git" ? await cloneProblem(name, source.local_path, source.remote, configFile) : [];
   const local = source.type === "local" ? await localPathProblem(name, source, configFile) : [];
   const appDir = await kindProblems(
     [{ key: `sources.${name}.app_dir`, path: source.app_dir, kind: "directory" }],
@@ -303,10 +305,16 @@ function gitKeyProblem(key: PrivateKeyFacts, path: string): string | undefined {
  * that is not a repository is refused too: git would look for one in its parents and fetch into
  * (and later `reset`) whatever repository holds it, say /etc under etckeeper.
  */
-async function cloneProblem(name: string, localPath: string, configFile: string): Promise<Issue[]> {
+async function cloneProblem(
+  name: string,
+  localPath: string,
+  remote: string,
+  configFile: string,
+): Promise<Issue[]> {
   const path = expandHome(localPath);
   const found = await stat(path).catch(() => undefined);
-  const clone = `clone the repository there first (git clone REMOTE ${path})`;
+  const from = isRemoteUrl(remote) && !mayHoldSecret(remote) ? remote : "REMOTE";
+  const clone = `clone the repository there first (git clone ${from} ${path})`;
   const problem =
     found === undefined
       ? `${path} does not exist: ${clone}`
@@ -318,6 +326,16 @@ async function cloneProblem(name: string, localPath: string, configFile: string)
   return problem === undefined
     ? []
     : [{ file: configFile, path: `sources.${name}.local_path`, message: problem, severity: "error" }];
+}
+
+/**
+ * A remote URL that may carry a credential: a password, a query, or an https user (often a token).
+ * `ssh://git@host/…` and `git@host:…` name a login, no secret.
+ */
+function mayHoldSecret(remote: string): boolean {
+  if (!URL.canParse(remote)) return false;
+  const url = new URL(remote);
+  return url.password !== "" || url.search !== "" || (url.username !== "" && url.protocol !== "ssh:");
 }
 
 /** A work tree (`.git`, a directory or a gitfile) or a bare repository (HEAD, objects/, refs/), as git tells them. */

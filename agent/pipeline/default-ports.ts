@@ -127,9 +127,12 @@ async function evaluateConditionals(
 
 async function checkRequirements(
   requirements: Requirements,
-  input: { appDir: string },
+  input: { appDir: string; releaseDir?: string },
 ): Promise<RequirementsVerdict> {
-  const report = await checkHostRequirements(requirements, { appDir: input.appDir });
+  const report = await checkHostRequirements(requirements, {
+    appDir: input.appDir,
+    ...(input.releaseDir === undefined ? {} : { releaseDir: input.releaseDir }),
+  });
   return {
     ok: report.ok,
     failures: report.results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail}`),

@@ -142,7 +142,7 @@ export interface PipelinePorts {
   evaluateConditionals(conditionals: Conditional[], input: ConditionalsInput): Promise<ConditionalsVerdict>;
   checkRequirements(
     requirements: Requirements,
-    input: { appDir: string; log: Logger },
+    input: { appDir: string; log: Logger; releaseDir?: string },
   ): Promise<RequirementsVerdict>;
   engine: UpdateEngine;
 }

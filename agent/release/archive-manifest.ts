@@ -12,10 +12,16 @@ function isManifestPath(path: string): boolean {
   return parts[parts.length - 1] === MANIFEST_FILENAME && parts.length <= 2;
 }
 
-export async function readManifestFromArchive(archive: string): Promise<string> {
+/**
+ * The manifests `archive` holds where agents look, after reading it whole. Strict: node-tar only
+ * warns about bytes that are no tar (a text file, a .zip) and lists nothing, so such a file read
+ * as "has no update-manifest.yaml", and with --manifest it was published, for every agent to fail.
+ */
+async function manifestsIn(archive: string): Promise<Buffer[][]> {
   const found: Buffer[][] = [];
   await list({
     file: archive,
+    strict: true,
     filter: (path) => isManifestPath(path),
     onReadEntry: (entry: ReadEntry) => {
       if (entry.type !== "File" || entry.size > MAX_MANIFEST_BYTES) {
@@ -29,11 +35,25 @@ export async function readManifestFromArchive(archive: string): Promise<string> 
   }).catch((e: unknown) => {
     // A missing or unreadable file is named as such, not as a bad archive with Node's raw errno.
     if (errnoCode(e) !== undefined) throw BadInputError.single(archive, "", `cannot read: ${fsErrorText(e)}`);
-    throw BadInputError.single(archive, "", `not a readable tar archive: ${(e as Error).message}`);
+    throw BadInputError.single(
+      archive,
+      "",
+      `is not a readable tar archive: ${(e as Error).message} (agents install .tar.gz, .tgz and .tar)`,
+    );
   });
+  return found;
+}
+
+export async function readManifestFromArchive(archive: string): Promise<string> {
+  const found = await manifestsIn(archive);
   if (found.length !== 1) {
     const why = found.length === 0 ? `has no ${MANIFEST_FILENAME}` : `has ${found.length} manifests`;
     throw BadInputError.single(archive, "", `${why}; pass --manifest FILE`);
   }
   return Buffer.concat(found[0] ?? []).toString("utf8");
+}
+
+/** Refuses an archive no agent could unpack, when the manifest comes from elsewhere (--manifest). */
+export async function checkReleaseArchive(archive: string): Promise<void> {
+  await manifestsIn(archive);
 }

@@ -12,7 +12,7 @@ import { readableByOthersNote } from "../../shared/file-permissions.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { isVersionLike } from "../../shared/versions.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
-import { readManifestFromArchive } from "./archive-manifest.js";
+import { checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
 import { archiveName, type BuiltArchive, buildReleaseArchive } from "./build-archive.js";
 import { type BumpPart, nextVersion } from "./bump.js";
 import { appNameFrom, normaliseVersion, type ReleaseIo } from "./cli-io.js";
@@ -291,6 +291,7 @@ export interface PublishCliOptions {
   gitTag?: string;
   manifest?: string;
   signature?: string;
+  caFile?: string;
 }
 
 function publishSource(o: CommonOptions, p: PublishCliOptions): PublishSource {
@@ -315,7 +316,11 @@ async function publishManifest(
   p: PublishCliOptions,
   source: PublishSource,
 ): Promise<string> {
-  if (p.manifest !== undefined) return readInputFile(resolve(o.dir, p.manifest), "--manifest");
+  if (p.manifest !== undefined) {
+    const text = await readInputFile(resolve(o.dir, p.manifest), "--manifest");
+    if (source.kind === "artifact") await checkReleaseArchive(source.path);
+    return text;
+  }
   if (source.kind === "artifact") return readManifestFromArchive(source.path);
   return readFile(join(o.dir, MANIFEST_FILENAME), "utf8").catch(() => {
     throw BadInputError.single("--manifest", "", `is required: no ${MANIFEST_FILENAME} in ${resolve(o.dir)}`);
@@ -333,6 +338,9 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
     p.signature === undefined
       ? undefined
       : await readInputFile(resolve(o.dir, p.signature), "--signature", { nonEmpty: true });
+  const caFile = p.caFile === undefined ? undefined : resolve(o.dir, p.caFile);
+  // Read now so a missing or empty file is named as the flag, before any upload.
+  if (caFile !== undefined) await readInputFile(caFile, "--ca-file", { nonEmpty: true });
   const published = await publishRelease({
     hubUrl,
     token,
@@ -342,6 +350,7 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
     manifestText,
     ...(signatureText === undefined ? {} : { signatureText }),
     onProgress: progressReporterFor(o, `${p.app} ${p.version}`, "uploading"),
+    ...(caFile === undefined ? {} : { caFile }),
   });
   const signed = signatureText === undefined ? "unsigned" : "signed";
   report(o, published, [`published ${p.app} ${published.version} (${signed}) as release ${published.id}`]);

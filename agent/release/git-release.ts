@@ -4,11 +4,12 @@
  */
 import { lstat, readFile, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { simpleGit } from "simple-git";
-import { BadInputError } from "../../shared/errors.js";
+import { type SimpleGit, simpleGit } from "simple-git";
+import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { compareVersions, parseVersion } from "../../shared/versions.js";
+import { ReleaseFailedError } from "./errors.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
 import { type ReleaseFile, refusePrivateKeys } from "./private-keys.js";
@@ -91,12 +92,20 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     await git.add(MANIFEST_FILENAME);
     await git.commit(`Release ${tag}: ${o.description}`, [MANIFEST_FILENAME]);
   }
+  const remote = o.remote ?? "origin";
+  // The branch goes first, before the tag exists: when the remote refuses it (it moved on), the
+  // run can simply be repeated once that is fixed, instead of meeting its own tag.
+  const again = `ship release git ${o.version} again`;
+  if (o.push === true)
+    await pushOrSay(git, remote, "HEAD", {
+      behind: `nothing was tagged: bring in the remote's commits (git pull --rebase), then run ${again}`,
+      other: `nothing was tagged: run ${again} once that is fixed`,
+    });
   await git.addAnnotatedTag(tag, o.description === "" ? `Release ${tag}` : o.description);
   const commit = (await git.revparse(["HEAD"])).trim();
   if (o.push === true) {
-    const remote = o.remote ?? "origin";
-    await git.push(remote, "HEAD");
-    await git.push(remote, `refs/tags/${tag}`);
+    const later = `${tag} is made here: push it once that is fixed (git push ${remote} ${tag})`;
+    await pushOrSay(git, remote, `refs/tags/${tag}`, { behind: later, other: later });
   }
   return { tag, commit, committed, pushed: o.push === true, manifestText, newerTag };
 }
@@ -140,4 +149,36 @@ async function trackedFiles(root: string, listing: string): Promise<ReleaseFile[
     if (stat?.isFile()) out.push({ rel, path, size: stat.size });
   }
   return out;
+}
+
+/**
+ * A push the remote refuses (it moved on, a protected branch, a hook) or that cannot reach it was
+ * "internal error: To ../origin.git ! HEAD:refs/heads/main [rejected] (fetch first) …" with git's
+ * whole hint text, exit 1, and no word of what this run had already done.
+ */
+async function pushOrSay(
+  git: SimpleGit,
+  remote: string,
+  ref: string,
+  then: { behind: string; other: string },
+): Promise<void> {
+  try {
+    await git.push(remote, ref);
+  } catch (error) {
+    const failure = pushFailure(errorMessage(error));
+    const next = failure.behind ? then.behind : then.other;
+    throw new ReleaseFailedError(`git push ${remote} ${ref}`, `${failure.said}; ${next}`);
+  }
+}
+
+function pushFailure(text: string): { said: string; behind: boolean } {
+  const rejected = /\[(remote )?rejected\]\s*\(([^)]*)\)/.exec(text);
+  if (rejected !== null) {
+    const behind = /fetch first|non-fast-forward/.test(rejected[2] ?? "");
+    const said = `the remote refused it (${rejected[2]})${behind ? ": it has commits this clone lacks" : ""}`;
+    return { said, behind };
+  }
+  const lines = text.split("\n").map((l) => l.trim());
+  const said = lines.find((l) => /^(fatal|error):/.test(l)) ?? lines.find((l) => l !== "") ?? text;
+  return { said: said.replace(/^(fatal|error):\s*/, ""), behind: false };
 }

@@ -5,7 +5,7 @@
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { request } from "undici";
+import { type Dispatcher, request } from "undici";
 import type { PublishRelease } from "../../shared/api/bodies.js";
 import { BadInputError } from "../../shared/errors.js";
 import type { ReleaseSourceRef } from "../../shared/protocol/messages.js";
@@ -16,8 +16,10 @@ import {
   type SignatureFailure,
 } from "../../shared/signing/signature.js";
 import { countedReadStream } from "../download/counted-read.js";
+import { createHttpClient } from "../download/dispatcher.js";
 import { networkErrorText } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
+import { certificateRefusal } from "../download/untrusted-certificate.js";
 import { hashFile } from "../tree/hash-file.js";
 import { HubRefusedError, ReleaseFailedError } from "./errors.js";
 import { readInputFile } from "./read-input.js";
@@ -40,6 +42,14 @@ export interface PublishOptions {
   signatureText?: string;
   /** Told the archive's bytes uploaded so far, of its size. */
   onProgress?: ProgressCallback;
+  /** --ca-file: the PEM certificate of the private CA that signed the hub's certificate. */
+  caFile?: string;
+}
+
+/** How this command reaches the hub: with the operator's CA, when given. */
+interface HubLink {
+  dispatcher?: Dispatcher;
+  caFile?: string;
 }
 
 export interface PublishedRelease {
@@ -64,19 +74,50 @@ async function hubReason(body: { text(): Promise<string> }): Promise<string> {
   return text.slice(0, 500) || "no reason given";
 }
 
+/**
+ * A hub certificate this host cannot verify (a private CA, or --hub naming a host the certificate
+ * is not for) is fixed by a flag, not by trying again: it was exit 1 "cannot reach the hub: self-
+ * signed certificate", with nothing to pass, since publish had no CA option.
+ */
+function untrustedHub(e: unknown, url: string, caFile: string | undefined): BadInputError | undefined {
+  const code = e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
+  const refusal = certificateRefusal(code);
+  const origin = new URL(url).origin;
+  if (refusal === "untrusted")
+    return BadInputError.single(
+      "--ca-file",
+      "",
+      caFile === undefined
+        ? `is needed: the hub's certificate at ${origin} is not signed by a CA this host trusts (${code}); pass --ca-file with the certificate (PEM) of the CA that signed it`
+        : `${caFile} is not the certificate of the CA that signed the hub's at ${origin} (${code}); give that CA's (PEM)`,
+    );
+  if (refusal === "wrong-name")
+    return BadInputError.single(
+      "--hub",
+      "",
+      `the hub's certificate at ${origin} is not for this host name (${code}); name the hub in --hub as its certificate does`,
+    );
+  return undefined;
+}
+
 async function send(
   what: string,
   url: string,
   init: Parameters<typeof request>[1] & { token: string },
+  link: HubLink,
 ): Promise<unknown> {
   const { token, headers, ...rest } = init ?? { token: "" };
   let response: Awaited<ReturnType<typeof request>>;
   try {
-    response = await request(url, { ...rest, headers: { ...headers, authorization: `Bearer ${token}` } });
+    response = await request(url, {
+      ...rest,
+      ...(link.dispatcher === undefined ? {} : { dispatcher: link.dispatcher }),
+      headers: { ...headers, authorization: `Bearer ${token}` },
+    });
   } catch (e) {
-    throw new ReleaseFailedError(
-      what,
-      `cannot reach the hub at ${new URL(url).origin}: ${networkErrorText(e)}`,
+    throw (
+      untrustedHub(e, url, link.caFile) ??
+      new ReleaseFailedError(what, `cannot reach the hub at ${new URL(url).origin}: ${networkErrorText(e)}`)
     );
   }
   if (response.statusCode >= 300)
@@ -84,18 +125,23 @@ async function send(
   return response.body.json();
 }
 
-async function uploadArtifact(o: PublishOptions, path: string, sha256: string): Promise<void> {
+async function uploadArtifact(o: PublishOptions, link: HubLink, path: string, sha256: string): Promise<void> {
   const { size } = await stat(path);
-  const answer = await send("PUT /api/v1/artifacts", endpoint(o.hubUrl, "/artifacts"), {
-    method: "PUT",
-    token: o.token,
-    headers: {
-      "content-type": "application/octet-stream",
-      "content-length": String(size),
-      "x-sha256": sha256,
+  const answer = await send(
+    "PUT /api/v1/artifacts",
+    endpoint(o.hubUrl, "/artifacts"),
+    {
+      method: "PUT",
+      token: o.token,
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(size),
+        "x-sha256": sha256,
+      },
+      body: o.onProgress === undefined ? createReadStream(path) : countedReadStream(path, o.onProgress),
     },
-    body: o.onProgress === undefined ? createReadStream(path) : countedReadStream(path, o.onProgress),
-  });
+    link,
+  );
   const stored = (answer as { sha256?: unknown }).sha256;
   if (stored !== sha256)
     throw new ReleaseFailedError("PUT /api/v1/artifacts", `the hub stored ${String(stored)}`);
@@ -146,8 +192,27 @@ async function resolveSource(o: PublishOptions): Promise<ReleaseSourceRef> {
 export async function publishRelease(o: PublishOptions): Promise<PublishedRelease> {
   const source = await resolveSource(o);
   checkSignatureMatches(o, source);
+  // undici's default: an upload's answer comes after the hub hashed and stored it.
+  const client =
+    o.caFile === undefined ? undefined : await createHttpClient({ caFile: o.caFile, timeoutMs: 300_000 });
+  try {
+    return await publishOver(
+      { ...(client === undefined ? {} : { dispatcher: client.dispatcher, caFile: o.caFile }) },
+      o,
+      source,
+    );
+  } finally {
+    await client?.close();
+  }
+}
+
+async function publishOver(
+  link: HubLink,
+  o: PublishOptions,
+  source: ReleaseSourceRef,
+): Promise<PublishedRelease> {
   if (o.source.kind === "artifact" && source.type === "hub")
-    await uploadArtifact(o, o.source.path, source.sha256);
+    await uploadArtifact(o, link, o.source.path, source.sha256);
   const body: PublishRelease = {
     app: o.app,
     version: o.version,
@@ -155,12 +220,17 @@ export async function publishRelease(o: PublishOptions): Promise<PublishedReleas
     source,
     ...(o.signatureText === undefined ? {} : { signature: JSON.stringify(parseSignature(o.signatureText)) }),
   };
-  const answer = await send("POST /api/v1/releases", endpoint(o.hubUrl, "/releases"), {
-    method: "POST",
-    token: o.token,
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
+  const answer = await send(
+    "POST /api/v1/releases",
+    endpoint(o.hubUrl, "/releases"),
+    {
+      method: "POST",
+      token: o.token,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    },
+    link,
+  );
   const id = (answer as { id?: unknown }).id;
   if (typeof id !== "string")
     throw new ReleaseFailedError("POST /api/v1/releases", "the hub answered without an id");

@@ -10,7 +10,7 @@ import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { generateKeyPair } from "../../shared/signing/keys.js";
 import { type Signature, signRelease } from "../../shared/signing/signature.js";
 import { hashFile } from "../tree/hash-file.js";
-import { readManifestFromArchive } from "./archive-manifest.js";
+import { checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
 import { readInputFile } from "./read-input.js";
 
 export interface WrittenKeys {
@@ -79,7 +79,10 @@ function missingArtifact(): BadInputError {
 
 async function manifestOf(o: SignOptions): Promise<{ text: string; file: string }> {
   if (o.manifestPath !== undefined) {
-    return { text: await readInputFile(o.manifestPath, "--manifest"), file: o.manifestPath };
+    const text = await readInputFile(o.manifestPath, "--manifest");
+    // A signature vouches for the archive: one no agent can unpack is refused before it is signed.
+    if (o.artifact !== undefined && o.gitCommit === undefined) await checkReleaseArchive(o.artifact);
+    return { text, file: o.manifestPath };
   }
   if (o.artifact === undefined)
     throw o.gitCommit === undefined

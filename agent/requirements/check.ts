@@ -8,6 +8,7 @@ import { findOnPath } from "../conditions/find-on-path.js";
 import { runShell } from "../conditions/run-shell.js";
 import { systemdRunning, systemdServiceActive } from "../conditions/service-status.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
+import { notYetInstalled } from "../exec/not-yet-installed.js";
 import { checkDiskSpace } from "./disk-space.js";
 import { checkPythonVersion } from "./python-version.js";
 
@@ -28,6 +29,8 @@ export interface RequirementOptions {
   appDir: string;
   /** Working directory of environment_checks; defaults to appDir (the pipeline may pass the release). */
   cwd?: string;
+  /** The staged release a run is about to install: a failed check is told what it lacks of it. */
+  releaseDir?: string;
   /** PATH and variables for lookups and checks; defaults to this process's environment. */
   env?: NodeJS.ProcessEnv;
   /** Overrides systemd detection (tests; unusual hosts). */
@@ -46,7 +49,7 @@ export async function checkRequirements(
   const systemd = options.systemd ?? systemdRunning(env);
   for (const service of req.required_services) checks.push(checkService(service, systemd, env));
   for (const check of req.environment_checks) {
-    checks.push(checkEnvironment(check, options.cwd ?? options.appDir, env));
+    checks.push(checkEnvironment(check, options.cwd ?? options.appDir, env, options.releaseDir));
   }
   const results = await Promise.all(checks);
   return { ok: results.every((r) => r.ok), results };
@@ -86,6 +89,7 @@ async function checkEnvironment(
   check: Requirements["environment_checks"][number],
   cwd: string,
   env: NodeJS.ProcessEnv,
+  releaseDir: string | undefined,
 ): Promise<RequirementResult> {
   // A command of the release's manifest, as hooks are: it starts from their clean environment, or
   // the agent's secrets (an SFTP passphrase_env, the hub token) could be printed into the failure
@@ -101,6 +105,9 @@ async function checkEnvironment(
   if (result.ok) detail = `passed (${check.command})`;
   else if (result.spawnError !== undefined) detail = `could not start in ${cwd}: ${result.spawnError}`;
   else if (result.timedOut) detail = `timed out after ${check.timeout} s and was killed (${check.command})`;
-  else detail = `exit code ${result.exitCode ?? "none (killed by a signal)"} (${check.command})${said}`;
+  else {
+    detail = `exit code ${result.exitCode ?? "none (killed by a signal)"} (${check.command})${said}`;
+    detail += await notYetInstalled(check.command, cwd, releaseDir, "requirements are checked");
+  }
   return { name: `environment_checks.${check.name}`, ok: result.ok, detail };
 }

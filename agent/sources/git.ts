@@ -7,7 +7,8 @@
  * commit stages only the changed blobs, unless git attributes could make the archive differ from
  * the blobs (git-attributes.ts): then it is exported whole too.
  */
-import { readdir, rmdir } from "node:fs/promises";
+import { readdir, rmdir, stat } from "node:fs/promises";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { type SimpleGit, simpleGit } from "simple-git";
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
@@ -49,6 +50,10 @@ interface Target {
 
 /** Where fetched refs of a URL remote go, so they never clash with the clone's own remotes. */
 const URL_REMOTE_NAME = "ship";
+
+/** How servers refuse a fetch by id of a commit they do not have (or will not serve). */
+const LACKS_OBJECT =
+  /not our ref|unadvertised object|couldn't find remote ref|no such remote ref|bad object/i;
 
 export class GitSource implements ReleaseSource {
   readonly type = "git";
@@ -456,9 +461,15 @@ export class GitSource implements ReleaseSource {
     let commit = await this.revParse(`${pin.commit}^{commit}`);
     if (commit === undefined || !(await this.complete(commit))) {
       // Not on the branch we track: ask for the commit itself (servers allow reachable commits).
-      // A refusal means the remote lacks it; running out of time does not (it was read as that).
+      // Only the remote's word that it lacks the commit means "not available": a network fault or
+      // the deadline was read as that too, and failed the hub's deployment for good.
       await this.gitFetch([pin.commit]).catch((err: unknown) => {
-        if (err instanceof GitFetchDeadline) throw err;
+        if (
+          !(err instanceof DownloadError) ||
+          err instanceof GitFetchDeadline ||
+          !LACKS_OBJECT.test(err.message)
+        )
+          throw err;
       });
       commit = await this.revParse(`${pin.commit}^{commit}`);
       if (commit !== undefined && !(await this.complete(commit))) commit = undefined;
@@ -529,6 +540,8 @@ export class GitSource implements ReleaseSource {
         `ssh cannot use ${loadKey[1]}: ${loadKey[2]?.trim()} (git needs a key without a passphrase)`,
       );
     }
+    const ownership = await this.dubiousOwnershipError(text);
+    if (ownership !== undefined) return ownership;
     const firstLine = text.split("\n").find((l) => l.trim() !== "") ?? text;
     // git drops user:password@ from the URLs it quotes, not the query: scrub what the remote holds.
     const said = scrubSecrets(firstLine.trim(), urlSecrets(this.cfg.remote));
@@ -537,6 +550,26 @@ export class GitSource implements ReleaseSource {
     const unreachable = unreachableText(scrubSecrets(text, urlSecrets(this.cfg.remote)));
     if (unreachable !== undefined) return new DownloadError(where, unreachable, true);
     return new DownloadError(where, `git fetch failed: ${said}`, true);
+  }
+
+  /**
+   * The clone belongs to another user than the one ship runs as (the seed's `sudo git clone`, then
+   * ship as `ship`): git refuses to work in it. It was exit 1 "download failed: git fetch failed:
+   * fatal: detected dubious ownership", on every run, naming nothing to change; no retry heals it.
+   */
+  private async dubiousOwnershipError(text: string): Promise<BadInputError | undefined> {
+    if (!/detected dubious ownership in repository/.test(text)) return undefined;
+    const path = this.cfg.local_path;
+    const owner = await stat(path).then(
+      (s) => `uid ${s.uid}`,
+      () => "another user",
+    );
+    const me = userInfo();
+    return BadInputError.single(
+      "ship.toml",
+      `sources.${this.name}.local_path`,
+      `${path} belongs to ${owner}, not to ${me.username} (uid ${me.uid}) that ship runs as, and git refuses to work in a clone another user owns ("detected dubious ownership"): chown -R ${me.username} ${path}, or trust it (as root): git config --system --add safe.directory ${path}`,
+    );
   }
 
   /**

@@ -37,6 +37,24 @@ export interface RemoteOptions {
   json?: boolean;
 }
 
+/** OpenSSL's codes for a hub certificate from a CA Node does not trust. */
+const UNTRUSTED_CA = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+]);
+
+/**
+ * A hub behind TLS with a private CA: the message named the certificate and nothing to do; Node
+ * trusts its own CA list, not the system's, and reads one more file only from the environment.
+ */
+function privateCaHint(cause: unknown): string {
+  const code = cause instanceof Error ? (cause as NodeJS.ErrnoException).code : undefined;
+  if (code === undefined || !UNTRUSTED_CA.has(code)) return "";
+  return ` (${code}); a private CA: run ship-hub with NODE_EXTRA_CA_CERTS=/path/to/ca.pem (its certificate, PEM)`;
+}
+
 /** Talks to the hub API with an operator token from --token, SHIP_HUB_TOKEN or --token-file. */
 export class HubClient {
   private constructor(
@@ -80,7 +98,10 @@ export class HubClient {
       // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a TLS error) is its cause.
       const cause = (error as Error).cause;
       const reason = cause instanceof Error ? cause.message : (error as Error).message;
-      throw new HubRequestError(503, `cannot reach the hub at ${this.base}: ${reason}`);
+      throw new HubRequestError(
+        503,
+        `cannot reach the hub at ${this.base}: ${reason}${privateCaHint(cause)}`,
+      );
     }
     const text = await res.text();
     let parsed: unknown = text;

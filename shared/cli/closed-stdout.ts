@@ -3,9 +3,19 @@
  * tools, the CLI then stops quietly (exit 0) instead of dying on an unhandled EPIPE stack trace;
  * the reader got what it asked for. Any other stdout error is still thrown.
  */
+let keepGoing = false;
+
 export function exitQuietlyWhenStdoutCloses(): void {
   process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    // A run that changes an app must not stop mid-step because nobody reads it any more (an ssh
+    // session that dropped: EPIPE from a pipe, EIO from a terminal); its output is dropped.
+    if (keepGoing && (error.code === "EPIPE" || error.code === "EIO")) return;
     if (error.code === "EPIPE") process.exit(0);
     throw error;
   });
+}
+
+/** From now on a closed stdout drops what is written instead of ending the process. */
+export function keepGoingWhenStdoutCloses(): void {
+  keepGoing = true;
 }

@@ -6,6 +6,7 @@ import type { KeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
 import { compareVersions, isVersionLike, ONE_WORD_VERSION } from "../versions.js";
 import { globProblem } from "./glob-check.js";
+import { unknownPlaceholders } from "./message-placeholders.js";
 import { protectedDirectoryOfPattern } from "./protected-pattern.js";
 import { FileMergeStrategies } from "./schema.js";
 
@@ -283,6 +284,24 @@ function protectedMergeProblems(data: Record<string, unknown>): Problem[] {
   return problems;
 }
 
+/** Each notification message's `{word}` that is no placeholder (sent as written). */
+function placeholderProblems(notifications: unknown): Problem[] {
+  const problems: Problem[] = [];
+  for (const [event, list] of entries(notifications))
+    items(list).forEach((notification, i) => {
+      const text = isRecord(notification) ? notification.message : undefined;
+      if (typeof text !== "string") return;
+      for (const message of unknownPlaceholders(text))
+        problems.push({
+          path: ["notifications", event, i, "message"],
+          message,
+          severity: "warning",
+          at: "value",
+        });
+    });
+  return problems;
+}
+
 /**
  * What the schema cannot check: a version that does not look like one (a warning), globs that
  * cannot match, migration keys that are not versions (or repeat one), and conditions that do not
@@ -314,6 +333,7 @@ export function manifestChecks(data: unknown): Problem[] {
   problems.push(...rolloutStartProblems(data));
   problems.push(...pythonVersionProblem(data.requirements));
   problems.push(...migrationProblems(data.migrations));
+  problems.push(...placeholderProblems(data.notifications));
   if (isRecord(data.security))
     problems.push(...fileTypeProblems(data.security.allowed_file_types, ["security", "allowed_file_types"]));
   items(data.conditionals).forEach((conditional, i) => {

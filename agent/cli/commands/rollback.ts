@@ -21,6 +21,7 @@ import { appStateDir, lockDir } from "../../pipeline/paths.js";
 import { readState } from "../../state/state-file.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
+import { outliveTerminal } from "../outlive-terminal.js";
 import type { Output } from "../output.js";
 import { onStopSignals } from "../stop-signals.js";
 
@@ -75,6 +76,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   // A stop (Ctrl-C, `systemctl stop`, a shutdown) lets the rollback finish, its hooks included:
   // Node's default died between two restores of a chain (or mid-restore) with the app on a version
   // in between, the state naming the undone one, and nothing said on stdout.
+  outliveTerminal(log);
   const signals = onStopSignals(log, (signal) =>
     log.warn(
       `${signal}: finishing the rollback first (a second signal exits at once; ship --recover then finishes it)`,

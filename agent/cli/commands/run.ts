@@ -8,6 +8,7 @@ import { type RunSummary, runSourceNames } from "../../pipeline/run-once.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import { cliLogger } from "../logger.js";
+import { outliveTerminal } from "../outlive-terminal.js";
 import type { Output } from "../output.js";
 import { onStopSignals, signalExitCode } from "../stop-signals.js";
 
@@ -20,6 +21,7 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
   // a run blamed every release ("[trust] keys are configured but this release has no signed artifact").
   await loadTrustedKeys(config.trust, path);
   const log = cliLogger(options, config);
+  outliveTerminal(log);
   // `systemctl stop ship.service` (or Ctrl-C): the running source finishes its update (or its
   // rollback), no further source starts. Node's default was to die mid-step, leaving the update
   // for the next run's recovery to undo.
@@ -111,6 +113,7 @@ function checkMark(result: AppReport["result"]): string {
 export async function recoverCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config } = await loadCliConfig(options.config, out);
   const log = cliLogger(options, config);
+  outliveTerminal(log);
   const signals = onStopSignals(log, (signal) => {
     log.warn(`${signal}: stopping after the app being recovered; no further app starts`, { signal });
   });

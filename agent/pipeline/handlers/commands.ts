@@ -1,4 +1,6 @@
 /** The steps that run the manifest's commands: hooks, migrations, post_update_tests, cleanup. */
+
+import { notYetInstalled } from "../../exec/not-yet-installed.js";
 import { runTestWithRetries } from "../../exec/retry.js";
 import { describeFailure } from "../../exec/run-command.js";
 import { runningCommandFile } from "../../exec/running-command.js";
@@ -14,7 +16,19 @@ export async function runHooks(
   phase: "pre_update" | "post_update",
 ): Promise<StepOutcome> {
   const manifest = need(ctx.manifest, "manifest");
-  await runCommandList(ctx, `${phase} hook`, manifest.hooks[phase]);
+  const label = `${phase} hook`;
+  try {
+    await runCommandList(ctx, label, manifest.hooks[phase]);
+  } catch (error) {
+    if (phase !== "pre_update" || !(error instanceof StepFailedError)) throw error;
+    // The reason starts with the failed command's label: `pre_update hook[N] …`.
+    const index = Number(/^pre_update hook\[(\d+)\]/.exec(error.reason)?.[1]);
+    const spec = manifest.hooks.pre_update[index];
+    const command = spec === undefined ? "" : typeof spec === "string" ? spec : spec.command;
+    const note = await notYetInstalled(command, ctx.source.app_dir, ctx.release?.dir, "pre_update hooks run");
+    if (note === "") throw error;
+    throw new StepFailedError(error.step, `${error.reason}${note}`);
+  }
   return CONTINUE;
 }
 

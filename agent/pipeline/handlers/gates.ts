@@ -65,6 +65,7 @@ export async function checkRequirements(ctx: UpdateContext): Promise<StepOutcome
   const verdict = await ctx.ports.checkRequirements(manifest.requirements, {
     appDir: ctx.source.app_dir,
     log: ctx.log,
+    ...(ctx.release === undefined ? {} : { releaseDir: ctx.release.dir }),
   });
   if (!verdict.ok) throw new StepFailedError("requirements", verdict.failures.join("; "));
   return CONTINUE;

@@ -99,6 +99,16 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
       /sources\.web\.local_path: \S+\/no-clone does not exist: clone the repository there first \(git clone REMOTE \S+\/no-clone\)$/,
     ],
     [
+      "git local_path missing, remote a URL: the clone command names it",
+      `[sources.web]\ntype = "git"\nlocal_path = "ROOT/no-clone"\napp_dir = "APP"\nremote = "ssh://git@git.example.com/app.git"\n`,
+      /sources\.web\.local_path: \S+\/no-clone does not exist: clone the repository there first \(git clone ssh:\/\/git@git\.example\.com\/app\.git \S+\/no-clone\)$/,
+    ],
+    [
+      "git local_path missing, remote an https URL with a token: not echoed",
+      `[sources.web]\ntype = "git"\nlocal_path = "ROOT/no-clone"\napp_dir = "APP"\nremote = "https://ghp_secret123@git.example.com/app.git"\n`,
+      /sources\.web\.local_path: \S+\/no-clone does not exist: clone the repository there first \(git clone REMOTE \S+\/no-clone\)$/,
+    ],
+    [
       "git local_path a file",
       `[sources.web]\ntype = "git"\nlocal_path = "ROOT/empty"\napp_dir = "APP"\n`,
       /sources\.web\.local_path: \S+\/empty is not a directory \(it must be a git clone\)$/,

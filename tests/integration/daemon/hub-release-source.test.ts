@@ -323,10 +323,17 @@ describe("hub release source: an https artifact URL this host cannot verify", ()
     await rm(dir, { recursive: true, force: true });
   });
 
-  const fetchFrom = async (releaseUrl: string) => {
+  /** `own` is the app's [sources] entry (default: https on the test server's origin). */
+  const sourceFor = (releaseUrl: string, own: Record<string, unknown> = {}) => {
     const config = AgentConfig.parse({
       sources: {
-        [APP]: { type: "https", url: `https://127.0.0.1:${port}/latest.tar.gz`, app_dir: join(dir, "app") },
+        [APP]: {
+          app_dir: join(dir, "app"),
+          ...(own.type === undefined
+            ? { type: "https", url: `https://127.0.0.1:${port}/latest.tar.gz` }
+            : {}),
+          ...own,
+        },
       },
     });
     const source = new HubReleaseSource({
@@ -344,6 +351,11 @@ describe("hub release source: an https artifact URL this host cannot verify", ()
       token: "t",
       context: { stateDir: join(dir, "state"), log: memoryLogger(), retryDelayMs: 0 },
     });
+    return source;
+  };
+
+  const fetchFrom = async (releaseUrl: string, own: Record<string, unknown> = {}) => {
+    const source = sourceFor(releaseUrl, own);
     // The agent checks the URL before it stages anything: both say the same.
     const checked = await source.check().catch((e: unknown) => e);
     const fetched = await source.fetch(join(dir, "staging")).catch((e: unknown) => e);
@@ -360,9 +372,27 @@ describe("hub release source: an https artifact URL this host cannot verify", ()
     );
   });
 
-  it("names no key of the app for another origin (its ca_file and headers are not this URL's)", async () => {
-    const err = await fetchFrom(`https://localhost:${port}/r-9.tar.gz`);
-    expect(err).not.toBeInstanceOf(BadInputError);
-    expect(String(err)).toContain("unable to verify the first certificate");
+  // On another origin it named no key at all: "download … failed: unable to verify the first
+  // certificate". The app's ca_file is what such a URL is checked against; its headers stay home.
+  it("names the app's ca_file for a URL on another origin, which is checked against it too", async () => {
+    const url = `https://localhost:${port}/r-9.tar.gz`;
+    const err = await fetchFrom(url);
+    expect(err).toBeInstanceOf(BadInputError);
+    expect(String((err as Error).message)).toContain(
+      `sources.${APP}.ca_file: ${url}: the server's certificate is not signed by a CA this host trusts (UNABLE_TO_VERIFY_LEAF_SIGNATURE); set ca_file to the certificate (PEM) of the CA that signed it (this app's hub releases are checked against it on any origin)`,
+    );
+    // Set as it says, the certificate passes.
+    await expect(sourceFor(url, { ca_file: join(dir, "ca.pem") }).check()).resolves.toMatchObject({
+      available: true,
+    });
+  });
+
+  it("for an app whose source has no ca_file (local), says where the release or the CA must go", async () => {
+    const url = `https://localhost:${port}/r-9.tar.gz`;
+    const err = await fetchFrom(url, { type: "local", path: join(dir, "rel") });
+    expect(err).toBeInstanceOf(BadInputError);
+    expect(String((err as Error).message)).toContain(
+      `source.url: ${url}: the server's certificate is not signed by a CA this host trusts (UNABLE_TO_VERIFY_LEAF_SIGNATURE); [sources.${APP}] is type local, which has no ca_file: publish the release on a server this host trusts, or give ship agent NODE_EXTRA_CA_CERTS=/path/to/ca.pem`,
+    );
   });
 });

@@ -6,6 +6,7 @@ import { list } from "tar";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildReleaseArchive } from "../../../agent/release/build-archive.js";
 import { bumpVersion, nextVersion } from "../../../agent/release/bump.js";
+import { ReleaseFailedError } from "../../../agent/release/errors.js";
 import { releaseGit } from "../../../agent/release/git-release.js";
 import { BadInputError } from "../../../shared/errors.js";
 import { parseManifestText } from "../../../shared/manifest/load.js";
@@ -92,6 +93,48 @@ describe.skipIf(!hasProgram("git"))("ship release git (real repository)", () => 
     expect(git(repo, "status", "--porcelain")).toBe("");
     expect(git(remote, "rev-list", "-n", "1", "v1.2.3")).toBe(release.commit);
     expect(git(remote, "rev-parse", "main")).toBe(release.commit);
+  });
+
+  // The remote moved on since this clone was made: the push was "internal error: To …/origin.git
+  // ! HEAD:refs/heads/main [rejected] (fetch first)" plus git's hints, with the tag already made,
+  // so the same command run again after a pull met "already has the tag".
+  it("a push the remote refuses says why and what to do, tags nothing, and works once repeated", async () => {
+    const remote = join(dir, "origin.git");
+    git(dir, "init", "-q", "--bare", remote);
+    git(repo, "remote", "add", "origin", remote);
+    git(repo, "push", "-q", "origin", "HEAD:main");
+    const other = join(dir, "other");
+    git(dir, "clone", "-q", "--branch", "main", remote, other);
+    await writeFile(join(other, "other.txt"), "someone else's commit\n");
+    git(other, "add", ".");
+    git(other, "-c", "user.email=o@example.com", "-c", "user.name=O", "commit", "-q", "-m", "other");
+    git(other, "push", "-q", "origin", "HEAD:main");
+
+    const refused = await releaseGit({ repoDir: repo, version: "1.2.3", description: "x", push: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(ReleaseFailedError);
+    expect((refused as ReleaseFailedError).exitCode).toBe(1);
+    expect((refused as Error).message).toBe(
+      "git push origin HEAD: the remote refused it (fetch first): it has commits this clone lacks; nothing was tagged: bring in the remote's commits (git pull --rebase), then run ship release git 1.2.3 again",
+    );
+    expect(git(repo, "tag", "--list", "v1.2.3")).toBe("");
+
+    git(repo, "pull", "-q", "--rebase", "origin", "main");
+    const again = await releaseGit({ repoDir: repo, version: "1.2.3", description: "x", push: true });
+    expect(again).toMatchObject({ tag: "v1.2.3", committed: false, pushed: true });
+    expect(git(remote, "rev-list", "-n", "1", "v1.2.3")).toBe(again.commit);
+
+    const nowhere = await releaseGit({
+      repoDir: repo,
+      version: "1.2.4",
+      description: "y",
+      push: true,
+      remote: "nope",
+    }).catch((e: unknown) => e);
+    expect((nowhere as Error).message).toBe(
+      "git push nope HEAD: 'nope' does not appear to be a git repository; nothing was tagged: run ship release git 1.2.4 again once that is fixed",
+    );
   });
 
   it("refuses a dirty work tree and an existing tag, changing nothing", async () => {

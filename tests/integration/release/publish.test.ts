@@ -102,6 +102,58 @@ describe("ship release publish (real hub)", () => {
     }
   });
 
+  // node-tar lists nothing from bytes that are no tar (a text file, a .zip, a cut-off download):
+  // publish said "has no update-manifest.yaml", and with --manifest it uploaded and registered
+  // it, exit 0, for every agent of the rollout to fail on; `sign --manifest` signed it.
+  it("refuses an --artifact no agent can unpack, with or without --manifest, before the hub stores it", async () => {
+    const app = join(dir, "myapp");
+    await writeFile(join(app, "update-manifest.yaml"), 'version: "3.0.0"\n');
+    const good = await readFile(join(dir, "dist/myapp-1.0.0.tar.gz"));
+    const bad: Record<string, Buffer> = {
+      "text.tar.gz": Buffer.from("<html>login</html>\n"),
+      "cut.tar.gz": good.subarray(0, good.length - 40),
+    };
+    for (const [name, bytes] of Object.entries(bad)) {
+      const artifact = join(dir, name);
+      await writeFile(artifact, bytes);
+      for (const manifest of [[], ["--manifest", "update-manifest.yaml"]]) {
+        const r = await runRelease(
+          app,
+          "publish",
+          ...[
+            "--hub",
+            hub.url,
+            "--token-file",
+            join(dir, "ci.token"),
+            "--app",
+            "myapp",
+            "--version",
+            "3.0.0",
+          ],
+          ...["--artifact", artifact, ...manifest],
+        );
+        expect(r.code).toBe(2);
+        expect(r.err).toContain(`${artifact} is not a readable tar archive: `);
+        expect(r.err).toContain("(agents install .tar.gz, .tgz and .tar)");
+      }
+      expect((await get(`/artifacts/${sha(bytes)}`)).status).toBe(404);
+      const signed = await runRelease(
+        app,
+        "sign",
+        artifact,
+        "--key",
+        "../keys/ship-release.key",
+        "--manifest",
+        "update-manifest.yaml",
+      );
+      expect(signed.code).toBe(2);
+      expect(signed.err).toContain(`${artifact} is not a readable tar archive: `);
+      await expect(readFile(`${artifact}.sig`)).rejects.toThrow();
+    }
+    const releases = (await (await get("/releases?app=myapp")).json()) as unknown;
+    expect(JSON.stringify(releases)).not.toContain('"3.0.0"');
+  });
+
   it("exits non-zero with the hub's reason when the hub refuses", async () => {
     const app = join(dir, "myapp");
     const args = ["--hub", hub.url, "--app", "myapp", "--version", "1.0.0"];

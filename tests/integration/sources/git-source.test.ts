@@ -1,18 +1,32 @@
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { Readable } from "node:stream";
+import { promisify } from "node:util";
+import { gunzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DownloadError } from "../../../agent/download/errors.js";
 import { createSource } from "../../../agent/sources/create.js";
 import { GitSource } from "../../../agent/sources/git.js";
 import type { InstalledRelease, SourceContext } from "../../../agent/sources/types.js";
 import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
-import { VerificationError } from "../../../shared/errors.js";
+import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasProgram } from "../../support/require-program.js";
 import { freePort } from "../../support/servers/free-port.js";
+import { gitHttpHandler } from "../../support/servers/git-http.js";
+import { startHttpServer } from "../../support/servers/http-server.js";
 import { commitFiles, copyRepos, git, makeRepos, type Repos } from "./git-repos.js";
+
+const execFileAsync = promisify(execFile);
+
+/** chown -R, as root. */
+async function chownTree(dir: string, uid: number): Promise<void> {
+  await execFileAsync("chown", ["-R", String(uid), dir]);
+}
 
 describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
   let tmp: string;
@@ -197,6 +211,28 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     }
   });
 
+  // The seed's set-up: `sudo git clone … /opt/myapp`, then ship runs as `ship`. git refuses a
+  // clone another user owns; that was exit 1 "git fetch failed: fatal: detected dubious
+  // ownership" on every run, naming nothing to change.
+  it.skipIf(process.getuid?.() !== 0)(
+    "a clone another user owns is bad input naming local_path, and how to fix it",
+    async () => {
+      await chownTree(repos.clone, 65534);
+      const error = await source()
+        .check()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(BadInputError);
+      expect((error as Error).message).toContain(
+        `sources.app.local_path: ${repos.clone} belongs to uid 65534, not to root (uid 0) that ship runs as, and git refuses to work in a clone another user owns ("detected dubious ownership"): chown -R root ${repos.clone}, or trust it (as root): git config --system --add safe.directory ${repos.clone}`,
+      );
+      await chownTree(repos.clone, 0);
+      expect((await source().check()).available).toBe(true);
+    },
+  );
+
   it("refuses a tracked symlink that points outside the release", async () => {
     await commitFiles(repos.dev, "2.0.0", {});
     const { symlink } = await import("node:fs/promises");
@@ -230,5 +266,51 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     );
     const unknown = new GitSource("app", cfg, ctx, { commit: "0123456789abcdef0123456789abcdef01234567" });
     await expect(unknown.check()).rejects.toThrow(/not available from the remote/);
+  });
+
+  // A hub release pins a commit off the tracked branch, and the connection breaks while it is
+  // fetched by id (the branch's fetch went through): it read "commit X is not available from the
+  // remote", not retryable, so the hub's deployment failed for good over a network blip. It is
+  // the network fault now, which the agent tries again.
+  it("a pinned commit whose fetch by id breaks off is said as that fault, not as missing", async () => {
+    await git(repos.dev, "checkout", "-q", "-b", "feature");
+    const pinnedCommit = await commitFiles(repos.dev, "2.1.0", { "app.txt": "feature\n" });
+    await git(repos.dev, "push", "-q", "origin", "feature");
+    const backend = gitHttpHandler(dirname(repos.bare));
+    // Git's smart HTTP, whose connection is cut when a request wants the pinned commit.
+    const server = await startHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const raw = Buffer.concat(chunks);
+        const body = req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw;
+        if (body.includes(pinnedCommit)) return req.socket.destroy();
+        const replay = Object.assign(Readable.from([raw]), {
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+        });
+        backend(replay as unknown as IncomingMessage, res);
+      });
+    });
+    try {
+      const cfg = GitSourceConfig.parse({
+        type: "git",
+        app_dir: join(tmp, "app"),
+        local_path: repos.clone,
+        remote: `${server.url}/origin.git`,
+      });
+      const pinned = new GitSource("app", cfg, ctx, { commit: pinnedCommit });
+      const error = await pinned.check().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(DownloadError);
+      expect((error as Error).message).toContain("git fetch failed: ");
+      expect((error as Error).message).not.toContain("not available");
+      expect((error as DownloadError).retryable).toBe(true);
+    } finally {
+      await server.close();
+    }
   });
 });
