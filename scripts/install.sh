@@ -60,6 +60,7 @@ if [ "${SHIP_NO_USERS:-0}" != 1 ]; then
     echo "note: if a git source's local_path is not owned by user ship, run: git config --system --add safe.directory <local_path>"
 fi
 mkdir -p "$unit_dir"
+if [ -f "$unit_dir/ship-hub.service" ]; then upgrading=1; fi
 # The units name /usr/bin/node (Debian's and NodeSource's); a node installed elsewhere (the official
 # tarball in /usr/local/bin) would fail every start with 203/EXEC, so they name the node npm used.
 node=$(command -v node)
@@ -83,3 +84,7 @@ done
 command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] && systemctl daemon-reload || true
 echo "installed ship $("$prefix/bin/ship" --version) in $pkg; ship and ship-hub in $bin_dir"
 echo "next: edit $etc/ship.toml (and ReadWritePaths= in $unit_dir/ship*.service), then see README: Install"
+# A running hub keeps its old code but serves the new dashboard's files from disk: say so on an upgrade.
+if [ "${upgrading:-0}" = 1 ]; then
+  echo "upgraded: restart a running hub (systemctl restart ship-hub); ship agent restarts by itself"
+fi
