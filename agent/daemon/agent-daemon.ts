@@ -39,11 +39,12 @@ export interface AgentDaemonOptions {
   reconnectBaseMs?: number;
   pingIntervalMs?: number;
   /**
-   * Checked before each instruction: the file of ship's own code that an upgrade removed (own-code.ts).
-   * Then the instruction waits on disk and `onCodeReplaced` is told, to restart with the new code.
+   * Checked before each instruction: why this process must be started again first (ship's own code
+   * replaced by an upgrade, own-code.ts; ship.toml edited, config-changed.ts), or undefined. Then
+   * the instruction waits on disk and `onRestartNeeded` is told, to restart and resume it.
    */
-  codeReplaced?: () => Promise<string | undefined>;
-  onCodeReplaced?: (missing: string) => void;
+  restartNeeded?: () => Promise<string | undefined>;
+  onRestartNeeded?: (reason: string) => void;
 }
 
 export function daemonDir(config: AgentConfig): string {
@@ -227,11 +228,11 @@ export class AgentDaemon {
       this.wanted.delete(app);
       const desired = await this.desired.get(app);
       if (desired === undefined || desired.finished !== undefined) continue;
-      const missing = await this.options.codeReplaced?.();
-      if (missing !== undefined) {
-        // Carried out by the agent the upgrade installed: it resumes the instruction from disk.
+      const reason = await this.options.restartNeeded?.();
+      if (reason !== undefined) {
+        // Carried out by the agent started again (new code, new config): it resumes it from disk.
         this.wanted.add(app);
-        this.options.onCodeReplaced?.(missing);
+        this.options.onRestartNeeded?.(reason);
         return;
       }
       try {

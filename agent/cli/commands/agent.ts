@@ -10,8 +10,9 @@ import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
 import { type Logger, reopenLogFiles } from "../../../shared/log.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
-import { AgentDaemon } from "../../daemon/agent-daemon.js";
+import { AgentDaemon, type AgentDaemonOptions } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
+import { configChangeCheck } from "../../daemon/config-changed.js";
 import { ownCodeCheck } from "../../daemon/own-code.js";
 import { redactUrl } from "../../download/redact.js";
 import { acquireLock } from "../../lock/run-lock.js";
@@ -24,6 +25,7 @@ import { onStopSignals } from "../stop-signals.js";
 
 export async function agentCommand(options: { config?: string }): Promise<number> {
   const path = options.config ?? defaultConfigPath(process.cwd());
+  const configChanged = await configChangeCheck(path);
   const { config, warnings } = await loadConfigFile(path);
   for (const warning of warnings) process.stderr.write(`ship: ${formatIssue(warning)}\n`);
   if (config.hub === undefined) {
@@ -55,16 +57,27 @@ export async function agentCommand(options: { config?: string }): Promise<number
   // manual start beside the service) shared the outbox and desired state, and the hub dropped each
   // one's connection for the other's, over and over. It exits 75 naming the holder instead.
   const daemonLock = await acquireLock(join(lockDir(config), "agent.lock"), log);
-  // Told (at most once) when an upgrade replaced ship's files under this agent (own-code.ts).
-  const upgraded: { missing?: string; handle?: (missing: string) => void } = {};
-  const onCodeReplaced = (missing: string) => {
-    if (upgraded.missing !== undefined) return;
-    upgraded.missing = missing;
-    upgraded.handle?.(missing);
+  // Told (at most once) when an upgrade replaced ship's files under this agent (own-code.ts) or
+  // ship.toml was edited since it was read (config-changed.ts).
+  const restart: { reason?: string; handle?: (reason: string) => void } = {};
+  const onRestartNeeded = (reason: string) => {
+    if (restart.reason !== undefined) return;
+    restart.reason = reason;
+    restart.handle?.(reason);
+  };
+  // This file's directory: in the installed package, the bundle of the agent CLI's chunks.
+  const ownCodeGone = ownCodeCheck(dirname(fileURLToPath(import.meta.url)));
+  const restartNeeded = async () => {
+    const missing = await ownCodeGone();
+    if (missing !== undefined)
+      return `ship was upgraded under this agent (${missing} is gone): exiting ${ExitCode.locked} to be started again with the new version`;
+    if (await configChanged())
+      return `${path} changed since this agent read it: exiting ${ExitCode.locked} to be started again with it`;
+    return undefined;
   };
   let daemon: AgentDaemon;
   try {
-    daemon = await startDaemon(config, path, identity, log, onCodeReplaced);
+    daemon = await startDaemon(config, path, identity, log, { restartNeeded, onRestartNeeded });
   } catch (error) {
     // A start that fails (a desired-state file that is not JSON, say) must not leave its lock for
     // the next start to call stale, or to take for a live daemon's when the pid is reused.
@@ -89,14 +102,12 @@ export async function agentCommand(options: { config?: string }): Promise<number
           resolve(exitCode);
         });
     };
-    // Not 0: systemd restarts the unit (Restart=on-failure), and with it the new code.
-    upgraded.handle = (missing) => {
-      log.warn(
-        `ship was upgraded under this agent (${missing} is gone): exiting ${ExitCode.locked} to be started again with the new version; the instruction waits on disk`,
-      );
+    // Not 0: systemd restarts the unit (Restart=on-failure), and with it the new code or config.
+    restart.handle = (reason) => {
+      log.warn(`${reason}; the instruction waits on disk`);
       finish(ExitCode.locked);
     };
-    if (upgraded.missing !== undefined) upgraded.handle(upgraded.missing);
+    if (restart.reason !== undefined) restart.handle(restart.reason);
     // A second signal exits 128+signal (143 for SIGTERM): it cut the running instruction short,
     // which exit 0 told systemd was a clean stop.
     onStopSignals(log, (signal) => {
@@ -114,7 +125,7 @@ async function startDaemon(
   path: string,
   identity: { agentId: string; token: string },
   log: Logger,
-  onCodeReplaced: (missing: string) => void,
+  restart: Pick<AgentDaemonOptions, "restartNeeded" | "onRestartNeeded">,
 ): Promise<AgentDaemon> {
   const recovered = await recover(config, log);
   for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
@@ -129,9 +140,7 @@ async function startDaemon(
     token: identity.token,
     log,
     ...testTimings(),
-    // This file's directory: in the installed package, the bundle of the agent CLI's chunks.
-    codeReplaced: ownCodeCheck(dirname(fileURLToPath(import.meta.url))),
-    onCodeReplaced,
+    ...restart,
   });
   await daemon.start();
   return daemon;
