@@ -18,12 +18,21 @@ export interface StopSignals {
 }
 
 /**
- * Calls `onFirst` for the first SIGTERM/SIGINT. A second one exits with 128+signal, not 0: the work
- * was cut short, and systemd must not read that as a clean stop.
+ * Calls `onFirst` for the first SIGTERM/SIGINT (and SIGHUP with `hangup`). A second SIGTERM/SIGINT
+ * exits with 128+signal, not 0: the work was cut short, and systemd must not read that as a clean stop.
+ * SIGHUP is a dropped terminal (an ssh session lost under a manual `ship --force`): Node's default
+ * died mid-update, leaving the new files unverified (a stopped service not started again) until the
+ * next run's recovery, a day later by the timer. It stops like SIGTERM; a repeated one (the shell
+ * passes its own on to its jobs) is nobody asking to cut the work short, and is ignored.
  */
-export function onStopSignals(log: Logger, onFirst: (signal: NodeJS.Signals) => void): StopSignals {
+export function onStopSignals(
+  log: Logger,
+  onFirst: (signal: NodeJS.Signals) => void,
+  { hangup = true }: { hangup?: boolean } = {},
+): StopSignals {
   let received: NodeJS.Signals | undefined;
   const handler = (signal: NodeJS.Signals) => {
+    if (received !== undefined && signal === "SIGHUP") return;
     if (received !== undefined) {
       log.warn(`second signal (${signal}): exiting now, cut short; the next start recovers`, { signal });
       process.exit(signalExitCode(signal));
@@ -33,6 +42,7 @@ export function onStopSignals(log: Logger, onFirst: (signal: NodeJS.Signals) => 
   };
   process.on("SIGTERM", handler);
   process.on("SIGINT", handler);
+  if (hangup) process.on("SIGHUP", handler);
   return {
     get received() {
       return received;
@@ -40,6 +50,7 @@ export function onStopSignals(log: Logger, onFirst: (signal: NodeJS.Signals) => 
     dispose() {
       process.off("SIGTERM", handler);
       process.off("SIGINT", handler);
+      process.off("SIGHUP", handler);
     },
   };
 }

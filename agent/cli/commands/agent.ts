@@ -110,12 +110,17 @@ export async function agentCommand(options: { config?: string }): Promise<number
     if (restart.reason !== undefined) restart.handle(restart.reason);
     // A second signal exits 128+signal (143 for SIGTERM): it cut the running instruction short,
     // which exit 0 told systemd was a clean stop.
-    onStopSignals(log, (signal) => {
-      // Said only when one runs: "finishing the running instruction" while idle sent operators
-      // looking for an update that was not there.
-      log.info(daemon.idle ? "stopping" : "stopping: finishing the running instruction first", { signal });
-      finish(ExitCode.ok);
-    });
+    onStopSignals(
+      log,
+      (signal) => {
+        // Said only when one runs: "finishing the running instruction" while idle sent operators
+        // looking for an update that was not there.
+        log.info(daemon.idle ? "stopping" : "stopping: finishing the running instruction first", { signal });
+        finish(ExitCode.ok);
+        // SIGHUP is logrotate's: it reopens the log file (above), it does not stop the agent.
+      },
+      { hangup: false },
+    );
   });
 }
 

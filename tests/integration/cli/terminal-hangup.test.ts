@@ -1,0 +1,96 @@
+/**
+ * A manual `ship --force` in an ssh session that drops: the terminal hangs up, ship gets SIGHUP and
+ * every write to the terminal fails with EIO. Node's default for SIGHUP ended ship mid-update, and
+ * the next log line would have crashed it too: the new files stayed in unverified (the post_update
+ * hook, which starts the app again, never ran) until the next run's recovery, a day later by the
+ * timer. Now ship finishes the update in hand, as for SIGTERM, and starts no further source.
+ * Real CLI; a real terminal from util-linux `script`, hung up by killing it.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { pathExists } from "../../../agent/tree/fs-ops.js";
+import { SHIP_BIN } from "../../support/ship-cli.js";
+import { waitFor } from "../../support/wait-for.js";
+
+describe.skipIf(process.platform !== "linux")("ship and a terminal that hangs up mid-update", () => {
+  let root: string;
+  let config: string;
+  const children: ChildProcess[] = [];
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-hangup-"));
+    config = join(root, "ship.toml");
+    let toml = `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\n`;
+    for (const name of ["first", "second"]) {
+      const release = join(root, `release-${name}`);
+      await mkdir(release, { recursive: true });
+      await mkdir(join(root, `app-${name}`));
+      await writeFile(join(root, `app-${name}`, "app.txt"), "v1\n");
+      // The post_update hook (the seed's `systemctl start myapp`) says it started, takes a while, then ends.
+      const hook = `touch ${root}/hook-started-${name}; sleep 2; touch ${root}/hook-done-${name}`;
+      await writeFile(
+        join(release, "update-manifest.yaml"),
+        `version: "2.0.0"\nhooks:\n  post_update:\n    - command: "${hook}"\n`,
+      );
+      await writeFile(join(release, "app.txt"), "v2\n");
+      toml += `\n[sources.${name}]\ntype = "local"\npath = "${release}"\napp_dir = "${root}/app-${name}"\n`;
+    }
+    await writeFile(config, toml);
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) child.kill("SIGKILL");
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const until = (what: string, check: () => Promise<boolean>) =>
+    waitFor(what, check, { timeoutMs: 20_000, intervalMs: 50, where: root });
+  const state = async () =>
+    JSON.parse(await readFile(join(root, "var/state.json"), "utf8")) as {
+      sources: Record<string, Record<string, unknown>>;
+    };
+
+  it("finishes the update in hand when its terminal hangs up, and starts no other", async () => {
+    // ship's stdout and stderr are the terminal.
+    const command = `"${process.execPath}" "${SHIP_BIN}" --config "${config}" --force`;
+    const terminal = spawn("script", ["-qfc", command, "/dev/null"], { stdio: "ignore", detached: true });
+    children.push(terminal);
+    await until("the first hook started", () => pathExists(join(root, "hook-started-first")));
+    terminal.kill("SIGKILL");
+
+    // Before: ship died with the terminal, leaving 2.0.0's files unverified and the hook's work undone.
+    await until(
+      "the first source's update finished",
+      async () => (await state()).sources.first?.last_result === "updated",
+    );
+    expect(await pathExists(join(root, "hook-done-first"))).toBe(true);
+    expect((await state()).sources.first).toMatchObject({ current_version: "2.0.0" });
+    expect((await state()).sources.first?.pending_update).toBeUndefined();
+    expect(await readFile(join(root, "app-second", "app.txt"), "utf8")).toBe("v1\n");
+    expect(await pathExists(join(root, "hook-started-second"))).toBe(false);
+  }, 40_000);
+
+  it("stops after the running source on SIGHUP, a repeated one included, and exits 129", async () => {
+    const run = spawn(process.execPath, [SHIP_BIN, "--config", config, "--force"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    children.push(run);
+    let stderr = "";
+    run.stderr?.on("data", (d) => {
+      stderr += d;
+    });
+    const done = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      run.on("exit", (code, signal) => resolve({ code, signal })),
+    );
+    await until("the first hook started", () => pathExists(join(root, "hook-started-first")));
+    // The kernel's hangup, then the shell passing its own on to its jobs.
+    run.kill("SIGHUP");
+    run.kill("SIGHUP");
+    expect(await done).toEqual({ code: 129, signal: null });
+    expect(stderr).toContain("stopped by SIGHUP: not started: second (unchanged)");
+    expect(await pathExists(join(root, "hook-done-first"))).toBe(true);
+    expect((await state()).sources.first).toMatchObject({ current_version: "2.0.0", last_result: "updated" });
+    expect(await readFile(join(root, "app-second", "app.txt"), "utf8")).toBe("v1\n");
+  }, 40_000);
+});
