@@ -75,15 +75,38 @@ export async function agentCommand(options: { config?: string }): Promise<number
       return `${path} changed since this agent read it: exiting ${ExitCode.locked} to be started again with it`;
     return undefined;
   };
-  let daemon: AgentDaemon;
+  // Listening from before the start-up recovery: a stop while it restored an app (its rollback hooks
+  // running) got Node's default, death mid-restore, and a stopped agent left the app a mix of the
+  // two versions until its next start. Now the app in hand is finished and no further one started.
+  const stop: { during?: (signal: NodeJS.Signals) => void } = {};
+  const signals = onStopSignals(
+    log,
+    (signal) => {
+      if (stop.during !== undefined) return stop.during(signal);
+      log.info("stopping: finishing the start-up recovery of the app in hand first", { signal });
+    },
+    // SIGHUP is logrotate's: it reopens the log file (above), it does not stop the agent.
+    { hangup: false },
+  );
+  let daemon: AgentDaemon | undefined;
   try {
-    daemon = await startDaemon(config, path, identity, log, { restartNeeded, onRestartNeeded });
+    daemon = await startDaemon(config, path, identity, log, {
+      restartNeeded,
+      onRestartNeeded,
+      stopRequested: () => signals.received !== undefined,
+    });
   } catch (error) {
     // A start that fails (a desired-state file that is not JSON, say) must not leave its lock for
     // the next start to call stale, or to take for a live daemon's when the pid is reused.
     await daemonLock.release().catch(() => undefined);
     throw error;
   }
+  if (daemon === undefined) {
+    await daemonLock.release().catch(() => undefined);
+    log.info("stopped during the start-up recovery; not connecting to the hub");
+    return ExitCode.ok;
+  }
+  const running = daemon;
   log.info("agent started", { agentId: identity.agentId, hub: redactUrl(config.hub.url) });
 
   return new Promise<number>((resolve) => {
@@ -91,7 +114,7 @@ export async function agentCommand(options: { config?: string }): Promise<number
     const finish = (code: number) => {
       if (finishing) return;
       finishing = true;
-      daemon
+      running
         .stop()
         .then(
           () => code,
@@ -110,17 +133,14 @@ export async function agentCommand(options: { config?: string }): Promise<number
     if (restart.reason !== undefined) restart.handle(restart.reason);
     // A second signal exits 128+signal (143 for SIGTERM): it cut the running instruction short,
     // which exit 0 told systemd was a clean stop.
-    onStopSignals(
-      log,
-      (signal) => {
-        // Said only when one runs: "finishing the running instruction" while idle sent operators
-        // looking for an update that was not there.
-        log.info(daemon.idle ? "stopping" : "stopping: finishing the running instruction first", { signal });
-        finish(ExitCode.ok);
-        // SIGHUP is logrotate's: it reopens the log file (above), it does not stop the agent.
-      },
-      { hangup: false },
-    );
+    stop.during = (signal) => {
+      // Said only when one runs: "finishing the running instruction" while idle sent operators
+      // looking for an update that was not there.
+      log.info(running.idle ? "stopping" : "stopping: finishing the running instruction first", { signal });
+      finish(ExitCode.ok);
+    };
+    // A stop that came while the daemon was connecting, after the recovery.
+    if (signals.received !== undefined) stop.during(signals.received);
   });
 }
 
@@ -130,14 +150,17 @@ async function startDaemon(
   path: string,
   identity: { agentId: string; token: string },
   log: Logger,
-  restart: Pick<AgentDaemonOptions, "restartNeeded" | "onRestartNeeded">,
-): Promise<AgentDaemon> {
-  const recovered = await recover(config, log);
+  restart: Pick<AgentDaemonOptions, "restartNeeded" | "onRestartNeeded"> & { stopRequested: () => boolean },
+): Promise<AgentDaemon | undefined> {
+  const { stopRequested, ...restartHooks } = restart;
+  const recovered = await recover(config, log, undefined, stopRequested);
   for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
   if (recovered.exitCode === ExitCode.restoreFailed) {
     // Keep running: the hub must hear about the app that needs a person, and other apps still work.
     log.error("recovery of an interrupted update failed; the app needs a person");
   }
+  // Stopped meanwhile: the app in hand was finished; the others are recovered by the next start.
+  if (stopRequested()) return undefined;
   const daemon = new AgentDaemon({
     config,
     configFile: path,
@@ -145,7 +168,7 @@ async function startDaemon(
     token: identity.token,
     log,
     ...testTimings(),
-    ...restart,
+    ...restartHooks,
   });
   await daemon.start();
   return daemon;
