@@ -7,6 +7,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { APP, Fleet } from "./fleet.js";
 
@@ -53,5 +54,38 @@ describe("ship agent after its ship.toml was edited (real hub, real agent)", () 
     expect(await fleet.appVersion(0)).toBe("1.0.0");
     const view = await fleet.rollout(id);
     expect(view.counts, JSON.stringify(view)).toEqual({ not_applicable: 1 });
+  });
+
+  it("idle, takes up new labels by itself; an edit that does not load is said and changes nothing", {
+    timeout: 90_000,
+  }, async () => {
+    const agent = fleet.agent(0);
+    const log = join(agent.root, "agent.log");
+    const toml = await readFile(agent.configFile, "utf8");
+    // Half an edit: the agent must not stop on it (a restart would be exit 2, the unit failed).
+    await writeFile(
+      agent.configFile,
+      `${toml}
+[hub
+`,
+    );
+    await fleet.waitFor("the refused edit said", async () =>
+      (await readFile(log, "utf8")).includes("changed but cannot be used"),
+    );
+    expect(agent.process?.exitCode).toBeNull();
+
+    const exited = new Promise<number | null>((resolve) => agent.process?.once("exit", resolve));
+    expect(toml).toMatch(/^labels = .*$/m);
+    await writeFile(agent.configFile, toml.replace(/^labels = .*$/m, 'labels = { ring = "late" }'));
+    // Before: the agent ran on with its old labels until someone restarted it.
+    expect(await Promise.race([exited, sleep(20_000).then(() => "still running")])).toBe(75);
+    await fleet.startAgent(0);
+    await fleet.waitFor("the hub sees the new labels", async () => {
+      const seen = await fleet.api<{ online: boolean; labels: Record<string, string> }>(
+        "GET",
+        `/agents/${agent.id}`,
+      );
+      return seen.online && seen.labels.ring === "late";
+    });
   });
 });

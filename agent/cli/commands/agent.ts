@@ -23,9 +23,12 @@ import { lockDir } from "../../pipeline/paths.js";
 import { cliLogger } from "../logger.js";
 import { onStopSignals } from "../stop-signals.js";
 
+/** How often an idle agent looks for an upgrade or an edited ship.toml. */
+const IDLE_CHECK_MS = 5_000;
+
 export async function agentCommand(options: { config?: string }): Promise<number> {
   const path = options.config ?? defaultConfigPath(process.cwd());
-  const configChanged = await configChangeCheck(path);
+  const configChanged = await configChangeCheck(path, (message) => log.warn(message));
   const { config, warnings } = await loadConfigFile(path);
   for (const warning of warnings) process.stderr.write(`ship: ${formatIssue(warning)}\n`);
   if (config.hub === undefined) {
@@ -127,9 +130,20 @@ export async function agentCommand(options: { config?: string }): Promise<number
     };
     // Not 0: systemd restarts the unit (Restart=on-failure), and with it the new code or config.
     restart.handle = (reason) => {
-      log.warn(`${reason}; the instruction waits on disk`);
+      log.warn(running.idle ? reason : `${reason}; the instruction waits on disk`);
+      clearInterval(idleCheck);
       finish(ExitCode.locked);
     };
+    // Idle too, not only before an instruction: an edit the hub must hear of (labels, an app
+    // disabled) or one that lets the agent reach the hub at all ([hub] url, ca_file) was never
+    // taken up while no instruction came, and none comes to an agent that cannot connect.
+    const idleCheck = setInterval(() => {
+      if (!running.idle || restart.reason !== undefined) return;
+      void restartNeeded().then((reason) => {
+        if (reason !== undefined && running.idle) onRestartNeeded(reason);
+      });
+    }, IDLE_CHECK_MS);
+    idleCheck.unref();
     if (restart.reason !== undefined) restart.handle(restart.reason);
     // A second signal exits 128+signal (143 for SIGTERM): it cut the running instruction short,
     // which exit 0 told systemd was a clean stop.
@@ -137,6 +151,7 @@ export async function agentCommand(options: { config?: string }): Promise<number
       // Said only when one runs: "finishing the running instruction" while idle sent operators
       // looking for an update that was not there.
       log.info(running.idle ? "stopping" : "stopping: finishing the running instruction first", { signal });
+      clearInterval(idleCheck);
       finish(ExitCode.ok);
     };
     // A stop that came while the daemon was connecting, after the recovery.
