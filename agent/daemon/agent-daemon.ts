@@ -44,8 +44,12 @@ export interface AgentDaemonOptions {
    * the instruction waits on disk and `onRestartNeeded` is told, to restart and resume it.
    */
   restartNeeded?: () => Promise<string | undefined>;
+  /** How often a running instruction tells the hub it is still at work (default 30 s). */
+  heartbeatMs?: number;
   onRestartNeeded?: (reason: string) => void;
 }
+
+const HEARTBEAT_MS = 30_000;
 
 export function daemonDir(config: AgentConfig): string {
   return join(stateRoot(config), "daemon");
@@ -278,6 +282,17 @@ export class AgentDaemon {
         `the agent stopped ${attempts - 1} times while carrying this out; not trying again`,
       );
     }
+    // A sign of life while a step runs long (a migration, a hook, tests with retries): the hub
+    // times out a deployment with no progress for progress_timeout_seconds (an hour by default),
+    // and a step sends none while it runs. A host working fine was counted failed and its wave
+    // halted; its success came in later, too late for the halt.
+    let step = "started";
+    const heartbeat = setInterval(
+      () =>
+        this.connection.send({ type: "progress", v: 1, deploymentId: id, step, message: "still working" }),
+      this.options.heartbeatMs ?? HEARTBEAT_MS,
+    );
+    heartbeat.unref();
     const result = await carryOut({
       config,
       ...(this.options.configFile === undefined ? {} : { configFile: this.options.configFile }),
@@ -285,10 +300,13 @@ export class AgentDaemon {
       hubUrl: config.hub?.url ?? "",
       token: this.token,
       log: log.child({ deployment: id }),
-      progress: (event) => this.connection.send({ type: "progress", v: 1, deploymentId: id, ...event }),
+      progress: (event) => {
+        step = event.step;
+        this.connection.send({ type: "progress", v: 1, deploymentId: id, ...event });
+      },
       ...(this.options.delayScale === undefined ? {} : { delayScale: this.options.delayScale }),
       ...(this.options.retryDelayMs === undefined ? {} : { retryDelayMs: this.options.retryDelayMs }),
-    });
+    }).finally(() => clearInterval(heartbeat));
     if (result.kind === "report") return result.report;
     // Not an attempt: nothing was changed, and counting it would give up on a flaky network.
     await this.desired

@@ -198,7 +198,8 @@ function testTimings(): {
   retryDelayMs?: number;
   reconnectBaseMs?: number;
   retryLaterMs?: number;
+  heartbeatMs?: number;
 } {
   if (process.env.SHIP_AGENT_FAST !== "1") return {};
-  return { delayScale: 0, retryDelayMs: 0, reconnectBaseMs: 100, retryLaterMs: 500 };
+  return { delayScale: 0, retryDelayMs: 0, reconnectBaseMs: 100, retryLaterMs: 500, heartbeatMs: 1_000 };
 }
