@@ -7,13 +7,14 @@
  * Real CLI; a real terminal from util-linux `script`, hung up by killing it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
 import { SHIP_BIN } from "../../support/ship-cli.js";
 import { waitFor } from "../../support/wait-for.js";
+import { slowHookSources } from "./slow-hook-sources.js";
 
 describe.skipIf(process.platform !== "linux")("ship and a terminal that hangs up mid-update", () => {
   let root: string;
@@ -21,23 +22,8 @@ describe.skipIf(process.platform !== "linux")("ship and a terminal that hangs up
   const children: ChildProcess[] = [];
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-hangup-"));
-    config = join(root, "ship.toml");
-    let toml = `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\n`;
-    for (const name of ["first", "second"]) {
-      const release = join(root, `release-${name}`);
-      await mkdir(release, { recursive: true });
-      await mkdir(join(root, `app-${name}`));
-      await writeFile(join(root, `app-${name}`, "app.txt"), "v1\n");
-      // The post_update hook (the seed's `systemctl start myapp`) says it started, takes a while, then ends.
-      const hook = `touch ${root}/hook-started-${name}; sleep 2; touch ${root}/hook-done-${name}`;
-      await writeFile(
-        join(release, "update-manifest.yaml"),
-        `version: "2.0.0"\nhooks:\n  post_update:\n    - command: "${hook}"\n`,
-      );
-      await writeFile(join(release, "app.txt"), "v2\n");
-      toml += `\n[sources.${name}]\ntype = "local"\npath = "${release}"\napp_dir = "${root}/app-${name}"\n`;
-    }
-    await writeFile(config, toml);
+    // The post_update hook (the seed's `systemctl start myapp`) is what a dropped session cut off.
+    config = await slowHookSources(root, { hook: "post_update" });
   });
   afterEach(async () => {
     for (const child of children.splice(0)) child.kill("SIGKILL");
