@@ -7,6 +7,13 @@
 # SHIP_UNIT_DIR (/etc/systemd/system), SHIP_NO_USERS=1 (skip useradd/chown: not root).
 set -eu
 
+# As root: it creates the users ship and ship-hub and writes the units. Run as another user it
+# failed in npm's EACCES pages (exit 243) or in useradd, after writing part of the install.
+if [ "${SHIP_NO_USERS:-0}" != 1 ] && [ "$(id -u)" != 0 ]; then
+  echo "install.sh: run it as root (it creates the users ship and ship-hub and writes the systemd units); without root: SHIP_NO_USERS=1 and SHIP_PREFIX, SHIP_BIN_DIR, SHIP_ETC, SHIP_STATE, SHIP_UNIT_DIR in directories you can write" >&2
+  exit 2
+fi
+
 tarball=${1:-}
 if [ -z "$tarball" ] || [ ! -f "$tarball" ]; then
   echo "usage: install.sh ship-X.Y.Z.tgz   (make it with: npm ci && npm run build && npm pack)" >&2
