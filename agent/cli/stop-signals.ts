@@ -18,12 +18,13 @@ export interface StopSignals {
 }
 
 /**
- * Calls `onFirst` for the first SIGTERM/SIGINT (and SIGHUP with `hangup`). A second SIGTERM/SIGINT
- * exits with 128+signal, not 0: the work was cut short, and systemd must not read that as a clean stop.
- * SIGHUP is a dropped terminal (an ssh session lost under a manual `ship --force`): Node's default
- * died mid-update, leaving the new files unverified (a stopped service not started again) until the
- * next run's recovery, a day later by the timer. It stops like SIGTERM; a repeated one (the shell
- * passes its own on to its jobs) is nobody asking to cut the work short, and is ignored.
+ * Calls `onFirst` for the first SIGTERM/SIGINT. A second one exits with 128+signal, not 0: the work
+ * was cut short, and systemd must not read that as a clean stop.
+ * With `hangup`, SIGHUP — a dropped terminal, the ssh session of a manual `ship --force` lost — is
+ * let pass: the run goes on to its end as asked (as under nohup, whose ignored SIGHUP a listener
+ * would otherwise override), its output to the dead terminal dropped. Node's default died
+ * mid-update, leaving the new files unverified (a stopped service not started again) until the
+ * next run's recovery, a day later by the timer.
  */
 export function onStopSignals(
   log: Logger,
@@ -32,7 +33,6 @@ export function onStopSignals(
 ): StopSignals {
   let received: NodeJS.Signals | undefined;
   const handler = (signal: NodeJS.Signals) => {
-    if (received !== undefined && signal === "SIGHUP") return;
     if (received !== undefined) {
       log.warn(`second signal (${signal}): exiting now, cut short; the next start recovers`, { signal });
       process.exit(signalExitCode(signal));
@@ -40,9 +40,15 @@ export function onStopSignals(
     received = signal;
     onFirst(signal);
   };
+  let hungUp = false;
+  const onHangup = () => {
+    if (hungUp) return;
+    hungUp = true;
+    log.warn("SIGHUP: the terminal is gone; the run goes on to its end", { signal: "SIGHUP" });
+  };
   process.on("SIGTERM", handler);
   process.on("SIGINT", handler);
-  if (hangup) process.on("SIGHUP", handler);
+  if (hangup) process.on("SIGHUP", onHangup);
   return {
     get received() {
       return received;
@@ -50,7 +56,7 @@ export function onStopSignals(
     dispose() {
       process.off("SIGTERM", handler);
       process.off("SIGINT", handler);
-      process.off("SIGHUP", handler);
+      process.off("SIGHUP", onHangup);
     },
   };
 }
