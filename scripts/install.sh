@@ -7,6 +7,13 @@
 # SHIP_UNIT_DIR (/etc/systemd/system), SHIP_NO_USERS=1 (skip useradd/chown: not root).
 set -eu
 
+# As root: it creates the users ship and ship-hub and writes the units. Run as another user it
+# failed in npm's EACCES pages (exit 243) or in useradd, after writing part of the install.
+if [ "${SHIP_NO_USERS:-0}" != 1 ] && [ "$(id -u)" != 0 ]; then
+  echo "install.sh: run it as root (it creates the users ship and ship-hub and writes the systemd units); without root: SHIP_NO_USERS=1 and SHIP_PREFIX, SHIP_BIN_DIR, SHIP_ETC, SHIP_STATE, SHIP_UNIT_DIR in directories you can write" >&2
+  exit 2
+fi
+
 tarball=${1:-}
 if [ -z "$tarball" ] || [ ! -f "$tarball" ]; then
   echo "usage: install.sh ship-X.Y.Z.tgz   (make it with: npm ci && npm run build && npm pack)" >&2
@@ -60,6 +67,7 @@ if [ "${SHIP_NO_USERS:-0}" != 1 ]; then
     echo "note: if a git source's local_path is not owned by user ship, run: git config --system --add safe.directory <local_path>"
 fi
 mkdir -p "$unit_dir"
+if [ -f "$unit_dir/ship-hub.service" ]; then upgrading=1; fi
 # The units name /usr/bin/node (Debian's and NodeSource's); a node installed elsewhere (the official
 # tarball in /usr/local/bin) would fail every start with 203/EXEC, so they name the node npm used.
 node=$(command -v node)
@@ -83,3 +91,7 @@ done
 command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] && systemctl daemon-reload || true
 echo "installed ship $("$prefix/bin/ship" --version) in $pkg; ship and ship-hub in $bin_dir"
 echo "next: edit $etc/ship.toml (and ReadWritePaths= in $unit_dir/ship*.service), then see README: Install"
+# A running hub keeps its old code but serves the new dashboard's files from disk: say so on an upgrade.
+if [ "${upgrading:-0}" = 1 ]; then
+  echo "upgraded: restart a running hub (systemctl restart ship-hub); ship agent restarts by itself"
+fi

@@ -53,6 +53,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     ? destination({ dest: options.file, mkdir: true, sync: true })
     : destination({ dest: 2, sync: options.sync ?? false });
   if (options.file) openFiles.add(stream);
+  // A terminal that hung up (the ssh session of a manual `ship --force` lost) fails each write with
+  // EIO: the update in hand must still finish (SIGHUP, stop-signals.ts), not die on its next line.
+  else
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EIO") throw error;
+    });
   const base = pino(
     { name: options.name ?? "ship", level: options.level ?? "info", redact: REDACT_PATHS },
     stream,

@@ -58,7 +58,9 @@ const port = (v: string): number => {
 export function registerReleaseCommand(program: Command, io: ReleaseIo = processIo): void {
   const release = program
     .command("release")
-    .description("release helper for CI: git | http | sftp | manifest | bump | keygen | sign | publish")
+    .description(
+      "release helper for CI: manifest | bump | git | http | sftp | keygen | sign | publish | interactive",
+    )
     .option("-C, --dir <dir>", "the app's source directory", ".")
     .option("--json", "machine-readable output")
     .exitOverride(usageExit);

@@ -39,12 +39,17 @@ export interface AgentDaemonOptions {
   reconnectBaseMs?: number;
   pingIntervalMs?: number;
   /**
-   * Checked before each instruction: the file of ship's own code that an upgrade removed (own-code.ts).
-   * Then the instruction waits on disk and `onCodeReplaced` is told, to restart with the new code.
+   * Checked before each instruction: why this process must be started again first (ship's own code
+   * replaced by an upgrade, own-code.ts; ship.toml edited, config-changed.ts), or undefined. Then
+   * the instruction waits on disk and `onRestartNeeded` is told, to restart and resume it.
    */
-  codeReplaced?: () => Promise<string | undefined>;
-  onCodeReplaced?: (missing: string) => void;
+  restartNeeded?: () => Promise<string | undefined>;
+  /** How often a running instruction tells the hub it is still at work (default 30 s). */
+  heartbeatMs?: number;
+  onRestartNeeded?: (reason: string) => void;
 }
+
+const HEARTBEAT_MS = 30_000;
 
 export function daemonDir(config: AgentConfig): string {
   return join(stateRoot(config), "daemon");
@@ -56,6 +61,9 @@ export class AgentDaemon {
   private readonly connection: HubConnection;
   /** Apps whose desired state may need work. */
   private readonly wanted = new Set<string>();
+  /** The instruction being carried out and its last step, for the sign of life. */
+  private running: { app: string; deploymentId: string; step: string } | undefined;
+  private signOfLifeTimer: NodeJS.Timeout | undefined;
   private working: Promise<void> | undefined;
   private stopping = false;
   /** Apps waiting to retry an instruction that could not start, by app. */
@@ -107,7 +115,38 @@ export class AgentDaemon {
       this.wanted.add(app);
     }
     this.connection.start();
+    this.signOfLifeTimer = setInterval(
+      () => void this.signOfLife(),
+      this.options.heartbeatMs ?? HEARTBEAT_MS,
+    );
+    this.signOfLifeTimer.unref();
     this.kick();
+  }
+
+  /**
+   * Tells the hub the running instruction, and those queued behind it, are in hand. It times out a
+   * deployment with no progress for progress_timeout_seconds (an hour by default), and a step sends
+   * none while it runs (a long migration, a slow hook, tests with retries), nor does an instruction
+   * waiting for another app's update here: a host working fine was counted failed and its wave
+   * halted, its success coming in too late. Not for an instruction waiting to be retried (the hub
+   * away, its artifact not reachable): that one must still time out.
+   */
+  private async signOfLife(): Promise<void> {
+    const running = this.running;
+    if (running === undefined) return;
+    const { deploymentId, step } = running;
+    this.connection.send({ type: "progress", v: 1, deploymentId, step, message: "still working" });
+    for (const app of this.wanted) {
+      const desired = await this.desired.get(app).catch(() => undefined);
+      if (desired === undefined || desired.finished !== undefined || app === running.app) continue;
+      this.connection.send({
+        type: "progress",
+        v: 1,
+        deploymentId: desired.instruction.deploymentId,
+        step: "waiting",
+        message: `waiting for ${running.app}'s update on this host to finish`,
+      });
+    }
   }
 
   /**
@@ -146,6 +185,7 @@ export class AgentDaemon {
     this.stopping = true;
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     await this.working;
+    clearInterval(this.signOfLifeTimer);
     await this.connection.stop();
   }
 
@@ -227,11 +267,11 @@ export class AgentDaemon {
       this.wanted.delete(app);
       const desired = await this.desired.get(app);
       if (desired === undefined || desired.finished !== undefined) continue;
-      const missing = await this.options.codeReplaced?.();
-      if (missing !== undefined) {
-        // Carried out by the agent the upgrade installed: it resumes the instruction from disk.
+      const reason = await this.options.restartNeeded?.();
+      if (reason !== undefined) {
+        // Carried out by the agent started again (new code, new config): it resumes it from disk.
         this.wanted.add(app);
-        this.options.onCodeReplaced?.(missing);
+        this.options.onRestartNeeded?.(reason);
         return;
       }
       try {
@@ -277,6 +317,7 @@ export class AgentDaemon {
         `the agent stopped ${attempts - 1} times while carrying this out; not trying again`,
       );
     }
+    this.running = { app, deploymentId: id, step: "started" };
     const result = await carryOut({
       config,
       ...(this.options.configFile === undefined ? {} : { configFile: this.options.configFile }),
@@ -284,9 +325,14 @@ export class AgentDaemon {
       hubUrl: config.hub?.url ?? "",
       token: this.token,
       log: log.child({ deployment: id }),
-      progress: (event) => this.connection.send({ type: "progress", v: 1, deploymentId: id, ...event }),
+      progress: (event) => {
+        if (this.running !== undefined) this.running.step = event.step;
+        this.connection.send({ type: "progress", v: 1, deploymentId: id, ...event });
+      },
       ...(this.options.delayScale === undefined ? {} : { delayScale: this.options.delayScale }),
       ...(this.options.retryDelayMs === undefined ? {} : { retryDelayMs: this.options.retryDelayMs }),
+    }).finally(() => {
+      this.running = undefined;
     });
     if (result.kind === "report") return result.report;
     // Not an attempt: nothing was changed, and counting it would give up on a flaky network.

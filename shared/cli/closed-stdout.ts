@@ -2,6 +2,11 @@
  * `ship-hub rollout list | head -3` closes the pipe while the CLI still writes. Like other Unix
  * tools, the CLI then stops quietly (exit 0) instead of dying on an unhandled EPIPE stack trace;
  * the reader got what it asked for. Any other stdout error is still thrown.
+ *
+ * A terminal that hung up (the ssh session of a manual `ship --force` lost) fails every write with
+ * EIO. ship finishes the update it has in hand (SIGHUP, stop-signals.ts); its last lines then
+ * crashed it with a stack trace and a native assertion, and the run's exit code was lost. Those
+ * writes go nowhere now, on stdout and stderr, and the run ends with its own exit code.
  */
 let keepGoing = false;
 
@@ -11,6 +16,11 @@ export function exitQuietlyWhenStdoutCloses(): void {
     // session that dropped: EPIPE from a pipe, EIO from a terminal); its output is dropped.
     if (keepGoing && (error.code === "EPIPE" || error.code === "EIO")) return;
     if (error.code === "EPIPE") process.exit(0);
+    if (error.code === "EIO") return;
+    throw error;
+  });
+  process.stderr.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EIO") return;
     throw error;
   });
 }

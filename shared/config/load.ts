@@ -37,7 +37,9 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
     data = parse(text);
   } catch (e) {
     if (!(e instanceof TomlError)) throw e;
-    const message = `TOML: ${e.message.split("\n")[0]?.replace(/^Invalid TOML document: /, "")}`;
+    const said = e.message.split("\n")[0]?.replace(/^Invalid TOML document: /, "") ?? "";
+    const named = said.startsWith("trying to redefine") ? redefinedText(text, e.line) : undefined;
+    const message = named === undefined ? `TOML: ${said}` : `TOML: ${named} (${said})`;
     throw new BadInputError([{ file, line: e.line, column: e.column, path: "", message, severity: "error" }]);
   }
   const positions = scanTomlKeys(text);
@@ -49,6 +51,30 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   );
   if (value === undefined || issues.some((i) => i.severity === "error")) throw new BadInputError(issues);
   return { config: value, warnings: issues };
+}
+
+/**
+ * What smol-toml's "trying to redefine an already defined table or value" is about, in the file's
+ * words. The example ship.toml's hub block, uncommented as its comment says, adds a second
+ * `[sources.myapp]`: the operator was told the line only, not which table, nor where the first is.
+ */
+function redefinedText(text: string, line: number): string | undefined {
+  const lines = text.split(/\r?\n/);
+  const at = lines[line - 1]?.trim() ?? "";
+  const header = /^(\[\[?)\s*([^\]]+?)\s*\]\]?/.exec(at);
+  if (header !== null) {
+    const name = header[2] ?? "";
+    const same = (l: string) => /^\[\[?\s*([^\]]+?)\s*\]/.exec(l.trim())?.[1] === name;
+    const first = lines.findIndex(same);
+    const where =
+      first >= 0 && first < line - 1
+        ? ` (first at line ${first + 1})`
+        : " (already by a dotted key or an inline table above)";
+    return `${header[1] === "[[" ? `[[${name}]]` : `[${name}]`} is defined twice${where}: keep one, with all its keys`;
+  }
+  const key = /^("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=/.exec(at)?.[1];
+  if (key !== undefined) return `${key} is set twice in its table (or is already a table): keep one`;
+  return undefined;
 }
 
 const CONFIG_ROLE = "sources and [trust] keys of their own, and so code that ship runs";

@@ -10,8 +10,9 @@ import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
 import { type Logger, reopenLogFiles } from "../../../shared/log.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
-import { AgentDaemon } from "../../daemon/agent-daemon.js";
+import { AgentDaemon, type AgentDaemonOptions } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
+import { configChangeCheck } from "../../daemon/config-changed.js";
 import { ownCodeCheck } from "../../daemon/own-code.js";
 import { redactUrl } from "../../download/redact.js";
 import { acquireLock } from "../../lock/run-lock.js";
@@ -22,8 +23,12 @@ import { lockDir } from "../../pipeline/paths.js";
 import { cliLogger } from "../logger.js";
 import { onStopSignals } from "../stop-signals.js";
 
+/** How often an idle agent looks for an upgrade or an edited ship.toml. */
+const IDLE_CHECK_MS = 5_000;
+
 export async function agentCommand(options: { config?: string }): Promise<number> {
   const path = options.config ?? defaultConfigPath(process.cwd());
+  const configChanged = await configChangeCheck(path, (message) => log.warn(message));
   const { config, warnings } = await loadConfigFile(path);
   for (const warning of warnings) process.stderr.write(`ship: ${formatIssue(warning)}\n`);
   if (config.hub === undefined) {
@@ -55,22 +60,56 @@ export async function agentCommand(options: { config?: string }): Promise<number
   // manual start beside the service) shared the outbox and desired state, and the hub dropped each
   // one's connection for the other's, over and over. It exits 75 naming the holder instead.
   const daemonLock = await acquireLock(join(lockDir(config), "agent.lock"), log);
-  // Told (at most once) when an upgrade replaced ship's files under this agent (own-code.ts).
-  const upgraded: { missing?: string; handle?: (missing: string) => void } = {};
-  const onCodeReplaced = (missing: string) => {
-    if (upgraded.missing !== undefined) return;
-    upgraded.missing = missing;
-    upgraded.handle?.(missing);
+  // Told (at most once) when an upgrade replaced ship's files under this agent (own-code.ts) or
+  // ship.toml was edited since it was read (config-changed.ts).
+  const restart: { reason?: string; handle?: (reason: string) => void } = {};
+  const onRestartNeeded = (reason: string) => {
+    if (restart.reason !== undefined) return;
+    restart.reason = reason;
+    restart.handle?.(reason);
   };
-  let daemon: AgentDaemon;
+  // This file's directory: in the installed package, the bundle of the agent CLI's chunks.
+  const ownCodeGone = ownCodeCheck(dirname(fileURLToPath(import.meta.url)));
+  const restartNeeded = async () => {
+    const missing = await ownCodeGone();
+    if (missing !== undefined)
+      return `ship was upgraded under this agent (${missing} is gone): exiting ${ExitCode.locked} to be started again with the new version`;
+    if (await configChanged())
+      return `${path} changed since this agent read it: exiting ${ExitCode.locked} to be started again with it`;
+    return undefined;
+  };
+  // Listening from before the start-up recovery: a stop while it restored an app (its rollback hooks
+  // running) got Node's default, death mid-restore, and a stopped agent left the app a mix of the
+  // two versions until its next start. Now the app in hand is finished and no further one started.
+  const stop: { during?: (signal: NodeJS.Signals) => void } = {};
+  const signals = onStopSignals(
+    log,
+    (signal) => {
+      if (stop.during !== undefined) return stop.during(signal);
+      log.info("stopping: finishing the start-up recovery of the app in hand first", { signal });
+    },
+    // SIGHUP is logrotate's: it reopens the log file (above), it does not stop the agent.
+    { hangup: false },
+  );
+  let daemon: AgentDaemon | undefined;
   try {
-    daemon = await startDaemon(config, path, identity, log, onCodeReplaced);
+    daemon = await startDaemon(config, path, identity, log, {
+      restartNeeded,
+      onRestartNeeded,
+      stopRequested: () => signals.received !== undefined,
+    });
   } catch (error) {
     // A start that fails (a desired-state file that is not JSON, say) must not leave its lock for
     // the next start to call stale, or to take for a live daemon's when the pid is reused.
     await daemonLock.release().catch(() => undefined);
     throw error;
   }
+  if (daemon === undefined) {
+    await daemonLock.release().catch(() => undefined);
+    log.info("stopped during the start-up recovery; not connecting to the hub");
+    return ExitCode.ok;
+  }
+  const running = daemon;
   log.info("agent started", { agentId: identity.agentId, hub: redactUrl(config.hub.url) });
 
   return new Promise<number>((resolve) => {
@@ -78,7 +117,7 @@ export async function agentCommand(options: { config?: string }): Promise<number
     const finish = (code: number) => {
       if (finishing) return;
       finishing = true;
-      daemon
+      running
         .stop()
         .then(
           () => code,
@@ -89,22 +128,34 @@ export async function agentCommand(options: { config?: string }): Promise<number
           resolve(exitCode);
         });
     };
-    // Not 0: systemd restarts the unit (Restart=on-failure), and with it the new code.
-    upgraded.handle = (missing) => {
-      log.warn(
-        `ship was upgraded under this agent (${missing} is gone): exiting ${ExitCode.locked} to be started again with the new version; the instruction waits on disk`,
-      );
+    // Not 0: systemd restarts the unit (Restart=on-failure), and with it the new code or config.
+    restart.handle = (reason) => {
+      log.warn(running.idle ? reason : `${reason}; the instruction waits on disk`);
+      clearInterval(idleCheck);
       finish(ExitCode.locked);
     };
-    if (upgraded.missing !== undefined) upgraded.handle(upgraded.missing);
+    // Idle too, not only before an instruction: an edit the hub must hear of (labels, an app
+    // disabled) or one that lets the agent reach the hub at all ([hub] url, ca_file) was never
+    // taken up while no instruction came, and none comes to an agent that cannot connect.
+    const idleCheck = setInterval(() => {
+      if (!running.idle || restart.reason !== undefined) return;
+      void restartNeeded().then((reason) => {
+        if (reason !== undefined && running.idle) onRestartNeeded(reason);
+      });
+    }, IDLE_CHECK_MS);
+    idleCheck.unref();
+    if (restart.reason !== undefined) restart.handle(restart.reason);
     // A second signal exits 128+signal (143 for SIGTERM): it cut the running instruction short,
     // which exit 0 told systemd was a clean stop.
-    onStopSignals(log, (signal) => {
+    stop.during = (signal) => {
       // Said only when one runs: "finishing the running instruction" while idle sent operators
       // looking for an update that was not there.
-      log.info(daemon.idle ? "stopping" : "stopping: finishing the running instruction first", { signal });
+      log.info(running.idle ? "stopping" : "stopping: finishing the running instruction first", { signal });
+      clearInterval(idleCheck);
       finish(ExitCode.ok);
-    });
+    };
+    // A stop that came while the daemon was connecting, after the recovery.
+    if (signals.received !== undefined) stop.during(signals.received);
   });
 }
 
@@ -114,14 +165,17 @@ async function startDaemon(
   path: string,
   identity: { agentId: string; token: string },
   log: Logger,
-  onCodeReplaced: (missing: string) => void,
-): Promise<AgentDaemon> {
-  const recovered = await recover(config, log);
+  restart: Pick<AgentDaemonOptions, "restartNeeded" | "onRestartNeeded"> & { stopRequested: () => boolean },
+): Promise<AgentDaemon | undefined> {
+  const { stopRequested, ...restartHooks } = restart;
+  const recovered = await recover(config, log, undefined, stopRequested);
   for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
   if (recovered.exitCode === ExitCode.restoreFailed) {
     // Keep running: the hub must hear about the app that needs a person, and other apps still work.
     log.error("recovery of an interrupted update failed; the app needs a person");
   }
+  // Stopped meanwhile: the app in hand was finished; the others are recovered by the next start.
+  if (stopRequested()) return undefined;
   const daemon = new AgentDaemon({
     config,
     configFile: path,
@@ -129,9 +183,7 @@ async function startDaemon(
     token: identity.token,
     log,
     ...testTimings(),
-    // This file's directory: in the installed package, the bundle of the agent CLI's chunks.
-    codeReplaced: ownCodeCheck(dirname(fileURLToPath(import.meta.url))),
-    onCodeReplaced,
+    ...restartHooks,
   });
   await daemon.start();
   return daemon;
@@ -146,7 +198,8 @@ function testTimings(): {
   retryDelayMs?: number;
   reconnectBaseMs?: number;
   retryLaterMs?: number;
+  heartbeatMs?: number;
 } {
   if (process.env.SHIP_AGENT_FAST !== "1") return {};
-  return { delayScale: 0, retryDelayMs: 0, reconnectBaseMs: 100, retryLaterMs: 500 };
+  return { delayScale: 0, retryDelayMs: 0, reconnectBaseMs: 100, retryLaterMs: 500, heartbeatMs: 1_000 };
 }

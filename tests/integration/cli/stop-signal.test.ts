@@ -4,12 +4,13 @@
  * stopped (143), not done; the next run, without --force, updates what was left.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
+import { slowHookSources } from "./slow-hook-sources.js";
 
 const exists = (path: string) =>
   access(path).then(
@@ -46,23 +47,8 @@ describe.skipIf(process.platform !== "linux")("ship stopped by SIGTERM during a 
   let config: string;
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-stop-"));
-    config = join(root, "ship.toml");
-    let toml = `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 24\n`;
-    for (const name of ["first", "second"]) {
-      const release = join(root, `release-${name}`);
-      await mkdir(release, { recursive: true });
-      await mkdir(join(root, `app-${name}`));
-      await writeFile(join(root, `app-${name}`, "app.txt"), "v1\n");
-      // The first source's hook says it started, takes a while, then says it finished.
-      const hook = `touch ${root}/hook-started-${name}; sleep 2; touch ${root}/hook-done-${name}`;
-      await writeFile(
-        join(release, "update-manifest.yaml"),
-        `version: "2.0.0"\nhooks:\n  pre_update:\n    - command: "${hook}"\n`,
-      );
-      await writeFile(join(release, "app.txt"), "v2\n");
-      toml += `\n[sources.${name}]\ntype = "local"\npath = "${release}"\napp_dir = "${root}/app-${name}"\n`;
-    }
-    await writeFile(config, toml);
+    // The first source's hook says it started, takes a while, then says it finished.
+    config = await slowHookSources(root, { hook: "pre_update", general: "min_interval_hours = 24\n" });
   });
   afterEach(async () => {
     await rm(root, { recursive: true, force: true });

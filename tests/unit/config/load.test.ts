@@ -185,7 +185,23 @@ describe("malformed configs: every problem, positioned", () => {
     [
       "redefined table",
       '[hub]\nurl = "https://h"\n[hub]\n',
-      "ship.toml:3:2 TOML: trying to redefine an already defined table or value",
+      "ship.toml:3:2 TOML: [hub] is defined twice (first at line 1): keep one, with all its keys (trying to redefine an already defined table or value)",
+    ],
+    [
+      // The example ship.toml's hub block uncommented beside its timer-mode source, as its comment says.
+      "a source table twice",
+      '[sources.myapp]\ntype = "https"\napp_dir = "/opt/myapp"\n\n[hub]\nurl = "http://h"\n\n[ sources.myapp ]\ntype = "hub"\n',
+      "ship.toml:8:2 TOML: [sources.myapp] is defined twice (first at line 1): keep one, with all its keys (trying to redefine an already defined table or value)",
+    ],
+    [
+      "a key twice",
+      '[general]\nstate_file = "/a"\nstate_file = "/b"\n',
+      "ship.toml:3:1 TOML: state_file is set twice in its table (or is already a table): keep one (trying to redefine an already defined table or value)",
+    ],
+    [
+      "a table a dotted key made",
+      'general.state_file = "/a"\n[general]\n',
+      "ship.toml:2:2 TOML: [general] is defined twice (already by a dotted key or an inline table above): keep one, with all its keys (trying to redefine an already defined table or value)",
     ],
     ["unterminated string", 'a = "x\n', /^ship\.toml:1:\d+ TOML: /],
   ])("TOML syntax error: %s", (_name, text, expected) => {

@@ -6,7 +6,7 @@
  * SHIP_TEST_INSTALL=1 also runs install.sh into an empty prefix (needs the npm registry; minutes).
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -107,6 +107,27 @@ describe("the packed package (npm pack)", () => {
     const readme = await readFile(resolve("README.md"), "utf8");
     expect(readme).not.toMatch(/:8443/);
     expect(readme).toContain("scripts/install.sh");
+  });
+
+  it("install.sh run by a user other than root stops at once: exit 2, one line naming root, nothing written", () => {
+    // As another user it failed in npm's EACCES pages (exit 243), or in useradd, halfway.
+    const prefix = join(dir, "not-root-prefix");
+    const env = { ...process.env, SHIP_PREFIX: prefix, SHIP_NO_USERS: "" };
+    const script = resolve("scripts/install.sh");
+    const asRoot = process.getuid?.() === 0;
+    // A tarball that user can read (mkdtemp's directory is the test's own, mode 700).
+    const readable = mkdtempSync(join(tmpdir(), "ship-pack-readable-"));
+    chmodSync(readable, 0o755);
+    const copy = join(readable, "ship.tgz");
+    copyFileSync(tarball, copy);
+    chmodSync(copy, 0o644);
+    const result = asRoot
+      ? spawnSync("runuser", ["-u", "nobody", "--", "sh", script, copy], { env, encoding: "utf8" })
+      : spawnSync("sh", [script, copy], { env, encoding: "utf8" });
+    rmSync(readable, { recursive: true, force: true });
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/^install\.sh: run it as root \(.*SHIP_NO_USERS=1.*\n$/);
+    expect(existsSync(prefix)).toBe(false);
   });
 
   it("a copy without its dashboard warns loudly at start and answers / with 503 naming what is missing", {

@@ -1,0 +1,102 @@
+/**
+ * `systemctl stop ship-agent` while the agent's start-up recovery undoes an update a crash cut
+ * short (its rollback hooks running): the stop handler was installed only after the recovery, so
+ * Node's default ended the agent mid-restore, and a stopped agent left the app half undone (the
+ * journal still pending) until its next start. Now the recovery of the app in hand finishes, the
+ * agent does not go on to the hub, and it exits 0. Real CLI; the hub is a closed port.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { pathExists } from "../../../agent/tree/fs-ops.js";
+import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
+import { waitFor } from "../../support/wait-for.js";
+
+const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+
+describe.skipIf(process.platform !== "linux")("ship agent stopped during its start-up recovery", () => {
+  let root: string;
+  const children: ChildProcess[] = [];
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-stop-recovery-"));
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) child.kill("SIGKILL");
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const until = (what: string, check: () => Promise<boolean>) =>
+    waitFor(what, check, { timeoutMs: 20_000, intervalMs: 25, where: root });
+  const exited = (child: ChildProcess) =>
+    new Promise<string>((resolve) => child.once("exit", (code, signal) => resolve(`exit ${code} ${signal}`)));
+
+  it("finishes undoing the app in hand, then exits 0 without going on to the hub", async () => {
+    const app = join(root, "app");
+    await mkdir(app);
+    await writeFile(join(app, "app.txt"), "v1\n");
+    const release = join(root, "release");
+    await mkdir(release);
+    await writeFile(join(release, "app.txt"), "v2\n");
+    await writeFile(
+      join(release, "update-manifest.yaml"),
+      [
+        'version: "2.0.0"',
+        "hooks:",
+        "  post_update:",
+        `    - "touch ${root}/post-started; sleep 30"`,
+        "  rollback:",
+        `    - "touch ${root}/rollback-started; sleep 2; touch ${root}/rollback-done"`,
+        "",
+      ].join("\n"),
+    );
+    const general = `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\n`;
+    const source = `[sources.web]\ntype = "local"\npath = "${release}"\napp_dir = "${app}"\n`;
+    const config = join(root, "ship.toml");
+    await writeFile(config, `${general}\n${source}`);
+    // An update killed after its files went in: the journal waits for recovery.
+    const update = spawn(process.execPath, [SHIP_BIN, "--config", config, "--force"], { stdio: "ignore" });
+    children.push(update);
+    await until("the update's post_update hook started", () => pathExists(join(root, "post-started")));
+    update.kill("SIGKILL");
+    await exited(update);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v2\n");
+
+    await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
+    await writeFile(
+      config,
+      `${general}\n[hub]\nurl = "http://127.0.0.1:${await closedPort()}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n\n${source}`,
+    );
+    const agent = spawn(process.execPath, [SHIP_BIN, "agent", "--config", config], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    children.push(agent);
+    let stderr = "";
+    agent.stderr?.on("data", (d) => {
+      stderr += d;
+    });
+    const agentExit = exited(agent);
+    await until("the recovery's rollback hook started", () => pathExists(join(root, "rollback-started")));
+    agent.kill("SIGTERM");
+
+    // Before: "exit null SIGTERM", the rollback hook cut off and the journal left pending.
+    expect(await agentExit).toBe("exit 0 null");
+    expect(await pathExists(join(root, "rollback-done"))).toBe(true);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
+    expect(stderr).toContain("stopped during the start-up recovery; not connecting to the hub");
+    expect(stderr).not.toContain("agent started");
+    // Nothing left for the next start.
+    const state = JSON.parse(await readFile(join(root, "var/state.json"), "utf8"));
+    expect(state.sources.web?.pending_update).toBeUndefined();
+    const check = await runShip(["--config", config, "--check-only"]);
+    expect(check.stdout).not.toContain("interrupted");
+  }, 60_000);
+});
