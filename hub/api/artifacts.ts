@@ -1,5 +1,6 @@
 import { pipeline } from "node:stream/promises";
 import { type Request, type Response, Router } from "express";
+import { HeldPerToken } from "../auth/held-per-token.js";
 import { actorOf, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import { type DeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
@@ -52,6 +53,14 @@ const ROLLBACK_SENT_STATES: readonly DeploymentState[] = [
 ];
 
 const SHA256 = /^[0-9a-f]{64}$/;
+
+/**
+ * Downloads one token may have under way at once. Each holds a socket, an open artifact and its
+ * buffers for as long as the client takes to read: one token opened 1,500 downloads that read
+ * nothing, and the hub held 1,000 descriptors and 330 MB while /healthz waited 2 s. An agent
+ * downloads one release at a time.
+ */
+export const MAX_DOWNLOADS_PER_TOKEN = 20;
 
 /**
  * The byte range to send, or "all", or undefined when the range cannot be satisfied. A Range
@@ -117,6 +126,7 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
 export function artifactRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
+  const downloads = new HeldPerToken(MAX_DOWNLOADS_PER_TOKEN);
 
   // Streamed into the store while hashing (never held whole); a cut or refused upload leaves
   // nothing under a sha256 name. CI uploads (and publishes); operators roll out what CI published.
@@ -164,6 +174,16 @@ export function artifactRoutes(deps: ApiDeps): Router {
       throw new HubRequestError(403, `artifact ${sha256} belongs to no release this agent was sent`);
     const artifact = await store.getArtifactInfo(sha256);
     if (!artifact) throw new HubRequestError(404, `artifact ${sha256} not found`);
+    // Per token the operator issued: an agent's renewals are still valid beside it.
+    const give = downloads.take(principal.issuedJti);
+    if (give === undefined) {
+      res.setHeader("Retry-After", "10");
+      throw new HubRequestError(
+        429,
+        `this token has ${MAX_DOWNLOADS_PER_TOKEN} artifact downloads under way already (at most ${MAX_DOWNLOADS_PER_TOKEN}); finish or close one, or use another token`,
+      );
+    }
+    res.once("close", give);
     whileTokenInForce(deps, req, res);
     // Range requests answer 206, so agents resume cut downloads (If-Range with the ETag).
     await sendArtifact(deps, req, res, artifact);
