@@ -46,7 +46,11 @@ afterAll(async () => {
 
 describe("token revoke from a host whose clock is behind the hub's", () => {
   it("closes the agent's live WebSocket all the same (15 minutes behind)", async () => {
-    const { token, record } = await t.hub.tokens.issue({ role: "agent", agentId: "skewed", ttlSeconds: 3600 });
+    const { token, record } = await t.hub.tokens.issue({
+      role: "agent",
+      agentId: "skewed",
+      ttlSeconds: 3600,
+    });
     const agent = await TestAgent.connect(t.hub.url, token);
     agent.hello("skewed");
     const first = report();
