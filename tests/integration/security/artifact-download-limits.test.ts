@@ -1,11 +1,14 @@
 /**
  * One token cannot make the hub hold artifact downloads without bound: each holds a socket, an open
  * artifact and its buffers for as long as the client takes to read. One token opened 1,500 that
- * read nothing; the hub held 1,000 descriptors and 330 MB, and /healthz waited 2 s. Real hub, raw
- * sockets that never read.
+ * read nothing; the hub held 1,000 descriptors and 330 MB, and /healthz waited 2 s. Nor can an
+ * agent's downloads cost the hub a read of every release it was ever sent. Real hub, raw sockets
+ * that never read, real SQLite.
  */
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_DOWNLOADS_PER_TOKEN } from "../../../hub/api/artifacts.js";
 import { startTestHub, type TestHub } from "../hub/support.js";
@@ -97,5 +100,40 @@ describe("artifact downloads one token may have under way", () => {
     const next = await rawDownload(renewal.token);
     expect(next.status).toBe(429);
     for (const a of [...first, next]) a.socket.destroy();
+  });
+});
+
+describe("an agent's download is checked against what it was sent without reading every release whole", () => {
+  it("an agent with 2,000 deployments: each download's check takes milliseconds, not a manifest read per deployment", async () => {
+    const agentId = "long-history";
+    const token = await t.agentToken(agentId);
+    // Two years of daily rollouts, each release with a manifest near the 64 KiB cap, written
+    // straight into the hub's database (another connection, as a second hub would).
+    const db = new Database(join(t.dir, "hub.db"));
+    try {
+      db.pragma("foreign_keys = OFF");
+      const release =
+        db.prepare(`INSERT INTO releases (id, app, version, manifest, source, signature, created,
+        created_by) VALUES (?, 'web', ?, ?, ?, NULL, ?, 'ci')`);
+      const deployment = db.prepare(`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release,
+        previous_release, state, attempts, updated_at, error) VALUES (?, ?, ?, 0, ?, ?, 'succeeded', 1, ?, NULL)`);
+      const manifest = `version: "1"\n# ${"x".repeat(60_000)}\n`;
+      db.transaction(() => {
+        for (let i = 0; i < 2000; i++) {
+          const source = JSON.stringify({ type: "hub", sha256: randomBytes(32).toString("hex") });
+          release.run(`old-${i}`, `1.0.${i}`, manifest, source, i);
+          deployment.run(`d-${i}`, `ro-${i}`, agentId, `old-${i}`, i ? `old-${i - 1}` : null, i);
+        }
+      })();
+    } finally {
+      db.close();
+    }
+    const get = () =>
+      fetch(`${t.hub.url}/api/v1/artifacts/${sha256}`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await get()).status).toBe(403);
+    const started = performance.now();
+    for (let i = 0; i < 30; i++) expect((await get()).status).toBe(403);
+    // Without the fix each took 60–170 ms (every release read whole): 30 took 2–5 s.
+    expect(performance.now() - started).toBeLessThan(900);
   });
 });
