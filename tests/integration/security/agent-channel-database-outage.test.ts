@@ -1,0 +1,49 @@
+/**
+ * The agent channel while the hub's PostgreSQL is down: the token cannot be looked up, which says
+ * nothing about the token. The upgrade was refused 401 with the database client's error as the
+ * reason (`X-Ship-Refused: connect ECONNREFUSED 127.0.0.1:PORT`, the database's address told to
+ * any client), the agent treated its token as refused, and the hub logged and listed a refused
+ * agent for every agent of the fleet. Real hub process, real PostgreSQL stopped, real WebSocket.
+ */
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { Cluster, canRunCluster } from "../../support/cluster.js";
+
+/** The status and X-Ship-Refused of an agent channel upgrade that the hub refuses. */
+function refusedUpgrade(url: string, token: string): Promise<{ status: number; reason: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url.replace(/^http/, "ws")}/api/v1/agent`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    ws.once("open", () => {
+      ws.terminate();
+      reject(new Error("the hub opened the agent channel"));
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      resolve({ status: res.statusCode ?? 0, reason: String(res.headers["x-ship-refused"] ?? "") });
+      ws.terminate();
+    });
+    ws.once("error", () => undefined);
+  });
+}
+
+describe.runIf(canRunCluster())("the agent channel of a hub whose PostgreSQL is down", () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await Cluster.start({ hubs: 1 });
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it("answers 503 saying the database is unreachable: not a token refusal, and no refused agent logged", async () => {
+    const hub = cluster.hub(0);
+    const token = await cluster.tokenCreate("--role", "agent", "--agent", "outage-1");
+    await cluster.stopDatabase();
+    const answer = await refusedUpgrade(hub.url, token);
+    expect(answer).toEqual({ status: 503, reason: "the hub's database is unreachable; try again" });
+    const log = await readFile(hub.logFile, "utf8");
+    expect(log).not.toContain("refused an agent connection");
+  }, 120_000);
+});
