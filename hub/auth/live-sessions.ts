@@ -97,7 +97,11 @@ export class LiveSessions {
 
   /** Closes every session whose token was revoked or has expired. */
   check(): Promise<void> {
-    // One check at a time: a slow database must not pile up overlapping queries.
+    // Expiry needs no store, so it is not held up by one: while the database was unreachable a
+    // read of revocations waited (postgres.js queues queries while it reconnects), no check ran
+    // after it, and sessions whose token expired meanwhile stayed open for the whole outage.
+    this.closeEnded(new Set(), this.now());
+    // One read at a time: a slow database must not pile up overlapping queries.
     this.running ??= this.checkOnce().finally(() => {
       this.running = undefined;
     });
@@ -121,6 +125,11 @@ export class LiveSessions {
     } catch {
       return; // the store closed under us (the hub is shutting down) or is unreachable for now
     }
+    this.closeEnded(revoked, now);
+  }
+
+  /** Closes the sessions whose token is among `revoked` or expired by `now`. */
+  private closeEnded(revoked: ReadonlySet<string>, now: number): void {
     for (const entry of [...this.entries]) {
       const isRevoked = [...entry.jtis].some((jti) => revoked.has(jti));
       const reason = isRevoked ? "token revoked" : entry.expires <= now ? "token expired" : undefined;

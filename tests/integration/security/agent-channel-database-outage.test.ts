@@ -3,7 +3,9 @@
  * nothing about the token. The upgrade was refused 401 with the database client's error as the
  * reason (`X-Ship-Refused: connect ECONNREFUSED 127.0.0.1:PORT`, the database's address told to
  * any client), the agent treated its token as refused, and the hub logged and listed a refused
- * agent for every agent of the fleet. Real hub process, real PostgreSQL stopped, real WebSocket.
+ * agent for every agent of the fleet. And a live session whose token expired during the outage
+ * stayed open: the check that closes them gave up when it could not read revocations. Real hub
+ * process, real PostgreSQL stopped, real WebSocket and event stream.
  */
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,5 +47,34 @@ describe.runIf(canRunCluster())("the agent channel of a hub whose PostgreSQL is 
     expect(answer).toEqual({ status: 503, reason: "the hub's database is unreachable; try again" });
     const log = await readFile(hub.logFile, "utf8");
     expect(log).not.toContain("refused an agent connection");
+  }, 120_000);
+});
+
+describe.runIf(canRunCluster())("live sessions of a hub whose PostgreSQL is down", () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await Cluster.start({ hubs: 1 });
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it("an event stream whose token expires during the outage is closed at its exp", async () => {
+    const hub = cluster.hub(0);
+    const token = await cluster.tokenCreate("--role", "operator", "--ttl", "4s");
+    const res = await fetch(`${hub.url}/api/v1/stream`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await cluster.stopDatabase();
+    const ended = (async () => {
+      for (;;) if ((await reader.read()).done) return "ended";
+    })();
+    // Revocations cannot be read while the database is down; expiry needs no database. Without
+    // the fix the stream stayed open for the whole outage.
+    const outcome = await Promise.race([
+      ended,
+      new Promise<string>((r) => setTimeout(() => r("still open 8 s after exp"), 12_000)),
+    ]);
+    expect(outcome).toBe("ended");
   }, 120_000);
 });
