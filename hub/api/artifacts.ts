@@ -165,6 +165,17 @@ export function artifactRoutes(deps: ApiDeps): Router {
     const expected = String(req.headers["x-sha256"] ?? req.query.sha256 ?? "").toLowerCase();
     if (expected !== "" && !SHA256.test(expected))
       throw new HubRequestError(400, "header.x-sha256: must be 64 hex digits");
+    const tooLarge = () =>
+      new HubRequestError(
+        413,
+        `body: the artifact is over the hub's max_artifact_mb = ${deps.maxArtifactBytes / 1024 / 1024} (hub.toml)`,
+      );
+    // Said before a byte is read when the request declares its size: a 5 GB upload to a hub that
+    // takes 4 GB was read (and written to disk) up to the limit first, minutes on an ordinary link.
+    if (Number(req.headers["content-length"] ?? 0) > deps.maxArtifactBytes) {
+      res.setHeader("Connection", "close");
+      throw tooLarge();
+    }
     whileTokenInForce(deps, req, res);
     const now = deps.now();
     let stored: StoredArtifactInfo;
@@ -175,11 +186,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
         ...(expected === "" ? {} : { expectedSha256: expected }),
       });
     } catch (error) {
-      if (error instanceof ArtifactTooLarge)
-        throw new HubRequestError(
-          413,
-          `body: the artifact is over the hub's max_artifact_mb = ${deps.maxArtifactBytes / 1024 / 1024} (hub.toml)`,
-        );
+      if (error instanceof ArtifactTooLarge) throw tooLarge();
       if (error instanceof ArtifactEmpty)
         throw new HubRequestError(400, "body: the artifact is empty (0 bytes); upload the release archive");
       if (error instanceof ArtifactHashMismatch)
