@@ -91,6 +91,29 @@ const SHA256 = /^[0-9a-f]{64}$/;
  * downloads one release at a time.
  */
 export const MAX_DOWNLOADS_PER_TOKEN = 20;
+/**
+ * Uploads one token may have under way at once: each writes up to max_artifact_mb to the hub's
+ * disk for as long as its client takes, so one CI token's many slow uploads filled the disk.
+ */
+export const MAX_UPLOADS_PER_TOKEN = 20;
+
+/**
+ * Counts this request among the token's transfers of `held` until it closes (per token the
+ * operator issued: an agent's renewals are still valid beside it); 429 when they are all taken.
+ */
+function holdTransfer(held: HeldPerToken, res: Response, what: "downloads" | "uploads"): void {
+  const give = held.take(principalOf(res).issuedJti);
+  if (give === undefined) {
+    res.setHeader("Retry-After", "10");
+    // An upload's body is not read: the connection cannot carry another request after it.
+    res.setHeader("Connection", "close");
+    throw new HubRequestError(
+      429,
+      `this token has ${held.max} artifact ${what} under way already (at most ${held.max}); finish or close one, or use another token`,
+    );
+  }
+  res.once("close", give);
+}
 
 /**
  * The byte range to send, or "all", or undefined when the range cannot be satisfied. A Range
@@ -157,6 +180,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
   const downloads = new HeldPerToken(MAX_DOWNLOADS_PER_TOKEN);
+  const uploads = new HeldPerToken(MAX_UPLOADS_PER_TOKEN);
   const releaseArtifacts: ReleaseArtifacts = new Map();
 
   // Streamed into the store while hashing (never held whole); a cut or refused upload leaves
@@ -176,6 +200,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
       res.setHeader("Connection", "close");
       throw tooLarge();
     }
+    holdTransfer(uploads, res, "uploads");
     whileTokenInForce(deps, req, res);
     const now = deps.now();
     let stored: StoredArtifactInfo;
@@ -215,16 +240,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
       throw new HubRequestError(403, `artifact ${sha256} belongs to no release this agent was sent`);
     const artifact = await store.getArtifactInfo(sha256);
     if (!artifact) throw new HubRequestError(404, `artifact ${sha256} not found`);
-    // Per token the operator issued: an agent's renewals are still valid beside it.
-    const give = downloads.take(principal.issuedJti);
-    if (give === undefined) {
-      res.setHeader("Retry-After", "10");
-      throw new HubRequestError(
-        429,
-        `this token has ${MAX_DOWNLOADS_PER_TOKEN} artifact downloads under way already (at most ${MAX_DOWNLOADS_PER_TOKEN}); finish or close one, or use another token`,
-      );
-    }
-    res.once("close", give);
+    holdTransfer(downloads, res, "downloads");
     whileTokenInForce(deps, req, res);
     // Range requests answer 206, so agents resume cut downloads (If-Range with the ETag).
     await sendArtifact(deps, req, res, artifact);
