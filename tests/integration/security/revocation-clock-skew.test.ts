@@ -44,22 +44,23 @@ afterAll(async () => {
   await t.stop();
 });
 
+/** An agent of `hub` connected on a fresh token, its first report acked. */
+async function reportingAgent(hub: TestHub, agentId: string) {
+  const { token, record } = await hub.hub.tokens.issue({ role: "agent", agentId, ttlSeconds: 3600 });
+  const agent = await TestAgent.connect(hub.hub.url, token);
+  agent.hello(agentId);
+  const first = report();
+  agent.send(first);
+  expect(await agent.next(isType("ack"))).toMatchObject({ reportId: first.reportId });
+  return { token, jti: record.jti, agent, first };
+}
+
 describe("token revoke from a host whose clock is behind the hub's", () => {
   it("closes the agent's live WebSocket all the same (15 minutes behind)", async () => {
-    const { token, record } = await t.hub.tokens.issue({
-      role: "agent",
-      agentId: "skewed",
-      ttlSeconds: 3600,
-    });
-    const agent = await TestAgent.connect(t.hub.url, token);
-    agent.hello("skewed");
-    const first = report();
-    agent.send(first);
-    expect(await agent.next(isType("ack"))).toMatchObject({ reportId: first.reportId });
-
+    const { token, jti, agent } = await reportingAgent(t, "skewed");
     const closed = agent.closed();
-    const { stdout } = await cliBehind(15 * 60_000, ["token", "revoke", record.jti, "--data-dir", t.dir]);
-    expect(stdout).toContain(`revoked ${record.jti}`);
+    const { stdout } = await cliBehind(15 * 60_000, ["token", "revoke", jti, "--data-dir", t.dir]);
+    expect(stdout).toContain(`revoked ${jti}`);
     // Without the fix the socket stays open and a later report is acked.
     const outcome = await Promise.race([
       closed,
@@ -72,17 +73,8 @@ describe("token revoke from a host whose clock is behind the hub's", () => {
   it("refuses a message the session sends after the revocation, before the periodic check (a day behind)", async () => {
     const slow = await startTestHub({ sessionCheckMs: 600_000 });
     try {
-      const { token, record } = await slow.hub.tokens.issue({
-        role: "agent",
-        agentId: "skewed-now",
-        ttlSeconds: 3600,
-      });
-      const agent = await TestAgent.connect(slow.hub.url, token);
-      agent.hello("skewed-now");
-      const first = report();
-      agent.send(first);
-      expect(await agent.next(isType("ack"))).toMatchObject({ reportId: first.reportId });
-      await cliBehind(24 * 3600_000, ["token", "revoke", record.jti, "--data-dir", slow.dir]);
+      const { jti, agent, first } = await reportingAgent(slow, "skewed-now");
+      await cliBehind(24 * 3600_000, ["token", "revoke", jti, "--data-dir", slow.dir]);
       const closed = agent.closed();
       agent.send(report());
       const outcome = await Promise.race([
