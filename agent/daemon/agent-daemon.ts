@@ -128,9 +128,11 @@ export class AgentDaemon {
     this.token = next;
     this.connection.setToken(next);
     this.options.log.info(
-      written === undefined
-        ? "the hub refused the renewed token; using the configured one"
-        : "the hub refused the token; using the one now in the token file",
+      next !== this.configuredToken
+        ? "the hub refused the token; using the one it renewed"
+        : written === undefined
+          ? "the hub refused the renewed token; using the configured one"
+          : "the hub refused the token; using the one now in the token file",
       file === undefined ? {} : { file },
     );
     warnIfExpiring(next, this.options.log);
