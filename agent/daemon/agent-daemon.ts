@@ -151,33 +151,50 @@ export class AgentDaemon {
 
   /**
    * The hub refused the token in use (revoked, expired): a token the operator has written to
-   * `[hub] token_file` since start is taken, by the rule start applies, without a restart.
+   * `[hub] token_file` since start is taken, by the rule start applies, without a restart. A
+   * renewal the hub refused is not presented again: it wins that rule by its issue time, and a
+   * replacement made by `ship-hub token create` on a host whose clock runs behind the hub's has
+   * an earlier one, so the agent kept presenting its revoked renewal, restarts included.
    */
   private async rereadTokenFile(): Promise<void> {
+    const refused = this.token;
     const file = this.options.config.hub?.token_file;
-    if (file === undefined) return;
+    const written = file === undefined ? undefined : await this.newTokenIn(file);
+    if (written !== undefined) this.configuredToken = written;
+    let next = await pickToken(this.renewedTokenFile, this.configuredToken, this.options.agentId);
+    if (next === refused) next = this.configuredToken;
+    if (next === refused) return;
+    this.token = next;
+    this.connection.setToken(next);
+    this.options.log.info(
+      next !== this.configuredToken
+        ? "the hub refused the token; using the one it renewed"
+        : written === undefined
+          ? "the hub refused the renewed token; using the configured one"
+          : "the hub refused the token; using the one now in the token file",
+      file === undefined ? {} : { file },
+    );
+    warnIfExpiring(next, this.options.log);
+  }
+
+  /** A token in `file` other than the configured one, for this agent; undefined when there is none. */
+  private async newTokenIn(file: string): Promise<string | undefined> {
     let written: string;
     try {
       written = (await readFile(file, "utf8")).trim();
     } catch {
-      return; // Checked at start; a file being rewritten is read again at the next refusal.
+      return undefined; // Checked at start; a file being rewritten is read again at the next refusal.
     }
-    if (written === "" || written === this.configuredToken) return;
+    if (written === "" || written === this.configuredToken) return undefined;
     const subject = tokenClaims(written).sub;
     if (subject !== undefined && subject !== this.options.agentId) {
       this.options.log.warn("the hub token file holds a token for another agent; not used", {
         file,
         agent: subject,
       });
-      return;
+      return undefined;
     }
-    this.configuredToken = written;
-    const next = await pickToken(this.renewedTokenFile, written, this.options.agentId);
-    if (next === this.token) return;
-    this.token = next;
-    this.connection.setToken(next);
-    this.options.log.info("the hub refused the token; using the one now in the token file", { file });
-    warnIfExpiring(next, this.options.log);
+    return written;
   }
 
   /** Starts no new work, lets the running instruction finish, then disconnects. */

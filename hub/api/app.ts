@@ -142,7 +142,7 @@ const DATABASE_GONE = new Set([
   "57P03",
 ]);
 
-function isDatabaseUnreachable(error: unknown): boolean {
+export function isDatabaseUnreachable(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
   const code = (error as { code?: unknown }).code;
   return typeof code === "string" && (DATABASE_GONE.has(code) || code.startsWith("08"));

@@ -1,5 +1,6 @@
 import { pipeline } from "node:stream/promises";
 import { type Request, type Response, Router } from "express";
+import { HeldPerToken } from "../auth/held-per-token.js";
 import { actorOf, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import { type DeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
@@ -28,10 +29,25 @@ function whileTokenInForce(deps: ApiDeps, req: Request, res: Response): void {
  * it is what the agent's hello claims to run, and a hello that named another app's release (or a
  * newer one of its own app) reached that artifact as soon as any update of its app was sent.
  */
-async function agentWasSent(store: StoreOps, agentId: string, sha256: string): Promise<boolean> {
-  const hashOf = async (id: string | null) => {
-    const release = id === null ? undefined : await store.getRelease(id);
-    return { app: release?.app, sha256: release?.source.type === "hub" ? release.source.sha256 : undefined };
+async function agentWasSent(
+  store: StoreOps,
+  known: ReleaseArtifacts,
+  agentId: string,
+  sha256: string,
+): Promise<boolean> {
+  const hashOf = async (id: string | null): Promise<ReleaseArtifact> => {
+    if (id === null) return {};
+    const cached = known.get(id);
+    if (cached !== undefined) return cached;
+    const release = await store.getRelease(id);
+    if (release === undefined) return {};
+    const found = {
+      app: release.app,
+      sha256: release.source.type === "hub" ? release.source.sha256 : undefined,
+    };
+    if (known.size >= MAX_KNOWN_RELEASES) known.clear();
+    known.set(id, found);
+    return found;
   };
   for (const d of await store.listDeployments({ agentId })) {
     if (UNSENT_DEPLOYMENT_STATES.includes(d.state)) continue;
@@ -44,6 +60,21 @@ async function agentWasSent(store: StoreOps, agentId: string, sha256: string): P
   return false;
 }
 
+interface ReleaseArtifact {
+  app?: string;
+  sha256?: string | undefined;
+}
+
+/**
+ * Each release's app and artifact, by release id, as `agentWasSent` read them: a release never
+ * changes once published, and reading each of an agent's releases whole (a manifest of up to 64
+ * KiB each) for every download cost 60–170 ms of the hub's event loop for an agent with 2,000
+ * deployments; a wave of agents downloading at once held the hub for seconds.
+ */
+type ReleaseArtifacts = Map<string, ReleaseArtifact>;
+/** Enough for every release of a big hub's history; past it the map starts again. */
+const MAX_KNOWN_RELEASES = 50_000;
+
 /** A rollback instruction was sent (still owed, timed out, or done): its release may be fetched. */
 const ROLLBACK_SENT_STATES: readonly DeploymentState[] = [
   "rollback_pending",
@@ -52,6 +83,37 @@ const ROLLBACK_SENT_STATES: readonly DeploymentState[] = [
 ];
 
 const SHA256 = /^[0-9a-f]{64}$/;
+
+/**
+ * Downloads one token may have under way at once. Each holds a socket, an open artifact and its
+ * buffers for as long as the client takes to read: one token opened 1,500 downloads that read
+ * nothing, and the hub held 1,000 descriptors and 330 MB while /healthz waited 2 s. An agent
+ * downloads one release at a time.
+ */
+export const MAX_DOWNLOADS_PER_TOKEN = 20;
+/**
+ * Uploads one token may have under way at once: each writes up to max_artifact_mb to the hub's
+ * disk for as long as its client takes, so one CI token's many slow uploads filled the disk.
+ */
+export const MAX_UPLOADS_PER_TOKEN = 20;
+
+/**
+ * Counts this request among the token's transfers of `held` until it closes (per token the
+ * operator issued: an agent's renewals are still valid beside it); 429 when they are all taken.
+ */
+function holdTransfer(held: HeldPerToken, res: Response, what: "downloads" | "uploads"): void {
+  const give = held.take(principalOf(res).issuedJti);
+  if (give === undefined) {
+    res.setHeader("Retry-After", "10");
+    // An upload's body is not read: the connection cannot carry another request after it.
+    res.setHeader("Connection", "close");
+    throw new HubRequestError(
+      429,
+      `this token has ${held.max} artifact ${what} under way already (at most ${held.max}); finish or close one, or use another token`,
+    );
+  }
+  res.once("close", give);
+}
 
 /**
  * The byte range to send, or "all", or undefined when the range cannot be satisfied. A Range
@@ -117,6 +179,9 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
 export function artifactRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
+  const downloads = new HeldPerToken(MAX_DOWNLOADS_PER_TOKEN);
+  const uploads = new HeldPerToken(MAX_UPLOADS_PER_TOKEN);
+  const releaseArtifacts: ReleaseArtifacts = new Map();
 
   // Streamed into the store while hashing (never held whole); a cut or refused upload leaves
   // nothing under a sha256 name. CI uploads (and publishes); operators roll out what CI published.
@@ -124,6 +189,18 @@ export function artifactRoutes(deps: ApiDeps): Router {
     const expected = String(req.headers["x-sha256"] ?? req.query.sha256 ?? "").toLowerCase();
     if (expected !== "" && !SHA256.test(expected))
       throw new HubRequestError(400, "header.x-sha256: must be 64 hex digits");
+    const tooLarge = () =>
+      new HubRequestError(
+        413,
+        `body: the artifact is over the hub's max_artifact_mb = ${deps.maxArtifactBytes / 1024 / 1024} (hub.toml)`,
+      );
+    // Said before a byte is read when the request declares its size: a 5 GB upload to a hub that
+    // takes 4 GB was read (and written to disk) up to the limit first, minutes on an ordinary link.
+    if (Number(req.headers["content-length"] ?? 0) > deps.maxArtifactBytes) {
+      res.setHeader("Connection", "close");
+      throw tooLarge();
+    }
+    holdTransfer(uploads, res, "uploads");
     whileTokenInForce(deps, req, res);
     const now = deps.now();
     let stored: StoredArtifactInfo;
@@ -134,11 +211,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
         ...(expected === "" ? {} : { expectedSha256: expected }),
       });
     } catch (error) {
-      if (error instanceof ArtifactTooLarge)
-        throw new HubRequestError(
-          413,
-          `body: the artifact is over the hub's max_artifact_mb = ${deps.maxArtifactBytes / 1024 / 1024} (hub.toml)`,
-        );
+      if (error instanceof ArtifactTooLarge) throw tooLarge();
       if (error instanceof ArtifactEmpty)
         throw new HubRequestError(400, "body: the artifact is empty (0 bytes); upload the release archive");
       if (error instanceof ArtifactHashMismatch)
@@ -160,10 +233,14 @@ export function artifactRoutes(deps: ApiDeps): Router {
     if (!SHA256.test(sha256))
       throw new HubRequestError(400, "params.sha256: must be 64 lowercase hex digits");
     const principal = principalOf(res);
-    if (principal.role === "agent" && !(await agentWasSent(store, principal.agentId ?? "", sha256)))
+    if (
+      principal.role === "agent" &&
+      !(await agentWasSent(store, releaseArtifacts, principal.agentId ?? "", sha256))
+    )
       throw new HubRequestError(403, `artifact ${sha256} belongs to no release this agent was sent`);
     const artifact = await store.getArtifactInfo(sha256);
     if (!artifact) throw new HubRequestError(404, `artifact ${sha256} not found`);
+    holdTransfer(downloads, res, "downloads");
     whileTokenInForce(deps, req, res);
     // Range requests answer 206, so agents resume cut downloads (If-Range with the ETag).
     await sendArtifact(deps, req, res, artifact);

@@ -78,7 +78,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/agents/attention": {
     get: {
       summary:
-        'Agents the hub refused lately and agent tokens expiring within 7 days; in a cluster `refusedScope: "this hub"` (each hub keeps its own refusals)',
+        'Agents the hub refused lately (`signed: false` when the hub did not sign the token: its agent id is only claimed) and agent tokens expiring within 7 days; in a cluster `refusedScope: "this hub"` (each hub keeps its own refusals)',
       roles: "operator",
     },
   },

@@ -28,14 +28,10 @@ interface Entry {
   close: (reason: string) => void;
 }
 
-/** Revocations this old are still looked for, so clock skew between the CLI and the hub is harmless. */
-const LOOKBACK_MS = 10 * 60_000;
-
 export class LiveSessions {
   private readonly entries = new Set<Entry>();
   private readonly bySession = new WeakMap<LiveSession, Entry>();
   private timer: NodeJS.Timeout | undefined;
-  private lastCheck: number;
   private running: Promise<void> | undefined;
 
   constructor(
@@ -43,9 +39,7 @@ export class LiveSessions {
     private readonly log: Logger,
     private readonly now: () => number,
     private readonly checkMs: number,
-  ) {
-    this.lastCheck = now();
-  }
+  ) {}
 
   open(principal: Pick<Principal, "jti" | "expires" | "name">, close: (reason: string) => void): LiveSession {
     const entry: Entry = {
@@ -70,11 +64,10 @@ export class LiveSessions {
   /**
    * Of `sessions`, those whose token the store shows revoked or that have expired, read through
    * `t` (the transaction about to apply their messages): a message applied after `token revoke`
-   * committed is refused, not taken until the next periodic check. Revocations older than the last
-   * check (and its lookback) closed their sessions already, so only newer ones are read.
+   * committed is refused, not taken until the next periodic check.
    */
   async endedIn(
-    t: Pick<StoreOps, "revokedTokensSince">,
+    t: Pick<StoreOps, "revokedTokensInForce">,
     sessions: Iterable<LiveSession>,
   ): Promise<Map<LiveSession, string>> {
     const ended = new Map<LiveSession, string>();
@@ -85,7 +78,7 @@ export class LiveSessions {
     }
     if (asked.size === 0) return ended;
     const now = this.now();
-    const revoked = new Set(await t.revokedTokensSince(this.lastCheck - LOOKBACK_MS));
+    const revoked = new Set(await t.revokedTokensInForce(now));
     for (const [session, entry] of asked) {
       if ([...entry.jtis].some((jti) => revoked.has(jti))) ended.set(session, "token revoked");
       else if (entry.expires <= now) ended.set(session, "token expired");
@@ -104,7 +97,11 @@ export class LiveSessions {
 
   /** Closes every session whose token was revoked or has expired. */
   check(): Promise<void> {
-    // One check at a time: a slow database must not pile up overlapping queries.
+    // Expiry needs no store, so it is not held up by one: while the database was unreachable a
+    // read of revocations waited (postgres.js queues queries while it reconnects), no check ran
+    // after it, and sessions whose token expired meanwhile stayed open for the whole outage.
+    this.closeEnded(new Set(), this.now());
+    // One read at a time: a slow database must not pile up overlapping queries.
     this.running ??= this.checkOnce().finally(() => {
       this.running = undefined;
     });
@@ -124,11 +121,15 @@ export class LiveSessions {
     const now = this.now();
     let revoked: Set<string>;
     try {
-      revoked = new Set(await this.store.revokedTokensSince(this.lastCheck - LOOKBACK_MS));
+      revoked = new Set(await this.store.revokedTokensInForce(now));
     } catch {
       return; // the store closed under us (the hub is shutting down) or is unreachable for now
     }
-    this.lastCheck = now;
+    this.closeEnded(revoked, now);
+  }
+
+  /** Closes the sessions whose token is among `revoked` or expired by `now`. */
+  private closeEnded(revoked: ReadonlySet<string>, now: number): void {
     for (const entry of [...this.entries]) {
       const isRevoked = [...entry.jtis].some((jti) => revoked.has(jti));
       const reason = isRevoked ? "token revoked" : entry.expires <= now ? "token expired" : undefined;

@@ -28,7 +28,10 @@ function local(cmd: Command): Command {
 function remote(cmd: Command): Command {
   return cmd
     .option("--hub <url>", "hub URL (default $SHIP_HUB_URL or http://127.0.0.1:8080)")
-    .option("--token <jwt>", "operator token (default $SHIP_HUB_TOKEN)")
+    .option(
+      "--token <jwt>",
+      "operator token (default $SHIP_HUB_TOKEN; prefer --token-file or the variable: arguments show in ps)",
+    )
     .option("--token-file <file>", "file holding the operator token")
     .option("--json", "machine-readable output");
 }

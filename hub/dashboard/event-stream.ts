@@ -1,5 +1,6 @@
 import { type Request, type Response, Router } from "express";
 import type { ApiDeps } from "../api/deps.js";
+import { HeldPerToken } from "../auth/held-per-token.js";
 import { principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import type { AsyncStore, EventCursor } from "../store/async-store.js";
@@ -33,7 +34,7 @@ export const MAX_STREAMS_PER_TOKEN = 20;
 export class EventStream {
   private readonly listeners = new Set<Response>();
   /** Open streams per token id (jti). */
-  private readonly perToken = new Map<string, number>();
+  private readonly perToken = new HeldPerToken(MAX_STREAMS_PER_TOKEN);
   /** Listeners written to while their last message was still unsent: told the latest once it drains. */
   private readonly owed = new Set<Response>();
   private cursor: EventCursor | undefined;
@@ -133,23 +134,18 @@ export class EventStream {
     const router = Router();
     router.get("/stream", requireRole(this.deps.tokens, "operator"), async (req: Request, res: Response) => {
       const { jti } = principalOf(res);
-      const held = this.perToken.get(jti) ?? 0;
-      if (held >= MAX_STREAMS_PER_TOKEN)
+      // Counted before the first await, so requests arriving together cannot all pass the check.
+      const give = this.perToken.take(jti);
+      if (give === undefined)
         throw new HubRequestError(
           429,
-          `this token holds ${held} event streams already (at most ${MAX_STREAMS_PER_TOKEN}); close one, or use another token`,
+          `this token holds ${this.perToken.count(jti)} event streams already (at most ${MAX_STREAMS_PER_TOKEN}); close one, or use another token`,
         );
-      // Counted before the first await, so requests arriving together cannot all pass the check.
-      this.perToken.set(jti, held + 1);
       let counted = true;
-      const release = () => {
-        if (!counted) return;
+      req.on("close", () => {
         counted = false;
-        const left = (this.perToken.get(jti) ?? 1) - 1;
-        if (left > 0) this.perToken.set(jti, left);
-        else this.perToken.delete(jti);
-      };
-      req.on("close", release);
+        give();
+      });
       // Two first listeners at once must share one reader.
       this.starting ??= this.start();
       await this.starting;

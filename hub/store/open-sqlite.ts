@@ -3,7 +3,7 @@
  * key the operator has to change: a data dir that cannot be created, a --db in a missing directory,
  * a directory or a file that is not a SQLite database are bad input (exit 2), not a bare driver error.
  */
-import { mkdir, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
@@ -88,5 +88,10 @@ export async function openSqliteStore(location: SqliteLocation): Promise<AsyncSt
       );
     throw error;
   }
-  return sqliteAsyncStore(sqlite, join(location.dataDir, "artifacts"));
+  const artifacts = join(location.dataDir, "artifacts");
+  // Made 700 since artifacts can hold their configs' secrets; one an older hub made (0755, each
+  // artifact 0644) stayed readable by every local user after the upgrade. Closing the directory
+  // closes the files in it. Not there yet, or not the hub's to change: left as it is.
+  await chmod(artifacts, 0o700).catch(() => undefined);
+  return sqliteAsyncStore(sqlite, artifacts);
 }

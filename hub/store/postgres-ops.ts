@@ -142,8 +142,10 @@ export function postgresOps(db: Db): StoreOps {
     async pruneRenewedTokens(now) {
       return (await db`DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ${now}`).count;
     },
-    async revokedTokensSince(at) {
-      return (await db`SELECT jti FROM tokens WHERE revoked >= ${at}`).map((r) => String(r.jti));
+    async revokedTokensInForce(now) {
+      return (await db`SELECT jti FROM tokens WHERE revoked IS NOT NULL AND expires > ${now}`).map((r) =>
+        String(r.jti),
+      );
     },
     async listTokens() {
       return (await db`SELECT * FROM tokens ORDER BY created, jti`).map(toToken);

@@ -36,7 +36,7 @@ const DIRECT = [
   "getToken",
   "revokeToken",
   "pruneRenewedTokens",
-  "revokedTokensSince",
+  "revokedTokensInForce",
   "listTokens",
   "insertRelease",
   "getRelease",

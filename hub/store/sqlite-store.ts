@@ -87,7 +87,7 @@ export class SqliteStore implements Store {
         RETURNING jti`),
       pruneRenewedTokens: p("DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ?"),
       listTokens: p("SELECT * FROM tokens ORDER BY created, jti"),
-      revokedTokensSince: p("SELECT jti FROM tokens WHERE revoked >= ?"),
+      revokedTokensInForce: p("SELECT jti FROM tokens WHERE revoked IS NOT NULL AND expires > ?"),
       putArtifact:
         p(`INSERT INTO artifacts (sha256, size, path, created) VALUES (@sha256, @size, @path, @created)
         ON CONFLICT (sha256) DO UPDATE SET size = excluded.size, path = excluded.path`),
@@ -221,8 +221,8 @@ export class SqliteStore implements Store {
   pruneRenewedTokens(now: number): number {
     return this.stmt.pruneRenewedTokens.run(now).changes;
   }
-  revokedTokensSince(at: number): string[] {
-    return (this.stmt.revokedTokensSince.all(at) as Row[]).map((r) => str(r.jti));
+  revokedTokensInForce(now: number): string[] {
+    return (this.stmt.revokedTokensInForce.all(now) as Row[]).map((r) => str(r.jti));
   }
   listTokens(): TokenRecord[] {
     return (this.stmt.listTokens.all() as Row[]).map(toToken);

@@ -150,8 +150,12 @@ export interface Store {
   revokeToken(jti: string, at: number): string[];
   /** Deletes renewals expired at `now` (the operator's own tokens stay listed); how many went. */
   pruneRenewedTokens(now: number): number;
-  /** jtis revoked at or after `at` (ms): live sessions poll this to end revoked connections. */
-  revokedTokensSince(at: number): string[];
+  /**
+   * jtis revoked that have not expired by `now` (ms): live sessions poll this to end revoked
+   * connections (an expired one ends them anyway). Not by when they were revoked: that stamp is
+   * the clock of the host that ran `token revoke`, which may run behind the hub's.
+   */
+  revokedTokensInForce(now: number): string[];
   listTokens(): TokenRecord[];
 
   putArtifact(artifact: ArtifactRecord): void;

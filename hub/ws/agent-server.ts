@@ -12,6 +12,7 @@ import {
 import type { Logger } from "../../shared/log.js";
 import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/protocol/messages.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
+import { isDatabaseUnreachable } from "../api/app.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
 import { renewAgentToken, renewalDue, renewalDueAt } from "../auth/renewal.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
@@ -106,6 +107,7 @@ const STATUS_TEXT: Record<number, string> = {
   404: "Not Found",
   409: "Conflict",
   429: "Too Many Requests",
+  503: "Service Unavailable",
 };
 
 const DEFAULT_CONNECTS_PER_MINUTE = 30;
@@ -214,7 +216,18 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       if (!token) return refused(401, "no bearer token");
       principal = await options.tokens.verify(token);
     } catch (error) {
-      return refused(401, (error as Error).message);
+      if (error instanceof AuthError) return refused(401, error.message);
+      // The token could not be looked up (the database is down): nothing is known against it. A 401
+      // made the agent take its token for refused, listed every agent of the fleet as refused, and
+      // told any client the database's address in the database client's error.
+      log.error("could not check an agent's token", { error: String(error) });
+      return refuse(
+        socket,
+        503,
+        isDatabaseUnreachable(error)
+          ? "the hub's database is unreachable; try again"
+          : "the hub could not check the token; try again",
+      );
     }
     if (principal.role !== "agent" || !principal.agentId)
       return refused(403, `a ${principal.role} token cannot use the agent channel`);

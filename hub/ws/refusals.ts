@@ -13,6 +13,12 @@ export interface Refusal {
    */
   agentId: string;
   reason: string;
+  /**
+   * Whether the hub signed the token, so `agentId` is who it was issued to. False: anybody may have
+   * written it (no credential needed), or it was signed with another secret; listed alike, a forged
+   * claim made a real agent read as locked out.
+   */
+  signed: boolean;
   /** Last refusal (ms) and how many so far. */
   lastAt: number;
   count: number;
@@ -59,7 +65,7 @@ export class ConnectionRefusals {
     const entry =
       known?.reason === reason
         ? known
-        : { agentId: id, reason, lastAt: now, count: 0, loggedAt: 0, unlogged: 0 };
+        : { agentId: id, reason, signed, lastAt: now, count: 0, loggedAt: 0, unlogged: 0 };
     entry.lastAt = now;
     entry.count++;
     // Re-inserted so the map stays in recency order and the oldest entry is the first dropped.
@@ -126,7 +132,7 @@ export class ConnectionRefusals {
     // Each map is in recency order, oldest first.
     return [...[...this.signed.values()].reverse(), ...[...this.unsigned.values()].reverse()]
       .sort((a, b) => b.lastAt - a.lastAt)
-      .map(({ agentId, reason, lastAt, count }) => ({ agentId, reason, lastAt, count }));
+      .map(({ agentId, reason, signed, lastAt, count }) => ({ agentId, reason, signed, lastAt, count }));
   }
 }
 

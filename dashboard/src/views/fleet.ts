@@ -81,7 +81,7 @@ export function appState(state: string): HTMLElement {
 }
 
 interface Attention {
-  refused: { agentId: string; reason: string; lastAt: string; count: number }[];
+  refused: { agentId: string; reason: string; signed: boolean; lastAt: string; count: number }[];
   /** In a cluster: the refusals are those of the hub that answered, not the fleet's. */
   refusedScope?: "this hub";
   expiringTokens: { agentId: string; expires: string; expired: boolean }[];
@@ -107,7 +107,12 @@ function attentionPanel(needs: Attention): HTMLElement | null {
           "ul",
           { id: "refused-agents" },
           ...needs.refused.map((r) =>
-            h("li", {}, h("code", {}, r.agentId), `: ${r.reason} (${r.count}×, last ${ago(r.lastAt)})`),
+            h(
+              "li",
+              {},
+              h("code", {}, r.agentId),
+              `: ${r.reason} (${r.count}×, last ${ago(r.lastAt)}${r.signed ? "" : "; the id is only claimed: this hub did not sign that token"})`,
+            ),
           ),
         )
       : null,

@@ -79,8 +79,9 @@ for (const subject of subjects) {
       expect(await store.getToken("j1")).toEqual(token);
       expect(await store.revokeToken("j1", 7)).toEqual(["j1"]);
       expect(await store.revokeToken("j1", 8)).toEqual([]);
-      expect(await store.revokedTokensSince(7)).toEqual(["j1"]);
-      expect(await store.revokedTokensSince(8)).toEqual([]);
+      // Revoked and not yet expired (expires 9), whatever clock stamped the revocation.
+      expect(await store.revokedTokensInForce(8)).toEqual(["j1"]);
+      expect(await store.revokedTokensInForce(9)).toEqual([]);
       expect((await store.listTokens()).map((t) => [t.jti, t.revoked])).toEqual([
         ["j1", 7],
         ["j2", null],
@@ -107,12 +108,18 @@ for (const subject of subjects) {
       await store.insertToken({ ...agent, jti: "replacement-r", created: 5, renewedFrom: "replacement" });
       // What it revoked, by jti: `token revoke` names them all.
       expect(await store.revokeToken("issued", 10)).toEqual(["issued", "renewed-1", "renewed-2"]);
-      expect((await store.revokedTokensSince(10)).sort()).toEqual(["issued", "renewed-1", "renewed-2"]);
+      expect((await store.revokedTokensInForce(10)).sort()).toEqual(["issued", "renewed-1", "renewed-2"]);
       expect(await store.revokeToken("renewed-1", 11)).toEqual([]);
       expect((await store.getToken("replacement"))?.revoked).toBeNull();
       // A renewal's jti (token list --json shows them) revokes its whole family too.
       expect(await store.revokeToken("replacement-r", 20)).toEqual(["replacement", "replacement-r"]);
-      expect((await store.revokedTokensSince(20)).sort()).toEqual(["replacement", "replacement-r"]);
+      expect((await store.revokedTokensInForce(20)).sort()).toEqual([
+        "issued",
+        "renewed-1",
+        "renewed-2",
+        "replacement",
+        "replacement-r",
+      ]);
       expect(await store.revokeToken("missing", 30)).toEqual([]);
     });
 

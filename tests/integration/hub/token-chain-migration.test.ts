@@ -68,7 +68,7 @@ describe("renewal chains are flattened on upgrade", () => {
       const list = await store.listTokens();
       expect(Object.fromEntries(list.map((t) => [t.jti, t.renewedFrom]))).toEqual(FLAT);
       expect(await store.revokeToken("issued", 5)).toEqual(["issued", "r1", "r2", "r3"]);
-      expect((await store.revokedTokensSince(5)).sort()).toEqual(["issued", "r1", "r2", "r3"]);
+      expect((await store.revokedTokensInForce(5)).sort()).toEqual(["issued", "r1", "r2", "r3"]);
     } finally {
       await store.close();
     }
@@ -96,7 +96,7 @@ describe("renewal chains are flattened on upgrade", () => {
       const list = await store.listTokens();
       expect(Object.fromEntries(list.map((t) => [t.jti, t.renewedFrom]))).toEqual(FLAT);
       expect(await store.revokeToken("r2", 5)).toEqual(["issued", "r1", "r2", "r3"]);
-      expect((await store.revokedTokensSince(5)).sort()).toEqual(["issued", "r1", "r2", "r3"]);
+      expect((await store.revokedTokensInForce(5)).sort()).toEqual(["issued", "r1", "r2", "r3"]);
     } finally {
       await store.close();
     }

@@ -4,7 +4,7 @@
  * 700 only when it creates it).
  */
 import { createHash } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,5 +40,23 @@ describe("artifacts on disk", () => {
     expect(await readdir(dir)).toEqual([sha256]);
     expect(await modeOf(dir)).toBe(0o700);
     expect(await modeOf(join(dir, sha256))).toBe(0o600);
+  });
+});
+
+describe("artifacts an older hub stored", () => {
+  it("an artifacts directory left 0755 (artifacts 0644) is closed to other users when the hub starts", async () => {
+    const dataDir = join(root, "upgraded");
+    const dir = join(dataDir, "artifacts");
+    await mkdir(dir, { recursive: true });
+    await chmod(dataDir, 0o755);
+    await chmod(dir, 0o755);
+    await writeFile(join(dir, "0".repeat(64)), "DB_PASSWORD=s3cret\n", { mode: 0o644 });
+    const upgraded = await startTestHub({}, dataDir);
+    try {
+      // Without the fix: 0755, every artifact readable by any local user.
+      expect(await modeOf(dir)).toBe(0o700);
+    } finally {
+      await upgraded.stop();
+    }
   });
 });

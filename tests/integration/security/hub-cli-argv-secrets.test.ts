@@ -50,3 +50,16 @@ describe("a database password on ship-hub's command line", () => {
     expect(env.stderr).not.toContain("warning");
   });
 });
+
+describe("an operator token on ship-hub's command line", () => {
+  it("--help of the API commands says to prefer --token-file or $SHIP_HUB_TOKEN", async () => {
+    for (const args of [["rollout", "list"], ["agents"]]) {
+      const run = await runHubCli(root, [...args, "--help"]);
+      expect(run.code).toBe(0);
+      // commander wraps help lines: read it as one line.
+      expect(run.stdout.replace(/\s+/g, " ")).toContain(
+        "--token <jwt> operator token (default $SHIP_HUB_TOKEN; prefer --token-file or the variable: arguments show in ps)",
+      );
+    }
+  });
+});

@@ -40,7 +40,7 @@ const attempt = (token: string) =>
 
 const refusedList = async () =>
   (
-    await t.api<{ refused: { agentId: string; reason: string; count: number }[] }>(
+    await t.api<{ refused: { agentId: string; reason: string; signed: boolean; count: number }[] }>(
       "GET",
       "/api/v1/agents/attention",
       { token: t.operator },
@@ -63,11 +63,14 @@ describe("agents the hub refused", () => {
     expect(listed.find((r) => r.agentId === "web-07")).toEqual({
       agentId: "web-07",
       reason: "token revoked",
+      signed: true,
       count: 1,
       lastAt: expect.any(String),
     });
     // The forged ones are kept too (a hub whose secret changed refuses real agents this way), fewer.
     expect(listed.filter((r) => r.agentId.startsWith("fake-"))).toHaveLength(100);
+    // And said to be only claimed: listed alike, a forged claim read as that agent locked out.
+    expect(listed.filter((r) => r.agentId.startsWith("fake-")).every((r) => !r.signed)).toBe(true);
     expect(listed[0]?.agentId).toBe("fake-1049");
   }, 60_000);
 
