@@ -7,6 +7,7 @@ import { createApiApp } from "./api/app.js";
 import { LiveSessions } from "./auth/live-sessions.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
+import { checkClusterSecret, secretSource } from "./cluster/shared-secret.js";
 import { startClusterWakeup } from "./cluster/wakeup.js";
 import { EventStream } from "./dashboard/event-stream.js";
 import { HubRequestError } from "./errors.js";
@@ -184,7 +185,20 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const { store, secret, cluster } = await openHubState(options, (message) => log.warn(message));
   const hubId = randomUUID();
   const hubTimeoutMs = options.hubTimeoutMs ?? 30_000;
-  if (cluster) await store.heartbeatHub(hubId, now());
+  // In a cluster the first heartbeat is written with the check of the shared JWT secret.
+  if (cluster && options.database)
+    await checkClusterSecret(cluster, {
+      secret,
+      source: secretSource(options),
+      database: options.database,
+      hubId,
+      now: now(),
+      hubTimeoutMs,
+      warn: (message) => log.warn(message),
+    }).catch(async (error: unknown) => {
+      await cluster.close();
+      throw error;
+    });
   else await markAgentsOfflineAtStart(store, now);
   const tokens = new TokenService(secret, store, now);
   const sessions = new LiveSessions(store, log, now, options.sessionCheckMs ?? 1000);

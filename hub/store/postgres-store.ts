@@ -25,10 +25,30 @@ export interface PostgresStoreOptions {
 export interface PostgresStore extends AsyncStore {
   /** Deletes chunks of uploads that never finished (a hub died mid-upload) older than `before`. */
   sweepAbandonedUploads(before: number): Promise<number>;
+  /**
+   * Compares the fingerprint of this process's JWT secret with the one the cluster's hubs sign
+   * with. A hub (`hubId` given) records its own when none is stored, or when it differs and no
+   * other hub heartbeated since `liveSince` (the secret was changed with every hub stopped), and
+   * writes its first heartbeat in the same transaction, so two hubs starting at once with
+   * different secrets cannot both pass. Without `hubId` (token create) nothing is written.
+   */
+  claimSecret(fingerprint: string, claim: SecretClaim): Promise<SecretVerdict>;
 }
+
+export interface SecretClaim {
+  hubId?: string;
+  at: number;
+  liveSince: number;
+}
+
+export type SecretVerdict =
+  | { matches: true; replaced: boolean }
+  | { matches: false; liveHubs: number; lastHeartbeat: number };
 
 // One arbitrary constant: the advisory lock every hub takes to migrate, so only one does at a time.
 const MIGRATION_LOCK = 0x5_41_9;
+// Another, for claimSecret: one hub at a time compares and records the cluster's secret.
+const SECRET_LOCK = 0x5_41_a;
 // Chunks fetched per query when streaming an artifact out: memory holds at most this many.
 const CHUNKS_PER_READ = 4;
 
@@ -86,6 +106,7 @@ export async function openPostgresStore(
     getArtifactInfo: (sha256) => core.getArtifactInfo(sha256),
     readArtifact: (sha256, range) => core.readArtifact(sha256, range),
     sweepAbandonedUploads: (before) => core.sweepAbandonedUploads(before),
+    claimSecret: (fingerprint, claim) => core.claimSecret(fingerprint, claim),
   };
 }
 
@@ -193,6 +214,34 @@ class PostgresCore {
         yield data.subarray(Math.max(0, start - offset), Math.min(data.length, end - offset));
       }
     }
+  }
+
+  async claimSecret(fingerprint: string, claim: SecretClaim): Promise<SecretVerdict> {
+    this.guard.outside("claimSecret");
+    return withTxRetry(
+      async () =>
+        (await this.sql.begin(async (t): Promise<SecretVerdict> => {
+          await t`SELECT pg_advisory_xact_lock(${SECRET_LOCK})`;
+          const [row] = await t`SELECT fingerprint FROM cluster_secret`;
+          const stored = row === undefined ? undefined : str(row.fingerprint);
+          const differs = stored !== undefined && stored !== fingerprint;
+          if (differs) {
+            const [live] = await t`SELECT count(*)::int AS n, max(heartbeat_at) AS last FROM hubs
+              WHERE heartbeat_at >= ${claim.liveSince} AND id <> ${claim.hubId ?? ""}`;
+            const liveHubs = num(live?.n);
+            if (liveHubs > 0) return { matches: false, liveHubs, lastHeartbeat: num(live?.last) };
+          }
+          if (claim.hubId === undefined) return { matches: true, replaced: false };
+          if (stored !== fingerprint)
+            await t`INSERT INTO cluster_secret (one, fingerprint, hub_id, set_at)
+              VALUES (true, ${fingerprint}, ${claim.hubId}, ${claim.at})
+              ON CONFLICT (one) DO UPDATE SET fingerprint = excluded.fingerprint,
+                hub_id = excluded.hub_id, set_at = excluded.set_at`;
+          await t`INSERT INTO hubs (id, heartbeat_at) VALUES (${claim.hubId}, ${claim.at})
+            ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`;
+          return { matches: true, replaced: differs };
+        })) as SecretVerdict,
+    );
   }
 
   async sweepAbandonedUploads(before: number): Promise<number> {
