@@ -5,7 +5,8 @@
  * password) versus a failure (1) when the server could not be reached.
  */
 import { BadInputError, errorMessage } from "../../shared/errors.js";
-import { openPostgresStore, type PostgresStore } from "./postgres-store.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+import { CONNECT_TIMEOUT_SECONDS, openPostgresStore, type PostgresStore } from "./postgres-store.js";
 
 /** Where a database URL came from: the flag, the environment variable, or hub.toml's key. */
 export interface DatabaseSource {
@@ -47,17 +48,36 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
     const code = codeOf(error);
     const reason = errorMessage(error).split("\n")[0] ?? "";
     // Class 28 (authentication) and 3D000 (no such database): the URL is wrong, not the network.
-    if (code.startsWith("28") || code === "3D000" || code === "ERR_INVALID_URL")
+    // So is a `?key=value` the server does not take: the driver passes the URL's query on as
+    // connection settings, and the server refuses an unknown one or a bad value at connect.
+    if (code.startsWith("28") || code === "3D000" || code === "ERR_INVALID_URL" || badSetting(code, reason))
       throw BadInputError.single(
         source.file,
         source.key,
-        `PostgreSQL at ${where} refused: ${scrub(reason, source.url)}`,
+        `PostgreSQL at ${where} refused: ${scrub(reason, source.url)}${badSetting(code, reason) ? " (a ?key=value in the URL)" : ""}`,
       );
-    const errno = code ? ` (${code})` : "";
     throw new DatabaseUnreachable(
-      `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${scrub(reason, source.url)}${reason.includes(code) ? "" : errno}`,
+      `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${scrub(unreachableText(error, code, reason), source.url)}`,
     );
   }
+}
+
+/** A connection setting from the URL's query the server refused (42704, 22023 at connect). */
+function badSetting(code: string, reason: string): boolean {
+  return (
+    (code === "42704" && reason.startsWith("unrecognized configuration parameter")) ||
+    (code === "22023" && reason.startsWith("invalid value for parameter"))
+  );
+}
+
+/**
+ * Why the server could not be reached, in words: "connection refused (ECONNREFUSED)" rather than
+ * the driver's "connect ECONNREFUSED 10.0.0.5:5432" (the server is named before it already).
+ */
+function unreachableText(error: unknown, code: string, reason: string): string {
+  if (errnoCode(error) !== undefined) return fsErrorText(error);
+  if (code === "CONNECT_TIMEOUT") return `no answer within ${CONNECT_TIMEOUT_SECONDS} s (${code})`;
+  return code && !reason.includes(code) ? `${reason} (${code})` : reason;
 }
 
 /** Driver messages may quote the URL; its password must not reach a terminal or a log. */

@@ -52,12 +52,14 @@ const SECRET_LOCK = 0x5_41_a;
 // Chunks fetched per query when streaming an artifact out: memory holds at most this many.
 const CHUNKS_PER_READ = 4;
 
+/** An unreachable database fails a hub's start in this long, not after the driver's 30 s default. */
+export const CONNECT_TIMEOUT_SECONDS = 10;
+
 /** A pool that parses as the store's operations expect (postgres-ops.ts). */
 export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes> {
   return postgres(url, {
     max,
-    // An unreachable database fails a hub's start in seconds, not after the driver's 30 s default.
-    connect_timeout: 10,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
     onnotice: () => {},
     types: {
       // Timestamps are ms since the epoch, far below 2^53; counts too.

@@ -1,0 +1,89 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { canRunCluster } from "../../support/cluster.js";
+import { runHubCli } from "../../support/hub-cli.js";
+import { freePort } from "../../support/servers/free-port.js";
+import { type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
+
+// What an operator sees when the database URL leads nowhere: one line naming the server (never
+// the password) and the reason in words; exit 1 when the server could not be reached (it may be
+// back next start), exit 2 when the URL itself is wrong.
+const run = canRunCluster();
+const SECRET = "s".repeat(40);
+
+let pg: PostgresServer;
+let dir: string;
+beforeAll(async () => {
+  if (run) pg = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  await pg?.stop();
+});
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ship-dburl-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const hub = (url: string, args = ["token", "list"]) =>
+  runHubCli(dir, args, { SHIP_HUB_SECRET: SECRET, SHIP_HUB_DATABASE_URL: url });
+
+describe.skipIf(!run)("ship-hub and a database it cannot use", () => {
+  it("nothing listening: 'connection refused' in words, exit 1, no password", async () => {
+    const port = await freePort();
+    const { code, stderr } = await hub(`postgres://ship:hunter2@127.0.0.1:${port}/ship`, [
+      "serve",
+      "--port",
+      "0",
+    ]);
+    expect(code).toBe(1);
+    expect(stderr.trim().split("\n")).toEqual([
+      `ship-hub: cannot use PostgreSQL at postgres://ship@127.0.0.1:${port}/ship from SHIP_HUB_DATABASE_URL: connection refused (ECONNREFUSED)`,
+    ]);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("a server that accepts and never answers: 'no answer within 10 s', exit 1", async () => {
+    const silent: Server = createServer(() => {});
+    await new Promise<void>((ok) => silent.listen(0, "127.0.0.1", ok));
+    const { port } = silent.address() as { port: number };
+    try {
+      const { code, stderr } = await hub(`postgres://ship@127.0.0.1:${port}/ship`);
+      expect(code).toBe(1);
+      expect(stderr.trim()).toBe(
+        `ship-hub: cannot use PostgreSQL at postgres://ship@127.0.0.1:${port}/ship from SHIP_HUB_DATABASE_URL: no answer within 10 s (CONNECT_TIMEOUT)`,
+      );
+    } finally {
+      silent.close();
+    }
+  }, 30_000);
+
+  it.each([
+    [
+      "?connect_timeuot=5",
+      /refused: unrecognized configuration parameter "connect_timeuot" \(a \?key=value in the URL\)$/,
+    ],
+    [
+      "?statement_timeout=soon",
+      /refused: invalid value for parameter "statement_timeout": "soon" \(a \?key=value in the URL\)$/,
+    ],
+  ])("a URL setting %s the server refuses is bad input: exit 2, naming it", async (query, message) => {
+    const url = (await pg.createDatabase()) + query;
+    for (const args of [
+      ["token", "list"],
+      ["serve", "--port", "0"],
+    ]) {
+      const { code, stderr } = await hub(url, args);
+      expect(code).toBe(2);
+      expect(stderr.trim().split("\n")).toHaveLength(1);
+      expect(stderr.trim()).toMatch(
+        /^ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at postgres:\/\/ship@127\.0\.0\.1:\d+\/t\d+_\d+ refused/,
+      );
+      expect(stderr.trim()).toMatch(message);
+    }
+  });
+});
