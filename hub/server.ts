@@ -306,9 +306,20 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     timers.push(
       every(heartbeatMs, async () => {
         try {
-          await store.heartbeatHub(hubId, now());
+          const previous = await cluster.renewHeartbeat(hubId, now());
           lastBeat = now();
           dropped = false;
+          // Another hub's tick released this hub's agents (marked offline while still connected
+          // here, where nothing marks them online again): a heartbeat that got through too late
+          // for the watchdog to notice, or clocks that differ by more than the timeout. Their
+          // sockets close so they say hello again, which marks them online with a new epoch.
+          if (previous === undefined || previous < lastBeat - hubTimeoutMs) {
+            log.error(
+              "another hub presumed this hub dead and released its agents (a heartbeat later than cluster_hub_timeout_seconds, or hub clocks that differ by more than that); closing their connections so they say hello again",
+              { timeoutMs: hubTimeoutMs },
+            );
+            agents.dropAll("hub was presumed dead");
+          }
         } catch (error) {
           log.warn("hub heartbeat failed", { error: String(error) });
         }

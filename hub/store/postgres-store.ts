@@ -33,6 +33,11 @@ export interface PostgresStore extends AsyncStore {
    * different secrets cannot both pass. Without `hubId` (token create) nothing is written.
    */
   claimSecret(fingerprint: string, claim: SecretClaim): Promise<SecretVerdict>;
+  /**
+   * Writes this hub's heartbeat and returns the one it replaces: undefined when its row was gone
+   * (another hub presumed it dead, released its agents and deleted the row).
+   */
+  renewHeartbeat(hubId: string, at: number): Promise<number | undefined>;
 }
 
 export interface SecretClaim {
@@ -109,6 +114,7 @@ export async function openPostgresStore(
     readArtifact: (sha256, range) => core.readArtifact(sha256, range),
     sweepAbandonedUploads: (before) => core.sweepAbandonedUploads(before),
     claimSecret: (fingerprint, claim) => core.claimSecret(fingerprint, claim),
+    renewHeartbeat: (hubId, at) => core.renewHeartbeat(hubId, at),
   };
 }
 
@@ -244,6 +250,16 @@ class PostgresCore {
           return { matches: true, replaced: differs };
         })) as SecretVerdict,
     );
+  }
+
+  async renewHeartbeat(hubId: string, at: number): Promise<number | undefined> {
+    this.guard.outside("renewHeartbeat");
+    // `before` reads the row as the statement's snapshot saw it, before the upsert changed it.
+    const [row] = await this.sql`WITH before AS (SELECT heartbeat_at FROM hubs WHERE id = ${hubId})
+      INSERT INTO hubs (id, heartbeat_at) VALUES (${hubId}, ${at})
+      ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+      RETURNING (SELECT heartbeat_at FROM before) AS previous`;
+    return row?.previous === null || row?.previous === undefined ? undefined : num(row.previous);
   }
 
   async sweepAbandonedUploads(before: number): Promise<number> {
