@@ -6,7 +6,12 @@
  */
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
-import { CONNECT_TIMEOUT_SECONDS, openPostgresStore, type PostgresStore } from "./postgres-store.js";
+import {
+  CONNECT_TIMEOUT_SECONDS,
+  openPostgresStore,
+  type PostgresStore,
+  SchemaTooNew,
+} from "./postgres-store.js";
 
 /** Where a database URL came from: the flag, the environment variable, or hub.toml's key. */
 export interface DatabaseSource {
@@ -45,6 +50,14 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
   try {
     return await openPostgresStore(source.url);
   } catch (error) {
+    // Not a passing failure (exit 1 has systemd start it again every few seconds for ever):
+    // only upgrading this hub helps.
+    if (error instanceof SchemaTooNew)
+      throw BadInputError.single(
+        source.file,
+        source.key,
+        `PostgreSQL at ${where} holds hub schema ${error.found}, newer than this ship-hub's (${error.known}): a newer ship-hub migrated it; upgrade ship-hub here`,
+      );
     const code = codeOf(error);
     const reason = errorMessage(error).split("\n")[0] ?? "";
     // Class 28 (authentication) and 3D000 (no such database): the URL is wrong, not the network.

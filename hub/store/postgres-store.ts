@@ -75,16 +75,24 @@ export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes>
   });
 }
 
+/** The database was migrated by a newer hub: this one would misread tables it does not know. */
+export class SchemaTooNew extends Error {
+  constructor(
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(`database schema ${found} is newer than this hub (${known}); upgrade the hub`);
+    this.name = "SchemaTooNew";
+  }
+}
+
 export async function migratePostgres(sql: postgres.Sql<PgTypes>): Promise<number> {
   return sql.begin(async (t) => {
     await t`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
     await t`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`;
     const [row] = await t`SELECT COALESCE(MAX(version), 0) AS v FROM schema_version`;
     let current = num(row?.v);
-    if (current > postgresMigrations.length)
-      throw new Error(
-        `database schema ${current} is newer than this hub (${postgresMigrations.length}); upgrade the hub`,
-      );
+    if (current > postgresMigrations.length) throw new SchemaTooNew(current, postgresMigrations.length);
     for (; current < postgresMigrations.length; current++) {
       await t.unsafe(postgresMigrations[current] as string).simple();
       await t`INSERT INTO schema_version (version) VALUES (${current + 1})`;

@@ -2,7 +2,9 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { postgresMigrations } from "../../../hub/store/postgres-migrations.js";
 import { canRunCluster } from "../../support/cluster.js";
 import { runHubCli } from "../../support/hub-cli.js";
 import { freePort } from "../../support/servers/free-port.js";
@@ -84,6 +86,28 @@ describe.skipIf(!run)("ship-hub and a database it cannot use", () => {
         /^ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at postgres:\/\/ship@127\.0\.0\.1:\d+\/t\d+_\d+ refused/,
       );
       expect(stderr.trim()).toMatch(message);
+    }
+  });
+
+  it("a database a newer ship-hub migrated: exit 2 (not a failure systemd retries), naming both schemas", async () => {
+    const url = await pg.createDatabase();
+    expect((await hub(url)).code).toBe(0);
+    const newer = postgresMigrations.length + 1;
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      await admin`INSERT INTO schema_version (version) VALUES (${newer})`;
+    } finally {
+      await admin.end();
+    }
+    for (const args of [
+      ["token", "list"],
+      ["serve", "--port", "0"],
+    ]) {
+      const { code, stderr } = await hub(url, args);
+      expect(code).toBe(2);
+      expect(stderr.trim().split("\n")).toEqual([
+        `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at ${url} holds hub schema ${newer}, newer than this ship-hub's (${postgresMigrations.length}): a newer ship-hub migrated it; upgrade ship-hub here`,
+      ]);
     }
   });
 });
