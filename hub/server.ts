@@ -16,7 +16,7 @@ import { AgentSync } from "./rollouts/agent-sync.js";
 import { RolloutEngine } from "./rollouts/engine.js";
 import type { AsyncStore } from "./store/async-store.js";
 import type { DatabaseSource } from "./store/open-database.js";
-import { openDatabase } from "./store/open-database.js";
+import { describeDatabaseUrl, openDatabase } from "./store/open-database.js";
 import { openSqliteStore, type SqliteLocation } from "./store/open-sqlite.js";
 import type { PostgresStore } from "./store/postgres-store.js";
 import { attachAgentServer } from "./ws/agent-server.js";
@@ -162,6 +162,11 @@ export interface RunningHub {
   deliverPending(rolloutId?: string): Promise<number>;
   /** Makes open dashboard streams read newly committed events now. */
   wakeEventStream(): Promise<void>;
+  /**
+   * Resolves when this hub must stop (exit 2): a newer ship-hub migrated the cluster's database
+   * while this one ran. Never resolves otherwise.
+   */
+  mustStop: Promise<BadInputError>;
   close(): Promise<void>;
 }
 
@@ -299,6 +304,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       }
     }),
   );
+  let mustStop: (error: BadInputError) => void = () => {};
+  const stopping = new Promise<BadInputError>((resolve) => {
+    mustStop = resolve;
+  });
   if (cluster) {
     let lastBeat = now();
     let dropped = false;
@@ -306,9 +315,19 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     timers.push(
       every(heartbeatMs, async () => {
         try {
-          const previous = await cluster.renewHeartbeat(hubId, now());
+          const { previous, schema } = await cluster.renewHeartbeat(hubId, now());
           lastBeat = now();
           dropped = false;
+          // Its tables may hold what this hub's code does not know (a new state, a new column):
+          // it would misread them, and its tick decides for every hub's rollouts.
+          if (schema > cluster.schemaKnown && options.database)
+            mustStop(
+              BadInputError.single(
+                options.database.file,
+                options.database.key,
+                `PostgreSQL at ${describeDatabaseUrl(options.database.url)} holds hub schema ${schema}, newer than this ship-hub's (${cluster.schemaKnown}): a newer ship-hub migrated it while this one ran, so this one stops; upgrade ship-hub here`,
+              ),
+            );
           // Another hub's tick released this hub's agents (marked offline while still connected
           // here, where nothing marks them online again): a heartbeat that got through too late
           // for the watchdog to notice, or clocks that differ by more than the timeout. Their
@@ -402,6 +421,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     cluster: cluster !== undefined,
     deliverPending: (rolloutId) => engine.deliverPending(rolloutId),
     wakeEventStream: () => eventStream.wake(),
+    mustStop: stopping,
     close() {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);

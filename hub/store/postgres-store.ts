@@ -34,10 +34,13 @@ export interface PostgresStore extends AsyncStore {
    */
   claimSecret(fingerprint: string, claim: SecretClaim): Promise<SecretVerdict>;
   /**
-   * Writes this hub's heartbeat and returns the one it replaces: undefined when its row was gone
-   * (another hub presumed it dead, released its agents and deleted the row).
+   * Writes this hub's heartbeat. Returns the one it replaces (undefined when its row was gone:
+   * another hub presumed it dead, released its agents and deleted the row) and the database's
+   * schema version (a newer hub may have migrated it since this one started).
    */
-  renewHeartbeat(hubId: string, at: number): Promise<number | undefined>;
+  renewHeartbeat(hubId: string, at: number): Promise<{ previous: number | undefined; schema: number }>;
+  /** The schema version this hub's migrations lead to. */
+  readonly schemaKnown: number;
 }
 
 export interface SecretClaim {
@@ -123,6 +126,7 @@ export async function openPostgresStore(
     sweepAbandonedUploads: (before) => core.sweepAbandonedUploads(before),
     claimSecret: (fingerprint, claim) => core.claimSecret(fingerprint, claim),
     renewHeartbeat: (hubId, at) => core.renewHeartbeat(hubId, at),
+    schemaKnown: postgresMigrations.length,
   };
 }
 
@@ -260,14 +264,16 @@ class PostgresCore {
     );
   }
 
-  async renewHeartbeat(hubId: string, at: number): Promise<number | undefined> {
+  async renewHeartbeat(hubId: string, at: number): Promise<{ previous: number | undefined; schema: number }> {
     this.guard.outside("renewHeartbeat");
     // `before` reads the row as the statement's snapshot saw it, before the upsert changed it.
     const [row] = await this.sql`WITH before AS (SELECT heartbeat_at FROM hubs WHERE id = ${hubId})
       INSERT INTO hubs (id, heartbeat_at) VALUES (${hubId}, ${at})
       ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
-      RETURNING (SELECT heartbeat_at FROM before) AS previous`;
-    return row?.previous === null || row?.previous === undefined ? undefined : num(row.previous);
+      RETURNING (SELECT heartbeat_at FROM before) AS previous,
+        (SELECT MAX(version) FROM schema_version) AS schema`;
+    const previous = row?.previous === null || row?.previous === undefined ? undefined : num(row.previous);
+    return { previous, schema: num(row?.schema) };
   }
 
   async sweepAbandonedUploads(before: number): Promise<number> {

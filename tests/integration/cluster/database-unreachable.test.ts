@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { canRunCluster } from "../../support/cluster.js";
 import { runHubCli } from "../../support/hub-cli.js";
 import { freePort } from "../../support/servers/free-port.js";
 import { type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
+import { waitFor } from "../../support/wait-for.js";
 
 // What an operator sees when the database URL leads nowhere: one line naming the server (never
 // the password) and the reason in words; exit 1 when the server could not be reached (it may be
@@ -110,4 +111,32 @@ describe.skipIf(!run)("ship-hub and a database it cannot use", () => {
       ]);
     }
   });
+
+  it("a running hub whose database a newer ship-hub migrates stops: exit 2, naming both schemas", async () => {
+    const url = await pg.createDatabase();
+    const config = join(dir, "hub.toml");
+    await writeFile(config, 'host = "127.0.0.1"\ncluster_heartbeat_seconds = 1\n');
+    const serving = hub(url, ["serve", "--config", config, "--port", "0"]);
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      await waitFor(
+        "the hub's first heartbeat",
+        async () => {
+          const [row] = await admin`SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'hubs'`;
+          return row?.n === 1 && (await admin`SELECT 1 FROM hubs`).length > 0;
+        },
+        { timeoutMs: 20_000, intervalMs: 100, where: dir },
+      );
+      const newer = postgresMigrations.length + 1;
+      await admin`INSERT INTO schema_version (version) VALUES (${newer})`;
+      const { code, stdout, stderr } = await serving;
+      expect(stdout).toContain("listening on");
+      expect(code).toBe(2);
+      expect(stderr.trim().split("\n").at(-1)).toBe(
+        `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at ${url} holds hub schema ${newer}, newer than this ship-hub's (${postgresMigrations.length}): a newer ship-hub migrated it while this one ran, so this one stops; upgrade ship-hub here`,
+      );
+    } finally {
+      await admin.end();
+    }
+  }, 60_000);
 });
