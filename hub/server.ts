@@ -433,6 +433,13 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        // Its agents are not left online for the others to release after the hub timeout.
+        if (cluster)
+          await cluster
+            .retireHub(hubId, now())
+            .catch((error: unknown) =>
+              log.warn("releasing this hub's agents failed", { error: String(error) }),
+            );
         await store.close();
         log.info("hub stopped");
       })();

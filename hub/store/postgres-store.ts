@@ -41,6 +41,12 @@ export interface PostgresStore extends AsyncStore {
   renewHeartbeat(hubId: string, at: number): Promise<{ previous: number | undefined; schema: number }>;
   /** The schema version this hub's migrations lead to. */
   readonly schemaKnown: number;
+  /**
+   * A hub stopping cleanly: its agents still marked online here are marked offline (with their
+   * agent.offline events) and its row is deleted, so neither its agents nor a secret change wait
+   * for cluster_hub_timeout_seconds. The released agent ids.
+   */
+  retireHub(hubId: string, at: number): Promise<string[]>;
 }
 
 export interface SecretClaim {
@@ -127,6 +133,7 @@ export async function openPostgresStore(
     claimSecret: (fingerprint, claim) => core.claimSecret(fingerprint, claim),
     renewHeartbeat: (hubId, at) => core.renewHeartbeat(hubId, at),
     schemaKnown: postgresMigrations.length,
+    retireHub: (hubId, at) => core.retireHub(hubId, at),
   };
 }
 
@@ -274,6 +281,18 @@ class PostgresCore {
         (SELECT MAX(version) FROM schema_version) AS schema`;
     const previous = row?.previous === null || row?.previous === undefined ? undefined : num(row.previous);
     return { previous, schema: num(row?.schema) };
+  }
+
+  async retireHub(hubId: string, at: number): Promise<string[]> {
+    this.guard.outside("retireHub");
+    // One statement: an agent that already said hello to another hub names that hub, not this one.
+    const rows = await this.sql`WITH released AS (
+        UPDATE agents SET online = false, last_seen = ${at} WHERE hub_id = ${hubId} AND online RETURNING id),
+      recorded AS (INSERT INTO events (at, actor, kind, subject, data)
+        SELECT ${at}, 'hub', 'agent.offline', r.id, json_build_object('reason', 'its hub stopped') FROM released r),
+      gone AS (DELETE FROM hubs WHERE id = ${hubId})
+      SELECT id FROM released`;
+    return rows.map((r) => str(r.id)).sort();
   }
 
   async sweepAbandonedUploads(before: number): Promise<number> {

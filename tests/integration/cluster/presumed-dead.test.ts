@@ -67,4 +67,28 @@ describe.skipIf(!run)("a hub the others presumed dead", () => {
     const logs = await Promise.all(cluster.hubs.map((hub) => readFile(hub.logFile, "utf8")));
     expect(logs.join("")).toContain("another hub presumed this hub dead and released its agents");
   }, 60_000);
+
+  it("a hub stopped cleanly marks its agents offline at once, not after cluster_hub_timeout_seconds", async () => {
+    // An agent that does not come back (its own host went down too): nothing else marks it.
+    const { load: stray, agents } = await cluster.loadAgents(1, "stray");
+    const [gone] = agents;
+    if (!gone) throw new Error("no agent minted");
+    await stray.call("connect", {
+      url: `${cluster.hub(1).url.replace(/^http/, "ws")}/api/v1/agent`,
+      agents: [gone],
+      mode: "hub",
+      app: "loadapp",
+      inFlight: 1,
+    });
+    const online = async () =>
+      ((await cluster.must()`SELECT online FROM agents WHERE id = ${gone.id}`)[0]?.online as boolean) ===
+      true;
+    await cluster.waitFor("the stray agent online", online);
+    await cluster.killHub(1, "SIGTERM");
+    await cluster.waitFor("the stray agent offline", async () => !(await online()), 5_000);
+    const [event] = await cluster.must()`SELECT data FROM events WHERE kind = 'agent.offline'
+      AND subject = ${gone.id}`;
+    expect(event?.data).toEqual({ reason: "its hub stopped" });
+    expect((await cluster.must()`SELECT count(*)::int AS n FROM hubs`)[0]?.n).toBe(1);
+  }, 60_000);
 });
