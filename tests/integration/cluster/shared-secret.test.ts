@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stopProcess, tomlOf } from "../../e2e/fleet.js";
-import { canRunCluster } from "../../support/cluster.js";
+import { canRunCluster, listeningUrl } from "../../support/cluster.js";
 import { HUB_BIN, runHubCli } from "../../support/hub-cli.js";
 import { type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 
@@ -64,15 +64,7 @@ async function serve(config: string): Promise<{ url: string; child: ChildProcess
   child.stderr?.on("data", (chunk: Buffer) => {
     err += chunk.toString();
   });
-  const url = await new Promise<string>((ok, fail) => {
-    let out = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) ok(match[1]);
-    });
-    child.once("exit", (code) => fail(new Error(`hub exited (${code}) before listening: ${err}`)));
-  });
+  const url = await listeningUrl(child, () => `: ${err}`);
   return { url, child, log: () => err };
 }
 
