@@ -60,6 +60,15 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
       );
     const code = codeOf(error);
     const reason = errorMessage(error).split("\n")[0] ?? "";
+    // 42501 while creating the schema: since PostgreSQL 15 only the database's owner may create
+    // tables in `public`, so a database made by another user (`createdb` as postgres) refuses the
+    // hub's user. A setting to change, not an outage to wait out.
+    if (code === "42501")
+      throw BadInputError.single(
+        source.file,
+        source.key,
+        `PostgreSQL at ${where} refused: ${scrub(reason, source.url)}: the hub's user may not create its tables there; make it the database's owner (createdb -O USER, or ALTER DATABASE … OWNER TO USER)`,
+      );
     // Class 28 (authentication) and 3D000 (no such database): the URL is wrong, not the network.
     // So is a `?key=value` the server does not take: the driver passes the URL's query on as
     // connection settings, and the server refuses an unknown one or a bad value at connect.

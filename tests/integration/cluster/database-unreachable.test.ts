@@ -132,11 +132,37 @@ describe.skipIf(!run)("ship-hub and a database it cannot use", () => {
       const { code, stdout, stderr } = await serving;
       expect(stdout).toContain("listening on");
       expect(code).toBe(2);
-      expect(stderr.trim().split("\n").at(-1)).toBe(
+      // stderr also carries the hub's JSON log, whose lines may flush after this one.
+      expect(stderr.split("\n").filter((line) => line.startsWith("ship-hub:"))).toEqual([
         `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at ${url} holds hub schema ${newer}, newer than this ship-hub's (${postgresMigrations.length}): a newer ship-hub migrated it while this one ran, so this one stops; upgrade ship-hub here`,
-      );
+      ]);
     } finally {
       await admin.end();
     }
   }, 60_000);
+
+  it("a database its user may not create tables in (PostgreSQL 15's public schema): exit 2, saying what to change", async (ctx) => {
+    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+    const name = `notmine_${process.pid}`;
+    try {
+      // Before 15 every user may create tables in `public`: nothing is refused there.
+      const [{ v } = { v: 0 }] = await admin`SELECT current_setting('server_version_num')::int AS v`;
+      if (Number(v) < 150_000) ctx.skip();
+      await admin.unsafe("CREATE ROLE hubuser LOGIN");
+      await admin.unsafe(`CREATE DATABASE ${name}`);
+    } finally {
+      await admin.end();
+    }
+    const url = `postgres://hubuser@127.0.0.1:${pg.port}/${name}`;
+    for (const args of [
+      ["token", "list"],
+      ["serve", "--port", "0"],
+    ]) {
+      const { code, stderr } = await hub(url, args);
+      expect(code).toBe(2);
+      expect(stderr.trim().split("\n")).toEqual([
+        `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at ${url} refused: permission denied for schema public: the hub's user may not create its tables there; make it the database's owner (createdb -O USER, or ALTER DATABASE … OWNER TO USER)`,
+      ]);
+    }
+  });
 });
