@@ -7,6 +7,7 @@ import { createApiApp } from "./api/app.js";
 import { LiveSessions } from "./auth/live-sessions.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
+import { checkClusterSecret, secretSource } from "./cluster/shared-secret.js";
 import { startClusterWakeup } from "./cluster/wakeup.js";
 import { EventStream } from "./dashboard/event-stream.js";
 import { HubRequestError } from "./errors.js";
@@ -15,7 +16,7 @@ import { AgentSync } from "./rollouts/agent-sync.js";
 import { RolloutEngine } from "./rollouts/engine.js";
 import type { AsyncStore } from "./store/async-store.js";
 import type { DatabaseSource } from "./store/open-database.js";
-import { openDatabase } from "./store/open-database.js";
+import { describeDatabaseUrl, openDatabase } from "./store/open-database.js";
 import { openSqliteStore, type SqliteLocation } from "./store/open-sqlite.js";
 import type { PostgresStore } from "./store/postgres-store.js";
 import { attachAgentServer } from "./ws/agent-server.js";
@@ -161,6 +162,11 @@ export interface RunningHub {
   deliverPending(rolloutId?: string): Promise<number>;
   /** Makes open dashboard streams read newly committed events now. */
   wakeEventStream(): Promise<void>;
+  /**
+   * Resolves when this hub must stop (exit 2): a newer ship-hub migrated the cluster's database
+   * while this one ran. Never resolves otherwise.
+   */
+  mustStop: Promise<BadInputError>;
   close(): Promise<void>;
 }
 
@@ -184,7 +190,20 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const { store, secret, cluster } = await openHubState(options, (message) => log.warn(message));
   const hubId = randomUUID();
   const hubTimeoutMs = options.hubTimeoutMs ?? 30_000;
-  if (cluster) await store.heartbeatHub(hubId, now());
+  // In a cluster the first heartbeat is written with the check of the shared JWT secret.
+  if (cluster && options.database)
+    await checkClusterSecret(cluster, {
+      secret,
+      source: secretSource(options),
+      database: options.database,
+      hubId,
+      now: now(),
+      hubTimeoutMs,
+      warn: (message) => log.warn(message),
+    }).catch(async (error: unknown) => {
+      await cluster.close();
+      throw error;
+    });
   else await markAgentsOfflineAtStart(store, now);
   const tokens = new TokenService(secret, store, now);
   const sessions = new LiveSessions(store, log, now, options.sessionCheckMs ?? 1000);
@@ -285,6 +304,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       }
     }),
   );
+  let mustStop: (error: BadInputError) => void = () => {};
+  const stopping = new Promise<BadInputError>((resolve) => {
+    mustStop = resolve;
+  });
   if (cluster) {
     let lastBeat = now();
     let dropped = false;
@@ -292,9 +315,30 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     timers.push(
       every(heartbeatMs, async () => {
         try {
-          await store.heartbeatHub(hubId, now());
+          const { previous, schema } = await cluster.renewHeartbeat(hubId, now());
           lastBeat = now();
           dropped = false;
+          // Its tables may hold what this hub's code does not know (a new state, a new column):
+          // it would misread them, and its tick decides for every hub's rollouts.
+          if (schema > cluster.schemaKnown && options.database)
+            mustStop(
+              BadInputError.single(
+                options.database.file,
+                options.database.key,
+                `PostgreSQL at ${describeDatabaseUrl(options.database.url)} holds hub schema ${schema}, newer than this ship-hub's (${cluster.schemaKnown}): a newer ship-hub migrated it while this one ran, so this one stops; upgrade ship-hub here`,
+              ),
+            );
+          // Another hub's tick released this hub's agents (marked offline while still connected
+          // here, where nothing marks them online again): a heartbeat that got through too late
+          // for the watchdog to notice, or clocks that differ by more than the timeout. Their
+          // sockets close so they say hello again, which marks them online with a new epoch.
+          if (previous === undefined || previous < lastBeat - hubTimeoutMs) {
+            log.error(
+              "another hub presumed this hub dead and released its agents (a heartbeat later than cluster_hub_timeout_seconds, or hub clocks that differ by more than that); closing their connections so they say hello again",
+              { timeoutMs: hubTimeoutMs },
+            );
+            agents.dropAll("hub was presumed dead");
+          }
         } catch (error) {
           log.warn("hub heartbeat failed", { error: String(error) });
         }
@@ -377,6 +421,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     cluster: cluster !== undefined,
     deliverPending: (rolloutId) => engine.deliverPending(rolloutId),
     wakeEventStream: () => eventStream.wake(),
+    mustStop: stopping,
     close() {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);
@@ -388,6 +433,13 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        // Its agents are not left online for the others to release after the hub timeout.
+        if (cluster)
+          await cluster
+            .retireHub(hubId, now())
+            .catch((error: unknown) =>
+              log.warn("releasing this hub's agents failed", { error: String(error) }),
+            );
         await store.close();
         log.info("hub stopped");
       })();

@@ -218,6 +218,14 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
       },
     );
   };
+  void hub.mustStop.then((error) => {
+    log.error("stopping", { reason: error.message });
+    const exit = () => {
+      process.stderr.write(`ship-hub: ${error.message}\n`);
+      process.exit(error.exitCode);
+    };
+    hub.close().then(exit, exit);
+  });
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
 }

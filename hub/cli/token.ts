@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { BadInputError } from "../../shared/errors.js";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { MAX_TTL_SECONDS, TokenService } from "../auth/tokens.js";
+import { checkClusterSecret, secretSource } from "../cluster/shared-secret.js";
 import { loadHubSecret, openHubStore } from "../server.js";
 import type { AsyncStore } from "../store/async-store.js";
 import { roles } from "../store/store.js";
@@ -27,8 +28,17 @@ async function withStore<T>(
       `no hub database at ${paths.dbFile}: give the serving hub's --config or --data-dir`,
     );
   const secret = signing ? await loadHubSecret(paths) : undefined;
-  const { store } = await openHubStore(paths);
+  const { store, cluster } = await openHubStore(paths);
   try {
+    // A token signed with a secret the running hubs do not use would be refused by all of them.
+    if (secret !== undefined && cluster !== undefined && paths.database !== undefined)
+      await checkClusterSecret(cluster, {
+        secret,
+        source: secretSource(paths),
+        database: paths.database,
+        now: Date.now(),
+        hubTimeoutMs: paths.config.cluster_hub_timeout_seconds * 1000,
+      });
     return await fn(store, secret === undefined ? undefined : () => new TokenService(secret, store));
   } finally {
     await store.close();

@@ -5,7 +5,13 @@
  * password) versus a failure (1) when the server could not be reached.
  */
 import { BadInputError, errorMessage } from "../../shared/errors.js";
-import { openPostgresStore, type PostgresStore } from "./postgres-store.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+import {
+  CONNECT_TIMEOUT_SECONDS,
+  openPostgresStore,
+  type PostgresStore,
+  SchemaTooNew,
+} from "./postgres-store.js";
 
 /** Where a database URL came from: the flag, the environment variable, or hub.toml's key. */
 export interface DatabaseSource {
@@ -44,20 +50,56 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
   try {
     return await openPostgresStore(source.url);
   } catch (error) {
-    const code = codeOf(error);
-    const reason = errorMessage(error).split("\n")[0] ?? "";
-    // Class 28 (authentication) and 3D000 (no such database): the URL is wrong, not the network.
-    if (code.startsWith("28") || code === "3D000" || code === "ERR_INVALID_URL")
+    // Not a passing failure (exit 1 has systemd start it again every few seconds for ever):
+    // only upgrading this hub helps.
+    if (error instanceof SchemaTooNew)
       throw BadInputError.single(
         source.file,
         source.key,
-        `PostgreSQL at ${where} refused: ${scrub(reason, source.url)}`,
+        `PostgreSQL at ${where} holds hub schema ${error.found}, newer than this ship-hub's (${error.known}): a newer ship-hub migrated it; upgrade ship-hub here`,
       );
-    const errno = code ? ` (${code})` : "";
+    const code = codeOf(error);
+    const reason = errorMessage(error).split("\n")[0] ?? "";
+    // 42501 while creating the schema: since PostgreSQL 15 only the database's owner may create
+    // tables in `public`, so a database made by another user (`createdb` as postgres) refuses the
+    // hub's user. A setting to change, not an outage to wait out.
+    if (code === "42501")
+      throw BadInputError.single(
+        source.file,
+        source.key,
+        `PostgreSQL at ${where} refused: ${scrub(reason, source.url)}: the hub's user may not create its tables there; make it the database's owner (createdb -O USER, or ALTER DATABASE … OWNER TO USER)`,
+      );
+    // Class 28 (authentication) and 3D000 (no such database): the URL is wrong, not the network.
+    // So is a `?key=value` the server does not take: the driver passes the URL's query on as
+    // connection settings, and the server refuses an unknown one or a bad value at connect.
+    if (code.startsWith("28") || code === "3D000" || code === "ERR_INVALID_URL" || badSetting(code, reason))
+      throw BadInputError.single(
+        source.file,
+        source.key,
+        `PostgreSQL at ${where} refused: ${scrub(reason, source.url)}${badSetting(code, reason) ? " (a ?key=value in the URL)" : ""}`,
+      );
     throw new DatabaseUnreachable(
-      `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${scrub(reason, source.url)}${reason.includes(code) ? "" : errno}`,
+      `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${scrub(unreachableText(error, code, reason), source.url)}`,
     );
   }
+}
+
+/** A connection setting from the URL's query the server refused (42704, 22023 at connect). */
+function badSetting(code: string, reason: string): boolean {
+  return (
+    (code === "42704" && reason.startsWith("unrecognized configuration parameter")) ||
+    (code === "22023" && reason.startsWith("invalid value for parameter"))
+  );
+}
+
+/**
+ * Why the server could not be reached, in words: "connection refused (ECONNREFUSED)" rather than
+ * the driver's "connect ECONNREFUSED 10.0.0.5:5432" (the server is named before it already).
+ */
+function unreachableText(error: unknown, code: string, reason: string): string {
+  if (errnoCode(error) !== undefined) return fsErrorText(error);
+  if (code === "CONNECT_TIMEOUT") return `no answer within ${CONNECT_TIMEOUT_SECONDS} s (${code})`;
+  return code && !reason.includes(code) ? `${reason} (${code})` : reason;
 }
 
 /** Driver messages may quote the URL; its password must not reach a terminal or a log. */

@@ -236,4 +236,11 @@ export const postgresMigrations: readonly string[] = [
     'in_progress','succeeded','failed','rolled_back','rollback_pending','timed_out','cancelled',
     'rollback_timed_out','not_applicable'));
   `,
+  // Which JWT secret the hubs of this database sign with, as an HMAC of a fixed text (it does not
+  // reveal the secret): a hub started with another secret would refuse every token the others
+  // signed, so it refuses to start instead (hub/cluster/shared-secret.ts). One row.
+  `
+  CREATE TABLE cluster_secret (one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),
+    fingerprint TEXT NOT NULL, hub_id TEXT, set_at BIGINT NOT NULL);
+  `,
 ];

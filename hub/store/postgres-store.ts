@@ -25,19 +25,55 @@ export interface PostgresStoreOptions {
 export interface PostgresStore extends AsyncStore {
   /** Deletes chunks of uploads that never finished (a hub died mid-upload) older than `before`. */
   sweepAbandonedUploads(before: number): Promise<number>;
+  /**
+   * Compares the fingerprint of this process's JWT secret with the one the cluster's hubs sign
+   * with. A hub (`hubId` given) records its own when none is stored, or when it differs and no
+   * other hub heartbeated since `liveSince` (the secret was changed with every hub stopped), and
+   * writes its first heartbeat in the same transaction, so two hubs starting at once with
+   * different secrets cannot both pass. Without `hubId` (token create) nothing is written.
+   */
+  claimSecret(fingerprint: string, claim: SecretClaim): Promise<SecretVerdict>;
+  /**
+   * Writes this hub's heartbeat. Returns the one it replaces (undefined when its row was gone:
+   * another hub presumed it dead, released its agents and deleted the row) and the database's
+   * schema version (a newer hub may have migrated it since this one started).
+   */
+  renewHeartbeat(hubId: string, at: number): Promise<{ previous: number | undefined; schema: number }>;
+  /** The schema version this hub's migrations lead to. */
+  readonly schemaKnown: number;
+  /**
+   * A hub stopping cleanly: its agents still marked online here are marked offline (with their
+   * agent.offline events) and its row is deleted, so neither its agents nor a secret change wait
+   * for cluster_hub_timeout_seconds. The released agent ids.
+   */
+  retireHub(hubId: string, at: number): Promise<string[]>;
 }
+
+export interface SecretClaim {
+  hubId?: string;
+  at: number;
+  liveSince: number;
+}
+
+export type SecretVerdict =
+  | { matches: true; replaced: boolean }
+  | { matches: false; liveHubs: number; lastHeartbeat: number };
 
 // One arbitrary constant: the advisory lock every hub takes to migrate, so only one does at a time.
 const MIGRATION_LOCK = 0x5_41_9;
+// Another, for claimSecret: one hub at a time compares and records the cluster's secret.
+const SECRET_LOCK = 0x5_41_a;
 // Chunks fetched per query when streaming an artifact out: memory holds at most this many.
 const CHUNKS_PER_READ = 4;
+
+/** An unreachable database fails a hub's start in this long, not after the driver's 30 s default. */
+export const CONNECT_TIMEOUT_SECONDS = 10;
 
 /** A pool that parses as the store's operations expect (postgres-ops.ts). */
 export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes> {
   return postgres(url, {
     max,
-    // An unreachable database fails a hub's start in seconds, not after the driver's 30 s default.
-    connect_timeout: 10,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
     onnotice: () => {},
     types: {
       // Timestamps are ms since the epoch, far below 2^53; counts too.
@@ -48,16 +84,24 @@ export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes>
   });
 }
 
+/** The database was migrated by a newer hub: this one would misread tables it does not know. */
+export class SchemaTooNew extends Error {
+  constructor(
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(`database schema ${found} is newer than this hub (${known}); upgrade the hub`);
+    this.name = "SchemaTooNew";
+  }
+}
+
 export async function migratePostgres(sql: postgres.Sql<PgTypes>): Promise<number> {
   return sql.begin(async (t) => {
     await t`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
     await t`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`;
     const [row] = await t`SELECT COALESCE(MAX(version), 0) AS v FROM schema_version`;
     let current = num(row?.v);
-    if (current > postgresMigrations.length)
-      throw new Error(
-        `database schema ${current} is newer than this hub (${postgresMigrations.length}); upgrade the hub`,
-      );
+    if (current > postgresMigrations.length) throw new SchemaTooNew(current, postgresMigrations.length);
     for (; current < postgresMigrations.length; current++) {
       await t.unsafe(postgresMigrations[current] as string).simple();
       await t`INSERT INTO schema_version (version) VALUES (${current + 1})`;
@@ -86,6 +130,10 @@ export async function openPostgresStore(
     getArtifactInfo: (sha256) => core.getArtifactInfo(sha256),
     readArtifact: (sha256, range) => core.readArtifact(sha256, range),
     sweepAbandonedUploads: (before) => core.sweepAbandonedUploads(before),
+    claimSecret: (fingerprint, claim) => core.claimSecret(fingerprint, claim),
+    renewHeartbeat: (hubId, at) => core.renewHeartbeat(hubId, at),
+    schemaKnown: postgresMigrations.length,
+    retireHub: (hubId, at) => core.retireHub(hubId, at),
   };
 }
 
@@ -193,6 +241,58 @@ class PostgresCore {
         yield data.subarray(Math.max(0, start - offset), Math.min(data.length, end - offset));
       }
     }
+  }
+
+  async claimSecret(fingerprint: string, claim: SecretClaim): Promise<SecretVerdict> {
+    this.guard.outside("claimSecret");
+    return withTxRetry(
+      async () =>
+        (await this.sql.begin(async (t): Promise<SecretVerdict> => {
+          await t`SELECT pg_advisory_xact_lock(${SECRET_LOCK})`;
+          const [row] = await t`SELECT fingerprint FROM cluster_secret`;
+          const stored = row === undefined ? undefined : str(row.fingerprint);
+          const differs = stored !== undefined && stored !== fingerprint;
+          if (differs) {
+            const [live] = await t`SELECT count(*)::int AS n, max(heartbeat_at) AS last FROM hubs
+              WHERE heartbeat_at >= ${claim.liveSince} AND id <> ${claim.hubId ?? ""}`;
+            const liveHubs = num(live?.n);
+            if (liveHubs > 0) return { matches: false, liveHubs, lastHeartbeat: num(live?.last) };
+          }
+          if (claim.hubId === undefined) return { matches: true, replaced: false };
+          if (stored !== fingerprint)
+            await t`INSERT INTO cluster_secret (one, fingerprint, hub_id, set_at)
+              VALUES (true, ${fingerprint}, ${claim.hubId}, ${claim.at})
+              ON CONFLICT (one) DO UPDATE SET fingerprint = excluded.fingerprint,
+                hub_id = excluded.hub_id, set_at = excluded.set_at`;
+          await t`INSERT INTO hubs (id, heartbeat_at) VALUES (${claim.hubId}, ${claim.at})
+            ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`;
+          return { matches: true, replaced: differs };
+        })) as SecretVerdict,
+    );
+  }
+
+  async renewHeartbeat(hubId: string, at: number): Promise<{ previous: number | undefined; schema: number }> {
+    this.guard.outside("renewHeartbeat");
+    // `before` reads the row as the statement's snapshot saw it, before the upsert changed it.
+    const [row] = await this.sql`WITH before AS (SELECT heartbeat_at FROM hubs WHERE id = ${hubId})
+      INSERT INTO hubs (id, heartbeat_at) VALUES (${hubId}, ${at})
+      ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+      RETURNING (SELECT heartbeat_at FROM before) AS previous,
+        (SELECT MAX(version) FROM schema_version) AS schema`;
+    const previous = row?.previous === null || row?.previous === undefined ? undefined : num(row.previous);
+    return { previous, schema: num(row?.schema) };
+  }
+
+  async retireHub(hubId: string, at: number): Promise<string[]> {
+    this.guard.outside("retireHub");
+    // One statement: an agent that already said hello to another hub names that hub, not this one.
+    const rows = await this.sql`WITH released AS (
+        UPDATE agents SET online = false, last_seen = ${at} WHERE hub_id = ${hubId} AND online RETURNING id),
+      recorded AS (INSERT INTO events (at, actor, kind, subject, data)
+        SELECT ${at}, 'hub', 'agent.offline', r.id, json_build_object('reason', 'its hub stopped') FROM released r),
+      gone AS (DELETE FROM hubs WHERE id = ${hubId})
+      SELECT id FROM released`;
+    return rows.map((r) => str(r.id)).sort();
   }
 
   async sweepAbandonedUploads(before: number): Promise<number> {

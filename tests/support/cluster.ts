@@ -466,7 +466,14 @@ export async function spawnHubForBench(
     { stdio: ["ignore", "pipe", "inherit"] },
     openFiles,
   );
-  const url = await new Promise<string>((ok, fail) => {
+  const url = await listeningUrl(child);
+  child.stdout?.resume();
+  return { url, dataDir, child };
+}
+
+/** The URL a starting `ship-hub serve` prints once it listens; `why()` adds to the error if it exits first. */
+export function listeningUrl(child: ChildProcess, why: () => string = () => ""): Promise<string> {
+  return new Promise<string>((ok, fail) => {
     let out = "";
     child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString();
@@ -474,9 +481,7 @@ export async function spawnHubForBench(
       if (match?.[1]) ok(match[1]);
     });
     child.once("exit", (code, signal) =>
-      fail(new Error(`ship-hub exited (${code ?? signal}) before listening`)),
+      fail(new Error(`ship-hub exited (${code ?? signal}) before listening${why()}`)),
     );
   });
-  child.stdout?.resume();
-  return { url, dataDir, child };
 }
