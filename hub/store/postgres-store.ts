@@ -9,6 +9,7 @@ import { Readable } from "node:stream";
 import postgres from "postgres";
 import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
 import type { ArtifactUpload, AsyncStore, StoredArtifactInfo, StoreOps } from "./async-store.js";
+import { beginTx } from "./postgres-begin.js";
 import { postgresMigrations } from "./postgres-migrations.js";
 import { type PgTypes, postgresOps } from "./postgres-ops.js";
 import { num, type Row, str } from "./rows.js";
@@ -96,7 +97,7 @@ export class SchemaTooNew extends Error {
 }
 
 export async function migratePostgres(sql: postgres.Sql<PgTypes>): Promise<number> {
-  return sql.begin(async (t) => {
+  return beginTx(sql, async (t) => {
     await t`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
     await t`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`;
     const [row] = await t`SELECT COALESCE(MAX(version), 0) AS v FROM schema_version`;
@@ -165,7 +166,7 @@ class PostgresCore {
     this.guard.outside("tx");
     return withTxRetry(
       async () =>
-        (await this.sql.begin((t) =>
+        (await beginTx(this.sql, (t) =>
           this.guard.run((scope) =>
             fn(checked(postgresOps(t), (operation) => TxGuard.live(scope, operation))),
           ),
@@ -247,7 +248,7 @@ class PostgresCore {
     this.guard.outside("claimSecret");
     return withTxRetry(
       async () =>
-        (await this.sql.begin(async (t): Promise<SecretVerdict> => {
+        (await beginTx(this.sql, async (t): Promise<SecretVerdict> => {
           await t`SELECT pg_advisory_xact_lock(${SECRET_LOCK})`;
           const [row] = await t`SELECT fingerprint FROM cluster_secret`;
           const stored = row === undefined ? undefined : str(row.fingerprint);

@@ -26,7 +26,8 @@ function refusedUpgrade(url: string, token: string): Promise<{ status: number; r
       resolve({ status: res.statusCode ?? 0, reason: String(res.headers["x-ship-refused"] ?? "") });
       ws.terminate();
     });
-    ws.once("error", () => undefined);
+    // A hub that died with its database refuses the connection: said at once, not after 60 s.
+    ws.once("error", reject);
   });
 }
 
