@@ -53,12 +53,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     ? destination({ dest: options.file, mkdir: true, sync: true })
     : destination({ dest: 2, sync: options.sync ?? false });
   if (options.file) openFiles.add(stream);
-  // A terminal that hung up (the ssh session of a manual `ship --force` lost) fails each write with
-  // EIO: the update in hand must still finish (SIGHUP, stop-signals.ts), not die on its next line.
-  else
-    stream.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code !== "EIO") throw error;
-    });
   const base = pino(
     { name: options.name ?? "ship", level: options.level ?? "info", redact: REDACT_PATHS },
     stream,
@@ -69,8 +63,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /**
  * stderr was a terminal that hung up (EIO: the ssh session of a `ship` run started by hand
- * dropped) or a pipe whose reader left (EPIPE): the write threw out of the log call, and the run
- * died mid-update. Nothing can read what follows, so the logger falls silent and the work goes on.
+ * dropped; SIGHUP is let pass, outlive-terminal.ts) or a pipe whose reader left (EPIPE): the write
+ * threw out of the log call, and the run died mid-update. Nothing can read what follows, so the logger falls silent and the work goes on.
  */
 function silenceWhenStderrCloses(stream: ReturnType<typeof destination>, base: PinoLogger): void {
   stream.on("error", (error: NodeJS.ErrnoException) => {

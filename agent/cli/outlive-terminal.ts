@@ -9,19 +9,17 @@
 import { keepGoingWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { type Logger, reopenLogFiles } from "../../shared/log.js";
 
-/** A write to a terminal that hung up (EIO) or a pipe whose reader left (EPIPE). */
-const GONE = new Set(["EIO", "EPIPE"]);
-
 let installed = false;
 
-/** For the rest of the process: SIGHUP is logged and ignored; a gone stdout or stderr is not written. */
+/**
+ * For the rest of the process: SIGHUP is logged once and let pass (a listener overrides nohup's
+ * ignored SIGHUP, so this must not stop the run either); a gone stdout or stderr is not written.
+ */
 export function outliveTerminal(log: Logger): void {
   if (installed) return;
   installed = true;
+  // stdout and stderr (closed-stdout.ts) and the stderr log (log.ts) drop writes to a gone reader.
   keepGoingWhenStdoutCloses();
-  process.stderr.on("error", (error: NodeJS.ErrnoException) => {
-    if (!GONE.has(error.code ?? "")) throw error;
-  });
   let hungUp = false;
   process.on("SIGHUP", () => {
     // The kernel sends one and the login shell passes one on to its jobs: say it once.

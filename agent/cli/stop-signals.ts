@@ -20,17 +20,9 @@ export interface StopSignals {
 /**
  * Calls `onFirst` for the first SIGTERM/SIGINT. A second one exits with 128+signal, not 0: the work
  * was cut short, and systemd must not read that as a clean stop.
- * With `hangup`, SIGHUP — a dropped terminal, the ssh session of a manual `ship --force` lost — is
- * let pass: the run goes on to its end as asked (as under nohup, whose ignored SIGHUP a listener
- * would otherwise override), its output to the dead terminal dropped. Node's default died
- * mid-update, leaving the new files unverified (a stopped service not started again) until the
- * next run's recovery, a day later by the timer.
+ * SIGHUP is not a stop: `ship` runs let it pass (outlive-terminal.ts), `ship agent` reopens its log.
  */
-export function onStopSignals(
-  log: Logger,
-  onFirst: (signal: NodeJS.Signals) => void,
-  { hangup = true }: { hangup?: boolean } = {},
-): StopSignals {
+export function onStopSignals(log: Logger, onFirst: (signal: NodeJS.Signals) => void): StopSignals {
   let received: NodeJS.Signals | undefined;
   const handler = (signal: NodeJS.Signals) => {
     if (received !== undefined) {
@@ -40,15 +32,8 @@ export function onStopSignals(
     received = signal;
     onFirst(signal);
   };
-  let hungUp = false;
-  const onHangup = () => {
-    if (hungUp) return;
-    hungUp = true;
-    log.warn("SIGHUP: the terminal is gone; the run goes on to its end", { signal: "SIGHUP" });
-  };
   process.on("SIGTERM", handler);
   process.on("SIGINT", handler);
-  if (hangup) process.on("SIGHUP", onHangup);
   return {
     get received() {
       return received;
@@ -56,7 +41,6 @@ export function onStopSignals(
     dispose() {
       process.off("SIGTERM", handler);
       process.off("SIGINT", handler);
-      process.off("SIGHUP", onHangup);
     },
   };
 }

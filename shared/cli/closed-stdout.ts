@@ -4,7 +4,7 @@
  * the reader got what it asked for. Any other stdout error is still thrown.
  *
  * A terminal that hung up (the ssh session of a manual `ship --force` lost) fails every write with
- * EIO. ship finishes the update it has in hand (SIGHUP, stop-signals.ts); its last lines then
+ * EIO. ship finishes the update it has in hand (SIGHUP, agent/cli/outlive-terminal.ts); its last lines then
  * crashed it with a stack trace and a native assertion, and the run's exit code was lost. Those
  * writes go nowhere now, on stdout and stderr, and the run ends with its own exit code.
  */
@@ -20,7 +20,7 @@ export function exitQuietlyWhenStdoutCloses(): void {
     throw error;
   });
   process.stderr.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EIO") return;
+    if (error.code === "EIO" || (keepGoing && error.code === "EPIPE")) return;
     throw error;
   });
 }

@@ -82,15 +82,10 @@ export async function agentCommand(options: { config?: string }): Promise<number
   // running) got Node's default, death mid-restore, and a stopped agent left the app a mix of the
   // two versions until its next start. Now the app in hand is finished and no further one started.
   const stop: { during?: (signal: NodeJS.Signals) => void } = {};
-  const signals = onStopSignals(
-    log,
-    (signal) => {
-      if (stop.during !== undefined) return stop.during(signal);
-      log.info("stopping: finishing the start-up recovery of the app in hand first", { signal });
-    },
-    // SIGHUP is logrotate's: it reopens the log file (above), it does not stop the agent.
-    { hangup: false },
-  );
+  const signals = onStopSignals(log, (signal) => {
+    if (stop.during !== undefined) return stop.during(signal);
+    log.info("stopping: finishing the start-up recovery of the app in hand first", { signal });
+  });
   let daemon: AgentDaemon | undefined;
   try {
     daemon = await startDaemon(config, path, identity, log, {

@@ -75,6 +75,23 @@ describe.skipIf(process.platform !== "linux")("a ship run whose terminal hangs u
     expect(log.match(/SIGHUP: the terminal hung up; this run goes on to its end/g)).toHaveLength(1);
   });
 
+  it("SIGHUP with stdout and stderr pipes closed and no log file: the log's writes are dropped, exit 0", async () => {
+    const child = spawn(process.execPath, [SHIP_BIN, "--config", app.config], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const done = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.on("exit", (code, signal) => resolve({ code, signal })),
+    );
+    await waitForFile(join(app.root, "hook-started"));
+    // The log goes to stderr here: its next line meets the closed pipe (EPIPE).
+    child.stdout.destroy();
+    child.stderr.destroy();
+    child.kill("SIGHUP");
+
+    expect(await done).toEqual({ code: 0, signal: null });
+    await expectUpdated();
+  });
+
   it.skipIf(!hasProgram("script"))(
     "in a real terminal that goes away (script's pty closed): the update goes in",
     async () => {
