@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listBackups } from "../../../agent/backup/backup-store.js";
-import { carryOut } from "../../../agent/daemon/carry-out.js";
 import { runOnce } from "../../../agent/pipeline/index.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
+import { rollbackFromBackupOnly } from "./backup-only-rollback.js";
 
 describe("a hub rollback with a backup dated ahead of the clock", () => {
   let root: string;
@@ -55,29 +55,7 @@ describe("a hub rollback with a backup dated ahead of the clock", () => {
       const ahead = new Date(Date.now() + 3_600_000).toISOString();
       await writeFile(metaFile, JSON.stringify({ ...meta, created: ahead }));
     }
-    const result = await carryOut({
-      config: configOf(join(root, "releases", "3.0.0")),
-      instruction: {
-        type: "deploy",
-        v: 1,
-        deploymentId: "d-3~rollback",
-        app: "web",
-        rollback: true,
-        release: {
-          id: "release-2.0.0",
-          app: "web",
-          version: "2.0.0",
-          manifest: 'version: "2.0.0"\n',
-          // Nothing listens there: only the backup can bring 2.0.0 back.
-          source: { type: "http", url: "http://127.0.0.1:9/none", sha256: "b".repeat(64) },
-        },
-      },
-      hubUrl: "http://127.0.0.1:9",
-      token: "unused",
-      log: memoryLogger(),
-      progress: () => undefined,
-      retryDelayMs: 0,
-    });
+    const result = await rollbackFromBackupOnly(configOf(join(root, "releases", "3.0.0")), "web", "2.0.0");
     expect(result).toMatchObject({
       kind: "report",
       report: { outcome: "succeeded", toVersion: "2.0.0", steps: [{ name: "restore backup", ok: true }] },

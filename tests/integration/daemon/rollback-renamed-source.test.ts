@@ -9,12 +9,12 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { carryOut } from "../../../agent/daemon/carry-out.js";
 import { buildHello } from "../../../agent/daemon/hello.js";
 import { runOnce } from "../../../agent/pipeline/index.js";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
+import { rollbackFromBackupOnly } from "./backup-only-rollback.js";
 
 describe("a hub rollback of a source renamed since its last update", () => {
   let root: string;
@@ -54,29 +54,7 @@ describe("a hub rollback of a source renamed since its last update", () => {
     // [sources.myapp] is now [sources.web]: the hub is told what the app runs, not "nothing".
     const hello = await buildHello(configOf("web", v2), "agent-1", {});
     expect(hello.apps).toMatchObject([{ app: "web", version: "2.0.0" }]);
-    const result = await carryOut({
-      config: configOf("web", v2),
-      instruction: {
-        type: "deploy",
-        v: 1,
-        deploymentId: "d-2~rollback",
-        app: "web",
-        rollback: true,
-        release: {
-          id: "release-1.0.0",
-          app: "web",
-          version: "1.0.0",
-          manifest: 'version: "1.0.0"\n',
-          // Nothing listens there: only the backup can bring 1.0.0 back.
-          source: { type: "http", url: "http://127.0.0.1:9/none", sha256: "b".repeat(64) },
-        },
-      },
-      hubUrl: "http://127.0.0.1:9",
-      token: "unused",
-      log: memoryLogger(),
-      progress: () => undefined,
-      retryDelayMs: 0,
-    });
+    const result = await rollbackFromBackupOnly(configOf("web", v2), "web", "1.0.0");
     expect(result).toMatchObject({
       kind: "report",
       report: { outcome: "succeeded", toVersion: "1.0.0", steps: [{ name: "restore backup", ok: true }] },
