@@ -4,7 +4,7 @@
  * of its write, or stdout's EPIPE quiet exit ended the run mid-step, the app half-installed until
  * the next run undid it. The run must go on to its end, as under nohup.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { access, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -109,12 +109,13 @@ describe.skipIf(process.platform !== "linux")("a ship run whose terminal hangs u
       );
       await waitForFile(join(app.root, "hook-started"));
       term.kill("SIGKILL");
-      // The run has no parent to tell its exit to now: its end shows in the state it records.
+      // The run has no parent to tell its exit to now: wait for the process itself to end (its
+      // state is recorded before its last clean-up, which the test's own clean-up raced).
+      const running = () =>
+        spawnSync("pgrep", ["-f", "--", `--config ${app.config}`], { stdio: "ignore" }).status === 0;
       const deadline = Date.now() + 15_000;
-      while (((await app.state().catch(() => undefined))?.sources.myapp?.last_result ?? null) === null) {
-        if (Date.now() > deadline) break;
-        await sleep(50);
-      }
+      while (running() && Date.now() < deadline) await sleep(50);
+      expect(running()).toBe(false);
       await expectUpdated();
     },
   );
