@@ -15,6 +15,7 @@ import type { Manifest } from "../../shared/manifest/schema.js";
 import { didYouMean } from "../../shared/schema/did-you-mean.js";
 import { decodeConfigText } from "../merge/config-text.js";
 import type { CopyRole } from "../merge/parse-error.js";
+import { sectionsKeepUserValues } from "../merge/plan.js";
 import { pathExists } from "../tree/fs-ops.js";
 import { hashFile } from "../tree/hash-file.js";
 import { basePath, readInstallIndex } from "./install-index.js";
@@ -65,10 +66,12 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
     const keepsUser = keepsUserValues(input.manifest, rel, ref);
     // Symlinks are never merged. Under replace a server copy that does not parse is simply
     // replaced; but one whose values a section keeps must still be UTF-8, or they would come back
-    // with U+FFFD in place of each byte that is not.
+    // with U+FFFD in place of each byte that is not, and must parse, or they would be lost.
     if (keepsUser && (await isRegularFile(server))) {
       const text = await readMergeCopy(server, server, "server", rel);
-      if (ref.rule.merge_strategy !== "replace") checkMergeInput(format, text, server, "server");
+      const sections = sectionsFor(input.manifest, rel, ref.pattern);
+      if (ref.rule.merge_strategy !== "replace" || sectionsKeepUserValues(sections))
+        checkMergeInput(format, text, server, "server");
     }
     const indexed = index?.files[rel];
     const base = indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;

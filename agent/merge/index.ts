@@ -7,7 +7,8 @@
  * Strategies (the rule's `merge_strategy`):
  * - `replace`: the release's file wins entirely (its text, in the server copy's BOM and line endings;
  *   with `sections`, the release's values except where a section says otherwise); a server copy
- *   that already holds the release's values stays as it is. An unparsable server copy is replaced.
+ *   that already holds the release's values stays as it is. An unparsable server copy is replaced,
+ *   unless a section keeps values of it (then it is bad input, as under the other strategies).
  * - `update_only`: the user's file stays as it is; only keys it lacks are added (recursively, inside
  *   tables/mappings/objects). An existing value is never changed or removed.
  * - `preserve_user` with `base` (three-way): a value the user changed (differs from `base`) is kept;
@@ -38,7 +39,7 @@ import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js"
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { lostCommentsWarning } from "./lost-comments.js";
 import type { CopyRole } from "./parse-error.js";
-import { type FileStrategy, type MergePlan, planMerge } from "./plan.js";
+import { type FileStrategy, type MergePlan, planMerge, sectionsKeepUserValues } from "./plan.js";
 import { unusedSectionWarnings } from "./section-names.js";
 import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } from "./text-form.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
@@ -46,6 +47,7 @@ import { ABSENT } from "./values.js";
 import { type FollowedReport, parseYaml, renderYamlMerge } from "./yaml-format.js";
 
 export type { FileStrategy } from "./plan.js";
+export { sectionsKeepUserValues } from "./plan.js";
 export type MergeFormat = "toml" | "json" | "yaml";
 
 export interface MergeInput {
@@ -206,9 +208,14 @@ export function checkMergeInput(format: MergeFormat, text: string, fileName: str
   parserFor(format, () => fileName)(normaliseReleaseText(text), role);
 }
 
-/** The server's copy; under replace an unparsable copy is not an error (the release wins). */
+/**
+ * The server's copy; under replace an unparsable copy is not an error (the release wins), unless a
+ * section keeps values of it (`database: preserve_user`): taking the release's copy whole lost them
+ * with exit 0, where every other strategy refuses the copy.
+ */
 function readServerCopy(input: MergeInput, parse: Parser): Parsed | typeof ABSENT {
-  if (input.strategy !== "replace") return parse(input.current, "server");
+  if (input.strategy !== "replace" || sectionsKeepUserValues(input.sections))
+    return parse(input.current, "server");
   try {
     return parse(input.current, "server");
   } catch {

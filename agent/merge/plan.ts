@@ -191,6 +191,19 @@ class MergeWalker {
   }
 }
 
+/**
+ * Whether any section keeps values of the user's copy: every strategy but `replace` does, and so
+ * does a `preserve_keys` list. Under a file strategy of `replace` only such a section needs the
+ * user's copy to parse; a copy that does not is bad input then, not something to replace whole.
+ */
+export function sectionsKeepUserValues(sections: Record<string, SectionStrategy> | undefined): boolean {
+  return Object.values(sections ?? {}).some((section) =>
+    typeof section === "string"
+      ? section !== "replace"
+      : section.strategy !== "replace" || section.preserve_keys.length > 0,
+  );
+}
+
 function policyOf(section: SectionStrategy, path: string[]): Policy {
   if (typeof section === "string") return { kind: section, sectionPath: path, preserveKeys: new Set() };
   return { kind: section.strategy, sectionPath: path, preserveKeys: new Set(section.preserve_keys) };

@@ -244,6 +244,25 @@ describe("a replace file with a preserve_user section", () => {
     expect(await hashTree(box.appDir)).toEqual(before);
     expect(await readFile(marker, "utf8")).toBe("");
   });
+
+  it("a server copy that does not parse is refused before the hooks, not replaced with the section's values", async () => {
+    // The release's copy was taken whole, exit 0: the operator's db.host, which the section keeps,
+    // was gone, and only a WARNING said the copy did not parse.
+    const marker = join(box.root, "hooks.log");
+    const v1 = await box.release("v1", { "settings.yaml": "db:\n  host: a\n" }, sectioned("1.0.0", marker));
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(join(box.appDir, "settings.yaml"), "db:\n  host: mine\n  extra: [unclosed\n");
+    await writeFile(marker, "");
+    const v2 = await box.release("v2", { "settings.yaml": "db:\n  host: b\n" }, sectioned("2.0.0", marker));
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toMatch(
+      /settings\.yaml:\d+:\d+ cannot merge: the server's copy does not parse/,
+    );
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
+  });
 });
 
 describe("a copy that turns non-UTF-8 where the check did not look, or after it", () => {

@@ -159,16 +159,28 @@ describe.each(formats)("merge_strategies sections (%s)", (format) => {
     expect(read(format, untouched.text)).toEqual(url);
   });
 
-  it("file strategy replace with sections still replaces an unparsable server copy", () => {
+  it("file strategy replace: an unparsable server copy is refused where a section keeps its values, replaced where none does", () => {
     const incomingText = write(format, incoming);
-    const result = mergeConfigFile({
-      format,
-      fileName: "f",
-      current: "{{{ not [valid",
-      incoming: incomingText,
-      strategy: "replace",
-      sections: { database: "preserve_user" },
-    });
+    const merge = (sections: Record<string, SectionStrategy>) =>
+      mergeConfigFile({
+        format,
+        fileName: "f",
+        current: "{{{ not [valid",
+        incoming: incomingText,
+        strategy: "replace",
+        sections,
+      });
+    for (const keeps of [
+      { database: "preserve_user" },
+      { database: "update_only" },
+      { database: "merge_smart" },
+      { database: { strategy: "replace", preserve_keys: ["host"] } },
+    ] satisfies Record<string, SectionStrategy>[]) {
+      expect(() => merge(keeps), JSON.stringify(keeps)).toThrow(
+        /^f:\d+:\d+ cannot merge: the server's copy does not parse/,
+      );
+    }
+    const result = merge({ database: "replace" });
     expect(result.text).toBe(incomingText);
     expect(result.warnings).toEqual(["the server's copy does not parse: took the release's copy whole"]);
   });
