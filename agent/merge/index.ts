@@ -95,7 +95,7 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
   const blank = current.trim() === "";
   const format = readAs(input.format, [blank ? undefined : current, incoming, base]);
   const merged =
-    blank && format !== input.format
+    blank && format === "json"
       ? blankJsonAsNew(input, incoming)
       : mergeNormalised({ ...input, format, current, incoming, ...(base === undefined ? {} : { base }) });
   // A merged text, and the release's copy taken whole (replace), get the server copy's BOM and
@@ -116,9 +116,10 @@ function readAs(format: MergeFormat, copies: (string | undefined)[]): MergeForma
 }
 
 /**
- * A blank copy of a JSON config under `merge_yaml` (a disk that filled) is merged as YAML merges a
- * blank copy, as a new copy with the release's keys; but the YAML writer wrote them as YAML
- * (`"a": 1` lines), which the app then could not read as JSON. The release's JSON is the new copy.
+ * A blank copy of a JSON config (a disk that filled) is merged as TOML and YAML merge a blank copy,
+ * as a new copy with the release's keys, and the release's JSON text is that copy. Under
+ * `merge_yaml` the YAML writer wrote the keys as YAML (`"a": 1` lines), which the app then could
+ * not read as JSON; under `merge_json` the same file was refused (exit 2) as not JSON.
  */
 function blankJsonAsNew(input: MergeInput, incoming: string): MergeResult {
   const release = parserFor("json", (role) => input.names?.[role] ?? input.fileName)(incoming, "release");
@@ -205,6 +206,8 @@ function mergeNormalised(input: MergeInput): MergeResult {
  * input before changing anything. Throws BadInputError naming the file, line and column.
  */
 export function checkMergeInput(format: MergeFormat, text: string, fileName: string, role: CopyRole): void {
+  // A blank server copy is merged as a new copy (blankJsonAsNew), although it is not JSON.
+  if (format === "json" && role === "server" && text.trim() === "") return;
   parserFor(format, () => fileName)(normaliseReleaseText(text), role);
 }
 

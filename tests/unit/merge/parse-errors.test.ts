@@ -15,7 +15,7 @@ function failure(run: () => unknown): BadInputError {
 describe("malformed inputs give positioned errors", () => {
   it.each([
     { format: "json", text: '{\n  "a": 1,\n  b: 2\n}\n', line: 3, column: 3 },
-    { format: "json", text: "", line: 1, column: 1 },
+    { format: "json", text: "[1,\n", line: 2, column: 1 },
     { format: "toml", text: "a = 1\n[server]\nport = = 3\n", line: 3, column: 8 },
     { format: "toml", text: "a = 1\na = 2\n", line: 2, column: 1 },
     { format: "yaml", text: "a: 1\nb: [1, 2\nc: 3\n", line: 3 },
@@ -42,16 +42,16 @@ describe("malformed inputs give positioned errors", () => {
     expect(error.message).toContain(`conf/app.x:${line}:`);
   });
 
-  it("says a YAML file with two documents, or an empty JSON file, is what it is", () => {
-    const run = (format: "yaml" | "json", current: string) =>
-      failure(() =>
-        mergeConfigFile({ format, fileName: "a", current, incoming: "{}", strategy: "update_only" }),
-      ).issues[0]?.message;
+  it("says a YAML file with two documents, or an empty JSON release copy, is what it is", () => {
+    const run = (format: "yaml" | "json", current: string, incoming = "{}") =>
+      failure(() => mergeConfigFile({ format, fileName: "a", current, incoming, strategy: "update_only" }))
+        .issues[0]?.message;
     expect(run("yaml", "a: 1\n---\nb: 2\n")).toBe(
       "cannot merge: the server's copy does not parse: it holds more than one YAML document (a second `---`); a merge needs exactly one",
     );
-    expect(run("json", "\n")).toBe(
-      "cannot merge: the server's copy does not parse: the file is empty (a JSON config needs at least {})",
+    // A blank copy of the operator's is merged as a new copy (three-way.test.ts); the release's is not.
+    expect(run("json", "{}", "\n")).toBe(
+      "cannot merge: the release's copy does not parse: the file is empty (a JSON config needs at least {})",
     );
   });
 

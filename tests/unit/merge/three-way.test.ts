@@ -57,10 +57,12 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
   });
 });
 
-describe.each(["toml", "yaml"] as const)("a blank server copy (%s)", (format) => {
+describe.each(["toml", "yaml", "json"] as const)("a blank server copy (%s)", (format) => {
   // Three-way, a 0-byte copy (a disk that filled, a crashed editor) read as "the user deleted every
   // key": the merge wrote back only the keys the release changed, exit 0, and the app started with
-  // a config missing everything else. It is merged as a missing file is installed.
+  // a config missing everything else. It is merged as a missing file is installed. JSON was
+  // refused (exit 2, "the file is empty") where merge_yaml on the same .json file took the
+  // release's copy: the three formats now agree.
   const base = { host: "localhost", pool: 5, tls: { on: false } };
   const incoming = { host: "localhost", pool: 10, tls: { on: false }, retries: 3 };
   const mergeOnto = (current: string) =>
@@ -83,7 +85,25 @@ describe.each(["toml", "yaml"] as const)("a blank server copy (%s)", (format) =>
     ]);
   });
 
-  it("a copy of comments only is the user's choice: their deletions stay", () => {
+  it.each(["preserve_user", "update_only", "replace"] as const)(
+    "without the previous release's copy, under %s too, every key of the release is added",
+    (strategy) => {
+      const incomingText = write(format, incoming);
+      const result = mergeConfigFile({
+        format,
+        fileName: "f",
+        current: "\n",
+        incoming: incomingText,
+        strategy,
+      });
+      expect(read(format, result.text)).toEqual(incoming);
+      expect([...result.added].sort()).toEqual(["host", "pool", "retries", "tls"]);
+      // JSON: the release's text is the new copy (a merge has no layout of the user's to follow).
+      if (format === "json") expect(result.text).toBe(incomingText);
+    },
+  );
+
+  it.skipIf(format === "json")("a copy of comments only is the user's choice: their deletions stay", () => {
     const current = format === "toml" ? "# host = 'x'\n" : "# host: x\n";
     const result = mergeOnto(current);
     expect(read(format, result.text)).toEqual({ pool: 10, retries: 3 });
