@@ -10,14 +10,113 @@ import { sameValue } from "./values.js";
 
 /** The release's array text in the user's style; the release's own text when that cannot be told. */
 export function inUserArrayStyle(userText: string, releaseText: string): string {
+  if (!userText.startsWith("[")) return releaseText;
   const userLines = userText.includes("\n");
-  if (userLines === releaseText.includes("\n") || !userText.startsWith("[")) return releaseText;
+  const commented = userLines ? commentedLines(userText) : undefined;
+  if (commented === undefined && userLines === releaseText.includes("\n")) return releaseText;
   // An empty array (`[]`) shows no style of the user's.
   if (/^\[\s*\]$/.test(userText)) return releaseText;
   const items = arrayItems(releaseText);
   if (items === undefined || items.length === 0) return releaseText;
-  const styled = userLines ? itemPerLine(items, userText) : oneLine(items, userText);
+  const styled =
+    commented !== undefined
+      ? withUserComments(items, commented, userText)
+      : userLines
+        ? itemPerLine(items, userText)
+        : oneLine(items, userText);
   return readsAlike(styled, releaseText) ? styled : releaseText;
+}
+
+/** One item line of the user's array: the comment lines above it, the item, what follows its comma. */
+interface ItemLine {
+  above: string[];
+  indent: string;
+  item: string;
+  after: string;
+}
+
+/** An item-per-line array holding comments, line by line. */
+interface CommentedLines {
+  /** What follows `[` on its line (`  # runtime deps`). */
+  head: string;
+  items: ItemLine[];
+  /** Comment (and blank) lines after the last item. */
+  tail: string[];
+}
+
+/**
+ * The user's item-per-line array with comments (`# pinned for CVE-…` above an item, `# cli` after
+ * one), or undefined when it holds none or is not one item per line (several on a line, an item
+ * spread over lines): then the comments go with the old value, named in a WARNING.
+ */
+function commentedLines(text: string): CommentedLines | undefined {
+  if (!text.includes("#") || text.includes('"""') || text.includes("'''")) return undefined;
+  const lines = text.split("\n");
+  const first = splitComment((lines[0] ?? "").slice(1));
+  const last = lines[lines.length - 1] ?? "";
+  if (first === undefined || first.code.trim() !== "" || !/^[ \t]*\]$/.test(last)) return undefined;
+  const items: ItemLine[] = [];
+  let pending: string[] = [];
+  for (const line of lines.slice(1, -1)) {
+    const split = splitComment(line);
+    if (split === undefined) return undefined;
+    const code = split.code.trimEnd();
+    if (code.trim() === "") {
+      pending.push(line);
+      continue;
+    }
+    const comma = code.endsWith(",");
+    const item = (comma ? code.slice(0, -1) : code).trim();
+    // A line without a comma ends the list; one item per line, each whole on its line.
+    if (items.length > 0 && !items[items.length - 1]?.after.startsWith(",")) return undefined;
+    if (arrayItems(`[${item}]`)?.length !== 1) return undefined;
+    const indent = /^[ \t]*/.exec(line)?.[0] ?? "";
+    items.push({ above: pending, indent, item, after: line.slice(code.length - (comma ? 1 : 0)) });
+    pending = [];
+  }
+  const commented = first.comment !== "" || items.some((i) => i.above.length > 0 || i.after.includes("#"));
+  if (items.length === 0 || !(commented || pending.some((l) => l.includes("#")))) return undefined;
+  return { head: (lines[0] ?? "").slice(1), items, tail: pending };
+}
+
+/** A line's code and its comment (from a `#` outside strings); undefined for a line it cannot read. */
+function splitComment(line: string): { code: string; comment: string } | undefined {
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i] as string;
+    if (quote !== undefined) {
+      if (char === "\\" && quote === '"') i++;
+      else if (char === quote) quote = undefined;
+    } else if (char === '"' || char === "'") quote = char;
+    else if (char === "#") return { code: line.slice(0, i), comment: line.slice(i) };
+  }
+  return quote === undefined ? { code: line, comment: "" } : undefined;
+}
+
+/**
+ * The release's items one per line, each item the user also has (the same text, or the same value)
+ * with the user's comments above and after it; the comments after `[` and before `]` stay. Only the
+ * comments of items the release dropped go.
+ */
+function withUserComments(items: readonly string[], user: CommentedLines, userText: string): string {
+  const unused = [...user.items];
+  const close = /\n([ \t]*)\]$/.exec(userText)?.[1] ?? "";
+  const trailing = user.items[user.items.length - 1]?.after.startsWith(",") === true;
+  const indent = user.items[0]?.indent ?? "    ";
+  const lines = items.flatMap((item, index) => {
+    const at = matchingItem(unused, item);
+    const mine = at === -1 ? undefined : unused.splice(at, 1)[0];
+    const comma = index < items.length - 1 || trailing ? "," : "";
+    const after = mine === undefined ? "" : mine.after.replace(/^,/, "");
+    return [...(mine?.above ?? []), `${mine?.indent ?? indent}${item}${comma}${after}`];
+  });
+  return `[${user.head}\n${[...lines, ...user.tail].join("\n")}\n${close}]`;
+}
+
+/** The user's item written as `item` is, else one reading as the same value. */
+function matchingItem(candidates: readonly ItemLine[], item: string): number {
+  const same = candidates.findIndex((c) => c.item === item);
+  return same !== -1 ? same : candidates.findIndex((c) => readsAlike(`[${c.item}]`, `[${item}]`));
 }
 
 /**

@@ -348,7 +348,11 @@ function applyEdit(
     // Keep the user's key node (and the comments above it); take the release's value, in the
     // user's style: a list written as `- a` lines stays so, one written `[a, b]` stays on its line.
     keepCollectionStyle(own.value, value);
-    const moved = [keepLineComment(own.value, value), keepCommentAbove(own.value, value)];
+    const moved = [
+      keepLineComment(own.value, value),
+      keepCommentAbove(own.value, value),
+      ...keepItemComments(own.value, value),
+    ];
     const gone = commentsIn(own.value).filter((c) => !moved.includes(c) && !commentsIn(value).includes(c));
     if (gone.length > 0) {
       notes.push(
@@ -397,6 +401,36 @@ function keepCollectionStyle(old: unknown, value: unknown): void {
       if (seq.items.length > 0) seq.flow = false;
     },
   });
+}
+
+/**
+ * A block list the release replaces keeps the user's comments on the items it still holds (`- "80:80"
+ * # http`, `# ops: primary` above `- db1`), matched by value, and those above and below the list:
+ * they went with the old list, and a WARNING named them. Only the comments of dropped items go.
+ */
+function keepItemComments(old: unknown, value: unknown): string[] {
+  if (!isSeq(old) || !isSeq(value) || old.flow === true || value.flow === true) return [];
+  const moved: string[] = [];
+  const carry = (from: Scalar | YAMLSeq, to: Scalar | YAMLSeq) => {
+    if (from.commentBefore && !to.commentBefore) {
+      to.commentBefore = from.commentBefore;
+      to.spaceBefore = from.spaceBefore;
+      moved.push(from.commentBefore);
+    }
+    if (from.comment && !to.comment) {
+      to.comment = from.comment;
+      moved.push(from.comment);
+    }
+  };
+  carry(old, value);
+  const unused = old.items.filter(isScalar);
+  for (const item of value.items) {
+    if (!isScalar(item)) continue;
+    const at = unused.findIndex((mine) => sameValue(mine.value, item.value));
+    const mine = at === -1 ? undefined : unused.splice(at, 1)[0];
+    if (mine !== undefined) carry(mine, item);
+  }
+  return moved;
 }
 
 /**

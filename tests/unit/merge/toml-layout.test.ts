@@ -141,6 +141,26 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it("an item-per-line array the release changes keeps the user's comments on the items it still holds", () => {
+    // A pyproject's dependencies with the operator's notes: every one went with the release's new
+    // array, named in a WARNING, although only one of the items changed.
+    const base = '[project]\ndependencies = [\n    "requests>=2.28",\n    "click>=8",\n]\n';
+    const current =
+      '[project]\ndependencies = [  # runtime\n    # pinned for CVE-2023-32681\n    "requests>=2.28",\n\n    # the CLI\n    "click>=8"   # cli\n    # more to come\n]\n';
+    const incoming =
+      '[project]\ndependencies = [\n    "requests>=2.31",\n    \'click>=8\',\n    "rich>=13",\n]\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      '[project]\ndependencies = [  # runtime\n    "requests>=2.31",\n\n    # the CLI\n    \'click>=8\',   # cli\n    "rich>=13"\n    # more to come\n]\n',
+    );
+    expect(result.updated).toEqual(["project.dependencies"]);
+    expect(result.warnings).toEqual([
+      "project.dependencies: the release's value replaced yours, and your comments inside it went with it (# pinned for CVE-2023-32681)",
+    ]);
+    const again = mergeToml(result.text, incoming, { base: incoming });
+    expect(again.text).toBe(result.text);
+  });
+
   it("comments inside a value the release replaces whole go with it, with a warning naming them", () => {
     const base = "arr = [1, 2]\n[[s]]\nn = 1\n";
     const current = "arr = [\n  1, # one\n  2,\n]\n[[s]]\nn = 1 # first\n";

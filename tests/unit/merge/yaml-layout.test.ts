@@ -65,6 +65,25 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect([...block.warnings, ...flow.warnings]).toEqual([]);
   });
 
+  it("a block list the release replaces keeps the user's comments on the items it still holds; a dropped item's go, named", () => {
+    // docker-compose ports: the operator's `# http` went with the release's new list, with a WARNING.
+    const base = 'ports:\n  - "80:80"\n  - "8080:8080"\nx: 1\n';
+    const current =
+      'ports:\n  - "80:80"   # http\n  # ops: debug port, remove after INC-7\n  - "8080:8080"\n  # - "9090:9090"\nx: 1\n';
+    const result = merge(current, 'ports:\n  - "443:443"\n  - "80:80"\nx: 1\n', base);
+    expect(result.text).toBe('ports:\n  - "443:443"\n  - "80:80"   # http\n  # - "9090:9090"\nx: 1\n');
+    expect(result.warnings).toEqual([
+      "ports: the release's value replaced yours, and your comments inside it went with it (# ops: debug port, remove after INC-7)",
+    ]);
+    // Merged again (nothing changed since), nothing moves.
+    const again = merge(
+      result.text,
+      'ports:\n  - "443:443"\n  - "80:80"\nx: 1\n',
+      'ports:\n  - "443:443"\n  - "80:80"\nx: 1\n',
+    );
+    expect(again.text).toBe(result.text);
+  });
+
   it("a comment between a key and its value stays when the value changes, with no warning", () => {
     const above = merge(
       "image:\n  # pinned by ops, see INC-42\n  web:1.0\nx: 1\n",
