@@ -58,10 +58,9 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
     if (format === undefined) continue;
     const releaseName = input.originDir === undefined ? rel : join(input.originDir, rel);
     const releaseCopy = await releaseCopyOf(input, rel);
-    if (releaseCopy !== undefined) {
-      const release = await readMergeCopy(releaseCopy, releaseName, "release", rel);
-      checkMergeInput(format, release, releaseName, "release");
-    }
+    const release =
+      releaseCopy === undefined ? undefined : await readMergeCopy(releaseCopy, releaseName, "release", rel);
+    if (release !== undefined) checkMergeInput(format, release, releaseName, "release");
     const server = join(input.appDir, rel);
     const keepsUser = keepsUserValues(input.manifest, rel, ref);
     // Symlinks are never merged. Under replace a server copy that does not parse is simply
@@ -71,7 +70,7 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
       const text = await readMergeCopy(server, server, "server", rel);
       const sections = sectionsFor(input.manifest, rel, ref.pattern);
       if (ref.rule.merge_strategy !== "replace" || sectionsKeepUserValues(sections))
-        checkMergeInput(format, text, server, "server");
+        checkMergeInput(format, text, server, "server", release);
     }
     const indexed = index?.files[rel];
     const base = indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;

@@ -93,7 +93,7 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
   const incoming = normaliseReleaseText(input.incoming);
   const base = input.base === undefined ? undefined : normaliseReleaseText(input.base);
   const blank = current.trim() === "";
-  const format = readAs(input.format, [blank ? undefined : current, incoming, base]);
+  const format = readAs(input.format, blank ? undefined : current, incoming, base);
   const merged =
     blank && format === "json"
       ? blankJsonAsNew(input, incoming)
@@ -109,10 +109,16 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
  * `merge_yaml` on a JSON config (allowed: JSON is YAML) merges as JSON when every copy is JSON: the
  * YAML writer turned the file into one line of flow style at every merge, with a WARNING that its
  * lines lost their layout. The values read alike either way; only the written text differs.
+ *
+ * A copy of the user's written in JSON's braces that is not JSON, while the release's is, is read
+ * as JSON too, so it is refused naming what JSON does not allow: a tsconfig-like `// comment`, read
+ * as YAML, became part of a key and the merge wrote a file no JSON reader could read, exit 0; a
+ * trailing comma came back as one line of flow style. A copy the user rewrote as YAML stays YAML.
  */
-function readAs(format: MergeFormat, copies: (string | undefined)[]): MergeFormat {
-  if (format !== "yaml") return format;
-  return copies.every((text) => text === undefined || isJsonText(text)) ? "json" : "yaml";
+function readAs(format: MergeFormat, user: string | undefined, release: string, base?: string): MergeFormat {
+  if (format !== "yaml" || !isJsonText(release)) return format;
+  if (user !== undefined && !isJsonText(user)) return /^\s*[{[]/.test(user) ? "json" : "yaml";
+  return base === undefined || isJsonText(base) ? "json" : "yaml";
 }
 
 /**
@@ -205,10 +211,23 @@ function mergeNormalised(input: MergeInput): MergeResult {
  * Parses one copy (decoded by decodeConfigText) the way a merge reads it, so a caller can refuse bad
  * input before changing anything. Throws BadInputError naming the file, line and column.
  */
-export function checkMergeInput(format: MergeFormat, text: string, fileName: string, role: CopyRole): void {
+export function checkMergeInput(
+  format: MergeFormat,
+  text: string,
+  fileName: string,
+  role: CopyRole,
+  /** The release's copy, beside the server's: under merge_yaml a JSON one has it read as JSON. */
+  release?: string,
+): void {
+  const normalised = normaliseReleaseText(text);
+  const blank = normalised.trim() === "";
+  const as =
+    role === "server" && release !== undefined && !blank
+      ? readAs(format, normalised, normaliseReleaseText(release))
+      : format;
   // A blank server copy is merged as a new copy (blankJsonAsNew), although it is not JSON.
-  if (format === "json" && role === "server" && text.trim() === "") return;
-  parserFor(format, () => fileName)(normaliseReleaseText(text), role);
+  if (as === "json" && role === "server" && blank) return;
+  parserFor(as, () => fileName)(normalised, role);
 }
 
 /**

@@ -77,6 +77,34 @@ describe("a user config that does not parse", () => {
   });
 });
 
+describe("a .json config under merge_yaml whose copy is not JSON", () => {
+  it("a tsconfig-like comment: exit 2 naming file:line:column, before the hooks, nothing changed", async () => {
+    // Read as YAML, `// ours` joined the next key and the merge wrote a file no JSON reader reads.
+    const marker = join(box.root, "hooks.log");
+    const json = (version: string) => ({
+      ...manifest(version, marker),
+      files: { "tsconfig.json": { action: "merge_yaml" as const } },
+    });
+    const v1 = await box.release("v1", { "tsconfig.json": '{\n  "strict": true\n}\n' }, json("1.0.0"));
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(join(box.appDir, "tsconfig.json"), '{\n  // ours\n  "strict": true\n}\n');
+    await writeFile(marker, "");
+    const v2 = await box.release(
+      "v2",
+      { "tsconfig.json": '{\n  "strict": true,\n  "target": "ES2022"\n}\n' },
+      json("2.0.0"),
+    );
+    const before = await hashTree(box.appDir);
+    const run = await box.run(v2);
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toContain(
+      `${box.appDir}/tsconfig.json:2:3 cannot merge: the server's copy does not parse: a comment, which JSON does not allow (remove it)`,
+    );
+    expect(await hashTree(box.appDir)).toEqual(before);
+    expect(await readFile(marker, "utf8")).toBe("");
+  });
+});
+
 describe("a YAML config that parses but has no value", () => {
   // The yaml library finds these only when it builds the values, with a bare Error: the run said
   // "update failed at verify: Merge sources must be maps or map aliases", exit 1, no file named.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mergeConfigFile } from "../../../agent/merge/index.js";
+import { checkMergeInput, mergeConfigFile } from "../../../agent/merge/index.js";
 import { BadInputError, formatIssue } from "../../../shared/errors.js";
 
 const merge = (current: string, incoming: string, base?: string) =>
@@ -275,6 +275,32 @@ describe("merge_yaml on a JSON config (JSON is YAML, so the manifest allows it)"
         "your copy is empty: merged as a new copy (the release's keys added), not as every key deleted by you",
       ]);
     }
+  });
+
+  it("a copy in JSON's braces that is not JSON (a tsconfig-like comment, a trailing comma) is refused as merge_json refuses it", () => {
+    // Read as YAML, `// ours` became part of the next key: the merge added a second
+    // "compilerOptions" and wrote one line no JSON reader could read, exit 0. A trailing comma came
+    // back as one line of flow style.
+    const says = (current: string) => {
+      try {
+        yamlMerge(current, incoming, base);
+      } catch (error) {
+        if (error instanceof BadInputError) return error.issues.map(formatIssue);
+        throw error;
+      }
+      return "merged";
+    };
+    expect(says('{\n  // ours\n  "name": "mine",\n  "port": 80\n}\n')).toEqual([
+      "config.json:2:3 cannot merge: the server's copy does not parse: a comment, which JSON does not allow (remove it)",
+    ]);
+    expect(says('{\n  "name": "mine",\n  "port": 80,\n}\n')).toEqual([
+      "config.json:4:1 cannot merge: the server's copy does not parse: a comma before the closing bracket, which JSON does not allow (remove it)",
+    ]);
+    // The check before the hooks says the same, given the release's copy.
+    expect(() =>
+      checkMergeInput("yaml", '{\n  // ours\n  "port": 80\n}\n', "config.json", "server", incoming),
+    ).toThrow("config.json:2:3 cannot merge: the server's copy does not parse: a comment");
+    expect(() => checkMergeInput("yaml", "name: mine\n", "config.json", "server", incoming)).not.toThrow();
   });
 
   it("a copy written as YAML (not JSON) still merges as YAML", () => {
