@@ -20,6 +20,7 @@ import {
   type TomlSide,
   tableBlocks,
 } from "./toml-blocks.js";
+import { inlineTextInSpellings } from "./toml-inline-spelling.js";
 import { scanToml, type TomlEntry, type TomlLayout, TomlScanError } from "./toml-scan.js";
 import { formatKey, inlineValueText, writeTomlValues } from "./toml-value-text.js";
 import { isTable, sameValue, valueAt } from "./values.js";
@@ -60,7 +61,9 @@ export function editTomlText(
     );
     if (holder !== undefined && rewritten.has(holder)) continue;
     const op =
-      holder === undefined ? opFor(edit, userSide, releaseSide) : rewriteInline(holder, releaseSide, merged);
+      holder === undefined
+        ? opFor(edit, userSide, releaseSide)
+        : rewriteInline(holder, userSide, releaseSide, merged);
     if (op === undefined) return undefined;
     if (holder !== undefined) rewritten.add(holder);
     ops.push(...op);
@@ -108,14 +111,22 @@ function keepEmptiedDottedTables(
   }
 }
 
-function rewriteInline(holder: TomlEntry, release: Side, merged: unknown): TextOp[] | undefined {
+function rewriteInline(holder: TomlEntry, user: Side, release: Side, merged: unknown): TextOp[] | undefined {
   const path = holder.path ?? [];
-  const value = valueAt(merged, path);
   const releaseEntry = entryAt(release.layout, path);
-  const text =
-    releaseEntry !== undefined && sameValue(valueAt(release.value, path), value)
-      ? release.text.slice(releaseEntry.valueStart, releaseEntry.valueEnd)
-      : inlineValueText(value);
+  // The release's spelling of the whole value when it is the release's, else member by member.
+  const spellings = [
+    ...(releaseEntry === undefined
+      ? []
+      : [release.text.slice(releaseEntry.valueStart, releaseEntry.valueEnd)]),
+    user.text.slice(holder.valueStart, holder.valueEnd),
+  ];
+  const value = valueAt(merged, path);
+  const whole =
+    spellings[0] !== undefined &&
+    releaseEntry !== undefined &&
+    sameValue(valueAt(release.value, path), value);
+  const text = whole ? spellings[0] : inlineTextInSpellings(value, spellings.slice().reverse());
   return text === undefined ? undefined : [{ start: holder.valueStart, end: holder.valueEnd, text }];
 }
 

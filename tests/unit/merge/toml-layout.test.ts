@@ -173,6 +173,25 @@ describe("TOML merges keep the form of files edited by hand", () => {
     ]);
   });
 
+  it("an inline table written anew for a key inside it keeps the spelling of every member whose value stays", () => {
+    // Written from values, the operator's 'literal', 0x1bb, 1e3, 1_000_000 and …:00Z came back as
+    // "literal", 443, 1000.0, 1000000 and …:00.000Z, with no warning.
+    const base = 'tls = { enabled = false, cert = "" }\ndb = { host = "a", pool = { size = 5 } }\n';
+    const current =
+      "tls = { enabled = true, cert = '/etc/a.pem', port = 0x1bb, ratio = 1e3, when = 1979-05-27T07:32:00Z, big = 1_000_000 }\n" +
+      "db = {host = 'mine', pool = {size = 5, idle = 0o17}}\n";
+    const incoming =
+      'tls = { enabled = false, cert = "", protocols = ["TLSv1.3"] }\ndb = { host = "a", pool = { size = 10 } }\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      "tls = { enabled = true, cert = '/etc/a.pem', port = 0x1bb, ratio = 1e3, when = 1979-05-27T07:32:00Z, big = 1_000_000, protocols = [\"TLSv1.3\"] }\n" +
+        "db = {host = 'mine', pool = {size = 10, idle = 0o17}}\n",
+    );
+    expect(result.added).toEqual(["tls.protocols"]);
+    expect(result.updated).toEqual(["db.pool.size"]);
+    expect(result.warnings).toEqual([]);
+  });
+
   it("comments inside an inline table written anew for a key inside it: a warning names them", () => {
     const result = mergeToml("t = { a = [\n  1, # one\n] }\n", "t = { a = [1], b = 2 }\n");
     expect(result.text).toBe("t = { a = [1], b = 2 }\n");

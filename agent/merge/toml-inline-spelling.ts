@@ -1,0 +1,126 @@
+/**
+ * An inline table the merge writes anew (a key inside it changed, or the release added one:
+ * `tls = { enabled = true, cert = '/etc/a.pem' }` gaining `protocols`) keeps the spelling of every
+ * member whose value stays: the user's where it is the user's value, the release's where it is the
+ * release's. Written from values, `'/etc/a.pem'` came back as `"/etc/a.pem"`, `0x1bb` as `443`, `1e3`
+ * as `1000.0`, `1_000` as `1000` and `…:00Z` as `…:00.000Z`, with no word, where a file edited line
+ * by line keeps them all.
+ */
+import { formatKey, inlineValueText, readTomlValues } from "./toml-value-text.js";
+import { isTable, sameValue } from "./values.js";
+
+interface Member {
+  /** The member as written, `cert = '/etc/a.pem'`. */
+  text: string;
+  key: string;
+  valueText: string;
+  value: unknown;
+}
+
+/**
+ * `value` as one line, each member spelt as in the first of `spellings` (inline-table texts) that
+ * holds it with the same value, a nested inline table member by member; the rest written from values.
+ */
+export function inlineTextInSpellings(value: unknown, spellings: readonly string[]): string | undefined {
+  const same = spellings.find((text) => sameValue(readValue(text), value));
+  if (same !== undefined) return same;
+  if (!isTable(value)) return inlineValueText(value);
+  const known = spellings.map(members);
+  const parts: string[] = [];
+  for (const [key, item] of Object.entries(value)) {
+    const found = known.map((list) => list?.find((m) => m.key === key));
+    const kept = found.find((m) => m !== undefined && sameValue(m.value, item));
+    if (kept !== undefined) {
+      parts.push(kept.text);
+      continue;
+    }
+    const nested = found.flatMap((m) => (m?.valueText.startsWith("{") ? [m.valueText] : []));
+    const text = nested.length > 0 ? inlineTextInSpellings(item, nested) : inlineValueText(item);
+    if (text === undefined) return undefined;
+    const mine = found.find((m) => m !== undefined);
+    parts.push(
+      `${mine === undefined ? formatKey(key) : mine.text.slice(0, mine.text.indexOf("=")).trimEnd()} = ${text}`,
+    );
+  }
+  // `{ a = 1 }` or `{a = 1}` as the first spelling (the user's) has it.
+  const pad = /^\{\s/.test(spellings[0] ?? "{ ") ? " " : "";
+  return parts.length === 0 ? "{}" : `{${pad}${parts.join(", ")}${pad}}`;
+}
+
+/** The members of an inline table's text, or undefined when it cannot be read member by member. */
+function members(text: string): Member[] | undefined {
+  if (!text.startsWith("{") || !text.endsWith("}") || /"""|'''/.test(text)) return undefined;
+  const parts = topLevelSplit(text.slice(1, -1));
+  if (parts === undefined) return undefined;
+  const found: Member[] = [];
+  for (const part of parts) {
+    const trimmed = part.trim();
+    if (trimmed === "") continue;
+    const at = topLevelEquals(trimmed);
+    if (at === -1) return undefined;
+    const keyText = trimmed.slice(0, at).trim();
+    const key = keyOf(keyText);
+    // A dotted key (`a.b = 1`) spells part of a nested table: written from values.
+    if (key === undefined) continue;
+    const valueText = trimmed.slice(at + 1).trim();
+    found.push({ text: trimmed, key, valueText, value: readValue(valueText) });
+  }
+  return found;
+}
+
+function keyOf(keyText: string): string | undefined {
+  try {
+    const read = readTomlValues(`${keyText} = 0\n`);
+    if (!isTable(read)) return undefined;
+    const keys = Object.keys(read);
+    return keys.length === 1 && !isTable(read[keys[0] as string]) ? keys[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readValue(valueText: string): unknown {
+  try {
+    const read = readTomlValues(`x = ${valueText}\n`);
+    return isTable(read) ? read.x : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Splits at the commas outside strings and brackets; undefined for text it cannot follow. */
+function topLevelSplit(text: string): string[] | undefined {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i] as string;
+    if (quote !== undefined) {
+      if (char === "\\" && quote === '"') i++;
+      else if (char === quote) quote = undefined;
+    } else if (char === '"' || char === "'") quote = char;
+    else if (char === "[" || char === "{") depth++;
+    else if (char === "]" || char === "}") depth--;
+    else if (char === "," && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    } else if (char === "#" || char === "\n") return undefined;
+  }
+  if (quote !== undefined || depth !== 0) return undefined;
+  parts.push(text.slice(start));
+  return parts;
+}
+
+function topLevelEquals(part: string): number {
+  let quote: string | undefined;
+  for (let i = 0; i < part.length; i++) {
+    const char = part[i] as string;
+    if (quote !== undefined) {
+      if (char === "\\" && quote === '"') i++;
+      else if (char === quote) quote = undefined;
+    } else if (char === '"' || char === "'") quote = char;
+    else if (char === "=") return i;
+  }
+  return -1;
+}
