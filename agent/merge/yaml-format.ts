@@ -42,6 +42,7 @@ import {
   usedAnchorOf,
   usedAnchorsOnPath,
 } from "./yaml-anchors.js";
+import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
 import { yamlValueProblem } from "./yaml-value-problems.js";
@@ -49,6 +50,8 @@ import { yamlValueProblem } from "./yaml-value-problems.js";
 export interface ParsedYaml {
   doc: Document;
   value: unknown;
+  /** The text parsed (no BOM, LF): the nodes' ranges point into it. */
+  text: string;
 }
 
 /**
@@ -97,7 +100,7 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
   // An empty file is an empty mapping, so update_only can add the release's keys to it.
   if (doc.contents === null) doc.contents = new YAMLMap();
   try {
-    return { doc, value: doc.toJS(TO_JS) };
+    return { doc, value: doc.toJS(TO_JS), text };
   } catch (error) {
     const problem = yamlValueProblem(doc);
     throw parseFailure(
@@ -189,10 +192,17 @@ export function renderYamlMerge(
         changed = true;
       }
       if (!changed) return { text: userText, warnings: [] };
-      const text = edited.toString(options);
-      const followed = followedAnchors(text, expected, release);
+      // Folded block scalars as their files wrote them, where that still reads as the merge.
+      const texts = { user: userText, release: release.text };
+      const folded = withFoldedLines(edited, options, texts);
+      const foldedFollowed = folded === undefined ? undefined : followedAnchors(folded, expected, release);
+      const text = foldedFollowed === undefined ? edited.toString(options) : (folded as string);
+      const followed = foldedFollowed ?? followedAnchors(text, expected, release);
       if (followed === undefined) continue;
-      const plain = commentsOnFirstKeys(cloneDocument(user.doc)).toString(options);
+      const plainDoc = commentsOnFirstKeys(cloneDocument(user.doc));
+      const plain =
+        (text === folded ? withFoldedLines(plainDoc, options, texts) : undefined) ??
+        plainDoc.toString(options);
       const check = (t: string) => followedAnchors(t, expected, release) !== undefined;
       const rendered = withUserLayout(userText, plain, text, check, notes, LAYOUT_OF.yaml);
       return { ...rendered, followed: followedReport(followed, user.value) };
@@ -309,6 +319,7 @@ function applyEdit(
 ): void {
   if (edit.path.length === 0) {
     const contents = release.doc.contents?.clone();
+    markFromRelease(contents);
     spellNumbers(contents, [], [user.doc, release.doc]);
     target.contents = isNode(contents) ? contents : null;
     return;
@@ -337,6 +348,7 @@ function applyEdit(
   const source = releasePair(release, edit.path);
   const useValue = attempt.copy === "values" || source === undefined;
   const value = useValue ? target.createNode(valueAt(release.value, edit.path)) : cloneValue(source.value);
+  markFromRelease(value);
   // The user's spelling of a number the release leaves equal, else the release's own.
   spellNumbers(value, edit.path, [user.doc, release.doc]);
   if (own === undefined) {

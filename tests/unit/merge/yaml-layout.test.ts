@@ -84,6 +84,26 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(again.text).toBe(result.text);
   });
 
+  it("a folded block scalar the release changes or adds keeps the release's lines; the user's stay theirs", () => {
+    // The library wrote `command: >` on one line (lineWidth 0), and a WARNING named the user's lines
+    // of the old command as a layout they lost.
+    const base = "web:\n  command: >\n    node server.js\n    --port 3000\n  image: a\n";
+    const current =
+      "web:\n  command: >\n    node server.js\n    --port 3000\n  image: mine   # pinned\n  desc: >-\n    my own\n    words\n";
+    const incoming =
+      "web:\n  command: >\n    node server.js\n    --port 3000\n    --cluster\n  image: b\njobs:\n  - name: x\n    cmd: >-\n      do\n      it\n";
+    const result = merge(current, incoming, base);
+    expect(result.text).toBe(
+      "web:\n  command: >\n    node server.js\n    --port 3000\n    --cluster\n  image: mine   # pinned\n  desc: >-\n    my own\n    words\njobs:\n  - name: x\n    cmd: >-\n      do\n      it\n",
+    );
+    expect(result.updated).toEqual(["web.command"]);
+    expect(result.warnings).toEqual([]);
+    expect(parseDocument(result.text).toJS()).toEqual({
+      web: { command: "node server.js --port 3000 --cluster\n", image: "mine", desc: "my own words" },
+      jobs: [{ name: "x", cmd: "do it" }],
+    });
+  });
+
   it("a comment between a key and its value stays when the value changes, with no warning", () => {
     const above = merge(
       "image:\n  # pinned by ops, see INC-42\n  web:1.0\nx: 1\n",
