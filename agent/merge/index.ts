@@ -44,6 +44,7 @@ import { unusedSectionWarnings } from "./section-names.js";
 import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } from "./text-form.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
 import { ABSENT } from "./values.js";
+import { unseenAlikeChanges } from "./yaml-alike-keys.js";
 import { type FollowedReport, parseYaml, renderYamlMerge } from "./yaml-format.js";
 
 export type { FileStrategy } from "./plan.js";
@@ -164,7 +165,8 @@ function mergeNormalised(input: MergeInput): MergeResult {
   // merged as a missing file is installed, with the release's keys.
   const blank = readsBase && input.current.trim() === "" && (input.base ?? "").trim() !== "";
   const threeWay = readsBase && !blank;
-  const base = threeWay ? parse(input.base ?? "", "previous release").value : ABSENT;
+  const baseCopy = threeWay ? parse(input.base ?? "", "previous release") : undefined;
+  const base = baseCopy === undefined ? ABSENT : baseCopy.value;
   const plan = planMerge({
     user: user.value,
     release: release.value,
@@ -203,7 +205,17 @@ function mergeNormalised(input: MergeInput): MergeResult {
     threeWay ? "your copy, the release's or the previous release's" : "your copy or the release's",
   );
   const emptied = blank ? [EMPTIED] : [];
-  const warnings = [...emptied, ...unused, ...rendered.warnings, ...(lost === undefined ? [] : [lost])];
+  const alike =
+    user.yaml === undefined || release.yaml === undefined
+      ? undefined
+      : unseenAlikeChanges(user.yaml.doc, release.yaml.doc, baseCopy?.yaml?.doc);
+  const warnings = [
+    ...emptied,
+    ...unused,
+    ...rendered.warnings,
+    ...(lost === undefined ? [] : [lost]),
+    ...(alike === undefined ? [] : [alike]),
+  ];
   return { ...reportOf(plan, rendered.followed), text: rendered.text, warnings };
 }
 

@@ -4,8 +4,8 @@
  * value. A file rebuilt from values therefore keeps one of them; the others' values go, and the
  * rebuild's warning must name them rather than say every value was kept.
  */
-import { type Document, isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
-import { keyName } from "./values.js";
+import { type Document, isMap, isNode, isScalar, isSeq, type Node, type Pair } from "yaml";
+import { keyName, sameValue } from "./values.js";
 
 /** The key as the file writes it, quotes included, which is what tells `1` from `'1'`. */
 function spelling(key: unknown): string {
@@ -22,7 +22,17 @@ function valueKey(key: unknown): string {
 
 /** Each key that lost to a later one reading alike: `1 (beside '1')`, `db: true (beside "true")`. */
 export function alikeKeysThatGo(doc: Document): string[] {
-  const gone: string[] = [];
+  return [...shadowedKeys(doc).values()].map((key) => key.name);
+}
+
+interface Shadowed {
+  name: string;
+  value: unknown;
+}
+
+/** The keys a later key reading alike hides, by mapping and spelling, with their values. */
+function shadowedKeys(doc: Document): Map<string, Shadowed> {
+  const found = new Map<string, Shadowed>();
   const walk = (node: unknown, path: string[]): void => {
     if (isSeq(node)) for (const [i, item] of node.items.entries()) walk(item, [...path, String(i)]);
     if (!isMap(node)) return;
@@ -33,11 +43,38 @@ export function alikeKeysThatGo(doc: Document): string[] {
       const winner = last.get(key);
       if (winner !== undefined && winner !== pair) {
         const where = path.length === 0 ? "" : `${keyName(path)}: `;
-        gone.push(`${where}${spelling(pair.key)} (beside ${spelling(winner.key)})`);
+        const value = isNode(pair.value) ? pair.value.toJS(doc) : pair.value;
+        found.set(JSON.stringify([...path, spelling(pair.key)]), {
+          name: `${where}${spelling(pair.key)} (beside ${spelling(winner.key)})`,
+          value,
+        });
       }
       walk(pair.value, [...path, key]);
     }
   };
   walk(doc.contents, []);
-  return gone;
+  return found;
+}
+
+/**
+ * A key hidden by a later one reading alike (`1:` before `1.0:`) is no key to the merge: a release
+ * that changed its value was not merged and not reported, nor was a change of the user's. Named
+ * where the release's copy, or the user's, differs there from the previous release's (or, without
+ * it, from each other).
+ */
+export function unseenAlikeChanges(user: Document, release: Document, base?: Document): string | undefined {
+  const mine = shadowedKeys(user);
+  const theirs = shadowedKeys(release);
+  const before = base === undefined ? undefined : shadowedKeys(base);
+  const names = new Set<string>();
+  for (const [id, key] of theirs) {
+    const old = (before ?? mine).get(id);
+    if (old === undefined || !sameValue(old.value, key.value)) names.add(key.name);
+  }
+  for (const [id, key] of mine) {
+    const old = (before ?? theirs).get(id);
+    if (old === undefined ? before !== undefined : !sameValue(old.value, key.value)) names.add(key.name);
+  }
+  if (names.size === 0) return undefined;
+  return `keys that read alike in one mapping are one key to the merge, the last one, so changes to the others are neither merged nor reported: ${[...names].join(", ")}; give them distinct names`;
 }
