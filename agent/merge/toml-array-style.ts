@@ -5,6 +5,7 @@
  * wrote `[a, b]`. The release's one-line `["requests", "click", "rich"]` used to replace the user's
  * item-per-line array, and the reverse, with no word. JSON and YAML keep a user's array style too.
  */
+import { scanOutsideStrings } from "./toml-chars.js";
 import { readTomlValues } from "./toml-value-text.js";
 import { sameValue } from "./values.js";
 
@@ -81,16 +82,9 @@ function commentedLines(text: string): CommentedLines | undefined {
 
 /** A line's code and its comment (from a `#` outside strings); undefined for a line it cannot read. */
 function splitComment(line: string): { code: string; comment: string } | undefined {
-  let quote: string | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const char = line[i] as string;
-    if (quote !== undefined) {
-      if (char === "\\" && quote === '"') i++;
-      else if (char === quote) quote = undefined;
-    } else if (char === '"' || char === "'") quote = char;
-    else if (char === "#") return { code: line.slice(0, i), comment: line.slice(i) };
-  }
-  return quote === undefined ? { code: line, comment: "" } : undefined;
+  const at = scanOutsideStrings(line, (char) => char === "#");
+  if (at === undefined) return undefined;
+  return at === -1 ? { code: line, comment: "" } : { code: line.slice(0, at), comment: line.slice(at) };
 }
 
 /**

@@ -6,6 +6,7 @@
  * as `1000.0`, `1_000` as `1000` and `…:00Z` as `…:00.000Z`, with no word, where a file edited line
  * by line keeps them all.
  */
+import { scanOutsideStrings } from "./toml-chars.js";
 import { formatKey, inlineValueText, readTomlValues } from "./toml-value-text.js";
 import { isTable, sameValue } from "./values.js";
 
@@ -92,35 +93,21 @@ function readValue(valueText: string): unknown {
 function topLevelSplit(text: string): string[] | undefined {
   const parts: string[] = [];
   let depth = 0;
-  let quote: string | undefined;
   let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i] as string;
-    if (quote !== undefined) {
-      if (char === "\\" && quote === '"') i++;
-      else if (char === quote) quote = undefined;
-    } else if (char === '"' || char === "'") quote = char;
-    else if (char === "[" || char === "{") depth++;
+  const stop = scanOutsideStrings(text, (char, at) => {
+    if (char === "[" || char === "{") depth++;
     else if (char === "]" || char === "}") depth--;
     else if (char === "," && depth === 0) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    } else if (char === "#" || char === "\n") return undefined;
-  }
-  if (quote !== undefined || depth !== 0) return undefined;
+      parts.push(text.slice(start, at));
+      start = at + 1;
+    }
+    return char === "#" || char === "\n";
+  });
+  if (stop !== -1 || depth !== 0) return undefined;
   parts.push(text.slice(start));
   return parts;
 }
 
 function topLevelEquals(part: string): number {
-  let quote: string | undefined;
-  for (let i = 0; i < part.length; i++) {
-    const char = part[i] as string;
-    if (quote !== undefined) {
-      if (char === "\\" && quote === '"') i++;
-      else if (char === quote) quote = undefined;
-    } else if (char === '"' || char === "'") quote = char;
-    else if (char === "=") return i;
-  }
-  return -1;
+  return scanOutsideStrings(part, (char) => char === "=") ?? -1;
 }
