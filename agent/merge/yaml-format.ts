@@ -172,7 +172,7 @@ export function renderYamlMerge(
 ): YamlRender {
   if (edits.length === 0) return { text: userText, warnings: [] };
   const expected = applyEditsToValue(user.value, release.value, edits);
-  const options = { lineWidth: 0, ...detectLayout(userText) };
+  const options = { lineWidth: 0, ...detectLayout(userText), ...flowPadding(release.text, userText) };
   const aliased = hasAliases(user.doc);
   // Without aliases, what an anchor does makes no difference.
   for (const attempt of aliased ? ATTEMPTS : ATTEMPTS.filter((a) => a.anchors === "carry")) {
@@ -535,4 +535,19 @@ function detectLayout(text: string): { indent?: number; indentSeq?: boolean } {
 
 function indentOf(line: string): number {
   return line.length - line.trimStart().length;
+}
+
+/**
+ * Whether flow collections are written `[ a, b ]` or `[a, b]`: as the release writes the ones it
+ * brings (a new `ports: [80]` came as `[ 80 ]`), else as the user writes theirs; the library's
+ * padded default when neither writes any. Lines the merge did not change keep the user's text.
+ */
+function flowPadding(...texts: string[]): { flowCollectionPadding?: boolean } {
+  for (const text of texts) {
+    // Undecided (both, or neither) where the text has no flow collection or mixes the two.
+    const padded = /[[{] +[^\s\]}#]/.test(text);
+    const tight = /[[{][^\s\]}#]/.test(text);
+    if (padded !== tight) return { flowCollectionPadding: padded };
+  }
+  return {};
 }

@@ -139,12 +139,12 @@ describe("YAML edge cases", () => {
         "the alias *h at web.allow was expanded into its own copy, to keep its value while the anchored value changed";
       const changed = merge(lists, "hosts: [a, b, c]\nweb:\n  allow: [a, b]\n");
       expect(changed.text).toBe(
-        "# hosts we trust\nhosts: [a, b, c]   # list\nweb:\n  allow: [ a, b ] # same\n# end\n",
+        "# hosts we trust\nhosts: [a, b, c]   # list\nweb:\n  allow: [a, b] # same\n# end\n",
       );
       expect(changed.warnings).toEqual([expanded]);
       const removed = merge(lists, "web:\n  allow: [a, b]\n");
       expect(removed.removed).toEqual(["hosts"]);
-      expect(removed.text).toBe("web:\n  allow: [ a, b ] # same\n# end\n");
+      expect(removed.text).toBe("web:\n  allow: [a, b] # same\n# end\n");
       expect(removed.warnings[0]).toBe(expanded);
     });
   });
@@ -263,7 +263,7 @@ describe("YAML edge cases", () => {
       strategy: "preserve_user",
     });
     expect(list.text).toBe(
-      "defaults: [ a ]\nprod:\n  adapter: postgres\n  pool: 5\n  host: db.local   # mine\n",
+      "defaults: [a]\nprod:\n  adapter: postgres\n  pool: 5\n  host: db.local   # mine\n",
     );
   });
 

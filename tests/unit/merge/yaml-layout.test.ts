@@ -59,9 +59,9 @@ describe("YAML merges keep the layout of the user's lines", () => {
       incoming.replace("hosts:\n  - a\n  - c", "hosts: [a, c]"),
       base,
     );
-    expect(block.text).toBe("hosts:\n- a\n- c\nservers:\n- name: a\n  port: 2\nempty: [ x ]\n");
+    expect(block.text).toBe("hosts:\n- a\n- c\nservers:\n- name: a\n  port: 2\nempty: [x]\n");
     const flow = merge("hosts: [a, b]   # ours\nservers: [{name: a, port: 1}]\nempty: []\n", incoming, base);
-    expect(flow.text).toBe("hosts: [a, c]   # ours\nservers: [{name: a, port: 2}]\nempty: [ x ]\n");
+    expect(flow.text).toBe("hosts: [a, c]   # ours\nservers: [{name: a, port: 2}]\nempty: [x]\n");
     expect([...block.warnings, ...flow.warnings]).toEqual([]);
   });
 
@@ -104,6 +104,14 @@ describe("YAML merges keep the layout of the user's lines", () => {
     });
   });
 
+  it("a new flow collection comes spaced as the release spaces it: `[80]` stays `[80]`, `[ 80 ]` stays so", () => {
+    const base = "services:\n  web:\n    image: a\n";
+    const tight = merge(base, "services:\n  web:\n    image: a\n    ports: [80]\n    env: {A: 1}\n", base);
+    expect(tight.text).toBe("services:\n  web:\n    image: a\n    ports: [80]\n    env: {A: 1}\n");
+    const padded = merge(base, "services:\n  web:\n    image: a\n    ports: [ 80 ]\n", base);
+    expect(padded.text).toBe("services:\n  web:\n    image: a\n    ports: [ 80 ]\n");
+  });
+
   it("a comment between a key and its value stays when the value changes, with no warning", () => {
     const above = merge(
       "image:\n  # pinned by ops, see INC-42\n  web:1.0\nx: 1\n",
@@ -132,7 +140,7 @@ describe("YAML merges keep the layout of the user's lines", () => {
     const current = "srv: {port: 1,\n      host: a}\nkeep: 1   # mine\n";
     const base = "srv: {port: 1, host: a}\nkeep: 1\n";
     const result = merge(current, "srv: {port: 1, host: b}\nkeep: 1\n", base);
-    expect(result.text).toBe("srv: { port: 1, host: b }\nkeep: 1   # mine\n");
+    expect(result.text).toBe("srv: {port: 1, host: b}\nkeep: 1   # mine\n");
     expect(result.warnings).toEqual([
       "lines 1 (`srv: {port: 1,`), 2 (`host: a}`) lost their layout (spacing, quoting, line breaks, comment position), because the merge changed them: rewritten in the merge's own layout",
     ]);
