@@ -355,6 +355,7 @@ function applyEdit(
     // New, or overriding what `<<` gives (an own key wins over merged ones).
     const pair = useValue || source === undefined ? target.createPair(key, null) : source.clone();
     pair.value = value;
+    if (parent === target.contents) footerToDocument(target, parent, user.text);
     parent.items.push(pair);
   } else {
     // Keep the user's key node (and the comments above it); take the release's value, in the
@@ -377,6 +378,31 @@ function applyEdit(
       else if (isNode(own.value)) detachAnchor(target, own.value, notes);
     }
     own.value = value;
+  }
+}
+
+/**
+ * A comment paragraph at the top level below the file's last nested mapping or list (a footer,
+ * `# managed by ops`) is held by that mapping, so a key the merge added at the top level landed
+ * below it, the footer now above the new key. Such paragraphs (written at column 0 in the user's
+ * text) become the document's closing comment, which is written after the last key.
+ */
+function footerToDocument(target: Document, root: YAMLMap, userText: string): void {
+  const lines = new Set(userText.split("\n"));
+  let node: unknown = root.items.at(-1)?.value;
+  while (isMap(node) || isSeq(node)) {
+    if (node.comment) {
+      const paragraphs = node.comment.split(/\n\n+/);
+      const at = paragraphs.findIndex((paragraph) => lines.has(`#${paragraph.split("\n")[0]}`));
+      if (at !== -1) {
+        node.comment = at === 0 ? null : paragraphs.slice(0, at).join("\n\n");
+        const footer = paragraphs.slice(at).join("\n\n");
+        target.comment = target.comment ? `${footer}\n\n${target.comment}` : footer;
+        return;
+      }
+    }
+    const last: unknown = node.items.at(-1);
+    node = isPair(last) ? last.value : last;
   }
 }
 

@@ -112,6 +112,15 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(padded.text).toBe("services:\n  web:\n    image: a\n    ports: [ 80 ]\n");
   });
 
+  it("a footer below the file's last nested mapping stays last when the release adds a top-level key", () => {
+    // The library holds the footer on that mapping, so the new key landed below the footer.
+    const base = "a: 1\nb:\n  c: 2\n";
+    const current = "a: 1\nb:\n  c: 2\n  # end of b\n\n# footer: managed by ops\n";
+    const result = merge(current, "a: 1\nb:\n  c: 2\n  d: 3\ne: 4\n", base);
+    expect(result.text).toBe("a: 1\nb:\n  c: 2\n  d: 3\n  # end of b\ne: 4\n\n# footer: managed by ops\n");
+    expect(result.warnings).toEqual([]);
+  });
+
   it("a comment between a key and its value stays when the value changes, with no warning", () => {
     const above = merge(
       "image:\n  # pinned by ops, see INC-42\n  web:1.0\nx: 1\n",
