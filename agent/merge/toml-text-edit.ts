@@ -285,10 +285,31 @@ function addTable(user: Side, release: Side, path: string[]): TextOp[] | undefin
     blocks === undefined
       ? writeTomlValues(nest(path, valueAt(release.value, path)))
       : blocksText(release, blocks);
+  const footer = footerStart(user.text);
+  if (footer !== undefined)
+    return [{ start: footer, end: footer, text: `${text.trimEnd()}\n\n`, tail: true }];
   const separator = user.text.length === 0 ? "" : user.text.endsWith("\n") ? "\n" : "\n\n";
   return [
     { start: user.text.length, end: user.text.length, text: `${separator + text.trimEnd()}\n`, tail: true },
   ];
+}
+
+/**
+ * Where the comment paragraphs closing the file begin (`# managed by ops` set apart from the last
+ * key by a blank line): a table the merge adds at the end goes above them, as a footer stays last.
+ * Undefined when the file does not end so.
+ */
+function footerStart(text: string): number | undefined {
+  const lines = text.split("\n");
+  let end = lines.length;
+  while (end > 0 && (lines[end - 1] as string).trim() === "") end--;
+  let start = end;
+  while (start > 0 && /^\s*(#|$)/.test(lines[start - 1] as string)) start--;
+  // The comments directly under the last key are that table's; the footer begins after a blank line.
+  while (start < end && (lines[start] as string).trim() !== "") start++;
+  while (start < end && (lines[start] as string).trim() === "") start++;
+  if (start === 0 || start >= end) return undefined;
+  return lines.slice(0, start).join("\n").length + 1;
 }
 
 /**

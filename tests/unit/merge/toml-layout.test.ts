@@ -192,6 +192,15 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it("a table the release adds at the end goes above the file's footer, which stays last", () => {
+    // It was appended after `# footer`, which then stood in the middle of the file.
+    const base = "a = 1\n[b]\nc = 2\n";
+    const current = "a = 1\n[b]\nc = 2\n# about c\n\n# footer: managed by ops\n";
+    const result = mergeToml(current, "a = 1\n[b]\nc = 2\n\n[z]\nq = 1\n", { base });
+    expect(result.text).toBe("a = 1\n[b]\nc = 2\n# about c\n\n[z]\nq = 1\n\n# footer: managed by ops\n");
+    expect(result.warnings).toEqual([]);
+  });
+
   it("comments inside an inline table written anew for a key inside it: a warning names them", () => {
     const result = mergeToml("t = { a = [\n  1, # one\n] }\n", "t = { a = [1], b = 2 }\n");
     expect(result.text).toBe("t = { a = [1], b = 2 }\n");
