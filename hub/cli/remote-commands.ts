@@ -405,7 +405,11 @@ export async function rolloutAction(
   printDetail(detail);
 }
 
-/** `rollout show ID [--watch]`: with --watch, redraws until the rollout ends; exit 1 unless it completed with no agent failed. */
+/**
+ * `rollout show ID [--watch]`: with --watch, redraws until the rollout ends or waits for an
+ * operator's decision (halted, or a wave below its minSuccessRate); exit 1 unless it completed with
+ * no agent failed.
+ */
 export async function rolloutShow(
   id: string,
   options: RemoteOptions & { watch?: boolean; interval?: string },
@@ -424,6 +428,15 @@ export async function rolloutShow(
       if (process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
       else out(`--- ${new Date().toISOString()}`);
       printDetail(detail);
+    }
+    // Halted on its threshold, or a wave waiting below its minSuccessRate: nothing but an operator
+    // moves it on, and a script waiting here would hang until someone did.
+    if (detail.needsDecision) {
+      process.stderr.write(
+        `stopped watching: rollout ${detail.id} waits for an operator's decision: ${printable(detail.reason ?? detail.state)}; \`ship-hub rollout\` ${detail.actions.map((a) => (a === "abort-rollback" ? "abort --rollback" : a)).join(", ")}\n`,
+      );
+      process.exitCode = 1;
+      return;
     }
     if (isFinalRollout(detail.state)) {
       // A rollout completes with failures below its threshold, or with an agent that came back

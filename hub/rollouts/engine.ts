@@ -12,6 +12,8 @@ import type {
 import {
   completedReason,
   describeThreshold,
+  HALT_REASON_START,
+  isHaltReason,
   mayAutoAdvance,
   rollbackableOfCounts,
   stuckWaveReason,
@@ -1011,13 +1013,6 @@ export class RolloutEngine {
     }
     if (updates.length > 0) await t.updateDeployments(updates);
   }
-}
-
-/** How every halt's reason starts: a paused rollout whose reason does has halted already. */
-const HALT_REASON_START = "failure threshold (";
-
-function isHaltReason(reason: string | null): boolean {
-  return reason?.startsWith(HALT_REASON_START) ?? false;
 }
 
 /**

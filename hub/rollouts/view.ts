@@ -1,6 +1,12 @@
 import type { StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
-import { completedReason, isWaitingReason, rollbackableOf, rollbackableOfCounts } from "./accounting.js";
+import {
+  completedReason,
+  isHaltReason,
+  isWaitingReason,
+  rollbackableOf,
+  rollbackableOfCounts,
+} from "./accounting.js";
 import { leftOnRelease, notRolledBack, restoredByHost } from "./rollback-result.js";
 import {
   cancelsUnsent,
@@ -132,6 +138,13 @@ function summaryOf(
     // From the state machine's table, so clients (the dashboard, scripts) need not know it.
     /** Nothing more is delivered; `rollout show --watch` stops. */
     final: isFinalRollout(rollout.state),
+    /**
+     * Stopped by the hub until an operator decides: halted on its failure threshold, or a wave that
+     * finished below its minSuccessRate. No time moves it on, so `rollout show --watch` stops here
+     * too (exit 1) instead of waiting for ever; a pause by hand is not this (its operator knows).
+     */
+    needsDecision:
+      !isFinalRollout(rollout.state) && (isHaltReason(rollout.reason) || isWaitingReason(rollout.reason)),
     /** The operator actions the hub accepts now; any other is a 409. */
     actions: offeredRolloutActions(rollout.state, rollbackable),
     progress: progressOf(counts),
