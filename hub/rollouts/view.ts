@@ -16,6 +16,7 @@ import {
   isCompletedRollout,
   isFinalRollout,
   isRunningRollout,
+  LEFT_INSTALLED_FROM_STATES,
   offeredRolloutActions,
   PROGRESS_GROUP,
   type ProgressGroup,
@@ -79,11 +80,28 @@ async function countByState(
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
 export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
   const { counts, rollbackable, restored, lastUpdated } = await countByState(store, rollout.id);
+  // As the detail offers it: a finished rollout whose failed hosts run its release still (their
+  // update was left installed) can be rolled back. Only its failed rows are read, and only then.
+  const leftOn =
+    isFinalRollout(rollout.state) && rollbackable === 0 && LEFT_INSTALLED_FROM_STATES.some((s) => counts[s])
+      ? (
+          await leftOnRelease(
+            store,
+            rollout,
+            await store.listStalledDeployments({
+              rolloutId: rollout.id,
+              maxWave: rollout.spec.waves.length,
+              states: LEFT_INSTALLED_FROM_STATES,
+              updatedBefore: Number.MAX_SAFE_INTEGER,
+            }),
+          )
+        ).size
+      : 0;
   return summaryOf(
     rollout,
     await store.getRelease(rollout.releaseId),
     counts,
-    rollbackable,
+    rollbackable + leftOn,
     restored,
     lastUpdated,
   );
