@@ -164,7 +164,10 @@ function summaryOf(
     needsDecision:
       !isFinalRollout(rollout.state) && (isHaltReason(rollout.reason) || isWaitingReason(rollout.reason)),
     /** The operator actions the hub accepts now; any other is a 409. */
-    actions: offeredRolloutActions(rollout.state, rollbackable),
+    actions: offeredRolloutActions(rollout.state, rollbackable).filter(
+      // The last wave has no next one: advance there is a 409 too.
+      (a) => a !== "advance" || rollout.currentWave < rollout.spec.waves.length - 1,
+    ),
     progress: progressOf(counts),
     /** Of `progress.failed`, the updates whose host restored its previous version by itself. */
     restored,
