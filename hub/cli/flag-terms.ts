@@ -19,10 +19,16 @@ export function inFlagTerms(message: string, source: FlagSource): string {
   if ("spec" in source) return message.replace(/\bbody\.(?=[A-Za-z])/g, `--spec ${source.spec}: `);
   const { waves = [], flags } = source;
   // `body.waves[0].agents (canary)`: the typed `--wave "canary=agents:…"` names the wave already.
-  const named = message.replace(
-    /\bbody\.waves\[(\d+)\](?:\.[A-Za-z]+)?(?: \([^)]*\))?/g,
-    (field, index: string) => waves[Number(index)] ?? field,
-  );
+  const named = message
+    .replace(
+      // Its sub-fields too (`.agents[1]`, `.labels.ring`): the flag's text holds them.
+      /\bbody\.waves\[(\d+)\](?:\.[\w-]+|\[\d+\])*(?: \([^)]*\))?/g,
+      (field, index: string) => waves[Number(index)] ?? field,
+    )
+    // One label of the selector: the `--selector KEY=…` that gave it.
+    .replace(/\bbody\.selector\.labels\.([\w./-]+)/g, (field, key: string) =>
+      flags["body.selector"] === undefined ? field : `${flags["body.selector"]} "${key}=…"`,
+    );
   // Longest first: `body.selector.labels` before `body.selector`; a field is replaced whole only.
   const keys = Object.keys(flags).sort((a, b) => b.length - a.length);
   return keys.reduce(

@@ -72,7 +72,7 @@ function parseWave(text: string, options: CreateOptions) {
       : {}),
   };
   if (value.startsWith("label:"))
-    return { ...common, labels: pairs(value.slice(6).split(","), "--wave label") };
+    return { ...common, labels: pairs(value.slice(6).split(","), `--wave "${text}": label`) };
   if (value.startsWith("agents:")) return { ...common, agents: value.slice(7).split(",").filter(Boolean) };
   const percent = Number(value.replace(/%$/, ""));
   if (value.trim() === "" || !Number.isFinite(percent) || percent <= 0 || percent > 100)

@@ -162,6 +162,16 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
       "--preview",
     );
     expect(noWave.stderr).toMatch(/^creating it would be refused: --wave: no wave takes any of the 3 agent/m);
+    // A field under the flag's value: the selector's label, a wave's label.
+    const long = await cli("rollout", "create", "--release", release, "--selector", `x=${"v".repeat(201)}`);
+    expect(long.stderr).toBe(
+      'ship-hub: hub answered 400: --selector "x=…": a label value must be at most 200 characters\n',
+    );
+    const label = await cli("rollout", "create", "--release", release, "--wave", "c=label:ring");
+    expect(label).toMatchObject({
+      code: 2,
+      stderr: 'ship-hub: --wave "c=label:ring": label "ring": use KEY=VALUE\n',
+    });
     const listed = await cli("rollout", "list", "--state", "runing");
     expect(listed).toMatchObject({
       code: 2,
