@@ -206,6 +206,18 @@ export async function publishRelease(o: PublishOptions): Promise<PublishedReleas
   }
 }
 
+/** The publish flag each field of the POST /releases body comes from. */
+const PUBLISH_FLAGS = {
+  "source.url": "--url",
+  "source.sha256": "--sha256",
+  "source.remote_path": "--remote-path",
+  "source.commit": "--git-commit",
+  "source.tag": "--git-tag",
+  app: "--app",
+  version: "--version",
+  signature: "--signature",
+} as const;
+
 async function publishOver(
   link: HubLink,
   o: PublishOptions,
@@ -230,7 +242,16 @@ async function publishOver(
       body: JSON.stringify(body),
     },
     link,
-  );
+  ).catch((e: unknown) => {
+    // The hub names the API's fields (`body.source.url`); the operator typed flags (`--url`).
+    if (!(e instanceof HubRefusedError)) throw e;
+    const said = e.hubReason.replace(
+      /\bbody\.(source\.\w+|app|version|signature)\b/g,
+      (field, key: string) =>
+        key in PUBLISH_FLAGS ? PUBLISH_FLAGS[key as keyof typeof PUBLISH_FLAGS] : field,
+    );
+    throw new HubRefusedError(e.status, e.request, said);
+  });
   const id = (answer as { id?: unknown }).id;
   if (typeof id !== "string")
     throw new ReleaseFailedError("POST /api/v1/releases", "the hub answered without an id");

@@ -16,7 +16,8 @@ const routes: Record<string, Record<string, Operation>> = {
       status: 201,
     },
     get: {
-      summary: "List releases (?app=&limit=), or an app's release of a version (?app=&version=)",
+      summary:
+        "List releases, newest first (?app=&limit=; a page holds at most 4 MiB of manifests: `more` and `next`, passed as ?after=, give the next), or an app's release of a version (?app=&version=)",
       roles: "ci, operator",
     },
   },

@@ -8,17 +8,69 @@ import { parseManifestText } from "../../shared/manifest/load.js";
 import { compareVersions } from "../../shared/versions.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
-import type { ReleaseRecord } from "../store/store.js";
+import type { ReleaseCursor, ReleaseRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { releaseForPeople } from "./release-view.js";
 import { parseRequest } from "./validate.js";
+
+/** `next` of a page: where it ended (`created.id` of its last release). */
+const CURSOR = /^(\d{1,16})\.(.+)$/s;
 
 const ListQuery = z.strictObject({
   app: z.string().optional(),
   /** With `app`: that app's release of this version, as versions compare (`v2.0.0` finds 2.0.0). */
   version: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after: z
+    .string()
+    .regex(CURSOR, "must be the `next` of the page before, as the hub gave it")
+    .max(300)
+    .optional(),
 });
+
+/**
+ * A page holds at most this much manifest text: a release's manifest may hold 64 KiB, so 1,000 of
+ * them answered ~60 MB at once, and a few clients that did not read their answers held the hub's
+ * memory. Past it the page ends early, with `more` and `next`, as it does at `limit`.
+ */
+export const RELEASE_PAGE_BYTES = 4 << 20;
+/** Read from the store in slices, so a page never holds more than it answers plus one slice. */
+const SLICE = 50;
+
+/** A page of the listing: newest first, cut at `limit` or at RELEASE_PAGE_BYTES of manifests. */
+async function releasePage(
+  store: ApiDeps["store"],
+  query: { app?: string; limit: number; after?: string },
+): Promise<{ releases: ReleaseRecord[]; more?: true; next?: string }> {
+  const releases: ReleaseRecord[] = [];
+  const cut = () => {
+    const last = releases.at(-1) as ReleaseRecord;
+    return { releases, more: true as const, next: `${last.created}.${last.id}` };
+  };
+  const match = query.after === undefined ? null : CURSOR.exec(query.after);
+  let after: ReleaseCursor | undefined = match
+    ? { created: Number(match[1]), id: match[2] ?? "" }
+    : undefined;
+  let bytes = 0;
+  for (;;) {
+    const want = Math.min(SLICE, query.limit - releases.length);
+    // One more than wanted: only it tells whether older ones exist.
+    const slice = await store.listReleases({
+      ...(query.app === undefined ? {} : { app: query.app }),
+      limit: want + 1,
+      ...(after === undefined ? {} : { after }),
+    });
+    for (const release of slice.slice(0, want)) {
+      if (releases.length > 0 && bytes + release.manifest.length > RELEASE_PAGE_BYTES) return cut();
+      releases.push(release);
+      bytes += release.manifest.length;
+    }
+    if (slice.length <= want) return { releases };
+    if (releases.length >= query.limit) return cut();
+    const last = releases.at(-1) as ReleaseRecord;
+    after = { created: last.created, id: last.id };
+  }
+}
 
 /** An invalid manifest is refused here, not discovered on the servers. */
 function checkManifest(body: PublishRelease): void {
@@ -112,7 +164,8 @@ export function releaseRoutes(deps: ApiDeps): Router {
       res.json({ releases: release ? [releaseForPeople(release)] : [] });
       return;
     }
-    res.json({ releases: (await store.listReleases(query)).map(releaseForPeople) });
+    const page = await releasePage(store, query);
+    res.json({ ...page, releases: page.releases.map(releaseForPeople) });
   });
 
   router.get("/releases/:id", requireRole(tokens, "ci", "operator"), async (req, res) => {

@@ -13,6 +13,7 @@ import { parseOneLine } from "../../shared/schema/one-line.js";
 import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
+import { type FlagSource, inFlagTerms, refusedInFlagTerms } from "./flag-terms.js";
 import { counts, printable, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 
@@ -21,7 +22,7 @@ type Detail = Awaited<ReturnType<typeof rolloutDetail>>;
 type AgentView = Omit<AgentRecord, "lastSeen"> & { lastSeen: string };
 
 /** The hub's warnings (an empty wave, an unknown agent, a downgrade) on stderr, where a script reading the table does not trip on them. */
-const warn = (warnings: readonly string[] | undefined): void => {
+const warnAll = (warnings: readonly string[] | undefined): void => {
   for (const w of warnings ?? []) process.stderr.write(`warning: ${printable(w)}\n`);
 };
 const out = (text: string): void => {
@@ -71,7 +72,7 @@ function parseWave(text: string, options: CreateOptions) {
       : {}),
   };
   if (value.startsWith("label:"))
-    return { ...common, labels: pairs(value.slice(6).split(","), "--wave label") };
+    return { ...common, labels: pairs(value.slice(6).split(","), `--wave "${text}": label`) };
   if (value.startsWith("agents:")) return { ...common, agents: value.slice(7).split(",").filter(Boolean) };
   const percent = Number(value.replace(/%$/, ""));
   if (value.trim() === "" || !Number.isFinite(percent) || percent <= 0 || percent > 100)
@@ -261,9 +262,33 @@ function printDetail(d: Detail): void {
   }
 }
 
+/** What the operator typed, for saying the hub's answers in those terms (`--wave "half=50"`, not `body.waves[1]`). */
+function createSource(options: CreateOptions): FlagSource {
+  if (options.spec !== undefined) return { spec: options.spec };
+  return {
+    waves: options.wave?.length
+      ? options.wave.map((text) => `--wave "${printable(text)}"`)
+      : ['the default --wave "all=100"'],
+    flags: {
+      "body.waves": "--wave",
+      "body.failureThreshold": "--failure-threshold",
+      "body.selector.labels": "--selector",
+      "body.selector": "--selector",
+      "body.seed": "--seed",
+      "body.release":
+        options.release !== undefined
+          ? `--release ${options.release}`
+          : `--app ${options.app ?? ""} --version ${options.version ?? ""}`,
+    },
+  };
+}
+
 export async function rolloutCreate(options: CreateOptions): Promise<void> {
   const client = await HubClient.from(options);
   const spec = await buildSpec(client, options);
+  const source = createSource(options);
+  const warn = (warnings: readonly string[] | undefined) =>
+    warnAll(warnings?.map((w) => inFlagTerms(w, source)));
   if (options.preview) {
     type Preview = {
       seed: string;
@@ -273,10 +298,11 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
       busy?: string;
       warnings?: string[];
     };
-    const p = await client.request<Preview>("POST", "/rollouts/preview", spec);
+    const p = await refusedInFlagTerms(client.request<Preview>("POST", "/rollouts/preview", spec), source);
     // The hub would refuse to create it (400 nobody, 409 busy): exit 2, as that create exits, so a
     // script previewing before it creates does not read "fine".
-    const refused = p.nobody ?? p.busy;
+    const said = p.nobody ?? p.busy;
+    const refused = said === undefined ? undefined : inFlagTerms(said, source);
     if (refused !== undefined) process.exitCode = 2;
     // On stderr with --json too: the person running a script sees them; the JSON carries them.
     warn(p.warnings);
@@ -292,13 +318,18 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
             w.agents.length,
             w.agents.length ? w.agents.join(" ") : "(no agent)",
           ]),
-          ["(none)", p.unassigned.length, p.unassigned.join(" ")],
+          // Agents of the app no wave takes: a row only when there are some ("(none) 0" read as a
+          // wave of that name, or as agents missing).
+          ...(p.unassigned.length > 0 ? [["(in no wave)", p.unassigned.length, p.unassigned.join(" ")]] : []),
         ],
       ),
     );
     return;
   }
-  const created = await client.request<Detail & { warnings?: string[] }>("POST", "/rollouts", spec);
+  const created = await refusedInFlagTerms(
+    client.request<Detail & { warnings?: string[] }>("POST", "/rollouts", spec),
+    source,
+  );
   warn(created.warnings);
   if (options.json) return out(JSON.stringify(created, null, 2));
   printDetail(created);
@@ -315,9 +346,9 @@ export async function rolloutList(
     limit: String(limit),
     ...(options.state ? { state: options.state } : {}),
   });
-  const { rollouts, more } = await client.request<{ rollouts: Summary[]; more?: boolean }>(
-    "GET",
-    `/rollouts?${query.toString()}`,
+  const { rollouts, more } = await refusedInFlagTerms(
+    client.request<{ rollouts: Summary[]; more?: boolean }>("GET", `/rollouts?${query.toString()}`),
+    { flags: { "query.state": "--state", "query.limit": "--limit" } },
   );
   // On stderr, where a script reading the table does not trip on it, but an operator sees it.
   if (more === true)
@@ -363,6 +394,13 @@ export async function rolloutAction(
     // Advance leaves the wave read here (`fromWave`): of two operators advancing at once, the
     // second gets 409 instead of starting the wave after one nobody looked at.
     from = await client.request<Detail>("GET", path);
+    // Said here, in the flag's numbering: the hub's 400 names `body.fromWave`, counted from 0.
+    if (fromWave !== undefined && fromWave > from.waves.length) {
+      const name = (i: number) => `wave ${i + 1} (${printable(from?.waves[i]?.name ?? "")})`;
+      throw new RangeError(
+        `--from-wave ${fromWave}: rollout ${from.id} has ${from.waves.length} wave(s), ${name(0)} to ${name(from.waves.length - 1)}`,
+      );
+    }
     // Without --from-wave, the wave read here may already be one another advance started after
     // this command did (several operators at once): the hub refuses to leave a wave that started
     // after the command, measured as time since it started on this machine's monotonic clock.
@@ -405,7 +443,11 @@ export async function rolloutAction(
   printDetail(detail);
 }
 
-/** `rollout show ID [--watch]`: with --watch, redraws until the rollout ends; exit 1 unless it completed with no agent failed. */
+/**
+ * `rollout show ID [--watch]`: with --watch, redraws until the rollout ends or waits for an
+ * operator's decision (halted, or a wave below its minSuccessRate); exit 1 unless it completed with
+ * no agent failed.
+ */
 export async function rolloutShow(
   id: string,
   options: RemoteOptions & { watch?: boolean; interval?: string },
@@ -424,6 +466,15 @@ export async function rolloutShow(
       if (process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
       else out(`--- ${new Date().toISOString()}`);
       printDetail(detail);
+    }
+    // Halted on its threshold, or a wave waiting below its minSuccessRate: nothing but an operator
+    // moves it on, and a script waiting here would hang until someone did.
+    if (detail.needsDecision) {
+      process.stderr.write(
+        `stopped watching: rollout ${detail.id} waits for an operator's decision: ${printable(detail.reason ?? detail.state)}; \`ship-hub rollout\` ${detail.actions.map((a) => (a === "abort-rollback" ? "abort --rollback" : a)).join(", ")}\n`,
+      );
+      process.exitCode = 1;
+      return;
     }
     if (isFinalRollout(detail.state)) {
       // A rollout completes with failures below its threshold, or with an agent that came back

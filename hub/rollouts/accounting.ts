@@ -74,6 +74,13 @@ export function mayAutoAdvance(stats: WaveStats, wave: Wave, waveStartedAt: numb
 
 const WAITING_REASON_START = "waiting for an operator: ";
 
+/** How every halt's reason starts: a paused rollout whose reason does has halted already. */
+export const HALT_REASON_START = "failure threshold (";
+
+export function isHaltReason(reason: string | null): boolean {
+  return reason?.startsWith(HALT_REASON_START) ?? false;
+}
+
 /** Whether a rollout's reason is `stuckWaveReason`'s: its wave will not advance by itself. */
 export function isWaitingReason(reason: string | null): boolean {
   return reason?.startsWith(WAITING_REASON_START) ?? false;

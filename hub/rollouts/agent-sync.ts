@@ -278,6 +278,8 @@ export class AgentSync {
       (await t.getDeployments([...new Set(named)])).map((d) => [d.id, d] as [string, DeploymentRecord]),
     );
     const updates: DeploymentUpdate[] = [];
+    // Failures a report turns into something else (a timed-out agent's late success), per rollout.
+    const noLongerFailed = new Map<string, DeploymentRecord[]>();
     for (const { agentId, report } of fresh) {
       if (report.deploymentId === undefined) continue;
       const parsed = parseDeploymentId(report.deploymentId);
@@ -297,8 +299,17 @@ export class AgentSync {
       // Successes only advance or complete a wave, which the next tick decides; evaluating a
       // 10,000-agent rollout per report would cap how many reports per second the hub can take.
       if (FAILED_DEPLOYMENT_STATES.includes(next.state)) dispatch.evaluateLater(d.rolloutId);
+      else if (FAILED_DEPLOYMENT_STATES.includes(d.state))
+        noLongerFailed.set(d.rolloutId, [...(noLongerFailed.get(d.rolloutId) ?? []), d]);
     }
     if (updates.length > 0) await t.updateDeployments(updates);
+    // A failure an operator accepted by resuming that is no failure now leaves the allowance, or
+    // the allowance would let the next real failure pass the threshold unseen.
+    for (const [rolloutId, ds] of noLongerFailed) {
+      const rollout = await t.lockRollout(rolloutId);
+      if (rollout && ACTIVE_ROLLOUT_STATES.includes(rollout.state))
+        await this.engine.unaccept(dispatch, rollout, ds);
+    }
   }
 
   /**

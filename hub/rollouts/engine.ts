@@ -12,6 +12,8 @@ import type {
 import {
   completedReason,
   describeThreshold,
+  HALT_REASON_START,
+  isHaltReason,
   mayAutoAdvance,
   rollbackableOfCounts,
   stuckWaveReason,
@@ -638,7 +640,10 @@ export class RolloutEngine {
           `rollout ${id} entered ${wave(rollout.currentWave)} ${((this.options.now() - rollout.waveStartedAt) / 1000).toFixed(1)} s ago, after this advance was decided (advanced by another request or by itself); look at it and advance again if you mean to`,
         );
       if (rollout.currentWave >= rollout.spec.waves.length - 1)
-        throw new HubRequestError(409, `rollout ${id} is in its last wave`);
+        throw new HubRequestError(
+          409,
+          `rollout ${id} is in its last wave, ${wave(rollout.currentWave)}: there is no next wave to advance to; it completes once its agents finish (allowed now: pause, abort, abort with rollback)`,
+        );
       await this.startWave(rollout, rollout.currentWave + 1, actor, dispatch);
       // Moving on does not write off the agents that timed out so far: those connected again are
       // retried, as on resume (an operator's advance is the other way a halted canary goes on).
@@ -1011,13 +1016,6 @@ export class RolloutEngine {
     }
     if (updates.length > 0) await t.updateDeployments(updates);
   }
-}
-
-/** How every halt's reason starts: a paused rollout whose reason does has halted already. */
-const HALT_REASON_START = "failure threshold (";
-
-function isHaltReason(reason: string | null): boolean {
-  return reason?.startsWith(HALT_REASON_START) ?? false;
 }
 
 /**

@@ -373,6 +373,8 @@ export const CANCELLABLE_DEPLOYMENT_STATES = deploymentStatesWith("cancel");
 export const STALLED_DEPLOYMENT_STATES = deploymentStatesWith("progress-timeout");
 /** Touched by this rollout's release: what a rollback sends back. */
 export const ROLLBACK_FROM_STATES = deploymentStatesWith("rollback");
+/** Failed, and perhaps left on the release by its host: a rollback sends those back too. */
+export const LEFT_INSTALLED_FROM_STATES = deploymentStatesWith("rollback-left-installed");
 /** A rollback instruction the agent has not answered: sent whatever the rollout's state. */
 export const ROLLBACK_DELIVERABLE_STATES = deploymentStatesWith("rollback-succeeded");
 /** A rollback instruction the agent has not answered yet, before its timeout: what the tick watches. */

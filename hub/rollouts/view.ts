@@ -1,6 +1,12 @@
 import type { StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
-import { completedReason, isWaitingReason, rollbackableOf, rollbackableOfCounts } from "./accounting.js";
+import {
+  completedReason,
+  isHaltReason,
+  isWaitingReason,
+  rollbackableOf,
+  rollbackableOfCounts,
+} from "./accounting.js";
 import { leftOnRelease, notRolledBack, restoredByHost } from "./rollback-result.js";
 import {
   cancelsUnsent,
@@ -10,6 +16,7 @@ import {
   isCompletedRollout,
   isFinalRollout,
   isRunningRollout,
+  LEFT_INSTALLED_FROM_STATES,
   offeredRolloutActions,
   PROGRESS_GROUP,
   type ProgressGroup,
@@ -73,11 +80,28 @@ async function countByState(
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
 export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
   const { counts, rollbackable, restored, lastUpdated } = await countByState(store, rollout.id);
+  // As the detail offers it: a finished rollout whose failed hosts run its release still (their
+  // update was left installed) can be rolled back. Only its failed rows are read, and only then.
+  const leftOn =
+    isFinalRollout(rollout.state) && rollbackable === 0 && LEFT_INSTALLED_FROM_STATES.some((s) => counts[s])
+      ? (
+          await leftOnRelease(
+            store,
+            rollout,
+            await store.listStalledDeployments({
+              rolloutId: rollout.id,
+              maxWave: rollout.spec.waves.length,
+              states: LEFT_INSTALLED_FROM_STATES,
+              updatedBefore: Number.MAX_SAFE_INTEGER,
+            }),
+          )
+        ).size
+      : 0;
   return summaryOf(
     rollout,
     await store.getRelease(rollout.releaseId),
     counts,
-    rollbackable,
+    rollbackable + leftOn,
     restored,
     lastUpdated,
   );
@@ -132,8 +156,18 @@ function summaryOf(
     // From the state machine's table, so clients (the dashboard, scripts) need not know it.
     /** Nothing more is delivered; `rollout show --watch` stops. */
     final: isFinalRollout(rollout.state),
+    /**
+     * Stopped by the hub until an operator decides: halted on its failure threshold, or a wave that
+     * finished below its minSuccessRate. No time moves it on, so `rollout show --watch` stops here
+     * too (exit 1) instead of waiting for ever; a pause by hand is not this (its operator knows).
+     */
+    needsDecision:
+      !isFinalRollout(rollout.state) && (isHaltReason(rollout.reason) || isWaitingReason(rollout.reason)),
     /** The operator actions the hub accepts now; any other is a 409. */
-    actions: offeredRolloutActions(rollout.state, rollbackable),
+    actions: offeredRolloutActions(rollout.state, rollbackable).filter(
+      // The last wave has no next one: advance there is a 409 too.
+      (a) => a !== "advance" || rollout.currentWave < rollout.spec.waves.length - 1,
+    ),
     progress: progressOf(counts),
     /** Of `progress.failed`, the updates whose host restored its previous version by itself. */
     restored,

@@ -171,9 +171,11 @@ export function postgresOps(db: Db): StoreOps {
     async releaseVersions(app) {
       return (await db`SELECT version FROM releases WHERE app = ${app}`).map((r) => String(r.version));
     },
-    async listReleases({ app, limit }) {
+    async listReleases({ app, limit, after }) {
       const rows =
         await db`SELECT * FROM releases WHERE (${app ?? null}::text IS NULL OR app = ${app ?? null})
+        AND (${after?.created ?? null}::bigint IS NULL OR created < ${after?.created ?? null}
+          OR (created = ${after?.created ?? null} AND id > ${after?.id ?? null}))
         ORDER BY created DESC, id LIMIT ${limit}`;
       return rows.map(toRelease);
     },

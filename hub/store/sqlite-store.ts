@@ -27,6 +27,7 @@ import type {
   DeploymentState,
   EventRecord,
   NewEvent,
+  ReleaseCursor,
   ReleaseRecord,
   ReportRecord,
   RolloutRecord,
@@ -99,7 +100,9 @@ export class SqliteStore implements Store {
       findRelease: p("SELECT * FROM releases WHERE app = ? AND version = ?"),
       releaseVersions: p("SELECT version FROM releases WHERE app = ?"),
       listReleases: p(
-        "SELECT * FROM releases WHERE (@app IS NULL OR app = @app) ORDER BY created DESC LIMIT @limit",
+        `SELECT * FROM releases WHERE (@app IS NULL OR app = @app)
+          AND (@afterCreated IS NULL OR created < @afterCreated OR (created = @afterCreated AND id > @afterId))
+          ORDER BY created DESC, id LIMIT @limit`,
       ),
       upsertAgent: p(`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen,
           allow_downgrade)
@@ -250,10 +253,14 @@ export class SqliteStore implements Store {
   releaseVersions(app: string): string[] {
     return (this.stmt.releaseVersions.all(app) as Row[]).map((r) => str(r.version));
   }
-  listReleases(filter: { app?: string; limit: number }): ReleaseRecord[] {
-    return (this.stmt.listReleases.all({ app: filter.app ?? null, limit: filter.limit }) as Row[]).map(
-      toRelease,
-    );
+  listReleases(filter: { app?: string; limit: number; after?: ReleaseCursor }): ReleaseRecord[] {
+    const rows = this.stmt.listReleases.all({
+      app: filter.app ?? null,
+      limit: filter.limit,
+      afterCreated: filter.after?.created ?? null,
+      afterId: filter.after?.id ?? null,
+    }) as Row[];
+    return rows.map(toRelease);
   }
 
   upsertAgent(a: AgentRecord): void {

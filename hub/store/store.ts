@@ -33,6 +33,12 @@ export interface ArtifactRecord {
   created: number;
 }
 
+/** Where a page of the release listing ended: its last release's `created` and id. */
+export interface ReleaseCursor {
+  created: number;
+  id: string;
+}
+
 export interface ReleaseRecord {
   id: string;
   app: string;
@@ -166,7 +172,11 @@ export interface Store {
   findRelease(app: string, version: string): ReleaseRecord | undefined;
   /** Every version published for `app`: equal-comparing versions (`v2.0.0`, `2.0.0`) are one. */
   releaseVersions(app: string): string[];
-  listReleases(filter: { app?: string; limit: number }): ReleaseRecord[];
+  /**
+   * Newest first (by `created`, then by id), at most `limit`; with `after`, only those that come
+   * after that release in this order (the next page of a listing).
+   */
+  listReleases(filter: { app?: string; limit: number; after?: ReleaseCursor }): ReleaseRecord[];
 
   upsertAgent(agent: AgentRecord): void;
   getAgent(id: string): AgentRecord | undefined;

@@ -84,18 +84,21 @@ export function releasesView(): View {
   };
 
   async function refresh(): Promise<void> {
-    const { releases } = await get<{ releases: Release[] }>(`releases?limit=${RELEASES_LISTED}`);
+    const { releases, more } = await get<{ releases: Release[]; more?: boolean }>(
+      `releases?limit=${RELEASES_LISTED}`,
+    );
     if (releases.length === 0) {
       fill(list, h("p", { class: "empty" }, "No release yet: CI publishes them with ship release publish."));
       return;
     }
     fill(
       list,
-      releases.length === RELEASES_LISTED
+      // The hub ends a page at the limit, or earlier at its byte bound (big manifests): `more` either way.
+      more === true
         ? h(
             "p",
             { class: "sub", id: "release-cutoff" },
-            `The newest ${RELEASES_LISTED} releases; find an older one by app and version above.`,
+            `The newest ${releases.length} releases; find an older one by app and version above.`,
           )
         : null,
       h("ul", { class: "cards" }, ...releases.map((r) => releaseCard(r, open))),

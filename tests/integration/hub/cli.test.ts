@@ -255,13 +255,15 @@ describe("ship-hub CLI", () => {
     // Nobody has the app yet.
     const noAgent = await create();
     expect(noAgent.code).toBe(2);
-    expect(noAgent.stderr).toMatch(/400: body\.release: no registered agent has app select-me/);
+    expect(noAgent.stderr).toMatch(
+      /400: --app select-me --version 1\.0\.0: no registered agent has app select-me/,
+    );
     await registerOffline(operator, "select-me", ["select-host"]);
     const typo = await create("--selector", "env=prdo");
     expect(typo.code).toBe(2);
     expect(typo.stderr.trim().split("\n")).toHaveLength(1);
     expect(typo.stderr).toMatch(
-      /400: body\.selector\.labels: no agent with app select-me has env=prdo \(1 agent\(s\) have app select-me; their labels: \(none\)\)/,
+      /400: --selector: no agent with app select-me has env=prdo \(1 agent\(s\) have app select-me; their labels: \(none\)\)/,
     );
     const listed = await api<{ rollouts: { release: { app: string } }[] }>("GET", "/rollouts");
     expect(listed.body.rollouts.filter((r) => r.release.app === "select-me")).toEqual([]);
@@ -294,7 +296,7 @@ describe("ship-hub CLI", () => {
       .toBe(200);
     const remote = ["--hub", url, "--token", operator, "--app", "down", "--version", "v1.0.0"];
     const warning =
-      "warning: body.release: down 1.0.0 is older than what 1 of the rollout's 1 agent(s) run (2.0.0: newer-host); each refuses a downgrade unless its ship.toml sets [trust] allow_downgrade = true, and those refusals count as failures";
+      "warning: --app down --version v1.0.0: down 1.0.0 is older than what 1 of the rollout's 1 agent(s) run (2.0.0: newer-host); each refuses a downgrade unless its ship.toml sets [trust] allow_downgrade = true, and those refusals count as failures";
     const preview = await cli("rollout", "create", ...remote, "--preview");
     expect(preview.stderr.trim()).toBe(warning);
     expect(preview.stdout).toMatch(/newer-host/);
@@ -356,7 +358,14 @@ describe("ship-hub CLI", () => {
     );
     expect(none).toMatchObject({
       code: 2,
-      stderr: `ship-hub: hub answered 400: body.fromWave: rollout ${id} has 3 wave(s), wave 1 (one) to wave 3 (three) (fromWave 4 would be wave 5)\n`,
+      stderr: `ship-hub: --from-wave 5: rollout ${id} has 3 wave(s), wave 1 (one) to wave 3 (three)\n`,
+    });
+    // The API names its own field, counted from 0.
+    expect(await api("POST", `/rollouts/${id}/advance`, { fromWave: 4 })).toMatchObject({
+      status: 400,
+      body: {
+        error: `body.fromWave: rollout ${id} has 3 wave(s), wave 1 (one) to wave 3 (three) (fromWave 4 would be wave 5)`,
+      },
     });
     for (const bad of ["0", "x", "1.5"]) {
       const usage = await cli("rollout", "advance", id, "--from-wave", bad, ...remote).catch(

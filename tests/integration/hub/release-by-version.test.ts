@@ -49,7 +49,7 @@ describe("a release by app and version, past the newest 1,000", () => {
     // the preview also says a create would be refused, and exits 2 as the create would.
     expect(preview.stdout).toContain("preview (seed rel-0)");
     expect(preview.stderr).toContain(
-      "creating it would be refused: body.release: no registered agent has app web",
+      "creating it would be refused: --app web --version 1.0.0: no registered agent has app web",
     );
     expect(preview.code).toBe(2);
   });

@@ -79,3 +79,26 @@ describe("a failed update left installed, then a rollback", () => {
     expect(view.waves[0]?.agents.find((a) => a.agentId === "left")?.state).toBe("rollback_pending");
   });
 });
+
+describe("a completed rollout whose only failed host was left on its release", () => {
+  it("offers abort with rollback in the list as in its detail", async () => {
+    const t = await session.start();
+    await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const left = await connect(t, "left");
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release: v2, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 5 } },
+      })
+    ).body.id;
+    await reportFailed(left, await left.next(isDeploy), v2);
+    type Listed = { id: string; state: string; actions: string[] };
+    const detail = async () =>
+      (await t.api<Listed>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    await expect.poll(async () => (await detail()).state).toBe("completed");
+    expect((await detail()).actions).toEqual(["abort-rollback"]);
+    const list = await t.api<{ rollouts: Listed[] }>("GET", "/api/v1/rollouts", { token: t.operator });
+    expect(list.body.rollouts.find((r) => r.id === id)?.actions).toEqual(["abort-rollback"]);
+  });
+});

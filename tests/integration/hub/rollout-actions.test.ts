@@ -85,7 +85,15 @@ describe("rollout actions follow the state machine's table", () => {
     );
     await refused(id, "pause", "paused", /pause applies to a running rollout/);
     expect((await act(id, "resume")).status).toBe(200);
-    expect((await act(id, "advance")).body).toMatchObject({ state: "running", currentWave: 1 });
+    expect((await act(id, "advance")).body).toMatchObject({
+      state: "running",
+      currentWave: 1,
+      // The last wave: nothing to advance to, so advance is not offered (it is a 409).
+      actions: ["pause", "abort", "abort-rollback"],
+    });
+    expect((await act(id, "advance")).body.error).toBe(
+      `rollout ${id} is in its last wave, wave 2 (all): there is no next wave to advance to; it completes once its agents finish (allowed now: pause, abort, abort with rollback)`,
+    );
     await report(agent, await agent.next(isType("deploy")), "succeeded");
     await expect.poll(async () => (await view(id)).state).toBe("completed");
     expect(await view(id)).toMatchObject({ final: true, actions: ["abort-rollback"] });

@@ -6,6 +6,9 @@
  * and the rollout.created event keeps the warnings. Real hub, agents over a real WebSocket, the
  * real CLI as a child process.
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { publishRelease, startTestHub, TestAgent, type TestHub } from "./support.js";
@@ -45,8 +48,8 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
     const preview = await cli(...args, "--wave", "all=100", "--auto-advance", "--preview");
     expect(preview.code).toBe(0);
     expect(preview.stderr.split("\n").filter(Boolean)).toEqual([
-      "warning: body.waves[0].agents (canary): web-1 never registered with the hub (a typo?); taken only if an agent of that id registers while the rollout runs; db-01 does not take part (no app web announced, or the selector's labels lacking)",
-      "warning: body.waves[0] (canary) holds no agent now: nothing is tested in it, and auto-advance passes it at once, sending the release to wave 2 (all) untested",
+      `warning: --wave "canary=agents:web-1,db-01": web-1 never registered with the hub (a typo?); taken only if an agent of that id registers while the rollout runs; db-01 does not take part (no app web announced, or the selector's labels lacking)`,
+      'warning: --wave "canary=agents:web-1,db-01" holds no agent now: nothing is tested in it, and auto-advance passes it at once, sending the release to wave 2 (all) untested',
     ]);
     // A label nobody carries, through the API's preview: the same warning for the empty wave.
     const labels = await t.api<{ warnings: string[] }>("POST", "/api/v1/rollouts/preview", {
@@ -64,7 +67,7 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
     ]);
     const created = await cli(...args, "--wave", "all=100", "--json");
     expect(created.code).toBe(0);
-    expect(created.stderr).toContain("warning: body.waves[0] (canary) holds no agent now");
+    expect(created.stderr).toContain('warning: --wave "canary=agents:web-1,db-01" holds no agent now');
     const id = (JSON.parse(created.stdout) as { id: string }).id;
     type Events = { events: { kind: string; data: { warnings?: string[] } }[] };
     const events = (await t.api<Events>("GET", `/api/v1/events?subject=${id}`, { token: t.operator })).body
@@ -85,6 +88,12 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
       "--preview",
     );
     expect(preview.stderr).not.toContain("warning:");
+    // Every agent is in a wave: no "(none)  0" row that reads like a wave or like agents missing.
+    expect(preview.stdout.trim().split("\n").slice(1)).toEqual([
+      expect.stringMatching(/^WAVE +AGENTS +MEMBERS$/),
+      expect.stringMatching(/^canary +1 +web-01$/),
+      expect.stringMatching(/^all +1 +web-02$/),
+    ]);
   });
 
   it("agents no wave takes are named: the rollout would complete without them", async () => {
@@ -98,8 +107,9 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
       "--preview",
     );
     expect(preview.stderr.split("\n").filter((l) => l.startsWith("warning:"))).toEqual([
-      "warning: body.waves[0]: 1 of the rollout's 2 agent(s) are in no wave (web-02) and will not be updated by it; end with a 100 % wave to take them",
+      `warning: --wave "canary=agents:web-01": 1 of the rollout's 2 agent(s) are in no wave (web-02) and will not be updated by it; end with a 100 % wave to take them`,
     ]);
+    expect(preview.stdout).toMatch(/^\(in no wave\) +1 +web-02$/m);
   });
 
   it("a wave whose every agent is offline is named, with its hosts", async () => {
@@ -121,8 +131,66 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
     );
     // (Exit 2: the first case's rollout of web still runs, which the preview also says.)
     expect(preview.stderr.split("\n").filter((l) => l.startsWith("warning:"))).toEqual([
-      "warning: body.waves[0] (canary): every agent of it is offline now (web-03): the wave waits for them, and each that stays away past the hub's offline timeout counts as failed",
+      'warning: --wave "canary=agents:web-03": every agent of it is offline now (web-03): the wave waits for them, and each that stays away past the hub\'s offline timeout counts as failed',
     ]);
+  });
+
+  it("the CLI names the flag or the --spec file the operator typed, not the API's field", async () => {
+    const byFlags = await cli(
+      "rollout",
+      "create",
+      "--release",
+      release,
+      "--selector",
+      "region=mars",
+      "--preview",
+    );
+    expect(byFlags).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(
+        /^creating it would be refused: --selector: no agent with app web has region=mars \(/,
+      ),
+    });
+    // (The first case's rollout of web still runs: preview names the nobody refusal before it.)
+    const noWave = await cli(
+      "rollout",
+      "create",
+      "--release",
+      release,
+      "--wave",
+      "eu=label:region=eu",
+      "--preview",
+    );
+    expect(noWave.stderr).toMatch(/^creating it would be refused: --wave: no wave takes any of the 3 agent/m);
+    // A field under the flag's value: the selector's label, a wave's label.
+    const long = await cli("rollout", "create", "--release", release, "--selector", `x=${"v".repeat(201)}`);
+    expect(long.stderr).toBe(
+      'ship-hub: hub answered 400: --selector "x=…": a label value must be at most 200 characters\n',
+    );
+    const label = await cli("rollout", "create", "--release", release, "--wave", "c=label:ring");
+    expect(label).toMatchObject({
+      code: 2,
+      stderr: 'ship-hub: --wave "c=label:ring": label "ring": use KEY=VALUE\n',
+    });
+    const listed = await cli("rollout", "list", "--state", "runing");
+    expect(listed).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^ship-hub: hub answered 400: --state: unknown state "runing"/),
+    });
+    const dir = await mkdtemp(join(tmpdir(), "ship-spec-"));
+    try {
+      const spec = join(dir, "rollout.yaml");
+      await writeFile(
+        spec,
+        `release: ${release}\nwaves:\n  - {name: c, agents: [web-9]}\n  - {name: all, percent: 100}\n`,
+      );
+      const fromFile = await cli("rollout", "create", "--spec", spec, "--preview");
+      expect(fromFile.stderr).toContain(
+        `warning: --spec ${spec}: waves[0].agents (c): web-9 never registered with the hub (a typo?)`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("a failure count above the agents it holds is named: it could never halt or roll back", async () => {

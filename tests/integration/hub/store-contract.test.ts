@@ -170,6 +170,13 @@ for (const subject of subjects) {
       expect((await store.findRelease("web", "r2"))?.id).toBe("r2");
       expect((await store.listReleases({ limit: 10 })).map((r) => r.id)).toEqual(["r3", "r2", "r1"]);
       expect((await store.listReleases({ app: "web", limit: 1 })).map((r) => r.id)).toEqual(["r2"]);
+      // The next page after a release: equal times in id order, so a page boundary loses none.
+      await store.insertRelease({ ...release("r0"), created: 2 });
+      const after = (created: number, id: string) =>
+        store.listReleases({ limit: 10, after: { created, id } });
+      expect((await after(3, "r3")).map((r) => r.id)).toEqual(["r0", "r2", "r1"]);
+      expect((await after(2, "r0")).map((r) => r.id)).toEqual(["r2", "r1"]);
+      expect((await after(2, "r2")).map((r) => r.id)).toEqual(["r1"]);
     });
 
     it("keeps agents, their presence and apps, listed in byte order", async () => {

@@ -1,0 +1,50 @@
+/**
+ * The hub names what it refuses or warns of by the API's fields (`body.waves[1]`,
+ * `body.failureThreshold`, `query.state`); an operator who typed `--wave half=50` or `--state`
+ * was told of a field they never wrote. The CLI says it in the terms it was given: the flag (with
+ * the value typed, for a repeated one), or the `--spec` file and its key.
+ */
+import { HubRequestError } from "../errors.js";
+
+/**
+ * How the request the hub answered was given: by a `--spec` file, or by flags (`flags`: each API
+ * field and the flag that gave it; `waves`: what to call `body.waves[i]`, `--wave "…"` as typed).
+ */
+export type FlagSource =
+  | { spec: string }
+  | { flags: Readonly<Record<string, string>>; waves?: readonly string[] };
+
+/** `message` with each API field it names put as the flag (or the spec file's key) it came from. */
+export function inFlagTerms(message: string, source: FlagSource): string {
+  if ("spec" in source) return message.replace(/\bbody\.(?=[A-Za-z])/g, `--spec ${source.spec}: `);
+  const { waves = [], flags } = source;
+  // `body.waves[0].agents (canary)`: the typed `--wave "canary=agents:…"` names the wave already.
+  const named = message
+    .replace(
+      // Its sub-fields too (`.agents[1]`, `.labels.ring`): the flag's text holds them.
+      /\bbody\.waves\[(\d+)\](?:\.[\w-]+|\[\d+\])*(?: \([^)]*\))?/g,
+      (field, index: string) => waves[Number(index)] ?? field,
+    )
+    // One label of the selector: the `--selector KEY=…` that gave it.
+    .replace(/\bbody\.selector\.labels\.([\w./-]+)/g, (field, key: string) =>
+      flags["body.selector"] === undefined ? field : `${flags["body.selector"]} "${key}=…"`,
+    );
+  // Longest first: `body.selector.labels` before `body.selector`; a field is replaced whole only.
+  const keys = Object.keys(flags).sort((a, b) => b.length - a.length);
+  return keys.reduce(
+    (text, key) =>
+      text.replace(new RegExp(`\\b${key.replace(/[.[\]]/g, "\\$&")}(?![\\w.[])`, "g"), flags[key] ?? key),
+    named,
+  );
+}
+
+/** Runs `request`; a refusal it throws is said in the flag's terms (same status, so the same exit code). */
+export async function refusedInFlagTerms<T>(request: Promise<T>, source: FlagSource): Promise<T> {
+  try {
+    return await request;
+  } catch (error) {
+    if (error instanceof HubRequestError && error.status < 500)
+      throw new HubRequestError(error.status, inFlagTerms(error.message, source));
+    throw error;
+  }
+}
