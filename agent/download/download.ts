@@ -56,6 +56,8 @@ export type DownloadResult =
       status: "downloaded";
       sha256: string;
       bytes: number;
+      /** The length the server announced (Content-Length, or a Content-Range's total); undefined when it gave none. */
+      announcedBytes?: number;
       etag?: string;
       lastModified?: string;
       /** Requests that continued with Range after a cut. */
@@ -120,6 +122,7 @@ class Transfer {
           status: "downloaded",
           sha256: this.hash.digest("hex"),
           bytes: this.bytes,
+          ...(this.total === undefined ? {} : { announcedBytes: this.total }),
           etag: this.etag,
           lastModified: this.lastModified,
           resumes: this.resumes,

@@ -147,6 +147,7 @@ export class HttpSource implements ReleaseSource {
         if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
         return result;
       },
+      endedEarly: (downloaded, why) => cutShortByServer(this.shownUrl, downloaded, why),
     });
     const staged = extractedRelease(extracted);
     this.ctx.log.info("downloaded and extracted release", {
@@ -276,6 +277,24 @@ export class HttpSource implements ReleaseSource {
       log: this.ctx.log,
     };
   }
+}
+
+/**
+ * An archive that ends early although every byte the server announced arrived: the server's
+ * length (or the file it serves) is short, which "not a valid tar archive" blamed on the archive
+ * the operator published. Not bad input: the config is right, and the next run tries again.
+ */
+function cutShortByServer(
+  url: string,
+  downloaded: { bytes: number; announcedBytes?: number },
+  why: string,
+): DownloadError {
+  const { bytes, announcedBytes } = downloaded;
+  const reason =
+    announcedBytes === undefined
+      ? `the archive ends early (${why}) after ${bytes} bytes, where the server ended the body (it announced no length): the file on the server is cut short, or the connection was cut`
+      : `the archive ends early (${why}) after ${bytes} bytes, all the server announced (Content-Length: ${announcedBytes}): the server's Content-Length is shorter than the file (a proxy, or a server that compresses it as it sends?), or the file on the server is cut short (an upload still running?); compare with the file's size on the server`;
+  return new DownloadError(url, reason, false);
 }
 
 /**
