@@ -25,7 +25,14 @@ import {
   removeArtifact,
   signaturePathOf,
 } from "./artifact.js";
-import { MAX_COMPANION_BYTES, parseSha256Sums, pinnedSha256, readChecksumFile } from "./checksum.js";
+import {
+  MAX_COMPANION_BYTES,
+  pinnedSha256,
+  readChecksumFile,
+  type Sha256Sum,
+  sha256SumFor,
+  withChecksumOrigin,
+} from "./checksum.js";
 import { extractWhileDownloading } from "./extract-while-downloading.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
@@ -131,7 +138,7 @@ export class HttpSource implements ReleaseSource {
       where: this.shownUrl,
       stagingDir,
       extract: await updateExtractOptions(this.name, this.cfg, this.ctx),
-      expectedSha256: expected,
+      expectedSha256: expected?.sha256,
       signal: options?.signal,
       download: async (onChunk, signal) => {
         const result = await downloadFile({
@@ -148,6 +155,8 @@ export class HttpSource implements ReleaseSource {
         return result;
       },
       endedEarly: (downloaded, why) => cutShortByServer(this.shownUrl, downloaded, why),
+    }).catch((err: unknown) => {
+      throw withChecksumOrigin(err, expected, this.fileName(), expected?.from ?? "");
     });
     const staged = extractedRelease(extracted);
     this.ctx.log.info("downloaded and extracted release", {
@@ -194,14 +203,15 @@ export class HttpSource implements ReleaseSource {
     await removeArtifact(release.artifactPath);
   }
 
-  private async expectedSha256(): Promise<string | undefined> {
+  /** The configured checksum, and `from`: the checksum file it was read from (for messages). */
+  private async expectedSha256(): Promise<(Sha256Sum & { from: string }) | undefined> {
     const where = `sources.${this.name}.checksum`;
     const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx);
     if (spec === undefined) return undefined;
-    if (spec.kind === "inline") return spec.sha256;
+    if (spec.kind === "inline") return { sha256: spec.sha256, from: where };
     if (!/^https?:\/\//.test(spec.location)) {
       const file = spec.location.startsWith("file://") ? fileURLToPath(spec.location) : spec.location;
-      return parseSha256Sums(await readChecksumFile(file, where), this.fileName(), file);
+      return { ...sha256SumFor(await readChecksumFile(file, where), this.fileName(), file), from: file };
     }
     // Credentials only travel to the release's own origin, never to a third-party checksum host.
     const sameOrigin = new URL(spec.location).origin === new URL(this.cfg.url).origin;
@@ -215,7 +225,8 @@ export class HttpSource implements ReleaseSource {
     ).catch((err: unknown) => {
       throw notFoundAt(err, this.name, "checksum") ?? refusedAt(err, this.name, this.cfg) ?? err;
     });
-    return parseSha256Sums(text, this.fileName(), redactUrl(spec.location));
+    const from = redactUrl(spec.location);
+    return { ...sha256SumFor(text, this.fileName(), from), from };
   }
 
   private fileName(): string {
