@@ -1,7 +1,7 @@
 /**
  * The ConditionContext of the host ship runs on: real files, services, environment and commands.
  */
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ConditionContext } from "../../shared/conditions/evaluate.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
@@ -29,9 +29,19 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
   const debug = options.debug ?? (() => {});
   const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   let probe: ServiceProbe | undefined = options.serviceProbe;
+  let othersInstalled: Promise<boolean> | undefined;
 
   return {
     currentVersion: options.currentVersion,
+    // Files in app_dir with no version recorded: an app put there by hand or by another tool (the
+    // seed's Python ship), not an empty directory waiting for its first install.
+    installedByOthers() {
+      othersInstalled ??= readdir(options.appDir).then(
+        (names) => names.length > 0,
+        () => false,
+      );
+      return othersInstalled;
+    },
     env: (name) => env[name],
     async fileExists(path) {
       try {

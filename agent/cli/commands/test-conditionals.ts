@@ -23,7 +23,7 @@ export async function testConditionals(options: GlobalOptions, out: Output): Pro
   out.line(`app ${target.appDir}, installed version ${target.currentVersion ?? "(unknown)"}`);
   for (const o of verdict.outcomes) {
     out.line(
-      `${o.result ? "HOLDS " : "no    "} ${o.condition}  → ${o.action}${o.message ? `: ${o.message}` : ""}`,
+      `${o.result ? "HOLDS " : o.undetermined ? "MAYBE " : "no    "} ${o.condition}  → ${o.action}${o.message ? `: ${o.message}` : ""}`,
     );
     for (const obs of o.observations) out.line(`         ${formatObservation(obs)}`);
   }
