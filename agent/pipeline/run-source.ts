@@ -4,10 +4,10 @@
  * throw, so one broken source does not stop the others.
  */
 
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/errors.js";
-import { fsErrorText } from "../../shared/fs-errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
@@ -210,6 +210,7 @@ export async function runSource(
     staged = true;
     await rm(paths.stagingDir, { recursive: true, force: true });
     await mkdir(paths.stagingDir, { recursive: true });
+    const fromVersion = waiting?.leaves !== undefined ? waiting.leaves : currentVersion;
     const ctx: UpdateContext = {
       app: name,
       source,
@@ -221,7 +222,8 @@ export async function runSource(
       log,
       // A check compares with what recovery leaves, as the run will after recovering (a downgrade
       // from the version a killed run installed is none from the one recovery puts back).
-      currentVersion: waiting?.leaves !== undefined ? waiting.leaves : currentVersion,
+      currentVersion: fromVersion,
+      ...(fromVersion === null && (await emptyOrMissing(source.app_dir)) ? { freshInstall: true } : {}),
       warnings: [],
     };
     if (options.checkOnly) {
@@ -325,5 +327,13 @@ async function recoverFirst(
 async function discardLeftovers(paths: UpdatePaths, log: Logger): Promise<void> {
   await removeLeftovers(paths).catch((error: unknown) =>
     log.warn("could not remove the staging area and downloads", { error: fsErrorText(error) }),
+  );
+}
+
+/** app_dir holds nothing yet (or is not there): what a first install starts from. */
+async function emptyOrMissing(dir: string): Promise<boolean> {
+  return readdir(dir).then(
+    (names) => names.length === 0,
+    (error: unknown) => errnoCode(error) === "ENOENT",
   );
 }
