@@ -133,6 +133,7 @@ export class HttpSource implements ReleaseSource {
     const artifact = await artifactPathFor(this.ctx, this.name);
     const expected = await this.expectedSha256();
     await this.fetchSignature(artifact, options?.signal);
+    let encoding: string | undefined;
     const { downloaded: result, extracted } = await extractWhileDownloading({
       artifact,
       where: this.shownUrl,
@@ -152,11 +153,15 @@ export class HttpSource implements ReleaseSource {
           log: this.ctx.log,
         });
         if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
+        encoding = result.contentEncoding;
         return result;
       },
       endedEarly: (downloaded, why) => cutShortByServer(this.shownUrl, downloaded, why),
     }).catch((err: unknown) => {
-      throw withChecksumOrigin(err, expected, this.fileName(), expected?.from ?? "");
+      throw (
+        encodedByServer(err, encoding) ??
+        withChecksumOrigin(err, expected, this.fileName(), expected?.from ?? "")
+      );
     });
     const staged = extractedRelease(extracted);
     this.ctx.log.info("downloaded and extracted release", {
@@ -288,6 +293,31 @@ export class HttpSource implements ReleaseSource {
       log: this.ctx.log,
     };
   }
+}
+
+/**
+ * A server that compresses the file again on the way (`Content-Encoding: gzip` on a .tar.gz, which
+ * ship never asks for: it sends no Accept-Encoding) delivers other bytes than the file: the
+ * archive read as "nested compression is not supported" and a configured checksum as a mismatch,
+ * both blaming the release. The error now says the server did it and what to change there.
+ */
+function encodedByServer(err: unknown, encoding: string | undefined): VerificationError | undefined {
+  if (encoding === undefined || !(err instanceof VerificationError)) return undefined;
+  const reason = err.message.slice(err.what.length + 2);
+  const change =
+    "turn off compression on the fly for this file on the server (a .tar.gz is compressed already)";
+  // Compressed twice is certain; a mismatch may also be a wrong checksum from a server that only
+  // labels a .tar.gz so (Apache's AddEncoding), whose bytes are the file.
+  if (reason === "nested compression is not supported")
+    return new VerificationError(
+      err.what,
+      `${reason}: the server compressed the file again on the way (Content-Encoding: ${encoding}), which ship did not ask for; ${change}`,
+    );
+  if (!/^(checksum mismatch|not a valid tar archive): /.test(reason)) return undefined;
+  return new VerificationError(
+    err.what,
+    `${reason} (the server sent it with Content-Encoding: ${encoding}, which ship did not ask for: if it compresses the file on the fly, the bytes are not the file; ${change})`,
+  );
 }
 
 /**

@@ -4,6 +4,7 @@
  * mid-stream. The error read `URL: not a valid tar archive: unexpected end of file` (exit 2): it
  * blamed the archive the operator published and gave no length to compare. It now blames the
  * server with the lengths (exit 1, nothing installed). A real TCP server writes the lying header.
+ * Its neighbour: a server that compresses the .tar.gz again on the way (Content-Encoding: gzip).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
@@ -20,8 +21,14 @@ import { VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
 
-/** What the next request gets: the body, and the Content-Length to claim (none: close ends it). */
-let answer: { body: Buffer; length: number | undefined } = { body: Buffer.alloc(0), length: 0 };
+/**
+ * What the next request gets: the body, the Content-Length to claim (none: close ends it), and a
+ * Content-Encoding header.
+ */
+let answer: { body: Buffer; length: number | undefined; encoding?: string } = {
+  body: Buffer.alloc(0),
+  length: 0,
+};
 
 const tarball = buildTar([
   { path: "myapp/update-manifest.yaml", body: 'version: "1.0.0"\n' },
@@ -41,8 +48,10 @@ describe("HttpSource: a server that announces fewer bytes than the file has", ()
     server = createServer((socket) => {
       socket.on("error", () => undefined);
       socket.once("data", () => {
-        const { body, length } = answer;
-        const header = length === undefined ? "" : `Content-Length: ${length}\r\n`;
+        const { body, length, encoding } = answer;
+        const header =
+          (length === undefined ? "" : `Content-Length: ${length}\r\n`) +
+          (encoding === undefined ? "" : `Content-Encoding: ${encoding}\r\n`);
         socket.end(
           Buffer.concat([
             Buffer.from(
@@ -121,5 +130,25 @@ describe("HttpSource: a server that announces fewer bytes than the file has", ()
     const { error, staged } = await fetchInto();
     expect(error).toBeUndefined();
     expect(staged.length).toBeGreaterThan(0);
+  });
+
+  // A server that gzips the .tar.gz again on the way (ship sends no Accept-Encoding): the archive
+  // read "nested compression is not supported" and a checksum "checksum mismatch", blaming the release.
+  it("a .tar.gz compressed again by the server (Content-Encoding: gzip) names the server's encoding", async () => {
+    const twice = gzipSync(gzipped);
+    answer = { body: twice, length: twice.length, encoding: "gzip" };
+    const plain = await fetchInto();
+    expect(plain.error).toBeInstanceOf(VerificationError);
+    expect((plain.error as Error).message).toBe(
+      `${url}: nested compression is not supported: the server compressed the file again on the way (Content-Encoding: gzip), which ship did not ask for; turn off compression on the fly for this file on the server (a .tar.gz is compressed already)`,
+    );
+    const sha256 = createHash("sha256").update(gzipped).digest("hex");
+    const checked = await fetchInto({ checksum: `sha256:${sha256}` });
+    expect((checked.error as Error).message).toMatch(
+      /: checksum mismatch: .* \(the server sent it with Content-Encoding: gzip, which ship did not ask for: if it compresses the file on the fly, the bytes are not the file; /,
+    );
+    // Apache's `AddEncoding x-gzip .gz` only labels the file: its bytes are the archive, which installs.
+    answer = { body: gzipped, length: gzipped.length, encoding: "gzip" };
+    expect((await fetchInto({ checksum: `sha256:${sha256}` })).error).toBeUndefined();
   });
 });
