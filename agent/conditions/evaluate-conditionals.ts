@@ -22,6 +22,11 @@ export type ConditionalsDecision = "proceed" | "skip" | "manual";
 export interface ConditionalOutcome {
   condition: string;
   result: boolean;
+  /**
+   * The result depends on the version of an app ship did not install (result is then false). A
+   * require_manual_intervention condition counts as holding: a person knows what is installed.
+   */
+  undetermined: boolean;
   action: Conditional["action"];
   message: string | undefined;
   manual_steps: string[];
@@ -54,10 +59,11 @@ export async function evaluateConditionals(
   const parsed = parseAll(conditionals, options.file ?? "update-manifest.yaml");
   const outcomes: ConditionalOutcome[] = [];
   for (const [i, conditional] of conditionals.entries()) {
-    const { result, observations } = await explainCondition(parsed[i]!, ctx);
+    const { result, undetermined, observations } = await explainCondition(parsed[i]!, ctx);
     outcomes.push({
       condition: conditional.condition,
       result,
+      undetermined,
       action: conditional.action,
       message: conditional.message,
       manual_steps: conditional.manual_steps,
@@ -65,18 +71,34 @@ export async function evaluateConditionals(
     });
   }
   const holding = outcomes.filter((o) => o.result);
-  const describe = (o: ConditionalOutcome) => o.message ?? `condition holds: ${o.condition}`;
-  const manual = holding.filter((o) => o.action === "require_manual_intervention");
+  const describe = (o: ConditionalOutcome) =>
+    o.undetermined
+      ? `${o.message ?? `condition may hold: ${o.condition}`} (${UNKNOWN_VERSION})`
+      : (o.message ?? `condition holds: ${o.condition}`);
+  // An app ship did not install may be the 1.x a manual stop is for: ask rather than install.
+  // A skip is not taken on a guess (nothing would ever install), nor is a warning given as fact.
+  const manual = outcomes.filter(
+    (o) => o.action === "require_manual_intervention" && (o.result || o.undetermined),
+  );
   const skip = holding.filter((o) => o.action === "skip_update");
+  const undecided = outcomes
+    .filter((o) => o.undetermined && o.action !== "require_manual_intervention")
+    .map(
+      (o) =>
+        `${o.condition} (${o.action}) is not decided: ${UNKNOWN_VERSION}; it is taken as not holding${o.action === "warn" && o.message !== undefined ? ` (its warning: ${o.message})` : ""}`,
+    );
   return {
     decision: manual.length > 0 ? "manual" : skip.length > 0 ? "skip" : "proceed",
     outcomes,
-    warnings: holding.filter((o) => o.action === "warn").map(describe),
+    warnings: [...holding.filter((o) => o.action === "warn").map(describe), ...undecided],
     manualSteps: manual.flatMap((o) => o.manual_steps),
     reasons: [...manual, ...skip].map(describe),
     skipReasons: skip.map(describe),
   };
 }
+
+const UNKNOWN_VERSION =
+  "the installed version is unknown: ship did not install the app in app_dir, and has no record of its version";
 
 function parseAll(conditionals: readonly Conditional[], file: string): ConditionExpr[] {
   const issues: Issue[] = [];

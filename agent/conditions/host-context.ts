@@ -1,10 +1,12 @@
 /**
  * The ConditionContext of the host ship runs on: real files, services, environment and commands.
  */
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
+import { quote } from "../../shared/conditions/ast.js";
 import type { ConditionContext } from "../../shared/conditions/evaluate.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
+import { notYetInstalled } from "../exec/not-yet-installed.js";
 import { runShell } from "./run-shell.js";
 import { processRunning, type ServiceProbe, systemdRunning, systemdServiceActive } from "./service-status.js";
 
@@ -20,6 +22,8 @@ export interface HostContextOptions {
   debug?: (message: string) => void;
   /** Overrides the systemd detection (tests; hosts with systemd in an unusual place). */
   serviceProbe?: ServiceProbe;
+  /** Each command() that read false (releaseScriptNotes tells why, when it can). */
+  onCommandFalse?: (command: string) => void;
 }
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
@@ -29,9 +33,19 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
   const debug = options.debug ?? (() => {});
   const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   let probe: ServiceProbe | undefined = options.serviceProbe;
+  let othersInstalled: Promise<boolean> | undefined;
 
   return {
     currentVersion: options.currentVersion,
+    // Files in app_dir with no version recorded: an app put there by hand or by another tool (the
+    // seed's Python ship), not an empty directory waiting for its first install.
+    installedByOthers() {
+      othersInstalled ??= readdir(options.appDir).then(
+        (names) => names.length > 0,
+        () => false,
+      );
+      return othersInstalled;
+    },
     env: (name) => env[name],
     async fileExists(path) {
       try {
@@ -63,7 +77,27 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
         debug(`command(${JSON.stringify(command)}) timed out after ${timeoutMs} ms; killed`);
       else if (result.spawnError)
         debug(`command(${JSON.stringify(command)}) could not start: ${result.spawnError}`);
+      if (!result.ok) options.onCommandFalse?.(command);
       return result.ok;
     },
   };
+}
+
+/**
+ * A warning for each command() that read false while a script it names is in the release and not
+ * in the app: conditions are evaluated before the apply, so `command('sh scripts/in_maintenance.sh')`
+ * shipped with the release read false on every run (a skip_update never skipped), and nothing said
+ * why.
+ */
+export async function releaseScriptNotes(
+  failed: readonly string[],
+  appDir: string,
+  releaseDir: string | undefined,
+): Promise<string[]> {
+  const notes: string[] = [];
+  for (const command of new Set(failed)) {
+    const note = await notYetInstalled(command, appDir, releaseDir, "conditions are evaluated");
+    if (note !== "") notes.push(`command(${quote(command)}) read false${note}`);
+  }
+  return notes;
 }

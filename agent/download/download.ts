@@ -56,6 +56,10 @@ export type DownloadResult =
       status: "downloaded";
       sha256: string;
       bytes: number;
+      /** The length the server announced (Content-Length, or a Content-Range's total); undefined when it gave none. */
+      announcedBytes?: number;
+      /** A Content-Encoding the server applied unasked (ship sends no Accept-Encoding): the file is stored as sent. */
+      contentEncoding?: string;
       etag?: string;
       lastModified?: string;
       /** Requests that continued with Range after a cut. */
@@ -94,6 +98,7 @@ class Transfer {
   private total: number | undefined;
   private etag: string | undefined;
   private lastModified: string | undefined;
+  private encoding: string | undefined;
   private resumes = 0;
   private restarts = 0;
   private readonly shownUrl: string;
@@ -120,6 +125,8 @@ class Transfer {
           status: "downloaded",
           sha256: this.hash.digest("hex"),
           bytes: this.bytes,
+          ...(this.total === undefined ? {} : { announcedBytes: this.total }),
+          ...(this.encoding === undefined ? {} : { contentEncoding: this.encoding }),
           etag: this.etag,
           lastModified: this.lastModified,
           resumes: this.resumes,
@@ -238,6 +245,9 @@ class Transfer {
     this.total = length === undefined ? undefined : Number(length);
     this.etag = headerValue(headers, "etag");
     this.lastModified = headerValue(headers, "last-modified");
+    const encoding = headerValue(headers, "content-encoding")?.trim().toLowerCase();
+    this.encoding =
+      encoding === undefined || encoding === "" || encoding === "identity" ? undefined : encoding;
   }
 
   private async acceptPartial(

@@ -41,6 +41,12 @@ export interface UpdateContext {
   /** False when the release has no manifest and its version is the source's release id. */
   versionFromManifest?: boolean;
   applied?: AppliedRelease;
+  /**
+   * No version recorded and app_dir held nothing before this update: a first install, where every
+   * migration up to the release's version runs (DESIGN: current < v ≤ target, with no current),
+   * not an app of unknown version installed by other means, where none does.
+   */
+  readonly freshInstall?: boolean;
   /** Migrations a first install left out, the installed version being unknown. */
   skippedMigrations?: string[];
   warnings: string[];

@@ -15,7 +15,7 @@ import {
 } from "../apply/index.js";
 import { unrestoredDir } from "../backup/unrestored.js";
 import { evaluateConditionals as evaluateHostConditionals } from "../conditions/evaluate-conditionals.js";
-import { hostConditionContext } from "../conditions/host-context.js";
+import { hostConditionContext, releaseScriptNotes } from "../conditions/host-context.js";
 import { checkRequirements as checkHostRequirements } from "../requirements/check.js";
 import { createSource } from "../sources/create.js";
 import { listedRelease } from "../tree/release-tree.js";
@@ -97,12 +97,16 @@ async function evaluateConditionals(
   conditionals: Conditional[],
   input: ConditionalsInput,
 ): Promise<ConditionalsVerdict> {
+  const failed: string[] = [];
   const context = hostConditionContext({
     appDir: input.appDir,
     currentVersion: input.currentVersion ?? undefined,
     debug: (message) => input.log.debug(message),
+    onCommandFalse: (command) => failed.push(command),
   });
-  const verdict = await evaluateHostConditionals(conditionals, context);
+  const evaluated = await evaluateHostConditionals(conditionals, context);
+  const notes = await releaseScriptNotes(failed, input.appDir, input.releaseDir);
+  const verdict = { ...evaluated, warnings: [...evaluated.warnings, ...notes] };
   for (const outcome of verdict.outcomes) {
     input.log.debug(`conditional ${outcome.condition} = ${outcome.result}`, {
       observations: outcome.observations.map(formatObservation),

@@ -35,6 +35,8 @@ export type ConditionalsVerdict =
 
 export interface ConditionalsInput {
   appDir: string;
+  /** The staged release: a command() naming a script only it has is warned about. */
+  releaseDir?: string;
   currentVersion: string | null;
   targetVersion: string;
   log: Logger;

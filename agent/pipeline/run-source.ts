@@ -4,10 +4,10 @@
  * throw, so one broken source does not stop the others.
  */
 
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/errors.js";
-import { fsErrorText } from "../../shared/fs-errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
@@ -123,6 +123,19 @@ export async function runSource(
       : undefined;
     const checked = (detail: string) =>
       appMessage(name, waiting === undefined ? detail : `${detail} — but ${waiting.note}`);
+    // A killed update's recovery puts back the release the state file still names (finalize, which
+    // moves both, never ran). The check compares with that release, as the run will once it has
+    // recovered: comparing versions missed it for a source whose candidate is no version (a local
+    // archive's sha256, a git commit), and said "update available 2.0.0 -> sha256:…", exit 100,
+    // where the run then said "up to date (2.0.0)".
+    const pending = sourceState?.pending_update;
+    const restored =
+      waiting !== undefined &&
+      pending?.from != null &&
+      sourceState?.release_id != null &&
+      sourceState.current_version === pending.from
+        ? { version: pending.from, releaseId: sourceState.release_id }
+        : undefined;
     await checkSourceFiles(config, name, source, options.configFile ?? "ship.toml");
     const releaseSource = namingConfigFile(
       ports.openSource(name, source, {
@@ -130,7 +143,7 @@ export async function runSource(
         ...(options.checkOnly ? { readOnly: true } : {}),
         log,
         installed: () => readInstalledRelease(paths.appStateDir, source.app_dir, sourceState),
-        installedId: () => readInstalledId(paths.appStateDir, sourceState),
+        installedId: async () => restored ?? readInstalledId(paths.appStateDir, sourceState),
       }),
       options.configFile,
     );
@@ -141,22 +154,24 @@ export async function runSource(
       candidate: check.candidate,
     });
     // What a check found installed, recovery takes out: the run installs it again (exit 100), and
-    // an update goes from the version recovery leaves, not from the one it takes out.
-    const reinstalled = waiting?.takesOut;
+    // an update goes from the version recovery leaves, not from the one it takes out. A check made
+    // against the restored release (above) needs none of this: it is the run's own comparison.
+    const reinstalled = restored === undefined ? waiting?.takesOut : undefined;
     const from = waiting?.leaves ?? "(nothing installed)";
+    const upToDateAfterRecovery = (version: string): AppReport => ({
+      ...bare({
+        result: "up_to_date",
+        exitCode: ExitCode.ok,
+        message: checked(`${name}: up to date (${version})`),
+        error: null,
+      }),
+      fromVersion: version,
+    });
     // The source offers what recovery puts back (the operator pointed it at the previous release,
     // or a killed rollback's target): the run recovers, then finds it up to date.
-    if (reinstalled !== undefined && waiting?.leaves != null && check.candidate === waiting.leaves) {
-      return {
-        ...bare({
-          result: "up_to_date",
-          exitCode: ExitCode.ok,
-          message: checked(`${name}: up to date (${waiting.leaves})`),
-          error: null,
-        }),
-        fromVersion: waiting.leaves,
-      };
-    }
+    if (reinstalled !== undefined && waiting?.leaves != null && check.candidate === waiting.leaves)
+      return upToDateAfterRecovery(waiting.leaves);
+    if (!check.available && restored !== undefined) return upToDateAfterRecovery(restored.version);
     if (!check.available && reinstalled !== undefined) {
       return {
         ...bare({
@@ -195,6 +210,7 @@ export async function runSource(
     staged = true;
     await rm(paths.stagingDir, { recursive: true, force: true });
     await mkdir(paths.stagingDir, { recursive: true });
+    const fromVersion = waiting?.leaves !== undefined ? waiting.leaves : currentVersion;
     const ctx: UpdateContext = {
       app: name,
       source,
@@ -206,7 +222,8 @@ export async function runSource(
       log,
       // A check compares with what recovery leaves, as the run will after recovering (a downgrade
       // from the version a killed run installed is none from the one recovery puts back).
-      currentVersion: waiting?.leaves !== undefined ? waiting.leaves : currentVersion,
+      currentVersion: fromVersion,
+      ...(fromVersion === null && (await emptyOrMissing(source.app_dir)) ? { freshInstall: true } : {}),
       warnings: [],
     };
     if (options.checkOnly) {
@@ -310,5 +327,13 @@ async function recoverFirst(
 async function discardLeftovers(paths: UpdatePaths, log: Logger): Promise<void> {
   await removeLeftovers(paths).catch((error: unknown) =>
     log.warn("could not remove the staging area and downloads", { error: fsErrorText(error) }),
+  );
+}
+
+/** app_dir holds nothing yet (or is not there): what a first install starts from. */
+async function emptyOrMissing(dir: string): Promise<boolean> {
+  return readdir(dir).then(
+    (names) => names.length === 0,
+    (error: unknown) => errnoCode(error) === "ENOENT",
   );
 }

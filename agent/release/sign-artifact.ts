@@ -7,7 +7,7 @@ import { BadInputError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
-import { generateKeyPair } from "../../shared/signing/keys.js";
+import { generateKeyPair, KeyFormatError } from "../../shared/signing/keys.js";
 import { type Signature, signRelease } from "../../shared/signing/signature.js";
 import { hashFile } from "../tree/hash-file.js";
 import { checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
@@ -135,10 +135,17 @@ export async function signArtifact(o: SignOptions): Promise<{ signature: Signatu
     );
   const artifactSha256 = await artifactDigest(o);
   const privateKeyPem = await readInputFile(o.privateKeyPath, "--key");
-  const signature = signRelease(
-    { app, version, artifactSha256, manifestSha256: sha256Text(manifestFile.text) },
-    privateKeyPem,
-  );
+  let signature: Signature;
+  try {
+    signature = signRelease(
+      { app, version, artifactSha256, manifestSha256: sha256Text(manifestFile.text) },
+      privateKeyPem,
+    );
+  } catch (e) {
+    // "is a public key" alone named no file: the flag and its path say which key to replace.
+    if (!(e instanceof KeyFormatError)) throw e;
+    throw BadInputError.single("--key", "", `${o.privateKeyPath}: ${e.message}`);
+  }
   const path =
     o.out ??
     (o.artifact !== undefined && o.gitCommit === undefined

@@ -35,10 +35,6 @@ export function parseChecksumSpec(spec: string, where: string): ChecksumSpec {
 }
 
 /**
- * The hash for `fileName` in sha256sum output ("<hex>  name" or "<hex> *name" lines). A file with a
- * single bare hash, or a single line, applies to whatever was downloaded.
- */
-/**
  * The sha256 an inline `checksum = "sha256:<hex>"` pins, else undefined (a malformed one is refused
  * when the release is fetched). A source whose record of the installed artifact has another sha256
  * asks again instead of trusting its ETag or size + mtime.
@@ -48,20 +44,65 @@ export function pinnedSha256(checksum: string | undefined): string | undefined {
   return inline?.[1]?.toLowerCase();
 }
 
-export function parseSha256Sums(text: string, fileName: string, where: string): string {
+/** The hash a checksum file gives a download, and the other file its only line names, if it does. */
+export interface Sha256Sum {
+  sha256: string;
+  /** The name on the file's only line when that is not the download's: it is applied all the same. */
+  otherFile?: string;
+}
+
+/**
+ * The hash for `fileName` in sha256sum output ("<hex>  name" or "<hex> *name" lines, or
+ * `sha256sum --tag`'s "SHA256 (name) = <hex>"). A file with a single bare hash, or a single line,
+ * applies to whatever was downloaded: `sha256sum myapp-1.2.3.tar.gz > …` beside a file served as
+ * `release.tar.gz` is the seed's own way.
+ */
+export function sha256SumFor(text: string, fileName: string, where: string): Sha256Sum {
   const lines = text
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== "" && !l.startsWith("#"));
   const entries = lines.map((line) => {
     const m = /^([0-9a-fA-F]{64})(?:\s+\*?(.+))?$/.exec(line);
-    if (!m) throw new VerificationError(where, `not a sha256sum line: ${line.slice(0, 80)}`);
-    return { hex: (m[1] as string).toLowerCase(), name: m[2]?.trim() };
+    const tagged = m === null ? /^SHA256 \((.+)\) = ([0-9a-fA-F]{64})$/.exec(line) : null;
+    if (m === null && tagged === null)
+      throw new VerificationError(where, `not a sha256sum line: ${line.slice(0, 80)}`);
+    const [hex, name] = m === null ? [tagged?.[2], tagged?.[1]] : [m[1], m[2]];
+    return { hex: (hex as string).toLowerCase(), name: name?.trim() };
   });
   const named = entries.find((e) => e.name !== undefined && baseName(e.name) === fileName);
-  if (named) return named.hex;
-  if (entries.length === 1) return (entries[0] as { hex: string }).hex;
+  if (named) return { sha256: named.hex };
+  const only = entries.length === 1 ? entries[0] : undefined;
+  if (only !== undefined)
+    return only.name === undefined ? { sha256: only.hex } : { sha256: only.hex, otherFile: only.name };
   throw new VerificationError(where, `no sha256 for ${fileName} in the checksum file`);
+}
+
+export function parseSha256Sums(text: string, fileName: string, where: string): string {
+  return sha256SumFor(text, fileName, where).sha256;
+}
+
+/**
+ * A checksum mismatch against a file whose only line names another file than the download says
+ * so: "expected X, got Y" alone sent operators after a corrupt download when the checksum file was
+ * left from another release, or made for another file. Other errors pass unchanged.
+ */
+export function withChecksumOrigin(
+  err: unknown,
+  sum: Sha256Sum | undefined,
+  fileName: string,
+  where: string,
+): unknown {
+  if (
+    sum?.otherFile === undefined ||
+    !(err instanceof VerificationError) ||
+    !/: checksum mismatch: /.test(err.message)
+  )
+    return err;
+  return new VerificationError(
+    err.what,
+    `${err.message.slice(err.what.length + 2)} (the checksum file ${where} has one line, for ${sum.otherFile}, not ${fileName}: one left from another release, or made for another file?)`,
+  );
 }
 
 export function verifySha256(actual: string, expected: string, what: string): void {

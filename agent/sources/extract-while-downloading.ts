@@ -30,6 +30,13 @@ export interface DownloadExtractJob<T extends { sha256: string }> {
   /** The configured checksum; the staged release is only returned when the artifact has it. */
   expectedSha256?: string | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * The error for an archive that ends early (a truncated gzip stream or tar) although the
+   * transfer ended where the server said it would, when no checksum vouches for the bytes: the
+   * server's length is what is wrong, not the archive the operator published. Without it, or
+   * when it gives undefined, the archive's own error stands.
+   */
+  endedEarly?: ((downloaded: T, why: string) => Error | undefined) | undefined;
   /** Runs the transfer into `artifact`, passing every chunk to `onChunk`; stops when `signal` aborts. */
   download: (onChunk: ChunkSink, signal: AbortSignal) => Promise<T>;
 }
@@ -95,7 +102,7 @@ export async function extractWhileDownloading<T extends { sha256: string }>(
       throw stoppedEarly && extraction.status === "rejected" ? extraction.reason : download.reason;
     }
     if (extraction.status === "fulfilled") return { downloaded: download.value, extracted: extraction.value };
-    if (!abandoned) throw extraction.reason;
+    if (!abandoned) throw serverCutShort(job, download.value, extraction.reason) ?? extraction.reason;
     return {
       downloaded: download.value,
       extracted: await extractArchive(
@@ -108,6 +115,20 @@ export async function extractWhileDownloading<T extends { sha256: string }>(
     await removeArtifact(job.artifact);
     throw err;
   }
+}
+
+/** tar's and zlib's words for an archive whose bytes stop before its end. */
+const ENDS_EARLY = /: not a valid tar archive: (unexpected end of file|Truncated input\b.*)$/;
+
+function serverCutShort<T extends { sha256: string }>(
+  job: DownloadExtractJob<T>,
+  downloaded: T,
+  reason: unknown,
+): Error | undefined {
+  if (job.endedEarly === undefined || job.expectedSha256 !== undefined || !(reason instanceof Error))
+    return undefined;
+  const why = ENDS_EARLY.exec(reason.message)?.[1];
+  return why === undefined ? undefined : job.endedEarly(downloaded, why);
 }
 
 function drainedOrClosed(stream: Writable): Promise<void> {

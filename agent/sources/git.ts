@@ -98,7 +98,9 @@ export class GitSource implements ReleaseSource {
     reading?.catch(() => undefined);
     await this.fetchRemote();
     this.checked = true;
-    const installed = await reading;
+    // The id alone, when the pipeline gives it, is what decides: a --check-only while a killed
+    // update waits for recovery compares with the release recovery puts back, not the index's.
+    const installed = (await this.ctx.installedId?.()) ?? (await reading);
     const target = await this.target();
     this.checkedTarget = target;
     const current = installed?.version;

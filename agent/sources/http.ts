@@ -25,7 +25,14 @@ import {
   removeArtifact,
   signaturePathOf,
 } from "./artifact.js";
-import { MAX_COMPANION_BYTES, parseSha256Sums, pinnedSha256, readChecksumFile } from "./checksum.js";
+import {
+  MAX_COMPANION_BYTES,
+  pinnedSha256,
+  readChecksumFile,
+  type Sha256Sum,
+  sha256SumFor,
+  withChecksumOrigin,
+} from "./checksum.js";
 import { extractWhileDownloading } from "./extract-while-downloading.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
@@ -126,12 +133,13 @@ export class HttpSource implements ReleaseSource {
     const artifact = await artifactPathFor(this.ctx, this.name);
     const expected = await this.expectedSha256();
     await this.fetchSignature(artifact, options?.signal);
+    let encoding: string | undefined;
     const { downloaded: result, extracted } = await extractWhileDownloading({
       artifact,
       where: this.shownUrl,
       stagingDir,
       extract: await updateExtractOptions(this.name, this.cfg, this.ctx),
-      expectedSha256: expected,
+      expectedSha256: expected?.sha256,
       signal: options?.signal,
       download: async (onChunk, signal) => {
         const result = await downloadFile({
@@ -145,8 +153,15 @@ export class HttpSource implements ReleaseSource {
           log: this.ctx.log,
         });
         if (result.status !== "downloaded") throw new Error("unconditional download answered 304");
+        encoding = result.contentEncoding;
         return result;
       },
+      endedEarly: (downloaded, why) => cutShortByServer(this.shownUrl, downloaded, why),
+    }).catch((err: unknown) => {
+      throw (
+        encodedByServer(err, encoding) ??
+        withChecksumOrigin(err, expected, this.fileName(), expected?.from ?? "")
+      );
     });
     const staged = extractedRelease(extracted);
     this.ctx.log.info("downloaded and extracted release", {
@@ -193,14 +208,15 @@ export class HttpSource implements ReleaseSource {
     await removeArtifact(release.artifactPath);
   }
 
-  private async expectedSha256(): Promise<string | undefined> {
+  /** The configured checksum, and `from`: the checksum file it was read from (for messages). */
+  private async expectedSha256(): Promise<(Sha256Sum & { from: string }) | undefined> {
     const where = `sources.${this.name}.checksum`;
     const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx);
     if (spec === undefined) return undefined;
-    if (spec.kind === "inline") return spec.sha256;
+    if (spec.kind === "inline") return { sha256: spec.sha256, from: where };
     if (!/^https?:\/\//.test(spec.location)) {
       const file = spec.location.startsWith("file://") ? fileURLToPath(spec.location) : spec.location;
-      return parseSha256Sums(await readChecksumFile(file, where), this.fileName(), file);
+      return { ...sha256SumFor(await readChecksumFile(file, where), this.fileName(), file), from: file };
     }
     // Credentials only travel to the release's own origin, never to a third-party checksum host.
     const sameOrigin = new URL(spec.location).origin === new URL(this.cfg.url).origin;
@@ -214,7 +230,8 @@ export class HttpSource implements ReleaseSource {
     ).catch((err: unknown) => {
       throw notFoundAt(err, this.name, "checksum") ?? refusedAt(err, this.name, this.cfg) ?? err;
     });
-    return parseSha256Sums(text, this.fileName(), redactUrl(spec.location));
+    const from = redactUrl(spec.location);
+    return { ...sha256SumFor(text, this.fileName(), from), from };
   }
 
   private fileName(): string {
@@ -276,6 +293,49 @@ export class HttpSource implements ReleaseSource {
       log: this.ctx.log,
     };
   }
+}
+
+/**
+ * A server that compresses the file again on the way (`Content-Encoding: gzip` on a .tar.gz, which
+ * ship never asks for: it sends no Accept-Encoding) delivers other bytes than the file: the
+ * archive read as "nested compression is not supported" and a configured checksum as a mismatch,
+ * both blaming the release. The error now says the server did it and what to change there.
+ */
+function encodedByServer(err: unknown, encoding: string | undefined): VerificationError | undefined {
+  if (encoding === undefined || !(err instanceof VerificationError)) return undefined;
+  const reason = err.message.slice(err.what.length + 2);
+  const change =
+    "turn off compression on the fly for this file on the server (a .tar.gz is compressed already)";
+  // Compressed twice is certain; a mismatch may also be a wrong checksum from a server that only
+  // labels a .tar.gz so (Apache's AddEncoding), whose bytes are the file.
+  if (reason === "nested compression is not supported")
+    return new VerificationError(
+      err.what,
+      `${reason}: the server compressed the file again on the way (Content-Encoding: ${encoding}), which ship did not ask for; ${change}`,
+    );
+  if (!/^(checksum mismatch|not a valid tar archive): /.test(reason)) return undefined;
+  return new VerificationError(
+    err.what,
+    `${reason} (the server sent it with Content-Encoding: ${encoding}, which ship did not ask for: if it compresses the file on the fly, the bytes are not the file; ${change})`,
+  );
+}
+
+/**
+ * An archive that ends early although every byte the server announced arrived: the server's
+ * length (or the file it serves) is short, which "not a valid tar archive" blamed on the archive
+ * the operator published. Not bad input: the config is right, and the next run tries again.
+ */
+function cutShortByServer(
+  url: string,
+  downloaded: { bytes: number; announcedBytes?: number },
+  why: string,
+): DownloadError {
+  const { bytes, announcedBytes } = downloaded;
+  const reason =
+    announcedBytes === undefined
+      ? `the archive ends early (${why}) after ${bytes} bytes, where the server ended the body (it announced no length): the file on the server is cut short, or the connection was cut`
+      : `the archive ends early (${why}) after ${bytes} bytes, all the server announced (Content-Length: ${announcedBytes}): the server's Content-Length is shorter than the file (a proxy, or a server that compresses it as it sends?), or the file on the server is cut short (an upload still running?); compare with the file's size on the server`;
+  return new DownloadError(url, reason, false);
 }
 
 /**

@@ -26,7 +26,14 @@ import {
   removeArtifact,
   signaturePathOf,
 } from "./artifact.js";
-import { COMPANION_LIMIT, MAX_COMPANION_BYTES, parseSha256Sums, pinnedSha256 } from "./checksum.js";
+import {
+  COMPANION_LIMIT,
+  MAX_COMPANION_BYTES,
+  pinnedSha256,
+  type Sha256Sum,
+  sha256SumFor,
+  withChecksumOrigin,
+} from "./checksum.js";
 import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloading.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
@@ -110,11 +117,13 @@ export class SftpSource implements ReleaseSource {
         where: this.where,
         stagingDir,
         extract,
-        expectedSha256: expected,
+        expectedSha256: expected?.sha256,
         signal: options?.signal,
         download: async (onChunk, signal) => ({
           sha256: await this.download(client, artifact, remote.size, { progress, onChunk, signal }),
         }),
+      }).catch((err: unknown) => {
+        throw withChecksumOrigin(err, expected, basename(this.cfg.remote_path), expected?.from ?? "");
       });
       return { remote, sha256: downloaded.sha256, extracted };
     });
@@ -335,10 +344,10 @@ export class SftpSource implements ReleaseSource {
   }
 
   /** Configured checksum, else `<remote_path>.sha256` when the server has one, else none. */
-  private async expectedSha256(client: SftpClient): Promise<string | undefined> {
+  private async expectedSha256(client: SftpClient): Promise<(Sha256Sum & { from: string }) | undefined> {
     const where = `sources.${this.name}.checksum`;
     const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx);
-    if (spec?.kind === "inline") return spec.sha256;
+    if (spec?.kind === "inline") return { sha256: spec.sha256, from: where };
     if (spec === undefined && !this.cfg.security.verify_checksums) return undefined;
     const checksumFile = spec?.location ?? `${this.cfg.remote_path}.sha256`;
     // A configured file is named by its key, checksum; one looked for beside the release by remote_path.
@@ -359,7 +368,8 @@ export class SftpSource implements ReleaseSource {
       return undefined;
     }
     const text = await this.readCompanion(client, checksumFile, origin, size);
-    return parseSha256Sums(text.toString("utf8"), basename(this.cfg.remote_path), checksumFile);
+    const from = this.whereOf(checksumFile);
+    return { ...sha256SumFor(text.toString("utf8"), basename(this.cfg.remote_path), from), from };
   }
 
   private async withClient<T>(work: (client: SftpClient) => Promise<T>): Promise<T> {

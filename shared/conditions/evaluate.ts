@@ -8,6 +8,11 @@
  *   exactly and `< <= > >=` use the same version order (`'r9' < 'r10'`).
  * - An unset env_var or an unknown current_version (nothing installed yet) equals nothing and
  *   orders with nothing: every comparison with it is false except `!=`, which is true.
+ * - An app in the directory that ship has no version for (installed by hand or another tool) is
+ *   another matter: its version is not "nothing" but not known, so a comparison with it is
+ *   undetermined, and so is what depends on it (`and`/`or`/`not` as in three-valued logic).
+ *   evaluateCondition counts that as false; explainCondition says `undetermined` so the caller
+ *   can decide (a manual stop asks a person rather than let a 1.x app take 2.0.0 unprepared).
  * - `and`/`or` short-circuit, so a `command(...)` on the far side runs only when it decides.
  */
 import { compareVersions } from "../versions.js";
@@ -26,6 +31,8 @@ export interface ConditionContext {
   runCommand(command: string): Promise<boolean>;
   /** The installed version; undefined before the first install. */
   currentVersion: string | undefined;
+  /** With no currentVersion: whether an app is there all the same, its version unknown to ship. */
+  installedByOthers?(): Promise<boolean>;
 }
 
 /** One host fact the evaluation looked at, for `--test-conditionals`. */
@@ -33,18 +40,26 @@ export interface Observation {
   /** The call as written canonically, e.g. `file_exists('/x')`. */
   call: string;
   value: boolean | string | undefined;
+  /** current_version of an app ship did not install: not "none", unknown. */
+  unknown?: true;
 }
 
 export interface ConditionExplanation {
+  /** False when undetermined. */
   result: boolean;
+  /** The result depends on the version of an app ship did not install (see installedByOthers). */
+  undetermined: boolean;
   /** In evaluation order; calls skipped by short-circuiting are not listed. */
   observations: Observation[];
 }
 
-type Value = string | number | undefined;
+/** A value or truth that depends on the version of an app ship did not install. */
+const UNKNOWN = Symbol("unknown installed version");
+type Value = string | number | undefined | typeof UNKNOWN;
+type Truth = boolean | typeof UNKNOWN;
 
 export async function evaluateCondition(expr: ConditionExpr, ctx: ConditionContext): Promise<boolean> {
-  return new Evaluation(ctx, () => {}).truth(expr);
+  return (await new Evaluation(ctx, () => {}).truth(expr)) === true;
 }
 
 export async function explainCondition(
@@ -52,8 +67,8 @@ export async function explainCondition(
   ctx: ConditionContext,
 ): Promise<ConditionExplanation> {
   const observations: Observation[] = [];
-  const result = await new Evaluation(ctx, (o) => observations.push(o)).truth(expr);
-  return { result, observations };
+  const truth = await new Evaluation(ctx, (o) => observations.push(o)).truth(expr);
+  return { result: truth === true, undetermined: truth === UNKNOWN, observations };
 }
 
 /** `file_exists('/x') = false`, `env_var('HOME') = '/root'`, `env_var('NOPE') = (unset)`. */
@@ -61,7 +76,9 @@ export function formatObservation(o: Observation): string {
   const shown =
     o.value === undefined
       ? o.call === "current_version"
-        ? "(none installed)"
+        ? o.unknown
+          ? "(unknown: an app ship did not install)"
+          : "(none installed)"
         : "(unset)"
       : JSON.stringify(o.value);
   return `${o.call} = ${typeof o.value === "string" ? quote(o.value) : shown}`;
@@ -73,22 +90,37 @@ class Evaluation {
     private readonly observe: (o: Observation) => void,
   ) {}
 
-  async truth(expr: ConditionExpr): Promise<boolean> {
+  async truth(expr: ConditionExpr): Promise<Truth> {
     switch (expr.kind) {
       case "predicate":
         return this.record(expr, await this.predicate(expr.name, expr.argument));
       case "env_var": {
-        const value = this.value(expr);
+        const value = await this.value(expr);
         return value !== undefined && value !== "";
       }
-      case "not":
-        return !(await this.truth(expr.operand));
-      case "and":
-        return (await this.truth(expr.left)) && (await this.truth(expr.right));
-      case "or":
-        return (await this.truth(expr.left)) || (await this.truth(expr.right));
-      case "compare":
-        return compare(expr.op, expr.left, this.value(expr.left), expr.right, this.value(expr.right));
+      case "not": {
+        const operand = await this.truth(expr.operand);
+        return operand === UNKNOWN ? UNKNOWN : !operand;
+      }
+      case "and": {
+        // Short-circuits on false only: an undetermined side still needs the other.
+        const left = await this.truth(expr.left);
+        if (left === false) return false;
+        const right = await this.truth(expr.right);
+        return right === false ? false : left === true && right === true ? true : UNKNOWN;
+      }
+      case "or": {
+        const left = await this.truth(expr.left);
+        if (left === true) return true;
+        const right = await this.truth(expr.right);
+        return right === true ? true : left === false && right === false ? false : UNKNOWN;
+      }
+      case "compare": {
+        const left = await this.value(expr.left);
+        const right = await this.value(expr.right);
+        if (left === UNKNOWN || right === UNKNOWN) return UNKNOWN;
+        return compare(expr.op, expr.left, left, expr.right, right);
+      }
       case "current_version":
       case "string":
       case "number":
@@ -103,15 +135,20 @@ class Evaluation {
     return this.ctx.runCommand(argument);
   }
 
-  private value(expr: ConditionExpr): Value {
+  private async value(expr: ConditionExpr): Promise<Value> {
     switch (expr.kind) {
       case "string":
       case "number":
         return expr.value;
       case "env_var":
         return this.record(expr, this.ctx.env(expr.name));
-      case "current_version":
+      case "current_version": {
+        if (this.ctx.currentVersion === undefined && (await this.ctx.installedByOthers?.()) === true) {
+          this.observe({ call: formatCondition(expr), value: undefined, unknown: true });
+          return UNKNOWN;
+        }
         return this.record(expr, this.ctx.currentVersion);
+      }
       default:
         throw new TypeError(`${formatCondition(expr)} is a condition, not a value`);
     }
@@ -128,9 +165,9 @@ const NUMERIC = /^\s*-?\d+(\.\d+)?\s*$/;
 function compare(
   op: ComparisonOperator,
   leftExpr: ValueExpr,
-  left: Value,
+  left: string | number | undefined,
   rightExpr: ValueExpr,
-  right: Value,
+  right: string | number | undefined,
 ): boolean {
   if (left === undefined || right === undefined) return op === "!=";
   const versions = leftExpr.kind === "current_version" || rightExpr.kind === "current_version";

@@ -35,7 +35,7 @@ export async function runHooks(
 export async function runMigrations(ctx: UpdateContext): Promise<StepOutcome> {
   const manifest = need(ctx.manifest, "manifest");
   if (Object.keys(manifest.migrations).length === 0) return CONTINUE;
-  if (ctx.currentVersion === null) {
+  if (ctx.currentVersion === null && ctx.freshInstall !== true) {
     // Up to the release's own version: those a known install would have run. Said in the run's
     // last line too, since the app may now have 2.0.0's code over a database 2.0.0 never migrated.
     const skipped = selectMigrations(manifest.migrations, null, manifest.version).map((b) => b.version);

@@ -13,6 +13,7 @@ export async function evaluateConditionals(ctx: UpdateContext): Promise<StepOutc
     currentVersion: ctx.currentVersion,
     targetVersion: manifest.version,
     log: ctx.log,
+    ...(ctx.release === undefined ? {} : { releaseDir: ctx.release.dir }),
   });
   for (const warning of verdict.warnings) {
     ctx.warnings.push(warning);

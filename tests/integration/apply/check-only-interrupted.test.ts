@@ -36,7 +36,9 @@ describe("ship --check-only over an interrupted update (real CLI)", () => {
     const before = await snapshot(app.appDir);
     const same = await runShip(["--config", app.config, "--check-only"]);
     expect(same.code).toBe(100);
-    expect(same.stdout).toBe(`update   myapp: update available 2.0.0 -> 3.0.0 — but ${note}\n`);
+    expect(same.stdout).toBe(
+      `update   myapp: update available 2.0.0 -> 3.0.0 from ${app.root}/r3 — but ${note}\n`,
+    );
     await app.release("r4", `version: "4.0.0"\n`, { "app.txt": "4\n" });
     const newer = await runShip(["--config", app.config, "--check-only"]);
     expect(newer.code).toBe(100);

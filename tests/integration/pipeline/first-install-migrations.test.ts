@@ -49,4 +49,18 @@ describe("migrations on ship's first install over an app of unknown version", ()
     expect(next.stdout).toBe("myapp: updated 2.0.0 → 3.0.0\n");
     expect(await readFile(log, "utf8")).toBe("3.0.0\n");
   });
+
+  it("into an empty app_dir (nothing installed before) every migration up to the release's runs, in order", async () => {
+    const fresh = await localApp();
+    try {
+      const freshLog = join(fresh.root, "migrations.log");
+      await fresh.release("r2", manifest("2.0.0", freshLog));
+      const run = await runShip(["--config", fresh.config]);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).toBe("myapp: installed 2.0.0 (no earlier version recorded)\n");
+      expect(await readFile(freshLog, "utf8")).toBe("1.2.0\n2.0.0\n");
+    } finally {
+      await fresh.cleanup();
+    }
+  });
 });

@@ -66,4 +66,27 @@ describe("environment_checks and pre_update hooks naming a script the release br
     );
     expect(r.stdout).not.toContain("not installed yet");
   });
+
+  it("a command() condition naming a script the release brings: it read false silently; now a warning says why", async () => {
+    await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "v1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const dir = await app.release(
+      "v2",
+      'version: "2.0.0"\nconditionals:\n  - condition: "command(\'sh scripts/in_maintenance.sh\')"\n    action: "skip_update"\n    message: "System in maintenance mode"\n',
+      { "app.txt": "v2\n", "scripts/in_maintenance.sh": "exit 0\n" },
+    );
+    const note =
+      "command('sh scripts/in_maintenance.sh') read false; scripts/in_maintenance.sh comes with this release and is not installed yet: conditions are evaluated before the apply, in the app directory";
+    const preview = await runShip([
+      "--config",
+      app.config,
+      "--test-conditionals",
+      join(dir, "update-manifest.yaml"),
+    ]);
+    expect(preview.stdout).toContain(`warning: ${note}`);
+    const r = await runShip(["--config", app.config, "--json"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { apps: { warnings: string[] }[] };
+    expect(report.apps[0]?.warnings).toContainEqual(expect.stringContaining(note));
+  });
 });

@@ -43,6 +43,11 @@ describe("ship release sign/publish refusals (real process)", () => {
         "ship release sign: --manifest is required with --git-commit (no archive to read it from)",
       ],
       [
+        // The public key given for the private one: the message named neither the flag nor the file.
+        ["sign", "dist/myapp-1.2.0.tar.gz", "--key", "keys/ship-release.pub"],
+        `ship release sign: --key ${dir}/keys/ship-release.pub: is a public key: sign with the private key (ship-release.key)`,
+      ],
+      [
         ["sign", "missing.tar.gz", "--key", "keys/ship-release.key"],
         `ship release sign: ${dir}/missing.tar.gz cannot read: no such file or directory (ENOENT)`,
       ],

@@ -120,6 +120,38 @@ describe.skipIf(!hasProgram("openssl"))("HttpSource against a real HTTPS server"
     );
   });
 
+  it("a checksum file whose only line names another file: a mismatch says so; a match installs; --tag lines read", async () => {
+    const v2 = releaseArchive("2.0.0");
+    // Left from 1.0.0: `sha256sum myapp-1.0.0.tar.gz > app.tar.gz.sha256`, never redone for 2.0.0.
+    routes.set("/app.tar.gz", { body: v2 });
+    routes.set("/app.tar.gz.sha256", {
+      body: Buffer.from(`${sha(releaseArchive("1.0.0"))}  myapp-1.0.0.tar.gz\n`),
+    });
+    const checksum = `${server.url}/app.tar.gz.sha256`;
+    const err = await source({ checksum })
+      .fetch(await staging())
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toMatch(
+      /checksum mismatch: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64} /,
+    );
+    expect((err as Error).message).toContain(
+      `(the checksum file ${checksum} has one line, for myapp-1.0.0.tar.gz, not app.tar.gz: one left from another release, or made for another file?)`,
+    );
+    // The seed's way: the archive made as myapp-2.0.0.tar.gz, served under another name.
+    routes.set("/app.tar.gz.sha256", { body: Buffer.from(`${sha(v2)}  myapp-2.0.0.tar.gz\n`) });
+    await expect(source({ checksum }).fetch(await staging())).resolves.toMatchObject({
+      artifactSha256: sha(v2),
+    });
+    // `sha256sum --tag` (and BSD sha256) lines.
+    routes.set("/app.tar.gz.sha256", {
+      body: Buffer.from(`SHA256 (other.tar.gz) = ${"0".repeat(64)}\nSHA256 (app.tar.gz) = ${sha(v2)}\n`),
+    });
+    await expect(source({ checksum }).fetch(await staging())).resolves.toMatchObject({
+      artifactSha256: sha(v2),
+    });
+  });
+
   it("a wrong checksum is refused before anything is handed on: staging and downloads are left empty", async () => {
     routes.set("/app.tar.gz", { body: releaseArchive("1.0.0"), etag: '"e"' });
     const src = source({ checksum: `sha256:${"0".repeat(64)}` });

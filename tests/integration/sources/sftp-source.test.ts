@@ -222,6 +222,18 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
     },
   );
 
+  it("a .sha256 beside the release whose only line is for another file: the mismatch names that file", async () => {
+    await writeFile(remote, releaseArchive("1.0.0"));
+    await writeFile(`${remote}.sha256`, `${"f".repeat(64)}  myapp-0.9.0.tar.gz\n`);
+    const err = await source()
+      .fetch(await staging())
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toMatch(
+      /checksum mismatch: .* \(the checksum file sftp:\/\/\S+\/myapp-latest\.tar\.gz\.sha256 has one line, for myapp-0\.9\.0\.tar\.gz, not myapp-latest\.tar\.gz: one left from another release, or made for another file\?\)$/,
+    );
+  });
+
   it("a .sha256 or .sig beside the release that is a symlink counts as the file, not as absent", async () => {
     const v1 = releaseArchive("1.0.0");
     await writeFile(remote, v1);

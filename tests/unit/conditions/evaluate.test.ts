@@ -13,15 +13,21 @@ import {
 import { parseCondition } from "../../../shared/conditions/parse.js";
 
 let appDir: string;
+/** An empty app_dir: a first install, nothing there yet. */
+let emptyDir: string;
 let ctx: ConditionContext;
 const env = { PATH: process.env.PATH, X: "prod", EMPTY: "", NUM: "8", VER: "1.10.0" };
 
 beforeAll(() => {
   appDir = mkdtempSync(join(tmpdir(), "ship-cond-"));
   writeFileSync(join(appDir, "present.txt"), "x");
+  emptyDir = mkdtempSync(join(tmpdir(), "ship-cond-empty-"));
   ctx = hostConditionContext({ appDir, currentVersion: "1.2.0", env, commandTimeoutMs: 5000 });
 });
-afterAll(() => rmSync(appDir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(appDir, { recursive: true, force: true });
+  rmSync(emptyDir, { recursive: true, force: true });
+});
 
 const check = (text: string, c: ConditionContext = ctx) => evaluateCondition(parseCondition(text), c);
 
@@ -74,7 +80,7 @@ describe("evaluateCondition on this host", () => {
   });
 
   it("treats an unknown current_version as equal to nothing", async () => {
-    const fresh = hostConditionContext({ appDir, currentVersion: undefined, env });
+    const fresh = hostConditionContext({ appDir: emptyDir, currentVersion: undefined, env });
     expect(await check("current_version < '2.0.0'", fresh)).toBe(false);
     expect(await check("current_version >= '2.0.0'", fresh)).toBe(false);
     expect(await check("current_version != '2.0.0'", fresh)).toBe(true);
@@ -180,7 +186,7 @@ describe("explainCondition", () => {
   });
 
   it("shows command results and an unknown current version", async () => {
-    const fresh = hostConditionContext({ appDir, currentVersion: undefined, env });
+    const fresh = hostConditionContext({ appDir: emptyDir, currentVersion: undefined, env });
     const { result, observations } = await explainCondition(
       parseCondition("command('false') or current_version < '1'"),
       fresh,
@@ -191,4 +197,29 @@ describe("explainCondition", () => {
       "current_version = (none installed)",
     ]);
   });
+
+  it.each([
+    ["current_version < '2.0.0'", false, true],
+    ["not (current_version >= '2.0.0')", false, true],
+    ["current_version < '2.0.0' and file_exists('missing.txt')", false, false],
+    ["current_version < '2.0.0' and file_exists('present.txt')", false, true],
+    ["current_version < '2.0.0' or file_exists('present.txt')", true, false],
+    ["file_exists('present.txt')", true, false],
+  ])(
+    "an app ship did not install (files, no version): %s is %s, undetermined %s",
+    async (text, result, undetermined) => {
+      // appDir holds present.txt: an app put there by hand, whose version ship does not know.
+      const byHand = hostConditionContext({ appDir, currentVersion: undefined, env });
+      const explained = await explainCondition(parseCondition(text), byHand);
+      expect({ result: explained.result, undetermined: explained.undetermined }).toEqual({
+        result,
+        undetermined,
+      });
+      if (text.startsWith("current_version"))
+        expect(explained.observations.map(formatObservation)[0]).toBe(
+          "current_version = (unknown: an app ship did not install)",
+        );
+      expect(await evaluateCondition(parseCondition(text), byHand)).toBe(result);
+    },
+  );
 });
