@@ -70,6 +70,10 @@ function silenceWhenStderrCloses(stream: ReturnType<typeof destination>, base: P
   stream.on("error", (error: NodeJS.ErrnoException) => {
     if (error.code !== "EIO" && error.code !== "EPIPE") throw error;
     base.level = "silent";
+    // What the buffered stream (the hub's) still held was written again at exit, for ever: its
+    // flushSync retries every failed write, so `ship-hub serve` whose terminal hung up spun at
+    // SIGTERM instead of stopping. Destroyed, the stream drops it; fd 2 itself stays open.
+    stream.destroy();
   });
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { keepGoingWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { createLogger } from "../../shared/log.js";
@@ -228,4 +229,16 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
   });
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+  // Started by hand in an ssh session, the hub died with the session (Node's default for SIGHUP),
+  // agents and rollouts cut off mid-wave. It goes on, as under nohup; its output to the gone
+  // terminal is dropped (closed-stdout.ts).
+  keepGoingWhenStdoutCloses();
+  let hungUp = false;
+  process.on("SIGHUP", () => {
+    if (hungUp) return;
+    hungUp = true;
+    log.warn("SIGHUP: the terminal hung up; ship-hub goes on serving (stop it with SIGTERM)", {
+      signal: "SIGHUP",
+    });
+  });
 }
