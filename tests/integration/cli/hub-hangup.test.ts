@@ -3,7 +3,8 @@
  * terminal fails every write with EIO. Node's default for SIGHUP ended the hub with the session,
  * its agents cut off mid-rollout. Now it goes on serving (as under nohup) and stops on SIGTERM,
  * which it did not either once its log had failed a write: the buffered log stream retried that
- * write for ever at exit. Real `ship-hub serve`; a real terminal from util-linux `script`.
+ * write for ever at exit (a reader of its output that left, `| head`, did the same). Real
+ * `ship-hub serve`; a real terminal from util-linux `script`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -81,6 +82,31 @@ describe.skipIf(process.platform !== "linux")("ship-hub serve and a terminal tha
     ).toHaveLength(1);
     child.kill("SIGTERM");
     expect(await exited).toEqual({ code: 0, signal: null });
+  }, 40_000);
+
+  it("stops on SIGTERM after the reader of its output left (ship-hub serve 2>&1 | head)", async () => {
+    const child = spawn(process.execPath, args(), { stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.on("exit", (code, signal) => resolve({ code, signal })),
+    );
+    await new Promise<void>((listening) =>
+      child.stdout?.on("data", (d: Buffer) => {
+        if (d.toString().includes("listening on")) listening();
+      }),
+    );
+    // The reader goes, as `head -2` does after its lines: every later write fails with EPIPE.
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    // Answering, the hub has its stop handlers (installed right after the "listening" line).
+    await until("the hub answers", healthy);
+    child.kill("SIGTERM");
+    // Before: pino's exit flush retried the failed "shutting down" line for ever, at full CPU.
+    const stopped = await Promise.race([
+      exited,
+      new Promise<"still running">((r) => setTimeout(() => r("still running"), 10_000)),
+    ]);
+    expect(stopped).toEqual({ code: 0, signal: null });
   }, 40_000);
 });
 
