@@ -36,6 +36,42 @@ export interface LoggerOptions {
   sync?: boolean;
 }
 
+/** The buffered stderr streams (the hub's), for settleLogs. */
+const bufferedStderr = new Set<ReturnType<typeof destination>>();
+
+/**
+ * Waits (at most `timeoutMs`) for what the buffered stderr log has in hand to be written, or to
+ * fail, before a process.exit. pino's exit flush retries a write that fails for good (EPIPE from a
+ * reader that left, `ship-hub serve 2>&1 | head`; EIO from a terminal that hung up) for ever, so the
+ * hub's last line ("shutting down") kept it spinning at SIGTERM instead of exiting. Failed, the
+ * stream is destroyed (silenceWhenStderrCloses) and there is nothing left to retry; a reader that
+ * does not read within the time is given up on the same way.
+ */
+export async function settleLogs(timeoutMs = 1000): Promise<void> {
+  await Promise.all(
+    [...bufferedStderr].map(
+      (stream) =>
+        new Promise<void>((settled) => {
+          // SonicBoom's own flags (not in its types): nothing in hand, nothing to wait for.
+          const state = stream as unknown as { destroyed?: boolean; _writing?: boolean };
+          if (state.destroyed === true || state._writing !== true) return settled();
+          const finish = () => {
+            clearTimeout(timer);
+            stream.off("drain", finish);
+            stream.off("error", finish);
+            settled();
+          };
+          const timer = setTimeout(() => {
+            stream.destroy();
+            finish();
+          }, timeoutMs);
+          stream.on("drain", finish);
+          stream.on("error", finish);
+        }),
+    ),
+  );
+}
+
 /** The log files this process writes, for reopenLogFiles. */
 const openFiles = new Set<ReturnType<typeof destination>>();
 
@@ -53,6 +89,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     ? destination({ dest: options.file, mkdir: true, sync: true })
     : destination({ dest: 2, sync: options.sync ?? false });
   if (options.file) openFiles.add(stream);
+  else if (options.sync !== true) bufferedStderr.add(stream);
   const base = pino(
     { name: options.name ?? "ship", level: options.level ?? "info", redact: REDACT_PATHS },
     stream,
@@ -70,6 +107,10 @@ function silenceWhenStderrCloses(stream: ReturnType<typeof destination>, base: P
   stream.on("error", (error: NodeJS.ErrnoException) => {
     if (error.code !== "EIO" && error.code !== "EPIPE") throw error;
     base.level = "silent";
+    // What the buffered stream (the hub's) still held was written again at exit, for ever: its
+    // flushSync retries every failed write, so `ship-hub serve` whose terminal hung up spun at
+    // SIGTERM instead of stopping. Destroyed, the stream drops it; fd 2 itself stays open.
+    stream.destroy();
   });
 }
 

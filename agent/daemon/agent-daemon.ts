@@ -80,7 +80,7 @@ export class AgentDaemon {
     if (hub === undefined) throw new Error("AgentDaemon needs [hub] in ship.toml");
     this.token = options.token;
     this.configuredToken = options.token;
-    this.outbox = new ReportOutbox(join(daemonDir(config), "outbox"));
+    this.outbox = new ReportOutbox(join(daemonDir(config), "outbox"), options.log);
     this.desired = new DesiredStateStore(join(daemonDir(config), "desired.json"));
     this.connection = new HubConnection({
       hubUrl: hub.url,

@@ -22,7 +22,7 @@ import type { AppReport } from "../pipeline/report.js";
 import { runSource } from "../pipeline/run-source.js";
 import { syncInstalledState } from "../pipeline/sync-installed.js";
 import { undoWithHooks } from "../pipeline/undo-release.js";
-import { readState } from "../state/state-file.js";
+import { readState, type SourceState } from "../state/state-file.js";
 import { HubReleaseSource } from "./hub-release-source.js";
 import { installedVersion } from "./installed-version.js";
 import { fitMergeReports, fitWarnings } from "./merge-reports.js";
@@ -101,7 +101,8 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
       steps: [],
     };
   }
-  const installed = await installedVersion(config, await readState(config.general.state_file), app, source);
+  const state = await readState(config.general.state_file);
+  const installed = await installedVersion(config, state, app, source);
   if (!source.enabled) {
     // An instruction the hub sent before the operator disabled the app (or one resumed from disk):
     // ship leaves a disabled app alone, in hub mode as in a timer run.
@@ -115,7 +116,17 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     };
   }
   if (installed === release.version) {
-    // A repeated instruction, or one whose report was lost to a crash after the update finished.
+    // A repeated instruction, or one whose report was lost to a crash after the update finished:
+    // answered with the truth, the last run's result. "succeeded" for a version whose update failed
+    // and stayed in place (or whose restore failed) counted a broken host as updated.
+    const broken = brokenOnInstalled(state.sources[app], app, installed);
+    if (broken !== undefined) {
+      input.log.warn("already on the instructed version, but its last run failed", {
+        app,
+        version: installed,
+      });
+      return { ...base, ...broken, fromVersion: installed, toVersion: installed, steps: [] };
+    }
     input.log.info("already on the instructed version", { app, version: installed });
     return { ...base, outcome: "succeeded", fromVersion: installed, toVersion: installed, steps: [] };
   }
@@ -260,6 +271,29 @@ async function restoreIfNewestBackup(
     );
     await lock.release();
   }
+}
+
+/**
+ * The outcome of the last run that left `version` installed when it failed there: an update that
+ * failed and was kept in place (failed_not_rolled_back), or a restore that failed (restore_failed).
+ * Undefined when that run went well.
+ */
+function brokenOnInstalled(
+  state: SourceState | undefined,
+  app: string,
+  version: string,
+): Pick<Report, "outcome" | "error"> | undefined {
+  const result = state?.last_result;
+  if (result !== "failed_not_rolled_back" && result !== "restore_failed") return undefined;
+  const why = state?.last_error ? `: ${state.last_error}` : "";
+  return {
+    outcome: result === "restore_failed" ? "restore_failed" : "failed",
+    error:
+      `${app} ${version} is installed already, but its last run failed (${result})${why}; roll it back, or roll out a fixed release`.slice(
+        0,
+        10_000,
+      ),
+  };
 }
 
 /**

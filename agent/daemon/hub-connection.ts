@@ -40,9 +40,17 @@ export interface HubConnectionOptions {
 function answerText(status: number | undefined, reason: string | undefined): string {
   const why = reason ? `: ${reason}` : "";
   if (status === 404) return `nothing takes agents at that address (404${why}): check the path in [hub] url`;
-  if (status === 401 || status === 403 || status === 409 || status === 429)
-    return `the hub refused the connection (${status}${why})`;
+  if (isRefusal(status)) return `the hub refused the connection (${status}${why})`;
+  // The hub's database unreachable (503), or a proxy whose hub is down (502, 504): a passing fault
+  // on the server's side, nothing about this agent's token or config.
+  if (status !== undefined && status >= 500)
+    return `the hub could not take the connection now (${status}${why || ": the hub, or a proxy in front of it, is not working"})`;
   return `the server answered ${status ?? "?"} instead of opening the agent channel${why}`;
+}
+
+/** The hub said no to this agent: its token (401, 403), its id (409) or its rate (429). */
+function isRefusal(status: number | undefined): boolean {
+  return status === 401 || status === 403 || status === 409 || status === 429;
 }
 
 /**
@@ -223,7 +231,11 @@ export class HubConnection {
     });
     socket.on("unexpected-response", (_req, res) => {
       const reason = res.headers["x-ship-refused"];
-      log.error("hub refused the connection", { status: res.statusCode, ...(reason ? { reason } : {}) });
+      const data = { status: res.statusCode, ...(reason ? { reason } : {}) };
+      // "refused" at ERROR sent operators after the token when the hub's database was down (503).
+      if (isRefusal(res.statusCode)) log.error("hub refused the connection", data);
+      else if ((res.statusCode ?? 0) >= 500) log.warn("hub could not take the connection now", data);
+      else log.error("hub did not open the agent channel", data);
       tokenRefused = res.statusCode === 401;
       // What the reconnect line says: terminate()'s own error ("WebSocket was closed before the
       // connection was established") read as a network fault when the hub had refused the token.

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
+import { errnoCode, fsErrorText, LocalWriteError } from "../../shared/fs-errors.js";
+import type { Logger } from "../../shared/log.js";
 import { type Report, Report as ReportSchema } from "../../shared/protocol/messages.js";
 
 /**
@@ -16,7 +17,11 @@ export class ReportOutbox {
    */
   private readonly unwritten = new Map<string, Report>();
 
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    /** Told of a file that is set aside or cannot be read: a report the hub may never get. */
+    private readonly log?: Pick<Logger, "warn">,
+  ) {}
 
   /** Throws when the report could not be written; it is then kept in memory instead. */
   async put(report: Report): Promise<void> {
@@ -54,9 +59,31 @@ export class ReportOutbox {
     const reports: Report[] = [];
     for (const name of names) {
       const path = join(this.dir, name);
-      const parsed = ReportSchema.safeParse(parseJson(await readFile(path, "utf8").catch(() => "")));
-      if (parsed.success) reports.push(parsed.data);
-      else await rename(path, `${path}.corrupt`).catch(() => undefined);
+      let text: string;
+      try {
+        text = await readFile(path, "utf8");
+      } catch (error) {
+        // Unreadable is not corrupt (a file a run as root left mode 600): left for a later try.
+        this.log?.warn("a report in the outbox cannot be read; left in place, not sent", {
+          file: path,
+          error: fsErrorText(error),
+        });
+        continue;
+      }
+      const parsed = ReportSchema.safeParse(parseJson(text));
+      if (parsed.success) {
+        reports.push(parsed.data);
+        continue;
+      }
+      // Set aside without a word, a report the hub never got went unnoticed.
+      const aside = `${path}.corrupt`;
+      const moved = await rename(path, aside).then(
+        () => true,
+        () => false,
+      );
+      this.log?.warn("a report in the outbox is damaged and was set aside, not sent", {
+        file: moved ? aside : path,
+      });
     }
     return [...reports, ...this.unwritten.values()];
   }

@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { keepGoingWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
-import { createLogger } from "../../shared/log.js";
+import { createLogger, settleLogs } from "../../shared/log.js";
 import type { NamedBy } from "../../shared/named-file.js";
 import { hubConfigExposure, loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
@@ -211,10 +212,10 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
   const stop = (signal: string) => {
     log.info("shutting down", { signal });
     hub.close().then(
-      () => process.exit(0),
+      () => settleLogs().then(() => process.exit(0)),
       (error: unknown) => {
         log.error("shutdown failed", { error: String(error) });
-        process.exit(1);
+        void settleLogs().then(() => process.exit(1));
       },
     );
   };
@@ -222,10 +223,22 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
     log.error("stopping", { reason: error.message });
     const exit = () => {
       process.stderr.write(`ship-hub: ${error.message}\n`);
-      process.exit(error.exitCode);
+      void settleLogs().then(() => process.exit(error.exitCode));
     };
     hub.close().then(exit, exit);
   });
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+  // Started by hand in an ssh session, the hub died with the session (Node's default for SIGHUP),
+  // agents and rollouts cut off mid-wave. It goes on, as under nohup; its output to the gone
+  // terminal is dropped (closed-stdout.ts).
+  keepGoingWhenStdoutCloses();
+  let hungUp = false;
+  process.on("SIGHUP", () => {
+    if (hungUp) return;
+    hungUp = true;
+    log.warn("SIGHUP: the terminal hung up; ship-hub goes on serving (stop it with SIGTERM)", {
+      signal: "SIGHUP",
+    });
+  });
 }

@@ -21,7 +21,7 @@ import { checkAppDirs, checkGeneralPaths } from "../../pipeline/configured-paths
 import { recover } from "../../pipeline/index.js";
 import { lockDir } from "../../pipeline/paths.js";
 import { cliLogger } from "../logger.js";
-import { onStopSignals } from "../stop-signals.js";
+import { onStopSignals, signalExitCode } from "../stop-signals.js";
 
 /** How often an idle agent looks for an upgrade or an edited ship.toml. */
 const IDLE_CHECK_MS = 5_000;
@@ -86,9 +86,9 @@ export async function agentCommand(options: { config?: string }): Promise<number
     if (stop.during !== undefined) return stop.during(signal);
     log.info("stopping: finishing the start-up recovery of the app in hand first", { signal });
   });
-  let daemon: AgentDaemon | undefined;
+  let started: AgentDaemon | StoppedInRecovery;
   try {
-    daemon = await startDaemon(config, path, identity, log, {
+    started = await startDaemon(config, path, identity, log, {
       restartNeeded,
       onRestartNeeded,
       stopRequested: () => signals.received !== undefined,
@@ -99,12 +99,11 @@ export async function agentCommand(options: { config?: string }): Promise<number
     await daemonLock.release().catch(() => undefined);
     throw error;
   }
-  if (daemon === undefined) {
+  if (!(started instanceof AgentDaemon)) {
     await daemonLock.release().catch(() => undefined);
-    log.info("stopped during the start-up recovery; not connecting to the hub");
-    return ExitCode.ok;
+    return stoppedInRecovery(started, signals.received ?? "SIGTERM", log);
   }
-  const running = daemon;
+  const running = started;
   log.info("agent started", { agentId: identity.agentId, hub: redactUrl(config.hub.url) });
 
   return new Promise<number>((resolve) => {
@@ -154,6 +153,32 @@ export async function agentCommand(options: { config?: string }): Promise<number
   });
 }
 
+/** A stop during the start-up recovery: the apps it did not reach, and whether a recovery failed. */
+interface StoppedInRecovery {
+  notStarted: string[];
+  restoreFailed: boolean;
+}
+
+/**
+ * The exit of an agent stopped during its start-up recovery: 0 when every app was recovered (the
+ * stop came during the last one), else 143 (130 for SIGINT) naming the apps it never reached, as
+ * `ship --recover` does, and 3 when a recovery failed. It was 0 either way, so a unit stopped there
+ * read as cleanly stopped with apps still to recover, and a SIGTERM from anything but systemctl left
+ * them so (Restart=on-failure restarts it now, and the start recovers them).
+ */
+function stoppedInRecovery(stopped: StoppedInRecovery, signal: NodeJS.Signals, log: Logger): number {
+  if (stopped.notStarted.length === 0 && !stopped.restoreFailed) {
+    log.info("stopped during the start-up recovery; not connecting to the hub");
+    return ExitCode.ok;
+  }
+  const left =
+    stopped.notStarted.length === 0
+      ? ""
+      : `: not recovered: ${stopped.notStarted.join(", ")} (the next start recovers them)`;
+  log.warn(`stopped by ${signal} during the start-up recovery${left}; not connecting to the hub`);
+  return stopped.restoreFailed ? ExitCode.restoreFailed : signalExitCode(signal);
+}
+
 /** Recovers what a killed run left, then starts the daemon (its desired state read from disk). */
 async function startDaemon(
   config: AgentConfig,
@@ -161,16 +186,17 @@ async function startDaemon(
   identity: { agentId: string; token: string },
   log: Logger,
   restart: Pick<AgentDaemonOptions, "restartNeeded" | "onRestartNeeded"> & { stopRequested: () => boolean },
-): Promise<AgentDaemon | undefined> {
+): Promise<AgentDaemon | StoppedInRecovery> {
   const { stopRequested, ...restartHooks } = restart;
   const recovered = await recover(config, log, undefined, stopRequested);
   for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
-  if (recovered.exitCode === ExitCode.restoreFailed) {
+  const restoreFailed = recovered.exitCode === ExitCode.restoreFailed;
+  if (restoreFailed) {
     // Keep running: the hub must hear about the app that needs a person, and other apps still work.
     log.error("recovery of an interrupted update failed; the app needs a person");
   }
   // Stopped meanwhile: the app in hand was finished; the others are recovered by the next start.
-  if (stopRequested()) return undefined;
+  if (stopRequested()) return { notStarted: recovered.notStarted ?? [], restoreFailed };
   const daemon = new AgentDaemon({
     config,
     configFile: path,

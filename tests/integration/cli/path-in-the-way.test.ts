@@ -122,8 +122,8 @@ describe("ship agent: [general] paths are checked at start, as in every other mo
 });
 
 describe("ship agent: a hub that cannot be reached (real CLI)", () => {
-  /** Starts `ship agent` with `[hub] url = url` and returns its first reconnect log entry. */
-  async function firstReconnect(url: string): Promise<{ msg: string; url: string }> {
+  /** Starts `ship agent` with `[hub] url = url`; returns its first reconnect log entry and the lines before. */
+  async function firstReconnect(url: string): Promise<{ msg: string; url: string; before: string[] }> {
     await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
     const file = await shipToml(
       {},
@@ -147,7 +147,8 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
       child.stdout.on("data", take);
       child.stderr.on("data", take);
     }).finally(() => child.kill("SIGKILL"));
-    return JSON.parse(line) as { msg: string; url: string };
+    const before = output.split("\n").slice(0, output.split("\n").indexOf(line));
+    return { ...(JSON.parse(line) as { msg: string; url: string }), before };
   }
 
   it("each reconnect line says why the connection failed", async () => {
@@ -184,12 +185,7 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
         res.statusCode = 404;
         res.end("not found");
       });
-      const port = await new Promise<number>((resolve) => {
-        server.listen(0, "127.0.0.1", () => {
-          const address = server.address();
-          resolve(typeof address === "object" && address !== null ? address.port : 0);
-        });
-      });
+      const port = await listening(server);
       try {
         expect((await firstReconnect(url(port))).msg).toBe(expected);
       } finally {
@@ -199,4 +195,52 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
     },
     30_000,
   );
+
+  it.each([
+    [
+      "the hub's database is unreachable (503)",
+      503,
+      "the hub's database is unreachable; try again",
+      "hub connection failed: the hub could not take the connection now (503: the hub's database is unreachable; try again); reconnecting",
+    ],
+    [
+      "a proxy whose hub is down (502)",
+      502,
+      undefined,
+      "hub connection failed: the hub could not take the connection now (502: the hub, or a proxy in front of it, is not working); reconnecting",
+    ],
+  ])(
+    "%s: a WARNING that the hub cannot take it now, never 'refused' (that points at the token)",
+    async (_what, status, reason, expected) => {
+      // As the hub answers an upgrade it cannot check (hub/ws/agent-server.ts refuse()).
+      const server = createHttpServer((_req, res) => {
+        res.writeHead(status, reason === undefined ? {} : { "x-ship-refused": reason }).end();
+      });
+      const port = await listening(server);
+      try {
+        const { msg, before } = await firstReconnect(`http://127.0.0.1:${port}`);
+        expect(msg).toBe(expected);
+        const answer = before.map((l) => JSON.parse(l) as { level: number; msg: string; status?: number });
+        expect(answer.filter((e) => e.status === status)).toEqual([
+          // pino level 40: WARN, not ERROR (50).
+          expect.objectContaining({ level: 40, msg: "hub could not take the connection now" }),
+        ]);
+        expect(before.join("\n")).not.toMatch(/refused/);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      }
+    },
+    30_000,
+  );
 });
+
+/** The port `server` listens on, on loopback. */
+function listening(server: ReturnType<typeof createHttpServer>): Promise<number> {
+  return new Promise<number>((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address !== null ? address.port : 0);
+    });
+  });
+}

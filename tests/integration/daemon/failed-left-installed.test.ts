@@ -21,6 +21,8 @@ describe("a failed update left installed, reported to the hub", () => {
   let dir: string;
   let hub: ScriptedHub;
   let daemon: AgentDaemon | undefined;
+  /** The instruction of the first case, sent again by the second under another deployment id. */
+  let deploy: Extract<Parameters<ScriptedHub["send"]>[0], { type: "deploy" }> | undefined;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "ship-daemon-left-"));
@@ -73,7 +75,7 @@ describe("a failed update left installed, reported to the hub", () => {
     const file = `${tree}.tar.gz`;
     await createTar({ gzip: true, file, cwd: tree, portable: true }, ["."]);
     const sha256 = await hub.serve("/files/sample-2.0.0.tar.gz", file);
-    hub.send({
+    deploy = {
       type: "deploy",
       v: 1,
       deploymentId: "d-2",
@@ -86,7 +88,8 @@ describe("a failed update left installed, reported to the hub", () => {
         source: { type: "http", url: `${hub.url}/files/sample-2.0.0.tar.gz`, sha256 },
       },
       rollback: false,
-    });
+    };
+    hub.send(deploy);
     await hub.until("report d-2", () => hub.messages("report").some((r) => r.deploymentId === "d-2"));
     const report = hub.messages("report").find((r) => r.deploymentId === "d-2");
     expect(await readFile(join(dir, "app", "app.txt"), "utf8")).toBe("2.0.0\n");
@@ -95,5 +98,26 @@ describe("a failed update left installed, reported to the hub", () => {
       toVersion: "2.0.0",
       installedReleaseId: "release-2.0.0",
     });
+  });
+
+  it("answers a later instruction for that release with its failure, not 'already on it'", {
+    timeout: 60_000,
+  }, async () => {
+    // Another rollout of 2.0.0 (a new deployment id): the host runs it, but broken.
+    expect(hub.messages("report").find((r) => r.deploymentId === "d-2")?.outcome).toBe("failed");
+    if (deploy === undefined) throw new Error("the first case sent no instruction");
+    hub.send({ ...deploy, deploymentId: "d-3" });
+    await hub.until("report d-3", () => hub.messages("report").some((r) => r.deploymentId === "d-3"));
+    const report = hub.messages("report").find((r) => r.deploymentId === "d-3");
+    expect(report).toMatchObject({
+      outcome: "failed",
+      fromVersion: "2.0.0",
+      toVersion: "2.0.0",
+      installedReleaseId: "release-2.0.0",
+    });
+    expect(report?.error).toMatch(
+      /^sample 2\.0\.0 is installed already, but its last run failed \(failed_not_rolled_back\): .+; roll it back/,
+    );
+    expect(await readFile(join(dir, "app", "app.txt"), "utf8")).toBe("2.0.0\n");
   });
 });

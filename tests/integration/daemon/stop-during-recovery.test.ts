@@ -3,7 +3,8 @@
  * short (its rollback hooks running): the stop handler was installed only after the recovery, so
  * Node's default ended the agent mid-restore, and a stopped agent left the app half undone (the
  * journal still pending) until its next start. Now the recovery of the app in hand finishes, the
- * agent does not go on to the hub, and it exits 0. Real CLI; the hub is a closed port.
+ * agent does not go on to the hub, and it exits 0, or 143 naming the apps it did not reach (it
+ * exited 0 then too, a clean stop to systemd). Real CLI; the hub is a closed port.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -39,42 +40,56 @@ describe.skipIf(process.platform !== "linux")("ship agent stopped during its sta
   const exited = (child: ChildProcess) =>
     new Promise<string>((resolve) => child.once("exit", (code, signal) => resolve(`exit ${code} ${signal}`)));
 
-  it("finishes undoing the app in hand, then exits 0 without going on to the hub", async () => {
-    const app = join(root, "app");
-    await mkdir(app);
-    await writeFile(join(app, "app.txt"), "v1\n");
-    const release = join(root, "release");
-    await mkdir(release);
-    await writeFile(join(release, "app.txt"), "v2\n");
-    await writeFile(
-      join(release, "update-manifest.yaml"),
-      [
-        'version: "2.0.0"',
-        "hooks:",
-        "  post_update:",
-        `    - "touch ${root}/post-started; sleep 30"`,
-        "  rollback:",
-        `    - "touch ${root}/rollback-started; sleep 2; touch ${root}/rollback-done"`,
-        "",
-      ].join("\n"),
-    );
+  /** Releases 2.0.0 of each app over v1 and kills the update in its post_update hook. */
+  async function interruptedApps(
+    names: string[],
+  ): Promise<{ config: string; general: string; sources: string }> {
     const general = `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\n`;
-    const source = `[sources.web]\ntype = "local"\npath = "${release}"\napp_dir = "${app}"\n`;
+    let sources = "";
+    for (const name of names) {
+      const app = join(root, `app-${name}`);
+      await mkdir(app);
+      await writeFile(join(app, "app.txt"), "v1\n");
+      const release = join(root, `release-${name}`);
+      await mkdir(release);
+      await writeFile(join(release, "app.txt"), "v2\n");
+      await writeFile(
+        join(release, "update-manifest.yaml"),
+        [
+          'version: "2.0.0"',
+          "hooks:",
+          "  post_update:",
+          `    - "touch ${root}/post-started-${name}; sleep 30"`,
+          "  rollback:",
+          `    - "touch ${root}/rollback-started-${name}; sleep 2; touch ${root}/rollback-done-${name}"`,
+          "",
+        ].join("\n"),
+      );
+      sources += `[sources.${name}]\ntype = "local"\npath = "${release}"\napp_dir = "${app}"\n\n`;
+    }
     const config = join(root, "ship.toml");
-    await writeFile(config, `${general}\n${source}`);
-    // An update killed after its files went in: the journal waits for recovery.
-    const update = spawn(process.execPath, [SHIP_BIN, "--config", config, "--force"], { stdio: "ignore" });
-    children.push(update);
-    await until("the update's post_update hook started", () => pathExists(join(root, "post-started")));
-    update.kill("SIGKILL");
-    await exited(update);
-    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v2\n");
-
+    await writeFile(config, `${general}\n${sources}`);
+    for (const name of names) {
+      // An update killed after its files went in: the journal waits for recovery.
+      const update = spawn(process.execPath, [SHIP_BIN, "--config", config, "--force", "--sources", name], {
+        stdio: "ignore",
+      });
+      children.push(update);
+      await until(`${name}'s post_update hook started`, () => pathExists(join(root, `post-started-${name}`)));
+      update.kill("SIGKILL");
+      await exited(update);
+      expect(await readFile(join(root, `app-${name}`, "app.txt"), "utf8")).toBe("v2\n");
+    }
     await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
     await writeFile(
       config,
-      `${general}\n[hub]\nurl = "http://127.0.0.1:${await closedPort()}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n\n${source}`,
+      `${general}\n[hub]\nurl = "http://127.0.0.1:${await closedPort()}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n\n${sources}`,
     );
+    return { config, general, sources };
+  }
+
+  /** Starts `ship agent`, stops it with SIGTERM once `app`'s recovery runs its rollback hook. */
+  async function stopInRecovery(config: string, app = "web"): Promise<{ exit: string; stderr: string }> {
     const agent = spawn(process.execPath, [SHIP_BIN, "agent", "--config", config], {
       stdio: ["ignore", "ignore", "pipe"],
     });
@@ -84,13 +99,21 @@ describe.skipIf(process.platform !== "linux")("ship agent stopped during its sta
       stderr += d;
     });
     const agentExit = exited(agent);
-    await until("the recovery's rollback hook started", () => pathExists(join(root, "rollback-started")));
+    await until(`${app}'s recovery ran its rollback hook`, () =>
+      pathExists(join(root, `rollback-started-${app}`)),
+    );
     agent.kill("SIGTERM");
+    return { exit: await agentExit, stderr };
+  }
+
+  it("finishes undoing the app in hand, then exits 0 without going on to the hub", async () => {
+    const { config } = await interruptedApps(["web"]);
+    const { exit, stderr } = await stopInRecovery(config);
 
     // Before: "exit null SIGTERM", the rollback hook cut off and the journal left pending.
-    expect(await agentExit).toBe("exit 0 null");
-    expect(await pathExists(join(root, "rollback-done"))).toBe(true);
-    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
+    expect(exit).toBe("exit 0 null");
+    expect(await pathExists(join(root, "rollback-done-web"))).toBe(true);
+    expect(await readFile(join(root, "app-web", "app.txt"), "utf8")).toBe("v1\n");
     expect(stderr).toContain("stopped during the start-up recovery; not connecting to the hub");
     expect(stderr).not.toContain("agent started");
     // Nothing left for the next start.
@@ -99,4 +122,23 @@ describe.skipIf(process.platform !== "linux")("ship agent stopped during its sta
     const check = await runShip(["--config", config, "--check-only"]);
     expect(check.stdout).not.toContain("interrupted");
   }, 60_000);
+
+  it("exits 143 naming the apps it never reached, which the next start recovers", async () => {
+    const { config } = await interruptedApps(["web", "api"]);
+    const { exit, stderr } = await stopInRecovery(config);
+
+    // Before: exit 0, a clean stop to systemd, with api's update still half done.
+    expect(exit).toBe("exit 143 null");
+    expect(await readFile(join(root, "app-web", "app.txt"), "utf8")).toBe("v1\n");
+    expect(await readFile(join(root, "app-api", "app.txt"), "utf8")).toBe("v2\n");
+    expect(stderr).toContain(
+      "stopped by SIGTERM during the start-up recovery: not recovered: api (the next start recovers them); not connecting to the hub",
+    );
+    expect(stderr).not.toContain("agent started");
+
+    // The next start (systemd's Restart=on-failure) recovers api.
+    const { exit: again } = await stopInRecovery(config, "api");
+    expect(again).toBe("exit 0 null");
+    expect(await readFile(join(root, "app-api", "app.txt"), "utf8")).toBe("v1\n");
+  }, 90_000);
 });

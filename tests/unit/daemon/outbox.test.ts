@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { reconnectDelay } from "../../../agent/daemon/backoff.js";
 import { ReportOutbox } from "../../../agent/daemon/outbox.js";
+import { memoryLogger } from "../../../shared/log.js";
 import type { Report } from "../../../shared/protocol/messages.js";
 
 function report(app: string): Report {
@@ -44,13 +45,43 @@ describe("ReportOutbox", () => {
     expect((await reader.pending()).map((r) => r.app)).toEqual(["b"]);
   });
 
-  it("sets a corrupt entry aside instead of resending it forever", async () => {
-    const box = new ReportOutbox(dir);
+  it("sets a corrupt entry aside instead of resending it forever, and says so", async () => {
+    const lines: Parameters<typeof memoryLogger>[0] = [];
+    const box = new ReportOutbox(dir, memoryLogger(lines));
     await box.put(report("a"));
     await writeFile(join(dir, "000000000000000-broken.json"), "{not json");
     const pending = await box.pending();
     expect(pending.map((r) => r.app)).toEqual(["a"]);
     expect((await readdir(dir)).filter((n) => n.endsWith(".corrupt"))).toHaveLength(1);
+    // A report the hub will not get from the outbox: a WARNING names the file it was moved to.
+    expect(lines).toEqual([
+      {
+        level: "warn",
+        msg: "a report in the outbox is damaged and was set aside, not sent",
+        data: { file: join(dir, "000000000000000-broken.json.corrupt") },
+      },
+    ]);
+  });
+
+  it("leaves an entry it cannot read in place (not corrupt), and says so", async () => {
+    const lines: Parameters<typeof memoryLogger>[0] = [];
+    const box = new ReportOutbox(dir, memoryLogger(lines));
+    await box.put(report("a"));
+    // A read that fails (here EISDIR; a root-owned mode-600 file gives EACCES) says nothing of the
+    // report: it used to be renamed .corrupt as if damaged.
+    await mkdir(join(dir, "000000000000000-unreadable.json"));
+    expect((await box.pending()).map((r) => r.app)).toEqual(["a"]);
+    expect((await readdir(dir)).filter((n) => n.endsWith(".corrupt"))).toEqual([]);
+    expect(lines).toEqual([
+      {
+        level: "warn",
+        msg: "a report in the outbox cannot be read; left in place, not sent",
+        data: {
+          file: join(dir, "000000000000000-unreadable.json"),
+          error: expect.stringContaining("EISDIR"),
+        },
+      },
+    ]);
   });
 
   it("returns nothing for an outbox that was never written", async () => {
