@@ -212,10 +212,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       refusals.record(claimedAgent(token), reason, req.socket.remoteAddress, signed);
       refuse(socket, status, reason);
     };
-    try {
-      if (!token) return refused(401, "no bearer token");
-      principal = await options.tokens.verify(token);
-    } catch (error) {
+    const notChecked = (error: unknown) => {
       if (error instanceof AuthError) return refused(401, error.message);
       // The token could not be looked up (the database is down): nothing is known against it. A 401
       // made the agent take its token for refused, listed every agent of the fleet as refused, and
@@ -228,6 +225,12 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
           ? "the hub's database is unreachable; try again"
           : "the hub could not check the token; try again",
       );
+    };
+    try {
+      if (!token) return refused(401, "no bearer token");
+      principal = await options.tokens.verify(token);
+    } catch (error) {
+      return notChecked(error);
     }
     if (principal.role !== "agent" || !principal.agentId)
       return refused(403, `a ${principal.role} token cannot use the agent channel`);
@@ -246,6 +249,15 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         `agent ${principal.agentId} is connected already from ${where} and answering: two hosts with one agent id? Give each its own [hub] agent_id`,
       );
     }
+    // The probe takes up to 2 s: a token revoked meanwhile opened the channel, and its hello took
+    // the agent's place here (the older connection closed as replaced, the hub's instructions sent
+    // to it) until the next session check closed it.
+    if (current !== undefined)
+      try {
+        await options.tokens.stillInForce(principal);
+      } catch (error) {
+        return notChecked(error);
+      }
     // The peer may have gone while the token was checked against the store.
     if (socket.destroyed) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
