@@ -14,6 +14,7 @@ import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { isDatabaseUnreachable } from "../api/app.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
+import { OutageLog } from "../auth/outage-log.js";
 import { renewAgentToken, renewalDue, renewalDueAt } from "../auth/renewal.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
 import { AuthError } from "../errors.js";
@@ -96,8 +97,10 @@ function budgetsPerAgent(limit: number, now: () => number): (agentId: string) =>
 
 /** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days): a longer delay fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;
-/** After a renewal that failed (the store unreachable), the next try. */
+/** After a renewal that failed (the store unreachable), the next try; doubled after each failure in a row. */
 const RENEW_RETRY_MS = 1_000;
+/** The longest wait between two tries (less when the token would expire first). */
+const RENEW_RETRY_MAX_MS = 30_000;
 /** The least time between two renewals of one connection's token. */
 const RENEW_MIN_GAP_MS = 100;
 
@@ -174,6 +177,12 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const sessions = new WeakMap<WebSocket, LiveSession>();
   const renewing = new WeakSet<WebSocket>();
   const renewTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
+  /** Renewals that failed in a row on a connection, and when the next try is due. */
+  const renewFailures = new WeakMap<WebSocket, { count: number; retryAt: number }>();
+  // An outage fails every connection's renewal and every connecting agent's token check: each said
+  // once a minute with a count, not once per agent and attempt.
+  const renewalErrors = new OutageLog(log, "could not renew an agent token", now);
+  const checkErrors = new OutageLog(log, "could not check an agent's token", now);
   // Per agent, not per connection: a reconnect (cheap for whoever holds the token) must not bring
   // a fresh allowance.
   const reportBudgetOf = budgetsPerAgent(options.maxReportsPerMinute, now);
@@ -204,7 +213,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     socket.on("error", () => socket.destroy());
     const path = new URL(req.url ?? "/", "http://hub").pathname;
     if (path !== AGENT_CHANNEL_PATH) return refuse(socket, 404);
-    let principal: Principal;
+    let principal: Principal | undefined;
     const token = bearerToken(req.headers.authorization);
     const refused = (status: number, reason: string) => {
       // A token the hub signed names its agent; one it did not only claims one (kept apart).
@@ -217,7 +226,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       // The token could not be looked up (the database is down): nothing is known against it. A 401
       // made the agent take its token for refused, listed every agent of the fleet as refused, and
       // told any client the database's address in the database client's error.
-      log.error("could not check an agent's token", { error: String(error) });
+      checkErrors.record(principal?.agentId ?? claimedAgent(token), String(error));
       return refuse(
         socket,
         503,
@@ -281,16 +290,21 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     if (principal?.role !== "agent" || ws.readyState !== ws.OPEN) return;
     // Past 2^31 - 1 ms a timer fires at once: a long token's wait is taken in steps.
     const delay = Math.min(Math.max(renewalDueAt(principal) - now() + 1, atLeastMs), MAX_TIMER_MS);
-    const timer = setTimeout(() => void renewIfDue(ws, agentId), delay);
+    const timer = setTimeout(() => void renewIfDue(ws, agentId, true), delay);
     timer.unref();
     renewTimers.set(ws, timer);
   };
 
-  /** Sends a fresh token to an agent whose token is past half its life; then waits for the next half-life. */
-  const renewIfDue = async (ws: WebSocket, agentId: string) => {
+  /**
+   * Sends a fresh token to an agent whose token is past half its life; then waits for the next
+   * half-life. `retry`: the timer set after a failure, whose time has come (the ping loop waits for it).
+   */
+  const renewIfDue = async (ws: WebSocket, agentId: string, retry = false) => {
     const principal = principals.get(ws);
     // Marked at once: the ping loop must not issue a second token while this one is being stored.
     if (!principal || renewing.has(ws)) return;
+    const failed = renewFailures.get(ws);
+    if (failed && !retry && now() < failed.retryAt) return;
     if (!renewalDue(principal, now())) return scheduleRenewal(ws, agentId);
     renewing.add(ws);
     // JWT times are whole seconds: a renewal within the same second as the token it replaces may
@@ -303,12 +317,20 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       const expires = new Date(renewed.expires).toISOString();
       send(ws, { type: "token", v: 1, token: renewed.token, expires }, agentId);
       log.info("sent an agent a renewed token", { agentId, expires });
+      renewFailures.delete(ws);
     } catch (error) {
       // The token this connection runs on was revoked meanwhile: end it now, not at the next check.
       if (error instanceof AuthError) endSession(ws, error.message);
-      else log.error("could not renew an agent token", { agentId, error: String(error) });
-      // The store may be back in a moment: tried again soon, not in a tight loop.
-      retryMs = RENEW_RETRY_MS;
+      else renewalErrors.record(agentId, String(error));
+      // The store may be back in a moment: tried again soon, not in a tight loop, and less often the
+      // longer it stays away, yet before the token runs out (the agent would have to reconnect).
+      const count = (failed?.count ?? 0) + 1;
+      const left = principal.expires - now();
+      retryMs = Math.max(
+        RENEW_RETRY_MS,
+        Math.min(RENEW_RETRY_MS * 2 ** (count - 1), RENEW_RETRY_MAX_MS, left / 4),
+      );
+      renewFailures.set(ws, { count, retryAt: now() + retryMs });
     } finally {
       renewing.delete(ws);
     }
@@ -507,6 +529,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
      */
     close(): Promise<void> {
       clearInterval(pinger);
+      renewalErrors.close();
+      checkErrors.close();
       // Nothing more is written: queued messages are dropped (reports were not acked, agents resend
       // them) and, on one hub, agents are marked offline at the next start; in a cluster the
       // other hubs release them once this hub's heartbeat stops.
