@@ -14,7 +14,7 @@ import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { isDatabaseUnreachable } from "../api/app.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
-import { OutageLog } from "../auth/outage-log.js";
+import { OnceAMinuteLog } from "../auth/once-a-minute-log.js";
 import { renewAgentToken, renewalDue, renewalDueAt } from "../auth/renewal.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
 import { AuthError } from "../errors.js";
@@ -181,8 +181,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const renewFailures = new WeakMap<WebSocket, { count: number; retryAt: number }>();
   // An outage fails every connection's renewal and every connecting agent's token check: each said
   // once a minute with a count, not once per agent and attempt.
-  const renewalErrors = new OutageLog(log, "could not renew an agent token", now);
-  const checkErrors = new OutageLog(log, "could not check an agent's token", now);
+  const renewalErrors = new OnceAMinuteLog(log, "could not renew an agent token", now);
+  const checkErrors = new OnceAMinuteLog(log, "could not check an agent's token", now);
   // Per agent, not per connection: a reconnect (cheap for whoever holds the token) must not bring
   // a fresh allowance.
   const reportBudgetOf = budgetsPerAgent(options.maxReportsPerMinute, now);

@@ -1,16 +1,18 @@
 /**
- * The hub's outage log: the first failure of a window is logged at once with its agent, the rest of
+ * A line said once a minute: the first failure of a window is logged at once with its agent, the rest of
  * the window are counted, and the count is written when the window ends even if no failure opens
  * the next one (an outage that ended must still be counted). Real timers, a short window.
  */
 import { describe, expect, it } from "vitest";
-import { OutageLog } from "../../../../hub/auth/outage-log.js";
+import { OnceAMinuteLog } from "../../../../hub/auth/once-a-minute-log.js";
 import { memoryLogger } from "../../../../shared/log.js";
 
-describe("OutageLog", () => {
+describe("OnceAMinuteLog", () => {
   it("logs the first failure of a window, then one line counting the rest when it ends", async () => {
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
-    const outage = new OutageLog(memoryLogger(lines), "could not renew an agent token", Date.now, 300);
+    const outage = new OnceAMinuteLog(memoryLogger(lines), "could not renew an agent token", Date.now, {
+      windowMs: 300,
+    });
     for (let i = 0; i < 50; i++) outage.record(`a-${i % 5}`, "Error: connect ECONNREFUSED");
     expect(lines).toEqual([
       {
@@ -23,7 +25,7 @@ describe("OutageLog", () => {
     expect(lines[1]).toEqual({
       level: "error",
       msg: "could not renew an agent token: more in the same minute, not logged one by one",
-      data: { more: 49, agents: 5, lastError: "Error: connect ECONNREFUSED" },
+      data: { more: 49, agentIds: 5, lastError: "Error: connect ECONNREFUSED" },
     });
     // The next window starts with a line of its own.
     outage.record("a-1", "Error: still down");
