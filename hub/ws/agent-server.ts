@@ -14,6 +14,7 @@ import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { isDatabaseUnreachable } from "../api/app.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
+import { budgetsPer } from "../auth/minute-budget.js";
 import { OnceAMinuteLog } from "../auth/once-a-minute-log.js";
 import { renewAgentToken, renewalDue, renewalDueAt } from "../auth/renewal.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
@@ -49,50 +50,6 @@ export interface AgentServerOptions {
   /** Refused connections, logged and kept for the dashboard (default: a fresh registry). */
   refusals?: ConnectionRefusals;
   now?: () => number;
-}
-
-/** A fixed one-minute window: enough to stop a flood, cheap enough for every message. */
-class MinuteBudget {
-  private windowStart = 0;
-  private used = 0;
-  constructor(
-    private readonly limit: number,
-    private readonly now: () => number,
-  ) {}
-
-  /** Takes `amount` (1: one more message; or bytes); false once the window's limit is passed. */
-  take(amount = 1): boolean {
-    const at = this.now();
-    if (at - this.windowStart >= 60_000) {
-      this.windowStart = at;
-      this.used = 0;
-      this.refused = 0;
-    }
-    this.used += amount;
-    if (this.used <= this.limit) return true;
-    this.refused++;
-    return false;
-  }
-
-  /** The last `take` was the window's first refusal (say so once, not once per message). */
-  firstRefusal(): boolean {
-    return this.refused === 1;
-  }
-
-  private refused = 0;
-}
-
-/** A MinuteBudget per agent id, made on first use (keyed by verified ids: as many as there are agents). */
-function budgetsPerAgent(limit: number, now: () => number): (agentId: string) => MinuteBudget {
-  const budgets = new Map<string, MinuteBudget>();
-  return (agentId) => {
-    let budget = budgets.get(agentId);
-    if (!budget) {
-      budget = new MinuteBudget(limit, now);
-      budgets.set(agentId, budget);
-    }
-    return budget;
-  };
 }
 
 /** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days): a longer delay fires at once. */
@@ -185,13 +142,13 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const checkErrors = new OnceAMinuteLog(log, "could not check an agent's token", now);
   // Per agent, not per connection: a reconnect (cheap for whoever holds the token) must not bring
   // a fresh allowance.
-  const reportBudgetOf = budgetsPerAgent(options.maxReportsPerMinute, now);
+  const reportBudgetOf = budgetsPer(options.maxReportsPerMinute, now);
   // Likewise connections and hellos (each writes the agent's row, and a connect and close two
   // audit events), and messages that do not fit the protocol.
   const maxConnects = options.maxConnectsPerMinute ?? DEFAULT_CONNECTS_PER_MINUTE;
-  const connectBudgetOf = budgetsPerAgent(maxConnects, now);
-  const invalidBudgetOf = budgetsPerAgent(MAX_INVALID_PER_MINUTE, now);
-  const progressBudgetOf = budgetsPerAgent(MAX_PROGRESS_PER_MINUTE, now);
+  const connectBudgetOf = budgetsPer(maxConnects, now);
+  const invalidBudgetOf = budgetsPer(MAX_INVALID_PER_MINUTE, now);
+  const progressBudgetOf = budgetsPer(MAX_PROGRESS_PER_MINUTE, now);
   const helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
   /** Where each connection came from and the host its hello named: said when a duplicate is refused. */
   const origins = new WeakMap<WebSocket, { remote: string; hostname?: string }>();
@@ -206,8 +163,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const perMinuteBytes =
     (options.maxReportsPerMinute + maxConnects + MAX_INVALID_PER_MINUTE) * options.maxPayloadBytes +
     MAX_PROGRESS_PER_MINUTE * PROGRESS_BYTES;
-  const messageBudgetOf = budgetsPerAgent(perMinuteMessages, now);
-  const byteBudgetOf = budgetsPerAgent(perMinuteBytes, now);
+  const messageBudgetOf = budgetsPer(perMinuteMessages, now);
+  const byteBudgetOf = budgetsPer(perMinuteBytes, now);
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
