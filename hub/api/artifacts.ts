@@ -83,6 +83,26 @@ const ROLLBACK_SENT_STATES: readonly DeploymentState[] = [
   "rolled_back",
 ];
 
+/**
+ * Artifacts found sent to each agent, the last few per agent: a release sent stays sent, and the
+ * check read the agent's deployments on every request, so one agent token looping HEAD (or a
+ * 1-byte Range) on an artifact it was sent cost the hub milliseconds of its event loop each.
+ */
+class SentArtifacts {
+  private readonly byAgent = new Map<string, string[]>();
+
+  has(agentId: string, sha256: string): boolean {
+    return this.byAgent.get(agentId)?.includes(sha256) ?? false;
+  }
+
+  add(agentId: string, sha256: string): void {
+    const known = this.byAgent.get(agentId) ?? [];
+    this.byAgent.set(agentId, [sha256, ...known].slice(0, SENT_KEPT_PER_AGENT));
+  }
+}
+/** An update and the release it may go back to, and a few before. */
+const SENT_KEPT_PER_AGENT = 4;
+
 const SHA256 = /^[0-9a-f]{64}$/;
 
 /**
@@ -192,6 +212,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
   const uploads = new HeldPerToken(MAX_UPLOADS_PER_TOKEN);
   const releaseArtifacts: ReleaseArtifacts = new Map();
   const refusedOf = budgetsPer(MAX_REFUSED_ARTIFACTS_PER_MINUTE, deps.now);
+  const sentTo = new SentArtifacts();
 
   // Streamed into the store while hashing (never held whole); a cut or refused upload leaves
   // nothing under a sha256 name. CI uploads (and publishes); operators roll out what CI published.
@@ -252,9 +273,13 @@ export function artifactRoutes(deps: ApiDeps): Router {
           `this token was refused ${MAX_REFUSED_ARTIFACTS_PER_MINUTE} artifacts in the last minute (at most ${MAX_REFUSED_ARTIFACTS_PER_MINUTE}); it may download only artifacts of releases its agent was sent`,
         );
       }
-      if (!(await agentWasSent(store, releaseArtifacts, principal.agentId ?? "", sha256))) {
-        refused.take();
-        throw new HubRequestError(403, `artifact ${sha256} belongs to no release this agent was sent`);
+      const agentId = principal.agentId ?? "";
+      if (!sentTo.has(agentId, sha256)) {
+        if (!(await agentWasSent(store, releaseArtifacts, agentId, sha256))) {
+          refused.take();
+          throw new HubRequestError(403, `artifact ${sha256} belongs to no release this agent was sent`);
+        }
+        sentTo.add(agentId, sha256);
       }
     }
     const artifact = await store.getArtifactInfo(sha256);

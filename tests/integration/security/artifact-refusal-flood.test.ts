@@ -21,8 +21,8 @@ afterAll(async () => {
   await t.stop();
 });
 
-/** Two years of daily rollouts for `agentId`, written straight into the hub's database. */
-function longHistory(agentId: string): void {
+/** Two years of daily rollouts for `agentId`, written straight into the hub's database; the last one's artifact is `lastSha256`. */
+function longHistory(agentId: string, lastSha256?: string): void {
   const db = new Database(join(t.dir, "hub.db"));
   try {
     db.pragma("foreign_keys = OFF");
@@ -32,9 +32,17 @@ function longHistory(agentId: string): void {
         previous_release, state, attempts, updated_at, error) VALUES (?, ?, ?, 0, ?, ?, 'succeeded', 1, ?, NULL)`);
     db.transaction(() => {
       for (let i = 0; i < 2000; i++) {
-        const source = JSON.stringify({ type: "hub", sha256: randomBytes(32).toString("hex") });
-        release.run(`old-${i}`, `1.0.${i}`, source, i);
-        deployment.run(`d-${i}`, `ro-${i}`, agentId, `old-${i}`, i ? `old-${i - 1}` : null, i);
+        const sha256 = i === 1999 && lastSha256 ? lastSha256 : randomBytes(32).toString("hex");
+        const source = JSON.stringify({ type: "hub", sha256 });
+        release.run(`${agentId}-${i}`, `${agentId}.${i}`, source, i);
+        deployment.run(
+          `d-${agentId}-${i}`,
+          `ro-${agentId}-${i}`,
+          agentId,
+          `${agentId}-${i}`,
+          i ? `${agentId}-${i - 1}` : null,
+          i,
+        );
       }
     })();
   } finally {
@@ -64,5 +72,31 @@ describe("artifact requests an agent token was refused", () => {
     );
     // Another agent's token is checked as before.
     expect((await get(await t.agentToken("other"))).status).toBe(403);
+  });
+
+  it("an artifact it was sent is checked once, not on every request (a HEAD loop)", async () => {
+    const upload = await fetch(`${t.hub.url}/api/v1/artifacts`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${t.ci}` },
+      body: randomBytes(1024),
+    });
+    const { sha256 } = (await upload.json()) as { sha256: string };
+    longHistory("looper", sha256);
+    const token = await t.agentToken("looper");
+    const head = () =>
+      fetch(`${t.hub.url}/api/v1/artifacts/${sha256}`, {
+        method: "HEAD",
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect((await head()).status).toBe(200);
+    const started = performance.now();
+    for (let i = 0; i < 40; i++) expect((await head()).status).toBe(200);
+    const checked = performance.now() - started;
+    // What each request cost before: a read of the agent's deployments (timed the same way, so a
+    // busy machine slows both alike). Without the fix the HEADs took longer than the reads.
+    const listStarted = performance.now();
+    for (let i = 0; i < 40; i++) await t.hub.store.listDeployments({ agentId: "looper" });
+    const listed = performance.now() - listStarted;
+    expect(checked).toBeLessThan(listed / 2);
   });
 });
