@@ -102,9 +102,17 @@ export function limitIdleConnections(
   });
   // A request under way holds the connection for a reason the hub checks (its token, its body);
   // once answered, a keep-alive connection is idle again until the next one.
+  // Pipelined requests overlap: idle once the last of them is answered.
+  const underWay = new WeakMap<Socket, number>();
   server.on("request", (req, res) => {
-    uncount(req.socket);
-    res.once("finish", () => count(req.socket));
+    const socket = req.socket;
+    uncount(socket);
+    underWay.set(socket, (underWay.get(socket) ?? 0) + 1);
+    res.once("close", () => {
+      const left = (underWay.get(socket) ?? 1) - 1;
+      underWay.set(socket, left);
+      if (left === 0) count(socket);
+    });
   });
   server.on("upgrade", (req) => uncount(req.socket));
   server.once("close", () => refusedLog.close());
