@@ -1,8 +1,9 @@
 /**
  * While the hub's PostgreSQL is down, every connected agent whose token is due for renewal failed
- * to renew it once a second, and every agent that reconnected failed its token check: each wrote
- * an error line, so an outage wrote one line per agent a second (1,000 agents: 60,000 lines a
- * minute) and buried the line that said what was wrong. Each is now said once a minute, with a
+ * to renew it once a second, every agent that reconnected failed its token check, and every API
+ * request (each open dashboard polls every 2 s) failed: each wrote an error line, so an outage
+ * wrote one line per agent a second (1,000 agents: 60,000 lines a minute) and buried the line that
+ * said what was wrong. Each is now said once a minute, with a
  * count of the rest when the minute ends. Real hub process, real PostgreSQL stopped, real WebSocket.
  */
 import { readFile } from "node:fs/promises";
@@ -70,7 +71,7 @@ describe.runIf(canRunCluster())("the hub's log while its PostgreSQL is down", ()
     await cluster?.close();
   });
 
-  it("failed renewals and token checks are each logged once, not once per agent and attempt", async () => {
+  it("failed renewals, token checks and API requests are each logged once, not once per agent and attempt", async () => {
     const hub = cluster.hub(0);
     const ids = Array.from({ length: AGENTS }, (_, i) => `out-${i}`);
     // Renewal is due at 20 s; it fails until the tokens expire at 40 s, which closes the sessions.
@@ -101,6 +102,14 @@ describe.runIf(canRunCluster())("the hub's log while its PostgreSQL is down", ()
     expect(statuses).toEqual(Array(10).fill(503));
     // The first of the minute, and nothing for the other attempts of it (counted when it ends).
     expect(await linesOf(hub.logFile, "could not check an agent's token")).toHaveLength(1);
+    // Dashboards polling the API meanwhile (each open page every 2 s): one line, not one a request.
+    const polls = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        fetch(`${hub.url}/api/v1/agents`, { headers: { authorization: `Bearer ${cluster.operator}` } }),
+      ),
+    );
+    expect(polls.map((r) => r.status)).toEqual(Array(10).fill(503));
+    expect(await linesOf(hub.logFile, "request failed")).toHaveLength(1);
 
     // Once a second per agent whose renewal was due, that was a line each every second or two.
     await Promise.all(closed);
