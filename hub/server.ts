@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { BadInputError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import { createApiApp } from "./api/app.js";
+import { limitIdleConnections } from "./auth/idle-connections.js";
 import { LiveSessions } from "./auth/live-sessions.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
@@ -252,6 +253,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // stalled or slowloris client) is dropped instead. Headers must still arrive within a minute.
   server.requestTimeout = 0;
   server.timeout = options.idleTimeoutMs ?? 120_000;
+  limitIdleConnections(server, { log, now });
   const agents = attachAgentServer(server, {
     tokens,
     sessions,

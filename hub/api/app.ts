@@ -6,6 +6,7 @@ import {
   nestsDeeperThan,
   tooDeepMessage,
 } from "../../shared/json-depth.js";
+import { OnceAMinuteLog } from "../auth/once-a-minute-log.js";
 import { authenticateBody } from "../auth/require-role.js";
 import { EventStream } from "../dashboard/event-stream.js";
 import { dashboardRoutes } from "../dashboard/router.js";
@@ -81,6 +82,9 @@ export function createApiApp(deps: ApiDeps): express.Express {
 }
 
 function errorHandler(deps: ApiDeps) {
+  // While the database is unreachable every request fails alike (each open dashboard polls every
+  // 2 s): said once a minute with a count, not a line per request.
+  const unreachable = new OnceAMinuteLog(deps.log, "request failed", deps.now, { subject: "request" });
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     let status = 500;
     let message = "internal error";
@@ -102,13 +106,13 @@ function errorHandler(deps: ApiDeps) {
             : error.type === undefined && /^Failed to decode param/.test(error.message)
               ? `path: ${error.message.replace(/^Failed to decode param/, "cannot decode")} (bad percent-encoding)`
               : error.message;
+    } else if (isDatabaseUnreachable(error)) {
+      unreachable.record(`${req.method} ${req.path}`, String(error));
+      // Not the request's fault and not a bug: say what is wrong; clients retry a 503.
+      status = 503;
+      message = "the hub's database is unreachable; try again";
     } else {
       deps.log.error("request failed", { method: req.method, path: req.path, error: String(error) });
-      if (isDatabaseUnreachable(error)) {
-        // Not the request's fault and not a bug: say what is wrong; clients retry a 503.
-        status = 503;
-        message = "the hub's database is unreachable; try again";
-      }
     }
     if (res.headersSent) {
       res.destroy();

@@ -1,6 +1,7 @@
 import { pipeline } from "node:stream/promises";
 import { type Request, type Response, Router } from "express";
 import { HeldPerToken } from "../auth/held-per-token.js";
+import { budgetsPer } from "../auth/minute-budget.js";
 import { actorOf, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import { type DeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
@@ -82,6 +83,26 @@ const ROLLBACK_SENT_STATES: readonly DeploymentState[] = [
   "rolled_back",
 ];
 
+/**
+ * Artifacts found sent to each agent, the last few per agent: a release sent stays sent, and the
+ * check read the agent's deployments on every request, so one agent token looping HEAD (or a
+ * 1-byte Range) on an artifact it was sent cost the hub milliseconds of its event loop each.
+ */
+class SentArtifacts {
+  private readonly byAgent = new Map<string, string[]>();
+
+  has(agentId: string, sha256: string): boolean {
+    return this.byAgent.get(agentId)?.includes(sha256) ?? false;
+  }
+
+  add(agentId: string, sha256: string): void {
+    const known = this.byAgent.get(agentId) ?? [];
+    this.byAgent.set(agentId, [sha256, ...known].slice(0, SENT_KEPT_PER_AGENT));
+  }
+}
+/** An update and the release it may go back to, and a few before. */
+const SENT_KEPT_PER_AGENT = 4;
+
 const SHA256 = /^[0-9a-f]{64}$/;
 
 /**
@@ -96,6 +117,14 @@ export const MAX_DOWNLOADS_PER_TOKEN = 20;
  * disk for as long as its client takes, so one CI token's many slow uploads filled the disk.
  */
 export const MAX_UPLOADS_PER_TOKEN = 20;
+
+/**
+ * Artifact requests an agent token may be refused a minute (per token issued, its renewals
+ * included). Each refusal cost the check against the agent's deployments (milliseconds of the event
+ * loop for an agent with years of history): 16 loops asking for hashes never sent held /healthz
+ * 1.2 s. An agent asks only for what it was sent, so it is not refused in the first place.
+ */
+export const MAX_REFUSED_ARTIFACTS_PER_MINUTE = 60;
 
 /**
  * Counts this request among the token's transfers of `held` until it closes (per token the
@@ -182,6 +211,8 @@ export function artifactRoutes(deps: ApiDeps): Router {
   const downloads = new HeldPerToken(MAX_DOWNLOADS_PER_TOKEN);
   const uploads = new HeldPerToken(MAX_UPLOADS_PER_TOKEN);
   const releaseArtifacts: ReleaseArtifacts = new Map();
+  const refusedOf = budgetsPer(MAX_REFUSED_ARTIFACTS_PER_MINUTE, deps.now);
+  const sentTo = new SentArtifacts();
 
   // Streamed into the store while hashing (never held whole); a cut or refused upload leaves
   // nothing under a sha256 name. CI uploads (and publishes); operators roll out what CI published.
@@ -233,11 +264,24 @@ export function artifactRoutes(deps: ApiDeps): Router {
     if (!SHA256.test(sha256))
       throw new HubRequestError(400, "params.sha256: must be 64 lowercase hex digits");
     const principal = principalOf(res);
-    if (
-      principal.role === "agent" &&
-      !(await agentWasSent(store, releaseArtifacts, principal.agentId ?? "", sha256))
-    )
-      throw new HubRequestError(403, `artifact ${sha256} belongs to no release this agent was sent`);
+    if (principal.role === "agent") {
+      const refused = refusedOf(principal.issuedJti);
+      if (refused.spent()) {
+        res.setHeader("Retry-After", "60");
+        throw new HubRequestError(
+          429,
+          `this token was refused ${MAX_REFUSED_ARTIFACTS_PER_MINUTE} artifacts in the last minute (at most ${MAX_REFUSED_ARTIFACTS_PER_MINUTE}); it may download only artifacts of releases its agent was sent`,
+        );
+      }
+      const agentId = principal.agentId ?? "";
+      if (!sentTo.has(agentId, sha256)) {
+        if (!(await agentWasSent(store, releaseArtifacts, agentId, sha256))) {
+          refused.take();
+          throw new HubRequestError(403, `artifact ${sha256} belongs to no release this agent was sent`);
+        }
+        sentTo.add(agentId, sha256);
+      }
+    }
     const artifact = await store.getArtifactInfo(sha256);
     if (!artifact) throw new HubRequestError(404, `artifact ${sha256} not found`);
     holdTransfer(downloads, res, "downloads");

@@ -28,7 +28,16 @@ export function authenticateBody(tokens: TokenService) {
     if (!hasBody) return next();
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new AuthError(401, "missing bearer token");
-    res.locals.principal = await tokens.verify(token);
+    const principal = await tokens.verify(token);
+    // No API route takes a body from an agent (it speaks over the agent channel, and only reads
+    // artifacts here), yet its token, on every host of the fleet, made the hub read and parse 2 MB
+    // bodies before the route's 403: eight loops of them held /healthz 1.5 s.
+    if (principal.role === "agent")
+      throw new AuthError(
+        403,
+        `role agent may not do this: ${req.method} ${req.baseUrl}${req.path} takes no agent token (agents send no request body to the API)`,
+      );
+    res.locals.principal = principal;
     next();
   };
 }

@@ -77,8 +77,21 @@ export async function tokenCreate(
 }
 
 export async function tokenRevoke(jti: string, options: CommonOptions) {
-  const revoked = await withStore(options, false, (store) => store.revokeToken(jti, Date.now()));
-  if (revoked.length === 0) throw new RangeError(`no active token with jti ${jti}`);
+  const { revoked, known } = await withStore(options, false, async (store) => {
+    const revoked = await store.revokeToken(jti, Date.now());
+    return { revoked, known: revoked.length === 0 ? await store.getToken(jti) : undefined };
+  });
+  // Revoking is idempotent: a script run twice (or a retry after a lost connection) finds the
+  // token revoked, which is what it asked for; it used to fail with "no active token" (exit 2).
+  if (known !== undefined && known.revoked !== null) {
+    const at = new Date(known.revoked).toISOString().replace(/\.\d{3}Z$/, "Z");
+    process.stdout.write(`${jti} was revoked already, at ${at}; nothing changed\n`);
+    return;
+  }
+  if (revoked.length === 0)
+    throw new RangeError(
+      `no token with jti ${jti} (\`ship-hub token list\` shows the jtis; a renewal is deleted once it expires)`,
+    );
   // stdout stays the one line scripts read. The whole chain goes (the token issued and every
   // renewal of it), so the others are named on stderr: an operator who revoked a renewal sees the
   // token they issued went with it.

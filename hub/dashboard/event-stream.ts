@@ -146,8 +146,12 @@ export class EventStream {
         counted = false;
         give();
       });
-      // Two first listeners at once must share one reader.
-      this.starting ??= this.start();
+      // Two first listeners at once must share one reader. A start that failed (the store could not
+      // be read) is not kept: kept, it refused every later stream until the hub restarted.
+      this.starting ??= this.start().catch((error: unknown) => {
+        this.stop();
+        throw error;
+      });
       await this.starting;
       // Gone while the reader started: never listed (its close has fired already). The reader
       // idles until the next listener leaves; stopping it here could stop it under one arriving.

@@ -14,6 +14,8 @@ import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { isDatabaseUnreachable } from "../api/app.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
+import { budgetsPer } from "../auth/minute-budget.js";
+import { OnceAMinuteLog } from "../auth/once-a-minute-log.js";
 import { renewAgentToken, renewalDue, renewalDueAt } from "../auth/renewal.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
 import { AuthError } from "../errors.js";
@@ -50,54 +52,12 @@ export interface AgentServerOptions {
   now?: () => number;
 }
 
-/** A fixed one-minute window: enough to stop a flood, cheap enough for every message. */
-class MinuteBudget {
-  private windowStart = 0;
-  private used = 0;
-  constructor(
-    private readonly limit: number,
-    private readonly now: () => number,
-  ) {}
-
-  /** Takes `amount` (1: one more message; or bytes); false once the window's limit is passed. */
-  take(amount = 1): boolean {
-    const at = this.now();
-    if (at - this.windowStart >= 60_000) {
-      this.windowStart = at;
-      this.used = 0;
-      this.refused = 0;
-    }
-    this.used += amount;
-    if (this.used <= this.limit) return true;
-    this.refused++;
-    return false;
-  }
-
-  /** The last `take` was the window's first refusal (say so once, not once per message). */
-  firstRefusal(): boolean {
-    return this.refused === 1;
-  }
-
-  private refused = 0;
-}
-
-/** A MinuteBudget per agent id, made on first use (keyed by verified ids: as many as there are agents). */
-function budgetsPerAgent(limit: number, now: () => number): (agentId: string) => MinuteBudget {
-  const budgets = new Map<string, MinuteBudget>();
-  return (agentId) => {
-    let budget = budgets.get(agentId);
-    if (!budget) {
-      budget = new MinuteBudget(limit, now);
-      budgets.set(agentId, budget);
-    }
-    return budget;
-  };
-}
-
 /** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days): a longer delay fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;
-/** After a renewal that failed (the store unreachable), the next try. */
+/** After a renewal that failed (the store unreachable), the next try; doubled after each failure in a row. */
 const RENEW_RETRY_MS = 1_000;
+/** The longest wait between two tries (less when the token would expire first). */
+const RENEW_RETRY_MAX_MS = 30_000;
 /** The least time between two renewals of one connection's token. */
 const RENEW_MIN_GAP_MS = 100;
 
@@ -174,15 +134,21 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const sessions = new WeakMap<WebSocket, LiveSession>();
   const renewing = new WeakSet<WebSocket>();
   const renewTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
+  /** Renewals that failed in a row on a connection, and when the next try is due. */
+  const renewFailures = new WeakMap<WebSocket, { count: number; retryAt: number }>();
+  // An outage fails every connection's renewal and every connecting agent's token check: each said
+  // once a minute with a count, not once per agent and attempt.
+  const renewalErrors = new OnceAMinuteLog(log, "could not renew an agent token", now);
+  const checkErrors = new OnceAMinuteLog(log, "could not check an agent's token", now);
   // Per agent, not per connection: a reconnect (cheap for whoever holds the token) must not bring
   // a fresh allowance.
-  const reportBudgetOf = budgetsPerAgent(options.maxReportsPerMinute, now);
+  const reportBudgetOf = budgetsPer(options.maxReportsPerMinute, now);
   // Likewise connections and hellos (each writes the agent's row, and a connect and close two
   // audit events), and messages that do not fit the protocol.
   const maxConnects = options.maxConnectsPerMinute ?? DEFAULT_CONNECTS_PER_MINUTE;
-  const connectBudgetOf = budgetsPerAgent(maxConnects, now);
-  const invalidBudgetOf = budgetsPerAgent(MAX_INVALID_PER_MINUTE, now);
-  const progressBudgetOf = budgetsPerAgent(MAX_PROGRESS_PER_MINUTE, now);
+  const connectBudgetOf = budgetsPer(maxConnects, now);
+  const invalidBudgetOf = budgetsPer(MAX_INVALID_PER_MINUTE, now);
+  const progressBudgetOf = budgetsPer(MAX_PROGRESS_PER_MINUTE, now);
   const helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
   /** Where each connection came from and the host its hello named: said when a duplicate is refused. */
   const origins = new WeakMap<WebSocket, { remote: string; hostname?: string }>();
@@ -197,14 +163,14 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const perMinuteBytes =
     (options.maxReportsPerMinute + maxConnects + MAX_INVALID_PER_MINUTE) * options.maxPayloadBytes +
     MAX_PROGRESS_PER_MINUTE * PROGRESS_BYTES;
-  const messageBudgetOf = budgetsPerAgent(perMinuteMessages, now);
-  const byteBudgetOf = budgetsPerAgent(perMinuteBytes, now);
+  const messageBudgetOf = budgetsPer(perMinuteMessages, now);
+  const byteBudgetOf = budgetsPer(perMinuteBytes, now);
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     const path = new URL(req.url ?? "/", "http://hub").pathname;
     if (path !== AGENT_CHANNEL_PATH) return refuse(socket, 404);
-    let principal: Principal;
+    let principal: Principal | undefined;
     const token = bearerToken(req.headers.authorization);
     const refused = (status: number, reason: string) => {
       // A token the hub signed names its agent; one it did not only claims one (kept apart).
@@ -212,15 +178,12 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       refusals.record(claimedAgent(token), reason, req.socket.remoteAddress, signed);
       refuse(socket, status, reason);
     };
-    try {
-      if (!token) return refused(401, "no bearer token");
-      principal = await options.tokens.verify(token);
-    } catch (error) {
+    const notChecked = (error: unknown) => {
       if (error instanceof AuthError) return refused(401, error.message);
       // The token could not be looked up (the database is down): nothing is known against it. A 401
       // made the agent take its token for refused, listed every agent of the fleet as refused, and
       // told any client the database's address in the database client's error.
-      log.error("could not check an agent's token", { error: String(error) });
+      checkErrors.record(principal?.agentId ?? claimedAgent(token), String(error));
       return refuse(
         socket,
         503,
@@ -228,6 +191,12 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
           ? "the hub's database is unreachable; try again"
           : "the hub could not check the token; try again",
       );
+    };
+    try {
+      if (!token) return refused(401, "no bearer token");
+      principal = await options.tokens.verify(token);
+    } catch (error) {
+      return notChecked(error);
     }
     if (principal.role !== "agent" || !principal.agentId)
       return refused(403, `a ${principal.role} token cannot use the agent channel`);
@@ -246,6 +215,15 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         `agent ${principal.agentId} is connected already from ${where} and answering: two hosts with one agent id? Give each its own [hub] agent_id`,
       );
     }
+    // The probe takes up to 2 s: a token revoked meanwhile opened the channel, and its hello took
+    // the agent's place here (the older connection closed as replaced, the hub's instructions sent
+    // to it) until the next session check closed it.
+    if (current !== undefined)
+      try {
+        await options.tokens.stillInForce(principal);
+      } catch (error) {
+        return notChecked(error);
+      }
     // The peer may have gone while the token was checked against the store.
     if (socket.destroyed) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -269,16 +247,21 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     if (principal?.role !== "agent" || ws.readyState !== ws.OPEN) return;
     // Past 2^31 - 1 ms a timer fires at once: a long token's wait is taken in steps.
     const delay = Math.min(Math.max(renewalDueAt(principal) - now() + 1, atLeastMs), MAX_TIMER_MS);
-    const timer = setTimeout(() => void renewIfDue(ws, agentId), delay);
+    const timer = setTimeout(() => void renewIfDue(ws, agentId, true), delay);
     timer.unref();
     renewTimers.set(ws, timer);
   };
 
-  /** Sends a fresh token to an agent whose token is past half its life; then waits for the next half-life. */
-  const renewIfDue = async (ws: WebSocket, agentId: string) => {
+  /**
+   * Sends a fresh token to an agent whose token is past half its life; then waits for the next
+   * half-life. `retry`: the timer set after a failure, whose time has come (the ping loop waits for it).
+   */
+  const renewIfDue = async (ws: WebSocket, agentId: string, retry = false) => {
     const principal = principals.get(ws);
     // Marked at once: the ping loop must not issue a second token while this one is being stored.
     if (!principal || renewing.has(ws)) return;
+    const failed = renewFailures.get(ws);
+    if (failed && !retry && now() < failed.retryAt) return;
     if (!renewalDue(principal, now())) return scheduleRenewal(ws, agentId);
     renewing.add(ws);
     // JWT times are whole seconds: a renewal within the same second as the token it replaces may
@@ -291,12 +274,20 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       const expires = new Date(renewed.expires).toISOString();
       send(ws, { type: "token", v: 1, token: renewed.token, expires }, agentId);
       log.info("sent an agent a renewed token", { agentId, expires });
+      renewFailures.delete(ws);
     } catch (error) {
       // The token this connection runs on was revoked meanwhile: end it now, not at the next check.
       if (error instanceof AuthError) endSession(ws, error.message);
-      else log.error("could not renew an agent token", { agentId, error: String(error) });
-      // The store may be back in a moment: tried again soon, not in a tight loop.
-      retryMs = RENEW_RETRY_MS;
+      else renewalErrors.record(agentId, String(error));
+      // The store may be back in a moment: tried again soon, not in a tight loop, and less often the
+      // longer it stays away, yet before the token runs out (the agent would have to reconnect).
+      const count = (failed?.count ?? 0) + 1;
+      const left = principal.expires - now();
+      retryMs = Math.max(
+        RENEW_RETRY_MS,
+        Math.min(RENEW_RETRY_MS * 2 ** (count - 1), RENEW_RETRY_MAX_MS, left / 4),
+      );
+      renewFailures.set(ws, { count, retryAt: now() + retryMs });
     } finally {
       renewing.delete(ws);
     }
@@ -495,6 +486,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
      */
     close(): Promise<void> {
       clearInterval(pinger);
+      renewalErrors.close();
+      checkErrors.close();
       // Nothing more is written: queued messages are dropped (reports were not acked, agents resend
       // them) and, on one hub, agents are marked offline at the next start; in a cluster the
       // other hubs release them once this hub's heartbeat stops.

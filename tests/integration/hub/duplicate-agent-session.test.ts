@@ -98,4 +98,25 @@ describe("two live connections with one agent id", () => {
     await expect.poll(() => t.hub.registry.isOnline("web-1")).toBe(true);
     expect(back.ws.readyState).toBe(WebSocket.OPEN);
   });
+
+  it("a token revoked while the first is probed is refused 401 when the probe ends; the first keeps its place", async () => {
+    const t = await startTestHub();
+    hub = t;
+    // Half-open: the probe waits its whole 2 s, then would let the newcomer replace it. The token
+    // was checked before that wait only: one revoked meanwhile opened the channel, its hello took
+    // the agent's place and the hub's instructions went to it until the next session check.
+    const gone = await connect(t, "web-1", await t.agentToken("web-1"), false);
+    const held = t.hub.registry.socketOf("web-1");
+    const stolen = await t.agentToken("web-1");
+    const probed = new Promise<void>((resolve) => gone.ws.once("ping", () => resolve()));
+    const outcome = attempt(t, stolen);
+    await probed;
+    const jti = (
+      JSON.parse(Buffer.from(stolen.split(".")[1] as string, "base64url").toString()) as { jti: string }
+    ).jti;
+    expect(await t.hub.tokens.revoke(jti)).toBe(true);
+    expect(await outcome).toEqual({ status: 401, reason: "token revoked" });
+    expect(t.hub.registry.socketOf("web-1")).toBe(held);
+    expect(gone.ws.readyState).toBe(WebSocket.OPEN);
+  });
 });

@@ -72,10 +72,22 @@ describe("ship-hub token revoke of a renewed agent token", () => {
       revoked: number | null;
     }[];
     expect(list.filter((t) => t.revoked === null)).toEqual([]);
-    // Nothing left in force: the same refusal as before.
+    // Nothing left in force: revoking again is what a script run twice does. It says when, and
+    // exits 0 (the token is revoked, as asked); it was exit 2 "no active token".
+    const listed = list.find((t) => t.jti === issued)?.revoked as number;
     const again = await runHubCli(dir, ["token", "revoke", issued as string, "--data-dir", "data"]);
-    expect(again.code).toBe(2);
-    expect(again.stderr).toContain(`no active token with jti ${issued}`);
+    expect(again).toMatchObject({
+      code: 0,
+      stdout: `${issued} was revoked already, at ${new Date(listed).toISOString().replace(/\.\d{3}Z$/, "Z")}; nothing changed\n`,
+      stderr: "",
+    });
+  });
+
+  it("a jti the hub never issued is still exit 2, naming where the jtis are listed", async () => {
+    expect((await runHubCli(dir, ["token", "create", "--data-dir", "data", "--role", "ci"])).code).toBe(0);
+    const unknown = await runHubCli(dir, ["token", "revoke", "no-such-jti", "--data-dir", "data"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("no token with jti no-such-jti (`ship-hub token list` shows the jtis");
   });
 
   it("a token with no renewals: one jti, as before", async () => {

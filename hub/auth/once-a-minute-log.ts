@@ -1,0 +1,84 @@
+/**
+ * A line that could be written once per agent and attempt (a renewal that cannot be stored while
+ * the hub's database is unreachable, a token that cannot be looked up, a connection refused to a
+ * flooding address): so written, an outage wrote one line per agent a second (1,000 agents due
+ * for renewal: 60,000 lines a minute), burying the line that says what is wrong. The first of a
+ * minute is logged at once; the rest of that minute are counted and said in one line when it ends.
+ */
+import type { Logger } from "../../shared/log.js";
+
+const MINUTE_MS = 60_000;
+
+export interface OnceAMinuteOptions {
+  level?: "error" | "warn";
+  /** The field naming who it happened to (default `agentId`); the summary counts them, `${subject}s`. */
+  subject?: string;
+  /** The field saying what happened (default `error`); the summary gives the last, `last${Detail}`. */
+  detail?: string;
+  /** A minute; tests shorten it. */
+  windowMs?: number;
+}
+
+export class OnceAMinuteLog {
+  private windowStart = Number.NEGATIVE_INFINITY;
+  private more = 0;
+  private readonly subjects = new Set<string>();
+  private lastDetail = "";
+  private timer: NodeJS.Timeout | undefined;
+  private readonly level: "error" | "warn";
+  private readonly subject: string;
+  private readonly detail: string;
+  private readonly windowMs: number;
+
+  constructor(
+    private readonly log: Logger,
+    /** What happened, the line's message: "could not renew an agent token". */
+    private readonly message: string,
+    private readonly now: () => number = Date.now,
+    options: OnceAMinuteOptions = {},
+  ) {
+    this.level = options.level ?? "error";
+    this.subject = options.subject ?? "agentId";
+    this.detail = options.detail ?? "error";
+    this.windowMs = options.windowMs ?? MINUTE_MS;
+  }
+
+  record(subject: string | undefined, detail: string): void {
+    const at = this.now();
+    if (at - this.windowStart >= this.windowMs) {
+      this.flush();
+      this.windowStart = at;
+      this.log[this.level](this.message, {
+        ...(subject === undefined ? {} : { [this.subject]: subject }),
+        [this.detail]: detail,
+      });
+      return;
+    }
+    this.more++;
+    if (subject !== undefined) this.subjects.add(subject);
+    this.lastDetail = detail;
+    // An outage that ends (or a fleet that goes quiet) is still counted: the window's end says it.
+    this.timer ??= setTimeout(() => this.flush(), Math.max(0, this.windowStart + this.windowMs - at)).unref();
+  }
+
+  /** Says what the window left unsaid, if anything. */
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.more === 0) return;
+    const last = `last${this.detail[0]?.toUpperCase()}${this.detail.slice(1)}`;
+    this.log[this.level](`${this.message}: more in the same minute, not logged one by one`, {
+      more: this.more,
+      [`${this.subject}s`]: this.subjects.size,
+      [last]: this.lastDetail,
+    });
+    this.more = 0;
+    this.subjects.clear();
+  }
+
+  /** The hub stops: nothing is written after it. */
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * While the hub's PostgreSQL is down, every connected agent whose token is due for renewal failed
+ * to renew it once a second, every agent that reconnected failed its token check, and every API
+ * request (each open dashboard polls every 2 s) failed: each wrote an error line, so an outage
+ * wrote one line per agent a second (1,000 agents: 60,000 lines a minute) and buried the line that
+ * said what was wrong. Each is now said once a minute, with a
+ * count of the rest when the minute ends. Real hub process, real PostgreSQL stopped, real WebSocket.
+ */
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { Cluster, canRunCluster } from "../../support/cluster.js";
+
+const AGENTS = 6;
+
+function channel(url: string, token: string): WebSocket {
+  return new WebSocket(`${url.replace(/^http/, "ws")}/api/v1/agent`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+}
+
+/** A connected agent that said hello; resolves once the hub answered it (it sends the agent's rollouts or nothing). */
+async function connectAgent(url: string, id: string, token: string): Promise<WebSocket> {
+  const ws = channel(url, token);
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  ws.send(
+    JSON.stringify({
+      type: "hello",
+      v: 1,
+      agentId: id,
+      hostname: id,
+      labels: {},
+      agentVersion: "test",
+      apps: [{ app: "web", version: "1.0.0", state: "ok" }],
+    }),
+  );
+  return ws;
+}
+
+/** The status of an upgrade the hub refuses. */
+function upgradeStatus(url: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = channel(url, token);
+    ws.once("open", () => reject(new Error("the hub opened the agent channel")));
+    ws.once("unexpected-response", (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once("error", reject);
+  });
+}
+
+async function linesOf(file: string, msg: string): Promise<Record<string, unknown>[]> {
+  return (await readFile(file, "utf8"))
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.msg === msg);
+}
+
+describe.runIf(canRunCluster())("the hub's log while its PostgreSQL is down", () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    // The hub keeps its agents for the whole test (no watchdog drop at 30 s of silence).
+    cluster = await Cluster.start({ hubs: 1, hub: { cluster_hub_timeout_seconds: 300 } });
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it("failed renewals, token checks and API requests are each logged once, not once per agent and attempt", async () => {
+    const hub = cluster.hub(0);
+    const ids = Array.from({ length: AGENTS }, (_, i) => `out-${i}`);
+    // Renewal is due at 20 s; it fails until the tokens expire at 40 s, which closes the sessions.
+    const tokens = await Promise.all(
+      ids.map((id) => cluster.tokenCreate("--role", "agent", "--agent", id, "--ttl", "40s")),
+    );
+    // Tokens that do not expire during the test: their check at connect needs the database.
+    const longTokens = await Promise.all(
+      ids.map((id) => cluster.tokenCreate("--role", "agent", "--agent", id)),
+    );
+    const sockets = await Promise.all(
+      tokens.map((token, i) => connectAgent(hub.url, ids[i] as string, token)),
+    );
+    await cluster.waitFor("every agent online", async () => {
+      const res = await fetch(`${hub.url}/api/v1/agents`, {
+        headers: { authorization: `Bearer ${cluster.operator}` },
+      });
+      const body = (await res.json()) as { agents: { id: string; online: boolean }[] };
+      return body.agents.filter((a) => a.online).length === AGENTS;
+    });
+    const closed = sockets.map((ws) => new Promise<void>((resolve) => ws.once("close", () => resolve())));
+    await cluster.stopDatabase();
+
+    // Agents reconnecting meanwhile (together: each waits seconds for the database client to give up).
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => upgradeStatus(hub.url, longTokens[i % AGENTS] as string)),
+    );
+    expect(statuses).toEqual(Array(10).fill(503));
+    // The first of the minute, and nothing for the other attempts of it (counted when it ends).
+    expect(await linesOf(hub.logFile, "could not check an agent's token")).toHaveLength(1);
+    // Dashboards polling the API meanwhile (each open page every 2 s): one line, not one a request.
+    const polls = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        fetch(`${hub.url}/api/v1/agents`, { headers: { authorization: `Bearer ${cluster.operator}` } }),
+      ),
+    );
+    expect(polls.map((r) => r.status)).toEqual(Array(10).fill(503));
+    expect(await linesOf(hub.logFile, "request failed")).toHaveLength(1);
+
+    // Once a second per agent whose renewal was due, that was a line each every second or two.
+    await Promise.all(closed);
+    const renewals = await linesOf(hub.logFile, "could not renew an agent token");
+    expect(renewals).toHaveLength(1);
+    expect(renewals[0]).toMatchObject({ agentId: expect.stringMatching(/^out-\d$/) });
+  }, 90_000);
+});

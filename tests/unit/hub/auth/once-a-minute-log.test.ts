@@ -1,0 +1,36 @@
+/**
+ * A line said once a minute: the first failure of a window is logged at once with its agent, the rest of
+ * the window are counted, and the count is written when the window ends even if no failure opens
+ * the next one (an outage that ended must still be counted). Real timers, a short window.
+ */
+import { describe, expect, it } from "vitest";
+import { OnceAMinuteLog } from "../../../../hub/auth/once-a-minute-log.js";
+import { memoryLogger } from "../../../../shared/log.js";
+
+describe("OnceAMinuteLog", () => {
+  it("logs the first failure of a window, then one line counting the rest when it ends", async () => {
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const outage = new OnceAMinuteLog(memoryLogger(lines), "could not renew an agent token", Date.now, {
+      windowMs: 300,
+    });
+    for (let i = 0; i < 50; i++) outage.record(`a-${i % 5}`, "Error: connect ECONNREFUSED");
+    expect(lines).toEqual([
+      {
+        level: "error",
+        msg: "could not renew an agent token",
+        data: { agentId: "a-0", error: "Error: connect ECONNREFUSED" },
+      },
+    ]);
+    await expect.poll(() => lines.length, { timeout: 2000 }).toBe(2);
+    expect(lines[1]).toEqual({
+      level: "error",
+      msg: "could not renew an agent token: more in the same minute, not logged one by one",
+      data: { more: 49, agentIds: 5, lastError: "Error: connect ECONNREFUSED" },
+    });
+    // The next window starts with a line of its own.
+    outage.record("a-1", "Error: still down");
+    expect(lines).toHaveLength(3);
+    expect(lines[2]?.data).toEqual({ agentId: "a-1", error: "Error: still down" });
+    outage.close();
+  });
+});
