@@ -297,7 +297,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   timers.push(
     every(options.tickIntervalMs, async () => {
       try {
-        if (cluster) await engine.claimedTick(claimEveryMs, now() - hubTimeoutMs);
+        // Heartbeats are stamped with the database's clock, so the cut-off is taken from it too:
+        // a hub whose clock runs ahead would otherwise release every other hub's agents.
+        if (cluster) await engine.claimedTick(claimEveryMs, (await cluster.clock()) - hubTimeoutMs);
         else await engine.tick();
       } catch (error) {
         log.error("rollout tick failed", { error: String(error) });
@@ -315,7 +317,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     timers.push(
       every(heartbeatMs, async () => {
         try {
-          const { previous, schema } = await cluster.renewHeartbeat(hubId, now());
+          const { at, previous, schema } = await cluster.renewHeartbeat(hubId);
           lastBeat = now();
           dropped = false;
           // Its tables may hold what this hub's code does not know (a new state, a new column):
@@ -330,11 +332,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
             );
           // Another hub's tick released this hub's agents (marked offline while still connected
           // here, where nothing marks them online again): a heartbeat that got through too late
-          // for the watchdog to notice, or clocks that differ by more than the timeout. Their
-          // sockets close so they say hello again, which marks them online with a new epoch.
-          if (previous === undefined || previous < lastBeat - hubTimeoutMs) {
+          // for the watchdog to notice (heartbeats carry the database's clock, so hub clocks do
+          // not matter). Their sockets close so they say hello again, which marks them online with a new epoch.
+          if (previous === undefined || previous < at - hubTimeoutMs) {
             log.error(
-              "another hub presumed this hub dead and released its agents (a heartbeat later than cluster_hub_timeout_seconds, or hub clocks that differ by more than that); closing their connections so they say hello again",
+              "another hub presumed this hub dead and released its agents (a heartbeat got through later than cluster_hub_timeout_seconds); closing their connections so they say hello again",
               { timeoutMs: hubTimeoutMs },
             );
             agents.dropAll("hub was presumed dead");

@@ -1,0 +1,92 @@
+/**
+ * Hubs on one PostgreSQL whose clocks disagree.
+ *
+ * Heartbeats were stamped with each hub's own clock and the dead-hub cut-off taken from the
+ * ticking hub's clock, so a hub whose clock ran a minute behind looked dead to the others, and a
+ * hub whose clock ran ahead found every other hub dead: each tick marked the other hubs' agents
+ * offline and they reconnected, over and over, while every host was fine. Heartbeats are now
+ * stamped and compared with the database's clock. Two real hubs in one process (their `now` is
+ * how a skewed clock is made), real WebSocket agents, real PostgreSQL.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { HubOptions } from "../../../hub/server.js";
+import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
+import { startTestHub, TestAgent, type TestHub } from "../hub/support.js";
+
+const SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
+
+describe.skipIf(!hasPostgres())("hubs whose clocks disagree, on one PostgreSQL", () => {
+  let pg: PostgresServer;
+  let dir: string;
+  let hubs: TestHub[] = [];
+  const agents: TestAgent[] = [];
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    dir = await mkdtemp(join(tmpdir(), "ship-hub-clocks-"));
+  }, 60_000);
+  afterEach(async () => {
+    for (const a of agents.splice(0)) a.ws.terminate();
+    for (const h of hubs) await h.stop();
+    hubs = [];
+  });
+  afterAll(async () => {
+    await pg?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function startHubs(url: string, skews: number[]): Promise<TestHub[]> {
+    for (const skew of skews) {
+      const options: Partial<HubOptions> = {
+        envSecret: SECRET,
+        database: { url, file: "test", key: "" },
+        tickIntervalMs: 100,
+        heartbeatMs: 200,
+        hubTimeoutMs: 3_000,
+        now: () => Date.now() + skew,
+      };
+      hubs.push(await startTestHub(options, join(dir, `unused-${hubs.length}`)));
+    }
+    return hubs.slice(-skews.length);
+  }
+
+  async function connect(hub: TestHub, agentId: string): Promise<TestAgent> {
+    const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken(agentId));
+    agents.push(agent);
+    agent.hello(agentId);
+    await expect.poll(async () => (await hub.hub.store.getAgent(agentId))?.online).toBe(true);
+    return agent;
+  }
+
+  it.each([
+    ["a minute ahead", 60_000],
+    ["a minute behind", -60_000],
+  ])(
+    "a hub whose clock runs %s releases no agent of a live hub, and none of its own is released",
+    async (_, skew) => {
+      const url = await pg.createDatabase();
+      const [steady, skewed] = (await startHubs(url, [0, skew])) as [TestHub, TestHub];
+      const onSteady = await connect(steady, "on-steady");
+      const onSkewed = await connect(skewed, "on-skewed");
+      const closes = [onSteady.closed(), onSkewed.closed()].map((closed) => closed.then(({ code }) => code));
+      // Longer than the hub timeout, with a claimed tick every 100 ms and heartbeats every 200 ms.
+      await sleep(4_500);
+      for (const id of ["on-steady", "on-skewed"]) {
+        expect((await steady.hub.store.getAgent(id))?.online, id).toBe(true);
+        const events = await steady.hub.store.listEvents({ limit: 100, subject: id });
+        expect(
+          events.filter((e) => e.kind === "agent.offline"),
+          id,
+        ).toEqual([]);
+      }
+      // Neither hub closed its agent's socket as "presumed dead".
+      const settled = await Promise.race([...closes, sleep(0).then(() => "open")]);
+      expect(settled).toBe("open");
+    },
+    30_000,
+  );
+});
