@@ -310,6 +310,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const stopping = new Promise<BadInputError>((resolve) => {
     mustStop = resolve;
   });
+  let closing: Promise<void> | undefined;
   if (cluster) {
     let lastBeat = now();
     let dropped = false;
@@ -318,6 +319,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       every(heartbeatMs, async () => {
         try {
           const { at, previous, schema } = await cluster.renewHeartbeat(hubId);
+          // Stopping: a heartbeat in flight found the row retired; its agents are closed anyway.
+          if (closing) return;
           lastBeat = now();
           dropped = false;
           // Its tables may hold what this hub's code does not know (a new state, a new column):
@@ -410,7 +413,6 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(cluster ? { hubId } : { dataDir: options.dataDir }),
   });
 
-  let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
     port,

@@ -40,7 +40,8 @@ export interface PostgresStore extends AsyncStore {
    * connection is not written already old. Returns that time (`at`), the heartbeat it replaces
    * (undefined when its row was gone: another hub presumed it dead, released its agents and
    * deleted the row) and the database's schema version (a newer hub may have migrated it since
-   * this one started).
+   * this one started). A retired hub (retireHub) stays retired: a heartbeat still in flight when
+   * it stopped writes nothing.
    */
   renewHeartbeat(hubId: string): Promise<{ at: number; previous: number | undefined; schema: number }>;
   /**
@@ -52,8 +53,10 @@ export interface PostgresStore extends AsyncStore {
   readonly schemaKnown: number;
   /**
    * A hub stopping cleanly: its agents still marked online here are marked offline (with their
-   * agent.offline events) and its row is deleted, so neither its agents nor a secret change wait
-   * for cluster_hub_timeout_seconds. The released agent ids.
+   * agent.offline events) and its row is marked retired, so neither its agents nor a secret change
+   * wait for cluster_hub_timeout_seconds. The next claimed tick deletes the row as it does a silent
+   * hub's; until then it keeps a heartbeat that was in flight at the stop from making the row live
+   * again. The released agent ids.
    */
   retireHub(hubId: string, at: number): Promise<string[]>;
 }
@@ -71,6 +74,8 @@ export type SecretVerdict =
 
 /** The database's clock in ms since the epoch, as SQL: heartbeats are stamped and compared with it. */
 const DB_NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+// A retired hub's row (retireHub): it counts as silent, and a late heartbeat does not revive it.
+const RETIRED = 0;
 
 // One arbitrary constant: the advisory lock every hub takes to migrate, so only one does at a time.
 const MIGRATION_LOCK = 0x5_41_9;
@@ -293,7 +298,8 @@ class PostgresCore {
     const [row] = await this.sql`WITH stamp AS (SELECT ${this.sql.unsafe(DB_NOW_MS)} AS at),
       before AS (SELECT heartbeat_at FROM hubs WHERE id = ${hubId}),
       beat AS (INSERT INTO hubs (id, heartbeat_at) SELECT ${hubId}, at FROM stamp
-        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at)
+        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+        WHERE hubs.heartbeat_at <> ${RETIRED})
       SELECT (SELECT at FROM stamp) AS at, (SELECT heartbeat_at FROM before) AS previous,
         (SELECT MAX(version) FROM schema_version) AS schema`;
     const previous = row?.previous === null || row?.previous === undefined ? undefined : num(row.previous);
@@ -313,7 +319,8 @@ class PostgresCore {
         UPDATE agents SET online = false, last_seen = ${at} WHERE hub_id = ${hubId} AND online RETURNING id),
       recorded AS (INSERT INTO events (at, actor, kind, subject, data)
         SELECT ${at}, 'hub', 'agent.offline', r.id, json_build_object('reason', 'its hub stopped') FROM released r),
-      gone AS (DELETE FROM hubs WHERE id = ${hubId})
+      retired AS (INSERT INTO hubs (id, heartbeat_at) VALUES (${hubId}, ${RETIRED})
+        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at)
       SELECT id FROM released`;
     return rows.map((r) => str(r.id)).sort();
   }

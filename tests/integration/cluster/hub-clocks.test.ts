@@ -1,5 +1,5 @@
 /**
- * Hubs on one PostgreSQL whose clocks disagree.
+ * Hubs on one PostgreSQL whose clocks disagree, and a hub's last heartbeat racing its clean stop.
  *
  * Heartbeats were stamped with each hub's own clock and the dead-hub cut-off taken from the
  * ticking hub's clock, so a hub whose clock ran a minute behind looked dead to the others, and a
@@ -13,13 +13,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { secretFingerprint } from "../../../hub/cluster/shared-secret.js";
 import type { HubOptions } from "../../../hub/server.js";
+import { openPostgresStore } from "../../../hub/store/postgres-store.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 import { startTestHub, TestAgent, type TestHub } from "../hub/support.js";
 
 const SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
 
-describe.skipIf(!hasPostgres())("hubs whose clocks disagree, on one PostgreSQL", () => {
+describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
   let pg: PostgresServer;
   let dir: string;
   let hubs: TestHub[] = [];
@@ -89,4 +91,27 @@ describe.skipIf(!hasPostgres())("hubs whose clocks disagree, on one PostgreSQL",
     },
     30_000,
   );
+
+  it("a heartbeat in flight when a hub stops does not make the stopped hub count as running", async () => {
+    const url = await pg.createDatabase();
+    const store = await openPostgresStore(url, { maxConnections: 2 });
+    try {
+      const other = secretFingerprint(Buffer.from("another secret, after every hub stopped"));
+      await store.claimSecret(secretFingerprint(Buffer.from(SECRET)), {
+        hubId: "stopping",
+        at: Date.now(),
+        liveForMs: 30_000,
+      });
+      await store.retireHub("stopping", Date.now());
+      // The hub's last heartbeat, sent before it stopped, reaches the database after the stop.
+      await store.renewHeartbeat("stopping");
+      // A secret change right after every hub stopped: nothing is running any more.
+      expect(await store.claimSecret(other, { hubId: "next", at: Date.now(), liveForMs: 30_000 })).toEqual({
+        matches: true,
+        replaced: true,
+      });
+    } finally {
+      await store.close();
+    }
+  });
 });
