@@ -7,6 +7,7 @@ import { createApiApp } from "./api/app.js";
 import { LiveSessions } from "./auth/live-sessions.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
+import { clusterPresenceCheck } from "./cluster/presence.js";
 import { checkClusterSecret, secretSource } from "./cluster/shared-secret.js";
 import { startClusterWakeup } from "./cluster/wakeup.js";
 import { EventStream } from "./dashboard/event-stream.js";
@@ -269,6 +270,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(options.helloTimeoutMs === undefined ? {} : { helloTimeoutMs: options.helloTimeoutMs }),
     refusals,
     now,
+    ...(cluster ? { presenceElsewhere: clusterPresenceCheck(cluster, hubId, hubTimeoutMs) } : {}),
   });
   const timers: NodeJS.Timeout[] = [];
   const retention = options.reportRetention ?? { keepPerAgent: 500, keepMs: 90 * 86_400_000 };

@@ -250,4 +250,10 @@ export const postgresMigrations: readonly string[] = [
   `
   CREATE INDEX deployments_state ON deployments(state);
   `,
+  // Which agent process holds an agent's presence (the upgrade's x-ship-instance header): another
+  // process with the same agent id is refused while that one is online on a live hub (two hosts
+  // with one agent_id), the same process moving between hubs is not. NULL: an agent that sends none.
+  `
+  ALTER TABLE agents ADD COLUMN instance_id TEXT;
+  `,
 ];

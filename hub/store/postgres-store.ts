@@ -59,6 +59,17 @@ export interface PostgresStore extends AsyncStore {
    * again. The released agent ids.
    */
   retireHub(hubId: string, at: number): Promise<string[]>;
+  /**
+   * An agent process (`instance`, sent at the upgrade) asking to connect to `hubId`. Recorded as
+   * the agent's process unless another process is online on another hub that heartbeated within
+   * `liveForMs` (by the database's clock): then that presence is returned, and nothing changes.
+   */
+  claimInstance(
+    agentId: string,
+    instance: string,
+    hubId: string,
+    liveForMs: number,
+  ): Promise<{ heldBy: string; hostname: string } | undefined>;
 }
 
 export interface SecretClaim {
@@ -153,6 +164,8 @@ export async function openPostgresStore(
     clock: () => core.clock(),
     schemaKnown: postgresMigrations.length,
     retireHub: (hubId, at) => core.retireHub(hubId, at),
+    claimInstance: (agentId, instance, hubId, liveForMs) =>
+      core.claimInstance(agentId, instance, hubId, liveForMs),
   };
 }
 
@@ -323,6 +336,25 @@ class PostgresCore {
         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at)
       SELECT id FROM released`;
     return rows.map((r) => str(r.id)).sort();
+  }
+
+  async claimInstance(
+    agentId: string,
+    instance: string,
+    hubId: string,
+    liveForMs: number,
+  ): Promise<{ heldBy: string; hostname: string } | undefined> {
+    this.guard.outside("claimInstance");
+    const taken = await this.sql`UPDATE agents SET instance_id = ${instance} WHERE id = ${agentId}
+      AND NOT (online AND instance_id IS NOT NULL AND instance_id <> ${instance}
+        AND hub_id IS NOT NULL AND hub_id <> ${hubId}
+        AND hub_id IN (SELECT id FROM hubs
+          WHERE heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - ${liveForMs}))
+      RETURNING id`;
+    if (taken.length > 0) return undefined;
+    // Not taken: another live process, or an agent never seen (its hello creates the row).
+    const [row] = await this.sql`SELECT hub_id, hostname FROM agents WHERE id = ${agentId}`;
+    return row === undefined ? undefined : { heldBy: str(row.hub_id), hostname: str(row.hostname) };
   }
 
   async sweepAbandonedUploads(before: number): Promise<number> {
