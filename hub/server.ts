@@ -296,12 +296,21 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // the tick (in the tick's own transaction) runs it, so it runs once per interval across hubs; a
   // little slack keeps timer jitter from skipping every other interval.
   const claimEveryMs = options.tickIntervalMs * 0.9;
+  // Cluster: this hub's last heartbeat written, and since when it has written them without a gap
+  // longer than the hub timeout (its start, or the end of its last silence).
+  let lastBeat = now();
+  let beatingSince = lastBeat;
   timers.push(
     every(options.tickIntervalMs, async () => {
       try {
-        // Heartbeats are stamped with the database's clock, so the cut-off is taken from it too:
-        // a hub whose clock runs ahead would otherwise release every other hub's agents.
-        if (cluster) await engine.claimedTick(claimEveryMs, (await cluster.clock()) - hubTimeoutMs);
+        // Another hub's heartbeat counts as silent only to a hub that has itself heartbeated for a
+        // whole timeout: after a database outage every hub's heartbeat is old, and the first tick
+        // used to release every other hub's agents (all reconnecting a second time, every hub
+        // logging that another presumed it dead). Heartbeats carry the database's clock, so the
+        // cut-off is taken from it too: a hub whose clock ran ahead released every other hub's.
+        const steady = now() - beatingSince >= hubTimeoutMs && now() - lastBeat <= hubTimeoutMs;
+        if (cluster)
+          await engine.claimedTick(claimEveryMs, steady ? (await cluster.clock()) - hubTimeoutMs : undefined);
         else await engine.tick();
       } catch (error) {
         log.error("rollout tick failed", { error: String(error) });
@@ -314,16 +323,17 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   });
   let closing: Promise<void> | undefined;
   if (cluster) {
-    let lastBeat = now();
     let dropped = false;
     const heartbeatMs = options.heartbeatMs ?? 5000;
     timers.push(
       every(heartbeatMs, async () => {
         try {
-          const { at, previous, schema } = await cluster.renewHeartbeat(hubId);
+          const { previous, schema } = await cluster.renewHeartbeat(hubId);
           // Stopping: a heartbeat in flight found the row retired; its agents are closed anyway.
           if (closing) return;
-          lastBeat = now();
+          const beatAt = now();
+          if (dropped || beatAt - lastBeat > hubTimeoutMs) beatingSince = beatAt;
+          lastBeat = beatAt;
           dropped = false;
           // Its tables may hold what this hub's code does not know (a new state, a new column):
           // it would misread them, and its tick decides for every hub's rollouts.
@@ -336,10 +346,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
               ),
             );
           // Another hub's tick released this hub's agents (marked offline while still connected
-          // here, where nothing marks them online again): a heartbeat that got through too late
-          // for the watchdog to notice (heartbeats carry the database's clock, so hub clocks do
-          // not matter). Their sockets close so they say hello again, which marks them online with a new epoch.
-          if (previous === undefined || previous < at - hubTimeoutMs) {
+          // here, where nothing marks them online again) and deleted its row, in one statement: a
+          // heartbeat that got through too late for the watchdog to notice. Their sockets close so
+          // they say hello again, which marks them online with a new epoch. An old row that is
+          // still there is this hub's own silence (the watchdog closed its agents): nobody
+          // released them.
+          if (previous === undefined) {
             log.error(
               "another hub presumed this hub dead and released its agents (a heartbeat got through later than cluster_hub_timeout_seconds); closing their connections so they say hello again",
               { timeoutMs: hubTimeoutMs },

@@ -8,14 +8,16 @@
  * stamped and compared with the database's clock. Two real hubs in one process (their `now` is
  * how a skewed clock is made), real WebSocket agents, real PostgreSQL.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { secretFingerprint } from "../../../hub/cluster/shared-secret.js";
 import type { HubOptions } from "../../../hub/server.js";
 import { openPostgresStore } from "../../../hub/store/postgres-store.js";
+import { memoryLogger } from "../../../shared/log.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 import { startTestHub, TestAgent, type TestHub } from "../hub/support.js";
 
@@ -41,7 +43,11 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function startHubs(url: string, skews: number[]): Promise<TestHub[]> {
+  async function startHubs(
+    url: string,
+    skews: number[],
+    overrides: Partial<HubOptions> = {},
+  ): Promise<TestHub[]> {
     for (const skew of skews) {
       const options: Partial<HubOptions> = {
         envSecret: SECRET,
@@ -50,6 +56,7 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
         heartbeatMs: 200,
         hubTimeoutMs: 3_000,
         now: () => Date.now() + skew,
+        ...overrides,
       };
       hubs.push(await startTestHub(options, join(dir, `unused-${hubs.length}`)));
     }
@@ -91,6 +98,47 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
     },
     30_000,
   );
+
+  it("after a database outage longer than the hub timeout no hub presumes another dead", async () => {
+    const url = await pg.createDatabase();
+    const lines: { level: string; msg: string }[] = [];
+    const [a, b] = (await startHubs(url, [0, 0], { hubTimeoutMs: 1_000, log: memoryLogger(lines) })) as [
+      TestHub,
+      TestHub,
+    ];
+    await connect(a, "on-a");
+    await connect(b, "on-b");
+    // The database stops answering for 2.5 s (server and backends frozen), then comes back.
+    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+    const name = new URL(url).pathname.slice(1);
+    const backends = (await admin`SELECT pid FROM pg_stat_activity WHERE datname = ${name}`).map((r) =>
+      Number(r.pid),
+    );
+    const postmaster = Number(
+      (await readFile(`/proc/${backends[0]}/stat`, "utf8")).split(") ")[1]?.split(" ")[1],
+    );
+    const pids = [postmaster, ...backends];
+    try {
+      for (const pid of pids) process.kill(pid, "SIGSTOP");
+      await sleep(2_500);
+    } finally {
+      for (const pid of pids) process.kill(pid, "SIGCONT");
+      await admin.end();
+    }
+    // Each hub closed its own agents while silent (its watchdog); afterwards, with heartbeats and
+    // claimed ticks running again for longer than the timeout, neither releases the other.
+    await sleep(3_000);
+    expect(
+      lines.filter((l) => l.msg.includes("no heartbeat written within the hub timeout")).length,
+    ).toBeGreaterThan(0);
+    expect(lines.filter((l) => l.msg.includes("presumed this hub dead"))).toEqual([]);
+    for (const id of ["on-a", "on-b"]) {
+      const events = await a.hub.store.listEvents({ limit: 100, subject: id });
+      expect(
+        events.filter((e) => e.kind === "agent.offline" && JSON.stringify(e.data).includes("heartbeating")),
+      ).toEqual([]);
+    }
+  }, 40_000);
 
   it("a heartbeat in flight when a hub stops does not make the stopped hub count as running", async () => {
     const url = await pg.createDatabase();

@@ -52,7 +52,7 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
 
   /** A real agent connection (as `ship agent` runs it) of process `instanceId`; its log lines. */
   async function agentProcess(hub: TestHub, agentId: string, instanceId: string, host: string) {
-    const lines: { level: string; msg: string; data?: unknown }[] = [];
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
     const connection = new HubConnection({
       hubUrl: hub.hub.url,
       token: await hub.agentToken(agentId),
