@@ -43,7 +43,7 @@ describe("TLS settings in the hub's database URL", () => {
       const url = `postgres://ship:hunter2@127.0.0.1:${await freePort()}/ship?${query}`;
       const toml = join(dir, "hub.toml");
       await writeFile(toml, `database_url = "${url}"\n`, { mode: 0o600 });
-      const runs = [
+      const runs: { args: string[]; env: Record<string, string>; where: string }[] = [
         { args: ["token", "list", "--database-url", url], env: {}, where: "--database-url " },
         { args: ["token", "list"], env: { SHIP_HUB_DATABASE_URL: url }, where: "SHIP_HUB_DATABASE_URL " },
         { args: ["token", "list", "--config", toml], env: {}, where: `${toml} database_url: ` },

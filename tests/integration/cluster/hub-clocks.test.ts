@@ -8,59 +8,31 @@
  * stamped and compared with the database's clock. Two real hubs in one process (their `now` is
  * how a skewed clock is made), real WebSocket agents, real PostgreSQL.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import postgres from "postgres";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { secretFingerprint } from "../../../hub/cluster/shared-secret.js";
 import type { HubOptions } from "../../../hub/server.js";
 import { openPostgresStore } from "../../../hub/store/postgres-store.js";
 import { memoryLogger } from "../../../shared/log.js";
-import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
-import { startTestHub, TestAgent, type TestHub } from "../hub/support.js";
-
-const SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
+import { hasPostgres } from "../../support/servers/postgres.js";
+import { TestAgent, type TestHub } from "../hub/support.js";
+import { CLUSTER_SECRET, inProcessHubs } from "./in-process-hubs.js";
 
 describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
-  let pg: PostgresServer;
-  let dir: string;
-  let hubs: TestHub[] = [];
+  const cluster = inProcessHubs();
   const agents: TestAgent[] = [];
-
-  beforeAll(async () => {
-    pg = await startPostgres();
-    dir = await mkdtemp(join(tmpdir(), "ship-hub-clocks-"));
-  }, 60_000);
-  afterEach(async () => {
+  afterEach(() => {
     for (const a of agents.splice(0)) a.ws.terminate();
-    for (const h of hubs) await h.stop();
-    hubs = [];
-  });
-  afterAll(async () => {
-    await pg?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function startHubs(
-    url: string,
-    skews: number[],
-    overrides: Partial<HubOptions> = {},
-  ): Promise<TestHub[]> {
-    for (const skew of skews) {
-      const options: Partial<HubOptions> = {
-        envSecret: SECRET,
-        database: { url, file: "test", key: "" },
-        tickIntervalMs: 100,
-        heartbeatMs: 200,
-        hubTimeoutMs: 3_000,
-        now: () => Date.now() + skew,
-        ...overrides,
-      };
-      hubs.push(await startTestHub(options, join(dir, `unused-${hubs.length}`)));
-    }
-    return hubs.slice(-skews.length);
+  async function startHubs(skews: number[], overrides: Partial<HubOptions> = {}): Promise<TestHub[]> {
+    const options = skews.map((skew) => ({
+      heartbeatMs: 200,
+      hubTimeoutMs: 3_000,
+      now: () => Date.now() + skew,
+      ...overrides,
+    }));
+    return (await cluster.start(options)).hubs;
   }
 
   async function connect(hub: TestHub, agentId: string): Promise<TestAgent> {
@@ -77,8 +49,7 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
   ])(
     "a hub whose clock runs %s releases no agent of a live hub, and none of its own is released",
     async (_, skew) => {
-      const url = await pg.createDatabase();
-      const [steady, skewed] = (await startHubs(url, [0, skew])) as [TestHub, TestHub];
+      const [steady, skewed] = (await startHubs([0, skew])) as [TestHub, TestHub];
       const onSteady = await connect(steady, "on-steady");
       const onSkewed = await connect(skewed, "on-skewed");
       const closes = [onSteady.closed(), onSkewed.closed()].map((closed) => closed.then(({ code }) => code));
@@ -100,31 +71,19 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
   );
 
   it("after a database outage longer than the hub timeout no hub presumes another dead", async () => {
-    const url = await pg.createDatabase();
     const lines: { level: string; msg: string }[] = [];
-    const [a, b] = (await startHubs(url, [0, 0], { hubTimeoutMs: 1_000, log: memoryLogger(lines) })) as [
-      TestHub,
-      TestHub,
-    ];
+    const started = await cluster.start(
+      [0, 1].map(() => ({
+        heartbeatMs: 200,
+        hubTimeoutMs: 1_000,
+        log: memoryLogger(lines),
+      })),
+    );
+    const [a, b] = started.hubs as [TestHub, TestHub];
     await connect(a, "on-a");
     await connect(b, "on-b");
     // The database stops answering for 2.5 s (server and backends frozen), then comes back.
-    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
-    const name = new URL(url).pathname.slice(1);
-    const backends = (await admin`SELECT pid FROM pg_stat_activity WHERE datname = ${name}`).map((r) =>
-      Number(r.pid),
-    );
-    const postmaster = Number(
-      (await readFile(`/proc/${backends[0]}/stat`, "utf8")).split(") ")[1]?.split(" ")[1],
-    );
-    const pids = [postmaster, ...backends];
-    try {
-      for (const pid of pids) process.kill(pid, "SIGSTOP");
-      await sleep(2_500);
-    } finally {
-      for (const pid of pids) process.kill(pid, "SIGCONT");
-      await admin.end();
-    }
+    await cluster.freeze(started.url, 2_500);
     // Each hub closed its own agents while silent (its watchdog); afterwards, with heartbeats and
     // claimed ticks running again for longer than the timeout, neither releases the other.
     await sleep(3_000);
@@ -141,11 +100,11 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
   }, 40_000);
 
   it("a heartbeat in flight when a hub stops does not make the stopped hub count as running", async () => {
-    const url = await pg.createDatabase();
+    const url = await cluster.server().createDatabase();
     const store = await openPostgresStore(url, { maxConnections: 2 });
     try {
       const other = secretFingerprint(Buffer.from("another secret, after every hub stopped"));
-      await store.claimSecret(secretFingerprint(Buffer.from(SECRET)), {
+      await store.claimSecret(secretFingerprint(Buffer.from(CLUSTER_SECRET)), {
         hubId: "stopping",
         at: Date.now(),
         liveForMs: 30_000,

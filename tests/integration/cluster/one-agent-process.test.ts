@@ -6,49 +6,22 @@
  * while the first is online on a live hub, and the same process moving to another hub is not.
  * Two real hubs in one process on a real PostgreSQL; the agents are the real HubConnection.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { HubConnection } from "../../../agent/daemon/hub-connection.js";
 import { memoryLogger } from "../../../shared/log.js";
-import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
-import { startTestHub, type TestHub } from "../hub/support.js";
-
-const SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
+import { hasPostgres } from "../../support/servers/postgres.js";
+import type { TestHub } from "../hub/support.js";
+import { inProcessHubs } from "./in-process-hubs.js";
 
 describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", () => {
-  let pg: PostgresServer;
-  let dir: string;
-  let hubs: TestHub[] = [];
+  const cluster = inProcessHubs();
   const connections: HubConnection[] = [];
-
-  beforeAll(async () => {
-    pg = await startPostgres();
-    dir = await mkdtemp(join(tmpdir(), "ship-one-agent-"));
-  }, 60_000);
   afterEach(async () => {
     for (const c of connections.splice(0)) await c.stop();
-    for (const h of hubs) await h.stop();
-    hubs = [];
-  });
-  afterAll(async () => {
-    await pg?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function twoHubs(): Promise<[TestHub, TestHub]> {
-    const url = await pg.createDatabase();
-    for (let i = 0; i < 2; i++)
-      hubs.push(
-        await startTestHub(
-          { envSecret: SECRET, database: { url, file: "test", key: "" }, tickIntervalMs: 100 },
-          join(dir, `unused-${hubs.length}`),
-        ),
-      );
-    return hubs.slice(-2) as [TestHub, TestHub];
-  }
+  const twoHubs = async () => (await cluster.start([{}, {}])).hubs as [TestHub, TestHub];
 
   /** A real agent connection (as `ship agent` runs it) of process `instanceId`; its log lines. */
   async function agentProcess(hub: TestHub, agentId: string, instanceId: string, host: string) {
