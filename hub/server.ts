@@ -8,6 +8,7 @@ import { limitIdleConnections } from "./auth/idle-connections.js";
 import { LiveSessions } from "./auth/live-sessions.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
+import { clusterPresenceCheck } from "./cluster/presence.js";
 import { checkClusterSecret, secretSource } from "./cluster/shared-secret.js";
 import { startClusterWakeup } from "./cluster/wakeup.js";
 import { EventStream } from "./dashboard/event-stream.js";
@@ -271,6 +272,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(options.helloTimeoutMs === undefined ? {} : { helloTimeoutMs: options.helloTimeoutMs }),
     refusals,
     now,
+    ...(cluster ? { presenceElsewhere: clusterPresenceCheck(cluster, hubId, hubTimeoutMs) } : {}),
   });
   const timers: NodeJS.Timeout[] = [];
   const retention = options.reportRetention ?? { keepPerAgent: 500, keepMs: 90 * 86_400_000 };
@@ -296,10 +298,21 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // the tick (in the tick's own transaction) runs it, so it runs once per interval across hubs; a
   // little slack keeps timer jitter from skipping every other interval.
   const claimEveryMs = options.tickIntervalMs * 0.9;
+  // Cluster: this hub's last heartbeat written, and since when it has written them without a gap
+  // longer than the hub timeout (its start, or the end of its last silence).
+  let lastBeat = now();
+  let beatingSince = lastBeat;
   timers.push(
     every(options.tickIntervalMs, async () => {
       try {
-        if (cluster) await engine.claimedTick(claimEveryMs, now() - hubTimeoutMs);
+        // Another hub's heartbeat counts as silent only to a hub that has itself heartbeated for a
+        // whole timeout: after a database outage every hub's heartbeat is old, and the first tick
+        // used to release every other hub's agents (all reconnecting a second time, every hub
+        // logging that another presumed it dead). Heartbeats carry the database's clock, so the
+        // cut-off is taken from it too: a hub whose clock ran ahead released every other hub's.
+        const steady = now() - beatingSince >= hubTimeoutMs && now() - lastBeat <= hubTimeoutMs;
+        if (cluster)
+          await engine.claimedTick(claimEveryMs, steady ? (await cluster.clock()) - hubTimeoutMs : undefined);
         else await engine.tick();
       } catch (error) {
         log.error("rollout tick failed", { error: String(error) });
@@ -310,15 +323,19 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const stopping = new Promise<BadInputError>((resolve) => {
     mustStop = resolve;
   });
+  let closing: Promise<void> | undefined;
   if (cluster) {
-    let lastBeat = now();
     let dropped = false;
     const heartbeatMs = options.heartbeatMs ?? 5000;
     timers.push(
       every(heartbeatMs, async () => {
         try {
-          const { previous, schema } = await cluster.renewHeartbeat(hubId, now());
-          lastBeat = now();
+          const { previous, schema } = await cluster.renewHeartbeat(hubId);
+          // Stopping: a heartbeat in flight found the row retired; its agents are closed anyway.
+          if (closing) return;
+          const beatAt = now();
+          if (dropped || beatAt - lastBeat > hubTimeoutMs) beatingSince = beatAt;
+          lastBeat = beatAt;
           dropped = false;
           // Its tables may hold what this hub's code does not know (a new state, a new column):
           // it would misread them, and its tick decides for every hub's rollouts.
@@ -331,12 +348,14 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
               ),
             );
           // Another hub's tick released this hub's agents (marked offline while still connected
-          // here, where nothing marks them online again): a heartbeat that got through too late
-          // for the watchdog to notice, or clocks that differ by more than the timeout. Their
-          // sockets close so they say hello again, which marks them online with a new epoch.
-          if (previous === undefined || previous < lastBeat - hubTimeoutMs) {
+          // here, where nothing marks them online again) and deleted its row, in one statement: a
+          // heartbeat that got through too late for the watchdog to notice. Their sockets close so
+          // they say hello again, which marks them online with a new epoch. An old row that is
+          // still there is this hub's own silence (the watchdog closed its agents): nobody
+          // released them.
+          if (previous === undefined) {
             log.error(
-              "another hub presumed this hub dead and released its agents (a heartbeat later than cluster_hub_timeout_seconds, or hub clocks that differ by more than that); closing their connections so they say hello again",
+              "another hub presumed this hub dead and released its agents (a heartbeat got through later than cluster_hub_timeout_seconds); closing their connections so they say hello again",
               { timeoutMs: hubTimeoutMs },
             );
             agents.dropAll("hub was presumed dead");
@@ -410,7 +429,6 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(cluster ? { hubId } : { dataDir: options.dataDir }),
   });
 
-  let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
     port,

@@ -1,9 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { WebSocket } from "ws";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../shared/json-depth.js";
 import type { Logger } from "../../shared/log.js";
 import {
   AGENT_CHANNEL_PATH,
+  AGENT_INSTANCE_HEADER,
   type AgentMessage,
   type Hello,
   HubMessage,
@@ -29,7 +31,11 @@ export interface HubConnectionOptions {
   reconnectMaxMs?: number;
   /** A hub that answers no ping for this long is dead: drop the socket and reconnect. */
   pingIntervalMs?: number;
+  /** This agent process, sent at every upgrade (default: one random id per process). */
+  instanceId?: string;
 }
+
+const PROCESS_INSTANCE = randomUUID();
 
 /**
  * Why the upgrade was answered with a status: a 404 is a wrong path in `[hub] url` (a proxy prefix),
@@ -162,7 +168,10 @@ export class HubConnection {
     const url = HubConnection.channelUrl(this.options.hubUrl);
     // The token travels in the upgrade's Authorization header, never in the URL (it would be logged).
     const socket = new WebSocket(url, {
-      headers: { authorization: `Bearer ${this.options.token}` },
+      headers: {
+        authorization: `Bearer ${this.options.token}`,
+        [AGENT_INSTANCE_HEADER]: this.options.instanceId ?? PROCESS_INSTANCE,
+      },
       maxPayload: 4 * 1024 * 1024,
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
     });

@@ -19,14 +19,54 @@ export function databaseUrlOf(
   const env = process.env[DATABASE_URL_ENV];
   // An empty variable reads as unset, as shells and systemd's Environment= use it.
   if (env) return checked(env, DATABASE_URL_ENV);
-  if (config.database_url)
-    return { url: config.database_url, file: configFile ?? "hub.toml", key: "database_url" };
+  if (config.database_url) {
+    const file = configFile ?? "hub.toml";
+    const problem = tlsSettingProblem(config.database_url);
+    if (problem !== undefined) throw BadInputError.single(file, "database_url", problem);
+    return { url: config.database_url, file, key: "database_url" };
+  }
+  return undefined;
+}
+
+/** What libpq's sslmode means, and what the driver (postgres.js) does with each. */
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+/**
+ * libpq's TLS file settings the driver does not read: it passed them to the server as settings
+ * (sslrootcert too, even =system, which it also reads as verify-full).
+ */
+const UNREAD_TLS_FILES: Record<string, string> = {
+  sslcert: "a client certificate",
+  sslkey: "a client key",
+  sslpassword: "a client key's password",
+  sslcrl: "a revocation list",
+  sslcrldir: "a revocation list",
+};
+
+/**
+ * A TLS setting in the URL's query that would not do what libpq's documentation says. The driver
+ * took any unknown sslmode as verify-full, and sent sslrootcert=FILE (and the client certificate
+ * settings) to the server as connection settings, which refused them as unknown ("unrecognized
+ * configuration parameter sslrootcert"), as if the server lacked something.
+ */
+function tlsSettingProblem(url: string): string | undefined {
+  if (!URL.canParse(url)) return undefined;
+  const query = new URL(url).searchParams;
+  const mode = query.get("sslmode");
+  if (mode !== null && !SSL_MODES.includes(mode))
+    return `sslmode=${mode} is not one of ${SSL_MODES.join(", ")}`;
+  const rootCert = query.get("sslrootcert");
+  if (rootCert !== null)
+    return `sslrootcert=${rootCert} is not read by ship-hub's PostgreSQL driver: sslmode=verify-full checks the server against the system's CAs; name another CA file in NODE_EXTRA_CA_CERTS in the hub's environment`;
+  for (const [key, what] of Object.entries(UNREAD_TLS_FILES))
+    if (query.has(key))
+      return `${key} (${what}) is not supported by ship-hub's PostgreSQL driver: log in with a password, and TLS (sslmode=verify-full) for the connection`;
   return undefined;
 }
 
 /** The URL itself is never echoed: it may carry a password. */
 function checked(url: string, file: string): DatabaseSource {
-  const problem = url === "" ? `is empty: ${DATABASE_URL_SCHEME}` : databaseUrlProblem(url);
+  const problem =
+    url === "" ? `is empty: ${DATABASE_URL_SCHEME}` : (databaseUrlProblem(url) ?? tlsSettingProblem(url));
   if (problem !== undefined)
     throw BadInputError.single(
       file,

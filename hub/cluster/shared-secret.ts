@@ -44,7 +44,7 @@ export async function checkClusterSecret(store: PostgresStore, check: SecretChec
   const verdict = await store.claimSecret(secretFingerprint(check.secret), {
     ...(check.hubId === undefined ? {} : { hubId: check.hubId }),
     at: check.now,
-    liveSince: check.now - check.hubTimeoutMs,
+    liveForMs: check.hubTimeoutMs,
   });
   if (verdict.matches) {
     if (verdict.replaced)
@@ -54,7 +54,7 @@ export async function checkClusterSecret(store: PostgresStore, check: SecretChec
     return;
   }
   const hubs = verdict.liveHubs === 1 ? "the hub" : `the ${verdict.liveHubs} hubs`;
-  const ago = Math.max(0, Math.round((check.now - verdict.lastHeartbeat) / 1000));
+  const ago = Math.max(0, Math.round(verdict.lastHeartbeatAgoMs / 1000));
   const consequence =
     check.hubId === undefined
       ? "every hub would refuse a token signed with it"

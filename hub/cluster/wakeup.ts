@@ -23,6 +23,8 @@ export const ROLLOUT_CHANNEL = "ship_rollout";
 export const CHECK_CHANNEL = "ship_check_now";
 /** Often enough that a missed wake-up costs seconds, rarely enough to be no load (one query). */
 export const DEFAULT_RESYNC_MS = 3000;
+/** LISTENs answered within this long of one another are one reconnect (see startClusterWakeup). */
+const RELISTEN_WINDOW_MS = 1000;
 /** application_name of the listening connection. */
 export const WAKEUP_APPLICATION_NAME = "ship-hub wake-up";
 
@@ -74,18 +76,27 @@ export async function startClusterWakeup(
   });
   const queue = new WakeupQueue(targets, options.log);
   let first = true;
+  let relistenedAt = Number.NEGATIVE_INFINITY;
   try {
     await sql.listen(
       ROLLOUT_CHANNEL,
       (payload) => queue.rollout(payload),
       () => {
+        // The driver queues one more LISTEN for each failed attempt while the database is away, and
+        // the reconnected connection answers them all at once: one reconnect, one log and resync
+        // (a second outage within the window is covered by the periodic resync).
+        if (first) {
+          first = false;
+          queue.stats.listens++;
+          return;
+        }
+        const now = Date.now();
+        if (now - relistenedAt < RELISTEN_WINDOW_MS) return;
+        relistenedAt = now;
         queue.stats.listens++;
         // Not the first LISTEN: the connection was lost and notifications may have gone by.
-        if (!first) {
-          options.log.info("cluster wake-up listener reconnected; resyncing");
-          queue.resync();
-        }
-        first = false;
+        options.log.info("cluster wake-up listener reconnected; resyncing");
+        queue.resync();
       },
     );
     await sql.listen(CHECK_CHANNEL, (agentId) => {

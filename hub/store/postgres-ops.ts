@@ -510,9 +510,14 @@ export function postgresOps(db: Db): StoreOps {
         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`;
     },
     async releaseSilentHubs(before) {
-      const rows = await db`UPDATE agents SET online = false WHERE online AND hub_id IS NOT NULL
-        AND hub_id NOT IN (SELECT id FROM hubs WHERE heartbeat_at >= ${before}) RETURNING id`;
-      await db`DELETE FROM hubs WHERE heartbeat_at < ${before}`;
+      // One statement, releasing the agents of exactly the rows it deletes: a heartbeat that
+      // commits meanwhile keeps its row (the DELETE re-checks it) and so its hub's agents. Two
+      // statements released those agents and then kept the row, so the hub never learnt it.
+      // Agents naming a hub with no row at all (deleted before) are released too.
+      const rows = await db`WITH dead AS (DELETE FROM hubs WHERE heartbeat_at < ${before} RETURNING id)
+        UPDATE agents SET online = false WHERE online AND hub_id IS NOT NULL
+          AND (hub_id IN (SELECT id FROM dead) OR hub_id NOT IN (SELECT id FROM hubs))
+        RETURNING id`;
       return rows.map((r) => str(r.id)).sort();
     },
 

@@ -29,36 +29,64 @@ export interface PostgresStore extends AsyncStore {
   /**
    * Compares the fingerprint of this process's JWT secret with the one the cluster's hubs sign
    * with. A hub (`hubId` given) records its own when none is stored, or when it differs and no
-   * other hub heartbeated since `liveSince` (the secret was changed with every hub stopped), and
+   * other hub heartbeated within `liveForMs` (the secret was changed with every hub stopped), and
    * writes its first heartbeat in the same transaction, so two hubs starting at once with
    * different secrets cannot both pass. Without `hubId` (token create) nothing is written.
    */
   claimSecret(fingerprint: string, claim: SecretClaim): Promise<SecretVerdict>;
   /**
-   * Writes this hub's heartbeat. Returns the one it replaces (undefined when its row was gone:
-   * another hub presumed it dead, released its agents and deleted the row) and the database's
-   * schema version (a newer hub may have migrated it since this one started).
+   * Writes this hub's heartbeat, stamped with the database's clock when the write runs: hubs
+   * compare heartbeats with one clock whatever their own say, and a heartbeat that waited for a
+   * connection is not written already old. Returns that time (`at`), the heartbeat it replaces
+   * (undefined when its row was gone: another hub presumed it dead, released its agents and
+   * deleted the row) and the database's schema version (a newer hub may have migrated it since
+   * this one started). A retired hub (retireHub) stays retired: a heartbeat still in flight when
+   * it stopped writes nothing.
    */
-  renewHeartbeat(hubId: string, at: number): Promise<{ previous: number | undefined; schema: number }>;
+  renewHeartbeat(hubId: string): Promise<{ at: number; previous: number | undefined; schema: number }>;
+  /**
+   * The database's clock (ms since the epoch): what heartbeats are stamped with, so the cut-off
+   * for silent hubs (releaseSilentHubs) is taken from it too, not from this hub's clock.
+   */
+  clock(): Promise<number>;
   /** The schema version this hub's migrations lead to. */
   readonly schemaKnown: number;
   /**
    * A hub stopping cleanly: its agents still marked online here are marked offline (with their
-   * agent.offline events) and its row is deleted, so neither its agents nor a secret change wait
-   * for cluster_hub_timeout_seconds. The released agent ids.
+   * agent.offline events) and its row is marked retired, so neither its agents nor a secret change
+   * wait for cluster_hub_timeout_seconds. The next claimed tick deletes the row as it does a silent
+   * hub's; until then it keeps a heartbeat that was in flight at the stop from making the row live
+   * again. The released agent ids.
    */
   retireHub(hubId: string, at: number): Promise<string[]>;
+  /**
+   * An agent process (`instance`, sent at the upgrade) asking to connect to `hubId`. Recorded as
+   * the agent's process unless another process is online on another hub that heartbeated within
+   * `liveForMs` (by the database's clock): then that presence is returned, and nothing changes.
+   */
+  claimInstance(
+    agentId: string,
+    instance: string,
+    hubId: string,
+    liveForMs: number,
+  ): Promise<{ heldBy: string; hostname: string } | undefined>;
 }
 
 export interface SecretClaim {
   hubId?: string;
   at: number;
-  liveSince: number;
+  /** A hub heartbeating within this long (by the database's clock) is running. */
+  liveForMs: number;
 }
 
 export type SecretVerdict =
   | { matches: true; replaced: boolean }
-  | { matches: false; liveHubs: number; lastHeartbeat: number };
+  | { matches: false; liveHubs: number; lastHeartbeatAgoMs: number };
+
+/** The database's clock in ms since the epoch, as SQL: heartbeats are stamped and compared with it. */
+const DB_NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+// A retired hub's row (retireHub): it counts as silent, and a late heartbeat does not revive it.
+const RETIRED = 0;
 
 // One arbitrary constant: the advisory lock every hub takes to migrate, so only one does at a time.
 const MIGRATION_LOCK = 0x5_41_9;
@@ -132,9 +160,12 @@ export async function openPostgresStore(
     readArtifact: (sha256, range) => core.readArtifact(sha256, range),
     sweepAbandonedUploads: (before) => core.sweepAbandonedUploads(before),
     claimSecret: (fingerprint, claim) => core.claimSecret(fingerprint, claim),
-    renewHeartbeat: (hubId, at) => core.renewHeartbeat(hubId, at),
+    renewHeartbeat: (hubId) => core.renewHeartbeat(hubId),
+    clock: () => core.clock(),
     schemaKnown: postgresMigrations.length,
     retireHub: (hubId, at) => core.retireHub(hubId, at),
+    claimInstance: (agentId, instance, hubId, liveForMs) =>
+      core.claimInstance(agentId, instance, hubId, liveForMs),
   };
 }
 
@@ -254,10 +285,12 @@ class PostgresCore {
           const stored = row === undefined ? undefined : str(row.fingerprint);
           const differs = stored !== undefined && stored !== fingerprint;
           if (differs) {
-            const [live] = await t`SELECT count(*)::int AS n, max(heartbeat_at) AS last FROM hubs
-              WHERE heartbeat_at >= ${claim.liveSince} AND id <> ${claim.hubId ?? ""}`;
+            const [live] =
+              await t`SELECT count(*)::int AS n, ${t.unsafe(DB_NOW_MS)} - max(heartbeat_at) AS ago
+              FROM hubs WHERE heartbeat_at >= ${t.unsafe(DB_NOW_MS)} - ${claim.liveForMs}
+                AND id <> ${claim.hubId ?? ""}`;
             const liveHubs = num(live?.n);
-            if (liveHubs > 0) return { matches: false, liveHubs, lastHeartbeat: num(live?.last) };
+            if (liveHubs > 0) return { matches: false, liveHubs, lastHeartbeatAgoMs: num(live?.ago) };
           }
           if (claim.hubId === undefined) return { matches: true, replaced: false };
           if (stored !== fingerprint)
@@ -265,23 +298,31 @@ class PostgresCore {
               VALUES (true, ${fingerprint}, ${claim.hubId}, ${claim.at})
               ON CONFLICT (one) DO UPDATE SET fingerprint = excluded.fingerprint,
                 hub_id = excluded.hub_id, set_at = excluded.set_at`;
-          await t`INSERT INTO hubs (id, heartbeat_at) VALUES (${claim.hubId}, ${claim.at})
+          await t`INSERT INTO hubs (id, heartbeat_at) VALUES (${claim.hubId}, ${t.unsafe(DB_NOW_MS)})
             ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`;
           return { matches: true, replaced: differs };
         })) as SecretVerdict,
     );
   }
 
-  async renewHeartbeat(hubId: string, at: number): Promise<{ previous: number | undefined; schema: number }> {
+  async renewHeartbeat(hubId: string): Promise<{ at: number; previous: number | undefined; schema: number }> {
     this.guard.outside("renewHeartbeat");
     // `before` reads the row as the statement's snapshot saw it, before the upsert changed it.
-    const [row] = await this.sql`WITH before AS (SELECT heartbeat_at FROM hubs WHERE id = ${hubId})
-      INSERT INTO hubs (id, heartbeat_at) VALUES (${hubId}, ${at})
-      ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
-      RETURNING (SELECT heartbeat_at FROM before) AS previous,
+    const [row] = await this.sql`WITH stamp AS (SELECT ${this.sql.unsafe(DB_NOW_MS)} AS at),
+      before AS (SELECT heartbeat_at FROM hubs WHERE id = ${hubId}),
+      beat AS (INSERT INTO hubs (id, heartbeat_at) SELECT ${hubId}, at FROM stamp
+        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+        WHERE hubs.heartbeat_at <> ${RETIRED})
+      SELECT (SELECT at FROM stamp) AS at, (SELECT heartbeat_at FROM before) AS previous,
         (SELECT MAX(version) FROM schema_version) AS schema`;
     const previous = row?.previous === null || row?.previous === undefined ? undefined : num(row.previous);
-    return { previous, schema: num(row?.schema) };
+    return { at: num(row?.at), previous, schema: num(row?.schema) };
+  }
+
+  async clock(): Promise<number> {
+    this.guard.outside("clock");
+    const [row] = await this.sql`SELECT ${this.sql.unsafe(DB_NOW_MS)} AS now`;
+    return num(row?.now);
   }
 
   async retireHub(hubId: string, at: number): Promise<string[]> {
@@ -291,9 +332,29 @@ class PostgresCore {
         UPDATE agents SET online = false, last_seen = ${at} WHERE hub_id = ${hubId} AND online RETURNING id),
       recorded AS (INSERT INTO events (at, actor, kind, subject, data)
         SELECT ${at}, 'hub', 'agent.offline', r.id, json_build_object('reason', 'its hub stopped') FROM released r),
-      gone AS (DELETE FROM hubs WHERE id = ${hubId})
+      retired AS (INSERT INTO hubs (id, heartbeat_at) VALUES (${hubId}, ${RETIRED})
+        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at)
       SELECT id FROM released`;
     return rows.map((r) => str(r.id)).sort();
+  }
+
+  async claimInstance(
+    agentId: string,
+    instance: string,
+    hubId: string,
+    liveForMs: number,
+  ): Promise<{ heldBy: string; hostname: string } | undefined> {
+    this.guard.outside("claimInstance");
+    const taken = await this.sql`UPDATE agents SET instance_id = ${instance} WHERE id = ${agentId}
+      AND NOT (online AND instance_id IS NOT NULL AND instance_id <> ${instance}
+        AND hub_id IS NOT NULL AND hub_id <> ${hubId}
+        AND hub_id IN (SELECT id FROM hubs
+          WHERE heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - ${liveForMs}))
+      RETURNING id`;
+    if (taken.length > 0) return undefined;
+    // Not taken: another live process, or an agent never seen (its hello creates the row).
+    const [row] = await this.sql`SELECT hub_id, hostname FROM agents WHERE id = ${agentId}`;
+    return row === undefined ? undefined : { heldBy: str(row.hub_id), hostname: str(row.hostname) };
   }
 
   async sweepAbandonedUploads(before: number): Promise<number> {

@@ -10,7 +10,12 @@ import {
   tooDeepMessage,
 } from "../../shared/json-depth.js";
 import type { Logger } from "../../shared/log.js";
-import { AGENT_CHANNEL_PATH, AgentMessage, type HubMessage } from "../../shared/protocol/messages.js";
+import {
+  AGENT_CHANNEL_PATH,
+  AGENT_INSTANCE_HEADER,
+  AgentMessage,
+  type HubMessage,
+} from "../../shared/protocol/messages.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { isDatabaseUnreachable } from "../api/app.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
@@ -49,6 +54,14 @@ export interface AgentServerOptions {
   helloTimeoutMs?: number;
   /** Refused connections, logged and kept for the dashboard (default: a fresh registry). */
   refusals?: ConnectionRefusals;
+  /**
+   * Cluster mode (hub/cluster/presence.ts): a refusal reason when another process of the agent
+   * (the upgrade's instance header) is connected to another live hub.
+   */
+  presenceElsewhere?: (
+    agentId: string,
+    instanceHeader: string | string[] | undefined,
+  ) => Promise<string | undefined>;
   now?: () => number;
 }
 
@@ -224,6 +237,16 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       } catch (error) {
         return notChecked(error);
       }
+    try {
+      const elsewhere = await options.presenceElsewhere?.(
+        principal.agentId,
+        req.headers[AGENT_INSTANCE_HEADER],
+      );
+      if (elsewhere !== undefined) return refused(409, elsewhere);
+    } catch (error) {
+      log.error("could not check where an agent is connected", { error: String(error) });
+      return refuse(socket, 503, "the hub could not check where this agent is connected; try again");
+    }
     // The peer may have gone while the token was checked against the store.
     if (socket.destroyed) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -232,7 +255,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       const session = options.sessions.open(principal, (reason) => endSession(ws, reason));
       sessions.set(ws, session);
       ws.once("close", () => session.end());
-      onConnection(ws, principal.agentId as string);
+      onConnection(ws, principal.agentId as string, req.headers[AGENT_INSTANCE_HEADER]);
     });
   };
 
@@ -302,7 +325,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     setTimeout(() => ws.terminate(), 1000).unref();
   };
 
-  function onConnection(ws: WebSocket, agentId: string): void {
+  function onConnection(ws: WebSocket, agentId: string, instanceHeader?: string | string[]): void {
     let greeted = false;
     // A socket that never says hello would be held (and pinged) for ever: one token could open
     // thousands. An agent says hello as soon as it is connected.
@@ -410,6 +433,14 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         // as connected here: close, so it reconnects (here or to another hub) and says it again.
         void presence.then((epoch) => {
           if (epoch === undefined && ws.readyState === ws.OPEN) ws.close(1011, "hello not stored; reconnect");
+          // An agent's first hello creates its row, which the check at the upgrade found missing:
+          // the hello claimed the agent for this hub, so this records its process.
+          if (epoch !== undefined)
+            options
+              .presenceElsewhere?.(agentId, instanceHeader)
+              .catch((error: unknown) =>
+                log.warn("could not record an agent's process", { agentId, error: String(error) }),
+              );
         });
       } else if (!greeted) {
         send(ws, { type: "error", v: 1, message: "send hello first" }, agentId);

@@ -177,6 +177,12 @@ export type HubMessage = z.infer<typeof HubMessage>;
 
 /** WebSocket path on the hub; the agent derives ws(s)://host:port + this from its hub url. */
 export const AGENT_CHANNEL_PATH = "/api/v1/agent";
+/**
+ * Upgrade header naming the agent process (a random id per start): hubs sharing one database refuse
+ * a second live connection of one agent id from another process (two hosts with one agent_id), and
+ * let the same process move from one hub to another.
+ */
+export const AGENT_INSTANCE_HEADER = "x-ship-instance";
 
 const ROLLBACK_SUFFIX = "~rollback";
 

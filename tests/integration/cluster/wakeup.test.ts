@@ -3,6 +3,7 @@
  * another hub would) wake delivery for that rollout, a rolled-back or report-level change does
  * not, a burst collapses, and the listener survives its backend being terminated (then resyncs).
  */
+import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
 import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -17,6 +18,50 @@ import { hasPostgres, type PostgresServer, startPostgres } from "../../support/s
 import { gate, release, rollout, sleep } from "../hub/store-contract/subjects.js";
 
 const available = hasPostgres();
+
+/**
+ * A TCP relay to PostgreSQL that can go down (its connections cut, new ones refused) and come back
+ * on the same port, as the database's address does across a restart.
+ */
+async function startRelay(
+  target: number,
+): Promise<{ port: number; down(): Promise<void>; up(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("error", () => socket.destroy());
+    socket.once("close", () => sockets.delete(socket));
+  };
+  let server: Server | undefined;
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const s = createServer((client) => {
+        track(client);
+        const upstream = connect({ host: "127.0.0.1", port: target });
+        track(upstream);
+        upstream.once("close", () => client.destroy());
+        client.once("close", () => upstream.destroy());
+        client.pipe(upstream).pipe(client);
+      });
+      s.once("error", reject);
+      s.listen(port, "127.0.0.1", () => {
+        server = s;
+        resolve((s.address() as AddressInfo).port);
+      });
+    });
+  const port = await listen(0);
+  return {
+    port,
+    async down() {
+      const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+    async up() {
+      await listen(port);
+    },
+  };
+}
 
 /** What the wake-up asked this "hub" to do, in order. */
 interface Recorder {
@@ -166,4 +211,35 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
     await admin`SELECT pg_notify('ship_rollout', 'after')`;
     await eventually(() => deliveriesOf("after") === 1, "a wake-up on the new connection");
   });
+
+  it("says once that it reconnected after a database outage, however many attempts it took", async () => {
+    // The listener reaches the database through a relay that can refuse it, as during a restart:
+    // each failed attempt queued another LISTEN, and each answered on reconnect, so one outage was
+    // logged ("reconnected; resyncing") and counted once per attempt.
+    const relay = await startRelay(Number(new URL(url).port));
+    try {
+      const through = new URL(url);
+      through.port = String(relay.port);
+      wakeup = await startClusterWakeup(
+        { url: through.toString(), log: memoryLogger(lines), resyncMs: 600_000 },
+        { deliverPending: async (id) => void seen.deliveries.push(id), wakeEvents() {}, checkNow() {} },
+      );
+      const running = wakeup;
+      const reconnected = () => lines.filter((l) => l.msg.includes("listener reconnected")).length;
+      const before = reconnected();
+      await relay.down();
+      await sleep(3_000);
+      await relay.up();
+      await eventually(() => running.stats.listens >= 2, "the listener's LISTEN after the outage", 20_000);
+      // Every attempt's LISTEN has been answered by now.
+      await sleep(1_000);
+      expect(reconnected() - before).toBe(1);
+      expect(running.stats.listens).toBe(2);
+      expect(deliveriesOf(undefined)).toBe(1);
+    } finally {
+      await wakeup?.close();
+      wakeup = undefined;
+      await relay.down();
+    }
+  }, 40_000);
 });

@@ -173,7 +173,9 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
   });
 
   it("the claimed tick releases the agents of a hub that stopped heartbeating", async () => {
-    const [a] = (await cluster(1, { hubTimeoutMs: 2_000 })) as [TestHub];
+    // A heartbeat well within the timeout, as serve requires (timeout ≥ twice the heartbeat): a hub
+    // presumes others dead only once it has heartbeated for a whole timeout itself.
+    const [a] = (await cluster(1, { hubTimeoutMs: 2_000, heartbeatMs: 500 })) as [TestHub];
     await connect(a, "orphan");
     await expect.poll(() => online(a, "orphan")).toBe(true);
     // The agent's row now names a hub that died long ago (as after a SIGKILL).

@@ -1,0 +1,84 @@
+/**
+ * TLS settings in the hub's database URL that the driver (postgres.js) does not honour as libpq
+ * documents them. An unknown sslmode (a typo) silently meant verify-full; sslrootcert and the
+ * client-certificate settings were passed to the server as connection settings, which refused
+ * them: "refused: unrecognized configuration parameter "sslrootcert" (a ?key=value in the URL)",
+ * as if the server lacked something. Each is now named before any connection, exit 2, whichever
+ * of --database-url, SHIP_HUB_DATABASE_URL and hub.toml database_url carried it. Real CLI runs;
+ * nothing listens at the URL, so a URL that passed would fail differently (exit 1, refused).
+ */
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
+import { freePort } from "../../support/servers/free-port.js";
+
+let dir: string;
+beforeEach(async () => {
+  requireHubBin();
+  dir = await mkdtemp(join(tmpdir(), "ship-dburl-tls-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("TLS settings in the hub's database URL", () => {
+  it.each([
+    [
+      "sslmode=requird",
+      "sslmode=requird is not one of disable, allow, prefer, require, verify-ca, verify-full",
+    ],
+    [
+      "sslmode=verify-full&sslrootcert=/etc/ship/db-ca.pem",
+      "sslrootcert=/etc/ship/db-ca.pem is not read by ship-hub's PostgreSQL driver: sslmode=verify-full checks the server against the system's CAs; name another CA file in NODE_EXTRA_CA_CERTS in the hub's environment",
+    ],
+    [
+      "sslmode=require&sslcert=/etc/ship/client.pem&sslkey=/etc/ship/client.key",
+      "sslcert (a client certificate) is not supported by ship-hub's PostgreSQL driver: log in with a password, and TLS (sslmode=verify-full) for the connection",
+    ],
+  ])(
+    "?%s is named before connecting: exit 2, one line, for the flag, the variable and hub.toml",
+    async (query, problem) => {
+      const url = `postgres://ship:hunter2@127.0.0.1:${await freePort()}/ship?${query}`;
+      const toml = join(dir, "hub.toml");
+      await writeFile(toml, `database_url = "${url}"\n`, { mode: 0o600 });
+      const runs: { args: string[]; env: Record<string, string>; where: string }[] = [
+        { args: ["token", "list", "--database-url", url], env: {}, where: "--database-url " },
+        { args: ["token", "list"], env: { SHIP_HUB_DATABASE_URL: url }, where: "SHIP_HUB_DATABASE_URL " },
+        { args: ["token", "list", "--config", toml], env: {}, where: `${toml} database_url: ` },
+        {
+          args: ["serve", "--port", "0", "--config", toml],
+          env: { SHIP_HUB_SECRET: "s".repeat(40) },
+          where: `${toml} database_url: `,
+        },
+      ];
+      for (const { args, env, where } of runs) {
+        const { code, stderr } = await runHubCli(dir, args, env);
+        const lines = stderr
+          .trim()
+          .split("\n")
+          .filter((l) => !l.includes("holds a password"));
+        expect({ code, lines }, args.join(" ")).toEqual({
+          code: 2,
+          lines: [`ship-hub: ${where}${problem}`],
+        });
+        expect(stderr).not.toContain("hunter2");
+      }
+      expect((await readdir(dir)).sort()).toEqual(["hub.toml"]);
+    },
+  );
+
+  it("a URL with libpq's sslmode values the driver honours passes the check (and then finds nothing listening)", async () => {
+    for (const mode of ["disable", "prefer"]) {
+      const port = await freePort();
+      const { code, stderr } = await runHubCli(dir, ["token", "list"], {
+        SHIP_HUB_DATABASE_URL: `postgres://ship@127.0.0.1:${port}/ship?sslmode=${mode}`,
+      });
+      expect({ code, stderr: stderr.trim() }).toEqual({
+        code: 1,
+        stderr: `ship-hub: cannot use PostgreSQL at postgres://ship@127.0.0.1:${port}/ship from SHIP_HUB_DATABASE_URL: connection refused (ECONNREFUSED)`,
+      });
+    }
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * Hubs on one PostgreSQL whose clocks disagree, and a hub's last heartbeat racing its clean stop.
+ *
+ * Heartbeats were stamped with each hub's own clock and the dead-hub cut-off taken from the
+ * ticking hub's clock, so a hub whose clock ran a minute behind looked dead to the others, and a
+ * hub whose clock ran ahead found every other hub dead: each tick marked the other hubs' agents
+ * offline and they reconnected, over and over, while every host was fine. Heartbeats are now
+ * stamped and compared with the database's clock. Two real hubs in one process (their `now` is
+ * how a skewed clock is made), real WebSocket agents, real PostgreSQL.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { secretFingerprint } from "../../../hub/cluster/shared-secret.js";
+import type { HubOptions } from "../../../hub/server.js";
+import { openPostgresStore } from "../../../hub/store/postgres-store.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { hasPostgres } from "../../support/servers/postgres.js";
+import { TestAgent, type TestHub } from "../hub/support.js";
+import { CLUSTER_SECRET, inProcessHubs } from "./in-process-hubs.js";
+
+describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
+  const cluster = inProcessHubs();
+  const agents: TestAgent[] = [];
+  afterEach(() => {
+    for (const a of agents.splice(0)) a.ws.terminate();
+  });
+
+  async function startHubs(skews: number[], overrides: Partial<HubOptions> = {}): Promise<TestHub[]> {
+    const options = skews.map((skew) => ({
+      heartbeatMs: 200,
+      hubTimeoutMs: 3_000,
+      now: () => Date.now() + skew,
+      ...overrides,
+    }));
+    return (await cluster.start(options)).hubs;
+  }
+
+  async function connect(hub: TestHub, agentId: string): Promise<TestAgent> {
+    const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken(agentId));
+    agents.push(agent);
+    agent.hello(agentId);
+    await expect.poll(async () => (await hub.hub.store.getAgent(agentId))?.online).toBe(true);
+    return agent;
+  }
+
+  it.each([
+    ["a minute ahead", 60_000],
+    ["a minute behind", -60_000],
+  ])(
+    "a hub whose clock runs %s releases no agent of a live hub, and none of its own is released",
+    async (_, skew) => {
+      const [steady, skewed] = (await startHubs([0, skew])) as [TestHub, TestHub];
+      const onSteady = await connect(steady, "on-steady");
+      const onSkewed = await connect(skewed, "on-skewed");
+      const closes = [onSteady.closed(), onSkewed.closed()].map((closed) => closed.then(({ code }) => code));
+      // Longer than the hub timeout, with a claimed tick every 100 ms and heartbeats every 200 ms.
+      await sleep(4_500);
+      for (const id of ["on-steady", "on-skewed"]) {
+        expect((await steady.hub.store.getAgent(id))?.online, id).toBe(true);
+        const events = await steady.hub.store.listEvents({ limit: 100, subject: id });
+        expect(
+          events.filter((e) => e.kind === "agent.offline"),
+          id,
+        ).toEqual([]);
+      }
+      // Neither hub closed its agent's socket as "presumed dead".
+      const settled = await Promise.race([...closes, sleep(0).then(() => "open")]);
+      expect(settled).toBe("open");
+    },
+    30_000,
+  );
+
+  it("after a database outage longer than the hub timeout no hub presumes another dead", async () => {
+    const lines: { level: string; msg: string }[] = [];
+    const started = await cluster.start(
+      [0, 1].map(() => ({
+        heartbeatMs: 200,
+        hubTimeoutMs: 1_000,
+        log: memoryLogger(lines),
+      })),
+    );
+    const [a, b] = started.hubs as [TestHub, TestHub];
+    await connect(a, "on-a");
+    await connect(b, "on-b");
+    // The database stops answering for 2.5 s (server and backends frozen), then comes back.
+    await cluster.freeze(started.url, 2_500);
+    // Each hub closed its own agents while silent (its watchdog); afterwards, with heartbeats and
+    // claimed ticks running again for longer than the timeout, neither releases the other.
+    await sleep(3_000);
+    expect(
+      lines.filter((l) => l.msg.includes("no heartbeat written within the hub timeout")).length,
+    ).toBeGreaterThan(0);
+    expect(lines.filter((l) => l.msg.includes("presumed this hub dead"))).toEqual([]);
+    for (const id of ["on-a", "on-b"]) {
+      const events = await a.hub.store.listEvents({ limit: 100, subject: id });
+      expect(
+        events.filter((e) => e.kind === "agent.offline" && JSON.stringify(e.data).includes("heartbeating")),
+      ).toEqual([]);
+    }
+  }, 40_000);
+
+  it("a heartbeat in flight when a hub stops does not make the stopped hub count as running", async () => {
+    const url = await cluster.server().createDatabase();
+    const store = await openPostgresStore(url, { maxConnections: 2 });
+    try {
+      const other = secretFingerprint(Buffer.from("another secret, after every hub stopped"));
+      await store.claimSecret(secretFingerprint(Buffer.from(CLUSTER_SECRET)), {
+        hubId: "stopping",
+        at: Date.now(),
+        liveForMs: 30_000,
+      });
+      await store.retireHub("stopping", Date.now());
+      // The hub's last heartbeat, sent before it stopped, reaches the database after the stop.
+      await store.renewHeartbeat("stopping");
+      // A secret change right after every hub stopped: nothing is running any more.
+      expect(await store.claimSecret(other, { hubId: "next", at: Date.now(), liveForMs: 30_000 })).toEqual({
+        matches: true,
+        replaced: true,
+      });
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * Hubs in the test process on one real PostgreSQL (cluster mode as `serve --database-url` runs
+ * it), for tests that need a hub's options a real `ship-hub serve` does not take (its clock, its
+ * logger). Registers its own hooks: the server starts once per file, hubs stop after each test.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import postgres from "postgres";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import type { HubOptions } from "../../../hub/server.js";
+import { type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
+import { startTestHub, type TestHub } from "../hub/support.js";
+
+export const CLUSTER_SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
+
+export interface InProcessHubs {
+  /** A fresh database and one hub on it per entry of `each` (its own options). */
+  start(each: Partial<HubOptions>[]): Promise<{ url: string; hubs: TestHub[] }>;
+  /** Freezes the server and the database's backends (SIGSTOP) for `ms`, as a database that stops answering. */
+  freeze(url: string, ms: number): Promise<void>;
+  server(): PostgresServer;
+}
+
+export function inProcessHubs(): InProcessHubs {
+  let pg: PostgresServer | undefined;
+  let dir = "";
+  const hubs: TestHub[] = [];
+  beforeAll(async () => {
+    pg = await startPostgres();
+    dir = await mkdtemp(join(tmpdir(), "ship-in-process-hubs-"));
+  }, 60_000);
+  afterEach(async () => {
+    for (const h of hubs.splice(0)) await h.stop();
+  });
+  afterAll(async () => {
+    await pg?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  const server = () => {
+    if (!pg) throw new Error("PostgreSQL not started");
+    return pg;
+  };
+  return {
+    server,
+    async start(each) {
+      const url = await server().createDatabase();
+      const started: TestHub[] = [];
+      for (const options of each) {
+        const hub = await startTestHub(
+          {
+            envSecret: CLUSTER_SECRET,
+            database: { url, file: "test", key: "" },
+            tickIntervalMs: 100,
+            ...options,
+          },
+          join(dir, `unused-${hubs.length}`),
+        );
+        hubs.push(hub);
+        started.push(hub);
+      }
+      return { url, hubs: started };
+    },
+    async freeze(url, ms) {
+      const admin = postgres(server().url, { max: 1, onnotice: () => {} });
+      try {
+        const name = new URL(url).pathname.slice(1);
+        const backends = (await admin`SELECT pid FROM pg_stat_activity WHERE datname = ${name}`).map((r) =>
+          Number(r.pid),
+        );
+        // The postmaster too (the backends' parent), or the pool would simply open fresh connections.
+        const postmaster = Number(
+          (await readFile(`/proc/${backends[0]}/stat`, "utf8")).split(") ")[1]?.split(" ")[1],
+        );
+        const pids = [postmaster, ...backends];
+        try {
+          for (const pid of pids) process.kill(pid, "SIGSTOP");
+          await sleep(ms);
+        } finally {
+          for (const pid of pids) process.kill(pid, "SIGCONT");
+        }
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}

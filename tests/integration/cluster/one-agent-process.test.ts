@@ -1,0 +1,103 @@
+/**
+ * One agent id, one live agent process across the hubs of a cluster. Two hosts with one agent_id
+ * (a VM cloned with its /etc/machine-id) behind a balancer reached two hubs; each hub saw no socket
+ * of its own for the id, so both connections were kept and both hosts carried out every
+ * instruction. The agent now names its process at the upgrade; another process is refused (409)
+ * while the first is online on a live hub, and the same process moving to another hub is not.
+ * Two real hubs in one process on a real PostgreSQL; the agents are the real HubConnection.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { HubConnection } from "../../../agent/daemon/hub-connection.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { hasPostgres } from "../../support/servers/postgres.js";
+import type { TestHub } from "../hub/support.js";
+import { inProcessHubs } from "./in-process-hubs.js";
+
+describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", () => {
+  const cluster = inProcessHubs();
+  const connections: HubConnection[] = [];
+  afterEach(async () => {
+    for (const c of connections.splice(0)) await c.stop();
+  });
+
+  const twoHubs = async () => (await cluster.start([{}, {}])).hubs as [TestHub, TestHub];
+
+  /** A real agent connection (as `ship agent` runs it) of process `instanceId`; its log lines. */
+  async function agentProcess(hub: TestHub, agentId: string, instanceId: string, host: string) {
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const connection = new HubConnection({
+      hubUrl: hub.hub.url,
+      token: await hub.agentToken(agentId),
+      hello: () => ({
+        type: "hello",
+        v: 1,
+        agentId,
+        hostname: host,
+        labels: {},
+        agentVersion: "t",
+        apps: [],
+      }),
+      onMessage: () => {},
+      log: memoryLogger(lines),
+      instanceId,
+      reconnectBaseMs: 60_000,
+    });
+    connections.push(connection);
+    connection.start();
+    return lines;
+  }
+
+  const holder = async (hub: TestHub, agentId: string) => {
+    const agent = await hub.hub.store.getAgent(agentId);
+    return agent?.online ? agent.hostname : undefined;
+  };
+
+  it("refuses a second process with the agent id on another hub while the first is online there", async () => {
+    const [a, b] = await twoHubs();
+    const first = await agentProcess(a, "twin", "process-one-1111", "host-one");
+    await expect.poll(() => holder(a, "twin")).toBe("host-one");
+    const { epoch } = (await a.hub.store.getAgent("twin")) as unknown as { epoch?: number };
+
+    const second = await agentProcess(b, "twin", "process-two-2222", "host-two");
+    await expect
+      .poll(() => second.find((l) => l.msg === "hub refused the connection"), { timeout: 10_000 })
+      .toMatchObject({
+        data: {
+          status: 409,
+          reason: `agent twin is connected already to hub ${a.hub.hubId} (host host-one) from another ship process: two hosts with one agent id? Give each its own [hub] agent_id`,
+        },
+      });
+    // The first keeps the agent: still online, on hub A, never replaced.
+    expect(await holder(a, "twin")).toBe("host-one");
+    expect(((await a.hub.store.getAgent("twin")) as unknown as { epoch?: number }).epoch).toBe(epoch);
+    expect(a.hub.registry.isOnline("twin")).toBe(true);
+    expect(b.hub.registry.isOnline("twin")).toBe(false);
+    expect(first.filter((l) => l.msg === "hub refused the connection")).toEqual([]);
+  });
+
+  it("lets the same process move to another hub, and an agent that names no process connect as before", async () => {
+    const [a, b] = await twoHubs();
+    await agentProcess(a, "mover", "process-mover-3333", "host-m");
+    await expect.poll(() => holder(a, "mover")).toBe("host-m");
+    // The same process on hub B (its socket to A not closed yet, as after a network blip).
+    await agentProcess(b, "mover", "process-mover-3333", "host-m");
+    await expect.poll(() => b.hub.registry.isOnline("mover"), { timeout: 10_000 }).toBe(true);
+
+    // An older agent sends no instance header: nothing to compare, accepted as before.
+    await agentProcess(a, "older", "process-older-4444", "host-o");
+    await expect.poll(() => holder(a, "older")).toBe("host-o");
+    const ws = new WebSocket(`${b.hub.url.replace(/^http/, "ws")}/api/v1/agent`, {
+      headers: { authorization: `Bearer ${await b.agentToken("older")}` },
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.once("open", () => resolve());
+        ws.once("unexpected-response", (_req, res) => reject(new Error(`refused ${res.statusCode}`)));
+        ws.once("error", reject);
+      });
+    } finally {
+      ws.terminate();
+    }
+  });
+});
