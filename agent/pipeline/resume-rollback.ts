@@ -7,13 +7,13 @@
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { errorMessage } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { dropUndoneRelease } from "../apply/undone-release.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { listBackups } from "../backup/backup-store.js";
 import { rollbackTo } from "../backup/restore.js";
 import { readRollbackRecord, releaseBeingUndone, removeRollbackRecord } from "../backup/rollback-record.js";
 import { appTrashDir } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
-import { removeTree } from "../tree/remove-tree.js";
 import { undoWithHooks } from "./undo-release.js";
 
 export interface ResumedRollback {
@@ -47,7 +47,7 @@ export async function resumeRollback(
   if (target === undefined) {
     // Killed during the last restore's rollback hooks (ended, not run again): the hard-linked copy
     // they ran in held the whole undone release's disk until the next rollback replaced it.
-    await removeTree(releaseBeingUndone(appStateDir)).catch((error: unknown) =>
+    await dropUndoneRelease(releaseBeingUndone(appStateDir)).catch((error: unknown) =>
       log.warn(
         `could not remove the undone release's copy: ${errorMessage(error)}; the next rollback replaces it`,
       ),
