@@ -23,8 +23,14 @@ import {
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { type BackupInfo, readUndoneManifest } from "../backup/backup-store.js";
 import type { RestoreResult } from "../backup/restore.js";
-import { readRollbackRecord, releaseBeingUndone, writeRollbackRecord } from "../backup/rollback-record.js";
+import {
+  clearCommandsDue,
+  readRollbackRecord,
+  releaseBeingUndone,
+  writeRollbackRecord,
+} from "../backup/rollback-record.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
+import { faultPoint } from "../fault.js";
 import { hostId } from "../host-id.js";
 import { sendNotifications } from "../notify/send-notifications.js";
 import { appStateDir } from "./paths.js";
@@ -69,8 +75,10 @@ export function undoWithHooks(
     // but killed during its rollback hooks it left nothing: `--recover` ended the hook and the state
     // kept saying "updated" beside the restored version. With commands to run, the record says a
     // rollback by name is under way until it is done (rollbackTo drops it; recovery finishes it).
-    if (commands.length > 0 && stateDir !== undefined && (await readRollbackRecord(stateDir)) === undefined)
-      await writeRollbackRecord(stateDir, {
+    // The record also names the commands due, until they start: killed after the restore but before
+    // them, recovery found the backup consumed, said "finished" and never ran them.
+    if (commands.length > 0 && stateDir !== undefined) {
+      const record = (await readRollbackRecord(stateDir)) ?? {
         app: backup.app,
         appDir: backup.appDir,
         backupRoot: options.config.general.backup_dir,
@@ -78,10 +86,18 @@ export function undoWithHooks(
         targetPath: backup.path,
         version: backup.version,
         hooks: options.hooks,
-      }).catch((error: unknown) => {
+      };
+      const due = {
+        backupId: backup.id,
+        commands,
+        version: backup.replacedBy,
+        previousVersion: backup.version,
+      };
+      await writeRollbackRecord(stateDir, { ...record, commandsDue: due }).catch((error: unknown) => {
         // As the restore's own check words it: nothing has moved yet.
         throw new RestoreNotStartedError(backup.app, `${stateDir} is not writable: ${fsErrorText(error)}`);
       });
+    }
     let kept: KeptRelease | undefined;
     if (commands.length > 0 && appDir !== undefined && stateDir !== undefined && releaseDir !== undefined) {
       await dropUndoneRelease(releaseDir);
@@ -93,6 +109,8 @@ export function undoWithHooks(
     const result = await restore();
     const shown = kept === undefined ? undefined : await showUndoneRelease(kept);
     for (const problem of shown?.problems ?? []) options.log.warn(problem);
+    faultPoint("rollback:before-hooks");
+    if (commands.length > 0 && stateDir !== undefined) await clearCommandsDue(stateDir);
     if (commands.length > 0 && appDir !== undefined && recordFile !== undefined) {
       await runUndoCommands(commands, {
         backup,
