@@ -30,7 +30,6 @@ export type { AppliedUpdate, ApplyUpdateInput } from "./apply-update.js";
 export { applyUpdate } from "./apply-update.js";
 export { checkMergeInputs } from "./check-merge-inputs.js";
 export { readInstallIndex } from "./install-index.js";
-export { linkInstalledFiles } from "./installed-files-link.js";
 export type { PlanInput } from "./plan.js";
 export { filesToHash, planUpdate, summarizePlan } from "./plan.js";
 export type { RecoveryResult } from "./recover.js";

@@ -9,6 +9,7 @@
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
+import { CommandSpec } from "../../shared/manifest/schema.js";
 import { parseRecord } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 
@@ -23,6 +24,19 @@ const RollbackRecordSchema = z.object({
   version: z.string().nullable(),
   /** Whether the rollback ran the undone releases' rollback hooks (false for `--no-hooks`). */
   hooks: z.boolean(),
+  /**
+   * The rollback commands of the release one restore undoes, from before that restore until they
+   * start: a run killed in between (the restore done, its backup consumed) left them unrun, and
+   * recovery said "finished". Recovery runs them when that backup is gone (its restore was done).
+   */
+  commandsDue: z
+    .object({
+      backupId: z.string(),
+      commands: z.array(CommandSpec),
+      version: z.string(),
+      previousVersion: z.string().nullable(),
+    })
+    .optional(),
 });
 export type RollbackRecord = z.infer<typeof RollbackRecordSchema>;
 
@@ -68,4 +82,12 @@ export async function writeRollbackRecord(stateDir: string, record: RollbackReco
 /** Not synced: a record a power cut brings back only makes recovery find its target already restored. */
 export async function removeRollbackRecord(stateDir: string): Promise<void> {
   await rm(rollbackRecordPath(stateDir), { force: true });
+}
+
+/** The due commands are starting: from now on a kill is a command cut short, which is ended, not run again. */
+export async function clearCommandsDue(stateDir: string): Promise<void> {
+  const record = await readRollbackRecord(stateDir);
+  if (record?.commandsDue === undefined) return;
+  const { commandsDue: _started, ...rest } = record;
+  await writeRollbackRecord(stateDir, rest);
 }

@@ -8,7 +8,6 @@ import {
   applyUpdate,
   checkMergeInputs,
   describeRelease,
-  linkInstalledFiles,
   listBackups,
   recoverApp,
   restoreBackup,
@@ -75,7 +74,6 @@ const engine: UpdateEngine = {
     const { outside, displaced, kept } = await restoreBackup({ appDir, stateDir, backupPath, log });
     return { paths: [...outside, ...displaced, ...kept], oldVersions: unrestoredDir(backupPath) };
   },
-  keepInstalledFiles: (input) => linkInstalledFiles(input),
 };
 
 /** `trust`: ship.toml's [trust]; with keys, every standalone release must be signed by one of them. */

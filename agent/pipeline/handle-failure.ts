@@ -18,7 +18,13 @@ import {
   UpdateNotAppliedError,
 } from "../../shared/errors.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
-import { unshareWithApp } from "../apply/installed-files-link.js";
+import {
+  dropUndoneRelease,
+  type KeptRelease,
+  keepUndoneRelease,
+  showUndoneRelease,
+} from "../apply/undone-release.js";
+import { releaseBeingUndone } from "../backup/rollback-record.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import type { FetchedRelease } from "../sources/types.js";
 import type { UpdateContext } from "./context.js";
@@ -67,16 +73,21 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
     releaseDir = await completeStagedRelease(ctx, ctx.release);
 
   let files: FilesOutcome = { kind: "unchanged" };
+  let kept: KeptRelease | undefined;
   if (ctx.applied !== undefined) {
-    if (wantsCommands) releaseDir = await keepReleaseFiles(ctx);
+    if (wantsCommands) kept = await keepReleaseFiles(ctx, ctx.applied.backupPath);
     files = await restoreBackup(ctx, ctx.applied.backupPath);
-    if (releaseDir !== undefined)
-      for (const problem of await unshareWithApp({ appDir: ctx.source.app_dir, into: releaseDir }))
-        ctx.log.warn(problem);
+    if (kept !== undefined) {
+      const shown = await showUndoneRelease(kept);
+      for (const problem of shown.problems) ctx.log.warn(problem);
+      releaseDir = shown.dir;
+    }
   } else if (step.kind === "apply") {
     files = await settleFailedApply(ctx, error);
   }
   const commandProblems = mayHaveStoppedServices(step) ? await runRollbackCommands(ctx, releaseDir) : [];
+  if (kept !== undefined)
+    await dropUndoneRelease(kept.dir).catch((problem: unknown) => ctx.log.warn(messageOf(problem)));
   return outcomeOf(ctx, { name, reason, error, files, commandProblems });
 }
 
@@ -196,16 +207,18 @@ async function completeStagedRelease(
   }
 }
 
-/** Links the failing release's files aside (the restore removes them from the app). */
-async function keepReleaseFiles(ctx: UpdateContext): Promise<string | undefined> {
-  const into = join(ctx.paths.stagingDir, ".ship-release-being-undone");
+/**
+ * Links the failing release's files aside (the restore removes them from the app), where a kill
+ * during its rollback commands leaves them for recovery to clear (pending-update.ts).
+ */
+async function keepReleaseFiles(ctx: UpdateContext, backupPath: string): Promise<KeptRelease | undefined> {
   try {
-    await ctx.ports.engine.keepInstalledFiles({
+    return await keepUndoneRelease({
       appDir: ctx.source.app_dir,
       stateDir: ctx.paths.appStateDir,
-      into,
+      backupPath,
+      dir: releaseBeingUndone(ctx.paths.appStateDir),
     });
-    return into;
   } catch (error) {
     ctx.log.warn("could not keep the failing release's files for its rollback commands", {
       error: messageOf(error),

@@ -4,14 +4,19 @@
  * ran. A pending_update record in the state file (written before the first step that may change the
  * host, cleared by finalize) tells the next start to restore the backup and run the rollback hooks.
  */
-import { access, rm } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, RESTORED_PRE_SHIP } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
-import { unshareWithApp } from "../apply/installed-files-link.js";
 import { readJournal } from "../apply/journal.js";
+import {
+  dropUndoneRelease,
+  type KeptRelease,
+  keepUndoneRelease,
+  showUndoneRelease,
+} from "../apply/undone-release.js";
 import { readUndoneManifest } from "../backup/backup-store.js";
 import { readRollbackRecord, releaseBeingUndone } from "../backup/rollback-record.js";
 import { leftAloneNote } from "../backup/unrestored.js";
@@ -71,8 +76,8 @@ export async function resolvePendingUpdate(input: {
   const fileProblems: string[] = [];
   // The interrupted release's own rollback commands run in its files: linked aside before the
   // restore removes them from the app (when it had committed; an undone apply left none).
-  const releaseDir = releaseBeingUndone(input.appStateDir);
-  let keptRelease = false;
+  let kept: KeptRelease | undefined;
+  let releaseDir: string | undefined;
   let leftAlone = "";
   let manifest: Manifest | undefined;
   try {
@@ -91,11 +96,13 @@ export async function resolvePendingUpdate(input: {
       // Read before the restore consumes the backup: its on_failure notifications are owed.
       manifest = await undoneManifest(backupPath);
       if (pending.rollback_commands.length > 0) {
-        await rm(releaseDir, { recursive: true, force: true });
-        const kept = await ports.engine
-          .keepInstalledFiles({ appDir: source.app_dir, stateDir: input.appStateDir, into: releaseDir })
-          .catch(() => undefined);
-        keptRelease = kept === pending.version;
+        kept = await keepUndoneRelease({
+          appDir: source.app_dir,
+          stateDir: input.appStateDir,
+          backupPath,
+          dir: releaseBeingUndone(input.appStateDir),
+        }).catch(() => undefined);
+        if (kept?.version !== pending.version) kept = undefined;
       }
       const left = await ports.engine.restore({
         appDir: source.app_dir,
@@ -104,28 +111,30 @@ export async function resolvePendingUpdate(input: {
         log,
       });
       leftAlone = leftAloneNote(left.paths, [left.oldVersions]);
-      if (keptRelease)
-        for (const problem of await unshareWithApp({ appDir: source.app_dir, into: releaseDir }))
-          log.warn(problem);
+      const shown = kept === undefined ? undefined : await showUndoneRelease(kept);
+      for (const problem of shown?.problems ?? []) log.warn(problem);
+      releaseDir = shown?.dir;
     }
   } catch (error) {
     fileProblems.push(`restoring files: ${errorMessage(error)}`);
   }
   const commandProblems = await runCommands("rollback", pending.rollback_commands, {
-    cwd: keptRelease ? releaseDir : source.app_dir,
+    cwd: releaseDir ?? source.app_dir,
     env: {
       app: name,
       version: pending.version,
       previousVersion: pending.from ?? "",
       appDir: source.app_dir,
-      ...(keptRelease ? { releaseDir } : {}),
+      ...(releaseDir === undefined ? {} : { releaseDir }),
     },
     log,
     recordFile: runningCommandFile(input.appStateDir),
     defaultTimeoutSeconds: DEFAULT_COMMAND_TIMEOUT_SECONDS,
     stopAtFirstFailure: false,
   });
-  await rm(releaseDir, { recursive: true, force: true });
+  await dropUndoneRelease(releaseBeingUndone(input.appStateDir)).catch((error: unknown) =>
+    log.warn(errorMessage(error)),
+  );
 
   const failed = fileProblems.length > 0;
   const commandNote =

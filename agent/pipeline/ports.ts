@@ -129,12 +129,6 @@ export interface UpdateEngine {
   }): Promise<string | null>;
   /** Puts the pre-update bytes back from `backupPath`; says which paths it left alone. */
   restore(input: { appDir: string; stateDir: string; backupPath: string; log: Logger }): Promise<LeftAlone>;
-  /**
-   * Hard-links the files the installed release put into the app into the empty directory `into`,
-   * so commands shipped by a release that is being undone still find its files after the restore.
-   * Returns the installed version (undefined: nothing installed by ship).
-   */
-  keepInstalledFiles(input: { appDir: string; stateDir: string; into: string }): Promise<string | undefined>;
 }
 
 export interface PipelinePorts {

@@ -7,13 +7,21 @@
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { errorMessage } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { dropUndoneRelease } from "../apply/undone-release.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
-import { listBackups } from "../backup/backup-store.js";
+import { type BackupInfo, listBackups } from "../backup/backup-store.js";
 import { rollbackTo } from "../backup/restore.js";
-import { readRollbackRecord, releaseBeingUndone, removeRollbackRecord } from "../backup/rollback-record.js";
+import {
+  clearCommandsDue,
+  type RollbackRecord,
+  readRollbackRecord,
+  releaseBeingUndone,
+  removeRollbackRecord,
+} from "../backup/rollback-record.js";
 import { appTrashDir } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
-import { removeTree } from "../tree/remove-tree.js";
+import { runningCommandFile } from "../exec/running-command.js";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
 import { undoWithHooks } from "./undo-release.js";
 
 export interface ResumedRollback {
@@ -43,21 +51,26 @@ export async function resumeRollback(
   const left = await listBackups(backupRoot, record.app, record.appDir);
   // The target is consumed by its own restore: if it is gone, the killed run's last restore (or the
   // engine's finishing of its journal) already brought it back.
+  const due = await runCommandsDue(record, left, appStateDir, log);
   const target = left.find((b) => b.id === record.targetId);
   if (target === undefined) {
     // Killed during the last restore's rollback hooks (ended, not run again): the hard-linked copy
     // they ran in held the whole undone release's disk until the next rollback replaced it.
-    await removeTree(releaseBeingUndone(appStateDir)).catch((error: unknown) =>
+    await dropUndoneRelease(releaseBeingUndone(appStateDir)).catch((error: unknown) =>
       log.warn(
         `could not remove the undone release's copy: ${errorMessage(error)}; the next rollback replaces it`,
       ),
     );
     await removeRollbackRecord(appStateDir);
-    return { detail: `finished the interrupted rollback to ${label}`, problems: [], restored: 0 };
+    return {
+      detail: `finished the interrupted rollback to ${label}${due.note}`,
+      problems: due.problems,
+      restored: 0,
+    };
   }
   log.warn(`resuming the interrupted rollback to ${label}`, { backup: record.targetId });
   const owner = sourceOfBackup(config.sources, target);
-  const problems: string[] = [];
+  const problems: string[] = [...due.problems];
   // rollbackTo drops the record once the chain is done (and keeps it as it keeps it on failure).
   const result = await rollbackTo({
     backupRoot,
@@ -78,8 +91,38 @@ export async function resumeRollback(
       .map((r) => r.oldVersions),
   );
   return {
-    detail: `finished the interrupted rollback to ${label} (${more} more backup${more === 1 ? "" : "s"} restored)${leftAlone}`,
+    detail: `finished the interrupted rollback to ${label} (${more} more backup${more === 1 ? "" : "s"} restored)${leftAlone}${due.note}`,
     problems,
     restored: more,
   };
+}
+
+/**
+ * The rollback commands a killed run owed: its restore was done (the backup is consumed) but they
+ * had not started. They run in the app directory (the undone release's files are gone).
+ */
+async function runCommandsDue(
+  record: RollbackRecord,
+  left: readonly BackupInfo[],
+  appStateDir: string,
+  log: Logger,
+): Promise<{ note: string; problems: string[] }> {
+  const due = record.commandsDue;
+  if (due === undefined || left.some((b) => b.id === due.backupId)) return { note: "", problems: [] };
+  log.warn(`running ${due.version}'s rollback commands, which the interrupted rollback had not started`);
+  const problems = await runCommands("rollback", due.commands, {
+    cwd: record.appDir,
+    env: {
+      app: record.app,
+      version: due.version,
+      previousVersion: due.previousVersion ?? "",
+      appDir: record.appDir,
+    },
+    log,
+    recordFile: runningCommandFile(appStateDir),
+    defaultTimeoutSeconds: DEFAULT_COMMAND_TIMEOUT_SECONDS,
+    stopAtFirstFailure: false,
+  });
+  await clearCommandsDue(appStateDir);
+  return { note: `; ran ${due.version}'s rollback commands it had not started`, problems };
 }

@@ -14,15 +14,25 @@ import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
 // The modules themselves, not apply/index.js: that would load the planner (minimatch) onto --rollback.
 import { readInstallIndexHeader } from "../apply/install-index.js";
-import { linkInstalledFiles, unshareWithApp } from "../apply/installed-files-link.js";
+import {
+  dropUndoneRelease,
+  type KeptRelease,
+  keepUndoneRelease,
+  showUndoneRelease,
+} from "../apply/undone-release.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { type BackupInfo, readUndoneManifest } from "../backup/backup-store.js";
 import type { RestoreResult } from "../backup/restore.js";
-import { readRollbackRecord, releaseBeingUndone, writeRollbackRecord } from "../backup/rollback-record.js";
+import {
+  clearCommandsDue,
+  readRollbackRecord,
+  releaseBeingUndone,
+  writeRollbackRecord,
+} from "../backup/rollback-record.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
+import { faultPoint } from "../fault.js";
 import { hostId } from "../host-id.js";
 import { sendNotifications } from "../notify/send-notifications.js";
-import { removeTree } from "../tree/remove-tree.js";
 import { appStateDir } from "./paths.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
 
@@ -65,8 +75,10 @@ export function undoWithHooks(
     // but killed during its rollback hooks it left nothing: `--recover` ended the hook and the state
     // kept saying "updated" beside the restored version. With commands to run, the record says a
     // rollback by name is under way until it is done (rollbackTo drops it; recovery finishes it).
-    if (commands.length > 0 && stateDir !== undefined && (await readRollbackRecord(stateDir)) === undefined)
-      await writeRollbackRecord(stateDir, {
+    // The record also names the commands due, until they start: killed after the restore but before
+    // them, recovery found the backup consumed, said "finished" and never ran them.
+    if (commands.length > 0 && stateDir !== undefined) {
+      const record = (await readRollbackRecord(stateDir)) ?? {
         app: backup.app,
         appDir: backup.appDir,
         backupRoot: options.config.general.backup_dir,
@@ -74,29 +86,37 @@ export function undoWithHooks(
         targetPath: backup.path,
         version: backup.version,
         hooks: options.hooks,
-      }).catch((error: unknown) => {
+      };
+      const due = {
+        backupId: backup.id,
+        commands,
+        version: backup.replacedBy,
+        previousVersion: backup.version,
+      };
+      await writeRollbackRecord(stateDir, { ...record, commandsDue: due }).catch((error: unknown) => {
         // As the restore's own check words it: nothing has moved yet.
         throw new RestoreNotStartedError(backup.app, `${stateDir} is not writable: ${fsErrorText(error)}`);
       });
-    let kept = false;
+    }
+    let kept: KeptRelease | undefined;
     if (commands.length > 0 && appDir !== undefined && stateDir !== undefined && releaseDir !== undefined) {
-      await removeTree(releaseDir);
+      await dropUndoneRelease(releaseDir);
       const index = await readInstallIndexHeader(stateDir);
       // Only the release this backup undoes: its files are what is installed right now.
-      if (index?.version === backup.replacedBy) {
-        await linkInstalledFiles({ appDir, stateDir, into: releaseDir });
-        kept = true;
-      }
+      if (index?.version === backup.replacedBy)
+        kept = await keepUndoneRelease({ appDir, stateDir, backupPath: backup.path, dir: releaseDir });
     }
     const result = await restore();
-    if (kept && appDir !== undefined && releaseDir !== undefined)
-      for (const problem of await unshareWithApp({ appDir, into: releaseDir })) options.log.warn(problem);
+    const shown = kept === undefined ? undefined : await showUndoneRelease(kept);
+    for (const problem of shown?.problems ?? []) options.log.warn(problem);
+    faultPoint("rollback:before-hooks");
+    if (commands.length > 0 && stateDir !== undefined) await clearCommandsDue(stateDir);
     if (commands.length > 0 && appDir !== undefined && recordFile !== undefined) {
       await runUndoCommands(commands, {
         backup,
         appDir,
         recordFile,
-        ...(kept && releaseDir !== undefined ? { releaseDir } : {}),
+        ...(shown?.dir === undefined ? {} : { releaseDir: shown.dir }),
         options,
       });
     } else if (manifest !== undefined && !options.hooks && manifest.hooks.rollback.length > 0) {
@@ -104,7 +124,7 @@ export function undoWithHooks(
     }
     // The restore is done: a copy that will not go (an immutable file's hard link) is said, not a failure.
     if (releaseDir !== undefined)
-      await removeTree(releaseDir).catch((error: unknown) =>
+      await dropUndoneRelease(releaseDir).catch((error: unknown) =>
         options.log.warn(
           `could not remove the undone release's copy: ${fsErrorText(error)}; the next rollback replaces it`,
         ),

@@ -73,5 +73,36 @@ describe.skipIf(process.platform !== "linux")(
       expect(again.stdout).toBe("myapp: nothing to recover\n");
       expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
     }, 60_000);
+
+    it("killed after its restore, before the hook: --recover runs the hook it owed", async () => {
+      const ran = join(app.root, "hook-ran");
+      await app.release("r1", `version: "1.0.0"\n`, { "app.txt": "v1\n" });
+      expect((await runShip(["--config", app.config])).code).toBe(0);
+      await app.release(
+        "r2",
+        `version: "2.0.0"\nhooks:\n  rollback:\n    - "echo $SHIP_VERSION $SHIP_PREVIOUS_VERSION >> ${ran}"\n`,
+        { "app.txt": "v2\n" },
+      );
+      expect((await runShip(["--config", app.config])).code).toBe(0);
+      const listed = await runShip(["--config", app.config, "--list-backups", "--json"]);
+      const [newest] = JSON.parse(listed.stdout) as { id: string }[];
+      const killed = await runShip(["--config", app.config, "--rollback", String(newest?.id)], {
+        env: { SHIP_FAULT: "rollback:before-hooks" },
+      });
+      expect(killed.code).toBeNull();
+      expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+      await expect(access(ran)).rejects.toMatchObject({ code: "ENOENT" });
+
+      const recovered = await runShip(["--config", app.config, "--recover"]);
+      expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+      expect(recovered.stdout).toBe(
+        "myapp: finished the interrupted rollback to 1.0.0; ran 2.0.0's rollback commands it had not started\n",
+      );
+      expect(await readFile(ran, "utf8")).toBe("2.0.0 1.0.0\n");
+      expect((await app.state()).sources.myapp).toMatchObject({ current_version: "1.0.0", last_result: "rolled_back" });
+      // Once: a second recovery has nothing left to run.
+      expect((await runShip(["--config", app.config, "--recover"])).stdout).toBe("myapp: nothing to recover\n");
+      expect(await readFile(ran, "utf8")).toBe("2.0.0 1.0.0\n");
+    }, 60_000);
   },
 );

@@ -1,0 +1,221 @@
+/**
+ * The files of a release being undone, for its rollback commands: their working directory and
+ * `$SHIP_RELEASE_DIR`. A script the release shipped (`scripts/rollback.sh`) must still run after the
+ * restore took it out of the app, and nothing a command writes there may change the restored app.
+ *
+ * What this costs follows the undone update, not the app. Before the restore only the files that
+ * update wrote (its backup's inventory) are hard-linked aside: the restore takes them out of the app,
+ * so these links are the release's alone. Every other file of the release is still the restored
+ * app's own file. Where ship may mount (root, overlayfs), the directory is an overlay of the kept
+ * files over the app: a command reads the app's files through it, and what it writes goes to the
+ * overlay's own layer, never to the app. Elsewhere those files are copied from the app (a cost of the
+ * app's size; a hard link would be the app's file, which a command appending to it would change).
+ */
+import { mkdir, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { errnoErrorText } from "../../shared/fs-errors.js";
+import { readBackupInstalled, readBackupInventory } from "../backup/backup-store.js";
+import { copyEntry, linkEntry, lstatOrUndefined } from "../tree/fs-ops.js";
+import { removeTree } from "../tree/remove-tree.js";
+import { ConfinedPaths } from "./confined-paths.js";
+import { readInstallIndex, readInstallIndexHeader } from "./install-index.js";
+
+export interface KeptRelease {
+  /** `$SHIP_RELEASE_DIR`. */
+  readonly dir: string;
+  readonly appDir: string;
+  /** The undone release's version (the install index's before the restore). */
+  readonly version: string;
+  /** True when a trial mount worked: the rest of the release is seen through the app. */
+  readonly overlaid: boolean;
+  /** Without the overlay: the release's files its update did not write (after the restore, the app's). */
+  readonly unchanged: readonly string[];
+}
+
+/** The overlay's layers beside the directory: the kept files, its upper layer and its work directory. */
+function layersOf(dir: string): { kept: string; upper: string; work: string } {
+  const layers = `${dir}.layers`;
+  return { kept: join(layers, "kept"), upper: join(layers, "upper"), work: join(layers, "work") };
+}
+
+/**
+ * Before the restore: links aside what the installed release's update wrote. Undefined when ship
+ * installed nothing (no install index). A previous copy (a killed run's) is removed first.
+ */
+export async function keepUndoneRelease(input: {
+  appDir: string;
+  stateDir: string;
+  backupPath: string;
+  dir: string;
+}): Promise<KeptRelease | undefined> {
+  await dropUndoneRelease(input.dir);
+  const version = (await readInstallIndexHeader(input.stateDir))?.version;
+  if (version === undefined) return undefined;
+  const { kept } = layersOf(input.dir);
+  await mkdir(kept, { recursive: true });
+  const { written, removed } = await changesOf(input.backupPath);
+  const all = async () => Object.keys((await readInstallIndex(input.stateDir))?.files ?? {});
+  const aside = new Set(written ?? (await all()));
+  const paths = new ConfinedPaths(input.appDir);
+  for (const rel of aside) {
+    // Only entries inside the app: never a file behind a directory someone replaced with a symlink.
+    if (!(await paths.reachable(rel))) continue;
+    await linkEntry(join(input.appDir, rel), join(kept, rel)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error; // removed since the install: nothing to keep
+    });
+  }
+  // A trial mount now, before anything moved: after the restore there is no list of the release's
+  // files left to copy from (the install index is the previous one then).
+  const overlaid =
+    written !== undefined &&
+    mayMount(input.dir, input.appDir) &&
+    (await hideRemoved(kept, removed)) &&
+    (await mountOverlay(input.dir, input.appDir, { trial: true }));
+  if (!overlaid) for (const rel of removed) if (isWhiteout(join(kept, rel))) await rm(join(kept, rel));
+  const unchanged = overlaid ? [] : (await all()).filter((rel) => !aside.has(rel));
+  return { dir: input.dir, appDir: input.appDir, version, overlaid, unchanged };
+}
+
+/**
+ * What the undone update changed: the paths it wrote that its release has (its backup's install
+ * entries, or for a backup made before those were kept, its inventory), and the paths it removed,
+ * which the restore brings back into the app (top-most directory first). `written` is undefined when
+ * the backup's records cannot be read (the restore fails on them anyway): every file is linked then.
+ */
+async function changesOf(backupPath: string): Promise<{ written?: string[]; removed: string[] }> {
+  const inventory = await readBackupInventory(backupPath).catch(() => undefined);
+  if (inventory === undefined) return { removed: [] };
+  const installed = await readBackupInstalled(backupPath).catch(() => undefined);
+  if (installed === undefined) return { written: [...inventory.changed, ...inventory.added], removed: [] };
+  const dirs = inventory.removedDirs.map((dir) => dir.rel).sort();
+  const removed: string[] = [];
+  for (const rel of [...dirs, ...inventory.changed.filter((rel) => installed[rel] === undefined)])
+    if (!removed.some((dir) => rel.startsWith(`${dir}/`))) removed.push(rel);
+  return { written: Object.keys(installed), removed };
+}
+
+/**
+ * Whiteouts (0/0 character devices, what overlayfs reads as "deleted here") in the kept layer for
+ * what the undone update removed: the restore puts those back in the app, and the release had none
+ * of them. One shell for all; false when it fails (then the files are copied instead).
+ */
+async function hideRemoved(kept: string, removed: readonly string[]): Promise<boolean> {
+  const hide: string[] = [];
+  for (const rel of removed) {
+    // Not where the release has a file of its own (a directory it turned into a file).
+    if (lstatOrUndefined(join(kept, rel)) !== undefined || !underDirs(kept, rel)) continue;
+    await mkdir(dirname(join(kept, rel)), { recursive: true });
+    hide.push(join(kept, rel));
+  }
+  // In chunks: an argument list has a size limit.
+  for (let at = 0; at < hide.length; at += 500)
+    if (
+      !(await run("/bin/sh", [
+        "-c",
+        'for p; do mknod -- "$p" c 0 0 || exit 1; done',
+        "sh",
+        ...hide.slice(at, at + 500),
+      ]))
+    )
+      return false;
+  return true;
+}
+
+/** True when no parent of `rel` in `root` is something other than a directory. */
+function underDirs(root: string, rel: string): boolean {
+  for (let parent = dirname(rel); parent !== "."; parent = dirname(parent)) {
+    const stat = lstatOrUndefined(join(root, parent));
+    if (stat !== undefined && !stat.isDirectory()) return false;
+  }
+  return true;
+}
+
+function isWhiteout(path: string): boolean {
+  const stat = lstatOrUndefined(path);
+  return stat?.isCharacterDevice() === true && stat.rdev === 0;
+}
+
+/**
+ * After the restore: makes the kept files the whole release, at `kept.dir`. Says where the rollback
+ * commands run (undefined: the app directory, when the overlay that worked before the restore does
+ * not mount now), and the problems to warn about (a file that could not be copied is left out,
+ * never left shared with the app).
+ */
+export async function showUndoneRelease(kept: KeptRelease): Promise<{ dir?: string; problems: string[] }> {
+  if (kept.overlaid) {
+    if (await mountOverlay(kept.dir, kept.appDir, { trial: false })) return { dir: kept.dir, problems: [] };
+    return {
+      problems: [
+        `could not mount the undone release's files at ${kept.dir}: its rollback commands run in the app directory`,
+      ],
+    };
+  }
+  await rename(layersOf(kept.dir).kept, kept.dir);
+  const problems: string[] = [];
+  const paths = new ConfinedPaths(kept.appDir);
+  for (const rel of kept.unchanged) {
+    if (!(await paths.reachable(rel))) continue;
+    const from = join(kept.appDir, rel);
+    if (lstatOrUndefined(from) === undefined) continue; // removed from the app since: nothing to copy
+    try {
+      await mkdir(dirname(join(kept.dir, rel)), { recursive: true });
+      await copyEntry(from, join(kept.dir, rel));
+    } catch (error) {
+      problems.push(`${errnoErrorText(error)}; left out of $SHIP_RELEASE_DIR`);
+    }
+  }
+  return { dir: kept.dir, problems };
+}
+
+/**
+ * Mounts the kept files over the app at `dir` (a trial is unmounted at once). False where ship may
+ * not mount (not root, no overlayfs, a container without the right, a path mount cannot take).
+ */
+async function mountOverlay(dir: string, appDir: string, how: { trial: boolean }): Promise<boolean> {
+  if (!mayMount(dir, appDir)) return false;
+  const { kept, upper, work } = layersOf(dir);
+  await mkdir(dir, { recursive: true });
+  await mkdir(upper, { recursive: true });
+  await mkdir(work, { recursive: true });
+  const options = `lowerdir=${kept}:${appDir},upperdir=${upper},workdir=${work}`;
+  const ok = await run("mount", ["-t", "overlay", "ship-release-being-undone", "-o", options, dir]);
+  if (ok && how.trial) await unmount(dir);
+  if (!ok || how.trial) await removeTree(dir);
+  return ok;
+}
+
+/** Only root mounts, and mount's option list cannot carry these characters unescaped. */
+function mayMount(dir: string, appDir: string): boolean {
+  return process.geteuid?.() === 0 && ![appDir, `${dir}.layers`].some((path) => /[,:\\\n]/.test(path));
+}
+
+/**
+ * Removes the copy and its layers, unmounting the overlay first: also a killed run's, so every
+ * place that clears `$SHIP_RELEASE_DIR` (the next rollback, recovery) goes through here.
+ */
+export async function dropUndoneRelease(dir: string): Promise<void> {
+  await unmount(dir);
+  await removeTree(dir);
+  await removeTree(`${dir}.layers`);
+}
+
+async function unmount(dir: string): Promise<void> {
+  if (!mounted(dir)) return;
+  // Lazily when busy (a process a command left running still has its cwd there).
+  if (!(await run("umount", [dir]))) await run("umount", ["-l", dir]);
+  if (mounted(dir)) throw new Error(`${dir} is still mounted (umount failed); unmount it by hand`);
+}
+
+function mounted(dir: string): boolean {
+  const own = lstatOrUndefined(dir);
+  const parent = lstatOrUndefined(dirname(dir));
+  return own !== undefined && parent !== undefined && own.dev !== parent.dev;
+}
+
+/** Loaded when a rollback command runs, not on every start (child_process is off the start-up path). */
+function run(file: string, args: string[]): Promise<boolean> {
+  const { execFile } = process.getBuiltinModule("node:child_process");
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: 30_000 }, (error) => resolve(error === null));
+  });
+}
