@@ -99,9 +99,14 @@ describe.skipIf(process.platform !== "linux")(
         "myapp: finished the interrupted rollback to 1.0.0; ran 2.0.0's rollback commands it had not started\n",
       );
       expect(await readFile(ran, "utf8")).toBe("2.0.0 1.0.0\n");
-      expect((await app.state()).sources.myapp).toMatchObject({ current_version: "1.0.0", last_result: "rolled_back" });
+      expect((await app.state()).sources.myapp).toMatchObject({
+        current_version: "1.0.0",
+        last_result: "rolled_back",
+      });
       // Once: a second recovery has nothing left to run.
-      expect((await runShip(["--config", app.config, "--recover"])).stdout).toBe("myapp: nothing to recover\n");
+      expect((await runShip(["--config", app.config, "--recover"])).stdout).toBe(
+        "myapp: nothing to recover\n",
+      );
       expect(await readFile(ran, "utf8")).toBe("2.0.0 1.0.0\n");
     }, 60_000);
   },
