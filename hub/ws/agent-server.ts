@@ -228,15 +228,6 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         `agent ${principal.agentId} is connected already from ${where} and answering: two hosts with one agent id? Give each its own [hub] agent_id`,
       );
     }
-    // The probe takes up to 2 s: a token revoked meanwhile opened the channel, and its hello took
-    // the agent's place here (the older connection closed as replaced, the hub's instructions sent
-    // to it) until the next session check closed it.
-    if (current !== undefined)
-      try {
-        await options.tokens.stillInForce(principal);
-      } catch (error) {
-        return notChecked(error);
-      }
     try {
       const elsewhere = await options.presenceElsewhere?.(
         principal.agentId,
@@ -247,6 +238,16 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       log.error("could not check where an agent is connected", { error: String(error) });
       return refuse(socket, 503, "the hub could not check where this agent is connected; try again");
     }
+    // The probe takes up to 2 s, and a cluster's presence check reads the store: a token revoked
+    // meanwhile opened the channel, and its hello took the agent's place here (the older
+    // connection closed as replaced, the hub's instructions sent to it) until the next session
+    // check closed it. Checked again after the last wait, so no window is left before the upgrade.
+    if (current !== undefined || options.presenceElsewhere !== undefined)
+      try {
+        await options.tokens.stillInForce(principal);
+      } catch (error) {
+        return notChecked(error);
+      }
     // The peer may have gone while the token was checked against the store.
     if (socket.destroyed) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
