@@ -4,11 +4,15 @@
  * throw, so one broken source does not stop the others.
  */
 
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import * as z from "zod";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { PREVIOUS_INDEX_FILE } from "../backup/backup-store.js";
+import { readRollbackRecord } from "../backup/rollback-record.js";
 import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
@@ -124,18 +128,22 @@ export async function runSource(
     const checked = (detail: string) =>
       appMessage(name, waiting === undefined ? detail : `${detail} — but ${waiting.note}`);
     // A killed update's recovery puts back the release the state file still names (finalize, which
-    // moves both, never ran). The check compares with that release, as the run will once it has
-    // recovered: comparing versions missed it for a source whose candidate is no version (a local
-    // archive's sha256, a git commit), and said "update available 2.0.0 -> sha256:…", exit 100,
-    // where the run then said "up to date (2.0.0)".
+    // moves both, never ran); a killed rollback's, the one its target backup's saved index names.
+    // The check compares with that release, as the run will once it has recovered: comparing
+    // versions missed it for a source whose candidate is no version (a local archive's sha256, a
+    // git commit), and said "update available 2.0.0 -> sha256:…", exit 100, where the run then said
+    // "up to date (2.0.0)".
     const pending = sourceState?.pending_update;
     const restored =
-      waiting !== undefined &&
-      pending?.from != null &&
-      sourceState?.release_id != null &&
-      sourceState.current_version === pending.from
-        ? { version: pending.from, releaseId: sourceState.release_id }
-        : undefined;
+      waiting === undefined
+        ? undefined
+        : pending?.from != null &&
+            sourceState?.release_id != null &&
+            sourceState.current_version === pending.from
+          ? { version: pending.from, releaseId: sourceState.release_id }
+          : pending === undefined
+            ? await rollbackTarget(paths.appStateDir)
+            : undefined;
     await checkSourceFiles(config, name, source, options.configFile ?? "ship.toml");
     const releaseSource = namingConfigFile(
       ports.openSource(name, source, {
@@ -337,3 +345,20 @@ async function emptyOrMissing(dir: string): Promise<boolean> {
     (error: unknown) => errnoCode(error) === "ENOENT",
   );
 }
+
+/** The release a killed `--rollback` brings back, from its target backup's saved install index. */
+async function rollbackTarget(
+  appStateDir: string,
+): Promise<{ version: string; releaseId: string } | undefined> {
+  const record = await readRollbackRecord(appStateDir);
+  if (record?.version == null) return undefined;
+  // Unreadable or damaged: the check compares versions as before, and the run's restore says why.
+  const saved = await readFile(join(record.targetPath, PREVIOUS_INDEX_FILE), "utf8")
+    .then((text) => SavedIndexId.safeParse(JSON.parse(text)))
+    .catch(() => undefined);
+  return saved?.success === true && saved.data.version === record.version
+    ? { version: saved.data.version, releaseId: saved.data.releaseId }
+    : undefined;
+}
+
+const SavedIndexId = z.object({ version: z.string(), releaseId: z.string() });

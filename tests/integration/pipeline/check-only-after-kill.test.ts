@@ -57,7 +57,8 @@ describe("ship --check-only after a killed update, the source offering what reco
     expect(after.stdout).toBe(checkLine);
   }
 
-  it("a local archive (its candidate is a sha256)", async () => {
+  /** a1.tgz … a3.tgz: versions 1.0.0 … 3.0.0 as local archives. */
+  async function writeTarballs() {
     for (const v of [1, 2, 3]) {
       const dir = join(root, `r${v}`);
       await mkdir(dir);
@@ -65,8 +66,39 @@ describe("ship --check-only after a killed update, the source offering what reco
       await writeFile(join(dir, "app.txt"), `${v}\n`);
       execFileSync("tar", ["czf", join(root, `a${v}.tgz`), "-C", dir, "."]);
     }
+  }
+
+  it("a local archive (its candidate is a sha256)", async () => {
+    await writeTarballs();
     await killedOver2((v) => writeConfig(`type = "local"\npath = "${root}/a${v}.tgz"\n`));
     await expectAgreement("myapp: up to date (2.0.0)\n");
+  });
+
+  it("a killed --rollback to 1.0.0 with the local archive of 1.0.0 offered: up to date, as the run says", async () => {
+    await writeTarballs();
+    for (const v of [1, 2, 3]) {
+      await writeConfig(`type = "local"\npath = "${root}/a${v}.tgz"\n`);
+      expect((await run()).code).toBe(0);
+    }
+    const listed = JSON.parse((await run("--list-backups", "--json")).stdout) as {
+      id: string;
+      version: string;
+    }[];
+    const target = listed.find((b) => b.version === "1.0.0");
+    const killed = await runShip(["--config", config, "--rollback", String(target?.id)], {
+      env: { SHIP_FAULT: "rollback:between-restores" },
+    });
+    expect(killed.code).toBeNull();
+    await writeConfig(`type = "local"\npath = "${root}/a1.tgz"\n`);
+
+    const check = await run("--check-only");
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toBe(
+      "current  myapp: up to date (1.0.0) — but a rollback to 1.0.0 was interrupted and waits for recovery: the next run (or ship --recover) finishes it first\n",
+    );
+    const after = await run();
+    expect(after.code, after.stdout + after.stderr).toBe(0);
+    expect(after.stdout).toBe("myapp: up to date (1.0.0)\n");
   });
 
   it("git (its candidate is a branch and a commit)", async () => {
