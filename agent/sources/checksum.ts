@@ -78,10 +78,6 @@ export function sha256SumFor(text: string, fileName: string, where: string): Sha
   throw new VerificationError(where, `no sha256 for ${fileName} in the checksum file`);
 }
 
-export function parseSha256Sums(text: string, fileName: string, where: string): string {
-  return sha256SumFor(text, fileName, where).sha256;
-}
-
 /**
  * A checksum mismatch against a file whose only line names another file than the download says
  * so: "expected X, got Y" alone sent operators after a corrupt download when the checksum file was

@@ -20,7 +20,7 @@ import { stampOf } from "../tree/file-stamp.js";
 import { appHolds } from "./app-holds.js";
 import { ArchiveHashCache } from "./archive-hash-cache.js";
 import { checksumToVerify } from "./artifact.js";
-import { parseSha256Sums, readChecksumFile, sha256File, verifySha256 } from "./checksum.js";
+import { readChecksumFile, sha256File, sha256SumFor, verifySha256, withChecksumOrigin } from "./checksum.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { type ScannedRelease, scanReleaseDir } from "./release-scan.js";
@@ -293,16 +293,20 @@ export class LocalSource implements ReleaseSource {
     const where = `sources.${this.name}.checksum`;
     const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx);
     if (spec === undefined) return;
-    let expected: string;
     if (spec.kind === "inline") {
-      expected = spec.sha256;
-    } else {
-      const file = spec.location.startsWith("file://") ? fileURLToPath(spec.location) : spec.location;
-      if (!file.startsWith("/"))
-        throw BadInputError.single("ship.toml", where, "a local source's checksum file must be a path");
-      expected = parseSha256Sums(await readChecksumFile(file, where), basename(this.cfg.path), file);
+      verifySha256(actual, spec.sha256, this.cfg.path);
+      return;
     }
-    verifySha256(actual, expected, this.cfg.path);
+    const file = spec.location.startsWith("file://") ? fileURLToPath(spec.location) : spec.location;
+    if (!file.startsWith("/"))
+      throw BadInputError.single("ship.toml", where, "a local source's checksum file must be a path");
+    const name = basename(this.cfg.path);
+    const sum = sha256SumFor(await readChecksumFile(file, where), name, file);
+    try {
+      verifySha256(actual, sum.sha256, this.cfg.path);
+    } catch (err) {
+      throw withChecksumOrigin(err, sum, name, file);
+    }
   }
 
   private async identify(): Promise<Offer> {

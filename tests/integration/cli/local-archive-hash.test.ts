@@ -153,4 +153,23 @@ describe("a local archive source reads the archive once per update", () => {
     expect(right.code, right.stderr).toBe(0);
     expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 2.0.0\n");
   }, 30_000);
+
+  it("a checksum file whose only line names another file: the mismatch says so, nothing changes", async () => {
+    // Left from 1.0.0 (`sha256sum myapp-1.0.0.tar.gz > release.tar.gz.sha256`), never redone.
+    const sums = join(root, "release.tar.gz.sha256");
+    await writeFile(sums, `${sha256(release("1.0.0"))}  myapp-1.0.0.tar.gz\n`);
+    const file = await config(`checksum = "${sums}"\n`);
+    await writeFile(archive, release("2.0.0"));
+    const run = await runShip(["--config", file]);
+    expect(run.code).toBe(2);
+    expect(run.stdout + run.stderr).toContain(
+      `(the checksum file ${sums} has one line, for myapp-1.0.0.tar.gz, not release.tar.gz: one left from another release, or made for another file?)`,
+    );
+    await expect(stat(join(app, "app.txt"))).rejects.toMatchObject({ code: "ENOENT" });
+
+    await writeFile(sums, `${sha256(release("2.0.0"))}  myapp-2.0.0.tar.gz\n`);
+    const right = await runShip(["--config", file]);
+    expect(right.code, right.stderr).toBe(0);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 2.0.0\n");
+  }, 30_000);
 });

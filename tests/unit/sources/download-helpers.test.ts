@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { progressReporter, renderBar } from "../../../agent/download/progress.js";
 import { redactUrl } from "../../../agent/download/redact.js";
 import { backoffMs, isRetryableError, isRetryableStatus } from "../../../agent/download/retry.js";
-import { parseChecksumSpec, parseSha256Sums } from "../../../agent/sources/checksum.js";
+import { parseChecksumSpec, sha256SumFor } from "../../../agent/sources/checksum.js";
 import { VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 
@@ -54,10 +54,10 @@ describe("checksum specs", () => {
 
   it("reads sha256sum output by file name, or a lone hash", () => {
     const b = "b".repeat(64);
-    expect(parseSha256Sums(`${HEX}  other.tgz\n${b} *dist/app.tgz\n`, "app.tgz", "f")).toBe(b);
-    expect(parseSha256Sums(`${HEX}\n`, "anything", "f")).toBe(HEX);
-    expect(() => parseSha256Sums(`${HEX}  a\n${b}  b\n`, "c", "f")).toThrow(/no sha256 for c/);
-    expect(() => parseSha256Sums("<html>", "c", "f")).toThrow(/not a sha256sum line/);
+    expect(sha256SumFor(`${HEX}  other.tgz\n${b} *dist/app.tgz\n`, "app.tgz", "f").sha256).toBe(b);
+    expect(sha256SumFor(`${HEX}\n`, "anything", "f").sha256).toBe(HEX);
+    expect(() => sha256SumFor(`${HEX}  a\n${b}  b\n`, "c", "f")).toThrow(/no sha256 for c/);
+    expect(() => sha256SumFor("<html>", "c", "f")).toThrow(/not a sha256sum line/);
   });
 });
 
