@@ -66,6 +66,12 @@ function installedWhole(input: PrepareInput, rel: string, current: string): stri
   return createHash("sha256").update(current).digest("hex") === indexed.sha256 ? current : undefined;
 }
 
+/** Whether the app's copy is byte for byte what the last merge wrote (the install index says so). */
+function writtenByShip(input: PrepareInput, rel: string, current: string): boolean {
+  const written = input.index?.files[rel]?.installedSha256;
+  return written !== undefined && createHash("sha256").update(current).digest("hex") === written;
+}
+
 /** Runs one merge; returns the step to apply (a keep when the merged text is what the app has). */
 async function prepareMerge(
   input: PrepareInput,
@@ -103,6 +109,7 @@ async function prepareMerge(
       strategy: step.rule.rule.merge_strategy,
       ...(base === undefined ? {} : { base }),
       ...(sections === undefined ? {} : { sections }),
+      ...(writtenByShip(input, step.rel, current) ? { currentIsShips: true } : {}),
     });
   } catch (error) {
     throw baseFile === undefined ? error : namedAsShipsCopy(error, step.rel, baseFile);

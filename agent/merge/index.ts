@@ -62,6 +62,11 @@ export interface MergeInput {
   base?: string;
   strategy: FileStrategy;
   sections?: Record<string, SectionStrategy>;
+  /**
+   * The server's copy is byte for byte what ship wrote at the last merge: a blank one is then that
+   * merge's result (every key gone), not a disk that filled, and merges as such.
+   */
+  currentIsShips?: boolean;
 }
 
 export interface MergeResult {
@@ -163,7 +168,13 @@ function mergeNormalised(input: MergeInput): MergeResult {
   // A blank copy (0 bytes: a disk that filled, an editor that crashed) is no sign that the user
   // deleted every key: three-way, it came back holding only the keys the release changed. It is
   // merged as a missing file is installed, with the release's keys.
-  const blank = readsBase && input.current.trim() === "" && (input.base ?? "").trim() !== "";
+  // One ship wrote blank itself (a merge that removed every key) merges as it is: taken as a disk
+  // that filled, the next run put back every key the previous merge had removed.
+  const blank =
+    readsBase &&
+    input.current.trim() === "" &&
+    (input.base ?? "").trim() !== "" &&
+    input.currentIsShips !== true;
   const threeWay = readsBase && !blank;
   const baseCopy = threeWay ? parse(input.base ?? "", "previous release") : undefined;
   const base = baseCopy === undefined ? ABSENT : baseCopy.value;

@@ -19,6 +19,7 @@ import {
   startsWith,
   type TomlSide,
   tableBlocks,
+  withNewline,
 } from "./toml-blocks.js";
 import { inlineTextInSpellings } from "./toml-inline-spelling.js";
 import { scanToml, type TomlEntry, type TomlLayout, TomlScanError } from "./toml-scan.js";
@@ -143,7 +144,8 @@ function opFor(edit: MergeEdit, user: Side, release: Side): TextOp[] | undefined
       // An array of tables on both sides: the release's [[blocks]] take the place of the user's.
       const mine = own === undefined ? arrayBlocks(user, edit.path) : undefined;
       const theirs = arrayBlocks(release, edit.path);
-      if (mine !== undefined && theirs !== undefined) return replaceBlocks(user, release, mine, theirs);
+      if (mine !== undefined && theirs !== undefined)
+        return replaceBlocks(user, release, mine, theirs, edit.path);
       // A value becoming a [table] or the reverse: take the old one out, put the new one in.
       const removal = remove(user, own, edit.path);
       const addition = add(user, release, edit.path);
@@ -295,6 +297,52 @@ function addTable(user: Side, release: Side, path: string[]): TextOp[] | undefin
 }
 
 /**
+ * The release's `[[path]]` elements, each one the user also has (the same value) written as the
+ * user wrote it, comments and spellings included; the others as the release wrote them. A release
+ * adding an element took every comment of the user's elements along, named in a WARNING. Undefined
+ * when an element spans sub-tables (`[path.tls]`): the release's text then, as before.
+ */
+function withUserElements(
+  user: Side,
+  release: Side,
+  mine: readonly Block[],
+  theirs: readonly Block[],
+  path: string[],
+): string | undefined {
+  const elements = (side: Side, blocks: readonly Block[]) => {
+    const values = valueAt(side.value, path);
+    const plain = blocks.every((b) =>
+      side.layout.headers.some(
+        (h) => h.lineStart === b.headerStart && h.kind === "array" && samePath(h.path, path),
+      ),
+    );
+    return plain && Array.isArray(values) && values.length === blocks.length ? values : undefined;
+  };
+  const userValues = elements(user, mine);
+  const releaseValues = elements(release, theirs);
+  if (userValues === undefined || releaseValues === undefined) return undefined;
+  const unused = mine.map((block, index) => ({ block, value: userValues[index] }));
+  const parts = theirs.map((block, i) => {
+    const at = unused.findIndex((u) => sameValue(u.value, releaseValues[i]));
+    const last = i === theirs.length - 1;
+    if (at === -1)
+      return release.text.slice(
+        i === 0 ? block.headerStart : block.start,
+        last ? block.contentEnd : block.end,
+      );
+    const own = (unused.splice(at, 1)[0] as { block: Block }).block;
+    // The comment above the user's first header stays where it is, outside the replaced text.
+    const from = own === mine[0] ? own.headerStart : own.start;
+    // Parted from the next element as the release parts them.
+    return (
+      user.text.slice(from, own.contentEnd) + (last ? "" : release.text.slice(block.contentEnd, block.end))
+    );
+  });
+  if (unused.length === mine.length) return undefined;
+  return withNewline(parts.map(withNewline).join("").trimEnd());
+}
+
+/**
  * Where the comment paragraphs closing the file begin (`# managed by ops` set apart from the last
  * key by a blank line): a table the merge adds at the end goes above them, as a footer stays last.
  * Undefined when the file does not end so.
@@ -334,10 +382,10 @@ function addDottedTable(user: Side, release: Side, path: string[]): TextOp[] | u
  * The user's first block gives way to the release's blocks; the user's other blocks go, with the
  * blank lines after them (comments after a block, such as a banner for the next section, stay).
  */
-function replaceBlocks(user: Side, release: Side, mine: Block[], theirs: Block[]): TextOp[] {
+function replaceBlocks(user: Side, release: Side, mine: Block[], theirs: Block[], path: string[]): TextOp[] {
   const [first, ...rest] = mine as [Block, ...Block[]];
   // Like a changed `key = value`, the comment above the first header stays the user's.
-  const text = blocksText(release, theirs, true);
+  const text = withUserElements(user, release, mine, theirs, path) ?? blocksText(release, theirs, true);
   const ops: TextOp[] = [{ start: first.headerStart, end: first.contentEnd, text }];
   let previous = first;
   for (const block of rest) {

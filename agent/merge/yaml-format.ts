@@ -364,7 +364,12 @@ function applyEdit(
     const moved = [
       keepLineComment(own.value, value),
       keepCommentAbove(own.value, value),
-      ...keepItemComments(own.value, value),
+      ...keepItemComments(
+        own.value,
+        value,
+        valueAt(user.value, edit.path),
+        valueAt(release.value, edit.path),
+      ),
     ];
     const gone = commentsIn(own.value).filter((c) => !moved.includes(c) && !commentsIn(value).includes(c));
     if (gone.length > 0) {
@@ -446,7 +451,7 @@ function keepCollectionStyle(old: unknown, value: unknown): void {
  * # http`, `# ops: primary` above `- db1`), matched by value, and those above and below the list:
  * they went with the old list, and a WARNING named them. Only the comments of dropped items go.
  */
-function keepItemComments(old: unknown, value: unknown): string[] {
+function keepItemComments(old: unknown, value: unknown, oldValues: unknown, newValues: unknown): string[] {
   if (!isSeq(old) || !isSeq(value) || old.flow === true || value.flow === true) return [];
   const moved: string[] = [];
   const carry = (from: Scalar | YAMLSeq, to: Scalar | YAMLSeq) => {
@@ -468,6 +473,22 @@ function keepItemComments(old: unknown, value: unknown): string[] {
     const mine = at === -1 ? undefined : unused.splice(at, 1)[0];
     if (mine !== undefined) carry(mine, item);
   }
+  // A mapping or list item the release keeps whole (a Kubernetes container, a compose volume entry)
+  // is the user's item, comments and spellings inside it included.
+  if (!Array.isArray(oldValues) || !Array.isArray(newValues) || oldValues.length !== old.items.length)
+    return moved;
+  if (newValues.length !== value.items.length) return moved;
+  const free = old.items.map((item, index) => ({ item, value: oldValues[index] }));
+  value.items.forEach((item, index) => {
+    if (!(isMap(item) || isSeq(item))) return;
+    const at = free.findIndex(
+      (mine) => (isMap(mine.item) || isSeq(mine.item)) && sameValue(mine.value, newValues[index]),
+    );
+    if (at === -1) return;
+    const mine = (free.splice(at, 1)[0] as { item: YAMLMap | YAMLSeq }).item;
+    value.items[index] = mine.clone();
+    moved.push(...commentsIn(mine));
+  });
   return moved;
 }
 

@@ -46,3 +46,30 @@ describe("a blank JSON config", () => {
     },
   );
 });
+
+describe("a config a merge emptied", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  it("keeps the operator's deletions at the next merge: ship's own blank result is not taken for a disk that filled", async () => {
+    // The operator deleted c and d, and the release dropped a: the merge left the file empty. The
+    // next update read that empty file as a disk that filled and put c and d back, with a WARNING.
+    const manifest = (version: string) =>
+      `version: "${version}"\nfiles:\n  "config.toml": { action: merge_toml }\n`;
+    await app.release("v1", manifest("1.0.0"), { "config.toml": 'a = "y"\nc = 3\nd = false\n' });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await writeFile(join(app.appDir, "config.toml"), 'a = "y"\n');
+    await app.release("v2", manifest("2.0.0"), { "config.toml": "c = 3\nd = false\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("");
+    await app.release("v3", manifest("3.0.0"), { "config.toml": "c = 3\nd = false\ne = 1\n" });
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    // The operator's deletions stay; only the release's new key comes.
+    expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("e = 1\n");
+    expect(run.stdout).not.toContain("your copy is empty");
+  });
+});

@@ -201,6 +201,19 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it("an array of tables the release adds an element to keeps the user's elements it still holds, comments and all", () => {
+    // Every [[upstream]] came back as the release wrote it, and the operator's comments in them went
+    // (named in a WARNING), although only a new element was added.
+    const base = '[[upstream]]\nname = "app"\nport = 3000\n\n[[upstream]]\nname = "admin"\nport = 4000\n';
+    const current =
+      '# upstreams\n[[upstream]]\nname = "app"\nport = 0xBB8   # main app\n\n# ops: admin only from VPN\n[[upstream]]\nname = "admin"\nport = 4000\n';
+    const incoming = `${base}\n[[upstream]]\nname = "metrics"\nport = 9090\n`;
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(`${current}\n[[upstream]]\nname = "metrics"\nport = 9090\n`);
+    expect(result.updated).toEqual(["upstream"]);
+    expect(result.warnings).toEqual([]);
+  });
+
   it("comments inside an inline table written anew for a key inside it: a warning names them", () => {
     const result = mergeToml("t = { a = [\n  1, # one\n] }\n", "t = { a = [1], b = 2 }\n");
     expect(result.text).toBe("t = { a = [1], b = 2 }\n");

@@ -121,6 +121,24 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it("a list of mappings the release changes keeps the user's items it still holds whole, comments and quoting inside", () => {
+    // Kubernetes containers: the release added a sidecar and every comment of the operator's went.
+    const base = "containers:\n  - name: web\n    image: web:1\n  - name: side\n    image: side:1\n";
+    const current =
+      'containers:\n  # main container\n  - name: web   # main\n    image: "web:1"\n  # ops: remove after Q3\n  - name: side\n    image: side:1   # pinned\n';
+    const result = merge(current, `${base}  - name: metrics\n    image: prom:2\n`, base);
+    expect(result.text).toBe(`${current}  - name: metrics\n    image: prom:2\n`);
+    expect(result.warnings).toEqual([]);
+    // An item the release changed takes the release's text; only its comments go, named.
+    const changed = merge(current, base.replace("web:1", "web:2"), base);
+    expect(changed.text).toBe(
+      "containers:\n  # main container\n  - name: web\n    image: web:2\n  # ops: remove after Q3\n  - name: side\n    image: side:1   # pinned\n",
+    );
+    expect(changed.warnings).toEqual([
+      "containers: the release's value replaced yours, and your comments inside it went with it (# main)",
+    ]);
+  });
+
   it("a comment between a key and its value stays when the value changes, with no warning", () => {
     const above = merge(
       "image:\n  # pinned by ops, see INC-42\n  web:1.0\nx: 1\n",
