@@ -13,6 +13,7 @@
  */
 import postgres from "postgres";
 import type { Logger } from "../../shared/log.js";
+import { reconnectBackoff } from "../store/postgres-store.js";
 
 /** The channel the rollouts trigger notifies; the payload is the rollout id. */
 export const ROLLOUT_CHANNEL = "ship_rollout";
@@ -71,6 +72,8 @@ export async function startClusterWakeup(
   const sql = postgres(options.url, {
     max: 1,
     onnotice: () => {},
+    // Back soon after the database is: a wake-up missed meanwhile waits for a resync.
+    backoff: reconnectBackoff,
     // Names the connection in pg_stat_activity, so an operator sees which one is each hub's listener.
     connection: { application_name: WAKEUP_APPLICATION_NAME },
   });

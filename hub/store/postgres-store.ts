@@ -98,11 +98,23 @@ const CHUNKS_PER_READ = 4;
 /** An unreachable database fails a hub's start in this long, not after the driver's 30 s default. */
 export const CONNECT_TIMEOUT_SECONDS = 10;
 
+/**
+ * Seconds before a pool's next connection attempt after `retries` failed in a row. The driver's
+ * default (3^retries / 100 s, up to 20 s) counts the failures of every connection of the pool: a
+ * database away for a few seconds under a busy hub left the hub answering 503 and writing no
+ * heartbeat for up to 20 s after it was back, long enough for a 30 s hub timeout to release its
+ * agents after a 15 s restart. At most 2 s here, with the same jitter.
+ */
+export function reconnectBackoff(retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2);
+}
+
 /** A pool that parses as the store's operations expect (postgres-ops.ts). */
 export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes> {
   return postgres(url, {
     max,
     connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    backoff: reconnectBackoff,
     onnotice: () => {},
     types: {
       // Timestamps are ms since the epoch, far below 2^53; counts too.
