@@ -91,6 +91,32 @@ describe("rollout show --watch on a rollout only an operator can move on", () =>
     );
   });
 
+  it("goes on watching an aborted rollout until its rollback instructions are answered", async () => {
+    requireHubBin();
+    const t = await session.start();
+    const { id, agents, deploys } = await canary(t, {}, { count: 5 });
+    await reportAcked(agents[0]!, deploys[0]!, "succeeded");
+    // Its host put the previous version back by itself: not sent back.
+    await reportAcked(agents[1]!, deploys[1]!, "rolled_back");
+    const aborted = await t.api<{ state: string }>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(aborted.body.state).toBe("aborted");
+    const back = await agents[0]!.next(isDeploy);
+    expect(back.rollback).toBe(true);
+    const watching = watch(t, id);
+    // The watch has drawn the aborted rollout with its rollback under way by now.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await reportAcked(agents[0]!, back, "succeeded");
+    const watched = await watching;
+    expect(watched.code).toBe(1);
+    const views = watched.stdout.split(/^--- .*$/m).filter((v) => v.trim() !== "");
+    expect(views.length).toBeGreaterThan(1);
+    expect(views[0]).toMatch(/^c1 +rollback_pending /m);
+    expect(views.at(-1)).toMatch(/^c1 +rolled_back /m);
+  });
+
   it("goes on watching a rollout an operator paused by hand, and it needs no decision", async () => {
     const t = await session.start();
     const { id } = await canary(t, {}, { count: 1 });
