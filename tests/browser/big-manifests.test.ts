@@ -4,13 +4,13 @@
  * first page only (~70 releases of 60 KB), saying nothing of the rest. They follow the pages now.
  * Real hub (in process), real headless Chromium.
  */
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { startTestHub, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import { signedInPage } from "./signed-in.js";
 
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
 const COUNT = 90;
 
 describe.skipIf(!hasProgram("chromium"))("releases with big manifests in headless Chromium", () => {
@@ -35,11 +35,7 @@ describe.skipIf(!hasProgram("chromium"))("releases with big manifests in headles
         createdBy: "ci",
       });
     }
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`${t.hub.url}/?poll=60000`);
-    await page.locator("#token").fill(t.operator);
-    await page.keyboard.press("Enter");
+    ({ browser, page } = await signedInPage(t, 60000));
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
