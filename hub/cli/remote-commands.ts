@@ -476,7 +476,10 @@ export async function rolloutShow(
       process.exitCode = 1;
       return;
     }
-    if (isFinalRollout(detail.state)) {
+    // Aborted or failed with rollback instructions still out: the hosts are not back yet, and an
+    // operator watching the rollback wants to see them land (or time out), not an exit at once.
+    const rollingBack = !isCompletedRollout(detail.state) && (detail.counts.rollback_pending ?? 0) > 0;
+    if (isFinalRollout(detail.state) && !rollingBack) {
       // A rollout completes with failures below its threshold, or with an agent that came back
       // after it completed still updating: a script waiting on it must not read "every host is on
       // the release" from that.

@@ -154,7 +154,7 @@ function summaryOf(
     updated: new Date(Math.max(rollout.updated, deploymentsUpdated)).toISOString(),
     counts,
     // From the state machine's table, so clients (the dashboard, scripts) need not know it.
-    /** Nothing more is delivered; `rollout show --watch` stops. */
+    /** The release is delivered no more (rollback instructions may still be out: rollback_pending). */
     final: isFinalRollout(rollout.state),
     /**
      * Stopped by the hub until an operator decides: halted on its failure threshold, or a wave that

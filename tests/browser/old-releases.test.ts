@@ -4,13 +4,12 @@
  * there; the Rollouts page says when it lists only the newest. Real hub (in process), real
  * headless Chromium.
  */
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { insertOldReleases, startTestHub, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
-
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
+import { signedInPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("old releases and rollouts in headless Chromium", () => {
   let t: TestHub;
@@ -22,11 +21,7 @@ describe.skipIf(!hasProgram("chromium"))("old releases and rollouts in headless 
     t = await startTestHub({ tickIntervalMs: 50 });
     const now = Date.now();
     await insertOldReleases(t, 250, now - 100_000);
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`${t.hub.url}/?poll=200`);
-    await page.locator("#token").fill(t.operator);
-    await page.keyboard.press("Enter");
+    ({ browser, page } = await signedInPage(t, 200));
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

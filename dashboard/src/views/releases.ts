@@ -7,6 +7,28 @@ import type { View } from "./view.js";
 /** How many releases the Releases page and the rollout form list; older ones are found by version. */
 export const RELEASES_LISTED = 200;
 
+/**
+ * The newest RELEASES_LISTED releases, and whether older ones exist. The hub ends a page early when
+ * its manifests pass its byte bound (`more`, `next`): the pages are followed up to the count.
+ */
+export async function newestReleases(): Promise<{ releases: Release[]; more: boolean }> {
+  const releases: Release[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const query = new URLSearchParams({
+      limit: String(RELEASES_LISTED - releases.length),
+      ...(after === undefined ? {} : { after }),
+    });
+    const page = await get<{ releases: Release[]; more?: boolean; next?: string }>(
+      `releases?${query.toString()}`,
+    );
+    releases.push(...page.releases);
+    if (page.more !== true || page.next === undefined) return { releases, more: false };
+    if (releases.length >= RELEASES_LISTED) return { releases, more: true };
+    after = page.next;
+  }
+}
+
 function sourceText(source: Release["source"]): string {
   const detail = source.url ?? source.remote_path ?? source.commit ?? source.sha256 ?? "";
   return `${source.type} ${String(detail)}`.trim();
@@ -84,17 +106,14 @@ export function releasesView(): View {
   };
 
   async function refresh(): Promise<void> {
-    const { releases, more } = await get<{ releases: Release[]; more?: boolean }>(
-      `releases?limit=${RELEASES_LISTED}`,
-    );
+    const { releases, more } = await newestReleases();
     if (releases.length === 0) {
       fill(list, h("p", { class: "empty" }, "No release yet: CI publishes them with ship release publish."));
       return;
     }
     fill(
       list,
-      // The hub ends a page at the limit, or earlier at its byte bound (big manifests): `more` either way.
-      more === true
+      more
         ? h(
             "p",
             { class: "sub", id: "release-cutoff" },

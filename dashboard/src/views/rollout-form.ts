@@ -2,7 +2,7 @@ import { describeError, get, post } from "../api.js";
 import { fill, h } from "../dom.js";
 import { parseLabels } from "../format.js";
 import type { Preview, Release, RolloutDetail, RolloutSpec } from "../types.js";
-import { RELEASES_LISTED } from "./releases.js";
+import { newestReleases } from "./releases.js";
 import type { View } from "./view.js";
 import { type WaveRow, waveRow } from "./wave-row.js";
 
@@ -201,7 +201,7 @@ export function rolloutFormView(releaseId?: string): View {
 
   async function refresh(): Promise<void> {
     if (!loaded) {
-      const { releases } = await get<{ releases: Release[] }>(`releases?limit=${RELEASES_LISTED}`);
+      const { releases } = await newestReleases();
       // A release older than the newest listed (found on the Releases page by app and version)
       // is fetched by its id, or it could never be chosen here.
       if (releaseId && !releases.some((r) => r.id === releaseId))

@@ -13,8 +13,8 @@ import { hubPerTest, isType, publishRelease, reportAcked, type TestHub } from ".
 const isDeploy = isType("deploy");
 const session = hubPerTest();
 
-const connect = (t: TestHub, id: string) =>
-  session.connect(t, id, [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }]);
+/** An agent on web 1.0.0 (the hello's default apps). */
+const connect = (t: TestHub, id: string) => session.connect(t, id);
 
 type View = {
   state: string;

@@ -35,7 +35,9 @@ describe("ship-hub says why it did not do what was asked", () => {
     const args = ["rollout", "create", "--release", release, "--wave", "all=100", "--selector", "ring=none"];
     const preview = await cli(...args, "--preview");
     expect(preview.code).toBe(2);
-    expect(preview.stderr).toMatch(/^creating it would be refused: body\.selector/m);
+    expect(preview.stderr).toMatch(
+      /^creating it would be refused: --selector: no agent with app web has ring=none/m,
+    );
     expect(preview.stdout).toContain("preview (seed");
     const json = await cli(...args, "--preview", "--json");
     expect(json.code).toBe(2);

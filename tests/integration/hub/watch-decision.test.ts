@@ -11,8 +11,8 @@ import { hubPerTest, isType, publishRelease, reportAcked, type TestHub } from ".
 const isDeploy = isType("deploy");
 const session = hubPerTest();
 
-const connect = (t: TestHub, id: string) =>
-  session.connect(t, id, [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }]);
+/** An agent on web 1.0.0 (the hello's default apps). */
+const connect = (t: TestHub, id: string) => session.connect(t, id);
 
 async function canary(t: TestHub, wave: Record<string, unknown>, failureThreshold: Record<string, number>) {
   await publishRelease(t, "1.0.0");
@@ -89,6 +89,32 @@ describe("rollout show --watch on a rollout only an operator can move on", () =>
         `^stopped watching: rollout ${id} waits for an operator's decision: waiting for an operator: wave 1 \\(canary\\) finished with 1 of 2 succeeded .*; \`ship-hub rollout\` advance, pause, abort, abort --rollback\\n$`,
       ),
     );
+  });
+
+  it("goes on watching an aborted rollout until its rollback instructions are answered", async () => {
+    requireHubBin();
+    const t = await session.start();
+    const { id, agents, deploys } = await canary(t, {}, { count: 5 });
+    await reportAcked(agents[0]!, deploys[0]!, "succeeded");
+    // Its host put the previous version back by itself: not sent back.
+    await reportAcked(agents[1]!, deploys[1]!, "rolled_back");
+    const aborted = await t.api<{ state: string }>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(aborted.body.state).toBe("aborted");
+    const back = await agents[0]!.next(isDeploy);
+    expect(back.rollback).toBe(true);
+    const watching = watch(t, id);
+    // The watch has drawn the aborted rollout with its rollback under way by now.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await reportAcked(agents[0]!, back, "succeeded");
+    const watched = await watching;
+    expect(watched.code).toBe(1);
+    const views = watched.stdout.split(/^--- .*$/m).filter((v) => v.trim() !== "");
+    expect(views.length).toBeGreaterThan(1);
+    expect(views[0]).toMatch(/^c1 +rollback_pending /m);
+    expect(views.at(-1)).toMatch(/^c1 +rolled_back /m);
   });
 
   it("goes on watching a rollout an operator paused by hand, and it needs no decision", async () => {
