@@ -65,7 +65,10 @@ export async function runPostUpdateTests(ctx: UpdateContext): Promise<StepOutcom
     });
     if (!result.ok) {
       const why = describeFailure(`post_update_test "${test.name}"`, result.last, test.timeout);
-      throw new StepFailedError("post_update_tests", `${why} (after ${result.attempts} attempts)`);
+      throw new StepFailedError(
+        "post_update_tests",
+        `${why} (after ${result.attempts} attempt${result.attempts === 1 ? "" : "s"})`,
+      );
     }
     ctx.log.info(`post_update_test "${test.name}" passed`, { attempts: result.attempts });
   }

@@ -51,7 +51,7 @@ describe("the text of an on_failure webhook", () => {
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stdout + run.stderr).toBe(1);
     expect(texts).toEqual([
-      'MyApp update failed: post_update_test "health" exited with 3 (after 1 attempts); NOT rolled back because auto_rollback_on does not include health_check_fail: version 2.0.0 is LEFT IN PLACE',
+      'MyApp update failed: post_update_test "health" exited with 3 (after 1 attempt); NOT rolled back because auto_rollback_on does not include health_check_fail: version 2.0.0 is LEFT IN PLACE',
     ]);
   });
 
@@ -61,7 +61,7 @@ describe("the text of an on_failure webhook", () => {
     await release('requirements:\n  required_commands: ["no-such-command-here"]\n');
     expect((await runShip(["--config", app.config])).code).toBe(1);
     expect(texts).toEqual([
-      'MyApp update failed: post_update_test "health" exited with 3 (after 1 attempts); restored the previous version',
+      'MyApp update failed: post_update_test "health" exited with 3 (after 1 attempt); restored the previous version',
       "MyApp update failed: required_commands.no-such-command-here: no-such-command-here not found on PATH; the app's files were not changed",
     ]);
   });
