@@ -6,7 +6,7 @@
 import type { Requirements } from "../../shared/manifest/schema.js";
 import { findOnPath } from "../conditions/find-on-path.js";
 import { runShell } from "../conditions/run-shell.js";
-import { systemdRunning, systemdServiceActive } from "../conditions/service-status.js";
+import { processRunning, systemdRunning, systemdServiceActive } from "../conditions/service-status.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
 import { checkDiskSpace } from "./disk-space.js";
@@ -74,9 +74,19 @@ async function checkService(
   env: NodeJS.ProcessEnv,
 ): Promise<RequirementResult> {
   const name = `required_services.${service}`;
-  // Without systemd there is no reliable notion of "service is active"; saying unmet is the
-  // safe answer, and the detail tells the operator it was not a real failure of the service.
-  if (!systemd) return { name, ok: false, detail: `cannot check ${service}: no systemd on this host` };
+  // The same probe as the service_running() condition, so a manifest's requirement and its
+  // conditionals never disagree about one service: in containers and on other inits, a process
+  // of that name running is the service running.
+  if (!systemd) {
+    const running = await processRunning(service, env);
+    return {
+      name,
+      ok: running,
+      detail: running
+        ? "running (no systemd on this host: a process of that name runs, pgrep -x)"
+        : `no process named ${service} is running (no systemd on this host, so the process list was searched: pgrep -x)`,
+    };
+  }
   const active = await systemdServiceActive(service, env);
   return {
     name,

@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -96,19 +97,42 @@ describe("checkRequirements", () => {
     expect(report.results[1]?.detail).toBe("no-such-command-xyz not found on PATH");
   });
 
-  it("asks systemd about services, and says it cannot check without systemd", async () => {
+  it("asks systemd about services, and searches the process list without systemd", async () => {
     const services = req({ required_services: ["postgresql", "redis"] });
     const withSystemd = await checkRequirements(services, { appDir, env: withFakes(), systemd: true });
     expect(withSystemd.results.map((r) => [r.name, r.ok])).toEqual([
       ["required_services.postgresql", true],
       ["required_services.redis", false],
     ]);
-    const without = await checkRequirements(services, { appDir, systemd: false });
-    expect(without.ok).toBe(false);
-    expect(without.results.map((r) => r.detail)).toEqual([
-      "cannot check postgresql: no systemd on this host",
-      "cannot check redis: no systemd on this host",
-    ]);
+    // As service_running() does: a container's service is a process of that name. A real one runs.
+    const serviceName = `shipsvc${process.pid % 100000}`;
+    const binary = join(root, serviceName);
+    copyFileSync(execFileSync("sh", ["-c", "command -v sleep"], { encoding: "utf8" }).trim(), binary);
+    chmodSync(binary, 0o755);
+    const child = spawn(binary, ["30"], { stdio: "ignore" });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const without = await checkRequirements(req({ required_services: [serviceName, "no-such-svc-x"] }), {
+        appDir,
+        systemd: false,
+      });
+      expect(without.ok).toBe(false);
+      expect(without.results).toEqual([
+        {
+          name: `required_services.${serviceName}`,
+          ok: true,
+          detail: "running (no systemd on this host: a process of that name runs, pgrep -x)",
+        },
+        {
+          name: "required_services.no-such-svc-x",
+          ok: false,
+          detail:
+            "no process named no-such-svc-x is running (no systemd on this host, so the process list was searched: pgrep -x)",
+        },
+      ]);
+    } finally {
+      child.kill();
+    }
   });
 
   it("runs environment checks in the app directory with their timeout", async () => {
