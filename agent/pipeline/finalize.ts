@@ -7,6 +7,7 @@ import { errorMessage } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { hostId } from "../host-id.js";
+import { manualStopAlreadyAnnounced } from "../notify/manual-stop-repeat.js";
 import { failureText } from "../notify/render-message.js";
 import { sendNotifications } from "../notify/send-notifications.js";
 import type { FetchedRelease, ReleaseSource } from "../sources/types.js";
@@ -30,8 +31,12 @@ const INSTALLED = new Set<AppReport["result"]>(["updated", "failed_not_rolled_ba
 
 export async function finalizeUpdate(input: FinalizeInput): Promise<void> {
   const { report, log } = input;
+  let previous: SourceState | undefined;
   try {
-    await updateSourceState(input.stateFile, report.source, (s) => nextSourceState(s, report, input.now));
+    await updateSourceState(input.stateFile, report.source, (s) => {
+      previous = s;
+      return nextSourceState(s, report, input.now);
+    });
   } catch (error) {
     // The run's outcome stands; what is lost is the record of it, and the hub must hear that too.
     report.stateNotRecorded = errorMessage(error);
@@ -48,6 +53,12 @@ export async function finalizeUpdate(input: FinalizeInput): Promise<void> {
         error: error instanceof Error ? error.message.trim() : String(error),
       });
     }
+  }
+  if (manualStopAlreadyAnnounced(previous, report)) {
+    log.info(
+      "still waiting for the manual steps; on_failure was sent when this stop was first met, not again",
+    );
+    return;
   }
   await notify(input);
 }
