@@ -34,7 +34,9 @@ export async function systemdServiceActive(name: string, env: NodeJS.ProcessEnv)
 }
 
 /** `pgrep -x NAME` when pgrep is installed, else the same match over /proc/PID/comm. */
-export async function processRunning(name: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+export async function processRunning(unit: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  // systemctl takes `nginx.service` as well as `nginx`; the process is `nginx` either way.
+  const name = unit.endsWith(".service") ? unit.slice(0, -".service".length) : unit;
   if (findOnPath("pgrep", env) !== undefined)
     return (await exitStatus("pgrep", ["-x", "--", name], env)) === 0;
   // comm holds at most 15 characters, which is also what pgrep -x matches against.

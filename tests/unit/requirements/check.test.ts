@@ -112,14 +112,23 @@ describe("checkRequirements", () => {
     const child = spawn(binary, ["30"], { stdio: "ignore" });
     try {
       await new Promise((r) => setTimeout(r, 200));
-      const without = await checkRequirements(req({ required_services: [serviceName, "no-such-svc-x"] }), {
-        appDir,
-        systemd: false,
-      });
+      const without = await checkRequirements(
+        req({ required_services: [serviceName, `${serviceName}.service`, "no-such-svc-x"] }),
+        {
+          appDir,
+          systemd: false,
+        },
+      );
       expect(without.ok).toBe(false);
       expect(without.results).toEqual([
         {
           name: `required_services.${serviceName}`,
+          ok: true,
+          detail: "running (no systemd on this host: a process of that name runs, pgrep -x)",
+        },
+        {
+          // systemctl's unit name: the process is the name without `.service`.
+          name: `required_services.${serviceName}.service`,
           ok: true,
           detail: "running (no systemd on this host: a process of that name runs, pgrep -x)",
         },
