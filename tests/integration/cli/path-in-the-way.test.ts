@@ -196,6 +196,23 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
     30_000,
   );
 
+  it("a proxy that redirects http:// to https://: the reconnect line names the address to use", async () => {
+    // As nginx's `return 301 https://$host$request_uri;` answers the agent's upgrade.
+    const server = createHttpServer((req, res) => {
+      res.writeHead(301, { location: `https://hub.example.com${req.url ?? "/"}` }).end();
+    });
+    const port = await listening(server);
+    try {
+      // Before: "… the server answered 301 instead of opening the agent channel; reconnecting".
+      expect((await firstReconnect(`http://127.0.0.1:${port}`)).msg).toBe(
+        "hub connection failed: the server redirects to https://hub.example.com (301): put that address in [hub] url (the agent follows no redirect); reconnecting",
+      );
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  }, 30_000);
+
   it.each([
     [
       "the hub's database is unreachable (503)",
