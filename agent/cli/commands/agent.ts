@@ -10,10 +10,11 @@ import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
 import { type Logger, reopenLogFiles } from "../../../shared/log.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
-import { AgentDaemon, type AgentDaemonOptions } from "../../daemon/agent-daemon.js";
+import { AgentDaemon, type AgentDaemonOptions, daemonDir } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
 import { configChangeCheck } from "../../daemon/config-changed.js";
 import { ownCodeCheck } from "../../daemon/own-code.js";
+import { checkStateReadable } from "../../daemon/readable-state.js";
 import { redactUrl } from "../../download/redact.js";
 import { acquireLock } from "../../lock/run-lock.js";
 import { checkAgentFiles } from "../../pipeline/configured-files.js";
@@ -37,6 +38,7 @@ export async function agentCommand(options: { config?: string }): Promise<number
   // As every other mode does: a state_file that is a directory was "recovery failed: EISDIR" and a
   // daemon that ran on, failing every instruction.
   await checkGeneralPaths(config, path);
+  await checkStateReadable(config, path, daemonDir(config));
   await checkAppDirs(
     config,
     path,
