@@ -3,7 +3,7 @@
  * once as root leaves the state file and daemon/desired.json root's, mode 600: the service (user
  * ship) then failed every start with "cannot open …: permission denied" (exit 1) and systemd
  * started it again every 5 s for ever; an unreadable state file also made the start-up recovery
- * say the app "needs a person". No restart fixes it: exit 2, one line naming the file and the fix.
+ * say the app "needs a person", and an unreadable renewed token was skipped without a word. No restart fixes it: exit 2, one line naming the file and the fix.
  */
 import { access, constants, stat } from "node:fs/promises";
 import { userInfo } from "node:os";
@@ -21,6 +21,9 @@ export async function checkStateReadable(
   const files: [file: string, key: string][] = [
     [config.general.state_file, "general.state_file"],
     [join(daemonDir, "desired.json"), "general.state_file"],
+    // The token the hub renewed: unreadable, it was passed over in silence for the configured one,
+    // which may have expired since.
+    [join(daemonDir, "hub.token"), "general.state_file"],
   ];
   for (const [file, key] of files) {
     try {

@@ -43,6 +43,7 @@ describe.skipIf(process.getuid?.() !== 0)("ship agent and records only root can 
   it.each([
     ["daemon/desired.json", '{"apps":{}}\n'],
     ["state.json", '{"sources":{}}\n'],
+    ["daemon/hub.token", "renewed-token\n"],
   ])(
     "var/%s owned by root, mode 600: exit 2 naming it and the chown",
     async (name, content) => {
