@@ -49,6 +49,12 @@ export async function agentCommand(options: { config?: string }): Promise<number
   // And the [trust] keys themselves: a private key or a mangled file is refused now, not at the first release.
   await loadTrustedKeys(config.trust, path);
   const log = cliLogger({}, config).child({ mode: "agent" });
+  // The hub then lists the agent with no apps and leaves it out of every rollout, and nothing said
+  // why (the [hub] block uncommented, the hub-mode [sources.…] left commented out, say).
+  if (!Object.values(config.sources).some((s) => s.enabled))
+    log.warn(
+      `${path} has no enabled [sources.APP]: this agent announces no apps and takes no hub releases (add [sources.APP] with type = "hub" and app_dir for each app)`,
+    );
   // logrotate's `postrotate systemctl kill -s HUP ship-agent` (the daemons' convention): Node's
   // default for SIGHUP killed the agent, mid-update too, and nothing reopened a rotated log file.
   process.on("SIGHUP", () => {
