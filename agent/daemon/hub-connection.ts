@@ -43,8 +43,12 @@ const PROCESS_INSTANCE = randomUUID();
  * 429 too many hellos. The hub's reason goes last: after it, "instead of opening the agent channel"
  * read as part of its advice ("Give each its own [hub] agent_id instead of opening …").
  */
-function answerText(status: number | undefined, reason: string | undefined): string {
+function answerText(status: number | undefined, reason: string | undefined, location?: string): string {
   const why = reason ? `: ${reason}` : "";
+  // A proxy sending http:// to https:// (or a moved hub): the agent channel follows no redirect, and
+  // the line said only "answered 301" without the address that works.
+  if (status !== undefined && status >= 300 && status < 400 && location)
+    return `the server redirects to ${hubBase(location)} (${status}): put that address in [hub] url (the agent follows no redirect)`;
   if (status === 404) return `nothing takes agents at that address (404${why}): check the path in [hub] url`;
   if (isRefusal(status)) return `the hub refused the connection (${status}${why})`;
   // The hub's database unreachable (503), or a proxy whose hub is down (502, 504): a passing fault
@@ -52,6 +56,12 @@ function answerText(status: number | undefined, reason: string | undefined): str
   if (status !== undefined && status >= 500)
     return `the hub could not take the connection now (${status}${why || ": the hub, or a proxy in front of it, is not working"})`;
   return `the server answered ${status ?? "?"} instead of opening the agent channel${why}`;
+}
+
+/** A redirect's target as a `[hub] url` would name it: without the agent channel's own path. */
+function hubBase(location: string): string {
+  const base = location.replace(/\?.*$/, "");
+  return base.endsWith(AGENT_CHANNEL_PATH) ? base.slice(0, -AGENT_CHANNEL_PATH.length) || "/" : base;
 }
 
 /** The hub said no to this agent: its token (401, 403), its id (409) or its rate (429). */
@@ -248,7 +258,12 @@ export class HubConnection {
       tokenRefused = res.statusCode === 401;
       // What the reconnect line says: terminate()'s own error ("WebSocket was closed before the
       // connection was established") read as a network fault when the hub had refused the token.
-      failure = answerText(res.statusCode, reason === undefined ? undefined : String(reason));
+      const location = res.headers.location;
+      failure = answerText(
+        res.statusCode,
+        reason === undefined ? undefined : String(reason),
+        typeof location === "string" ? redactUrl(location) : undefined,
+      );
       socket.terminate();
     });
     socket.on("error", (error) => {

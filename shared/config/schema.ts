@@ -140,9 +140,16 @@ export type HubOnlySource = z.infer<typeof HubOnlySource>;
 export const Hub = z.strictObject({
   // The agent appends /api/v1/agent and /api/v1/artifacts/… to the path: after a ?query the
   // artifact URL was the hub's dashboard page, and every deploy failed "checksum mismatch".
-  url: httpUrl().refine((u) => !u.includes("?") && !u.includes("#"), {
-    message: "must be the hub's address without a ?query or #fragment (ship adds /api/v1/… to its path)",
-  }),
+  url: httpUrl()
+    .refine((u) => !u.includes("?") && !u.includes("#"), {
+      message: "must be the hub's address without a ?query or #fragment (ship adds /api/v1/… to its path)",
+    })
+    // The API's address copied in (…/api/v1, or the agent channel's …/api/v1/agent): every connect
+    // was a 404 at …/api/v1/api/v1/agent, "check the path", and every download failed the same way.
+    // (Only said of an http(s) URL: a ws:// one is refused for its scheme, in one line.)
+    .refine((u) => !/^https?:/i.test(u) || !/\/api\/v1(\/agent)?\/*$/.test(u), {
+      message: "must be the hub's address without /api/v1 (ship adds /api/v1/… to its path)",
+    }),
   token_file: nonEmpty,
   // The rule the hub's channel checks in hello: a config it would refuse is refused when read.
   agent_id: AgentId.optional(),

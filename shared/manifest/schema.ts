@@ -202,7 +202,9 @@ export const Manifest = z.strictObject({
   // The hub's rule (body.version must equal it): --test-manifest in CI says so before a publish does.
   version: z
     .string({ error: 'must be a quoted string, e.g. version: "1.2.3"' })
-    .min(1)
+    // Its own words, and the only line: `version: ""` read "must be a quoted string" (it is one)
+    // and then "must be one word" as a second line for the same value.
+    .min(1, { error: 'must not be empty, e.g. version: "1.2.3"', abort: true })
     .regex(ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE),
   release_date: z.string().optional(),
   description: z.string().optional(),

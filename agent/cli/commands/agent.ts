@@ -10,10 +10,11 @@ import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
 import { type Logger, reopenLogFiles } from "../../../shared/log.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
-import { AgentDaemon, type AgentDaemonOptions } from "../../daemon/agent-daemon.js";
+import { AgentDaemon, type AgentDaemonOptions, daemonDir } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
 import { configChangeCheck } from "../../daemon/config-changed.js";
 import { ownCodeCheck } from "../../daemon/own-code.js";
+import { checkStateReadable } from "../../daemon/readable-state.js";
 import { redactUrl } from "../../download/redact.js";
 import { acquireLock } from "../../lock/run-lock.js";
 import { checkAgentFiles } from "../../pipeline/configured-files.js";
@@ -37,6 +38,7 @@ export async function agentCommand(options: { config?: string }): Promise<number
   // As every other mode does: a state_file that is a directory was "recovery failed: EISDIR" and a
   // daemon that ran on, failing every instruction.
   await checkGeneralPaths(config, path);
+  await checkStateReadable(config, path, daemonDir(config));
   await checkAppDirs(
     config,
     path,
@@ -47,6 +49,12 @@ export async function agentCommand(options: { config?: string }): Promise<number
   // And the [trust] keys themselves: a private key or a mangled file is refused now, not at the first release.
   await loadTrustedKeys(config.trust, path);
   const log = cliLogger({}, config).child({ mode: "agent" });
+  // The hub then lists the agent with no apps and leaves it out of every rollout, and nothing said
+  // why (the [hub] block uncommented, the hub-mode [sources.…] left commented out, say).
+  if (!Object.values(config.sources).some((s) => s.enabled))
+    log.warn(
+      `${path} has no enabled [sources.APP]: this agent announces no apps and takes no hub releases (add [sources.APP] with type = "hub" and app_dir for each app)`,
+    );
   // logrotate's `postrotate systemctl kill -s HUP ship-agent` (the daemons' convention): Node's
   // default for SIGHUP killed the agent, mid-update too, and nothing reopened a rotated log file.
   process.on("SIGHUP", () => {

@@ -123,12 +123,15 @@ describe("ship agent: [general] paths are checked at start, as in every other mo
 
 describe("ship agent: a hub that cannot be reached (real CLI)", () => {
   /** Starts `ship agent` with `[hub] url = url`; returns its first reconnect log entry and the lines before. */
-  async function firstReconnect(url: string): Promise<{ msg: string; url: string; before: string[] }> {
+  async function firstReconnect(
+    url: string,
+    sourceKeys = "",
+  ): Promise<{ msg: string; url: string; before: string[] }> {
     await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
     const file = await shipToml(
       {},
       `${root}/app`,
-      `\n[hub]\nurl = "${url}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n`,
+      `${sourceKeys}\n[hub]\nurl = "${url}"\ntoken_file = "${root}/hub.token"\nagent_id = "a1"\n`,
     );
     const child = spawn(process.execPath, [SHIP_BIN, "agent", "--config", file], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -196,6 +199,38 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
     30_000,
   );
 
+  it("no enabled source: a WARNING says the agent takes no hub releases, and how to give it some", async () => {
+    // A port that was just free: the connection is refused, which ends the lines looked at.
+    const server = createServer();
+    const port = await listening(server);
+    await new Promise((r) => server.close(r));
+    const { before } = await firstReconnect(`http://127.0.0.1:${port}`, "enabled = false\n");
+    // Before: nothing; the hub listed the agent with no apps and left it out of every rollout.
+    const warnings = before
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((e) => e.level === 40);
+    expect(warnings.map((e) => e.msg)).toEqual([
+      `${root}/ship.toml has no enabled [sources.APP]: this agent announces no apps and takes no hub releases (add [sources.APP] with type = "hub" and app_dir for each app)`,
+    ]);
+  }, 30_000);
+
+  it("a proxy that redirects http:// to https://: the reconnect line names the address to use", async () => {
+    // As nginx's `return 301 https://$host$request_uri;` answers the agent's upgrade.
+    const server = createHttpServer((req, res) => {
+      res.writeHead(301, { location: `https://hub.example.com${req.url ?? "/"}` }).end();
+    });
+    const port = await listening(server);
+    try {
+      // Before: "… the server answered 301 instead of opening the agent channel; reconnecting".
+      expect((await firstReconnect(`http://127.0.0.1:${port}`)).msg).toBe(
+        "hub connection failed: the server redirects to https://hub.example.com (301): put that address in [hub] url (the agent follows no redirect); reconnecting",
+      );
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  }, 30_000);
+
   it.each([
     [
       "the hub's database is unreachable (503)",
@@ -236,7 +271,9 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
 });
 
 /** The port `server` listens on, on loopback. */
-function listening(server: ReturnType<typeof createHttpServer>): Promise<number> {
+function listening(
+  server: ReturnType<typeof createHttpServer> | ReturnType<typeof createServer>,
+): Promise<number> {
   return new Promise<number>((resolve) => {
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();

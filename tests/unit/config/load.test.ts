@@ -174,6 +174,22 @@ describe("malformed configs: every problem, positioned", () => {
       '[hub]\nurl = "https://hub.example:8443/ship#x"\ntoken_file = "/t"\n',
       /^ship\.toml:2:1 hub\.url: must be the hub's address without a \?query or #fragment/,
     ],
+    // The API's address copied in: every connect was a 404 at …/api/v1/api/v1/agent.
+    [
+      "hub url with the API's path",
+      '[hub]\nurl = "https://hub.example:8443/ship/api/v1/"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: must be the hub's address without \/api\/v1 \(ship adds \/api\/v1\/… to its path\)$/,
+    ],
+    [
+      "hub url of the agent channel",
+      '[hub]\nurl = "wss://hub.example/api/v1/agent"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: /,
+    ],
+    [
+      "hub url of the agent channel, http",
+      '[hub]\nurl = "https://hub.example/api/v1/agent"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: must be the hub's address without \/api\/v1/,
+    ],
   ])("%s", (_name, text, expected) => {
     const issues = issuesOf(text);
     expect(issues).toHaveLength(1);

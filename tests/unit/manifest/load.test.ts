@@ -202,6 +202,12 @@ describe("malformed manifests: every problem, positioned", () => {
       /^update-manifest\.yaml:4:3 migrations\."v1\.2\.0": "v1\.2\.0" is the same version as "1\.2"; merge them$/,
     ],
     ["missing version", "description: x\n", /^update-manifest\.yaml:1:1 version: must be a quoted string/],
+    // Was two lines: "must be a quoted string" (it is one) and "must be one word".
+    [
+      "empty version",
+      'version: ""\n',
+      /^update-manifest\.yaml:1:1 version: must not be empty, e\.g\. version: "1\.2\.3"$/,
+    ],
     ["not a mapping", "- a\n- b\n", /^update-manifest\.yaml:1:1 must be a mapping \(got a list\)$/],
     [
       "empty key in list",
