@@ -322,20 +322,22 @@ function encodedByServer(err: unknown, encoding: string | undefined): Verificati
 
 /**
  * An archive that ends early although every byte the server announced arrived: the server's
- * length (or the file it serves) is short, which "not a valid tar archive" blamed on the archive
- * the operator published. Not bad input: the config is right, and the next run tries again.
+ * length (or the file it serves) is short, where "not a valid tar archive: unexpected end of file"
+ * alone sent the operator after the archive they published. Still exit 2, as every archive that
+ * cannot be read (DESIGN.md; issue #15: every entry error is exit 2): ship cannot tell a lying
+ * Content-Length from a file cut short on the server, and neither is fixed by retrying at once.
  */
 function cutShortByServer(
   url: string,
   downloaded: { bytes: number; announcedBytes?: number },
   why: string,
-): DownloadError {
+): VerificationError {
   const { bytes, announcedBytes } = downloaded;
   const reason =
     announcedBytes === undefined
-      ? `the archive ends early (${why}) after ${bytes} bytes, where the server ended the body (it announced no length): the file on the server is cut short, or the connection was cut`
-      : `the archive ends early (${why}) after ${bytes} bytes, all the server announced (Content-Length: ${announcedBytes}): the server's Content-Length is shorter than the file (a proxy, or a server that compresses it as it sends?), or the file on the server is cut short (an upload still running?); compare with the file's size on the server`;
-  return new DownloadError(url, reason, false);
+      ? `not a valid tar archive: it ends early (${why}) after ${bytes} bytes, where the server ended the body (it announced no length): the file on the server is cut short, or the connection was cut`
+      : `not a valid tar archive: it ends early (${why}) after ${bytes} bytes, all the server announced (Content-Length: ${announcedBytes}): the server's Content-Length is shorter than the file (a proxy, or a server that compresses it as it sends?), or the file on the server is cut short (an upload still running?); compare with the file's size on the server`;
+  return new VerificationError(url, reason);
 }
 
 /**

@@ -2,8 +2,9 @@
  * A server whose Content-Length is shorter than the file (a proxy that rewrote the body, a server
  * that compresses as it sends) delivers exactly the bytes it announced, and the archive stops
  * mid-stream. The error read `URL: not a valid tar archive: unexpected end of file` (exit 2): it
- * blamed the archive the operator published and gave no length to compare. It now blames the
- * server with the lengths (exit 1, nothing installed). A real TCP server writes the lying header.
+ * blamed the archive the operator published and gave no length to compare. It now names the
+ * server's length beside the bytes that came (still exit 2, nothing installed). A real TCP server
+ * writes the lying header.
  * Its neighbour: a server that compresses the .tar.gz again on the way (Content-Encoding: gzip).
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -13,7 +14,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DownloadError } from "../../../agent/download/errors.js";
 import { createSource } from "../../../agent/sources/create.js";
 import type { SourceContext } from "../../../agent/sources/types.js";
 import { HttpSource as HttpSourceConfig } from "../../../shared/config/schema.js";
@@ -96,24 +96,24 @@ describe("HttpSource: a server that announces fewer bytes than the file has", ()
     const announced = file.length - 6000;
     answer = { body: file, length: announced };
     const { error, staged } = await fetchInto();
-    expect(error).toBeInstanceOf(DownloadError);
+    expect(error).toBeInstanceOf(VerificationError);
     const message = (error as Error).message;
-    expect(message).toContain(`download of ${url} failed: the archive ends early (`);
+    expect(message).toContain(`${url}: not a valid tar archive: it ends early (`);
     expect(message).toMatch(why);
     expect(message).toContain(
       `after ${announced} bytes, all the server announced (Content-Length: ${announced}): the server's Content-Length is shorter than the file`,
     );
-    expect(message).not.toContain("not a valid tar archive");
-    expect((error as DownloadError).exitCode).toBe(1);
+    // Exit 2 as every unreadable archive: a lying length and a file cut short look alike here.
+    expect((error as VerificationError).exitCode).toBe(2);
     expect(staged).toEqual([]);
   });
 
   it("a body cut short with no length announced says the file or the connection was cut", async () => {
     answer = { body: gzipped.subarray(0, gzipped.length - 6000), length: undefined };
     const { error } = await fetchInto();
-    expect(error).toBeInstanceOf(DownloadError);
+    expect(error).toBeInstanceOf(VerificationError);
     expect((error as Error).message).toContain(
-      `the archive ends early (unexpected end of file) after ${gzipped.length - 6000} bytes, where the server ended the body (it announced no length): the file on the server is cut short, or the connection was cut`,
+      `not a valid tar archive: it ends early (unexpected end of file) after ${gzipped.length - 6000} bytes, where the server ended the body (it announced no length): the file on the server is cut short, or the connection was cut`,
     );
   });
 
