@@ -39,7 +39,10 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
     const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken(agentId));
     agents.push(agent);
     agent.hello(agentId);
-    await expect.poll(async () => (await hub.hub.store.getAgent(agentId))?.online).toBe(true);
+    // Generous: on a loaded CI machine the hello can take seconds to be stored (the default 1 s failed once).
+    await expect
+      .poll(async () => (await hub.hub.store.getAgent(agentId))?.online, { timeout: 15_000 })
+      .toBe(true);
     return agent;
   }
 
