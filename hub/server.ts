@@ -6,6 +6,7 @@ import type { Logger } from "../shared/log.js";
 import { createApiApp } from "./api/app.js";
 import { limitIdleConnections } from "./auth/idle-connections.js";
 import { LiveSessions } from "./auth/live-sessions.js";
+import { OnceAMinuteLog } from "./auth/once-a-minute-log.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
 import { clusterPresenceCheck } from "./cluster/presence.js";
@@ -302,6 +303,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // longer than the hub timeout (its start, or the end of its last silence).
   let lastBeat = now();
   let beatingSince = lastBeat;
+  // A tick fails alike every interval while the database is away (5 lines a second at 0.2 s).
+  const tickFailed = new OnceAMinuteLog(log, "rollout tick failed", now);
   timers.push(
     every(options.tickIntervalMs, async () => {
       try {
@@ -315,7 +318,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
           await engine.claimedTick(claimEveryMs, steady ? (await cluster.clock()) - hubTimeoutMs : undefined);
         else await engine.tick();
       } catch (error) {
-        log.error("rollout tick failed", { error: String(error) });
+        tickFailed.record(undefined, String(error));
       }
     }),
   );
@@ -445,6 +448,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     close() {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);
+        tickFailed.close();
         refusals.close();
         await wakeup?.close();
         sessions.stop();

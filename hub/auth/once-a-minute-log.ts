@@ -69,7 +69,8 @@ export class OnceAMinuteLog {
     const last = `last${this.detail[0]?.toUpperCase()}${this.detail.slice(1)}`;
     this.log[this.level](`${this.message}: more in the same minute, not logged one by one`, {
       more: this.more,
-      [`${this.subject}s`]: this.subjects.size,
+      // A line about no one in particular (a rollout tick) counts no one.
+      ...(this.subjects.size > 0 ? { [`${this.subject}s`]: this.subjects.size } : {}),
       [last]: this.lastDetail,
     });
     this.more = 0;

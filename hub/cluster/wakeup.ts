@@ -13,6 +13,7 @@
  */
 import postgres from "postgres";
 import type { Logger } from "../../shared/log.js";
+import { OnceAMinuteLog } from "../auth/once-a-minute-log.js";
 import { reconnectBackoff } from "../store/postgres-store.js";
 
 /** The channel the rollouts trigger notifies; the payload is the rollout id. */
@@ -138,11 +139,18 @@ class WakeupQueue {
   private resyncDue = false;
   private running: Promise<void> | undefined;
   private stopped = false;
+  // While the database is away every resync (each 3 s) and wake-up fails alike.
+  private readonly failed: OnceAMinuteLog;
 
   constructor(
     private readonly targets: WakeupTargets,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.failed = new OnceAMinuteLog(log, "delivering pending deployments failed", Date.now, {
+      level: "warn",
+      subject: "rollout",
+    });
+  }
 
   rollout(id: string): void {
     // Payloads come from our own trigger, but a NOTIFY can be sent by anyone with a connection.
@@ -158,6 +166,7 @@ class WakeupQueue {
 
   stop(): void {
     this.stopped = true;
+    this.failed.close();
   }
 
   idle(): Promise<void> {
@@ -199,10 +208,7 @@ class WakeupQueue {
       await this.targets.deliverPending(rolloutId);
     } catch (error) {
       // The next resync tries again; a failing database is logged by whoever else uses it too.
-      this.log.warn("delivering pending deployments failed", {
-        rollout: rolloutId ?? "(resync)",
-        error: String(error),
-      });
+      this.failed.record(rolloutId ?? "(resync)", String(error));
     }
   }
 }

@@ -1,6 +1,8 @@
 import type { Logger } from "../../shared/log.js";
 import type { Hello, Progress, Report } from "../../shared/protocol/messages.js";
+import { isDatabaseUnreachable } from "../api/app.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
+import { OnceAMinuteLog } from "../auth/once-a-minute-log.js";
 import type { AgentSync, IncomingReport } from "../rollouts/agent-sync.js";
 import type { Dispatch } from "../rollouts/dispatch.js";
 
@@ -37,18 +39,23 @@ interface Item {
  * leave only after the commit. Batches run one after another, so one agent's hello, reports and
  * close apply in the order they arrived. If a batch fails as a whole, each of its messages is
  * retried in a transaction of its own, so one bad message is logged and skipped (not acked: the
- * agent resends it) without losing the others.
+ * agent resends it) without losing the others; unless the database is unreachable, when each would
+ * fail alike.
  */
 export class MessageBatch {
   private items: Item[] = [];
   private scheduled = false;
   private closed = false;
   private running: Promise<void> = Promise.resolve();
+  // While the database is away every agent's every message fails alike (and is resent).
+  private readonly unreachable: OnceAMinuteLog;
 
   constructor(
     private readonly sync: AgentSync,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.unreachable = new OnceAMinuteLog(log, "agent message could not be applied");
+  }
 
   /** Any message's work; `committed` gets its result after the batch committed. */
   add(apply: (dispatch: Dispatch) => Promise<unknown>, committed?: (value: unknown) => void): void {
@@ -105,6 +112,7 @@ export class MessageBatch {
    */
   close(): Promise<void> {
     this.closed = true;
+    this.unreachable.close();
     for (const item of this.items.splice(0)) item.failed?.();
     return this.running;
   }
@@ -129,8 +137,9 @@ export class MessageBatch {
         );
       });
     } catch (error) {
-      if (items.length === 1) {
-        this.failed(items[0] as Item, error);
+      // Without the database each would fail alike, one after another behind the pool's queue.
+      if (items.length === 1 || isDatabaseUnreachable(error)) {
+        for (const item of items) this.failed(item, error);
         return;
       }
       this.log.warn("agent message batch failed; applying its messages one by one", {
@@ -171,7 +180,9 @@ export class MessageBatch {
   }
 
   private failed(item: Item, error: unknown): void {
-    this.log.error("agent message could not be applied", { error: String(error) });
+    if (isDatabaseUnreachable(error)) this.unreachable.record(item.agentId, String(error));
+    else
+      this.log.error("agent message could not be applied", { agentId: item.agentId, error: String(error) });
     item.failed?.();
   }
 }

@@ -71,7 +71,7 @@ describe.runIf(canRunCluster())("the hub's log while its PostgreSQL is down", ()
     await cluster?.close();
   });
 
-  it("failed renewals, token checks and API requests are each logged once, not once per agent and attempt", async () => {
+  it("failed renewals, token checks, API requests, ticks, deliveries and agent messages are each logged once, not once per agent and attempt", async () => {
     const hub = cluster.hub(0);
     const ids = Array.from({ length: AGENTS }, (_, i) => `out-${i}`);
     // Renewal is due at 20 s; it fails until the tokens expire at 40 s, which closes the sessions.
@@ -110,11 +110,25 @@ describe.runIf(canRunCluster())("the hub's log while its PostgreSQL is down", ()
     );
     expect(polls.map((r) => r.status)).toEqual(Array(10).fill(503));
     expect(await linesOf(hub.logFile, "request failed")).toHaveLength(1);
+    // Agents still connected keep sending (progress of a deployment): each message failed alike.
+    for (const ws of sockets)
+      for (let i = 0; i < 3; i++)
+        ws.send(JSON.stringify({ type: "progress", v: 1, deploymentId: `d-${i}`, step: "download" }));
+    await cluster.waitFor("the messages were tried", async () =>
+      (await readFile(hub.logFile, "utf8")).includes("agent message could not be applied"),
+    );
 
     // Once a second per agent whose renewal was due, that was a line each every second or two.
     await Promise.all(closed);
     const renewals = await linesOf(hub.logFile, "could not renew an agent token");
     expect(renewals).toHaveLength(1);
     expect(renewals[0]).toMatchObject({ agentId: expect.stringMatching(/^out-\d$/) });
+    // By now (20 s and more into the outage) the rollout tick failed 100 times (every 0.2 s) and
+    // the deliveries' resync 7 times (every 3 s): one line each, and one for the 18 messages.
+    expect(await linesOf(hub.logFile, "rollout tick failed")).toHaveLength(1);
+    expect(await linesOf(hub.logFile, "delivering pending deployments failed")).toHaveLength(1);
+    const messages = await linesOf(hub.logFile, "agent message could not be applied");
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({ agentId: expect.stringMatching(/^out-\d$/) });
   }, 90_000);
 });
