@@ -37,9 +37,35 @@ export function authenticateBody(tokens: TokenService) {
         403,
         `role agent may not do this: ${req.method} ${req.baseUrl}${req.path} takes no agent token (agents send no request body to the API)`,
       );
+    // Nor from a CI token on an operator's route (or the reverse): each can post 2 MB, so a CI
+    // token on a build host made the hub parse bodies it then refused.
+    const roles = bodyRoutes.find((r) => r.method === req.method && r.path.test(req.path))?.roles;
+    if (roles !== undefined && !roles.includes(principal.role)) throw roleRefusal(req, principal.role, roles);
     res.locals.principal = principal;
     next();
   };
+}
+
+/**
+ * The API routes that take a request body, and whose tokens they take (their routers'
+ * requireRole says the same; tests/integration/security/agent-token-bodies.test.ts checks each).
+ * Paths are under /api/v1; express matches them case-insensitively and with a trailing slash.
+ */
+const bodyRoutes: readonly { method: string; path: RegExp; roles: readonly Role[] }[] = [
+  { method: "POST", path: /^\/releases\/?$/i, roles: ["ci"] },
+  {
+    method: "POST",
+    path: /^\/rollouts(\/[^/]+(\/(advance|pause|resume|abort))?)?\/?$/i,
+    roles: ["operator"],
+  },
+  { method: "POST", path: /^\/agents\/[^/]+\/check\/?$/i, roles: ["operator"] },
+];
+
+function roleRefusal(req: Request, role: Role, roles: readonly Role[]): AuthError {
+  return new AuthError(
+    403,
+    `role ${role} may not do this: ${req.method} ${req.baseUrl}${req.path} takes ${/^[aeiou]/.test(roles[0] ?? "") ? "an" : "a"} ${roles.join(" or ")} token`,
+  );
 }
 
 /** 401 without or with an invalid token, 403 when the token's role is not one of `roles`. */
@@ -53,11 +79,7 @@ export function requireRole(tokens: TokenService, ...roles: Role[]) {
     if (verified === undefined && !token) throw new AuthError(401, "missing bearer token");
     if (verified !== undefined) await tokens.stillInForce(verified);
     const principal = verified ?? (await tokens.verify(token as string));
-    if (!roles.includes(principal.role))
-      throw new AuthError(
-        403,
-        `role ${principal.role} may not do this: ${req.method} ${req.baseUrl}${req.path} takes ${/^[aeiou]/.test(roles[0] ?? "") ? "an" : "a"} ${roles.join(" or ")} token`,
-      );
+    if (!roles.includes(principal.role)) throw roleRefusal(req, principal.role, roles);
     res.locals.principal = principal;
     next();
   };

@@ -57,6 +57,37 @@ describe("a request body sent with an agent token", () => {
     }
   });
 
+  it("a CI token's body on an operator's route, and an operator's on CI's, is refused before it is read", async () => {
+    const wrong: [string, string, string][] = [
+      ["/api/v1/rollouts", hub.ci, "role ci may not do this: POST /api/v1/rollouts takes an operator token"],
+      [
+        "/api/v1/rollouts/preview",
+        hub.ci,
+        "role ci may not do this: POST /api/v1/rollouts/preview takes an operator token",
+      ],
+      [
+        "/api/v1/rollouts/abcd1234/abort",
+        hub.ci,
+        "role ci may not do this: POST /api/v1/rollouts/abcd1234/abort takes an operator token",
+      ],
+      [
+        "/api/v1/agents/web-1/check",
+        hub.ci,
+        "role ci may not do this: POST /api/v1/agents/web-1/check takes an operator token",
+      ],
+      [
+        "/api/v1/releases",
+        hub.operator,
+        "role operator may not do this: POST /api/v1/releases takes a ci token",
+      ],
+    ];
+    for (const [path, token, error] of wrong) {
+      const answer = await headersOnly(path, token, 2_000_000);
+      expect(answer.status).toBe(403);
+      expect(JSON.parse(answer.body)).toEqual({ error });
+    }
+  });
+
   it("an operator's body is still read and taken", async () => {
     const res = await hub.api("POST", "/api/v1/rollouts/preview", {
       token: hub.operator,
