@@ -24,6 +24,11 @@ export class MinuteBudget {
     return this.used >= this.limit;
   }
 
+  /** When this window ends, in whole seconds from now (at least 1): a refusal's Retry-After. */
+  secondsLeft(): number {
+    return Math.max(1, Math.ceil((this.windowStart + 60_000 - this.now()) / 1000));
+  }
+
   /** The last `take` was the window's first refusal (say so once, not once per message). */
   firstRefusal(): boolean {
     return this.refused === 1;

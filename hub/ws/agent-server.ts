@@ -117,6 +117,9 @@ function answersPing(ws: WebSocket, ms: number): Promise<boolean> {
     ws.ping();
   });
 }
+/** A 503's Retry-After: the database or a store read failing is usually back within seconds. */
+const UNAVAILABLE_RETRY_SECONDS = 5;
+
 /** The most a progress message takes (its `message` is at most 4,000 characters). */
 const PROGRESS_BYTES = 8 << 10;
 
@@ -124,10 +127,13 @@ const PROGRESS_BYTES = 8 << 10;
  * Refuses an upgrade with a plain HTTP response before any WebSocket handshake happens; the reason
  * goes in a header so the agent can log why (an expired token is the operator's to fix).
  */
-function refuse(socket: Duplex, status: number, reason = ""): void {
+function refuse(socket: Duplex, status: number, reason = "", retryAfterSeconds?: number): void {
   const header = reason ? `X-Ship-Refused: ${reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 200)}\r\n` : "";
+  // A 429 or 503 says when to come back (RFC 9110): a client or proxy that honours it waits that
+  // long instead of retrying into the same refusal.
+  const retry = retryAfterSeconds === undefined ? "" : `Retry-After: ${retryAfterSeconds}\r\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n${header}Connection: close\r\nContent-Length: 0\r\n\r\n`,
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n${header}${retry}Connection: close\r\nContent-Length: 0\r\n\r\n`,
   );
   socket.destroy();
 }
@@ -185,11 +191,11 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     if (path !== AGENT_CHANNEL_PATH) return refuse(socket, 404);
     let principal: Principal | undefined;
     const token = bearerToken(req.headers.authorization);
-    const refused = (status: number, reason: string) => {
+    const refused = (status: number, reason: string, retryAfterSeconds?: number) => {
       // A token the hub signed names its agent; one it did not only claims one (kept apart).
       const signed = token !== undefined && options.tokens.signedHere(token);
       refusals.record(claimedAgent(token), reason, req.socket.remoteAddress, signed);
-      refuse(socket, status, reason);
+      refuse(socket, status, reason, retryAfterSeconds);
     };
     const notChecked = (error: unknown) => {
       if (error instanceof AuthError) return refused(401, error.message);
@@ -203,6 +209,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         isDatabaseUnreachable(error)
           ? "the hub's database is unreachable; try again"
           : "the hub could not check the token; try again",
+        UNAVAILABLE_RETRY_SECONDS,
       );
     };
     try {
@@ -213,8 +220,13 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     }
     if (principal.role !== "agent" || !principal.agentId)
       return refused(403, `a ${principal.role} token cannot use the agent channel`);
-    if (!connectBudgetOf(principal.agentId).take())
-      return refused(429, `more than ${maxConnects} connections a minute for this agent; try again later`);
+    const connects = connectBudgetOf(principal.agentId);
+    if (!connects.take())
+      return refused(
+        429,
+        `more than ${maxConnects} connections a minute for this agent; try again later`,
+        connects.secondsLeft(),
+      );
     // Two hosts with one agent id (a VM cloned with its /etc/machine-id) took each other's place
     // in turn, each carrying out the hub's instructions (both installed a release, both reported on
     // one deployment). A second connection while the first still answers is refused, named on the
@@ -236,7 +248,12 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       if (elsewhere !== undefined) return refused(409, elsewhere);
     } catch (error) {
       log.error("could not check where an agent is connected", { error: String(error) });
-      return refuse(socket, 503, "the hub could not check where this agent is connected; try again");
+      return refuse(
+        socket,
+        503,
+        "the hub could not check where this agent is connected; try again",
+        UNAVAILABLE_RETRY_SECONDS,
+      );
     }
     // The probe takes up to 2 s, and a cluster's presence check reads the store: a token revoked
     // meanwhile opened the channel, and its hello took the agent's place here (the older

@@ -13,7 +13,10 @@ import { WebSocket } from "ws";
 import { Cluster, canRunCluster } from "../../support/cluster.js";
 
 /** The status and X-Ship-Refused of an agent channel upgrade that the hub refuses. */
-function refusedUpgrade(url: string, token: string): Promise<{ status: number; reason: string }> {
+function refusedUpgrade(
+  url: string,
+  token: string,
+): Promise<{ status: number; reason: string; retryAfter: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${url.replace(/^http/, "ws")}/api/v1/agent`, {
       headers: { authorization: `Bearer ${token}` },
@@ -23,7 +26,11 @@ function refusedUpgrade(url: string, token: string): Promise<{ status: number; r
       reject(new Error("the hub opened the agent channel"));
     });
     ws.once("unexpected-response", (_req, res) => {
-      resolve({ status: res.statusCode ?? 0, reason: String(res.headers["x-ship-refused"] ?? "") });
+      resolve({
+        status: res.statusCode ?? 0,
+        reason: String(res.headers["x-ship-refused"] ?? ""),
+        retryAfter: String(res.headers["retry-after"] ?? ""),
+      });
       ws.terminate();
     });
     // A hub that died with its database refuses the connection: said at once, not after 60 s.
@@ -54,7 +61,11 @@ describe.runIf(canRunCluster())("a hub whose PostgreSQL is down", () => {
   it("the agent channel answers 503 saying the database is unreachable: not a token refusal, and no refused agent logged", async () => {
     const hub = cluster.hub(0);
     const answer = await refusedUpgrade(hub.url, agentToken);
-    expect(answer).toEqual({ status: 503, reason: "the hub's database is unreachable; try again" });
+    expect(answer).toEqual({
+      status: 503,
+      reason: "the hub's database is unreachable; try again",
+      retryAfter: "5",
+    });
     const log = await readFile(hub.logFile, "utf8");
     expect(log).not.toContain("refused an agent connection");
   });

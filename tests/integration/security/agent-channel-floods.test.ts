@@ -18,14 +18,20 @@ afterAll(async () => {
 });
 
 /** Opens the agent channel: "open", or the HTTP status and X-Ship-Refused reason of a refusal. */
-function connectOutcome(token: string): Promise<{ ws?: WebSocket; status?: number; reason?: string }> {
+function connectOutcome(
+  token: string,
+): Promise<{ ws?: WebSocket; status?: number; reason?: string; retryAfter?: string }> {
   const ws = new WebSocket(`${t.hub.url.replace(/^http/, "ws")}/api/v1/agent`, {
     headers: { authorization: `Bearer ${token}` },
   });
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve({ ws }));
     ws.once("unexpected-response", (_req, res) => {
-      resolve({ status: res.statusCode ?? 0, reason: String(res.headers["x-ship-refused"] ?? "") });
+      resolve({
+        status: res.statusCode ?? 0,
+        reason: String(res.headers["x-ship-refused"] ?? ""),
+        retryAfter: String(res.headers["retry-after"] ?? ""),
+      });
       ws.terminate();
     });
     ws.once("error", (error) => {
@@ -45,10 +51,13 @@ describe("the agent channel bounds what one agent token can make the hub do", ()
     const token = await t.agentToken("looper");
     const outcomes: (number | "open")[] = [];
     for (let i = 0; i < 80; i++) {
-      const { ws, status, reason } = await connectOutcome(token);
+      const { ws, status, reason, retryAfter } = await connectOutcome(token);
       if (!ws) {
         outcomes.push(status ?? 0);
         expect(reason).toBe("more than 30 connections a minute for this agent; try again later");
+        // When the minute's budget is back: the rest of the minute, in seconds.
+        expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+        expect(Number(retryAfter)).toBeLessThanOrEqual(60);
         continue;
       }
       outcomes.push("open");
