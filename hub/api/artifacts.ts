@@ -249,6 +249,9 @@ export function artifactRoutes(deps: ApiDeps): Router {
         throw new HubRequestError(400, `header.x-sha256: upload hashes to ${error.actual}, not ${expected}`);
       throw error;
     }
+    // The session check runs about once a second: an upload ending within a second of
+    // `token revoke` was answered 201 and logged as uploaded by the revoked token.
+    await tokens.stillInForce(principalOf(res));
     await store.appendEvent({
       at: now,
       actor: actorOf(res),
