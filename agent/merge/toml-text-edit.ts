@@ -34,6 +34,12 @@ interface TextOp {
   text: string;
   /** Whole tables appended at the end: they must follow keys inserted at the same offset. */
   tail?: boolean;
+  /**
+   * Top-level keys written above the first table: a `[table]` opened at the same offset must follow
+   * them, or they land inside it (a release adding `c = 1` and `[a] c = 0` to a file that starts with
+   * `[a.b]` gave `[a] c = 0 c = 1`, and the whole file was rewritten from values).
+   */
+  head?: boolean;
 }
 
 export function editTomlText(
@@ -222,7 +228,7 @@ function keysAboveTables(user: Side, at: number, line: string): TextOp[] {
     existing.text = `${existing.text.slice(0, -1)}${line}\n`;
     return [];
   }
-  const op: TextOp = { start: at, end: at, text: `${lineAt(user.text, at, line)}\n` };
+  const op: TextOp = { start: at, end: at, text: `${lineAt(user.text, at, line)}\n`, head: true };
   keysAbove.set(user, op);
   return [op];
 }
@@ -447,8 +453,14 @@ function afterLastContent(text: string, offset: number): number {
 function applyOps(text: string, ops: TextOp[]): string | undefined {
   const eol = text.includes("\r\n") ? "\r\n" : "\n";
   // Applied from the end backwards so earlier offsets stay valid. At one offset: removals first,
-  // then insertions in reverse of their final order (plain keys, then appended tables; plan order).
-  const rank = (op: TextOp, index: number) => [op.start, op.end > op.start ? 1 : 0, op.tail ? 1 : 0, index];
+  // then insertions in reverse of their final order (top-level keys, plain keys, then appended
+  // tables; plan order).
+  const rank = (op: TextOp, index: number) => [
+    op.start,
+    op.end > op.start ? 1 : 0,
+    op.head ? -1 : op.tail ? 1 : 0,
+    index,
+  ];
   const ordered = coalesceRemovals(ops)
     .map((op, index) => ({ op, key: rank(op, index) }))
     .sort((a, b) => compareDescending(a.key, b.key))

@@ -429,3 +429,13 @@ describe("TOML datetimes", () => {
     expect(result.kept).toEqual(["a", "b"]);
   });
 });
+
+describe("TOML: edits at one offset keep their order", () => {
+  it("a top-level key and a table opened above the first [a.b] both go in, comments kept", () => {
+    const user = "# ours\n[a.b]\nx = 1 # kept\n";
+    const result = mergeToml(user, "c = 1\n[a]\nc = 0\n[a.b]\nx = 1\n");
+    expect(result.warnings).toEqual([]);
+    expect(result.text).toBe("c = 1\n\n[a]\nc = 0\n\n# ours\n[a.b]\nx = 1 # kept\n");
+    expect(result.added.sort()).toEqual(["a.c", "c"]);
+  });
+});
