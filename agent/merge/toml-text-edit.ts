@@ -462,6 +462,7 @@ function applyOps(text: string, ops: TextOp[]): string | undefined {
     index,
   ];
   const ordered = coalesceRemovals(ops)
+    .map((op) => outOfRemoval(text, op, ops))
     .map((op, index) => ({ op, key: rank(op, index) }))
     .sort((a, b) => compareDescending(a.key, b.key))
     .map(({ op }) => op);
@@ -474,6 +475,21 @@ function applyOps(text: string, ops: TextOp[]): string | undefined {
     limit = op.start;
   }
   return result;
+}
+
+/**
+ * An insertion that falls inside a stretch another edit removes (a table added before `[e]` while
+ * `e` turns from a table into a plain key) moves to the start of that stretch, with the blank lines
+ * the stretch held before it; without this the two edits overlapped and the whole file was
+ * rewritten from values. At the end of the file, it does not leave the file ending blank.
+ */
+function outOfRemoval(text: string, op: TextOp, ops: readonly TextOp[]): TextOp {
+  if (op.end !== op.start) return op;
+  const around = ops.find((r) => r.end > r.start && r.text === "" && r.start < op.start && op.start < r.end);
+  if (around === undefined) return op;
+  const lead = /^(?:[ \t]*\r?\n)*/.exec(text.slice(around.start, op.start))?.[0] ?? "";
+  const body = around.end === text.length ? op.text.replace(/(\r?\n)(?:[ \t]*\r?\n)+$/, "$1") : op.text;
+  return { ...op, start: around.start, end: around.start, text: lead + body };
 }
 
 /**

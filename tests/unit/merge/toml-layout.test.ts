@@ -439,3 +439,20 @@ describe("TOML: edits at one offset keep their order", () => {
     expect(result.added.sort()).toEqual(["a.c", "c"]);
   });
 });
+
+describe("TOML: a table added where a table turned into a key is removed", () => {
+  it("both edits go in as text: no rewrite, the operator's comment stays", () => {
+    const user = "[d.b] # ours\nx = 1\n\n[e]\ny = 2\n";
+    const result = mergeConfigFile({
+      format: "toml",
+      fileName: "config.toml",
+      current: user,
+      incoming: 'e = "z"\n[d.b]\nx = 1\n[d.a]\n',
+      base: "",
+      strategy: "merge_smart",
+    });
+    expect(result.warnings).toEqual([]);
+    expect(result.text).toBe('e = "z"\n\n[d.b] # ours\nx = 1\n\n[d.a]\n');
+    expect(result.updated).toEqual(["e"]);
+  });
+});
