@@ -76,6 +76,7 @@ export function editTomlText(
     ops.push(...op);
   }
   keepEmptiedDottedTables(userSide, merged, edits, ops);
+  ops.push(...keepEmptiedHeaderTables(userSide, merged, edits));
   return applyOps(userText, ops);
 }
 
@@ -116,6 +117,46 @@ function keepEmptiedDottedTables(
     op.text = `${indent}${entry.key.slice(0, -1).map(formatKey).join(".")} = {}\n`;
     done.add(id);
   }
+}
+
+/**
+ * A table the user's file writes only through sub-tables (`[e.d]` without `[e]`) that the merge
+ * keeps but empties: removing its last `[e.d]` or `[[e.d]]` left no `e` at all, so the whole file
+ * was rewritten from values, every comment lost. Its `[e]` header goes where the first one was.
+ */
+function keepEmptiedHeaderTables(user: Side, merged: unknown, edits: readonly MergeEdit[]): TextOp[] {
+  const removed = edits.filter((e) => e.kind === "remove").map((e) => e.path);
+  const gone = (path: readonly string[]) => removed.some((r) => startsWith(path, r));
+  const ops: TextOp[] = [];
+  const done = new Set<string>();
+  for (const path of removed) {
+    const parent = path.slice(0, -1);
+    const id = JSON.stringify(parent);
+    const value = valueAt(merged, parent);
+    if (parent.length === 0 || done.has(id) || !isTable(value) || Object.keys(value).length > 0) continue;
+    const { headers, entries } = user.layout;
+    const stillDefined =
+      headers.some((h) => startsWith(h.path, parent) && !gone(h.path)) ||
+      entries.some(
+        (e) =>
+          e.path !== undefined &&
+          e.path.length > parent.length &&
+          startsWith(e.path, parent) &&
+          !gone(e.path),
+      );
+    const first = headerBlocks(user, path)[0];
+    if (stillDefined || first === undefined) continue;
+    // The blank line that parted it from the next table parts [e] from it too.
+    const parted =
+      first.end < user.text.length && /\n[ \t]*\r?\n/.test(user.text.slice(first.contentEnd - 1, first.end));
+    ops.push({
+      start: first.headerStart,
+      end: first.headerStart,
+      text: `[${parent.map(formatKey).join(".")}]\n${parted ? "\n" : ""}`,
+    });
+    done.add(id);
+  }
+  return ops;
 }
 
 function rewriteInline(holder: TomlEntry, user: Side, release: Side, merged: unknown): TextOp[] | undefined {

@@ -456,3 +456,14 @@ describe("TOML: a table added where a table turned into a key is removed", () =>
     expect(result.updated).toEqual(["e"]);
   });
 });
+
+describe("TOML: a table written only through the sub-table the release removes", () => {
+  it("keeps its [e] header instead of rewriting the file; the sub-table's comment is named", () => {
+    const user = "# top\n\n[e.d] # sub\nb = 0\n\n[f]\nx = 0x1 # kept\n";
+    const result = mergeToml(user, "[f]\nx = 1\n", { base: "[e]\ny = 1\n[e.d]\nb = 0\n[f]\nx = 1\n" });
+    expect(result.text).toBe("# top\n\n[e]\n\n[f]\nx = 0x1 # kept\n");
+    expect(result.removed).toEqual(["e.d"]);
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toContain("# sub");
+  });
+});
