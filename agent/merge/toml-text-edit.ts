@@ -287,7 +287,13 @@ function openTable(user: Side, at: number, table: string[], line: string): TextO
     existing.text = `${existing.text.slice(0, -1)}${line}\n`;
     return [];
   }
-  const op: TextOp = { start: at, end: at, text: `[${table.map(formatKey).join(".")}]\n${line}\n` };
+  // A table: keys of the table above inserted at the same offset go before it.
+  const op: TextOp = {
+    start: at,
+    end: at,
+    text: `[${table.map(formatKey).join(".")}]\n${line}\n`,
+    tail: true,
+  };
   opened.set(id, op);
   return [op];
 }
@@ -515,7 +521,10 @@ function applyOps(text: string, ops: TextOp[]): string | undefined {
     if (op.text === "" && op.end > op.start) result = closeGap(result, op.start);
     limit = op.start;
   }
-  return result;
+  // A table opened above a sub-table that the merge also removed kept the blank line meant to part
+  // them: the file does not end blank where the operator's did not.
+  const endsBlank = (t: string) => /\n[ \t]*\r?\n$/.test(t);
+  return endsBlank(result) && !endsBlank(text) ? result.replace(/(\r?\n)(?:[ \t]*\r?\n)+$/, "$1") : result;
 }
 
 /**

@@ -467,3 +467,18 @@ describe("TOML: a table written only through the sub-table the release removes",
     expect(result.warnings[0]).toContain("# sub");
   });
 });
+
+describe("TOML: a key added to a table above a table opened at the same place", () => {
+  it("goes into its own table, not the opened one; no rewrite, and the file does not end blank", () => {
+    const result = mergeConfigFile({
+      format: "toml",
+      fileName: "config.toml",
+      current: "[c] # ours\n[c.d.a]\n",
+      incoming: '[c]\na = "z"\n[c.d]\na = "z"\n',
+      base: "",
+      strategy: "merge_smart",
+    });
+    expect(result.warnings).toEqual([]);
+    expect(result.text).toBe('[c] # ours\na = "z"\n[c.d]\na = "z"\n');
+  });
+});
