@@ -334,7 +334,9 @@ function addTable(user: Side, release: Side, path: string[]): TextOp[] | undefin
   const blocks = tableBlocks(release, path);
   if (blocks !== undefined) {
     const at = blockInsertionPoint(user, release, path, blocks);
-    if (at !== undefined) return [{ start: at, end: at, text: `${blocksText(release, blocks)}\n` }];
+    // Tables: keys of the table above, inserted at the same offset, go before them.
+    if (at !== undefined)
+      return [{ start: at, end: at, text: `${blocksText(release, blocks)}\n`, tail: true }];
   }
   const text =
     blocks === undefined

@@ -482,3 +482,19 @@ describe("TOML: a key added to a table above a table opened at the same place", 
     expect(result.text).toBe('[c] # ours\na = "z"\n[c.d]\na = "z"\n');
   });
 });
+
+describe("TOML: a key added to [a] where the release puts a new [b] table", () => {
+  it("goes into [a], above [b]; no rewrite, [c]'s comment stays", () => {
+    const result = mergeConfigFile({
+      format: "toml",
+      fileName: "config.toml",
+      current: "b = 2\n[a]\n[c] # ours\n",
+      incoming: '[a]\nd = "x"\n[b]\n[c]\n',
+      base: "",
+      strategy: "merge_smart",
+    });
+    expect(result.warnings).toEqual([]);
+    expect(result.text).toBe('[a]\nd = "x"\n[b]\n\n[c] # ours\n');
+    expect(result.updated).toEqual(["b"]);
+  });
+});
