@@ -449,7 +449,8 @@ describe("TOML: a table added where a table turned into a key is removed", () =>
       current: user,
       incoming: 'e = "z"\n[d.b]\nx = 1\n[d.a]\n',
       base: "",
-      strategy: "merge_smart",
+      strategy: "preserve_user",
+      sections: { e: "merge_smart" },
     });
     expect(result.warnings).toEqual([]);
     expect(result.text).toBe('e = "z"\n\n[d.b] # ours\nx = 1\n\n[d.a]\n');
@@ -476,7 +477,8 @@ describe("TOML: a key added to a table above a table opened at the same place", 
       current: "[c] # ours\n[c.d.a]\n",
       incoming: '[c]\na = "z"\n[c.d]\na = "z"\n',
       base: "",
-      strategy: "merge_smart",
+      strategy: "preserve_user",
+      sections: { c: "merge_smart" },
     });
     expect(result.warnings).toEqual([]);
     expect(result.text).toBe('[c] # ours\na = "z"\n[c.d]\na = "z"\n');
@@ -491,7 +493,8 @@ describe("TOML: a key added to [a] where the release puts a new [b] table", () =
       current: "b = 2\n[a]\n[c] # ours\n",
       incoming: '[a]\nd = "x"\n[b]\n[c]\n',
       base: "",
-      strategy: "merge_smart",
+      strategy: "preserve_user",
+      sections: { b: "merge_smart" },
     });
     expect(result.warnings).toEqual([]);
     expect(result.text).toBe('[a]\nd = "x"\n[b]\n\n[c] # ours\n');
