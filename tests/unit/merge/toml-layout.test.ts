@@ -22,6 +22,19 @@ function mergeToml(
   });
 }
 
+/** The release's value wins in this top-level section (`merge_strategies: { key: merge_smart }`). */
+function mergeSmartSection(current: string, incoming: string, section: string) {
+  return mergeConfigFile({
+    format: "toml",
+    fileName: "config.toml",
+    current,
+    incoming,
+    base: "",
+    strategy: "preserve_user",
+    sections: { [section]: "merge_smart" },
+  });
+}
+
 describe("TOML merges keep the server copy's comments and spelling when edits are line edits", () => {
   it("three-way merge of a commented config: exact text", () => {
     const result = mergeToml(fixture("current.toml"), fixture("incoming.toml"), {
@@ -443,15 +456,7 @@ describe("TOML: edits at one offset keep their order", () => {
 describe("TOML: a table added where a table turned into a key is removed", () => {
   it("both edits go in as text: no rewrite, the operator's comment stays", () => {
     const user = "[d.b] # ours\nx = 1\n\n[e]\ny = 2\n";
-    const result = mergeConfigFile({
-      format: "toml",
-      fileName: "config.toml",
-      current: user,
-      incoming: 'e = "z"\n[d.b]\nx = 1\n[d.a]\n',
-      base: "",
-      strategy: "preserve_user",
-      sections: { e: "merge_smart" },
-    });
+    const result = mergeSmartSection(user, 'e = "z"\n[d.b]\nx = 1\n[d.a]\n', "e");
     expect(result.warnings).toEqual([]);
     expect(result.text).toBe('e = "z"\n\n[d.b] # ours\nx = 1\n\n[d.a]\n');
     expect(result.updated).toEqual(["e"]);
@@ -471,15 +476,7 @@ describe("TOML: a table written only through the sub-table the release removes",
 
 describe("TOML: a key added to a table above a table opened at the same place", () => {
   it("goes into its own table, not the opened one; no rewrite, and the file does not end blank", () => {
-    const result = mergeConfigFile({
-      format: "toml",
-      fileName: "config.toml",
-      current: "[c] # ours\n[c.d.a]\n",
-      incoming: '[c]\na = "z"\n[c.d]\na = "z"\n',
-      base: "",
-      strategy: "preserve_user",
-      sections: { c: "merge_smart" },
-    });
+    const result = mergeSmartSection("[c] # ours\n[c.d.a]\n", '[c]\na = "z"\n[c.d]\na = "z"\n', "c");
     expect(result.warnings).toEqual([]);
     expect(result.text).toBe('[c] # ours\na = "z"\n[c.d]\na = "z"\n');
   });
@@ -487,15 +484,7 @@ describe("TOML: a key added to a table above a table opened at the same place", 
 
 describe("TOML: a key added to [a] where the release puts a new [b] table", () => {
   it("goes into [a], above [b]; no rewrite, [c]'s comment stays", () => {
-    const result = mergeConfigFile({
-      format: "toml",
-      fileName: "config.toml",
-      current: "b = 2\n[a]\n[c] # ours\n",
-      incoming: '[a]\nd = "x"\n[b]\n[c]\n',
-      base: "",
-      strategy: "preserve_user",
-      sections: { b: "merge_smart" },
-    });
+    const result = mergeSmartSection("b = 2\n[a]\n[c] # ours\n", '[a]\nd = "x"\n[b]\n[c]\n', "b");
     expect(result.warnings).toEqual([]);
     expect(result.text).toBe('[a]\nd = "x"\n[b]\n\n[c] # ours\n');
     expect(result.updated).toEqual(["b"]);
