@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import { type RunResult, runResults } from "../../shared/protocol/app-states.js";
-import { parseRecord } from "./record-file.js";
+import { parseRecord, unreadableRecord } from "./record-file.js";
 
 export { type RunResult, runResults };
 
@@ -75,6 +75,7 @@ export async function readState(file: string): Promise<ShipState> {
     text = await readFile(file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return ShipState.parse({});
+    if (errnoCode(error) === "EACCES") throw unreadableRecord(file);
     throw error;
   }
   return parseRecord(text, file, ShipState, STATE_WHAT);
