@@ -11,7 +11,7 @@ import * as z from "zod";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
-import { parseRecord } from "../state/record-file.js";
+import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { realDir } from "../tree/path-on-disk.js";
 import { appTrashDir, emptyTrash, trashOldBackup } from "./trash.js";
@@ -100,12 +100,12 @@ const BACKUP_WHAT =
 
 export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
   const path = join(backupPath, META_FILE);
-  return parseRecord(await readFile(path, "utf8"), path, BackupMetaSchema, BACKUP_WHAT);
+  return parseRecord(await readRecordText(path), path, BackupMetaSchema, BACKUP_WHAT);
 }
 
 export async function readBackupInventory(backupPath: string): Promise<BackupInventory> {
   const path = join(backupPath, INVENTORY_FILE);
-  return parseRecord(await readFile(path, "utf8"), path, BackupInventorySchema, BACKUP_WHAT);
+  return parseRecord(await readRecordText(path), path, BackupInventorySchema, BACKUP_WHAT);
 }
 
 /**

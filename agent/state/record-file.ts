@@ -5,6 +5,7 @@
  * nothing and made `--rollback` an "internal error" and `--recover` exit 3.
  */
 import { statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import type * as z from "zod";
 import { BadInputError, ExitCode, ShipError } from "../../shared/errors.js";
@@ -70,4 +71,14 @@ export function unreadableRecord(path: string): BadInputError {
     "",
     `cannot be read: it is ${owner}and ship runs as ${me.username} (uid ${me.uid}); chown ${me.username} ${path} (a run as root, such as sudo ship, leaves it root's), or run ship as its owner`,
   );
+}
+
+/** A record's text: one ship may not read is unreadableRecord (exit 2); any other failure as it came. */
+export async function readRecordText(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EACCES") throw unreadableRecord(path);
+    throw error;
+  }
 }

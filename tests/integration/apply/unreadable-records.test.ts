@@ -70,4 +70,14 @@ describe("a record of ship's it may not read (real CLI)", () => {
       }
     });
   }
+
+  it("a backup's meta.json: --list-backups lists the rest and names it, exit 2", async () => {
+    const [id] = await readdir(join(root, "var/backups/myapp"));
+    const path = join(root, "var/backups/myapp", String(id), "meta.json");
+    await closeUp(path);
+    const listed = await ship(["--list-backups"]);
+    expect(listed.code, listed.stdout + listed.stderr).toBe(2);
+    expect(listed.stderr).toContain(`not listed: ${path} cannot be read: it is owned by uid`);
+    expect(listed.stderr).toContain(`chown ${user} ${path}`);
+  });
 });
