@@ -6,7 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
-import { damagedRecord, parseRecord } from "../state/record-file.js";
+import { damagedRecord, parseRecord, unreadableRecord } from "../state/record-file.js";
 import { isRacy, stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
@@ -113,6 +113,7 @@ async function readIndexScalars(stateDir: string): Promise<unknown> {
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    if ((error as NodeJS.ErrnoException).code === "EACCES") throw unreadableRecord(indexPath(stateDir));
     throw error;
   }
   const end = prefix.indexOf(',"files":{');
@@ -151,6 +152,7 @@ export async function readTextIfPresent(path: string): Promise<string | undefine
     return await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    if ((error as NodeJS.ErrnoException).code === "EACCES") throw unreadableRecord(path);
     throw error;
   }
 }
@@ -197,6 +199,7 @@ function readTextIfPresentSync(path: string): string | undefined {
     return readFileSync(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    if ((error as NodeJS.ErrnoException).code === "EACCES") throw unreadableRecord(path);
     throw error;
   }
 }

@@ -3,10 +3,10 @@
  * fsynced before the first file operation, lists every operation, and says how far the run got.
  * Recovery reads it on the next start (recover.ts).
  */
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
-import { parseRecord } from "../state/record-file.js";
+import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import type { FileOp } from "./file-ops.js";
 
@@ -101,7 +101,7 @@ export function journalPath(stateDir: string): string {
 export async function readJournal(stateDir: string): Promise<Journal | undefined> {
   let text: string;
   try {
-    text = await readFile(journalPath(stateDir), "utf8");
+    text = await readRecordText(journalPath(stateDir));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;

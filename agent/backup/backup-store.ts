@@ -11,7 +11,7 @@ import * as z from "zod";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
-import { parseRecord } from "../state/record-file.js";
+import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { realDir } from "../tree/path-on-disk.js";
 import { appTrashDir, emptyTrash, trashOldBackup } from "./trash.js";
@@ -24,6 +24,12 @@ const BackupMetaSchema = z.object({
   toVersion: z.string(),
   created: z.string(),
   appDir: z.string(),
+  /**
+   * Where app_dir led when the backup was made (absent in older backups). A symlinked app_dir
+   * re-pointed since (blue/green: /srv/app from blue to green) took blue's backups as green's: a
+   * `--rollback` wrote blue's old files into green, a tree ship had never installed into.
+   */
+  appRealDir: z.string().optional(),
   stateDir: z.string(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
@@ -94,12 +100,12 @@ const BACKUP_WHAT =
 
 export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
   const path = join(backupPath, META_FILE);
-  return parseRecord(await readFile(path, "utf8"), path, BackupMetaSchema, BACKUP_WHAT);
+  return parseRecord(await readRecordText(path), path, BackupMetaSchema, BACKUP_WHAT);
 }
 
 export async function readBackupInventory(backupPath: string): Promise<BackupInventory> {
   const path = join(backupPath, INVENTORY_FILE);
-  return parseRecord(await readFile(path, "utf8"), path, BackupInventorySchema, BACKUP_WHAT);
+  return parseRecord(await readRecordText(path), path, BackupInventorySchema, BACKUP_WHAT);
 }
 
 /**
@@ -167,6 +173,11 @@ export function backupMetaOf(info: BackupInfo): BackupMeta {
   return meta;
 }
 
+/** The directory a backup restores: where app_dir led when it was made, for backups that say. */
+function restoredDir(meta: BackupMeta): string {
+  return meta.appRealDir ?? meta.appDir;
+}
+
 function infoOf(meta: BackupMeta, path: string): BackupInfo {
   const info: BackupInfo = {
     id: meta.id,
@@ -177,7 +188,7 @@ function infoOf(meta: BackupMeta, path: string): BackupInfo {
     size: meta.bytes,
     files: meta.files,
     path,
-    appDir: meta.appDir,
+    appDir: restoredDir(meta),
   };
   metaOfInfo.set(info, meta);
   return info;
@@ -251,7 +262,7 @@ async function listBackupsNoting(
         if (error instanceof BadInputError) damaged?.push({ app: name, message: error.message });
         return undefined;
       });
-      if (meta?.complete && (appDir === undefined || sameDir(meta.appDir, appDir)))
+      if (meta?.complete && (appDir === undefined || sameDir(restoredDir(meta), appDir)))
         out.push(infoOf(meta, path));
     }
   }

@@ -6,11 +6,11 @@
  * next timer run, the daemon's start) goes on restoring until the target is back, then drops it.
  * A one-backup rollback needs no record: its restore journal covers it.
  */
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
 import { CommandSpec } from "../../shared/manifest/schema.js";
-import { parseRecord } from "../state/record-file.js";
+import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 
 const RollbackRecordSchema = z.object({
@@ -49,7 +49,7 @@ export async function readRollbackRecord(stateDir: string): Promise<RollbackReco
   const path = rollbackRecordPath(stateDir);
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readRecordText(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;

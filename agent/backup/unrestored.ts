@@ -37,7 +37,7 @@ export async function setAsidePaths(backupPath: string): Promise<string[]> {
  */
 export function leftAloneNote(paths: readonly string[], oldVersions: readonly string[]): string {
   if (paths.length === 0) return "";
-  const shown = paths.slice(0, 3).join(", ");
+  const shown = paths.slice(0, 3).map(shownPath).join(", ");
   const more = paths.length > 3 ? ` and ${paths.length - 3} more` : "";
   // Paths the undone update added have no previous version, and then no folder was made.
   const kept = [...new Set(oldVersions)].filter((dir) => existsSync(dir));
@@ -46,4 +46,14 @@ export function leftAloneNote(paths: readonly string[], oldVersions: readonly st
       ? `their previous versions are in ${kept.join(", ")}`
       : "they had no previous version (the update added them)";
   return ` except ${paths.length} path(s) it was not ship's to touch (${shown}${more}: changed, replaced or behind a symlink since the update); ${where}`;
+}
+
+/**
+ * A path as one line shows it: a name with a line break or another control character (a file
+ * "a<newline>b.txt" in a release) split "left alone: a" and "b.txt (…)" over two lines, the second
+ * looking like output of its own. Such a name is JSON-quoted ("a\nb.txt"); any other as it is.
+ */
+export function shownPath(rel: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+  return /[\u0000-\u001f\u007f]/.test(rel) ? JSON.stringify(rel) : rel;
 }

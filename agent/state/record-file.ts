@@ -4,6 +4,9 @@
  * file is and what to do, never a bare "Unterminated string in JSON at position 100" that names
  * nothing and made `--rollback` an "internal error" and `--recover` exit 3.
  */
+import { statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { userInfo } from "node:os";
 import type * as z from "zod";
 import { BadInputError, ExitCode, ShipError } from "../../shared/errors.js";
 
@@ -49,4 +52,33 @@ export function parseRecord<T extends z.ZodType>(
 /** Exit 2: `<path> is damaged, <why>: <what>`, one line. */
 export function damagedRecord(path: string, what: string, why: string): BadInputError {
   return BadInputError.single(path, "", `is damaged, ${why}: ${what}`);
+}
+
+/**
+ * One of ship's records it may not read: left by a run as root (a `sudo ship` before a service that
+ * runs as its own user), it said a bare "EACCES: permission denied, open …" on every run, and the
+ * daemon exited and was restarted again and again. Exit 2, naming the owner, ship's user and the fix.
+ */
+export function unreadableRecord(path: string): BadInputError {
+  const me = userInfo();
+  const stat = statSync(path, { throwIfNoEntry: false });
+  const owner =
+    stat === undefined
+      ? ""
+      : `owned by uid ${stat.uid} (gid ${stat.gid}), mode ${(stat.mode & 0o777).toString(8)}, `;
+  return BadInputError.single(
+    path,
+    "",
+    `cannot be read: it is ${owner}and ship runs as ${me.username} (uid ${me.uid}); chown ${me.username} ${path} (a run as root, such as sudo ship, leaves it root's), or run ship as its owner`,
+  );
+}
+
+/** A record's text: one ship may not read is unreadableRecord (exit 2); any other failure as it came. */
+export async function readRecordText(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EACCES") throw unreadableRecord(path);
+    throw error;
+  }
 }

@@ -4,12 +4,12 @@
  * (temp file + fsync + rename + directory fsync) so a crash never leaves half a state file.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, readlink, rename, rm } from "node:fs/promises";
+import { mkdir, open, readlink, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import { type RunResult, runResults } from "../../shared/protocol/app-states.js";
-import { parseRecord } from "./record-file.js";
+import { parseRecord, readRecordText } from "./record-file.js";
 
 export { type RunResult, runResults };
 
@@ -72,7 +72,7 @@ export function emptySourceState(): SourceState {
 export async function readState(file: string): Promise<ShipState> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = await readRecordText(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return ShipState.parse({});
     throw error;

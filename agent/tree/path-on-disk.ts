@@ -1,4 +1,4 @@
-import { realpathSync } from "node:fs";
+import { readlinkSync, realpathSync } from "node:fs";
 import { lstat, readlink, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 
@@ -75,11 +75,22 @@ export async function danglingLink(path: string): Promise<{ link: string; leadsT
  * realpath, or for a path not created yet its nearest existing ancestor's realpath with the rest
  * as written, so the name does not change when the run creates it.
  */
-export function realDir(path: string): string {
+export function realDir(path: string, hops = 0): string {
   try {
     return realpathSync(path);
   } catch {
+    // A dangling symlink names where it leads (a backup made through it is for that directory).
+    const target = hops < 40 ? danglingTarget(path) : undefined;
+    if (target !== undefined) return realDir(target, hops + 1);
     const parent = dirname(resolve(path));
-    return parent === resolve(path) ? parent : join(realDir(parent), basename(resolve(path)));
+    return parent === resolve(path) ? parent : join(realDir(parent, hops), basename(resolve(path)));
+  }
+}
+
+function danglingTarget(path: string): string | undefined {
+  try {
+    return resolve(dirname(resolve(path)), readlinkSync(path));
+  } catch {
+    return undefined; // not a symlink
   }
 }

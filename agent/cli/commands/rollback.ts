@@ -15,6 +15,7 @@ import { findBackupListing } from "../../backup/backup-store.js";
 import { PartialRollbackError, rollbackTo } from "../../backup/restore.js";
 import { unwritableStateFile } from "../../backup/restore-preflight.js";
 import { appTrashDir } from "../../backup/trash.js";
+import { shownPath } from "../../backup/unrestored.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
 import { appStateDir, lockDir } from "../../pipeline/paths.js";
@@ -148,10 +149,13 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   );
   for (const restored of result.restored) {
     for (const rel of restored.outside)
-      out.line(`  left alone: ${rel} (behind a symlink, outside the app directory)`);
+      out.line(`  left alone: ${shownPath(rel)} (behind a symlink, outside the app directory)`);
     for (const rel of restored.displaced)
-      out.line(`  left alone: ${rel} (its directory is no longer one: something else stands there now)`);
-    for (const rel of restored.kept) out.line(`  left alone: ${rel} (not the file ship installed)`);
+      out.line(
+        `  left alone: ${shownPath(rel)} (its directory is no longer one: something else stands there now)`,
+      );
+    for (const rel of restored.kept)
+      out.line(`  left alone: ${shownPath(rel)} (not the file ship installed)`);
     // A path the undone update added has no previous version: nothing of it was set aside. A set
     // aside symlink counts even when it leads nowhere from there (lstat, not exists).
     const leftAlone = [...restored.outside, ...restored.displaced, ...restored.kept];
