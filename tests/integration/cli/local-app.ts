@@ -2,6 +2,8 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { expect } from "vitest";
+import { type CliResult, runShip } from "../../support/ship-cli.js";
 
 export interface LocalApp {
   root: string;
@@ -42,4 +44,23 @@ export async function localApp(configExtra = ""): Promise<LocalApp> {
     },
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
+}
+
+/**
+ * The merge tests' story: release v1 installed, the operator's `edited` copies written over the
+ * app's, then an update to v2 (versions 1.0.0 and 2.0.0). The update's result and a reader of the
+ * app's files.
+ */
+export async function updateOverEdits(
+  app: LocalApp,
+  manifest: (version: string) => string,
+  files: { v1: Record<string, string>; edited: Record<string, string>; v2: Record<string, string> },
+): Promise<{ run: CliResult; read: (name: string) => Promise<string> }> {
+  await app.release("v1", manifest("1.0.0"), files.v1);
+  expect((await runShip(["--config", app.config])).code).toBe(0);
+  for (const [name, text] of Object.entries(files.edited)) await writeFile(join(app.appDir, name), text);
+  await app.release("v2", manifest("2.0.0"), files.v2);
+  const run = await runShip(["--config", app.config]);
+  expect(run.code, run.stderr).toBe(0);
+  return { run, read: (name) => readFile(join(app.appDir, name), "utf8") };
 }

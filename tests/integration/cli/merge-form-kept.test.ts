@@ -4,11 +4,8 @@
  * of inline-table members, and a folded `command: >` in the release's lines. Each of these was
  * lost (the first two with no word).
  */
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
 
 const manifest = (version: string) => `version: "${version}"
 files:
@@ -45,13 +42,7 @@ describe("an operator's annotated configs through a real update", () => {
   afterEach(() => app.cleanup());
 
   it("keep item comments, inline-table spellings and folded lines, byte for byte, with no warning", async () => {
-    await app.release("v1", manifest("1.0.0"), v1);
-    expect((await runShip(["--config", app.config])).code).toBe(0);
-    for (const [name, text] of Object.entries(edited)) await writeFile(join(app.appDir, name), text);
-    await app.release("v2", manifest("2.0.0"), v2);
-    const run = await runShip(["--config", app.config]);
-    expect(run.code, run.stderr).toBe(0);
-    const read = (name: string) => readFile(join(app.appDir, name), "utf8");
+    const { run, read } = await updateOverEdits(app, manifest, { v1, edited, v2 });
     expect(await read("pyproject.toml")).toBe(
       '[project]\r\ndependencies = [\r\n    "requests>=2.31",\r\n    "click>=8",   # cli\r\n    "rich>=13",\r\n]\r\n\r\n[tool.app]\r\ndb = { host = \'db.internal\', port = 0x1538, pool = 10 }\r\n',
     );

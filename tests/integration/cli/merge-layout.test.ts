@@ -8,7 +8,7 @@ import { lstat, mkdir, readFile, readlink, rm, symlink, writeFile } from "node:f
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
 
 const manifest = (version: string) => `version: "${version}"
 files:
@@ -44,13 +44,7 @@ describe("config merges through the CLI keep the user's layout", () => {
   afterEach(() => app.cleanup());
 
   it("keeps aligned comments, inline objects, indentation and a missing final newline; warns naming file and lines", async () => {
-    await app.release("v1", manifest("1.0.0"), v1);
-    expect((await runShip(["--config", app.config])).code).toBe(0);
-    for (const [name, text] of Object.entries(edited)) await writeFile(join(app.appDir, name), text);
-    await app.release("v2", manifest("2.0.0"), v2);
-    const run = await runShip(["--config", app.config]);
-    expect(run.code, run.stderr).toBe(0);
-    const read = (name: string) => readFile(join(app.appDir, name), "utf8");
+    const { run, read } = await updateOverEdits(app, manifest, { v1, edited, v2 });
 
     expect(await read("config.yaml")).toBe(
       "server:\n  port: 9090      # mine\n  host: b         # host\n  tls: true\n",
