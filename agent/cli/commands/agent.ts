@@ -49,12 +49,6 @@ export async function agentCommand(options: { config?: string }): Promise<number
   // And the [trust] keys themselves: a private key or a mangled file is refused now, not at the first release.
   await loadTrustedKeys(config.trust, path);
   const log = cliLogger({}, config).child({ mode: "agent" });
-  // The hub then lists the agent with no apps and leaves it out of every rollout, and nothing said
-  // why (the [hub] block uncommented, the hub-mode [sources.…] left commented out, say).
-  if (!Object.values(config.sources).some((s) => s.enabled))
-    log.warn(
-      `${path} has no enabled [sources.APP]: this agent announces no apps and takes no hub releases (add [sources.APP] with type = "hub" and app_dir for each app)`,
-    );
   // logrotate's `postrotate systemctl kill -s HUP ship-agent` (the daemons' convention): Node's
   // default for SIGHUP killed the agent, mid-update too, and nothing reopened a rotated log file.
   process.on("SIGHUP", () => {
@@ -64,6 +58,13 @@ export async function agentCommand(options: { config?: string }): Promise<number
     );
   });
   const identity = await loadAgentIdentity(config.hub, log, path);
+  // After the checks that stop the start, so a bad token file is still its one line. The hub lists
+  // an agent with no apps and leaves it out of every rollout, and nothing said why (the [hub] block
+  // uncommented, the hub-mode [sources.…] left commented out, say).
+  if (!Object.values(config.sources).some((s) => s.enabled))
+    log.warn(
+      `${path} has no enabled [sources.APP]: this agent announces no apps and takes no hub releases (add [sources.APP] with type = "hub" and app_dir for each app)`,
+    );
   // One daemon per state directory, for its whole life: a second one (a unit enabled twice, a
   // manual start beside the service) shared the outbox and desired state, and the hub dropped each
   // one's connection for the other's, over and over. It exits 75 naming the holder instead.

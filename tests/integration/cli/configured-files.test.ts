@@ -376,7 +376,7 @@ describe("ship agent: [hub] files that cannot be used stop it at start (real CLI
         .trim()
         .split("\n")
         .filter((l) => !l.includes("warning:"));
-      expect(lines).toHaveLength(1);
+      expect(lines, run.stderr).toHaveLength(1);
       expect(lines[0]).toMatch(message);
     },
     30_000,
