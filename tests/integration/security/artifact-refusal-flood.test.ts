@@ -11,6 +11,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_REFUSED_ARTIFACTS_PER_MINUTE } from "../../../hub/api/artifacts.js";
+import { countCalls } from "../../support/count-calls.js";
 import { startTestHub, type TestHub } from "../hub/support.js";
 
 let t: TestHub;
@@ -91,18 +92,9 @@ describe("artifact requests an agent token was refused", () => {
     expect((await head()).status).toBe(200);
     // Counted on the hub's real store, not timed: a busy CI machine slowed the timing's two sides
     // unevenly. Without the fix every HEAD read the agent's 2,000 deployments again.
-    const store = t.hub.store;
-    const list = store.listDeployments.bind(store);
-    let reads = 0;
-    store.listDeployments = (...args: Parameters<typeof list>) => {
-      reads++;
-      return list(...args);
-    };
-    try {
+    const reads = await countCalls(t.hub.store, "listDeployments", async () => {
       for (let i = 0; i < 40; i++) expect((await head()).status).toBe(200);
-    } finally {
-      store.listDeployments = list;
-    }
+    });
     expect(reads).toBe(0);
   });
 });
