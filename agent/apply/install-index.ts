@@ -6,7 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
-import { damagedRecord, parseRecord, unreadableRecord } from "../state/record-file.js";
+import { damagedRecord, parseRecord, recordReadError } from "../state/record-file.js";
 import { isRacy, stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
@@ -113,8 +113,7 @@ async function readIndexScalars(stateDir: string): Promise<unknown> {
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    if ((error as NodeJS.ErrnoException).code === "EACCES") throw unreadableRecord(indexPath(stateDir));
-    throw error;
+    throw recordReadError(error, indexPath(stateDir));
   }
   const end = prefix.indexOf(',"files":{');
   if (end > 0) {
@@ -152,8 +151,7 @@ export async function readTextIfPresent(path: string): Promise<string | undefine
     return await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    if ((error as NodeJS.ErrnoException).code === "EACCES") throw unreadableRecord(path);
-    throw error;
+    throw recordReadError(error, path);
   }
 }
 
@@ -199,8 +197,7 @@ function readTextIfPresentSync(path: string): string | undefined {
     return readFileSync(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    if ((error as NodeJS.ErrnoException).code === "EACCES") throw unreadableRecord(path);
-    throw error;
+    throw recordReadError(error, path);
   }
 }
 

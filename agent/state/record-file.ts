@@ -73,12 +73,16 @@ export function unreadableRecord(path: string): BadInputError {
   );
 }
 
+/** A failure reading record `path`: EACCES as unreadableRecord (exit 2), any other as it came. */
+export function recordReadError(error: unknown, path: string): unknown {
+  return (error as NodeJS.ErrnoException).code === "EACCES" ? unreadableRecord(path) : error;
+}
+
 /** A record's text: one ship may not read is unreadableRecord (exit 2); any other failure as it came. */
 export async function readRecordText(path: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EACCES") throw unreadableRecord(path);
-    throw error;
+    throw recordReadError(error, path);
   }
 }
