@@ -6,7 +6,7 @@ import type { Logger } from "../shared/log.js";
 import { createApiApp } from "./api/app.js";
 import { limitIdleConnections } from "./auth/idle-connections.js";
 import { LiveSessions } from "./auth/live-sessions.js";
-import { OnceAMinuteLog } from "./auth/once-a-minute-log.js";
+import { OnceAMinuteLog } from "./once-a-minute-log.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
 import { clusterPresenceCheck } from "./cluster/presence.js";

@@ -6,7 +6,7 @@ import {
   nestsDeeperThan,
   tooDeepMessage,
 } from "../../shared/json-depth.js";
-import { OnceAMinuteLog } from "../auth/once-a-minute-log.js";
+import { OnceAMinuteLog } from "../once-a-minute-log.js";
 import { authenticateBody } from "../auth/require-role.js";
 import { EventStream } from "../dashboard/event-stream.js";
 import { dashboardRoutes } from "../dashboard/router.js";

@@ -12,7 +12,7 @@
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "../../shared/log.js";
-import { OnceAMinuteLog } from "./once-a-minute-log.js";
+import { OnceAMinuteLog } from "../once-a-minute-log.js";
 
 /** Far above a proxy's keep-alive pool (nginx `keepalive` is tens) and a browser's six. */
 export const MAX_IDLE_CONNECTIONS_PER_ADDRESS = 256;

@@ -13,7 +13,7 @@
  */
 import postgres from "postgres";
 import type { Logger } from "../../shared/log.js";
-import { OnceAMinuteLog } from "../auth/once-a-minute-log.js";
+import { OnceAMinuteLog } from "../once-a-minute-log.js";
 import { reconnectBackoff } from "../store/postgres-store.js";
 
 /** The channel the rollouts trigger notifies; the payload is the rollout id. */

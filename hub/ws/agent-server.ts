@@ -20,7 +20,7 @@ import { parseOneLine } from "../../shared/schema/one-line.js";
 import { isDatabaseUnreachable } from "../api/app.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
 import { budgetsPer } from "../auth/minute-budget.js";
-import { OnceAMinuteLog } from "../auth/once-a-minute-log.js";
+import { OnceAMinuteLog } from "../once-a-minute-log.js";
 import { renewAgentToken, renewalDue, renewalDueAt } from "../auth/renewal.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
 import { AuthError } from "../errors.js";

@@ -2,7 +2,7 @@ import type { Logger } from "../../shared/log.js";
 import type { Hello, Progress, Report } from "../../shared/protocol/messages.js";
 import { isDatabaseUnreachable } from "../api/app.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
-import { OnceAMinuteLog } from "../auth/once-a-minute-log.js";
+import { OnceAMinuteLog } from "../once-a-minute-log.js";
 import type { AgentSync, IncomingReport } from "../rollouts/agent-sync.js";
 import type { Dispatch } from "../rollouts/dispatch.js";
 

@@ -4,8 +4,8 @@
  * the next one (an outage that ended must still be counted). Real timers, a short window.
  */
 import { describe, expect, it } from "vitest";
-import { OnceAMinuteLog } from "../../../../hub/auth/once-a-minute-log.js";
-import { memoryLogger } from "../../../../shared/log.js";
+import { OnceAMinuteLog } from "../../../hub/once-a-minute-log.js";
+import { memoryLogger } from "../../../shared/log.js";
 
 describe("OnceAMinuteLog", () => {
   it("logs the first failure of a window, then one line counting the rest when it ends", async () => {

@@ -5,7 +5,7 @@
  * for renewal: 60,000 lines a minute), burying the line that says what is wrong. The first of a
  * minute is logged at once; the rest of that minute are counted and said in one line when it ends.
  */
-import type { Logger } from "../../shared/log.js";
+import type { Logger } from "../shared/log.js";
 
 const MINUTE_MS = 60_000;
 
