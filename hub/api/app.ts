@@ -6,11 +6,11 @@ import {
   nestsDeeperThan,
   tooDeepMessage,
 } from "../../shared/json-depth.js";
-import { OnceAMinuteLog } from "../once-a-minute-log.js";
 import { authenticateBody } from "../auth/require-role.js";
 import { EventStream } from "../dashboard/event-stream.js";
 import { dashboardRoutes } from "../dashboard/router.js";
 import { HubRequestError } from "../errors.js";
+import { OnceAMinuteLog } from "../once-a-minute-log.js";
 import { agentRoutes } from "./agents.js";
 import { artifactRoutes } from "./artifacts.js";
 import type { ApiDeps } from "./deps.js";

@@ -7,7 +7,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, openSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -17,6 +16,7 @@ import { runOnce } from "../../agent/pipeline/index.js";
 import { AgentConfig } from "../../shared/config/schema.js";
 import { memoryLogger } from "../../shared/log.js";
 import { mintTokens } from "../support/mint-tokens.js";
+import { freePort } from "../support/servers/free-port.js";
 import { waitFor } from "../support/wait-for.js";
 
 const execFileAsync = promisify(execFile);
@@ -328,18 +328,6 @@ export async function stopProcess(
   const code = await exited;
   clearTimeout(timer);
   return code;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => ok(port));
-    });
-  });
 }
 
 export function configToml(name: string, extra = ""): string {

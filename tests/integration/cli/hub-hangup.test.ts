@@ -8,12 +8,12 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HUB_BIN, requireHubBin } from "../../support/hub-cli.js";
 import { processRunning } from "../../support/process-alive.js";
+import { freePort } from "../../support/servers/free-port.js";
 import { waitFor } from "../../support/wait-for.js";
 
 describe.skipIf(process.platform !== "linux")("ship-hub serve and a terminal that hangs up", () => {
@@ -118,16 +118,4 @@ async function processWith(dir: string): Promise<number> {
     if (cmdline.split("\0").includes(dir) && cmdline.includes("serve")) return Number(entry);
   }
   throw new Error(`no process serves ${dir}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const found = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => ok(found));
-    });
-  });
 }
