@@ -51,7 +51,8 @@ function owned(stats: Stats): string {
   return `owner uid ${stats.uid}, mode ${(stats.mode & 0o7777).toString(8)}`;
 }
 
-function whoRuns(): string {
+/** The user ship runs as, for messages: its name, else "uid N". */
+export function whoRuns(): string {
   const uid = process.getuid?.();
   // userInfo() throws for a uid without a passwd entry (a container's arbitrary uid).
   try {

@@ -5,8 +5,7 @@
  * directory may change while the update runs, and every copy is checked against the scan's hash.
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Transform } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -21,6 +20,7 @@ import { appHolds } from "./app-holds.js";
 import { ArchiveHashCache } from "./archive-hash-cache.js";
 import { checksumToVerify } from "./artifact.js";
 import { readChecksumFile, sha256File, sha256SumFor, verifySha256, withChecksumOrigin } from "./checksum.js";
+import { localReadError } from "./local-read-error.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { type ScannedRelease, scanReleaseDir } from "./release-scan.js";
@@ -62,7 +62,9 @@ export class LocalSource implements ReleaseSource {
 
   async check(): Promise<UpdateCheck> {
     const installed = await this.installedId();
-    const offer = await this.identify();
+    const offer = await this.identify().catch((err: unknown) => {
+      throw this.readError(err);
+    });
     const available = offer.fingerprint === undefined || installed?.id !== offer.fingerprint;
     const current = installed === undefined ? undefined : (installed.version ?? shortId(installed.id ?? ""));
     const candidate =
@@ -78,10 +80,19 @@ export class LocalSource implements ReleaseSource {
 
   async fetch(stagingDir: string): Promise<FetchedRelease> {
     const kind = await this.pathKind();
-    const release =
-      kind === "directory" ? await this.fetchDirectory(stagingDir) : await this.fetchArchive(stagingDir);
+    const release = await (kind === "directory"
+      ? this.fetchDirectory(stagingDir)
+      : this.fetchArchive(stagingDir)
+    ).catch((err: unknown) => {
+      throw this.readError(err);
+    });
     this.fetchedVersions.set(release.id, await readReleaseVersion(stagingDir));
     return release;
+  }
+
+  /** A failure reading the release, named for the operator (localReadError); others as they came. */
+  private readError(err: unknown): unknown {
+    return localReadError(err, this.cfg.path, `sources.${this.name}.path`);
   }
 
   /**
@@ -137,7 +148,9 @@ export class LocalSource implements ReleaseSource {
       fileHashes: staged.hashes,
       listing: scanned.listing,
       materialize: async (rels) => {
-        await stageFiles(root, stagingDir, scanned, rels, options);
+        await stageFiles(root, stagingDir, scanned, rels, options).catch((err: unknown) => {
+          throw this.readError(err);
+        });
       },
     };
   }
@@ -230,7 +243,10 @@ export class LocalSource implements ReleaseSource {
     const hash = createHash("sha256");
     let digest: string | undefined;
     let read = 0;
-    const file = createReadStream(path, { highWaterMark: 256 * 1024 });
+    // Loaded, and the file opened, before any stream exists: an error emitted while nothing listened
+    // yet (an archive ship may not read) crashed the run with an unhandled 'error' event.
+    const { extractArchive } = await import("../archive/extract.js");
+    const file = (await open(path)).createReadStream({ highWaterMark: 256 * 1024 });
     const body = file.pipe(
       new Transform({
         transform(chunk: Buffer, _encoding, done) {
@@ -241,14 +257,16 @@ export class LocalSource implements ReleaseSource {
         },
       }),
     );
-    // A read error ends the body with it, so the extraction fails with the file's own error.
+    // A read error ends the body with it, so the extraction fails with the file's own error. The
+    // extraction's pipeline sees a body that failed before it started (it rejects with the error),
+    // so the listener below only keeps such an early failure from being an unhandled 'error'.
     file.on("error", (err) => body.destroy(err));
+    body.on("error", () => undefined);
     const complete = async () => {
       digest ??= hash.digest("hex");
       await this.verifyChecksum(digest);
       return path;
     };
-    const { extractArchive } = await import("../archive/extract.js");
     try {
       const extracted = await extractArchive({ body, label: basename(path), complete }, stagingDir, options);
       if (digest === undefined) throw new Error(`${path}: the archive was extracted but not hashed`);
