@@ -402,6 +402,8 @@ const OTHER_FORMATS: [magic: number[], what: string][] = [
 
 /** What the first bytes say the file is when it is surely not a (gzipped) tar; undefined otherwise. */
 function notTarKind(head: Buffer): string | undefined {
+  // tar's own word for 0 bytes is "Unrecognized archive format", as for garbage.
+  if (head.length === 0) return "empty";
   if (/^(\uFEFF)?\s*<(!doctype|html|\?xml|head|body)\b/i.test(head.subarray(0, 512).toString("utf8")))
     return "page";
   return OTHER_FORMATS.find(([magic]) => magic.every((byte, i) => head[i] === byte))?.[1];
@@ -421,7 +423,9 @@ function asArchiveError(label: string, err: Error, looksLike?: string): ShipErro
       ? said
       : looksLike === "page"
         ? "it is an HTML or XML page (a login, error or listing page?), not an archive"
-        : `it is ${looksLike}; ship reads tar archives, gzip-compressed or not (.tar.gz, .tgz, .tar): repack it with tar -czf`;
+        : looksLike === "empty"
+          ? "it is empty (0 bytes): an upload or copy that wrote nothing?"
+          : `it is ${looksLike}; ship reads tar archives, gzip-compressed or not (.tar.gz, .tgz, .tar): repack it with tar -czf`;
   return new VerificationError(label, `not a valid tar archive: ${why}`);
 }
 

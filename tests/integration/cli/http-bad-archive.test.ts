@@ -60,6 +60,12 @@ const cases: Array<{ name: string; body: Buffer; restart?: boolean; reason: RegE
     body: Buffer.concat([Buffer.from("BZh91AY&SY"), Buffer.alloc(600, 3)]),
     reason: /not a valid tar archive: it is bzip2-compressed \(\.bz2\); ship reads tar archives/,
   },
+  // 0 bytes (an upload that wrote nothing): said so, not tar's "Unrecognized archive format".
+  {
+    name: "empty",
+    body: Buffer.alloc(0),
+    reason: /not a valid tar archive: it is empty \(0 bytes\): an upload or copy that wrote nothing\?$/,
+  },
   // Any other bytes: tar's own words, without its TAR_BAD_ARCHIVE code.
   {
     name: "not-gzip",
