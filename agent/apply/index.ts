@@ -29,6 +29,7 @@ export { describeRelease } from "../tree/release-tree.js";
 export type { AppliedUpdate, ApplyUpdateInput } from "./apply-update.js";
 export { applyUpdate } from "./apply-update.js";
 export { checkMergeInputs } from "./check-merge-inputs.js";
+export { checkPathTypes } from "./check-path-types.js";
 export { readInstallIndex } from "./install-index.js";
 export type { PlanInput } from "./plan.js";
 export { filesToHash, planUpdate, summarizePlan } from "./plan.js";

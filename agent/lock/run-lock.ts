@@ -12,6 +12,7 @@ import * as z from "zod";
 import { BadInputError, LockedError } from "../../shared/errors.js";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { isPermissionDenied, unwritableRecord } from "../state/record-file.js";
 import { realDir } from "../tree/path-on-disk.js";
 
 const LockHolder = z.object({ pid: z.number().int(), host: z.string(), started: z.string() });
@@ -25,7 +26,9 @@ export interface HeldLock {
 }
 
 export async function acquireLock(file: string, log: Logger): Promise<HeldLock> {
-  await mkdir(dirname(file), { recursive: true });
+  await mkdir(dirname(file), { recursive: true }).catch((error: unknown) => {
+    throw isPermissionDenied(error) ? unwritableRecord(file, "ship's lock file") : error;
+  });
   const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
   // A few attempts: each follows removing a stale lock; losing that race to another run is fine.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -102,6 +105,7 @@ async function tryCreate(file: string, me: LockHolder): Promise<boolean> {
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    if (isPermissionDenied(error)) throw unwritableRecord(file, "ship's lock file");
     throw errnoCode(error) === undefined ? error : new LocalWriteError(`lock file ${file}`, error);
   }
 }

@@ -7,6 +7,7 @@ import { type Conditional, installUmask, type Requirements } from "../../shared/
 import {
   applyUpdate,
   checkMergeInputs,
+  checkPathTypes,
   describeRelease,
   listBackups,
   recoverApp,
@@ -63,6 +64,7 @@ const engine: UpdateEngine = {
     };
   },
   checkMerges: (input) => checkMergeInputs(input),
+  checkPaths: (input) => checkPathTypes(input),
   async findBackup({ app, appDir, backupDir, replacedBy, since }) {
     const backups = await listBackups(backupDir, app, appDir);
     const found = backups.find(

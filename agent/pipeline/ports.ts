@@ -118,6 +118,17 @@ export interface UpdateEngine {
     /** Told each merge rule that merges nothing while the file it likely meant is replaced. */
     warn?: (message: string) => void;
   }): Promise<void>;
+  /**
+   * Throws BadInputError naming each release path the app holds as an entry of another type that
+   * ship may not replace (a directory of the app's own where the release ships a file). Reads only.
+   */
+  checkPaths(input: {
+    manifest: Manifest;
+    releaseDir: string;
+    appDir: string;
+    stateDir: string;
+    listing?: ReadonlyMap<string, { type: string; sha256: string }>;
+  }): Promise<void>;
   /** The newest complete backup an update to `replacedBy` made since `since` (ISO), if any. */
   findBackup(input: {
     app: string;

@@ -7,6 +7,7 @@
 import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
+import { dirname } from "node:path";
 import type * as z from "zod";
 import { BadInputError, ExitCode, ShipError } from "../../shared/errors.js";
 
@@ -71,6 +72,37 @@ export function unreadableRecord(path: string): BadInputError {
     "",
     `cannot be read: it is ${owner}and ship runs as ${me.username} (uid ${me.uid}); chown ${me.username} ${path} (a run as root, such as sudo ship, leaves it root's), or run ship as its owner`,
   );
+}
+
+/**
+ * A directory of ship's own records it may not write in (the state directory, its lock directory):
+ * a `sudo ship` makes them root's, and the timer's `ship` as its own user then stopped at once with
+ * exit 1 "cannot write lock file …: permission denied (EACCES)", which no later run fixes. Exit 2,
+ * naming the directory's owner, ship's user and the chown, as for a record it may not read.
+ */
+export function unwritableRecord(path: string, what: string): BadInputError {
+  const me = userInfo();
+  let dir = dirname(path);
+  let stat = statSync(dir, { throwIfNoEntry: false });
+  while (stat === undefined && dirname(dir) !== dir) {
+    dir = dirname(dir);
+    stat = statSync(dir, { throwIfNoEntry: false });
+  }
+  const owner =
+    stat === undefined
+      ? ""
+      : `${dir} is owned by uid ${stat.uid} (gid ${stat.gid}), mode ${(stat.mode & 0o777).toString(8)}, `;
+  return BadInputError.single(
+    path,
+    "",
+    `(${what}) cannot be written: ${owner}and ship runs as ${me.username} (uid ${me.uid}); chown -R ${me.username} ${dir} (a run as root, such as sudo ship, leaves it root's), or run ship as its owner`,
+  );
+}
+
+/** Whether a failed write was refused for want of permission (not a full or read-only disk). */
+export function isPermissionDenied(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "EACCES" || code === "EPERM";
 }
 
 /** A failure reading record `path`: EACCES as unreadableRecord (exit 2), any other as it came. */

@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import { type RunResult, runResults } from "../../shared/protocol/app-states.js";
-import { parseRecord, readRecordText } from "./record-file.js";
+import { isPermissionDenied, parseRecord, readRecordText, unwritableRecord } from "./record-file.js";
 
 export { type RunResult, runResults };
 
@@ -94,7 +94,10 @@ function stateText(state: ShipState): string {
 }
 
 export async function writeState(file: string, state: ShipState): Promise<void> {
-  await writeFileAtomic(file, stateText(state));
+  await writeFileAtomic(file, stateText(state)).catch((error: unknown) => {
+    const cause = error instanceof LocalWriteError ? error.cause : error;
+    throw isPermissionDenied(cause) ? unwritableRecord(file, "ship's state file") : error;
+  });
 }
 
 /**

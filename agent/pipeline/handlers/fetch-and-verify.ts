@@ -72,7 +72,15 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     effectivePolicy(ctx.app, ctx.source.security, manifest.security),
     release.listing,
   );
-  // A config a merge cannot read is bad input: refused here, before the hooks and the apply.
+  // An app entry in the release's way (its own directory where a file goes) and a config a merge
+  // cannot read are bad input: refused here, before the hooks and the apply.
+  await ctx.ports.engine.checkPaths({
+    manifest,
+    releaseDir: release.dir,
+    appDir: ctx.source.app_dir,
+    stateDir: ctx.paths.appStateDir,
+    ...(release.listing === undefined ? {} : { listing: release.listing.files }),
+  });
   await ctx.ports.engine.checkMerges({
     manifest,
     releaseDir: release.dir,

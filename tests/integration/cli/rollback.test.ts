@@ -111,11 +111,12 @@ describe("ship --rollback (real CLI)", () => {
     await symlink(shared, join(root, "app/storage"));
     const sharedBefore = await snapshot(shared);
 
-    // An update through the link is refused before anything changes, and says so.
+    // An update through the link is refused before anything runs or changes, and says so.
     await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n", "storage/.gitkeep": "v2\n" }));
     const refused = await runShip(["--config", config]);
-    expect(refused.code).toBe(1);
-    expect(refused.stdout).toContain("the app's files were not changed");
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toContain("the app has a symlink at storage, where the release needs a directory");
+    expect(refused.stdout).toContain("nothing was run or changed");
     expect(refused.stdout).not.toContain("restored");
     expect(refused.stdout).not.toContain("myapp: myapp:");
     expect(await snapshot(shared)).toEqual(sharedBefore);

@@ -1,6 +1,8 @@
 import { access, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defaultPorts } from "../../../agent/pipeline/default-ports.js";
+import type { PipelinePorts } from "../../../agent/pipeline/ports.js";
 import { createSandbox, hashTree, type Sandbox, webhookReceiver, writeTree } from "./harness.js";
 
 let box: Sandbox;
@@ -218,7 +220,10 @@ describe("a failing update", () => {
         version: "2.0.0",
       },
     );
-    const summary = await box.run(v2);
+    // As if local.cfg appeared between the verify step's check of the app's paths and the apply.
+    const real = defaultPorts();
+    const ports: PipelinePorts = { ...real, engine: { ...real.engine, checkPaths: async () => {} } };
+    const summary = await box.run(v2, { ports });
     const message = summary.apps[0]?.message ?? "";
     expect(summary.exitCode).toBe(1);
     expect(summary.apps[0]?.result).toBe("failed_unchanged");

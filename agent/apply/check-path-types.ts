@@ -1,0 +1,145 @@
+/**
+ * Refuses, before the pre_update hooks run, a release whose paths the app holds as another type of
+ * entry ship may not replace: a release file where the app has a directory of its own (the
+ * operator's `conf/app.toml/`), a release directory where the app has a file or a symlink (a `conf`
+ * linked to /etc/myapp). The apply's planner refuses the same, but only after the hooks ran (a
+ * service stopped for nothing, exit 1 "update failed at apply"); the state of the app is knowable
+ * here, so it is bad input (exit 2) that names the path, with nothing run and nothing changed.
+ *
+ * Cheap on the common path: one readdir per release directory the app also has, no lstat per file.
+ * Only when such a collision shows up is the app scanned and the real plan made, which decides
+ * whether ship may replace the entry (a directory ship created and the release empties, a file ship
+ * installed and the release drops) or not: this check is never stricter than the apply.
+ */
+import { type Dirent, readdirSync } from "node:fs";
+import { BadInputError } from "../../shared/errors.js";
+import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.js";
+import { scanTree } from "../tree/scan-tree.js";
+import { conflictSummary } from "./apply-update.js";
+import { readInstallIndex } from "./install-index.js";
+import { planUpdate } from "./plan.js";
+import { protectedDirectoryOf, ruleFor } from "./rules.js";
+import type { ReleaseEntry } from "./types.js";
+
+export interface PathTypesCheck {
+  manifest: Manifest;
+  releaseDir: string;
+  appDir: string;
+  stateDir: string;
+  /** The whole release when `releaseDir` holds only part of it. */
+  listing?: ReadonlyMap<string, { type: string; sha256: string }>;
+}
+
+type Kind = "dir" | "file" | "symlink";
+
+export async function checkPathTypes(input: PathTypesCheck): Promise<void> {
+  const release = releaseChildren(input);
+  if (!collides(input, release)) return;
+  const conflicts = await plannedConflicts(input);
+  if (conflicts.length === 0) return;
+  const named = conflicts.map((c) => `${input.appDir}/${c}`);
+  const reason =
+    `release ${input.manifest.version} cannot be installed: ${conflictSummary(named)}; ` +
+    "ship did not install what is in the way (or it holds files ship did not install): move it aside, " +
+    "then run ship again; nothing was run or changed";
+  throw new BadInputError([{ file: input.appDir, path: "", message: reason, severity: "error" }], reason);
+}
+
+/** Whether some release path meets an app entry of another type (a candidate for a conflict). */
+function collides(input: PathTypesCheck, release: (dir: string) => Map<string, Kind>): boolean {
+  const pending = [""];
+  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+    const app = entriesOf(input.appDir, dir);
+    if (app.size === 0) continue;
+    for (const [name, kind] of release(dir)) {
+      const appKind = app.get(name);
+      if (appKind === undefined) continue;
+      const rel = dir === "" ? name : `${dir}/${name}`;
+      if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
+      if (kind === "dir") {
+        if (appKind === "dir") pending.push(rel);
+        else return true;
+      } else if (appKind === "dir" && ruleFor(input.manifest, rel).rule.action !== "skip") return true;
+    }
+  }
+  return false;
+}
+
+/** The plan's own verdict on the whole app and release (an unsafe path is the source's to refuse). */
+async function plannedConflicts(input: PathTypesCheck): Promise<string[]> {
+  const app = await scanTree(input.appDir, {
+    skipDir: (rel) => protectedDirectoryOf(input.manifest, rel) !== undefined,
+  });
+  const files = new Map<string, ReleaseEntry>();
+  const dirs = new Map<string, number>();
+  if (input.listing === undefined) {
+    const scan = await scanTree(input.releaseDir, { skipFile: (rel) => rel === MANIFEST_FILENAME });
+    for (const [rel, entry] of scan.files) files.set(rel, { ...entry, sha256: "" });
+    for (const [rel, mode] of scan.dirs) dirs.set(rel, mode);
+  } else {
+    for (const [rel, entry] of input.listing) {
+      if (rel === MANIFEST_FILENAME) continue;
+      files.set(rel, {
+        type: entry.type === "symlink" ? "symlink" : "file",
+        sha256: "",
+        size: -1,
+        mode: 0o644,
+      });
+      for (let at = rel.lastIndexOf("/"); at > 0; at = rel.lastIndexOf("/", at - 1))
+        dirs.set(rel.slice(0, at), 0o755);
+    }
+  }
+  const plan = planUpdate({
+    manifest: input.manifest,
+    release: files,
+    releaseDirs: dirs,
+    app,
+    index: await readInstallIndex(input.stateDir),
+  });
+  return plan.conflicts.filter((c) => !c.endsWith(": not a safe relative path"));
+}
+
+/** The release's entries per directory: from the source's listing, or read from the staging directory. */
+function releaseChildren(input: PathTypesCheck): (dir: string) => Map<string, Kind> {
+  if (input.listing === undefined)
+    return (dir) => {
+      const out = entriesOf(input.releaseDir, dir);
+      if (dir === "") out.delete(MANIFEST_FILENAME);
+      return out;
+    };
+  const tree = new Map<string, Map<string, Kind>>();
+  const add = (dir: string, name: string, kind: Kind) => {
+    const children = tree.get(dir) ?? new Map<string, Kind>();
+    tree.set(dir, children);
+    if (kind === "dir" || !children.has(name)) children.set(name, kind);
+  };
+  for (const [rel, entry] of input.listing) {
+    if (rel === MANIFEST_FILENAME) continue;
+    const parts = rel.split("/");
+    for (let i = 0; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      const last = i === parts.length - 1;
+      add(dir, parts[i] as string, last ? (entry.type === "symlink" ? "symlink" : "file") : "dir");
+    }
+  }
+  return (dir) => tree.get(dir) ?? new Map();
+}
+
+/** The entries of `root/dir` by kind; none when it is missing or not a directory (sockets and the like left out). */
+function entriesOf(root: string, dir: string): Map<string, Kind> {
+  let dirents: Dirent[];
+  try {
+    dirents = readdirSync(dir === "" ? root : `${root}/${dir}`, { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return new Map();
+    throw error;
+  }
+  const out = new Map<string, Kind>();
+  for (const d of dirents) {
+    if (d.isDirectory()) out.set(d.name, "dir");
+    else if (d.isSymbolicLink()) out.set(d.name, "symlink");
+    else if (d.isFile()) out.set(d.name, "file");
+  }
+  return out;
+}

@@ -1,0 +1,114 @@
+/**
+ * An app entry of another type in the release's way, met by real `ship` runs. Before: a release file
+ * where the app had a directory of its own (`conf/app.toml/`), a release directory where the app had
+ * a file or a symlink, was exit 1 "update failed at apply" AFTER the pre_update hooks ran (a service
+ * stopped for nothing). The app's state is knowable before anything runs: exit 2 naming the path,
+ * no hook run, nothing changed. A type change of ship's own entries still installs and rolls back.
+ */
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+import { snapshot } from "./tree-fixtures.js";
+
+let app: LocalApp;
+const manifest = (version: string) =>
+  `version: "${version}"\nhooks:\n  pre_update: ["echo ran >> ../hook.log"]\n`;
+
+beforeEach(async () => {
+  app = await localApp();
+});
+afterEach(async () => {
+  await app.cleanup();
+});
+
+async function hookRuns(): Promise<number> {
+  const text = await readFile(join(app.root, "hook.log"), "utf8").catch(() => "");
+  return text.split("\n").filter(Boolean).length;
+}
+
+/** Installs 1.0.0 (`v1` files), lets `meddle` change the app, then runs 2.0.0 (`v2` files). */
+async function updateOver(
+  v1: Record<string, string>,
+  meddle: () => Promise<void>,
+  v2: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string; before: Record<string, string> }> {
+  await app.release("v1", manifest("1.0.0"), { "app.txt": "v1\n", ...v1 });
+  const first = await runShip(["--config", app.config]);
+  expect(first.code, first.stderr).toBe(0);
+  await meddle();
+  const before = await snapshot(app.appDir);
+  await app.release("v2", manifest("2.0.0"), { "app.txt": "v2\n", ...v2 });
+  const run = await runShip(["--config", app.config]);
+  return { ...run, before };
+}
+
+describe("an app entry of the app's own in the release's way (real CLI)", () => {
+  it.each([
+    [
+      "a directory of the app's own where the release ships a file",
+      async () => {
+        await mkdir(join(app.appDir, "conf/app.toml"), { recursive: true });
+        await writeFile(join(app.appDir, "conf/app.toml/local.toml"), "mine\n");
+      },
+      "conf/app.toml: the release ships a file where the app has a directory",
+    ],
+    [
+      "a file of the app's own where the release needs a directory",
+      async () => writeFile(join(app.appDir, "conf"), "mine\n"),
+      "conf/app.toml: the app has a file at conf, where the release needs a directory",
+    ],
+    [
+      "a symlink to a directory in the app where the release needs a directory",
+      async () => {
+        await mkdir(join(app.appDir, "shared/conf"), { recursive: true });
+        await symlink("shared/conf", join(app.appDir, "conf"));
+      },
+      "conf/app.toml: the app has a symlink at conf, where the release needs a directory",
+    ],
+  ])(
+    "%s: exit 2 naming the path before the pre_update hooks, nothing changed",
+    async (_what, meddle, says) => {
+      const run = await updateOver({}, meddle, { "conf/app.toml": "a = 1\n" });
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stdout.trim().split("\n")).toEqual([
+        `myapp: release 2.0.0 cannot be installed: ${app.appDir}/${says}; ship did not install what is in the way (or it holds files ship did not install): move it aside, then run ship again; nothing was run or changed`,
+      ]);
+      expect(await hookRuns()).toBe(1); // 1.0.0's install only
+      expect(await snapshot(app.appDir)).toEqual(run.before);
+      const state = await app.state();
+      expect(state.sources.myapp?.current_version).toBe("1.0.0");
+      expect(state.sources.myapp?.last_result).toBe("failed_unchanged");
+    },
+    30_000,
+  );
+
+  it("a directory ship installed that holds a file of the app's own, where the release ships a file: refused the same", async () => {
+    const run = await updateOver(
+      { "conf/app.toml/x": "x\n" },
+      async () => writeFile(join(app.appDir, "conf/app.toml/mine"), "mine\n"),
+      { "conf/app.toml": "a = 1\n" },
+    );
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout).toContain(
+      `${app.appDir}/conf/app.toml: the release ships a file where the app has a directory`,
+    );
+    expect(await hookRuns()).toBe(1);
+    expect(await snapshot(app.appDir)).toEqual(run.before);
+  }, 30_000);
+
+  it("ship's own directory becoming a file: installed, and --rollback puts the directory back", async () => {
+    const run = await updateOver({ "conf/app.toml/x": "x\n" }, async () => {}, {
+      "conf/app.toml": "a = 1\n",
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "conf/app.toml"), "utf8")).toBe("a = 1\n");
+    expect(await hookRuns()).toBe(2);
+    const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    const [newest] = JSON.parse(list.stdout) as { id: string }[];
+    const back = await runShip(["--config", app.config, "--rollback", newest?.id ?? ""]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await snapshot(app.appDir)).toEqual(run.before);
+  }, 30_000);
+});
