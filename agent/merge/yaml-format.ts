@@ -452,9 +452,12 @@ function keepCollectionStyle(old: unknown, value: unknown): void {
  * they went with the old list, and a WARNING named them. Only the comments of dropped items go.
  */
 function keepItemComments(old: unknown, value: unknown, oldValues: unknown, newValues: unknown): string[] {
-  if (!isSeq(old) || !isSeq(value) || old.flow === true || value.flow === true) return [];
+  if (!isSeq(old) || !isSeq(value)) return [];
+  // A flow list (`[a, b]`) holds no comments of its items; its items' spellings stay all the same.
+  const block = old.flow !== true && value.flow !== true;
   const moved: string[] = [];
   const carry = (from: Scalar | YAMLSeq, to: Scalar | YAMLSeq) => {
+    if (!block) return;
     if (from.commentBefore && !to.commentBefore) {
       to.commentBefore = from.commentBefore;
       to.spaceBefore = from.spaceBefore;
@@ -466,16 +469,31 @@ function keepItemComments(old: unknown, value: unknown, oldValues: unknown, newV
     }
   };
   carry(old, value);
+  // An item the release keeps is the user's, spelling too (`- '80:80'` stayed `- "80:80"`, `- 8080:8080`
+  // became quoted), with the release's comments where the user wrote none.
   const unused = old.items.filter(isScalar);
-  for (const item of value.items) {
-    if (!isScalar(item)) continue;
+  value.items.forEach((item, index) => {
+    if (!isScalar(item)) return;
     const at = unused.findIndex((mine) => sameValue(mine.value, item.value));
     const mine = at === -1 ? undefined : unused.splice(at, 1)[0];
-    if (mine !== undefined) carry(mine, item);
-  }
+    if (mine === undefined) return;
+    const kept = mine.clone() as Scalar;
+    kept.commentBefore = null;
+    kept.comment = null;
+    kept.spaceBefore = item.spaceBefore;
+    carry(mine, kept);
+    kept.commentBefore ??= item.commentBefore;
+    kept.comment ??= item.comment;
+    value.items[index] = kept;
+  });
   // A mapping or list item the release keeps whole (a Kubernetes container, a compose volume entry)
   // is the user's item, comments and spellings inside it included.
-  if (!Array.isArray(oldValues) || !Array.isArray(newValues) || oldValues.length !== old.items.length)
+  if (
+    !block ||
+    !Array.isArray(oldValues) ||
+    !Array.isArray(newValues) ||
+    oldValues.length !== old.items.length
+  )
     return moved;
   if (newValues.length !== value.items.length) return moved;
   const free = old.items.map((item, index) => ({ item, value: oldValues[index] }));

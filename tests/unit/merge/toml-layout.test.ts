@@ -164,7 +164,8 @@ describe("TOML merges keep the form of files edited by hand", () => {
       '[project]\ndependencies = [\n    "requests>=2.31",\n    \'click>=8\',\n    "rich>=13",\n]\n';
     const result = mergeToml(current, incoming, { base });
     expect(result.text).toBe(
-      '[project]\ndependencies = [  # runtime\n    "requests>=2.31",\n\n    # the CLI\n    \'click>=8\',   # cli\n    "rich>=13"\n    # more to come\n]\n',
+      // The item it keeps is the user's, spelling included: not the release's 'click>=8'.
+      '[project]\ndependencies = [  # runtime\n    "requests>=2.31",\n\n    # the CLI\n    "click>=8",   # cli\n    "rich>=13"\n    # more to come\n]\n',
     );
     expect(result.updated).toEqual(["project.dependencies"]);
     expect(result.warnings).toEqual([
@@ -172,6 +173,22 @@ describe("TOML merges keep the form of files edited by hand", () => {
     ]);
     const again = mergeToml(result.text, incoming, { base: incoming });
     expect(again.text).toBe(result.text);
+  });
+
+  it("an array the release changes keeps the user's spelling of the items it still holds", () => {
+    // The release's `"click>=8"` replaced the operator's `'click>=8'`, and `80` their `0x50`, with no word.
+    const base =
+      '[project]\ndependencies = [\n    "requests>=2.28",\n    "click>=8",\n]\nports = [80, 443]\n';
+    const current =
+      "[project]\ndependencies = [\n    'requests>=2.28',\n    'click>=8',\n]\nports = [0x50, 443]\n";
+    const incoming =
+      '[project]\ndependencies = [\n    "requests>=2.28",\n    "click>=8",\n    "rich>=13",\n]\nports = [80, 443, 8443]\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      "[project]\ndependencies = [\n    'requests>=2.28',\n    'click>=8',\n    \"rich>=13\",\n]\nports = [0x50, 443, 8443]\n",
+    );
+    expect(result.warnings).toEqual([]);
+    expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
   });
 
   it("comments inside a value the release replaces whole go with it, with a warning naming them", () => {

@@ -84,6 +84,22 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(again.text).toBe(result.text);
   });
 
+  it("a list the release changes keeps the user's spelling of the items it still holds", () => {
+    // Compose ports: the operator's `'80:80'` became the release's `"80:80"` (its comment lost its
+    // gap), a plain `8080:8080` was quoted and `0x50` became `80`, with no word.
+    const base = 'ports:\n  - "80:80"\n  - "8080:8080"\ncodes: [80, 1.0]\ntags: [a, b]\n';
+    const current =
+      "ports:\n  - '80:80'   # http\n  - 8080:8080\ncodes:\n  - 0x50\n  - 1.0\ntags: ['a', \"b\"]\n";
+    const incoming =
+      'ports:\n  - "80:80"\n  - "8080:8080"\n  - "443:443" # tls\ncodes: [80, 1.0, 443]\ntags: [a, b, c]\n';
+    const result = merge(current, incoming, base);
+    expect(result.text).toBe(
+      "ports:\n  - '80:80'   # http\n  - 8080:8080\n  - \"443:443\" # tls\ncodes:\n  - 0x50\n  - 1.0\n  - 443\ntags: ['a', \"b\", c]\n",
+    );
+    expect(result.warnings).toEqual([]);
+    expect(merge(result.text, incoming, incoming).text).toBe(result.text);
+  });
+
   it("a folded block scalar the release changes or adds keeps the release's lines; the user's stay theirs", () => {
     // The library wrote `command: >` on one line (lineWidth 0), and a WARNING named the user's lines
     // of the old command as a layout they lost.
