@@ -222,6 +222,22 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it("an inline table whose members the user only respelt keeps their spelling when the release adds one", () => {
+    // The merged table equalled the release's, so the release's text was taken whole: 'a', 0x1538
+    // and the items of ['x', 0x1] came back as "a", 5432 and ["x", 1], with no warning.
+    const base = 'db = { host = "a", port = 5432 }\nopts = { p = ["x", 1] }\n';
+    const current = "db = {host = 'a', port = 0x1538}\nopts = { p = ['x', 0x1] }\n";
+    const incoming = 'db = { host = "a", port = 5432, pool = 10 }\nopts = { p = ["x", 1, 2], q = 1 }\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      "db = {host = 'a', port = 0x1538, pool = 10}\nopts = { p = ['x', 0x1, 2], q = 1 }\n",
+    );
+    expect(result.added).toEqual(["db.pool", "opts.q"]);
+    expect(result.updated).toEqual(["opts.p"]);
+    expect(result.warnings).toEqual([]);
+    expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
+  });
+
   it("a table the release adds at the end goes above the file's footer, which stays last", () => {
     // It was appended after `# footer`, which then stood in the middle of the file.
     const base = "a = 1\n[b]\nc = 2\n";
