@@ -43,6 +43,7 @@ import {
   usedAnchorsOnPath,
 } from "./yaml-anchors.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
+import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
 import { yamlValueProblem } from "./yaml-value-problems.js";
@@ -359,18 +360,13 @@ function applyEdit(
     parent.items.push(pair);
   } else {
     // Keep the user's key node (and the comments above it); take the release's value, in the
-    // user's style: a list written as `- a` lines stays so, one written `[a, b]` stays on its line.
-    keepCollectionStyle(own.value, value);
-    const moved = [
-      keepLineComment(own.value, value),
-      keepCommentAbove(own.value, value),
-      ...keepItemComments(
-        own.value,
-        value,
-        valueAt(user.value, edit.path),
-        valueAt(release.value, edit.path),
-      ),
-    ];
+    // user's style.
+    const moved = keepUserStyle(
+      own.value,
+      value,
+      valueAt(user.value, edit.path),
+      valueAt(release.value, edit.path),
+    );
     const gone = commentsIn(own.value).filter((c) => !moved.includes(c) && !commentsIn(value).includes(c));
     if (gone.length > 0) {
       notes.push(
@@ -420,6 +416,23 @@ function detachAnchor(target: Document, anchored: Node, notes: string[]): void {
   expandMergesOf(target, anchored, notes);
   expandAliasesOf(target, anchored, notes);
 }
+
+/**
+ * The release's `value` in place of the user's `old`, in the user's style: a list written as `- a`
+ * lines stays so, one written `[a, b]` stays on its line, the user's comments on its line, above it
+ * and on the list items the release keeps stay. The comments it carried over.
+ */
+function keepUserStyle(old: unknown, value: unknown, oldValue: unknown, newValue: unknown): string[] {
+  keepCollectionStyle(old, value);
+  const moved = [keepLineComment(old, value), keepCommentAbove(old, value)];
+  return [...moved.filter((c) => c !== undefined), ...keepItemComments(old, value, oldValue, newValue)];
+}
+
+const inUserStyle: ReplaceInStyle = (old, theirs, oldValue, newValue) => {
+  const value = cloneValue(theirs);
+  keepUserStyle(old, value, oldValue, newValue);
+  return value;
+};
 
 /**
  * A list or mapping the release replaces whole (a list is one value) is written block or flow as the
@@ -496,17 +509,23 @@ function keepItemComments(old: unknown, value: unknown, oldValues: unknown, newV
   )
     return moved;
   if (newValues.length !== value.items.length) return moved;
-  const free = old.items.map((item, index) => ({ item, value: oldValues[index] }));
+  const free = new Set(old.items.keys());
+  const taken = new Set<number>();
   value.items.forEach((item, index) => {
     if (!(isMap(item) || isSeq(item))) return;
-    const at = free.findIndex(
-      (mine) => (isMap(mine.item) || isSeq(mine.item)) && sameValue(mine.value, newValues[index]),
-    );
-    if (at === -1) return;
-    const mine = (free.splice(at, 1)[0] as { item: YAMLMap | YAMLSeq }).item;
+    const at = [...free].find((mine) => {
+      const node = old.items[mine];
+      return (isMap(node) || isSeq(node)) && sameValue(oldValues[mine], newValues[index]);
+    });
+    if (at === undefined) return;
+    free.delete(at);
+    taken.add(index);
+    const mine = old.items[at] as YAMLMap | YAMLSeq;
     value.items[index] = mine.clone();
     moved.push(...commentsIn(mine));
   });
+  // One the release changed (a container's image bumped) is the user's item edited to its values.
+  shapeChangedItems(old, value, { old: oldValues, value: newValues, taken, free }, inUserStyle);
   return moved;
 }
 
