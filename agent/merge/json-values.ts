@@ -69,8 +69,10 @@ interface Reader {
 
 /** Notes a container that opened at `start` and has just closed, when it is on one line. */
 function noteInline(r: Reader, start: number): void {
-  const source = r.text.slice(start, r.pos);
-  if (source.includes("\n")) return;
+  if (r.text.slice(start, r.pos).includes("\n")) return;
+  // Separators inside strings say nothing: `["eslint:recommended"]` read as written `"a":b`, so the
+  // release's second item came as `["eslint:recommended","prettier"]`.
+  const source = r.text.slice(start, r.pos).replace(/"(?:[^"\\]|\\.)*"/g, '""');
   const empty = !/[:,]/.test(source);
   r.inline.set(pathKey(r.path), empty ? r.spaced : /[:,] /.test(source));
 }

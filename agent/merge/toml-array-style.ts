@@ -12,13 +12,15 @@ import { sameValue } from "./values.js";
 /** The release's array text in the user's style; the release's own text when that cannot be told. */
 export function inUserArrayStyle(userText: string, releaseText: string): string {
   if (!userText.startsWith("[")) return releaseText;
-  const userLines = userText.includes("\n");
-  const commented = userLines ? commentedLines(userText) : undefined;
-  if (commented === undefined && userLines === releaseText.includes("\n")) return releaseText;
   // An empty array (`[]`) shows no style of the user's.
   if (/^\[\s*\]$/.test(userText)) return releaseText;
-  const items = arrayItems(releaseText);
-  if (items === undefined || items.length === 0) return releaseText;
+  const released = arrayItems(releaseText);
+  if (released === undefined || released.length === 0) return releaseText;
+  const userLines = userText.includes("\n");
+  const commented = userLines ? commentedLines(userText) : undefined;
+  const items = inUserSpelling(released, commented?.items.map((line) => line.item) ?? arrayItems(userText));
+  const respelt = items.some((item, index) => item !== released[index]);
+  if (commented === undefined && !respelt && userLines === releaseText.includes("\n")) return releaseText;
   const styled =
     commented !== undefined
       ? withUserComments(items, commented, userText)
@@ -26,6 +28,32 @@ export function inUserArrayStyle(userText: string, releaseText: string): string 
         ? itemPerLine(items, userText)
         : oneLine(items, userText);
   return readsAlike(styled, releaseText) ? styled : releaseText;
+}
+
+/**
+ * Each item of the release's the user's array also holds (the same value) in the user's spelling:
+ * their `'click>=8'` stayed `"click>=8"`, `0x50` became `80`, when the release added an item.
+ */
+function inUserSpelling(items: readonly string[], userItems: readonly string[] | undefined): string[] {
+  const values = itemValues(items);
+  const mine = userItems === undefined ? undefined : itemValues(userItems);
+  if (values === undefined || mine === undefined || userItems === undefined) return [...items];
+  const unused = userItems.map((text, index) => ({ text, value: mine[index] }));
+  return items.map((item, index) => {
+    const same = unused.findIndex((u) => u.text === item);
+    const at = same !== -1 ? same : unused.findIndex((u) => sameValue(u.value, values[index]));
+    return at === -1 ? item : (unused.splice(at, 1)[0] as { text: string }).text;
+  });
+}
+
+/** The values of an array's item texts, read once; undefined when they do not read as TOML. */
+function itemValues(items: readonly string[]): unknown[] | undefined {
+  try {
+    const array = (readTomlValues(`x = [${items.join(", ")}]\n`) as { x: unknown }).x;
+    return Array.isArray(array) && array.length === items.length ? array : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One item line of the user's array: the comment lines above it, the item, what follows its comma. */

@@ -6,6 +6,7 @@
  * as `1000.0`, `1_000` as `1000` and `…:00Z` as `…:00.000Z`, with no word, where a file edited line
  * by line keeps them all.
  */
+import { inUserArrayStyle } from "./toml-array-style.js";
 import { scanOutsideStrings } from "./toml-chars.js";
 import { formatKey, inlineValueText, readTomlValues } from "./toml-value-text.js";
 import { isTable, sameValue } from "./values.js";
@@ -24,20 +25,28 @@ interface Member {
  */
 export function inlineTextInSpellings(value: unknown, spellings: readonly string[]): string | undefined {
   const same = spellings.find((text) => sameValue(readValue(text), value));
-  if (same !== undefined) return same;
-  if (!isTable(value)) return inlineValueText(value);
+  // The first spelling (the user's) whole; another only where it cannot be read member by member:
+  // an inline table equal to the release's took the release's text, so where the user had only
+  // respelt members (`host = 'a'`, `port = 0x1538`) those went when the release added one.
+  if (same !== undefined && same === spellings[0]) return same;
+  if (!isTable(value)) return same ?? inlineValueText(value);
   const known = spellings.map(members);
+  if (same !== undefined && known.includes(undefined)) return same;
   const parts: string[] = [];
   for (const [key, item] of Object.entries(value)) {
     const found = known.map((list) => list?.find((m) => m.key === key));
+    const userArray = found[0]?.valueText.startsWith("[") === true ? found[0].valueText : undefined;
     const kept = found.find((m) => m !== undefined && sameValue(m.value, item));
-    if (kept !== undefined) {
+    if (kept !== undefined && (kept === found[0] || userArray === undefined)) {
       parts.push(kept.text);
       continue;
     }
     const nested = found.flatMap((m) => (m?.valueText.startsWith("{") ? [m.valueText] : []));
-    const text = nested.length > 0 ? inlineTextInSpellings(item, nested) : inlineValueText(item);
+    let text =
+      kept?.valueText ?? (nested.length > 0 ? inlineTextInSpellings(item, nested) : inlineValueText(item));
     if (text === undefined) return undefined;
+    // An array member in the user's spelling of the items it keeps, as a key's array (toml-array-style.ts).
+    if (userArray !== undefined) text = inUserArrayStyle(userArray, text);
     const mine = found.find((m) => m !== undefined);
     parts.push(
       `${mine === undefined ? formatKey(key) : mine.text.slice(0, mine.text.indexOf("=")).trimEnd()} = ${text}`,

@@ -162,19 +162,14 @@ function keepEmptiedHeaderTables(user: Side, merged: unknown, edits: readonly Me
 function rewriteInline(holder: TomlEntry, user: Side, release: Side, merged: unknown): TextOp[] | undefined {
   const path = holder.path ?? [];
   const releaseEntry = entryAt(release.layout, path);
-  // The release's spelling of the whole value when it is the release's, else member by member.
+  // The user's spelling of each member the merge leaves theirs or the same, else the release's.
   const spellings = [
+    user.text.slice(holder.valueStart, holder.valueEnd),
     ...(releaseEntry === undefined
       ? []
       : [release.text.slice(releaseEntry.valueStart, releaseEntry.valueEnd)]),
-    user.text.slice(holder.valueStart, holder.valueEnd),
   ];
-  const value = valueAt(merged, path);
-  const whole =
-    spellings[0] !== undefined &&
-    releaseEntry !== undefined &&
-    sameValue(valueAt(release.value, path), value);
-  const text = whole ? spellings[0] : inlineTextInSpellings(value, spellings.slice().reverse());
+  const text = inlineTextInSpellings(valueAt(merged, path), spellings);
   return text === undefined ? undefined : [{ start: holder.valueStart, end: holder.valueEnd, text }];
 }
 

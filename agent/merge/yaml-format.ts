@@ -43,6 +43,7 @@ import {
   usedAnchorsOnPath,
 } from "./yaml-anchors.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
+import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
 import { yamlValueProblem } from "./yaml-value-problems.js";
@@ -359,18 +360,13 @@ function applyEdit(
     parent.items.push(pair);
   } else {
     // Keep the user's key node (and the comments above it); take the release's value, in the
-    // user's style: a list written as `- a` lines stays so, one written `[a, b]` stays on its line.
-    keepCollectionStyle(own.value, value);
-    const moved = [
-      keepLineComment(own.value, value),
-      keepCommentAbove(own.value, value),
-      ...keepItemComments(
-        own.value,
-        value,
-        valueAt(user.value, edit.path),
-        valueAt(release.value, edit.path),
-      ),
-    ];
+    // user's style.
+    const moved = keepUserStyle(
+      own.value,
+      value,
+      valueAt(user.value, edit.path),
+      valueAt(release.value, edit.path),
+    );
     const gone = commentsIn(own.value).filter((c) => !moved.includes(c) && !commentsIn(value).includes(c));
     if (gone.length > 0) {
       notes.push(
@@ -422,6 +418,23 @@ function detachAnchor(target: Document, anchored: Node, notes: string[]): void {
 }
 
 /**
+ * The release's `value` in place of the user's `old`, in the user's style: a list written as `- a`
+ * lines stays so, one written `[a, b]` stays on its line, the user's comments on its line, above it
+ * and on the list items the release keeps stay. The comments it carried over.
+ */
+function keepUserStyle(old: unknown, value: unknown, oldValue: unknown, newValue: unknown): string[] {
+  keepCollectionStyle(old, value);
+  const moved = [keepLineComment(old, value), keepCommentAbove(old, value)];
+  return [...moved.filter((c) => c !== undefined), ...keepItemComments(old, value, oldValue, newValue)];
+}
+
+const inUserStyle: ReplaceInStyle = (old, theirs, oldValue, newValue) => {
+  const value = cloneValue(theirs);
+  keepUserStyle(old, value, oldValue, newValue);
+  return value;
+};
+
+/**
  * A list or mapping the release replaces whole (a list is one value) is written block or flow as the
  * user's was, as JSON keeps a user's one-line or multi-line array: the release's `hosts: [a, b, c]`
  * replaced the user's `- a` lines with a flow list, and a user's `[a, b]` became `- a` lines.
@@ -452,9 +465,12 @@ function keepCollectionStyle(old: unknown, value: unknown): void {
  * they went with the old list, and a WARNING named them. Only the comments of dropped items go.
  */
 function keepItemComments(old: unknown, value: unknown, oldValues: unknown, newValues: unknown): string[] {
-  if (!isSeq(old) || !isSeq(value) || old.flow === true || value.flow === true) return [];
+  if (!isSeq(old) || !isSeq(value)) return [];
+  // A flow list (`[a, b]`) holds no comments of its items; its items' spellings stay all the same.
+  const block = old.flow !== true && value.flow !== true;
   const moved: string[] = [];
   const carry = (from: Scalar | YAMLSeq, to: Scalar | YAMLSeq) => {
+    if (!block) return;
     if (from.commentBefore && !to.commentBefore) {
       to.commentBefore = from.commentBefore;
       to.spaceBefore = from.spaceBefore;
@@ -466,29 +482,50 @@ function keepItemComments(old: unknown, value: unknown, oldValues: unknown, newV
     }
   };
   carry(old, value);
+  // An item the release keeps is the user's, spelling too (`- '80:80'` stayed `- "80:80"`, `- 8080:8080`
+  // became quoted), with the release's comments where the user wrote none.
   const unused = old.items.filter(isScalar);
-  for (const item of value.items) {
-    if (!isScalar(item)) continue;
+  value.items.forEach((item, index) => {
+    if (!isScalar(item)) return;
     const at = unused.findIndex((mine) => sameValue(mine.value, item.value));
     const mine = at === -1 ? undefined : unused.splice(at, 1)[0];
-    if (mine !== undefined) carry(mine, item);
-  }
+    if (mine === undefined) return;
+    const kept = mine.clone() as Scalar;
+    kept.commentBefore = null;
+    kept.comment = null;
+    kept.spaceBefore = item.spaceBefore;
+    carry(mine, kept);
+    kept.commentBefore ??= item.commentBefore;
+    kept.comment ??= item.comment;
+    value.items[index] = kept;
+  });
   // A mapping or list item the release keeps whole (a Kubernetes container, a compose volume entry)
   // is the user's item, comments and spellings inside it included.
-  if (!Array.isArray(oldValues) || !Array.isArray(newValues) || oldValues.length !== old.items.length)
+  if (
+    !block ||
+    !Array.isArray(oldValues) ||
+    !Array.isArray(newValues) ||
+    oldValues.length !== old.items.length
+  )
     return moved;
   if (newValues.length !== value.items.length) return moved;
-  const free = old.items.map((item, index) => ({ item, value: oldValues[index] }));
+  const free = new Set(old.items.keys());
+  const taken = new Set<number>();
   value.items.forEach((item, index) => {
     if (!(isMap(item) || isSeq(item))) return;
-    const at = free.findIndex(
-      (mine) => (isMap(mine.item) || isSeq(mine.item)) && sameValue(mine.value, newValues[index]),
-    );
-    if (at === -1) return;
-    const mine = (free.splice(at, 1)[0] as { item: YAMLMap | YAMLSeq }).item;
+    const at = [...free].find((mine) => {
+      const node = old.items[mine];
+      return (isMap(node) || isSeq(node)) && sameValue(oldValues[mine], newValues[index]);
+    });
+    if (at === undefined) return;
+    free.delete(at);
+    taken.add(index);
+    const mine = old.items[at] as YAMLMap | YAMLSeq;
     value.items[index] = mine.clone();
     moved.push(...commentsIn(mine));
   });
+  // One the release changed (a container's image bumped) is the user's item edited to its values.
+  shapeChangedItems(old, value, { old: oldValues, value: newValues, taken, free }, inUserStyle);
   return moved;
 }
 

@@ -13,6 +13,22 @@ const merge = (current: string, incoming: string, base?: string) =>
   });
 
 describe("JSON merges keep the user's layout", () => {
+  it("a one-item array whose string holds a colon or comma gets the file's spacing when the release adds an item", () => {
+    // An .eslintrc's `"extends": ["eslint:recommended"]`: the colon inside the string read as the
+    // array being written without spaces, so it came back as `["eslint:recommended","prettier"]`.
+    const base = '{\n  "extends": ["eslint:recommended"],\n  "env": {"a,b": 1},\n  "x": 1\n}\n';
+    const current = base.replace('"x": 1', '"x": 2');
+    const result = merge(
+      current,
+      '{\n  "extends": ["eslint:recommended", "prettier"],\n  "env": {"a,b": 1, "c": 2},\n  "x": 1\n}\n',
+      base,
+    );
+    expect(result.text).toBe(
+      '{\n  "extends": ["eslint:recommended", "prettier"],\n  "env": {"a,b": 1, "c": 2},\n  "x": 2\n}\n',
+    );
+    expect(result.warnings).toEqual([]);
+  });
+
   it("keeps inline objects and arrays, 4-space indentation, number spellings and escapes", () => {
     const current = [
       "{",

@@ -164,7 +164,8 @@ describe("TOML merges keep the form of files edited by hand", () => {
       '[project]\ndependencies = [\n    "requests>=2.31",\n    \'click>=8\',\n    "rich>=13",\n]\n';
     const result = mergeToml(current, incoming, { base });
     expect(result.text).toBe(
-      '[project]\ndependencies = [  # runtime\n    "requests>=2.31",\n\n    # the CLI\n    \'click>=8\',   # cli\n    "rich>=13"\n    # more to come\n]\n',
+      // The item it keeps is the user's, spelling included: not the release's 'click>=8'.
+      '[project]\ndependencies = [  # runtime\n    "requests>=2.31",\n\n    # the CLI\n    "click>=8",   # cli\n    "rich>=13"\n    # more to come\n]\n',
     );
     expect(result.updated).toEqual(["project.dependencies"]);
     expect(result.warnings).toEqual([
@@ -172,6 +173,22 @@ describe("TOML merges keep the form of files edited by hand", () => {
     ]);
     const again = mergeToml(result.text, incoming, { base: incoming });
     expect(again.text).toBe(result.text);
+  });
+
+  it("an array the release changes keeps the user's spelling of the items it still holds", () => {
+    // The release's `"click>=8"` replaced the operator's `'click>=8'`, and `80` their `0x50`, with no word.
+    const base =
+      '[project]\ndependencies = [\n    "requests>=2.28",\n    "click>=8",\n]\nports = [80, 443]\n';
+    const current =
+      "[project]\ndependencies = [\n    'requests>=2.28',\n    'click>=8',\n]\nports = [0x50, 443]\n";
+    const incoming =
+      '[project]\ndependencies = [\n    "requests>=2.28",\n    "click>=8",\n    "rich>=13",\n]\nports = [80, 443, 8443]\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      "[project]\ndependencies = [\n    'requests>=2.28',\n    'click>=8',\n    \"rich>=13\",\n]\nports = [0x50, 443, 8443]\n",
+    );
+    expect(result.warnings).toEqual([]);
+    expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
   });
 
   it("comments inside a value the release replaces whole go with it, with a warning naming them", () => {
@@ -203,6 +220,22 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(result.added).toEqual(["tls.protocols"]);
     expect(result.updated).toEqual(["db.pool.size"]);
     expect(result.warnings).toEqual([]);
+  });
+
+  it("an inline table whose members the user only respelt keeps their spelling when the release adds one", () => {
+    // The merged table equalled the release's, so the release's text was taken whole: 'a', 0x1538
+    // and the items of ['x', 0x1] came back as "a", 5432 and ["x", 1], with no warning.
+    const base = 'db = { host = "a", port = 5432 }\nopts = { p = ["x", 1] }\n';
+    const current = "db = {host = 'a', port = 0x1538}\nopts = { p = ['x', 0x1] }\n";
+    const incoming = 'db = { host = "a", port = 5432, pool = 10 }\nopts = { p = ["x", 1, 2], q = 1 }\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      "db = {host = 'a', port = 0x1538, pool = 10}\nopts = { p = ['x', 0x1, 2], q = 1 }\n",
+    );
+    expect(result.added).toEqual(["db.pool", "opts.q"]);
+    expect(result.updated).toEqual(["opts.p"]);
+    expect(result.warnings).toEqual([]);
+    expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
   });
 
   it("a table the release adds at the end goes above the file's footer, which stays last", () => {

@@ -84,6 +84,22 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(again.text).toBe(result.text);
   });
 
+  it("a list the release changes keeps the user's spelling of the items it still holds", () => {
+    // Compose ports: the operator's `'80:80'` became the release's `"80:80"` (its comment lost its
+    // gap), a plain `8080:8080` was quoted and `0x50` became `80`, with no word.
+    const base = 'ports:\n  - "80:80"\n  - "8080:8080"\ncodes: [80, 1.0]\ntags: [a, b]\n';
+    const current =
+      "ports:\n  - '80:80'   # http\n  - 8080:8080\ncodes:\n  - 0x50\n  - 1.0\ntags: ['a', \"b\"]\n";
+    const incoming =
+      'ports:\n  - "80:80"\n  - "8080:8080"\n  - "443:443" # tls\ncodes: [80, 1.0, 443]\ntags: [a, b, c]\n';
+    const result = merge(current, incoming, base);
+    expect(result.text).toBe(
+      "ports:\n  - '80:80'   # http\n  - 8080:8080\n  - \"443:443\" # tls\ncodes:\n  - 0x50\n  - 1.0\n  - 443\ntags: ['a', \"b\", c]\n",
+    );
+    expect(result.warnings).toEqual([]);
+    expect(merge(result.text, incoming, incoming).text).toBe(result.text);
+  });
+
   it("a folded block scalar the release changes or adds keeps the release's lines; the user's stay theirs", () => {
     // The library wrote `command: >` on one line (lineWidth 0), and a WARNING named the user's lines
     // of the old command as a layout they lost.
@@ -129,14 +145,86 @@ describe("YAML merges keep the layout of the user's lines", () => {
     const result = merge(current, `${base}  - name: metrics\n    image: prom:2\n`, base);
     expect(result.text).toBe(`${current}  - name: metrics\n    image: prom:2\n`);
     expect(result.warnings).toEqual([]);
-    // An item the release changed takes the release's text; only its comments go, named.
+    // An item the release changed is the user's item holding the release's values: its comments stay.
     const changed = merge(current, base.replace("web:1", "web:2"), base);
     expect(changed.text).toBe(
-      "containers:\n  # main container\n  - name: web\n    image: web:2\n  # ops: remove after Q3\n  - name: side\n    image: side:1   # pinned\n",
+      "containers:\n  # main container\n  - name: web   # main\n    image: web:2\n  # ops: remove after Q3\n  - name: side\n    image: side:1   # pinned\n",
     );
-    expect(changed.warnings).toEqual([
-      "containers: the release's value replaced yours, and your comments inside it went with it (# main)",
+    expect(changed.warnings).toEqual([]);
+  });
+
+  it("a list item the release changes keeps the user's comments and spellings inside it", () => {
+    // A container whose image the release bumps (with a sidecar added above it): every comment of the
+    // operator's inside it went, named in a WARNING, and their quoting with no word.
+    const base = [
+      "containers:",
+      "  - name: web",
+      "    image: web:1",
+      "    env:",
+      "      - name: A",
+      '        value: "1"',
+      "    resources:",
+      '      limits: {cpu: "1", memory: 1Gi}',
+      "  - name: old",
+      "    image: old:1",
+      "",
+    ].join("\n");
+    const current = [
+      "containers:",
+      "  - name: web",
+      "    image: web:1   # CI bumps this",
+      "    env:",
+      "      # the knob",
+      "      - name: A",
+      "        value: '1'",
+      "    resources:",
+      '      limits: {cpu: "1", memory: 1Gi}  # sized by ops',
+      "  # going away",
+      "  - name: old",
+      "    image: old:1",
+      "",
+    ].join("\n");
+    const incoming = [
+      "containers:",
+      "  - name: metrics",
+      "    image: m:1",
+      "  - name: web",
+      "    image: web:2",
+      "    env:",
+      "      - name: A",
+      '        value: "1"',
+      "      - name: B",
+      '        value: "2"',
+      "    resources:",
+      "      limits:",
+      '        cpu: "2"',
+      "        memory: 1Gi",
+      "",
+    ].join("\n");
+    const result = merge(current, incoming, base);
+    expect(result.text).toBe(
+      [
+        "containers:",
+        "  - name: metrics",
+        "    image: m:1",
+        "  - name: web",
+        "    image: web:2   # CI bumps this",
+        "    env:",
+        "      # the knob",
+        "      - name: A",
+        "        value: '1'",
+        "      - name: B",
+        '        value: "2"',
+        "    resources:",
+        '      limits: {cpu: "2", memory: 1Gi}  # sized by ops',
+        "",
+      ].join("\n"),
+    );
+    // Only the comment of the item the release dropped goes, named.
+    expect(result.warnings).toEqual([
+      "containers: the release's value replaced yours, and your comments inside it went with it (# going away)",
     ]);
+    expect(merge(result.text, incoming, incoming).text).toBe(result.text);
   });
 
   it("a comment between a key and its value stays when the value changes, with no warning", () => {

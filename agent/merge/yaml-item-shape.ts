@@ -1,0 +1,111 @@
+/**
+ * A mapping item of a list the release changes (a Kubernetes container whose image it bumps, an env
+ * entry whose value it changes) took the release's text whole, so every comment the operator wrote
+ * inside it went (named in a WARNING) and their quoting went with no word, although most of its
+ * keys kept their values. Such an item is now the operator's item edited to the release's values,
+ * as a mapping outside a list is: keys that keep their value stay as written, a changed value keeps
+ * the comment on its line, keys the release drops go and keys it adds come after the operator's.
+ */
+import { isMap, isScalar, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
+import { childOf, isTable, sameValue } from "./values.js";
+
+/** A copy of the release's `theirs` for the user's `own`, in the user's style (yaml-format.ts). */
+export type ReplaceInStyle = (
+  own: unknown,
+  theirs: unknown,
+  ownValue: unknown,
+  theirValue: unknown,
+) => unknown;
+
+/** Keys that name a list item (`- name: web`), so a changed item is found again by them. */
+const IDENTITY_KEYS = ["name", "id", "key"] as const;
+
+/**
+ * In the release's list `value`, each mapping item that no item of the user's `old` list equals is
+ * replaced by the user's item of the same name (else at the same place, in lists of one length)
+ * holding the release's values. `taken` holds the indexes of the release's items already the user's.
+ */
+export function shapeChangedItems(
+  old: YAMLSeq,
+  value: YAMLSeq,
+  values: { old: unknown[]; value: unknown[]; taken: ReadonlySet<number>; free: ReadonlySet<number> },
+  replace: ReplaceInStyle,
+): void {
+  const free = [...values.free];
+  value.items.forEach((item, index) => {
+    if (values.taken.has(index) || !isMap(item)) return;
+    const theirs = values.value[index];
+    const at = matchingItem(free, values.old, theirs, index, old.items.length === value.items.length);
+    if (at === -1) return;
+    const mine = old.items[free[at] as number];
+    if (!isMap(mine)) return;
+    const shaped = inUserShape(mine, item, values.old[free[at] as number], theirs, replace);
+    if (shaped === undefined) return;
+    free.splice(at, 1);
+    value.items[index] = shaped;
+  });
+}
+
+function matchingItem(
+  free: readonly number[],
+  oldValues: readonly unknown[],
+  theirs: unknown,
+  index: number,
+  sameLength: boolean,
+): number {
+  if (!isTable(theirs)) return -1;
+  for (const key of IDENTITY_KEYS) {
+    const id = childOf(theirs, key);
+    if (!isScalarValue(id)) continue;
+    const named = free.findIndex((at) => sameValue(childOf(oldValues[at], key), id));
+    if (named !== -1) return named;
+    // A release item with a name no item of the user's has is a new item, not a changed one.
+    return -1;
+  }
+  return sameLength ? free.findIndex((at) => at === index && isTable(oldValues[at])) : -1;
+}
+
+function isScalarValue(value: unknown): boolean {
+  return value !== null && typeof value !== "object" && typeof value !== "symbol";
+}
+
+/** The user's mapping holding the release's values; undefined where it cannot be read key by key. */
+function inUserShape(
+  mine: YAMLMap,
+  theirs: YAMLMap,
+  mineValue: unknown,
+  theirValue: unknown,
+  replace: ReplaceInStyle,
+): YAMLMap | undefined {
+  const mineKeys = mine.items.map((pair) => keyOf(pair));
+  const theirKeys = theirs.items.map((pair) => keyOf(pair));
+  // A merge key (`<<`) or a key that is not a plain scalar: its values are not the pair's own.
+  if ([...mineKeys, ...theirKeys].some((key) => key === undefined || key === "<<")) return undefined;
+  const shaped = mine.clone() as YAMLMap;
+  shaped.items = [];
+  mine.items.forEach((pair, at) => {
+    const key = mineKeys[at] as string;
+    const their = theirs.items[theirKeys.indexOf(key)];
+    if (their === undefined) return;
+    const kept = pair.clone() as Pair;
+    const was = childOf(mineValue, key);
+    const now = childOf(theirValue, key);
+    if (!sameValue(was, now)) {
+      // A mapping in it is edited the same way, in the user's style (flow or block).
+      const nested = isMap(pair.value) && isMap(their.value);
+      kept.value =
+        (nested
+          ? inUserShape(pair.value as YAMLMap, their.value as YAMLMap, was, now, replace)
+          : undefined) ?? replace(pair.value, their.value, was, now);
+    }
+    shaped.items.push(kept);
+  });
+  theirs.items.forEach((pair, at) => {
+    if (!mineKeys.includes(theirKeys[at])) shaped.items.push(pair.clone() as Pair);
+  });
+  return shaped;
+}
+
+function keyOf(pair: Pair): string | undefined {
+  return isScalar(pair.key) ? String(pair.key.value) : undefined;
+}
