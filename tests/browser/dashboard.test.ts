@@ -291,6 +291,11 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     expect(await text("#release-list")).toContain("Faster <b>checkout</b> page");
     expect(await text("#release-list")).toContain("✗ unsigned");
     expect(await page.locator("#release-list b").count()).toBe(0);
+    // The manifest is read when the card is opened, and shown as text too.
+    const card = page.locator("#release-list li.card", { hasText: "web 2.0.0" });
+    await card.locator("summary").click();
+    await expect.poll(() => card.locator("pre.manifest").textContent()).toBe(manifest);
+    expect(await page.locator("#release-list b").count()).toBe(0);
     await page.getByRole("link", { name: "Events" }).click();
     await expect.poll(() => text("#events-table")).toContain("rollout.paused");
     const kinds = await page.locator("#events-table tbody tr td:nth-child(2)").allTextContents();
