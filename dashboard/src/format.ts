@@ -32,19 +32,3 @@ export function parseLabels(text: string): Record<string, string> {
 export function formatLabels(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
 }
-
-/** The manifest's description without a YAML parser: a one-line value or a block scalar. */
-export function manifestDescription(manifest: string): string {
-  const lines = manifest.split("\n");
-  const index = lines.findIndex((l) => /^description:/.test(l));
-  if (index === -1) return "";
-  const value = (lines[index] ?? "").replace(/^description:\s*/, "").trim();
-  if (value !== "|" && value !== ">" && !/^[|>][-+]?$/.test(value))
-    return value.replace(/^(["'])(.*)\1$/, "$2");
-  const block: string[] = [];
-  for (const line of lines.slice(index + 1)) {
-    if (line.trim() !== "" && !/^\s/.test(line)) break;
-    block.push(line.trim());
-  }
-  return block.join(" ").trim();
-}

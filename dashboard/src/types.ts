@@ -66,7 +66,10 @@ export interface Release {
   id: string;
   app: string;
   version: string;
-  manifest: string;
+  /** Absent in a listing without manifests (`releases?manifest=false`): read by id when opened. */
+  manifest?: string;
+  /** The manifest's description, as the hub reads it ("" when it has none). */
+  description: string;
   source: { type: string } & Record<string, unknown>;
   signature: string | null;
   created: number;

@@ -29,12 +29,55 @@ function maskedManifestOf(release: ReleaseRecord): string {
   return masked;
 }
 
-export function releaseForPeople(release: ReleaseRecord): ReleaseRecord {
+/**
+ * A release as people read it, with its manifest's `description` said apart as a card's line: cut
+ * past DESCRIBED characters (the manifest holds it whole), so it does not double a listing's bytes.
+ */
+export type ReleaseView = ReleaseRecord & { description: string };
+
+const DESCRIBED = 300;
+
+export function releaseForPeople(release: ReleaseRecord): ReleaseView {
   const source =
     release.source.type === "http" || release.source.type === "https"
       ? { ...release.source, url: maskQuery(release.source.url) }
       : release.source;
-  return { ...release, source, manifest: maskedManifestOf(release) };
+  const manifest = maskedManifestOf(release);
+  const description = manifestDescription(manifest);
+  return {
+    ...release,
+    source,
+    manifest,
+    description: description.length > DESCRIBED ? `${description.slice(0, DESCRIBED)}…` : description,
+  };
+}
+
+/**
+ * A release in a listing without manifests (`GET /releases?manifest=false`): the Releases page and
+ * the rollout form downloaded up to 200 manifests of up to 64 KiB on every refresh to show a line
+ * of each; the manifest is read by id (`GET /releases/ID`) when someone opens it.
+ */
+export function releaseListed(release: ReleaseRecord): Omit<ReleaseView, "manifest"> {
+  const { manifest: _manifest, ...listed } = releaseForPeople(release);
+  return listed;
+}
+
+/**
+ * The manifest's `description` without a YAML parse (a listing of hundreds must not pay one each):
+ * a one-line value, or a block scalar's lines joined; "" when it has none.
+ */
+export function manifestDescription(manifest: string): string {
+  const lines = manifest.split("\n");
+  const index = lines.findIndex((l) => /^description:/.test(l));
+  if (index === -1) return "";
+  const value = (lines[index] ?? "").replace(/^description:\s*/, "").trim();
+  if (!/^[|>][-+]?$/.test(value)) return value.replace(/^(["'])(.*)\1$/, "$2");
+  const block: string[] = [];
+  for (const line of lines.slice(index + 1)) {
+    if (line.trim() !== "" && !/^\s/.test(line)) break;
+    block.push(line.trim());
+  }
+  return block.join(" ").trim();
 }
 
 /** Query values out (a presigned URL's signature); user:password is refused at publish. */

@@ -10,7 +10,7 @@ import { actorOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import type { ReleaseCursor, ReleaseRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
-import { releaseForPeople } from "./release-view.js";
+import { releaseForPeople, releaseListed } from "./release-view.js";
 import { parseRequest } from "./validate.js";
 
 /** `next` of a page: where it ended (`created.id` of its last release). */
@@ -21,6 +21,11 @@ const ListQuery = z.strictObject({
   /** With `app`: that app's release of this version, as versions compare (`v2.0.0` finds 2.0.0). */
   version: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** `false`: each release without its manifest text (its `description` only), for a listing to show. */
+  manifest: z
+    .enum(["true", "false", "1", "0"])
+    .transform((v) => v === "true" || v === "1")
+    .default(true),
   after: z
     .string()
     .regex(CURSOR, "must be the `next` of the page before, as the hub gave it")
@@ -37,10 +42,14 @@ export const RELEASE_PAGE_BYTES = 4 << 20;
 /** Read from the store in slices, so a page never holds more than it answers plus one slice. */
 const SLICE = 50;
 
-/** A page of the listing: newest first, cut at `limit` or at RELEASE_PAGE_BYTES of manifests. */
+/**
+ * A page of the listing: newest first, cut at `limit` or at RELEASE_PAGE_BYTES of what it answers
+ * (`size` of each release: its manifest, or without manifests its description).
+ */
 async function releasePage(
   store: ApiDeps["store"],
   query: { app?: string; limit: number; after?: string },
+  size: (release: ReleaseRecord) => number,
 ): Promise<{ releases: ReleaseRecord[]; more?: true; next?: string }> {
   const releases: ReleaseRecord[] = [];
   const cut = () => {
@@ -61,9 +70,10 @@ async function releasePage(
       ...(after === undefined ? {} : { after }),
     });
     for (const release of slice.slice(0, want)) {
-      if (releases.length > 0 && bytes + release.manifest.length > RELEASE_PAGE_BYTES) return cut();
+      const weight = size(release);
+      if (releases.length > 0 && bytes + weight > RELEASE_PAGE_BYTES) return cut();
       releases.push(release);
-      bytes += release.manifest.length;
+      bytes += weight;
     }
     if (slice.length <= want) return { releases };
     if (releases.length >= query.limit) return cut();
@@ -164,7 +174,12 @@ export function releaseRoutes(deps: ApiDeps): Router {
       res.json({ releases: release ? [releaseForPeople(release)] : [] });
       return;
     }
-    const page = await releasePage(store, query);
+    if (!query.manifest) {
+      const page = await releasePage(store, query, (r) => releaseListed(r).description.length);
+      res.json({ ...page, releases: page.releases.map(releaseListed) });
+      return;
+    }
+    const page = await releasePage(store, query, (r) => r.manifest.length);
     res.json({ ...page, releases: page.releases.map(releaseForPeople) });
   });
 

@@ -123,9 +123,16 @@ for (const action of ["pause", "resume"] as const)
 remote(
   rollout.command("abort").argument("<id>").option("--rollback", "send updated agents back at once"),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("abort", id, options));
-remote(program.command("agents").description("list agents")).action(async (options) =>
-  (await remoteCommands()).agentsList(options),
-);
+remote(program.command("agents").description("list agents (filtered on the hub)"))
+  .option("--app <name>", "only agents that run this app")
+  .option("--version <v>", "only agents on this version (of --app, else of any app)")
+  .option(
+    "--state <state>",
+    "only agents with an app in this state (of --app, else of any app): e.g. updated, failed",
+  )
+  .option("--selector <k=v>", "only agents with this label (repeat: every one)", collect)
+  .option("--status <status>", "online | offline")
+  .action(async (options) => (await remoteCommands()).agentsList(options));
 
 refuseEmptyValues(program);
 

@@ -492,9 +492,42 @@ export async function rolloutShow(
   }
 }
 
-export async function agentsList(options: RemoteOptions): Promise<void> {
+export interface AgentsOptions extends RemoteOptions {
+  app?: string;
+  version?: string;
+  state?: string;
+  selector?: string[];
+  status?: string;
+}
+
+export async function agentsList(options: AgentsOptions): Promise<void> {
+  const query = new URLSearchParams();
+  for (const key of ["app", "version", "state", "status"] as const) {
+    const value = options[key];
+    if (value !== undefined) query.set(key, value);
+  }
+  // Checked here as `rollout create` checks it: the hub's "must be key=value" would name query.label.
+  for (const [k, v] of Object.entries(pairs(options.selector, "--selector")))
+    query.append("label", `${k}=${v}`);
   const client = await HubClient.from(options);
-  const { agents } = await client.request<{ agents: AgentView[] }>("GET", "/agents");
+  const { agents, fleet } = await refusedInFlagTerms(
+    client.request<{ agents: AgentView[]; fleet?: number }>(
+      "GET",
+      `/agents${query.size > 0 ? `?${query.toString()}` : ""}`,
+    ),
+    {
+      flags: {
+        "query.app": "--app",
+        "query.version": "--version",
+        "query.state": "--state",
+        "query.status": "--status",
+        "query.label": "--selector",
+      },
+    },
+  );
+  // A filter that matches nobody: said, on stderr, so an empty table does not read as an empty fleet.
+  if (agents.length === 0 && query.size > 0 && fleet !== undefined && fleet > 0)
+    process.stderr.write(`note: no agent matches these filters (the hub knows ${fleet} agent(s))\n`);
   if (options.json) return out(JSON.stringify(agents, null, 2));
   out(
     table(

@@ -53,23 +53,44 @@ export function rollbackActsOn(
 }
 
 export interface RollbackResult {
+  /** Agents marked for a return to their previous release, connected or not. */
   sentBack: number;
+  /**
+   * Of those, the agents connected to no hub when it was asked: their instruction waits for their
+   * hello. "sent to 3" read as delivered while they were away, and nothing moved on their hosts.
+   */
+  queued?: string[];
   /** Agents the hub could not send back: it knows no previous release for them. */
   impossible: string[];
   /** Agents a later rollout of the app took over: sending them back would undo that one. */
   overtaken?: string[];
 }
 
-/** "rollback sent to 2 agent(s); 1 agent(s) NOT rolled back (no previous release known): a-3". */
-export function describeRollback({ sentBack, impossible, overtaken = [] }: RollbackResult): string {
+/**
+ * "rollback sent to 2 agent(s); rollback queued for 1 offline agent(s), sent when they reconnect: a-4;
+ * 1 agent(s) NOT rolled back (no previous release known): a-3".
+ */
+export function describeRollback({
+  sentBack,
+  impossible,
+  overtaken = [],
+  queued = [],
+}: RollbackResult): string {
   // "rollback sent to 0 agent(s)" read as a rollback that reached nobody, when nobody needed it.
   if (sentBack === 0 && impossible.length === 0 && overtaken.length === 0)
     return "no agent to send back: none was updated to the release or left on it";
   const names = (ids: string[]) => ids.slice(0, 5).join(", ") + (ids.length > 5 ? ", …" : "");
   const not = (ids: string[], why: string) =>
     ids.length === 0 ? "" : `; ${ids.length} agent(s) NOT rolled back (${why}): ${names(ids)}`;
+  const sent = sentBack - queued.length;
+  const waiting =
+    queued.length === 0
+      ? ""
+      : `rollback queued for ${queued.length} offline agent(s), sent when they reconnect: ${names(queued)}`;
   return (
-    `rollback sent to ${sentBack} agent(s)` +
+    (sent === 0 && waiting !== ""
+      ? waiting
+      : `rollback sent to ${sent} agent(s)${waiting && `; ${waiting}`}`) +
     not(impossible, "no previous release known") +
     not(overtaken, "a later rollout of the app took them over")
   );
@@ -199,6 +220,7 @@ export async function markRollback(
   actor: string,
 ): Promise<RollbackResult> {
   let sentBack = 0;
+  const marked: string[] = [];
   const impossible: string[] = [];
   const overtaken: string[] = [];
   const now = dispatch.now;
@@ -235,8 +257,20 @@ export async function markRollback(
       data: { agent: d.agentId },
     });
     sentBack++;
+    marked.push(d.agentId);
   }
   // One statement per chunk: an auto-rollback of a 10,000-agent rollout is not 10,000 round trips.
   if (updates.length > 0) await dispatch.t.updateDeployments(updates);
-  return { sentBack, impossible, overtaken };
+  return { sentBack, impossible, overtaken, queued: await offlineOf(dispatch, marked) };
+}
+
+/**
+ * Of `agentIds`, those connected to no hub: not to this one, nor (in a cluster) to another, as the
+ * stored presence says. The presence is read only when an agent is not connected here.
+ */
+async function offlineOf(dispatch: Dispatch, agentIds: readonly string[]): Promise<string[]> {
+  const away = agentIds.filter((id) => !dispatch.canSend(id));
+  if (away.length === 0) return [];
+  const online = new Set(await dispatch.t.listOnlineAgentIds());
+  return away.filter((id) => !online.has(id));
 }

@@ -129,6 +129,24 @@ function autoAdvanceAt(rollout: RolloutRecord): { autoAdvanceAt?: string } {
   return { autoAdvanceAt: new Date(rollout.waveStartedAt + wave.waitMinutes * 60_000).toISOString() };
 }
 
+/**
+ * An aborted or failed rollout's reason with where its rollback stands now. The stored reason is
+ * what was asked ("rollback sent to 2 agent(s)"), and read the same after every host answered or
+ * timed out; the figures follow once one has.
+ */
+function withRollbackNow(reason: string | null, counts: Readonly<Record<string, number>>): string | null {
+  const back = counts.rolled_back ?? 0;
+  const out = counts.rollback_pending ?? 0;
+  const timedOut = counts.rollback_timed_out ?? 0;
+  if (back + timedOut === 0) return reason;
+  const now = [
+    ...(back > 0 ? [`${back} rolled back`] : []),
+    ...(out > 0 ? [`${out} not answered yet`] : []),
+    ...(timedOut > 0 ? [`${timedOut} timed out (sent again when they reconnect)`] : []),
+  ].join(", ");
+  return `${reason ?? "aborted"}; now: ${now}`;
+}
+
 function summaryOf(
   rollout: RolloutRecord,
   release: ReleaseRecord | undefined,
@@ -142,7 +160,11 @@ function summaryOf(
     id: rollout.id,
     state: rollout.state,
     // A completed rollout's figures can still change (a latecomer is sent the release): said as they are.
-    reason: isCompletedRollout(rollout.state) ? completedReason(counts) : rollout.reason,
+    reason: isCompletedRollout(rollout.state)
+      ? completedReason(counts)
+      : isFinalRollout(rollout.state)
+        ? withRollbackNow(rollout.reason, counts)
+        : rollout.reason,
     release: { id: rollout.releaseId, app: release?.app ?? "?", version: release?.version ?? "?" },
     currentWave: rollout.currentWave,
     currentWaveName: rollout.spec.waves[rollout.currentWave]?.name ?? "",

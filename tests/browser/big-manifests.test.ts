@@ -48,9 +48,29 @@ describe.skipIf(!hasProgram("chromium"))("releases with big manifests in headles
     });
     expect(first.body.more).toBe(true);
     expect(first.body.releases.length).toBeLessThan(COUNT);
+    // What the listing costs: its answers' bytes, as the browser received them.
+    const listed: Promise<number>[] = [];
+    page.on("response", (res) => {
+      if (/\/api\/v1\/releases\?/.test(res.url())) listed.push(res.body().then((b) => b.length));
+    });
     await page.getByRole("link", { name: "Releases" }).click();
     await expect.poll(() => page.locator("#release-list li.card").count(), { timeout: 20_000 }).toBe(COUNT);
     expect(await page.locator("#release-cutoff").count()).toBe(0);
+    // 90 manifests of 60 KB were 5.4 MB on every refresh; the cards need a line of each. The
+    // description is cut for the card (the test's is 59 KB of x's).
+    const bytes = (await Promise.all(listed)).reduce((a, b) => a + b, 0);
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThan(200_000);
+    expect(await page.locator("#release-list li.card p").first().textContent()).toMatch(/^(x{99} ){3}…$/);
+    // Opening a card reads its manifest, in full.
+    const card = page
+      .locator("#release-list li.card")
+      .filter({ has: page.getByRole("heading", { name: "web 1.0.5", exact: true }) });
+    await card.locator("summary").click();
+    await expect
+      .poll(async () => (await card.locator("pre.manifest").textContent())?.length, { timeout: 10_000 })
+      .toBe((await t.hub.store.getRelease("big-5"))?.manifest.length);
+    expect(await card.locator("pre.manifest").textContent()).toMatch(/^version: "1\.0\.5"\ndescription: \|/);
     await page.locator("#release-list").getByRole("link", { name: "Roll out this release…" }).last().click();
     await expect.poll(() => page.locator("#rollout-release").inputValue(), { timeout: 20_000 }).toBe("big-0");
     // "choose a release…" and every release.

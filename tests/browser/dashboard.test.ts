@@ -171,13 +171,21 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     await page.fill("#rollout-selector", "env=prdo");
     await expect
       .poll(() => text("#rollout-error"))
-      .toMatch(/^Cannot start: body\.selector\.labels: no agent with app web has env=prdo/);
+      .toMatch(/^Cannot start: Selector labels: no agent with app web has env=prdo/);
     expect(await page.locator("#start-rollout").isDisabled()).toBe(true);
     await page.fill("#rollout-selector", "env=prod");
     const rows = page.locator("#wave-rows > li");
     await rows.nth(0).locator('input[name="waveName"]').fill("canary");
     await rows.nth(0).locator('select[name="waveKind"]').selectOption("agents");
+    // The hub's warnings name the form's wave row and field, not the API's body.waves[0].agents.
+    await rows.nth(0).locator('input[name="waveValue"]').fill("a1, zz9");
+    await expect
+      .poll(() => text("#rollout-error"))
+      .toBe(
+        "Warning: Wave 1 (canary) Value: zz9 never registered with the hub (a typo?); taken only if an agent of that id registers while the rollout runs",
+      );
     await rows.nth(0).locator('input[name="waveValue"]').fill("a1");
+    await expect.poll(() => text("#rollout-error")).toBe("");
     await expect.poll(() => text('#preview li[data-wave="0"]')).toMatch(/canary: 1 agent\(s\)\s*a1/);
     // The selector keeps staging's a4 out; the 100 % wave takes the rest of prod.
     await expect.poll(() => text('#preview li[data-wave="1"]')).toMatch(/everyone: 2 agent\(s\)\s*a2, a3/);
@@ -282,6 +290,11 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     await expect.poll(() => text("#release-list")).toContain("web 2.0.0");
     expect(await text("#release-list")).toContain("Faster <b>checkout</b> page");
     expect(await text("#release-list")).toContain("✗ unsigned");
+    expect(await page.locator("#release-list b").count()).toBe(0);
+    // The manifest is read when the card is opened, and shown as text too.
+    const card = page.locator("#release-list li.card", { hasText: "web 2.0.0" });
+    await card.locator("summary").click();
+    await expect.poll(() => card.locator("pre.manifest").textContent()).toBe(manifest);
     expect(await page.locator("#release-list b").count()).toBe(0);
     await page.getByRole("link", { name: "Events" }).click();
     await expect.poll(() => text("#events-table")).toContain("rollout.paused");

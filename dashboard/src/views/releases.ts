@@ -1,6 +1,6 @@
 import { describeError, get } from "../api.js";
 import { fill, h, link } from "../dom.js";
-import { manifestDescription, when } from "../format.js";
+import { when } from "../format.js";
 import type { Release } from "../types.js";
 import type { View } from "./view.js";
 
@@ -15,7 +15,10 @@ export async function newestReleases(): Promise<{ releases: Release[]; more: boo
   const releases: Release[] = [];
   let after: string | undefined;
   for (;;) {
+    // Without manifests: up to 200 of 64 KiB each were downloaded on every refresh to show a line of
+    // each. A card reads its manifest when opened.
     const query = new URLSearchParams({
+      manifest: "false",
       limit: String(RELEASES_LISTED - releases.length),
       ...(after === undefined ? {} : { after }),
     });
@@ -34,20 +37,35 @@ function sourceText(source: Release["source"]): string {
   return `${source.type} ${String(detail)}`.trim();
 }
 
-/** One release as a card: what it is, and the way to roll it out. */
-function releaseCard(r: Release, open: Set<string>): HTMLElement {
-  const details = h(
-    "details",
-    { open: open.has(r.id) },
-    h("summary", {}, "Manifest"),
-    h("pre", { class: "manifest" }, r.manifest),
-  );
-  details.addEventListener("toggle", () => (details.open ? open.add(r.id) : open.delete(r.id)));
+/**
+ * One release as a card: what it is, and the way to roll it out. Its manifest is read from the hub
+ * when the card is opened (a release never changes: once per page, in `manifests`).
+ */
+function releaseCard(r: Release, open: Set<string>, manifests: Map<string, string>): HTMLElement {
+  if (r.manifest !== undefined) manifests.set(r.id, r.manifest);
+  const text = h("pre", { class: "manifest" }, manifests.get(r.id) ?? "");
+  const details = h("details", { open: open.has(r.id) }, h("summary", {}, "Manifest"), text);
+  const load = async () => {
+    if (manifests.has(r.id)) return;
+    text.textContent = "loading…";
+    try {
+      const { manifest = "" } = await get<Release>(`releases/${encodeURIComponent(r.id)}`);
+      manifests.set(r.id, manifest);
+      text.textContent = manifest;
+    } catch (error) {
+      text.textContent = `The manifest could not be read: ${describeError(error)}`;
+    }
+  };
+  details.addEventListener("toggle", () => {
+    if (!details.open) return void open.delete(r.id);
+    open.add(r.id);
+    void load();
+  });
   return h(
     "li",
     { class: "card" },
     h("h2", {}, `${r.app} ${r.version}`),
-    h("p", {}, manifestDescription(r.manifest) || h("span", { class: "sub" }, "no description")),
+    h("p", {}, r.description || h("span", { class: "sub" }, "no description")),
     h(
       "dl",
       { class: "facts" },
@@ -74,6 +92,7 @@ export function releasesView(): View {
   const list = h("div", { id: "release-list" });
   const found = h("div", { id: "release-found", "aria-live": "polite" });
   const open = new Set<string>();
+  const manifests = new Map<string, string>();
   const app = h("input", { id: "find-app", name: "app", placeholder: "app", required: true });
   const version = h("input", { id: "find-version", name: "version", placeholder: "version", required: true });
   const find = h(
@@ -92,7 +111,7 @@ export function releasesView(): View {
       fill(
         found,
         release
-          ? h("ul", { class: "cards" }, releaseCard(release, open))
+          ? h("ul", { class: "cards" }, releaseCard(release, open, manifests))
           : h("p", { class: "empty" }, `No release ${query.get("app")} ${query.get("version")} on the hub.`),
       );
     } catch (error) {
@@ -120,7 +139,7 @@ export function releasesView(): View {
             `The newest ${releases.length} releases; find an older one by app and version above.`,
           )
         : null,
-      h("ul", { class: "cards" }, ...releases.map((r) => releaseCard(r, open))),
+      h("ul", { class: "cards" }, ...releases.map((r) => releaseCard(r, open, manifests))),
     );
   }
   return view;

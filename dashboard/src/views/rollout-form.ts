@@ -1,5 +1,6 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h } from "../dom.js";
+import { inFormTerms } from "../form-terms.js";
 import { parseLabels } from "../format.js";
 import type { Preview, Release, RolloutDetail, RolloutSpec } from "../types.js";
 import { newestReleases } from "./releases.js";
@@ -125,6 +126,15 @@ export function rolloutFormView(releaseId?: string): View {
     };
   }
 
+  /** The hub's message in the form's terms (its wave rows and labels, not `body.waves[0]`). */
+  const said = (text: string) =>
+    inFormTerms(
+      text,
+      rows.map(
+        (r) => (r.element.querySelector('input[name="waveName"]') as HTMLInputElement | null)?.value ?? "",
+      ),
+    );
+
   async function runPreview(): Promise<void> {
     let body: RolloutSpec;
     try {
@@ -140,9 +150,9 @@ export function rolloutFormView(releaseId?: string): View {
       // A rollout the hub would refuse (it holds nobody, or another of the app is active): no Start.
       const refused = result.nobody ?? result.busy;
       start.disabled = refused !== undefined;
-      const warnings = (result.warnings ?? []).map((w) => `Warning: ${w}`);
+      const warnings = (result.warnings ?? []).map((w) => `Warning: ${said(w)}`);
       message.textContent = [
-        ...(refused === undefined ? [] : [`Cannot start: ${refused}`]),
+        ...(refused === undefined ? [] : [`Cannot start: ${said(refused)}`]),
         ...warnings,
       ].join(" ");
       fill(
@@ -175,7 +185,7 @@ export function rolloutFormView(releaseId?: string): View {
       );
     } catch (error) {
       start.disabled = true;
-      fill(preview, h("p", { class: "form-error" }, describeError(error)));
+      fill(preview, h("p", { class: "form-error" }, said(describeError(error))));
     }
   }
 
@@ -195,7 +205,7 @@ export function rolloutFormView(releaseId?: string): View {
       const created = await post<RolloutDetail>("rollouts", body);
       location.hash = `#/rollouts/${encodeURIComponent(created.id)}`;
     } catch (error) {
-      message.textContent = `Not started: ${describeError(error)}`;
+      message.textContent = `Not started: ${said(describeError(error))}`;
     }
   });
 

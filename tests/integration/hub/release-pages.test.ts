@@ -72,6 +72,24 @@ describe("GET /releases pages", () => {
     const tail = await get(`limit=10&after=${encodeURIComponent(`1000.${ids[1]}`)}`);
     expect(tail.body).toEqual({ releases: expect.any(Array) });
     expect(tail.body.releases.map((r) => r.id)).toEqual(ids.slice(2, 4));
+    // Without manifests (the dashboard's listing): one line of each, so all 120 fit one page.
+    const light = await get("limit=1000&manifest=false");
+    expect(light.bytes).toBeLessThan(120 * 1_000);
+    expect(light.body.releases.map((r) => r.id)).toEqual(expected);
+    expect(light.body.more).toBeUndefined();
+    const [newest] = light.body.releases as unknown as Record<string, unknown>[];
+    expect(newest).not.toHaveProperty("manifest");
+    expect(newest?.description).toBe(`${`${"x".repeat(99)} `.repeat(3)}…`);
+    // One release by id still answers its manifest whole.
+    const one = await fetch(`${hub.hub.url}/api/v1/releases/rel-119`, {
+      headers: { authorization: `Bearer ${hub.operator}` },
+    });
+    const full = (await one.json()) as { manifest: string; description: string };
+    expect(full.manifest).toBe(bigManifest("1.0.119", 60_000));
+    expect(full.description).toBe(newest?.description);
+    const badFlag = await get("manifest=no");
+    expect(badFlag.status).toBe(400);
+    expect((badFlag.body as unknown as { error: string }).error).toMatch(/^query\.manifest: /);
     const bad = await get("after=yesterday");
     expect(bad.status).toBe(400);
     expect((bad.body as unknown as { error: string }).error).toMatch(/^query\.after: must be the `next`/);

@@ -240,7 +240,8 @@ for (const backend of backends)
       });
       expect(aborted.body).toMatchObject({
         state: "aborted",
-        reason: "aborted; rollback sent to 1 agent(s)",
+        // Away: its instruction waits for its hello, and the reason says so.
+        reason: "aborted; rollback queued for 1 offline agent(s), sent when they reconnect: a1",
       });
       expect(await deploymentState(t, id, "a1")).toBe("rollback_pending");
       const back = await connect(t, "a1", "main");

@@ -1,0 +1,38 @@
+/**
+ * The hub names what it refuses or warns of by the API's fields (`body.waves[0] (canary)`,
+ * `body.failureThreshold`); the rollout form has no such fields, only its labels and numbered wave
+ * rows. Its messages say them as the form shows them, as the CLI says them as the flags typed.
+ */
+
+/** A wave's sub-field as the wave row labels it. */
+const WAVE_FIELDS: Readonly<Record<string, string>> = {
+  name: "Name",
+  percent: "Value",
+  labels: "Value",
+  agents: "Value",
+  waitMinutes: "Wait (min)",
+  minSuccessRate: "Min success %",
+};
+
+/** The form's own fields, longest API name first (a field is replaced whole, with its sub-fields). */
+const FORM_FIELDS: readonly [RegExp, string][] = [
+  [/\bbody\.failureThreshold(?:\.\w+)?/g, "Halt when failures reach"],
+  [/\bbody\.selector(?:\.labels)?(?:\.[\w./-]+)?/g, "Selector labels"],
+  [/\bbody\.autoAdvance\b/g, "Advance waves automatically"],
+  [/\bbody\.autoRollback\b/g, "Roll updated agents back"],
+  [/\bbody\.release\b/g, "Release"],
+  [/\bbody\.waves\b/g, "Waves"],
+];
+
+/** `message` with each API field put as the form's field (`Wave 1 (canary) Value`, `Selector labels`). */
+export function inFormTerms(message: string, waveNames: readonly string[]): string {
+  const waves = message.replace(
+    /\bbody\.waves\[(\d+)\]((?:\.\w+|\[\d+\])*)(?: \(([^)]*)\))?/g,
+    (_field, index: string, sub: string, named: string | undefined) => {
+      const i = Number(index);
+      const field = WAVE_FIELDS[/^\.(\w+)/.exec(sub)?.[1] ?? ""];
+      return `Wave ${i + 1} (${named ?? waveNames[i] ?? "?"})${field === undefined ? "" : ` ${field}`}`;
+    },
+  );
+  return FORM_FIELDS.reduce((text, [pattern, label]) => text.replace(pattern, label), waves);
+}

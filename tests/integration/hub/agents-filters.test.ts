@@ -1,0 +1,53 @@
+/**
+ * `ship-hub agents` listed the whole fleet: its filters (app, version, state, label, online or not)
+ * were the API's alone, so an operator grepped a 10,000-line table for the hosts a rollout failed
+ * on. The flags say them as `rollout create` does (`--selector k=v`), a refusal names the flag, not
+ * `query.state`, and a filter that matches nobody says so. Real hub (in process), the real CLI.
+ */
+import { describe, expect, it } from "vitest";
+import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
+import { hubPerTest } from "./support.js";
+
+const session = hubPerTest();
+const web = (version: string, state: string) => [{ app: "web", version, state, releaseId: undefined }];
+
+describe("ship-hub agents with filters", () => {
+  it("lists only the matching agents, names a bad flag, and says when none matches", async () => {
+    requireHubBin();
+    const t = await session.start();
+    await session.connect(t, "p1", web("2.0.0", "updated"), { env: "prod" });
+    await session.connect(t, "p2", web("1.0.0", "failed_restored"), { env: "prod" });
+    await session.connect(t, "s1", web("2.0.0", "updated"), { env: "staging" });
+    const p3 = await session.connect(t, "p3", web("2.0.0", "updated"), { env: "prod" });
+    p3.ws.terminate();
+    await expect.poll(() => t.hub.registry.isOnline("p3")).toBe(false);
+    const cli = (...args: string[]) =>
+      runHubCli(t.dir, ["agents", ...args, "--hub", t.hub.url, "--token", t.operator]);
+    const ids = (stdout: string) =>
+      stdout
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((line) => line.split(/\s+/)[0]);
+
+    expect(ids((await cli("--selector", "env=prod", "--version", "2.0.0")).stdout)).toEqual(["p1", "p3"]);
+    expect(ids((await cli("--selector", "env=prod", "--status", "online", "--app", "web")).stdout)).toEqual([
+      "p1",
+      "p2",
+    ]);
+    expect(ids((await cli("--state", "failed_restored")).stdout)).toEqual(["p2"]);
+    const json = await cli("--status", "offline", "--json");
+    expect((JSON.parse(json.stdout) as { id: string }[]).map((a) => a.id)).toEqual(["p3"]);
+
+    const bad = await cli("--state", "broken");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^ship-hub: hub answered 400: --state: unknown state "broken" \(expected /);
+    const pair = await cli("--selector", "envprod");
+    expect(pair).toMatchObject({ code: 2, stderr: 'ship-hub: --selector "envprod": use KEY=VALUE\n' });
+
+    const none = await cli("--app", "api");
+    expect(none.code).toBe(0);
+    expect(ids(none.stdout)).toEqual([]);
+    expect(none.stderr).toBe("note: no agent matches these filters (the hub knows 4 agent(s))\n");
+  });
+});

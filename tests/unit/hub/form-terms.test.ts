@@ -1,0 +1,32 @@
+/**
+ * The rollout form said the hub's refusals in API terms (`body.waves[1].percent`,
+ * `body.failureThreshold.count`), fields the form does not have: they are said as its wave rows and
+ * labels. The hub's own message text is what is mapped (the browser test covers a live warning).
+ */
+import { describe, expect, it } from "vitest";
+import { inFormTerms } from "../../../dashboard/src/form-terms.js";
+
+describe("the rollout form's terms for the hub's fields", () => {
+  const waves = ["canary", "everyone"];
+  it("names a wave row by its number and name, and its field by its label", () => {
+    expect(inFormTerms("body.waves[1].percent: must be at most 100", waves)).toBe(
+      "Wave 2 (everyone) Value: must be at most 100",
+    );
+    expect(inFormTerms("body.waves[0].minSuccessRate: too big", waves)).toBe(
+      "Wave 1 (canary) Min success %: too big",
+    );
+    // The hub names the wave itself: not said twice.
+    expect(inFormTerms("body.waves[0] (canary) holds no agent now", waves)).toBe(
+      "Wave 1 (canary) holds no agent now",
+    );
+  });
+  it("names the form's other fields", () => {
+    expect(inFormTerms("body.failureThreshold.count: must be ≥ 1", waves)).toBe(
+      "Halt when failures reach: must be ≥ 1",
+    );
+    expect(inFormTerms("body.selector.labels.env: bad", waves)).toBe("Selector labels: bad");
+    expect(inFormTerms("body.release: web 1.0.0 is older; body.waves: none", waves)).toBe(
+      "Release: web 1.0.0 is older; Waves: none",
+    );
+  });
+});
