@@ -97,7 +97,7 @@ export async function evaluateConditionals(
   };
 }
 
-const UNKNOWN_VERSION =
+export const UNKNOWN_VERSION =
   "the installed version is unknown: ship did not install the app in app_dir, and has no record of its version";
 
 function parseAll(conditionals: readonly Conditional[], file: string): ConditionExpr[] {

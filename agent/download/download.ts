@@ -200,7 +200,7 @@ class Transfer {
         if (this.bytes > 0) await this.startOver("the server ignored the Range request");
         this.acceptFull(res.headers);
       } else {
-        throw httpStatusError(this.shownUrl, res.statusCode, res.headers);
+        throw httpStatusError(this.shownUrl, res.statusCode, res.headers, res.redirectedTo);
       }
       const max = this.req.maxBytes;
       if (max !== undefined && this.total !== undefined && this.total > max) {

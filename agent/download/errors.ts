@@ -18,6 +18,8 @@ export class DownloadError extends ShipError {
     readonly retryAfterMs?: number,
     /** The client's error code (ECONNREFUSED, UNABLE_TO_VERIFY_LEAF_SIGNATURE) of a network failure. */
     readonly code?: string,
+    /** For an HTTP status: the URL a redirect led to, whose answer it is. */
+    readonly redirectedTo?: string,
   ) {
     super(`download of ${url} failed: ${reason}`);
     this.name = "DownloadError";
@@ -29,11 +31,14 @@ export function httpStatusError(
   url: string,
   status: number,
   headers: Record<string, string | string[] | undefined>,
+  redirectedTo?: string,
 ): DownloadError {
   const retryable = isRetryableStatus(status);
   const after =
     status === 429 || status === 503 ? retryAfterMs(headerValue(headers, "retry-after")) : undefined;
-  return new DownloadError(url, `HTTP ${status}`, retryable, status, after);
+  // The URL asked for answered with a redirect: the status is the other URL's, which is the one to check.
+  const where = redirectedTo === undefined ? "" : ` from ${redirectedTo}, where it redirects`;
+  return new DownloadError(url, `HTTP ${status}${where}`, retryable, status, after, undefined, redirectedTo);
 }
 
 /** undici's own error codes, in words (the errno ones come from fsErrorText). */

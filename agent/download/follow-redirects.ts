@@ -26,7 +26,10 @@ export interface RedirectingGet {
 const MAX_REDIRECTS = 5;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 
-export async function getFollowingRedirects(req: RedirectingGet): Promise<Dispatcher.ResponseData> {
+/** redirectedTo: the last hop's URL (redacted) when a redirect led away from the one requested. */
+export type RedirectedResponse = Dispatcher.ResponseData & { redirectedTo?: string };
+
+export async function getFollowingRedirects(req: RedirectingGet): Promise<RedirectedResponse> {
   // user:password@ is Basic auth, and like the configured headers it stays with the first origin.
   const first = takeUrlCredentials(req.url, req.credentials);
   const origin = new URL(first.url).origin;
@@ -40,7 +43,9 @@ export async function getFollowingRedirects(req: RedirectingGet): Promise<Dispat
       signal: req.signal,
     });
     const location = headerValue(res.headers, "location");
-    if (!REDIRECT_STATUS.has(res.statusCode) || location === undefined) return res;
+    if (!REDIRECT_STATUS.has(res.statusCode) || location === undefined) {
+      return hop === 0 ? res : Object.assign(res, { redirectedTo: redactUrl(url) });
+    }
     await res.body.dump().catch(() => undefined);
     if (hop >= MAX_REDIRECTS) {
       throw new DownloadError(redactUrl(req.url), `more than ${MAX_REDIRECTS} redirects`, false);

@@ -101,7 +101,7 @@ async function call<T>(
         });
         try {
           if (res.statusCode >= 300 && res.statusCode !== 304 && res.statusCode !== 200) {
-            throw httpStatusError(redactUrl(url), res.statusCode, res.headers);
+            throw httpStatusError(redactUrl(url), res.statusCode, res.headers, res.redirectedTo);
           }
           return await read(res.statusCode, res.headers, res.body as AsyncIterable<Buffer>);
         } finally {

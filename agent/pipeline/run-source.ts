@@ -11,6 +11,7 @@ import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { readJournal } from "../apply/journal.js";
 import { PREVIOUS_INDEX_FILE } from "../backup/backup-store.js";
 import { readRollbackRecord } from "../backup/rollback-record.js";
 import { emptyTrash, trashWarning } from "../backup/trash.js";
@@ -128,7 +129,8 @@ export async function runSource(
     const checked = (detail: string) =>
       appMessage(name, waiting === undefined ? detail : `${detail} — but ${waiting.note}`);
     // A killed update's recovery puts back the release the state file still names (finalize, which
-    // moves both, never ran); a killed rollback's, the one its target backup's saved index names.
+    // moves both, never ran); a killed rollback's or restore's, the one its target backup's saved
+    // index names (rollbackTarget).
     // The check compares with that release, as the run will once it has recovered: comparing
     // versions missed it for a source whose candidate is no version (a local archive's sha256, a
     // git commit), and said "update available 2.0.0 -> sha256:…", exit 100, where the run then said
@@ -346,17 +348,33 @@ async function emptyOrMissing(dir: string): Promise<boolean> {
   );
 }
 
-/** The release a killed `--rollback` brings back, from its target backup's saved install index. */
+/**
+ * The release a killed `--rollback` or restore brings back: a rollback across several backups names
+ * its target in its record; a single restore only in the engine's journal, with the backup it
+ * restores (whose saved install index names the release).
+ */
 async function rollbackTarget(
   appStateDir: string,
 ): Promise<{ version: string; releaseId: string } | undefined> {
   const record = await readRollbackRecord(appStateDir);
-  if (record?.version == null) return undefined;
+  if (record !== undefined)
+    return record.version == null ? undefined : savedIndexId(record.targetPath, record.version);
+  const journal = await readJournal(appStateDir).catch(() => undefined);
+  if (journal?.kind === "restore")
+    return journal.version === null ? undefined : savedIndexId(journal.backupPath, journal.version);
+  return undefined;
+}
+
+/** The release a backup's saved install index names, if it is the version expected. */
+async function savedIndexId(
+  backupPath: string,
+  version: string,
+): Promise<{ version: string; releaseId: string } | undefined> {
   // Unreadable or damaged: the check compares versions as before, and the run's restore says why.
-  const saved = await readFile(join(record.targetPath, PREVIOUS_INDEX_FILE), "utf8")
+  const saved = await readFile(join(backupPath, PREVIOUS_INDEX_FILE), "utf8")
     .then((text) => SavedIndexId.safeParse(JSON.parse(text)))
     .catch(() => undefined);
-  return saved?.success === true && saved.data.version === record.version
+  return saved?.success === true && saved.data.version === version
     ? { version: saved.data.version, releaseId: saved.data.releaseId }
     : undefined;
 }

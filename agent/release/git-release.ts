@@ -77,6 +77,20 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   );
   await requireIdentity(git, where);
   const newerTag = newestAbove(tags, o.version);
+  // A higher release this branch already holds: the new tag would carry its code under a lower
+  // version (a typo for 1.0.1, or the wrong branch checked out), and agents following the branch
+  // would read the manifest's version going backwards. A maintenance line branches off before it.
+  const contained =
+    newerTag === undefined
+      ? undefined
+      : newestAbove((await git.tags(["--list", "v*", "--merged", "HEAD"])).all, o.version);
+  if (contained !== undefined) {
+    throw BadInputError.single(
+      where,
+      "",
+      `already holds ${contained} in this branch's history (HEAD contains it), a higher version than ${o.version}: release a version above ${contained.slice(1)} (ship release bump patch), or ${o.version} from a branch of the older line (git checkout -b maint <an older tag>); nothing was committed or tagged`,
+    );
+  }
   const file = join(o.repoDir, MANIFEST_FILENAME);
   const existing = await readFile(file, "utf8").catch(() => undefined);
   const fields = { version: o.version, description: o.description, releaseDate: releaseDate() };

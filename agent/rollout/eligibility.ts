@@ -8,11 +8,12 @@
  * counts, a host that joined stays in as later stages open, even if their criteria differ.
  */
 import type { ConditionExpr } from "../../shared/conditions/ast.js";
-import { type ConditionContext, evaluateCondition } from "../../shared/conditions/evaluate.js";
+import { type ConditionContext, explainCondition } from "../../shared/conditions/evaluate.js";
 import { ConditionSyntaxError, parseCondition } from "../../shared/conditions/parse.js";
 import { BadInputError, type Issue } from "../../shared/errors.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { bucketOf, bucketWithin } from "../../shared/rollout/bucket.js";
+import { UNKNOWN_VERSION } from "../conditions/evaluate-conditionals.js";
 import { type ScheduledStage, scheduleStages } from "./schedule.js";
 
 export interface StageInfo {
@@ -76,23 +77,27 @@ export async function checkRolloutEligibility(
     };
   }
   const covering = opened.filter((s) => bucketWithin(bucket, s.percentage));
-  const unmet: ScheduledStage[] = [];
+  const unmet: Unmet[] = [];
   for (const stage of covering) {
     const expr = criteria[stage.index];
-    if (expr === undefined || (await evaluateCondition(expr, options.conditionContext))) {
+    const verdict = expr === undefined ? undefined : await explainCondition(expr, options.conditionContext);
+    if (verdict === undefined || verdict.result) {
       const reason = `bucket ${bucket} is within ${stage.name} (${stage.percentage} %)${expr === undefined ? "" : " and this host meets its criteria"}`;
       return { eligible: true, ...base, joinedVia: info(stage), reason };
     }
-    unmet.push(stage);
+    unmet.push({ ...stage, undetermined: verdict.undetermined });
   }
   return { eligible: false, ...base, joinedVia: null, reason: notYetReason(bucket, stages, opened, unmet) };
 }
+
+/** A stage whose criteria this host did not meet; undetermined: they compare an unknown version. */
+type Unmet = ScheduledStage & { undetermined: boolean };
 
 function notYetReason(
   bucket: number,
   stages: ScheduledStage[],
   opened: ScheduledStage[],
-  unmet: ScheduledStage[],
+  unmet: Unmet[],
 ): string {
   const current = opened.at(-1)!;
   const later = stages.find((s) => s.index > current.index && bucketWithin(bucket, s.percentage));
@@ -102,7 +107,12 @@ function notYetReason(
       : `; ${later.name} (${later.percentage} %) opens at ${later.opensAt.toISOString()}`;
   if (unmet.length > 0) {
     const which = unmet.map((s) => `${s.name}: ${s.criteria}`).join("; ");
-    return `bucket ${bucket} is covered, but this host does not meet the criteria (${which})${waiting}`;
+    // Read as false, an unknown version would keep the host out for good with nothing saying why:
+    // it gets a version only by an install, which this very rollout holds back.
+    const unknown = unmet.some((s) => s.undetermined)
+      ? `; not decided: ${UNKNOWN_VERSION}, so the criteria are taken as not met until it has one`
+      : "";
+    return `bucket ${bucket} is covered, but this host does not meet the criteria (${which})${unknown}${waiting}`;
   }
   if (later !== undefined)
     return `bucket ${bucket} is not within ${current.name} (${current.percentage} %)${waiting}`;

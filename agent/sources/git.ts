@@ -527,10 +527,7 @@ export class GitSource implements ReleaseSource {
         text,
       )
     ) {
-      return new VerificationError(
-        `git remote ${where}`,
-        `host key not trusted (known_hosts: ${this.cfg.known_hosts ?? "ssh default"}); StrictHostKeyChecking is always on`,
-      );
+      return new VerificationError(`git remote ${where}`, hostKeyText(text, this.cfg.known_hosts));
     }
     // ssh could not load key_filename (not a key, or encrypted: git's ssh runs in batch mode and
     // cannot ask for a passphrase). A retry never helps: bad input naming the key, not exit 1.
@@ -671,4 +668,22 @@ function shownUrl(url: string): string {
     if (parsed.password === "" && parsed.search === "") return url;
   }
   return url.includes("://") ? redactUrl(url) : url;
+}
+
+/**
+ * ssh's refusal of the server's host key, in words that tell the two cases apart: a changed key
+ * (the server was reinstalled, or someone is in between) is not fixed by adding a line, as an
+ * unknown host is; both were "host key not trusted".
+ */
+function hostKeyText(sshSaid: string, knownHosts: string | undefined): string {
+  const file = knownHosts ?? "ssh's default known_hosts";
+  const fingerprint = /(SHA256:[A-Za-z0-9+/]+)/.exec(sshSaid)?.[1];
+  const presented = fingerprint === undefined ? "" : ` (the server presented ${fingerprint})`;
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(sshSaid)) {
+    const line = /Offending \S+ key in (\S+):(\d+)/.exec(sshSaid);
+    const where = line === null ? file : `${line[1]}, line ${line[2]}`;
+    return `HOST KEY MISMATCH: the server's host key is not the one in ${where}${presented} (reinstalled, or a man-in-the-middle?); check the fingerprint with the server's admin, then replace that line`;
+  }
+  const host = /host key is known for (\S+)/i.exec(sshSaid)?.[1];
+  return `host key not trusted: ${host ?? "the host"} is not in ${file}${presented}; add its key there (ssh-keyscan) after checking it. StrictHostKeyChecking is always on`;
 }

@@ -228,7 +228,7 @@ export class HttpSource implements ReleaseSource {
       },
       MAX_COMPANION_BYTES,
     ).catch((err: unknown) => {
-      throw notFoundAt(err, this.name, "checksum") ?? refusedAt(err, this.name, this.cfg) ?? err;
+      throw notFoundAt(err, this.name, "checksum") ?? refusedAt(err, this.name, this.cfg, "checksum") ?? err;
     });
     const from = redactUrl(spec.location);
     return { ...sha256SumFor(text, this.fileName(), from), from };
@@ -345,19 +345,39 @@ function cutShortByServer(
  * wrong token, so it is bad input naming [sources.NAME.headers] (or the url, when none are set),
  * not "download failed: HTTP 401" behind exit 1 on every run.
  */
-function refusedAt(err: unknown, source: string, cfg: HttpSourceConfig): BadInputError | undefined {
+function refusedAt(
+  err: unknown,
+  source: string,
+  cfg: HttpSourceConfig,
+  key: "url" | "checksum" = "url",
+): BadInputError | undefined {
   if (!(err instanceof DownloadError) || (err.status !== 401 && err.status !== 403)) return undefined;
   const headers = Object.keys(cfg.headers);
+  const { redirectedTo } = err;
+  // The headers go to the url's own host only (follow-redirects.ts): another host that refused
+  // never saw them, and "check or renew them" (or "set them") sent the operator the wrong way.
+  const refuser = new URL(redirectedTo ?? err.url);
+  if (refuser.origin !== new URL(cfg.url).origin) {
+    const only = `ship sends [sources.${source}.headers] to ${new URL(cfg.url).host} only, never to another host`;
+    return BadInputError.single(
+      "ship.toml",
+      `sources.${source}.${key}`,
+      redirectedTo === undefined
+        ? `${err.url} refused the request (HTTP ${err.status}): ${only}; serve it there without credentials, or from that host`
+        : `${err.url} redirects to ${redirectedTo}, which refused the request (HTTP ${err.status}): ${only}; point ${key} at where the file is, or have the server redirect to a link that needs no credentials (a signed link that expired?)`,
+    );
+  }
+  const at = redirectedTo === undefined ? "" : ` at ${redirectedTo}, where it redirects`;
   if (headers.length === 0)
     return BadInputError.single(
       "ship.toml",
       `sources.${source}.url`,
-      `${err.url} refused the request (HTTP ${err.status}): it needs credentials; set them in [sources.${source}.headers]`,
+      `${err.url} refused the request (HTTP ${err.status}${at}): it needs credentials; set them in [sources.${source}.headers]`,
     );
   return BadInputError.single(
     "ship.toml",
     `sources.${source}.headers`,
-    `${err.url} refused the credentials sent (HTTP ${err.status}; headers ${headers.join(", ")}): check or renew them`,
+    `${err.url} refused the credentials sent (HTTP ${err.status}${at}; headers ${headers.join(", ")}): check or renew them`,
   );
 }
 
@@ -370,6 +390,8 @@ function notFoundAt(err: unknown, source: string, key: "url" | "checksum"): BadI
   return BadInputError.single(
     "ship.toml",
     `sources.${source}.${key}`,
-    `${err.url} is not on the server (HTTP ${err.status})`,
+    err.redirectedTo === undefined
+      ? `${err.url} is not on the server (HTTP ${err.status})`
+      : `${err.url} redirects to ${err.redirectedTo}, which is not on the server (HTTP ${err.status})`,
   );
 }

@@ -176,7 +176,7 @@ export class SftpSource implements ReleaseSource {
    * input naming the key.
    */
   private async statRelease(client: SftpClient): Promise<Awaited<ReturnType<SftpClient["stat"]>>> {
-    const info = await this.onServer(() => client.stat(this.cfg.remote_path), this.where, this.pathOrigin);
+    const info = await this.onServer(() => this.statFollowing(client), this.where, this.pathOrigin);
     // A directory (`/releases/`, as if ship picked the newest file in it) was "update available
     // (4096 bytes, …)" and then the server's bare "Failure" on reading it, exit 1 on every run.
     if (!info.isFile) {
@@ -186,6 +186,24 @@ export class SftpSource implements ReleaseSource {
       throw BadInputError.single(this.pathOrigin.file, this.pathOrigin.key, `${this.where} ${what}`);
     }
     return info;
+  }
+
+  /**
+   * stat follows links: a link that is there (latest.tar.gz pointing at a release since deleted)
+   * read "not on the server", which sent the operator to a file `ls` shows.
+   */
+  private async statFollowing(client: SftpClient): Promise<Awaited<ReturnType<SftpClient["stat"]>>> {
+    try {
+      return await client.stat(this.cfg.remote_path);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "ENOENT") throw error;
+      if ((await client.exists(this.cfg.remote_path).catch(() => false)) !== "l") throw error;
+      throw BadInputError.single(
+        this.pathOrigin.file,
+        this.pathOrigin.key,
+        `${this.where} is a symlink to a file that is not on the server (the release it pointed at was moved or deleted?)`,
+      );
+    }
   }
 
   private onServer<T>(work: () => Promise<T>, where: string, origin: RemotePathOrigin): Promise<T> {

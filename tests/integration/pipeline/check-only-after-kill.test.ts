@@ -101,6 +101,33 @@ describe("ship --check-only after a killed update, the source offering what reco
     expect(after.stdout).toBe("myapp: up to date (1.0.0)\n");
   });
 
+  it("a --rollback of one backup killed mid-restore (only the journal names 1.0.0), the archive of 1.0.0 offered", async () => {
+    await writeTarballs();
+    for (const v of [1, 2]) {
+      await writeConfig(`type = "local"\npath = "${root}/a${v}.tgz"\n`);
+      expect((await run()).code).toBe(0);
+    }
+    const listed = JSON.parse((await run("--list-backups", "--json")).stdout) as {
+      id: string;
+      version: string;
+    }[];
+    const target = listed.find((b) => b.version === "1.0.0");
+    const killed = await runShip(["--config", config, "--rollback", String(target?.id)], {
+      env: { SHIP_FAULT: "restore:file" },
+    });
+    expect(killed.code).toBeNull();
+    await writeConfig(`type = "local"\npath = "${root}/a1.tgz"\n`);
+
+    const check = await run("--check-only");
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toMatch(
+      /^current {2}myapp: up to date \(1\.0\.0\) — but a run was killed while changing the app/,
+    );
+    const after = await run();
+    expect(after.code, after.stdout + after.stderr).toBe(0);
+    expect(after.stdout).toBe("myapp: up to date (1.0.0)\n");
+  });
+
   it("git (its candidate is a branch and a commit)", async () => {
     const git = (cwd: string, ...args: string[]) =>
       execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd, stdio: "pipe" });

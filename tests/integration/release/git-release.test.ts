@@ -157,13 +157,30 @@ describe.skipIf(!hasProgram("git"))("ship release git (real repository)", () => 
   });
 
   it("tags a maintenance release below the newest tag, and says agents following tags will not take it", async () => {
+    git(repo, "tag", "v1.9.0");
+    await writeFile(join(repo, "app.py"), "print('2.0')\n");
+    git(repo, "commit", "-qam", "2.0 work");
     git(repo, "tag", "v2.0.0");
+    git(repo, "checkout", "-q", "-b", "maint-1.9", "v1.9.0");
     const older = await releaseGit({ repoDir: repo, version: "1.9.1", description: "backport" });
     expect(older.tag).toBe("v1.9.1");
     expect(older.newerTag).toBe("v2.0.0");
     expect(git(repo, "rev-list", "-n", "1", "v1.9.1")).toBe(older.commit);
     const newer = await releaseGit({ repoDir: repo, version: "2.0.1", description: "next" });
     expect(newer.newerTag).toBeUndefined();
+  });
+
+  it("refuses a version below a tag the branch already holds, changing nothing", async () => {
+    git(repo, "tag", "v2.0.0");
+    const head = git(repo, "rev-parse", "HEAD");
+    const manifest = await readFile(join(repo, "update-manifest.yaml"), "utf8").catch(() => undefined);
+    const typo = releaseGit({ repoDir: repo, version: "0.9.0", description: "meant 2.0.1" });
+    await expect(typo).rejects.toThrow(
+      `already holds v2.0.0 in this branch's history (HEAD contains it), a higher version than 0.9.0: release a version above 2.0.0 (ship release bump patch), or 0.9.0 from a branch of the older line (git checkout -b maint <an older tag>); nothing was committed or tagged`,
+    );
+    expect(git(repo, "rev-parse", "HEAD")).toBe(head);
+    expect(git(repo, "tag", "--list", "v0.9.0")).toBe("");
+    expect(await readFile(join(repo, "update-manifest.yaml"), "utf8").catch(() => undefined)).toBe(manifest);
   });
 
   it("http archives from a work tree hold what git would commit, not ignored files", async () => {

@@ -92,7 +92,25 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
         .check()
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(VerificationError);
-      expect((err as Error).message).toMatch(/host key not trusted/);
+      expect((err as Error).message).toBe(
+        `git remote origin (${url}): host key not trusted: [127.0.0.1]:${sshd.port} is not in ${empty}; add its key there (ssh-keyscan) after checking it. StrictHostKeyChecking is always on`,
+      );
+    });
+
+    // A changed key read "host key not trusted", as an unknown host does: adding a line is the fix
+    // for one, and for the other the very thing not to do before asking why the key changed.
+    it("a host key that changed since known_hosts recorded it is a mismatch naming the line and the key presented", async () => {
+      const other = await generateKey(join(tmp, "not_the_host_key"));
+      const [name] = (await readFile(sshd.knownHostsFile, "utf8")).split(" ");
+      const stale = join(tmp, "known_hosts_stale");
+      await writeFile(stale, `# the server before its reinstall\n${name} ${other.publicKey}\n`);
+      const err = await source(stale)
+        .check()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VerificationError);
+      expect((err as Error).message).toBe(
+        `git remote origin (${url}): HOST KEY MISMATCH: the server's host key is not the one in ${stale}, line 2 (the server presented ${sshd.hostFingerprint}) (reinstalled, or a man-in-the-middle?); check the fingerprint with the server's admin, then replace that line`,
+      );
     });
   },
 );

@@ -199,6 +199,27 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
     }
   });
 
+  // The seed's myapp-latest.tar.gz as a link to the newest release: once that release is deleted,
+  // "not on the server" named a file the operator's `ls` shows.
+  it("a remote_path that is a symlink whose release is gone says so (exit 2), in check and fetch", async () => {
+    const latest = join(tmp, "releases", "dangling-latest.tar.gz");
+    await symlink("myapp-0.9.0.tar.gz", latest);
+    try {
+      for (const step of ["check", "fetch"] as const) {
+        const src = source({ remote_path: latest });
+        const err = await (step === "check" ? src.check() : src.fetch(await staging())).catch(
+          (e: unknown) => e,
+        );
+        expect(err, step).toBeInstanceOf(BadInputError);
+        expect((err as Error).message).toBe(
+          `ship.toml sources.deploy.remote_path: sftp://${sshd.user}@${sshd.host}:${sshd.port}${latest} is a symlink to a file that is not on the server (the release it pointed at was moved or deleted?)`,
+        );
+      }
+    } finally {
+      await rm(latest, { force: true });
+    }
+  });
+
   it.each([".sha256", ".sig"])(
     "a %s beside the release larger than 64 KiB is refused without reading it into memory",
     async (suffix) => {

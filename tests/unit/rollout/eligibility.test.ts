@@ -201,6 +201,23 @@ describe("checkRolloutEligibility", () => {
     expect(joined).toMatchObject({ eligible: true, joinedVia: { name: "first" }, stage: { name: "gated" } });
   });
 
+  it("says why criteria on the version of an app ship did not install are not met", async () => {
+    const m = manifest({ stages: [{ name: "all", percentage: 100, criteria: "current_version >= '1.0'" }] });
+    // appDir holds a file and no version is recorded: an app installed by hand.
+    const unknown = hostConditionContext({ appDir, currentVersion: undefined, env: {} });
+    const result = await checkRolloutEligibility(m, { hostId: "h", now: at(1), conditionContext: unknown });
+    expect(result.eligible).toBe(false);
+    expect(result.reason).toBe(
+      "bucket " +
+        String(bucketOf("1.4.0", "h")) +
+        " is covered, but this host does not meet the criteria (all: current_version >= '1.0'); not decided: the installed version is unknown: ship did not install the app in app_dir, and has no record of its version, so the criteria are taken as not met until it has one",
+    );
+    // A known version that fails the criteria says nothing of the kind.
+    const old = hostConditionContext({ appDir, currentVersion: "0.9.0", env: {} });
+    const plain = await checkRolloutEligibility(m, { hostId: "h", now: at(1), conditionContext: old });
+    expect(plain.reason).not.toContain("not decided");
+  });
+
   it("says when a host is beyond every stage", async () => {
     const half = manifest({ stages: [{ name: "half", percentage: 50 }] });
     const outside = hosts.find((h) => bucketOf("1.4.0", h) >= 5000)!;
