@@ -19,6 +19,7 @@ import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { buildHello } from "./hello.js";
 import { HubConnection } from "./hub-connection.js";
 import { installedVersion } from "./installed-version.js";
+import { fitText } from "./merge-reports.js";
 import { ReportOutbox } from "./outbox.js";
 import { pickToken, saveRenewedToken, warnIfExpiring } from "./renewed-token.js";
 
@@ -382,10 +383,7 @@ export class AgentDaemon {
       log.error(why, { app, deployment: id });
       report = {
         ...report,
-        error: [report.error, why]
-          .filter((e) => e !== undefined)
-          .join("; ")
-          .slice(0, 10_000),
+        error: fitText([report.error, why].filter((e) => e !== undefined).join("; "), 10_000),
       };
       if (!stored) await this.outbox.put(report).catch(() => undefined);
     }

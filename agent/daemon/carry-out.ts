@@ -25,7 +25,7 @@ import { undoWithHooks } from "../pipeline/undo-release.js";
 import { readState, type SourceState } from "../state/state-file.js";
 import { HubReleaseSource } from "./hub-release-source.js";
 import { installedVersion } from "./installed-version.js";
-import { fitMergeReports, fitWarnings } from "./merge-reports.js";
+import { fitMergeReports, fitText, fitWarnings } from "./merge-reports.js";
 import { type ProgressEvent, progressLogger } from "./progress-log.js";
 
 export interface CarryOutInput {
@@ -288,11 +288,10 @@ function brokenOnInstalled(
   const why = state?.last_error ? `: ${state.last_error}` : "";
   return {
     outcome: result === "restore_failed" ? "restore_failed" : "failed",
-    error:
-      `${app} ${version} is installed already, but its last run failed (${result})${why}; roll it back, or roll out a fixed release`.slice(
-        0,
-        10_000,
-      ),
+    error: fitText(
+      `${app} ${version} is installed already, but its last run failed (${result})${why}; roll it back, or roll out a fixed release`,
+      10_000,
+    ),
   };
 }
 
@@ -316,7 +315,7 @@ function withError(report: AppReport): { error?: string } {
     report.stateNotRecorded && `outcome not recorded on the agent: ${report.stateNotRecorded}`,
   ];
   const error = parts.filter((p) => typeof p === "string" && p !== "").join("; ");
-  return error === "" ? {} : { error: error.slice(0, 10_000) };
+  return error === "" ? {} : { error: fitText(error, 10_000) };
 }
 
 function elapsed(started: number): number {

@@ -33,9 +33,20 @@ export function fitMergeReports(reports: readonly MergeReport[]): MergeReport[] 
 }
 
 function shorten(items: readonly string[], count: number, length: number): string[] {
-  const shortened = items.map((item) => item.slice(0, length));
+  const shortened = items.map((item) => fitText(item, length));
   if (shortened.length <= count) return shortened;
   return [...shortened.slice(0, count - 1), `… ${shortened.length - count + 1} more`];
+}
+
+/**
+ * Text cut to what the hub accepts, saying so: a WARNING or error that ended mid-word at 2,000
+ * (10,000) characters read as the whole of it, and the hub's operator could not tell that more of
+ * it, and where, was on the host. The agent logs every warning and error in full.
+ */
+export function fitText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const note = ` … [cut at ${max.toLocaleString("en")} of ${text.length.toLocaleString("en")} characters; the whole text is in the agent's log on this host]`;
+  return max > note.length * 2 ? `${text.slice(0, max - note.length)}${note}` : `${text.slice(0, max - 1)}…`;
 }
 
 /** A report's own warnings, shortened as a merge's are. */

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "../../shared/log.js";
 import { stepName, UPDATE_STEPS } from "../pipeline/steps.js";
+import { fitText } from "./merge-reports.js";
 
 export interface ProgressEvent {
   step: string;
@@ -16,7 +17,7 @@ const ORDER = UPDATE_STEPS.map(stepName);
 
 export function progressLogger(base: Logger, emit: (event: ProgressEvent) => void): Logger {
   const forward = (level: "warn" | "error", msg: string) => {
-    emit({ step: "log", message: `${level}: ${msg}`.slice(0, 4000) });
+    emit({ step: "log", message: fitText(`${level}: ${msg}`, 4000) });
   };
   const wrap = (log: Logger): Logger => ({
     debug: (msg, data) => log.debug(msg, data),

@@ -5,7 +5,7 @@
 import * as z from "zod";
 import { AppName } from "../app-name.js";
 import { SecurityPolicy } from "../manifest/security-policy.js";
-import { AgentId, AgentLabels } from "../protocol/agent-id.js";
+import { AgentId, ConfiguredLabels } from "../protocol/agent-id.js";
 import { spanHours, timeoutSeconds } from "../schema/durations.js";
 import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
@@ -153,7 +153,7 @@ export const Hub = z.strictObject({
   token_file: nonEmpty,
   // The rule the hub's channel checks in hello: a config it would refuse is refused when read.
   agent_id: AgentId.optional(),
-  labels: AgentLabels.default({}),
+  labels: ConfiguredLabels.default({}),
   ca_file: nonEmpty.optional(),
   reconnect_max_seconds: timeoutSeconds().default(60),
 });

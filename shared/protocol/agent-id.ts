@@ -32,3 +32,21 @@ export const AgentLabels = z.record(
   z.string().max(100, "a label name must be at most 100 characters"),
   z.string().max(200, "a label value must be at most 200 characters"),
 );
+
+/**
+ * `[hub] labels` as ship.toml may write them: the hello's bounds, and a name an operator can select.
+ * `labels = { "" = "x" }` or a name holding '=', ',' or a space was announced and stored, but no
+ * `--selector KEY=VALUE`, labels wave (`label:K=V,K=V`) or dashboard filter could name it, so the
+ * host was left out of every rollout that meant it. The hello keeps the looser rule: a hub refusing
+ * the hellos of agents configured before this would drop them from the fleet.
+ */
+export const ConfiguredLabels = z.record(
+  z
+    .string()
+    .max(100, "a label name must be at most 100 characters")
+    .regex(
+      /^[^\s=,]+$/u,
+      "a label name must not be empty or hold '=', ',' or white space (--selector KEY=VALUE and a labels wave's K=V,K=V could not name it)",
+    ),
+  z.string().max(200, "a label value must be at most 200 characters"),
+);

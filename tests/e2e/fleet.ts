@@ -156,6 +156,14 @@ export class Fleet {
       });
       child.once("exit", (code) => fail(new Error(`ship-hub exited with ${code}; see ${this.dir}/hub.log`)));
     });
+    // "listening on" is printed just before serve installs its SIGTERM/SIGINT handlers: a test that
+    // stopped the hub at once could kill it by Node's default. An answer to /healthz comes after.
+    await this.waitFor("the hub answers /healthz", async () =>
+      fetch(`http://127.0.0.1:${this.port}/healthz`).then(
+        (res) => res.ok,
+        () => false,
+      ),
+    );
   }
 
   async stopHub(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {

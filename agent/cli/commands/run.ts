@@ -8,6 +8,7 @@ import { type RunSummary, runSourceNames } from "../../pipeline/run-once.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import { cliLogger } from "../logger.js";
+import { mergeLines, mergeWarnings } from "../merge-lines.js";
 import { outliveTerminal } from "../outlive-terminal.js";
 import type { Output } from "../output.js";
 import { onStopSignals, signalExitCode } from "../stop-signals.js";
@@ -45,7 +46,10 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
       out.line(`${checkMark(app.result).padEnd(8)} ${app.message}`);
     }
   } else {
-    for (const app of summary.apps) out.line(app.message);
+    for (const app of summary.apps) {
+      out.line(app.message);
+      for (const line of mergeLines(app)) out.line(line);
+    }
   }
   // A check of a config with no source to run (`[source.myapp]` misspelt, every one disabled)
   // printed nothing at all, exit 0: it read as "all current".
@@ -53,7 +57,8 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
   for (const app of summary.apps) {
     // The log's WARN lines drown among the JSON on stderr: a replaced file of the operator's, a
     // `warn` conditional, each is one plain line a person sees.
-    for (const warning of app.warnings) out.problem(`${app.source}: WARNING: ${warning}`);
+    for (const warning of [...app.warnings, ...mergeWarnings(app)])
+      out.problem(`${app.source}: WARNING: ${warning}`);
     if (app.manualSteps.length > 0) {
       out.problem(`${app.source}: manual intervention required before this update:`);
       for (const step of app.manualSteps) out.problem(`  - ${step}`);

@@ -147,6 +147,23 @@ describe("malformed configs: every problem, positioned", () => {
       `[hub]\nurl = "https://h"\ntoken_file = "/t"\nlabels = { env = "${"p".repeat(201)}" }\n`,
       /^ship\.toml:4:\d+ hub\.labels\.env: a label value must be at most 200 characters/,
     ],
+    // Announced and stored, but no --selector KEY=VALUE, labels wave or dashboard filter could name
+    // them: the host was left out of every rollout meant for it.
+    [
+      "an empty label name",
+      '[hub]\nurl = "https://h"\ntoken_file = "/t"\nlabels = { "" = "x" }\n',
+      /^ship\.toml:4:\d+ hub\.labels\."": invalid key: a label name must not be empty or hold '=', ',' or white space \(--selector KEY=VALUE/,
+    ],
+    [
+      "a label name holding '='",
+      '[hub]\nurl = "https://h"\ntoken_file = "/t"\nlabels = { ring = "canary", "env=prod" = "yes" }\n',
+      /^ship\.toml:4:\d+ hub\.labels\."env=prod": invalid key: a label name must not be empty or hold '='/,
+    ],
+    [
+      "a label name holding a space",
+      '[hub]\nurl = "https://h"\ntoken_file = "/t"\n[hub.labels]\n"data center" = "fra1"\n',
+      /^ship\.toml:5:1 hub\.labels\."data center": invalid key: a label name must not be empty/,
+    ],
     [
       "unknown key in dotted form",
       `${sftp}security.verify_checksum = false\n`,
@@ -224,6 +241,14 @@ describe("malformed configs: every problem, positioned", () => {
     const issues = issuesOf(text);
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatch(expected);
+  });
+
+  it("label names a selector can name load: dots, slashes, digits, unicode letters", () => {
+    const text =
+      '[hub]\nurl = "https://h"\ntoken_file = "/t"\nlabels = { "app.kubernetes.io/name" = "web", zone_2 = "a b", "région" = "eu" }\n';
+    const { config, warnings } = parseConfigText(text, F);
+    expect(warnings).toEqual([]);
+    expect(config.hub?.labels).toEqual({ "app.kubernetes.io/name": "web", zone_2: "a b", région: "eu" });
   });
 
   it("unknown keys are dropped so the rest loads", () => {

@@ -29,6 +29,8 @@ const Service = z.looseObject({
   depends_on: z.record(z.string(), z.object({ condition: z.string() })).default({}),
   profiles: z.array(z.string()).optional(),
   healthcheck: z.looseObject({ test: z.array(z.string()) }).optional(),
+  init: z.boolean().optional(),
+  stop_grace_period: z.string().optional(),
 });
 const Compose = z.looseObject({
   services: z.record(z.string(), Service),
@@ -72,6 +74,27 @@ describe("docker-compose.yml", () => {
     // Nothing is published beyond the host's loopback.
     for (const service of Object.values(services))
       for (const port of service.ports) expect(port).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it("ship's containers run an init as PID 1, and agents get ship-agent.service's stop time to finish an update", async () => {
+    const { services } = await compose();
+    const ours = Object.entries(services).filter(([, service]) => service.image === "ship:local");
+    expect(ours.length).toBeGreaterThan(5);
+    // Node as PID 1 reaps no orphans: a hook's `cmd &` stayed a zombie for the container's life.
+    for (const [name, service] of ours) expect(service.init, name).toBe(true);
+    const unit = await readFile(join(ROOT, "systemd/ship-agent.service"), "utf8");
+    expect(unit).toMatch(/^TimeoutStopSec=15min$/m);
+    const agents = ours.filter(([, service]) =>
+      service.entrypoint?.includes("/opt/ship/docker/agent/entrypoint.sh"),
+    );
+    expect(agents.map(([name]) => name).sort()).toEqual([
+      "agent-1",
+      "agent-2",
+      "agent-3",
+      "cluster-agent-1",
+      "cluster-agent-2",
+    ]);
+    for (const [name, service] of agents) expect(service.stop_grace_period, name).toBe("15m");
   });
 
   it("every file it references exists: build context, Dockerfile, bind mounts, entrypoints and commands", async () => {
