@@ -112,13 +112,12 @@ export class HubMetrics {
 function routeLabel(req: Request): string {
   if (!req.route) return "unmatched";
   const pattern = String(req.route.path);
-  if (req.baseUrl !== "") return `${req.baseUrl}${pattern}`;
   const segments = (req.originalUrl.split("?")[0] ?? "").replace(/\/+$/, "").split("/");
   const depth = pattern.split("/").filter(Boolean).length;
+  const mount = req.baseUrl !== "" ? req.baseUrl : segments.slice(0, segments.length - depth).join("/");
   // Lower case, as the mount is written: express matches paths without case, so `/API/v1/releases`
-  // reached the route too, and each spelling (any client may send one, no token needed) made a label.
-  return `${segments
-    .slice(0, segments.length - depth)
-    .join("/")
-    .toLowerCase()}${pattern}`;
+  // reached the route too, and each spelling made a label of its own. `baseUrl` is the mount as
+  // the request spelled it: a route's answers (its 200s) were split under `/API/V1/releases`,
+  // `/Api/v1/releases`, … and a dashboard summing `/api/v1/releases` missed them.
+  return `${mount.toLowerCase()}${pattern}`;
 }

@@ -108,7 +108,8 @@ function errorHandler(deps: ApiDeps) {
               : error.message;
     } else if (isDatabaseUnreachable(error)) {
       unreachable.record(`${req.method} ${req.path}`, String(error));
-      // Not the request's fault and not a bug: say what is wrong; clients retry a 503.
+      // Not the request's fault and not a bug: say what is wrong, and when to come back (a client
+      // or proxy that honours Retry-After retried straight into the same refusal without it).
       status = 503;
       message = "the hub's database is unreachable; try again";
     } else {
@@ -119,6 +120,7 @@ function errorHandler(deps: ApiDeps) {
       return;
     }
     if (status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="ship-hub"');
+    if (status === 503) res.setHeader("Retry-After", String(UNAVAILABLE_RETRY_SECONDS));
     res.status(status).json({ error: message });
   };
 }
@@ -128,6 +130,9 @@ function isHttpError(error: unknown): error is { status: number; message: string
   const status = (error as { status?: unknown }).status;
   return typeof status === "number" && status >= 400 && status < 500;
 }
+
+/** A 503's Retry-After (API and agent channel): a database that went away is usually back within seconds. */
+export const UNAVAILABLE_RETRY_SECONDS = 5;
 
 /** Connection-level codes (node's, postgres.js's) and SQLSTATE 08xxx / 57P01-57P03 (server going away). */
 const DATABASE_GONE = new Set([

@@ -17,7 +17,7 @@ import {
   type HubMessage,
 } from "../../shared/protocol/messages.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
-import { isDatabaseUnreachable } from "../api/app.js";
+import { isDatabaseUnreachable, UNAVAILABLE_RETRY_SECONDS } from "../api/app.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
 import { budgetsPer } from "../auth/minute-budget.js";
 import { renewAgentToken, renewalDue, renewalDueAt } from "../auth/renewal.js";
@@ -117,8 +117,6 @@ function answersPing(ws: WebSocket, ms: number): Promise<boolean> {
     ws.ping();
   });
 }
-/** A 503's Retry-After: the database or a store read failing is usually back within seconds. */
-const UNAVAILABLE_RETRY_SECONDS = 5;
 
 /** The most a progress message takes (its `message` is at most 4,000 characters). */
 const PROGRESS_BYTES = 8 << 10;

@@ -109,6 +109,9 @@ describe.runIf(canRunCluster())("the hub's log while its PostgreSQL is down", ()
       ),
     );
     expect(polls.map((r) => r.status)).toEqual(Array(10).fill(503));
+    // Each says when to come back, as the agent channel's 503 does (a client or proxy honouring it
+    // would otherwise retry straight into the same refusal).
+    expect(polls.map((r) => r.headers.get("retry-after"))).toEqual(Array(10).fill("5"));
     expect(await linesOf(hub.logFile, "request failed")).toHaveLength(1);
     // Agents still connected keep sending (progress of a deployment): each message failed alike.
     for (const ws of sockets)
