@@ -8,6 +8,7 @@ import { limitIdleConnections } from "./auth/idle-connections.js";
 import { LiveSessions } from "./auth/live-sessions.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
+import { ClusterClock, monotonicNow } from "./cluster/clock.js";
 import { clusterPresenceCheck } from "./cluster/presence.js";
 import { checkClusterSecret, secretSource } from "./cluster/shared-secret.js";
 import { startClusterWakeup } from "./cluster/wakeup.js";
@@ -48,7 +49,13 @@ export interface HubOptions {
   /** Bytes queued to one agent before the hub drops it as a slow reader. */
   maxBufferedBytes?: number;
   log: Logger;
+  /** This host's clock (tests make a skewed host with it). A cluster hub's rollout times follow the database's clock. */
   now?: () => number;
+  /**
+   * Tests: added to the time the hub stamps and compares rollouts with. A cluster hub's time follows
+   * the database's clock whatever `now` says, so a test moves that time forward here.
+   */
+  timeShiftMs?: () => number;
   /** How often live connections are checked for a revoked or expired token (default 1 s). */
   sessionCheckMs?: number;
   /** Reports one agent connection may hand in per minute (default 120). */
@@ -193,21 +200,31 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const { store, secret, cluster } = await openHubState(options, (message) => log.warn(message));
   const hubId = randomUUID();
   const hubTimeoutMs = options.hubTimeoutMs ?? 30_000;
+  // Rollout times (sent, last seen, wave started, tick claims): in a cluster the database's clock,
+  // which every hub reads, not each host's own.
+  const clusterClock = cluster ? new ClusterClock(options.now ?? monotonicNow) : undefined;
+  const shift = options.timeShiftMs ?? (() => 0);
+  const time = clusterClock ? () => clusterClock.now() + shift() : () => now() + shift();
   // In a cluster the first heartbeat is written with the check of the shared JWT secret.
-  if (cluster && options.database)
-    await checkClusterSecret(cluster, {
-      secret,
-      source: secretSource(options),
-      database: options.database,
-      hubId,
-      now: now(),
-      hubTimeoutMs,
-      warn: (message) => log.warn(message),
-    }).catch(async (error: unknown) => {
+  if (cluster && clusterClock && options.database) {
+    const database = options.database;
+    const joinCluster = async () => {
+      await clusterClock.observe(async () => ({ at: await cluster.clock() }));
+      await checkClusterSecret(cluster, {
+        secret,
+        source: secretSource(options),
+        database,
+        hubId,
+        now: time(),
+        hubTimeoutMs,
+        warn: (message) => log.warn(message),
+      });
+    };
+    await joinCluster().catch(async (error: unknown) => {
       await cluster.close();
       throw error;
     });
-  else await markAgentsOfflineAtStart(store, now);
+  } else await markAgentsOfflineAtStart(store, time);
   const tokens = new TokenService(secret, store, now);
   const sessions = new LiveSessions(store, log, now, options.sessionCheckMs ?? 1000);
   const metrics = new HubMetrics(store);
@@ -219,7 +236,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const engine = new RolloutEngine({
     store,
     channel: registry,
-    now,
+    now: time,
     offlineTimeoutMs: options.offlineTimeoutMs,
     ...(options.progressTimeoutMs === undefined ? {} : { progressTimeoutMs: options.progressTimeoutMs }),
     hubId,
@@ -245,7 +262,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     sessions,
     refusals,
     log,
-    now,
+    now: time,
     eventStream,
   });
   const server = createServer(app);
@@ -285,11 +302,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     every(pruneEveryMs, async () => {
       try {
         const removed = await store.tx(async (t) => {
-          if (cluster && !(await t.claimTick("prune", hubId, now(), pruneEveryMs * 0.9))) return 0;
-          return t.pruneReports(retention.keepPerAgent, now() - retention.keepMs);
+          if (cluster && !(await t.claimTick("prune", hubId, time(), pruneEveryMs * 0.9))) return 0;
+          return t.pruneReports(retention.keepPerAgent, time() - retention.keepMs);
         });
         if (removed > 0) log.info("pruned old reports", { removed });
-        if (cluster) await cluster.sweepAbandonedUploads(now() - 86_400_000);
+        if (cluster) await cluster.sweepAbandonedUploads(time() - 86_400_000);
       } catch (error) {
         log.error("pruning reports failed", { error: String(error) });
       }
@@ -327,13 +344,13 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     mustStop = resolve;
   });
   let closing: Promise<void> | undefined;
-  if (cluster) {
+  if (cluster && clusterClock) {
     let dropped = false;
     const heartbeatMs = options.heartbeatMs ?? 5000;
     timers.push(
       every(heartbeatMs, async () => {
         try {
-          const { previous, schema } = await cluster.renewHeartbeat(hubId);
+          const { previous, schema } = await clusterClock.observe(() => cluster.renewHeartbeat(hubId));
           // Stopping: a heartbeat in flight found the row retired; its agents are closed anyway.
           if (closing) return;
           const beatAt = now();
@@ -407,7 +424,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
           if (!registry.send(agentId, { type: "check_now", v: 1 })) return;
           store
             .appendEvent({
-              at: now(),
+              at: time(),
               actor: `hub:${hubId}`,
               kind: "agent.check_sent",
               subject: agentId,
@@ -460,7 +477,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         // Its agents are not left online for the others to release after the hub timeout.
         if (cluster)
           await cluster
-            .retireHub(hubId, now())
+            .retireHub(hubId, time())
             .catch((error: unknown) =>
               log.warn("releasing this hub's agents failed", { error: String(error) }),
             );

@@ -12,6 +12,7 @@ import {
   type PostgresStore,
   SchemaTooNew,
 } from "./postgres-store.js";
+import { serverRefusesTls, tlsInsistedOn } from "./postgres-tls-probe.js";
 
 /** Where a database URL came from: the flag, the environment variable, or hub.toml's key. */
 export interface DatabaseSource {
@@ -77,6 +78,15 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
         source.file,
         source.key,
         `PostgreSQL at ${where} refused: ${scrub(reason, source.url)}${badSetting(code, reason) ? " (a ?key=value in the URL)" : ""}`,
+      );
+    // TLS asked of a server without it: the driver's words are those of a network reset (exit 1,
+    // restarted for ever), but only a setting on one side or the other will change it.
+    const tls = tlsInsistedOn(source.url);
+    if (tls !== undefined && code === "ECONNRESET" && (await serverRefusesTls(source.url)) === true)
+      throw BadInputError.single(
+        source.file,
+        source.key,
+        `PostgreSQL at ${where} does not take TLS connections (it answered the TLS request with "N"), but the URL asks for ${tls}: turn ssl on in the server's postgresql.conf, or set sslmode=disable (or prefer) on a network you trust`,
       );
     throw new DatabaseUnreachable(
       `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${scrub(unreachableText(error, code, reason), source.url)}`,

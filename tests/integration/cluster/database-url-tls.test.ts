@@ -10,9 +10,10 @@
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { freePort } from "../../support/servers/free-port.js";
+import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -81,4 +82,42 @@ describe("TLS settings in the hub's database URL", () => {
       });
     }
   });
+});
+
+/**
+ * A URL that asks for TLS (sslmode=require, verify-ca, verify-full, allow) of a server that has
+ * none (ssl = off, as the test server and many private networks): the driver began TLS over the
+ * server's "N" and failed with "Client network socket disconnected before secure TLS connection
+ * was established (ECONNRESET)", exit 1, which systemd's Restart= repeats for ever. It is a setting
+ * to change on one side or the other: exit 2 naming it. A real PostgreSQL without TLS.
+ */
+describe.skipIf(!hasPostgres())("a URL asking for TLS of a server without it", () => {
+  let pg: PostgresServer | undefined;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  it.each(["sslmode=require", "sslmode=verify-full", "sslmode=allow", "ssl=require"])(
+    "?%s: exit 2 naming the setting, for token list and serve",
+    async (mode) => {
+      const url = `${await (pg as PostgresServer).createDatabase()}?${mode}`;
+      const where = url.replace(/\?.*/, "");
+      for (const args of [
+        ["token", "list"],
+        ["serve", "--port", "0"],
+      ]) {
+        const { code, stderr } = await runHubCli(dir, args, {
+          SHIP_HUB_DATABASE_URL: url,
+          SHIP_HUB_SECRET: "s".repeat(40),
+        });
+        expect({ code, stderr: stderr.trim() }, args.join(" ")).toEqual({
+          code: 2,
+          stderr: `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at ${where} does not take TLS connections (it answered the TLS request with "N"), but the URL asks for ${mode}: turn ssl on in the server's postgresql.conf, or set sslmode=disable (or prefer) on a network you trust`,
+        });
+      }
+    },
+  );
 });

@@ -20,7 +20,10 @@ const OFFLINE_MS = 60_000;
 
 let pg: PostgresServer | undefined;
 let dir: string;
-/** Added to the real clock: the hub's time runs (PostgreSQL's claimed tick needs it) and can jump. */
+/**
+ * Added to the hub's time, which runs (PostgreSQL's claimed tick needs it) and can jump. Not through
+ * `now`: a cluster hub's time follows the database's clock, and would undo a skewed `now`.
+ */
 let skew = 0;
 let hub: TestHub | undefined;
 const agents: TestAgent[] = [];
@@ -61,7 +64,7 @@ for (const backend of backends)
     async function boot(): Promise<TestHub> {
       skew = 0;
       hub = await startTestHub(
-        { now: () => Date.now() + skew, offlineTimeoutMs: OFFLINE_MS, ...(await backend.options()) },
+        { timeShiftMs: () => skew, offlineTimeoutMs: OFFLINE_MS, ...(await backend.options()) },
         join(dir, randomUUID()),
       );
       return hub;
@@ -297,7 +300,7 @@ describe.skipIf(!hasPostgres())("a timed-out agent of another hub (two hubs, one
     skew = 0;
     const url = await (pg as PostgresServer).createDatabase();
     const options: Partial<HubOptions> = {
-      now: () => Date.now() + skew,
+      timeShiftMs: () => skew,
       offlineTimeoutMs: OFFLINE_MS,
       envSecret: SECRET,
       hubTimeoutMs: 3_600_000,

@@ -1,0 +1,99 @@
+/**
+ * The rollout engine's time on hubs whose clocks disagree. Heartbeats already used the database's
+ * clock; tick claims and every timeout still used each hub's own: a hub a minute ahead claimed
+ * every tick (its claim was due a minute later by the others' clocks) and timed out the other
+ * hubs' deployments after a fraction of progress_timeout, and a hub a minute behind wrote its
+ * deployments' times a minute old, so the others timed them out as early. A cluster hub's time is
+ * now the database's clock. Two real hubs in one process (their `now` is how a skewed clock is
+ * made), real WebSocket agents, real PostgreSQL.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import postgres from "postgres";
+import { afterEach, describe, expect, it } from "vitest";
+import { hasPostgres } from "../../support/servers/postgres.js";
+import { isType, publishRelease, TestAgent, type TestHub } from "../hub/support.js";
+import { inProcessHubs } from "./in-process-hubs.js";
+
+const PROGRESS_TIMEOUT_MS = 8_000;
+
+describe.skipIf(!hasPostgres())("rollout timeouts and tick claims on hubs whose clocks differ", () => {
+  const cluster = inProcessHubs();
+  const agents: TestAgent[] = [];
+  afterEach(() => {
+    for (const a of agents.splice(0)) a.ws.terminate();
+  });
+
+  async function startHubs(skews: number[]) {
+    return cluster.start(
+      skews.map((skew) => ({
+        heartbeatMs: 200,
+        hubTimeoutMs: 3_000,
+        progressTimeoutMs: PROGRESS_TIMEOUT_MS,
+        now: () => Date.now() + skew,
+      })),
+    );
+  }
+
+  async function connect(hub: TestHub, agentId: string): Promise<TestAgent> {
+    const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken(agentId));
+    agents.push(agent);
+    agent.hello(agentId);
+    await expect
+      .poll(async () => (await hub.hub.store.getAgent(agentId))?.online, { timeout: 15_000 })
+      .toBe(true);
+    return agent;
+  }
+
+  // Each case with the rollout created where it showed: a rollout younger than the timeout by the
+  // ticking hub's clock is not scanned at all.
+  it.each([
+    ["a minute ahead", "steady", 60_000],
+    ["a minute behind", "skewed", -60_000],
+  ])(
+    "with a hub whose clock runs %s, no deployment times out before progress_timeout (rollout created on the %s hub)",
+    async (_, createdOn, skew) => {
+      const { hubs } = await startHubs([0, skew]);
+      const [steady, skewed] = hubs as [TestHub, TestHub];
+      // A hub counts no time before its own start: only hubs running longer than the timeout
+      // time anything out.
+      await sleep(PROGRESS_TIMEOUT_MS + 500);
+      const onSteady = await connect(steady, "on-steady");
+      const onSkewed = await connect(skewed, "on-skewed");
+      const release = await publishRelease(steady, "2.0.0");
+      const creator = createdOn === "steady" ? steady : skewed;
+      const created = await creator.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: creator.operator,
+        body: { release, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 2 } },
+      });
+      expect(created.status).toBe(201);
+      // Both agents get the release and say nothing more: the deployments stay sent.
+      await onSteady.next(isType("deploy"), 15_000);
+      await onSkewed.next(isType("deploy"), 15_000);
+      // Well inside the 8 s progress timeout, with a claimed tick every 100 ms on either hub.
+      await sleep(3_000);
+      const state = async (agentId: string) =>
+        (await steady.hub.store.getDeployment(`${created.body.id}:${agentId}`))?.state;
+      for (const agentId of ["on-steady", "on-skewed"]) expect(await state(agentId), agentId).toBe("sent");
+      // And once the timeout has passed by the cluster's clock, both do.
+      for (const agentId of ["on-steady", "on-skewed"])
+        await expect.poll(() => state(agentId), { timeout: 15_000 }).toBe("timed_out");
+    },
+    60_000,
+  );
+
+  it("a hub whose clock runs a minute ahead leaves the tick to the others once it stops", async () => {
+    const { url, hubs } = await startHubs([0, 60_000]);
+    const [steady, ahead] = hubs as [TestHub, TestHub];
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const claimedBy = async () => (await sql`SELECT hub_id FROM ticks WHERE name = 'engine'`)[0]?.hub_id;
+      await expect.poll(claimedBy, { timeout: 10_000 }).toBe(ahead.hub.hubId);
+      await ahead.stop();
+      // Ticks run every 100 ms: the steady hub claims the next one within a moment, not once the
+      // stopped hub's claim is due by its clock, a minute later.
+      await expect.poll(claimedBy, { timeout: 10_000 }).toBe(steady.hub.hubId);
+    } finally {
+      await sql.end();
+    }
+  }, 40_000);
+});
