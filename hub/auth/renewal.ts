@@ -30,7 +30,9 @@ export function renewalDue(principal: Principal, now: number): boolean {
  */
 export async function renewAgentToken(tokens: TokenService, principal: Principal) {
   const lifetime = Math.round((principal.expires - principal.created) / 1000);
-  await tokens.pruneRenewals();
+  // A renewal that comes due after the token it would replace expired (a hub paused or loaded past
+  // it) is refused with no new token: an expired token is renewed by no one.
+  await tokens.stillInForce(principal);
   const { token, record } = await tokens.issue({
     role: "agent",
     name: principal.name,
@@ -43,6 +45,10 @@ export async function renewAgentToken(tokens: TokenService, principal: Principal
     await tokens.revoke(record.jti);
     throw new AuthError(401, "token revoked");
   }
+  // Expired renewals go only now: pruned before the check above, the token this connection runs on
+  // (a renewal that expired a moment ago) read as revoked, and the whole family was revoked with it,
+  // the token the operator issued included: the agent was locked out for good.
+  await tokens.pruneRenewals();
   const renewed: Principal = {
     ...principal,
     jti: record.jti,

@@ -57,6 +57,19 @@ describe("agent token renewal", () => {
     clock += 60_000;
     expect(await tokens.revoke(connected.jti)).toBe(true);
     await expect(renewAgentToken(tokens, connected)).rejects.toThrow(/revoked/);
+    expect((await store.listTokens()).filter((t) => t.renewedFrom === connected.jti)).toEqual([]);
+  });
+
+  it("revoked while the renewal is being issued: the new token is revoked too", async () => {
+    const issued = await tokens.issue({ role: "agent", agentId: "web-1", ttlSeconds: 100 });
+    const connected = await tokens.verify(issued.token);
+    clock += 60_000;
+    const issue = tokens.issue.bind(tokens);
+    tokens.issue = async (options) => {
+      await tokens.revoke(connected.jti);
+      return issue(options);
+    };
+    await expect(renewAgentToken(tokens, connected)).rejects.toThrow(/revoked/);
     const renewals = (await store.listTokens()).filter((t) => t.renewedFrom === connected.jti);
     expect(renewals).toHaveLength(1);
     expect(renewals[0]?.revoked).not.toBeNull();
@@ -82,5 +95,37 @@ describe("agent token renewal", () => {
     expect((await tokens.verify(latest)).issuedJti).toBe(issued.record.jti);
     expect(await tokens.revoke(issued.record.jti)).toBe(true);
     await expect(tokens.verify(latest)).rejects.toThrow(/revoked/);
+  });
+});
+
+describe("a renewal that comes due late (a paused or loaded hub)", () => {
+  let dir: string;
+  let store: AsyncStore;
+  let clock: number;
+  let tokens: TokenService;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-renewal-late-"));
+    store = sqliteAsyncStore(new SqliteStore(join(dir, "hub.db")), join(dir, "artifacts"));
+    clock = Date.UTC(2026, 0, 1);
+    tokens = new TokenService(randomBytes(32), store, () => clock);
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("after the connection's renewal expired: refused as expired, and the token issued stays in force", async () => {
+    const issued = await tokens.issue({ role: "agent", agentId: "web-1", ttlSeconds: 6 });
+    const first = await tokens.verify(issued.token);
+    clock += 4_000;
+    const renewed = await renewAgentToken(tokens, first);
+    // The next renewal was due 3 s later; the hub ran it 7 s later, past the renewal's expiry.
+    clock += 7_000;
+    await expect(renewAgentToken(tokens, renewed.principal)).rejects.toThrow(/expired/);
+    // Before: the expired renewal was pruned first, read as revoked, and the whole family revoked:
+    // `ship-hub token revoke` of the issued token then said "was revoked already".
+    expect((await store.listTokens()).filter((t) => t.revoked !== null)).toEqual([]);
+    expect(await tokens.revoke(issued.record.jti)).toBe(true);
   });
 });
