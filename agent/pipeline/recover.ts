@@ -167,26 +167,28 @@ export async function recoverLeftBehind(
   if (left.length === 0) return [];
   const sources = Object.fromEntries(left.map((name) => [name, config.sources[name] as Source]));
   const summary = await recover({ ...config, sources }, log, ports);
-  return summary.apps.map((app) => ({
-    source: app.source,
-    appDir: app.appDir,
-    result: RECOVERED_RESULT[app.exitCode] ?? "failed_unchanged",
-    exitCode: app.exitCode,
-    fromVersion: null,
-    toVersion: null,
-    releaseId: null,
-    message: appMessage(app.source, app.detail),
-    error: app.exitCode === ExitCode.ok ? null : app.detail,
-    manualSteps: [],
-    warnings: [],
-    steps: [],
-    merges: [],
-  }));
+  // An app whose lock a live run holds (a `ship --rollback` of it) is in hand, not left behind.
+  return summary.apps
+    .filter((app) => app.exitCode !== ExitCode.locked)
+    .map((app) => ({
+      source: app.source,
+      appDir: app.appDir,
+      result: RECOVERED_RESULT[app.exitCode] ?? "failed_unchanged",
+      exitCode: app.exitCode,
+      fromVersion: null,
+      toVersion: null,
+      releaseId: null,
+      message: appMessage(app.source, app.detail),
+      error: app.exitCode === ExitCode.ok ? null : app.detail,
+      manualSteps: [],
+      warnings: [],
+      steps: [],
+      merges: [],
+    }));
 }
 
 const RECOVERED_RESULT: Partial<Record<ExitCode, AppReport["result"]>> = {
   [ExitCode.ok]: "rolled_back",
   [ExitCode.updateFailedRestored]: "failed_restored",
   [ExitCode.restoreFailed]: "restore_failed",
-  [ExitCode.locked]: "refused",
 };

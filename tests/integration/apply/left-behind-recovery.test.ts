@@ -5,7 +5,10 @@
  * was disabled meanwhile to hold the app. Before: "ship ran less than 24 h ago …" or "no sources to
  * run", exit 0, and the app stayed a mixed tree (half 2.0.0, half 1.0.0) until `ship --recover`.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
@@ -71,6 +74,27 @@ describe("a killed update undone by a run that updates nothing (real CLI)", () =
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout.trim()).toBe("myapp: update to 2.0.0 was interrupted; restored 1.0.0");
     expect(await snapshot(app.appDir)).toEqual(before);
+  }, 30_000);
+
+  it("an app whose lock a live run holds is that run's: the run neither touches it nor fails on it", async () => {
+    const before = await killedUpdate(0);
+    await configure(0, "enabled = false\n");
+    // A live ship process (as a `ship --rollback` of the app would be) holds the app's lock.
+    const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    try {
+      const [lock] = await readdir(join(app.root, "var/locks"));
+      await writeFile(
+        join(app.root, "var/locks", String(lock)),
+        JSON.stringify({ pid: holder.pid, host: hostname(), started: new Date().toISOString() }),
+      );
+      const mixed = await snapshot(app.appDir);
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(await snapshot(app.appDir)).toEqual(mixed);
+      expect(mixed).not.toEqual(before);
+    } finally {
+      holder.kill("SIGKILL");
+    }
   }, 30_000);
 
   it("--check-only changes nothing: the interrupted update waits for a run", async () => {
