@@ -134,6 +134,9 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     const undone = result.restored.map((r) => r.undid);
     await syncInstalledState(config, name, owner, new Date(), (s) => ({
       ...withoutUndonePending(s, undone),
+      // The version the rollback took off the disk (its backups' records), not the state's note of
+      // it, which a hand edit or a lost write may have left naming another.
+      previous_version: undone[0] ?? s.previous_version,
       last_result: "rolled_back",
       last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
     }));
