@@ -11,15 +11,16 @@
  * whether ship may replace the entry (a directory ship created and the release empties, a file ship
  * installed and the release drops) or not: this check is never stricter than the apply.
  */
-import { type Dirent, readdirSync } from "node:fs";
+import { type Dirent, readdirSync, statSync } from "node:fs";
 import { BadInputError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.js";
+import { isDirectoryMode, isFileMode, isSymlinkMode, lstatLite } from "../tree/lstat-lite.js";
 import { scanTree } from "../tree/scan-tree.js";
 import { conflictSummary } from "./apply-update.js";
-import { readInstallIndex } from "./install-index.js";
+import { indexPath, readInstallIndex } from "./install-index.js";
 import { planUpdate } from "./plan.js";
 import { protectedDirectoryOf, ruleFor } from "./rules.js";
-import type { ReleaseEntry } from "./types.js";
+import type { InstallIndex, ReleaseEntry } from "./types.js";
 
 export interface PathTypesCheck {
   manifest: Manifest;
@@ -34,8 +35,11 @@ type Kind = "dir" | "file" | "symlink";
 
 export async function checkPathTypes(input: PathTypesCheck): Promise<void> {
   const release = releaseChildren(input);
-  if (!collides(input, release)) return;
-  const conflicts = await plannedConflicts(input);
+  // Read here from the cache the apply reads it from again (install-index.ts): parsed once a run.
+  const index = await readInstallIndex(input.stateDir);
+  const written = statSync(indexPath(input.stateDir), { throwIfNoEntry: false })?.mtimeMs;
+  if (!collides(input, release, index === undefined ? undefined : { files: index.files, written })) return;
+  const conflicts = await plannedConflicts(input, index);
   if (conflicts.length === 0) return;
   const named = conflicts.map((c) => `${input.appDir}/${c}`);
   const reason =
@@ -45,16 +49,32 @@ export async function checkPathTypes(input: PathTypesCheck): Promise<void> {
   throw new BadInputError([{ file: input.appDir, path: "", message: reason, severity: "error" }], reason);
 }
 
-/** Whether some release path meets an app entry of another type (a candidate for a conflict). */
-function collides(input: PathTypesCheck, release: (dir: string) => Map<string, Kind>): boolean {
+/**
+ * Whether some release path meets an app entry of another type (a candidate for a conflict). An
+ * app directory not changed since ship wrote its install index (its mtime is older) still holds
+ * the entries ship installed there, so only the release's other names in it are looked at (an lstat
+ * each): the check costs what the release adds, not one read of every directory of the app.
+ */
+function collides(
+  input: PathTypesCheck,
+  release: (dir: string) => Map<string, Kind>,
+  installed: { files: InstallIndex["files"]; written: number | undefined } | undefined,
+): boolean {
   const pending = [""];
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
-    const app = entriesOf(input.appDir, dir);
-    if (app.size === 0) continue;
+    // The app directory itself may be a symlink (app_dir = /srv/app leading to a release tree).
+    const stat =
+      dir === ""
+        ? statSync(input.appDir, { throwIfNoEntry: false })
+        : lstatLite(`${input.appDir}/${dir}`, false);
+    if (stat === undefined || !isDirectoryMode(stat.mode)) continue;
+    const settled = installed?.written !== undefined && stat.mtimeMs < installed.written;
+    const app = settled ? undefined : entriesOf(input.appDir, dir);
     for (const [name, kind] of release(dir)) {
-      const appKind = app.get(name);
-      if (appKind === undefined) continue;
       const rel = dir === "" ? name : `${dir}/${name}`;
+      if (kind !== "dir" && settled && installed?.files[rel] !== undefined) continue;
+      const appKind = app === undefined ? kindAt(`${input.appDir}/${rel}`) : app.get(name);
+      if (appKind === undefined) continue;
       if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
       if (kind === "dir") {
         if (appKind === "dir") pending.push(rel);
@@ -65,8 +85,16 @@ function collides(input: PathTypesCheck, release: (dir: string) => Map<string, K
   return false;
 }
 
+function kindAt(path: string): Kind | undefined {
+  const stat = lstatLite(path, false);
+  if (stat === undefined) return undefined;
+  if (isDirectoryMode(stat.mode)) return "dir";
+  if (isSymlinkMode(stat.mode)) return "symlink";
+  return isFileMode(stat.mode) ? "file" : undefined;
+}
+
 /** The plan's own verdict on the whole app and release (an unsafe path is the source's to refuse). */
-async function plannedConflicts(input: PathTypesCheck): Promise<string[]> {
+async function plannedConflicts(input: PathTypesCheck, index: InstallIndex | undefined): Promise<string[]> {
   const app = await scanTree(input.appDir, {
     skipDir: (rel) => protectedDirectoryOf(input.manifest, rel) !== undefined,
   });
@@ -94,7 +122,7 @@ async function plannedConflicts(input: PathTypesCheck): Promise<string[]> {
     release: files,
     releaseDirs: dirs,
     app,
-    index: await readInstallIndex(input.stateDir),
+    index,
   });
   return plan.conflicts.filter((c) => !c.endsWith(": not a safe relative path"));
 }
@@ -108,21 +136,29 @@ function releaseChildren(input: PathTypesCheck): (dir: string) => Map<string, Ki
       return out;
     };
   const tree = new Map<string, Map<string, Kind>>();
-  const add = (dir: string, name: string, kind: Kind) => {
-    const children = tree.get(dir) ?? new Map<string, Kind>();
-    tree.set(dir, children);
-    if (kind === "dir" || !children.has(name)) children.set(name, kind);
+  const childrenOf = (dir: string): Map<string, Kind> => {
+    let children = tree.get(dir);
+    if (children === undefined) {
+      children = new Map();
+      tree.set(dir, children);
+      // A directory met for the first time: it is its parent's entry (and so on up, once each).
+      if (dir !== "") childrenOf(parentOf(dir)).set(dir.slice(dir.lastIndexOf("/") + 1), "dir");
+    }
+    return children;
   };
   for (const [rel, entry] of input.listing) {
     if (rel === MANIFEST_FILENAME) continue;
-    const parts = rel.split("/");
-    for (let i = 0; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join("/");
-      const last = i === parts.length - 1;
-      add(dir, parts[i] as string, last ? (entry.type === "symlink" ? "symlink" : "file") : "dir");
-    }
+    childrenOf(parentOf(rel)).set(
+      rel.slice(rel.lastIndexOf("/") + 1),
+      entry.type === "symlink" ? "symlink" : "file",
+    );
   }
   return (dir) => tree.get(dir) ?? new Map();
+}
+
+function parentOf(rel: string): string {
+  const slash = rel.lastIndexOf("/");
+  return slash < 0 ? "" : rel.slice(0, slash);
 }
 
 /** The entries of `root/dir` by kind; none when it is missing or not a directory (sockets and the like left out). */

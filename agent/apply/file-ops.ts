@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { unrestoredDir } from "../backup/unrestored.js";
 import {
   copyEntry,
+  copyTempName,
   linkEntry,
   moveEntry,
   pathExists,
@@ -178,6 +179,13 @@ export function runForward(op: FileOp, ctx: OpContext): Promise<void> {
   return (fileOpHandlers[op.op] as AnyHandlers).forward(op, ctx);
 }
 
-export function runUndo(op: FileOp, ctx: OpContext): Promise<void> {
-  return (fileOpHandlers[op.op] as AnyHandlers).undo(op, ctx);
+export async function runUndo(op: FileOp, ctx: OpContext): Promise<void> {
+  await (fileOpHandlers[op.op] as AnyHandlers).undo(op, ctx);
+  // A copy across filesystems (staging or backup_dir elsewhere than the app) is written beside its
+  // target as `<name>.ship-tmp` and renamed over it: a kill during that copy left the temporary in
+  // the app, and recovery said "restored 1.0.0" over a tree with a 60 MB file 1.0.0 never had.
+  if ((op.op === "add" || op.op === "replace" || op.op === "remove") && (await insideApp(op.rel, ctx)))
+    await removeIfExists(join(ctx.appDir, copyTempName(op.rel))).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== "ENOTDIR") throw error; // its directory is a file again
+    });
 }

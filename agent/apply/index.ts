@@ -18,7 +18,8 @@
  *      pipeline wraps them in RestoreFailedError (exit 3). A killed restore is finished by recoverApp.
  * `listBackups`, `findBackup` and `rollbackTo` serve `ship --list-backups` and `ship --rollback ID|PATH`.
  * Fault points (SHIP_FAULT): apply:journal-written, apply:file (after each file op),
- * apply:before-commit, apply:committed, apply:finalize, recover:file, restore:file, restore:before-finalize.
+ * apply:before-commit, apply:committed, apply:finalize, recover:file, restore:file, restore:before-finalize,
+ * copy:before-rename (a copy across filesystems written, not yet renamed over its target).
  */
 
 export type { BackupInfo } from "../backup/backup-store.js";

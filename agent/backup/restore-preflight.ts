@@ -98,7 +98,12 @@ export function unwritableStateFile(stateFile: string): UnwritableDir | undefine
     try {
       accessSync(path, mode);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") continue;
+      // The file is replaced by a rename in its directory, which its own mode does not stop (a
+      // root-owned 644 state.json is rewritten by every run): only an immutable one (EPERM) does.
+      // Refused on EACCES, `--rollback` said "not writable" where a run wrote it without a word.
+      if (path === file && code === "EACCES") continue;
       return { dir: path, error };
     }
   }

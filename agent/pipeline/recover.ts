@@ -2,17 +2,20 @@
  * `ship --recover` (and the first thing a daemon does): finish or undo whatever a killed run left,
  * for every configured app, under each app's lock. Leaves each app fully old or fully new.
  */
-import type { AgentConfig } from "../../shared/config/schema.js";
+import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { journalPath } from "../apply/journal.js";
+import { rollbackRecordPath } from "../backup/rollback-record.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireLock, appLockFile } from "../lock/run-lock.js";
 import { readState } from "../state/state-file.js";
+import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { defaultPorts } from "./default-ports.js";
 import { lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
-import { combinedExitCode } from "./report.js";
+import { type AppReport, appMessage, combinedExitCode } from "./report.js";
 import { resumeRollback } from "./resume-rollback.js";
 import { syncInstalledState } from "./sync-installed.js";
 
@@ -131,3 +134,61 @@ export async function recover(
     ...(notStarted.length > 0 ? { notStarted } : {}),
   };
 }
+
+/**
+ * Recovers what a killed run left for `names` (sources this run does not update: a disabled one,
+ * or every one when the once-a-day rule stops the run), and only those that left something: an
+ * update or restore journal, an interrupted rollback, a hook, an unverified update. Before, a run
+ * killed mid-update stayed a mixed tree when the next `ship` was within min_interval_hours of the
+ * last completed run ("ship ran less than 24 h ago", exit 0) or its source was disabled meanwhile
+ * ("no sources to run"): only `ship --recover` undid it. Each as the run reports an app.
+ */
+export async function recoverLeftBehind(
+  config: AgentConfig,
+  names: readonly string[],
+  log: Logger,
+  ports: PipelinePorts,
+): Promise<AppReport[]> {
+  const state = await readState(config.general.state_file);
+  const left = names.filter((name) => {
+    const source = config.sources[name];
+    if (source === undefined || source.type === "hub") return false;
+    const { appStateDir } = updatePaths(config, name, source);
+    const files = [
+      journalPath(appStateDir),
+      rollbackRecordPath(appStateDir),
+      runningCommandFile(appStateDir),
+    ];
+    return (
+      state.sources[name]?.pending_update !== undefined ||
+      files.some((file) => lstatOrUndefined(file) !== undefined)
+    );
+  });
+  if (left.length === 0) return [];
+  const sources = Object.fromEntries(left.map((name) => [name, config.sources[name] as Source]));
+  const summary = await recover({ ...config, sources }, log, ports);
+  // An app whose lock a live run holds (a `ship --rollback` of it) is in hand, not left behind.
+  return summary.apps
+    .filter((app) => app.exitCode !== ExitCode.locked)
+    .map((app) => ({
+      source: app.source,
+      appDir: app.appDir,
+      result: RECOVERED_RESULT[app.exitCode] ?? "failed_unchanged",
+      exitCode: app.exitCode,
+      fromVersion: null,
+      toVersion: null,
+      releaseId: null,
+      message: appMessage(app.source, app.detail),
+      error: app.exitCode === ExitCode.ok ? null : app.detail,
+      manualSteps: [],
+      warnings: [],
+      steps: [],
+      merges: [],
+    }));
+}
+
+const RECOVERED_RESULT: Partial<Record<ExitCode, AppReport["result"]>> = {
+  [ExitCode.ok]: "rolled_back",
+  [ExitCode.updateFailedRestored]: "failed_restored",
+  [ExitCode.restoreFailed]: "restore_failed",
+};

@@ -12,6 +12,7 @@ import { checkRunSources } from "./configured-files.js";
 import { defaultPorts } from "./default-ports.js";
 import { globalLockFile } from "./paths.js";
 import type { PipelinePorts } from "./ports.js";
+import { recoverLeftBehind } from "./recover.js";
 import { type AppReport, combinedExitCode } from "./report.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "./run-commands.js";
 import { runSource } from "./run-source.js";
@@ -79,15 +80,22 @@ async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSum
     return { exitCode: ExitCode.locked, message: error.message, apps: [] };
   }
   try {
+    // Sources this run does not update still get what a killed run left undone (recover.ts).
+    const idle = options.checkOnly
+      ? []
+      : Object.keys(config.sources).filter((name) => !selected.some(([n]) => n === name));
     if (!options.checkOnly && !options.force) {
       const notBefore = await nextAllowedRun(config, now);
       if (notBefore !== null) {
         const message = `ship ran less than ${config.general.min_interval_hours} h ago; next run after ${notBefore} (--force runs now)`;
         options.log.info(message);
-        return { exitCode: ExitCode.ok, message, apps: [], notBefore };
+        const names = [...selected.map(([n]) => n), ...idle];
+        const recovered = await recoverLeftBehind(config, names, options.log, ports);
+        const exitCode = combinedExitCode(recovered.map((a) => a.exitCode));
+        return { exitCode, message, apps: recovered, notBefore };
       }
     }
-    const apps: AppReport[] = [];
+    const apps: AppReport[] = await recoverLeftBehind(config, idle, options.log, ports);
     const notStarted: string[] = [];
     for (const [name, source] of selected) {
       // A stop lands between sources, never inside one: each source's update is whole or undone.

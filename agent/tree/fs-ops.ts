@@ -29,6 +29,7 @@ import {
   utimes,
 } from "node:fs/promises";
 import { dirname } from "node:path";
+import { faultPoint } from "../fault.js";
 import { hashFile } from "./hash-file.js";
 
 export type Transfer = "renamed" | "linked" | "copied";
@@ -66,9 +67,14 @@ export async function pathExists(path: string): Promise<boolean> {
   }
 }
 
+/** The temporary name a copy to `dst` is written under before it is renamed over `dst`. */
+export function copyTempName(dst: string): string {
+  return `${dst}.ship-tmp`;
+}
+
 /** Copies a file or symlink (not its target) to `dst` atomically: temp name, then rename over. */
 export async function copyEntry(src: string, dst: string): Promise<void> {
-  const tmp = `${dst}.ship-tmp`;
+  const tmp = copyTempName(dst);
   await rm(tmp, { force: true });
   const stat = await lstat(src);
   try {
@@ -85,6 +91,7 @@ export async function copyEntry(src: string, dst: string): Promise<void> {
     await rm(tmp, { force: true }).catch(() => undefined);
     throw error;
   }
+  faultPoint("copy:before-rename"); // a kill mid-copy: the temporary is there, not yet renamed
   await renameOrDrop(tmp, dst);
 }
 

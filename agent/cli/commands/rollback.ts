@@ -9,7 +9,7 @@ import {
   RestoreNotStartedError,
   ShipError,
 } from "../../../shared/errors.js";
-import { fsErrorText } from "../../../shared/fs-errors.js";
+import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
 import { sourceOfBackup } from "../../backup/backup-owner.js";
 import { findBackupListing } from "../../backup/backup-store.js";
 import { PartialRollbackError, rollbackTo } from "../../backup/restore.js";
@@ -19,6 +19,7 @@ import { shownPath } from "../../backup/unrestored.js";
 import { acquireLock, appLockFile } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
 import { appStateDir, lockDir } from "../../pipeline/paths.js";
+import { unwritableRecord } from "../../state/record-file.js";
 import { readState } from "../../state/state-file.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
@@ -66,6 +67,9 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   // restored every file exit 2 ("nothing changed") with no word of it. Read it before anything moves.
   await readState(config.general.state_file);
   const stateUnwritable = unwritableStateFile(config.general.state_file);
+  // A directory ship may not write in (a `sudo ship` made it root's): as a run says it, exit 2.
+  if (stateUnwritable !== undefined && errnoCode(stateUnwritable.error) === "EACCES")
+    throw unwritableRecord(config.general.state_file, "ship's state file");
   if (stateUnwritable !== undefined)
     throw new RestoreNotStartedError(
       name,
@@ -134,6 +138,9 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     const undone = result.restored.map((r) => r.undid);
     await syncInstalledState(config, name, owner, new Date(), (s) => ({
       ...withoutUndonePending(s, undone),
+      // The version the rollback took off the disk (its backups' records), not the state's note of
+      // it, which a hand edit or a lost write may have left naming another.
+      previous_version: undone[0] ?? s.previous_version,
       last_result: "rolled_back",
       last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
     }));

@@ -53,7 +53,9 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
   }
   // A check of a config with no source to run (`[source.myapp]` misspelt, every one disabled)
   // printed nothing at all, exit 0: it read as "all current".
-  if (summary.apps.length === 0 && summary.notStarted === undefined) out.line(summary.message);
+  // The once-a-day line also follows the apps it recovered (a killed run's leftovers) instead.
+  if ((summary.apps.length === 0 || summary.notBefore !== undefined) && summary.notStarted === undefined)
+    out.line(summary.message);
   for (const app of summary.apps) {
     // The log's WARN lines drown among the JSON on stderr: a replaced file of the operator's, a
     // `warn` conditional, each is one plain line a person sees.

@@ -5,7 +5,7 @@
  * stopped for nothing). The app's state is knowable before anything runs: exit 2 naming the path,
  * no hook run, nothing changed. A type change of ship's own entries still installs and rolls back.
  */
-import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -84,19 +84,34 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
     30_000,
   );
 
-  it("a directory ship installed that holds a file of the app's own, where the release ships a file: refused the same", async () => {
-    const run = await updateOver(
+  it.each([
+    [
+      "a file ship installed that the operator replaced with a directory",
+      { "conf/app.toml": "a = 0\n" },
+      async () => {
+        await rm(join(app.appDir, "conf/app.toml"));
+        await mkdir(join(app.appDir, "conf/app.toml"));
+        await writeFile(join(app.appDir, "conf/app.toml/local.toml"), "mine\n");
+      },
+    ],
+    [
+      "a directory ship installed that holds a file of the app's own",
       { "conf/app.toml/x": "x\n" },
       async () => writeFile(join(app.appDir, "conf/app.toml/mine"), "mine\n"),
-      { "conf/app.toml": "a = 1\n" },
-    );
-    expect(run.code, run.stderr).toBe(2);
-    expect(run.stdout).toContain(
-      `${app.appDir}/conf/app.toml: the release ships a file where the app has a directory`,
-    );
-    expect(await hookRuns()).toBe(1);
-    expect(await snapshot(app.appDir)).toEqual(run.before);
-  }, 30_000);
+    ],
+  ])(
+    "%s, where the release ships a file: refused the same",
+    async (_what, v1, meddle) => {
+      const run = await updateOver(v1, meddle, { "conf/app.toml": "a = 1\n" });
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stdout).toContain(
+        `${app.appDir}/conf/app.toml: the release ships a file where the app has a directory`,
+      );
+      expect(await hookRuns()).toBe(1);
+      expect(await snapshot(app.appDir)).toEqual(run.before);
+    },
+    30_000,
+  );
 
   it("ship's own directory becoming a file: installed, and --rollback puts the directory back", async () => {
     const run = await updateOver({ "conf/app.toml/x": "x\n" }, async () => {}, {

@@ -5,7 +5,7 @@
  * user and the chown -R, for the run lock, an app's lock and the state file. Real CLI; as root (CI)
  * ship runs as nobody in root's directory, otherwise the directory is made mode 555.
  */
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -67,6 +67,29 @@ describe("a directory of ship's records it may not write in (real CLI)", () => {
       );
     }
     expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("v1\n");
+  });
+
+  it("--rollback: a state file ship may not write in a directory it may write in restores (as a run rewrites it); a closed directory is exit 2 with the chown", async () => {
+    await writeConfig(`lock_file = "${root}/locks/ship.lock"\n`);
+    expect((await ship()).code).toBe(0); // 2.0.0, with a backup that restores 1.0.0
+    const [backup] = (await readdir(join(root, "backups/myapp"))).sort().reverse();
+    const state = join(root, "var/state.json");
+    if (asRoot) await chown(state, 0, 0);
+    await chmod(state, asRoot ? 0o644 : 0o444);
+    // Before: "myapp: cannot restore: …/state.json is not writable: permission denied (EACCES)", exit 1.
+    const back = await ship(["--rollback", String(backup)]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("v1\n");
+
+    expect((await ship(["--force"])).code).toBe(0);
+    const [again] = (await readdir(join(root, "backups/myapp"))).sort().reverse();
+    const dir = join(root, "var");
+    await closeUp(dir);
+    const refused = await ship(["--rollback", String(again)]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`${state} (ship's state file) cannot be written: ${dir} is owned by`);
+    expect(refused.stderr).toContain(`chown -R ${user} ${dir}`);
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("v2\n");
   });
 
   it("an app's lock and the state file (the run lock elsewhere): exit 2 naming the directory, app unchanged", async () => {

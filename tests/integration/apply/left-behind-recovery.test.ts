@@ -1,0 +1,106 @@
+/**
+ * A run killed mid-update is undone by the next `ship` even when that run updates nothing: the
+ * once-a-day rule stops it (a manual `ship --force` finished this morning, a second one was killed,
+ * the machine rebooted and the timer's catch-up run came within min_interval_hours), or the source
+ * was disabled meanwhile to hold the app. Before: "ship ran less than 24 h ago …" or "no sources to
+ * run", exit 0, and the app stayed a mixed tree (half 2.0.0, half 1.0.0) until `ship --recover`.
+ */
+import { spawn } from "node:child_process";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+import { snapshot } from "./tree-fixtures.js";
+
+let app: LocalApp;
+
+beforeEach(async () => {
+  app = await localApp();
+});
+afterEach(async () => {
+  await app.cleanup();
+});
+
+const v1 = { "app.txt": "v1\n", "lib/a.txt": "a1\n", "lib/b.txt": "b1\n", "old.txt": "old\n" };
+const v2 = { "app.txt": "v2\n", "lib/a.txt": "a2\n", "lib/b.txt": "b2\n", "new.txt": "new\n" };
+
+/** ship.toml as localApp writes it, with `min_interval_hours` and extra source keys. */
+async function configure(hours: number, sourceKeys = ""): Promise<void> {
+  const text = await readFile(app.config, "utf8");
+  await writeFile(
+    app.config,
+    `${text.replace("min_interval_hours = 0", `min_interval_hours = ${hours}`)}${sourceKeys}`,
+  );
+}
+
+/** 1.0.0 installed by a run that counts as the day's; then 2.0.0 by a --force run killed mid-apply. */
+async function killedUpdate(hours: number): Promise<Record<string, string>> {
+  await app.release("v1", 'version: "1.0.0"\n', v1);
+  await configure(hours);
+  expect((await runShip(["--config", app.config])).code).toBe(0);
+  const before = await snapshot(app.appDir);
+  await app.release("v2", 'version: "2.0.0"\n', v2);
+  await configure(hours);
+  const killed = await runShip(["--config", app.config, "--force"], {
+    env: { SHIP_FAULT: "apply:file@3" },
+  });
+  expect(killed.code, killed.stdout + killed.stderr).toBeNull();
+  expect(await snapshot(app.appDir)).not.toEqual(before);
+  return before;
+}
+
+describe("a killed update undone by a run that updates nothing (real CLI)", () => {
+  it("the once-a-day rule stops the run: it still restores 1.0.0, and says both", async () => {
+    const before = await killedUpdate(24);
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const lines = run.stdout.trim().split("\n");
+    expect(lines[0]).toBe("myapp: update to 2.0.0 was interrupted; restored 1.0.0");
+    expect(lines[1]).toMatch(/^ship ran less than 24 h ago; next run after .* \(--force runs now\)$/);
+    expect(await snapshot(app.appDir)).toEqual(before);
+    const state = await app.state();
+    expect(state.sources.myapp?.current_version).toBe("1.0.0");
+    // Nothing left to do: the next such run says only the once-a-day line.
+    const again = await runShip(["--config", app.config]);
+    expect(again.stdout.trim().split("\n")).toEqual([lines[1]]);
+  }, 30_000);
+
+  it("the source disabled since: the run restores 1.0.0 and updates nothing", async () => {
+    const before = await killedUpdate(0);
+    await configure(0, "enabled = false\n");
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe("myapp: update to 2.0.0 was interrupted; restored 1.0.0");
+    expect(await snapshot(app.appDir)).toEqual(before);
+  }, 30_000);
+
+  it("an app whose lock a live run holds is that run's: the run neither touches it nor fails on it", async () => {
+    const before = await killedUpdate(0);
+    await configure(0, "enabled = false\n");
+    // A live ship process (as a `ship --rollback` of the app would be) holds the app's lock.
+    const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    try {
+      const [lock] = await readdir(join(app.root, "var/locks"));
+      await writeFile(
+        join(app.root, "var/locks", String(lock)),
+        JSON.stringify({ pid: holder.pid, host: hostname(), started: new Date().toISOString() }),
+      );
+      const mixed = await snapshot(app.appDir);
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(await snapshot(app.appDir)).toEqual(mixed);
+      expect(mixed).not.toEqual(before);
+    } finally {
+      holder.kill("SIGKILL");
+    }
+  }, 30_000);
+
+  it("--check-only changes nothing: the interrupted update waits for a run", async () => {
+    await killedUpdate(24);
+    const during = await snapshot(app.appDir);
+    await runShip(["--config", app.config, "--check-only"]);
+    expect(await snapshot(app.appDir)).toEqual(during);
+  }, 30_000);
+});
