@@ -448,15 +448,23 @@ function keepCollectionStyle(old: unknown, value: unknown): void {
     if (commentsIn(value).length === 0) value.flow = true;
     return;
   }
-  // Block all the way down, as a user writing `- name: a` lines writes the items too.
-  visit(value, {
-    Map(_key, map) {
-      if (map.items.length > 0) map.flow = false;
-    },
-    Seq(_key, seq) {
-      if (seq.items.length > 0) seq.flow = false;
-    },
-  });
+  toBlock(value);
+}
+
+/**
+ * A flow collection written as block lines, and the collections inside it with it, as a user
+ * writing `- name: a` lines writes the items too. What the release itself writes in block lines
+ * keeps its flow parts: a new container's `command: ["envoy", "-c"]` or `resources: {limits: …}`
+ * came as block lines, written so by neither file.
+ */
+function toBlock(node: YAMLMap | YAMLSeq): void {
+  const flow = node.flow === true;
+  if (node.items.length > 0) node.flow = false;
+  if (!flow) return;
+  for (const item of node.items) {
+    const child: unknown = isPair(item) ? item.value : item;
+    if (isMap(child) || isSeq(child)) toBlock(child);
+  }
 }
 
 /**

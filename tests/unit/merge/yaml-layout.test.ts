@@ -153,6 +153,17 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(changed.warnings).toEqual([]);
   });
 
+  it("a list item the release adds keeps the flow collections the release writes inside it", () => {
+    // A new container's `command: ["envoy", "-c"]` and `resources: {limits: {cpu: 2}}` came as block
+    // lines, written so by neither file, with no word.
+    const base =
+      'containers:\n  - name: web\n    args: ["--port", "8080"]\n    resources: {limits: {cpu: 1}}\n';
+    const added = '  - name: proxy\n    command: ["envoy", "-c"]\n    resources: {limits: {cpu: 2}}\n';
+    const result = merge(`${base}x: 1\n`, `${base}${added}`, base);
+    expect(result.text).toBe(`${base}${added}x: 1\n`);
+    expect(result.warnings).toEqual([]);
+  });
+
   it("a list item the release changes keeps the user's comments and spellings inside it", () => {
     // A container whose image the release bumps (with a sidecar added above it): every comment of the
     // operator's inside it went, named in a WARNING, and their quoting with no word.
