@@ -120,6 +120,20 @@ describe("YAML merges keep the layout of the user's lines", () => {
     });
   });
 
+  it("a folded block scalar the release brings is indented by the user's file's step, as a literal one is", () => {
+    // In a file indented by 4, the release's `command: >` had its lines 2 deeper than the key
+    // (the release's step) while its `script: |` had them 4 deeper.
+    const base = "web:\n  image: a\n  command: >\n    node\n      --x\n";
+    const current = "web:\n    image: b\n    command: >\n        node\n          --x\n";
+    const incoming = "web:\n  image: a\n  command: >\n    node\n      --y\n  script: |\n    echo hi\n";
+    const result = merge(current, incoming, base);
+    expect(result.text).toBe(
+      "web:\n    image: b\n    command: >\n        node\n          --y\n    script: |\n        echo hi\n",
+    );
+    expect(result.warnings).toEqual([]);
+    expect(merge(result.text, incoming, incoming).text).toBe(result.text);
+  });
+
   it("a new flow collection comes spaced as the release spaces it: `[80]` stays `[80]`, `[ 80 ]` stays so", () => {
     const base = "services:\n  web:\n    image: a\n";
     const tight = merge(base, "services:\n  web:\n    image: a\n    ports: [80]\n    env: {A: 1}\n", base);
