@@ -169,7 +169,7 @@ function rewriteInline(holder: TomlEntry, user: Side, release: Side, merged: unk
       ? []
       : [release.text.slice(releaseEntry.valueStart, releaseEntry.valueEnd)]),
   ];
-  const text = inlineTextInSpellings(valueAt(merged, path), spellings);
+  const text = inlineTextInSpellings(valueAt(merged, path), spellings, inUserArrayStyle);
   return text === undefined ? undefined : [{ start: holder.valueStart, end: holder.valueEnd, text }];
 }
 

@@ -191,6 +191,22 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
   });
 
+  it("an inline-table item the release changes keeps the user's comments and spellings", () => {
+    // The release changed web's port: `# the front` and `# main` went, named in a WARNING, and
+    // 'web' became "web"; a changed scalar item's comments still go, named.
+    const base = '[app]\nservers = [\n  { name = "web", port = 80 },\n  { name = "db", port = 5432 },\n]\n';
+    const current =
+      "[app]\nservers = [\n  # the front\n  { name = 'web', port = 80 },   # main\n  { name = \"db\", port = 5432 },\n]\n";
+    const incoming =
+      '[app]\nservers = [\n  { name = "web", port = 8080 },\n  { name = "db", port = 5432 },\n  { name = "cache", port = 6379 },\n]\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      '[app]\nservers = [\n  # the front\n  { name = \'web\', port = 8080 },   # main\n  { name = "db", port = 5432 },\n  { name = "cache", port = 6379 },\n]\n',
+    );
+    expect(result.warnings).toEqual([]);
+    expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
+  });
+
   it("comments inside a value the release replaces whole go with it, with a warning naming them", () => {
     const base = "arr = [1, 2]\n[[s]]\nn = 1\n";
     const current = "arr = [\n  1, # one\n  2,\n]\n[[s]]\nn = 1 # first\n";
