@@ -533,7 +533,8 @@ function keepItemComments(old: unknown, value: unknown, oldValues: unknown, newV
     moved.push(...commentsIn(mine));
   });
   // One the release changed (a container's image bumped) is the user's item edited to its values.
-  shapeChangedItems(old, value, { old: oldValues, value: newValues, taken, free }, inUserStyle);
+  const commented = (item: YAMLMap) => commentsIn(item).length > 0;
+  shapeChangedItems(old, value, { old: oldValues, value: newValues, taken, free, commented }, inUserStyle);
   return moved;
 }
 

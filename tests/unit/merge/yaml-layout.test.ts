@@ -245,6 +245,9 @@ describe("YAML merges keep the layout of the user's lines", () => {
         "",
       ].join("\n"),
     );
+    // An item of the user's without comments takes the release's text, with the release's comments.
+    const plain = merge(base, incoming.replace("    image: web:2", "    # new in 2\n    image: web:2"), base);
+    expect(plain.text).toContain("  - name: web\n    # new in 2\n    image: web:2\n");
     // Only the comment of the item the release dropped goes, named.
     expect(result.warnings).toEqual([
       "containers: the release's value replaced yours, and your comments inside it went with it (# going away)",
