@@ -16,6 +16,7 @@ import {
   pathKey,
   type RepeatedKey,
   readJson,
+  spellingsFollowItems,
   writeJson,
 } from "./json-values.js";
 import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
@@ -93,7 +94,10 @@ export function renderJsonMerge(
     inline: inlineLayout(userText, user, releaseText),
     // A value the release sets is written as the release spells it (JSON.stringify would round
     // 0.1000000000000000055511151231257827 to 0.1 and turn -0.0 into 0); the user's own first.
-    spellings: [numberSpellings(userText), ...(releaseText === "" ? [] : [numberSpellings(releaseText)])],
+    spellings: [
+      spellingsFollowItems(numberSpellings(userText), user, merged),
+      ...(releaseText === "" ? [] : [numberSpellings(releaseText)]),
+    ],
   };
   const write = (value: unknown) => {
     const text = writeJson(value, layout).replaceAll("\n", eol);
