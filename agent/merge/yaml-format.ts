@@ -322,6 +322,9 @@ function applyEdit(
     const contents = release.doc.contents?.clone();
     markFromRelease(contents);
     spellNumbers(contents, [], [user.doc, release.doc]);
+    // A file that is one list (an Ansible tasks file) keeps the user's items, comments and style
+    // as a list under a key does: every comment in it went with the release's copy.
+    keepUserStyle(target.contents, contents, user.value, release.value);
     target.contents = isNode(contents) ? contents : null;
     return;
   }

@@ -167,6 +167,22 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(changed.warnings).toEqual([]);
   });
 
+  it("a file that is one list (an Ansible tasks file) keeps the user's items and comments", () => {
+    // The whole file is one value, so the release's copy replaced it: every comment went, named.
+    const base =
+      "- name: Install nginx\n  apt:\n    name: nginx\n    state: present\n- name: Start\n  service: {name: nginx}\n";
+    const current = base
+      .replace("state: present", "state: present   # pinned by ops")
+      .replace("- name: Start", "# start it\n- name: Start");
+    const incoming = `${base.replace("state: present", "state: latest")}- name: Enable\n  service: {enabled: true}\n`;
+    const result = merge(current, incoming, base);
+    expect(result.text).toBe(
+      `${current.replace("state: present  ", "state: latest   ")}- name: Enable\n  service: {enabled: true}\n`,
+    );
+    expect(result.warnings).toEqual([]);
+    expect(merge(result.text, incoming, incoming).text).toBe(result.text);
+  });
+
   it("a list item the release adds keeps the flow collections the release writes inside it", () => {
     // A new container's `command: ["envoy", "-c"]` and `resources: {limits: {cpu: 2}}` came as block
     // lines, written so by neither file, with no word.
