@@ -22,7 +22,12 @@ export function inUserArrayStyle(userText: string, releaseText: string): string 
   const matched = userItemsIn(released, commented?.items.map((line) => line.item) ?? arrayItems(userText));
   const items = matched.map((match) => match.text);
   const respelt = items.some((item, index) => item !== released[index]);
-  if (commented === undefined && !respelt && userLines === releaseText.includes("\n")) return releaseText;
+  // `[ a, b ]` or `[a, b]` on one line, as the user pads theirs.
+  const padded = (text: string) => /^\[[ \t]/.test(text);
+  const sameStyle = userLines
+    ? releaseText.includes("\n")
+    : !releaseText.includes("\n") && padded(userText) === padded(releaseText);
+  if (commented === undefined && !respelt && sameStyle) return releaseText;
   const styled =
     commented !== undefined
       ? withUserComments(matched, commented, userText)

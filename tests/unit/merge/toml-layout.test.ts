@@ -175,6 +175,15 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(again.text).toBe(result.text);
   });
 
+  it("a one-line array the release changes keeps the user's padding inside its brackets", () => {
+    // `x = [ 1 ]` came back as the release's `[1, 2]`.
+    const result = mergeToml("[t]\nx = [ 1 ]\ny = [1]\n", "[t]\nx = [1, 2]\ny = [ 1, 2 ]\n", {
+      base: "[t]\nx = [1]\ny = [1]\n",
+    });
+    expect(result.text).toBe("[t]\nx = [ 1, 2 ]\ny = [1, 2]\n");
+    expect(result.warnings).toEqual([]);
+  });
+
   it("an array the release changes keeps the user's spelling of the items it still holds", () => {
     // The release's `"click>=8"` replaced the operator's `'click>=8'`, and `80` their `0x50`, with no word.
     const base =
