@@ -16,6 +16,7 @@ import {
   pathKey,
   type RepeatedKey,
   readJson,
+  spellingsFollowItems,
   writeJson,
 } from "./json-values.js";
 import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
@@ -93,7 +94,10 @@ export function renderJsonMerge(
     inline: inlineLayout(userText, user, releaseText),
     // A value the release sets is written as the release spells it (JSON.stringify would round
     // 0.1000000000000000055511151231257827 to 0.1 and turn -0.0 into 0); the user's own first.
-    spellings: [numberSpellings(userText), ...(releaseText === "" ? [] : [numberSpellings(releaseText)])],
+    spellings: [
+      spellingsFollowItems(numberSpellings(userText), user, merged),
+      ...(releaseText === "" ? [] : [numberSpellings(releaseText)]),
+    ],
   };
   const write = (value: unknown) => {
     const text = writeJson(value, layout).replaceAll("\n", eol);
@@ -112,7 +116,7 @@ export function renderJsonMerge(
 
 /**
  * The containers to write on one line: the user's, and those the release writes on one line where
- * the user's file has nothing (a new `"cache": {"ttl": 5}` comes as the release wrote it, not spread
+ * the user's file has none (a new `"cache": {"ttl": 5}` comes as the release wrote it, not spread
  * over lines). A release written whole on one line says nothing about how it lays out its parts.
  */
 function inlineLayout(userText: string, user: unknown, releaseText: string): Map<string, boolean> {
@@ -121,12 +125,17 @@ function inlineLayout(userText: string, user: unknown, releaseText: string): Map
   const theirs = inlineContainers(releaseText);
   if (theirs.has(pathKey([]))) return inline;
   for (const [key, spaced] of theirs) {
-    if (!inline.has(key) && !hasPath(user, JSON.parse(key) as (string | number)[])) inline.set(key, spaced);
+    if (!inline.has(key) && !hasContainer(user, JSON.parse(key) as (string | number)[]))
+      inline.set(key, spaced);
   }
   return inline;
 }
 
-function hasPath(root: unknown, path: readonly (string | number)[]): boolean {
+/**
+ * The user's file has an object or array at `path`, laid out as they chose. A scalar there says
+ * nothing: a release turning `"db": "url"` into `"db": {"host": "y"}` had it spread over lines.
+ */
+function hasContainer(root: unknown, path: readonly (string | number)[]): boolean {
   let node: unknown = root;
   for (const step of path) {
     if (typeof step === "number") {
@@ -137,7 +146,7 @@ function hasPath(root: unknown, path: readonly (string | number)[]): boolean {
       node = node[step];
     }
   }
-  return true;
+  return typeof node === "object" && node !== null;
 }
 
 /** The first indented line's leading whitespace; a one-line file stays one line, `{\n}` gets two spaces. */

@@ -3,7 +3,7 @@
  * for TOML), so a merge neither rounds one beyond 2^53 nor mistakes two for the same value, nor an
  * integer for a float (`1` and `1.0`), and is written back digit for digit. The text is valid JSON (JSON.parse checked it first).
  */
-import { setOwn, type Table } from "./values.js";
+import { isTable, sameValue, setOwn, type Table } from "./values.js";
 
 /**
  * `repeats`, when given, is told each key an object writes again, as the refusal needs it: JSON
@@ -55,6 +55,50 @@ export function numberSpellings(text: string): Map<string, string> {
 
 export function pathKey(path: readonly (string | number)[]): string {
   return JSON.stringify(path);
+}
+
+/**
+ * The user's spellings (numberSpellings) moved to where their values stand in `merged`: an array
+ * item the release moved (an item inserted before it) is spelt by path, so the user's `"caf\u00e9"`
+ * or `1.50` came back as `"café"` and `1.5`, with no word, once the release put an item above it.
+ * Items are paired with an equal item of the user's, else with the user's item at their place.
+ */
+export function spellingsFollowItems(
+  spellings: ReadonlyMap<string, string>,
+  user: unknown,
+  merged: unknown,
+): Map<string, string> {
+  const moved = new Map<string, string>();
+  // Most files spell nothing otherwise than JSON.stringify would: nothing to move.
+  if (spellings.size === 0) return moved;
+  const copy = (from: string, to: string) => {
+    const token = spellings.get(from);
+    if (token !== undefined) moved.set(to, token);
+  };
+  const walk = (from: (string | number)[], to: (string | number)[], mine: unknown, now: unknown) => {
+    copy(pathKey(from), pathKey(to));
+    copy(keySpelling(from), keySpelling(to));
+    if (Array.isArray(mine) && Array.isArray(now)) {
+      const unused = new Set(mine.keys());
+      const pairs = now.map((item, i) => {
+        const equal = (j: number) => sameValue(mine[j], item);
+        // Past a few thousand items, pairing by value would take time that grows with their square.
+        const at = unused.has(i) && equal(i) ? i : mine.length > 2000 ? undefined : [...unused].find(equal);
+        if (at !== undefined) unused.delete(at);
+        return at;
+      });
+      now.forEach((item, i) => {
+        const at = pairs[i] ?? (unused.has(i) ? i : undefined);
+        if (at !== undefined) walk([...from, at], [...to, i], mine[at], item);
+      });
+    } else if (isTable(mine) && isTable(now)) {
+      for (const key of Object.keys(now)) {
+        if (Object.hasOwn(mine, key)) walk([...from, key], [...to, key], mine[key], now[key]);
+      }
+    }
+  };
+  walk([], [], user, merged);
+  return moved;
 }
 
 interface Reader {

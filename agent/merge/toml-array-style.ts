@@ -6,8 +6,9 @@
  * item-per-line array, and the reverse, with no word. JSON and YAML keep a user's array style too.
  */
 import { scanOutsideStrings } from "./toml-chars.js";
+import { inlineTextInSpellings } from "./toml-inline-spelling.js";
 import { readTomlValues } from "./toml-value-text.js";
-import { sameValue } from "./values.js";
+import { ABSENT, childOf, isTable, sameValue } from "./values.js";
 
 /** The release's array text in the user's style; the release's own text when that cannot be told. */
 export function inUserArrayStyle(userText: string, releaseText: string): string {
@@ -18,32 +19,79 @@ export function inUserArrayStyle(userText: string, releaseText: string): string 
   if (released === undefined || released.length === 0) return releaseText;
   const userLines = userText.includes("\n");
   const commented = userLines ? commentedLines(userText) : undefined;
-  const items = inUserSpelling(released, commented?.items.map((line) => line.item) ?? arrayItems(userText));
+  const matched = userItemsIn(released, commented?.items.map((line) => line.item) ?? arrayItems(userText));
+  const items = matched.map((match) => match.text);
   const respelt = items.some((item, index) => item !== released[index]);
-  if (commented === undefined && !respelt && userLines === releaseText.includes("\n")) return releaseText;
+  // `[ a, b ]` or `[a, b]` on one line, as the user pads theirs.
+  const padded = (text: string) => /^\[[ \t]/.test(text);
+  const sameStyle = userLines
+    ? releaseText.includes("\n")
+    : !releaseText.includes("\n") && padded(userText) === padded(releaseText);
+  if (commented === undefined && !respelt && sameStyle) return releaseText;
   const styled =
     commented !== undefined
-      ? withUserComments(items, commented, userText)
+      ? withUserComments(matched, commented, userText)
       : userLines
         ? itemPerLine(items, userText)
         : oneLine(items, userText);
   return readsAlike(styled, releaseText) ? styled : releaseText;
 }
 
+/** A release item's text, and the user's item it is (whose comments it keeps), if any. */
+interface MatchedItem {
+  text: string;
+  mine: number | undefined;
+}
+
+/** Keys that name an inline-table item (`{ name = "web", … }`), so a changed item is found again. */
+const IDENTITY_KEYS = ["name", "id", "key"] as const;
+
 /**
- * Each item of the release's the user's array also holds (the same value) in the user's spelling:
- * their `'click>=8'` stayed `"click>=8"`, `0x50` became `80`, when the release added an item.
+ * Each item of the release's that the user's array also holds (the same value) in the user's
+ * spelling: their `'click>=8'` stayed `"click>=8"`, `0x50` became `80`, when the release added an
+ * item. An inline table the release changed (`{ name = "web", port = 8080 }`) is the user's item of
+ * that name (else at that place, in arrays of one length), its members spelt as the user's where
+ * their values stay; its comments stay too.
  */
-function inUserSpelling(items: readonly string[], userItems: readonly string[] | undefined): string[] {
+function userItemsIn(items: readonly string[], userItems: readonly string[] | undefined): MatchedItem[] {
+  const plain = items.map((text) => ({ text, mine: undefined }));
   const values = itemValues(items);
   const mine = userItems === undefined ? undefined : itemValues(userItems);
-  if (values === undefined || mine === undefined || userItems === undefined) return [...items];
-  const unused = userItems.map((text, index) => ({ text, value: mine[index] }));
-  return items.map((item, index) => {
-    const same = unused.findIndex((u) => u.text === item);
-    const at = same !== -1 ? same : unused.findIndex((u) => sameValue(u.value, values[index]));
-    return at === -1 ? item : (unused.splice(at, 1)[0] as { text: string }).text;
+  if (values === undefined || mine === undefined || userItems === undefined) return plain;
+  const unused = new Set(userItems.keys());
+  const take = (at: number | undefined): number | undefined => {
+    if (at !== undefined) unused.delete(at);
+    return at;
+  };
+  const matched: MatchedItem[] = items.map((item, index) => {
+    const free = [...unused];
+    const at = take(
+      free.find((u) => userItems[u] === item) ?? free.find((u) => sameValue(mine[u], values[index])),
+    );
+    return at === undefined ? { text: item, mine: undefined } : { text: userItems[at] as string, mine: at };
   });
+  const sameLength = items.length === userItems.length;
+  matched.forEach((match, index) => {
+    const value = values[index];
+    if (match.mine !== undefined || !isTable(value)) return;
+    const free = [...unused].filter((u) => isTable(mine[u]));
+    const id = IDENTITY_KEYS.find((key) => isScalar(childOf(value, key)));
+    const at =
+      id !== undefined
+        ? free.find((u) => sameValue(childOf(mine[u], id), childOf(value, id)))
+        : sameLength
+          ? free.find((u) => u === index)
+          : undefined;
+    if (at === undefined) return;
+    const text = inlineTextInSpellings(value, [userItems[at] as string, match.text], inUserArrayStyle);
+    if (text === undefined) return;
+    matched[index] = { text, mine: take(at) };
+  });
+  return matched;
+}
+
+function isScalar(value: unknown): boolean {
+  return value !== ABSENT && (value === null || typeof value !== "object");
 }
 
 /** The values of an array's item texts, read once; undefined when they do not read as TOML. */
@@ -116,29 +164,21 @@ function splitComment(line: string): { code: string; comment: string } | undefin
 }
 
 /**
- * The release's items one per line, each item the user also has (the same text, or the same value)
- * with the user's comments above and after it; the comments after `[` and before `]` stay. Only the
- * comments of items the release dropped go.
+ * The release's items one per line, each item the user also has with the user's comments above
+ * and after it; the comments after `[` and before `]` stay. Only the comments of items the release
+ * dropped or changed go.
  */
-function withUserComments(items: readonly string[], user: CommentedLines, userText: string): string {
-  const unused = [...user.items];
+function withUserComments(items: readonly MatchedItem[], user: CommentedLines, userText: string): string {
   const close = /\n([ \t]*)\]$/.exec(userText)?.[1] ?? "";
   const trailing = user.items[user.items.length - 1]?.after.startsWith(",") === true;
   const indent = user.items[0]?.indent ?? "    ";
-  const lines = items.flatMap((item, index) => {
-    const at = matchingItem(unused, item);
-    const mine = at === -1 ? undefined : unused.splice(at, 1)[0];
+  const lines = items.flatMap(({ text, mine: at }, index) => {
+    const mine = at === undefined ? undefined : user.items[at];
     const comma = index < items.length - 1 || trailing ? "," : "";
     const after = mine === undefined ? "" : mine.after.replace(/^,/, "");
-    return [...(mine?.above ?? []), `${mine?.indent ?? indent}${item}${comma}${after}`];
+    return [...(mine?.above ?? []), `${mine?.indent ?? indent}${text}${comma}${after}`];
   });
   return `[${user.head}\n${[...lines, ...user.tail].join("\n")}\n${close}]`;
-}
-
-/** The user's item written as `item` is, else one reading as the same value. */
-function matchingItem(candidates: readonly ItemLine[], item: string): number {
-  const same = candidates.findIndex((c) => c.item === item);
-  return same !== -1 ? same : candidates.findIndex((c) => readsAlike(`[${c.item}]`, `[${item}]`));
 }
 
 /**

@@ -6,7 +6,6 @@
  * as `1000.0`, `1_000` as `1000` and `…:00Z` as `…:00.000Z`, with no word, where a file edited line
  * by line keeps them all.
  */
-import { inUserArrayStyle } from "./toml-array-style.js";
 import { scanOutsideStrings } from "./toml-chars.js";
 import { formatKey, inlineValueText, readTomlValues } from "./toml-value-text.js";
 import { isTable, sameValue } from "./values.js";
@@ -23,7 +22,12 @@ interface Member {
  * `value` as one line, each member spelt as in the first of `spellings` (inline-table texts) that
  * holds it with the same value, a nested inline table member by member; the rest written from values.
  */
-export function inlineTextInSpellings(value: unknown, spellings: readonly string[]): string | undefined {
+export function inlineTextInSpellings(
+  value: unknown,
+  spellings: readonly string[],
+  /** An array member in the user's style (toml-array-style.ts, which calls this for its items). */
+  arrayStyle: (userText: string, releaseText: string) => string = (_user, release) => release,
+): string | undefined {
   const same = spellings.find((text) => sameValue(readValue(text), value));
   // The first spelling (the user's) whole; another only where it cannot be read member by member:
   // an inline table equal to the release's took the release's text, so where the user had only
@@ -43,10 +47,11 @@ export function inlineTextInSpellings(value: unknown, spellings: readonly string
     }
     const nested = found.flatMap((m) => (m?.valueText.startsWith("{") ? [m.valueText] : []));
     let text =
-      kept?.valueText ?? (nested.length > 0 ? inlineTextInSpellings(item, nested) : inlineValueText(item));
+      kept?.valueText ??
+      (nested.length > 0 ? inlineTextInSpellings(item, nested, arrayStyle) : inlineValueText(item));
     if (text === undefined) return undefined;
     // An array member in the user's spelling of the items it keeps, as a key's array (toml-array-style.ts).
-    if (userArray !== undefined) text = inUserArrayStyle(userArray, text);
+    if (userArray !== undefined) text = arrayStyle(userArray, text);
     const mine = found.find((m) => m !== undefined);
     parts.push(
       `${mine === undefined ? formatKey(key) : mine.text.slice(0, mine.text.indexOf("=")).trimEnd()} = ${text}`,

@@ -4,7 +4,7 @@
  * from the release's text with the comments above them. Returns undefined for an edit it cannot
  * express as a line edit; the caller then rewrites the file from values.
  */
-import type { MergeEdit } from "./plan.js";
+import { type MergeEdit, planMerge } from "./plan.js";
 import { inUserArrayStyle } from "./toml-array-style.js";
 import {
   arrayBlocks,
@@ -22,8 +22,8 @@ import {
   withNewline,
 } from "./toml-blocks.js";
 import { inlineTextInSpellings } from "./toml-inline-spelling.js";
-import { scanToml, type TomlEntry, type TomlLayout, TomlScanError } from "./toml-scan.js";
-import { formatKey, inlineValueText, writeTomlValues } from "./toml-value-text.js";
+import { scanToml, type TomlEntry, type TomlLayout, TomlScanError, tomlComments } from "./toml-scan.js";
+import { formatKey, inlineValueText, readTomlValues, writeTomlValues } from "./toml-value-text.js";
 import { isTable, sameValue, valueAt } from "./values.js";
 
 type Side = TomlSide;
@@ -169,7 +169,7 @@ function rewriteInline(holder: TomlEntry, user: Side, release: Side, merged: unk
       ? []
       : [release.text.slice(releaseEntry.valueStart, releaseEntry.valueEnd)]),
   ];
-  const text = inlineTextInSpellings(valueAt(merged, path), spellings);
+  const text = inlineTextInSpellings(valueAt(merged, path), spellings, inUserArrayStyle);
   return text === undefined ? undefined : [{ start: holder.valueStart, end: holder.valueEnd, text }];
 }
 
@@ -371,25 +371,85 @@ function withUserElements(
   const userValues = elements(user, mine);
   const releaseValues = elements(release, theirs);
   if (userValues === undefined || releaseValues === undefined) return undefined;
-  const unused = mine.map((block, index) => ({ block, value: userValues[index] }));
-  const parts = theirs.map((block, i) => {
-    const at = unused.findIndex((u) => sameValue(u.value, releaseValues[i]));
-    const last = i === theirs.length - 1;
-    if (at === -1)
-      return release.text.slice(
-        i === 0 ? block.headerStart : block.start,
-        last ? block.contentEnd : block.end,
-      );
-    const own = (unused.splice(at, 1)[0] as { block: Block }).block;
-    // The comment above the user's first header stays where it is, outside the replaced text.
-    const from = own === mine[0] ? own.headerStart : own.start;
-    // Parted from the next element as the release parts them.
-    return (
-      user.text.slice(from, own.contentEnd) + (last ? "" : release.text.slice(block.contentEnd, block.end))
-    );
+  const unused = new Set(mine.keys());
+  const equal = theirs.map((_, i) => {
+    const at = [...unused].find((u) => sameValue(userValues[u], releaseValues[i]));
+    if (at !== undefined) unused.delete(at);
+    return at;
   });
-  if (unused.length === mine.length) return undefined;
+  const parts = theirs.map((block, i) => {
+    const last = i === theirs.length - 1;
+    // Parted from the next element as the release parts them.
+    const parting = last ? "" : release.text.slice(block.contentEnd, block.end);
+    const at = equal[i];
+    const own = at === undefined ? undefined : mine[at];
+    // The comment above the user's first header stays where it is, outside the replaced text.
+    const from = (b: Block) => (b === mine[0] ? b.headerStart : b.start);
+    if (own !== undefined) return user.text.slice(from(own), own.contentEnd) + parting;
+    const changed = changedElement(user, release, { mine, userValues, unused }, block, releaseValues[i], i);
+    if (changed !== undefined)
+      return user.text.slice(from(changed.block), changed.block.headerStart) + changed.text + parting;
+    return release.text.slice(i === 0 ? block.headerStart : block.start, last ? block.contentEnd : block.end);
+  });
+  if (unused.size === mine.length) return undefined;
   return withNewline(parts.map(withNewline).join("").trimEnd());
+}
+
+/** Keys that name an element (`name = "admin"`), so an element the release changed is found again. */
+const IDENTITY_KEYS = ["name", "id", "key"] as const;
+
+/**
+ * An element the release changed (`[[upstream]]` whose port it bumps) as the user's element of the
+ * same name (else at the same place, in arrays of one length) edited to the release's values: its
+ * comments and the spellings of the keys that keep their value stay. It took the release's text,
+ * and the user's comments in it went (named in a WARNING). Undefined where no element matches, the
+ * user's holds no comment, or the edit does not give the release's values.
+ */
+function changedElement(
+  user: Side,
+  release: Side,
+  users: { mine: readonly Block[]; userValues: readonly unknown[]; unused: Set<number> },
+  block: Block,
+  theirs: unknown,
+  index: number,
+): { block: Block; text: string } | undefined {
+  if (!isTable(theirs)) return undefined;
+  const free = [...users.unused].filter((u) => isTable(users.userValues[u]));
+  const id = IDENTITY_KEYS.find((key) => {
+    const value = theirs[key];
+    return value !== undefined && (value === null || typeof value !== "object");
+  });
+  const at =
+    id !== undefined
+      ? free.find((u) => sameValue((users.userValues[u] as Record<string, unknown>)[id], theirs[id]))
+      : users.mine.length === users.userValues.length && free.includes(index)
+        ? index
+        : undefined;
+  const own = at === undefined ? undefined : users.mine[at];
+  if (at === undefined || own === undefined) return undefined;
+  // One without comments of the user's has nothing the release's text would lose but spellings,
+  // and the release's text brings the release's new comments.
+  const from = own === users.mine[0] ? own.headerStart : own.start;
+  if (tomlComments(user.text.slice(from, own.contentEnd)).length === 0) return undefined;
+  const mine = users.userValues[at];
+  const header = (side: Side, b: Block) => side.text.indexOf("\n", b.headerStart) + 1;
+  const userBody = user.text.slice(header(user, own), own.contentEnd);
+  const releaseBody = release.text.slice(header(release, block), block.contentEnd);
+  if (header(user, own) === 0 || header(release, block) === 0) return undefined;
+  // The release wins every key of it: the user's element as the base, the release's as the change.
+  const { edits } = planMerge({ user: mine, release: theirs, base: mine, strategy: "preserve_user" });
+  const body = editTomlText(userBody, releaseBody, mine, theirs, theirs, edits);
+  if (body === undefined || !readsAs(body, theirs)) return undefined;
+  users.unused.delete(at);
+  return { block: own, text: user.text.slice(own.headerStart, header(user, own)) + body };
+}
+
+function readsAs(text: string, value: unknown): boolean {
+  try {
+    return sameValue(readTomlValues(text), value);
+  } catch {
+    return false;
+  }
 }
 
 /**

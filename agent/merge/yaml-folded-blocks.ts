@@ -26,6 +26,12 @@ interface Placed {
   /** The scalar's text from its header (`>-`) to its last line, and that header line's indent. */
   source: string;
   headerIndent: number;
+  /**
+   * How much deeper than the key its lines go where it lands: the user's file's step for the
+   * release's text (a file indented by 4 had a new `command: >` with lines 2 deeper, as the
+   * library writes its `|` blocks 4 deeper), else as its file wrote it.
+   */
+  step: number | undefined;
 }
 
 /**
@@ -49,7 +55,8 @@ export function withFoldedLines(
       const lineStart = text.lastIndexOf("\n", scalar.range[0] - 1) + 1;
       const headerIndent = indentOf(text.slice(lineStart));
       const token = `shipfolded${placed.length}x${salt}`;
-      placed.push({ token, source, headerIndent });
+      const step = FROM_RELEASE.has(scalar) ? options?.indent : undefined;
+      placed.push({ token, source, headerIndent, step });
       swapped.push({ scalar, value: scalar.value, type: scalar.type });
       scalar.value = token;
       scalar.type = "PLAIN";
@@ -58,20 +65,22 @@ export function withFoldedLines(
   if (placed.length === 0) return undefined;
   try {
     let out = doc.toString(options);
-    for (const { token, source, headerIndent } of placed) {
+    for (const { token, source, headerIndent, step } of placed) {
       const at = out.indexOf(token);
       const after = at + token.length;
       if (at === -1 || out.indexOf(token, after) !== -1 || !(out[after] === "\n" || after === out.length))
         return undefined;
       const indent = indentOf(out.slice(out.lastIndexOf("\n", at - 1) + 1));
       const [header, ...lines] = source.replace(/\n$/, "").split("\n");
+      const filled = lines.filter((line) => line.trim() !== "").map(indentOf);
+      const shift = step === undefined ? 0 : step - (Math.min(...filled) - headerIndent);
       const moved: string[] = [];
       for (const line of lines) {
         if (line.trim() === "") {
           moved.push("");
           continue;
         }
-        const depth = indentOf(line) - headerIndent + indent;
+        const depth = indentOf(line) - headerIndent + indent + shift;
         if (depth <= indent) return undefined;
         moved.push(`${" ".repeat(depth)}${line.trimStart()}`);
       }

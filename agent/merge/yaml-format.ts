@@ -322,6 +322,9 @@ function applyEdit(
     const contents = release.doc.contents?.clone();
     markFromRelease(contents);
     spellNumbers(contents, [], [user.doc, release.doc]);
+    // A file that is one list (an Ansible tasks file) keeps the user's items, comments and style
+    // as a list under a key does: every comment in it went with the release's copy.
+    keepUserStyle(target.contents, contents, user.value, release.value);
     target.contents = isNode(contents) ? contents : null;
     return;
   }
@@ -448,15 +451,23 @@ function keepCollectionStyle(old: unknown, value: unknown): void {
     if (commentsIn(value).length === 0) value.flow = true;
     return;
   }
-  // Block all the way down, as a user writing `- name: a` lines writes the items too.
-  visit(value, {
-    Map(_key, map) {
-      if (map.items.length > 0) map.flow = false;
-    },
-    Seq(_key, seq) {
-      if (seq.items.length > 0) seq.flow = false;
-    },
-  });
+  toBlock(value);
+}
+
+/**
+ * A flow collection written as block lines, and the collections inside it with it, as a user
+ * writing `- name: a` lines writes the items too. What the release itself writes in block lines
+ * keeps its flow parts: a new container's `command: ["envoy", "-c"]` or `resources: {limits: …}`
+ * came as block lines, written so by neither file.
+ */
+function toBlock(node: YAMLMap | YAMLSeq): void {
+  const flow = node.flow === true;
+  if (node.items.length > 0) node.flow = false;
+  if (!flow) return;
+  for (const item of node.items) {
+    const child: unknown = isPair(item) ? item.value : item;
+    if (isMap(child) || isSeq(child)) toBlock(child);
+  }
 }
 
 /**
@@ -525,7 +536,8 @@ function keepItemComments(old: unknown, value: unknown, oldValues: unknown, newV
     moved.push(...commentsIn(mine));
   });
   // One the release changed (a container's image bumped) is the user's item edited to its values.
-  shapeChangedItems(old, value, { old: oldValues, value: newValues, taken, free }, inUserStyle);
+  const commented = (item: YAMLMap) => commentsIn(item).length > 0;
+  shapeChangedItems(old, value, { old: oldValues, value: newValues, taken, free, commented }, inUserStyle);
   return moved;
 }
 

@@ -23,12 +23,18 @@ const IDENTITY_KEYS = ["name", "id", "key"] as const;
 /**
  * In the release's list `value`, each mapping item that no item of the user's `old` list equals is
  * replaced by the user's item of the same name (else at the same place, in lists of one length)
- * holding the release's values. `taken` holds the indexes of the release's items already the user's.
+ * holding the release's values, where the user's holds comments. `taken` holds the indexes of the release's items already the user's.
  */
 export function shapeChangedItems(
   old: YAMLSeq,
   value: YAMLSeq,
-  values: { old: unknown[]; value: unknown[]; taken: ReadonlySet<number>; free: ReadonlySet<number> },
+  values: {
+    old: unknown[];
+    value: unknown[];
+    taken: ReadonlySet<number>;
+    free: ReadonlySet<number>;
+    commented: (item: YAMLMap) => boolean;
+  },
   replace: ReplaceInStyle,
 ): void {
   const free = [...values.free];
@@ -38,7 +44,9 @@ export function shapeChangedItems(
     const at = matchingItem(free, values.old, theirs, index, old.items.length === value.items.length);
     if (at === -1) return;
     const mine = old.items[free[at] as number];
-    if (!isMap(mine)) return;
+    // One without comments of the user's has nothing the release's text would lose but quoting,
+    // and the release's text brings the release's new comments.
+    if (!isMap(mine) || !values.commented(mine)) return;
     const shaped = inUserShape(mine, item, values.old[free[at] as number], theirs, replace);
     if (shaped === undefined) return;
     free.splice(at, 1);

@@ -5,6 +5,7 @@
  * lost (the first two with no word).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
 
 const manifest = (version: string) => `version: "${version}"
@@ -50,5 +51,68 @@ describe("an operator's annotated configs through a real update", () => {
       'services:\n  web:\n    image: web:2.0\n    ports:\n      - "80:80"   # http\n      - "443:443"\n    command: >\n      node server.js\n      --port 3000\n      --cluster\n',
     );
     expect((run.stdout + run.stderr).split("\n").filter((line) => line.includes('"level":40'))).toEqual([]);
+  });
+});
+
+const realWorld = (version: string) => `version: "${version}"
+files:
+  "deploy.yaml": { action: merge_yaml }
+  "Cargo.toml": { action: merge_toml }
+  ".eslintrc.json": { action: merge_json }
+`;
+
+const deployV1 =
+  'spec:\n  containers:\n    - name: web\n      image: web:1.0.0\n      args: ["--port", "8080"]\n      env:\n        - name: LOG_LEVEL\n          value: info\n';
+const deployV2 =
+  'spec:\n  containers:\n    - name: web\n      image: web:2.0.0\n      args: ["--port", "8080"]\n      env:\n        - name: LOG_LEVEL\n          value: info\n        - name: OTEL\n          value: "on"\n    - name: proxy\n      image: envoy:1.29\n';
+const deployEdited =
+  "spec:\n  containers:\n    # the app itself\n    - name: web\n      image: web:1.0.0   # bumped by the release\n      args: ['--port', '8080']\n      env:\n        # ops: keep at info\n        - name: LOG_LEVEL\n          value: info\n";
+
+const cargoV1 =
+  '[dependencies]\nserde = { version = "1", features = ["derive"] }\n\n[target.\'cfg(unix)\'.dependencies]\nnix = "0.26"\n';
+const cargoV2 =
+  '[dependencies]\nserde = { version = "1", features = ["derive", "rc"] }\n\n[target.\'cfg(unix)\'.dependencies]\nnix = "0.27"\nsignal-hook = "0.3"\n';
+const cargoEdited =
+  "[dependencies]\nserde = { version = '1', features = ['derive'] }   # pinned major\n\n[target.'cfg(unix)'.dependencies]\nnix = \"0.26\" # unix only\n";
+
+const eslintV1 = '{\n  "extends": ["eslint:recommended"],\n  "rules": {"semi": "error"}\n}\n';
+const eslintV2 = '{\n  "extends": ["eslint:recommended", "prettier"],\n  "rules": {"semi": "error"}\n}\n';
+const eslintEdited = '{\n  "extends": ["eslint:recommended"],\n  "rules": {"semi": "off"}\n}\n';
+
+describe("an operator's Kubernetes manifest, Cargo.toml and .eslintrc.json through a real update", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  it("keep the comments and spellings inside a changed list item, inline table and array, byte for byte; a rollback gives back the operator's bytes", async () => {
+    const edited = { "deploy.yaml": deployEdited, "Cargo.toml": cargoEdited, ".eslintrc.json": eslintEdited };
+    const { run, read } = await updateOverEdits(app, realWorld, {
+      v1: { "deploy.yaml": deployV1, "Cargo.toml": cargoV1, ".eslintrc.json": eslintV1 },
+      edited,
+      v2: { "deploy.yaml": deployV2, "Cargo.toml": cargoV2, ".eslintrc.json": eslintV2 },
+    });
+    expect(await read("deploy.yaml")).toBe(
+      "spec:\n  containers:\n    # the app itself\n    - name: web\n      image: web:2.0.0   # bumped by the release\n      args: ['--port', '8080']\n      env:\n        # ops: keep at info\n        - name: LOG_LEVEL\n          value: info\n        - name: OTEL\n          value: \"on\"\n    - name: proxy\n      image: envoy:1.29\n",
+    );
+    expect(await read("Cargo.toml")).toBe(
+      "[dependencies]\nserde = { version = '1', features = ['derive', \"rc\"] }   # pinned major\n\n[target.'cfg(unix)'.dependencies]\nnix = \"0.27\" # unix only\nsignal-hook = \"0.3\"\n",
+    );
+    expect(await read(".eslintrc.json")).toBe(
+      '{\n  "extends": ["eslint:recommended", "prettier"],\n  "rules": {"semi": "off"}\n}\n',
+    );
+    expect((run.stdout + run.stderr).split("\n").filter((line) => line.includes('"level":40'))).toEqual([]);
+
+    const backups = JSON.parse(
+      (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+    ) as {
+      id: string;
+      replacedBy: string;
+    }[];
+    const before = backups.find((backup) => backup.replacedBy === "2.0.0");
+    const rollback = await runShip(["--config", app.config, "--rollback", before?.id ?? "none"]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    for (const [name, text] of Object.entries(edited)) expect(await read(name)).toBe(text);
   });
 });

@@ -13,6 +13,30 @@ const merge = (current: string, incoming: string, base?: string) =>
   });
 
 describe("JSON merges keep the user's layout", () => {
+  it("a value the release turns into an object or array written on one line comes on one line", () => {
+    // `"db": "url"` becoming the release's `"db": {"host": "y", "port": 5432}` was spread over lines,
+    // as neither file writes it.
+    const base = '{\n  "db": "postgres://h/db",\n  "x": 1\n}\n';
+    const incoming = '{\n  "db": {"host": "y", "port": 5432},\n  "x": 1\n}\n';
+    const result = merge(base.replace('"x": 1', '"x": 2'), incoming, base);
+    expect(result.text).toBe(incoming.replace('"x": 1', '"x": 2'));
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("an array item the release moves keeps the user's spelling of it", () => {
+    // The release put an item above the user's: spellings went by place, so "caf\u00e9" and 1.50
+    // came back as "café" and 1.5, with no word.
+    const base = '{\n  "tags": ["café", "b"],\n  "s": [{"n": "café", "w": 1.5}]\n}\n';
+    const current = '{\n  "tags": ["caf\\u00e9", "b"],\n  "s": [{"n": "caf\\u00e9", "w": 1.50}]\n}\n';
+    const incoming =
+      '{\n  "tags": ["new", "café", "b"],\n  "s": [{"n": "x", "w": 0}, {"n": "café", "w": 1.5}]\n}\n';
+    const result = merge(current, incoming, base);
+    expect(result.text).toBe(
+      '{\n  "tags": ["new", "caf\\u00e9", "b"],\n  "s": [{"n": "x", "w": 0}, {"n": "caf\\u00e9", "w": 1.50}]\n}\n',
+    );
+    expect(result.warnings).toEqual([]);
+  });
+
   it("a one-item array whose string holds a colon or comma gets the file's spacing when the release adds an item", () => {
     // An .eslintrc's `"extends": ["eslint:recommended"]`: the colon inside the string read as the
     // array being written without spaces, so it came back as `["eslint:recommended","prettier"]`.

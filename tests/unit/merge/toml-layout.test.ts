@@ -175,6 +175,15 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(again.text).toBe(result.text);
   });
 
+  it("a one-line array the release changes keeps the user's padding inside its brackets", () => {
+    // `x = [ 1 ]` came back as the release's `[1, 2]`.
+    const result = mergeToml("[t]\nx = [ 1 ]\ny = [1]\n", "[t]\nx = [1, 2]\ny = [ 1, 2 ]\n", {
+      base: "[t]\nx = [1]\ny = [1]\n",
+    });
+    expect(result.text).toBe("[t]\nx = [ 1, 2 ]\ny = [1, 2]\n");
+    expect(result.warnings).toEqual([]);
+  });
+
   it("an array the release changes keeps the user's spelling of the items it still holds", () => {
     // The release's `"click>=8"` replaced the operator's `'click>=8'`, and `80` their `0x50`, with no word.
     const base =
@@ -191,15 +200,47 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
   });
 
+  it("an inline-table item the release changes keeps the user's comments and spellings", () => {
+    // The release changed web's port: `# the front` and `# main` went, named in a WARNING, and
+    // 'web' became "web"; a changed scalar item's comments still go, named.
+    const base = '[app]\nservers = [\n  { name = "web", port = 80 },\n  { name = "db", port = 5432 },\n]\n';
+    const current =
+      "[app]\nservers = [\n  # the front\n  { name = 'web', port = 80 },   # main\n  { name = \"db\", port = 5432 },\n]\n";
+    const incoming =
+      '[app]\nservers = [\n  { name = "web", port = 8080 },\n  { name = "db", port = 5432 },\n  { name = "cache", port = 6379 },\n]\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      '[app]\nservers = [\n  # the front\n  { name = \'web\', port = 8080 },   # main\n  { name = "db", port = 5432 },\n  { name = "cache", port = 6379 },\n]\n',
+    );
+    expect(result.warnings).toEqual([]);
+    expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
+  });
+
+  it("an [[array]] element the release changes keeps the user's comments and spellings", () => {
+    // The release bumped admin's port: its text replaced the user's element, so `# ops: admin only
+    // from VPN` and `# vpn` went (named in a WARNING) and 'admin' became "admin".
+    const base = '[[upstream]]\nname = "app"\nport = 3000\n\n[[upstream]]\nname = "admin"\nport = 4000\n';
+    const current =
+      "# upstreams\n[[upstream]]\nname = \"app\"\nport = 0xBB8   # main app\n\n# ops: admin only from VPN\n[[upstream]]\nname = 'admin'\nport = 4000   # vpn\n";
+    const incoming =
+      '[[upstream]]\nname = "admin"\nport = 4001\nhost = "10.0.0.2"\n\n[[upstream]]\nname = "app"\nport = 3000\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      '# upstreams\n# ops: admin only from VPN\n[[upstream]]\nname = \'admin\'\nport = 4001   # vpn\nhost = "10.0.0.2"\n\n[[upstream]]\nname = "app"\nport = 0xBB8   # main app\n',
+    );
+    expect(result.warnings).toEqual([]);
+    expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
+  });
+
   it("comments inside a value the release replaces whole go with it, with a warning naming them", () => {
     const base = "arr = [1, 2]\n[[s]]\nn = 1\n";
     const current = "arr = [\n  1, # one\n  2,\n]\n[[s]]\nn = 1 # first\n";
     const result = mergeToml(current, "arr = [3]\n[[s]]\nn = 3\n", { base });
-    // The release's items, in the user's item-per-line style.
-    expect(result.text).toBe("arr = [\n  3,\n]\n[[s]]\nn = 3\n");
+    // The release's items, in the user's item-per-line style; the [[s]] element the release changed
+    // is the user's, edited to its values, so its comment stays.
+    expect(result.text).toBe("arr = [\n  3,\n]\n[[s]]\nn = 3 # first\n");
     expect(result.warnings).toEqual([
       "arr: the release's value replaced yours, and your comments inside it went with it (# one)",
-      "s: the release's value replaced yours, and your comments inside it went with it (# first)",
     ]);
   });
 

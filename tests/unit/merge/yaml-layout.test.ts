@@ -120,6 +120,20 @@ describe("YAML merges keep the layout of the user's lines", () => {
     });
   });
 
+  it("a folded block scalar the release brings is indented by the user's file's step, as a literal one is", () => {
+    // In a file indented by 4, the release's `command: >` had its lines 2 deeper than the key
+    // (the release's step) while its `script: |` had them 4 deeper.
+    const base = "web:\n  image: a\n  command: >\n    node\n      --x\n";
+    const current = "web:\n    image: b\n    command: >\n        node\n          --x\n";
+    const incoming = "web:\n  image: a\n  command: >\n    node\n      --y\n  script: |\n    echo hi\n";
+    const result = merge(current, incoming, base);
+    expect(result.text).toBe(
+      "web:\n    image: b\n    command: >\n        node\n          --y\n    script: |\n        echo hi\n",
+    );
+    expect(result.warnings).toEqual([]);
+    expect(merge(result.text, incoming, incoming).text).toBe(result.text);
+  });
+
   it("a new flow collection comes spaced as the release spaces it: `[80]` stays `[80]`, `[ 80 ]` stays so", () => {
     const base = "services:\n  web:\n    image: a\n";
     const tight = merge(base, "services:\n  web:\n    image: a\n    ports: [80]\n    env: {A: 1}\n", base);
@@ -151,6 +165,33 @@ describe("YAML merges keep the layout of the user's lines", () => {
       "containers:\n  # main container\n  - name: web   # main\n    image: web:2\n  # ops: remove after Q3\n  - name: side\n    image: side:1   # pinned\n",
     );
     expect(changed.warnings).toEqual([]);
+  });
+
+  it("a file that is one list (an Ansible tasks file) keeps the user's items and comments", () => {
+    // The whole file is one value, so the release's copy replaced it: every comment went, named.
+    const base =
+      "- name: Install nginx\n  apt:\n    name: nginx\n    state: present\n- name: Start\n  service: {name: nginx}\n";
+    const current = base
+      .replace("state: present", "state: present   # pinned by ops")
+      .replace("- name: Start", "# start it\n- name: Start");
+    const incoming = `${base.replace("state: present", "state: latest")}- name: Enable\n  service: {enabled: true}\n`;
+    const result = merge(current, incoming, base);
+    expect(result.text).toBe(
+      `${current.replace("state: present  ", "state: latest   ")}- name: Enable\n  service: {enabled: true}\n`,
+    );
+    expect(result.warnings).toEqual([]);
+    expect(merge(result.text, incoming, incoming).text).toBe(result.text);
+  });
+
+  it("a list item the release adds keeps the flow collections the release writes inside it", () => {
+    // A new container's `command: ["envoy", "-c"]` and `resources: {limits: {cpu: 2}}` came as block
+    // lines, written so by neither file, with no word.
+    const base =
+      'containers:\n  - name: web\n    args: ["--port", "8080"]\n    resources: {limits: {cpu: 1}}\n';
+    const added = '  - name: proxy\n    command: ["envoy", "-c"]\n    resources: {limits: {cpu: 2}}\n';
+    const result = merge(`${base}x: 1\n`, `${base}${added}`, base);
+    expect(result.text).toBe(`${base}${added}x: 1\n`);
+    expect(result.warnings).toEqual([]);
   });
 
   it("a list item the release changes keeps the user's comments and spellings inside it", () => {
@@ -220,6 +261,9 @@ describe("YAML merges keep the layout of the user's lines", () => {
         "",
       ].join("\n"),
     );
+    // An item of the user's without comments takes the release's text, with the release's comments.
+    const plain = merge(base, incoming.replace("    image: web:2", "    # new in 2\n    image: web:2"), base);
+    expect(plain.text).toContain("  - name: web\n    # new in 2\n    image: web:2\n");
     // Only the comment of the item the release dropped goes, named.
     expect(result.warnings).toEqual([
       "containers: the release's value replaced yours, and your comments inside it went with it (# going away)",
