@@ -10,6 +10,7 @@ import {
 } from "../../shared/api/bodies.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
+import { HubRequestError } from "../errors.js";
 import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
@@ -458,8 +459,10 @@ export async function rolloutShow(
   if (!(seconds >= 0.1 && seconds <= 3600))
     throw new RangeError(`--interval "${options.interval}": use a number of seconds from 0.1 to 3600`);
   const client = await HubClient.from(options);
+  const read = () => client.request<Detail>("GET", `/rollouts/${encodeURIComponent(id)}`);
+  // The first read fails as any command does (a wrong --hub, an id that is no rollout's).
+  let detail = await read();
   for (;;) {
-    const detail = await client.request<Detail>("GET", `/rollouts/${encodeURIComponent(id)}`);
     if (options.json) out(JSON.stringify(detail));
     else {
       // On a terminal each view replaces the last; piped, views follow one another.
@@ -488,7 +491,40 @@ export async function rolloutShow(
       process.exitCode = isCompletedRollout(detail.state) && failed === 0 && owed === 0 ? 0 : 1;
       return;
     }
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    await sleep(seconds);
+    detail = await throughOutage(read, seconds);
+  }
+}
+
+const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+
+/** How long `--watch` goes on trying a hub it cannot reach (or whose database is down) before it gives up. */
+const WATCH_OUTAGE_SECONDS = 300;
+
+/**
+ * `read()`, tried again every `seconds` while the hub is unreachable or answers 5xx: a hub restarted
+ * under a watch (an upgrade, a crash its service manager restarts) ended it with exit 1, which a
+ * script waiting on the rollout read as the rollout's failure. Said on stderr when it starts and
+ * ends; past WATCH_OUTAGE_SECONDS the last error stands (exit 1). A refusal (4xx) is not retried.
+ */
+async function throughOutage<T>(read: () => Promise<T>, seconds: number): Promise<T> {
+  let since: number | undefined;
+  for (;;) {
+    try {
+      const value = await read();
+      if (since !== undefined) process.stderr.write("hub answering again: still watching\n");
+      return value;
+    } catch (error) {
+      if (!(error instanceof HubRequestError) || error.status < 500) throw error;
+      const now = performance.now();
+      if (since === undefined) {
+        since = now;
+        process.stderr.write(
+          `${printable(error.message)}: still watching, trying again every ${seconds} s for up to ${WATCH_OUTAGE_SECONDS / 60} min\n`,
+        );
+      } else if (now - since >= WATCH_OUTAGE_SECONDS * 1000) throw error;
+      await sleep(seconds);
+    }
   }
 }
 
