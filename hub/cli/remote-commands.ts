@@ -436,6 +436,12 @@ export async function rolloutAction(
     process.stderr.write(
       `note: ${inFlight} agent(s) already sent the release finish their update; \`rollout abort ${detail.id} --rollback\` sends the updated ones back\n`,
     );
+  // A pause stops new sends only, as the dashboard's question says: the hosts mid-update go on, and
+  // their failures still count (past the threshold the paused rollout halts).
+  if (action === "pause" && inFlight > 0)
+    process.stderr.write(
+      `note: no agent is sent the release while paused, but ${inFlight} agent(s) already sent it finish their update; their failures still count toward the threshold\n`,
+    );
   if (options.json) return out(JSON.stringify(detail, null, 2));
   if (from)
     out(
