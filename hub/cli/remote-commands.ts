@@ -72,9 +72,28 @@ function parseWave(text: string, options: CreateOptions) {
       ? { minSuccessRate: numberOption("--min-success-rate", options.minSuccessRate, 1, " (a fraction)") }
       : {}),
   };
+  // "a1, a2" as the dashboard's wave row takes it: a space after a comma is no part of a name (the
+  // hub refused " a2" as an agent id, and a label key " env" matched nobody).
   if (value.startsWith("label:"))
-    return { ...common, labels: pairs(value.slice(6).split(","), `--wave "${text}": label`) };
-  if (value.startsWith("agents:")) return { ...common, agents: value.slice(7).split(",").filter(Boolean) };
+    return {
+      ...common,
+      labels: pairs(
+        value
+          .slice(6)
+          .split(",")
+          .map((pair) => pair.trim().replace(/\s*=\s*/, "="))
+          .filter(Boolean),
+        `--wave "${text}": label`,
+      ),
+    };
+  if (value.startsWith("agents:"))
+    return {
+      ...common,
+      agents: value
+        .slice(7)
+        .split(/[\s,]+/)
+        .filter(Boolean),
+    };
   const percent = Number(value.replace(/%$/, ""));
   if (value.trim() === "" || !Number.isFinite(percent) || percent <= 0 || percent > 100)
     throw new RangeError(`--wave "${text}": the percent must be a number above 0 and at most 100`);
