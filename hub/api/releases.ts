@@ -171,7 +171,8 @@ export function releaseRoutes(deps: ApiDeps): Router {
         ? wanted
         : versions.find((v) => compareVersions(v, wanted) === 0);
       const release = same === undefined ? undefined : await store.findRelease(query.app, same);
-      res.json({ releases: release ? [releaseForPeople(release)] : [] });
+      const shown = query.manifest ? releaseForPeople : releaseListed;
+      res.json({ releases: release ? [shown(release)] : [] });
       return;
     }
     if (!query.manifest) {

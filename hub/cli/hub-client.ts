@@ -6,20 +6,26 @@ import { HubRequestError } from "../errors.js";
 // echoing it: it may hold a password, and fetch would quote it in its "invalid header value" error.
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-/** The operator token from --token, SHIP_HUB_TOKEN or --token-file, checked to look like one. */
+/**
+ * The operator token from --token or --token-file (one of them), else SHIP_HUB_TOKEN, checked to look
+ * like one. The flags come first: a token file typed on the command line lost to a variable left in
+ * the shell (an older token, another hub's), silently, even when the file did not exist.
+ */
 async function tokenOf(options: RemoteOptions): Promise<string | undefined> {
+  if (options.token !== undefined && options.tokenFile !== undefined)
+    throw BadInputError.single("--token", "", "and --token-file: give one of them");
   const [token, from] =
     options.token !== undefined
       ? [options.token, "--token"]
-      : process.env.SHIP_HUB_TOKEN
-        ? [process.env.SHIP_HUB_TOKEN, "SHIP_HUB_TOKEN"]
-        : options.tokenFile !== undefined
-          ? [
-              (
-                await readNamedText(options.tokenFile, { file: "--token-file", key: "" }, { nonEmpty: true })
-              ).trim(),
-              `--token-file ${options.tokenFile}`,
-            ]
+      : options.tokenFile !== undefined
+        ? [
+            (
+              await readNamedText(options.tokenFile, { file: "--token-file", key: "" }, { nonEmpty: true })
+            ).trim(),
+            `--token-file ${options.tokenFile}`,
+          ]
+        : process.env.SHIP_HUB_TOKEN
+          ? [process.env.SHIP_HUB_TOKEN, "SHIP_HUB_TOKEN"]
           : [];
   if (token !== undefined && !JWT_SHAPE.test(token.trim()))
     throw BadInputError.single(
@@ -55,7 +61,7 @@ function privateCaHint(cause: unknown): string {
   return ` (${code}); a private CA: run ship-hub with NODE_EXTRA_CA_CERTS=/path/to/ca.pem (its certificate, PEM)`;
 }
 
-/** Talks to the hub API with an operator token from --token, SHIP_HUB_TOKEN or --token-file. */
+/** Talks to the hub API with an operator token from --token or --token-file, else SHIP_HUB_TOKEN. */
 export class HubClient {
   private constructor(
     private readonly base: string,

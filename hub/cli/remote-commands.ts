@@ -10,6 +10,7 @@ import {
 } from "../../shared/api/bodies.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
+import { HubRequestError } from "../errors.js";
 import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
@@ -71,9 +72,28 @@ function parseWave(text: string, options: CreateOptions) {
       ? { minSuccessRate: numberOption("--min-success-rate", options.minSuccessRate, 1, " (a fraction)") }
       : {}),
   };
+  // "a1, a2" as the dashboard's wave row takes it: a space after a comma is no part of a name (the
+  // hub refused " a2" as an agent id, and a label key " env" matched nobody).
   if (value.startsWith("label:"))
-    return { ...common, labels: pairs(value.slice(6).split(","), `--wave "${text}": label`) };
-  if (value.startsWith("agents:")) return { ...common, agents: value.slice(7).split(",").filter(Boolean) };
+    return {
+      ...common,
+      labels: pairs(
+        value
+          .slice(6)
+          .split(",")
+          .map((pair) => pair.trim().replace(/\s*=\s*/, "="))
+          .filter(Boolean),
+        `--wave "${text}": label`,
+      ),
+    };
+  if (value.startsWith("agents:"))
+    return {
+      ...common,
+      agents: value
+        .slice(7)
+        .split(/[\s,]+/)
+        .filter(Boolean),
+    };
   const percent = Number(value.replace(/%$/, ""));
   if (value.trim() === "" || !Number.isFinite(percent) || percent <= 0 || percent > 100)
     throw new RangeError(`--wave "${text}": the percent must be a number above 0 and at most 100`);
@@ -435,6 +455,12 @@ export async function rolloutAction(
     process.stderr.write(
       `note: ${inFlight} agent(s) already sent the release finish their update; \`rollout abort ${detail.id} --rollback\` sends the updated ones back\n`,
     );
+  // A pause stops new sends only, as the dashboard's question says: the hosts mid-update go on, and
+  // their failures still count (past the threshold the paused rollout halts).
+  if (action === "pause" && inFlight > 0)
+    process.stderr.write(
+      `note: no agent is sent the release while paused, but ${inFlight} agent(s) already sent it finish their update; their failures still count toward the threshold\n`,
+    );
   if (options.json) return out(JSON.stringify(detail, null, 2));
   if (from)
     out(
@@ -458,8 +484,10 @@ export async function rolloutShow(
   if (!(seconds >= 0.1 && seconds <= 3600))
     throw new RangeError(`--interval "${options.interval}": use a number of seconds from 0.1 to 3600`);
   const client = await HubClient.from(options);
+  const read = () => client.request<Detail>("GET", `/rollouts/${encodeURIComponent(id)}`);
+  // The first read fails as any command does (a wrong --hub, an id that is no rollout's).
+  let detail = await read();
   for (;;) {
-    const detail = await client.request<Detail>("GET", `/rollouts/${encodeURIComponent(id)}`);
     if (options.json) out(JSON.stringify(detail));
     else {
       // On a terminal each view replaces the last; piped, views follow one another.
@@ -488,7 +516,40 @@ export async function rolloutShow(
       process.exitCode = isCompletedRollout(detail.state) && failed === 0 && owed === 0 ? 0 : 1;
       return;
     }
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    await sleep(seconds);
+    detail = await throughOutage(read, seconds);
+  }
+}
+
+const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+
+/** How long `--watch` goes on trying a hub it cannot reach (or whose database is down) before it gives up. */
+const WATCH_OUTAGE_SECONDS = 300;
+
+/**
+ * `read()`, tried again every `seconds` while the hub is unreachable or answers 5xx: a hub restarted
+ * under a watch (an upgrade, a crash its service manager restarts) ended it with exit 1, which a
+ * script waiting on the rollout read as the rollout's failure. Said on stderr when it starts and
+ * ends; past WATCH_OUTAGE_SECONDS the last error stands (exit 1). A refusal (4xx) is not retried.
+ */
+async function throughOutage<T>(read: () => Promise<T>, seconds: number): Promise<T> {
+  let since: number | undefined;
+  for (;;) {
+    try {
+      const value = await read();
+      if (since !== undefined) process.stderr.write("hub answering again: still watching\n");
+      return value;
+    } catch (error) {
+      if (!(error instanceof HubRequestError) || error.status < 500) throw error;
+      const now = performance.now();
+      if (since === undefined) {
+        since = now;
+        process.stderr.write(
+          `${printable(error.message)}: still watching, trying again every ${seconds} s for up to ${WATCH_OUTAGE_SECONDS / 60} min\n`,
+        );
+      } else if (now - since >= WATCH_OUTAGE_SECONDS * 1000) throw error;
+      await sleep(seconds);
+    }
   }
 }
 

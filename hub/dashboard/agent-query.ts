@@ -4,6 +4,7 @@
  */
 import * as z from "zod";
 import { APP_STATES } from "../../shared/protocol/app-states.js";
+import { compareVersions } from "../../shared/versions.js";
 import type { AgentRecord } from "../store/store.js";
 
 const oneOrMany = z
@@ -55,7 +56,28 @@ export function fleetState(state: string): string {
   return state === "succeeded" ? "updated" : state;
 }
 
-function matches(agent: AgentRecord, online: boolean, query: AgentQuery): boolean {
+/**
+ * Whether a version an agent runs is the one asked for, as versions compare (`v2.0.0` is 2.0.0), as
+ * `rollout create --app --version` finds a release: `agents --version v2.0.0` listed nobody on 2.0.0.
+ * A fleet runs few distinct versions: each is compared once per query (`seen`).
+ */
+function sameVersion(version: string | null, wanted: string, seen: Map<string, boolean>): boolean {
+  if (version === null) return false;
+  if (version === wanted) return true;
+  let same = seen.get(version);
+  if (same === undefined) {
+    same = compareVersions(version, wanted) === 0;
+    seen.set(version, same);
+  }
+  return same;
+}
+
+function matches(
+  agent: AgentRecord,
+  online: boolean,
+  query: AgentQuery,
+  versions: Map<string, boolean>,
+): boolean {
   if (query.status && (query.status === "online") !== online) return false;
   if (query.q) {
     const needle = query.q.toLowerCase();
@@ -65,7 +87,8 @@ function matches(agent: AgentRecord, online: boolean, query: AgentQuery): boolea
   for (const [key, value] of parseLabels(query.label ?? [])) if (agent.labels[key] !== value) return false;
   const apps = query.app ? agent.apps.filter((a) => a.app === query.app) : agent.apps;
   if (query.app && apps.length === 0) return false;
-  if (query.version && !apps.some((a) => a.version === query.version)) return false;
+  const wanted = query.version;
+  if (wanted && !apps.some((a) => sameVersion(a.version, wanted, versions))) return false;
   const state = query.state === undefined ? undefined : fleetState(query.state);
   if (state && !apps.some((a) => fleetState(a.state) === state)) return false;
   return true;
@@ -109,9 +132,10 @@ export function queryAgents(
 ): AgentPage {
   const matching: (AgentRecord & { online: boolean })[] = [];
   let online = 0;
+  const versions = new Map<string, boolean>();
   for (const agent of agents) {
     const up = isOnline(agent.id);
-    if (!matches(agent, up, query)) continue;
+    if (!matches(agent, up, query, versions)) continue;
     // A row stored before reports said `updated` reads in the fleet's word too.
     const apps = agent.apps.some((a) => a.state === "succeeded")
       ? agent.apps.map((a) => ({ ...a, state: fleetState(a.state) }))

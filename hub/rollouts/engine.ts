@@ -763,7 +763,14 @@ export class RolloutEngine {
         actor,
         kind: "rollout.aborted",
         subject: id,
-        data: { rollback, sentBack: back?.sentBack ?? 0, notRolledBack: notReached(back), cancelled },
+        data: {
+          rollback,
+          sentBack: back?.sentBack ?? 0,
+          // Of those, the agents connected to no hub: their instruction goes out on their hello.
+          ...(back?.queued?.length ? { queuedOffline: back.queued } : {}),
+          notRolledBack: notReached(back),
+          cancelled,
+        },
       });
       // NOTIFY: a cluster wakes the other hubs here (rollback instructions), on commit.
       await this.deliver({ ...rollout, state }, dispatch, actor);
@@ -941,6 +948,7 @@ export class RolloutEngine {
         reason,
         autoRollback: auto,
         sentBack: back?.sentBack ?? 0,
+        ...(back?.queued?.length ? { queuedOffline: back.queued } : {}),
         notRolledBack: notReached(back),
         cancelled,
       },

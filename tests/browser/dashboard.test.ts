@@ -186,6 +186,12 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
       );
     await rows.nth(0).locator('input[name="waveValue"]').fill("a1");
     await expect.poll(() => text("#rollout-error")).toBe("");
+    // The field is a percent: 150 is said so here, not as the hub's "must be ≤ 1 (a fraction)".
+    await rows.nth(0).locator('input[name="waveRate"]').fill("150");
+    await expect
+      .poll(() => text("#preview"))
+      .toBe('wave "canary": Min success % must be a number from 0 to 100');
+    await rows.nth(0).locator('input[name="waveRate"]').fill("100");
     await expect.poll(() => text('#preview li[data-wave="0"]')).toMatch(/canary: 1 agent\(s\)\s*a1/);
     // The selector keeps staging's a4 out; the 100 % wave takes the rest of prod.
     await expect.poll(() => text('#preview li[data-wave="1"]')).toMatch(/everyone: 2 agent\(s\)\s*a2, a3/);

@@ -72,10 +72,14 @@ export function waveRow(
     element,
     spec() {
       const label = `wave "${name.value || "?"}"`;
+      // The hub takes a fraction (≤ 1): its refusal of 1.5 would read as if this field wanted ≤ 1.
+      const percentRate = Number(rate.value);
+      if (rate.value.trim() === "" || !(percentRate >= 0 && percentRate <= 100))
+        throw new Error(`${label}: Min success % must be a number from 0 to 100`);
       const base = {
         name: name.value.trim(),
         waitMinutes: Number(wait.value),
-        minSuccessRate: Number(rate.value) / 100,
+        minSuccessRate: percentRate / 100,
       };
       const text = value.value.trim();
       if (kind.value === "percent") {

@@ -31,6 +31,9 @@ describe("ship-hub agents with filters", () => {
         .map((line) => line.split(/\s+/)[0]);
 
     expect(ids((await cli("--selector", "env=prod", "--version", "2.0.0")).stdout)).toEqual(["p1", "p3"]);
+    // As versions compare, as `rollout create --version v2.0.0` finds 2.0.0: not "no agent matches".
+    expect(ids((await cli("--app", "web", "--version", "v2.0.0")).stdout)).toEqual(["p1", "p3", "s1"]);
+    expect(ids((await cli("--version", "v1.0.0")).stdout)).toEqual(["p2"]);
     expect(ids((await cli("--selector", "env=prod", "--status", "online", "--app", "web")).stdout)).toEqual([
       "p1",
       "p2",

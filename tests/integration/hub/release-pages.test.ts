@@ -87,6 +87,10 @@ describe("GET /releases pages", () => {
     const full = (await one.json()) as { manifest: string; description: string };
     expect(full.manifest).toBe(bigManifest("1.0.119", 60_000));
     expect(full.description).toBe(newest?.description);
+    // By version too: the one release, without its manifest when asked so.
+    const byVersion = await get("app=web&version=v1.0.119&manifest=false");
+    expect(byVersion.body.releases.map((r) => r.id)).toEqual(["rel-119"]);
+    expect(byVersion.body.releases[0]).not.toHaveProperty("manifest");
     const badFlag = await get("manifest=no");
     expect(badFlag.status).toBe(400);
     expect((badFlag.body as unknown as { error: string }).error).toMatch(/^query\.manifest: /);

@@ -48,6 +48,9 @@ describe("abort --rollback with an agent offline", () => {
       "aborted; rollback sent to 2 agent(s); rollback queued for 1 offline agent(s), sent when they reconnect: a3";
     expect(aborted.stdout).toContain(`state    aborted — ${asked}`);
     expect((await view(t, id)).reason).toBe(asked);
+    // The audit log says the same: a3's instruction was queued, not sent.
+    const [event] = await t.hub.store.listEvents({ subject: id, limit: 1 });
+    expect(event).toMatchObject({ kind: "rollout.aborted", data: { sentBack: 3, queuedOffline: ["a3"] } });
 
     await rolledBack(a1, await a1.next(isDeploy));
     expect((await view(t, id)).reason).toBe(`${asked}; now: 1 rolled back, 2 not answered yet`);
