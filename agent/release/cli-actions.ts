@@ -139,6 +139,10 @@ async function build(o: CommonOptions, version: string, description: string, opt
   if (built.starterManifest)
     o.io.err(`note: no ${MANIFEST_FILENAME} in ${o.dir}; the archive carries the starter`);
   if (built.leftOut.length > 0) o.io.err(leftOutNote(built.leftOut));
+  if (built.stored)
+    o.io.err(
+      "note: stored uncompressed (gzip level 0): its files compress so well (zeros, a sparse image) that agents would refuse it compressed as a decompression bomb",
+    );
   return { app, built };
 }
 
