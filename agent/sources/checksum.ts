@@ -57,7 +57,7 @@ export interface Sha256Sum {
  * applies to whatever was downloaded: `sha256sum myapp-1.2.3.tar.gz > …` beside a file served as
  * `release.tar.gz` is the seed's own way.
  */
-export function sha256SumFor(text: string, fileName: string, where: string): Sha256Sum {
+export function sha256SumFor(text: string, fileName: string, where: string, nameHint?: string): Sha256Sum {
   const lines = text
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -75,7 +75,17 @@ export function sha256SumFor(text: string, fileName: string, where: string): Sha
   const only = entries.length === 1 ? entries[0] : undefined;
   if (only !== undefined)
     return only.name === undefined ? { sha256: only.hex } : { sha256: only.hex, otherFile: only.name };
-  throw new VerificationError(where, `no sha256 for ${fileName} in the checksum file`);
+  // The names it does list: a release served under another name (a GitHub asset URL ending in
+  // its id) read "no sha256 for 123" with nothing to compare it with.
+  const listed = entries.flatMap((e) => (e.name === undefined ? [] : [baseName(e.name)]));
+  const lists =
+    listed.length === 0
+      ? ""
+      : `; it lists ${listed.slice(0, 5).join(", ")}${listed.length > 5 ? ` and ${listed.length - 5} more` : ""}`;
+  throw new VerificationError(
+    where,
+    `no sha256 for ${fileName} in the checksum file${lists}${nameHint === undefined ? "" : `; ${nameHint}`}`,
+  );
 }
 
 /**
