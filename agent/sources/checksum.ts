@@ -66,7 +66,13 @@ export function sha256SumFor(text: string, fileName: string, where: string, name
     const m = /^([0-9a-fA-F]{64})(?:\s+\*?(.+))?$/.exec(line);
     const tagged = m === null ? /^SHA256 \((.+)\) = ([0-9a-fA-F]{64})$/.exec(line) : null;
     if (m === null && tagged === null)
-      throw new VerificationError(where, `not a sha256sum line: ${line.slice(0, 80)}`);
+      throw new VerificationError(
+        where,
+        // A login or error page served with 200 in its place: said so, not quoted as a bad line.
+        /^(\uFEFF)?<(!doctype|html|\?xml|head|body)\b/i.test(lines[0] ?? "")
+          ? "is an HTML or XML page (a login or error page?), not a sha256sum file"
+          : `not a sha256sum line: ${line.slice(0, 80)}`,
+      );
     const [hex, name] = m === null ? [tagged?.[2], tagged?.[1]] : [m[1], m[2]];
     return { hex: (hex as string).toLowerCase(), name: name?.trim() };
   });

@@ -174,6 +174,21 @@ describe.skipIf(!hasProgram("openssl"))("HttpSource against a real HTTPS server"
     ).resolves.toMatchObject({ artifactSha256: sha(v2) });
   });
 
+  // A login page served with 200 where the .sha256 should be: it read "not a sha256sum line:
+  // <!DOCTYPE html>…", as if the file were garbled.
+  it("a checksum URL that answers with an HTML page says it is a page", async () => {
+    routes.set("/app.tar.gz", { body: releaseArchive("1.0.0") });
+    routes.set("/app.tar.gz.sha256", { body: "<!DOCTYPE html>\n<html><body>Sign in</body></html>\n" });
+    const checksum = `${server.url}/app.tar.gz.sha256`;
+    const err = await source({ checksum })
+      .fetch(await staging())
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toBe(
+      `${checksum}: is an HTML or XML page (a login or error page?), not a sha256sum file`,
+    );
+  });
+
   it("a wrong checksum is refused before anything is handed on: staging and downloads are left empty", async () => {
     routes.set("/app.tar.gz", { body: releaseArchive("1.0.0"), etag: '"e"' });
     const src = source({ checksum: `sha256:${"0".repeat(64)}` });
