@@ -259,7 +259,7 @@ export async function signAction(
 ): Promise<void> {
   const at = (p: string | undefined) => (p === undefined ? undefined : resolve(o.dir, p));
   const privateKeyPath = resolve(o.dir, opts.key);
-  const { signature, path } = await signArtifact({
+  const { signature, path, notes } = await signArtifact({
     artifact: at(artifact),
     privateKeyPath,
     manifestPath: at(opts.manifest),
@@ -277,6 +277,7 @@ export async function signAction(
     privateKeyPath,
     "can sign releases every agent that trusts the key installs",
   );
+  for (const note of notes) o.io.err(note);
   const p = signature.payload;
   report(o, { path, signature }, [`signed ${p.app} ${p.version} with key ${signature.keyId}: ${path}`]);
 }
