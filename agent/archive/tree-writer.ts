@@ -427,8 +427,10 @@ export class TreeWriter {
     const { maxRatio, ratioFloorBytes } = this.limits;
     const packed = Math.max(1, this.packedBytes());
     if (this.unpacked > ratioFloorBytes && this.unpacked > maxRatio * packed) {
+      // A real release can compress this well too (zeros, a sparse image, a big log): it read as
+      // an attack with no way out. A plain .tar is not compressed, so no ratio applies to it.
       refuse(
-        `decompression bomb: ${this.unpacked} bytes unpacked from ${packed} packed (ratio over ${maxRatio})`,
+        `decompression bomb: ${this.unpacked} bytes unpacked from ${packed} packed (ratio over ${maxRatio}); if this is a real release whose files compress that well (zeros, a sparse image), pack it as a plain .tar (tar -cf), which is not compressed`,
       );
     }
   }

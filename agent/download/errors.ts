@@ -20,6 +20,8 @@ export class DownloadError extends ShipError {
     readonly code?: string,
     /** For an HTTP status: the URL a redirect led to, whose answer it is. */
     readonly redirectedTo?: string,
+    /** For a certificate not for the URL's host: the names it is for (`DNS:a.example, IP:10.0.0.1`). */
+    readonly certificateNames?: string,
   ) {
     super(`download of ${url} failed: ${reason}`);
     this.name = "DownloadError";
@@ -82,6 +84,8 @@ export function networkErrorText(err: unknown): string {
 /** A request that failed below HTTP (network, TLS), said in words, with its code kept for callers. */
 export function networkFailure(url: string, err: unknown): DownloadError {
   const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+  // Node's ERR_TLS_CERT_ALTNAME_INVALID keeps the certificate it refused; its names say what url must name.
+  const names = (err as { cert?: { subjectaltname?: unknown } } | null)?.cert?.subjectaltname;
   return new DownloadError(
     url,
     networkErrorText(err),
@@ -89,5 +93,7 @@ export function networkFailure(url: string, err: unknown): DownloadError {
     undefined,
     undefined,
     typeof code === "string" ? code : undefined,
+    undefined,
+    typeof names === "string" && names !== "" ? names : undefined,
   );
 }

@@ -53,7 +53,7 @@ export function untrustedCertificateAt(
     return BadInputError.single(
       "ship.toml",
       key("url"),
-      `${err.url}: the server's certificate is not for this host name (${err.code}); name the server in url as its certificate does`,
+      `${err.url}: the server's certificate is not for this host name (${err.code})${forNames(err)}; name the server in url as its certificate does`,
     );
   return undefined;
 }
@@ -76,7 +76,7 @@ export function untrustedReleaseUrl(
     return BadInputError.single(
       "hub release",
       "source.url",
-      `${err.url}: the server's certificate is not for this host name (${err.code}); publish the release with a URL naming the server as its certificate does`,
+      `${err.url}: the server's certificate is not for this host name (${err.code})${forNames(err)}; publish the release with a URL naming the server as its certificate does`,
     );
   if (refusal === undefined) return undefined;
   const untrusted = `${err.url}: the server's certificate is not signed by a CA this host trusts (${err.code})`;
@@ -93,4 +93,9 @@ export function untrustedReleaseUrl(
     "source.url",
     `${untrusted}; [sources.${source}] is type ${sourceType}, which has no ca_file: publish the release on a server this host trusts, or give ship agent NODE_EXTRA_CA_CERTS=/path/to/ca.pem (a drop-in's Environment=)`,
   );
+}
+
+/** ": it is for DNS:a.example, IP:10.0.0.1", when the refused certificate said; "" otherwise. */
+function forNames(err: DownloadError): string {
+  return err.certificateNames === undefined ? "" : `: it is for ${err.certificateNames}`;
 }

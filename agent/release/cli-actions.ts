@@ -139,6 +139,10 @@ async function build(o: CommonOptions, version: string, description: string, opt
   if (built.starterManifest)
     o.io.err(`note: no ${MANIFEST_FILENAME} in ${o.dir}; the archive carries the starter`);
   if (built.leftOut.length > 0) o.io.err(leftOutNote(built.leftOut));
+  if (built.stored)
+    o.io.err(
+      "note: stored uncompressed (gzip level 0): its files compress so well (zeros, a sparse image) that agents would refuse it compressed as a decompression bomb",
+    );
   return { app, built };
 }
 
@@ -255,7 +259,7 @@ export async function signAction(
 ): Promise<void> {
   const at = (p: string | undefined) => (p === undefined ? undefined : resolve(o.dir, p));
   const privateKeyPath = resolve(o.dir, opts.key);
-  const { signature, path } = await signArtifact({
+  const { signature, path, notes } = await signArtifact({
     artifact: at(artifact),
     privateKeyPath,
     manifestPath: at(opts.manifest),
@@ -273,6 +277,7 @@ export async function signAction(
     privateKeyPath,
     "can sign releases every agent that trusts the key installs",
   );
+  for (const note of notes) o.io.err(note);
   const p = signature.payload;
   report(o, { path, signature }, [`signed ${p.app} ${p.version} with key ${signature.keyId}: ${path}`]);
 }

@@ -15,7 +15,7 @@ import { homedir } from "node:os";
 import { basename, posix } from "node:path";
 import type { SFTPWrapper, SyncHostVerifier } from "ssh2";
 import SftpClient from "ssh2-sftp-client";
-import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { BadInputError, ShipError, VerificationError } from "../../shared/errors.js";
 import { readableByOthersNote, writableByOthersProblem } from "../../shared/file-permissions.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { countedReadStream } from "../download/counted-read.js";
@@ -233,6 +233,27 @@ function connectError(where: string, keyFile: string, error: unknown): Error {
   return new ReleaseFailedError(where, `cannot connect: ${reason}`);
 }
 
+/**
+ * What the server refused, in words naming the directory: ssh2-sftp-client's "_put: Write stream
+ * error: Permission denied /releases/.myapp-1.0.1.tar.gz.partial" ended as "internal error", exit 1,
+ * naming a hidden file the operator never asked for. No retry gives the user the right to write.
+ */
+function serverRefusal(where: string, username: string, error: unknown): Error {
+  if (error instanceof ShipError) return error;
+  const said = (error instanceof Error ? error.message : String(error)).replace(/^(_?[a-zA-Z]+: )+/, "");
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === SFTP_PERMISSION_DENIED || /permission denied/i.test(said))
+    return BadInputError.single(
+      "<remote_dir>",
+      "",
+      `${where}: permission denied on the server (the user ${username} may not write there): ${said}`,
+    );
+  return new ReleaseFailedError(where, `upload failed: ${said}`);
+}
+
+/** SFTP's status code for "permission denied" (draft-ietf-secsh-filexfer-02 §7). */
+const SFTP_PERMISSION_DENIED = 3;
+
 /** Uploads `files` (the archive first); with `latest`, switches that stable name to the archive. */
 export async function uploadRelease(
   target: SftpTarget,
@@ -274,8 +295,12 @@ export async function uploadRelease(
     }
     throw connectError(`sftp://${target.username}@${target.host}:${port}`, keyFile, e);
   }
+  const where = `sftp://${target.username}@${target.host}:${port}${target.remoteDir}`;
   try {
-    if (!(await client.exists(target.remoteDir))) await client.mkdir(target.remoteDir, true);
+    const there = await client.exists(target.remoteDir);
+    if (there === false) await client.mkdir(target.remoteDir, true);
+    else if (there === "-")
+      throw BadInputError.single("<remote_dir>", "", `${where} is a file on the server, not a directory`);
     const uploaded: UploadResult[] = [];
     for (const file of files)
       uploaded.push(await putVerified(client, file, target.remoteDir, options.progressOf?.(basename(file))));
@@ -294,6 +319,8 @@ export async function uploadRelease(
         options.signature,
       ),
     };
+  } catch (error) {
+    throw serverRefusal(where, target.username, error);
   } finally {
     await client.end().catch(() => undefined);
   }

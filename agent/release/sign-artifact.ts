@@ -105,8 +105,11 @@ async function artifactDigest(o: SignOptions): Promise<string> {
   });
 }
 
-export async function signArtifact(o: SignOptions): Promise<{ signature: Signature; path: string }> {
+export async function signArtifact(
+  o: SignOptions,
+): Promise<{ signature: Signature; path: string; notes: string[] }> {
   const manifestFile = await manifestOf(o);
+  const notes = await manifestNotes(o, manifestFile.text);
   const { manifest } = parseManifestText(manifestFile.text, manifestFile.file);
   // Agents compare the signed version with the release's (the manifest's, or the hub's, which the
   // hub checks against the manifest): a signature for any other version would be refused everywhere.
@@ -152,5 +155,20 @@ export async function signArtifact(o: SignOptions): Promise<{ signature: Signatu
       ? `${o.artifact}.sig`
       : join(o.dir ?? ".", `${app}-${version}.git.sig`));
   await writeFile(path, `${JSON.stringify(signature, null, 2)}\n`);
-  return { signature, path };
+  return { signature, path, notes };
+}
+
+/**
+ * An archive's own update-manifest.yaml is what an http, sftp or local source verifies: a signature
+ * over another --manifest (another version, or only its comments changed) was exit 0 here and
+ * refused by every such agent ("manifest digest" mismatch). A hub release published with the same
+ * --manifest verifies, so this is said, not refused.
+ */
+async function manifestNotes(o: SignOptions, signed: string): Promise<string[]> {
+  if (o.manifestPath === undefined || o.artifact === undefined || o.gitCommit !== undefined) return [];
+  const inside = await readManifestFromArchive(o.artifact).catch(() => undefined);
+  if (inside === undefined || inside === signed) return [];
+  return [
+    `note: --manifest ${o.manifestPath} is not the ${MANIFEST_FILENAME} inside ${o.artifact}: agents with an http, sftp or local source verify the one inside and will refuse this signature; only a hub release published with this --manifest matches it`,
+  ];
 }

@@ -57,7 +57,7 @@ export interface Sha256Sum {
  * applies to whatever was downloaded: `sha256sum myapp-1.2.3.tar.gz > …` beside a file served as
  * `release.tar.gz` is the seed's own way.
  */
-export function sha256SumFor(text: string, fileName: string, where: string): Sha256Sum {
+export function sha256SumFor(text: string, fileName: string, where: string, nameHint?: string): Sha256Sum {
   const lines = text
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -66,7 +66,13 @@ export function sha256SumFor(text: string, fileName: string, where: string): Sha
     const m = /^([0-9a-fA-F]{64})(?:\s+\*?(.+))?$/.exec(line);
     const tagged = m === null ? /^SHA256 \((.+)\) = ([0-9a-fA-F]{64})$/.exec(line) : null;
     if (m === null && tagged === null)
-      throw new VerificationError(where, `not a sha256sum line: ${line.slice(0, 80)}`);
+      throw new VerificationError(
+        where,
+        // A login or error page served with 200 in its place: said so, not quoted as a bad line.
+        /^(\uFEFF)?<(!doctype|html|\?xml|head|body)\b/i.test(lines[0] ?? "")
+          ? "is an HTML or XML page (a login or error page?), not a sha256sum file"
+          : `not a sha256sum line: ${line.slice(0, 80)}`,
+      );
     const [hex, name] = m === null ? [tagged?.[2], tagged?.[1]] : [m[1], m[2]];
     return { hex: (hex as string).toLowerCase(), name: name?.trim() };
   });
@@ -75,7 +81,17 @@ export function sha256SumFor(text: string, fileName: string, where: string): Sha
   const only = entries.length === 1 ? entries[0] : undefined;
   if (only !== undefined)
     return only.name === undefined ? { sha256: only.hex } : { sha256: only.hex, otherFile: only.name };
-  throw new VerificationError(where, `no sha256 for ${fileName} in the checksum file`);
+  // The names it does list: a release served under another name (a GitHub asset URL ending in
+  // its id) read "no sha256 for 123" with nothing to compare it with.
+  const listed = entries.flatMap((e) => (e.name === undefined ? [] : [baseName(e.name)]));
+  const lists =
+    listed.length === 0
+      ? ""
+      : `; it lists ${listed.slice(0, 5).join(", ")}${listed.length > 5 ? ` and ${listed.length - 5} more` : ""}`;
+  throw new VerificationError(
+    where,
+    `no sha256 for ${fileName} in the checksum file${lists}${nameHint === undefined ? "" : `; ${nameHint}`}`,
+  );
 }
 
 /**

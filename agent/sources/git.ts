@@ -609,6 +609,15 @@ export class GitSource implements ReleaseSource {
             `${where} refused the credentials sent (headers ${headers.join(", ")}): check or renew them (git: ${lastLine})`,
           );
     }
+    // With headers set git follows no redirect (gitEnvironment: the token must not reach another
+    // host), and said only "The requested URL returned error: 302", exit 1, on every run.
+    const redirect = /returned error: (30[1278])\b/.exec(text);
+    if (redirect !== null && Object.keys(this.cfg.headers).length > 0)
+      return BadInputError.single(
+        "ship.toml",
+        key("remote"),
+        `${where} redirects (HTTP ${redirect[1]}), and git follows no redirect while [sources.${this.name}.headers] are set, so the token cannot reach another host: set remote to the URL it redirects to (curl -sI on the remote's URL plus /info/refs?service=git-upload-pack shows it as Location)`,
+      );
     // OpenSSL builds of git say the first, GnuTLS ones (Debian's) the second; then a name mismatch.
     const tls =
       /SSL certificate problem: [^\n]*|server certificate verification failed[^\n]*|SSL: (?:no alternative )?certificate subject name[^\n]*/.exec(

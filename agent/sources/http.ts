@@ -216,7 +216,10 @@ export class HttpSource implements ReleaseSource {
     if (spec.kind === "inline") return { sha256: spec.sha256, from: where };
     if (!/^https?:\/\//.test(spec.location)) {
       const file = spec.location.startsWith("file://") ? fileURLToPath(spec.location) : spec.location;
-      return { ...sha256SumFor(await readChecksumFile(file, where), this.fileName(), file), from: file };
+      return {
+        ...sha256SumFor(await readChecksumFile(file, where), this.fileName(), file, this.fileNameHint()),
+        from: file,
+      };
     }
     // Credentials only travel to the release's own origin, never to a third-party checksum host.
     const sameOrigin = new URL(spec.location).origin === new URL(this.cfg.url).origin;
@@ -231,7 +234,14 @@ export class HttpSource implements ReleaseSource {
       throw notFoundAt(err, this.name, "checksum") ?? refusedAt(err, this.name, this.cfg, "checksum") ?? err;
     });
     const from = redactUrl(spec.location);
-    return { ...sha256SumFor(text, this.fileName(), from), from };
+    return { ...sha256SumFor(text, this.fileName(), from, this.fileNameHint()), from };
+  }
+
+  /** How a checksum file's line is matched to a download whose URL does not end in its name. */
+  private fileNameHint(): string | undefined {
+    return this.cfg.filename === undefined
+      ? `set filename in [sources.${this.name}] to the name the release has there`
+      : undefined;
   }
 
   private fileName(): string {

@@ -70,7 +70,7 @@ export class SftpSource implements ReleaseSource {
       name,
       Installed,
     );
-    this.where = `sftp://${cfg.username}@${cfg.hostname}:${cfg.port}${cfg.remote_path}`;
+    this.where = this.whereOf(cfg.remote_path);
   }
 
   async check(): Promise<UpdateCheck> {
@@ -210,8 +210,10 @@ export class SftpSource implements ReleaseSource {
     return onServer(work, where, this.cfg.username, origin);
   }
 
+  /** A relative path is the login's home directory's (`~/`, as curl writes it): not glued to the port. */
   private whereOf(remote: string): string {
-    return `sftp://${this.cfg.username}@${this.cfg.hostname}:${this.cfg.port}${remote}`;
+    const path = remote.startsWith("/") ? remote : `/~/${remote}`;
+    return `sftp://${this.cfg.username}@${this.cfg.hostname}:${this.cfg.port}${path}`;
   }
 
   /**

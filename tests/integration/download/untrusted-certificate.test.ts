@@ -79,13 +79,14 @@ describe.skipIf(!hasProgram("openssl"))("an https source whose server certificat
     expect(await appText()).toBe("2.0.0\n");
   });
 
-  it("for another host name than the url's: exit 2 naming url", async () => {
+  // The names the certificate is for: what url must say (it read only "not for this host name").
+  it("for another host name than the url's: exit 2 naming url and the names the certificate is for", async () => {
     const cert = await makeTestCert(await mkdtemp(join(root, "ca-")), "DNS:elsewhere.example");
     const url = await serve(cert);
     const refused = await run(url, `ca_file = "${cert.caFile}"\n`);
     expect(refused.code, refused.stdout + refused.stderr).toBe(2);
     expect(refused.stdout).toContain(
-      `web: ${root}/ship.toml sources.web.url: ${url}: the server's certificate is not for this host name (ERR_TLS_CERT_ALTNAME_INVALID); name the server in url as its certificate does`,
+      `web: ${root}/ship.toml sources.web.url: ${url}: the server's certificate is not for this host name (ERR_TLS_CERT_ALTNAME_INVALID): it is for DNS:elsewhere.example; name the server in url as its certificate does`,
     );
     expect(await appText()).toBe("1.0.0\n");
   });

@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DownloadError } from "../../../agent/download/errors.js";
 import { createSource } from "../../../agent/sources/create.js";
 import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
 import { BadInputError } from "../../../shared/errors.js";
@@ -70,7 +69,9 @@ describe.skipIf(!hasProgram("git") || !hasProgram("openssl"))(
       expect((err as Error).message).not.toContain("s3cret");
     });
 
-    it("follows no redirect while headers are configured, so the token never reaches another origin", async () => {
+    // git said only "The requested URL returned error: 302", exit 1 on every run: a retry never
+    // follows it, and nothing said that ship's own rule (no redirect with headers) stopped it.
+    it("follows no redirect while headers are configured, so the token never reaches another origin; the refusal says why, exit 2", async () => {
       const redirector = await startHttpsServer((req, res) => {
         res.writeHead(302, { location: `${server.url}${req.url ?? "/"}` }).end();
       }, cert);
@@ -80,7 +81,10 @@ describe.skipIf(!hasProgram("git") || !hasProgram("openssl"))(
         const err = await source({ Authorization: TOKEN, "X-Api-Key": "s3cret-key" })
           .check()
           .catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(DownloadError);
+        expect(err).toBeInstanceOf(BadInputError);
+        expect((err as Error).message).toBe(
+          `ship.toml sources.app.remote: origin (${redirector.url}/origin.git) redirects (HTTP 302), and git follows no redirect while [sources.app.headers] are set, so the token cannot reach another host: set remote to the URL it redirects to (curl -sI on the remote's URL plus /info/refs?service=git-upload-pack shows it as Location)`,
+        );
         expect(redirector.requests.length).toBeGreaterThan(0);
         expect(server.requests).toEqual([]);
       } finally {

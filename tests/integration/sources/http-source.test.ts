@@ -152,6 +152,43 @@ describe.skipIf(!hasProgram("openssl"))("HttpSource against a real HTTPS server"
     });
   });
 
+  // A release served under a name that is not its own (a GitHub asset URL ending in its id) and a
+  // SHA256SUMS of several files: "no sha256 for 123" named neither what the file lists nor the
+  // seed's `filename` key, which says the release's name there.
+  it("a checksum file with no line for the URL's name lists its names and points to filename, which fixes it", async () => {
+    const v2 = releaseArchive("2.0.0");
+    routes.set("/assets/123", { body: v2 });
+    routes.set("/SHA256SUMS", {
+      body: Buffer.from(`${"0".repeat(64)}  myapp-1.9.0.tar.gz\n${sha(v2)}  myapp-2.0.0.tar.gz\n`),
+    });
+    const config = { url: `${server.url}/assets/123`, checksum: `${server.url}/SHA256SUMS` };
+    const err = await source(config)
+      .fetch(await staging())
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toBe(
+      `${server.url}/SHA256SUMS: no sha256 for 123 in the checksum file; it lists myapp-1.9.0.tar.gz, myapp-2.0.0.tar.gz; set filename in [sources.web] to the name the release has there`,
+    );
+    await expect(
+      source({ ...config, filename: "myapp-2.0.0.tar.gz" }).fetch(await staging()),
+    ).resolves.toMatchObject({ artifactSha256: sha(v2) });
+  });
+
+  // A login page served with 200 where the .sha256 should be: it read "not a sha256sum line:
+  // <!DOCTYPE html>…", as if the file were garbled.
+  it("a checksum URL that answers with an HTML page says it is a page", async () => {
+    routes.set("/app.tar.gz", { body: releaseArchive("1.0.0") });
+    routes.set("/app.tar.gz.sha256", { body: "<!DOCTYPE html>\n<html><body>Sign in</body></html>\n" });
+    const checksum = `${server.url}/app.tar.gz.sha256`;
+    const err = await source({ checksum })
+      .fetch(await staging())
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toBe(
+      `${checksum}: is an HTML or XML page (a login or error page?), not a sha256sum file`,
+    );
+  });
+
   it("a wrong checksum is refused before anything is handed on: staging and downloads are left empty", async () => {
     routes.set("/app.tar.gz", { body: releaseArchive("1.0.0"), etag: '"e"' });
     const src = source({ checksum: `sha256:${"0".repeat(64)}` });

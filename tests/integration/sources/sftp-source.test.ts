@@ -199,6 +199,18 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
     }
   });
 
+  // A relative remote_path is the login's home directory's: the message glued it to the port
+  // ("sftp://deploy@host:22releases/app.tar.gz").
+  it("a relative remote_path not on the server is named under ~/, not glued to the port", async () => {
+    const err = await source({ remote_path: "releases/no-such-release.tar.gz" })
+      .check()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadInputError);
+    expect((err as Error).message).toBe(
+      `ship.toml sources.deploy.remote_path: sftp://${sshd.user}@${sshd.host}:${sshd.port}/~/releases/no-such-release.tar.gz is not on the server (no such file)`,
+    );
+  });
+
   // The seed's myapp-latest.tar.gz as a link to the newest release: once that release is deleted,
   // "not on the server" named a file the operator's `ls` shows.
   it("a remote_path that is a symlink whose release is gone says so (exit 2), in check and fetch", async () => {

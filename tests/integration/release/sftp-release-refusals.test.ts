@@ -1,0 +1,71 @@
+/**
+ * `ship release sftp` against a server that will not take the upload: a `remote_dir` the user may
+ * not write, or one that is a file. ssh2-sftp-client's "_put: Write stream error: Permission denied
+ * /releases/.myapp-1.0.0.tar.gz.partial" ended as "internal error", exit 1 (as if a retry could
+ * help), naming a hidden file the operator never asked for. Real sshd (internal-sftp -P denies the
+ * requests, as a directory the login may not write does even when the tests run as root).
+ */
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
+import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { runRelease } from "./run-cli.js";
+
+describe.skipIf(!hasProgram("sshd"))("ship release sftp: a remote_dir the server refuses", () => {
+  let dir: string;
+  let app: string;
+  const servers: SshdServer[] = [];
+  const sftpArgs = (sshd: SshdServer, remoteDir: string): string[] => [
+    ...["sftp", "1.0.0", "Hotfix", sshd.host, sshd.user, remoteDir],
+    ...["--port", String(sshd.port), "--key", sshd.clientKey.privateKeyFile],
+    ...["--known-hosts", sshd.knownHostsFile, "--app", "myapp", "--out", join(dir, "dist")],
+  ];
+  const where = (sshd: SshdServer, remoteDir: string) =>
+    `sftp://${sshd.user}@${sshd.host}:${sshd.port}${remoteDir}`;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-sftp-release-refused-"));
+    app = join(dir, "myapp");
+    await mkdir(app);
+    await writeFile(join(app, "main.py"), "print('v1')\n");
+    await writeFile(join(app, "update-manifest.yaml"), 'version: "1.0.0"\n');
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a directory the user may not write (or create) is exit 2 naming it, nothing uploaded", async () => {
+    const sshd = await startSshd(join(dir, "sshd-denied"), { sftpDenied: "open,mkdir" });
+    servers.push(sshd);
+    const remote = join(dir, "remote/releases");
+    await mkdir(remote, { recursive: true });
+    const denied = await runRelease(app, ...sftpArgs(sshd, remote));
+    expect(denied.code).toBe(2);
+    expect(denied.err).toBe(
+      `ship release sftp: <remote_dir> ${where(sshd, remote)}: permission denied on the server (the user ${sshd.user} may not write there): Write stream error: Permission denied ${remote}/.myapp-1.0.0.tar.gz.partial\n`,
+    );
+    expect(await readdir(remote)).toEqual([]);
+
+    const missing = join(dir, "remote/not-yet");
+    const cannotCreate = await runRelease(app, ...sftpArgs(sshd, missing));
+    expect(cannotCreate.code).toBe(2);
+    expect(cannotCreate.err).toMatch(
+      `ship release sftp: <remote_dir> ${where(sshd, missing)}: permission denied on the server (the user ${sshd.user} may not write there): `,
+    );
+  });
+
+  it("a remote_dir that is a file on the server is exit 2 saying so, the file untouched", async () => {
+    const sshd = await startSshd(join(dir, "sshd"));
+    servers.push(sshd);
+    const file = join(dir, "remote-file");
+    await writeFile(file, "not a directory\n");
+    const result = await runRelease(app, ...sftpArgs(sshd, file));
+    expect(result.code).toBe(2);
+    expect(result.err).toBe(
+      `ship release sftp: <remote_dir> ${where(sshd, file)} is a file on the server, not a directory\n`,
+    );
+  });
+});
