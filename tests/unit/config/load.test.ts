@@ -347,6 +347,24 @@ describe("loadConfigFile and secrets", () => {
     ]);
   });
 
+  // Read as UTF-8 whatever it held, a Latin-1 `é` became U+FFFD: another app_dir, another password.
+  it("a config that is not UTF-8 is refused naming where; UTF-16 is named; a UTF-8 byte-order mark loads", async () => {
+    const text = '[sources.web]\ntype = "local"\npath = "/srv/rel"\napp_dir = "/srv/caf\u00e9"\n';
+    const latin1 = join(dir, "latin1.toml");
+    await writeFile(latin1, Buffer.from(text, "latin1"));
+    await expect(loadConfigFile(latin1)).rejects.toThrow(
+      `${latin1}:4:20 holds a byte that is not UTF-8 here (a file saved as Latin-1?): save it as UTF-8 (a TOML file is UTF-8)`,
+    );
+    const utf16 = join(dir, "utf16.toml");
+    await writeFile(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]));
+    await expect(loadConfigFile(utf16)).rejects.toThrow(
+      `${utf16}:1:1 is UTF-16 text: save it as UTF-8 (a TOML file is UTF-8)`,
+    );
+    const bom = join(dir, "bom.toml");
+    await writeFile(bom, `\uFEFF${text}`);
+    expect((await loadConfigFile(bom)).config.sources.web?.app_dir).toBe("/srv/caf\u00e9");
+  });
+
   it("a missing file is bad input naming it", async () => {
     await expect(loadConfigFile(join(dir, "nope.toml"))).rejects.toThrow(
       /nope\.toml .*cannot read the config/,
