@@ -6,9 +6,9 @@
  * listening, real WebSocket client.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { HubConnection } from "../../../agent/daemon/hub-connection.js";
-import { memoryLogger } from "../../../shared/log.js";
+import type { HubConnection } from "../../../agent/daemon/hub-connection.js";
 import { freePort } from "../../support/servers/free-port.js";
+import { testHubConnection } from "../../support/test-hub-connection.js";
 import { waitFor } from "../../support/wait-for.js";
 
 type Line = { level: string; msg: string };
@@ -22,20 +22,7 @@ describe("reconnect lines for a hub out of reach", () => {
   it("are INFO for the first four failures in a row, then WARNING, each naming why", async () => {
     const lines: Line[] = [];
     const port = await freePort();
-    connection = new HubConnection({
-      hubUrl: `http://127.0.0.1:${port}`,
-      token: "t",
-      hello: () => ({
-        type: "hello",
-        v: 1,
-        agentId: "a1",
-        hostname: "h",
-        labels: {},
-        agentVersion: "t",
-        apps: [],
-      }),
-      onMessage: () => undefined,
-      log: memoryLogger(lines),
+    connection = testHubConnection(`http://127.0.0.1:${port}`, lines, {
       reconnectBaseMs: 1,
       reconnectMaxMs: 5,
     });
