@@ -149,6 +149,17 @@ describe("malformed configs: every problem, positioned", () => {
     ],
     // Announced and stored, but no --selector KEY=VALUE, labels wave or dashboard filter could name
     // them: the host was left out of every rollout meant for it.
+    // It starts with http://, yet read "must be an http:// or https:// URL": a port typo.
+    [
+      "hub url with a port over 65535",
+      '[hub]\nurl = "http://hub.example:80800"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: has port 80800, over 65535 \(got string "http:\/\/hub\.example:80800"\)$/,
+    ],
+    [
+      "source url with a space in its host",
+      '[sources.s]\ntype = "http"\nurl = "http://releases example/a.tar.gz"\napp_dir = "/a"\n',
+      /^ship\.toml:3:1 sources\.s\.url: is not a valid URL: check the host name and port \(got string/,
+    ],
     [
       "an empty label name",
       '[hub]\nurl = "https://h"\ntoken_file = "/t"\nlabels = { "" = "x" }\n',
