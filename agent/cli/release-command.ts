@@ -2,8 +2,11 @@
  * `ship release ...`: the release helper for CI (the seed's release.sh). Registered by main.ts;
  * the work lives in agent/release/, this file only maps arguments to it and errors to exit codes.
  */
+import { Stats } from "node:fs";
+import { stat } from "node:fs/promises";
 import { Argument, type Command, CommanderError, InvalidArgumentError } from "commander";
 import { BadInputError, ExitCode } from "../../shared/errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import { bumpParts } from "../release/bump.js";
 import type * as actions from "../release/cli-actions.js";
 import { processIo, type ReleaseIo } from "../release/cli-io.js";
@@ -55,6 +58,18 @@ const port = (v: string): number => {
   return n;
 };
 
+/**
+ * `-C DIR` must be a directory: a typo'd one was "internal error: Cannot use simple-git on a
+ * directory that does not exist" (exit 1) for bump and git, "cannot open …/update-manifest.yaml"
+ * for manifest, and keygen made the missing directories and wrote the signing key there.
+ */
+async function checkReleaseDir(dir: string): Promise<void> {
+  const found = await stat(dir).catch((error: unknown) => error);
+  if (found instanceof Stats && found.isDirectory()) return;
+  const why = found instanceof Stats ? "not a directory" : fsErrorText(found);
+  throw BadInputError.single("-C", "", `${dir}: ${why}`);
+}
+
 export function registerReleaseCommand(program: Command, io: ReleaseIo = processIo): void {
   const release = program
     .command("release")
@@ -72,6 +87,7 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
       const cmd = args[args.length - 1] as Command;
       const g = cmd.optsWithGlobals<{ dir: string; json?: boolean }>();
       try {
+        await checkReleaseDir(g.dir);
         const loaded = await import("../release/cli-actions.js");
         await run(...(args.slice(0, -1) as A))({ dir: g.dir, json: g.json === true, io }, loaded);
         process.exitCode = ExitCode.ok;

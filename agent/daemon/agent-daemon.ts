@@ -105,7 +105,7 @@ export class AgentDaemon {
     // whose hub sits behind a private CA's certificate reconnected for ever, "unable to verify".
     const caFile = this.options.config.hub?.ca_file;
     if (caFile !== undefined) this.connection.setCa(await readFile(caFile, "utf8"));
-    warnIfExpiring(this.token, this.options.log);
+    warnIfExpiring(this.token, this.options.log, this.tokenOwner());
     for (const [app, desired] of Object.entries(await this.desired.all())) {
       if (desired.finished !== undefined) continue;
       this.options.log.info("resuming an unfinished instruction", {
@@ -175,7 +175,12 @@ export class AgentDaemon {
           : "the hub refused the token; using the one now in the token file",
       file === undefined ? {} : { file },
     );
-    warnIfExpiring(next, this.options.log);
+    warnIfExpiring(next, this.options.log, this.tokenOwner());
+  }
+
+  private tokenOwner(): { agentId: string; tokenFile?: string } {
+    const tokenFile = this.options.config.hub?.token_file;
+    return { agentId: this.options.agentId, ...(tokenFile === undefined ? {} : { tokenFile }) };
   }
 
   /** A token in `file` other than the configured one, for this agent; undefined when there is none. */

@@ -37,6 +37,9 @@ export interface HubConnectionOptions {
 
 const PROCESS_INSTANCE = randomUUID();
 
+/** Failed connects in a row said at INFO (a hub restart); those after are WARNING. */
+const QUIET_FAILURES = 4;
+
 /**
  * Why the upgrade was answered with a status: a 404 is a wrong path in `[hub] url` (a proxy prefix),
  * not a refusal; 401/403 are the hub refusing the token, 409 another live connection of this agent id,
@@ -300,6 +303,10 @@ export class HubConnection {
           `hub connection ${why}: another connection with this agent's id took over; two hosts (or two ship agents) use one agent id — a cloned /etc/machine-id? Give each its own [hub] agent_id; reconnecting`,
           data,
         );
+      // A hub away for a restart fails a reconnect or two; one still out of reach after that (down,
+      // a wrong host or port, a certificate not trusted) is said at WARNING: at INFO the agent went
+      // on failing for ever without a line under `level = "WARNING"` or `journalctl -p warning`.
+      else if (this.attempt > QUIET_FAILURES) log.warn(`hub connection ${why}; reconnecting`, data);
       else log.info(`hub connection ${why}; reconnecting`, data);
       const retry = () => {
         if (!this.stopped) this.retryTimer = setTimeout(() => this.connect(), delay);

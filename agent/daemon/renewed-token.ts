@@ -44,14 +44,23 @@ export async function pickToken(
 }
 
 /** Says loudly when the token has expired or will soon: the hub then refuses this agent. */
-export function warnIfExpiring(token: string, log: Logger, now = Date.now()): void {
+export function warnIfExpiring(
+  token: string,
+  log: Logger,
+  /** Who this agent is and where its token goes, for the way out (the command and the file). */
+  agent: { agentId: string; tokenFile?: string },
+  now = Date.now(),
+): void {
   const exp = tokenClaims(token).exp;
   if (exp === undefined) return;
   const left = exp * 1000 - now;
   const at = new Date(exp * 1000).toISOString();
+  // The way out in full: it said only "ship-hub token create --role agent", without the --agent the
+  // command requires, nor where the agent looks for the new token, nor that no restart is needed.
+  const into = agent.tokenFile === undefined ? "[hub] token_file" : agent.tokenFile;
   if (left <= 0)
     log.error(
-      "the hub token has expired: the hub will refuse this agent; issue a new one with ship-hub token create --role agent",
+      `the hub token expired at ${at}: the hub refuses this agent; on the hub run ship-hub token create --role agent --agent ${agent.agentId} and write the token to ${into} (the agent takes it at its next reconnect, no restart needed)`,
       { expired: at },
     );
   else if (left < 7 * DAY_MS)

@@ -9,8 +9,29 @@ import { BadInputError } from "../errors.js";
 const blank = (value: unknown): boolean =>
   typeof value === "string" ? value.trim() === "" : Array.isArray(value) && value.some(blank);
 
-/** The first flag or argument of `command` given on the command line as an empty string. */
+/**
+ * The first flag or argument of `command` given on the command line as an empty string. Its parent
+ * commands' flags count too: `ship --config "" agent` read "ship:  cannot read the config" and
+ * `ship release -C "" bump` " is not a git work tree", naming nothing.
+ */
 export function emptyValueProblem(command: Command): BadInputError | undefined {
+  for (let at: Command | null = command; at !== null; at = at.parent) {
+    const problem = emptyOption(at);
+    if (problem !== undefined) return problem;
+  }
+  const args = command.registeredArguments;
+  for (const [i, value] of command.processedArgs.entries()) {
+    if (blank(value))
+      return BadInputError.single(
+        `<${args[i]?.name() ?? `argument ${i + 1}`}>`,
+        "",
+        "is empty: give it a value",
+      );
+  }
+  return undefined;
+}
+
+function emptyOption(command: Command): BadInputError | undefined {
   for (const option of command.options) {
     const key = option.attributeName();
     if (command.getOptionValueSource(key) !== "cli") continue;
@@ -20,15 +41,6 @@ export function emptyValueProblem(command: Command): BadInputError | undefined {
         option.long ?? option.flags,
         "",
         Array.isArray(value) ? "has an empty value: give each a value" : "is empty: give it a value",
-      );
-  }
-  const args = command.registeredArguments;
-  for (const [i, value] of command.processedArgs.entries()) {
-    if (blank(value))
-      return BadInputError.single(
-        `<${args[i]?.name() ?? `argument ${i + 1}`}>`,
-        "",
-        "is empty: give it a value",
       );
   }
   return undefined;

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { lstatSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -84,10 +85,10 @@ const CONFIG_ROLE = "sources and [trust] keys of their own, and so code that shi
  * points at) are readable by other users.
  */
 export async function loadConfigFile(path: string): Promise<LoadedConfig> {
-  let text: string;
+  let bytes: Buffer;
   let mode: number;
   try {
-    text = await readFile(path, "utf8");
+    bytes = await readFile(path);
     mode = (await stat(path)).mode;
   } catch (e) {
     throw BadInputError.single(path, "", `cannot read the config: ${fsErrorText(e)}`);
@@ -101,10 +102,33 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
       "",
       unsafe.startsWith(`${path} `) ? unsafe.slice(path.length + 1) : unsafe,
     );
+  const text = configText(bytes, path);
   const loaded = parseConfigText(text, path);
   const config = resolveConfigPaths(loaded.config, dirname(resolve(path)));
   const exposure = await secretExposureWarnings(config, path, mode, scanTomlKeys(text));
   return { config, warnings: [...loaded.warnings, ...exposure] };
+}
+
+/**
+ * ship.toml is UTF-8 text (TOML says so). Read as UTF-8 whatever it held, a Latin-1 `é` in an
+ * `app_dir`, a path or a header's password became U+FFFD without a word: ship used another
+ * directory, sent another password. A UTF-16 file (as some Windows editors save) read as "TOML:
+ * illegal character in key". Both are refused, naming where.
+ */
+function configText(bytes: Buffer, file: string): string {
+  const refuse = (message: string, line = 1, column = 1) =>
+    new BadInputError([{ file, line, column, path: "", message, severity: "error" }]);
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
+    throw refuse("is UTF-16 text: save it as UTF-8 (a TOML file is UTF-8)");
+  const text = bytes.toString("utf8");
+  if (isUtf8(bytes)) return text;
+  // The first character the decoder replaced is where the first byte that is not UTF-8 stood.
+  const before = text.slice(0, text.indexOf("\uFFFD")).replace(/^\uFEFF/, "");
+  throw refuse(
+    "holds a byte that is not UTF-8 here (a file saved as Latin-1?): save it as UTF-8 (a TOML file is UTF-8)",
+    before.split("\n").length,
+    before.length - before.lastIndexOf("\n"),
+  );
 }
 
 /**

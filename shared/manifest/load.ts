@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { readFile } from "node:fs/promises";
 import { type Document, isMap, isScalar, LineCounter, parseDocument, type YAMLError } from "yaml";
 import { BadInputError, type Issue } from "../errors.js";
@@ -113,11 +114,29 @@ export function parseManifestText(text: string, file: string, limits?: ManifestL
 
 /** Reads and parses a manifest file; a missing or unreadable file is bad input too (exit 2). */
 export async function loadManifestFile(path: string): Promise<LoadedManifest> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, "utf8");
+    bytes = await readFile(path);
   } catch (e) {
     throw BadInputError.single(path, "", `cannot read the manifest: ${fsErrorText(e)}`);
   }
-  return parseManifestText(text, path);
+  return parseManifestText(manifestText(bytes, path), path);
+}
+
+/**
+ * A manifest is YAML text. `ship --test-manifest myapp-2.0.0.tar.gz` (the release for its manifest)
+ * said "YAML: Comments must be separated from other tokens…", and another binary file gave one
+ * YAML error per token, hundreds of lines of its bytes: one line says what the file is instead.
+ */
+function manifestText(bytes: Buffer, file: string): string {
+  const notText = (what: string) =>
+    BadInputError.single(
+      file,
+      "",
+      `${what}, not an update manifest (YAML text, update-manifest.yaml at a release's root)`,
+    );
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) throw notText("is a gzip file (a release archive?)");
+  if (bytes.subarray(257, 262).toString("latin1") === "ustar") throw notText("is a tar archive (a release?)");
+  if (!isUtf8(bytes) || bytes.includes(0)) throw notText("is not UTF-8 text (a binary file?)");
+  return bytes.toString("utf8");
 }

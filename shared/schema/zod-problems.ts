@@ -139,7 +139,7 @@ function describe(flat: FlatIssue, data: unknown, options: DescribeOptions): str
       return bound(issue, issue.maximum, input, false);
     case "invalid_format":
       // Every URL ship takes is http(s): shared/schema/http-url.ts.
-      if (issue.format === "url") return `must be an http:// or https:// URL (got ${describeValue(input)})`;
+      if (issue.format === "url") return urlProblem(input);
       if (issue.format === "regex") return `must match ${issue.pattern ?? "the expected pattern"}`;
       return `must be a valid ${issue.format}`;
     case "not_multiple_of":
@@ -267,4 +267,18 @@ export function requestProblems<S extends z.ZodType>(
       at: "value",
     });
   return { problems };
+}
+
+/**
+ * Why a value is not an http(s) URL. One that starts with http:// was told "must be an http:// or
+ * https:// URL" all the same, for a port typo (`http://hub:80800`) or a space inside it, and
+ * operators looked for what was wrong with the scheme.
+ */
+function urlProblem(input: unknown): string {
+  const given = describeValue(input);
+  const text = typeof input === "string" ? input.trim() : "";
+  if (!/^https?:\/\//i.test(text)) return `must be an http:// or https:// URL (got ${given})`;
+  const port = /^https?:\/\/[^/?#]*:(\d+)(?:[/?#]|$)/i.exec(text)?.[1];
+  if (port !== undefined && Number(port) > 65535) return `has port ${port}, over 65535 (got ${given})`;
+  return `is not a valid URL: check the host name and port (got ${given})`;
 }

@@ -269,9 +269,41 @@ describe("ship refuses an empty flag value (real CLI)", () => {
     [["--config", ""], "ship: --config is empty: give it a value"],
     [["agent", "--config", ""], "ship: --config is empty: give it a value"],
     [["release", "sign", "", "--key", "k"], "ship: <artifact> is empty: give it a value"],
+    // A flag of the command above the one that runs: it named nothing ("ship:  cannot read the
+    // config", "ship release bump:  is not a git work tree").
+    [["--config", "", "agent"], "ship: --config is empty: give it a value"],
+    [["release", "-C", "", "bump", "patch"], "ship: --dir is empty: give it a value"],
   ])("ship %j too", async (args, message) => {
     const run = await runShip(args, { cwd: app.root });
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toBe(message);
+  });
+});
+
+// `ship release -C DIR` naming no directory (a typo, an unset CI variable with a suffix): bump and
+// git said "internal error: Cannot use simple-git on a directory that does not exist" (exit 1),
+// manifest "cannot open …/update-manifest.yaml", and keygen made the directory and wrote the
+// signing key into it.
+describe("ship release -C a directory that is not there (real CLI)", () => {
+  it.each([
+    [["bump", "patch"]],
+    [["git", "1.0.0", "Fixes"]],
+    [["manifest", "1.0.0"]],
+    [["keygen", "--out", "keys"]],
+    [["http", "1.0.0", "Fixes", "--app", "myapp", "--out", "dist"]],
+  ])("ship release -C missing %j is exit 2 naming -C, and creates nothing", async (args) => {
+    const missing = join(app.root, "chekcout");
+    const run = await runShip(["release", "-C", missing, ...args], { cwd: app.root });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      `ship release ${args[0]}: -C ${missing}: no such file or directory (ENOENT)`,
+    );
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it("a file is not a directory either", async () => {
+    const run = await runShip(["release", "-C", app.config, "manifest", "1.0.0"], { cwd: app.root });
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(`ship release manifest: -C ${app.config}: not a directory`);
   });
 });

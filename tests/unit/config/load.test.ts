@@ -149,6 +149,17 @@ describe("malformed configs: every problem, positioned", () => {
     ],
     // Announced and stored, but no --selector KEY=VALUE, labels wave or dashboard filter could name
     // them: the host was left out of every rollout meant for it.
+    // It starts with http://, yet read "must be an http:// or https:// URL": a port typo.
+    [
+      "hub url with a port over 65535",
+      '[hub]\nurl = "http://hub.example:80800"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: has port 80800, over 65535 \(got string "http:\/\/hub\.example:80800"\)$/,
+    ],
+    [
+      "source url with a space in its host",
+      '[sources.s]\ntype = "http"\nurl = "http://releases example/a.tar.gz"\napp_dir = "/a"\n',
+      /^ship\.toml:3:1 sources\.s\.url: is not a valid URL: check the host name and port \(got string/,
+    ],
     [
       "an empty label name",
       '[hub]\nurl = "https://h"\ntoken_file = "/t"\nlabels = { "" = "x" }\n',
@@ -345,6 +356,24 @@ describe("loadConfigFile and secrets", () => {
       "hub.token_file",
       "sources.s.passphrase_file",
     ]);
+  });
+
+  // Read as UTF-8 whatever it held, a Latin-1 `é` became U+FFFD: another app_dir, another password.
+  it("a config that is not UTF-8 is refused naming where; UTF-16 is named; a UTF-8 byte-order mark loads", async () => {
+    const text = '[sources.web]\ntype = "local"\npath = "/srv/rel"\napp_dir = "/srv/caf\u00e9"\n';
+    const latin1 = join(dir, "latin1.toml");
+    await writeFile(latin1, Buffer.from(text, "latin1"));
+    await expect(loadConfigFile(latin1)).rejects.toThrow(
+      `${latin1}:4:20 holds a byte that is not UTF-8 here (a file saved as Latin-1?): save it as UTF-8 (a TOML file is UTF-8)`,
+    );
+    const utf16 = join(dir, "utf16.toml");
+    await writeFile(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]));
+    await expect(loadConfigFile(utf16)).rejects.toThrow(
+      `${utf16}:1:1 is UTF-16 text: save it as UTF-8 (a TOML file is UTF-8)`,
+    );
+    const bom = join(dir, "bom.toml");
+    await writeFile(bom, `\uFEFF${text}`);
+    expect((await loadConfigFile(bom)).config.sources.web?.app_dir).toBe("/srv/caf\u00e9");
   });
 
   it("a missing file is bad input naming it", async () => {

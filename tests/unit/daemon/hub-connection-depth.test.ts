@@ -6,9 +6,9 @@
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import { HubConnection } from "../../../agent/daemon/hub-connection.js";
-import { memoryLogger } from "../../../shared/log.js";
+import type { HubConnection } from "../../../agent/daemon/hub-connection.js";
 import type { HubMessage } from "../../../shared/protocol/messages.js";
+import { testHubConnection } from "../../support/test-hub-connection.js";
 
 let server: WebSocketServer | undefined;
 let connection: HubConnection | undefined;
@@ -30,21 +30,7 @@ describe("HubConnection: a deeply nested message from the hub", () => {
     const lines: { level: string; msg: string }[] = [];
     const started = Date.now();
     const handled = new Promise<HubMessage>((resolve) => {
-      connection = new HubConnection({
-        hubUrl: `http://127.0.0.1:${port}`,
-        token: "t",
-        hello: () => ({
-          type: "hello",
-          v: 1,
-          agentId: "a1",
-          hostname: "a1",
-          labels: {},
-          agentVersion: "t",
-          apps: [],
-        }),
-        onMessage: resolve,
-        log: memoryLogger(lines),
-      });
+      connection = testHubConnection(`http://127.0.0.1:${port}`, lines, { onMessage: resolve });
       connection.start();
     });
     expect(await handled).toEqual({ type: "check_now", v: 1 });

@@ -9,7 +9,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { pickToken } from "../../../agent/daemon/renewed-token.js";
+import { pickToken, warnIfExpiring } from "../../../agent/daemon/renewed-token.js";
+import { memoryLogger } from "../../../shared/log.js";
 
 const NOW = Date.UTC(2026, 5, 1) / 1000;
 const jwt = (claims: { sub?: string; iat?: number; exp?: number }) =>
@@ -55,5 +56,26 @@ describe("pickToken", () => {
     const other = jwt({ sub: "web-2", iat: NOW, exp: NOW + 999 });
     expect(await pick(other, configured)).toBe(configured);
     expect(await pick("not a token", configured)).toBe(configured);
+  });
+});
+
+describe("warnIfExpiring", () => {
+  it("an expired token: the command with this agent's id, and the file the agent reads the new one from", () => {
+    const lines: { level: string; msg: string }[] = [];
+    const token = jwt({ sub: "web-1", exp: NOW - 60 });
+    warnIfExpiring(
+      token,
+      memoryLogger(lines),
+      { agentId: "web-1", tokenFile: "/etc/ship/hub.token" },
+      NOW * 1000,
+    );
+    // It said "issue a new one with ship-hub token create --role agent": no --agent (which the
+    // command requires), no file, and not that the agent takes it without a restart.
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: "error",
+        msg: `the hub token expired at ${new Date((NOW - 60) * 1000).toISOString()}: the hub refuses this agent; on the hub run ship-hub token create --role agent --agent web-1 and write the token to /etc/ship/hub.token (the agent takes it at its next reconnect, no restart needed)`,
+      }),
+    ]);
   });
 });
