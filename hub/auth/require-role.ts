@@ -1,7 +1,17 @@
 import type { NextFunction, Request, Response } from "express";
-import { AuthError } from "../errors.js";
+import { AuthError, HubRequestError } from "../errors.js";
 import type { Role } from "../store/store.js";
+import { HeldPerToken } from "./held-per-token.js";
 import { bearerToken, type Principal, type TokenService } from "./tokens.js";
+
+/**
+ * JSON bodies one token may have under way at once. The hub holds each body in memory as it
+ * arrives (up to 2 MB) for as long as its client keeps sending, a byte a minute included: one CI
+ * token (on every build host) sent 300 bodies short of their last byte and the hub held 460 MB; a
+ * few thousand would take all its memory. CI publishes one release at a time, operators act one
+ * request at a time.
+ */
+export const MAX_BODIES_PER_TOKEN = 20;
 
 /** The verified caller of the current request, set by requireRole. */
 export function principalOf(res: Response): Principal {
@@ -22,6 +32,7 @@ export function actorOf(res: Response): string {
  * 401 anyway; many at once would hold its event loop. The route's requireRole then checks the role.
  */
 export function authenticateBody(tokens: TokenService) {
+  const bodies = new HeldPerToken(MAX_BODIES_PER_TOKEN);
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const hasBody =
       Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
@@ -41,6 +52,17 @@ export function authenticateBody(tokens: TokenService) {
     // token on a build host made the hub parse bodies it then refused.
     const roles = bodyRoutes.find((r) => r.method === req.method && r.path.test(req.path))?.roles;
     if (roles !== undefined && !roles.includes(principal.role)) throw roleRefusal(req, principal.role, roles);
+    const give = bodies.take(principal.issuedJti);
+    if (give === undefined) {
+      res.setHeader("Retry-After", "10");
+      // The body is not read: the connection cannot carry another request after it.
+      res.setHeader("Connection", "close");
+      throw new HubRequestError(
+        429,
+        `this token has ${bodies.max} request bodies under way already (at most ${bodies.max}); finish or close one, or use another token`,
+      );
+    }
+    res.once("close", give);
     res.locals.principal = principal;
     next();
   };
