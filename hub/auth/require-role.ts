@@ -5,13 +5,50 @@ import { HeldPerToken } from "./held-per-token.js";
 import { bearerToken, type Principal, type TokenService } from "./tokens.js";
 
 /**
- * JSON bodies one token may have under way at once. The hub holds each body in memory as it
- * arrives (up to 2 MB) for as long as its client keeps sending, a byte a minute included: one CI
- * token (on every build host) sent 300 bodies short of their last byte and the hub held 460 MB; a
- * few thousand would take all its memory. CI publishes one release at a time, operators act one
- * request at a time.
+ * Requests one token may have under way at once on a hub (event streams and artifact transfers
+ * are counted by their own bounds instead). The hub holds each request's body as it arrives (up to
+ * 2 MB), and each answer until its client reads it, for as long as the client likes: one CI token
+ * (on every build host) sent 300 bodies short of their last byte and the hub held 460 MB; one
+ * operator token asked for 200 pages of releases (4 MiB each) and read none, and the hub took
+ * 980 MB while /healthz waited 21 s. CI publishes one release at a time; the dashboard and the CLI
+ * send a request or two at a time.
  */
-export const MAX_BODIES_PER_TOKEN = 20;
+export const MAX_REQUESTS_PER_TOKEN = 20;
+
+/** Each hub's count of requests under way, per token issued (a TokenService is one hub's). */
+const underWay = new WeakMap<TokenService, HeldPerToken>();
+
+/**
+ * Counts this request against its token until its answer closes; 429 when the token has
+ * MAX_REQUESTS_PER_TOKEN under way already.
+ */
+function holdRequest(tokens: TokenService, principal: Principal, req: Request, res: Response): void {
+  let held = underWay.get(tokens);
+  if (held === undefined) {
+    held = new HeldPerToken(MAX_REQUESTS_PER_TOKEN);
+    underWay.set(tokens, held);
+  }
+  const give = held.take(principal.issuedJti);
+  if (give === undefined) {
+    res.setHeader("Retry-After", "10");
+    // A body not read yet (an upload, a JSON body): the connection cannot carry another request.
+    if (!req.complete) res.setHeader("Connection", "close");
+    throw new HubRequestError(
+      429,
+      `this token has ${held.max} requests under way already (at most ${held.max}); finish or close one, or use another token`,
+    );
+  }
+  res.locals.giveRequestBack = give;
+  res.once("close", give);
+}
+
+/**
+ * For a request that lasts as long as its client likes and has a bound of its own per token (an
+ * event stream, an artifact transfer): no longer counted among the token's requests under way.
+ */
+export function countedElsewhere(res: Response): void {
+  (res.locals.giveRequestBack as (() => void) | undefined)?.();
+}
 
 /** The verified caller of the current request, set by requireRole. */
 export function principalOf(res: Response): Principal {
@@ -32,7 +69,6 @@ export function actorOf(res: Response): string {
  * 401 anyway; many at once would hold its event loop. The route's requireRole then checks the role.
  */
 export function authenticateBody(tokens: TokenService) {
-  const bodies = new HeldPerToken(MAX_BODIES_PER_TOKEN);
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const hasBody =
       Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
@@ -52,17 +88,7 @@ export function authenticateBody(tokens: TokenService) {
     // token on a build host made the hub parse bodies it then refused.
     const roles = bodyRoutes.find((r) => r.method === req.method && r.path.test(req.path))?.roles;
     if (roles !== undefined && !roles.includes(principal.role)) throw roleRefusal(req, principal.role, roles);
-    const give = bodies.take(principal.issuedJti);
-    if (give === undefined) {
-      res.setHeader("Retry-After", "10");
-      // The body is not read: the connection cannot carry another request after it.
-      res.setHeader("Connection", "close");
-      throw new HubRequestError(
-        429,
-        `this token has ${bodies.max} request bodies under way already (at most ${bodies.max}); finish or close one, or use another token`,
-      );
-    }
-    res.once("close", give);
+    holdRequest(tokens, principal, req, res);
     res.locals.principal = principal;
     next();
   };
@@ -102,6 +128,8 @@ export function requireRole(tokens: TokenService, ...roles: Role[]) {
     if (verified !== undefined) await tokens.stillInForce(verified);
     const principal = verified ?? (await tokens.verify(token as string));
     if (!roles.includes(principal.role)) throw roleRefusal(req, principal.role, roles);
+    // A request with a body was counted before its body was read.
+    if (verified === undefined) holdRequest(tokens, principal, req, res);
     res.locals.principal = principal;
     next();
   };
