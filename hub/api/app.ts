@@ -6,7 +6,7 @@ import {
   nestsDeeperThan,
   tooDeepMessage,
 } from "../../shared/json-depth.js";
-import { authenticateBody } from "../auth/require-role.js";
+import { authenticateBody, closeAfterAnswer, sendsBody } from "../auth/require-role.js";
 import { EventStream } from "../dashboard/event-stream.js";
 import { dashboardRoutes } from "../dashboard/router.js";
 import { HubRequestError } from "../errors.js";
@@ -44,9 +44,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
   // A body that is not JSON is refused by its content-type, not read as "no body" (a curl without
   // -H content-type got "body: is required" for the body it sent).
   app.use(API_PREFIX, (req, _res, next) => {
-    const hasBody =
-      Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
-    if (!hasBody || req.is("application/json")) return next();
+    if (!sendsBody(req) || req.is("application/json")) return next();
     const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim() || "none";
     next(
       new HubRequestError(
@@ -119,6 +117,8 @@ function errorHandler(deps: ApiDeps) {
       res.destroy();
       return;
     }
+    // Refused before its body was read (no token, a wrong role, a wrong content-type …).
+    closeAfterAnswer(req, res);
     if (status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="ship-hub"');
     if (status === 503) res.setHeader("Retry-After", String(UNAVAILABLE_RETRY_SECONDS));
     res.status(status).json({ error: message });

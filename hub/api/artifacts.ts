@@ -2,7 +2,7 @@ import { pipeline } from "node:stream/promises";
 import { type Request, type Response, Router } from "express";
 import { HeldPerToken } from "../auth/held-per-token.js";
 import { budgetsPer } from "../auth/minute-budget.js";
-import { actorOf, principalOf, requireRole } from "../auth/require-role.js";
+import { actorOf, countedElsewhere, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import { type DeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
 import { ArtifactEmpty, ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
@@ -142,6 +142,7 @@ function holdTransfer(held: HeldPerToken, res: Response, what: "downloads" | "up
     );
   }
   res.once("close", give);
+  countedElsewhere(res);
 }
 
 /**

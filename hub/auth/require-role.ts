@@ -1,7 +1,67 @@
 import type { NextFunction, Request, Response } from "express";
-import { AuthError } from "../errors.js";
+import { AuthError, HubRequestError } from "../errors.js";
 import type { Role } from "../store/store.js";
+import { HeldPerToken } from "./held-per-token.js";
 import { bearerToken, type Principal, type TokenService } from "./tokens.js";
+
+/**
+ * Requests one token may have under way at once on a hub (event streams and artifact transfers
+ * are counted by their own bounds instead). The hub holds each request's body as it arrives (up to
+ * 2 MB), and each answer until its client reads it, for as long as the client likes: one CI token
+ * (on every build host) sent 300 bodies short of their last byte and the hub held 460 MB; one
+ * operator token asked for 200 pages of releases (4 MiB each) and read none, and the hub took
+ * 980 MB while /healthz waited 21 s. CI publishes one release at a time; the dashboard and the CLI
+ * send a request or two at a time.
+ */
+export const MAX_REQUESTS_PER_TOKEN = 20;
+
+/** Each hub's count of requests under way, per token issued (a TokenService is one hub's). */
+const underWay = new WeakMap<TokenService, HeldPerToken>();
+
+/**
+ * Counts this request against its token until its answer closes; 429 when the token has
+ * MAX_REQUESTS_PER_TOKEN under way already.
+ */
+function holdRequest(tokens: TokenService, principal: Principal, res: Response): void {
+  let held = underWay.get(tokens);
+  if (held === undefined) {
+    held = new HeldPerToken(MAX_REQUESTS_PER_TOKEN);
+    underWay.set(tokens, held);
+  }
+  const give = held.take(principal.issuedJti);
+  if (give === undefined) {
+    res.setHeader("Retry-After", "10");
+    throw new HubRequestError(
+      429,
+      `this token has ${held.max} requests under way already (at most ${held.max}); finish or close one, or use another token`,
+    );
+  }
+  res.locals.giveRequestBack = give;
+  res.once("close", give);
+}
+
+/**
+ * For a request that lasts as long as its client likes and has a bound of its own per token (an
+ * event stream, an artifact transfer): no longer counted among the token's requests under way.
+ */
+export function countedElsewhere(res: Response): void {
+  (res.locals.giveRequestBack as (() => void) | undefined)?.();
+}
+
+/** Whether the request comes with a body (declared by its length, or chunked). */
+export function sendsBody(req: Request): boolean {
+  return Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+}
+
+/**
+ * A request refused before its body was read: the connection is closed after the answer. Kept
+ * open, node reads and drops the rest of the body to make way for the next request, so a client
+ * without a token that sent an endless body had the hub read it at full speed (130 MB/s on
+ * loopback, /healthz up to 0.4 s with four of them) for as long as it liked.
+ */
+export function closeAfterAnswer(req: Request, res: Response): void {
+  if (sendsBody(req) && !req.complete && !res.headersSent) res.setHeader("Connection", "close");
+}
 
 /** The verified caller of the current request, set by requireRole. */
 export function principalOf(res: Response): Principal {
@@ -23,9 +83,7 @@ export function actorOf(res: Response): string {
  */
 export function authenticateBody(tokens: TokenService) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const hasBody =
-      Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
-    if (!hasBody) return next();
+    if (!sendsBody(req)) return next();
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new AuthError(401, "missing bearer token");
     const principal = await tokens.verify(token);
@@ -41,6 +99,7 @@ export function authenticateBody(tokens: TokenService) {
     // token on a build host made the hub parse bodies it then refused.
     const roles = bodyRoutes.find((r) => r.method === req.method && r.path.test(req.path))?.roles;
     if (roles !== undefined && !roles.includes(principal.role)) throw roleRefusal(req, principal.role, roles);
+    holdRequest(tokens, principal, res);
     res.locals.principal = principal;
     next();
   };
@@ -80,6 +139,8 @@ export function requireRole(tokens: TokenService, ...roles: Role[]) {
     if (verified !== undefined) await tokens.stillInForce(verified);
     const principal = verified ?? (await tokens.verify(token as string));
     if (!roles.includes(principal.role)) throw roleRefusal(req, principal.role, roles);
+    // A request with a body was counted before its body was read.
+    if (verified === undefined) holdRequest(tokens, principal, res);
     res.locals.principal = principal;
     next();
   };

@@ -1,7 +1,7 @@
 import { type Request, type Response, Router } from "express";
 import type { ApiDeps } from "../api/deps.js";
 import { HeldPerToken } from "../auth/held-per-token.js";
-import { principalOf, requireRole } from "../auth/require-role.js";
+import { countedElsewhere, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import type { AsyncStore, EventCursor } from "../store/async-store.js";
 
@@ -141,6 +141,7 @@ export class EventStream {
           429,
           `this token holds ${this.perToken.count(jti)} event streams already (at most ${MAX_STREAMS_PER_TOKEN}); close one, or use another token`,
         );
+      countedElsewhere(res);
       let counted = true;
       req.on("close", () => {
         counted = false;

@@ -157,6 +157,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   // once a minute with a count, not once per agent and attempt.
   const renewalErrors = new OnceAMinuteLog(log, "could not renew an agent token", now);
   const checkErrors = new OnceAMinuteLog(log, "could not check an agent's token", now);
+  const presenceErrors = new OnceAMinuteLog(log, "could not check where an agent is connected", now);
   // Per agent, not per connection: a reconnect (cheap for whoever holds the token) must not bring
   // a fresh allowance.
   const reportBudgetOf = budgetsPer(options.maxReportsPerMinute, now);
@@ -245,7 +246,9 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       );
       if (elsewhere !== undefined) return refused(409, elsewhere);
     } catch (error) {
-      log.error("could not check where an agent is connected", { error: String(error) });
+      // Once a minute with a count, as the token check: each agent reconnecting every few seconds
+      // while the store refused this read wrote a line per attempt.
+      presenceErrors.record(principal.agentId, String(error));
       return refuse(
         socket,
         503,
@@ -535,6 +538,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       clearInterval(pinger);
       renewalErrors.close();
       checkErrors.close();
+      presenceErrors.close();
       // Nothing more is written: queued messages are dropped (reports were not acked, agents resend
       // them) and, on one hub, agents are marked offline at the next start; in a cluster the
       // other hubs release them once this hub's heartbeat stops.

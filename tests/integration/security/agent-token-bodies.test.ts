@@ -5,6 +5,7 @@
  * the end. Now it is 403 before a byte of the body is read. Real hub (in process), real HTTP.
  */
 import { request } from "node:http";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestHub, type TestHub } from "../hub/support.js";
 
@@ -96,5 +97,42 @@ describe("a request body sent with an agent token", () => {
     // Read and validated: the answer is about the body (no such release), not the token.
     expect(res.status).not.toBe(401);
     expect(res.status).not.toBe(403);
+  });
+
+  it("a body refused before it is read is not read after the answer either: the hub closes the connection", async () => {
+    const { port } = new URL(hub.hub.url);
+    const agent = await hub.agentToken("web-2");
+    const cases: [string, string, number][] = [
+      // No token (authenticateBody), and an upload without one (artifacts take their body raw).
+      ["POST /api/v1/releases", "", 401],
+      ["PUT /api/v1/artifacts", "", 401],
+      ["POST /api/v1/rollouts", `Authorization: Bearer ${agent}\r\n`, 403],
+      ["PUT /api/v1/artifacts", `Authorization: Bearer ${hub.operator}\r\n`, 403],
+      // A body that is not JSON, from a token that may send one.
+      ["POST /api/v1/rollouts", `Authorization: Bearer ${hub.operator}\r\nContent-Type: text/plain\r\n`, 415],
+    ];
+    for (const [line, headers, status] of cases) {
+      const socket = connect(Number(port), "127.0.0.1");
+      socket.on("error", () => {});
+      let answer = "";
+      socket.on("data", (chunk: Buffer) => {
+        answer += chunk.toString();
+      });
+      const closed = new Promise<boolean>((resolve) => {
+        socket.once("close", () => resolve(true));
+        setTimeout(() => resolve(false), 3000).unref();
+      });
+      // A body without end: kept open, the hub read it for as long as the client sent it.
+      socket.write(`${line} HTTP/1.1\r\nHost: hub\r\n${headers}Transfer-Encoding: chunked\r\n\r\n`);
+      const chunk = `10000\r\n${"a".repeat(0x10000)}\r\n`;
+      const pump = setInterval(() => {
+        if (!socket.destroyed) socket.write(chunk);
+      }, 5);
+      const wasClosed = await closed;
+      clearInterval(pump);
+      socket.destroy();
+      expect(answer, line).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(wasClosed, `${line} (${status}): connection still open, the hub reading the body`).toBe(true);
+    }
   });
 });
