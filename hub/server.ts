@@ -9,6 +9,7 @@ import { LiveSessions } from "./auth/live-sessions.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
 import { ClusterClock, monotonicNow } from "./cluster/clock.js";
+import { leaveCluster } from "./cluster/leave.js";
 import { clusterPresenceCheck } from "./cluster/presence.js";
 import { checkClusterSecret, secretSource } from "./cluster/shared-secret.js";
 import { startClusterWakeup } from "./cluster/wakeup.js";
@@ -475,13 +476,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
           server.closeAllConnections();
         });
         // Its agents are not left online for the others to release after the hub timeout.
-        if (cluster)
-          await cluster
-            .retireHub(hubId, time())
-            .catch((error: unknown) =>
-              log.warn("releasing this hub's agents failed", { error: String(error) }),
-            );
-        await store.close();
+        if (cluster) await leaveCluster(cluster, hubId, time(), log);
+        else await store.close();
         log.info("hub stopped");
       })();
       return closing;

@@ -24,6 +24,8 @@ export interface PostgresStoreOptions {
 }
 
 export interface PostgresStore extends AsyncStore {
+  /** `waitSeconds`: how long queries still running may finish (default 5); 0 ends them now. */
+  close(waitSeconds?: number): Promise<void>;
   /** Deletes chunks of uploads that never finished (a hub died mid-upload) older than `before`. */
   sweepAbandonedUploads(before: number): Promise<number>;
   /**
@@ -166,7 +168,7 @@ export async function openPostgresStore(
   return {
     ...core.ops,
     tx: (fn) => core.tx(fn),
-    close: () => sql.end({ timeout: 5 }),
+    close: (waitSeconds = 5) => sql.end({ timeout: waitSeconds }),
     writeArtifact: (body, upload) => core.writeArtifact(body, upload),
     getArtifactInfo: (sha256) => core.getArtifactInfo(sha256),
     readArtifact: (sha256, range) => core.readArtifact(sha256, range),
