@@ -513,9 +513,14 @@ export function postgresOps(db: Db): StoreOps {
       // One statement, releasing the agents of exactly the rows it deletes: a heartbeat that
       // commits meanwhile keeps its row (the DELETE re-checks it) and so its hub's agents. Two
       // statements released those agents and then kept the row, so the hub never learnt it.
-      // Agents naming a hub with no row at all (deleted before) are released too.
-      const rows = await db`WITH dead AS (DELETE FROM hubs WHERE heartbeat_at < ${before} RETURNING id)
-        UPDATE agents SET online = false WHERE online AND hub_id IS NOT NULL
+      // Agents naming a hub with no row at all (deleted before) are released too. Each is last seen
+      // when its hub last heartbeated (else at the cut-off), as a closing socket marks it: its hello
+      // may be hours old, and its offline timeout would have run out at once.
+      const rows = await db`WITH dead AS (DELETE FROM hubs WHERE heartbeat_at < ${before}
+          RETURNING id, heartbeat_at)
+        UPDATE agents a SET online = false, last_seen = GREATEST(a.last_seen,
+            COALESCE((SELECT d.heartbeat_at FROM dead d WHERE d.id = a.hub_id), ${before}))
+          WHERE online AND hub_id IS NOT NULL
           AND (hub_id IN (SELECT id FROM dead) OR hub_id NOT IN (SELECT id FROM hubs))
         RETURNING id`;
       return rows.map((r) => str(r.id)).sort();
