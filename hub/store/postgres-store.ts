@@ -71,7 +71,7 @@ export interface PostgresStore extends AsyncStore {
     instance: string,
     hubId: string,
     liveForMs: number,
-  ): Promise<{ heldBy: string; hostname: string } | undefined>;
+  ): Promise<{ heldBy: string; hostname: string | undefined } | undefined>;
 }
 
 export interface SecretClaim {
@@ -94,6 +94,9 @@ const RETIRED = 0;
 const MIGRATION_LOCK = 0x5_41_9;
 // Another, for claimSecret: one hub at a time compares and records the cluster's secret.
 const SECRET_LOCK = 0x5_41_a;
+// How long an agent id's first process holds it at the upgrade before its hello (the hub's hello
+// timeout is 30 s): a process that never said hello does not keep its clone out for good.
+const FIRST_CLAIM_MS = 60_000;
 // Chunks fetched per query when streaming an artifact out: memory holds at most this many.
 const CHUNKS_PER_READ = 4;
 
@@ -357,18 +360,40 @@ class PostgresCore {
     instance: string,
     hubId: string,
     liveForMs: number,
-  ): Promise<{ heldBy: string; hostname: string } | undefined> {
+  ): Promise<{ heldBy: string; hostname: string | undefined } | undefined> {
     this.guard.outside("claimInstance");
-    const taken = await this.sql`UPDATE agents SET instance_id = ${instance} WHERE id = ${agentId}
-      AND NOT (online AND instance_id IS NOT NULL AND instance_id <> ${instance}
-        AND hub_id IS NOT NULL AND hub_id <> ${hubId}
-        AND hub_id IN (SELECT id FROM hubs
-          WHERE heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - ${liveForMs}))
-      RETURNING id`;
+    const live = this
+      .sql`SELECT id FROM hubs WHERE heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - ${liveForMs}`;
+    // The process on record: the row's, else the first claim (a hello made the row, the process
+    // was not recorded on it yet). Recorded here, the first claim is dropped.
+    const taken = await this
+      .sql`WITH claim AS (SELECT instance_id FROM agent_first_claims WHERE agent_id = ${agentId}),
+      taken AS (UPDATE agents SET instance_id = ${instance} WHERE id = ${agentId}
+        AND NOT (online AND COALESCE(instance_id, (SELECT instance_id FROM claim), ${instance}) <> ${instance}
+          AND hub_id IS NOT NULL AND hub_id <> ${hubId} AND hub_id IN (${live}))
+        RETURNING id),
+      cleared AS (DELETE FROM agent_first_claims WHERE agent_id IN (SELECT id FROM taken))
+      SELECT id FROM taken`;
     if (taken.length > 0) return undefined;
-    // Not taken: another live process, or an agent never seen (its hello creates the row).
     const [row] = await this.sql`SELECT hub_id, hostname FROM agents WHERE id = ${agentId}`;
-    return row === undefined ? undefined : { heldBy: str(row.hub_id), hostname: str(row.hostname) };
+    if (row !== undefined) return { heldBy: str(row.hub_id), hostname: str(row.hostname) };
+    // Never seen: its hello creates the row. Two processes asking at once (two clones' very first
+    // connections) cannot both be let in: the first claim holds for as long as a hello may take,
+    // on a live hub, against any other process.
+    const [first] = await this.sql`WITH mine AS (
+        INSERT INTO agent_first_claims (agent_id, instance_id, hub_id, at)
+        VALUES (${agentId}, ${instance}, ${hubId}, ${this.sql.unsafe(DB_NOW_MS)})
+        ON CONFLICT (agent_id) DO UPDATE SET instance_id = excluded.instance_id,
+          hub_id = excluded.hub_id, at = excluded.at
+        WHERE agent_first_claims.instance_id = excluded.instance_id
+          OR agent_first_claims.at < excluded.at - ${FIRST_CLAIM_MS}
+          OR agent_first_claims.hub_id NOT IN (${live})
+        RETURNING agent_id)
+      SELECT (SELECT count(*) FROM mine)::int AS taken,
+        (SELECT hub_id FROM agent_first_claims WHERE agent_id = ${agentId}) AS held_by`;
+    return first?.taken === 1 || first?.held_by === null || first?.held_by === undefined
+      ? undefined
+      : { heldBy: str(first.held_by), hostname: undefined };
   }
 
   async sweepAbandonedUploads(before: number): Promise<number> {
