@@ -354,7 +354,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     timers.push(
       every(heartbeatMs, async () => {
         try {
-          const { previous, schema } = await clusterClock.observe(() => cluster.renewHeartbeat(hubId));
+          const { previous, schema } = await clusterClock.observe(() =>
+            cluster.renewHeartbeat(hubId, hubTimeoutMs),
+          );
           // Stopping: a heartbeat in flight found the row retired; its agents are closed anyway.
           if (closing) return;
           const beatAt = elapsed();

@@ -263,4 +263,11 @@ export const postgresMigrations: readonly string[] = [
   CREATE TABLE agent_first_claims (agent_id TEXT PRIMARY KEY, instance_id TEXT NOT NULL,
     hub_id TEXT NOT NULL, at BIGINT NOT NULL);
   `,
+  // Each hub's own cluster_hub_timeout_seconds, written with its heartbeat: another hub counts it
+  // dead only once it is silent past that too. A hub whose heartbeat interval was raised (with its
+  // timeout) during a rolling change was presumed dead by the hubs still on a shorter timeout at
+  // every tick. NULL: written by an older hub.
+  `
+  ALTER TABLE hubs ADD COLUMN timeout_ms BIGINT;
+  `,
 ];

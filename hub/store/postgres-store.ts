@@ -11,7 +11,7 @@ import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
 import type { ArtifactUpload, AsyncStore, StoredArtifactInfo, StoreOps } from "./async-store.js";
 import { beginTx } from "./postgres-begin.js";
 import { postgresMigrations } from "./postgres-migrations.js";
-import { type PgTypes, postgresOps } from "./postgres-ops.js";
+import { DB_NOW_MS, type PgTypes, postgresOps } from "./postgres-ops.js";
 import { num, type Row, str } from "./rows.js";
 import { TxGuard } from "./tx-guard.js";
 import { withTxRetry } from "./tx-retry.js";
@@ -45,7 +45,10 @@ export interface PostgresStore extends AsyncStore {
    * this one started). A retired hub (retireHub) stays retired: a heartbeat still in flight when
    * it stopped writes nothing.
    */
-  renewHeartbeat(hubId: string): Promise<{ at: number; previous: number | undefined; schema: number }>;
+  renewHeartbeat(
+    hubId: string,
+    timeoutMs: number,
+  ): Promise<{ at: number; previous: number | undefined; schema: number }>;
   /**
    * The database's clock (ms since the epoch): what heartbeats are stamped with, so the cut-off
    * for silent hubs (releaseSilentHubs) is taken from it too, not from this hub's clock.
@@ -85,8 +88,6 @@ export type SecretVerdict =
   | { matches: true; replaced: boolean }
   | { matches: false; liveHubs: number; lastHeartbeatAgoMs: number };
 
-/** The database's clock in ms since the epoch, as SQL: heartbeats are stamped and compared with it. */
-const DB_NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 // A retired hub's row (retireHub): it counts as silent, and a late heartbeat does not revive it.
 const RETIRED = 0;
 
@@ -177,7 +178,7 @@ export async function openPostgresStore(
     readArtifact: (sha256, range) => core.readArtifact(sha256, range),
     sweepAbandonedUploads: (before) => core.sweepAbandonedUploads(before),
     claimSecret: (fingerprint, claim) => core.claimSecret(fingerprint, claim),
-    renewHeartbeat: (hubId) => core.renewHeartbeat(hubId),
+    renewHeartbeat: (hubId, timeoutMs) => core.renewHeartbeat(hubId, timeoutMs),
     clock: () => core.clock(),
     schemaKnown: postgresMigrations.length,
     retireHub: (hubId, at) => core.retireHub(hubId, at),
@@ -304,7 +305,7 @@ class PostgresCore {
           if (differs) {
             const [live] =
               await t`SELECT count(*)::int AS n, ${t.unsafe(DB_NOW_MS)} - max(heartbeat_at) AS ago
-              FROM hubs WHERE heartbeat_at >= ${t.unsafe(DB_NOW_MS)} - ${claim.liveForMs}
+              FROM hubs WHERE heartbeat_at >= ${t.unsafe(DB_NOW_MS)} - GREATEST(${claim.liveForMs}, COALESCE(timeout_ms, 0))
                 AND id <> ${claim.hubId ?? ""}`;
             const liveHubs = num(live?.n);
             if (liveHubs > 0) return { matches: false, liveHubs, lastHeartbeatAgoMs: num(live?.ago) };
@@ -315,20 +316,24 @@ class PostgresCore {
               VALUES (true, ${fingerprint}, ${claim.hubId}, ${claim.at})
               ON CONFLICT (one) DO UPDATE SET fingerprint = excluded.fingerprint,
                 hub_id = excluded.hub_id, set_at = excluded.set_at`;
-          await t`INSERT INTO hubs (id, heartbeat_at) VALUES (${claim.hubId}, ${t.unsafe(DB_NOW_MS)})
-            ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`;
+          await t`INSERT INTO hubs (id, heartbeat_at, timeout_ms)
+            VALUES (${claim.hubId}, ${t.unsafe(DB_NOW_MS)}, ${claim.liveForMs})
+            ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, timeout_ms = excluded.timeout_ms`;
           return { matches: true, replaced: differs };
         })) as SecretVerdict,
     );
   }
 
-  async renewHeartbeat(hubId: string): Promise<{ at: number; previous: number | undefined; schema: number }> {
+  async renewHeartbeat(
+    hubId: string,
+    timeoutMs: number,
+  ): Promise<{ at: number; previous: number | undefined; schema: number }> {
     this.guard.outside("renewHeartbeat");
     // `before` reads the row as the statement's snapshot saw it, before the upsert changed it.
     const [row] = await this.sql`WITH stamp AS (SELECT ${this.sql.unsafe(DB_NOW_MS)} AS at),
       before AS (SELECT heartbeat_at FROM hubs WHERE id = ${hubId}),
-      beat AS (INSERT INTO hubs (id, heartbeat_at) SELECT ${hubId}, at FROM stamp
-        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+      beat AS (INSERT INTO hubs (id, heartbeat_at, timeout_ms) SELECT ${hubId}, at, ${timeoutMs} FROM stamp
+        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, timeout_ms = excluded.timeout_ms
         WHERE hubs.heartbeat_at <> ${RETIRED})
       SELECT (SELECT at FROM stamp) AS at, (SELECT heartbeat_at FROM before) AS previous,
         (SELECT MAX(version) FROM schema_version) AS schema`;
@@ -363,7 +368,7 @@ class PostgresCore {
   ): Promise<{ heldBy: string; hostname: string | undefined } | undefined> {
     this.guard.outside("claimInstance");
     const live = this
-      .sql`SELECT id FROM hubs WHERE heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - ${liveForMs}`;
+      .sql`SELECT id FROM hubs WHERE heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - GREATEST(${liveForMs}, COALESCE(timeout_ms, 0))`;
     // The process on record: the row's, else the first claim (a hello made the row, the process
     // was not recorded on it yet). Recorded here, the first claim is dropped.
     const taken = await this
