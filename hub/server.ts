@@ -9,6 +9,7 @@ import { LiveSessions } from "./auth/live-sessions.js";
 import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
 import { ClusterClock, monotonicNow } from "./cluster/clock.js";
+import { leaveCluster } from "./cluster/leave.js";
 import { clusterPresenceCheck } from "./cluster/presence.js";
 import { checkClusterSecret, secretSource } from "./cluster/shared-secret.js";
 import { startClusterWakeup } from "./cluster/wakeup.js";
@@ -317,8 +318,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // little slack keeps timer jitter from skipping every other interval.
   const claimEveryMs = options.tickIntervalMs * 0.9;
   // Cluster: this hub's last heartbeat written, and since when it has written them without a gap
-  // longer than the hub timeout (its start, or the end of its last silence).
-  let lastBeat = now();
+  // longer than the hub timeout (its start, or the end of its last silence). Intervals, so on the
+  // monotonic clock: a wall clock stepped a minute forward read as a minute without a heartbeat,
+  // and the watchdog closed every agent connection.
+  const elapsed = options.now ?? monotonicNow;
+  let lastBeat = elapsed();
   let beatingSince = lastBeat;
   // A tick fails alike every interval while the database is away (5 lines a second at 0.2 s).
   const tickFailed = new OnceAMinuteLog(log, "rollout tick failed", now);
@@ -330,7 +334,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         // used to release every other hub's agents (all reconnecting a second time, every hub
         // logging that another presumed it dead). Heartbeats carry the database's clock, so the
         // cut-off is taken from it too: a hub whose clock ran ahead released every other hub's.
-        const steady = now() - beatingSince >= hubTimeoutMs && now() - lastBeat <= hubTimeoutMs;
+        const steady = elapsed() - beatingSince >= hubTimeoutMs && elapsed() - lastBeat <= hubTimeoutMs;
         if (cluster)
           await engine.claimedTick(claimEveryMs, steady ? (await cluster.clock()) - hubTimeoutMs : undefined);
         else await engine.tick();
@@ -350,10 +354,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     timers.push(
       every(heartbeatMs, async () => {
         try {
-          const { previous, schema } = await clusterClock.observe(() => cluster.renewHeartbeat(hubId));
+          const { previous, schema } = await clusterClock.observe(() =>
+            cluster.renewHeartbeat(hubId, hubTimeoutMs),
+          );
           // Stopping: a heartbeat in flight found the row retired; its agents are closed anyway.
           if (closing) return;
-          const beatAt = now();
+          const beatAt = elapsed();
           if (dropped || beatAt - lastBeat > hubTimeoutMs) beatingSince = beatAt;
           lastBeat = beatAt;
           dropped = false;
@@ -391,7 +397,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // again (here or elsewhere) with a new epoch.
     const watchdog = setInterval(
       () => {
-        if (now() - lastBeat <= hubTimeoutMs) return;
+        if (elapsed() - lastBeat <= hubTimeoutMs) return;
         if (!dropped)
           log.error("no heartbeat written within the hub timeout; closing this hub's agent connections", {
             timeoutMs: hubTimeoutMs,
@@ -475,13 +481,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
           server.closeAllConnections();
         });
         // Its agents are not left online for the others to release after the hub timeout.
-        if (cluster)
-          await cluster
-            .retireHub(hubId, time())
-            .catch((error: unknown) =>
-              log.warn("releasing this hub's agents failed", { error: String(error) }),
-            );
-        await store.close();
+        if (cluster) await leaveCluster(cluster, hubId, time(), log);
+        else await store.close();
         log.info("hub stopped");
       })();
       return closing;

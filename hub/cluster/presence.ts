@@ -28,6 +28,7 @@ export function clusterPresenceCheck(
     if (!instance.success) return undefined;
     const held = await store.claimInstance(agentId, instance.data, hubId, hubTimeoutMs);
     if (held === undefined) return undefined;
-    return `agent ${agentId} is connected already to hub ${held.heldBy} (host ${held.hostname}) from another ship process: two hosts with one agent id? Give each its own [hub] agent_id`;
+    const host = held.hostname === undefined ? "" : ` (host ${held.hostname})`;
+    return `agent ${agentId} is connected already to hub ${held.heldBy}${host} from another ship process: two hosts with one agent id? Give each its own [hub] agent_id`;
   };
 }

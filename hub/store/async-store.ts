@@ -165,7 +165,10 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
   /** Marks the agent offline only while `hubId` still holds it at `epoch`: a stale socket changes nothing. */
   releaseAgent(agentId: string, hubId: string, epoch: number, at: number): Promise<boolean>;
   heartbeatHub(hubId: string, at: number): Promise<void>;
-  /** Marks offline the agents of hubs silent since before `before` and forgets those hubs; their agent ids. */
+  /**
+   * Marks offline the agents of hubs silent since before `before` and forgets those hubs; their
+   * agent ids. Each is last seen when its hub last heartbeated (`before` for a hub with no row).
+   */
   releaseSilentHubs(before: number): Promise<string[]>;
 
   /** Where a stream that wants only events committed from now on starts. */

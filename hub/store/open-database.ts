@@ -79,9 +79,22 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
         source.key,
         `PostgreSQL at ${where} refused: ${scrub(reason, source.url)}${badSetting(code, reason) ? " (a ?key=value in the URL)" : ""}`,
       );
+    // A certificate this host does not trust, or for another name: a setting here (the CA, the
+    // host name, the sslmode), which no restart changes. An expired one stays exit 1: the server's
+    // renewal fixes it.
+    const tls = tlsInsistedOn(source.url);
+    if (tls !== undefined && UNTRUSTED_CERTIFICATE.has(code))
+      throw BadInputError.single(
+        source.file,
+        source.key,
+        `PostgreSQL at ${where} presented a certificate this host does not trust (${scrub(reason, source.url)}, ${code}) under ${tls}: ${
+          code === "ERR_TLS_CERT_ALTNAME_INVALID"
+            ? "connect by a host name the certificate holds"
+            : "name the CA that signed it in NODE_EXTRA_CA_CERTS in the hub's environment"
+        }, or set sslmode=require (encrypted, the server not verified)`,
+      );
     // TLS asked of a server without it: the driver's words are those of a network reset (exit 1,
     // restarted for ever), but only a setting on one side or the other will change it.
-    const tls = tlsInsistedOn(source.url);
     if (tls !== undefined && code === "ECONNRESET" && (await serverRefusesTls(source.url)) === true)
       throw BadInputError.single(
         source.file,
@@ -93,6 +106,16 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
     );
   }
 }
+
+/** Node's codes for a server certificate it could not verify (not for one that expired). */
+const UNTRUSTED_CERTIFICATE = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
 
 /** A connection setting from the URL's query the server refused (42704, 22023 at connect). */
 function badSetting(code: string, reason: string): boolean {

@@ -256,4 +256,18 @@ export const postgresMigrations: readonly string[] = [
   `
   ALTER TABLE agents ADD COLUMN instance_id TEXT;
   `,
+  // An agent id's first process, claimed at the upgrade before any hello made its row: two clones
+  // whose very first connections reached two hubs at once found no row to compare and were both
+  // let in. Deleted once the row records the process (claimInstance).
+  `
+  CREATE TABLE agent_first_claims (agent_id TEXT PRIMARY KEY, instance_id TEXT NOT NULL,
+    hub_id TEXT NOT NULL, at BIGINT NOT NULL);
+  `,
+  // Each hub's own cluster_hub_timeout_seconds, written with its heartbeat: another hub counts it
+  // dead only once it is silent past that too. A hub whose heartbeat interval was raised (with its
+  // timeout) during a rolling change was presumed dead by the hubs still on a shorter timeout at
+  // every tick. NULL: written by an older hub.
+  `
+  ALTER TABLE hubs ADD COLUMN timeout_ms BIGINT;
+  `,
 ];

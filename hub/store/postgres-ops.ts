@@ -46,6 +46,8 @@ export type Db = postgres.ISql<PgTypes>;
 
 /** Rows per statement in batch operations: big enough to amortize a round trip, small enough to stream. */
 export const BATCH_ROWS = 1000;
+/** The database's clock in ms since the epoch, as SQL: heartbeats are stamped and compared with it. */
+export const DB_NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 const ACTIVE = JSON.stringify(ACTIVE_ROLLOUT_STATES);
 const RUNNING = JSON.stringify(RUNNING_ROLLOUT_STATES);
@@ -513,9 +515,16 @@ export function postgresOps(db: Db): StoreOps {
       // One statement, releasing the agents of exactly the rows it deletes: a heartbeat that
       // commits meanwhile keeps its row (the DELETE re-checks it) and so its hub's agents. Two
       // statements released those agents and then kept the row, so the hub never learnt it.
-      // Agents naming a hub with no row at all (deleted before) are released too.
-      const rows = await db`WITH dead AS (DELETE FROM hubs WHERE heartbeat_at < ${before} RETURNING id)
-        UPDATE agents SET online = false WHERE online AND hub_id IS NOT NULL
+      // Agents naming a hub with no row at all (deleted before) are released too. Each is last seen
+      // when its hub last heartbeated (else at the cut-off), as a closing socket marks it: its hello
+      // may be hours old, and its offline timeout would have run out at once.
+      // A hub is silent past its own timeout too (timeout_ms), however short the caller's.
+      const rows = await db`WITH dead AS (DELETE FROM hubs WHERE heartbeat_at < ${before}
+          AND heartbeat_at < ${db.unsafe(DB_NOW_MS)} - COALESCE(timeout_ms, 0)
+          RETURNING id, heartbeat_at)
+        UPDATE agents a SET online = false, last_seen = GREATEST(a.last_seen,
+            COALESCE((SELECT d.heartbeat_at FROM dead d WHERE d.id = a.hub_id), ${before}))
+          WHERE online AND hub_id IS NOT NULL
           AND (hub_id IN (SELECT id FROM dead) OR hub_id NOT IN (SELECT id FROM hubs))
         RETURNING id`;
       return rows.map((r) => str(r.id)).sort();

@@ -11,7 +11,7 @@ import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
 import type { ArtifactUpload, AsyncStore, StoredArtifactInfo, StoreOps } from "./async-store.js";
 import { beginTx } from "./postgres-begin.js";
 import { postgresMigrations } from "./postgres-migrations.js";
-import { type PgTypes, postgresOps } from "./postgres-ops.js";
+import { DB_NOW_MS, type PgTypes, postgresOps } from "./postgres-ops.js";
 import { num, type Row, str } from "./rows.js";
 import { TxGuard } from "./tx-guard.js";
 import { withTxRetry } from "./tx-retry.js";
@@ -24,6 +24,8 @@ export interface PostgresStoreOptions {
 }
 
 export interface PostgresStore extends AsyncStore {
+  /** `waitSeconds`: how long queries still running may finish (default 5); 0 ends them now. */
+  close(waitSeconds?: number): Promise<void>;
   /** Deletes chunks of uploads that never finished (a hub died mid-upload) older than `before`. */
   sweepAbandonedUploads(before: number): Promise<number>;
   /**
@@ -43,7 +45,10 @@ export interface PostgresStore extends AsyncStore {
    * this one started). A retired hub (retireHub) stays retired: a heartbeat still in flight when
    * it stopped writes nothing.
    */
-  renewHeartbeat(hubId: string): Promise<{ at: number; previous: number | undefined; schema: number }>;
+  renewHeartbeat(
+    hubId: string,
+    timeoutMs: number,
+  ): Promise<{ at: number; previous: number | undefined; schema: number }>;
   /**
    * The database's clock (ms since the epoch): what heartbeats are stamped with, so the cut-off
    * for silent hubs (releaseSilentHubs) is taken from it too, not from this hub's clock.
@@ -69,7 +74,7 @@ export interface PostgresStore extends AsyncStore {
     instance: string,
     hubId: string,
     liveForMs: number,
-  ): Promise<{ heldBy: string; hostname: string } | undefined>;
+  ): Promise<{ heldBy: string; hostname: string | undefined } | undefined>;
 }
 
 export interface SecretClaim {
@@ -83,8 +88,6 @@ export type SecretVerdict =
   | { matches: true; replaced: boolean }
   | { matches: false; liveHubs: number; lastHeartbeatAgoMs: number };
 
-/** The database's clock in ms since the epoch, as SQL: heartbeats are stamped and compared with it. */
-const DB_NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 // A retired hub's row (retireHub): it counts as silent, and a late heartbeat does not revive it.
 const RETIRED = 0;
 
@@ -92,6 +95,9 @@ const RETIRED = 0;
 const MIGRATION_LOCK = 0x5_41_9;
 // Another, for claimSecret: one hub at a time compares and records the cluster's secret.
 const SECRET_LOCK = 0x5_41_a;
+// How long an agent id's first process holds it at the upgrade before its hello (the hub's hello
+// timeout is 30 s): a process that never said hello does not keep its clone out for good.
+const FIRST_CLAIM_MS = 60_000;
 // Chunks fetched per query when streaming an artifact out: memory holds at most this many.
 const CHUNKS_PER_READ = 4;
 
@@ -166,13 +172,13 @@ export async function openPostgresStore(
   return {
     ...core.ops,
     tx: (fn) => core.tx(fn),
-    close: () => sql.end({ timeout: 5 }),
+    close: (waitSeconds = 5) => sql.end({ timeout: waitSeconds }),
     writeArtifact: (body, upload) => core.writeArtifact(body, upload),
     getArtifactInfo: (sha256) => core.getArtifactInfo(sha256),
     readArtifact: (sha256, range) => core.readArtifact(sha256, range),
     sweepAbandonedUploads: (before) => core.sweepAbandonedUploads(before),
     claimSecret: (fingerprint, claim) => core.claimSecret(fingerprint, claim),
-    renewHeartbeat: (hubId) => core.renewHeartbeat(hubId),
+    renewHeartbeat: (hubId, timeoutMs) => core.renewHeartbeat(hubId, timeoutMs),
     clock: () => core.clock(),
     schemaKnown: postgresMigrations.length,
     retireHub: (hubId, at) => core.retireHub(hubId, at),
@@ -299,7 +305,7 @@ class PostgresCore {
           if (differs) {
             const [live] =
               await t`SELECT count(*)::int AS n, ${t.unsafe(DB_NOW_MS)} - max(heartbeat_at) AS ago
-              FROM hubs WHERE heartbeat_at >= ${t.unsafe(DB_NOW_MS)} - ${claim.liveForMs}
+              FROM hubs WHERE heartbeat_at >= ${t.unsafe(DB_NOW_MS)} - GREATEST(${claim.liveForMs}, COALESCE(timeout_ms, 0))
                 AND id <> ${claim.hubId ?? ""}`;
             const liveHubs = num(live?.n);
             if (liveHubs > 0) return { matches: false, liveHubs, lastHeartbeatAgoMs: num(live?.ago) };
@@ -310,20 +316,24 @@ class PostgresCore {
               VALUES (true, ${fingerprint}, ${claim.hubId}, ${claim.at})
               ON CONFLICT (one) DO UPDATE SET fingerprint = excluded.fingerprint,
                 hub_id = excluded.hub_id, set_at = excluded.set_at`;
-          await t`INSERT INTO hubs (id, heartbeat_at) VALUES (${claim.hubId}, ${t.unsafe(DB_NOW_MS)})
-            ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`;
+          await t`INSERT INTO hubs (id, heartbeat_at, timeout_ms)
+            VALUES (${claim.hubId}, ${t.unsafe(DB_NOW_MS)}, ${claim.liveForMs})
+            ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, timeout_ms = excluded.timeout_ms`;
           return { matches: true, replaced: differs };
         })) as SecretVerdict,
     );
   }
 
-  async renewHeartbeat(hubId: string): Promise<{ at: number; previous: number | undefined; schema: number }> {
+  async renewHeartbeat(
+    hubId: string,
+    timeoutMs: number,
+  ): Promise<{ at: number; previous: number | undefined; schema: number }> {
     this.guard.outside("renewHeartbeat");
     // `before` reads the row as the statement's snapshot saw it, before the upsert changed it.
     const [row] = await this.sql`WITH stamp AS (SELECT ${this.sql.unsafe(DB_NOW_MS)} AS at),
       before AS (SELECT heartbeat_at FROM hubs WHERE id = ${hubId}),
-      beat AS (INSERT INTO hubs (id, heartbeat_at) SELECT ${hubId}, at FROM stamp
-        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+      beat AS (INSERT INTO hubs (id, heartbeat_at, timeout_ms) SELECT ${hubId}, at, ${timeoutMs} FROM stamp
+        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, timeout_ms = excluded.timeout_ms
         WHERE hubs.heartbeat_at <> ${RETIRED})
       SELECT (SELECT at FROM stamp) AS at, (SELECT heartbeat_at FROM before) AS previous,
         (SELECT MAX(version) FROM schema_version) AS schema`;
@@ -355,18 +365,40 @@ class PostgresCore {
     instance: string,
     hubId: string,
     liveForMs: number,
-  ): Promise<{ heldBy: string; hostname: string } | undefined> {
+  ): Promise<{ heldBy: string; hostname: string | undefined } | undefined> {
     this.guard.outside("claimInstance");
-    const taken = await this.sql`UPDATE agents SET instance_id = ${instance} WHERE id = ${agentId}
-      AND NOT (online AND instance_id IS NOT NULL AND instance_id <> ${instance}
-        AND hub_id IS NOT NULL AND hub_id <> ${hubId}
-        AND hub_id IN (SELECT id FROM hubs
-          WHERE heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - ${liveForMs}))
-      RETURNING id`;
+    const live = this
+      .sql`SELECT id FROM hubs WHERE heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - GREATEST(${liveForMs}, COALESCE(timeout_ms, 0))`;
+    // The process on record: the row's, else the first claim (a hello made the row, the process
+    // was not recorded on it yet). Recorded here, the first claim is dropped.
+    const taken = await this
+      .sql`WITH claim AS (SELECT instance_id FROM agent_first_claims WHERE agent_id = ${agentId}),
+      taken AS (UPDATE agents SET instance_id = ${instance} WHERE id = ${agentId}
+        AND NOT (online AND COALESCE(instance_id, (SELECT instance_id FROM claim), ${instance}) <> ${instance}
+          AND hub_id IS NOT NULL AND hub_id <> ${hubId} AND hub_id IN (${live}))
+        RETURNING id),
+      cleared AS (DELETE FROM agent_first_claims WHERE agent_id IN (SELECT id FROM taken))
+      SELECT id FROM taken`;
     if (taken.length > 0) return undefined;
-    // Not taken: another live process, or an agent never seen (its hello creates the row).
     const [row] = await this.sql`SELECT hub_id, hostname FROM agents WHERE id = ${agentId}`;
-    return row === undefined ? undefined : { heldBy: str(row.hub_id), hostname: str(row.hostname) };
+    if (row !== undefined) return { heldBy: str(row.hub_id), hostname: str(row.hostname) };
+    // Never seen: its hello creates the row. Two processes asking at once (two clones' very first
+    // connections) cannot both be let in: the first claim holds for as long as a hello may take,
+    // on a live hub, against any other process.
+    const [first] = await this.sql`WITH mine AS (
+        INSERT INTO agent_first_claims (agent_id, instance_id, hub_id, at)
+        VALUES (${agentId}, ${instance}, ${hubId}, ${this.sql.unsafe(DB_NOW_MS)})
+        ON CONFLICT (agent_id) DO UPDATE SET instance_id = excluded.instance_id,
+          hub_id = excluded.hub_id, at = excluded.at
+        WHERE agent_first_claims.instance_id = excluded.instance_id
+          OR agent_first_claims.at < excluded.at - ${FIRST_CLAIM_MS}
+          OR agent_first_claims.hub_id NOT IN (${live})
+        RETURNING agent_id)
+      SELECT (SELECT count(*) FROM mine)::int AS taken,
+        (SELECT hub_id FROM agent_first_claims WHERE agent_id = ${agentId}) AS held_by`;
+    return first?.taken === 1 || first?.held_by === null || first?.held_by === undefined
+      ? undefined
+      : { heldBy: str(first.held_by), hostname: undefined };
   }
 
   async sweepAbandonedUploads(before: number): Promise<number> {

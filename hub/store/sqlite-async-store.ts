@@ -149,9 +149,11 @@ function sqlitePresence(sync: SqliteStore, enter: Enter) {
       enter("releaseSilentHubs", () =>
         sync.transaction(() => {
           const rows = sync
-            .statement(`UPDATE agents SET online = 0 WHERE online = 1 AND hub_id IS NOT NULL
+            .statement(`UPDATE agents SET online = 0, last_seen = MAX(last_seen,
+                COALESCE((SELECT h.heartbeat_at FROM hubs h WHERE h.id = agents.hub_id), ?))
+              WHERE online = 1 AND hub_id IS NOT NULL
               AND hub_id NOT IN (SELECT id FROM hubs WHERE heartbeat_at >= ?) RETURNING id`)
-            .all(before) as { id: string }[];
+            .all(before, before) as { id: string }[];
           run("DELETE FROM hubs WHERE heartbeat_at < ?", before);
           return rows.map((r) => r.id).sort();
         }),

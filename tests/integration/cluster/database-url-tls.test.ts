@@ -7,9 +7,12 @@
  * of --database-url, SHIP_HUB_DATABASE_URL and hub.toml database_url carried it. Real CLI runs;
  * nothing listens at the URL, so a URL that passed would fail differently (exit 1, refused).
  */
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { chmod, chown, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
+import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { freePort } from "../../support/servers/free-port.js";
@@ -120,4 +123,78 @@ describe.skipIf(!hasPostgres())("a URL asking for TLS of a server without it", (
       }
     },
   );
+});
+
+/**
+ * A URL that verifies the server (sslmode=verify-full, verify-ca) of a server whose certificate
+ * this host does not trust (a private CA, a self-signed certificate): the driver's "self-signed
+ * certificate (DEPTH_ZERO_SELF_SIGNED_CERT)" was exit 1, restarted for ever, though only naming
+ * the CA (NODE_EXTRA_CA_CERTS) or another sslmode changes it. A real PostgreSQL with TLS on, its
+ * certificate self-signed by openssl.
+ */
+describe.skipIf(!hasPostgres())("a URL verifying a server whose certificate is not trusted", () => {
+  let pg: PostgresServer | undefined;
+  let certs = "";
+  beforeAll(async () => {
+    pg = await startPostgres();
+    certs = await mkdtemp(join(tmpdir(), "ship-pg-certs-"));
+    await promisify(execFile)("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-keyout",
+      join(certs, "server.key"),
+      "-out",
+      join(certs, "server.crt"),
+    ]);
+    await chmod(join(certs, "server.key"), 0o600);
+    // As root the server runs as postgres, which must own its key.
+    if (process.getuid?.() === 0) {
+      const id = async (flag: string) =>
+        Number((await promisify(execFile)("id", [flag, "postgres"])).stdout.trim());
+      const [uid, gid] = [await id("-u"), await id("-g")];
+      for (const file of ["", "server.key", "server.crt"]) await chown(join(certs, file), uid, gid);
+    }
+    const admin = postgres((pg as PostgresServer).url, { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe(`ALTER SYSTEM SET ssl_cert_file = '${join(certs, "server.crt")}'`);
+      await admin.unsafe(`ALTER SYSTEM SET ssl_key_file = '${join(certs, "server.key")}'`);
+      await admin.unsafe("ALTER SYSTEM SET ssl = on");
+      await admin`SELECT pg_reload_conf()`;
+    } finally {
+      await admin.end();
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+    if (certs) await rm(certs, { recursive: true, force: true });
+  });
+
+  it("sslmode=verify-full: exit 2 naming NODE_EXTRA_CA_CERTS; sslmode=require still connects", async () => {
+    const database = await (pg as PostgresServer).createDatabase();
+    const where = database.replace(/\?.*/, "");
+    for (const args of [
+      ["token", "list"],
+      ["serve", "--port", "0"],
+    ]) {
+      const { code, stderr } = await runHubCli(dir, args, {
+        SHIP_HUB_DATABASE_URL: `${database}?sslmode=verify-full`,
+        SHIP_HUB_SECRET: "s".repeat(40),
+      });
+      expect({ code, stderr: stderr.trim() }, args.join(" ")).toEqual({
+        code: 2,
+        stderr: `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at ${where} presented a certificate this host does not trust (self-signed certificate, DEPTH_ZERO_SELF_SIGNED_CERT) under sslmode=verify-full: name the CA that signed it in NODE_EXTRA_CA_CERTS in the hub's environment, or set sslmode=require (encrypted, the server not verified)`,
+      });
+    }
+    const encrypted = await runHubCli(dir, ["token", "list"], {
+      SHIP_HUB_DATABASE_URL: `${database}?sslmode=require`,
+    });
+    expect({ code: encrypted.code, stderr: encrypted.stderr }).toEqual({ code: 0, stderr: "" });
+  });
 });

@@ -114,7 +114,7 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
       });
       await store.retireHub("stopping", Date.now());
       // The hub's last heartbeat, sent before it stopped, reaches the database after the stop.
-      await store.renewHeartbeat("stopping");
+      await store.renewHeartbeat("stopping", 30_000);
       // A secret change right after every hub stopped: nothing is running any more.
       expect(await store.claimSecret(other, { hubId: "next", at: Date.now(), liveForMs: 30_000 })).toEqual({
         matches: true,
@@ -124,4 +124,22 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
       await store.close();
     }
   });
+
+  it("a hub that heartbeats less often than another's timeout, within its own, is not presumed dead", async () => {
+    const lines: { level: string; msg: string }[] = [];
+    // Mid-way through a rolling change of hub.toml: A already heartbeats every 1.5 s with a 6 s
+    // timeout, B still has a 1 s timeout.
+    const started = await cluster.start([
+      { heartbeatMs: 1_500, hubTimeoutMs: 6_000, log: memoryLogger(lines) },
+      { heartbeatMs: 200, hubTimeoutMs: 1_000 },
+    ]);
+    const [a] = started.hubs as [TestHub, TestHub];
+    const onA = await connect(a, "on-slow-beater");
+    const closed = onA.closed().then(({ code }) => code);
+    await sleep(5_000);
+    expect(lines.filter((l) => l.msg.includes("presumed this hub dead"))).toEqual([]);
+    const events = await a.hub.store.listEvents({ limit: 100, subject: "on-slow-beater" });
+    expect(events.filter((e) => e.kind === "agent.offline")).toEqual([]);
+    expect(await Promise.race([closed, sleep(0).then(() => "open")])).toBe("open");
+  }, 40_000);
 });

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { HubConnection } from "../../../agent/daemon/hub-connection.js";
 import { memoryLogger } from "../../../shared/log.js";
+import { AGENT_INSTANCE_HEADER } from "../../../shared/protocol/messages.js";
 import { hasPostgres } from "../../support/servers/postgres.js";
 import type { TestHub } from "../hub/support.js";
 import { inProcessHubs } from "./in-process-hubs.js";
@@ -98,6 +99,60 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
       });
     } finally {
       ws.terminate();
+    }
+  });
+
+  /** Opens the agent channel as process `instance` and sends nothing yet: the status the upgrade got. */
+  async function upgrade(
+    hub: TestHub,
+    agentId: string,
+    instance: string,
+  ): Promise<{ status: number; ws: WebSocket }> {
+    const ws = new WebSocket(`${hub.hub.url.replace(/^http/, "ws")}/api/v1/agent`, {
+      headers: {
+        authorization: `Bearer ${await hub.agentToken(agentId)}`,
+        [AGENT_INSTANCE_HEADER]: instance,
+      },
+    });
+    const status = await new Promise<number>((resolve, reject) => {
+      ws.once("open", () => resolve(101));
+      ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once("error", reject);
+    });
+    return { status, ws };
+  }
+
+  it("refuses the second of two clones whose very first connections reach two hubs before either said hello", async () => {
+    const [a, b] = await twoHubs();
+    // Two VMs cloned with one machine-id, booted together: no row for the id exists yet.
+    const first = await upgrade(a, "clone", "process-first-5555");
+    const second = await upgrade(b, "clone", "process-second-6666");
+    try {
+      expect(first.status).toBe(101);
+      expect(second.status).toBe(409);
+      // The first says hello and holds the agent; the second, trying again, is still refused.
+      first.ws.send(
+        JSON.stringify({
+          type: "hello",
+          v: 1,
+          agentId: "clone",
+          hostname: "host-first",
+          labels: {},
+          agentVersion: "t",
+          apps: [],
+        }),
+      );
+      await expect.poll(() => holder(a, "clone")).toBe("host-first");
+      const again = await upgrade(b, "clone", "process-second-6666");
+      again.ws.terminate();
+      expect(again.status).toBe(409);
+      // The same first process reconnecting (to either hub) is let in.
+      const back = await upgrade(b, "clone", "process-first-5555");
+      back.ws.terminate();
+      expect(back.status).toBe(101);
+    } finally {
+      first.ws.terminate();
+      second.ws.terminate();
     }
   });
 });

@@ -878,8 +878,11 @@ for (const subject of subjects) {
 
       await store.claimAgent("a1", "hub-a", 1400);
       await store.claimAgent("a2", "hub-b", 1400);
+      await store.heartbeatHub("hub-a", 2000);
       await store.heartbeatHub("hub-b", 5000);
       expect(await store.releaseSilentHubs(4000)).toEqual(["a1"]);
+      // Last seen when its silent hub last heartbeated, not at its hello (1400).
+      expect((await store.getAgent("a1"))?.lastSeen).toBe(2000);
       expect((await store.listAgents()).map((a) => [a.id, a.online])).toEqual([
         ["a1", false],
         ["a2", true],
