@@ -51,7 +51,7 @@ export async function checkPathTypes(input: PathTypesCheck): Promise<void> {
 
 /**
  * Whether some release path meets an app entry of another type (a candidate for a conflict). An
- * app directory not changed since ship wrote its install index (its mtime is older) still holds
+ * app directory not changed since ship wrote its install index (its ctime is older than the index file's mtime) still holds
  * the entries ship installed there, so only the release's other names in it are looked at (an lstat
  * each): the check costs what the release adds, not one read of every directory of the app.
  */
@@ -68,7 +68,9 @@ function collides(
         ? statSync(input.appDir, { throwIfNoEntry: false })
         : lstatLite(`${input.appDir}/${dir}`, false);
     if (stat === undefined || !isDirectoryMode(stat.mode)) continue;
-    const settled = installed?.written !== undefined && stat.mtimeMs < installed.written;
+    // ctime, not mtime: `cp -a`, `rsync -a` or `tar -x` of a saved copy set a directory's mtime back
+    // to before the index; nothing sets its ctime back, and any entry added or removed moves it.
+    const settled = installed?.written !== undefined && stat.ctimeMs < installed.written;
     const app = settled ? undefined : entriesOf(input.appDir, dir);
     for (const [name, kind] of release(dir)) {
       const rel = dir === "" ? name : `${dir}/${name}`;

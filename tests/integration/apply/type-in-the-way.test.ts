@@ -5,7 +5,7 @@
  * stopped for nothing). The app's state is knowable before anything runs: exit 2 naming the path,
  * no hook run, nothing changed. A type change of ship's own entries still installs and rolls back.
  */
-import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -92,6 +92,17 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
         await rm(join(app.appDir, "conf/app.toml"));
         await mkdir(join(app.appDir, "conf/app.toml"));
         await writeFile(join(app.appDir, "conf/app.toml/local.toml"), "mine\n");
+      },
+    ],
+    [
+      // Set back as `cp -a`, `rsync -a` or `tar -x` of a saved copy leave it: only its ctime tells.
+      "a file ship installed that the operator replaced with a directory, its parent's mtime set back",
+      { "conf/app.toml": "a = 0\n" },
+      async () => {
+        await rm(join(app.appDir, "conf/app.toml"));
+        await mkdir(join(app.appDir, "conf/app.toml"));
+        await writeFile(join(app.appDir, "conf/app.toml/local.toml"), "mine\n");
+        await utimes(join(app.appDir, "conf"), new Date("2001-01-01"), new Date("2001-01-01"));
       },
     ],
     [
