@@ -149,6 +149,7 @@ export async function recoverLeftBehind(
   log: Logger,
   ports: PipelinePorts,
 ): Promise<AppReport[]> {
+  if (names.length === 0) return [];
   const state = await readState(config.general.state_file);
   const left = names.filter((name) => {
     const source = config.sources[name];
