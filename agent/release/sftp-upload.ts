@@ -295,7 +295,9 @@ export async function uploadRelease(
     }
     throw connectError(`sftp://${target.username}@${target.host}:${port}`, keyFile, e);
   }
-  const where = `sftp://${target.username}@${target.host}:${port}${target.remoteDir}`;
+  // A relative remote_dir is the login's home directory's: `~/`, not glued to the port.
+  const dirPath = target.remoteDir.startsWith("/") ? target.remoteDir : `/~/${target.remoteDir}`;
+  const where = `sftp://${target.username}@${target.host}:${port}${dirPath}`;
   try {
     const there = await client.exists(target.remoteDir);
     if (there === false) await client.mkdir(target.remoteDir, true);

@@ -68,6 +68,17 @@ function appFromArchiveName(artifact: string | undefined, version: string): stri
   return name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined;
 }
 
+/**
+ * Why the archive's name gave no app. `myapp-1.2.0.tar.gz` signed with a --manifest of 9.9.9 read
+ * "does not say the app (APP-9.9.9.tar.gz)", about a name that does: the versions differ.
+ */
+function unnamedApp(artifact: string | undefined, version: string): string {
+  const named = artifact === undefined ? null : /^(.+)-(\d[^/]*)\.tar\.gz$/.exec(basename(artifact));
+  return named === null
+    ? `the archive's name does not say the app (APP-${version}.tar.gz)`
+    : `the archive's name ${named[0]} is for version ${named[2]}, and the manifest says ${version}`;
+}
+
 /** The command line's ARTIFACT argument names no archive (and no --git-commit was given). */
 function missingArtifact(): BadInputError {
   return BadInputError.single(
@@ -123,11 +134,7 @@ export async function signArtifact(
   const version = manifest.version;
   const app = o.app ?? appFromArchiveName(o.artifact, version);
   if (app === undefined)
-    throw BadInputError.single(
-      "--app",
-      "",
-      `is needed: the archive's name does not say the app (APP-${version}.tar.gz)`,
-    );
+    throw BadInputError.single("--app", "", `is needed: ${unnamedApp(o.artifact, version)}`);
   // The name taken from the archive's file name gets the rule --app gets (checked by the caller).
   const appProblem = appNameProblem(app);
   if (appProblem !== undefined)

@@ -55,6 +55,13 @@ describe.skipIf(!hasProgram("sshd"))("ship release sftp: a remote_dir the server
     expect(cannotCreate.err).toMatch(
       `ship release sftp: <remote_dir> ${where(sshd, missing)}: permission denied on the server (the user ${sshd.user} may not write there): `,
     );
+
+    // A relative remote_dir is the login's home directory's: it was glued to the port (":22releases").
+    const relative = await runRelease(app, ...sftpArgs(sshd, "ship-test-releases"));
+    expect(relative.code).toBe(2);
+    expect(relative.err).toMatch(
+      `ship release sftp: <remote_dir> sftp://${sshd.user}@${sshd.host}:${sshd.port}/~/ship-test-releases: permission denied on the server`,
+    );
   });
 
   it("a remote_dir that is a file on the server is exit 2 saying so, the file untouched", async () => {

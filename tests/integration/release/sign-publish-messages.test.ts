@@ -23,6 +23,7 @@ describe("ship release sign/publish refusals (real process)", () => {
     ).toBe(0);
     expect((await release("keygen", "--out", "keys")).code).toBe(0);
     await writeFile(join(dir, "empty.sig"), "");
+    await writeFile(join(dir, "v9.yaml"), 'version: "9.9.9"\n');
   }, 60_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -46,6 +47,11 @@ describe("ship release sign/publish refusals (real process)", () => {
         // The public key given for the private one: the message named neither the flag nor the file.
         ["sign", "dist/myapp-1.2.0.tar.gz", "--key", "keys/ship-release.pub"],
         `ship release sign: --key ${dir}/keys/ship-release.pub: is a public key: sign with the private key (ship-release.key)`,
+      ],
+      [
+        // A --manifest of another version: "the archive's name does not say the app", of a name that did.
+        ["sign", "dist/myapp-1.2.0.tar.gz", "--key", "keys/ship-release.key", "--manifest", "v9.yaml"],
+        "ship release sign: --app is needed: the archive's name myapp-1.2.0.tar.gz is for version 1.2.0, and the manifest says 9.9.9",
       ],
       [
         ["sign", "missing.tar.gz", "--key", "keys/ship-release.key"],
