@@ -118,8 +118,11 @@ function buildProgram(setExit: (code: number) => void): Command {
       "evaluate the manifest's conditionals here and say what would happen",
     )
     .option("--check-rollout <file>", "would this host take part in the manifest's staged rollout now")
-    .option("--app-dir <dir>", "app directory for --test-conditionals/--check-requirements (default: config)")
-    .option("--current-version <v>", "installed version to assume for --test-conditionals")
+    .option(
+      "--app-dir <dir>",
+      "app directory for --test-conditionals, --check-requirements, --check-rollout (default: the config's only source)",
+    )
+    .option("--current-version <v>", "installed version to assume for --test-conditionals, --check-rollout")
     .option(
       "--allow-downgrade",
       "apply a release older than the installed one (with --approve: approve a downgrade's manual steps)",

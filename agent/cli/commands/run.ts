@@ -41,13 +41,15 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     ...(options.sources === undefined ? {} : { sources: options.sources }),
   }).finally(() => signals.dispose());
   out.result(summary);
+  // --quiet is "only problems": a source that failed still says so, on stderr. It printed nothing at
+  // all with [general.logging] file set (the log went there), only exit 1.
+  const say = (app: AppReport, text: string) =>
+    out.quiet && !out.json && FAILED.has(app.exitCode) ? out.problem(text) : out.line(text);
   if (options.checkOnly) {
-    for (const app of summary.apps) {
-      out.line(`${checkMark(app.result).padEnd(8)} ${app.message}`);
-    }
+    for (const app of summary.apps) say(app, `${checkMark(app.result).padEnd(8)} ${app.message}`);
   } else {
     for (const app of summary.apps) {
-      out.line(app.message);
+      say(app, app.message);
       for (const line of mergeLines(app)) out.line(line);
     }
   }
@@ -101,6 +103,13 @@ function stoppedExitCode(
   );
   return summary.exitCode === ExitCode.restoreFailed ? summary.exitCode : signalExitCode(signal);
 }
+
+/** A source's exit that is a problem: failed (restored or not), bad input, or needing a person. */
+const FAILED: ReadonlySet<number> = new Set([
+  ExitCode.updateFailedRestored,
+  ExitCode.badInput,
+  ExitCode.restoreFailed,
+]);
 
 /** The first word of a `--check-only` line: only a source that answered is "current". */
 function checkMark(result: AppReport["result"]): string {

@@ -307,3 +307,24 @@ describe("ship release -C a directory that is not there (real CLI)", () => {
     expect(run.stderr.trim()).toBe(`ship release manifest: -C ${app.config}: not a directory`);
   });
 });
+
+// `ship --help` named --check-requirements and not --check-rollout for --app-dir, and only
+// --test-conditionals for --current-version, while the refusals (and the README) name the modes
+// that read them: the help must name the same.
+describe("ship --help names the modes a mode option applies to, as its refusal does (real CLI)", () => {
+  it.each([
+    ["--app-dir", ["--test-manifest", "m.yaml", "--app-dir", "/tmp"]],
+    ["--current-version", ["--check-only", "--current-version", "1.0.0"]],
+  ])("%s", async (flag, misuse) => {
+    // Each option's entry: its line and the indented lines that continue its description.
+    const entries = (await runShip(["--help"])).stdout
+      .split(/\n(?= {2}-)/)
+      .map((e) => e.replace(/\s+/g, " ").trim());
+    const said = entries.find((e) => e.startsWith(`${flag} `)) ?? "";
+    const refused = await runShip(["--config", app.config, ...misuse]);
+    expect(refused.code).toBe(2);
+    const modes = /applies to (.*), not to /.exec(refused.stderr)?.[1]?.split(", ") ?? [];
+    expect(modes.length).toBeGreaterThan(0);
+    for (const mode of modes) expect(said, `${flag}: ${said}`).toContain(mode);
+  });
+});
