@@ -26,6 +26,7 @@ import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-ke
 import { sftpKeyProblem } from "../sources/ssh/sftp-key.js";
 import { appDirAccessProblem } from "./configured-app-dir.js";
 import { kindProblems } from "./configured-paths.js";
+import { stateRoot } from "./paths.js";
 
 interface NamedFile {
   key: string;
@@ -180,7 +181,38 @@ export async function checkRunSources(
   const issues: Issue[] = [];
   for (const [name, source] of sources) issues.push(...(await sourceProblems(name, source, configFile)));
   if (sources.length > 0) issues.push(...(await fileProblems(trustFiles(config), configFile)));
+  if (sources.length > 0) issues.push(...(await scratchDirProblems(config, sources, configFile)));
   refuse(issues);
+}
+
+/**
+ * The directories an update writes before it touches the app: staging (general.work_dir, by default
+ * under the state directory) and each app's backups (general.backup_dir/NAME). One ship's user may
+ * not write in (left root's by a `sudo ship`) failed the run with a bare "EACCES: permission denied,
+ * mkdir '…/work/myapp.staging'" (exit 1), or, for backups, at the apply after the pre_update hooks.
+ */
+async function scratchDirProblems(
+  config: AgentConfig,
+  sources: readonly [string, Source][],
+  configFile: string,
+): Promise<Issue[]> {
+  const { general } = config;
+  const issues: Issue[] = [];
+  const work = general.work_dir ?? join(stateRoot(config), "work");
+  const workProblem = await appDirAccessProblem(work);
+  if (workProblem !== undefined)
+    issues.push(
+      error(
+        configFile,
+        general.work_dir === undefined ? "general.state_file" : "general.work_dir",
+        workProblem,
+      ),
+    );
+  for (const [name] of sources) {
+    const backups = await appDirAccessProblem(join(general.backup_dir, name));
+    if (backups !== undefined) issues.push(error(configFile, "general.backup_dir", backups));
+  }
+  return issues;
 }
 
 async function sourceProblems(name: string, source: Source, configFile: string): Promise<Issue[]> {

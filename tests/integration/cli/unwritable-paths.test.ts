@@ -67,13 +67,32 @@ describe("paths the running user may not write (real processes)", () => {
     expect(await readdir(join(root, "app"))).toEqual([]);
   });
 
-  it("a backup_dir ship may not write in: the update stops naming the directory, the app unchanged", async () => {
+  // Known before anything runs: it was exit 1 "update failed at apply" after the pre_update hooks.
+  it("a backup_dir ship may not write in: exit 2 naming the key and the directory, before any hook", async () => {
     const config = await shipConfig(`backup_dir = "${closed}"\n`);
-    const run = await runAsUser([SHIP_BIN, "--config", config], root);
-    expect(run.code, run.stderr).toBe(1);
-    expect(run.stdout.trim()).toBe(
-      `myapp: update failed at apply: cannot create directory ${closed}/myapp: permission denied (EACCES); the app's files were not changed`,
+    await writeFile(
+      join(root, "release/update-manifest.yaml"),
+      'version: "1.0.0"\nhooks:\n  pre_update: ["touch ../var/hook-ran"]\n',
     );
+    const run = await runAsUser([SHIP_BIN, "--config", config], root);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim()).toMatch(
+      new RegExp(
+        `^ship: ${config} general\\.backup_dir: ${closed}/myapp does not exist, and \\S+ may not create it in ${closed} \\(owner uid \\d+, mode \\d+\\): create it as root and chown it to \\S+ \\(permission denied \\(EACCES\\)\\)$`,
+      ),
+    );
+    expect(await readdir(join(root, "app"))).toEqual([]);
+    expect(await readdir(join(root, "var"))).not.toContain("hook-ran");
+  });
+
+  it("a staging directory (under the state directory) ship may not write in: exit 2 naming it, not a bare EACCES", async () => {
+    const config = await shipConfig(`backup_dir = "${root}/var/backups"\nwork_dir = "${closed}"\n`);
+    const run = await runAsUser([SHIP_BIN, "--config", config], root);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim()).toMatch(
+      new RegExp(`^ship: ${config} general\\.work_dir: ${closed}: \\S+ may not read, write and enter it `),
+    );
+    expect(run.stdout + run.stderr).not.toContain("EACCES: permission denied");
     expect(await readdir(join(root, "app"))).toEqual([]);
   });
 
