@@ -45,6 +45,7 @@ import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } fr
 import { parseToml, renderTomlMerge } from "./toml-format.js";
 import { ABSENT } from "./values.js";
 import { unseenAlikeChanges } from "./yaml-alike-keys.js";
+import { withoutEmptyDocuments } from "./yaml-empty-documents.js";
 import { type FollowedReport, parseYaml, renderYamlMerge } from "./yaml-format.js";
 
 export type { FileStrategy } from "./plan.js";
@@ -95,9 +96,11 @@ export function mergeFormatOf(action: FileRule["action"]): MergeFormat | undefin
 
 export function mergeConfigFile(input: MergeInput): MergeResult {
   const form = textFormOf(input.current);
-  const current = normaliseServerText(input.current, form);
-  const incoming = normaliseReleaseText(input.incoming);
-  const base = input.base === undefined ? undefined : normaliseReleaseText(input.base);
+  const yaml = input.format === "yaml";
+  const { body: current, tail } = oneDocument(yaml, normaliseServerText(input.current, form));
+  const incoming = oneDocument(yaml, normaliseReleaseText(input.incoming)).body;
+  const base =
+    input.base === undefined ? undefined : oneDocument(yaml, normaliseReleaseText(input.base)).body;
   const blank = current.trim() === "";
   const format = readAs(input.format, blank ? undefined : current, incoming, base);
   const merged =
@@ -107,8 +110,13 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
   // A merged text, and the release's copy taken whole (replace), get the server copy's BOM and
   // newlines: replace takes the release's values and comments, not the form a Windows editor, or the
   // operator, gave the file. A text that reads as the server copy comes back byte for byte.
-  const text = merged.text === current ? input.current : restoreForm(merged.text, form);
+  const text = merged.text === current ? input.current : restoreForm(merged.text + tail, form);
   return { ...merged, text };
+}
+
+/** A YAML copy without the empty documents it ends with (yaml-empty-documents.ts). */
+function oneDocument(yaml: boolean, text: string): { body: string; tail: string } {
+  return yaml ? withoutEmptyDocuments(text) : { body: text, tail: "" };
 }
 
 /**
@@ -242,7 +250,7 @@ export function checkMergeInput(
   /** The release's copy, beside the server's: under merge_yaml a JSON one has it read as JSON. */
   release?: string,
 ): void {
-  const normalised = normaliseReleaseText(text);
+  const normalised = oneDocument(format === "yaml", normaliseReleaseText(text)).body;
   const blank = normalised.trim() === "";
   const as =
     role === "server" && release !== undefined && !blank

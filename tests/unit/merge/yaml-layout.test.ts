@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
-import { mergeConfigFile } from "../../../agent/merge/index.js";
+import { checkMergeInput, mergeConfigFile } from "../../../agent/merge/index.js";
 import { parseYaml, rebuildFromValues } from "../../../agent/merge/yaml-format.js";
 
 const merge = (current: string, incoming: string, base?: string) =>
@@ -165,6 +165,18 @@ describe("YAML merges keep the layout of the user's lines", () => {
       "containers:\n  # main container\n  - name: web   # main\n    image: web:2\n  # ops: remove after Q3\n  - name: side\n    image: side:1   # pinned\n",
     );
     expect(changed.warnings).toEqual([]);
+  });
+
+  it("a file that ends with `---` (an empty second document) is merged, its end kept", () => {
+    // Refused as a file of two documents (exit 2) on every update, though it holds one.
+    const result = merge("---\na: 1\nb: 2   # mine\n---\n# end of manifest\n", "a: 2\n---\n", "a: 1\n");
+    expect(result.text).toBe("---\na: 2\nb: 2   # mine\n---\n# end of manifest\n");
+    expect(result.updated).toEqual(["a"]);
+    expect(() => checkMergeInput("yaml", "a: 1\n---\n", "app.yaml", "server")).not.toThrow();
+    // A second document that holds something is still refused.
+    expect(() => checkMergeInput("yaml", "a: 1\n---\nb: 2\n", "app.yaml", "server")).toThrow(
+      /more than one YAML document/,
+    );
   });
 
   it("a file that is one list (an Ansible tasks file) keeps the user's items and comments", () => {
