@@ -98,8 +98,17 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
         : firstLine;
     throw parseFailure(fileName, role, message, at && { line: at.line, column: at.col });
   }
-  // An empty file is an empty mapping, so update_only can add the release's keys to it.
-  if (doc.contents === null) doc.contents = new YAMLMap();
+  // An empty file is an empty mapping, so update_only can add the release's keys to it; so is one
+  // that holds only `---` (read as a null document, it kept the release's changes out as a type
+  // conflict, `kept: (the whole file)`).
+  if (doc.contents === null || emptyDocument(doc.contents)) {
+    const map = new YAMLMap();
+    if (isScalar(doc.contents)) {
+      map.commentBefore = doc.contents.commentBefore;
+      map.comment = doc.contents.comment;
+    }
+    doc.contents = map;
+  }
   try {
     return { doc, value: doc.toJS(TO_JS), text };
   } catch (error) {
@@ -111,6 +120,17 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
       problem && lineColumnAt(text, problem.offset),
     );
   }
+}
+
+/** A document with nothing after its `---` (no `~`, `null`, tag or anchor: those are a null value). */
+function emptyDocument(contents: unknown): boolean {
+  return (
+    isScalar(contents) &&
+    contents.source === "" &&
+    contents.value === null &&
+    !contents.tag &&
+    !contents.anchor
+  );
 }
 
 /** How every YAML rebuild warning begins, as TOML's full rewrite does (REWRITE_WARNING). */

@@ -167,12 +167,17 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(changed.warnings).toEqual([]);
   });
 
-  it("a file that ends with `---` (an empty second document) is merged, its end kept", () => {
+  it("a file that ends with `---` (an empty second document), or is only `---`, is merged", () => {
     // Refused as a file of two documents (exit 2) on every update, though it holds one.
     const result = merge("---\na: 1\nb: 2   # mine\n---\n# end of manifest\n", "a: 2\n---\n", "a: 1\n");
     expect(result.text).toBe("---\na: 2\nb: 2   # mine\n---\n# end of manifest\n");
     expect(result.updated).toEqual(["a"]);
     expect(() => checkMergeInput("yaml", "a: 1\n---\n", "app.yaml", "server")).not.toThrow();
+    // A copy that is only `---` is an empty mapping, as a blank one is, not a null value that keeps
+    // the release's changes out (`kept: (the whole file)`).
+    const empty = merge("---\n", "a: 2\nb: 1\n", "a: 1\nb: 1\n");
+    expect(empty.text).toBe("---\na: 2\n");
+    expect([empty.added, empty.kept]).toEqual([["a"], ["b"]]);
     // A second document that holds something is still refused.
     expect(() => checkMergeInput("yaml", "a: 1\n---\nb: 2\n", "app.yaml", "server")).toThrow(
       /more than one YAML document/,
