@@ -274,9 +274,14 @@ function printDetail(d: Detail): void {
             a.online ? "yes" : "no",
             a.attempts,
             a.updatedAt,
-            // The wave waits for an offline agent: until when, before it counts as failed.
+            // The wave waits for an offline agent: until when, before it counts as failed. A
+            // rollback owed to an offline agent has reached nothing yet.
             a.error ??
-              (a.offlineFailsAt === undefined ? null : `offline: counts as failed at ${a.offlineFailsAt}`),
+              (a.offlineFailsAt !== undefined
+                ? `offline: counts as failed at ${a.offlineFailsAt}`
+                : a.state === "rollback_pending" && !a.online
+                  ? "offline: its rollback instruction goes out when it reconnects"
+                  : null),
           ]),
         ),
       );
