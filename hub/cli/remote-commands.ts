@@ -46,12 +46,14 @@ export interface CreateOptions extends RemoteOptions {
   seed?: string;
 }
 
+/** `KEY=VALUE` items; spaces around the key and the value are no part of them (`env = prod`). */
 function pairs(items: string[] | undefined, what: string): Record<string, string> {
   return Object.fromEntries(
     (items ?? []).map((item) => {
       const at = item.indexOf("=");
-      if (at <= 0) throw new RangeError(`${what} "${item}": use KEY=VALUE`);
-      return [item.slice(0, at), item.slice(at + 1)];
+      const key = item.slice(0, Math.max(at, 0)).trim();
+      if (at <= 0 || key === "") throw new RangeError(`${what} "${item}": use KEY=VALUE`);
+      return [key, item.slice(at + 1).trim()];
     }),
   );
 }
@@ -81,8 +83,7 @@ function parseWave(text: string, options: CreateOptions) {
         value
           .slice(6)
           .split(",")
-          .map((pair) => pair.trim().replace(/\s*=\s*/, "="))
-          .filter(Boolean),
+          .filter((pair) => pair.trim() !== ""),
         `--wave "${text}": label`,
       ),
     };
@@ -273,9 +274,14 @@ function printDetail(d: Detail): void {
             a.online ? "yes" : "no",
             a.attempts,
             a.updatedAt,
-            // The wave waits for an offline agent: until when, before it counts as failed.
+            // The wave waits for an offline agent: until when, before it counts as failed. A
+            // rollback owed to an offline agent has reached nothing yet.
             a.error ??
-              (a.offlineFailsAt === undefined ? null : `offline: counts as failed at ${a.offlineFailsAt}`),
+              (a.offlineFailsAt !== undefined
+                ? `offline: counts as failed at ${a.offlineFailsAt}`
+                : a.state === "rollback_pending" && !a.online
+                  ? "offline: its rollback instruction goes out when it reconnects"
+                  : null),
           ]),
         ),
       );

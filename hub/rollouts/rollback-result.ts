@@ -134,6 +134,12 @@ export function rollbackNotDone(outcome: string, detail: string | undefined): st
 const ROLLBACK_NOT_DONE = "rollback ";
 const ROLLBACK_REPORTED = ["failed", "rolled back", "restore failed"].map((o) => `${ROLLBACK_NOT_DONE}${o}:`);
 
+/** Its agent answered a rollback instruction with a failure or a refusal (its error says which). */
+export function rollbackReportedNotDone(d: Pick<DeploymentRecord, "error">): boolean {
+  const error = d.error ?? "";
+  return ROLLBACK_REPORTED.some((prefix) => error.startsWith(prefix));
+}
+
 /**
  * A rollback was asked for and did not take this deployment's agent back (its error says why): the
  * hub could not send it, or the agent reported it failed or refused it (the app disabled there
@@ -145,7 +151,7 @@ export function notRolledBack(d: Pick<DeploymentRecord, "error">): boolean {
   return (
     error.startsWith(ROLLBACK_IMPOSSIBLE) ||
     error.startsWith(ROLLBACK_OVERTAKEN) ||
-    ROLLBACK_REPORTED.some((prefix) => error.startsWith(prefix))
+    rollbackReportedNotDone(d)
   );
 }
 

@@ -7,7 +7,7 @@ import {
   rollbackableOf,
   rollbackableOfCounts,
 } from "./accounting.js";
-import { leftOnRelease, notRolledBack, restoredByHost } from "./rollback-result.js";
+import { leftOnRelease, notRolledBack, restoredByHost, rollbackReportedNotDone } from "./rollback-result.js";
 import {
   cancelsUnsent,
   DELIVERABLE_DEPLOYMENT_STATES,
@@ -97,6 +97,19 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
           )
         ).size
       : 0;
+  // An aborted or failed rollout's failed rows: those whose agent answered its rollback with a
+  // failure, which its reason counts as the detail does (only then, and only those rows, are read).
+  const notDone =
+    isFinalRollout(rollout.state) && !isCompletedRollout(rollout.state) && (counts.failed ?? 0) > 0
+      ? (
+          await store.listStalledDeployments({
+            rolloutId: rollout.id,
+            maxWave: rollout.spec.waves.length,
+            states: ["failed"],
+            updatedBefore: Number.MAX_SAFE_INTEGER,
+          })
+        ).filter(rollbackReportedNotDone).length
+      : 0;
   return summaryOf(
     rollout,
     await store.getRelease(rollout.releaseId),
@@ -104,6 +117,7 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
     rollbackable + leftOn,
     restored,
     lastUpdated,
+    notDone,
   );
 }
 
@@ -134,13 +148,19 @@ function autoAdvanceAt(rollout: RolloutRecord): { autoAdvanceAt?: string } {
  * what was asked ("rollback sent to 2 agent(s)"), and read the same after every host answered or
  * timed out; the figures follow once one has.
  */
-function withRollbackNow(reason: string | null, counts: Readonly<Record<string, number>>): string | null {
+function withRollbackNow(
+  reason: string | null,
+  counts: Readonly<Record<string, number>>,
+  /** Agents that answered their rollback instruction with a failure or a refusal. */
+  notDone: number,
+): string | null {
   const back = counts.rolled_back ?? 0;
   const out = counts.rollback_pending ?? 0;
   const timedOut = counts.rollback_timed_out ?? 0;
-  if (back + timedOut === 0) return reason;
+  if (back + timedOut + notDone === 0) return reason;
   const now = [
     ...(back > 0 ? [`${back} rolled back`] : []),
+    ...(notDone > 0 ? [`${notDone} answered that it failed or refused it (not rolled back)`] : []),
     ...(out > 0 ? [`${out} not answered yet`] : []),
     ...(timedOut > 0 ? [`${timedOut} timed out (sent again when they reconnect)`] : []),
   ].join(", ");
@@ -155,6 +175,8 @@ function summaryOf(
   restored: number,
   /** When its newest deployment last changed. */
   deploymentsUpdated: number,
+  /** Agents that answered their rollback instruction with a failure or a refusal. */
+  rollbackNotDone: number,
 ) {
   return {
     id: rollout.id,
@@ -163,7 +185,7 @@ function summaryOf(
     reason: isCompletedRollout(rollout.state)
       ? completedReason(counts)
       : isFinalRollout(rollout.state)
-        ? withRollbackNow(rollout.reason, counts)
+        ? withRollbackNow(rollout.reason, counts, rollbackNotDone)
         : rollout.reason,
     release: { id: rollout.releaseId, app: release?.app ?? "?", version: release?.version ?? "?" },
     currentWave: rollout.currentWave,
@@ -274,6 +296,7 @@ export function rolloutDetailOf(
       rollbackableOf(deployments) + leftOn,
       restoredOf(deployments),
       deployments.reduce((newest, d) => Math.max(newest, d.updatedAt), 0),
+      deployments.filter(rollbackReportedNotDone).length,
     ),
     spec: rollout.spec,
     /**

@@ -91,4 +91,27 @@ describe.skipIf(!hasProgram("chromium"))("not applicable, and two kinds of rolle
     expect(await fleetRow("a2")).not.toContain("✗");
     expect(await fleetRow("a1")).toContain("✗ update failed, rolled back by the host");
   });
+
+  it("shows a rollback owed to an offline agent as queued, not as sent", async () => {
+    const v3 = await publishRelease(t, "3.0.0");
+    const a4 = await connect("a4");
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v3, waves: [{ name: "one", agents: ["a4"] }] },
+    });
+    const id = created.body.id;
+    await reportAcked(a4, await a4.next(isDeploy), "succeeded");
+    a4.ws.close();
+    while (t.hub.registry.isOnline("a4")) await new Promise((resolve) => setTimeout(resolve, 20));
+    await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: { rollback: true } });
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await expect
+      .poll(() => page.locator(".rollout").textContent())
+      .toContain("rollback queued for 1 offline agent(s), sent when they reconnect: a4");
+    await page.locator('#waves li[data-wave="0"] summary').click();
+    const row = page.locator('#waves li[data-wave="0"] tr', { hasText: "a4" });
+    await expect
+      .poll(() => row.textContent())
+      .toContain("offline: its rollback instruction goes out when it reconnects");
+  });
 });

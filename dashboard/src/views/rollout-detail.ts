@@ -27,6 +27,9 @@ function waveRule(wave: WaveSpec | undefined): string {
   return `agents ${(wave.agents ?? []).join(", ")}`;
 }
 
+/** An agent owed a rollback while it is away: nothing has reached its host yet (as `rollout show` says). */
+const OFFLINE_ROLLBACK = "offline: its rollback instruction goes out when it reconnects";
+
 /** A rollout: each wave's progress bar and agents, and the operator's buttons (each confirmed). */
 export function rolloutDetailView(id: string): View {
   const heading = h("h1", {}, "Rollout");
@@ -167,9 +170,11 @@ export function rolloutDetailView(id: string): View {
                   "td",
                   {},
                   a.error ??
-                    (a.offlineFailsAt === undefined
-                      ? ""
-                      : `offline: counts as failed at ${when(a.offlineFailsAt)}`),
+                    (a.offlineFailsAt !== undefined
+                      ? `offline: counts as failed at ${when(a.offlineFailsAt)}`
+                      : a.state === "rollback_pending" && !a.online
+                        ? OFFLINE_ROLLBACK
+                        : ""),
                 ),
               ),
             ),

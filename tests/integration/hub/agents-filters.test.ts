@@ -39,6 +39,7 @@ describe("ship-hub agents with filters", () => {
       "p2",
     ]);
     expect(ids((await cli("--state", "failed_restored")).stdout)).toEqual(["p2"]);
+    expect(ids((await cli("--selector", "env = staging")).stdout)).toEqual(["s1"]);
     const json = await cli("--status", "offline", "--json");
     expect((JSON.parse(json.stdout) as { id: string }[]).map((a) => a.id)).toEqual(["p3"]);
 

@@ -82,5 +82,15 @@ describe("a rollback its agent did not carry out", () => {
     );
     const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url, "--token", t.operator]);
     expect(shown.stdout).toMatch(/^not rolled back {2}a2$/m);
+    // The reason counts it too, in the detail and in the list alike (it read "1 rolled back" alone).
+    const reason =
+      "aborted; rollback sent to 2 agent(s); now: 1 rolled back, 1 answered that it failed or refused it (not rolled back)";
+    expect(
+      (await t.api<{ reason: string }>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body.reason,
+    ).toBe(reason);
+    const listed = await t.api<{ rollouts: { id: string; reason: string }[] }>("GET", "/api/v1/rollouts", {
+      token: t.operator,
+    });
+    expect(listed.body.rollouts.find((r) => r.id === id)?.reason).toBe(reason);
   });
 });
