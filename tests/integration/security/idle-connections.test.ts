@@ -8,6 +8,7 @@
  */
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { MAX_PIPELINED_REQUESTS } from "../../../hub/auth/idle-connections.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { startTestHub, type TestHub } from "../hub/support.js";
 
@@ -77,4 +78,43 @@ describe("connections that send no request", () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(await answer(port, "127.0.0.1", HEALTHZ)).toMatch(/^HTTP\/1\.1 200 /);
   }, 40_000);
+
+  it("requests sent on one connection without waiting for their answers: past 16 it is closed and the rest never handled", async () => {
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const t = await startTestHub({ log: memoryLogger(lines) });
+    hub = t;
+    const { port } = t.hub;
+    const one = "GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n";
+    // A client that pipelines a few (HTTP/1.1 allows it) gets every answer, in order.
+    const few = await open(port);
+    let fewText = "";
+    few.on("data", (chunk: Buffer) => {
+      fewText += chunk.toString();
+    });
+    few.write(one.repeat(10));
+    await expect.poll(() => fewText.match(/HTTP\/1\.1 200 /g)?.length ?? 0).toBe(10);
+
+    // 20 connections each sending 50,000 at once and reading nothing (no token needed): every
+    // request was read and handled, the answers queued, and another client's /healthz waited
+    // behind them all (149 s for 20 connections of 200,000).
+    const floods = await Promise.all(Array.from({ length: 20 }, () => open(port)));
+    for (const s of floods) {
+      s.on("error", () => {});
+      s.pause();
+      s.write(one.repeat(50_000));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    // What the hub handled: the 10, the probe and at most 16 a flooding connection (it closed each
+    // at the 17th), not a million.
+    const metrics = await (await fetch(`${t.hub.url}/metrics`)).text();
+    const handled = Number(
+      /ship_hub_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} (\d+)/.exec(
+        metrics,
+      )?.[1],
+    );
+    expect(handled).toBeLessThanOrEqual(10 + 1 + 20 * MAX_PIPELINED_REQUESTS);
+    const said = lines.filter((l) => l.msg.startsWith("closed a connection: too many requests sent on it"));
+    expect(said).toHaveLength(1);
+    expect(said[0]?.data).toMatchObject({ remote: "127.0.0.1" });
+  }, 30_000);
 });

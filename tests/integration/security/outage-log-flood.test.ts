@@ -8,58 +8,10 @@
  */
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
 import { Cluster, canRunCluster } from "../../support/cluster.js";
+import { connectAgent, linesOf, upgradeStatus } from "./agent-channel-client.js";
 
 const AGENTS = 6;
-
-function channel(url: string, token: string): WebSocket {
-  return new WebSocket(`${url.replace(/^http/, "ws")}/api/v1/agent`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-}
-
-/** A connected agent that said hello; resolves once the hub answered it (it sends the agent's rollouts or nothing). */
-async function connectAgent(url: string, id: string, token: string): Promise<WebSocket> {
-  const ws = channel(url, token);
-  await new Promise<void>((resolve, reject) => {
-    ws.once("open", () => resolve());
-    ws.once("error", reject);
-  });
-  ws.send(
-    JSON.stringify({
-      type: "hello",
-      v: 1,
-      agentId: id,
-      hostname: id,
-      labels: {},
-      agentVersion: "test",
-      apps: [{ app: "web", version: "1.0.0", state: "ok" }],
-    }),
-  );
-  return ws;
-}
-
-/** The status of an upgrade the hub refuses. */
-function upgradeStatus(url: string, token: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = channel(url, token);
-    ws.once("open", () => reject(new Error("the hub opened the agent channel")));
-    ws.once("unexpected-response", (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once("error", reject);
-  });
-}
-
-async function linesOf(file: string, msg: string): Promise<Record<string, unknown>[]> {
-  return (await readFile(file, "utf8"))
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((line) => line.msg === msg);
-}
 
 describe.runIf(canRunCluster())("the hub's log while its PostgreSQL is down", () => {
   let cluster: Cluster;

@@ -5,36 +5,14 @@
  * `could not check where an agent is connected`, one line per agent and reconnect, as the token
  * check did before it was said once a minute. Real hub process, real PostgreSQL, real WebSocket.
  */
-import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
 import { AGENT_INSTANCE_HEADER } from "../../../shared/protocol/messages.js";
 import { Cluster, canRunCluster } from "../../support/cluster.js";
+import { connectAgent, linesOf, upgradeStatus } from "./agent-channel-client.js";
 
-function channel(url: string, token: string, instance: string): WebSocket {
-  return new WebSocket(`${url.replace(/^http/, "ws")}/api/v1/agent`, {
-    headers: { authorization: `Bearer ${token}`, [AGENT_INSTANCE_HEADER]: instance },
-  });
-}
-
-/** Connects, says hello, and closes once the hub has the agent online. */
+/** Says hello as `id` and closes once the hub has the agent online. */
 async function helloOnce(cluster: Cluster, url: string, id: string, token: string): Promise<void> {
-  const ws = channel(url, token, `proc-${id}-1`);
-  await new Promise<void>((resolve, reject) => {
-    ws.once("open", () => resolve());
-    ws.once("error", reject);
-  });
-  ws.send(
-    JSON.stringify({
-      type: "hello",
-      v: 1,
-      agentId: id,
-      hostname: id,
-      labels: {},
-      agentVersion: "test",
-      apps: [{ app: "web", version: "1.0.0", state: "ok" }],
-    }),
-  );
+  const ws = await connectAgent(url, id, token, { [AGENT_INSTANCE_HEADER]: `proc-${id}-1` });
   await cluster.waitFor(`${id} online`, async () => {
     const rows = await cluster.must()`SELECT online FROM agents WHERE id = ${id}`;
     return rows[0]?.online === true;
@@ -42,19 +20,6 @@ async function helloOnce(cluster: Cluster, url: string, id: string, token: strin
   const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
   ws.close();
   await closed;
-}
-
-/** The status of an upgrade the hub refuses. */
-function upgradeStatus(url: string, token: string, instance: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = channel(url, token, instance);
-    ws.once("open", () => reject(new Error("the hub opened the agent channel")));
-    ws.once("unexpected-response", (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once("error", reject);
-  });
 }
 
 describe.runIf(canRunCluster())("a cluster hub whose presence check fails", () => {
@@ -81,13 +46,13 @@ describe.runIf(canRunCluster())("a cluster hub whose presence check fails", () =
     const statuses: number[] = [];
     for (let round = 0; round < 3; round++)
       for (const [i, id] of ids.entries())
-        statuses.push(await upgradeStatus(hub.url, tokens[i] as string, `proc-${id}-${round + 2}`));
+        statuses.push(
+          await upgradeStatus(hub.url, tokens[i] as string, {
+            [AGENT_INSTANCE_HEADER]: `proc-${id}-${round + 2}`,
+          }),
+        );
     expect(statuses).toEqual(Array(9).fill(503));
-    const lines = (await readFile(hub.logFile, "utf8"))
-      .split("\n")
-      .filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((line) => line.msg === "could not check where an agent is connected");
+    const lines = await linesOf(hub.logFile, "could not check where an agent is connected");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ agentId: "pres-0", error: expect.stringContaining("lock timeout") });
   }, 60_000);
