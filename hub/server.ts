@@ -207,6 +207,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const shift = options.timeShiftMs ?? (() => 0);
   const time = clusterClock ? () => clusterClock.now() + shift() : () => now() + shift();
   // In a cluster the first heartbeat is written with the check of the shared JWT secret.
+  let clusterUpSince: number | undefined;
   if (cluster && clusterClock && options.database) {
     const database = options.database;
     const joinCluster = async () => {
@@ -220,8 +221,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         hubTimeoutMs,
         warn: (message) => log.warn(message),
       });
+      return cluster.clusterUpSince(hubId, hubTimeoutMs);
     };
-    await joinCluster().catch(async (error: unknown) => {
+    clusterUpSince = await joinCluster().catch(async (error: unknown) => {
       await cluster.close();
       throw error;
     });
@@ -242,6 +244,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(options.progressTimeoutMs === undefined ? {} : { progressTimeoutMs: options.progressTimeoutMs }),
     hubId,
     sharedPresence: cluster !== undefined,
+    ...(clusterUpSince === undefined ? {} : { startedAt: clusterUpSince + shift() }),
   });
   const sync = new AgentSync(engine);
   const refusals = new ConnectionRefusals(log, now);

@@ -77,6 +77,12 @@ export interface EngineOptions extends EngineContext {
    * has no socket for it, so offline timeouts read the stored presence, not only the local sockets.
    */
   sharedPresence?: boolean;
+  /**
+   * From when timeouts count (default this engine's start). A cluster hub passes when the cluster
+   * last came up: another hub heard the agents meanwhile, and a hub started later showed (and
+   * decided) deadlines later than the others'.
+   */
+  startedAt?: number;
 }
 
 const DEFAULT_PROGRESS_TIMEOUT_MS = 3_600_000;
@@ -114,7 +120,7 @@ export class RolloutEngine {
 
   constructor(readonly options: EngineOptions) {
     this.hubId = options.hubId ?? randomUUID();
-    this.startedAt = options.now();
+    this.startedAt = options.startedAt ?? options.now();
   }
 
   get store() {

@@ -270,4 +270,9 @@ export const postgresMigrations: readonly string[] = [
   `
   ALTER TABLE hubs ADD COLUMN timeout_ms BIGINT;
   `,
+  // Since when some hub of the cluster has run without a break (clusterUpSince): the engine counts
+  // no timeout from before it, as one hub counts none from before its own start. One row.
+  `
+  CREATE TABLE cluster_up (one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one), since BIGINT NOT NULL);
+  `,
 ];

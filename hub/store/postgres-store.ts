@@ -54,6 +54,12 @@ export interface PostgresStore extends AsyncStore {
    * for silent hubs (releaseSilentHubs) is taken from it too, not from this hub's clock.
    */
   clock(): Promise<number>;
+  /**
+   * A hub joining the cluster (after its first heartbeat): since when some hub has run without a
+   * break, by the database's clock. Now, when no other hub heartbeated within `liveForMs` (the
+   * whole cluster was down); else the time recorded when it last came up.
+   */
+  clusterUpSince(hubId: string, liveForMs: number): Promise<number>;
   /** The schema version this hub's migrations lead to. */
   readonly schemaKnown: number;
   /**
@@ -180,6 +186,7 @@ export async function openPostgresStore(
     claimSecret: (fingerprint, claim) => core.claimSecret(fingerprint, claim),
     renewHeartbeat: (hubId, timeoutMs) => core.renewHeartbeat(hubId, timeoutMs),
     clock: () => core.clock(),
+    clusterUpSince: (hubId, liveForMs) => core.clusterUpSince(hubId, liveForMs),
     schemaKnown: postgresMigrations.length,
     retireHub: (hubId, at) => core.retireHub(hubId, at),
     claimInstance: (agentId, instance, hubId, liveForMs) =>
@@ -345,6 +352,17 @@ class PostgresCore {
     this.guard.outside("clock");
     const [row] = await this.sql`SELECT ${this.sql.unsafe(DB_NOW_MS)} AS now`;
     return num(row?.now);
+  }
+
+  async clusterUpSince(hubId: string, liveForMs: number): Promise<number> {
+    this.guard.outside("clusterUpSince");
+    const [row] = await this.sql`WITH others AS (SELECT 1 FROM hubs WHERE id <> ${hubId}
+        AND heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - GREATEST(${liveForMs}, COALESCE(timeout_ms, 0))),
+      up AS (INSERT INTO cluster_up (one, since) VALUES (true, ${this.sql.unsafe(DB_NOW_MS)})
+        ON CONFLICT (one) DO UPDATE SET since = excluded.since WHERE NOT EXISTS (SELECT 1 FROM others)
+        RETURNING since)
+      SELECT COALESCE((SELECT since FROM up), (SELECT since FROM cluster_up)) AS since`;
+    return num(row?.since);
   }
 
   async retireHub(hubId: string, at: number): Promise<string[]> {

@@ -11,8 +11,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import { hasPostgres } from "../../support/servers/postgres.js";
-import { isType, publishRelease, TestAgent, type TestHub } from "../hub/support.js";
-import { inProcessHubs } from "./in-process-hubs.js";
+import { isType, publishRelease, startTestHub, TestAgent, type TestHub } from "../hub/support.js";
+import { CLUSTER_SECRET, inProcessHubs } from "./in-process-hubs.js";
 
 const PROGRESS_TIMEOUT_MS = 8_000;
 
@@ -94,6 +94,39 @@ describe.skipIf(!hasPostgres())("rollout timeouts and tick claims on hubs whose 
       await expect.poll(claimedBy, { timeout: 10_000 }).toBe(steady.hub.hubId);
     } finally {
       await sql.end();
+    }
+  }, 40_000);
+
+  it("a hub started later says when an offline agent fails as the running hubs do", async () => {
+    type Detail = { waves: { agents: { agentId: string; offlineFailsAt?: string }[] }[] };
+    const { url, hubs } = await cluster.start([{ offlineTimeoutMs: 60_000 }]);
+    const first = hubs[0] as TestHub;
+    const away = await connect(first, "away");
+    away.ws.close();
+    await expect.poll(async () => (await first.hub.store.getAgent("away"))?.online).toBe(false);
+    const release = await publishRelease(first, "2.0.0");
+    const created = await first.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: first.operator,
+      body: { release, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 1 } },
+    });
+    expect(created.status).toBe(201);
+    await sleep(2_000);
+    // A hub started (or restarted) while the cluster ran: the time the cluster was up counts.
+    const later = await startTestHub({
+      envSecret: CLUSTER_SECRET,
+      database: { url, file: "test", key: "" },
+      tickIntervalMs: 100,
+      offlineTimeoutMs: 60_000,
+    });
+    try {
+      const failsAt = async (hub: TestHub) =>
+        (await hub.api<Detail>("GET", `/api/v1/rollouts/${created.body.id}`, { token: hub.operator })).body
+          .waves[0]?.agents[0]?.offlineFailsAt;
+      const expected = await failsAt(first);
+      expect(expected).toBeDefined();
+      expect(await failsAt(later)).toBe(expected);
+    } finally {
+      await later.stop();
     }
   }, 40_000);
 });
