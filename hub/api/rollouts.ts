@@ -2,6 +2,7 @@ import { type Request, Router } from "express";
 import * as z from "zod";
 import { AbortRollout, AdvanceRollout, NoFields, RolloutSpec } from "../../shared/api/bodies.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
+import { HubRequestError } from "../errors.js";
 import { offlineFailsAt, rolloutDetail, rolloutDetailOf, rolloutSummary } from "../rollouts/view.js";
 import { rolloutStates } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
@@ -31,6 +32,13 @@ export function rolloutRoutes(deps: ApiDeps): Router {
   // The path may hold a unique prefix (the dashboard and CLI show 8 characters): the full id from here on.
   const idOf = async (req: Request) => (await engine.requireRollout(String(req.params.id))).id;
 
+  // Not a rollout called "preview" ("rollout preview not found" read as one that is gone).
+  router.get("/rollouts/preview", operator, () => {
+    throw new HubRequestError(
+      404,
+      "no route GET /api/v1/rollouts/preview: the preview is POST /api/v1/rollouts/preview with the rollout's body",
+    );
+  });
   router.post("/rollouts/preview", operator, async (req, res) => {
     const spec = parseRequest(RolloutSpec, req.body);
     res.json(await engine.preview(spec));

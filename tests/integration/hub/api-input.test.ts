@@ -394,3 +394,16 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect((await upload(t.ci, new Uint8Array([1, 2, 3]))).status).toBe(201);
   });
 });
+
+describe("GET /rollouts/preview", () => {
+  it("says the preview is a POST, not that a rollout called preview is missing", async () => {
+    const res = await t.api("GET", "/api/v1/rollouts/preview", { token: t.operator });
+    expect(res).toEqual({
+      status: 404,
+      body: {
+        error:
+          "no route GET /api/v1/rollouts/preview: the preview is POST /api/v1/rollouts/preview with the rollout's body",
+      },
+    });
+  });
+});
