@@ -12,6 +12,7 @@ import { failureText } from "../notify/render-message.js";
 import { sendNotifications } from "../notify/send-notifications.js";
 import type { FetchedRelease, ReleaseSource } from "../sources/types.js";
 import { type SourceState, updateSourceState } from "../state/state-file.js";
+import { mergeWarnings } from "./merge-warnings.js";
 import type { AppReport } from "./report.js";
 
 export interface FinalizeInput {
@@ -106,6 +107,8 @@ async function notify(input: FinalizeInput): Promise<void> {
       : report.error === null
         ? ""
         : failureText(report.error, report.message);
+  // The merges' WARNINGs too: "these values of yours went" must reach the channel a person reads.
+  const warnings = [...report.warnings, ...mergeWarnings(report)];
   await sendNotifications(
     success ? manifest.notifications.on_success : manifest.notifications.on_failure,
     {
@@ -116,7 +119,7 @@ async function notify(input: FinalizeInput): Promise<void> {
       host: hostname(),
       system_id: hostId(),
       timestamp: input.now.toISOString(),
-      ...(report.warnings.length === 0 ? {} : { warnings: report.warnings }),
+      ...(warnings.length === 0 ? {} : { warnings }),
     },
     {
       log: input.log,

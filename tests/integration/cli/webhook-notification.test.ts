@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
 
 /** Behaves like a Slack incoming webhook: 400 "no_text" unless the JSON body has a non-empty `text`. */
 async function slackLikeReceiver(): Promise<{
@@ -56,5 +56,26 @@ describe("ship run: the seed's `type: webhook` pointed at Slack", () => {
     });
     expect(run.stderr).toContain("notification sent");
     expect(run.stderr).not.toContain("could not be delivered");
+  });
+
+  // They reached the terminal, --json and the hub, but not the channel a person reads.
+  it("carries the merges' WARNINGs: the operator's comment a merge dropped is named in text and warnings", async () => {
+    const manifest = (version: string) =>
+      `version: "${version}"\nfiles:\n  config.toml: {action: merge_toml}\nnotifications:\n  on_success:\n    - type: "webhook"\n      url: "${slack.url}"\n`;
+    const { run } = await updateOverEdits(app, manifest, {
+      v1: { "config.toml": "a = 1\nold = 1\n" },
+      edited: { "config.toml": "a = 10\n# ops: old is read by the cron job\nold = 1\n" },
+      v2: { "config.toml": "a = 1\n" },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const body = slack.bodies.at(-1);
+    expect(body?.warnings).toEqual([
+      expect.stringMatching(
+        /^merge of config\.toml: your comments went with the keys the merge removed \(old\): # ops: old is read by the cron job/,
+      ),
+    ]);
+    expect(body?.text).toMatch(
+      /\nWARNING: merge of config\.toml: your comments went .*# ops: old is read by the cron job/,
+    );
   });
 });
