@@ -80,10 +80,13 @@ async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSum
     return { exitCode: ExitCode.locked, message: error.message, apps: [] };
   }
   try {
-    // Sources this run does not update still get what a killed run left undone (recover.ts).
-    const idle = options.checkOnly
-      ? []
-      : Object.keys(config.sources).filter((name) => !selected.some(([n]) => n === name));
+    // Sources this run does not update (disabled since, or a hub's) still get what a killed run left
+    // undone (recover.ts); not those an explicit --sources left out: the operator named what to touch.
+    const explicit = options.sources !== undefined && options.sources.length > 0;
+    const idle =
+      options.checkOnly || explicit
+        ? []
+        : Object.keys(config.sources).filter((name) => !selected.some(([n]) => n === name));
     if (!options.checkOnly && !options.force) {
       const notBefore = await nextAllowedRun(config, now);
       if (notBefore !== null) {

@@ -6,7 +6,7 @@
  * run", exit 0, and the app stayed a mixed tree (half 2.0.0, half 1.0.0) until `ship --recover`.
  */
 import { spawn } from "node:child_process";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -73,6 +73,23 @@ describe("a killed update undone by a run that updates nothing (real CLI)", () =
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout.trim()).toBe("myapp: update to 2.0.0 was interrupted; restored 1.0.0");
+    expect(await snapshot(app.appDir)).toEqual(before);
+  }, 30_000);
+
+  it("a run whose --sources leaves the app out leaves it to --recover: the operator named what to touch", async () => {
+    const before = await killedUpdate(0);
+    await mkdir(join(app.root, "other-app"));
+    await configure(
+      0,
+      `\n[sources.other]\ntype = "local"\npath = "${join(app.root, "v1")}"\napp_dir = "${join(app.root, "other-app")}"\n`,
+    );
+    const mixed = await snapshot(app.appDir);
+    const run = await runShip(["--config", app.config, "--sources", "other"]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).not.toContain("myapp");
+    expect(await snapshot(app.appDir)).toEqual(mixed);
+    const recover = await runShip(["--config", app.config, "--recover"]);
+    expect(recover.code, recover.stdout + recover.stderr).toBe(0);
     expect(await snapshot(app.appDir)).toEqual(before);
   }, 30_000);
 
