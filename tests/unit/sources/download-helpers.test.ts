@@ -57,7 +57,9 @@ describe("checksum specs", () => {
     expect(sha256SumFor(`${HEX}  other.tgz\n${b} *dist/app.tgz\n`, "app.tgz", "f").sha256).toBe(b);
     expect(sha256SumFor(`${HEX}\n`, "anything", "f").sha256).toBe(HEX);
     expect(() => sha256SumFor(`${HEX}  a\n${b}  b\n`, "c", "f")).toThrow(/no sha256 for c/);
-    expect(() => sha256SumFor("<html>", "c", "f")).toThrow(/not a sha256sum line/);
+    // A login or error page served where the .sha256 should be is said to be one (17991a1).
+    expect(() => sha256SumFor("<html>", "c", "f")).toThrow(/is an HTML or XML page .*not a sha256sum file/);
+    expect(() => sha256SumFor("hello world\n", "c", "f")).toThrow(/not a sha256sum line/);
   });
 });
 
