@@ -87,7 +87,9 @@ describe.skipIf(!hasPostgres())("rollout timeouts and tick claims on hubs whose 
     const sql = postgres(url, { max: 1, onnotice: () => {} });
     try {
       const claimedBy = async () => (await sql`SELECT hub_id FROM ticks WHERE name = 'engine'`)[0]?.hub_id;
-      await expect.poll(claimedBy, { timeout: 10_000 }).toBe(ahead.hub.hubId);
+      // Either hub may hold the claim now that both read the database's clock (which one is a matter
+      // of their timers' phase); before the fix the hub a minute ahead held it for good.
+      await expect.poll(claimedBy, { timeout: 10_000 }).toBeDefined();
       await ahead.stop();
       // Ticks run every 100 ms: the steady hub claims the next one within a moment, not once the
       // stopped hub's claim is due by its clock, a minute later.
