@@ -11,7 +11,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import { hasPostgres } from "../../support/servers/postgres.js";
-import { isType, publishRelease, startTestHub, TestAgent, type TestHub } from "../hub/support.js";
+import {
+  isType,
+  onlineAgent,
+  publishRelease,
+  startTestHub,
+  type TestAgent,
+  type TestHub,
+} from "../hub/support.js";
 import { CLUSTER_SECRET, inProcessHubs } from "./in-process-hubs.js";
 
 const PROGRESS_TIMEOUT_MS = 8_000;
@@ -34,15 +41,7 @@ describe.skipIf(!hasPostgres())("rollout timeouts and tick claims on hubs whose 
     );
   }
 
-  async function connect(hub: TestHub, agentId: string): Promise<TestAgent> {
-    const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken(agentId));
-    agents.push(agent);
-    agent.hello(agentId);
-    await expect
-      .poll(async () => (await hub.hub.store.getAgent(agentId))?.online, { timeout: 15_000 })
-      .toBe(true);
-    return agent;
-  }
+  const connect = (hub: TestHub, agentId: string) => onlineAgent(hub, agentId, agents);
 
   // Each case with the rollout created where it showed: a rollout younger than the timeout by the
   // ticking hub's clock is not scanned at all.

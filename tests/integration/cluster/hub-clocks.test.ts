@@ -15,7 +15,7 @@ import type { HubOptions } from "../../../hub/server.js";
 import { openPostgresStore } from "../../../hub/store/postgres-store.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasPostgres } from "../../support/servers/postgres.js";
-import { TestAgent, type TestHub } from "../hub/support.js";
+import { onlineAgent, type TestAgent, type TestHub } from "../hub/support.js";
 import { CLUSTER_SECRET, inProcessHubs } from "./in-process-hubs.js";
 
 describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
@@ -35,16 +35,7 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
     return (await cluster.start(options)).hubs;
   }
 
-  async function connect(hub: TestHub, agentId: string): Promise<TestAgent> {
-    const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken(agentId));
-    agents.push(agent);
-    agent.hello(agentId);
-    // Generous: on a loaded CI machine the hello can take seconds to be stored (the default 1 s failed once).
-    await expect
-      .poll(async () => (await hub.hub.store.getAgent(agentId))?.online, { timeout: 15_000 })
-      .toBe(true);
-    return agent;
-  }
+  const connect = (hub: TestHub, agentId: string) => onlineAgent(hub, agentId, agents);
 
   it.each([
     ["a minute ahead", 60_000],

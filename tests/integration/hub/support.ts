@@ -147,6 +147,21 @@ export async function reportAcked(
   );
 }
 
+/**
+ * An agent connected to `hub` that said hello, returned once the hub's store has it online (up to
+ * 15 s: on a loaded CI machine the hello can take seconds to be stored). Pushed onto `track` first,
+ * so a caller's clean-up closes it even when the wait fails.
+ */
+export async function onlineAgent(hub: TestHub, agentId: string, track: TestAgent[]): Promise<TestAgent> {
+  const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken(agentId));
+  track.push(agent);
+  agent.hello(agentId);
+  await expect
+    .poll(async () => (await hub.hub.store.getAgent(agentId))?.online, { timeout: 15_000 })
+    .toBe(true);
+  return agent;
+}
+
 /** A real ws client speaking the shared protocol, with a queue of what the hub sent. */
 export class TestAgent {
   readonly received: HubMessage[] = [];

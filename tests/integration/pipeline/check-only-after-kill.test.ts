@@ -48,6 +48,28 @@ describe("ship --check-only after a killed update, the source offering what reco
     await offer(2);
   }
 
+  /**
+   * a1.tgz … a<installs>.tgz installed in turn, then `ship --rollback` to 1.0.0 killed at `fault`;
+   * the source then offers a1.tgz again.
+   */
+  async function killedRollbackToFirst(installs: number, fault: string): Promise<void> {
+    await writeTarballs();
+    for (let v = 1; v <= installs; v++) {
+      await writeConfig(`type = "local"\npath = "${root}/a${v}.tgz"\n`);
+      expect((await run()).code).toBe(0);
+    }
+    const listed = JSON.parse((await run("--list-backups", "--json")).stdout) as {
+      id: string;
+      version: string;
+    }[];
+    const target = listed.find((b) => b.version === "1.0.0");
+    const killed = await runShip(["--config", config, "--rollback", String(target?.id)], {
+      env: { SHIP_FAULT: fault },
+    });
+    expect(killed.code).toBeNull();
+    await writeConfig(`type = "local"\npath = "${root}/a1.tgz"\n`);
+  }
+
   async function expectAgreement(checkLine: string) {
     const check = await run("--check-only");
     expect(check.code, check.stdout + check.stderr).toBe(0);
@@ -75,21 +97,7 @@ describe("ship --check-only after a killed update, the source offering what reco
   });
 
   it("a killed --rollback to 1.0.0 with the local archive of 1.0.0 offered: up to date, as the run says", async () => {
-    await writeTarballs();
-    for (const v of [1, 2, 3]) {
-      await writeConfig(`type = "local"\npath = "${root}/a${v}.tgz"\n`);
-      expect((await run()).code).toBe(0);
-    }
-    const listed = JSON.parse((await run("--list-backups", "--json")).stdout) as {
-      id: string;
-      version: string;
-    }[];
-    const target = listed.find((b) => b.version === "1.0.0");
-    const killed = await runShip(["--config", config, "--rollback", String(target?.id)], {
-      env: { SHIP_FAULT: "rollback:between-restores" },
-    });
-    expect(killed.code).toBeNull();
-    await writeConfig(`type = "local"\npath = "${root}/a1.tgz"\n`);
+    await killedRollbackToFirst(3, "rollback:between-restores");
 
     const check = await run("--check-only");
     expect(check.code, check.stdout + check.stderr).toBe(0);
@@ -102,21 +110,7 @@ describe("ship --check-only after a killed update, the source offering what reco
   });
 
   it("a --rollback of one backup killed mid-restore (only the journal names 1.0.0), the archive of 1.0.0 offered", async () => {
-    await writeTarballs();
-    for (const v of [1, 2]) {
-      await writeConfig(`type = "local"\npath = "${root}/a${v}.tgz"\n`);
-      expect((await run()).code).toBe(0);
-    }
-    const listed = JSON.parse((await run("--list-backups", "--json")).stdout) as {
-      id: string;
-      version: string;
-    }[];
-    const target = listed.find((b) => b.version === "1.0.0");
-    const killed = await runShip(["--config", config, "--rollback", String(target?.id)], {
-      env: { SHIP_FAULT: "restore:file" },
-    });
-    expect(killed.code).toBeNull();
-    await writeConfig(`type = "local"\npath = "${root}/a1.tgz"\n`);
+    await killedRollbackToFirst(2, "restore:file");
 
     const check = await run("--check-only");
     expect(check.code, check.stdout + check.stderr).toBe(0);
