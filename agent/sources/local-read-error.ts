@@ -8,6 +8,7 @@ import { statSync } from "node:fs";
 import { BadInputError, ReleaseChangedError } from "../../shared/errors.js";
 import { errnoCode, errnoErrorText, fsErrorText } from "../../shared/fs-errors.js";
 import { whoRuns } from "../pipeline/configured-app-dir.js";
+import { isPermissionDenied } from "../state/record-file.js";
 
 /**
  * `error` as the operator should read it when it came from reading the release at `root`:
@@ -23,7 +24,7 @@ export function localReadError(error: unknown, root: string, key: string): unkno
   const code = errnoCode(error);
   const path = (error as NodeJS.ErrnoException).path;
   if (code === undefined || typeof path !== "string" || !within(path, root)) return error;
-  if (code === "EACCES" || code === "EPERM") {
+  if (isPermissionDenied(error)) {
     return BadInputError.single(
       "ship.toml",
       key,
