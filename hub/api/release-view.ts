@@ -13,19 +13,22 @@ const MASK = "***";
 /**
  * Masked manifests by release id. A release never changes, and masking parses the YAML (about 10 ms
  * for a 3 KB manifest on a busy box): a listing of 100 releases must not pay that on every request.
+ * The cache is the module's, shared by every hub in the process (tests start many, and reuse ids),
+ * so an entry holds the text it masked and is used only for that same text: comparing 64 KiB costs
+ * microseconds, a parse milliseconds.
  */
-const maskedManifests = new Map<string, string>();
+const maskedManifests = new Map<string, { text: string; masked: string }>();
 const MAX_CACHED = 2000;
 
 function maskedManifestOf(release: ReleaseRecord): string {
   const cached = maskedManifests.get(release.id);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined && cached.text === release.manifest) return cached.masked;
   const masked = maskManifestSecrets(release.manifest);
-  if (maskedManifests.size >= MAX_CACHED) {
+  if (cached === undefined && maskedManifests.size >= MAX_CACHED) {
     const oldest = maskedManifests.keys().next().value;
     if (oldest !== undefined) maskedManifests.delete(oldest);
   }
-  maskedManifests.set(release.id, masked);
+  maskedManifests.set(release.id, { text: release.manifest, masked });
   return masked;
 }
 
