@@ -18,7 +18,7 @@ import { isDirectoryMode, isFileMode, isSymlinkMode, lstatLite } from "../tree/l
 import { scanTree } from "../tree/scan-tree.js";
 import { conflictSummary } from "./apply-update.js";
 import { indexPath, readInstallIndex } from "./install-index.js";
-import { planUpdate } from "./plan.js";
+import { anyKeepsCopy, keepCopyName, keepsCopy, planUpdate } from "./plan.js";
 import { protectedDirectoryOf, ruleFor } from "./rules.js";
 import type { InstallIndex, ReleaseEntry } from "./types.js";
 
@@ -60,6 +60,7 @@ function collides(
   release: (dir: string) => Map<string, Kind>,
   installed: { files: InstallIndex["files"]; written: number | undefined } | undefined,
 ): boolean {
+  const keepCopies = anyKeepsCopy(input.manifest);
   const pending = [""];
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
     // The app directory itself may be a symlink (app_dir = /srv/app leading to a release tree).
@@ -74,6 +75,9 @@ function collides(
     const app = settled ? undefined : entriesOf(input.appDir, dir);
     for (const [name, kind] of release(dir)) {
       const rel = dir === "" ? name : `${dir}/${name}`;
+      // The `.bak` a replace keeps beside the file is written too: a directory there is refused
+      // by the apply (after the hooks), whatever the index says of the file itself.
+      if (keepCopies && kind !== "dir" && keepCopyInTheWay(input, rel)) return true;
       if (kind !== "dir" && settled && installed?.files[rel] !== undefined) continue;
       const appKind = app === undefined ? kindAt(`${input.appDir}/${rel}`) : app.get(name);
       if (appKind === undefined) continue;
@@ -85,6 +89,14 @@ function collides(
     }
   }
   return false;
+}
+
+function keepCopyInTheWay(input: PathTypesCheck, rel: string): boolean {
+  if (!keepsCopy(ruleFor(input.manifest, rel).rule)) return false;
+  return (
+    protectedDirectoryOf(input.manifest, rel) === undefined &&
+    kindAt(`${input.appDir}/${keepCopyName(rel)}`) === "dir"
+  );
 }
 
 function kindAt(path: string): Kind | undefined {

@@ -13,6 +13,7 @@ import type {
   PlanStep,
   PlanSummary,
   ReleaseEntry,
+  RuleRef,
   TreeEntry,
   TreeScan,
   UpdatePlan,
@@ -38,6 +39,16 @@ export const MERGE_FORMATS: Record<string, MergeFormat> = {
 
 export function keepCopyName(rel: string): string {
   return `${rel}.bak`;
+}
+
+/** Whether a replaced file under `rule` keeps its previous version beside it (`backup_replace`, `backup: true`). */
+export function keepsCopy(rule: RuleRef["rule"]): boolean {
+  return rule.action === "backup_replace" || rule.backup;
+}
+
+/** Whether any of the manifest's file rules keeps copies (none: the common case, nothing to look at). */
+export function anyKeepsCopy(manifest: Manifest): boolean {
+  return Object.values(manifest.files).some(keepsCopy);
 }
 
 /** Whether the index vouches for the app's file as it is now (no re-hash needed). */
@@ -106,7 +117,7 @@ function releaseStep(input: PlanInput, rel: string, entry: ReleaseEntry): PlanSt
     (indexed?.sha256 === entry.sha256 && statMatches(app, indexed)) ||
     input.appHashes?.get(rel) === entry.sha256;
   if (sameBytes && app.mode === entry.mode) return { kind: "keep", rel };
-  const keepCopy = rule.rule.action === "backup_replace" || rule.rule.backup ? keepCopyName(rel) : undefined;
+  const keepCopy = keepsCopy(rule.rule) ? keepCopyName(rel) : undefined;
   const format = MERGE_FORMATS[rule.rule.action];
   // A config the operator replaced with a symlink (to a shared copy, the Capistrano layout) is
   // theirs: a merge would read and write through it, a replace would drop the link and their values.
@@ -186,9 +197,19 @@ export function planUpdate(input: PlanInput): UpdatePlan {
   const rmdirs = emptiedDirectories(input, removed, written, neededAsFile);
   const emptied = new Set(rmdirs.map((d) => d.rel));
   const mkdirs = new Map<string, number>();
+  const keptFor = new Map<string, string>();
+  for (const step of steps)
+    if ((step.kind === "replace" || step.kind === "merge") && step.keepCopy !== undefined)
+      keptFor.set(step.keepCopy, step.rel);
   for (const rel of written) {
-    if (input.app.dirs.has(rel) && !emptied.has(rel))
-      conflicts.push(`${rel}: the release ships a file where the app has a directory`);
+    if (input.app.dirs.has(rel) && !emptied.has(rel)) {
+      const kept = keptFor.get(rel);
+      conflicts.push(
+        kept === undefined
+          ? `${rel}: the release ships a file where the app has a directory`
+          : `${rel}: the app has a directory where ship keeps ${kept}'s previous version (its rule keeps a .bak copy)`,
+      );
+    }
     for (const dir of ancestorsOf(rel)) {
       if (input.app.dirs.has(dir)) continue;
       if (input.app.files.has(dir) && !removed.has(dir)) {

@@ -124,6 +124,31 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
     30_000,
   );
 
+  it.each([
+    ["backup_replace", "action: backup_replace"],
+    ["a merge with backup: true", "action: merge_toml\n    backup: true"],
+  ])(
+    "a directory of the app's own where %s keeps the previous file (x.bak): exit 2 before the hooks",
+    async (_what, rule) => {
+      const keeping = (version: string) => `${manifest(version)}files:\n  "config.toml":\n    ${rule}\n`;
+      await app.release("v1", keeping("1.0.0"), { "config.toml": "a = 1\n" });
+      expect((await runShip(["--config", app.config])).code).toBe(0);
+      await mkdir(join(app.appDir, "config.toml.bak"));
+      await writeFile(join(app.appDir, "config.toml.bak/mine.toml"), "mine\n");
+      const before = await snapshot(app.appDir);
+      await app.release("v2", keeping("2.0.0"), { "config.toml": "a = 2\n" });
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stdout.trim().split("\n")).toEqual([
+        `myapp: release 2.0.0 cannot be installed: ${app.appDir}/config.toml.bak: the app has a directory where ship keeps config.toml's previous version (its rule keeps a .bak copy); ship did not install what is in the way (or it holds files ship did not install): move it aside, then run ship again; nothing was run or changed`,
+      ]);
+      expect(await hookRuns()).toBe(1);
+      expect(await snapshot(app.appDir)).toEqual(before);
+      expect((await app.state()).sources.myapp?.last_result).toBe("failed_unchanged");
+    },
+    30_000,
+  );
+
   it("ship's own directory becoming a file: installed, and --rollback puts the directory back", async () => {
     const run = await updateOver({ "conf/app.toml/x": "x\n" }, async () => {}, {
       "conf/app.toml": "a = 1\n",
