@@ -25,6 +25,7 @@ import {
   writeBackupMeta,
   writeUndoneManifest,
 } from "../backup/backup-store.js";
+import { shownPath } from "../backup/unrestored.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
 import { linkEntry, lstatOrUndefined } from "../tree/fs-ops.js";
@@ -43,7 +44,15 @@ import { prepareUpdate, reportReplacedMerges } from "./prepare.js";
 import { privilegedModes, stagePrivilegedFiles } from "./privileged-files.js";
 import { recoverApp, rollBackUpdate } from "./recover.js";
 import { protectedDirectoryOf } from "./rules.js";
-import type { InstallIndex, PlanStep, PlanSummary, ReleaseEntry, ReleaseTree, TreeScan } from "./types.js";
+import type {
+  InstallIndex,
+  PlanConflict,
+  PlanStep,
+  PlanSummary,
+  ReleaseEntry,
+  ReleaseTree,
+  TreeScan,
+} from "./types.js";
 
 export interface ApplyUpdateInput {
   /** The source's name; backups live in <backupRoot>/<app>/. */
@@ -98,10 +107,17 @@ const SHOWN_CONFLICTS = 5;
  * One readable line however many paths conflict: a symlinked directory with 20,000 release files
  * under it would otherwise make a megabyte-long error, state entry and report.
  */
-export function conflictSummary(conflicts: readonly string[]): string {
-  const shown = conflicts.slice(0, SHOWN_CONFLICTS).join("; ");
+export function conflictSummary(conflicts: readonly PlanConflict[], appDir?: string): string {
+  const shown = conflictLines(conflicts.slice(0, SHOWN_CONFLICTS), appDir).join("; ");
   const more = conflicts.length - SHOWN_CONFLICTS;
   return more > 0 ? `${shown}; and ${more} more (the log lists them all)` : shown;
+}
+
+/** Each conflict as `path: problem`, a name with a line break JSON-quoted so each stays one line. */
+function conflictLines(conflicts: readonly PlanConflict[], appDir?: string): string[] {
+  return conflicts.map(
+    (c) => `${shownPath(appDir === undefined ? c.rel : `${appDir}/${c.rel}`)}: ${c.problem}`,
+  );
 }
 
 /** Records how long each phase took, for the log line every step gets. */
@@ -152,7 +168,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   const planned = planUpdate({ ...planInput, appHashes });
   if (planned.conflicts.length > 0) {
     if (planned.conflicts.length > SHOWN_CONFLICTS)
-      log?.error("the plan found conflicts", { conflicts: planned.conflicts });
+      log?.error("the plan found conflicts", { conflicts: conflictLines(planned.conflicts) });
     throw new UpdateNotAppliedError(app, "plan", conflictSummary(planned.conflicts));
   }
   const keepCopies = await withoutForeignKeepCopies(planned.steps, {

@@ -18,9 +18,9 @@ import { isDirectoryMode, isFileMode, isSymlinkMode, lstatLite } from "../tree/l
 import { scanTree } from "../tree/scan-tree.js";
 import { conflictSummary } from "./apply-update.js";
 import { indexPath, readInstallIndex } from "./install-index.js";
-import { anyKeepsCopy, keepCopyName, keepsCopy, planUpdate } from "./plan.js";
+import { anyKeepsCopy, keepCopyName, keepsCopy, NOT_SAFE, planUpdate } from "./plan.js";
 import { protectedDirectoryOf, ruleFor } from "./rules.js";
-import type { InstallIndex, ReleaseEntry } from "./types.js";
+import type { InstallIndex, PlanConflict, ReleaseEntry } from "./types.js";
 
 export interface PathTypesCheck {
   manifest: Manifest;
@@ -41,9 +41,8 @@ export async function checkPathTypes(input: PathTypesCheck): Promise<void> {
   if (!collides(input, release, index === undefined ? undefined : { files: index.files, written })) return;
   const conflicts = await plannedConflicts(input, index);
   if (conflicts.length === 0) return;
-  const named = conflicts.map((c) => `${input.appDir}/${c}`);
   const reason =
-    `release ${input.manifest.version} cannot be installed: ${conflictSummary(named)}; ` +
+    `release ${input.manifest.version} cannot be installed: ${conflictSummary(conflicts, input.appDir)}; ` +
     "ship did not install what is in the way (or it holds files ship did not install): move it aside, " +
     "then run ship again; nothing was run or changed";
   throw new BadInputError([{ file: input.appDir, path: "", message: reason, severity: "error" }], reason);
@@ -108,7 +107,10 @@ function kindAt(path: string): Kind | undefined {
 }
 
 /** The plan's own verdict on the whole app and release (an unsafe path is the source's to refuse). */
-async function plannedConflicts(input: PathTypesCheck, index: InstallIndex | undefined): Promise<string[]> {
+async function plannedConflicts(
+  input: PathTypesCheck,
+  index: InstallIndex | undefined,
+): Promise<PlanConflict[]> {
   const app = await scanTree(input.appDir, {
     skipDir: (rel) => protectedDirectoryOf(input.manifest, rel) !== undefined,
   });
@@ -138,7 +140,7 @@ async function plannedConflicts(input: PathTypesCheck, index: InstallIndex | und
     app,
     index,
   });
-  return plan.conflicts.filter((c) => !c.endsWith(": not a safe relative path"));
+  return plan.conflicts.filter((c) => c.problem !== NOT_SAFE);
 }
 
 /** The release's entries per directory: from the source's listing, or read from the staging directory. */

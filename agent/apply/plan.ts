@@ -4,12 +4,14 @@
  * trees. Reading merge inputs and writing anything happens later, in prepare/apply.
  */
 import type { Manifest } from "../../shared/manifest/schema.js";
+import { shownPath } from "../backup/unrestored.js";
 import { dirModeChanges } from "./dir-modes.js";
 import { clearedDirectoryOf, isNamedDirectory, protectedDirectoryOf, ruleFor } from "./rules.js";
 import type {
   IndexedFile,
   InstallIndex,
   MergeFormat,
+  PlanConflict,
   PlanStep,
   PlanSummary,
   ReleaseEntry,
@@ -36,6 +38,9 @@ export const MERGE_FORMATS: Record<string, MergeFormat> = {
   merge_json: "json",
   merge_yaml: "yaml",
 };
+
+/** The problem of a release path that is absolute or holds `.` or `..` (the source's to refuse first). */
+export const NOT_SAFE = "not a safe relative path";
 
 export function keepCopyName(rel: string): string {
   return `${rel}.bak`;
@@ -189,9 +194,9 @@ export function planUpdate(input: PlanInput): UpdatePlan {
   steps.push(...removalSteps(input));
   const removed = new Set(steps.filter((s) => s.kind === "remove").map((s) => s.rel));
   const written = steps.flatMap(writtenPaths);
-  const conflicts: string[] = [...input.release.keys()]
+  const conflicts: PlanConflict[] = [...input.release.keys()]
     .filter(unsafePath)
-    .map((rel) => `${rel}: not a safe relative path`);
+    .map((rel) => ({ rel, problem: NOT_SAFE }));
   // A file (or symlink) where a directory is: fine once the plan empties that directory.
   const neededAsFile = new Set(written.filter((rel) => input.app.dirs.has(rel)));
   const rmdirs = emptiedDirectories(input, removed, written, neededAsFile);
@@ -204,17 +209,22 @@ export function planUpdate(input: PlanInput): UpdatePlan {
   for (const rel of written) {
     if (input.app.dirs.has(rel) && !emptied.has(rel)) {
       const kept = keptFor.get(rel);
-      conflicts.push(
-        kept === undefined
-          ? `${rel}: the release ships a file where the app has a directory`
-          : `${rel}: the app has a directory where ship keeps ${kept}'s previous version (its rule keeps a .bak copy)`,
-      );
+      conflicts.push({
+        rel,
+        problem:
+          kept === undefined
+            ? "the release ships a file where the app has a directory"
+            : `the app has a directory where ship keeps ${shownPath(kept)}'s previous version (its rule keeps a .bak copy)`,
+      });
     }
     for (const dir of ancestorsOf(rel)) {
       if (input.app.dirs.has(dir)) continue;
       if (input.app.files.has(dir) && !removed.has(dir)) {
         const what = input.app.files.get(dir)?.type === "symlink" ? "a symlink" : "a file";
-        conflicts.push(`${rel}: the app has ${what} at ${dir}, where the release needs a directory`);
+        conflicts.push({
+          rel,
+          problem: `the app has ${what} at ${shownPath(dir)}, where the release needs a directory`,
+        });
         continue;
       }
       mkdirs.set(dir, input.releaseDirs?.get(dir) ?? 0o755);

@@ -131,7 +131,13 @@ export interface UpdatePlan {
   /** Existing directories whose mode the release changed: `mode` is the new one, `was` the app's. */
   chmods: { rel: string; mode: number; was: number }[];
   /** Reasons the release cannot be applied without clobbering something (file vs directory, symlinked parent). */
-  conflicts: string[];
+  conflicts: PlanConflict[];
+}
+
+/** A path the plan may not write, and why (`problem` names any other path already fit to show). */
+export interface PlanConflict {
+  rel: string;
+  problem: string;
 }
 
 /** Counts per step kind, for logs and reports. */

@@ -149,6 +149,22 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
     30_000,
   );
 
+  it("a name with a line break in the way: the line names it JSON-quoted and stays one line", async () => {
+    const run = await updateOver(
+      {},
+      async () => {
+        await mkdir(join(app.appDir, "ev\nil.toml"));
+        await writeFile(join(app.appDir, "ev\nil.toml/mine"), "mine\n");
+      },
+      { "ev\nil.toml": "a = 1\n" },
+    );
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout.trim().split("\n")).toEqual([
+      `myapp: release 2.0.0 cannot be installed: ${JSON.stringify(`${app.appDir}/ev\nil.toml`)}: the release ships a file where the app has a directory; ship did not install what is in the way (or it holds files ship did not install): move it aside, then run ship again; nothing was run or changed`,
+    ]);
+    expect(await snapshot(app.appDir)).toEqual(run.before);
+  }, 30_000);
+
   it("ship's own directory becoming a file: installed, and --rollback puts the directory back", async () => {
     const run = await updateOver({ "conf/app.toml/x": "x\n" }, async () => {}, {
       "conf/app.toml": "a = 1\n",

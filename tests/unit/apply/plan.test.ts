@@ -255,10 +255,14 @@ describe("planUpdate", () => {
       index: undefined,
     });
     expect(plan.conflicts).toHaveLength(2);
-    expect(plan.conflicts.join("\n")).toMatch(
-      /thing: the release ships a file where the app has a directory/,
-    );
-    expect(plan.conflicts.join("\n")).toMatch(/a symlink at link/);
+    expect(plan.conflicts).toContainEqual({
+      rel: "thing",
+      problem: "the release ships a file where the app has a directory",
+    });
+    expect(plan.conflicts).toContainEqual({
+      rel: "link/inside.txt",
+      problem: "the app has a symlink at link, where the release needs a directory",
+    });
   });
 
   it("turns a dropped file into a directory when the release needs one there", () => {
@@ -312,6 +316,6 @@ describe("planUpdate", () => {
       app: app({}),
       index: undefined,
     });
-    expect(plan.conflicts.filter((c) => c.includes("not a safe relative path"))).toHaveLength(3);
+    expect(plan.conflicts.filter((c) => c.problem === "not a safe relative path")).toHaveLength(3);
   });
 });
