@@ -3,6 +3,7 @@
  * hard link) and falls back to a copy (reflink clone where the filesystem can) when source and
  * destination are on different filesystems; the result says which happened so callers can log it.
  */
+import { createHash } from "node:crypto";
 import {
   constants,
   linkSync,
@@ -67,9 +68,22 @@ export async function pathExists(path: string): Promise<boolean> {
   }
 }
 
-/** The temporary name a copy to `dst` is written under before it is renamed over `dst`. */
+const TEMP_SUFFIX = ".ship-tmp";
+/** The longest name (bytes) a directory entry may have on Linux filesystems (ext4, xfs, tmpfs, btrfs). */
+const NAME_MAX = 255;
+
+/**
+ * The temporary name a copy to `dst` is written under before it is renamed over `dst`: `<name>.ship-tmp`
+ * beside it. A name within 9 bytes of NAME_MAX has no room for the suffix (ENAMETOOLONG: an app on
+ * its own filesystem failed the update and then its restore, "the app needs a person"), so it gets
+ * a short name derived from it, in the same directory: the same every time, so recovery finds it.
+ */
 export function copyTempName(dst: string): string {
-  return `${dst}.ship-tmp`;
+  const slash = dst.lastIndexOf("/");
+  const base = dst.slice(slash + 1);
+  if (Buffer.byteLength(base) + TEMP_SUFFIX.length <= NAME_MAX) return `${dst}${TEMP_SUFFIX}`;
+  const short = createHash("sha256").update(base).digest("hex").slice(0, 32);
+  return `${dst.slice(0, slash + 1)}.${short}${TEMP_SUFFIX}`;
 }
 
 /** Copies a file or symlink (not its target) to `dst` atomically: temp name, then rename over. */
@@ -144,7 +158,7 @@ export function linkReplacingSync(src: string, dst: string): void {
       linkSync(src, dst);
     } catch (error) {
       if (code(error) !== "EEXIST") throw error;
-      const tmp = `${dst}.ship-tmp`;
+      const tmp = copyTempName(dst);
       rmSync(tmp, { force: true });
       linkSync(src, tmp);
       try {
@@ -235,7 +249,7 @@ export async function writeFileAtomic(
   mode = 0o644,
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.ship-tmp`;
+  const tmp = copyTempName(path);
   const handle = await open(tmp, "w", mode);
   try {
     await handle.writeFile(data);
