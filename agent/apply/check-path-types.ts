@@ -31,7 +31,8 @@ export interface PathTypesCheck {
   listing?: ReadonlyMap<string, { type: string; sha256: string }>;
 }
 
-type Kind = "dir" | "file" | "symlink";
+/** "other": a socket, FIFO or device, over which nothing may be written. */
+type Kind = "dir" | "file" | "symlink" | "other";
 
 export async function checkPathTypes(input: PathTypesCheck): Promise<void> {
   const release = releaseChildren(input);
@@ -84,7 +85,11 @@ function collides(
       if (kind === "dir") {
         if (appKind === "dir") pending.push(rel);
         else return true;
-      } else if (appKind === "dir" && ruleFor(input.manifest, rel).rule.action !== "skip") return true;
+      } else if (
+        (appKind === "dir" || appKind === "other") &&
+        ruleFor(input.manifest, rel).rule.action !== "skip"
+      )
+        return true;
     }
   }
   return false;
@@ -103,7 +108,7 @@ function kindAt(path: string): Kind | undefined {
   if (stat === undefined) return undefined;
   if (isDirectoryMode(stat.mode)) return "dir";
   if (isSymlinkMode(stat.mode)) return "symlink";
-  return isFileMode(stat.mode) ? "file" : undefined;
+  return isFileMode(stat.mode) ? "file" : "other";
 }
 
 /** The plan's own verdict on the whole app and release (an unsafe path is the source's to refuse). */
@@ -149,6 +154,7 @@ function releaseChildren(input: PathTypesCheck): (dir: string) => Map<string, Ki
     return (dir) => {
       const out = entriesOf(input.releaseDir, dir);
       if (dir === "") out.delete(MANIFEST_FILENAME);
+      for (const [name, kind] of out) if (kind === "other") out.delete(name); // never installed
       return out;
     };
   const tree = new Map<string, Map<string, Kind>>();
@@ -177,7 +183,7 @@ function parentOf(rel: string): string {
   return slash < 0 ? "" : rel.slice(0, slash);
 }
 
-/** The entries of `root/dir` by kind; none when it is missing or not a directory (sockets and the like left out). */
+/** The entries of `root/dir` by kind; none when it is missing or not a directory. */
 function entriesOf(root: string, dir: string): Map<string, Kind> {
   let dirents: Dirent[];
   try {
@@ -192,6 +198,7 @@ function entriesOf(root: string, dir: string): Map<string, Kind> {
     if (d.isDirectory()) out.set(d.name, "dir");
     else if (d.isSymbolicLink()) out.set(d.name, "symlink");
     else if (d.isFile()) out.set(d.name, "file");
+    else out.set(d.name, "other");
   }
   return out;
 }

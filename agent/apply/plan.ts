@@ -207,6 +207,9 @@ export function planUpdate(input: PlanInput): UpdatePlan {
     if ((step.kind === "replace" || step.kind === "merge") && step.keepCopy !== undefined)
       keptFor.set(step.keepCopy, step.rel);
   for (const rel of written) {
+    const special = input.app.special?.get(rel);
+    if (special !== undefined)
+      conflicts.push({ rel, problem: `the release ships a file where the app has ${special}` });
     if (input.app.dirs.has(rel) && !emptied.has(rel)) {
       const kept = keptFor.get(rel);
       conflicts.push({
@@ -219,6 +222,14 @@ export function planUpdate(input: PlanInput): UpdatePlan {
     }
     for (const dir of ancestorsOf(rel)) {
       if (input.app.dirs.has(dir)) continue;
+      const specialDir = input.app.special?.get(dir);
+      if (specialDir !== undefined) {
+        conflicts.push({
+          rel,
+          problem: `the app has ${specialDir} at ${shownPath(dir)}, where the release needs a directory`,
+        });
+        continue;
+      }
       if (input.app.files.has(dir) && !removed.has(dir)) {
         const what = input.app.files.get(dir)?.type === "symlink" ? "a symlink" : "a file";
         conflicts.push({
@@ -260,7 +271,7 @@ function emptyReleaseDirs(input: PlanInput, removed: ReadonlySet<string>): [stri
   for (const [rel, mode] of dirs) {
     if (rel === "" || input.app.dirs.has(rel)) continue;
     const parent = parentOf(rel);
-    const taken = input.app.files.has(rel) && !removed.has(rel);
+    const taken = (input.app.files.has(rel) && !removed.has(rel)) || input.app.special?.has(rel) === true;
     const guarded = protectedDirectoryOf(input.manifest, rel) !== undefined && !seedsProtected(input, rel);
     if (blocked.has(parent) || taken || guarded) blocked.add(rel);
     else out.push([rel, mode]);

@@ -21,6 +21,8 @@ export interface TreeScan {
   files: Map<string, TreeEntry>;
   /** Every directory (not symlinked ones) with its permission bits. */
   dirs: Map<string, number>;
+  /** Sockets, FIFOs and devices (what each is, "a socket"): never app content, never written over. */
+  special?: Map<string, string>;
 }
 
 /** A release file with its content hash (for a symlink: sha256 of "symlink:" + target). */

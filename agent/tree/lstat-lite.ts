@@ -59,6 +59,21 @@ export function isSymlinkMode(mode: number): boolean {
   return (mode & constants.S_IFMT) === constants.S_IFLNK;
 }
 
+/** What a special entry (not a file, directory or symlink) is, for a message: "a socket", "a FIFO", "a device". */
+export function specialKind(mode: number): string | undefined {
+  switch (mode & constants.S_IFMT) {
+    case constants.S_IFSOCK:
+      return "a socket";
+    case constants.S_IFIFO:
+      return "a FIFO";
+    case constants.S_IFCHR:
+    case constants.S_IFBLK:
+      return "a device";
+    default:
+      return undefined;
+  }
+}
+
 function fromStats(path: string, throwIfNoEntry: boolean): LiteStat | undefined {
   const st = lstatSync(path, { throwIfNoEntry });
   if (st === undefined) return undefined;

@@ -7,7 +7,7 @@
  */
 import { readdirSync } from "node:fs";
 import type { TreeScan } from "../apply/types.js";
-import { isDirectoryMode, isFileMode, isSymlinkMode, lstatLite } from "./lstat-lite.js";
+import { isDirectoryMode, isFileMode, isSymlinkMode, lstatLite, specialKind } from "./lstat-lite.js";
 
 export interface ScanOptions {
   /** Directories (relative) to report but never enter: protected directories are never read. */
@@ -42,7 +42,12 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         continue;
       }
       const symlink = isSymlinkMode(stat.mode);
-      if (!symlink && !isFileMode(stat.mode)) continue; // sockets, fifos, devices: not app content
+      if (!symlink && !isFileMode(stat.mode)) {
+        // Sockets, FIFOs, devices: not app content, but nothing may be written over them.
+        const special = specialKind(stat.mode);
+        if (special !== undefined) (scan.special ??= new Map()).set(childRel, special);
+        continue;
+      }
       if (skipFile?.(childRel)) continue;
       scan.files.set(childRel, {
         type: symlink ? "symlink" : "file",

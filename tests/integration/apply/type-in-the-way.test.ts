@@ -5,7 +5,10 @@
  * stopped for nothing). The app's state is knowable before anything runs: exit 2 naming the path,
  * no hook run, nothing changed. A type change of ship's own entries still installs and rolls back.
  */
+import { execFileSync } from "node:child_process";
+import { lstatSync } from "node:fs";
 import { mkdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -145,6 +148,37 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
       expect(await hookRuns()).toBe(1);
       expect(await snapshot(app.appDir)).toEqual(before);
       expect((await app.state()).sources.myapp?.last_result).toBe("failed_unchanged");
+    },
+    30_000,
+  );
+
+  it.each([
+    ["a FIFO", "app.sock", "the release ships a file where the app has a FIFO", { "app.sock": "x\n" }],
+    ["a FIFO", "run", "the app has a FIFO at run, where the release needs a directory", { "run/x": "x\n" }],
+    [
+      "a live socket",
+      "app.sock",
+      "the release ships a file where the app has a socket",
+      { "app.sock": "x\n" },
+    ],
+  ])(
+    "%s of the app's own at %s, where the release writes: exit 2 before the hooks, left as it is",
+    async (what, name, says, v2) => {
+      const path = join(app.appDir, name);
+      const server = createServer();
+      await app.release("v1", manifest("1.0.0"), { "app.txt": "v1\n" });
+      expect((await runShip(["--config", app.config])).code).toBe(0);
+      if (what === "a FIFO") execFileSync("mkfifo", [path]);
+      else await new Promise<void>((listening) => server.listen(path, listening));
+      await app.release("v2", manifest("2.0.0"), { "app.txt": "v2\n", ...v2 });
+      const run = await runShip(["--config", app.config]);
+      const kept = lstatSync(path);
+      server.close();
+      expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stdout).toContain(`cannot be installed: ${app.appDir}/${Object.keys(v2)[0]}: ${says};`);
+      expect(await hookRuns()).toBe(1);
+      expect(what === "a FIFO" ? kept.isFIFO() : kept.isSocket()).toBe(true);
     },
     30_000,
   );
