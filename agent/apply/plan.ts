@@ -118,8 +118,11 @@ function releaseStep(input: PlanInput, rel: string, entry: ReleaseEntry): PlanSt
   const app = input.app.files.get(rel);
   if (app === undefined) return { kind: "add", rel, entry, rule };
   const indexed = input.index?.files[rel];
+  // A merged file holds the merge ship wrote, not the release's copy its `sha256` names: kept as it
+  // is only when that merge was the release's bytes, so a rule that now replaces it does replace it.
+  const holds = indexed?.merged ? indexed.installedSha256 : indexed?.sha256;
   const sameBytes =
-    (indexed?.sha256 === entry.sha256 && statMatches(app, indexed)) ||
+    (holds === entry.sha256 && statMatches(app, indexed)) ||
     input.appHashes?.get(rel) === entry.sha256;
   if (sameBytes && app.mode === entry.mode) return { kind: "keep", rel };
   const keepCopy = keepsCopy(rule.rule) ? keepCopyName(rel) : undefined;

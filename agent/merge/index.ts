@@ -211,7 +211,7 @@ function mergeNormalised(input: MergeInput): MergeResult {
       warnings: lost === undefined ? [] : [lost],
     };
   }
-  const rendered = render(input, user, release, plan);
+  const rendered = render(input, { user, release, base: baseCopy }, plan);
   const lost = lostCommentsWarning(
     input.format,
     { user: input.current, base: threeWay ? input.base : undefined, merged: rendered.text },
@@ -308,16 +308,28 @@ interface Rendered {
   followed?: FollowedReport;
 }
 
-function render(input: MergeInput, user: Parsed, release: Parsed, plan: MergePlan): Rendered {
+/** `base` is the previous release's copy when the merge is three-way. */
+function render(
+  input: MergeInput,
+  { user, release, base }: { user: Parsed; release: Parsed; base: Parsed | undefined },
+  plan: MergePlan,
+): Rendered {
   switch (input.format) {
     case "json":
       return renderJsonMerge(input.current, user.value, release.value, plan.edits, input.incoming);
     case "toml":
-      return renderTomlMerge(input.current, input.incoming, user.value, release.value, plan.edits);
+      return renderTomlMerge(
+        input.current,
+        input.incoming,
+        user.value,
+        release.value,
+        plan.edits,
+        base && input.base,
+      );
     case "yaml":
       if (user.yaml === undefined || release.yaml === undefined)
         throw new Error("YAML copies were not parsed as YAML");
-      return renderYamlMerge(input.current, user.yaml, release.yaml, plan.edits);
+      return renderYamlMerge(input.current, user.yaml, release.yaml, plan.edits, base?.yaml);
   }
 }
 

@@ -58,6 +58,7 @@ export function renderTomlMerge(
   user: unknown,
   release: unknown,
   edits: MergeEdit[],
+  baseText?: string,
 ): TomlRender {
   if (edits.length === 0) return { text: userText, warnings: [] };
   const merged = applyEditsToValue(user, release, edits);
@@ -71,6 +72,7 @@ export function renderTomlMerge(
     release,
     merged,
     edits,
+    baseText,
   );
   // The line editor only reads layout; the parser decides whether its result is the merge.
   if (edited !== undefined && parsesTo(edited, merged)) {

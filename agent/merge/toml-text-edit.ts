@@ -49,12 +49,16 @@ export function editTomlText(
   release: unknown,
   merged: unknown,
   edits: readonly MergeEdit[],
+  /** The previous release's text, in a three-way merge: says which comments the user left as shipped. */
+  baseText?: string,
 ): string | undefined {
   let userSide: Side;
   let releaseSide: Side;
+  let base: BaseLayout | undefined;
   try {
     userSide = { text: userText, value: user, layout: scanToml(userText) };
     releaseSide = { text: releaseText, value: release, layout: scanToml(releaseText) };
+    base = baseText === undefined ? undefined : { text: baseText, layout: scanToml(baseText) };
   } catch (error) {
     if (error instanceof TomlScanError) return undefined;
     throw error;
@@ -69,7 +73,7 @@ export function editTomlText(
     if (holder !== undefined && rewritten.has(holder)) continue;
     const op =
       holder === undefined
-        ? opFor(edit, userSide, releaseSide)
+        ? opFor(edit, userSide, releaseSide, base)
         : rewriteInline(holder, userSide, releaseSide, merged);
     if (op === undefined) return undefined;
     if (holder !== undefined) rewritten.add(holder);
@@ -173,7 +177,7 @@ function rewriteInline(holder: TomlEntry, user: Side, release: Side, merged: unk
   return text === undefined ? undefined : [{ start: holder.valueStart, end: holder.valueEnd, text }];
 }
 
-function opFor(edit: MergeEdit, user: Side, release: Side): TextOp[] | undefined {
+function opFor(edit: MergeEdit, user: Side, release: Side, base?: BaseLayout): TextOp[] | undefined {
   if (edit.path.length === 0) return undefined;
   const own = entryAt(user.layout, edit.path);
   switch (edit.kind) {
@@ -181,7 +185,14 @@ function opFor(edit: MergeEdit, user: Side, release: Side): TextOp[] | undefined
       const valueText = releaseValueText(release, edit.path);
       if (own !== undefined && valueText !== undefined) {
         const mine = user.text.slice(own.valueStart, own.valueEnd);
-        return [{ start: own.valueStart, end: own.valueEnd, text: inUserArrayStyle(mine, valueText) }];
+        const value = inUserArrayStyle(mine, valueText);
+        const shipped = base === undefined ? undefined : shippedComments(own, edit.path, user, release, base);
+        if (shipped === undefined) return [{ start: own.valueStart, end: own.valueEnd, text: value }];
+        const start = shipped.above === undefined ? own.valueStart : own.blockStart;
+        const keyText =
+          shipped.above === undefined ? "" : shipped.above + user.text.slice(own.lineStart, own.valueStart);
+        const end = own.valueEnd + (shipped.after === undefined ? 0 : shipped.mine.length);
+        return [{ start, end, text: keyText + value + (shipped.after ?? "") }];
       }
       // An array of tables on both sides: the release's [[blocks]] take the place of the user's.
       const mine = own === undefined ? arrayBlocks(user, edit.path) : undefined;
@@ -198,6 +209,53 @@ function opFor(edit: MergeEdit, user: Side, release: Side): TextOp[] | undefined
     case "add":
       return add(user, release, edit.path);
   }
+}
+
+interface BaseLayout {
+  text: string;
+  layout: TomlLayout;
+}
+
+/**
+ * The release's comments on a key whose value it changes (the lines above it, the comment after
+ * it), where the user's are still the previous release's: the release's note on its new value
+ * (`# 8080: no root needed`) comes with it, as a new key's comments do. Comments the user wrote or
+ * edited stay theirs. Undefined when neither changes.
+ */
+function shippedComments(
+  own: TomlEntry,
+  path: readonly string[],
+  user: Side,
+  release: Side,
+  base: BaseLayout,
+): { above?: string; after?: string; mine: string } | undefined {
+  const theirs = entryAt(release.layout, path);
+  const was = entryAt(base.layout, path);
+  if (theirs === undefined || was === undefined) return undefined;
+  const above = (side: BaseLayout, e: TomlEntry) => side.text.slice(e.blockStart, e.lineStart);
+  // Past a one-line value, up to its line end: spaces and `# comment` (a multi-line value is left alone).
+  const after = (side: BaseLayout, e: TomlEntry) =>
+    side.text.slice(e.valueStart, e.valueEnd).includes("\n")
+      ? undefined
+      : side.text.slice(e.valueEnd, e.lineEnd).replace(/\r?\n$/, "");
+  const plain = (text: string | undefined) => text?.replace(/^[ \t]+|[ \t]+$/gm, "");
+  const mine = { above: above(user, own), after: after(user, own) };
+  const shipped = { above: above(release, theirs), after: after(release, theirs) };
+  const previous = { above: above(base, was), after: after(base, was) };
+  // A release without a comment there takes none away: only a note of its own replaces the old one.
+  const changes = (part: "above" | "after") =>
+    plain(mine[part]) === plain(previous[part]) &&
+    plain(shipped[part]) !== plain(mine[part]) &&
+    (plain(shipped[part]) ?? "") !== "";
+  const indent = /^[ \t]*/.exec(user.text.slice(own.lineStart))?.[0] ?? "";
+  const result = {
+    mine: mine.after ?? "",
+    ...(changes("above") ? { above: shipped.above.replace(/^[ \t]*(?=#)/gm, indent) } : {}),
+    ...(changes("after") && shipped.after !== undefined && mine.after !== undefined
+      ? { after: shipped.after }
+      : {}),
+  };
+  return result.above === undefined && result.after === undefined ? undefined : result;
 }
 
 function remove(user: Side, own: TomlEntry | undefined, path: string[]): TextOp[] | undefined {

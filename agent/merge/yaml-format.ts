@@ -46,6 +46,7 @@ import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
+import { placeOf, putShippedComments, shippedComments } from "./yaml-shipped-comments.js";
 import { yamlValueProblem } from "./yaml-value-problems.js";
 
 export interface ParsedYaml {
@@ -190,6 +191,8 @@ export function renderYamlMerge(
   user: ParsedYaml,
   release: ParsedYaml,
   edits: MergeEdit[],
+  /** The previous release's copy, in a three-way merge: says which comments the user left as shipped. */
+  base?: ParsedYaml,
 ): YamlRender {
   if (edits.length === 0) return { text: userText, warnings: [] };
   const expected = applyEditsToValue(user.value, release.value, edits);
@@ -208,7 +211,7 @@ export function renderYamlMerge(
           values ??= edited.toJS(TO_JS);
           if (alreadyShown(values, edit, expected)) continue;
         }
-        applyEdit(edited, user, release, edit, attempt, notes);
+        applyEdit(edited, { user, release, base }, edit, attempt, notes);
         values = undefined;
         changed = true;
       }
@@ -332,8 +335,7 @@ function differences(actual: unknown, expected: unknown, path: string[] = []): s
 
 function applyEdit(
   target: Document,
-  user: ParsedYaml,
-  release: ParsedYaml,
+  { user, release, base }: { user: ParsedYaml; release: ParsedYaml; base: ParsedYaml | undefined },
   edit: MergeEdit,
   attempt: Attempt,
   notes: string[],
@@ -383,7 +385,9 @@ function applyEdit(
     parent.items.push(pair);
   } else {
     // Keep the user's key node (and the comments above it); take the release's value, in the
-    // user's style.
+    // user's style. Comments the user left as the previous release shipped them take the release's.
+    const place = { map: parent, pair: own };
+    const shipped = base === undefined ? {} : shippedComments(place, edit.path, release.doc, base.doc);
     const moved = keepUserStyle(
       own.value,
       value,
@@ -402,6 +406,7 @@ function applyEdit(
       else if (isNode(own.value)) detachAnchor(target, own.value, notes);
     }
     own.value = value;
+    putShippedComments(place, shipped);
   }
 }
 
@@ -612,12 +617,7 @@ function oneLine(node: unknown): node is Scalar | YAMLMap | YAMLSeq {
 
 /** The release's own pair at `path`, when the release writes it there (not through `<<` or an alias). */
 function releasePair(release: ParsedYaml, path: readonly string[]): Pair<unknown, unknown> | undefined {
-  let node: unknown = release.doc.contents;
-  for (const key of path.slice(0, -1)) {
-    if (!isMap(node)) return undefined;
-    node = ownPair(node, key)?.value;
-  }
-  return isMap(node) ? ownPair(node, path[path.length - 1] as string) : undefined;
+  return placeOf(release.doc, path)?.pair;
 }
 
 function cloneValue(value: unknown): unknown {

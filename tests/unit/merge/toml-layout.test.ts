@@ -564,3 +564,28 @@ describe("TOML: a key added to [a] where the release puts a new [b] table", () =
     expect(result.updated).toEqual(["b"]);
   });
 });
+
+describe("TOML: the release's comments on a key whose value it changes", () => {
+  // A release bumping `port` with a new note above it and after it left the old note, now wrong,
+  // in the user's file: only the value came.
+  const base = '[server]\n# listen port\nport = 80  # default\nname = "x"\n# in GB\nsize = 1\n';
+  const incoming =
+    '[server]\n# listen port (8080: no root needed)\nport = 8080  # was 80\nname = "x"\nsize = 2\n';
+
+  it("come where the user left the shipped ones; the user's own stay; a release without one takes none away", () => {
+    const shipped = mergeToml(base.replace('"x"', '"mine"'), incoming, { base });
+    expect(shipped.text).toBe(
+      '[server]\n# listen port (8080: no root needed)\nport = 8080  # was 80\nname = "mine"\n# in GB\nsize = 2\n',
+    );
+    expect(shipped.warnings).toEqual([]);
+    expect(mergeToml(shipped.text, incoming, { base: incoming }).text).toBe(shipped.text);
+    const own = mergeToml(
+      base.replace("# listen port\n", "# ops: behind the LB\n").replace("# default", "# ops"),
+      incoming,
+      { base },
+    );
+    expect(own.text).toBe('[server]\n# ops: behind the LB\nport = 8080  # ops\nname = "x"\n# in GB\nsize = 2\n');
+    // Without the previous release's copy nothing says the user left them as shipped.
+    expect(mergeToml(base, incoming).text).toBe(base);
+  });
+});

@@ -489,3 +489,28 @@ describe("YAML keys that read alike (1 and 1.0) are one key to the merge: a chan
     expect(merge(base, base.replace("2: two", "2: deux"), base).warnings).toEqual([]);
   });
 });
+
+describe("YAML: the release's comments on a key whose value it changes", () => {
+  // A release bumping `port` with a new note above it and after it left the old note, now wrong,
+  // in the user's file: only the value came.
+  const base = "# top\nlevel: info\nserver:\n  # listen port\n  port: 80  # default\n  name: x\n  # in GB\n  size: 1\n";
+  const incoming =
+    "# top, v2\nlevel: debug\nserver:\n  # listen port (8080: no root needed)\n  port: 8080  # was 80\n  name: x\n  size: 2\n";
+
+  it("come where the user left the shipped ones; the user's own stay; a release without one takes none away", () => {
+    const shipped = merge(base.replace("name: x", "name: mine"), incoming, base);
+    expect(shipped.text).toBe(
+      "# top, v2\nlevel: debug\nserver:\n  # listen port (8080: no root needed)\n  port: 8080  # was 80\n  name: mine\n  # in GB\n  size: 2\n",
+    );
+    expect(shipped.warnings).toEqual([]);
+    expect(merge(shipped.text, incoming, incoming).text).toBe(shipped.text);
+    const own = merge(
+      base.replace("# listen port\n", "# ops: behind the LB\n").replace("# default", "# ops"),
+      incoming,
+      base,
+    );
+    expect(own.text).toBe(
+      "# top, v2\nlevel: debug\nserver:\n  # ops: behind the LB\n  port: 8080 # ops\n  name: x\n  # in GB\n  size: 2\n",
+    );
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * The release's comments on a key whose value it changes, where the user's are still the previous
+ * release's: a release bumping `port: 80` to `8080` with `# 8080: no root needed` above it (or after
+ * it) brought the new value and left the old note, now wrong, in the user's file. The note comes
+ * with the value, as a new key's comments do; a comment the user wrote or edited stays theirs.
+ */
+import { type Document, isMap, isScalar, type Pair, type YAMLMap } from "yaml";
+import { isMergePair, keyText } from "./yaml-anchors.js";
+
+interface Place {
+  map: YAMLMap<unknown, unknown>;
+  pair: Pair<unknown, unknown>;
+}
+
+/**
+ * The mapping that writes the key at `path` itself (not through `<<` or an alias), and its pair, in
+ * a document the merge does not edit (the release's, the previous release's): each mapping's keys
+ * are indexed once, so a merge of many changes in a big mapping stays linear.
+ */
+export function placeOf(doc: Document, path: readonly string[]): Place | undefined {
+  let node: unknown = doc.contents;
+  for (const key of path.slice(0, -1)) {
+    if (!isMap(node)) return undefined;
+    node = pairsOf(node).get(key)?.value;
+  }
+  if (!isMap(node)) return undefined;
+  const pair = pairsOf(node).get(path[path.length - 1] as string);
+  return pair === undefined ? undefined : { map: node, pair };
+}
+
+const indexed = new WeakMap<YAMLMap<unknown, unknown>, Map<string, Pair<unknown, unknown>>>();
+
+/** A mapping's own pairs by key, the first of keys that read alike winning, as ownPair() finds them. */
+function pairsOf(map: YAMLMap<unknown, unknown>): Map<string, Pair<unknown, unknown>> {
+  let pairs = indexed.get(map);
+  if (pairs === undefined) {
+    pairs = new Map();
+    for (const pair of map.items) {
+      const key = keyText(pair);
+      if (!isMergePair(pair) && !pairs.has(key)) pairs.set(key, pair);
+    }
+    indexed.set(map, pairs);
+  }
+  return pairs;
+}
+
+/**
+ * The lines above a key: on its key node, or, for a mapping's first key, on the mapping (where the
+ * parser puts them when the mapping is a key's value).
+ */
+function above({ map, pair }: Place): { text: string; onMap: boolean } {
+  const key = isScalar(pair.key) ? pair.key.commentBefore : undefined;
+  if (key) return { text: key, onMap: false };
+  const first = map.items[0] === pair && map.commentBefore ? map.commentBefore : "";
+  return { text: first, onMap: first !== "" };
+}
+
+/** The comment after a one-line scalar value. */
+function after({ pair }: Place): string | undefined {
+  return isScalar(pair.value) && pair.value.type !== "BLOCK_FOLDED" && pair.value.type !== "BLOCK_LITERAL"
+    ? (pair.value.comment ?? "")
+    : undefined;
+}
+
+/** The release's comments to put on the user's key once its value is the release's. */
+export interface ShippedComments {
+  above?: string;
+  after?: string;
+}
+
+/**
+ * Read before the edit: the release's comment above the key, and after its value, each where the
+ * user's equals the previous release's and the release's differs.
+ */
+export function shippedComments(
+  mine: Place,
+  path: readonly string[],
+  release: Document,
+  base: Document,
+): ShippedComments {
+  const theirs = placeOf(release, path);
+  const was = placeOf(base, path);
+  if (theirs === undefined || was === undefined) return {};
+  const [own, shipped, previous] = [above(mine), above(theirs), above(was)];
+  const [ownAfter, shippedAfter, previousAfter] = [after(mine), after(theirs), after(was)];
+  // A release without a comment there takes none away: only a note of its own replaces the old one.
+  const takesAbove = own.text === previous.text && shipped.text !== own.text && shipped.text !== "";
+  const takesAfter =
+    ownAfter !== undefined && ownAfter === previousAfter && shippedAfter && shippedAfter !== ownAfter;
+  return { ...(takesAbove ? { above: shipped.text } : {}), ...(takesAfter ? { after: shippedAfter } : {}) };
+}
+
+/** Puts them on the user's key (`mine` read before the edit, its value now the release's). */
+export function putShippedComments(mine: Place, shipped: ShippedComments): void {
+  if (shipped.above !== undefined) {
+    if (above(mine).onMap) mine.map.commentBefore = shipped.above;
+    else if (isScalar(mine.pair.key)) mine.pair.key.commentBefore = shipped.above;
+  }
+  if (shipped.after !== undefined && isScalar(mine.pair.value)) mine.pair.value.comment = shipped.after;
+}
