@@ -35,6 +35,7 @@ import {
   wantsMember,
   waveOf,
 } from "./membership.js";
+import { pausedInWave } from "./paused-time.js";
 import { describeRollback, markRollback, owedRollbacks, type RollbackResult } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
@@ -918,7 +919,12 @@ export class RolloutEngine {
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
     } else if (!last && rollout.spec.autoAdvance) {
-      if (mayAutoAdvance(current, wave, rollout.waveStartedAt, now)) {
+      // The time it stood paused does not count toward its wait (read only once the wait looks over).
+      const due =
+        mayAutoAdvance(current, wave, rollout.waveStartedAt, now) &&
+        (wave.waitMinutes === 0 ||
+          mayAutoAdvance(current, wave, rollout.waveStartedAt + (await pausedInWave(t, rollout, now)), now));
+      if (due) {
         await this.startWave(rollout, rollout.currentWave + 1, HUB_ACTOR, dispatch);
         await this.evaluate(id, dispatch);
         return;
