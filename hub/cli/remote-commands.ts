@@ -595,6 +595,11 @@ export async function agentsList(options: AgentsOptions): Promise<void> {
   // A filter that matches nobody: said, on stderr, so an empty table does not read as an empty fleet.
   if (agents.length === 0 && query.size > 0 && fleet !== undefined && fleet > 0)
     process.stderr.write(`note: no agent matches these filters (the hub knows ${fleet} agent(s))\n`);
+  // An empty fleet printed a bare header: an operator could not tell it from a hub that failed to list.
+  if (agents.length === 0 && (query.size === 0 || fleet === 0))
+    process.stderr.write(
+      "note: the hub knows no agent yet: an agent appears once `ship agent` connects with an agent token (`ship-hub token create --role agent --agent ID`) and the hub's url in [hub] of its ship.toml\n",
+    );
   if (options.json) return out(JSON.stringify(agents, null, 2));
   out(
     table(
