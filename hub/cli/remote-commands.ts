@@ -362,7 +362,7 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
 }
 
 export async function rolloutList(
-  options: RemoteOptions & { state?: string; limit?: string },
+  options: RemoteOptions & { state?: string; app?: string; limit?: string },
 ): Promise<void> {
   const limit = options.limit === undefined ? 100 : Number(options.limit);
   if (!(Number.isInteger(limit) && limit >= 1 && limit <= 1000))
@@ -371,15 +371,21 @@ export async function rolloutList(
   const query = new URLSearchParams({
     limit: String(limit),
     ...(options.state ? { state: options.state } : {}),
+    ...(options.app === undefined ? {} : { app: options.app }),
   });
   const { rollouts, more } = await refusedInFlagTerms(
     client.request<{ rollouts: Summary[]; more?: boolean }>("GET", `/rollouts?${query.toString()}`),
-    { flags: { "query.state": "--state", "query.limit": "--limit" } },
+    { flags: { "query.state": "--state", "query.app": "--app", "query.limit": "--limit" } },
   );
   // On stderr, where a script reading the table does not trip on it, but an operator sees it.
   if (more === true)
     process.stderr.write(
-      `note: only the newest ${limit} rollout(s) are listed; older ones exist (--limit up to 1000${options.state ? "" : ", or --state"})\n`,
+      `note: only the newest ${limit} rollout(s) are listed; older ones exist (--limit up to 1000${[
+        ...(options.state ? [] : ["--state"]),
+        ...(options.app === undefined ? ["--app"] : []),
+      ]
+        .map((flag) => `, or ${flag}`)
+        .join("")})\n`,
     );
   if (options.json) return out(JSON.stringify(rollouts, null, 2));
   out(
