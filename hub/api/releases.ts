@@ -10,6 +10,7 @@ import { actorOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import type { ReleaseCursor, ReleaseRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
+import { manifestNotText } from "./manifest-text.js";
 import { releaseForPeople, releaseListed } from "./release-view.js";
 import { parseRequest } from "./validate.js";
 
@@ -84,6 +85,8 @@ async function releasePage(
 
 /** An invalid manifest is refused here, not discovered on the servers. */
 function checkManifest(body: PublishRelease): void {
+  const notText = manifestNotText(body.manifest);
+  if (notText !== undefined) throw new HubRequestError(400, `body.manifest: ${notText}`);
   try {
     const { manifest } = parseManifestText(body.manifest, "manifest", HUB_MANIFEST_LIMITS);
     if (manifest.version !== body.version)

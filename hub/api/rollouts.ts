@@ -10,6 +10,8 @@ import { parseRequest } from "./validate.js";
 
 const ListQuery = z.strictObject({
   state: z.enum(rolloutStates).optional(),
+  /** Only this app's rollouts: filtered in the store, before the limit, so `more` stays true. */
+  app: z.string().min(1).max(100).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
@@ -69,6 +71,7 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     const found = await store.listRollouts({
       limit: query.limit + 1,
       ...(query.state ? { states: [query.state] } : {}),
+      ...(query.app === undefined ? {} : { app: query.app }),
     });
     const rollouts = found.slice(0, query.limit);
     const summaries = await Promise.all(rollouts.map((r) => rolloutSummary(store, r)));

@@ -91,6 +91,7 @@ remote(
   rollout
     .command("list")
     .option("--state <state>")
+    .option("--app <app>", "only this app's rollouts")
     .option(
       "--limit <n>",
       "how many, newest first (1 to 1000, default 100; a note on stderr when more exist)",

@@ -362,7 +362,7 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
 }
 
 export async function rolloutList(
-  options: RemoteOptions & { state?: string; limit?: string },
+  options: RemoteOptions & { state?: string; app?: string; limit?: string },
 ): Promise<void> {
   const limit = options.limit === undefined ? 100 : Number(options.limit);
   if (!(Number.isInteger(limit) && limit >= 1 && limit <= 1000))
@@ -371,15 +371,21 @@ export async function rolloutList(
   const query = new URLSearchParams({
     limit: String(limit),
     ...(options.state ? { state: options.state } : {}),
+    ...(options.app === undefined ? {} : { app: options.app }),
   });
   const { rollouts, more } = await refusedInFlagTerms(
     client.request<{ rollouts: Summary[]; more?: boolean }>("GET", `/rollouts?${query.toString()}`),
-    { flags: { "query.state": "--state", "query.limit": "--limit" } },
+    { flags: { "query.state": "--state", "query.app": "--app", "query.limit": "--limit" } },
   );
   // On stderr, where a script reading the table does not trip on it, but an operator sees it.
   if (more === true)
     process.stderr.write(
-      `note: only the newest ${limit} rollout(s) are listed; older ones exist (--limit up to 1000${options.state ? "" : ", or --state"})\n`,
+      `note: only the newest ${limit} rollout(s) are listed; older ones exist (--limit up to 1000${[
+        ...(options.state ? [] : ["--state"]),
+        ...(options.app === undefined ? ["--app"] : []),
+      ]
+        .map((flag) => `, or ${flag}`)
+        .join("")})\n`,
     );
   if (options.json) return out(JSON.stringify(rollouts, null, 2));
   out(
@@ -595,6 +601,11 @@ export async function agentsList(options: AgentsOptions): Promise<void> {
   // A filter that matches nobody: said, on stderr, so an empty table does not read as an empty fleet.
   if (agents.length === 0 && query.size > 0 && fleet !== undefined && fleet > 0)
     process.stderr.write(`note: no agent matches these filters (the hub knows ${fleet} agent(s))\n`);
+  // An empty fleet printed a bare header: an operator could not tell it from a hub that failed to list.
+  if (agents.length === 0 && (query.size === 0 || fleet === 0))
+    process.stderr.write(
+      "note: the hub knows no agent yet: an agent appears once `ship agent` connects with an agent token (`ship-hub token create --role agent --agent ID`) and the hub's url in [hub] of its ship.toml\n",
+    );
   if (options.json) return out(JSON.stringify(agents, null, 2));
   out(
     table(

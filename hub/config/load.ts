@@ -1,5 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { parse, TomlError } from "smol-toml";
+import { configText } from "../../shared/config/load.js";
 import { BadInputError, type Issue } from "../../shared/errors.js";
 import { modeText, writableByOthersProblem } from "../../shared/file-permissions.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
@@ -21,8 +22,11 @@ export async function loadHubConfig(file: string | undefined): Promise<HubConfig
     );
   let data: unknown;
   try {
-    data = parse(await readFile(file, "utf8"));
+    // Read as UTF-8 whatever it held, a Latin-1 `é` in `data_dir` made the hub a second, empty
+    // data directory named with U+FFFD; a UTF-16 file said "illegal character in key".
+    data = parse(configText(await readFile(file), file));
   } catch (error) {
+    if (error instanceof BadInputError) throw error;
     if (error instanceof TomlError)
       throw new BadInputError([
         {

@@ -35,6 +35,7 @@ import {
   wantsMember,
   waveOf,
 } from "./membership.js";
+import { pausedInWave } from "./paused-time.js";
 import { describeRollback, markRollback, owedRollbacks, type RollbackResult } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
@@ -617,7 +618,7 @@ export class RolloutEngine {
     const seen = expectedWave ?? (await this.requireRollout(id)).currentWave;
     return this.run(async (dispatch) => {
       const rollout = await this.lockedRollout(id, dispatch.t);
-      await refuseUnless(dispatch.t, rollout, "advance");
+      await refuseUnless(dispatch.t, rollout, "advance", this.options.now());
       // Waves are numbered from 1 here, as the CLI and the dashboard show them (fromWave counts from 0).
       const wave = (n: number) => {
         const name = rollout.spec.waves[n]?.name;
@@ -718,7 +719,7 @@ export class RolloutEngine {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
-      await refuseUnless(dispatch.t, rollout, "resume");
+      await refuseUnless(dispatch.t, rollout, "resume", this.options.now());
       const now = this.options.now();
       const state = rolloutStep(rollout.state, "resume");
       // Written at commit, so its figure can be filled in below while it stays first in the log.
@@ -747,7 +748,7 @@ export class RolloutEngine {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
       const action = rollback ? "abort-rollback" : "abort";
-      await refuseUnless(dispatch.t, rollout, action);
+      await refuseUnless(dispatch.t, rollout, action, this.options.now());
       const state = rolloutStep(rollout.state, action);
       const now = this.options.now();
       const back = rollback ? await markRollback(dispatch, rollout, actor) : undefined;
@@ -793,7 +794,7 @@ export class RolloutEngine {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
-      await refuseUnless(dispatch.t, rollout, action);
+      await refuseUnless(dispatch.t, rollout, action, this.options.now());
       const to = rolloutStep(rollout.state, action);
       await t.updateRollout(id, { state: to, reason, updated: this.options.now() });
       dispatch.record({ actor, kind: `rollout.${to}`, subject: id, data: { reason } });
@@ -918,7 +919,12 @@ export class RolloutEngine {
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
     } else if (!last && rollout.spec.autoAdvance) {
-      if (mayAutoAdvance(current, wave, rollout.waveStartedAt, now)) {
+      // The time it stood paused does not count toward its wait (read only once the wait looks over).
+      const due =
+        mayAutoAdvance(current, wave, rollout.waveStartedAt, now) &&
+        (wave.waitMinutes === 0 ||
+          mayAutoAdvance(current, wave, rollout.waveStartedAt + (await pausedInWave(t, rollout, now)), now));
+      if (due) {
         await this.startWave(rollout, rollout.currentWave + 1, HUB_ACTOR, dispatch);
         await this.evaluate(id, dispatch);
         return;
@@ -1036,7 +1042,12 @@ export class RolloutEngine {
  * A 409 naming the rollout's state and what the hub accepts from it now (as the views offer it),
  * unless the table allows `action`.
  */
-async function refuseUnless(t: StoreOps, rollout: RolloutRecord, action: RolloutAction): Promise<void> {
+async function refuseUnless(
+  t: StoreOps,
+  rollout: RolloutRecord,
+  action: RolloutAction,
+  now: number,
+): Promise<void> {
   if (nextRolloutState(rollout.state, action) !== undefined) return;
   const offered = isFinalRollout(rollout.state)
     ? offeredRolloutActions(
@@ -1044,8 +1055,42 @@ async function refuseUnless(t: StoreOps, rollout: RolloutRecord, action: Rollout
         rollbackableOfCounts(await t.countDeploymentsOfRollout(rollout.id)),
       )
     : undefined;
-  const refusal = rolloutRefusal(rollout.id, rollout.state, action, offered);
+  const since = await stateChange(t, rollout, now);
+  const refusal = rolloutRefusal(rollout.id, rollout.state, action, offered, since);
   if (refusal !== undefined) throw new HubRequestError(409, refusal);
+}
+
+/** The events that bring a rollout to a state, and how a refusal says them. */
+const STATE_CHANGES: Readonly<Record<string, string>> = {
+  "rollout.created": "created",
+  "rollout.paused": "paused",
+  "rollout.halted": "halted",
+  "rollout.resumed": "resumed",
+  "rollout.completed": "completed",
+  "rollout.aborted": "aborted",
+};
+
+/**
+ * Who made the rollout what it is, and when: a second operator's `pause` on a rollout a colleague
+ * paused a moment ago read "is paused: pause applies to a running rollout", as if nothing had
+ * happened since they looked (advance's 409 already names the wave change).
+ */
+async function stateChange(t: StoreOps, rollout: RolloutRecord, now: number): Promise<string | undefined> {
+  // Rollout-level events are few (created, advanced, paused, resumed, halted…): the newest change.
+  const change = (await t.listEvents({ subject: rollout.id, limit: 1000 })).find(
+    (e) => STATE_CHANGES[e.kind] !== undefined,
+  );
+  if (change === undefined) return undefined;
+  const seconds = Math.max(0, Math.round((now - change.at) / 1000));
+  const ago =
+    seconds < 120
+      ? `${seconds} s`
+      : seconds < 7200
+        ? `${Math.floor(seconds / 60)} min`
+        : seconds < 172_800
+          ? `${Math.floor(seconds / 3600)} h`
+          : `${Math.floor(seconds / 86_400)} d`;
+  return `${STATE_CHANGES[change.kind]} ${ago} ago by ${change.actor}`;
 }
 
 /** The agents a rollback did not send back, whatever the reason (its audit event names them all). */

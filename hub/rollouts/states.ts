@@ -345,6 +345,8 @@ export function rolloutRefusal(
   state: RolloutState,
   action: RolloutAction,
   offered: readonly RolloutAction[] = allowedRolloutActions(state),
+  /** Who brought it to its state, and when (`paused 12 s ago by alice (…)`), said beside the state. */
+  since?: string,
 ): string | undefined {
   if (nextRolloutState(state, action) !== undefined) return undefined;
   const from = rolloutStates.filter((s) => nextRolloutState(s, action) !== undefined);
@@ -354,7 +356,7 @@ export function rolloutRefusal(
       ? `a ${state} rollout allows no action`
       : "nothing is allowed now (none of its agents is left to roll back)";
   return (
-    `rollout ${id} is ${state}: ${ACTION_WORDS[action]} applies to a ${orList(from)} rollout; ` +
+    `rollout ${id} is ${state}${since === undefined ? "" : ` (${since})`}: ${ACTION_WORDS[action]} applies to a ${orList(from)} rollout; ` +
     (allowed.length === 0 ? none : `allowed now: ${allowed.join(", ")}`)
   );
 }

@@ -7,6 +7,7 @@ import {
   rollbackableOf,
   rollbackableOfCounts,
 } from "./accounting.js";
+import { pausedInWave } from "./paused-time.js";
 import { leftOnRelease, notRolledBack, restoredByHost, rollbackReportedNotDone } from "./rollback-result.js";
 import {
   cancelsUnsent,
@@ -118,6 +119,7 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
     restored,
     lastUpdated,
     notDone,
+    await pausedForView(store, rollout),
   );
 }
 
@@ -127,7 +129,7 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
  * A finished canary that waited showed nothing but "active", all succeeded: an operator could not
  * tell a wait from a stuck rollout, and advanced it by hand, cutting the soak short.
  */
-function autoAdvanceAt(rollout: RolloutRecord): { autoAdvanceAt?: string } {
+function autoAdvanceAt(rollout: RolloutRecord, pausedMs: number): { autoAdvanceAt?: string } {
   const wave = rollout.spec.waves[rollout.currentWave];
   const last = rollout.currentWave >= rollout.spec.waves.length - 1;
   if (
@@ -140,7 +142,14 @@ function autoAdvanceAt(rollout: RolloutRecord): { autoAdvanceAt?: string } {
     wave.waitMinutes === 0
   )
     return {};
-  return { autoAdvanceAt: new Date(rollout.waveStartedAt + wave.waitMinutes * 60_000).toISOString() };
+  return {
+    autoAdvanceAt: new Date(rollout.waveStartedAt + pausedMs + wave.waitMinutes * 60_000).toISOString(),
+  };
+}
+
+/** The time the current wave stood paused, read only for a wave whose `autoAdvanceAt` is shown. */
+async function pausedForView(store: StoreOps, rollout: RolloutRecord): Promise<number> {
+  return autoAdvanceAt(rollout, 0).autoAdvanceAt === undefined ? 0 : pausedInWave(store, rollout);
 }
 
 /**
@@ -177,6 +186,8 @@ function summaryOf(
   deploymentsUpdated: number,
   /** Agents that answered their rollback instruction with a failure or a refusal. */
   rollbackNotDone: number,
+  /** How long the current wave stood paused (its wait does not count that time). */
+  pausedMs: number,
 ) {
   return {
     id: rollout.id,
@@ -191,7 +202,7 @@ function summaryOf(
     currentWave: rollout.currentWave,
     currentWaveName: rollout.spec.waves[rollout.currentWave]?.name ?? "",
     waveStartedAt: new Date(rollout.waveStartedAt).toISOString(),
-    ...autoAdvanceAt(rollout),
+    ...autoAdvanceAt(rollout, pausedMs),
     created: new Date(rollout.created).toISOString(),
     // The rollout's own changes and its agents' (a report, a rollback, a latecomer after it
     // completed): the list's UPDATED says when anything in it last moved.
@@ -242,6 +253,7 @@ export async function rolloutDetail(
     isOnline,
     failsAt,
     leftOn,
+    await pausedForView(store, rollout),
   );
 }
 
@@ -283,6 +295,8 @@ export function rolloutDetailOf(
   failsAt?: ReadonlyMap<string, number>,
   /** Failed deployments whose host runs the release still (a rollback sends them back too). */
   leftOn = 0,
+  /** How long the current wave stood paused (see `pausedInWave`). */
+  pausedMs = 0,
 ) {
   const finalState = isFinalRollout(rollout.state);
   // One pass: a 10,000-agent rollout is grouped by wave once, not filtered once per wave.
@@ -297,6 +311,7 @@ export function rolloutDetailOf(
       restoredOf(deployments),
       deployments.reduce((newest, d) => Math.max(newest, d.updatedAt), 0),
       deployments.filter(rollbackReportedNotDone).length,
+      pausedMs,
     ),
     spec: rollout.spec,
     /**

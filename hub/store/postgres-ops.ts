@@ -253,10 +253,11 @@ export function postgresOps(db: Db): StoreOps {
       const r = first(await db`SELECT * FROM rollouts WHERE id = ${id} FOR UPDATE`);
       return r && toRollout(r);
     },
-    async listRollouts({ states, limit }) {
+    async listRollouts({ states, app, limit }) {
       const wanted = states ? j(states) : null;
       const rows = await db`SELECT * FROM rollouts
         WHERE (${wanted}::json IS NULL OR state IN (SELECT json_array_elements_text(${wanted}::json)))
+        AND (${app ?? null}::text IS NULL OR release_id IN (SELECT id FROM releases WHERE app = ${app ?? null}))
         ORDER BY created DESC, id LIMIT ${limit}`;
       return rows.map(toRollout);
     },

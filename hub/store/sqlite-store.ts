@@ -122,6 +122,7 @@ export class SqliteStore implements Store {
       getRollout: p("SELECT * FROM rollouts WHERE id = ?"),
       listRollouts: p(`SELECT * FROM rollouts
         WHERE (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
+        AND (@app IS NULL OR release_id IN (SELECT id FROM releases WHERE app = @app))
         ORDER BY created DESC`),
       updateRollout: p(`UPDATE rollouts SET state = COALESCE(@state, state),
         current_wave = COALESCE(@currentWave, current_wave), wave_started_at = COALESCE(@waveStartedAt, wave_started_at),
@@ -296,12 +297,13 @@ export class SqliteStore implements Store {
     const r = this.stmt.getRollout.get(id) as Row | undefined;
     return r && toRollout(r);
   }
-  listRollouts(filter: { states?: readonly RolloutState[]; limit: number }): RolloutRecord[] {
+  listRollouts(filter: { states?: readonly RolloutState[]; app?: string; limit: number }): RolloutRecord[] {
     const states = filter.states ? JSON.stringify(filter.states) : null;
+    const app = filter.app ?? null;
     // The limit is applied here: SQLite's ORDER BY … LIMIT costs ~20x more on a near-empty table,
     // and every agent hello asks for the active rollouts.
     const rollouts: RolloutRecord[] = [];
-    for (const row of this.stmt.listRollouts.iterate({ states }) as IterableIterator<Row>) {
+    for (const row of this.stmt.listRollouts.iterate({ states, app }) as IterableIterator<Row>) {
       if (rollouts.length >= filter.limit) break;
       rollouts.push(toRollout(row));
     }

@@ -188,7 +188,8 @@ export interface Store {
 
   insertRollout(rollout: RolloutRecord): void;
   getRollout(id: string): RolloutRecord | undefined;
-  listRollouts(filter: { states?: readonly RolloutState[]; limit: number }): RolloutRecord[];
+  /** Newest first; `app`: only the rollouts of that app's releases. */
+  listRollouts(filter: { states?: readonly RolloutState[]; app?: string; limit: number }): RolloutRecord[];
   updateRollout(
     id: string,
     patch: Partial<

@@ -110,12 +110,12 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
 }
 
 /**
- * ship.toml is UTF-8 text (TOML says so). Read as UTF-8 whatever it held, a Latin-1 `é` in an
+ * ship.toml (and the hub's hub.toml) is UTF-8 text (TOML says so). Read as UTF-8 whatever it held, a Latin-1 `é` in an
  * `app_dir`, a path or a header's password became U+FFFD without a word: ship used another
  * directory, sent another password. A UTF-16 file (as some Windows editors save) read as "TOML:
  * illegal character in key". Both are refused, naming where.
  */
-function configText(bytes: Buffer, file: string): string {
+export function configText(bytes: Buffer, file: string): string {
   const refuse = (message: string, line = 1, column = 1) =>
     new BadInputError([{ file, line, column, path: "", message, severity: "error" }]);
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))

@@ -54,4 +54,20 @@ describe("ship-hub agents with filters", () => {
     expect(ids(none.stdout)).toEqual([]);
     expect(none.stderr).toBe("note: no agent matches these filters (the hub knows 4 agent(s))\n");
   });
+
+  it("an empty fleet says so on stderr, with or without filters, instead of a bare header", async () => {
+    requireHubBin();
+    const t = await session.start();
+    const cli = (...args: string[]) =>
+      runHubCli(t.dir, ["agents", ...args, "--hub", t.hub.url, "--token", t.operator]);
+    const note =
+      "note: the hub knows no agent yet: an agent appears once `ship agent` connects with an agent token (`ship-hub token create --role agent --agent ID`) and the hub's url in [hub] of its ship.toml\n";
+    for (const args of [[], ["--app", "web"]]) {
+      const listed = await cli(...args);
+      expect(listed).toMatchObject({ code: 0, stderr: note });
+      expect(listed.stdout.trim().split("\n")).toHaveLength(1);
+    }
+    // Scripts still read JSON on stdout.
+    expect(await cli("--json")).toMatchObject({ code: 0, stdout: "[]\n", stderr: note });
+  });
 });

@@ -192,6 +192,36 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
       );
     }
   });
+
+  it.each([
+    [
+      "Latin-1",
+      Buffer.from('port = 0\n# café\ndata_dir = "data-\xe9"\n', "latin1"),
+      /^ship-hub: hub\.toml:2:6 holds a byte that is not UTF-8 here \(a file saved as Latin-1\?\): save it as UTF-8/,
+    ],
+    [
+      "UTF-16",
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('data_dir = "data"\n', "utf16le")]),
+      /^ship-hub: hub\.toml:1:1 is UTF-16 text: save it as UTF-8/,
+    ],
+  ])(
+    "a %s hub.toml: serve and token create exit 2 naming the file and where; no data dir made",
+    async (_, bytes, message) => {
+      // Read as UTF-8 whatever it held, the Latin-1 `é` became U+FFFD: the hub made and served a
+      // second, empty data directory named `data-�`.
+      await writeFile(join(dir, "hub.toml"), bytes, { mode: 0o600 });
+      for (const args of [
+        ["serve", "--port", "0"],
+        ["token", "create", "--role", "ci"],
+      ]) {
+        const { code, stderr } = await hub([...args, "--config", "hub.toml"]);
+        expect(code, stderr).toBe(2);
+        expect(stderr.trim().split("\n")).toHaveLength(1);
+        expect(stderr.trim()).toMatch(message);
+      }
+      expect((await readdir(dir)).sort()).toEqual(before);
+    },
+  );
 });
 
 describe("ship-hub: empty or malformed flag values", () => {

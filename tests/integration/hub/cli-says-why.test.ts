@@ -98,6 +98,64 @@ describe("ship-hub says why it did not do what was asked", () => {
     expect(bad.stderr).toContain('--limit "0"');
   });
 
+  it("rollout list --app lists that app's rollouts only, and says when it cut them off", async () => {
+    const api = await t.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: {
+        app: "api",
+        version: "1.0.0",
+        manifest: 'version: "1.0.0"\n',
+        source: { type: "git", commit: "abcdef1" },
+      },
+    });
+    const now = Date.now();
+    // Older than every rollout of web: cut off by the limit when filtered after it.
+    for (let i = 0; i < 3; i++)
+      await t.hub.store.insertRollout({
+        id: `aaaa${String(i).padStart(4, "0")}-0000-4000-8000-000000000000`,
+        releaseId: api.body.id,
+        spec: {
+          release: api.body.id,
+          waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 0 }],
+          failureThreshold: { count: 1 },
+          autoAdvance: false,
+          autoRollback: false,
+        },
+        state: "aborted",
+        currentWave: 0,
+        waveStartedAt: now - 20_000 + i,
+        reason: "old",
+        failureAllowance: 0,
+        created: now - 20_000 + i,
+        updated: now - 20_000 + i,
+      });
+    const apps = (stdout: string) => [
+      ...new Set(
+        stdout
+          .trim()
+          .split("\n")
+          .slice(1)
+          .map((l) => l.split(/\s+/)[1]),
+      ),
+    ];
+    const listed = await cli("rollout", "list", "--app", "api");
+    expect(listed).toMatchObject({ code: 0, stderr: "" });
+    expect(listed.stdout.trim().split("\n")).toHaveLength(4);
+    expect(apps(listed.stdout)).toEqual(["api"]);
+    const cut = await cli("rollout", "list", "--app", "api", "--limit", "2");
+    expect(cut.stdout.trim().split("\n")).toHaveLength(3);
+    expect(cut.stderr).toBe(
+      "note: only the newest 2 rollout(s) are listed; older ones exist (--limit up to 1000, or --state)\n",
+    );
+    const web = await cli("rollout", "list", "--app", "web", "--json");
+    const rollouts = JSON.parse(web.stdout) as { release: { app: string } }[];
+    expect(rollouts).toHaveLength(100);
+    expect(new Set(rollouts.map((r) => r.release.app))).toEqual(new Set(["web"]));
+    const none = await cli("rollout", "list", "--app", "nope");
+    expect(none).toMatchObject({ code: 0, stderr: "" });
+    expect(none.stdout.trim().split("\n")).toHaveLength(1);
+  });
+
   it("rollout abort --rollback that reaches no agent exits 1, naming them; show names them too", async () => {
     const aborted = await cli("rollout", "abort", running, "--rollback");
     expect(aborted.stdout).toMatch(/state\s+aborted/);

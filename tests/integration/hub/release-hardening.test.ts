@@ -114,6 +114,43 @@ describe("POST /releases", () => {
     agent.ws.close();
   });
 
+  it.each([
+    ["a NUL in a scalar", 'version: "1.0.0"\ndescription: ok\u0000 then\n', "2:16 it holds a NUL byte"],
+    [
+      "a control character",
+      'version: "1.0.0"\ndescription: bell\u0007\n',
+      "2:18 it holds U+0007, a character YAML does not allow",
+    ],
+    [
+      "a gzip file decoded as UTF-8",
+      Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xed, 0x56, 0x6d]).toString("utf8"),
+      "1:1 it holds U+001F, a character YAML does not allow",
+    ],
+    [
+      "a Latin-1 file decoded as UTF-8",
+      `version: "1.0.0"\ndescription: caf${Buffer.from([0xe9]).toString("utf8")}\n`,
+      "2:17 it holds U+FFFD, what bytes that are not UTF-8 become",
+    ],
+  ])(
+    "a manifest holding %s is one 400 line saying it is not text, where; nothing stored",
+    async (_, manifest, what) => {
+      // A NUL or a bell inside a scalar was stored and sent to the fleet; a binary file answered a
+      // YAML error per token, or quoted a kilobyte of its bytes.
+      const res = await t.api<{ error: string }>("POST", "/api/v1/releases", {
+        token: t.ci,
+        body: { app: "binary", version: "1.0.0", manifest, source: { type: "git", commit } },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe(
+        `body.manifest: is not text: at ${what} (a binary file, or one saved as UTF-16 or Latin-1?); send update-manifest.yaml's UTF-8 text`,
+      );
+      const listed = await t.api<{ releases: unknown[] }>("GET", "/api/v1/releases?app=binary", {
+        token: t.ci,
+      });
+      expect(listed.body.releases).toEqual([]);
+    },
+  );
+
   it("an empty signature is a 400 naming body.signature, not a release agents read as unsigned", async () => {
     const res = await publish("empty-sig", "1.0.0", { signature: "" });
     expect(res.status).toBe(400);

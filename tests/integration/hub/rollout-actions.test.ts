@@ -37,7 +37,8 @@ async function refused(id: string, action: string, state: string, allowed: RegEx
   const before = await view(id);
   const res = await act(id, action, body);
   expect({ action, status: res.status }).toEqual({ action, status: 409 });
-  expect(res.body.error).toContain(`rollout ${id} is ${state}:`);
+  // Beside the state: the change that made it so, when and by whom (`paused 3 s ago by ops (…)`).
+  expect(res.body.error).toMatch(new RegExp(`^rollout ${id} is ${state} \\([a-z]+ \\d+ s ago by [^:]+\\): `));
   expect(res.body.error).toMatch(allowed);
   expect(await view(id)).toEqual(before);
 }
@@ -84,7 +85,19 @@ describe("rollout actions follow the state machine's table", () => {
       /advance applies to a running rollout; allowed now: resume, abort/,
     );
     await refused(id, "pause", "paused", /pause applies to a running rollout/);
+    // A second operator's pause: who paused it, and when, not only that it is paused.
+    const paused = (await t.hub.store.listEvents({ subject: id, limit: 10 })).find(
+      (e) => e.kind === "rollout.paused",
+    );
+    expect((await act(id, "pause")).body.error).toMatch(
+      new RegExp(
+        `^rollout ${id} is paused \\(paused \\d s ago by ${paused?.actor.replace(/[()]/g, "\\$&")}\\): pause applies`,
+      ),
+    );
     expect((await act(id, "resume")).status).toBe(200);
+    expect((await act(id, "resume")).body.error).toMatch(
+      / is running \(resumed \d s ago by .+\): resume applies/,
+    );
     expect((await act(id, "advance")).body).toMatchObject({
       state: "running",
       currentWave: 1,

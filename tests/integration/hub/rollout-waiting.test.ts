@@ -103,6 +103,63 @@ describe("an auto-advancing wave that waits its waitMinutes", () => {
   });
 });
 
+describe("an auto-advancing wave paused during its wait", () => {
+  it("waits the rest of it after the resume: the time paused does not count", async () => {
+    let skew = 0;
+    const minutes = (n: number) => {
+      skew += n * 60_000;
+    };
+    const t = await session.start({ now: () => Date.now() + skew });
+    const release = await publishRelease(t, "2.0.0");
+    const c1 = await connect(t, "c1");
+    const m1 = await connect(t, "m1");
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: {
+          release,
+          waves: [
+            { name: "canary", agents: ["c1"], waitMinutes: 10 },
+            { name: "rest", percent: 100 },
+          ],
+          autoAdvance: true,
+        },
+      })
+    ).body.id;
+    sendReport(c1, await c1.next(isType("deploy")), "succeeded");
+    type View = {
+      currentWave: number;
+      waveStartedAt: string;
+      autoAdvanceAt?: string;
+      counts: Record<string, number>;
+    };
+    const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    await expect.poll(async () => (await view()).counts.succeeded).toBe(1);
+    const started = Date.parse((await view()).waveStartedAt);
+    // Two minutes into the soak the operator pauses to look into something, for twenty.
+    minutes(2);
+    await t.api("POST", `/api/v1/rollouts/${id}/pause`, { token: t.operator, body: {} });
+    minutes(20);
+    await t.api("POST", `/api/v1/rollouts/${id}/resume`, { token: t.operator, body: {} });
+    // It used to advance at once: its 10 minutes had passed, paused.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await view()).currentWave).toBe(0);
+    expect(m1.received.filter((m) => m.type === "deploy")).toEqual([]);
+    // Eight minutes of its wait are left, and the view says so (the wave's start stays the truth).
+    const shown = await view();
+    expect(Date.parse(shown.waveStartedAt)).toBe(started);
+    const waits = Date.parse(shown.autoAdvanceAt ?? "") - started;
+    expect(waits).toBeGreaterThanOrEqual(30 * 60_000);
+    expect(waits).toBeLessThan(31 * 60_000);
+    minutes(7);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await view()).currentWave).toBe(0);
+    minutes(2);
+    await m1.next(isType("deploy"));
+    expect((await view()).currentWave).toBe(1);
+  });
+});
+
 describe("a wave that waits its waitMinutes and finished below its minSuccessRate", () => {
   it("gives no time at which it advances by itself: only an operator moves it on", async () => {
     requireHubBin();

@@ -238,6 +238,11 @@ for (const subject of subjects) {
         "ro1",
       ]);
       expect(await store.listRollouts({ states: [], limit: 10 })).toEqual([]);
+      // By app, before the limit (`rollout list --app`: its `more` counts that app's only).
+      expect((await store.listRollouts({ app: "api", limit: 1 })).map((r) => r.id)).toEqual(["ro2"]);
+      expect((await store.listRollouts({ app: "web", limit: 1 })).map((r) => r.id)).toEqual(["ro1"]);
+      expect(await store.listRollouts({ app: "web", states: ["completed"], limit: 10 })).toEqual([]);
+      expect(await store.listRollouts({ app: "nope", limit: 10 })).toEqual([]);
       expect(await store.countRolloutsByState()).toEqual({ running: 1, completed: 1 });
     });
 
