@@ -1,15 +1,19 @@
 /**
- * The HTTP client every download shares: TLS verified (optionally against the operator's CA).
- * Redirects are followed by follow-redirects.ts, which decides per hop which headers may go along.
+ * The HTTP client every download shares: TLS verified (optionally against the operator's CA),
+ * through the environment's proxy where one applies (proxy.ts). Redirects are followed by
+ * follow-redirects.ts, which decides per hop which headers may go along.
  */
 import { readFile } from "node:fs/promises";
-import { Agent, type Dispatcher } from "undici";
+import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
+import { environmentProxies } from "./proxy.js";
 
 export interface ClientOptions {
   /** PEM file of the CA that signed the server's certificate (replaces the system roots). */
   caFile?: string;
   /** Time to wait for response headers, and for each pause in the body. */
   timeoutMs?: number;
+  /** Never through the environment's proxy. */
+  direct?: boolean | undefined;
 }
 
 export interface HttpClient {
@@ -20,11 +24,42 @@ export interface HttpClient {
 export async function createHttpClient(options: ClientOptions = {}): Promise<HttpClient> {
   const ca = options.caFile === undefined ? undefined : await readFile(options.caFile);
   const timeout = options.timeoutMs ?? 60_000;
-  const agent = new Agent({
-    connect: ca === undefined ? {} : { ca },
-    headersTimeout: timeout,
-    bodyTimeout: timeout,
-    connectTimeout: Math.min(timeout, 30_000),
+  const agent = proxiedDispatcher({
+    ...(ca === undefined ? {} : { ca }),
+    timeoutMs: timeout,
+    direct: options.direct,
   });
   return { dispatcher: agent, close: () => agent.close() };
+}
+
+export interface DispatcherOptions {
+  /** Trusted CA for the servers' TLS (replaces the system roots), also inside a proxy's tunnel. */
+  ca?: Buffer;
+  timeoutMs: number;
+  direct?: boolean | undefined;
+}
+
+/**
+ * An undici dispatcher that goes through the environment's proxy where it applies (undici's
+ * EnvHttpProxyAgent decides per URL, no_proxy included), else a plain Agent. https goes through a
+ * CONNECT tunnel, so TLS is still verified end to end against the server's certificate; http is
+ * sent to the proxy as an absolute URL (squid, by default, allows CONNECT to port 443 only).
+ */
+export function proxiedDispatcher(options: DispatcherOptions): Dispatcher {
+  const agentOptions = {
+    connect: options.ca === undefined ? {} : { ca: options.ca },
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    connectTimeout: Math.min(options.timeoutMs, 30_000),
+  };
+  const { https, http, noProxy } = environmentProxies();
+  if (options.direct === true || (https === undefined && http === undefined)) return new Agent(agentOptions);
+  return new EnvHttpProxyAgent({
+    ...agentOptions,
+    ...(options.ca === undefined ? {} : { requestTls: { ca: options.ca } }),
+    httpsProxy: https?.url ?? "",
+    httpProxy: http?.url ?? "",
+    noProxy,
+    proxyTunnel: false,
+  });
 }

@@ -1,6 +1,7 @@
 import { ExitCode, ShipError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { headerValue } from "./header-value.js";
+import { proxyFailureText } from "./proxy.js";
 import { isRetryableError, isRetryableStatus, retryAfterMs } from "./retry.js";
 
 /**
@@ -68,6 +69,11 @@ const NETWORK_WORDS: Record<string, string> = {
  */
 export function networkErrorText(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
+  const proxy = proxyFailureText(err, plainNetworkErrorText(err));
+  return proxy ?? plainNetworkErrorText(err);
+}
+
+function plainNetworkErrorText(err: Error): string {
   // llhttp's own words ("Response does not match the HTTP/1.1 protocol (Expected HTTP/, RTSP/ or
   // ICE/)") say nothing of the likely cause: a url whose port is not a web server's (ssh's, a
   // database's), or a server that sent more than its Content-Length.

@@ -2,6 +2,7 @@
  * POST a JSON body with a timeout and one retry for what is worth retrying (network errors,
  * timeouts, 408, 429, 5xx). Never throws: a notification must not fail an update.
  */
+import type { Dispatcher } from "undici";
 import { networkErrorText } from "../download/errors.js";
 import { takeUrlCredentials } from "../download/url-credentials.js";
 
@@ -19,14 +20,25 @@ export interface PostOptions {
 }
 
 export async function postJson(url: string, body: unknown, options: PostOptions): Promise<PostResult> {
-  let last: Attempt = { ok: false, retryable: false, outcome: "not sent" };
-  for (let attempt = 1; attempt <= 2; attempt++) {
-    last = await postOnce(url, body, options);
-    if (last.ok || !last.retryable || attempt === 2)
-      return { ok: last.ok, attempts: attempt, outcome: last.outcome };
-    if (options.retryDelayMs > 0) await new Promise((r) => setTimeout(r, options.retryDelayMs));
+  // Through the host's proxy (https_proxy, no_proxy) as downloads go: a Slack webhook is on the
+  // internet, and behind a proxy every message was lost ("no such host"). Loaded when a webhook
+  // is actually sent, as undici is (postOnce).
+  const { proxiedDispatcher } = await import("../download/dispatcher.js");
+  const dispatcher = proxiedDispatcher({ timeoutMs: options.timeoutMs });
+  try {
+    let last: Attempt = { ok: false, retryable: false, outcome: "not sent" };
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      last = await postOnce(url, body, options, dispatcher);
+      if (last.ok || !last.retryable || attempt === 2)
+        return { ok: last.ok, attempts: attempt, outcome: last.outcome };
+      if (options.retryDelayMs > 0) await new Promise((r) => setTimeout(r, options.retryDelayMs));
+    }
+    return { ok: last.ok, attempts: 2, outcome: last.outcome };
+  } finally {
+    // Each answer was read whole (postOnce): nothing is cut off, and a receiver that never answered
+    // holds no socket open past the run.
+    await dispatcher.destroy().catch(() => undefined);
   }
-  return { ok: last.ok, attempts: 2, outcome: last.outcome };
 }
 
 interface Attempt {
@@ -35,7 +47,12 @@ interface Attempt {
   outcome: string;
 }
 
-async function postOnce(url: string, body: unknown, options: PostOptions): Promise<Attempt> {
+async function postOnce(
+  url: string,
+  body: unknown,
+  options: PostOptions,
+  dispatcher: Dispatcher,
+): Promise<Attempt> {
   try {
     // undici is loaded when a webhook is actually sent: most runs send none. Through a module of
     // our own: the CLI's ES module bundle (`ship agent`, `--recover`) turned `import("undici")` of
@@ -49,6 +66,7 @@ async function postOnce(url: string, body: unknown, options: PostOptions): Promi
       headers: { "content-type": "application/json", ...target.headers },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(options.timeoutMs),
+      dispatcher,
     });
     // Drain the body so the connection is released; its content does not matter to us.
     await response.body.dump();

@@ -192,17 +192,20 @@ async function resolveSource(o: PublishOptions): Promise<ReleaseSourceRef> {
 export async function publishRelease(o: PublishOptions): Promise<PublishedRelease> {
   const source = await resolveSource(o);
   checkSignatureMatches(o, source);
-  // undici's default: an upload's answer comes after the hub hashed and stored it.
-  const client =
-    o.caFile === undefined ? undefined : await createHttpClient({ caFile: o.caFile, timeoutMs: 300_000 });
+  // 300 s, undici's default: an upload's answer comes after the hub hashed and stored it. Always
+  // our client, for the CA file and for the environment's proxy (https_proxy) of a CI runner.
+  const client = await createHttpClient({
+    ...(o.caFile === undefined ? {} : { caFile: o.caFile }),
+    timeoutMs: 300_000,
+  });
   try {
     return await publishOver(
-      { ...(client === undefined ? {} : { dispatcher: client.dispatcher, caFile: o.caFile }) },
+      { dispatcher: client.dispatcher, ...(o.caFile === undefined ? {} : { caFile: o.caFile }) },
       o,
       source,
     );
   } finally {
-    await client?.close();
+    await client.close();
   }
 }
 

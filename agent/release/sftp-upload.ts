@@ -118,12 +118,46 @@ async function remoteSha256(client: SftpClient, remotePath: string): Promise<str
   return hash.digest("hex");
 }
 
-async function verifyRemote(client: SftpClient, path: string, size: number, sha256: string): Promise<void> {
+/**
+ * The server's copy of `name` (written to `path`) against the local bytes. A short copy is the
+ * server failing mid-write (a full disk or a quota: internal-sftp reported no error), so exit 1 as
+ * for any upload the server did not finish, naming the file the operator asked for, not the
+ * hidden temporary name.
+ */
+async function verifyRemote(
+  client: SftpClient,
+  path: string,
+  name: string,
+  size: number,
+  sha256: string,
+): Promise<void> {
   const remoteSize = (await client.stat(path)).size;
   if (remoteSize !== size)
-    throw new VerificationError(path, `uploaded ${remoteSize} bytes, expected ${size}`);
+    throw new UploadIncompleteError(
+      `the server stored ${remoteSize} of the ${size} bytes of ${name} (is its disk full, or a quota reached?)`,
+    );
   const remoteHash = await remoteSha256(client, path);
-  if (remoteHash !== sha256) throw new VerificationError(path, `sha256 ${remoteHash}, expected ${sha256}`);
+  if (remoteHash !== sha256)
+    throw new UploadIncompleteError(
+      `the server's copy of ${name} has sha256 ${remoteHash}, not the archive's ${sha256}`,
+    );
+}
+
+/** The server kept other bytes than were sent; serverRefusal() names the directory. */
+class UploadIncompleteError extends Error {}
+
+/**
+ * Runs `write` (an upload to the temporary name `temp`), removing `temp` when it fails: a half
+ * written or unverified upload stayed in the release directory, hidden but holding the space of
+ * a server that had just run out of it. Removal is best effort: the first error is the one shown.
+ */
+async function removingOnFailure<T>(client: SftpClient, temp: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    await client.delete(temp, true).catch(() => undefined);
+    throw error;
+  }
 }
 
 /**
@@ -145,10 +179,12 @@ async function putVerified(
   const sha256 = hash.digest("hex");
   const body =
     onProgress === undefined ? createReadStream(localPath) : countedReadStream(localPath, onProgress);
-  await client.put(body, partial, { writeStreamOptions: { mode: UPLOAD_MODE } });
-  await client.chmod(partial, UPLOAD_MODE);
-  await verifyRemote(client, partial, size, sha256);
-  await client.posixRename(partial, remotePath);
+  await removingOnFailure(client, partial, async () => {
+    await client.put(body, partial, { writeStreamOptions: { mode: UPLOAD_MODE } });
+    await client.chmod(partial, UPLOAD_MODE);
+    await verifyRemote(client, partial, remoteName, size, sha256);
+    await client.posixRename(partial, remotePath);
+  });
   return { remotePath, size, sha256 };
 }
 
@@ -193,21 +229,25 @@ async function switchLatest(
   const temp = posix.join(remoteDir, `.${latest}.partial`);
   let how: LatestResult["how"] = "hardlink";
   if (await client.exists(temp)) await client.delete(temp);
-  try {
-    await hardlink(sftp, archive.remotePath, temp);
-  } catch {
-    how = "copy";
-    await client.put(createReadStream(localPath), temp, { writeStreamOptions: { mode: UPLOAD_MODE } });
-    await client.chmod(temp, UPLOAD_MODE);
-    await verifyRemote(client, temp, archive.size, archive.sha256);
-  }
-  await client.posixRename(temp, remotePath);
-  const sums = posix.join(remoteDir, `.${latest}.sha256.partial`);
-  await client.put(Buffer.from(`${archive.sha256}  ${latest}\n`), sums, {
-    writeStreamOptions: { mode: UPLOAD_MODE },
+  await removingOnFailure(client, temp, async () => {
+    try {
+      await hardlink(sftp, archive.remotePath, temp);
+    } catch {
+      how = "copy";
+      await client.put(createReadStream(localPath), temp, { writeStreamOptions: { mode: UPLOAD_MODE } });
+      await client.chmod(temp, UPLOAD_MODE);
+      await verifyRemote(client, temp, latest, archive.size, archive.sha256);
+    }
+    await client.posixRename(temp, remotePath);
   });
-  await client.chmod(sums, UPLOAD_MODE);
-  await client.posixRename(sums, `${remotePath}.sha256`);
+  const sums = posix.join(remoteDir, `.${latest}.sha256.partial`);
+  await removingOnFailure(client, sums, async () => {
+    await client.put(Buffer.from(`${archive.sha256}  ${latest}\n`), sums, {
+      writeStreamOptions: { mode: UPLOAD_MODE },
+    });
+    await client.chmod(sums, UPLOAD_MODE);
+    await client.posixRename(sums, `${remotePath}.sha256`);
+  });
   // The stable name's signature follows as well; an unsigned release must not keep the previous
   // one's (agents with [trust] keys would read it as a forgery rather than as unsigned).
   const sig = `${remotePath}.sig`;
@@ -240,6 +280,8 @@ function connectError(where: string, keyFile: string, error: unknown): Error {
  */
 function serverRefusal(where: string, username: string, error: unknown): Error {
   if (error instanceof ShipError) return error;
+  if (error instanceof UploadIncompleteError)
+    return new ReleaseFailedError(where, `upload failed: ${error.message}`);
   const said = (error instanceof Error ? error.message : String(error)).replace(/^(_?[a-zA-Z]+: )+/, "");
   const code = (error as { code?: unknown } | null)?.code;
   if (code === SFTP_PERMISSION_DENIED || /permission denied/i.test(said))

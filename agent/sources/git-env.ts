@@ -5,6 +5,7 @@
  * to every local user.
  */
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
+import { PROXY_VARIABLES } from "../exec/clean-env.js";
 import { expandHome } from "./home-path.js";
 
 export function gitEnvironment(cfg: GitSourceConfig): Record<string, string> {
@@ -15,6 +16,11 @@ export function gitEnvironment(cfg: GitSourceConfig): Record<string, string> {
     GIT_TERMINAL_PROMPT: "0",
     GIT_SSH_COMMAND: sshCommand(cfg),
   };
+  // git (libcurl) reads the host's proxy from these; without them a fetch behind a proxy failed.
+  for (const name of PROXY_VARIABLES) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
   // A remote that stops sending (a network cut with no reset, a hung server) held the fetch, the
   // run and its lock for ever: git's own low-speed rule ends an https transfer that moves no byte
   // for timeout_seconds, ssh's keepalives (sshCommand) an ssh one.

@@ -4,6 +4,7 @@
  * "Could not read from remote repository". One sentence for all of them, as http and sftp sources
  * say it: the run stays exit 1 (the server may be back next run), the line says what to look at.
  */
+import { proxyAt, proxyRefusalText } from "../download/proxy.js";
 
 const patterns: readonly [RegExp, (m: RegExpExecArray) => string][] = [
   // curl (http, https): "Failed to connect to 127.0.0.1 port 1 after 0 ms: Couldn't connect to server"
@@ -16,8 +17,30 @@ const patterns: readonly [RegExp, (m: RegExpExecArray) => string][] = [
   [/Connection timed out after \d+ milliseconds|Operation timed out/, () => "the server (timed out)"],
 ];
 
+/**
+ * curl's words when the environment's proxy (https_proxy: git reads it) is what failed: "Failed to
+ * connect to HOST port N" then names the proxy, which read as the git server.
+ */
+function proxyFault(gitOutput: string): string | undefined {
+  const refused =
+    /CONNECT tunnel failed, response (\d+)|Received HTTP code (\d+) from proxy after CONNECT/.exec(gitOutput);
+  const status = refused?.[1] ?? refused?.[2];
+  if (status !== undefined) return proxyRefusalText(status);
+  const unresolved = /Could not resolve proxy:? ([^\s:]+)/.exec(gitOutput)?.[1];
+  const down = /Failed to connect to (\S+) port (\d+)[^:\r\n]*: ([^\r\n]+)/.exec(gitOutput);
+  if (unresolved !== undefined) {
+    const proxy = proxyAt(unresolved);
+    return proxy === undefined ? undefined : `cannot reach ${proxy}: no such host`;
+  }
+  if (down === null) return undefined;
+  const proxy = proxyAt(String(down[1]), Number(down[2]));
+  return proxy === undefined ? undefined : `cannot reach ${proxy} that git goes through: ${down[3]}`;
+}
+
 /** "cannot reach the git server at HOST port N (why)", or undefined when git reached it. */
 export function unreachableText(gitOutput: string): string | undefined {
+  const proxy = proxyFault(gitOutput);
+  if (proxy !== undefined) return proxy;
   for (const [pattern, words] of patterns) {
     const m = pattern.exec(gitOutput);
     if (m !== null) return `cannot reach the git server at ${words(m).trim()}`;

@@ -393,18 +393,35 @@ export class GitSource implements ReleaseSource {
     const text = errorMessage(err);
     const missing = /couldn't find remote ref (\S+)/.exec(text)?.[1];
     if (missing === undefined) return undefined;
+    if (missing === `refs/heads/${this.cfg.branch}` && this.cfg.tag === undefined)
+      return this.noBranchError();
     const where = await this.shownRemote();
-    if (missing === `refs/heads/${this.cfg.branch}` && this.cfg.tag === undefined) {
-      return BadInputError.single(
-        "ship.toml",
-        `sources.${this.name}.branch`,
-        `the remote ${where} has no branch "${this.cfg.branch}"`,
-      );
-    }
     if (this.pin?.tag !== undefined && missing === `refs/tags/${this.pin.tag}`) {
       return new VerificationError(`git tag ${this.pin.tag}`, `the remote ${where} has no such tag`);
     }
     return undefined;
+  }
+
+  /**
+   * `branch` the remote does not have, with the branch its HEAD names when that is another: a
+   * remote whose default branch was renamed (master to main), or an older repository's master
+   * under the default branch = "main", said only "has no branch".
+   */
+  private async noBranchError(): Promise<BadInputError> {
+    const where = await this.shownRemote();
+    const listed = await this.git
+      .raw(["ls-remote", "--symref", remoteForCommandLine(this.cfg.remote), "HEAD"])
+      .catch(() => "");
+    const head = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(listed)?.[1];
+    const hint =
+      head === undefined || head === this.cfg.branch
+        ? ""
+        : `; its default branch is "${head}" (renamed?): set branch = "${head}" if that is the one to follow`;
+    return BadInputError.single(
+      "ship.toml",
+      `sources.${this.name}.branch`,
+      `the remote ${where} has no branch "${this.cfg.branch}"${hint}`,
+    );
   }
 
   /** A tag pattern nothing on the remote matches names no release: exit 2 naming the key. */
@@ -421,13 +438,7 @@ export class GitSource implements ReleaseSource {
     if (this.cfg.tag === undefined) {
       const label = `${this.remoteName}/${this.cfg.branch}`;
       const commit = await this.revParse(`refs/remotes/${label}^{commit}`);
-      if (commit === undefined) {
-        throw BadInputError.single(
-          "ship.toml",
-          `sources.${this.name}.branch`,
-          `the remote ${await this.shownRemote()} has no branch "${this.cfg.branch}"`,
-        );
-      }
+      if (commit === undefined) throw await this.noBranchError();
       return { commit, label };
     }
     const namespace = this.remoteTags();

@@ -11,8 +11,13 @@ const GROUP_OR_OTHER_READ = 0o044;
 function hasUrlCredentials(value: string | undefined): boolean {
   if (value === undefined || !URL.canParse(value)) return false;
   const url = new URL(value);
+  // ssh authenticates with a key: the user in ssh://deploy@host/… is a login name, not a secret
+  // (over http(s) a user alone may be a token: https://TOKEN@host/…).
+  if (SSH_SCHEMES.has(url.protocol)) return url.password !== "";
   return url.username !== "" || url.password !== "" || url.search !== "";
 }
+
+const SSH_SCHEMES = new Set(["ssh:", "git+ssh:", "ssh+git:"]);
 
 /**
  * Key paths in the config whose values are secrets themselves: request headers (tokens), and URLs

@@ -331,6 +331,22 @@ describe("loadConfigFile and secrets", () => {
     expect((await loadConfigFile(await configFile(text, 0o600))).warnings).toEqual([]);
   });
 
+  it("does not warn about the login name of an ssh:// git remote (ssh authenticates with the key)", async () => {
+    const text = [
+      "[sources.repo]",
+      'type = "git"\nlocal_path = "/srv/repo"\napp_dir = "/b"\nremote = "ssh://deploy@git.example:2222/srv/app.git"',
+      "[sources.plus]",
+      'type = "git"\nlocal_path = "/srv/plus"\napp_dir = "/c"\nremote = "git+ssh://git@git.example/app.git"',
+      "[sources.pw]",
+      'type = "git"\nlocal_path = "/srv/pw"\napp_dir = "/d"\nremote = "ssh://deploy:s3cret@git.example/app.git"',
+      "[sources.token]",
+      'type = "git"\nlocal_path = "/srv/token"\napp_dir = "/e"\nremote = "https://ghp_abc@git.example/app.git"',
+    ].join("\n");
+    const open = await loadConfigFile(await configFile(text, 0o644));
+    // A password in an ssh URL is still one; over https a user alone may be a token.
+    expect(open.warnings.map((w) => w.path)).toEqual(["sources.pw.remote", "sources.token.remote"]);
+  });
+
   it("warns when the hub token or an SFTP passphrase file is readable by others", async () => {
     const token = join(dir, "hub.token");
     const pass = join(dir, "sftp.pass");

@@ -1,0 +1,127 @@
+/**
+ * An operator behind a forward proxy sets https_proxy / http_proxy / no_proxy, as curl, git and apt
+ * read them. ship's http(s) source went straight to the server, so on a network whose only way out
+ * is the proxy every run failed with "no such host" or a timeout. Real CLI, a real CONNECT proxy
+ * on 127.0.0.1 that alone resolves the release server's name, a real HTTPS server behind it.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
+import { type ForwardProxy, startForwardProxy } from "../../support/servers/forward-proxy.js";
+import { freePort } from "../../support/servers/free-port.js";
+import { startHttpServer, startHttpsServer, type TestServer } from "../../support/servers/http-server.js";
+import { makeTestCert } from "../../support/servers/tls-cert.js";
+import { runShip } from "../../support/ship-cli.js";
+
+const NAME = "releases.corp.example";
+
+describe.skipIf(!hasProgram("openssl"))("an http(s) source behind a forward proxy", () => {
+  let root: string;
+  let archive: Buffer;
+  let https: TestServer;
+  let http: TestServer;
+  let proxy: ForwardProxy;
+  let caFile: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-http-proxy-"));
+    await mkdir(join(root, "rel"));
+    await writeFile(join(root, "rel", "update-manifest.yaml"), 'version: "1.0.0"\n');
+    await writeFile(join(root, "rel", "app.txt"), "through the proxy\n");
+    execFileSync("tar", ["czf", join(root, "rel.tar.gz"), "-C", join(root, "rel"), "."]);
+    archive = await readFile(join(root, "rel.tar.gz"));
+    const cert = await makeTestCert(root, `DNS:${NAME},IP:127.0.0.1`);
+    caFile = cert.caFile;
+    const serve: Parameters<typeof startHttpServer>[0] = (_req, res) => {
+      res
+        .writeHead(200, { "content-type": "application/gzip", "content-length": archive.length })
+        .end(archive);
+    };
+    https = await startHttpsServer(serve, cert);
+    http = await startHttpServer(serve);
+    proxy = await startForwardProxy({
+      hosts: {
+        [`${NAME}:443`]: Number(new URL(https.url).port),
+        [`${NAME}:80`]: Number(new URL(http.url).port),
+      },
+    });
+  });
+  afterAll(async () => {
+    await Promise.all([https?.close(), http?.close(), proxy?.close()]);
+    await rm(root, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    proxy.requests.length = 0;
+  });
+
+  const run = async (url: string, env: NodeJS.ProcessEnv) => {
+    const dir = await mkdtemp(join(root, "run-"));
+    await mkdir(join(dir, "app"));
+    await writeFile(
+      join(dir, "ship.toml"),
+      `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nmin_interval_hours = 0\n\n[sources.myapp]\napp_dir = "${dir}/app"\ntype = "${url.startsWith("https") ? "https" : "http"}"\nurl = "${url}"\nca_file = "${caFile}"\n`,
+    );
+    const noProxy = {
+      https_proxy: "",
+      HTTPS_PROXY: "",
+      http_proxy: "",
+      HTTP_PROXY: "",
+      no_proxy: "",
+      NO_PROXY: "",
+    };
+    const result = await runShip(["--config", join(dir, "ship.toml")], { env: { ...noProxy, ...env } });
+    const installed = await readFile(join(dir, "app", "app.txt"), "utf8").catch(() => undefined);
+    return { ...result, installed };
+  };
+
+  it("https_proxy: the https download goes through a CONNECT tunnel and installs", async () => {
+    const result = await run(`https://${NAME}/myapp.tar.gz`, { https_proxy: proxy.url });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.installed).toBe("through the proxy\n");
+    expect(proxy.requests.map((r) => `${r.method} ${r.target}`)).toContain(`CONNECT ${NAME}:443`);
+  });
+
+  it("http_proxy (upper case too): an http download is sent to the proxy, absolute URI", async () => {
+    const result = await run(`http://${NAME}/myapp.tar.gz`, { HTTP_PROXY: proxy.url });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.installed).toBe("through the proxy\n");
+    expect(proxy.requests.map((r) => `${r.method} ${r.target}`)).toContain(`GET http://${NAME}/myapp.tar.gz`);
+  });
+
+  it("no_proxy: a host it names is reached directly", async () => {
+    const result = await run(`${https.url}/myapp.tar.gz`, {
+      https_proxy: proxy.url,
+      no_proxy: "localhost,127.0.0.1",
+    });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.installed).toBe("through the proxy\n");
+    expect(proxy.requests).toEqual([]);
+  });
+
+  it("a proxy that wants credentials, or is down, is named with its variable, never the password", async () => {
+    const strict = await startForwardProxy({ refuse: 407 });
+    try {
+      const withUser = strict.url.replace("http://", "http://ops:hunter2@");
+      const refused = await run(`https://${NAME}/myapp.tar.gz`, { https_proxy: withUser });
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain(
+        `myapp: download of https://${NAME}/myapp.tar.gz failed: the proxy http://***@127.0.0.1:${new URL(strict.url).port}/ (https_proxy) refused to pass the request on (HTTP 407): it wants credentials; give them in the variable as http://user:password@host:port`,
+      );
+      expect(refused.stdout + refused.stderr).not.toContain("hunter2");
+      // 407 is no passing fault: asked once, not retried with backoff.
+      expect(strict.requests.length).toBe(1);
+      expect(refused.installed).toBeUndefined();
+    } finally {
+      await strict.close();
+    }
+    const port = await freePort();
+    const down = await run(`http://${NAME}/myapp.tar.gz`, { http_proxy: `http://127.0.0.1:${port}` });
+    expect(down.code).toBe(1);
+    expect(down.stdout).toContain(
+      `myapp: download of http://${NAME}/myapp.tar.gz failed: cannot reach the proxy http://127.0.0.1:${port}/ (http_proxy): connection refused (ECONNREFUSED)`,
+    );
+  });
+});
