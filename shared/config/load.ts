@@ -1,8 +1,9 @@
 import { isUtf8 } from "node:buffer";
 import { lstatSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
+import { readUpTo, TooLargeError } from "../bounded-read.js";
 import { BadInputError, type Issue } from "../errors.js";
 import { writableByOthersProblem } from "../file-permissions.js";
 import { fsErrorText } from "../fs-errors.js";
@@ -88,9 +89,10 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   let bytes: Buffer;
   let mode: number;
   try {
-    bytes = await readFile(path);
+    bytes = await readUpTo(path, "a config file");
     mode = (await stat(path)).mode;
   } catch (e) {
+    if (e instanceof TooLargeError) throw BadInputError.single(path, "", e.message);
     throw BadInputError.single(path, "", `cannot read the config: ${fsErrorText(e)}`);
   }
   // ship.toml decides what runs as root (sources, app_dir, [trust]): whoever else can write it can

@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
-import { readFile } from "node:fs/promises";
 import { type Document, isMap, isScalar, LineCounter, parseDocument, type YAMLError } from "yaml";
+import { readUpTo, TooLargeError } from "../bounded-read.js";
 import { BadInputError, type Issue } from "../errors.js";
 import { fsErrorText } from "../fs-errors.js";
 import { toIssues } from "../schema/issues.js";
@@ -116,8 +116,9 @@ export function parseManifestText(text: string, file: string, limits?: ManifestL
 export async function loadManifestFile(path: string): Promise<LoadedManifest> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readUpTo(path, "a manifest");
   } catch (e) {
+    if (e instanceof TooLargeError) throw BadInputError.single(path, "", e.message);
     throw BadInputError.single(path, "", `cannot read the manifest: ${fsErrorText(e)}`);
   }
   return parseManifestText(manifestText(bytes, path), path);
