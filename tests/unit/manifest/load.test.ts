@@ -248,7 +248,18 @@ describe("malformed manifests: every problem, positioned", () => {
     [
       "duplicate key",
       'version: "1"\nversion: "2"\n',
-      /^update-manifest\.yaml:2:1 YAML: Map keys must be unique/,
+      /^update-manifest\.yaml:2:1 version: is written twice in its mapping \(first at line 1\): keep one$/,
+    ],
+    [
+      // It read "YAML: Map keys must be unique", naming neither the rule nor where the first was.
+      "duplicate files rule",
+      'version: "1"\nfiles:\n  "config.toml": {action: merge_toml}\n  "a/*": {action: skip}\n  "config.toml": {action: replace}\n',
+      /^update-manifest\.yaml:5:3 files\."config\.toml": is written twice in its mapping \(first at line 3\): keep one$/,
+    ],
+    [
+      "duplicate key in a list item",
+      'version: "1"\npost_update_tests:\n  - {name: a, command: "true"}\n  - name: b\n    command: "true"\n    name: c\n',
+      /^update-manifest\.yaml:6:5 post_update_tests\[1\]\.name: is written twice in its mapping \(first at line 4\): keep one$/,
     ],
   ])("YAML syntax error: %s", (_name, text, expected) => {
     const issues = issuesOf(text);
