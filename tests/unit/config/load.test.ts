@@ -186,6 +186,11 @@ describe("malformed configs: every problem, positioned", () => {
       /^ship\.toml:5:1 general\.min_interval_hours: must be a number \(got string "daily"\)$/,
     ],
     [
+      "TOML nan where a number goes",
+      "[general]\nmin_interval_hours = nan\n",
+      /^ship\.toml:2:1 general\.min_interval_hours: must be a finite number \(got NaN\)$/,
+    ],
+    [
       "unknown section",
       "[hubb]\n",
       /^warning: ship\.toml:1:2 hubb: unknown key "hubb" \(did you mean "hub"\?\); ignored$/,

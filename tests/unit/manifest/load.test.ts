@@ -112,6 +112,17 @@ describe("malformed manifests: every problem, positioned", () => {
       /^update-manifest\.yaml:3:3 requirements\.min_disk_space_mb: must be a number \(got string "lots"\)$/,
     ],
     [
+      // It read "must be a number (got number Infinity)": a contradiction.
+      "YAML .inf where a number goes",
+      `${v}requirements:\n  min_disk_space_mb: .inf\n`,
+      /^update-manifest\.yaml:3:3 requirements\.min_disk_space_mb: must be a finite number \(got Infinity\)$/,
+    ],
+    [
+      "an overflowing number",
+      `${v}post_update_tests:\n  - { name: t, command: "true", timeout: 1e400 }\n`,
+      /^update-manifest\.yaml:3:33 post_update_tests\[0\]\.timeout: must be a finite number \(got Infinity\)$/,
+    ],
+    [
       "bad merge strategy",
       `${v}files:\n  a.toml: { action: merge_toml, merge_strategy: keep }\n`,
       /^update-manifest\.yaml:3:33 files\."a\.toml"\.merge_strategy: unknown merge strategy "keep" \(expected preserve_user, update_only, replace\)$/,
