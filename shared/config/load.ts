@@ -135,7 +135,8 @@ function configText(bytes: Buffer, file: string): string {
 
 /**
  * What the schema cannot say: `allowed_file_types` entries that look like extensions without their
- * dot, and an SFTP source given two passphrases (one would be silently ignored).
+ * dot, an SFTP source given two passphrases (one would be silently ignored), and a git source
+ * given a branch beside the tag pattern that overrides it.
  */
 function configChecks(data: unknown): Problem[] {
   const sources = valueAt(data, ["sources"]);
@@ -151,6 +152,19 @@ function configChecks(data: unknown): Problem[] {
         path: ["sources", name, "passphrase_env"],
         message: "passphrase_file is also set: give the key's passphrase one way, not both",
         severity: "error",
+        at: "key",
+      });
+    }
+    const source = valueAt(data, ["sources", name]);
+    const git = valueAt(source, ["type"]) === "git";
+    const tag = valueAt(source, ["tag"]);
+    if (git && typeof tag === "string" && valueAt(source, ["branch"]) !== undefined) {
+      // The git source then fetches tags alone: `branch = "stable"` read as "tags on stable", and a
+      // v3.0.0-rc1 tagged on a development branch was installed all the same.
+      problems.push({
+        path: ["sources", name, "branch"],
+        message: `ignored: with tag = ${JSON.stringify(tag)} ship installs the newest tag matching it, on whatever branch it is; remove branch (or tag)`,
+        severity: "warning",
         at: "key",
       });
     }
