@@ -198,6 +198,12 @@ async function buildCachedBundle(name, extraPlugins) {
     // own (Node 20's USE_MAIN_CONTEXT_DEFAULT_LOADER is experimental and warns). Every external is
     // CommonJS.
     supported: { "dynamic-import": false },
+    // `ship agent` (which reads its own chunk's URL) never runs from these bundles, but esbuild warned
+    // on every build that import.meta is empty in CommonJS: it is this file's URL, made only if read.
+    define: { ...common.define, "import.meta": "__shipImportMeta" },
+    banner: {
+      js: 'var __shipImportMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };',
+    },
     metafile: true,
   });
   const file = Object.keys(result.metafile.outputs)

@@ -3,7 +3,7 @@
  * missing, unreadable or empty file is bad input (exit 2) whose one line names where the name was
  * given and what is wrong with the file, in words — never Node's bare "ENOENT: …, open '…'".
  */
-import { readFile } from "node:fs/promises";
+import { readUpTo, TooLargeError } from "./bounded-read.js";
 import { BadInputError } from "./errors.js";
 import { fsErrorText } from "./fs-errors.js";
 
@@ -26,8 +26,10 @@ export async function readNamedFile(
 ): Promise<Buffer> {
   let data: Buffer;
   try {
-    data = await readFile(path);
+    data = await readUpTo(path, "one file");
   } catch (error) {
+    if (error instanceof TooLargeError)
+      throw BadInputError.single(by.file, by.key, `${path} ${error.message}`);
     throw BadInputError.single(by.file, by.key, `cannot read ${path}: ${fsErrorText(error)}`);
   }
   if (options.nonEmpty && data.toString("utf8").trim() === "")

@@ -22,7 +22,13 @@ export function fitMergeReports(reports: readonly MergeReport[]): MergeReport[] 
     left = Math.max(0, left - shortened.length);
     return shortened;
   };
-  return reports.slice(0, MAX_FILES).map((r) => ({
+  // Past the hub's 200 files, the last entry says how many more were merged: they were dropped
+  // without a word, and the hub's operator read the report as every file the update merged.
+  const files =
+    reports.length <= MAX_FILES
+      ? reports
+      : [...reports.slice(0, MAX_FILES - 1), moreFiles(reports.length - MAX_FILES + 1)];
+  return files.map((r) => ({
     file: r.file.slice(0, MAX_KEY_LENGTH),
     kept: within(r.kept, MAX_KEYS, MAX_KEY_LENGTH),
     added: within(r.added, MAX_KEYS, MAX_KEY_LENGTH),
@@ -30,6 +36,11 @@ export function fitMergeReports(reports: readonly MergeReport[]): MergeReport[] 
     removed: within(r.removed, MAX_KEYS, MAX_KEY_LENGTH),
     warnings: within(r.warnings, MAX_WARNINGS, MAX_WARNING_LENGTH),
   }));
+}
+
+function moreFiles(count: number): MergeReport {
+  const file = `… ${count} more merged files, not listed here (each in the agent's log on this host)`;
+  return { file, kept: [], added: [], updated: [], removed: [], warnings: [] };
 }
 
 function shorten(items: readonly string[], count: number, length: number): string[] {

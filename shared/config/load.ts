@@ -1,8 +1,9 @@
 import { isUtf8 } from "node:buffer";
 import { lstatSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
+import { readUpTo, TooLargeError } from "../bounded-read.js";
 import { BadInputError, type Issue } from "../errors.js";
 import { writableByOthersProblem } from "../file-permissions.js";
 import { fsErrorText } from "../fs-errors.js";
@@ -88,9 +89,10 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   let bytes: Buffer;
   let mode: number;
   try {
-    bytes = await readFile(path);
+    bytes = await readUpTo(path, "a config file");
     mode = (await stat(path)).mode;
   } catch (e) {
+    if (e instanceof TooLargeError) throw BadInputError.single(path, "", e.message);
     throw BadInputError.single(path, "", `cannot read the config: ${fsErrorText(e)}`);
   }
   // ship.toml decides what runs as root (sources, app_dir, [trust]): whoever else can write it can
@@ -133,7 +135,8 @@ export function configText(bytes: Buffer, file: string): string {
 
 /**
  * What the schema cannot say: `allowed_file_types` entries that look like extensions without their
- * dot, and an SFTP source given two passphrases (one would be silently ignored).
+ * dot, an SFTP source given two passphrases (one would be silently ignored), and a git source
+ * given a branch beside the tag pattern that overrides it.
  */
 function configChecks(data: unknown): Problem[] {
   const sources = valueAt(data, ["sources"]);
@@ -149,6 +152,19 @@ function configChecks(data: unknown): Problem[] {
         path: ["sources", name, "passphrase_env"],
         message: "passphrase_file is also set: give the key's passphrase one way, not both",
         severity: "error",
+        at: "key",
+      });
+    }
+    const source = valueAt(data, ["sources", name]);
+    const git = valueAt(source, ["type"]) === "git";
+    const tag = valueAt(source, ["tag"]);
+    if (git && typeof tag === "string" && valueAt(source, ["branch"]) !== undefined) {
+      // The git source then fetches tags alone: `branch = "stable"` read as "tags on stable", and a
+      // v3.0.0-rc1 tagged on a development branch was installed all the same.
+      problems.push({
+        path: ["sources", name, "branch"],
+        message: `ignored: with tag = ${JSON.stringify(tag)} ship installs the newest tag matching it, on whatever branch it is; remove branch (or tag)`,
+        severity: "warning",
         at: "key",
       });
     }

@@ -1,4 +1,4 @@
-import { type Document, isScalar, type Node, visit } from "yaml";
+import { type Document, isPair, isScalar, isSeq, type Node, visit } from "yaml";
 
 export interface DuplicateKey {
   /** The repeated key's offset, and the offset of its first writing in the same mapping. */
@@ -6,6 +6,19 @@ export interface DuplicateKey {
   first: number;
   /** The key as written the second time (its source text when it has one). */
   key: string;
+  /** The key path of the repeated key: its mapping's keys and list indexes, then its own value. */
+  path: (string | number)[];
+}
+
+/** The key path down to `node` through its ancestors (pairs' keys, sequences' indexes). */
+function keyPathOf(ancestors: readonly unknown[], node: unknown): (string | number)[] {
+  const path: (string | number)[] = [];
+  const chain = [...ancestors, node];
+  chain.forEach((at, i) => {
+    if (isPair(at) && isScalar(at.key)) path.push(String(at.key.value));
+    else if (isSeq(at)) path.push(at.items.indexOf(chain[i + 1] as Node));
+  });
+  return path;
 }
 
 /**
@@ -17,7 +30,7 @@ export interface DuplicateKey {
 export function duplicateKeys(doc: Document): DuplicateKey[] {
   const found: DuplicateKey[] = [];
   visit(doc, {
-    Map(_key, map) {
+    Map(_key, map, ancestors) {
       const seen = new Map<string, number>();
       for (const pair of map.items) {
         const key = pair.key as Node | null;
@@ -27,13 +40,15 @@ export function duplicateKeys(doc: Document): DuplicateKey[] {
         const offset = key.range?.[0] ?? 0;
         const first = seen.get(id);
         if (first === undefined) seen.set(id, offset);
-        else found.push({ offset, first, key: key.source ?? String(key.value) });
+        else
+          found.push({
+            offset,
+            first,
+            key: key.source ?? String(key.value),
+            path: [...keyPathOf(ancestors, map), String(key.value)],
+          });
       }
     },
   });
   return found;
-}
-
-export function duplicateKeyOffsets(doc: Document): number[] {
-  return duplicateKeys(doc).map((d) => d.offset);
 }

@@ -1,13 +1,14 @@
 import { isUtf8 } from "node:buffer";
-import { readFile } from "node:fs/promises";
 import { type Document, isMap, isScalar, LineCounter, parseDocument, type YAMLError } from "yaml";
+import { readUpTo, TooLargeError } from "../bounded-read.js";
 import { BadInputError, type Issue } from "../errors.js";
 import { fsErrorText } from "../fs-errors.js";
 import { toIssues } from "../schema/issues.js";
+import { formatKeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
 import { manifestChecks } from "./checks.js";
-import { duplicateKeyOffsets } from "./duplicate-keys.js";
+import { duplicateKeys } from "./duplicate-keys.js";
 import { checkManifestShape, checkManifestText, type ManifestLimits } from "./limits.js";
 import {
   conditionalActions,
@@ -75,9 +76,18 @@ export function parseManifestText(text: string, file: string, limits?: ManifestL
     merge: true,
     uniqueKeys: false,
   });
-  const duplicates = duplicateKeyOffsets(doc).map((offset): Issue => {
+  // Named with its key path and its first line, as ship.toml's "is set twice" is: "YAML: Map keys
+  // must be unique" named neither, so the operator hunted for which of the files' rules it meant.
+  const duplicates = duplicateKeys(doc).map(({ offset, first, path }): Issue => {
     const { line, col } = lines.linePos(offset);
-    return { file, line, column: col, path: "", message: "YAML: Map keys must be unique", severity: "error" };
+    return {
+      file,
+      line,
+      column: col,
+      path: formatKeyPath(path),
+      message: `is written twice in its mapping (first at line ${lines.linePos(first).line}): keep one`,
+      severity: "error",
+    };
   });
   if (doc.errors.length > 0 || duplicates.length > 0) {
     const syntax = doc.errors.map((e) => syntaxIssue(e, file, lines, "error"));
@@ -116,8 +126,9 @@ export function parseManifestText(text: string, file: string, limits?: ManifestL
 export async function loadManifestFile(path: string): Promise<LoadedManifest> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readUpTo(path, "a manifest");
   } catch (e) {
+    if (e instanceof TooLargeError) throw BadInputError.single(path, "", e.message);
     throw BadInputError.single(path, "", `cannot read the manifest: ${fsErrorText(e)}`);
   }
   return parseManifestText(manifestText(bytes, path), path);

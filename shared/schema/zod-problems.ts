@@ -118,6 +118,10 @@ function describe(flat: FlatIssue, data: unknown, options: DescribeOptions): str
   switch (issue.code) {
     case "invalid_type":
       if (input === undefined) return "is required";
+      // YAML's .inf/.nan, 1e400 and TOML's inf/nan parse as numbers: "must be a number (got number
+      // Infinity)" read as a contradiction.
+      if (typeof input === "number" && !Number.isFinite(input))
+        return `must be a finite number (got ${String(input)})`;
       return `must be ${typeWords[issue.expected] ?? issue.expected} (got ${describeValue(input)})`;
     case "invalid_value":
       if (issue.values.length === 1) return `must be ${JSON.stringify(issue.values[0])}`;

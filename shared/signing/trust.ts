@@ -2,7 +2,8 @@
  * The agent's side of signatures: which keys ship.toml trusts, and the one check the update
  * pipeline runs before it changes anything.
  */
-import { lstat, open, readFile } from "node:fs/promises";
+import { lstat, open } from "node:fs/promises";
+import { readUpTo, TooLargeError } from "../bounded-read.js";
 import type { Trust } from "../config/schema.js";
 import { BadInputError, type Issue } from "../errors.js";
 import { TRUSTED_KEY_ROLE, writableByOthersProblem } from "../file-permissions.js";
@@ -32,12 +33,15 @@ export async function loadTrustedKeys(trust: Trust | undefined, configFile = "sh
   for (const [i, keyFile] of trust.key_files.entries()) {
     let text: string;
     try {
-      text = await readFile(keyFile, "utf8");
+      text = (await readUpTo(keyFile, "a key file")).toString("utf8");
     } catch (e) {
       issues.push({
         file: configFile,
         path: `trust.key_files[${i}]`,
-        message: `cannot read ${keyFile}: ${fsErrorText(e)}`,
+        message:
+          e instanceof TooLargeError
+            ? `${keyFile} ${e.message}`
+            : `cannot read ${keyFile}: ${fsErrorText(e)}`,
         severity: "error",
       });
       continue;

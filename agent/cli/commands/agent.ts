@@ -17,7 +17,7 @@ import { ownCodeCheck } from "../../daemon/own-code.js";
 import { checkStateReadable } from "../../daemon/readable-state.js";
 import { redactUrl } from "../../download/redact.js";
 import { acquireLock } from "../../lock/run-lock.js";
-import { checkAgentFiles } from "../../pipeline/configured-files.js";
+import { checkAgentFiles, checkSourceFiles } from "../../pipeline/configured-files.js";
 import { checkAppDirs, checkGeneralPaths } from "../../pipeline/configured-paths.js";
 import { recover } from "../../pipeline/index.js";
 import { lockDir } from "../../pipeline/paths.js";
@@ -58,6 +58,7 @@ export async function agentCommand(options: { config?: string }): Promise<number
     );
   });
   const identity = await loadAgentIdentity(config.hub, log, path);
+  await warnAppsThatWillFail(config, path, log);
   // After the checks that stop the start, so a bad token file is still its one line. The hub lists
   // an agent with no apps and leaves it out of every rollout, and nothing said why (the [hub] block
   // uncommented, the hub-mode [sources.…] left commented out, say).
@@ -232,4 +233,25 @@ function testTimings(): {
 } {
   if (process.env.SHIP_AGENT_FAST !== "1") return {};
   return { delayScale: 0, retryDelayMs: 0, reconnectBaseMs: 100, retryLaterMs: 500, heartbeatMs: 1_000 };
+}
+
+/**
+ * An app whose keys cannot work (a malformed checksum, a missing key file, an app_dir ship may not
+ * write) fails each of its hub instructions with that line while the agent's other apps go on. The
+ * agent used to start without a word of it: the first sign was a rollout failing on the host.
+ */
+async function warnAppsThatWillFail(config: AgentConfig, path: string, log: Logger): Promise<void> {
+  for (const [name, source] of Object.entries(config.sources)) {
+    if (!source.enabled) continue;
+    const problem = await checkSourceFiles(config, name, source, path).then(
+      () => undefined,
+      // Anything else is met again, and reported, by the instruction that runs the same check.
+      (error: unknown) => (error instanceof BadInputError ? error.message : undefined),
+    );
+    if (problem !== undefined)
+      log.warn(
+        `${name}: ${problem}: each hub release of ${name} fails on this until it is fixed (the agent's other apps go on)`,
+        { app: name },
+      );
+  }
 }

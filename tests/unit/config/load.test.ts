@@ -186,6 +186,17 @@ describe("malformed configs: every problem, positioned", () => {
       /^ship\.toml:5:1 general\.min_interval_hours: must be a number \(got string "daily"\)$/,
     ],
     [
+      // The git source fetches tags alone then: "tags on stable" was not what it did.
+      "git branch beside tag",
+      '[sources.g]\ntype = "git"\nlocal_path = "/r"\napp_dir = "/a"\nbranch = "stable"\ntag = "v*"\n',
+      /^warning: ship\.toml:5:1 sources\.g\.branch: ignored: with tag = "v\*" ship installs the newest tag matching it, on whatever branch it is; remove branch \(or tag\)$/,
+    ],
+    [
+      "TOML nan where a number goes",
+      "[general]\nmin_interval_hours = nan\n",
+      /^ship\.toml:2:1 general\.min_interval_hours: must be a finite number \(got NaN\)$/,
+    ],
+    [
       "unknown section",
       "[hubb]\n",
       /^warning: ship\.toml:1:2 hubb: unknown key "hubb" \(did you mean "hub"\?\); ignored$/,

@@ -112,6 +112,17 @@ describe("malformed manifests: every problem, positioned", () => {
       /^update-manifest\.yaml:3:3 requirements\.min_disk_space_mb: must be a number \(got string "lots"\)$/,
     ],
     [
+      // It read "must be a number (got number Infinity)": a contradiction.
+      "YAML .inf where a number goes",
+      `${v}requirements:\n  min_disk_space_mb: .inf\n`,
+      /^update-manifest\.yaml:3:3 requirements\.min_disk_space_mb: must be a finite number \(got Infinity\)$/,
+    ],
+    [
+      "an overflowing number",
+      `${v}post_update_tests:\n  - { name: t, command: "true", timeout: 1e400 }\n`,
+      /^update-manifest\.yaml:3:33 post_update_tests\[0\]\.timeout: must be a finite number \(got Infinity\)$/,
+    ],
+    [
       "bad merge strategy",
       `${v}files:\n  a.toml: { action: merge_toml, merge_strategy: keep }\n`,
       /^update-manifest\.yaml:3:33 files\."a\.toml"\.merge_strategy: unknown merge strategy "keep" \(expected preserve_user, update_only, replace\)$/,
@@ -248,7 +259,18 @@ describe("malformed manifests: every problem, positioned", () => {
     [
       "duplicate key",
       'version: "1"\nversion: "2"\n',
-      /^update-manifest\.yaml:2:1 YAML: Map keys must be unique/,
+      /^update-manifest\.yaml:2:1 version: is written twice in its mapping \(first at line 1\): keep one$/,
+    ],
+    [
+      // It read "YAML: Map keys must be unique", naming neither the rule nor where the first was.
+      "duplicate files rule",
+      'version: "1"\nfiles:\n  "config.toml": {action: merge_toml}\n  "a/*": {action: skip}\n  "config.toml": {action: replace}\n',
+      /^update-manifest\.yaml:5:3 files\."config\.toml": is written twice in its mapping \(first at line 3\): keep one$/,
+    ],
+    [
+      "duplicate key in a list item",
+      'version: "1"\npost_update_tests:\n  - {name: a, command: "true"}\n  - name: b\n    command: "true"\n    name: c\n',
+      /^update-manifest\.yaml:6:5 post_update_tests\[1\]\.name: is written twice in its mapping \(first at line 4\): keep one$/,
     ],
   ])("YAML syntax error: %s", (_name, text, expected) => {
     const issues = issuesOf(text);

@@ -59,7 +59,7 @@ describe("manifest validation scales linearly", () => {
     })();
     expect(error).toBeInstanceOf(BadInputError);
     expect((error as BadInputError).issues.map(formatIssue)).toEqual([
-      "m.yaml:2002:1 YAML: Map keys must be unique",
+      "m.yaml:2002:1 unknown_key_5: is written twice in its mapping (first at line 7): keep one",
     ]);
   });
 

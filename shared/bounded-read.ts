@@ -1,0 +1,59 @@
+/**
+ * Reading a file the operator named (a manifest, ship.toml, a token, a key) up to a bound.
+ * `ship --test-manifest /dev/zero` (or a ship.toml that was a device, a FIFO fed for ever, a log
+ * file given by mistake) read until Node gave up ("Invalid string length", or out of memory)
+ * minutes later. A pipe (`--test-manifest /dev/stdin`, `<(…)`) still reads, within the bound.
+ */
+import type { Stats } from "node:fs";
+import { open } from "node:fs/promises";
+import { sizeText } from "./size-text.js";
+
+/** The most ship reads of one such file: far above any real one (a big known_hosts is a few MB). */
+export const NAMED_FILE_MAX_BYTES = 16 * 1024 * 1024;
+
+/** A file past the bound; its message reads after the file's name ("… is larger than 16 MiB …"). */
+export class TooLargeError extends Error {
+  constructor(limit: number, kind: string | undefined, what: string) {
+    const most = `${sizeText(limit)}, the most ship reads of ${what}`;
+    super(
+      kind === undefined ? `is larger than ${most}` : `is ${kind}, not a file, and gave more than ${most}`,
+    );
+  }
+}
+
+/** A non-regular file's kind in the words an operator knows it by; undefined for a regular file. */
+function kindOf(info: Stats): string | undefined {
+  if (info.isFile()) return undefined;
+  if (info.isCharacterDevice() || info.isBlockDevice()) return "a device";
+  if (info.isFIFO()) return "a pipe";
+  if (info.isSocket()) return "a socket";
+  return "not a regular file";
+}
+
+const CHUNK = 64 * 1024;
+
+/**
+ * The file's bytes, at most `limit` of them, else TooLargeError (`what`: "a manifest"). Open and
+ * read errors are Node's: the callers put them in words (fsErrorText).
+ */
+export async function readUpTo(path: string, what: string, limit = NAMED_FILE_MAX_BYTES): Promise<Buffer> {
+  const handle = await open(path, "r");
+  try {
+    const info = await handle.stat();
+    const kind = kindOf(info);
+    if (kind === undefined && info.size > limit) throw new TooLargeError(limit, kind, what);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, limit + 1 - total));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > limit) throw new TooLargeError(limit, kind, what);
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    await handle.close();
+  }
+}

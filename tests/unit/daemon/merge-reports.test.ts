@@ -1,0 +1,45 @@
+/**
+ * A report's merges past the hub's 200 files: the rest were dropped without a word, and the hub's
+ * operator read the report as every file the update merged. The last entry now counts them, and
+ * the report still passes the hub's schema.
+ */
+import { describe, expect, it } from "vitest";
+import { fitMergeReports } from "../../../agent/daemon/merge-reports.js";
+import { Report } from "../../../shared/protocol/messages.js";
+
+const merge = (f: number) => ({
+  file: `conf.d/${f}.toml`,
+  kept: ["a"],
+  added: [],
+  updated: ["b"],
+  removed: [],
+  warnings: [],
+});
+
+describe("merge reports fitted to the hub's bounds", () => {
+  it("250 merged files: 199 listed, and one entry saying 51 more", () => {
+    const merges = fitMergeReports(Array.from({ length: 250 }, (_, f) => merge(f)));
+    expect(merges).toHaveLength(200);
+    expect(merges[198]?.file).toBe("conf.d/198.toml");
+    expect(merges[199]?.file).toBe(
+      "… 51 more merged files, not listed here (each in the agent's log on this host)",
+    );
+    const report = Report.parse({
+      type: "report",
+      v: 1,
+      reportId: "00000000-0000-4000-8000-000000000000",
+      app: "web",
+      outcome: "succeeded",
+      fromVersion: "1.0.0",
+      toVersion: "2.0.0",
+      steps: [],
+      merges,
+    });
+    expect(report.merges).toHaveLength(200);
+  });
+
+  it("200 merged files are all listed", () => {
+    const merges = fitMergeReports(Array.from({ length: 200 }, (_, f) => merge(f)));
+    expect(merges.map((m) => m.file)).toEqual(Array.from({ length: 200 }, (_, f) => `conf.d/${f}.toml`));
+  });
+});
