@@ -1,12 +1,13 @@
 import { pipeline } from "node:stream/promises";
 import { type Request, type Response, Router } from "express";
+import type { Logger } from "../../shared/log.js";
 import { HeldPerToken } from "../auth/held-per-token.js";
 import { budgetsPer } from "../auth/minute-budget.js";
 import { actorOf, countedElsewhere, principalOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import { type DeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
 import { ArtifactEmpty, ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
-import type { StoredArtifactInfo, StoreOps } from "../store/async-store.js";
+import type { AsyncStore, StoredArtifactInfo, StoreOps } from "../store/async-store.js";
 import type { ApiDeps } from "./deps.js";
 
 /**
@@ -206,6 +207,25 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
   }
 }
 
+/**
+ * Removes the artifacts uploaded before `before` that no release names (see
+ * AsyncStore.deleteUnusedArtifacts), and says so. Each hub of a cluster runs it; they remove each
+ * artifact once.
+ */
+export async function removeUnusedArtifacts(store: AsyncStore, log: Logger, before: number): Promise<void> {
+  try {
+    const gone = await store.deleteUnusedArtifacts(before);
+    if (gone.length > 0)
+      log.info("removed artifacts no release names", {
+        removed: gone.length,
+        sha256: gone.slice(0, 20),
+        uploadedBefore: new Date(before).toISOString(),
+      });
+  } catch (error) {
+    log.error("removing artifacts no release names failed", { error: String(error) });
+  }
+}
+
 export function artifactRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
@@ -241,6 +261,10 @@ export function artifactRoutes(deps: ApiDeps): Router {
         maxBytes: deps.maxArtifactBytes,
         created: now,
         ...(expected === "" ? {} : { expectedSha256: expected }),
+        // The session check runs about once a second: an upload ending within a second of
+        // `token revoke` was answered 201 and logged as uploaded by the revoked token. Checked
+        // before it is stored, so the refused upload leaves nothing on the hub's disk.
+        accept: () => tokens.stillInForce(principalOf(res)),
       });
     } catch (error) {
       if (error instanceof ArtifactTooLarge) throw tooLarge();
@@ -250,9 +274,6 @@ export function artifactRoutes(deps: ApiDeps): Router {
         throw new HubRequestError(400, `header.x-sha256: upload hashes to ${error.actual}, not ${expected}`);
       throw error;
     }
-    // The session check runs about once a second: an upload ending within a second of
-    // `token revoke` was answered 201 and logged as uploaded by the revoked token.
-    await tokens.stillInForce(principalOf(res));
     await store.appendEvent({
       at: now,
       actor: actorOf(res),

@@ -1,13 +1,15 @@
 /**
  * A CI token revoked while its upload is under way: the hub re-checks live sessions about once a
  * second, so an upload that ended within that second of `ship-hub token revoke` was answered 201
- * and logged as uploaded by the revoked token. Now the token is checked again once the body is in.
+ * and logged as uploaded by the revoked token. Now the token is checked again once the body is in,
+ * before the artifact is stored.
  * Real hub (in process), the real `ship-hub token revoke` CLI on its data dir, real HTTP.
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readdir } from "node:fs/promises";
 import { request } from "node:http";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { expect, it } from "vitest";
 import { startTestHub } from "../hub/support.js";
@@ -49,6 +51,8 @@ it("an upload whose CI token is revoked before its last byte is refused 401 and 
       (e) => e.kind === "artifact.uploaded",
     );
     expect(uploaded).toEqual([]);
+    // Nor kept: refused before it was stored, it left no file on the hub's disk.
+    expect(await readdir(join(hub.dir, "artifacts"))).toEqual([]);
   } finally {
     await hub.stop();
   }
