@@ -105,6 +105,8 @@ class SentArtifacts {
 const SENT_KEPT_PER_AGENT = 4;
 
 const SHA256 = /^[0-9a-f]{64}$/;
+/** Listeners a download's response may hold (see sendArtifact): ours and pipeline's, with room. */
+const CLOSE_LISTENERS = 32;
 
 /**
  * Downloads one token may have under way at once. Each holds a socket, an open artifact and its
@@ -193,6 +195,10 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
   }
   // Streamed from the store (a file in SQLite mode, 1 MiB rows in PostgreSQL mode): memory holds a
   // few chunks whatever the size, and any hub of a cluster serves any artifact.
+  // Each of the hub's bounds on this download (idle connections, requests and transfers per token,
+  // the token's live session) listens for its close, and pipeline adds its own: past node's 10 by
+  // default, every download printed "Possible EventEmitter memory leak detected" to the hub's stderr.
+  res.setMaxListeners(CLOSE_LISTENERS);
   try {
     await pipeline(body, res);
   } catch (error) {
