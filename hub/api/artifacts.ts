@@ -181,18 +181,20 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
     res.setHeader("Content-Range", `bytes */${artifact.size}`);
     throw new HubRequestError(416, `range not satisfiable: artifact is ${artifact.size} bytes`);
   }
-  const body = await deps.store.readArtifact(artifact.sha256, range === "all" ? undefined : range);
-  if (!body) throw new HubRequestError(404, `artifact ${artifact.sha256} not found`);
   if (range === "all") res.setHeader("Content-Length", String(artifact.size));
   else {
     res.status(206);
     res.setHeader("Content-Length", String(range.end - range.start));
     res.setHeader("Content-Range", `bytes ${range.start}-${range.end - 1}/${artifact.size}`);
   }
+  // Before the body is opened: opened and never read, each HEAD kept the artifact's file open for
+  // good, and a loop of them (any token that may read the artifact) ran the hub out of descriptors.
   if (req.method === "HEAD") {
     res.end();
     return;
   }
+  const body = await deps.store.readArtifact(artifact.sha256, range === "all" ? undefined : range);
+  if (!body) throw new HubRequestError(404, `artifact ${artifact.sha256} not found`);
   // Streamed from the store (a file in SQLite mode, 1 MiB rows in PostgreSQL mode): memory holds a
   // few chunks whatever the size, and any hub of a cluster serves any artifact.
   // Each of the hub's bounds on this download (idle connections, requests and transfers per token,
