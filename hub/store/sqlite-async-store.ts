@@ -4,8 +4,8 @@
  * until it ends: every call waits its turn in one queue, and a transaction holds the queue from
  * BEGIN IMMEDIATE to COMMIT. Operations run the synchronous store's statements unchanged.
  */
-import { createReadStream, createWriteStream } from "node:fs";
-import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { lstat, mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -465,6 +465,12 @@ class SqliteCore {
     const a = await this.queue.run(() => this.sync.getArtifact(sha256));
     if (!a) return undefined;
     if (range && range.end <= range.start) return Readable.from([]);
-    return createReadStream(a.path, range ? { start: range.start, end: range.end - 1 } : {});
+    // This store's file by its name, not the path in the row: that names the data dir as the hub
+    // that stored it was given it (relative to its working directory, or where the data dir was
+    // before it was moved or restored elsewhere), and every download of it then failed. Opened
+    // here, so a file that is gone fails the request before its answer starts, not as a cut
+    // connection with no answer at all.
+    const file = await open(join(this.artifactsDir, a.sha256), "r");
+    return file.createReadStream(range ? { start: range.start, end: range.end - 1 } : {});
   }
 }
