@@ -3,7 +3,13 @@ import { type Request, type Response, Router } from "express";
 import type { Logger } from "../../shared/log.js";
 import { HeldPerToken } from "../auth/held-per-token.js";
 import { budgetsPer } from "../auth/minute-budget.js";
-import { actorOf, countedElsewhere, principalOf, requireRole } from "../auth/require-role.js";
+import {
+  actorOf,
+  countedElsewhere,
+  principalOf,
+  refuseWhileArriving,
+  requireRole,
+} from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import { type DeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
 import { ArtifactEmpty, ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
@@ -17,7 +23,9 @@ import type { ApiDeps } from "./deps.js";
  * and then publishing) to the end.
  */
 function whileTokenInForce(deps: ApiDeps, req: Request, res: Response): void {
-  const session = deps.sessions.open(principalOf(res), () => {
+  const session = deps.sessions.open(principalOf(res), (reason) => {
+    // An upload still arriving is told why (`ship release publish` printed "socket hang up").
+    if (refuseWhileArriving(req, res, reason)) return;
     req.destroy();
     res.destroy();
   });

@@ -116,16 +116,27 @@ export function authenticateBody(tokens: TokenService, sessions: LiveSessions) {
  */
 function whileBodyArrives(sessions: LiveSessions, principal: Principal, req: Request, res: Response): void {
   if (req.complete) return;
-  const session = sessions.open(principal, (reason) => {
-    if (res.headersSent || req.complete) return;
-    // The 401 is written before the rest of the body is read, and the connection is not reused:
-    // destroyed instead, the client saw a reset, not why.
-    res.setHeader("Connection", "close");
-    res.setHeader("WWW-Authenticate", 'Bearer realm="ship-hub"');
-    res.status(401).json({ error: reason });
-  });
+  const session = sessions.open(principal, (reason) => refuseWhileArriving(req, res, reason));
   req.once("end", () => session.end());
   res.once("close", () => session.end());
+}
+
+/**
+ * A live session's token ended while its request body was still arriving: answered 401 `reason`
+ * before the rest is read, and the connection closed after it (it cannot carry another request).
+ * Destroyed instead, the client saw a reset, not why. False when the body is in or the answer has
+ * begun: then only cutting the connection is left.
+ */
+export function refuseWhileArriving(req: Request, res: Response, reason: string): boolean {
+  if (res.headersSent || req.complete) return false;
+  // Node forgets a request once its answer is sent, so the connection's close does not end it: its
+  // reader (the JSON parser, an upload's store) waited for the rest for good, and an upload's
+  // temporary file stayed on disk.
+  req.socket.once("close", () => req.destroy());
+  res.setHeader("Connection", "close");
+  res.setHeader("WWW-Authenticate", 'Bearer realm="ship-hub"');
+  res.status(401).json({ error: reason });
+  return true;
 }
 
 /**
