@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { BadInputError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import { createApiApp } from "./api/app.js";
+import { removeUnusedArtifacts } from "./api/artifacts.js";
 import { limitIdleConnections, whileConnected } from "./auth/idle-connections.js";
 import { LiveSessions } from "./auth/live-sessions.js";
 import { loadSecret } from "./auth/secret.js";
@@ -69,6 +70,11 @@ export interface HubOptions {
   idleTimeoutMs?: number;
   /** Reports kept per agent and by age, pruned every `everyMs` (default a minute). */
   reportRetention?: { keepPerAgent: number; keepMs: number; everyMs?: number };
+  /**
+   * Artifacts no release names are removed once they are `keepMs` old (default a day: time to
+   * publish what was uploaded), looked for every `everyMs` (default an hour).
+   */
+  unusedArtifacts?: { keepMs: number; everyMs: number };
   /** PostgreSQL shared by several hubs (cluster mode); without it, SQLite in the data dir. */
   database?: DatabaseSource;
   /** Cluster mode: how often this hub writes its heartbeat (default 5 s). */
@@ -316,6 +322,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       }
     }),
   );
+  // Uploads that never became a release (refused, failed, or never published) filled the disk.
+  const unused = options.unusedArtifacts ?? { keepMs: 86_400_000, everyMs: 3_600_000 };
+  timers.push(every(unused.everyMs, () => removeUnusedArtifacts(store, log, time() - unused.keepMs)));
   // On one hub every tick runs. In a cluster each hub tries every interval and the one that claims
   // the tick (in the tick's own transaction) runs it, so it runs once per interval across hubs; a
   // little slack keeps timer jitter from skipping every other interval.

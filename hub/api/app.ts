@@ -40,7 +40,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
 
   // Artifacts stream their raw body, so they are mounted before the JSON parser.
   app.use(API_PREFIX, artifactRoutes(deps));
-  app.use(API_PREFIX, authenticateBody(deps.tokens));
+  app.use(API_PREFIX, authenticateBody(deps.tokens, deps.sessions));
   // A body that is not JSON is refused by its content-type, not read as "no body" (a curl without
   // -H content-type got "body: is required" for the body it sent).
   app.use(API_PREFIX, (req, _res, next) => {

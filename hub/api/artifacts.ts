@@ -1,12 +1,19 @@
 import { pipeline } from "node:stream/promises";
 import { type Request, type Response, Router } from "express";
+import type { Logger } from "../../shared/log.js";
 import { HeldPerToken } from "../auth/held-per-token.js";
 import { budgetsPer } from "../auth/minute-budget.js";
-import { actorOf, countedElsewhere, principalOf, requireRole } from "../auth/require-role.js";
+import {
+  actorOf,
+  countedElsewhere,
+  principalOf,
+  refuseWhileArriving,
+  requireRole,
+} from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import { type DeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
 import { ArtifactEmpty, ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
-import type { StoredArtifactInfo, StoreOps } from "../store/async-store.js";
+import type { AsyncStore, StoredArtifactInfo, StoreOps } from "../store/async-store.js";
 import type { ApiDeps } from "./deps.js";
 
 /**
@@ -16,7 +23,9 @@ import type { ApiDeps } from "./deps.js";
  * and then publishing) to the end.
  */
 function whileTokenInForce(deps: ApiDeps, req: Request, res: Response): void {
-  const session = deps.sessions.open(principalOf(res), () => {
+  const session = deps.sessions.open(principalOf(res), (reason) => {
+    // An upload still arriving is told why (`ship release publish` printed "socket hang up").
+    if (refuseWhileArriving(req, res, reason)) return;
     req.destroy();
     res.destroy();
   });
@@ -104,6 +113,8 @@ class SentArtifacts {
 const SENT_KEPT_PER_AGENT = 4;
 
 const SHA256 = /^[0-9a-f]{64}$/;
+/** Listeners a download's response may hold (see sendArtifact): ours and pipeline's, with room. */
+const CLOSE_LISTENERS = 32;
 
 /**
  * Downloads one token may have under way at once. Each holds a socket, an open artifact and its
@@ -178,20 +189,26 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
     res.setHeader("Content-Range", `bytes */${artifact.size}`);
     throw new HubRequestError(416, `range not satisfiable: artifact is ${artifact.size} bytes`);
   }
-  const body = await deps.store.readArtifact(artifact.sha256, range === "all" ? undefined : range);
-  if (!body) throw new HubRequestError(404, `artifact ${artifact.sha256} not found`);
   if (range === "all") res.setHeader("Content-Length", String(artifact.size));
   else {
     res.status(206);
     res.setHeader("Content-Length", String(range.end - range.start));
     res.setHeader("Content-Range", `bytes ${range.start}-${range.end - 1}/${artifact.size}`);
   }
+  // Before the body is opened: opened and never read, each HEAD kept the artifact's file open for
+  // good, and a loop of them (any token that may read the artifact) ran the hub out of descriptors.
   if (req.method === "HEAD") {
     res.end();
     return;
   }
+  const body = await deps.store.readArtifact(artifact.sha256, range === "all" ? undefined : range);
+  if (!body) throw new HubRequestError(404, `artifact ${artifact.sha256} not found`);
   // Streamed from the store (a file in SQLite mode, 1 MiB rows in PostgreSQL mode): memory holds a
   // few chunks whatever the size, and any hub of a cluster serves any artifact.
+  // Each of the hub's bounds on this download (idle connections, requests and transfers per token,
+  // the token's live session) listens for its close, and pipeline adds its own: past node's 10 by
+  // default, every download printed "Possible EventEmitter memory leak detected" to the hub's stderr.
+  res.setMaxListeners(CLOSE_LISTENERS);
   try {
     await pipeline(body, res);
   } catch (error) {
@@ -203,6 +220,25 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
       sha256: artifact.sha256,
       range: range === "all" ? "all" : `${range.start}-${range.end - 1}`,
     });
+  }
+}
+
+/**
+ * Removes the artifacts uploaded before `before` that no release names (see
+ * AsyncStore.deleteUnusedArtifacts), and says so. Each hub of a cluster runs it; they remove each
+ * artifact once.
+ */
+export async function removeUnusedArtifacts(store: AsyncStore, log: Logger, before: number): Promise<void> {
+  try {
+    const gone = await store.deleteUnusedArtifacts(before);
+    if (gone.length > 0)
+      log.info("removed artifacts no release names", {
+        removed: gone.length,
+        sha256: gone.slice(0, 20),
+        uploadedBefore: new Date(before).toISOString(),
+      });
+  } catch (error) {
+    log.error("removing artifacts no release names failed", { error: String(error) });
   }
 }
 
@@ -241,6 +277,10 @@ export function artifactRoutes(deps: ApiDeps): Router {
         maxBytes: deps.maxArtifactBytes,
         created: now,
         ...(expected === "" ? {} : { expectedSha256: expected }),
+        // The session check runs about once a second: an upload ending within a second of
+        // `token revoke` was answered 201 and logged as uploaded by the revoked token. Checked
+        // before it is stored, so the refused upload leaves nothing on the hub's disk.
+        accept: () => tokens.stillInForce(principalOf(res)),
       });
     } catch (error) {
       if (error instanceof ArtifactTooLarge) throw tooLarge();
@@ -250,9 +290,6 @@ export function artifactRoutes(deps: ApiDeps): Router {
         throw new HubRequestError(400, `header.x-sha256: upload hashes to ${error.actual}, not ${expected}`);
       throw error;
     }
-    // The session check runs about once a second: an upload ending within a second of
-    // `token revoke` was answered 201 and logged as uploaded by the revoked token.
-    await tokens.stillInForce(principalOf(res));
     await store.appendEvent({
       at: now,
       actor: actorOf(res),

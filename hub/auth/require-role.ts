@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from "express";
 import { AuthError, HubRequestError } from "../errors.js";
 import type { Role } from "../store/store.js";
 import { HeldPerToken } from "./held-per-token.js";
+import type { LiveSessions } from "./live-sessions.js";
 import { bearerToken, type Principal, type TokenService } from "./tokens.js";
 
 /**
@@ -81,7 +82,7 @@ export function actorOf(res: Response): string {
  * parse up to 2 MB of JSON (scanned for depth and keys, then JSON.parse) for a request that ends in
  * 401 anyway; many at once would hold its event loop. The route's requireRole then checks the role.
  */
-export function authenticateBody(tokens: TokenService) {
+export function authenticateBody(tokens: TokenService, sessions: LiveSessions) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     if (!sendsBody(req)) return next();
     const token = bearerToken(req.headers.authorization);
@@ -100,9 +101,42 @@ export function authenticateBody(tokens: TokenService) {
     const roles = bodyRoutes.find((r) => r.method === req.method && r.path.test(req.path))?.roles;
     if (roles !== undefined && !roles.includes(principal.role)) throw roleRefusal(req, principal.role, roles);
     holdRequest(tokens, principal, res);
+    whileBodyArrives(sessions, principal, req, res);
     res.locals.principal = principal;
     next();
   };
+}
+
+/**
+ * A body arrives for as long as its client likes (a connection is dropped only after 2 minutes of
+ * silence): while it does, the request is a live session, answered 401 when its token is revoked or
+ * expires, and its connection closed, rather than the hub reading on for a token `token revoke`
+ * ended (a revoked CI token held its 20 slow bodies until it chose to finish them). Once the body is
+ * in, the route's requireRole checks the token again.
+ */
+function whileBodyArrives(sessions: LiveSessions, principal: Principal, req: Request, res: Response): void {
+  if (req.complete) return;
+  const session = sessions.open(principal, (reason) => refuseWhileArriving(req, res, reason));
+  req.once("end", () => session.end());
+  res.once("close", () => session.end());
+}
+
+/**
+ * A live session's token ended while its request body was still arriving: answered 401 `reason`
+ * before the rest is read, and the connection closed after it (it cannot carry another request).
+ * Destroyed instead, the client saw a reset, not why. False when the body is in or the answer has
+ * begun: then only cutting the connection is left.
+ */
+export function refuseWhileArriving(req: Request, res: Response, reason: string): boolean {
+  if (res.headersSent || req.complete) return false;
+  // Node forgets a request once its answer is sent, so the connection's close does not end it: its
+  // reader (the JSON parser, an upload's store) waited for the rest for good, and an upload's
+  // temporary file stayed on disk.
+  req.socket.once("close", () => req.destroy());
+  res.setHeader("Connection", "close");
+  res.setHeader("WWW-Authenticate", 'Bearer realm="ship-hub"');
+  res.status(401).json({ error: reason });
+  return true;
 }
 
 /**

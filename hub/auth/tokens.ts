@@ -179,7 +179,10 @@ export class TokenService {
  */
 function jwtProblem(error: unknown): string {
   const known = error instanceof jwt.JsonWebTokenError || error instanceof jwt.NotBeforeError;
-  return known ? (error as Error).message : "jwt malformed";
+  // jsonwebtoken's word for three parts that do not decode: answered as "invalid token: invalid
+  // token", which says nothing a client can act on.
+  if (!known || (error as Error).message === "invalid token") return "jwt malformed";
+  return (error as Error).message;
 }
 
 /** `Authorization: Bearer <token>` → the token, or undefined. */

@@ -189,6 +189,11 @@ export interface ArtifactUpload {
   /** When given, an upload hashing to anything else is refused (ArtifactHashMismatch). */
   expectedSha256?: string;
   created: number;
+  /**
+   * Runs once the upload is whole and hashed, before it is stored: when it throws, nothing of the
+   * upload is kept (a token revoked while the bytes arrived left an artifact no release would name).
+   */
+  accept?: () => Promise<void>;
 }
 
 export interface AsyncStore extends StoreOps {
@@ -199,6 +204,14 @@ export interface AsyncStore extends StoreOps {
   /** Streams an artifact in while hashing it; never holds it whole in memory. */
   writeArtifact(body: AsyncIterable<Uint8Array>, upload: ArtifactUpload): Promise<StoredArtifactInfo>;
   getArtifactInfo(sha256: string): Promise<StoredArtifactInfo | undefined>;
+  /**
+   * Removes the artifacts stored (or uploaded again) before `before` that no release names, and
+   * returns their sha256s. Uploads that never became a release (refused, failed, or never
+   * published) otherwise stayed on the hub's disk for good. Releases are never deleted, so an
+   * artifact a release names is never removed; one a release is being published with at the time
+   * is kept by the same check.
+   */
+  deleteUnusedArtifacts(before: number): Promise<string[]>;
   /** The artifact's bytes [start, end) (default: all), streamed; undefined when unknown. */
   readArtifact(
     sha256: string,

@@ -182,6 +182,7 @@ export async function openPostgresStore(
     writeArtifact: (body, upload) => core.writeArtifact(body, upload),
     getArtifactInfo: (sha256) => core.getArtifactInfo(sha256),
     readArtifact: (sha256, range) => core.readArtifact(sha256, range),
+    deleteUnusedArtifacts: (before) => core.deleteUnusedArtifacts(before),
     sweepAbandonedUploads: (before) => core.sweepAbandonedUploads(before),
     claimSecret: (fingerprint, claim) => core.claimSecret(fingerprint, claim),
     renewHeartbeat: (hubId, timeoutMs) => core.renewHeartbeat(hubId, timeoutMs),
@@ -243,16 +244,35 @@ class PostgresCore {
           VALUES (${uploadId}, ${seq++}, ${chunk}, ${upload.created})`;
       const sha256 = totals.hash.digest("hex");
       checkExpected(upload.expectedSha256, sha256, totals.size);
+      await upload.accept?.();
+      // Already stored (same hash, same bytes): the first copy is kept, as uploaded now (so
+      // deleteUnusedArtifacts leaves it to the release about to name it).
       const [stored] = await this.sql`INSERT INTO artifacts (sha256, size, upload_id, chunk_bytes, created)
         VALUES (${sha256}, ${totals.size}, ${uploadId}, ${this.chunkBytes}, ${upload.created})
-        ON CONFLICT (sha256) DO NOTHING RETURNING sha256`;
-      // Already stored (same hash, same bytes): keep the first copy.
-      if (!stored) await this.dropUpload(uploadId);
+        ON CONFLICT (sha256) DO UPDATE SET created = GREATEST(artifacts.created, excluded.created)
+        RETURNING upload_id`;
+      if (str(stored?.upload_id) !== uploadId) await this.dropUpload(uploadId);
       return (await this.getArtifactInfo(sha256)) ?? { sha256, size: totals.size, created: upload.created };
     } catch (error) {
       await this.dropUpload(uploadId).catch(() => {});
       throw error;
     }
+  }
+
+  async deleteUnusedArtifacts(before: number): Promise<string[]> {
+    this.guard.outside("deleteUnusedArtifacts");
+    return withTxRetry(() =>
+      beginTx(this.sql, async (t) => {
+        // A release being inserted is waited for (and then seen), and none is inserted until this
+        // ends: the check and the delete see the same releases.
+        await t`LOCK TABLE releases IN SHARE MODE`;
+        const gone: Row[] = await t`DELETE FROM artifacts a WHERE a.created < ${before}
+          AND NOT EXISTS (SELECT 1 FROM releases r WHERE r.source->>'sha256' = a.sha256)
+          RETURNING sha256, upload_id`;
+        for (const a of gone) await t`DELETE FROM artifact_chunks WHERE upload_id = ${str(a.upload_id)}`;
+        return gone.map((a) => str(a.sha256));
+      }),
+    );
   }
 
   private async dropUpload(uploadId: string): Promise<void> {

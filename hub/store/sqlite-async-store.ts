@@ -4,8 +4,8 @@
  * until it ends: every call waits its turn in one queue, and a transaction holds the queue from
  * BEGIN IMMEDIATE to COMMIT. Operations run the synchronous store's statements unchanged.
  */
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { lstat, mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -320,6 +320,9 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
   };
 }
 
+/** An artifact's file name in the artifacts directory: its sha256. */
+const ARTIFACT_NAME = /^[0-9a-f]{64}$/;
+
 /** The async store over `sync`; artifacts are files in `artifactsDir` named by their sha256. */
 export function sqliteAsyncStore(sync: SqliteStore, artifactsDir: string): AsyncStore {
   const core = new SqliteCore(sync, artifactsDir);
@@ -330,6 +333,7 @@ export function sqliteAsyncStore(sync: SqliteStore, artifactsDir: string): Async
     writeArtifact: (body, upload) => core.writeArtifact(body, upload),
     getArtifactInfo: (sha256) => core.getArtifactInfo(sha256),
     readArtifact: (sha256, range) => core.readArtifact(sha256, range),
+    deleteUnusedArtifacts: (before) => core.deleteUnusedArtifacts(before),
   };
 }
 
@@ -389,14 +393,61 @@ class SqliteCore {
       );
       const sha256 = totals.hash.digest("hex");
       checkExpected(upload.expectedSha256, sha256, totals.size);
+      await upload.accept?.();
       const path = join(this.artifactsDir, sha256);
-      await rename(temp, path);
-      await this.queue.run(() =>
-        this.sync.putArtifact({ sha256, size: totals.size, path, created: upload.created }),
-      );
+      // The file and its row in one turn of the queue: a sweep (deleteUnusedArtifacts) between the
+      // two removed the file of a row, or the row of a file, just written.
+      await this.queue.run(async () => {
+        await rename(temp, path);
+        this.sync.putArtifact({ sha256, size: totals.size, path, created: upload.created });
+      });
       return (await this.getArtifactInfo(sha256)) ?? { sha256, size: totals.size, created: upload.created };
     } finally {
       await rm(temp, { force: true });
+    }
+  }
+
+  async deleteUnusedArtifacts(before: number): Promise<string[]> {
+    this.guard.outside("deleteUnusedArtifacts");
+    // One turn of the queue: no upload stores its file and row, and no release is inserted, while
+    // the rows are chosen and their files removed.
+    return this.queue.run(async () => {
+      const gone = this.sync
+        .statement(
+          `DELETE FROM artifacts WHERE created < ? AND sha256 NOT IN (SELECT json_extract(source, '$.sha256')
+            FROM releases WHERE json_extract(source, '$.sha256') IS NOT NULL) RETURNING sha256`,
+        )
+        .all(before) as { sha256: string }[];
+      // This store's own file for each, by name: not the path in the row, which names the data dir
+      // the artifact was uploaded to (a copy of it, if the data dir was moved since).
+      for (const { sha256 } of gone) await rm(join(this.artifactsDir, sha256), { force: true });
+      await this.removeLeftovers(before);
+      return gone.map((a) => a.sha256);
+    });
+  }
+
+  /**
+   * Files of uploads a killed or crashed hub left (`.upload-*`, or an artifact's file whose row was
+   * never written), older than `before`: an upload under way writes its file as its bytes come, and
+   * one silent for 2 minutes is dropped, so an old one is nobody's.
+   */
+  private async removeLeftovers(before: number): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.artifactsDir);
+    } catch {
+      return; // no upload yet
+    }
+    const known = new Set(
+      (this.sync.statement("SELECT sha256 FROM artifacts").all() as { sha256: string }[]).map(
+        (a) => a.sha256,
+      ),
+    );
+    for (const name of names) {
+      if (!name.startsWith(".upload-") && !(ARTIFACT_NAME.test(name) && !known.has(name))) continue;
+      const path = join(this.artifactsDir, name);
+      const stat = await lstat(path).catch(() => undefined);
+      if (stat?.isFile() && stat.mtimeMs < before) await rm(path, { force: true });
     }
   }
 
@@ -414,6 +465,12 @@ class SqliteCore {
     const a = await this.queue.run(() => this.sync.getArtifact(sha256));
     if (!a) return undefined;
     if (range && range.end <= range.start) return Readable.from([]);
-    return createReadStream(a.path, range ? { start: range.start, end: range.end - 1 } : {});
+    // This store's file by its name, not the path in the row: that names the data dir as the hub
+    // that stored it was given it (relative to its working directory, or where the data dir was
+    // before it was moved or restored elsewhere), and every download of it then failed. Opened
+    // here, so a file that is gone fails the request before its answer starts, not as a cut
+    // connection with no answer at all.
+    const file = await open(join(this.artifactsDir, a.sha256), "r");
+    return file.createReadStream(range ? { start: range.start, end: range.end - 1 } : {});
   }
 }

@@ -91,7 +91,8 @@ export class SqliteStore implements Store {
       revokedTokensInForce: p("SELECT jti FROM tokens WHERE revoked IS NOT NULL AND expires > ?"),
       putArtifact:
         p(`INSERT INTO artifacts (sha256, size, path, created) VALUES (@sha256, @size, @path, @created)
-        ON CONFLICT (sha256) DO UPDATE SET size = excluded.size, path = excluded.path`),
+        ON CONFLICT (sha256) DO UPDATE SET size = excluded.size, path = excluded.path,
+          created = max(artifacts.created, excluded.created)`),
       getArtifact: p("SELECT * FROM artifacts WHERE sha256 = ?"),
       insertRelease:
         p(`INSERT INTO releases (id, app, version, manifest, source, signature, created, created_by)

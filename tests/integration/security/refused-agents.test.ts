@@ -85,4 +85,14 @@ describe("agents the hub refused", () => {
     const listed = await refusedList();
     expect(listed[0]).toMatchObject({ agentId: "unknown", reason: "invalid token: jwt malformed" });
   });
+
+  it("a token whose parts do not decode at all is called malformed, not 'invalid token: invalid token'", async () => {
+    for (const token of ["a.b.c", "..", `${b64("not json")}.${b64("{}")}.x`]) {
+      expect(await attempt(token)).toEqual({ status: 401, reason: "invalid token: jwt malformed" });
+      expect(await t.api("GET", "/api/v1/agents", { token })).toEqual({
+        status: 401,
+        body: { error: "invalid token: jwt malformed" },
+      });
+    }
+  });
 });

@@ -34,3 +34,33 @@ describe("OnceAMinuteLog", () => {
     outage.close();
   });
 });
+
+describe("OnceAMinuteLog's distinct subjects", () => {
+  it("tells apart the first 1,000 of a window and counts the lines past them as left out", async () => {
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const outage = new OnceAMinuteLog(memoryLogger(lines), "request failed", Date.now, {
+      subject: "request",
+      windowMs: 300,
+    });
+    // A client with a valid token chooses the path, and so the subject: a new one each time.
+    outage.record("GET /api/v1/first", "Error: connect ECONNREFUSED");
+    for (let i = 0; i < 1500; i++) outage.record(`GET /api/v1/releases/${i}`, "Error: connect ECONNREFUSED");
+    // A subject already told apart is not left out again.
+    for (let i = 0; i < 10; i++) outage.record("GET /api/v1/releases/0", "Error: connect ECONNREFUSED");
+    // Long ones count like short ones.
+    for (let i = 0; i < 3; i++) outage.record(`GET /${"x".repeat(10_000)}`, "Error: connect ECONNREFUSED");
+    await expect.poll(() => lines.length, { timeout: 2000 }).toBe(2);
+    expect(lines[1]?.data).toEqual({
+      more: 1513,
+      requests: 1000,
+      requestsLeftOut: 503,
+      lastError: "Error: connect ECONNREFUSED",
+    });
+    // The next window starts again from none.
+    outage.record("GET /a", "e");
+    outage.record("GET /b", "e");
+    await expect.poll(() => lines.length, { timeout: 2000 }).toBe(4);
+    expect(lines[3]?.data).toEqual({ more: 1, requests: 1, lastError: "e" });
+    outage.close();
+  });
+});
