@@ -15,6 +15,7 @@ import postgres from "postgres";
 import type { Logger } from "../../shared/log.js";
 import { OnceAMinuteLog } from "../once-a-minute-log.js";
 import { reconnectBackoff } from "../store/postgres-store.js";
+import { driverTarget } from "../store/postgres-url.js";
 
 /** The channel the rollouts trigger notifies; the payload is the rollout id. */
 export const ROLLOUT_CHANNEL = "ship_rollout";
@@ -70,7 +71,9 @@ export async function startClusterWakeup(
 ): Promise<ClusterWakeup> {
   // A pool of its own: sql.listen then owns a dedicated connection that idles forever and is
   // re-opened on loss, and closing it cannot touch the store's pool.
-  const sql = postgres(options.url, {
+  const target = driverTarget(options.url);
+  const sql = postgres(target.url, {
+    ...target.options,
     max: 1,
     onnotice: () => {},
     // Back soon after the database is: a wake-up missed meanwhile waits for a resync.

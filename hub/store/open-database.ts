@@ -13,6 +13,7 @@ import {
   SchemaTooNew,
 } from "./postgres-store.js";
 import { serverRefusesTls, tlsInsistedOn } from "./postgres-tls-probe.js";
+import { describeTarget } from "./postgres-url.js";
 
 /** Where a database URL came from: the flag, the environment variable, or hub.toml's key. */
 export interface DatabaseSource {
@@ -24,9 +25,7 @@ export interface DatabaseSource {
 /** `postgres://user@host:port/db` with the password (and query) left out, for messages and logs. */
 export function describeDatabaseUrl(url: string): string {
   try {
-    const u = new URL(url);
-    const user = u.username ? `${decodeURIComponent(u.username)}@` : "";
-    return `${u.protocol}//${user}${u.host}${u.pathname}`;
+    return describeTarget(url);
   } catch {
     return "(unparsable URL)";
   }

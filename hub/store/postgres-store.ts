@@ -12,6 +12,7 @@ import type { ArtifactUpload, AsyncStore, StoredArtifactInfo, StoreOps } from ".
 import { beginTx } from "./postgres-begin.js";
 import { postgresMigrations } from "./postgres-migrations.js";
 import { DB_NOW_MS, type PgTypes, postgresOps } from "./postgres-ops.js";
+import { driverTarget } from "./postgres-url.js";
 import { num, type Row, str } from "./rows.js";
 import { TxGuard } from "./tx-guard.js";
 import { withTxRetry } from "./tx-retry.js";
@@ -123,7 +124,9 @@ export function reconnectBackoff(retries: number): number {
 
 /** A pool that parses as the store's operations expect (postgres-ops.ts). */
 export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes> {
-  return postgres(url, {
+  const target = driverTarget(url);
+  return postgres(target.url, {
+    ...target.options,
     max,
     connect_timeout: CONNECT_TIMEOUT_SECONDS,
     backoff: reconnectBackoff,
