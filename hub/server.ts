@@ -431,6 +431,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     (await startClusterWakeup(
       {
         url: options.database.url,
+        hubId,
         log,
         ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
       },

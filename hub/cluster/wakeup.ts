@@ -14,7 +14,8 @@
 import postgres from "postgres";
 import type { Logger } from "../../shared/log.js";
 import { OnceAMinuteLog } from "../once-a-minute-log.js";
-import { reconnectBackoff } from "../store/postgres-store.js";
+import { reconnectBackoff, WAKEUP_APPLICATION_NAME } from "../store/postgres-store.js";
+import { driverTarget } from "../store/postgres-url.js";
 
 /** The channel the rollouts trigger notifies; the payload is the rollout id. */
 export const ROLLOUT_CHANNEL = "ship_rollout";
@@ -27,8 +28,6 @@ export const CHECK_CHANNEL = "ship_check_now";
 export const DEFAULT_RESYNC_MS = 3000;
 /** LISTENs answered within this long of one another are one reconnect (see startClusterWakeup). */
 const RELISTEN_WINDOW_MS = 1000;
-/** application_name of the listening connection. */
-export const WAKEUP_APPLICATION_NAME = "ship-hub wake-up";
 
 /** What a wake-up does on this hub. */
 export interface WakeupTargets {
@@ -47,6 +46,8 @@ export interface WakeupTargets {
 export interface ClusterWakeupOptions {
   /** The cluster's database; the listener holds one connection of its own. */
   url: string;
+  /** Named in the listener's application_name (clusterUpSince tells running hubs by it). */
+  hubId?: string;
   log: Logger;
   resyncMs?: number;
 }
@@ -70,13 +71,18 @@ export async function startClusterWakeup(
 ): Promise<ClusterWakeup> {
   // A pool of its own: sql.listen then owns a dedicated connection that idles forever and is
   // re-opened on loss, and closing it cannot touch the store's pool.
-  const sql = postgres(options.url, {
+  const target = driverTarget(options.url);
+  const sql = postgres(target.url, {
+    ...target.options,
     max: 1,
     onnotice: () => {},
     // Back soon after the database is: a wake-up missed meanwhile waits for a resync.
     backoff: reconnectBackoff,
     // Names the connection in pg_stat_activity, so an operator sees which one is each hub's listener.
-    connection: { application_name: WAKEUP_APPLICATION_NAME },
+    connection: {
+      application_name:
+        options.hubId === undefined ? WAKEUP_APPLICATION_NAME : `${WAKEUP_APPLICATION_NAME} ${options.hubId}`,
+    },
   });
   const queue = new WakeupQueue(targets, options.log);
   let first = true;

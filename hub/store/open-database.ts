@@ -13,6 +13,7 @@ import {
   SchemaTooNew,
 } from "./postgres-store.js";
 import { serverRefusesTls, tlsInsistedOn } from "./postgres-tls-probe.js";
+import { describeTarget, driverTarget } from "./postgres-url.js";
 
 /** Where a database URL came from: the flag, the environment variable, or hub.toml's key. */
 export interface DatabaseSource {
@@ -24,9 +25,7 @@ export interface DatabaseSource {
 /** `postgres://user@host:port/db` with the password (and query) left out, for messages and logs. */
 export function describeDatabaseUrl(url: string): string {
   try {
-    const u = new URL(url);
-    const user = u.username ? `${decodeURIComponent(u.username)}@` : "";
-    return `${u.protocol}//${user}${u.host}${u.pathname}`;
+    return describeTarget(url);
   } catch {
     return "(unparsable URL)";
   }
@@ -77,7 +76,7 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
       throw BadInputError.single(
         source.file,
         source.key,
-        `PostgreSQL at ${where} refused: ${scrub(reason, source.url)}${badSetting(code, reason) ? " (a ?key=value in the URL)" : ""}`,
+        `PostgreSQL at ${where} refused: ${scrub(reason, source.url)}${badSetting(code, reason) ? " (a ?key=value in the URL)" : ""}${code === "28P01" && !passwordGiven(source.url) ? NO_PASSWORD : ""}`,
       );
     // A certificate this host does not trust, or for another name: a setting here (the CA, the
     // host name, the sslmode), which no restart changes. An expired one stays exit 1: the server's
@@ -105,6 +104,19 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
       `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${scrub(unreachableText(error, code, reason), source.url)}`,
     );
   }
+}
+
+/**
+ * The server asked for a password and none was given: libpq would have read ~/.pgpass (or
+ * PGPASSFILE), which the driver does not, so an operator who keeps it there saw only "password
+ * authentication failed" and looked for a wrong password.
+ */
+const NO_PASSWORD =
+  ": no password was given (ship-hub does not read ~/.pgpass or PGPASSFILE); put it in the URL, percent-encoded, or in PGPASSWORD";
+
+function passwordGiven(url: string): boolean {
+  const { options } = driverTarget(url);
+  return options.pass !== undefined || new URL(url).password !== "" || Boolean(process.env.PGPASSWORD);
 }
 
 /** Node's codes for a server certificate it could not verify (not for one that expired). */

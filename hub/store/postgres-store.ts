@@ -12,6 +12,7 @@ import type { ArtifactUpload, AsyncStore, StoredArtifactInfo, StoreOps } from ".
 import { beginTx } from "./postgres-begin.js";
 import { postgresMigrations } from "./postgres-migrations.js";
 import { DB_NOW_MS, type PgTypes, postgresOps } from "./postgres-ops.js";
+import { driverTarget } from "./postgres-url.js";
 import { num, type Row, str } from "./rows.js";
 import { TxGuard } from "./tx-guard.js";
 import { withTxRetry } from "./tx-retry.js";
@@ -107,6 +108,12 @@ const FIRST_CLAIM_MS = 60_000;
 // Chunks fetched per query when streaming an artifact out: memory holds at most this many.
 const CHUNKS_PER_READ = 4;
 
+/**
+ * application_name of a hub's wake-up listener (hub/cluster/wakeup.ts), followed by the hub's id:
+ * the one connection a running hub always holds, so another hub can tell it from a killed one.
+ */
+export const WAKEUP_APPLICATION_NAME = "ship-hub wake-up";
+
 /** An unreachable database fails a hub's start in this long, not after the driver's 30 s default. */
 export const CONNECT_TIMEOUT_SECONDS = 10;
 
@@ -123,7 +130,9 @@ export function reconnectBackoff(retries: number): number {
 
 /** A pool that parses as the store's operations expect (postgres-ops.ts). */
 export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes> {
-  return postgres(url, {
+  const target = driverTarget(url);
+  return postgres(target.url, {
+    ...target.options,
     max,
     connect_timeout: CONNECT_TIMEOUT_SECONDS,
     backoff: reconnectBackoff,
@@ -376,8 +385,18 @@ class PostgresCore {
 
   async clusterUpSince(hubId: string, liveForMs: number): Promise<number> {
     this.guard.outside("clusterUpSince");
-    const [row] = await this.sql`WITH others AS (SELECT 1 FROM hubs WHERE id <> ${hubId}
-        AND heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - GREATEST(${liveForMs}, COALESCE(timeout_ms, 0))),
+    // A hub killed with the rest of the cluster (a power cut, every VM restarted) leaves a row that
+    // looks live for its timeout, and a cluster restarted within it kept counting timeouts from
+    // before the crash, the downtime included. A running hub also holds its wake-up listener's
+    // connection, named after it; a killed one's went with it. While the database itself
+    // restarted within the timeout, listeners may still be reconnecting: heartbeats decide then,
+    // as they do for a listener named by an older ship-hub (no hub id in it).
+    const [row] = await this.sql`WITH others AS (SELECT 1 FROM hubs h WHERE id <> ${hubId}
+        AND heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - GREATEST(${liveForMs}, COALESCE(timeout_ms, 0))
+        AND (EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = current_database()
+            AND a.application_name IN (${WAKEUP_APPLICATION_NAME}, ${`${WAKEUP_APPLICATION_NAME} `} || h.id))
+          OR pg_postmaster_start_time() >= clock_timestamp()
+            - make_interval(secs => GREATEST(${liveForMs}, COALESCE(timeout_ms, 0)) / 1000.0))),
       up AS (INSERT INTO cluster_up (one, since) VALUES (true, ${this.sql.unsafe(DB_NOW_MS)})
         ON CONFLICT (one) DO UPDATE SET since = excluded.since WHERE NOT EXISTS (SELECT 1 FROM others)
         RETURNING since)

@@ -5,13 +5,9 @@
  */
 import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  type ClusterWakeup,
-  startClusterWakeup,
-  WAKEUP_APPLICATION_NAME,
-} from "../../../hub/cluster/wakeup.js";
+import { type ClusterWakeup, startClusterWakeup } from "../../../hub/cluster/wakeup.js";
 import type { PostgresStore } from "../../../hub/store/postgres-store.js";
-import { openPostgresStore } from "../../../hub/store/postgres-store.js";
+import { openPostgresStore, WAKEUP_APPLICATION_NAME } from "../../../hub/store/postgres-store.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 import { gate, release, rollout, sleep } from "../hub/store-contract/subjects.js";

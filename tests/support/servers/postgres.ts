@@ -21,6 +21,8 @@ export interface PostgresServer {
   port: number;
   /** postgres://ship@127.0.0.1:<port>/postgres — the maintenance database. */
   url: string;
+  /** The directory of the server's unix socket (`.s.PGSQL.<port>`). */
+  socketDir: string;
   /** A new empty database; its URL. Each test can own one without restarting the server. */
   createDatabase(): Promise<string>;
   /** The server's log, for failing tests. */
@@ -83,6 +85,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     return {
       port,
       url,
+      socketDir: dir,
       async createDatabase() {
         const name = `t${++databases}_${process.pid}`;
         const admin = postgres(url, { max: 1, onnotice: () => {} });

@@ -1,0 +1,88 @@
+/**
+ * A hub on the database's own host, reaching PostgreSQL through its unix socket as libpq's URLs
+ * write it: the directory percent-encoded as the host, or `?host=DIR` (with `?port=`/`?user=`).
+ * The driver looked the encoded directory up as a host name ("no such host (ENOTFOUND)"), and
+ * sent `host`, `port` and `user` from the query to the server as settings: "refused:
+ * unrecognized configuration parameter "host"", or, with no host before the path, a connection
+ * to localhost:5432 instead of the socket. Real CLI runs against a real PostgreSQL's socket.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HUB_BIN, requireHubBin, runHubCli } from "../../support/hub-cli.js";
+import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
+
+describe.skipIf(!hasPostgres())("a database URL naming a unix socket", () => {
+  let pg: PostgresServer;
+  let dir: string;
+  beforeAll(async () => {
+    requireHubBin();
+    pg = await startPostgres();
+    dir = await mkdtemp(join(tmpdir(), "ship-dburl-socket-"));
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reaches the server through the socket in each of libpq's forms", async () => {
+    const database = new URL(await pg.createDatabase()).pathname.slice(1);
+    const socket = pg.socketDir;
+    const encoded = encodeURIComponent(socket);
+    const forms = [
+      `postgres://ship@${encoded}:${pg.port}/${database}`,
+      `postgresql://ship@${encoded}/${database}?port=${pg.port}`,
+      `postgres:///${database}?host=${socket}&port=${pg.port}&user=ship`,
+      `postgres://ship@localhost:${pg.port}/${database}?host=${socket}`,
+    ];
+    const created = await runHubCli(dir, ["token", "create", "--role", "operator", "--name", "socket-op"], {
+      SHIP_HUB_DATABASE_URL: forms[0] as string,
+      SHIP_HUB_SECRET: "s".repeat(40),
+    });
+    expect({ code: created.code, stderr: created.stderr }).toEqual({ code: 0, stderr: "" });
+    for (const url of forms) {
+      const listed = await runHubCli(dir, ["token", "list"], { SHIP_HUB_DATABASE_URL: url });
+      expect({ code: listed.code, stderr: listed.stderr }, url).toEqual({ code: 0, stderr: "" });
+      expect(listed.stdout, url).toContain("socket-op");
+    }
+  });
+
+  it("serve runs on the socket, its wake-up listener included", async () => {
+    const url = `postgres://ship@${encodeURIComponent(pg.socketDir)}:${pg.port}/${new URL(await pg.createDatabase()).pathname.slice(1)}`;
+    const child = spawn(process.execPath, [HUB_BIN, "serve", "--port", "0"], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        SHIP_HUB_DATABASE_URL: url,
+        SHIP_HUB_SECRET: "s".repeat(40),
+        SHIP_HUB_CONFIG: join(dir, "none.toml"),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+    const deadline = Date.now() + 20_000;
+    while (!output.includes("ship-hub listening") && child.exitCode === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    child.kill("SIGTERM");
+    expect({ code: await exited, listening: output.includes("ship-hub listening") }, output).toEqual({
+      code: 0,
+      listening: true,
+    });
+  });
+
+  it("a socket directory with no server in it is named as such, exit 1", async () => {
+    const missing = join(dir, "no-server-here");
+    const { code, stderr } = await runHubCli(dir, ["token", "list"], {
+      SHIP_HUB_DATABASE_URL: `postgres://ship@${encodeURIComponent(missing)}:${pg.port}/ship`,
+    });
+    expect({ code, stderr: stderr.trim() }).toEqual({
+      code: 1,
+      stderr: `ship-hub: cannot use PostgreSQL at postgres://ship@${missing}:${pg.port}/ship from SHIP_HUB_DATABASE_URL: no such file or directory (ENOENT)`,
+    });
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * Every hub killed at once (a power cut, every VM restarted) and started again within
+ * cluster_hub_timeout_seconds. The killed hubs' rows still looked live, so the first hub back
+ * read the cluster as never down and counted timeouts from before the crash: an agent that was
+ * offline when the hubs died timed out moments after they came back, the downtime counted
+ * against it. One hub on SQLite counts from its start; so does a cluster that was wholly down.
+ * Real `ship-hub serve` processes on a real PostgreSQL.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Cluster, canRunCluster } from "../../support/cluster.js";
+import { manifestText, TestAgent } from "../hub/support.js";
+
+const OFFLINE_S = 8;
+const HUB_TIMEOUT_S = 12;
+const run = canRunCluster();
+let cluster: Cluster;
+
+beforeAll(async () => {
+  if (!run) return;
+  // The hub timeout is longer than the downtime below.
+  cluster = await Cluster.start({
+    hubs: 2,
+    hub: {
+      offline_timeout_seconds: OFFLINE_S,
+      cluster_heartbeat_seconds: 1,
+      cluster_hub_timeout_seconds: HUB_TIMEOUT_S,
+    },
+  });
+}, 120_000);
+afterAll(async () => {
+  await cluster?.close();
+});
+
+type Detail = { waves: { agents: { agentId: string; offlineFailsAt?: string }[] }[] };
+
+describe.skipIf(!run)("a whole cluster killed and restarted within the hub timeout", () => {
+  it("counts an offline agent's timeout from the restart, as one hub does", async () => {
+    const agent = await TestAgent.connect(
+      cluster.hub(0).url,
+      await cluster.tokenCreate("--role", "agent", "--agent", "away"),
+    );
+    agent.hello("away");
+    const online = async () =>
+      (await cluster.must()`SELECT online FROM agents WHERE id = 'away'`)[0]?.online === true;
+    await cluster.waitFor("the agent online", online);
+    agent.ws.close();
+    await cluster.waitFor("the agent offline", async () => !(await online()));
+    const { id: release } = await cluster.ok<{ id: string }>(
+      0,
+      "POST",
+      "/releases",
+      {
+        app: "web",
+        version: "2.0.0",
+        manifest: manifestText("2.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+      cluster.ci,
+    );
+    const created = await cluster.ok<{ id: string }>(0, "POST", "/rollouts", {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+    });
+    // A database restarted within the hub timeout leaves hubs' listeners reconnecting, and the
+    // hubs then go by heartbeats alone: this one has been up longer.
+    await cluster.waitFor(
+      "the database up longer than the hub timeout",
+      async () =>
+        (
+          await cluster.must()`SELECT now() - pg_postmaster_start_time() > make_interval(secs => ${HUB_TIMEOUT_S}) AS old`
+        )[0]?.old === true,
+    );
+    await Promise.all([cluster.killHub(0), cluster.killHub(1)]);
+    await sleep(OFFLINE_S * 500);
+    const restartedAt = Date.now();
+    await cluster.startHub(0);
+    await cluster.startHub(1);
+    const state = async () =>
+      (await cluster.must()`SELECT state FROM deployments WHERE id = ${`${created.id}:away`}`)[0]?.state;
+    const failsAt = async (index: number) =>
+      (await cluster.ok<Detail>(index, "GET", `/rollouts/${created.id}`)).waves[0]?.agents[0]?.offlineFailsAt;
+    // Both hubs say the same deadline, counted from the restart (not from the rollout's start).
+    const first = await failsAt(0);
+    expect(first, "timed out already").toBeDefined();
+    const deadline = Date.parse(first ?? "");
+    expect(deadline).toBeGreaterThanOrEqual(restartedAt + OFFLINE_S * 1000 - 500);
+    expect(await failsAt(1)).toBe(await failsAt(0));
+    // Past the deadline the rollout started with, the agent has not timed out yet…
+    await sleep(Math.max(0, restartedAt + OFFLINE_S * 600 - Date.now()));
+    expect(await state()).toBe("pending");
+    // …and once it has been away the offline timeout since the restart, it has.
+    await cluster.waitFor("the deployment timed out", async () => (await state()) === "timed_out");
+  }, 90_000);
+});
