@@ -56,6 +56,10 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
     await connect("m1");
     away.ws.close();
     while (t.hub.registry.isOnline("away")) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The store's row (lastSeen, the deadline's start) is written after the registry forgets the
+    // socket: a rollout created in between answered a deadline a second before the one shown later.
+    while ((await t.hub.store.getAgents(["away"]))[0]?.online !== false)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     const created = await t.api<{
       id: string;
       waves: { agents: { agentId: string; offlineFailsAt?: string }[] }[];
