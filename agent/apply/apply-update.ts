@@ -182,6 +182,12 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
       files: keepCopies.dropped,
     });
   }
+  if (keepCopies.tooLong.length > 0) {
+    log?.warn("kept the previous version in the backup only: a .bak beside these would be a name too long", {
+      app,
+      files: keepCopies.tooLong,
+    });
+  }
   const plan = { ...planned, steps: keepCopies.steps };
   const overwritten = notShipsFiles(plan.steps, index);
   await stageMissing(input, plan.steps, index, scan);

@@ -4,7 +4,10 @@
  * `<name>.ship-tmp` and renamed over it. That temporary's name was too long: the first install said
  * "UPDATE FAILED AND RESTORE FAILED — the app needs a person" (the undo tripped on the same name)
  * and every later run a bare "ENAMETOOLONG: name too long, unlink …". Such a name now gets a short
- * temporary of its own, and a killed copy of it is still cleared by recovery.
+ * temporary of its own, and a killed copy of it is still cleared by recovery. A `backup_replace`
+ * file's `.bak` beside a 252-byte name cannot exist either: the check before the hooks failed the
+ * first install on it ("cannot stat …bak: name too long"), the apply the update; the previous
+ * version is now kept in the backup only, and the log says so.
  */
 import { mkdir, readdir } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -67,5 +70,24 @@ describe("names near NAME_MAX copied across filesystems (real tmpfs app_dir, rea
       expect(await snapshot(app.appDir), `killed at copy ${n}`).toEqual(before);
     }
     expect(tempsInApp).toBeGreaterThan(0);
+  }, 30_000);
+
+  it("a backup_replace file with a 253-byte name: installed and updated (its .bak would be too long: backup only), rolled back exactly", async () => {
+    const name = "c".repeat(253);
+    const keeping = (v: string) => `version: "${v}"\nfiles:\n  "${name}":\n    action: backup_replace\n`;
+    await app.release("v1", keeping("1.0.0"), { [name]: "v1\n" });
+    const first = await runShip(["--config", app.config]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const before = await snapshot(app.appDir);
+    await app.release("v2", keeping("2.0.0"), { [name]: "v2\n" });
+    const update = await runShip(["--config", app.config]);
+    expect(update.code, update.stdout + update.stderr).toBe(0);
+    expect(update.stdout).toContain("myapp: updated 1.0.0 → 2.0.0");
+    expect(update.stderr).toContain("a .bak beside these would be a name too long");
+    expect(await readdir(app.appDir)).toEqual([name]);
+    const [newest] = JSON.parse((await runShip(["--config", app.config, "--list-backups", "--json"])).stdout);
+    const back = await runShip(["--config", app.config, "--rollback", newest.id]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await snapshot(app.appDir)).toEqual(before);
   }, 30_000);
 });
