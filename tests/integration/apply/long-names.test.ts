@@ -7,9 +7,11 @@
  * temporary of its own, and a killed copy of it is still cleared by recovery. A `backup_replace`
  * file's `.bak` beside a 252-byte name cannot exist either: the check before the hooks failed the
  * first install on it ("cannot stat …bak: name too long"), the apply the update; the previous
- * version is now kept in the backup only, and the log says so.
+ * version is now kept in the backup only, and the log says so. A merged file's staged
+ * `<name>.ship-merged` had the same fault.
  */
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
 import { mountTmpfs, unmountTmpfs } from "../../support/tmpfs.js";
@@ -89,5 +91,17 @@ describe("names near NAME_MAX copied across filesystems (real tmpfs app_dir, rea
     const back = await runShip(["--config", app.config, "--rollback", newest.id]);
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect(await snapshot(app.appDir)).toEqual(before);
+  }, 30_000);
+
+  it("a merge_toml file with a 250-byte name: the user's value kept, the release's key added", async () => {
+    const name = `${"m".repeat(245)}.toml`;
+    const merging = (v: string) => `version: "${v}"\nfiles:\n  "${name}":\n    action: merge_toml\n`;
+    await app.release("v1", merging("1.0.0"), { [name]: "a = 1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await writeFile(join(app.appDir, name), "a = 5\n");
+    await app.release("v2", merging("2.0.0"), { [name]: "a = 2\nb = 3\n" });
+    const update = await runShip(["--config", app.config]);
+    expect(update.code, update.stdout + update.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, name), "utf8")).toBe("a = 5\nb = 3\n");
   }, 30_000);
 });
