@@ -314,6 +314,8 @@ function emptiedDirectories(
   };
   for (const rel of input.app.files.keys()) bump(parentOf(rel), 1);
   for (const rel of input.app.dirs.keys()) bump(parentOf(rel), 1);
+  // A socket or FIFO keeps its directory too (removing the directory fails, replacing it moves them).
+  for (const rel of input.app.special?.keys() ?? []) bump(parentOf(rel), 1);
   // A new file keeps its nearest existing directory alive (new directories only lead to it).
   for (const rel of written) {
     if (input.app.files.has(rel) && !removed.has(rel)) continue;
