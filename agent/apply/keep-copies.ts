@@ -73,8 +73,8 @@ export async function withoutForeignKeepCopies(
     } else if (
       (step.kind === "replace" || step.kind === "merge") &&
       step.keepCopy !== undefined &&
-      ctx.scan.files.has(step.keepCopy) &&
-      !(await writtenByShip(ctx, backups, step.rel, step.keepCopy))
+      (ctx.scan.special?.has(step.keepCopy) === true ||
+        (ctx.scan.files.has(step.keepCopy) && !(await writtenByShip(ctx, backups, step.rel, step.keepCopy))))
     ) {
       dropped.push(step.keepCopy);
       const { keepCopy: _dropped, ...rest } = step;

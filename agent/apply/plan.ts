@@ -211,7 +211,8 @@ export function planUpdate(input: PlanInput): UpdatePlan {
       keptFor.set(step.keepCopy, step.rel);
   for (const rel of written) {
     const special = input.app.special?.get(rel);
-    if (special !== undefined)
+    // A keep-copy name held so is the app's own: that .bak is not written (keep-copies.ts).
+    if (special !== undefined && !keptFor.has(rel))
       conflicts.push({ rel, problem: `the release ships a file where the app has ${special}` });
     if (input.app.dirs.has(rel) && !emptied.has(rel)) {
       const kept = keptFor.get(rel);

@@ -198,6 +198,20 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
     30_000,
   );
 
+  it("a FIFO of the app's own at a backup_replace keep-copy name: left as it is, the update goes through", async () => {
+    const keeping = (version: string) =>
+      `${manifest(version)}files:\n  "config.toml":\n    action: backup_replace\n`;
+    await app.release("v1", keeping("1.0.0"), { "config.toml": "a = 1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    execFileSync("mkfifo", [join(app.appDir, "config.toml.bak")]);
+    await app.release("v2", keeping("2.0.0"), { "config.toml": "a = 2\n" });
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stderr).toContain("kept the previous version in the backup only");
+    expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("a = 2\n");
+    expect(lstatSync(join(app.appDir, "config.toml.bak")).isFIFO()).toBe(true);
+  }, 30_000);
+
   it("a name with a line break in the way: the line names it JSON-quoted and stays one line", async () => {
     const run = await updateOver(
       {},
