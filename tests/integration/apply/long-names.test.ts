@@ -10,32 +10,21 @@
  * version is now kept in the backup only, and the log says so. A merged file's staged
  * `<name>.ship-merged` had the same fault.
  */
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { mountTmpfs, unmountTmpfs } from "../../support/tmpfs.js";
-import { type LocalApp, localApp } from "../cli/local-app.js";
+import { tmpfsAppEachTest } from "./tmpfs-app.js";
 import { snapshot } from "./tree-fixtures.js";
 
-let app: LocalApp;
-let mounted = false;
+const tmpfs = tmpfsAppEachTest("4m");
 const long = `${"n".repeat(250)}`; // 250 bytes: a name the filesystem takes, `.ship-tmp` added it does not
 const nested = `deep/${"é".repeat(123)}.cfg`; // 250 bytes in UTF-8
 
-beforeEach(async () => {
-  app = await localApp();
-  await mkdir(app.appDir, { recursive: true });
-  mounted = mountTmpfs(app.appDir, "4m");
-});
-afterEach(async () => {
-  if (mounted) unmountTmpfs(app.appDir);
-  await app.cleanup();
-});
-
 describe("names near NAME_MAX copied across filesystems (real tmpfs app_dir, real CLI)", () => {
   it("install, update and --rollback all go through; the app is exact each time", async (ctx) => {
-    if (!mounted) return ctx.skip();
+    if (!tmpfs.mounted()) return ctx.skip();
+    const app = tmpfs.app();
     await app.release("v1", 'version: "1.0.0"\n', { [long]: "v1\n", [nested]: "a = 1\n" });
     const first = await runShip(["--config", app.config]);
     expect(first.code, first.stdout + first.stderr).toBe(0);
@@ -54,7 +43,8 @@ describe("names near NAME_MAX copied across filesystems (real tmpfs app_dir, rea
   }, 30_000);
 
   it("a kill mid-copy of such a file: --recover leaves the old tree exactly, no temporary left", async (ctx) => {
-    if (!mounted) return ctx.skip();
+    if (!tmpfs.mounted()) return ctx.skip();
+    const app = tmpfs.app();
     await app.release("v1", 'version: "1.0.0"\n', { [long]: "v1\n" });
     expect((await runShip(["--config", app.config])).code).toBe(0);
     const before = await snapshot(app.appDir);
@@ -75,6 +65,7 @@ describe("names near NAME_MAX copied across filesystems (real tmpfs app_dir, rea
   }, 30_000);
 
   it("a backup_replace file with a 253-byte name: installed and updated (its .bak would be too long: backup only), rolled back exactly", async () => {
+    const app = tmpfs.app();
     const name = "c".repeat(253);
     const keeping = (v: string) => `version: "${v}"\nfiles:\n  "${name}":\n    action: backup_replace\n`;
     await app.release("v1", keeping("1.0.0"), { [name]: "v1\n" });
@@ -94,6 +85,7 @@ describe("names near NAME_MAX copied across filesystems (real tmpfs app_dir, rea
   }, 30_000);
 
   it("a merge_toml file with a 250-byte name: the user's value kept, the release's key added", async () => {
+    const app = tmpfs.app();
     const name = `${"m".repeat(245)}.toml`;
     const merging = (v: string) => `version: "${v}"\nfiles:\n  "${name}":\n    action: merge_toml\n`;
     await app.release("v1", merging("1.0.0"), { [name]: "a = 1\n" });
