@@ -30,7 +30,7 @@ import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
 import { linkEntry, lstatOrUndefined } from "../tree/fs-ops.js";
 import { hashEntries, hashFile, mapLimit } from "../tree/hash-file.js";
-import { realDir } from "../tree/path-on-disk.js";
+import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { errnoRemedy } from "../tree/remove-tree.js";
 import { scanTree } from "../tree/scan-tree.js";
 import { type FileOp, type OpContext, runForward } from "./file-ops.js";
@@ -393,6 +393,7 @@ async function startBackup(
     created,
     appDir: input.appDir,
     appRealDir: realDir(input.appDir),
+    ...dirIdentity(input.appDir),
     stateDir,
     bytes,
     files,

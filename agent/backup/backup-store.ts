@@ -13,7 +13,7 @@ import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js"
 import type { IndexedFile } from "../apply/types.js";
 import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
-import { realDir } from "../tree/path-on-disk.js";
+import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { appTrashDir, emptyTrash, trashOldBackup } from "./trash.js";
 
 /** meta.json: small, read for every listing; `complete: true` is written last. */
@@ -30,6 +30,12 @@ const BackupMetaSchema = z.object({
    * `--rollback` wrote blue's old files into green, a tree ship had never installed into.
    */
   appRealDir: z.string().optional(),
+  /**
+   * The app directory's device and inode when the backup was made (absent in older backups): the
+   * same directory moved on its filesystem and reached through a symlink since
+   * (`mv /srv/app /srv/app-1; ln -s app-1 /srv/app`) is still the one the backup restores.
+   */
+  appDirId: z.string().optional(),
   stateDir: z.string(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
@@ -185,7 +191,9 @@ function restoredDir(meta: BackupMeta): string {
  * `--rollback` wrote blue's old files into green, a tree ship had never installed into.
  */
 function restoresDir(meta: BackupMeta, appDir: string): boolean {
-  return meta.appRealDir !== undefined ? realDir(appDir) === meta.appRealDir : sameDir(meta.appDir, appDir);
+  if (meta.appRealDir === undefined) return sameDir(meta.appDir, appDir);
+  if (realDir(appDir) === meta.appRealDir) return true;
+  return meta.appDirId !== undefined && dirIdentity(appDir).appDirId === meta.appDirId;
 }
 
 /** restoresDir for a listed backup (one not read from disk, such as createBackup's, by its directory). */

@@ -74,4 +74,15 @@ describe("ship --rollback after app_dir was changed (real CLI)", () => {
     expect(back.stdout).toContain("myapp: back on 1.0.0");
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
   }, 30_000);
+
+  it("moved on its filesystem and reached through a symlink since: the same directory, restored in place", async () => {
+    const [newest] = await listedBackups(app);
+    const moved = join(app.root, "app-1");
+    await rename(app.appDir, moved);
+    await symlink(moved, app.appDir);
+    const back = await runShip(["--config", app.config, "--rollback", newest?.id ?? ""]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(back.stdout).toContain("myapp: back on 1.0.0");
+    expect(await readFile(join(moved, "app.txt"), "utf8")).toBe("v1\n");
+  }, 30_000);
 });
