@@ -30,7 +30,7 @@ import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
 import { linkEntry, lstatOrUndefined } from "../tree/fs-ops.js";
 import { hashEntries, hashFile, mapLimit } from "../tree/hash-file.js";
-import { realDir } from "../tree/path-on-disk.js";
+import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { errnoRemedy } from "../tree/remove-tree.js";
 import { scanTree } from "../tree/scan-tree.js";
 import { type FileOp, type OpContext, runForward } from "./file-ops.js";
@@ -180,6 +180,12 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     log?.warn("kept the previous version in the backup only: these names hold files ship did not write", {
       app,
       files: keepCopies.dropped,
+    });
+  }
+  if (keepCopies.tooLong.length > 0) {
+    log?.warn("kept the previous version in the backup only: a .bak beside these would be a name too long", {
+      app,
+      files: keepCopies.tooLong,
     });
   }
   const plan = { ...planned, steps: keepCopies.steps };
@@ -387,6 +393,7 @@ async function startBackup(
     created,
     appDir: input.appDir,
     appRealDir: realDir(input.appDir),
+    ...dirIdentity(input.appDir),
     stateDir,
     bytes,
     files,

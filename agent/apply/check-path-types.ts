@@ -14,6 +14,7 @@
 import { type Dirent, readdirSync, statSync } from "node:fs";
 import { BadInputError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.js";
+import { nameFits } from "../tree/fs-ops.js";
 import { isDirectoryMode, isFileMode, isSymlinkMode, lstatLite } from "../tree/lstat-lite.js";
 import { scanTree } from "../tree/scan-tree.js";
 import { conflictSummary } from "./apply-update.js";
@@ -104,6 +105,8 @@ function keepCopyInTheWay(input: PathTypesCheck, rel: string): boolean {
 }
 
 function kindAt(path: string): Kind | undefined {
+  // A name longer than NAME_MAX (a keep-copy's `.bak` added to a long name) holds nothing.
+  if (!nameFits(path)) return undefined;
   const stat = lstatLite(path, false);
   if (stat === undefined) return undefined;
   if (isDirectoryMode(stat.mode)) return "dir";

@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 import { type BackupInfo, backupFilesDir, listBackups } from "../backup/backup-store.js";
-import { lstatOrUndefined } from "../tree/fs-ops.js";
+import { lstatOrUndefined, nameFits } from "../tree/fs-ops.js";
 import { hashEntry } from "../tree/hash-file.js";
 import type { PlanStep, TreeScan } from "./types.js";
 
@@ -42,13 +42,16 @@ async function writtenByShip(
 
 /**
  * The plan's steps with every keep-copy that would overwrite an operator's file dropped; `dropped`
- * names them (`config.toml.bak`) for the log. Steps whose keep-copy name is free are unchanged.
+ * names them (`config.toml.bak`) for the log. So is one whose name is longer than a name may be
+ * (`.bak` added to a 252-byte name: ENAMETOOLONG at the apply, after the hooks), named in `tooLong`.
+ * Steps whose keep-copy name is free are unchanged.
  */
 export async function withoutForeignKeepCopies(
   steps: readonly PlanStep[],
   ctx: KeepCopyContext,
-): Promise<{ steps: PlanStep[]; dropped: string[] }> {
+): Promise<{ steps: PlanStep[]; dropped: string[]; tooLong: string[] }> {
   const dropped: string[] = [];
+  const tooLong: string[] = [];
   const out: PlanStep[] = [];
   let listed: Promise<BackupInfo[]> | undefined;
   const backups = () => {
@@ -62,13 +65,21 @@ export async function withoutForeignKeepCopies(
     if (
       (step.kind === "replace" || step.kind === "merge") &&
       step.keepCopy !== undefined &&
-      ctx.scan.files.has(step.keepCopy) &&
-      !(await writtenByShip(ctx, backups, step.rel, step.keepCopy))
+      !nameFits(step.keepCopy)
+    ) {
+      tooLong.push(step.keepCopy);
+      const { keepCopy: _tooLong, ...rest } = step;
+      out.push(rest);
+    } else if (
+      (step.kind === "replace" || step.kind === "merge") &&
+      step.keepCopy !== undefined &&
+      (ctx.scan.special?.has(step.keepCopy) === true ||
+        (ctx.scan.files.has(step.keepCopy) && !(await writtenByShip(ctx, backups, step.rel, step.keepCopy))))
     ) {
       dropped.push(step.keepCopy);
       const { keepCopy: _dropped, ...rest } = step;
       out.push(rest);
     } else out.push(step);
   }
-  return { steps: out, dropped };
+  return { steps: out, dropped, tooLong };
 }

@@ -122,8 +122,7 @@ function releaseStep(input: PlanInput, rel: string, entry: ReleaseEntry): PlanSt
   // is only when that merge was the release's bytes, so a rule that now replaces it does replace it.
   const holds = indexed?.merged ? indexed.installedSha256 : indexed?.sha256;
   const sameBytes =
-    (holds === entry.sha256 && statMatches(app, indexed)) ||
-    input.appHashes?.get(rel) === entry.sha256;
+    (holds === entry.sha256 && statMatches(app, indexed)) || input.appHashes?.get(rel) === entry.sha256;
   if (sameBytes && app.mode === entry.mode) return { kind: "keep", rel };
   const keepCopy = keepsCopy(rule.rule) ? keepCopyName(rel) : undefined;
   const format = MERGE_FORMATS[rule.rule.action];
@@ -211,7 +210,8 @@ export function planUpdate(input: PlanInput): UpdatePlan {
       keptFor.set(step.keepCopy, step.rel);
   for (const rel of written) {
     const special = input.app.special?.get(rel);
-    if (special !== undefined)
+    // A keep-copy name held so is the app's own: that .bak is not written (keep-copies.ts).
+    if (special !== undefined && !keptFor.has(rel))
       conflicts.push({ rel, problem: `the release ships a file where the app has ${special}` });
     if (input.app.dirs.has(rel) && !emptied.has(rel)) {
       const kept = keptFor.get(rel);
@@ -314,6 +314,8 @@ function emptiedDirectories(
   };
   for (const rel of input.app.files.keys()) bump(parentOf(rel), 1);
   for (const rel of input.app.dirs.keys()) bump(parentOf(rel), 1);
+  // A socket or FIFO keeps its directory too (removing the directory fails, replacing it moves them).
+  for (const rel of input.app.special?.keys() ?? []) bump(parentOf(rel), 1);
   // A new file keeps its nearest existing directory alive (new directories only lead to it).
   for (const rel of written) {
     if (input.app.files.has(rel) && !removed.has(rel)) continue;

@@ -12,7 +12,7 @@ import type { Manifest } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
 import type { MergeResult } from "../merge/index.js";
 import type { ReplacedMergeInput } from "../merge/replaced-merge.js";
-import { pathExists, writeFileAtomic } from "../tree/fs-ops.js";
+import { copyTempName, pathExists, writeFileAtomic } from "../tree/fs-ops.js";
 import { keepsUserValues, namedAsShipsCopy, readMergeCopy } from "./check-merge-inputs.js";
 import { releaseDirModes } from "./dir-modes.js";
 import { basePath } from "./install-index.js";
@@ -121,7 +121,8 @@ async function prepareMerge(
     reports.push(reportMerge(input.log, step.rel, merged));
     return { kind: "keep", rel: step.rel };
   }
-  const tmp = `${staged}.ship-merged`;
+  // copyTempName: a suffix added to a name near NAME_MAX failed the merge with ENAMETOOLONG.
+  const tmp = copyTempName(staged);
   await writeFile(tmp, merged.text);
   const owner = await stageMergedOwnership(tmp, server, step.entry.mode);
   await rename(tmp, staged);

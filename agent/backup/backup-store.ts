@@ -13,7 +13,7 @@ import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js"
 import type { IndexedFile } from "../apply/types.js";
 import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
-import { realDir } from "../tree/path-on-disk.js";
+import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { appTrashDir, emptyTrash, trashOldBackup } from "./trash.js";
 
 /** meta.json: small, read for every listing; `complete: true` is written last. */
@@ -30,6 +30,12 @@ const BackupMetaSchema = z.object({
    * `--rollback` wrote blue's old files into green, a tree ship had never installed into.
    */
   appRealDir: z.string().optional(),
+  /**
+   * The app directory's device and inode when the backup was made (absent in older backups): the
+   * same directory moved on its filesystem and reached through a symlink since
+   * (`mv /srv/app /srv/app-1; ln -s app-1 /srv/app`) is still the one the backup restores.
+   */
+  appDirId: z.string().optional(),
   stateDir: z.string(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
@@ -164,7 +170,7 @@ export async function writeBackupMeta(backupPath: string, meta: BackupMeta): Pro
 }
 
 /** The meta.json each listed BackupInfo was made from, so a rollback reads each one once. */
-const metaOfInfo = new WeakMap<BackupInfo, BackupMeta>();
+const metaOfInfo = new WeakMap<object, BackupMeta>();
 
 /** The meta.json a BackupInfo from listBackups or findBackup was made from (not re-read). */
 export function backupMetaOf(info: BackupInfo): BackupMeta {
@@ -176,6 +182,24 @@ export function backupMetaOf(info: BackupInfo): BackupMeta {
 /** The directory a backup restores: where app_dir led when it was made, for backups that say. */
 function restoredDir(meta: BackupMeta): string {
   return meta.appRealDir ?? meta.appDir;
+}
+
+/**
+ * Whether app_dir (as configured now) leads to the directory the backup restores. A backup that
+ * recorded where app_dir led is matched by that alone: the same spelling is not enough once the
+ * directory moved and a symlink took its name (`mv app app-blue; ln -s app-green app`): its
+ * `--rollback` wrote blue's old files into green, a tree ship had never installed into.
+ */
+function restoresDir(meta: BackupMeta, appDir: string): boolean {
+  if (meta.appRealDir === undefined) return sameDir(meta.appDir, appDir);
+  if (realDir(appDir) === meta.appRealDir) return true;
+  return meta.appDirId !== undefined && dirIdentity(appDir).appDirId === meta.appDirId;
+}
+
+/** restoresDir for a listed backup (one not read from disk, such as createBackup's, by its directory). */
+export function backupRestores(backup: Pick<BackupInfo, "appDir">, appDir: string): boolean {
+  const meta = metaOfInfo.get(backup);
+  return meta !== undefined ? restoresDir(meta, appDir) : sameDir(backup.appDir, appDir);
 }
 
 function infoOf(meta: BackupMeta, path: string): BackupInfo {
@@ -254,7 +278,7 @@ async function listBackupsNoting(
       // A complete meta.json never changes (restoring deletes it): one the caller read is reused.
       const reused = known.find((b) => resolve(b.path) === resolve(path));
       if (reused !== undefined) {
-        if (appDir === undefined || sameDir(reused.appDir, appDir)) out.push(reused);
+        if (appDir === undefined || backupRestores(reused, appDir)) out.push(reused);
         continue;
       }
       // A missing meta.json is a backup being made (or one recovery removes): not damage.
@@ -262,8 +286,7 @@ async function listBackupsNoting(
         if (error instanceof BadInputError) damaged?.push({ app: name, message: error.message });
         return undefined;
       });
-      if (meta?.complete && (appDir === undefined || sameDir(restoredDir(meta), appDir)))
-        out.push(infoOf(meta, path));
+      if (meta?.complete && (appDir === undefined || restoresDir(meta, appDir))) out.push(infoOf(meta, path));
     }
   }
   return out.sort(newestFirstBackup);

@@ -72,6 +72,11 @@ const TEMP_SUFFIX = ".ship-tmp";
 /** The longest name (bytes) a directory entry may have on Linux filesystems (ext4, xfs, tmpfs, btrfs). */
 const NAME_MAX = 255;
 
+/** Whether the last component of `path` fits NAME_MAX (one that does not can never be created). */
+export function nameFits(path: string): boolean {
+  return Buffer.byteLength(path.slice(path.lastIndexOf("/") + 1)) <= NAME_MAX;
+}
+
 /**
  * The temporary name a copy to `dst` is written under before it is renamed over `dst`: `<name>.ship-tmp`
  * beside it. A name within 9 bytes of NAME_MAX has no room for the suffix (ENAMETOOLONG: an app on
@@ -79,9 +84,9 @@ const NAME_MAX = 255;
  * a short name derived from it, in the same directory: the same every time, so recovery finds it.
  */
 export function copyTempName(dst: string): string {
+  if (nameFits(`${dst}${TEMP_SUFFIX}`)) return `${dst}${TEMP_SUFFIX}`;
   const slash = dst.lastIndexOf("/");
   const base = dst.slice(slash + 1);
-  if (Buffer.byteLength(base) + TEMP_SUFFIX.length <= NAME_MAX) return `${dst}${TEMP_SUFFIX}`;
   const short = createHash("sha256").update(base).digest("hex").slice(0, 32);
   return `${dst.slice(0, slash + 1)}.${short}${TEMP_SUFFIX}`;
 }

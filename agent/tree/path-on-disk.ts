@@ -1,4 +1,4 @@
-import { readlinkSync, realpathSync } from "node:fs";
+import { readlinkSync, realpathSync, statSync } from "node:fs";
 import { lstat, readlink, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 
@@ -93,4 +93,13 @@ function danglingTarget(path: string): string | undefined {
   } catch {
     return undefined; // not a symlink
   }
+}
+
+/**
+ * The directory's identity on disk (device and inode, as strings: an inode may pass 2^53), through
+ * any symlink; nothing for a missing one. A directory moved with `mv` on its filesystem keeps it.
+ */
+export function dirIdentity(path: string): { appDirId?: string } {
+  const stat = statSync(path, { throwIfNoEntry: false, bigint: true });
+  return stat === undefined ? {} : { appDirId: `${stat.dev}:${stat.ino}` };
 }

@@ -45,7 +45,10 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       if (!symlink && !isFileMode(stat.mode)) {
         // Sockets, FIFOs, devices: not app content, but nothing may be written over them.
         const special = specialKind(stat.mode);
-        if (special !== undefined) (scan.special ??= new Map()).set(childRel, special);
+        if (special !== undefined) {
+          scan.special ??= new Map();
+          scan.special.set(childRel, special);
+        }
         continue;
       }
       if (skipFile?.(childRel)) continue;

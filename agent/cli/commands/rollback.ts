@@ -11,7 +11,7 @@ import {
 } from "../../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
 import { sourceOfBackup } from "../../backup/backup-owner.js";
-import { findBackupListing } from "../../backup/backup-store.js";
+import { findBackupListing, sameDir } from "../../backup/backup-store.js";
 import { PartialRollbackError, rollbackTo } from "../../backup/restore.js";
 import { unwritableStateFile } from "../../backup/restore-preflight.js";
 import { appTrashDir } from "../../backup/trash.js";
@@ -21,6 +21,7 @@ import { kindProblems } from "../../pipeline/configured-paths.js";
 import { appStateDir, lockDir } from "../../pipeline/paths.js";
 import { unwritableRecord } from "../../state/record-file.js";
 import { readState } from "../../state/state-file.js";
+import { realDir } from "../../tree/path-on-disk.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import { outliveTerminal } from "../outlive-terminal.js";
@@ -49,12 +50,17 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   const owning = sourceOfBackup(config.sources, target);
   if (owning === undefined) {
     const named = config.sources[target.app];
+    const leadsNow = named === undefined ? undefined : realDir(named.app_dir);
+    // The directory moved and a symlink took its name: "app_dir was changed since" was untrue.
+    const relinked = leadsNow !== undefined && named !== undefined && sameDir(named.app_dir, appDir);
     throw BadInputError.single(
       configPath,
       `sources.${target.app}.app_dir`,
-      // Not only another config's: the operator may have moved the app and changed app_dir since,
-      // and was told to "roll back with that config", which does not exist.
-      `${named === undefined ? "no such source" : `is ${named.app_dir}`}, but backup ${target.id} restores ${appDir}, which no source of this config installs into (another config sharing backup_dir made it, or app_dir was changed since): roll back with the config that installs there, or set app_dir back to it; nothing was changed`,
+      relinked
+        ? `is ${named.app_dir}, which now leads to ${leadsNow}, but backup ${target.id} restores the directory that was at ${appDir} when it was made (moved since, and a symlink took its name): to restore it, move that directory back to ${appDir} in place of the symlink; nothing was changed`
+        : // Not only another config's: the operator may have moved the app and changed app_dir since,
+          // and was told to "roll back with that config", which does not exist.
+          `${named === undefined ? "no such source" : `is ${named.app_dir}`}, but backup ${target.id} restores ${appDir}, which no source of this config installs into (another config sharing backup_dir made it, or app_dir was changed since): roll back with the config that installs there, or set app_dir back to it; nothing was changed`,
     );
   }
   const { name, source: owner } = owning;

@@ -5,25 +5,13 @@
  * `ship --recover` said "restored 1.0.0" over a tree holding a file 1.0.0 never had (60 MB of a
  * half-copied binary, for ever: no run removed it). Now undoing the update removes it too.
  */
-import { mkdir, readdir } from "node:fs/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readdir } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { mountTmpfs, unmountTmpfs } from "../../support/tmpfs.js";
-import { type LocalApp, localApp } from "../cli/local-app.js";
+import { tmpfsAppEachTest } from "./tmpfs-app.js";
 import { snapshot } from "./tree-fixtures.js";
 
-let app: LocalApp;
-let mounted = false;
-
-beforeEach(async () => {
-  app = await localApp();
-  await mkdir(app.appDir, { recursive: true });
-  mounted = mountTmpfs(app.appDir, "4m");
-});
-afterEach(async () => {
-  if (mounted) unmountTmpfs(app.appDir);
-  await app.cleanup();
-});
+const tmpfs = tmpfsAppEachTest("4m");
 
 describe("a kill during a copy into the app across filesystems (real tmpfs app_dir, real CLI)", () => {
   for (const [what, v2] of [
@@ -31,7 +19,8 @@ describe("a kill during a copy into the app across filesystems (real tmpfs app_d
     ["a file the update replaces", { "app.txt": "v2\n" }],
   ] as const) {
     it(`${what}: --recover leaves the old tree exactly, no .ship-tmp in the app`, async (ctx) => {
-      if (!mounted) return ctx.skip();
+      if (!tmpfs.mounted()) return ctx.skip();
+      const app = tmpfs.app();
       await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "v1\n" });
       expect((await runShip(["--config", app.config])).code).toBe(0);
       const before = await snapshot(app.appDir);

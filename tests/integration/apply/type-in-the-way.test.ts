@@ -153,20 +153,35 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
   );
 
   it.each([
-    ["a FIFO", "app.sock", "the release ships a file where the app has a FIFO", { "app.sock": "x\n" }],
-    ["a FIFO", "run", "the app has a FIFO at run, where the release needs a directory", { "run/x": "x\n" }],
+    ["a FIFO", "app.sock", "the release ships a file where the app has a FIFO", {}, { "app.sock": "x\n" }],
+    [
+      "a FIFO",
+      "run",
+      "the app has a FIFO at run, where the release needs a directory",
+      {},
+      { "run/x": "x\n" },
+    ],
+    [
+      // ship's own directory, emptied of its files but holding the app's FIFO
+      "a FIFO",
+      "run/pipe",
+      "the release ships a file where the app has a directory",
+      { "run/x": "x\n" },
+      { run: "x\n" },
+    ],
     [
       "a live socket",
       "app.sock",
       "the release ships a file where the app has a socket",
+      {},
       { "app.sock": "x\n" },
     ],
   ])(
     "%s of the app's own at %s, where the release writes: exit 2 before the hooks, left as it is",
-    async (what, name, says, v2) => {
+    async (what, name, says, v1, v2) => {
       const path = join(app.appDir, name);
       const server = createServer();
-      await app.release("v1", manifest("1.0.0"), { "app.txt": "v1\n" });
+      await app.release("v1", manifest("1.0.0"), { "app.txt": "v1\n", ...v1 });
       expect((await runShip(["--config", app.config])).code).toBe(0);
       if (what === "a FIFO") execFileSync("mkfifo", [path]);
       else await new Promise<void>((listening) => server.listen(path, listening));
@@ -182,6 +197,20 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
     },
     30_000,
   );
+
+  it("a FIFO of the app's own at a backup_replace keep-copy name: left as it is, the update goes through", async () => {
+    const keeping = (version: string) =>
+      `${manifest(version)}files:\n  "config.toml":\n    action: backup_replace\n`;
+    await app.release("v1", keeping("1.0.0"), { "config.toml": "a = 1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    execFileSync("mkfifo", [join(app.appDir, "config.toml.bak")]);
+    await app.release("v2", keeping("2.0.0"), { "config.toml": "a = 2\n" });
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stderr).toContain("kept the previous version in the backup only");
+    expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("a = 2\n");
+    expect(lstatSync(join(app.appDir, "config.toml.bak")).isFIFO()).toBe(true);
+  }, 30_000);
 
   it("a name with a line break in the way: the line names it JSON-quoted and stays one line", async () => {
     const run = await updateOver(
