@@ -514,3 +514,15 @@ describe("YAML: the release's comments on a key whose value it changes", () => {
     );
   });
 });
+
+describe("YAML: a list the release replaces, holding a comment of the user's", () => {
+  it("is named once, as the comment that went, not also as a line that lost its layout", () => {
+    const base = "x:\n  - a\n  - c\n  - c\ny: 1\n";
+    const incoming = "x:\n  - - - a\n      - c\n    - a\n    - b\n  - - c\ny: 1\n";
+    const result = merge(base.replace("- a", "- a  # mine"), incoming, base);
+    expect(result.text).toBe(incoming);
+    expect(result.warnings).toEqual([
+      "x: the release's value replaced yours, and your comments inside it went with it (# mine)",
+    ]);
+  });
+});
