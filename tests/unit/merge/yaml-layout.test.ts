@@ -493,7 +493,8 @@ describe("YAML keys that read alike (1 and 1.0) are one key to the merge: a chan
 describe("YAML: the release's comments on a key whose value it changes", () => {
   // A release bumping `port` with a new note above it and after it left the old note, now wrong,
   // in the user's file: only the value came.
-  const base = "# top\nlevel: info\nserver:\n  # listen port\n  port: 80  # default\n  name: x\n  # in GB\n  size: 1\n";
+  const base =
+    "# top\nlevel: info\nserver:\n  # listen port\n  port: 80  # default\n  name: x\n  # in GB\n  size: 1\n";
   const incoming =
     "# top, v2\nlevel: debug\nserver:\n  # listen port (8080: no root needed)\n  port: 8080  # was 80\n  name: x\n  size: 2\n";
 
