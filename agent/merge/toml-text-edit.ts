@@ -458,8 +458,7 @@ function withUserElements(
   if (
     firstDropped &&
     head !== undefined &&
-    lead !== undefined &&
-    lead.startsWith(release.text.slice(head.headerStart, head.contentEnd))
+    lead?.startsWith(release.text.slice(head.headerStart, head.contentEnd))
   )
     parts[0] = release.text.slice(head.start, head.headerStart) + lead;
   return { text: withNewline(parts.map(withNewline).join("").trimEnd()), firstDropped };
