@@ -62,6 +62,9 @@ export interface ParsedYaml {
  */
 const PARSE_OPTIONS = {
   merge: true,
+  // A key that is a list or mapping (`? [a, b]`) is named by its flow text (jsKeyOf); the library's
+  // notice saying so went to the run's stderr as a Node "(node:…) Warning" at every merge.
+  logLevel: "error",
   // The library's duplicate-key check is quadratic in a mapping's size (a 40,000-line file took
   // over a minute); duplicateKeys() applies the same rule in one pass.
   uniqueKeys: false,

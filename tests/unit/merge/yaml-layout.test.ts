@@ -527,3 +527,22 @@ describe("YAML: a list the release replaces, holding a comment of the user's", (
     ]);
   });
 });
+
+describe("YAML keys that are lists or mappings (`? [a, b]`), and a null key", () => {
+  // Their values named them `[ a, b ]` while the document's keys were read as `["a","b"]`: a release
+  // changing such a key's value found no key and added a second one, the string "[ a, b ]", beside
+  // the old one, which kept its old value (and a null key, `~:`, the same as "null").
+  const base = "? [a, b]\n: one   # pair\n? {x: 1}\n: m\n~: nothing\nkeep: 1\n";
+
+  it("are changed, added and removed in place, the rest of the file as it was", () => {
+    const incoming = "? [a, b]\n: two\n~: something\nkeep: 1\n? [c]\n: new\n";
+    const result = merge(base.replace("keep: 1", "keep: 2"), incoming, base);
+    expect(result.text).toBe("? [a, b]\n: two   # pair\n~: something\nkeep: 2\n? [c]\n: new\n");
+    expect(result.updated).toEqual(['"[ a, b ]"', '""']);
+    expect(result.added).toEqual(['"[ c ]"']);
+    expect(result.removed).toEqual(['"{ x: 1 }"']);
+    expect(parseDocument(result.text).toJS()).toEqual(
+      parseDocument(incoming.replace("keep: 1", "keep: 2")).toJS(),
+    );
+  });
+});
