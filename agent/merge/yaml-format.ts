@@ -47,6 +47,7 @@ import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
 import { placeOf, putShippedComments, shippedComments } from "./yaml-shipped-comments.js";
+import { customTagAt } from "./yaml-tag-changes.js";
 import { yamlValueProblem } from "./yaml-value-problems.js";
 
 export interface ParsedYaml {
@@ -212,7 +213,9 @@ export function renderYamlMerge(
       for (const edit of edits) {
         if (aliased) {
           values ??= edited.toJS(TO_JS);
-          if (alreadyShown(values, edit, expected)) continue;
+          // A tag the release changes (`!Ref`) is no value change: shown only once the tag is there.
+          const tagged = customTagAt(edited, edit.path) === customTagAt(release.doc, edit.path);
+          if (alreadyShown(values, edit, expected) && (edit.kind === "remove" || tagged)) continue;
         }
         applyEdit(edited, { user, release, base }, edit, attempt, notes);
         values = undefined;

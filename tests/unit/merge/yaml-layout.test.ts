@@ -546,3 +546,37 @@ describe("YAML keys that are lists or mappings (`? [a, b]`), and a null key", ()
     );
   });
 });
+
+describe("YAML tags the parser does not know (!Ref, !vault) are part of the value", () => {
+  // `ref: !Ref MyBucket` and `ref: MyBucket` read as the same string, so a release dropping or
+  // adding the tag (a reference becoming a name, for CloudFormation) was no change: the operator's
+  // file kept the old tag, exit 0, nothing reported.
+  const tagged = "ref: !Ref MyBucket\nx: 1\n";
+  const plain = "ref: MyBucket\nx: 1\n";
+
+  it("a release adding or dropping one changes the value; the user's own tag change is kept", () => {
+    for (const [from, to] of [
+      [tagged, plain],
+      [plain, tagged],
+    ] as const) {
+      const result = merge(from.replace("x: 1", "x: 2"), to, from);
+      expect(result.text).toBe(to.replace("x: 1", "x: 2"));
+      expect(result.updated).toEqual(["ref"]);
+      expect(merge(result.text, to, to).text).toBe(result.text);
+    }
+    const withAnchor = (t: string) => `d: &d {a: 1}\ne: *d\n${t}`;
+    expect(merge(withAnchor(tagged), withAnchor(plain), withAnchor(tagged)).text).toBe(withAnchor(plain));
+    const mine = merge("ref: MyBucket\n", "ref: !Ref Other\n", "ref: !Ref MyBucket\n");
+    expect(mine.text).toBe("ref: MyBucket\n");
+    expect(mine.kept).toEqual(["ref"]);
+    expect(
+      mergeConfigFile({
+        format: "yaml",
+        fileName: "a.yaml",
+        current: tagged,
+        incoming: plain,
+        strategy: "replace",
+      }).text,
+    ).toBe(plain);
+  });
+});
