@@ -122,8 +122,7 @@ function releaseStep(input: PlanInput, rel: string, entry: ReleaseEntry): PlanSt
   // is only when that merge was the release's bytes, so a rule that now replaces it does replace it.
   const holds = indexed?.merged ? indexed.installedSha256 : indexed?.sha256;
   const sameBytes =
-    (holds === entry.sha256 && statMatches(app, indexed)) ||
-    input.appHashes?.get(rel) === entry.sha256;
+    (holds === entry.sha256 && statMatches(app, indexed)) || input.appHashes?.get(rel) === entry.sha256;
   if (sameBytes && app.mode === entry.mode) return { kind: "keep", rel };
   const keepCopy = keepsCopy(rule.rule) ? keepCopyName(rel) : undefined;
   const format = MERGE_FORMATS[rule.rule.action];
