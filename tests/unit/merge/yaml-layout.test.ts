@@ -514,6 +514,15 @@ describe("YAML: the release's comments on a key whose value it changes", () => {
       "# top, v2\nlevel: debug\nserver:\n  # ops: behind the LB\n  port: 8080 # ops\n  name: x\n  # in GB\n  size: 2\n",
     );
   });
+
+  it("a shipped comment the user deleted after a value does not come back with the release's value", () => {
+    const result = merge(
+      "port: 80\nname: mine\n",
+      "port: 8080  # web\nname: x\n",
+      "port: 80  # web\nname: x\n",
+    );
+    expect(result.text).toBe("port: 8080\nname: mine\n");
+  });
 });
 
 describe("YAML: a list the release replaces, holding a comment of the user's", () => {
