@@ -422,7 +422,13 @@ export function withUserLayout(
   const carried = carryLayout(original, plain, edited);
   const ok = check(carried.text);
   const text = ok ? carried.text : edited;
-  const lost = ok ? carried.lost : unmatchedLines(original, plain);
+  const lines = linesOf(original).lines;
+  // A line whose comment a warning names already went with a value the release replaced: naming
+  // its layout as well said the same loss twice.
+  const lost = (ok ? carried.lost : unmatchedLines(original, plain)).filter((n) => {
+    const comment = /(?:^|\s)(#.*?)\s*$/.exec(lines[n - 1] ?? "")?.[1];
+    return comment === undefined || !warnings.some((w) => w.includes(comment));
+  });
   return {
     text,
     warnings: lost.length === 0 ? [...warnings] : [...warnings, lostWarning(original, lost, library)],

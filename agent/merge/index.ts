@@ -47,6 +47,7 @@ import { ABSENT } from "./values.js";
 import { unseenAlikeChanges } from "./yaml-alike-keys.js";
 import { withoutEmptyDocuments } from "./yaml-empty-documents.js";
 import { type FollowedReport, parseYaml, renderYamlMerge } from "./yaml-format.js";
+import { withTagChanges } from "./yaml-tag-changes.js";
 
 export type { FileStrategy } from "./plan.js";
 export { sectionsKeepUserValues } from "./plan.js";
@@ -186,13 +187,25 @@ function mergeNormalised(input: MergeInput): MergeResult {
   const threeWay = readsBase && !blank;
   const baseCopy = threeWay ? parse(input.base ?? "", "previous release") : undefined;
   const base = baseCopy === undefined ? ABSENT : baseCopy.value;
-  const plan = planMerge({
+  const valuePlan = planMerge({
     user: user.value,
     release: release.value,
     base,
     strategy: input.strategy,
     sections: input.sections,
   });
+  // YAML tags the parser does not know (`!Ref`) are part of the value, though not of the values read.
+  const replaceWhole = input.strategy === "replace" && !hasSections(input);
+  const plan =
+    user.yaml === undefined ||
+    release.yaml === undefined ||
+    (!replaceWhole && input.strategy !== "preserve_user")
+      ? valuePlan
+      : withTagChanges(
+          valuePlan,
+          { user: user.yaml.doc, release: release.yaml.doc, base: baseCopy?.yaml?.doc },
+          replaceWhole,
+        );
   // A copy whose values are already the release's is left as it is, comments and all, as it is with
   // sections and under every other strategy: a merge that changes no value changes no byte.
   if (input.strategy === "replace" && !hasSections(input) && plan.edits.length > 0) {

@@ -416,7 +416,7 @@ function withUserElements(
   mine: readonly Block[],
   theirs: readonly Block[],
   path: string[],
-): string | undefined {
+): { text: string; firstDropped: boolean } | undefined {
   const elements = (side: Side, blocks: readonly Block[]) => {
     const values = valueAt(side.value, path);
     const plain = blocks.every((b) =>
@@ -450,7 +450,18 @@ function withUserElements(
     return release.text.slice(i === 0 ? block.headerStart : block.start, last ? block.contentEnd : block.end);
   });
   if (unused.size === mine.length) return undefined;
-  return withNewline(parts.map(withNewline).join("").trimEnd());
+  // The user's first element dropped: the comment above it goes with it, as a removed key's does
+  // (it stayed, stacked above the next element's own comment or misnaming it), and the release's
+  // first element, when it is the release's text, brings its own.
+  const firstDropped = unused.has(0);
+  const [head, lead] = [theirs[0], parts[0]];
+  if (
+    firstDropped &&
+    head !== undefined &&
+    lead?.startsWith(release.text.slice(head.headerStart, head.contentEnd))
+  )
+    parts[0] = release.text.slice(head.start, head.headerStart) + lead;
+  return { text: withNewline(parts.map(withNewline).join("").trimEnd()), firstDropped };
 }
 
 /** Keys that name an element (`name = "admin"`), so an element the release changed is found again. */
@@ -552,9 +563,12 @@ function addDottedTable(user: Side, release: Side, path: string[]): TextOp[] | u
  */
 function replaceBlocks(user: Side, release: Side, mine: Block[], theirs: Block[], path: string[]): TextOp[] {
   const [first, ...rest] = mine as [Block, ...Block[]];
-  // Like a changed `key = value`, the comment above the first header stays the user's.
-  const text = withUserElements(user, release, mine, theirs, path) ?? blocksText(release, theirs, true);
-  const ops: TextOp[] = [{ start: first.headerStart, end: first.contentEnd, text }];
+  // Like a changed `key = value`, the comment above the first header stays the user's, unless that
+  // element is dropped: then it goes with it, as a removed key's comment does.
+  const elements = withUserElements(user, release, mine, theirs, path);
+  const text = elements?.text ?? blocksText(release, theirs, true);
+  const start = elements?.firstDropped === true ? first.start : first.headerStart;
+  const ops: TextOp[] = [{ start, end: first.contentEnd, text }];
   let previous = first;
   for (const block of rest) {
     const blank = /^(?:[ \t]*\r?\n)*/.exec(user.text.slice(block.contentEnd, block.end))?.[0] ?? "";

@@ -6,6 +6,7 @@
  */
 import { type Document, isMap, isNode, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { keyName, sameValue } from "./values.js";
+import { jsKeyOf } from "./yaml-anchors.js";
 
 /** The key as the file writes it, quotes included, which is what tells `1` from `'1'`. */
 function spelling(key: unknown): string {
@@ -14,10 +15,6 @@ function spelling(key: unknown): string {
   if (key.type === "QUOTE_SINGLE") return `'${text}'`;
   if (key.type === "QUOTE_DOUBLE") return JSON.stringify(text);
   return text;
-}
-
-function valueKey(key: unknown): string {
-  return String(isScalar(key) ? key.value : key);
 }
 
 /** Each key that lost to a later one reading alike: `1 (beside '1')`, `db: true (beside "true")`. */
@@ -37,9 +34,9 @@ function shadowedKeys(doc: Document): Map<string, Shadowed> {
     if (isSeq(node)) for (const [i, item] of node.items.entries()) walk(item, [...path, String(i)]);
     if (!isMap(node)) return;
     const last = new Map<string, Pair>();
-    for (const pair of node.items as Pair<unknown, Node>[]) last.set(valueKey(pair.key), pair);
+    for (const pair of node.items as Pair<unknown, Node>[]) last.set(jsKeyOf(pair.key), pair);
     for (const pair of node.items as Pair<unknown, Node>[]) {
-      const key = valueKey(pair.key);
+      const key = jsKeyOf(pair.key);
       const winner = last.get(key);
       if (winner !== undefined && winner !== pair) {
         const where = path.length === 0 ? "" : `${keyName(path)}: `;

@@ -5,7 +5,7 @@
  */
 import {
   type Alias,
-  type Document,
+  Document,
   isAlias,
   isMap,
   isNode,
@@ -25,9 +25,35 @@ export function isMergePair(pair: Pair<unknown, unknown>): boolean {
 }
 
 export function keyText(pair: Pair<unknown, unknown>): string {
-  const key = pair.key;
-  return String(isScalar(key) ? key.value : key);
+  return jsKeyOf(pair.key);
 }
+
+/**
+ * A key node as the values (toJS) name it: a null key is "", and a key that is a list or mapping
+ * (`? [a, b]`) is its flow text, `[ a, b ]`. String() gave `["a","b"]` there, so a release changing
+ * that key's value found no such key and added a second one, a string `"[ a, b ]"`, beside it.
+ */
+export function jsKeyOf(key: unknown): string {
+  if (isScalar(key)) return key.value === null ? "" : String(key.value);
+  if (!isMap(key) && !isSeq(key)) return String(key);
+  let text = flowKeys.get(key);
+  if (text === undefined) {
+    const copy = key.clone();
+    if (isMap(copy) || isSeq(copy)) {
+      copy.flow = true;
+      visit(copy, {
+        Collection(_key, node) {
+          node.flow = true;
+        },
+      });
+    }
+    text = new Document(copy).toString().trimEnd();
+    flowKeys.set(key, text);
+  }
+  return text;
+}
+
+const flowKeys = new WeakMap<object, string>();
 
 /** The pair the map itself writes for `key` (not one it inherits through `<<`). */
 export function ownPair(map: YAMLMap<unknown, unknown>, key: string): Pair<unknown, unknown> | undefined {

@@ -47,6 +47,7 @@ import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
 import { placeOf, putShippedComments, shippedComments } from "./yaml-shipped-comments.js";
+import { customTagAt } from "./yaml-tag-changes.js";
 import { yamlValueProblem } from "./yaml-value-problems.js";
 
 export interface ParsedYaml {
@@ -62,6 +63,9 @@ export interface ParsedYaml {
  */
 const PARSE_OPTIONS = {
   merge: true,
+  // A key that is a list or mapping (`? [a, b]`) is named by its flow text (jsKeyOf); the library's
+  // notice saying so went to the run's stderr as a Node "(node:…) Warning" at every merge.
+  logLevel: "error",
   // The library's duplicate-key check is quadratic in a mapping's size (a 40,000-line file took
   // over a minute); duplicateKeys() applies the same rule in one pass.
   uniqueKeys: false,
@@ -209,7 +213,9 @@ export function renderYamlMerge(
       for (const edit of edits) {
         if (aliased) {
           values ??= edited.toJS(TO_JS);
-          if (alreadyShown(values, edit, expected)) continue;
+          // A tag the release changes (`!Ref`) is no value change: shown only once the tag is there.
+          const tagged = customTagAt(edited, edit.path) === customTagAt(release.doc, edit.path);
+          if (alreadyShown(values, edit, expected) && (edit.kind === "remove" || tagged)) continue;
         }
         applyEdit(edited, { user, release, base }, edit, attempt, notes);
         values = undefined;

@@ -70,7 +70,8 @@ export interface ShippedComments {
 
 /**
  * Read before the edit: the release's comment above the key, and after its value, each where the
- * user's equals the previous release's and the release's differs.
+ * user's equals the previous release's and the release's differs; and "" after the value where the
+ * user deleted the comment the previous release shipped there.
  */
 export function shippedComments(
   mine: Place,
@@ -87,7 +88,13 @@ export function shippedComments(
   const takesAbove = own.text === previous.text && shipped.text !== own.text && shipped.text !== "";
   const takesAfter =
     ownAfter !== undefined && ownAfter === previousAfter && shippedAfter && shippedAfter !== ownAfter;
-  return { ...(takesAbove ? { above: shipped.text } : {}), ...(takesAfter ? { after: shippedAfter } : {}) };
+  // The user deleted the shipped comment after the value: the release's copy of it does not come back.
+  const keepsDeletion = ownAfter === "" && previousAfter !== undefined && previousAfter !== "";
+  const afterText = takesAfter ? shippedAfter : keepsDeletion ? "" : undefined;
+  return {
+    ...(takesAbove ? { above: shipped.text } : {}),
+    ...(afterText === undefined ? {} : { after: afterText }),
+  };
 }
 
 /** Puts them on the user's key (`mine` read before the edit, its value now the release's). */
@@ -96,5 +103,6 @@ export function putShippedComments(mine: Place, shipped: ShippedComments): void 
     if (above(mine).onMap) mine.map.commentBefore = shipped.above;
     else if (isScalar(mine.pair.key)) mine.pair.key.commentBefore = shipped.above;
   }
-  if (shipped.after !== undefined && isScalar(mine.pair.value)) mine.pair.value.comment = shipped.after;
+  if (shipped.after !== undefined && isScalar(mine.pair.value))
+    mine.pair.value.comment = shipped.after === "" ? null : shipped.after;
 }

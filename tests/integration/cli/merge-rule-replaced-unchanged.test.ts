@@ -40,16 +40,19 @@ describe("a merged config whose release copy did not change, under a rule that n
       'version: "3.0.0"\nfiles:\n  config.toml: {action: replace}\n',
       /this release's rule for it is replace \(files\."config\.toml"\)/,
     ],
-  ])("%s: the release's copy is installed and the WARNING names the value that went", async (_, manifest, why) => {
-    await app.release("v3", manifest, { "config.toml": shipped });
-    const run = await runShip(["--config", app.config]);
-    expect(run.code, run.stderr).toBe(0);
-    expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe(shipped);
-    const [warning = "", ...more] = warnings(run.stderr).filter((w) => w.startsWith("config.toml"));
-    expect(more).toEqual([]);
-    expect(warning).toMatch(why);
-    expect(warning).toMatch(/so these values of yours went: a; your copy is in the backup, \S+/);
-  });
+  ])(
+    "%s: the release's copy is installed and the WARNING names the value that went",
+    async (_, manifest, why) => {
+      await app.release("v3", manifest, { "config.toml": shipped });
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe(shipped);
+      const [warning = "", ...more] = warnings(run.stderr).filter((w) => w.startsWith("config.toml"));
+      expect(more).toEqual([]);
+      expect(warning).toMatch(why);
+      expect(warning).toMatch(/so these values of yours went: a; your copy is in the backup, \S+/);
+    },
+  );
 
   it("merge_strategy now replace: the release's values win, as they do over a copy edited since", async () => {
     await app.release(
@@ -60,7 +63,8 @@ describe("a merged config whose release copy did not change, under a rule that n
     const run = await runShip(["--config", app.config, "--json"]);
     expect(run.code, run.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe(shipped);
-    const merges = (JSON.parse(run.stdout) as { apps: { merges?: { updated: string[] }[] }[] }).apps[0]?.merges;
+    const merges = (JSON.parse(run.stdout) as { apps: { merges?: { updated: string[] }[] }[] }).apps[0]
+      ?.merges;
     expect(merges?.map((m) => m.updated)).toEqual([["a"]]);
   });
 

@@ -584,8 +584,42 @@ describe("TOML: the release's comments on a key whose value it changes", () => {
       incoming,
       { base },
     );
-    expect(own.text).toBe('[server]\n# ops: behind the LB\nport = 8080  # ops\nname = "x"\n# in GB\nsize = 2\n');
+    expect(own.text).toBe(
+      '[server]\n# ops: behind the LB\nport = 8080  # ops\nname = "x"\n# in GB\nsize = 2\n',
+    );
     // Without the previous release's copy nothing says the user left them as shipped.
     expect(mergeToml(base, incoming).text).toBe(base);
+  });
+});
+
+describe("TOML: the first [[array]] element dropped by the release", () => {
+  // Its comment stayed above the array, so it stacked above the next element's own comment: the
+  // operator's `# ops: admin only from VPN` ended up naming the web upstream.
+  const base =
+    'x = 1\n\n# the admin upstream\n[[upstream]]\nname = "admin"\nport = 4000\n\n# the web one\n[[upstream]]\nname = "web"\nport = 80\n';
+  const incoming =
+    'x = 1\n\n# the web one\n[[upstream]]\nname = "web"\nport = 80\n\n# new\n[[upstream]]\nname = "new"\nport = 81\n';
+
+  it("takes the comment above it along (named when it was the user's); a paragraph set apart stays", () => {
+    const shipped = mergeToml(base, incoming, { base });
+    expect(shipped.text).toBe(incoming);
+    expect(shipped.warnings).toEqual([]);
+    const own = mergeToml(base.replace("# the admin upstream", "# ops: admin only from VPN"), incoming, {
+      base,
+    });
+    expect(own.text).toBe(incoming);
+    expect(own.warnings).toEqual([
+      "your comments are not in the merged file (they went with values the merge replaced): # ops: admin only from VPN",
+    ]);
+    const banner = base.replace("# the admin upstream\n", "# upstreams\n\n");
+    expect(mergeToml(banner, incoming, { base: banner }).text).toBe(
+      'x = 1\n\n# upstreams\n\n# the web one\n[[upstream]]\nname = "web"\nport = 80\n\n# new\n[[upstream]]\nname = "new"\nport = 81\n',
+    );
+  });
+
+  it("the release's own first element brings its comment", () => {
+    const released =
+      'x = 1\n\n# the db one\n[[upstream]]\nname = "db"\nport = 5432\n\n# the web one\n[[upstream]]\nname = "web"\nport = 80\n';
+    expect(mergeToml(base, released, { base }).text).toBe(released);
   });
 });

@@ -493,7 +493,8 @@ describe("YAML keys that read alike (1 and 1.0) are one key to the merge: a chan
 describe("YAML: the release's comments on a key whose value it changes", () => {
   // A release bumping `port` with a new note above it and after it left the old note, now wrong,
   // in the user's file: only the value came.
-  const base = "# top\nlevel: info\nserver:\n  # listen port\n  port: 80  # default\n  name: x\n  # in GB\n  size: 1\n";
+  const base =
+    "# top\nlevel: info\nserver:\n  # listen port\n  port: 80  # default\n  name: x\n  # in GB\n  size: 1\n";
   const incoming =
     "# top, v2\nlevel: debug\nserver:\n  # listen port (8080: no root needed)\n  port: 8080  # was 80\n  name: x\n  size: 2\n";
 
@@ -512,5 +513,79 @@ describe("YAML: the release's comments on a key whose value it changes", () => {
     expect(own.text).toBe(
       "# top, v2\nlevel: debug\nserver:\n  # ops: behind the LB\n  port: 8080 # ops\n  name: x\n  # in GB\n  size: 2\n",
     );
+  });
+
+  it("a shipped comment the user deleted after a value does not come back with the release's value", () => {
+    const result = merge(
+      "port: 80\nname: mine\n",
+      "port: 8080  # web\nname: x\n",
+      "port: 80  # web\nname: x\n",
+    );
+    expect(result.text).toBe("port: 8080\nname: mine\n");
+  });
+});
+
+describe("YAML: a list the release replaces, holding a comment of the user's", () => {
+  it("is named once, as the comment that went, not also as a line that lost its layout", () => {
+    const base = "x:\n  - a\n  - c\n  - c\ny: 1\n";
+    const incoming = "x:\n  - - - a\n      - c\n    - a\n    - b\n  - - c\ny: 1\n";
+    const result = merge(base.replace("- a", "- a  # mine"), incoming, base);
+    expect(result.text).toBe(incoming);
+    expect(result.warnings).toEqual([
+      "x: the release's value replaced yours, and your comments inside it went with it (# mine)",
+    ]);
+  });
+});
+
+describe("YAML keys that are lists or mappings (`? [a, b]`), and a null key", () => {
+  // Their values named them `[ a, b ]` while the document's keys were read as `["a","b"]`: a release
+  // changing such a key's value found no key and added a second one, the string "[ a, b ]", beside
+  // the old one, which kept its old value (and a null key, `~:`, the same as "null").
+  const base = "? [a, b]\n: one   # pair\n? {x: 1}\n: m\n~: nothing\nkeep: 1\n";
+
+  it("are changed, added and removed in place, the rest of the file as it was", () => {
+    const incoming = "? [a, b]\n: two\n~: something\nkeep: 1\n? [c]\n: new\n";
+    const result = merge(base.replace("keep: 1", "keep: 2"), incoming, base);
+    expect(result.text).toBe("? [a, b]\n: two   # pair\n~: something\nkeep: 2\n? [c]\n: new\n");
+    expect(result.updated).toEqual(['"[ a, b ]"', '""']);
+    expect(result.added).toEqual(['"[ c ]"']);
+    expect(result.removed).toEqual(['"{ x: 1 }"']);
+    expect(parseDocument(result.text).toJS()).toEqual(
+      parseDocument(incoming.replace("keep: 1", "keep: 2")).toJS(),
+    );
+  });
+});
+
+describe("YAML tags the parser does not know (!Ref, !vault) are part of the value", () => {
+  // `ref: !Ref MyBucket` and `ref: MyBucket` read as the same string, so a release dropping or
+  // adding the tag (a reference becoming a name, for CloudFormation) was no change: the operator's
+  // file kept the old tag, exit 0, nothing reported.
+  const tagged = "ref: !Ref MyBucket\nx: 1\n";
+  const plain = "ref: MyBucket\nx: 1\n";
+
+  it("a release adding or dropping one changes the value; the user's own tag change is kept", () => {
+    for (const [from, to] of [
+      [tagged, plain],
+      [plain, tagged],
+    ] as const) {
+      const result = merge(from.replace("x: 1", "x: 2"), to, from);
+      expect(result.text).toBe(to.replace("x: 1", "x: 2"));
+      expect(result.updated).toEqual(["ref"]);
+      expect(merge(result.text, to, to).text).toBe(result.text);
+    }
+    const withAnchor = (t: string) => `d: &d {a: 1}\ne: *d\n${t}`;
+    expect(merge(withAnchor(tagged), withAnchor(plain), withAnchor(tagged)).text).toBe(withAnchor(plain));
+    const mine = merge("ref: MyBucket\n", "ref: !Ref Other\n", "ref: !Ref MyBucket\n");
+    expect(mine.text).toBe("ref: MyBucket\n");
+    expect(mine.kept).toEqual(["ref"]);
+    expect(
+      mergeConfigFile({
+        format: "yaml",
+        fileName: "a.yaml",
+        current: tagged,
+        incoming: plain,
+        strategy: "replace",
+      }).text,
+    ).toBe(plain);
   });
 });
