@@ -38,6 +38,7 @@ import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloa
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { connectSftp } from "./ssh/sftp-connect.js";
+import { brokenLink } from "./ssh/sftp-link.js";
 import { onServer, type RemotePathOrigin, remoteFileError } from "./ssh/sftp-status.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
@@ -198,11 +199,14 @@ export class SftpSource implements ReleaseSource {
     } catch (error) {
       if ((error as { code?: unknown }).code !== "ENOENT") throw error;
       if ((await client.exists(this.cfg.remote_path).catch(() => false)) !== "l") throw error;
-      throw BadInputError.single(
-        this.pathOrigin.file,
-        this.pathOrigin.key,
-        `${this.where} is a symlink to a file that is not on the server (the release it pointed at was moved or deleted?)`,
-      );
+      const broken = await brokenLink(client, this.cfg.remote_path);
+      const what =
+        broken?.kind === "loop"
+          ? `is a symlink that leads round in a loop (${broken.chain.join(" -> ")}), never to a file: point it at the release archive`
+          : broken?.kind === "dangling"
+            ? `is a symlink to ${broken.target}, which is not on the server (the release it pointed at was moved or deleted?)`
+            : "is a symlink to a file that is not on the server (the release it pointed at was moved or deleted?)";
+      throw BadInputError.single(this.pathOrigin.file, this.pathOrigin.key, `${this.where} ${what}`);
     }
   }
 

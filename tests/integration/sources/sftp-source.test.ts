@@ -224,11 +224,33 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
         );
         expect(err, step).toBeInstanceOf(BadInputError);
         expect((err as Error).message).toBe(
-          `ship.toml sources.deploy.remote_path: sftp://${sshd.user}@${sshd.host}:${sshd.port}${latest} is a symlink to a file that is not on the server (the release it pointed at was moved or deleted?)`,
+          `ship.toml sources.deploy.remote_path: sftp://${sshd.user}@${sshd.host}:${sshd.port}${latest} is a symlink to ${join(tmp, "releases", "myapp-0.9.0.tar.gz")}, which is not on the server (the release it pointed at was moved or deleted?)`,
         );
       }
     } finally {
       await rm(latest, { force: true });
+    }
+  });
+
+  // Links that point at each other read as a link "to a file that is not on the server", which
+  // sent the operator looking for a deleted release.
+  it("a remote_path whose links go round in a loop says so, naming each link (exit 2)", async () => {
+    const a = join(tmp, "releases", "loop-a.tar.gz");
+    const b = join(tmp, "releases", "loop-b.tar.gz");
+    await symlink("loop-b.tar.gz", a);
+    await symlink(b, b.replace("loop-b", "loop-c"));
+    await symlink("loop-c.tar.gz", b);
+    const c = join(tmp, "releases", "loop-c.tar.gz");
+    try {
+      const err = await source({ remote_path: a })
+        .check()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BadInputError);
+      expect((err as Error).message).toBe(
+        `ship.toml sources.deploy.remote_path: sftp://${sshd.user}@${sshd.host}:${sshd.port}${a} is a symlink that leads round in a loop (${a} -> ${b} -> ${c} -> ${b}), never to a file: point it at the release archive`,
+      );
+    } finally {
+      await Promise.all([a, b, c].map((link) => rm(link, { force: true })));
     }
   });
 
