@@ -52,7 +52,7 @@ async function grepPaths(git: RunGit, commit: string, text: string, pathspecs: s
     .map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p));
 }
 
-async function pointerAt(file: string): Promise<"pointer" | "file" | "absent"> {
+export async function pointerAt(file: string): Promise<"pointer" | "file" | "absent"> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(file, "r");
