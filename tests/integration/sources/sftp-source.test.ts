@@ -263,7 +263,7 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BadInputError);
       expect((err as Error).message).toBe(
-        `ship.toml sources.deploy.remote_path: sftp://${sshd.user}@${sshd.host}:${sshd.port}${a} is a symlink that leads round in a loop (${a} -> ${b} -> ${c} -> ${b}), never to a file: point it at the release archive`,
+        `ship.toml sources.deploy.remote_path: sftp://${sshd.user}@${sshd.host}:${sshd.port}${a} is a symlink that leads round in a loop (${a} -> ${b} -> ${c} -> ${b}), never to a file: point it at the release`,
       );
     } finally {
       await Promise.all([a, b, c].map((link) => rm(link, { force: true })));
