@@ -7,42 +7,30 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningHub, startHub } from "../../../hub/server.js";
-import { memoryLogger } from "../../../shared/log.js";
 import { type ForwardProxy, startForwardProxy } from "../../support/servers/forward-proxy.js";
+import { startTestHub, type TestHub } from "../hub/support.js";
 import { runRelease } from "./run-cli.js";
 
 const NAME = "hub.corp.example";
 
 describe("ship release publish through a forward proxy (real hub)", () => {
   let dir: string;
-  let hub: RunningHub;
+  let hub: TestHub;
   let proxy: ForwardProxy;
   const saved = process.env.http_proxy;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "ship-publish-proxy-"));
-    hub = await startHub({
-      host: "127.0.0.1",
-      port: 0,
-      dataDir: join(dir, "hub"),
-      pingIntervalMs: 60_000,
-      offlineTimeoutMs: 60_000,
-      tickIntervalMs: 1000,
-      maxArtifactBytes: 10 << 20,
-      maxPayloadBytes: 64 << 10,
-      log: memoryLogger(),
-    });
-    const ci = (await hub.tokens.issue({ role: "ci", ttlSeconds: 600 })).token;
-    await writeFile(join(dir, "ci.token"), `${ci}\n`);
-    proxy = await startForwardProxy({ hosts: { [`${NAME}:80`]: Number(new URL(hub.url).port) } });
+    hub = await startTestHub({}, join(dir, "hub"));
+    await writeFile(join(dir, "ci.token"), `${hub.ci}\n`);
+    proxy = await startForwardProxy({ hosts: { [`${NAME}:80`]: Number(new URL(hub.hub.url).port) } });
     await mkdir(join(dir, "myapp"));
     await writeFile(join(dir, "myapp", "main.py"), "print('v1')\n");
   });
   afterAll(async () => {
     if (saved === undefined) delete process.env.http_proxy;
     else process.env.http_proxy = saved;
-    await Promise.all([hub?.close(), proxy?.close()]);
+    await Promise.all([hub?.stop(), proxy?.close()]);
     await rm(dir, { recursive: true, force: true });
   });
 
