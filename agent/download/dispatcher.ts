@@ -24,12 +24,11 @@ export interface HttpClient {
 export async function createHttpClient(options: ClientOptions = {}): Promise<HttpClient> {
   const ca = options.caFile === undefined ? undefined : await readFile(options.caFile);
   const timeout = options.timeoutMs ?? 60_000;
-  const agent = proxiedDispatcher({
+  return proxiedDispatcher({
     ...(ca === undefined ? {} : { ca }),
     timeoutMs: timeout,
     direct: options.direct,
   });
-  return { dispatcher: agent, close: () => agent.close() };
 }
 
 export interface DispatcherOptions {
@@ -45,7 +44,7 @@ export interface DispatcherOptions {
  * CONNECT tunnel, so TLS is still verified end to end against the server's certificate; http is
  * sent to the proxy as an absolute URL (squid, by default, allows CONNECT to port 443 only).
  */
-export function proxiedDispatcher(options: DispatcherOptions): Dispatcher {
+export function proxiedDispatcher(options: DispatcherOptions): HttpClient {
   const agentOptions = {
     connect: options.ca === undefined ? {} : { ca: options.ca },
     headersTimeout: options.timeoutMs,
@@ -53,8 +52,11 @@ export function proxiedDispatcher(options: DispatcherOptions): Dispatcher {
     connectTimeout: Math.min(options.timeoutMs, 30_000),
   };
   const { https, http, noProxy } = environmentProxies();
-  if (options.direct === true || (https === undefined && http === undefined)) return new Agent(agentOptions);
-  return new EnvHttpProxyAgent({
+  if (options.direct === true || (https === undefined && http === undefined)) {
+    const agent = new Agent(agentOptions);
+    return { dispatcher: agent, close: () => agent.close() };
+  }
+  const proxied = new EnvHttpProxyAgent({
     ...agentOptions,
     ...(options.ca === undefined ? {} : { requestTls: { ca: options.ca } }),
     httpsProxy: https?.url ?? "",
@@ -62,4 +64,15 @@ export function proxiedDispatcher(options: DispatcherOptions): Dispatcher {
     noProxy,
     proxyTunnel: false,
   });
+  if (https !== undefined) return { dispatcher: proxied, close: () => proxied.close() };
+  // With http_proxy alone undici sends https through it too; curl, git, pip and apt send https
+  // there only when https_proxy says so, and so does ship (README).
+  const direct = new Agent(agentOptions);
+  const dispatcher = proxied.compose(
+    (dispatch) => (opts, handler) =>
+      String(opts.origin ?? "").startsWith("https:")
+        ? direct.dispatch(opts, handler)
+        : dispatch(opts, handler),
+  );
+  return { dispatcher, close: async () => void (await Promise.all([proxied.close(), direct.close()])) };
 }

@@ -35,6 +35,7 @@ export async function getFollowingRedirects(req: RedirectingGet): Promise<Redire
   const origin = new URL(first.url).origin;
   let url = first.url;
   let sameOrigin = true;
+  const visited = [url];
   for (let hop = 0; ; hop++) {
     const res = await request(url, {
       method: "GET",
@@ -47,10 +48,24 @@ export async function getFollowingRedirects(req: RedirectingGet): Promise<Redire
       return hop === 0 ? res : Object.assign(res, { redirectedTo: redactUrl(url) });
     }
     await res.body.dump().catch(() => undefined);
-    if (hop >= MAX_REDIRECTS) {
-      throw new DownloadError(redactUrl(req.url), `more than ${MAX_REDIRECTS} redirects`, false);
-    }
     const next = new URL(location, url);
+    // "more than 5 redirects" said nothing of where they went: a loop (a login page sending back
+    // to the file, http and https sending to each other) is named hop by hop.
+    if (visited.includes(next.toString())) {
+      const hops = [...visited, next.toString()].map(redactUrl).join(" -> ");
+      throw new DownloadError(
+        redactUrl(req.url),
+        `the server redirects in a loop (${hops}), never to the file: check the url, or the server's redirect rules`,
+        false,
+      );
+    }
+    if (hop >= MAX_REDIRECTS) {
+      throw new DownloadError(
+        redactUrl(req.url),
+        `more than ${MAX_REDIRECTS} redirects (the last to ${redactUrl(next.toString())})`,
+        false,
+      );
+    }
     if (next.protocol !== "http:" && next.protocol !== "https:") {
       throw new DownloadError(redactUrl(req.url), `redirect to unsupported ${next.protocol} URL`, false);
     }
@@ -63,6 +78,7 @@ export async function getFollowingRedirects(req: RedirectingGet): Promise<Redire
       );
     }
     url = next.toString();
+    visited.push(url);
     if (next.origin !== origin) sameOrigin = false;
   }
 }

@@ -24,20 +24,19 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
   // internet, and behind a proxy every message was lost ("no such host"). Loaded when a webhook
   // is actually sent, as undici is (postOnce).
   const { proxiedDispatcher } = await import("../download/dispatcher.js");
-  const dispatcher = proxiedDispatcher({ timeoutMs: options.timeoutMs });
+  const client = proxiedDispatcher({ timeoutMs: options.timeoutMs });
   try {
     let last: Attempt = { ok: false, retryable: false, outcome: "not sent" };
     for (let attempt = 1; attempt <= 2; attempt++) {
-      last = await postOnce(url, body, options, dispatcher);
+      last = await postOnce(url, body, options, client.dispatcher);
       if (last.ok || !last.retryable || attempt === 2)
         return { ok: last.ok, attempts: attempt, outcome: last.outcome };
       if (options.retryDelayMs > 0) await new Promise((r) => setTimeout(r, options.retryDelayMs));
     }
     return { ok: last.ok, attempts: 2, outcome: last.outcome };
   } finally {
-    // Each answer was read whole (postOnce): nothing is cut off, and a receiver that never answered
-    // holds no socket open past the run.
-    await dispatcher.destroy().catch(() => undefined);
+    // Each answer was read whole (postOnce) and a request past its timeout aborted: nothing waits.
+    await client.close().catch(() => undefined);
   }
 }
 

@@ -6,7 +6,7 @@
  * "Cannot parse privateKey", or a hub connection that silently keeps retrying.
  */
 import { Stats } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { lstat, readdir, readFile, readlink, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentConfig, LocalSource, Source } from "../../shared/config/schema.js";
@@ -17,9 +17,10 @@ import {
   TRUSTED_KEY_ROLE,
   writableByOthersProblem,
 } from "../../shared/file-permissions.js";
-import { fsErrorText } from "../../shared/fs-errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
+import { brokenLink, brokenLinkText, type LinkReader } from "../sources/broken-link.js";
 import { isRemoteUrl } from "../sources/git-env.js";
 import { expandHome } from "../sources/home-path.js";
 import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-key.js";
@@ -251,7 +252,18 @@ function error(file: string, path: string, message: string): Issue {
 async function localPathProblem(name: string, source: LocalSource, configFile: string): Promise<Issue[]> {
   const key = `sources.${name}.path`;
   const found = await stat(source.path).catch((err: unknown) => err);
-  if (!(found instanceof Stats)) return [error(configFile, key, `${source.path}: ${fsErrorText(found)}`)];
+  if (!(found instanceof Stats)) {
+    // A link to a release since deleted read "no such file or directory" of a name `ls` shows;
+    // links pointing at each other, "too many levels of symbolic links".
+    const code = errnoCode(found);
+    const link =
+      code === "ENOENT" || code === "ELOOP" ? await lstat(source.path).catch(() => undefined) : undefined;
+    if (link?.isSymbolicLink() === true) {
+      const broken = await brokenLink(localLinkReader, source.path);
+      return [error(configFile, key, `${source.path} ${brokenLinkText(broken, "not there")}`)];
+    }
+    return [error(configFile, key, `${source.path}: ${fsErrorText(found)}`)];
+  }
   if (found.isFile()) return [];
   if (!found.isDirectory())
     return [error(configFile, key, `${source.path} is neither a directory nor a file`)];
@@ -383,3 +395,12 @@ async function isRepository(dir: string): Promise<boolean> {
 export function checkAgentFiles(config: AgentConfig, configFile: string) {
   return check(agentFiles(config), configFile);
 }
+
+/** A local `path` link's reader for broken-link.ts. */
+const localLinkReader: LinkReader = {
+  readlink: (path) => readlink(path),
+  kind: async (path) => {
+    const entry = await lstat(path).catch(() => undefined);
+    return entry === undefined ? "absent" : entry.isSymbolicLink() ? "link" : "other";
+  },
+};

@@ -15,6 +15,7 @@ import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.j
 import { DEFAULT_LIMITS } from "../archive/limits.js";
 import type { ProgressCallback } from "../download/progress.js";
 import { collectEntries, relativeInside } from "./collect-entries.js";
+import { refuseLfsPointers } from "./lfs-pointers.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
 import { refusePrivateKeys } from "./private-keys.js";
@@ -141,13 +142,15 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
       executable: false,
     },
   ]);
+  const files = entries.flatMap((e) =>
+    e.type === "File" && typeof e.source === "string"
+      ? [{ rel: e.path.slice(topDir.length + 1), path: e.source, size: e.size }]
+      : [],
+  );
+  await refuseLfsPointers(files, resolve(o.sourceDir));
   await refusePrivateKeys(
     resolve(o.sourceDir),
-    entries.flatMap((e) =>
-      e.type === "File" && typeof e.source === "string"
-        ? [{ rel: e.path.slice(topDir.length + 1), path: e.source, size: e.size }]
-        : [],
-    ),
+    files,
     o.allowPrivateKeys ?? [],
     "the archive",
     `Add it to .gitignore, move it out of ${o.sourceDir}, or mark it \`skip\` in ${MANIFEST_FILENAME}`,

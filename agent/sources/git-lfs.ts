@@ -10,7 +10,7 @@
  * `git lfs track` writes) is searched, so other repositories pay one `git grep` of their attribute
  * files. Such a tree always takes the whole-tree export (git-attributes.ts), never the staged path.
  */
-import { open } from "node:fs/promises";
+import { lstat, open, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
 
@@ -52,7 +52,7 @@ async function grepPaths(git: RunGit, commit: string, text: string, pathspecs: s
     .map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p));
 }
 
-async function pointerAt(file: string): Promise<"pointer" | "file" | "absent"> {
+export async function pointerAt(file: string): Promise<"pointer" | "file" | "absent"> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(file, "r");
@@ -71,13 +71,64 @@ async function pointerAt(file: string): Promise<"pointer" | "file" | "absent"> {
   }
 }
 
-/** The refusal of a release whose export holds pointers: what they are, and what makes git export the files. */
-export function lfsPointerError(release: string, pointers: readonly string[]): VerificationError {
+const GIT_EXPORT_CAUSE =
+  "git archive exports LFS files as their pointers unless git-lfs is installed for the user ship runs as (apt install git-lfs; git lfs install, as that user)";
+
+/** The refusal of a release whose export holds pointers: what they are, and what makes them files. */
+export function lfsPointerError(
+  release: string,
+  pointers: readonly string[],
+  cause = GIT_EXPORT_CAUSE,
+): VerificationError {
   const shown = pointers.slice(0, 5).join(", ");
   const more = pointers.length > 5 ? ` and ${pointers.length - 5} more` : "";
   const what = pointers.length === 1 ? "is a Git LFS pointer" : "are Git LFS pointers";
   return new VerificationError(
     release,
-    `${shown}${more} ${what}, not the file${pointers.length === 1 ? "" : "s"}: git archive exports LFS files as their pointers unless git-lfs is installed for the user ship runs as (apt install git-lfs; git lfs install, as that user), so nothing was installed`,
+    `${shown}${more} ${what}, not the file${pointers.length === 1 ? "" : "s"}: ${cause}, so nothing was installed`,
   );
 }
+
+/**
+ * The same for a release that arrives packed (http, sftp, local, a hub artifact): one tarred from
+ * a checkout made without git-lfs (the seed's `tar czf` in CI, whose checkout leaves LFS out by
+ * default) held pointers, and the app's images were replaced by them, the run saying "installed".
+ * Only a release whose root `.gitattributes` routes files through LFS is searched; files the
+ * source left out of staging (the app holds them already) are not.
+ */
+export async function lfsPointersInRelease(
+  dir: string,
+  appDir: string,
+  listing: { files: ReadonlyMap<string, { type: string; size: number }> } | undefined,
+): Promise<string[]> {
+  const attributes =
+    (await readFile(join(dir, ".gitattributes"), "utf8").catch(() => undefined)) ??
+    (listing?.files.has(".gitattributes") === true
+      ? await readFile(join(appDir, ".gitattributes"), "utf8").catch(() => "")
+      : "");
+  if (!/\bfilter=lfs\b/.test(attributes)) return [];
+  const candidates =
+    listing === undefined
+      ? await smallFiles(dir, "")
+      : [...listing.files]
+          .filter(([, e]) => e.type === "file" && e.size <= MAX_POINTER_BYTES)
+          .map(([rel]) => rel);
+  const pointers: string[] = [];
+  for (const rel of candidates.sort())
+    if ((await pointerAt(join(dir, rel))) === "pointer") pointers.push(rel);
+  return pointers;
+}
+
+async function smallFiles(root: string, rel: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(join(root, rel), { withFileTypes: true })) {
+    const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
+    if (entry.isDirectory()) out.push(...(await smallFiles(root, child)));
+    else if (entry.isFile() && (await lstat(join(root, child))).size <= MAX_POINTER_BYTES) out.push(child);
+  }
+  return out;
+}
+
+/** Why a packed release holds pointers, and what makes it hold the files. */
+export const PACKED_CAUSE =
+  "the release was packed from a checkout made without git-lfs; pack it again after git lfs pull (ship release http and sftp refuse to pack pointers)";

@@ -26,6 +26,7 @@ import {
   removeArtifact,
   signaturePathOf,
 } from "./artifact.js";
+import { brokenLink, brokenLinkText } from "./broken-link.js";
 import {
   COMPANION_LIMIT,
   MAX_COMPANION_BYTES,
@@ -38,6 +39,7 @@ import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloa
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { connectSftp } from "./ssh/sftp-connect.js";
+import { sftpLinkReader } from "./ssh/sftp-link.js";
 import { onServer, type RemotePathOrigin, remoteFileError } from "./ssh/sftp-status.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
@@ -198,11 +200,9 @@ export class SftpSource implements ReleaseSource {
     } catch (error) {
       if ((error as { code?: unknown }).code !== "ENOENT") throw error;
       if ((await client.exists(this.cfg.remote_path).catch(() => false)) !== "l") throw error;
-      throw BadInputError.single(
-        this.pathOrigin.file,
-        this.pathOrigin.key,
-        `${this.where} is a symlink to a file that is not on the server (the release it pointed at was moved or deleted?)`,
-      );
+      const broken = await brokenLink(sftpLinkReader(client), this.cfg.remote_path);
+      const what = brokenLinkText(broken, "not on the server");
+      throw BadInputError.single(this.pathOrigin.file, this.pathOrigin.key, `${this.where} ${what}`);
     }
   }
 

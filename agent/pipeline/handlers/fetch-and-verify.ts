@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { MANIFEST_FILENAME, Manifest } from "../../../shared/manifest/schema.js";
 import { compareVersions } from "../../../shared/versions.js";
+import { lfsPointerError, lfsPointersInRelease, PACKED_CAUSE } from "../../sources/git-lfs.js";
 import { shortId } from "../../sources/release-info.js";
 import { need, type UpdateContext } from "../context.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
@@ -72,6 +73,12 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     effectivePolicy(ctx.app, ctx.source.security, manifest.security),
     release.listing,
   );
+  // A git source searched its export already, knowing the commit (git-lfs.ts).
+  if (ctx.source.type !== "git") {
+    const pointers = await lfsPointersInRelease(release.dir, ctx.source.app_dir, release.listing);
+    if (pointers.length > 0)
+      throw lfsPointerError(`${ctx.app}: release ${manifest.version}`, pointers, PACKED_CAUSE);
+  }
   // An app entry in the release's way (its own directory where a file goes) and a config a merge
   // cannot read are bad input: refused here, before the hooks and the apply.
   await ctx.ports.engine.checkPaths({

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import SftpClient from "ssh2-sftp-client";
 import type { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
-import { VerificationError } from "../../../shared/errors.js";
+import { BadInputError, errorMessage, VerificationError } from "../../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
 import { expandHome } from "../home-path.js";
 import { type HostKeyVerdict, parseKnownHosts, sha256Fingerprint, verifyHostKey } from "./known-hosts.js";
@@ -57,9 +57,24 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
     await client.end().catch(() => undefined);
     if (seen !== undefined && seen.verdict !== "match")
       throw hostKeyError(cfg, seen.verdict, seen.fingerprint);
-    throw clientKeyError(name, cfg, err) ?? connectionError(name, cfg, err);
+    throw clientKeyError(name, cfg, err) ?? loginRefused(name, cfg, err) ?? connectionError(name, cfg, err);
   }
   return client;
+}
+
+/**
+ * The server would not let `username` in with the key: ssh2's "All configured authentication
+ * methods failed" was exit 1 on every run, naming no key (git over ssh and `ship release sftp` name
+ * theirs, exit 2). No retry adds the key to authorized_keys.
+ */
+function loginRefused(name: string, cfg: SftpSourceConfig, err: unknown): BadInputError | undefined {
+  // ssh2-sftp-client keeps ssh2's message, not its level ("client-authentication").
+  if (!/All configured authentication methods failed/.test(errorMessage(err))) return undefined;
+  return BadInputError.single(
+    "ship.toml",
+    `sources.${name}.key_filename`,
+    `sftp://${cfg.username}@${cfg.hostname}:${cfg.port} does not accept the key ${cfg.key_filename} for the user ${cfg.username}: add its public key to that user's ~/.ssh/authorized_keys on the server (or the server takes no keys: ship logs in with a key only)`,
+  );
 }
 
 /**

@@ -101,6 +101,15 @@ describe.skipIf(!hasProgram("openssl"))("an http(s) source behind a forward prox
     expect(proxy.requests).toEqual([]);
   });
 
+  // undici's EnvHttpProxyAgent sends https through http_proxy when https_proxy is unset; curl, git,
+  // pip and apt do not, and the README says ship does as they do.
+  it("http_proxy alone: an https download goes directly, not through it", async () => {
+    const result = await run(`${https.url}/myapp.tar.gz`, { http_proxy: proxy.url });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.installed).toBe("through the proxy\n");
+    expect(proxy.requests).toEqual([]);
+  });
+
   it("a proxy that wants credentials, or is down, is named with its variable, never the password", async () => {
     const strict = await startForwardProxy({ refuse: 407 });
     try {

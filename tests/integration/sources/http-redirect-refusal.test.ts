@@ -9,6 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DownloadError } from "../../../agent/download/errors.js";
 import { createSource } from "../../../agent/sources/create.js";
 import { HttpSource as HttpSourceConfig } from "../../../shared/config/schema.js";
 import { BadInputError } from "../../../shared/errors.js";
@@ -30,6 +31,8 @@ describe("an http source whose url redirects to a refusal or to nothing", () => 
     origin = await startHttpServer((req, res) => {
       const path = req.url ?? "";
       if (path.startsWith("/here/")) res.writeHead(302, { location: `/${path.slice(6)}` }).end();
+      else if (path.startsWith("/login")) res.writeHead(302, { location: "/session?next=app" }).end();
+      else if (path.startsWith("/session")) res.writeHead(302, { location: "/login" }).end();
       else if (path.startsWith("/locked")) res.writeHead(401).end();
       else res.writeHead(302, { location: `${elsewhere.url}${path}` }).end();
     });
@@ -92,6 +95,19 @@ describe("an http source whose url redirects to a refusal or to nothing", () => 
     // The archive itself is a 404 at the origin; the checksum is asked for first.
     expect(await refusal(src.fetch(await mkdtemp(join(dir, "stage-"))))).toBe(
       `ship.toml sources.web.checksum: ${elsewhere.url}/private/app.tar.gz.sha256 refused the request (HTTP 401): ship sends [sources.web.headers] to ${host()} only, never to another host; serve it there without credentials, or from that host`,
+    );
+  });
+
+  it("a redirect loop names its hops (query values masked), not only that there were more than 5", async () => {
+    const error = await source("/login/app.tar.gz")
+      .check()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(DownloadError);
+    expect((error as Error).message).toBe(
+      `download of ${origin.url}/login/app.tar.gz failed: the server redirects in a loop (${origin.url}/login/app.tar.gz -> ${origin.url}/session?next=*** -> ${origin.url}/login -> ${origin.url}/session?next=***), never to the file: check the url, or the server's redirect rules`,
     );
   });
 });

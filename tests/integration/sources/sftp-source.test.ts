@@ -199,6 +199,22 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
     }
   });
 
+  // "All configured authentication methods failed" was exit 1 on every run and named no key; git
+  // over ssh and `ship release sftp` name theirs, exit 2.
+  it("a key the server does not accept for the user is exit 2 naming key_filename, in check and fetch", async () => {
+    const stranger = await generateKey(join(tmp, "stranger_key"));
+    for (const step of ["check", "fetch"] as const) {
+      const src = source({ key_filename: stranger.privateKeyFile, passphrase_file: undefined });
+      const err = await (step === "check" ? src.check() : src.fetch(await staging())).catch(
+        (e: unknown) => e,
+      );
+      expect(err, step).toBeInstanceOf(BadInputError);
+      expect((err as Error).message).toBe(
+        `ship.toml sources.deploy.key_filename: sftp://${sshd.user}@${sshd.host}:${sshd.port} does not accept the key ${stranger.privateKeyFile} for the user ${sshd.user}: add its public key to that user's ~/.ssh/authorized_keys on the server (or the server takes no keys: ship logs in with a key only)`,
+      );
+    }
+  });
+
   // A relative remote_path is the login's home directory's: the message glued it to the port
   // ("sftp://deploy@host:22releases/app.tar.gz").
   it("a relative remote_path not on the server is named under ~/, not glued to the port", async () => {
@@ -224,11 +240,33 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
         );
         expect(err, step).toBeInstanceOf(BadInputError);
         expect((err as Error).message).toBe(
-          `ship.toml sources.deploy.remote_path: sftp://${sshd.user}@${sshd.host}:${sshd.port}${latest} is a symlink to a file that is not on the server (the release it pointed at was moved or deleted?)`,
+          `ship.toml sources.deploy.remote_path: sftp://${sshd.user}@${sshd.host}:${sshd.port}${latest} is a symlink to ${join(tmp, "releases", "myapp-0.9.0.tar.gz")}, which is not on the server (the release it pointed at was moved or deleted?)`,
         );
       }
     } finally {
       await rm(latest, { force: true });
+    }
+  });
+
+  // Links that point at each other read as a link "to a file that is not on the server", which
+  // sent the operator looking for a deleted release.
+  it("a remote_path whose links go round in a loop says so, naming each link (exit 2)", async () => {
+    const a = join(tmp, "releases", "loop-a.tar.gz");
+    const b = join(tmp, "releases", "loop-b.tar.gz");
+    await symlink("loop-b.tar.gz", a);
+    await symlink(b, b.replace("loop-b", "loop-c"));
+    await symlink("loop-c.tar.gz", b);
+    const c = join(tmp, "releases", "loop-c.tar.gz");
+    try {
+      const err = await source({ remote_path: a })
+        .check()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BadInputError);
+      expect((err as Error).message).toBe(
+        `ship.toml sources.deploy.remote_path: sftp://${sshd.user}@${sshd.host}:${sshd.port}${a} is a symlink that leads round in a loop (${a} -> ${b} -> ${c} -> ${b}), never to a file: point it at the release`,
+      );
+    } finally {
+      await Promise.all([a, b, c].map((link) => rm(link, { force: true })));
     }
   });
 
