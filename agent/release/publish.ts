@@ -8,6 +8,7 @@ import { stat } from "node:fs/promises";
 import { type Dispatcher, request } from "undici";
 import type { PublishRelease } from "../../shared/api/bodies.js";
 import { BadInputError } from "../../shared/errors.js";
+import { API_PATH_MESSAGE, hasApiPath } from "../../shared/hub-address.js";
 import type { ReleaseSourceRef } from "../../shared/protocol/messages.js";
 import {
   parseSignature,
@@ -273,6 +274,7 @@ export function checkHubUrl(raw: string): string {
     throw refuse(`must be an http:// or https:// URL, not ${url.protocol}`);
   if (url.username !== "" || url.password !== "")
     throw refuse("must not carry user:password@; the token (--token-file) is the credential");
+  if (hasApiPath(raw)) throw refuse(API_PATH_MESSAGE);
   return raw;
 }
 
