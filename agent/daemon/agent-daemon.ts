@@ -392,7 +392,16 @@ export class AgentDaemon {
       };
       if (!stored) await this.outbox.put(report).catch(() => undefined);
     }
-    log.info("instruction finished", { app, deployment: id, outcome: report.outcome, error: report.error });
+    // A failed one at ERROR: one the pipeline never ran (no [sources.APP], the release installed but
+    // broken) said so only at INFO, and under level = "WARNING" or `journalctl -p warning` the host
+    // showed nothing of a deployment the hub counted failed. A skip (the hub counts it failed too) at WARNING.
+    const level =
+      report.outcome === "failed" || report.outcome === "restore_failed"
+        ? "error"
+        : report.outcome === "skipped"
+          ? "warn"
+          : "info";
+    log[level]("instruction finished", { app, deployment: id, outcome: report.outcome, error: report.error });
     this.connection.send(report);
   }
 
