@@ -9,10 +9,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AgentDaemon } from "../../../agent/daemon/agent-daemon.js";
+import type { AgentDaemon } from "../../../agent/daemon/agent-daemon.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { ScriptedHub } from "./scripted-hub.js";
+import { startTestDaemon } from "./test-daemon.js";
 
 describe("the log level of a finished instruction", () => {
   let dir: string;
@@ -32,17 +33,7 @@ describe("the log level of a finished instruction", () => {
       sources: { web: { type: "hub", app_dir: join(dir, "web") } },
       hub: { url: hub.url, token_file: join(dir, "token"), agent_id: "host-1" },
     });
-    daemon = new AgentDaemon({
-      config,
-      agentId: "host-1",
-      token: "agent-token-for-host-1",
-      log: memoryLogger(lines),
-      delayScale: 0,
-      retryDelayMs: 0,
-      reconnectBaseMs: 50,
-      retryLaterMs: 100,
-    });
-    await daemon.start();
+    daemon = await startTestDaemon(config, memoryLogger(lines));
   }, 60_000);
   afterAll(async () => {
     await daemon?.stop();
