@@ -13,7 +13,7 @@ import type { Deploy, Hello, HubMessage, Report } from "../../shared/protocol/me
 import { removeLeftovers } from "../pipeline/leftovers.js";
 import { stateRoot, updatePaths } from "../pipeline/paths.js";
 import { readState } from "../state/state-file.js";
-import { tokenClaims } from "./agent-identity.js";
+import { tokenClaims, tokenTextProblem } from "./agent-identity.js";
 import { carryOut } from "./carry-out.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { buildHello } from "./hello.js";
@@ -192,6 +192,11 @@ export class AgentDaemon {
       return undefined; // Checked at start; a file being rewritten is read again at the next refusal.
     }
     if (written === "" || written === this.configuredToken) return undefined;
+    const unusable = tokenTextProblem(written);
+    if (unusable !== undefined) {
+      this.options.log.warn(`the hub token file ${unusable}; not used`, { file });
+      return undefined;
+    }
     const subject = tokenClaims(written).sub;
     if (subject !== undefined && subject !== this.options.agentId) {
       this.options.log.warn("the hub token file holds a token for another agent; not used", {

@@ -25,6 +25,8 @@ export async function loadAgentIdentity(
   const file = hub.token_file;
   const by = { file: configFile, key: "hub.token_file" };
   const token = (await readNamedText(file, by, { nonEmpty: true })).trim();
+  const unusable = tokenTextProblem(token);
+  if (unusable !== undefined) throw BadInputError.single(configFile, "hub.token_file", `${file} ${unusable}`);
   const { mode } = await stat(file);
   if ((mode & 0o077) !== 0) {
     // Warn, not refuse: refusing would take a fleet offline over a chmod; the operator should fix it.
@@ -60,6 +62,23 @@ export async function loadAgentIdentity(
     );
   }
   return { agentId, token };
+}
+
+/**
+ * What makes a token file's text no token the agent can send: a second line (a new token written
+ * below the old one, `>>` for `>`) was "internal error: Invalid character in header content", exit 1,
+ * the unit restarting it for ever; a token pasted with its "Bearer " was refused at every connect
+ * ("401 no bearer token"), the unit "active".
+ */
+export function tokenTextProblem(token: string): string | undefined {
+  if (/^bearer\s/i.test(token))
+    return 'starts with "Bearer ": write the token alone, as ship-hub token create prints it';
+  const lines = token.split(/\r?\n/).length;
+  if (lines > 1)
+    return `holds ${lines} lines: write the one token alone, as ship-hub token create prints it (a new token replaces the old one, > not >>)`;
+  if (/\s/.test(token))
+    return "holds a space or tab: write the token alone, as ship-hub token create prints it";
+  return undefined;
 }
 
 /** A JWT's `sub`, `role`, `iat` and `exp` (seconds), read without verifying (only the hub can verify). */
