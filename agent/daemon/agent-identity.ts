@@ -8,6 +8,7 @@ import { BadInputError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { readNamedText } from "../../shared/named-file.js";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
+import { tokenTextProblem } from "../../shared/token-text.js";
 import { hostId } from "../host-id.js";
 
 export interface AgentIdentity {
@@ -62,23 +63,6 @@ export async function loadAgentIdentity(
     );
   }
   return { agentId, token };
-}
-
-/**
- * What makes a token file's text no token the agent can send: a second line (a new token written
- * below the old one, `>>` for `>`) was "internal error: Invalid character in header content", exit 1,
- * the unit restarting it for ever; a token pasted with its "Bearer " was refused at every connect
- * ("401 no bearer token"), the unit "active".
- */
-export function tokenTextProblem(token: string): string | undefined {
-  if (/^bearer\s/i.test(token))
-    return 'starts with "Bearer ": write the token alone, as ship-hub token create prints it';
-  const lines = token.split(/\r?\n/).length;
-  if (lines > 1)
-    return `holds ${lines} lines: write the one token alone, as ship-hub token create prints it (a new token replaces the old one, > not >>)`;
-  if (/\s/.test(token))
-    return "holds a space or tab: write the token alone, as ship-hub token create prints it";
-  return undefined;
 }
 
 /** A JWT's `sub`, `role`, `iat` and `exp` (seconds), read without verifying (only the hub can verify). */

@@ -16,6 +16,7 @@ import {
   SignatureError,
   type SignatureFailure,
 } from "../../shared/signing/signature.js";
+import { tokenTextProblem } from "../../shared/token-text.js";
 import { countedReadStream } from "../download/counted-read.js";
 import { createHttpClient } from "../download/dispatcher.js";
 import { networkErrorText } from "../download/errors.js";
@@ -283,7 +284,12 @@ export async function readToken(token: string | undefined, tokenFile: string | u
   if ((token === undefined) === (tokenFile === undefined)) {
     throw BadInputError.single("--token", "", "or --token-file: give exactly one");
   }
-  if (token !== undefined) return token;
-  const text = await readInputFile(tokenFile as string, "--token-file");
-  return text.trim();
+  // Two lines, or "Bearer …": it read as "cannot reach the hub: invalid authorization header".
+  const [text, from] =
+    token !== undefined
+      ? [token.trim(), "--token"]
+      : [(await readInputFile(tokenFile as string, "--token-file")).trim(), `--token-file ${tokenFile}`];
+  const unusable = tokenTextProblem(text);
+  if (unusable !== undefined) throw BadInputError.single(from, "", unusable);
+  return text;
 }

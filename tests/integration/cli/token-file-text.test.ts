@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { freePort } from "../../support/servers/free-port.js";
-import { runAgentBriefly } from "../../support/ship-cli.js";
+import { runAgentBriefly, runShip } from "../../support/ship-cli.js";
 
 const jwt = [
   "e30",
@@ -17,7 +17,7 @@ const jwt = [
   "sig",
 ].join(".");
 
-describe("ship agent with a token file of two lines (real CLI)", () => {
+describe("a token file of two lines (real CLI)", () => {
   let root: string;
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-token-text-"));
@@ -36,6 +36,30 @@ describe("ship agent with a token file of two lines (real CLI)", () => {
     const run = await runAgentBriefly(config);
     expect(run.stderr).toBe(
       `ship: ${config} hub.token_file: ${token} holds 2 lines: write the one token alone, as ship-hub token create prints it (a new token replaces the old one, > not >>)\n`,
+    );
+    expect(run.code).toBe(2);
+  });
+
+  it("ship release publish --token-file of two lines: exit 2 naming the flag, not 'cannot reach the hub'", async () => {
+    const token = join(root, "ci.token");
+    await writeFile(token, `${jwt}\n${jwt}\n`, { mode: 0o600 });
+    await writeFile(join(root, "app.tar.gz"), "");
+    const run = await runShip([
+      "release",
+      "publish",
+      "--hub",
+      `http://127.0.0.1:${await freePort()}`,
+      "--token-file",
+      token,
+      "--app",
+      "web",
+      "--version",
+      "1.0.0",
+      "--artifact",
+      join(root, "app.tar.gz"),
+    ]);
+    expect(run.stderr).toBe(
+      `ship release publish: --token-file ${token} holds 2 lines: write the one token alone, as ship-hub token create prints it (a new token replaces the old one, > not >>)\n`,
     );
     expect(run.code).toBe(2);
   });
