@@ -10,6 +10,7 @@ import type { AgentConfig } from "../../shared/config/schema.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Hello, HubMessage, Report } from "../../shared/protocol/messages.js";
+import { tokenTextProblem } from "../../shared/token-text.js";
 import { removeLeftovers } from "../pipeline/leftovers.js";
 import { stateRoot, updatePaths } from "../pipeline/paths.js";
 import { readState } from "../state/state-file.js";
@@ -192,6 +193,11 @@ export class AgentDaemon {
       return undefined; // Checked at start; a file being rewritten is read again at the next refusal.
     }
     if (written === "" || written === this.configuredToken) return undefined;
+    const unusable = tokenTextProblem(written);
+    if (unusable !== undefined) {
+      this.options.log.warn(`the hub token file ${unusable}; not used`, { file });
+      return undefined;
+    }
     const subject = tokenClaims(written).sub;
     if (subject !== undefined && subject !== this.options.agentId) {
       this.options.log.warn("the hub token file holds a token for another agent; not used", {
@@ -392,7 +398,16 @@ export class AgentDaemon {
       };
       if (!stored) await this.outbox.put(report).catch(() => undefined);
     }
-    log.info("instruction finished", { app, deployment: id, outcome: report.outcome, error: report.error });
+    // A failed one at ERROR: one the pipeline never ran (no [sources.APP], the release installed but
+    // broken) said so only at INFO, and under level = "WARNING" or `journalctl -p warning` the host
+    // showed nothing of a deployment the hub counted failed. A skip (the hub counts it failed too) at WARNING.
+    const level =
+      report.outcome === "failed" || report.outcome === "restore_failed"
+        ? "error"
+        : report.outcome === "skipped"
+          ? "warn"
+          : "info";
+    log[level]("instruction finished", { app, deployment: id, outcome: report.outcome, error: report.error });
     this.connection.send(report);
   }
 

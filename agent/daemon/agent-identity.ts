@@ -8,6 +8,7 @@ import { BadInputError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { readNamedText } from "../../shared/named-file.js";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
+import { tokenTextProblem } from "../../shared/token-text.js";
 import { hostId } from "../host-id.js";
 
 export interface AgentIdentity {
@@ -25,6 +26,8 @@ export async function loadAgentIdentity(
   const file = hub.token_file;
   const by = { file: configFile, key: "hub.token_file" };
   const token = (await readNamedText(file, by, { nonEmpty: true })).trim();
+  const unusable = tokenTextProblem(token);
+  if (unusable !== undefined) throw BadInputError.single(configFile, "hub.token_file", `${file} ${unusable}`);
   const { mode } = await stat(file);
   if ((mode & 0o077) !== 0) {
     // Warn, not refuse: refusing would take a fleet offline over a chmod; the operator should fix it.

@@ -29,7 +29,7 @@ export function fitMergeReports(reports: readonly MergeReport[]): MergeReport[] 
       ? reports
       : [...reports.slice(0, MAX_FILES - 1), moreFiles(reports.length - MAX_FILES + 1)];
   return files.map((r) => ({
-    file: r.file.slice(0, MAX_KEY_LENGTH),
+    file: fitText(r.file, MAX_KEY_LENGTH),
     kept: within(r.kept, MAX_KEYS, MAX_KEY_LENGTH),
     added: within(r.added, MAX_KEYS, MAX_KEY_LENGTH),
     updated: within(r.updated, MAX_KEYS, MAX_KEY_LENGTH),

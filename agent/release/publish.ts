@@ -8,6 +8,7 @@ import { stat } from "node:fs/promises";
 import { type Dispatcher, request } from "undici";
 import type { PublishRelease } from "../../shared/api/bodies.js";
 import { BadInputError } from "../../shared/errors.js";
+import { API_PATH_MESSAGE, hasApiPath } from "../../shared/hub-address.js";
 import type { ReleaseSourceRef } from "../../shared/protocol/messages.js";
 import {
   parseSignature,
@@ -15,6 +16,7 @@ import {
   SignatureError,
   type SignatureFailure,
 } from "../../shared/signing/signature.js";
+import { tokenTextProblem } from "../../shared/token-text.js";
 import { countedReadStream } from "../download/counted-read.js";
 import { createHttpClient } from "../download/dispatcher.js";
 import { networkErrorText } from "../download/errors.js";
@@ -273,6 +275,7 @@ export function checkHubUrl(raw: string): string {
     throw refuse(`must be an http:// or https:// URL, not ${url.protocol}`);
   if (url.username !== "" || url.password !== "")
     throw refuse("must not carry user:password@; the token (--token-file) is the credential");
+  if (hasApiPath(raw)) throw refuse(API_PATH_MESSAGE);
   return raw;
 }
 
@@ -281,7 +284,12 @@ export async function readToken(token: string | undefined, tokenFile: string | u
   if ((token === undefined) === (tokenFile === undefined)) {
     throw BadInputError.single("--token", "", "or --token-file: give exactly one");
   }
-  if (token !== undefined) return token;
-  const text = await readInputFile(tokenFile as string, "--token-file");
-  return text.trim();
+  // Two lines, or "Bearer …": it read as "cannot reach the hub: invalid authorization header".
+  const [text, from] =
+    token !== undefined
+      ? [token.trim(), "--token"]
+      : [(await readInputFile(tokenFile as string, "--token-file")).trim(), `--token-file ${tokenFile}`];
+  const unusable = tokenTextProblem(text);
+  if (unusable !== undefined) throw BadInputError.single(from, "", unusable);
+  return text;
 }

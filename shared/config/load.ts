@@ -1,4 +1,3 @@
-import { isUtf8 } from "node:buffer";
 import { lstatSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -11,6 +10,7 @@ import { fileTypeProblems } from "../schema/file-types.js";
 import { toIssues } from "../schema/issues.js";
 import { type Problem, valueAt } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
+import { notUtf8, notUtf8Message } from "../utf8-text.js";
 import { resolveConfigPaths } from "./resolve-paths.js";
 import { AgentConfig, logLevels } from "./schema.js";
 import { secretExposureWarnings } from "./secrets.js";
@@ -118,19 +118,12 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
  * illegal character in key". Both are refused, naming where.
  */
 export function configText(bytes: Buffer, file: string): string {
-  const refuse = (message: string, line = 1, column = 1) =>
-    new BadInputError([{ file, line, column, path: "", message, severity: "error" }]);
-  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
-    throw refuse("is UTF-16 text: save it as UTF-8 (a TOML file is UTF-8)");
-  const text = bytes.toString("utf8");
-  if (isUtf8(bytes)) return text;
-  // The first character the decoder replaced is where the first byte that is not UTF-8 stood.
-  const before = text.slice(0, text.indexOf("\uFFFD")).replace(/^\uFEFF/, "");
-  throw refuse(
-    "holds a byte that is not UTF-8 here (a file saved as Latin-1?): save it as UTF-8 (a TOML file is UTF-8)",
-    before.split("\n").length,
-    before.length - before.lastIndexOf("\n"),
-  );
+  const found = notUtf8(bytes);
+  if (found === undefined) return bytes.toString("utf8");
+  const at = found.utf16 ? { line: 1, column: 1 } : found;
+  throw new BadInputError([
+    { file, ...at, path: "", message: notUtf8Message(found, "a TOML file"), severity: "error" },
+  ]);
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import * as z from "zod";
 import { AppName } from "../app-name.js";
+import { API_PATH_MESSAGE, hasApiPath } from "../hub-address.js";
 import { SecurityPolicy } from "../manifest/security-policy.js";
 import { AgentId, ConfiguredLabels } from "../protocol/agent-id.js";
 import { spanHours, timeoutSeconds } from "../schema/durations.js";
@@ -144,12 +145,8 @@ export const Hub = z.strictObject({
     .refine((u) => !u.includes("?") && !u.includes("#"), {
       message: "must be the hub's address without a ?query or #fragment (ship adds /api/v1/… to its path)",
     })
-    // The API's address copied in (…/api/v1, or the agent channel's …/api/v1/agent): every connect
-    // was a 404 at …/api/v1/api/v1/agent, "check the path", and every download failed the same way.
-    // (Only said of an http(s) URL: a ws:// one is refused for its scheme, in one line.)
-    .refine((u) => !/^https?:/i.test(u) || !/\/api\/v1(\/agent)?\/*$/.test(u), {
-      message: "must be the hub's address without /api/v1 (ship adds /api/v1/… to its path)",
-    }),
+    // The API's address copied in: every connect was a 404 at …/api/v1/api/v1/agent.
+    .refine((u) => !hasApiPath(u), { message: API_PATH_MESSAGE }),
   token_file: nonEmpty,
   // The rule the hub's channel checks in hello: a config it would refuse is refused when read.
   agent_id: AgentId.optional(),

@@ -1,4 +1,3 @@
-import { isUtf8 } from "node:buffer";
 import { type Document, isMap, isScalar, LineCounter, parseDocument, type YAMLError } from "yaml";
 import { readUpTo, TooLargeError } from "../bounded-read.js";
 import { BadInputError, type Issue } from "../errors.js";
@@ -7,6 +6,7 @@ import { toIssues } from "../schema/issues.js";
 import { formatKeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
+import { notUtf8, notUtf8Message } from "../utf8-text.js";
 import { manifestChecks } from "./checks.js";
 import { duplicateKeys } from "./duplicate-keys.js";
 import { checkManifestShape, checkManifestText, type ManifestLimits } from "./limits.js";
@@ -148,6 +148,21 @@ function manifestText(bytes: Buffer, file: string): string {
     );
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) throw notText("is a gzip file (a release archive?)");
   if (bytes.subarray(257, 262).toString("latin1") === "ustar") throw notText("is a tar archive (a release?)");
-  if (!isUtf8(bytes) || bytes.includes(0)) throw notText("is not UTF-8 text (a binary file?)");
+  // Before the NUL test: UTF-16 text holds a NUL beside each ASCII character.
+  const found = notUtf8(bytes);
+  if (found?.utf16 === true) throw BadInputError.single(file, "", notUtf8Message(found, "a manifest"));
+  if (bytes.includes(0)) throw notText("is not UTF-8 text (a binary file?)");
+  // A Latin-1 é in a description: text, not a binary file; named where, as ship.toml's is.
+  if (found !== undefined)
+    throw new BadInputError([
+      {
+        file,
+        line: found.line,
+        column: found.column,
+        path: "",
+        message: notUtf8Message(found, "a manifest"),
+        severity: "error",
+      },
+    ]);
   return bytes.toString("utf8");
 }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AgentDaemon, daemonDir } from "../../../agent/daemon/agent-daemon.js";
+import { type AgentDaemon, daemonDir } from "../../../agent/daemon/agent-daemon.js";
 import { DesiredStateStore } from "../../../agent/daemon/desired-state.js";
 import { runOnce } from "../../../agent/pipeline/index.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
@@ -15,6 +15,7 @@ import { memoryLogger } from "../../../shared/log.js";
 import type { Deploy, DeployRelease } from "../../../shared/protocol/messages.js";
 import { APP, writeRelease } from "../../e2e/fleet.js";
 import { ScriptedHub } from "./scripted-hub.js";
+import { startTestDaemon } from "./test-daemon.js";
 
 type Line = { level: string; msg: string; data?: Record<string, unknown> };
 
@@ -64,17 +65,7 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
   const startDaemon = async (hubUrl: string) => {
     config = AgentConfig.parse({ ...config, hub: { ...config.hub, url: hubUrl } });
     lines = [];
-    daemon = new AgentDaemon({
-      config,
-      agentId: "host-1",
-      token: "agent-token-for-host-1",
-      log: memoryLogger(lines),
-      delayScale: 0,
-      retryDelayMs: 0,
-      reconnectBaseMs: 50,
-      retryLaterMs: 100,
-    });
-    await daemon.start();
+    daemon = await startTestDaemon(config, memoryLogger(lines));
   };
   const reportFor = (id: string) => hub.messages("report").find((r) => r.deploymentId === id);
 

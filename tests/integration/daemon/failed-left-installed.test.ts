@@ -10,12 +10,13 @@ import { join } from "node:path";
 import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { AgentDaemon } from "../../../agent/daemon/agent-daemon.js";
+import type { AgentDaemon } from "../../../agent/daemon/agent-daemon.js";
 import { runOnce } from "../../../agent/pipeline/index.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { APP, writeRelease } from "../../e2e/fleet.js";
 import { ScriptedHub } from "./scripted-hub.js";
+import { startTestDaemon } from "./test-daemon.js";
 
 describe("a failed update left installed, reported to the hub", () => {
   let dir: string;
@@ -41,17 +42,7 @@ describe("a failed update left installed, reported to the hub", () => {
       hub: { url: hub.url, token_file: join(dir, "token"), agent_id: "host-1" },
     });
     expect((await runOnce(config, { force: true, checkOnly: false, log: memoryLogger() })).exitCode).toBe(0);
-    daemon = new AgentDaemon({
-      config,
-      agentId: "host-1",
-      token: "agent-token-for-host-1",
-      log: memoryLogger(),
-      delayScale: 0,
-      retryDelayMs: 0,
-      reconnectBaseMs: 50,
-      retryLaterMs: 100,
-    });
-    await daemon.start();
+    daemon = await startTestDaemon(config, memoryLogger());
   }, 60_000);
   afterAll(async () => {
     await daemon?.stop();

@@ -32,6 +32,25 @@ describe("loadAgentIdentity", () => {
     expect(lines.filter((l) => l.level === "warn")).toEqual([]);
   });
 
+  it.each([
+    // `>>` for `>`: the new token below the old one. Before: "internal error: Invalid character in
+    // header content", exit 1, the unit restarting it for ever.
+    ["two tokens", `${jwt("web-1")}\n${jwt("web-1")}\n`, "holds 2 lines: write the one token alone"],
+    // Before: 401 "no bearer token" at every connect, the unit "active".
+    [
+      "a pasted Authorization value",
+      `Bearer ${jwt("web-1")}\n`,
+      'starts with "Bearer ": write the token alone',
+    ],
+  ])("refuses %s in the token file, naming the file and key", async (_what, text, expected) => {
+    await writeFile(join(dir, "token"), text, { mode: 0o600 });
+    const error = await loadAgentIdentity(hub({ agent_id: "web-1" }), memoryLogger(), "ship.toml").catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BadInputError);
+    expect((error as Error).message).toContain(`ship.toml hub.token_file: ${join(dir, "token")} ${expected}`);
+  });
+
   it("refuses a token issued for another agent, naming both", async () => {
     await writeFile(join(dir, "token"), jwt("web-2"), { mode: 0o600 });
     const error = await loadAgentIdentity(hub({ agent_id: "web-1" }), memoryLogger()).catch(

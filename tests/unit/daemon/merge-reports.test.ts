@@ -38,6 +38,15 @@ describe("merge reports fitted to the hub's bounds", () => {
     expect(report.merges).toHaveLength(200);
   });
 
+  it("a file name past the hub's 1,000 characters says it was cut", () => {
+    const long = `${"deep/".repeat(300)}config.toml`;
+    const [fitted] = fitMergeReports([{ ...merge(0), file: long }]);
+    expect(fitted?.file).toHaveLength(1000);
+    expect(fitted?.file).toMatch(
+      / … \[cut at 1,000 of 1,511 characters; the whole text is in the agent's log on this host\]$/,
+    );
+  });
+
   it("200 merged files are all listed", () => {
     const merges = fitMergeReports(Array.from({ length: 200 }, (_, f) => merge(f)));
     expect(merges.map((m) => m.file)).toEqual(Array.from({ length: 200 }, (_, f) => `conf.d/${f}.toml`));

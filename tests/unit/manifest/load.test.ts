@@ -430,4 +430,26 @@ describe("loadManifestFile", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+  it("a manifest saved as UTF-16 or Latin-1 is named so, not 'a binary file?'", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ship-manifest-"));
+    try {
+      // Notepad's "Unicode": UTF-16LE with its byte-order mark (a NUL beside each ASCII character).
+      const utf16 = join(dir, "utf16.yaml");
+      await writeFile(
+        utf16,
+        Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('version: "1.0.0"\n', "utf16le")]),
+      );
+      await expect(loadManifestFile(utf16)).rejects.toThrow(
+        `${utf16} is UTF-16 text: save it as UTF-8 (a manifest is UTF-8)`,
+      );
+      // A Latin-1 é in the description: text with one byte that is not UTF-8, at 2:17.
+      const latin1 = join(dir, "latin1.yaml");
+      await writeFile(latin1, Buffer.from('version: "1.0.0"\ndescription: "Caf\u00e9 menu"\n', "latin1"));
+      await expect(loadManifestFile(latin1)).rejects.toThrow(
+        `${latin1}:2:18 holds a byte that is not UTF-8 here (a file saved as Latin-1?): save it as UTF-8 (a manifest is UTF-8)`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
