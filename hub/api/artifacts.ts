@@ -223,6 +223,12 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
   }
 }
 
+/** A write the store refused for want of room: the file system's (ENOSPC, EDQUOT) or PostgreSQL's (53100). */
+function isStorageFull(error: unknown): boolean {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "53100";
+}
+
 /**
  * Removes the artifacts uploaded before `before` that no release names (see
  * AsyncStore.deleteUnusedArtifacts), and says so. Each hub of a cluster runs it; they remove each
@@ -288,6 +294,14 @@ export function artifactRoutes(deps: ApiDeps): Router {
         throw new HubRequestError(400, "body: the artifact is empty (0 bytes); upload the release archive");
       if (error instanceof ArtifactHashMismatch)
         throw new HubRequestError(400, `header.x-sha256: upload hashes to ${error.actual}, not ${expected}`);
+      if (isStorageFull(error)) {
+        // The hub's operator must act, and CI is told why: it got "500 internal error".
+        deps.log.error("an artifact upload found no room: the hub's disk is full", { error: String(error) });
+        throw new HubRequestError(
+          507,
+          "the hub's disk is full: the artifact could not be stored (nothing of it was kept); free space on the hub, then upload again",
+        );
+      }
       throw error;
     }
     await store.appendEvent({
