@@ -302,6 +302,16 @@ export function artifactRoutes(deps: ApiDeps): Router {
           "the hub's disk is full: the artifact could not be stored (nothing of it was kept); free space on the hub, then upload again",
         );
       }
+      // The client went away before the last byte (a CI job cancelled, a link cut), or the upload
+      // was refused while it arrived (its token revoked): nothing was kept, and no answer can reach
+      // it. Passed on, its ECONNRESET was logged as an ERROR through the database-outage line
+      // ("request failed … aborted"), which also hid a real outage's first line that minute.
+      // (The connection is what tells: a store failure mid-upload ends the request's reading too.)
+      if (req.socket.destroyed && !req.complete) {
+        deps.log.info("artifact upload closed before its end; nothing was kept", { error: String(error) });
+        res.destroy();
+        return;
+      }
       throw error;
     }
     await store.appendEvent({
