@@ -58,6 +58,12 @@ for (const subject of subjects) {
       expect(await store.deleteUnusedArtifacts(4000)).toEqual([sha(unnamed)]);
       expect(await store.getArtifactInfo(sha(unnamed))).toBeUndefined();
       expect(await store.readArtifact(sha(unnamed))).toBeUndefined();
+      if (opened.admin) {
+        // Its chunks went with it: none is left without its artifact.
+        const [row] = await opened.admin`SELECT count(*)::int AS n FROM artifact_chunks c
+          WHERE NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.upload_id = c.upload_id)`;
+        expect(row?.n).toBe(0);
+      }
       for (const kept of [named, recent, again]) {
         const parts: Buffer[] = [];
         for await (const part of (await store.readArtifact(sha(kept))) ?? []) parts.push(part);
