@@ -166,9 +166,12 @@ function rangeOf(req: Request, artifact: StoredArtifactInfo, etag: string, modif
   const ifRange = req.headers["if-range"];
   if (ifRange !== undefined && ifRange !== etag && ifRange !== modified) return "all" as const;
   const ranges = req.range(artifact.size, { combine: true });
-  // -2: malformed, ignored like a server without Range support; -1: unsatisfiable.
+  // -2: malformed, ignored like a server without Range support; -1: unsatisfiable. Several ranges
+  // (no multipart answers here) or a unit other than bytes are ignored too, as RFC 9110 allows:
+  // refused, a satisfiable request was told "range not satisfiable".
   if (ranges === -2 || ranges === undefined) return "all" as const;
-  if (ranges === -1 || ranges.type !== "bytes" || ranges.length !== 1) return undefined;
+  if (ranges === -1) return undefined;
+  if (ranges.type !== "bytes" || ranges.length !== 1) return "all" as const;
   const [only] = ranges;
   return only ? { start: only.start, end: only.end + 1 } : undefined;
 }
