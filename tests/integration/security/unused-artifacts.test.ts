@@ -121,18 +121,22 @@ describe("unused artifacts: the SQLite hub's files", () => {
     // A killed hub's half-written upload, and a file whose row was never written.
     await writeFile(join(artifacts, ".upload-123-456-0.5"), "half");
     await writeFile(join(artifacts, "a".repeat(64)), "no row");
+    // A file a release names, its row missing (a hub.db restored from an older backup): kept.
+    const named = Buffer.from("named, row lost ".repeat(100));
+    await writeFile(join(artifacts, sha(named)), named);
+    await store.insertRelease(hubRelease("r-lost-row", named));
     // Not the hub's: a file of another name, and a link out of the directory.
     await writeFile(join(artifacts, "NOTES"), "mine");
     const outside = join(dir, "outside.txt");
     await writeFile(outside, "outside");
     await symlink(outside, join(artifacts, ".upload-link"));
-    for (const name of [".upload-123-456-0.5", "a".repeat(64), "NOTES"])
+    for (const name of [".upload-123-456-0.5", "a".repeat(64), "NOTES", sha(named)])
       await utimes(join(artifacts, name), old, old);
     // An upload under way (written just now) is left to finish.
     await writeFile(join(artifacts, ".upload-999-1-0.1"), "arriving");
     expect(await store.deleteUnusedArtifacts(Date.now() - 86_400_000)).toEqual([sha(gone)]);
     expect((await readdir(artifacts)).sort()).toEqual(
-      [".upload-999-1-0.1", ".upload-link", "NOTES", sha(kept)].sort(),
+      [".upload-999-1-0.1", ".upload-link", "NOTES", sha(kept), sha(named)].sort(),
     );
     expect(existsSync(outside)).toBe(true);
   });
