@@ -166,9 +166,12 @@ function rangeOf(req: Request, artifact: StoredArtifactInfo, etag: string, modif
   const ifRange = req.headers["if-range"];
   if (ifRange !== undefined && ifRange !== etag && ifRange !== modified) return "all" as const;
   const ranges = req.range(artifact.size, { combine: true });
-  // -2: malformed, ignored like a server without Range support; -1: unsatisfiable.
+  // -2: malformed, ignored like a server without Range support; -1: unsatisfiable. Several ranges
+  // (no multipart answers here) or a unit other than bytes are ignored too, as RFC 9110 allows:
+  // refused, a satisfiable request was told "range not satisfiable".
   if (ranges === -2 || ranges === undefined) return "all" as const;
-  if (ranges === -1 || ranges.type !== "bytes" || ranges.length !== 1) return undefined;
+  if (ranges === -1) return undefined;
+  if (ranges.type !== "bytes" || ranges.length !== 1) return "all" as const;
   const [only] = ranges;
   return only ? { start: only.start, end: only.end + 1 } : undefined;
 }
@@ -221,6 +224,12 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
       range: range === "all" ? "all" : `${range.start}-${range.end - 1}`,
     });
   }
+}
+
+/** A write the store refused for want of room: the file system's (ENOSPC, EDQUOT) or PostgreSQL's (53100). */
+function isStorageFull(error: unknown): boolean {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "53100";
 }
 
 /**
@@ -288,6 +297,24 @@ export function artifactRoutes(deps: ApiDeps): Router {
         throw new HubRequestError(400, "body: the artifact is empty (0 bytes); upload the release archive");
       if (error instanceof ArtifactHashMismatch)
         throw new HubRequestError(400, `header.x-sha256: upload hashes to ${error.actual}, not ${expected}`);
+      if (isStorageFull(error)) {
+        // The hub's operator must act, and CI is told why: it got "500 internal error".
+        deps.log.error("an artifact upload found no room: the hub's disk is full", { error: String(error) });
+        throw new HubRequestError(
+          507,
+          "the hub's disk is full: the artifact could not be stored (nothing of it was kept); free space on the hub, then upload again",
+        );
+      }
+      // The client went away before the last byte (a CI job cancelled, a link cut), or the upload
+      // was refused while it arrived (its token revoked): nothing was kept, and no answer can reach
+      // it. Passed on, its ECONNRESET was logged as an ERROR through the database-outage line
+      // ("request failed … aborted"), which also hid a real outage's first line that minute.
+      // (The connection is what tells: a store failure mid-upload ends the request's reading too.)
+      if (req.socket.destroyed && !req.complete) {
+        deps.log.info("artifact upload closed before its end; nothing was kept", { error: String(error) });
+        res.destroy();
+        return;
+      }
       throw error;
     }
     await store.appendEvent({

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, link, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 import { readableByOthersNote } from "../../shared/file-permissions.js";
@@ -35,15 +36,49 @@ export async function loadSecret(options: SecretOptions): Promise<Buffer> {
   }
   const file = join(options.dataDir, "secret");
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  try {
-    // 'wx' so two processes starting at once cannot overwrite each other's secret.
-    await writeFile(file, randomBytes(48).toString("base64"), { mode: 0o600, flag: "wx" });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  await placeSecret(file, "if-absent");
+  let text = (await readFile(file, "utf8")).trim();
+  if (text === "") {
+    // Left empty by an older hub whose first start was cut short (created, not yet written or
+    // synced when the power went): every start then failed "must hold at least 32 bytes, found 0".
+    // No token can have been signed with it, so a new one takes its place.
+    await placeSecret(file, "replace");
+    text = (await readFile(file, "utf8")).trim();
+    options.warn?.(`${file} was empty (a first start cut short?): a new secret was generated in its place`);
   }
-  const secret = checked(Buffer.from((await readFile(file, "utf8")).trim(), "utf8"), { file, key: "" });
+  const secret = checked(Buffer.from(text, "utf8"), { file, key: "" });
   await warnIfShared(file, options.warn, "--data-dir");
   return secret;
+}
+
+/**
+ * A new secret at `file`, whole and synced before it appears: written in place, a process reading it
+ * meanwhile (a `token create` beside a first `serve`) found it empty, and so did every start after
+ * a crash between its creation and its write. `if-absent`: one that exists is kept (two processes
+ * starting at once agree on the first).
+ */
+async function placeSecret(file: string, how: "if-absent" | "replace"): Promise<void> {
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const handle = await open(temp, "wx", 0o600);
+  try {
+    await handle.writeFile(randomBytes(48).toString("base64"));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    if (how === "replace") await rename(temp, file);
+    else
+      await link(temp, file).catch(async (error: NodeJS.ErrnoException) => {
+        // A file system without hard links: an exclusive copy, created only when absent all the same.
+        if (error.code !== "EPERM" && error.code !== "ENOTSUP" && error.code !== "EOPNOTSUPP") throw error;
+        await copyFile(temp, file, constants.COPYFILE_EXCL);
+      });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    await rm(temp, { force: true });
+  }
 }
 
 /** `named`: where the file came from (hub.toml's key, or the data dir), said after the note. */

@@ -270,18 +270,20 @@ class PostgresCore {
 
   async deleteUnusedArtifacts(before: number): Promise<string[]> {
     this.guard.outside("deleteUnusedArtifacts");
-    return withTxRetry(() =>
+    const gone: Row[] = await withTxRetry(() =>
       beginTx(this.sql, async (t) => {
         // A release being inserted is waited for (and then seen), and none is inserted until this
         // ends: the check and the delete see the same releases.
         await t`LOCK TABLE releases IN SHARE MODE`;
-        const gone: Row[] = await t`DELETE FROM artifacts a WHERE a.created < ${before}
+        return t`DELETE FROM artifacts a WHERE a.created < ${before}
           AND NOT EXISTS (SELECT 1 FROM releases r WHERE r.source->>'sha256' = a.sha256)
           RETURNING sha256, upload_id`;
-        for (const a of gone) await t`DELETE FROM artifact_chunks WHERE upload_id = ${str(a.upload_id)}`;
-        return gone.map((a) => str(a.sha256));
       }),
     );
+    // The chunks after the lock is gone (a big artifact is thousands of rows, and publishing
+    // waits for the lock); a hub that stops before this leaves them to sweepAbandonedUploads.
+    for (const a of gone) await this.dropUpload(str(a.upload_id));
+    return gone.map((a) => str(a.sha256));
   }
 
   private async dropUpload(uploadId: string): Promise<void> {

@@ -438,10 +438,17 @@ class SqliteCore {
     } catch {
       return; // no upload yet
     }
+    // A file a release names stays even without its row (a hub.db restored from an older backup
+    // than artifacts/): put back, the row makes it served again.
     const known = new Set(
-      (this.sync.statement("SELECT sha256 FROM artifacts").all() as { sha256: string }[]).map(
-        (a) => a.sha256,
-      ),
+      (
+        this.sync
+          .statement(
+            `SELECT sha256 FROM artifacts UNION SELECT json_extract(source, '$.sha256') FROM releases
+              WHERE json_extract(source, '$.sha256') IS NOT NULL`,
+          )
+          .all() as { sha256: string }[]
+      ).map((a) => a.sha256),
     );
     for (const name of names) {
       if (!name.startsWith(".upload-") && !(ARTIFACT_NAME.test(name) && !known.has(name))) continue;

@@ -3,6 +3,8 @@
  * - A HEAD opened the artifact's file and never read or closed it: each kept a descriptor for as
  *   long as the hub ran (SQLite mode), and any token that may read the artifact (an agent it was
  *   sent to, a CI or operator token) could loop HEADs until the hub could open no socket or file.
+ * - Several ranges, or a unit other than bytes, were answered 416 "range not satisfiable": RFC
+ *   9110 lets a server ignore them and answer whole, which agents and curl take.
  * - Each download printed "MaxListenersExceededWarning: Possible EventEmitter memory leak detected"
  *   to the hub's stderr: the hub's bounds on a transfer each listen for its close, and pipeline
  *   adds its own. A fleet downloading a release wrote one per agent, of a leak that is not there.
@@ -71,4 +73,16 @@ it("downloads (whole, ranged, resumed) warn of no listener leak", async () => {
   // process warnings are emitted on the next tick.
   await new Promise((r) => setTimeout(r, 50));
   expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+});
+
+it("several ranges, or a unit other than bytes, are answered whole, not 'range not satisfiable'", async () => {
+  for (const range of ["bytes=0-9,20-29", "bytes=0-0,-1", "items=0-1"]) {
+    const res = await download({ range });
+    expect(res.status, range).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer()).equals(data), range).toBe(true);
+  }
+  // One range past the end is still refused.
+  const past = await download({ range: `bytes=${data.length + 10}-` });
+  expect(past.status).toBe(416);
+  await past.arrayBuffer();
 });

@@ -58,6 +58,12 @@ for (const subject of subjects) {
       expect(await store.deleteUnusedArtifacts(4000)).toEqual([sha(unnamed)]);
       expect(await store.getArtifactInfo(sha(unnamed))).toBeUndefined();
       expect(await store.readArtifact(sha(unnamed))).toBeUndefined();
+      if (opened.admin) {
+        // Its chunks went with it: none is left without its artifact.
+        const [row] = await opened.admin`SELECT count(*)::int AS n FROM artifact_chunks c
+          WHERE NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.upload_id = c.upload_id)`;
+        expect(row?.n).toBe(0);
+      }
       for (const kept of [named, recent, again]) {
         const parts: Buffer[] = [];
         for await (const part of (await store.readArtifact(sha(kept))) ?? []) parts.push(part);
@@ -115,18 +121,22 @@ describe("unused artifacts: the SQLite hub's files", () => {
     // A killed hub's half-written upload, and a file whose row was never written.
     await writeFile(join(artifacts, ".upload-123-456-0.5"), "half");
     await writeFile(join(artifacts, "a".repeat(64)), "no row");
+    // A file a release names, its row missing (a hub.db restored from an older backup): kept.
+    const named = Buffer.from("named, row lost ".repeat(100));
+    await writeFile(join(artifacts, sha(named)), named);
+    await store.insertRelease(hubRelease("r-lost-row", named));
     // Not the hub's: a file of another name, and a link out of the directory.
     await writeFile(join(artifacts, "NOTES"), "mine");
     const outside = join(dir, "outside.txt");
     await writeFile(outside, "outside");
     await symlink(outside, join(artifacts, ".upload-link"));
-    for (const name of [".upload-123-456-0.5", "a".repeat(64), "NOTES"])
+    for (const name of [".upload-123-456-0.5", "a".repeat(64), "NOTES", sha(named)])
       await utimes(join(artifacts, name), old, old);
     // An upload under way (written just now) is left to finish.
     await writeFile(join(artifacts, ".upload-999-1-0.1"), "arriving");
     expect(await store.deleteUnusedArtifacts(Date.now() - 86_400_000)).toEqual([sha(gone)]);
     expect((await readdir(artifacts)).sort()).toEqual(
-      [".upload-999-1-0.1", ".upload-link", "NOTES", sha(kept)].sort(),
+      [".upload-999-1-0.1", ".upload-link", "NOTES", sha(kept), sha(named)].sort(),
     );
     expect(existsSync(outside)).toBe(true);
   });
