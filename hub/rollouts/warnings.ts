@@ -112,14 +112,51 @@ export function emptyWaveWarnings(
 ): string[] {
   const held = new Set(placed.values());
   if (held.size === 0) return [];
+  // The waves after one that took every agent are said by `everyAgentEarlyWarnings`.
+  const full = firstWaveTakingAll(spec, placed);
   return spec.waves.slice(0, -1).flatMap((wave, i) => {
-    if (held.has(i)) return [];
+    if (held.has(i) || (full !== undefined && i > full)) return [];
     const next = spec.waves[i + 1]?.name ?? "";
     const passed = spec.autoAdvance ? "auto-advance passes it at once" : "advancing passes it";
     return [
       `body.waves[${i}] (${wave.name}) holds no agent now: nothing is tested in it, and ${passed}, sending the release to wave ${i + 2} (${next}) untested`,
     ];
   });
+}
+
+/** The first wave before the last by which every agent the waves hold is in (undefined if none). */
+function firstWaveTakingAll(
+  spec: RolloutSpec,
+  placed: ReadonlyMap<string, number | undefined>,
+): number | undefined {
+  const waves = [...placed.values()].filter((w): w is number => w !== undefined);
+  if (waves.length < 2) return undefined;
+  const last = Math.max(...waves);
+  return last < spec.waves.length - 1 ? last : undefined;
+}
+
+/**
+ * A wave before the last that already takes every agent: the waves after it hold none. A canary
+ * of named hosts or labels that covers the whole fleet sends the release to every agent at once,
+ * with nothing tested first; percent waves on a fleet smaller than their count leave the last
+ * empty (one agent each from the first). Neither was said: the operator counted on stages that
+ * would not happen.
+ */
+export function everyAgentEarlyWarnings(
+  spec: RolloutSpec,
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const full = firstWaveTakingAll(spec, placed);
+  if (full === undefined) return [];
+  const held = [...placed.values()].filter((w) => w !== undefined).length;
+  const later = spec.waves.slice(full + 1).map((w) => w.name);
+  const none = `${later.join(", ")} ${later.length === 1 ? "holds" : "hold"} none`;
+  const name = spec.waves[full]?.name ?? "";
+  return [
+    full === 0
+      ? `body.waves[0] (${name}) takes every one of the rollout's ${held} agent(s) now: ${none}, so the release reaches every agent in the first wave, with nothing tested before`
+      : `body.waves[${full}] (${name}) and the waves before it take every one of the rollout's ${held} agent(s) now: ${none} (fewer agents than waves: one each from the first); an agent that registers meanwhile joins them`,
+  ];
 }
 
 /**
@@ -232,6 +269,7 @@ export function rolloutWarnings(
   return [
     ...namedAgentWarnings(spec, release.app, agents),
     ...emptyWaveWarnings(spec, placed),
+    ...everyAgentEarlyWarnings(spec, placed),
     ...offlineWaveWarnings(spec, agents, placed),
     ...unplacedWarnings(spec, placed),
     ...downgradeWarnings(release, agents, placed),

@@ -112,6 +112,23 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
     expect(preview.stdout).toMatch(/^\(in no wave\) +1 +web-02$/m);
   });
 
+  it("a wave before the last that takes every agent is named: the later waves hold none", async () => {
+    const warnings = (r: { stderr: string }) => r.stderr.split("\n").filter((l) => l.startsWith("warning:"));
+    // A canary naming every host of the app: the whole fleet at once, nothing tested first.
+    const all = ["rollout", "create", "--release", release, "--wave", "canary=agents:web-01,web-02"];
+    const whole = await cli(...all, "--wave", "rest=100", "--preview");
+    expect(warnings(whole)).toEqual([
+      `warning: --wave "canary=agents:web-01,web-02" takes every one of the rollout's 2 agent(s) now: rest holds none, so the release reaches every agent in the first wave, with nothing tested before`,
+    ]);
+    // Three percent waves on two agents: one each from the first, the last empty.
+    const percents = ["rollout", "create", "--release", release, "--wave", "canary=10", "--wave", "half=50"];
+    const tiny = await cli(...percents, "--wave", "all=100", "--preview");
+    expect(tiny.stdout).toMatch(/^all +0 +\(no agent\)$/m);
+    expect(warnings(tiny)).toEqual([
+      `warning: --wave "half=50" and the waves before it take every one of the rollout's 2 agent(s) now: all holds none (fewer agents than waves: one each from the first); an agent that registers meanwhile joins them`,
+    ]);
+  });
+
   it("a wave whose every agent is offline is named, with its hosts", async () => {
     const away = await TestAgent.connect(t.hub.url, await t.agentToken("web-03"));
     away.hello("web-03");
