@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import { Router } from "express";
 import * as z from "zod";
 import { NoFields, PublishRelease } from "../../shared/api/bodies.js";
@@ -6,8 +7,10 @@ import { BadInputError, formatIssue } from "../../shared/errors.js";
 import { HUB_MANIFEST_LIMITS } from "../../shared/manifest/limits.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { compareVersions } from "../../shared/versions.js";
+import { agoText } from "../ago-text.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
+import type { StoreOps } from "../store/async-store.js";
 import type { ReleaseCursor, ReleaseRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { manifestNotText } from "./manifest-text.js";
@@ -106,14 +109,42 @@ function checkManifest(body: PublishRelease): void {
  * under a version agents and conditions treat as the same (409, as npm or hawkBit refuse a
  * version that exists).
  */
-function refuseSameVersion(body: PublishRelease, versions: readonly string[]): void {
+/** As the store keeps it (JSON): a key holding undefined is no key. */
+const asStored = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+
+async function refuseSameVersion(
+  store: Pick<StoreOps, "findRelease">,
+  body: PublishRelease,
+  versions: readonly string[],
+  now: number,
+): Promise<void> {
   const same = versions.find((v) => compareVersions(v, body.version) === 0);
   if (same === undefined) return;
+  const existing = await store.findRelease(body.app, same);
+  // Which release holds the version, and whether this one differs: a CI job retried after its
+  // answer was lost (the same release, published already) reads apart from another build
+  // published under a version that exists.
+  const differs =
+    existing === undefined
+      ? []
+      : [
+          ...(existing.manifest === body.manifest ? [] : ["manifest"]),
+          ...(isDeepStrictEqual(asStored(existing.source), asStored(body.source)) ? [] : ["source"]),
+          ...(existing.signature === (body.signature ?? null) ? [] : ["signature"]),
+        ];
+  const what =
+    differs.length === 0
+      ? "the same manifest, source and signature: this release is published already"
+      : `its ${differs.join(", ")} differ${differs.length === 1 ? "s" : ""} from this one`;
+  const by =
+    existing === undefined
+      ? ""
+      : ` (release ${existing.id}, published ${agoText(now - existing.created)} ago by ${existing.createdBy}; ${what})`;
   throw new HubRequestError(
     409,
     same === body.version
-      ? `release ${body.app} ${body.version} exists; versions are immutable`
-      : `release ${body.app} ${same} exists and ${body.version} is the same version; versions are immutable`,
+      ? `release ${body.app} ${body.version} exists${by}; versions are immutable`
+      : `release ${body.app} ${same} exists${by} and ${body.version} is the same version; versions are immutable`,
   );
 }
 
@@ -144,7 +175,7 @@ export function releaseRoutes(deps: ApiDeps): Router {
       await store.tx(async (t) => {
         // The check and the insert as one step against a concurrent publish of another spelling.
         await t.lockAppReleases(body.app);
-        refuseSameVersion(body, await t.releaseVersions(body.app));
+        await refuseSameVersion(t, body, await t.releaseVersions(body.app), deps.now());
         await t.insertRelease(release);
         await t.appendEvent({
           at: release.created,
@@ -157,7 +188,8 @@ export function releaseRoutes(deps: ApiDeps): Router {
     } catch (error) {
       // Two publishes of one version at once (a retried CI job, two hubs on one database): the
       // later INSERT meets UNIQUE (app, version). The same 409 as when they come one after another.
-      if (!(error instanceof HubRequestError)) refuseSameVersion(body, await store.releaseVersions(body.app));
+      if (!(error instanceof HubRequestError))
+        await refuseSameVersion(store, body, await store.releaseVersions(body.app), deps.now());
       throw error;
     }
     res.status(201).json(releaseForPeople(release));

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { RolloutSpec } from "../../shared/api/bodies.js";
+import { agoText } from "../ago-text.js";
 import { HubRequestError } from "../errors.js";
 import { ActiveRolloutConflict, type StoreOps } from "../store/async-store.js";
 import type {
@@ -1081,16 +1082,7 @@ async function stateChange(t: StoreOps, rollout: RolloutRecord, now: number): Pr
     (e) => STATE_CHANGES[e.kind] !== undefined,
   );
   if (change === undefined) return undefined;
-  const seconds = Math.max(0, Math.round((now - change.at) / 1000));
-  const ago =
-    seconds < 120
-      ? `${seconds} s`
-      : seconds < 7200
-        ? `${Math.floor(seconds / 60)} min`
-        : seconds < 172_800
-          ? `${Math.floor(seconds / 3600)} h`
-          : `${Math.floor(seconds / 86_400)} d`;
-  return `${STATE_CHANGES[change.kind]} ${ago} ago by ${change.actor}`;
+  return `${STATE_CHANGES[change.kind]} ${agoText(now - change.at)} ago by ${change.actor}`;
 }
 
 /** The agents a rollback did not send back, whatever the reason (its audit event names them all). */

@@ -36,6 +36,24 @@ describe("POST /releases", () => {
       expect({ alias, status: res.status }).toEqual({ alias, status: 409 });
       expect(res.body.error).toMatch(/2\.0\.0 (exists|is the same version)/);
     }
+    // Which release holds the version, and whether this one is it (a retried CI job) or another build.
+    const first = (
+      await t.api<{ releases: { id: string }[] }>("GET", "/api/v1/releases?app=aliases", { token: t.ci })
+    ).body.releases[0]?.id;
+    const again = await publish("aliases", "2.0.0");
+    expect(again.body.error).toMatch(
+      new RegExp(
+        `^release aliases 2\\.0\\.0 exists \\(release ${first}, published \\d+ s ago by ci \\([^)]+\\); the same manifest, source and signature: this release is published already\\); versions are immutable$`,
+      ),
+    );
+    const other = await publish("aliases", "2.0.0", { source: { type: "git", commit: "f".repeat(40) } });
+    expect(other.status).toBe(409);
+    expect(other.body.error).toContain(`(release ${first}, published `);
+    expect(other.body.error).toMatch(/; its source differs from this one\); versions are immutable$/);
+    const alias = await publish("aliases", "v2.0.0", { manifest: 'version: "v2.0.0"\n' });
+    expect(alias.body.error).toMatch(
+      /^release aliases 2\.0\.0 exists \(release .*; its manifest differs from this one\) and v2\.0\.0 is the same version; versions are immutable$/,
+    );
     // A different version, and the same version of another app, are still welcome.
     expect((await publish("aliases", "2.0.1")).status).toBe(201);
     expect((await publish("other-app", "v2.0.0")).status).toBe(201);
