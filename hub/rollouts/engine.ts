@@ -160,7 +160,13 @@ export class RolloutEngine {
 
   async requireRelease(id: string, t: StoreOps = this.store): Promise<ReleaseRecord> {
     const release = await t.getRelease(id);
-    if (!release) throw new HubRequestError(404, `release ${id} not found`);
+    // Named as the field it came in (`rollout create --release` says it as its flag): "release x not
+    // found" alone, a 404 on POST /rollouts, read as if the route were missing.
+    if (!release)
+      throw new HubRequestError(
+        404,
+        `body.release: no release ${JSON.stringify(id)} on this hub (GET /api/v1/releases lists them, as the dashboard's Releases page does)`,
+      );
     return release;
   }
 

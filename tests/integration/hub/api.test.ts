@@ -283,6 +283,11 @@ describe("hub HTTP API", () => {
       body: { release: "nope", waves: [{ name: "all", percent: 100 }] },
     });
     expect(missing.status).toBe(404);
+    // Named as the field it came in, not read as a missing route.
+    expect(missing.body).toEqual({
+      error:
+        'body.release: no release "nope" on this hub (GET /api/v1/releases lists them, as the dashboard\'s Releases page does)',
+    });
     expect((await t.api("GET", "/api/v1/rollouts/nope", { token: t.operator })).status).toBe(404);
     // Pause and resume take no fields: one that names any is refused, not silently ignored.
     for (const action of ["pause", "resume"]) {

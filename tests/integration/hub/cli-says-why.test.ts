@@ -59,6 +59,14 @@ describe("ship-hub says why it did not do what was asked", () => {
     expect(create.stderr).toContain(`rollout ${id} of web is running`);
   });
 
+  it("a --release the hub does not have is named as the flag, not 'release nope not found'", async () => {
+    const created = await cli("rollout", "create", "--release", "nope", "--wave", "all=100");
+    expect(created).toMatchObject({
+      code: 2,
+      stderr: `ship-hub: hub answered 404: --release nope: no release "nope" on this hub (GET /api/v1/releases lists them, as the dashboard's Releases page does)\n`,
+    });
+  });
+
   it("a rollout id shorter than 4 characters is not found, saying a prefix needs 4", async () => {
     const show = await cli("rollout", "show", "abc");
     expect(show.code).toBe(2);
