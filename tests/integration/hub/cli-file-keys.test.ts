@@ -26,6 +26,20 @@ afterEach(async () => {
 const before = ["a-dir", "a-file", "empty", "hub.toml", "short"];
 const hub = (args: string[]) => runHubCli(dir, args);
 
+/** `serve` and `token create` with ./hub.toml: exit 2, one line matching `message`, nothing created. */
+async function serveAndTokenRefuse(message: RegExp): Promise<void> {
+  for (const args of [
+    ["serve", "--port", "0"],
+    ["token", "create", "--role", "ci"],
+  ]) {
+    const { code, stderr } = await hub([...args, "--config", "hub.toml"]);
+    expect(code, stderr).toBe(2);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr.trim()).toMatch(message);
+  }
+  expect((await readdir(dir)).sort()).toEqual(before);
+}
+
 describe("ship-hub: hub.toml jwt_secret_file that cannot be used", () => {
   it.each([
     [
@@ -39,16 +53,7 @@ describe("ship-hub: hub.toml jwt_secret_file that cannot be used", () => {
     "%s: serve and token create exit 2 naming the key and the file; no data dir is created",
     async (file, message) => {
       await writeFile(join(dir, "hub.toml"), `data_dir = "data"\njwt_secret_file = "${file}"\n`);
-      for (const args of [
-        ["serve", "--port", "0"],
-        ["token", "create", "--role", "ci"],
-      ]) {
-        const { code, stderr } = await hub([...args, "--config", "hub.toml"]);
-        expect(code, stderr).toBe(2);
-        expect(stderr.trim().split("\n")).toHaveLength(1);
-        expect(stderr.trim()).toMatch(message);
-      }
-      expect((await readdir(dir)).sort()).toEqual(before);
+      await serveAndTokenRefuse(message);
     },
   );
 });
@@ -210,16 +215,7 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
       // Read as UTF-8 whatever it held, the Latin-1 `é` became U+FFFD: the hub made and served a
       // second, empty data directory named `data-�`.
       await writeFile(join(dir, "hub.toml"), bytes, { mode: 0o600 });
-      for (const args of [
-        ["serve", "--port", "0"],
-        ["token", "create", "--role", "ci"],
-      ]) {
-        const { code, stderr } = await hub([...args, "--config", "hub.toml"]);
-        expect(code, stderr).toBe(2);
-        expect(stderr.trim().split("\n")).toHaveLength(1);
-        expect(stderr.trim()).toMatch(message);
-      }
-      expect((await readdir(dir)).sort()).toEqual(before);
+      await serveAndTokenRefuse(message);
     },
   );
 });

@@ -14,6 +14,26 @@ describe("ship-hub says why it did not do what was asked", () => {
   let release: string;
   /** The rollout the second case creates; h1 holds it, with no earlier release the hub knows. */
   let running = "";
+  /** An aborted rollout of `releaseId` made at `at`, put in the store as an older hub left it. */
+  const insertOld = (prefix: string, releaseId: string, at: number) =>
+    t.hub.store.insertRollout({
+      id: `${prefix}-0000-4000-8000-000000000000`,
+      releaseId,
+      spec: {
+        release: releaseId,
+        waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 0 }],
+        failureThreshold: { count: 1 },
+        autoAdvance: false,
+        autoRollback: false,
+      },
+      state: "aborted",
+      currentWave: 0,
+      waveStartedAt: at,
+      reason: "old",
+      failureAllowance: 0,
+      created: at,
+      updated: at,
+    });
   const cli = (...args: string[]) =>
     runHubCli(process.cwd(), args, { SHIP_HUB_URL: t.hub.url, SHIP_HUB_TOKEN: t.operator });
 
@@ -76,24 +96,7 @@ describe("ship-hub says why it did not do what was asked", () => {
   it("rollout list says when older rollouts were left out, and --limit lists more", async () => {
     const now = Date.now();
     for (let i = 0; i < 101; i++)
-      await t.hub.store.insertRollout({
-        id: `0000${String(i).padStart(4, "0")}-0000-4000-8000-000000000000`,
-        releaseId: release,
-        spec: {
-          release,
-          waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 0 }],
-          failureThreshold: { count: 1 },
-          autoAdvance: false,
-          autoRollback: false,
-        },
-        state: "aborted",
-        currentWave: 0,
-        waveStartedAt: now - 10_000 + i,
-        reason: "old",
-        failureAllowance: 0,
-        created: now - 10_000 + i,
-        updated: now - 10_000 + i,
-      });
+      await insertOld(`0000${String(i).padStart(4, "0")}`, release, now - 10_000 + i);
     const cut = await cli("rollout", "list");
     expect(cut.code).toBe(0);
     expect(cut.stderr).toContain("only the newest 100 rollout(s) are listed; older ones exist");
@@ -119,24 +122,7 @@ describe("ship-hub says why it did not do what was asked", () => {
     const now = Date.now();
     // Older than every rollout of web: cut off by the limit when filtered after it.
     for (let i = 0; i < 3; i++)
-      await t.hub.store.insertRollout({
-        id: `aaaa${String(i).padStart(4, "0")}-0000-4000-8000-000000000000`,
-        releaseId: api.body.id,
-        spec: {
-          release: api.body.id,
-          waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 0 }],
-          failureThreshold: { count: 1 },
-          autoAdvance: false,
-          autoRollback: false,
-        },
-        state: "aborted",
-        currentWave: 0,
-        waveStartedAt: now - 20_000 + i,
-        reason: "old",
-        failureAllowance: 0,
-        created: now - 20_000 + i,
-        updated: now - 20_000 + i,
-      });
+      await insertOld(`aaaa${String(i).padStart(4, "0")}`, api.body.id, now - 20_000 + i);
     const apps = (stdout: string) => [
       ...new Set(
         stdout

@@ -12,6 +12,39 @@ const session = hubPerTest();
 
 const connect = (t: TestHub, id: string) => session.connect(t, id);
 
+type WaitView = {
+  state: string;
+  currentWave: number;
+  waveStartedAt: string;
+  autoAdvanceAt?: string;
+  counts: Record<string, number>;
+};
+
+/** An auto-advancing rollout whose canary (c1) waits `waitMinutes` and has succeeded; m1 is the rest. */
+async function succeededCanary(t: TestHub, waitMinutes: number) {
+  const release = await publishRelease(t, "2.0.0");
+  const c1 = await connect(t, "c1");
+  const m1 = await connect(t, "m1");
+  const id = (
+    await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release,
+        waves: [
+          { name: "canary", agents: ["c1"], waitMinutes },
+          { name: "rest", percent: 100 },
+        ],
+        autoAdvance: true,
+      },
+    })
+  ).body.id;
+  sendReport(c1, await c1.next(isType("deploy")), "succeeded");
+  const view = async () =>
+    (await t.api<WaitView>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+  await expect.poll(async () => (await view()).counts.succeeded).toBe(1);
+  return { id, m1, view };
+}
+
 describe("a wave that finished below its minSuccessRate", () => {
   it("says why the rollout waits, once; advancing clears it", async () => {
     const t = await session.start();
@@ -63,31 +96,7 @@ describe("an auto-advancing wave that waits its waitMinutes", () => {
   it("says when it advances by itself (not while paused, not on the last wave)", async () => {
     requireHubBin();
     const t = await session.start();
-    const release = await publishRelease(t, "2.0.0");
-    const c1 = await connect(t, "c1");
-    await connect(t, "m1");
-    const id = (
-      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
-        token: t.operator,
-        body: {
-          release,
-          waves: [
-            { name: "canary", agents: ["c1"], waitMinutes: 30 },
-            { name: "rest", percent: 100 },
-          ],
-          autoAdvance: true,
-        },
-      })
-    ).body.id;
-    sendReport(c1, await c1.next(isType("deploy")), "succeeded");
-    type View = {
-      state: string;
-      waveStartedAt: string;
-      autoAdvanceAt?: string;
-      counts: Record<string, number>;
-    };
-    const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
-    await expect.poll(async () => (await view()).counts.succeeded).toBe(1);
+    const { id, view } = await succeededCanary(t, 30);
     // Finished and all succeeded, yet still on the canary: it said nothing of the 30 minutes left.
     const at = new Date(Date.parse((await view()).waveStartedAt) + 30 * 60_000).toISOString();
     expect((await view()).autoAdvanceAt).toBe(at);
@@ -110,31 +119,7 @@ describe("an auto-advancing wave paused during its wait", () => {
       skew += n * 60_000;
     };
     const t = await session.start({ now: () => Date.now() + skew });
-    const release = await publishRelease(t, "2.0.0");
-    const c1 = await connect(t, "c1");
-    const m1 = await connect(t, "m1");
-    const id = (
-      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
-        token: t.operator,
-        body: {
-          release,
-          waves: [
-            { name: "canary", agents: ["c1"], waitMinutes: 10 },
-            { name: "rest", percent: 100 },
-          ],
-          autoAdvance: true,
-        },
-      })
-    ).body.id;
-    sendReport(c1, await c1.next(isType("deploy")), "succeeded");
-    type View = {
-      currentWave: number;
-      waveStartedAt: string;
-      autoAdvanceAt?: string;
-      counts: Record<string, number>;
-    };
-    const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
-    await expect.poll(async () => (await view()).counts.succeeded).toBe(1);
+    const { id, m1, view } = await succeededCanary(t, 10);
     const started = Date.parse((await view()).waveStartedAt);
     // Two minutes into the soak the operator pauses to look into something, for twenty.
     minutes(2);
