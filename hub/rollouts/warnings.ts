@@ -7,6 +7,7 @@
  */
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { compareVersions } from "../../shared/versions.js";
+import { describeThreshold, thresholdCrossed } from "./accounting.js";
 import { brokenOnRelease } from "./found-installed.js";
 import { type Candidate, isEligible } from "./membership.js";
 
@@ -181,6 +182,42 @@ export function offlineWaveWarnings(
 }
 
 /**
+ * Offline agents enough to halt the rollout by themselves: each that stays away past the offline
+ * timeout once its wave started counts as failed, so with a failure threshold of 1 a single host
+ * down (or decommissioned and never forgotten) in the canary halts it, with nothing wrong in the
+ * release. Said for the first wave by which they would cross the threshold, unless every agent of
+ * that wave is offline (`offlineWaveWarnings` says that one).
+ */
+export function offlineThresholdWarnings(
+  spec: RolloutSpec,
+  agents: readonly VersionedCandidate[],
+  placed: ReadonlyMap<string, number | undefined>,
+): string[] {
+  const offline = new Set(agents.filter((a) => a.online === false).map((a) => a.id));
+  const members: string[] = [];
+  for (const [i, wave] of spec.waves.entries()) {
+    const own = [...placed].filter(([, w]) => w === i).map(([id]) => id);
+    members.push(...own);
+    const away = members.filter((id) => offline.has(id));
+    if (away.length === 0) continue;
+    const stats = {
+      members: members.length,
+      finished: 0,
+      succeeded: 0,
+      failed: away.length,
+      notApplicable: 0,
+    };
+    if (!thresholdCrossed(stats, spec.failureThreshold, 0)) continue;
+    if (own.length > 0 && own.every((id) => offline.has(id))) return [];
+    const shown = away.slice(0, 5).join(", ") + (away.length > 5 ? ", …" : "");
+    return [
+      `body.failureThreshold: ${away.length} of the ${members.length} agent(s) in the waves up to ${wave.name} are offline now (${shown}): if they stay away past the hub's offline timeout they count as failed, enough to halt the rollout (${describeThreshold(spec.failureThreshold)}) with nothing wrong in the release`,
+    ];
+  }
+  return [];
+}
+
+/**
  * Agents of the app (and selector) that no wave takes: the last wave stops short of 100 % (or the
  * label and agents waves leave them out). The rollout completes without them, and `--watch` exits
  * 0: they keep what they run, which the operator should decide knowingly.
@@ -271,6 +308,7 @@ export function rolloutWarnings(
     ...emptyWaveWarnings(spec, placed),
     ...everyAgentEarlyWarnings(spec, placed),
     ...offlineWaveWarnings(spec, agents, placed),
+    ...offlineThresholdWarnings(spec, agents, placed),
     ...unplacedWarnings(spec, placed),
     ...downgradeWarnings(release, agents, placed),
     ...brokenWarnings(release, agents, placed),
