@@ -460,6 +460,11 @@ export async function rolloutAction(
     process.stderr.write(
       `note: resumed with ${detail.progress.failed} failure(s) so far accepted: only failures from now on count toward the threshold\n`,
     );
+  // The wait goes on where the pause stopped it: said, so nobody expects the next wave at once.
+  if (action === "resume" && detail.autoAdvanceAt !== undefined)
+    process.stderr.write(
+      `note: wave ${detail.currentWave + 1} (${printable(detail.currentWaveName)}) advances by itself once finished, not before ${detail.autoAdvanceAt}: the time it stood paused does not count toward its waitMinutes\n`,
+    );
   // An abort calls nobody back: agents already sent the release finish (the dashboard's question
   // says the same), which an operator reading "aborted" would not guess.
   const inFlight = detail.progress["in-progress"];

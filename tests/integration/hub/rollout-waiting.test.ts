@@ -114,6 +114,7 @@ describe("an auto-advancing wave that waits its waitMinutes", () => {
 
 describe("an auto-advancing wave paused during its wait", () => {
   it("waits the rest of it after the resume: the time paused does not count", async () => {
+    requireHubBin();
     let skew = 0;
     const minutes = (n: number) => {
       skew += n * 60_000;
@@ -125,13 +126,26 @@ describe("an auto-advancing wave paused during its wait", () => {
     minutes(2);
     await t.api("POST", `/api/v1/rollouts/${id}/pause`, { token: t.operator, body: {} });
     minutes(20);
-    await t.api("POST", `/api/v1/rollouts/${id}/resume`, { token: t.operator, body: {} });
+    const resumed = await runHubCli(t.dir, [
+      "rollout",
+      "resume",
+      id,
+      "--hub",
+      t.hub.url,
+      "--token",
+      t.operator,
+    ]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(
+      /^note: wave 1 \(canary\) advances by itself once finished, not before \S+: the time it stood paused does not count toward its waitMinutes$/m,
+    );
     // It used to advance at once: its 10 minutes had passed, paused.
     await new Promise((r) => setTimeout(r, 500));
     expect((await view()).currentWave).toBe(0);
     expect(m1.received.filter((m) => m.type === "deploy")).toEqual([]);
     // Eight minutes of its wait are left, and the view says so (the wave's start stays the truth).
     const shown = await view();
+    expect(resumed.stderr).toContain(`not before ${shown.autoAdvanceAt}:`);
     expect(Date.parse(shown.waveStartedAt)).toBe(started);
     const waits = Date.parse(shown.autoAdvanceAt ?? "") - started;
     expect(waits).toBeGreaterThanOrEqual(30 * 60_000);
