@@ -1,5 +1,6 @@
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { parse, TomlError } from "smol-toml";
+import { readUpTo, TooLargeError } from "../../shared/bounded-read.js";
 import { configText } from "../../shared/config/load.js";
 import { BadInputError, type Issue } from "../../shared/errors.js";
 import { modeText, writableByOthersProblem } from "../../shared/file-permissions.js";
@@ -24,9 +25,11 @@ export async function loadHubConfig(file: string | undefined): Promise<HubConfig
   try {
     // Read as UTF-8 whatever it held, a Latin-1 `é` in `data_dir` made the hub a second, empty
     // data directory named with U+FFFD; a UTF-16 file said "illegal character in key".
-    data = parse(configText(await readFile(file), file));
+    // Bounded: `--config /dev/zero` (or a log file named by mistake) read until Node gave up.
+    data = parse(configText(await readUpTo(file, "a config file"), file));
   } catch (error) {
     if (error instanceof BadInputError) throw error;
+    if (error instanceof TooLargeError) throw BadInputError.single(file, "", error.message);
     if (error instanceof TomlError)
       throw new BadInputError([
         {
