@@ -224,7 +224,9 @@ describe("ship-hub: a hub.toml far larger than any config", () => {
   it("serve and token create exit 2 naming the file and the bound, having read no more than it", async () => {
     // Read whole, `--config /dev/zero` or a log file named by mistake ran until Node gave up.
     await writeFile(join(dir, "hub.toml"), `port = 0\n${"# padding\n".repeat(1_700_000)}`, { mode: 0o600 });
-    await serveAndTokenRefuse(/^ship-hub: hub\.toml is larger than 16 MiB \(16777216 bytes\), the most ship reads of a config file$/);
+    await serveAndTokenRefuse(
+      /^ship-hub: hub\.toml is larger than 16 MiB \(16777216 bytes\), the most ship reads of a config file$/,
+    );
   });
 });
 
