@@ -149,10 +149,14 @@ const DATABASE_GONE = new Set([
   "57P01",
   "57P02",
   "57P03",
+  // No connection slot left (max_connections taken): the database is there but will not have us.
+  "53300",
 ]);
 
 export function isDatabaseUnreachable(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
-  const code = (error as { code?: unknown }).code;
+  const { code, syscall } = error as { code?: unknown; syscall?: unknown };
+  // A unix socket's file is gone while its server is stopped.
+  if (code === "ENOENT") return syscall === "connect";
   return typeof code === "string" && (DATABASE_GONE.has(code) || code.startsWith("08"));
 }
