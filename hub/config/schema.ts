@@ -10,7 +10,10 @@ export const DATABASE_URL_SCHEME = "must be a postgres:// or postgresql:// URL";
  * (it may carry a password); undefined when it is usable.
  */
 export function databaseUrlProblem(url: string): string | undefined {
-  if (!/^postgres(ql)?:\/\/\S+$/.test(url)) return DATABASE_URL_SCHEME;
+  if (!/^postgres(ql)?:\/\/\S/.test(url)) return DATABASE_URL_SCHEME;
+  // A space in a password pasted as is: the scheme is right, so saying it was not is wrong.
+  if (/\s/.test(url))
+    return "is not a valid URL: it holds a space (or other white space); percent-encode it in the user name or password (%20)";
   if (!URL.canParse(url))
     return "is not a valid URL: check the host and port, and percent-encode @ : / # ? in the user name or password";
   const parsed = new URL(url);

@@ -69,6 +69,15 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
     });
   });
 
+  it("with a space pasted as is: exit 2 saying so, not that the scheme is wrong", async () => {
+    const { code, stderr } = await list({ SHIP_HUB_DATABASE_URL: `postgres://hubpw:two words@${at}` });
+    expect({ code, stderr: stderr.trim() }).toEqual({
+      code: 2,
+      stderr:
+        "ship-hub: SHIP_HUB_DATABASE_URL is not a valid URL: it holds a space (or other white space); percent-encode it in the user name or password (%20)",
+    });
+  });
+
   it("a wrong one: exit 2 naming the refusal, and not the password", async () => {
     const { code, stderr } = await list({ SHIP_HUB_DATABASE_URL: `postgres://hubpw:hunter2@${at}` });
     expect({ code, stderr: stderr.trim() }).toEqual({
