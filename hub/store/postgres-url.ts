@@ -48,8 +48,11 @@ export function driverTarget(url: string): DriverTarget {
   if (password !== null) options.pass = password;
   const database = query.get("dbname");
   if (database !== null) options.database = database;
-  if (socket === undefined && !MOVED_KEYS.some((key) => query.has(key))) return { url, options };
-  for (const key of MOVED_KEYS) query.delete(key);
+  // libpq ignores sslmode on a unix socket (the server takes no TLS there); the driver tried TLS
+  // and was reset, exit 1 restarted for ever, for a URL copied from a TCP one.
+  const onSocket = options.host?.startsWith("/") === true;
+  if (!onSocket && !MOVED_KEYS.some((key) => query.has(key))) return { url, options };
+  for (const key of onSocket ? [...MOVED_KEYS, "sslmode", "ssl"] : MOVED_KEYS) query.delete(key);
   return { url: parsed.href, options };
 }
 

@@ -36,6 +36,8 @@ describe.skipIf(!hasPostgres())("a database URL naming a unix socket", () => {
       `postgresql://ship@${encoded}/${database}?port=${pg.port}`,
       `postgres:///${database}?host=${socket}&port=${pg.port}&user=ship`,
       `postgres://ship@localhost:${pg.port}/${database}?host=${socket}`,
+      // Copied from a TCP URL: libpq ignores sslmode on a socket; the driver was reset (exit 1).
+      `postgres://ship@${encoded}:${pg.port}/${database}?sslmode=require`,
     ];
     const created = await runHubCli(dir, ["token", "create", "--role", "operator", "--name", "socket-op"], {
       SHIP_HUB_DATABASE_URL: forms[0] as string,
