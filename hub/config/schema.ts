@@ -14,8 +14,16 @@ export function databaseUrlProblem(url: string): string | undefined {
   // A space in a password pasted as is: the scheme is right, so saying it was not is wrong.
   if (/\s/.test(url))
     return "is not a valid URL: it holds a space (or other white space); percent-encode it in the user name or password (%20)";
-  if (!URL.canParse(url))
+  if (!URL.canParse(url)) {
+    const authority = url.slice(url.indexOf("//") + 2).split(/[/?#]/)[0] ?? "";
+    const host = authority.slice(authority.lastIndexOf("@") + 1);
+    // libpq forms the parser refuses; each said "check the host and port", which did not help.
+    if (host.includes(","))
+      return "names several hosts: ship-hub connects to one; name a single host (a proxy or a virtual IP in front of them)";
+    if (host === "" && authority.includes("@"))
+      return "is not a valid URL: a user with no host; for a unix socket write postgresql:///DB?host=/var/run/postgresql&user=USER (or the directory percent-encoded as the host)";
     return "is not a valid URL: check the host and port, and percent-encode @ : / # ? in the user name or password";
+  }
   const parsed = new URL(url);
   try {
     decodeURIComponent(parsed.username);

@@ -77,6 +77,23 @@ describe.skipIf(!hasPostgres())("a database URL naming a unix socket", () => {
     });
   });
 
+  it.each([
+    [
+      "postgres://ship@/ship?host=/var/run/postgresql",
+      "is not a valid URL: a user with no host; for a unix socket write postgresql:///DB?host=/var/run/postgresql&user=USER (or the directory percent-encoded as the host)",
+    ],
+    [
+      "postgres://ship:pw@db1:5432,db2:5432/ship?target_session_attrs=read-write",
+      "names several hosts: ship-hub connects to one; name a single host (a proxy or a virtual IP in front of them)",
+    ],
+  ])("%s, which the URL parser refuses, says what to write: exit 2", async (url, problem) => {
+    const { code, stderr } = await runHubCli(dir, ["token", "list"], { SHIP_HUB_DATABASE_URL: url });
+    expect({ code, stderr: stderr.trim() }).toEqual({
+      code: 2,
+      stderr: `ship-hub: SHIP_HUB_DATABASE_URL ${problem}`,
+    });
+  });
+
   it("a socket directory with no server in it is named as such, exit 1", async () => {
     const missing = join(dir, "no-server-here");
     const { code, stderr } = await runHubCli(dir, ["token", "list"], {
