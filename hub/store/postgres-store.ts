@@ -385,20 +385,29 @@ class PostgresCore {
     return num(row?.now);
   }
 
-  async clusterUpSince(hubId: string, liveForMs: number): Promise<number> {
-    this.guard.outside("clusterUpSince");
-    // A hub killed with the rest of the cluster (a power cut, every VM restarted) leaves a row that
-    // looks live for its timeout, and a cluster restarted within it kept counting timeouts from
-    // before the crash, the downtime included. A running hub also holds its wake-up listener's
-    // connection, named after it; a killed one's went with it. While the database itself
-    // restarted within the timeout, listeners may still be reconnecting: heartbeats decide then,
-    // as they do for a listener named by an older ship-hub (no hub id in it).
-    const [row] = await this.sql`WITH others AS (SELECT 1 FROM hubs h WHERE id <> ${hubId}
-        AND heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - GREATEST(${liveForMs}, COALESCE(timeout_ms, 0))
+  /**
+   * The ids of the hubs running, by the database's clock: each heartbeated within the longer of
+   * `liveForMs` and its own timeout, and holds its wake-up listener's connection, named after it.
+   * A killed hub (SIGKILL, a power cut) leaves a row that looks live for its timeout, but its
+   * connections went with it. While the database itself restarted within the timeout, listeners
+   * may still be reconnecting: heartbeats decide then, as they do for a listener named by an
+   * older ship-hub (no hub id in it).
+   */
+  private liveHubs(liveForMs: number) {
+    const within = this.sql`GREATEST(${liveForMs}, COALESCE(h.timeout_ms, 0))`;
+    return this.sql`SELECT h.id FROM hubs h
+      WHERE h.heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - ${within}
         AND (EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = current_database()
             AND a.application_name IN (${WAKEUP_APPLICATION_NAME}, ${`${WAKEUP_APPLICATION_NAME} `} || h.id))
-          OR pg_postmaster_start_time() >= clock_timestamp()
-            - make_interval(secs => GREATEST(${liveForMs}, COALESCE(timeout_ms, 0)) / 1000.0))),
+          OR pg_postmaster_start_time() >= clock_timestamp() - make_interval(secs => ${within} / 1000.0))`;
+  }
+
+  async clusterUpSince(hubId: string, liveForMs: number): Promise<number> {
+    this.guard.outside("clusterUpSince");
+    // A cluster whose hubs were all killed and restarted within the hub timeout: the dead rows do
+    // not count (liveHubs), else timeouts counted from before the crash, the downtime included.
+    const [row] = await this
+      .sql`WITH others AS (SELECT 1 FROM (${this.liveHubs(liveForMs)}) l WHERE l.id <> ${hubId}),
       up AS (INSERT INTO cluster_up (one, since) VALUES (true, ${this.sql.unsafe(DB_NOW_MS)})
         ON CONFLICT (one) DO UPDATE SET since = excluded.since WHERE NOT EXISTS (SELECT 1 FROM others)
         RETURNING since)
@@ -426,8 +435,9 @@ class PostgresCore {
     liveForMs: number,
   ): Promise<{ heldBy: string; hostname: string | undefined } | undefined> {
     this.guard.outside("claimInstance");
-    const live = this
-      .sql`SELECT id FROM hubs WHERE heartbeat_at >= ${this.sql.unsafe(DB_NOW_MS)} - GREATEST(${liveForMs}, COALESCE(timeout_ms, 0))`;
+    // A killed hub does not hold its agents' processes (liveHubs): an agent whose host rebooted
+    // with it was refused as a clone ("two hosts with one agent id?") until its row timed out.
+    const live = this.liveHubs(liveForMs);
     // The process on record: the row's, else the first claim (a hello made the row, the process
     // was not recorded on it yet). Recorded here, the first claim is dropped.
     const taken = await this

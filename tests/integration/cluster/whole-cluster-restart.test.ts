@@ -4,12 +4,16 @@
  * read the cluster as never down and counted timeouts from before the crash: an agent that was
  * offline when the hubs died timed out moments after they came back, the downtime counted
  * against it. One hub on SQLite counts from its start; so does a cluster that was wholly down.
+ * An agent whose host went down with its hub (a new agent process) was refused by the other hubs
+ * as a clone ("two hosts with one agent id?") until the killed hub's row timed out.
  * Real `ship-hub serve` processes on a real PostgreSQL.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AGENT_INSTANCE_HEADER } from "../../../shared/protocol/messages.js";
 import { Cluster, canRunCluster } from "../../support/cluster.js";
 import { manifestText, TestAgent } from "../hub/support.js";
+import { connectAgent, upgradeStatus } from "../security/agent-channel-client.js";
 
 const OFFLINE_S = 8;
 const HUB_TIMEOUT_S = 12;
@@ -32,10 +36,21 @@ afterAll(async () => {
   await cluster?.close();
 });
 
+// A database restarted within the hub timeout leaves hubs' listeners reconnecting, and the hubs
+// then go by heartbeats alone: this one must have been up longer.
+const databaseUpLongerThanHubTimeout = () =>
+  cluster.waitFor(
+    "the database up longer than the hub timeout",
+    async () =>
+      (
+        await cluster.must()`SELECT now() - pg_postmaster_start_time() > make_interval(secs => ${HUB_TIMEOUT_S}) AS old`
+      )[0]?.old === true,
+  );
+
 type Detail = { waves: { agents: { agentId: string; offlineFailsAt?: string }[] }[] };
 
-describe.skipIf(!run)("a whole cluster killed and restarted within the hub timeout", () => {
-  it("counts an offline agent's timeout from the restart, as one hub does", async () => {
+describe.skipIf(!run)("hubs killed (SIGKILL) while their database runs on", () => {
+  it("a whole cluster restarted within the hub timeout counts an offline agent's timeout from the restart, as one hub does", async () => {
     const agent = await TestAgent.connect(
       cluster.hub(0).url,
       await cluster.tokenCreate("--role", "agent", "--agent", "away"),
@@ -63,15 +78,7 @@ describe.skipIf(!run)("a whole cluster killed and restarted within the hub timeo
       waves: [{ name: "all", percent: 100 }],
       failureThreshold: { count: 1 },
     });
-    // A database restarted within the hub timeout leaves hubs' listeners reconnecting, and the
-    // hubs then go by heartbeats alone: this one has been up longer.
-    await cluster.waitFor(
-      "the database up longer than the hub timeout",
-      async () =>
-        (
-          await cluster.must()`SELECT now() - pg_postmaster_start_time() > make_interval(secs => ${HUB_TIMEOUT_S}) AS old`
-        )[0]?.old === true,
-    );
+    await databaseUpLongerThanHubTimeout();
     await Promise.all([cluster.killHub(0), cluster.killHub(1)]);
     await sleep(OFFLINE_S * 500);
     const restartedAt = Date.now();
@@ -93,4 +100,27 @@ describe.skipIf(!run)("a whole cluster killed and restarted within the hub timeo
     // …and once it has been away the offline timeout since the restart, it has.
     await cluster.waitFor("the deployment timed out", async () => (await state()) === "timed_out");
   }, 90_000);
+
+  it("lets in a new process of an agent whose hub was killed, not refusing it as a clone", async () => {
+    await databaseUpLongerThanHubTimeout();
+    const token = await cluster.tokenCreate("--role", "agent", "--agent", "rebooted");
+    const before = await connectAgent(cluster.hub(1).url, "rebooted", token, {
+      [AGENT_INSTANCE_HEADER]: "process-before-1111",
+    });
+    await cluster.waitFor(
+      "the agent online on hub 1",
+      async () => (await cluster.must()`SELECT online FROM agents WHERE id = 'rebooted'`)[0]?.online === true,
+    );
+    // While hub 1 runs, another process with the id is a clone, and refused.
+    expect(
+      await upgradeStatus(cluster.hub(0).url, token, { [AGENT_INSTANCE_HEADER]: "process-clone-3333" }),
+    ).toBe(409);
+    // Its host goes down with hub 1; it boots and its new process reaches hub 0 at once.
+    await cluster.killHub(1);
+    before.terminate();
+    const after = await connectAgent(cluster.hub(0).url, "rebooted", token, {
+      [AGENT_INSTANCE_HEADER]: "process-after-2222",
+    });
+    after.close();
+  }, 60_000);
 });
