@@ -62,6 +62,6 @@ export async function checkClusterSecret(store: PostgresStore, check: SecretChec
   throw BadInputError.single(
     check.source.file,
     check.source.key,
-    `is not the JWT secret of ${hubs} running on ${describeDatabaseUrl(check.database.url)} (last heartbeat ${ago} s ago): ${consequence}; give every hub the same secret (to change it, stop every hub first; a hub that was killed counts as running until cluster_hub_timeout_seconds passed)`,
+    `is not the JWT secret of ${hubs} running on ${describeDatabaseUrl(check.database.url)} (last heartbeat ${ago} s ago): ${consequence}; give every hub the same secret (to change it, stop every hub first)`,
   );
 }

@@ -343,8 +343,7 @@ class PostgresCore {
           if (differs) {
             const [live] =
               await t`SELECT count(*)::int AS n, ${t.unsafe(DB_NOW_MS)} - max(heartbeat_at) AS ago
-              FROM hubs WHERE heartbeat_at >= ${t.unsafe(DB_NOW_MS)} - GREATEST(${claim.liveForMs}, COALESCE(timeout_ms, 0))
-                AND id <> ${claim.hubId ?? ""}`;
+              FROM hubs WHERE id IN (${this.liveHubs(claim.liveForMs)}) AND id <> ${claim.hubId ?? ""}`;
             const liveHubs = num(live?.n);
             if (liveHubs > 0) return { matches: false, liveHubs, lastHeartbeatAgoMs: num(live?.ago) };
           }

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stopProcess, tomlOf } from "../../e2e/fleet.js";
 import { canRunCluster, listeningUrl } from "../../support/cluster.js";
@@ -131,4 +132,29 @@ describe.skipIf(!run)("hubs on one PostgreSQL share one JWT secret", () => {
     const back = await runHubCli(dir, ["serve", "--config", first, "--port", "0"], env());
     expect(back.code).toBe(2);
   }, 90_000);
+
+  it("a changed secret is taken at once after every hub was killed (SIGKILL, a power cut)", async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-secret-"));
+    databaseUrl = await pg.createDatabase();
+    // A killed hub's row looks live for its timeout; only a database restarted within it leaves
+    // the hubs to heartbeats alone, so this one must have been up longer.
+    const timeoutS = 8;
+    const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      for (;;) {
+        const [row] =
+          await admin`SELECT now() - pg_postmaster_start_time() > make_interval(secs => ${timeoutS}) AS old`;
+        if (row?.old === true) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    } finally {
+      await admin.end();
+    }
+    const first = await hubConfig("a", randomBytes(48).toString("base64"), timeoutS);
+    const rotated = await hubConfig("b", randomBytes(48).toString("base64"), timeoutS);
+    const a = await serve(first);
+    await stopProcess(a.child, "SIGKILL");
+    const b = await serve(rotated);
+    expect(b.log()).toContain("none of them is running: this hub's secret is the cluster's from now on");
+  }, 60_000);
 });
