@@ -142,6 +142,14 @@ function badSetting(code: string, reason: string): boolean {
  * the driver's "connect ECONNREFUSED 10.0.0.5:5432" (the server is named before it already).
  */
 function unreachableText(error: unknown, code: string, reason: string): string {
+  // A unix socket: "no such file or directory" named no file; the socket's path says where to look.
+  const address = (error as { address?: unknown }).address;
+  if (
+    (code === "ENOENT" || code === "ECONNREFUSED") &&
+    typeof address === "string" &&
+    address.startsWith("/")
+  )
+    return `no server listening on the socket ${address} (${code}): is PostgreSQL running, with this socket directory and port?`;
   if (errnoCode(error) !== undefined) return fsErrorText(error);
   if (code === "CONNECT_TIMEOUT") return `no answer within ${CONNECT_TIMEOUT_SECONDS} s (${code})`;
   return code && !reason.includes(code) ? `${reason} (${code})` : reason;

@@ -94,14 +94,14 @@ describe.skipIf(!hasPostgres())("a database URL naming a unix socket", () => {
     });
   });
 
-  it("a socket directory with no server in it is named as such, exit 1", async () => {
+  it("a socket directory with no server in it: exit 1 naming the socket's path", async () => {
     const missing = join(dir, "no-server-here");
     const { code, stderr } = await runHubCli(dir, ["token", "list"], {
       SHIP_HUB_DATABASE_URL: `postgres://ship@${encodeURIComponent(missing)}:${pg.port}/ship`,
     });
     expect({ code, stderr: stderr.trim() }).toEqual({
       code: 1,
-      stderr: `ship-hub: cannot use PostgreSQL at postgres://ship@${missing}:${pg.port}/ship from SHIP_HUB_DATABASE_URL: no such file or directory (ENOENT)`,
+      stderr: `ship-hub: cannot use PostgreSQL at postgres://ship@${missing}:${pg.port}/ship from SHIP_HUB_DATABASE_URL: no server listening on the socket ${missing}/.s.PGSQL.${pg.port} (ENOENT): is PostgreSQL running, with this socket directory and port?`,
     });
   });
 });
