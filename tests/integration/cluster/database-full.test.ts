@@ -8,19 +8,16 @@
  */
 import { readFile } from "node:fs/promises";
 import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cluster, canRunCluster } from "../../support/cluster.js";
+import { describe, expect, it } from "vitest";
+import { canRunCluster } from "../../support/cluster.js";
+import { clusterPerFile } from "./cluster-per-file.js";
 
-describe.runIf(canRunCluster())("a hub whose database has no connection slot left", () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await Cluster.start({ hubs: 1 });
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.close();
-  });
+const run = canRunCluster();
+const started = clusterPerFile(run, { hubs: 1 });
 
+describe.runIf(run)("a hub whose database has no connection slot left", () => {
   it("answers API requests 503 with Retry-After, logged once, and 200 again once slots are free", async () => {
+    const cluster = started();
     const hub = cluster.hub(0);
     const get = () =>
       fetch(`${hub.url}/api/v1/rollouts`, { headers: { authorization: `Bearer ${cluster.operator}` } });
