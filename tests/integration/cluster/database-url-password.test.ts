@@ -51,10 +51,11 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
   const list = (env: Record<string, string>) => runHubCli(dir, ["token", "list"], { PGPASSWORD: "", ...env });
 
   it("percent-encoded in the URL, @ : / % and all, or in PGPASSWORD: the database is used", async () => {
-    for (const env of [
+    const places: Record<string, string>[] = [
       { SHIP_HUB_DATABASE_URL: `postgres://hubpw:${encodeURIComponent(PASSWORD)}@${at}` },
       { SHIP_HUB_DATABASE_URL: `postgres://hubpw@${at}`, PGPASSWORD: PASSWORD },
-    ]) {
+    ];
+    for (const env of places) {
       const { code, stdout, stderr } = await list(env);
       expect({ code, stderr }, JSON.stringify(env)).toEqual({ code: 0, stderr: "" });
       expect(stdout).toContain("JTI");
