@@ -148,6 +148,12 @@ async function refuseSameVersion(
   );
 }
 
+const noArtifact = () =>
+  new HubRequestError(
+    400,
+    "body.source.sha256: no such artifact (never uploaded, or removed unused a day after its upload); upload it with PUT /api/v1/artifacts first",
+  );
+
 export function releaseRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
@@ -156,11 +162,7 @@ export function releaseRoutes(deps: ApiDeps): Router {
   router.post("/releases", requireRole(tokens, "ci"), async (req, res) => {
     const body = parseRequest(PublishRelease, req.body);
     checkManifest(body);
-    if (body.source.type === "hub" && !(await store.getArtifactInfo(body.source.sha256)))
-      throw new HubRequestError(
-        400,
-        "body.source.sha256: no such artifact; upload it with PUT /api/v1/artifacts first",
-      );
+    if (body.source.type === "hub" && !(await store.getArtifactInfo(body.source.sha256))) throw noArtifact();
     const release: ReleaseRecord = {
       id: randomUUID(),
       app: body.app,
@@ -177,6 +179,9 @@ export function releaseRoutes(deps: ApiDeps): Router {
         await t.lockAppReleases(body.app);
         await refuseSameVersion(t, body, await t.releaseVersions(body.app), deps.now());
         await t.insertRelease(release);
+        // Again after the insert: an unused-artifact sweep may have removed it since the check
+        // above (the upload a day old); the release must not name an artifact that is gone.
+        if (body.source.type === "hub" && !(await t.hasArtifact(body.source.sha256))) throw noArtifact();
         await t.appendEvent({
           at: release.created,
           actor: release.createdBy,

@@ -84,6 +84,15 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
    */
   lockAppReleases(app: string): Promise<void>;
   /**
+   * Whether the artifact `sha256` is stored, as this transaction sees it. Asked after inserting the
+   * release that names it: on PostgreSQL the insert waits for an unused-artifact sweep under way
+   * (which holds the releases table in SHARE mode) and this read then sees what it deleted, and a
+   * sweep that starts later waits for the insert and keeps the artifact; SQLite's transaction and
+   * the sweep never interleave. A check before the transaction alone let a publish answer 201 for
+   * an artifact a sweep had just removed.
+   */
+  hasArtifact(sha256: string): Promise<boolean>;
+  /**
    * Inserts a rollout; throws ActiveRolloutConflict when its release's app already has one in an
    * ACTIVE_ROLLOUT_STATES state (and when an update would create a second one).
    */

@@ -170,6 +170,9 @@ export function postgresOps(db: Db): StoreOps {
       // A 64-bit hash of a name of our own: a clash only makes two apps publish one at a time.
       await db`SELECT pg_advisory_xact_lock(hashtextextended(${`ship.releases:${app}`}, 0))`;
     },
+    async hasArtifact(sha256) {
+      return (await db`SELECT 1 FROM artifacts WHERE sha256 = ${sha256}`).length > 0;
+    },
     async releaseVersions(app) {
       return (await db`SELECT version FROM releases WHERE app = ${app}`).map((r) => String(r.version));
     },
