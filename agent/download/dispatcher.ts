@@ -51,8 +51,9 @@ export function proxiedDispatcher(options: DispatcherOptions): HttpClient {
     bodyTimeout: options.timeoutMs,
     connectTimeout: Math.min(options.timeoutMs, 30_000),
   };
-  const { https, http, noProxy } = environmentProxies();
-  if (options.direct === true || (https === undefined && http === undefined)) {
+  // Direct requests (the hub's own artifacts) do not read the proxy variables at all.
+  const { https, http, noProxy } = options.direct === true ? { noProxy: "" } : environmentProxies();
+  if (https === undefined && http === undefined) {
     const agent = new Agent(agentOptions);
     return { dispatcher: agent, close: () => agent.close() };
   }

@@ -6,21 +6,47 @@
  * The dispatcher that uses them is in dispatcher.ts; this module loads no HTTP client (error texts
  * import it, and most runs make no request).
  */
+import { BadInputError } from "../../shared/errors.js";
 import { redactUrl } from "./redact.js";
 
 type ProxyVariable = "https_proxy" | "http_proxy";
 
 interface ProxySetting {
   variable: ProxyVariable;
+  /** The variable as the environment spells it (`HTTPS_PROXY` when only that one is set). */
+  name: string;
   url: string;
 }
 
+/** A scheme at the start of a proxy value (`http://`, `socks5h://`). */
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 function fromEnvironment(variable: ProxyVariable, env: NodeJS.ProcessEnv): ProxySetting | undefined {
   for (const name of [variable, variable.toUpperCase()]) {
-    const value = env[name];
-    if (value !== undefined && value !== "") return { variable, url: value };
+    const value = env[name]?.trim();
+    // curl and pip read a proxy written without a scheme (`proxy:3128`) as http://; undici threw
+    // "Invalid URL", which ship said as an internal error.
+    if (value !== undefined && value !== "")
+      return { variable, name, url: SCHEME.test(value) ? value : `http://${value}` };
   }
   return undefined;
+}
+
+/**
+ * The proxy, when ship's own requests can go through it: an http:// or https:// URL. Anything else
+ * (a SOCKS proxy, which git and the manifest's commands can use, or a value that is no URL) is bad
+ * input naming the variable: the request would otherwise fail with undici's bare "Invalid URL".
+ */
+function usable(p: ProxySetting | undefined): ProxySetting | undefined {
+  if (p === undefined) return undefined;
+  const protocol = URL.canParse(p.url) ? new URL(p.url).protocol : undefined;
+  if (protocol === "http:" || protocol === "https:") return p;
+  const shown = protocol === undefined ? "is not a URL" : `is a ${protocol.slice(0, -1)} proxy`;
+  throw BadInputError.single(
+    "the environment",
+    p.name,
+    `${protocol === undefined ? JSON.stringify(p.url.replace(/^http:\/\//, "")) : redactUrl(p.url)} ${shown}: ship's own requests go through an http:// or https:// proxy only (git and the manifest's commands read the variable themselves)`,
+  );
 }
 
 /** The proxies the environment names (none: undefined each). */
@@ -30,16 +56,27 @@ export function environmentProxies(env: NodeJS.ProcessEnv = process.env): {
   noProxy: string;
 } {
   const noProxy = env.no_proxy ?? env.NO_PROXY ?? "";
-  return { https: fromEnvironment("https_proxy", env), http: fromEnvironment("http_proxy", env), noProxy };
+  return {
+    https: usable(fromEnvironment("https_proxy", env)),
+    http: usable(fromEnvironment("http_proxy", env)),
+    noProxy,
+  };
 }
 
 /** "the proxy http://***@proxy:3128/ (https_proxy)": its credentials masked, its variable named. */
 function proxyName(p: ProxySetting): string {
-  return `the proxy ${redactUrl(p.url)} (${p.variable})`;
+  return `the proxy ${redactUrl(p.url)} (${p.name})`;
 }
 
 function configuredProxies(): ProxySetting[] {
-  const { https, http } = environmentProxies();
+  // For error texts only: a request never got this far with a proxy variable it cannot use.
+  let https: ProxySetting | undefined;
+  let http: ProxySetting | undefined;
+  try {
+    ({ https, http } = environmentProxies());
+  } catch {
+    return [];
+  }
   return [https, http].filter((p): p is ProxySetting => p !== undefined);
 }
 
@@ -60,7 +97,7 @@ export function proxyRefusalText(status: string): string | undefined {
   const [first] = proxies;
   if (first === undefined) return undefined;
   const which =
-    proxies.length > 1 ? `the proxy (${proxies.map((p) => p.variable).join(" or ")})` : proxyName(first);
+    proxies.length > 1 ? `the proxy (${proxies.map((p) => p.name).join(" or ")})` : proxyName(first);
   const hint =
     status === "407"
       ? ": it wants credentials; give them in the variable as http://user:password@host:port"

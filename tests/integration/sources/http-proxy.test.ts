@@ -110,6 +110,32 @@ describe.skipIf(!hasProgram("openssl"))("an http(s) source behind a forward prox
     expect(proxy.requests).toEqual([]);
   });
 
+  it("a proxy written without a scheme is http://, as curl reads it; the variable is named as spelt", async () => {
+    // undici threw "Invalid URL" for `host:port`: ship said "internal error: Invalid URL", exit 1.
+    const bare = await run(`https://${NAME}/myapp.tar.gz`, { https_proxy: proxy.url.replace("http://", "") });
+    expect(bare.code, bare.stdout + bare.stderr).toBe(0);
+    expect(bare.installed).toBe("through the proxy\n");
+    expect(proxy.requests.map((r) => `${r.method} ${r.target}`)).toContain(`CONNECT ${NAME}:443`);
+    const port = await freePort();
+    const upper = await run(`https://${NAME}/myapp.tar.gz`, { HTTPS_PROXY: `127.0.0.1:${port}` });
+    expect(upper.code).toBe(1);
+    expect(upper.stdout).toContain(`cannot reach the proxy http://127.0.0.1:${port}/ (HTTPS_PROXY)`);
+  });
+
+  it("a proxy ship's own requests cannot use (SOCKS, not a URL) is exit 2 naming the variable; nothing installed", async () => {
+    for (const [value, said] of [
+      ["socks5h://127.0.0.1:1080", "socks5h://127.0.0.1:1080 is a socks5h proxy"],
+      ["http://[not a host", '"[not a host" is not a URL'],
+    ] as const) {
+      const result = await run(`https://${NAME}/myapp.tar.gz`, { https_proxy: value });
+      expect(result.code, result.stdout + result.stderr).toBe(2);
+      expect(result.stdout).toContain(
+        `the environment https_proxy: ${said}: ship's own requests go through an http:// or https:// proxy only`,
+      );
+      expect(result.installed).toBeUndefined();
+    }
+  });
+
   it("a proxy that wants credentials, or is down, is named with its variable, never the password", async () => {
     const strict = await startForwardProxy({ refuse: 407 });
     try {
