@@ -130,8 +130,10 @@ function firstWaveTakingAll(
   spec: RolloutSpec,
   placed: ReadonlyMap<string, number | undefined>,
 ): number | undefined {
+  // One agent counts too: a fleet of one in the first of three percent waves was said as "wave 2
+  // holds no agent … sending the release to wave 3 untested", where wave 3 held none either.
   const waves = [...placed.values()].filter((w): w is number => w !== undefined);
-  if (waves.length < 2) return undefined;
+  if (waves.length === 0) return undefined;
   const last = Math.max(...waves);
   return last < spec.waves.length - 1 ? last : undefined;
 }
@@ -156,7 +158,11 @@ export function everyAgentEarlyWarnings(
   return [
     full === 0
       ? `body.waves[0] (${name}) takes every one of the rollout's ${held} agent(s) now: ${none}, so the release reaches every agent in the first wave, with nothing tested before`
-      : `body.waves[${full}] (${name}) and the waves before it take every one of the rollout's ${held} agent(s) now: ${none} (fewer agents than waves: one each from the first); an agent that registers meanwhile joins them`,
+      : `body.waves[${full}] (${name}) and the waves before it take every one of the rollout's ${held} agent(s) now: ${none}${
+          spec.waves.slice(0, full + 1).every((w) => w.percent !== undefined)
+            ? " (fewer agents than waves: one each from the first)"
+            : ""
+        }; an agent that registers meanwhile joins them`,
   ];
 }
 

@@ -57,7 +57,9 @@ describe("wait and success rate without auto-advance", () => {
         ],
       },
     });
+    // The hub's one agent is in the canary, which is said too (the fleet of one in its first wave).
     expect(preview.body.warnings).toEqual([
+      "body.waves[0] (canary) takes every one of the rollout's 1 agent(s) now: all holds none, so the release reaches every agent in the first wave, with nothing tested before",
       "body.waves[0] (canary): waitMinutes 60 and minSuccessRate 0.9 only act with autoAdvance, which is off: the wave advances when an operator advances it",
     ]);
   });

@@ -127,6 +127,31 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
     expect(warnings(tiny)).toEqual([
       `warning: --wave "half=50" and the waves before it take every one of the rollout's 2 agent(s) now: all holds none (fewer agents than waves: one each from the first); an agent that registers meanwhile joins them`,
     ]);
+    // A fleet of one (db-01 alone runs db): the first wave takes it. It was said as "half holds no
+    // agent … sending the release to wave 3 (all) untested", all holding none either, or not at all.
+    const db = await t.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: {
+        app: "db",
+        version: "2.0.0",
+        manifest: 'version: "2.0.0"\n',
+        source: { type: "git", commit: "abcdef1" },
+      },
+    });
+    const one = ["rollout", "create", "--release", db.body.id, "--wave", "canary=10"];
+    expect(warnings(await cli(...one, "--wave", "all=100", "--preview"))).toEqual([
+      `warning: --wave "canary=10" takes every one of the rollout's 1 agent(s) now: all holds none, so the release reaches every agent in the first wave, with nothing tested before`,
+    ]);
+    expect(warnings(await cli(...one, "--wave", "half=50", "--wave", "all=100", "--preview"))).toEqual([
+      `warning: --wave "canary=10" takes every one of the rollout's 1 agent(s) now: half, all hold none, so the release reaches every agent in the first wave, with nothing tested before`,
+    ]);
+    // Named hosts are not "one each from the first" of percent waves.
+    const named = ["rollout", "create", "--release", release, "--wave", "one=agents:web-01"];
+    expect(
+      warnings(await cli(...named, "--wave", "two=agents:web-02", "--wave", "all=100", "--preview")),
+    ).toEqual([
+      `warning: --wave "two=agents:web-02" and the waves before it take every one of the rollout's 2 agent(s) now: all holds none; an agent that registers meanwhile joins them`,
+    ]);
   });
 
   it("a wave whose every agent is offline is named, with its hosts", async () => {
