@@ -387,6 +387,19 @@ export async function rolloutList(
         .map((flag) => `, or ${flag}`)
         .join("")})\n`,
     );
+  // An app with no rollout and an app the hub has never heard of (a typo, `Web` for `web`) gave the
+  // same empty table: said apart on stderr, the table and --json unchanged.
+  if (rollouts.length === 0 && options.app !== undefined) {
+    const known = await client.request<{ releases: unknown[] }>(
+      "GET",
+      `/releases?${new URLSearchParams({ app: options.app, limit: "1", manifest: "false" }).toString()}`,
+    );
+    process.stderr.write(
+      known.releases.length === 0
+        ? `note: the hub has no release of an app ${JSON.stringify(options.app)} (app names are case-sensitive)\n`
+        : `note: no rollout of ${options.app}${options.state ? ` in state ${options.state}` : ""} yet\n`,
+    );
+  }
   if (options.json) return out(JSON.stringify(rollouts, null, 2));
   out(
     table(

@@ -145,9 +145,16 @@ describe("ship-hub says why it did not do what was asked", () => {
     const rollouts = JSON.parse(web.stdout) as { release: { app: string } }[];
     expect(rollouts).toHaveLength(100);
     expect(new Set(rollouts.map((r) => r.release.app))).toEqual(new Set(["web"]));
-    const none = await cli("rollout", "list", "--app", "nope");
-    expect(none).toMatchObject({ code: 0, stderr: "" });
+    // No such app (a typo, another case) and an app with no rollout were the same empty table.
+    const none = await cli("rollout", "list", "--app", "Web");
+    expect(none).toMatchObject({
+      code: 0,
+      stderr: 'note: the hub has no release of an app "Web" (app names are case-sensitive)\n',
+    });
     expect(none.stdout.trim().split("\n")).toHaveLength(1);
+    const quiet = await cli("rollout", "list", "--app", "api", "--state", "paused", "--json");
+    expect(quiet).toMatchObject({ code: 0, stderr: "note: no rollout of api in state paused yet\n" });
+    expect(JSON.parse(quiet.stdout)).toEqual([]);
   });
 
   it("rollout abort --rollback that reaches no agent exits 1, naming them; show names them too", async () => {
