@@ -41,11 +41,15 @@ function usable(p: ProxySetting | undefined): ProxySetting | undefined {
   if (p === undefined) return undefined;
   const protocol = URL.canParse(p.url) ? new URL(p.url).protocol : undefined;
   if (protocol === "http:" || protocol === "https:") return p;
-  const shown = protocol === undefined ? "is not a URL" : `is a ${protocol.slice(0, -1)} proxy`;
+  // A value no URL parser reads cannot be masked: it is not shown (it may hold a password).
+  const said =
+    protocol === undefined
+      ? "is not a URL (its value is not shown: it may hold a password)"
+      : `${redactUrl(p.url)} is a ${protocol.slice(0, -1)} proxy`;
   throw BadInputError.single(
     "the environment",
     p.name,
-    `${protocol === undefined ? JSON.stringify(p.url.replace(/^http:\/\//, "")) : redactUrl(p.url)} ${shown}: ship's own requests go through an http:// or https:// proxy only (git and the manifest's commands read the variable themselves)`,
+    `${said}: ship's own requests go through an http:// or https:// proxy only (git and the manifest's commands read the variable themselves)`,
   );
 }
 

@@ -125,7 +125,7 @@ describe.skipIf(!hasProgram("openssl"))("an http(s) source behind a forward prox
   it("a proxy ship's own requests cannot use (SOCKS, not a URL) is exit 2 naming the variable; nothing installed", async () => {
     for (const [value, said] of [
       ["socks5h://127.0.0.1:1080", "socks5h://127.0.0.1:1080 is a socks5h proxy"],
-      ["http://[not a host", '"[not a host" is not a URL'],
+      ["http://ops:hunter 2@[proxy", "is not a URL (its value is not shown: it may hold a password)"],
     ] as const) {
       const result = await run(`https://${NAME}/myapp.tar.gz`, { https_proxy: value });
       expect(result.code, result.stdout + result.stderr).toBe(2);
@@ -133,6 +133,7 @@ describe.skipIf(!hasProgram("openssl"))("an http(s) source behind a forward prox
         `the environment https_proxy: ${said}: ship's own requests go through an http:// or https:// proxy only`,
       );
       expect(result.installed).toBeUndefined();
+      expect(result.stdout + result.stderr).not.toContain("hunter");
     }
   });
 
