@@ -11,11 +11,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { HubOptions } from "../../../hub/server.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
-import { startTestHub, type TestHub } from "./support.js";
+import { hubBackends, startTestHub, type TestHub } from "./support.js";
 
-const SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
 const TRIES = 80;
 
 let pg: PostgresServer | undefined;
@@ -34,17 +32,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const backends: { name: string; available: boolean; options(): Promise<Partial<HubOptions>> }[] = [
-  { name: "SQLite", available: true, options: async () => ({}) },
-  {
-    name: "PostgreSQL",
-    available: hasPostgres(),
-    options: async () => ({
-      envSecret: SECRET,
-      database: { url: await (pg as PostgresServer).createDatabase(), file: "test", key: "" },
-    }),
-  },
-];
+const backends = hubBackends(() => pg);
 
 for (const backend of backends)
   describe.skipIf(!backend.available)(`a publish while unused artifacts are removed, ${backend.name}`, () => {

@@ -7,8 +7,41 @@ import { WebSocket } from "ws";
 import { type HubOptions, type RunningHub, startHub } from "../../../hub/server.js";
 import { memoryLogger } from "../../../shared/log.js";
 import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
+import { hasPostgres, type PostgresServer } from "../../support/servers/postgres.js";
 
 export type ApiBody = { error?: string } & Record<string, unknown>;
+
+/** The JWT secret every hub of a test cluster shares (cluster mode refuses a generated one). */
+export const CLUSTER_SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
+
+export interface HubBackend {
+  name: "SQLite" | "PostgreSQL";
+  available: boolean;
+  /** The hub options of this backend: on PostgreSQL a fresh database of `pg()` each call. */
+  options(): Promise<Partial<HubOptions>>;
+}
+
+/**
+ * A hub on SQLite, and on PostgreSQL where this machine has it (`pg()`: the file's server, started
+ * in its beforeAll); `postgres`: more options a cluster hub of the test needs.
+ */
+export function hubBackends(
+  pg: () => PostgresServer | undefined,
+  postgres: Partial<HubOptions> = {},
+): HubBackend[] {
+  return [
+    { name: "SQLite", available: true, options: async () => ({}) },
+    {
+      name: "PostgreSQL",
+      available: hasPostgres(),
+      options: async () => ({
+        envSecret: CLUSTER_SECRET,
+        ...postgres,
+        database: { url: await (pg() as PostgresServer).createDatabase(), file: "test", key: "" },
+      }),
+    },
+  ];
+}
 
 export interface TestHub {
   hub: RunningHub;

@@ -13,9 +13,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { HubOptions } from "../../../hub/server.js";
 import type { Deploy } from "../../../shared/protocol/messages.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
-import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
+import {
+  CLUSTER_SECRET,
+  hubBackends,
+  isType,
+  publishRelease,
+  reportAcked,
+  startTestHub,
+  TestAgent,
+  type TestHub,
+} from "./support.js";
 
-const SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
 const OFFLINE_MS = 60_000;
 
 let pg: PostgresServer | undefined;
@@ -42,19 +50,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const backends: { name: string; available: boolean; options(): Promise<Partial<HubOptions>> }[] = [
-  { name: "SQLite", available: true, options: async () => ({}) },
-  {
-    name: "PostgreSQL",
-    available: hasPostgres(),
-    options: async () => ({
-      envSecret: SECRET,
-      // The test moves the hub's clock past the offline timeout: not past its own heartbeat timeout.
-      hubTimeoutMs: 3_600_000,
-      database: { url: await (pg as PostgresServer).createDatabase(), file: "test", key: "" },
-    }),
-  },
-];
+// The test moves the hub's clock past the offline timeout: not past its own heartbeat timeout.
+const backends = hubBackends(() => pg, { hubTimeoutMs: 3_600_000 });
 
 const isDeploy = isType("deploy");
 const deploysOf = (agent: TestAgent): Deploy[] => agent.received.filter(isDeploy);
@@ -302,7 +299,7 @@ describe.skipIf(!hasPostgres())("a timed-out agent of another hub (two hubs, one
     const options: Partial<HubOptions> = {
       timeShiftMs: () => skew,
       offlineTimeoutMs: OFFLINE_MS,
-      envSecret: SECRET,
+      envSecret: CLUSTER_SECRET,
       hubTimeoutMs: 3_600_000,
       database: { url, file: "test", key: "" },
     };
