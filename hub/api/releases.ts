@@ -162,6 +162,8 @@ export function releaseRoutes(deps: ApiDeps): Router {
   router.post("/releases", requireRole(tokens, "ci"), async (req, res) => {
     const body = parseRequest(PublishRelease, req.body);
     checkManifest(body);
+    // Before the transaction too: an artifact never uploaded is said as such, not as a version
+    // conflict, and costs no write transaction (the check that holds is the one inside it).
     if (body.source.type === "hub" && !(await store.getArtifactInfo(body.source.sha256))) throw noArtifact();
     const release: ReleaseRecord = {
       id: randomUUID(),
