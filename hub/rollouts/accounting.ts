@@ -67,7 +67,7 @@ export function thresholdCrossed(stats: WaveStats, threshold: FailureThreshold, 
 
 /** A finished wave whose success rate is high enough and whose wait has passed. */
 export function mayAutoAdvance(stats: WaveStats, wave: Wave, waveStartedAt: number, now: number): boolean {
-  if (stats.finished < stats.members) return false;
+  if (stats.finished < stats.members || leftEmpty(stats)) return false;
   const rate = stats.members === 0 ? 1 : stats.succeeded / stats.members;
   return rate >= wave.minSuccessRate && now - waveStartedAt >= wave.waitMinutes * 60_000;
 }
@@ -81,6 +81,16 @@ export function isHaltReason(reason: string | null): boolean {
   return reason?.startsWith(HALT_REASON_START) ?? false;
 }
 
+/**
+ * A wave that held agents when it was planned, every one of which has left it since (not
+ * applicable: the app disabled or removed on the host, relabelled out of the selector). Passing it
+ * by itself would send the release on with nothing tested, a canary's whole point; a wave empty
+ * from the start is warned of at create instead, and one whose agent returns fills again.
+ */
+function leftEmpty(stats: WaveStats): boolean {
+  return stats.members === 0 && stats.notApplicable > 0;
+}
+
 /** Whether a rollout's reason is `stuckWaveReason`'s: its wave will not advance by itself. */
 export function isWaitingReason(reason: string | null): boolean {
   return reason?.startsWith(WAITING_REASON_START) ?? false;
@@ -92,6 +102,8 @@ export function isWaitingReason(reason: string | null): boolean {
  * it either). Said in the rollout's reason; only an operator moves it on.
  */
 export function stuckWaveReason(stats: WaveStats, wave: Wave, index: number): string | undefined {
+  if (leftEmpty(stats))
+    return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: its ${stats.notApplicable} agent(s) no longer take part (not applicable: left the app or no longer fit the selector); advance or abort`;
   if (stats.members === 0 || stats.finished < stats.members) return undefined;
   const rate = stats.succeeded / stats.members;
   if (rate >= wave.minSuccessRate) return undefined;

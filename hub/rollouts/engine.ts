@@ -15,6 +15,7 @@ import {
   describeThreshold,
   HALT_REASON_START,
   isHaltReason,
+  isWaitingReason,
   mayAutoAdvance,
   rollbackableOfCounts,
   stuckWaveReason,
@@ -936,12 +937,16 @@ export class RolloutEngine {
         await this.evaluate(id, dispatch);
         return;
       }
-      // Finished below its success rate: it would wait silently for ever. Said once (and again
-      // only when the figures change), in the reason the CLI and the dashboard show.
+      // Finished below its success rate, or every agent left the wave: it would wait silently for
+      // ever. Said once (and again only when the figures change), in the reason the CLI and the
+      // dashboard show; taken back once it no longer holds (an agent came back to the wave, or a
+      // timed-out one is retried), or the operator reads a wait that is over.
       const stuck = stuckWaveReason(current, wave, rollout.currentWave);
       if (stuck !== undefined && stuck !== rollout.reason) {
         await t.updateRollout(id, { reason: stuck, updated: now });
         dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: id, data: { reason: stuck } });
+      } else if (stuck === undefined && isWaitingReason(rollout.reason)) {
+        await t.updateRollout(id, { reason: null, updated: now });
       }
     }
   }

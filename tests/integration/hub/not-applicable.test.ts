@@ -136,7 +136,50 @@ describe("a deployment whose agent no longer fits its rollout", () => {
     expect((await t.hub.store.getRollout(id))?.reason).toBe(said);
   });
 
-  it("a canary whose only agent no longer fits is said to have tested nobody when it is passed", async () => {
+  it("a canary whose only agent no longer fits is held, not passed by auto-advance; its return resumes it", async () => {
+    const t = await boot();
+    await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const a1 = await connect(t, "a1");
+    const a2 = await connect(t, "a2");
+    await leave(t, a2, "a2");
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: v2,
+        waves: [
+          { name: "canary", agents: ["a2"] },
+          { name: "all", percent: 100 },
+        ],
+        failureThreshold: { count: 1 },
+        autoAdvance: true,
+      },
+    });
+    const id = created.body.id;
+    const away = await connect(t, "a2", {}, ["other"]);
+    // Before: the canary passed by itself and a1 got 2.0.0 with nothing tested.
+    const held =
+      "waiting for an operator: wave 1 (canary) tested nothing: its 1 agent(s) no longer take part (not applicable: left the app or no longer fit the selector); advance or abort";
+    await expect.poll(async () => (await view(t, id)).reason).toBe(held);
+    const shown = await t.api<View & { currentWave: number; needsDecision: boolean }>(
+      "GET",
+      `/api/v1/rollouts/${id}`,
+      { token: t.operator },
+    );
+    expect(shown.body).toMatchObject({ state: "running", currentWave: 0, needsDecision: true });
+    await t.hub.engine.tick();
+    expect(a1.received.filter(isDeploy)).toEqual([]);
+    // The canary host takes the app again: it is sent the release, the wait is over, and its
+    // success advances the rollout as a real result.
+    await leave(t, away, "a2");
+    const back = await connect(t, "a2");
+    const sent = await back.next(isDeploy);
+    await expect.poll(async () => (await view(t, id)).reason).toBe(null);
+    await reportAcked(back, sent, "succeeded");
+    await a1.next(isDeploy);
+  });
+
+  it("an operator who advances past a canary whose agents all left is told nothing was tested", async () => {
     const t = await boot();
     await publishRelease(t, "1.0.0");
     const v2 = await publishRelease(t, "2.0.0");
@@ -157,8 +200,8 @@ describe("a deployment whose agent no longer fits its rollout", () => {
     });
     const id = created.body.id;
     await connect(t, "a2", {}, ["other"]);
-    // The canary passed by itself: the rest of the fleet gets the release, and the log says the
-    // canary tested nothing, as it does for a canary that held no agent at all.
+    await expect.poll(async () => (await view(t, id)).reason).toMatch(/^waiting for an operator/);
+    await t.api("POST", `/api/v1/rollouts/${id}/advance`, { token: t.operator });
     await a1.next(isDeploy);
     type Events = { events: { kind: string; subject: string; data: { wave?: number; message?: string } }[] };
     const events = (await t.api<Events>("GET", `/api/v1/events?subject=${id}`, { token: t.operator })).body
