@@ -1,4 +1,5 @@
 /** Plain-text tables for people; scripts use --json. */
+import { UNPRINTABLE } from "../../shared/schema/unprintable.js";
 import { inStateOrder } from "../rollouts/states.js";
 
 /**
@@ -9,7 +10,7 @@ import { inStateOrder } from "../rollouts/states.js";
  */
 export function printable(text: string): string {
   return text.replace(
-    /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu,
+    new RegExp(UNPRINTABLE.source, "gu"),
     (c) => NAMED_ESCAPES[c] ?? `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`,
   );
 }

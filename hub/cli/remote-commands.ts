@@ -333,7 +333,7 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
     // On stderr with --json too: the person running a script sees them; the JSON carries them.
     warn(p.warnings);
     if (options.json) return out(JSON.stringify(p, null, 2));
-    out(`preview (seed ${p.seed}): the same command without --preview gives exactly this split`);
+    out(`preview (seed ${printable(p.seed)}): the same command without --preview gives exactly this split`);
     if (refused !== undefined) process.stderr.write(`creating it would be refused: ${refused}\n`);
     out(
       table(
@@ -494,7 +494,8 @@ export async function rolloutAction(
   if (options.json) return out(JSON.stringify(detail, null, 2));
   if (from)
     out(
-      `advanced from wave ${from.currentWave + 1}/${from.waves.length} ${from.currentWaveName} to ${detail.currentWave + 1}/${detail.waves.length} ${detail.currentWaveName}`,
+      // Names stored before the hub refused control characters in them are still shown.
+      `advanced from wave ${from.currentWave + 1}/${from.waves.length} ${printable(from.currentWaveName)} to ${detail.currentWave + 1}/${detail.waves.length} ${printable(detail.currentWaveName)}`,
     );
   printDetail(detail);
 }

@@ -6,9 +6,17 @@ import * as z from "zod";
 import { AppName } from "../app-name.js";
 import { AgentId, AgentLabels } from "../protocol/agent-id.js";
 import { ReleaseSourceRef } from "../protocol/messages.js";
+import { UNPRINTABLE } from "../schema/unprintable.js";
 import { ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE } from "../versions.js";
 
 const name = z.string().min(1, "must not be empty").max(200);
+/** Printed as it is by the CLI ("advanced from wave 1/3 canary …"), the dashboard and the event log. */
+const printed = <T extends z.ZodString>(text: T) =>
+  text.refine(
+    (n) => !UNPRINTABLE.test(n),
+    "must not hold a control character (a line break, tab, ESC …) or a bidirectional override: the CLI, the dashboard and the event log print it",
+  );
+const waveName = printed(name);
 
 /** The longest a wave may wait before it auto-advances: 30 days (a longer soak is a manual advance). */
 export const MAX_WAIT_MINUTES = 43_200;
@@ -36,7 +44,7 @@ export type PublishRelease = z.infer<typeof PublishRelease>;
 
 export const Wave = z
   .strictObject({
-    name,
+    name: waveName,
     /** Cumulative share of the fleet covered once this wave has started (percent waves only). */
     percent: z
       .number()
@@ -158,7 +166,7 @@ export const RolloutSpec = z
      * What agents' buckets are hashed with (default: the release id). The same seed, agents and
      * waves give the same split, in a preview and in the rollout it creates.
      */
-    seed: z.string().min(1, "must not be empty").max(200).optional(),
+    seed: printed(z.string().min(1, "must not be empty").max(200)).optional(),
     /** Release id as returned by POST /releases. */
     release: name,
     /** Only agents carrying all these labels take part. */
