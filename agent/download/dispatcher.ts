@@ -5,6 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
+import { bypassesProxy } from "./no-proxy.js";
 import { environmentProxies } from "./proxy.js";
 
 export interface ClientOptions {
@@ -39,8 +40,9 @@ export interface DispatcherOptions {
 }
 
 /**
- * An undici dispatcher that goes through the environment's proxy where it applies (undici's
- * EnvHttpProxyAgent decides per URL, no_proxy included), else a plain Agent. https goes through a
+ * An undici dispatcher that goes through the environment's proxy where it applies, else a plain
+ * Agent. Which requests go around the proxy is decided here, per URL (no-proxy.ts reads `no_proxy`
+ * as curl does), not by undici's EnvHttpProxyAgent, which reads it otherwise. https goes through a
  * CONNECT tunnel, so TLS is still verified end to end against the server's certificate; http is
  * sent to the proxy as an absolute URL (squid, by default, allows CONNECT to port 443 only).
  */
@@ -62,18 +64,22 @@ export function proxiedDispatcher(options: DispatcherOptions): HttpClient {
     ...(options.ca === undefined ? {} : { requestTls: { ca: options.ca } }),
     httpsProxy: https?.url ?? "",
     httpProxy: http?.url ?? "",
-    noProxy,
+    // Every request that reaches it goes through the proxy: the choice is made below.
+    noProxy: "",
     proxyTunnel: false,
   });
-  if (https !== undefined) return { dispatcher: proxied, close: () => proxied.close() };
+  const direct = new Agent(agentOptions);
   // With http_proxy alone undici sends https through it too; curl, git, pip and apt send https
   // there only when https_proxy says so, and so does ship (README).
-  const direct = new Agent(agentOptions);
+  const goesDirect = (origin: string): boolean => {
+    if (!URL.canParse(origin)) return false;
+    const url = new URL(origin);
+    const proxy = url.protocol === "https:" ? https : http;
+    return proxy === undefined || bypassesProxy(url, noProxy);
+  };
   const dispatcher = proxied.compose(
     (dispatch) => (opts, handler) =>
-      String(opts.origin ?? "").startsWith("https:")
-        ? direct.dispatch(opts, handler)
-        : dispatch(opts, handler),
+      goesDirect(String(opts.origin ?? "")) ? direct.dispatch(opts, handler) : dispatch(opts, handler),
   );
   return { dispatcher, close: async () => void (await Promise.all([proxied.close(), direct.close()])) };
 }

@@ -9,6 +9,7 @@ import { Stats } from "node:fs";
 import { lstat, readdir, readFile, readlink, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { caCertificateProblem } from "../../shared/ca-certificates.js";
 import type { AgentConfig, LocalSource, Source } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
 import {
@@ -38,6 +39,8 @@ interface NamedFile {
   mayBeEmpty?: boolean;
   /** What the file lets in (a CA, a host key, a signing key): it must not be writable by others. */
   anchors?: string;
+  /** A CA's certificate: it must hold one, in PEM (Node's TLS reads anything else as no CA at all). */
+  certificate?: boolean;
   /** A private key: what whoever reads it can do. Others must not be able to read it (as OpenSSH asks). */
   privateKey?: string;
 }
@@ -51,7 +54,8 @@ function sourceFiles(name: string, source: Source): NamedFile[] {
   const add = (k: string, path: string | undefined, extra: Partial<NamedFile> = {}) => {
     if (path !== undefined) files.push({ key: key(k), path, ...extra });
   };
-  if (source.type === "https" || source.type === "http") add("ca_file", source.ca_file, { anchors: CA });
+  if (source.type === "https" || source.type === "http")
+    add("ca_file", source.ca_file, { anchors: CA, certificate: true });
   if (source.type === "git") {
     add("key_filename", source.key_filename, { privateKey: SSH_KEY_ROLE });
     add("known_hosts", source.known_hosts, { mayBeEmpty: true, anchors: HOST_KEY });
@@ -100,7 +104,7 @@ function checksumKey(name: string, source: Source): { issues: Issue[]; files: Na
 function agentFiles(config: AgentConfig): NamedFile[] {
   const files: NamedFile[] = [];
   if (config.hub?.ca_file !== undefined)
-    files.push({ key: "hub.ca_file", path: config.hub.ca_file, anchors: CA });
+    files.push({ key: "hub.ca_file", path: config.hub.ca_file, anchors: CA, certificate: true });
   return [...files, ...trustFiles(config)];
 }
 
@@ -122,13 +126,21 @@ async function fileProblems(files: NamedFile[], configFile: string): Promise<Iss
   for (const file of files) {
     const path = expandHome(file.path);
     if (file.mayBeMissing && (await stat(path).catch(() => undefined)) === undefined) continue;
+    let data: Buffer;
     try {
-      await readNamedFile(path, { file: configFile, key: file.key }, { nonEmpty: file.mayBeEmpty !== true });
+      data = await readNamedFile(
+        path,
+        { file: configFile, key: file.key },
+        { nonEmpty: file.mayBeEmpty !== true },
+      );
     } catch (error) {
       if (!(error instanceof BadInputError)) throw error;
       issues.push(...error.issues);
       continue;
     }
+    const notCertificate = file.certificate === true ? caCertificateProblem(file.path, data) : undefined;
+    if (notCertificate !== undefined)
+      issues.push({ file: configFile, path: file.key, message: notCertificate, severity: "error" });
     const unsafe =
       file.anchors !== undefined
         ? await writableByOthersProblem(path, file.anchors)

@@ -7,9 +7,11 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { appNameProblem } from "../../shared/app-name.js";
+import { caCertificateProblem } from "../../shared/ca-certificates.js";
 import { BadInputError } from "../../shared/errors.js";
 import { readableByOthersNote } from "../../shared/file-permissions.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { readNamedFile } from "../../shared/named-file.js";
 import { isVersionLike } from "../../shared/versions.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
@@ -345,7 +347,11 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
       : await readInputFile(resolve(o.dir, p.signature), "--signature", { nonEmpty: true });
   const caFile = p.caFile === undefined ? undefined : resolve(o.dir, p.caFile);
   // Read now so a missing or empty file is named as the flag, before any upload.
-  if (caFile !== undefined) await readInputFile(caFile, "--ca-file", { nonEmpty: true });
+  if (caFile !== undefined) {
+    const by = { file: "--ca-file", key: "" };
+    const problem = caCertificateProblem(caFile, await readNamedFile(caFile, by, { nonEmpty: true }));
+    if (problem !== undefined) throw BadInputError.single(by.file, by.key, problem);
+  }
   const published = await publishRelease({
     hubUrl,
     token,

@@ -25,6 +25,10 @@ beforeEach(async () => {
   await mkdir(join(root, "a-dir"));
   await mkdir(join(root, "repo"));
   await writeFile(join(root, "empty"), "");
+  await writeFile(
+    join(root, "damaged.pem"),
+    "-----BEGIN CERTIFICATE-----\nMIIBnotbase64==\n-----END CERTIFICATE-----\n",
+  );
   await writeFile(join(root, "hub.token"), "not.a.jwt\n", { mode: 0o600 });
   // The claims only: the agent reads them unverified (only the hub verifies).
   const claims = Buffer.from(JSON.stringify({ role: "operator", name: "operator" })).toString("base64url");
@@ -78,6 +82,24 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
       /sources\.web\.ca_file: cannot read \S+\/a-dir: is a directory \(EISDIR\)$/,
     ],
     ["https ca_file empty", https('ca_file = "ROOT/empty"'), /sources\.web\.ca_file: \S+\/empty is empty$/],
+    // Node's TLS reads a CA file without a PEM certificate as no CA at all: it was accepted here and
+    // every download then said "ca_file … is not that CA's certificate", sending the operator to
+    // look for another CA instead of at the file.
+    [
+      "https ca_file a private key",
+      https('ca_file = "ROOT/loose.key"'),
+      /sources\.web\.ca_file: \S+\/loose\.key holds a private key, not a certificate: give the certificate \(PEM, -----BEGIN CERTIFICATE-----\) of the CA that signed the server's$/,
+    ],
+    [
+      "https ca_file text with no certificate",
+      https('ca_file = "ROOT/hub.token"'),
+      /sources\.web\.ca_file: \S+\/hub\.token holds no certificate \(no -----BEGIN CERTIFICATE----- block\): give the certificate/,
+    ],
+    [
+      "https ca_file with a damaged certificate",
+      https('ca_file = "ROOT/damaged.pem"'),
+      /sources\.web\.ca_file: \S+\/damaged\.pem: certificate 1 of 1 is damaged \(it does not parse\): give the CA's certificate \(PEM\) as issued$/,
+    ],
     [
       "sftp key_filename empty",
       sftp('key_filename = "ROOT/empty"'),
@@ -353,6 +375,10 @@ describe("ship agent: [hub] files that cannot be used stop it at start (real CLI
     [
       'ca_file = "/nonexistent/ca.pem"\ntoken_file = "ROOT/hub.token"',
       /ship\.toml hub\.ca_file: cannot read \/nonexistent\/ca\.pem: no such file or directory \(ENOENT\)$/,
+    ],
+    [
+      'ca_file = "ROOT/damaged.pem"\ntoken_file = "ROOT/hub.token"',
+      /ship\.toml hub\.ca_file: \S+\/damaged\.pem: certificate 1 of 1 is damaged \(it does not parse\)/,
     ],
     ['token_file = "ROOT/empty"', /ship\.toml hub\.token_file: \S+\/empty is empty$/],
     // An operator's token (the one at hand) where the agent's belongs: 403 at every connect, for ever.

@@ -131,6 +131,20 @@ describe.skipIf(!hasProgram("openssl"))(
       expect(r.err).toMatch(/--ca-file.*nope\.pem|nope\.pem.*--ca-file/);
     });
 
+    // The server's key where its CA's certificate belongs: Node's TLS read it as no CA at all, and
+    // the refusal said "is not the certificate of the CA that signed the hub's".
+    it("a --ca-file holding a key, not a certificate: exit 2 saying so before anything is sent", async () => {
+      const r = await runRelease(
+        app,
+        ...common,
+        ...["--hub", `https://127.0.0.1:${port}`, "--ca-file", cert.keyFile],
+        ...byUrl("2.0.0"),
+      );
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`--ca-file ${cert.keyFile} holds a private key, not a certificate`);
+      expect(await releases()).toEqual([]);
+    });
+
     it("with the CA's certificate: the archive is uploaded and the release registered", async () => {
       const archive = join(dir, "myapp-2.1.0.tar.gz");
       await writeFile(join(app, "update-manifest.yaml"), 'version: "2.1.0"\n');

@@ -101,6 +101,32 @@ describe.skipIf(!hasProgram("openssl"))("an http(s) source behind a forward prox
     expect(proxy.requests).toEqual([]);
   });
 
+  // undici compared every no_proxy entry as a name suffix: a CIDR range or `*` among other entries
+  // never matched (the LAN's release server went through the proxy), and `.0.0.1` matched
+  // 127.0.0.1, where curl and git (which share the variable) go through the proxy.
+  it("no_proxy is read as curl reads it: CIDR ranges and `*` go direct, `.0.0.1` is no IP suffix", async () => {
+    for (const noProxy of [
+      "10.0.0.0/8,127.0.0.0/8",
+      "localhost, *",
+      `127.0.0.1:${new URL(https.url).port}`,
+    ]) {
+      proxy.requests.length = 0;
+      const result = await run(`${https.url}/myapp.tar.gz`, { https_proxy: proxy.url, no_proxy: noProxy });
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.installed).toBe("through the proxy\n");
+      expect(proxy.requests, noProxy).toEqual([]);
+    }
+    for (const noProxy of [".0.0.1", "10.0.0.0/8", "127.0.0.1:1"]) {
+      proxy.requests.length = 0;
+      const result = await run(`${https.url}/myapp.tar.gz`, { https_proxy: proxy.url, no_proxy: noProxy });
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(
+        proxy.requests.map((r) => `${r.method} ${r.target}`),
+        noProxy,
+      ).toContain(`CONNECT 127.0.0.1:${new URL(https.url).port}`);
+    }
+  });
+
   // undici's EnvHttpProxyAgent sends https through http_proxy when https_proxy is unset; curl, git,
   // pip and apt do not, and the README says ship does as they do.
   it("http_proxy alone: an https download goes directly, not through it", async () => {
