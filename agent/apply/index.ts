@@ -29,6 +29,7 @@ export { restoreBackup, rollbackTo } from "../backup/restore.js";
 export { describeRelease } from "../tree/release-tree.js";
 export type { AppliedUpdate, ApplyUpdateInput } from "./apply-update.js";
 export { applyUpdate } from "./apply-update.js";
+export { checkImmutable } from "./check-immutable.js";
 export { checkMergeInputs } from "./check-merge-inputs.js";
 export { checkPathTypes } from "./check-path-types.js";
 export { readInstallIndex } from "./install-index.js";

@@ -24,6 +24,9 @@ export async function appDirAccessProblem(appDir: string): Promise<string | unde
     const denied = await access(dir, USE).catch((error: unknown) => error);
     if (denied === undefined) return undefined;
     const user = whoRuns();
+    if (errnoCode(denied) === "EPERM")
+      // An immutable directory refuses even root: "chown -R root" was no way out.
+      return `${dir} may not be changed: ${fsErrorText(denied)} — it is probably immutable (lsattr -d shows i); clear that with chattr -i ${dir}`;
     return errnoCode(denied) === "EROFS"
       ? `${dir} is on a read-only filesystem (under ship.service: list it in ReadWritePaths=)`
       : `${dir}: ${user} may not read, write and enter it (${owned(found)}): chown -R ${user} ${dir}, as the install steps do (${fsErrorText(denied)})`;

@@ -6,6 +6,7 @@ import { loadManifestFile } from "../../shared/manifest/load.js";
 import { type Conditional, installUmask, type Requirements } from "../../shared/manifest/schema.js";
 import {
   applyUpdate,
+  checkImmutable,
   checkMergeInputs,
   checkPathTypes,
   describeRelease,
@@ -64,7 +65,10 @@ const engine: UpdateEngine = {
     };
   },
   checkMerges: (input) => checkMergeInputs(input),
-  checkPaths: (input) => checkPathTypes(input),
+  async checkPaths(input) {
+    await checkPathTypes(input);
+    await checkImmutable(input);
+  },
   async findBackup({ app, appDir, backupDir, replacedBy, since }) {
     const backups = await listBackups(backupDir, app, appDir);
     const found = backups.find(

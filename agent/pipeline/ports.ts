@@ -120,7 +120,8 @@ export interface UpdateEngine {
   }): Promise<void>;
   /**
    * Throws BadInputError naming each release path the app holds as an entry of another type that
-   * ship may not replace (a directory of the app's own where the release ships a file). Reads only.
+   * ship may not replace (a directory of the app's own where the release ships a file), or one the
+   * kernel forbids changing (an immutable file the release replaces or drops). Reads only.
    */
   checkPaths(input: {
     manifest: Manifest;
@@ -128,6 +129,8 @@ export interface UpdateEngine {
     appDir: string;
     stateDir: string;
     listing?: ReadonlyMap<string, { type: string; sha256: string }>;
+    /** sha256 of release files the source recorded (FetchedRelease.fileHashes). */
+    hashes?: ReadonlyMap<string, string>;
   }): Promise<void>;
   /** The newest complete backup an update to `replacedBy` made since `since` (ISO), if any. */
   findBackup(input: {

@@ -87,6 +87,7 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     appDir: ctx.source.app_dir,
     stateDir: ctx.paths.appStateDir,
     ...(release.listing === undefined ? {} : { listing: release.listing.files }),
+    ...(release.fileHashes === undefined ? {} : { hashes: release.fileHashes }),
   });
   await ctx.ports.engine.checkMerges({
     manifest,

@@ -87,15 +87,16 @@ describe("a rollback that meets an immutable file", () => {
     expect(state?.last_result).toBe("failed_restored");
   });
 
+  // An immutable file there before the run is refused before the hooks (immutable-preflight.test.ts);
+  // here a pre_update hook sets the flag, so the apply meets it.
+  const flagInHook = 'version: "2.0.0"\nhooks:\n  pre_update: ["chattr +i b.txt"]\n';
+
   it("an update that meets an immutable file it must replace: exit 1 naming it and the fix, the app as it was, the next run installs", async () => {
     await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n", "b.txt": "b1\n" });
     expect((await runShip(["--config", app.config])).code).toBe(0);
     const b = join(app.appDir, "b.txt");
-    if (spawnSync("chattr", ["+i", b]).status !== 0) {
-      console.warn("SKIPPING: chattr +i is not available here (not root, or not ext4)");
-      return;
-    }
-    await app.release("v2", 'version: "2.0.0"\n', { "app.txt": "two\n", "b.txt": "b2\n" });
+    if (!chattrWorks(b)) return;
+    await app.release("v2", flagInHook, { "app.txt": "two\n", "b.txt": "b2\n" });
     const update = await runShip(["--config", app.config]);
     // Was exit 3 "UPDATE FAILED AND RESTORE FAILED", twice over, with Node's raw EPERM text: the undo
     // tried to move the saved b.txt back over the immutable one that had never changed.
@@ -111,6 +112,7 @@ describe("a rollback that meets an immutable file", () => {
     expect(await readFile(b, "utf8")).toBe("b1\n");
 
     spawnSync("chattr", ["-i", b]);
+    await app.release("v2", 'version: "2.0.0"\n', { "app.txt": "two\n", "b.txt": "b2\n" });
     const again = await runShip(["--config", app.config]);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(await readFile(b, "utf8")).toBe("b2\n");
@@ -119,12 +121,8 @@ describe("a rollback that meets an immutable file", () => {
   it("an update whose undo fails too says UPDATE FAILED AND RESTORE FAILED once, with each reason once", async () => {
     await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n", "b.txt": "b1\n" });
     expect((await runShip(["--config", app.config])).code).toBe(0);
-    const b = join(app.appDir, "b.txt");
-    if (spawnSync("chattr", ["+i", b]).status !== 0) {
-      console.warn("SKIPPING: chattr +i is not available here (not root, or not ext4)");
-      return;
-    }
-    await app.release("v2", 'version: "2.0.0"\n', { "app.txt": "two\n", "b.txt": "b2\n" });
+    if (!chattrWorks(join(app.appDir, "b.txt"))) return;
+    await app.release("v2", flagInHook, { "app.txt": "two\n", "b.txt": "b2\n" });
     // The immutable b.txt fails the apply; the injected fault fails its undo.
     const update = await runShip(["--config", app.config], { env: { SHIP_FAULT: "recover:file:error" } });
     expect(update.code, update.stdout + update.stderr).toBe(3);
@@ -135,3 +133,13 @@ describe("a rollback that meets an immutable file", () => {
     );
   });
 });
+
+/** Whether chattr +i works here (root on ext4): tried on `path` and cleared again. */
+function chattrWorks(path: string): boolean {
+  if (spawnSync("chattr", ["+i", path]).status !== 0) {
+    console.warn("SKIPPING: chattr +i is not available here (not root, or not ext4)");
+    return false;
+  }
+  spawnSync("chattr", ["-i", path]);
+  return true;
+}

@@ -1,0 +1,133 @@
+/**
+ * Refuses, before the pre_update hooks run, an update that would have to replace or remove an app
+ * entry the kernel forbids changing (`chattr +i` on the file or its directory). The apply met it
+ * only after the hooks had run (a service stopped for nothing) and then undid itself, exit 1.
+ *
+ * access(W_OK) answers EPERM for an immutable inode even to root, and changes nothing (no open, so
+ * no close-after-write event for a watcher of the app). An append-only file passes access() and is
+ * still refused by the apply, as before. Only EPERM counts: EACCES for a read-only mode says nothing
+ * about a rename in a writable directory.
+ *
+ * Cost: one access() per release file that differs from what the install index lists (every file
+ * when the source recorded no hashes), per file the release drops, and per directory they are in.
+ */
+import { constants, type Dirent, readdirSync } from "node:fs";
+import { access, lstat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { BadInputError } from "../../shared/errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.js";
+import { shownPath } from "../backup/unrestored.js";
+import { hashFile } from "../tree/hash-file.js";
+import { readInstallIndex } from "./install-index.js";
+import { protectedDirectoryOf, ruleFor } from "./rules.js";
+
+export interface ImmutableCheck {
+  manifest: Manifest;
+  releaseDir: string;
+  appDir: string;
+  stateDir: string;
+  /** The whole release when `releaseDir` holds only part of it. */
+  listing?: ReadonlyMap<string, { type: string; sha256: string }>;
+  /** sha256 of release files the source recorded while writing them. */
+  hashes?: ReadonlyMap<string, string>;
+}
+
+export async function checkImmutable(input: ImmutableCheck): Promise<void> {
+  const index = await readInstallIndex(input.stateDir);
+  const installed = index?.files ?? {};
+  const release = releaseFiles(input);
+  const ours = (rel: string) =>
+    protectedDirectoryOf(input.manifest, rel) === undefined &&
+    ruleFor(input.manifest, rel).rule.action !== "skip";
+  const refused = new Map<string, string>();
+  const dirsAsked = new Set<string>();
+  const askDir = async (rel: string) => {
+    // The nearest directory that exists: a new one is created in it.
+    for (let dir = dirname(rel); ; dir = dirname(dir)) {
+      const key = dir === "." ? "" : dir;
+      if (dirsAsked.has(key)) return;
+      dirsAsked.add(key);
+      const code = await accessCode(join(input.appDir, key), key !== "");
+      if (code === "EPERM")
+        refused.set(join(input.appDir, key), "its entries cannot be added, replaced or removed");
+      if (code !== "ENOENT" || key === "") return;
+    }
+  };
+  for (const [rel, sha256] of release) {
+    if (!ours(rel)) continue;
+    const entry = installed[rel];
+    if (entry !== undefined && sha256 !== undefined && entry.sha256 === sha256) continue;
+    const path = join(input.appDir, rel);
+    const code = await accessCode(path);
+    // Known-equal release files were skipped above; an unhashed one is read only when it matters.
+    if (code === "EPERM" && !(await sameAsInstalled(input, rel, entry?.sha256, sha256)))
+      refused.set(path, "the release replaces it");
+    await askDir(rel);
+  }
+  for (const rel in installed) {
+    if (release.has(rel) || !ours(rel)) continue;
+    const path = join(input.appDir, rel);
+    const code = await accessCode(path);
+    if (code === "EPERM") refused.set(path, "the release drops it");
+    if (code !== "ENOENT") await askDir(rel);
+  }
+  if (refused.size === 0) return;
+  const named = [...refused].map(([path, why]) => `${shownPath(path)} (${why})`);
+  const reason =
+    `release ${input.manifest.version} cannot be installed: ${named.slice(0, 5).join(", ")}${named.length > 5 ? ` and ${named.length - 5} more` : ""}: ` +
+    `operation not permitted (EPERM) — ${refused.size === 1 ? "it is" : "they are"} probably immutable (lsattr shows i); clear that with chattr -i, then run ship again; nothing was run or changed`;
+  throw new BadInputError([{ file: input.appDir, path: "", message: reason, severity: "error" }], reason);
+}
+
+async function sameAsInstalled(
+  input: ImmutableCheck,
+  rel: string,
+  installedSha: string | undefined,
+  releaseSha: string | undefined,
+): Promise<boolean> {
+  if (installedSha === undefined || releaseSha !== undefined) return false;
+  const sha = await hashFile(join(input.releaseDir, rel)).catch(() => undefined);
+  return sha === installedSha;
+}
+
+/**
+ * The errno access(W_OK) gives; a symlink is not asked (access follows it: what it leads to is not
+ * what the apply renames or removes), nor the app directory's own link.
+ */
+async function accessCode(path: string, lstatFirst = true): Promise<string | undefined> {
+  try {
+    if (lstatFirst && (await lstat(path)).isSymbolicLink()) return undefined;
+    await access(path, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    return errnoCode(error) ?? fsErrorText(error);
+  }
+}
+
+/** Release file → its sha256 when known (from the listing or the source's hashes). */
+function releaseFiles(input: ImmutableCheck): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  if (input.listing !== undefined) {
+    for (const [rel, entry] of input.listing)
+      if (rel !== MANIFEST_FILENAME) out.set(rel, entry.sha256 || undefined);
+    return out;
+  }
+  const walk = (dir: string) => {
+    let dirents: Dirent[];
+    try {
+      dirents = readdirSync(dir === "" ? input.releaseDir : join(input.releaseDir, dir), {
+        withFileTypes: true,
+      });
+    } catch {
+      return;
+    }
+    for (const d of dirents) {
+      const rel = dir === "" ? d.name : `${dir}/${d.name}`;
+      if (d.isDirectory()) walk(rel);
+      else if (rel !== MANIFEST_FILENAME) out.set(rel, input.hashes?.get(rel));
+    }
+  };
+  walk("");
+  return out;
+}
