@@ -6,7 +6,7 @@
  */
 import { type Document, isMap, isNode, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { keyName, sameValue } from "./values.js";
-import { jsKeyOf } from "./yaml-anchors.js";
+import { jsKeyOf, withKeyNames } from "./yaml-anchors.js";
 
 /** The key as the file writes it, quotes included, which is what tells `1` from `'1'`. */
 function spelling(key: unknown): string {
@@ -40,7 +40,8 @@ function shadowedKeys(doc: Document): Map<string, Shadowed> {
       const winner = last.get(key);
       if (winner !== undefined && winner !== pair) {
         const where = path.length === 0 ? "" : `${keyName(path)}: `;
-        const value = isNode(pair.value) ? pair.value.toJS(doc) : pair.value;
+        const node = pair.value;
+        const value = isNode(node) ? withKeyNames(doc, () => node.toJS(doc)) : node;
         found.set(JSON.stringify([...path, spelling(pair.key)]), {
           name: `${where}${spelling(pair.key)} (beside ${spelling(winner.key)})`,
           value,

@@ -14,6 +14,7 @@ import {
   isSeq,
   type Node,
   type Pair,
+  type Scalar,
   visit,
   type YAMLMap,
 } from "yaml";
@@ -29,12 +30,12 @@ export function keyText(pair: Pair<unknown, unknown>): string {
 }
 
 /**
- * A key node as the values (toJS) name it: a null key is "", and a key that is a list or mapping
+ * A key node as the values (valuesOf) name it: a null key is "", and a key that is a list or mapping
  * (`? [a, b]`) is its flow text, `[ a, b ]`. String() gave `["a","b"]` there, so a release changing
  * that key's value found no such key and added a second one, a string `"[ a, b ]"`, beside it.
  */
 export function jsKeyOf(key: unknown): string {
-  if (isScalar(key)) return key.value === null ? "" : String(key.value);
+  if (isScalar(key)) return scalarKeyName(key.value, key.source);
   if (!isMap(key) && !isSeq(key)) return String(key);
   let text = flowKeys.get(key);
   if (text === undefined) {
@@ -54,6 +55,45 @@ export function jsKeyOf(key: unknown): string {
 }
 
 const flowKeys = new WeakMap<object, string>();
+
+/**
+ * A scalar key's name where String() would misname it: a YAML 1.1 boolean is named as written,
+ * lower case (`on:` was `true` in the key report, and a section `on` named no key); a float that
+ * is a whole number keeps its `.0` (`1.0:` was `1`, one key with `1:` beside it, an integer).
+ */
+function scalarKeyName(value: unknown, source: string | undefined): string {
+  if (value === null) return "";
+  if (typeof value === "boolean") return source?.toLowerCase() ?? String(value);
+  const text = String(value);
+  return typeof value === "number" && /^-?\d+$/.test(text) ? `${text}.0` : text;
+}
+
+/**
+ * The document's values, keys named as jsKeyOf names them (the library's toJS() names a key by
+ * String() of its value).
+ */
+export function valuesOf(doc: Document, options: { maxAliasCount: number }): unknown {
+  return withKeyNames(doc, () => doc.toJS(options));
+}
+
+/** Runs `read` (a toJS() call) with the document's keys renamed; the document is the user's after. */
+export function withKeyNames<T>(doc: Document, read: () => T): T {
+  const renamed: { key: Scalar; value: unknown }[] = [];
+  visit(doc, {
+    Pair(_key, pair) {
+      const key = pair.key;
+      if (!isScalar(key) || isMergePair(pair)) return;
+      if (typeof key.value !== "boolean" && typeof key.value !== "number") return;
+      renamed.push({ key, value: key.value });
+      key.value = jsKeyOf(key);
+    },
+  });
+  try {
+    return read();
+  } finally {
+    for (const { key, value } of renamed) key.value = value;
+  }
+}
 
 /** The pair the map itself writes for `key` (not one it inherits through `<<`). */
 export function ownPair(map: YAMLMap<unknown, unknown>, key: string): Pair<unknown, unknown> | undefined {

@@ -38,9 +38,12 @@ import {
   expandMergesOf,
   followsAnchor,
   hasAliases,
+  isMergePair,
+  keyText,
   ownPair,
   usedAnchorOf,
   usedAnchorsOnPath,
+  valuesOf,
 } from "./yaml-anchors.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
@@ -83,10 +86,15 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
   // The earlier of the two, as the library's own check reported them in the order of the text.
   if (duplicate !== undefined && (error === undefined || duplicate.offset < (error.pos[0] ?? 0))) {
     const first = lineColumnAt(text, duplicate.first).line;
+    // `on:` then `yes:` in a YAML 1.1 file (both true), or `1.0:` then `1.00:`: spelt apart, one key.
+    const twice =
+      duplicate.firstKey === duplicate.key
+        ? `is written twice in one mapping (also on line ${first})`
+        : `is the key ${JSON.stringify(duplicate.firstKey)} on line ${first} written again (both read as ${String(duplicate.path.at(-1))})`;
     throw parseFailure(
       fileName,
       role,
-      `the key ${JSON.stringify(duplicate.key)} is written twice in one mapping (also on line ${first}); remove one`,
+      `the key ${JSON.stringify(duplicate.key)} ${twice}; remove one`,
       lineColumnAt(text, duplicate.offset),
     );
   }
@@ -115,7 +123,7 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
     doc.contents = map;
   }
   try {
-    return { doc, value: doc.toJS(TO_JS), text };
+    return { doc, value: valuesOf(doc, TO_JS), text };
   } catch (error) {
     const problem = yamlValueProblem(doc);
     throw parseFailure(
@@ -212,7 +220,7 @@ export function renderYamlMerge(
       let values: unknown;
       for (const edit of edits) {
         if (aliased) {
-          values ??= edited.toJS(TO_JS);
+          values ??= valuesOf(edited, TO_JS);
           // A tag the release changes (`!Ref`) is no value change: shown only once the tag is there.
           const tagged = customTagAt(edited, edit.path) === customTagAt(release.doc, edit.path);
           if (alreadyShown(values, edit, expected) && (edit.kind === "remove" || tagged)) continue;
@@ -282,9 +290,48 @@ export function rebuildFromValues(
   release: ParsedYaml,
   options: ToStringOptions = {},
 ): string {
-  const rebuilt = new Document(expected, PARSE_OPTIONS);
+  // A `%YAML 1.1` file is written as YAML 1.1 (`on:` stays a boolean, a string "yes" is quoted),
+  // directive and `---` included: a reader of YAML 1.2 reads `on:` as the string "on".
+  const directives = user.doc.directives;
+  const rebuilt = new Document(expected, { ...PARSE_OPTIONS, version: directives?.yaml.version ?? "1.2" });
   spellNumbers(rebuilt.contents, [], [user.doc, release.doc]);
+  spellKeys(rebuilt.contents, [user.doc.contents, release.doc.contents]);
+  if (directives?.docStart && rebuilt.directives) {
+    rebuilt.directives.docStart = true;
+    rebuilt.directives.yaml.explicit = directives.yaml.explicit;
+  }
   return rebuilt.toString(options);
+}
+
+/**
+ * Gives each key of a mapping built from values (a string: `"true"`, `"1"`, `"2.0"`) the key node
+ * the first of `from` writes for it at the same place, so a rebuilt file writes `on:`, `1:` and
+ * `2.0:` as the user did, not quoted strings of another type. Where keys read alike (`1` beside
+ * `'1'`), the last one is the key the value came from.
+ */
+function spellKeys(node: unknown, from: readonly unknown[]): void {
+  if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      spellKeys(
+        item,
+        from.map((there) => (isSeq(there) ? there.items[i] : undefined)),
+      );
+    });
+  }
+  if (!isMap(node)) return;
+  for (const pair of node.items) {
+    const name = isScalar(pair.key) ? String(pair.key.value) : undefined;
+    if (name === undefined) continue;
+    const theirs = from.map((there) =>
+      isMap(there) ? there.items.findLast((p) => !isMergePair(p) && keyText(p) === name) : undefined,
+    );
+    const written = theirs.find((p) => p !== undefined)?.key;
+    if (isScalar(written) && written.value !== name) pair.key = written.clone();
+    spellKeys(
+      pair.value,
+      theirs.map((p) => p?.value),
+    );
+  }
 }
 
 /** The edited document's values already have the merged value at the edit's path (through an anchor edited before). */
@@ -301,7 +348,7 @@ function alreadyShown(values: unknown, edit: MergeEdit, expected: unknown): bool
 function followedAnchors(text: string, expected: unknown, release: ParsedYaml): Followed | undefined {
   const doc = parseDocument(text, PARSE_OPTIONS);
   if (doc.errors.length > 0 || duplicateKeys(doc).length > 0) return undefined;
-  const values: unknown = doc.toJS(TO_JS);
+  const values: unknown = valuesOf(doc, TO_JS);
   const paths = differences(values, expected);
   const follows = (path: string[]) =>
     followsAnchor(doc, path) && (valueAt(release.value, path) === ABSENT || followsAnchor(release.doc, path));

@@ -8,6 +8,7 @@
  */
 import { isMap, isScalar, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
 import { childOf, isTable, sameValue } from "./values.js";
+import { jsKeyOf } from "./yaml-anchors.js";
 
 /** A copy of the release's `theirs` for the user's `own`, in the user's style (yaml-format.ts). */
 export type ReplaceInStyle = (
@@ -115,5 +116,5 @@ function inUserShape(
 }
 
 function keyOf(pair: Pair): string | undefined {
-  return isScalar(pair.key) ? String(pair.key.value) : undefined;
+  return isScalar(pair.key) ? jsKeyOf(pair.key) : undefined;
 }

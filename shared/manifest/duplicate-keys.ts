@@ -6,6 +6,8 @@ export interface DuplicateKey {
   first: number;
   /** The key as written the second time (its source text when it has one). */
   key: string;
+  /** The key as written the first time: another spelling of the same value (`on` beside `yes`). */
+  firstKey: string;
   /** The key path of the repeated key: its mapping's keys and list indexes, then its own value. */
   path: (string | number)[];
 }
@@ -31,20 +33,22 @@ export function duplicateKeys(doc: Document): DuplicateKey[] {
   const found: DuplicateKey[] = [];
   visit(doc, {
     Map(_key, map, ancestors) {
-      const seen = new Map<string, number>();
+      const seen = new Map<string, { offset: number; key: string }>();
       for (const pair of map.items) {
         const key = pair.key as Node | null;
         // With `merge: true` each `<<` is its own Symbol, which the library never calls equal.
         if (!isScalar(key) || key.value === "<<" || typeof key.value === "symbol") continue;
         const id = `${typeof key.value}:${String(key.value)}`;
         const offset = key.range?.[0] ?? 0;
+        const written = key.source ?? String(key.value);
         const first = seen.get(id);
-        if (first === undefined) seen.set(id, offset);
+        if (first === undefined) seen.set(id, { offset, key: written });
         else
           found.push({
             offset,
-            first,
-            key: key.source ?? String(key.value),
+            first: first.offset,
+            key: written,
+            firstKey: first.key,
             path: [...keyPathOf(ancestors, map), String(key.value)],
           });
       }

@@ -471,19 +471,20 @@ describe("YAML explicit tags (!!binary, !!set, !!omap) are values like any other
   });
 });
 
-describe("YAML keys that read alike (1 and 1.0) are one key to the merge: a change it cannot see is named", () => {
-  // `1:` and `1.0:` are two keys in YAML (an int and a float) but one value key to the merge ("1",
-  // the last one's value). A release changing `1:` was neither merged nor reported, exit 0.
-  const base = "codes:\n  1: one\n  1.0: onefloat\n  2: two\n";
+describe("YAML keys that read alike (1 and '1') are one key to the merge: a change it cannot see is named", () => {
+  // `1:` and `'1':` are two keys in YAML (an int and a string) but one value key to the merge ("1",
+  // the last one's value). A release changing `1:` was neither merged nor reported, exit 0. (`1` and
+  // `1.0`, an int and a float, are two keys to the merge as well: yaml-key-spelling.test.ts.)
+  const base = "codes:\n  1: one\n  '1': onestring\n  2: two\n";
   const says =
-    "keys that read alike in one mapping are one key to the merge, the last one, so changes to the others are neither merged nor reported: codes: 1 (beside 1.0); give them distinct names";
+    "keys that read alike in one mapping are one key to the merge, the last one, so changes to the others are neither merged nor reported: codes: 1 (beside '1'); give them distinct names";
 
   it("a release's change to the hidden key, and the operator's, are named; an untouched file says nothing", () => {
     const released = merge(base, base.replace("1: one", "1: uno"), base);
     expect(released.text).toBe(base);
     expect(released.warnings).toEqual([says]);
     const mine = merge(base.replace("1: one", "1: mine"), base.replace("2: two", "2: deux"), base);
-    expect(mine.text).toBe("codes:\n  1: mine\n  1.0: onefloat\n  2: deux\n");
+    expect(mine.text).toBe("codes:\n  1: mine\n  '1': onestring\n  2: deux\n");
     expect(mine.updated).toEqual(["codes.2"]);
     expect(mine.warnings).toEqual([says]);
     expect(merge(base, base.replace("2: two", "2: deux"), base).warnings).toEqual([]);
