@@ -41,9 +41,13 @@ export function notificationText(template: string | undefined, event: Notificati
  * `{error}` of a failed update: the reason, then what became of the app as the run's message says
  * it ("restored the previous version", "the app's files were not changed", "version 2.0.0 is LEFT
  * IN PLACE"). The reason alone read the same whether the app was put back or left broken, and the
- * seed's "update failed: {error}" is all a Slack channel sees.
+ * seed's "update failed: {error}" is all a Slack channel sees. `reason` is the step's own reason
+ * (AppReport.failureReason): the report's error puts the rollback commands' failures right after
+ * it, and "restored the previous version" between the two was lost.
  */
 export function failureText(reason: string, runMessage: string): string {
-  const at = runMessage.lastIndexOf(reason);
+  // The first place: the message gives the reason once, after "APP: update failed at STEP: ", and
+  // a rollback command's failure after it may quote the same words.
+  const at = runMessage.indexOf(reason);
   return at < 0 ? reason : `${reason}${runMessage.slice(at + reason.length)}`;
 }

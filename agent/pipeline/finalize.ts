@@ -106,7 +106,7 @@ async function notify(input: FinalizeInput): Promise<void> {
       ? `manual intervention required: ${report.error}`
       : report.error === null
         ? ""
-        : failureText(report.error, report.message);
+        : failureText(report.failureReason ?? report.error, report.message);
   // The merges' WARNINGs too: "these values of yours went" must reach the channel a person reads.
   const warnings = [...report.warnings, ...mergeWarnings(report)];
   await sendNotifications(

@@ -34,7 +34,7 @@ import { type AppReport, appMessage } from "./report.js";
 import { runCommandList } from "./run-commands.js";
 import { mayHaveStoppedServices, rollbackTrigger, type Step, stepName } from "./steps.js";
 
-export type FailureOutcome = Pick<AppReport, "result" | "exitCode" | "message" | "error">;
+export type FailureOutcome = Pick<AppReport, "result" | "exitCode" | "message" | "error" | "failureReason">;
 
 /** What became of the app's files. */
 type FilesOutcome =
@@ -62,6 +62,7 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
       exitCode: left.exitCode,
       message: left.message,
       error: reason,
+      failureReason: reason,
     };
   }
 
@@ -124,6 +125,7 @@ function outcomeOf(
       exitCode: failed.exitCode,
       message,
       error: reason + (leftAlone === "" ? "" : `; restored${leftAlone}`) + commandNote,
+      failureReason: reason,
     };
   }
   if (error instanceof ShipError && error.exitCode === ExitCode.badInput) {
@@ -133,12 +135,19 @@ function outcomeOf(
       exitCode: ExitCode.badInput,
       message,
       error: error.message + commandNote,
+      failureReason: error.message,
     };
   }
   const failed = new UpdateNotAppliedError(ctx.app, name, reason);
   const message = failed.message + commandNote;
   if (commandNote !== "") ctx.log.error(message);
-  return { result: "failed_unchanged", exitCode: failed.exitCode, message, error: reason + commandNote };
+  return {
+    result: "failed_unchanged",
+    exitCode: failed.exitCode,
+    message,
+    error: reason + commandNote,
+    failureReason: reason,
+  };
 }
 
 /** The restore's line names the paths it left alone, as `--recover` and `--rollback` do. */

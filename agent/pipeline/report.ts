@@ -21,6 +21,12 @@ export interface AppReport {
   message: string;
   /** Why it failed, when it did (state file `last_error`, notification `{error}`). */
   error: string | null;
+  /**
+   * The step's own reason for a failure, where `message` goes on to say what became of the app
+   * ("restored the previous version", "the app's files were not changed") before the notes `error`
+   * also carries (rollback commands that failed): the notification's {error} starts there.
+   */
+  failureReason?: string;
   manualSteps: string[];
   warnings: string[];
   steps: StepTiming[];

@@ -65,4 +65,17 @@ describe("the text of an on_failure webhook", () => {
       "MyApp update failed: required_commands.no-such-command-here: no-such-command-here not found on PATH; the app's files were not changed",
     ]);
   });
+
+  it("still says what became of the app when a rollback command failed too", async () => {
+    await release(
+      'hooks:\n  pre_update: ["true"]\n  rollback: ["echo cannot start >&2; exit 4"]\npost_update_tests:\n  - name: "health"\n    command: "exit 3"\n',
+    );
+    expect((await runShip(["--config", app.config])).code).toBe(1);
+    await release('hooks:\n  pre_update: ["exit 5"]\n  rollback: ["echo cannot start >&2; exit 4"]\n');
+    expect((await runShip(["--config", app.config])).code).toBe(1);
+    expect(texts).toEqual([
+      'MyApp update failed: post_update_test "health" exited with 3 (after 1 attempt); restored the previous version; rollback commands failed: rollback hook[0] exited with 4: cannot start',
+      "MyApp update failed: pre_update hook[0] exited with 5; the app's files were not changed; rollback commands failed: rollback hook[0] exited with 4: cannot start",
+    ]);
+  });
 });
