@@ -249,6 +249,20 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
   });
 
+  it("an [[array]] element the release changes brings the release's notes on the keys it changes", () => {
+    // As for a key outside an array of tables: the release's `# raised for 2.0` and `# was 1` on
+    // the port it bumps came only when the operator's element held no comment.
+    const base = '[[ep]]\nname = "a"\nhost = "h"\n# the port\nport = 1\nsize = 1  # GB\n';
+    const current = '[[ep]]\nname = "a"\nhost = "h"  # mine\n# the port\nport = 1\nsize = 1  # GB, ops\n';
+    const incoming =
+      '[[ep]]\nname = "a"\nhost = "h"\n# the port (raised for 2.0)\nport = 5  # was 1\nsize = 2  # GB\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      '[[ep]]\nname = "a"\nhost = "h"  # mine\n# the port (raised for 2.0)\nport = 5  # was 1\nsize = 2  # GB, ops\n',
+    );
+    expect(result.warnings).toEqual([]);
+  });
+
   it("comments inside a value the release replaces whole go with it, with a warning naming them", () => {
     const base = "arr = [1, 2]\n[[s]]\nn = 1\n";
     const current = "arr = [\n  1, # one\n  2,\n]\n[[s]]\nn = 1 # first\n";
