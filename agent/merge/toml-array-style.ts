@@ -15,10 +15,12 @@ export function inUserArrayStyle(userText: string, releaseText: string): string 
   if (!userText.startsWith("[")) return releaseText;
   // An empty array (`[]`) shows no style of the user's.
   if (/^\[\s*\]$/.test(userText)) return releaseText;
-  const released = arrayItems(releaseText);
-  if (released === undefined || released.length === 0) return releaseText;
   const userLines = userText.includes("\n");
   const commented = userLines ? commentedLines(userText) : undefined;
+  // The release's own comments come where the user wrote none, beside the user's comments.
+  const theirs = commented === undefined ? undefined : commentedLines(releaseText);
+  const released = theirs?.items.map((line) => line.item) ?? arrayItems(releaseText);
+  if (released === undefined || released.length === 0) return releaseText;
   const matched = userItemsIn(released, commented?.items.map((line) => line.item) ?? arrayItems(userText));
   const items = matched.map((match) => match.text);
   const respelt = items.some((item, index) => item !== released[index]);
@@ -30,7 +32,7 @@ export function inUserArrayStyle(userText: string, releaseText: string): string 
   if (commented === undefined && !respelt && sameStyle) return releaseText;
   const styled =
     commented !== undefined
-      ? withUserComments(matched, commented, userText)
+      ? withUserComments(matched, commented, userText, theirs)
       : userLines
         ? itemPerLine(items, userText)
         : oneLine(items, userText);
@@ -166,19 +168,35 @@ function splitComment(line: string): { code: string; comment: string } | undefin
 /**
  * The release's items one per line, each item the user also has with the user's comments above
  * and after it; the comments after `[` and before `]` stay. Only the comments of items the release
- * dropped or changed go.
+ * dropped or changed go. Where the user wrote no comment (an item of the release's, the line after
+ * `[`, the lines before `]`) the release's own comes, when its array has any.
  */
-function withUserComments(items: readonly MatchedItem[], user: CommentedLines, userText: string): string {
+function withUserComments(
+  items: readonly MatchedItem[],
+  user: CommentedLines,
+  userText: string,
+  release: CommentedLines | undefined,
+): string {
   const close = /\n([ \t]*)\]$/.exec(userText)?.[1] ?? "";
   const trailing = user.items[user.items.length - 1]?.after.startsWith(",") === true;
   const indent = user.items[0]?.indent ?? "    ";
   const lines = items.flatMap(({ text, mine: at }, index) => {
     const mine = at === undefined ? undefined : user.items[at];
+    const theirs = release?.items[index];
+    const mineFirst = mine !== undefined && (hasComment(mine) || theirs === undefined || !hasComment(theirs));
+    const notes = mineFirst ? mine : theirs;
     const comma = index < items.length - 1 || trailing ? "," : "";
-    const after = mine === undefined ? "" : mine.after.replace(/^,/, "");
-    return [...(mine?.above ?? []), `${mine?.indent ?? indent}${text}${comma}${after}`];
+    const after = notes === undefined ? "" : notes.after.replace(/^,/, "");
+    return [...(notes?.above ?? []), `${mine?.indent ?? indent}${text}${comma}${after}`];
   });
-  return `[${user.head}\n${[...lines, ...user.tail].join("\n")}\n${close}]`;
+  const commentIn = (part: string) => part.includes("#");
+  const head = commentIn(user.head) || release === undefined ? user.head : release.head;
+  const tail = user.tail.some(commentIn) || release === undefined ? user.tail : release.tail;
+  return `[${head}\n${[...lines, ...tail].join("\n")}\n${close}]`;
+}
+
+function hasComment(line: ItemLine): boolean {
+  return line.above.some((above) => above.includes("#")) || line.after.includes("#");
 }
 
 /**

@@ -76,7 +76,7 @@ export function renderTomlMerge(
   );
   // The line editor only reads layout; the parser decides whether its result is the merge.
   if (edited !== undefined && parsesTo(edited, merged)) {
-    return { text: ended(edited), warnings: replacedComments(userText, user, edits, edited) };
+    return { text: ended(edited), warnings: replacedComments(userText, user, edits, edited, baseText) };
   }
   return {
     text: ended(writeTomlValues(merged)),
@@ -90,9 +90,11 @@ function replacedComments(
   user: unknown,
   edits: readonly MergeEdit[],
   result: string,
+  baseText: string | undefined,
 ): string[] {
   const side = { text: userText, value: user, layout: scanToml(userText) };
-  const kept = new Set(tomlComments(result));
+  // A comment the previous release shipped, replaced by the release's new note, is no loss of yours.
+  const kept = new Set([...tomlComments(result), ...(baseText === undefined ? [] : tomlComments(baseText))]);
   const warnings: string[] = [];
   const said = new Set<string>();
   for (const edit of edits) {

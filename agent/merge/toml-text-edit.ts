@@ -198,7 +198,7 @@ function opFor(edit: MergeEdit, user: Side, release: Side, base?: BaseLayout): T
       const mine = own === undefined ? arrayBlocks(user, edit.path) : undefined;
       const theirs = arrayBlocks(release, edit.path);
       if (mine !== undefined && theirs !== undefined)
-        return replaceBlocks(user, release, mine, theirs, edit.path);
+        return replaceBlocks(user, release, { mine, theirs }, edit.path, base);
       // A value becoming a [table] or the reverse: take the old one out, put the new one in.
       const removal = remove(user, own, edit.path);
       const addition = add(user, release, edit.path);
@@ -413,8 +413,7 @@ function addTable(user: Side, release: Side, path: string[]): TextOp[] | undefin
 function withUserElements(
   user: Side,
   release: Side,
-  mine: readonly Block[],
-  theirs: readonly Block[],
+  { mine, theirs, base }: { mine: readonly Block[]; theirs: readonly Block[]; base: BaseLayout | undefined },
   path: string[],
 ): { text: string; firstDropped: boolean } | undefined {
   const elements = (side: Side, blocks: readonly Block[]) => {
@@ -444,7 +443,15 @@ function withUserElements(
     // The comment above the user's first header stays where it is, outside the replaced text.
     const from = (b: Block) => (b === mine[0] ? b.headerStart : b.start);
     if (own !== undefined) return user.text.slice(from(own), own.contentEnd) + parting;
-    const changed = changedElement(user, release, { mine, userValues, unused }, block, releaseValues[i], i);
+    const users = { mine, userValues, unused };
+    const changed = changedElement(
+      user,
+      release,
+      users,
+      { block, value: releaseValues[i], index: i },
+      base,
+      path,
+    );
     if (changed !== undefined)
       return user.text.slice(from(changed.block), changed.block.headerStart) + changed.text + parting;
     return release.text.slice(i === 0 ? block.headerStart : block.start, last ? block.contentEnd : block.end);
@@ -478,16 +485,13 @@ function changedElement(
   user: Side,
   release: Side,
   users: { mine: readonly Block[]; userValues: readonly unknown[]; unused: Set<number> },
-  block: Block,
-  theirs: unknown,
-  index: number,
+  { block, value: theirs, index }: { block: Block; value: unknown; index: number },
+  base: BaseLayout | undefined,
+  path: readonly string[],
 ): { block: Block; text: string } | undefined {
   if (!isTable(theirs)) return undefined;
   const free = [...users.unused].filter((u) => isTable(users.userValues[u]));
-  const id = IDENTITY_KEYS.find((key) => {
-    const value = theirs[key];
-    return value !== undefined && (value === null || typeof value !== "object");
-  });
+  const id = identityKey(theirs);
   const at =
     id !== undefined
       ? free.find((u) => sameValue((users.userValues[u] as Record<string, unknown>)[id], theirs[id]))
@@ -501,16 +505,59 @@ function changedElement(
   const from = own === users.mine[0] ? own.headerStart : own.start;
   if (tomlComments(user.text.slice(from, own.contentEnd)).length === 0) return undefined;
   const mine = users.userValues[at];
-  const header = (side: Side, b: Block) => side.text.indexOf("\n", b.headerStart) + 1;
-  const userBody = user.text.slice(header(user, own), own.contentEnd);
-  const releaseBody = release.text.slice(header(release, block), block.contentEnd);
-  if (header(user, own) === 0 || header(release, block) === 0) return undefined;
+  const userBody = elementBody(user, own);
+  const releaseBody = elementBody(release, block);
+  if (userBody === undefined || releaseBody === undefined) return undefined;
   // The release wins every key of it: the user's element as the base, the release's as the change.
   const { edits } = planMerge({ user: mine, release: theirs, base: mine, strategy: "preserve_user" });
-  const body = editTomlText(userBody, releaseBody, mine, theirs, theirs, edits);
+  // The previous release's element says which of the user's comments are still as shipped, so the
+  // release's notes on the keys it changes come, as they do on keys outside an array of tables.
+  const shipped = base === undefined ? undefined : baseElementBody(base, path, theirs, id, at);
+  const body = editTomlText(userBody, releaseBody, mine, theirs, theirs, edits, shipped);
   if (body === undefined || !readsAs(body, theirs)) return undefined;
   users.unused.delete(at);
-  return { block: own, text: user.text.slice(own.headerStart, header(user, own)) + body };
+  return {
+    block: own,
+    text: user.text.slice(own.headerStart, user.text.indexOf("\n", own.headerStart) + 1) + body,
+  };
+}
+
+function identityKey(element: Record<string, unknown>): string | undefined {
+  return IDENTITY_KEYS.find((key) => {
+    const value = element[key];
+    return value !== undefined && (value === null || typeof value !== "object");
+  });
+}
+
+/** An element's keys, below its `[[header]]` line; undefined for a header on the text's last line. */
+function elementBody(side: { text: string }, block: Block): string | undefined {
+  const start = side.text.indexOf("\n", block.headerStart) + 1;
+  return start === 0 ? undefined : side.text.slice(start, block.contentEnd);
+}
+
+/** The previous release's copy of an element: the one of the same name, else at the user's place. */
+function baseElementBody(
+  base: BaseLayout,
+  path: readonly string[],
+  theirs: Record<string, unknown>,
+  id: string | undefined,
+  at: number,
+): string | undefined {
+  let value: unknown;
+  try {
+    value = readTomlValues(base.text);
+  } catch {
+    return undefined;
+  }
+  const blocks = arrayBlocks({ ...base, value }, path);
+  const elements = valueAt(value, path);
+  if (blocks === undefined || !Array.isArray(elements) || elements.length !== blocks.length) return undefined;
+  const where =
+    id === undefined
+      ? at
+      : elements.findIndex((element) => isTable(element) && sameValue(element[id], theirs[id]));
+  const block = blocks[where];
+  return block === undefined ? undefined : elementBody(base, block);
 }
 
 function readsAs(text: string, value: unknown): boolean {
@@ -561,11 +608,17 @@ function addDottedTable(user: Side, release: Side, path: string[]): TextOp[] | u
  * The user's first block gives way to the release's blocks; the user's other blocks go, with the
  * blank lines after them (comments after a block, such as a banner for the next section, stay).
  */
-function replaceBlocks(user: Side, release: Side, mine: Block[], theirs: Block[], path: string[]): TextOp[] {
+function replaceBlocks(
+  user: Side,
+  release: Side,
+  { mine, theirs }: { mine: Block[]; theirs: Block[] },
+  path: string[],
+  base: BaseLayout | undefined,
+): TextOp[] {
   const [first, ...rest] = mine as [Block, ...Block[]];
   // Like a changed `key = value`, the comment above the first header stays the user's, unless that
   // element is dropped: then it goes with it, as a removed key's comment does.
-  const elements = withUserElements(user, release, mine, theirs, path);
+  const elements = withUserElements(user, release, { mine, theirs, base }, path);
   const text = elements?.text ?? blocksText(release, theirs, true);
   const start = elements?.firstDropped === true ? first.start : first.headerStart;
   const ops: TextOp[] = [{ start, end: first.contentEnd, text }];

@@ -175,6 +175,23 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(again.text).toBe(result.text);
   });
 
+  it("an array the release changes with comments of its own keeps the user's comments and brings the release's", () => {
+    // The release's array holding a comment was taken whole: the operator's `# pinned` on the item
+    // the release kept went (named in a WARNING), though the README promises kept items keep them.
+    const base = '[project]\ndependencies = [\n    "requests>=2.28",\n    "click>=8",\n]\n';
+    const current =
+      '[project]\ndependencies = [\n    # pinned for CVE-2023-32681\n    "requests>=2.28",\n    "click>=8",  # cli\n]\n';
+    const incoming =
+      '[project]\ndependencies = [  # runtime deps\n    "requests>=2.28",\n    "click>=8",  # command line\n    # pretty output\n    "rich>=13",  # new in 2.0\n    # more to come\n]\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      '[project]\ndependencies = [  # runtime deps\n    # pinned for CVE-2023-32681\n    "requests>=2.28",\n    "click>=8",  # cli\n    # pretty output\n    "rich>=13",  # new in 2.0\n    # more to come\n]\n',
+    );
+    expect(result.updated).toEqual(["project.dependencies"]);
+    expect(result.warnings).toEqual([]);
+    expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
+  });
+
   it("a one-line array the release changes keeps the user's padding inside its brackets", () => {
     // `x = [ 1 ]` came back as the release's `[1, 2]`.
     const result = mergeToml("[t]\nx = [ 1 ]\ny = [1]\n", "[t]\nx = [1, 2]\ny = [ 1, 2 ]\n", {
@@ -230,6 +247,20 @@ describe("TOML merges keep the form of files edited by hand", () => {
     );
     expect(result.warnings).toEqual([]);
     expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
+  });
+
+  it("an [[array]] element the release changes brings the release's notes on the keys it changes", () => {
+    // As for a key outside an array of tables: the release's `# raised for 2.0` and `# was 1` on
+    // the port it bumps came only when the operator's element held no comment.
+    const base = '[[ep]]\nname = "a"\nhost = "h"\n# the port\nport = 1\nsize = 1  # GB\n';
+    const current = '[[ep]]\nname = "a"\nhost = "h"  # mine\n# the port\nport = 1\nsize = 1  # GB, ops\n';
+    const incoming =
+      '[[ep]]\nname = "a"\nhost = "h"\n# the port (raised for 2.0)\nport = 5  # was 1\nsize = 2  # GB\n';
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(
+      '[[ep]]\nname = "a"\nhost = "h"  # mine\n# the port (raised for 2.0)\nport = 5  # was 1\nsize = 2  # GB, ops\n',
+    );
+    expect(result.warnings).toEqual([]);
   });
 
   it("comments inside a value the release replaces whole go with it, with a warning naming them", () => {
