@@ -72,7 +72,7 @@ export interface HubOptions {
   reportRetention?: { keepPerAgent: number; keepMs: number; everyMs?: number };
   /**
    * Artifacts no release names are removed once they are `keepMs` old (default a day: time to
-   * publish what was uploaded), looked for every `everyMs` (default an hour).
+   * publish what was uploaded), looked for every `everyMs` (default an hour) and once at start.
    */
   unusedArtifacts?: { keepMs: number; everyMs: number };
   /** PostgreSQL shared by several hubs (cluster mode); without it, SQLite in the data dir. */
@@ -324,7 +324,14 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   );
   // Uploads that never became a release (refused, failed, or never published) filled the disk.
   const unused = options.unusedArtifacts ?? { keepMs: 86_400_000, everyMs: 3_600_000 };
-  timers.push(every(unused.everyMs, () => removeUnusedArtifacts(store, log, time() - unused.keepMs)));
+  const sweepUnused = () => removeUnusedArtifacts(store, log, time() - unused.keepMs);
+  timers.push(every(unused.everyMs, sweepUnused));
+  // Also once at start: a hub restarted more often than `everyMs` (upgrades, a crash loop, a
+  // nightly restart under a short interval) never reached its first sweep. Not awaited: a big
+  // artifacts/ must not hold up the listening socket, and a failure is only logged.
+  const startSweep = setTimeout(() => void sweepUnused(), 0);
+  startSweep.unref();
+  timers.push(startSweep);
   // On one hub every tick runs. In a cluster each hub tries every interval and the one that claims
   // the tick (in the tick's own transaction) runs it, so it runs once per interval across hubs; a
   // little slack keeps timer jitter from skipping every other interval.

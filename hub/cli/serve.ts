@@ -195,6 +195,10 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
       keepPerAgent: config.report_keep_per_agent,
       keepMs: config.report_keep_days * 86_400_000,
     },
+    unusedArtifacts: {
+      keepMs: config.unused_artifact_keep_hours * 3_600_000,
+      everyMs: config.unused_artifact_sweep_minutes * 60_000,
+    },
     log,
   }).catch((error: unknown) => {
     throw listenError(error, host, port ?? config.port, { port: portBy });

@@ -93,6 +93,13 @@ export const HubConfig = z
     report_keep_per_agent: z.number().int().positive().max(1_000_000).default(500),
     /** Reports older than this are deleted, whatever their count. */
     report_keep_days: z.number().positive().max(36_500, "must be ≤ 36500 (100 years)").default(90),
+    /**
+     * An uploaded artifact no release names (CI stopped after the upload, the publish was refused)
+     * is removed once it is this old: the time CI has to publish what it uploaded.
+     */
+    unused_artifact_keep_hours: z.number().positive().max(87_600, "must be ≤ 87600 (10 years)").default(24),
+    /** How often unused artifacts are looked for; also once at every start. */
+    unused_artifact_sweep_minutes: z.number().positive().max(1440, "must be ≤ 1440 (a day)").default(60),
     log_level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   })
   .superRefine((config, ctx) => {

@@ -196,4 +196,37 @@ describe("unused artifacts: a real hub", () => {
       await t.stop();
     }
   });
+
+  it("a hub restarted more often than it sweeps still sweeps: once at start", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ship-hub-"));
+    let shift = 0;
+    const hourly = { keepMs: 86_400_000, everyMs: 3_600_000 };
+    try {
+      const first = await startTestHub({ timeShiftMs: () => shift, unusedArtifacts: hourly }, dir);
+      const abandoned = Buffer.from("abandoned ".repeat(1000));
+      const put = await fetch(`${first.hub.url}/api/v1/artifacts`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${first.ci}`, "content-type": "application/octet-stream" },
+        body: abandoned,
+      });
+      expect(put.status).toBe(201);
+      await first.stop();
+      // Restarted two days later (an upgrade, a host reboot): the next hourly sweep would be an
+      // hour away, and a hub restarted within every hour never swept at all.
+      shift = 2 * 86_400_000;
+      const lines: { level: string; msg: string }[] = [];
+      const second = await startTestHub(
+        { timeShiftMs: () => shift, unusedArtifacts: hourly, log: memoryLogger(lines) },
+        dir,
+      );
+      try {
+        await expect.poll(() => readdir(join(dir, "artifacts")), { timeout: 5000 }).toEqual([]);
+        expect(lines.map((l) => l.msg)).toContain("removed artifacts no release names");
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

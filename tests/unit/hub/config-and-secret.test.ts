@@ -76,6 +76,8 @@ describe("hub.toml", () => {
       ["progress_timeout_seconds = nan", /progress_timeout_seconds: /],
       ["max_artifact_mb = 1e308", /max_artifact_mb: must be ≤ 1048576 \(1 TiB\)/],
       ["report_keep_days = -1", /report_keep_days: /],
+      ["unused_artifact_sweep_minutes = 1e9", /unused_artifact_sweep_minutes: must be ≤ 1440 \(a day\)/],
+      ["unused_artifact_keep_hours = 0", /unused_artifact_keep_hours: /],
     ];
     for (const [line, message] of cases) {
       await writeFile(file, `${line}\n`);
@@ -83,6 +85,19 @@ describe("hub.toml", () => {
     }
     await writeFile(file, "tick_interval_seconds = 60\noffline_timeout_seconds = 2592000\n");
     expect(await loadHubConfig(file)).toMatchObject({ tick_interval_seconds: 60 });
+  });
+
+  it("times the unused-artifact sweep: a day kept, looked for hourly, unless hub.toml says otherwise", async () => {
+    expect(await loadHubConfig(undefined)).toMatchObject({
+      unused_artifact_keep_hours: 24,
+      unused_artifact_sweep_minutes: 60,
+    });
+    const file = join(dir, "hub.toml");
+    await writeFile(file, "unused_artifact_keep_hours = 2\nunused_artifact_sweep_minutes = 5\n");
+    expect(await loadHubConfig(file)).toMatchObject({
+      unused_artifact_keep_hours: 2,
+      unused_artifact_sweep_minutes: 5,
+    });
   });
 
   it("reports TOML syntax errors with line and column", async () => {
