@@ -145,6 +145,11 @@ function proxyStatus(err: Error): string | undefined {
  */
 export function proxyCredentialsRefused(err: unknown, url: string): BadInputError | undefined {
   if (!(err instanceof Error) || proxyStatus(err) !== "407") return undefined;
+  return proxyCredentialsError(url);
+}
+
+/** The bad input a proxy's 407 for `url` is (git's, whose words git-unreachable.ts reads, too). */
+export function proxyCredentialsError(url: string): BadInputError | undefined {
   const proxy = configuredProxies().find(
     (p) => p.variable === (url.startsWith("https:") ? "https_proxy" : "http_proxy"),
   );
