@@ -18,6 +18,7 @@ import { DownloadError, httpStatusError, networkFailure } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
 import { headerValue } from "./header-value.js";
 import type { ProgressCallback } from "./progress.js";
+import { proxyCredentialsRefused } from "./proxy.js";
 import { redactUrl } from "./redact.js";
 import { backoffMs } from "./retry.js";
 
@@ -137,6 +138,8 @@ class Transfer {
       } catch (err) {
         // Policy refusals (size) are bad input, not network trouble: no retry, exit 2.
         if (err instanceof ShipError && !(err instanceof DownloadError)) throw err;
+        const refused = proxyCredentialsRefused(err, this.req.url);
+        if (refused !== undefined) throw refused;
         // A full or read-only disk is this machine's problem; retrying the network will not help.
         if (isLocalDiskFailure(err)) throw new LocalWriteError(`the download of ${this.shownUrl}`, err);
         const progress = `${this.bytes}${this.total === undefined ? "" : ` of ${this.total}`} bytes arrived`;

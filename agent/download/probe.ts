@@ -11,6 +11,7 @@ import { createHttpClient } from "./dispatcher.js";
 import { DownloadError, httpStatusError, networkFailure } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
 import { headerValue } from "./header-value.js";
+import { proxyCredentialsRefused } from "./proxy.js";
 import { redactUrl } from "./redact.js";
 import { backoffMs } from "./retry.js";
 
@@ -115,6 +116,8 @@ async function call<T>(
         if (late !== undefined) throw late;
         // Refusals (a redirect to plain http) are not network trouble: no retry, their own exit code.
         if (err instanceof ShipError && !(err instanceof DownloadError)) throw err;
+        const refused = proxyCredentialsRefused(err, url);
+        if (refused !== undefined) throw refused;
         const failure = err instanceof DownloadError ? err : networkFailure(redactUrl(url), err);
         if (!failure.retryable || attempt > (options.retries ?? 3) || options.signal?.aborted) throw failure;
         const wait = waitBeforeRetry(failure, backoffMs(attempt, options.retryDelayMs ?? 1000), deadline);

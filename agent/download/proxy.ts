@@ -116,9 +116,7 @@ export function proxyRefusalText(status: string): string | undefined {
  * whose server was never asked.
  */
 export function proxyFailureText(err: Error, because: string): string | undefined {
-  const status =
-    /^Proxy response \((\d+)\) !== 200 when HTTP Tunneling$/.exec(err.message)?.[1] ??
-    /^Proxy Authentication Required \((407)\)$/.exec(err.message)?.[1];
+  const status = proxyStatus(err);
   if (status !== undefined) return proxyRefusalText(status);
   // A proxy that cannot be reached: the error names its address, not the server's.
   const { address, port, hostname } = err as { address?: unknown; port?: unknown; hostname?: unknown };
@@ -129,4 +127,39 @@ export function proxyFailureText(err: Error, because: string): string | undefine
         ? proxyAt(hostname)
         : undefined;
   return proxy === undefined ? undefined : `cannot reach ${proxy}: ${because}`;
+}
+
+/** The status a proxy refused a request with, from undici's error (CONNECT tunnel, or plain http). */
+function proxyStatus(err: Error): string | undefined {
+  return (
+    /^Proxy response \((\d+)\) !== 200 when HTTP Tunneling$/.exec(err.message)?.[1] ??
+    /^Proxy Authentication Required \((407)\)$/.exec(err.message)?.[1]
+  );
+}
+
+/**
+ * A proxy's 407 for a request to `url`: the credentials in the variable are missing or wrong, which
+ * no retry and no later run fixes, so it is bad input naming the variable (exit 2), as a release
+ * server's 401 names the source's headers. It was exit 1, "it wants credentials", also when the
+ * variable held credentials the proxy had just refused.
+ */
+export function proxyCredentialsRefused(err: unknown, url: string): BadInputError | undefined {
+  if (!(err instanceof Error) || proxyStatus(err) !== "407") return undefined;
+  return proxyCredentialsError(url);
+}
+
+/** The bad input a proxy's 407 for `url` is (git's, whose words git-unreachable.ts reads, too). */
+export function proxyCredentialsError(url: string): BadInputError | undefined {
+  const proxy = configuredProxies().find(
+    (p) => p.variable === (url.startsWith("https:") ? "https_proxy" : "http_proxy"),
+  );
+  if (proxy === undefined) return undefined;
+  const withCredentials = URL.canParse(proxy.url) && new URL(proxy.url).username !== "";
+  return BadInputError.single(
+    "the environment",
+    proxy.name,
+    withCredentials
+      ? `${proxyName(proxy)} refused the credentials in it (HTTP 407): check the user and password (%-encode @ : / in them)`
+      : `${proxyName(proxy)} wants credentials (HTTP 407): give them in the variable as http://user:password@host:port`,
+  );
 }

@@ -4,7 +4,8 @@
  * "Could not read from remote repository". One sentence for all of them, as http and sftp sources
  * say it: the run stays exit 1 (the server may be back next run), the line says what to look at.
  */
-import { proxyAt, proxyRefusalText } from "../download/proxy.js";
+import type { BadInputError } from "../../shared/errors.js";
+import { proxyAt, proxyCredentialsError, proxyRefusalText } from "../download/proxy.js";
 
 const patterns: readonly [RegExp, (m: RegExpExecArray) => string][] = [
   // curl (http, https): "Failed to connect to 127.0.0.1 port 1 after 0 ms: Couldn't connect to server"
@@ -22,9 +23,7 @@ const patterns: readonly [RegExp, (m: RegExpExecArray) => string][] = [
  * connect to HOST port N" then names the proxy, which read as the git server.
  */
 function proxyFault(gitOutput: string): string | undefined {
-  const refused =
-    /CONNECT tunnel failed, response (\d+)|Received HTTP code (\d+) from proxy after CONNECT/.exec(gitOutput);
-  const status = refused?.[1] ?? refused?.[2];
+  const status = proxyStatus(gitOutput);
   if (status !== undefined) return proxyRefusalText(status);
   const unresolved = /Could not resolve proxy:? ([^\s:]+)/.exec(gitOutput)?.[1];
   const down = /Failed to connect to (\S+) port (\d+)[^:\r\n]*: ([^\r\n]+)/.exec(gitOutput);
@@ -35,6 +34,22 @@ function proxyFault(gitOutput: string): string | undefined {
   if (down === null) return undefined;
   const proxy = proxyAt(String(down[1]), Number(down[2]));
   return proxy === undefined ? undefined : `cannot reach ${proxy} that git goes through: ${down[3]}`;
+}
+
+function proxyStatus(gitOutput: string): string | undefined {
+  const refused =
+    /CONNECT tunnel failed, response (\d+)|Received HTTP code (\d+) from proxy after CONNECT/.exec(gitOutput);
+  return refused?.[1] ?? refused?.[2];
+}
+
+/**
+ * The proxy's 407 as bad input naming the variable (proxy.ts): git retried it three times and
+ * said exit 1 "it wants credentials", also of credentials the proxy had just refused.
+ */
+export function gitProxyCredentialsError(gitOutput: string): BadInputError | undefined {
+  if (proxyStatus(gitOutput) !== "407") return undefined;
+  const url = /unable to access '([a-z]+:)/i.exec(gitOutput)?.[1] ?? "https:";
+  return proxyCredentialsError(url.toLowerCase());
 }
 
 /** "cannot reach the git server at HOST port N (why)", or undefined when git reached it. */

@@ -79,9 +79,13 @@ describe.skipIf(!hasProgram("git") || !hasProgram("openssl"))("GitSource over ht
     );
     const strict = await startForwardProxy({ refuse: 407 });
     try {
+      // It was a passing fault (three tries, exit 1) "it wants credentials", also of credentials
+      // the variable held.
       expect(await check(strict.url)).toBe(
-        `DownloadError: download of origin (https://${NAME}/origin.git) failed: the proxy ${strict.url}/ (https_proxy) refused to pass the request on (HTTP 407): it wants credentials; give them in the variable as http://user:password@host:port`,
+        `BadInputError: the environment https_proxy: the proxy ${strict.url}/ (https_proxy) wants credentials (HTTP 407): give them in the variable as http://user:password@host:port`,
       );
+      // Asked once: no retry.
+      expect(strict.requests.length).toBe(1);
     } finally {
       await strict.close();
     }

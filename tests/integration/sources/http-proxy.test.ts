@@ -163,19 +163,28 @@ describe.skipIf(!hasProgram("openssl"))("an http(s) source behind a forward prox
     }
   });
 
+  // A 407 was exit 1 "refused to pass the request on (HTTP 407): it wants credentials; give them in
+  // the variable", also when the variable held the credentials the proxy had just refused.
   it("a proxy that wants credentials, or is down, is named with its variable, never the password", async () => {
     const strict = await startForwardProxy({ refuse: 407 });
     try {
+      const at = `127.0.0.1:${new URL(strict.url).port}`;
       const withUser = strict.url.replace("http://", "http://ops:hunter2@");
       const refused = await run(`https://${NAME}/myapp.tar.gz`, { https_proxy: withUser });
-      expect(refused.code).toBe(1);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(2);
       expect(refused.stdout).toContain(
-        `myapp: download of https://${NAME}/myapp.tar.gz failed: the proxy http://***@127.0.0.1:${new URL(strict.url).port}/ (https_proxy) refused to pass the request on (HTTP 407): it wants credentials; give them in the variable as http://user:password@host:port`,
+        `myapp: the environment https_proxy: the proxy http://***@${at}/ (https_proxy) refused the credentials in it (HTTP 407): check the user and password`,
       );
       expect(refused.stdout + refused.stderr).not.toContain("hunter2");
       // 407 is no passing fault: asked once, not retried with backoff.
       expect(strict.requests.length).toBe(1);
       expect(refused.installed).toBeUndefined();
+      const without = await run(`http://${NAME}/myapp.tar.gz`, { HTTP_PROXY: strict.url });
+      expect(without.code, without.stdout + without.stderr).toBe(2);
+      expect(without.stdout).toContain(
+        `myapp: the environment HTTP_PROXY: the proxy http://${at}/ (HTTP_PROXY) wants credentials (HTTP 407): give them in the variable as http://user:password@host:port`,
+      );
+      expect(without.installed).toBeUndefined();
     } finally {
       await strict.close();
     }
