@@ -11,6 +11,7 @@ import { EventStream } from "../dashboard/event-stream.js";
 import { dashboardRoutes } from "../dashboard/router.js";
 import { HubRequestError } from "../errors.js";
 import { OnceAMinuteLog } from "../once-a-minute-log.js";
+import { DatabaseNoAnswer, NO_ANSWER_CODE } from "../store/answer-deadline.js";
 import { agentRoutes } from "./agents.js";
 import { artifactRoutes } from "./artifacts.js";
 import type { ApiDeps } from "./deps.js";
@@ -109,7 +110,10 @@ function errorHandler(deps: ApiDeps) {
       // Not the request's fault and not a bug: say what is wrong, and when to come back (a client
       // or proxy that honours Retry-After retried straight into the same refusal without it).
       status = 503;
-      message = "the hub's database is unreachable; try again";
+      message =
+        error instanceof DatabaseNoAnswer
+          ? `the hub's database did not answer within ${error.seconds} s; try again`
+          : "the hub's database is unreachable; try again";
     } else {
       deps.log.error("request failed", { method: req.method, path: req.path, error: String(error) });
     }
@@ -151,6 +155,8 @@ const DATABASE_GONE = new Set([
   "57P03",
   // No connection slot left (max_connections taken): the database is there but will not have us.
   "53300",
+  // Connected, but silent past the store's deadline: a server frozen, a network dropping packets.
+  NO_ANSWER_CODE,
 ]);
 
 export function isDatabaseUnreachable(error: unknown): boolean {

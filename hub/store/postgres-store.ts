@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import postgres from "postgres";
+import { ANSWER_TIMEOUT_SECONDS, answerWithin, TxAnswerWatch } from "./answer-deadline.js";
 import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
 import type { ArtifactUpload, AsyncStore, StoredArtifactInfo, StoreOps } from "./async-store.js";
 import { beginTx } from "./postgres-begin.js";
@@ -22,6 +23,8 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** Bytes per stored artifact chunk (tests use small ones to cross chunk boundaries). */
   artifactChunkBytes?: number;
+  /** How long a store call waits for the database's answer (answer-deadline.ts). */
+  answerTimeoutMs?: number;
 }
 
 export interface PostgresStore extends AsyncStore {
@@ -183,35 +186,45 @@ export async function openPostgresStore(
     await sql.end({ timeout: 5 });
     throw error;
   }
-  const core = new PostgresCore(sql, options.artifactChunkBytes ?? 1 << 20);
+  const answerMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_SECONDS * 1000;
+  const core = new PostgresCore(sql, options.artifactChunkBytes ?? 1 << 20, answerMs);
+  const bounded = <T>(work: Promise<T>) => answerWithin(work, answerMs);
   return {
     ...core.ops,
     tx: (fn) => core.tx(fn),
     close: (waitSeconds = 5) => sql.end({ timeout: waitSeconds }),
     writeArtifact: (body, upload) => core.writeArtifact(body, upload),
-    getArtifactInfo: (sha256) => core.getArtifactInfo(sha256),
+    getArtifactInfo: (sha256) => bounded(core.getArtifactInfo(sha256)),
     readArtifact: (sha256, range) => core.readArtifact(sha256, range),
+    // Housekeeping on a timer that waits for its last run: a large delete may take its time.
     deleteUnusedArtifacts: (before) => core.deleteUnusedArtifacts(before),
     sweepAbandonedUploads: (before) => core.sweepAbandonedUploads(before),
-    claimSecret: (fingerprint, claim) => core.claimSecret(fingerprint, claim),
-    renewHeartbeat: (hubId, timeoutMs) => core.renewHeartbeat(hubId, timeoutMs),
-    clock: () => core.clock(),
-    clusterUpSince: (hubId, liveForMs) => core.clusterUpSince(hubId, liveForMs),
+    claimSecret: (fingerprint, claim) => bounded(core.claimSecret(fingerprint, claim)),
+    renewHeartbeat: (hubId, timeoutMs) => bounded(core.renewHeartbeat(hubId, timeoutMs)),
+    clock: () => bounded(core.clock()),
+    clusterUpSince: (hubId, liveForMs) => bounded(core.clusterUpSince(hubId, liveForMs)),
     schemaKnown: postgresMigrations.length,
-    retireHub: (hubId, at) => core.retireHub(hubId, at),
+    retireHub: (hubId, at) => bounded(core.retireHub(hubId, at)),
     claimInstance: (agentId, instance, hubId, liveForMs) =>
-      core.claimInstance(agentId, instance, hubId, liveForMs),
+      bounded(core.claimInstance(agentId, instance, hubId, liveForMs)),
   };
 }
 
-/** Wraps every operation with `check` (is this handle usable here?) before it runs. */
-function checked(ops: StoreOps, check: (operation: string) => void): StoreOps {
+/**
+ * Wraps every operation: `check` (is this handle usable here?) before it runs, and `bound` around
+ * it (how long its answer may take).
+ */
+function checked(
+  ops: StoreOps,
+  check: (operation: string) => void,
+  bound: (run: () => Promise<unknown>) => Promise<unknown>,
+): StoreOps {
   return Object.fromEntries(
     Object.entries(ops).map(([name, fn]) => [
       name,
       async (...args: unknown[]) => {
         check(name);
-        return (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+        return bound(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args));
       },
     ]),
   ) as unknown as StoreOps;
@@ -224,20 +237,37 @@ class PostgresCore {
   constructor(
     private readonly sql: postgres.Sql<PgTypes>,
     private readonly chunkBytes: number,
+    private readonly answerMs: number,
   ) {
-    this.ops = checked(postgresOps(sql), (operation) => this.guard.outside(operation));
+    this.ops = checked(
+      postgresOps(sql),
+      (operation) => this.guard.outside(operation),
+      (run) => answerWithin(run(), answerMs),
+    );
   }
 
   tx<T>(fn: (t: StoreOps) => Promise<T>): Promise<T> {
     this.guard.outside("tx");
-    return withTxRetry(
-      async () =>
-        (await beginTx(this.sql, (t) =>
+    return withTxRetry(() => {
+      const watch = new TxAnswerWatch(this.answerMs);
+      return watch.bound(
+        beginTx(this.sql, (t) =>
           this.guard.run((scope) =>
-            fn(checked(postgresOps(t), (operation) => TxGuard.live(scope, operation))),
+            fn(
+              checked(
+                postgresOps(t),
+                (operation) => TxGuard.live(scope, operation),
+                (run) => watch.statement(run),
+              ),
+            ),
           ),
-        )) as T,
-    );
+        ) as Promise<T>,
+      );
+    });
+  }
+
+  private answer<T>(work: Promise<T>): Promise<T> {
+    return answerWithin(work, this.answerMs);
   }
 
   async writeArtifact(body: AsyncIterable<Uint8Array>, upload: ArtifactUpload): Promise<StoredArtifactInfo> {
@@ -249,17 +279,18 @@ class PostgresCore {
       // not hold back the event stream (see readEventsAfter); the artifacts row makes it visible.
       let seq = 0;
       for await (const chunk of fixedChunks(body, this.chunkBytes, upload.maxBytes, totals))
-        await this.sql`INSERT INTO artifact_chunks (upload_id, seq, data, created)
-          VALUES (${uploadId}, ${seq++}, ${chunk}, ${upload.created})`;
+        await this.answer(this.sql`INSERT INTO artifact_chunks (upload_id, seq, data, created)
+          VALUES (${uploadId}, ${seq++}, ${chunk}, ${upload.created})`);
       const sha256 = totals.hash.digest("hex");
       checkExpected(upload.expectedSha256, sha256, totals.size);
       await upload.accept?.();
       // Already stored (same hash, same bytes): the first copy is kept, as uploaded now (so
       // deleteUnusedArtifacts leaves it to the release about to name it).
-      const [stored] = await this.sql`INSERT INTO artifacts (sha256, size, upload_id, chunk_bytes, created)
+      const [stored] = await this.answer(this
+        .sql`INSERT INTO artifacts (sha256, size, upload_id, chunk_bytes, created)
         VALUES (${sha256}, ${totals.size}, ${uploadId}, ${this.chunkBytes}, ${upload.created})
         ON CONFLICT (sha256) DO UPDATE SET created = GREATEST(artifacts.created, excluded.created)
-        RETURNING upload_id`;
+        RETURNING upload_id`);
       if (str(stored?.upload_id) !== uploadId) await this.dropUpload(uploadId);
       return (await this.getArtifactInfo(sha256)) ?? { sha256, size: totals.size, created: upload.created };
     } catch (error) {
@@ -301,7 +332,9 @@ class PostgresCore {
     range?: { start: number; end: number },
   ): Promise<AsyncIterable<Buffer> | undefined> {
     this.guard.outside("readArtifact");
-    const [r] = await this.sql`SELECT upload_id, size, chunk_bytes FROM artifacts WHERE sha256 = ${sha256}`;
+    const [r] = await this.answer(
+      this.sql`SELECT upload_id, size, chunk_bytes FROM artifacts WHERE sha256 = ${sha256}`,
+    );
     if (!r) return undefined;
     const size = num(r.size);
     const start = Math.max(0, range?.start ?? 0);
@@ -320,8 +353,8 @@ class PostgresCore {
     const lastSeq = Math.floor((end - 1) / chunkBytes);
     for (let from = firstSeq; from <= lastSeq; from += CHUNKS_PER_READ) {
       const to = Math.min(lastSeq, from + CHUNKS_PER_READ - 1);
-      const rows: Row[] = await this.sql`SELECT seq, data FROM artifact_chunks
-        WHERE upload_id = ${uploadId} AND seq BETWEEN ${from} AND ${to} ORDER BY seq`;
+      const rows: Row[] = await this.answer(this.sql`SELECT seq, data FROM artifact_chunks
+        WHERE upload_id = ${uploadId} AND seq BETWEEN ${from} AND ${to} ORDER BY seq`);
       if (rows.length !== to - from + 1) throw new Error(`artifact chunks ${from}..${to} missing`);
       for (const row of rows) {
         const offset = num(row.seq) * chunkBytes;

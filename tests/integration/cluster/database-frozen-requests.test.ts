@@ -1,0 +1,87 @@
+/**
+ * API requests while the hub's PostgreSQL does not answer (frozen with SIGSTOP: a VM paused, a
+ * network dropping packets). A request whose query went out on a connection already open waited
+ * for as long as the database stayed silent; Node cut it after 120 s with no answer at all, so an
+ * operator's `ship-hub agents` hung and then failed with no reason. Each request is now answered
+ * while the database is still frozen: 503, Retry-After, the database named as the cause; so is an
+ * agent's connection (its token is checked in the database).
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { hasPostgres } from "../../support/servers/postgres.js";
+import type { TestHub } from "../hub/support.js";
+import { inProcessHubs } from "./in-process-hubs.js";
+
+const FROZEN_MS = 40_000;
+const PATHS = ["/api/v1/rollouts", "/api/v1/agents", "/api/v1/releases", "/api/v1/events"];
+
+describe.skipIf(!hasPostgres())("API requests while the database does not answer", () => {
+  const cluster = inProcessHubs();
+
+  it("are answered 503 with Retry-After naming the database before it answers again", async () => {
+    const { url, hubs } = await cluster.start([{ tickIntervalMs: 1_000 }]);
+    const hub = hubs[0] as TestHub;
+    const get = (path: string) =>
+      fetch(`${hub.hub.url}${path}`, { headers: { authorization: `Bearer ${hub.operator}` } });
+    // Several requests at once open several pool connections, which the freeze leaves open.
+    for (const res of await Promise.all([...PATHS, ...PATHS].map(get))) expect(res.status).toBe(200);
+    let thawed = false;
+    const frozen = cluster.freeze(url, FROZEN_MS).then(() => {
+      thawed = true;
+    });
+    const agentToken = await hub.agentToken("a1");
+    // The freeze looks up the database's processes first.
+    await sleep(1_500);
+    try {
+      const upgrade = new Promise<{ whileFrozen: boolean; status: number; retryAfter: unknown }>(
+        (resolve, reject) => {
+          const ws = new WebSocket(`${hub.hub.url.replace(/^http/, "ws")}/api/v1/agent`, {
+            headers: { authorization: `Bearer ${agentToken}` },
+          });
+          ws.once("unexpected-response", (_req, res) => {
+            resolve({
+              whileFrozen: !thawed,
+              status: res.statusCode ?? 0,
+              retryAfter: res.headers["retry-after"],
+            });
+            ws.terminate();
+          });
+          ws.once("open", () => {
+            resolve({ whileFrozen: !thawed, status: 101, retryAfter: undefined });
+            ws.terminate();
+          });
+          ws.once("error", (error) =>
+            error.message.startsWith("Unexpected server response") ? {} : reject(error),
+          );
+        },
+      );
+      const answers = await Promise.all(
+        [...PATHS, ...PATHS].map(async (path) => {
+          const res = await get(path);
+          return {
+            path,
+            whileFrozen: !thawed,
+            status: res.status,
+            retryAfter: res.headers.get("retry-after"),
+            error: ((await res.json()) as { error?: string }).error,
+          };
+        }),
+      );
+      for (const answer of answers)
+        expect(answer).toMatchObject({
+          whileFrozen: true,
+          status: 503,
+          retryAfter: "5",
+          error: expect.stringMatching(
+            /^the hub's database (is unreachable|did not answer within \d+ s); try again$/,
+          ),
+        });
+      expect(await upgrade).toEqual({ whileFrozen: true, status: 503, retryAfter: "5" });
+    } finally {
+      await frozen;
+    }
+    // And the hub serves again once the database answers.
+    await expect.poll(async () => (await get("/api/v1/rollouts")).status, { timeout: 20_000 }).toBe(200);
+  }, 90_000);
+});
