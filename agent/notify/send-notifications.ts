@@ -15,11 +15,12 @@ export interface NotifyOptions {
   maxTimeoutMs?: number;
 }
 
+/** Resolves to why the notification did not arrive, or undefined when it did. */
 type Sender<K extends Notification["type"]> = (
   notification: Extract<Notification, { type: K }>,
   event: NotificationEvent,
   options: NotifyOptions,
-) => Promise<void>;
+) => Promise<string | undefined>;
 
 const DEFAULT_TIMEOUT_SECONDS = 10;
 const DEFAULT_RETRY_DELAY_MS = 1000;
@@ -34,48 +35,61 @@ const senders: { [K in Notification["type"]]: Sender<K> } = {
       version: event.version,
       status: event.status,
     });
+    return undefined;
   },
   webhook: async (notification, event, options) => {
     const message = notificationText(notification.message, event);
     // `text` carries the rendered message too: Slack-compatible receivers (Slack, Mattermost,
     // Rocket.Chat incoming webhooks) refuse a body without it, and the seed points webhooks at Slack.
-    await deliver(
+    return deliver(
       "webhook",
       notification.url,
       { ...event, message, text: message },
       notification.headers,
       notification.timeout,
       options,
+      event,
     );
   },
   slack: async (notification, event, options) => {
     const text = notificationText(notification.message, event);
     const body = notification.channel ? { text, channel: notification.channel } : { text };
-    await deliver("slack", notification.url, body, {}, DEFAULT_TIMEOUT_SECONDS, options);
+    return deliver("slack", notification.url, body, {}, DEFAULT_TIMEOUT_SECONDS, options, event);
   },
 };
 
+/**
+ * Sends every notification; resolves to one line per notification that did not arrive, for the
+ * run's warnings: logged alone, a dead Slack webhook went unseen by everyone who was not reading
+ * the host's log, since the channel it would have told is the broken one.
+ */
 export async function sendNotifications(
   notifications: readonly Notification[],
   event: NotificationEvent,
   options: NotifyOptions,
-): Promise<void> {
-  await Promise.all(
-    notifications.map(async (notification) => {
+): Promise<string[]> {
+  const undelivered = await Promise.all(
+    notifications.map(async (notification): Promise<string | undefined> => {
       try {
-        await sendOne(notification, event, options);
+        return await sendOne(notification, event, options);
       } catch (error) {
         options.log.error("notification failed", { type: notification.type, error: String(error) });
+        return `${listName(event)} ${notification.type} notification failed: ${String(error)}`;
       }
     }),
   );
+  return undelivered.filter((line) => line !== undefined);
+}
+
+function listName(event: NotificationEvent): string {
+  return event.status === "success" ? "on_success" : "on_failure";
 }
 
 function sendOne(
   notification: Notification,
   event: NotificationEvent,
   options: NotifyOptions,
-): Promise<void> {
+): Promise<string | undefined> {
   // The cast is the usual price of dispatching a union through a mapped type.
   const send = senders[notification.type] as Sender<Notification["type"]>;
   return send(notification, event, options);
@@ -88,7 +102,8 @@ async function deliver(
   headers: Record<string, string>,
   timeoutSeconds: number,
   options: NotifyOptions,
-): Promise<void> {
+  event: NotificationEvent,
+): Promise<string | undefined> {
   const timeoutMs = Math.min(timeoutSeconds * 1000, options.maxTimeoutMs ?? Number.POSITIVE_INFINITY);
   const result = await postJson(url, body, {
     headers,
@@ -97,6 +112,13 @@ async function deliver(
   });
   // Headers are never logged: they carry tokens. The URL is reduced to its origin for the same reason.
   const data = { type, endpoint: redactUrl(url), attempts: result.attempts, outcome: result.outcome };
-  if (result.ok) options.log.info("notification sent", data);
-  else options.log.error("notification could not be delivered", data);
+  if (result.ok) {
+    options.log.info("notification sent", data);
+    return undefined;
+  }
+  const attempts = result.attempts === 1 ? "1 attempt" : `${result.attempts} attempts`;
+  const which = `${listName(event)} ${type} to ${data.endpoint}`;
+  // The reason in the message itself: the hub sees an agent's ERROR lines by their message alone.
+  options.log.error(`notification could not be delivered (${which}: ${result.outcome}, ${attempts})`, data);
+  return `${which} could not be delivered: ${result.outcome} (${attempts})`;
 }

@@ -109,7 +109,7 @@ async function notify(input: FinalizeInput): Promise<void> {
         : failureText(report.failureReason ?? report.error, report.message);
   // The merges' WARNINGs too: "these values of yours went" must reach the channel a person reads.
   const warnings = [...report.warnings, ...mergeWarnings(report)];
-  await sendNotifications(
+  const undelivered = await sendNotifications(
     success ? manifest.notifications.on_success : manifest.notifications.on_failure,
     {
       app: report.source,
@@ -127,4 +127,7 @@ async function notify(input: FinalizeInput): Promise<void> {
       ...(input.notifyMaxTimeoutMs === undefined ? {} : { maxTimeoutMs: input.notifyMaxTimeoutMs }),
     },
   );
+  // A warning of the run (the CLI's WARNING lines, the hub's report): the channel that would have
+  // told the people is the one that failed.
+  report.warnings.push(...undelivered);
 }

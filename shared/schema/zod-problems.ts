@@ -279,10 +279,25 @@ export function requestProblems<S extends z.ZodType>(
  * operators looked for what was wrong with the scheme.
  */
 function urlProblem(input: unknown): string {
-  const given = describeValue(input);
   const text = typeof input === "string" ? input.trim() : "";
+  const given = typeof input === "string" ? `string ${shownString(urlUpToHost(text))}` : describeValue(input);
   if (!/^https?:\/\//i.test(text)) return `must be an http:// or https:// URL (got ${given})`;
   const port = /^https?:\/\/[^/?#]*:(\d+)(?:[/?#]|$)/i.exec(text)?.[1];
   if (port !== undefined && Number(port) > 65535) return `has port ${port}, over 65535 (got ${given})`;
   return `is not a valid URL: check the host name and port (got ${given})`;
+}
+
+/**
+ * A URL as an error may show it: up to its host and port, `user:password@` as `***@`, the rest as
+ * `/…`. A Slack webhook's path is its secret, a URL may carry `?token=`, and these errors go into
+ * CI's log (`ship release publish`, the hub's 400), the state file and the hub's reports.
+ */
+function urlUpToHost(text: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? "";
+  const rest = text.slice(scheme.length);
+  const end = rest.search(/[/?#]/);
+  const authority = end < 0 ? rest : rest.slice(0, end);
+  const at = authority.lastIndexOf("@");
+  const host = at < 0 ? authority : `***@${authority.slice(at + 1)}`;
+  return `${scheme}${host}${end < 0 ? "" : "/…"}`;
 }

@@ -78,4 +78,25 @@ describe("ship run: the seed's `type: webhook` pointed at Slack", () => {
       /\nWARNING: merge of config\.toml: your comments went .*# ops: old is read by the cron job/,
     );
   });
+
+  // Logged alone, as one JSON line among many on stderr, a dead channel went unseen: the channel
+  // that would have told the people was the broken one.
+  it("says a notification it could not deliver as a WARNING of the run, naming no secret path", async () => {
+    const dead = createServer();
+    await new Promise<void>((r) => dead.listen(0, "127.0.0.1", r));
+    const deadOrigin = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
+    await new Promise((r) => dead.close(r));
+    await app.release(
+      "r1",
+      `version: "1.2.3"\nnotifications:\n  on_success:\n    - type: "slack"\n      url: "${deadOrigin}/services/T000/B000/SECRETPATH"\n    - type: "webhook"\n      url: "${slack.url}"\n`,
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(slack.bodies).toHaveLength(1);
+    const warnings = run.stderr.split("\n").filter((line) => line.startsWith("myapp: WARNING: "));
+    expect(warnings).toEqual([
+      `myapp: WARNING: on_success slack to ${deadOrigin}/… could not be delivered: connection refused (ECONNREFUSED) (2 attempts)`,
+    ]);
+    expect(run.stderr).not.toContain("SECRETPATH");
+  });
 });

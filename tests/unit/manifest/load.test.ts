@@ -453,3 +453,33 @@ describe("loadManifestFile", () => {
     }
   });
 });
+
+// A Slack webhook's path is its secret, and a URL may hold user:password@ or ?token=: the error
+// about a malformed one went whole into CI's log (`ship release publish`, the hub's 400) and the
+// state file. It names the key, line and column; the value only up to its host.
+describe("a malformed notification or source URL in an error", () => {
+  it.each([
+    [
+      "https://hooks.slack.com:99999/services/T000/B000/XXXXSECRET",
+      'has port 99999, over 65535 (got string "https://hooks.slack.com:99999/…")',
+    ],
+    [
+      "hooks.slack.com/services/T000/B000/XXXXSECRET",
+      'must be an http:// or https:// URL (got string "hooks.slack.com/…")',
+    ],
+    [
+      "ftp://u:SECRET@files.example/x?token=SECRET",
+      'must be an http:// or https:// URL (got string "ftp://***@files.example/…")',
+    ],
+    [
+      "https://u:SECRET@hooks example/hook",
+      'is not a valid URL: check the host name and port (got string "https://***@hooks example/…")',
+    ],
+  ])("%s", (url, words) => {
+    const issues = issuesOf(
+      `version: 1.0.0\nnotifications:\n  on_failure:\n    - type: slack\n      url: "${url}"\n`,
+    );
+    expect(issues.join("\n")).not.toContain("SECRET");
+    expect(issues).toEqual([`${F}:5:7 notifications.on_failure[0].url: ${words}`]);
+  });
+});

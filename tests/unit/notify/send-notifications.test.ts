@@ -129,7 +129,7 @@ describe("sendNotifications", () => {
       { log: memoryLogger(lines), retryDelayMs: 0 },
     );
     expect(target.received).toHaveLength(0);
-    const failure = lines.find((l) => l.msg === "notification could not be delivered");
+    const failure = lines.find((l) => l.msg.startsWith("notification could not be delivered"));
     expect(failure?.data?.outcome).toBe(
       `HTTP 301: the server moves it to ${new URL(target.url).origin}/…; POSTs are not followed, so set the webhook's url to where it leads`,
     );
@@ -146,8 +146,10 @@ describe("sendNotifications", () => {
         log: memoryLogger(lines),
         retryDelayMs: 0,
       }),
-    ).resolves.toBeUndefined();
-    const failure = lines.find((l) => l.msg === "notification could not be delivered");
+    ).resolves.toEqual([
+      `on_failure webhook to ${new URL(deadUrl).origin}/… could not be delivered: connection refused (ECONNREFUSED) (2 attempts)`,
+    ]);
+    const failure = lines.find((l) => l.msg.startsWith("notification could not be delivered"));
     expect(failure?.data?.attempts).toBe(2);
     // In words, as a download failure says it, never Node's "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:PORT".
     expect(failure?.data?.outcome).toBe("connection refused (ECONNREFUSED)");
