@@ -196,6 +196,15 @@ function restoresDir(meta: BackupMeta, appDir: string): boolean {
   return meta.appDirId !== undefined && dirIdentity(appDir).appDirId === meta.appDirId;
 }
 
+/**
+ * The app_dir spelling a listed backup was made under (as ship.toml said it then), when that differs
+ * from the directory it restores: app_dir or a symlink on its way led elsewhere then.
+ */
+export function backupMadeUnder(backup: BackupInfo): string | undefined {
+  const meta = metaOfInfo.get(backup);
+  return meta === undefined || resolve(meta.appDir) === resolve(backup.appDir) ? undefined : meta.appDir;
+}
+
 /** restoresDir for a listed backup (one not read from disk, such as createBackup's, by its directory). */
 export function backupRestores(backup: Pick<BackupInfo, "appDir">, appDir: string): boolean {
   const meta = metaOfInfo.get(backup);

@@ -3,7 +3,7 @@
 import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError } from "../../../shared/errors.js";
 import { readInstallIndexHeader } from "../../apply/install-index.js";
-import { sourceOfBackup } from "../../backup/backup-owner.js";
+import { sourceLedElsewhere, sourceOfBackup } from "../../backup/backup-owner.js";
 import { type BackupInfo, inUpdateOrder, listBackupsWithDamaged } from "../../backup/backup-store.js";
 import { appStateDir } from "../../pipeline/paths.js";
 import type { GlobalOptions } from "../cli.js";
@@ -41,11 +41,7 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     options.sources === undefined ? ours : ours.filter((b) => options.sources?.includes(b.source) === true),
   );
   out.result(backups);
-  if (ours.length < all.length) {
-    out.problem(
-      `${all.length - ours.length} backup(s) in ${config.general.backup_dir} restore app directories no source of this config installs into: not listed`,
-    );
-  }
+  if (ours.length < all.length) noteUnlisted(config, all, ours.length, out);
   const of = options.sources === undefined ? "" : ` of ${options.sources.join(", ")}`;
   const appName = (b: (typeof backups)[number]) =>
     b.source === b.app ? b.app : `${b.source} (made as ${b.app})`;
@@ -92,4 +88,34 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
     });
   }
   return out;
+}
+
+/**
+ * One line per cause of the backups left out. Those made under a source's app_dir as spelt now,
+ * which led elsewhere then (a symlink on its way re-pointed, the app moved behind a symlink), were
+ * counted as "no source of this config installs into" their directory, which read as another
+ * config's doing.
+ */
+function noteUnlisted(config: AgentConfig, all: readonly BackupInfo[], listed: number, out: Output): void {
+  const elsewhere = new Map<string, { leadsNow: string; dirs: Set<string>; count: number }>();
+  for (const b of all) {
+    if (sourceOfBackup(config.sources, b) !== undefined) continue;
+    const moved = sourceLedElsewhere(config.sources, b);
+    if (moved === undefined) continue;
+    const seen = elsewhere.get(moved.name) ?? { leadsNow: moved.leadsNow, dirs: new Set(), count: 0 };
+    seen.dirs.add(b.appDir);
+    seen.count++;
+    elsewhere.set(moved.name, seen);
+  }
+  let others = all.length - listed;
+  for (const [name, { leadsNow, dirs, count }] of elsewhere) {
+    others -= count;
+    out.problem(
+      `${count} backup(s) of ${name} restore ${[...dirs].join(", ")}, where sources.${name}.app_dir led when they were made; it leads to ${leadsNow} now (a symlink on its way was re-pointed, or the app moved): not listed; make it lead there again to list and restore them`,
+    );
+  }
+  if (others > 0)
+    out.problem(
+      `${others} backup(s) in ${config.general.backup_dir} restore app directories no source of this config installs into: not listed`,
+    );
 }

@@ -10,8 +10,8 @@ import {
   ShipError,
 } from "../../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
-import { sourceOfBackup } from "../../backup/backup-owner.js";
-import { findBackupListing, sameDir } from "../../backup/backup-store.js";
+import { sourceLedElsewhere, sourceOfBackup } from "../../backup/backup-owner.js";
+import { type BackupInfo, backupMadeUnder, findBackupListing } from "../../backup/backup-store.js";
 import { PartialRollbackError, rollbackTo } from "../../backup/restore.js";
 import { unwritableStateFile } from "../../backup/restore-preflight.js";
 import { appTrashDir } from "../../backup/trash.js";
@@ -21,7 +21,6 @@ import { kindProblems } from "../../pipeline/configured-paths.js";
 import { appStateDir, lockDir } from "../../pipeline/paths.js";
 import { unwritableRecord } from "../../state/record-file.js";
 import { readState } from "../../state/state-file.js";
-import { realDir } from "../../tree/path-on-disk.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import { outliveTerminal } from "../outlive-terminal.js";
@@ -50,14 +49,13 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   const owning = sourceOfBackup(config.sources, target);
   if (owning === undefined) {
     const named = config.sources[target.app];
-    const leadsNow = named === undefined ? undefined : realDir(named.app_dir);
-    // The directory moved and a symlink took its name: "app_dir was changed since" was untrue.
-    const relinked = leadsNow !== undefined && named !== undefined && sameDir(named.app_dir, appDir);
+    const moved = sourceLedElsewhere(config.sources, target);
+    const key = `sources.${moved?.name ?? target.app}.app_dir`;
     throw BadInputError.single(
       configPath,
-      `sources.${target.app}.app_dir`,
-      relinked
-        ? `is ${named.app_dir}, which now leads to ${leadsNow}, but backup ${target.id} restores the directory that was at ${appDir} when it was made (moved since, and a symlink took its name): to restore it, move that directory back to ${appDir} in place of the symlink; nothing was changed`
+      key,
+      moved !== undefined
+        ? ledElsewhere(moved.source.app_dir, moved.leadsNow, target)
         : // Not only another config's: the operator may have moved the app and changed app_dir since,
           // and was told to "roll back with that config", which does not exist.
           `${named === undefined ? "no such source" : `is ${named.app_dir}`}, but backup ${target.id} restores ${appDir}, which no source of this config installs into (another config sharing backup_dir made it, or app_dir was changed since): roll back with the config that installs there, or set app_dir back to it; nothing was changed`,
@@ -182,4 +180,20 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   if (problems.length === 0) return 0;
   out.problem(`${name}: files restored, but rollback commands failed: ${problems.join("; ")}`);
   return 1;
+}
+
+/**
+ * Why a backup made under app_dir's present spelling is refused: where that spelling led then is not
+ * where it leads now. Restoring into what it leads to now wrote one tree's old files into another
+ * (blue/green), so the way out is to make app_dir lead back there.
+ */
+function ledElsewhere(appDir: string, leadsNow: string, target: BackupInfo): string {
+  const restored = target.appDir;
+  if (backupMadeUnder(target) === undefined)
+    // The directory itself was app_dir: it moved (or was copied away and removed), and a symlink
+    // took its name. A copy (on another disk, say) is another directory to ship: nothing says the
+    // tree there is the one its index and backups describe.
+    return `is ${appDir}, which now leads to ${leadsNow}, but backup ${target.id} restores the directory that was at ${restored} when it was made (moved since, and a symlink took its name; a copy of it, on another disk say, is another directory to ship): to restore it, move that directory back to ${restored} in place of the symlink; nothing was changed`;
+  // A symlink on the way (/srv/current → /srv/releases/41, app_dir /srv/current/app) was re-pointed.
+  return `is ${appDir}, which now leads to ${leadsNow}, but backup ${target.id} restores ${restored}, where ${appDir} led when it was made (a symlink on its way was re-pointed since, or the directory moved): to restore it, make ${appDir} lead to ${restored} again; nothing was changed`;
 }

@@ -50,8 +50,10 @@ describe("a symlinked app_dir re-pointed to another tree (real CLI)", () => {
     expect(listed.stdout).not.toContain(String(newest?.id));
     const back = await runShip(["--config", config, "--rollback", String(newest?.id)]);
     expect(back.code, back.stdout + back.stderr).toBe(2);
+    // It said "which no source of this config installs into (another config sharing backup_dir made
+    // it, or app_dir was changed since)": neither had happened.
     expect(back.stderr).toContain(
-      `restores ${join(root, "blue")}, which no source of this config installs into`,
+      `is ${app()}, which now leads to ${join(root, "green")}, but backup ${newest?.id} restores ${join(root, "blue")}, where ${app()} led when it was made (a symlink on its way was re-pointed since, or the directory moved): to restore it, make ${app()} lead to ${join(root, "blue")} again; nothing was changed`,
     );
     expect(await readdir(join(root, "green"))).toEqual(["a.txt"]);
     expect(await readFile(join(root, "green/a.txt"), "utf8")).toBe("green's own\n");

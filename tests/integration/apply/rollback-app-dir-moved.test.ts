@@ -60,7 +60,7 @@ describe("ship --rollback after app_dir was changed (real CLI)", () => {
     const refused = await runShip(["--config", app.config, "--rollback", newest?.id ?? ""]);
     expect(refused.code, refused.stdout + refused.stderr).toBe(2);
     expect(refused.stderr.trim().split("\n").at(-1)).toBe(
-      `ship: ${app.config} sources.myapp.app_dir: is ${app.appDir}, which now leads to ${green}, but backup ${newest?.id} restores the directory that was at ${app.appDir} when it was made (moved since, and a symlink took its name): to restore it, move that directory back to ${app.appDir} in place of the symlink; nothing was changed`,
+      `ship: ${app.config} sources.myapp.app_dir: is ${app.appDir}, which now leads to ${green}, but backup ${newest?.id} restores the directory that was at ${app.appDir} when it was made (moved since, and a symlink took its name; a copy of it, on another disk say, is another directory to ship): to restore it, move that directory back to ${app.appDir} in place of the symlink; nothing was changed`,
     );
     expect(await snapshot(green)).toEqual(greenBefore);
     expect(await snapshot(blue)).toEqual(blueBefore);
@@ -73,6 +73,63 @@ describe("ship --rollback after app_dir was changed (real CLI)", () => {
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect(back.stdout).toContain("myapp: back on 1.0.0");
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+  }, 30_000);
+
+  // app_dir = <root>/current/app with current → releases/a, re-pointed to releases/b (its own copy):
+  // app_dir's spelling never changed, yet the refusal blamed "another config sharing backup_dir"
+  // or "app_dir was changed since", and --list-backups counted them as no source's.
+  it("a symlink on app_dir's way re-pointed: exit 2 naming where it led and leads now, neither tree touched; pointed back, it restores", async () => {
+    const releases = join(app.root, "releases");
+    await mkdir(join(releases, "a"), { recursive: true });
+    const current = join(app.root, "current");
+    await symlink(join(releases, "a"), current);
+    const appDir = join(current, "app");
+    const config = await readFile(app.config, "utf8");
+    const pointAt = async (release: string) => {
+      await rm(current);
+      await symlink(join(releases, release), current);
+    };
+    // Installed through the link, in releases/a.
+    const useAppDir = async () =>
+      writeFile(
+        app.config,
+        (await readFile(app.config, "utf8")).replace(`app_dir = "${app.appDir}"`, `app_dir = "${appDir}"`),
+      );
+    await app.release("r3", 'version: "3.0.0"\n', { "app.txt": "v3\n" });
+    await useAppDir();
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await app.release("r4", 'version: "4.0.0"\n', { "app.txt": "v4\n" });
+    await useAppDir();
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const [newest] = await listedBackups(app);
+    expect(newest?.version).toBe("3.0.0");
+    await cp(join(releases, "a"), join(releases, "b"), { recursive: true });
+    await writeFile(join(releases, "b/app/app.txt"), "b's own\n");
+    await pointAt("b");
+    const a = await snapshot(join(releases, "a"));
+    const b = await snapshot(join(releases, "b"));
+
+    const refused = await runShip(["--config", app.config, "--rollback", newest?.id ?? ""]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr.trim().split("\n").at(-1)).toBe(
+      `ship: ${app.config} sources.myapp.app_dir: is ${appDir}, which now leads to ${join(releases, "b/app")}, but backup ${newest?.id} restores ${join(releases, "a/app")}, where ${appDir} led when it was made (a symlink on its way was re-pointed since, or the directory moved): to restore it, make ${appDir} lead to ${join(releases, "a/app")} again; nothing was changed`,
+    );
+    expect(await snapshot(join(releases, "a"))).toEqual(a);
+    expect(await snapshot(join(releases, "b"))).toEqual(b);
+    const listed = await runShip(["--config", app.config, "--list-backups"]);
+    expect(listed.stderr).toContain(
+      `2 backup(s) of myapp restore ${join(releases, "a/app")}, where sources.myapp.app_dir led when they were made; it leads to ${join(releases, "b/app")} now (a symlink on its way was re-pointed, or the app moved): not listed; make it lead there again to list and restore them`,
+    );
+    // beforeEach's two, made before app_dir was changed to go through the link: another cause.
+    expect(listed.stderr).toContain(
+      `2 backup(s) in ${join(app.root, "var/backups")} restore app directories no source of this config installs into: not listed`,
+    );
+
+    await pointAt("a");
+    const back = await runShip(["--config", app.config, "--rollback", newest?.id ?? ""]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await readFile(join(releases, "a/app/app.txt"), "utf8")).toBe("v3\n");
+    expect(config).toContain(app.appDir);
   }, 30_000);
 
   it("moved on its filesystem and reached through a symlink since: the same directory, restored in place", async () => {
