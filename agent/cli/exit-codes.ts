@@ -1,4 +1,5 @@
-import { ExitCode, ShipError } from "../../shared/errors.js";
+import { placeConfigIssues } from "../../shared/config/key-positions.js";
+import { BadInputError, ExitCode, ShipError } from "../../shared/errors.js";
 import { errnoCode, errnoErrorText } from "../../shared/fs-errors.js";
 
 /** The one place errors become exit codes and one-line messages (DESIGN.md "Exit codes"). */
@@ -7,6 +8,8 @@ export function exitCodeFor(error: unknown): number {
 }
 
 export function messageFor(error: unknown): string {
+  // A check made after ship.toml loaded names its key: the line and column too, as a parse error.
+  if (error instanceof BadInputError) return placeConfigIssues(error).message;
   if (error instanceof ShipError) return error.message;
   // A file ship could not use is the machine's state, not a bug: name the file and the errno in words.
   if (errnoCode(error) !== undefined && typeof (error as NodeJS.ErrnoException).path === "string")

@@ -2,7 +2,8 @@
 import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
-import { ShipError } from "../../shared/errors.js";
+import { placeConfigIssues } from "../../shared/config/key-positions.js";
+import { BadInputError, ShipError } from "../../shared/errors.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 
@@ -157,7 +158,9 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   // Commander has already printed its message (or the help).
   if (error instanceof CommanderError) process.exit(error.exitCode);
   // A file or directory the hub could not use: its path and the errno in words, not Node's wording.
-  const text = error instanceof ShipError ? error.message : errnoErrorText(error);
+  // A check made after hub.toml loaded names its key: the line and column too, as a parse error.
+  const placed = error instanceof BadInputError ? placeConfigIssues(error) : error;
+  const text = placed instanceof ShipError ? placed.message : errnoErrorText(error);
   process.stderr.write(`ship-hub: ${text}\n`);
   process.exit(error instanceof ShipError ? error.exitCode : error instanceof RangeError ? 2 : 1);
 });

@@ -1,11 +1,13 @@
 import { stat } from "node:fs/promises";
 import { parse, TomlError } from "smol-toml";
 import { readUpTo, TooLargeError } from "../../shared/bounded-read.js";
+import { rememberKeyPositions } from "../../shared/config/key-positions.js";
 import { configText } from "../../shared/config/load.js";
-import { BadInputError, type Issue } from "../../shared/errors.js";
+import { positionInToml } from "../../shared/config/toml-positions.js";
+import { BadInputError } from "../../shared/errors.js";
 import { modeText, writableByOthersProblem } from "../../shared/file-permissions.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
-import { formatKeyPath } from "../../shared/schema/key-path.js";
+import { toIssues } from "../../shared/schema/issues.js";
 import { validateAgainst } from "../../shared/schema/zod-problems.js";
 import { HubConfig } from "./schema.js";
 
@@ -22,11 +24,13 @@ export async function loadHubConfig(file: string | undefined): Promise<HubConfig
       unsafe.startsWith(`${file} `) ? unsafe.slice(file.length + 1) : unsafe,
     );
   let data: unknown;
+  let text: string;
   try {
     // Read as UTF-8 whatever it held, a Latin-1 `é` in `data_dir` made the hub a second, empty
     // data directory named with U+FFFD; a UTF-16 file said "illegal character in key".
     // Bounded: `--config /dev/zero` (or a log file named by mistake) read until Node gave up.
-    data = parse(configText(await readUpTo(file, "a config file"), file));
+    text = configText(await readUpTo(file, "a config file"), file);
+    data = parse(text);
   } catch (error) {
     if (error instanceof BadInputError) throw error;
     if (error instanceof TooLargeError) throw BadInputError.single(file, "", error.message);
@@ -45,14 +49,14 @@ export async function loadHubConfig(file: string | undefined): Promise<HubConfig
   }
   // The agent's wording: "must be a number (got string …)", unknown keys with a "did you mean".
   // Unlike ship.toml, an unknown key in hub.toml is an error: nothing in it is safe to ignore.
+  // Kept for the checks made after this load too (a data_dir that is a file, a missing
+  // jwt_secret_file): the CLI gives their line:column from it.
+  const positions = rememberKeyPositions(file, text);
   const { value, problems } = validateAgainst(HubConfig, data);
-  const issues = problems.map(
-    (p): Issue => ({
-      file,
-      path: formatKeyPath(p.path),
-      message: p.message.replace(/; ignored$/, ""),
-      severity: "error",
-    }),
+  const issues = toIssues(
+    problems.map((p) => ({ ...p, message: p.message.replace(/; ignored$/, ""), severity: "error" as const })),
+    file,
+    (p) => positionInToml(positions, p.path),
   );
   if (value !== undefined && issues.length === 0) return value;
   throw new BadInputError(issues);

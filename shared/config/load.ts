@@ -11,6 +11,7 @@ import { toIssues } from "../schema/issues.js";
 import { type Problem, valueAt } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
 import { notUtf8, notUtf8Message } from "../utf8-text.js";
+import { rememberKeyPositions } from "./key-positions.js";
 import { resolveConfigPaths } from "./resolve-paths.js";
 import { AgentConfig, logLevels } from "./schema.js";
 import { secretExposureWarnings } from "./secrets.js";
@@ -44,7 +45,7 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
     const message = named === undefined ? `TOML: ${said}` : `TOML: ${named} (${said})`;
     throw new BadInputError([{ file, line: e.line, column: e.column, path: "", message, severity: "error" }]);
   }
-  const positions = scanTomlKeys(text);
+  const positions = rememberKeyPositions(file, text);
   const { value, problems } = validateAgainst(AgentConfig, data, {
     enumNoun: (values) => nouns.get(values.join()),
   });

@@ -25,3 +25,23 @@ export function formatKeyPath(path: KeyPath): string {
 export function toKeyPath(path: readonly PropertyKey[]): (string | number)[] {
   return path.map((segment) => (typeof segment === "symbol" ? String(segment) : segment));
 }
+
+/**
+ * The key path `formatKeyPath` wrote, back as segments (`sources."my.app".app_dir` → three keys);
+ * undefined when `text` is not one (a flag, `--port`, or a list of keys).
+ */
+export function parseKeyPath(text: string): KeyPath | undefined {
+  const segment = /^(?:([A-Za-z_][A-Za-z0-9_]*)|("(?:[^"\\]|\\.)*")|\[(\d+)\])/;
+  const path: (string | number)[] = [];
+  let rest = text;
+  while (rest !== "") {
+    if (path.length > 0 && rest.startsWith(".")) rest = rest.slice(1);
+    const m = segment.exec(rest);
+    if (m === null) return undefined;
+    if (m[3] !== undefined) path.push(Number(m[3]));
+    else if (m[2] !== undefined) path.push(JSON.parse(m[2]) as string);
+    else path.push(m[1] ?? "");
+    rest = rest.slice(m[0].length);
+  }
+  return path.length === 0 ? undefined : path;
+}

@@ -57,7 +57,7 @@ describe("app directories and URLs in ship.toml", () => {
         `[general]\nstate_file = "${app.appDir}/.ship/state.json"\nbackup_dir = "${app.appDir}/backups"\n\n${local("a", app.appDir)}`,
       ),
     ).toMatch(
-      /general\.backup_dir: .*backups is inside sources\.a\.app_dir .*general\.state_file: its directory/,
+      /general\.state_file: its directory .*general\.backup_dir: .*backups is inside sources\.a\.app_dir /,
     );
     expect(await refused(`${general()}${local("a", `${app.root}/var/backups/app`)}`)).toContain(
       `sources.a.app_dir: ${app.root}/var/backups/app is inside general.backup_dir`,
@@ -91,7 +91,7 @@ describe("app directories and URLs in ship.toml", () => {
     // backup_dir and the state file's directory linked inside the app.
     const linked = `[general]\nstate_file = "${inApp}/.ship/state.json"\nbackup_dir = "${inApp}/backups"\n\n${local("a", app.appDir)}`;
     expect(await refused(linked)).toMatch(
-      /general\.backup_dir: .*in-app\/backups \(→ .*\/app\/backups\) is inside sources\.a\.app_dir .*general\.state_file: its directory/,
+      /general\.state_file: its directory .*general\.backup_dir: .*in-app\/backups \(→ .*\/app\/backups\) is inside sources\.a\.app_dir /,
     );
     // A local release path that leads into the app or around it.
     expect(await refused(`${general()}${local("a", app.appDir, `${inApp}/release`)}`)).toContain(

@@ -104,7 +104,7 @@ describe("a checksum no source can use", () => {
         const run = await runShip(args);
         expect(run.code, run.stdout + run.stderr).toBe(2);
         expect(run.stdout + run.stderr).toContain(
-          `ship.toml sources.s.checksum: must be "sha256:" and 64 hex digits, or ${expected}`,
+          `ship.toml:10:1 sources.s.checksum: must be "sha256:" and 64 hex digits, or ${expected}`,
         );
         expect(run.stdout + run.stderr).toContain(`(got ${JSON.stringify(bad)})`);
       }

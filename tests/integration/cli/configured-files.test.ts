@@ -208,7 +208,7 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
         expect(run.stdout).toBe("");
         const line = run.stderr.trim();
         expect(line.split("\n")).toHaveLength(1);
-        expect(line).toContain(`ship: ${file} `);
+        expect(line).toMatch(new RegExp(`^ship: ${file}:\\d+:\\d+ `));
         expect(line).toMatch(message);
         expect(line).not.toMatch(/^ENOENT|open '/);
       }
@@ -320,7 +320,8 @@ describe("ship: a path a ship.toml key names that exists as the wrong kind (real
         const run = await runShip(["--config", file, ...args]);
         expect(run.code, `${args[0]}: ${run.stdout}${run.stderr}`).toBe(2);
         const said = `${run.stdout}${run.stderr}`.trim();
-        expect(said).toContain(`${file} ${key}: ${root}/${what.replaceAll("ROOT", root)}`);
+        expect(said).toMatch(new RegExp(`${file}:\\d+:\\d+ ${key}: ${root}/`));
+        expect(said).toContain(`${key}: ${root}/${what.replaceAll("ROOT", root)}`);
         expect(said).not.toMatch(/internal error|^E[A-Z]+:/m);
       }
       expect(await readdir(appDir)).toEqual([]);
@@ -374,13 +375,13 @@ describe("ship agent: [hub] files that cannot be used stop it at start (real CLI
   it.each([
     [
       'ca_file = "/nonexistent/ca.pem"\ntoken_file = "ROOT/hub.token"',
-      /ship\.toml hub\.ca_file: cannot read \/nonexistent\/ca\.pem: no such file or directory \(ENOENT\)$/,
+      /ship\.toml:\d+:\d+ hub\.ca_file: cannot read \/nonexistent\/ca\.pem: no such file or directory \(ENOENT\)$/,
     ],
     [
       'ca_file = "ROOT/damaged.pem"\ntoken_file = "ROOT/hub.token"',
-      /ship\.toml hub\.ca_file: \S+\/damaged\.pem: certificate 1 of 1 is damaged \(it does not parse\)/,
+      /ship\.toml:\d+:\d+ hub\.ca_file: \S+\/damaged\.pem: certificate 1 of 1 is damaged \(it does not parse\)/,
     ],
-    ['token_file = "ROOT/empty"', /ship\.toml hub\.token_file: \S+\/empty is empty$/],
+    ['token_file = "ROOT/empty"', /ship\.toml:\d+:\d+ hub\.token_file: \S+\/empty is empty$/],
     // An operator's token (the one at hand) where the agent's belongs: 403 at every connect, for ever.
     [
       'token_file = "ROOT/operator.token"',
@@ -388,7 +389,7 @@ describe("ship agent: [hub] files that cannot be used stop it at start (real CLI
     ],
     [
       'token_file = "ROOT/a-dir"',
-      /ship\.toml hub\.token_file: cannot read \S+\/a-dir: is a directory \(EISDIR\)$/,
+      /ship\.toml:\d+:\d+ hub\.token_file: cannot read \S+\/a-dir: is a directory \(EISDIR\)$/,
     ],
   ])(
     "%s: exit 2 naming the key, instead of reconnecting forever",

@@ -71,7 +71,7 @@ describe("a ship.toml path under a file (real CLI)", () => {
       expect(run.code).toBe(2);
       expect(oneLine(run.stderr)).toMatch(
         new RegExp(
-          `ship\\.toml ${key.replaceAll(".", "\\.")}: \\S+ cannot be created: ${root}/afile is a file, not a directory$`,
+          `ship\\.toml:\\d+:\\d+ ${key.replaceAll(".", "\\.")}: \\S+ cannot be created: ${root}/afile is a file, not a directory$`,
         ),
       );
       expect((await readdir(root)).sort()).toEqual(["afile", "release", "ship.toml"]);
@@ -84,7 +84,7 @@ describe("a ship.toml path under a file (real CLI)", () => {
     const run = await runShip(["--config", file]);
     expect(run.code).toBe(2);
     expect(oneLine(run.stderr)).toBe(
-      `ship: ${file} general.logging.file: ${root}/afile/ship.log cannot be created: ${root}/afile is a file, not a directory`,
+      `ship: ${file}:12:1 general.logging.file: ${root}/afile/ship.log cannot be created: ${root}/afile is a file, not a directory`,
     );
     expect((await readdir(root)).sort()).toEqual(["afile", "release", "ship.toml"]);
   }, 30_000);
@@ -114,7 +114,7 @@ describe("ship agent: [general] paths are checked at start, as in every other mo
       const run = await runAgentBriefly(file);
       expect(run.code).toBe(2);
       const line = oneLine(run.stderr);
-      expect(line).toContain(`ship.toml ${key}: `);
+      expect(line).toMatch(new RegExp(`ship\\.toml:\\d+:\\d+ ${key.replaceAll(".", "\\.")}: `));
       expect(line).toMatch(new RegExp(message.source.replaceAll("ROOT", root)));
     },
     30_000,

@@ -44,11 +44,11 @@ describe("ship-hub: hub.toml jwt_secret_file that cannot be used", () => {
   it.each([
     [
       "/nonexistent/secret",
-      /hub\.toml jwt_secret_file: cannot read \/nonexistent\/secret: no such file or directory \(ENOENT\)$/,
+      /hub\.toml:2:1 jwt_secret_file: cannot read \/nonexistent\/secret: no such file or directory \(ENOENT\)$/,
     ],
-    ["a-dir", /hub\.toml jwt_secret_file: cannot read a-dir: is a directory \(EISDIR\)$/],
-    ["empty", /hub\.toml jwt_secret_file: empty must hold at least 32 bytes, found 0 \(empty\)$/],
-    ["short", /hub\.toml jwt_secret_file: short must hold at least 32 bytes, found 20$/],
+    ["a-dir", /hub\.toml:2:1 jwt_secret_file: cannot read a-dir: is a directory \(EISDIR\)$/],
+    ["empty", /hub\.toml:2:1 jwt_secret_file: empty must hold at least 32 bytes, found 0 \(empty\)$/],
+    ["short", /hub\.toml:2:1 jwt_secret_file: short must hold at least 32 bytes, found 20$/],
   ])(
     "%s: serve and token create exit 2 naming the key and the file; no data dir is created",
     async (file, message) => {
@@ -136,11 +136,11 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     await writeFile(join(dir, "hub.toml"), 'data_dir = "a-file"\n');
     const dataDir = await hub(["serve", "--port", "0", "--config", "hub.toml"]);
     expect(dataDir.code).toBe(2);
-    expect(dataDir.stderr.trim()).toBe("ship-hub: hub.toml data_dir: a-file is not a directory");
+    expect(dataDir.stderr.trim()).toBe("ship-hub: hub.toml:1:1 data_dir: a-file is not a directory");
     await writeFile(join(dir, "hub.toml"), 'db = "a-dir"\n');
     const db = await hub(["serve", "--port", "0", "--config", "hub.toml"]);
     expect(db.code).toBe(2);
-    expect(db.stderr.trim()).toBe("ship-hub: hub.toml db: a-dir is a directory");
+    expect(db.stderr.trim()).toBe("ship-hub: hub.toml:1:1 db: a-dir is a directory");
   });
 
   it("token list and revoke on a data dir without a hub database refuse instead of creating one", async () => {
@@ -298,15 +298,15 @@ describe("ship-hub remote commands: token and hub URL", () => {
 
 describe("ship-hub serve: hub.toml values and the listen address", () => {
   it.each([
-    ["prot = 8080\n", 'ship-hub: hub.toml prot: unknown key "prot" (did you mean "port"?)'],
-    ['port = "8080"\n', 'ship-hub: hub.toml port: must be a number (got string "8080")'],
+    ["prot = 8080\n", 'ship-hub: hub.toml:2:1 prot: unknown key "prot" (did you mean "port"?)'],
+    ['port = "8080"\n', 'ship-hub: hub.toml:2:1 port: must be a number (got string "8080")'],
     [
       'host = "0.0.0.0.1"\n',
-      'ship-hub: hub.toml host: cannot listen on "0.0.0.0.1": no such host (ENOTFOUND)',
+      'ship-hub: hub.toml:2:1 host: cannot listen on "0.0.0.0.1": no such host (ENOTFOUND)',
     ],
     [
       'host = "10.9.9.9"\n',
-      'ship-hub: hub.toml host: cannot listen on "10.9.9.9": is not an address of this machine',
+      'ship-hub: hub.toml:2:1 host: cannot listen on "10.9.9.9": is not an address of this machine',
     ],
   ])("%j: exit 2, one line naming the key, nothing created", async (toml, message) => {
     await writeFile(join(dir, "hub.toml"), `data_dir = "data"\n${toml}`);

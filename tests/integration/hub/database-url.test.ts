@@ -96,12 +96,12 @@ describe("ship-hub with a database URL", () => {
     const refused = await hub(["serve", "--port", "0", "--config", "hub.toml"]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(
-      "hub.toml database_url: hubs sharing a database must share their JWT secret",
+      "hub.toml:2:1 database_url: hubs sharing a database must share their JWT secret",
     );
     await writeFile(join(dir, "hub.toml"), 'database_url = "mysql://db/ship"\n');
     const bad = await hub(["serve", "--port", "0", "--config", "hub.toml"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("hub.toml database_url: must be a postgres:// or postgresql:// URL");
+    expect(bad.stderr).toContain("hub.toml:1:1 database_url: must be a postgres:// or postgresql:// URL");
     expect(await readdir(dir)).toEqual(["hub.toml"]);
   });
 });
@@ -121,7 +121,7 @@ describe("ship-hub with a malformed PostgreSQL URL", () => {
     for (const [args, env, where] of [
       [["token", "list", "--database-url", url], {}, "--database-url"],
       [["serve", "--port", "0"], { SHIP_HUB_DATABASE_URL: url }, "SHIP_HUB_DATABASE_URL"],
-      [["token", "create", "--role", "ci", "--config", "hub.toml"], {}, "hub.toml database_url:"],
+      [["token", "create", "--role", "ci", "--config", "hub.toml"], {}, "hub.toml:1:1 database_url:"],
     ] as const) {
       const { code, stderr } = await hub([...args], { SHIP_HUB_SECRET: SECRET, ...env });
       expect(code, stderr).toBe(2);
@@ -166,7 +166,7 @@ describe("ship-hub refuses SQLite options next to a database URL", () => {
     const refused = await hub(["serve", "--port", "0", "--config", "hub.toml"], { SHIP_HUB_SECRET: SECRET });
     expect(refused.code).toBe(2);
     expect(refused.stderr.trim()).toMatch(
-      /^ship-hub: hub.toml db: cannot be used with database_url in hub.toml/,
+      /^ship-hub: hub.toml:1:1 db: cannot be used with database_url in hub.toml/,
     );
     // data_dir beside database_url (one hub.toml for both modes) goes on to the database itself.
     await writeFile(join(dir, "hub.toml"), `data_dir = "data"\ndatabase_url = "${URL_}"\n`);

@@ -32,7 +32,7 @@ describe("hub.toml", () => {
     });
     const file = join(dir, "hub.toml");
     await writeFile(file, "cluster_hub_timeout_seconds = 0\n");
-    await expect(loadHubConfig(file)).rejects.toThrow(/hub\.toml cluster_hub_timeout_seconds: /);
+    await expect(loadHubConfig(file)).rejects.toThrow(/hub\.toml:1:1 cluster_hub_timeout_seconds: /);
   });
 
   it("refuses a hub timeout a heartbeat interval would outrun: each hub would drop its agents between two heartbeats", async () => {
@@ -60,7 +60,7 @@ describe("hub.toml", () => {
     const paths = (error as BadInputError).issues.map((i) => `${i.file}:${i.path}`);
     expect(paths).toEqual(expect.arrayContaining([`${file}:port`, `${file}:prot`]));
     expect((error as BadInputError).message).toContain(
-      `${file} prot: unknown key "prot" (did you mean "port"?)`,
+      `${file}:1:1 prot: unknown key "prot" (did you mean "port"?)`,
     );
     expect((error as BadInputError).message).toMatch(/prot/);
   });
