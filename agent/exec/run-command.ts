@@ -26,7 +26,10 @@ export interface RunCommandOptions {
   log: Logger;
   /** What the command is for, e.g. `pre_update[0]`; names it in the log. */
   label: string;
-  /** Output kept per stream; the rest is dropped with a note (a chatty hook must not eat memory). */
+  /**
+   * Output kept per stream, half from its start and half from its end; what lies between is dropped
+   * with a note (a chatty hook must not eat memory).
+   */
   maxOutputBytes?: number;
   /**
    * Record the command's process group in this file while it runs (running-command.ts), so a run
@@ -197,24 +200,49 @@ export function groupDeadline(
   };
 }
 
-/** Keeps the first `max` bytes of a stream's output and counts the rest. */
+/**
+ * Keeps the first and the last `max / 2` bytes of a stream's output and counts what lies between.
+ * The end matters most: a failing script's last line says why (describeFailure shows it), and
+ * keeping only the start cut it off behind the chatter before it.
+ */
 export function boundedCollector(max: number): { push: (chunk: Buffer) => void; text: () => string } {
-  const chunks: Buffer[] = [];
-  let kept = 0;
+  const headMax = Math.ceil(max / 2);
+  const tailMax = max - headMax;
+  const head: Buffer[] = [];
+  let headKept = 0;
+  let tail: Buffer[] = [];
+  let tailKept = 0;
   let dropped = 0;
+  const keepTail = (part: Buffer) => {
+    tail.push(part);
+    tailKept += part.length;
+    // Compacted once the tail holds twice its share, so a stream of small chunks costs no more.
+    if (tailKept > tailMax * 2) {
+      const whole = Buffer.concat(tail);
+      dropped += whole.length - tailMax;
+      tail = [whole.subarray(whole.length - tailMax)];
+      tailKept = tailMax;
+    }
+  };
   return {
     push: (chunk) => {
-      const room = max - kept;
+      const room = headMax - headKept;
       if (room > 0) {
         const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-        chunks.push(part);
-        kept += part.length;
+        head.push(part);
+        headKept += part.length;
+        if (part.length === chunk.length) return;
+        chunk = chunk.subarray(room);
       }
-      dropped += Math.max(0, chunk.length - Math.max(room, 0));
+      keepTail(chunk);
     },
     text: () => {
-      const body = Buffer.concat(chunks).toString("utf8");
-      return dropped > 0 ? `${body}\n[... ${dropped} more bytes not kept]` : body;
+      const whole = Buffer.concat(tail);
+      const over = Math.max(0, whole.length - tailMax);
+      const body = Buffer.concat(head).toString("utf8");
+      const end = whole.subarray(over).toString("utf8");
+      const notKept = dropped + over;
+      return notKept > 0 ? `${body}\n[... ${notKept} bytes not kept ...]\n${end}` : `${body}${end}`;
     },
   };
 }

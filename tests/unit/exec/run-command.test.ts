@@ -106,8 +106,26 @@ describe("runCommand", () => {
       maxOutputBytes: 1000,
     });
     expect(result.ok).toBe(true);
-    expect(result.stdout.startsWith("x".repeat(1000))).toBe(true);
-    expect(result.stdout).toContain("[... 99000 more bytes not kept]");
+    expect(result.stdout.startsWith("x".repeat(500))).toBe(true);
+    expect(result.stdout).toContain("\n[... 99000 bytes not kept ...]\n");
+    expect(result.stdout.endsWith("x".repeat(500))).toBe(true);
+  });
+
+  // The last line is the one that says why (a script's "restart failed: …" after its chatter): a
+  // failure read "exited with 1: [... 223391 more bytes not kept]" where the reason had been cut.
+  it("keeps the end of a chatty command's output, whose last line says why it failed", async () => {
+    const command = "seq 1 50000; echo 'restart failed: port 8080 in use'; exit 1";
+    const result = await runCommand(command, {
+      cwd: dir,
+      timeoutSeconds: 10,
+      env: env(),
+      log: memoryLogger(),
+      label: "post_update hook[0]",
+    });
+    expect(result.stdout.startsWith("1\n2\n3\n")).toBe(true);
+    expect(describeFailure("post_update hook[0]", result, 10)).toBe(
+      "post_update hook[0] exited with 1: restart failed: port 8080 in use",
+    );
   });
 });
 
