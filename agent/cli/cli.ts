@@ -117,10 +117,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       "--test-conditionals <file>",
       "evaluate the manifest's conditionals here and say what would happen",
     )
-    .option(
-      "--check-rollout <file>",
-      "would this host take part in the manifest's staged rollout now (exit 1 if not)",
-    )
+    .option("--check-rollout <file>", "would this host take part in the manifest's staged rollout now")
     .option(
       "--app-dir <dir>",
       "app directory for --test-conditionals, --check-requirements, --check-rollout (default: the config's only source)",

@@ -8,8 +8,7 @@ import type { Output } from "../output.js";
 
 /**
  * `ship --check-rollout FILE`: would this host take part in the manifest's staged rollout now.
- * Exit 0 yes, 1 not now (as --check-requirements answers "unmet"): a script asks with the exit
- * code, and `ship --check-rollout F && …` went ahead on every host when it was 0 either way.
+ * Exit 0 either way (it is a question, not a failure); the answer is in the text and in --json.
  */
 export async function checkRollout(options: GlobalOptions, out: Output): Promise<number> {
   const file = options.checkRollout as string;
@@ -28,5 +27,5 @@ export async function checkRollout(options: GlobalOptions, out: Output): Promise
   out.line(`host ${id}${result.bucket === null ? "" : ` (bucket ${result.bucket} of 10000)`}`);
   out.line(`${result.eligible ? "ELIGIBLE" : "not eligible"}: ${result.reason}`);
   if (result.nextStage) out.line(`next stage ${result.nextStage.name} opens at ${result.nextStage.opensAt}`);
-  return result.eligible ? 0 : 1;
+  return 0;
 }
