@@ -441,13 +441,17 @@ function applyEdit(
     // user's style. Comments the user left as the previous release shipped them take the release's.
     const place = { map: parent, pair: own };
     const shipped = base === undefined ? {} : shippedComments(place, edit.path, release.doc, base.doc);
+    const shippedNode = base === undefined ? undefined : placeOf(base.doc, edit.path)?.pair.value;
     const moved = keepUserStyle(
       own.value,
       value,
       valueAt(user.value, edit.path),
       valueAt(release.value, edit.path),
+      shippedNode,
     );
-    const gone = commentsIn(own.value).filter((c) => !moved.includes(c) && !commentsIn(value).includes(c));
+    // A comment the previous release shipped there, gone with its value, is the release's change.
+    const theirs = [...commentsIn(value), ...commentsIn(shippedNode)];
+    const gone = commentsIn(own.value).filter((c) => !moved.includes(c) && !theirs.includes(c));
     if (gone.length > 0) {
       notes.push(
         `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${gone.map((c) => `#${c.split("\n")[0]}`).join(", ")})`,
@@ -503,10 +507,17 @@ function detachAnchor(target: Document, anchored: Node, notes: string[]): void {
  * lines stays so, one written `[a, b]` stays on its line, the user's comments on its line, above it
  * and on the list items the release keeps stay. The comments it carried over.
  */
-function keepUserStyle(old: unknown, value: unknown, oldValue: unknown, newValue: unknown): string[] {
+function keepUserStyle(
+  old: unknown,
+  value: unknown,
+  oldValue: unknown,
+  newValue: unknown,
+  /** The previous release's node there, in a three-way merge. */
+  base?: unknown,
+): string[] {
   keepCollectionStyle(old, value);
   const moved = [keepLineComment(old, value), keepCommentAbove(old, value)];
-  return [...moved.filter((c) => c !== undefined), ...keepItemComments(old, value, oldValue, newValue)];
+  return [...moved.filter((c) => c !== undefined), ...keepItemComments(old, value, oldValue, newValue, base)];
 }
 
 const inUserStyle: ReplaceInStyle = (old, theirs, oldValue, newValue) => {
@@ -553,7 +564,13 @@ function toBlock(node: YAMLMap | YAMLSeq): void {
  * # http`, `# ops: primary` above `- db1`), matched by value, and those above and below the list:
  * they went with the old list, and a WARNING named them. Only the comments of dropped items go.
  */
-function keepItemComments(old: unknown, value: unknown, oldValues: unknown, newValues: unknown): string[] {
+function keepItemComments(
+  old: unknown,
+  value: unknown,
+  oldValues: unknown,
+  newValues: unknown,
+  base: unknown,
+): string[] {
   if (!isSeq(old) || !isSeq(value)) return [];
   // A flow list (`[a, b]`) holds no comments of its items; its items' spellings stay all the same.
   const block = old.flow !== true && value.flow !== true;
@@ -615,7 +632,12 @@ function keepItemComments(old: unknown, value: unknown, oldValues: unknown, newV
   });
   // One the release changed (a container's image bumped) is the user's item edited to its values.
   const commented = (item: YAMLMap) => commentsIn(item).length > 0;
-  shapeChangedItems(old, value, { old: oldValues, value: newValues, taken, free, commented }, inUserStyle);
+  shapeChangedItems(
+    old,
+    value,
+    { old: oldValues, value: newValues, taken, free, commented, base },
+    inUserStyle,
+  );
   return moved;
 }
 

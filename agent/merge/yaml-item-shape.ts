@@ -6,9 +6,10 @@
  * as a mapping outside a list is: keys that keep their value stay as written, a changed value keeps
  * the comment on its line, keys the release drops go and keys it adds come after the operator's.
  */
-import { isMap, isScalar, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
+import { isMap, isScalar, isSeq, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
 import { childOf, isTable, sameValue } from "./values.js";
 import { jsKeyOf } from "./yaml-anchors.js";
+import { putShippedComments, type ShippedComments, shippedBetween } from "./yaml-shipped-comments.js";
 
 /** A copy of the release's `theirs` for the user's `own`, in the user's style (yaml-format.ts). */
 export type ReplaceInStyle = (
@@ -35,6 +36,8 @@ export function shapeChangedItems(
     taken: ReadonlySet<number>;
     free: ReadonlySet<number>;
     commented: (item: YAMLMap) => boolean;
+    /** The previous release's list, in a three-way merge: which of the user's comments are as shipped. */
+    base?: unknown;
   },
   replace: ReplaceInStyle,
 ): void {
@@ -48,7 +51,8 @@ export function shapeChangedItems(
     // One without comments of the user's has nothing the release's text would lose but quoting,
     // and the release's text brings the release's new comments.
     if (!isMap(mine) || !values.commented(mine)) return;
-    const shaped = inUserShape(mine, item, values.old[free[at] as number], theirs, replace);
+    const was = baseItem(values.base, theirs, free[at] as number);
+    const shaped = inUserShape(mine, item, values.old[free[at] as number], theirs, replace, was);
     if (shaped === undefined) return;
     free.splice(at, 1);
     value.items[index] = shaped;
@@ -85,6 +89,7 @@ function inUserShape(
   mineValue: unknown,
   theirValue: unknown,
   replace: ReplaceInStyle,
+  base?: YAMLMap,
 ): YAMLMap | undefined {
   const mineKeys = mine.items.map((pair) => keyOf(pair));
   const theirKeys = theirs.items.map((pair) => keyOf(pair));
@@ -99,7 +104,15 @@ function inUserShape(
     const kept = pair.clone() as Pair;
     const was = childOf(mineValue, key);
     const now = childOf(theirValue, key);
+    let shipped: ShippedComments = {};
     if (!sameValue(was, now)) {
+      // The release's notes on the key it changes, where the user's are still the shipped ones.
+      const previous = base?.items.find((p) => keyOf(p) === key);
+      const place = (map: YAMLMap, p: Pair | undefined) => (p === undefined ? undefined : { map, pair: p });
+      shipped =
+        base === undefined
+          ? {}
+          : shippedBetween({ map: mine, pair }, place(theirs, their), place(base, previous));
       // A mapping in it is edited the same way, in the user's style (flow or block).
       const nested = isMap(pair.value) && isMap(their.value);
       kept.value =
@@ -108,11 +121,26 @@ function inUserShape(
           : undefined) ?? replace(pair.value, their.value, was, now);
     }
     shaped.items.push(kept);
+    putShippedComments({ map: shaped, pair: kept }, shipped);
   });
   theirs.items.forEach((pair, at) => {
     if (!mineKeys.includes(theirKeys[at])) shaped.items.push(pair.clone() as Pair);
   });
   return shaped;
+}
+
+/** The previous release's item of the same name (`name`, `id`, `key`), else at the user's item's place. */
+function baseItem(base: unknown, theirs: unknown, place: number): YAMLMap | undefined {
+  if (!isSeq(base)) return undefined;
+  const id = IDENTITY_KEYS.find((key) => isScalarValue(childOf(theirs, key)));
+  const found =
+    id === undefined
+      ? base.items[place]
+      : base.items.find((item) => {
+          const named = isMap(item) ? item.items.find((p) => keyOf(p as Pair) === id)?.value : undefined;
+          return isScalar(named) && sameValue(named.value, childOf(theirs, id));
+        });
+  return isMap(found) ? found : undefined;
 }
 
 function keyOf(pair: Pair): string | undefined {

@@ -7,7 +7,7 @@
 import { type Document, isMap, isScalar, type Pair, type YAMLMap } from "yaml";
 import { isMergePair, keyText } from "./yaml-anchors.js";
 
-interface Place {
+export interface Place {
   map: YAMLMap<unknown, unknown>;
   pair: Pair<unknown, unknown>;
 }
@@ -79,8 +79,15 @@ export function shippedComments(
   release: Document,
   base: Document,
 ): ShippedComments {
-  const theirs = placeOf(release, path);
-  const was = placeOf(base, path);
+  return shippedBetween(mine, placeOf(release, path), placeOf(base, path));
+}
+
+/** The same for a key found in each copy by the caller (a key of a list item, found by its name). */
+export function shippedBetween(
+  mine: Place,
+  theirs: Place | undefined,
+  was: Place | undefined,
+): ShippedComments {
   if (theirs === undefined || was === undefined) return {};
   const [own, shipped, previous] = [above(mine), above(theirs), above(was)];
   const [ownAfter, shippedAfter, previousAfter] = [after(mine), after(theirs), after(was)];

@@ -43,6 +43,21 @@ describe("a run's merges in its human output (real CLI)", () => {
     ]);
   });
 
+  it("names a %YAML 1.1 file's `on:` key as written, not as the boolean it reads as", async () => {
+    // A GitHub Actions-style workflow: the report said `1 kept (true.push)`, `added (true.pr)`.
+    const yaml = (version: string) => `version: "${version}"\nfiles:\n  ci.yaml: {action: merge_yaml}\n`;
+    const v1 = "%YAML 1.1\n---\nname: ci\non:\n  push: main\n";
+    const { run, read } = await updateOverEdits(app, yaml, {
+      v1: { "ci.yaml": v1 },
+      edited: { "ci.yaml": v1.replace("push: main", "push: dev") },
+      v2: { "ci.yaml": `${v1}  pr: all\n` },
+    });
+    expect(await read("ci.yaml")).toBe("%YAML 1.1\n---\nname: ci\non:\n  push: dev\n  pr: all\n");
+    expect(run.stdout).toContain(
+      "myapp: merged ci.yaml: 1 kept (on.push), 1 added (on.pr), 0 updated, 0 removed\n",
+    );
+  });
+
   it("names at most five keys of a kind and counts the rest; --quiet prints no merge line but keeps the WARNINGs", async () => {
     const keys = (value: number) => Array.from({ length: 7 }, (_, i) => `k${i} = ${value}\n`).join("");
     await app.release("v1", MERGE("1.0.0"), { "config.toml": keys(1) });
