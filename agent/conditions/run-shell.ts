@@ -1,6 +1,6 @@
 /**
  * Runs a condition's `command(...)` or a requirement's environment check: `/bin/sh -c` in the app
- * directory, in its own process group so a timeout kills everything it started, with a short tail
+ * directory, in its own process group so a timeout, or its end, kills everything it started, with a short tail
  * of output kept for the report. Never throws: a command that cannot start is a failed check.
  */
 import { spawn } from "node:child_process";
@@ -68,6 +68,9 @@ function spawnShell(command: string, options: ShellOptions): Promise<ShellResult
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      // What it left in its group (`./probe &`) goes with it, as a hook's does: under `ship agent`
+      // nothing else ends it, and every run left one more behind.
+      killGroup(child.pid);
       child.stdout?.destroy();
       child.stderr?.destroy();
       resolve({ ...result, output: output.trim() });

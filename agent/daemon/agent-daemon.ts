@@ -20,7 +20,7 @@ import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { buildHello } from "./hello.js";
 import { HubConnection } from "./hub-connection.js";
 import { installedVersion } from "./installed-version.js";
-import { fitText } from "./merge-reports.js";
+import { fitText, shortenedReport } from "./merge-reports.js";
 import { ReportOutbox } from "./outbox.js";
 import { pickToken, saveRenewedToken, warnIfExpiring } from "./renewed-token.js";
 
@@ -73,6 +73,8 @@ export class AgentDaemon {
   private readonly retryCounts = new Map<string, number>();
   /** The token in use: the configured one, or a renewal the hub sent later. */
   private token: string;
+  /** The hub closed the channel on a message over its size limit: reports go out shortened since. */
+  private shortenReports = false;
   /** The `[hub] token_file` content last read (at start, or after the hub refused the token). */
   private configuredToken: string;
 
@@ -91,6 +93,9 @@ export class AgentDaemon {
       onMessage: (message) => this.onMessage(message),
       onConnected: () => this.onConnected(),
       onTokenRefused: () => this.rereadTokenFile(),
+      onMessageTooBig: () => {
+        this.shortenReports = true;
+      },
       log: options.log,
       reconnectMaxMs: hub.reconnect_max_seconds * 1000,
       ...(options.reconnectBaseMs === undefined ? {} : { reconnectBaseMs: options.reconnectBaseMs }),
@@ -257,7 +262,7 @@ export class AgentDaemon {
       this.options.log.info("instruction already finished; re-sending its report", {
         deployment: deploy.deploymentId,
       });
-      this.connection.send(done.report);
+      this.sendReport(done.report);
       return;
     }
     try {
@@ -268,7 +273,7 @@ export class AgentDaemon {
       this.options.log.error(why, { app: deploy.app, deployment: deploy.deploymentId });
       const report = failedReport(deploy, await this.installedVersion(deploy.app), why);
       await this.outbox.put(report).catch(() => undefined);
-      this.connection.send(report);
+      this.sendReport(report);
       return;
     }
     this.options.log.info("instruction received", {
@@ -408,7 +413,7 @@ export class AgentDaemon {
           ? "warn"
           : "info";
     log[level]("instruction finished", { app, deployment: id, outcome: report.outcome, error: report.error });
-    this.connection.send(report);
+    this.sendReport(report);
   }
 
   private async installedVersion(app: string): Promise<string | null> {
@@ -452,8 +457,13 @@ export class AgentDaemon {
     this.retryTimers.set(app, timer);
   }
 
+  /** A report as the hub takes it: shortened once the hub refused one as too large (its id kept). */
+  private sendReport(report: Report): void {
+    this.connection.send(this.shortenReports ? shortenedReport(report) : report);
+  }
+
   private async onConnected(): Promise<void> {
-    for (const report of await this.outbox.pending()) this.connection.send(report);
+    for (const report of await this.outbox.pending()) this.sendReport(report);
     // A hub that is back is worth trying again at once for whatever waits on it.
     if (this.retryTimers.size > 0) {
       for (const [app, timer] of this.retryTimers) {

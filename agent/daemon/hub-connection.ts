@@ -25,6 +25,8 @@ export interface HubConnectionOptions {
   onConnected?: () => Promise<void> | void;
   /** Called when the hub refused the token (401), before the reconnect is scheduled (e.g. to re-read it). */
   onTokenRefused?: () => Promise<void> | void;
+  /** Called when the hub closed the channel on a message larger than it takes (1009). */
+  onMessageTooBig?: () => void;
   log: Logger;
   ca?: string;
   reconnectBaseMs?: number;
@@ -97,6 +99,8 @@ const UNTRUSTED_CERT = new Set([
 /** How long a stop waits for the hub to answer the close before dropping the connection. */
 const STOP_GRACE_MS = 2000;
 
+/** WebSocket's close code for a message larger than the peer takes (the hub's max_message_kb). */
+const MESSAGE_TOO_BIG = 1009;
 /** The hub's close code for a session another connection of the same agent id replaced. */
 const REPLACED_CODE = 4000;
 /** Backoff attempt a replaced session reconnects at: seconds, not the half second after a clean close. */
@@ -298,7 +302,15 @@ export class HubConnection {
             ? "closed"
             : `closed by the hub: ${said} (${code})`;
       const data = { inMs: delay, url: redactUrl(url) };
-      if (replaced)
+      if (code === MESSAGE_TOO_BIG) {
+        // Sent again unchanged at each reconnect, the same report closed the channel for ever, at
+        // INFO and several times a second, until the hub refused the agent for connecting too often.
+        log.error(
+          `hub connection closed by the hub: a message of this agent was larger than the hub takes (${code}: its hub.toml max_message_kb); sending reports shortened from now on; reconnecting`,
+          data,
+        );
+        this.options.onMessageTooBig?.();
+      } else if (replaced)
         log.warn(
           `hub connection ${why}: another connection with this agent's id took over; two hosts (or two ship agents) use one agent id — a cloned /etc/machine-id? Give each its own [hub] agent_id; reconnecting`,
           data,

@@ -5,7 +5,7 @@
  * MAX_MESSAGE_VALUES values before validating it (shared/json-depth.ts), and a report it refused
  * would be sent again and again.
  */
-import type { MergeReport } from "../../shared/protocol/messages.js";
+import type { MergeReport, Report } from "../../shared/protocol/messages.js";
 
 const MAX_FILES = 200;
 const MAX_KEYS = 1000;
@@ -63,4 +63,27 @@ export function fitText(text: string, max: number): string {
 /** A report's own warnings, shortened as a merge's are. */
 export function fitWarnings(warnings: readonly string[]): string[] {
   return shorten(warnings, MAX_WARNINGS, MAX_WARNING_LENGTH);
+}
+
+/** What a shortened report keeps of its error and of each warning, and how many warnings. */
+const SHORT_ERROR = 1000;
+const SHORT_WARNING = 300;
+const SHORT_WARNINGS = 5;
+
+/**
+ * A report cut to a few KB: outcome, versions and steps whole, the error and warnings cut (saying
+ * so), merges left out. For a hub whose max_message_kb is below a whole report: it closed the
+ * channel on it (1009) and the report, resent whole at each reconnect, never arrived.
+ */
+export function shortenedReport(report: Report): Report {
+  const { merges, steps, warnings = [], error, ...rest } = report;
+  const note = `this report was shortened: the hub closed the channel on a larger one (its max_message_kb)${
+    merges === undefined ? "" : `; ${merges.length} merged file(s) not listed`
+  }; the whole report is in the agent's log on this host`;
+  return {
+    ...rest,
+    ...(error === undefined ? {} : { error: fitText(error, SHORT_ERROR) }),
+    steps: steps.map(({ log: _log, ...step }) => step),
+    warnings: [...shorten(warnings, SHORT_WARNINGS, SHORT_WARNING), note],
+  };
 }

@@ -22,8 +22,12 @@ export class ScriptedHub {
     private readonly wss: WebSocketServer,
   ) {}
 
-  static async start(): Promise<ScriptedHub> {
-    const wss = new WebSocketServer({ noServer: true });
+  /** `maxPayload`: the largest message taken, as the hub's `max_message_kb` sets it (ws closes with 1009). */
+  static async start(options: { maxPayload?: number } = {}): Promise<ScriptedHub> {
+    const wss = new WebSocketServer({
+      noServer: true,
+      ...(options.maxPayload === undefined ? {} : { maxPayload: options.maxPayload }),
+    });
     const server = createServer();
     const hub = new ScriptedHub(server, wss);
     server.on("request", (req, res) => {
@@ -38,6 +42,8 @@ export class ScriptedHub {
     server.on("upgrade", (req, socket, head) => {
       wss.handleUpgrade(req, socket, head, (ws) => {
         hub.socket = ws;
+        // An oversize message (maxPayload) closes the socket with 1009, as at the real hub.
+        ws.on("error", () => undefined);
         ws.on("message", (data) => {
           hub.received.push(AgentMessage.parse(JSON.parse(data.toString())));
           for (const w of hub.waiters.splice(0)) w();

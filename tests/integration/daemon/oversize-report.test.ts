@@ -1,0 +1,106 @@
+/**
+ * A report larger than the hub takes (its hub.toml `max_message_kb`) closed the agent's channel
+ * (1009) and was sent again at every reconnect, the agent reconnecting several times a second at
+ * INFO ("hub connection closed; reconnecting") until the hub refused it for connecting too often;
+ * the deployment stayed in_progress with no word of why. Now the close is an ERROR naming the
+ * limit, and the agent sends its reports shortened from then on, so the outcome reaches the hub.
+ * Real daemon, real WebSocket peer with the hub's size limit, real HTTP download.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create as createTar } from "tar";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AgentDaemon } from "../../../agent/daemon/agent-daemon.js";
+import { runOnce } from "../../../agent/pipeline/index.js";
+import { AgentConfig } from "../../../shared/config/schema.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { APP, writeRelease } from "../../e2e/fleet.js";
+import { ScriptedHub } from "./scripted-hub.js";
+
+type Line = { level: string; msg: string };
+
+describe("a report larger than the hub takes", () => {
+  let dir: string;
+  let hub: ScriptedHub;
+  let daemon: AgentDaemon | undefined;
+  const lines: Line[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-oversize-report-"));
+    hub = await ScriptedHub.start({ maxPayload: 8 * 1024 });
+    const appDir = join(dir, "app");
+    await mkdir(appDir);
+    await writeRelease(join(dir, "1.0.0"), { version: "1.0.0" });
+    await writeFile(join(dir, "token"), "agent-token\n", { mode: 0o600 });
+    const config = AgentConfig.parse({
+      general: {
+        state_file: join(dir, "state", "ship-state.json"),
+        backup_dir: join(dir, "state", "backups"),
+      },
+      sources: { [APP]: { type: "local", app_dir: appDir, path: join(dir, "1.0.0") } },
+      hub: { url: hub.url, token_file: join(dir, "token"), agent_id: "host-1" },
+    });
+    expect((await runOnce(config, { force: true, checkOnly: false, log: memoryLogger() })).exitCode).toBe(0);
+    daemon = new AgentDaemon({
+      config,
+      agentId: "host-1",
+      token: "agent-token",
+      log: memoryLogger(lines),
+      delayScale: 0,
+      retryDelayMs: 0,
+      reconnectBaseMs: 50,
+    });
+    await daemon.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await daemon?.stop();
+    await hub?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reaches the hub shortened, and the agent says why the channel closed", {
+    timeout: 60_000,
+  }, async () => {
+    const tree = join(dir, "2.0.0");
+    // The health check's last line alone is more than the hub takes in one message.
+    const test = `printf 'health: %s\\n' "$(head -c 9000 /dev/zero | tr '\\0' y)" >&2; exit 1`;
+    await writeRelease(tree, { version: "2.0.0", test });
+    await createTar({ gzip: true, file: `${tree}.tar.gz`, cwd: tree, portable: true }, ["."]);
+    const sha256 = await hub.serve("/2.0.0.tar.gz", `${tree}.tar.gz`);
+    await hub.until("hello", () => hub.messages("hello").length > 0);
+    hub.send({
+      type: "deploy",
+      v: 1,
+      deploymentId: "d-2",
+      app: APP,
+      rollback: false,
+      release: {
+        id: "r-2",
+        app: APP,
+        version: "2.0.0",
+        manifest: await readFile(join(tree, "update-manifest.yaml"), "utf8"),
+        source: { type: "http", url: `${hub.url}/2.0.0.tar.gz`, sha256 },
+      },
+    });
+    await hub.until("the report", () => hub.messages("report").length > 0);
+    const report = hub.messages("report")[0];
+    expect(report?.outcome).toBe("rolled_back");
+    expect(report?.error).toMatch(
+      /^post_update_test "app answers with the new version" exited with 1: health: y+/,
+    );
+    expect(report?.error).toMatch(/; the whole text is in the agent's log on this host\]$/);
+    expect(report?.warnings?.at(-1)).toMatch(
+      /^this report was shortened: the hub closed the channel on a larger one/,
+    );
+    expect(
+      lines.some(
+        (l) =>
+          l.level === "error" &&
+          l.msg.includes("larger than the hub takes (1009") &&
+          l.msg.includes("max_message_kb"),
+      ),
+    ).toBe(true);
+  });
+});
