@@ -285,6 +285,10 @@ export class AgentSync {
       const parsed = parseDeploymentId(report.deploymentId);
       const d = deployments.get(parsed.deploymentId);
       if (!d || d.agentId !== agentId) continue;
+      // About another release than the one this instruction sent (an outbox resent after the
+      // hub's data was restored, a confused client): no result of this deployment. Stored above.
+      const sent = parsed.rollback ? d.previousRelease : d.desiredRelease;
+      if (report.releaseId !== undefined && sent !== null && report.releaseId !== sent) continue;
       const next = parsed.rollback ? rollbackOutcome(d, report) : updateOutcome(d, report);
       if (!next) continue;
       deployments.set(d.id, { ...d, ...next, updatedAt: now });
