@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { Agent as HttpAgent } from "node:http";
 import { WebSocket } from "ws";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../shared/json-depth.js";
@@ -11,6 +12,7 @@ import {
   HubMessage,
 } from "../../shared/protocol/messages.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
+import { proxyFailureText } from "../download/proxy.js";
 import { redactUrl } from "../download/redact.js";
 import { reconnectDelay } from "./backoff.js";
 
@@ -27,6 +29,8 @@ export interface HubConnectionOptions {
   onTokenRefused?: () => Promise<void> | void;
   log: Logger;
   ca?: string;
+  /** Opens the connection through the environment's proxy (hub-proxy-agent.ts); none: directly. */
+  agent?: HttpAgent | undefined;
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
   /** A hub that answers no ping for this long is dead: drop the socket and reconnect. */
@@ -83,7 +87,8 @@ function connectErrorText(error: Error): string {
   // certificate" and nothing of the key that fixes it.
   if (UNTRUSTED_CERT.has((error as NodeJS.ErrnoException).code ?? ""))
     return `${fsErrorText(error)}: the hub's certificate is not from a CA this agent trusts (a private CA: name its certificate in [hub] ca_file)`;
-  return fsErrorText(error);
+  // A proxy that is down or refuses the tunnel: its address read as the hub's.
+  return proxyFailureText(error, fsErrorText(error)) ?? fsErrorText(error);
 }
 
 /** OpenSSL's codes for a certificate chain that does not lead to a trusted CA. */
@@ -187,6 +192,7 @@ export class HubConnection {
       },
       maxPayload: 4 * 1024 * 1024,
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+      ...(this.options.agent === undefined ? {} : { agent: this.options.agent }),
     });
     this.socket = socket;
     let alive = true;
