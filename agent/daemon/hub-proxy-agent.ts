@@ -13,6 +13,7 @@ import { type Duplex, PassThrough } from "node:stream";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { bypassesProxy } from "../download/no-proxy.js";
 import { environmentProxies } from "../download/proxy.js";
+import { HANDSHAKE_TIMED_OUT } from "./hub-connection.js";
 
 type Created = (err: Error | null, stream: Duplex) => void;
 
@@ -25,6 +26,7 @@ function failed(callback: Created | undefined, err: Error): void {
 function openTunnel(
   proxy: URL,
   target: string,
+  timeoutMs: number,
   callback: (err: Error | null, socket?: Socket) => void,
 ): void {
   const credentials =
@@ -48,6 +50,8 @@ function openTunnel(
     callback(new Error(`Proxy response (${answer.statusCode}) !== 200 when HTTP Tunneling`));
   });
   request.once("error", (err) => callback(err));
+  // ws's handshake timer waits for a socket, which a CONNECT the proxy never answers never gives.
+  request.setTimeout(timeoutMs, () => request.destroy(new Error(HANDSHAKE_TIMED_OUT)));
   request.end();
 }
 
@@ -57,13 +61,17 @@ function targetOf(options: ClientRequestArgs, defaultPort: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
+function timeoutOf(options: ClientRequestArgs): number {
+  return typeof options.timeout === "number" && options.timeout > 0 ? options.timeout : 30_000;
+}
+
 /** An https:// hub: TLS with the request's own options (ca, servername) over the tunnel. */
 class TunnelledTls extends HttpsAgent {
   constructor(private readonly proxy: URL) {
     super();
   }
   override createConnection(options: ClientRequestArgs, callback?: Created): Duplex | undefined {
-    openTunnel(this.proxy, targetOf(options, 443), (err, socket) => {
+    openTunnel(this.proxy, targetOf(options, 443), timeoutOf(options), (err, socket) => {
       if (err !== null || socket === undefined) return failed(callback, err ?? new Error("no tunnel"));
       const tls = tlsConnect({ ...(options as ConnectionOptions), socket });
       const onError = (e: Error) => failed(callback, e);
@@ -83,7 +91,7 @@ class TunnelledPlain extends HttpAgent {
     super();
   }
   override createConnection(options: ClientRequestArgs, callback?: Created): Duplex | undefined {
-    openTunnel(this.proxy, targetOf(options, 80), (err, socket) =>
+    openTunnel(this.proxy, targetOf(options, 80), timeoutOf(options), (err, socket) =>
       err !== null || socket === undefined
         ? failed(callback, err ?? new Error("no tunnel"))
         : callback?.(null, socket),
