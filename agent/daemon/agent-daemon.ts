@@ -19,6 +19,7 @@ import { carryOut } from "./carry-out.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { buildHello } from "./hello.js";
 import { HubConnection } from "./hub-connection.js";
+import { hubProxyAgent } from "./hub-proxy-agent.js";
 import { installedVersion } from "./installed-version.js";
 import { fitText, shortenedReport } from "./merge-reports.js";
 import { ReportOutbox } from "./outbox.js";
@@ -88,6 +89,7 @@ export class AgentDaemon {
     this.desired = new DesiredStateStore(join(daemonDir(config), "desired.json"));
     this.connection = new HubConnection({
       hubUrl: hub.url,
+      agent: hubProxyAgent(hub.url),
       token: options.token,
       hello: () => this.hello(),
       onMessage: (message) => this.onMessage(message),

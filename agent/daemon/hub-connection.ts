@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { Agent as HttpAgent } from "node:http";
 import { WebSocket } from "ws";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../shared/json-depth.js";
@@ -11,6 +12,7 @@ import {
   HubMessage,
 } from "../../shared/protocol/messages.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
+import { proxyFailureText } from "../download/proxy.js";
 import { redactUrl } from "../download/redact.js";
 import { reconnectDelay } from "./backoff.js";
 
@@ -29,6 +31,8 @@ export interface HubConnectionOptions {
   onMessageTooBig?: () => void;
   log: Logger;
   ca?: string;
+  /** Opens the connection through the environment's proxy (hub-proxy-agent.ts); none: directly. */
+  agent?: HttpAgent | undefined;
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
   /** A hub that answers no ping for this long is dead: drop the socket and reconnect. */
@@ -78,15 +82,21 @@ function isRefusal(status: number | undefined): boolean {
  * A connect error in words. An https:// [hub] url for a hub that serves http:// failed with
  * OpenSSL's "write EPROTO 80…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:…".
  */
-function connectErrorText(error: Error): string {
+function connectErrorText(error: Error, handshakeMs: number): string {
+  if (error.message === HANDSHAKE_TIMED_OUT)
+    return `no answer from the hub within ${handshakeMs / 1000} s of connecting (a hub, load balancer or proxy that takes the connection and says nothing)`;
   if (/wrong version number/i.test(error.message))
     return "TLS handshake failed: the server there does not speak TLS (an https:// [hub] url for an http:// hub?)";
   // A hub behind a private CA's certificate: the line said "unable to verify the first
   // certificate" and nothing of the key that fixes it.
   if (UNTRUSTED_CERT.has((error as NodeJS.ErrnoException).code ?? ""))
     return `${fsErrorText(error)}: the hub's certificate is not from a CA this agent trusts (a private CA: name its certificate in [hub] ca_file)`;
-  return fsErrorText(error);
+  // A proxy that is down or refuses the tunnel: its address read as the hub's.
+  return proxyFailureText(error, fsErrorText(error)) ?? fsErrorText(error);
 }
+
+/** ws's words for a handshake past its handshakeTimeout (hub-proxy-agent.ts uses them too). */
+export const HANDSHAKE_TIMED_OUT = "Opening handshake has timed out";
 
 /** OpenSSL's codes for a certificate chain that does not lead to a trusted CA. */
 const UNTRUSTED_CERT = new Set([
@@ -180,6 +190,11 @@ export class HubConnection {
     return this.send(await this.options.hello());
   }
 
+  /** As long as a silent open channel is given: the ping interval. */
+  private handshakeTimeoutMs(): number {
+    return this.options.pingIntervalMs ?? 30_000;
+  }
+
   private connect(): void {
     const { log } = this.options;
     const url = HubConnection.channelUrl(this.options.hubUrl);
@@ -190,7 +205,11 @@ export class HubConnection {
         [AGENT_INSTANCE_HEADER]: this.options.instanceId ?? PROCESS_INSTANCE,
       },
       maxPayload: 4 * 1024 * 1024,
+      // The ping watch starts once the channel is open: a hub (or a proxy, a load balancer) that
+      // takes the connection and never answers held the agent in the handshake for ever.
+      handshakeTimeout: this.handshakeTimeoutMs(),
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+      ...(this.options.agent === undefined ? {} : { agent: this.options.agent }),
     });
     this.socket = socket;
     let alive = true;
@@ -275,7 +294,7 @@ export class HubConnection {
     });
     socket.on("error", (error) => {
       if (failure !== undefined) return;
-      failure = connectErrorText(error);
+      failure = connectErrorText(error, this.handshakeTimeoutMs());
       log.debug("hub connection error", { error: error.message });
     });
     socket.on("close", (code: number, reason: Buffer) => {

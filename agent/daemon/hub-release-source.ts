@@ -55,11 +55,6 @@ interface HttpLocation {
   caFile: string | undefined;
   /** The URL is on the origin the app's own http(s) source names: its ca_file is the key to change. */
   ownOrigin: boolean;
-  /**
-   * The hub's own artifact: fetched directly, as the agent's WebSocket to the hub connects, never
-   * through https_proxy (a proxy for the internet that cannot reach an internal hub).
-   */
-  direct?: boolean;
 }
 
 export class HubReleaseSource implements ReleaseSource {
@@ -199,7 +194,6 @@ export class HubReleaseSource implements ReleaseSource {
         headers: { authorization: `Bearer ${token}` },
         caFile: config.hub?.ca_file,
         ownOrigin: false,
-        direct: true,
       };
     }
     if (ref.type !== "http" && ref.type !== "https") return undefined;
@@ -241,7 +235,6 @@ export class HubReleaseSource implements ReleaseSource {
           dest: artifact,
           headers: where.headers,
           ...(where.caFile === undefined ? {} : { caFile: where.caFile }),
-          ...(where.direct === true ? { direct: true } : {}),
           ...this.downloadLimits(),
           retries: 3,
           ...(context.retryDelayMs === undefined ? {} : { retryDelayMs: context.retryDelayMs }),

@@ -13,8 +13,6 @@ export interface ClientOptions {
   caFile?: string;
   /** Time to wait for response headers, and for each pause in the body. */
   timeoutMs?: number;
-  /** Never through the environment's proxy. */
-  direct?: boolean | undefined;
 }
 
 export interface HttpClient {
@@ -28,7 +26,6 @@ export async function createHttpClient(options: ClientOptions = {}): Promise<Htt
   return proxiedDispatcher({
     ...(ca === undefined ? {} : { ca }),
     timeoutMs: timeout,
-    direct: options.direct,
   });
 }
 
@@ -36,7 +33,6 @@ export interface DispatcherOptions {
   /** Trusted CA for the servers' TLS (replaces the system roots), also inside a proxy's tunnel. */
   ca?: Buffer;
   timeoutMs: number;
-  direct?: boolean | undefined;
 }
 
 /**
@@ -53,8 +49,7 @@ export function proxiedDispatcher(options: DispatcherOptions): HttpClient {
     bodyTimeout: options.timeoutMs,
     connectTimeout: Math.min(options.timeoutMs, 30_000),
   };
-  // Direct requests (the hub's own artifacts) do not read the proxy variables at all.
-  const { https, http, noProxy } = options.direct === true ? { noProxy: "" } : environmentProxies();
+  const { https, http, noProxy } = environmentProxies();
   if (https === undefined && http === undefined) {
     const agent = new Agent(agentOptions);
     return { dispatcher: agent, close: () => agent.close() };

@@ -28,8 +28,6 @@ export interface DownloadRequest extends DeadlineSetting {
   dest: string;
   /** The source's configured headers: sent to the URL's own origin only, never logged. */
   headers?: Record<string, string>;
-  /** Around the environment's proxy (https_proxy): the hub's own artifacts, as the agent's channel to the hub goes. */
-  direct?: boolean;
   /** Validators from the last download: when the server still matches, it answers 304. */
   ifNoneMatch?: string;
   ifModifiedSince?: string;
@@ -82,7 +80,7 @@ const WRITE_BYTES = 1 << 20;
 const MAX_ATTEMPTS = 50;
 
 export async function downloadFile(req: DownloadRequest): Promise<DownloadResult> {
-  const client = await createHttpClient({ caFile: req.caFile, timeoutMs: req.timeoutMs, direct: req.direct });
+  const client = await createHttpClient({ caFile: req.caFile, timeoutMs: req.timeoutMs });
   const fh = await open(req.dest, "w", 0o600);
   const deadline = startDeadline(req, req.signal);
   const transfer = new Transfer(req, client.dispatcher, fh, deadline);

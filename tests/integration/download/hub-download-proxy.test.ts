@@ -1,9 +1,9 @@
 /**
  * Hub mode on a host with a forward proxy in its environment. A release URL on the internet goes
- * through https_proxy / http_proxy as an http(s) source does; the hub's own artifacts are fetched
- * directly, as the agent's WebSocket to the hub connects (a proxy for the internet cannot reach an
- * internal hub, and the agent is connected to it already). Real HTTP servers, a real forward proxy
- * that alone resolves the release host's name, a dead proxy port for the hub case.
+ * through https_proxy / http_proxy as an http(s) source does; the hub's own artifacts go the way
+ * the agent channel goes (hub-proxy-agent.ts): through the proxy, unless no_proxy names the hub.
+ * Real HTTP servers, a real forward proxy that alone resolves the release host's name, a dead proxy
+ * port for the no_proxy case.
  */
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -81,9 +81,20 @@ describe("hub mode behind a forward proxy", () => {
     expect(proxy.requests.map((r) => `${r.method} ${r.target}`)).toContain(`GET ${url}`);
   });
 
-  it("the hub's own artifact is fetched directly, even with a proxy that is down", async () => {
-    process.env.http_proxy = `http://127.0.0.1:${await freePort()}`;
+  // They were fetched directly whatever the environment said, as the channel connected: on a
+  // network whose only way out is the proxy, neither reached the hub.
+  it("the hub's own artifact goes through the proxy, as the agent channel does", async () => {
+    process.env.http_proxy = proxy.url;
     delete process.env.no_proxy;
+    expect(await fetchRelease({ type: "hub", sha256: sha256() }, "hub-via-proxy")).toBe("7.0.0\n");
+    expect(proxy.requests.map((r) => `${r.method} ${r.target}`)).toContain(
+      `GET ${server.url}/api/v1/artifacts/${sha256()}`,
+    );
+  });
+
+  it("the hub's own artifact is fetched directly when no_proxy names the hub, even with a proxy that is down", async () => {
+    process.env.http_proxy = `http://127.0.0.1:${await freePort()}`;
+    process.env.no_proxy = "localhost,127.0.0.0/8";
     expect(await fetchRelease({ type: "hub", sha256: sha256() }, "direct")).toBe("7.0.0\n");
     expect(server.requests.map((r) => r.path)).toEqual([`/api/v1/artifacts/${sha256()}`]);
   });

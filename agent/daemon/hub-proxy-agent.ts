@@ -1,0 +1,114 @@
+/**
+ * The agent channel through the environment's proxy, as ship's downloads go (https_proxy for an
+ * https:// [hub] url, http_proxy for http://, no_proxy read as curl reads it). The WebSocket went
+ * straight to the hub whatever the environment said: on a network whose only way out is the proxy
+ * the agent never got online ("no such host", reconnecting for ever) while its downloads worked.
+ * The tunnel is a CONNECT, for ws:// too (a proxy passes an Upgrade on a tunnel, not on a forwarded
+ * request), and TLS to the hub runs inside it, so the hub's certificate is verified end to end.
+ */
+import { type ClientRequestArgs, Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Socket } from "node:net";
+import { type Duplex, PassThrough } from "node:stream";
+import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
+import { bypassesProxy } from "../download/no-proxy.js";
+import { environmentProxies } from "../download/proxy.js";
+import { HANDSHAKE_TIMED_OUT } from "./hub-connection.js";
+
+type Created = (err: Error | null, stream: Duplex) => void;
+
+/** Node's agent reads no stream beside an error, but its type wants one: an empty, closed one. */
+function failed(callback: Created | undefined, err: Error): void {
+  callback?.(err, new PassThrough().destroy());
+}
+
+/** The tunnel's CONNECT to `target` (`host:port`) through `proxy`: the raw socket, or why not. */
+function openTunnel(
+  proxy: URL,
+  target: string,
+  timeoutMs: number,
+  callback: (err: Error | null, socket?: Socket) => void,
+): void {
+  const credentials =
+    proxy.username === ""
+      ? {}
+      : {
+          "proxy-authorization": `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString("base64")}`,
+        };
+  const request = (proxy.protocol === "https:" ? httpsRequest : httpRequest)({
+    host: proxy.hostname.replace(/^\[|\]$/g, ""),
+    port: Number(proxy.port || (proxy.protocol === "https:" ? 443 : 80)),
+    method: "CONNECT",
+    path: target,
+    headers: { host: target, ...credentials },
+    agent: false,
+  });
+  request.once("connect", (answer, socket) => {
+    if (answer.statusCode === 200) return callback(null, socket);
+    socket.destroy();
+    // undici's words for the same refusal: proxy.ts names the proxy and its variable from them.
+    callback(new Error(`Proxy response (${answer.statusCode}) !== 200 when HTTP Tunneling`));
+  });
+  request.once("error", (err) => callback(err));
+  // ws's handshake timer waits for a socket, which a CONNECT the proxy never answers never gives.
+  request.setTimeout(timeoutMs, () => request.destroy(new Error(HANDSHAKE_TIMED_OUT)));
+  request.end();
+}
+
+function targetOf(options: ClientRequestArgs, defaultPort: number): string {
+  const host = String(options.host ?? options.hostname ?? "localhost");
+  const port = Number(options.port ?? defaultPort);
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+function timeoutOf(options: ClientRequestArgs): number {
+  return typeof options.timeout === "number" && options.timeout > 0 ? options.timeout : 30_000;
+}
+
+/** An https:// hub: TLS with the request's own options (ca, servername) over the tunnel. */
+class TunnelledTls extends HttpsAgent {
+  constructor(private readonly proxy: URL) {
+    super();
+  }
+  override createConnection(options: ClientRequestArgs, callback?: Created): Duplex | undefined {
+    openTunnel(this.proxy, targetOf(options, 443), timeoutOf(options), (err, socket) => {
+      if (err !== null || socket === undefined) return failed(callback, err ?? new Error("no tunnel"));
+      const tls = tlsConnect({ ...(options as ConnectionOptions), socket });
+      const onError = (e: Error) => failed(callback, e);
+      tls.once("error", onError);
+      tls.once("secureConnect", () => {
+        tls.off("error", onError);
+        callback?.(null, tls);
+      });
+    });
+    return undefined;
+  }
+}
+
+/** An http:// hub: the tunnel's socket as it is. */
+class TunnelledPlain extends HttpAgent {
+  constructor(private readonly proxy: URL) {
+    super();
+  }
+  override createConnection(options: ClientRequestArgs, callback?: Created): Duplex | undefined {
+    openTunnel(this.proxy, targetOf(options, 80), timeoutOf(options), (err, socket) =>
+      err !== null || socket === undefined
+        ? failed(callback, err ?? new Error("no tunnel"))
+        : callback?.(null, socket),
+    );
+    return undefined;
+  }
+}
+
+/**
+ * The agent that opens the channel to `hubUrl` through the environment's proxy, or undefined when
+ * it goes directly. Throws the bad input of a proxy variable ship cannot use (proxy.ts).
+ */
+export function hubProxyAgent(hubUrl: string, env: NodeJS.ProcessEnv = process.env): HttpAgent | undefined {
+  const { https, http, noProxy } = environmentProxies(env);
+  const url = new URL(hubUrl);
+  const secure = url.protocol === "https:" || url.protocol === "wss:";
+  const proxy = secure ? https : http;
+  if (proxy === undefined || bypassesProxy(url, noProxy)) return undefined;
+  return secure ? new TunnelledTls(new URL(proxy.url)) : new TunnelledPlain(new URL(proxy.url));
+}
