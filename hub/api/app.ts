@@ -113,7 +113,9 @@ function errorHandler(deps: ApiDeps) {
       message =
         error instanceof DatabaseNoAnswer
           ? `the hub's database did not answer within ${error.seconds} s; try again`
-          : "the hub's database is unreachable; try again";
+          : codeOf(error) === READ_ONLY
+            ? "the hub's database takes no writes (read-only: a standby, or default_transaction_read_only); try again"
+            : "the hub's database is unreachable; try again";
     } else {
       deps.log.error("request failed", { method: req.method, path: req.path, error: String(error) });
     }
@@ -138,6 +140,9 @@ function isHttpError(error: unknown): error is { status: number; message: string
 /** A 503's Retry-After (API and agent channel): a database that went away is usually back within seconds. */
 export const UNAVAILABLE_RETRY_SECONDS = 5;
 
+/** SQLSTATE read_only_sql_transaction. */
+const READ_ONLY = "25006";
+
 /** Connection-level codes (node's, postgres.js's) and SQLSTATE 08xxx / 57P01-57P03 (server going away). */
 const DATABASE_GONE = new Set([
   "ECONNREFUSED",
@@ -157,7 +162,14 @@ const DATABASE_GONE = new Set([
   "53300",
   // Connected, but silent past the store's deadline: a server frozen, a network dropping packets.
   NO_ANSWER_CODE,
+  // Read-only: a failover left the hub's address on a standby, or the setting was switched on.
+  // Not a bug of the request; the hub's start refuses such a database (postgres-store.ts).
+  READ_ONLY,
 ]);
+
+function codeOf(error: unknown): unknown {
+  return typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+}
 
 export function isDatabaseUnreachable(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;

@@ -1,6 +1,7 @@
 import { BadInputError } from "../../shared/errors.js";
 import { DATABASE_URL_SCHEME, databaseUrlProblem, type HubConfig } from "../config/schema.js";
 import type { DatabaseSource } from "../store/open-database.js";
+import { parseDatabaseUrl } from "../store/postgres-url.js";
 
 export const DATABASE_URL_ENV = "SHIP_HUB_DATABASE_URL";
 
@@ -28,6 +29,13 @@ export function databaseUrlOf(
   return undefined;
 }
 
+/**
+ * libpq's target_session_attrs a hub can work with: every one is read as `primary` (postgres-url.ts);
+ * the others pick a server that refuses the hub's writes.
+ */
+const HUB_SESSIONS = ["any", "read-write", "primary"];
+const READ_ONLY_SESSIONS = ["read-only", "standby", "prefer-standby"];
+
 /** What libpq's sslmode means, and what the driver (postgres.js) does with each. */
 const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 /**
@@ -49,8 +57,13 @@ const UNREAD_TLS_FILES: Record<string, string> = {
  * configuration parameter sslrootcert"), as if the server lacked something.
  */
 function tlsSettingProblem(url: string): string | undefined {
-  if (!URL.canParse(url)) return undefined;
-  const query = new URL(url).searchParams;
+  const query = parseDatabaseUrl(url)?.searchParams;
+  if (query === undefined) return undefined;
+  const session = query.get("target_session_attrs");
+  if (session !== null && !HUB_SESSIONS.includes(session))
+    return READ_ONLY_SESSIONS.includes(session)
+      ? `target_session_attrs=${session} asks for a read-only server, but the hub writes to its database: leave it out (with several hosts the hub picks the primary) or write primary`
+      : `target_session_attrs=${session} is not one of ${[...HUB_SESSIONS, ...READ_ONLY_SESSIONS].join(", ")}`;
   const mode = query.get("sslmode");
   if (mode !== null && !SSL_MODES.includes(mode))
     return `sslmode=${mode} is not one of ${SSL_MODES.join(", ")}`;
@@ -81,8 +94,8 @@ function checked(url: string, file: string): DatabaseSource {
  * user (`ps`, /proc/PID/cmdline) for as long as the process runs, which for `serve` is its life.
  */
 export function passwordOnCommandLine(flag: string | undefined): string | undefined {
-  if (flag === undefined || !URL.canParse(flag)) return undefined;
-  const url = new URL(flag);
+  const url = flag === undefined ? undefined : parseDatabaseUrl(flag);
+  if (url === undefined) return undefined;
   if (url.password === "" && !url.searchParams.has("password")) return undefined;
   return `--database-url holds a password, which every local user can read in the process list (ps) while ship-hub runs; set ${DATABASE_URL_ENV} or hub.toml database_url (chmod 600) instead`;
 }

@@ -9,6 +9,7 @@ import { modeText, writableByOthersProblem } from "../../shared/file-permissions
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { toIssues } from "../../shared/schema/issues.js";
 import { validateAgainst } from "../../shared/schema/zod-problems.js";
+import { parseDatabaseUrl } from "../store/postgres-url.js";
 import { HubConfig } from "./schema.js";
 
 /** Reads hub.toml (or nothing: all defaults); errors name the file and key. */
@@ -71,9 +72,8 @@ export async function hubConfigExposure(
   file: string | undefined,
   config: HubConfig,
 ): Promise<string | undefined> {
-  if (file === undefined || config.database_url === undefined || !URL.canParse(config.database_url))
-    return undefined;
-  if (new URL(config.database_url).password === "") return undefined;
+  if (file === undefined || config.database_url === undefined) return undefined;
+  if ((parseDatabaseUrl(config.database_url)?.password ?? "") === "") return undefined;
   const mode = await stat(file).then(
     (s) => s.mode,
     () => undefined,

@@ -1,5 +1,6 @@
 /** hub.toml: every key typed, with its default; unknown keys are errors (a typo must not pass silently). */
 import * as z from "zod";
+import { parseDatabaseUrl, urlHosts } from "../store/postgres-url.js";
 
 export const DEFAULT_DATA_DIR = "./ship-hub-data";
 
@@ -14,17 +15,25 @@ export function databaseUrlProblem(url: string): string | undefined {
   // A space in a password pasted as is: the scheme is right, so saying it was not is wrong.
   if (/\s/.test(url))
     return "is not a valid URL: it holds a space (or other white space); percent-encode it in the user name or password (%20)";
-  if (!URL.canParse(url)) {
+  const hosts = urlHosts(url);
+  // libpq's list of hosts (the driver tries them in turn and keeps the primary), but not every
+  // form of it: the driver splits each entry at its first ':' and reads a '/' as a socket path.
+  if (hosts.length > 1) {
+    const bad = hosts.find((h) => h === "" || h.startsWith("[") || /%2f/i.test(h));
+    if (bad !== undefined)
+      return bad === ""
+        ? "names several hosts with an empty one between its commas"
+        : `names several hosts, one of them ${bad.startsWith("[") ? "an IPv6 address" : "a unix socket"} (${bad}), which ship-hub's PostgreSQL driver cannot use in a list: name each host by its DNS name or IPv4 address`;
+  }
+  const parsed = parseDatabaseUrl(url);
+  if (parsed === undefined) {
     const authority = url.slice(url.indexOf("//") + 2).split(/[/?#]/)[0] ?? "";
     const host = authority.slice(authority.lastIndexOf("@") + 1);
     // libpq forms the parser refuses; each said "check the host and port", which did not help.
-    if (host.includes(","))
-      return "names several hosts: ship-hub connects to one; name a single host (a proxy or a virtual IP in front of them)";
     if (host === "" && authority.includes("@"))
       return "is not a valid URL: a user with no host; for a unix socket write postgresql:///DB?host=/var/run/postgresql&user=USER (or the directory percent-encoded as the host)";
     return "is not a valid URL: check the host and port, and percent-encode @ : / # ? in the user name or password";
   }
-  const parsed = new URL(url);
   try {
     decodeURIComponent(parsed.username);
     decodeURIComponent(parsed.password);

@@ -8,12 +8,14 @@ import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import {
   CONNECT_TIMEOUT_SECONDS,
+  NoPrimary,
   openPostgresStore,
   type PostgresStore,
+  ReadOnlyDatabase,
   SchemaTooNew,
 } from "./postgres-store.js";
 import { serverRefusesTls, tlsInsistedOn } from "./postgres-tls-probe.js";
-import { describeTarget, driverTarget } from "./postgres-url.js";
+import { describeTarget, driverTarget, parseDatabaseUrl } from "./postgres-url.js";
 
 /** Where a database URL came from: the flag, the environment variable, or hub.toml's key. */
 export interface DatabaseSource {
@@ -57,6 +59,19 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
         source.file,
         source.key,
         `PostgreSQL at ${where} holds hub schema ${error.found}, newer than this ship-hub's (${error.known}): a newer ship-hub migrated it; upgrade ship-hub here`,
+      );
+    if (error instanceof ReadOnlyDatabase)
+      throw BadInputError.single(
+        source.file,
+        source.key,
+        error.standby
+          ? `PostgreSQL at ${where} is a standby (in recovery, read-only), and the hub writes to its database: point the URL at the primary, or list every server (postgresql://USER@db1:5432,db2:5432/DB) and the hub connects to whichever is the primary`
+          : `PostgreSQL at ${where} takes no writes (default_transaction_read_only is on for this database or user), and the hub writes to its database: ALTER DATABASE … SET default_transaction_read_only = off (or ALTER ROLE)`,
+      );
+    // Passing, perhaps: a failover under way (exit 1, started again).
+    if (error instanceof NoPrimary)
+      throw new DatabaseUnreachable(
+        `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${error.message}`,
       );
     const code = codeOf(error);
     const reason = errorMessage(error).split("\n")[0] ?? "";
@@ -116,7 +131,11 @@ const NO_PASSWORD =
 
 function passwordGiven(url: string): boolean {
   const { options } = driverTarget(url);
-  return options.pass !== undefined || new URL(url).password !== "" || Boolean(process.env.PGPASSWORD);
+  return (
+    options.pass !== undefined ||
+    (parseDatabaseUrl(url)?.password ?? "") !== "" ||
+    Boolean(process.env.PGPASSWORD)
+  );
 }
 
 /** Node's codes for a server certificate it could not verify (not for one that expired). */
@@ -159,7 +178,7 @@ function unreachableText(error: unknown, code: string, reason: string): string {
 function scrub(text: string, url: string): string {
   let password = "";
   try {
-    password = decodeURIComponent(new URL(url).password);
+    password = decodeURIComponent(parseDatabaseUrl(url)?.password ?? "");
   } catch {}
   return password ? text.split(password).join("***") : text;
 }

@@ -7,13 +7,13 @@
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import postgres from "postgres";
-import { ANSWER_TIMEOUT_SECONDS, answerWithin, TxAnswerWatch } from "./answer-deadline.js";
+import { ANSWER_TIMEOUT_SECONDS, answerWithin, DatabaseNoAnswer, TxAnswerWatch } from "./answer-deadline.js";
 import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
 import type { ArtifactUpload, AsyncStore, StoredArtifactInfo, StoreOps } from "./async-store.js";
 import { beginTx } from "./postgres-begin.js";
 import { postgresMigrations } from "./postgres-migrations.js";
 import { DB_NOW_MS, type PgTypes, postgresOps } from "./postgres-ops.js";
-import { driverTarget } from "./postgres-url.js";
+import { driverTarget, urlHosts } from "./postgres-url.js";
 import { num, type Row, str } from "./rows.js";
 import { TxGuard } from "./tx-guard.js";
 import { withTxRetry } from "./tx-retry.js";
@@ -160,6 +160,52 @@ export class SchemaTooNew extends Error {
   }
 }
 
+/**
+ * The server takes no writes: a standby (in recovery), or `default_transaction_read_only` set for
+ * the database or the user. The hub's first write failed with "cannot execute CREATE TABLE in a
+ * read-only transaction", exit 1, which systemd restarted for ever.
+ */
+export class ReadOnlyDatabase extends Error {
+  constructor(readonly standby: boolean) {
+    super(standby ? "the server is a standby (in recovery)" : "default_transaction_read_only is on");
+    this.name = "ReadOnlyDatabase";
+  }
+}
+
+/**
+ * A URL of several hosts (or with target_session_attrs) where none answered as the primary within
+ * the time to try each: the driver goes round the list for ever, and the hub's start hung.
+ */
+export class NoPrimary extends Error {
+  constructor(readonly seconds: number) {
+    super(`no primary among its hosts within ${seconds} s: each is a standby or did not answer`);
+    this.name = "NoPrimary";
+  }
+}
+
+/** The first answer of the server the pool reached: may the hub write there? */
+async function checkWritable(sql: postgres.Sql<PgTypes>, url: string): Promise<void> {
+  const target = driverTarget(url);
+  const seconds = CONNECT_TIMEOUT_SECONDS * urlHosts(url).length + 5;
+  let row: Row | undefined;
+  try {
+    [row] = await answerWithin(
+      sql`SELECT pg_is_in_recovery() AS standby, current_setting('transaction_read_only') AS ro`,
+      seconds * 1000,
+    );
+  } catch (error) {
+    // The driver goes round the list while each host is a standby, or drops the last one.
+    const code = (error as { code?: unknown }).code;
+    if (
+      target.options.target_session_attrs !== undefined &&
+      (error instanceof DatabaseNoAnswer || code === "CONNECTION_DESTROYED")
+    )
+      throw new NoPrimary(seconds);
+    throw error;
+  }
+  if (row?.standby === true || row?.ro === "on") throw new ReadOnlyDatabase(row?.standby === true);
+}
+
 export async function migratePostgres(sql: postgres.Sql<PgTypes>): Promise<number> {
   return beginTx(sql, async (t) => {
     await t`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
@@ -181,9 +227,11 @@ export async function openPostgresStore(
 ): Promise<PostgresStore> {
   const sql = connectPostgres(url, options.maxConnections ?? 10);
   try {
+    await checkWritable(sql, url);
     await migratePostgres(sql);
   } catch (error) {
-    await sql.end({ timeout: 5 });
+    // Going round a list of standbys, the driver has nothing to finish.
+    await sql.end({ timeout: error instanceof NoPrimary ? 0 : 5 });
     throw error;
   }
   const answerMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_SECONDS * 1000;

@@ -6,14 +6,15 @@
  * the same words as a network cutting the connection. Asking again tells the two apart.
  */
 import { connect } from "node:net";
+import { parseDatabaseUrl, urlHosts } from "./postgres-url.js";
 
 /** SSLRequest: length 8, then the request code 1234.5679. */
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
 /** The URL's `sslmode=…` (or the driver's `ssl=…`) when it insists on TLS; undefined otherwise. */
 export function tlsInsistedOn(url: string): string | undefined {
-  if (!URL.canParse(url)) return undefined;
-  const query = new URL(url).searchParams;
+  const query = parseDatabaseUrl(url)?.searchParams;
+  if (query === undefined) return undefined;
   const key = query.has("sslmode") ? "sslmode" : "ssl";
   const mode = query.get(key);
   return mode === null || ["disable", "false", "prefer"].includes(mode) ? undefined : `${key}=${mode}`;
@@ -25,10 +26,9 @@ export function tlsInsistedOn(url: string): string | undefined {
  * any other answer).
  */
 export async function serverRefusesTls(url: string, timeoutMs = 5_000): Promise<boolean | undefined> {
-  if (!URL.canParse(url)) return undefined;
-  const parsed = new URL(url);
-  if (parsed.searchParams.has("host") || parsed.hostname === "" || parsed.host.includes(","))
-    return undefined;
+  const parsed = parseDatabaseUrl(url);
+  if (parsed === undefined || urlHosts(url).length > 1) return undefined;
+  if (parsed.searchParams.has("host") || parsed.hostname === "") return undefined;
   const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
   const port = Number(parsed.port || 5432);
   return new Promise((resolve) => {

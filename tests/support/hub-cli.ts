@@ -21,6 +21,7 @@ export async function runHubCli(
   cwd: string,
   args: string[],
   env: Record<string, string> = {},
+  timeoutMs = 30_000,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [HUB_BIN, ...args], {
@@ -32,7 +33,7 @@ export async function runHubCli(
         SHIP_HUB_CONFIG: resolve(cwd, "no-such-hub.toml"),
         ...env,
       },
-      timeout: 30_000,
+      timeout: timeoutMs,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {

@@ -83,8 +83,8 @@ describe.skipIf(!hasPostgres())("a database URL naming a unix socket", () => {
       "is not a valid URL: a user with no host; for a unix socket write postgresql:///DB?host=/var/run/postgresql&user=USER (or the directory percent-encoded as the host)",
     ],
     [
-      "postgres://ship:pw@db1:5432,db2:5432/ship?target_session_attrs=read-write",
-      "names several hosts: ship-hub connects to one; name a single host (a proxy or a virtual IP in front of them)",
+      "postgres://ship:pw@%2Fvar%2Frun%2Fpostgresql,db2:5432/ship",
+      "names several hosts, one of them a unix socket (%2Fvar%2Frun%2Fpostgresql), which ship-hub's PostgreSQL driver cannot use in a list: name each host by its DNS name or IPv4 address",
     ],
   ])("%s, which the URL parser refuses, says what to write: exit 2", async (url, problem) => {
     const { code, stderr } = await runHubCli(dir, ["token", "list"], { SHIP_HUB_DATABASE_URL: url });

@@ -56,6 +56,58 @@ async function idsOf(user: string): Promise<{ uid: number; gid: number }> {
   return { uid, gid };
 }
 
+/**
+ * A hot standby of `primary` (pg_basebackup -R, streaming), read-only like any replica; its
+ * databases are the primary's. For a test server started by startPostgres (trust auth).
+ */
+export async function startStandby(primary: PostgresServer): Promise<PostgresServer> {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error("PostgreSQL binaries not found (apt-get install postgresql)");
+  const dir = await mkdtemp(join(tmpdir(), "ship-pg-standby-"));
+  const asRoot = userInfo().uid === 0;
+  if (asRoot) {
+    const { uid, gid } = await idsOf("postgres");
+    await chown(dir, uid, gid);
+  }
+  const pg = (program: string, args: string[]) =>
+    asRoot
+      ? run("runuser", ["-u", "postgres", "--", join(bin, program), ...args], { cwd: dir })
+      : run(join(bin, program), args, { cwd: dir });
+  const data = join(dir, "data");
+  const logFile = join(dir, "server.log");
+  try {
+    await pg("pg_basebackup", [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(primary.port),
+      "-U",
+      "ship",
+      "-D",
+      data,
+      "-R",
+    ]);
+    const port = await startOnFreePort(pg, data, dir, logFile, false);
+    return {
+      port,
+      url: `postgres://ship@127.0.0.1:${port}/postgres`,
+      socketDir: dir,
+      createDatabase: () =>
+        Promise.reject(new Error("a standby is read-only: create databases on the primary")),
+      log: () => readFile(logFile, "utf8").catch(() => ""),
+      async stop() {
+        await pg("pg_ctl", ["stop", "-D", data, "-m", "immediate", "-w"]).catch(() => {});
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    const log = await readFile(logFile, "utf8").catch(() => "");
+    await pg("pg_ctl", ["stop", "-D", data, "-m", "immediate"]).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`PostgreSQL standby did not start: ${String(error)}\n${log}`);
+  }
+}
+
 export interface PostgresOptions {
   /** Keep fsync and full-page writes on, as in production (benchmarks); tests leave them off. */
   durable?: boolean;
