@@ -558,6 +558,14 @@ export async function rollbackTo(options: {
     // oldest of the new name's (pruned): restoring across that gap mixes two versions' files.
     for (const [i, later] of chain.slice(1).entries()) {
       const newer = chain[i];
+      if (newer !== undefined && newer.version === null)
+        // Not a gap: an install that found no install index (deleted by hand, as a damaged one's
+        // message advises) recorded no version before it. It was blamed on a pruned or deleted backup.
+        throw BadInputError.single(
+          options.backupRoot,
+          "",
+          `cannot restore ${target.id} across ${newer.id}: that backup's update found no install index in ${backupMetaOf(newer).stateDir} (deleted, or lost) and recorded no version before it, so the backups older than it (${later.id}, which undoes ${later.replacedBy}, and on) do not chain to it: ship --rollback ${newer.id} first (it brings back the files that update replaced, and the older backups then restore from there); nothing was changed`,
+        );
       if (newer !== undefined && newer.version !== later.replacedBy) {
         throw BadInputError.single(
           options.backupRoot,
