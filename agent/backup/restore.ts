@@ -56,7 +56,7 @@ import {
   readBackupInventory,
   readBackupMeta,
 } from "./backup-store.js";
-import { checkSavedEntries, firstUnwritableDir } from "./restore-preflight.js";
+import { checkSavedEntries, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
 import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
 import { unrestoredDir } from "./unrestored.js";
@@ -136,6 +136,8 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
       `${unwritable.dir} is not writable: ${fsErrorText(unwritable.error)}`,
     );
   }
+  const noRoom = await noRoomFor(appDir, input.backupPath, meta.bytes);
+  if (noRoom !== undefined) throw new RestoreNotStartedError(meta.app, noRoom);
   const journal: RestoreJournal = {
     kind: "restore",
     app: meta.app,
@@ -580,6 +582,10 @@ export async function rollbackTo(options: {
     // So is every directory each of them writes in: one the operator made immutable (or root's,
     // under a service user) that only an older update touched refused that restore after the
     // newer ones, and "nothing was changed" was said about an app moved to a version in between.
+    // Nothing a restore replaces is freed before the rollback ends: the chain needs room for all.
+    const copied = chain.reduce((sum, b) => sum + backupMetaOf(b).bytes, 0);
+    const noRoom = await noRoomFor(options.appDir ?? target.appDir, target.path, copied);
+    if (noRoom !== undefined && chain.length > 1) throw new RestoreNotStartedError(target.app, noRoom);
     for (const later of chain.slice(1)) {
       const inventory = await readBackupInventory(later.path);
       await checkSavedEntries(later.path, inventory);
