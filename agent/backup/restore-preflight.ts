@@ -8,6 +8,7 @@
  * also reports EROFS for a read-only mount and EPERM/EACCES for an immutable directory.
  */
 import { accessSync, constants, realpathSync } from "node:fs";
+import { stat, statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { damagedRecord } from "../state/record-file.js";
@@ -142,4 +143,31 @@ export async function checkSavedEntries(
       `its saved copy of ${rel} is missing (deleted by hand, or a removal of the backup was cut short)`,
     );
   }
+}
+
+/**
+ * Why the app's filesystem has no room for what a restore copies back, or undefined. A backup on
+ * another filesystem than the app (backup_dir elsewhere) is copied back, not renamed, and nothing
+ * the restore replaces is freed meanwhile (each keeps a second name in the consumed backup): with
+ * the app's disk nearly full, the restore stopped half-way on ENOSPC, the app partly restored
+ * ("RESTORE STOPPED HALF-WAY", exit 3). Asked up front, it is refused with nothing changed.
+ */
+export async function noRoomFor(
+  appDir: string,
+  backupPath: string,
+  bytes: number,
+): Promise<string | undefined> {
+  if (bytes === 0) return undefined;
+  const app = await stat(appDir).catch(() => undefined);
+  const backup = await stat(backupPath).catch(() => undefined);
+  if (app === undefined || backup === undefined || app.dev === backup.dev) return undefined;
+  const fs = await statfs(appDir).catch(() => undefined);
+  if (fs === undefined) return undefined;
+  const free = fs.bavail * fs.bsize;
+  if (bytes <= free) return undefined;
+  return `${appDir} has ${kib(free)} free, but the restore copies ${kib(bytes)} of saved files back from ${dirname(backupPath)}, which is on another filesystem (on the app's, it would rename them): free space on the app's filesystem and try again`;
+}
+
+function kib(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -56,7 +56,7 @@ import {
   readBackupInventory,
   readBackupMeta,
 } from "./backup-store.js";
-import { checkSavedEntries, firstUnwritableDir } from "./restore-preflight.js";
+import { checkSavedEntries, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
 import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
 import { unrestoredDir } from "./unrestored.js";
@@ -136,6 +136,8 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
       `${unwritable.dir} is not writable: ${fsErrorText(unwritable.error)}`,
     );
   }
+  const noRoom = await noRoomFor(appDir, input.backupPath, meta.bytes);
+  if (noRoom !== undefined) throw new RestoreNotStartedError(meta.app, noRoom);
   const journal: RestoreJournal = {
     kind: "restore",
     app: meta.app,
@@ -558,6 +560,14 @@ export async function rollbackTo(options: {
     // oldest of the new name's (pruned): restoring across that gap mixes two versions' files.
     for (const [i, later] of chain.slice(1).entries()) {
       const newer = chain[i];
+      if (newer !== undefined && newer.version === null)
+        // Not a gap: an install that found no install index (deleted by hand, as a damaged one's
+        // message advises) recorded no version before it. It was blamed on a pruned or deleted backup.
+        throw BadInputError.single(
+          options.backupRoot,
+          "",
+          `cannot restore ${target.id} across ${newer.id}: that backup's update found no install index in ${backupMetaOf(newer).stateDir} (deleted, or lost) and recorded no version before it, so the backups older than it (${later.id}, which undoes ${later.replacedBy}, and on) do not chain to it: ship --rollback ${newer.id} first (it brings back the files that update replaced, and the older backups then restore from there); nothing was changed`,
+        );
       if (newer !== undefined && newer.version !== later.replacedBy) {
         throw BadInputError.single(
           options.backupRoot,
@@ -572,6 +582,10 @@ export async function rollbackTo(options: {
     // So is every directory each of them writes in: one the operator made immutable (or root's,
     // under a service user) that only an older update touched refused that restore after the
     // newer ones, and "nothing was changed" was said about an app moved to a version in between.
+    // Nothing a restore replaces is freed before the rollback ends: the chain needs room for all.
+    const copied = chain.reduce((sum, b) => sum + backupMetaOf(b).bytes, 0);
+    const noRoom = await noRoomFor(options.appDir ?? target.appDir, target.path, copied);
+    if (noRoom !== undefined && chain.length > 1) throw new RestoreNotStartedError(target.app, noRoom);
     for (const later of chain.slice(1)) {
       const inventory = await readBackupInventory(later.path);
       await checkSavedEntries(later.path, inventory);

@@ -156,7 +156,9 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   // backup made under myapp said "myapp: back on 1.0.0" about a source ship.toml no longer has.
   out.result({ ...result, app: name, problems });
   out.line(
-    `${name}: back on ${result.version ?? "the tree before ship's first install"} (${result.restored.length} backup(s) restored)`,
+    // No version before it: a first install, or one that found its install index deleted, whose
+    // older backups (and versions) exist; "ship's first install" was untrue of the latter.
+    `${name}: back on ${result.version ?? `the tree before ship installed ${result.restored.at(-1)?.undid} (no version recorded before it)`} (${result.restored.length} backup(s) restored)`,
   );
   for (const restored of result.restored) {
     for (const rel of restored.outside)

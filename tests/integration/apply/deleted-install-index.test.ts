@@ -1,0 +1,56 @@
+/**
+ * The install index deleted by hand (as a damaged one's message advises), then an update: that
+ * update records no version before it, so the backups older than its own do not chain to it. A
+ * rollback across it was refused blaming "a backup between them was pruned, deleted by hand, or has
+ * a damaged meta.json" (none was), and rolling back that update said "back on the tree before
+ * ship's first install" about an app ship had installed twice. Real `ship` runs.
+ */
+import { readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+import { installVersions, listedBackups } from "./installed-versions.js";
+import { snapshot } from "./tree-fixtures.js";
+
+let app: LocalApp;
+beforeEach(async () => {
+  app = await localApp();
+});
+afterEach(async () => {
+  await app.cleanup();
+});
+
+describe("backups across an update that found its install index deleted (real CLI)", () => {
+  it("names that update's backup as the cause and the way on; rolled back in turn, each restores", async () => {
+    await installVersions(app, ["1", "2"]);
+    const apps = join(app.root, "var/apps");
+    const [stateDir] = await readdir(apps);
+    const stateDirPath = join(apps, String(stateDir));
+    await rm(join(stateDirPath, "install-index.json"));
+    await installVersions(app, ["3"]);
+    const [unrecorded, toV1] = await listedBackups(app);
+    expect(unrecorded?.version).toBeNull();
+    expect(toV1?.version).toBe("1.0.0");
+    const before = await snapshot(app.appDir);
+
+    const refused = await runShip(["--config", app.config, "--rollback", toV1?.id ?? ""]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr.trim().split("\n").at(-1)).toBe(
+      `ship: ${join(app.root, "var/backups")} cannot restore ${toV1?.id} across ${unrecorded?.id}: that backup's update found no install index in ${stateDirPath} (deleted, or lost) and recorded no version before it, so the backups older than it (${toV1?.id}, which undoes 2.0.0, and on) do not chain to it: ship --rollback ${unrecorded?.id} first (it brings back the files that update replaced, and the older backups then restore from there); nothing was changed`,
+    );
+    expect(await snapshot(app.appDir)).toEqual(before);
+
+    const first = await runShip(["--config", app.config, "--rollback", unrecorded?.id ?? ""]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toContain(
+      "myapp: back on the tree before ship installed 3.0.0 (no version recorded before it) (1 backup(s) restored)",
+    );
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+
+    const then = await runShip(["--config", app.config, "--rollback", toV1?.id ?? ""]);
+    expect(then.code, then.stdout + then.stderr).toBe(0);
+    expect(then.stdout).toContain("myapp: back on 1.0.0");
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+  }, 40_000);
+});
