@@ -98,6 +98,16 @@ export interface AppliedUpdate {
   timings: Record<string, number>;
   /** Files ship had not installed that this update replaced (their previous versions are in the backup). */
   overwritten: string[];
+  /** Files ship installed, changed on this host since, that this update replaced or removed. */
+  edited: EditedOnHost;
+}
+
+/** App files ship installed whose bytes were changed on the host since, by what the update did to them. */
+export interface EditedOnHost {
+  /** Replaced with the release's copy. */
+  replaced: string[];
+  /** Removed: the release no longer ships them. */
+  removed: string[];
 }
 
 /** Conflicts named in the error (and so in the state's last_error and the hub report); the log has all. */
@@ -190,6 +200,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   }
   const plan = { ...planned, steps: keepCopies.steps };
   const overwritten = notShipsFiles(plan.steps, index);
+  const edited = await editedOnHost(appDir, plan.steps, index, scan, appHashes, log);
   await stageMissing(input, plan.steps, index, scan);
   clock.lap("plan");
   const toVersion = manifest.version;
@@ -279,7 +290,61 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     backup,
     timings: clock.timings,
     overwritten,
+    edited,
   };
+}
+
+/**
+ * Files ship installed that were changed on this host since (a hotfix made by hand, a config with
+ * no merge rule edited in place) and that this update replaces, or removes because the release
+ * dropped them: their previous versions are in the backup only, and nothing else would tell the
+ * operator their edit went. Judged by content: the index's stat vouches for untouched files (no
+ * read), the rest are hashed, so a `touch` or a `chmod` is no edit. Merged configs are not here:
+ * replaced-merge.ts names which of the operator's values went, key by key. A file that cannot be
+ * read now is left out (the update itself decides what that means); the warning is a courtesy,
+ * never a reason to fail.
+ */
+async function editedOnHost(
+  appDir: string,
+  steps: readonly PlanStep[],
+  index: InstallIndex | undefined,
+  scan: TreeScan,
+  appHashes: ReadonlyMap<string, string>,
+  log: Logger | undefined,
+): Promise<EditedOnHost> {
+  const edited: EditedOnHost = { replaced: [], removed: [] };
+  if (index === undefined) return edited;
+  const suspects: { rel: string; list: string[] }[] = [];
+  for (const step of steps) {
+    const list =
+      step.kind === "replace"
+        ? edited.replaced
+        : step.kind === "remove" && step.reason === "dropped"
+          ? edited.removed
+          : undefined;
+    if (list === undefined) continue;
+    const indexed = index.files[step.rel];
+    const app = scan.files.get(step.rel);
+    if (indexed === undefined || indexed.merged === true || app?.type !== "file") continue;
+    if (statMatches(app, indexed)) continue;
+    suspects.push({ rel: step.rel, list });
+  }
+  if (suspects.length === 0) return edited;
+  const unhashed = suspects.map((s) => s.rel).filter((rel) => !appHashes.has(rel));
+  let hashes: ReadonlyMap<string, string>;
+  try {
+    hashes = new Map([...appHashes, ...(await hashSuspects(appDir, unhashed, scan))]);
+  } catch (error) {
+    log?.debug("could not tell which replaced files were changed on this host", {
+      error: errorMessage(error),
+    });
+    return edited;
+  }
+  for (const { rel, list } of suspects) {
+    const now = hashes.get(rel);
+    if (now !== undefined && now !== "" && now !== index.files[rel]?.sha256) list.push(rel);
+  }
+  return edited;
 }
 
 /**

@@ -62,6 +62,7 @@ const engine: UpdateEngine = {
       summary: { ...applied.summary },
       merges: applied.merges,
       overwritten: applied.overwritten,
+      edited: applied.edited,
     };
   },
   checkMerges: (input) => checkMergeInputs(input),

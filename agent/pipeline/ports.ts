@@ -83,6 +83,8 @@ export interface AppliedRelease {
   merges: MergeReport[];
   /** Files ship had not installed that the update replaced: previous versions in `<backupPath>/files/`. */
   overwritten?: string[];
+  /** Files ship installed, changed on this host since, that the update replaced or removed. */
+  edited?: { replaced: string[]; removed: string[] };
 }
 
 export interface RecoveryOutcome {

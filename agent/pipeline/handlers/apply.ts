@@ -1,5 +1,6 @@
 /** apply: the engine backs up what changes and installs the release in one journaled operation. */
 import { join } from "node:path";
+import { shownPath } from "../../backup/unrestored.js";
 import { need, type UpdateContext } from "../context.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
 import { recordPendingBackup } from "../pending-update.js";
@@ -28,6 +29,9 @@ export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
   await recordPendingBackup(ctx, ctx.applied.backupPath);
   const overwritten = ctx.applied.overwritten ?? [];
   if (overwritten.length > 0) ctx.warnings.push(overwrittenWarning(overwritten, ctx.applied.backupPath));
+  const edited = ctx.applied.edited;
+  if (edited !== undefined && edited.replaced.length + edited.removed.length > 0)
+    ctx.warnings.push(editedWarning(edited, ctx.applied.backupPath));
   ctx.log.info("applied release", { backup: ctx.applied.backupPath, changes: ctx.applied.summary });
   return CONTINUE;
 }
@@ -37,4 +41,26 @@ function overwrittenWarning(files: readonly string[], backupPath: string): strin
   const shown = files.slice(0, 5).join(", ");
   const more = files.length > 5 ? ` and ${files.length - 5} more (the log lists them all)` : "";
   return `replaced ${files.length} file(s) ship had not installed: ${shown}${more}; their previous versions are in ${join(backupPath, "files")} (ship --rollback ${backupPath} puts them back with the previous release)`;
+}
+
+/**
+ * Files ship installed that someone changed on the host since, and that the update replaced or
+ * removed: a hand-made fix gone without a word is what an operator finds out about the hard way.
+ * Named in the run's output, its notifications and the hub's report, with where the copies are.
+ */
+function editedWarning(
+  edited: { replaced: readonly string[]; removed: readonly string[] },
+  backupPath: string,
+): string {
+  const count = edited.replaced.length + edited.removed.length;
+  const done: string[] = [];
+  if (edited.replaced.length > 0) done.push(`replaced ${shownFiles(edited.replaced)}`);
+  if (edited.removed.length > 0)
+    done.push(`removed ${shownFiles(edited.removed)} (the release no longer ships them)`);
+  return `${count} file(s) ship installed were changed on this host since, and this update ${done.join(" and ")}: the changes made here are no longer in the app; their copies are in ${join(backupPath, "files")} (ship --rollback ${backupPath} puts them back with the previous release)`;
+}
+
+function shownFiles(files: readonly string[]): string {
+  const more = files.length > 5 ? ` and ${files.length - 5} more` : "";
+  return files.slice(0, 5).map(shownPath).join(", ") + more;
 }

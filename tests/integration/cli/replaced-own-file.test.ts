@@ -3,7 +3,7 @@
  * (ship never installed it) replaces it, keeping it in the backup: the run says so in a WARNING line
  * naming the file and where its copy is, and so do the notification and the report. Real CLI.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { webhookReceiver } from "../../support/servers/webhook-receiver.js";
@@ -78,5 +78,69 @@ describe("a release path over a file ship had not installed (real CLI)", () => {
     } finally {
       await other.cleanup();
     }
+  });
+});
+
+/**
+ * A file ship installed, changed on the host since (a fix made by hand), that the next release
+ * replaces or drops: the edit is gone from the app, kept only in the backup. The run said
+ * "updated 1.0.0 → 2.0.0" and nothing more; it names the files now. Real CLI.
+ */
+describe("a file ship installed and someone changed on the host (real CLI)", () => {
+  let app: LocalApp;
+
+  beforeEach(async () => {
+    app = await localApp();
+    await app.release("v1", 'version: "1.0.0"\n', {
+      "app.py": "v1\n",
+      "settings.ini": "workers = 2\n",
+      "legacy.py": "old\n",
+      "touched.py": "same\n",
+      "untouched.py": "v1 too\n",
+    });
+    const first = await runShip(["--config", app.config]);
+    expect(first.code, first.stderr).toBe(0);
+  });
+  afterEach(async () => {
+    await app.cleanup();
+  });
+
+  it("names the replaced and the removed ones with where their copies are; a touch, a chmod or an untouched file is no edit", async () => {
+    await writeFile(join(app.appDir, "settings.ini"), "workers = 16  # hotfix\n");
+    await writeFile(join(app.appDir, "legacy.py"), "patched by hand\n");
+    // Same bytes written again (mtime and ctime move) and a mode change: not an edit of the content.
+    await writeFile(join(app.appDir, "touched.py"), "same\n");
+    await chmod(join(app.appDir, "untouched.py"), 0o600);
+    await app.release("v2", 'version: "2.0.0"\n', {
+      "app.py": "v2\n",
+      "settings.ini": "workers = 4\n",
+      "touched.py": "new\n",
+      "untouched.py": "v2 too\n",
+    });
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "settings.ini"), "utf8")).toBe("workers = 4\n");
+    const warnings = run.stderr.split("\n").filter((l) => l.startsWith("myapp: WARNING: "));
+    // Before: no WARNING at all.
+    expect(warnings, run.stderr).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^myapp: WARNING: 2 file\(s\) ship installed were changed on this host since, and this update replaced settings\.ini and removed legacy\.py \(the release no longer ships them\): the changes made here are no longer in the app; their copies are in (\S+)\/files /,
+    );
+    expect(warnings[0]).not.toMatch(/touched\.py|untouched\.py|app\.py/);
+    const report = JSON.parse(run.stdout) as { apps: { warnings: string[] }[] };
+    expect(report.apps[0]?.warnings).toEqual([expect.stringContaining("replaced settings.ini")]);
+    const copies = /copies are in (\S+) /.exec(warnings[0] ?? "")?.[1] ?? "";
+    expect(await readFile(join(copies, "settings.ini"), "utf8")).toBe("workers = 16  # hotfix\n");
+    expect(await readFile(join(copies, "legacy.py"), "utf8")).toBe("patched by hand\n");
+
+    // A plain update of files nobody changed here says nothing.
+    await app.release("v3", 'version: "3.0.0"\n', {
+      "app.py": "v3\n",
+      "settings.ini": "workers = 8\n",
+      "untouched.py": "v3 too\n",
+    });
+    const quiet = await runShip(["--config", app.config, "--force"]);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).not.toContain("WARNING");
   });
 });
