@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
+    globalSetup: ["tests/support/global-setup.ts"],
     // Integration tests start real servers and child processes; give them room but keep runs bounded.
     testTimeout: 60_000,
     hookTimeout: 60_000,
