@@ -1,8 +1,11 @@
 import { defineConfig } from "vitest/config";
+import SlowFirst from "./tests/support/slow-first.js";
 
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
+    globalSetup: ["tests/support/global-setup.ts"],
+    sequence: { sequencer: SlowFirst },
     // Integration tests start real servers and child processes; give them room but keep runs bounded.
     testTimeout: 60_000,
     hookTimeout: 60_000,

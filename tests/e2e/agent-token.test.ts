@@ -67,6 +67,19 @@ describe("agent tokens (real hub and agent)", () => {
   const online = async () => (await fleet.api<{ online: boolean }>("GET", "/agents/agent-1")).online;
   const agent = () => fleet.agent(0);
   const renewedFile = () => join(agent().root, "state", "daemon", "hub.token");
+  const agentLog = () => readFile(join(agent().root, "agent.log"), "utf8");
+  /** The renewals this agent took since its log was `from` characters long. */
+  const renewalsSince = async (from: number) =>
+    (await agentLog())
+      .slice(from)
+      .split("\n")
+      .filter((l) => l.includes("renewed this agent's token")).length;
+  const claimsOf = (token: string) =>
+    JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()) as {
+      jti: string;
+      iat: number;
+      exp: number;
+    };
   const refusalLines = async () =>
     (await readFile(join(fleet.dir, "hub.log"), "utf8"))
       .split("\n")
@@ -98,18 +111,17 @@ describe("agent tokens (real hub and agent)", () => {
   it("a connected agent's token is renewed before it expires; after expiry it reconnects with the new one", {
     timeout: 90_000,
   }, async () => {
-    const shortLived = await mint("12s");
-    const expiresAt = Date.now() + 12_000;
+    // Stopped before the mint: the token's life goes to the test, not to the agent's stop.
     await fleet.stopAgent(0);
+    const shortLived = await mint("12s");
+    const expiresAt = claimsOf(shortLived).exp * 1000;
     await writeFile(join(agent().root, "token"), shortLived, { mode: 0o600 });
     await fleet.startAgent(0);
     await fleet.waitFor("agent online", online);
     await fleet.waitFor("renewed token saved", async () => existsSync(renewedFile()), 30_000);
     const renewed = (await readFile(renewedFile(), "utf8")).trim();
     expect(renewed).not.toBe(shortLived);
-    expect(
-      (await readFile(join(agent().root, "agent.log"), "utf8")).includes("renewed this agent's token"),
-    ).toBe(true);
+    expect((await agentLog()).includes("renewed this agent's token")).toBe(true);
     // Past the first token's expiry the agent is still connected (renewed on time, not closed at
     // exp), and a fresh process must connect with the renewal.
     await sleep(Math.max(0, expiresAt - Date.now() + 500));
@@ -130,7 +142,8 @@ describe("agent tokens (real hub and agent)", () => {
     await fleet.stopAgent(0);
     await rm(renewedFile(), { force: true });
     await writeFile(join(agent().root, "token"), expired, { mode: 0o600 });
-    await sleep(1500);
+    // Expired by the hub's clock: past its exp second (JWT times are whole seconds).
+    await sleep(Math.max(0, claimsOf(expired).exp * 1000 - Date.now() + 100));
     await fleet.startAgent(0);
     await fleet.waitFor("refused in the log", async () => (await refusalLines()).length > 0);
     // The agent retries about every second; the hub logs the same refusal at most once a minute.
@@ -138,14 +151,14 @@ describe("agent tokens (real hub and agent)", () => {
     const lines = await refusalLines();
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/jwt expired/);
-    const agentLog = await readFile(join(agent().root, "agent.log"), "utf8");
-    expect(agentLog).toMatch(/"reason":"invalid token: jwt expired","msg":"hub refused the connection"/);
+    const agentLines = await agentLog();
+    expect(agentLines).toMatch(/"reason":"invalid token: jwt expired","msg":"hub refused the connection"/);
     // The reconnect line names the refusal, not terminate()'s "WebSocket was closed before the
     // connection was established", which read as a network fault.
-    expect(agentLog).toContain(
+    expect(agentLines).toContain(
       "hub connection failed: the hub refused the connection (401: invalid token: jwt expired); reconnecting",
     );
-    expect(agentLog).not.toContain("WebSocket was closed before the connection was established");
+    expect(agentLines).not.toContain("WebSocket was closed before the connection was established");
     const attention = await fleet.api<Attention>("GET", "/agents/attention");
     expect(attention.refused).toMatchObject([
       { agentId: "agent-1", reason: expect.stringMatching(/jwt expired/) },
@@ -161,18 +174,18 @@ describe("agent tokens (real hub and agent)", () => {
   it("renewals keep the token table bounded; revoking the issued token ends the renewed session", {
     timeout: 90_000,
   }, async () => {
-    const issued = await mint("6s");
-    const jti = (
-      JSON.parse(Buffer.from(issued.split(".")[1] ?? "", "base64url").toString()) as { jti: string }
-    ).jti;
     await fleet.stopAgent(0);
+    const issued = await mint("6s");
+    const { jti } = claimsOf(issued);
     await rm(renewedFile(), { force: true });
     await writeFile(join(agent().root, "token"), issued, { mode: 0o600 });
+    const logFrom = (await agentLog()).length;
     await fleet.startAgent(0);
     await fleet.waitFor("agent online", online);
-    // Renewed every 3 s for 20 s: each renewal adds a row, the expired ones must go again (the
-    // renewals in force at any time: two, three at a renewal's edge).
-    await sleep(20_000);
+    // Renewed every 3 s: each renewal adds a row, the expired ones must go again (the renewals in
+    // force at any time: two, three at a renewal's edge). Five renewals: without the pruning, five
+    // rows (the first ones long expired) where at most three may be.
+    await fleet.waitFor("five renewals", async () => (await renewalsSince(logFrom)) >= 5, 45_000);
     expect(await online()).toBe(true);
     const list = JSON.parse(await tokenCli("list", "--json")) as TokenRow[];
     const issuedAt = list.find((t) => t.jti === jti)?.created ?? 0;
@@ -197,23 +210,30 @@ describe("agent tokens (real hub and agent)", () => {
   it("a replacement written after revoking wins over the revoked renewal, though that one expires later", {
     timeout: 120_000,
   }, async () => {
-    const issued = await mint("40s");
-    const jti = (
-      JSON.parse(Buffer.from(issued.split(".")[1] ?? "", "base64url").toString()) as { jti: string }
-    ).jti;
     await fleet.stopAgent(0);
+    const issued = await mint("30s");
+    const { jti } = claimsOf(issued);
     await rm(renewedFile(), { force: true });
     await writeFile(join(agent().root, "token"), issued, { mode: 0o600 });
     await fleet.startAgent(0);
     await fleet.waitFor("agent online", online);
-    // Renewed at half its life: a renewal good for 40 s more is saved.
+    // Renewed at half its life: a renewal good for 30 s more is saved.
     await fleet.waitFor("renewed token saved", async () => existsSync(renewedFile()), 40_000);
-    // A leak: the operator revokes the token (and so its renewal) and writes a 30-s replacement,
-    // which expires before the revoked renewal would.
+    // A leak: the operator revokes the token (and so its renewal) and writes a replacement which
+    // expires before the revoked renewal would: its lifetime is what the renewal has left, less 8 s
+    // for the mint itself (a CLI start, seconds on a loaded machine; minted again if it took longer).
     expect((await tokenCli("revoke", jti)).trim()).toBe(`revoked ${jti}`);
     await fleet.waitFor("agent offline after revoke", async () => !(await online()), 15_000);
     await fleet.stopAgent(0);
-    await writeFile(join(agent().root, "token"), await mint("30s"), { mode: 0o600 });
+    const renewedExp = claimsOf(await readFile(renewedFile(), "utf8")).exp;
+    let replacement = "";
+    while (!replacement || claimsOf(replacement).exp >= renewedExp) {
+      const ttl = renewedExp - Math.ceil(Date.now() / 1000) - 8;
+      if (ttl < 5) throw new Error("no time left to mint a replacement that expires before the renewal");
+      replacement = await mint(`${ttl}s`);
+    }
+    expect(claimsOf(replacement).exp).toBeLessThan(renewedExp);
+    await writeFile(join(agent().root, "token"), replacement, { mode: 0o600 });
     await fleet.startAgent(0);
     await fleet.waitFor("agent online with the replacement", online, 15_000);
   });
@@ -221,9 +241,7 @@ describe("agent tokens (real hub and agent)", () => {
     timeout: 120_000,
   }, async () => {
     const issued = await mint("1h");
-    const jti = (
-      JSON.parse(Buffer.from(issued.split(".")[1] ?? "", "base64url").toString()) as { jti: string }
-    ).jti;
+    const { jti } = claimsOf(issued);
     await fleet.stopAgent(0);
     await rm(renewedFile(), { force: true });
     await writeFile(join(agent().root, "token"), issued, { mode: 0o600 });

@@ -26,13 +26,15 @@ describe.runIf(canRunCluster())("the hub's log while its PostgreSQL is down", ()
   it("failed renewals, token checks, API requests, ticks, deliveries and agent messages are each logged once, not once per agent and attempt", async () => {
     const hub = cluster.hub(0);
     const ids = Array.from({ length: AGENTS }, (_, i) => `out-${i}`);
-    // Renewal is due at 20 s; it fails until the tokens expire at 40 s, which closes the sessions.
-    const tokens = await Promise.all(
-      ids.map((id) => cluster.tokenCreate("--role", "agent", "--agent", id, "--ttl", "40s")),
-    );
     // Tokens that do not expire during the test: their check at connect needs the database.
     const longTokens = await Promise.all(
       ids.map((id) => cluster.tokenCreate("--role", "agent", "--agent", id)),
+    );
+    // Minted last, so that their 15 s before renewal is due go to connecting and stopping the
+    // database, not to minting the others: renewal then fails, tried again and again, until the
+    // tokens expire at 30 s, which closes the sessions.
+    const tokens = await Promise.all(
+      ids.map((id) => cluster.tokenCreate("--role", "agent", "--agent", id, "--ttl", "30s")),
     );
     const sockets = await Promise.all(
       tokens.map((token, i) => connectAgent(hub.url, ids[i] as string, token)),
@@ -46,6 +48,15 @@ describe.runIf(canRunCluster())("the hub's log while its PostgreSQL is down", ()
     });
     const closed = sockets.map((ws) => new Promise<void>((resolve) => ws.once("close", () => resolve())));
     await cluster.stopDatabase();
+    // Down before any renewal was due (else the renewals succeed and no session closes).
+    const renewalDue = tokens.map((token) => {
+      const { iat, exp } = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()) as {
+        iat: number;
+        exp: number;
+      };
+      return ((iat + exp) / 2) * 1000;
+    });
+    expect(Date.now(), "the database stopped after renewal was due").toBeLessThan(Math.min(...renewalDue));
 
     // Agents reconnecting meanwhile (together: each waits seconds for the database client to give up).
     const statuses = await Promise.all(
@@ -78,8 +89,9 @@ describe.runIf(canRunCluster())("the hub's log while its PostgreSQL is down", ()
     const renewals = await linesOf(hub.logFile, "could not renew an agent token");
     expect(renewals).toHaveLength(1);
     expect(renewals[0]).toMatchObject({ agentId: expect.stringMatching(/^out-\d$/) });
-    // By now (20 s and more into the outage) the rollout tick failed 100 times (every 0.2 s) and
-    // the deliveries' resync 7 times (every 3 s): one line each, and one for the 18 messages.
+    // By now (over 15 s into the outage) the rollout tick failed 75 times and more (every 0.2 s)
+    // and the deliveries' resync 5 times and more (every 3 s): one line each, and one for the 18
+    // messages.
     expect(await linesOf(hub.logFile, "rollout tick failed")).toHaveLength(1);
     expect(await linesOf(hub.logFile, "delivering pending deployments failed")).toHaveLength(1);
     const messages = await linesOf(hub.logFile, "agent message could not be applied");

@@ -113,6 +113,38 @@ export interface PostgresOptions {
   durable?: boolean;
 }
 
+/**
+ * One initdb per test process, copied for each server: initdb is seconds of a loaded 2-core CI
+ * machine (it starts a bootstrap backend and loads the catalogs), a copy of its 40 MB a fraction of
+ * one, and ~35 servers start in a run. The copy is the same cluster initdb would make (same
+ * binaries, options and superuser); each server still gets its own directory, port and socket.
+ */
+let template: Promise<string> | undefined;
+
+/** The template's directory name starts with this, `runner` vitest's main process (which removes it). */
+export function templatePrefix(runner: number): string {
+  return `ship-pg-template-${runner}-`;
+}
+
+function initdbOnce(pg: Runner, asRoot: boolean): Promise<string> {
+  template ??= (async () => {
+    // Removed by tests/support/global-setup.ts when the run ends (the fork's parent is the runner).
+    const dir = await mkdtemp(join(tmpdir(), templatePrefix(process.ppid)));
+    if (asRoot) {
+      const { uid, gid } = await idsOf("postgres");
+      await chown(dir, uid, gid);
+    }
+    const data = join(dir, "data");
+    await pg("initdb", ["-D", data, "-U", "ship", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
+    return data;
+  })();
+  // A failed initdb is tried again by the next server, not remembered for the whole run.
+  template.catch(() => {
+    template = undefined;
+  });
+  return template;
+}
+
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const bin = postgresBinDir();
   if (!bin) throw new Error("PostgreSQL binaries not found (apt-get install postgresql)");
@@ -123,14 +155,29 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     await chown(dir, uid, gid);
   }
   // As root, each binary runs as postgres; otherwise as whoever runs the tests.
-  const pg = (program: string, args: string[]) =>
+  const asServerUser = (program: string, args: string[]) =>
     asRoot
-      ? run("runuser", ["-u", "postgres", "--", join(bin, program), ...args], { cwd: dir })
-      : run(join(bin, program), args, { cwd: dir });
+      ? run("runuser", ["-u", "postgres", "--", program, ...args], { cwd: dir })
+      : run(program, args, { cwd: dir });
+  const pg = (program: string, args: string[]) => asServerUser(join(bin, program), args);
   const data = join(dir, "data");
   const logFile = join(dir, "server.log");
   try {
-    await pg("initdb", ["-D", data, "-U", "ship", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
+    // cp -a as the server's user keeps the owner and the 0700 mode the server insists on. Outside
+    // vitest (a benchmark) nothing would remove the template: initdb there.
+    if (process.env.VITEST === undefined)
+      await pg("initdb", [
+        "-D",
+        data,
+        "-U",
+        "ship",
+        "--auth=trust",
+        "-E",
+        "UTF8",
+        "--no-locale",
+        "--no-sync",
+      ]);
+    else await asServerUser("cp", ["-a", await initdbOnce(pg, asRoot), data]);
     const port = await startOnFreePort(pg, data, dir, logFile, options.durable ?? false);
     const url = `postgres://ship@127.0.0.1:${port}/postgres`;
     let databases = 0;

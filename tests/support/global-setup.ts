@@ -1,0 +1,14 @@
+/**
+ * The run's own clean-up, in vitest's main process: what a test fork keeps for the whole run and
+ * cannot remove itself (vitest ends its forks without an 'exit' event), named after this process.
+ */
+import { readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { templatePrefix } from "./servers/postgres.js";
+
+export function teardown(): void {
+  const prefix = templatePrefix(process.pid);
+  for (const name of readdirSync(tmpdir()))
+    if (name.startsWith(prefix)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+}
