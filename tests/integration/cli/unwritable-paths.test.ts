@@ -90,7 +90,9 @@ describe("paths the running user may not write (real processes)", () => {
     const run = await runAsUser([SHIP_BIN, "--config", config], root);
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr.trim()).toMatch(
-      new RegExp(`^ship: ${config}:\\d+:\\d+ general\\.work_dir: ${closed}: \\S+ may not read, write and enter it `),
+      new RegExp(
+        `^ship: ${config}:\\d+:\\d+ general\\.work_dir: ${closed}: \\S+ may not read, write and enter it `,
+      ),
     );
     expect(run.stdout + run.stderr).not.toContain("EACCES: permission denied");
     expect(await readdir(join(root, "app"))).toEqual([]);
