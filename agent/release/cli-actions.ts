@@ -364,7 +364,11 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
     ...(caFile === undefined ? {} : { caFile }),
   });
   const signed = signatureText === undefined ? "unsigned" : "signed";
-  report(o, published, [`published ${p.app} ${published.version} (${signed}) as release ${published.id}`]);
+  report(o, published, [
+    published.alreadyPublished
+      ? `${p.app} ${published.version} (${signed}) was published already as release ${published.id}, with the same manifest, source and signature: nothing changed`
+      : `published ${p.app} ${published.version} (${signed}) as release ${published.id}`,
+  ]);
 }
 
 async function warnReadableByOthers(

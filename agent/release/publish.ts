@@ -59,6 +59,8 @@ export interface PublishedRelease {
   app: string;
   version: string;
   source: ReleaseSourceRef;
+  /** The hub held this very release already (a retried publish): nothing was changed. */
+  alreadyPublished: boolean;
 }
 
 function endpoint(hubUrl: string, path: string): string {
@@ -107,7 +109,7 @@ async function send(
   url: string,
   init: Parameters<typeof request>[1] & { token: string },
   link: HubLink,
-): Promise<unknown> {
+): Promise<{ status: number; body: unknown }> {
   const { token, headers, ...rest } = init ?? { token: "" };
   let response: Awaited<ReturnType<typeof request>>;
   try {
@@ -124,7 +126,7 @@ async function send(
   }
   if (response.statusCode >= 300)
     throw new HubRefusedError(response.statusCode, what, await hubReason(response.body));
-  return response.body.json();
+  return { status: response.statusCode, body: await response.body.json() };
 }
 
 async function uploadArtifact(o: PublishOptions, link: HubLink, path: string, sha256: string): Promise<void> {
@@ -144,7 +146,7 @@ async function uploadArtifact(o: PublishOptions, link: HubLink, path: string, sh
     },
     link,
   );
-  const stored = (answer as { sha256?: unknown }).sha256;
+  const stored = (answer.body as { sha256?: unknown }).sha256;
   if (stored !== sha256)
     throw new ReleaseFailedError("PUT /api/v1/artifacts", `the hub stored ${String(stored)}`);
 }
@@ -257,10 +259,11 @@ async function publishOver(
     );
     throw new HubRefusedError(e.status, e.request, said);
   });
-  const id = (answer as { id?: unknown }).id;
+  const id = (answer.body as { id?: unknown }).id;
   if (typeof id !== "string")
     throw new ReleaseFailedError("POST /api/v1/releases", "the hub answered without an id");
-  return { id, app: o.app, version: o.version, source };
+  // 200, not 201: the hub holds this very release (manifest, source, signature) from an earlier try.
+  return { id, app: o.app, version: o.version, source, alreadyPublished: answer.status === 200 };
 }
 
 /**

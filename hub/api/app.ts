@@ -15,7 +15,7 @@ import { DatabaseNoAnswer, NO_ANSWER_CODE } from "../store/answer-deadline.js";
 import { agentRoutes } from "./agents.js";
 import { artifactRoutes } from "./artifacts.js";
 import type { ApiDeps } from "./deps.js";
-import { openApiDocument } from "./openapi.js";
+import { hasOperation, openApiDocument } from "./openapi.js";
 import { releaseRoutes } from "./releases.js";
 import { rolloutRoutes } from "./rollouts.js";
 
@@ -43,9 +43,10 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.use(API_PREFIX, artifactRoutes(deps));
   app.use(API_PREFIX, authenticateBody(deps.tokens, deps.sessions));
   // A body that is not JSON is refused by its content-type, not read as "no body" (a curl without
-  // -H content-type got "body: is required" for the body it sent).
+  // -H content-type got "body: is required" for the body it sent). Only where a route is: a path
+  // or method the API has not is its 404, not a 415 about a body nothing would read.
   app.use(API_PREFIX, (req, _res, next) => {
-    if (!sendsBody(req) || req.is("application/json")) return next();
+    if (!sendsBody(req) || req.is("application/json") || !hasOperation(req.method, req.path)) return next();
     const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim() || "none";
     next(
       new HubRequestError(

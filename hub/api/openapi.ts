@@ -98,6 +98,17 @@ const routes: Record<string, Record<string, Operation>> = {
   },
 };
 
+const operations = Object.entries(routes).map(([path, ops]) => ({
+  // As express matches: case-insensitive, a trailing slash allowed, a `{param}` one segment.
+  pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, "[^/]+")}/?$`, "i"),
+  methods: new Set(Object.keys(ops).map((m) => m.toUpperCase())),
+}));
+
+/** Whether the API has a route for `method` at `path` (below /api/v1). */
+export function hasOperation(method: string, path: string): boolean {
+  return operations.some((op) => op.methods.has(method.toUpperCase()) && op.pattern.test(path));
+}
+
 export function openApiDocument() {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, ops] of Object.entries(routes)) {

@@ -112,14 +112,20 @@ function checkManifest(body: PublishRelease): void {
 /** As the store keeps it (JSON): a key holding undefined is no key. */
 const asStored = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 
-async function refuseSameVersion(
+/**
+ * Undefined when the app holds no release of this version; the release itself when it is this one
+ * (the same version as written, manifest, source and signature): a CI job retried after its answer
+ * was lost (a timeout) published it already and gets it back, 200 instead of 201, nothing changed.
+ * Any other release of an equal version is a 409.
+ */
+async function sameVersionHeld(
   store: Pick<StoreOps, "findRelease">,
   body: PublishRelease,
   versions: readonly string[],
   now: number,
-): Promise<void> {
+): Promise<ReleaseRecord | undefined> {
   const same = versions.find((v) => compareVersions(v, body.version) === 0);
-  if (same === undefined) return;
+  if (same === undefined) return undefined;
   const existing = await store.findRelease(body.app, same);
   // Which release holds the version, and whether this one differs: a CI job retried after its
   // answer was lost (the same release, published already) reads apart from another build
@@ -132,6 +138,7 @@ async function refuseSameVersion(
           ...(isDeepStrictEqual(asStored(existing.source), asStored(body.source)) ? [] : ["source"]),
           ...(existing.signature === (body.signature ?? null) ? [] : ["signature"]),
         ];
+  if (existing !== undefined && differs.length === 0 && same === body.version) return existing;
   const what =
     differs.length === 0
       ? "the same manifest, source and signature: this release is published already"
@@ -175,11 +182,13 @@ export function releaseRoutes(deps: ApiDeps): Router {
       created: deps.now(),
       createdBy: actorOf(res),
     };
+    let held: ReleaseRecord | undefined;
     try {
-      await store.tx(async (t) => {
+      held = await store.tx(async (t) => {
         // The check and the insert as one step against a concurrent publish of another spelling.
         await t.lockAppReleases(body.app);
-        await refuseSameVersion(t, body, await t.releaseVersions(body.app), deps.now());
+        const existing = await sameVersionHeld(t, body, await t.releaseVersions(body.app), deps.now());
+        if (existing !== undefined) return existing;
         await t.insertRelease(release);
         // Again after the insert: an unused-artifact sweep may have removed it since the check
         // above (the upload a day old); the release must not name an artifact that is gone.
@@ -191,13 +200,18 @@ export function releaseRoutes(deps: ApiDeps): Router {
           subject: release.id,
           data: { app: release.app, version: release.version, source: release.source.type },
         });
+        return undefined;
       });
     } catch (error) {
       // Two publishes of one version at once (a retried CI job, two hubs on one database): the
-      // later INSERT meets UNIQUE (app, version). The same 409 as when they come one after another.
-      if (!(error instanceof HubRequestError))
-        await refuseSameVersion(store, body, await store.releaseVersions(body.app), deps.now());
-      throw error;
+      // later INSERT meets UNIQUE (app, version). The same answer as when they come one after another.
+      if (error instanceof HubRequestError) throw error;
+      held = await sameVersionHeld(store, body, await store.releaseVersions(body.app), deps.now());
+      if (held === undefined) throw error;
+    }
+    if (held !== undefined) {
+      res.status(200).json(releaseForPeople(held));
+      return;
     }
     res.status(201).json(releaseForPeople(release));
   });

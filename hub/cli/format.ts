@@ -31,9 +31,9 @@ export function table(headers: string[], rows: (string | number | null | undefin
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400, y: 365 * 86400 };
 
 /** "30d", "12h", "90m", "3600" (seconds) → seconds. */
-export function parseDuration(text: string): number {
+export function parseDuration(text: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)([smhdwy]?)$/.exec(text.trim());
-  if (!match) throw new RangeError(`not a duration: "${text}" (use e.g. 30d, 12h, 90m, 3600s)`);
+  if (!match) throw new RangeError(`${flag} "${text}" is not a duration (use e.g. 30d, 12h, 90m, 3600s)`);
   return Math.round(Number(match[1]) * (UNITS[match[2] || "s"] ?? 1));
 }
 

@@ -51,7 +51,7 @@ export async function tokenCreate(
   const role = roles.find((r) => r === options.role);
   if (!role) throw new RangeError(`--role must be one of ${roles.join(", ")}`);
   // Checked before the store is opened: a refused create leaves no data dir or secret behind.
-  const ttlSeconds = parseDuration(options.ttl);
+  const ttlSeconds = parseDuration(options.ttl, "--ttl");
   if (ttlSeconds <= 0 || ttlSeconds > MAX_TTL_SECONDS)
     throw new RangeError(`--ttl must be between 1 second and ${MAX_TTL_SECONDS / 86400} days`);
   if (role === "agent" && !options.agent) throw new RangeError("--role agent needs --agent ID");

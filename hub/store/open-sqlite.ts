@@ -74,6 +74,7 @@ export async function openSqliteStore(location: SqliteLocation): Promise<AsyncSt
   // every local user. An empty file is a new database to SQLite; one that exists is left as it is,
   // and any other failure is the open's to report.
   await writeFile(file, "", { flag: "wx", mode: 0o600 }).catch(() => undefined);
+  await closeToOthers(file);
   let sqlite: SqliteStore;
   try {
     sqlite = new SqliteStore(file);
@@ -94,4 +95,19 @@ export async function openSqliteStore(location: SqliteLocation): Promise<AsyncSt
   // closes the files in it. Not there yet, or not the hub's to change: left as it is.
   await chmod(artifacts, 0o700).catch(() => undefined);
   return sqliteAsyncStore(sqlite, artifacts);
+}
+
+/**
+ * A database an older hub made (0644, and its -wal and -shm with it) stayed readable by every local
+ * user after the upgrade, in a data dir left 755 too: the webhook URLs and headers the API masks,
+ * agents' reports. Its bits for others are dropped before SQLite opens it (the -wal and -shm it
+ * makes take the database's mode); the group's are left, which a backup job may read through. Not
+ * the hub's to change (another owner): left as it is.
+ */
+async function closeToOthers(file: string): Promise<void> {
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    const found = await stat(path).catch(() => undefined);
+    if (found === undefined || !found.isFile() || (found.mode & 0o007) === 0) continue;
+    await chmod(path, found.mode & 0o770).catch(() => undefined);
+  }
 }

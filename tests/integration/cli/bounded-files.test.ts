@@ -48,7 +48,8 @@ describe("files ship is given are read up to a bound (real CLI)", () => {
     const source = `[sources.web]\ntype = "local"\npath = "${root}/rel"\napp_dir = "${root}/app"\n`;
     await writeFile(config, `${state}${source}[trust]\nkey_files = ["/dev/zero"]\n`);
     const run = await runShip(["--config", config, "--check-only"], { timeoutMs: 60_000 });
-    expect(run.stderr).toContain(`${config} trust.key_files[0]: ${DEVICE}`);
+    expect(run.stderr).toMatch(new RegExp(`${config}:\\d+:\\d+ trust\\.key_files\\[0\\]: `));
+    expect(run.stderr).toContain(`trust.key_files[0]: ${DEVICE}`);
     expect(run.code).toBe(2);
 
     await writeFile(
@@ -56,7 +57,8 @@ describe("files ship is given are read up to a bound (real CLI)", () => {
       `${state}[hub]\nurl = "http://127.0.0.1:1"\ntoken_file = "/dev/zero"\nagent_id = "a1"\n[sources.web]\ntype = "hub"\napp_dir = "${root}/app"\n`,
     );
     const agent = await runAgentBriefly(config);
-    expect(agent.stderr).toContain(`${config} hub.token_file: ${DEVICE}, the most ship reads of one file\n`);
+    expect(agent.stderr).toMatch(new RegExp(`${config}:\\d+:\\d+ hub\\.token_file: `));
+    expect(agent.stderr).toContain(`hub.token_file: ${DEVICE}, the most ship reads of one file\n`);
     expect(agent.code).toBe(2);
   });
 

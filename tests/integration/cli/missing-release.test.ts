@@ -188,8 +188,9 @@ describe("a source key naming what the server does not have", () => {
       let run = await runShip(["--config", config]);
       expect(run.code, run.stdout + run.stderr).toBe(2);
       expect(run.stderr).toContain(
-        `${config} sources.web.checksum: cannot read ${sums}: no such file or directory (ENOENT)`,
+        `sources.web.checksum: cannot read ${sums}: no such file or directory (ENOENT)`,
       );
+      expect(run.stderr).toMatch(new RegExp(`${config}:\\d+:\\d+ sources\\.web\\.checksum: `));
       await writeFile(sums, `${sha}  app.tar.gz\n${"#".repeat(70_000)}\n`);
       run = await runShip(["--config", config]);
       expect(run.code, run.stdout + run.stderr).toBe(2);
@@ -209,9 +210,8 @@ describe("a source key naming what the server does not have", () => {
     await writeConfig(`type = "local"\npath = "${path}"\nchecksum = "${root}/none.sha256"\n`);
     const run = await runShip(["--config", config]);
     expect(run.code, run.stdout + run.stderr).toBe(2);
-    expect(run.stderr).toContain(
-      `${config} sources.web.checksum: cannot read ${root}/none.sha256: no such file`,
-    );
+    expect(run.stderr).toContain(`sources.web.checksum: cannot read ${root}/none.sha256: no such file`);
+    expect(run.stderr).toMatch(new RegExp(`${config}:\\d+:\\d+ sources\\.web\\.checksum: `));
     expect(await readdir(app)).toEqual(["keep.txt"]);
   });
 });

@@ -226,7 +226,7 @@ describe("ship --rollback (real CLI)", () => {
     const run = await runShip(["--config", config, "--rollback", backups.sort()[1] as string]);
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr.trim()).toBe(
-      `ship: ${config} sources.myapp.app_dir: ${root}/app is a symlink to ${real}, which does not exist: create that directory (or point the link at an existing one)`,
+      `ship: ${config}:9:1 sources.myapp.app_dir: ${root}/app is a symlink to ${real}, which does not exist: create that directory (or point the link at an existing one)`,
     );
     expect(await snapshot(join(root, "var"))).toEqual(before);
     expect(await readdir(root)).not.toContain("volume");

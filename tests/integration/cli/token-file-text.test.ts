@@ -35,7 +35,7 @@ describe("a token file of two lines (real CLI)", () => {
     );
     const run = await runAgentBriefly(config);
     expect(run.stderr).toBe(
-      `ship: ${config} hub.token_file: ${token} holds 2 lines: write the one token alone, as ship-hub token create prints it (a new token replaces the old one, > not >>)\n`,
+      `ship: ${config}:6:1 hub.token_file: ${token} holds 2 lines: write the one token alone, as ship-hub token create prints it (a new token replaces the old one, > not >>)\n`,
     );
     expect(run.code).toBe(2);
   });

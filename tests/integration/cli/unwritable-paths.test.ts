@@ -78,7 +78,7 @@ describe("paths the running user may not write (real processes)", () => {
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr.trim()).toMatch(
       new RegExp(
-        `^ship: ${config} general\\.backup_dir: ${closed}/myapp does not exist, and \\S+ may not create it in ${closed} \\(owner uid \\d+, mode \\d+\\): create it as root and chown it to \\S+ \\(permission denied \\(EACCES\\)\\)$`,
+        `^ship: ${config}:\\d+:\\d+ general\\.backup_dir: ${closed}/myapp does not exist, and \\S+ may not create it in ${closed} \\(owner uid \\d+, mode \\d+\\): create it as root and chown it to \\S+ \\(permission denied \\(EACCES\\)\\)$`,
       ),
     );
     expect(await readdir(join(root, "app"))).toEqual([]);
@@ -90,7 +90,9 @@ describe("paths the running user may not write (real processes)", () => {
     const run = await runAsUser([SHIP_BIN, "--config", config], root);
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr.trim()).toMatch(
-      new RegExp(`^ship: ${config} general\\.work_dir: ${closed}: \\S+ may not read, write and enter it `),
+      new RegExp(
+        `^ship: ${config}:\\d+:\\d+ general\\.work_dir: ${closed}: \\S+ may not read, write and enter it `,
+      ),
     );
     expect(run.stdout + run.stderr).not.toContain("EACCES: permission denied");
     expect(await readdir(join(root, "app"))).toEqual([]);

@@ -57,7 +57,7 @@ describe.skipIf(process.getuid?.() !== 0)("ship agent and records only root can 
       // for ever; for the state file, a recovery "failed" and an agent that ran on.
       expect(run.code, run.stderr).toBe(2);
       expect(run.stderr.trim()).toBe(
-        `ship: ${config} general.state_file: ${file} cannot be read by nobody, the user this agent runs as: permission denied (EACCES); root owns it (left by a ship run as root?): chown -R nobody: ${root}/var`,
+        `ship: ${config}:2:1 general.state_file: ${file} cannot be read by nobody, the user this agent runs as: permission denied (EACCES); root owns it (left by a ship run as root?): chown -R nobody: ${root}/var`,
       );
     },
     30_000,

@@ -87,7 +87,13 @@ describe("hub HTTP API", () => {
     expect((await t.api("GET", `/api/v1/releases/${res.body.id}`, { token: t.ci })).body).toMatchObject({
       version: "1.0.0",
     });
-    expect((await t.api("POST", "/api/v1/releases", { token: t.ci, body })).status).toBe(409);
+    // The same release again (a retried publish) is answered with it, 200, and changes nothing;
+    // another under its version is a 409.
+    const again = await t.api<{ id: string }>("POST", "/api/v1/releases", { token: t.ci, body });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(res.body.id);
+    const other = { ...body, source: { type: "git", commit: "e".repeat(40) } };
+    expect((await t.api("POST", "/api/v1/releases", { token: t.ci, body: other })).status).toBe(409);
     const events = await t.api<{ events: { kind: string; subject: string }[] }>("GET", "/api/v1/events", {
       token: t.operator,
     });

@@ -212,4 +212,24 @@ describe.skipIf(!hasPostgres())("ship-hub on PostgreSQL (one hub, real CLI)", ()
     const listed = await api<{ releases: unknown[] }>("GET", "/releases?app=race", ci);
     expect(listed.body.releases).toHaveLength(8);
   }, 60_000);
+
+  it("the same release published twice at once (a CI retry racing its first try): 201 and 200 with it", async () => {
+    const ci = (await cli(["token", "create", "--role", "ci", "--name", "retry"])).trim();
+    const publish = (version: string) =>
+      api<{ id?: string }>("POST", "/releases", ci, {
+        app: "retry",
+        version,
+        manifest: manifestText(version),
+        source: { type: "git", commit: "abcdef1" },
+      });
+    const pairs = await Promise.all(
+      Array.from({ length: 4 }, (_, n) => Promise.all([publish(`4.${n}.0`), publish(`4.${n}.0`)])),
+    );
+    for (const [n, pair] of pairs.entries()) {
+      expect({ n, statuses: pair.map((r) => r.status).sort() }).toEqual({ n, statuses: [200, 201] });
+      expect(pair[0]?.body.id).toBe(pair[1]?.body.id);
+    }
+    const listed = await api<{ releases: unknown[] }>("GET", "/releases?app=retry", ci);
+    expect(listed.body.releases).toHaveLength(4);
+  }, 60_000);
 });

@@ -31,7 +31,7 @@ const publish = (app: string, version: string, extra: Record<string, unknown> = 
 describe("POST /releases", () => {
   it("one app version, one release: v2.0.0, 2.0.0+build7 and 2.0 after 2.0.0 are 409", async () => {
     expect((await publish("aliases", "2.0.0")).status).toBe(201);
-    for (const alias of ["v2.0.0", "2.0.0+build7", "2.0", "2.0.0"]) {
+    for (const alias of ["v2.0.0", "2.0.0+build7", "2.0"]) {
       const res = await publish("aliases", alias);
       expect({ alias, status: res.status }).toEqual({ alias, status: 409 });
       expect(res.body.error).toMatch(/2\.0\.0 (exists|is the same version)/);
@@ -40,12 +40,10 @@ describe("POST /releases", () => {
     const first = (
       await t.api<{ releases: { id: string }[] }>("GET", "/api/v1/releases?app=aliases", { token: t.ci })
     ).body.releases[0]?.id;
+    // The same release again (a CI job retried after its answer was lost): 200 with that release.
     const again = await publish("aliases", "2.0.0");
-    expect(again.body.error).toMatch(
-      new RegExp(
-        `^release aliases 2\\.0\\.0 exists \\(release ${first}, published \\d+ s ago by ci \\([^)]+\\); the same manifest, source and signature: this release is published already\\); versions are immutable$`,
-      ),
-    );
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first);
     const other = await publish("aliases", "2.0.0", { source: { type: "git", commit: "f".repeat(40) } });
     expect(other.status).toBe(409);
     expect(other.body.error).toContain(`(release ${first}, published `);

@@ -154,20 +154,25 @@ describe("ship release publish (real hub)", () => {
     expect(JSON.stringify(releases)).not.toContain('"3.0.0"');
   });
 
-  it("exits non-zero with the hub's reason when the hub refuses", async () => {
+  it("exits non-zero with the hub's reason when the hub refuses; the same release again is exit 0", async () => {
     const app = join(dir, "myapp");
     const args = ["--hub", hub.url, "--app", "myapp", "--version", "1.0.0"];
     const artifact = ["--artifact", join(dir, "dist/myapp-1.0.0.tar.gz")];
-    const again = await runRelease(
-      app,
-      "publish",
-      ...args,
-      "--token-file",
-      join(dir, "ci.token"),
-      ...artifact,
+    const ci = ["--token-file", join(dir, "ci.token")];
+    // 1.0.0 was published signed: the same archive unsigned is another release under its version.
+    const unsigned = await runRelease(app, "publish", ...args, ...ci, ...artifact);
+    expect(unsigned.code).toBe(2);
+    expect(unsigned.err).toMatch(/HTTP 409.*its signature differs from this one\); versions are immutable/);
+    // The same release again (a CI job retried after a timeout lost the hub's answer): done, exit 0.
+    const signature = ["--signature", join(dir, "dist/myapp-1.0.0.tar.gz.sig")];
+    const again = await runRelease(app, "publish", ...args, ...ci, ...artifact, ...signature);
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toMatch(
+      /^myapp 1\.0\.0 \(signed\) was published already as release \S+, with the same manifest, source and signature: nothing changed$/m,
     );
-    expect(again.code).toBe(2);
-    expect(again.err).toMatch(/HTTP 409.*versions are immutable/);
+    const json = await runRelease(app, "--json", "publish", ...args, ...ci, ...artifact, ...signature);
+    expect(json.code, json.err).toBe(0);
+    expect(JSON.parse(json.out)).toMatchObject({ version: "1.0.0", alreadyPublished: true });
     const badToken = await runRelease(app, "publish", ...args, "--token", "not-a-jwt", ...artifact);
     expect(badToken.code).toBe(2);
     expect(badToken.err).toMatch(/HTTP 401/);

@@ -131,10 +131,10 @@ describe("signing secret", () => {
 
 describe("parseDuration", () => {
   it("reads 30d, 12h, 90m, 3600 and refuses nonsense", () => {
-    expect(parseDuration("30d")).toBe(30 * 86400);
-    expect(parseDuration("12h")).toBe(43200);
-    expect(parseDuration("90m")).toBe(5400);
-    expect(parseDuration("3600")).toBe(3600);
-    expect(() => parseDuration("soon")).toThrow(/not a duration/);
+    expect(parseDuration("30d", "--ttl")).toBe(30 * 86400);
+    expect(parseDuration("12h", "--ttl")).toBe(43200);
+    expect(parseDuration("90m", "--ttl")).toBe(5400);
+    expect(parseDuration("3600", "--ttl")).toBe(3600);
+    expect(() => parseDuration("soon", "--ttl")).toThrow('--ttl "soon" is not a duration');
   });
 });
