@@ -33,7 +33,7 @@ describe("ship --rollback after app_dir was changed (real CLI)", () => {
     const refused = await runShip(["--config", app.config, "--rollback", String(newest?.id)]);
     expect(refused.code, refused.stdout + refused.stderr).toBe(2);
     expect(refused.stderr).toBe(
-      `ship: ${app.config} sources.myapp.app_dir: is ${moved}, but backup ${newest?.id} restores ${app.appDir}, which no source of this config installs into (another config sharing backup_dir made it, or app_dir was changed since): roll back with the config that installs there, or set app_dir back to it; nothing was changed\n`,
+      `ship: ${app.config}:9:1 sources.myapp.app_dir: is ${moved}, but backup ${newest?.id} restores ${app.appDir}, which no source of this config installs into (another config sharing backup_dir made it, or app_dir was changed since): roll back with the config that installs there, or set app_dir back to it; nothing was changed\n`,
     );
     expect(await snapshot(app.appDir)).toEqual(before);
 
@@ -60,7 +60,7 @@ describe("ship --rollback after app_dir was changed (real CLI)", () => {
     const refused = await runShip(["--config", app.config, "--rollback", newest?.id ?? ""]);
     expect(refused.code, refused.stdout + refused.stderr).toBe(2);
     expect(refused.stderr.trim().split("\n").at(-1)).toBe(
-      `ship: ${app.config} sources.myapp.app_dir: is ${app.appDir}, which now leads to ${green}, but backup ${newest?.id} restores the directory that was at ${app.appDir} when it was made (moved since, and a symlink took its name; a copy of it, on another disk say, is another directory to ship): to restore it, move that directory back to ${app.appDir} in place of the symlink; nothing was changed`,
+      `ship: ${app.config}:9:1 sources.myapp.app_dir: is ${app.appDir}, which now leads to ${green}, but backup ${newest?.id} restores the directory that was at ${app.appDir} when it was made (moved since, and a symlink took its name; a copy of it, on another disk say, is another directory to ship): to restore it, move that directory back to ${app.appDir} in place of the symlink; nothing was changed`,
     );
     expect(await snapshot(green)).toEqual(greenBefore);
     expect(await snapshot(blue)).toEqual(blueBefore);
@@ -112,7 +112,7 @@ describe("ship --rollback after app_dir was changed (real CLI)", () => {
     const refused = await runShip(["--config", app.config, "--rollback", newest?.id ?? ""]);
     expect(refused.code, refused.stdout + refused.stderr).toBe(2);
     expect(refused.stderr.trim().split("\n").at(-1)).toBe(
-      `ship: ${app.config} sources.myapp.app_dir: is ${appDir}, which now leads to ${join(releases, "b/app")}, but backup ${newest?.id} restores ${join(releases, "a/app")}, where ${appDir} led when it was made (a symlink on its way was re-pointed since, or the directory moved): to restore it, make ${appDir} lead to ${join(releases, "a/app")} again; nothing was changed`,
+      `ship: ${app.config}:9:1 sources.myapp.app_dir: is ${appDir}, which now leads to ${join(releases, "b/app")}, but backup ${newest?.id} restores ${join(releases, "a/app")}, where ${appDir} led when it was made (a symlink on its way was re-pointed since, or the directory moved): to restore it, make ${appDir} lead to ${join(releases, "a/app")} again; nothing was changed`,
     );
     expect(await snapshot(join(releases, "a"))).toEqual(a);
     expect(await snapshot(join(releases, "b"))).toEqual(b);

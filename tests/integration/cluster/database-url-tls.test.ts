@@ -50,11 +50,11 @@ describe("TLS settings in the hub's database URL", () => {
       const runs: { args: string[]; env: Record<string, string>; where: string }[] = [
         { args: ["token", "list", "--database-url", url], env: {}, where: "--database-url " },
         { args: ["token", "list"], env: { SHIP_HUB_DATABASE_URL: url }, where: "SHIP_HUB_DATABASE_URL " },
-        { args: ["token", "list", "--config", toml], env: {}, where: `${toml} database_url: ` },
+        { args: ["token", "list", "--config", toml], env: {}, where: `${toml}:1:1 database_url: ` },
         {
           args: ["serve", "--port", "0", "--config", toml],
           env: { SHIP_HUB_SECRET: "s".repeat(40) },
-          where: `${toml} database_url: `,
+          where: `${toml}:1:1 database_url: `,
         },
       ];
       for (const { args, env, where } of runs) {
