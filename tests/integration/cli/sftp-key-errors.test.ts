@@ -65,7 +65,7 @@ describe.skipIf(!hasProgram("ssh-keygen"))("an SSH key a source cannot open", ()
     const r = await run("encrypted");
     expect(r.code, r.said).toBe(2);
     expect(r.said).toContain(
-      `${r.config} sources.s.key_filename: ${root}/encrypted is encrypted and no passphrase is configured: set passphrase_file or passphrase_env`,
+      `${r.config}:13:1 sources.s.key_filename: ${root}/encrypted is encrypted and no passphrase is configured: set passphrase_file or passphrase_env`,
     );
   });
 
@@ -78,7 +78,7 @@ describe.skipIf(!hasProgram("ssh-keygen"))("an SSH key a source cannot open", ()
     expect(fromEnv.said).toMatch(/sources\.s\.passphrase_env: the passphrase does not open \S+\/encrypted/);
     const unset = await run("encrypted", 'passphrase_env = "SHIP_TEST_UNSET"\n');
     expect(unset.code, unset.said).toBe(2);
-    expect(unset.said).toContain(`${unset.config} sources.s.passphrase_env: SHIP_TEST_UNSET is not set`);
+    expect(unset.said).toContain(`${unset.config}:14:1 sources.s.passphrase_env: SHIP_TEST_UNSET is not set`);
   });
 
   it("a file that is no private key: exit 2 naming key_filename", async () => {
@@ -105,7 +105,7 @@ describe.skipIf(!hasProgram("ssh-keygen"))("an SSH key a source cannot open", ()
       const r = await run(key, "", {}, gitSource);
       expect(r.code, r.said).toBe(2);
       expect(r.said.trim()).toBe(
-        `ship: ${r.config} sources.s.key_filename: ${join(root, key)} is protected by a passphrase, which git's ssh (batch mode, no agent) cannot ask for: use a key without a passphrase for this source`,
+        `ship: ${r.config}:11:1 sources.s.key_filename: ${join(root, key)} is protected by a passphrase, which git's ssh (batch mode, no agent) cannot ask for: use a key without a passphrase for this source`,
       );
     }
     for (const key of ["plain.pub", "not-a-key"]) {
