@@ -102,11 +102,20 @@ export function proxyRefusalText(status: string): string | undefined {
   if (first === undefined) return undefined;
   const which =
     proxies.length > 1 ? `the proxy (${proxies.map((p) => p.name).join(" or ")})` : proxyName(first);
+  // A 407 from a proxy whose variable holds a user and password is those credentials refused, not
+  // missing (the agent's channel to the hub words its tunnel's 407 here; downloads and git say the
+  // same through proxyCredentialsError).
+  if (status === "407" && proxies.every(holdsCredentials))
+    return `${which} refused the credentials in it (HTTP 407): check the user and password (%-encode @ : / in them)`;
   const hint =
     status === "407"
       ? ": it wants credentials; give them in the variable as http://user:password@host:port"
       : "";
   return `${which} refused to pass the request on (HTTP ${status})${hint}`;
+}
+
+function holdsCredentials(proxy: ProxySetting): boolean {
+  return URL.canParse(proxy.url) && new URL(proxy.url).username !== "";
 }
 
 /**
@@ -154,11 +163,10 @@ export function proxyCredentialsError(url: string): BadInputError | undefined {
     (p) => p.variable === (url.startsWith("https:") ? "https_proxy" : "http_proxy"),
   );
   if (proxy === undefined) return undefined;
-  const withCredentials = URL.canParse(proxy.url) && new URL(proxy.url).username !== "";
   return BadInputError.single(
     "the environment",
     proxy.name,
-    withCredentials
+    holdsCredentials(proxy)
       ? `${proxyName(proxy)} refused the credentials in it (HTTP 407): check the user and password (%-encode @ : / in them)`
       : `${proxyName(proxy)} wants credentials (HTTP 407): give them in the variable as http://user:password@host:port`,
   );

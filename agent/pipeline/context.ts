@@ -50,6 +50,11 @@ export interface UpdateContext {
   /** Migrations a first install left out, the installed version being unknown. */
   skippedMigrations?: string[];
   warnings: string[];
+  /**
+   * The warnings among `warnings` that speak of the files the apply wrote ("replaced …; their copies
+   * are in <backup>"): true only while the update stands, so an update undone afterwards drops them.
+   */
+  applyWarnings?: string[];
 }
 
 /** A field an earlier step must have set; a missing one is a bug in the step order, not bad input. */

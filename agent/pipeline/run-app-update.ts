@@ -10,6 +10,7 @@ import type { UpdateContext } from "./context.js";
 import { removeCreatedDirs } from "./created-app-dir.js";
 import { handleFailure } from "./handle-failure.js";
 import { runStep } from "./handlers.js";
+import { mergesStand } from "./merge-warnings.js";
 import type { StopOutcome } from "./outcome.js";
 import { markPending } from "./pending-update.js";
 import type { AppReport, StepTiming } from "./report.js";
@@ -18,9 +19,16 @@ import { mayHaveStoppedServices, stepName, UPDATE_STEPS } from "./steps.js";
 export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
   // The outermost directory this run made for app_dir (a first install), if any.
   let created: string | undefined;
-  const report = await runSteps(ctx, (dir) => {
+  const ran = await runSteps(ctx, (dir) => {
     created = dir;
   });
+  // An update undone after its apply (a failing check, a kill) put the replaced files back and took
+  // its backup away: "their copies are in <backup>" would be false twice over.
+  const undone = ctx.applyWarnings ?? [];
+  const report =
+    undone.length === 0 || mergesStand(ran)
+      ? ran
+      : { ...ran, warnings: ran.warnings.filter((w) => !undone.includes(w)) };
   // A first install that stopped or failed before anything stayed installed left the empty app_dir
   // (and the parents) ship had made: "the app's files were not changed", yet a new directory.
   if (created !== undefined && NOTHING_INSTALLED.has(report.result))

@@ -28,10 +28,13 @@ export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
   });
   await recordPendingBackup(ctx, ctx.applied.backupPath);
   const overwritten = ctx.applied.overwritten ?? [];
-  if (overwritten.length > 0) ctx.warnings.push(overwrittenWarning(overwritten, ctx.applied.backupPath));
+  const applyWarnings: string[] = [];
+  if (overwritten.length > 0) applyWarnings.push(overwrittenWarning(overwritten, ctx.applied.backupPath));
   const edited = ctx.applied.edited;
   if (edited !== undefined && edited.replaced.length + edited.removed.length > 0)
-    ctx.warnings.push(editedWarning(edited, ctx.applied.backupPath));
+    applyWarnings.push(editedWarning(edited, ctx.applied.backupPath));
+  ctx.warnings.push(...applyWarnings);
+  ctx.applyWarnings = applyWarnings;
   ctx.log.info("applied release", { backup: ctx.applied.backupPath, changes: ctx.applied.summary });
   return CONTINUE;
 }
