@@ -60,6 +60,17 @@ describe("an agent whose hello no longer names the app (real hub, real agents)",
     await fleet.startAgent(1);
     await fleet.startAgent(2);
 
+    // A canary every agent of which left tested nothing: auto-advance holds it for an operator
+    // (hub23) rather than send the release on untested; the operator's advance passes it.
+    await fleet.waitFor(
+      "the canary held for an operator",
+      async () =>
+        (await detail(id)).reason?.startsWith("waiting for an operator: wave 1 (canary) tested nothing") ===
+        true,
+      90_000,
+    );
+    expect(await fleet.appVersion(0)).toBe("1.0.0");
+    await fleet.api("POST", `/rollouts/${id}/advance`);
     await fleet.waitFor(
       "the rollout completed",
       async () => (await detail(id)).state === "completed",
