@@ -95,7 +95,16 @@ export const HubConfig = z
     cluster_hub_timeout_seconds: seconds(86_400, "a day").default(30),
     max_artifact_mb: z.number().positive().max(1_048_576, "must be ≤ 1048576 (1 TiB)").default(4096),
     /** Largest WebSocket message accepted from an agent. */
-    max_message_kb: z.number().positive().max(1_048_576, "must be ≤ 1048576 (1 GiB)").default(1024),
+    max_message_kb: z
+      .number()
+      // An agent's hello (its apps, versions and labels) and reports take KBs to tens of KB: under the
+      // floor an agent was closed (1009) at every connect, hello included, and reconnected until 429.
+      .min(
+        64,
+        "must be ≥ 64: an agent's hello and reports take tens of KB, and a larger one is closed at every connect",
+      )
+      .max(1_048_576, "must be ≤ 1048576 (1 GiB)")
+      .default(1024),
     /** Reports one agent may hand in per minute; more wait in its outbox until it reconnects. */
     max_reports_per_minute: z.number().int().positive().max(1_000_000).default(120),
     /** Reports kept per agent (newest first); older ones are deleted every minute. */

@@ -78,6 +78,8 @@ describe("hub.toml", () => {
       ["report_keep_days = -1", /report_keep_days: /],
       ["unused_artifact_sweep_minutes = 1e9", /unused_artifact_sweep_minutes: must be ≤ 1440 \(a day\)/],
       ["unused_artifact_keep_hours = 0", /unused_artifact_keep_hours: /],
+      // review23: 1 was taken, and an agent whose hello is larger reconnected until the 429 limit.
+      ["max_message_kb = 1", /max_message_kb: must be ≥ 64: an agent's hello/],
     ];
     for (const [line, message] of cases) {
       await writeFile(file, `${line}\n`);
