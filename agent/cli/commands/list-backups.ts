@@ -46,7 +46,10 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
   const appName = (b: (typeof backups)[number]) =>
     b.source === b.app ? b.app : `${b.source} (made as ${b.app})`;
   const appWidth = Math.max(16, ...backups.map((b) => appName(b).length));
-  if (backups.length === 0) out.line(`no backups${of} in ${config.general.backup_dir}`);
+  // After the note on backups it does not list (another config's, a re-pointed app_dir's), a bare
+  // "no backups" read as if those were not there either (review23).
+  const listable = ours.length < all.length ? "no backups to list" : "no backups";
+  if (backups.length === 0) out.line(`${listable}${of} in ${config.general.backup_dir}`);
   else
     out.line(
       `${"ID".padEnd(32)} ${"APP".padEnd(appWidth)} ${"RESTORES".padEnd(12)} ${"CREATED".padEnd(24)} SIZE`,

@@ -48,6 +48,8 @@ describe("a symlinked app_dir re-pointed to another tree (real CLI)", () => {
 
     const listed = await runShip(["--config", config, "--list-backups"]);
     expect(listed.stdout).not.toContain(String(newest?.id));
+    // review23: after the note on the backups not listed, it said "no backups in …" as if there were none.
+    expect(listed.stdout).toContain(`no backups to list in ${join(root, "var/backups")}`);
     const back = await runShip(["--config", config, "--rollback", String(newest?.id)]);
     expect(back.code, back.stdout + back.stderr).toBe(2);
     // It said "which no source of this config installs into (another config sharing backup_dir made
