@@ -5,7 +5,7 @@
  * effect: restoring consumes it.
  */
 
-import { readdir, readFile } from "node:fs/promises";
+import { lstat, readdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
@@ -340,10 +340,17 @@ export async function findBackupListing(
       const target = infoOf(meta, path);
       return { target, listed: [target] };
     }
+    // A path that is not there (a typo, a backup pruned since) is no "incomplete backup" (review23).
+    const there = await lstat(idOrPath).then(
+      () => true,
+      () => false,
+    );
     throw BadInputError.single(
       idOrPath,
       "",
-      "is not a complete ship backup (no meta.json with complete: true)",
+      !there
+        ? `does not exist: no such backup (ship --list-backups lists them; a pruned or restored backup is gone)`
+        : "is not a complete ship backup (no meta.json with complete: true)",
     );
   }
   const listed = await listBackups(backupRoot);
