@@ -108,7 +108,9 @@ async function reportOnly(agentId: string, deploymentId: string, outcome: Outcom
     reportId,
     deploymentId,
     app: "web",
-    releaseId: "r2",
+    // The release the instruction sent, as an agent reports it: a rollback's is the previous one (a
+    // report naming another release moves no deployment).
+    releaseId: deploymentId.endsWith("~rollback") ? "r1" : "r2",
     outcome,
     fromVersion: "1.0.0",
     toVersion: "2.0.0",
