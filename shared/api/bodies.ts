@@ -14,7 +14,7 @@ const name = z.string().min(1, "must not be empty").max(200);
 const printed = <T extends z.ZodString>(text: T) =>
   text.refine(
     (n) => !UNPRINTABLE.test(n),
-    "must not hold a control character (a line break, tab, ESC …) or a bidirectional override: the CLI, the dashboard and the event log print it",
+    "must not hold a control character (a line break, tab, ESC …), a bidirectional override or an invisible format character (a zero-width space …): the CLI, the dashboard and the event log print it",
   );
 const waveName = printed(name);
 

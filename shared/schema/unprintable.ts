@@ -1,7 +1,10 @@
 /**
  * Characters that drive a terminal or reorder text instead of showing: C0/C1 controls (ESC, CR,
- * line breaks, BEL), the Unicode line and paragraph separators and the bidirectional overrides.
+ * line breaks, BEL), the Unicode line and paragraph separators, and format characters (Unicode
+ * category Cf: the bidirectional overrides and marks, zero-width spaces, U+061C), which also make
+ * two names that look alike differ (review23: `canary` and `can\u200bary`). The zero-width joiner is
+ * allowed: emoji sequences need it.
  * Names people read back (a wave's) are refused holding one; text the hub returns that others wrote
  * is escaped before a terminal sees it (`printable` in the hub CLI).
  */
-export const UNPRINTABLE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+export const UNPRINTABLE = /[\p{Cc}\p{Zl}\p{Zp}]|(?!\u200d)\p{Cf}/u;

@@ -18,6 +18,9 @@ const BAD = [
   "c1\u0085",
   "bidi\u202eyranac",
   "sep\u2028x",
+  // Invisible: two waves that read alike (review23).
+  "can\u200bary",
+  "alm\u061cx",
 ];
 
 describe("a wave name with a control character", () => {
@@ -40,7 +43,7 @@ describe("a wave name with a control character", () => {
         name,
         status: 400,
         error:
-          "body.waves[0].name: must not hold a control character (a line break, tab, ESC …) or a bidirectional override: the CLI, the dashboard and the event log print it",
+          "body.waves[0].name: must not hold a control character (a line break, tab, ESC …), a bidirectional override or an invisible format character (a zero-width space …): the CLI, the dashboard and the event log print it",
       });
     }
     // The seed is printed too (`preview (seed …)`).
