@@ -104,7 +104,7 @@ describe("an immutable entry in the update's way (real CLI)", () => {
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stdout + run.stderr).toBe(2);
     expect(run.stderr.trim().split("\n").at(-1)).toBe(
-      `ship: ${app.config} sources.myapp.app_dir: ${app.appDir} may not be changed: operation not permitted (EPERM) — it is probably immutable (lsattr -d shows i); clear that with chattr -i ${app.appDir}`,
+      `ship: ${app.config}:9:1 sources.myapp.app_dir: ${app.appDir} may not be changed: operation not permitted (EPERM) — it is probably immutable (lsattr -d shows i); clear that with chattr -i ${app.appDir}`,
     );
     expect(await hookRuns()).toBe(1);
   });
