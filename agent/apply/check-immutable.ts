@@ -16,19 +16,15 @@ import { access, lstat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
-import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { shownPath } from "../backup/unrestored.js";
 import { hashFile } from "../tree/hash-file.js";
+import type { PathTypesCheck } from "./check-path-types.js";
 import { readInstallIndex } from "./install-index.js";
 import { protectedDirectoryOf, ruleFor } from "./rules.js";
 
-export interface ImmutableCheck {
-  manifest: Manifest;
-  releaseDir: string;
-  appDir: string;
-  stateDir: string;
-  /** The whole release when `releaseDir` holds only part of it. */
-  listing?: ReadonlyMap<string, { type: string; sha256: string }>;
+/** What the preflight before the hooks reads: the path-type check's input, and the source's hashes. */
+export interface ImmutableCheck extends PathTypesCheck {
   /** sha256 of release files the source recorded while writing them. */
   hashes?: ReadonlyMap<string, string>;
 }

@@ -9,6 +9,7 @@ import type { Issue } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Conditional, Manifest, Requirements } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
+import type { ImmutableCheck } from "../apply/check-immutable.js";
 import type { InstalledId, InstalledRelease, ReleaseListing, ReleaseSource } from "../sources/types.js";
 
 export interface SourceContext {
@@ -125,15 +126,7 @@ export interface UpdateEngine {
    * ship may not replace (a directory of the app's own where the release ships a file), or one the
    * kernel forbids changing (an immutable file the release replaces or drops). Reads only.
    */
-  checkPaths(input: {
-    manifest: Manifest;
-    releaseDir: string;
-    appDir: string;
-    stateDir: string;
-    listing?: ReadonlyMap<string, { type: string; sha256: string }>;
-    /** sha256 of release files the source recorded (FetchedRelease.fileHashes). */
-    hashes?: ReadonlyMap<string, string>;
-  }): Promise<void>;
+  checkPaths(input: ImmutableCheck): Promise<void>;
   /** The newest complete backup an update to `replacedBy` made since `since` (ISO), if any. */
   findBackup(input: {
     app: string;

@@ -57,22 +57,37 @@ async function idsOf(user: string): Promise<{ uid: number; gid: number }> {
 }
 
 /**
- * A hot standby of `primary` (pg_basebackup -R, streaming), read-only like any replica; its
- * databases are the primary's. For a test server started by startPostgres (trust auth).
+ * A fresh directory for one server, owned by the postgres user when the tests run as root (initdb
+ * and the server refuse root), with runners for a program as that user and for a PostgreSQL binary.
  */
-export async function startStandby(primary: PostgresServer): Promise<PostgresServer> {
+async function serverDir(prefix: string): Promise<{
+  dir: string;
+  asRoot: boolean;
+  asServerUser: Runner;
+  pg: Runner;
+}> {
   const bin = postgresBinDir();
   if (!bin) throw new Error("PostgreSQL binaries not found (apt-get install postgresql)");
-  const dir = await mkdtemp(join(tmpdir(), "ship-pg-standby-"));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   const asRoot = userInfo().uid === 0;
   if (asRoot) {
     const { uid, gid } = await idsOf("postgres");
     await chown(dir, uid, gid);
   }
-  const pg = (program: string, args: string[]) =>
+  // As root, each binary runs as postgres; otherwise as whoever runs the tests.
+  const asServerUser: Runner = (program, args) =>
     asRoot
-      ? run("runuser", ["-u", "postgres", "--", join(bin, program), ...args], { cwd: dir })
-      : run(join(bin, program), args, { cwd: dir });
+      ? run("runuser", ["-u", "postgres", "--", program, ...args], { cwd: dir })
+      : run(program, args, { cwd: dir });
+  return { dir, asRoot, asServerUser, pg: (program, args) => asServerUser(join(bin, program), args) };
+}
+
+/**
+ * A hot standby of `primary` (pg_basebackup -R, streaming), read-only like any replica; its
+ * databases are the primary's. For a test server started by startPostgres (trust auth).
+ */
+export async function startStandby(primary: PostgresServer): Promise<PostgresServer> {
+  const { dir, pg } = await serverDir("ship-pg-standby-");
   const data = join(dir, "data");
   const logFile = join(dir, "server.log");
   try {
@@ -146,20 +161,7 @@ function initdbOnce(pg: Runner, asRoot: boolean): Promise<string> {
 }
 
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
-  const bin = postgresBinDir();
-  if (!bin) throw new Error("PostgreSQL binaries not found (apt-get install postgresql)");
-  const dir = await mkdtemp(join(tmpdir(), "ship-pg-"));
-  const asRoot = userInfo().uid === 0;
-  if (asRoot) {
-    const { uid, gid } = await idsOf("postgres");
-    await chown(dir, uid, gid);
-  }
-  // As root, each binary runs as postgres; otherwise as whoever runs the tests.
-  const asServerUser = (program: string, args: string[]) =>
-    asRoot
-      ? run("runuser", ["-u", "postgres", "--", program, ...args], { cwd: dir })
-      : run(program, args, { cwd: dir });
-  const pg = (program: string, args: string[]) => asServerUser(join(bin, program), args);
+  const { dir, pg, asServerUser, asRoot } = await serverDir("ship-pg-");
   const data = join(dir, "data");
   const logFile = join(dir, "server.log");
   try {
