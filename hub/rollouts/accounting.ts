@@ -65,9 +65,19 @@ export function thresholdCrossed(stats: WaveStats, threshold: FailureThreshold, 
   return stats.members > 0 && (failures / stats.members) * 100 >= threshold.percent;
 }
 
-/** A finished wave whose success rate is high enough and whose wait has passed. */
-export function mayAutoAdvance(stats: WaveStats, wave: Wave, waveStartedAt: number, now: number): boolean {
-  if (stats.finished < stats.members || leftEmpty(stats)) return false;
+/**
+ * A finished wave whose success rate is high enough and whose wait has passed. `later`: the
+ * members of the waves after it; a wave that tested nothing is never passed by itself while they
+ * would be sent the release untested.
+ */
+export function mayAutoAdvance(
+  stats: WaveStats,
+  wave: Wave,
+  waveStartedAt: number,
+  now: number,
+  later: number,
+): boolean {
+  if (stats.finished < stats.members || testedNothing(stats, later)) return false;
   const rate = stats.members === 0 ? 1 : stats.succeeded / stats.members;
   return rate >= wave.minSuccessRate && now - waveStartedAt >= wave.waitMinutes * 60_000;
 }
@@ -82,13 +92,14 @@ export function isHaltReason(reason: string | null): boolean {
 }
 
 /**
- * A wave that held agents when it was planned, every one of which has left it since (not
- * applicable: the app disabled or removed on the host, relabelled out of the selector). Passing it
- * by itself would send the release on with nothing tested, a canary's whole point; a wave empty
- * from the start is warned of at create instead, and one whose agent returns fills again.
+ * A wave with no member while later waves hold agents: nothing is tested in it, a canary's whole
+ * point, so passing it by itself would send the release on untested. Empty from the start (a label
+ * or agents canary nobody matches; warned of at create too) or left empty (its agents disabled or
+ * removed the app, or were relabelled out of the selector). An agent that joins it fills it again.
+ * With no later member, passing it sends nothing: the earlier waves took every agent.
  */
-function leftEmpty(stats: WaveStats): boolean {
-  return stats.members === 0 && stats.notApplicable > 0;
+function testedNothing(stats: WaveStats, later: number): boolean {
+  return stats.members === 0 && later > 0;
 }
 
 /** Whether a rollout's reason is `stuckWaveReason`'s: its wave will not advance by itself. */
@@ -101,9 +112,16 @@ export function isWaitingReason(reason: string | null): boolean {
  * rate is below the wave's minSuccessRate (the failure threshold was not crossed, so nothing halted
  * it either). Said in the rollout's reason; only an operator moves it on.
  */
-export function stuckWaveReason(stats: WaveStats, wave: Wave, index: number): string | undefined {
-  if (leftEmpty(stats))
-    return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: its ${stats.notApplicable} agent(s) no longer take part (not applicable: left the app or no longer fit the selector); advance or abort`;
+export function stuckWaveReason(
+  stats: WaveStats,
+  wave: Wave,
+  index: number,
+  later: number,
+): string | undefined {
+  if (testedNothing(stats, later))
+    return stats.notApplicable > 0
+      ? `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: its ${stats.notApplicable} agent(s) no longer take part (not applicable: left the app or no longer fit the selector); advance or abort`
+      : `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) holds no agent, so nothing is tested in it before the ${later} agent(s) of the later waves; advance or abort (an agent that joins it is sent the release)`;
   if (stats.members === 0 || stats.finished < stats.members) return undefined;
   const rate = stats.succeeded / stats.members;
   if (rate >= wave.minSuccessRate) return undefined;

@@ -814,11 +814,12 @@ export class RolloutEngine {
   private async activeStats(
     t: StoreOps,
     rollout: RolloutRecord,
-  ): Promise<{ total: WaveStats; current: WaveStats }> {
+  ): Promise<{ total: WaveStats; current: WaveStats; later: number }> {
     const counts = await t.countDeploymentsOfRollout(rollout.id);
     return {
       total: waveStatsOfCounts(counts, (wave) => wave <= rollout.currentWave),
       current: waveStatsOfCounts(counts, (wave) => wave === rollout.currentWave),
+      later: waveStatsOfCounts(counts, (wave) => wave > rollout.currentWave).members,
     };
   }
 
@@ -908,7 +909,7 @@ export class RolloutEngine {
     const now = this.options.now();
     await this.expireOffline(t, dispatch, rollout, now);
     await this.expireStalled(t, dispatch, rollout, now);
-    const { total, current } = await this.activeStats(t, rollout);
+    const { total, current, later } = await this.activeStats(t, rollout);
     if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance)) {
       await this.halt(rollout, total.failed, dispatch);
       return;
@@ -929,19 +930,25 @@ export class RolloutEngine {
     } else if (!last && rollout.spec.autoAdvance) {
       // The time it stood paused does not count toward its wait (read only once the wait looks over).
       const due =
-        mayAutoAdvance(current, wave, rollout.waveStartedAt, now) &&
+        mayAutoAdvance(current, wave, rollout.waveStartedAt, now, later) &&
         (wave.waitMinutes === 0 ||
-          mayAutoAdvance(current, wave, rollout.waveStartedAt + (await pausedInWave(t, rollout, now)), now));
+          mayAutoAdvance(
+            current,
+            wave,
+            rollout.waveStartedAt + (await pausedInWave(t, rollout, now)),
+            now,
+            later,
+          ));
       if (due) {
         await this.startWave(rollout, rollout.currentWave + 1, HUB_ACTOR, dispatch);
         await this.evaluate(id, dispatch);
         return;
       }
-      // Finished below its success rate, or every agent left the wave: it would wait silently for
-      // ever. Said once (and again only when the figures change), in the reason the CLI and the
+      // Finished below its success rate, or it holds no agent (from the start, or every agent
+      // left it): it would wait silently for ever. Said once (and again only when the figures change), in the reason the CLI and the
       // dashboard show; taken back once it no longer holds (an agent came back to the wave, or a
       // timed-out one is retried), or the operator reads a wait that is over.
-      const stuck = stuckWaveReason(current, wave, rollout.currentWave);
+      const stuck = stuckWaveReason(current, wave, rollout.currentWave, later);
       if (stuck !== undefined && stuck !== rollout.reason) {
         await t.updateRollout(id, { reason: stuck, updated: now });
         dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: id, data: { reason: stuck } });

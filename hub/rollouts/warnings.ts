@@ -103,8 +103,9 @@ export function namedAgentWarnings(
 }
 
 /**
- * A wave before the last that holds no agent now: nothing is tested in it, and passing it (by
- * itself with autoAdvance, at once) hands the release to the next wave untested. Said by name, as
+ * A wave before the last that holds no agent now: nothing is tested in it, and passing it (an
+ * operator's advance; auto-advance waits for an agent to join it) hands the release to the next
+ * wave untested. Said by name, as
  * a refused empty percent wave would be; a label or agents wave may fill as agents register.
  */
 export function emptyWaveWarnings(
@@ -118,7 +119,10 @@ export function emptyWaveWarnings(
   return spec.waves.slice(0, -1).flatMap((wave, i) => {
     if (held.has(i) || (full !== undefined && i > full)) return [];
     const next = spec.waves[i + 1]?.name ?? "";
-    const passed = spec.autoAdvance ? "auto-advance passes it at once" : "advancing passes it";
+    // Auto-advance holds such a wave (`stuckWaveReason`): only an operator's advance passes it.
+    const passed = spec.autoAdvance
+      ? `auto-advance waits in it for an agent to join it; advancing by hand passes it`
+      : "advancing passes it";
     return [
       `body.waves[${i}] (${wave.name}) holds no agent now: nothing is tested in it, and ${passed}, sending the release to wave ${i + 2} (${next}) untested`,
     ];

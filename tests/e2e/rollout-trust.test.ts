@@ -112,17 +112,23 @@ describe("rollouts an operator can trust (real hub and agents)", () => {
     await fleet.api("POST", `/rollouts/${created.id}/abort`, {});
   });
 
-  it("auto-advance past an empty wave says so; a rollback the hub cannot do is shown as not done", {
+  it("auto-advance holds an empty wave, an operator's advance past it says so; a rollback the hub cannot do is shown as not done", {
     timeout: 60_000,
   }, async () => {
-    const created = await fleet.api<{ id: string }>("POST", "/rollouts", {
-      release: await fleet.publish({ version: "1.9.1" }),
-      waves: [
-        { name: "nobody", labels: { ring: "none" } },
-        { name: "all", percent: 100 },
-      ],
-      autoAdvance: true,
-    });
+    const created = await fleet.api<{ id: string; currentWave: number; reason: string | null }>(
+      "POST",
+      "/rollouts",
+      {
+        release: await fleet.publish({ version: "1.9.1" }),
+        waves: [
+          { name: "nobody", labels: { ring: "none" } },
+          { name: "all", percent: 100 },
+        ],
+        autoAdvance: true,
+      },
+    );
+    expect(created).toMatchObject({ currentWave: 0, reason: expect.stringMatching(/holds no agent/) });
+    await fleet.api("POST", `/rollouts/${created.id}/advance`, { fromWave: 0 });
     await fleet.waitFor("completed", async () => (await fleet.rollout(created.id)).state === "completed");
     const empty = (await events("rollout.wave_empty")).filter((e) => e.subject === created.id);
     expect(empty).toMatchObject([{ data: { wave: 0, name: "nobody" } }]);

@@ -49,7 +49,7 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
     expect(preview.code).toBe(0);
     expect(preview.stderr.split("\n").filter(Boolean)).toEqual([
       `warning: --wave "canary=agents:web-1,db-01": web-1 never registered with the hub (a typo?); taken only if an agent of that id registers while the rollout runs; db-01 does not take part (no app web announced, or the selector's labels lacking)`,
-      'warning: --wave "canary=agents:web-1,db-01" holds no agent now: nothing is tested in it, and auto-advance passes it at once, sending the release to wave 2 (all) untested',
+      'warning: --wave "canary=agents:web-1,db-01" holds no agent now: nothing is tested in it, and auto-advance waits in it for an agent to join it; advancing by hand passes it, sending the release to wave 2 (all) untested',
     ]);
     // A label nobody carries, through the API's preview: the same warning for the empty wave.
     const labels = await t.api<{ warnings: string[] }>("POST", "/api/v1/rollouts/preview", {

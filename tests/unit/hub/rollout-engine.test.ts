@@ -167,6 +167,41 @@ describe("rollout engine", () => {
     ]);
   });
 
+  it("a canary empty from the start is held, not passed by auto-advance; an agent that joins it advances it", async () => {
+    for (const a of ["b", "c"]) await connect(a, { region: "eu" });
+    const waves = [
+      { name: "canary", labels: { region: "asia" } },
+      { name: "all", percent: 100 },
+    ];
+    const r = await engine.create(spec({ waves, autoAdvance: true }), "op");
+    await engine.tick();
+    // Before: wave 2 started at once and b, c were sent 2.0.0 with nothing tested.
+    expect(store.getRollout(r.id)).toMatchObject({
+      currentWave: 0,
+      reason:
+        "waiting for an operator: wave 1 (canary) holds no agent, so nothing is tested in it before the 2 agent(s) of the later waves; advance or abort (an agent that joins it is sent the release)",
+    });
+    expect(channel.deploysTo("b")).toEqual([]);
+    await connect("a", { region: "asia" });
+    expect(channel.deploysTo("a")).toHaveLength(1);
+    expect(store.getRollout(r.id)?.reason).toBe(null);
+    await report("a", `${r.id}:a`, "succeeded");
+    expect(store.getRollout(r.id)?.currentWave).toBe(1);
+    expect(channel.deploysTo("b")).toHaveLength(1);
+  });
+
+  it("an empty wave after one that took every agent is passed: nothing would go out untested", async () => {
+    await connect("a");
+    const waves = [
+      { name: "canary", agents: ["a"] },
+      { name: "eu", labels: { region: "eu" } },
+      { name: "all", percent: 100 },
+    ];
+    const r = await engine.create(spec({ waves, autoAdvance: true }), "op");
+    await report("a", `${r.id}:a`, "succeeded");
+    expect(store.getRollout(r.id)).toMatchObject({ state: "completed", reason: null });
+  });
+
   it("does not complete while an agent of an earlier wave, advanced past offline, has not finished", async () => {
     for (const a of agents) await connect(a);
     await sync.disconnected("a");
