@@ -3,13 +3,14 @@
  * start, and runs for weeks: an operator who set `enabled = false` to hold an app back, or moved
  * its `app_dir`, saw the next hub release carried out with the old config (installed anyway, or
  * into the old directory). Returns a check: true once the file's bytes differ from those at start
- * and the new file loads. One that does not load (a typo, an edit half saved) is said once, and
- * the agent goes on with what it has: a restart would only stop it (exit 2) until someone looks.
+ * and the new file passes what a start checks. One that does not (a typo, an edit half saved, a
+ * token_file that is not there) is said once, and the agent goes on with what it has: a restart
+ * would only stop it (exit 2) until someone looks.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { placedMessage } from "../../shared/config/key-positions.js";
 import { loadConfigFile } from "../../shared/config/load.js";
-import { errorMessage } from "../../shared/errors.js";
 
 const digest = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
@@ -17,6 +18,8 @@ const digest = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex
 export async function configChangeCheck(
   file: string,
   warn: (message: string) => void,
+  /** What a start would make of the file: throws what would stop it (daemon-config.ts). */
+  usable: (file: string) => Promise<unknown> = loadConfigFile,
 ): Promise<() => Promise<boolean>> {
   const atStart = await readFile(file).then(digest, () => undefined);
   let refused: string | undefined;
@@ -26,12 +29,12 @@ export async function configChangeCheck(
     const now = await readFile(file).then(digest, () => undefined);
     if (atStart === undefined || now === undefined || now === atStart) return false;
     try {
-      await loadConfigFile(file);
+      await usable(file);
       return true;
     } catch (error) {
       if (refused !== now)
         warn(
-          `${file} changed but cannot be used: ${errorMessage(error)}; going on with the config read at start`,
+          `${file} changed but cannot be used: ${placedMessage(error)}; going on with the config read at start`,
         );
       refused = now;
       return false;

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { BadInputError, formatIssue, type Issue } from "../errors.js";
+import { BadInputError, errorMessage, formatIssue, type Issue } from "../errors.js";
 import { parseKeyPath } from "../schema/key-path.js";
 import { positionInToml, scanTomlKeys, type TomlKeyPositions } from "./toml-positions.js";
 
@@ -51,4 +51,12 @@ export function placeConfigIssues(error: BadInputError): BadInputError {
       .map(formatIssue)
       .join(oneLine ? "; " : "\n"),
   );
+}
+
+/**
+ * An error's one line as the CLI prints it: a config problem with its line and column. The daemon's
+ * own lines (an edited ship.toml it refuses, an app whose keys cannot work) said only the key.
+ */
+export function placedMessage(error: unknown): string {
+  return error instanceof BadInputError ? placeConfigIssues(error).message : errorMessage(error);
 }

@@ -5,6 +5,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { placedMessage } from "../../../shared/config/key-positions.js";
 import { defaultConfigPath, loadConfigFile } from "../../../shared/config/load.js";
 import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
@@ -13,6 +14,7 @@ import { loadTrustedKeys } from "../../../shared/signing/trust.js";
 import { AgentDaemon, type AgentDaemonOptions, daemonDir } from "../../daemon/agent-daemon.js";
 import { loadAgentIdentity } from "../../daemon/agent-identity.js";
 import { configChangeCheck } from "../../daemon/config-changed.js";
+import { loadDaemonConfig } from "../../daemon/daemon-config.js";
 import { ownCodeCheck } from "../../daemon/own-code.js";
 import { checkStateReadable } from "../../daemon/readable-state.js";
 import { redactUrl } from "../../download/redact.js";
@@ -29,26 +31,17 @@ const IDLE_CHECK_MS = 5_000;
 
 export async function agentCommand(options: { config?: string }): Promise<number> {
   const path = options.config ?? defaultConfigPath(process.cwd());
-  const configChanged = await configChangeCheck(path, (message) => log.warn(message));
-  const { config, warnings } = await loadConfigFile(path);
-  for (const warning of warnings) process.stderr.write(`ship: ${formatIssue(warning)}\n`);
-  if (config.hub === undefined) {
-    throw BadInputError.single(path, "hub", "`ship agent` needs a [hub] table (url, token_file)");
-  }
-  // As every other mode does: a state_file that is a directory was "recovery failed: EISDIR" and a
-  // daemon that ran on, failing every instruction.
-  await checkGeneralPaths(config, path);
-  await checkStateReadable(config, path, daemonDir(config));
-  await checkAppDirs(
-    config,
+  const configChanged = await configChangeCheck(
     path,
-    Object.keys(config.sources).filter((n) => config.sources[n]?.enabled),
+    (message) => log.warn(message),
+    (file) => loadDaemonConfig(file),
   );
-  // Before connecting: a missing CA or key file would otherwise only show as endless reconnects.
-  await checkAgentFiles(config, path);
-  // And the [trust] keys themselves: a private key or a mangled file is refused now, not at the first release.
-  await loadTrustedKeys(config.trust, path);
-  const log = cliLogger({}, config).child({ mode: "agent" });
+  const { config, log, identity } = await loadDaemonConfig(path, {
+    onWarnings: (warnings) => {
+      for (const warning of warnings) process.stderr.write(`ship: ${formatIssue(warning)}\n`);
+    },
+    logFor: (loaded) => cliLogger({}, loaded).child({ mode: "agent" }),
+  });
   // logrotate's `postrotate systemctl kill -s HUP ship-agent` (the daemons' convention): Node's
   // default for SIGHUP killed the agent, mid-update too, and nothing reopened a rotated log file.
   process.on("SIGHUP", () => {
@@ -57,7 +50,6 @@ export async function agentCommand(options: { config?: string }): Promise<number
       reopened > 0 ? "SIGHUP: log file reopened" : "SIGHUP: no log file to reopen (logging to stderr)",
     );
   });
-  const identity = await loadAgentIdentity(config.hub, log, path);
   await warnAppsThatWillFail(config, path, log);
   // After the checks that stop the start, so a bad token file is still its one line. The hub lists
   // an agent with no apps and leaves it out of every rollout, and nothing said why (the [hub] block
@@ -246,7 +238,7 @@ async function warnAppsThatWillFail(config: AgentConfig, path: string, log: Logg
     const problem = await checkSourceFiles(config, name, source, path).then(
       () => undefined,
       // Anything else is met again, and reported, by the instruction that runs the same check.
-      (error: unknown) => (error instanceof BadInputError ? error.message : undefined),
+      (error: unknown) => (error instanceof BadInputError ? placedMessage(error) : undefined),
     );
     if (problem !== undefined)
       log.warn(

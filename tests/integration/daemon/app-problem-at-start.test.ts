@@ -49,7 +49,7 @@ describe("ship agent with one app's keys broken", () => {
         .map((l) => JSON.parse(l) as { level: number; msg: string; app?: string })
         .filter((e) => e.level === 40);
       expect(warnings.map((w) => w.msg)).toEqual([
-        `api: ${config} sources.api.checksum: must be "sha256:" and 64 hex digits, or the http(s) URL or absolute path of a .sha256 file (got "md5:abc"): each hub release of api fails on this until it is fixed (the agent's other apps go on)`,
+        `api: ${config}:17:1 sources.api.checksum: must be "sha256:" and 64 hex digits, or the http(s) URL or absolute path of a .sha256 file (got "md5:abc"): each hub release of api fails on this until it is fixed (the agent's other apps go on)`,
       ]);
       expect(warnings[0]?.app).toBe("api");
       expect(child.exitCode).toBeNull();
