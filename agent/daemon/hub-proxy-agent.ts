@@ -6,13 +6,13 @@
  * The tunnel is a CONNECT, for ws:// too (a proxy passes an Upgrade on a tunnel, not on a forwarded
  * request), and TLS to the hub runs inside it, so the hub's certificate is verified end to end.
  */
-import { type ClientRequestArgs, Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import type { Socket } from "node:net";
+import { type ClientRequestArgs, Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import { type Duplex, PassThrough } from "node:stream";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { bypassesProxy } from "../download/no-proxy.js";
 import { environmentProxies } from "../download/proxy.js";
+import { openTunnel } from "../download/proxy-tunnel.js";
 import { HANDSHAKE_TIMED_OUT } from "./hub-connection.js";
 
 type Created = (err: Error | null, stream: Duplex) => void;
@@ -22,47 +22,16 @@ function failed(callback: Created | undefined, err: Error): void {
   callback?.(err, new PassThrough().destroy());
 }
 
-/** The tunnel's CONNECT to `target` (`host:port`) through `proxy`: the raw socket, or why not. */
-function openTunnel(
-  proxy: URL,
-  target: string,
-  timeoutMs: number,
-  callback: (err: Error | null, socket?: Socket) => void,
-): void {
-  const credentials =
-    proxy.username === ""
-      ? {}
-      : {
-          "proxy-authorization": `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString("base64")}`,
-        };
-  const request = (proxy.protocol === "https:" ? httpsRequest : httpRequest)({
-    host: proxy.hostname.replace(/^\[|\]$/g, ""),
-    port: Number(proxy.port || (proxy.protocol === "https:" ? 443 : 80)),
-    method: "CONNECT",
-    path: target,
-    headers: { host: target, ...credentials },
-    agent: false,
-  });
-  request.once("connect", (answer, socket) => {
-    if (answer.statusCode === 200) return callback(null, socket);
-    socket.destroy();
-    // undici's words for the same refusal: proxy.ts names the proxy and its variable from them.
-    callback(new Error(`Proxy response (${answer.statusCode}) !== 200 when HTTP Tunneling`));
-  });
-  request.once("error", (err) => callback(err));
-  // ws's handshake timer waits for a socket, which a CONNECT the proxy never answers never gives.
-  request.setTimeout(timeoutMs, () => request.destroy(new Error(HANDSHAKE_TIMED_OUT)));
-  request.end();
-}
-
 function targetOf(options: ClientRequestArgs, defaultPort: number): string {
   const host = String(options.host ?? options.hostname ?? "localhost");
   const port = Number(options.port ?? defaultPort);
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-function timeoutOf(options: ClientRequestArgs): number {
-  return typeof options.timeout === "number" && options.timeout > 0 ? options.timeout : 30_000;
+/** ws's handshake timer waits for a socket, which a CONNECT the proxy never answers never gives. */
+function timeoutOf(options: ClientRequestArgs): { ms: number; error: () => Error } {
+  const ms = typeof options.timeout === "number" && options.timeout > 0 ? options.timeout : 30_000;
+  return { ms, error: () => new Error(HANDSHAKE_TIMED_OUT) };
 }
 
 /** An https:// hub: TLS with the request's own options (ca, servername) over the tunnel. */

@@ -25,7 +25,12 @@ import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js"
 import { GitFetchDeadline, GitFetchFailure, runGitFetch } from "./git-fetch.js";
 import { lfsPointerError, lfsPointersStaged } from "./git-lfs.js";
 import { changedPaths, listingOf, listTree, mustStage, type TreeBlob, writeBlobs } from "./git-tree.js";
-import { gitProxyCredentialsError, unreachableText } from "./git-unreachable.js";
+import {
+  abortedTunnelStatus,
+  gitProxyCredentialsError,
+  proxyStatus,
+  unreachableText,
+} from "./git-unreachable.js";
 import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
 import type {
   FetchedRelease,
@@ -557,9 +562,10 @@ export class GitSource implements ReleaseSource {
     const said = scrubSecrets(firstLine.trim(), urlSecrets(this.cfg.remote));
     const refused = this.refusedError(text, said, where);
     if (refused !== undefined) return refused;
-    const proxyRefused = gitProxyCredentialsError(text);
+    const status = proxyStatus(text) ?? (await abortedTunnelStatus(text));
+    const proxyRefused = gitProxyCredentialsError(text, status);
     if (proxyRefused !== undefined) return proxyRefused;
-    const unreachable = unreachableText(scrubSecrets(text, urlSecrets(this.cfg.remote)));
+    const unreachable = unreachableText(scrubSecrets(text, urlSecrets(this.cfg.remote)), status);
     if (unreachable !== undefined) return new DownloadError(where, unreachable, true);
     return new DownloadError(where, `git fetch failed: ${said}`, true);
   }

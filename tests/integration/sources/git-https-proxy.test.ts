@@ -86,6 +86,18 @@ describe.skipIf(!hasProgram("git") || !hasProgram("openssl"))("GitSource over ht
       );
       // Asked once: no retry.
       expect(strict.requests.length).toBe(1);
+      // A proxy that closes the connection after its first 407 (no keep-alive): curl could not send
+      // the credentials and said only "Proxy CONNECT aborted"; it was a passing fault (three
+      // fetches, exit 1). ship asks the proxy once itself, with the credentials, for its status.
+      strict.requests.length = 0;
+      const withCredentials = strict.url.replace("http://", "http://ops:wrong@");
+      expect(await check(withCredentials)).toBe(
+        `BadInputError: the environment https_proxy: the proxy http://***@${strict.url.slice("http://".length)}/ (https_proxy) refused the credentials in it (HTTP 407): check the user and password (%-encode @ : / in them)`,
+      );
+      expect(strict.requests.map((r) => r.headers["proxy-authorization"] !== undefined)).toEqual([
+        false,
+        true,
+      ]);
     } finally {
       await strict.close();
     }
