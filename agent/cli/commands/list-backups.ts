@@ -62,12 +62,25 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     );
   for (const b of backups) {
     out.line(
-      `${b.id.padEnd(32)} ${appName(b).padEnd(appWidth)} ${(b.version ?? "(pre-ship)").padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
+      `${b.id.padEnd(32)} ${appName(b).padEnd(appWidth)} ${(b.version ?? noVersion(b, backups)).padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
     );
   }
   // Exit 2 like any damaged record ship meets: a script counting backups must not read this as fine.
   for (const d of shown) out.problem(`not listed: ${d.message}`);
   return shown.length > 0 ? 2 : 0;
+}
+
+/**
+ * The RESTORES column of a backup whose update found no version installed. "(pre-ship)" was shown
+ * for every one, also for an update that found the install index deleted, whose backup brings back
+ * a tree ship had installed (the older backups of the app say so, as do old files it saved): ship's
+ * own rollback of it says "no version recorded before it", and so does the listing now.
+ */
+function noVersion(backup: BackupInfo, all: readonly BackupInfo[]): string {
+  const shipWasThere = all.some(
+    (b) => b !== backup && b.appDir === backup.appDir && b.created < backup.created,
+  );
+  return shipWasThere || backup.files > 0 ? "(unrecorded)" : "(pre-ship)";
 }
 
 /**
