@@ -1,10 +1,16 @@
 // Its own module, apart from --rollback: listing needs neither the restore engine, the lock nor crypto.
 
+import { dirname } from "node:path";
 import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError } from "../../../shared/errors.js";
 import { readInstallIndexHeader } from "../../apply/install-index.js";
 import { sourceLedElsewhere, sourceOfBackup } from "../../backup/backup-owner.js";
-import { type BackupInfo, inUpdateOrder, listBackupsWithDamaged } from "../../backup/backup-store.js";
+import {
+  type BackupInfo,
+  backupMadeUnder,
+  inUpdateOrder,
+  listBackupsWithDamaged,
+} from "../../backup/backup-store.js";
 import { appStateDir } from "../../pipeline/paths.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
@@ -41,7 +47,7 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     options.sources === undefined ? ours : ours.filter((b) => options.sources?.includes(b.source) === true),
   );
   out.result(backups);
-  if (ours.length < all.length) noteUnlisted(config, all, ours.length, out);
+  if (ours.length < all.length) noteUnlisted(config, all, out);
   const of = options.sources === undefined ? "" : ` of ${options.sources.join(", ")}`;
   const appName = (b: (typeof backups)[number]) =>
     b.source === b.app ? b.app : `${b.source} (made as ${b.app})`;
@@ -56,12 +62,25 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     );
   for (const b of backups) {
     out.line(
-      `${b.id.padEnd(32)} ${appName(b).padEnd(appWidth)} ${(b.version ?? "(pre-ship)").padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
+      `${b.id.padEnd(32)} ${appName(b).padEnd(appWidth)} ${(b.version ?? noVersion(b, backups)).padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
     );
   }
   // Exit 2 like any damaged record ship meets: a script counting backups must not read this as fine.
   for (const d of shown) out.problem(`not listed: ${d.message}`);
   return shown.length > 0 ? 2 : 0;
+}
+
+/**
+ * The RESTORES column of a backup whose update found no version installed. "(pre-ship)" was shown
+ * for every one, also for an update that found the install index deleted, whose backup brings back
+ * a tree ship had installed (the older backups of the app say so, as do old files it saved): ship's
+ * own rollback of it says "no version recorded before it", and so does the listing now.
+ */
+function noVersion(backup: BackupInfo, all: readonly BackupInfo[]): string {
+  const shipWasThere = all.some(
+    (b) => b !== backup && b.appDir === backup.appDir && b.created < backup.created,
+  );
+  return shipWasThere || backup.files > 0 ? "(unrecorded)" : "(pre-ship)";
 }
 
 /**
@@ -94,31 +113,53 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
 }
 
 /**
- * One line per cause of the backups left out. Those made under a source's app_dir as spelt now,
- * which led elsewhere then (a symlink on its way re-pointed, the app moved behind a symlink), were
- * counted as "no source of this config installs into" their directory, which read as another
- * config's doing.
+ * One line per cause of the backups left out, naming them: they are never pruned (keep_backups counts
+ * the backups that restore the app directory as it is now), so an operator who keeps the app where it
+ * is must find and remove them by hand. Those made under a source's app_dir as spelt now, which led
+ * elsewhere then (a symlink on its way re-pointed, the app moved behind a symlink), were counted as
+ * "no source of this config installs into" their directory, which read as another config's doing.
  */
-function noteUnlisted(config: AgentConfig, all: readonly BackupInfo[], listed: number, out: Output): void {
-  const elsewhere = new Map<string, { leadsNow: string; dirs: Set<string>; count: number }>();
+function noteUnlisted(config: AgentConfig, all: readonly BackupInfo[], out: Output): void {
+  const elsewhere = new Map<
+    string,
+    { name: string; moved: boolean; leadsNow: string; dirs: Set<string>; ids: string[]; in: Set<string> }
+  >();
+  const others: BackupInfo[] = [];
   for (const b of all) {
     if (sourceOfBackup(config.sources, b) !== undefined) continue;
-    const moved = sourceLedElsewhere(config.sources, b);
-    if (moved === undefined) continue;
-    const seen = elsewhere.get(moved.name) ?? { leadsNow: moved.leadsNow, dirs: new Set(), count: 0 };
+    const led = sourceLedElsewhere(config.sources, b);
+    if (led === undefined) {
+      others.push(b);
+      continue;
+    }
+    // Made with app_dir's own spelling as the directory: that directory moved and a symlink took its
+    // name, so "make app_dir lead there again" named app_dir itself.
+    const moved = backupMadeUnder(b) === undefined;
+    const key = `${led.name}\0${moved}`;
+    const seen = elsewhere.get(key) ?? {
+      name: led.name,
+      moved,
+      leadsNow: led.leadsNow,
+      dirs: new Set<string>(),
+      ids: [],
+      in: new Set<string>(),
+    };
     seen.dirs.add(b.appDir);
-    seen.count++;
-    elsewhere.set(moved.name, seen);
+    seen.ids.push(b.id);
+    seen.in.add(dirname(b.path));
+    elsewhere.set(key, seen);
   }
-  let others = all.length - listed;
-  for (const [name, { leadsNow, dirs, count }] of elsewhere) {
-    others -= count;
+  for (const { name, moved, leadsNow, dirs, ids, in: inDirs } of elsewhere.values()) {
+    const restored = [...dirs].join(", ");
+    const which = `${ids.length} backup(s) of ${name} (${ids.join(", ")} in ${[...inDirs].join(", ")})`;
     out.problem(
-      `${count} backup(s) of ${name} restore ${[...dirs].join(", ")}, where sources.${name}.app_dir led when they were made; it leads to ${leadsNow} now (a symlink on its way was re-pointed, or the app moved): not listed; make it lead there again to list and restore them`,
+      moved
+        ? `${which} restore the directory that was at ${restored} when they were made; a symlink there leads to ${leadsNow} now (the app moved, to another disk say): not listed; to restore them, move that directory back to ${restored} in place of the symlink; if the app stays at ${leadsNow}, they cannot restore it and keep_backups does not prune them: remove them by hand once you no longer need them`
+        : `${which} restore ${restored}, where sources.${name}.app_dir led when they were made; it leads to ${leadsNow} now (a symlink on its way was re-pointed, or the app moved): not listed; make it lead there again to list and restore them (keep_backups does not prune them meanwhile)`,
     );
   }
-  if (others > 0)
+  if (others.length > 0)
     out.problem(
-      `${others} backup(s) in ${config.general.backup_dir} restore app directories no source of this config installs into: not listed`,
+      `${others.length} backup(s) in ${config.general.backup_dir} restore ${[...new Set(others.map((b) => b.appDir))].join(", ")}, which no source of this config installs into (another config sharing backup_dir made them, or app_dir was changed since): not listed`,
     );
 }

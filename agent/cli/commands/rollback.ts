@@ -194,8 +194,9 @@ function ledElsewhere(appDir: string, leadsNow: string, target: BackupInfo): str
   if (backupMadeUnder(target) === undefined)
     // The directory itself was app_dir: it moved (or was copied away and removed), and a symlink
     // took its name. A copy (on another disk, say) is another directory to ship: nothing says the
-    // tree there is the one its index and backups describe.
-    return `is ${appDir}, which now leads to ${leadsNow}, but backup ${target.id} restores the directory that was at ${restored} when it was made (moved since, and a symlink took its name; a copy of it, on another disk say, is another directory to ship): to restore it, move that directory back to ${restored} in place of the symlink; nothing was changed`;
+    // tree there is the one its index and backups describe. Such backups are never pruned either:
+    // an app kept at its new place needs them named (--list-backups) to remove them.
+    return `is ${appDir}, which now leads to ${leadsNow}, but backup ${target.id} restores the directory that was at ${restored} when it was made (moved since, and a symlink took its name; a copy of it, on another disk say, is another directory to ship): to restore it, move that directory back to ${restored} in place of the symlink; if the app stays at ${leadsNow}, no backup made before the move can restore it and keep_backups does not prune them: ship --list-backups names them, to remove by hand; nothing was changed`;
   // A symlink on the way (/srv/current → /srv/releases/41, app_dir /srv/current/app) was re-pointed.
   return `is ${appDir}, which now leads to ${leadsNow}, but backup ${target.id} restores ${restored}, where ${appDir} led when it was made (a symlink on its way was re-pointed since, or the directory moved): to restore it, make ${appDir} lead to ${restored} again; nothing was changed`;
 }

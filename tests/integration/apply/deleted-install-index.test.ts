@@ -32,6 +32,15 @@ describe("backups across an update that found its install index deleted (real CL
     const [unrecorded, toV1] = await listedBackups(app);
     expect(unrecorded?.version).toBeNull();
     expect(toV1?.version).toBe("1.0.0");
+    // Its row said "(pre-ship)" like the first install's, about a tree ship had installed twice.
+    const rows = (await runShip(["--config", app.config, "--list-backups"])).stdout.split("\n");
+    const restores = (id: string | undefined) => rows.find((r) => r.startsWith(`${id} `))?.split(/\s+/)[2];
+    const [, , firstInstall] = await listedBackups(app);
+    expect([unrecorded?.id, toV1?.id, firstInstall?.id].map(restores)).toEqual([
+      "(unrecorded)",
+      "1.0.0",
+      "(pre-ship)",
+    ]);
     const before = await snapshot(app.appDir);
 
     const refused = await runShip(["--config", app.config, "--rollback", toV1?.id ?? ""]);

@@ -4,7 +4,7 @@
  * back with that config": there is no other config, and nothing said that app_dir was the cause.
  * Real `ship` runs.
  */
-import { cp, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -60,11 +60,17 @@ describe("ship --rollback after app_dir was changed (real CLI)", () => {
     const refused = await runShip(["--config", app.config, "--rollback", newest?.id ?? ""]);
     expect(refused.code, refused.stdout + refused.stderr).toBe(2);
     expect(refused.stderr.trim().split("\n").at(-1)).toBe(
-      `ship: ${app.config}:9:1 sources.myapp.app_dir: is ${app.appDir}, which now leads to ${green}, but backup ${newest?.id} restores the directory that was at ${app.appDir} when it was made (moved since, and a symlink took its name; a copy of it, on another disk say, is another directory to ship): to restore it, move that directory back to ${app.appDir} in place of the symlink; nothing was changed`,
+      `ship: ${app.config}:9:1 sources.myapp.app_dir: is ${app.appDir}, which now leads to ${green}, but backup ${newest?.id} restores the directory that was at ${app.appDir} when it was made (moved since, and a symlink took its name; a copy of it, on another disk say, is another directory to ship): to restore it, move that directory back to ${app.appDir} in place of the symlink; if the app stays at ${green}, no backup made before the move can restore it and keep_backups does not prune them: ship --list-backups names them, to remove by hand; nothing was changed`,
     );
     expect(await snapshot(green)).toEqual(greenBefore);
     expect(await snapshot(blue)).toEqual(blueBefore);
-    // Listed as the app's backups no more: they are not green's.
+    // Listed as the app's backups no more: they are not green's. The note said "make it lead there
+    // again" (app_dir itself) and named none of them, which no run ever prunes.
+    const ids = (await readdir(join(app.root, "var/backups/myapp"))).sort().reverse();
+    const listed = await runShip(["--config", app.config, "--list-backups"]);
+    expect(listed.stderr).toBe(
+      `2 backup(s) of myapp (${ids.join(", ")} in ${join(app.root, "var/backups/myapp")}) restore the directory that was at ${app.appDir} when they were made; a symlink there leads to ${green} now (the app moved, to another disk say): not listed; to restore them, move that directory back to ${app.appDir} in place of the symlink; if the app stays at ${green}, they cannot restore it and keep_backups does not prune them: remove them by hand once you no longer need them\n`,
+    );
     expect(await listedBackups(app)).toEqual([]);
 
     await rm(app.appDir);
@@ -101,7 +107,8 @@ describe("ship --rollback after app_dir was changed (real CLI)", () => {
     await app.release("r4", 'version: "4.0.0"\n', { "app.txt": "v4\n" });
     await useAppDir();
     expect((await runShip(["--config", app.config])).code).toBe(0);
-    const [newest] = await listedBackups(app);
+    const viaLink = await listedBackups(app);
+    const [newest] = viaLink;
     expect(newest?.version).toBe("3.0.0");
     await cp(join(releases, "a"), join(releases, "b"), { recursive: true });
     await writeFile(join(releases, "b/app/app.txt"), "b's own\n");
@@ -118,11 +125,12 @@ describe("ship --rollback after app_dir was changed (real CLI)", () => {
     expect(await snapshot(join(releases, "b"))).toEqual(b);
     const listed = await runShip(["--config", app.config, "--list-backups"]);
     expect(listed.stderr).toContain(
-      `2 backup(s) of myapp restore ${join(releases, "a/app")}, where sources.myapp.app_dir led when they were made; it leads to ${join(releases, "b/app")} now (a symlink on its way was re-pointed, or the app moved): not listed; make it lead there again to list and restore them`,
+      `2 backup(s) of myapp (${viaLink.map((b) => b.id).join(", ")} in ${join(app.root, "var/backups/myapp")}) restore ${join(releases, "a/app")}, where sources.myapp.app_dir led when they were made; it leads to ${join(releases, "b/app")} now (a symlink on its way was re-pointed, or the app moved): not listed; make it lead there again to list and restore them (keep_backups does not prune them meanwhile)`,
     );
-    // beforeEach's two, made before app_dir was changed to go through the link: another cause.
+    // beforeEach's two, made before app_dir was changed to go through the link: another cause,
+    // named by the directory they restore (it said "app directories" without naming one).
     expect(listed.stderr).toContain(
-      `2 backup(s) in ${join(app.root, "var/backups")} restore app directories no source of this config installs into: not listed`,
+      `2 backup(s) in ${join(app.root, "var/backups")} restore ${app.appDir}, which no source of this config installs into (another config sharing backup_dir made them, or app_dir was changed since): not listed`,
     );
 
     await pointAt("a");

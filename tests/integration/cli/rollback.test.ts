@@ -264,7 +264,7 @@ describe("ship --rollback (real CLI)", () => {
     const blueBackups = JSON.parse(listed.stdout) as { id: string; appDir: string }[];
     expect(blueBackups.map((b) => b.appDir)).toEqual([join(root, "blue/app")]);
     expect(listed.stderr).toContain(
-      "restore app directories no source of this config installs into: not listed",
+      `restore ${join(root, "green/app")}, which no source of this config installs into (another config sharing backup_dir made them, or app_dir was changed since): not listed`,
     );
     expect(
       (
