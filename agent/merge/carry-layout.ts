@@ -267,16 +267,18 @@ function mergeLine(original: string, base: string, edited: string): string | und
 
 /**
  * A comment the user aligned (two or more spaces before `#`) stays in its column when the value
- * before it grew or shrank, as far as one space allows.
+ * before it grew or shrank. A value that reaches the column keeps the user's own spacing before
+ * the comment, as TOML's text edit does: one space there read as the spacing lost.
  */
 function keepCommentColumn(original: string, merged: string): string {
-  const mine = /\s{2,}(#.*)$/.exec(original);
-  if (mine?.[1] === undefined) return merged;
-  const column = original.length - mine[1].length;
+  const mine = /(\s{2,})(#.*)$/.exec(original);
+  if (mine?.[1] === undefined || mine[2] === undefined) return merged;
+  const column = original.length - mine[2].length;
   const now = /(\s+)(#.*)$/.exec(merged);
-  if (now?.[1] === undefined || now[2] !== mine[1]) return merged;
+  if (now?.[1] === undefined || now[2] !== mine[2]) return merged;
   const before = merged.slice(0, merged.length - now[0].length);
-  return `${before}${" ".repeat(Math.max(1, column - before.length))}${now[2]}`;
+  const spaces = column - before.length;
+  return `${before}${spaces >= 1 ? " ".repeat(spaces) : mine[1]}${now[2]}`;
 }
 
 /** A stretch of the base one side replaced: base[b0, b1) became side[s0, s1). */

@@ -252,10 +252,16 @@ function shippedComments(
     mine: mine.after ?? "",
     ...(changes("above") ? { above: shipped.above.replace(/^[ \t]*(?=#)/gm, indent) } : {}),
     ...(changes("after") && shipped.after !== undefined && mine.after !== undefined
-      ? { after: shipped.after }
+      ? { after: withSpacingOf(mine.after, shipped.after) }
       : {}),
   };
   return result.above === undefined && result.after === undefined ? undefined : result;
+}
+
+/** The release's note after a value, spaced from it as the user spaced theirs (`port = 8080     # …`). */
+function withSpacingOf(mine: string, shipped: string): string {
+  const gap = /^[ \t]+(?=#)/.exec(mine)?.[0];
+  return gap === undefined ? shipped : shipped.replace(/^[ \t]*(?=#)/, gap);
 }
 
 function remove(user: Side, own: TomlEntry | undefined, path: string[]): TextOp[] | undefined {

@@ -123,7 +123,7 @@ describe("YAML edge cases", () => {
     it("keeps its anchor when the release changes it and what aliases it alike: no rebuild, comments kept", () => {
       const list = merge(lists, "hosts: [a, b, c]\nweb:\n  allow: [a, b, c]\n");
       expect(list.text).toBe(
-        "# hosts we trust\nhosts: &h [a, b, c] # list\nweb:\n  allow: *h # same\n# end\n",
+        "# hosts we trust\nhosts: &h [a, b, c]   # list\nweb:\n  allow: *h # same\n# end\n",
       );
       expect(list.warnings).toEqual([]);
       const scalar = merge(

@@ -621,6 +621,24 @@ describe("TOML: the release's comments on a key whose value it changes", () => {
     // Without the previous release's copy nothing says the user left them as shipped.
     expect(mergeToml(base, incoming).text).toBe(base);
   });
+
+  it("the release's note after the value comes with the user's spacing before it", () => {
+    // The user spaced the shipped note out; the release's new one came with the release's two spaces
+    // (YAML kept the user's).
+    const aligned = base.replace("port = 80  # default", "port = 80       # default");
+    expect(mergeToml(aligned, incoming, { base }).text).toBe(
+      '[server]\n# listen port (8080: no root needed)\nport = 8080       # was 80\nname = "x"\n# in GB\nsize = 2\n',
+    );
+    const yaml = mergeConfigFile({
+      format: "yaml",
+      fileName: "config.yaml",
+      current: "port: 80       # default\n",
+      incoming: "port: 8080  # was 80\n",
+      base: "port: 80  # default\n",
+      strategy: "preserve_user",
+    });
+    expect(yaml.text).toBe("port: 8080       # was 80\n");
+  });
 });
 
 describe("TOML: the first [[array]] element dropped by the release", () => {

@@ -329,6 +329,16 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(result.text).toBe("a:\n  on: false    # a\n  pool: 10        # mine\n");
   });
 
+  it("a comment whose column the grown value passes keeps the user's spacing before it", () => {
+    // Past the column, the comment was pushed against the value with one space (`[1, 2, 3] # a`).
+    const base = "a: [1, 2]\nb: 1\nc: {x: 1}\n";
+    const current = "a: [1, 2]   # a\nb: 1    # b\nc: {x: 1}  # c\n";
+    const release = "a: [1, 2, 3]\nb: 1000000000\nc: {x: 1, y: 2}\n";
+    expect(merge(current, release, base).text).toBe(
+      "a: [1, 2, 3]   # a\nb: 1000000000    # b\nc: {x: 1, y: 2}  # c\n",
+    );
+  });
+
   it("a value the release replaces whole takes the user's comments inside it along, with a warning", () => {
     const base = "hosts:\n  - name: a\n  - name: b\nport: 1\n";
     const current = "hosts:\n  - name: a     # first\n  - name: b\nport: 1    # was scalar\n";
@@ -512,7 +522,7 @@ describe("YAML: the release's comments on a key whose value it changes", () => {
       base,
     );
     expect(own.text).toBe(
-      "# top, v2\nlevel: debug\nserver:\n  # ops: behind the LB\n  port: 8080 # ops\n  name: x\n  # in GB\n  size: 2\n",
+      "# top, v2\nlevel: debug\nserver:\n  # ops: behind the LB\n  port: 8080  # ops\n  name: x\n  # in GB\n  size: 2\n",
     );
   });
 
