@@ -6,7 +6,6 @@
  * while the database is still frozen: 503, Retry-After, the database named as the cause; so is an
  * agent's connection (its token is checked in the database).
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { hasPostgres } from "../../support/servers/postgres.js";
@@ -26,13 +25,18 @@ describe.skipIf(!hasPostgres())("API requests while the database does not answer
       fetch(`${hub.hub.url}${path}`, { headers: { authorization: `Bearer ${hub.operator}` } });
     // Several requests at once open several pool connections, which the freeze leaves open.
     for (const res of await Promise.all([...PATHS, ...PATHS].map(get))) expect(res.status).toBe(200);
+    // Issued before the freeze: the token is written to the database.
+    const agentToken = await hub.agentToken("a1");
     let thawed = false;
-    const frozen = cluster.freeze(url, FROZEN_MS).then(() => {
+    const thaw = new AbortController();
+    let stopped = () => {};
+    const isFrozen = new Promise<void>((resolve) => {
+      stopped = resolve;
+    });
+    const frozen = cluster.freeze(url, FROZEN_MS, { onFrozen: stopped, thaw: thaw.signal }).then(() => {
       thawed = true;
     });
-    const agentToken = await hub.agentToken("a1");
-    // The freeze looks up the database's processes first.
-    await sleep(1_500);
+    await Promise.race([isFrozen, frozen]);
     try {
       const upgrade = new Promise<{ whileFrozen: boolean; status: number; retryAfter: unknown }>(
         (resolve, reject) => {
@@ -79,6 +83,8 @@ describe.skipIf(!hasPostgres())("API requests while the database does not answer
         });
       expect(await upgrade).toEqual({ whileFrozen: true, status: 503, retryAfter: "5" });
     } finally {
+      // Every answer came while frozen: the rest of FROZEN_MS (the bound they had to beat) proves nothing more.
+      thaw.abort();
       await frozen;
     }
     // And the hub serves again once the database answers.

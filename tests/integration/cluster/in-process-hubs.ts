@@ -18,9 +18,19 @@ export const CLUSTER_SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hu
 export interface InProcessHubs {
   /** A fresh database and one hub on it per entry of `each` (its own options). */
   start(each: Partial<HubOptions>[]): Promise<{ url: string; hubs: TestHub[] }>;
-  /** Freezes the server and the database's backends (SIGSTOP) for `ms`, as a database that stops answering. */
-  freeze(url: string, ms: number): Promise<void>;
+  /**
+   * Freezes the server and the database's backends (SIGSTOP) for `ms`, as a database that stops
+   * answering; resolves once they run again.
+   */
+  freeze(url: string, ms: number, options?: FreezeOptions): Promise<void>;
   server(): PostgresServer;
+}
+
+export interface FreezeOptions {
+  /** Called once every process is stopped (the freeze looks them up first, in the database). */
+  onFrozen?: () => void;
+  /** Thaws before `ms` ran out: a test that saw what it waited for need not sit out the rest. */
+  thaw?: AbortSignal;
 }
 
 export function inProcessHubs(): InProcessHubs {
@@ -62,7 +72,7 @@ export function inProcessHubs(): InProcessHubs {
       }
       return { url, hubs: started };
     },
-    async freeze(url, ms) {
+    async freeze(url, ms, options = {}) {
       const admin = postgres(server().url, { max: 1, onnotice: () => {} });
       try {
         const name = new URL(url).pathname.slice(1);
@@ -76,7 +86,12 @@ export function inProcessHubs(): InProcessHubs {
         const pids = [postmaster, ...backends];
         try {
           for (const pid of pids) process.kill(pid, "SIGSTOP");
-          await sleep(ms);
+          options.onFrozen?.();
+          await sleep(ms, undefined, options.thaw === undefined ? {} : { signal: options.thaw }).catch(
+            (error: unknown) => {
+              if (!options.thaw?.aborted) throw error;
+            },
+          );
         } finally {
           for (const pid of pids) process.kill(pid, "SIGCONT");
         }

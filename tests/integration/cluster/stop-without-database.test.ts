@@ -6,7 +6,6 @@
  * database after a few seconds, as a killed hub would (the other hubs release its agents after
  * the hub timeout), and stops. Real PostgreSQL, frozen with SIGSTOP.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasPostgres } from "../../support/servers/postgres.js";
@@ -28,11 +27,15 @@ describe.skipIf(!hasPostgres())("a hub stopped while its database does not answe
       .poll(async () => (await hub.hub.store.getAgent("a1"))?.online, { timeout: 15_000 })
       .toBe(true);
     let thawed = false;
-    const frozen = cluster.freeze(url, FROZEN_MS).then(() => {
+    const thaw = new AbortController();
+    let stopped = () => {};
+    const isFrozen = new Promise<void>((resolve) => {
+      stopped = resolve;
+    });
+    const frozen = cluster.freeze(url, FROZEN_MS, { onFrozen: stopped, thaw: thaw.signal }).then(() => {
       thawed = true;
     });
-    // The freeze looks up the database's processes first.
-    await sleep(1_000);
+    await Promise.race([isFrozen, frozen]);
     try {
       await hub.stop();
       expect(thawed).toBe(false);
@@ -44,6 +47,8 @@ describe.skipIf(!hasPostgres())("a hub stopped while its database does not answe
       expect(lines.map((l) => l.msg)).toContain("hub stopped");
     } finally {
       agent.ws.terminate();
+      // The hub stopped while frozen: the rest of FROZEN_MS (the bound it had to beat) proves nothing more.
+      thaw.abort();
       await frozen;
     }
   }, 60_000);
