@@ -7,7 +7,6 @@ import { createApiApp } from "./api/app.js";
 import { removeUnusedArtifacts } from "./api/artifacts.js";
 import { limitIdleConnections, whileConnected } from "./auth/idle-connections.js";
 import { LiveSessions } from "./auth/live-sessions.js";
-import { loadSecret } from "./auth/secret.js";
 import { TokenService } from "./auth/tokens.js";
 import { ClusterClock, monotonicNow } from "./cluster/clock.js";
 import { leaveCluster } from "./cluster/leave.js";
@@ -20,11 +19,11 @@ import { HubMetrics } from "./metrics.js";
 import { OnceAMinuteLog } from "./once-a-minute-log.js";
 import { AgentSync } from "./rollouts/agent-sync.js";
 import { RolloutEngine } from "./rollouts/engine.js";
+import { openHubState } from "./state.js";
 import type { AsyncStore } from "./store/async-store.js";
 import type { DatabaseSource } from "./store/open-database.js";
-import { describeDatabaseUrl, openDatabase } from "./store/open-database.js";
-import { openSqliteStore, type SqliteLocation } from "./store/open-sqlite.js";
-import type { PostgresStore } from "./store/postgres-store.js";
+import { describeDatabaseUrl } from "./store/open-database.js";
+import type { SqliteLocation } from "./store/open-sqlite.js";
 import { attachAgentServer } from "./ws/agent-server.js";
 import { ConnectionRegistry } from "./ws/connections.js";
 import { ConnectionRefusals } from "./ws/refusals.js";
@@ -86,57 +85,6 @@ export interface HubOptions {
   hubTimeoutMs?: number;
   /** Cluster mode: how often due deployments of this hub's agents are looked for (default 3 s). */
   resyncMs?: number;
-}
-
-type StateOptions = Pick<
-  HubOptions,
-  "dataDir" | "dbFile" | "namedBy" | "secretFile" | "configFile" | "envSecret" | "database"
->;
-
-/** The store and signing secret, for `serve` and `token create`; the secret is checked before the store is opened. */
-export async function openHubState(
-  options: StateOptions,
-  warn?: (message: string) => void,
-): Promise<{ store: AsyncStore; secret: Buffer; cluster: PostgresStore | undefined }> {
-  const secret = await loadHubSecret(options, warn);
-  return { ...(await openHubStore(options)), secret };
-}
-
-/**
- * The signing secret. Checked before connecting (a refused start must not touch the database) and
- * before the data dir is created (a secret file that cannot be used leaves nothing behind).
- */
-export async function loadHubSecret(
-  options: Pick<HubOptions, "dataDir" | "secretFile" | "configFile" | "envSecret" | "database">,
-  warn: (message: string) => void = (message) => process.stderr.write(`ship-hub: warning: ${message}\n`),
-): Promise<Buffer> {
-  if (options.database && !options.envSecret && !options.secretFile)
-    throw BadInputError.single(
-      options.database.file,
-      options.database.key,
-      "hubs sharing a database must share their JWT secret: set jwt_secret_file in hub.toml or SHIP_HUB_SECRET (a generated per-hub secret would make each hub refuse the others' tokens)",
-    );
-  return loadSecret({
-    dataDir: options.dataDir,
-    ...(options.secretFile ? { secretFile: options.secretFile } : {}),
-    ...(options.configFile ? { configFile: options.configFile } : {}),
-    ...(options.envSecret ? { envSecret: options.envSecret } : {}),
-    warn,
-  });
-}
-
-/**
- * The store alone, for commands that neither sign nor verify a token (`token list`, `token revoke`):
- * they need no secret, so a cluster's shared secret is not demanded of them.
- */
-export async function openHubStore(
-  options: Pick<HubOptions, "dataDir" | "dbFile" | "namedBy" | "database">,
-): Promise<{ store: AsyncStore; cluster: PostgresStore | undefined }> {
-  if (options.database) {
-    const store = await openDatabase(options.database);
-    return { store, cluster: store };
-  }
-  return { store: await openSqliteStore(options), cluster: undefined };
 }
 
 /**

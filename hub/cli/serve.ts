@@ -9,7 +9,6 @@ import type { NamedBy } from "../../shared/named-file.js";
 import { hubConfigExposure, loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
 import { missingDashboardAssets } from "../dashboard/assets.js";
-import { startHub } from "../server.js";
 import type { DatabaseSource } from "../store/open-database.js";
 import { checkSqliteLocation } from "../store/open-sqlite.js";
 import { databaseUrlOf, passwordOnCommandLine } from "./database-url.js";
@@ -177,6 +176,9 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
   const portBy: NamedBy = port !== undefined ? flag("--port") : { file: toml, key: "port" };
   await checkHost(host, hostBy);
   const log = createLogger({ name: "ship-hub", level: config.log_level });
+  // Loaded only to serve: the server (Express, ws, the engine) is most of a CLI start's CPU, and a
+  // refused flag or hub.toml, like `token` (which imports this file), needs none of it.
+  const { startHub } = await import("../server.js");
   const hub = await startHub({
     ...paths,
     host,

@@ -3,7 +3,7 @@ import { BadInputError } from "../../shared/errors.js";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { MAX_TTL_SECONDS, TokenService } from "../auth/tokens.js";
 import { checkClusterSecret, secretSource } from "../cluster/shared-secret.js";
-import { loadHubSecret, openHubStore } from "../server.js";
+import { loadHubSecret, openHubStore } from "../state.js";
 import type { AsyncStore } from "../store/async-store.js";
 import { roles } from "../store/store.js";
 import { parseDuration, table } from "./format.js";

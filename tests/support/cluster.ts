@@ -23,6 +23,7 @@ import {
   stopProcess,
   tomlOf,
 } from "../e2e/fleet.js";
+import { mintTokens, type TokenSpec } from "./mint-tokens.js";
 import { requireFound } from "./require-program.js";
 import { freePort } from "./servers/free-port.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "./servers/postgres.js";
@@ -179,8 +180,18 @@ export class Cluster {
     this.balancer = await startTcpBalancer(() =>
       this.hubs.filter((hub) => hub.child !== undefined).map((hub) => hub.port),
     );
-    this.operator = await this.tokenCreate("--role", "operator");
-    this.ci = await this.tokenCreate("--role", "ci");
+    [this.operator = "", this.ci = ""] = await this.mintTokens([{ role: "operator" }, { role: "ci" }]);
+  }
+
+  /**
+   * Tokens for a test's setup, all in one node process with the hubs' secret and database (a
+   * `token create` each is a node start each); tests of the command use tokenCreate.
+   */
+  mintTokens(specs: readonly TokenSpec[]): Promise<string[]> {
+    return mintTokens(join(this.dir, "hub-0"), specs, {
+      databaseUrl: this.databaseUrl,
+      secretFile: join(this.dir, "jwt-secret"),
+    });
   }
 
   hub(index: number): HubProcess {
@@ -286,12 +297,14 @@ export class Cluster {
    */
   async startRealAgents(count: number, urlOf: (index: number) => string): Promise<AgentHandle[]> {
     const started: AgentHandle[] = [];
+    const first = this.agents.length + 1;
+    const tokens = await this.mintTokens(
+      Array.from({ length: count }, (_, i) => ({ role: "agent" as const, agentId: `agent-${first + i}` })),
+    );
     for (let i = 0; i < count; i++) {
-      const id = `agent-${this.agents.length + 1}`;
+      const id = `agent-${first + i}`;
       const agent = await prepareAgent(this.dir, id, {});
-      await writeFile(join(agent.root, "token"), await this.tokenCreate("--role", "agent", "--agent", id), {
-        mode: 0o600,
-      });
+      await writeFile(join(agent.root, "token"), tokens[i] ?? "", { mode: 0o600 });
       await writeFile(agent.configFile, agentToml(agent, urlOf(i)));
       this.agents.push(agent);
       started.push(agent);

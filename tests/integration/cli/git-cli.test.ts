@@ -5,10 +5,10 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
 import { runShip } from "../../support/ship-cli.js";
-import { commitFiles, git, makeRepos, type Repos } from "../sources/git-repos.js";
+import { commitFiles, copyRepos, git, makeRepos, type Repos } from "../sources/git-repos.js";
 
 describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, file:// remote)", () => {
   let root: string;
@@ -25,13 +25,24 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
   const ship = async (...args: string[]) => runShip(["--config", config, ...args]);
   const state = async () => JSON.parse(await readFile(join(root, "var/state.json"), "utf8"));
 
+  let templateRoot: string;
+  let template: Repos;
+  beforeAll(async () => {
+    templateRoot = await mkdtemp(join(tmpdir(), "ship-git-cli-template-"));
+    // The release is made (and tagged) first; the agent's clone is a plain `git clone` made after it.
+    template = await makeRepos(join(templateRoot, "repos"));
+    await git(template.dev, "tag", "v1.0.0");
+    await git(template.dev, "push", "-q", "origin", "--tags");
+    await git(template.clone, "fetch", "-q", "--tags");
+  });
+  afterAll(async () => {
+    if (templateRoot) await rm(templateRoot, { recursive: true, force: true });
+  });
+
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-git-cli-"));
-    // The release is made (and tagged) first; the agent's clone is a plain `git clone` made after it.
-    repos = await makeRepos(join(root, "repos"));
-    await git(repos.dev, "tag", "v1.0.0");
-    await git(repos.dev, "push", "-q", "origin", "--tags");
-    await git(repos.clone, "fetch", "-q", "--tags");
+    // Each test its own copy of those repos (a dozen git runs fewer than making them again).
+    repos = await copyRepos(template, join(root, "repos"));
     config = join(root, "ship.toml");
     app = join(root, "app");
     await mkdir(app);

@@ -27,14 +27,12 @@ describe.runIf(canRunCluster())("the hub's log while its PostgreSQL is down", ()
     const hub = cluster.hub(0);
     const ids = Array.from({ length: AGENTS }, (_, i) => `out-${i}`);
     // Tokens that do not expire during the test: their check at connect needs the database.
-    const longTokens = await Promise.all(
-      ids.map((id) => cluster.tokenCreate("--role", "agent", "--agent", id)),
-    );
+    const longTokens = await cluster.mintTokens(ids.map((agentId) => ({ role: "agent", agentId })));
     // Minted last, so that their 15 s before renewal is due go to connecting and stopping the
     // database, not to minting the others: renewal then fails, tried again and again, until the
     // tokens expire at 30 s, which closes the sessions.
-    const tokens = await Promise.all(
-      ids.map((id) => cluster.tokenCreate("--role", "agent", "--agent", id, "--ttl", "30s")),
+    const tokens = await cluster.mintTokens(
+      ids.map((agentId) => ({ role: "agent", agentId, ttlSeconds: 30 })),
     );
     const sockets = await Promise.all(
       tokens.map((token, i) => connectAgent(hub.url, ids[i] as string, token)),

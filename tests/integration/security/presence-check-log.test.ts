@@ -34,7 +34,7 @@ describe.runIf(canRunCluster())("a cluster hub whose presence check fails", () =
   it("logs `could not check where an agent is connected` once, not once per upgrade", async () => {
     const hub = cluster.hub(0);
     const ids = ["pres-0", "pres-1", "pres-2"];
-    const tokens = await Promise.all(ids.map((id) => cluster.tokenCreate("--role", "agent", "--agent", id)));
+    const tokens = await cluster.mintTokens(ids.map((agentId) => ({ role: "agent", agentId })));
     for (const [i, id] of ids.entries()) await helloOnce(cluster, hub.url, id, tokens[i] as string);
     // The presence check's update of the agent's row now fails; the token check still reads.
     await cluster.must().unsafe(`

@@ -16,13 +16,22 @@ describe("signed http releases under [trust]", () => {
   let server: TestServer;
   const routes = new Map<string, FileRoute>();
 
-  async function build(version: string, body: string): Promise<{ archive: string; sig: string }> {
+  // One `ship release http` and `sign` per release, not per test: most tests serve the same 1.0.0.
+  const built = new Map<string, Promise<{ archive: string; sig: string }>>();
+  function build(version: string, body: string): Promise<{ archive: string; sig: string }> {
+    const key = `${version}\n${body}`;
+    const cached = built.get(key) ?? buildRelease(version, body);
+    built.set(key, cached);
+    return cached;
+  }
+
+  async function buildRelease(version: string, body: string): Promise<{ archive: string; sig: string }> {
     const src = join(root, `src-${version}`);
     await mkdir(src, { recursive: true });
     await writeFile(join(src, "update-manifest.yaml"), `version: "${version}"\n`);
     await writeFile(join(src, "app.txt"), body);
     const out = join(root, "dist");
-    const built = await runShip([
+    const made = await runShip([
       "release",
       "-C",
       src,
@@ -34,7 +43,7 @@ describe("signed http releases under [trust]", () => {
       "--out",
       out,
     ]);
-    expect(built.code, built.stderr).toBe(0);
+    expect(made.code, made.stderr).toBe(0);
     const archive = join(out, `myapp-${version}.tar.gz`);
     const signed = await runShip(["release", "sign", archive, "--key", join(root, "keys/ship-release.key")]);
     expect(signed.code, signed.stderr).toBe(0);
