@@ -221,6 +221,27 @@ describe("rollout engine", () => {
     );
   });
 
+  it("an empty canary before agents that run the release already is passed: nothing is sent untested", async () => {
+    channel.online.add("b");
+    await sync.hello("b", {
+      type: "hello",
+      v: 1,
+      agentId: "b",
+      hostname: "b",
+      labels: {},
+      agentVersion: "0.1.0",
+      apps: [{ app: "web", version: "2.0.0", state: "updated", releaseId: "r2" }],
+    });
+    const waves = [
+      { name: "canary", labels: { region: "asia" } },
+      { name: "all", percent: 100 },
+    ];
+    const r = await engine.create(spec({ waves, autoAdvance: true }), "op");
+    await engine.tick();
+    expect(store.getRollout(r.id)).toMatchObject({ state: "completed", reason: null });
+    expect(channel.deploysTo("b")).toEqual([]);
+  });
+
   it("an empty wave after one that took every agent is passed: nothing would go out untested", async () => {
     await connect("a");
     const waves = [
