@@ -67,8 +67,8 @@ export function thresholdCrossed(stats: WaveStats, threshold: FailureThreshold, 
 
 /**
  * A finished wave whose success rate is high enough and whose wait has passed. `later`: the
- * members of the waves after it; a wave that tested nothing is never passed by itself while they
- * would be sent the release untested.
+ * agents of the waves after it still to be sent the release; a wave that tested nothing is never
+ * passed by itself while they would be sent it untested.
  */
 export function mayAutoAdvance(
   stats: WaveStats,

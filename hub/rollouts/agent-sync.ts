@@ -403,20 +403,41 @@ function updateOutcome(d: DeploymentRecord, report: Report): Outcome | undefined
   // rollback, a late update report must not undo the rollback.
   const state = nextDeploymentState(d.state, UPDATE_REPORT_EVENT[report.outcome]);
   if (state === undefined) return undefined;
-  if (SUCCEEDED_DEPLOYMENT_STATES.includes(state)) return { state, error: null };
+  if (SUCCEEDED_DEPLOYMENT_STATES.includes(state))
+    return { state, error: withWarnings(null, report, d.agentId) };
   const why =
     report.outcome === "skipped"
       ? "agent skipped the update"
       : report.outcome === "rolled_back"
         ? RESTORED_BY_HOST
         : report.outcome.replace("_", " ");
-  return { state, error: report.error ? `${why}: ${report.error}` : why };
+  return { state, error: withWarnings(report.error ? `${why}: ${report.error}` : why, report, d.agentId) };
 }
 
 function rollbackOutcome(d: DeploymentRecord, report: Report): Outcome | undefined {
   const event = ROLLBACK_REPORT_EVENT[report.outcome];
   const state = nextDeploymentState(d.state, event);
   if (state === undefined) return undefined;
-  if (event === "rollback-succeeded") return { state, error: null };
-  return { state, error: rollbackNotDone(report.outcome, report.error) };
+  if (event === "rollback-succeeded") return { state, error: withWarnings(null, report, d.agentId) };
+  return { state, error: withWarnings(rollbackNotDone(report.outcome, report.error), report, d.agentId) };
+}
+
+/** How many of a report's warnings its deployment's line carries; the agent's page has them all. */
+const WARNINGS_SHOWN = 3;
+
+/**
+ * The run's warnings (a `warn` conditional, a file ship had not installed replaced) after what the
+ * deployment's line says: the rollout's view, `rollout show` and the dashboard's rollout page show
+ * that line, and an operator who never opens the agent's page saw a clean success. Appended, so
+ * the prefixes other rules read (`rolled back`, `rollback failed:`) stay first.
+ */
+function withWarnings(said: string | null, report: Report, agentId: string): string | null {
+  const warnings = report.warnings ?? [];
+  if (warnings.length === 0) return said;
+  const more = warnings.length - WARNINGS_SHOWN;
+  const text = [
+    ...warnings.slice(0, WARNINGS_SHOWN).map((w) => `warning: ${w}`),
+    ...(more > 0 ? [`${more} more on the agent's page (dashboard, GET /api/v1/agents/${agentId})`] : []),
+  ].join("; ");
+  return said === null ? text : `${said}; ${text}`;
 }

@@ -816,10 +816,12 @@ export class RolloutEngine {
     rollout: RolloutRecord,
   ): Promise<{ total: WaveStats; current: WaveStats; later: number }> {
     const counts = await t.countDeploymentsOfRollout(rollout.id);
+    // The later waves' agents still to be sent the release (those found on it already are not).
+    const after = waveStatsOfCounts(counts, (wave) => wave > rollout.currentWave);
     return {
       total: waveStatsOfCounts(counts, (wave) => wave <= rollout.currentWave),
       current: waveStatsOfCounts(counts, (wave) => wave === rollout.currentWave),
-      later: waveStatsOfCounts(counts, (wave) => wave > rollout.currentWave).members,
+      later: after.members - after.finished,
     };
   }
 

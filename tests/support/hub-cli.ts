@@ -12,6 +12,17 @@ export function requireHubBin(): void {
   if (!existsSync(HUB_BIN)) throw new Error(`${HUB_BIN} missing: build first (npm run build; npm test does)`);
 }
 
+/** The environment a hub CLI child runs with: only `env` decides the mode (see `runHubCli`). */
+function cliEnv(cwd: string, env: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    SHIP_HUB_DATABASE_URL: "",
+    SHIP_HUB_SECRET: "",
+    SHIP_HUB_CONFIG: resolve(cwd, "no-such-hub.toml"),
+    ...env,
+  };
+}
+
 /**
  * Runs `ship-hub ARGS` in `cwd` as a real child process; resolves with its exit code and output
  * whether it failed or not. SHIP_HUB_DATABASE_URL, SHIP_HUB_SECRET and SHIP_HUB_CONFIG from the
@@ -26,13 +37,7 @@ export async function runHubCli(
   try {
     const { stdout, stderr } = await run(process.execPath, [HUB_BIN, ...args], {
       cwd,
-      env: {
-        ...process.env,
-        SHIP_HUB_DATABASE_URL: "",
-        SHIP_HUB_SECRET: "",
-        SHIP_HUB_CONFIG: resolve(cwd, "no-such-hub.toml"),
-        ...env,
-      },
+      env: cliEnv(cwd, env),
       timeout: timeoutMs,
     });
     return { code: 0, stdout, stderr };
@@ -40,4 +45,32 @@ export async function runHubCli(
     const e = error as { code?: number; stdout?: string; stderr?: string };
     return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
   }
+}
+
+/**
+ * `runHubCli` for a command that runs a while (`rollout show --watch`): `stdout()` is what it
+ * printed so far, so a test waits for what it drew instead of sleeping and hoping it drew by then.
+ */
+export function startHubCli(
+  cwd: string,
+  args: string[],
+  timeoutMs = 30_000,
+): { stdout: () => string; done: Promise<{ code: number; stdout: string; stderr: string }> } {
+  let stdout = "";
+  let stderr = "";
+  const child = execFile(process.execPath, [HUB_BIN, ...args], {
+    cwd,
+    env: cliEnv(cwd, {}),
+    timeout: timeoutMs,
+  });
+  child.stdout?.on("data", (chunk: Buffer | string) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer | string) => {
+    stderr += chunk.toString();
+  });
+  const done = new Promise<{ code: number; stdout: string; stderr: string }>((resolveDone) =>
+    child.on("close", (code) => resolveDone({ code: code ?? -1, stdout, stderr })),
+  );
+  return { stdout: () => stdout, done };
 }

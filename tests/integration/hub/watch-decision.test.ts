@@ -5,7 +5,7 @@
  * and the reason on stderr. Real hub (in process), real CLI process, real WebSocket agents.
  */
 import { describe, expect, it } from "vitest";
-import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
+import { requireHubBin, runHubCli, startHubCli } from "../../support/hub-cli.js";
 import { hubPerTest, isType, publishRelease, reportAcked, type TestHub } from "./support.js";
 
 const isDeploy = isType("deploy");
@@ -36,19 +36,19 @@ async function canary(t: TestHub, wave: Record<string, unknown>, failureThreshol
   return { id: created.body.id, agents, deploys };
 }
 
-const watch = (t: TestHub, id: string) =>
-  runHubCli(t.dir, [
-    "rollout",
-    "show",
-    id,
-    "--watch",
-    "--interval",
-    "0.1",
-    "--hub",
-    t.hub.url,
-    "--token",
-    t.operator,
-  ]);
+const watchArgs = (t: TestHub, id: string) => [
+  "rollout",
+  "show",
+  id,
+  "--watch",
+  "--interval",
+  "0.1",
+  "--hub",
+  t.hub.url,
+  "--token",
+  t.operator,
+];
+const watch = (t: TestHub, id: string) => runHubCli(t.dir, watchArgs(t, id));
 
 const view = async (t: TestHub, id: string) =>
   (
@@ -105,11 +105,14 @@ describe("rollout show --watch on a rollout only an operator can move on", () =>
     expect(aborted.body.state).toBe("aborted");
     const back = await agents[0]!.next(isDeploy);
     expect(back.rollback).toBe(true);
-    const watching = watch(t, id);
-    // The watch has drawn the aborted rollout with its rollback under way by now.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const watching = startHubCli(t.dir, watchArgs(t, id));
+    // Once it drew the aborted rollout with its rollback under way (a fixed sleep was too short on
+    // a loaded machine: the first draw came after the report, and only one view was seen).
+    await expect
+      .poll(() => /^c1 +rollback_pending /m.test(watching.stdout()), { timeout: 20_000 })
+      .toBe(true);
     await reportAcked(agents[0]!, back, "succeeded");
-    const watched = await watching;
+    const watched = await watching.done;
     expect(watched.code).toBe(1);
     const views = watched.stdout.split(/^--- .*$/m).filter((v) => v.trim() !== "");
     expect(views.length).toBeGreaterThan(1);

@@ -190,6 +190,58 @@ describe("rollout engine", () => {
     expect(channel.deploysTo("b")).toHaveLength(1);
   });
 
+  it("a run's warnings reach its deployment's line, after a failure's reason and cut at three", async () => {
+    for (const a of ["a", "b"]) await connect(a);
+    const r = await engine.create(spec({ failureThreshold: { count: 2 } }), "op");
+    const warned = async (agentId: string, outcome: Outcome, warnings: string[], error?: string) =>
+      sync.report(agentId, {
+        type: "report",
+        v: 1,
+        reportId: randomUUID(),
+        deploymentId: `${r.id}:${agentId}`,
+        app: "web",
+        releaseId: "r2",
+        outcome,
+        fromVersion: "1.0.0",
+        toVersion: "2.0.0",
+        steps: [],
+        warnings,
+        ...(error === undefined ? {} : { error }),
+      });
+    await warned("a", "succeeded", ["the app has a VERSION file: check the release notes"]);
+    await warned("b", "rolled_back", ["w1", "w2", "w3", "w4", "w5"], "post_update_test failed");
+    // Before: a's line said nothing (error null) and b's only its failure; the warnings were on
+    // the agent's page alone, which `rollout show` never reads.
+    expect(store.getDeployment(`${r.id}:a`)).toMatchObject({
+      state: "succeeded",
+      error: "warning: the app has a VERSION file: check the release notes",
+    });
+    expect(store.getDeployment(`${r.id}:b`)?.error).toBe(
+      "rolled back: post_update_test failed; warning: w1; warning: w2; warning: w3; 2 more on the agent's page (dashboard, GET /api/v1/agents/b)",
+    );
+  });
+
+  it("an empty canary before agents that run the release already is passed: nothing is sent untested", async () => {
+    channel.online.add("b");
+    await sync.hello("b", {
+      type: "hello",
+      v: 1,
+      agentId: "b",
+      hostname: "b",
+      labels: {},
+      agentVersion: "0.1.0",
+      apps: [{ app: "web", version: "2.0.0", state: "updated", releaseId: "r2" }],
+    });
+    const waves = [
+      { name: "canary", labels: { region: "asia" } },
+      { name: "all", percent: 100 },
+    ];
+    const r = await engine.create(spec({ waves, autoAdvance: true }), "op");
+    await engine.tick();
+    expect(store.getRollout(r.id)).toMatchObject({ state: "completed", reason: null });
+    expect(channel.deploysTo("b")).toEqual([]);
+  });
+
   it("an empty wave after one that took every agent is passed: nothing would go out untested", async () => {
     await connect("a");
     const waves = [
