@@ -43,6 +43,8 @@ export interface CarryOutInput {
   retryDelayMs?: number;
   /** Defaults to the production wiring; a test may pass its own. */
   ports?: PipelinePorts;
+  /** Given the update's notifications, to send once the report is on its way (finalize.ts). */
+  notifyAfter?: (send: () => Promise<string[]>) => void;
 }
 
 const OUTCOMES: Record<AppReport["result"], ReportOutcome> = {
@@ -163,6 +165,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
   const report = await runSource(config, app, source, {
     checkOnly: false,
     ...(input.configFile === undefined ? {} : { configFile: input.configFile }),
+    ...(input.notifyAfter === undefined ? {} : { notifyAfter: input.notifyAfter }),
     log,
     ports,
     settings: {

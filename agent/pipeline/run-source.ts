@@ -44,6 +44,8 @@ export interface SourceRunOptions {
   settings: UpdateSettings;
   notifyRetryDelayMs?: number;
   notifyMaxTimeoutMs?: number;
+  /** Notifications handed over to be sent after the report (finalize.ts); absent: sent before. */
+  notifyAfter?: (send: () => Promise<string[]>) => void;
 }
 
 export async function runSource(
@@ -274,6 +276,7 @@ export async function runSource(
       log,
       ...(options.notifyRetryDelayMs === undefined ? {} : { notifyRetryDelayMs: options.notifyRetryDelayMs }),
       ...(options.notifyMaxTimeoutMs === undefined ? {} : { notifyMaxTimeoutMs: options.notifyMaxTimeoutMs }),
+      ...(options.notifyAfter === undefined ? {} : { notifyAfter: options.notifyAfter }),
     });
     await keepPruning(report, ctx, options.settings.now());
     return report;
