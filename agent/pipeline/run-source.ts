@@ -16,7 +16,7 @@ import { PREVIOUS_INDEX_FILE } from "../backup/backup-store.js";
 import { readRollbackRecord } from "../backup/rollback-record.js";
 import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
-import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
+import { acquireAppLock, type HeldLock } from "../lock/run-lock.js";
 import { namingConfigFile } from "../sources/config-file-errors.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { sourceScratch } from "./check-scratch.js";
@@ -75,7 +75,7 @@ export async function runSource(
     : undefined;
   let lock: HeldLock;
   try {
-    lock = await acquireLock(appLockFile(scratch?.lockDir ?? lockDir(config), source.app_dir), log);
+    lock = await acquireAppLock(scratch?.lockDir ?? lockDir(config), source.app_dir, log, scratch === undefined);
   } catch (error) {
     await scratch?.remove();
     if (!(error instanceof ShipError)) throw error;
