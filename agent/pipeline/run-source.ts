@@ -75,7 +75,12 @@ export async function runSource(
     : undefined;
   let lock: HeldLock;
   try {
-    lock = await acquireAppLock(scratch?.lockDir ?? lockDir(config), source.app_dir, log, scratch === undefined);
+    lock = await acquireAppLock(
+      scratch?.lockDir ?? lockDir(config),
+      source.app_dir,
+      log,
+      scratch === undefined,
+    );
   } catch (error) {
     await scratch?.remove();
     if (!(error instanceof ShipError)) throw error;
