@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
+import { errorMessage } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Hello, HubMessage, Report } from "../../shared/protocol/messages.js";
@@ -24,6 +25,11 @@ import { installedVersion } from "./installed-version.js";
 import { fitText, shortenedReport } from "./merge-reports.js";
 import { ReportOutbox } from "./outbox.js";
 import { pickToken, saveRenewedToken, warnIfExpiring } from "./renewed-token.js";
+
+/** An update's notifications, handed over by the pipeline to be sent after its report. */
+interface Notifications {
+  send?: () => Promise<string[]>;
+}
 
 export interface AgentDaemonOptions {
   config: AgentConfig;
@@ -323,8 +329,9 @@ export class AgentDaemon {
 
   private async execute(app: string, { instruction }: AppDesired): Promise<void> {
     let report: Report | undefined;
+    const notifications: Notifications = {};
     try {
-      report = await this.attempt(app, instruction);
+      report = await this.attempt(app, instruction, notifications);
     } catch (error) {
       // Whatever broke (a full disk under the state directory, say), the hub hears of it: an
       // instruction that ends in a log line only would show as in progress forever.
@@ -334,11 +341,30 @@ export class AgentDaemon {
         `the agent could not carry this out: ${fsErrorText(error)}`,
       );
     }
-    if (report !== undefined) await this.finish(app, instruction, report);
+    if (report === undefined) return;
+    await this.finish(app, instruction, report);
+    await this.notify(app, notifications);
+  }
+
+  /**
+   * The update's on_success/on_failure, after its report went to the hub: a webhook that hung held
+   * the report, and the wave behind it, for its timeout and retries. What did not arrive is a
+   * WARNING of the agent's log, as a timer run prints it; the report has gone by then.
+   */
+  private async notify(app: string, notifications: Notifications): Promise<void> {
+    if (notifications.send === undefined) return;
+    const undelivered = await notifications
+      .send()
+      .catch((error: unknown) => [`notifications could not be sent: ${errorMessage(error)}`]);
+    for (const line of undelivered) this.options.log.warn(`${app}: WARNING: ${line}`, { app });
   }
 
   /** The instruction's report, or undefined when it could not start and is retried later. */
-  private async attempt(app: string, instruction: Deploy): Promise<Report | undefined> {
+  private async attempt(
+    app: string,
+    instruction: Deploy,
+    notifications: Notifications,
+  ): Promise<Report | undefined> {
     const { log, config } = this.options;
     const id = instruction.deploymentId;
     const attempts = await this.desired.startAttempt(app, id);
@@ -367,6 +393,9 @@ export class AgentDaemon {
       },
       ...(this.options.delayScale === undefined ? {} : { delayScale: this.options.delayScale }),
       ...(this.options.retryDelayMs === undefined ? {} : { retryDelayMs: this.options.retryDelayMs }),
+      notifyAfter: (send) => {
+        notifications.send = send;
+      },
     }).finally(() => {
       this.running = undefined;
     });

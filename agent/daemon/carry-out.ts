@@ -14,7 +14,7 @@ import { sourceOfBackup } from "../backup/backup-owner.js";
 import { inUpdateOrder } from "../backup/backup-store.js";
 import { appTrashDir, emptyTrash, trashWarning } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
-import { acquireLock, appLockFile } from "../lock/run-lock.js";
+import { acquireAppLock } from "../lock/run-lock.js";
 import { defaultPorts } from "../pipeline/default-ports.js";
 import { appStateDir, lockDir } from "../pipeline/paths.js";
 import type { PipelinePorts } from "../pipeline/ports.js";
@@ -43,6 +43,8 @@ export interface CarryOutInput {
   retryDelayMs?: number;
   /** Defaults to the production wiring; a test may pass its own. */
   ports?: PipelinePorts;
+  /** Given the update's notifications, to send once the report is on its way (finalize.ts). */
+  notifyAfter?: (send: () => Promise<string[]>) => void;
 }
 
 const OUTCOMES: Record<AppReport["result"], ReportOutcome> = {
@@ -163,6 +165,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
   const report = await runSource(config, app, source, {
     checkOnly: false,
     ...(input.configFile === undefined ? {} : { configFile: input.configFile }),
+    ...(input.notifyAfter === undefined ? {} : { notifyAfter: input.notifyAfter }),
     log,
     ports,
     settings: {
@@ -210,7 +213,7 @@ async function restoreIfNewestBackup(
   );
   if (newest?.version !== instruction.release.version || newest.replacedBy !== installed) return null;
   const started = performance.now();
-  const lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), log);
+  const lock = await acquireAppLock(lockDir(config), source.app_dir, log);
   try {
     const problems: string[] = [];
     const rolledBack = await rollbackTo({

@@ -4,9 +4,9 @@
  * stale (the holder was SIGKILLed or the machine rebooted) and is taken over with a warning.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { mkdir, open, readFile, readlink, rm, stat } from "node:fs/promises";
-import { hostname } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
+import { chmod, mkdir, open, readFile, readlink, rm, stat } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { BadInputError, LockedError } from "../../shared/errors.js";
@@ -81,6 +81,54 @@ export function appLockFile(lockDir: string, appDir: string): string {
   const readable = real.replace(/^\/+/, "").replace(/[^A-Za-z0-9_.-]+/g, "_") || "root";
   const hash = createHash("sha256").update(real).digest("hex").slice(0, 8);
   return join(lockDir, `app-${readable}-${hash}.lock`);
+}
+
+/**
+ * The host's lock directory for apps, whoever's config names them: two ship.toml with different
+ * state directories (a timer's and a daemon's, or an operator's copy) took different `locks/` and
+ * updated one app_dir at the same time. /run/lock is the host's (tmpfs, emptied at boot, when every
+ * lock is stale anyway); created world-writable and sticky as /run/lock is, so a root run leaves it
+ * usable by the service user. SHIP_HOST_LOCK_DIR moves it (a host without /run/lock).
+ */
+export function hostLockDir(): string {
+  return (
+    process.env.SHIP_HOST_LOCK_DIR ??
+    (existsSync("/run/lock") ? "/run/lock/ship" : join(tmpdir(), "ship-locks"))
+  );
+}
+
+/**
+ * The app's lock under its config's lock directory, then the host's for its directory: held
+ * together, released together. `createHostDir` false (a check, which creates nothing) skips the
+ * host's lock when its directory is not there, as then no update holds one.
+ */
+export async function acquireAppLock(
+  lockDir: string,
+  appDir: string,
+  log: Logger,
+  createHostDir = true,
+): Promise<HeldLock> {
+  const own = await acquireLock(appLockFile(lockDir, appDir), log);
+  const hostDir = hostLockDir();
+  if (!createHostDir && !existsSync(hostDir)) return own;
+  let host: HeldLock;
+  try {
+    if (!existsSync(hostDir)) {
+      await mkdir(hostDir, { recursive: true });
+      await chmod(hostDir, 0o1777).catch(() => undefined);
+    }
+    host = await acquireLock(appLockFile(hostDir, appDir), log);
+  } catch (error) {
+    await own.release();
+    throw error;
+  }
+  return {
+    file: own.file,
+    async release() {
+      await host.release();
+      await own.release();
+    },
+  };
 }
 
 export function describeHolder(holder: LockHolder): string {

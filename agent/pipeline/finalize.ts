@@ -25,6 +25,12 @@ export interface FinalizeInput {
   log: Logger;
   notifyRetryDelayMs?: number;
   notifyMaxTimeoutMs?: number;
+  /**
+   * Given the sending instead of waiting for it (`ship agent`): the hub's report goes first. A
+   * webhook that hung held the report, and with it the wave, for its timeout and retries. The
+   * sending resolves to the lines of what did not arrive.
+   */
+  notifyAfter?: (send: () => Promise<string[]>) => void;
 }
 
 /** Results after which the release's files are what the app runs now. */
@@ -61,7 +67,13 @@ export async function finalizeUpdate(input: FinalizeInput): Promise<void> {
     );
     return;
   }
-  await notify(input);
+  if (input.notifyAfter === undefined) {
+    // A warning of the run (the CLI's WARNING lines): the channel that would have told the people
+    // is the one that failed.
+    report.warnings.push(...(await notify(input)));
+    return;
+  }
+  input.notifyAfter(() => notify(input));
 }
 
 export function nextSourceState(
@@ -94,12 +106,13 @@ export function nextSourceState(
   return base;
 }
 
-async function notify(input: FinalizeInput): Promise<void> {
+/** Resolves to the lines of the notifications that did not arrive. */
+async function notify(input: FinalizeInput): Promise<string[]> {
   const { report, manifest } = input;
-  if (manifest === undefined) return;
+  if (manifest === undefined) return [];
   const success = report.result === "updated";
   const wanted = success || report.error !== null;
-  if (!wanted || report.result === "skipped") return;
+  if (!wanted || report.result === "skipped") return [];
   // A manual-intervention stop is not a failure, but a person must act: it goes to on_failure.
   const error =
     report.result === "manual_intervention_required"
@@ -109,7 +122,7 @@ async function notify(input: FinalizeInput): Promise<void> {
         : failureText(report.failureReason ?? report.error, report.message);
   // The merges' WARNINGs too: "these values of yours went" must reach the channel a person reads.
   const warnings = [...report.warnings, ...mergeWarnings(report)];
-  const undelivered = await sendNotifications(
+  return sendNotifications(
     success ? manifest.notifications.on_success : manifest.notifications.on_failure,
     {
       app: report.source,
@@ -127,7 +140,4 @@ async function notify(input: FinalizeInput): Promise<void> {
       ...(input.notifyMaxTimeoutMs === undefined ? {} : { maxTimeoutMs: input.notifyMaxTimeoutMs }),
     },
   );
-  // A warning of the run (the CLI's WARNING lines, the hub's report): the channel that would have
-  // told the people is the one that failed.
-  report.warnings.push(...undelivered);
 }

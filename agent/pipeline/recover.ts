@@ -8,7 +8,7 @@ import type { Logger } from "../../shared/log.js";
 import { journalPath } from "../apply/journal.js";
 import { rollbackRecordPath } from "../backup/rollback-record.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
-import { acquireLock, appLockFile } from "../lock/run-lock.js";
+import { acquireAppLock } from "../lock/run-lock.js";
 import { readState } from "../state/state-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { defaultPorts } from "./default-ports.js";
@@ -54,7 +54,7 @@ export async function recover(
     }
     const appLog = log.child({ app: name });
     try {
-      const lock = await acquireLock(appLockFile(lockDir(config), source.app_dir), appLog);
+      const lock = await acquireAppLock(lockDir(config), source.app_dir, appLog);
       try {
         const { appStateDir } = updatePaths(config, name, source);
         // Read before anything moves: a damaged state file was found only after the journal's

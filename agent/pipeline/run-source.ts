@@ -16,7 +16,7 @@ import { PREVIOUS_INDEX_FILE } from "../backup/backup-store.js";
 import { readRollbackRecord } from "../backup/rollback-record.js";
 import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
-import { acquireLock, appLockFile, type HeldLock } from "../lock/run-lock.js";
+import { acquireAppLock, type HeldLock } from "../lock/run-lock.js";
 import { namingConfigFile } from "../sources/config-file-errors.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { sourceScratch } from "./check-scratch.js";
@@ -44,6 +44,8 @@ export interface SourceRunOptions {
   settings: UpdateSettings;
   notifyRetryDelayMs?: number;
   notifyMaxTimeoutMs?: number;
+  /** Notifications handed over to be sent after the report (finalize.ts); absent: sent before. */
+  notifyAfter?: (send: () => Promise<string[]>) => void;
 }
 
 export async function runSource(
@@ -73,7 +75,12 @@ export async function runSource(
     : undefined;
   let lock: HeldLock;
   try {
-    lock = await acquireLock(appLockFile(scratch?.lockDir ?? lockDir(config), source.app_dir), log);
+    lock = await acquireAppLock(
+      scratch?.lockDir ?? lockDir(config),
+      source.app_dir,
+      log,
+      scratch === undefined,
+    );
   } catch (error) {
     await scratch?.remove();
     if (!(error instanceof ShipError)) throw error;
@@ -274,6 +281,7 @@ export async function runSource(
       log,
       ...(options.notifyRetryDelayMs === undefined ? {} : { notifyRetryDelayMs: options.notifyRetryDelayMs }),
       ...(options.notifyMaxTimeoutMs === undefined ? {} : { notifyMaxTimeoutMs: options.notifyMaxTimeoutMs }),
+      ...(options.notifyAfter === undefined ? {} : { notifyAfter: options.notifyAfter }),
     });
     await keepPruning(report, ctx, options.settings.now());
     return report;

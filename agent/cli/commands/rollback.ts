@@ -16,7 +16,7 @@ import { PartialRollbackError, rollbackTo } from "../../backup/restore.js";
 import { unwritableStateFile } from "../../backup/restore-preflight.js";
 import { appTrashDir } from "../../backup/trash.js";
 import { shownPath } from "../../backup/unrestored.js";
-import { acquireLock, appLockFile } from "../../lock/run-lock.js";
+import { acquireAppLock } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
 import { appStateDir, lockDir } from "../../pipeline/paths.js";
 import { unwritableRecord } from "../../state/record-file.js";
@@ -81,7 +81,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     );
   const problems: string[] = [];
   // The same lock as an update of this app: a timer run must not apply while we restore.
-  const lock = await acquireLock(appLockFile(lockDir(config), appDir), log);
+  const lock = await acquireAppLock(lockDir(config), appDir, log);
   // A stop (Ctrl-C, `systemctl stop`, a shutdown) lets the rollback finish, its hooks included:
   // Node's default died between two restores of a chain (or mid-restore) with the app on a version
   // in between, the state naming the undone one, and nothing said on stdout.

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { acquireLock, appLockFile } from "../../../agent/lock/run-lock.js";
+import { acquireAppLock, acquireLock, appLockFile } from "../../../agent/lock/run-lock.js";
 import { lockDir } from "../../../agent/pipeline/paths.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { createSandbox, hashTree, type Sandbox } from "./harness.js";
@@ -181,6 +181,21 @@ describe("locks", () => {
       const summary = await box.run(v1);
       expect(summary.exitCode).toBe(75);
       expect(summary.apps[0]?.exitCode).toBe(75);
+    } finally {
+      await held.release();
+    }
+    expect((await box.run(v1)).exitCode).toBe(0);
+  });
+
+  it("exits 75 for an app a run of another ship.toml (another state directory) holds", async () => {
+    const v1 = await box.release("v1", { "app.py": "print('v1')\n" }, { version: "1.0.0" });
+    // Before: each config locked under its own state directory, and both updated the app at once.
+    const held = await acquireAppLock(join(box.root, "other-state", "locks"), box.appDir, memoryLogger());
+    try {
+      const summary = await box.run(v1);
+      expect(summary.exitCode).toBe(75);
+      expect(summary.apps[0]?.message).toMatch(/another ship run holds .*app-.*\.lock \(pid \d+ on /);
+      expect(await hashTree(box.appDir)).toEqual({});
     } finally {
       await held.release();
     }
