@@ -1,7 +1,7 @@
 import { BadInputError } from "../../shared/errors.js";
 import { DATABASE_URL_SCHEME, databaseUrlProblem, type HubConfig } from "../config/schema.js";
 import type { DatabaseSource } from "../store/open-database.js";
-import { parseDatabaseUrl } from "../store/postgres-url.js";
+import { hostPorts, parseDatabaseUrl, urlHosts } from "../store/postgres-url.js";
 
 export const DATABASE_URL_ENV = "SHIP_HUB_DATABASE_URL";
 
@@ -59,6 +59,8 @@ const UNREAD_TLS_FILES: Record<string, string> = {
 function tlsSettingProblem(url: string): string | undefined {
   const query = parseDatabaseUrl(url)?.searchParams;
   if (query === undefined) return undefined;
+  const servers = urlHosts(url).length > 1 ? hostPorts(url) : undefined;
+  if (typeof servers === "string") return servers;
   const session = query.get("target_session_attrs");
   if (session !== null && !HUB_SESSIONS.includes(session))
     return READ_ONLY_SESSIONS.includes(session)
