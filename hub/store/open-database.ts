@@ -23,6 +23,8 @@ export interface DatabaseSource {
   url: string;
   file: string;
   key: string;
+  /** Set when the URL's sslmode came from this environment variable, not from the URL. */
+  tlsFrom?: string;
 }
 
 /** `postgres://user@host:port/db` with the password (and query) left out, for messages and logs. */
@@ -114,7 +116,7 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
       throw BadInputError.single(
         source.file,
         source.key,
-        `PostgreSQL at ${where} does not take TLS connections (it answered the TLS request with "N"), but the URL asks for ${tls}: turn ssl on in the server's postgresql.conf, or set sslmode=disable (or prefer) on a network you trust`,
+        `PostgreSQL at ${where} does not take TLS connections (it answered the TLS request with "N"), but ${source.tlsFrom === undefined ? "the URL asks" : `${source.tlsFrom} asks`} for ${tls}: turn ssl on in the server's postgresql.conf, or set sslmode=disable (or prefer) on a network you trust`,
       );
     throw new DatabaseUnreachable(
       `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${scrub(unreachableText(error, code, reason), source.url)}`,

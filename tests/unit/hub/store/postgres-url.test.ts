@@ -58,3 +58,45 @@ describe("a URL with no host", () => {
     expect(driverTarget("postgres:///ship").options.host).toBeUndefined();
   });
 });
+
+describe("libpq's environment variables", () => {
+  const names = ["PGSSLMODE", "PGSSLROOTCERT", "PGTARGETSESSIONATTRS"] as const;
+  const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+  afterEach(() => {
+    for (const [key, value] of Object.entries(saved))
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+  });
+  const config = HubConfig.parse({});
+  const source = (url: string) => databaseUrlOf(url, config, undefined)?.url;
+
+  it("PGSSLMODE is the URL's sslmode when it has none; the URL's wins", () => {
+    process.env.PGSSLMODE = "verify-full";
+    expect(source("postgres://u@db/ship")).toBe("postgres://u@db/ship?sslmode=verify-full");
+    expect(source("postgres://u@db/ship?application_name=x")).toBe(
+      "postgres://u@db/ship?application_name=x&sslmode=verify-full",
+    );
+    expect(source("postgres://u@db/ship?sslmode=disable")).toBe("postgres://u@db/ship?sslmode=disable");
+  });
+
+  it.each([
+    [
+      "PGSSLMODE",
+      "requird",
+      "PGSSLMODE is requird, not one of disable, allow, prefer, require, verify-ca, verify-full",
+    ],
+    [
+      "PGSSLROOTCERT",
+      "/etc/ca.pem",
+      "PGSSLROOTCERT is set, but ship-hub's PostgreSQL driver does not read it (the CA to check the server against: name it in NODE_EXTRA_CA_CERTS instead); unset it in the hub's environment",
+    ],
+    [
+      "PGTARGETSESSIONATTRS",
+      "standby",
+      "PGTARGETSESSIONATTRS target_session_attrs=standby asks for a read-only server",
+    ],
+  ] as const)("%s=%s the driver would not honour: exit 2 naming it", (name, value, problem) => {
+    process.env[name] = value;
+    expect(() => source("postgres://u@db/ship")).toThrow(problem);
+  });
+});
