@@ -133,6 +133,12 @@ export function driverTarget(url: string): DriverTarget {
   if (password !== null) options.pass = password;
   const database = query.get("dbname");
   if (database !== null) options.database = database;
+  // libpq decodes the path; the driver took `ship%20hub` as the database's name.
+  else if (parsed.pathname.includes("%")) {
+    try {
+      options.database = decodeURIComponent(parsed.pathname.slice(1));
+    } catch {}
+  }
   if (!several && parsed.hostname === "" && options.host === undefined && !process.env.PGHOST)
     options.host = defaultSocketDir(
       options.port ?? Number(parsed.port || process.env.PGPORT || DEFAULT_PORT),

@@ -4,7 +4,8 @@
  * driver does not, and the operator who kept it there saw only "password authentication failed"
  * and looked for a wrong password. It is read now, as libpq reads it (PGPASSFILE, `\:` escapes,
  * not when others may read it), and a refusal with no password says where one was looked for. A
- * password with @ : / % in it, percent-encoded in the URL, and PGPASSWORD work too.
+ * password with @ : / % in it, percent-encoded in the URL, and PGPASSWORD work too, and so does
+ * a database name percent-encoded in the path.
  */
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,6 +16,8 @@ import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 
 const PASSWORD = "p@ss:w/rd%41 #?";
+/** libpq decodes the URL's path; the driver looked for a database named `hub%20%C3%A9%2Fpw`. */
+const ODD_DATABASE = "hub é/pw";
 
 describe.skipIf(!hasPostgres())("the database user's password", () => {
   let pg: PostgresServer;
@@ -28,6 +31,7 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
     try {
       await admin.unsafe(`CREATE ROLE hubpw LOGIN PASSWORD '${PASSWORD}'`);
       await admin.unsafe("CREATE DATABASE hubpw OWNER hubpw");
+      await admin.unsafe(`CREATE DATABASE "${ODD_DATABASE}" OWNER hubpw`);
       // The test server trusts everyone; this user must give its password over TCP.
       const [hba] = await admin`SHOW hba_file`;
       const rules = [
@@ -65,6 +69,10 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
     const places: Record<string, string>[] = [
       { SHIP_HUB_DATABASE_URL: `postgres://hubpw:${encodeURIComponent(PASSWORD)}@${at}` },
       { SHIP_HUB_DATABASE_URL: `postgres://hubpw@${at}`, PGPASSWORD: PASSWORD },
+      {
+        SHIP_HUB_DATABASE_URL: `postgres://hubpw@127.0.0.1:${pg.port}/${encodeURIComponent(ODD_DATABASE)}`,
+        PGPASSWORD: PASSWORD,
+      },
       {
         SHIP_HUB_DATABASE_URL: `postgres://hubpw@${at}`,
         PGPASSFILE: await passFile("pgpass", `127.0.0.1:${pg.port}:hubpw:*:${escaped}`, 0o600),
