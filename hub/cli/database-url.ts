@@ -1,7 +1,7 @@
 import { BadInputError } from "../../shared/errors.js";
 import { DATABASE_URL_SCHEME, databaseUrlProblem, type HubConfig } from "../config/schema.js";
 import type { DatabaseSource } from "../store/open-database.js";
-import { parseDatabaseUrl } from "../store/postgres-url.js";
+import { hostPorts, parseDatabaseUrl, urlHosts } from "../store/postgres-url.js";
 
 export const DATABASE_URL_ENV = "SHIP_HUB_DATABASE_URL";
 
@@ -16,6 +16,15 @@ export function databaseUrlOf(
   configFile: string | undefined,
 ): DatabaseSource | undefined {
   // Given but empty or not a PostgreSQL URL is a mistake to name, not a quiet fall back to SQLite.
+  const source = givenSource(flag, config, configFile);
+  return source === undefined ? undefined : withLibpqEnvironment(source);
+}
+
+function givenSource(
+  flag: string | undefined,
+  config: HubConfig,
+  configFile: string | undefined,
+): DatabaseSource | undefined {
   if (flag !== undefined) return checked(flag, "--database-url");
   const env = process.env[DATABASE_URL_ENV];
   // An empty variable reads as unset, as shells and systemd's Environment= use it.
@@ -27,6 +36,50 @@ export function databaseUrlOf(
     return { url: config.database_url, file, key: "database_url" };
   }
   return undefined;
+}
+
+/** libpq's TLS variables the driver does not read, and what each would have given. */
+const UNREAD_TLS_VARIABLES: Record<string, string> = {
+  PGSSLROOTCERT: "the CA to check the server against: name it in NODE_EXTRA_CA_CERTS instead",
+  PGSSLCERT: "a client certificate, which it does not support: log in with a password",
+  PGSSLKEY: "a client key, which it does not support: log in with a password",
+  PGSSLCRL: "a revocation list, which it does not support",
+  PGSSLCRLDIR: "a revocation list, which it does not support",
+};
+
+/**
+ * libpq's environment variables an operator sets for psql, which the driver ignored: PGSSLMODE
+ * (the driver reads only the URL's sslmode, so PGSSLMODE=verify-full connected in plain text) is
+ * taken into the URL when the URL has none, as libpq does; the TLS files and a read-only
+ * PGTARGETSESSIONATTRS would not do what they say, so they are refused by name, exit 2. The driver
+ * reads PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and PGAPPNAME itself.
+ */
+function withLibpqEnvironment(source: DatabaseSource): DatabaseSource {
+  const env = process.env;
+  for (const [name, what] of Object.entries(UNREAD_TLS_VARIABLES))
+    if (env[name])
+      throw BadInputError.single(
+        name,
+        "",
+        `is set, but ship-hub's PostgreSQL driver does not read it (${what}); unset it in the hub's environment`,
+      );
+  const session = env.PGTARGETSESSIONATTRS;
+  if (session && !HUB_SESSIONS.includes(session))
+    throw BadInputError.single("PGTARGETSESSIONATTRS", "", sessionProblem(session));
+  const mode = env.PGSSLMODE;
+  const query = parseDatabaseUrl(source.url)?.searchParams;
+  if (!mode || query === undefined || query.has("sslmode") || query.has("ssl")) return source;
+  if (!SSL_MODES.includes(mode))
+    throw BadInputError.single("PGSSLMODE", "", `is ${mode}, not one of ${SSL_MODES.join(", ")}`);
+  const [beforeFragment, fragment] = source.url.split("#", 2);
+  const url = `${beforeFragment}${beforeFragment?.includes("?") ? "&" : "?"}sslmode=${mode}${fragment === undefined ? "" : `#${fragment}`}`;
+  return { ...source, url, tlsFrom: "PGSSLMODE" };
+}
+
+function sessionProblem(session: string): string {
+  return READ_ONLY_SESSIONS.includes(session)
+    ? `target_session_attrs=${session} asks for a read-only server, but the hub writes to its database: leave it out (with several hosts the hub picks the primary) or write primary`
+    : `target_session_attrs=${session} is not one of ${[...HUB_SESSIONS, ...READ_ONLY_SESSIONS].join(", ")}`;
 }
 
 /**
@@ -59,11 +112,10 @@ const UNREAD_TLS_FILES: Record<string, string> = {
 function tlsSettingProblem(url: string): string | undefined {
   const query = parseDatabaseUrl(url)?.searchParams;
   if (query === undefined) return undefined;
+  const servers = urlHosts(url).length > 1 ? hostPorts(url) : undefined;
+  if (typeof servers === "string") return servers;
   const session = query.get("target_session_attrs");
-  if (session !== null && !HUB_SESSIONS.includes(session))
-    return READ_ONLY_SESSIONS.includes(session)
-      ? `target_session_attrs=${session} asks for a read-only server, but the hub writes to its database: leave it out (with several hosts the hub picks the primary) or write primary`
-      : `target_session_attrs=${session} is not one of ${[...HUB_SESSIONS, ...READ_ONLY_SESSIONS].join(", ")}`;
+  if (session !== null && !HUB_SESSIONS.includes(session)) return sessionProblem(session);
   const mode = query.get("sslmode");
   if (mode !== null && !SSL_MODES.includes(mode))
     return `sslmode=${mode} is not one of ${SSL_MODES.join(", ")}`;

@@ -6,6 +6,7 @@
  */
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+import { type PasswordLookup, passwordFilePath, passwordFromFile } from "./pgpass.js";
 import {
   CONNECT_TIMEOUT_SECONDS,
   NoPrimary,
@@ -15,13 +16,15 @@ import {
   SchemaTooNew,
 } from "./postgres-store.js";
 import { serverRefusesTls, tlsInsistedOn } from "./postgres-tls-probe.js";
-import { describeTarget, driverTarget, parseDatabaseUrl } from "./postgres-url.js";
+import { describeTarget, driverTarget, parseDatabaseUrl, passwordLookup } from "./postgres-url.js";
 
 /** Where a database URL came from: the flag, the environment variable, or hub.toml's key. */
 export interface DatabaseSource {
   url: string;
   file: string;
   key: string;
+  /** Set when the URL's sslmode came from this environment variable, not from the URL. */
+  tlsFrom?: string;
 }
 
 /** `postgres://user@host:port/db` with the password (and query) left out, for messages and logs. */
@@ -91,7 +94,7 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
       throw BadInputError.single(
         source.file,
         source.key,
-        `PostgreSQL at ${where} refused: ${scrub(reason, source.url)}${badSetting(code, reason) ? " (a ?key=value in the URL)" : ""}${code === "28P01" && !passwordGiven(source.url) ? NO_PASSWORD : ""}`,
+        `PostgreSQL at ${where} refused: ${scrub(reason, source.url)}${badSetting(code, reason) ? " (a ?key=value in the URL)" : ""}${code === "28P01" ? noPassword(source.url) : ""}`,
       );
     // A certificate this host does not trust, or for another name: a setting here (the CA, the
     // host name, the sslmode), which no restart changes. An expired one stays exit 1: the server's
@@ -113,7 +116,7 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
       throw BadInputError.single(
         source.file,
         source.key,
-        `PostgreSQL at ${where} does not take TLS connections (it answered the TLS request with "N"), but the URL asks for ${tls}: turn ssl on in the server's postgresql.conf, or set sslmode=disable (or prefer) on a network you trust`,
+        `PostgreSQL at ${where} does not take TLS connections (it answered the TLS request with "N"), but ${source.tlsFrom === undefined ? "the URL asks" : `${source.tlsFrom} asks`} for ${tls}: turn ssl on in the server's postgresql.conf, or set sslmode=disable (or prefer) on a network you trust`,
       );
     throw new DatabaseUnreachable(
       `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${scrub(unreachableText(error, code, reason), source.url)}`,
@@ -122,20 +125,21 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
 }
 
 /**
- * The server asked for a password and none was given: libpq would have read ~/.pgpass (or
- * PGPASSFILE), which the driver does not, so an operator who keeps it there saw only "password
- * authentication failed" and looked for a wrong password.
+ * The server asked for a password and none was given: not in the URL, PGPASSWORD or libpq's
+ * password file (pgpass.ts), or that file was not read (its mode).
  */
-const NO_PASSWORD =
-  ": no password was given (ship-hub does not read ~/.pgpass or PGPASSFILE); put it in the URL, percent-encoded, or in PGPASSWORD";
-
-function passwordGiven(url: string): boolean {
+function noPassword(url: string): string {
+  const parsed = parseDatabaseUrl(url);
   const { options } = driverTarget(url);
-  return (
-    options.pass !== undefined ||
-    (parseDatabaseUrl(url)?.password ?? "") !== "" ||
-    Boolean(process.env.PGPASSWORD)
-  );
+  if (parsed === undefined || options.pass !== undefined || parsed.password !== "" || process.env.PGPASSWORD)
+    return "";
+  const file = passwordFromFile(passwordLookup(parsed, options));
+  const lookup = describeLookup(passwordLookup(parsed, options));
+  return `: no password was given: none in the URL (percent-encoded), in PGPASSWORD, or for ${lookup} in ${passwordFilePath()} (lines HOST:PORT:DATABASE:USER:PASSWORD, chmod 600)${file.ignored ? `; ${file.ignored}` : ""}`;
+}
+
+function describeLookup(lookup: PasswordLookup): string {
+  return `${lookup.host}:${lookup.port}:${lookup.database}:${lookup.user}`;
 }
 
 /** Node's codes for a server certificate it could not verify (not for one that expired). */

@@ -11,6 +11,7 @@ import { ANSWER_TIMEOUT_SECONDS, answerWithin, DatabaseNoAnswer, TxAnswerWatch }
 import { checkExpected, fixedChunks, newTotals } from "./artifact-intake.js";
 import type { ArtifactUpload, AsyncStore, StoredArtifactInfo, StoreOps } from "./async-store.js";
 import { beginTx } from "./postgres-begin.js";
+import { describeAnswers, type HostAnswer, surveyHosts } from "./postgres-hosts.js";
 import { postgresMigrations } from "./postgres-migrations.js";
 import { DB_NOW_MS, type PgTypes, postgresOps } from "./postgres-ops.js";
 import { driverTarget, urlHosts } from "./postgres-url.js";
@@ -173,12 +174,14 @@ export class ReadOnlyDatabase extends Error {
 }
 
 /**
- * A URL of several hosts (or with target_session_attrs) where none answered as the primary within
- * the time to try each: the driver goes round the list for ever, and the hub's start hung.
+ * A URL of several hosts where none answered as the primary: each refused, is a standby, or was
+ * silent until the time to try each ran out (the driver goes round the list for ever).
  */
 export class NoPrimary extends Error {
-  constructor(readonly seconds: number) {
-    super(`no primary among its hosts within ${seconds} s: each is a standby or did not answer`);
+  constructor(answers: HostAnswer[], seconds?: number) {
+    super(
+      `no primary among its hosts${seconds === undefined ? "" : ` within ${seconds} s`}: ${describeAnswers(answers)}`,
+    );
     this.name = "NoPrimary";
   }
 }
@@ -186,22 +189,30 @@ export class NoPrimary extends Error {
 /** The first answer of the server the pool reached: may the hub write there? */
 async function checkWritable(sql: postgres.Sql<PgTypes>, url: string): Promise<void> {
   const target = driverTarget(url);
+  const several = target.options.target_session_attrs !== undefined;
   const seconds = CONNECT_TIMEOUT_SECONDS * urlHosts(url).length + 5;
+  const query = answerWithin(
+    sql`SELECT pg_is_in_recovery() AS standby, current_setting('transaction_read_only') AS ro`,
+    seconds * 1000,
+  );
   let row: Row | undefined;
-  try {
-    [row] = await answerWithin(
-      sql`SELECT pg_is_in_recovery() AS standby, current_setting('transaction_read_only') AS ro`,
-      seconds * 1000,
-    );
-  } catch (error) {
-    // The driver goes round the list while each host is a standby, or drops the last one.
-    const code = (error as { code?: unknown }).code;
-    if (
-      target.options.target_session_attrs !== undefined &&
-      (error instanceof DatabaseNoAnswer || code === "CONNECTION_DESTROYED")
-    )
-      throw new NoPrimary(seconds);
-    throw error;
+  if (!several) [row] = await query;
+  else {
+    // Each server asked alone beside the pool: once every one gave a certain "no", waiting
+    // longer only repeats it.
+    const survey = surveyHosts(url, CONNECT_TIMEOUT_SECONDS);
+    const certainNo = survey.verdict.then(async (none) => {
+      if (none) throw new NoPrimary(await survey.answers);
+      return new Promise<never>(() => {});
+    });
+    try {
+      [row] = await Promise.race([query, certainNo]);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (error instanceof DatabaseNoAnswer || code === "CONNECTION_DESTROYED")
+        throw new NoPrimary(await survey.answers, seconds);
+      throw error;
+    }
   }
   if (row?.standby === true || row?.ro === "on") throw new ReadOnlyDatabase(row?.standby === true);
 }

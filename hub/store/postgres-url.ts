@@ -8,10 +8,16 @@
  * localhost:5432 instead of the socket named.
  */
 
+import { existsSync } from "node:fs";
+import { userInfo } from "node:os";
+import { join } from "node:path";
+import { type PasswordLookup, passwordFromFile } from "./pgpass.js";
+
 /** The URL the driver is given (those keys taken out) and the options that carry them. */
 export interface DriverTarget {
   url: string;
   options: {
+    /** For a URL of several hosts, `h1:5432,h2:5433`: each with its port (hostPorts). */
     host?: string;
     port?: number;
     user?: string;
@@ -37,6 +43,35 @@ function hostSpan(url: string): { start: number; end: number } {
 export function urlHosts(url: string): string[] {
   const { start, end } = hostSpan(url);
   return url.slice(start, end).split(",");
+}
+
+/** libpq's port when a URL names none. */
+const DEFAULT_PORT = 5432;
+
+/**
+ * Each server of a URL of several hosts, with its port as libpq reads it: the port written after
+ * the host, else 5432 (PGPORT is not read for a list); `?port=` overrides them, one port for every
+ * host or one per host. The driver gave a host with no port the first host's port or PGPORT, so
+ * `db1:5433,db2` tried db2 on 5433 where psql tries 5432. A string when `?port=` does not match the
+ * list (libpq: "could not match 2 port numbers to 3 hosts").
+ */
+export function hostPorts(url: string): Array<{ host: string; port: number }> | string {
+  const entries = urlHosts(url).map((entry) => {
+    const colon = entry.lastIndexOf(":");
+    return colon === -1
+      ? { host: entry, port: "" }
+      : { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
+  });
+  const query = parseDatabaseUrl(url)?.searchParams.get("port");
+  const ports = query === null || query === undefined ? entries.map((e) => e.port) : query.split(",");
+  if (ports.length !== 1 && ports.length !== entries.length)
+    return `port=${query} names ${ports.length} ports for ${entries.length} hosts: give one port for every host, or one per host`;
+  const bad = ports.find((port) => port !== "" && !/^\d{1,5}$/.test(port));
+  if (bad !== undefined) return `port=${query} holds ${bad}, which is not a port number`;
+  return entries.map((entry, i) => {
+    const port = ports.length === 1 ? ports[0] : ports[i];
+    return { host: entry.host, port: port ? Number(port) : DEFAULT_PORT };
+  });
 }
 
 /**
@@ -98,16 +133,90 @@ export function driverTarget(url: string): DriverTarget {
   if (password !== null) options.pass = password;
   const database = query.get("dbname");
   if (database !== null) options.database = database;
+  // libpq decodes the path; the driver took `ship%20hub` as the database's name.
+  else if (parsed.pathname.includes("%")) {
+    try {
+      options.database = decodeURIComponent(parsed.pathname.slice(1));
+    } catch {}
+  }
+  if (!several && parsed.hostname === "" && options.host === undefined && !process.env.PGHOST)
+    options.host = defaultSocketDir(
+      options.port ?? Number(parsed.port || process.env.PGPORT || DEFAULT_PORT),
+    );
   // libpq ignores sslmode on a unix socket (the server takes no TLS there); the driver tried TLS
   // and was reset, exit 1 restarted for ever, for a URL copied from a TCP one.
   const onSocket = options.host?.startsWith("/") === true;
   for (const key of onSocket ? [...MOVED_KEYS, "sslmode", "ssl"] : MOVED_KEYS) query.delete(key);
-  if (!several) return { url: parsed.href, options };
-  // The driver reads the host list from the URL's text, which URL (one host) cannot hold.
-  const { end } = hostSpan(url);
+  if (!several) return { url: parsed.href, options: withFilePassword(parsed, options) };
+  const servers = hostPorts(url);
+  // The driver reads each entry's port from the host option, before its own default.
+  if (typeof servers !== "string") {
+    options.host = servers.map((s) => `${s.host}:${s.port}`).join(",");
+    delete options.port;
+  }
+  return {
+    url: withHost(url, urlHosts(url)[0] ?? "", parsed.search),
+    options: withFilePassword(parsed, options),
+  };
+}
+
+/**
+ * Where libpq looks for the server's socket when a URL names no host (`postgresql:///ship`) and
+ * PGHOST is unset: its compiled-in directory, /var/run/postgresql on Debian and Red Hat, /tmp in
+ * PostgreSQL's own builds. The driver went to localhost over TCP, where pg_hba.conf usually asks
+ * for a password that the socket's peer authentication does not.
+ */
+function defaultSocketDir(port: number): string {
+  const dirs = ["/var/run/postgresql", "/tmp"];
+  return dirs.find((dir) => existsSync(join(dir, `.s.PGSQL.${port}`))) ?? (dirs[0] as string);
+}
+
+/** The password file's password (pgpass.ts) when the URL, its query and PGPASSWORD give none. */
+function withFilePassword(parsed: URL, options: DriverTarget["options"]): DriverTarget["options"] {
+  if (options.pass !== undefined || parsed.password !== "" || process.env.PGPASSWORD) return options;
+  const found = passwordFromFile(passwordLookup(parsed, options));
+  return found.password === undefined ? options : { ...options, pass: found.password };
+}
+
+/** What the driver connects as, the first host of a list: the password file is searched for it. */
+export function passwordLookup(parsed: URL, options: DriverTarget["options"]): PasswordLookup {
+  const env = process.env;
+  const first = (options.host ?? (parsed.hostname || env.PGHOST || "localhost")).split(",")[0] as string;
+  const colon = first.startsWith("/") ? -1 : first.lastIndexOf(":");
+  const user = options.user ?? (decodeURIComponent(parsed.username) || env.PGUSER || userInfo().username);
+  return {
+    host: colon === -1 ? first : first.slice(0, colon),
+    port:
+      colon === -1
+        ? (options.port ?? Number(parsed.port || env.PGPORT || DEFAULT_PORT))
+        : Number(first.slice(colon + 1)),
+    database: options.database ?? (decodeURIComponent(parsed.pathname.slice(1)) || env.PGDATABASE || user),
+    user,
+  };
+}
+
+/** The URL with its host list replaced by `host` and its query by `search`. */
+function withHost(url: string, host: string, search: string): string {
+  const { start, end } = hostSpan(url);
   const tail = url.slice(end);
   const pathEnd = tail.search(/[?#]/) === -1 ? tail.length : tail.search(/[?#]/);
-  return { url: `${url.slice(0, end)}${tail.slice(0, pathEnd)}${parsed.search}`, options };
+  return `${url.slice(0, start)}${host}${tail.slice(0, pathEnd)}${search}`;
+}
+
+/**
+ * Each server of a URL of several hosts as a URL of its own (its port as hostPorts reads it), to
+ * ask each alone; the URL itself when it names one host.
+ */
+export function singleHostUrls(url: string): Array<{ server: string; url: string }> {
+  const servers = hostPorts(url);
+  if (typeof servers === "string" || servers.length === 1) return [{ server: describeTarget(url), url }];
+  const parsed = parseDatabaseUrl(url);
+  if (parsed === undefined) return [];
+  for (const key of ["host", "port", "target_session_attrs"]) parsed.searchParams.delete(key);
+  return servers.map(({ host, port }) => ({
+    server: `${host}:${port}`,
+    url: withHost(url, `${host}:${port}`, parsed.search),
+  }));
 }
 
 /**

@@ -2,10 +2,12 @@
  * The password of a hub's database user, in each place an operator may keep it, against a real
  * PostgreSQL that asks for it (scram-sha-256). libpq reads ~/.pgpass when the URL holds none; the
  * driver does not, and the operator who kept it there saw only "password authentication failed"
- * and looked for a wrong password. That refusal now says no password was given and where to put
- * one. A password with @ : / % in it, percent-encoded in the URL, and PGPASSWORD both work.
+ * and looked for a wrong password. It is read now, as libpq reads it (PGPASSFILE, `\:` escapes,
+ * not when others may read it), and a refusal with no password says where one was looked for. A
+ * password with @ : / % in it, percent-encoded in the URL, and PGPASSWORD work too, and so does
+ * a database name percent-encoded in the path.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -14,6 +16,8 @@ import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 
 const PASSWORD = "p@ss:w/rd%41 #?";
+/** libpq decodes the URL's path; the driver looked for a database named `hub%20%C3%A9%2Fpw`. */
+const ODD_DATABASE = "hub é/pw";
 
 describe.skipIf(!hasPostgres())("the database user's password", () => {
   let pg: PostgresServer;
@@ -27,6 +31,7 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
     try {
       await admin.unsafe(`CREATE ROLE hubpw LOGIN PASSWORD '${PASSWORD}'`);
       await admin.unsafe("CREATE DATABASE hubpw OWNER hubpw");
+      await admin.unsafe(`CREATE DATABASE "${ODD_DATABASE}" OWNER hubpw`);
       // The test server trusts everyone; this user must give its password over TCP.
       const [hba] = await admin`SHOW hba_file`;
       const rules = [
@@ -48,12 +53,30 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const list = (env: Record<string, string>) => runHubCli(dir, ["token", "list"], { PGPASSWORD: "", ...env });
+  const list = (env: Record<string, string>) =>
+    runHubCli(dir, ["token", "list"], { PGPASSWORD: "", PGPASSFILE: join(dir, "no-pgpass"), ...env });
 
-  it("percent-encoded in the URL, @ : / % and all, or in PGPASSWORD: the database is used", async () => {
+  /** A password file holding `line`, with `mode`. */
+  async function passFile(name: string, line: string, mode: number): Promise<string> {
+    const file = join(dir, name);
+    await writeFile(file, `# the hub's\n*:*:other:hubpw:wrong\n${line}\n`, { mode });
+    await chmod(file, mode);
+    return file;
+  }
+
+  it("percent-encoded in the URL, @ : / % and all, in PGPASSWORD or the password file: the database is used", async () => {
+    const escaped = PASSWORD.replaceAll("\\", "\\\\").replaceAll(":", "\\:");
     const places: Record<string, string>[] = [
       { SHIP_HUB_DATABASE_URL: `postgres://hubpw:${encodeURIComponent(PASSWORD)}@${at}` },
       { SHIP_HUB_DATABASE_URL: `postgres://hubpw@${at}`, PGPASSWORD: PASSWORD },
+      {
+        SHIP_HUB_DATABASE_URL: `postgres://hubpw@127.0.0.1:${pg.port}/${encodeURIComponent(ODD_DATABASE)}`,
+        PGPASSWORD: PASSWORD,
+      },
+      {
+        SHIP_HUB_DATABASE_URL: `postgres://hubpw@${at}`,
+        PGPASSFILE: await passFile("pgpass", `127.0.0.1:${pg.port}:hubpw:*:${escaped}`, 0o600),
+      },
     ];
     for (const env of places) {
       const { code, stdout, stderr } = await list(env);
@@ -62,11 +85,15 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
     }
   });
 
-  it("none given: exit 2 saying so, and that ~/.pgpass is not read", async () => {
-    const { code, stderr } = await list({ SHIP_HUB_DATABASE_URL: `postgres://hubpw@${at}` });
+  it("none given: exit 2 saying where one was looked for, and why a password file was not read", async () => {
+    const open = await passFile("pgpass-open", `*:*:*:*:${PASSWORD}`, 0o644);
+    const { code, stderr } = await list({
+      SHIP_HUB_DATABASE_URL: `postgres://hubpw@${at}`,
+      PGPASSFILE: open,
+    });
     expect({ code, stderr: stderr.trim() }).toEqual({
       code: 2,
-      stderr: `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at postgres://hubpw@${at} refused: password authentication failed for user "hubpw": no password was given (ship-hub does not read ~/.pgpass or PGPASSFILE); put it in the URL, percent-encoded, or in PGPASSWORD`,
+      stderr: `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at postgres://hubpw@${at} refused: password authentication failed for user "hubpw": no password was given: none in the URL (percent-encoded), in PGPASSWORD, or for 127.0.0.1:${pg.port}:hubpw:hubpw in ${open} (lines HOST:PORT:DATABASE:USER:PASSWORD, chmod 600); ${open} was not read: group or others may read it (chmod 600 ${open}, as libpq requires)`,
     });
   });
 

@@ -4,7 +4,10 @@
  * The driver looked the encoded directory up as a host name ("no such host (ENOTFOUND)"), and
  * sent `host`, `port` and `user` from the query to the server as settings: "refused:
  * unrecognized configuration parameter "host"", or, with no host before the path, a connection
- * to localhost:5432 instead of the socket. Real CLI runs against a real PostgreSQL's socket.
+ * to localhost:5432 instead of the socket. With no host at all (`postgresql:///ship`, PGHOST unset)
+ * libpq uses its socket directory; the driver went to localhost over TCP, where pg_hba.conf
+ * usually wants a password the socket's peer authentication does not. Real CLI runs against a
+ * real PostgreSQL's socket.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -12,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HUB_BIN, requireHubBin, runHubCli } from "../../support/hub-cli.js";
+import { freePort } from "../../support/servers/free-port.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 
 describe.skipIf(!hasPostgres())("a database URL naming a unix socket", () => {
@@ -91,6 +95,20 @@ describe.skipIf(!hasPostgres())("a database URL naming a unix socket", () => {
     expect({ code, stderr: stderr.trim() }).toEqual({
       code: 2,
       stderr: `ship-hub: SHIP_HUB_DATABASE_URL ${problem}`,
+    });
+  });
+
+  it("no host and no PGHOST: libpq's socket, as psql, not localhost over TCP", async () => {
+    // A port no server uses: the socket it would be at is named, as psql names it.
+    const port = await freePort();
+    const { code, stderr } = await runHubCli(dir, ["token", "list"], {
+      SHIP_HUB_DATABASE_URL: "postgres:///ship",
+      PGHOST: "",
+      PGPORT: String(port),
+    });
+    expect({ code, stderr: stderr.trim() }).toEqual({
+      code: 1,
+      stderr: `ship-hub: cannot use PostgreSQL at postgres:///var/run/postgresql/ship from SHIP_HUB_DATABASE_URL: no server listening on the socket /var/run/postgresql/.s.PGSQL.${port} (ENOENT): is PostgreSQL running, with this socket directory and port?`,
     });
   });
 

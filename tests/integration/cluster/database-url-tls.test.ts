@@ -123,6 +123,19 @@ describe.skipIf(!hasPostgres())("a URL asking for TLS of a server without it", (
       }
     },
   );
+
+  it("PGSSLMODE in the hub's environment, as psql reads it, when the URL has no sslmode", async () => {
+    // The driver ignored it: PGSSLMODE=require connected in plain text.
+    const url = await (pg as PostgresServer).createDatabase();
+    const { code, stderr } = await runHubCli(dir, ["token", "list"], {
+      SHIP_HUB_DATABASE_URL: url,
+      PGSSLMODE: "require",
+    });
+    expect({ code, stderr: stderr.trim() }).toEqual({
+      code: 2,
+      stderr: `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at ${url} does not take TLS connections (it answered the TLS request with "N"), but PGSSLMODE asks for sslmode=require: turn ssl on in the server's postgresql.conf, or set sslmode=disable (or prefer) on a network you trust`,
+    });
+  });
 });
 
 /**
