@@ -6,6 +6,7 @@ import {
   proxyFailureText,
 } from "../../agent/download/proxy.js";
 import { BadInputError } from "../../shared/errors.js";
+import { API_PATH_MESSAGE, hasApiPath } from "../../shared/hub-address.js";
 import { readNamedText } from "../../shared/named-file.js";
 import { HubRequestError } from "../errors.js";
 
@@ -90,6 +91,8 @@ export class HubClient {
     const shown = base.includes("@") ? "the URL" : `"${base}"`;
     if (!/^https?:\/\/[^/\s]+/.test(base) || !URL.canParse(base))
       throw BadInputError.single(hubFrom ?? "--hub", "", `${shown} is not an http:// or https:// URL`);
+    // The API's own address copied in: every command was "hub answered 404: no route GET /api/v1/api/v1/…".
+    if (hasApiPath(base)) throw BadInputError.single(hubFrom ?? "--hub", "", `${shown} ${API_PATH_MESSAGE}`);
     const parsed = new URL(base);
     if (parsed.username !== "" || parsed.password !== "")
       throw BadInputError.single(

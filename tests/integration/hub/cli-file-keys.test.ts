@@ -270,6 +270,12 @@ describe("ship-hub remote commands: token and hub URL", () => {
       'ship-hub: --hub "hub.example.com" is not an http:// or https:// URL',
       2,
     ],
+    // The API's address copied in: every command was "hub answered 404: no route GET /api/v1/api/v1/…".
+    [
+      ["--hub", "http://127.0.0.1:9/api/v1/", "--token", TOKEN],
+      'ship-hub: --hub "http://127.0.0.1:9/api/v1" must be the hub\'s address without /api/v1 (ship adds /api/v1/… to its path)',
+      2,
+    ],
   ])("agents %j: exit 2, one line naming the flag", async (args, message, exitCode) => {
     await writeFile(join(dir, "hub.toml"), 'database_url = "postgres://ship:hunter2@db/ship"\n');
     const { code, stderr } = await hub(["agents", ...args]);
