@@ -1,4 +1,12 @@
+import { type Dispatcher, fetch } from "undici";
+import { proxiedDispatcher } from "../../agent/download/dispatcher.js";
+import {
+  proxyCredentialsError,
+  proxyCredentialsRefused,
+  proxyFailureText,
+} from "../../agent/download/proxy.js";
 import { BadInputError } from "../../shared/errors.js";
+import { API_PATH_MESSAGE, hasApiPath } from "../../shared/hub-address.js";
 import { readNamedText } from "../../shared/named-file.js";
 import { HubRequestError } from "../errors.js";
 
@@ -61,11 +69,17 @@ function privateCaHint(cause: unknown): string {
   return ` (${code}); a private CA: run ship-hub with NODE_EXTRA_CA_CERTS=/path/to/ca.pem (its certificate, PEM)`;
 }
 
-/** Talks to the hub API with an operator token from --token or --token-file, else SHIP_HUB_TOKEN. */
+/**
+ * Talks to the hub API with an operator token from --token or --token-file, else SHIP_HUB_TOKEN,
+ * through the environment's proxy as curl and `ship release publish` go (https_proxy, http_proxy,
+ * no_proxy read as curl reads them): from a workstation whose only way out is the proxy, every
+ * command said "cannot reach the hub: getaddrinfo ENOTFOUND" while curl reached it.
+ */
 export class HubClient {
   private constructor(
     private readonly base: string,
     private readonly token: string,
+    private readonly dispatcher: Dispatcher,
   ) {}
 
   static async from(options: RemoteOptions): Promise<HubClient> {
@@ -77,6 +91,8 @@ export class HubClient {
     const shown = base.includes("@") ? "the URL" : `"${base}"`;
     if (!/^https?:\/\/[^/\s]+/.test(base) || !URL.canParse(base))
       throw BadInputError.single(hubFrom ?? "--hub", "", `${shown} is not an http:// or https:// URL`);
+    // The API's own address copied in: every command was "hub answered 404: no route GET /api/v1/api/v1/…".
+    if (hasApiPath(base)) throw BadInputError.single(hubFrom ?? "--hub", "", `${shown} ${API_PATH_MESSAGE}`);
     const parsed = new URL(base);
     if (parsed.username !== "" || parsed.password !== "")
       throw BadInputError.single(
@@ -86,13 +102,15 @@ export class HubClient {
       );
     const token = await tokenOf(options);
     if (!token) throw new HubRequestError(401, "no token: pass --token, --token-file or set SHIP_HUB_TOKEN");
-    return new HubClient(base, token);
+    // Node's own fetch times out after 300 s without headers or body data; kept so `--watch` polls alike.
+    return new HubClient(base, token, proxiedDispatcher({ timeoutMs: 300_000 }).dispatcher);
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
+    let res: Awaited<ReturnType<typeof fetch>>;
     try {
       res = await fetch(`${this.base}/api/v1${path}`, {
+        dispatcher: this.dispatcher,
         method,
         headers: {
           authorization: `Bearer ${this.token}`,
@@ -102,13 +120,27 @@ export class HubClient {
       });
     } catch (error) {
       // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a TLS error) is its cause.
-      const cause = (error as Error).cause;
+      let cause = (error as Error).cause;
+      // A tunnel the proxy refused is two causes down ("Request was cancelled" in between).
+      while (
+        cause instanceof Error &&
+        cause.message === "Request was cancelled." &&
+        cause.cause instanceof Error
+      )
+        cause = cause.cause;
       const reason = cause instanceof Error ? cause.message : (error as Error).message;
+      // The proxy's 407: its variable's credentials, missing or refused, which no retry fixes.
+      const refused = proxyCredentialsRefused(cause, this.base);
+      if (refused !== undefined) throw refused;
+      const proxy = cause instanceof Error ? proxyFailureText(cause, reason) : undefined;
       throw new HubRequestError(
         503,
-        `cannot reach the hub at ${this.base}: ${reason}${privateCaHint(cause)}`,
+        `cannot reach the hub at ${this.base}: ${proxy ?? reason}${privateCaHint(cause)}`,
       );
     }
+    // A plain-http request goes to the proxy whole, so its 407 comes back as the answer.
+    const proxyRefused = res.status === 407 ? proxyCredentialsError(this.base) : undefined;
+    if (proxyRefused !== undefined) throw proxyRefused;
     const text = await res.text();
     let parsed: unknown = text;
     try {

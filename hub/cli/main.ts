@@ -50,7 +50,7 @@ local(program.command("serve").description("run the hub"))
 const token = program
   .command("token")
   .description("API tokens (reads the data dir, or the database_url database, directly)");
-local(token.command("create").description("print a new token"))
+local(token.command("create").description("print a new token (or write it with --out)"))
   .addOption(
     new Option("--role <role>", "ci | operator | agent")
       .choices(["ci", "operator", "agent"])
@@ -59,6 +59,7 @@ local(token.command("create").description("print a new token"))
   .option("--name <name>", "who holds it (shown in the audit log)")
   .option("--agent <id>", "agent id (agent tokens)")
   .option("--ttl <duration>", "lifetime, e.g. 30d, 12h (max 366d)", "30d")
+  .option("--out <file>", "write the token to this new file (mode 600) instead of printing it")
   .action(async (options) => (await tokenCommands()).tokenCreate(options));
 local(token.command("revoke").description("revoke a token by jti").argument("<jti>")).action(
   async (jti: string, options) => (await tokenCommands()).tokenRevoke(jti, options),

@@ -1,5 +1,8 @@
 import { existsSync } from "node:fs";
+import { lstat, stat, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { MAX_TTL_SECONDS, TokenService } from "../auth/tokens.js";
 import { checkClusterSecret, secretSource } from "../cluster/shared-secret.js";
@@ -45,8 +48,39 @@ async function withStore<T>(
   }
 }
 
+/**
+ * --out FILE, checked before a token is issued: its directory is there and FILE is not. A file
+ * that exists is never replaced: a slip of the hand (`--out hub.toml`, the secret's file) would
+ * have destroyed it; a rotated token goes to a new file, then `mv`.
+ */
+async function checkOutFile(path: string): Promise<void> {
+  const refuse = (why: string) => BadInputError.single("--out", "", `${path} ${why}`);
+  const existing = await lstat(path).catch((e: unknown) => (errnoCode(e) === "ENOENT" ? undefined : e));
+  if (existing !== undefined)
+    throw existing instanceof Error
+      ? refuse(`cannot be used: ${fsErrorText(existing)}`)
+      : refuse("exists: ship-hub never replaces a file with a token; remove it first, or give a new path");
+  const dir = dirname(resolve(path));
+  const parent = await stat(dir).catch((e: unknown) => e);
+  if (parent instanceof Error || !(parent as Awaited<ReturnType<typeof stat>>).isDirectory())
+    throw refuse(
+      parent instanceof Error
+        ? `cannot be written: ${dir}: ${fsErrorText(parent)}`
+        : `cannot be written: ${dir} is not a directory`,
+    );
+}
+
+/** The token into a new file only its owner reads (0600 from its creation: never wider, not even for a moment). */
+async function writeTokenFile(path: string, token: string): Promise<void> {
+  try {
+    await writeFile(path, `${token}\n`, { mode: 0o600, flag: "wx" });
+  } catch (e) {
+    throw BadInputError.single("--out", "", `${path} cannot be written: ${fsErrorText(e)}`);
+  }
+}
+
 export async function tokenCreate(
-  options: CommonOptions & { role: string; name?: string; agent?: string; ttl: string },
+  options: CommonOptions & { role: string; name?: string; agent?: string; ttl: string; out?: string },
 ) {
   const role = roles.find((r) => r === options.role);
   if (!role) throw new RangeError(`--role must be one of ${roles.join(", ")}`);
@@ -64,14 +98,28 @@ export async function tokenCreate(
     throw new RangeError(
       `--agent applies to --role agent only: ${role === "operator" ? "an" : "a"} ${role} token names no agent`,
     );
-  const token = await withStore(options, true, async (_store, tokens) =>
-    (tokens as () => TokenService)().issue({
+  const out = options.out;
+  if (out !== undefined) await checkOutFile(out);
+  const token = await withStore(options, true, async (store, tokens) => {
+    const issued = await (tokens as () => TokenService)().issue({
       role,
       ttlSeconds,
       ...(options.name ? { name: options.name } : {}),
       ...(options.agent ? { agentId: options.agent } : {}),
-    }),
-  );
+    });
+    if (out === undefined) return issued;
+    // A token nobody holds stays valid for its whole ttl: one the file never got is revoked.
+    await writeTokenFile(out, issued.token).catch(async (e: unknown) => {
+      await store.revokeToken(issued.record.jti, Date.now());
+      throw e;
+    });
+    return issued;
+  });
+  if (out !== undefined) {
+    // The token itself never reaches the terminal; the jti is what `token revoke` takes.
+    process.stdout.write(`wrote the ${role} token to ${out} (mode 600); its jti: ${token.record.jti}\n`);
+    return;
+  }
   // Only the token, so `TOKEN=$(ship-hub token create ...)` works.
   process.stdout.write(`${token.token}\n`);
 }

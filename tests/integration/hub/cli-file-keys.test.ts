@@ -3,7 +3,7 @@
  * --data-dir flags): missing, a directory, empty or too short is exit 2 with one line naming the
  * key or flag and the file, never Node's bare "ENOENT: …, open '…'", and nothing is created.
  */
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -270,6 +270,12 @@ describe("ship-hub remote commands: token and hub URL", () => {
       'ship-hub: --hub "hub.example.com" is not an http:// or https:// URL',
       2,
     ],
+    // The API's address copied in: every command was "hub answered 404: no route GET /api/v1/api/v1/…".
+    [
+      ["--hub", "http://127.0.0.1:9/api/v1/", "--token", TOKEN],
+      'ship-hub: --hub "http://127.0.0.1:9/api/v1" must be the hub\'s address without /api/v1 (ship adds /api/v1/… to its path)',
+      2,
+    ],
   ])("agents %j: exit 2, one line naming the flag", async (args, message, exitCode) => {
     await writeFile(join(dir, "hub.toml"), 'database_url = "postgres://ship:hunter2@db/ship"\n');
     const { code, stderr } = await hub(["agents", ...args]);
@@ -314,5 +320,45 @@ describe("ship-hub serve: hub.toml values and the listen address", () => {
     expect(code).toBe(2);
     expect(stderr.trim()).toBe(message);
     expect((await readdir(dir)).sort()).toEqual(before);
+  });
+});
+
+describe("ship-hub token create --out FILE", () => {
+  it("writes the token to a new file of mode 600 and prints only its jti; an existing file or a missing directory is exit 2 with nothing issued", async () => {
+    // Checked before anything is made: no data dir, no token.
+    const nowhere = await hub([
+      "token",
+      "create",
+      "--role",
+      "ci",
+      "--data-dir",
+      "data",
+      "--out",
+      "no-dir/ci.token",
+    ]);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toBe(
+      `ship-hub: --out no-dir/ci.token cannot be written: ${join(dir, "no-dir")}: no such file or directory (ENOENT)\n`,
+    );
+    expect(await readdir(dir)).not.toContain("data");
+
+    // The token went to stdout only: through the terminal, or the shell's history with `> file`.
+    const made = await hub(["token", "create", "--role", "ci", "--data-dir", "data", "--out", "ci.token"]);
+    expect(made.code, made.stderr).toBe(0);
+    const jti = /^wrote the ci token to ci\.token \(mode 600\); its jti: (\S+)\n$/.exec(made.stdout)?.[1];
+    expect(jti, made.stdout).toBeDefined();
+    const written = await readFile(join(dir, "ci.token"), "utf8");
+    expect(written).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect((await stat(join(dir, "ci.token"))).mode & 0o777).toBe(0o600);
+
+    // Never replaced (a slip, `--out hub.toml`, would have destroyed that file).
+    const again = await hub(["token", "create", "--role", "ci", "--data-dir", "data", "--out", "ci.token"]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toBe(
+      "ship-hub: --out ci.token exists: ship-hub never replaces a file with a token; remove it first, or give a new path\n",
+    );
+    expect(await readFile(join(dir, "ci.token"), "utf8")).toBe(written);
+    const listed = await hub(["token", "list", "--data-dir", "data", "--json"]);
+    expect((JSON.parse(listed.stdout) as { jti: string }[]).map((t) => t.jti)).toEqual([jti]);
   });
 });

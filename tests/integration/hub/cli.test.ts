@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HubMessage } from "../../../shared/protocol/messages.js";
 import { mintTokens } from "../../support/mint-tokens.js";
+import { startForwardProxy } from "../../support/servers/forward-proxy.js";
 import { manifestText, TestAgent } from "./support.js";
 
 const run = promisify(execFile);
@@ -567,6 +568,38 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
       }
     } finally {
       for (const agent of agents) agent.ws.close();
+    }
+  });
+
+  it("rollout and agents commands go through the environment's proxy, as curl and `ship release publish` do; a 407 is exit 2 naming the variable", {
+    timeout: 30_000,
+  }, async () => {
+    // The name only the proxy resolves: it said "cannot reach the hub: getaddrinfo ENOTFOUND".
+    const proxy = await startForwardProxy({ hosts: { "hub.corp.example:80": Number(new URL(url).port) } });
+    const strict = await startForwardProxy({ refuse: 407 });
+    const asOperator = (proxyUrl: string) =>
+      run(
+        process.execPath,
+        [MAIN, "agents", "--json", "--hub", "http://hub.corp.example", "--token", operator],
+        {
+          cwd: dir,
+          env: { ...process.env, SHIP_HUB_TOKEN: "", http_proxy: proxyUrl, no_proxy: "" },
+        },
+      ).then(
+        ({ stdout }) => ({ code: 0, stdout, stderr: "" }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+    try {
+      const listed = await asOperator(proxy.url);
+      expect(listed.code).toBe(0);
+      expect(Array.isArray(JSON.parse(listed.stdout))).toBe(true);
+      expect(proxy.requests.map((r) => r.target)).toEqual(["http://hub.corp.example/api/v1/agents"]);
+      expect(await asOperator(strict.url.replace("http://", "http://ops:wrong@"))).toMatchObject({
+        code: 2,
+        stderr: `ship-hub: the environment http_proxy: the proxy http://***@${new URL(strict.url).host}/ (http_proxy) refused the credentials in it (HTTP 407): check the user and password (%-encode @ : / in them)\n`,
+      });
+    } finally {
+      await Promise.all([proxy.close(), strict.close()]);
     }
   });
 
