@@ -74,6 +74,8 @@ const RestoreJournalSchema = z.object({
   backupPath: z.string(),
   /** The version the restore brings back, for the recovery message once the backup is consumed. */
   version: z.string().nullable(),
+  /** The version it undoes (absent in older journals): names the tree a null `version` brings back. */
+  undid: z.string().optional(),
   /**
    * Where the consumed backup goes: the trash of the source restoring it, whose runs empty it. A
    * backup made under a source's old name went into that name's trash, which nothing empties.
