@@ -57,7 +57,6 @@ const UpdateJournalSchema = z.object({
   stateDir: z.string(),
   backupRoot: z.string(),
   backupPath: z.string(),
-  keepBackups: z.number(),
   fromVersion: z.string().nullable(),
   toVersion: z.string(),
   ops: z.array(FileOpSchema),
