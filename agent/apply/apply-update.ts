@@ -255,7 +255,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   );
   faultPoint("apply:committed");
   clock.lap("apply");
-  await finalizeUpdate({ ...journal, phase: "committed" }, log, index);
+  await finalizeUpdate({ ...journal, phase: "committed" }, index);
   clock.lap("finalize");
   if (overwritten.length > 0)
     log?.warn("replaced files ship had not installed; their previous versions are in the backup", {

@@ -23,11 +23,7 @@ import { removeJournal, type UpdateJournal } from "./journal.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
 
 /** `previous`: the index as read before the apply (saves re-reading it); recovery leaves it out. */
-export async function finalizeUpdate(
-  journal: UpdateJournal,
-  log?: Logger,
-  previous?: InstallIndex,
-): Promise<void> {
+export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallIndex): Promise<void> {
   if (previous === undefined) previous = await readInstallIndex(journal.stateDir);
   const files: Record<string, IndexedFile> = { ...(previous?.files ?? {}) };
   for (const rel of journal.index.drop) delete files[rel];

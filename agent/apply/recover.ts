@@ -65,7 +65,7 @@ export async function recoverApp(options: { stateDir: string; log?: Logger }): P
     return { action: "restored", app: journal.app, version: journal.version, message };
   }
   if (journal.phase === "committed") {
-    await finalizeUpdate(journal, options.log);
+    await finalizeUpdate(journal);
     const message = `${journal.app}: completed ${journal.toVersion} (the interrupted update had committed)`;
     options.log?.warn(message);
     return {
