@@ -96,11 +96,23 @@ export class LockedError extends ShipError {
 }
 
 /**
- * What a restore after a failed first install did: there was no previous version to bring back,
- * only the app as it was before ship (empty, or the files it already held).
+ * What a restore of an update that found no version installed did: there was no previous version
+ * to bring back, only the app as it was before (empty, the files it already held, or a release ship
+ * installed whose install index was deleted since). "No earlier version was installed" was said of
+ * the last too, and "removed what it installed" of a restore that also put back what it replaced.
  */
 export const RESTORED_PRE_SHIP =
-  "removed what it installed: the app is as it was before (no earlier version was installed)";
+  "undid what it installed: the app is as it was before (no earlier version was recorded)";
+
+/**
+ * The version a restore brings back, or the tree before `undid` when no version was recorded before
+ * it: a first install, or an update that found the install index deleted. "The tree before ship's
+ * first install" was said of the latter too, about an app ship had installed before.
+ */
+export function restoredVersionLabel(version: string | null | undefined, undid: string | undefined): string {
+  if (version !== null && version !== undefined) return version;
+  return `the tree before ship installed ${undid ?? "the release it undoes"} (no version recorded before it)`;
+}
 
 /** The update failed; the app was restored to its previous version. Exit 1. */
 export class UpdateFailedError extends ShipError {

@@ -72,8 +72,6 @@ export interface ApplyUpdateInput {
   stateDir: string;
   /** `general.backup_dir`. */
   backupRoot: string;
-  /** Default: the manifest's rollback.keep_backups. */
-  keepBackups?: number;
   /** `privileged_files` patterns: these keep their owner, group and mode (see privileged-files.ts). */
   privilegedFiles?: readonly string[];
   log?: Logger;
@@ -241,7 +239,6 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     stateDir,
     backupRoot: input.backupRoot,
     backupPath: backup.path,
-    keepBackups: input.keepBackups ?? manifest.rollback.keep_backups,
     fromVersion: backup.version,
     toVersion,
     ops,
@@ -258,7 +255,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   );
   faultPoint("apply:committed");
   clock.lap("apply");
-  await finalizeUpdate({ ...journal, phase: "committed" }, log, index);
+  await finalizeUpdate({ ...journal, phase: "committed" }, index);
   clock.lap("finalize");
   if (overwritten.length > 0)
     log?.warn("replaced files ship had not installed; their previous versions are in the backup", {

@@ -1,7 +1,10 @@
 /**
  * The bookkeeping after an update is committed: the new install index (with each written file's
- * stat), the backup's completion marker, retention, unused merge bases, and last the journal.
- * Idempotent, so recovery can simply run it again after a crash.
+ * stat), the backup's completion marker, unused merge bases, and last the journal. Idempotent, so
+ * recovery can simply run it again after a crash. Retention (keepNewestBackups) waits until the
+ * update stands: pruned here, at commit, an update whose health check then failed had already
+ * deleted the older backups (keep_backups 1: every one), so the restored version could no longer
+ * be rolled back.
  */
 import { lstatSync, type Stats } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
@@ -20,11 +23,7 @@ import { removeJournal, type UpdateJournal } from "./journal.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
 
 /** `previous`: the index as read before the apply (saves re-reading it); recovery leaves it out. */
-export async function finalizeUpdate(
-  journal: UpdateJournal,
-  log?: Logger,
-  previous?: InstallIndex,
-): Promise<void> {
+export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallIndex): Promise<void> {
   if (previous === undefined) previous = await readInstallIndex(journal.stateDir);
   const files: Record<string, IndexedFile> = { ...(previous?.files ?? {}) };
   for (const rel of journal.index.drop) delete files[rel];
@@ -66,20 +65,41 @@ export async function finalizeUpdate(
     await writeBackupInstalled(journal.backupPath, written);
     await writeBackupMeta(journal.backupPath, { ...meta, complete: true });
   }
+  await removeUnusedBases(journal, index);
+  await removeJournal(journal.stateDir);
+}
+
+/**
+ * keep_backups, once the update that made `own.backupPath` stands (its checks passed, or it stays
+ * installed without them): the `keep` newest backups of the app directory are kept, the update's
+ * own first. Never throws (pruneBackups says why); the merge bases only pruned backups needed go too.
+ */
+export async function keepNewestBackups(
+  input: {
+    backupRoot: string;
+    app: string;
+    appDir: string;
+    stateDir: string;
+    keep: number;
+    own: { backupPath: string; installed: string };
+  },
+  log?: Logger,
+): Promise<void> {
   const problems: string[] = [];
   const pruned = await pruneBackups(
-    journal.backupRoot,
-    journal.app,
-    journal.appDir,
-    journal.keepBackups,
+    input.backupRoot,
+    input.app,
+    input.appDir,
+    input.keep,
     problems,
-    { backupPath: journal.backupPath, installed: journal.toVersion },
+    input.own,
   );
   if (pruned.length > 0) log?.info("removed old backups (keep_backups)", { pruned });
   if (problems.length > 0)
     log?.warn("could not remove old backups or the trash; the app's next run retries", { problems });
-  await removeUnusedBases(journal, index);
-  await removeJournal(journal.stateDir);
+  if (pruned.length === 0) return;
+  const index = await readInstallIndex(input.stateDir).catch(() => undefined);
+  if (index !== undefined) await removeUnusedBases(input, index).catch(() => undefined);
 }
 
 /**
@@ -94,7 +114,10 @@ function lstatOrUndefined(path: string): Stats | undefined {
   }
 }
 
-async function removeUnusedBases(journal: UpdateJournal, index: InstallIndex): Promise<void> {
+async function removeUnusedBases(
+  journal: Pick<UpdateJournal, "backupRoot" | "appDir" | "stateDir">,
+  index: InstallIndex,
+): Promise<void> {
   const used = await basesInUse(journal.backupRoot, journal.appDir);
   for (const rel in index.files) {
     const entry = index.files[rel];

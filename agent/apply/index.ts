@@ -13,7 +13,8 @@
  *      Throws before any write: UpdateNotAppliedError (plan conflicts), BadInputError (a config that does
  *      not parse for a merge). A filesystem error mid-apply is undone at once → UpdateFailedError;
  *      if undoing fails too → RestoreFailedError.
- *   4. If a later step fails: `await restoreBackup({ backupPath: applied.backup.path })` puts back
+ *   4. Once the update stands (its checks passed): `keepNewestBackups` prunes to keep_backups.
+ *      If a later step fails instead: `await restoreBackup({ backupPath: applied.backup.path })` puts back
  *      the pre-update bytes (journaled too) and consumes the backup. It throws plain errors; the
  *      pipeline wraps them in RestoreFailedError (exit 3). A killed restore is finished by recoverApp.
  * `listBackups`, `findBackup` and `rollbackTo` serve `ship --list-backups` and `ship --rollback ID|PATH`.
@@ -32,6 +33,7 @@ export { applyUpdate } from "./apply-update.js";
 export { checkImmutable } from "./check-immutable.js";
 export { checkMergeInputs } from "./check-merge-inputs.js";
 export { checkPathTypes } from "./check-path-types.js";
+export { keepNewestBackups } from "./finalize-update.js";
 export { readInstallIndex } from "./install-index.js";
 export type { PlanInput } from "./plan.js";
 export { filesToHash, planUpdate, summarizePlan } from "./plan.js";

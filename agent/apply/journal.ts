@@ -57,7 +57,6 @@ const UpdateJournalSchema = z.object({
   stateDir: z.string(),
   backupRoot: z.string(),
   backupPath: z.string(),
-  keepBackups: z.number(),
   fromVersion: z.string().nullable(),
   toVersion: z.string(),
   ops: z.array(FileOpSchema),
@@ -74,6 +73,8 @@ const RestoreJournalSchema = z.object({
   backupPath: z.string(),
   /** The version the restore brings back, for the recovery message once the backup is consumed. */
   version: z.string().nullable(),
+  /** The version it undoes (absent in older journals): names the tree a null `version` brings back. */
+  undid: z.string().optional(),
   /**
    * Where the consumed backup goes: the trash of the source restoring it, whose runs empty it. A
    * backup made under a source's old name went into that name's trash, which nothing empties.

@@ -4,6 +4,7 @@
  * Protected directories and the user's files are never in a journal, so they are never touched.
  */
 import { rm } from "node:fs/promises";
+import { restoredVersionLabel } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { backupFilesDir } from "../backup/backup-store.js";
 import { finishRestore } from "../backup/restore.js";
@@ -24,10 +25,6 @@ export interface RecoveryResult {
   backupPath?: string;
   /** One line for the log and the report, e.g. "myapp: restored 1.0.0 (interrupted update to 2.0.0 undone)". */
   message: string;
-}
-
-function label(version: string | null | undefined): string {
-  return version ?? "the tree before ship's first install";
 }
 
 /** Undoes every operation of an uncommitted update, newest first, then drops its partial backup. */
@@ -63,12 +60,12 @@ export async function recoverApp(options: { stateDir: string; log?: Logger }): P
       ...(await setAsidePaths(journal.backupPath)),
     ]);
     const leftAlone = leftAloneNote([...paths].sort(), [unrestoredDir(journal.backupPath)]);
-    const message = `${journal.app}: restored ${label(journal.version)} (finished an interrupted restore)${leftAlone}`;
+    const message = `${journal.app}: restored ${restoredVersionLabel(journal.version, journal.undid)} (finished an interrupted restore)${leftAlone}`;
     options.log?.warn(message);
     return { action: "restored", app: journal.app, version: journal.version, message };
   }
   if (journal.phase === "committed") {
-    await finalizeUpdate(journal, options.log);
+    await finalizeUpdate(journal);
     const message = `${journal.app}: completed ${journal.toVersion} (the interrupted update had committed)`;
     options.log?.warn(message);
     return {
@@ -80,7 +77,7 @@ export async function recoverApp(options: { stateDir: string; log?: Logger }): P
     };
   }
   await rollBackUpdate(journal);
-  const message = `${journal.app}: restored ${label(journal.fromVersion)} (interrupted update to ${journal.toVersion} undone)`;
+  const message = `${journal.app}: restored ${restoredVersionLabel(journal.fromVersion, journal.toVersion)} (interrupted update to ${journal.toVersion} undone)`;
   options.log?.warn(message);
   return { action: "rolled-back", app: journal.app, version: journal.fromVersion, message };
 }

@@ -12,6 +12,7 @@ import {
   RestoreFailedError,
   RestoreInterruptedError,
   RestoreNotStartedError,
+  restoredVersionLabel,
   ShipError,
 } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
@@ -145,6 +146,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     stateDir,
     backupPath: input.backupPath,
     version: meta.fromVersion,
+    undid: meta.toVersion,
     ...(input.trash === undefined ? {} : { trash: input.trash }),
   };
   await writeJournal(stateDir, journal);
@@ -552,7 +554,7 @@ export async function rollbackTo(options: {
       throw BadInputError.single(
         options.backupRoot,
         "",
-        `has no backup that undoes the installed ${current.version}: the newest backup of ${target.app}, ${first.id}, undoes ${first.replacedBy}; restoring ${target.id} would leave ${current.version}'s files mixed with ${target.version ?? "the tree before ship's first install"}'s (was a backup deleted by hand?); nothing was changed`,
+        `has no backup that undoes the installed ${current.version}: the newest backup of ${target.app}, ${first.id}, undoes ${first.replacedBy}; restoring ${target.id} would leave ${current.version}'s files mixed with ${restoredVersionLabel(target.version, target.replacedBy)}'s (was a backup deleted by hand?); nothing was changed`,
       );
     }
     // Each backup must undo the version the one before it brings back. Backups made under a
@@ -613,6 +615,7 @@ export async function rollbackTo(options: {
         targetId: target.id,
         targetPath: target.path,
         version: target.version,
+        undid: target.replacedBy,
         hooks: options.hooks ?? true,
       });
     }

@@ -22,6 +22,8 @@ const RollbackRecordSchema = z.object({
   targetPath: z.string(),
   /** The version it brings back (null: the tree ship found before its first install). */
   version: z.string().nullable(),
+  /** The version the target undoes (absent in older records): names the tree a null `version` is. */
+  undid: z.string().optional(),
   /** Whether the rollback ran the undone releases' rollback hooks (false for `--no-hooks`). */
   hooks: z.boolean(),
   /**

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AgentConfig } from "../../shared/config/schema.js";
-import { errorMessage, LockedError } from "../../shared/errors.js";
+import { errorMessage, LockedError, restoredVersionLabel } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
 import { listBackups, rollbackTo } from "../apply/index.js";
@@ -238,7 +238,7 @@ async function restoreIfNewestBackup(
     const note = [
       leftAlone === ""
         ? undefined
-        : `restored ${newest.version ?? "the tree before ship's first install"}${leftAlone}`,
+        : `restored ${restoredVersionLabel(newest.version, newest.replacedBy)}${leftAlone}`,
       commandNote ?? undefined,
     ]
       .filter((n) => n !== undefined)

@@ -10,6 +10,7 @@ import {
   checkMergeInputs,
   checkPathTypes,
   describeRelease,
+  keepNewestBackups,
   listBackups,
   recoverApp,
   restoreBackup,
@@ -65,6 +66,8 @@ const engine: UpdateEngine = {
       edited: applied.edited,
     };
   },
+  keepBackups: ({ backupDir, keep, backupPath, installed, log, ...app }) =>
+    keepNewestBackups({ ...app, backupRoot: backupDir, keep, own: { backupPath, installed } }, log),
   checkMerges: (input) => checkMergeInputs(input),
   async checkPaths(input) {
     await checkPathTypes(input);

@@ -7,7 +7,7 @@
 import { access } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
-import { ExitCode, errorMessage, RESTORED_PRE_SHIP } from "../../shared/errors.js";
+import { ExitCode, errorMessage, RESTORED_PRE_SHIP, restoredVersionLabel } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
 import { readJournal } from "../apply/journal.js";
@@ -69,7 +69,7 @@ export async function resolvePendingUpdate(input: {
   const pending = (await readState(config.general.state_file)).sources[name]?.pending_update;
   if (pending === undefined) return null;
   log.warn(
-    `an update to ${pending.version} was interrupted; ${pending.from === null ? "removing what it installed (no earlier version was installed)" : "restoring the previous version"}`,
+    `an update to ${pending.version} was interrupted; ${pending.from === null ? "undoing what it installed (no earlier version was recorded)" : "restoring the previous version"}`,
     { pending },
   );
 
@@ -229,12 +229,12 @@ async function recoveryAhead(
   const rollback = await readRollbackRecord(appStateDir);
   if (pending !== undefined)
     return {
-      note: `an update to ${pending.version} was interrupted and waits for recovery: ${then}${pending.from === null ? "removes what it installed" : `restores ${pending.from}`} first`,
+      note: `an update to ${pending.version} was interrupted and waits for recovery: ${then}${pending.from === null ? "undoes what it installed" : `restores ${pending.from}`} first`,
       leaves: pending.from,
     };
   if (rollback !== undefined)
     return {
-      note: `a rollback to ${rollback.version ?? "the tree before ship's first install"} was interrupted and waits for recovery: ${then}finishes it first`,
+      note: `a rollback to ${restoredVersionLabel(rollback.version, rollback.undid)} was interrupted and waits for recovery: ${then}finishes it first`,
       leaves: rollback.version,
     };
   if (journal === undefined) return undefined;

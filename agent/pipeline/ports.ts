@@ -101,10 +101,21 @@ export interface UpdateEngine {
   /** Finishes or undoes a run that was killed; must leave the app fully old or fully new. */
   recover(input: { appDir: string; stateDir: string; log: Logger }): Promise<RecoveryOutcome>;
   /**
-   * Backup (as a changeset of what changes) + journaled apply; prunes old backups to the manifest's
-   * keep_backups. Writes nothing when it throws before its journal exists.
+   * Backup (as a changeset of what changes) + journaled apply. Writes nothing when it throws before
+   * its journal exists. Prunes nothing: keepBackups does, once the update stands.
    */
   apply(input: ApplyInput): Promise<AppliedRelease>;
+  /** Prunes the app directory's backups to `keep`, the standing update's own (`backupPath`) first. */
+  keepBackups(input: {
+    app: string;
+    appDir: string;
+    stateDir: string;
+    backupDir: string;
+    keep: number;
+    backupPath: string;
+    installed: string;
+    log: Logger;
+  }): Promise<void>;
   /**
    * Parses every config a merge rule of the release names (server, release and previous release
    * copies); throws BadInputError (file:line:column) for one that does not parse. Reads only.

@@ -5,7 +5,7 @@
  * `ship --rollback` would have (the undone releases' hooks too, unless it ran with --no-hooks).
  */
 import type { AgentConfig } from "../../shared/config/schema.js";
-import { errorMessage } from "../../shared/errors.js";
+import { errorMessage, restoredVersionLabel } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { dropUndoneRelease } from "../apply/undone-release.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
@@ -44,7 +44,7 @@ export async function resumeRollback(
 ): Promise<ResumedRollback | undefined> {
   const record = await readRollbackRecord(appStateDir);
   if (record === undefined) return undefined;
-  const label = record.version ?? "the tree before ship's first install";
+  const label = restoredVersionLabel(record.version, record.undid);
   // Where this config keeps backups now: a backup_dir moved since the kill (the record names the old
   // one) found no backup there, and "finished" a rollback that had stopped on a version in between.
   const backupRoot = config.general.backup_dir;

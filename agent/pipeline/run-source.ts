@@ -310,6 +310,19 @@ export async function runSource(
  */
 async function keepPruning(report: AppReport, ctx: UpdateContext, now: Date): Promise<void> {
   if ((report.result === "updated" || report.result === "failed_not_rolled_back") && ctx.manifest) {
+    // Only now that the update stands: at its commit, one whose checks then failed had pruned the
+    // backups the restored version rolls back with.
+    if (ctx.applied !== undefined)
+      await ctx.ports.engine.keepBackups({
+        app: ctx.app,
+        appDir: ctx.source.app_dir,
+        stateDir: ctx.paths.appStateDir,
+        backupDir: ctx.config.general.backup_dir,
+        keep: ctx.manifest.rollback.keep_backups,
+        backupPath: ctx.applied.backupPath,
+        installed: ctx.manifest.version,
+        log: ctx.log,
+      });
     await rememberPruneRules(ctx.paths.appStateDir, ctx.manifest).catch((error: unknown) =>
       ctx.log.warn("could not remember the release's cleanup_old rules", { error: String(error) }),
     );

@@ -8,7 +8,7 @@
 
 import { hostname } from "node:os";
 import type { AgentConfig } from "../../shared/config/schema.js";
-import { RestoreNotStartedError } from "../../shared/errors.js";
+import { RestoreNotStartedError, restoredVersionLabel } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
@@ -187,7 +187,7 @@ async function notifyUndone(backup: BackupInfo, manifest: Manifest, options: Und
       app: backup.app,
       version: backup.replacedBy,
       status: "failure",
-      error: `${backup.replacedBy} was rolled back to ${backup.version ?? "the tree before ship's first install"} on request`,
+      error: `${backup.replacedBy} was rolled back to ${restoredVersionLabel(backup.version, backup.replacedBy)} on request`,
       host: hostname(),
       system_id: hostId(),
       timestamp: new Date().toISOString(),

@@ -7,6 +7,7 @@ import {
   formatIssue,
   RestoreInterruptedError,
   RestoreNotStartedError,
+  restoredVersionLabel,
   ShipError,
 } from "../../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
@@ -158,7 +159,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   out.line(
     // No version before it: a first install, or one that found its install index deleted, whose
     // older backups (and versions) exist; "ship's first install" was untrue of the latter.
-    `${name}: back on ${result.version ?? `the tree before ship installed ${result.restored.at(-1)?.undid} (no version recorded before it)`} (${result.restored.length} backup(s) restored)`,
+    `${name}: back on ${restoredVersionLabel(result.version, result.restored.at(-1)?.undid)} (${result.restored.length} backup(s) restored)`,
   );
   for (const restored of result.restored) {
     for (const rel of restored.outside)

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyUpdate } from "../../../agent/apply/apply-update.js";
+import { keepNewestBackups } from "../../../agent/apply/finalize-update.js";
 import { readInstallIndex } from "../../../agent/apply/install-index.js";
 import { journalPath } from "../../../agent/apply/journal.js";
 import { listBackups } from "../../../agent/backup/backup-store.js";
@@ -86,15 +87,24 @@ async function update(
   keepBackups?: number,
 ) {
   const release = await stage(root, spec, version);
-  return applyUpdate({
+  const applied = await applyUpdate({
     app: "myapp",
     appDir,
     release,
     manifest: manifestOf(version, extra),
     stateDir,
     backupRoot,
-    ...(keepBackups === undefined ? {} : { keepBackups }),
   });
+  // As the pipeline does once the update stands.
+  await keepNewestBackups({
+    app: "myapp",
+    appDir,
+    stateDir,
+    backupRoot,
+    keep: keepBackups ?? 5,
+    own: { backupPath: applied.backup.path, installed: version },
+  });
+  return applied;
 }
 
 /** Inode numbers of every file and symlink below `dir` (none when it does not exist). */
@@ -400,7 +410,7 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(await snapshot(appDir)).toEqual(before);
   });
 
-  it("an old backup or trash it cannot delete is a warning after the update committed, never a failed update", async () => {
+  it("an old backup or trash it cannot delete is a warning once the update stands, never a failed update", async () => {
     await update(v1, "1.0.0");
     const applied = await update(v2, "2.0.0");
     await restoreBackup({ backupPath: applied.backup.path });
@@ -426,6 +436,8 @@ describe("applyUpdate + restoreBackup on real trees", () => {
       });
       expect(done.toVersion).toBe("3.0.0");
       expect(await pathExists(journalPath(stateDir))).toBe(false);
+      const own = { backupPath: done.backup.path, installed: "3.0.0" };
+      await keepNewestBackups({ app: "myapp", appDir, stateDir, backupRoot, keep: 5, own }, log);
       expect(lines.some((l) => l.level === "warn" && l.msg.includes("could not remove old backups"))).toBe(
         true,
       );

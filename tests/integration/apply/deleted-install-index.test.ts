@@ -28,6 +28,20 @@ describe("backups across an update that found its install index deleted (real CL
     const [stateDir] = await readdir(apps);
     const stateDirPath = join(apps, String(stateDir));
     await rm(join(stateDirPath, "install-index.json"));
+    // Killed mid-apply, then recovered: recovery said "restored the tree before ship's first install"
+    // and "no earlier version was installed", of an app ship had installed twice.
+    await app.release("r3", 'version: "3.0.0"\n', { "app.txt": "v3\n", "f3.txt": "3\n" });
+    const killed = await runShip(["--config", app.config], { env: { SHIP_FAULT: "apply:file@2" } });
+    expect(killed.code, killed.stderr).toBeNull();
+    const check = await runShip(["--config", app.config, "--check-only"]);
+    expect(check.stdout).toContain("the next run (or ship --recover) undoes what it installed first");
+    const recovered = await runShip(["--config", app.config, "--recover"]);
+    expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+    expect(recovered.stdout + recovered.stderr).not.toMatch(/first install|no earlier version was installed/);
+    expect(recovered.stdout).toContain(
+      "update to 3.0.0 was interrupted; undid what it installed: the app is as it was before (no earlier version was recorded)",
+    );
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
     await installVersions(app, ["3"]);
     const [unrecorded, toV1] = await listedBackups(app);
     expect(unrecorded?.version).toBeNull();

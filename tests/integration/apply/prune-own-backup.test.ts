@@ -57,6 +57,10 @@ describe("keep_backups with a backup dated ahead of the clock (real CLI)", () =>
       current_version: "2.0.0",
       last_result: "failed_restored",
     });
+    // The failed update pruned nothing: at its commit it had deleted 2.0.0's backup (keep_backups 1),
+    // so the version it restored could no longer be rolled back ("no backups").
+    const listed = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    expect((JSON.parse(listed.stdout) as { version: string }[]).map((b) => b.version)).toEqual(["1.0.0"]);
   });
 
   it("keeps the backups that roll back as a chain from what is installed", async () => {

@@ -107,7 +107,6 @@ describe("restore never reaches through a symlink", () => {
       stateDir,
       backupRoot,
       backupPath: second.backup.path,
-      keepBackups: 5,
       fromVersion: "1.0.0",
       toVersion: "2.0.0",
       ops: [

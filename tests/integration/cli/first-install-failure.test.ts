@@ -22,7 +22,7 @@ describe("a failed first install says there was no earlier version", () => {
     await app.release("r1", 'version: "1.0.0"\npost_update_tests:\n  - { name: health, command: "false" }\n');
     const run = await runShip(["--config", app.config, "--force"]);
     expect(run.code, run.stdout + run.stderr).toBe(1);
-    expect(run.stdout).toContain("no earlier version was installed");
+    expect(run.stdout).toContain("no earlier version was recorded");
     expect(run.stdout + run.stderr).not.toContain("restored the previous version");
     await expectEmptyApp();
   });
@@ -33,7 +33,7 @@ describe("a failed first install says there was no earlier version", () => {
       env: { SHIP_FAULT: "apply:file@2:error" },
     });
     expect(run.code, run.stdout + run.stderr).toBe(1);
-    expect(run.stdout).toContain("no earlier version was installed");
+    expect(run.stdout).toContain("no earlier version was recorded");
     expect(run.stdout + run.stderr).not.toContain("restored the previous version");
     await expectEmptyApp();
   });
@@ -46,7 +46,7 @@ describe("a failed first install says there was no earlier version", () => {
     expect(killed.code).toBeNull();
     const recovered = await runShip(["--config", app.config, "--recover"]);
     expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
-    expect(recovered.stdout).toContain("update to 1.0.0 was interrupted; removed what it installed");
+    expect(recovered.stdout).toContain("update to 1.0.0 was interrupted; undid what it installed");
     expect(recovered.stdout).not.toContain("previous tree");
     await expectEmptyApp();
   });

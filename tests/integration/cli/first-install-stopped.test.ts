@@ -62,7 +62,7 @@ describe("a first install that installs nothing", () => {
       why: "a failing post_update test (the install was removed)",
       lines: ["post_update_tests:", '  - { name: health, command: "false" }'],
       code: 1,
-      says: "no earlier version was installed",
+      says: "no earlier version was recorded",
     },
   ])("leaves no app_dir behind after $why", async ({ lines, code, says }) => {
     await manifest(lines);
