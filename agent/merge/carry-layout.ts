@@ -277,7 +277,8 @@ function keepCommentColumn(original: string, merged: string): string {
   const now = /(\s+)(#.*)$/.exec(merged);
   if (now?.[1] === undefined || now[2] !== mine[2]) return merged;
   const before = merged.slice(0, merged.length - now[0].length);
-  const spaces = column - before.length;
+  // Tabs align to tab stops, not to a count of characters: the user's tabs stay as they are.
+  const spaces = mine[1].includes("\t") ? 0 : column - before.length;
   return `${before}${spaces >= 1 ? " ".repeat(spaces) : mine[1]}${now[2]}`;
 }
 
