@@ -339,6 +339,14 @@ describe("YAML merges keep the layout of the user's lines", () => {
     );
   });
 
+  it("a `  #` inside a quoted value is no comment: the real comment after it keeps its column", () => {
+    const base = 'a: "x   # y"\nm: {k: 1}\n';
+    const current = 'a:  "x   # y"   # real\nm: {k: 1}\n';
+    const result = merge(current, 'a: "xy   # y"\nm: {k: 1}\n', base);
+    expect(result.text).toBe('a:  "xy   # y"  # real\nm: {k: 1}\n');
+    expect(result.warnings).toEqual([]);
+  });
+
   it("tabs before a comment stay tabs on a changed line", () => {
     // Counted as characters, `x: 1\t\t# c` came back as `x: 2  # c`.
     const result = merge(
