@@ -271,14 +271,39 @@ function mergeLine(original: string, base: string, edited: string): string | und
  * the comment, as TOML's text edit does: one space there read as the spacing lost.
  */
 function keepCommentColumn(original: string, merged: string): string {
-  const mine = /(\s{2,})(#.*)$/.exec(original);
-  if (mine?.[1] === undefined || mine[2] === undefined) return merged;
-  const column = original.length - mine[2].length;
-  const now = /(\s+)(#.*)$/.exec(merged);
-  if (now?.[1] === undefined || now[2] !== mine[2]) return merged;
-  const before = merged.slice(0, merged.length - now[0].length);
-  const spaces = column - before.length;
-  return `${before}${spaces >= 1 ? " ".repeat(spaces) : mine[1]}${now[2]}`;
+  const mine = trailingComment(original);
+  if (mine === undefined || mine.gap.length < 2) return merged;
+  const now = trailingComment(merged);
+  if (now === undefined || now.comment !== mine.comment) return merged;
+  // Tabs align to tab stops, not to a count of characters: the user's tabs stay as they are.
+  const spaces = mine.gap.includes("\t") ? 0 : mine.before.length + mine.gap.length - now.before.length;
+  return `${now.before}${spaces >= 1 ? " ".repeat(spaces) : mine.gap}${now.comment}`;
+}
+
+/**
+ * The `# comment` ending a line, the white space before it and what precedes that; undefined when
+ * there is none. A `#` inside a quoted string (`"x  # y"`, every JSON string) is part of the value:
+ * taken for a comment, the string was re-spaced and the line lost the user's layout.
+ */
+function trailingComment(line: string): { before: string; gap: string; comment: string } | undefined {
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote === '"') {
+      if (c === "\\") i++;
+      else if (c === '"') quote = undefined;
+    } else if (quote === "'") {
+      if (c === "'" && line[i + 1] === "'") i++;
+      else if (c === "'") quote = undefined;
+    } else if (c === '"') quote = '"';
+    // An apostrophe opens a string only where a value starts (`a: 'x'`, `['x']`), not in `don't`.
+    else if (c === "'" && /(^|[\s:[{,-])$/.test(line.slice(0, i).trimEnd().slice(-1) || "")) quote = "'";
+    else if (c === "#" && i > 0 && /\s/.test(line[i - 1] ?? "")) {
+      const gap = /\s+$/.exec(line.slice(0, i))?.[0] ?? "";
+      return { before: line.slice(0, i - gap.length), gap, comment: line.slice(i) };
+    }
+  }
+  return undefined;
 }
 
 /** A stretch of the base one side replaced: base[b0, b1) became side[s0, s1). */

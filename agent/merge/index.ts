@@ -35,9 +35,11 @@
  *
  * Pure and synchronous: no disk. Unparsable input → BadInputError naming the file, line and column.
  */
+
+import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
-import { lostCommentsWarning } from "./lost-comments.js";
+import { commentsOf, lostCommentsWarning } from "./lost-comments.js";
 import type { CopyRole } from "./parse-error.js";
 import { type FileStrategy, type MergePlan, planMerge, sectionsKeepUserValues } from "./plan.js";
 import { unusedSectionWarnings } from "./section-names.js";
@@ -165,10 +167,10 @@ function mergeNormalised(input: MergeInput): MergeResult {
   const parse = parserFor(input.format, (role) => input.names?.[role] ?? input.fileName);
   const release = parse(input.incoming, "release");
   const user = readServerCopy(input, parse);
-  if (user === ABSENT) {
+  if ("unparsable" in user) {
     // Only reached under replace: nothing can be kept from a file that does not parse, and nothing
-    // of it can be named key by key, so the warning says the whole file went.
-    const warnings = ["the server's copy does not parse: took the release's copy whole"];
+    // of it can be named key by key, so the warning says the whole file went, why, and where it is.
+    const warnings = [unparsableReplaced(input, user.unparsable)];
     return { ...reportOf(emptyPlan()), text: input.incoming, warnings };
   }
   // Under replace the previous release's copy cannot change the outcome, so it is not even read;
@@ -279,14 +281,41 @@ export function checkMergeInput(
  * section keeps values of it (`database: preserve_user`): taking the release's copy whole lost them
  * with exit 0, where every other strategy refuses the copy.
  */
-function readServerCopy(input: MergeInput, parse: Parser): Parsed | typeof ABSENT {
+function readServerCopy(input: MergeInput, parse: Parser): Parsed | { unparsable: BadInputError } {
   if (input.strategy !== "replace" || sectionsKeepUserValues(input.sections))
     return parse(input.current, "server");
   try {
     return parse(input.current, "server");
-  } catch {
-    return ABSENT;
+  } catch (error) {
+    if (error instanceof BadInputError) return { unparsable: error };
+    throw error;
   }
+}
+
+/**
+ * An unparsable copy replaced whole: the operator read "took the release's copy whole" with neither
+ * the reason (a typo of theirs, a line:column to look at) nor that their values and comments went,
+ * nor where their copy is now.
+ */
+function unparsableReplaced(input: MergeInput, error: BadInputError): string {
+  const issue = error.issues[0];
+  const reason = (issue?.message ?? error.message).replace(
+    /^cannot merge: the server's copy does not parse: /,
+    "",
+  );
+  const at = issue?.line === undefined ? "" : `line ${issue.line}, column ${issue.column ?? 1}: `;
+  let comments: string[] = [];
+  try {
+    const shipped = new Set(input.base === undefined ? [] : commentsOf(input.format, input.base));
+    const kept = new Set(commentsOf(input.format, input.incoming));
+    comments = commentsOf(input.format, input.current)
+      .filter((c) => c.trim() !== "" && !shipped.has(c) && !kept.has(c))
+      .map((c) => `#${c}`);
+  } catch {
+    // A copy too broken to find its comments in: the backup holds them all the same.
+  }
+  const named = comments.length === 0 ? "" : ` (your comments: ${comments.join(", ")})`;
+  return `your copy does not parse (${at}${reason}): took the release's copy whole, so nothing of yours in it is kept${named}; your copy is in this update's backup (ship --list-backups)`;
 }
 
 function hasSections(input: MergeInput): boolean {

@@ -13,6 +13,16 @@ const merge = (current: string, incoming: string, base?: string) =>
   });
 
 describe("JSON merges keep the user's layout", () => {
+  it("a `  #` inside a string the release changes is no comment: the line keeps the user's layout", () => {
+    // Taken for a comment to keep in its column, it re-spaced the string, so the line fell back to
+    // the library's layout with a WARNING.
+    const base = '{\n  "a": "x   # y",\n  "n": {"k": 1},\n  "b": 1\n}\n';
+    const current = '{\n    "a":  "x   # y",\n    "n": {"k": 1},\n    "b": 1\n}\n';
+    const result = merge(current, base.replace('"x   # y"', '"xy   # y"'), base);
+    expect(result.text).toBe(current.replace('"x   # y"', '"xy   # y"'));
+    expect(result.warnings).toEqual([]);
+  });
+
   it("a value the release turns into an object or array written on one line comes on one line", () => {
     // `"db": "url"` becoming the release's `"db": {"host": "y", "port": 5432}` was spread over lines,
     // as neither file writes it.

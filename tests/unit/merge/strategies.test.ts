@@ -262,7 +262,10 @@ describe("replace says what of the user's file went", () => {
       strategy: "replace",
     });
     expect(result.text).toBe("port = 8000\n");
-    expect(result.warnings).toEqual(["the server's copy does not parse: took the release's copy whole"]);
+    // It said neither why nor that the user's values and comments went, nor where their copy is.
+    expect(result.warnings).toEqual([
+      "your copy does not parse (line 1, column 8: invalid value): took the release's copy whole, so nothing of yours in it is kept (your comments: # mine); your copy is in this update's backup (ship --list-backups)",
+    ]);
   });
 
   it("nothing of the user's went: no warning", () => {

@@ -339,6 +339,24 @@ describe("YAML merges keep the layout of the user's lines", () => {
     );
   });
 
+  it("a `  #` inside a quoted value is no comment: the real comment after it keeps its column", () => {
+    const base = 'a: "x   # y"\nm: {k: 1}\n';
+    const current = 'a:  "x   # y"   # real\nm: {k: 1}\n';
+    const result = merge(current, 'a: "xy   # y"\nm: {k: 1}\n', base);
+    expect(result.text).toBe('a:  "xy   # y"  # real\nm: {k: 1}\n');
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("tabs before a comment stay tabs on a changed line", () => {
+    // Counted as characters, `x: 1\t\t# c` came back as `x: 2  # c`.
+    const result = merge(
+      "t:\n  x: 1\t\t# c\n  z: 1 \t # d\n",
+      "t:\n  x: 2\n  z: 22\n",
+      "t:\n  x: 1\n  z: 1\n",
+    );
+    expect(result.text).toBe("t:\n  x: 2\t\t# c\n  z: 22 \t # d\n");
+  });
+
   it("a value the release replaces whole takes the user's comments inside it along, with a warning", () => {
     const base = "hosts:\n  - name: a\n  - name: b\nport: 1\n";
     const current = "hosts:\n  - name: a     # first\n  - name: b\nport: 1    # was scalar\n";
