@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostLockDir } from "../../../agent/lock/run-lock.js";
 import { hasProgram } from "../../support/require-program.js";
 
 const SYSTEMD_DIR = resolve("systemd");
@@ -121,6 +122,32 @@ describe("ship-agent.service", () => {
       const want = timerService.filter(([k]) => k === key);
       expect(want.length).toBeGreaterThan(0);
       expect(agent.filter(([k]) => k === key)).toEqual(want);
+    }
+  });
+});
+
+describe("the units that run updates", () => {
+  it("can write the host's app-lock directory (ProtectSystem=strict makes /run read-only)", async () => {
+    const saved = process.env.SHIP_HOST_LOCK_DIR;
+    delete process.env.SHIP_HOST_LOCK_DIR;
+    let lockDir: string;
+    try {
+      lockDir = hostLockDir();
+    } finally {
+      if (saved !== undefined) process.env.SHIP_HOST_LOCK_DIR = saved;
+    }
+    // Only where the host has /run/lock does ship lock there; elsewhere the check says nothing.
+    if (lockDir !== "/run/lock/ship") return;
+    for (const name of ["ship.service", "ship-agent.service"]) {
+      const unit = directives(await unitText(name));
+      const writable = unit
+        .filter(([k]) => k === "ReadWritePaths")
+        .flatMap(([, v]) => v.split(/\s+/))
+        .map((path) => path.replace(/^-/, ""));
+      expect(
+        writable.some((path) => lockDir === path || lockDir.startsWith(`${path}/`)),
+        `${name} ReadWritePaths=${writable.join(" ")}`,
+      ).toBe(true);
     }
   });
 });
