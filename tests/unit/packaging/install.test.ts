@@ -225,7 +225,10 @@ describe
       // A unit written before ship locked apps in /run/lock gets that line (ship's own, not the
       // operator's): kept as it was, every update under ProtectSystem=strict failed EROFS.
       expect(edited).toContain("\nReadWritePaths=-/run/lock\n");
-      await writeFile(join(root, "units/ship.service"), edited.replace("\nReadWritePaths=-/run/lock\n", "\n"));
+      await writeFile(
+        join(root, "units/ship.service"),
+        edited.replace("\nReadWritePaths=-/run/lock\n", "\n"),
+      );
       await run("sh", [resolve("scripts/install.sh"), tarball], { env, maxBuffer: 1 << 24 });
       expect(await readFile(join(root, "units/ship.service"), "utf8")).toBe(edited);
       expect(await readFile(join(root, "units/ship-hub.service"), "utf8")).toBe(unit);
