@@ -5,8 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { chmod, mkdir, open, readFile, readlink, rm, stat } from "node:fs/promises";
-import { hostname, tmpdir } from "node:os";
+import { chmod, mkdir, open, readFile, readlink, rm, stat, unlink } from "node:fs/promises";
+import { hostname, tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { BadInputError, LockedError } from "../../shared/errors.js";
@@ -41,11 +41,9 @@ export async function acquireLock(file: string, log: Logger): Promise<HeldLock> 
     if (holder === undefined && (await ageMs(file)) < UNREADABLE_GRACE_MS) {
       throw new LockedError(file, "a run that is still writing its lock file");
     }
-    log.warn("taking over a stale lock", {
-      lockFile: file,
-      holder: holder === undefined ? "unreadable lock file" : describeHolder(holder),
-    });
-    await removeStale(file, raw, me);
+    const was = holder === undefined ? "unreadable lock file" : describeHolder(holder);
+    log.warn("taking over a stale lock", { lockFile: file, holder: was });
+    await removeStale(file, raw, me, was);
   }
   throw new LockedError(file, "another run took the lock while we removed a stale one");
 }
@@ -55,18 +53,43 @@ export async function acquireLock(file: string, log: Logger): Promise<HeldLock> 
  * the first one's fresh lock): removal happens under a short-lived guard file, and only if the
  * lock still holds exactly the stale content.
  */
-async function removeStale(file: string, staleContent: string, me: LockHolder): Promise<void> {
+async function removeStale(file: string, staleContent: string, me: LockHolder, was: string): Promise<void> {
   const guard = `${file}.takeover`;
   if (!(await tryCreate(guard, me))) {
     // A guard left by a run killed mid-takeover is removed; a fresh one means someone else is on it.
-    if ((await ageMs(guard)) > UNREADABLE_GRACE_MS) await rm(guard, { force: true });
+    if ((await ageMs(guard)) > UNREADABLE_GRACE_MS) await removeLeftover(guard, "an unfinished takeover");
     return;
   }
   try {
     const current = await readFile(file, "utf8").catch(() => undefined);
-    if (current === staleContent) await rm(file, { force: true });
+    if (current === staleContent) await removeLeftover(file, `${was}; not running`);
   } finally {
     await rm(guard, { force: true });
+  }
+}
+
+/**
+ * The host's lock directory is shared and sticky (mode 1777, as /run/lock): a file another user's
+ * run left there (a root run killed mid-update) may be removed only by its owner or root. fs.rm
+ * took the EPERM for a directory and said "cannot read directory …: not a directory (ENOTDIR)".
+ */
+async function removeLeftover(file: string, what: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === "ENOENT") return;
+    if (code !== "EPERM" && code !== "EACCES") throw new LocalWriteError(`stale lock file ${file}`, error);
+    const owner = await stat(file).then(
+      (s) => `uid ${s.uid}`,
+      () => "another user",
+    );
+    const me = userInfo();
+    throw BadInputError.single(
+      file,
+      "",
+      `is a stale lock (${what}) owned by ${owner}, which ${me.username} (uid ${me.uid}) may not remove from ${dirname(file)} (a sticky directory): remove it as root (rm ${file})`,
+    );
   }
 }
 
