@@ -143,7 +143,8 @@ export async function acquireAppLock(
     host = await acquireLock(appLockFile(hostDir, appDir), log);
   } catch (error) {
     await own.release();
-    throw error;
+    const cause = error instanceof Error ? error.cause : undefined;
+    throw errnoCode(error) === "EROFS" || errnoCode(cause) === "EROFS" ? readOnlyHostDir(hostDir) : error;
   }
   return {
     file: own.file,
@@ -152,6 +153,18 @@ export async function acquireAppLock(
       await own.release();
     },
   };
+}
+
+/**
+ * A unit with ProtectSystem=strict sees /run read-only unless it lists it: a unit written before
+ * ship locked there failed every update "cannot write lock file …: read-only filesystem (EROFS)".
+ */
+function readOnlyHostDir(hostDir: string): BadInputError {
+  return BadInputError.single(
+    hostDir,
+    "",
+    "(the host's app locks, shared by every ship run) is read-only here: under a systemd unit with ProtectSystem=strict add ReadWritePaths=-/run/lock to it, as ship's units have (or set SHIP_HOST_LOCK_DIR to a directory every ship run on this host can write)",
+  );
 }
 
 export function describeHolder(holder: LockHolder): string {
