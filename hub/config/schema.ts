@@ -40,6 +40,12 @@ export function databaseUrlProblem(url: string): string | undefined {
   } catch {
     return "is not a valid URL: a %-escape in the user name or password is malformed";
   }
+  // The hub decodes the database name as libpq does; a bad escape there threw "URI malformed", exit 1.
+  try {
+    decodeURIComponent(parsed.pathname);
+  } catch {
+    return "is not a valid URL: a %-escape in the database name is malformed";
+  }
   return undefined;
 }
 

@@ -42,6 +42,21 @@ describe("the servers of a URL of several hosts", () => {
   });
 });
 
+describe("a malformed %-escape", () => {
+  it("in the database name is exit 2 naming it, before connecting", () => {
+    // Before: exit 1 "cannot use PostgreSQL at (unparsable URL) from database_url: URI malformed".
+    const config = HubConfig.parse({});
+    for (const url of [
+      "postgres://u@db/ship%zz",
+      "postgres://u@db/ship%2",
+      "postgresql:///ship%e9?host=/run/pg",
+    ])
+      expect(() => databaseUrlOf(url, config, undefined), url).toThrow(
+        "--database-url is not a valid URL: a %-escape in the database name is malformed",
+      );
+  });
+});
+
 describe("a URL with no host", () => {
   const saved = { PGHOST: process.env.PGHOST, PGPORT: process.env.PGPORT };
   afterEach(() => {
