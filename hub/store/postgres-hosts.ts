@@ -61,6 +61,9 @@ export function surveyHosts(
       max: 1,
       connect_timeout: connectSeconds,
       onnotice: () => {},
+      // No query of the driver's own at connect: ended mid-connect, its rejection had no handler
+      // and killed the process.
+      fetch_types: false,
     });
     pools.push(sql);
     return ask(server, sql, connectSeconds);
@@ -72,7 +75,7 @@ export function surveyHosts(
   });
   // Once the pool found the primary, a silent server's attempt would keep a command from exiting.
   const stop = () => {
-    for (const sql of pools) void sql.end({ timeout: 0 });
+    for (const sql of pools) sql.end({ timeout: 0 }).catch(() => {});
   };
   return { verdict, answers, stop };
 }
