@@ -80,6 +80,11 @@ for unit in ship.service ship.timer ship-agent.service ship-hub.service; do
   # the upgrade found the apps read-only (or the unit failed on a missing /opt/myapp).
   if [ -f "$unit_dir/$unit" ] && grep -q '^ReadWritePaths=' "$unit_dir/$unit"; then
     grep '^ReadWritePaths=' "$unit_dir/$unit" >"$unit_dir/$unit.paths"
+    # A unit from before the host's app locks (/run/lock/ship) lacks their line, and every run under
+    # ProtectSystem=strict would find /run read-only: the new unit's line is added to the kept ones.
+    if ! grep -q '/run/lock' "$unit_dir/$unit.paths"; then
+      grep '^ReadWritePaths=.*/run/lock' "$unit_dir/$unit.new" >>"$unit_dir/$unit.paths" || true
+    fi
     awk 'NR == FNR { kept = kept $0 "\n"; next }
       /^ReadWritePaths=/ { if (!done) printf "%s", kept; done = 1; next }
       { print }' "$unit_dir/$unit.paths" "$unit_dir/$unit.new" >"$unit_dir/$unit.kept"
