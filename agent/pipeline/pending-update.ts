@@ -54,6 +54,8 @@ export async function recordPendingBackup(ctx: UpdateContext, backupPath: string
 export interface PendingResolution {
   exitCode: ExitCode;
   detail: string;
+  /** The on_failure notifications that did not arrive: WARNINGs of the run that recovered. */
+  warnings: string[];
 }
 
 /** Call after the engine's recovery. Returns null when no update was interrupted. */
@@ -153,26 +155,28 @@ export async function resolvePendingUpdate(input: {
   else log.warn(detail);
   // The killed run never reached its own notify step: whoever watches on_failure hears of it now.
   // Without a backup (killed before it) nothing had changed and no manifest was kept to say where.
-  if (manifest !== undefined)
-    await sendNotifications(
-      manifest.notifications.on_failure,
-      {
-        app: name,
-        version: pending.version,
-        status: "failure",
-        error: detail,
-        host: hostname(),
-        system_id: hostId(),
-        timestamp: new Date().toISOString(),
-      },
-      { log },
-    );
+  const warnings =
+    manifest === undefined
+      ? []
+      : await sendNotifications(
+          manifest.notifications.on_failure,
+          {
+            app: name,
+            version: pending.version,
+            status: "failure",
+            error: detail,
+            host: hostname(),
+            system_id: hostId(),
+            timestamp: new Date().toISOString(),
+          },
+          { log },
+        );
   const exitCode = failed
     ? ExitCode.restoreFailed
     : commandNote === ""
       ? ExitCode.ok
       : ExitCode.updateFailedRestored;
-  return { exitCode, detail };
+  return { exitCode, detail, warnings };
 }
 
 /** The interrupted release's manifest as its backup saved it; undefined when absent or unreadable. */
