@@ -7,7 +7,7 @@
 import { access } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
-import { ExitCode, errorMessage, RESTORED_PRE_SHIP } from "../../shared/errors.js";
+import { ExitCode, errorMessage, RESTORED_PRE_SHIP, RestoreNotStartedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
 import { readJournal } from "../apply/journal.js";
@@ -68,10 +68,17 @@ export async function resolvePendingUpdate(input: {
   log: Logger;
 }): Promise<PendingResolution | null> {
   const { config, name, source, ports, log } = input;
-  const pending = (await readState(config.general.state_file)).sources[name]?.pending_update;
+  const recorded = (await readState(config.general.state_file)).sources[name];
+  const pending = recorded?.pending_update;
   if (pending === undefined) return null;
+  // An update that failed and whose restore failed (finalize.ts keeps the restore owed) was not
+  // interrupted: said so, it sent operators looking for a kill that never happened.
+  const what =
+    recorded?.last_result === "restore_failed"
+      ? `update to ${pending.version} failed earlier and was not yet restored`
+      : `update to ${pending.version} was interrupted`;
   log.warn(
-    `an update to ${pending.version} was interrupted; ${pending.from === null ? "removing what it installed (no earlier version was installed)" : "restoring the previous version"}`,
+    `an ${what}; ${pending.from === null ? "removing what it installed (no earlier version was installed)" : "restoring the previous version"}`,
     { pending },
   );
 
@@ -118,7 +125,12 @@ export async function resolvePendingUpdate(input: {
       releaseDir = shown?.dir;
     }
   } catch (error) {
-    fileProblems.push(`restoring files: ${errorMessage(error)}`);
+    // The restore's "nothing was changed" is of the restore: the app still has the release's files.
+    fileProblems.push(
+      error instanceof RestoreNotStartedError
+        ? `refused before it moved anything: ${error.reason}; the app still has ${pending.version}'s files`
+        : `restoring files: ${errorMessage(error)}`,
+    );
   }
   const commandProblems = await runCommands("rollback", pending.rollback_commands, {
     cwd: releaseDir ?? source.app_dir,
@@ -142,8 +154,8 @@ export async function resolvePendingUpdate(input: {
   const commandNote =
     commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
   const detail = failed
-    ? `update to ${pending.version} was interrupted and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person`
-    : `update to ${pending.version} was interrupted; ${pending.from === null ? RESTORED_PRE_SHIP : `restored ${pending.from}`}${leftAlone}${commandNote}`;
+    ? `${what} and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person`
+    : `${what}; ${pending.from === null ? RESTORED_PRE_SHIP : `restored ${pending.from}`}${leftAlone}${commandNote}`;
   // Restoring failed again: still owed, the next run tries again (finalize.ts keeps it likewise).
   await updateSourceState(config.general.state_file, name, ({ pending_update: done, ...s }) => ({
     ...s,

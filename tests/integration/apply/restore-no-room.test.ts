@@ -75,5 +75,11 @@ describe("a rollback whose copies do not fit on the app's filesystem (real CLI, 
     expect(failed.stdout).toMatch(
       /restore: refused before it moved anything: .* free space on the app's filesystem and try again; the app still has 2\.0\.0's files/,
     );
+    // The next run owes the restore: the update was not interrupted, and the restore changed nothing.
+    const next = await runShip(["--config", app.config]);
+    expect(next.code).toBe(3);
+    expect(next.stdout).toMatch(
+      /^myapp: update to 2\.0\.0 failed earlier and was not yet restored and restoring failed: refused before it moved anything: .*; the app still has 2\.0\.0's files — the app needs a person$/m,
+    );
   }, 40_000);
 });
