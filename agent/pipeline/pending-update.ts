@@ -232,9 +232,9 @@ export interface AwaitingRecovery {
 export async function awaitingRecovery(
   pending: PendingUpdate | undefined,
   appStateDir: string,
-  legacy: LegacyState | undefined,
+  legacy: (LegacyState & { last_result?: string | null }) | undefined,
 ): Promise<AwaitingRecovery | undefined> {
-  const waiting = await recoveryAhead(pending, appStateDir);
+  const waiting = await recoveryAhead(pending, appStateDir, legacy?.last_result === "restore_failed");
   if (waiting?.leaves === undefined) return waiting;
   const installed = (await readInstalledId(appStateDir, legacy))?.version;
   return installed !== undefined && installed !== waiting.leaves
@@ -245,13 +245,18 @@ export async function awaitingRecovery(
 async function recoveryAhead(
   pending: PendingUpdate | undefined,
   appStateDir: string,
+  restoreFailed: boolean,
 ): Promise<AwaitingRecovery | undefined> {
   const then = "the next run (or ship --recover) ";
   const journal = await readJournal(appStateDir);
   const rollback = await readRollbackRecord(appStateDir);
+  // A restore that failed (no room, say) left the update's files in place, owed: no run was killed.
+  const what = restoreFailed
+    ? `an update to ${pending?.version} failed and its restore failed too; the app has its files and waits for recovery`
+    : `an update to ${pending?.version} was interrupted and waits for recovery`;
   if (pending !== undefined)
     return {
-      note: `an update to ${pending.version} was interrupted and waits for recovery: ${then}${pending.from === null ? "undoes what it installed" : `restores ${pending.from}`} first`,
+      note: `${what}: ${then}${pending.from === null ? "undoes what it installed" : `restores ${pending.from}`} first`,
       leaves: pending.from,
     };
   if (rollback !== undefined)

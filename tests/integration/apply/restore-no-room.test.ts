@@ -75,6 +75,12 @@ describe("a rollback whose copies do not fit on the app's filesystem (real CLI, 
     expect(failed.stdout).toMatch(
       /restore: refused before it moved anything: .* free space on the app's filesystem and try again; the app still has 2\.0\.0's files/,
     );
+    // A check says so too (it said the update "was interrupted"): nothing was killed.
+    const check = await runShip(["--config", app.config, "--check-only"]);
+    expect(check.stdout).not.toContain("was interrupted");
+    expect(check.stdout).toContain(
+      "an update to 2.0.0 failed and its restore failed too; the app has its files and waits for recovery: the next run (or ship --recover) restores 1.0.0 first",
+    );
     // The next run owes the restore: the update was not interrupted, and the restore changed nothing.
     const next = await runShip(["--config", app.config]);
     expect(next.code).toBe(3);
