@@ -79,11 +79,13 @@ for unit in ship.service ship.timer ship-agent.service ship-hub.service; do
   # list their app directories there, and rewriting the unit put back /opt/myapp, so every run after
   # the upgrade found the apps read-only (or the unit failed on a missing /opt/myapp).
   if [ -f "$unit_dir/$unit" ] && grep -q '^ReadWritePaths=' "$unit_dir/$unit"; then
-    # ReadWritePaths=-/run/lock is ship's own (its host-wide app locks), not one of yours: it comes
-    # from the new unit, also into a unit written before it existed (every update failed EROFS).
-    grep '^ReadWritePaths=' "$unit_dir/$unit" | grep -vx 'ReadWritePaths=-/run/lock' >"$unit_dir/$unit.paths" || true
-    awk 'FILENAME == ARGV[1] { kept = kept $0 "\n"; next }
-      /^ReadWritePaths=-\/run\/lock$/ { print; next }
+    grep '^ReadWritePaths=' "$unit_dir/$unit" >"$unit_dir/$unit.paths"
+    # A unit from before the host's app locks (/run/lock/ship) lacks their line, and every run under
+    # ProtectSystem=strict would find /run read-only: the new unit's line is added to the kept ones.
+    if ! grep -q '/run/lock' "$unit_dir/$unit.paths"; then
+      grep '^ReadWritePaths=.*/run/lock' "$unit_dir/$unit.new" >>"$unit_dir/$unit.paths" || true
+    fi
+    awk 'NR == FNR { kept = kept $0 "\n"; next }
       /^ReadWritePaths=/ { if (!done) printf "%s", kept; done = 1; next }
       { print }' "$unit_dir/$unit.paths" "$unit_dir/$unit.new" >"$unit_dir/$unit.kept"
     mv "$unit_dir/$unit.kept" "$unit_dir/$unit.new"

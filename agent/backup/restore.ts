@@ -536,11 +536,12 @@ export async function rollbackTo(options: {
   const newestFirst = inUpdateOrder(listed, current?.version);
   const position = newestFirst.findIndex((b) => b.id === target.id);
   if (position < 0) {
-    // Found before the lock was taken, and restored (consumed) by another run meanwhile.
+    // Found before the lock was taken, and restored (consumed) by another run meanwhile, or pruned
+    // by an update that stood meanwhile ("another run restored it" was all it said).
     throw BadInputError.single(
       options.backupRoot,
       "",
-      `holds no backup with id ${target.id} any more (another run restored it; see ship --list-backups)`,
+      `holds no backup with id ${target.id} any more (another run restored it, or an update's keep_backups pruned it; see ship --list-backups)`,
     );
   }
   const chain = newestFirst.slice(0, position + 1);

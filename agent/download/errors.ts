@@ -73,6 +73,19 @@ export function networkErrorText(err: unknown): string {
   return proxy ?? plainNetworkErrorText(err);
 }
 
+/**
+ * OpenSSL's own error line ("80…:error:0A00010B:SSL routines:ssl3_get_record:wrong version
+ * number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:" and a newline) reduced to its
+ * reason; an https:// URL for a server that speaks http:// said so in those words only.
+ */
+function tlsErrorText(message: string): string | undefined {
+  const reason = /:error:[0-9A-F]+:[^:]*routines:[^:]*:([^:]+):/.exec(message)?.[1];
+  if (reason === undefined) return undefined;
+  if (reason === "wrong version number")
+    return "TLS handshake failed: the server there does not speak TLS (an https:// URL for an http:// server?)";
+  return `TLS failed: ${reason}`;
+}
+
 function plainNetworkErrorText(err: Error): string {
   // llhttp's own words ("Response does not match the HTTP/1.1 protocol (Expected HTTP/, RTSP/ or
   // ICE/)") say nothing of the likely cause: a url whose port is not a web server's (ssh's, a
@@ -80,6 +93,8 @@ function plainNetworkErrorText(err: Error): string {
   if (err.name === "HTTPParserError")
     return `the server's answer is not HTTP: is the URL's port a web server's? (${err.message})`;
   const code = (err as NodeJS.ErrnoException).code;
+  const tls = tlsErrorText(err.message);
+  if (tls !== undefined) return typeof code === "string" ? `${tls} (${code})` : tls;
   if (typeof code === "string" && UNDICI_WORDS[code] !== undefined) return `${UNDICI_WORDS[code]} (${code})`;
   if (typeof code === "string" && NETWORK_WORDS[code] !== undefined)
     return `${NETWORK_WORDS[code]} (${code})`;

@@ -10,7 +10,7 @@ import { hostname, tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { BadInputError, LockedError } from "../../shared/errors.js";
-import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
+import { errnoCode, errnoErrorText, LocalWriteError } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { isPermissionDenied, unwritableRecord } from "../state/record-file.js";
 import { realDir } from "../tree/path-on-disk.js";
@@ -124,6 +124,12 @@ export function hostLockDir(): string {
  * The app's lock under its config's lock directory, then the host's for its directory: held
  * together, released together. `createHostDir` false (a check, which creates nothing) skips the
  * host's lock when its directory is not there, as then no update holds one.
+ *
+ * Only another run holding the host's lock refuses the run (LockedError, exit 75). A host's lock
+ * this run cannot take at all (a unit with ProtectSystem=strict and no ReadWritePaths for /run/lock,
+ * where /run is read-only; a stale lock of root's in the sticky directory that another user may not
+ * remove) is a WARNING and the run goes on under its own lock, which still keeps its own config's
+ * runs apart: refusing would stop every update of a host whose unit predates the host's locks.
  */
 export async function acquireAppLock(
   lockDir: string,
@@ -142,9 +148,15 @@ export async function acquireAppLock(
     }
     host = await acquireLock(appLockFile(hostDir, appDir), log);
   } catch (error) {
-    await own.release();
-    const cause = error instanceof Error ? error.cause : undefined;
-    throw errnoCode(error) === "EROFS" || errnoCode(cause) === "EROFS" ? readOnlyHostDir(hostDir) : error;
+    if (error instanceof LockedError) {
+      await own.release();
+      throw error;
+    }
+    log.warn(
+      `cannot take the host's lock for ${appDir} in ${hostDir} (${lockProblem(error)}): runs of another ship.toml naming this app_dir are not kept off this one; under systemd give the unit ReadWritePaths=-/run/lock (install.sh's units have it), or set SHIP_HOST_LOCK_DIR to a directory every ship run on this host may write`,
+      { appDir, hostLockDir: hostDir },
+    );
+    return own;
   }
   return {
     file: own.file,
@@ -155,16 +167,8 @@ export async function acquireAppLock(
   };
 }
 
-/**
- * A unit with ProtectSystem=strict sees /run read-only unless it lists it: a unit written before
- * ship locked there failed every update "cannot write lock file …: read-only filesystem (EROFS)".
- */
-function readOnlyHostDir(hostDir: string): BadInputError {
-  return BadInputError.single(
-    hostDir,
-    "",
-    "(the host's app locks, shared by every ship run) is read-only here: under a systemd unit with ProtectSystem=strict add ReadWritePaths=-/run/lock to it, as ship's units have (or set SHIP_HOST_LOCK_DIR to a directory every ship run on this host can write)",
-  );
+function lockProblem(error: unknown): string {
+  return error instanceof BadInputError ? error.message : errnoErrorText(error);
 }
 
 export function describeHolder(holder: LockHolder): string {

@@ -201,7 +201,12 @@ function opFor(edit: MergeEdit, user: Side, release: Side, base?: BaseLayout): T
         return replaceBlocks(user, release, { mine, theirs }, edit.path, base);
       // A value becoming a [table] or the reverse: take the old one out, put the new one in.
       const removal = remove(user, own, edit.path);
-      const addition = add(user, release, edit.path);
+      const addition = add(
+        user,
+        release,
+        edit.path,
+        own === undefined ? headerComment(user, edit.path, base) : "",
+      );
       return removal && addition && [...removal, ...addition];
     }
     case "remove":
@@ -269,11 +274,28 @@ function remove(user: Side, own: TomlEntry | undefined, path: string[]): TextOp[
   return removeTable(user, path);
 }
 
-function add(user: Side, release: Side, path: string[]): TextOp[] | undefined {
+/**
+ * The comment lines directly above the user's first `[path]` header: they name the setting, so
+ * when the release makes the table a value (`[db]` → `db = "postgres://…"`) they go above the new
+ * key, as YAML keeps them above `db:`. They went with the header, named in a WARNING.
+ */
+function headerComment(user: Side, path: readonly string[], base?: BaseLayout): string {
+  const above = (side: { text: string; layout: TomlLayout }) => {
+    const first = headerBlocks({ ...side, value: undefined }, path)[0];
+    return first === undefined ? "" : side.text.slice(first.start, first.headerStart);
+  };
+  const mine = above(user);
+  // One the previous release shipped there and this one dropped is the release's change.
+  const plain = (text: string) => text.replace(/^[ \t]+|[ \t]+$/gm, "");
+  return base !== undefined && plain(above(base)) === plain(mine) ? "" : mine;
+}
+
+/** `mine`: the user's comment lines for the new key, used where the release has none of its own. */
+function add(user: Side, release: Side, path: string[], mine = ""): TextOp[] | undefined {
   const releaseEntry = entryAt(release.layout, path);
   if (releaseEntry === undefined && (isTable(valueAt(release.value, path)) || arrayBlocks(release, path)))
     return addTable(user, release, path);
-  return addEntry(user, release, path);
+  return addEntry(user, release, path, mine);
 }
 
 function entryAt(layout: TomlLayout, path: readonly string[]): TomlEntry | undefined {
@@ -288,13 +310,14 @@ function releaseValueText(release: Side, path: readonly string[]): string | unde
   return isTable(value) ? undefined : inlineValueText(value);
 }
 
-function addEntry(user: Side, release: Side, path: string[]): TextOp[] | undefined {
+function addEntry(user: Side, release: Side, path: string[], mine = ""): TextOp[] | undefined {
   const target = insertionPoint(user, path.slice(0, -1));
   if (target === undefined) return undefined;
   const key = path.slice(target.table.length);
   const releaseEntry = entryAt(release.layout, path);
-  const comments =
+  const shipped =
     releaseEntry === undefined ? "" : release.text.slice(releaseEntry.blockStart, releaseEntry.lineStart);
+  const comments = shipped === "" ? mine : shipped;
   let entry: string;
   if (releaseEntry !== undefined && samePath(releaseEntry.key, key)) {
     entry = release.text.slice(releaseEntry.lineStart, releaseEntry.lineEnd);

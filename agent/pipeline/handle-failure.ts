@@ -13,6 +13,7 @@ import {
   ExitCode,
   RESTORED_PRE_SHIP,
   RestoreFailedError,
+  RestoreNotStartedError,
   ShipError,
   UpdateFailedError,
   UpdateNotAppliedError,
@@ -188,6 +189,12 @@ async function restoreBackup(ctx: UpdateContext, backupPath: string): Promise<Fi
     });
     return { kind: "restored", leftAlone };
   } catch (error) {
+    // The restore's own "nothing was changed" is of the restore: the update had changed the app.
+    if (error instanceof RestoreNotStartedError)
+      return {
+        kind: "failed",
+        why: `refused before it moved anything: ${error.reason}; the app still has ${ctx.manifest?.version ?? "the failed release"}'s files`,
+      };
     return { kind: "failed", why: `restoring files: ${messageOf(error)}` };
   }
 }

@@ -7,7 +7,13 @@
 import { access } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
-import { ExitCode, errorMessage, RESTORED_PRE_SHIP, restoredVersionLabel } from "../../shared/errors.js";
+import {
+  ExitCode,
+  errorMessage,
+  RESTORED_PRE_SHIP,
+  RestoreNotStartedError,
+  restoredVersionLabel,
+} from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { Manifest } from "../../shared/manifest/schema.js";
 import { readJournal } from "../apply/journal.js";
@@ -54,6 +60,8 @@ export async function recordPendingBackup(ctx: UpdateContext, backupPath: string
 export interface PendingResolution {
   exitCode: ExitCode;
   detail: string;
+  /** The on_failure notifications that did not arrive: WARNINGs of the run that recovered. */
+  warnings: string[];
 }
 
 /** Call after the engine's recovery. Returns null when no update was interrupted. */
@@ -66,10 +74,17 @@ export async function resolvePendingUpdate(input: {
   log: Logger;
 }): Promise<PendingResolution | null> {
   const { config, name, source, ports, log } = input;
-  const pending = (await readState(config.general.state_file)).sources[name]?.pending_update;
+  const recorded = (await readState(config.general.state_file)).sources[name];
+  const pending = recorded?.pending_update;
   if (pending === undefined) return null;
+  // An update that failed and whose restore failed (finalize.ts keeps the restore owed) was not
+  // interrupted: said so, it sent operators looking for a kill that never happened.
+  const what =
+    recorded?.last_result === "restore_failed"
+      ? `update to ${pending.version} failed earlier and was not yet restored`
+      : `update to ${pending.version} was interrupted`;
   log.warn(
-    `an update to ${pending.version} was interrupted; ${pending.from === null ? "undoing what it installed (no earlier version was recorded)" : "restoring the previous version"}`,
+    `an ${what}; ${pending.from === null ? "undoing what it installed (no earlier version was recorded)" : "restoring the previous version"}`,
     { pending },
   );
 
@@ -116,7 +131,12 @@ export async function resolvePendingUpdate(input: {
       releaseDir = shown?.dir;
     }
   } catch (error) {
-    fileProblems.push(`restoring files: ${errorMessage(error)}`);
+    // The restore's "nothing was changed" is of the restore: the app still has the release's files.
+    fileProblems.push(
+      error instanceof RestoreNotStartedError
+        ? `refused before it moved anything: ${error.reason}; the app still has ${pending.version}'s files`
+        : `restoring files: ${errorMessage(error)}`,
+    );
   }
   const commandProblems = await runCommands("rollback", pending.rollback_commands, {
     cwd: releaseDir ?? source.app_dir,
@@ -140,8 +160,8 @@ export async function resolvePendingUpdate(input: {
   const commandNote =
     commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
   const detail = failed
-    ? `update to ${pending.version} was interrupted and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person`
-    : `update to ${pending.version} was interrupted; ${pending.from === null ? RESTORED_PRE_SHIP : `restored ${pending.from}`}${leftAlone}${commandNote}`;
+    ? `${what} and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person`
+    : `${what}; ${pending.from === null ? RESTORED_PRE_SHIP : `restored ${pending.from}`}${leftAlone}${commandNote}`;
   // Restoring failed again: still owed, the next run tries again (finalize.ts keeps it likewise).
   await updateSourceState(config.general.state_file, name, ({ pending_update: done, ...s }) => ({
     ...s,
@@ -153,26 +173,28 @@ export async function resolvePendingUpdate(input: {
   else log.warn(detail);
   // The killed run never reached its own notify step: whoever watches on_failure hears of it now.
   // Without a backup (killed before it) nothing had changed and no manifest was kept to say where.
-  if (manifest !== undefined)
-    await sendNotifications(
-      manifest.notifications.on_failure,
-      {
-        app: name,
-        version: pending.version,
-        status: "failure",
-        error: detail,
-        host: hostname(),
-        system_id: hostId(),
-        timestamp: new Date().toISOString(),
-      },
-      { log },
-    );
+  const warnings =
+    manifest === undefined
+      ? []
+      : await sendNotifications(
+          manifest.notifications.on_failure,
+          {
+            app: name,
+            version: pending.version,
+            status: "failure",
+            error: detail,
+            host: hostname(),
+            system_id: hostId(),
+            timestamp: new Date().toISOString(),
+          },
+          { log },
+        );
   const exitCode = failed
     ? ExitCode.restoreFailed
     : commandNote === ""
       ? ExitCode.ok
       : ExitCode.updateFailedRestored;
-  return { exitCode, detail };
+  return { exitCode, detail, warnings };
 }
 
 /** The interrupted release's manifest as its backup saved it; undefined when absent or unreadable. */
@@ -210,9 +232,9 @@ export interface AwaitingRecovery {
 export async function awaitingRecovery(
   pending: PendingUpdate | undefined,
   appStateDir: string,
-  legacy: LegacyState | undefined,
+  legacy: (LegacyState & { last_result?: string | null }) | undefined,
 ): Promise<AwaitingRecovery | undefined> {
-  const waiting = await recoveryAhead(pending, appStateDir);
+  const waiting = await recoveryAhead(pending, appStateDir, legacy?.last_result === "restore_failed");
   if (waiting?.leaves === undefined) return waiting;
   const installed = (await readInstalledId(appStateDir, legacy))?.version;
   return installed !== undefined && installed !== waiting.leaves
@@ -223,13 +245,18 @@ export async function awaitingRecovery(
 async function recoveryAhead(
   pending: PendingUpdate | undefined,
   appStateDir: string,
+  restoreFailed: boolean,
 ): Promise<AwaitingRecovery | undefined> {
   const then = "the next run (or ship --recover) ";
   const journal = await readJournal(appStateDir);
   const rollback = await readRollbackRecord(appStateDir);
+  // A restore that failed (no room, say) left the update's files in place, owed: no run was killed.
+  const what = restoreFailed
+    ? `an update to ${pending?.version} failed and its restore failed too; the app has its files and waits for recovery`
+    : `an update to ${pending?.version} was interrupted and waits for recovery`;
   if (pending !== undefined)
     return {
-      note: `an update to ${pending.version} was interrupted and waits for recovery: ${then}${pending.from === null ? "undoes what it installed" : `restores ${pending.from}`} first`,
+      note: `${what}: ${then}${pending.from === null ? "undoes what it installed" : `restores ${pending.from}`} first`,
       leaves: pending.from,
     };
   if (rollback !== undefined)

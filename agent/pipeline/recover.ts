@@ -25,6 +25,8 @@ export interface RecoverReport {
   exitCode: ExitCode;
   /** What recovery did, or why it could not. */
   detail: string;
+  /** What went wrong without changing the outcome: an on_failure that did not arrive. */
+  warnings?: string[];
 }
 
 export interface RecoverSummary {
@@ -116,6 +118,9 @@ export async function recover(
               ? ExitCode.updateFailedRestored
               : ExitCode.ok),
           detail,
+          ...(interrupted === null || interrupted.warnings.length === 0
+            ? {}
+            : { warnings: interrupted.warnings }),
         });
       } finally {
         await lock.release();
@@ -182,7 +187,7 @@ export async function recoverLeftBehind(
       message: appMessage(app.source, app.detail),
       error: app.exitCode === ExitCode.ok ? null : app.detail,
       manualSteps: [],
-      warnings: [],
+      warnings: app.warnings ?? [],
       steps: [],
       merges: [],
     }));

@@ -55,6 +55,9 @@ export async function runSource(
   options: SourceRunOptions,
 ): Promise<AppReport> {
   const log = options.log.child({ app: name });
+  // The on_failure of an update a killed run left, sent by the recovery that starts this run, that
+  // did not arrive: a WARNING of this run, as the update's own would have been.
+  const recoveryWarnings: string[] = [];
   const bare = (fields: Pick<AppReport, "result" | "exitCode" | "message" | "error">): AppReport => ({
     source: name,
     appDir: source.app_dir,
@@ -62,7 +65,7 @@ export async function runSource(
     toVersion: null,
     releaseId: null,
     manualSteps: [],
-    warnings: [],
+    warnings: [...recoveryWarnings],
     steps: [],
     merges: [],
     ...fields,
@@ -110,6 +113,7 @@ export async function runSource(
     const interrupted = options.checkOnly
       ? null
       : await recoverFirst(config, name, source, ports, paths.appStateDir, log);
+    recoveryWarnings.push(...(interrupted?.warnings ?? []));
     if (interrupted?.exitCode === ExitCode.restoreFailed) {
       return bare({
         result: "restore_failed",
@@ -241,7 +245,7 @@ export async function runSource(
       // from the version a killed run installed is none from the one recovery puts back).
       currentVersion: fromVersion,
       ...(fromVersion === null && (await emptyOrMissing(source.app_dir)) ? { freshInstall: true } : {}),
-      warnings: [],
+      warnings: [...recoveryWarnings],
     };
     if (options.checkOnly) {
       const stop = await wouldStopBeforeInstalling(ctx);

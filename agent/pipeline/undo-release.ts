@@ -43,6 +43,8 @@ export interface UndoOptions {
   hooks: boolean;
   /** Collects each failed rollback command's one-line reason. */
   problems: string[];
+  /** Collects the on_failure notifications that did not arrive (a WARNING, not a failure). */
+  warnings?: string[];
   notifyRetryDelayMs?: number;
 }
 
@@ -181,7 +183,8 @@ async function runUndoCommands(
 }
 
 async function notifyUndone(backup: BackupInfo, manifest: Manifest, options: UndoOptions): Promise<void> {
-  await sendNotifications(
+  // Said only in the log, a rollback told nobody and its operator did not know it.
+  const undelivered = await sendNotifications(
     manifest.notifications.on_failure,
     {
       app: backup.app,
@@ -197,4 +200,5 @@ async function notifyUndone(backup: BackupInfo, manifest: Manifest, options: Und
       ...(options.notifyRetryDelayMs === undefined ? {} : { retryDelayMs: options.notifyRetryDelayMs }),
     },
   );
+  options.warnings?.push(...undelivered);
 }

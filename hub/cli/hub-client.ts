@@ -1,10 +1,7 @@
 import { type Dispatcher, fetch } from "undici";
 import { proxiedDispatcher } from "../../agent/download/dispatcher.js";
-import {
-  proxyCredentialsError,
-  proxyCredentialsRefused,
-  proxyFailureText,
-} from "../../agent/download/proxy.js";
+import { networkErrorText } from "../../agent/download/errors.js";
+import { proxyCredentialsError, proxyCredentialsRefused } from "../../agent/download/proxy.js";
 import { BadInputError } from "../../shared/errors.js";
 import { API_PATH_MESSAGE, hasApiPath } from "../../shared/hub-address.js";
 import { readNamedText } from "../../shared/named-file.js";
@@ -128,14 +125,13 @@ export class HubClient {
         cause.cause instanceof Error
       )
         cause = cause.cause;
-      const reason = cause instanceof Error ? cause.message : (error as Error).message;
+      const reason = networkErrorText(cause instanceof Error ? cause : error);
       // The proxy's 407: its variable's credentials, missing or refused, which no retry fixes.
       const refused = proxyCredentialsRefused(cause, this.base);
       if (refused !== undefined) throw refused;
-      const proxy = cause instanceof Error ? proxyFailureText(cause, reason) : undefined;
       throw new HubRequestError(
         503,
-        `cannot reach the hub at ${this.base}: ${proxy ?? reason}${privateCaHint(cause)}`,
+        `cannot reach the hub at ${this.base}: ${reason}${privateCaHint(cause)}`,
       );
     }
     // A plain-http request goes to the proxy whole, so its 407 comes back as the answer.

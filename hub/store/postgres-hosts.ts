@@ -22,14 +22,7 @@ export interface HostAnswer {
 /** Errors that are an answer (nothing listens there, no such host), not a silence. */
 const CERTAIN_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ENOENT"]);
 
-async function ask(server: string, url: string, connectSeconds: number): Promise<HostAnswer> {
-  const target = driverTarget(url);
-  const sql = postgres(target.url, {
-    ...target.options,
-    max: 1,
-    connect_timeout: connectSeconds,
-    onnotice: () => {},
-  });
+async function ask(server: string, sql: postgres.Sql, connectSeconds: number): Promise<HostAnswer> {
   try {
     const [row] = await answerWithin(sql`SELECT pg_is_in_recovery() AS standby`, (connectSeconds + 5) * 1000);
     return row?.standby === true
@@ -54,19 +47,37 @@ async function ask(server: string, url: string, connectSeconds: number): Promise
 /**
  * Asks every server of `url` at once. `verdict` settles as soon as each gave a certain answer and
  * none is the primary (true), or once one is the primary (false); it stays pending while a server
- * is silent. `answers` settles once every server answered or timed out.
+ * is silent. `answers` settles once every server answered or timed out; `stop` ends every attempt.
  */
 export function surveyHosts(
   url: string,
   connectSeconds: number,
-): { verdict: Promise<boolean>; answers: Promise<HostAnswer[]> } {
-  const asked = singleHostUrls(url).map(({ server, url: one }) => ask(server, one, connectSeconds));
+): { verdict: Promise<boolean>; answers: Promise<HostAnswer[]>; stop(): void } {
+  const pools: postgres.Sql[] = [];
+  const asked = singleHostUrls(url).map(({ server, url: one }) => {
+    const target = driverTarget(one);
+    const sql = postgres(target.url, {
+      ...target.options,
+      max: 1,
+      connect_timeout: connectSeconds,
+      onnotice: () => {},
+      // No query of the driver's own at connect: ended mid-connect, its rejection had no handler
+      // and killed the process.
+      fetch_types: false,
+    });
+    pools.push(sql);
+    return ask(server, sql, connectSeconds);
+  });
   const answers = Promise.all(asked);
   const verdict = new Promise<boolean>((resolve) => {
     for (const answer of asked) answer.then((a) => a.primary && resolve(false));
     answers.then((all) => all.every((a) => a.certain) && resolve(true));
   });
-  return { verdict, answers };
+  // Once the pool found the primary, a silent server's attempt would keep a command from exiting.
+  const stop = () => {
+    for (const sql of pools) sql.end({ timeout: 0 }).catch(() => {});
+  };
+  return { verdict, answers, stop };
 }
 
 /** `db1:5432: connection refused (ECONNREFUSED); db2:5432: a standby (in recovery)`. */

@@ -212,6 +212,8 @@ async function checkWritable(sql: postgres.Sql<PgTypes>, url: string): Promise<v
       if (error instanceof DatabaseNoAnswer || code === "CONNECTION_DESTROYED")
         throw new NoPrimary(await survey.answers, seconds);
       throw error;
+    } finally {
+      survey.stop();
     }
   }
   if (row?.standby === true || row?.ro === "on") throw new ReadOnlyDatabase(row?.standby === true);

@@ -6,8 +6,9 @@
  * and lists it for the dashboard with the tokens that expire soon.
  */
 import { execFile } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
@@ -80,8 +81,34 @@ describe("agent tokens (real hub and agent)", () => {
       iat: number;
       exp: number;
     };
-  const refusalLines = async () =>
-    (await readFile(join(fleet.dir, "hub.log"), "utf8"))
+  /**
+   * Starts the agent on a token of another hub's (refused: bad signature) and mints the `ttl` token
+   * once the agent is retrying, then writes it for the agent to take at its next refusal: a short
+   * token's life goes to the test, not to the agent's start (over 6 s on a loaded machine: the
+   * token had expired before the agent first connected). Returns the token.
+   */
+  const startAgentOn = async (ttl: string): Promise<string> => {
+    const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
+    const unsigned = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ sub: "agent-1", role: "agent", iat: Math.floor(Date.now() / 1000) })}`;
+    const foreign = `${unsigned}.${createHmac("sha256", randomBytes(32)).update(unsigned).digest("base64url")}`;
+    const file = join(agent().root, "token");
+    await writeFile(file, foreign, { mode: 0o600 });
+    const from = (await agentLog()).length;
+    await fleet.startAgent(0);
+    await fleet.waitFor("the agent refused with a foreign token", async () =>
+      (await agentLog()).slice(from).includes("hub refused the connection"),
+    );
+    const token = await mint(ttl);
+    // Renamed into place: the agent rereads the file at any moment, and must not read half a token.
+    await writeFile(`${file}.new`, token, { mode: 0o600 });
+    await rename(`${file}.new`, file);
+    return token;
+  };
+  const hubLog = () => readFile(join(fleet.dir, "hub.log"), "utf8");
+  /** The hub's refusal lines for agent-1 since its log was `from` characters long. */
+  const refusalLines = async (from: number) =>
+    (await hubLog())
+      .slice(from)
       .split("\n")
       .filter((l) => l.includes("refused an agent connection") && l.includes("agent-1"));
 
@@ -111,13 +138,12 @@ describe("agent tokens (real hub and agent)", () => {
   it("a connected agent's token is renewed before it expires; after expiry it reconnects with the new one", {
     timeout: 90_000,
   }, async () => {
-    // Stopped before the mint: the token's life goes to the test, not to the agent's stop.
     await fleet.stopAgent(0);
-    const shortLived = await mint("12s");
+    const shortLived = await startAgentOn("12s");
     const expiresAt = claimsOf(shortLived).exp * 1000;
-    await writeFile(join(agent().root, "token"), shortLived, { mode: 0o600 });
-    await fleet.startAgent(0);
     await fleet.waitFor("agent online", online);
+    // The foreign token's refusal is behind; none from here on.
+    const hubLogFrom = (await hubLog()).length;
     await fleet.waitFor("renewed token saved", async () => existsSync(renewedFile()), 30_000);
     const renewed = (await readFile(renewedFile(), "utf8")).trim();
     expect(renewed).not.toBe(shortLived);
@@ -126,13 +152,11 @@ describe("agent tokens (real hub and agent)", () => {
     // exp), and a fresh process must connect with the renewal.
     await sleep(Math.max(0, expiresAt - Date.now() + 500));
     expect(await online()).toBe(true);
-    expect(await readFile(join(fleet.dir, "hub.log"), "utf8")).not.toMatch(
-      /closing a session whose token ended/,
-    );
+    expect(await hubLog()).not.toMatch(/closing a session whose token ended/);
     await fleet.stopAgent(0);
     await fleet.startAgent(0);
     await fleet.waitFor("agent online again", online);
-    expect(await refusalLines()).toEqual([]);
+    expect(await refusalLines(hubLogFrom)).toEqual([]);
   });
 
   it("an expired token is refused: the hub logs agent and reason once, the dashboard lists it", {
@@ -140,15 +164,21 @@ describe("agent tokens (real hub and agent)", () => {
   }, async () => {
     const expired = await mint("1s");
     await fleet.stopAgent(0);
+    const hubLogFrom = (await hubLog()).length;
     await rm(renewedFile(), { force: true });
     await writeFile(join(agent().root, "token"), expired, { mode: 0o600 });
     // Expired by the hub's clock: past its exp second (JWT times are whole seconds).
     await sleep(Math.max(0, claimsOf(expired).exp * 1000 - Date.now() + 100));
     await fleet.startAgent(0);
-    await fleet.waitFor("refused in the log", async () => (await refusalLines()).length > 0);
+    await fleet.waitFor("refused in the log", async () => (await refusalLines(hubLogFrom)).length > 0);
     // The agent retries about every second; the hub logs the same refusal at most once a minute.
-    await sleep(3000);
-    const lines = await refusalLines();
+    // Waited for by the hub's count, not a sleep a loaded machine may fill with one retry.
+    await fleet.waitFor("three refusals counted", async () =>
+      (await fleet.api<Attention>("GET", "/agents/attention")).refused.some(
+        (r) => r.agentId === "agent-1" && r.count >= 3,
+      ),
+    );
+    const lines = await refusalLines(hubLogFrom);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/jwt expired/);
     const agentLines = await agentLog();
@@ -175,12 +205,10 @@ describe("agent tokens (real hub and agent)", () => {
     timeout: 90_000,
   }, async () => {
     await fleet.stopAgent(0);
-    const issued = await mint("6s");
-    const { jti } = claimsOf(issued);
     await rm(renewedFile(), { force: true });
-    await writeFile(join(agent().root, "token"), issued, { mode: 0o600 });
     const logFrom = (await agentLog()).length;
-    await fleet.startAgent(0);
+    const issued = await startAgentOn("6s");
+    const { jti } = claimsOf(issued);
     await fleet.waitFor("agent online", online);
     // Renewed every 3 s: each renewal adds a row, the expired ones must go again (the renewals in
     // force at any time: two, three at a renewal's edge). Five renewals: without the pruning, five

@@ -187,7 +187,10 @@ async function startDaemon(
 ): Promise<AgentDaemon | StoppedInRecovery> {
   const { stopRequested, ...restartHooks } = restart;
   const recovered = await recover(config, log, undefined, stopRequested);
-  for (const app of recovered.apps) if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
+  for (const app of recovered.apps) {
+    if (app.detail !== "") log.info(`recovery: ${app.source}: ${app.detail}`);
+    for (const warning of app.warnings ?? []) log.warn(`recovery: ${app.source}: WARNING: ${warning}`);
+  }
   const restoreFailed = recovered.exitCode === ExitCode.restoreFailed;
   if (restoreFailed) {
     // Keep running: the hub must hear about the app that needs a person, and other apps still work.

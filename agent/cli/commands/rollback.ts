@@ -81,6 +81,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       `${stateUnwritable.dir} is not writable: ${fsErrorText(stateUnwritable.error)} (ship records the restored version there)`,
     );
   const problems: string[] = [];
+  const warnings: string[] = [];
   // The same lock as an update of this app: a timer run must not apply while we restore.
   const lock = await acquireAppLock(lockDir(config), appDir, log);
   // A stop (Ctrl-C, `systemctl stop`, a shutdown) lets the rollback finish, its hooks included:
@@ -106,7 +107,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
         stateDir: appStateDir(config, owner.app_dir),
         log,
         hooks: options.hooks !== false,
-        around: undoWithHooks({ config, log, hooks: options.hooks !== false, problems }),
+        around: undoWithHooks({ config, log, hooks: options.hooks !== false, problems, warnings }),
         // This name's runs empty it: a backup made under the source's old name went into that
         // name's trash, which no run empties any more.
         trash: appTrashDir(config.general.backup_dir, name),
@@ -155,7 +156,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   }
   // The source's name in this config: after [sources.myapp] became [sources.web], a rollback to a
   // backup made under myapp said "myapp: back on 1.0.0" about a source ship.toml no longer has.
-  out.result({ ...result, app: name, problems });
+  out.result({ ...result, app: name, problems, warnings });
   out.line(
     // No version before it: a first install, or one that found its install index deleted, whose
     // older backups (and versions) exist; "ship's first install" was untrue of the latter.
@@ -178,6 +179,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     if (leftAlone.some(setAside)) out.line(`  their previous versions are in ${restored.oldVersions}`);
     else if (leftAlone.length > 0) out.line("  they had no previous version: the undone update added them");
   }
+  for (const warning of warnings) out.problem(`${name}: WARNING: ${warning}`);
   if (signals.received !== undefined)
     out.problem(`${signals.received} received during the rollback: it was finished first`);
   if (problems.length === 0) return 0;

@@ -138,7 +138,10 @@ export async function recoverCommand(options: GlobalOptions, out: Output): Promi
     signals.dispose(),
   );
   out.result(summary);
-  for (const app of summary.apps) out.line(`${app.source}: ${app.detail || "nothing to recover"}`);
+  for (const app of summary.apps) {
+    out.line(`${app.source}: ${app.detail || "nothing to recover"}`);
+    for (const warning of app.warnings ?? []) out.problem(`${app.source}: WARNING: ${warning}`);
+  }
   if (signals.received === undefined) return summary.exitCode;
   if (summary.notStarted === undefined) {
     // As `ship --rollback` says it: a stop that seemed ignored (exit 0, no word) reads as lost.

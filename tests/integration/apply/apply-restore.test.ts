@@ -18,7 +18,7 @@ import { applyUpdate } from "../../../agent/apply/apply-update.js";
 import { keepNewestBackups } from "../../../agent/apply/finalize-update.js";
 import { readInstallIndex } from "../../../agent/apply/install-index.js";
 import { journalPath } from "../../../agent/apply/journal.js";
-import { listBackups } from "../../../agent/backup/backup-store.js";
+import { findBackup, listBackups } from "../../../agent/backup/backup-store.js";
 import { restoreBackup, rollbackTo } from "../../../agent/backup/restore.js";
 import { FREED_BY_NEXT_RUN } from "../../../agent/backup/trash.js";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
@@ -220,6 +220,20 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     const byPath = await rollbackTo({ backupRoot, target: `${kept[1]?.path}/` });
     expect(byPath.restored).toHaveLength(2);
     expect(await snapshot(appDir)).toEqual(atV1);
+  });
+
+  it("a backup found before the lock and pruned meanwhile by an update: named as restored or pruned", async () => {
+    await update(v1, "1.0.0");
+    await update(v2, "2.0.0");
+    const found = await findBackup(backupRoot, (await listBackups(backupRoot, "myapp"))[0]?.id ?? "");
+    // An update that stood in between pruned it (keep_backups), as a `ship --rollback` waiting for
+    // its lock would find: it was told "another run restored it", which no run had done.
+    await update(v3, "3.0.0", {}, 1);
+    const before = await snapshot(appDir);
+    await expect(rollbackTo({ backupRoot, target: found })).rejects.toThrow(
+      `holds no backup with id ${found.id} any more (another run restored it, or an update's keep_backups pruned it; see ship --list-backups)`,
+    );
+    expect(await snapshot(appDir)).toEqual(before);
   });
 
   it("takes over an app ship never installed: equal files are kept (hashed once), others replaced and restorable", async () => {

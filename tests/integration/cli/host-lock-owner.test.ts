@@ -2,19 +2,17 @@
  * The host's app locks live in one sticky directory (/run/lock/ship, mode 1777) that root runs and
  * the service user share. A root run killed mid-update leaves its lock there, root's; user ship may
  * not remove another user's file from a sticky directory. The takeover of that stale lock said
- * "cannot read directory …lock: a component of the path is not a directory (ENOTDIR)", exit 1, at
- * every run. And a unit that sees the directory read-only (ProtectSystem=strict without
- * ReadWritePaths=-/run/lock) failed every update "cannot write lock file …: (EROFS)", exit 1.
- * Real CLI runs (as nobody, in a mount namespace: so as root only).
+ * "cannot read directory …lock: a component of the path is not a directory (ENOTDIR)" (exit 1 at
+ * every run; since the host lock became best effort, in the WARNING the run goes on with). Real CLI
+ * run as nobody (so as root only).
  */
 
-import { spawnSync } from "node:child_process";
 import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appLockFile } from "../../../agent/lock/run-lock.js";
-import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
+import { runShip } from "../../support/ship-cli.js";
 
 const NOBODY = 65534;
 
@@ -44,50 +42,20 @@ describe.skipIf(process.getuid?.() !== 0)("a stale host lock another user left",
     await rm(root, { recursive: true, force: true });
   });
 
-  it("exit 2 naming the lock, its dead holder and how to remove it; the app untouched", async () => {
+  it("the WARNING names the stale lock, its dead holder and how to remove it; the update goes on", async () => {
     const lock = appLockFile(join(root, "hostlocks"), join(root, "app"));
     const holder = { pid: 2 ** 22 + 1, host: hostname(), started: "2026-01-01T00:00:00.000Z" };
     await writeFile(lock, `${JSON.stringify(holder)}\n`, { mode: 0o644 });
-    const run = await runShip(["--config", join(root, "ship.toml"), "--force", "--quiet"], {
+    const run = await runShip(["--config", join(root, "ship.toml"), "--force"], {
       user: { uid: NOBODY, gid: NOBODY },
       env: { SHIP_HOST_LOCK_DIR: join(root, "hostlocks") },
       timeoutMs: 20_000,
     });
-    expect(run.code, run.stderr).toBe(2);
-    expect(run.stderr.trim().split("\n").at(-1)).toBe(
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readdir(join(root, "app"))).toContain("app.txt");
+    // Before: "(cannot read directory …lock: a component of the path is not a directory (ENOTDIR))".
+    expect(run.stdout + run.stderr).toContain(
       `${lock} is a stale lock (pid ${holder.pid} on ${holder.host}, since ${holder.started}; not running) owned by uid 0, which nobody (uid ${NOBODY}) may not remove from ${join(root, "hostlocks")} (a sticky directory): remove it as root (rm ${lock})`,
     );
-    expect(await readdir(join(root, "app"))).toEqual([]);
-  }, 30_000);
-
-  it("a read-only host lock directory (a unit with ProtectSystem=strict): exit 2 naming it and ReadWritePaths", () => {
-    // The unit's view of /run, as a read-only bind mount in a mount namespace of its own.
-    const hostDir = join(root, "hostlocks");
-    const script = `mount --bind ${hostDir} ${hostDir} && mount -o remount,bind,ro ${hostDir} && exec "$@"`;
-    const run = spawnSync(
-      "unshare",
-      [
-        "-m",
-        "sh",
-        "-c",
-        script,
-        "sh",
-        process.execPath,
-        SHIP_BIN,
-        "--config",
-        join(root, "ship.toml"),
-        "--force",
-        "--quiet",
-      ],
-      { encoding: "utf8", env: { ...process.env, SHIP_HOST_LOCK_DIR: hostDir }, timeout: 20_000 },
-    );
-    // Before: exit 1 "cannot write lock file …/hostlocks/app-…lock: read-only filesystem (EROFS)".
-    expect(run.status, run.stderr).toBe(2);
-    expect(run.stderr.trim().split("\n").at(-1)).toMatch(
-      new RegExp(
-        `^${hostDir} \\(the host's app locks, shared by every ship run\\) is read-only here: .*ReadWritePaths=-/run/lock`,
-      ),
-    );
-    return readdir(join(root, "app")).then((names) => expect(names).toEqual([]));
   }, 30_000);
 });

@@ -62,4 +62,53 @@ describe.skipIf(process.platform !== "linux")("an update a kill interrupted", ()
       /^myapp 2\.0\.0 failed on .+: update to 2\.0\.0 was interrupted/,
     );
   });
+
+  it("an on_failure that did not arrive is a WARNING of --recover and of --rollback, not a log line only", async () => {
+    await app.release("r1", 'version: "1.0.0"\n', { "app.txt": "v1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const marker = join(app.root, "killed-once");
+    // Nothing listens on port 9: each attempt is refused.
+    const manifest = (hooks: string[]) =>
+      [
+        'version: "2.0.0"',
+        "hooks:",
+        "  post_update:",
+        ...hooks,
+        "notifications:",
+        "  on_failure:",
+        '    - type: "webhook"',
+        '      url: "http://127.0.0.1:9/hooks/secret-path"',
+        "",
+      ].join("\n");
+    await app.release(
+      "r2",
+      manifest([`    - "[ -e ${marker} ] || { touch ${marker}; kill -9 $PPID; sleep 5; }"`]),
+      {
+        "app.txt": "v2\n",
+      },
+    );
+    expect((await runShip(["--config", app.config])).code).not.toBe(0);
+    const recovered = await runShip(["--config", app.config, "--recover"]);
+    expect(recovered.code, recovered.stderr).toBe(0);
+    // Before: only a JSON log line, "notification could not be delivered".
+    expect(recovered.stderr).toMatch(
+      /^myapp: WARNING: on_failure webhook to http:\/\/127\.0\.0\.1:9\/… could not be delivered: .*$/m,
+    );
+    expect(recovered.stderr).not.toContain("secret-path");
+
+    expect((await runShip(["--config", app.config, "--force"])).code).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+    const listed = JSON.parse(
+      (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+    ) as {
+      id: string;
+      version: string | null;
+    }[];
+    const toV1 = listed.find((b) => b.version === "1.0.0");
+    const rolledBack = await runShip(["--config", app.config, "--rollback", toV1?.id ?? ""]);
+    expect(rolledBack.code, rolledBack.stderr).toBe(0);
+    expect(rolledBack.stderr).toMatch(
+      /^myapp: WARNING: on_failure webhook to http:\/\/127\.0\.0\.1:9\/… could not be delivered/m,
+    );
+  });
 });

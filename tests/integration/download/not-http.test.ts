@@ -4,6 +4,7 @@
  * ICE/)", which name neither the cause nor what to check. Real TCP server, real CLI.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -46,5 +47,29 @@ describe("an http source whose url names a port that does not speak HTTP", () =>
       `web: download of ${url} failed: the server's answer is not HTTP: is the URL's port a web server's? (`,
     );
     expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
+  });
+
+  // OpenSSL's own line, two lines long: "80…:error:0A00010B:SSL routines:ssl3_get_record:wrong
+  // version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:" and a newline.
+  it("an https:// url for a server that speaks http://: says the server does not speak TLS, in one line", async () => {
+    const plain = createHttpServer((_req, res) => res.end("v2"));
+    await new Promise<void>((ok) => plain.listen(0, "127.0.0.1", ok));
+    try {
+      const url = `https://127.0.0.1:${(plain.address() as AddressInfo).port}/app.tar.gz`;
+      await writeFile(
+        join(root, "ship.toml"),
+        `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+          `[sources.web]\ntype = "https"\nurl = "${url}"\napp_dir = "${root}/app"\nretries = 0\n`,
+      );
+      const result = await runShip(["--config", join(root, "ship.toml")], { timeoutMs: 30_000 });
+      expect(result.code, result.stdout + result.stderr).toBe(1);
+      expect(result.stdout).toBe(
+        `web: download of ${url} failed: TLS handshake failed: the server there does not speak TLS (an https:// URL for an http:// server?) (ERR_SSL_WRONG_VERSION_NUMBER)\n`,
+      );
+      expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
+    } finally {
+      plain.closeAllConnections();
+      await new Promise<void>((ok) => plain.close(() => ok()));
+    }
   });
 });

@@ -201,6 +201,36 @@ describe("locks", () => {
     }
     expect((await box.run(v1)).exitCode).toBe(0);
   });
+
+  it("a host lock directory it cannot use is a WARNING, and the update goes on under its own lock", async () => {
+    // Before: a unit whose ProtectSystem=strict left /run read-only (its ReadWritePaths from before the
+    // host's locks) failed every update, exit 1 "cannot create directory /run/lock/ship". A file in the
+    // way makes mkdir fail here as a read-only /run does there, for root too.
+    const v1 = await box.release("v1", { "app.py": "print('v1')\n" }, { version: "1.0.0" });
+    await writeFile(join(box.root, "not-a-dir"), "");
+    const before = process.env.SHIP_HOST_LOCK_DIR;
+    process.env.SHIP_HOST_LOCK_DIR = join(box.root, "not-a-dir", "ship");
+    try {
+      const summary = await box.run(v1);
+      expect(summary.exitCode).toBe(0);
+      expect(await hashTree(box.appDir)).toHaveProperty("app.py");
+      const warning = summary.lines.find((line) => line.level === "warn" && /host's lock/.test(line.msg));
+      expect(warning?.msg).toContain(
+        `cannot take the host's lock for ${box.appDir} in ${join(box.root, "not-a-dir", "ship")}`,
+      );
+      expect(warning?.msg).toContain("ReadWritePaths=-/run/lock");
+      // Its own config's lock still keeps its own runs apart.
+      const held = await acquireLock(appLockFile(lockDir(box.config(v1)), box.appDir), memoryLogger());
+      try {
+        expect((await box.run(v1)).exitCode).toBe(75);
+      } finally {
+        await held.release();
+      }
+    } finally {
+      if (before === undefined) delete process.env.SHIP_HOST_LOCK_DIR;
+      else process.env.SHIP_HOST_LOCK_DIR = before;
+    }
+  });
 });
 
 describe("requirements", () => {

@@ -641,6 +641,26 @@ describe("TOML: the release's comments on a key whose value it changes", () => {
   });
 });
 
+describe("TOML: a table the release turns into a value", () => {
+  it("keeps the user's comment above the table above the new key, as YAML does", () => {
+    // It went with the [db] header, named in a WARNING, while YAML kept it above `db:`.
+    const base = "x = 1\ny = 2\n[db]\nhost = 'a'\n";
+    const user = "x = 1\ny = 2\n# my db settings\n[db]\nhost = 'a'\n";
+    const result = mergeToml(user, "x = 1\ny = 2\ndb = 'postgres://'\n", { base });
+    expect(result.text).toBe("x = 1\ny = 2\n# my db settings\ndb = 'postgres://'\n");
+    expect(result.warnings).toEqual([]);
+    // The release's own comment there wins, and the user's is then named as gone.
+    const noted = mergeToml(user, "x = 1\ny = 2\n# a URL now\ndb = 'postgres://'\n", { base });
+    expect(noted.text).toBe("x = 1\ny = 2\n# a URL now\ndb = 'postgres://'\n");
+    expect(noted.warnings).toHaveLength(1);
+    // One the previous release shipped there and this one dropped goes: the release's change.
+    const shipped = "x = 1\ny = 2\n# db\n[db]\nhost = 'a'\n";
+    expect(mergeToml(shipped, "x = 1\ny = 2\ndb = 'postgres://'\n", { base: shipped }).text).toBe(
+      "x = 1\ny = 2\ndb = 'postgres://'\n",
+    );
+  });
+});
+
 describe("TOML: the first [[array]] element dropped by the release", () => {
   // Its comment stayed above the array, so it stacked above the next element's own comment: the
   // operator's `# ops: admin only from VPN` ended up naming the web upstream.
