@@ -70,17 +70,24 @@ describe("ship-hub agents forget", () => {
       token: t.operator,
     });
     expect(JSON.stringify(history.body)).toContain("gone-1");
-    const after = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+    const after = await t.api<{ id: string; warnings: string[] }>("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: {
         release: rid,
-        waves: [{ name: "all", percent: 100 }],
+        waves: [
+          { name: "canary", agents: ["gone-1"] },
+          { name: "all", percent: 100 },
+        ],
         failureThreshold: { count: 1 },
         autoAdvance: false,
         autoRollback: false,
       },
     });
     expect(after.status).toBe(201);
+    // Named by an agents wave, it is said to be forgotten, not "never registered (a typo?)".
+    expect(after.body.warnings).toContain(
+      "body.waves[0].agents (canary): gone-1 was forgotten (`ship-hub agents forget`); taken only if it connects again while the rollout runs",
+    );
     const planned = await t.hub.store.listDeployments({ rolloutId: after.body.id });
     expect(planned.map((d) => d.agentId)).toEqual(["live-1"]);
 
