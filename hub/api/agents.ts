@@ -24,7 +24,13 @@ const EventsQuery = z.strictObject({
 
 // A connected agent is seen now: the stored time only moves on (re)connect and would age on screen.
 function agentView(agent: AgentRecord, online: boolean, now: number) {
-  return { ...agent, online, lastSeen: new Date(online ? now : agent.lastSeen).toISOString() };
+  return {
+    ...agent,
+    online,
+    lastSeen: new Date(online ? now : agent.lastSeen).toISOString(),
+    // As lastSeen: a time, not milliseconds (only a forgotten agent's own page shows it).
+    ...(agent.forgottenAt === undefined ? {} : { forgottenAt: new Date(agent.forgottenAt).toISOString() }),
+  };
 }
 
 export function agentRoutes(deps: ApiDeps): Router {

@@ -65,6 +65,15 @@ describe("ship-hub agents forget", () => {
     expect(listed.map((a) => a.id)).toEqual(["live-1"]);
     const page = await t.api<{ fleet: number }>("GET", "/api/v1/agents", { token: t.operator });
     expect(page.body.fleet).toBe(1);
+    const page1 = await t.api<{ forgottenAt: string; deployments: unknown[] }>(
+      "GET",
+      "/api/v1/agents/gone-1",
+      {
+        token: t.operator,
+      },
+    );
+    expect(page1.body.forgottenAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(page1.body.deployments).toHaveLength(1);
     // Its past deployment stays in the first rollout's history.
     const history = await t.api("GET", `/api/v1/rollouts/${before.body.id}`, {
       token: t.operator,
