@@ -5,6 +5,7 @@ import { actorOf, requireRole } from "../auth/require-role.js";
 import { AgentQuery, queryAgents } from "../dashboard/agent-query.js";
 import { agentsNeedingAttention } from "../dashboard/attention.js";
 import { HubRequestError } from "../errors.js";
+import { ACTIVE_ROLLOUT_STATES, FINISHED_DEPLOYMENT_STATES } from "../rollouts/states.js";
 import type { AgentRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { parseRequest } from "./validate.js";
@@ -23,7 +24,13 @@ const EventsQuery = z.strictObject({
 
 // A connected agent is seen now: the stored time only moves on (re)connect and would age on screen.
 function agentView(agent: AgentRecord, online: boolean, now: number) {
-  return { ...agent, online, lastSeen: new Date(online ? now : agent.lastSeen).toISOString() };
+  return {
+    ...agent,
+    online,
+    lastSeen: new Date(online ? now : agent.lastSeen).toISOString(),
+    // As lastSeen: a time, not milliseconds (only a forgotten agent's own page shows it).
+    ...(agent.forgottenAt === undefined ? {} : { forgottenAt: new Date(agent.forgottenAt).toISOString() }),
+  };
 }
 
 export function agentRoutes(deps: ApiDeps): Router {
@@ -102,6 +109,46 @@ export function agentRoutes(deps: ApiDeps): Router {
           }
         : { sent: true },
     );
+  });
+
+  // Takes a decommissioned agent out of the fleet: out of `GET /agents`, its counts and new
+  // rollouts. Its row stays (past rollouts' deployments name it) and its next hello brings it back.
+  router.post("/agents/:id/forget", operator, async (req, res) => {
+    parseRequest(NoFields, req.body ?? {});
+    const id = req.params.id as string;
+    const online = `agent ${id} is online: stop it on its host first (an agent that connects is back in the fleet at once)`;
+    // This hub's socket is fresher than the stored flag, which a hello in flight has not set yet.
+    if (deps.isOnline(id)) throw new HubRequestError(409, online);
+    const now = deps.now();
+    const actor = actorOf(res);
+    const done = await store.tx(async (t) => {
+      const outcome = await t.forgetAgent(id, now);
+      if (outcome !== "forgotten") return { outcome, revoked: [] as string[] };
+      // A decommissioned host's credentials must not outlive it: each token of the agent, with
+      // its renewals (revokeToken revokes the family), unless revoked or expired already.
+      const revoked: string[] = [];
+      for (const token of await t.listTokens())
+        if (token.agentId === id && token.revoked === null && token.expires > now)
+          revoked.push(...(await t.revokeToken(token.jti, now)));
+      await t.appendEvent({
+        at: now,
+        actor,
+        kind: "agent.forgotten",
+        subject: id,
+        data: { revokedTokens: revoked },
+      });
+      return { outcome, revoked };
+    });
+    if (done.outcome === "online") throw new HubRequestError(409, online);
+    if (done.outcome === "unknown") throw new HubRequestError(404, `agent ${id} not found`);
+    // Rollouts already under way keep its deployments: said here, not left to a timeout to reveal.
+    const active: string[] = [];
+    for (const d of await store.listDeployments({ agentId: id }))
+      if (!FINISHED_DEPLOYMENT_STATES.includes(d.state) && !active.includes(d.rolloutId)) {
+        const rollout = await store.getRollout(d.rolloutId);
+        if (rollout && ACTIVE_ROLLOUT_STATES.includes(rollout.state)) active.push(rollout.id);
+      }
+    res.json({ id, forgotten: true, revokedTokens: done.revoked, activeRollouts: active });
   });
 
   // The audit log, newest first; `next` pages further back.

@@ -92,6 +92,13 @@ const routes: Record<string, Record<string, Operation>> = {
       status: 202,
     },
   },
+  "/agents/{id}/forget": {
+    post: {
+      summary:
+        "Take an offline agent out of the fleet and new rollouts, revoking its agent tokens: {id,forgotten:true,revokedTokens,activeRollouts}; 409 online, 404 unknown; its next hello brings it back",
+      roles: "operator",
+    },
+  },
   "/events": { get: { summary: "Audit log, newest first (?before=&subject=&limit=)", roles: "operator" } },
   "/stream": {
     get: { summary: "Server-sent events: the newest audit-event id whenever it changes", roles: "operator" },

@@ -126,7 +126,7 @@ for (const action of ["pause", "resume"] as const)
 remote(
   rollout.command("abort").argument("<id>").option("--rollback", "send updated agents back at once"),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("abort", id, options));
-remote(program.command("agents").description("list agents (filtered on the hub)"))
+const agents = remote(program.command("agents").description("list agents (filtered on the hub)"))
   .option("--app <name>", "only agents that run this app")
   .option("--version <v>", "only agents on this version (of --app, else of any app)")
   .option(
@@ -136,6 +136,18 @@ remote(program.command("agents").description("list agents (filtered on the hub)"
   .option("--selector <k=v>", "only agents with this label (repeat: every one)", collect)
   .option("--status <status>", "online | offline")
   .action(async (options) => (await remoteCommands()).agentsList(options));
+remote(
+  agents
+    .command("forget")
+    .description(
+      "take an offline agent out of the fleet and of new rollouts and revoke its agent tokens (its history stays; a new token brings it back)",
+    )
+    .argument("<id>"),
+)
+  // `agents` takes the same flags, and commander gives them to it wherever they stand on the line.
+  .action(async (id: string, _options, cmd: Command) =>
+    (await remoteCommands()).agentsForget(id, cmd.optsWithGlobals()),
+  );
 
 refuseEmptyValues(program);
 

@@ -643,3 +643,30 @@ export async function agentsList(options: AgentsOptions): Promise<void> {
     ),
   );
 }
+
+/** `agents forget ID`: a decommissioned agent out of the fleet, its tokens revoked. */
+export async function agentsForget(id: string, options: RemoteOptions & { json?: boolean }): Promise<void> {
+  const client = await HubClient.from(options);
+  const done = await client.request<{ id: string; revokedTokens: string[]; activeRollouts: string[] }>(
+    "POST",
+    `/agents/${encodeURIComponent(id)}/forget`,
+    {},
+  );
+  if (options.json) return out(JSON.stringify(done, null, 2));
+  out(
+    `forgot agent ${printable(id)}: out of \`ship-hub agents\` and of new rollouts; its past deployments stay in their rollouts`,
+  );
+  out(
+    done.revokedTokens.length > 0
+      ? `revoked its ${done.revokedTokens.length} agent token(s): ${done.revokedTokens.join(" ")}`
+      : "it had no agent token in force",
+  );
+  out(
+    `if it comes back, give it a new token (\`ship-hub token create --role agent --agent ${printable(id)}\`): it rejoins as the same agent, with its history`,
+  );
+  // Not taken out of rollouts under way: the operator decides there (abort, or let it time out).
+  if (done.activeRollouts.length > 0)
+    process.stderr.write(
+      `warning: active rollout(s) ${done.activeRollouts.join(", ")} still hold its unfinished deployment: it times out there as a failure; abort or advance them (\`ship-hub rollout show ID\`)\n`,
+    );
+}

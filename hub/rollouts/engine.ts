@@ -223,7 +223,13 @@ export class RolloutEngine {
       // What `create` would answer with 409: another rollout of the app still holds it.
       ...(busy === undefined ? {} : { busy }),
       // What `create` would accept but the operator should know first (a downgrade).
-      warnings: rolloutWarnings(release, agents, placed, spec),
+      warnings: rolloutWarnings(
+        release,
+        agents,
+        placed,
+        spec,
+        await forgottenNamed(this.store, spec, agents),
+      ),
     };
   }
 
@@ -260,7 +266,7 @@ export class RolloutEngine {
         const waves = placeAgents(seed, spec, release.app, agents);
         const nobody = nobodyRefusal(spec, release.app, agents, waves);
         if (nobody !== undefined) throw new HubRequestError(400, nobody);
-        const warnings = rolloutWarnings(release, agents, waves, spec);
+        const warnings = rolloutWarnings(release, agents, waves, spec, await forgottenNamed(t, spec, agents));
         const now = this.options.now();
         const rollout: RolloutRecord = {
           id: rolloutId,
@@ -1118,4 +1124,16 @@ function timedOutDeployments(t: Dispatch["t"], rollout: RolloutRecord): Promise<
     states: REDELIVERABLE_DEPLOYMENT_STATES,
     updatedBefore: Number.MAX_SAFE_INTEGER,
   });
+}
+
+/** The agents an `agents` wave names that an operator forgot: read only when the fleet lacks some. */
+async function forgottenNamed(
+  t: Pick<StoreOps, "getAgents">,
+  spec: RolloutSpec,
+  agents: readonly { id: string }[],
+): Promise<Set<string>> {
+  const known = new Set(agents.map((a) => a.id));
+  const missing = spec.waves.flatMap((w) => (w.agents ?? []).filter((id) => !known.has(id)));
+  if (missing.length === 0) return new Set();
+  return new Set((await t.getAgents(missing)).filter((a) => a.forgottenAt !== undefined).map((a) => a.id));
 }

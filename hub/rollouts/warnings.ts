@@ -80,16 +80,23 @@ export function namedAgentWarnings(
   spec: RolloutSpec,
   app: string,
   agents: readonly VersionedCandidate[],
+  forgotten: ReadonlySet<string> = new Set(),
 ): string[] {
   const byId = new Map(agents.map((a) => [a.id, a]));
   return spec.waves.flatMap((wave, i) => {
     if (wave.agents === undefined) return [];
-    const unknown = wave.agents.filter((id) => !byId.has(id));
+    // An operator took these out of the fleet: "never registered (a typo?)" would be untrue.
+    const gone = wave.agents.filter((id) => !byId.has(id) && forgotten.has(id));
+    const unknown = wave.agents.filter((id) => !byId.has(id) && !forgotten.has(id));
     const ineligible = wave.agents.filter((id) => {
       const agent = byId.get(id);
       return agent !== undefined && !isEligible(spec, app, agent);
     });
     const said: string[] = [];
+    if (gone.length > 0)
+      said.push(
+        `${gone.join(", ")} ${gone.length === 1 ? "was" : "were"} forgotten (\`ship-hub agents forget\`); taken only if ${gone.length === 1 ? "it connects" : "they connect"} again while the rollout runs`,
+      );
     if (unknown.length > 0)
       said.push(
         `${unknown.join(", ")} never registered with the hub (a typo?); taken only if an agent of that id registers while the rollout runs`,
@@ -312,9 +319,10 @@ export function rolloutWarnings(
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
   spec: RolloutSpec,
+  forgotten?: ReadonlySet<string>,
 ): string[] {
   return [
-    ...namedAgentWarnings(spec, release.app, agents),
+    ...namedAgentWarnings(spec, release.app, agents, forgotten),
     ...emptyWaveWarnings(spec, placed),
     ...everyAgentEarlyWarnings(spec, placed),
     ...offlineWaveWarnings(spec, agents, placed),

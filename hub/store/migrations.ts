@@ -195,4 +195,9 @@ export const migrations: readonly string[] = [
   `
   CREATE INDEX deployments_state ON deployments(state);
   `,
+  // An agent an operator forgot (\`ship-hub agents forget\`): kept for its deployments' history (they
+  // reference it), out of the fleet and of new rollouts until its next hello clears it.
+  `
+  ALTER TABLE agents ADD COLUMN forgotten_at INTEGER;
+  `,
 ];

@@ -275,4 +275,9 @@ export const postgresMigrations: readonly string[] = [
   `
   CREATE TABLE cluster_up (one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one), since BIGINT NOT NULL);
   `,
+  // An agent an operator forgot (\`ship-hub agents forget\`): kept for its deployments' history (they
+  // reference it), out of the fleet and of new rollouts until its next hello clears it.
+  `
+  ALTER TABLE agents ADD COLUMN forgotten_at BIGINT;
+  `,
 ];

@@ -191,7 +191,7 @@ export function postgresOps(db: Db): StoreOps {
           ${a.online}, ${a.lastSeen}, ${a.allowDowngrade ?? null})
         ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, labels = excluded.labels,
           agent_version = excluded.agent_version, apps = excluded.apps, online = excluded.online,
-          last_seen = excluded.last_seen, allow_downgrade = excluded.allow_downgrade`;
+          last_seen = excluded.last_seen, allow_downgrade = excluded.allow_downgrade, forgotten_at = NULL`;
     },
     async getAgent(id) {
       const r = first(await db`SELECT * FROM agents WHERE id = ${id}`);
@@ -208,7 +208,16 @@ export function postgresOps(db: Db): StoreOps {
     },
     async listAgents() {
       // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
-      return (await db`SELECT * FROM agents ORDER BY id COLLATE "C"`).map(toAgent);
+      return (await db`SELECT * FROM agents WHERE forgotten_at IS NULL ORDER BY id COLLATE "C"`).map(toAgent);
+    },
+    async forgetAgent(id, at) {
+      // Conditional on the row as it is when the UPDATE locks it: a hello committing first wins
+      // ("online"), one committing after brings the agent back, as any later hello does.
+      const forgot = await db`UPDATE agents SET forgotten_at = ${at}
+        WHERE id = ${id} AND forgotten_at IS NULL AND NOT online RETURNING id`;
+      if (forgot.length > 0) return "forgotten";
+      const r = first(await db`SELECT forgotten_at FROM agents WHERE id = ${id}`);
+      return r && (r.forgotten_at === null || r.forgotten_at === undefined) ? "online" : "unknown";
     },
     async listOnlineAgentIds() {
       return (await db`SELECT id FROM agents WHERE online`).map((r) => str(r.id));
@@ -500,7 +509,7 @@ export function postgresOps(db: Db): StoreOps {
           true, ${at}, ${hubId}, 1, ${a.allowDowngrade ?? null})
         ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, labels = excluded.labels,
           agent_version = excluded.agent_version, apps = excluded.apps, online = true,
-          allow_downgrade = excluded.allow_downgrade,
+          allow_downgrade = excluded.allow_downgrade, forgotten_at = NULL,
           last_seen = excluded.last_seen, hub_id = excluded.hub_id, epoch = agents.epoch + 1
         RETURNING epoch, COALESCE((SELECT online FROM before), false) AS was_online`,
       );

@@ -62,6 +62,7 @@ export function toAgent(r: Row): AgentRecord {
     ...(r.allow_downgrade === null || r.allow_downgrade === undefined
       ? {}
       : { allowDowngrade: r.allow_downgrade === true || r.allow_downgrade === 1 }),
+    ...(r.forgotten_at === null || r.forgotten_at === undefined ? {} : { forgottenAt: num(r.forgotten_at) }),
   };
 }
 

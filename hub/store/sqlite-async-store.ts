@@ -46,6 +46,7 @@ const DIRECT = [
   "upsertAgent",
   "getAgent",
   "listAgents",
+  "forgetAgent",
   "setAgentOnline",
   "setAgentApps",
   "markAllAgentsOffline",

@@ -26,6 +26,7 @@ import type {
   DeploymentRecord,
   DeploymentState,
   EventRecord,
+  ForgetOutcome,
   NewEvent,
   ReleaseCursor,
   ReleaseRecord,
@@ -110,9 +111,12 @@ export class SqliteStore implements Store {
         VALUES (@id, @hostname, @labels, @agentVersion, @apps, @online, @lastSeen, @allowDowngrade)
         ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, labels = excluded.labels,
           agent_version = excluded.agent_version, apps = excluded.apps, online = excluded.online,
-          last_seen = excluded.last_seen, allow_downgrade = excluded.allow_downgrade`),
+          last_seen = excluded.last_seen, allow_downgrade = excluded.allow_downgrade, forgotten_at = NULL`),
       getAgent: p("SELECT * FROM agents WHERE id = ?"),
-      listAgents: p("SELECT * FROM agents ORDER BY id"),
+      listAgents: p("SELECT * FROM agents WHERE forgotten_at IS NULL ORDER BY id"),
+      forgetAgent: p(
+        "UPDATE agents SET forgotten_at = ? WHERE id = ? AND forgotten_at IS NULL AND online = 0",
+      ),
       setAgentOnline: p("UPDATE agents SET online = ?, last_seen = ? WHERE id = ?"),
       setAgentApps: p("UPDATE agents SET apps = ? WHERE id = ?"),
       allOffline: p("UPDATE agents SET online = 0 WHERE online = 1"),
@@ -280,6 +284,14 @@ export class SqliteStore implements Store {
   }
   listAgents(): AgentRecord[] {
     return (this.stmt.listAgents.all() as Row[]).map(toAgent);
+  }
+  forgetAgent(id: string, at: number): ForgetOutcome {
+    // One writer at a time: the read and the conditional update cannot interleave with a hello.
+    return this.transaction(() => {
+      if (this.stmt.forgetAgent.run(at, id).changes > 0) return "forgotten";
+      const agent = this.getAgent(id);
+      return agent && agent.forgottenAt === undefined ? "online" : "unknown";
+    });
   }
   setAgentOnline(id: string, online: boolean, at: number): void {
     this.stmt.setAgentOnline.run(online ? 1 : 0, at, id);

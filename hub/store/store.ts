@@ -60,7 +60,12 @@ export interface AgentRecord {
   lastSeen: number;
   /** Its hello's `allowDowngrade` ([trust] allow_downgrade); absent when it never said (older agent). */
   allowDowngrade?: boolean;
+  /** When an operator forgot it (`agents forget`); absent while it is in the fleet. */
+  forgottenAt?: number;
 }
+
+/** What `forgetAgent` did: forgot it, or why not. */
+export type ForgetOutcome = "forgotten" | "online" | "unknown";
 
 // The states and their transitions live in the state machine's table; records carry them.
 import type { DeploymentState, RolloutState } from "../rollouts/states.js";
@@ -180,7 +185,14 @@ export interface Store {
 
   upsertAgent(agent: AgentRecord): void;
   getAgent(id: string): AgentRecord | undefined;
+  /** The fleet: every agent but those forgotten (`forgetAgent`) and not back since. */
   listAgents(): AgentRecord[];
+  /**
+   * Takes an offline agent out of the fleet (listAgents, new rollouts) until its next hello, which
+   * brings it back with its id and history. Its row stays: deployments of past rollouts name it.
+   * An agent online now is left as it is ("online"); an id never seen or forgotten already is "unknown".
+   */
+  forgetAgent(id: string, at: number): ForgetOutcome;
   setAgentOnline(id: string, online: boolean, at: number): void;
   setAgentApps(id: string, apps: AppStatus[]): void;
   /** At startup: no connection survives a restart. */

@@ -866,6 +866,27 @@ for (const subject of subjects) {
       expect(await store.helloAgent(agent("a1"), "hub-a", 1400)).toEqual({ epoch: 3, wasOnline: false });
     });
 
+    it("forgets an offline agent out of the fleet, keeps its deployments, and a hello brings it back", async () => {
+      await seed(store);
+      await store.upsertAgent(agent("a3", false));
+      await store.insertDeployments([deployment("ro1", "a3")]);
+      expect(await store.forgetAgent("a1", 500)).toBe("online");
+      expect(await store.forgetAgent("nobody", 500)).toBe("unknown");
+      expect(await store.tx((t) => t.forgetAgent("a3", 500))).toBe("forgotten");
+      expect(await store.forgetAgent("a3", 600)).toBe("unknown");
+      expect((await store.listAgents()).map((a) => a.id)).toEqual(["a1", "a2"]);
+      expect(await store.getAgent("a3")).toMatchObject({ id: "a3", forgottenAt: 500 });
+      expect((await store.listDeployments({ agentId: "a3" })).map((d) => d.id)).toEqual(["ro1:a3"]);
+      await store.helloAgent(agent("a3"), "hub-a", 700);
+      expect((await store.listAgents()).map((a) => a.id)).toEqual(["a1", "a2", "a3"]);
+      expect(await store.getAgent("a3")).toEqual({ ...agent("a3"), lastSeen: 700 });
+      await store.releaseAgent("a3", "hub-a", 1, 800);
+      expect(await store.forgetAgent("a3", 900)).toBe("forgotten");
+      // The embedded store's hello is an upsert: it brings the agent back the same way.
+      await store.upsertAgent(agent("a3", false));
+      expect((await store.listAgents()).map((a) => a.id)).toContain("a3");
+    });
+
     it("marks an agent offline only from the hub and hello that hold it, and releases silent hubs' agents", async () => {
       await store.upsertAgent(agent("a1", false));
       await store.upsertAgent(agent("a2", false));

@@ -1,0 +1,121 @@
+/**
+ * A decommissioned agent stayed in the fleet for good: listed by `ship-hub agents`, counted, planned
+ * into every new rollout, where it timed out as a failure and halted a canary. `agents forget ID`
+ * takes an offline agent out (its tokens revoked, its history kept); an online or unknown one is
+ * refused by name. Real hub (in process), real agent channel, the built CLI.
+ */
+import { describe, expect, it } from "vitest";
+import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
+import { hubPerTest, publishRelease, TestAgent } from "./support.js";
+
+const session = hubPerTest();
+const web = [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }];
+
+describe("ship-hub agents forget", () => {
+  it("forgets an offline agent (out of the list and of new rollouts, tokens revoked), refuses online and unknown ones", async () => {
+    requireHubBin();
+    const t = await session.start();
+    await session.connect(t, "live-1", web);
+    const gone = await session.connect(t, "gone-1", web);
+    const rid = await publishRelease(t, "2.0.0");
+    const before = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: rid,
+        waves: [{ name: "all", percent: 100 }],
+        failureThreshold: { count: 1 },
+        autoAdvance: false,
+        autoRollback: false,
+      },
+    });
+    expect(before.status).toBe(201);
+    gone.ws.terminate();
+    await expect.poll(async () => (await t.hub.store.getAgent("gone-1"))?.online).toBe(false);
+    const cli = (...args: string[]) =>
+      runHubCli(t.dir, ["agents", ...args, "--hub", t.hub.url, "--token", t.operator]);
+
+    // Independent runs, side by side: each start of the CLI costs a second or two on a loaded host.
+    const [online, unknown, forgot] = await Promise.all([
+      cli("forget", "live-1"),
+      cli("forget", "nobody-7"),
+      cli("forget", "gone-1"),
+    ]);
+    expect(online.code).toBe(2);
+    expect(online.stderr).toMatch(
+      /^ship-hub: hub answered 409: agent live-1 is online: stop it on its host first/,
+    );
+    expect(unknown).toMatchObject({
+      code: 2,
+      stderr: "ship-hub: hub answered 404: agent nobody-7 not found\n",
+    });
+
+    expect(forgot.code).toBe(0);
+    expect(forgot.stdout).toMatch(/^forgot agent gone-1: out of `ship-hub agents` and of new rollouts/);
+    expect(forgot.stdout).toMatch(/revoked its 1 agent token\(s\): /);
+    // A rollout under way still holds its unfinished deployment: said, with what to do.
+    expect(forgot.stderr).toBe(
+      `warning: active rollout(s) ${before.body.id} still hold its unfinished deployment: it times out there as a failure; abort or advance them (\`ship-hub rollout show ID\`)\n`,
+    );
+    await t.api("POST", `/api/v1/rollouts/${before.body.id}/abort`, {
+      token: t.operator,
+      body: { rollback: false },
+    });
+    // Once only: forgotten already reads as unknown.
+    const twice = await t.api("POST", "/api/v1/agents/gone-1/forget", { token: t.operator, body: {} });
+    expect(twice).toMatchObject({ status: 404, body: { error: "agent gone-1 not found" } });
+
+    const listed = JSON.parse((await cli("--json")).stdout) as { id: string }[];
+    expect(listed.map((a) => a.id)).toEqual(["live-1"]);
+    const page = await t.api<{ fleet: number }>("GET", "/api/v1/agents", { token: t.operator });
+    expect(page.body.fleet).toBe(1);
+    const page1 = await t.api<{ forgottenAt: string; deployments: unknown[] }>(
+      "GET",
+      "/api/v1/agents/gone-1",
+      {
+        token: t.operator,
+      },
+    );
+    expect(page1.body.forgottenAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(page1.body.deployments).toHaveLength(1);
+    // Its past deployment stays in the first rollout's history.
+    const history = await t.api("GET", `/api/v1/rollouts/${before.body.id}`, {
+      token: t.operator,
+    });
+    expect(JSON.stringify(history.body)).toContain("gone-1");
+    const after = await t.api<{ id: string; warnings: string[] }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: rid,
+        waves: [
+          { name: "canary", agents: ["gone-1"] },
+          { name: "all", percent: 100 },
+        ],
+        failureThreshold: { count: 1 },
+        autoAdvance: false,
+        autoRollback: false,
+      },
+    });
+    expect(after.status).toBe(201);
+    // Named by an agents wave, it is said to be forgotten, not "never registered (a typo?)".
+    expect(after.body.warnings).toContain(
+      "body.waves[0].agents (canary): gone-1 was forgotten (`ship-hub agents forget`); taken only if it connects again while the rollout runs",
+    );
+    const planned = await t.hub.store.listDeployments({ rolloutId: after.body.id });
+    expect(planned.map((d) => d.agentId)).toEqual(["live-1"]);
+
+    // Its revoked token no longer opens the channel; a new one brings it back, as the same agent.
+    const events = await t.api<{ events: { kind: string; data: { revokedTokens: string[] } }[] }>(
+      "GET",
+      "/api/v1/events?subject=gone-1",
+      { token: t.operator },
+    );
+    const revoked = events.body.events.find((e) => e.kind === "agent.forgotten")?.data.revokedTokens ?? [];
+    expect(revoked).toHaveLength(1);
+    const tokens = await t.hub.store.listTokens();
+    expect(tokens.filter((k) => k.agentId === "gone-1").every((k) => k.revoked !== null)).toBe(true);
+    const back = await session.connect(t, "gone-1", web);
+    expect(back).toBeInstanceOf(TestAgent);
+    const again = await t.api<{ agents: { id: string }[] }>("GET", "/api/v1/agents", { token: t.operator });
+    expect(again.body.agents.map((a) => a.id)).toEqual(["gone-1", "live-1"]);
+  });
+});
