@@ -6,7 +6,7 @@
  */
 
 import { lstat, readdir, readFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
@@ -15,6 +15,7 @@ import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { appTrashDir, emptyTrash, trashOldBackup } from "./trash.js";
+import { UNRESTORED_SUFFIX } from "./unrestored.js";
 
 /** meta.json: small, read for every listing; `complete: true` is written last. */
 const BackupMetaSchema = z.object({
@@ -471,8 +472,37 @@ export async function pruneBackups(
     if (await attempt(`removing old backup ${backup.id}`, trashOldBackup(backup.path, trash)))
       pruned.push(backup.id);
   }
+  // What restores set aside (`<backup>.unrestored`) goes like a backup made when it was: once
+  // `keep` kept backups are newer. It was never pruned, and piled up with every such restore.
+  const kept = all.slice(0, Math.max(keep, 0)).filter((b) => !pruned.includes(b.id));
+  const homes = new Set([join(backupRoot, app), ...listed.map((b) => dirname(b.path))]);
+  for (const home of homes) {
+    for (const aside of await setAsideDirs(home).catch(() => [])) {
+      if (kept.filter((b) => b.created > aside.made).length < keep) continue;
+      if (await attempt(`removing ${aside.path}`, trashOldBackup(aside.path, trash)))
+        pruned.push(basename(aside.path));
+    }
+  }
   await attempt("emptying the trash", emptyTrash(backupRoot, app));
   return pruned;
+}
+
+/**
+ * The `<backup>.unrestored` directories in one app's backup directory (unrestored.ts), each with
+ * when its restore made it (its mtime, ISO), oldest first.
+ */
+export async function setAsideDirs(appBackups: string): Promise<{ path: string; made: string }[]> {
+  const out: { path: string; made: string }[] = [];
+  for (const name of await subdirs(appBackups)) {
+    if (!name.endsWith(UNRESTORED_SUFFIX)) continue;
+    const path = join(appBackups, name);
+    const made = await lstat(path).then(
+      (s) => s.mtime.toISOString(),
+      () => undefined,
+    );
+    if (made !== undefined) out.push({ path, made });
+  }
+  return out.sort((a, b) => (a.made < b.made ? -1 : a.made > b.made ? 1 : 0));
 }
 
 /**

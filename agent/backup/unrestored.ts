@@ -1,14 +1,17 @@
 /**
  * Old versions a restore could not put back (the path now holds someone else's file, or lies behind
  * a symlink) are kept beside the consumed backup, never dropped: `<backup>.unrestored/<path>`. Having
- * no meta.json, the directory is never listed or restored as a backup.
+ * no meta.json, the directory is never listed or restored as a backup; `ship --list-backups` names it
+ * apart, and keep_backups removes it like a backup made when it was (pruneBackups).
  */
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 
+export const UNRESTORED_SUFFIX = ".unrestored";
+
 export function unrestoredDir(backupPath: string): string {
-  return `${backupPath}.unrestored`;
+  return `${backupPath}${UNRESTORED_SUFFIX}`;
 }
 
 /**

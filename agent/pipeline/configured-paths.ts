@@ -7,8 +7,8 @@
  * every CLI mode that loads ship.toml runs it, the restore bundle included.
  */
 import { Stats } from "node:fs";
-import { lstat, stat } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { lstat, readdir, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
@@ -185,6 +185,7 @@ export async function checkAppDirs(
   if (config.general.work_dir !== undefined)
     own.push({ key: "general.work_dir", dir: await placed(config.general.work_dir) });
   const pruned = own.filter((o) => o.key !== "general.state_file");
+  const perAppBackups = await perAppBackupDirs(config);
   const apps = new Map<string, PlacedPath>();
   for (const [name, source] of Object.entries(config.sources)) {
     const key = `sources.${name}.app_dir`;
@@ -202,6 +203,15 @@ export async function checkAppDirs(
         issue(
           ownKey,
           `${what}${dir.written}${leadsTo(dir)} is ${samePlace(dir, app) ? "" : "inside "}${key} (${app.written}${leadsTo(app)}): a release could overwrite ship's own files; keep it outside the app`,
+        );
+    }
+    // Backups go to backup_dir/<source>/: a symlink there into the app escaped the check above and
+    // every update wrote its backups inside the app it replaces.
+    for (const perApp of perAppBackups) {
+      if (perApp.onDisk !== resolve(perApp.written) && placedWithin(perApp, app))
+        issue(
+          "general.backup_dir",
+          `${perApp.written}${leadsTo(perApp)} is inside ${key} (${app.written}${leadsTo(app)}): ship writes that app's backups there, and a release could overwrite them; make it a directory outside the app`,
         );
     }
     for (const { key: ownKey, dir } of pruned) {
@@ -235,4 +245,12 @@ export async function checkAppDirs(
     }
   }
   if (issues.length > 0) throw new BadInputError(issues, issues.map(formatIssue).join("; "));
+}
+
+/** backup_dir/<name> of every source, and of every name already there (a renamed source's). */
+async function perAppBackupDirs(config: AgentConfig): Promise<PlacedPath[]> {
+  const root = config.general.backup_dir;
+  const there = await readdir(root).catch(() => [] as string[]);
+  const names = new Set([...Object.keys(config.sources), ...there]);
+  return Promise.all([...names].map((name) => placed(join(root, name))));
 }

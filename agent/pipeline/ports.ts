@@ -20,6 +20,12 @@ export interface SourceContext {
   installed: () => Promise<InstalledRelease | undefined>;
   /** installed()'s version and release id alone, read without the per-file entries. */
   installedId?: () => Promise<InstalledId | undefined>;
+  /**
+   * How the check line names what is installed when the install index names nothing: "(nothing
+   * installed)" said that of an app the state file still records ship installing (the index was
+   * deleted), whose files the update then replaces.
+   */
+  noneInstalled?: string;
 }
 
 export type ConditionalsVerdict =

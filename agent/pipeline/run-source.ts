@@ -165,6 +165,11 @@ export async function runSource(
         log,
         installed: () => readInstalledRelease(paths.appStateDir, source.app_dir, sourceState),
         installedId: async () => restored ?? readInstalledId(paths.appStateDir, sourceState),
+        ...(currentVersion === null
+          ? {}
+          : {
+              noneInstalled: `(none recorded: the install index is gone; ship installed ${currentVersion})`,
+            }),
       }),
       options.configFile,
     );

@@ -114,7 +114,7 @@ export class GitSource implements ReleaseSource {
     if (available && installed !== undefined) this.refuseMovedTag(target, installed);
     const candidate = `${target.label} (${target.commit.slice(0, 12)})`;
     const detail = available
-      ? `${this.name}: update available ${current ?? "(nothing installed)"} -> ${candidate}`
+      ? `${this.name}: update available ${current ?? this.ctx.noneInstalled ?? "(nothing installed)"} -> ${candidate}`
       : `${this.name}: up to date (${current} at ${candidate})`;
     return { available, ...(current === undefined ? {} : { current }), candidate, detail };
   }

@@ -73,7 +73,7 @@ export class LocalSource implements ReleaseSource {
         ? `${basename(this.cfg.path)} (changed since it was last read; hashed as it is extracted)`
         : shortId(offer.fingerprint));
     const detail = available
-      ? `${this.name}: update available ${current ?? "(nothing installed)"} -> ${candidate} from ${this.cfg.path}`
+      ? `${this.name}: update available ${current ?? this.ctx.noneInstalled ?? "(nothing installed)"} -> ${candidate} from ${this.cfg.path}`
       : `${this.name}: up to date (${candidate})`;
     return { available, current, candidate, detail };
   }

@@ -118,6 +118,12 @@ export interface SourceContext {
    * compares, so a run that finds no update never parses the index's 20,000 file entries.
    */
   installedId?: () => Promise<InstalledId | undefined>;
+  /**
+   * How the check line names what is installed when the install index names nothing: "(nothing
+   * installed)" said that of an app the state file still records ship installing (the index was
+   * deleted), whose files the update then replaces.
+   */
+  noneInstalled?: string;
   /** Where change-detection metadata and partial downloads go unless the config names a file. */
   stateDir: string;
   /**

@@ -1,6 +1,6 @@
 // Its own module, apart from --rollback: listing needs neither the restore engine, the lock nor crypto.
 
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError } from "../../../shared/errors.js";
 import { readInstallIndexHeader } from "../../apply/install-index.js";
@@ -10,6 +10,7 @@ import {
   backupMadeUnder,
   inUpdateOrder,
   listBackupsWithDamaged,
+  setAsideDirs,
 } from "../../backup/backup-store.js";
 import { appStateDir } from "../../pipeline/paths.js";
 import type { GlobalOptions } from "../cli.js";
@@ -65,6 +66,7 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
       `${b.id.padEnd(32)} ${appName(b).padEnd(appWidth)} ${(b.version ?? noVersion(b, backups)).padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
     );
   }
+  await noteSetAside(config, options.sources, backups, out);
   // Exit 2 like any damaged record ship meets: a script counting backups must not read this as fine.
   for (const d of shown) out.problem(`not listed: ${d.message}`);
   return shown.length > 0 ? 2 : 0;
@@ -162,4 +164,29 @@ function noteUnlisted(config: AgentConfig, all: readonly BackupInfo[], out: Outp
     out.problem(
       `${others.length} backup(s) in ${config.general.backup_dir} restore ${[...new Set(others.map((b) => b.appDir))].join(", ")}, which no source of this config installs into (another config sharing backup_dir made them, or app_dir was changed since): not listed`,
     );
+}
+
+/**
+ * The `<backup>.unrestored` directories of the listed apps: the previous versions of paths a restore
+ * left alone (unrestored.ts). Not backups, so not in the table, but the one-line result of that
+ * restore was the only place that named them, and an operator looking for them later found nothing.
+ */
+async function noteSetAside(
+  config: AgentConfig,
+  sources: readonly string[] | undefined,
+  backups: readonly BackupInfo[],
+  out: Output,
+): Promise<void> {
+  const names = sources ?? Object.keys(config.sources);
+  const homes = new Set([
+    ...names.map((name) => join(config.general.backup_dir, name)),
+    ...backups.map((b) => dirname(b.path)),
+  ]);
+  for (const home of homes) {
+    for (const aside of await setAsideDirs(home)) {
+      out.line(
+        `set aside ${aside.made}: ${aside.path} holds previous versions a restore left alone (not a backup: copy back by hand what you need); keep_backups removes it like a backup made then`,
+      );
+    }
+  }
 }

@@ -31,6 +31,12 @@ describe("backups across an update that found its install index deleted (real CL
     // Killed mid-apply, then recovered: recovery said "restored the tree before ship's first install"
     // and "no earlier version was installed", of an app ship had installed twice.
     await app.release("r3", 'version: "3.0.0"\n', { "app.txt": "v3\n", "f3.txt": "3\n" });
+    // The check said "(nothing installed)" of an app holding the files of 2.0.0, which the run replaces.
+    const unrecordedCheck = await runShip(["--config", app.config, "--check-only"]);
+    expect(unrecordedCheck.code, unrecordedCheck.stderr).toBe(100);
+    expect(unrecordedCheck.stdout).toContain(
+      "update available (none recorded: the install index is gone; ship installed 2.0.0) -> 3.0.0",
+    );
     const killed = await runShip(["--config", app.config], { env: { SHIP_FAULT: "apply:file@2" } });
     expect(killed.code, killed.stderr).toBeNull();
     const check = await runShip(["--config", app.config, "--check-only"]);

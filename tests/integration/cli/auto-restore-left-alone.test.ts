@@ -4,7 +4,7 @@
  * touches what is behind the symlink, and its one line says what it did not put back instead of a
  * plain "restored the previous version", as `ship --rollback` lists them.
  */
-import { mkdir, readFile, readlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -50,6 +50,17 @@ describe("automatic restore that leaves paths alone", () => {
     expect(String(state?.last_error)).toMatch(
       /; restored except 1 path\(s\) it was not ship's to touch \(storage\/s\.txt: /,
     );
+
+    // Found again later: --list-backups names the folder, though it is no backup.
+    const listed = await runShip(["--config", app.config, "--list-backups"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(`${unrestored} holds previous versions a restore left alone`);
+    // And keep_backups removes it like a backup made then: it piled up for good.
+    await rm(join(app.appDir, "storage"));
+    await app.release("r3", 'version: "3.0.0"\nrollback:\n  keep_backups: 1\n', { "a.txt": "v3\n" });
+    const next = await runShip(["--config", app.config]);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    await expect(stat(unrestored)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("nothing left alone: the line is the plain one", async () => {

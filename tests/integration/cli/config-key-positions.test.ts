@@ -5,7 +5,7 @@
  * errors, a data_dir that is a file, a missing jwt_secret_file. They used to name the file and key
  * only.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -25,6 +25,24 @@ afterEach(async () => {
 describe("ship.toml checks made after the load", () => {
   const source = (name: string) =>
     `[sources.${name}]\ntype = "local"\npath = "${dir}/release"\napp_dir = "${dir}/app"\n`;
+
+  it("a per-app symlink inside backup_dir that leads into the app is refused too", async () => {
+    // The check looked at backup_dir alone: backups were then written inside the app they undo.
+    const config = join(dir, "ship.toml");
+    await mkdir(join(dir, "backups"));
+    await mkdir(join(dir, "app/bk"));
+    await symlink(join(dir, "app/bk"), join(dir, "backups/one"));
+    await writeFile(
+      config,
+      `[general]\nstate_file = "${dir}/state.json"\nbackup_dir = "${dir}/backups"\n\n${source("one")}`,
+    );
+    const run = await runShip(["--config", config]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      `ship: ${config}:3:1 general.backup_dir: ${dir}/backups/one (→ ${dir}/app/bk) is inside sources.one.app_dir (${dir}/app): ship writes that app's backups there, and a release could overwrite them; make it a directory outside the app`,
+    );
+    expect(await readdir(join(dir, "app/bk"))).toEqual([]);
+  });
 
   it("name the line and column of the key, still on one line", async () => {
     const config = join(dir, "ship.toml");
