@@ -17,7 +17,7 @@ const [dataDir, countArg, outFile, postgresArg, prefix = "bench"] = process.argv
 const postgresUrl = postgresArg === "-" ? undefined : postgresArg;
 if (!dataDir || !countArg || !outFile)
   throw new Error("usage: mint-tokens.mjs <data-dir> <count> <out.json> [postgres-url]");
-const { openHubState } = await import(pathToFileURL(join(dist, "hub/server.js")).href);
+const { openHubState } = await import(pathToFileURL(join(dist, "hub/state.js")).href);
 const { TokenService } = await import(pathToFileURL(join(dist, "hub/auth/tokens.js")).href);
 
 const envSecret = process.env.SHIP_HUB_SECRET;
