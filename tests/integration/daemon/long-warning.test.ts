@@ -4,10 +4,9 @@
  * says so, with the length and where the whole text is (the agent's log, which holds it in full).
  * Real daemon, real WebSocket, real HTTP download, real merge.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentDaemon } from "../../../agent/daemon/agent-daemon.js";
 import { runOnce } from "../../../agent/pipeline/index.js";
@@ -68,23 +67,7 @@ describe("a report's WARNING longer than the hub takes", () => {
   }, async () => {
     const tree = join(dir, "2.0.0");
     await writeRelease(tree, { version: "2.0.0", files: { "config.toml": "a = 1\n" } });
-    await createTar({ gzip: true, file: `${tree}.tar.gz`, cwd: tree, portable: true }, ["."]);
-    const sha256 = await hub.serve("/2.0.0.tar.gz", `${tree}.tar.gz`);
-    await hub.until("hello", () => hub.messages("hello").length > 0);
-    hub.send({
-      type: "deploy",
-      v: 1,
-      deploymentId: "d-2",
-      app: APP,
-      rollback: false,
-      release: {
-        id: "r-2",
-        app: APP,
-        version: "2.0.0",
-        manifest: await readFile(join(tree, "update-manifest.yaml"), "utf8"),
-        source: { type: "http", url: `${hub.url}/2.0.0.tar.gz`, sha256 },
-      },
-    });
+    await hub.deployTarball(tree, APP, "2.0.0");
     await hub.until("the report", () => hub.messages("report").length > 0);
     const report = hub.messages("report")[0];
     expect(report?.outcome, report?.error).toBe("succeeded");

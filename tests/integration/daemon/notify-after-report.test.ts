@@ -4,12 +4,11 @@
  * goes first, and what did not arrive is a WARNING of the agent's log. Real daemon, a scripted hub
  * over a real WebSocket, a real HTTP webhook receiver that holds its answer.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentDaemon } from "../../../agent/daemon/agent-daemon.js";
 import { runOnce } from "../../../agent/pipeline/index.js";
@@ -69,23 +68,7 @@ describe("an update's notifications under ship agent", () => {
       version: "2.0.0",
       notifications: { on_success: [{ type: "webhook", url, timeout: 60 }] },
     });
-    await createTar({ gzip: true, file: `${tree}.tar.gz`, cwd: tree, portable: true }, ["."]);
-    const sha256 = await hub.serve("/2.0.0.tar.gz", `${tree}.tar.gz`);
-    await hub.until("hello", () => hub.messages("hello").length > 0);
-    hub.send({
-      type: "deploy",
-      v: 1,
-      deploymentId: "d-2",
-      app: APP,
-      rollback: false,
-      release: {
-        id: "r-2",
-        app: APP,
-        version: "2.0.0",
-        manifest: await readFile(join(tree, "update-manifest.yaml"), "utf8"),
-        source: { type: "http", url: `${hub.url}/2.0.0.tar.gz`, sha256 },
-      },
-    });
+    await hub.deployTarball(tree, APP, "2.0.0");
     await hub.until("the webhook called", () => held.length > 0);
     // Before: no report until the webhook answered or its 60 s timeout (twice) ran out.
     await hub.until("the report, the webhook unanswered", () => hub.messages("report").length > 0, 10_000);

@@ -6,10 +6,9 @@
  * limit, and the agent sends its reports shortened from then on, so the outcome reaches the hub.
  * Real daemon, real WebSocket peer with the hub's size limit, real HTTP download.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentDaemon } from "../../../agent/daemon/agent-daemon.js";
 import { runOnce } from "../../../agent/pipeline/index.js";
@@ -67,23 +66,7 @@ describe("a report larger than the hub takes", () => {
     // The health check's last line alone is more than the hub takes in one message.
     const test = `printf 'health: %s\\n' "$(head -c 9000 /dev/zero | tr '\\0' y)" >&2; exit 1`;
     await writeRelease(tree, { version: "2.0.0", test });
-    await createTar({ gzip: true, file: `${tree}.tar.gz`, cwd: tree, portable: true }, ["."]);
-    const sha256 = await hub.serve("/2.0.0.tar.gz", `${tree}.tar.gz`);
-    await hub.until("hello", () => hub.messages("hello").length > 0);
-    hub.send({
-      type: "deploy",
-      v: 1,
-      deploymentId: "d-2",
-      app: APP,
-      rollback: false,
-      release: {
-        id: "r-2",
-        app: APP,
-        version: "2.0.0",
-        manifest: await readFile(join(tree, "update-manifest.yaml"), "utf8"),
-        source: { type: "http", url: `${hub.url}/2.0.0.tar.gz`, sha256 },
-      },
-    });
+    await hub.deployTarball(tree, APP, "2.0.0");
     await hub.until("the report", () => hub.messages("report").length > 0);
     const report = hub.messages("report")[0];
     expect(report?.outcome).toBe("rolled_back");

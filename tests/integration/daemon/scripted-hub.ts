@@ -7,6 +7,8 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { create as createTar } from "tar";
 import { type WebSocket, WebSocketServer } from "ws";
 import { AgentMessage, type HubMessage } from "../../../shared/protocol/messages.js";
 
@@ -64,6 +66,31 @@ export class ScriptedHub {
     const body = await readFile(file);
     this.artifacts.set(path, body);
     return createHash("sha256").update(body).digest("hex");
+  }
+
+  /**
+   * Packs the release tree `tree` (a writeRelease output named for its version), serves it as
+   * `/<version>.tar.gz` and, once the agent said hello, sends it as deployment d-2 / release r-2
+   * of `app`: the deploy the daemon tests answer.
+   */
+  async deployTarball(tree: string, app: string, version: string): Promise<void> {
+    await createTar({ gzip: true, file: `${tree}.tar.gz`, cwd: tree, portable: true }, ["."]);
+    const sha256 = await this.serve(`/${version}.tar.gz`, `${tree}.tar.gz`);
+    await this.until("hello", () => this.messages("hello").length > 0);
+    this.send({
+      type: "deploy",
+      v: 1,
+      deploymentId: "d-2",
+      app,
+      rollback: false,
+      release: {
+        id: "r-2",
+        app,
+        version,
+        manifest: await readFile(join(tree, "update-manifest.yaml"), "utf8"),
+        source: { type: "http", url: `${this.url}/${version}.tar.gz`, sha256 },
+      },
+    });
   }
 
   send(message: HubMessage): void {
