@@ -108,19 +108,21 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       await git(repos.dev, "push", "-q", "origin", "HEAD:big");
       await git(repos.bare, "config", "uploadpack.allowAnySHA1InWant", "true");
       await pointCloneAt(repos.clone, repos.bare, relay.port);
-      const source = new GitSource(
-        "web",
-        GitSourceConfig.parse({
-          type: "git",
-          local_path: repos.clone,
-          app_dir: join(root, "app"),
-          key_filename: sshd.clientKey.privateKeyFile,
-          known_hosts: join(root, "known_hosts"),
-          max_download_seconds: 3,
-        }),
-        { stateDir: join(root, "state"), log: memoryLogger(), retryDelayMs: 0 },
-        { commit: pinned },
-      );
+      const sourceWithDeadline = (maxDownloadSeconds: number) =>
+        new GitSource(
+          "web",
+          GitSourceConfig.parse({
+            type: "git",
+            local_path: repos.clone,
+            app_dir: join(root, "app"),
+            key_filename: sshd.clientKey.privateKeyFile,
+            known_hosts: join(root, "known_hosts"),
+            max_download_seconds: maxDownloadSeconds,
+          }),
+          { stateDir: join(root, "state"), log: memoryLogger(), retryDelayMs: 0 },
+          { commit: pinned },
+        );
+      const source = sourceWithDeadline(3);
       const started = Date.now();
       const err = await source.fetch(await mkdtemp(join(root, "stage-"))).catch((e: unknown) => e);
       expect(Date.now() - started).toBeLessThan(15_000);
@@ -130,9 +132,11 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
 
       // The cut fetch left the commit's loose object without its blobs. The next try found the
       // commit, fetched nothing, and failed on "invalid object" for good; now it fetches again.
+      // Straight to sshd, and a deadline a loaded CI machine cannot miss (3 s failed there once):
+      // what is proven is that the next fetch happens at all, not how fast.
       await pointCloneAt(repos.clone, repos.bare, sshd.port);
       const stage = await mkdtemp(join(root, "stage-"));
-      const fetched = await source.fetch(stage);
+      const fetched = await sourceWithDeadline(40).fetch(stage);
       expect(fetched.id).toBe(pinned);
       expect((await readFile(join(stage, "big.bin"), "utf8")).length).toBeGreaterThan(4 << 20);
     }, 60_000);
