@@ -6,7 +6,7 @@
  */
 import { chmod, lchown, lstat, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { unrestoredDir } from "../backup/unrestored.js";
+import { setAsideSaved } from "../backup/unrestored.js";
 import {
   copyEntry,
   copyTempName,
@@ -70,7 +70,7 @@ async function returnFromBackup(rel: string, ctx: OpContext): Promise<void> {
   const saved = join(ctx.backupFiles, rel);
   if (!(await pathExists(saved))) return;
   if (!(await insideApp(rel, ctx))) {
-    await moveEntry(saved, join(unrestoredDir(dirname(ctx.backupFiles)), rel));
+    await setAsideSaved(dirname(ctx.backupFiles), saved, rel);
     return;
   }
   const target = join(ctx.appDir, rel);

@@ -5,7 +5,7 @@
  * effect: restoring consumes it.
  */
 
-import { lstat, readdir, readFile } from "node:fs/promises";
+import { lstat, readdir, readFile, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
@@ -474,25 +474,47 @@ export async function pruneBackups(
   }
   // What restores set aside (`<backup>.unrestored`) goes like a backup made when it was: once
   // `keep` kept backups are newer. It was never pruned, and piled up with every such restore.
+  // Only this app directory's: another config sharing backup_dir and the source name keeps its own.
   const kept = all.slice(0, Math.max(keep, 0)).filter((b) => !pruned.includes(b.id));
   const homes = new Set([join(backupRoot, app), ...listed.map((b) => dirname(b.path))]);
   for (const home of homes) {
-    for (const aside of await setAsideDirs(home).catch(() => [])) {
+    for (const aside of await setAsideDirs(home, appDir).catch(() => [])) {
+      if (aside.mine === false) continue;
+      // One from before the record was kept: this app directory's unless another's backups are here.
+      if (aside.mine === undefined && (await holdsOthersBackups(home, appDir))) continue;
       if (kept.filter((b) => b.created > aside.made).length < keep) continue;
-      if (await attempt(`removing ${aside.path}`, trashOldBackup(aside.path, trash)))
-        pruned.push(basename(aside.path));
+      const removed = trashOldBackup(aside.path, trash).then(() => rm(aside.record, { force: true }));
+      if (await attempt(`removing ${aside.path}`, removed)) pruned.push(basename(aside.path));
     }
   }
   await attempt("emptying the trash", emptyTrash(backupRoot, app));
   return pruned;
 }
 
+/** A set-aside directory (unrestored.ts), when its restore made it, and whether it is `appDir`'s. */
+export interface SetAsideDir {
+  path: string;
+  /** `<path>.json`: the consumed backup's meta.json, naming the app directory. */
+  record: string;
+  /** When its restore made it (its mtime, ISO). */
+  made: string;
+  /** Whether it belongs to the app directory asked about; undefined: made before records were kept. */
+  mine: boolean | undefined;
+  /** Its record, when it has one. */
+  owner?: BackupMeta;
+}
+
+/** Whether a set-aside directory with this record belongs to `appDir`; undefined without a record. */
+export function setAsideOf(owner: BackupMeta | undefined, appDir: string): boolean | undefined {
+  return owner === undefined ? undefined : restoresDir(owner, appDir);
+}
+
 /**
- * The `<backup>.unrestored` directories in one app's backup directory (unrestored.ts), each with
- * when its restore made it (its mtime, ISO), oldest first.
+ * The `<backup>.unrestored` directories in one app's backup directory (unrestored.ts), oldest first,
+ * each judged against `appDir` by its record.
  */
-export async function setAsideDirs(appBackups: string): Promise<{ path: string; made: string }[]> {
-  const out: { path: string; made: string }[] = [];
+export async function setAsideDirs(appBackups: string, appDir?: string): Promise<SetAsideDir[]> {
+  const out: SetAsideDir[] = [];
   for (const name of await subdirs(appBackups)) {
     if (!name.endsWith(UNRESTORED_SUFFIX)) continue;
     const path = join(appBackups, name);
@@ -500,9 +522,21 @@ export async function setAsideDirs(appBackups: string): Promise<{ path: string; 
       (s) => s.mtime.toISOString(),
       () => undefined,
     );
-    if (made !== undefined) out.push({ path, made });
+    if (made === undefined) continue;
+    const record = `${path}.json`;
+    const meta = await readFile(record, "utf8")
+      .then((text) => BackupMetaSchema.safeParse(JSON.parse(text)).data)
+      .catch(() => undefined);
+    const mine = appDir === undefined ? undefined : setAsideOf(meta, appDir);
+    out.push({ path, record, made, mine, ...(meta === undefined ? {} : { owner: meta }) });
   }
   return out.sort((a, b) => (a.made < b.made ? -1 : a.made > b.made ? 1 : 0));
+}
+
+/** Whether `appBackups` holds a complete backup of another app directory than `appDir`. */
+async function holdsOthersBackups(appBackups: string, appDir: string): Promise<boolean> {
+  const all = await listBackups(dirname(appBackups), basename(appBackups)).catch(() => []);
+  return all.some((b) => !backupRestores(b, appDir));
 }
 
 /**

@@ -60,7 +60,7 @@ import {
 import { checkSavedEntries, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
 import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
-import { unrestoredDir } from "./unrestored.js";
+import { setAsideSaved, unrestoredDir } from "./unrestored.js";
 
 /** Files restored at once: enough to keep the disk busy, few enough for any fd limit. */
 const RESTORE_CONCURRENCY = 16;
@@ -307,7 +307,7 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
         if ((await moveEntry(saved, join(appDir, rel))) === "copied") work.copied++;
         work.returned++;
       } else {
-        await moveEntry(saved, join(unrestoredDir(backupPath), rel));
+        await setAsideSaved(backupPath, saved, rel);
       }
     }
     fileDone();

@@ -5,13 +5,48 @@
  * apart, and keep_backups removes it like a backup made when it was (pruneBackups).
  */
 import { existsSync } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { moveEntry, writeFileAtomic } from "../tree/fs-ops.js";
 
 export const UNRESTORED_SUFFIX = ".unrestored";
 
 export function unrestoredDir(backupPath: string): string {
   return `${backupPath}${UNRESTORED_SUFFIX}`;
+}
+
+/**
+ * `<backup>.unrestored.json`, beside the directory: a copy of the consumed backup's meta.json, which
+ * says the app directory it belongs to. Without it, a config sharing backup_dir and the source name
+ * took another config's set-aside files for its own, and its keep_backups deleted them.
+ */
+export function setAsideRecord(backupPath: string): string {
+  return `${unrestoredDir(backupPath)}.json`;
+}
+
+const recorded = new Map<string, Promise<void>>();
+
+/**
+ * Moves the saved old version of `rel` (at `saved`) into `<backup>.unrestored/`, the record of whose
+ * app directory it is written first (once per backup): a kill between the two leaves a record
+ * without a directory, never a directory nobody can tell the owner of.
+ */
+export async function setAsideSaved(backupPath: string, saved: string, rel: string): Promise<void> {
+  let record = recorded.get(backupPath);
+  if (record === undefined) {
+    record = writeSetAsideRecord(backupPath);
+    recorded.set(backupPath, record);
+    record.catch(() => recorded.delete(backupPath));
+  }
+  await record;
+  await moveEntry(saved, join(unrestoredDir(backupPath), rel));
+}
+
+async function writeSetAsideRecord(backupPath: string): Promise<void> {
+  const meta = await readFile(join(backupPath, "meta.json"), "utf8").catch(() => undefined);
+  // No meta.json to copy (a re-run after it went): the directory is judged as one from before records.
+  if (meta === undefined || existsSync(setAsideRecord(backupPath))) return;
+  await writeFileAtomic(setAsideRecord(backupPath), meta);
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   inUpdateOrder,
   listBackupsWithDamaged,
   setAsideDirs,
+  setAsideOf,
 } from "../../backup/backup-store.js";
 import { appStateDir } from "../../pipeline/paths.js";
 import type { GlobalOptions } from "../cli.js";
@@ -182,8 +183,11 @@ async function noteSetAside(
     ...names.map((name) => join(config.general.backup_dir, name)),
     ...backups.map((b) => dirname(b.path)),
   ]);
+  const dirs = Object.values(config.sources).map((s) => s.app_dir);
   for (const home of homes) {
     for (const aside of await setAsideDirs(home)) {
+      // Another config's (sharing backup_dir and the source name) is its business, as its backups are.
+      if (aside.owner !== undefined && !dirs.some((dir) => setAsideOf(aside.owner, dir))) continue;
       out.line(
         `set aside ${aside.made}: ${aside.path} holds previous versions a restore left alone (not a backup: copy back by hand what you need); keep_backups removes it like a backup made then`,
       );

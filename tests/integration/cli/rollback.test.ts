@@ -289,6 +289,22 @@ describe("ship --rollback (real CLI)", () => {
     expect(rollback.code, rollback.stderr).toBe(0);
     expect(await readFile(join(root, "green/app/app.txt"), "utf8")).toBe("green 1\n");
     expect(await readFile(join(root, "blue/app/app.txt"), "utf8")).toBe("blue 2\n");
+
+    // What green's restore set aside (a file edited by hand since the update) is green's too: blue's
+    // keep_backups deleted it (the folder recorded no app_dir) and blue's listing named it.
+    await configFor("green", await release("g3", "3.0.0", { "app.txt": "green 3\n" }, keepOne));
+    expect((await runShip(["--config", green])).code).toBe(0);
+    await writeFile(join(root, "green/app/app.txt"), "edited by hand\n");
+    const [toV1Again] = JSON.parse((await runShip(["--config", green, "--list-backups", "--json"])).stdout);
+    const leftAlone = await runShip(["--config", green, "--rollback", toV1Again.id]);
+    expect(leftAlone.code, leftAlone.stderr).toBe(0);
+    const aside = /previous versions are in (\S+)/.exec(leftAlone.stdout)?.[1] ?? "";
+    expect(aside).toMatch(/\.unrestored$/);
+    await configFor("blue", await release("b3", "3.0.0", { "app.txt": "blue 3\n" }, keepOne));
+    expect((await runShip(["--config", blue])).code).toBe(0);
+    expect(await readFile(join(aside, "app.txt"), "utf8")).toBe("green 1\n");
+    expect((await runShip(["--config", blue, "--list-backups"])).stdout).not.toContain(aside);
+    expect((await runShip(["--config", green, "--list-backups"])).stdout).toContain(aside);
   });
 
   it("a restore that stops half-way says so (exit 3, state restore_failed) and --recover finishes it", async () => {
