@@ -205,7 +205,7 @@ function opFor(edit: MergeEdit, user: Side, release: Side, base?: BaseLayout): T
         user,
         release,
         edit.path,
-        own === undefined ? headerComment(user, edit.path, base) : "",
+        own === undefined ? headerComment(user, edit.path, base) : valueComments(user, own, edit.path, base),
       );
       return removal && addition && [...removal, ...addition];
     }
@@ -290,11 +290,37 @@ function headerComment(user: Side, path: readonly string[], base?: BaseLayout): 
   return base !== undefined && plain(above(base)) === plain(mine) ? "" : mine;
 }
 
-/** `mine`: the user's comment lines for the new key, used where the release has none of its own. */
+/**
+ * The user's comments on a value the release turns into a `[table]` (`a = 1   # note` → `[a]`): the
+ * lines above it, and the one after it as a line of its own, go above the new table, as a table's
+ * comments go above the key that replaces it (headerComment). Those the previous release shipped
+ * there are its own, and go with its value.
+ */
+function valueComments(user: Side, own: TomlEntry, path: readonly string[], base?: BaseLayout): string {
+  const parts = (side: { text: string }, e: TomlEntry) => {
+    const oneLine = !side.text.slice(e.valueStart, e.valueEnd).includes("\n");
+    const after = oneLine
+      ? /#.*$/.exec(side.text.slice(e.valueEnd, e.lineEnd).replace(/\r?\n$/, ""))?.[0]
+      : undefined;
+    return { above: side.text.slice(e.blockStart, e.lineStart).replace(/^[ \t]+(?=#)/gm, ""), after };
+  };
+  const plain = (text: string | undefined) => text?.replace(/^[ \t]+|[ \t]+$/gm, "");
+  const mine = parts(user, own);
+  const was = base === undefined ? undefined : entryAt(base.layout, path);
+  const shipped = was === undefined || base === undefined ? undefined : parts(base, was);
+  const above = shipped !== undefined && plain(shipped.above) === plain(mine.above) ? "" : mine.above;
+  const after =
+    mine.after === undefined || (shipped !== undefined && plain(shipped.after) === plain(mine.after))
+      ? ""
+      : `${mine.after.trimEnd()}\n`;
+  return above + after;
+}
+
+/** `mine`: the user's comment lines for the new key or table, used where the release has none of its own. */
 function add(user: Side, release: Side, path: string[], mine = ""): TextOp[] | undefined {
   const releaseEntry = entryAt(release.layout, path);
   if (releaseEntry === undefined && (isTable(valueAt(release.value, path)) || arrayBlocks(release, path)))
-    return addTable(user, release, path);
+    return addTable(user, release, path, mine);
   return addEntry(user, release, path, mine);
 }
 
@@ -410,20 +436,22 @@ function insertionPoint(
   return { at: sub.blockStart, table: parent, opens: true };
 }
 
-function addTable(user: Side, release: Side, path: string[]): TextOp[] | undefined {
-  const dotted = addDottedTable(user, release, path);
+/** `mine`: the user's comments on the value this table replaces, kept above it. */
+function addTable(user: Side, release: Side, path: string[], mine = ""): TextOp[] | undefined {
+  const dotted = addDottedTable(user, release, path, mine);
   if (dotted !== undefined) return dotted;
   const blocks = tableBlocks(release, path);
   if (blocks !== undefined) {
     const at = blockInsertionPoint(user, release, path, blocks);
     // Tables: keys of the table above, inserted at the same offset, go before them.
     if (at !== undefined)
-      return [{ start: at, end: at, text: `${blocksText(release, blocks)}\n`, tail: true }];
+      return [{ start: at, end: at, text: `${mine}${blocksText(release, blocks)}\n`, tail: true }];
   }
   const text =
-    blocks === undefined
+    mine +
+    (blocks === undefined
       ? writeTomlValues(nest(path, valueAt(release.value, path)))
-      : blocksText(release, blocks);
+      : blocksText(release, blocks));
   const footer = footerStart(user.text);
   if (footer !== undefined)
     return [{ start: footer, end: footer, text: `${text.trimEnd()}\n\n`, tail: true }];
@@ -622,14 +650,14 @@ function footerStart(text: string): number | undefined {
  * Undefined when the release writes the table otherwise, or the user's file has no body for the
  * parent (the caller then adds it as a table).
  */
-function addDottedTable(user: Side, release: Side, path: string[]): TextOp[] | undefined {
+function addDottedTable(user: Side, release: Side, path: string[], mine: string): TextOp[] | undefined {
   const parent = path.slice(0, -1);
   if (release.layout.headers.some((h) => startsWith(h.path, path))) return undefined;
   const lines = release.layout.entries.filter((e) => e.path !== undefined && startsWith(e.path, path));
   if (lines.length === 0 || lines.some((e) => !samePath(e.table, parent))) return undefined;
   const target = insertionPoint(user, parent);
   if (target === undefined || target.opens === true || !samePath(target.table, parent)) return undefined;
-  const text = lines.map((e) => release.text.slice(e.blockStart, e.lineEnd)).join("");
+  const text = mine + lines.map((e) => release.text.slice(e.blockStart, e.lineEnd)).join("");
   return [{ start: target.at, end: target.at, text: lineAt(user.text, target.at, text) }];
 }
 

@@ -661,6 +661,27 @@ describe("TOML: a table the release turns into a value", () => {
   });
 });
 
+describe("TOML: a value the release turns into a table", () => {
+  it("keeps the user's comments on the value above the new table", () => {
+    // `a = 1   # note` → `[a]`: the note and the line above went with the value, named in a WARNING.
+    const base = "a = 1\nb = 2\n";
+    const user = "# head\na = 1   # note\n# about b\nb = 2\n";
+    const result = mergeToml(user, "b = 2\n\n[a]\nx = 1\n", { base });
+    expect(result.text).toBe("# about b\nb = 2\n\n# head\n# note\n[a]\nx = 1\n");
+    expect(result.updated).toEqual(["a"]);
+    expect(result.warnings).toEqual([]);
+    // Beside the release's own comment on the table; and above its dotted keys (`a.x = 1`).
+    const noted = mergeToml(user, "b = 2\n\n# the a table\n[a]\nx = 1\n", { base });
+    expect(noted.text).toBe("# about b\nb = 2\n\n# head\n# note\n# the a table\n[a]\nx = 1\n");
+    const dotted = mergeToml(user, "b = 2\na.x = 1\n", { base });
+    expect(dotted.text).toBe("# about b\nb = 2\n# head\n# note\na.x = 1\n");
+    expect(dotted.warnings).toEqual([]);
+    // The previous release's own comments there are its own: they go with its value.
+    const shipped = "# a number\na = 1   # one\nb = 2\n";
+    expect(mergeToml(shipped, "b = 2\n\n[a]\nx = 1\n", { base: shipped }).text).toBe("b = 2\n\n[a]\nx = 1\n");
+  });
+});
+
 describe("TOML: the first [[array]] element dropped by the release", () => {
   // Its comment stayed above the array, so it stacked above the next element's own comment: the
   // operator's `# ops: admin only from VPN` ended up naming the web upstream.
