@@ -85,7 +85,10 @@ describe("agent tokens (real hub and agent)", () => {
    * Starts the agent on a token of another hub's (refused: bad signature) and mints the `ttl` token
    * once the agent is retrying, then writes it for the agent to take at its next refusal: a short
    * token's life goes to the test, not to the agent's start (over 6 s on a loaded machine: the
-   * token had expired before the agent first connected). Returns the token.
+   * token had expired before the agent first connected). Even so a 6-s token can expire between
+   * its mint and the agent's next try on a loaded machine (CI: "timed out waiting for agent
+   * online"): the hub then refuses it as expired, and a fresh one is minted. Returns the token the
+   * agent came online with.
    */
   const startAgentOn = async (ttl: string): Promise<string> => {
     const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
@@ -98,11 +101,20 @@ describe("agent tokens (real hub and agent)", () => {
     await fleet.waitFor("the agent refused with a foreign token", async () =>
       (await agentLog()).slice(from).includes("hub refused the connection"),
     );
-    const token = await mint(ttl);
-    // Renamed into place: the agent rereads the file at any moment, and must not read half a token.
-    await writeFile(`${file}.new`, token, { mode: 0o600 });
-    await rename(`${file}.new`, file);
-    return token;
+    for (let attempt = 1; ; attempt++) {
+      const token = await mint(ttl);
+      const mintedFrom = (await agentLog()).length;
+      // Renamed into place: the agent rereads the file at any moment, and must not read half a token.
+      await writeFile(`${file}.new`, token, { mode: 0o600 });
+      await rename(`${file}.new`, file);
+      const expiredFirst = async () => (await agentLog()).slice(mintedFrom).includes("jwt expired");
+      await fleet.waitFor(
+        "agent online, or its new token expired first",
+        async () => (await online()) || (await expiredFirst()),
+      );
+      if (await online()) return token;
+      if (attempt === 3) throw new Error(`three ${ttl} tokens expired before the agent connected with them`);
+    }
   };
   const hubLog = () => readFile(join(fleet.dir, "hub.log"), "utf8");
   /** The hub's refusal lines for agent-1 since its log was `from` characters long. */
