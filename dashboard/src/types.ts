@@ -104,7 +104,8 @@ export type ProgressGroup =
   | "in-progress"
   | "pending"
   | "cancelled"
-  | "not-applicable";
+  | "not-applicable"
+  | "forgotten";
 
 export interface RolloutSummary {
   id: string;

@@ -1,11 +1,12 @@
 import { Router } from "express";
 import * as z from "zod";
 import { NoFields } from "../../shared/api/bodies.js";
+import { agoText } from "../ago-text.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { AgentQuery, queryAgents } from "../dashboard/agent-query.js";
 import { agentsNeedingAttention } from "../dashboard/attention.js";
 import { HubRequestError } from "../errors.js";
-import { ACTIVE_ROLLOUT_STATES, FINISHED_DEPLOYMENT_STATES } from "../rollouts/states.js";
+import { forgetOpenDeployments } from "../rollouts/forget-agent.js";
 import type { AgentRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { parseRequest } from "./validate.js";
@@ -33,6 +34,24 @@ function agentView(agent: AgentRecord, online: boolean, now: number) {
   };
 }
 
+/**
+ * Why an agent cannot be forgotten when the store says it is not in the fleet: never known (404),
+ * or forgotten already, said with when and by whom (a second `agents forget` read "not found", as
+ * if the first had not happened or the id were mistyped).
+ */
+async function unknownOrForgotten(deps: ApiDeps, id: string): Promise<HubRequestError> {
+  const agent = await deps.store.getAgent(id);
+  if (agent?.forgottenAt === undefined) return new HubRequestError(404, `agent ${id} not found`);
+  const event = (await deps.store.listEvents({ subject: id, limit: 100 })).find(
+    (e) => e.kind === "agent.forgotten",
+  );
+  const by = event === undefined ? "" : ` by ${event.actor}`;
+  return new HubRequestError(
+    409,
+    `agent ${id} was forgotten already, ${agoText(deps.now() - agent.forgottenAt)} ago${by} (${new Date(agent.forgottenAt).toISOString()}): nothing to do; it rejoins the fleet if it connects with a new agent token`,
+  );
+}
+
 export function agentRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
@@ -45,7 +64,13 @@ export function agentRoutes(deps: ApiDeps): Router {
     // In a cluster an agent on another hub is online too: its stored presence says so.
     const stored = deps.sharedPresence ? new Set(agents.filter((a) => a.online).map((a) => a.id)) : undefined;
     const page = queryAgents(agents, query, (id) => deps.isOnline(id) || stored?.has(id) === true);
-    res.json({ ...page, agents: page.agents.map((a) => agentView(a, a.online, deps.now())) });
+    // An empty fleet of forgotten agents is not a hub no agent ever reached: the CLI says which.
+    const forgotten = agents.length === 0 ? await store.countForgottenAgents() : undefined;
+    res.json({
+      ...page,
+      agents: page.agents.map((a) => agentView(a, a.online, deps.now())),
+      ...(forgotten ? { forgotten } : {}),
+    });
   });
 
   // Agents that need a person: refused connections, and agent tokens that expire soon (or did).
@@ -121,9 +146,10 @@ export function agentRoutes(deps: ApiDeps): Router {
     if (deps.isOnline(id)) throw new HubRequestError(409, online);
     const now = deps.now();
     const actor = actorOf(res);
-    const done = await store.tx(async (t) => {
+    const done = await deps.engine.run(async (dispatch) => {
+      const { t } = dispatch;
       const outcome = await t.forgetAgent(id, now);
-      if (outcome !== "forgotten") return { outcome, revoked: [] as string[] };
+      if (outcome !== "forgotten") return { outcome, revoked: [] as string[], active: [] as string[] };
       // A decommissioned host's credentials must not outlive it: each token of the agent, with
       // its renewals (revokeToken revokes the family), unless revoked or expired already.
       const revoked: string[] = [];
@@ -137,18 +163,12 @@ export function agentRoutes(deps: ApiDeps): Router {
         subject: id,
         data: { revokedTokens: revoked },
       });
-      return { outcome, revoked };
+      // Rollouts under way no longer wait for it, nor count its silence as a failure.
+      return { outcome, revoked, active: await forgetOpenDeployments(deps.engine, dispatch, id, actor) };
     });
     if (done.outcome === "online") throw new HubRequestError(409, online);
-    if (done.outcome === "unknown") throw new HubRequestError(404, `agent ${id} not found`);
-    // Rollouts already under way keep its deployments: said here, not left to a timeout to reveal.
-    const active: string[] = [];
-    for (const d of await store.listDeployments({ agentId: id }))
-      if (!FINISHED_DEPLOYMENT_STATES.includes(d.state) && !active.includes(d.rolloutId)) {
-        const rollout = await store.getRollout(d.rolloutId);
-        if (rollout && ACTIVE_ROLLOUT_STATES.includes(rollout.state)) active.push(rollout.id);
-      }
-    res.json({ id, forgotten: true, revokedTokens: done.revoked, activeRollouts: active });
+    if (done.outcome === "unknown") throw await unknownOrForgotten(deps, id);
+    res.json({ id, forgotten: true, revokedTokens: done.revoked, activeRollouts: done.active });
   });
 
   // The audit log, newest first; `next` pages further back.

@@ -95,7 +95,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/agents/{id}/forget": {
     post: {
       summary:
-        "Take an offline agent out of the fleet and new rollouts, revoking its agent tokens: {id,forgotten:true,revokedTokens,activeRollouts}; 409 online, 404 unknown; its next hello brings it back",
+        "Take an offline agent out of the fleet, new rollouts and the rollouts under way (its unfinished deployments end `forgotten`: neither failed nor succeeded), revoking its agent tokens: {id,forgotten:true,revokedTokens,activeRollouts}; 409 online or forgotten already (when, by whom), 404 unknown; its next hello with a new token brings it back, owed the release again",
       roles: "operator",
     },
   },

@@ -602,8 +602,8 @@ export async function agentsList(options: AgentsOptions): Promise<void> {
   for (const [k, v] of Object.entries(pairs(options.selector, "--selector")))
     query.append("label", `${k}=${v}`);
   const client = await HubClient.from(options);
-  const { agents, fleet } = await refusedInFlagTerms(
-    client.request<{ agents: AgentView[]; fleet?: number }>(
+  const { agents, fleet, forgotten } = await refusedInFlagTerms(
+    client.request<{ agents: AgentView[]; fleet?: number; forgotten?: number }>(
       "GET",
       `/agents${query.size > 0 ? `?${query.toString()}` : ""}`,
     ),
@@ -621,7 +621,11 @@ export async function agentsList(options: AgentsOptions): Promise<void> {
   if (agents.length === 0 && query.size > 0 && fleet !== undefined && fleet > 0)
     process.stderr.write(`note: no agent matches these filters (the hub knows ${fleet} agent(s))\n`);
   // An empty fleet printed a bare header: an operator could not tell it from a hub that failed to list.
-  if (agents.length === 0 && (query.size === 0 || fleet === 0))
+  if (agents.length === 0 && (query.size === 0 || fleet === 0) && forgotten !== undefined)
+    process.stderr.write(
+      `note: no agent left in the fleet: the hub knows ${forgotten} agent(s), all forgotten (\`ship-hub agents forget\`); one rejoins when it connects with a new agent token (\`ship-hub token create --role agent --agent ID\`)\n`,
+    );
+  else if (agents.length === 0 && (query.size === 0 || fleet === 0))
     process.stderr.write(
       "note: the hub knows no agent yet: an agent appears once `ship agent` connects with an agent token (`ship-hub token create --role agent --agent ID`) and the hub's url in [hub] of its ship.toml\n",
     );
@@ -664,9 +668,9 @@ export async function agentsForget(id: string, options: RemoteOptions & { json?:
   out(
     `if it comes back, give it a new token (\`ship-hub token create --role agent --agent ${printable(id)}\`): it rejoins as the same agent, with its history`,
   );
-  // Not taken out of rollouts under way: the operator decides there (abort, or let it time out).
+  // Taken out of rollouts under way: said, since their waves are smaller than the operator planned.
   if (done.activeRollouts.length > 0)
-    process.stderr.write(
-      `warning: active rollout(s) ${done.activeRollouts.join(", ")} still hold its unfinished deployment: it times out there as a failure; abort or advance them (\`ship-hub rollout show ID\`)\n`,
+    out(
+      `its unfinished deployment in rollout(s) ${done.activeRollouts.join(", ")} is now forgotten: not a failure nor a success, and no longer waited for (\`ship-hub rollout show ID\`)`,
     );
 }

@@ -6,6 +6,7 @@ import {
   DELIVERABLE_DEPLOYMENT_STATES,
   FAILED_DEPLOYMENT_STATES,
   FINISHED_DEPLOYMENT_STATES,
+  FORGOTTEN_DEPLOYMENT_STATES,
   NOT_APPLICABLE_DEPLOYMENT_STATES,
   ROLLBACK_FROM_STATES,
   SUCCEEDED_DEPLOYMENT_STATES,
@@ -16,11 +17,12 @@ const FINISHED: ReadonlySet<DeploymentState> = new Set(FINISHED_DEPLOYMENT_STATE
 const FAILED: ReadonlySet<DeploymentState> = new Set(FAILED_DEPLOYMENT_STATES);
 const SUCCEEDED: ReadonlySet<DeploymentState> = new Set(SUCCEEDED_DEPLOYMENT_STATES);
 const NOT_APPLICABLE: ReadonlySet<DeploymentState> = new Set(NOT_APPLICABLE_DEPLOYMENT_STATES);
+const FORGOTTEN: ReadonlySet<DeploymentState> = new Set(FORGOTTEN_DEPLOYMENT_STATES);
 
 /**
- * `members` leaves out the agents that no longer take the app (`notApplicable`): their refusal
- * would be no test of the release, so they weigh neither in the success rate nor in a percent
- * threshold.
+ * `members` leaves out the agents that no longer take the app (`notApplicable`) and those an
+ * operator forgot before they took the release (`forgotten`): their refusal or silence would be no
+ * test of the release, so they weigh neither in the success rate nor in a percent threshold.
  */
 export interface WaveStats {
   members: number;
@@ -28,10 +30,20 @@ export interface WaveStats {
   succeeded: number;
   failed: number;
   notApplicable: number;
+  forgotten: number;
 }
 
+const noStats = (): WaveStats => ({
+  members: 0,
+  finished: 0,
+  succeeded: 0,
+  failed: 0,
+  notApplicable: 0,
+  forgotten: 0,
+});
+
 export function waveStats(deployments: readonly DeploymentRecord[]): WaveStats {
-  const stats: WaveStats = { members: 0, finished: 0, succeeded: 0, failed: 0, notApplicable: 0 };
+  const stats = noStats();
   for (const d of deployments) addState(stats, d.state, 1);
   return stats;
 }
@@ -39,6 +51,10 @@ export function waveStats(deployments: readonly DeploymentRecord[]): WaveStats {
 function addState(stats: WaveStats, state: DeploymentState, count: number): void {
   if (NOT_APPLICABLE.has(state)) {
     stats.notApplicable += count;
+    return;
+  }
+  if (FORGOTTEN.has(state)) {
+    stats.forgotten += count;
     return;
   }
   stats.members += count;
@@ -52,7 +68,7 @@ export function waveStatsOfCounts(
   counts: readonly DeploymentCount[],
   include: (wave: number) => boolean,
 ): WaveStats {
-  const stats: WaveStats = { members: 0, finished: 0, succeeded: 0, failed: 0, notApplicable: 0 };
+  const stats = noStats();
   for (const { wave, state, count } of counts) if (include(wave)) addState(stats, state, count);
   return stats;
 }
@@ -119,14 +135,31 @@ export function stuckWaveReason(
   later: number,
 ): string | undefined {
   if (testedNothing(stats, later))
-    return stats.notApplicable > 0
-      ? `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: its ${stats.notApplicable} agent(s) no longer take part (not applicable: left the app or no longer fit the selector); advance or abort`
+    return stats.notApplicable + stats.forgotten > 0
+      ? `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: ${leftOutText(stats)}; advance or abort`
       : `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) holds no agent, so nothing is tested in it before the ${later} agent(s) of the later waves; advance or abort (an agent that joins it is sent the release)`;
   if (stats.members === 0 || stats.finished < stats.members) return undefined;
   const rate = stats.succeeded / stats.members;
   if (rate >= wave.minSuccessRate) return undefined;
   const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
   return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) finished with ${stats.succeeded} of ${stats.members} succeeded (${pct(rate)}), below its minSuccessRate (${pct(wave.minSuccessRate)}); advance or abort`;
+}
+
+/** Why a wave's planned agents no longer count: "its 1 agent(s) were forgotten (…)", and the like. */
+export function leftOutText(stats: Pick<WaveStats, "notApplicable" | "forgotten">): string {
+  const parts = [
+    ...(stats.forgotten > 0
+      ? [
+          `${stats.forgotten} agent(s) were forgotten by an operator (\`ship-hub agents forget\`) before they took the release`,
+        ]
+      : []),
+    ...(stats.notApplicable > 0
+      ? [
+          `${stats.notApplicable} agent(s) no longer take part (not applicable: left the app or no longer fit the selector)`,
+        ]
+      : []),
+  ];
+  return `its ${parts.join(", and ")}`;
 }
 
 export function describeThreshold(threshold: FailureThreshold): string {
@@ -157,10 +190,12 @@ export function completedReason(counts: Readonly<Record<string, number>>): strin
   let failed = 0;
   let owed = 0;
   let notApplicable = 0;
+  let forgotten = 0;
   for (const [state, n] of Object.entries(counts)) {
     if (FAILED.has(state as DeploymentState)) failed += n;
     if (DELIVERABLE_DEPLOYMENT_STATES.includes(state as DeploymentState)) owed += n;
     if (NOT_APPLICABLE.has(state as DeploymentState)) notApplicable += n;
+    if (FORGOTTEN.has(state as DeploymentState)) forgotten += n;
   }
   // A rollout that completed with hosts left out read "completed" and nothing else: an operator
   // took it that every planned host ran the release, while some (the app disabled or removed, or
@@ -171,6 +206,12 @@ export function completedReason(counts: Readonly<Record<string, number>>): strin
     ...(notApplicable > 0
       ? [
           `${notApplicable} agent(s) not applicable (no longer take the app or fit the selector): not sent the release`,
+        ]
+      : []),
+    // A host forgotten mid-rollout never took the release: "completed" alone would say it did.
+    ...(forgotten > 0
+      ? [
+          `${forgotten} agent(s) forgotten by an operator (\`ship-hub agents forget\`) before they took the release`,
         ]
       : []),
   ];

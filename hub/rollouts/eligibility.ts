@@ -15,6 +15,7 @@ import { isEligible } from "./membership.js";
 import {
   cancelsUnsent,
   FAILED_DEPLOYMENT_STATES,
+  FORGOTTEN_DEPLOYMENT_STATES,
   INELIGIBLE_FROM_STATES,
   isCompletedRollout,
   NOT_APPLICABLE_DEPLOYMENT_STATES,
@@ -25,7 +26,8 @@ import {
  * Moves `history` (all of one agent's deployments) by what its hello announces: open deployments
  * of a rollout it no longer fits (app not named, selector's labels not carried) become
  * `not_applicable`; not-applicable ones of a rollout it fits again are `pending` again while the
- * rollout may still send (not aborted or failed). Returns the history as it is now, for the
+ * rollout may still send (not aborted or failed), as are those its agent was forgotten in (it is
+ * back, with a new token). Returns the history as it is now, for the
  * hello's reconciliation that follows.
  */
 export async function settleEligibility(
@@ -47,7 +49,9 @@ export async function settleEligibility(
   const result: DeploymentRecord[] = [];
   for (const d of history) {
     const leaving = INELIGIBLE_FROM_STATES.includes(d.state);
-    const back = NOT_APPLICABLE_DEPLOYMENT_STATES.includes(d.state);
+    // A forgotten agent back with a new token is owed the release again, as one that fits again is.
+    const forgotten = FORGOTTEN_DEPLOYMENT_STATES.includes(d.state);
+    const back = forgotten || NOT_APPLICABLE_DEPLOYMENT_STATES.includes(d.state);
     if (!leaving && !back) {
       result.push(d);
       continue;
@@ -72,7 +76,7 @@ export async function settleEligibility(
       // again since (the agent, out of the app then, was not planned by that later rollout).
       !(isCompletedRollout(rollout.state) && (await overtaken(rollout)))
     ) {
-      const state = nextDeploymentState(d.state, "eligible");
+      const state = nextDeploymentState(d.state, forgotten ? "rejoin" : "eligible");
       if (state !== undefined) next = { ...d, state, error: null, updatedAt: now };
     }
     if (next === undefined) {

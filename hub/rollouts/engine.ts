@@ -16,6 +16,7 @@ import {
   HALT_REASON_START,
   isHaltReason,
   isWaitingReason,
+  leftOutText,
   mayAutoAdvance,
   rollbackableOfCounts,
   stuckWaveReason,
@@ -685,7 +686,7 @@ export class RolloutEngine {
     const left = rollout.currentWave;
     // Agents that no longer fit the rollout (not applicable) tested nothing: the wave held nobody.
     const held = waveStatsOfCounts(await t.countDeploymentsOfRollout(rollout.id), (w) => w === left);
-    if (held.members === 0) this.recordEmptyWave(rollout, left, actor, dispatch, held.notApplicable);
+    if (held.members === 0) this.recordEmptyWave(rollout, left, actor, dispatch, held);
     // A reason of the wave it leaves (why it waited for an operator) no longer holds.
     await t.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, reason: null, updated: now });
     dispatch.record({
@@ -704,13 +705,11 @@ export class RolloutEngine {
     wave: number,
     actor: string,
     dispatch: Dispatch,
-    notApplicable = 0,
+    leftOut: Pick<WaveStats, "notApplicable" | "forgotten"> = { notApplicable: 0, forgotten: 0 },
   ): void {
     const last = wave === rollout.spec.waves.length - 1;
-    const held =
-      notApplicable === 0
-        ? "held no agent"
-        : `held no agent that takes part (its ${notApplicable} agent(s) no longer fit the rollout: not applicable)`;
+    const planned = leftOut.notApplicable + leftOut.forgotten;
+    const held = planned === 0 ? "held no agent" : `held no agent that takes part (${leftOutText(leftOut)})`;
     dispatch.record({
       actor,
       kind: "rollout.wave_empty",
@@ -719,7 +718,7 @@ export class RolloutEngine {
         wave,
         name: rollout.spec.waves[wave]?.name,
         message: last
-          ? `the last wave ${held}${notApplicable === 0 ? ": the earlier waves took every agent of the rollout" : ""}`
+          ? `the last wave ${held}${planned === 0 ? ": the earlier waves took every agent of the rollout" : ""}`
           : `this wave ${held}: nothing was tested in it before the next wave started`,
       },
     });
@@ -929,10 +928,18 @@ export class RolloutEngine {
     // operator advanced past while it was offline either updates or times out first.
     // Agents that no longer take the app are planned but not members: a rollout whose agents all
     // left the app completes, as one whose agents all finished does.
-    if (last && total.finished === total.members && total.members + total.notApplicable > 0) {
+    if (
+      last &&
+      total.finished === total.members &&
+      total.members + total.notApplicable + total.forgotten > 0
+    ) {
       if (current.members === 0)
-        this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch, current.notApplicable);
-      const reason = completedReason({ failed: total.failed, not_applicable: total.notApplicable });
+        this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch, current);
+      const reason = completedReason({
+        failed: total.failed,
+        not_applicable: total.notApplicable,
+        forgotten: total.forgotten,
+      });
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
     } else if (!last && rollout.spec.autoAdvance) {

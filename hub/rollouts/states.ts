@@ -27,6 +27,7 @@ export const deploymentStates = [
   "cancelled",
   "rollback_timed_out",
   "not_applicable",
+  "forgotten",
 ] as const;
 export type DeploymentState = (typeof deploymentStates)[number];
 
@@ -74,6 +75,12 @@ export type DeploymentEvent =
   | "ineligible"
   // Its hello fits the rollout again (the app enabled once more, relabelled back): owed the release.
   | "eligible"
+  // An operator took the agent out of the fleet (`ship-hub agents forget`, a decommissioned host)
+  // while it was still owed the release: it will not take it, and its silence is no test of the
+  // release, so it neither times out as a failure nor passes the wave as a member.
+  | "forget"
+  // A forgotten agent connected again with a new token: it is owed the release once more.
+  | "rejoin"
   | "rollback-succeeded"
   | "rollback-failed"
   // A rollback instruction unanswered past progress_timeout (tick): a failure the operator sees,
@@ -146,6 +153,7 @@ export const deploymentTransitions = {
     cancel: "cancelled",
     "found-installed": "succeeded",
     ineligible: "not_applicable",
+    forget: "forgotten",
   },
   sent: {
     progress: "in_progress",
@@ -155,6 +163,7 @@ export const deploymentTransitions = {
     "progress-timeout": "timed_out",
     rollback: "rollback_pending",
     ineligible: "not_applicable",
+    forget: "forgotten",
   },
   in_progress: {
     progress: "in_progress",
@@ -164,6 +173,7 @@ export const deploymentTransitions = {
     "progress-timeout": "timed_out",
     rollback: "rollback_pending",
     ineligible: "not_applicable",
+    forget: "forgotten",
   },
   succeeded: { ...UPDATE_REPORTED, rollback: "rollback_pending" },
   failed: { ...UPDATE_REPORTED, "rollback-left-installed": "rollback_pending" },
@@ -175,6 +185,7 @@ export const deploymentTransitions = {
     rollback: "rollback_pending",
     "found-installed": "succeeded",
     ineligible: "not_applicable",
+    forget: "forgotten",
   },
   // An update still under way when the rollback was asked for may end in failure before the
   // rollback instruction is carried out: the update failed and its host runs the previous release
@@ -199,6 +210,9 @@ export const deploymentTransitions = {
   // may still come (an instruction it had on disk): not a failure of the release, so only a
   // success (the app taken again and updated) or a hello that fits the rollout again moves it.
   not_applicable: { "report-succeeded": "succeeded", eligible: "pending" },
+  // Its host is gone as far as the operator knows. A report it still sends (an update it finished
+  // before it was stopped) counts; a hello with a new token makes it owed the release again.
+  forgotten: { ...UPDATE_REPORTED, rejoin: "pending" },
 } as const satisfies Table<DeploymentState, DeploymentEvent>;
 
 /** Which event an agent's report is, by its outcome: for the update, and for a rollback instruction. */
@@ -384,6 +398,10 @@ export const ROLLBACK_TIMEOUT_STATES = deploymentStatesWith("rollback-timeout");
 
 /** Owed to an agent that no longer fits the rollout: left out of the wave's figures and threshold. */
 export const NOT_APPLICABLE_DEPLOYMENT_STATES = deploymentStatesWith("eligible");
+/** Owed to an agent an operator forgot: left out of the wave's figures and threshold, as not applicable. */
+export const FORGOTTEN_DEPLOYMENT_STATES = deploymentStatesWith("rejoin");
+/** Open deployments `agents forget` ends (`forget`): what the agent still owed an update. */
+export const FORGETTABLE_DEPLOYMENT_STATES = deploymentStatesWith("forget");
 /** Open deployments a hello that no longer fits their rollout makes not applicable. */
 export const INELIGIBLE_FROM_STATES = deploymentStatesWith("ineligible");
 
@@ -430,6 +448,7 @@ export const progressGroups = [
   "pending",
   "cancelled",
   "not-applicable",
+  "forgotten",
 ] as const;
 export type ProgressGroup = (typeof progressGroups)[number];
 export const PROGRESS_GROUP = {
@@ -444,6 +463,7 @@ export const PROGRESS_GROUP = {
   cancelled: "cancelled",
   rollback_timed_out: "failed",
   not_applicable: "not-applicable",
+  forgotten: "forgotten",
 } as const satisfies Record<DeploymentState, ProgressGroup>;
 
 /**

@@ -223,6 +223,7 @@ export function offlineThresholdWarnings(
       succeeded: 0,
       failed: away.length,
       notApplicable: 0,
+      forgotten: 0,
     };
     if (!thresholdCrossed(stats, spec.failureThreshold, 0)) continue;
     if (own.length > 0 && own.every((id) => offline.has(id))) return [];

@@ -200,4 +200,32 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE agents ADD COLUMN forgotten_at INTEGER;
   `,
+  // A deployment whose agent an operator forgot while it was owed the release is 'forgotten'
+  // (hub/rollouts/forget-agent.ts): the CHECK gains it; rebuilt as for 'not_applicable'.
+  `
+  CREATE TABLE deployments_v11 (
+    id TEXT PRIMARY KEY,
+    rollout_id TEXT NOT NULL REFERENCES rollouts(id),
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    wave INTEGER NOT NULL,
+    desired_release TEXT NOT NULL REFERENCES releases(id),
+    previous_release TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending','sent','in_progress','succeeded','failed',
+      'rolled_back','rollback_pending','timed_out','cancelled','rollback_timed_out','not_applicable',
+      'forgotten')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    error TEXT,
+    UNIQUE (rollout_id, agent_id)
+  );
+  INSERT INTO deployments_v11 (id, rollout_id, agent_id, wave, desired_release, previous_release, state,
+    attempts, updated_at, error)
+    SELECT id, rollout_id, agent_id, wave, desired_release, previous_release, state, attempts, updated_at,
+      error FROM deployments;
+  DROP TABLE deployments;
+  ALTER TABLE deployments_v11 RENAME TO deployments;
+  CREATE INDEX deployments_agent ON deployments(agent_id);
+  CREATE INDEX deployments_rollback_pending ON deployments(updated_at) WHERE state = 'rollback_pending';
+  CREATE INDEX deployments_state ON deployments(state);
+  `,
 ];

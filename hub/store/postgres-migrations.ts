@@ -280,4 +280,11 @@ export const postgresMigrations: readonly string[] = [
   `
   ALTER TABLE agents ADD COLUMN forgotten_at BIGINT;
   `,
+  // A deployment whose agent an operator forgot while it was owed the release is 'forgotten'.
+  `
+  ALTER TABLE deployments DROP CONSTRAINT deployments_state_check;
+  ALTER TABLE deployments ADD CONSTRAINT deployments_state_check CHECK (state IN ('pending','sent',
+    'in_progress','succeeded','failed','rolled_back','rollback_pending','timed_out','cancelled',
+    'rollback_timed_out','not_applicable','forgotten'));
+  `,
 ];

@@ -561,6 +561,9 @@ export function postgresOps(db: Db): StoreOps {
     async countAgentsOnline() {
       return num(first(await db`SELECT COUNT(*) AS n FROM agents WHERE online`)?.n);
     },
+    async countForgottenAgents() {
+      return num(first(await db`SELECT COUNT(*) AS n FROM agents WHERE forgotten_at IS NOT NULL`)?.n);
+    },
     async countRolloutsByState() {
       return byState(await db`SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state`);
     },

@@ -66,6 +66,7 @@ const DIRECT = [
   "appendEvent",
   "listEvents",
   "countAgentsOnline",
+  "countForgottenAgents",
   "countRolloutsByState",
   "countDeploymentsByState",
 ] as const satisfies readonly (keyof Store)[];

@@ -450,6 +450,10 @@ export class SqliteStore implements Store {
   countAgentsOnline(): number {
     return num((this.stmt.countOnline.get() as Row).n);
   }
+  countForgottenAgents(): number {
+    const row = this.db.prepare("SELECT COUNT(*) AS n FROM agents WHERE forgotten_at IS NOT NULL").get();
+    return num((row as Row).n);
+  }
   countRolloutsByState(): Record<string, number> {
     return Object.fromEntries(
       (this.stmt.rolloutsByState.all() as Row[]).map((r) => [str(r.state), num(r.n)]),

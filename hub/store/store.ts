@@ -265,6 +265,8 @@ export interface Store {
   listEvents(filter: { before?: number; subject?: string; limit: number }): EventRecord[];
 
   countAgentsOnline(): number;
+  /** Agents an operator forgot (`forgetAgent`) and not back since: out of `listAgents`. */
+  countForgottenAgents(): number;
   countRolloutsByState(): Record<string, number>;
   countDeploymentsByState(): Record<string, number>;
 }

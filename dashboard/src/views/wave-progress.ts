@@ -16,10 +16,12 @@ export const groups: readonly { key: ProgressGroup; label: string; mark: string 
   { key: "cancelled", label: "cancelled", mark: "⊘" },
   // Its agent no longer takes the app (disabled or removed in its ship.toml): not sent, not a failure.
   { key: "not-applicable", label: "not applicable", mark: "–" },
+  // An operator forgot its agent (`ship-hub agents forget`) before it took the release.
+  { key: "forgotten", label: "forgotten", mark: "⌀" },
 ];
 
 /** Groups that exist only in some waves: not a "0 cancelled" on every running wave. */
-const RARE: readonly ProgressGroup[] = ["cancelled", "not-applicable"];
+const RARE: readonly ProgressGroup[] = ["cancelled", "not-applicable", "forgotten"];
 
 /**
  * `restored`: failed updates whose host put the previous version back by itself. They stay counted

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { hubPerTest, publishRelease, TestAgent } from "./support.js";
+import { hubPerTest, isType, publishRelease, TestAgent } from "./support.js";
 
 const session = hubPerTest();
 const web = [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }];
@@ -52,17 +52,29 @@ describe("ship-hub agents forget", () => {
     expect(forgot.code).toBe(0);
     expect(forgot.stdout).toMatch(/^forgot agent gone-1: out of `ship-hub agents` and of new rollouts/);
     expect(forgot.stdout).toMatch(/revoked its 1 agent token\(s\): /);
-    // A rollout under way still holds its unfinished deployment: said, with what to do.
-    expect(forgot.stderr).toBe(
-      `warning: active rollout(s) ${before.body.id} still hold its unfinished deployment: it times out there as a failure; abort or advance them (\`ship-hub rollout show ID\`)\n`,
+    // The rollout under way no longer waits for it, nor counts it as a failure: said, and shown.
+    expect(forgot.stderr).toBe("");
+    expect(forgot.stdout).toContain(
+      `its unfinished deployment in rollout(s) ${before.body.id} is now forgotten: not a failure nor a success`,
+    );
+    const held = await t.hub.store.getDeployment(`${before.body.id}:gone-1`);
+    expect(held).toMatchObject({ state: "forgotten" });
+    expect(held?.error).toMatch(
+      /^agent forgotten by .+ at \d{4}-\d\d-\d\dT\S+ \(`ship-hub agents forget`\): not updated by this rollout/,
     );
     await t.api("POST", `/api/v1/rollouts/${before.body.id}/abort`, {
       token: t.operator,
       body: { rollback: false },
     });
-    // Once only: forgotten already reads as unknown.
-    const twice = await t.api("POST", "/api/v1/agents/gone-1/forget", { token: t.operator, body: {} });
-    expect(twice).toMatchObject({ status: 404, body: { error: "agent gone-1 not found" } });
+    // Once only: a second forget says when the first was, not "not found".
+    const twice = await t.api<{ error: string }>("POST", "/api/v1/agents/gone-1/forget", {
+      token: t.operator,
+      body: {},
+    });
+    expect(twice.status).toBe(409);
+    expect(twice.body.error).toMatch(
+      /^agent gone-1 was forgotten already, \d+ s ago by .+ \(\d{4}-\d\d-\d\dT[^)]*\): nothing to do/,
+    );
 
     const listed = JSON.parse((await cli("--json")).stdout) as { id: string }[];
     expect(listed.map((a) => a.id)).toEqual(["live-1"]);
@@ -117,5 +129,71 @@ describe("ship-hub agents forget", () => {
     expect(back).toBeInstanceOf(TestAgent);
     const again = await t.api<{ agents: { id: string }[] }>("GET", "/api/v1/agents", { token: t.operator });
     expect(again.body.agents.map((a) => a.id)).toEqual(["gone-1", "live-1"]);
+  });
+
+  it("takes the agent out of rollouts under way: a canary of it alone tested nothing (held, not passed nor failed); it is owed the release again when it rejoins", async () => {
+    const t = await session.start();
+    const canary = await session.connect(t, "c1", web);
+    await session.connect(t, "w1", web);
+    const rid = await publishRelease(t, "2.0.0");
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: rid,
+        waves: [
+          { name: "canary", agents: ["c1"] },
+          { name: "rest", percent: 100 },
+        ],
+        failureThreshold: { count: 1 },
+        autoAdvance: true,
+      },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    await canary.next(isType("deploy"));
+    canary.ws.terminate();
+    await expect.poll(async () => (await t.hub.store.getAgent("c1"))?.online).toBe(false);
+    const forgot = await t.api<{ activeRollouts: string[] }>("POST", "/api/v1/agents/c1/forget", {
+      token: t.operator,
+      body: {},
+    });
+    expect(forgot.body.activeRollouts).toEqual([id]);
+    // Its silence is no test of the release: the canary is not passed to w1 untested, nor failed.
+    type View = {
+      state: string;
+      currentWave: number;
+      reason: string | null;
+      waves: { progress: Record<string, number> }[];
+    };
+    const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    await expect
+      .poll(async () => (await view()).reason, { timeout: 10_000 })
+      .toMatch(
+        /^waiting for an operator: wave 1 \(canary\) tested nothing: its 1 agent\(s\) were forgotten by an operator/,
+      );
+    expect(await view()).toMatchObject({ state: "running", currentWave: 0 });
+    expect((await view()).waves[0]?.progress).toMatchObject({ forgotten: 1, failed: 0, succeeded: 0 });
+
+    // Back with a new token: owed the release once more, and sent it.
+    const back = await session.connect(t, "c1", web);
+    const deploy = await back.next(isType("deploy"));
+    expect(deploy.deploymentId).toBe(`${id}:c1`);
+    expect((await t.hub.store.getDeployment(`${id}:c1`))?.state).toBe("sent");
+  });
+
+  it("`agents` says the fleet is empty because its agents were forgotten, not that none ever connected", async () => {
+    requireHubBin();
+    const t = await session.start();
+    const only = await session.connect(t, "solo-1", web);
+    only.ws.terminate();
+    await expect.poll(async () => (await t.hub.store.getAgent("solo-1"))?.online).toBe(false);
+    expect(
+      (await t.api("POST", "/api/v1/agents/solo-1/forget", { token: t.operator, body: {} })).status,
+    ).toBe(200);
+    const listed = await runHubCli(t.dir, ["agents", "--hub", t.hub.url, "--token", t.operator]);
+    expect(listed.code).toBe(0);
+    expect(listed.stderr).toMatch(
+      /^note: no agent left in the fleet: the hub knows 1 agent\(s\), all forgotten \(`ship-hub agents forget`\)/,
+    );
   });
 });

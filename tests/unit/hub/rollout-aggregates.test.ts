@@ -101,6 +101,7 @@ describe("rollout aggregates in the store", () => {
       failed: 2,
       // Its agent no longer takes the app: planned, but outside the wave's figures.
       notApplicable: 1,
+      forgotten: 0,
     });
     expect(store.countDeploymentsOfRollout("none")).toEqual([]);
   });

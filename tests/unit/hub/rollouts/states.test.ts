@@ -19,6 +19,8 @@ import {
   FAILED_DEPLOYMENT_STATES,
   FINAL_ROLLOUT_STATES,
   FINISHED_DEPLOYMENT_STATES,
+  FORGETTABLE_DEPLOYMENT_STATES,
+  FORGOTTEN_DEPLOYMENT_STATES,
   INELIGIBLE_FROM_STATES,
   isCompletedRollout,
   NOT_APPLICABLE_DEPLOYMENT_STATES,
@@ -96,6 +98,7 @@ describe("the rollout state machine table", () => {
     expect([...FINISHED_DEPLOYMENT_STATES].sort()).toEqual([
       "cancelled",
       "failed",
+      "forgotten",
       "not_applicable",
       "rolled_back",
       "succeeded",
@@ -113,6 +116,11 @@ describe("the rollout state machine table", () => {
     expect(INELIGIBLE_FROM_STATES).toEqual(["pending", "sent", "in_progress", "timed_out"]);
     expect(NOT_APPLICABLE_DEPLOYMENT_STATES).toEqual(["not_applicable"]);
     expect(nextDeploymentState("not_applicable", "report-failed")).toBeUndefined();
+    // `agents forget` ends what its agent still owed an update (never a rollback it owes), and a
+    // new token brings it back owed the release.
+    expect(FORGETTABLE_DEPLOYMENT_STATES).toEqual(["pending", "sent", "in_progress", "timed_out"]);
+    expect(FORGOTTEN_DEPLOYMENT_STATES).toEqual(["forgotten"]);
+    expect(FAILED_DEPLOYMENT_STATES).not.toContain("forgotten");
     // Each deployment state falls in exactly one progress group, and every group is used.
     expect(Object.keys(PROGRESS_GROUP).sort()).toEqual([...deploymentStates].sort());
     expect([...new Set(Object.values(PROGRESS_GROUP))].sort()).toEqual([...progressGroups].sort());
