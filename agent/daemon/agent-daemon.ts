@@ -3,7 +3,6 @@
  * instruction runs at a time; reports go to the outbox before they are sent and leave it only on
  * the hub's ack. Without a hub the daemon still carries out what it was last told.
  */
-import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
@@ -11,20 +10,21 @@ import { errorMessage } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Hello, HubMessage, Report } from "../../shared/protocol/messages.js";
-import { tokenTextProblem } from "../../shared/token-text.js";
 import { removeLeftovers } from "../pipeline/leftovers.js";
 import { stateRoot, updatePaths } from "../pipeline/paths.js";
-import { readState } from "../state/state-file.js";
-import { tokenClaims } from "./agent-identity.js";
 import { carryOut } from "./carry-out.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
+import { failedReport } from "./failed-report.js";
 import { buildHello } from "./hello.js";
 import { HubConnection } from "./hub-connection.js";
 import { hubProxyAgent } from "./hub-proxy-agent.js";
-import { installedVersion } from "./installed-version.js";
+import { HubToken } from "./hub-token.js";
+import { withInstalledRelease } from "./installed-release.js";
+import { versionOnDisk } from "./installed-version.js";
 import { fitText, shortenedReport } from "./merge-reports.js";
 import { ReportOutbox } from "./outbox.js";
-import { pickToken, saveRenewedToken, warnIfExpiring } from "./renewed-token.js";
+import { RetryLater } from "./retry-later.js";
+import { signsOfLife } from "./sign-of-life.js";
 
 /** An update's notifications, handed over by the pipeline to be sent after its report. */
 interface Notifications {
@@ -76,21 +76,26 @@ export class AgentDaemon {
   private working: Promise<void> | undefined;
   private stopping = false;
   /** Apps waiting to retry an instruction that could not start, by app. */
-  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
-  private readonly retryCounts = new Map<string, number>();
-  /** The token in use: the configured one, or a renewal the hub sent later. */
-  private token: string;
+  private readonly retries: RetryLater;
+  private readonly hubToken: HubToken;
   /** The hub closed the channel on a message over its size limit: reports go out shortened since. */
   private shortenReports = false;
-  /** The `[hub] token_file` content last read (at start, or after the hub refused the token). */
-  private configuredToken: string;
 
   constructor(private readonly options: AgentDaemonOptions) {
     const { config } = options;
     const hub = config.hub;
     if (hub === undefined) throw new Error("AgentDaemon needs [hub] in ship.toml");
-    this.token = options.token;
-    this.configuredToken = options.token;
+    this.hubToken = new HubToken(
+      options.token,
+      hub.token_file,
+      join(daemonDir(config), "hub.token"),
+      options.agentId,
+      options.log,
+    );
+    this.retries = new RetryLater(options.retryLaterMs ?? 10_000, (app) => {
+      this.wanted.add(app);
+      this.kick();
+    });
     this.outbox = new ReportOutbox(join(daemonDir(config), "outbox"), options.log);
     this.desired = new DesiredStateStore(join(daemonDir(config), "desired.json"));
     this.connection = new HubConnection({
@@ -100,7 +105,7 @@ export class AgentDaemon {
       hello: () => this.hello(),
       onMessage: (message) => this.onMessage(message),
       onConnected: () => this.onConnected(),
-      onTokenRefused: () => this.rereadTokenFile(),
+      refusedToken: this.hubToken,
       onMessageTooBig: () => {
         this.shortenReports = true;
       },
@@ -113,13 +118,11 @@ export class AgentDaemon {
 
   /** Connects, and resumes any instruction that was not finished when the agent last stopped. */
   async start(): Promise<void> {
-    this.token = await pickToken(this.renewedTokenFile, this.configuredToken, this.options.agentId);
-    this.connection.setToken(this.token);
+    this.connection.setToken(await this.hubToken.pick());
     // The agent channel trusts `[hub] ca_file` as the artifact downloads do: without it an agent
     // whose hub sits behind a private CA's certificate reconnected for ever, "unable to verify".
     const caFile = this.options.config.hub?.ca_file;
     if (caFile !== undefined) this.connection.setCa(await readFile(caFile, "utf8"));
-    warnIfExpiring(this.token, this.options.log, this.tokenOwner());
     for (const [app, desired] of Object.entries(await this.desired.all())) {
       if (desired.finished !== undefined) continue;
       this.options.log.info("resuming an unfinished instruction", {
@@ -138,101 +141,18 @@ export class AgentDaemon {
     this.kick();
   }
 
-  /**
-   * Tells the hub the running instruction, and those queued behind it, are in hand. It times out a
-   * deployment with no progress for progress_timeout_seconds (an hour by default), and a step sends
-   * none while it runs (a long migration, a slow hook, tests with retries), nor does an instruction
-   * waiting for another app's update here: a host working fine was counted failed and its wave
-   * halted, its success coming in too late. Not for an instruction waiting to be retried (the hub
-   * away, its artifact not reachable): that one must still time out.
-   */
   private async signOfLife(): Promise<void> {
-    const running = this.running;
-    if (running === undefined) return;
-    const { deploymentId, step } = running;
-    this.connection.send({ type: "progress", v: 1, deploymentId, step, message: "still working" });
-    for (const app of this.wanted) {
-      const desired = await this.desired.get(app).catch(() => undefined);
-      if (desired === undefined || desired.finished !== undefined || app === running.app) continue;
-      this.connection.send({
-        type: "progress",
-        v: 1,
-        deploymentId: desired.instruction.deploymentId,
-        step: "waiting",
-        message: `waiting for ${running.app}'s update on this host to finish`,
-      });
-    }
-  }
-
-  /**
-   * The hub refused the token in use (revoked, expired): a token the operator has written to
-   * `[hub] token_file` since start is taken, by the rule start applies, without a restart. A
-   * renewal the hub refused is not presented again: it wins that rule by its issue time, and a
-   * replacement made by `ship-hub token create` on a host whose clock runs behind the hub's has
-   * an earlier one, so the agent kept presenting its revoked renewal, restarts included.
-   */
-  private async rereadTokenFile(): Promise<void> {
-    const refused = this.token;
-    const file = this.options.config.hub?.token_file;
-    const written = file === undefined ? undefined : await this.newTokenIn(file);
-    if (written !== undefined) this.configuredToken = written;
-    let next = await pickToken(this.renewedTokenFile, this.configuredToken, this.options.agentId);
-    if (next === refused) next = this.configuredToken;
-    if (next === refused) return;
-    this.token = next;
-    this.connection.setToken(next);
-    this.options.log.info(
-      next !== this.configuredToken
-        ? "the hub refused the token; using the one it renewed"
-        : written === undefined
-          ? "the hub refused the renewed token; using the configured one"
-          : "the hub refused the token; using the one now in the token file",
-      file === undefined ? {} : { file },
-    );
-    warnIfExpiring(next, this.options.log, this.tokenOwner());
-  }
-
-  private tokenOwner(): { agentId: string; tokenFile?: string } {
-    const tokenFile = this.options.config.hub?.token_file;
-    return { agentId: this.options.agentId, ...(tokenFile === undefined ? {} : { tokenFile }) };
-  }
-
-  /** A token in `file` other than the configured one, for this agent; undefined when there is none. */
-  private async newTokenIn(file: string): Promise<string | undefined> {
-    let written: string;
-    try {
-      written = (await readFile(file, "utf8")).trim();
-    } catch {
-      return undefined; // Checked at start; a file being rewritten is read again at the next refusal.
-    }
-    if (written === "" || written === this.configuredToken) return undefined;
-    const unusable = tokenTextProblem(written);
-    if (unusable !== undefined) {
-      this.options.log.warn(`the hub token file ${unusable}; not used`, { file });
-      return undefined;
-    }
-    const subject = tokenClaims(written).sub;
-    if (subject !== undefined && subject !== this.options.agentId) {
-      this.options.log.warn("the hub token file holds a token for another agent; not used", {
-        file,
-        agent: subject,
-      });
-      return undefined;
-    }
-    return written;
+    for (const message of await signsOfLife(this.running, this.wanted, this.desired))
+      this.connection.send(message);
   }
 
   /** Starts no new work, lets the running instruction finish, then disconnects. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retries.takeAll();
     await this.working;
     clearInterval(this.signOfLifeTimer);
     await this.connection.stop();
-  }
-
-  private get renewedTokenFile(): string {
-    return join(daemonDir(this.options.config), "hub.token");
   }
 
   get idle(): boolean {
@@ -251,9 +171,7 @@ export class AgentDaemon {
         await this.connection.announce();
         return;
       case "token":
-        // Saved before use: a crash right after must not leave the agent with only the old token.
-        await saveRenewedToken(this.renewedTokenFile, message.token);
-        this.token = message.token;
+        await this.hubToken.renewed(message.token);
         this.connection.setToken(message.token);
         this.options.log.info("the hub renewed this agent's token", { expires: message.expires });
         return;
@@ -279,7 +197,7 @@ export class AgentDaemon {
       // Unrecorded, the instruction would be lost on a restart: refuse it and say why at once.
       const why = `the agent could not record the instruction: ${fsErrorText(error)}`;
       this.options.log.error(why, { app: deploy.app, deployment: deploy.deploymentId });
-      const report = failedReport(deploy, await this.installedVersion(deploy.app), why);
+      const report = failedReport(deploy, await versionOnDisk(this.options.config, deploy.app), why);
       await this.outbox.put(report).catch(() => undefined);
       this.sendReport(report);
       return;
@@ -337,7 +255,7 @@ export class AgentDaemon {
       // instruction that ends in a log line only would show as in progress forever.
       report = failedReport(
         instruction,
-        await this.installedVersion(app),
+        await versionOnDisk(this.options.config, app),
         `the agent could not carry this out: ${fsErrorText(error)}`,
       );
     }
@@ -375,7 +293,7 @@ export class AgentDaemon {
       if (source !== undefined) await removeLeftovers(updatePaths(config, app, source));
       return failedReport(
         instruction,
-        await this.installedVersion(app),
+        await versionOnDisk(this.options.config, app),
         `the agent stopped ${attempts - 1} times while carrying this out; not trying again`,
       );
     }
@@ -385,7 +303,7 @@ export class AgentDaemon {
       ...(this.options.configFile === undefined ? {} : { configFile: this.options.configFile }),
       instruction,
       hubUrl: config.hub?.url ?? "",
-      token: this.token,
+      token: this.hubToken.token,
       log: log.child({ deployment: id }),
       progress: (event) => {
         if (this.running !== undefined) this.running.step = event.step;
@@ -407,18 +325,23 @@ export class AgentDaemon {
         log.error("could not take back the attempt in the desired state", { app, error: fsErrorText(error) }),
       );
     log.warn("could not start this instruction now; trying again later", { app, reason: result.reason });
-    this.retryLater(app);
+    this.retries.schedule(app);
     return undefined;
   }
 
   private async finish(app: string, instruction: Deploy, finished: Report): Promise<void> {
     const { log } = this.options;
     const id = instruction.deploymentId;
-    this.retryCounts.delete(app);
+    this.retries.done(app);
     let report = finished;
     let stored = false;
     try {
-      report = await this.withInstalledRelease(instruction, finished);
+      report = await withInstalledRelease(
+        this.desired,
+        this.options.config.general.state_file,
+        instruction,
+        finished,
+      );
       // Outbox first: a crash after this line resends the report; before it, the instruction reruns.
       await this.outbox.put(report);
       stored = true;
@@ -447,47 +370,6 @@ export class AgentDaemon {
     this.sendReport(report);
   }
 
-  private async installedVersion(app: string): Promise<string | null> {
-    const { config } = this.options;
-    const source = config.sources[app];
-    const state = await readState(config.general.state_file).catch(() => undefined);
-    if (source === undefined || state === undefined) return state?.sources[app]?.current_version ?? null;
-    return installedVersion(config, state, app, source).catch(
-      () => state.sources[app]?.current_version ?? null,
-    );
-  }
-
-  /**
-   * Remembers a hub release that is now installed, and names in the report the hub release the app
-   * runs afterwards (after a local rollback: the earlier one), so the hub never loses track of it.
-   */
-  private async withInstalledRelease(instruction: Deploy, report: Report): Promise<Report> {
-    const { app, release } = instruction;
-    const version = (await readState(this.options.config.general.state_file)).sources[app]?.current_version;
-    // A failed update that was not rolled back (failed_not_rolled_back) left the release installed too.
-    if (
-      (report.outcome === "succeeded" && report.toVersion === release.version) ||
-      version === release.version
-    )
-      await this.desired.rememberInstalled(app, release.version, release.id);
-    const installed = await this.desired.installedRelease(app, version ?? null);
-    return installed === undefined ? report : { ...report, installedReleaseId: installed };
-  }
-
-  /** Doubling waits per app (capped at 32×), so a cause that does not go away costs little. */
-  private retryLater(app: string): void {
-    clearTimeout(this.retryTimers.get(app));
-    const tries = (this.retryCounts.get(app) ?? 0) + 1;
-    this.retryCounts.set(app, tries);
-    const delay = (this.options.retryLaterMs ?? 10_000) * 2 ** Math.min(tries - 1, 5);
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(app);
-      this.wanted.add(app);
-      this.kick();
-    }, delay);
-    this.retryTimers.set(app, timer);
-  }
-
   /** A report as the hub takes it: shortened once the hub refused one as too large (its id kept). */
   private sendReport(report: Report): void {
     this.connection.send(this.shortenReports ? shortenedReport(report) : report);
@@ -496,14 +378,9 @@ export class AgentDaemon {
   private async onConnected(): Promise<void> {
     for (const report of await this.outbox.pending()) this.sendReport(report);
     // A hub that is back is worth trying again at once for whatever waits on it.
-    if (this.retryTimers.size > 0) {
-      for (const [app, timer] of this.retryTimers) {
-        clearTimeout(timer);
-        this.wanted.add(app);
-      }
-      this.retryTimers.clear();
-      this.kick();
-    }
+    const waiting = this.retries.takeAll();
+    for (const app of waiting) this.wanted.add(app);
+    if (waiting.length > 0) this.kick();
   }
 
   private async hello(): Promise<Hello> {
@@ -514,20 +391,4 @@ export class AgentDaemon {
       await this.desired.installedReleases(),
     );
   }
-}
-
-function failedReport(instruction: Deploy, installed: string | null, error: string): Report {
-  return {
-    type: "report",
-    v: 1,
-    reportId: randomUUID(),
-    deploymentId: instruction.deploymentId,
-    app: instruction.app,
-    releaseId: instruction.release.id,
-    outcome: "failed",
-    fromVersion: installed,
-    toVersion: instruction.release.version,
-    error,
-    steps: [],
-  };
 }

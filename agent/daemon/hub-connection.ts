@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Agent as HttpAgent } from "node:http";
 import { WebSocket } from "ws";
-import { fsErrorText } from "../../shared/fs-errors.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../shared/json-depth.js";
 import type { Logger } from "../../shared/log.js";
 import {
@@ -12,9 +11,19 @@ import {
   HubMessage,
 } from "../../shared/protocol/messages.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
-import { proxyFailureText } from "../download/proxy.js";
 import { redactUrl } from "../download/redact.js";
 import { reconnectDelay } from "./backoff.js";
+import { answerText, connectErrorText, isRefusal } from "./connect-failure.js";
+
+export interface RefusedTokenHandler {
+  /** The token to present next after the hub refused the one in use; undefined: there is no other. */
+  refused(presented: string): Promise<string | undefined>;
+  /** What the operator does to give the agent a token the hub takes. */
+  advice(): string;
+  /** Calls `changed` when a replacement may have been written, until `unwatch`. */
+  watch(changed: () => void): void;
+  unwatch(): void;
+}
 
 export interface HubConnectionOptions {
   /** `[hub] url` from ship.toml: http(s)://host:port[/prefix]. */
@@ -25,8 +34,8 @@ export interface HubConnectionOptions {
   onMessage: (message: HubMessage) => Promise<void> | void;
   /** Called after hello is sent, e.g. to flush the report outbox. */
   onConnected?: () => Promise<void> | void;
-  /** Called when the hub refused the token (401), before the reconnect is scheduled (e.g. to re-read it). */
-  onTokenRefused?: () => Promise<void> | void;
+  /** What the agent does when the hub refuses its token (401, 403): re-read it, say how to fix it. */
+  refusedToken?: RefusedTokenHandler;
   /** Called when the hub closed the channel on a message larger than it takes (1009). */
   onMessageTooBig?: () => void;
   log: Logger;
@@ -46,66 +55,6 @@ const PROCESS_INSTANCE = randomUUID();
 /** Failed connects in a row said at INFO (a hub restart); those after are WARNING. */
 const QUIET_FAILURES = 4;
 
-/**
- * Why the upgrade was answered with a status: a 404 is a wrong path in `[hub] url` (a proxy prefix),
- * not a refusal; 401/403 are the hub refusing the token, 409 another live connection of this agent id,
- * 429 too many hellos. The hub's reason goes last: after it, "instead of opening the agent channel"
- * read as part of its advice ("Give each its own [hub] agent_id instead of opening …").
- */
-function answerText(status: number | undefined, reason: string | undefined, location?: string): string {
-  const why = reason ? `: ${reason}` : "";
-  // A proxy sending http:// to https:// (or a moved hub): the agent channel follows no redirect, and
-  // the line said only "answered 301" without the address that works.
-  if (status !== undefined && status >= 300 && status < 400 && location)
-    return `the server redirects to ${hubBase(location)} (${status}): put that address in [hub] url (the agent follows no redirect)`;
-  if (status === 404) return `nothing takes agents at that address (404${why}): check the path in [hub] url`;
-  if (isRefusal(status)) return `the hub refused the connection (${status}${why})`;
-  // The hub's database unreachable (503), or a proxy whose hub is down (502, 504): a passing fault
-  // on the server's side, nothing about this agent's token or config.
-  if (status !== undefined && status >= 500)
-    return `the hub could not take the connection now (${status}${why || ": the hub, or a proxy in front of it, is not working"})`;
-  return `the server answered ${status ?? "?"} instead of opening the agent channel${why}`;
-}
-
-/** A redirect's target as a `[hub] url` would name it: without the agent channel's own path. */
-function hubBase(location: string): string {
-  const base = location.replace(/\?.*$/, "");
-  return base.endsWith(AGENT_CHANNEL_PATH) ? base.slice(0, -AGENT_CHANNEL_PATH.length) || "/" : base;
-}
-
-/** The hub said no to this agent: its token (401, 403), its id (409) or its rate (429). */
-function isRefusal(status: number | undefined): boolean {
-  return status === 401 || status === 403 || status === 409 || status === 429;
-}
-
-/**
- * A connect error in words. An https:// [hub] url for a hub that serves http:// failed with
- * OpenSSL's "write EPROTO 80…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:…".
- */
-function connectErrorText(error: Error, handshakeMs: number): string {
-  if (error.message === HANDSHAKE_TIMED_OUT)
-    return `no answer from the hub within ${handshakeMs / 1000} s of connecting (a hub, load balancer or proxy that takes the connection and says nothing)`;
-  if (/wrong version number/i.test(error.message))
-    return "TLS handshake failed: the server there does not speak TLS (an https:// [hub] url for an http:// hub?)";
-  // A hub behind a private CA's certificate: the line said "unable to verify the first
-  // certificate" and nothing of the key that fixes it.
-  if (UNTRUSTED_CERT.has((error as NodeJS.ErrnoException).code ?? ""))
-    return `${fsErrorText(error)}: the hub's certificate is not from a CA this agent trusts (a private CA: name its certificate in [hub] ca_file)`;
-  // A proxy that is down or refuses the tunnel: its address read as the hub's.
-  return proxyFailureText(error, fsErrorText(error)) ?? fsErrorText(error);
-}
-
-/** ws's words for a handshake past its handshakeTimeout (hub-proxy-agent.ts uses them too). */
-export const HANDSHAKE_TIMED_OUT = "Opening handshake has timed out";
-
-/** OpenSSL's codes for a certificate chain that does not lead to a trusted CA. */
-const UNTRUSTED_CERT = new Set([
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-]);
-
 /** How long a stop waits for the hub to answer the close before dropping the connection. */
 const STOP_GRACE_MS = 2000;
 
@@ -115,6 +64,8 @@ const MESSAGE_TOO_BIG = 1009;
 const REPLACED_CODE = 4000;
 /** Backoff attempt a replaced session reconnects at: seconds, not the half second after a clean close. */
 const REPLACED_BACKOFF_ATTEMPT = 5;
+/** Backoff attempt whose delay is the longest, `reconnectMaxMs`, whatever the base. */
+const LONGEST_BACKOFF_ATTEMPT = 30;
 
 /** The agent's side of `/api/v1/agent`: connect, announce, keep alive, reconnect forever. */
 export class HubConnection {
@@ -155,6 +106,7 @@ export class HubConnection {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    this.options.refusedToken?.unwatch();
     clearInterval(this.pingTimer);
     const socket = this.socket;
     if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
@@ -212,6 +164,7 @@ export class HubConnection {
       ...(this.options.agent === undefined ? {} : { agent: this.options.agent }),
     });
     this.socket = socket;
+    const presented = this.options.token;
     let alive = true;
     // Why this socket ended, for the reconnect line: a hub that is down, a wrong port or host, or a
     // certificate the agent does not trust all looked alike ("closed; reconnecting") at info level.
@@ -281,7 +234,8 @@ export class HubConnection {
       if (isRefusal(res.statusCode)) log.error("hub refused the connection", data);
       else if ((res.statusCode ?? 0) >= 500) log.warn("hub could not take the connection now", data);
       else log.error("hub did not open the agent channel", data);
-      tokenRefused = res.statusCode === 401;
+      // 403 is a token of another role (an operator's pasted in): as much the token file's fault.
+      tokenRefused = res.statusCode === 401 || res.statusCode === 403;
       // What the reconnect line says: terminate()'s own error ("WebSocket was closed before the
       // connection was established") read as a network fault when the hub had refused the token.
       const location = res.headers.location;
@@ -300,55 +254,109 @@ export class HubConnection {
     socket.on("close", (code: number, reason: Buffer) => {
       clearInterval(this.pingTimer);
       if (this.stopped) return;
-      const said = reason.toString("utf8");
-      // Another connection with this agent's id took over at the hub: a second host with the same
-      // agent_id (a cloned /etc/machine-id). Each took the other's place at once, twice a second,
-      // for ever, and both carried out the hub's instructions, logging only "hub connection
-      // closed; reconnecting". Said loudly, and backed off as after failures.
-      const replaced = code === REPLACED_CODE;
-      // Each replacement in a row waits longer (the reconnect that opens resets `attempt`).
-      this.replacements = replaced ? this.replacements + 1 : 0;
-      if (replaced) this.attempt = Math.max(this.attempt, REPLACED_BACKOFF_ATTEMPT + this.replacements);
-      const delay = reconnectDelay(
-        this.attempt++,
-        this.options.reconnectBaseMs ?? 500,
-        this.options.reconnectMaxMs ?? 60_000,
+      void this.reconnectAfter(
+        url,
+        code,
+        reason.toString("utf8"),
+        failure,
+        tokenRefused ? presented : undefined,
       );
-      const why =
-        failure !== undefined
-          ? `failed: ${failure}`
-          : said === ""
-            ? "closed"
-            : `closed by the hub: ${said} (${code})`;
-      const data = { inMs: delay, url: redactUrl(url) };
-      if (code === MESSAGE_TOO_BIG) {
-        // Sent again unchanged at each reconnect, the same report closed the channel for ever, at
-        // INFO and several times a second, until the hub refused the agent for connecting too often.
-        log.error(
-          `hub connection closed by the hub: a message of this agent was larger than the hub takes (${code}: its hub.toml max_message_kb); sending reports shortened from now on; reconnecting`,
-          data,
-        );
-        this.options.onMessageTooBig?.();
-      } else if (replaced)
-        log.warn(
-          `hub connection ${why}: another connection with this agent's id took over; two hosts (or two ship agents) use one agent id — a cloned /etc/machine-id? Give each its own [hub] agent_id; reconnecting`,
-          data,
-        );
-      // A hub away for a restart fails a reconnect or two; one still out of reach after that (down,
-      // a wrong host or port, a certificate not trusted) is said at WARNING: at INFO the agent went
-      // on failing for ever without a line under `level = "WARNING"` or `journalctl -p warning`.
-      else if (this.attempt > QUIET_FAILURES) log.warn(`hub connection ${why}; reconnecting`, data);
-      else log.info(`hub connection ${why}; reconnecting`, data);
-      const retry = () => {
-        if (!this.stopped) this.retryTimer = setTimeout(() => this.connect(), delay);
-      };
-      if (!tokenRefused || this.options.onTokenRefused === undefined) return retry();
-      // A revoked or expired token: the operator may have written a replacement since; the next
-      // attempt presents it rather than the refused one until a restart.
-      Promise.resolve()
-        .then(() => this.options.onTokenRefused?.())
-        .catch((error: unknown) => log.warn("could not re-read the hub token", { error: String(error) }))
-        .finally(retry);
     });
+  }
+
+  private async reconnectAfter(
+    url: string,
+    code: number,
+    said: string,
+    failure: string | undefined,
+    /** The token the hub refused (401, 403), if that is why. */
+    refusedAt: string | undefined,
+  ): Promise<void> {
+    const { log, refusedToken } = this.options;
+    // A revoked or expired token: the operator may have written a replacement since; the next
+    // attempt presents it rather than the refused one until a restart.
+    const tokenRefused = refusedAt !== undefined;
+    const next =
+      refusedAt !== undefined && refusedToken !== undefined
+        ? await this.tokenAfterRefusal(refusedToken, refusedAt)
+        : undefined;
+    if (this.stopped) return;
+    if (next !== undefined) this.options.token = next;
+    // Refused again until a person acts: the agent retried every minute or so, for ever, and each
+    // line said only "401: token revoked", nothing of the file or the command that fixes it. It
+    // now waits the longest backoff and reconnects as soon as the token file is written.
+    const waitForToken = tokenRefused && refusedToken !== undefined && next === undefined;
+    // Another connection with this agent's id took over at the hub: a second host with the same
+    // agent_id (a cloned /etc/machine-id). Each took the other's place at once, twice a second,
+    // for ever, and both carried out the hub's instructions, logging only "hub connection
+    // closed; reconnecting". Said loudly, and backed off as after failures.
+    const replaced = code === REPLACED_CODE;
+    // Each replacement in a row waits longer (the reconnect that opens resets `attempt`).
+    this.replacements = replaced ? this.replacements + 1 : 0;
+    if (replaced) this.attempt = Math.max(this.attempt, REPLACED_BACKOFF_ATTEMPT + this.replacements);
+    if (waitForToken) this.attempt = Math.max(this.attempt, LONGEST_BACKOFF_ATTEMPT);
+    const delay = reconnectDelay(
+      this.attempt++,
+      this.options.reconnectBaseMs ?? 500,
+      this.options.reconnectMaxMs ?? 60_000,
+    );
+    const why =
+      failure !== undefined
+        ? `failed: ${failure}`
+        : said === ""
+          ? "closed"
+          : `closed by the hub: ${said} (${code})`;
+    const data = { inMs: delay, url: redactUrl(url) };
+    if (code === MESSAGE_TOO_BIG) {
+      // Sent again unchanged at each reconnect, the same report closed the channel for ever, at
+      // INFO and several times a second, until the hub refused the agent for connecting too often.
+      log.error(
+        `hub connection closed by the hub: a message of this agent was larger than the hub takes (${code}: its hub.toml max_message_kb); sending reports shortened from now on; reconnecting`,
+        data,
+      );
+      this.options.onMessageTooBig?.();
+    } else if (replaced)
+      log.warn(
+        `hub connection ${why}: another connection with this agent's id took over; two hosts (or two ship agents) use one agent id — a cloned /etc/machine-id? Give each its own [hub] agent_id; reconnecting`,
+        data,
+      );
+    else if (waitForToken)
+      log.warn(
+        `hub connection ${why}: ${refusedToken.advice()}; trying again in ${Math.ceil(delay / 1000)} s`,
+        data,
+      );
+    // A hub away for a restart fails a reconnect or two; one still out of reach after that (down,
+    // a wrong host or port, a certificate not trusted) is said at WARNING: at INFO the agent went
+    // on failing for ever without a line under `level = "WARNING"` or `journalctl -p warning`.
+    else if (this.attempt > QUIET_FAILURES) log.warn(`hub connection ${why}; reconnecting`, data);
+    else log.info(`hub connection ${why}; reconnecting`, data);
+    this.retryTimer = setTimeout(() => {
+      refusedToken?.unwatch();
+      this.connect();
+    }, delay);
+    if (waitForToken) refusedToken.watch(() => void this.tokenFileChanged(refusedToken));
+  }
+
+  private async tokenAfterRefusal(
+    refusedToken: RefusedTokenHandler,
+    presented: string,
+  ): Promise<string | undefined> {
+    return refusedToken.refused(presented).catch((error: unknown) => {
+      this.options.log.warn("could not re-read the hub token", { error: String(error) });
+      return undefined;
+    });
+  }
+
+  /** While waiting out a refusal: a token written to the file is tried at once. */
+  private async tokenFileChanged(refusedToken: RefusedTokenHandler): Promise<void> {
+    const next = await this.tokenAfterRefusal(refusedToken, this.options.token);
+    if (next === undefined) return;
+    this.options.token = next;
+    // A connect under way (the backoff ran out meanwhile) presents it already.
+    if (this.stopped || this.socket?.readyState !== WebSocket.CLOSED) return;
+    refusedToken.unwatch();
+    clearTimeout(this.retryTimer);
+    this.options.log.info("a new token in the token file; reconnecting now");
+    this.connect();
   }
 }

@@ -13,7 +13,7 @@ import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { bypassesProxy } from "../download/no-proxy.js";
 import { environmentProxies } from "../download/proxy.js";
 import { openTunnel } from "../download/proxy-tunnel.js";
-import { HANDSHAKE_TIMED_OUT } from "./hub-connection.js";
+import { HANDSHAKE_TIMED_OUT } from "./connect-failure.js";
 
 type Created = (err: Error | null, stream: Duplex) => void;
 

@@ -10,7 +10,7 @@ import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { readInstallIndexHeader } from "../apply/install-index.js";
 import { sameDir } from "../backup/backup-store.js";
 import { appStateDir } from "../pipeline/paths.js";
-import type { ShipState } from "../state/state-file.js";
+import { readState, type ShipState } from "../state/state-file.js";
 
 export async function installedVersion(
   config: AgentConfig,
@@ -25,4 +25,14 @@ export async function installedVersion(
   if (shared) return recorded;
   const index = await readInstallIndexHeader(appStateDir(config, source.app_dir));
   return index === undefined ? recorded : index.version;
+}
+
+/** The version a report names as installed before: the state's word when the index cannot be read. */
+export async function versionOnDisk(config: AgentConfig, app: string): Promise<string | null> {
+  const source = config.sources[app];
+  const state = await readState(config.general.state_file).catch(() => undefined);
+  if (source === undefined || state === undefined) return state?.sources[app]?.current_version ?? null;
+  return installedVersion(config, state, app, source).catch(
+    () => state.sources[app]?.current_version ?? null,
+  );
 }

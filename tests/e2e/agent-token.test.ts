@@ -198,7 +198,7 @@ describe("agent tokens (real hub and agent)", () => {
     // The reconnect line names the refusal, not terminate()'s "WebSocket was closed before the
     // connection was established", which read as a network fault.
     expect(agentLines).toContain(
-      "hub connection failed: the hub refused the connection (401: invalid token: jwt expired); reconnecting",
+      "hub connection failed: the hub refused the connection (401: invalid token: jwt expired): on the hub run ship-hub token create --role agent --agent agent-1",
     );
     expect(agentLines).not.toContain("WebSocket was closed before the connection was established");
     const attention = await fleet.api<Attention>("GET", "/agents/attention");
