@@ -43,6 +43,7 @@ import { filesToHash, planUpdate, statMatches, summarizePlan } from "./plan.js";
 import { prepareUpdate, reportReplacedMerges } from "./prepare.js";
 import { privilegedModes, stagePrivilegedFiles } from "./privileged-files.js";
 import { recoverApp, rollBackUpdate } from "./recover.js";
+import { stageReplacedOwnership } from "./replaced-file-owner.js";
 import { protectedDirectoryOf } from "./rules.js";
 import type {
   InstallIndex,
@@ -223,6 +224,13 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     stagingDir,
     steps: prepared.steps,
     patterns: privileged,
+    ...(log === undefined ? {} : { log }),
+  });
+  await stageReplacedOwnership({
+    appDir,
+    stagingDir,
+    steps: prepared.steps,
+    privileged,
     ...(log === undefined ? {} : { log }),
   });
   const ops = withRemovedDirOwners(appDir, buildOps(prepared.steps, plan, scan, input.release.files));
