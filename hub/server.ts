@@ -181,6 +181,13 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       await cluster.close();
       throw error;
     });
+    // Otherwise invisible: requests answered 503 for the deadline, then normally again.
+    cluster.onConnectionsReplaced((silentMs) =>
+      log.warn(
+        "the database's connections went unanswered while a new connection answered (a network path that lost its state: a NAT, a firewall, a failover; or a database just back); replaced them",
+        { silentMs },
+      ),
+    );
   } else await markAgentsOfflineAtStart(store, time);
   const tokens = new TokenService(secret, store, now);
   const sessions = new LiveSessions(store, log, now, options.sessionCheckMs ?? 1000);

@@ -31,6 +31,11 @@ export interface PostgresStoreOptions {
 export interface PostgresStore extends AsyncStore {
   /** `waitSeconds`: how long queries still running may finish (default 5); 0 ends them now. */
   close(waitSeconds?: number): Promise<void>;
+  /**
+   * `listener` is called each time the pool's connections stopped answering while a new
+   * connection answered at once, and were replaced (the network path lost, not the database).
+   */
+  onConnectionsReplaced(listener: (silentMs: number) => void): void;
   /** Deletes chunks of uploads that never finished (a hub died mid-upload) older than `before`. */
   sweepAbandonedUploads(before: number): Promise<number>;
   /**
@@ -133,10 +138,15 @@ export function reconnectBackoff(retries: number): number {
 }
 
 /** A pool that parses as the store's operations expect (postgres-ops.ts). */
-export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes> {
+export function connectPostgres(
+  url: string,
+  max: number,
+  extra: { fetch_types?: boolean } = {},
+): postgres.Sql<PgTypes> {
   const target = driverTarget(url);
   return postgres(target.url, {
     ...target.options,
+    ...extra,
     max,
     connect_timeout: CONNECT_TIMEOUT_SECONDS,
     backoff: reconnectBackoff,
@@ -248,12 +258,19 @@ export async function openPostgresStore(
     throw error;
   }
   const answerMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_SECONDS * 1000;
-  const core = new PostgresCore(sql, options.artifactChunkBytes ?? 1 << 20, answerMs);
-  const bounded = <T>(work: Promise<T>) => answerWithin(work, answerMs);
+  const core = new PostgresCore(
+    sql,
+    (probe) =>
+      connectPostgres(url, probe ? 1 : (options.maxConnections ?? 10), probe ? { fetch_types: false } : {}),
+    options.artifactChunkBytes ?? 1 << 20,
+    answerMs,
+  );
+  const bounded = <T>(work: Promise<T>) => core.answer(work);
   return {
     ...core.ops,
     tx: (fn) => core.tx(fn),
-    close: (waitSeconds = 5) => sql.end({ timeout: waitSeconds }),
+    close: (waitSeconds = 5) => core.close(waitSeconds),
+    onConnectionsReplaced: (listener) => core.replaced.push(listener),
     writeArtifact: (body, upload) => core.writeArtifact(body, upload),
     getArtifactInfo: (sha256) => bounded(core.getArtifactInfo(sha256)),
     readArtifact: (sha256, range) => core.readArtifact(sha256, range),
@@ -272,20 +289,22 @@ export async function openPostgresStore(
 }
 
 /**
- * Wraps every operation: `check` (is this handle usable here?) before it runs, and `bound` around
- * it (how long its answer may take).
+ * Wraps every operation of `ops()` (looked up at each call: the pool may have been replaced):
+ * `check` (is this handle usable here?) before it runs, and `bound` around it (how long its answer
+ * may take).
  */
 function checked(
-  ops: StoreOps,
+  ops: () => StoreOps,
   check: (operation: string) => void,
   bound: (run: () => Promise<unknown>) => Promise<unknown>,
 ): StoreOps {
   return Object.fromEntries(
-    Object.entries(ops).map(([name, fn]) => [
+    Object.keys(ops()).map((name) => [
       name,
       async (...args: unknown[]) => {
         check(name);
-        return bound(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args));
+        const fn = ops()[name as keyof StoreOps] as (...a: unknown[]) => Promise<unknown>;
+        return bound(() => fn(...args));
       },
     ]),
   ) as unknown as StoreOps;
@@ -294,16 +313,27 @@ function checked(
 class PostgresCore {
   private readonly guard = new TxGuard();
   readonly ops: StoreOps;
+  /** Called after the pool was replaced (replaceSilentPool), with how long the silence lasted. */
+  readonly replaced: ((silentMs: number) => void)[] = [];
+  private plain: StoreOps;
+  // Replaced pools, each with the timer that cuts it (replaceSilentPool).
+  private readonly retiring = new Map<postgres.Sql<PgTypes>, NodeJS.Timeout>();
+  private replacing: Promise<void> | undefined;
+  private probe: postgres.Sql<PgTypes> | undefined;
+  private closed = false;
 
   constructor(
-    private readonly sql: postgres.Sql<PgTypes>,
+    private sql: postgres.Sql<PgTypes>,
+    /** A pool like the first; `probe`: one connection that only asks "are you there?". */
+    private readonly connect: (probe: boolean) => postgres.Sql<PgTypes>,
     private readonly chunkBytes: number,
     private readonly answerMs: number,
   ) {
+    this.plain = postgresOps(sql);
     this.ops = checked(
-      postgresOps(sql),
+      () => this.plain,
       (operation) => this.guard.outside(operation),
-      (run) => answerWithin(run(), answerMs),
+      (run) => this.answer(run()),
     );
   }
 
@@ -311,24 +341,93 @@ class PostgresCore {
     this.guard.outside("tx");
     return withTxRetry(() => {
       const watch = new TxAnswerWatch(this.answerMs);
-      return watch.bound(
-        beginTx(this.sql, (t) =>
-          this.guard.run((scope) =>
-            fn(
-              checked(
-                postgresOps(t),
-                (operation) => TxGuard.live(scope, operation),
-                (run) => watch.statement(run),
+      return this.noticeSilence(
+        watch.bound(
+          beginTx(this.sql, (t) =>
+            this.guard.run((scope) =>
+              fn(
+                checked(
+                  () => postgresOps(t),
+                  (operation) => TxGuard.live(scope, operation),
+                  (run) => watch.statement(run),
+                ),
               ),
             ),
-          ),
-        ) as Promise<T>,
+          ) as Promise<T>,
+        ),
       );
     });
   }
 
-  private answer<T>(work: Promise<T>): Promise<T> {
-    return answerWithin(work, this.answerMs);
+  answer<T>(work: Promise<T>): Promise<T> {
+    return this.noticeSilence(answerWithin(work, this.answerMs));
+  }
+
+  private async noticeSilence<T>(work: Promise<T>): Promise<T> {
+    // Calls already waiting on a pool replaced meanwhile say nothing of the new one.
+    const pool = this.sql;
+    try {
+      return await work;
+    } catch (error) {
+      if (error instanceof DatabaseNoAnswer && pool === this.sql) this.replaceSilentPool();
+      throw error;
+    }
+  }
+
+  /**
+   * A call went unanswered for the whole deadline. The database may be down or frozen (then a new
+   * connection gets no answer either, and nothing changes), or only the path of the connections
+   * already open is gone: a NAT or firewall on the way lost its state, a failover moved the address.
+   * Those connections fail nothing (no reset comes), so the driver kept handing them queries
+   * (with every connection open and busy it pipelines onto them) and every request waited out the
+   * deadline for as long as the kernel kept them, about 15 min. When a new connection answers
+   * within the deadline, it becomes the pool; the old one is ended once its queries had that long.
+   */
+  private replaceSilentPool(): void {
+    if (this.replacing || this.closed) return;
+    const silentMs = this.answerMs;
+    this.replacing = (async () => {
+      // Without the driver's type lookup: ending a connection in the middle of it rejects a
+      // promise nobody holds, and an unhandled rejection ends the process.
+      const probe = this.connect(true);
+      this.probe = probe;
+      let answered = false;
+      try {
+        await answerWithin(probe`SELECT 1`, this.answerMs);
+        answered = true;
+      } catch {
+        // Still silent: the database itself (down, frozen, overloaded), which new connections do not help.
+      } finally {
+        this.probe = undefined;
+        await probe.end({ timeout: answered ? 5 : 0 }).catch(() => {});
+      }
+      if (!answered || this.closed) return;
+      const fresh = this.connect(false);
+      const stale = this.sql;
+      this.sql = fresh;
+      this.plain = postgresOps(fresh);
+      // Its queries still running get what any caller waits for an answer; then it is cut.
+      this.retiring.set(stale, setTimeout(() => void this.retire(stale, 0), this.answerMs).unref());
+      for (const listener of this.replaced) listener(silentMs);
+    })().finally(() => {
+      this.replacing = undefined;
+    });
+  }
+
+  private async retire(stale: postgres.Sql<PgTypes>, waitSeconds: number): Promise<void> {
+    clearTimeout(this.retiring.get(stale));
+    this.retiring.delete(stale);
+    await stale.end({ timeout: waitSeconds }).catch(() => {});
+  }
+
+  async close(waitSeconds: number): Promise<void> {
+    this.closed = true;
+    await this.probe?.end({ timeout: 0 }).catch(() => {});
+    await this.replacing;
+    await Promise.all([
+      this.sql.end({ timeout: waitSeconds }),
+      ...[...this.retiring.keys()].map((stale) => this.retire(stale, waitSeconds)),
+    ]);
   }
 
   async writeArtifact(body: AsyncIterable<Uint8Array>, upload: ArtifactUpload): Promise<StoredArtifactInfo> {

@@ -5,10 +5,18 @@
  * operator's `ship-hub agents` hung and then failed with no reason. Each request is now answered
  * while the database is still frozen: 503, Retry-After, the database named as the cause; so is an
  * agent's connection (its token is checked in the database).
+ *
+ * And connections that went silent while the database still answers new ones (a NAT or firewall
+ * that lost its state, a failover to the same address): they stayed in the pool and kept being
+ * handed queries, so every request answered 503 after 15 s for as long as the kernel kept them
+ * (about 15 min; for ever behind a relay that acknowledges), though the database was right there.
  */
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { DatabaseNoAnswer } from "../../../hub/store/answer-deadline.js";
+import { openPostgresStore } from "../../../hub/store/postgres-store.js";
 import { hasPostgres } from "../../support/servers/postgres.js";
+import { silenceableRelay } from "../../support/servers/silent-relay.js";
 import type { TestHub } from "../hub/support.js";
 import { inProcessHubs } from "./in-process-hubs.js";
 
@@ -89,5 +97,37 @@ describe.skipIf(!hasPostgres())("API requests while the database does not answer
     }
     // And the hub serves again once the database answers.
     await expect.poll(async () => (await get("/api/v1/rollouts")).status, { timeout: 20_000 }).toBe(200);
+  }, 90_000);
+
+  it("replaces connections gone silent once a new connection answers", async () => {
+    const direct = new URL(await cluster.server().createDatabase());
+    const relay = await silenceableRelay(Number(direct.port));
+    const viaRelay = new URL(direct);
+    viaRelay.port = String(relay.port);
+    const store = await openPostgresStore(viaRelay.href, { maxConnections: 3, answerTimeoutMs: 1_000 });
+    try {
+      // More calls at once than connections: every connection of the pool is open, and busy.
+      await Promise.all(Array.from({ length: 9 }, () => store.clock()));
+      expect(relay.silenceOpen()).toBeGreaterThanOrEqual(3);
+      await expect(store.clock()).rejects.toBeInstanceOf(DatabaseNoAnswer);
+      // Answered again, plain calls and transactions, while the silent ones were never closed by
+      // the network; they are let go too (no socket held for ever).
+      await expect
+        .poll(
+          async () =>
+            (await store.clock().then(
+              () => true,
+              () => false,
+            )) && store.tx(async (t) => t.listOnlineAgentIds()),
+          {
+            timeout: 30_000,
+          },
+        )
+        .toEqual([]);
+      await expect.poll(() => relay.silencedOpen(), { timeout: 30_000 }).toBe(0);
+    } finally {
+      await store.close(0);
+      await relay.close();
+    }
   }, 90_000);
 });

@@ -26,6 +26,41 @@ export function silencingRelay(port: number, silentAfter: number): Promise<Silen
   });
 }
 
+export interface SilenceableRelay extends SilentRelay {
+  /**
+   * Every connection open now passes nothing more either way and is closed by neither side, as
+   * when a NAT or firewall on the path lost its state; connections opened afterwards pass. The
+   * number silenced.
+   */
+  silenceOpen(): number;
+  /** Connections silenced by silenceOpen that the client has not closed yet. */
+  silencedOpen(): number;
+}
+
+/** Relays to `port` until silenceOpen(). */
+export async function silenceableRelay(port: number): Promise<SilenceableRelay> {
+  const open = new Set<{ silent: boolean }>();
+  const relayed = await relay(port, (client, upstream) => {
+    const state = { silent: false };
+    open.add(state);
+    client.on("data", (d) => state.silent || upstream.write(d));
+    upstream.on("data", (d) => state.silent || client.write(d));
+    client.on("close", () => {
+      open.delete(state);
+      upstream.destroy();
+    });
+    upstream.on("close", () => state.silent || client.destroy());
+  });
+  return {
+    ...relayed,
+    silenceOpen() {
+      for (const state of open) state.silent = true;
+      return open.size;
+    },
+    silencedOpen: () => [...open].filter((state) => state.silent).length,
+  };
+}
+
 /** Relays to `port`, passing what comes back at `bytesPerSecond` (in 50 ms steps). */
 export function throttledRelay(port: number, bytesPerSecond: number): Promise<SilentRelay> {
   const step = Math.max(1, Math.floor(bytesPerSecond / 20));
