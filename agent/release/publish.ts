@@ -8,7 +8,7 @@ import { stat } from "node:fs/promises";
 import { type Dispatcher, request } from "undici";
 import type { PublishRelease } from "../../shared/api/bodies.js";
 import { BadInputError } from "../../shared/errors.js";
-import { API_PATH_MESSAGE, hasApiPath } from "../../shared/hub-address.js";
+import { hubAddressProblem } from "../../shared/hub-address.js";
 import type { ReleaseSourceRef } from "../../shared/protocol/messages.js";
 import {
   parseSignature,
@@ -266,19 +266,10 @@ async function publishOver(
   return { id, app: o.app, version: o.version, source, alreadyPublished: answer.status === 200 };
 }
 
-/**
- * `--hub` as an http(s) URL without `user:password@`: the token is the credential, and a password
- * in the URL would be sent as Basic auth and could surface in messages. Never echoes the value.
- */
+/** `--hub` as hubAddressProblem reads it, never echoed (it may hold a password). */
 export function checkHubUrl(raw: string): string {
-  const refuse = (why: string) => BadInputError.single("--hub", "", why);
-  if (!URL.canParse(raw)) throw refuse("is not a URL (e.g. https://hub.example.com:8080)");
-  const url = new URL(raw);
-  if (url.protocol !== "http:" && url.protocol !== "https:")
-    throw refuse(`must be an http:// or https:// URL, not ${url.protocol}`);
-  if (url.username !== "" || url.password !== "")
-    throw refuse("must not carry user:password@; the token (--token-file) is the credential");
-  if (hasApiPath(raw)) throw refuse(API_PATH_MESSAGE);
+  const problem = hubAddressProblem(raw);
+  if (problem !== undefined) throw BadInputError.single("--hub", "", problem);
   return raw;
 }
 

@@ -1,9 +1,11 @@
-import { type Dispatcher, fetch } from "undici";
+import { type Dispatcher, request } from "undici";
 import { proxiedDispatcher } from "../../agent/download/dispatcher.js";
 import { networkErrorText } from "../../agent/download/errors.js";
+import { headerValue } from "../../agent/download/header-value.js";
 import { proxyCredentialsError, proxyCredentialsRefused } from "../../agent/download/proxy.js";
+import { redactUrl } from "../../agent/download/redact.js";
 import { BadInputError } from "../../shared/errors.js";
-import { API_PATH_MESSAGE, hasApiPath } from "../../shared/hub-address.js";
+import { hubAddressProblem } from "../../shared/hub-address.js";
 import { readNamedText } from "../../shared/named-file.js";
 import { HubRequestError } from "../errors.js";
 
@@ -83,32 +85,31 @@ export class HubClient {
     const env = process.env.SHIP_HUB_URL;
     const [hub, hubFrom] =
       options.hub !== undefined ? [options.hub, "--hub"] : env ? [env, "SHIP_HUB_URL"] : [];
-    const base = (hub ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
-    // The value is echoed only when it cannot hold a password: `user:pass@` never reaches a message.
-    const shown = base.includes("@") ? "the URL" : `"${base}"`;
-    if (!/^https?:\/\/[^/\s]+/.test(base) || !URL.canParse(base))
-      throw BadInputError.single(hubFrom ?? "--hub", "", `${shown} is not an http:// or https:// URL`);
-    // The API's own address copied in: every command was "hub answered 404: no route GET /api/v1/api/v1/…".
-    if (hasApiPath(base)) throw BadInputError.single(hubFrom ?? "--hub", "", `${shown} ${API_PATH_MESSAGE}`);
-    const parsed = new URL(base);
-    if (parsed.username !== "" || parsed.password !== "")
+    const raw = hub ?? "http://127.0.0.1:8080";
+    const problem = hubAddressProblem(raw);
+    // The value is echoed as given, and only when it cannot hold a password.
+    if (problem !== undefined)
       throw BadInputError.single(
         hubFrom ?? "--hub",
         "",
-        "must not carry user:password@ (fetch refuses it, and it would show in errors); the token is the credential",
+        `${raw.includes("@") ? "the URL" : `"${raw}"`} ${problem}`,
       );
+    const base = raw.replace(/\/+$/, "");
     const token = await tokenOf(options);
     if (!token) throw new HubRequestError(401, "no token: pass --token, --token-file or set SHIP_HUB_TOKEN");
-    // Node's own fetch times out after 300 s without headers or body data; kept so `--watch` polls alike.
+    // 300 s without headers or body data, as Node's own fetch waited: `--watch` polls alike.
     return new HubClient(base, token, proxiedDispatcher({ timeoutMs: 300_000 }).dispatcher);
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Awaited<ReturnType<typeof fetch>>;
+    let res: Dispatcher.ResponseData;
     try {
-      res = await fetch(`${this.base}/api/v1${path}`, {
+      // undici's request, not fetch: fetch refuses the ports browsers block (6000, 10080, …) with
+      // only "bad port", so a hub the agents and `ship release publish` reached on one was out of
+      // this CLI's reach; and fetch followed a 301 by turning a POST into a GET.
+      res = await request(`${this.base}/api/v1${path}`, {
         dispatcher: this.dispatcher,
-        method,
+        method: method as Dispatcher.HttpMethod,
         headers: {
           authorization: `Bearer ${this.token}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
@@ -116,37 +117,35 @@ export class HubClient {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
-      // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a TLS error) is its cause.
-      let cause = (error as Error).cause;
-      // A tunnel the proxy refused is two causes down ("Request was cancelled" in between).
-      while (
-        cause instanceof Error &&
-        cause.message === "Request was cancelled." &&
-        cause.cause instanceof Error
-      )
-        cause = cause.cause;
-      const reason = networkErrorText(cause instanceof Error ? cause : error);
-      // The proxy's 407: its variable's credentials, missing or refused, which no retry fixes.
-      const refused = proxyCredentialsRefused(cause, this.base);
+      // The proxy's 407 to a CONNECT: its variable's credentials, missing or refused, which no retry fixes.
+      const refused = proxyCredentialsRefused(error, this.base);
       if (refused !== undefined) throw refused;
       throw new HubRequestError(
         503,
-        `cannot reach the hub at ${this.base}: ${reason}${privateCaHint(cause)}`,
+        `cannot reach the hub at ${this.base}: ${networkErrorText(error)}${privateCaHint(error)}`,
       );
     }
     // A plain-http request goes to the proxy whole, so its 407 comes back as the answer.
-    const proxyRefused = res.status === 407 ? proxyCredentialsError(this.base) : undefined;
+    const proxyRefused = res.statusCode === 407 ? proxyCredentialsError(this.base) : undefined;
     if (proxyRefused !== undefined) throw proxyRefused;
-    const text = await res.text();
+    const location = headerValue(res.headers, "location");
+    if (res.statusCode >= 300 && res.statusCode < 400 && location !== undefined) {
+      await res.body.dump();
+      throw new HubRequestError(
+        res.statusCode,
+        `hub answered ${res.statusCode}, a redirect to ${redactUrl(new URL(location, this.base).toString())}: give the hub's own address in --hub (or SHIP_HUB_URL)`,
+      );
+    }
+    const text = await res.body.text();
     let parsed: unknown = text;
     try {
       parsed = JSON.parse(text);
     } catch {}
-    if (!res.ok) {
+    if (res.statusCode >= 300) {
       const message = (parsed as { error?: unknown })?.error;
       throw new HubRequestError(
-        res.status,
-        `hub answered ${res.status}: ${typeof message === "string" ? message : text}`,
+        res.statusCode,
+        `hub answered ${res.statusCode}: ${typeof message === "string" ? message : text}`,
       );
     }
     // The hub's own schemas shaped this response.

@@ -4,7 +4,7 @@
  */
 import * as z from "zod";
 import { AppName } from "../app-name.js";
-import { API_PATH_MESSAGE, hasApiPath } from "../hub-address.js";
+import { API_PATH_MESSAGE, hasApiPath, hasQueryOrFragment, QUERY_MESSAGE } from "../hub-address.js";
 import { SecurityPolicy } from "../manifest/security-policy.js";
 import { AgentId, ConfiguredLabels } from "../protocol/agent-id.js";
 import { spanHours, timeoutSeconds } from "../schema/durations.js";
@@ -142,9 +142,7 @@ export const Hub = z.strictObject({
   // The agent appends /api/v1/agent and /api/v1/artifacts/… to the path: after a ?query the
   // artifact URL was the hub's dashboard page, and every deploy failed "checksum mismatch".
   url: httpUrl()
-    .refine((u) => !u.includes("?") && !u.includes("#"), {
-      message: "must be the hub's address without a ?query or #fragment (ship adds /api/v1/… to its path)",
-    })
+    .refine((u) => !hasQueryOrFragment(u), { message: QUERY_MESSAGE })
     // The API's address copied in: every connect was a 404 at …/api/v1/api/v1/agent.
     .refine((u) => !hasApiPath(u), { message: API_PATH_MESSAGE }),
   token_file: nonEmpty,

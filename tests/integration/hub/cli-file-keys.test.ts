@@ -4,9 +4,10 @@
  * key or flag and the file, never Node's bare "ENOENT: …, open '…'", and nothing is created.
  */
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { freePort } from "../../support/servers/free-port.js";
 
@@ -267,13 +268,29 @@ describe("ship-hub remote commands: token and hub URL", () => {
     ],
     [
       ["--hub", "hub.example.com", "--token", TOKEN],
-      'ship-hub: --hub "hub.example.com" is not an http:// or https:// URL',
+      'ship-hub: --hub "hub.example.com" is not an http:// or https:// URL (e.g. https://hub.example.com:8080)',
+      2,
+    ],
+    [
+      ["--hub", "http://127.0.0.1:99999", "--token", TOKEN],
+      'ship-hub: --hub "http://127.0.0.1:99999" has port 99999, over 65535',
+      2,
+    ],
+    // The path ship adds went into the query or fragment: the hub's root page answered for the API.
+    [
+      ["--hub", "http://127.0.0.1:9/?x=1", "--token", TOKEN],
+      'ship-hub: --hub "http://127.0.0.1:9/?x=1" must be the hub\'s address without a ?query or #fragment (ship adds /api/v1/… to its path)',
+      2,
+    ],
+    [
+      ["--hub", "http://127.0.0.1:9#top", "--token", TOKEN],
+      'ship-hub: --hub "http://127.0.0.1:9#top" must be the hub\'s address without a ?query or #fragment (ship adds /api/v1/… to its path)',
       2,
     ],
     // The API's address copied in: every command was "hub answered 404: no route GET /api/v1/api/v1/…".
     [
       ["--hub", "http://127.0.0.1:9/api/v1/", "--token", TOKEN],
-      'ship-hub: --hub "http://127.0.0.1:9/api/v1" must be the hub\'s address without /api/v1 (ship adds /api/v1/… to its path)',
+      'ship-hub: --hub "http://127.0.0.1:9/api/v1/" must be the hub\'s address without /api/v1 (ship adds /api/v1/… to its path)',
       2,
     ],
   ])("agents %j: exit 2, one line naming the flag", async (args, message, exitCode) => {
@@ -299,6 +316,73 @@ describe("ship-hub remote commands: token and hub URL", () => {
     expect(stderr.trim()).toMatch(
       new RegExp(`^ship-hub: cannot reach the hub at http://127.0.0.1:${port}: .*ECONNREFUSED`),
     );
+  });
+});
+
+// A real HTTP peer standing in for the hub's API: what is under test is how the CLI talks to it.
+describe("ship-hub remote commands: the hub's port and its redirects", () => {
+  let api: Server;
+  let seen: string[] = [];
+  // Ports fetch refuses as "bad port" (browsers block them); the first free one on loopback.
+  const BLOCKED = [6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080, 6566, 5060, 5061, 4190, 3659, 6000];
+  let port = 0;
+  beforeAll(async () => {
+    api = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url === "/api/v1/agents") return void res.end(JSON.stringify({ agents: [], fleet: 0 }));
+      res.writeHead(301, { location: "https://hub.example.com/api/v1/agents/a1/forget" }).end();
+    });
+    for (const candidate of BLOCKED) {
+      const bound = await new Promise<boolean>((resolve) => {
+        api.once("error", () => resolve(false));
+        api.listen(candidate, "127.0.0.1", () => resolve(true));
+      });
+      if (bound) {
+        port = candidate;
+        break;
+      }
+    }
+  });
+  afterAll(async () => {
+    api.closeAllConnections();
+    await new Promise((r) => api.close(r));
+  });
+  beforeEach(() => {
+    seen = [];
+  });
+  const TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoib3BlcmF0b3IifQ.c2lnbmF0dXJl";
+
+  it('a hub on a port browsers block (6000, 6665, 10080, …) is reached: it said only "bad port"', async () => {
+    expect(port, "no blocked port free on loopback").toBeGreaterThan(0);
+    const { code, stdout, stderr } = await hub([
+      "agents",
+      "--json",
+      "--hub",
+      `http://127.0.0.1:${port}`,
+      "--token",
+      TOKEN,
+    ]);
+    expect(stderr).not.toContain("bad port");
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toEqual([]);
+    expect(seen).toEqual(["GET /api/v1/agents"]);
+  });
+
+  it("a redirect is said with where it goes, and a POST is not followed as a GET", async () => {
+    const { code, stderr } = await hub([
+      "agents",
+      "forget",
+      "a1",
+      "--hub",
+      `http://127.0.0.1:${port}`,
+      "--token",
+      TOKEN,
+    ]);
+    expect(stderr).toBe(
+      "ship-hub: hub answered 301, a redirect to https://hub.example.com/api/v1/agents/a1/forget: give the hub's own address in --hub (or SHIP_HUB_URL)\n",
+    );
+    expect(code).toBe(2);
+    expect(seen).toEqual(["POST /api/v1/agents/a1/forget"]);
   });
 });
 

@@ -91,7 +91,22 @@ describe("ship release sign/publish refusals (real process)", () => {
       ],
       [
         ["publish", "--hub", "ftp://hub", "--token", "t", "--app", "myapp", "--version", "1.2.0"],
-        "ship release publish: --hub must be an http:// or https:// URL, not ftp:",
+        "ship release publish: --hub is not an http:// or https:// URL (it is ftp://…)",
+      ],
+      // The path ship adds went into the query: the hub's root page answered for the API.
+      [
+        [
+          "publish",
+          "--hub",
+          "http://127.0.0.1:1/?x=1",
+          "--token",
+          "t",
+          "--app",
+          "myapp",
+          "--version",
+          "1.2.0",
+        ],
+        "ship release publish: --hub must be the hub's address without a ?query or #fragment (ship adds /api/v1/… to its path)",
       ],
       [
         [
