@@ -24,7 +24,7 @@ import {
 } from "../tree/hash-file.js";
 import { isDirectoryMode, isFileMode, isSymlinkMode, lstatLite } from "../tree/lstat-lite.js";
 import { dirLine } from "./release-dir.js";
-import { nowMs, StatIndex, stampOf } from "./stat-index.js";
+import { nowMs, StatIndex } from "./stat-index.js";
 import type { ReleaseListing } from "./types.js";
 
 export interface ScannedRelease {
@@ -47,7 +47,8 @@ type Node =
       mode: number;
       mtimeMs: number;
       ctimeMs: number;
-      stamp: string;
+      dev: number;
+      ino: number;
       sha: string;
     };
 type FileNode = Extract<Node, { kind: "file" }>;
@@ -74,7 +75,7 @@ export async function scanReleaseDir(
   const large: FileNode[] = [];
   for (const node of nodes) {
     if (node.kind !== "file") continue;
-    const known = index.lookup(node.rel, node.stamp);
+    const known = index.lookup(node.rel, node);
     if (known !== undefined) node.sha = known;
     else (node.size <= SYNC_READ_MAX_BYTES ? small : large).push(node);
   }
@@ -83,12 +84,12 @@ export async function scanReleaseDir(
     (node) => node.size,
     (node) => {
       node.sha = hashRegularFileSync(base + node.rel);
-      index.record(node.rel, node.stamp, node, node.sha, startedMs);
+      index.record(node.rel, node, node.sha, startedMs);
     },
   );
   await mapLimit(large, 8, async (node) => {
     node.sha = await hashFile(join(root, node.rel));
-    index.record(node.rel, node.stamp, node, node.sha, startedMs);
+    index.record(node.rel, node, node.sha, startedMs);
   });
   for (const node of nodes) {
     if (node.kind !== "link") continue;
@@ -151,7 +152,8 @@ function walk(base: string, rel: string, out: Node[]): void {
         mode: st.mode & 0o777,
         mtimeMs: st.mtimeMs,
         ctimeMs: st.ctimeMs,
-        stamp: stampOf(st),
+        dev: st.dev,
+        ino: st.ino,
         sha: "",
       });
     } else if (isSymlinkMode(st.mode)) {

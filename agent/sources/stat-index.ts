@@ -17,25 +17,33 @@
  * `<rel>\0<sha256>\t<stamp>\0` record per file. Names may hold any byte but NUL, so NUL ends each field.
  */
 import { readFileSync, type Stats } from "node:fs";
-import { type FileStamp, isRacy, stampOf } from "../tree/file-stamp.js";
+import { isRacy, stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 
 export { stampOf };
 
 const MAGIC = "ship-stat-index 2 ";
 
+/** The stat fields a stamp is made of (stampOf), as a walk's lstat gives them. */
+export type StampFields = Pick<Stats, "dev" | "ino" | "size" | "mtimeMs" | "ctimeMs">;
+
 /**
  * Lookups come in the order of the walk, which is the order the index was saved in: each is
  * checked against the record at a cursor in the file's text, so an unchanged release costs no
  * split of the file and no map of 20,000 names (a third of the scan's JavaScript before). A name
  * found elsewhere (files added, removed, a foreign order) falls back to a map of every record,
- * built once.
+ * built once. The stamp is compared field by field with the stat's numbers, never built as a string
+ * per file (formatting two timestamps per file was ~3x the cost of comparing them), and records that
+ * still vouch are copied into the next index verbatim, in runs, not one string per file.
  */
 export class StatIndex {
-  /** What the next index holds, in lookup order: rel, "<sha256>\t<stamp>" ("" when left out), rel, … */
-  private readonly kept: string[] = [];
-  /** Position in `kept` of the value of each file a lookup could not vouch for (filled by record). */
+  /** The next index's body in walk order: verbatim runs of `text`, new records, "" where a record was left out. */
+  private readonly parts: string[] = [];
+  /** Position in `parts` of each file a lookup could not vouch for (filled by record). */
   private readonly slots = new Map<string, number>();
+  /** The run of records of `text` kept verbatim and not yet in `parts`: [runStart, runEnd). */
+  private runStart = 0;
+  private runEnd = 0;
   /** Whether saving would change the file (nothing hashed, nothing gone: the write is skipped). */
   private changed: boolean;
   /** Where in `text` the record the walk asks for next is expected to start. */
@@ -69,61 +77,65 @@ export class StatIndex {
   }
 
   /**
-   * The sha256 recorded for `rel` when its stamp is unchanged (the entry is kept for the next
-   * index: it was settled when recorded and nothing moved since); undefined means "hash it", and
-   * the file's hash is then expected through record().
+   * The sha256 recorded for `rel` when its stamp (stampOf of `st`) is unchanged (the entry is kept
+   * for the next index: it was settled when recorded and nothing moved since); undefined means
+   * "hash it", and the file's hash is then expected through record().
    */
-  lookup(rel: string, stamp: FileStamp): string | undefined {
+  lookup(rel: string, st: StampFields): string | undefined {
     const text = this.text;
     const at = this.valueStart(rel);
     const end = at < 0 ? -1 : text.indexOf("\0", at);
     if (end >= 0) this.cursor = end + 1;
     if (
       end < 0 ||
-      end - at !== 65 + stamp.length ||
       text.charCodeAt(at + 64) !== 9 ||
-      !text.startsWith(stamp, at + 65) ||
+      !stampMatches(text, at + 65, end, st) ||
       !isSha256At(text, at)
     ) {
-      this.slots.set(rel, this.kept.length + 1);
-      this.kept.push(rel, "");
+      this.endRun();
+      this.slots.set(rel, this.parts.length);
+      this.parts.push("");
       return undefined;
     }
-    this.kept.push(rel, text.slice(at, end));
+    // The record as it is in the file: `rel\0value\0`, right after the run when the order holds.
+    const recordStart = at - rel.length - 1;
+    if (recordStart !== this.runEnd || this.runEnd === this.runStart) {
+      this.endRun();
+      this.runStart = recordStart;
+    }
+    this.runEnd = end + 1;
     return text.slice(at, at + 64);
   }
 
   /**
    * Records the hash of `rel` as it was read; `hashedAtMs` is the wall clock (ms) just before the
-   * read began, `st` the stat `stamp` was made from. Racily recent files are left out, so the next
-   * scan hashes them again.
+   * read began, `st` the stat it was read with. Racily recent files are left out, so the next scan
+   * hashes them again.
    */
-  record(
-    rel: string,
-    stamp: FileStamp,
-    st: Pick<Stats, "mtimeMs" | "ctimeMs">,
-    sha256: string,
-    hashedAtMs: number,
-  ): void {
+  record(rel: string, st: StampFields, sha256: string, hashedAtMs: number): void {
     // Only a file its lookup could not vouch for is recorded: the index changes either way.
     this.changed = true;
     if (isRacy(st, hashedAtMs)) return;
-    const value = `${sha256}\t${stamp}`;
+    const record = `${rel}\0${sha256}\t${stampOf(st)}\0`;
     const slot = this.slots.get(rel);
-    if (slot === undefined) this.kept.push(rel, value);
-    else this.kept[slot] = value;
+    if (slot === undefined) {
+      this.endRun();
+      this.parts.push(record);
+    } else this.parts[slot] = record;
   }
 
   /** Replaces the index file with the entries looked up or recorded since load (files gone are forgotten). */
   async save(): Promise<void> {
     // Every record answered in order, none left over: the file already says all this.
     if (!this.changed && this.cursor === this.text.length) return;
-    const parts = [`${MAGIC}${JSON.stringify(this.root)}\n`];
-    const kept = this.kept;
-    for (let i = 0; i < kept.length; i += 2) {
-      if (kept[i + 1] !== "") parts.push(kept[i] as string, "\0", kept[i + 1] as string, "\0");
-    }
-    await writeFileAtomic(this.file, parts.join(""), false);
+    this.endRun();
+    await writeFileAtomic(this.file, `${MAGIC}${JSON.stringify(this.root)}\n${this.parts.join("")}`, false);
+  }
+
+  /** Moves the verbatim run, if any, into `parts`. */
+  private endRun(): void {
+    if (this.runEnd > this.runStart) this.parts.push(this.text.slice(this.runStart, this.runEnd));
+    this.runStart = this.runEnd;
   }
 
   /** Start of the value recorded for `rel` in `text`, or -1 when there is none. */
@@ -152,6 +164,57 @@ export class StatIndex {
     return byRel;
   }
 }
+
+/**
+ * Whether text[from, end) is the stamp stampOf(st) makes: five tab-separated fields, each the very
+ * number of `st` (a number's text is the shortest that reads back as it, so reading it back is an
+ * exact test). Short all-digit fields are read digit by digit; anything else through Number().
+ */
+function stampMatches(text: string, from: number, end: number, st: StampFields): boolean {
+  let at = from;
+  for (let field = 0; field < 5; field++) {
+    const stop = field === 4 ? end : text.indexOf("\t", at);
+    if (stop < 0 || stop > end || !numberIs(text, at, stop, stampField(st, field))) return false;
+    at = stop + 1;
+  }
+  return true;
+}
+
+function stampField(st: StampFields, field: number): number {
+  switch (field) {
+    case 0:
+      return st.dev;
+    case 1:
+      return st.ino;
+    case 2:
+      return st.size;
+    case 3:
+      return st.mtimeMs;
+    default:
+      return st.ctimeMs;
+  }
+}
+
+/** Whether text[from, to) is the text `${value}` gives (or another way of writing the same number). */
+function numberIs(text: string, from: number, to: number, value: number): boolean {
+  if (to <= from) return false;
+  // Up to 15 digits: below 2^53, so the sum is exact.
+  if (to - from <= 15) {
+    let n = 0;
+    let i = from;
+    for (; i < to; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      n = n * 10 + (c - 48);
+    }
+    if (i === to) return n === value;
+  }
+  // Number() would also read surrounding whitespace; no stamp holds any.
+  for (let i = from; i < to; i++) if (!NUMBER_CHARS.includes(text.charAt(i))) return false;
+  return Number(text.slice(from, to)) === value;
+}
+
+const NUMBER_CHARS = "0123456789.eE+-";
 
 /** 64 lowercase hex digits at `at` (a loop: a regex over 20,000 slices costs tens of ms). */
 function isSha256At(text: string, at: number): boolean {

@@ -90,12 +90,24 @@ describe("scanReleaseDir (release directory read in place through a stat index)"
     expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest, hashed: 6 });
     const saved = await readFile(indexFile, "utf8");
     // An index that lies about a hash for a stamp that no longer matches is ignored for that file.
+    // Stamps are compared as numbers: a digit put after a timestamp's last one may read back as the
+    // same double, so the lie changes the inode number (the second field).
     const m1 = /lib\/m1\.py\0([0-9a-f]{64})\t([^\0]*)\0/.exec(saved);
     expect(m1).not.toBeNull();
     const [record, , stamp] = m1 as RegExpExecArray;
-    const lying = saved.replace(record, `lib/m1.py\0${"0".repeat(64)}\t${stamp}1\0`);
+    const otherIno = (stamp as string).replace(
+      /^(\d+)\t(\d+)/,
+      (_all, dev, ino) => `${dev}\t${Number(ino) + 1}`,
+    );
+    expect(otherIno).not.toBe(stamp);
+    const lying = saved.replace(record, `lib/m1.py\0${"0".repeat(64)}\t${otherIno}\0`);
     await writeFile(indexFile, lying);
     expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest, hashed: 1 });
+    // Nor does a stamp with a field more, or with blanks Number() would read past.
+    for (const odd of [`${stamp}\t0`, ` ${stamp}`, `${stamp} `]) {
+      await writeFile(indexFile, saved.replace(record, `lib/m1.py\0${"0".repeat(64)}\t${odd}\0`));
+      expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest, hashed: 1 });
+    }
     // Cut off in the middle of a record (a crash while writing without the atomic rename, a full disk).
     await writeFile(indexFile, saved.slice(0, Math.floor(saved.length / 2)));
     const truncated = await scanReleaseDir(dir, indexFile, later);
