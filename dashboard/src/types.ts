@@ -58,7 +58,15 @@ export interface ReportPayload {
 }
 
 export interface AgentDetail extends Agent {
-  deployments: { id: string; rolloutId: string; state: string; wave: number; error: string | null }[];
+  deployments: {
+    id: string;
+    rolloutId: string;
+    state: string;
+    wave: number;
+    error: string | null;
+    /** What its last report warned about; absent when nothing. */
+    warnings?: string[];
+  }[];
   reports: { id: string; deploymentId: string | null; payload: ReportPayload; receivedAt: number }[];
 }
 
@@ -148,6 +156,8 @@ export interface RolloutDetail extends RolloutSummary {
       online: boolean;
       attempts: number;
       error: string | null;
+      /** What its last report warned about (a success that warned is still a success). */
+      warnings: string[];
       /** An offline agent the running rollout waits for: when it counts as failed if still away. */
       offlineFailsAt?: string;
     }[];

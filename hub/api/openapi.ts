@@ -51,7 +51,13 @@ const routes: Record<string, Record<string, Operation>> = {
       body: "RolloutSpec",
     },
   },
-  "/rollouts/{id}": { get: { summary: "Waves and every agent's deployment state", roles: "operator" } },
+  "/rollouts/{id}": {
+    get: {
+      summary:
+        "Waves and every agent's deployment: state, error (why it failed or is not done) and warnings (what its last report warned about; a success that warned is still a success)",
+      roles: "operator",
+    },
+  },
   "/rollouts/{id}/advance": {
     post: {
       summary: "Start the next wave; {fromWave: n} refuses (409) if the rollout already left wave n",

@@ -285,6 +285,9 @@ function printDetail(d: Detail): void {
           ]),
         ),
       );
+    // Beneath the table, not in ERROR: a success that warned is still a success.
+    for (const a of w.agents)
+      for (const warning of a.warnings) out(`${a.agentId}: warning: ${printable(warning)}`);
   }
 }
 

@@ -297,7 +297,12 @@ export class AgentSync {
         actor: `agent:${agentId}`,
         kind: `deployment.${next.state}`,
         subject: d.id,
-        data: { outcome: report.outcome, report: report.reportId, error: next.error },
+        data: {
+          outcome: report.outcome,
+          report: report.reportId,
+          error: next.error,
+          ...(next.warnings.length > 0 ? { warnings: next.warnings } : {}),
+        },
       });
       // A failure may cross the threshold: decide in this transaction, once per batch of reports.
       // Successes only advance or complete a wave, which the next tick decides; evaluating a
@@ -396,48 +401,47 @@ function appStatusAfter(report: Report): AppStatus {
 /** How often progress of a deployment already in progress refreshes its updatedAt. */
 const PROGRESS_TOUCH_MS = 5_000;
 
-type Outcome = { state: DeploymentState; error: string | null };
+type Outcome = { state: DeploymentState; error: string | null; warnings: string[] };
 
 function updateOutcome(d: DeploymentRecord, report: Report): Outcome | undefined {
   // The table has no update report from a rollback instruction or its result: after an abort with
   // rollback, a late update report must not undo the rollback.
   const state = nextDeploymentState(d.state, UPDATE_REPORT_EVENT[report.outcome]);
   if (state === undefined) return undefined;
-  if (SUCCEEDED_DEPLOYMENT_STATES.includes(state))
-    return { state, error: withWarnings(null, report, d.agentId) };
+  const warnings = keptWarnings(report, d.agentId);
+  if (SUCCEEDED_DEPLOYMENT_STATES.includes(state)) return { state, error: null, warnings };
   const why =
     report.outcome === "skipped"
       ? "agent skipped the update"
       : report.outcome === "rolled_back"
         ? RESTORED_BY_HOST
         : report.outcome.replace("_", " ");
-  return { state, error: withWarnings(report.error ? `${why}: ${report.error}` : why, report, d.agentId) };
+  return { state, error: report.error ? `${why}: ${report.error}` : why, warnings };
 }
 
 function rollbackOutcome(d: DeploymentRecord, report: Report): Outcome | undefined {
   const event = ROLLBACK_REPORT_EVENT[report.outcome];
   const state = nextDeploymentState(d.state, event);
   if (state === undefined) return undefined;
-  if (event === "rollback-succeeded") return { state, error: withWarnings(null, report, d.agentId) };
-  return { state, error: withWarnings(rollbackNotDone(report.outcome, report.error), report, d.agentId) };
+  const warnings = keptWarnings(report, d.agentId);
+  if (event === "rollback-succeeded") return { state, error: null, warnings };
+  return { state, error: rollbackNotDone(report.outcome, report.error), warnings };
 }
 
-/** How many of a report's warnings its deployment's line carries; the agent's page has them all. */
-const WARNINGS_SHOWN = 3;
+/** How many of a report's warnings its deployment keeps; the agent's page has them all. */
+const WARNINGS_KEPT = 3;
 
 /**
- * The run's warnings (a `warn` conditional, a file ship had not installed replaced) after what the
- * deployment's line says: the rollout's view, `rollout show` and the dashboard's rollout page show
- * that line, and an operator who never opens the agent's page saw a clean success. Appended, so
- * the prefixes other rules read (`rolled back`, `rollback failed:`) stay first.
+ * The run's warnings (a `warn` conditional, a file ship had not installed replaced), kept with the
+ * deployment apart from its error: the rollout's view, `rollout show` and the dashboard's rollout
+ * page show them, so an operator who never opens the agent's page does not see a clean success,
+ * nor a success under ERROR. Each report sets them anew (none: an empty list).
  */
-function withWarnings(said: string | null, report: Report, agentId: string): string | null {
+function keptWarnings(report: Report, agentId: string): string[] {
   const warnings = report.warnings ?? [];
-  if (warnings.length === 0) return said;
-  const more = warnings.length - WARNINGS_SHOWN;
-  const text = [
-    ...warnings.slice(0, WARNINGS_SHOWN).map((w) => `warning: ${w}`),
+  const more = warnings.length - WARNINGS_KEPT;
+  return [
+    ...warnings.slice(0, WARNINGS_KEPT),
     ...(more > 0 ? [`${more} more on the agent's page (dashboard, GET /api/v1/agents/${agentId})`] : []),
-  ].join("; ");
-  return said === null ? text : `${said}; ${text}`;
+  ];
 }

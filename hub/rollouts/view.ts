@@ -346,6 +346,8 @@ export function rolloutDetailOf(
             online: isOnline(d.agentId),
             attempts: d.attempts,
             error: d.error,
+            // A success that warned is a success: its warnings are not its error.
+            warnings: d.warnings ?? [],
             updatedAt: new Date(d.updatedAt).toISOString(),
             // Only for an offline agent the running rollout waits for: when it counts as failed.
             ...(offlineAt === undefined ? {} : { offlineFailsAt: new Date(offlineAt).toISOString() }),

@@ -64,6 +64,8 @@ export interface DeploymentUpdate {
   state: DeploymentState;
   error: string | null;
   updatedAt: number;
+  /** The report's warnings (an empty list clears them); absent: left as they are. */
+  warnings?: string[];
 }
 
 /**

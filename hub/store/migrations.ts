@@ -228,4 +228,10 @@ export const migrations: readonly string[] = [
   CREATE INDEX deployments_rollback_pending ON deployments(updated_at) WHERE state = 'rollback_pending';
   CREATE INDEX deployments_state ON deployments(state);
   `,
+  // A deployment's warnings (a success that warned) in their own column, a JSON array, rather than
+  // in `error` as `warning: …`, which showed a success under ERROR. NULL in older rows: read
+  // apart from their error (hub/store/rows.ts).
+  `
+  ALTER TABLE deployments ADD COLUMN warnings TEXT;
+  `,
 ];

@@ -287,4 +287,10 @@ export const postgresMigrations: readonly string[] = [
     'in_progress','succeeded','failed','rolled_back','rollback_pending','timed_out','cancelled',
     'rollback_timed_out','not_applicable','forgotten'));
   `,
+  // A deployment's warnings (a success that warned) in their own column, a JSON array, rather than
+  // in `error` as `warning: …`, which showed a success under ERROR. NULL in older rows: read
+  // apart from their error (hub/store/rows.ts).
+  `
+  ALTER TABLE deployments ADD COLUMN warnings TEXT;
+  `,
 ];

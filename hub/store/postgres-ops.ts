@@ -67,6 +67,11 @@ function chunks<T>(items: readonly T[], size = BATCH_ROWS): T[][] {
   return out;
 }
 
+/** An update as json_to_recordset reads it: its warnings as JSON text, or null to keep the stored ones. */
+function withWarningsText(u: DeploymentUpdate) {
+  return { ...u, warnings: u.warnings === undefined ? null : JSON.stringify(u.warnings) };
+}
+
 function isOneActiveViolation(error: unknown): boolean {
   const e = error as { code?: unknown; constraint_name?: unknown };
   return e?.code === UNIQUE_VIOLATION && e.constraint_name === ONE_ACTIVE_INDEX;
@@ -339,6 +344,7 @@ export function postgresOps(db: Db): StoreOps {
       await db`UPDATE deployments SET state = COALESCE(${patch.state ?? null}, state),
         attempts = COALESCE(${patch.attempts ?? null}::integer, attempts),
         error = CASE WHEN ${"error" in patch}::boolean THEN ${patch.error ?? null} ELSE error END,
+        warnings = COALESCE(${patch.warnings === undefined ? null : JSON.stringify(patch.warnings)}::text, warnings),
         updated_at = ${patch.updatedAt}
         WHERE id = ${id}`;
     },
@@ -391,8 +397,10 @@ export function postgresOps(db: Db): StoreOps {
       // One row per id (the last update wins, as applying them in order would).
       const last = [...new Map(updates.map((u) => [u.id, u] as [string, DeploymentUpdate])).values()];
       for (const chunk of chunks(last.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))))
-        await db`UPDATE deployments d SET state = x.state, error = x.error, updated_at = x."updatedAt"
-          FROM json_to_recordset(${j(chunk)}::json) AS x(id text, state text, error text, "updatedAt" bigint)
+        await db`UPDATE deployments d SET state = x.state, error = x.error, updated_at = x."updatedAt",
+            warnings = CASE WHEN x.warnings IS NULL THEN d.warnings ELSE x.warnings::text END
+          FROM json_to_recordset(${j(chunk.map(withWarningsText))}::json)
+            AS x(id text, state text, error text, "updatedAt" bigint, warnings text)
           WHERE d.id = x.id`;
     },
 

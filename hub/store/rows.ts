@@ -92,8 +92,38 @@ export function toDeployment(r: Row): DeploymentRecord {
     state: str(r.state) as DeploymentState,
     attempts: num(r.attempts),
     updatedAt: num(r.updated_at),
-    error: strOrNull(r.error),
+    ...errorAndWarnings(strOrNull(r.error), strOrNull(r.warnings)),
   };
+}
+
+const WARNING_MARK = "warning: ";
+const MORE_WARNINGS = / more on the agent's page \(dashboard, GET \/api\/v1\/agents\/[^)]*\)$/;
+
+/**
+ * A row's error and warnings. Rows written before warnings had their own column (NULL there) carry
+ * them in `error` after any reason, as `warning: …; warning: …[; N more on the agent's page (…)]`:
+ * read apart, so an old success does not show its warnings as an error.
+ */
+function errorAndWarnings(
+  error: string | null,
+  warnings: string | null,
+): Pick<DeploymentRecord, "error" | "warnings"> {
+  if (warnings !== null) {
+    const list = json<string[]>(warnings);
+    return list.length === 0 ? { error } : { error, warnings: list };
+  }
+  if (error === null) return { error };
+  const at = error.startsWith(WARNING_MARK) ? 0 : error.indexOf(`; ${WARNING_MARK}`);
+  if (at === -1) return { error };
+  const said = at === 0 ? null : error.slice(0, at);
+  const parts = error
+    .slice(at === 0 ? WARNING_MARK.length : at + 2 + WARNING_MARK.length)
+    .split(`; ${WARNING_MARK}`);
+  const last = parts.pop() ?? "";
+  const more = last.lastIndexOf("; ");
+  const tail = more === -1 ? "" : last.slice(more + 2);
+  const list = MORE_WARNINGS.test(tail) ? [...parts, last.slice(0, more), tail] : [...parts, last];
+  return { error: said, warnings: list };
 }
 
 export function toReport(r: Row): ReportRecord {

@@ -144,7 +144,8 @@ export class SqliteStore implements Store {
       allDeployments: p("SELECT * FROM deployments"),
       updateDeployment:
         p(`UPDATE deployments SET state = COALESCE(@state, state), attempts = COALESCE(@attempts, attempts),
-        error = CASE WHEN @setError THEN @error ELSE error END, updated_at = @updatedAt WHERE id = @id`),
+        error = CASE WHEN @setError THEN @error ELSE error END,
+        warnings = CASE WHEN @setWarnings THEN @warnings ELSE warnings END, updated_at = @updatedAt WHERE id = @id`),
       countOfRollout: p(
         `SELECT wave, state, COUNT(*) AS n, SUM(CASE WHEN (attempts > 0 OR state NOT IN (${NEVER_SENT_STATES.map((s) => `'${s}'`).join(", ")}))
           AND (previous_release IS NOT NULL OR error IS NULL
@@ -343,7 +344,8 @@ export class SqliteStore implements Store {
   }
 
   insertDeployment(d: DeploymentRecord): boolean {
-    return this.stmt.insertDeployment.run(d).changes > 0;
+    const { warnings: _, ...row } = d;
+    return this.stmt.insertDeployment.run(row).changes > 0;
   }
   getDeployment(id: string): DeploymentRecord | undefined {
     const r = this.stmt.getDeployment.get(id) as Row | undefined;
@@ -361,7 +363,9 @@ export class SqliteStore implements Store {
   }
   updateDeployment(
     id: string,
-    patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "error">> & { updatedAt: number },
+    patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "error" | "warnings">> & {
+      updatedAt: number;
+    },
   ): void {
     this.stmt.updateDeployment.run({
       id,
@@ -369,6 +373,8 @@ export class SqliteStore implements Store {
       attempts: patch.attempts ?? null,
       setError: "error" in patch ? 1 : 0,
       error: patch.error ?? null,
+      setWarnings: patch.warnings === undefined ? 0 : 1,
+      warnings: patch.warnings === undefined ? null : JSON.stringify(patch.warnings),
       updatedAt: patch.updatedAt,
     });
   }

@@ -102,7 +102,13 @@ export interface DeploymentRecord {
   state: DeploymentState;
   attempts: number;
   updatedAt: number;
+  /** Why it failed or is not done: never a warning of a run that succeeded (`warnings` holds those). */
   error: string | null;
+  /**
+   * What the agent's last report of it warned about (a `warn` conditional, a file ship had not
+   * installed replaced), up to WARNINGS_KEPT and a line saying how many more; absent when none.
+   */
+  warnings?: string[];
 }
 
 export interface ReportRecord {
@@ -217,7 +223,9 @@ export interface Store {
   listDeployments(filter: { rolloutId?: string; agentId?: string }): DeploymentRecord[];
   updateDeployment(
     id: string,
-    patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "error">> & { updatedAt: number },
+    patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "error" | "warnings">> & {
+      updatedAt: number;
+    },
   ): void;
 
   /**

@@ -111,7 +111,7 @@ export function agentView(id: string): View {
       agent.deployments.length === 0
         ? h("p", { class: "empty" }, "Not part of any rollout.")
         : table(
-            ["Rollout", "Wave", "State", "Error"],
+            ["Rollout", "Wave", "State", "Error", "Warnings"],
             agent.deployments.map((d) =>
               h(
                 "tr",
@@ -120,6 +120,7 @@ export function agentView(id: string): View {
                 h("td", {}, String(d.wave + 1)),
                 h("td", {}, d.state),
                 h("td", {}, d.error ?? ""),
+                h("td", {}, ...(d.warnings ?? []).map((w) => h("p", { class: "warning" }, w))),
               ),
             ),
           ),

@@ -158,7 +158,7 @@ export function rolloutDetailView(id: string): View {
           { open: openWaves.has(w.index) },
           h("summary", {}, `${w.agents.length} agent(s)`),
           table(
-            ["Agent", "State", "Online", "Error"],
+            ["Agent", "State", "Online", "Error", "Warnings"],
             w.agents.map((a) =>
               h(
                 "tr",
@@ -176,6 +176,7 @@ export function rolloutDetailView(id: string): View {
                         ? OFFLINE_ROLLBACK
                         : ""),
                 ),
+                h("td", {}, ...(a.warnings ?? []).map((w) => h("p", { class: "warning" }, w))),
               ),
             ),
           ),

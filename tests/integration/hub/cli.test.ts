@@ -539,6 +539,10 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
               fromVersion: "1.0.0",
               toVersion: version,
               steps: [],
+              // A success that warned: its warning is a line of its own, not its ERROR.
+              ...(version === "3.0.0" && i === 0
+                ? { warnings: ["replaced local.conf; its copy is in the backup"] }
+                : {}),
             });
             await agent.next(
               (m): m is Extract<HubMessage, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
@@ -563,6 +567,8 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
           expect(watched.code).toBe(1);
         } else {
           expect(watched.stdout).toMatch(/state\s+completed\n/);
+          expect(watched.stdout).toMatch(/\nw1 +succeeded .* -\n/);
+          expect(watched.stdout).toContain("\nw1: warning: replaced local.conf; its copy is in the backup\n");
           expect(watched.code).toBe(0);
         }
       }

@@ -471,6 +471,17 @@ for (const subject of subjects) {
         attempts: 3,
       });
       expect((await store.listDeployments({ agentId: "a2" })).map((d) => d.id)).toEqual(["ro1:a2"]);
+      // Warnings apart from the error: set by an update that names them, kept by one that does not.
+      await store.updateDeployments([
+        { id: "ro1:a1", state: "succeeded", error: null, warnings: ["w; 1", "w2"], updatedAt: 44 },
+      ]);
+      await store.updateDeployments([{ id: "ro1:a1", state: "succeeded", error: null, updatedAt: 45 }]);
+      await store.updateDeployment("ro1:a1", { attempts: 2, updatedAt: 46 });
+      expect(await store.getDeployment("ro1:a1")).toMatchObject({ error: null, warnings: ["w; 1", "w2"] });
+      await store.updateDeployments([
+        { id: "ro1:a1", state: "succeeded", error: null, warnings: [], updatedAt: 47 },
+      ]);
+      expect((await store.getDeployment("ro1:a1"))?.warnings).toBeUndefined();
     });
 
     it("reads a rollout's deployments of the named agents only, in the states asked for", async () => {

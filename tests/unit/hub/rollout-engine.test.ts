@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AgentSync } from "../../../hub/rollouts/agent-sync.js";
 import type { AgentChannel } from "../../../hub/rollouts/dispatch.js";
@@ -190,7 +191,7 @@ describe("rollout engine", () => {
     expect(channel.deploysTo("b")).toHaveLength(1);
   });
 
-  it("a run's warnings reach its deployment's line, after a failure's reason and cut at three", async () => {
+  it("a run's warnings are kept with its deployment apart from its error, cut at three; older rows that held them in error read apart", async () => {
     for (const a of ["a", "b"]) await connect(a);
     const r = await engine.create(spec({ failureThreshold: { count: 2 } }), "op");
     const warned = async (agentId: string, outcome: Outcome, warnings: string[], error?: string) =>
@@ -210,15 +211,36 @@ describe("rollout engine", () => {
       });
     await warned("a", "succeeded", ["the app has a VERSION file: check the release notes"]);
     await warned("b", "rolled_back", ["w1", "w2", "w3", "w4", "w5"], "post_update_test failed");
-    // Before: a's line said nothing (error null) and b's only its failure; the warnings were on
-    // the agent's page alone, which `rollout show` never reads.
+    // A success that warned is a success: its warnings were its `error` ("warning: …"), shown
+    // under ERROR by `rollout show`, the API and the dashboard.
     expect(store.getDeployment(`${r.id}:a`)).toMatchObject({
       state: "succeeded",
-      error: "warning: the app has a VERSION file: check the release notes",
+      error: null,
+      warnings: ["the app has a VERSION file: check the release notes"],
     });
-    expect(store.getDeployment(`${r.id}:b`)?.error).toBe(
-      "rolled back: post_update_test failed; warning: w1; warning: w2; warning: w3; 2 more on the agent's page (dashboard, GET /api/v1/agents/b)",
-    );
+    const more = "2 more on the agent's page (dashboard, GET /api/v1/agents/b)";
+    expect(store.getDeployment(`${r.id}:b`)).toMatchObject({
+      error: "rolled back: post_update_test failed",
+      warnings: ["w1", "w2", "w3", more],
+    });
+    // A later report without warnings clears them.
+    await warned("a", "succeeded", []);
+    expect(store.getDeployment(`${r.id}:a`)?.warnings).toBeUndefined();
+
+    // Rows an older hub wrote (no warnings column yet) read apart.
+    store.updateDeployment(`${r.id}:a`, { error: "warning: one; a; b; warning: two", updatedAt: 1 });
+    const raw = new Database(file);
+    raw.prepare("UPDATE deployments SET warnings = NULL").run();
+    raw.close();
+    store.updateDeployment(`${r.id}:b`, {
+      error: `rolled back: x; warning: w1; warning: w2; warning: w3; ${more}`,
+      updatedAt: 1,
+    });
+    expect(store.getDeployment(`${r.id}:a`)).toMatchObject({ error: null, warnings: ["one; a; b", "two"] });
+    expect(store.getDeployment(`${r.id}:b`)).toMatchObject({
+      error: "rolled back: x",
+      warnings: ["w1", "w2", "w3", more],
+    });
   });
 
   it("an empty canary before agents that run the release already is passed: nothing is sent untested", async () => {
