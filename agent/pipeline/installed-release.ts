@@ -1,5 +1,6 @@
 /** The installed release as sources see it: the app's install index, read fresh at each call. */
 import { readInstallIndex, readInstallIndexHeader } from "../apply/install-index.js";
+import { listBackups } from "../backup/backup-store.js";
 import type { InstalledId, InstalledRelease } from "../sources/types.js";
 
 export interface LegacyState {
@@ -36,4 +37,21 @@ function idOf(index: InstalledId, legacy: LegacyState | undefined): InstalledId 
     index.releaseId ??
     (legacy?.current_version === index.version ? (legacy.release_id ?? undefined) : undefined);
   return { version: index.version, ...(releaseId === undefined ? {} : { releaseId }) };
+}
+
+/**
+ * What a check says in place of the installed version when ship has no record of one. With the
+ * state file and the install index both gone (wiped, restored from an old image) it said "update
+ * available (nothing installed)", of an app whose backups show ship installed a release there:
+ * the newest one names it.
+ */
+export async function noneInstalledNote(
+  recorded: string | null,
+  backupRoot: string,
+  appDir: string,
+): Promise<string | undefined> {
+  if (recorded !== null) return `(none recorded: the install index is gone; ship installed ${recorded})`;
+  const newest = (await listBackups(backupRoot, undefined, appDir).catch(() => []))[0];
+  if (newest === undefined) return undefined;
+  return `(none recorded: the state file and the install index are gone, yet backup ${newest.id} was made when ship installed ${newest.replacedBy} here)`;
 }

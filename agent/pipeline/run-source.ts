@@ -24,7 +24,7 @@ import { checkSourceFiles } from "./configured-files.js";
 import type { UpdateContext, UpdatePaths, UpdateSettings } from "./context.js";
 import { finalizeUpdate } from "./finalize.js";
 import { pruneByInstalledRules, rememberPruneRules } from "./installed-prune-rules.js";
-import { readInstalledId, readInstalledRelease } from "./installed-release.js";
+import { noneInstalledNote, readInstalledId, readInstalledRelease } from "./installed-release.js";
 import { removeLeftovers } from "./leftovers.js";
 import { lockDir, updatePaths } from "./paths.js";
 import { awaitingRecovery, type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
@@ -158,6 +158,7 @@ export async function runSource(
             ? await rollbackTarget(paths.appStateDir)
             : undefined;
     await checkSourceFiles(config, name, source, options.configFile ?? "ship.toml");
+    const noneInstalled = await noneInstalledNote(currentVersion, config.general.backup_dir, source.app_dir);
     const releaseSource = namingConfigFile(
       ports.openSource(name, source, {
         stateDir: paths.sourceStateDir,
@@ -165,11 +166,7 @@ export async function runSource(
         log,
         installed: () => readInstalledRelease(paths.appStateDir, source.app_dir, sourceState),
         installedId: async () => restored ?? readInstalledId(paths.appStateDir, sourceState),
-        ...(currentVersion === null
-          ? {}
-          : {
-              noneInstalled: `(none recorded: the install index is gone; ship installed ${currentVersion})`,
-            }),
+        ...(noneInstalled === undefined ? {} : { noneInstalled }),
       }),
       options.configFile,
     );

@@ -82,4 +82,18 @@ describe("backups across an update that found its install index deleted (real CL
     expect(then.stdout).toContain("myapp: back on 1.0.0");
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
   }, 40_000);
+
+  it("with the state file gone too, the check names the backup that shows ship installed the app, not '(nothing installed)'", async () => {
+    await installVersions(app, ["1", "2"]);
+    const [stateDir] = await readdir(join(app.root, "var/apps"));
+    await rm(join(app.root, "var/apps", String(stateDir), "install-index.json"));
+    await rm(app.stateFile);
+    await app.release("r3", 'version: "3.0.0"\n', { "app.txt": "v3\n" });
+    const [newest] = await listedBackups(app);
+    const check = await runShip(["--config", app.config, "--check-only"]);
+    expect(check.code, check.stderr).toBe(100);
+    expect(check.stdout).toContain(
+      `update available (none recorded: the state file and the install index are gone, yet backup ${newest?.id} was made when ship installed 2.0.0 here) -> 3.0.0`,
+    );
+  }, 40_000);
 });
