@@ -148,6 +148,18 @@ async function reportLinked(input: PrepareInput, rel: string): Promise<MergeRepo
   return { file: rel, kept: [], added: [], updated: [], removed: [], warnings: [warning] };
 }
 
+/**
+ * A config ship installed before that is gone from the app (the operator deleted it, or moved it
+ * away) is installed as the release's copy, as a missing file must be for the app to start; but
+ * whatever values the operator had in it are not in that copy, so the run says so, loudly.
+ */
+function reportDeletedConfig(input: PrepareInput, rel: string): MergeReport {
+  const since = input.index?.version === undefined ? "" : ` (${input.index.version})`;
+  const warning = `it was not in the app, though ship installed it at the last update${since}: the release's copy was installed in its place, so it holds the release's values, none of yours; if you had values of your own in it, put them back (an earlier copy may be in a backup, ship --list-backups)`;
+  input.log?.warn(`merge of ${rel}: ${warning}`, { file: rel });
+  return { file: rel, kept: [], added: [], updated: [], removed: [], warnings: [warning] };
+}
+
 function isMergeRule(step: Extract<PlanStep, { kind: "add" }>): boolean {
   return step.rule.rule.action.startsWith("merge_");
 }
@@ -178,6 +190,8 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
             await readFile(join(input.stagingDir, step.rel), "utf8"),
           );
         }
+        if (isMergeRule(step) && input.index?.files[step.rel] !== undefined)
+          merges.push(reportDeletedConfig(input, step.rel));
         delta.set[step.rel] = {
           sha256: step.entry.sha256,
           mode: step.entry.mode,

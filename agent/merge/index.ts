@@ -239,18 +239,31 @@ function mergeNormalised(input: MergeInput): MergeResult {
     threeWay ? "your copy, the release's or the previous release's" : "your copy or the release's",
   );
   const emptied = blank ? [EMPTIED] : [];
+  const dropped = plan.dropped.length === 0 ? [] : [droppedKeysWarning(plan.dropped)];
   const alike =
     user.yaml === undefined || release.yaml === undefined
       ? undefined
       : unseenAlikeChanges(user.yaml.doc, release.yaml.doc, baseCopy?.yaml?.doc);
   const warnings = [
     ...emptied,
+    ...dropped,
     ...unused,
     ...rendered.warnings,
     ...(lost === undefined ? [] : [lost]),
     ...(alike === undefined ? [] : [alike]),
   ];
   return { ...reportOf(plan, rendered.followed), text: rendered.text, warnings };
+}
+
+/**
+ * A key the release dropped while the user's value is kept under it is most often a setting the
+ * release renamed: the user's value then sits under a name the app no longer reads, and the new
+ * name took the release's default, both reported as a plain `kept` and `added`. Which key is the
+ * new name is not guessed; the operator is told which of their values may no longer count.
+ */
+function droppedKeysWarning(keys: readonly string[]): string {
+  const named = keys.length === 1 ? `the key ${keys[0]}` : `the keys ${keys.join(", ")}`;
+  return `this release no longer has ${named}, whose value you had changed: your value is kept there, but the app may no longer read it (a renamed setting takes the release's default under its new name); check the release's notes and move your value if it was renamed`;
 }
 
 /**
@@ -376,7 +389,7 @@ function render(
 }
 
 function emptyPlan(): MergePlan {
-  return { edits: [], kept: [], added: [], updated: [], removed: [] };
+  return { edits: [], kept: [], added: [], updated: [], removed: [], dropped: [] };
 }
 
 /** The plan's key report, with what YAML values following an anchor took along (FollowedReport). */

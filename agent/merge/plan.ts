@@ -22,6 +22,12 @@ export interface MergePlan {
   added: string[];
   updated: string[];
   removed: string[];
+  /**
+   * Keys (among `kept`) the previous release had and this one no longer has, whose value the user
+   * had changed: kept where they are, though the release may now read that setting under another
+   * name, or not at all.
+   */
+  dropped: string[];
 }
 
 /** How one subtree merges; preserveKeys (relative to sectionPath) always keep the user's value. */
@@ -47,7 +53,7 @@ export interface PlanInput {
 }
 
 export function planMerge(input: PlanInput): MergePlan {
-  const plan: MergePlan = { edits: [], kept: [], added: [], updated: [], removed: [] };
+  const plan: MergePlan = { edits: [], kept: [], added: [], updated: [], removed: [], dropped: [] };
   const walker = new MergeWalker(plan, input.sections ?? {}, input.base !== ABSENT);
   walker.visit([], input.user, input.release, input.base, {
     kind: input.strategy,
@@ -151,6 +157,7 @@ class MergeWalker {
     // reports a changed one); a key only the user ever had is theirs, nothing to report.
     if (policy.kind !== "preserve_user") {
       if (base !== ABSENT) this.record("kept", path);
+      if (base !== ABSENT && !sameValue(user, base)) this.plan.dropped.push(keyName(path));
       return;
     }
     // preserve_user removes only what the user never touched.
@@ -164,6 +171,7 @@ class MergeWalker {
       }
     } else {
       this.record("kept", path);
+      this.plan.dropped.push(keyName(path));
     }
   }
 

@@ -3,7 +3,7 @@
  * release's keys, with a WARNING. A blank `.json` under merge_json was refused with exit 2 ("the
  * file is empty") on every run, where the same file under merge_yaml took the release's copy.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -71,5 +71,32 @@ describe("a config a merge emptied", () => {
     // The operator's deletions stay; only the release's new key comes.
     expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("e = 1\n");
     expect(run.stdout).not.toContain("your copy is empty");
+  });
+});
+
+describe("a merged config the operator deleted", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  it("is installed as the release's copy with a WARNING naming the file (it was reinstalled without a word)", async () => {
+    const manifest = (version: string) =>
+      `version: "${version}"\nfiles:\n  "config.json": { action: merge_json }\n`;
+    await app.release("v1", manifest("1.0.0"), { "config.json": v1 });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await rm(join(app.appDir, "config.json"));
+    await app.release("v2", manifest("2.0.0"), { "config.json": v2 });
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "config.json"), "utf8")).toBe(v2);
+    const report = JSON.parse(run.stdout) as { apps: { merges?: { file: string; warnings: string[] }[] }[] };
+    const warning =
+      "it was not in the app, though ship installed it at the last update (1.0.0): the release's copy was installed in its place, so it holds the release's values, none of yours; if you had values of your own in it, put them back (an earlier copy may be in a backup, ship --list-backups)";
+    expect(report.apps[0]?.merges).toEqual([
+      expect.objectContaining({ file: "config.json", warnings: [warning] }),
+    ]);
+    expect(run.stderr).toContain(`merge of config.json: ${warning}`);
   });
 });

@@ -34,6 +34,29 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
     expect([...result.removed].sort()).toEqual(["gone", "old.y"]);
   });
 
+  it("a key the release dropped (renamed) while the user's changed value stays there is named in a WARNING", () => {
+    // `timeout` renamed `timeout_s`: the user's 90 stayed under the old name and the app read the
+    // new one's default, reported only as `kept` and `added`.
+    const base = { timeout: 30, port: 80, db: { pool: 5, host: "a" } };
+    const current = { timeout: 90, port: 80, db: { pool: 9, host: "a" } };
+    const result = merge3(format, base, current, { timeout_s: 30, port: 80, db: { host: "a" } });
+    expect(result.value).toEqual({ timeout: 90, port: 80, db: { pool: 9, host: "a" }, timeout_s: 30 });
+    expect(result.warnings).toEqual([
+      "this release no longer has the keys timeout, db.pool, whose value you had changed: your value is kept there, but the app may no longer read it (a renamed setting takes the release's default under its new name); check the release's notes and move your value if it was renamed",
+    ]);
+    // A dropped key the user never changed goes, as before, unsaid; update_only keeps it unsaid too.
+    expect(merge3(format, base, base, { port: 80, db: { host: "a" } }).warnings).toEqual([]);
+    const updateOnly = mergeConfigFile({
+      format,
+      fileName: "f",
+      base: write(format, base),
+      current: write(format, { ...base, timeout: 90 }),
+      incoming: write(format, { port: 80, db: { host: "a", pool: 5 } }),
+      strategy: "update_only",
+    });
+    expect(updateOnly.warnings).toEqual([expect.stringContaining("no longer has the key timeout, ")]);
+  });
+
   it("a default the user never touched changes type with the release; a touched one does not", () => {
     const base = { retry: 3, proxy: "none" };
     const current = { retry: 3, proxy: "http://p" };
