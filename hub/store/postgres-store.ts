@@ -343,17 +343,18 @@ class PostgresCore {
       const watch = new TxAnswerWatch(this.answerMs);
       return this.noticeSilence(
         watch.bound(
-          beginTx(this.sql, (t) =>
-            this.guard.run((scope) =>
+          beginTx(this.sql, (t) => {
+            const txOps = postgresOps(t);
+            return this.guard.run((scope) =>
               fn(
                 checked(
-                  () => postgresOps(t),
+                  () => txOps,
                   (operation) => TxGuard.live(scope, operation),
                   (run) => watch.statement(run),
                 ),
               ),
-            ),
-          ) as Promise<T>,
+            );
+          }) as Promise<T>,
         ),
       );
     });
