@@ -52,9 +52,16 @@ export interface Sha256Sum {
 }
 
 /**
+ * `sha256sum --tag`'s "SHA256 (name) = HEX", in any case, and `openssl dgst -sha256`'s
+ * "SHA2-256(name)= HEX" (OpenSSL 3; "SHA256(name)= HEX" before): a file made with openssl was
+ * refused as "not a sha256sum line".
+ */
+const TAGGED = /^SHA(?:2-)?256 ?\((.+)\) ?= ?([0-9a-f]{64})$/i;
+
+/**
  * The hash for `fileName` in sha256sum output ("<hex>  name" or "<hex> *name" lines, or
- * `sha256sum --tag`'s "SHA256 (name) = <hex>"). A file with a single bare hash, or a single line,
- * applies to whatever was downloaded: `sha256sum myapp-1.2.3.tar.gz > …` beside a file served as
+ * the tagged lines TAGGED reads). A file with a single bare hash, or a single line, applies to
+ * whatever was downloaded: `sha256sum myapp-1.2.3.tar.gz > …` beside a file served as
  * `release.tar.gz` is the seed's own way.
  */
 export function sha256SumFor(text: string, fileName: string, where: string, nameHint?: string): Sha256Sum {
@@ -64,7 +71,15 @@ export function sha256SumFor(text: string, fileName: string, where: string, name
     .filter((l) => l !== "" && !l.startsWith("#"));
   const entries = lines.map((line) => {
     const m = /^([0-9a-fA-F]{64})(?:\s+\*?(.+))?$/.exec(line);
-    const tagged = m === null ? /^SHA256 \((.+)\) = ([0-9a-fA-F]{64})$/.exec(line) : null;
+    const tagged = m === null ? TAGGED.exec(line) : null;
+    const algorithm =
+      m === null && tagged === null ? /^([A-Za-z][\w-]*) ?\(.+\) ?= ?[0-9a-fA-F]+$/.exec(line) : null;
+    // Another algorithm's file in its place (a .sha512, an md5 list) read "not a sha256sum line".
+    if (algorithm?.[1] !== undefined && !/^SHA(2-)?256$/i.test(algorithm[1]))
+      throw new VerificationError(
+        where,
+        `a checksum made with ${algorithm[1].toUpperCase()}, not sha256 (ship verifies sha256): ${line.slice(0, 80)}`,
+      );
     if (m === null && tagged === null)
       throw new VerificationError(
         where,

@@ -61,6 +61,25 @@ describe("checksum specs", () => {
     expect(() => sha256SumFor("<html>", "c", "f")).toThrow(/is an HTML or XML page .*not a sha256sum file/);
     expect(() => sha256SumFor("hello world\n", "c", "f")).toThrow(/not a sha256sum line/);
   });
+
+  it("reads openssl dgst's and any-case --tag lines, and names another algorithm's", () => {
+    // `openssl dgst -sha256 app.tgz > app.tgz.sha256` was refused "not a sha256sum line".
+    const b = "B".repeat(64);
+    expect(sha256SumFor(`SHA2-256(app.tgz)= ${b}\n`, "app.tgz", "f").sha256).toBe("b".repeat(64));
+    expect(sha256SumFor(`SHA256(other.tgz)= ${HEX}\nSHA256(app.tgz)= ${b}\n`, "app.tgz", "f").sha256).toBe(
+      "b".repeat(64),
+    );
+    expect(sha256SumFor(`sha256 (app.tgz) = ${HEX}\n`, "app.tgz", "f").sha256).toBe(HEX);
+    expect(() => sha256SumFor(`SHA512 (app.tgz) = ${"c".repeat(128)}\n`, "app.tgz", "f")).toThrow(
+      /f: a checksum made with SHA512, not sha256 \(ship verifies sha256\)/,
+    );
+    expect(() => sha256SumFor(`MD5(app.tgz)= ${"c".repeat(32)}\n`, "app.tgz", "f")).toThrow(
+      /f: a checksum made with MD5, not sha256/,
+    );
+    expect(() => sha256SumFor(`SHA256(app.tgz)= ${"c".repeat(63)}\n`, "app.tgz", "f")).toThrow(
+      /f: not a sha256sum line/,
+    );
+  });
 });
 
 describe("progress", () => {
