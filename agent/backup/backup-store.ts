@@ -38,6 +38,12 @@ const BackupMetaSchema = z.object({
    */
   appDirId: z.string().optional(),
   stateDir: z.string(),
+  /**
+   * Set when the update found no install index although ship had installed the app (the state file
+   * recorded a version): its fromVersion null is then "unrecorded", not the tree before ship. Without
+   * it, an update that only added files, once the older backups were pruned, listed as "(pre-ship)".
+   */
+  unrecorded: z.boolean().optional(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
   files: z.number(),

@@ -8,6 +8,7 @@ import { sourceLedElsewhere, sourceOfBackup } from "../../backup/backup-owner.js
 import {
   type BackupInfo,
   backupMadeUnder,
+  backupMetaOf,
   inUpdateOrder,
   listBackupsWithDamaged,
   setAsideDirs,
@@ -83,7 +84,8 @@ function noVersion(backup: BackupInfo, all: readonly BackupInfo[]): string {
   const shipWasThere = all.some(
     (b) => b !== backup && b.appDir === backup.appDir && b.created < backup.created,
   );
-  return shipWasThere || backup.files > 0 ? "(unrecorded)" : "(pre-ship)";
+  const unrecorded = shipWasThere || backup.files > 0 || backupMetaOf(backup).unrecorded === true;
+  return unrecorded ? "(unrecorded)" : "(pre-ship)";
 }
 
 /**
