@@ -81,7 +81,7 @@ describe("backups across an update that found its install index deleted (real CL
     expect(then.code, then.stdout + then.stderr).toBe(0);
     expect(then.stdout).toContain("myapp: back on 1.0.0");
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
-  }, 40_000);
+  }, 120_000);
 
   it("an update that only added files lists as (unrecorded) once the older backups are pruned", async () => {
     await installVersions(app, ["1"]);
@@ -96,5 +96,5 @@ describe("backups across an update that found its install index deleted (real CL
     expect((await runShip(["--config", app.config])).code).toBe(0);
     const rows = (await runShip(["--config", app.config, "--list-backups"])).stdout.split("\n").slice(1);
     expect(rows.filter((r) => r.trim() !== "").map((r) => r.split(/\s+/)[2])).toEqual(["(unrecorded)"]);
-  }, 40_000);
+  }, 120_000);
 });
