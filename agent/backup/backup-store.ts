@@ -85,6 +85,8 @@ export interface BackupInfo {
   path: string;
   /** The app directory this backup restores (two configs may share one backup_dir). */
   appDir: string;
+  /** Its update found the install index lost (meta.json's `unrecorded`). */
+  unrecorded?: boolean;
 }
 
 export const META_FILE = "meta.json";
@@ -229,6 +231,7 @@ function infoOf(meta: BackupMeta, path: string): BackupInfo {
     files: meta.files,
     path,
     appDir: restoredDir(meta),
+    ...(meta.unrecorded === true ? { unrecorded: true } : {}),
   };
   metaOfInfo.set(info, meta);
   return info;

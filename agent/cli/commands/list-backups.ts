@@ -8,7 +8,6 @@ import { sourceLedElsewhere, sourceOfBackup } from "../../backup/backup-owner.js
 import {
   type BackupInfo,
   backupMadeUnder,
-  backupMetaOf,
   inUpdateOrder,
   listBackupsWithDamaged,
   setAsideDirs,
@@ -84,7 +83,7 @@ function noVersion(backup: BackupInfo, all: readonly BackupInfo[]): string {
   const shipWasThere = all.some(
     (b) => b !== backup && b.appDir === backup.appDir && b.created < backup.created,
   );
-  const unrecorded = shipWasThere || backup.files > 0 || backupMetaOf(backup).unrecorded === true;
+  const unrecorded = shipWasThere || backup.files > 0 || backup.unrecorded === true;
   return unrecorded ? "(unrecorded)" : "(pre-ship)";
 }
 
