@@ -16,7 +16,6 @@ import {
   HALT_REASON_START,
   isHaltReason,
   isWaitingReason,
-  leftOutText,
   mayAutoAdvance,
   rollbackableOfCounts,
   stuckWaveReason,
@@ -709,7 +708,15 @@ export class RolloutEngine {
   ): void {
     const last = wave === rollout.spec.waves.length - 1;
     const planned = leftOut.notApplicable + leftOut.forgotten;
-    const held = planned === 0 ? "held no agent" : `held no agent that takes part (${leftOutText(leftOut)})`;
+    const why = [
+      ...(leftOut.notApplicable > 0
+        ? [`its ${leftOut.notApplicable} agent(s) no longer fit the rollout: not applicable`]
+        : []),
+      ...(leftOut.forgotten > 0
+        ? [`its ${leftOut.forgotten} agent(s) were forgotten by an operator: \`ship-hub agents forget\``]
+        : []),
+    ];
+    const held = planned === 0 ? "held no agent" : `held no agent that takes part (${why.join("; ")})`;
     dispatch.record({
       actor,
       kind: "rollout.wave_empty",
