@@ -10,9 +10,10 @@
 // sources. Libraries with native or optional native parts, network clients other than undici (the
 // http(s) source's) and anything not listed in BUNDLED stay external: they load from node_modules as before, only when their path runs.
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve, sep } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { englishOnlyZod, externalUnlessBundled } from "./cli-bundle-plugins.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "dist/agent/cli");
@@ -24,45 +25,6 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
  * package our code imports stays external.
  */
 export const BUNDLED = ["commander", "zod", "smol-toml", "yaml", "minimatch", "pino", "tar", "undici"];
-
-/** The bare package name of an import specifier (`zod/mini` → zod, `@scope/x/y` → @scope/x). */
-function packageName(spec) {
-  const parts = spec.split("/");
-  return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
-}
-
-const externalUnlessBundled = {
-  name: "external-unless-bundled",
-  setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path.startsWith("node:")) return { path: args.path, external: true };
-      // A bundled library's own dependencies (pino's sonic-boom, minimatch's brace-expansion…) come
-      // along; otherwise they would load module by module from node_modules after all.
-      if (args.importer.includes(`${sep}node_modules${sep}`)) return undefined;
-      return BUNDLED.includes(packageName(args.path)) ? undefined : { path: args.path, external: true };
-    });
-  },
-};
-
-/**
- * zod exports every locale through its `z` namespace; a shared chunk must then hold all of them
- * (~360 KB of the ~750 KB zod bundle). ship only uses zod's default English messages.
- */
-const englishOnlyZod = {
-  name: "zod-english-only",
-  setup(b) {
-    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-      args.resolveDir.includes(`${join("node_modules", "zod")}`)
-        ? { path: join(args.resolveDir, "../locales/en.js"), namespace: "zod-en" }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "zod-en" }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
-      resolveDir: dirname(args.path),
-      loader: "js",
-    }));
-  },
-};
 
 /**
  * pino loads `worker_threads` and `assert` as it starts, for what ship's CLI never does: transports
@@ -121,7 +83,7 @@ const common = {
   target: "node20",
   minifyWhitespace: true,
   minifySyntax: true,
-  plugins: [externalUnlessBundled, englishOnlyZod],
+  plugins: [externalUnlessBundled(BUNDLED), englishOnlyZod],
   // The bundle lives one level deeper than shared/version.js: it is told the version instead.
   define: { __SHIP_VERSION__: JSON.stringify(pkg.version) },
   logLevel: "warning",

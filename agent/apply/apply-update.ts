@@ -73,6 +73,8 @@ export interface ApplyUpdateInput {
   stateDir: string;
   /** `general.backup_dir`. */
   backupRoot: string;
+  /** The version the state file records as installed: with no install index, the index was lost. */
+  previousVersion?: string | null;
   /** `privileged_files` patterns: these keep their owner, group and mode (see privileged-files.ts). */
   privilegedFiles?: readonly string[];
   log?: Logger;
@@ -465,6 +467,7 @@ async function startBackup(
     appRealDir: realDir(input.appDir),
     ...dirIdentity(input.appDir),
     stateDir,
+    ...(facts.index === undefined && input.previousVersion != null ? { unrecorded: true } : {}),
     bytes,
     files,
     bases,

@@ -38,6 +38,12 @@ const BackupMetaSchema = z.object({
    */
   appDirId: z.string().optional(),
   stateDir: z.string(),
+  /**
+   * Set when the update found no install index although ship had installed the app (the state file
+   * recorded a version): its fromVersion null is then "unrecorded", not the tree before ship. Without
+   * it, an update that only added files, once the older backups were pruned, listed as "(pre-ship)".
+   */
+  unrecorded: z.boolean().optional(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
   files: z.number(),
@@ -79,6 +85,8 @@ export interface BackupInfo {
   path: string;
   /** The app directory this backup restores (two configs may share one backup_dir). */
   appDir: string;
+  /** Its update found the install index lost (meta.json's `unrecorded`). */
+  unrecorded?: boolean;
 }
 
 export const META_FILE = "meta.json";
@@ -223,6 +231,7 @@ function infoOf(meta: BackupMeta, path: string): BackupInfo {
     files: meta.files,
     path,
     appDir: restoredDir(meta),
+    ...(meta.unrecorded === true ? { unrecorded: true } : {}),
   };
   metaOfInfo.set(info, meta);
   return info;

@@ -32,7 +32,8 @@ export function openTunnel(
     if (answer.statusCode === 200) return callback(null, socket);
     socket.destroy();
     // undici's words for the same refusal: proxy.ts names the proxy and its variable from them.
-    callback(new Error(`Proxy response (${answer.statusCode}) !== 200 when HTTP Tunneling`));
+    const refusal = new Error(`Proxy response (${answer.statusCode}) !== 200 when HTTP Tunneling`);
+    callback(Object.assign(refusal, { offeredSchemes: authSchemes(answer.headers["proxy-authenticate"]) }));
   });
   request.once("error", (err) => callback(err));
   // A CONNECT the proxy never answers gives no socket, so no later timer would ever fire.
@@ -40,20 +41,36 @@ export function openTunnel(
   request.end();
 }
 
+/** The schemes a 407's Proxy-Authenticate offers, lower-case ("basic", "ntlm", "negotiate"). */
+export function authSchemes(header: string | string[] | undefined): string[] {
+  const values = header === undefined ? [] : Array.isArray(header) ? header : [header];
+  // One header may list several challenges; a scheme is a token not followed by "=" (a parameter).
+  return values.flatMap((v) =>
+    [...v.matchAll(/(?:^|,)\s*([A-Za-z][\w-]*)(?=\s|,|$)/g)].map((m) => (m[1] as string).toLowerCase()),
+  );
+}
+
+export interface TunnelAnswer {
+  status: number;
+  /** For a 407: the authentication schemes the proxy offers. */
+  offeredSchemes: string[];
+}
+
 /**
- * The status `proxy` answers a CONNECT to `target` with (200 when it opens the tunnel, which is
- * closed at once), or undefined when it gives none (down, silent, closed the connection).
+ * What `proxy` answers a CONNECT to `target` with (200 when it opens the tunnel, which is closed at
+ * once), or undefined when it gives no status (down, silent, closed the connection).
  */
 export function proxyTunnelStatus(
   proxy: URL,
   target: string,
   timeoutMs: number,
-): Promise<number | undefined> {
+): Promise<TunnelAnswer | undefined> {
   return new Promise((resolve) => {
     openTunnel(proxy, target, { ms: timeoutMs, error: () => new Error("timed out") }, (err, socket) => {
       socket?.destroy();
       const status = err === null ? "200" : /^Proxy response \((\d+)\)/.exec(err.message)?.[1];
-      resolve(status === undefined ? undefined : Number(status));
+      const offered = (err as { offeredSchemes?: string[] } | null)?.offeredSchemes ?? [];
+      resolve(status === undefined ? undefined : { status: Number(status), offeredSchemes: offered });
     });
   });
 }

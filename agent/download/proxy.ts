@@ -158,11 +158,19 @@ export function proxyCredentialsRefused(err: unknown, url: string): BadInputErro
 }
 
 /** The bad input a proxy's 407 for `url` is (git's, whose words git-unreachable.ts reads, too). */
-export function proxyCredentialsError(url: string): BadInputError | undefined {
+export function proxyCredentialsError(url: string, offeredSchemes: string[] = []): BadInputError | undefined {
   const proxy = configuredProxies().find(
     (p) => p.variable === (url.startsWith("https:") ? "https_proxy" : "http_proxy"),
   );
   if (proxy === undefined) return undefined;
+  // A proxy taking only NTLM or Negotiate (Windows domain logins) refuses any password sent as
+  // Basic: "refused the credentials" sent operators to retype a password that was right.
+  if (offeredSchemes.length > 0 && !offeredSchemes.includes("basic"))
+    return BadInputError.single(
+      "the environment",
+      proxy.name,
+      `${proxyName(proxy)} takes only ${[...new Set(offeredSchemes)].map(schemeName).join(" or ")} authentication (HTTP 407), and ship sends credentials as Basic: have the proxy accept Basic for this host, or point the variable at a local proxy that does the login (cntlm, px)`,
+    );
   return BadInputError.single(
     "the environment",
     proxy.name,
@@ -170,4 +178,8 @@ export function proxyCredentialsError(url: string): BadInputError | undefined {
       ? `${proxyName(proxy)} refused the credentials in it (HTTP 407): check the user and password (%-encode @ : / in them)`
       : `${proxyName(proxy)} wants credentials (HTTP 407): give them in the variable as http://user:password@host:port`,
   );
+}
+
+function schemeName(scheme: string): string {
+  return scheme === "ntlm" ? "NTLM" : `${scheme.charAt(0).toUpperCase()}${scheme.slice(1)}`;
 }

@@ -451,7 +451,8 @@ function applyEdit(
     );
     // A comment the previous release shipped there, gone with its value, is the release's change.
     const theirs = [...commentsIn(value), ...commentsIn(shippedNode)];
-    const gone = commentsIn(own.value).filter((c) => !moved.includes(c) && !theirs.includes(c));
+    const lost = commentsIn(own.value).filter((c) => !moved.includes(c) && !theirs.includes(c));
+    const gone = lost.filter((c) => !keptAboveKey(own, value, c));
     if (gone.length > 0) {
       notes.push(
         `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${gone.map((c) => `#${c.split("\n")[0]}`).join(", ")})`,
@@ -663,6 +664,19 @@ function keepCommentAbove(old: unknown, value: unknown): string | undefined {
 }
 
 /** The comments written inside a node (and after it, for a collection). */
+/**
+ * The comment after a value the release turns into a block mapping or list (`a: 1   # note` →
+ * `a:` with keys under it) has no line left to stay on: it goes above the key, where TOML keeps it
+ * above the new `[a]`, instead of going with the value. Whether `comment` was so kept.
+ */
+function keptAboveKey(own: Pair, value: unknown, comment: string): boolean {
+  if (!isScalar(own.value) || own.value.comment !== comment) return false;
+  if (!(isMap(value) || isSeq(value)) || value.flow === true || !isScalar(own.key)) return false;
+  const above = own.key.commentBefore;
+  own.key.commentBefore = above ? `${above}\n${comment}` : comment;
+  return true;
+}
+
 function commentsIn(node: unknown): string[] {
   const found: string[] = [];
   if (!isNode(node)) return found;

@@ -22,6 +22,7 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { brokenLink, brokenLinkText, type LinkReader } from "../sources/broken-link.js";
+import { inlineSha256 } from "../sources/checksum.js";
 import { isRemoteUrl } from "../sources/git-env.js";
 import { expandHome } from "../sources/home-path.js";
 import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-key.js";
@@ -86,7 +87,7 @@ function checksumKey(name: string, source: Source): { issues: Issue[]; files: Na
   if (source.type !== "https" && source.type !== "http" && source.type !== "sftp" && source.type !== "local")
     return { issues: [], files: [] };
   const spec = source.checksum;
-  if (spec === undefined || /^sha256:[0-9a-fA-F]{64}$/.test(spec.trim())) return { issues: [], files: [] };
+  if (spec === undefined || inlineSha256(spec) !== undefined) return { issues: [], files: [] };
   const key = `sources.${name}.checksum`;
   const kind = source.type === "https" ? "http" : source.type;
   const localFile = spec.startsWith("/") || /^file:\/\/./.test(spec);

@@ -56,6 +56,7 @@ const engine: UpdateEngine = {
       ...(input.privilegedFiles === undefined ? {} : { privilegedFiles: input.privilegedFiles }),
       stateDir: input.stateDir,
       backupRoot: input.backupDir,
+      previousVersion: input.previousVersion,
       log: input.log,
     });
     return {

@@ -20,8 +20,20 @@ export type ChecksumSpec = { kind: "inline"; sha256: string } | { kind: "file"; 
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/**
+ * `sha256:<hex>`, the algorithm's name in any case as the hex is: "SHA256:…" (as sha256sum --tag
+ * and most release pages spell it) was refused as neither a checksum nor a URL.
+ */
+const INLINE = /^sha256:([0-9a-f]+)$/i;
+
+/** The sha256 a well-formed inline checksum gives, lower-case; undefined for anything else. */
+export function inlineSha256(spec: string): string | undefined {
+  const hex = INLINE.exec(spec.trim())?.[1]?.toLowerCase();
+  return hex !== undefined && HEX64.test(hex) ? hex : undefined;
+}
+
 export function parseChecksumSpec(spec: string, where: string): ChecksumSpec {
-  const inline = /^sha256:([0-9a-fA-F]+)$/.exec(spec.trim());
+  const inline = INLINE.exec(spec.trim());
   if (inline) {
     const hex = (inline[1] as string).toLowerCase();
     if (!HEX64.test(hex)) throw new VerificationError(where, `checksum ${spec} is not 64 hex digits`);
@@ -40,8 +52,7 @@ export function parseChecksumSpec(spec: string, where: string): ChecksumSpec {
  * asks again instead of trusting its ETag or size + mtime.
  */
 export function pinnedSha256(checksum: string | undefined): string | undefined {
-  const inline = checksum === undefined ? null : /^sha256:([0-9a-fA-F]{64})$/.exec(checksum.trim());
-  return inline?.[1]?.toLowerCase();
+  return checksum === undefined ? undefined : inlineSha256(checksum);
 }
 
 /** The hash a checksum file gives a download, and the other file its only line names, if it does. */

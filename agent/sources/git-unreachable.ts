@@ -50,19 +50,21 @@ export function proxyStatus(gitOutput: string): string | undefined {
 export function gitProxyCredentialsError(
   gitOutput: string,
   status = proxyStatus(gitOutput),
+  offeredSchemes: string[] = [],
 ): BadInputError | undefined {
   if (status !== "407") return undefined;
   const url = /unable to access '([a-z]+:)/i.exec(gitOutput)?.[1] ?? "https:";
-  return proxyCredentialsError(url.toLowerCase());
+  return proxyCredentialsError(url.toLowerCase(), offeredSchemes);
 }
 
 /**
  * curl's "Proxy CONNECT aborted" names no status: a proxy that closes the connection after its 407
  * (no keep-alive) leaves curl no way to send the credentials, and a wrong password read as a
  * network fault, exit 1 after three fetches. ship asks the proxy once itself, credentials sent at
- * once, to learn what it says; undefined when it says nothing either (or opens the tunnel).
+ * once, to learn what it says (and, for a 407, which schemes it takes: one taking only NTLM refuses
+ * any password ship sends); undefined when it says nothing either (or opens the tunnel).
  */
-export async function abortedTunnelStatus(gitOutput: string): Promise<string | undefined> {
+export async function abortedTunnelStatus(gitOutput: string): Promise<TunnelRefusal | undefined> {
   if (!/Proxy CONNECT aborted/.test(gitOutput)) return undefined;
   const quoted = /unable to access '([^']+)'/.exec(gitOutput)?.[1];
   if (quoted === undefined || !URL.canParse(quoted)) return undefined;
@@ -76,8 +78,16 @@ export async function abortedTunnelStatus(gitOutput: string): Promise<string | u
   const proxy = remote.protocol === "https:" ? proxies.https : proxies.http;
   if (proxy === undefined || bypassesProxy(remote, proxies.noProxy)) return undefined;
   const port = remote.port || (remote.protocol === "https:" ? "443" : "80");
-  const status = await proxyTunnelStatus(new URL(proxy.url), `${remote.hostname}:${port}`, 10_000);
-  return status === undefined || status === 200 ? undefined : String(status);
+  const answer = await proxyTunnelStatus(new URL(proxy.url), `${remote.hostname}:${port}`, 10_000);
+  return answer === undefined || answer.status === 200
+    ? undefined
+    : { status: String(answer.status), offeredSchemes: answer.offeredSchemes };
+}
+
+/** A proxy's refusal of a tunnel: its status, and for a 407 the authentication schemes it offers. */
+export interface TunnelRefusal {
+  status: string;
+  offeredSchemes: string[];
 }
 
 /** "cannot reach the git server at HOST port N (why)", or undefined when git reached it. */

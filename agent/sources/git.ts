@@ -562,8 +562,9 @@ export class GitSource implements ReleaseSource {
     const said = scrubSecrets(firstLine.trim(), urlSecrets(this.cfg.remote));
     const refused = this.refusedError(text, said, where);
     if (refused !== undefined) return refused;
-    const status = proxyStatus(text) ?? (await abortedTunnelStatus(text));
-    const proxyRefused = gitProxyCredentialsError(text, status);
+    const aborted = proxyStatus(text) === undefined ? await abortedTunnelStatus(text) : undefined;
+    const status = proxyStatus(text) ?? aborted?.status;
+    const proxyRefused = gitProxyCredentialsError(text, status, aborted?.offeredSchemes);
     if (proxyRefused !== undefined) return proxyRefused;
     const unreachable = unreachableText(scrubSecrets(text, urlSecrets(this.cfg.remote)), status);
     if (unreachable !== undefined) return new DownloadError(where, unreachable, true);

@@ -3,6 +3,7 @@ import { proxiedDispatcher } from "../../agent/download/dispatcher.js";
 import { networkErrorText } from "../../agent/download/errors.js";
 import { headerValue } from "../../agent/download/header-value.js";
 import { proxyCredentialsError, proxyCredentialsRefused } from "../../agent/download/proxy.js";
+import { authSchemes } from "../../agent/download/proxy-tunnel.js";
 import { redactUrl } from "../../agent/download/redact.js";
 import { BadInputError } from "../../shared/errors.js";
 import { hubAddressProblem } from "../../shared/hub-address.js";
@@ -126,7 +127,10 @@ export class HubClient {
       );
     }
     // A plain-http request goes to the proxy whole, so its 407 comes back as the answer.
-    const proxyRefused = res.statusCode === 407 ? proxyCredentialsError(this.base) : undefined;
+    const proxyRefused =
+      res.statusCode === 407
+        ? proxyCredentialsError(this.base, authSchemes(res.headers["proxy-authenticate"]))
+        : undefined;
     if (proxyRefused !== undefined) throw proxyRefused;
     const location = headerValue(res.headers, "location");
     if (res.statusCode >= 300 && res.statusCode < 400 && location !== undefined) {

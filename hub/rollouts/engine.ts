@@ -16,7 +16,6 @@ import {
   HALT_REASON_START,
   isHaltReason,
   isWaitingReason,
-  leftOutText,
   mayAutoAdvance,
   rollbackableOfCounts,
   stuckWaveReason,
@@ -709,7 +708,15 @@ export class RolloutEngine {
   ): void {
     const last = wave === rollout.spec.waves.length - 1;
     const planned = leftOut.notApplicable + leftOut.forgotten;
-    const held = planned === 0 ? "held no agent" : `held no agent that takes part (${leftOutText(leftOut)})`;
+    const why = [
+      ...(leftOut.notApplicable > 0
+        ? [`its ${leftOut.notApplicable} agent(s) no longer fit the rollout: not applicable`]
+        : []),
+      ...(leftOut.forgotten > 0
+        ? [`its ${leftOut.forgotten} agent(s) were forgotten by an operator: \`ship-hub agents forget\``]
+        : []),
+    ];
+    const held = planned === 0 ? "held no agent" : `held no agent that takes part (${why.join("; ")})`;
     dispatch.record({
       actor,
       kind: "rollout.wave_empty",
@@ -765,16 +772,19 @@ export class RolloutEngine {
       const state = rolloutStep(rollout.state, action);
       const now = this.options.now();
       const back = rollback ? await markRollback(dispatch, rollout, actor) : undefined;
-      // On a finished rollout this is only a rollback: with nobody it could send back, the stored
-      // reason ("rollback sent to 3 agent(s)") must not turn into a "sent to 0" that hides it. The
-      // views offer it by the same rule (`offeredRolloutActions`).
+      // With nobody it could send back this is no rollback: on a finished rollout the stored reason
+      // ("rollback sent to 3 agent(s)") must not turn into a "sent to 0" that hides it, and an
+      // active one is ended by a plain abort. The views offer it by the same rule
+      // (`offeredRolloutActions`).
       // Agents it finds impossible to send back, or taken over by a later rollout, are news the
       // reason must carry (and marks that stop offering it again), not a refusal.
       const nothingNew = back !== undefined && back.impossible.length + (back.overtaken?.length ?? 0) === 0;
-      if (back && isFinalRollout(rollout.state) && back.sentBack === 0 && nothingNew)
+      if (back && back.sentBack === 0 && nothingNew)
         throw new HubRequestError(
           409,
-          `rollout ${id} is ${rollout.state} and has nothing to roll back: each of its agents was sent back already, never updated by it, or found impossible to send back by an earlier rollback (${rollout.reason ?? rollout.state})`,
+          isFinalRollout(rollout.state)
+            ? `rollout ${id} is ${rollout.state} and has nothing to roll back: each of its agents was sent back already, never updated by it, or found impossible to send back by an earlier rollback (${rollout.reason ?? rollout.state})`
+            : `rollout ${id} is ${rollout.state} and has nothing to roll back: none of its agents was sent the release or left on it; abort it without rollback to end it`,
         );
       const reason = back ? `aborted; ${describeRollback(back)}` : "aborted";
       await t.updateRollout(id, { state, reason, updated: now });
@@ -1083,12 +1093,10 @@ async function refuseUnless(
   now: number,
 ): Promise<void> {
   if (nextRolloutState(rollout.state, action) !== undefined) return;
-  const offered = isFinalRollout(rollout.state)
-    ? offeredRolloutActions(
-        rollout.state,
-        rollbackableOfCounts(await t.countDeploymentsOfRollout(rollout.id)),
-      )
-    : undefined;
+  const offered = offeredRolloutActions(
+    rollout.state,
+    rollbackableOfCounts(await t.countDeploymentsOfRollout(rollout.id)),
+  );
   const since = await stateChange(t, rollout, now);
   const refusal = rolloutRefusal(rollout.id, rollout.state, action, offered, since);
   if (refusal !== undefined) throw new HubRequestError(409, refusal);

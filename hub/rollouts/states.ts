@@ -327,14 +327,14 @@ export function allowedRolloutActions(state: RolloutState): RolloutAction[] {
 
 /**
  * What the hub accepts now (the API's `actions`, the buttons the dashboard enables): the table's
- * actions, except that on a finished rollout abort with rollback is only a rollback, refused (409)
- * while none of its agents could be sent back (`rollbackable`: deployments in a state `rollback`
- * leaves from whose previous release the hub knows), so it is not offered either.
+ * actions, except abort with rollback while none of its agents could be sent back (`rollbackable`:
+ * deployments in a state `rollback` leaves from whose previous release the hub knows): refused
+ * (409), so not offered either. On an active rollout that updated nobody (nothing sent yet, or a
+ * canary whose host restored itself) it was offered, and "aborted; no agent to send back" was all
+ * it did: plain abort is what ends it.
  */
 export function offeredRolloutActions(state: RolloutState, rollbackable: number): RolloutAction[] {
-  return allowedRolloutActions(state).filter(
-    (a) => a !== "abort-rollback" || !isFinalRollout(state) || rollbackable > 0,
-  );
+  return allowedRolloutActions(state).filter((a) => a !== "abort-rollback" || rollbackable > 0);
 }
 
 /** "a", "a or b", "a, b or c". */

@@ -81,10 +81,10 @@ async function countByState(
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
 export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
   const { counts, rollbackable, restored, lastUpdated } = await countByState(store, rollout.id);
-  // As the detail offers it: a finished rollout whose failed hosts run its release still (their
-  // update was left installed) can be rolled back. Only its failed rows are read, and only then.
+  // As the detail offers it: a rollout whose failed hosts run its release still (their update was
+  // left installed) can be rolled back. Only its failed rows are read, and only then.
   const leftOn =
-    isFinalRollout(rollout.state) && rollbackable === 0 && LEFT_INSTALLED_FROM_STATES.some((s) => counts[s])
+    rollbackable === 0 && LEFT_INSTALLED_FROM_STATES.some((s) => counts[s])
       ? (
           await leftOnRelease(
             store,
@@ -240,12 +240,10 @@ export async function rolloutDetail(
   const deployments = await store.listDeployments({ rolloutId: rollout.id });
   const failsAt =
     offlineDeadline && (await offlineFailsAt(store, rollout, deployments, isOnline, offlineDeadline));
-  // A finished rollout offers abort with rollback only while a host is on its release: one whose
-  // failed update was left installed is (when it was the only one, the button was disabled).
+  // A rollout offers abort with rollback only while a host is on its release: one whose failed
+  // update was left installed is (when it was the only one, the button was disabled).
   const leftOn =
-    isFinalRollout(rollout.state) && rollbackableOf(deployments) === 0
-      ? (await leftOnRelease(store, rollout, deployments)).size
-      : 0;
+    rollbackableOf(deployments) === 0 ? (await leftOnRelease(store, rollout, deployments)).size : 0;
   return rolloutDetailOf(
     rollout,
     await store.getRelease(rollout.releaseId),

@@ -3,6 +3,7 @@
  * these schemas; a message that does not parse is refused, never half-understood.
  */
 import * as z from "zod";
+import { sha256Hex } from "../schema/sha256.js";
 import { AgentId, AgentLabels } from "./agent-id.js";
 import { type ReportOutcome, reportOutcomes } from "./app-states.js";
 
@@ -22,7 +23,7 @@ function parsedUrl(text: string): URL | undefined {
 export const ReleaseSourceRef = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("hub"),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits"),
+    sha256: sha256Hex(),
   }),
   z.strictObject({
     type: z.enum(["https", "http"]),
@@ -37,12 +38,12 @@ export const ReleaseSourceRef = z.discriminatedUnion("type", [
         const parsed = parsedUrl(url);
         return parsed === undefined || (parsed.username === "" && parsed.password === "");
       }, "must not contain credentials (user:password@); agents send their own [sources.APP.headers]"),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits"),
+    sha256: sha256Hex(),
   }),
   z.strictObject({
     type: z.literal("sftp"),
     remote_path: z.string().min(1),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits"),
+    sha256: sha256Hex(),
   }),
   z.strictObject({
     type: z.literal("git"),

@@ -83,7 +83,8 @@ function noVersion(backup: BackupInfo, all: readonly BackupInfo[]): string {
   const shipWasThere = all.some(
     (b) => b !== backup && b.appDir === backup.appDir && b.created < backup.created,
   );
-  return shipWasThere || backup.files > 0 ? "(unrecorded)" : "(pre-ship)";
+  const unrecorded = shipWasThere || backup.files > 0 || backup.unrecorded === true;
+  return unrecorded ? "(unrecorded)" : "(pre-ship)";
 }
 
 /**

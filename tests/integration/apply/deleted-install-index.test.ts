@@ -81,7 +81,22 @@ describe("backups across an update that found its install index deleted (real CL
     expect(then.code, then.stdout + then.stderr).toBe(0);
     expect(then.stdout).toContain("myapp: back on 1.0.0");
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
-  }, 40_000);
+  }, 120_000);
+
+  it("an update that only added files lists as (unrecorded) once the older backups are pruned", async () => {
+    await installVersions(app, ["1"]);
+    const [stateDir] = await readdir(join(app.root, "var/apps"));
+    await rm(join(app.root, "var/apps", String(stateDir), "install-index.json"));
+    // Same app.txt, one file more: the backup saves nothing, and keep_backups 1 prunes the first install's.
+    await app.release("r2", 'version: "2.0.0"\nrollback:\n  keep_backups: 1\n', {
+      "app.txt": "v1\n",
+      "f1.txt": "1\n",
+      "f2.txt": "2\n",
+    });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const rows = (await runShip(["--config", app.config, "--list-backups"])).stdout.split("\n").slice(1);
+    expect(rows.filter((r) => r.trim() !== "").map((r) => r.split(/\s+/)[2])).toEqual(["(unrecorded)"]);
+  }, 120_000);
 
   it("with the state file gone too, the check names the backup that shows ship installed the app, not '(nothing installed)'", async () => {
     await installVersions(app, ["1", "2"]);
@@ -95,5 +110,5 @@ describe("backups across an update that found its install index deleted (real CL
     expect(check.stdout).toContain(
       `update available (none recorded: the state file and the install index are gone, yet backup ${newest?.id} was made when ship installed 2.0.0 here) -> 3.0.0`,
     );
-  }, 40_000);
+  }, 120_000);
 });

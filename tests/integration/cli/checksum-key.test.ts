@@ -112,6 +112,20 @@ describe("a checksum no source can use", () => {
     },
   );
 
+  // The algorithm in capitals, as `sha256sum --tag` and release pages write it: it was exit 2
+  // "must be \"sha256:\" and 64 hex digits" of a value that is just that.
+  it.each([
+    ["http", http],
+    ["local archive", local],
+  ])("%s: SHA256:<HEX> is the same checksum as sha256:<hex>", async (_, kind) => {
+    const { config, write, app } = await installed(kind);
+    await write(`SHA256:${sha256.toUpperCase()}`);
+    const run = await runShip(["--config", config, "--check-only"]);
+    expect(run.stdout + run.stderr).not.toContain("sources.s.checksum");
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await readdir(app)).toEqual(["app.txt"]);
+  });
+
   it("an SFTP source: an http URL is refused before connecting (the server is down here)", async () => {
     const dir = join(root, "sftp");
     await mkdir(join(dir, "app"), { recursive: true });

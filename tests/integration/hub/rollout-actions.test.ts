@@ -62,11 +62,21 @@ describe("rollout actions follow the state machine's table", () => {
     });
     expect(created.status).toBe(201);
     const id = created.body.id;
+    // Nobody was sent the release yet: abort with rollback would roll nothing back, so it is not
+    // offered, and asked for it is a 409 saying so (a plain abort ends it).
     expect(created.body).toMatchObject({
       state: "running",
       final: false,
-      actions: ["advance", "pause", "abort", "abort-rollback"],
+      actions: ["advance", "pause", "abort"],
     });
+    const nothing = await act(id, "abort", { rollback: true });
+    expect(nothing).toMatchObject({
+      status: 409,
+      body: {
+        error: `rollout ${id} is running and has nothing to roll back: none of its agents was sent the release or left on it; abort it without rollback to end it`,
+      },
+    });
+    expect(await view(id)).toMatchObject({ state: "running", actions: ["advance", "pause", "abort"] });
 
     await refused(
       id,
@@ -76,7 +86,7 @@ describe("rollout actions follow the state machine's table", () => {
     );
     expect((await act(id, "pause")).body).toMatchObject({
       state: "paused",
-      actions: ["resume", "abort", "abort-rollback"],
+      actions: ["resume", "abort"],
     });
     await refused(
       id,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { progressReporter, renderBar } from "../../../agent/download/progress.js";
 import { redactUrl } from "../../../agent/download/redact.js";
 import { backoffMs, isRetryableError, isRetryableStatus } from "../../../agent/download/retry.js";
-import { parseChecksumSpec, sha256SumFor } from "../../../agent/sources/checksum.js";
+import { parseChecksumSpec, pinnedSha256, sha256SumFor } from "../../../agent/sources/checksum.js";
 import { VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 
@@ -44,6 +44,9 @@ describe("redactUrl", () => {
 describe("checksum specs", () => {
   it("parses inline sha256 and checksum-file locations", () => {
     expect(parseChecksumSpec(`sha256:${HEX.toUpperCase()}`, "w")).toEqual({ kind: "inline", sha256: HEX });
+    // The algorithm's name in capitals, as `sha256sum --tag` writes it, was "not a checksum or URL".
+    expect(parseChecksumSpec(`SHA256:${HEX}`, "w")).toEqual({ kind: "inline", sha256: HEX });
+    expect(pinnedSha256(` Sha256:${HEX.toUpperCase()}`)).toBe(HEX);
     expect(parseChecksumSpec("https://h/x.sha256", "w")).toEqual({
       kind: "file",
       location: "https://h/x.sha256",
