@@ -19,6 +19,7 @@ import type { MergeReport } from "../../shared/protocol/messages.js";
 import {
   type BackupInfo,
   backupFilesDir,
+  listBackups,
   newBackupId,
   PREVIOUS_INDEX_FILE,
   writeBackupInventory,
@@ -467,7 +468,7 @@ async function startBackup(
     appRealDir: realDir(input.appDir),
     ...dirIdentity(input.appDir),
     stateDir,
-    ...(facts.index === undefined && input.previousVersion != null ? { unrecorded: true } : {}),
+    ...((await foundIndexLost(input, facts.index === undefined, id)) ? { unrecorded: true } : {}),
     bytes,
     files,
     bases,
@@ -571,4 +572,18 @@ function withRemovedDirOwners(appDir: string, ops: FileOp[]): FileOp[] {
     if (stat === undefined || !stat.isDirectory()) return op;
     return { ...op, mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid };
   });
+}
+
+/**
+ * Whether an update that found no install index replaces a tree ship installed (the index was
+ * deleted or lost) rather than the tree before ship: the state named a version, or an older backup
+ * of this app directory exists. The state alone did not tell: a run first aligns the state with the
+ * index (sync-installed.ts), so the version it named was already gone when the apply began, and the
+ * backup then listed as "(pre-ship)" once keep_backups had pruned the older ones.
+ */
+async function foundIndexLost(input: ApplyUpdateInput, noIndex: boolean, ownId: string): Promise<boolean> {
+  if (!noIndex) return false;
+  if (input.previousVersion != null) return true;
+  const older = await listBackups(input.backupRoot, input.app, input.appDir).catch(() => []);
+  return older.some((b) => b.id !== ownId);
 }

@@ -130,6 +130,10 @@ export async function runSource(
       );
     // A restore the state file did not hear of (finished by recovery, or a rollback elsewhere):
     // the state and the source's record follow the install index before anything is decided.
+    // The version the state named before the sync: with the install index deleted the sync forgets
+    // it, and the run then said "the state file and the install index are gone" of a state file
+    // that was there.
+    const namedBefore = (await readState(config.general.state_file)).sources[name]?.current_version ?? null;
     if (!options.checkOnly)
       await syncInstalledState(config, name, source, options.settings.now(), undefined, log);
     const sourceState = (await readState(config.general.state_file)).sources[name];
@@ -158,7 +162,11 @@ export async function runSource(
             ? await rollbackTarget(paths.appStateDir)
             : undefined;
     await checkSourceFiles(config, name, source, options.configFile ?? "ship.toml");
-    const noneInstalled = await noneInstalledNote(currentVersion, config.general.backup_dir, source.app_dir);
+    const noneInstalled = await noneInstalledNote(
+      currentVersion ?? namedBefore,
+      config.general.backup_dir,
+      source.app_dir,
+    );
     const releaseSource = namingConfigFile(
       ports.openSource(name, source, {
         stateDir: paths.sourceStateDir,

@@ -93,7 +93,13 @@ describe("backups across an update that found its install index deleted (real CL
       "f1.txt": "1\n",
       "f2.txt": "2\n",
     });
-    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const run = await runShip(["--config", app.config, "--verbose"]);
+    expect(run.code, run.stderr).toBe(0);
+    // The run's own sync forgets the version once the index is gone; its log said the state file
+    // was gone too, and its backup listed as the first install's once the older ones were pruned.
+    expect(run.stdout + run.stderr).toContain(
+      "update available (none recorded: the install index is gone; ship installed 1.0.0) -> 2.0.0",
+    );
     const rows = (await runShip(["--config", app.config, "--list-backups"])).stdout.split("\n").slice(1);
     expect(rows.filter((r) => r.trim() !== "").map((r) => r.split(/\s+/)[2])).toEqual(["(unrecorded)"]);
   }, 120_000);
