@@ -343,6 +343,12 @@ export function sqliteAsyncStore(sync: SqliteStore, artifactsDir: string): Async
 class SqliteCore {
   private readonly queue = new ConnectionQueue();
   private readonly guard = new TxGuard();
+  /**
+   * The temporary files of this hub's uploads under way. The sweep's leftover rule (older than the
+   * keep time) took a slow upload's file from under it between its last byte and its rename, and
+   * the upload was answered 500: an upload under way is nobody's leftover, however old its file.
+   */
+  private readonly uploading = new Set<string>();
   readonly ops: StoreOps;
 
   constructor(
@@ -389,6 +395,7 @@ class SqliteCore {
     await mkdir(this.artifactsDir, { recursive: true, mode: 0o700 });
     const temp = join(this.artifactsDir, `.upload-${process.pid}-${Date.now()}-${Math.random()}`);
     const totals = newTotals();
+    this.uploading.add(temp);
     try {
       await pipeline(
         Readable.from(fixedChunks(body, 1 << 20, upload.maxBytes, totals)),
@@ -407,6 +414,7 @@ class SqliteCore {
       return (await this.getArtifactInfo(sha256)) ?? { sha256, size: totals.size, created: upload.created };
     } finally {
       await rm(temp, { force: true });
+      this.uploading.delete(temp);
     }
   }
 
@@ -456,6 +464,7 @@ class SqliteCore {
     for (const name of names) {
       if (!name.startsWith(".upload-") && !(ARTIFACT_NAME.test(name) && !known.has(name))) continue;
       const path = join(this.artifactsDir, name);
+      if (this.uploading.has(path)) continue;
       const stat = await lstat(path).catch(() => undefined);
       if (stat?.isFile() && stat.mtimeMs < before) await rm(path, { force: true });
     }

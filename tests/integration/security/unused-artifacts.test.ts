@@ -79,6 +79,23 @@ for (const subject of subjects) {
       expect(await store.getArtifactInfo(sha(unnamed))).toMatchObject({ size: unnamed.length });
     });
 
+    // The sweep's leftover rule (files older than the keep time) took a slow upload's file from
+    // under it between its last byte and its store, and the upload was answered 500.
+    it("a sweep while an upload is under way leaves that upload whole", async () => {
+      const data = Buffer.from("under way ".repeat(500));
+      const stored = await store.writeArtifact(once(data), {
+        maxBytes: 1 << 20,
+        created: 1,
+        accept: async () => {
+          await store.deleteUnusedArtifacts(Number.MAX_SAFE_INTEGER);
+        },
+      });
+      expect(stored).toMatchObject({ sha256: sha(data), size: data.length });
+      const parts: Buffer[] = [];
+      for await (const part of (await store.readArtifact(sha(data))) ?? []) parts.push(part);
+      expect(Buffer.concat(parts).equals(data)).toBe(true);
+    });
+
     it("keeps nothing of an upload its accept check refuses (a token revoked while it arrived)", async () => {
       const data = Buffer.from("refused ".repeat(500));
       await expect(
