@@ -116,7 +116,7 @@ describe("a restarted hub", () => {
       await expect.poll(async () => (await stateOf("gone"))?.state, { timeout: 10_000 }).toBe("timed_out");
       expect((await stateOf("gone"))?.error).toMatch(/agent offline for [45] s \(timeout 4 s\)/);
       expect((await stateOf("busy"))?.state).toBe("succeeded");
-      await expect.poll(async () => (await view()).state).toBe("completed");
+      await expect.poll(async () => (await view()).state, { timeout: 10_000 }).toBe("completed");
     } finally {
       await rm(here, { recursive: true, force: true });
     }

@@ -292,7 +292,7 @@ export function hubPerTest(): {
       const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
       agents.push(agent);
       agent.hello(id, apps, labels);
-      await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
+      await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(true);
       return agent;
     },
   };

@@ -94,7 +94,7 @@ describe("the agent channel bounds what one agent token can make the hub do", ()
     // Another agent is not held back by it.
     const other = await TestAgent.connect(t.hub.url, await t.agentToken("bystander"));
     other.hello("bystander");
-    await expect.poll(() => t.hub.registry.isOnline("bystander")).toBe(true);
+    await expect.poll(() => t.hub.registry.isOnline("bystander"), { timeout: 10_000 }).toBe(true);
     other.ws.terminate();
   });
 

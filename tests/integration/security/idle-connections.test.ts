@@ -92,7 +92,7 @@ describe("connections that send no request", () => {
       fewText += chunk.toString();
     });
     few.write(one.repeat(10));
-    await expect.poll(() => fewText.match(/HTTP\/1\.1 200 /g)?.length ?? 0).toBe(10);
+    await expect.poll(() => fewText.match(/HTTP\/1\.1 200 /g)?.length ?? 0, { timeout: 10_000 }).toBe(10);
 
     // 20 connections each sending 50,000 at once and reading nothing (no token needed): every
     // request was read and handled, the answers queued, and another client's /healthz waited
