@@ -230,8 +230,11 @@ export class TestAgent {
     this.send({ type: "hello", v: 1, agentId, hostname: agentId, labels, agentVersion: "test", apps });
   }
 
-  /** Resolves with the first received message (already or later) matching `pred`. */
-  async next<T extends HubMessage>(pred: (m: HubMessage) => m is T, timeoutMs = 5000): Promise<T> {
+  /**
+   * Resolves with the first received message (already or later) matching `pred`. The default
+   * deadline is for a hang: 5 s was within reach of a loaded 2-core CI machine's delays.
+   */
+  async next<T extends HubMessage>(pred: (m: HubMessage) => m is T, timeoutMs = 20_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.received.find(pred);
