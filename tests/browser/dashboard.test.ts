@@ -142,25 +142,29 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     await page.goto(`${proxy.url}?poll=200`);
     await page.locator("#token").fill("not-a-token");
     await page.keyboard.press("Enter");
-    await expect.poll(() => text("#signin-error")).toMatch(/refused this token/);
+    await expect.poll(() => text("#signin-error"), { timeout: 10_000 }).toMatch(/refused this token/);
     expect(await page.evaluate("sessionStorage.length")).toBe(0);
     // A CI token is a real token but not an operator's.
     await page.locator("#token").fill(t.ci);
     await page.keyboard.press("Enter");
-    await expect.poll(() => text("#signin-error")).toMatch(/not an operator token/);
+    await expect.poll(() => text("#signin-error"), { timeout: 10_000 }).toMatch(/not an operator token/);
   });
 
   it("signs in from the keyboard and shows the fleet, filtered on the hub", async () => {
     await page.locator("#token").fill(t.operator);
     await page.keyboard.press("Enter");
-    await expect.poll(() => text("#fleet-summary")).toMatch(/1–4 of 4 agents \(4 online, 0 offline\)/);
-    for (const a of fleet) await expect.poll(() => text("#fleet-table")).toContain(a.id);
+    await expect
+      .poll(() => text("#fleet-summary"), { timeout: 10_000 })
+      .toMatch(/1–4 of 4 agents \(4 online, 0 offline\)/);
+    for (const a of fleet) await expect.poll(() => text("#fleet-table"), { timeout: 10_000 }).toContain(a.id);
     expect(await text("#fleet-table")).toContain("env=staging");
     await page.selectOption("#filter-label", "env=staging");
-    await expect.poll(() => text("#fleet-summary")).toMatch(/1–1 of 1 agents .*; 4 in the fleet/);
+    await expect
+      .poll(() => text("#fleet-summary"), { timeout: 10_000 })
+      .toMatch(/1–1 of 1 agents .*; 4 in the fleet/);
     expect(await text("#fleet-table")).not.toContain("a1");
     await page.selectOption("#filter-label", "");
-    await expect.poll(() => text("#fleet-summary")).toMatch(/of 4 agents/);
+    await expect.poll(() => text("#fleet-summary"), { timeout: 10_000 }).toMatch(/of 4 agents/);
   });
 
   it("creates a rollout through the form, after a live preview of each wave", async () => {
@@ -185,16 +189,20 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
         "Warning: Wave 1 (canary) Value: zz9 never registered with the hub (a typo?); taken only if an agent of that id registers while the rollout runs",
       );
     await rows.nth(0).locator('input[name="waveValue"]').fill("a1");
-    await expect.poll(() => text("#rollout-error")).toBe("");
+    await expect.poll(() => text("#rollout-error"), { timeout: 10_000 }).toBe("");
     // The field is a percent: 150 is said so here, not as the hub's "must be ≤ 1 (a fraction)".
     await rows.nth(0).locator('input[name="waveRate"]').fill("150");
     await expect
       .poll(() => text("#preview"))
       .toBe('wave "canary": Min success % must be a number from 0 to 100');
     await rows.nth(0).locator('input[name="waveRate"]').fill("100");
-    await expect.poll(() => text('#preview li[data-wave="0"]')).toMatch(/canary: 1 agent\(s\)\s*a1/);
+    await expect
+      .poll(() => text('#preview li[data-wave="0"]'), { timeout: 10_000 })
+      .toMatch(/canary: 1 agent\(s\)\s*a1/);
     // The selector keeps staging's a4 out; the 100 % wave takes the rest of prod.
-    await expect.poll(() => text('#preview li[data-wave="1"]')).toMatch(/everyone: 2 agent\(s\)\s*a2, a3/);
+    await expect
+      .poll(() => text('#preview li[data-wave="1"]'), { timeout: 10_000 })
+      .toMatch(/everyone: 2 agent\(s\)\s*a2, a3/);
     await page.click("#start-rollout");
     await page.waitForURL(/#\/rollouts\/[0-9a-f-]{36}$/);
     rolloutId = decodeURIComponent(page.url().split("#/rollouts/")[1] ?? "");
@@ -210,20 +218,22 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     const wave0 = '#waves li[data-wave="0"]';
     const wave1 = '#waves li[data-wave="1"]';
     // The canary's instruction went out at create (sent counts as in progress); wave 2 waits.
-    await expect.poll(() => text(`${wave0} .legend`)).toContain("⟳ 1 in progress");
-    await expect.poll(() => text(`${wave1} .legend`)).toContain("… 2 pending");
+    await expect.poll(() => text(`${wave0} .legend`), { timeout: 10_000 }).toContain("⟳ 1 in progress");
+    await expect.poll(() => text(`${wave1} .legend`), { timeout: 10_000 }).toContain("… 2 pending");
     expect(await page.locator(`${wave0} .bar`).getAttribute("aria-valuenow")).toBe("0");
     await receiveDeploy("a1");
     await report("a1", "succeeded", "<img src=x onerror=alert(1)> fetched");
-    await expect.poll(() => text(`${wave0} .legend`)).toContain("✓ 1 succeeded");
+    await expect.poll(() => text(`${wave0} .legend`), { timeout: 10_000 }).toContain("✓ 1 succeeded");
     expect(await page.locator(`${wave0} .bar`).getAttribute("aria-valuenow")).toBe("1");
 
     await page.getByRole("button", { name: "Advance to next wave" }).click();
     await receiveDeploy("a2");
     await receiveDeploy("a3");
-    await expect.poll(() => text(`${wave1} .legend`)).toContain("⟳ 2 in progress");
+    await expect.poll(() => text(`${wave1} .legend`), { timeout: 10_000 }).toContain("⟳ 2 in progress");
     await report("a2", "succeeded");
-    await expect.poll(() => text(`${wave1} .legend`)).toMatch(/✓ 1 succeeded.*⟳ 1 in progress/);
+    await expect
+      .poll(() => text(`${wave1} .legend`), { timeout: 10_000 })
+      .toMatch(/✓ 1 succeeded.*⟳ 1 in progress/);
     expect(await page.locator(`${wave1} .seg`).count()).toBe(2);
     await mkdir(join(SCREENSHOT, ".."), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -236,25 +246,25 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     expect((await api<{ state: string }>(`rollouts/${rolloutId}`)).state).toBe("running");
     confirmAnswer = true;
     await page.getByRole("button", { name: "Pause" }).click();
-    await expect.poll(() => text("#rollout-state")).toBe("paused");
+    await expect.poll(() => text("#rollout-state"), { timeout: 10_000 }).toBe("paused");
     expect((await api<{ state: string }>(`rollouts/${rolloutId}`)).state).toBe("paused");
     expect(await page.getByRole("button", { name: "Pause" }).isDisabled()).toBe(true);
     await page.getByRole("button", { name: "Resume" }).click();
-    await expect.poll(() => text("#rollout-state")).toBe("running");
+    await expect.poll(() => text("#rollout-state"), { timeout: 10_000 }).toBe("running");
     await report("a3", "succeeded");
-    await expect.poll(() => text("#rollout-state")).toBe("completed");
+    await expect.poll(() => text("#rollout-state"), { timeout: 10_000 }).toBe("completed");
   });
 
   it("shows an agent's reports with their step logs as text, never as markup", async () => {
     await page.goto(`${proxy.url}?poll=200#/agents/a1`);
-    await expect.poll(() => text(".reports")).toMatch(/succeeded web 1\.0\.0 → 2\.0\.0/);
+    await expect.poll(() => text(".reports"), { timeout: 10_000 }).toMatch(/succeeded web 1\.0\.0 → 2\.0\.0/);
     await page.locator(".reports summary").first().click();
     await page.locator(".steps summary").first().click();
     expect(await text(".steps pre")).toBe("<img src=x onerror=alert(1)> fetched");
     expect(await page.locator("main img").count()).toBe(0);
     await page.getByRole("button", { name: "Check for updates now" }).click();
     await agents.get("a1")?.next(isType("check_now"));
-    await expect.poll(() => text("#check-result")).toMatch(/Asked the agent/);
+    await expect.poll(() => text("#check-result"), { timeout: 10_000 }).toMatch(/Asked the agent/);
   });
 
   it("shows a report's config merges: counts per kind, warnings and the keys", async () => {
@@ -283,7 +293,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
       (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
     );
     await page.goto(`${proxy.url}?poll=200#/agents/a4`);
-    await expect.poll(() => text(".reports")).toMatch(/succeeded api 2\.0\.0 → 2\.1\.0/);
+    await expect.poll(() => text(".reports"), { timeout: 10_000 }).toMatch(/succeeded api 2\.0\.0 → 2\.1\.0/);
     await page.locator(".reports > li > details > summary").first().click();
     expect(await text(".merges li")).toMatch(
       /config\/settings\.toml 1 updated, 2 added, 0 removed, 1 kept.*warning: rewritten from values/,
@@ -293,17 +303,17 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
 
   it("shows releases with their manifest escaped, and the audit log newest first", async () => {
     await page.getByRole("link", { name: "Releases" }).click();
-    await expect.poll(() => text("#release-list")).toContain("web 2.0.0");
+    await expect.poll(() => text("#release-list"), { timeout: 10_000 }).toContain("web 2.0.0");
     expect(await text("#release-list")).toContain("Faster <b>checkout</b> page");
     expect(await text("#release-list")).toContain("✗ unsigned");
     expect(await page.locator("#release-list b").count()).toBe(0);
     // The manifest is read when the card is opened, and shown as text too.
     const card = page.locator("#release-list li.card", { hasText: "web 2.0.0" });
     await card.locator("summary").click();
-    await expect.poll(() => card.locator("pre.manifest").textContent()).toBe(manifest);
+    await expect.poll(() => card.locator("pre.manifest").textContent(), { timeout: 10_000 }).toBe(manifest);
     expect(await page.locator("#release-list b").count()).toBe(0);
     await page.getByRole("link", { name: "Events" }).click();
-    await expect.poll(() => text("#events-table")).toContain("rollout.paused");
+    await expect.poll(() => text("#events-table"), { timeout: 10_000 }).toContain("rollout.paused");
     const kinds = await page.locator("#events-table tbody tr td:nth-child(2)").allTextContents();
     expect(kinds.indexOf("rollout.resumed")).toBeLessThan(kinds.indexOf("rollout.paused"));
     expect(kinds.indexOf("rollout.paused")).toBeLessThan(kinds.indexOf("rollout.created"));
@@ -325,16 +335,16 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     await report("a1", "succeeded");
     await report("a2", "failed");
     const legend = '#waves li[data-wave="0"] .legend';
-    await expect.poll(() => text(legend)).toMatch(/✓ 1 succeeded.*✗ 1 failed/);
+    await expect.poll(() => text(legend), { timeout: 10_000 }).toMatch(/✓ 1 succeeded.*✗ 1 failed/);
     // The threshold halted the rollout by itself; the reason is shown beside the state.
-    await expect.poll(() => text("#rollout-state")).toBe("paused");
+    await expect.poll(() => text("#rollout-state"), { timeout: 10_000 }).toBe("paused");
     confirmAnswer = false;
     await page.getByRole("button", { name: "Abort and roll back" }).click();
     expect(dialogs.at(-1)).toMatch(/AND send every agent it updated back/);
     expect((await api<{ state: string }>(`rollouts/${second.body.id}`)).state).toBe("paused");
     confirmAnswer = true;
     await page.getByRole("button", { name: "Abort and roll back" }).click();
-    await expect.poll(() => text("#rollout-state")).toBe("aborted");
+    await expect.poll(() => text("#rollout-state"), { timeout: 10_000 }).toBe("aborted");
     // The buttons are the actions the hub accepts now: an aborted rollout could only still be
     // rolled back, and its one updated agent is on its way back already, so nothing is offered
     // (the button would only answer 409).
@@ -353,7 +363,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     expect(rollback.rollback).toBe(true);
     deploys.set("a1", rollback);
     await report("a1", "succeeded");
-    await expect.poll(() => text(legend)).toMatch(/✗ 1 failed.*↺ 1 rolled back/);
+    await expect.poll(() => text(legend), { timeout: 10_000 }).toMatch(/✗ 1 failed.*↺ 1 rolled back/);
   });
 
   it("Advance leaves the wave the page showed: confirmed after the rollout moved on, it is refused, no wave skipped", async () => {
@@ -362,7 +372,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     for (const id of ["z1", "z2", "z3"]) {
       const gone = await TestAgent.connect(t.hub.url, await t.agentToken(id));
       gone.hello(id);
-      await expect.poll(async () => (await t.hub.store.getAgent(id))?.id).toBe(id);
+      await expect.poll(async () => (await t.hub.store.getAgent(id))?.id, { timeout: 10_000 }).toBe(id);
       gone.ws.close();
     }
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
@@ -378,7 +388,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     });
     const id = created.body.id;
     await page.goto(`${proxy.url}#/rollouts/${id}`);
-    await expect.poll(() => text("#rollout-state")).toBe("running");
+    await expect.poll(() => text("#rollout-state"), { timeout: 10_000 }).toBe("running");
     // While this operator reads the question, another one (or auto-advance) leaves wave 1.
     whileConfirming = () => t.api("POST", `/api/v1/rollouts/${id}/advance`, { token: t.operator, body: {} });
     try {
@@ -395,15 +405,17 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     ).events.filter((e) => e.kind === "rollout.advanced" && e.subject === id);
     expect(advanced).toHaveLength(1);
     // The page shows the wave it moved to; advancing from there is what the operator now decides.
-    await expect.poll(() => text("#waves li.wave-active h3")).toMatch(/^2\. two/);
+    await expect.poll(() => text("#waves li.wave-active h3"), { timeout: 10_000 }).toMatch(/^2\. two/);
     await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: {} });
   });
 
   it("is pushed changes: the hub's stream redraws the view, with no polling while it is open", async () => {
     await page.goto(`${proxy.url}?poll=100#/fleet`);
     // The four of the fleet, and z1-z3 that an earlier test registered and let go.
-    await expect.poll(() => text("#fleet-summary")).toMatch(/of 7 agents \(4 online, 3 offline\)/);
-    await expect.poll(() => text("footer .status")).toMatch(/\(live\)/);
+    await expect
+      .poll(() => text("#fleet-summary"), { timeout: 10_000 })
+      .toMatch(/of 7 agents \(4 online, 3 offline\)/);
+    await expect.poll(() => text("footer .status"), { timeout: 10_000 }).toMatch(/\(live\)/);
     const seen: string[] = [];
     const onRequest = (r: { url(): string }) => seen.push(new URL(r.url()).pathname);
     page.on("request", onRequest);
@@ -413,7 +425,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     expect(seen.filter((p) => p.endsWith("/api/v1/agents")).length).toBe(0);
     // Something happens on the hub: the push makes the fleet redraw.
     agents.get("a4")?.ws.close();
-    await expect.poll(() => text("#fleet-summary")).toMatch(/3 online, 4 offline/);
+    await expect.poll(() => text("#fleet-summary"), { timeout: 10_000 }).toMatch(/3 online, 4 offline/);
     page.off("request", onRequest);
     // Through the proxy, every call stayed under the sub-path.
     expect(seen.every((p) => p.startsWith("/ship/"))).toBe(true);
@@ -449,12 +461,14 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${proxy.url}?poll=200#/rollouts/${third.body.id}`);
     const legend = '#waves li[data-wave="0"] .legend';
-    await expect.poll(() => text(legend)).toMatch(/✗ 1 failed.*↺ 1 rolled back/);
+    await expect.poll(() => text(legend), { timeout: 10_000 }).toMatch(/✗ 1 failed.*↺ 1 rolled back/);
     await page.screenshot({ path: join(SHOTS, "rollout-failed-rolled-back.png"), fullPage: true });
     // The rollouts list counts it the same way (the API's `restored`), not as "✗ 1 failed" alone.
     await page.goto(`${proxy.url}?poll=200#/rollouts`);
     const listed = page.locator("tr", { hasText: third.body.id.slice(0, 8) });
-    await expect.poll(() => listed.textContent()).toContain("✗ 1 failed · ↺ 1 rolled back");
+    await expect
+      .poll(() => listed.textContent(), { timeout: 10_000 })
+      .toContain("✗ 1 failed · ↺ 1 rolled back");
 
     // Someone's agent cannot connect (a token the hub did not sign), another's token runs out soon.
     const ghost = `${Buffer.from('{"alg":"HS256"}').toString("base64url")}.${Buffer.from('{"sub":"ghost-7"}').toString("base64url")}.x`;
@@ -465,7 +479,9 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     await t.hub.tokens.issue({ role: "agent", agentId: "a9", ttlSeconds: 3600 });
 
     await page.goto(`${proxy.url}?poll=200#/fleet`);
-    await expect.poll(() => text("#fleet-table")).toContain("✗ update failed, rolled back");
+    await expect
+      .poll(() => text("#fleet-table"), { timeout: 10_000 })
+      .toContain("✗ update failed, rolled back");
     const color = await page
       .locator("#fleet-table .state-bad")
       .first()
@@ -482,7 +498,9 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     expect(await text("#expiring-tokens")).toMatch(/a9: expires/);
     // Connected agents are seen now, not at their last (re)connect a minute ago.
     const rowA1 = page.locator("#fleet-table tr", { hasText: "a1" }).first();
-    await expect.poll(async () => rowA1.locator("td:nth-child(3)").textContent()).toMatch(/^[0-5] s ago$/);
+    await expect
+      .poll(async () => rowA1.locator("td:nth-child(3)").textContent(), { timeout: 10_000 })
+      .toMatch(/^[0-5] s ago$/);
 
     // On a phone the fleet is one card per agent: nothing wider than the screen.
     await page.setViewportSize({ width: 390, height: 844 });
@@ -493,7 +511,9 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     await page.setViewportSize({ width: 1280, height: 900 });
 
     await page.getByRole("link", { name: "Events" }).click();
-    await expect.poll(() => page.locator("#events-table dl.data").count()).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.locator("#events-table dl.data").count(), { timeout: 10_000 })
+      .toBeGreaterThan(0);
     const details = await page.locator("#events-table tbody td:nth-child(5)").allTextContents();
     expect(details.join("\n")).not.toContain('{"');
     const failedRow = page.locator("#events-table tr", { hasText: "deployment.failed" }).first();
@@ -504,7 +524,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
   it("fits a phone screen and broke no CSP rule", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${proxy.url}?poll=200#/rollouts/${rolloutId}`);
-    await expect.poll(() => text("#rollout-state")).toBe("completed");
+    await expect.poll(() => text("#rollout-state"), { timeout: 10_000 }).toBe("completed");
     const overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth");
     expect(overflow).toBeLessThanOrEqual(0);
     expect(pageProblems).toEqual([]);

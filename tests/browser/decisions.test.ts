@@ -73,9 +73,13 @@ describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decisio
       void d.accept();
     });
     await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
-    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).toBe("paused");
+    await expect
+      .poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 }), { timeout: 10_000 })
+      .toBe("paused");
     await page.locator('button[data-action="resume"]').click();
-    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).not.toBe("paused");
+    await expect
+      .poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 }), { timeout: 10_000 })
+      .not.toBe("paused");
     expect(asked).toEqual([
       "Resume this rollout? Its 1 failure(s) so far are accepted: only failures from now on count toward its threshold.",
     ]);
@@ -131,9 +135,13 @@ describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decisio
       void d.accept();
     });
     await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
-    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).toBe("running");
+    await expect
+      .poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 }), { timeout: 10_000 })
+      .toBe("running");
     await page.locator('button[data-action="abort"]').click();
-    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).toBe("aborted");
+    await expect
+      .poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 }), { timeout: 10_000 })
+      .toBe("aborted");
     expect(asked).toEqual([
       "Abort this rollout? Agents already updating finish; those not yet sent the release stay on their current one.",
     ]);

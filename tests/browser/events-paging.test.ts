@@ -55,9 +55,9 @@ describe.skipIf(!hasProgram("chromium"))("the audit log's pages in headless Chro
     await page.locator("#token").fill(t.operator);
     await page.keyboard.press("Enter");
     await page.getByRole("link", { name: "Events" }).click();
-    await expect.poll(async () => (await shownSubjects()).length).toBe(100);
+    await expect.poll(async () => (await shownSubjects()).length, { timeout: 10_000 }).toBe(100);
     await page.getByRole("button", { name: "Older events" }).click();
-    await expect.poll(async () => (await shownSubjects()).length).toBe(150);
+    await expect.poll(async () => (await shownSubjects()).length, { timeout: 10_000 }).toBe(150);
     // 30 more while the operator reads: the newest page moves down by 30.
     await publish(30);
     const all = (

@@ -73,7 +73,7 @@ describe.skipIf(!hasProgram("chromium"))("not applicable, and two kinds of rolle
 
     await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
     const legend = '#waves li[data-wave="0"] .legend';
-    await expect.poll(() => text(legend)).toMatch(/– 1 not applicable/);
+    await expect.poll(() => text(legend), { timeout: 10_000 }).toMatch(/– 1 not applicable/);
     expect(await text(legend)).toMatch(/✗ 1 failed/);
     await page.locator('#waves li[data-wave="0"] summary').click();
     const row = page.locator('#waves li[data-wave="0"] tr', { hasText: "a3" });
@@ -87,7 +87,7 @@ describe.skipIf(!hasProgram("chromium"))("not applicable, and two kinds of rolle
     await page.goto(`${t.hub.url}/?poll=200#/fleet`);
     const fleetRow = (agentId: string) =>
       page.locator("#fleet-table tr", { hasText: agentId }).first().textContent({ timeout: 5000 });
-    await expect.poll(() => fleetRow("a2")).toContain("↺ rolled back on request");
+    await expect.poll(() => fleetRow("a2"), { timeout: 10_000 }).toContain("↺ rolled back on request");
     expect(await fleetRow("a2")).not.toContain("✗");
     expect(await fleetRow("a1")).toContain("✗ update failed, rolled back by the host");
   });

@@ -30,14 +30,16 @@ describe.skipIf(!hasProgram("chromium"))("old releases and rollouts in headless 
 
   it("finds a release older than the newest 200 by app and version, and rolls it out from there", async () => {
     await page.getByRole("link", { name: "Releases" }).click();
-    await expect.poll(() => page.locator("#release-list li.card").count()).toBe(200);
+    await expect.poll(() => page.locator("#release-list li.card").count(), { timeout: 10_000 }).toBe(200);
     expect(await page.locator("#release-cutoff").textContent()).toContain("find an older one");
     await page.locator("#find-app").fill("web");
     await page.locator("#find-version").fill("v1.0.0");
     await page.getByRole("button", { name: "Find release" }).click();
-    await expect.poll(() => page.locator("#release-found h2").textContent()).toBe("web 1.0.0");
+    await expect
+      .poll(() => page.locator("#release-found h2").textContent(), { timeout: 10_000 })
+      .toBe("web 1.0.0");
     await page.locator("#release-found").getByRole("link", { name: "Roll out this release…" }).click();
-    await expect.poll(() => page.locator("#rollout-release").inputValue()).toBe("rel-0");
+    await expect.poll(() => page.locator("#rollout-release").inputValue(), { timeout: 10_000 }).toBe("rel-0");
     expect(await page.locator("#rollout-release option:checked").textContent()).toBe("web 1.0.0");
     // A version the hub does not have is said, not left blank.
     await page.getByRole("link", { name: "Releases" }).click();
@@ -51,7 +53,9 @@ describe.skipIf(!hasProgram("chromium"))("old releases and rollouts in headless 
 
   it("says the Rollouts page lists only the newest 100 when there are more", async () => {
     await page.getByRole("link", { name: "Rollouts" }).click();
-    await expect.poll(() => page.locator("#rollout-list").textContent()).toContain("No rollout yet");
+    await expect
+      .poll(() => page.locator("#rollout-list").textContent(), { timeout: 10_000 })
+      .toContain("No rollout yet");
     expect(await page.locator("#rollout-cutoff").count()).toBe(0);
     const now = Date.now();
     for (let i = 0; i < 101; i++)

@@ -84,7 +84,9 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
     await page.locator('#waves li[data-wave="0"] summary').click();
     const row = page.locator('#waves li[data-wave="0"] tr', { hasText: "away" });
     const local = await page.evaluate((iso) => new Date(iso).toLocaleString(), failsAt as string);
-    await expect.poll(() => row.textContent()).toContain(`offline: counts as failed at ${local}`);
+    await expect
+      .poll(() => row.textContent(), { timeout: 10_000 })
+      .toContain(`offline: counts as failed at ${local}`);
     const soakEnds = await page.evaluate(
       (ms) => new Date(ms).toLocaleString(),
       Date.parse(

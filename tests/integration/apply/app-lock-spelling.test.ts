@@ -30,9 +30,12 @@ describe("ship --rollback while an update runs under another spelling of app_dir
     it(`${what}: the rollback waits its turn (exit 75), the update finishes`, async () => {
       const [newest] = await listedBackups(app);
       const hooked = join(app.root, "hook-started");
+      // The hook holds the update until the rollback has been answered: a fixed `sleep 2` ended
+      // first on a loaded CI machine, and the rollback then ran (exit 0) after it. At most 60 s.
+      const release = join(app.root, "hook-may-end");
       await app.release(
         "r3",
-        `version: "3.0.0"\nhooks:\n  post_update:\n    - "touch ${hooked}; sleep 2"\n`,
+        `version: "3.0.0"\nhooks:\n  post_update:\n    - "touch ${hooked}; for i in $(seq 1200); do [ -e ${release} ] && break; sleep 0.05; done"\n`,
         {
           "app.txt": "v3\n",
         },
@@ -53,6 +56,7 @@ describe("ship --rollback while an update runs under another spelling of app_dir
         { timeoutMs: 20_000, intervalMs: 20, where: app.root },
       );
       const rollback = await runShip(["--config", app.config, "--rollback", String(newest?.id)]);
+      await writeFile(release, "");
       expect(rollback.code, rollback.stdout + rollback.stderr).toBe(75);
       expect(rollback.stderr).toMatch(/^ship: another ship run holds .*\.lock \(pid \d+ on /);
 
@@ -64,6 +68,6 @@ describe("ship --rollback while an update runs under another spelling of app_dir
         current_version: "3.0.0",
         last_result: "updated",
       });
-    }, 30_000);
+    }, 90_000);
   }
 });

@@ -21,9 +21,25 @@ const exists = (path: string) =>
 const waitForFile = (path: string) =>
   waitFor(path, () => exists(path), { timeoutMs: 30_000, intervalMs: 20, where: dirname(path) });
 
-/** A manifest whose rollback hook says it started, takes a while, then says it finished. */
+/**
+ * Shell that waits (60 s at most) until the test has signalled ship and written `marks`/go. A
+ * fixed `sleep 2` was the window for the signal: a loaded CI machine can miss it.
+ */
+const untilGo = (marks: string) => `for i in $(seq 1200); do [ -e ${marks}/go ] && break; sleep 0.05; done`;
+
+/** A manifest whose rollback hook says it started, waits for the test's go, then says it finished. */
 const slowRollback = (version: string, marks: string) =>
-  `version: "${version}"\nhooks:\n  rollback:\n    - command: "touch ${marks}/undo-${version}-started; sleep 2; touch ${marks}/undo-${version}-done"\n`;
+  `version: "${version}"\nhooks:\n  rollback:\n    - command: "touch ${marks}/undo-${version}-started; ${untilGo(marks)}; touch ${marks}/undo-${version}-done"\n`;
+
+/** Signals `child`, then lets the hooks waiting under `marks` end. */
+const signalThenGo = async (
+  child: { kill(signal: NodeJS.Signals): boolean },
+  signal: NodeJS.Signals,
+  marks: string,
+) => {
+  child.kill(signal);
+  await writeFile(join(marks, "go"), "");
+};
 
 let app: LocalApp;
 beforeEach(async () => {
@@ -53,7 +69,7 @@ describe.skipIf(process.platform !== "linux")("a stop during a restore (real CLI
       const run = startShip(["--config", app.config, "--rollback", String(target?.id)]);
       // 3.0.0's files are out and its rollback hook runs; 2.0.0 is still to be undone.
       await waitForFile(join(app.root, "undo-3.0.0-started"));
-      run.child.kill(signal);
+      await signalThenGo(run.child, signal, app.root);
       const result = await run.done;
 
       expect(result.signal, result.stderr).toBeNull();
@@ -83,14 +99,14 @@ describe.skipIf(process.platform !== "linux")("a stop during a restore (real CLI
     // (someone freeing disk meanwhile): that restore is refused, after the signal.
     await app.release(
       "r3",
-      `version: "3.0.0"\nhooks:\n  rollback:\n    - command: "touch ${started}; sleep 2; rm ${two?.path}/files/app.txt"\n`,
+      `version: "3.0.0"\nhooks:\n  rollback:\n    - command: "touch ${started}; ${untilGo(app.root)}; rm ${two?.path}/files/app.txt"\n`,
       { "app.txt": "v3\n", "f3.txt": "3\n" },
     );
     expect((await runShip(["--config", app.config])).code).toBe(0);
 
     const run = startShip(["--config", app.config, "--rollback", String(two?.id)]);
     await waitForFile(started);
-    run.child.kill("SIGTERM");
+    await signalThenGo(run.child, "SIGTERM", app.root);
     const result = await run.done;
 
     expect(result.signal, result.stderr).toBeNull();
@@ -138,7 +154,7 @@ describe.skipIf(process.platform !== "linux")("a stop during a restore (real CLI
 
     const run = startShip(["--config", app.config, "--recover"]);
     await waitForFile(join(app.root, "first", "undo-2.0.0-started"));
-    run.child.kill("SIGTERM");
+    await signalThenGo(run.child, "SIGTERM", join(app.root, "first"));
     const result = await run.done;
 
     expect(result.signal, result.stderr).toBeNull();
@@ -153,7 +169,7 @@ describe.skipIf(process.platform !== "linux")("a stop during a restore (real CLI
     // did, and says the signal came (it said nothing: the stop seemed ignored).
     const again = startShip(["--config", app.config, "--recover"]);
     await waitForFile(join(app.root, "second", "undo-2.0.0-started"));
-    again.child.kill("SIGTERM");
+    await signalThenGo(again.child, "SIGTERM", join(app.root, "second"));
     const last = await again.done;
     expect(last.code, last.stderr).toBe(0);
     expect(last.stdout).toContain("first: nothing to recover");

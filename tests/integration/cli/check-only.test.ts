@@ -11,7 +11,8 @@ import { freePort } from "../../support/servers/free-port.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
-describe("ship --check-only (real CLI)", () => {
+// Up to two CLI runs a test: one took 68 s at load 45, past the 60 s default.
+describe("ship --check-only (real CLI)", { timeout: 180_000 }, () => {
   let app: LocalApp;
   let tmp: string;
   beforeEach(async () => {

@@ -1,7 +1,9 @@
 /**
  * A ship.toml in `root` with two local sources, `first` and `second`, each updating its app from
- * v1 to 2.0.0 through a hook that says it started (`hook-started-NAME`), takes 2 s, then says it
- * finished (`hook-done-NAME`): what the stop-signal tests interrupt. Returns the config's path.
+ * v1 to 2.0.0 through a hook that says it started (`hook-started-NAME`), waits until the test
+ * writes `go` in `root` (60 s at most), then says it finished (`hook-done-NAME`): what the
+ * stop-signal tests interrupt. A fixed `sleep 2` was the window for the test's signal, which a
+ * loaded CI machine can miss. Returns the config's path.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -17,7 +19,7 @@ export async function slowHookSources(
     await mkdir(release, { recursive: true });
     await mkdir(join(root, `app-${name}`));
     await writeFile(join(root, `app-${name}`, "app.txt"), "v1\n");
-    const command = `touch ${root}/hook-started-${name}; sleep 2; touch ${root}/hook-done-${name}`;
+    const command = `touch ${root}/hook-started-${name}; for i in $(seq 1200); do [ -e ${root}/go ] && break; sleep 0.05; done; touch ${root}/hook-done-${name}`;
     await writeFile(
       join(release, "update-manifest.yaml"),
       `version: "2.0.0"\nhooks:\n  ${hook}:\n    - command: "${command}"\n`,
@@ -28,3 +30,6 @@ export async function slowHookSources(
   await writeFile(config, toml);
   return config;
 }
+
+/** Lets the hooks of slowHookSources(`root`) end. */
+export const letHooksEnd = (root: string) => writeFile(join(root, "go"), "");

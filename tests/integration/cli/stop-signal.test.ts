@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
-import { slowHookSources } from "./slow-hook-sources.js";
+import { letHooksEnd, slowHookSources } from "./slow-hook-sources.js";
 
 const exists = (path: string) =>
   access(path).then(
@@ -58,6 +58,7 @@ describe.skipIf(process.platform !== "linux")("ship stopped by SIGTERM during a 
     const run = started(["--config", config]);
     await waitForFile(join(root, "hook-started-first"));
     run.child.kill("SIGTERM");
+    await letHooksEnd(root);
     const result = await run.done;
 
     expect(result.signal).toBeNull();
@@ -86,6 +87,7 @@ describe.skipIf(process.platform !== "linux")("ship stopped by SIGTERM during a 
     expect(result.code).toBe(143);
     expect(result.stderr).toContain("second signal (SIGTERM): exiting now");
     expect(await exists(join(root, "hook-done-first"))).toBe(false);
+    await letHooksEnd(root);
 
     const next = await runShip(["--config", config]);
     expect(next.code).toBe(0);

@@ -35,7 +35,8 @@ describe.skipIf(process.platform !== "linux")("a ship run whose terminal hangs u
         'version: "2.0.0"',
         "hooks:",
         "  pre_update:",
-        `    - command: "touch ${app.root}/hook-started; sleep 2"`,
+        // Until the test has hung up (60 s at most): a fixed `sleep 2` was the window for it.
+        `    - command: "touch ${app.root}/hook-started; for i in $(seq 1200); do [ -e ${app.root}/go ] && break; sleep 0.05; done"`,
         "  post_update:",
         `    - command: "touch ${app.root}/post-update-ran"`,
         "",
@@ -68,6 +69,7 @@ describe.skipIf(process.platform !== "linux")("a ship run whose terminal hangs u
     child.stderr.destroy();
     child.kill("SIGHUP");
     child.kill("SIGHUP");
+    await writeFile(join(app.root, "go"), "");
 
     expect(await done).toEqual({ code: 0, signal: null });
     await expectUpdated();
@@ -87,6 +89,7 @@ describe.skipIf(process.platform !== "linux")("a ship run whose terminal hangs u
     child.stdout.destroy();
     child.stderr.destroy();
     child.kill("SIGHUP");
+    await writeFile(join(app.root, "go"), "");
 
     expect(await done).toEqual({ code: 0, signal: null });
     await expectUpdated();
@@ -109,11 +112,12 @@ describe.skipIf(process.platform !== "linux")("a ship run whose terminal hangs u
       );
       await waitForFile(join(app.root, "hook-started"));
       term.kill("SIGKILL");
+      await writeFile(join(app.root, "go"), "");
       // The run has no parent to tell its exit to now: wait for the process itself to end (its
       // state is recorded before its last clean-up, which the test's own clean-up raced).
       const running = () =>
         spawnSync("pgrep", ["-f", "--", `--config ${app.config}`], { stdio: "ignore" }).status === 0;
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 45_000;
       while (running() && Date.now() < deadline) await sleep(50);
       expect(running()).toBe(false);
       await expectUpdated();

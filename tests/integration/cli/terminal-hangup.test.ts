@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
 import { SHIP_BIN } from "../../support/ship-cli.js";
 import { waitFor } from "../../support/wait-for.js";
-import { slowHookSources } from "./slow-hook-sources.js";
+import { letHooksEnd, slowHookSources } from "./slow-hook-sources.js";
 
 describe.skipIf(process.platform !== "linux")("ship and a terminal that hangs up mid-update", () => {
   let root: string;
@@ -49,6 +49,7 @@ describe.skipIf(process.platform !== "linux")("ship and a terminal that hangs up
     children.push(terminal);
     await until("the first hook started", () => pathExists(join(root, "hook-started-first")));
     terminal.kill("SIGKILL");
+    await letHooksEnd(root);
 
     // Before: ship died with the terminal, leaving 2.0.0's files unverified and the hook's work undone.
     await until("both sources updated", async () => (await updated("first")) && (await updated("second")));
@@ -74,6 +75,7 @@ describe.skipIf(process.platform !== "linux")("ship and a terminal that hangs up
     // The kernel's hangup, then the shell passing its own on to its jobs.
     run.kill("SIGHUP");
     run.kill("SIGHUP");
+    await letHooksEnd(root);
     expect(await done).toEqual({ code: 0, signal: null });
     expect(stderr.match(/SIGHUP: the terminal hung up; this run goes on to its end/g)).toHaveLength(1);
     expect(await updated("first")).toBe(true);

@@ -104,7 +104,9 @@ describe.skipIf(!hasPostgres())("rollout timeouts and tick claims on hubs whose 
     const first = hubs[0] as TestHub;
     const away = await connect(first, "away");
     away.ws.close();
-    await expect.poll(async () => (await first.hub.store.getAgent("away"))?.online).toBe(false);
+    await expect
+      .poll(async () => (await first.hub.store.getAgent("away"))?.online, { timeout: 10_000 })
+      .toBe(false);
     const release = await publishRelease(first, "2.0.0");
     const created = await first.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: first.operator,

@@ -57,7 +57,7 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
   it("refuses a second process with the agent id on another hub while the first is online there", async () => {
     const [a, b] = await twoHubs();
     const first = await agentProcess(a, "twin", "process-one-1111", "host-one");
-    await expect.poll(() => holder(a, "twin")).toBe("host-one");
+    await expect.poll(() => holder(a, "twin"), { timeout: 10_000 }).toBe("host-one");
     const { epoch } = (await a.hub.store.getAgent("twin")) as unknown as { epoch?: number };
 
     const second = await agentProcess(b, "twin", "process-two-2222", "host-two");
@@ -80,14 +80,14 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
   it("lets the same process move to another hub, and an agent that names no process connect as before", async () => {
     const [a, b] = await twoHubs();
     await agentProcess(a, "mover", "process-mover-3333", "host-m");
-    await expect.poll(() => holder(a, "mover")).toBe("host-m");
+    await expect.poll(() => holder(a, "mover"), { timeout: 10_000 }).toBe("host-m");
     // The same process on hub B (its socket to A not closed yet, as after a network blip).
     await agentProcess(b, "mover", "process-mover-3333", "host-m");
     await expect.poll(() => b.hub.registry.isOnline("mover"), { timeout: 10_000 }).toBe(true);
 
     // An older agent sends no instance header: nothing to compare, accepted as before.
     await agentProcess(a, "older", "process-older-4444", "host-o");
-    await expect.poll(() => holder(a, "older")).toBe("host-o");
+    await expect.poll(() => holder(a, "older"), { timeout: 10_000 }).toBe("host-o");
     const ws = new WebSocket(`${b.hub.url.replace(/^http/, "ws")}/api/v1/agent`, {
       headers: { authorization: `Bearer ${await b.agentToken("older")}` },
     });
@@ -142,7 +142,7 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
           apps: [],
         }),
       );
-      await expect.poll(() => holder(a, "clone")).toBe("host-first");
+      await expect.poll(() => holder(a, "clone"), { timeout: 10_000 }).toBe("host-first");
       const again = await upgrade(b, "clone", "process-second-6666");
       again.ws.terminate();
       expect(again.status).toBe(409);

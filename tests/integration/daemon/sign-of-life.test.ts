@@ -53,7 +53,7 @@ describe("ship agent's sign of life to the hub", () => {
   };
 
   it("for the running instruction's long step and for one queued behind it", {
-    timeout: 60_000,
+    timeout: 120_000,
   }, async () => {
     for (const app of ["web", "api"]) await mkdir(join(dir, app));
     const config = AgentConfig.parse({
@@ -80,7 +80,8 @@ describe("ship agent's sign of life to the hub", () => {
     hub.send(web);
     await hub.until("web under way", () => hub.messages("progress").some((p) => p.deploymentId === "d-web"));
     hub.send(api);
-    await hub.until("both reports", () => hub.messages("report").length === 2);
+    // Two updates (one with a 3 s step) took over 20 s at load 33: the deadline is for a hang.
+    await hub.until("both reports", () => hub.messages("report").length === 2, 90_000);
 
     const progress = hub.messages("progress");
     expect(progress.some((p) => p.deploymentId === "d-web" && p.message === "still working")).toBe(true);

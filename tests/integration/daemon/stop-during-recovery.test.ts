@@ -61,7 +61,8 @@ describe.skipIf(process.platform !== "linux")("ship agent stopped during its sta
           "  post_update:",
           `    - "touch ${root}/post-started-${name}; sleep 30"`,
           "  rollback:",
-          `    - "touch ${root}/rollback-started-${name}; sleep 2; touch ${root}/rollback-done-${name}"`,
+          // Until the test has sent its SIGTERM (60 s at most): a fixed `sleep 2` was the window for it.
+          `    - "touch ${root}/rollback-started-${name}; for i in $(seq 1200); do [ -e ${root}/go ] && break; sleep 0.05; done; touch ${root}/rollback-done-${name}"`,
           "",
         ].join("\n"),
       );
@@ -90,6 +91,7 @@ describe.skipIf(process.platform !== "linux")("ship agent stopped during its sta
 
   /** Starts `ship agent`, stops it with SIGTERM once `app`'s recovery runs its rollback hook. */
   async function stopInRecovery(config: string, app = "web"): Promise<{ exit: string; stderr: string }> {
+    await rm(join(root, "go"), { force: true });
     const agent = spawn(process.execPath, [SHIP_BIN, "agent", "--config", config], {
       stdio: ["ignore", "ignore", "pipe"],
     });
@@ -103,6 +105,7 @@ describe.skipIf(process.platform !== "linux")("ship agent stopped during its sta
       pathExists(join(root, `rollback-started-${app}`)),
     );
     agent.kill("SIGTERM");
+    await writeFile(join(root, "go"), "");
     return { exit: await agentExit, stderr };
   }
 

@@ -35,7 +35,7 @@ export function buildDashboard(): void {
 }
 
 /** Polls `check` until it holds; for hooks, where vitest's expect.poll is not available. */
-export async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+export async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -115,7 +115,7 @@ describe("agent WebSocket channel", () => {
     type Shown = { state: string; waves: { agents: { state: string }[] }[] };
     const show = () => t.api<Shown>("GET", `/api/v1/rollouts/${created.body.id}`, { token: t.operator });
     // Completion is decided by the engine's tick (50 ms here), not by the report itself.
-    await expect.poll(async () => (await show()).body.state).toBe("completed");
+    await expect.poll(async () => (await show()).body.state, { timeout: 10_000 }).toBe("completed");
     const shown = await show();
     expect(shown.body.waves[0]?.agents[0]?.state).toBe("succeeded");
     const detail = await t.api<{ reports: { payload: unknown }[]; apps: { version: string }[] }>(
@@ -173,7 +173,7 @@ describe("agent WebSocket channel", () => {
     const longest = "h".repeat(200);
     const agent = await TestAgent.connect(t.hub.url, await t.agentToken(longest));
     agent.hello(longest);
-    await expect.poll(() => t.hub.registry.isOnline(longest)).toBe(true);
+    await expect.poll(() => t.hub.registry.isOnline(longest), { timeout: 10_000 }).toBe(true);
     agent.ws.terminate();
   });
 
@@ -210,7 +210,7 @@ describe("agent WebSocket channel", () => {
     agent.hello("lively");
     await new Promise((r) => setTimeout(r, 1000));
     expect(agent.ws.readyState).toBe(WebSocket.OPEN);
-    await expect.poll(() => t.hub.registry.isOnline("lively")).toBe(true);
+    await expect.poll(() => t.hub.registry.isOnline("lively"), { timeout: 10_000 }).toBe(true);
     expect((await t.api("POST", "/api/v1/agents/lively/check", { token: t.operator })).status).toBe(202);
     expect(await agent.next(isType("check_now"))).toMatchObject({ type: "check_now" });
     agent.ws.close();
@@ -233,7 +233,7 @@ describe("agent WebSocket channel", () => {
     const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
     socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
     socket.pause();
-    await expect.poll(() => t.hub.registry.isOnline("slow")).toBe(true);
+    await expect.poll(() => t.hub.registry.isOnline("slow"), { timeout: 10_000 }).toBe(true);
     const big = { type: "error" as const, v: 1 as const, message: "x".repeat(64 << 10) };
     let sent = 0;
     let maxBuffered = 0;
@@ -245,7 +245,7 @@ describe("agent WebSocket channel", () => {
     }
     expect(sent).toBeLessThan(2000);
     expect(maxBuffered).toBeLessThanOrEqual((256 << 10) + (65 << 10));
-    await expect.poll(() => t.hub.registry.isOnline("slow")).toBe(false);
+    await expect.poll(() => t.hub.registry.isOnline("slow"), { timeout: 10_000 }).toBe(false);
     socket.destroy();
     await stillServes();
   });

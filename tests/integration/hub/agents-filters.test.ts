@@ -20,7 +20,7 @@ describe("ship-hub agents with filters", () => {
     await session.connect(t, "s1", web("2.0.0", "updated"), { env: "staging" });
     const p3 = await session.connect(t, "p3", web("2.0.0", "updated"), { env: "prod" });
     p3.ws.terminate();
-    await expect.poll(() => t.hub.registry.isOnline("p3")).toBe(false);
+    await expect.poll(() => t.hub.registry.isOnline("p3"), { timeout: 10_000 }).toBe(false);
     const cli = (...args: string[]) =>
       runHubCli(t.dir, ["agents", ...args, "--hub", t.hub.url, "--token", t.operator]);
     const ids = (stdout: string) =>

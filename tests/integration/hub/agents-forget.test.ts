@@ -30,7 +30,9 @@ describe("ship-hub agents forget", () => {
     });
     expect(before.status).toBe(201);
     gone.ws.terminate();
-    await expect.poll(async () => (await t.hub.store.getAgent("gone-1"))?.online).toBe(false);
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("gone-1"))?.online, { timeout: 10_000 })
+      .toBe(false);
     const cli = (...args: string[]) =>
       runHubCli(t.dir, ["agents", ...args, "--hub", t.hub.url, "--token", t.operator]);
 
@@ -152,7 +154,9 @@ describe("ship-hub agents forget", () => {
     const id = created.body.id;
     await canary.next(isType("deploy"));
     canary.ws.terminate();
-    await expect.poll(async () => (await t.hub.store.getAgent("c1"))?.online).toBe(false);
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("c1"))?.online, { timeout: 10_000 })
+      .toBe(false);
     const forgot = await t.api<{ activeRollouts: string[] }>("POST", "/api/v1/agents/c1/forget", {
       token: t.operator,
       body: {},
@@ -186,7 +190,9 @@ describe("ship-hub agents forget", () => {
     const t = await session.start();
     const only = await session.connect(t, "solo-1", web);
     only.ws.terminate();
-    await expect.poll(async () => (await t.hub.store.getAgent("solo-1"))?.online).toBe(false);
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("solo-1"))?.online, { timeout: 10_000 })
+      .toBe(false);
     expect(
       (await t.api("POST", "/api/v1/agents/solo-1/forget", { token: t.operator, body: {} })).status,
     ).toBe(200);

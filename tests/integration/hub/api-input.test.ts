@@ -246,7 +246,7 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     // "Check now" reads no body either: a field the caller meant is not ignored behind a 202.
     await TestAgent.connect(t.hub.url, await t.agentToken("checked")).then((a) => {
       a.hello("checked");
-      return expect.poll(() => t.hub.registry.isOnline("checked")).toBe(true);
+      return expect.poll(() => t.hub.registry.isOnline("checked"), { timeout: 10_000 }).toBe(true);
     });
     expect(await refused("POST", "/api/v1/agents/checked/check", { app: "web" })).toBe(
       "body.app: unknown key; no keys are allowed here",

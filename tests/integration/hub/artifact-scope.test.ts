@@ -97,7 +97,7 @@ describe("GET /artifacts/:sha256 with an agent token", () => {
       const agent = await TestAgent.connect(t.hub.url, token);
       // The hello says this host runs shop from that release: the hub's previous release for it.
       agent.hello(id, [{ app: "shop", version: "1.0.0", state: "up_to_date", releaseId }]);
-      await expect.poll(async () => (await t.hub.store.getAgent(id))?.online).toBe(true);
+      await expect.poll(async () => (await t.hub.store.getAgent(id))?.online, { timeout: 10_000 }).toBe(true);
       const rollout = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
         token: t.operator,
         body: { release, waves: [{ name: "one", agents: [id] }] },
@@ -128,7 +128,9 @@ describe("GET /artifacts/:sha256 with an agent token", () => {
     const token = await t.agentToken("rb-1");
     const agent = await TestAgent.connect(t.hub.url, token);
     agent.hello("rb-1", [{ app: "rb", version: "1.0.0", state: "up_to_date", releaseId: first }]);
-    await expect.poll(async () => (await t.hub.store.getAgent("rb-1"))?.online).toBe(true);
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("rb-1"))?.online, { timeout: 10_000 })
+      .toBe(true);
     const rollout = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: { release: second, waves: [{ name: "one", agents: ["rb-1"] }] },

@@ -65,7 +65,7 @@ describe("a host left on a release by a failed update", () => {
     await reportAcked(a2, await a2.next(isDeploy), "succeeded");
     const view = async (id: string) =>
       (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
-    await expect.poll(async () => (await view(first)).state).toBe("completed");
+    await expect.poll(async () => (await view(first)).state, { timeout: 10_000 }).toBe("completed");
     // The fleet says what the host's next hello will say.
     const agent = await t.api<{ apps: { state: string; version: string }[] }>("GET", "/api/v1/agents/a1", {
       token: t.operator,
@@ -85,7 +85,7 @@ describe("a host left on a release by a failed update", () => {
     const again = await create(t, release);
     expect(again.status).toBe(201);
     const second = again.body.id;
-    await expect.poll(async () => (await view(second)).state).toBe("completed");
+    await expect.poll(async () => (await view(second)).state, { timeout: 10_000 }).toBe("completed");
     const agents = agentsOf(await view(second));
     expect(agents.a1).toMatchObject({
       state: "failed",
@@ -147,7 +147,7 @@ describe("an agent owed a release that comes back broken on it", () => {
     // The network drops mid-update; the update fails there and is left in place.
     a1.ws.terminate();
     const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
-    await expect.poll(async () => agentsOf(await view()).a1?.state).toBe("timed_out");
+    await expect.poll(async () => agentsOf(await view()).a1?.state, { timeout: 10_000 }).toBe("timed_out");
     const back = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
     back.hello("a1", [{ app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: release }]);
     // Sent again (the agent answers with its stored report), not taken for updated.
@@ -187,7 +187,7 @@ describe("a host broken on the release that joins a paused rollout of it", () =>
       { app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: release },
     ]);
     const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
-    await expect.poll(async () => agentsOf(await view()).late?.state).toBe("failed");
+    await expect.poll(async () => agentsOf(await view()).late?.state, { timeout: 10_000 }).toBe("failed");
     await expect
       .poll(async () => (await view()).reason)
       .toBe(

@@ -80,14 +80,14 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
   it("a socket that closes after its agent reconnected to another hub does not mark it offline", async () => {
     const [a, b] = (await cluster(2)) as [TestHub, TestHub];
     const first = await connect(a, "mover");
-    await expect.poll(() => online(b, "mover")).toBe(true);
+    await expect.poll(() => online(b, "mover"), { timeout: 10_000 }).toBe(true);
     // The agent reconnects to hub B (a new epoch) while its old socket on hub A is still open.
     await connect(b, "mover");
-    await expect.poll(() => holder("mover")).toBe(b.hub.hubId);
+    await expect.poll(() => holder("mover"), { timeout: 10_000 }).toBe(b.hub.hubId);
     first.ws.close();
     await first.closed();
     // Hub A processed the close (its registry dropped the socket); the store still says online.
-    await expect.poll(() => a.hub.registry.isOnline("mover")).toBe(false);
+    await expect.poll(() => a.hub.registry.isOnline("mover"), { timeout: 10_000 }).toBe(false);
     await new Promise((r) => setTimeout(r, 300));
     expect(await online(a, "mover")).toBe(true);
     expect((await a.hub.store.getAgent("mover"))?.online).toBe(true);
@@ -110,7 +110,9 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     });
     // A rollout needs an agent to hold (one that holds nobody is a 400).
     await connect(b, "adv-1");
-    await expect.poll(async () => (await a.hub.store.getAgent("adv-1"))?.online).toBe(true);
+    await expect
+      .poll(async () => (await a.hub.store.getAgent("adv-1"))?.online, { timeout: 10_000 })
+      .toBe(true);
     const created = await a.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: a.operator,
       body: {
@@ -145,7 +147,7 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
   it("a rollout created on one hub reaches an agent on the other; presence shows across hubs", async () => {
     const [a, b] = (await cluster(2)) as [TestHub, TestHub];
     const agent = await connect(b, "far");
-    await expect.poll(() => online(a, "far")).toBe(true);
+    await expect.poll(() => online(a, "far"), { timeout: 10_000 }).toBe(true);
     const release = await a.api<{ id: string }>("POST", "/api/v1/releases", {
       token: a.ci,
       body: {
@@ -177,7 +179,7 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     // presumes others dead only once it has heartbeated for a whole timeout itself.
     const [a] = (await cluster(1, { hubTimeoutMs: 2_000, heartbeatMs: 500 })) as [TestHub];
     await connect(a, "orphan");
-    await expect.poll(() => online(a, "orphan")).toBe(true);
+    await expect.poll(() => online(a, "orphan"), { timeout: 10_000 }).toBe(true);
     // The agent's row now names a hub that died long ago (as after a SIGKILL).
     await a.hub.store.tx(async (t) => {
       await t.heartbeatHub("dead-hub", Date.now() - 60_000);
@@ -195,7 +197,7 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
   it("a hub that cannot write its heartbeat past the timeout closes its agents' sockets", async () => {
     const [a] = (await cluster(1, { hubTimeoutMs: 1_000, heartbeatMs: 200 })) as [TestHub];
     const agent = await connect(a, "cut-off");
-    await expect.poll(() => a.hub.registry.isOnline("cut-off")).toBe(true);
+    await expect.poll(() => a.hub.registry.isOnline("cut-off"), { timeout: 10_000 }).toBe(true);
     const closed = agent.closed();
     // The database stops answering: the server and its processes for the hub's database are
     // frozen (SIGSTOP), so every query and every new connection hangs, as behind a dead network. (Terminating them instead
@@ -255,7 +257,7 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
         }
       }
     })().catch(() => {});
-    await expect.poll(() => seen.length).toBe(1);
+    await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(1);
     const event = (subject: string) => ({ at: Date.now(), actor: "test", kind: "test", subject, data: {} });
     // "late" takes its id first and commits last; "early" takes a higher id and commits at once.
     let release = () => {};
@@ -295,7 +297,9 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
       },
     });
     await connect(a, "race-1");
-    await expect.poll(async () => (await b.hub.store.getAgent("race-1"))?.online).toBe(true);
+    await expect
+      .poll(async () => (await b.hub.store.getAgent("race-1"))?.online, { timeout: 10_000 })
+      .toBe(true);
     const body = { release: release.body.id, waves: [{ name: "all", percent: 100 }] };
     const results = await Promise.all([
       a.api("POST", "/api/v1/rollouts", { token: a.operator, body }),
@@ -313,7 +317,9 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     const ids = Array.from({ length: 24 }, (_, i) => `w${i}`);
     const byId = new Map<string, TestAgent>();
     for (const [i, id] of ids.entries()) byId.set(id, await connect(i % 2 === 0 ? a : b, id));
-    await expect.poll(async () => (await a.hub.store.listAgents()).filter((x) => x.online).length).toBe(24);
+    await expect
+      .poll(async () => (await a.hub.store.listAgents()).filter((x) => x.online).length, { timeout: 10_000 })
+      .toBe(24);
     const release = await a.api<{ id: string }>("POST", "/api/v1/releases", {
       token: a.ci,
       body: {

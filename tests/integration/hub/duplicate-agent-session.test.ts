@@ -23,7 +23,7 @@ async function connect(t: TestHub, id: string, token: string, autoPong = true): 
   const agent = await TestAgent.connect(t.hub.url, token, { autoPong });
   sockets.push(agent.ws);
   agent.hello(id);
-  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
+  await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(true);
   return agent;
 }
 
@@ -95,7 +95,7 @@ describe("two live connections with one agent id", () => {
     sockets.push(back.ws);
     back.hello("web-1");
     expect(await closed).toBe(4000);
-    await expect.poll(() => t.hub.registry.isOnline("web-1")).toBe(true);
+    await expect.poll(() => t.hub.registry.isOnline("web-1"), { timeout: 10_000 }).toBe(true);
     expect(back.ws.readyState).toBe(WebSocket.OPEN);
   });
 

@@ -248,9 +248,9 @@ for (const subject of subjects) {
       batch.report("a1", report(same, "a1"), () => acks.push("a1#2"));
       // Another agent may use the same report id: scoped by agent, it is a different report.
       batch.report("a2", report(same, "a2"), () => acks.push("a2"));
-      await expect.poll(() => acks.length).toBe(3);
+      await expect.poll(() => acks.length, { timeout: 10_000 }).toBe(3);
       batch.report("a1", report(same, "a1"), () => acks.push("a1#3"));
-      await expect.poll(() => acks.length).toBe(4);
+      await expect.poll(() => acks.length, { timeout: 10_000 }).toBe(4);
       expect(acks.sort()).toEqual(["a1#1", "a1#2", "a1#3", "a2"]);
       expect(await store.listReports("a1", 10)).toHaveLength(1);
       expect(await store.listReports("a2", 10)).toHaveLength(1);

@@ -195,10 +195,10 @@ describe("revoked and expired tokens end live sessions", () => {
     // The newest renewal is in force: the agent's next connection opens with it (once the first
     // is gone: a second live connection of one agent id is refused).
     agent.ws.terminate();
-    await expect.poll(() => t.hub.registry.isOnline("short-1")).toBe(false);
+    await expect.poll(() => t.hub.registry.isOnline("short-1"), { timeout: 10_000 }).toBe(false);
     const again = await TestAgent.connect(t.hub.url, (renewals.at(-1) as { token: string }).token);
     again.hello("short-1");
-    await expect.poll(() => t.hub.registry.isOnline("short-1")).toBe(true);
+    await expect.poll(() => t.hub.registry.isOnline("short-1"), { timeout: 10_000 }).toBe(true);
     again.ws.terminate();
   });
 

@@ -37,13 +37,13 @@ async function connect(
     apps.map((app) => ({ app, version: "1.0.0", state: "updated", releaseId: undefined })),
     labels,
   );
-  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
+  await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(true);
   return agent;
 }
 
 async function leave(t: TestHub, agent: TestAgent, id: string): Promise<void> {
   agent.ws.close();
-  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(false);
+  await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(false);
 }
 
 type View = {
@@ -78,7 +78,9 @@ describe("a deployment whose agent no longer fits its rollout", () => {
     await a1.next(isDeploy);
     // a2 comes back as a staging host: the operator took it out of the prod rollout.
     const staging = await connect(t, "a2", { env: "staging" });
-    await expect.poll(async () => (await deployment(t, id, "a2"))?.state).toBe("not_applicable");
+    await expect
+      .poll(async () => (await deployment(t, id, "a2"))?.state, { timeout: 10_000 })
+      .toBe("not_applicable");
     expect((await deployment(t, id, "a2"))?.error).toBe(
       "not applicable: a2 no longer matches the rollout's selector (its labels lack env=prod); not sent",
     );
@@ -105,9 +107,13 @@ describe("a deployment whose agent no longer fits its rollout", () => {
     });
     const id = created.body.id;
     skew = OFFLINE_MS + 1000;
-    await expect.poll(async () => (await deployment(t, id, "a2"))?.state).toBe("timed_out");
+    await expect
+      .poll(async () => (await deployment(t, id, "a2"))?.state, { timeout: 10_000 })
+      .toBe("timed_out");
     const back = await connect(t, "a2", {}, ["other"]);
-    await expect.poll(async () => (await deployment(t, id, "a2"))?.state).toBe("not_applicable");
+    await expect
+      .poll(async () => (await deployment(t, id, "a2"))?.state, { timeout: 10_000 })
+      .toBe("not_applicable");
     expect(back.received.filter(isDeploy)).toEqual([]);
     expect((await view(t, id)).progress.failed).toBe(0);
   });
@@ -126,9 +132,11 @@ describe("a deployment whose agent no longer fits its rollout", () => {
     const id = created.body.id;
     // a2 comes back without the app (disabled on the host): never sent the release.
     await connect(t, "a2", {}, ["other"]);
-    await expect.poll(async () => (await deployment(t, id, "a2"))?.state).toBe("not_applicable");
+    await expect
+      .poll(async () => (await deployment(t, id, "a2"))?.state, { timeout: 10_000 })
+      .toBe("not_applicable");
     await reportAcked(a1, await a1.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
     // Before: reason null, as if both hosts ran 2.0.0.
     const said =
       "1 agent(s) not applicable (no longer take the app or fit the selector): not sent the release";
@@ -160,7 +168,7 @@ describe("a deployment whose agent no longer fits its rollout", () => {
     // Before: the canary passed by itself and a1 got 2.0.0 with nothing tested.
     const held =
       "waiting for an operator: wave 1 (canary) tested nothing: its 1 agent(s) no longer take part (not applicable: left the app or no longer fit the selector); advance or abort";
-    await expect.poll(async () => (await view(t, id)).reason).toBe(held);
+    await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(held);
     const shown = await t.api<View & { currentWave: number; needsDecision: boolean }>(
       "GET",
       `/api/v1/rollouts/${id}`,
@@ -174,7 +182,7 @@ describe("a deployment whose agent no longer fits its rollout", () => {
     await leave(t, away, "a2");
     const back = await connect(t, "a2");
     const sent = await back.next(isDeploy);
-    await expect.poll(async () => (await view(t, id)).reason).toBe(null);
+    await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(null);
     await reportAcked(back, sent, "succeeded");
     await a1.next(isDeploy);
   });
@@ -200,7 +208,9 @@ describe("a deployment whose agent no longer fits its rollout", () => {
     });
     const id = created.body.id;
     await connect(t, "a2", {}, ["other"]);
-    await expect.poll(async () => (await view(t, id)).reason).toMatch(/^waiting for an operator/);
+    await expect
+      .poll(async () => (await view(t, id)).reason, { timeout: 10_000 })
+      .toMatch(/^waiting for an operator/);
     await t.api("POST", `/api/v1/rollouts/${id}/advance`, { token: t.operator });
     await a1.next(isDeploy);
     type Events = { events: { kind: string; subject: string; data: { wave?: number; message?: string } }[] };
@@ -233,13 +243,15 @@ describe("a deployment whose agent no longer fits its rollout", () => {
       ).body.id;
     const first = await rollout(v2);
     const without = await connect(t, "a2", {}, ["other"]);
-    await expect.poll(async () => (await deployment(t, first, "a2"))?.state).toBe("not_applicable");
+    await expect
+      .poll(async () => (await deployment(t, first, "a2"))?.state, { timeout: 10_000 })
+      .toBe("not_applicable");
     await reportAcked(a1, await a1.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, first)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, first)).state, { timeout: 10_000 }).toBe("completed");
     // 3.0.0 goes out while a2 is out of the app: it is not planned there.
     const second = await rollout(v3);
     await reportAcked(a1, await a1.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, second)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, second)).state, { timeout: 10_000 }).toBe("completed");
     await leave(t, without, "a2");
     const back = await connect(t, "a2");
     // Joins nothing (both completed) and is not sent 2.0.0 over the fleet's 3.0.0.

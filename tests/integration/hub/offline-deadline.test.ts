@@ -17,7 +17,7 @@ const connect = (t: TestHub, id: string) =>
 
 async function leave(t: TestHub, agent: TestAgent, id: string): Promise<void> {
   agent.ws.close();
-  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(false);
+  await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(false);
 }
 
 type Row = { agentId: string; state: string; error: string | null; offlineFailsAt?: string };
@@ -81,7 +81,7 @@ describe("a wave waiting for an offline agent", () => {
 
     // Past that time the tick counts it as failed, and the row says why instead.
     skew = Date.parse(fromWave) - Date.now() + 1000;
-    await expect.poll(async () => row(await view(), "away")?.state).toBe("timed_out");
+    await expect.poll(async () => row(await view(), "away")?.state, { timeout: 10_000 }).toBe("timed_out");
     const failed = row(await view(), "away");
     expect(failed?.error).toMatch(/^agent offline for \d+ s \(timeout 60 s\)$/);
     expect(failed).not.toHaveProperty("offlineFailsAt");

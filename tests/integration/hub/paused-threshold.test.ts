@@ -105,7 +105,7 @@ describe("failures that cross the threshold while an operator has paused the rol
     await reportAcked(agents[0]!, deploys[0]!, "succeeded");
     await reportAcked(agents[1]!, deploys[1]!, "failed");
     await reportAcked(agents[2]!, deploys[2]!, "failed");
-    await expect.poll(async () => (await view()).state).toBe("failed");
+    await expect.poll(async () => (await view()).state, { timeout: 10_000 }).toBe("failed");
     expect((await view()).reason).toBe(
       "failure threshold (2 failure(s)) reached: 2 failed when it halted (while paused by an operator); rollback sent to 1 agent(s)",
     );

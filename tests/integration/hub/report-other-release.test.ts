@@ -47,6 +47,6 @@ describe("a report about another release than its deployment's", () => {
     expect((await view()).waves[0]?.agents[0]?.state).toBe("sent");
     expect((await view()).state).toBe("running");
     await reportAcked(a1, deploy, "succeeded");
-    await expect.poll(async () => (await view()).state).toBe("completed");
+    await expect.poll(async () => (await view()).state, { timeout: 10_000 }).toBe("completed");
   });
 });

@@ -45,11 +45,13 @@ describe("report retention", () => {
     quiet.hello("quiet");
     await sendReports(quiet, ["q1"]);
     await sendReports(noisy, ["1", "2", "3", "4", "5", "6"]);
-    await expect.poll(() => kept("noisy")).toEqual(["6", "5", "4"]);
+    await expect.poll(() => kept("noisy"), { timeout: 10_000 }).toEqual(["6", "5", "4"]);
     expect(await kept("quiet")).toEqual(["q1"]);
 
     clock += 2 * 3_600_000;
-    await expect.poll(async () => [...(await kept("noisy")), ...(await kept("quiet"))]).toEqual([]);
+    await expect
+      .poll(async () => [...(await kept("noisy")), ...(await kept("quiet"))], { timeout: 10_000 })
+      .toEqual([]);
     noisy.ws.close();
     quiet.ws.close();
   });
@@ -76,7 +78,9 @@ describe("report rate", () => {
         (m): m is Extract<typeof m, { type: "error" }> =>
           m.type === "error" && /3 reports a minute/.test(m.message),
       );
-      await expect.poll(() => agent.received.filter((m) => m.type === "ack").length).toBe(3);
+      await expect
+        .poll(() => agent.received.filter((m) => m.type === "ack").length, { timeout: 10_000 })
+        .toBe(3);
       await new Promise((r) => setTimeout(r, 200));
       expect(agent.received.filter((m) => m.type === "ack").length).toBe(3);
       expect(await hub.hub.store.listReports("flood", 100)).toHaveLength(3);

@@ -96,7 +96,7 @@ describe("a completed rollout whose only failed host was left on its release", (
     type Listed = { id: string; state: string; actions: string[] };
     const detail = async () =>
       (await t.api<Listed>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
-    await expect.poll(async () => (await detail()).state).toBe("completed");
+    await expect.poll(async () => (await detail()).state, { timeout: 10_000 }).toBe("completed");
     expect((await detail()).actions).toEqual(["abort-rollback"]);
     const list = await t.api<{ rollouts: Listed[] }>("GET", "/api/v1/rollouts", { token: t.operator });
     expect(list.body.rollouts.find((r) => r.id === id)?.actions).toEqual(["abort-rollback"]);

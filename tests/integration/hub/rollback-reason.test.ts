@@ -37,9 +37,9 @@ describe("abort --rollback with an agent offline", () => {
       })
     ).body.id;
     for (const agent of agents) await reportAcked(agent, await agent.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
     a3.ws.terminate();
-    await expect.poll(() => t.hub.registry.isOnline("a3")).toBe(false);
+    await expect.poll(() => t.hub.registry.isOnline("a3"), { timeout: 10_000 }).toBe(false);
 
     const env = ["--hub", t.hub.url, "--token", t.operator];
     const aborted = await runHubCli(t.dir, ["rollout", "abort", id, "--rollback", ...env]);
@@ -79,7 +79,7 @@ describe("abort --rollback with an agent offline", () => {
     ).body.id;
     await reportAcked(a1, await a1.next(isDeploy), "succeeded");
     a1.ws.terminate();
-    await expect.poll(() => t.hub.registry.isOnline("a1")).toBe(false);
+    await expect.poll(() => t.hub.registry.isOnline("a1"), { timeout: 10_000 }).toBe(false);
     const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
       token: t.operator,
       body: { rollback: true },

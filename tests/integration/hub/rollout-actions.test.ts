@@ -49,7 +49,7 @@ describe("rollout actions follow the state machine's table", () => {
     const v2 = await publish("2.0.0");
     const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
     agent.hello("a1", [{ app: "web", version: "1.0.0", state: "ok", releaseId: v1 }]);
-    await expect.poll(() => t.hub.registry.isOnline("a1")).toBe(true);
+    await expect.poll(() => t.hub.registry.isOnline("a1"), { timeout: 10_000 }).toBe(true);
     const created = await t.api<View & { id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: {
@@ -118,7 +118,7 @@ describe("rollout actions follow the state machine's table", () => {
       `rollout ${id} is in its last wave, wave 2 (all): there is no next wave to advance to; it completes once its agents finish (allowed now: pause, abort, abort with rollback)`,
     );
     await report(agent, await agent.next(isType("deploy")), "succeeded");
-    await expect.poll(async () => (await view(id)).state).toBe("completed");
+    await expect.poll(async () => (await view(id)).state, { timeout: 10_000 }).toBe("completed");
     expect(await view(id)).toMatchObject({ final: true, actions: ["abort-rollback"] });
 
     // A finished rollout cannot be aborted (its outcome stays), only taken back with a rollback.
@@ -142,14 +142,14 @@ describe("rollout actions follow the state machine's table", () => {
     const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
     // It runs a version the hub has no release of: there is nothing to send it back to.
     agent.hello("a1", [{ app: "web", version: "0.9.0", state: "ok", releaseId: undefined }]);
-    await expect.poll(() => t.hub.registry.isOnline("a1")).toBe(true);
+    await expect.poll(() => t.hub.registry.isOnline("a1"), { timeout: 10_000 }).toBe(true);
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: { release: v2, waves: [{ name: "all", percent: 100 }] },
     });
     const id = created.body.id;
     await report(agent, await agent.next(isType("deploy")), "succeeded");
-    await expect.poll(async () => (await view(id)).state).toBe("completed");
+    await expect.poll(async () => (await view(id)).state, { timeout: 10_000 }).toBe("completed");
     // The first request has something to do: record, naming the agent, that it cannot go back.
     expect(await view(id)).toMatchObject({ final: true, actions: ["abort-rollback"] });
     const first = await act(id, "abort", { rollback: true });
@@ -179,7 +179,7 @@ describe("rollout actions follow the state machine's table", () => {
     const v3 = await publish("3.0.0");
     const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
     agent.hello("a1", [{ app: "web", version: "1.0.0", state: "ok", releaseId: v1 }]);
-    await expect.poll(() => t.hub.registry.isOnline("a1")).toBe(true);
+    await expect.poll(() => t.hub.registry.isOnline("a1"), { timeout: 10_000 }).toBe(true);
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: {
@@ -191,7 +191,7 @@ describe("rollout actions follow the state machine's table", () => {
     });
     const id = created.body.id;
     await report(agent, await agent.next(isType("deploy")), "failed");
-    await expect.poll(async () => (await view(id)).state).toBe("failed");
+    await expect.poll(async () => (await view(id)).state, { timeout: 10_000 }).toBe("failed");
     expect(await view(id)).toMatchObject({ final: true, actions: [] });
     await refused(id, "abort", "failed", /a failed rollout allows no action$/, { rollback: true });
     await refused(id, "abort", "failed", /abort applies to a running or paused rollout/);

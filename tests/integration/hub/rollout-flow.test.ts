@@ -29,7 +29,7 @@ async function boot(): Promise<TestHub> {
 async function agentOn(t: TestHub, id: string, releaseId?: string): Promise<TestAgent> {
   const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
   agent.hello(id, [{ app: "web", version: "1.0.0", state: "ok", releaseId }]);
-  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
+  await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(true);
   return agent;
 }
 
@@ -129,7 +129,7 @@ describe("rollouts over the real hub", () => {
       )
       .toBe("completed");
     a2.ws.close();
-    await expect.poll(() => t.hub.registry.isOnline("a2")).toBe(false);
+    await expect.poll(() => t.hub.registry.isOnline("a2"), { timeout: 10_000 }).toBe(false);
 
     const aborted = await t.api<{ state: string }>("POST", `/api/v1/rollouts/${created.body.id}/abort`, {
       token: t.operator,

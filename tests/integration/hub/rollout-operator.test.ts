@@ -39,13 +39,13 @@ async function connect(t: TestHub, id: string, labels = {}, version = "1.0.0"): 
   const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
   agents.push(agent);
   agent.hello(id, [{ app: "web", version, state: "ok", releaseId: undefined }], labels);
-  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
+  await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(true);
   return agent;
 }
 
 async function leave(t: TestHub, agent: TestAgent, id: string): Promise<void> {
   agent.ws.close();
-  await expect.poll(() => t.hub.registry.isOnline(id)).toBe(false);
+  await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(false);
 }
 
 type View = {
@@ -91,7 +91,7 @@ async function completedWithoutA2(t: TestHub) {
   });
   await reportAcked(a1, await a1.next(isDeploy), "succeeded");
   skew += OFFLINE_MS + 1_000;
-  await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+  await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
   expect(await stateOf(t, id, "a2")).toBe("timed_out");
   expect((await view(t, id)).reason).toBe("1 agent(s) failed");
   return { id, release, a1 };
@@ -183,7 +183,7 @@ describe("retries of timed-out agents", () => {
       failureThreshold: { count: 1 },
     });
     skew += OFFLINE_MS + 1_000;
-    await expect.poll(async () => (await view(t, id)).state).toBe("paused");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("paused");
     // a1's hello reads the rollout paused; the resume (another hub, at the same moment) read a1 as
     // still away: written as that race leaves it, running with a1 timed out and connected.
     const a1 = await connect(t, "a1");
@@ -216,7 +216,7 @@ describe("wave counts after a halt with auto-rollback", () => {
     const deploys = await Promise.all(conns.map((c) => c.next(isDeploy)));
     await reportAcked(conns[0] as TestAgent, deploys[0] as Deploy, "failed");
     await reportAcked(conns[1] as TestAgent, deploys[1] as Deploy, "failed");
-    await expect.poll(async () => (await view(t, id)).state).toBe("failed");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("failed");
     // a3 was still updating: it is sent back, and then its own update fails too.
     expect(await stateOf(t, id, "a3")).toBe("rollback_pending");
     expect(await (conns[2] as TestAgent).next(isDeploy)).toMatchObject({ rollback: true });
@@ -240,7 +240,7 @@ describe("wave counts after a halt with auto-rollback", () => {
       autoRollback: true,
     });
     for (const c of canary) await reportAcked(c, await c.next(isDeploy), "rolled_back");
-    await expect.poll(async () => (await view(t, id)).state).toBe("failed");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("failed");
     // The wave never reached will never be: its agents say so, and nothing was sent to them.
     const v = await view(t, id);
     expect(v.counts).toEqual({ failed: 2, cancelled: 3 });
@@ -285,7 +285,7 @@ describe("wave counts after a halt with auto-rollback", () => {
     });
     await reportAcked(a1 as TestAgent, await (a1 as TestAgent).next(isDeploy), "succeeded");
     await reportAcked(a2 as TestAgent, await (a2 as TestAgent).next(isDeploy), "failed");
-    await expect.poll(() => stateOf(t, id, "a2")).toBe("failed");
+    await expect.poll(() => stateOf(t, id, "a2"), { timeout: 10_000 }).toBe("failed");
     const order = ["succeeded", "failed", "sent"];
     const v = await view(t, id);
     expect(Object.keys(v.counts)).toEqual(order);
@@ -318,7 +318,7 @@ describe("wave counts after a halt with auto-rollback", () => {
     });
     await reportAcked(a1, await a1.next(isDeploy), "failed");
     // Halted without auto-rollback: paused, and the operator may still resume.
-    await expect.poll(async () => (await view(t, id)).state).toBe("paused");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("paused");
     expect(await stateOf(t, id, "m1")).toBe("pending");
     expect((await view(t, id)).waves[1]?.status).toBe("waiting");
     const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
@@ -367,13 +367,13 @@ describe("a rollback instruction nobody answers", () => {
       failureThreshold: { count: 1 },
     });
     await reportAcked(a1, await a1.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
     await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: { rollback: true } });
     // The host is broken (its restore failed) and never answers the rollback instruction.
     expect(await a1.next(isDeploy)).toMatchObject({ rollback: true });
     await leave(t, a1, "a1");
     skew += PROGRESS_MS + 1_000;
-    await expect.poll(() => stateOf(t, id, "a1")).toBe("rollback_timed_out");
+    await expect.poll(() => stateOf(t, id, "a1"), { timeout: 10_000 }).toBe("rollback_timed_out");
     const v = await view(t, id);
     expect(v.progress).toMatchObject({ failed: 1, "in-progress": 0 });
     expect((await t.hub.store.getDeployment(`${id}:a1`))?.error).toMatch(
@@ -386,7 +386,7 @@ describe("a rollback instruction nobody answers", () => {
     const again = await back.next(isDeploy);
     expect(again).toMatchObject({ rollback: true });
     await reportAcked(back, again, "succeeded");
-    await expect.poll(() => stateOf(t, id, "a1")).toBe("rolled_back");
+    await expect.poll(() => stateOf(t, id, "a1"), { timeout: 10_000 }).toBe("rolled_back");
   });
 });
 
@@ -402,7 +402,7 @@ describe("a rollback instruction under way", () => {
       failureThreshold: { count: 1 },
     });
     await reportAcked(a1, await a1.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
     await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: { rollback: true } });
     const back = await a1.next(isDeploy);
     expect(back).toMatchObject({ rollback: true });
@@ -426,9 +426,9 @@ describe("a rollback instruction under way", () => {
     expect(await stateOf(t, id, "a1")).toBe("rollback_pending");
     // Silent past the timeout, it times out as before.
     skew += PROGRESS_MS + 1_000;
-    await expect.poll(() => stateOf(t, id, "a1")).toBe("rollback_timed_out");
+    await expect.poll(() => stateOf(t, id, "a1"), { timeout: 10_000 }).toBe("rollback_timed_out");
     await reportAcked(a1, back, "succeeded");
-    await expect.poll(() => stateOf(t, id, "a1")).toBe("rolled_back");
+    await expect.poll(() => stateOf(t, id, "a1"), { timeout: 10_000 }).toBe("rolled_back");
   });
 });
 
@@ -444,12 +444,12 @@ describe("a rollback instruction a later rollout overtook", () => {
       failureThreshold: { count: 1 },
     });
     await reportAcked(a1, await a1.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
     await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: { rollback: true } });
     expect(await a1.next(isDeploy)).toMatchObject({ rollback: true });
     await leave(t, a1, "a1");
     skew += PROGRESS_MS + 1_000;
-    await expect.poll(() => stateOf(t, id, "a1")).toBe("rollback_timed_out");
+    await expect.poll(() => stateOf(t, id, "a1"), { timeout: 10_000 }).toBe("rollback_timed_out");
     // While it was away the operator rolled the app forward instead.
     const v3 = await publishRelease(t, "3.0.0");
     const later = await create(t, {
@@ -489,7 +489,7 @@ describe("a rollback instruction a later rollout overtook", () => {
       failureThreshold: { count: 1 },
     });
     await reportAcked(a1, await a1.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
     await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: { rollback: true } });
     expect(await a1.next(isDeploy)).toMatchObject({ rollback: true });
     await leave(t, a1, "a1");
@@ -506,7 +506,7 @@ describe("a rollback instruction a later rollout overtook", () => {
     const owed = await back.next(isDeploy);
     expect(owed).toMatchObject({ deploymentId: `${id}:a1~rollback`, rollback: true });
     await reportAcked(back, owed, "succeeded");
-    await expect.poll(() => stateOf(t, id, "a1")).toBe("rolled_back");
+    await expect.poll(() => stateOf(t, id, "a1"), { timeout: 10_000 }).toBe("rolled_back");
   });
 
   it("abort with rollback of an older rollout leaves an agent a later one took over on the later release, and says so", async () => {
@@ -521,7 +521,7 @@ describe("a rollback instruction a later rollout overtook", () => {
       failureThreshold: { count: 5 },
     });
     for (const a of [a1, a2]) await reportAcked(a, await a.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
     // 3.0.0 reaches a1 only (a2 is selected out by its label).
     const v3 = await publishRelease(t, "3.0.0");
     const later = await create(t, {
@@ -530,7 +530,7 @@ describe("a rollback instruction a later rollout overtook", () => {
       failureThreshold: { count: 5 },
     });
     await reportAcked(a1, await a1.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, later)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, later)).state, { timeout: 10_000 }).toBe("completed");
     const aborted = await t.api<View & { notRolledBack: string[] }>("POST", `/api/v1/rollouts/${id}/abort`, {
       token: t.operator,
       body: { rollback: true },
@@ -578,9 +578,9 @@ describe("a rollback instruction a later rollout overtook, delivered again by a 
     // a2's update ends in failure, then (its agent retried) in success: the rollout has it to take back again.
     await reportAcked(a2, a2Deploy, "failed");
     await reportAcked(a2, a2Deploy, "succeeded");
-    await expect.poll(() => stateOf(t, id, "a2")).toBe("succeeded");
+    await expect.poll(() => stateOf(t, id, "a2"), { timeout: 10_000 }).toBe("succeeded");
     skew += PROGRESS_MS + 1_000;
-    await expect.poll(() => stateOf(t, id, "a1")).toBe("rollback_timed_out");
+    await expect.poll(() => stateOf(t, id, "a1"), { timeout: 10_000 }).toBe("rollback_timed_out");
     // The operator rolls a1 forward instead; it comes back and installs 3.0.0.
     const v3 = await publishRelease(t, "3.0.0");
     const later = await create(t, {
@@ -590,7 +590,7 @@ describe("a rollback instruction a later rollout overtook, delivered again by a 
     });
     const back = await connect(t, "a1", {}, "2.0.0");
     await reportAcked(back, await back.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, later)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, later)).state, { timeout: 10_000 }).toBe("completed");
     // Taking 2.0.0 back from a2 must not take a1 back from 3.0.0.
     const res = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
       token: t.operator,
@@ -618,12 +618,12 @@ describe("abort with rollback of a rollout a later one took over", () => {
     const everyone = { waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 5 } };
     const id = await create(t, { release: v2, ...everyone });
     for (const a of [a1, a2]) await reportAcked(a, await a.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
     const v3 = await publishRelease(t, "3.0.0");
     const later = await create(t, { ...everyone, release: v3, waves: [{ name: "one", agents: takenBy }] });
     for (const a of [a1, a2].filter((_, i) => takenBy.includes(`a${i + 1}`)))
       await reportAcked(a, await a.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, later)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, later)).state, { timeout: 10_000 }).toBe("completed");
     return { id, later, a1, a2 };
   }
   const abortRollback = (t: TestHub, id: string) =>
@@ -698,7 +698,7 @@ describe("the fleet after a failed update", () => {
       (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
     );
     await reportAcked(a3, await a3.next(isDeploy), "succeeded");
-    await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
     type Listed = {
       agents: {
         id: string;
@@ -721,7 +721,7 @@ describe("the fleet after a failed update", () => {
     // it: later rollouts of the app would plan it and fail there.
     const gone = await connect(t, "a4");
     gone.hello("a4", []);
-    await expect.poll(async () => (await t.hub.store.getAgent("a4"))?.apps).toEqual([]);
+    await expect.poll(async () => (await t.hub.store.getAgent("a4"))?.apps, { timeout: 10_000 }).toEqual([]);
     const stray = crypto.randomUUID();
     gone.send({
       type: "report",
@@ -771,7 +771,9 @@ describe("a release older than what agents run", () => {
       apps: [{ app: "web", version: "2.0.0", state: "ok" }],
       allowDowngrade: true,
     });
-    await expect.poll(async () => (await t.hub.store.getAgent("a4"))?.allowDowngrade).toBe(true);
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("a4"))?.allowDowngrade, { timeout: 10_000 })
+      .toBe(true);
     const body = { release: old, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 1 } };
     const preview = await t.api<{ warnings: string[] }>("POST", "/api/v1/rollouts/preview", {
       token: t.operator,

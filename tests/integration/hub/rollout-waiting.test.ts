@@ -41,7 +41,7 @@ async function succeededCanary(t: TestHub, waitMinutes: number) {
   sendReport(c1, await c1.next(isType("deploy")), "succeeded");
   const view = async () =>
     (await t.api<WaitView>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
-  await expect.poll(async () => (await view()).counts.succeeded).toBe(1);
+  await expect.poll(async () => (await view()).counts.succeeded, { timeout: 10_000 }).toBe(1);
   return { id, m1, view };
 }
 
@@ -183,7 +183,9 @@ describe("a wave that waits its waitMinutes and finished below its minSuccessRat
     sendReport(c1, await c1.next(isType("deploy")), "failed");
     type View = { reason: string | null; autoAdvanceAt?: string };
     const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
-    await expect.poll(async () => (await view()).reason).toMatch(/^waiting for an operator: /);
+    await expect
+      .poll(async () => (await view()).reason, { timeout: 10_000 })
+      .toMatch(/^waiting for an operator: /);
     // It used to say both "waiting for an operator" and "advances by itself … not before" 30 minutes on.
     expect(await view()).not.toHaveProperty("autoAdvanceAt");
     const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url, "--token", t.operator]);

@@ -230,8 +230,11 @@ export class TestAgent {
     this.send({ type: "hello", v: 1, agentId, hostname: agentId, labels, agentVersion: "test", apps });
   }
 
-  /** Resolves with the first received message (already or later) matching `pred`. */
-  async next<T extends HubMessage>(pred: (m: HubMessage) => m is T, timeoutMs = 5000): Promise<T> {
+  /**
+   * Resolves with the first received message (already or later) matching `pred`. The default
+   * deadline is for a hang: 5 s was within reach of a loaded 2-core CI machine's delays.
+   */
+  async next<T extends HubMessage>(pred: (m: HubMessage) => m is T, timeoutMs = 20_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.received.find(pred);
@@ -292,7 +295,7 @@ export function hubPerTest(): {
       const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
       agents.push(agent);
       agent.hello(id, apps, labels);
-      await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
+      await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(true);
       return agent;
     },
   };

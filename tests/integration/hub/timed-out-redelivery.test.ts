@@ -71,13 +71,13 @@ for (const backend of backends)
       const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
       agents.push(agent);
       agent.hello(id, [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }], { ring });
-      await expect.poll(() => t.hub.registry.isOnline(id)).toBe(true);
+      await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(true);
       return agent;
     }
 
     async function leave(t: TestHub, agent: TestAgent, id: string): Promise<void> {
       agent.ws.close();
-      await expect.poll(() => t.hub.registry.isOnline(id)).toBe(false);
+      await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(false);
     }
 
     const report = reportAcked;
@@ -109,8 +109,8 @@ for (const backend of backends)
       expect(created.status).toBe(201);
       const id = created.body.id;
       skew += OFFLINE_MS + 1_000;
-      await expect.poll(() => deploymentState(t, id, "c1")).toBe("timed_out");
-      await expect.poll(async () => (await view(t, id)).state).toBe("paused");
+      await expect.poll(() => deploymentState(t, id, "c1"), { timeout: 10_000 }).toBe("timed_out");
+      await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("paused");
       return { id, m1 };
     }
 
@@ -128,7 +128,7 @@ for (const backend of backends)
       await report(c1, deploy, "succeeded");
       // The canary succeeded: the wave is whole and the rollout moves on to m1.
       await report(m1, await m1.next(isDeploy), "succeeded");
-      await expect.poll(async () => (await view(t, id)).state).toBe("completed");
+      await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
       expect((await view(t, id)).reason).toBeNull();
       // Nothing is sent twice: a reconnect of an agent that reported brings nothing new.
       await leave(t, c1, "c1");
@@ -160,7 +160,7 @@ for (const backend of backends)
         error: expect.stringMatching(/^agent offline for 61 s/),
       });
       await report(c1, deploy, "succeeded");
-      await expect.poll(() => deploymentState(t, id, "c1")).toBe("succeeded");
+      await expect.poll(() => deploymentState(t, id, "c1"), { timeout: 10_000 }).toBe("succeeded");
       // Reported: a reconnect, or another resume-and-advance, sends it nothing more.
       await leave(t, c1, "c1");
       const again = await connect(t, "c1", "canary");
@@ -177,15 +177,15 @@ for (const backend of backends)
       const c1 = await TestAgent.connect(t.hub.url, await t.agentToken("c1"));
       agents.push(c1);
       c1.hello("c1", onRelease, { ring: "canary" });
-      await expect.poll(() => t.hub.registry.isOnline("c1")).toBe(true);
+      await expect.poll(() => t.hub.registry.isOnline("c1"), { timeout: 10_000 }).toBe(true);
       // Paused: nothing is owed yet; the resume retries it and finds it done.
       expect((await resume(t, id)).body.state).toBe("running");
-      await expect.poll(() => deploymentState(t, id, "c1")).toBe("succeeded");
+      await expect.poll(() => deploymentState(t, id, "c1"), { timeout: 10_000 }).toBe("succeeded");
       const log = (await t.hub.store.listEvents({ limit: 1000, subject: `${id}:c1` })).reverse();
       expect(log.map((e) => e.kind)).toEqual(["deployment.timed_out", "deployment.succeeded"]);
       expect(log[1]?.data).toMatchObject({ was: "timed_out", found: "the agent runs web 2.0.0 already" });
       // Its success counts: the canary is whole and the rollout moves on; c1 was sent nothing.
-      await expect.poll(async () => (await view(t, id)).currentWave).toBe(1);
+      await expect.poll(async () => (await view(t, id)).currentWave, { timeout: 10_000 }).toBe(1);
       expect(deploysOf(c1)).toEqual([]);
     });
 
@@ -199,8 +199,8 @@ for (const backend of backends)
       c1.hello("c1", [{ app: "web", version: "2.0.0", state: "ok", releaseId: undefined }], {
         ring: "canary",
       });
-      await expect.poll(() => deploymentState(t, id, "c1")).toBe("succeeded");
-      await expect.poll(async () => (await view(t, id)).currentWave).toBe(1);
+      await expect.poll(() => deploymentState(t, id, "c1"), { timeout: 10_000 }).toBe("succeeded");
+      await expect.poll(async () => (await view(t, id)).currentWave, { timeout: 10_000 }).toBe(1);
       expect(deploysOf(c1)).toEqual([]);
     });
 
@@ -210,7 +210,7 @@ for (const backend of backends)
       await resume(t, id);
       const c1 = await connect(t, "c1", "canary");
       await report(c1, await c1.next(isDeploy), "failed");
-      await expect.poll(async () => (await view(t, id)).state).toBe("paused");
+      await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("paused");
       expect((await view(t, id)).reason).toMatch(/failure threshold/);
       expect((await view(t, id)).currentWave).toBe(0);
       expect(deploysOf(m1)).toEqual([]);
@@ -229,11 +229,11 @@ for (const backend of backends)
       ).body.id;
       const deploy = await a1.next(isDeploy);
       a1.send({ type: "progress", v: 1, deploymentId: deploy.deploymentId, step: "fetch", message: "done" });
-      await expect.poll(() => deploymentState(t, id, "a1")).toBe("in_progress");
+      await expect.poll(() => deploymentState(t, id, "a1"), { timeout: 10_000 }).toBe("in_progress");
       // The network goes mid-update: the host may well finish installing 2.0.0 on its own.
       await leave(t, a1, "a1");
       skew += OFFLINE_MS + 1_000;
-      await expect.poll(() => deploymentState(t, id, "a1")).toBe("timed_out");
+      await expect.poll(() => deploymentState(t, id, "a1"), { timeout: 10_000 }).toBe("timed_out");
       const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
         token: t.operator,
         body: { rollback: true },
@@ -270,7 +270,7 @@ for (const backend of backends)
         })
       ).body.id;
       await report(c1, await c1.next(isDeploy), "failed");
-      await expect.poll(async () => (await view(t, id)).state).toBe("paused");
+      await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("paused");
       // The operator looks into it for longer than the offline timeout; c2 stays away meanwhile.
       skew += OFFLINE_MS + 1_000;
       await new Promise((r) => setTimeout(r, 300));
@@ -313,9 +313,9 @@ describe.skipIf(!hasPostgres())("a timed-out agent of another hub (two hubs, one
     const first = await TestAgent.connect(b.hub.url, await b.agentToken("c1"));
     agents.push(first);
     hello(first, "c1");
-    await expect.poll(() => b.hub.registry.isOnline("c1")).toBe(true);
+    await expect.poll(() => b.hub.registry.isOnline("c1"), { timeout: 10_000 }).toBe(true);
     first.ws.close();
-    await expect.poll(() => b.hub.registry.isOnline("c1")).toBe(false);
+    await expect.poll(() => b.hub.registry.isOnline("c1"), { timeout: 10_000 }).toBe(false);
     const id = (
       await a.api<{ id: string }>("POST", "/api/v1/rollouts", {
         token: a.operator,
@@ -329,10 +329,10 @@ describe.skipIf(!hasPostgres())("a timed-out agent of another hub (two hubs, one
     const back = await TestAgent.connect(b.hub.url, await b.agentToken("c1"));
     agents.push(back);
     hello(back, "c1");
-    await expect.poll(() => b.hub.registry.isOnline("c1")).toBe(true);
+    await expect.poll(() => b.hub.registry.isOnline("c1"), { timeout: 10_000 }).toBe(true);
     const rolloutState = async () =>
       (await a.api<{ state: string }>("GET", `/api/v1/rollouts/${id}`, { token: a.operator })).body.state;
-    await expect.poll(rolloutState).toBe("paused");
+    await expect.poll(rolloutState, { timeout: 10_000 }).toBe("paused");
     expect(deploysOf(back)).toEqual([]);
     expect(
       (await a.api("POST", `/api/v1/rollouts/${id}/resume`, { token: a.operator, body: {} })).status,

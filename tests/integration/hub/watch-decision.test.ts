@@ -65,7 +65,7 @@ describe("rollout show --watch on a rollout only an operator can move on", () =>
     const t = await session.start();
     const { id, agents, deploys } = await canary(t, {}, { count: 1 });
     await reportAcked(agents[0]!, deploys[0]!, "failed");
-    await expect.poll(async () => (await view(t, id)).state).toBe("paused");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("paused");
     expect((await view(t, id)).needsDecision).toBe(true);
     const watched = await watch(t, id);
     expect(watched.code).toBe(1);
@@ -81,7 +81,9 @@ describe("rollout show --watch on a rollout only an operator can move on", () =>
     const { id, agents, deploys } = await canary(t, { minSuccessRate: 1 }, { count: 5 });
     await reportAcked(agents[0]!, deploys[0]!, "failed");
     await reportAcked(agents[1]!, deploys[1]!, "succeeded");
-    await expect.poll(async () => (await view(t, id)).reason).toMatch(/^waiting for an operator: /);
+    await expect
+      .poll(async () => (await view(t, id)).reason, { timeout: 10_000 })
+      .toMatch(/^waiting for an operator: /);
     const watched = await watch(t, id);
     expect(watched.code).toBe(1);
     expect(watched.stderr).toMatch(

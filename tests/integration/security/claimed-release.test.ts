@@ -29,7 +29,9 @@ describe("a release id claimed in a hello", () => {
     const foreign = await publish("ledger", "1.0.0");
     const agent = await TestAgent.connect(t.hub.url, await t.agentToken("claimer"));
     agent.hello("claimer", [{ app: "web", version: "1.0.0", state: "up_to_date", releaseId: foreign }]);
-    await expect.poll(async () => (await t.hub.store.getAgent("claimer"))?.online).toBe(true);
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("claimer"))?.online, { timeout: 10_000 })
+      .toBe(true);
     const rollout = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: { release: next, waves: [{ name: "one", agents: ["claimer"] }] },

@@ -39,7 +39,9 @@ describe("ship-hub prints what agents wrote without letting it drive the termina
       agentVersion: "x",
       apps: [{ app: "web", version: "1.0\u0007", state: `failed_restore_failed\r${ESC}[2Kupdated` }],
     });
-    await expect.poll(async () => (await t.hub.store.getAgent("tty-1"))?.hostname).toMatch(/^evil/);
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("tty-1"))?.hostname, { timeout: 10_000 })
+      .toMatch(/^evil/);
     const { code, stdout } = await runHubCli(cwd, ["agents", "--hub", t.hub.url, "--token", t.operator]);
     expect(code).toBe(0);
     expect(hasControl(stdout)).toBe(false);
@@ -54,7 +56,9 @@ describe("ship-hub prints what agents wrote without letting it drive the termina
   it("rollout show: a report's error with escape sequences is shown escaped in the ERROR column", async () => {
     const agent = await TestAgent.connect(t.hub.url, await t.agentToken("tty-2"));
     agent.hello("tty-2");
-    await expect.poll(async () => (await t.hub.store.getAgent("tty-2"))?.online).toBe(true);
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("tty-2"))?.online, { timeout: 10_000 })
+      .toBe(true);
     const release = await publishRelease(t, "2.0.0");
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,

@@ -61,7 +61,7 @@ it.skipIf(process.platform !== "linux")("HEADs of an artifact leave no file open
   expect(await artifactDescriptors()).toBe(0);
   // A download still reads it whole, and closes it.
   expect(Buffer.from(await (await download()).arrayBuffer()).equals(data)).toBe(true);
-  await expect.poll(artifactDescriptors, { timeout: 2000 }).toBe(0);
+  await expect.poll(artifactDescriptors, { timeout: 10_000 }).toBe(0);
 });
 
 it("downloads (whole, ranged, resumed) warn of no listener leak", async () => {

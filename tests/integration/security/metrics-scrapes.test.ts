@@ -27,25 +27,34 @@ afterAll(async () => {
   await t.stop();
 });
 
-async function timed(path: string): Promise<{ ms: number; text: string }> {
-  const start = performance.now();
-  const res = await fetch(`${t.hub.url}${path}`);
-  const text = await res.text();
-  return { ms: performance.now() - start, text };
+async function scrape(): Promise<string> {
+  return (await fetch(`${t.hub.url}/metrics`)).text();
 }
 
 describe("/metrics without a token cannot stall the hub", () => {
-  it("20 scrapes at once of a hub with 450,000 deployments: /healthz still answers within 1.5 s", async () => {
-    // None read yet: the scrapes arriving together share one read of the counts.
-    const scrapes = Array.from({ length: 20 }, () => timed("/metrics"));
-    await new Promise((r) => setTimeout(r, 50));
-    const health = await timed("/healthz");
-    const answers = await Promise.all(scrapes);
-    for (const a of answers) {
-      expect(a.text).toContain('ship_hub_deployments{state="failed"} 150000');
-      expect(a.text).toContain('ship_hub_deployments{state="succeeded"} 150000');
+  it("20 scrapes at once of a hub with 450,000 deployments share one read of the counts; /healthz answers meanwhile", async () => {
+    // Counted, not timed: without the bound every scrape scanned the table again and /healthz
+    // waited for all 20, but on a loaded CI machine a clock deadline fails for a wait for a core.
+    const store = t.hub.store;
+    const read = store.countDeploymentsByState.bind(store);
+    let reads = 0;
+    store.countDeploymentsByState = () => {
+      reads++;
+      return read();
+    };
+    try {
+      const scrapes = Array.from({ length: 20 }, () => scrape());
+      await new Promise((r) => setTimeout(r, 50));
+      const health = await fetch(`${t.hub.url}/healthz`);
+      const answers = await Promise.all(scrapes);
+      expect(health.status).toBe(200);
+      for (const text of answers) {
+        expect(text).toContain('ship_hub_deployments{state="failed"} 150000');
+        expect(text).toContain('ship_hub_deployments{state="succeeded"} 150000');
+      }
+      expect(reads).toBe(1);
+    } finally {
+      store.countDeploymentsByState = read;
     }
-    // Without the bound every scrape scanned the table again: /healthz waited for all 20.
-    expect(health.ms).toBeLessThan(1500);
   }, 60_000);
 });

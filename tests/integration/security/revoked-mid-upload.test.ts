@@ -89,7 +89,7 @@ it("an upload still arriving when its token is revoked is told so (401 'token re
     body.destroy();
     expect(res.statusCode).toBe(401);
     expect(await res.body.json()).toEqual({ error: "token revoked" });
-    await expect.poll(() => readdir(join(hub.dir, "artifacts")), { timeout: 3000 }).toEqual([]);
+    await expect.poll(() => readdir(join(hub.dir, "artifacts")), { timeout: 10_000 }).toEqual([]);
   } finally {
     await hub.stop();
   }

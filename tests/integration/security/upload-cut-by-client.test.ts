@@ -26,14 +26,14 @@ it("an upload its client cuts is said at INFO, not as a failed request, and leav
     socket.write(Buffer.alloc(1 << 20, 7));
     // Part of it is in (the upload's file exists), then the client goes.
     await expect
-      .poll(() => readdir(join(t.dir, "artifacts")).catch(() => []), { timeout: 3000 })
+      .poll(() => readdir(join(t.dir, "artifacts")).catch(() => []), { timeout: 10_000 })
       .toHaveLength(1);
     socket.destroy();
     await expect
-      .poll(() => lines.find((l) => l.msg.startsWith("artifact upload closed")), { timeout: 3000 })
+      .poll(() => lines.find((l) => l.msg.startsWith("artifact upload closed")), { timeout: 10_000 })
       .toMatchObject({ level: "info", msg: "artifact upload closed before its end; nothing was kept" });
     expect(lines.filter((l) => l.level === "error")).toEqual([]);
-    await expect.poll(() => readdir(join(t.dir, "artifacts")), { timeout: 3000 }).toEqual([]);
+    await expect.poll(() => readdir(join(t.dir, "artifacts")), { timeout: 10_000 }).toEqual([]);
   } finally {
     await t.stop();
   }

@@ -115,7 +115,7 @@ describe("evaluateCondition on this host", () => {
     expect(notes.join("\n")).toMatch(/timed out after 200 ms/);
     const bg = Number(readFileSync(join(appDir, "bg.pid"), "utf8"));
     expect(alive(process.pid)).toBe(true);
-    await expect.poll(() => alive(bg), { timeout: 2000 }).toBe(false);
+    await expect.poll(() => alive(bg), { timeout: 10_000 }).toBe(false);
   });
 });
 
@@ -145,12 +145,12 @@ describe("service_running without systemd", () => {
     expect(await check(`service_running('${name}')`, services)).toBe(false);
     const child = spawn(bin, ["30"], { stdio: "ignore" });
     try {
-      await expect.poll(() => check(`service_running('${name}')`, services), { timeout: 2000 }).toBe(true);
+      await expect.poll(() => check(`service_running('${name}')`, services), { timeout: 10_000 }).toBe(true);
       expect(await check("service_running('no-such-service')", services)).toBe(false);
     } finally {
       child.kill("SIGKILL");
     }
-    await expect.poll(() => check(`service_running('${name}')`, services), { timeout: 2000 }).toBe(false);
+    await expect.poll(() => check(`service_running('${name}')`, services), { timeout: 10_000 }).toBe(false);
   });
 
   it("says in a debug note which probe it uses", async () => {

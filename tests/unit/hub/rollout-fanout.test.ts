@@ -173,7 +173,7 @@ describe("wave fan-out", () => {
         },
         () => acked.push(id),
       );
-    await expect.poll(() => acked.length).toBe(4);
+    await expect.poll(() => acked.length, { timeout: 10_000 }).toBe(4);
     expect(acked).toEqual(["a", "b", "c", "d"]);
     expect(counts).toBe(1);
     expect(store.getRollout(r.id)).toMatchObject({ state: "paused" });
