@@ -350,6 +350,11 @@ const ACTION_WORDS: Record<RolloutAction, string> = {
   "abort-rollback": "abort with rollback",
 };
 
+/** "pause, abort, abort with rollback": actions as a refusal names them. */
+export function actionsText(actions: readonly RolloutAction[]): string {
+  return actions.map((a) => ACTION_WORDS[a]).join(", ");
+}
+
 /**
  * Why `action` is refused on a rollout in `state`, for a 409: the state, which states the action
  * applies to, and what is allowed now. Undefined when the table allows it.
@@ -364,14 +369,13 @@ export function rolloutRefusal(
 ): string | undefined {
   if (nextRolloutState(state, action) !== undefined) return undefined;
   const from = rolloutStates.filter((s) => nextRolloutState(s, action) !== undefined);
-  const allowed = offered.map((a) => ACTION_WORDS[a]);
   const none =
     allowedRolloutActions(state).length === 0
       ? `a ${state} rollout allows no action`
       : "nothing is allowed now (none of its agents is left to roll back)";
   return (
     `rollout ${id} is ${state}${since === undefined ? "" : ` (${since})`}: ${ACTION_WORDS[action]} applies to a ${orList(from)} rollout; ` +
-    (allowed.length === 0 ? none : `allowed now: ${allowed.join(", ")}`)
+    (offered.length === 0 ? none : `allowed now: ${actionsText(offered)}`)
   );
 }
 

@@ -22,6 +22,7 @@ import {
   PROGRESS_GROUP,
   type ProgressGroup,
   progressGroups,
+  type RolloutAction,
 } from "./states.js";
 
 /** `cancelled`: a wave the rollout never reached and never will (it was aborted or failed first). */
@@ -78,26 +79,48 @@ async function countByState(
   };
 }
 
+/**
+ * How many agents abort with rollback would send back now, from the per-state counts (the store
+ * counts them) and, only when those count none, the failed rows whose host runs the release still
+ * (their update was left installed): as the detail offers it.
+ */
+async function rollbackableNow(
+  store: StoreOps,
+  rollout: RolloutRecord,
+  counts: Readonly<Record<string, number>>,
+  rollbackable: number,
+): Promise<number> {
+  if (rollbackable > 0 || !LEFT_INSTALLED_FROM_STATES.some((s) => counts[s])) return rollbackable;
+  const failed = await store.listStalledDeployments({
+    rolloutId: rollout.id,
+    maxWave: rollout.spec.waves.length,
+    states: LEFT_INSTALLED_FROM_STATES,
+    updatedBefore: Number.MAX_SAFE_INTEGER,
+  });
+  return (await leftOnRelease(store, rollout, failed)).size;
+}
+
+/**
+ * The operator actions the hub accepts now: the table's, less abort with rollback while nobody
+ * could be sent back, less advance in the last wave (nothing to advance to). The views and every
+ * 409's "allowed now" read this one list, so a refusal never offers what is refused in turn.
+ */
+export function actionsNow(rollout: RolloutRecord, rollbackable: number): RolloutAction[] {
+  return offeredRolloutActions(rollout.state, rollbackable).filter(
+    (a) => a !== "advance" || rollout.currentWave < rollout.spec.waves.length - 1,
+  );
+}
+
+/** `actionsNow` read from the store, for a refusal. */
+export async function storedActionsNow(store: StoreOps, rollout: RolloutRecord): Promise<RolloutAction[]> {
+  const { counts, rollbackable } = await countByState(store, rollout.id);
+  return actionsNow(rollout, await rollbackableNow(store, rollout, counts, rollbackable));
+}
+
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
 export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
-  const { counts, rollbackable, restored, lastUpdated } = await countByState(store, rollout.id);
-  // As the detail offers it: a rollout whose failed hosts run its release still (their update was
-  // left installed) can be rolled back. Only its failed rows are read, and only then.
-  const leftOn =
-    rollbackable === 0 && LEFT_INSTALLED_FROM_STATES.some((s) => counts[s])
-      ? (
-          await leftOnRelease(
-            store,
-            rollout,
-            await store.listStalledDeployments({
-              rolloutId: rollout.id,
-              maxWave: rollout.spec.waves.length,
-              states: LEFT_INSTALLED_FROM_STATES,
-              updatedBefore: Number.MAX_SAFE_INTEGER,
-            }),
-          )
-        ).size
-      : 0;
+  const { counts, rollbackable: counted, restored, lastUpdated } = await countByState(store, rollout.id);
+  const rollbackable = await rollbackableNow(store, rollout, counts, counted);
   // An aborted or failed rollout's failed rows: those whose agent answered its rollback with a
   // failure, which its reason counts as the detail does (only then, and only those rows, are read).
   const notDone =
@@ -115,7 +138,7 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
     rollout,
     await store.getRelease(rollout.releaseId),
     counts,
-    rollbackable + leftOn,
+    rollbackable,
     restored,
     lastUpdated,
     notDone,
@@ -219,10 +242,7 @@ function summaryOf(
     needsDecision:
       !isFinalRollout(rollout.state) && (isHaltReason(rollout.reason) || isWaitingReason(rollout.reason)),
     /** The operator actions the hub accepts now; any other is a 409. */
-    actions: offeredRolloutActions(rollout.state, rollbackable).filter(
-      // The last wave has no next one: advance there is a 409 too.
-      (a) => a !== "advance" || rollout.currentWave < rollout.spec.waves.length - 1,
-    ),
+    actions: actionsNow(rollout, rollbackable),
     progress: progressOf(counts),
     /** Of `progress.failed`, the updates whose host restored its previous version by itself. */
     restored,
