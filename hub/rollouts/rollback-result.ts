@@ -126,6 +126,11 @@ export function tookOver(other: DeploymentRecord, later: RolloutRecord): boolean
 
 /** The start of the error of a rollback instruction a later rollout of the app overtook. */
 export const ROLLBACK_OVERTAKEN = "rollback not sent: a later rollout of the app";
+/**
+ * Starts the error of a rollback instruction `agents forget` ended: the host did not go back, and
+ * is sent the instruction again if it rejoins with a new token (it may still run the release).
+ */
+export const ROLLBACK_FORGOTTEN = "rollback not sent: agent forgotten";
 
 /** The error of a rollback instruction its agent reported as not done (`outcome` not a success). */
 export function rollbackNotDone(outcome: string, detail: string | undefined): string {
@@ -151,6 +156,7 @@ export function notRolledBack(d: Pick<DeploymentRecord, "error">): boolean {
   return (
     error.startsWith(ROLLBACK_IMPOSSIBLE) ||
     error.startsWith(ROLLBACK_OVERTAKEN) ||
+    error.startsWith(ROLLBACK_FORGOTTEN) ||
     rollbackReportedNotDone(d)
   );
 }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { hubPerTest, isType, publishRelease, TestAgent } from "./support.js";
+import { hubPerTest, isType, publishRelease, reportAcked, TestAgent } from "./support.js";
 
 const session = hubPerTest();
 const web = [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }];
@@ -195,5 +195,56 @@ describe("ship-hub agents forget", () => {
     expect(listed.stderr).toMatch(
       /^note: no agent left in the fleet: the hub knows 1 agent\(s\), all forgotten \(`ship-hub agents forget`\)/,
     );
+  });
+
+  it("ends a rollback instruction the agent still owed: it no longer waits to time out as a failure of a finished rollout", async () => {
+    const t = await session.start();
+    const v1 = await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const host = await session.connect(t, "u1", [
+      { app: "web", version: "1.0.0", state: "ok", releaseId: v1 },
+    ]);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v2, waves: [{ name: "all", percent: 100 }] },
+    });
+    const id = created.body.id;
+    await reportAcked(host, await host.next(isType("deploy")), "succeeded");
+    type View = {
+      state: string;
+      reason: string | null;
+      progress: Record<string, number>;
+      notRolledBack: string[];
+    };
+    const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    await expect.poll(async () => (await view()).state).toBe("completed");
+    host.ws.terminate();
+    await expect.poll(async () => (await t.hub.store.getAgent("u1"))?.online).toBe(false);
+    const back = await t.api("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(back.status).toBe(200);
+    expect((await t.hub.store.getDeployment(`${id}:u1`))?.state).toBe("rollback_pending");
+
+    const forgot = await t.api("POST", "/api/v1/agents/u1/forget", { token: t.operator, body: {} });
+    expect(forgot).toMatchObject({ status: 200, body: { activeRollouts: [], rollbacksEnded: [id] } });
+    // Owed to a host that is gone, it would have turned rollback_timed_out: a failure, "sent again
+    // when it reconnects", on a rollout nobody can act on any more.
+    const held = await t.hub.store.getDeployment(`${id}:u1`);
+    expect(held).toMatchObject({ state: "forgotten" });
+    expect(held?.error).toMatch(
+      /^rollback not sent: agent forgotten by .+ \(`ship-hub agents forget`\): not rolled back by this rollout/,
+    );
+    const after = await view();
+    expect(after.progress).toMatchObject({ forgotten: 1, failed: 0, "in-progress": 0 });
+    expect(after.reason).not.toMatch(/not answered yet|timed out/);
+    expect(after).toMatchObject({ notRolledBack: ["u1"] });
+
+    // Back with a new token, it may still run 2.0.0: the rollback is owed, and sent, again.
+    const rejoined = await session.connect(t, "u1", [
+      { app: "web", version: "2.0.0", state: "ok", releaseId: v2 },
+    ]);
+    expect(await rejoined.next(isType("deploy"))).toMatchObject({ rollback: true, release: { id: v1 } });
   });
 });
