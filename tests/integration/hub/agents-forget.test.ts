@@ -227,8 +227,20 @@ describe("ship-hub agents forget", () => {
     expect(back.status).toBe(200);
     expect((await t.hub.store.getDeployment(`${id}:u1`))?.state).toBe("rollback_pending");
 
-    const forgot = await t.api("POST", "/api/v1/agents/u1/forget", { token: t.operator, body: {} });
-    expect(forgot).toMatchObject({ status: 200, body: { activeRollouts: [], rollbacksEnded: [id] } });
+    requireHubBin();
+    const forgot = await runHubCli(t.dir, [
+      "agents",
+      "forget",
+      "u1",
+      "--hub",
+      t.hub.url,
+      "--token",
+      t.operator,
+    ]);
+    expect(forgot.code).toBe(0);
+    expect(forgot.stdout).toContain(
+      `it was NOT rolled back by rollout(s) ${id}: the rollback instruction it owed is ended (not a failure); it may still run that release, and is sent the rollback again if it rejoins`,
+    );
     // Owed to a host that is gone, it would have turned rollback_timed_out: a failure, "sent again
     // when it reconnects", on a rollout nobody can act on any more.
     const held = await t.hub.store.getDeployment(`${id}:u1`);
