@@ -27,8 +27,11 @@ export const ROLLOUT_CHANNEL = "ship_rollout";
  * id, and the hub holding it sends the agent `check_now` (the others hold no socket and do nothing).
  */
 export const CHECK_CHANNEL = "ship_check_now";
-/** Each listener notifies itself here (the payload is its own nonce): its connection answers. */
-const PROBE_CHANNEL = "ship_wakeup_probe";
+/**
+ * Each listener notifies itself on a channel of its own (this and a random suffix): its connection
+ * answers. Not one shared channel, where every hub would hear every other hub's probes.
+ */
+const PROBE_CHANNEL_PREFIX = "ship_wakeup_probe_";
 /** Often enough that a missed wake-up costs seconds, rarely enough to be no load (one query). */
 export const DEFAULT_RESYNC_MS = 3000;
 /** LISTENs answered within this long of one another are one reconnect (see startClusterWakeup). */
@@ -161,7 +164,7 @@ async function openListener(
         options.hubId === undefined ? WAKEUP_APPLICATION_NAME : `${WAKEUP_APPLICATION_NAME} ${options.hubId}`,
     },
   });
-  const nonce = randomUUID();
+  const probeChannel = `${PROBE_CHANNEL_PREFIX}${randomUUID().replaceAll("-", "")}`;
   let probeSentAt: number | undefined;
   let first = true;
   let relistenedAt = Number.NEGATIVE_INFINITY;
@@ -190,8 +193,8 @@ async function openListener(
     await sql.listen(CHECK_CHANNEL, (agentId) => {
       if (agentId.length > 0 && agentId.length <= 200) targets.checkNow(agentId);
     });
-    await sql.listen(PROBE_CHANNEL, (payload) => {
-      if (payload === nonce) probeSentAt = undefined;
+    await sql.listen(probeChannel, () => {
+      probeSentAt = undefined;
     });
   } catch (error) {
     await sql.end({ timeout: 1 });
@@ -203,7 +206,7 @@ async function openListener(
       if (probeSentAt !== undefined) return;
       probeSentAt = Date.now();
       // Not awaited: a notify on a silent connection never answers, which silentFor then sees.
-      sql.notify(PROBE_CHANNEL, nonce).catch(() => {});
+      sql.notify(probeChannel, "").catch(() => {});
     },
     silentFor: (ms) => probeSentAt !== undefined && Date.now() - probeSentAt > ms,
     end() {

@@ -210,6 +210,9 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
       );
       await admin`SELECT pg_notify('ship_check_now', 'before')`;
       await eventually(() => checks.includes("before"), "a relayed check on the first connection");
+      // A connection that answers keeps answering its probes: not replaced.
+      await sleep(700);
+      expect(lines.filter((l) => l.msg.includes("did not answer"))).toEqual([]);
       expect(relay.silenceOpen()).toBeGreaterThanOrEqual(1);
       // Relayed again until one gets through: those sent before the new LISTEN are lost to it.
       await eventually(
