@@ -778,7 +778,9 @@ export class RolloutEngine {
       // (`actionsNow`).
       // Agents it finds impossible to send back, or taken over by a later rollout, are news the
       // reason must carry (and marks that stop offering it again), not a refusal.
-      const nothingNew = back !== undefined && back.impossible.length + (back.overtaken?.length ?? 0) === 0;
+      const nothingNew =
+        back !== undefined &&
+        back.impossible.length + (back.overtaken?.length ?? 0) + (back.forgotten?.length ?? 0) === 0;
       if (back && back.sentBack === 0 && nothingNew)
         throw new HubRequestError(
           409,
@@ -1125,7 +1127,7 @@ async function stateChange(t: StoreOps, rollout: RolloutRecord, now: number): Pr
 
 /** The agents a rollback did not send back, whatever the reason (its audit event names them all). */
 function notReached(back: RollbackResult | undefined): string[] {
-  return [...(back?.impossible ?? []), ...(back?.overtaken ?? [])];
+  return [...(back?.impossible ?? []), ...(back?.overtaken ?? []), ...(back?.forgotten ?? [])];
 }
 
 /** Every redeliverable (timed-out) deployment of `rollout` in the waves it has reached, whatever its age. */

@@ -259,4 +259,42 @@ describe("ship-hub agents forget", () => {
     ]);
     expect(await rejoined.next(isType("deploy"))).toMatchObject({ rollback: true, release: { id: v1 } });
   });
+
+  it("a rollback asked for after the forget does not wait for the forgotten host either", async () => {
+    const t = await session.start();
+    const v1 = await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const host = await session.connect(t, "u2", [
+      { app: "web", version: "1.0.0", state: "ok", releaseId: v1 },
+    ]);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v2, waves: [{ name: "all", percent: 100 }] },
+    });
+    const id = created.body.id;
+    await reportAcked(host, await host.next(isType("deploy")), "succeeded");
+    await expect.poll(async () => (await t.hub.store.getRollout(id))?.state).toBe("completed");
+    host.ws.terminate();
+    await expect.poll(async () => (await t.hub.store.getAgent("u2"))?.online).toBe(false);
+    expect((await t.api("POST", "/api/v1/agents/u2/forget", { token: t.operator, body: {} })).status).toBe(
+      200,
+    );
+
+    const back = await t.api<{ reason: string; notRolledBack: string[] }>(
+      "POST",
+      `/api/v1/rollouts/${id}/abort`,
+      { token: t.operator, body: { rollback: true } },
+    );
+    expect(back.status).toBe(200);
+    // Before: queued for it, "sent when they reconnect", to time out as a failure.
+    expect(back.body.reason).toBe(
+      "aborted; rollback sent to 0 agent(s); 1 agent(s) NOT rolled back (forgotten by an operator: sent if they rejoin): u2",
+    );
+    expect(back.body.notRolledBack).toEqual(["u2"]);
+    expect(await t.hub.store.getDeployment(`${id}:u2`)).toMatchObject({ state: "forgotten" });
+    const rejoined = await session.connect(t, "u2", [
+      { app: "web", version: "2.0.0", state: "ok", releaseId: v2 },
+    ]);
+    expect(await rejoined.next(isType("deploy"))).toMatchObject({ rollback: true, release: { id: v1 } });
+  });
 });
