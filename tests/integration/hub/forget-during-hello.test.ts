@@ -52,7 +52,8 @@ describe.skipIf(!hasPostgres())("agents forget while the agent says hello (Postg
           async () =>
             (
               await sql`SELECT count(*)::int AS n FROM pg_stat_activity
-                WHERE wait_event_type = 'Lock' AND datname = current_database()`
+                WHERE wait_event_type = 'Lock' AND datname = current_database()
+                  AND query LIKE '%INSERT INTO agents%'`
             )[0]?.n,
           { timeout: 10_000 },
         )
