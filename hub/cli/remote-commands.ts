@@ -467,7 +467,7 @@ export async function rolloutAction(
   if (missed.length > 0) {
     process.exitCode = 1;
     process.stderr.write(
-      `not rolled back: ${missed.join(", ")} (no earlier release known, a later rollout of the app took them over, or their rollback failed)\n`,
+      `not rolled back: ${missed.join(", ")} (no earlier release known, a later rollout of the app took them over, forgotten by an operator, or their rollback failed: see each one's error in \`rollout show\`)\n`,
     );
   }
   // Resuming accepts the failures so far (only new ones count toward the threshold): said, on
