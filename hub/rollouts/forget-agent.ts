@@ -8,7 +8,7 @@
 import type { DeploymentRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import type { RolloutEngine } from "./engine.js";
-import { ROLLBACK_FORGOTTEN } from "./rollback-result.js";
+import { ROLLBACK_FORGOTTEN_AFTER } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   deploymentStep,
@@ -33,11 +33,11 @@ export async function forgetOpenDeployments(
     FORGETTABLE_DEPLOYMENT_STATES.includes(d.state),
   );
   if (open.length === 0) return { active: [], rollbacks: [] };
-  const when = `by ${actor} at ${new Date(now).toISOString()} (\`ship-hub agents forget\`)`;
+  const when = `${actor} at ${new Date(now).toISOString()} (\`ship-hub agents forget\`)`;
   const error = (d: DeploymentRecord) =>
     isRollbackDeliverable(d.state)
-      ? `${ROLLBACK_FORGOTTEN} ${when}: not rolled back by this rollout (it may still run the release), counted neither as failed nor as rolled back; sent again if it connects with a new token`
-      : `agent forgotten ${when}: not updated by this rollout, counted neither as failed nor as succeeded`;
+      ? `${ROLLBACK_FORGOTTEN_AFTER}${when}: not rolled back by this rollout (it may still run the release), counted neither as failed nor as rolled back; sent again if it connects with a new token`
+      : `agent forgotten by ${when}: not updated by this rollout, counted neither as failed nor as succeeded`;
   const accepted = new Map<string, DeploymentRecord[]>();
   const active: string[] = [];
   const rollbacks: string[] = [];

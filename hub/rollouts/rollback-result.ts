@@ -139,6 +139,13 @@ export const ROLLBACK_OVERTAKEN = "rollback not sent: a later rollout of the app
  * is sent the instruction again if it rejoins with a new token (it may still run the release).
  */
 export const ROLLBACK_FORGOTTEN = "rollback not sent: agent forgotten";
+/** Of those, the instructions queued before the forget ended them (`agents forget` writes it). */
+export const ROLLBACK_FORGOTTEN_AFTER = `${ROLLBACK_FORGOTTEN} by `;
+
+/** A rollback instruction its agent was forgotten before answering (the rollout's reason counts these). */
+export function forgottenOwingRollback(d: Pick<DeploymentRecord, "error">): boolean {
+  return (d.error ?? "").startsWith(ROLLBACK_FORGOTTEN_AFTER);
+}
 
 /** The error of a rollback instruction its agent reported as not done (`outcome` not a success). */
 export function rollbackNotDone(outcome: string, detail: string | undefined): string {

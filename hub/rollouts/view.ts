@@ -8,7 +8,13 @@ import {
   rollbackableOfCounts,
 } from "./accounting.js";
 import { pausedInWave } from "./paused-time.js";
-import { leftOnRelease, notRolledBack, restoredByHost, rollbackReportedNotDone } from "./rollback-result.js";
+import {
+  forgottenOwingRollback,
+  leftOnRelease,
+  notRolledBack,
+  restoredByHost,
+  rollbackReportedNotDone,
+} from "./rollback-result.js";
 import {
   cancelsUnsent,
   DELIVERABLE_DEPLOYMENT_STATES,
@@ -123,17 +129,19 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
   const rollbackable = await rollbackableNow(store, rollout, counts, counted);
   // An aborted or failed rollout's failed rows: those whose agent answered its rollback with a
   // failure, which its reason counts as the detail does (only then, and only those rows, are read).
-  const notDone =
-    isFinalRollout(rollout.state) && !isCompletedRollout(rollout.state) && (counts.failed ?? 0) > 0
-      ? (
-          await store.listStalledDeployments({
-            rolloutId: rollout.id,
-            maxWave: rollout.spec.waves.length,
-            states: ["failed"],
-            updatedBefore: Number.MAX_SAFE_INTEGER,
-          })
-        ).filter(rollbackReportedNotDone).length
-      : 0;
+  // Its forgotten rows likewise: those forgotten while their rollback instruction was out.
+  const ended = isFinalRollout(rollout.state) && !isCompletedRollout(rollout.state);
+  const rowsIn = async (state: "failed" | "forgotten") =>
+    ended && (counts[state] ?? 0) > 0
+      ? store.listStalledDeployments({
+          rolloutId: rollout.id,
+          maxWave: rollout.spec.waves.length,
+          states: [state],
+          updatedBefore: Number.MAX_SAFE_INTEGER,
+        })
+      : [];
+  const notDone = (await rowsIn("failed")).filter(rollbackReportedNotDone).length;
+  const forgotten = (await rowsIn("forgotten")).filter(forgottenOwingRollback).length;
   return summaryOf(
     rollout,
     await store.getRelease(rollout.releaseId),
@@ -141,7 +149,7 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
     rollbackable,
     restored,
     lastUpdated,
-    notDone,
+    { notDone, forgotten },
     await pausedForView(store, rollout),
   );
 }
@@ -180,19 +188,32 @@ async function pausedForView(store: StoreOps, rollout: RolloutRecord): Promise<n
  * what was asked ("rollback sent to 2 agent(s)"), and read the same after every host answered or
  * timed out; the figures follow once one has.
  */
+/** Rollback instructions that did not take their agent back, beside those counted by state. */
+interface RollbackUnanswered {
+  /** Agents that answered their rollback instruction with a failure or a refusal. */
+  notDone: number;
+  /** Agents forgotten (`ship-hub agents forget`) while their instruction was out. */
+  forgotten: number;
+}
+
 function withRollbackNow(
   reason: string | null,
   counts: Readonly<Record<string, number>>,
-  /** Agents that answered their rollback instruction with a failure or a refusal. */
-  notDone: number,
+  unanswered: RollbackUnanswered,
 ): string | null {
+  const { notDone, forgotten } = unanswered;
   const back = counts.rolled_back ?? 0;
   const out = counts.rollback_pending ?? 0;
   const timedOut = counts.rollback_timed_out ?? 0;
-  if (back + timedOut + notDone === 0) return reason;
+  if (back + timedOut + notDone + forgotten === 0) return reason;
   const now = [
     ...(back > 0 ? [`${back} rolled back`] : []),
     ...(notDone > 0 ? [`${notDone} answered that it failed or refused it (not rolled back)`] : []),
+    ...(forgotten > 0
+      ? [
+          `${forgotten} forgotten by an operator before answering (not rolled back; sent again if they rejoin)`,
+        ]
+      : []),
     ...(out > 0 ? [`${out} not answered yet`] : []),
     ...(timedOut > 0 ? [`${timedOut} timed out (sent again when they reconnect)`] : []),
   ].join(", ");
@@ -207,8 +228,7 @@ function summaryOf(
   restored: number,
   /** When its newest deployment last changed. */
   deploymentsUpdated: number,
-  /** Agents that answered their rollback instruction with a failure or a refusal. */
-  rollbackNotDone: number,
+  rollbackUnanswered: RollbackUnanswered,
   /** How long the current wave stood paused (its wait does not count that time). */
   pausedMs: number,
 ) {
@@ -219,7 +239,7 @@ function summaryOf(
     reason: isCompletedRollout(rollout.state)
       ? completedReason(counts)
       : isFinalRollout(rollout.state)
-        ? withRollbackNow(rollout.reason, counts, rollbackNotDone)
+        ? withRollbackNow(rollout.reason, counts, rollbackUnanswered)
         : rollout.reason,
     release: { id: rollout.releaseId, app: release?.app ?? "?", version: release?.version ?? "?" },
     currentWave: rollout.currentWave,
@@ -328,7 +348,10 @@ export function rolloutDetailOf(
       rollbackableOf(deployments) + leftOn,
       restoredOf(deployments),
       deployments.reduce((newest, d) => Math.max(newest, d.updatedAt), 0),
-      deployments.filter(rollbackReportedNotDone).length,
+      {
+        notDone: deployments.filter(rollbackReportedNotDone).length,
+        forgotten: deployments.filter(forgottenOwingRollback).length,
+      },
       pausedMs,
     ),
     spec: rollout.spec,

@@ -250,7 +250,14 @@ describe("ship-hub agents forget", () => {
     );
     const after = await view();
     expect(after.progress).toMatchObject({ forgotten: 1, failed: 0, "in-progress": 0 });
-    expect(after.reason).not.toMatch(/not answered yet|timed out/);
+    // The stored "rollback queued for 1 offline agent(s)" read as if it were still on its way.
+    const now =
+      "; now: 1 forgotten by an operator before answering (not rolled back; sent again if they rejoin)";
+    expect(after.reason).toMatch(
+      new RegExp(`^aborted; rollback queued for 1 offline agent\\(s\\).*${now.replace(/[()]/g, "\\$&")}$`),
+    );
+    const list = await t.api<{ rollouts: View[] }>("GET", "/api/v1/rollouts", { token: t.operator });
+    expect(list.body.rollouts[0]?.reason).toBe(after.reason);
     expect(after).toMatchObject({ notRolledBack: ["u1"] });
 
     // Back with a new token, it may still run 2.0.0: the rollback is owed, and sent, again.
