@@ -149,7 +149,8 @@ export function agentRoutes(deps: ApiDeps): Router {
     const done = await deps.engine.run(async (dispatch) => {
       const { t } = dispatch;
       const outcome = await t.forgetAgent(id, now);
-      if (outcome !== "forgotten") return { outcome, revoked: [] as string[], active: [] as string[] };
+      if (outcome !== "forgotten")
+        return { outcome, revoked: [] as string[], active: [] as string[], rollbacks: [] as string[] };
       // A decommissioned host's credentials must not outlive it: each token of the agent, with
       // its renewals (revokeToken revokes the family), unless revoked or expired already.
       const revoked: string[] = [];
@@ -164,11 +165,18 @@ export function agentRoutes(deps: ApiDeps): Router {
         data: { revokedTokens: revoked },
       });
       // Rollouts under way no longer wait for it, nor count its silence as a failure.
-      return { outcome, revoked, active: await forgetOpenDeployments(deps.engine, dispatch, id, actor) };
+      return { outcome, revoked, ...(await forgetOpenDeployments(deps.engine, dispatch, id, actor)) };
     });
     if (done.outcome === "online") throw new HubRequestError(409, online);
     if (done.outcome === "unknown") throw await unknownOrForgotten(deps, id);
-    res.json({ id, forgotten: true, revokedTokens: done.revoked, activeRollouts: done.active });
+    res.json({
+      id,
+      forgotten: true,
+      revokedTokens: done.revoked,
+      activeRollouts: done.active,
+      // Finished rollouts whose rollback instruction it owed: that host was not sent back.
+      rollbacksEnded: done.rollbacks,
+    });
   });
 
   // The audit log, newest first; `next` pages further back.

@@ -101,7 +101,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/agents/{id}/forget": {
     post: {
       summary:
-        "Take an offline agent out of the fleet, new rollouts and the rollouts under way (its unfinished deployments end `forgotten`: neither failed nor succeeded), revoking its agent tokens: {id,forgotten:true,revokedTokens,activeRollouts}; 409 online or forgotten already (when, by whom), 404 unknown; its next hello with a new token brings it back, owed the release again",
+        "Take an offline agent out of the fleet, new rollouts and the rollouts under way (its unfinished deployments end `forgotten`: neither failed nor succeeded), revoking its agent tokens: {id,forgotten:true,revokedTokens,activeRollouts,rollbacksEnded} (a rollback instruction it owed ends too, sent again if it rejoins); 409 online or forgotten already (when, by whom), 404 unknown; its next hello with a new token brings it back, owed the release again",
       roles: "operator",
     },
   },

@@ -467,7 +467,7 @@ export async function rolloutAction(
   if (missed.length > 0) {
     process.exitCode = 1;
     process.stderr.write(
-      `not rolled back: ${missed.join(", ")} (no earlier release known, a later rollout of the app took them over, or their rollback failed)\n`,
+      `not rolled back: ${missed.join(", ")} (no earlier release known, a later rollout of the app took them over, forgotten by an operator, or their rollback failed: see each one's error in \`rollout show\`)\n`,
     );
   }
   // Resuming accepts the failures so far (only new ones count toward the threshold): said, on
@@ -654,11 +654,12 @@ export async function agentsList(options: AgentsOptions): Promise<void> {
 /** `agents forget ID`: a decommissioned agent out of the fleet, its tokens revoked. */
 export async function agentsForget(id: string, options: RemoteOptions & { json?: boolean }): Promise<void> {
   const client = await HubClient.from(options);
-  const done = await client.request<{ id: string; revokedTokens: string[]; activeRollouts: string[] }>(
-    "POST",
-    `/agents/${encodeURIComponent(id)}/forget`,
-    {},
-  );
+  const done = await client.request<{
+    id: string;
+    revokedTokens: string[];
+    activeRollouts: string[];
+    rollbacksEnded?: string[];
+  }>("POST", `/agents/${encodeURIComponent(id)}/forget`, {});
   if (options.json) return out(JSON.stringify(done, null, 2));
   out(
     `forgot agent ${printable(id)}: out of \`ship-hub agents\` and of new rollouts; its past deployments stay in their rollouts`,
@@ -675,5 +676,10 @@ export async function agentsForget(id: string, options: RemoteOptions & { json?:
   if (done.activeRollouts.length > 0)
     out(
       `its unfinished deployment in rollout(s) ${done.activeRollouts.join(", ")} is now forgotten: not a failure nor a success, and no longer waited for (\`ship-hub rollout show ID\`)`,
+    );
+  const rollbacks = done.rollbacksEnded ?? [];
+  if (rollbacks.length > 0)
+    out(
+      `it was NOT rolled back by rollout(s) ${rollbacks.join(", ")}: the rollback instruction it owed is ended (not a failure); it may still run that release, and is sent the rollback again if it rejoins`,
     );
 }

@@ -11,9 +11,12 @@
  * resync runs every `resyncMs` and after every (re)connect of the listener, and an agent's hello
  * re-delivers what it is due.
  */
+import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import type { Logger } from "../../shared/log.js";
+import { HubRequestError } from "../errors.js";
 import { OnceAMinuteLog } from "../once-a-minute-log.js";
+import { ANSWER_TIMEOUT_SECONDS } from "../store/answer-deadline.js";
 import { reconnectBackoff, WAKEUP_APPLICATION_NAME } from "../store/postgres-store.js";
 import { driverTarget } from "../store/postgres-url.js";
 
@@ -24,6 +27,11 @@ export const ROLLOUT_CHANNEL = "ship_rollout";
  * id, and the hub holding it sends the agent `check_now` (the others hold no socket and do nothing).
  */
 export const CHECK_CHANNEL = "ship_check_now";
+/**
+ * Each listener notifies itself on a channel of its own (this and a random suffix): its connection
+ * answers. Not one shared channel, where every hub would hear every other hub's probes.
+ */
+const PROBE_CHANNEL_PREFIX = "ship_wakeup_probe_";
 /** Often enough that a missed wake-up costs seconds, rarely enough to be no load (one query). */
 export const DEFAULT_RESYNC_MS = 3000;
 /** LISTENs answered within this long of one another are one reconnect (see startClusterWakeup). */
@@ -50,6 +58,8 @@ export interface ClusterWakeupOptions {
   hubId?: string;
   log: Logger;
   resyncMs?: number;
+  /** How long the listener's probe may go unanswered before its connection is replaced. */
+  answerTimeoutMs?: number;
 }
 
 export interface ClusterWakeup {
@@ -63,12 +73,82 @@ export interface ClusterWakeup {
 /**
  * Starts listening; resolves once LISTEN succeeded the first time (it rejects when the database
  * cannot be reached at start, which should stop the hub from starting). Afterwards the driver
- * reconnects and re-listens by itself; every re-listen triggers a resync.
+ * reconnects and re-listens by itself when the connection is lost; every re-listen triggers a
+ * resync. A connection that goes silent instead (a NAT or firewall that lost its state, a failover
+ * to the same address) is never lost to the driver: the listener would hear nothing for as long as
+ * the kernel kept it (for ever behind a relay that acknowledges), cross-hub wake-ups waiting for
+ * the resync and checks relayed by other hubs lost. So the listener notifies itself every resync
+ * and, when its own probe is not back within `answerTimeoutMs`, is replaced by a new connection.
  */
 export async function startClusterWakeup(
   options: ClusterWakeupOptions,
   targets: WakeupTargets,
 ): Promise<ClusterWakeup> {
+  const queue = new WakeupQueue(targets, options.log);
+  const answerMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_SECONDS * 1000;
+  let listener: Listener | undefined = await openListener(options, queue, targets);
+  let opening: Promise<void> | undefined;
+  const reopen = () => {
+    opening ??= openListener(options, queue, targets)
+      .then((opened) => {
+        listener = opened;
+        options.log.info("cluster wake-up listener replaced; resyncing");
+        queue.resync();
+      })
+      .catch(() => {}) // the database is away: the next resync tries again
+      .finally(() => {
+        opening = undefined;
+      });
+  };
+  const resync = setInterval(() => {
+    queue.resync();
+    if (listener === undefined) return reopen();
+    if (!listener.silentFor(answerMs)) return listener.probe();
+    options.log.warn("cluster wake-up listener: its connection did not answer; opening a new one", {
+      answerTimeoutSeconds: answerMs / 1000,
+    });
+    listener.end();
+    listener = undefined;
+    reopen();
+  }, options.resyncMs ?? DEFAULT_RESYNC_MS);
+  resync.unref();
+  return {
+    stats: queue.stats,
+    async relayCheck(agentId) {
+      await opening;
+      if (listener === undefined)
+        throw new HubRequestError(
+          503,
+          "this hub's wake-up connection to the database is being reopened: the check could not be relayed; try again",
+        );
+      // sql.listen runs on a connection of its own, so this one is free for the NOTIFY.
+      await listener.sql.notify(CHECK_CHANNEL, agentId);
+    },
+    async close() {
+      clearInterval(resync);
+      queue.stop();
+      await opening;
+      await listener?.sql.end({ timeout: 1 });
+      await queue.idle();
+    },
+  };
+}
+
+interface Listener {
+  sql: postgres.Sql;
+  /** Sends a probe to itself, unless one is out already. */
+  probe(): void;
+  /** Whether its probe has been out longer than `ms`. */
+  silentFor(ms: number): boolean;
+  /** Lets its connections go without waiting for a silent peer. */
+  end(): void;
+}
+
+async function openListener(
+  options: ClusterWakeupOptions,
+  queue: WakeupQueue,
+  targets: WakeupTargets,
+): Promise<Listener> {
   // A pool of its own: sql.listen then owns a dedicated connection that idles forever and is
   // re-opened on loss, and closing it cannot touch the store's pool.
   const target = driverTarget(options.url);
@@ -84,7 +164,8 @@ export async function startClusterWakeup(
         options.hubId === undefined ? WAKEUP_APPLICATION_NAME : `${WAKEUP_APPLICATION_NAME} ${options.hubId}`,
     },
   });
-  const queue = new WakeupQueue(targets, options.log);
+  const probeChannel = `${PROBE_CHANNEL_PREFIX}${randomUUID().replaceAll("-", "")}`;
+  let probeSentAt: number | undefined;
   let first = true;
   let relistenedAt = Number.NEGATIVE_INFINITY;
   try {
@@ -112,23 +193,24 @@ export async function startClusterWakeup(
     await sql.listen(CHECK_CHANNEL, (agentId) => {
       if (agentId.length > 0 && agentId.length <= 200) targets.checkNow(agentId);
     });
+    await sql.listen(probeChannel, () => {
+      probeSentAt = undefined;
+    });
   } catch (error) {
     await sql.end({ timeout: 1 });
     throw error;
   }
-  const resync = setInterval(() => queue.resync(), options.resyncMs ?? DEFAULT_RESYNC_MS);
-  resync.unref();
   return {
-    stats: queue.stats,
-    async relayCheck(agentId) {
-      // sql.listen runs on a connection of its own, so this one is free for the NOTIFY.
-      await sql.notify(CHECK_CHANNEL, agentId);
+    sql,
+    probe() {
+      if (probeSentAt !== undefined) return;
+      probeSentAt = Date.now();
+      // Not awaited: a notify on a silent connection never answers, which silentFor then sees.
+      sql.notify(probeChannel, "").catch(() => {});
     },
-    async close() {
-      clearInterval(resync);
-      queue.stop();
-      await sql.end({ timeout: 1 });
-      await queue.idle();
+    silentFor: (ms) => probeSentAt !== undefined && Date.now() - probeSentAt > ms,
+    end() {
+      sql.end({ timeout: 0 }).catch(() => {});
     },
   };
 }

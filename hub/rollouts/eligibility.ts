@@ -12,8 +12,10 @@ import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import type { RolloutEngine } from "./engine.js";
 import { isEligible } from "./membership.js";
+import { ROLLBACK_FORGOTTEN } from "./rollback-result.js";
 import {
   cancelsUnsent,
+  deploymentStep,
   FAILED_DEPLOYMENT_STATES,
   FORGOTTEN_DEPLOYMENT_STATES,
   INELIGIBLE_FROM_STATES,
@@ -61,7 +63,11 @@ export async function settleEligibility(
     const rollout = await readRollout(d.rolloutId);
     let next: DeploymentRecord | undefined;
     const fits = app !== undefined && rollout !== undefined && isEligible(rollout.spec, app, candidate);
-    if (leaving && app !== undefined && rollout && !fits) {
+    if (forgotten && (d.error ?? "").startsWith(ROLLBACK_FORGOTTEN)) {
+      // Its rollout ended (aborted or failed) but the host may still run the release it was to
+      // leave: the rollback is owed again, whatever the app or labels it announces now.
+      next = { ...d, state: deploymentStep(d.state, "rejoin-rollback"), error: null, updatedAt: now };
+    } else if (leaving && app !== undefined && rollout && !fits) {
       const state = nextDeploymentState(d.state, "ineligible");
       const error = `not applicable: ${agentId} ${whyNot(app, rollout, candidate)}; not sent`;
       if (state !== undefined) next = { ...d, state, error, updatedAt: now };

@@ -17,7 +17,6 @@ import {
   isHaltReason,
   isWaitingReason,
   mayAutoAdvance,
-  rollbackableOfCounts,
   stuckWaveReason,
   thresholdCrossed,
   type WaveStats,
@@ -41,6 +40,7 @@ import { pausedInWave } from "./paused-time.js";
 import { describeRollback, markRollback, owedRollbacks, type RollbackResult } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
+  actionsText,
   DELIVERABLE_DEPLOYMENT_STATES,
   DEPLOYMENT_PLANNED,
   deploymentStep,
@@ -49,7 +49,6 @@ import {
   isRollbackDeliverable,
   isRunningRollout,
   nextRolloutState,
-  offeredRolloutActions,
   REDELIVERABLE_DEPLOYMENT_STATES,
   ROLLBACK_DELIVERABLE_STATES,
   ROLLBACK_ROLLOUT_STATES,
@@ -61,6 +60,7 @@ import {
   rolloutStep,
   STALLED_DEPLOYMENT_STATES,
 } from "./states.js";
+import { storedActionsNow } from "./view.js";
 import { rolloutWarnings } from "./warnings.js";
 
 export const HUB_ACTOR = "hub";
@@ -663,7 +663,7 @@ export class RolloutEngine {
       if (rollout.currentWave >= rollout.spec.waves.length - 1)
         throw new HubRequestError(
           409,
-          `rollout ${id} is in its last wave, ${wave(rollout.currentWave)}: there is no next wave to advance to; it completes once its agents finish (allowed now: pause, abort, abort with rollback)`,
+          `rollout ${id} is in its last wave, ${wave(rollout.currentWave)}: there is no next wave to advance to; it completes once its agents finish (allowed now: ${actionsText(await storedActionsNow(dispatch.t, rollout))})`,
         );
       await this.startWave(rollout, rollout.currentWave + 1, actor, dispatch);
       // Moving on does not write off the agents that timed out so far: those connected again are
@@ -775,10 +775,12 @@ export class RolloutEngine {
       // With nobody it could send back this is no rollback: on a finished rollout the stored reason
       // ("rollback sent to 3 agent(s)") must not turn into a "sent to 0" that hides it, and an
       // active one is ended by a plain abort. The views offer it by the same rule
-      // (`offeredRolloutActions`).
+      // (`actionsNow`).
       // Agents it finds impossible to send back, or taken over by a later rollout, are news the
       // reason must carry (and marks that stop offering it again), not a refusal.
-      const nothingNew = back !== undefined && back.impossible.length + (back.overtaken?.length ?? 0) === 0;
+      const nothingNew =
+        back !== undefined &&
+        back.impossible.length + (back.overtaken?.length ?? 0) + (back.forgotten?.length ?? 0) === 0;
       if (back && back.sentBack === 0 && nothingNew)
         throw new HubRequestError(
           409,
@@ -1093,10 +1095,7 @@ async function refuseUnless(
   now: number,
 ): Promise<void> {
   if (nextRolloutState(rollout.state, action) !== undefined) return;
-  const offered = offeredRolloutActions(
-    rollout.state,
-    rollbackableOfCounts(await t.countDeploymentsOfRollout(rollout.id)),
-  );
+  const offered = await storedActionsNow(t, rollout);
   const since = await stateChange(t, rollout, now);
   const refusal = rolloutRefusal(rollout.id, rollout.state, action, offered, since);
   if (refusal !== undefined) throw new HubRequestError(409, refusal);
@@ -1128,7 +1127,7 @@ async function stateChange(t: StoreOps, rollout: RolloutRecord, now: number): Pr
 
 /** The agents a rollback did not send back, whatever the reason (its audit event names them all). */
 function notReached(back: RollbackResult | undefined): string[] {
-  return [...(back?.impossible ?? []), ...(back?.overtaken ?? [])];
+  return [...(back?.impossible ?? []), ...(back?.overtaken ?? []), ...(back?.forgotten ?? [])];
 }
 
 /** Every redeliverable (timed-out) deployment of `rollout` in the waves it has reached, whatever its age. */

@@ -8,31 +8,42 @@
 import type { DeploymentRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import type { RolloutEngine } from "./engine.js";
+import { ROLLBACK_FORGOTTEN_AFTER } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   deploymentStep,
   FAILED_DEPLOYMENT_STATES,
   FORGETTABLE_DEPLOYMENT_STATES,
+  isRollbackDeliverable,
 } from "./states.js";
 
-/** The ids of the active rollouts that held an unfinished deployment of `agentId`, now forgotten. */
+/**
+ * The ids of the active rollouts that held an unfinished deployment of `agentId`, now forgotten,
+ * and of the finished ones whose rollback instruction it still owed, ended too.
+ */
 export async function forgetOpenDeployments(
   engine: RolloutEngine,
   dispatch: Dispatch,
   agentId: string,
   actor: string,
-): Promise<string[]> {
+): Promise<{ active: string[]; rollbacks: string[] }> {
   const { t } = dispatch;
   const now = dispatch.now;
   const open = (await t.listDeployments({ agentId })).filter((d) =>
     FORGETTABLE_DEPLOYMENT_STATES.includes(d.state),
   );
-  if (open.length === 0) return [];
-  const error = `agent forgotten by ${actor} at ${new Date(now).toISOString()} (\`ship-hub agents forget\`): not updated by this rollout, counted neither as failed nor as succeeded`;
+  if (open.length === 0) return { active: [], rollbacks: [] };
+  const when = `${actor} at ${new Date(now).toISOString()} (\`ship-hub agents forget\`)`;
+  const error = (d: DeploymentRecord) =>
+    isRollbackDeliverable(d.state)
+      ? `${ROLLBACK_FORGOTTEN_AFTER}${when}: not rolled back by this rollout (it may still run the release), counted neither as failed nor as rolled back; sent again if it connects with a new token`
+      : `agent forgotten by ${when}: not updated by this rollout, counted neither as failed nor as succeeded`;
   const accepted = new Map<string, DeploymentRecord[]>();
   const active: string[] = [];
+  const rollbacks: string[] = [];
   for (const d of open) {
     const state = deploymentStep(d.state, "forget");
+    if (isRollbackDeliverable(d.state) && !rollbacks.includes(d.rolloutId)) rollbacks.push(d.rolloutId);
     dispatch.record({
       actor,
       kind: `deployment.${state}`,
@@ -49,7 +60,12 @@ export async function forgetOpenDeployments(
     }
   }
   await t.updateDeployments(
-    open.map((d) => ({ id: d.id, state: deploymentStep(d.state, "forget"), error, updatedAt: now })),
+    open.map((d) => ({
+      id: d.id,
+      state: deploymentStep(d.state, "forget"),
+      error: error(d),
+      updatedAt: now,
+    })),
   );
   // A timeout an operator accepted by resuming is no failure now: it leaves the allowance, or the
   // allowance would let the next real failure pass the threshold unseen.
@@ -58,5 +74,5 @@ export async function forgetOpenDeployments(
     if (rollout && ACTIVE_ROLLOUT_STATES.includes(rollout.state))
       await engine.unaccept(dispatch, rollout, ds);
   }
-  return active;
+  return { active, rollbacks };
 }

@@ -3,6 +3,7 @@ import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import {
+  deploymentStep,
   isDeliverable,
   isRedeliverable,
   isRunningRollout,
@@ -64,6 +65,11 @@ export interface RollbackResult {
   impossible: string[];
   /** Agents a later rollout of the app took over: sending them back would undo that one. */
   overtaken?: string[];
+  /**
+   * Agents an operator forgot (`ship-hub agents forget`): their instruction would only time out as
+   * a failure; it is sent if they rejoin with a new token.
+   */
+  forgotten?: string[];
 }
 
 /**
@@ -75,9 +81,10 @@ export function describeRollback({
   impossible,
   overtaken = [],
   queued = [],
+  forgotten = [],
 }: RollbackResult): string {
   // "rollback sent to 0 agent(s)" read as a rollback that reached nobody, when nobody needed it.
-  if (sentBack === 0 && impossible.length === 0 && overtaken.length === 0)
+  if (sentBack === 0 && impossible.length === 0 && overtaken.length === 0 && forgotten.length === 0)
     return "no agent to send back: none was updated to the release or left on it";
   const names = (ids: string[]) => ids.slice(0, 5).join(", ") + (ids.length > 5 ? ", …" : "");
   const not = (ids: string[], why: string) =>
@@ -92,7 +99,8 @@ export function describeRollback({
       ? waiting
       : `rollback sent to ${sent} agent(s)${waiting && `; ${waiting}`}`) +
     not(impossible, "no previous release known") +
-    not(overtaken, "a later rollout of the app took them over")
+    not(overtaken, "a later rollout of the app took them over") +
+    not(forgotten, "forgotten by an operator: sent if they rejoin")
   );
 }
 
@@ -126,6 +134,18 @@ export function tookOver(other: DeploymentRecord, later: RolloutRecord): boolean
 
 /** The start of the error of a rollback instruction a later rollout of the app overtook. */
 export const ROLLBACK_OVERTAKEN = "rollback not sent: a later rollout of the app";
+/**
+ * Starts the error of a rollback instruction `agents forget` ended: the host did not go back, and
+ * is sent the instruction again if it rejoins with a new token (it may still run the release).
+ */
+export const ROLLBACK_FORGOTTEN = "rollback not sent: agent forgotten";
+/** Of those, the instructions queued before the forget ended them (`agents forget` writes it). */
+export const ROLLBACK_FORGOTTEN_AFTER = `${ROLLBACK_FORGOTTEN} by `;
+
+/** A rollback instruction its agent was forgotten before answering (the rollout's reason counts these). */
+export function forgottenOwingRollback(d: Pick<DeploymentRecord, "error">): boolean {
+  return (d.error ?? "").startsWith(ROLLBACK_FORGOTTEN_AFTER);
+}
 
 /** The error of a rollback instruction its agent reported as not done (`outcome` not a success). */
 export function rollbackNotDone(outcome: string, detail: string | undefined): string {
@@ -151,6 +171,7 @@ export function notRolledBack(d: Pick<DeploymentRecord, "error">): boolean {
   return (
     error.startsWith(ROLLBACK_IMPOSSIBLE) ||
     error.startsWith(ROLLBACK_OVERTAKEN) ||
+    error.startsWith(ROLLBACK_FORGOTTEN) ||
     rollbackReportedNotDone(d)
   );
 }
@@ -234,9 +255,18 @@ export async function markRollback(
   const taken = await takenOver(dispatch, rollout);
   const deployments = await dispatch.t.listDeployments({ rolloutId: rollout.id });
   const leftOn = await leftOnRelease(dispatch.t, rollout, deployments);
+  const backOf = (d: DeploymentRecord) =>
+    rollbackActsOn(d)
+      ? nextDeploymentState(d.state, leftOn.has(d.agentId) ? "rollback-left-installed" : "rollback")
+      : undefined;
+  const gone = await forgottenOf(
+    dispatch,
+    deployments.filter((d) => backOf(d) !== undefined),
+  );
+  const forgotten: string[] = [];
   for (const d of deployments) {
-    const back = nextDeploymentState(d.state, leftOn.has(d.agentId) ? "rollback-left-installed" : "rollback");
-    if (back === undefined || !rollbackActsOn(d)) continue;
+    const back = backOf(d);
+    if (back === undefined) continue;
     const later = taken.get(d.agentId);
     const error =
       later !== undefined
@@ -255,6 +285,20 @@ export async function markRollback(
       (later !== undefined ? overtaken : impossible).push(d.agentId);
       continue;
     }
+    if (gone.has(d.agentId)) {
+      // As if forgotten after the instruction was queued (`agents forget` ends those too).
+      const state = deploymentStep(back, "forget");
+      const error = `${ROLLBACK_FORGOTTEN} before the rollback (\`ship-hub agents forget\`): not rolled back by this rollout (it may still run the release); sent if it connects with a new token`;
+      updates.push({ id: d.id, state, error, updatedAt: now });
+      dispatch.record({
+        actor,
+        kind: `deployment.${state}`,
+        subject: d.id,
+        data: { agent: d.agentId, error },
+      });
+      forgotten.push(d.agentId);
+      continue;
+    }
     updates.push({ id: d.id, state: back, error: d.error, updatedAt: now });
     dispatch.record({
       actor,
@@ -267,7 +311,17 @@ export async function markRollback(
   }
   // One statement per chunk: an auto-rollback of a 10,000-agent rollout is not 10,000 round trips.
   if (updates.length > 0) await dispatch.t.updateDeployments(updates);
-  return { sentBack, impossible, overtaken, queued: await offlineOf(dispatch, marked) };
+  return { sentBack, impossible, overtaken, forgotten, queued: await offlineOf(dispatch, marked) };
+}
+
+/** Of the deployments' agents, those an operator forgot (read only when there are any to ask about). */
+async function forgottenOf(
+  dispatch: Dispatch,
+  deployments: readonly DeploymentRecord[],
+): Promise<Set<string>> {
+  if (deployments.length === 0) return new Set();
+  const agents = await dispatch.t.getAgents(deployments.map((d) => d.agentId));
+  return new Set(agents.filter((a) => a.forgottenAt !== undefined).map((a) => a.id));
 }
 
 /**

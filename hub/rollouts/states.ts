@@ -81,6 +81,8 @@ export type DeploymentEvent =
   | "forget"
   // A forgotten agent connected again with a new token: it is owed the release once more.
   | "rejoin"
+  // The same, for an agent forgotten while it owed a rollback: it may still run the bad release.
+  | "rejoin-rollback"
   | "rollback-succeeded"
   | "rollback-failed"
   // A rollback instruction unanswered past progress_timeout (tick): a failure the operator sees,
@@ -192,16 +194,20 @@ export const deploymentTransitions = {
   // again by itself (or never left it), so the wave counts it as failed, not as rolled back by the
   // hub. A host whose restore failed is broken: the instruction stays owed, it may repair it. A
   // success still waits for the rollback, which takes the release back.
+  // Forgotten, its host is gone as far as the operator knows: the instruction would only time out
+  // as a failure of a rollout nobody can act on any more (and its revoked token cannot fetch it).
   rollback_pending: {
     "report-failed": "failed",
     "rollback-succeeded": "rolled_back",
     "rollback-failed": "failed",
     "rollback-timeout": "rollback_timed_out",
+    forget: "forgotten",
   },
   rollback_timed_out: {
     "report-failed": "failed",
     "rollback-succeeded": "rolled_back",
     "rollback-failed": "failed",
+    forget: "forgotten",
   },
   rolled_back: {},
   // Not sent by this rollout now; a late report (an earlier send of a retried agent) still counts.
@@ -212,7 +218,7 @@ export const deploymentTransitions = {
   not_applicable: { "report-succeeded": "succeeded", eligible: "pending" },
   // Its host is gone as far as the operator knows. A report it still sends (an update it finished
   // before it was stopped) counts; a hello with a new token makes it owed the release again.
-  forgotten: { ...UPDATE_REPORTED, rejoin: "pending" },
+  forgotten: { ...UPDATE_REPORTED, rejoin: "pending", "rejoin-rollback": "rollback_pending" },
 } as const satisfies Table<DeploymentState, DeploymentEvent>;
 
 /** Which event an agent's report is, by its outcome: for the update, and for a rollback instruction. */
@@ -350,6 +356,11 @@ const ACTION_WORDS: Record<RolloutAction, string> = {
   "abort-rollback": "abort with rollback",
 };
 
+/** "pause, abort, abort with rollback": actions as a refusal names them. */
+export function actionsText(actions: readonly RolloutAction[]): string {
+  return actions.map((a) => ACTION_WORDS[a]).join(", ");
+}
+
 /**
  * Why `action` is refused on a rollout in `state`, for a 409: the state, which states the action
  * applies to, and what is allowed now. Undefined when the table allows it.
@@ -364,14 +375,13 @@ export function rolloutRefusal(
 ): string | undefined {
   if (nextRolloutState(state, action) !== undefined) return undefined;
   const from = rolloutStates.filter((s) => nextRolloutState(s, action) !== undefined);
-  const allowed = offered.map((a) => ACTION_WORDS[a]);
   const none =
     allowedRolloutActions(state).length === 0
       ? `a ${state} rollout allows no action`
       : "nothing is allowed now (none of its agents is left to roll back)";
   return (
     `rollout ${id} is ${state}${since === undefined ? "" : ` (${since})`}: ${ACTION_WORDS[action]} applies to a ${orList(from)} rollout; ` +
-    (allowed.length === 0 ? none : `allowed now: ${allowed.join(", ")}`)
+    (offered.length === 0 ? none : `allowed now: ${actionsText(offered)}`)
   );
 }
 
@@ -400,7 +410,7 @@ export const ROLLBACK_TIMEOUT_STATES = deploymentStatesWith("rollback-timeout");
 export const NOT_APPLICABLE_DEPLOYMENT_STATES = deploymentStatesWith("eligible");
 /** Owed to an agent an operator forgot: left out of the wave's figures and threshold, as not applicable. */
 export const FORGOTTEN_DEPLOYMENT_STATES = deploymentStatesWith("rejoin");
-/** Open deployments `agents forget` ends (`forget`): what the agent still owed an update. */
+/** Open deployments `agents forget` ends (`forget`): what the agent still owed, an update or a rollback. */
 export const FORGETTABLE_DEPLOYMENT_STATES = deploymentStatesWith("forget");
 /** Open deployments a hello that no longer fits their rollout makes not applicable. */
 export const INELIGIBLE_FROM_STATES = deploymentStatesWith("ineligible");

@@ -8,7 +8,13 @@ import {
   rollbackableOfCounts,
 } from "./accounting.js";
 import { pausedInWave } from "./paused-time.js";
-import { leftOnRelease, notRolledBack, restoredByHost, rollbackReportedNotDone } from "./rollback-result.js";
+import {
+  forgottenOwingRollback,
+  leftOnRelease,
+  notRolledBack,
+  restoredByHost,
+  rollbackReportedNotDone,
+} from "./rollback-result.js";
 import {
   cancelsUnsent,
   DELIVERABLE_DEPLOYMENT_STATES,
@@ -22,6 +28,7 @@ import {
   PROGRESS_GROUP,
   type ProgressGroup,
   progressGroups,
+  type RolloutAction,
 } from "./states.js";
 
 /** `cancelled`: a wave the rollout never reached and never will (it was aborted or failed first). */
@@ -78,47 +85,71 @@ async function countByState(
   };
 }
 
+/**
+ * How many agents abort with rollback would send back now, from the per-state counts (the store
+ * counts them) and, only when those count none, the failed rows whose host runs the release still
+ * (their update was left installed): as the detail offers it.
+ */
+async function rollbackableNow(
+  store: StoreOps,
+  rollout: RolloutRecord,
+  counts: Readonly<Record<string, number>>,
+  rollbackable: number,
+): Promise<number> {
+  if (rollbackable > 0 || !LEFT_INSTALLED_FROM_STATES.some((s) => counts[s])) return rollbackable;
+  const failed = await store.listStalledDeployments({
+    rolloutId: rollout.id,
+    maxWave: rollout.spec.waves.length,
+    states: LEFT_INSTALLED_FROM_STATES,
+    updatedBefore: Number.MAX_SAFE_INTEGER,
+  });
+  return (await leftOnRelease(store, rollout, failed)).size;
+}
+
+/**
+ * The operator actions the hub accepts now: the table's, less abort with rollback while nobody
+ * could be sent back, less advance in the last wave (nothing to advance to). The views and every
+ * 409's "allowed now" read this one list, so a refusal never offers what is refused in turn.
+ */
+export function actionsNow(rollout: RolloutRecord, rollbackable: number): RolloutAction[] {
+  return offeredRolloutActions(rollout.state, rollbackable).filter(
+    (a) => a !== "advance" || rollout.currentWave < rollout.spec.waves.length - 1,
+  );
+}
+
+/** `actionsNow` read from the store, for a refusal. */
+export async function storedActionsNow(store: StoreOps, rollout: RolloutRecord): Promise<RolloutAction[]> {
+  const { counts, rollbackable } = await countByState(store, rollout.id);
+  return actionsNow(rollout, await rollbackableNow(store, rollout, counts, rollbackable));
+}
+
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
 export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
-  const { counts, rollbackable, restored, lastUpdated } = await countByState(store, rollout.id);
-  // As the detail offers it: a rollout whose failed hosts run its release still (their update was
-  // left installed) can be rolled back. Only its failed rows are read, and only then.
-  const leftOn =
-    rollbackable === 0 && LEFT_INSTALLED_FROM_STATES.some((s) => counts[s])
-      ? (
-          await leftOnRelease(
-            store,
-            rollout,
-            await store.listStalledDeployments({
-              rolloutId: rollout.id,
-              maxWave: rollout.spec.waves.length,
-              states: LEFT_INSTALLED_FROM_STATES,
-              updatedBefore: Number.MAX_SAFE_INTEGER,
-            }),
-          )
-        ).size
-      : 0;
+  const { counts, rollbackable: counted, restored, lastUpdated } = await countByState(store, rollout.id);
+  const rollbackable = await rollbackableNow(store, rollout, counts, counted);
   // An aborted or failed rollout's failed rows: those whose agent answered its rollback with a
   // failure, which its reason counts as the detail does (only then, and only those rows, are read).
-  const notDone =
-    isFinalRollout(rollout.state) && !isCompletedRollout(rollout.state) && (counts.failed ?? 0) > 0
-      ? (
-          await store.listStalledDeployments({
-            rolloutId: rollout.id,
-            maxWave: rollout.spec.waves.length,
-            states: ["failed"],
-            updatedBefore: Number.MAX_SAFE_INTEGER,
-          })
-        ).filter(rollbackReportedNotDone).length
-      : 0;
+  // Its forgotten rows likewise: those forgotten while their rollback instruction was out.
+  const ended = isFinalRollout(rollout.state) && !isCompletedRollout(rollout.state);
+  const rowsIn = async (state: "failed" | "forgotten") =>
+    ended && (counts[state] ?? 0) > 0
+      ? store.listStalledDeployments({
+          rolloutId: rollout.id,
+          maxWave: rollout.spec.waves.length,
+          states: [state],
+          updatedBefore: Number.MAX_SAFE_INTEGER,
+        })
+      : [];
+  const notDone = (await rowsIn("failed")).filter(rollbackReportedNotDone).length;
+  const forgotten = (await rowsIn("forgotten")).filter(forgottenOwingRollback).length;
   return summaryOf(
     rollout,
     await store.getRelease(rollout.releaseId),
     counts,
-    rollbackable + leftOn,
+    rollbackable,
     restored,
     lastUpdated,
-    notDone,
+    { notDone, forgotten },
     await pausedForView(store, rollout),
   );
 }
@@ -157,19 +188,32 @@ async function pausedForView(store: StoreOps, rollout: RolloutRecord): Promise<n
  * what was asked ("rollback sent to 2 agent(s)"), and read the same after every host answered or
  * timed out; the figures follow once one has.
  */
+/** Rollback instructions that did not take their agent back, beside those counted by state. */
+interface RollbackUnanswered {
+  /** Agents that answered their rollback instruction with a failure or a refusal. */
+  notDone: number;
+  /** Agents forgotten (`ship-hub agents forget`) while their instruction was out. */
+  forgotten: number;
+}
+
 function withRollbackNow(
   reason: string | null,
   counts: Readonly<Record<string, number>>,
-  /** Agents that answered their rollback instruction with a failure or a refusal. */
-  notDone: number,
+  unanswered: RollbackUnanswered,
 ): string | null {
+  const { notDone, forgotten } = unanswered;
   const back = counts.rolled_back ?? 0;
   const out = counts.rollback_pending ?? 0;
   const timedOut = counts.rollback_timed_out ?? 0;
-  if (back + timedOut + notDone === 0) return reason;
+  if (back + timedOut + notDone + forgotten === 0) return reason;
   const now = [
     ...(back > 0 ? [`${back} rolled back`] : []),
     ...(notDone > 0 ? [`${notDone} answered that it failed or refused it (not rolled back)`] : []),
+    ...(forgotten > 0
+      ? [
+          `${forgotten} forgotten by an operator before answering (not rolled back; sent again if they rejoin)`,
+        ]
+      : []),
     ...(out > 0 ? [`${out} not answered yet`] : []),
     ...(timedOut > 0 ? [`${timedOut} timed out (sent again when they reconnect)`] : []),
   ].join(", ");
@@ -184,8 +228,7 @@ function summaryOf(
   restored: number,
   /** When its newest deployment last changed. */
   deploymentsUpdated: number,
-  /** Agents that answered their rollback instruction with a failure or a refusal. */
-  rollbackNotDone: number,
+  rollbackUnanswered: RollbackUnanswered,
   /** How long the current wave stood paused (its wait does not count that time). */
   pausedMs: number,
 ) {
@@ -196,7 +239,7 @@ function summaryOf(
     reason: isCompletedRollout(rollout.state)
       ? completedReason(counts)
       : isFinalRollout(rollout.state)
-        ? withRollbackNow(rollout.reason, counts, rollbackNotDone)
+        ? withRollbackNow(rollout.reason, counts, rollbackUnanswered)
         : rollout.reason,
     release: { id: rollout.releaseId, app: release?.app ?? "?", version: release?.version ?? "?" },
     currentWave: rollout.currentWave,
@@ -219,10 +262,7 @@ function summaryOf(
     needsDecision:
       !isFinalRollout(rollout.state) && (isHaltReason(rollout.reason) || isWaitingReason(rollout.reason)),
     /** The operator actions the hub accepts now; any other is a 409. */
-    actions: offeredRolloutActions(rollout.state, rollbackable).filter(
-      // The last wave has no next one: advance there is a 409 too.
-      (a) => a !== "advance" || rollout.currentWave < rollout.spec.waves.length - 1,
-    ),
+    actions: actionsNow(rollout, rollbackable),
     progress: progressOf(counts),
     /** Of `progress.failed`, the updates whose host restored its previous version by itself. */
     restored,
@@ -308,7 +348,10 @@ export function rolloutDetailOf(
       rollbackableOf(deployments) + leftOn,
       restoredOf(deployments),
       deployments.reduce((newest, d) => Math.max(newest, d.updatedAt), 0),
-      deployments.filter(rollbackReportedNotDone).length,
+      {
+        notDone: deployments.filter(rollbackReportedNotDone).length,
+        forgotten: deployments.filter(forgottenOwingRollback).length,
+      },
       pausedMs,
     ),
     spec: rollout.spec,

@@ -25,6 +25,11 @@ interface Item {
   apply?: (dispatch: Dispatch) => Promise<unknown>;
   /** A report: applied with the batch's other reports in set statements. */
   report?: IncomingReport;
+  /**
+   * A hello: it brings a forgotten agent back into the fleet, so its token is checked again after
+   * it wrote (see `EndedDuringApply`).
+   */
+  hello?: true;
   /** Runs only once the batch committed, e.g. the ack that lets an agent forget a report. */
   committed?: (value: unknown) => void;
   /** Runs when the message could not be applied (its connection must not wait forever). */
@@ -67,6 +72,7 @@ export class MessageBatch {
     return new Promise((resolve) =>
       this.push({
         agentId,
+        hello: true,
         ...(from ? { from } : {}),
         apply: (d) => this.sync.helloIn(d, agentId, hello),
         committed: (epoch) => resolve(typeof epoch === "number" ? epoch : undefined),
@@ -135,8 +141,15 @@ export class MessageBatch {
           dispatch,
           live.flatMap((item) => (item.report ? [item.report] : [])),
         );
+        await refuseEndedMeanwhile(live, dispatch);
       });
     } catch (error) {
+      if (error instanceof EndedDuringApply) {
+        // Rolled back with the others: each is applied again on its own, the revoked hello refused.
+        if (items.length === 1) for (const [item, reason] of error.ended) endedSession(item, reason);
+        else for (const item of items) await this.one(item);
+        return;
+      }
       // Without the database each would fail alike, one after another behind the pool's queue.
       if (items.length === 1 || isDatabaseUnreachable(error)) {
         for (const item of items) this.failed(item, error);
@@ -168,10 +181,13 @@ export class MessageBatch {
         refused.clear();
         if ((await withoutEnded([item], dispatch, refused)).length === 0) return undefined;
         if (item.report) await this.sync.reportsIn(dispatch, [item.report]);
-        return item.apply?.(dispatch);
+        const applied = await item.apply?.(dispatch);
+        await refuseEndedMeanwhile([item], dispatch);
+        return applied;
       });
     } catch (error) {
-      this.failed(item, error);
+      if (error instanceof EndedDuringApply) endedSession(item, error.ended.get(item) ?? "token revoked");
+      else this.failed(item, error);
       return;
     }
     const reason = refused.get(item);
@@ -212,6 +228,27 @@ async function withoutEnded(
     if (reason) refused.set(item, reason);
   }
   return items.filter((item) => !refused.has(item));
+}
+
+/**
+ * A hello's token revoked by a forget that committed after the batch read the revocations (on
+ * PostgreSQL each statement reads what committed before it): its upsert, which waited on the
+ * forget's row lock, cleared `forgotten_at` after it, bringing the agent back into the fleet on a
+ * revoked token. Read again after the writes, the revocation is seen; the transaction is rolled
+ * back and the hello refused. A forget committing later finds the agent online and is refused.
+ */
+class EndedDuringApply extends Error {
+  constructor(readonly ended: ReadonlyMap<Item, string>) {
+    super("a hello's token was revoked while it was applied");
+  }
+}
+
+async function refuseEndedMeanwhile(items: readonly Item[], dispatch: Dispatch): Promise<void> {
+  const hellos = items.filter((item) => item.hello && item.from);
+  if (hellos.length === 0) return;
+  const ended = new Map<Item, string>();
+  await withoutEnded(hellos, dispatch, ended);
+  if (ended.size > 0) throw new EndedDuringApply(ended);
 }
 
 /** A message refused because its token ended: its connection is closed (once) and it is not acked. */

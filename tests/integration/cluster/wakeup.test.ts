@@ -10,6 +10,7 @@ import type { PostgresStore } from "../../../hub/store/postgres-store.js";
 import { openPostgresStore, WAKEUP_APPLICATION_NAME } from "../../../hub/store/postgres-store.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
+import { silenceableRelay } from "../../support/servers/silent-relay.js";
 import { gate, release, rollout, sleep } from "../hub/store-contract/subjects.js";
 import { startRelay } from "./pg-relay.js";
 
@@ -194,4 +195,40 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
       await relay.down();
     }
   }, 40_000);
+
+  it("replaces a listening connection that went silent: a check relayed by another hub reaches it again", async () => {
+    // Silent, not lost (a NAT that dropped its state): the driver never notices, so before, the
+    // listener heard nothing more and every relayed check_now was lost.
+    const relay = await silenceableRelay(Number(new URL(url).port));
+    const checks: string[] = [];
+    try {
+      const through = new URL(url);
+      through.port = String(relay.port);
+      wakeup = await startClusterWakeup(
+        { url: through.toString(), log: memoryLogger(lines), resyncMs: 100, answerTimeoutMs: 300 },
+        { deliverPending: async () => {}, wakeEvents() {}, checkNow: (id) => void checks.push(id) },
+      );
+      await admin`SELECT pg_notify('ship_check_now', 'before')`;
+      await eventually(() => checks.includes("before"), "a relayed check on the first connection");
+      // A connection that answers keeps answering its probes: not replaced.
+      await sleep(700);
+      expect(lines.filter((l) => l.msg.includes("did not answer"))).toEqual([]);
+      expect(relay.silenceOpen()).toBeGreaterThanOrEqual(1);
+      // Relayed again until one gets through: those sent before the new LISTEN are lost to it.
+      await eventually(
+        () => {
+          // A query of this driver runs once it is awaited (or caught).
+          admin`SELECT pg_notify('ship_check_now', 'after')`.catch(() => {});
+          return checks.includes("after");
+        },
+        "a relayed check on a new connection",
+        15_000,
+      );
+      expect(lines.some((l) => l.msg.includes("listener replaced"))).toBe(true);
+    } finally {
+      await wakeup?.close();
+      wakeup = undefined;
+      await relay.close();
+    }
+  });
 });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { hubPerTest, isType, publishRelease, TestAgent } from "./support.js";
+import { hubPerTest, isType, publishRelease, reportAcked, TestAgent } from "./support.js";
 
 const session = hubPerTest();
 const web = [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }];
@@ -201,5 +201,113 @@ describe("ship-hub agents forget", () => {
     expect(listed.stderr).toMatch(
       /^note: no agent left in the fleet: the hub knows 1 agent\(s\), all forgotten \(`ship-hub agents forget`\)/,
     );
+  });
+
+  it("ends a rollback instruction the agent still owed: it no longer waits to time out as a failure of a finished rollout", async () => {
+    const t = await session.start();
+    const v1 = await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const host = await session.connect(t, "u1", [
+      { app: "web", version: "1.0.0", state: "ok", releaseId: v1 },
+    ]);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v2, waves: [{ name: "all", percent: 100 }] },
+    });
+    const id = created.body.id;
+    await reportAcked(host, await host.next(isType("deploy")), "succeeded");
+    type View = {
+      state: string;
+      reason: string | null;
+      progress: Record<string, number>;
+      notRolledBack: string[];
+    };
+    const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    await expect.poll(async () => (await view()).state).toBe("completed");
+    host.ws.terminate();
+    await expect.poll(async () => (await t.hub.store.getAgent("u1"))?.online).toBe(false);
+    const back = await t.api("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(back.status).toBe(200);
+    expect((await t.hub.store.getDeployment(`${id}:u1`))?.state).toBe("rollback_pending");
+
+    requireHubBin();
+    const forgot = await runHubCli(t.dir, [
+      "agents",
+      "forget",
+      "u1",
+      "--hub",
+      t.hub.url,
+      "--token",
+      t.operator,
+    ]);
+    expect(forgot.code).toBe(0);
+    expect(forgot.stdout).toContain(
+      `it was NOT rolled back by rollout(s) ${id}: the rollback instruction it owed is ended (not a failure); it may still run that release, and is sent the rollback again if it rejoins`,
+    );
+    // Owed to a host that is gone, it would have turned rollback_timed_out: a failure, "sent again
+    // when it reconnects", on a rollout nobody can act on any more.
+    const held = await t.hub.store.getDeployment(`${id}:u1`);
+    expect(held).toMatchObject({ state: "forgotten" });
+    expect(held?.error).toMatch(
+      /^rollback not sent: agent forgotten by .+ \(`ship-hub agents forget`\): not rolled back by this rollout/,
+    );
+    const after = await view();
+    expect(after.progress).toMatchObject({ forgotten: 1, failed: 0, "in-progress": 0 });
+    // The stored "rollback queued for 1 offline agent(s)" read as if it were still on its way.
+    const now =
+      "; now: 1 forgotten by an operator before answering (not rolled back; sent again if they rejoin)";
+    expect(after.reason).toMatch(
+      new RegExp(`^aborted; rollback queued for 1 offline agent\\(s\\).*${now.replace(/[()]/g, "\\$&")}$`),
+    );
+    const list = await t.api<{ rollouts: View[] }>("GET", "/api/v1/rollouts", { token: t.operator });
+    expect(list.body.rollouts[0]?.reason).toBe(after.reason);
+    expect(after).toMatchObject({ notRolledBack: ["u1"] });
+
+    // Back with a new token, it may still run 2.0.0: the rollback is owed, and sent, again.
+    const rejoined = await session.connect(t, "u1", [
+      { app: "web", version: "2.0.0", state: "ok", releaseId: v2 },
+    ]);
+    expect(await rejoined.next(isType("deploy"))).toMatchObject({ rollback: true, release: { id: v1 } });
+  });
+
+  it("a rollback asked for after the forget does not wait for the forgotten host either", async () => {
+    const t = await session.start();
+    const v1 = await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const host = await session.connect(t, "u2", [
+      { app: "web", version: "1.0.0", state: "ok", releaseId: v1 },
+    ]);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v2, waves: [{ name: "all", percent: 100 }] },
+    });
+    const id = created.body.id;
+    await reportAcked(host, await host.next(isType("deploy")), "succeeded");
+    await expect.poll(async () => (await t.hub.store.getRollout(id))?.state).toBe("completed");
+    host.ws.terminate();
+    await expect.poll(async () => (await t.hub.store.getAgent("u2"))?.online).toBe(false);
+    expect((await t.api("POST", "/api/v1/agents/u2/forget", { token: t.operator, body: {} })).status).toBe(
+      200,
+    );
+
+    const back = await t.api<{ reason: string; notRolledBack: string[] }>(
+      "POST",
+      `/api/v1/rollouts/${id}/abort`,
+      { token: t.operator, body: { rollback: true } },
+    );
+    expect(back.status).toBe(200);
+    // Before: queued for it, "sent when they reconnect", to time out as a failure.
+    expect(back.body.reason).toBe(
+      "aborted; rollback sent to 0 agent(s); 1 agent(s) NOT rolled back (forgotten by an operator: sent if they rejoin): u2",
+    );
+    expect(back.body.notRolledBack).toEqual(["u2"]);
+    expect(await t.hub.store.getDeployment(`${id}:u2`)).toMatchObject({ state: "forgotten" });
+    const rejoined = await session.connect(t, "u2", [
+      { app: "web", version: "2.0.0", state: "ok", releaseId: v2 },
+    ]);
+    expect(await rejoined.next(isType("deploy"))).toMatchObject({ rollback: true, release: { id: v1 } });
   });
 });

@@ -100,5 +100,14 @@ describe("a completed rollout whose only failed host was left on its release", (
     expect((await detail()).actions).toEqual(["abort-rollback"]);
     const list = await t.api<{ rollouts: Listed[] }>("GET", "/api/v1/rollouts", { token: t.operator });
     expect(list.body.rollouts.find((r) => r.id === id)?.actions).toEqual(["abort-rollback"]);
+    // A refused action's "allowed now" offers it too, not "nothing is allowed now".
+    const paused = await t.api<{ error: string }>("POST", `/api/v1/rollouts/${id}/pause`, {
+      token: t.operator,
+      body: {},
+    });
+    expect(paused.status).toBe(409);
+    expect(paused.body.error).toMatch(
+      /: pause applies to a running rollout; allowed now: abort with rollback$/,
+    );
   });
 });

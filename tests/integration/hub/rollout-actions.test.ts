@@ -197,4 +197,24 @@ describe("rollout actions follow the state machine's table", () => {
     await refused(id, "abort", "failed", /abort applies to a running or paused rollout/);
     agent.ws.close();
   });
+
+  it("a 409 offers only what the hub accepts now: no advance in the last wave, no abort with rollback while nobody is on the release", async () => {
+    const v2 = await publish("2.0.0");
+    // Known but offline: its deployment waits, unsent, so nobody could be sent back.
+    const away = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    away.hello("a1", [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }]);
+    await expect.poll(() => t.hub.registry.isOnline("a1")).toBe(true);
+    away.ws.terminate();
+    await expect.poll(() => t.hub.registry.isOnline("a1")).toBe(false);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v2, waves: [{ name: "all", percent: 100 }] },
+    });
+    const id = created.body.id;
+    expect(await view(id)).toMatchObject({ state: "running", actions: ["pause", "abort"] });
+    await refused(id, "resume", "running", /resume applies to a paused rollout; allowed now: pause, abort$/);
+    expect((await act(id, "advance")).body.error).toBe(
+      `rollout ${id} is in its last wave, wave 1 (all): there is no next wave to advance to; it completes once its agents finish (allowed now: pause, abort)`,
+    );
+  });
 });

@@ -116,9 +116,16 @@ describe("the rollout state machine table", () => {
     expect(INELIGIBLE_FROM_STATES).toEqual(["pending", "sent", "in_progress", "timed_out"]);
     expect(NOT_APPLICABLE_DEPLOYMENT_STATES).toEqual(["not_applicable"]);
     expect(nextDeploymentState("not_applicable", "report-failed")).toBeUndefined();
-    // `agents forget` ends what its agent still owed an update (never a rollback it owes), and a
-    // new token brings it back owed the release.
-    expect(FORGETTABLE_DEPLOYMENT_STATES).toEqual(["pending", "sent", "in_progress", "timed_out"]);
+    // `agents forget` ends what its agent still owed, an update or a rollback (which would only
+    // time out as a failure), and a new token brings it back owed it again.
+    expect(FORGETTABLE_DEPLOYMENT_STATES).toEqual([
+      "pending",
+      "sent",
+      "in_progress",
+      "rollback_pending",
+      "timed_out",
+      "rollback_timed_out",
+    ]);
     expect(FORGOTTEN_DEPLOYMENT_STATES).toEqual(["forgotten"]);
     expect(FAILED_DEPLOYMENT_STATES).not.toContain("forgotten");
     // Each deployment state falls in exactly one progress group, and every group is used.
