@@ -44,7 +44,7 @@ import { filesToHash, planUpdate, statMatches, summarizePlan } from "./plan.js";
 import { prepareUpdate, reportReplacedMerges } from "./prepare.js";
 import { privilegedModes, stagePrivilegedFiles } from "./privileged-files.js";
 import { recoverApp, rollBackUpdate } from "./recover.js";
-import { stageReplacedOwnership } from "./replaced-file-owner.js";
+import { type OwnerNotKept, stageReplacedOwnership } from "./replaced-file-owner.js";
 import { protectedDirectoryOf } from "./rules.js";
 import type {
   InstallIndex,
@@ -102,6 +102,8 @@ export interface AppliedUpdate {
   overwritten: string[];
   /** Files ship installed, changed on this host since, that this update replaced or removed. */
   edited: EditedOnHost;
+  /** Replaced files whose owner ship could not give their new version: now ship's. */
+  ownersNotKept: OwnerNotKept[];
 }
 
 /** App files ship installed whose bytes were changed on the host since, by what the update did to them. */
@@ -229,7 +231,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     patterns: privileged,
     ...(log === undefined ? {} : { log }),
   });
-  await stageReplacedOwnership({
+  const ownersNotKept = await stageReplacedOwnership({
     appDir,
     stagingDir,
     steps: prepared.steps,
@@ -299,6 +301,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     timings: clock.timings,
     overwritten,
     edited,
+    ownersNotKept,
   };
 }
 
