@@ -26,6 +26,7 @@ import {
   writeBackupMeta,
   writeUndoneManifest,
 } from "../backup/backup-store.js";
+import { writeSavedSizes } from "../backup/saved-sizes.js";
 import { shownPath } from "../backup/unrestored.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
@@ -242,7 +243,8 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   clock.lap("prepare");
 
   const created = (input.now ?? (() => new Date()))();
-  const backup = await startBackup(input, { index, created, inventory: inventoryOf(ops, scan) });
+  const inventory = inventoryOf(ops, scan);
+  const backup = await startBackup(input, { index, created, inventory });
   const journal: UpdateJournal = {
     kind: "update",
     phase: "applying",
@@ -267,6 +269,10 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     log,
   );
   faultPoint("apply:committed");
+  // Sizes lost to a failure here only go unchecked: the update stands.
+  await writeSavedSizes(backup.path, inventory.changed).catch((error: unknown) =>
+    log?.warn("could not record the sizes of the backup's copies", { error: String(error) }),
+  );
   clock.lap("apply");
   await finalizeUpdate({ ...journal, phase: "committed" }, index);
   clock.lap("finalize");
