@@ -141,6 +141,9 @@ describe("backups across an update that found its install index deleted (real CL
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
     const allowed = await runShip(["--config", app.config, "--allow-downgrade"]);
     expect(allowed.code, allowed.stdout + allowed.stderr).toBe(0);
+    expect(allowed.stdout).toBe(
+      "myapp: installed 1.0.0 (the install index is gone; ship installed 2.0.0 here last)\n",
+    );
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
   }, 120_000);
 });
