@@ -26,6 +26,7 @@ import {
   writeBackupMeta,
   writeUndoneManifest,
 } from "../backup/backup-store.js";
+import { writeSavedSizes } from "../backup/saved-sizes.js";
 import { shownPath } from "../backup/unrestored.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
@@ -44,7 +45,7 @@ import { filesToHash, planUpdate, statMatches, summarizePlan } from "./plan.js";
 import { prepareUpdate, reportReplacedMerges } from "./prepare.js";
 import { privilegedModes, stagePrivilegedFiles } from "./privileged-files.js";
 import { recoverApp, rollBackUpdate } from "./recover.js";
-import { stageReplacedOwnership } from "./replaced-file-owner.js";
+import { type OwnerNotKept, stageReplacedOwnership } from "./replaced-file-owner.js";
 import { protectedDirectoryOf } from "./rules.js";
 import type {
   InstallIndex,
@@ -102,6 +103,8 @@ export interface AppliedUpdate {
   overwritten: string[];
   /** Files ship installed, changed on this host since, that this update replaced or removed. */
   edited: EditedOnHost;
+  /** Replaced files whose owner ship could not give their new version: now ship's. */
+  ownersNotKept: OwnerNotKept[];
 }
 
 /** App files ship installed whose bytes were changed on the host since, by what the update did to them. */
@@ -229,7 +232,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     patterns: privileged,
     ...(log === undefined ? {} : { log }),
   });
-  await stageReplacedOwnership({
+  const ownersNotKept = await stageReplacedOwnership({
     appDir,
     stagingDir,
     steps: prepared.steps,
@@ -240,7 +243,8 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   clock.lap("prepare");
 
   const created = (input.now ?? (() => new Date()))();
-  const backup = await startBackup(input, { index, created, inventory: inventoryOf(ops, scan) });
+  const inventory = inventoryOf(ops, scan);
+  const backup = await startBackup(input, { index, created, inventory });
   const journal: UpdateJournal = {
     kind: "update",
     phase: "applying",
@@ -265,6 +269,10 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     log,
   );
   faultPoint("apply:committed");
+  // Sizes lost to a failure here only go unchecked: the update stands.
+  await writeSavedSizes(backup.path, inventory.changed).catch((error: unknown) =>
+    log?.warn("could not record the sizes of the backup's copies", { error: String(error) }),
+  );
   clock.lap("apply");
   await finalizeUpdate({ ...journal, phase: "committed" }, index);
   clock.lap("finalize");
@@ -299,6 +307,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     timings: clock.timings,
     overwritten,
     edited,
+    ownersNotKept,
   };
 }
 

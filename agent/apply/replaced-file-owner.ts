@@ -23,8 +23,20 @@ export interface StageReplacedInput {
   log?: Logger;
 }
 
-/** Gives each staged replacement the replaced file's owner and group (as root, or as that user). */
-export async function stageReplacedOwnership(input: StageReplacedInput): Promise<void> {
+/** A replaced file whose owner ship could not give its new version (ship not root, the file another user's). */
+export interface OwnerNotKept {
+  file: string;
+  /** The replaced file's `uid:gid`. */
+  owner: string;
+}
+
+/**
+ * Gives each staged replacement the replaced file's owner and group (as root, or as that user).
+ * Returns the files whose owner ship could not keep: a WARN in the log alone reached neither the
+ * run's output, its notifications nor the hub, and the app running as that user found out first.
+ */
+export async function stageReplacedOwnership(input: StageReplacedInput): Promise<OwnerNotKept[]> {
+  const notKept: OwnerNotKept[] = [];
   for (const step of input.steps) {
     if (step.kind !== "replace" || step.entry.type !== "file") continue;
     if (isPrivileged(input.privileged, step.rel)) continue;
@@ -37,13 +49,16 @@ export async function stageReplacedOwnership(input: StageReplacedInput): Promise
     try {
       await chown(staged, theirs.uid, theirs.gid);
     } catch (error) {
-      input.log?.warn(
-        `replaced ${step.rel}, owned by ${theirs.uid}:${theirs.gid}: ship (uid ${process.getuid?.() ?? "?"}) cannot give the new version that owner (${(error as NodeJS.ErrnoException).code ?? String(error)}), so it is now ship's; run ship as root or as that user to keep it`,
-        { file: step.rel },
-      );
+      const owner = `${theirs.uid}:${theirs.gid}`;
+      input.log?.debug(`cannot give the new version of ${step.rel} its owner ${owner}`, {
+        file: step.rel,
+        code: (error as NodeJS.ErrnoException).code ?? String(error),
+      });
+      notKept.push({ file: step.rel, owner });
       continue;
     }
     // chown clears set-id bits: the mode must be exactly the release's.
     await chmod(staged, step.entry.mode);
   }
+  return notKept;
 }

@@ -14,6 +14,7 @@ import { ConfinedPaths } from "../apply/confined-paths.js";
 import { damagedRecord } from "../state/record-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { type BackupInventory, backupFilesDir } from "./backup-store.js";
+import { resizedCopies } from "./saved-sizes.js";
 
 export interface UnwritableDir {
   dir: string;
@@ -141,6 +142,15 @@ export async function checkSavedEntries(
       backupPath,
       "this backup cannot be restored (the undone version's copy would stay in the app); move it out of the backup directory; nothing was changed",
       `its saved copy of ${rel} is missing (deleted by hand, or a removal of the backup was cut short)`,
+    );
+  }
+  const [resized, ...more] = await resizedCopies(backupPath);
+  if (resized !== undefined) {
+    const others = more.length === 0 ? "" : ` (and ${more.length} more)`;
+    throw damagedRecord(
+      backupPath,
+      `the restore would put that copy into the app as it is now; if that is what you want, delete ${join(backupPath, "saved.json")} and run it again; nothing was changed`,
+      `its saved copy of ${resized.rel} is ${resized.now} bytes, but it was ${resized.saved} when the update saved it${others} (truncated or edited by hand since)`,
     );
   }
 }

@@ -36,6 +36,11 @@ export interface UpdateContext {
   readonly paths: UpdatePaths;
   readonly log: Logger;
   readonly currentVersion: string | null;
+  /**
+   * No install index, yet ship installed this version here (installed-release.ts
+   * lastInstalledVersion): what the downgrade refusal compares with when `currentVersion` is null.
+   */
+  readonly lastInstalled?: { version: string; why: string };
   release?: FetchedRelease;
   manifest?: Manifest;
   /** False when the release has no manifest and its version is the source's release id. */

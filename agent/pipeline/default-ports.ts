@@ -65,6 +65,7 @@ const engine: UpdateEngine = {
       merges: applied.merges,
       overwritten: applied.overwritten,
       edited: applied.edited,
+      ownersNotKept: applied.ownersNotKept,
     };
   },
   keepBackups: ({ backupDir, keep, backupPath, installed, log, ...app }) =>

@@ -1,6 +1,6 @@
 /** The installed release as sources see it: the app's install index, read fresh at each call. */
 import { readInstallIndex, readInstallIndexHeader } from "../apply/install-index.js";
-import { listBackups } from "../backup/backup-store.js";
+import { type BackupInfo, listBackups } from "../backup/backup-store.js";
 import type { InstalledId, InstalledRelease } from "../sources/types.js";
 
 export interface LegacyState {
@@ -51,7 +51,33 @@ export async function noneInstalledNote(
   appDir: string,
 ): Promise<string | undefined> {
   if (recorded !== null) return `(none recorded: the install index is gone; ship installed ${recorded})`;
-  const newest = (await listBackups(backupRoot, undefined, appDir).catch(() => []))[0];
+  const newest = await newestBackup(backupRoot, appDir);
   if (newest === undefined) return undefined;
   return `(none recorded: the state file and the install index are gone, yet backup ${newest.id} was made when ship installed ${newest.replacedBy} here)`;
+}
+
+/**
+ * The version ship installed last in `appDir` when the install index that names it is gone: the
+ * one the state file named before the run's sync forgot it, else the one the newest backup of this
+ * directory was made installing (a restore consumes its backup, so the newest left names what is
+ * there). The downgrade refusal compares with it: without it, a source pointed at an older release
+ * installed it as a first install.
+ */
+export async function lastInstalledVersion(
+  recorded: string | null,
+  backupRoot: string,
+  appDir: string,
+): Promise<{ version: string; why: string } | undefined> {
+  if (recorded !== null)
+    return { version: recorded, why: "the install index is gone; the state file names it" };
+  const newest = await newestBackup(backupRoot, appDir);
+  if (newest === undefined) return undefined;
+  return {
+    version: newest.replacedBy,
+    why: `the state file and the install index are gone; backup ${newest.id} was made installing it`,
+  };
+}
+
+async function newestBackup(backupRoot: string, appDir: string): Promise<BackupInfo | undefined> {
+  return (await listBackups(backupRoot, undefined, appDir).catch(() => []))[0];
 }

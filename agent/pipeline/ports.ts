@@ -92,6 +92,8 @@ export interface AppliedRelease {
   overwritten?: string[];
   /** Files ship installed, changed on this host since, that the update replaced or removed. */
   edited?: { replaced: string[]; removed: string[] };
+  /** Replaced files ship could not give their owner (`uid:gid`): now ship's. */
+  ownersNotKept?: { file: string; owner: string }[];
 }
 
 export interface RecoveryOutcome {

@@ -92,9 +92,11 @@ async function runSteps(
     exitCode: ExitCode.ok,
     // No version recorded (ship never installed this app): "updated (unknown) → 1.0.0" read as if
     // something unknown had been replaced.
+    // With the install index gone, "no earlier version recorded" was said of an app the state file
+    // or a backup shows ship had installed.
     message:
       ctx.currentVersion === null
-        ? `${ctx.app}: installed ${ctx.manifest?.version} (no earlier version recorded)${skippedNote(ctx)}`
+        ? `${ctx.app}: installed ${ctx.manifest?.version} (${ctx.lastInstalled === undefined ? "no earlier version recorded" : `the install index is gone; ship installed ${ctx.lastInstalled.version} here last`})${skippedNote(ctx)}`
         : `${ctx.app}: updated ${ctx.currentVersion} → ${ctx.manifest?.version}`,
     error: null,
   };

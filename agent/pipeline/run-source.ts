@@ -24,7 +24,12 @@ import { checkSourceFiles } from "./configured-files.js";
 import type { UpdateContext, UpdatePaths, UpdateSettings } from "./context.js";
 import { finalizeUpdate } from "./finalize.js";
 import { pruneByInstalledRules, rememberPruneRules } from "./installed-prune-rules.js";
-import { noneInstalledNote, readInstalledId, readInstalledRelease } from "./installed-release.js";
+import {
+  lastInstalledVersion,
+  noneInstalledNote,
+  readInstalledId,
+  readInstalledRelease,
+} from "./installed-release.js";
 import { removeLeftovers } from "./leftovers.js";
 import { lockDir, updatePaths } from "./paths.js";
 import { awaitingRecovery, type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
@@ -242,6 +247,10 @@ export async function runSource(
     await rm(paths.stagingDir, { recursive: true, force: true });
     await mkdir(paths.stagingDir, { recursive: true });
     const fromVersion = waiting?.leaves !== undefined ? waiting.leaves : currentVersion;
+    const lastInstalled =
+      fromVersion === null
+        ? await lastInstalledVersion(namedBefore, config.general.backup_dir, source.app_dir)
+        : undefined;
     const ctx: UpdateContext = {
       app: name,
       source,
@@ -254,6 +263,7 @@ export async function runSource(
       // A check compares with what recovery leaves, as the run will after recovering (a downgrade
       // from the version a killed run installed is none from the one recovery puts back).
       currentVersion: fromVersion,
+      ...(lastInstalled === undefined ? {} : { lastInstalled }),
       ...(fromVersion === null && (await emptyOrMissing(source.app_dir)) ? { freshInstall: true } : {}),
       warnings: [...recoveryWarnings],
     };

@@ -14,13 +14,24 @@ import { isPermissionDenied, parseRecord, readRecordText, unwritableRecord } fro
 export { type RunResult, runResults };
 
 /**
+ * Every time in the file is one ship wrote (toISOString), or a hand edit's ISO time with or without
+ * an offset. Anything else ("yesterday") was accepted and then read as no time at all: a `last_run`
+ * the once-a-day rule could not read let every run through.
+ */
+const Time = z.iso.datetime({
+  offset: true,
+  local: true,
+  error: "is not an ISO 8601 time such as 2026-12-04T03:44:02.545Z",
+});
+
+/**
  * Written before the apply and cleared by finalize: if it is still there at the next start, the run
  * that wrote it was killed after changing the app, and the new version was never verified.
  */
 export const PendingUpdate = z.object({
   version: z.string(),
   from: z.string().nullable(),
-  started: z.string(),
+  started: Time,
   /** Set once the apply returned; otherwise found by version in the backup store. */
   backup_path: z.string().optional(),
   /** The manifest's rollback hooks and custom_rollback_command, to run when undoing it. */
@@ -32,7 +43,7 @@ export type PendingUpdate = z.infer<typeof PendingUpdate>;
 
 export const ManualApproval = z.object({
   version: z.string(),
-  approved_at: z.string(),
+  approved_at: Time,
   /** The OS user who ran `ship --approve`. */
   approved_by: z.string(),
 });
@@ -44,7 +55,7 @@ export const SourceState = z.looseObject({
   last_result: z.enum(runResults).nullable().default(null),
   last_error: z.string().nullable().default(null),
   /** When the source last changed the app (ISO). */
-  last_update: z.string().nullable().default(null),
+  last_update: Time.nullable().default(null),
   /** The source-specific identity (commit, sha256, etag) of what is installed. */
   release_id: z.string().nullable().default(null),
   /** Set when a conditional asked for a person; cleared by the next successful update. */
@@ -59,7 +70,7 @@ export const SourceState = z.looseObject({
 export type SourceState = z.infer<typeof SourceState>;
 
 export const ShipState = z.looseObject({
-  last_run: z.string().nullable().default(null),
+  last_run: Time.nullable().default(null),
   sources: z.record(z.string(), SourceState).default({}),
 });
 export type ShipState = z.infer<typeof ShipState>;

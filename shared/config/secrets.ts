@@ -21,7 +21,7 @@ const SSH_SCHEMES = new Set(["ssh:", "git+ssh:", "ssh+git:"]);
 
 /**
  * Key paths in the config whose values are secrets themselves: request headers (tokens), and URLs
- * with credentials in them (an http(s) source's url or checksum, a git remote, the hub's url).
+ * with credentials in them (an http(s) source's url or checksum, a git remote; the hub's url may carry none).
  */
 function inlineSecrets(config: AgentConfig): KeyPath[] {
   const paths: KeyPath[] = [];
@@ -33,7 +33,6 @@ function inlineSecrets(config: AgentConfig): KeyPath[] {
       if (hasUrlCredentials(value)) paths.push(["sources", name, key]);
     }
   }
-  if (hasUrlCredentials(config.hub?.url)) paths.push(["hub", "url"]);
   return paths;
 }
 

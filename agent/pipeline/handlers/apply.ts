@@ -33,6 +33,12 @@ export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
   const edited = ctx.applied.edited;
   if (edited !== undefined && edited.replaced.length + edited.removed.length > 0)
     applyWarnings.push(editedWarning(edited, ctx.applied.backupPath));
+  const notKept = ctx.applied.ownersNotKept ?? [];
+  if (notKept.length > 0) {
+    applyWarnings.push(ownersNotKeptWarning(notKept));
+    if (notKept.length > 5)
+      ctx.log.warn("replaced files whose owner ship could not keep", { files: notKept });
+  }
   ctx.warnings.push(...applyWarnings);
   ctx.applyWarnings = applyWarnings;
   ctx.log.info("applied release", { backup: ctx.applied.backupPath, changes: ctx.applied.summary });
@@ -61,6 +67,16 @@ function editedWarning(
   if (edited.removed.length > 0)
     done.push(`removed ${shownFiles(edited.removed)} (the release no longer ships them)`);
   return `${count} file(s) ship installed were changed on this host since, and this update ${done.join(" and ")}: the changes made here are no longer in the app; their copies are in ${join(backupPath, "files")} (ship --rollback ${backupPath} puts them back with the previous release)`;
+}
+
+/**
+ * ship not root, replacing files another user owns: the new versions are ship's, and an app running
+ * as that user may no longer write (or read) them. Said only in the log, it reached no one.
+ */
+function ownersNotKeptWarning(files: readonly { file: string; owner: string }[]): string {
+  const shown = files.slice(0, 5).map((f) => `${shownPath(f.file)} (was ${f.owner})`);
+  const more = files.length > 5 ? ` and ${files.length - 5} more (the log lists them all)` : "";
+  return `replaced ${files.length} file(s) owned by another user, and ship (uid ${process.getuid?.() ?? "?"}) may not give their new versions that owner, so they are now ship's: ${shown.join(", ")}${more}; run ship as root or as that user to keep the owner`;
 }
 
 function shownFiles(files: readonly string[]): string {

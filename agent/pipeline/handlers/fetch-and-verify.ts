@@ -56,13 +56,18 @@ function namedAtOrigin(error: unknown, staged: string, originDir: string | undef
 
 export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
   const manifest = need(ctx.manifest, "manifest");
-  const current = ctx.currentVersion;
+  const last = ctx.currentVersion === null ? ctx.lastInstalled : undefined;
+  const current = ctx.currentVersion ?? last?.version ?? null;
   if (ctx.versionFromManifest && current !== null && compareVersions(manifest.version, current) < 0) {
     const allowed = ctx.settings.allowDowngrade || ctx.config.trust?.allow_downgrade === true;
     if (!allowed) {
+      const installed =
+        last === undefined
+          ? `the installed ${current}`
+          : `${current}, which ship installed last here (${last.why})`;
       throw new VerificationError(
         "downgrade",
-        `release ${manifest.version} is older than the installed ${current}; set [trust] allow_downgrade = true to allow it`,
+        `release ${manifest.version} is older than ${installed}; set [trust] allow_downgrade = true to allow it`,
       );
     }
     ctx.log.warn("downgrading on purpose (allow_downgrade)", { from: current, to: manifest.version });

@@ -117,4 +117,33 @@ describe("backups across an update that found its install index deleted (real CL
       `update available (none recorded: the state file and the install index are gone, yet backup ${newest?.id} was made when ship installed 2.0.0 here) -> 3.0.0`,
     );
   }, 120_000);
+
+  it("an older release is refused as a downgrade with the index gone, and with the state file gone too", async () => {
+    await installVersions(app, ["1", "2"]);
+    const [stateDir] = await readdir(join(app.root, "var/apps"));
+    const index = join(app.root, "var/apps", String(stateDir), "install-index.json");
+    const newest = (await readdir(join(app.root, "var/backups/myapp"))).sort().at(-1);
+    await app.release("r1", 'version: "1.0.0"\n', { "app.txt": "v1\n", "f1.txt": "1\n" });
+    await rm(index);
+    // The run's sync forgot the version the state named, and 1.0.0 installed as a first install.
+    const indexGone = await runShip(["--config", app.config]);
+    expect(indexGone.code, indexGone.stdout + indexGone.stderr).toBe(2);
+    expect(indexGone.stdout).toContain(
+      "release 1.0.0 is older than 2.0.0, which ship installed last here (the install index is gone; the state file names it)",
+    );
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+    await rm(app.stateFile, { force: true });
+    const bothGone = await runShip(["--config", app.config]);
+    expect(bothGone.code, bothGone.stdout + bothGone.stderr).toBe(2);
+    expect(bothGone.stdout).toContain(
+      `release 1.0.0 is older than 2.0.0, which ship installed last here (the state file and the install index are gone; backup ${newest} was made installing it); set [trust] allow_downgrade = true to allow it`,
+    );
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+    const allowed = await runShip(["--config", app.config, "--allow-downgrade"]);
+    expect(allowed.code, allowed.stdout + allowed.stderr).toBe(0);
+    expect(allowed.stdout).toBe(
+      "myapp: installed 1.0.0 (the install index is gone; ship installed 2.0.0 here last)\n",
+    );
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+  }, 120_000);
 });

@@ -3,12 +3,20 @@
  * (ship never installed it) replaces it, keeping it in the backup: the run says so in a WARNING line
  * naming the file and where its copy is, and so do the notification and the report. Real CLI.
  */
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, chown, lstat, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { webhookReceiver } from "../../support/servers/webhook-receiver.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
+
+const NOBODY = 65534;
+
+async function chownTree(path: string, id: number): Promise<void> {
+  await chown(path, id, id);
+  if (!(await lstat(path)).isDirectory()) return;
+  for (const name of await readdir(path)) await chownTree(join(path, name), id);
+}
 
 describe("a release path over a file ship had not installed (real CLI)", () => {
   let app: LocalApp;
@@ -57,6 +65,29 @@ describe("a release path over a file ship had not installed (real CLI)", () => {
     expect(back.code, back.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "local.conf"), "utf8")).toBe("operator's value\n");
   });
+
+  // ship as a user that may not chown: the new versions become its own. Said only in the log (WARN),
+  // the run printed "updated", and its --json report, webhook and the hub's report had no warning.
+  it.runIf(process.getuid?.() === 0)(
+    "run as a user that cannot keep a replaced file's owner: the run, its webhook and --json report say so",
+    async () => {
+      await app.release(
+        "v2",
+        `version: "2.0.0"\nnotifications:\n  on_success:\n    - type: webhook\n      url: "${hook.url}"\n`,
+        { "app.py": "v2\n" },
+      );
+      await chownTree(app.root, NOBODY);
+      await chown(join(app.appDir, "app.py"), 1000, 1001);
+      const run = await runShip(["--config", app.config, "--json"], { user: { uid: NOBODY, gid: NOBODY } });
+      expect(run.code, run.stderr).toBe(0);
+      expect((await stat(join(app.appDir, "app.py"))).uid).toBe(NOBODY);
+      const said = `replaced 1 file(s) owned by another user, and ship (uid ${NOBODY}) may not give their new versions that owner, so they are now ship's: app.py (was 1000:1001); run ship as root or as that user to keep the owner`;
+      const report = JSON.parse(run.stdout) as { apps: { warnings: string[] }[] };
+      expect(report.apps[0]?.warnings).toEqual([said]);
+      expect(run.stderr).toContain(`myapp: WARNING: ${said}`);
+      expect(hook.bodies[0]?.warnings).toEqual([said]);
+    },
+  );
 
   it("a file ship installed itself, or a first install over an existing app, is replaced without the warning", async () => {
     await app.release("v2", 'version: "2.0.0"\n', { "app.py": "v2\n" });

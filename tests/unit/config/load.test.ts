@@ -155,6 +155,22 @@ describe("malformed configs: every problem, positioned", () => {
       '[hub]\nurl = "http://hub.example:80800"\ntoken_file = "/t"\n',
       /^ship\.toml:2:1 hub\.url: has port 80800, over 65535 \(got string "http:\/\/hub\.example:80800"\)$/,
     ],
+    // The rule both CLIs apply to --hub: a password was taken here, and sent on every connect.
+    [
+      "hub url with user:password@",
+      '[hub]\nurl = "http://user:pw@hub.example"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: must not carry user:password@ \(the token is the credential, and a password there would show in messages\)$/,
+    ],
+    [
+      "hub url with a user alone",
+      '[hub]\nurl = "https://TOKEN@hub.example"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: must not carry user:password@/,
+    ],
+    [
+      "hub url with the API's path",
+      '[hub]\nurl = "https://hub.example/api/v1"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: must be the hub's address without \/api\/v1 \(ship adds \/api\/v1\/… to its path\)$/,
+    ],
     [
       "source url with a space in its host",
       '[sources.s]\ntype = "http"\nurl = "http://releases example/a.tar.gz"\napp_dir = "/a"\n',

@@ -93,6 +93,30 @@ describe("state file", () => {
     await writeFile(file, "{not json");
     await expect(readState(file)).rejects.toBeInstanceOf(BadInputError);
   });
+
+  it("refuses a hand-edited time it cannot read, naming the key ('yesterday' read as no time at all)", async () => {
+    const file = join(dir, "state.json");
+    const entry = { current_version: "1.0.0", last_update: "2026-01-02T03:04:05+01:00" };
+    await writeFile(file, JSON.stringify({ last_run: "2026-01-02T03:04:05", sources: { app: entry } }));
+    expect((await readState(file)).sources.app?.last_update).toBe("2026-01-02T03:04:05+01:00");
+    for (const [state, key] of [
+      [{ last_run: "today" }, "last_run"],
+      [{ sources: { app: { ...entry, last_update: "yesterday" } } }, "sources.app.last_update"],
+      [
+        {
+          sources: {
+            app: { pending_update: { version: "2", from: null, started: "now", rollback_commands: [] } },
+          },
+        },
+        "sources.app.pending_update.started",
+      ],
+    ] as const) {
+      await writeFile(file, JSON.stringify(state));
+      await expect(readState(file)).rejects.toThrow(
+        `${file} is damaged, ${key}: is not an ISO 8601 time such as 2026-12-04T03:44:02.545Z: ship's record`,
+      );
+    }
+  });
 });
 
 describe("run lock", () => {
