@@ -239,7 +239,10 @@ function mergeNormalised(input: MergeInput): MergeResult {
     threeWay ? "your copy, the release's or the previous release's" : "your copy or the release's",
   );
   const emptied = blank ? [EMPTIED] : [];
-  const dropped = plan.dropped.length === 0 ? [] : [droppedKeysWarning(plan.dropped)];
+  const dropped = [
+    ...(plan.dropped.length === 0 ? [] : [droppedKeysWarning(plan.dropped)]),
+    ...addedInDroppedWarnings(plan.addedInDropped),
+  ];
   const alike =
     user.yaml === undefined || release.yaml === undefined
       ? undefined
@@ -264,6 +267,16 @@ function mergeNormalised(input: MergeInput): MergeResult {
 function droppedKeysWarning(keys: readonly string[]): string {
   const named = keys.length === 1 ? `the key ${keys[0]}` : `the keys ${keys.join(", ")}`;
   return `this release no longer has ${named}, whose value you had changed: your value is kept there, but the app may no longer read it (a renamed setting takes the release's default under its new name); check the release's notes and move your value if it was renamed`;
+}
+
+/** One WARNING per table the release dropped that holds keys only the user ever had. */
+function addedInDroppedWarnings(entries: MergePlan["addedInDropped"]): string[] {
+  const byTable = new Map<string, string[]>();
+  for (const { table, key } of entries) byTable.set(table, [...(byTable.get(table) ?? []), key]);
+  return [...byTable].map(([table, keys]) => {
+    const named = keys.length === 1 ? `the key ${keys[0]}` : `the keys ${keys.join(", ")}`;
+    return `this release no longer has the table ${table}, in which you had added ${named}: kept there, but the app may no longer read it; check the release's notes and move it if the table was renamed`;
+  });
 }
 
 /**
@@ -389,7 +402,7 @@ function render(
 }
 
 function emptyPlan(): MergePlan {
-  return { edits: [], kept: [], added: [], updated: [], removed: [], dropped: [] };
+  return { edits: [], kept: [], added: [], updated: [], removed: [], dropped: [], addedInDropped: [] };
 }
 
 /** The plan's key report, with what YAML values following an anchor took along (FollowedReport). */

@@ -28,6 +28,11 @@ export interface MergePlan {
    * name, or not at all.
    */
   dropped: string[];
+  /**
+   * Keys the user added inside a table the previous release had and this one no longer has: kept
+   * there, though the app may no longer read that table (it may have been renamed).
+   */
+  addedInDropped: { table: string; key: string }[];
 }
 
 /** How one subtree merges; preserveKeys (relative to sectionPath) always keep the user's value. */
@@ -53,7 +58,15 @@ export interface PlanInput {
 }
 
 export function planMerge(input: PlanInput): MergePlan {
-  const plan: MergePlan = { edits: [], kept: [], added: [], updated: [], removed: [], dropped: [] };
+  const plan: MergePlan = {
+    edits: [],
+    kept: [],
+    added: [],
+    updated: [],
+    removed: [],
+    dropped: [],
+    addedInDropped: [],
+  };
   const walker = new MergeWalker(plan, input.sections ?? {}, input.base !== ABSENT);
   walker.visit([], input.user, input.release, input.base, {
     kind: input.strategy,
@@ -167,7 +180,14 @@ class MergeWalker {
     } else if (isTable(user) && isTable(base)) {
       for (const key of Object.keys(user)) {
         const child = [...path, key];
-        this.visit(child, user[key], ABSENT, childOf(base, key), this.policyAt(child, policy));
+        const childBase = childOf(base, key);
+        const childPolicy = this.policyAt(child, policy);
+        // A key of the user's own in a table the release dropped stayed without a word, where a
+        // changed one is named: both sit where the app may no longer look.
+        if (childBase === ABSENT && childPolicy.kind !== "replace") {
+          this.record("kept", child);
+          this.plan.addedInDropped.push({ table: keyName(path), key: keyName(child) });
+        } else this.visit(child, user[key], ABSENT, childBase, childPolicy);
       }
     } else {
       this.record("kept", path);

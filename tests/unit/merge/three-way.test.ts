@@ -30,8 +30,25 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
     const current = { old: { x: 10, y: 2, mine: true }, gone: "v" };
     const result = merge3(format, base, current, {});
     expect(result.value).toEqual({ old: { x: 10, mine: true } });
-    expect(result.kept).toEqual(["old.x"]);
+    expect(result.kept).toEqual(["old.x", "old.mine"]);
     expect([...result.removed].sort()).toEqual(["gone", "old.y"]);
+  });
+
+  it("a key the user added to a table the release dropped is named in a WARNING (it was kept silently)", () => {
+    const base = { name: "a", old: { x: 1 }, cache: { size: 1 } };
+    const current = { name: "a", old: { x: 1, mine: 5, sub: { k: 1 } }, cache: { size: 1, ttl: 9 } };
+    const result = merge3(format, base, current, { name: "a", new: { x: 1 } });
+    expect(result.value).toEqual({
+      name: "a",
+      old: { mine: 5, sub: { k: 1 } },
+      cache: { ttl: 9 },
+      new: { x: 1 },
+    });
+    expect(result.kept).toEqual(["old.mine", "old.sub", "cache.ttl"]);
+    expect(result.warnings).toEqual([
+      "this release no longer has the table old, in which you had added the keys old.mine, old.sub: kept there, but the app may no longer read it; check the release's notes and move it if the table was renamed",
+      "this release no longer has the table cache, in which you had added the key cache.ttl: kept there, but the app may no longer read it; check the release's notes and move it if the table was renamed",
+    ]);
   });
 
   it("a key the release dropped (renamed) while the user's changed value stays there is named in a WARNING", () => {
