@@ -148,6 +148,16 @@ async function reportLinked(input: PrepareInput, rel: string): Promise<MergeRepo
   return { file: rel, kept: [], added: [], updated: [], removed: [], warnings: [warning] };
 }
 
+const DELETED_CONFIG = "it was not in the app, though ship installed it at the last update";
+
+/**
+ * Whether this merge report is of a deleted config installed anew (reportDeletedConfig): nothing
+ * was merged, so its `0 kept, 0 added, …` read as a merge that found nothing to do.
+ */
+export function reinstalledDeleted(m: MergeReport): boolean {
+  return m.warnings.some((w) => w.startsWith(DELETED_CONFIG));
+}
+
 /**
  * A config ship installed before that is gone from the app (the operator deleted it, or moved it
  * away) is installed as the release's copy, as a missing file must be for the app to start; but
@@ -155,7 +165,7 @@ async function reportLinked(input: PrepareInput, rel: string): Promise<MergeRepo
  */
 function reportDeletedConfig(input: PrepareInput, rel: string): MergeReport {
   const since = input.index?.version === undefined ? "" : ` (${input.index.version})`;
-  const warning = `it was not in the app, though ship installed it at the last update${since}: the release's copy was installed in its place, so it holds the release's values, none of yours; if you had values of your own in it, put them back (an earlier copy may be in a backup, ship --list-backups)`;
+  const warning = `${DELETED_CONFIG}${since}: the release's copy was installed in its place, so it holds the release's values, none of yours; if you had values of your own in it, put them back (an earlier copy may be in a backup, ship --list-backups)`;
   input.log?.warn(`merge of ${rel}: ${warning}`, { file: rel });
   return { file: rel, kept: [], added: [], updated: [], removed: [], warnings: [warning] };
 }

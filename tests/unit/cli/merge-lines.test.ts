@@ -1,0 +1,44 @@
+/**
+ * The stdout line per merged config. A merged config the operator deleted, installed anew as the
+ * release's copy, printed `merged config.toml: 0 kept, 0 added, 0 updated, 0 removed` beside its
+ * WARNING: read as a merge that found nothing to change.
+ */
+import { describe, expect, it } from "vitest";
+import { mergeLines } from "../../../agent/cli/merge-lines.js";
+import type { AppReport } from "../../../agent/pipeline/report.js";
+import type { MergeReport } from "../../../shared/protocol/messages.js";
+
+const app = (merges: MergeReport[]): AppReport => ({
+  source: "myapp",
+  appDir: "/srv/app",
+  result: "updated",
+  exitCode: 0,
+  fromVersion: "1.0.0",
+  toVersion: "2.0.0",
+  releaseId: null,
+  message: "updated 1.0.0 → 2.0.0",
+  error: null,
+  manualSteps: [],
+  warnings: [],
+  steps: [],
+  merges,
+});
+
+const none = { kept: [], added: [], updated: [], removed: [] };
+
+describe("mergeLines", () => {
+  it("says a deleted config was installed anew, not that its merge changed nothing", () => {
+    const deleted: MergeReport = {
+      file: "config.toml",
+      ...none,
+      warnings: [
+        "it was not in the app, though ship installed it at the last update (1.0.0): the release's copy was installed in its place, …",
+      ],
+    };
+    const merged: MergeReport = { file: "other.toml", ...none, kept: ["a"], warnings: [] };
+    expect(mergeLines(app([deleted, merged]))).toEqual([
+      "myapp: installed config.toml anew: it was not in the app, so the release's copy went in, with none of your values",
+      "myapp: merged other.toml: 1 kept (a), 0 added, 0 updated, 0 removed",
+    ]);
+  });
+});
