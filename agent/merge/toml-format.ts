@@ -39,11 +39,23 @@ export function parseToml(text: string, fileName: string, role: CopyRole): unkno
 function tomlErrorText(error: TomlError, text: string): string {
   const first = (error.message.split("\n")[0] ?? error.message).replace(/^Invalid TOML document: /, "");
   if (!first.startsWith("trying to redefine")) return first;
-  const line = (text.split("\n")[error.line - 1] ?? "").trim();
+  const whole = text.split("\n")[error.line - 1] ?? "";
+  const line = whole.trim();
   const header = /^\[\[?\s*([^\]]*?)\s*\]/.exec(line)?.[1];
-  const key = header ?? /^([^=]*?)\s*=/.exec(line)?.[1];
+  // Inside an inline table (`a = {x = 1, x = 2}`) the error's column is at the repeated key: the
+  // line's first key named `a`, which is written once.
+  const inline =
+    header === undefined && whole.slice(0, error.column - 1).includes("{")
+      ? whole.slice(error.column - 1)
+      : undefined;
+  const key = header ?? /^([^=]*?)\s*=/.exec(inline ?? line)?.[1];
   if (key === undefined || key === "") return first;
-  const what = header === undefined ? `the key ${key}` : `the table [${key}]`;
+  const what =
+    header !== undefined
+      ? `the table [${key}]`
+      : inline === undefined
+        ? `the key ${key}`
+        : `the key ${key.trim()} in an inline table`;
   return `${what} is defined twice (TOML defines each key and table once, dotted keys and [table] headers alike); remove one or merge them`;
 }
 

@@ -127,6 +127,10 @@ describe("malformed inputs give positioned errors", () => {
     expect(run("[db]\nhost = 'a'\n\n[db]\nport = 1\n")).toBe(`4:2 the table [db] ${twice}`);
     expect(run("db.host = 'a'\n[db]\nport = 1\n")).toBe(`2:2 the table [db] ${twice}`);
     expect(run('"a.b" = 1\n"a.b" = 2\n')).toBe(`2:1 the key "a.b" ${twice}`);
+    // In an inline table the repeated key is named, not the line's first key (written once).
+    expect(run("a = {x = 1, x = 2}\n")).toBe(`1:13 the key x in an inline table ${twice}`);
+    expect(run("t = {u = {p = 1, p = 2}}\n")).toBe(`1:18 the key p in an inline table ${twice}`);
+    expect(run("[t]\n  x = 1\n  x = 2\n")).toBe(`3:3 the key x ${twice}`);
     // Other errors keep the parser's words, without "Invalid TOML document:".
     expect(run("a = \n")).toBe("1:5 invalid value");
   });

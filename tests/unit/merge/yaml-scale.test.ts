@@ -75,7 +75,7 @@ describe("YAML merges scale linearly", () => {
       'big.yaml:4:3 cannot merge: the release\'s copy does not parse: the key "host" is written twice in one mapping (also on line 2); remove one',
     ]);
     expect(refusal(() => merge("a: 1\n", "a: 1\n", "x: {p: 1, p: 2}\n"))).toEqual([
-      'big.yaml:1:11 cannot merge: the previous release\'s copy does not parse: the key "p" is written twice in one mapping (also on line 1); remove one',
+      'big.yaml:1:11 cannot merge: the previous release\'s copy does not parse: the key "p" is written twice in one mapping (also at column 5 of that line); remove one',
     ]);
   });
 
