@@ -41,7 +41,7 @@ import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js"
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { commentsOf, lostCommentsWarning } from "./lost-comments.js";
 import type { CopyRole } from "./parse-error.js";
-import { type FileStrategy, type MergePlan, planMerge, sectionsKeepUserValues } from "./plan.js";
+import { type FileStrategy, type MergePlan, planMerge, type Shape, sectionsKeepUserValues } from "./plan.js";
 import { unusedSectionWarnings } from "./section-names.js";
 import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } from "./text-form.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
@@ -248,6 +248,7 @@ function mergeNormalised(input: MergeInput): MergeResult {
   const dropped = [
     ...(plan.dropped.length === 0 ? [] : [droppedKeysWarning(plan.dropped)]),
     ...addedInDroppedWarnings(plan.addedInDropped),
+    ...plan.reshaped.map(reshapedWarning),
   ];
   const alike =
     user.yaml === undefined || release.yaml === undefined
@@ -273,6 +274,12 @@ function mergeNormalised(input: MergeInput): MergeResult {
 function droppedKeysWarning(keys: readonly string[]): string {
   const named = keys.length === 1 ? `the key ${keys[0]}` : `the keys ${keys.join(", ")}`;
   return `this release no longer has ${named}, whose value you had changed: your value is kept there, but the app may no longer read it (a renamed setting takes the release's default under its new name); check the release's notes and move your value if it was renamed`;
+}
+
+const SHAPE_NAMES: Record<Shape, string> = { table: "a table", list: "a list", value: "a single value" };
+
+function reshapedWarning({ key, user, release }: MergePlan["reshaped"][number]): string {
+  return `this release writes ${key} as ${SHAPE_NAMES[release]}, your copy as ${SHAPE_NAMES[user]}, which is kept: the app may no longer read it; check the release's notes and write your setting in the release's form`;
 }
 
 /** One WARNING per table the release dropped that holds keys only the user ever had. */
@@ -408,7 +415,16 @@ function render(
 }
 
 function emptyPlan(): MergePlan {
-  return { edits: [], kept: [], added: [], updated: [], removed: [], dropped: [], addedInDropped: [] };
+  return {
+    edits: [],
+    kept: [],
+    added: [],
+    updated: [],
+    removed: [],
+    dropped: [],
+    addedInDropped: [],
+    reshaped: [],
+  };
 }
 
 /** The plan's key report, with what YAML values following an anchor took along (FollowedReport). */

@@ -33,6 +33,17 @@ export interface MergePlan {
    * there, though the app may no longer read that table (it may have been renamed).
    */
   addedInDropped: { table: string; key: string }[];
+  /**
+   * Keys kept in the user's form (a value, a list, a table) where the release writes another: the
+   * app of this release may not read the user's form at all.
+   */
+  reshaped: { key: string; user: Shape; release: Shape }[];
+}
+
+export type Shape = "table" | "list" | "value";
+
+function shapeOf(value: unknown): Shape {
+  return isTable(value) ? "table" : Array.isArray(value) ? "list" : "value";
 }
 
 /** How one subtree merges; preserveKeys (relative to sectionPath) always keep the user's value. */
@@ -66,6 +77,7 @@ export function planMerge(input: PlanInput): MergePlan {
     removed: [],
     dropped: [],
     addedInDropped: [],
+    reshaped: [],
   };
   const walker = new MergeWalker(plan, input.sections ?? {}, input.base !== ABSENT);
   walker.visit([], input.user, input.release, input.base, {
@@ -102,9 +114,13 @@ class MergeWalker {
       return;
     }
     if (sameValue(user, release)) return;
-    if (this.userWins(user, base, policy) || this.keepsInside(path, user, base, policy))
+    if (this.userWins(user, base, policy) || this.keepsInside(path, user, base, policy)) {
       this.record("kept", path);
-    else this.edit("set", path, "updated");
+      // `port = 80` the release made `[port]`, a string made a list: kept as a plain `kept`, though
+      // the release's app may refuse the file or ignore the setting.
+      const shapes = { user: shapeOf(user), release: shapeOf(release) };
+      if (shapes.user !== shapes.release) this.plan.reshaped.push({ key: keyName(path), ...shapes });
+    } else this.edit("set", path, "updated");
   }
 
   /**

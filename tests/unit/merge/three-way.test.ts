@@ -74,14 +74,27 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
     expect(updateOnly.warnings).toEqual([expect.stringContaining("no longer has the key timeout, ")]);
   });
 
-  it("a default the user never touched changes type with the release; a touched one does not", () => {
-    const base = { retry: 3, proxy: "none" };
-    const current = { retry: 3, proxy: "http://p" };
-    const incoming = { retry: { count: 3, delay: 1 }, proxy: { url: "" } };
+  it("a default the user never touched changes type with the release; a touched one does not, with a WARNING", () => {
+    const base = { retry: 3, proxy: "none", hosts: "a", db: { host: "x" } };
+    const current = { retry: 3, proxy: "http://p", hosts: "b", db: { host: "y" } };
+    const incoming = { retry: { count: 3, delay: 1 }, proxy: { url: "" }, hosts: ["a"], db: "postgres://x" };
     const result = merge3(format, base, current, incoming);
-    expect(result.value).toEqual({ retry: { count: 3, delay: 1 }, proxy: "http://p" });
+    expect(result.value).toEqual({
+      retry: { count: 3, delay: 1 },
+      proxy: "http://p",
+      hosts: "b",
+      db: { host: "y" },
+    });
     expect(result.updated).toEqual(["retry"]);
-    expect(result.kept).toEqual(["proxy"]);
+    expect(result.kept).toEqual(["proxy", "hosts", "db"]);
+    // Said only as `kept`: the release's app may refuse the old form or ignore the setting.
+    const reshaped = (key: string, release: string, user: string) =>
+      `this release writes ${key} as ${release}, your copy as ${user}, which is kept: the app may no longer read it; check the release's notes and write your setting in the release's form`;
+    expect(result.warnings).toEqual([
+      reshaped("proxy", "a table", "a single value"),
+      reshaped("hosts", "a list", "a single value"),
+      reshaped("db", "a single value", "a table"),
+    ]);
   });
 
   it("a user value equal to the new release value is neither kept nor updated", () => {
