@@ -143,19 +143,25 @@ function reportMerge(log: Logger | undefined, file: string, merged: MergeResult)
 /** A merge-rule config the operator made a symlink: left as it is, said loudly (WARN and the merge report). */
 async function reportLinked(input: PrepareInput, rel: string): Promise<MergeReport> {
   const target = await readlink(join(input.appDir, rel)).catch(() => "?");
-  const warning = `it is a symlink (→ ${target}), not the file ship installed: not merged and left as it is; the release's copy was not installed, merge its changes into the link's target by hand`;
+  const warning = `${LINKED_CONFIG}${target}), not the file ship installed: not merged and left as it is; the release's copy was not installed, merge its changes into the link's target by hand`;
   input.log?.warn(`merge of ${rel}: ${warning}`, { file: rel });
   return { file: rel, kept: [], added: [], updated: [], removed: [], warnings: [warning] };
 }
 
 const DELETED_CONFIG = "it was not in the app, though ship installed it at the last update";
+const LINKED_CONFIG = "it is a symlink (→ ";
 
 /**
- * Whether this merge report is of a deleted config installed anew (reportDeletedConfig): nothing
- * was merged, so its `0 kept, 0 added, …` read as a merge that found nothing to do.
+ * What became of a merged config that was not merged at all (reportDeletedConfig, reportLinked),
+ * for the run's summary line; undefined for one that was merged. Its `0 kept, 0 added, …` read as a
+ * merge that found nothing to change.
  */
-export function reinstalledDeleted(m: MergeReport): boolean {
-  return m.warnings.some((w) => w.startsWith(DELETED_CONFIG));
+export function notMerged(m: MergeReport): string | undefined {
+  if (m.warnings.some((w) => w.startsWith(DELETED_CONFIG)))
+    return `installed ${m.file} anew: it was not in the app, so the release's copy went in, with none of your values`;
+  if (m.warnings.some((w) => w.startsWith(LINKED_CONFIG)))
+    return `did not merge ${m.file}: it is a symlink, left as it is, and the release's copy was not installed`;
+  return undefined;
 }
 
 /**

@@ -4,7 +4,7 @@
  * whose merge kept the operator's values, or one whose release replaced a merged config whole and
  * took their values along, printed the same one line.
  */
-import { reinstalledDeleted } from "../apply/prepare.js";
+import { notMerged } from "../apply/prepare.js";
 import { mergesStand, replacedWhole } from "../pipeline/merge-warnings.js";
 import type { AppReport } from "../pipeline/report.js";
 
@@ -17,8 +17,8 @@ export function mergeLines(app: AppReport): string[] {
   return app.merges
     .filter((m) => !replacedWhole(m))
     .map((m) => {
-      if (reinstalledDeleted(m))
-        return `${app.source}: installed ${m.file} anew: it was not in the app, so the release's copy went in, with none of your values`;
+      const instead = notMerged(m);
+      if (instead !== undefined) return `${app.source}: ${instead}`;
       const kinds = [counted(m.kept, "kept"), counted(m.added, "added"), counted(m.updated, "updated")];
       return `${app.source}: merged ${m.file}: ${[...kinds, counted(m.removed, "removed")].join(", ")}`;
     });

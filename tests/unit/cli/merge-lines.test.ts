@@ -27,7 +27,7 @@ const app = (merges: MergeReport[]): AppReport => ({
 const none = { kept: [], added: [], updated: [], removed: [] };
 
 describe("mergeLines", () => {
-  it("says a deleted config was installed anew, not that its merge changed nothing", () => {
+  it("says a deleted config was installed anew, and a symlinked one left alone, not that their merge changed nothing", () => {
     const deleted: MergeReport = {
       file: "config.toml",
       ...none,
@@ -35,9 +35,17 @@ describe("mergeLines", () => {
         "it was not in the app, though ship installed it at the last update (1.0.0): the release's copy was installed in its place, …",
       ],
     };
+    const linked: MergeReport = {
+      file: "linked.toml",
+      ...none,
+      warnings: [
+        "it is a symlink (→ /etc/app/linked.toml), not the file ship installed: not merged and left as it is; …",
+      ],
+    };
     const merged: MergeReport = { file: "other.toml", ...none, kept: ["a"], warnings: [] };
-    expect(mergeLines(app([deleted, merged]))).toEqual([
+    expect(mergeLines(app([deleted, linked, merged]))).toEqual([
       "myapp: installed config.toml anew: it was not in the app, so the release's copy went in, with none of your values",
+      "myapp: did not merge linked.toml: it is a symlink, left as it is, and the release's copy was not installed",
       "myapp: merged other.toml: 1 kept (a), 0 added, 0 updated, 0 removed",
     ]);
   });
