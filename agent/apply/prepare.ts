@@ -11,6 +11,7 @@ import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
 import type { MergeResult } from "../merge/index.js";
+import { DELETED_CONFIG, LINKED_CONFIG } from "../merge/not-merged.js";
 import type { ReplacedMergeInput } from "../merge/replaced-merge.js";
 import { copyTempName, pathExists, writeFileAtomic } from "../tree/fs-ops.js";
 import { keepsUserValues, namedAsShipsCopy, readMergeCopy } from "./check-merge-inputs.js";
@@ -146,22 +147,6 @@ async function reportLinked(input: PrepareInput, rel: string): Promise<MergeRepo
   const warning = `${LINKED_CONFIG}${target}), not the file ship installed: not merged and left as it is; the release's copy was not installed, merge its changes into the link's target by hand`;
   input.log?.warn(`merge of ${rel}: ${warning}`, { file: rel });
   return { file: rel, kept: [], added: [], updated: [], removed: [], warnings: [warning] };
-}
-
-const DELETED_CONFIG = "it was not in the app, though ship installed it at the last update";
-const LINKED_CONFIG = "it is a symlink (→ ";
-
-/**
- * What became of a merged config that was not merged at all (reportDeletedConfig, reportLinked),
- * for the run's summary line; undefined for one that was merged. Its `0 kept, 0 added, …` read as a
- * merge that found nothing to change.
- */
-export function notMerged(m: MergeReport): string | undefined {
-  if (m.warnings.some((w) => w.startsWith(DELETED_CONFIG)))
-    return `installed ${m.file} anew: it was not in the app, so the release's copy went in, with none of your values`;
-  if (m.warnings.some((w) => w.startsWith(LINKED_CONFIG)))
-    return `did not merge ${m.file}: it is a symlink, left as it is, and the release's copy was not installed`;
-  return undefined;
 }
 
 /**

@@ -4,7 +4,7 @@
  * whose merge kept the operator's values, or one whose release replaced a merged config whole and
  * took their values along, printed the same one line.
  */
-import { notMerged } from "../apply/prepare.js";
+import { notMerged } from "../merge/not-merged.js";
 import { mergesStand, replacedWhole } from "../pipeline/merge-warnings.js";
 import type { AppReport } from "../pipeline/report.js";
 

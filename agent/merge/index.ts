@@ -40,6 +40,7 @@ import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { commentsOf, lostCommentsWarning } from "./lost-comments.js";
+import { UNPARSABLE_REPLACED } from "./not-merged.js";
 import type { CopyRole } from "./parse-error.js";
 import { type FileStrategy, type MergePlan, planMerge, type Shape, sectionsKeepUserValues } from "./plan.js";
 import { unusedSectionWarnings } from "./section-names.js";
@@ -354,7 +355,7 @@ function unparsableReplaced(input: MergeInput, error: BadInputError): string {
     // A copy too broken to find its comments in: the backup holds them all the same.
   }
   const named = comments.length === 0 ? "" : ` (your comments: ${comments.join(", ")})`;
-  return `your copy does not parse (${at}${reason}): took the release's copy whole, so nothing of yours in it is kept${named}; your copy is in this update's backup (ship --list-backups)`;
+  return `${UNPARSABLE_REPLACED}${at}${reason}): took the release's copy whole, so nothing of yours in it is kept${named}; your copy is in this update's backup (ship --list-backups)`;
 }
 
 function hasSections(input: MergeInput): boolean {

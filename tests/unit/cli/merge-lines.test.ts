@@ -27,7 +27,7 @@ const app = (merges: MergeReport[]): AppReport => ({
 const none = { kept: [], added: [], updated: [], removed: [] };
 
 describe("mergeLines", () => {
-  it("says a deleted config was installed anew, and a symlinked one left alone, not that their merge changed nothing", () => {
+  it("says a deleted config was installed anew, a symlinked one left alone, an unparsable one replaced whole, not that their merge changed nothing", () => {
     const deleted: MergeReport = {
       file: "config.toml",
       ...none,
@@ -42,10 +42,18 @@ describe("mergeLines", () => {
         "it is a symlink (→ /etc/app/linked.toml), not the file ship installed: not merged and left as it is; …",
       ],
     };
+    const unparsable: MergeReport = {
+      file: "broken.toml",
+      ...none,
+      warnings: [
+        "your copy does not parse (line 2, column 5: illegal character in key): took the release's copy whole, …",
+      ],
+    };
     const merged: MergeReport = { file: "other.toml", ...none, kept: ["a"], warnings: [] };
-    expect(mergeLines(app([deleted, linked, merged]))).toEqual([
+    expect(mergeLines(app([deleted, linked, unparsable, merged]))).toEqual([
       "myapp: installed config.toml anew: it was not in the app, so the release's copy went in, with none of your values",
       "myapp: did not merge linked.toml: it is a symlink, left as it is, and the release's copy was not installed",
+      "myapp: replaced broken.toml whole: your copy did not parse, so the release's copy went in, with none of your values",
       "myapp: merged other.toml: 1 kept (a), 0 added, 0 updated, 0 removed",
     ]);
   });
