@@ -46,7 +46,7 @@ import { type FileStrategy, type MergePlan, planMerge, type Shape, sectionsKeepU
 import { unusedSectionWarnings } from "./section-names.js";
 import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } from "./text-form.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
-import { ABSENT } from "./values.js";
+import { ABSENT, WHOLE_FILE } from "./values.js";
 import { unseenAlikeChanges } from "./yaml-alike-keys.js";
 import { withoutEmptyDocuments } from "./yaml-empty-documents.js";
 import { type FollowedReport, parseYaml, renderYamlMerge } from "./yaml-format.js";
@@ -280,6 +280,8 @@ function droppedKeysWarning(keys: readonly string[]): string {
 const SHAPE_NAMES: Record<Shape, string> = { table: "a table", list: "a list", value: "a single value" };
 
 function reshapedWarning({ key, user, release }: MergePlan["reshaped"][number]): string {
+  if (key === WHOLE_FILE)
+    return `this release's copy is ${SHAPE_NAMES[release]} as a whole, yours ${SHAPE_NAMES[user]}, which is kept: the app may no longer read it; check the release's notes and write your settings in the release's form`;
   return `this release writes ${key} as ${SHAPE_NAMES[release]}, your copy as ${SHAPE_NAMES[user]}, which is kept: the app may no longer read it; check the release's notes and write your setting in the release's form`;
 }
 

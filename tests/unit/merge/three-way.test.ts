@@ -95,6 +95,12 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
       reshaped("hosts", "a list", "a single value"),
       reshaped("db", "a single value", "a table"),
     ]);
+    if (format !== "toml") {
+      // A whole file in another form: a list where the release writes a mapping.
+      expect(merge3(format, { a: 1 }, [1, 2] as unknown as Doc, { a: 1, b: 2 }).warnings).toEqual([
+        "this release's copy is a table as a whole, yours a list, which is kept: the app may no longer read it; check the release's notes and write your settings in the release's form",
+      ]);
+    }
   });
 
   it("a user value equal to the new release value is neither kept nor updated", () => {
