@@ -249,7 +249,7 @@ function mergeNormalised(input: MergeInput): MergeResult {
   const dropped = [
     ...(plan.dropped.length === 0 ? [] : [droppedKeysWarning(plan.dropped)]),
     ...addedInDroppedWarnings(plan.addedInDropped),
-    ...plan.reshaped.map(reshapedWarning),
+    ...reshapedWarnings(plan.reshaped),
   ];
   const alike =
     user.yaml === undefined || release.yaml === undefined
@@ -279,10 +279,29 @@ function droppedKeysWarning(keys: readonly string[]): string {
 
 const SHAPE_NAMES: Record<Shape, string> = { table: "a table", list: "a list", value: "a single value" };
 
-function reshapedWarning({ key, user, release }: MergePlan["reshaped"][number]): string {
-  if (key === WHOLE_FILE)
-    return `this release's copy is ${SHAPE_NAMES[release]} as a whole, yours ${SHAPE_NAMES[user]}, which is kept: the app may no longer read it; check the release's notes and write your settings in the release's form`;
-  return `this release writes ${key} as ${SHAPE_NAMES[release]}, your copy as ${SHAPE_NAMES[user]}, which is kept: the app may no longer read it; check the release's notes and write your setting in the release's form`;
+/**
+ * One WARNING for the values kept in another form than the release's: a release that reshaped a
+ * whole section printed a line per key.
+ */
+function reshapedWarnings(reshaped: MergePlan["reshaped"]): string[] {
+  const [only] = reshaped;
+  if (only === undefined) return [];
+  if (only.key === WHOLE_FILE)
+    return [
+      `this release's copy is ${SHAPE_NAMES[only.release]} as a whole, yours ${SHAPE_NAMES[only.user]}, which is kept: the app may no longer read it; check the release's notes and write your settings in the release's form`,
+    ];
+  const advice =
+    "which is kept: the app may no longer read it; check the release's notes and write your setting in the release's form";
+  if (reshaped.length === 1)
+    return [
+      `this release writes ${only.key} as ${SHAPE_NAMES[only.release]}, your copy as ${SHAPE_NAMES[only.user]}, ${advice}`,
+    ];
+  const each = reshaped.map(
+    ({ key, user, release }) => `${key} (the release: ${SHAPE_NAMES[release]}, yours: ${SHAPE_NAMES[user]})`,
+  );
+  return [
+    `this release writes these keys in another form than your copy, whose form is kept: ${each.join(", ")}; the app may no longer read them; check the release's notes and write your settings in the release's form`,
+  ];
 }
 
 /** One WARNING per table the release dropped that holds keys only the user ever had. */
