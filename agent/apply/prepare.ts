@@ -11,6 +11,7 @@ import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
 import type { MergeResult } from "../merge/index.js";
+import { DELETED_CONFIG, LINKED_CONFIG } from "../merge/not-merged.js";
 import type { ReplacedMergeInput } from "../merge/replaced-merge.js";
 import { copyTempName, pathExists, writeFileAtomic } from "../tree/fs-ops.js";
 import { keepsUserValues, namedAsShipsCopy, readMergeCopy } from "./check-merge-inputs.js";
@@ -143,7 +144,7 @@ function reportMerge(log: Logger | undefined, file: string, merged: MergeResult)
 /** A merge-rule config the operator made a symlink: left as it is, said loudly (WARN and the merge report). */
 async function reportLinked(input: PrepareInput, rel: string): Promise<MergeReport> {
   const target = await readlink(join(input.appDir, rel)).catch(() => "?");
-  const warning = `it is a symlink (→ ${target}), not the file ship installed: not merged and left as it is; the release's copy was not installed, merge its changes into the link's target by hand`;
+  const warning = `${LINKED_CONFIG}${target}), not the file ship installed: not merged and left as it is; the release's copy was not installed, merge its changes into the link's target by hand`;
   input.log?.warn(`merge of ${rel}: ${warning}`, { file: rel });
   return { file: rel, kept: [], added: [], updated: [], removed: [], warnings: [warning] };
 }
@@ -155,7 +156,7 @@ async function reportLinked(input: PrepareInput, rel: string): Promise<MergeRepo
  */
 function reportDeletedConfig(input: PrepareInput, rel: string): MergeReport {
   const since = input.index?.version === undefined ? "" : ` (${input.index.version})`;
-  const warning = `it was not in the app, though ship installed it at the last update${since}: the release's copy was installed in its place, so it holds the release's values, none of yours; if you had values of your own in it, put them back (an earlier copy may be in a backup, ship --list-backups)`;
+  const warning = `${DELETED_CONFIG}${since}: the release's copy was installed in its place, so it holds the release's values, none of yours; if you had values of your own in it, put them back (an earlier copy may be in a backup, ship --list-backups)`;
   input.log?.warn(`merge of ${rel}: ${warning}`, { file: rel });
   return { file: rel, kept: [], added: [], updated: [], removed: [], warnings: [warning] };
 }

@@ -4,6 +4,7 @@
  * whose merge kept the operator's values, or one whose release replaced a merged config whole and
  * took their values along, printed the same one line.
  */
+import { notMerged } from "../merge/not-merged.js";
 import { mergesStand, replacedWhole } from "../pipeline/merge-warnings.js";
 import type { AppReport } from "../pipeline/report.js";
 
@@ -16,6 +17,8 @@ export function mergeLines(app: AppReport): string[] {
   return app.merges
     .filter((m) => !replacedWhole(m))
     .map((m) => {
+      const instead = notMerged(m);
+      if (instead !== undefined) return `${app.source}: ${instead}`;
       const kinds = [counted(m.kept, "kept"), counted(m.added, "added"), counted(m.updated, "updated")];
       return `${app.source}: merged ${m.file}: ${[...kinds, counted(m.removed, "removed")].join(", ")}`;
     });

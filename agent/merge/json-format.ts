@@ -19,7 +19,7 @@ import {
   spellingsFollowItems,
   writeJson,
 } from "./json-values.js";
-import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
+import { type CopyRole, firstWritten, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { isTable, sameValue } from "./values.js";
 
@@ -54,7 +54,7 @@ export function parseJson(text: string, fileName: string, role: CopyRole): unkno
     throw parseFailure(
       fileName,
       role,
-      `the key ${JSON.stringify(repeat.key)} is written twice in one object (also on line ${lineColumnAt(text, repeat.first).line}); remove one`,
+      `the key ${JSON.stringify(repeat.key)} is written twice in one object (also ${firstWritten(text, repeat.first, repeat.offset)}); remove one`,
       lineColumnAt(text, repeat.offset),
     );
   }

@@ -33,3 +33,14 @@ export function lineColumnAt(text: string, offset: number): { line: number; colu
   const lineStart = before.lastIndexOf("\n") + 1;
   return { line: before.split("\n").length, column: offset - lineStart + 1 };
 }
+
+/**
+ * Where a repeated key was first written: its line, or its column when both are on one
+ * line (`{"a": 1, "a": 2}` was "also on line 1" at line 1, naming the one place twice).
+ */
+export function firstWritten(text: string, first: number, again: number): string {
+  const at = lineColumnAt(text, first);
+  return at.line === lineColumnAt(text, again).line
+    ? `at column ${at.column} of that line`
+    : `on line ${at.line}`;
+}

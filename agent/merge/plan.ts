@@ -28,6 +28,22 @@ export interface MergePlan {
    * name, or not at all.
    */
   dropped: string[];
+  /**
+   * Keys the user added inside a table the previous release had and this one no longer has: kept
+   * there, though the app may no longer read that table (it may have been renamed).
+   */
+  addedInDropped: { table: string; key: string }[];
+  /**
+   * Keys kept in the user's form (a value, a list, a table) where the release writes another: the
+   * app of this release may not read the user's form at all.
+   */
+  reshaped: { key: string; user: Shape; release: Shape }[];
+}
+
+export type Shape = "table" | "list" | "value";
+
+function shapeOf(value: unknown): Shape {
+  return isTable(value) ? "table" : Array.isArray(value) ? "list" : "value";
 }
 
 /** How one subtree merges; preserveKeys (relative to sectionPath) always keep the user's value. */
@@ -53,7 +69,16 @@ export interface PlanInput {
 }
 
 export function planMerge(input: PlanInput): MergePlan {
-  const plan: MergePlan = { edits: [], kept: [], added: [], updated: [], removed: [], dropped: [] };
+  const plan: MergePlan = {
+    edits: [],
+    kept: [],
+    added: [],
+    updated: [],
+    removed: [],
+    dropped: [],
+    addedInDropped: [],
+    reshaped: [],
+  };
   const walker = new MergeWalker(plan, input.sections ?? {}, input.base !== ABSENT);
   walker.visit([], input.user, input.release, input.base, {
     kind: input.strategy,
@@ -89,9 +114,13 @@ class MergeWalker {
       return;
     }
     if (sameValue(user, release)) return;
-    if (this.userWins(user, base, policy) || this.keepsInside(path, user, base, policy))
+    if (this.userWins(user, base, policy) || this.keepsInside(path, user, base, policy)) {
       this.record("kept", path);
-    else this.edit("set", path, "updated");
+      // `port = 80` the release made `[port]`, a string made a list: kept as a plain `kept`, though
+      // the release's app may refuse the file or ignore the setting.
+      const shapes = { user: shapeOf(user), release: shapeOf(release) };
+      if (shapes.user !== shapes.release) this.plan.reshaped.push({ key: keyName(path), ...shapes });
+    } else this.edit("set", path, "updated");
   }
 
   /**
@@ -167,7 +196,14 @@ class MergeWalker {
     } else if (isTable(user) && isTable(base)) {
       for (const key of Object.keys(user)) {
         const child = [...path, key];
-        this.visit(child, user[key], ABSENT, childOf(base, key), this.policyAt(child, policy));
+        const childBase = childOf(base, key);
+        const childPolicy = this.policyAt(child, policy);
+        // A key of the user's own in a table the release dropped stayed without a word, where a
+        // changed one is named: both sit where the app may no longer look.
+        if (childBase === ABSENT && childPolicy.kind !== "replace") {
+          this.record("kept", child);
+          this.plan.addedInDropped.push({ table: keyName(path), key: keyName(child) });
+        } else this.visit(child, user[key], ABSENT, childBase, childPolicy);
       }
     } else {
       this.record("kept", path);

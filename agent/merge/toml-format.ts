@@ -39,12 +39,59 @@ export function parseToml(text: string, fileName: string, role: CopyRole): unkno
 function tomlErrorText(error: TomlError, text: string): string {
   const first = (error.message.split("\n")[0] ?? error.message).replace(/^Invalid TOML document: /, "");
   if (!first.startsWith("trying to redefine")) return first;
-  const line = (text.split("\n")[error.line - 1] ?? "").trim();
+  const lines = text.split("\n");
+  const whole = lines[error.line - 1] ?? "";
+  const line = whole.trim();
   const header = /^\[\[?\s*([^\]]*?)\s*\]/.exec(line)?.[1];
-  const key = header ?? /^([^=]*?)\s*=/.exec(line)?.[1];
+  // Inside an inline table (`a = {x = 1, x = 2}`) the error's column is at the repeated key: the
+  // line's first key named `a`, which is written once.
+  const inline =
+    header === undefined && whole.slice(0, error.column - 1).includes("{")
+      ? whole.slice(error.column - 1)
+      : undefined;
+  const key = header ?? /^([^=]*?)\s*=/.exec(inline ?? line)?.[1];
   if (key === undefined || key === "") return first;
-  const what = header === undefined ? `the key ${key}` : `the table [${key}]`;
-  return `${what} is defined twice (TOML defines each key and table once, dotted keys and [table] headers alike); remove one or merge them`;
+  const what =
+    header !== undefined
+      ? `the table [${key}]`
+      : inline === undefined
+        ? `the key ${key}`
+        : `the key ${key.trim()} in an inline table`;
+  const earlier = firstDefinition(lines, error, header, inline === undefined ? key : key.trim(), inline);
+  return `${what} is defined twice (${earlier === undefined ? "" : `also ${earlier}; `}TOML defines each key and table once, dotted keys and [table] headers alike); remove one or merge them`;
+}
+
+const headerOf = (line: string) => /^\[\[?\s*([^\]]*?)\s*\]/.exec(line.trim())?.[1];
+
+/**
+ * Where the repeated header or key was written first, as JSON's and YAML's repeated keys say it:
+ * an earlier `[db]`, the same key above in its table, or before it in one inline table. Undefined
+ * where it was defined another way (a dotted key, an inline table for a header).
+ */
+function firstDefinition(
+  lines: readonly string[],
+  error: TomlError,
+  header: string | undefined,
+  key: string,
+  inline: string | undefined,
+): string | undefined {
+  const at = error.line - 1;
+  if (header !== undefined) {
+    const first = lines.findIndex((line, n) => n < at && headerOf(line) === header);
+    return first === -1 ? undefined : `on line ${first + 1}`;
+  }
+  if (inline !== undefined) {
+    const before = (lines[at] ?? "").slice(0, error.column - 1);
+    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const found = new RegExp(`[{,]\\s*(${escaped})\\s*=`).exec(before);
+    return found === null ? undefined : `at column ${found.index + found[0].indexOf(key) + 1} of that line`;
+  }
+  for (let n = at - 1; n >= 0; n--) {
+    const line = lines[n] ?? "";
+    if (headerOf(line) !== undefined) return undefined;
+    if (/^\s*([^=#]*?)\s*=/.exec(line)?.[1] === key) return `on line ${n + 1}`;
+  }
+  return undefined;
 }
 
 export interface TomlRender {

@@ -164,9 +164,23 @@ describe.each(["toml", "yaml"] as const)("the form of random commented %s files"
         const dropped = /^this release no longer has the keys? (.+?), whose value you had changed/;
         for (const w of result.warnings.filter((w) => dropped.test(w)))
           for (const key of (dropped.exec(w)?.[1] ?? "").split(", ")) expect(result.kept).toContain(key);
+        // So is a key of the user's own in a table the release dropped.
+        const addedIn =
+          /^this release no longer has the table \S+, in which you had added the keys? (.+?): kept/;
+        for (const w of result.warnings.filter((w) => addedIn.test(w)))
+          for (const key of (addedIn.exec(w)?.[1] ?? "").split(", ")) expect(result.kept).toContain(key);
+        // And a kept key whose form (value, list, table) the release changed.
+        const reshaped =
+          /^this release writes (?:(.+?) as a (?:table|list|single value), your copy as |these keys in another form)/;
+        for (const w of result.warnings.filter((w) => reshaped.test(w)))
+          if (reshaped.exec(w)?.[1] !== undefined) expect(result.kept).toContain(reshaped.exec(w)?.[1]);
         const unexpected = result.warnings.filter(
           (w) =>
-            !result.updated.includes(replaced.exec(w)?.[1] ?? "") && !removedNote.test(w) && !dropped.test(w),
+            !result.updated.includes(replaced.exec(w)?.[1] ?? "") &&
+            !removedNote.test(w) &&
+            !dropped.test(w) &&
+            !addedIn.test(w) &&
+            !reshaped.test(w),
         );
         if (unexpected.length > 0)
           expect.fail(

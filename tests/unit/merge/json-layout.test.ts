@@ -233,19 +233,20 @@ describe("JSON: a key written twice in one object is refused, as in YAML and TOM
     }
     throw new Error("expected a BadInputError");
   };
-  const twice = (key: string, line: number) =>
-    `the key "${key}" is written twice in one object (also on line ${line}); remove one`;
+  const twice = (key: string, where: number | string) =>
+    `the key "${key}" is written twice in one object (also ${typeof where === "number" ? `on line ${where}` : where}); remove one`;
 
   it("in the server's, the release's or the previous release's copy: named with both lines", () => {
     const repeated = '{\n  "a": 1,\n  "db": {"host": "x", "host": "y"},\n  "a": 2\n}\n';
     expect(refusal(() => merge(repeated, '{"a": 1}'))).toEqual([
-      `app.json:3:23 cannot merge: the server's copy does not parse: ${twice("host", 3)}`,
+      `app.json:3:23 cannot merge: the server's copy does not parse: ${twice("host", "at column 10 of that line")}`,
     ]);
     expect(refusal(() => merge('{"a": 1}', '{\n  "a": 1,\n  "a": 2\n}\n'))).toEqual([
       `app.json:3:3 cannot merge: the release's copy does not parse: ${twice("a", 2)}`,
     ]);
     expect(refusal(() => merge('{"a": 1}', '{"a": 1}', '{"p": {"q": 1, "q": 2}}'))).toEqual([
-      `app.json:1:16 cannot merge: the previous release's copy does not parse: ${twice("q", 1)}`,
+      // Both on one line: "also on line 1" named the one place twice; the column tells them apart.
+      `app.json:1:16 cannot merge: the previous release's copy does not parse: ${twice("q", "at column 8 of that line")}`,
     ]);
   });
 
@@ -257,7 +258,7 @@ describe("JSON: a key written twice in one object is refused, as in YAML and TOM
     );
     expect(result.text).toBe('{"a": {"k": 1}, "b": {"k": 3}}');
     expect(refusal(() => merge('{"k": 1, "\\u006b": 2}', '{"k": 1}'))).toEqual([
-      `app.json:1:10 cannot merge: the server's copy does not parse: ${twice("k", 1)}`,
+      `app.json:1:10 cannot merge: the server's copy does not parse: ${twice("k", "at column 2 of that line")}`,
     ]);
   });
 });

@@ -121,12 +121,22 @@ describe("malformed inputs give positioned errors", () => {
       ).issues[0];
       return `${issue?.line}:${issue?.column} ${issue?.message.replace("cannot merge: the server's copy does not parse: ", "")}`;
     };
-    const twice =
-      "is defined twice (TOML defines each key and table once, dotted keys and [table] headers alike); remove one or merge them";
-    expect(run("port = 1\nhost = 'a'\nport = 2\n")).toBe(`3:1 the key port ${twice}`);
-    expect(run("[db]\nhost = 'a'\n\n[db]\nport = 1\n")).toBe(`4:2 the table [db] ${twice}`);
-    expect(run("db.host = 'a'\n[db]\nport = 1\n")).toBe(`2:2 the table [db] ${twice}`);
-    expect(run('"a.b" = 1\n"a.b" = 2\n')).toBe(`2:1 the key "a.b" ${twice}`);
+    const rule = "TOML defines each key and table once, dotted keys and [table] headers alike";
+    // Where the first one is, as JSON and YAML say it, when it was written the same way.
+    const twice = (also?: string) =>
+      `is defined twice (${also === undefined ? "" : `also ${also}; `}${rule}); remove one or merge them`;
+    expect(run("port = 1\nhost = 'a'\nport = 2\n")).toBe(`3:1 the key port ${twice("on line 1")}`);
+    expect(run("[db]\nhost = 'a'\n\n[db]\nport = 1\n")).toBe(`4:2 the table [db] ${twice("on line 1")}`);
+    expect(run("db.host = 'a'\n[db]\nport = 1\n")).toBe(`2:2 the table [db] ${twice()}`);
+    expect(run('"a.b" = 1\n"a.b" = 2\n')).toBe(`2:1 the key "a.b" ${twice("on line 1")}`);
+    // In an inline table the repeated key is named, not the line's first key (written once).
+    expect(run("a = {x = 1, x = 2}\n")).toBe(
+      `1:13 the key x in an inline table ${twice("at column 6 of that line")}`,
+    );
+    expect(run("t = {u = {p = 1, p = 2}}\n")).toBe(
+      `1:18 the key p in an inline table ${twice("at column 11 of that line")}`,
+    );
+    expect(run("[t]\n  x = 1\n  y = 0\n  x = 2\n")).toBe(`4:3 the key x ${twice("on line 2")}`);
     // Other errors keep the parser's words, without "Invalid TOML document:".
     expect(run("a = \n")).toBe("1:5 invalid value");
   });

@@ -30,8 +30,25 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
     const current = { old: { x: 10, y: 2, mine: true }, gone: "v" };
     const result = merge3(format, base, current, {});
     expect(result.value).toEqual({ old: { x: 10, mine: true } });
-    expect(result.kept).toEqual(["old.x"]);
+    expect(result.kept).toEqual(["old.x", "old.mine"]);
     expect([...result.removed].sort()).toEqual(["gone", "old.y"]);
+  });
+
+  it("a key the user added to a table the release dropped is named in a WARNING (it was kept silently)", () => {
+    const base = { name: "a", old: { x: 1 }, cache: { size: 1 } };
+    const current = { name: "a", old: { x: 1, mine: 5, sub: { k: 1 } }, cache: { size: 1, ttl: 9 } };
+    const result = merge3(format, base, current, { name: "a", new: { x: 1 } });
+    expect(result.value).toEqual({
+      name: "a",
+      old: { mine: 5, sub: { k: 1 } },
+      cache: { ttl: 9 },
+      new: { x: 1 },
+    });
+    expect(result.kept).toEqual(["old.mine", "old.sub", "cache.ttl"]);
+    expect(result.warnings).toEqual([
+      "this release no longer has the table old, in which you had added the keys old.mine, old.sub: kept there, but the app may no longer read it; check the release's notes and move it if the table was renamed",
+      "this release no longer has the table cache, in which you had added the key cache.ttl: kept there, but the app may no longer read it; check the release's notes and move it if the table was renamed",
+    ]);
   });
 
   it("a key the release dropped (renamed) while the user's changed value stays there is named in a WARNING", () => {
@@ -57,14 +74,32 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
     expect(updateOnly.warnings).toEqual([expect.stringContaining("no longer has the key timeout, ")]);
   });
 
-  it("a default the user never touched changes type with the release; a touched one does not", () => {
-    const base = { retry: 3, proxy: "none" };
-    const current = { retry: 3, proxy: "http://p" };
-    const incoming = { retry: { count: 3, delay: 1 }, proxy: { url: "" } };
+  it("a default the user never touched changes type with the release; a touched one does not, with a WARNING", () => {
+    const base = { retry: 3, proxy: "none", hosts: "a", db: { host: "x" } };
+    const current = { retry: 3, proxy: "http://p", hosts: "b", db: { host: "y" } };
+    const incoming = { retry: { count: 3, delay: 1 }, proxy: { url: "" }, hosts: ["a"], db: "postgres://x" };
     const result = merge3(format, base, current, incoming);
-    expect(result.value).toEqual({ retry: { count: 3, delay: 1 }, proxy: "http://p" });
+    expect(result.value).toEqual({
+      retry: { count: 3, delay: 1 },
+      proxy: "http://p",
+      hosts: "b",
+      db: { host: "y" },
+    });
     expect(result.updated).toEqual(["retry"]);
-    expect(result.kept).toEqual(["proxy"]);
+    expect(result.kept).toEqual(["proxy", "hosts", "db"]);
+    // Said only as `kept`: the release's app may refuse the old form or ignore the setting.
+    expect(result.warnings).toEqual([
+      "this release writes these keys in another form than your copy, whose form is kept: proxy (the release: a table, yours: a single value), hosts (the release: a list, yours: a single value), db (the release: a single value, yours: a table); the app may no longer read them; check the release's notes and write your settings in the release's form",
+    ]);
+    expect(merge3(format, base, { ...base, proxy: "http://p" }, incoming).warnings).toEqual([
+      "this release writes proxy as a table, your copy as a single value, which is kept: the app may no longer read it; check the release's notes and write your setting in the release's form",
+    ]);
+    if (format !== "toml") {
+      // A whole file in another form: a list where the release writes a mapping.
+      expect(merge3(format, { a: 1 }, [1, 2] as unknown as Doc, { a: 1, b: 2 }).warnings).toEqual([
+        "this release's copy is a table as a whole, yours a list, which is kept: the app may no longer read it; check the release's notes and write your settings in the release's form",
+      ]);
+    }
   });
 
   it("a user value equal to the new release value is neither kept nor updated", () => {

@@ -68,5 +68,8 @@ describe("YAML keys are named as written", () => {
     expect(() => merge("%YAML 1.1\n---\non: 1\nyes: 2\n", "on: 1\n")).toThrow(
       'ci.yaml:4:1 cannot merge: the server\'s copy does not parse: the key "yes" is the key "on" on line 3 written again (both read as true); remove one',
     );
+    expect(() => merge("x: {1.0: a, 1.00: b}\n", "x: {}\n")).toThrow(
+      'ci.yaml:1:13 cannot merge: the server\'s copy does not parse: the key "1.00" is the key "1.0" at column 5 of that line written again (both read as 1); remove one',
+    );
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { mergeConfigFile } from "../../../agent/merge/index.js";
 import { BadInputError, formatIssue } from "../../../shared/errors.js";
 import { parseManifestText } from "../../../shared/manifest/load.js";
+import { read } from "./formats.js";
 
 /** CPU time, not wall time: other work on a loaded machine must not decide whether this passes. */
 function cpuMs(run: () => void): number {
@@ -65,6 +66,37 @@ describe("YAML merges scale linearly", () => {
     expect(ms).toBeLessThan(10_000);
   }, 120_000);
 
+  it("in a big mapping (keys looked up by index), every edit finds its own key, first of alike keys, past << and removals", () => {
+    const keys = (from: number, to: number, value: (k: number) => string) =>
+      Array.from({ length: to - from }, (_, i) => `  k${from + i}: ${value(from + i)}`).join("\n");
+    // 1 and '1' read alike: the first is the one ownPair() finds; << gives `inherited`.
+    const head = "defaults: &d {inherited: 1, shared: 1}\nsvc:\n  <<: *d\n  1: one\n  '1': text\n";
+    const base = `${head}${keys(0, 200, (k) => `v${k}`)}\n`;
+    const user = base.replace("k5: v5", "k5: mine");
+    const release = `defaults: {inherited: 1, shared: 1}\nsvc:\n  1: one\n  '1': text\n  inherited: 1\n  shared: 2\n${keys(
+      0,
+      200,
+      (k) => (k % 3 === 0 ? `new${k}` : `v${k}`),
+    )
+      .split("\n")
+      .filter((line) => !/ k(1|7|100|199):/.test(line))
+      .join("\n")}\n  added: x\n`;
+    const result = merge(user, release, base);
+    expect(result.warnings).toEqual([]);
+    const svc = (read("yaml", result.text) as { svc: Record<string, unknown> }).svc;
+    expect(svc.k5).toBe("mine");
+    expect(svc.k3).toBe("new3");
+    expect(svc.k198).toBe("new198");
+    expect(svc.k7).toBeUndefined();
+    expect(svc.k199).toBeUndefined();
+    expect(svc.added).toBe("x");
+    expect(svc.shared).toBe(2);
+    expect(svc["1"]).toBe("text");
+    expect(result.removed).toEqual(["svc.k1", "svc.k7", "svc.k100", "svc.k199"]);
+    expect(result.updated).toHaveLength(68);
+    expect(result.updated).toContain("svc.shared");
+  });
+
   it("a key written twice is still refused, naming the key and both lines, in any copy", () => {
     const user = `${flat(20_000, false)}key_5: again\n`;
     expect(refusal(() => merge(user, flat(3, false)))).toEqual([
@@ -75,7 +107,7 @@ describe("YAML merges scale linearly", () => {
       'big.yaml:4:3 cannot merge: the release\'s copy does not parse: the key "host" is written twice in one mapping (also on line 2); remove one',
     ]);
     expect(refusal(() => merge("a: 1\n", "a: 1\n", "x: {p: 1, p: 2}\n"))).toEqual([
-      'big.yaml:1:11 cannot merge: the previous release\'s copy does not parse: the key "p" is written twice in one mapping (also on line 1); remove one',
+      'big.yaml:1:11 cannot merge: the previous release\'s copy does not parse: the key "p" is written twice in one mapping (also at column 5 of that line); remove one',
     ]);
   });
 
