@@ -144,7 +144,15 @@ export async function checkSavedEntries(
       `its saved copy of ${rel} is missing (deleted by hand, or a removal of the backup was cut short)`,
     );
   }
-  const [resized, ...more] = await resizedCopies(backupPath);
+  const copies = await resizedCopies(backupPath);
+  const replaced = copies.find((c) => c.kind !== undefined);
+  if (replaced !== undefined)
+    throw damagedRecord(
+      backupPath,
+      "the restore cannot put back the file it saved; put that file back, or move the backup out of the backup directory; nothing was changed",
+      `its saved copy of ${replaced.rel} is ${replaced.kind} now, but it was a file of ${replaced.saved} bytes when the update saved it`,
+    );
+  const [resized, ...more] = copies;
   if (resized !== undefined) {
     const others = more.length === 0 ? "" : ` (and ${more.length} more)`;
     throw damagedRecord(

@@ -32,10 +32,13 @@ export async function writeSavedSizes(backupPath: string, rels: readonly string[
     await writeFileAtomic(join(backupPath, SAVED_SIZES_FILE), JSON.stringify(sizes), false);
 }
 
-/** The copies whose size is no longer the one recorded: `rel`, the size now and the size saved. */
+/**
+ * The copies whose size is no longer the one recorded: `rel`, the size now and the size saved; a
+ * copy that is no file now (a directory or a link made in its place) has `kind` saying what it is.
+ */
 export async function resizedCopies(
   backupPath: string,
-): Promise<{ rel: string; now: number; saved: number }[]> {
+): Promise<{ rel: string; now: number; saved: number; kind?: string }[]> {
   const path = join(backupPath, SAVED_SIZES_FILE);
   let text: string;
   try {
@@ -51,11 +54,21 @@ export async function resizedCopies(
     "the sizes of the copies this backup saved; move it aside to restore without checking them",
   );
   const files = backupFilesDir(backupPath);
-  const resized: { rel: string; now: number; saved: number }[] = [];
+  const resized: { rel: string; now: number; saved: number; kind?: string }[] = [];
   for (const [rel, saved] of Object.entries(sizes)) {
     const stat = await lstat(join(files, rel)).catch(() => undefined);
     // A missing copy is checkSavedEntries' to judge (a restore killed half-way has moved some back).
-    if (stat?.isFile() && stat.size !== saved) resized.push({ rel, now: stat.size, saved });
+    if (stat === undefined) continue;
+    // Only files are recorded: a directory in a file's place stopped the restore half-way (ENOTDIR,
+    // exit 3, the app partly restored), a link would have gone into the app for the file.
+    if (!stat.isFile())
+      resized.push({
+        rel,
+        now: stat.size,
+        saved,
+        kind: stat.isDirectory() ? "a directory" : stat.isSymbolicLink() ? "a symlink" : "no regular file",
+      });
+    else if (stat.size !== saved) resized.push({ rel, now: stat.size, saved });
   }
   return resized;
 }

@@ -60,7 +60,7 @@ import {
   rolloutStep,
   STALLED_DEPLOYMENT_STATES,
 } from "./states.js";
-import { storedActionsNow } from "./view.js";
+import { rolloutSummary, storedActionsNow } from "./view.js";
 import { rolloutWarnings } from "./warnings.js";
 
 export const HUB_ACTOR = "hub";
@@ -781,13 +781,21 @@ export class RolloutEngine {
       const nothingNew =
         back !== undefined &&
         back.impossible.length + (back.overtaken?.length ?? 0) + (back.forgotten?.length ?? 0) === 0;
-      if (back && back.sentBack === 0 && nothingNew)
+      if (back && back.sentBack === 0 && nothingNew) {
+        // The reason as the views read it now: the stored one still said "rollback queued … sent
+        // when they reconnect: u1" of an agent an operator forgot since, as if it were on its way.
+        const summary = isFinalRollout(rollout.state) ? await rolloutSummary(t, rollout) : undefined;
+        const causes =
+          (summary?.counts.forgotten ?? 0) > 0
+            ? "sent back already, never updated by it, found impossible to send back by an earlier rollback, or forgotten by an operator (`ship-hub agents forget`: sent back if it rejoins)"
+            : "sent back already, never updated by it, or found impossible to send back by an earlier rollback";
         throw new HubRequestError(
           409,
-          isFinalRollout(rollout.state)
-            ? `rollout ${id} is ${rollout.state} and has nothing to roll back: each of its agents was sent back already, never updated by it, or found impossible to send back by an earlier rollback (${rollout.reason ?? rollout.state})`
+          summary
+            ? `rollout ${id} is ${rollout.state} and has nothing to roll back: each of its agents was ${causes} (${summary.reason ?? rollout.state})`
             : `rollout ${id} is ${rollout.state} and has nothing to roll back: none of its agents was sent the release or left on it; abort it without rollback to end it`,
         );
+      }
       const reason = back ? `aborted; ${describeRollback(back)}` : "aborted";
       await t.updateRollout(id, { state, reason, updated: now });
       const cancelled = await cancelUnsent(dispatch, rollout, state, actor);

@@ -19,6 +19,7 @@ import { acquireLock } from "../../lock/run-lock.js";
 import { checkSourceFiles } from "../../pipeline/configured-files.js";
 import { recover } from "../../pipeline/index.js";
 import { lockDir } from "../../pipeline/paths.js";
+import { readState } from "../../state/state-file.js";
 import { cliLogger } from "../logger.js";
 import { onStopSignals, signalExitCode } from "../stop-signals.js";
 
@@ -46,6 +47,10 @@ export async function agentCommand(options: { config?: string }): Promise<number
       reopened > 0 ? "SIGHUP: log file reopened" : "SIGHUP: no log file to reopen (logging to stderr)",
     );
   });
+  // A damaged state file (cut short, a hand-edited time: last_update "yesterday") stops the start,
+  // as it stops a run: the daemon ran on, its start-up recovery failing on it and every hello it
+  // built too ("could not announce to the hub"), connected but never listed online, for ever.
+  await readState(config.general.state_file);
   await warnAppsThatWillFail(config, path, log);
   // After the checks that stop the start, so a bad token file is still its one line. The hub lists
   // an agent with no apps and leaves it out of every rollout, and nothing said why (the [hub] block

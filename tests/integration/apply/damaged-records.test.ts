@@ -5,7 +5,7 @@
  * "internal error" for `--rollback` and exit 3 ("needs a person") for `--recover`. Now each is one
  * line naming the file, what it is and the way out, exit 2, and nothing on disk changes.
  */
-import { readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -152,5 +152,19 @@ describe("a damaged install index or backup record (real CLI)", () => {
     const anyway = await runShip(["--config", app.config, "--rollback", id]);
     expect(anyway.code, anyway.stdout + anyway.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "lib/a.txt"), "utf8")).toBe("a1\n");
+  });
+
+  // It stopped half-way: "RESTORE STOPPED HALF-WAY — … (ENOTDIR)", exit 3, the app partly restored.
+  it("--rollback of a backup whose saved copy was made a directory names it, exit 2, the app untouched", async () => {
+    const { id, path } = await newestBackup();
+    await rm(join(path, "files/app.txt"));
+    await mkdir(join(path, "files/app.txt"));
+    const before = await snapshot(app.appDir);
+    const run = await runShip(["--config", app.config, "--rollback", id]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr.trim().split("\n").at(-1)).toBe(
+      `ship: ${path} is damaged, its saved copy of app.txt is a directory now, but it was a file of 3 bytes when the update saved it: the restore cannot put back the file it saved; put that file back, or move the backup out of the backup directory; nothing was changed`,
+    );
+    expect(await snapshot(app.appDir)).toEqual(before);
   });
 });

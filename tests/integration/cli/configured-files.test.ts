@@ -5,7 +5,7 @@
  * Before, a missing ca_file was Node's bare "ENOENT: …, open '…'" (exit 1), an empty SSH key
  * ssh2's "Cannot parse privateKey", and `ship agent` with a missing hub CA retried forever.
  */
-import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -408,4 +408,20 @@ describe("ship agent: [hub] files that cannot be used stop it at start (real CLI
     },
     30_000,
   );
+
+  it("a damaged state file (a hand-edited time) stops it at start: exit 2 naming the file and key, nothing written", async () => {
+    await mkdir(join(root, "var"));
+    const state = join(root, "var/state.json");
+    const text = `${JSON.stringify({ last_run: "yesterday", sources: {} })}\n`;
+    await writeFile(state, text);
+    const file = await config(
+      `[hub]\nurl = "http://127.0.0.1:1"\nagent_id = "a1"\ntoken_file = "${root}/hub.token"\n`,
+    );
+    // It ran on instead: its hello failed on the state file at every connect ("could not announce
+    // to the hub"), connected but never online at the hub, and no restart by systemd fixed it.
+    const run = await runShip(["agent", "--config", file], { timeoutMs: 20_000 });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim()).toMatch(/state\.json is damaged, last_run: is not an ISO 8601 time/);
+    expect(await readFile(state, "utf8")).toBe(text);
+  }, 30_000);
 });

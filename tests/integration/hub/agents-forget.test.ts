@@ -265,6 +265,17 @@ describe("ship-hub agents forget", () => {
     const list = await t.api<{ rollouts: View[] }>("GET", "/api/v1/rollouts", { token: t.operator });
     expect(list.body.rollouts[0]?.reason).toBe(after.reason);
     expect(after).toMatchObject({ notRolledBack: ["u1"] });
+    // Asked again: the 409 quoted the stored "rollback queued … sent when they reconnect: u1", as if
+    // still on its way, and its causes left the forget out; it reads as the views do now.
+    const again = await t.api<{ error: string }>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(again.status).toBe(409);
+    expect(again.body.error).toContain(
+      "or forgotten by an operator (`ship-hub agents forget`: sent back if it rejoins)",
+    );
+    expect(again.body.error).toContain(`(${after.reason})`);
 
     // Back with a new token, it may still run 2.0.0: the rollback is owed, and sent, again.
     const rejoined = await session.connect(t, "u1", [
