@@ -4,7 +4,7 @@ import { compareVersions, isVersionLike } from "../../../shared/versions.js";
 import { checkAppDirs } from "../../pipeline/configured-paths.js";
 import { recover, runOnce } from "../../pipeline/index.js";
 import { mergeWarnings } from "../../pipeline/merge-warnings.js";
-import type { AppReport } from "../../pipeline/report.js";
+import { type AppReport, appMessage } from "../../pipeline/report.js";
 import { type RunSummary, runSourceNames } from "../../pipeline/run-once.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
@@ -139,7 +139,7 @@ export async function recoverCommand(options: GlobalOptions, out: Output): Promi
   );
   out.result(summary);
   for (const app of summary.apps) {
-    out.line(`${app.source}: ${app.detail || "nothing to recover"}`);
+    out.line(appMessage(app.source, app.detail || "nothing to recover"));
     for (const warning of app.warnings ?? []) out.problem(`${app.source}: WARNING: ${warning}`);
   }
   if (signals.received === undefined) return summary.exitCode;

@@ -67,7 +67,7 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
           : `${current}, which ship installed last here (${last.why})`;
       throw new VerificationError(
         "downgrade",
-        `release ${manifest.version} is older than ${installed}; set [trust] allow_downgrade = true to allow it`,
+        `release ${manifest.version} is older than ${installed}; to allow it run ship --allow-downgrade once, or set [trust] allow_downgrade = true`,
       );
     }
     ctx.log.warn("downgrading on purpose (allow_downgrade)", { from: current, to: manifest.version });

@@ -136,7 +136,7 @@ describe("backups across an update that found its install index deleted (real CL
     const bothGone = await runShip(["--config", app.config]);
     expect(bothGone.code, bothGone.stdout + bothGone.stderr).toBe(2);
     expect(bothGone.stdout).toContain(
-      `release 1.0.0 is older than 2.0.0, which ship installed last here (the state file and the install index are gone; backup ${newest} was made installing it); set [trust] allow_downgrade = true to allow it`,
+      `release 1.0.0 is older than 2.0.0, which ship installed last here (the state file and the install index are gone; backup ${newest} was made installing it); to allow it run ship --allow-downgrade once, or set [trust] allow_downgrade = true`,
     );
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
     const allowed = await runShip(["--config", app.config, "--allow-downgrade"]);

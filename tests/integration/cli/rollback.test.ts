@@ -320,6 +320,13 @@ describe("ship --rollback (real CLI)", () => {
     expect(stopped.stderr).toContain("myapp: RESTORE STOPPED HALF-WAY — injected fault at restore:file");
     expect(stopped.stderr).toContain("run `ship --recover` to finish the restore");
     expect(await state()).toMatchObject({ current_version: "2.0.0", last_result: "restore_failed" });
+    // A recovery that stops too names the app once ("myapp: myapp: RESTORE STOPPED…" before).
+    const again = await runShip(["--config", config, "--recover"], {
+      env: { SHIP_FAULT: "restore:file@1:error" },
+    });
+    expect(again.code, again.stdout + again.stderr).toBe(3);
+    expect(again.stdout).toContain("myapp: RESTORE STOPPED HALF-WAY");
+    expect(again.stdout).not.toContain("myapp: myapp:");
     const recovered = await runShip(["--config", config, "--recover"]);
     expect(recovered.code, recovered.stderr).toBe(0);
     for (const [file, body] of [
