@@ -42,7 +42,14 @@ import { parseJson, renderJsonMerge } from "./json-format.js";
 import { commentsOf, lostCommentsWarning } from "./lost-comments.js";
 import { UNPARSABLE_REPLACED } from "./not-merged.js";
 import type { CopyRole } from "./parse-error.js";
-import { type FileStrategy, type MergePlan, planMerge, type Shape, sectionsKeepUserValues } from "./plan.js";
+import {
+  emptyPlan,
+  type FileStrategy,
+  type MergePlan,
+  planMerge,
+  type Shape,
+  sectionsKeepUserValues,
+} from "./plan.js";
 import { unusedSectionWarnings } from "./section-names.js";
 import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } from "./text-form.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
@@ -434,19 +441,6 @@ function render(
         throw new Error("YAML copies were not parsed as YAML");
       return renderYamlMerge(input.current, user.yaml, release.yaml, plan.edits, base?.yaml);
   }
-}
-
-function emptyPlan(): MergePlan {
-  return {
-    edits: [],
-    kept: [],
-    added: [],
-    updated: [],
-    removed: [],
-    dropped: [],
-    addedInDropped: [],
-    reshaped: [],
-  };
 }
 
 /** The plan's key report, with what YAML values following an anchor took along (FollowedReport). */

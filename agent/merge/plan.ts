@@ -68,8 +68,9 @@ export interface PlanInput {
   sections?: Record<string, SectionStrategy>;
 }
 
-export function planMerge(input: PlanInput): MergePlan {
-  const plan: MergePlan = {
+/** A plan with nothing in it: what a merge that had nothing to compare reports. */
+export function emptyPlan(): MergePlan {
+  return {
     edits: [],
     kept: [],
     added: [],
@@ -79,6 +80,10 @@ export function planMerge(input: PlanInput): MergePlan {
     addedInDropped: [],
     reshaped: [],
   };
+}
+
+export function planMerge(input: PlanInput): MergePlan {
+  const plan = emptyPlan();
   const walker = new MergeWalker(plan, input.sections ?? {}, input.base !== ABSENT);
   walker.visit([], input.user, input.release, input.base, {
     kind: input.strategy,
