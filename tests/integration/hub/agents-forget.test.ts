@@ -6,10 +6,25 @@
  */
 import { describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { hubPerTest, isType, publishRelease, reportAcked, TestAgent } from "./support.js";
+import { hubPerTest, isType, publishRelease, reportAcked, TestAgent, type TestHub } from "./support.js";
 
 const session = hubPerTest();
 const web = [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }];
+
+/** `agentId` on 1.0.0, updated to 2.0.0 by a one-wave rollout that reported success. */
+async function updatedByRollout(t: TestHub, agentId: string) {
+  const v1 = await publishRelease(t, "1.0.0");
+  const v2 = await publishRelease(t, "2.0.0");
+  const host = await session.connect(t, agentId, [
+    { app: "web", version: "1.0.0", state: "ok", releaseId: v1 },
+  ]);
+  const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+    token: t.operator,
+    body: { release: v2, waves: [{ name: "all", percent: 100 }] },
+  });
+  await reportAcked(host, await host.next(isType("deploy")), "succeeded");
+  return { v1, v2, id: created.body.id, host };
+}
 
 describe("ship-hub agents forget", () => {
   it("forgets an offline agent (out of the list and of new rollouts, tokens revoked), refuses online and unknown ones", async () => {
@@ -205,17 +220,7 @@ describe("ship-hub agents forget", () => {
 
   it("ends a rollback instruction the agent still owed: it no longer waits to time out as a failure of a finished rollout", async () => {
     const t = await session.start();
-    const v1 = await publishRelease(t, "1.0.0");
-    const v2 = await publishRelease(t, "2.0.0");
-    const host = await session.connect(t, "u1", [
-      { app: "web", version: "1.0.0", state: "ok", releaseId: v1 },
-    ]);
-    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
-      token: t.operator,
-      body: { release: v2, waves: [{ name: "all", percent: 100 }] },
-    });
-    const id = created.body.id;
-    await reportAcked(host, await host.next(isType("deploy")), "succeeded");
+    const { v1, v2, id, host } = await updatedByRollout(t, "u1");
     type View = {
       state: string;
       reason: string | null;
@@ -286,17 +291,7 @@ describe("ship-hub agents forget", () => {
 
   it("a rollback asked for after the forget does not wait for the forgotten host either", async () => {
     const t = await session.start();
-    const v1 = await publishRelease(t, "1.0.0");
-    const v2 = await publishRelease(t, "2.0.0");
-    const host = await session.connect(t, "u2", [
-      { app: "web", version: "1.0.0", state: "ok", releaseId: v1 },
-    ]);
-    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
-      token: t.operator,
-      body: { release: v2, waves: [{ name: "all", percent: 100 }] },
-    });
-    const id = created.body.id;
-    await reportAcked(host, await host.next(isType("deploy")), "succeeded");
+    const { v1, v2, id, host } = await updatedByRollout(t, "u2");
     await expect.poll(async () => (await t.hub.store.getRollout(id))?.state).toBe("completed");
     host.ws.terminate();
     await expect.poll(async () => (await t.hub.store.getAgent("u2"))?.online).toBe(false);
