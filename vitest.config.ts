@@ -9,6 +9,9 @@ export default defineConfig({
     // Integration tests start real servers and child processes; give them room but keep runs bounded.
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // vitest's 1 s default for expect.poll ran out on a loaded CI machine; a poll ends as soon as
+    // it holds, so a longer limit costs only a failing run.
+    expect: { poll: { timeout: 10_000 } },
     pool: "forks",
     // isolate: false reuses each fork for the next file instead of starting a fresh one per file: the
     // worker's start and the modules every file imports (vitest, the agent and hub code, their
