@@ -16,8 +16,15 @@ import { startTestHub, type TestHub } from "../hub/support.js";
 export const CLUSTER_SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
 
 export interface InProcessHubs {
-  /** A fresh database and one hub on it per entry of `each` (its own options). */
-  start(each: Partial<HubOptions>[]): Promise<{ url: string; hubs: TestHub[] }>;
+  /**
+   * A fresh database and one hub on it per entry of `each` (its own options). The hubs stop after
+   * the test; a concurrent test passes its context's `onTestFinished`, so that another test ending
+   * first does not stop them.
+   */
+  start(
+    each: Partial<HubOptions>[],
+    test?: { onTestFinished: (fn: () => Promise<void>) => void },
+  ): Promise<{ url: string; hubs: TestHub[] }>;
   /**
    * Freezes the server and the database's backends (SIGSTOP) for `ms`, as a database that stops
    * answering; resolves once they run again.
@@ -37,6 +44,7 @@ export function inProcessHubs(): InProcessHubs {
   let pg: PostgresServer | undefined;
   let dir = "";
   const hubs: TestHub[] = [];
+  let count = 0;
   beforeAll(async () => {
     pg = await startPostgres();
     dir = await mkdtemp(join(tmpdir(), "ship-in-process-hubs-"));
@@ -54,9 +62,12 @@ export function inProcessHubs(): InProcessHubs {
   };
   return {
     server,
-    async start(each) {
+    async start(each, test) {
       const url = await server().createDatabase();
       const started: TestHub[] = [];
+      test?.onTestFinished(async () => {
+        for (const h of started) await h.stop();
+      });
       for (const options of each) {
         const hub = await startTestHub(
           {
@@ -65,9 +76,9 @@ export function inProcessHubs(): InProcessHubs {
             tickIntervalMs: 100,
             ...options,
           },
-          join(dir, `unused-${hubs.length}`),
+          join(dir, `unused-${count++}`),
         );
-        hubs.push(hub);
+        if (!test) hubs.push(hub);
         started.push(hub);
       }
       return { url, hubs: started };
