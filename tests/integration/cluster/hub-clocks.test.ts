@@ -11,7 +11,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { secretFingerprint } from "../../../hub/cluster/shared-secret.js";
-import type { HubOptions } from "../../../hub/server.js";
 import { openPostgresStore } from "../../../hub/store/postgres-store.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasPostgres } from "../../support/servers/postgres.js";
@@ -25,27 +24,38 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
     for (const a of agents.splice(0)) a.ws.terminate();
   });
 
-  async function startHubs(skews: number[], overrides: Partial<HubOptions> = {}): Promise<TestHub[]> {
+  type Finished = { onTestFinished: (fn: () => Promise<void> | void) => void };
+  async function startHubs(skews: number[], test: Finished): Promise<TestHub[]> {
     const options = skews.map((skew) => ({
       heartbeatMs: 200,
       hubTimeoutMs: 3_000,
       now: () => Date.now() + skew,
-      ...overrides,
     }));
-    return (await cluster.start(options)).hubs;
+    return (await cluster.start(options, test)).hubs;
   }
 
   const connect = (hub: TestHub, agentId: string) => onlineAgent(hub, agentId, agents);
+  /** `connect` for a concurrent test: its agents are closed when that test ends, not another. */
+  const connectFor = (test: Finished, hub: TestHub, agentId: string) => {
+    const own: TestAgent[] = [];
+    test.onTestFinished(() => {
+      for (const a of own) a.ws.terminate();
+    });
+    return onlineAgent(hub, agentId, own);
+  };
 
-  it.each([
+  // These three only wait out hub timeouts, each on its own database and hubs: side by side. (The
+  // outage case freezes the whole PostgreSQL server, so it runs alone.)
+  it.concurrent.for<[string, number]>([
     ["a minute ahead", 60_000],
     ["a minute behind", -60_000],
   ])(
     "a hub whose clock runs %s releases no agent of a live hub, and none of its own is released",
-    async (_, skew) => {
-      const [steady, skewed] = (await startHubs([0, skew])) as [TestHub, TestHub];
-      const onSteady = await connect(steady, "on-steady");
-      const onSkewed = await connect(skewed, "on-skewed");
+    { timeout: 30_000 },
+    async ([, skew], { expect, onTestFinished }) => {
+      const [steady, skewed] = (await startHubs([0, skew], { onTestFinished })) as [TestHub, TestHub];
+      const onSteady = await connectFor({ onTestFinished }, steady, "on-steady");
+      const onSkewed = await connectFor({ onTestFinished }, skewed, "on-skewed");
       const closes = [onSteady.closed(), onSkewed.closed()].map((closed) => closed.then(({ code }) => code));
       // Longer than the hub timeout, with a claimed tick every 100 ms and heartbeats every 200 ms.
       await sleep(4_500);
@@ -61,8 +71,30 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
       const settled = await Promise.race([...closes, sleep(0).then(() => "open")]);
       expect(settled).toBe("open");
     },
-    30_000,
   );
+
+  it.concurrent("a hub that heartbeats less often than another's timeout, within its own, is not presumed dead", {
+    timeout: 40_000,
+  }, async ({ expect, onTestFinished }) => {
+    const lines: { level: string; msg: string }[] = [];
+    // Mid-way through a rolling change of hub.toml: A already heartbeats every 1.5 s with a 6 s
+    // timeout, B still has a 1 s timeout.
+    const started = await cluster.start(
+      [
+        { heartbeatMs: 1_500, hubTimeoutMs: 6_000, log: memoryLogger(lines) },
+        { heartbeatMs: 200, hubTimeoutMs: 1_000 },
+      ],
+      { onTestFinished },
+    );
+    const [a] = started.hubs as [TestHub, TestHub];
+    const onA = await connectFor({ onTestFinished }, a, "on-slow-beater");
+    const closed = onA.closed().then(({ code }) => code);
+    await sleep(5_000);
+    expect(lines.filter((l) => l.msg.includes("presumed this hub dead"))).toEqual([]);
+    const events = await a.hub.store.listEvents({ limit: 100, subject: "on-slow-beater" });
+    expect(events.filter((e) => e.kind === "agent.offline")).toEqual([]);
+    expect(await Promise.race([closed, sleep(0).then(() => "open")])).toBe("open");
+  });
 
   it("after a database outage longer than the hub timeout no hub presumes another dead", async () => {
     const lines: { level: string; msg: string }[] = [];
@@ -115,22 +147,4 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
       await store.close();
     }
   });
-
-  it("a hub that heartbeats less often than another's timeout, within its own, is not presumed dead", async () => {
-    const lines: { level: string; msg: string }[] = [];
-    // Mid-way through a rolling change of hub.toml: A already heartbeats every 1.5 s with a 6 s
-    // timeout, B still has a 1 s timeout.
-    const started = await cluster.start([
-      { heartbeatMs: 1_500, hubTimeoutMs: 6_000, log: memoryLogger(lines) },
-      { heartbeatMs: 200, hubTimeoutMs: 1_000 },
-    ]);
-    const [a] = started.hubs as [TestHub, TestHub];
-    const onA = await connect(a, "on-slow-beater");
-    const closed = onA.closed().then(({ code }) => code);
-    await sleep(5_000);
-    expect(lines.filter((l) => l.msg.includes("presumed this hub dead"))).toEqual([]);
-    const events = await a.hub.store.listEvents({ limit: 100, subject: "on-slow-beater" });
-    expect(events.filter((e) => e.kind === "agent.offline")).toEqual([]);
-    expect(await Promise.race([closed, sleep(0).then(() => "open")])).toBe("open");
-  }, 40_000);
 });
