@@ -7,12 +7,12 @@
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { parse as parseToml } from "smol-toml";
-import { extract, list } from "tar";
+import { create, extract, list } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HubConfig } from "../../../hub/config/schema.js";
 import { parseConfigText } from "../../../shared/config/load.js";
@@ -226,9 +226,31 @@ describe
         `ReadWritePaths=${join(state, "ship")} /srv/app1`,
       );
       await writeFile(join(root, "units/ship.service"), edited.replace("ReadWritePaths=-/run/lock\n", ""));
+      // The upgrade takes the SQLite addon the first install compiled, as prebuild-install would the
+      // one it downloads where GitHub is reachable: a second compile (a core for over a minute, a
+      // third of this file's time) proved nothing the first had not. prebuild-install reads
+      // local-prebuilds from a .prebuild-installrc above the package, and require()s what it unpacks.
+      const addon = join(root, "opt/lib/node_modules/ship/node_modules/better-sqlite3");
+      const { version } = JSON.parse(await readFile(join(addon, "package.json"), "utf8")) as {
+        version: string;
+      };
+      const prebuilds = join(dir, "prebuilds");
+      await mkdir(prebuilds, { recursive: true });
+      const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-linux-${process.arch}.tar.gz`;
+      await create({ gzip: true, file: join(prebuilds, name), cwd: addon }, [
+        "build/Release/better_sqlite3.node",
+      ]);
+      await writeFile(join(root, ".prebuild-installrc"), `local-prebuilds=${prebuilds}\n`);
       await run("sh", [resolve("scripts/install.sh"), tarball], { env, maxBuffer: 1 << 24 });
       expect(await readFile(join(root, "units/ship.service"), "utf8")).toBe(edited);
       expect(await readFile(join(root, "units/ship-hub.service"), "utf8")).toBe(unit);
+      // The upgraded hub opens its SQLite store and serves the dashboard.
+      const upgraded = await startHub(join(root, "bin/ship-hub"), join(root, "data-upgraded"));
+      try {
+        expect((await fetch(`${upgraded.url}/`)).status).toBe(200);
+      } finally {
+        upgraded.child.kill("SIGKILL");
+      }
     });
 
     it.skipIf(process.getuid?.() !== 0)(
