@@ -18,9 +18,11 @@ export default defineConfig({
     // dependencies) load once per fork, not 184 times. That was ~1 s of CPU per file (31 unit files:
     // 53 s of CPU isolated, 23 s not). Files still run one at a time per fork; a file that sets
     // process.env or fake timers puts them back in finally/afterEach, as it must anyway.
-    // Two forks, not three: three ran a quiet full suite in 906 s against 1,083 s, but any run of
-    // 3 to 10 files with three forks ended in tinypool's "Terminating worker thread" unhandled
-    // rejection (exit 1 with every test passed), so a subset run would fail for nothing.
-    poolOptions: { forks: { maxForks: 2, minForks: 1, isolate: false } },
+    // Three forks, all started up front: the files mostly wait on child processes, servers and
+    // timers, so a third fork uses a 2-core machine's idle time (a quiet full suite: 906 s against
+    // 1,083 s with two). minForks equals maxForks because with fewer started than allowed, tinypool
+    // ended any run of 3 to 10 files in "Terminating worker thread" (an unhandled rejection: exit 1
+    // with every test passed), vitest #8564; with all of them started up front it does not.
+    poolOptions: { forks: { maxForks: 3, minForks: 3, isolate: false } },
   },
 });

@@ -32,7 +32,8 @@ export interface ImmutableCheck extends PathTypesCheck {
 export async function checkImmutable(input: ImmutableCheck): Promise<void> {
   const index = await readInstallIndex(input.stateDir);
   const installed = index?.files ?? {};
-  const release = releaseFiles(input);
+  const release: ReadonlyMap<string, { sha256: string } | string | undefined> =
+    input.listing ?? releaseFiles(input);
   const ours = (rel: string) =>
     protectedDirectoryOf(input.manifest, rel) === undefined &&
     ruleFor(input.manifest, rel).rule.action !== "skip";
@@ -50,10 +51,15 @@ export async function checkImmutable(input: ImmutableCheck): Promise<void> {
       if (code !== "ENOENT" || key === "") return;
     }
   };
-  for (const [rel, sha256] of release) {
-    if (!ours(rel)) continue;
+  // The listing is read as it is (no copy of 20,000 entries), and the installed copy is compared
+  // before any rule lookup: a file the release leaves as it is (nearly every file of an update)
+  // costs one property read.
+  for (const [rel, found] of release) {
+    if (rel === MANIFEST_FILENAME) continue;
+    const sha256 = typeof found === "string" ? found : found?.sha256 || undefined;
     const entry = installed[rel];
     if (entry !== undefined && sha256 !== undefined && entry.sha256 === sha256) continue;
+    if (!ours(rel)) continue;
     const path = join(input.appDir, rel);
     const code = await accessCode(path);
     // Known-equal release files were skipped above; an unhashed one is read only when it matters.
@@ -101,14 +107,9 @@ async function accessCode(path: string, lstatFirst = true): Promise<string | und
   }
 }
 
-/** Release file → its sha256 when known (from the listing or the source's hashes). */
+/** Release file → its sha256 when known (the source's hashes), for a source that gave no listing. */
 function releaseFiles(input: ImmutableCheck): Map<string, string | undefined> {
   const out = new Map<string, string | undefined>();
-  if (input.listing !== undefined) {
-    for (const [rel, entry] of input.listing)
-      if (rel !== MANIFEST_FILENAME) out.set(rel, entry.sha256 || undefined);
-    return out;
-  }
   const walk = (dir: string) => {
     let dirents: Dirent[];
     try {
