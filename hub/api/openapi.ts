@@ -65,7 +65,14 @@ const routes: Record<string, Record<string, Operation>> = {
       body: "AdvanceRollout",
     },
   },
-  "/rollouts/{id}/pause": { post: { summary: "Pause", roles: "operator" } },
+  "/rollouts/{id}/pause": {
+    post: {
+      summary:
+        "Pause; with {fromWave: n} a pause that lands after the rollout left wave n still pauses, and its warnings say which wave it paused and that its agents were already sent the release",
+      roles: "operator",
+      body: "AdvanceRollout",
+    },
+  },
   "/rollouts/{id}/resume": { post: { summary: "Resume (accepts failures so far)", roles: "operator" } },
   "/rollouts/{id}/abort": {
     post: {

@@ -119,10 +119,18 @@ remote(
       "the wave you decided on, numbered as `rollout show` prints it: refused (409) if the rollout already left it (default: the wave read just before, refused too if it started after this command did)",
     ),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("advance", id, options));
-for (const action of ["pause", "resume"] as const)
-  remote(rollout.command(action).argument("<id>")).action(async (id: string, options) =>
-    (await remoteCommands()).rolloutAction(action, id, options),
-  );
+remote(
+  rollout
+    .command("pause")
+    .argument("<id>")
+    .option(
+      "--from-wave <n>",
+      "the wave you decided in, numbered as `rollout show` prints it: if the rollout left it before the pause arrived, it still pauses and a warning names the wave it paused, whose agents already had the release",
+    ),
+).action(async (id: string, options) => (await remoteCommands()).rolloutAction("pause", id, options));
+remote(rollout.command("resume").argument("<id>")).action(async (id: string, options) =>
+  (await remoteCommands()).rolloutAction("resume", id, options),
+);
 remote(
   rollout.command("abort").argument("<id>").option("--rollback", "send updated agents back at once"),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("abort", id, options));

@@ -457,11 +457,25 @@ export async function rolloutAction(
         ? { fromWave: from.currentWave, decidedMsAgo: Math.round(performance.now()) }
         : { fromWave: fromWave - 1 };
   }
-  const detail = await client.request<Detail>(
+  // A pause says when the operator decided: one that lands after the rollout moved on is warned of.
+  if (action === "pause" && fromWave !== undefined) {
+    const seen = await client.request<Detail>("GET", path);
+    if (fromWave > seen.waves.length)
+      throw new RangeError(
+        `--from-wave ${fromWave}: rollout ${seen.id} has ${seen.waves.length} wave(s), numbered 1 to ${seen.waves.length}`,
+      );
+  }
+  if (action === "pause")
+    body =
+      fromWave === undefined
+        ? { decidedMsAgo: Math.round(performance.now()) }
+        : { fromWave: fromWave - 1, decidedMsAgo: Math.round(performance.now()) };
+  const detail = await client.request<Detail & { warnings?: string[] }>(
     action === "show" ? "GET" : "POST",
     action === "show" ? path : `${path}/${action}`,
     action === "show" ? undefined : body,
   );
+  warnAll(detail.warnings);
   // A rollback that did not reach every agent is not done: a script must not read "rolled back".
   const missed = action === "abort" && options.rollback === true ? (detail.notRolledBack ?? []) : [];
   if (missed.length > 0) {

@@ -26,6 +26,7 @@ import {
 import { cancelUnsent } from "./cancel-unsent.js";
 import { Dispatch, type EngineContext } from "./dispatch.js";
 import { brokenOnRelease, settleInstalled } from "./found-installed.js";
+import { latePauseText, type SeenWave } from "./late-pause.js";
 import {
   isEligible,
   nobodyRefusal,
@@ -731,8 +732,29 @@ export class RolloutEngine {
     });
   }
 
-  pause(id: string, actor: string): Promise<RolloutRecord> {
-    return this.transition(id, "pause", actor, "paused by an operator");
+  /**
+   * `seen`: the wave the caller decided in. A pause that lands after the rollout left it still
+   * pauses, and `late` says which wave it stopped and that its agents already had the release.
+   */
+  async pause(
+    id: string,
+    actor: string,
+    seen: SeenWave = {},
+  ): Promise<{ rollout: RolloutRecord; late: string | undefined }> {
+    return this.run(async (dispatch) => {
+      const { t } = dispatch;
+      const rollout = await this.lockedRollout(id, t);
+      await refuseUnless(t, rollout, "pause", this.options.now());
+      const late = latePauseText(rollout, seen, await t.countDeploymentsOfRollout(id));
+      const reason = late === undefined ? "paused by an operator" : `paused by an operator ${late}`;
+      await t.updateRollout(id, {
+        state: rolloutStep(rollout.state, "pause"),
+        reason,
+        updated: this.options.now(),
+      });
+      dispatch.record({ actor, kind: "rollout.paused", subject: id, data: { reason } });
+      return { rollout: await this.requireRollout(id, t), late };
+    });
   }
 
   async resume(id: string, actor: string): Promise<RolloutRecord> {
@@ -814,23 +836,6 @@ export class RolloutEngine {
       });
       // NOTIFY: a cluster wakes the other hubs here (rollback instructions), on commit.
       await this.deliver({ ...rollout, state }, dispatch, actor);
-      return this.requireRollout(id, t);
-    });
-  }
-
-  private async transition(
-    id: string,
-    action: RolloutAction,
-    actor: string,
-    reason: string,
-  ): Promise<RolloutRecord> {
-    return this.run(async (dispatch) => {
-      const { t } = dispatch;
-      const rollout = await this.lockedRollout(id, t);
-      await refuseUnless(dispatch.t, rollout, action, this.options.now());
-      const to = rolloutStep(rollout.state, action);
-      await t.updateRollout(id, { state: to, reason, updated: this.options.now() });
-      dispatch.record({ actor, kind: `rollout.${to}`, subject: id, data: { reason } });
       return this.requireRollout(id, t);
     });
   }

@@ -217,7 +217,7 @@ export type RolloutSpecInput = z.input<typeof RolloutSpec>;
 
 export const AbortRollout = z.strictObject({ rollback: z.boolean().default(false) });
 
-/** Pause and resume take no fields: a body naming any is refused, not silently ignored. */
+/** Resume takes no fields: a body naming any is refused, not silently ignored. */
 export const NoFields = z.strictObject({});
 
 /**
@@ -244,3 +244,10 @@ export const AdvanceRollout = z.strictObject({
     .max(86_400_000, "must be ≤ 86400000 (a day)")
     .optional(),
 });
+
+/**
+ * Pause takes the same two: a pause is never refused for arriving after the rollout left the wave
+ * the caller decided in (stopping is always safe), but the answer then says which wave it paused
+ * and that its agents were already sent the release.
+ */
+export const PauseRollout = AdvanceRollout;

@@ -241,6 +241,9 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       'body.rollback: must be true or false (got string "yes")',
     );
     expect(await refused("POST", "/api/v1/rollouts/nope/pause", { x: 1 })).toBe(
+      "body.x: unknown key; allowed: fromWave, decidedMsAgo",
+    );
+    expect(await refused("POST", "/api/v1/rollouts/nope/resume", { x: 1 })).toBe(
       "body.x: unknown key; no keys are allowed here",
     );
     // "Check now" reads no body either: a field the caller meant is not ignored behind a 202.
