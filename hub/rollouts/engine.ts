@@ -339,7 +339,8 @@ export class RolloutEngine {
   /**
    * Puts an agent that registers mid-rollout in its wave; false when it is not eligible or already
    * enrolled. Nobody enrolled moves; a percent wave not yet passed that is still empty (the rollout
-   * had no agents when it started) takes this agent, as `placeAgents` would have.
+   * had no agents when it started, or every one was forgotten or no longer fits) takes this agent, as
+   * `placeAgents` would have.
    */
   async enroll(
     t: StoreOps,
@@ -352,7 +353,12 @@ export class RolloutEngine {
     const spec = rollout.spec;
     let wave = waveOf(seedOf(rollout), spec, agent.id, agent.labels);
     if (wave === undefined || spec.waves[wave]?.percent !== undefined) {
-      const filled = new Set((await t.countDeploymentsOfRollout(rollout.id)).map((c) => c.wave));
+      // A wave whose agents were all forgotten or no longer fit tested nothing: it is held waiting
+      // for a member, so it takes this one rather than a later wave getting it untested.
+      const counts = await t.countDeploymentsOfRollout(rollout.id);
+      const filled = new Set(
+        counts.map((c) => c.wave).filter((w) => waveStatsOfCounts(counts, (x) => x === w).members > 0),
+      );
       for (let i = rollout.currentWave; i < (wave ?? spec.waves.length); i++)
         if (wantsMember(spec, i) && !filled.has(i)) {
           wave = i;
