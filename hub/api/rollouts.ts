@@ -5,6 +5,7 @@ import {
   AdvanceRollout,
   NoFields,
   PauseRollout,
+  ResumeRollout,
   RolloutSpec,
 } from "../../shared/api/bodies.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
@@ -120,8 +121,8 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     res.json(paused.late === undefined ? view : { ...view, warnings: [`paused ${paused.late}`] });
   });
   router.post("/rollouts/:id/resume", operator, async (req, res) => {
-    parseRequest(NoFields, req.body ?? {});
-    res.json(await detail((await engine.resume(await idOf(req), actorOf(res))).id));
+    const body = parseRequest(ResumeRollout, req.body ?? {});
+    res.json(await detail((await engine.resume(await idOf(req), actorOf(res), body.failedSeen)).id));
   });
   router.post("/rollouts/:id/abort", operator, async (req, res) => {
     const body = parseRequest(AbortRollout, req.body ?? {});

@@ -128,9 +128,15 @@ remote(
       "the wave you decided in, numbered as `rollout show` prints it: if the rollout left it before the pause arrived, it still pauses and a warning names the wave it paused, whose agents already had the release",
     ),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("pause", id, options));
-remote(rollout.command("resume").argument("<id>")).action(async (id: string, options) =>
-  (await remoteCommands()).rolloutAction("resume", id, options),
-);
+remote(
+  rollout
+    .command("resume")
+    .argument("<id>")
+    .option(
+      "--failed-seen <n>",
+      "the failures you accept (`rollout show`'s failed=N): refused (409) if more agents have failed by now (default: accept every failure so far)",
+    ),
+).action(async (id: string, options) => (await remoteCommands()).rolloutAction("resume", id, options));
 remote(
   rollout.command("abort").argument("<id>").option("--rollback", "send updated agents back at once"),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("abort", id, options));

@@ -426,8 +426,13 @@ export async function rolloutList(
 export async function rolloutAction(
   action: "show" | "advance" | "pause" | "resume" | "abort",
   id: string,
-  options: RemoteOptions & { rollback?: boolean; fromWave?: string },
+  options: RemoteOptions & { rollback?: boolean; fromWave?: string; failedSeen?: string },
 ): Promise<void> {
+  const failedSeen = options.failedSeen === undefined ? undefined : Number(options.failedSeen);
+  if (failedSeen !== undefined && !(Number.isInteger(failedSeen) && failedSeen >= 0))
+    throw new RangeError(
+      `--failed-seen "${options.failedSeen}": use the number of failed agents \`rollout show\` printed (0, 1, …)`,
+    );
   const fromWave = options.fromWave === undefined ? undefined : Number(options.fromWave);
   if (fromWave !== undefined && !(Number.isInteger(fromWave) && fromWave >= 1))
     throw new RangeError(
@@ -438,6 +443,7 @@ export async function rolloutAction(
   let body: object = {};
   let from: Detail | undefined;
   if (action === "abort") body = { rollback: options.rollback ?? false };
+  if (action === "resume" && failedSeen !== undefined) body = { failedSeen };
   if (action === "advance") {
     // Advance leaves the wave read here (`fromWave`): of two operators advancing at once, the
     // second gets 409 instead of starting the wave after one nobody looked at.

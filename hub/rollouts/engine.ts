@@ -61,6 +61,7 @@ import {
   rolloutStep,
   STALLED_DEPLOYMENT_STATES,
 } from "./states.js";
+import { refuseUnseenFailures } from "./unseen-failures.js";
 import { rolloutSummary, storedActionsNow } from "./view.js";
 import { rolloutWarnings } from "./warnings.js";
 
@@ -763,7 +764,8 @@ export class RolloutEngine {
     });
   }
 
-  async resume(id: string, actor: string): Promise<RolloutRecord> {
+  /** `failedSeen`: the failures the caller saw and accepts; more than that is a 409 (see refuseUnseenFailures). */
+  async resume(id: string, actor: string, failedSeen?: number): Promise<RolloutRecord> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
@@ -777,6 +779,7 @@ export class RolloutEngine {
       // due meanwhile are failures so far, accepted with the others, not a new halt right after.
       await this.expireOffline(t, dispatch, rollout, now);
       await this.expireStalled(t, dispatch, rollout, now, true);
+      refuseUnseenFailures(rollout, await t.countDeploymentsOfRollout(id), failedSeen);
       // Timed-out agents connected again are due again: they are retried, not accepted (the
       // allowance this may lower is set anew just below).
       await this.retryConnected({ ...rollout, state }, dispatch, actor);

@@ -89,11 +89,16 @@ export function rolloutDetailView(id: string): View {
         const result =
           action === "abort-rollback"
             ? await post<RolloutDetail & { warnings?: string[] }>(`${path}/abort`, { rollback: true })
-            : action === "advance" || action === "pause"
-              ? await post<RolloutDetail & { warnings?: string[] }>(`${path}/${action}`, {
-                  fromWave: shownWave,
+            : action === "resume"
+              ? // Accepts the failures the question named; more since then are a 409, shown below.
+                await post<RolloutDetail & { warnings?: string[] }>(`${path}/resume`, {
+                  failedSeen: failedSoFar,
                 })
-              : await post<RolloutDetail & { warnings?: string[] }>(`${path}/${action}`);
+              : action === "advance" || action === "pause"
+                ? await post<RolloutDetail & { warnings?: string[] }>(`${path}/${action}`, {
+                    fromWave: shownWave,
+                  })
+                : await post<RolloutDetail & { warnings?: string[] }>(`${path}/${action}`);
         show(result);
         // A pause that landed after the rollout left the wave shown: which wave it paused, and
         // that its agents already had the release.

@@ -273,4 +273,43 @@ describe("rollout actions follow the state machine's table", () => {
     expect(await view(id)).toMatchObject({ state: "running" });
     for (const a of agents) a.ws.terminate();
   });
+
+  it("a resume decided on fewer failures than there are now is refused (409) instead of accepting failures nobody saw", async () => {
+    const v2 = await publish("2.0.0");
+    const agents = await Promise.all(
+      ["a1", "a2"].map(async (id) => {
+        const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+        agent.hello(id);
+        return agent;
+      }),
+    );
+    await expect.poll(() => t.hub.registry.isOnline("a1") && t.hub.registry.isOnline("a2")).toBe(true);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v2, waves: [{ name: "all", agents: ["a1", "a2"] }], failureThreshold: { count: 2 } },
+    });
+    const id = created.body.id;
+    const deploy = await agents[0]?.next(isType("deploy"));
+    // Paused with nothing failed; a failure lands while it stands paused.
+    expect((await act(id, "pause")).status).toBe(200);
+    if (agents[0] && deploy) await report(agents[0], deploy, "failed");
+    const refusal = await runHubCli(t.dir, [
+      "rollout",
+      "resume",
+      id,
+      "--failed-seen",
+      "0",
+      "--hub",
+      t.hub.url,
+      "--token",
+      t.operator,
+    ]);
+    expect(refusal.code).toBe(2);
+    expect(refusal.stderr).toBe(
+      `ship-hub: hub answered 409: rollout ${id} has 1 failed agent(s) now, not the 0 this resume was decided on (paused by an operator): look at them, and resume again to accept all 1\n`,
+    );
+    expect(await view(id)).toMatchObject({ state: "paused" });
+    expect((await act(id, "resume", { failedSeen: 1 })).body).toMatchObject({ state: "running" });
+    for (const a of agents) a.ws.terminate();
+  });
 });
