@@ -37,10 +37,12 @@ export function latePauseText(
       409,
       `rollout ${rollout.id} is in ${waveLabel(rollout, rollout.currentWave)}: it has not reached ${waveLabel(rollout, seen.wave)}`,
     );
-  const movedOn = seen.wave !== undefined && seen.wave < rollout.currentWave;
-  const startedSince =
-    rollout.currentWave > 0 && seen.decidedAt !== undefined && rollout.waveStartedAt > seen.decidedAt;
-  if (!movedOn && !startedSince) return undefined;
+  // A wave named is the one decided on; else the wave current when the caller decided.
+  const late =
+    seen.wave === undefined
+      ? rollout.currentWave > 0 && seen.decidedAt !== undefined && rollout.waveStartedAt > seen.decidedAt
+      : seen.wave < rollout.currentWave;
+  if (!late) return undefined;
   const from = seen.wave ?? rollout.currentWave - 1;
   let sent = 0;
   for (const c of counts)
