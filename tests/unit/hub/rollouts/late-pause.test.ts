@@ -22,11 +22,15 @@ const rollout: RolloutRecord = {
   created: 0,
   updated: 1_000,
 };
-const counts: DeploymentCount[] = [
-  { wave: 0, state: "succeeded", count: 1, rollbackable: 1 },
-  { wave: 1, state: "sent", count: 2, rollbackable: 2 },
-  { wave: 1, state: "pending", count: 1, rollbackable: 1 },
-];
+const count = (wave: number, state: DeploymentCount["state"], n: number): DeploymentCount => ({
+  wave,
+  state,
+  count: n,
+  rollbackable: n,
+  restored: 0,
+  lastUpdated: 0,
+});
+const counts = [count(0, "succeeded", 1), count(1, "sent", 2), count(1, "pending", 1)];
 
 describe("latePauseText", () => {
   it("a pause decided before the current wave started, or naming an earlier wave, says which wave it paused and who had the release", () => {
