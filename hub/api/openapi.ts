@@ -1,5 +1,11 @@
 import * as z from "zod";
-import { AbortRollout, AdvanceRollout, PublishRelease, RolloutSpec } from "../../shared/api/bodies.js";
+import {
+  AbortRollout,
+  AdvanceRollout,
+  PublishRelease,
+  ResumeRollout,
+  RolloutSpec,
+} from "../../shared/api/bodies.js";
 import { AgentMessage, HubMessage } from "../../shared/protocol/messages.js";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
@@ -65,8 +71,22 @@ const routes: Record<string, Record<string, Operation>> = {
       body: "AdvanceRollout",
     },
   },
-  "/rollouts/{id}/pause": { post: { summary: "Pause", roles: "operator" } },
-  "/rollouts/{id}/resume": { post: { summary: "Resume (accepts failures so far)", roles: "operator" } },
+  "/rollouts/{id}/pause": {
+    post: {
+      summary:
+        "Pause; with {fromWave: n} a pause that lands after the rollout left wave n still pauses, and its warnings say which wave it paused and that its agents were already sent the release",
+      roles: "operator",
+      body: "AdvanceRollout",
+    },
+  },
+  "/rollouts/{id}/resume": {
+    post: {
+      summary:
+        "Resume (accepts failures so far); {failedSeen: n} refuses (409) when more than n agents have failed by now",
+      roles: "operator",
+      body: "ResumeRollout",
+    },
+  },
   "/rollouts/{id}/abort": {
     post: {
       summary:
@@ -160,6 +180,7 @@ export function openApiDocument() {
         RolloutSpec: schema(RolloutSpec),
         AbortRollout: schema(AbortRollout),
         AdvanceRollout: schema(AdvanceRollout),
+        ResumeRollout: schema(ResumeRollout),
         AgentMessage: schema(AgentMessage),
         HubMessage: schema(HubMessage),
       },

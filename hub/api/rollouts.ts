@@ -1,6 +1,13 @@
 import { type Request, Router } from "express";
 import * as z from "zod";
-import { AbortRollout, AdvanceRollout, NoFields, RolloutSpec } from "../../shared/api/bodies.js";
+import {
+  AbortRollout,
+  AdvanceRollout,
+  NoFields,
+  PauseRollout,
+  ResumeRollout,
+  RolloutSpec,
+} from "../../shared/api/bodies.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import { offlineFailsAt, rolloutDetail, rolloutDetailOf, rolloutSummary } from "../rollouts/view.js";
@@ -102,12 +109,20 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     );
   });
   router.post("/rollouts/:id/pause", operator, async (req, res) => {
-    parseRequest(NoFields, req.body ?? {});
-    res.json(await detail((await engine.pause(await idOf(req), actorOf(res))).id));
+    const arrived = deps.now();
+    const body = parseRequest(PauseRollout, req.body ?? {});
+    const decidedAt = body.decidedMsAgo === undefined ? undefined : arrived - body.decidedMsAgo;
+    const paused = await engine.pause(await idOf(req), actorOf(res), {
+      ...(body.fromWave === undefined ? {} : { wave: body.fromWave }),
+      ...(decidedAt === undefined ? {} : { decidedAt }),
+    });
+    const view = await detail(paused.rollout.id);
+    // As create's warnings: the CLI prints them on stderr, the dashboard beside its buttons.
+    res.json(paused.late === undefined ? view : { ...view, warnings: [`paused ${paused.late}`] });
   });
   router.post("/rollouts/:id/resume", operator, async (req, res) => {
-    parseRequest(NoFields, req.body ?? {});
-    res.json(await detail((await engine.resume(await idOf(req), actorOf(res))).id));
+    const body = parseRequest(ResumeRollout, req.body ?? {});
+    res.json(await detail((await engine.resume(await idOf(req), actorOf(res), body.failedSeen)).id));
   });
   router.post("/rollouts/:id/abort", operator, async (req, res) => {
     const body = parseRequest(AbortRollout, req.body ?? {});

@@ -119,10 +119,24 @@ remote(
       "the wave you decided on, numbered as `rollout show` prints it: refused (409) if the rollout already left it (default: the wave read just before, refused too if it started after this command did)",
     ),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("advance", id, options));
-for (const action of ["pause", "resume"] as const)
-  remote(rollout.command(action).argument("<id>")).action(async (id: string, options) =>
-    (await remoteCommands()).rolloutAction(action, id, options),
-  );
+remote(
+  rollout
+    .command("pause")
+    .argument("<id>")
+    .option(
+      "--from-wave <n>",
+      "the wave you decided in, numbered as `rollout show` prints it: if the rollout left it before the pause arrived, it still pauses and a warning names the wave it paused, whose agents already had the release",
+    ),
+).action(async (id: string, options) => (await remoteCommands()).rolloutAction("pause", id, options));
+remote(
+  rollout
+    .command("resume")
+    .argument("<id>")
+    .option(
+      "--failed-seen <n>",
+      "the failures you accept (`rollout show`'s failed=N): refused (409) if more agents have failed by now (default: accept every failure so far)",
+    ),
+).action(async (id: string, options) => (await remoteCommands()).rolloutAction("resume", id, options));
 remote(
   rollout.command("abort").argument("<id>").option("--rollback", "send updated agents back at once"),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("abort", id, options));
@@ -151,12 +165,33 @@ remote(
 
 refuseEmptyValues(program);
 
+/**
+ * `--json` asks for machine-readable output, failures included: a script parsing stderr got
+ * commander's text and its help, or `ship-hub: …`. With it, an error is one JSON line on stderr
+ * (`error`, `exitCode`, and `message` as the line would have read), with the same exit code.
+ */
+const argsBeforeEnd = process.argv.slice(
+  2,
+  process.argv.includes("--") ? process.argv.indexOf("--") : undefined,
+);
+const jsonErrors = argsBeforeEnd.includes("--json");
+function failWith(text: string, exitCode: number): never {
+  process.stderr.write(
+    jsonErrors
+      ? `${JSON.stringify({ error: text, exitCode, message: `ship-hub: ${text}` })}\n`
+      : `ship-hub: ${text}\n`,
+  );
+  process.exit(exitCode);
+}
+
 /** Usage errors (a missing argument, an unknown option or command) are bad input: exit 2, as in `ship`. */
 function usageExit(error: CommanderError): never {
   throw error.exitCode === 0 ? error : new CommanderError(2, error.code, error.message);
 }
 function overrideExits(cmd: Command): void {
   cmd.exitOverride(usageExit);
+  // Commander's message and the help after it are text: with --json, the catch below says it.
+  if (jsonErrors) cmd.configureOutput({ outputError: () => {}, writeErr: () => {} });
   for (const sub of cmd.commands) overrideExits(sub);
 }
 overrideExits(program);
@@ -168,12 +203,14 @@ if (process.argv.length === 3 && process.argv[2] === "--version") {
 }
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  // Commander has already printed its message (or the help).
-  if (error instanceof CommanderError) process.exit(error.exitCode);
+  // Commander has already printed its message (or the help), unless --json kept it quiet.
+  if (error instanceof CommanderError) {
+    if (jsonErrors && error.exitCode !== 0) failWith(error.message.replace(/^error: /, ""), error.exitCode);
+    process.exit(error.exitCode);
+  }
   // A file or directory the hub could not use: its path and the errno in words, not Node's wording.
   // A check made after hub.toml loaded names its key: the line and column too, as a parse error.
   const placed = error instanceof BadInputError ? placeConfigIssues(error) : error;
   const text = placed instanceof ShipError ? placed.message : errnoErrorText(error);
-  process.stderr.write(`ship-hub: ${text}\n`);
-  process.exit(error instanceof ShipError ? error.exitCode : error instanceof RangeError ? 2 : 1);
+  failWith(text, error instanceof ShipError ? error.exitCode : error instanceof RangeError ? 2 : 1);
 });

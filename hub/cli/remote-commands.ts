@@ -426,8 +426,13 @@ export async function rolloutList(
 export async function rolloutAction(
   action: "show" | "advance" | "pause" | "resume" | "abort",
   id: string,
-  options: RemoteOptions & { rollback?: boolean; fromWave?: string },
+  options: RemoteOptions & { rollback?: boolean; fromWave?: string; failedSeen?: string },
 ): Promise<void> {
+  const failedSeen = options.failedSeen === undefined ? undefined : Number(options.failedSeen);
+  if (failedSeen !== undefined && !(Number.isInteger(failedSeen) && failedSeen >= 0))
+    throw new RangeError(
+      `--failed-seen "${options.failedSeen}": use the number of failed agents \`rollout show\` printed (0, 1, …)`,
+    );
   const fromWave = options.fromWave === undefined ? undefined : Number(options.fromWave);
   if (fromWave !== undefined && !(Number.isInteger(fromWave) && fromWave >= 1))
     throw new RangeError(
@@ -438,6 +443,7 @@ export async function rolloutAction(
   let body: object = {};
   let from: Detail | undefined;
   if (action === "abort") body = { rollback: options.rollback ?? false };
+  if (action === "resume" && failedSeen !== undefined) body = { failedSeen };
   if (action === "advance") {
     // Advance leaves the wave read here (`fromWave`): of two operators advancing at once, the
     // second gets 409 instead of starting the wave after one nobody looked at.
@@ -457,11 +463,25 @@ export async function rolloutAction(
         ? { fromWave: from.currentWave, decidedMsAgo: Math.round(performance.now()) }
         : { fromWave: fromWave - 1 };
   }
-  const detail = await client.request<Detail>(
+  // A pause says when the operator decided: one that lands after the rollout moved on is warned of.
+  if (action === "pause" && fromWave !== undefined) {
+    const seen = await client.request<Detail>("GET", path);
+    if (fromWave > seen.waves.length)
+      throw new RangeError(
+        `--from-wave ${fromWave}: rollout ${seen.id} has ${seen.waves.length} wave(s), numbered 1 to ${seen.waves.length}`,
+      );
+  }
+  if (action === "pause")
+    body =
+      fromWave === undefined
+        ? { decidedMsAgo: Math.round(performance.now()) }
+        : { fromWave: fromWave - 1, decidedMsAgo: Math.round(performance.now()) };
+  const detail = await client.request<Detail & { warnings?: string[] }>(
     action === "show" ? "GET" : "POST",
     action === "show" ? path : `${path}/${action}`,
     action === "show" ? undefined : body,
   );
+  warnAll(detail.warnings);
   // A rollback that did not reach every agent is not done: a script must not read "rolled back".
   const missed = action === "abort" && options.rollback === true ? (detail.notRolledBack ?? []) : [];
   if (missed.length > 0) {

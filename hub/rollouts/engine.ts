@@ -26,6 +26,7 @@ import {
 import { cancelUnsent } from "./cancel-unsent.js";
 import { Dispatch, type EngineContext } from "./dispatch.js";
 import { brokenOnRelease, settleInstalled } from "./found-installed.js";
+import { latePauseText, type SeenWave } from "./late-pause.js";
 import {
   isEligible,
   nobodyRefusal,
@@ -60,6 +61,7 @@ import {
   rolloutStep,
   STALLED_DEPLOYMENT_STATES,
 } from "./states.js";
+import { refuseUnseenFailures } from "./unseen-failures.js";
 import { rolloutSummary, storedActionsNow } from "./view.js";
 import { rolloutWarnings } from "./warnings.js";
 
@@ -338,7 +340,8 @@ export class RolloutEngine {
   /**
    * Puts an agent that registers mid-rollout in its wave; false when it is not eligible or already
    * enrolled. Nobody enrolled moves; a percent wave not yet passed that is still empty (the rollout
-   * had no agents when it started) takes this agent, as `placeAgents` would have.
+   * had no agents when it started, or every one was forgotten or no longer fits) takes this agent, as
+   * `placeAgents` would have.
    */
   async enroll(
     t: StoreOps,
@@ -351,7 +354,12 @@ export class RolloutEngine {
     const spec = rollout.spec;
     let wave = waveOf(seedOf(rollout), spec, agent.id, agent.labels);
     if (wave === undefined || spec.waves[wave]?.percent !== undefined) {
-      const filled = new Set((await t.countDeploymentsOfRollout(rollout.id)).map((c) => c.wave));
+      // A wave whose agents were all forgotten or no longer fit tested nothing: it is held waiting
+      // for a member, so it takes this one rather than a later wave getting it untested.
+      const counts = await t.countDeploymentsOfRollout(rollout.id);
+      const filled = new Set(
+        counts.map((c) => c.wave).filter((w) => waveStatsOfCounts(counts, (x) => x === w).members > 0),
+      );
       for (let i = rollout.currentWave; i < (wave ?? spec.waves.length); i++)
         if (wantsMember(spec, i) && !filled.has(i)) {
           wave = i;
@@ -731,11 +739,33 @@ export class RolloutEngine {
     });
   }
 
-  pause(id: string, actor: string): Promise<RolloutRecord> {
-    return this.transition(id, "pause", actor, "paused by an operator");
+  /**
+   * `seen`: the wave the caller decided in. A pause that lands after the rollout left it still
+   * pauses, and `late` says which wave it stopped and that its agents already had the release.
+   */
+  async pause(
+    id: string,
+    actor: string,
+    seen: SeenWave = {},
+  ): Promise<{ rollout: RolloutRecord; late: string | undefined }> {
+    return this.run(async (dispatch) => {
+      const { t } = dispatch;
+      const rollout = await this.lockedRollout(id, t);
+      await refuseUnless(t, rollout, "pause", this.options.now());
+      const late = latePauseText(rollout, seen, await t.countDeploymentsOfRollout(id));
+      const reason = late === undefined ? "paused by an operator" : `paused by an operator ${late}`;
+      await t.updateRollout(id, {
+        state: rolloutStep(rollout.state, "pause"),
+        reason,
+        updated: this.options.now(),
+      });
+      dispatch.record({ actor, kind: "rollout.paused", subject: id, data: { reason } });
+      return { rollout: await this.requireRollout(id, t), late };
+    });
   }
 
-  async resume(id: string, actor: string): Promise<RolloutRecord> {
+  /** `failedSeen`: the failures the caller saw and accepts; more than that is a 409 (see refuseUnseenFailures). */
+  async resume(id: string, actor: string, failedSeen?: number): Promise<RolloutRecord> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
@@ -749,6 +779,7 @@ export class RolloutEngine {
       // due meanwhile are failures so far, accepted with the others, not a new halt right after.
       await this.expireOffline(t, dispatch, rollout, now);
       await this.expireStalled(t, dispatch, rollout, now, true);
+      refuseUnseenFailures(rollout, await t.countDeploymentsOfRollout(id), failedSeen);
       // Timed-out agents connected again are due again: they are retried, not accepted (the
       // allowance this may lower is set anew just below).
       await this.retryConnected({ ...rollout, state }, dispatch, actor);
@@ -814,23 +845,6 @@ export class RolloutEngine {
       });
       // NOTIFY: a cluster wakes the other hubs here (rollback instructions), on commit.
       await this.deliver({ ...rollout, state }, dispatch, actor);
-      return this.requireRollout(id, t);
-    });
-  }
-
-  private async transition(
-    id: string,
-    action: RolloutAction,
-    actor: string,
-    reason: string,
-  ): Promise<RolloutRecord> {
-    return this.run(async (dispatch) => {
-      const { t } = dispatch;
-      const rollout = await this.lockedRollout(id, t);
-      await refuseUnless(dispatch.t, rollout, action, this.options.now());
-      const to = rolloutStep(rollout.state, action);
-      await t.updateRollout(id, { state: to, reason, updated: this.options.now() });
-      dispatch.record({ actor, kind: `rollout.${to}`, subject: id, data: { reason } });
       return this.requireRollout(id, t);
     });
   }

@@ -217,8 +217,17 @@ export type RolloutSpecInput = z.input<typeof RolloutSpec>;
 
 export const AbortRollout = z.strictObject({ rollback: z.boolean().default(false) });
 
-/** Pause and resume take no fields: a body naming any is refused, not silently ignored. */
+/** A body naming no field: one naming any is refused, not silently ignored. */
 export const NoFields = z.strictObject({});
+
+/**
+ * `failedSeen`: how many failed agents the caller saw (the view's `progress.failed`) and accepts by
+ * resuming. When more have failed since, the resume is refused (409) instead of accepting them
+ * unseen. Without it, every failure so far is accepted.
+ */
+export const ResumeRollout = z.strictObject({
+  failedSeen: z.number().int("must be a whole number").min(0, "must be ≥ 0").max(1_000_000_000).optional(),
+});
 
 /**
  * `fromWave`: the wave index the caller saw as current. When the rollout has moved on since (another
@@ -244,3 +253,10 @@ export const AdvanceRollout = z.strictObject({
     .max(86_400_000, "must be ≤ 86400000 (a day)")
     .optional(),
 });
+
+/**
+ * Pause takes the same two: a pause is never refused for arriving after the rollout left the wave
+ * the caller decided in (stopping is always safe), but the answer then says which wave it paused
+ * and that its agents were already sent the release.
+ */
+export const PauseRollout = AdvanceRollout;

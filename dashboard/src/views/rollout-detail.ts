@@ -88,11 +88,21 @@ export function rolloutDetailView(id: string): View {
       try {
         const result =
           action === "abort-rollback"
-            ? await post<RolloutDetail>(`${path}/abort`, { rollback: true })
-            : action === "advance"
-              ? await post<RolloutDetail>(`${path}/advance`, { fromWave: shownWave })
-              : await post<RolloutDetail>(`${path}/${action}`);
+            ? await post<RolloutDetail & { warnings?: string[] }>(`${path}/abort`, { rollback: true })
+            : action === "resume"
+              ? // Accepts the failures the question named; more since then are a 409, shown below.
+                await post<RolloutDetail & { warnings?: string[] }>(`${path}/resume`, {
+                  failedSeen: failedSoFar,
+                })
+              : action === "advance" || action === "pause"
+                ? await post<RolloutDetail & { warnings?: string[] }>(`${path}/${action}`, {
+                    fromWave: shownWave,
+                  })
+                : await post<RolloutDetail & { warnings?: string[] }>(`${path}/${action}`);
         show(result);
+        // A pause that landed after the rollout left the wave shown: which wave it paused, and
+        // that its agents already had the release.
+        message.textContent = (result.warnings ?? []).map((w) => `Warning: ${w}`).join(" ");
       } catch (error) {
         message.textContent = `${action} refused: ${describeError(error)}`;
         // Show what the hub holds now (the wave it moved to), so the next click is an informed one.

@@ -200,6 +200,47 @@ describe("ship-hub agents forget", () => {
     expect((await t.hub.store.getDeployment(`${id}:c1`))?.state).toBe("sent");
   });
 
+  it("a percent canary held because its agent was forgotten takes the next matching agent that joins, instead of a later wave getting it untested", async () => {
+    const t = await session.start();
+    const hosts = new Map([
+      ["h1", await session.connect(t, "h1", web)],
+      ["h2", await session.connect(t, "h2", web)],
+    ]);
+    const rid = await publishRelease(t, "2.0.0");
+    type View = {
+      currentWave: number;
+      reason: string | null;
+      waves: { agents: { agentId: string }[] }[];
+    };
+    const created = await t.api<View & { id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: rid,
+        waves: [
+          { name: "canary", percent: 5 },
+          { name: "rest", percent: 100 },
+        ],
+        autoAdvance: true,
+      },
+    });
+    const id = created.body.id;
+    const canaryId = created.body.waves[0]?.agents[0]?.agentId ?? "";
+    const canary = hosts.get(canaryId);
+    await canary?.next(isType("deploy"));
+    canary?.ws.terminate();
+    await expect.poll(() => t.hub.registry.isOnline(canaryId), { timeout: 10_000 }).toBe(false);
+    await t.api("POST", `/api/v1/agents/${canaryId}/forget`, { token: t.operator, body: {} });
+    const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    await expect.poll(async () => (await view()).reason, { timeout: 10_000 }).toMatch(/tested nothing/);
+    // A newcomer is the canary now: sent the release at once, and its success passes the wave.
+    const joiner = await session.connect(t, "n1", web);
+    const deploy = await joiner.next(isType("deploy"));
+    expect(deploy.deploymentId).toBe(`${id}:n1`);
+    expect((await view()).waves[0]?.agents.map((a) => a.agentId)).toContain("n1");
+    await reportAcked(joiner, deploy, "succeeded");
+    await expect.poll(async () => (await view()).currentWave, { timeout: 10_000 }).toBe(1);
+  });
+
   it("`agents` says the fleet is empty because its agents were forgotten, not that none ever connected", async () => {
     requireHubBin();
     const t = await session.start();

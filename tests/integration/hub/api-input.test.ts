@@ -241,7 +241,13 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       'body.rollback: must be true or false (got string "yes")',
     );
     expect(await refused("POST", "/api/v1/rollouts/nope/pause", { x: 1 })).toBe(
-      "body.x: unknown key; no keys are allowed here",
+      "body.x: unknown key; allowed: fromWave, decidedMsAgo",
+    );
+    expect(await refused("POST", "/api/v1/rollouts/nope/resume", { x: 1 })).toBe(
+      "body.x: unknown key; allowed: failedSeen",
+    );
+    expect(await refused("POST", "/api/v1/rollouts/nope/resume", { failedSeen: -1 })).toBe(
+      "body.failedSeen: must be ≥ 0",
     );
     // "Check now" reads no body either: a field the caller meant is not ignored behind a 202.
     await TestAgent.connect(t.hub.url, await t.agentToken("checked")).then((a) => {

@@ -40,4 +40,28 @@ describe("ship-hub usage errors exit 2", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/--wave/);
   });
+
+  it("with --json an error is one JSON line on stderr with the same exit code: usage errors and the CLI's own checks", async () => {
+    const cases: Array<[string[], string]> = [
+      [["rollout", "list", "--json", "--bogus"], "unknown option '--bogus'"],
+      [
+        ["rollout", "pause", "--json", "x", "y"],
+        "too many arguments for 'pause'. Expected 1 argument but got 2.",
+      ],
+      [["agents", "forget", "--json"], "missing required argument 'id'"],
+      // Not commander's: the CLI's own checks of a value.
+      [["rollout", "list", "--json", "--limit", "x"], '--limit "x": use a whole number from 1 to 1000'],
+    ];
+    await Promise.all(
+      cases.map(async ([args, error]) => {
+        const run = await runHubCli(cwd, args);
+        expect({ args, code: run.code, stderr: JSON.parse(run.stderr) as unknown }).toEqual({
+          args,
+          code: 2,
+          stderr: { error, exitCode: 2, message: `ship-hub: ${error}` },
+        });
+        expect(run.stdout).toBe("");
+      }),
+    );
+  });
 });

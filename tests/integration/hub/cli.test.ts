@@ -600,9 +600,11 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
       expect(listed.code).toBe(0);
       expect(Array.isArray(JSON.parse(listed.stdout))).toBe(true);
       expect(proxy.requests.map((r) => r.target)).toEqual(["http://hub.corp.example/api/v1/agents"]);
+      // With --json, as JSON on stderr.
+      const refusal = `the environment http_proxy: the proxy http://***@${new URL(strict.url).host}/ (http_proxy) refused the credentials in it (HTTP 407): check the user and password (%-encode @ : / in them)`;
       expect(await asOperator(strict.url.replace("http://", "http://ops:wrong@"))).toMatchObject({
         code: 2,
-        stderr: `ship-hub: the environment http_proxy: the proxy http://***@${new URL(strict.url).host}/ (http_proxy) refused the credentials in it (HTTP 407): check the user and password (%-encode @ : / in them)\n`,
+        stderr: `${JSON.stringify({ error: refusal, exitCode: 2, message: `ship-hub: ${refusal}` })}\n`,
       });
     } finally {
       await Promise.all([proxy.close(), strict.close()]);

@@ -5,6 +5,7 @@
  * are allowed and whether the rollout is final.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runHubCli } from "../../support/hub-cli.js";
 import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 let t: TestHub;
@@ -216,5 +217,96 @@ describe("rollout actions follow the state machine's table", () => {
     expect((await act(id, "advance")).body.error).toBe(
       `rollout ${id} is in its last wave, wave 1 (all): there is no next wave to advance to; it completes once its agents finish (allowed now: pause, abort)`,
     );
+  });
+
+  it("a pause that lands after the rollout left the operator's wave still pauses, and says which wave it paused and that its agents already had the release", async () => {
+    const v2 = await publish("2.0.0");
+    const agents = await Promise.all(
+      ["a1", "a2"].map(async (id) => {
+        const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+        agent.hello(id);
+        return agent;
+      }),
+    );
+    await expect.poll(() => t.hub.registry.isOnline("a1") && t.hub.registry.isOnline("a2")).toBe(true);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: v2,
+        waves: [
+          { name: "canary", agents: ["a1"] },
+          { name: "rest", agents: ["a2"] },
+        ],
+      },
+    });
+    const id = created.body.id;
+    // Another operator (or auto-advance) moves it on while this one decides to pause the canary.
+    expect((await act(id, "advance", { fromWave: 0 })).status).toBe(200);
+    await agents[1]?.next(isType("deploy"));
+    const cli = (...args: string[]) =>
+      runHubCli(t.dir, ["rollout", ...args, "--hub", t.hub.url, "--token", t.operator]);
+    const late = `paused in wave 2 (rest), not wave 1 (canary): the rollout moved on before the pause arrived (advanced by itself or by another operator), and 1 agent(s) of wave 2 (rest) were already sent the release (they finish their update)`;
+    const paused = await cli("pause", id, "--from-wave", "1");
+    expect(paused.code).toBe(0);
+    expect(paused.stderr).toContain(`warning: ${late}`);
+    expect(await view(id)).toMatchObject({
+      state: "paused",
+      reason: `paused by an operator ${late.slice(7)}`,
+    });
+    // Paused in the wave the operator saw: nothing to warn of. A wave it has not reached is refused.
+    await act(id, "resume");
+    expect((await act(id, "pause", { fromWave: 1 })).body).toMatchObject({
+      state: "paused",
+      reason: "paused by an operator",
+    });
+    expect((await act(id, "pause", { fromWave: 1 })).body).not.toHaveProperty("warnings");
+    await act(id, "resume");
+    expect(await act(id, "pause", { fromWave: 5 })).toMatchObject({
+      status: 400,
+      body: {
+        error: `body.fromWave: rollout ${id} has 2 wave(s), wave 1 (canary) to wave 2 (rest) (fromWave 5 would be wave 6)`,
+      },
+    });
+    expect(await view(id)).toMatchObject({ state: "running" });
+    for (const a of agents) a.ws.terminate();
+  });
+
+  it("a resume decided on fewer failures than there are now is refused (409) instead of accepting failures nobody saw", async () => {
+    const v2 = await publish("2.0.0");
+    const agents = await Promise.all(
+      ["a1", "a2"].map(async (id) => {
+        const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+        agent.hello(id);
+        return agent;
+      }),
+    );
+    await expect.poll(() => t.hub.registry.isOnline("a1") && t.hub.registry.isOnline("a2")).toBe(true);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v2, waves: [{ name: "all", agents: ["a1", "a2"] }], failureThreshold: { count: 2 } },
+    });
+    const id = created.body.id;
+    const deploy = await agents[0]?.next(isType("deploy"));
+    // Paused with nothing failed; a failure lands while it stands paused.
+    expect((await act(id, "pause")).status).toBe(200);
+    if (agents[0] && deploy) await report(agents[0], deploy, "failed");
+    const refusal = await runHubCli(t.dir, [
+      "rollout",
+      "resume",
+      id,
+      "--failed-seen",
+      "0",
+      "--hub",
+      t.hub.url,
+      "--token",
+      t.operator,
+    ]);
+    expect(refusal.code).toBe(2);
+    expect(refusal.stderr).toBe(
+      `ship-hub: hub answered 409: rollout ${id} has 1 failed agent(s) now, not the 0 this resume was decided on (paused by an operator): look at them, and resume again to accept all 1\n`,
+    );
+    expect(await view(id)).toMatchObject({ state: "paused" });
+    expect((await act(id, "resume", { failedSeen: 1 })).body).toMatchObject({ state: "running" });
+    for (const a of agents) a.ws.terminate();
   });
 });

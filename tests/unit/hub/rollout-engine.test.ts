@@ -523,7 +523,7 @@ describe("rollout engine", () => {
     expect(store.getDeployment(`${r.id}:second`)?.wave).toBe(own);
   });
 
-  it("a hub restart mid-rollout loses nothing and continues from stored timestamps", async () => {
+  it("a hub restart mid-rollout loses nothing and continues from stored timestamps: the wait counts the time the hub was down (as the README says)", async () => {
     for (const a of agents) await connect(a);
     const waves = [{ ...explicitWaves[0]!, waitMinutes: 5 }, explicitWaves[1]!];
     const r = await engine.create(spec({ waves, autoAdvance: true }), "op");
