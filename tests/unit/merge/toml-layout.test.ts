@@ -583,6 +583,30 @@ describe("TOML: a table written only through the sub-table the release removes",
   });
 });
 
+describe("TOML: a table whose keys all went while the user's sub-table stays", () => {
+  const base = "port = 80\n\n# old things\n[old]\na = 1\nb = 2\n\n[keep]\nz = 1\n";
+  const release = "port = 80\n\n[keep]\nz = 1\n";
+  it("loses its header, which stood over nothing; the comment above it stays over [old.sub]", () => {
+    // Was: an empty `[old]` header left above `[old.sub]`.
+    const user = "port = 80\n\n# old things\n[old]\na = 1\nb = 2\n\n[old.sub]\nmine = 5\n\n[keep]\nz = 1\n";
+    const result = mergeToml(user, release, { base });
+    expect(result.text).toBe("port = 80\n\n# old things\n[old.sub]\nmine = 5\n\n[keep]\nz = 1\n");
+    expect(result.removed).toEqual(["old.a", "old.b"]);
+    expect(result.warnings).toEqual([expect.stringContaining("in which you had added the key old.sub")]);
+  });
+
+  it("keeps it where a comment of the user's sits on it or under it, or the user left it empty", () => {
+    for (const [user, expected] of [
+      ["[old] # mine\na = 1\n[old.sub]\nx = 1\n", "[old] # mine\n[old.sub]\nx = 1\n"],
+      ["[old]\na = 1\n# mine\n\n[old.sub]\nx = 1\n", "[old]\n# mine\n\n[old.sub]\nx = 1\n"],
+      ["[old]\n[old.sub]\nx = 1\n", "[old]\n[old.sub]\nx = 1\n"],
+    ]) {
+      const result = mergeToml(`y = 1\n\n${user}`, "y = 1\n", { base: "y = 1\n\n[old]\na = 1\n" });
+      expect(result.text).toBe(`y = 1\n\n${expected}`);
+    }
+  });
+});
+
 describe("TOML: a key added to a table above a table opened at the same place", () => {
   it("goes into its own table, not the opened one; no rewrite, and the file does not end blank", () => {
     const result = mergeSmartSection("[c] # ours\n[c.d.a]\n", '[c]\na = "z"\n[c.d]\na = "z"\n', "c");
