@@ -212,8 +212,9 @@ class MergeWalker {
     // stays, the user's value winning over the removal, so it is reported as kept (as preserve_user
     // reports a changed one); a key only the user ever had is theirs, nothing to report.
     if (policy.kind !== "preserve_user") {
-      if (base !== ABSENT) this.record("kept", path);
-      if (base !== ABSENT && !sameValue(user, base)) this.plan.dropped.push(keyName(path));
+      if (base === ABSENT) return;
+      this.record("kept", path);
+      this.noteDroppedChanges(path, user, base);
       return;
     }
     // preserve_user removes only what the user never touched.
@@ -235,6 +236,25 @@ class MergeWalker {
     } else {
       this.record("kept", path);
       this.plan.dropped.push(keyName(path));
+    }
+  }
+
+  /**
+   * What the user changed in a value the release dropped and the strategy keeps whole: named key by
+   * key. A table was named as a whole, so a key the user added in `[old]` read as `the key old, whose
+   * value you had changed`, which key unsaid.
+   */
+  private noteDroppedChanges(path: string[], user: unknown, base: unknown): void {
+    if (sameValue(user, base)) return;
+    if (!isTable(user) || !isTable(base)) {
+      this.plan.dropped.push(keyName(path));
+      return;
+    }
+    for (const key of Object.keys(user)) {
+      const child = [...path, key];
+      const childBase = childOf(base, key);
+      if (childBase === ABSENT) this.plan.addedInDropped.push({ table: keyName(path), key: keyName(child) });
+      else this.noteDroppedChanges(child, user[key], childBase);
     }
   }
 
