@@ -46,6 +46,7 @@ import {
   emptyPlan,
   type FileStrategy,
   type MergePlan,
+  type Overwritten,
   planMerge,
   type Shape,
   sectionsKeepUserValues,
@@ -237,7 +238,10 @@ function mergeNormalised(input: MergeInput): MergeResult {
     return {
       ...reportOf(plan),
       text: input.incoming,
-      warnings: lost === undefined ? [] : [lost],
+      warnings: [
+        ...overwrittenWarnings(replacedValuesOfUser(input, parse, user.value, release.value)),
+        ...(lost === undefined ? [] : [lost]),
+      ],
     };
   }
   const rendered = render(input, { user, release, base: baseCopy }, plan);
@@ -257,6 +261,7 @@ function mergeNormalised(input: MergeInput): MergeResult {
     ...(plan.dropped.length === 0 ? [] : [droppedKeysWarning(plan.dropped)]),
     ...addedInDroppedWarnings(plan.addedInDropped),
     ...reshapedWarnings(plan.reshaped),
+    ...overwrittenWarnings(plan.overwritten),
   ];
   const alike =
     user.yaml === undefined || release.yaml === undefined
@@ -282,6 +287,51 @@ function mergeNormalised(input: MergeInput): MergeResult {
 function droppedKeysWarning(keys: readonly string[]): string {
   const named = keys.length === 1 ? `the key ${keys[0]}` : `the keys ${keys.join(", ")}`;
   return `this release no longer has ${named}, whose value you had changed: your value is kept there, but the app may no longer read it (a renamed setting takes the release's default under its new name); check the release's notes and move your value if it was renamed`;
+}
+
+/**
+ * Under a file strategy of replace the previous release's copy is not read for the merge (it cannot
+ * change the outcome), but only it tells a value the user changed, which went, from a default the
+ * release changed. One that does not parse is no reason to refuse what replace installs: then no
+ * value is named.
+ */
+function replacedValuesOfUser(
+  input: MergeInput,
+  parse: Parser,
+  user: unknown,
+  release: unknown,
+): Overwritten[] {
+  // A blank copy of the user's (a disk that filled) is no deletion of every key to name.
+  if (input.base === undefined || input.base.trim() === "") return [];
+  if (input.current.trim() === "" && input.currentIsShips !== true) return [];
+  let base: unknown;
+  try {
+    base = input.base === input.current ? user : parse(input.base, "previous release").value;
+  } catch (error) {
+    if (error instanceof BadInputError) return [];
+    throw error;
+  }
+  return planMerge({ user, release, base, strategy: "replace" }).overwritten;
+}
+
+/**
+ * The user's values a replace or merge_smart strategy took the release's over: listed as `updated`
+ * or `removed` alone, they read as defaults the release changed. One WARNING per strategy that
+ * decided, keys only (a password would land in the log).
+ */
+function overwrittenWarnings(entries: readonly Overwritten[]): string[] {
+  const byRule = new Map<string, string[]>();
+  for (const { key, strategy, section } of entries) {
+    const rule =
+      section === undefined
+        ? `merge_strategy ${strategy}`
+        : `the merge_strategies section ${JSON.stringify(section)} (${strategy})`;
+    byRule.set(rule, [...(byRule.get(rule) ?? []), key]);
+  }
+  return [...byRule].map(([rule, keys]) => {
+    const named = keys.length === 1 ? `the key ${keys[0]}` : `the keys ${keys.join(", ")}`;
+    return `${rule} took the release's values over your changes to ${named} (changed, added or deleted since the previous release's copy); your copy is in this update's backup (ship --list-backups); to keep such a value, list it in preserve_keys or use preserve_user`;
+  });
 }
 
 const SHAPE_NAMES: Record<Shape, string> = { table: "a table", list: "a list", value: "a single value" };

@@ -38,6 +38,19 @@ export interface MergePlan {
    * app of this release may not read the user's form at all.
    */
   reshaped: { key: string; user: Shape; release: Shape }[];
+  /**
+   * Keys whose value the user had changed, added or deleted, where a `replace` or `merge_smart`
+   * strategy gave the release's value (or removal) the last word.
+   */
+  overwritten: Overwritten[];
+}
+
+/** A value of the user's the release's took over, and the strategy that decided it. */
+export interface Overwritten {
+  key: string;
+  strategy: "replace" | "merge_smart";
+  /** The merge_strategies section that chose it, as the key report names it; none for the file's own. */
+  section?: string;
 }
 
 export type Shape = "table" | "list" | "value";
@@ -79,6 +92,7 @@ export function emptyPlan(): MergePlan {
     dropped: [],
     addedInDropped: [],
     reshaped: [],
+    overwritten: [],
   };
 }
 
@@ -125,7 +139,10 @@ class MergeWalker {
       // the release's app may refuse the file or ignore the setting.
       const shapes = { user: shapeOf(user), release: shapeOf(release) };
       if (shapes.user !== shapes.release) this.plan.reshaped.push({ key: keyName(path), ...shapes });
-    } else this.edit("set", path, "updated");
+    } else {
+      this.edit("set", path, "updated");
+      this.noteOverwritten(path, user, base, policy);
+    }
   }
 
   /**
@@ -170,7 +187,11 @@ class MergeWalker {
     // The user deleted a key the release still ships unchanged: respect the deletion.
     const userDeleted = this.threeWay && base !== ABSENT && sameValue(base, release);
     if (policy.kind === "preserve_user" && userDeleted) this.record("kept", path);
-    else this.edit("add", path, "added");
+    else {
+      this.edit("add", path, "added");
+      // A key the user deleted that replace or merge_smart puts back is their change undone too.
+      if (base !== ABSENT) this.noteOverwritten(path, ABSENT, base, policy);
+    }
   }
 
   private userOnly(path: string[], user: unknown, base: Maybe, policy: Policy): void {
@@ -184,14 +205,16 @@ class MergeWalker {
     }
     if (policy.kind === "replace") {
       this.edit("remove", path, "removed");
+      this.noteOverwritten(path, user, base, policy);
       return;
     }
     // update_only and merge_smart never remove: a key the previous release had and this one dropped
     // stays, the user's value winning over the removal, so it is reported as kept (as preserve_user
     // reports a changed one); a key only the user ever had is theirs, nothing to report.
     if (policy.kind !== "preserve_user") {
-      if (base !== ABSENT) this.record("kept", path);
-      if (base !== ABSENT && !sameValue(user, base)) this.plan.dropped.push(keyName(path));
+      if (base === ABSENT) return;
+      this.record("kept", path);
+      this.noteDroppedChanges(path, user, base);
       return;
     }
     // preserve_user removes only what the user never touched.
@@ -216,6 +239,25 @@ class MergeWalker {
     }
   }
 
+  /**
+   * What the user changed in a value the release dropped and the strategy keeps whole: named key by
+   * key. A table was named as a whole, so a key the user added in `[old]` read as `the key old, whose
+   * value you had changed`, which key unsaid.
+   */
+  private noteDroppedChanges(path: string[], user: unknown, base: unknown): void {
+    if (sameValue(user, base)) return;
+    if (!isTable(user) || !isTable(base)) {
+      this.plan.dropped.push(keyName(path));
+      return;
+    }
+    for (const key of Object.keys(user)) {
+      const child = [...path, key];
+      const childBase = childOf(base, key);
+      if (childBase === ABSENT) this.plan.addedInDropped.push({ table: keyName(path), key: keyName(child) });
+      else this.noteDroppedChanges(child, user[key], childBase);
+    }
+  }
+
   /** The policy for `path`: its own merge_strategies entry, a preserved key, or the parent's. */
   private policyAt(path: string[], inherited: Policy): Policy {
     // Own entries only: a key named `constructor` or `toString` is not a section of Object.prototype's.
@@ -228,6 +270,17 @@ class MergeWalker {
     const preserved =
       inherited.preserveKeys.has(dotted(relative)) || inherited.preserveKeys.has(keyName(relative));
     return preserved ? keepUser(path) : inherited;
+  }
+
+  /**
+   * A value of the user's that went (replaced or removed) was listed only as `updated` or
+   * `removed`, like a default the release changed: only a three-way merge tells the two apart.
+   */
+  private noteOverwritten(path: string[], user: Maybe, base: Maybe, policy: Policy): void {
+    if (!this.threeWay || (base !== ABSENT && sameValue(user, base))) return;
+    if (policy.kind !== "replace" && policy.kind !== "merge_smart") return;
+    const section = policy.sectionPath.length === 0 ? {} : { section: keyName(policy.sectionPath) };
+    this.plan.overwritten.push({ key: keyName(path), strategy: policy.kind, ...section });
   }
 
   private edit(kind: MergeEdit["kind"], path: string[], report: "added" | "updated" | "removed"): void {

@@ -81,7 +81,45 @@ export function editTomlText(
   }
   keepEmptiedDottedTables(userSide, merged, edits, ops);
   ops.push(...keepEmptiedHeaderTables(userSide, merged, edits));
+  ops.push(...dropEmptiedHeaders(userSide, edits, ops));
   return applyOps(userText, ops);
+}
+
+/**
+ * A `[old]` table whose keys the merge all removed while a sub-table of it stays (`[old.sub]`, the
+ * user's own): its header stayed over nothing, reading as a table still in use, though `[old.sub]`
+ * alone defines it. The header line goes with its keys; comments stay (above it, they now sit over
+ * what is left of the table; one on the header line or in its body keeps the header). A header the
+ * user left empty stays as written.
+ */
+function dropEmptiedHeaders(user: Side, edits: readonly MergeEdit[], ops: readonly TextOp[]): TextOp[] {
+  const removed = edits.filter((e) => e.kind === "remove").map((e) => e.path);
+  const gone = (path: readonly string[]) => removed.some((r) => startsWith(path, r));
+  const { headers, entries } = user.layout;
+  const drops: TextOp[] = [];
+  for (const header of headers) {
+    if (header.kind !== "table" || gone(header.path)) continue;
+    const bodyEnd = headers.find((h) => h.lineStart > header.lineStart)?.blockStart ?? user.text.length;
+    const own = entries.filter((e) => e.lineStart >= header.lineEnd && e.lineStart < bodyEnd);
+    if (own.length === 0 || !own.every((e) => e.path !== undefined && gone(e.path))) continue;
+    const stays = headers.some(
+      (h) => h.path.length > header.path.length && startsWith(h.path, header.path) && !gone(h.path),
+    );
+    // A key the merge writes into the body (an added one) keeps the table's header in use.
+    const written = ops.some((op) => op.text !== "" && op.start >= header.lineEnd && op.start < bodyEnd);
+    if (!stays || written) continue;
+    // Comments of the user's left in the body after its keys went would lose the header they sat under.
+    let rest = user.text.slice(header.lineEnd, bodyEnd);
+    for (const e of [...own].reverse())
+      rest = rest.slice(0, e.blockStart - header.lineEnd) + rest.slice(e.lineEnd - header.lineEnd);
+    if (rest.trim() !== "") continue;
+    // A comment on the header line goes with it; one above stays, over what is left of the table.
+    const line = user.text.slice(header.lineStart, header.lineEnd).replace(/"(?:[^"\\]|\\.)*"|'[^']*'/g, "");
+    if (line.includes("#")) continue;
+    // The blank lines that parted its keys from the next table go too: they part nothing now.
+    drops.push({ start: header.lineStart, end: bodyEnd, text: "" });
+  }
+  return drops;
 }
 
 /**

@@ -208,6 +208,73 @@ describe.each(formats)("mergeConfigFile (%s)", (format) => {
   });
 });
 
+const REPLACED = (keys: string) =>
+  `merge_strategy replace took the release's values over your changes to the ${keys.includes(",") ? "keys" : "key"} ${keys} (changed, added or deleted since the previous release's copy); your copy is in this update's backup (ship --list-backups); to keep such a value, list it in preserve_keys or use preserve_user`;
+
+describe("replace and merge_smart name the user's values they took over", () => {
+  // Before: base port 80, the user's 8080, the release's 80 → `updated port` and not a word, the
+  // same report as a default the release changed (level below).
+  const shipped = { port: 80, level: "info", debug: true, db: { host: "localhost", pool: 5 } };
+  const mine = { port: 8080, level: "info", db: { host: "db.internal", pool: 5, password: "s3cret" } };
+  const next = { port: 80, level: "debug", debug: true, db: { host: "localhost", pool: 10 } };
+
+  it.each(formats)(
+    "%s: replace names the values the user changed, added or deleted, not the release's changes",
+    (format) => {
+      const result = mergeConfigFile({
+        format,
+        fileName: "f",
+        base: write(format, shipped),
+        current: write(format, mine),
+        incoming: write(format, next),
+        strategy: "replace",
+      });
+      expect(read(format, result.text)).toEqual(next);
+      expect([...result.updated].sort()).toEqual(["db.host", "db.pool", "level", "port"]);
+      expect(result.warnings[0]).toBe(REPLACED("port, db.host, db.password, debug"));
+    },
+  );
+
+  it.each(formats)(
+    "%s: a merge_smart section names the section and the user's value it replaced",
+    (format) => {
+      const result = mergeConfigFile({
+        format,
+        fileName: "f",
+        base: write(format, shipped),
+        current: write(format, mine),
+        incoming: write(format, next),
+        strategy: "preserve_user",
+        sections: { db: { strategy: "merge_smart", preserve_keys: ["password"] } },
+      });
+      expect(read(format, result.text)).toEqual({
+        ...next,
+        port: 8080,
+        debug: undefined,
+        db: { ...next.db, password: "s3cret" },
+      });
+      expect(result.warnings).toEqual([
+        `the merge_strategies section "db" (merge_smart) took the release's values over your changes to the key db.host (changed, added or deleted since the previous release's copy); your copy is in this update's backup (ship --list-backups); to keep such a value, list it in preserve_keys or use preserve_user`,
+      ]);
+    },
+  );
+
+  it("no previous release's copy, or one that does not parse: nothing to tell the user's values by, no WARNING", () => {
+    for (const base of [undefined, "port = = 1\n"]) {
+      const result = mergeConfigFile({
+        format: "toml",
+        fileName: "f",
+        ...(base === undefined ? {} : { base }),
+        current: "port = 8080\n",
+        incoming: "port = 80\n",
+        strategy: "replace",
+      });
+      expect(result.text).toBe("port = 80\n");
+      expect(result.warnings).toEqual([]);
+    }
+  });
+});
+
 describe("replace says what of the user's file went", () => {
   // Before: the release's text replaced the file with no warning, though the user's comments went
   // (the README: every comment of yours that is gone is named in a WARNING, whatever the cause).
@@ -231,6 +298,7 @@ describe("replace says what of the user's file went", () => {
       expect(result.text).toBe(incoming);
       expect(result.updated).toEqual(["port"]);
       expect(result.warnings).toEqual([
+        REPLACED("port"),
         "your comments are not in the merged file (the release's copy replaced yours whole, as merge_strategy replace does): # ops: keep 9090 for the LB, # mine",
       ]);
     },
@@ -249,6 +317,7 @@ describe("replace says what of the user's file went", () => {
     });
     expect(result.removed).toEqual(["old"]);
     expect(result.warnings).toEqual([
+      REPLACED("a"),
       "your comments are not in the merged file (the release's copy replaced yours whole, as merge_strategy replace does): # mine, # five",
     ]);
   });

@@ -51,6 +51,31 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
     ]);
   });
 
+  it.each(["update_only", "merge_smart"] as const)(
+    "%s: in a table the release dropped, the key the user added or changed is named, not the table",
+    (strategy) => {
+      // Was: `this release no longer has the key old, whose value you had changed`, which key unsaid.
+      const base = { name: "a", old: { x: 1, y: 1, t: { q: 1 } } };
+      const current = { name: "a", old: { x: 2, y: 1, mine: 5, t: { q: 1, w: 3 } } };
+      const result = mergeConfigFile({
+        format,
+        fileName: "f",
+        base: write(format, base),
+        current: write(format, current),
+        incoming: write(format, { name: "b" }),
+        strategy: strategy === "merge_smart" ? "preserve_user" : strategy,
+        ...(strategy === "merge_smart" ? { sections: { old: "merge_smart" } } : {}),
+      });
+      expect(read(format, result.text)).toEqual({ ...current, name: strategy === "update_only" ? "a" : "b" });
+      expect(result.kept).toEqual(strategy === "update_only" ? ["name", "old"] : ["old"]);
+      expect(result.warnings).toEqual([
+        "this release no longer has the key old.x, whose value you had changed: your value is kept there, but the app may no longer read it (a renamed setting takes the release's default under its new name); check the release's notes and move your value if it was renamed",
+        "this release no longer has the table old, in which you had added the key old.mine: kept there, but the app may no longer read it; check the release's notes and move it if the table was renamed",
+        "this release no longer has the table old.t, in which you had added the key old.t.w: kept there, but the app may no longer read it; check the release's notes and move it if the table was renamed",
+      ]);
+    },
+  );
+
   it("a key the release dropped (renamed) while the user's changed value stays there is named in a WARNING", () => {
     // `timeout` renamed `timeout_s`: the user's 90 stayed under the old name and the app read the
     // new one's default, reported only as `kept` and `added`.

@@ -35,6 +35,10 @@ function mergeSmartSection(current: string, incoming: string, section: string) {
   });
 }
 
+/** The one WARNING such a merge gives: with no keys in the previous release's copy, every value is the user's. */
+const smartTook = (section: string, key: string) =>
+  `the merge_strategies section "${section}" (merge_smart) took the release's values over your changes to the key ${key} (changed, added or deleted since the previous release's copy); your copy is in this update's backup (ship --list-backups); to keep such a value, list it in preserve_keys or use preserve_user`;
+
 describe("TOML merges keep the server copy's comments and spelling when edits are line edits", () => {
   it("three-way merge of a commented config: exact text", () => {
     const result = mergeToml(fixture("current.toml"), fixture("incoming.toml"), {
@@ -562,7 +566,7 @@ describe("TOML: a table added where a table turned into a key is removed", () =>
   it("both edits go in as text: no rewrite, the operator's comment stays", () => {
     const user = "[d.b] # ours\nx = 1\n\n[e]\ny = 2\n";
     const result = mergeSmartSection(user, 'e = "z"\n[d.b]\nx = 1\n[d.a]\n', "e");
-    expect(result.warnings).toEqual([]);
+    expect(result.warnings).toEqual([smartTook("e", "e")]);
     expect(result.text).toBe('e = "z"\n\n[d.b] # ours\nx = 1\n\n[d.a]\n');
     expect(result.updated).toEqual(["e"]);
   });
@@ -579,10 +583,34 @@ describe("TOML: a table written only through the sub-table the release removes",
   });
 });
 
+describe("TOML: a table whose keys all went while the user's sub-table stays", () => {
+  const base = "port = 80\n\n# old things\n[old]\na = 1\nb = 2\n\n[keep]\nz = 1\n";
+  const release = "port = 80\n\n[keep]\nz = 1\n";
+  it("loses its header, which stood over nothing; the comment above it stays over [old.sub]", () => {
+    // Was: an empty `[old]` header left above `[old.sub]`.
+    const user = "port = 80\n\n# old things\n[old]\na = 1\nb = 2\n\n[old.sub]\nmine = 5\n\n[keep]\nz = 1\n";
+    const result = mergeToml(user, release, { base });
+    expect(result.text).toBe("port = 80\n\n# old things\n[old.sub]\nmine = 5\n\n[keep]\nz = 1\n");
+    expect(result.removed).toEqual(["old.a", "old.b"]);
+    expect(result.warnings).toEqual([expect.stringContaining("in which you had added the key old.sub")]);
+  });
+
+  it("keeps it where a comment of the user's sits on it or under it, or the user left it empty", () => {
+    for (const [user, expected] of [
+      ["[old] # mine\na = 1\n[old.sub]\nx = 1\n", "[old] # mine\n[old.sub]\nx = 1\n"],
+      ["[old]\na = 1\n# mine\n\n[old.sub]\nx = 1\n", "[old]\n# mine\n\n[old.sub]\nx = 1\n"],
+      ["[old]\n[old.sub]\nx = 1\n", "[old]\n[old.sub]\nx = 1\n"],
+    ]) {
+      const result = mergeToml(`y = 1\n\n${user}`, "y = 1\n", { base: "y = 1\n\n[old]\na = 1\n" });
+      expect(result.text).toBe(`y = 1\n\n${expected}`);
+    }
+  });
+});
+
 describe("TOML: a key added to a table above a table opened at the same place", () => {
   it("goes into its own table, not the opened one; no rewrite, and the file does not end blank", () => {
     const result = mergeSmartSection("[c] # ours\n[c.d.a]\n", '[c]\na = "z"\n[c.d]\na = "z"\n', "c");
-    expect(result.warnings).toEqual([]);
+    expect(result.warnings).toEqual([smartTook("c", "c.d.a")]);
     expect(result.text).toBe('[c] # ours\na = "z"\n[c.d]\na = "z"\n');
   });
 });
@@ -590,7 +618,7 @@ describe("TOML: a key added to a table above a table opened at the same place", 
 describe("TOML: a key added to [a] where the release puts a new [b] table", () => {
   it("goes into [a], above [b]; no rewrite, [c]'s comment stays", () => {
     const result = mergeSmartSection("b = 2\n[a]\n[c] # ours\n", '[a]\nd = "x"\n[b]\n[c]\n', "b");
-    expect(result.warnings).toEqual([]);
+    expect(result.warnings).toEqual([smartTook("b", "b")]);
     expect(result.text).toBe('[a]\nd = "x"\n[b]\n\n[c] # ours\n');
     expect(result.updated).toEqual(["b"]);
   });

@@ -40,7 +40,10 @@ describe("YAML keys are named as written", () => {
     const result = merge(v1.replace("push: main", "push: dev"), v2, v1, { on: "replace" });
     expect(result.text).toBe("%YAML 1.1\n---\nname: ci\non:\n  push: main\n  pr: all\nextra: 1\n");
     expect(result.updated).toEqual(["on.push"]);
-    expect(result.warnings).toEqual([]);
+    // Not that it names no key: only that the user's on.push went, the section named `on`.
+    expect(result.warnings).toEqual([
+      `the merge_strategies section "on" (replace) took the release's values over your changes to the key on.push (changed, added or deleted since the previous release's copy); your copy is in this update's backup (ship --list-backups); to keep such a value, list it in preserve_keys or use preserve_user`,
+    ]);
   });
 
   it("`1` and `1.0` are two keys: a release's change to either is merged and named", () => {
