@@ -1,7 +1,7 @@
 import { BadInputError } from "../../shared/errors.js";
 import { DATABASE_URL_SCHEME, databaseUrlProblem, type HubConfig } from "../config/schema.js";
 import type { DatabaseSource } from "../store/open-database.js";
-import { hostPorts, parseDatabaseUrl, urlHosts } from "../store/postgres-url.js";
+import { connectTimeout, hostPorts, parseDatabaseUrl, urlHosts } from "../store/postgres-url.js";
 
 export const DATABASE_URL_ENV = "SHIP_HUB_DATABASE_URL";
 
@@ -63,6 +63,10 @@ function withLibpqEnvironment(source: DatabaseSource): DatabaseSource {
         "",
         `is set, but ship-hub's PostgreSQL driver does not read it (${what}); unset it in the hub's environment`,
       );
+  const timeout = connectTimeout(source.url);
+  // The URL's own connect_timeout was checked with the URL; this one is the environment's.
+  if (typeof timeout === "string" && env.PGCONNECT_TIMEOUT)
+    throw BadInputError.single("PGCONNECT_TIMEOUT", "", timeout.replace(/^PGCONNECT_TIMEOUT /, ""));
   const session = env.PGTARGETSESSIONATTRS;
   if (session && !HUB_SESSIONS.includes(session))
     throw BadInputError.single("PGTARGETSESSIONATTRS", "", sessionProblem(session));
@@ -116,6 +120,8 @@ function tlsSettingProblem(url: string): string | undefined {
   if (typeof servers === "string") return servers;
   const session = query.get("target_session_attrs");
   if (session !== null && !HUB_SESSIONS.includes(session)) return sessionProblem(session);
+  const timeout = query.has("connect_timeout") ? connectTimeout(url) : undefined;
+  if (typeof timeout === "string") return timeout;
   const mode = query.get("sslmode");
   if (mode !== null && !SSL_MODES.includes(mode))
     return `sslmode=${mode} is not one of ${SSL_MODES.join(", ")}`;
