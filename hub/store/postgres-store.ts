@@ -135,16 +135,17 @@ export function reconnectBackoff(retries: number): number {
 }
 
 /** A pool that parses as the store's operations expect (postgres-ops.ts). */
-export function connectPostgres(
-  url: string,
-  max: number,
-  extra: { fetch_types?: boolean } = {},
-): postgres.Sql<PgTypes> {
+export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes> {
   const target = driverTarget(url);
   return postgres(target.url, {
     ...target.options,
-    ...extra,
     max,
+    // The driver's array-type lookup, sent first on every new connection, is a promise nobody
+    // holds: a pool ended while one waited for it (the hub stopping, a silent pool replaced)
+    // rejected it unhandled, and Node ended the hub; lost mid-way with a call waiting, the driver
+    // reconnected at once, over and over, until the call's deadline. The operations pass lists as
+    // JSON and read no arrays.
+    fetch_types: false,
     backoff: reconnectBackoff,
     onnotice: () => {},
     types: {
@@ -423,8 +424,6 @@ class PostgresCore {
     if (this.replacing || this.closed) return;
     const silentMs = this.answerMs;
     this.replacing = (async () => {
-      // Without the driver's type lookup: ending a connection in the middle of it rejects a
-      // promise nobody holds, and an unhandled rejection ends the process.
       const probe = this.connect(true);
       this.probe = probe;
       let answered = false;
