@@ -67,6 +67,8 @@ function withLibpqEnvironment(source: DatabaseSource): DatabaseSource {
   // The URL's own connect_timeout was checked with the URL; this one is the environment's.
   if (typeof timeout === "string" && env.PGCONNECT_TIMEOUT)
     throw BadInputError.single("PGCONNECT_TIMEOUT", "", timeout.replace(/^PGCONNECT_TIMEOUT /, ""));
+  const listed = withHostList(source);
+  if (listed !== source) return withLibpqEnvironment(listed);
   const session = env.PGTARGETSESSIONATTRS;
   if (session && !HUB_SESSIONS.includes(session))
     throw BadInputError.single("PGTARGETSESSIONATTRS", "", sessionProblem(session));
@@ -78,6 +80,40 @@ function withLibpqEnvironment(source: DatabaseSource): DatabaseSource {
   const [beforeFragment, fragment] = source.url.split("#", 2);
   const url = `${beforeFragment}${beforeFragment?.includes("?") ? "&" : "?"}sslmode=${mode}${fragment === undefined ? "" : `#${fragment}`}`;
   return { ...source, url, tlsFrom: "PGSSLMODE" };
+}
+
+/**
+ * PGHOST naming several servers (`db1,db2`, as libpq reads it) for a URL that names none, written
+ * into the URL as its list of hosts (each with PGPORT's port, one for all or one per host), so the
+ * hub treats it as that list: it looks for the primary among them, asks each alone when none
+ * answers as one, and names them in its messages. The driver tried the list itself, but the hub
+ * took it for one server: a standby first in it was "a standby: list every server" (exit 2).
+ */
+function withHostList(source: DatabaseSource): DatabaseSource {
+  const hosts = process.env.PGHOST;
+  const parsed = parseDatabaseUrl(source.url);
+  if (!hosts?.includes(",") || parsed === undefined || parsed.hostname !== "" || parsed.searchParams.has("host"))
+    return source;
+  const names = hosts.split(",");
+  const ports = (process.env.PGPORT ?? "").split(",");
+  if (ports.length > 1 && ports.length !== names.length)
+    throw BadInputError.single(
+      "PGPORT",
+      "",
+      `names ${ports.length} ports for the ${names.length} hosts of PGHOST: give one port for every host, or one per host`,
+    );
+  const list = names
+    .map((name, i) => {
+      const port = ports.length === 1 ? ports[0] : ports[i];
+      return port ? `${name}:${port}` : name;
+    })
+    .join(",");
+  const start = source.url.indexOf("//") + 2;
+  const url = `${source.url.slice(0, start)}${list}${source.url.slice(start)}`;
+  const problem = databaseUrlProblem(url) ?? tlsSettingProblem(url);
+  if (problem !== undefined)
+    throw BadInputError.single("PGHOST", "", `is ${hosts}: the database URL it completes ${problem}`);
+  return { ...source, url };
 }
 
 function sessionProblem(session: string): string {
