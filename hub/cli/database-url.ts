@@ -92,7 +92,12 @@ function withLibpqEnvironment(source: DatabaseSource): DatabaseSource {
 function withHostList(source: DatabaseSource): DatabaseSource {
   const hosts = process.env.PGHOST;
   const parsed = parseDatabaseUrl(source.url);
-  if (!hosts?.includes(",") || parsed === undefined || parsed.hostname !== "" || parsed.searchParams.has("host"))
+  if (
+    !hosts?.includes(",") ||
+    parsed === undefined ||
+    parsed.hostname !== "" ||
+    parsed.searchParams.has("host")
+  )
     return source;
   const names = hosts.split(",");
   const ports = (process.env.PGPORT ?? "").split(",");
