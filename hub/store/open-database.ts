@@ -9,6 +9,7 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { type PasswordLookup, passwordFilePath, passwordFromFile } from "./pgpass.js";
 import {
   NoPrimary,
+  NoSchema,
   NotHubDatabase,
   openPostgresStore,
   type PostgresStore,
@@ -79,6 +80,12 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
         `PostgreSQL at ${where} holds tables that are not ship-hub's (${shown}${more}), so the hub created nothing there: give the hub a database of its own (createdb -O USER ship_hub) and name it in the URL`,
       );
     }
+    if (error instanceof NoSchema)
+      throw BadInputError.single(
+        source.file,
+        source.key,
+        `PostgreSQL at ${where} has none of the schemas of its search_path (${error.searchPath}), so the hub has nowhere to create its tables: CREATE SCHEMA … AUTHORIZATION USER, or set a search_path naming one that exists`,
+      );
     if (error instanceof ReadOnlyDatabase)
       throw BadInputError.single(
         source.file,

@@ -238,6 +238,18 @@ export class NotHubDatabase extends Error {
   }
 }
 
+/**
+ * No schema of the search_path exists (`?search_path=` or `options=-csearch_path=` naming one not
+ * yet created): the hub had nowhere to create its tables, "no schema has been selected to create
+ * in (3F000)", exit 1, and systemd started it again for ever.
+ */
+export class NoSchema extends Error {
+  constructor(readonly searchPath: string) {
+    super(`no schema of search_path ${searchPath} exists`);
+    this.name = "NoSchema";
+  }
+}
+
 /** Tables every hub schema has had since its first migration. */
 const FIRST_TABLES = ["tokens", "agents", "rollouts"];
 
@@ -247,6 +259,8 @@ const FIRST_TABLES = ["tokens", "agents", "rollouts"];
  * all written in one transaction. Tables an extension installed (PostGIS's) are not counted.
  */
 async function checkHubDatabase(t: postgres.TransactionSql<PgTypes>): Promise<void> {
+  const [where] = await t`SELECT current_schema() AS schema, current_setting('search_path') AS path`;
+  if (where?.schema === null || where?.schema === undefined) throw new NoSchema(str(where?.path));
   const rows = await t`
     SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')

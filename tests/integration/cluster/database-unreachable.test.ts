@@ -139,6 +139,15 @@ describe.skipIf(!run)("ship-hub and a database it cannot use", () => {
     expect(await Promise.all(urls.map((url) => tablesOf(url)))).toEqual(before);
   });
 
+  it("a search_path naming no schema that exists: exit 2 saying so, not 'no schema has been selected' (exit 1)", async () => {
+    const url = `${await pg.createDatabase()}?search_path=hub_schema`;
+    const { code, stderr } = await hub(url);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(
+      `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at ${url.split("?")[0]} has none of the schemas of its search_path (hub_schema), so the hub has nowhere to create its tables: CREATE SCHEMA … AUTHORIZATION USER, or set a search_path naming one that exists`,
+    );
+  });
+
   it.each([
     [
       "?connect_timeuot=5",
