@@ -1,7 +1,7 @@
 import { BadInputError } from "../../shared/errors.js";
 import { DATABASE_URL_SCHEME, databaseUrlProblem, type HubConfig } from "../config/schema.js";
 import type { DatabaseSource } from "../store/open-database.js";
-import { hostPorts, parseDatabaseUrl, urlHosts } from "../store/postgres-url.js";
+import { connectTimeout, hostPorts, parseDatabaseUrl, urlHosts } from "../store/postgres-url.js";
 
 export const DATABASE_URL_ENV = "SHIP_HUB_DATABASE_URL";
 
@@ -63,6 +63,12 @@ function withLibpqEnvironment(source: DatabaseSource): DatabaseSource {
         "",
         `is set, but ship-hub's PostgreSQL driver does not read it (${what}); unset it in the hub's environment`,
       );
+  const timeout = connectTimeout(source.url);
+  // The URL's own connect_timeout was checked with the URL; this one is the environment's.
+  if (typeof timeout === "string" && env.PGCONNECT_TIMEOUT)
+    throw BadInputError.single("PGCONNECT_TIMEOUT", "", timeout.replace(/^PGCONNECT_TIMEOUT /, ""));
+  const listed = withHostList(source);
+  if (listed !== source) return withLibpqEnvironment(listed);
   const session = env.PGTARGETSESSIONATTRS;
   if (session && !HUB_SESSIONS.includes(session))
     throw BadInputError.single("PGTARGETSESSIONATTRS", "", sessionProblem(session));
@@ -74,6 +80,45 @@ function withLibpqEnvironment(source: DatabaseSource): DatabaseSource {
   const [beforeFragment, fragment] = source.url.split("#", 2);
   const url = `${beforeFragment}${beforeFragment?.includes("?") ? "&" : "?"}sslmode=${mode}${fragment === undefined ? "" : `#${fragment}`}`;
   return { ...source, url, tlsFrom: "PGSSLMODE" };
+}
+
+/**
+ * PGHOST naming several servers (`db1,db2`, as libpq reads it) for a URL that names none, written
+ * into the URL as its list of hosts (each with PGPORT's port, one for all or one per host), so the
+ * hub treats it as that list: it looks for the primary among them, asks each alone when none
+ * answers as one, and names them in its messages. The driver tried the list itself, but the hub
+ * took it for one server: a standby first in it was "a standby: list every server" (exit 2).
+ */
+function withHostList(source: DatabaseSource): DatabaseSource {
+  const hosts = process.env.PGHOST;
+  const parsed = parseDatabaseUrl(source.url);
+  if (
+    !hosts?.includes(",") ||
+    parsed === undefined ||
+    parsed.hostname !== "" ||
+    parsed.searchParams.has("host")
+  )
+    return source;
+  const names = hosts.split(",");
+  const ports = (process.env.PGPORT ?? "").split(",");
+  if (ports.length > 1 && ports.length !== names.length)
+    throw BadInputError.single(
+      "PGPORT",
+      "",
+      `names ${ports.length} ports for the ${names.length} hosts of PGHOST: give one port for every host, or one per host`,
+    );
+  const list = names
+    .map((name, i) => {
+      const port = ports.length === 1 ? ports[0] : ports[i];
+      return port ? `${name}:${port}` : name;
+    })
+    .join(",");
+  const start = source.url.indexOf("//") + 2;
+  const url = `${source.url.slice(0, start)}${list}${source.url.slice(start)}`;
+  const problem = databaseUrlProblem(url) ?? tlsSettingProblem(url);
+  if (problem !== undefined)
+    throw BadInputError.single("PGHOST", "", `is ${hosts}: the database URL it completes ${problem}`);
+  return { ...source, url };
 }
 
 function sessionProblem(session: string): string {
@@ -116,6 +161,8 @@ function tlsSettingProblem(url: string): string | undefined {
   if (typeof servers === "string") return servers;
   const session = query.get("target_session_attrs");
   if (session !== null && !HUB_SESSIONS.includes(session)) return sessionProblem(session);
+  const timeout = query.has("connect_timeout") ? connectTimeout(url) : undefined;
+  if (typeof timeout === "string") return timeout;
   const mode = query.get("sslmode");
   if (mode !== null && !SSL_MODES.includes(mode))
     return `sslmode=${mode} is not one of ${SSL_MODES.join(", ")}`;

@@ -156,6 +156,8 @@ async function openListener(
     ...target.options,
     max: 1,
     onnotice: () => {},
+    // No array-type lookup at connect: lost mid-way, it rejects unhandled (connectPostgres).
+    fetch_types: false,
     // Back soon after the database is: a wake-up missed meanwhile waits for a resync.
     backoff: reconnectBackoff,
     // Names the connection in pg_stat_activity, so an operator sees which one is each hub's listener.

@@ -8,15 +8,23 @@ import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { type PasswordLookup, passwordFilePath, passwordFromFile } from "./pgpass.js";
 import {
-  CONNECT_TIMEOUT_SECONDS,
   NoPrimary,
+  NoSchema,
+  NotHubDatabase,
   openPostgresStore,
   type PostgresStore,
   ReadOnlyDatabase,
   SchemaTooNew,
 } from "./postgres-store.js";
 import { serverRefusesTls, tlsInsistedOn } from "./postgres-tls-probe.js";
-import { describeTarget, driverTarget, parseDatabaseUrl, passwordLookup } from "./postgres-url.js";
+import {
+  connectTimeout,
+  DEFAULT_CONNECT_TIMEOUT_SECONDS,
+  describeTarget,
+  driverTarget,
+  parseDatabaseUrl,
+  passwordLookup,
+} from "./postgres-url.js";
 
 /** Where a database URL came from: the flag, the environment variable, or hub.toml's key. */
 export interface DatabaseSource {
@@ -62,6 +70,21 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
         source.file,
         source.key,
         `PostgreSQL at ${where} holds hub schema ${error.found}, newer than this ship-hub's (${error.known}): a newer ship-hub migrated it; upgrade ship-hub here`,
+      );
+    if (error instanceof NotHubDatabase) {
+      const shown = error.tables.slice(0, 5).join(", ");
+      const more = error.tables.length > 5 ? ` and ${error.tables.length - 5} more` : "";
+      throw BadInputError.single(
+        source.file,
+        source.key,
+        `PostgreSQL at ${where} holds tables that are not ship-hub's (${shown}${more}), so the hub created nothing there: give the hub a database of its own (createdb -O USER ship_hub) and name it in the URL`,
+      );
+    }
+    if (error instanceof NoSchema)
+      throw BadInputError.single(
+        source.file,
+        source.key,
+        `PostgreSQL at ${where} has none of the schemas of its search_path (${error.searchPath}), so the hub has nowhere to create its tables: CREATE SCHEMA … AUTHORIZATION USER, or set a search_path naming one that exists`,
       );
     if (error instanceof ReadOnlyDatabase)
       throw BadInputError.single(
@@ -119,7 +142,7 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
         `PostgreSQL at ${where} does not take TLS connections (it answered the TLS request with "N"), but ${source.tlsFrom === undefined ? "the URL asks" : `${source.tlsFrom} asks`} for ${tls}: turn ssl on in the server's postgresql.conf, or set sslmode=disable (or prefer) on a network you trust`,
       );
     throw new DatabaseUnreachable(
-      `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${scrub(unreachableText(error, code, reason), source.url)}`,
+      `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${scrub(unreachableText(error, code, reason, source.url), source.url)}`,
     );
   }
 }
@@ -164,7 +187,7 @@ function badSetting(code: string, reason: string): boolean {
  * Why the server could not be reached, in words: "connection refused (ECONNREFUSED)" rather than
  * the driver's "connect ECONNREFUSED 10.0.0.5:5432" (the server is named before it already).
  */
-function unreachableText(error: unknown, code: string, reason: string): string {
+function unreachableText(error: unknown, code: string, reason: string, url: string): string {
   // A unix socket: "no such file or directory" named no file; the socket's path says where to look.
   const address = (error as { address?: unknown }).address;
   if (
@@ -174,7 +197,10 @@ function unreachableText(error: unknown, code: string, reason: string): string {
   )
     return `no server listening on the socket ${address} (${code}): is PostgreSQL running, with this socket directory and port?`;
   if (errnoCode(error) !== undefined) return fsErrorText(error);
-  if (code === "CONNECT_TIMEOUT") return `no answer within ${CONNECT_TIMEOUT_SECONDS} s (${code})`;
+  if (code === "CONNECT_TIMEOUT") {
+    const seconds = connectTimeout(url);
+    return `no answer within ${typeof seconds === "number" ? seconds : DEFAULT_CONNECT_TIMEOUT_SECONDS} s (${code})`;
+  }
   return code && !reason.includes(code) ? `${reason} (${code})` : reason;
 }
 

@@ -24,7 +24,11 @@ const CERTAIN_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENE
 
 async function ask(server: string, sql: postgres.Sql, connectSeconds: number): Promise<HostAnswer> {
   try {
-    const [row] = await answerWithin(sql`SELECT pg_is_in_recovery() AS standby`, (connectSeconds + 5) * 1000);
+    const question = sql`SELECT pg_is_in_recovery() AS standby`;
+    // connect_timeout=0 (no limit): a silent server is waited for, as the pool waits for it.
+    const [row] = await (connectSeconds === 0
+      ? question
+      : answerWithin(question, (connectSeconds + 5) * 1000));
     return row?.standby === true
       ? { server, primary: false, certain: true, said: "a standby (in recovery)" }
       : { server, primary: true, certain: true, said: "the primary" };

@@ -123,9 +123,6 @@ const CHUNKS_PER_READ = 4;
  */
 export const WAKEUP_APPLICATION_NAME = "ship-hub wake-up";
 
-/** An unreachable database fails a hub's start in this long, not after the driver's 30 s default. */
-export const CONNECT_TIMEOUT_SECONDS = 10;
-
 /**
  * Seconds before a pool's next connection attempt after `retries` failed in a row. The driver's
  * default (3^retries / 100 s, up to 20 s) counts the failures of every connection of the pool: a
@@ -138,17 +135,17 @@ export function reconnectBackoff(retries: number): number {
 }
 
 /** A pool that parses as the store's operations expect (postgres-ops.ts). */
-export function connectPostgres(
-  url: string,
-  max: number,
-  extra: { fetch_types?: boolean } = {},
-): postgres.Sql<PgTypes> {
+export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes> {
   const target = driverTarget(url);
   return postgres(target.url, {
     ...target.options,
-    ...extra,
     max,
-    connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    // The driver's array-type lookup, sent first on every new connection, is a promise nobody
+    // holds: a pool ended while one waited for it (the hub stopping, a silent pool replaced)
+    // rejected it unhandled, and Node ended the hub; lost mid-way with a call waiting, the driver
+    // reconnected at once, over and over, until the call's deadline. The operations pass lists as
+    // JSON and read no arrays.
+    fetch_types: false,
     backoff: reconnectBackoff,
     onnotice: () => {},
     types: {
@@ -200,17 +197,17 @@ export class NoPrimary extends Error {
 async function checkWritable(sql: postgres.Sql<PgTypes>, url: string): Promise<void> {
   const target = driverTarget(url);
   const several = target.options.target_session_attrs !== undefined;
-  const seconds = CONNECT_TIMEOUT_SECONDS * urlHosts(url).length + 5;
-  const query = answerWithin(
-    sql`SELECT pg_is_in_recovery() AS standby, current_setting('transaction_read_only') AS ro`,
-    seconds * 1000,
-  );
+  const connectSeconds = target.options.connect_timeout;
+  // connect_timeout=0: the operator asked to wait for the server however long it takes.
+  const seconds = connectSeconds === 0 ? undefined : connectSeconds * urlHosts(url).length + 5;
+  const ask = sql`SELECT pg_is_in_recovery() AS standby, current_setting('transaction_read_only') AS ro`;
+  const query = seconds === undefined ? ask : answerWithin(ask, seconds * 1000);
   let row: Row | undefined;
   if (!several) [row] = await query;
   else {
     // Each server asked alone beside the pool: once every one gave a certain "no", waiting
     // longer only repeats it.
-    const survey = surveyHosts(url, CONNECT_TIMEOUT_SECONDS);
+    const survey = surveyHosts(url, connectSeconds);
     const certainNo = survey.verdict.then(async (none) => {
       if (none) throw new NoPrimary(await survey.answers);
       return new Promise<never>(() => {});
@@ -229,9 +226,63 @@ async function checkWritable(sql: postgres.Sql<PgTypes>, url: string): Promise<v
   if (row?.standby === true || row?.ro === "on") throw new ReadOnlyDatabase(row?.standby === true);
 }
 
+/**
+ * The database holds tables that are not a hub's: another application's. The hub created its
+ * fourteen tables beside them (exit 0), or failed on a name they share ("relation "tokens" already
+ * exists", exit 1), or read another tool's `schema_version` as its own.
+ */
+export class NotHubDatabase extends Error {
+  constructor(readonly tables: string[]) {
+    super(`the database holds tables that are not ship-hub's: ${tables.join(", ")}`);
+    this.name = "NotHubDatabase";
+  }
+}
+
+/**
+ * No schema of the search_path exists (`?search_path=` or `options=-csearch_path=` naming one not
+ * yet created): the hub had nowhere to create its tables, "no schema has been selected to create
+ * in (3F000)", exit 1, and systemd started it again for ever.
+ */
+export class NoSchema extends Error {
+  constructor(readonly searchPath: string) {
+    super(`no schema of search_path ${searchPath} exists`);
+    this.name = "NoSchema";
+  }
+}
+
+/** Tables every hub schema has had since its first migration. */
+const FIRST_TABLES = ["tokens", "agents", "rollouts"];
+
+/**
+ * Refuses a database whose schema (where the hub creates its tables) is neither empty nor a hub's:
+ * a hub's holds `schema_version` with an integer `version` of at least 1 and its first tables,
+ * all written in one transaction. Tables an extension installed (PostGIS's) are not counted.
+ */
+async function checkHubDatabase(t: postgres.TransactionSql<PgTypes>): Promise<void> {
+  const [where] = await t`SELECT current_schema() AS schema, current_setting('search_path') AS path`;
+  if (where?.schema === null || where?.schema === undefined) throw new NoSchema(str(where?.path));
+  const rows = await t`
+    SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d
+        WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+    ORDER BY c.relname`;
+  const tables = rows.map((r) => str(r.name));
+  if (tables.length === 0 || (tables.length === 1 && tables[0] === "schema_version")) return;
+  const [column] = await t`
+    SELECT data_type AS type FROM information_schema.columns
+    WHERE table_schema = current_schema() AND table_name = 'schema_version' AND column_name = 'version'`;
+  const ours =
+    column?.type === "integer" &&
+    FIRST_TABLES.every((table) => tables.includes(table)) &&
+    num((await t`SELECT COALESCE(MAX(version), 0) AS v FROM schema_version`)[0]?.v) >= 1;
+  if (!ours) throw new NotHubDatabase(tables);
+}
+
 export async function migratePostgres(sql: postgres.Sql<PgTypes>): Promise<number> {
   return beginTx(sql, async (t) => {
     await t`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await checkHubDatabase(t);
     await t`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`;
     const [row] = await t`SELECT COALESCE(MAX(version), 0) AS v FROM schema_version`;
     let current = num(row?.v);
@@ -260,8 +311,7 @@ export async function openPostgresStore(
   const answerMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_SECONDS * 1000;
   const core = new PostgresCore(
     sql,
-    (probe) =>
-      connectPostgres(url, probe ? 1 : (options.maxConnections ?? 10), probe ? { fetch_types: false } : {}),
+    (probe) => connectPostgres(url, probe ? 1 : (options.maxConnections ?? 10)),
     options.artifactChunkBytes ?? 1 << 20,
     answerMs,
   );
@@ -388,8 +438,6 @@ class PostgresCore {
     if (this.replacing || this.closed) return;
     const silentMs = this.answerMs;
     this.replacing = (async () => {
-      // Without the driver's type lookup: ending a connection in the middle of it rejects a
-      // promise nobody holds, and an unhandled rejection ends the process.
       const probe = this.connect(true);
       this.probe = probe;
       let answered = false;

@@ -24,7 +24,41 @@ export interface DriverTarget {
     pass?: string;
     database?: string;
     target_session_attrs?: typeof HUB_SESSION;
+    /** Seconds each connection attempt may take (connectTimeout); 0: no limit. */
+    connect_timeout: number;
   };
+}
+
+/** How long a connection attempt may take when neither the URL nor PGCONNECT_TIMEOUT says. */
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+
+/**
+ * libpq's connect_timeout, from the URL's `?connect_timeout=` or else PGCONNECT_TIMEOUT: whole
+ * seconds, zero or negative for no limit, 1 read as 2 (libpq's minimum). The driver was always
+ * given the hub's 10 s, so `connect_timeout=2` still waited 10 s on a silent server and `=0` gave
+ * up after 10 s. A string naming the value (and where it came from) when it is not an integer, as
+ * libpq refuses it ("invalid integer value").
+ */
+export function connectTimeout(url: string): number | string {
+  const query = parseDatabaseUrl(url)?.searchParams.get("connect_timeout");
+  if (query !== null && query !== undefined) {
+    const seconds = timeoutSeconds(query);
+    return typeof seconds === "number" ? seconds : `connect_timeout=${query} is ${seconds}`;
+  }
+  const env = process.env.PGCONNECT_TIMEOUT;
+  if (!env) return DEFAULT_CONNECT_TIMEOUT_SECONDS;
+  const seconds = timeoutSeconds(env);
+  return typeof seconds === "number" ? seconds : `PGCONNECT_TIMEOUT is ${env}, ${seconds}`;
+}
+
+/** libpq's reading of a connect_timeout value, or what is wrong with it. */
+function timeoutSeconds(value: string): number | string {
+  // libpq's parse_int_param: an optional sign and digits, white space around them.
+  if (!/^\s*[-+]?\d+\s*$/.test(value)) return "not a whole number of seconds (0 waits without a limit)";
+  const seconds = Number(value.trim());
+  // Past 2^31 ms Node fires a timer at once.
+  if (seconds > 2_147_483) return "too many seconds (at most 2147483; 0 waits without a limit)";
+  return seconds <= 0 ? 0 : Math.max(seconds, 2);
 }
 
 /** Where the authority's host part is in a URL's text: `h1:5432,h2:5433` of `postgres://u@h1:5432,h2:5433/db`. */
@@ -95,7 +129,7 @@ export function parseDatabaseUrl(url: string): URL | undefined {
  */
 const HUB_SESSION = "primary" as const;
 
-const MOVED_KEYS = ["host", "port", "user", "password", "dbname"] as const;
+const MOVED_KEYS = ["host", "port", "user", "password", "dbname", "connect_timeout"] as const;
 
 /** The socket directory a URL's host names (percent-encoded absolute path), if it does. */
 function socketHost(parsed: URL): string | undefined {
@@ -108,10 +142,13 @@ function socketHost(parsed: URL): string | undefined {
 }
 
 export function driverTarget(url: string): DriverTarget {
+  const timeout = connectTimeout(url);
+  // A bad value was refused with the URL (hub/cli/database-url.ts); here it only must not be NaN.
+  const connect_timeout = typeof timeout === "number" ? timeout : DEFAULT_CONNECT_TIMEOUT_SECONDS;
   const parsed = parseDatabaseUrl(url);
-  if (parsed === undefined) return { url, options: {} };
+  if (parsed === undefined) return { url, options: { connect_timeout } };
   const query = parsed.searchParams;
-  const options: DriverTarget["options"] = {};
+  const options: DriverTarget["options"] = { connect_timeout };
   const several = urlHosts(url).length > 1;
   // One host: the hub's start checks that it takes writes, and says so (postgres-store.ts).
   if (several) options.target_session_attrs = HUB_SESSION;

@@ -53,4 +53,41 @@ describe.skipIf(!hasPostgres())("a hub's database comes back", () => {
       await relay.down();
     }
   }, 60_000);
+
+  it("a pool ended while a new connection waits for its first answer: the call fails, the process lives", async () => {
+    // The driver's array-type lookup, sent first on each new connection, was a promise nobody held:
+    // a pool ended during it (the hub stopping, a silent pool replaced) rejected it unhandled, and
+    // Node ends a process on an unhandled rejection.
+    const url = await pg.createDatabase();
+    const relay = await startRelay(Number(new URL(url).port));
+    const through = new URL(url);
+    through.port = String(relay.port);
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(String(reason));
+    process.on("unhandledRejection", record);
+    const store = await openPostgresStore(through.toString(), { maxConnections: 1 });
+    try {
+      await store.clock();
+      // The pool's connection lost (a restart); the next one logs in, then the database is silent.
+      relay.atFirstQuery("hold");
+      await relay.down();
+      await relay.up();
+      let call: Promise<unknown> = Promise.resolve();
+      // The first call may still go to the old connection, before its loss is seen.
+      for (let i = 0; i < 5 && relay.stopped() === 0; i++) {
+        call = store.tx((t) => t.listOnlineAgentIds()).catch((error: unknown) => error);
+        await Promise.race([call, sleep(500)]);
+      }
+      expect(relay.stopped()).toBe(1);
+      await store.close(0);
+      expect(await call).toBeInstanceOf(Error);
+      // A rejection nobody handled is reported once the microtasks ran.
+      await sleep(50);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", record);
+      await store.close(0);
+      await relay.down();
+    }
+  });
 });

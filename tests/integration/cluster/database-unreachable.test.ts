@@ -32,6 +32,17 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The tables in a database's public schema, by name. */
+async function tablesOf(url: string): Promise<string[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`;
+    return rows.map((r) => String(r.tablename));
+  } finally {
+    await sql.end();
+  }
+}
+
 const hub = (url: string, args = ["token", "list"]) =>
   runHubCli(dir, args, { SHIP_HUB_SECRET: SECRET, SHIP_HUB_DATABASE_URL: url });
 
@@ -50,20 +61,92 @@ describe.skipIf(!run)("ship-hub and a database it cannot use", () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it("a server that accepts and never answers: 'no answer within 10 s', exit 1", async () => {
+  it("a server that accepts and never answers: 'no answer within N s' after the URL's connect_timeout or PGCONNECT_TIMEOUT, exit 1", async () => {
+    // The hub gave every connection 10 s whatever libpq's connect_timeout said (and 0 still gave up).
     const silent: Server = createServer(() => {});
     await new Promise<void>((ok) => silent.listen(0, "127.0.0.1", ok));
     const { port } = silent.address() as { port: number };
     try {
-      const { code, stderr } = await hub(`postgres://ship@127.0.0.1:${port}/ship`);
-      expect(code).toBe(1);
-      expect(stderr.trim()).toBe(
-        `ship-hub: cannot use PostgreSQL at postgres://ship@127.0.0.1:${port}/ship from SHIP_HUB_DATABASE_URL: no answer within 10 s (CONNECT_TIMEOUT)`,
+      const cases: Array<[string, Record<string, string>]> = [
+        [`postgres://ship@127.0.0.1:${port}/ship?connect_timeout=1`, {}],
+        [`postgres://ship@127.0.0.1:${port}/ship`, { PGCONNECT_TIMEOUT: "2" }],
+      ];
+      const runs = cases.map(([url, env]) =>
+        runHubCli(dir, ["token", "list"], { SHIP_HUB_SECRET: SECRET, SHIP_HUB_DATABASE_URL: url, ...env }),
       );
+      for (const { code, stderr } of await Promise.all(runs)) {
+        expect(code).toBe(1);
+        // 1 s is read as 2, libpq's least.
+        expect(stderr.trim()).toBe(
+          `ship-hub: cannot use PostgreSQL at postgres://ship@127.0.0.1:${port}/ship from SHIP_HUB_DATABASE_URL: no answer within 2 s (CONNECT_TIMEOUT)`,
+        );
+      }
     } finally {
       silent.close();
     }
   }, 30_000);
+
+  it("a connect_timeout that is not a whole number of seconds: exit 2 naming it, before any connection", async () => {
+    const port = await freePort();
+    const url = `postgres://ship:hunter2@127.0.0.1:${port}/ship`;
+    const [inUrl, inEnv] = await Promise.all([
+      hub(`${url}?connect_timeout=5s`),
+      runHubCli(dir, ["serve", "--port", "0"], {
+        SHIP_HUB_SECRET: SECRET,
+        SHIP_HUB_DATABASE_URL: url,
+        PGCONNECT_TIMEOUT: "1.5",
+      }),
+    ]);
+    expect(inUrl.code).toBe(2);
+    expect(inUrl.stderr.trim()).toBe(
+      "ship-hub: SHIP_HUB_DATABASE_URL connect_timeout=5s is not a whole number of seconds (0 waits without a limit)",
+    );
+    expect(inEnv.code).toBe(2);
+    expect(inEnv.stderr.trim()).toBe(
+      "ship-hub: PGCONNECT_TIMEOUT is 1.5, not a whole number of seconds (0 waits without a limit)",
+    );
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("another application's database: exit 2 naming its tables, nothing created there", async () => {
+    const urls: string[] = [];
+    // Tables of its own; one named as a hub's; another tool's schema_version (Flyway's old one).
+    for (const tables of [
+      "CREATE TABLE users (id int)",
+      "CREATE TABLE users (id int); CREATE TABLE tokens (id int)",
+      "CREATE TABLE schema_version (installed_rank int, version varchar(50)); INSERT INTO schema_version VALUES (1, '3'); CREATE TABLE accounts (id int)",
+    ]) {
+      const url = await pg.createDatabase();
+      const other = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await other.unsafe(tables);
+      } finally {
+        await other.end();
+      }
+      urls.push(url);
+    }
+    const before = await Promise.all(urls.map((url) => tablesOf(url)));
+    // serve on one, token create (which writes) on the others, all at once: cheaper than each twice.
+    const runs = urls.map((url, i) =>
+      hub(url, i === 0 ? ["serve", "--port", "0"] : ["token", "create", "--role", "operator", "--name", "x"]),
+    );
+    for (const [i, { code, stderr }] of (await Promise.all(runs)).entries()) {
+      expect(code, urls[i]).toBe(2);
+      expect(stderr.trim()).toBe(
+        `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at ${urls[i]} holds tables that are not ship-hub's (${before[i]?.join(", ")}), so the hub created nothing there: give the hub a database of its own (createdb -O USER ship_hub) and name it in the URL`,
+      );
+    }
+    expect(await Promise.all(urls.map((url) => tablesOf(url)))).toEqual(before);
+  });
+
+  it("a search_path naming no schema that exists: exit 2 saying so, not 'no schema has been selected' (exit 1)", async () => {
+    const url = `${await pg.createDatabase()}?search_path=hub_schema`;
+    const { code, stderr } = await hub(url);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(
+      `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at ${url.split("?")[0]} has none of the schemas of its search_path (hub_schema), so the hub has nowhere to create its tables: CREATE SCHEMA … AUTHORIZATION USER, or set a search_path naming one that exists`,
+    );
+  });
 
   it.each([
     [

@@ -96,4 +96,14 @@ describe.skipIf(!hasPostgres())("database URLs of several hosts, and standbys", 
         "ship-hub: SHIP_HUB_DATABASE_URL target_session_attrs=standby asks for a read-only server, but the hub writes to its database: leave it out (with several hosts the hub picks the primary) or write primary",
     });
   });
+
+  it("PGHOST naming several servers (PGPORT one per host): a list, the primary used wherever it is", async () => {
+    // The hub took PGHOST's list for one server: the standby first in it was exit 2 "a standby".
+    const listed = await runHubCli(dir, ["token", "list"], {
+      SHIP_HUB_DATABASE_URL: `postgresql://${db}?user=ship`,
+      PGHOST: "127.0.0.1,127.0.0.1",
+      PGPORT: `${standby.port},${primary.port}`,
+    });
+    expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: "" });
+  });
 });

@@ -2,11 +2,21 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 
 /**
  * A TCP relay to PostgreSQL that can go down (its connections cut, new ones refused) and come back
- * on the same port, as the database's address does across a restart.
+ * on the same port, as the database's address does across a restart. `atFirstQuery("cut")`: each
+ * connection opened from then on is cut when the client sends its first query (after logging in),
+ * as a database that goes away just as a connection is made; `"hold"`: that query and all after it
+ * are held back, as a database that stops answering then.
  */
-export async function startRelay(
-  target: number,
-): Promise<{ port: number; down(): Promise<void>; up(): Promise<void> }> {
+export async function startRelay(target: number): Promise<{
+  port: number;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  atFirstQuery(mode: "cut" | "hold" | "pass"): void;
+  /** Connections cut or held so far by atFirstQuery. */
+  stopped(): number;
+}> {
+  let atFirst: "cut" | "hold" | "pass" = "pass";
+  let stopped = 0;
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);
@@ -22,7 +32,36 @@ export async function startRelay(
         track(upstream);
         upstream.once("close", () => client.destroy());
         client.once("close", () => upstream.destroy());
-        client.pipe(upstream).pipe(client);
+        upstream.pipe(client);
+        const mode = atFirst;
+        if (mode === "pass") client.pipe(upstream);
+        else {
+          // The startup message has no type byte; every message after it does: 'P' or 'Q' is a query.
+          let pending = Buffer.alloc(0);
+          let started = false;
+          client.on("data", (data: Buffer) => {
+            pending = Buffer.concat([pending, data]);
+            for (;;) {
+              const head = started ? 5 : 4;
+              if (pending.length < head) break;
+              const type = started ? String.fromCharCode(pending[0] as number) : "";
+              if (type === "P" || type === "Q") {
+                stopped++;
+                client.removeAllListeners("data");
+                if (mode === "cut") {
+                  client.destroy();
+                  upstream.destroy();
+                }
+                return;
+              }
+              const length = pending.readUInt32BE(started ? 1 : 0) + (started ? 1 : 0);
+              if (pending.length < length) break;
+              upstream.write(pending.subarray(0, length));
+              pending = pending.subarray(length);
+              started = true;
+            }
+          });
+        }
       });
       s.once("error", reject);
       s.listen(port, "127.0.0.1", () => {
@@ -41,5 +80,9 @@ export async function startRelay(
     async up() {
       await listen(port);
     },
+    atFirstQuery(mode) {
+      atFirst = mode;
+    },
+    stopped: () => stopped,
   };
 }

@@ -115,3 +115,26 @@ describe("libpq's environment variables", () => {
     expect(() => source("postgres://u@db/ship")).toThrow(problem);
   });
 });
+
+describe("connect_timeout, as libpq reads it", () => {
+  const saved = process.env.PGCONNECT_TIMEOUT;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.PGCONNECT_TIMEOUT;
+    else process.env.PGCONNECT_TIMEOUT = saved;
+  });
+  const seconds = (url: string) => driverTarget(url).options.connect_timeout;
+
+  it("the URL's, else PGCONNECT_TIMEOUT, else 10 s; 0 or less waits without a limit; 1 is 2", () => {
+    delete process.env.PGCONNECT_TIMEOUT;
+    expect(seconds("postgres://u@db/ship")).toBe(10);
+    expect(seconds("postgres://u@db/ship?connect_timeout=30")).toBe(30);
+    expect(seconds("postgres://u@db/ship?connect_timeout=0")).toBe(0);
+    expect(seconds("postgres://u@db/ship?connect_timeout=-1")).toBe(0);
+    expect(seconds("postgres://u@db/ship?connect_timeout=1")).toBe(2);
+    process.env.PGCONNECT_TIMEOUT = "4";
+    expect(seconds("postgres://u@db/ship")).toBe(4);
+    expect(seconds("postgres://u@db1,db2/ship?connect_timeout=6")).toBe(6);
+    // Not sent to the server as a setting.
+    expect(driverTarget("postgres://u@db/ship?connect_timeout=6").url).toBe("postgres://u@db/ship");
+  });
+});
