@@ -21,7 +21,12 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { countedReadStream } from "../download/counted-read.js";
 import { networkErrorText } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
-import { type HostKeyVerdict, parseKnownHosts, verifyHostKey } from "../sources/ssh/known-hosts.js";
+import {
+  type HostKeyVerdict,
+  hostKeyAlgorithms,
+  parseKnownHosts,
+  verifyHostKey,
+} from "../sources/ssh/known-hosts.js";
 import { ReleaseFailedError } from "./errors.js";
 
 export interface SftpTarget {
@@ -307,6 +312,7 @@ export async function uploadRelease(
   const knownHostsFile = expandHome(target.knownHostsFile ?? DEFAULT_KNOWN_HOSTS);
   const knownHosts = await readRequired(knownHostsFile, "--known-hosts");
   const knownHostEntries = parseKnownHosts(knownHosts);
+  const serverHostKey = hostKeyAlgorithms(knownHostEntries, target.host, port);
   const keyFile = expandHome(target.keyFile ?? DEFAULT_KEY);
   const privateKey = await readRequired(keyFile, "--key");
   let verdict: HostKeyVerdict | undefined;
@@ -327,6 +333,7 @@ export async function uploadRelease(
       passphrase: target.passphrase,
       hostVerifier,
       readyTimeout: target.readyTimeoutMs ?? 20_000,
+      ...(serverHostKey === undefined ? {} : { algorithms: { serverHostKey } }),
     });
   } catch (e) {
     if (verdict !== undefined && verdict !== "match") {

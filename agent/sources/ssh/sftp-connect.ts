@@ -8,7 +8,13 @@ import type { SftpSource as SftpSourceConfig } from "../../../shared/config/sche
 import { BadInputError, errorMessage, VerificationError } from "../../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
 import { expandHome } from "../home-path.js";
-import { type HostKeyVerdict, parseKnownHosts, sha256Fingerprint, verifyHostKey } from "./known-hosts.js";
+import {
+  type HostKeyVerdict,
+  hostKeyAlgorithms,
+  parseKnownHosts,
+  sha256Fingerprint,
+  verifyHostKey,
+} from "./known-hosts.js";
 import { clientKeyError, passphraseFor, readSftpKey } from "./sftp-key.js";
 
 /** Unanswered keepalives after which the server is given up. */
@@ -19,6 +25,7 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
   const privateKey = await readSftpKey(name, cfg);
   const knownHostsText = await readFile(expandHome(cfg.known_hosts), "utf8").catch(() => "");
   const knownHosts = parseKnownHosts(knownHostsText);
+  const serverHostKey = hostKeyAlgorithms(knownHosts, cfg.hostname, cfg.port);
   let seen: { verdict: HostKeyVerdict; fingerprint: string } | undefined;
 
   const client = new SftpClient(`ship:${name}`);
@@ -37,6 +44,7 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
       // one each quarter of timeout_seconds, end the connection.
       keepaliveInterval: Math.max(250, Math.floor((cfg.timeout_seconds * 1000) / (KEEPALIVES + 1))),
       keepaliveCountMax: KEEPALIVES,
+      ...(serverHostKey === undefined ? {} : { algorithms: { serverHostKey } }),
       hostVerifier: (hostKey: Buffer) => {
         const fingerprint = sha256Fingerprint(hostKey);
         let verdict = verifyHostKey(knownHosts, cfg.hostname, cfg.port, hostKey);

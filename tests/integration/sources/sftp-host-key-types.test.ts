@@ -1,0 +1,90 @@
+/**
+ * A server with several host keys (Ed25519, ECDSA, RSA, as `ssh-keygen -A` makes them) and a
+ * known_hosts holding one of them: ship must ask for that one, as OpenSSH's sftp does, not call
+ * the server's other key a HOST KEY MISMATCH.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uploadRelease } from "../../../agent/release/sftp-upload.js";
+import { createSource } from "../../../agent/sources/create.js";
+import { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
+import { VerificationError } from "../../../shared/errors.js";
+import { memoryLogger } from "../../../shared/log.js";
+import { hasProgram } from "../../support/require-program.js";
+import { generateKey, type SshdServer, startSshd } from "../../support/servers/sshd.js";
+
+describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host keys", () => {
+  let tmp: string;
+  let sshd: SshdServer;
+  let remote: string;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), "ship-sftp-keytypes-"));
+    sshd = await startSshd(join(tmp, "sshd"), { extraHostKeyTypes: ["ecdsa", "rsa"] });
+    await mkdir(join(tmp, "releases"));
+    remote = join(tmp, "releases", "myapp-latest.tar.gz");
+    await writeFile(remote, "not read by a check\n");
+  });
+  afterAll(async () => {
+    await sshd?.close();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  /** A known_hosts with just these public key lines for the server. */
+  async function knownHostsWith(name: string, ...keyLines: string[]): Promise<string> {
+    const file = join(tmp, `known_hosts_${name}`);
+    await writeFile(file, keyLines.map((line) => `[127.0.0.1]:${sshd.port} ${line}\n`).join(""));
+    return file;
+  }
+
+  async function check(knownHosts: string) {
+    const lines: { level: string; msg: string }[] = [];
+    const source = createSource(
+      "deploy",
+      SftpSourceConfig.parse({
+        type: "sftp",
+        app_dir: "/opt/app",
+        hostname: sshd.host,
+        port: sshd.port,
+        username: sshd.user,
+        key_filename: sshd.clientKey.privateKeyFile,
+        known_hosts: knownHosts,
+        remote_path: remote,
+      }),
+      { stateDir: await mkdtemp(join(tmp, "state-")), log: memoryLogger(lines), retryDelayMs: 0 },
+    );
+    return source.check();
+  }
+
+  it.each(["ecdsa", "rsa"])("a source whose known_hosts holds only the %s key connects", async (type) => {
+    const knownHosts = await knownHostsWith(type, sshd.hostKeys[type] ?? "");
+    await expect(check(knownHosts)).resolves.toMatchObject({ available: true });
+  });
+
+  it("a key of the known type that is not the server's is still a HOST KEY MISMATCH", async () => {
+    const other = await generateKey(join(tmp, "other_rsa"), "", "rsa");
+    const knownHosts = await knownHostsWith("other", other.publicKey);
+    const failure = await check(knownHosts).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(VerificationError);
+    expect(String(failure)).toMatch(/HOST KEY MISMATCH/);
+  });
+
+  it("ship release sftp uploads to it with only the rsa key in known_hosts", async () => {
+    const knownHosts = await knownHostsWith("upload", sshd.hostKeys.rsa ?? "");
+    const archive = join(tmp, "myapp-1.0.0.tar.gz");
+    await writeFile(archive, "an archive\n");
+    const target = {
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.user,
+      remoteDir: join(tmp, "uploaded"),
+      keyFile: sshd.clientKey.privateKeyFile,
+      knownHostsFile: knownHosts,
+    };
+    await mkdir(target.remoteDir);
+    const result = await uploadRelease(target, [archive]);
+    expect(result.uploaded.map((u) => u.remotePath)).toEqual([join(target.remoteDir, "myapp-1.0.0.tar.gz")]);
+  });
+});
