@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import SftpClient from "ssh2-sftp-client";
-import type { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
+import { normalFingerprint, type SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
 import { BadInputError, errorMessage, VerificationError } from "../../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
 import { expandHome } from "../home-path.js";
@@ -53,7 +53,7 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
         if (
           verdict === "unknown" &&
           cfg.host_fingerprint !== undefined &&
-          cfg.host_fingerprint === fingerprint
+          normalFingerprint(cfg.host_fingerprint) === fingerprint
         ) {
           verdict = "match";
         }
@@ -108,9 +108,14 @@ function hostKeyError(
 ): VerificationError {
   const host = `${cfg.hostname}:${cfg.port}`;
   if (verdict === "unknown") {
+    // The configured fingerprint is named: "set host_fingerprint" read as if none were set.
+    const configured =
+      cfg.host_fingerprint === undefined
+        ? "set"
+        : `host_fingerprint = "${cfg.host_fingerprint}" is another key's; set`;
     return new VerificationError(
       `sftp host ${host}`,
-      `host key ${fingerprint} is not in ${cfg.known_hosts}; add the host there (ssh-keyscan) or set host_fingerprint = "${fingerprint}" after checking it`,
+      `host key ${fingerprint} is not in ${cfg.known_hosts}; add the host there (ssh-keyscan) or ${configured} host_fingerprint = "${fingerprint}" after checking it`,
     );
   }
   if (verdict === "revoked")

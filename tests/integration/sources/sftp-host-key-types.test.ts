@@ -39,7 +39,7 @@ describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host ke
     return file;
   }
 
-  async function check(knownHosts: string) {
+  async function check(knownHosts: string, extra: Record<string, unknown> = {}) {
     const lines: { level: string; msg: string }[] = [];
     const source = createSource(
       "deploy",
@@ -52,6 +52,7 @@ describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host ke
         key_filename: sshd.clientKey.privateKeyFile,
         known_hosts: knownHosts,
         remote_path: remote,
+        ...extra,
       }),
       { stateDir: await mkdtemp(join(tmp, "state-")), log: memoryLogger(lines), retryDelayMs: 0 },
     );
@@ -69,6 +70,16 @@ describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host ke
     const failure = await check(knownHosts).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(VerificationError);
     expect(String(failure)).toMatch(/HOST KEY MISMATCH/);
+  });
+
+  it("host_fingerprint is taken as ssh-keygen prints it, and one of another key is named", async () => {
+    const empty = await knownHostsWith("empty");
+    const given = `sha256:${sshd.hostFingerprint.slice("SHA256:".length)}=`;
+    await expect(check(empty, { host_fingerprint: given })).resolves.toMatchObject({ available: true });
+    const wrong = "SHA256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0";
+    const failure = await check(empty, { host_fingerprint: wrong }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(VerificationError);
+    expect(String(failure)).toContain(`host_fingerprint = "${wrong}" is another key's`);
   });
 
   it("ship release sftp uploads to it with only the rsa key in known_hosts", async () => {
