@@ -22,6 +22,7 @@ import { countedReadStream } from "../download/counted-read.js";
 import { networkErrorText } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
 import {
+  globalKnownHosts,
   type HostKeyVerdict,
   hostKeyAlgorithms,
   parseKnownHosts,
@@ -311,7 +312,7 @@ export async function uploadRelease(
   const port = target.port ?? 22;
   const knownHostsFile = expandHome(target.knownHostsFile ?? DEFAULT_KNOWN_HOSTS);
   const knownHosts = await readRequired(knownHostsFile, "--known-hosts");
-  const knownHostEntries = parseKnownHosts(knownHosts);
+  const knownHostEntries = [...parseKnownHosts(knownHosts), ...(await globalKnownHosts())];
   const serverHostKey = hostKeyAlgorithms(knownHostEntries, target.host, port);
   const keyFile = expandHome(target.keyFile ?? DEFAULT_KEY);
   const privateKey = await readRequired(keyFile, "--key");

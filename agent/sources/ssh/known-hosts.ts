@@ -4,6 +4,7 @@
  * (`|1|salt|hash`, HMAC-SHA1) and the @revoked marker; @cert-authority lines are ignored.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import type { ServerHostKeyAlgorithm } from "ssh2";
 
 export interface KnownHostEntry {
@@ -33,6 +34,18 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
     });
   }
   return entries;
+}
+
+/**
+ * OpenSSH's GlobalKnownHostsFile: ssh (and so a git source over ssh) trusts the hosts listed there
+ * besides the user's known_hosts, and fleets' config management often writes it. The SFTP source
+ * read only the user's file, and refused as unknown a host `sftp` and git connect to.
+ */
+export const GLOBAL_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts";
+
+/** The entries of the system-wide known_hosts; none when it is absent or unreadable, as for ssh. */
+export async function globalKnownHosts(path: string = GLOBAL_KNOWN_HOSTS): Promise<KnownHostEntry[]> {
+  return parseKnownHosts(await readFile(path, "utf8").catch(() => ""));
 }
 
 /** The name known_hosts uses for a host: `host` on port 22, `[host]:port` otherwise. */

@@ -9,6 +9,8 @@ import { BadInputError, errorMessage, VerificationError } from "../../../shared/
 import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
 import { expandHome } from "../home-path.js";
 import {
+  GLOBAL_KNOWN_HOSTS,
+  globalKnownHosts,
   type HostKeyVerdict,
   hostKeyAlgorithms,
   parseKnownHosts,
@@ -21,10 +23,14 @@ import { clientKeyError, passphraseFor, readSftpKey } from "./sftp-key.js";
 const KEEPALIVES = 3;
 
 /** Connect or throw: VerificationError for host key problems (exit 2), the ssh2 error otherwise. */
-export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<SftpClient> {
+export async function connectSftp(
+  name: string,
+  cfg: SftpSourceConfig,
+  globalKnownHostsFile: string = GLOBAL_KNOWN_HOSTS,
+): Promise<SftpClient> {
   const privateKey = await readSftpKey(name, cfg);
   const knownHostsText = await readFile(expandHome(cfg.known_hosts), "utf8").catch(() => "");
-  const knownHosts = parseKnownHosts(knownHostsText);
+  const knownHosts = [...parseKnownHosts(knownHostsText), ...(await globalKnownHosts(globalKnownHostsFile))];
   const serverHostKey = hostKeyAlgorithms(knownHosts, cfg.hostname, cfg.port);
   let seen: { verdict: HostKeyVerdict; fingerprint: string } | undefined;
 
@@ -115,13 +121,13 @@ function hostKeyError(
         : `host_fingerprint = "${cfg.host_fingerprint}" is another key's; set`;
     return new VerificationError(
       `sftp host ${host}`,
-      `host key ${fingerprint} is not in ${cfg.known_hosts}; add the host there (ssh-keyscan) or ${configured} host_fingerprint = "${fingerprint}" after checking it`,
+      `host key ${fingerprint} is not in ${cfg.known_hosts} (nor ${GLOBAL_KNOWN_HOSTS}); add the host there (ssh-keyscan) or ${configured} host_fingerprint = "${fingerprint}" after checking it`,
     );
   }
   if (verdict === "revoked")
     return new VerificationError(`sftp host ${host}`, `host key ${fingerprint} is revoked`);
   return new VerificationError(
     `sftp host ${host}`,
-    `HOST KEY MISMATCH: the server presented ${fingerprint}, which is not the key in ${cfg.known_hosts} (possible man-in-the-middle)`,
+    `HOST KEY MISMATCH: the server presented ${fingerprint}, which is not the key in ${cfg.known_hosts} or ${GLOBAL_KNOWN_HOSTS} (possible man-in-the-middle)`,
   );
 }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uploadRelease } from "../../../agent/release/sftp-upload.js";
 import { createSource } from "../../../agent/sources/create.js";
+import { connectSftp } from "../../../agent/sources/ssh/sftp-connect.js";
 import { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
 import { VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
@@ -80,6 +81,27 @@ describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host ke
     const failure = await check(empty, { host_fingerprint: wrong }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(VerificationError);
     expect(String(failure)).toContain(`host_fingerprint = "${wrong}" is another key's`);
+  });
+
+  it("a host in the system-wide known_hosts (ssh's GlobalKnownHostsFile) is known, as for ssh and git", async () => {
+    const config = (knownHosts: string) =>
+      SftpSourceConfig.parse({
+        type: "sftp",
+        app_dir: "/opt/app",
+        hostname: sshd.host,
+        port: sshd.port,
+        username: sshd.user,
+        key_filename: sshd.clientKey.privateKeyFile,
+        known_hosts: knownHosts,
+        remote_path: remote,
+      });
+    const global = await knownHostsWith("global", sshd.hostKeys.rsa ?? "");
+    const client = await connectSftp("deploy", config(join(tmp, "no_user_known_hosts")), global);
+    await client.end();
+    const failure = await connectSftp("deploy", config(join(tmp, "none")), join(tmp, "no_global")).catch(
+      (e: unknown) => e,
+    );
+    expect(String(failure)).toMatch(/is not in .*none \(nor \/etc\/ssh\/ssh_known_hosts\)/);
   });
 
   it("ship release sftp uploads to it with only the rsa key in known_hosts", async () => {
