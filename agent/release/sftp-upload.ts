@@ -100,7 +100,18 @@ export async function checkUploadKnownHosts(knownHostsFile: string | undefined):
     "a host key, and so a server in the middle that the upload then trusts",
   );
   if (problem !== undefined) throw BadInputError.single("--known-hosts", "", problem);
-  await readRequired(path, "--known-hosts");
+  await readKnownHosts(knownHostsFile);
+}
+
+/**
+ * The user's known_hosts text. Without --known-hosts a missing ~/.ssh/known_hosts is none, as for
+ * ssh: a CI runner whose servers are in /etc/ssh/ssh_known_hosts has no file of its own.
+ */
+async function readKnownHosts(knownHostsFile: string | undefined): Promise<string> {
+  const path = expandHome(knownHostsFile ?? DEFAULT_KNOWN_HOSTS);
+  if (knownHostsFile === undefined && errnoCode(await stat(path).catch((e: unknown) => e)) === "ENOENT")
+    return "";
+  return readRequired(path, "--known-hosts");
 }
 
 /** Read before anything is built too (checkUploadKey, checkUploadKnownHosts): exit 2 leaves no archive behind. */
@@ -311,7 +322,7 @@ export async function uploadRelease(
   const latest = options.latest === undefined ? undefined : checkLatestName(options.latest);
   const port = target.port ?? 22;
   const knownHostsFile = expandHome(target.knownHostsFile ?? DEFAULT_KNOWN_HOSTS);
-  const knownHosts = await readRequired(knownHostsFile, "--known-hosts");
+  const knownHosts = await readKnownHosts(target.knownHostsFile);
   const knownHostEntries = [...parseKnownHosts(knownHosts), ...(await globalKnownHosts())];
   const serverHostKey = hostKeyAlgorithms(knownHostEntries, target.host, port);
   const keyFile = expandHome(target.keyFile ?? DEFAULT_KEY);

@@ -120,4 +120,25 @@ describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host ke
     const result = await uploadRelease(target, [archive]);
     expect(result.uploaded.map((u) => u.remotePath)).toEqual([join(target.remoteDir, "myapp-1.0.0.tar.gz")]);
   });
+
+  it("ship release sftp without --known-hosts and no ~/.ssh/known_hosts judges the host, as ssh does", async () => {
+    const home = process.env.HOME;
+    process.env.HOME = await mkdtemp(join(tmp, "home-"));
+    try {
+      const archive = join(tmp, "myapp-1.0.1.tar.gz");
+      await writeFile(archive, "an archive\n");
+      const target = {
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.user,
+        remoteDir: join(tmp, "uploaded"),
+        keyFile: sshd.clientKey.privateKeyFile,
+      };
+      const failure = await uploadRelease(target, [archive]).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(VerificationError);
+      expect(String(failure)).toMatch(/is not in known_hosts/);
+    } finally {
+      process.env.HOME = home;
+    }
+  });
 });
