@@ -21,7 +21,13 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { countedReadStream } from "../download/counted-read.js";
 import { networkErrorText } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
-import { type HostKeyVerdict, parseKnownHosts, verifyHostKey } from "../sources/ssh/known-hosts.js";
+import {
+  globalKnownHosts,
+  type HostKeyVerdict,
+  hostKeyAlgorithms,
+  parseKnownHosts,
+  verifyHostKey,
+} from "../sources/ssh/known-hosts.js";
 import { ReleaseFailedError } from "./errors.js";
 
 export interface SftpTarget {
@@ -94,7 +100,18 @@ export async function checkUploadKnownHosts(knownHostsFile: string | undefined):
     "a host key, and so a server in the middle that the upload then trusts",
   );
   if (problem !== undefined) throw BadInputError.single("--known-hosts", "", problem);
-  await readRequired(path, "--known-hosts");
+  await readKnownHosts(knownHostsFile);
+}
+
+/**
+ * The user's known_hosts text. Without --known-hosts a missing ~/.ssh/known_hosts is none, as for
+ * ssh: a CI runner whose servers are in /etc/ssh/ssh_known_hosts has no file of its own.
+ */
+async function readKnownHosts(knownHostsFile: string | undefined): Promise<string> {
+  const path = expandHome(knownHostsFile ?? DEFAULT_KNOWN_HOSTS);
+  if (knownHostsFile === undefined && errnoCode(await stat(path).catch((e: unknown) => e)) === "ENOENT")
+    return "";
+  return readRequired(path, "--known-hosts");
 }
 
 /** Read before anything is built too (checkUploadKey, checkUploadKnownHosts): exit 2 leaves no archive behind. */
@@ -305,8 +322,9 @@ export async function uploadRelease(
   const latest = options.latest === undefined ? undefined : checkLatestName(options.latest);
   const port = target.port ?? 22;
   const knownHostsFile = expandHome(target.knownHostsFile ?? DEFAULT_KNOWN_HOSTS);
-  const knownHosts = await readRequired(knownHostsFile, "--known-hosts");
-  const knownHostEntries = parseKnownHosts(knownHosts);
+  const knownHosts = await readKnownHosts(target.knownHostsFile);
+  const knownHostEntries = [...parseKnownHosts(knownHosts), ...(await globalKnownHosts())];
+  const serverHostKey = hostKeyAlgorithms(knownHostEntries, target.host, port);
   const keyFile = expandHome(target.keyFile ?? DEFAULT_KEY);
   const privateKey = await readRequired(keyFile, "--key");
   let verdict: HostKeyVerdict | undefined;
@@ -327,6 +345,7 @@ export async function uploadRelease(
       passphrase: target.passphrase,
       hostVerifier,
       readyTimeout: target.readyTimeoutMs ?? 20_000,
+      ...(serverHostKey === undefined ? {} : { algorithms: { serverHostKey } }),
     });
   } catch (e) {
     if (verdict !== undefined && verdict !== "match") {

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { type SimpleGit, simpleGit } from "simple-git";
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, errorMessage, VerificationError } from "../../shared/errors.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { compareVersions } from "../../shared/versions.js";
 import { extractArchive } from "../archive/extract.js";
 import { DownloadError } from "../download/errors.js";
@@ -31,7 +32,7 @@ import {
   proxyStatus,
   unreachableText,
 } from "./git-unreachable.js";
-import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
+import { extractOptionsFor, manifestVersionOf, readReleaseVersion } from "./release-info.js";
 import type {
   FetchedRelease,
   InstalledId,
@@ -112,6 +113,7 @@ export class GitSource implements ReleaseSource {
     if (target === undefined) throw await this.noTagError();
     const available = installed?.releaseId !== target.commit;
     if (available && installed !== undefined) this.refuseMovedTag(target, installed);
+    if (available) await this.refuseTagOfAnotherVersion(target);
     const candidate = `${target.label} (${target.commit.slice(0, 12)})`;
     const detail = available
       ? `${this.name}: update available ${current ?? this.ctx.noneInstalled ?? "(nothing installed)"} -> ${candidate}`
@@ -126,6 +128,7 @@ export class GitSource implements ReleaseSource {
     this.checkedTarget = undefined;
     const target = checked ?? (await this.target());
     if (target === undefined) throw await this.noTagError();
+    if (checked === undefined) await this.refuseTagOfAnotherVersion(target);
     const installed = await this.ctx.installed?.();
     const base = installed?.releaseId;
     if (installed !== undefined && base !== undefined && base !== target.commit && isCommitId(base)) {
@@ -472,6 +475,26 @@ export class GitSource implements ReleaseSource {
     throw new VerificationError(
       `git tag ${target.label}`,
       `moved: it points to ${target.commit.slice(0, 12)}, but version ${installed.version} was installed here from ${was.slice(0, 12)}; a released version must not change: tag the new commit with a new version`,
+    );
+  }
+
+  /**
+   * In tag mode, a version tag whose commit's manifest names another version (`git tag v2.2.0` with
+   * `version: "2.1.0"` left in update-manifest.yaml): the run said "updated 2.0.0 → 2.1.0" after
+   * v2.2.0 was tagged, and a later v2.3.0 tagged the same way reinstalled "2.1.0" with other code,
+   * its migrations not run. Refused (exit 2) as the hub refuses such a release; a tag that is no
+   * version (`release-7`, `stable`) is not compared.
+   */
+  private async refuseTagOfAnotherVersion(target: Target): Promise<void> {
+    if (this.pin !== undefined || this.cfg.tag === undefined || !/^v?\d/i.test(target.label)) return;
+    const manifest = await this.git
+      .raw(["show", `${target.commit}:${MANIFEST_FILENAME}`])
+      .catch(() => undefined);
+    const version = manifest === undefined ? undefined : manifestVersionOf(manifest);
+    if (version === undefined || compareVersions(target.label, version) === 0) return;
+    throw new VerificationError(
+      `git tag ${target.label}`,
+      `its ${MANIFEST_FILENAME} says version "${version}": the tag and the manifest must name one version (commit version: "${target.label.replace(/^v/i, "")}" and move the tag to it, or release with ship release git, which does both); nothing was installed`,
     );
   }
 

@@ -20,6 +20,11 @@ export async function readReleaseVersion(dir: string): Promise<string | undefine
   } catch {
     return undefined;
   }
+  return manifestVersionOf(text);
+}
+
+/** The `version` of a manifest's text, or undefined when it has none or does not parse. */
+export function manifestVersionOf(text: string): string | undefined {
   try {
     const doc: unknown = parse(text);
     if (typeof doc !== "object" || doc === null) return undefined;

@@ -82,6 +82,28 @@ export const HttpSource = z.strictObject({
   max_download_mb: z.number().positive().default(2048),
 });
 
+/**
+ * A host key's fingerprint as `ssh-keygen -lf` prints it. Any other text (an MD5 `aa:bb:…`, a
+ * fingerprint cut short, the key itself) matched no key and was taken without a word: every run
+ * then said the host was unknown and to set host_fingerprint, which was set.
+ */
+const sshFingerprint = z.string().regex(/^\s*SHA256:[A-Za-z0-9+/]{43}=?\s*$/i, {
+  error: (issue) => {
+    const given = String(issue.input);
+    return /^\s*(MD5:)?([0-9a-f]{2}:){15}[0-9a-f]{2}\s*$/i.test(given)
+      ? 'is an MD5 fingerprint; ship compares SHA256 ones, as ssh-keygen -lf prints them by default: "SHA256:" and 43 base64 characters'
+      : `must be a SHA256 host key fingerprint as ssh-keygen -lf prints it: "SHA256:" and 43 base64 characters (got ${JSON.stringify(given)})`;
+  },
+});
+
+/** A host_fingerprint as sha256Fingerprint() writes one, whatever the prefix's case or padding. */
+export function normalFingerprint(configured: string): string {
+  return configured
+    .trim()
+    .replace(/^sha256:/i, "SHA256:")
+    .replace(/=+$/, "");
+}
+
 export const SftpSource = z.strictObject({
   type: z.literal("sftp"),
   ...sourceCommon,
@@ -93,7 +115,7 @@ export const SftpSource = z.strictObject({
   passphrase_env: nonEmpty.optional(),
   known_hosts: nonEmpty.default("~/.ssh/known_hosts"),
   /** Explicitly trust this host key fingerprint ("SHA256:...") when known_hosts lacks the host. */
-  host_fingerprint: nonEmpty.optional(),
+  host_fingerprint: sshFingerprint.optional(),
   remote_path: nonEmpty,
   metadata_file: nonEmpty.optional(),
   checksum: nonEmpty.optional(),

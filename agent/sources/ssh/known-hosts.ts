@@ -4,6 +4,8 @@
  * (`|1|salt|hash`, HMAC-SHA1) and the @revoked marker; @cert-authority lines are ignored.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import type { ServerHostKeyAlgorithm } from "ssh2";
 
 export interface KnownHostEntry {
   marker?: "@revoked" | "@cert-authority";
@@ -34,6 +36,18 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
   return entries;
 }
 
+/**
+ * OpenSSH's GlobalKnownHostsFile: ssh (and so a git source over ssh) trusts the hosts listed there
+ * besides the user's known_hosts, and fleets' config management often writes it. The SFTP source
+ * read only the user's file, and refused as unknown a host `sftp` and git connect to.
+ */
+export const GLOBAL_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts";
+
+/** The entries of the system-wide known_hosts; none when it is absent or unreadable, as for ssh. */
+export async function globalKnownHosts(path: string = GLOBAL_KNOWN_HOSTS): Promise<KnownHostEntry[]> {
+  return parseKnownHosts(await readFile(path, "utf8").catch(() => ""));
+}
+
 /** The name known_hosts uses for a host: `host` on port 22, `[host]:port` otherwise. */
 export function knownHostsName(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
@@ -51,6 +65,51 @@ export function verifyHostKey(
   const trusted = forHost.filter((e) => e.marker === undefined);
   if (trusted.some((e) => e.key.equals(key))) return "match";
   return trusted.length === 0 ? "unknown" : "mismatch";
+}
+
+/** The signature algorithms that prove a host key of each known_hosts key type. */
+const ALGORITHMS_OF_KEY_TYPE: Readonly<Record<string, readonly ServerHostKeyAlgorithm[]>> = {
+  "ssh-ed25519": ["ssh-ed25519"],
+  "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
+  "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
+  "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
+  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
+  "ssh-dss": ["ssh-dss"],
+};
+
+/** ssh2's own order (its DEFAULT_SERVER_HOST_KEY), which follows the known ones. */
+const LIBRARY_ORDER: readonly ServerHostKeyAlgorithm[] = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "rsa-sha2-512",
+  "rsa-sha2-256",
+  "ssh-rsa",
+];
+
+/**
+ * The host key algorithms to ask the server for (ssh2's `algorithms.serverHostKey`): those of the
+ * keys known_hosts holds for this host first, as OpenSSH orders them, then the library's own; or
+ * undefined (ssh2's order) when known_hosts knows no key of the host. ssh2 alone asks for ECDSA
+ * before RSA whatever known_hosts says, so a server with several host keys showed its ECDSA key to
+ * a host whose known_hosts holds its RSA key (`ssh-keyscan -t rsa`, a line older than the
+ * server's ECDSA key), and ship called that a HOST KEY MISMATCH where `sftp` connects. A server
+ * that no longer has the known key type still shows another, and the check still refuses it.
+ */
+export function hostKeyAlgorithms(
+  entries: KnownHostEntry[],
+  host: string,
+  port: number,
+): ServerHostKeyAlgorithm[] | undefined {
+  const name = knownHostsName(host, port);
+  const known = new Set<ServerHostKeyAlgorithm>();
+  for (const entry of entries) {
+    if (entry.marker !== undefined || !hostFieldMatches(entry.hosts, name)) continue;
+    for (const algorithm of ALGORITHMS_OF_KEY_TYPE[entry.keyType] ?? []) known.add(algorithm);
+  }
+  if (known.size === 0) return undefined;
+  return [...known, ...LIBRARY_ORDER.filter((algorithm) => !known.has(algorithm))];
 }
 
 /** "SHA256:<base64 without padding>", as `ssh-keygen -l` prints it. */

@@ -4,21 +4,34 @@
  */
 import { readFile } from "node:fs/promises";
 import SftpClient from "ssh2-sftp-client";
-import type { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
+import { normalFingerprint, type SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
 import { BadInputError, errorMessage, VerificationError } from "../../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
 import { expandHome } from "../home-path.js";
-import { type HostKeyVerdict, parseKnownHosts, sha256Fingerprint, verifyHostKey } from "./known-hosts.js";
+import {
+  GLOBAL_KNOWN_HOSTS,
+  globalKnownHosts,
+  type HostKeyVerdict,
+  hostKeyAlgorithms,
+  parseKnownHosts,
+  sha256Fingerprint,
+  verifyHostKey,
+} from "./known-hosts.js";
 import { clientKeyError, passphraseFor, readSftpKey } from "./sftp-key.js";
 
 /** Unanswered keepalives after which the server is given up. */
 const KEEPALIVES = 3;
 
 /** Connect or throw: VerificationError for host key problems (exit 2), the ssh2 error otherwise. */
-export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<SftpClient> {
+export async function connectSftp(
+  name: string,
+  cfg: SftpSourceConfig,
+  globalKnownHostsFile: string = GLOBAL_KNOWN_HOSTS,
+): Promise<SftpClient> {
   const privateKey = await readSftpKey(name, cfg);
   const knownHostsText = await readFile(expandHome(cfg.known_hosts), "utf8").catch(() => "");
-  const knownHosts = parseKnownHosts(knownHostsText);
+  const knownHosts = [...parseKnownHosts(knownHostsText), ...(await globalKnownHosts(globalKnownHostsFile))];
+  const serverHostKey = hostKeyAlgorithms(knownHosts, cfg.hostname, cfg.port);
   let seen: { verdict: HostKeyVerdict; fingerprint: string } | undefined;
 
   const client = new SftpClient(`ship:${name}`);
@@ -37,6 +50,7 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
       // one each quarter of timeout_seconds, end the connection.
       keepaliveInterval: Math.max(250, Math.floor((cfg.timeout_seconds * 1000) / (KEEPALIVES + 1))),
       keepaliveCountMax: KEEPALIVES,
+      ...(serverHostKey === undefined ? {} : { algorithms: { serverHostKey } }),
       hostVerifier: (hostKey: Buffer) => {
         const fingerprint = sha256Fingerprint(hostKey);
         let verdict = verifyHostKey(knownHosts, cfg.hostname, cfg.port, hostKey);
@@ -45,7 +59,7 @@ export async function connectSftp(name: string, cfg: SftpSourceConfig): Promise<
         if (
           verdict === "unknown" &&
           cfg.host_fingerprint !== undefined &&
-          cfg.host_fingerprint === fingerprint
+          normalFingerprint(cfg.host_fingerprint) === fingerprint
         ) {
           verdict = "match";
         }
@@ -100,15 +114,20 @@ function hostKeyError(
 ): VerificationError {
   const host = `${cfg.hostname}:${cfg.port}`;
   if (verdict === "unknown") {
+    // The configured fingerprint is named: "set host_fingerprint" read as if none were set.
+    const configured =
+      cfg.host_fingerprint === undefined
+        ? "set"
+        : `host_fingerprint = "${cfg.host_fingerprint}" is another key's; set`;
     return new VerificationError(
       `sftp host ${host}`,
-      `host key ${fingerprint} is not in ${cfg.known_hosts}; add the host there (ssh-keyscan) or set host_fingerprint = "${fingerprint}" after checking it`,
+      `host key ${fingerprint} is not in ${cfg.known_hosts} (nor ${GLOBAL_KNOWN_HOSTS}); add the host there (ssh-keyscan) or ${configured} host_fingerprint = "${fingerprint}" after checking it`,
     );
   }
   if (verdict === "revoked")
     return new VerificationError(`sftp host ${host}`, `host key ${fingerprint} is revoked`);
   return new VerificationError(
     `sftp host ${host}`,
-    `HOST KEY MISMATCH: the server presented ${fingerprint}, which is not the key in ${cfg.known_hosts} (possible man-in-the-middle)`,
+    `HOST KEY MISMATCH: the server presented ${fingerprint}, which is not the key in ${cfg.known_hosts} or ${GLOBAL_KNOWN_HOSTS} (possible man-in-the-middle)`,
   );
 }

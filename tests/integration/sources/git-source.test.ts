@@ -151,6 +151,18 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     expect(await readFile(file, "utf8")).toBe("v2\n");
   });
 
+  it("tag mode refuses a version tag whose manifest names another version, in check and fetch", async () => {
+    await commitFiles(repos.dev, "3.0.0", { "app.txt": "3.0.0\n" });
+    await git(repos.dev, "tag", "v3.1.0");
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main", "--tags");
+    const said =
+      /git tag v3\.1\.0: its update-manifest\.yaml says version "3\.0\.0": the tag and the manifest must name one version/;
+    await expect(source({ tag: "v*" }).check()).rejects.toThrow(said);
+    const stage = await mkdtemp(join(tmp, "stage-"));
+    await expect(source({ tag: "v*" }).fetch(stage)).rejects.toBeInstanceOf(VerificationError);
+    expect(await readdir(stage)).toEqual([]);
+  });
+
   it("tag mode picks the newest matching tag by version order, not by name", async () => {
     const commits: Record<string, string> = {};
     for (const v of ["1.2.0", "1.10.0", "1.9.0"]) {

@@ -32,6 +32,8 @@ export interface SshdServer {
   clientKey: SshKeyPair;
   /** A known_hosts file with `[127.0.0.1]:<port> <host key>`. */
   knownHostsFile: string;
+  /** The public line of every host key by type (`ed25519`, and each of `extraHostKeyTypes`). */
+  hostKeys: Record<string, string>;
   /** Everything sshd wrote to stderr, for failing tests. */
   log(): string;
   close(): Promise<void>;
@@ -47,14 +49,24 @@ export interface SshdOptions {
    * "stat,lstat"): a file the login user may not read, met even when the tests run as root.
    */
   sftpDenied?: string;
+  /**
+   * Host keys of these types besides the Ed25519 one, as real servers have (`ssh-keygen -A`):
+   * `hostKeys` then holds each key's public line by type.
+   */
+  extraHostKeyTypes?: readonly ("ecdsa" | "rsa")[];
 }
 
-export async function generateKey(file: string, passphrase = ""): Promise<SshKeyPair> {
+export async function generateKey(
+  file: string,
+  passphrase = "",
+  type: "ed25519" | "ecdsa" | "rsa" = "ed25519",
+): Promise<SshKeyPair> {
   // -a 1: one KDF round, so decrypting a passphrase-protected key costs milliseconds, not a second.
   await run("ssh-keygen", [
     "-q",
     "-t",
-    "ed25519",
+    type,
+    ...(type === "rsa" ? ["-b", "2048"] : []),
     "-a",
     "1",
     "-N",
@@ -83,12 +95,20 @@ export async function startSshd(dir: string, options: SshdOptions = {}): Promise
   await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
   const hostKey = await generateKey(join(dir, "host_ed25519"));
   const clientKey = await generateKey(join(dir, "client_ed25519"), options.clientPassphrase ?? "");
+  const hostKeys: Record<string, string> = { ed25519: hostKey.publicKey };
+  const extraHostKeyFiles: string[] = [];
+  for (const type of options.extraHostKeyTypes ?? []) {
+    const extra = await generateKey(join(dir, `host_${type}`), "", type);
+    hostKeys[type] = extra.publicKey;
+    extraHostKeyFiles.push(`HostKey ${extra.privateKeyFile}`);
+  }
   await writeFile(join(dir, "authorized_keys"), `${clientKey.publicKey}\n`, { mode: 0o600 });
   const port = await freePort();
   const config = [
     `Port ${port}`,
     "ListenAddress 127.0.0.1",
     `HostKey ${hostKey.privateKeyFile}`,
+    ...extraHostKeyFiles,
     `PidFile ${join(dir, "sshd.pid")}`,
     `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
     "PubkeyAuthentication yes",
@@ -118,6 +138,7 @@ export async function startSshd(dir: string, options: SshdOptions = {}): Promise
     user: userInfo().username,
     hostKey,
     hostFingerprint: fingerprintOf(hostKey.publicKey),
+    hostKeys,
     clientKey,
     knownHostsFile,
     log: () => stderr,

@@ -111,6 +111,16 @@ describe("malformed configs: every problem, positioned", () => {
       /^ship\.toml:9:1 sources\.s\.passphrase_env: passphrase_file is also set: give the key's passphrase one way, not both$/,
     ],
     [
+      "host_fingerprint not a SHA256 one",
+      `${sftp}host_fingerprint = "SHA256:abcdef"\n`,
+      /^ship\.toml:8:1 sources\.s\.host_fingerprint: must be a SHA256 host key fingerprint as ssh-keygen -lf prints it: "SHA256:" and 43 base64 characters \(got "SHA256:abcdef"\)$/,
+    ],
+    [
+      "host_fingerprint in MD5",
+      `${sftp}host_fingerprint = "MD5:5d:41:40:2a:bc:4b:2a:76:b9:71:9d:91:10:17:c5:92"\n`,
+      /^ship\.toml:8:1 sources\.s\.host_fingerprint: is an MD5 fingerprint; ship compares SHA256 ones/,
+    ],
+    [
       "hub url scheme",
       '[hub]\nurl = "ws://hub:8080"\ntoken_file = "/t"\n',
       /^ship\.toml:2:1 hub\.url: must be an http:\/\/ or https:\/\/ URL \(got string "ws:\/\/hub:8080"\)$/,

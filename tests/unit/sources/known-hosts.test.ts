@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
+  hostKeyAlgorithms,
   knownHostsName,
   parseKnownHosts,
   sha256Fingerprint,
@@ -61,5 +62,22 @@ describe("known_hosts", () => {
 
   it("prints SHA256 fingerprints like ssh-keygen -l", () => {
     expect(sha256Fingerprint(Buffer.from("abc"))).toBe("SHA256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0");
+  });
+
+  it("asks first for the key types known_hosts holds for the host, then the library's order", () => {
+    const entries = parseKnownHosts(
+      [
+        `h ssh-rsa ${keyA.toString("base64")}`,
+        `other ecdsa-sha2-nistp256 ${keyB.toString("base64")}`,
+        `@revoked h ecdsa-sha2-nistp384 ${keyB.toString("base64")}`,
+      ].join("\n"),
+    );
+    expect(hostKeyAlgorithms(entries, "h", 22)?.slice(0, 4)).toEqual([
+      "rsa-sha2-512",
+      "rsa-sha2-256",
+      "ssh-rsa",
+      "ssh-ed25519",
+    ]);
+    expect(hostKeyAlgorithms(entries, "unknown-host", 22)).toBeUndefined();
   });
 });
