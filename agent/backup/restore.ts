@@ -305,7 +305,7 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
       const saved = join(files, rel);
       if (state === "installed" || state === "absent") {
         if (state === "installed") keepSecondName(join(appDir, rel), join(undone, rel));
-        if ((await moveEntry(saved, join(appDir, rel))) === "copied") work.copied++;
+        if (!["renamed", "linked"].includes(await moveEntry(saved, join(appDir, rel)))) work.copied++;
         work.returned++;
       } else {
         await setAsideSaved(backupPath, saved, rel);
