@@ -39,7 +39,7 @@ describe("ship agent whose state file is damaged while it runs", () => {
     });
     await new Promise<void>((ready) => server?.once("listening", ready));
     const { port } = server.address() as { port: number };
-    const lines: { level: string; msg: string }[] = [];
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
     connection = testHubConnection(`http://127.0.0.1:${port}`, lines, {
       hello: async () => {
         await readState(stateFile);
@@ -57,7 +57,7 @@ describe("ship agent whose state file is damaged while it runs", () => {
       reconnectMaxMs: 5_000,
     });
     connection.start();
-    await waitFor("three connections", async () => opened.length >= 3, {
+    await waitFor("four connections", async () => opened.length >= 4, {
       timeoutMs: 20_000,
       intervalMs: 20,
       where: "the test hub",
@@ -67,9 +67,11 @@ describe("ship agent whose state file is damaged while it runs", () => {
       `cannot announce this agent to the hub: ${stateFile} is damaged, it is not valid JSON (Unexpected end of JSON input): ship's record of each source's installed version and last result; put it right, or move it aside and the next run writes it again from what ship installed (the last results and the record of an update interrupted before its checks are lost)`,
     ]);
     expect(hellos).toEqual([]);
-    // Backed off: each wait longer than the one before (the open reset it to the first).
-    const gaps = opened.slice(1).map((t, i) => t - (opened[i] as number));
-    expect(gaps[1] as number).toBeGreaterThan(gaps[0] as number);
+    // Backed off: the delays the reconnect lines name grow (the open had reset them to the first);
+    // with full jitter, attempt 2's least (2 × base) is above attempt 0's most (base).
+    const delays = lines.filter((l) => l.msg.endsWith("; reconnecting")).map((l) => Number(l.data?.inMs));
+    expect(delays.length).toBeGreaterThanOrEqual(3);
+    expect(delays[2] as number).toBeGreaterThan(delays[0] as number);
 
     await writeFile(stateFile, `{"sources": {}}`);
     await waitFor("the hello", async () => hellos.length > 0, {
