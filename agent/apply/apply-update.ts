@@ -105,6 +105,8 @@ export interface AppliedUpdate {
   edited: EditedOnHost;
   /** Replaced files whose owner ship could not give their new version: now ship's. */
   ownersNotKept: OwnerNotKept[];
+  /** Files saved into a backup on another filesystem whose copies could not keep their owner. */
+  backupOwnersNotKept: OwnerNotKept[];
 }
 
 /** App files ship installed whose bytes were changed on the host since, by what the update did to them. */
@@ -263,9 +265,15 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   faultPoint("apply:journal-written");
   clock.lap("backup");
 
+  const backupOwnersNotKept: OwnerNotKept[] = [];
   const copied = await runOpsOrUndo(
     journal,
-    { appDir, stagingDir, backupFiles: backupFilesDir(backup.path) },
+    {
+      appDir,
+      stagingDir,
+      backupFiles: backupFilesDir(backup.path),
+      onOwnerLost: (file, owner) => backupOwnersNotKept.push({ file, owner }),
+    },
     log,
   );
   faultPoint("apply:committed");
@@ -308,6 +316,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     overwritten,
     edited,
     ownersNotKept,
+    backupOwnersNotKept,
   };
 }
 

@@ -12,6 +12,7 @@ import {
   copyTempName,
   linkEntry,
   moveEntry,
+  ownerLost,
   pathExists,
   removeDirIfEmpty,
   removeIfExists,
@@ -43,6 +44,8 @@ export interface OpContext {
   backupFiles: string;
   /** Told whenever a cheap operation had to copy (different filesystems), for one log line. */
   onCopy: (rel: string) => void;
+  /** Told of a file saved into the backup whose copy could not keep its owner (`uid:gid`). */
+  onOwnerLost?: (rel: string, owner: string) => void;
   /** Undo never reaches through a directory someone replaced with a symlink since the apply. */
   confined?: ConfinedPaths;
 }
@@ -51,7 +54,14 @@ type Handler<K extends FileOp["op"]> = (op: Extract<FileOp, { op: K }>, ctx: OpC
 type Handlers = { [K in FileOp["op"]]: { forward: Handler<K>; undo: Handler<K> } };
 
 function note(ctx: OpContext, rel: string, how: Transfer): void {
-  if (how === "copied") ctx.onCopy(rel);
+  if (how !== "renamed" && how !== "linked") ctx.onCopy(rel);
+}
+
+/** note, for a file saved into the backup: a copy there that lost its owner comes back without it. */
+function noteSaved(ctx: OpContext, rel: string, how: Transfer): void {
+  note(ctx, rel, how);
+  const owner = ownerLost(how);
+  if (owner !== undefined) ctx.onOwnerLost?.(rel, owner);
 }
 
 async function install(op: { rel: string; from: OpSource; src: string }, ctx: OpContext): Promise<void> {
@@ -95,7 +105,7 @@ async function insideApp(rel: string, ctx: OpContext): Promise<boolean> {
 export const fileOpHandlers: Handlers = {
   remove: {
     forward: async (op, ctx) =>
-      note(ctx, op.rel, await moveEntry(join(ctx.appDir, op.rel), join(ctx.backupFiles, op.rel))),
+      noteSaved(ctx, op.rel, await moveEntry(join(ctx.appDir, op.rel), join(ctx.backupFiles, op.rel))),
     undo: async (op, ctx) => returnFromBackup(op.rel, ctx),
   },
   rmdir: {
@@ -115,7 +125,7 @@ export const fileOpHandlers: Handlers = {
   },
   replace: {
     forward: async (op, ctx) => {
-      note(ctx, op.rel, await linkEntry(join(ctx.appDir, op.rel), join(ctx.backupFiles, op.rel)));
+      noteSaved(ctx, op.rel, await linkEntry(join(ctx.appDir, op.rel), join(ctx.backupFiles, op.rel)));
       await install(op, ctx);
     },
     // The backup copy exists only once the old file was saved; renaming it back restores it atomically.

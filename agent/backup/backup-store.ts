@@ -14,7 +14,7 @@ import type { IndexedFile } from "../apply/types.js";
 import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
-import { appTrashDir, emptyTrash, trashOldBackup } from "./trash.js";
+import { appTrashDir, emptyTrash, restoredBackupInTrash, trashOldBackup } from "./trash.js";
 import { UNRESTORED_SUFFIX } from "./unrestored.js";
 
 /** meta.json: small, read for every listing; `complete: true` is written last. */
@@ -355,25 +355,46 @@ export async function findBackupListing(
       () => true,
       () => false,
     );
+    const restored =
+      !there &&
+      sameDir(realDir(dirname(dirname(resolve(idOrPath)))), realDir(backupRoot)) &&
+      (await restoredBackupInTrash(backupRoot, basename(idOrPath)));
     throw BadInputError.single(
       idOrPath,
       "",
-      !there
-        ? `does not exist: no such backup (ship --list-backups lists them; a pruned or restored backup is gone)`
-        : "is not a complete ship backup (no meta.json with complete: true)",
+      restored
+        ? `does not exist any more: it was restored, and a restore consumes its backup; the app is on the version it brought back (ship --list-backups lists the backups left, to go back further)`
+        : !there
+          ? `does not exist: no such backup (ship --list-backups lists them; a pruned or restored backup is gone)`
+          : "is not a complete ship backup (no meta.json with complete: true)",
     );
   }
   const listed = await listBackups(backupRoot);
   const target = listed.find((b) => b.id === idOrPath);
   if (target === undefined) {
     await explainUnlisted(backupRoot, idOrPath);
-    throw BadInputError.single(
+    throw await noBackupWithId(
       backupRoot,
-      "",
-      `holds no backup with id ${idOrPath} (see ship --list-backups)`,
+      idOrPath,
+      "(a restore consumes its backup, keep_backups prunes old ones; see ship --list-backups)",
     );
   }
   return { target, listed };
+}
+
+/**
+ * The error for an id `backupRoot` does not hold: restored already when its trash says so (with what
+ * to run instead), else `why`.
+ */
+export async function noBackupWithId(backupRoot: string, id: string, why: string): Promise<BadInputError> {
+  const restored = await restoredBackupInTrash(backupRoot, id);
+  return BadInputError.single(
+    backupRoot,
+    "",
+    restored
+      ? `holds no backup with id ${id} any more: it was restored, and a restore consumes its backup; the app is on the version it brought back (ship --list-backups lists the backups left, to go back further)`
+      : `holds no backup with id ${id} ${why}`,
+  );
 }
 
 /**

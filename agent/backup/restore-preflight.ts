@@ -158,7 +158,9 @@ export async function checkSavedEntries(
     throw damagedRecord(
       backupPath,
       `the restore would put that copy into the app as it is now; if that is what you want, delete ${join(backupPath, "saved.json")} and run it again; nothing was changed`,
-      `its saved copy of ${resized.rel} is ${resized.now} bytes, but it was ${resized.saved} when the update saved it${others} (truncated or edited by hand since)`,
+      resized.edited === true
+        ? `its saved copy of ${resized.rel} is not the content the update saved (same size, ${resized.now} bytes, but another sha256)${others} (edited by hand since)`
+        : `its saved copy of ${resized.rel} is ${resized.now} bytes, but it was ${resized.saved} when the update saved it${others} (truncated or edited by hand since)`,
     );
   }
 }

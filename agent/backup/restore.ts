@@ -52,6 +52,7 @@ import {
   inUpdateOrder,
   listBackups,
   META_FILE,
+  noBackupWithId,
   PREVIOUS_INDEX_FILE,
   readBackupInstalled,
   readBackupInventory,
@@ -304,7 +305,7 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
       const saved = join(files, rel);
       if (state === "installed" || state === "absent") {
         if (state === "installed") keepSecondName(join(appDir, rel), join(undone, rel));
-        if ((await moveEntry(saved, join(appDir, rel))) === "copied") work.copied++;
+        if (!["renamed", "linked"].includes(await moveEntry(saved, join(appDir, rel)))) work.copied++;
         work.returned++;
       } else {
         await setAsideSaved(backupPath, saved, rel);
@@ -538,10 +539,10 @@ export async function rollbackTo(options: {
   if (position < 0) {
     // Found before the lock was taken, and restored (consumed) by another run meanwhile, or pruned
     // by an update that stood meanwhile ("another run restored it" was all it said).
-    throw BadInputError.single(
+    throw await noBackupWithId(
       options.backupRoot,
-      "",
-      `holds no backup with id ${target.id} any more (another run restored it, or an update's keep_backups pruned it; see ship --list-backups)`,
+      target.id,
+      "any more (another run restored it, or an update's keep_backups pruned it; see ship --list-backups)",
     );
   }
   const chain = newestFirst.slice(0, position + 1);

@@ -1,9 +1,13 @@
 /**
- * `saved.json` in a backup: the size of each copy it saved, taken once the update moved them in. A
- * copy truncated or edited by hand since (a disk cleaned up with `: > big.log`, a "fix" made in the
- * backup) was restored as it was, and `--rollback` said "back on 2.0.0" of an app holding an empty
- * file. A restore compares each copy with its recorded size before anything moves. Backups made
- * before it was kept, and copies cleanup added later, have no size: they are not checked.
+ * `saved.json` in a backup: what each copy it saved was, taken once the update moved them in — its
+ * size, modification time and sha256. A copy truncated or edited by hand since (a disk cleaned up
+ * with `: > big.log`, a "fix" made in the backup) was restored as it was, and `--rollback` said
+ * "back on 2.0.0" of an app holding an empty file; an edit that kept the size slipped past a size
+ * alone. A restore compares each copy with its record before anything moves: the size always, the
+ * content only when the modification time moved (a copy untouched since costs one lstat, and a
+ * backup moved with its times kept but not its inodes is not refused for that). Backups made before
+ * it was kept, and copies cleanup added later, have no record: they are not checked; backups made
+ * while it held sizes only are checked by size.
  */
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
@@ -11,34 +15,44 @@ import * as z from "zod";
 import { errnoCode } from "../../shared/fs-errors.js";
 import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
+import { hashEntries, hashFile } from "../tree/hash-file.js";
 import { backupFilesDir } from "./backup-store.js";
 
 const SAVED_SIZES_FILE = "saved.json";
 
-const SavedSizes = z.record(z.string(), z.number());
+const SavedCopy = z.object({ size: z.number(), mtimeNs: z.string(), sha256: z.string() });
+const SavedSizes = z.record(z.string(), z.union([z.number(), SavedCopy]));
+type SavedCopy = z.infer<typeof SavedCopy>;
 
 /**
- * Records the size of each copy of `rels` the backup holds. Not fsynced: a size lost to a crash
- * only means that copy is not checked.
+ * Records what each copy of `rels` the backup holds is. Not fsynced: a record lost to a crash only
+ * means that copy is not checked. Reading the copies costs what the update changed, no more.
  */
 export async function writeSavedSizes(backupPath: string, rels: readonly string[]): Promise<void> {
   const files = backupFilesDir(backupPath);
-  const sizes: Record<string, number> = {};
+  const found: { rel: string; type: "file"; size: number; mtimeNs: string }[] = [];
   for (const rel of rels) {
-    const stat = await lstat(join(files, rel)).catch(() => undefined);
-    if (stat?.isFile() === true) sizes[rel] = stat.size;
+    const stat = await lstat(join(files, rel), { bigint: true }).catch(() => undefined);
+    if (stat?.isFile() === true)
+      found.push({ rel, type: "file", size: Number(stat.size), mtimeNs: String(stat.mtimeNs) });
   }
-  if (Object.keys(sizes).length > 0)
-    await writeFileAtomic(join(backupPath, SAVED_SIZES_FILE), JSON.stringify(sizes), false);
+  if (found.length === 0) return;
+  const hashes = await hashEntries(files, found);
+  const copies: Record<string, SavedCopy> = {};
+  found.forEach(({ rel, size, mtimeNs }, i) => {
+    copies[rel] = { size, mtimeNs, sha256: hashes[i] ?? "" };
+  });
+  await writeFileAtomic(join(backupPath, SAVED_SIZES_FILE), JSON.stringify(copies), false);
 }
 
 /**
- * The copies whose size is no longer the one recorded: `rel`, the size now and the size saved; a
- * copy that is no file now (a directory or a link made in its place) has `kind` saying what it is.
+ * The copies that are no longer what was recorded: `rel`, the size now and the size saved; a copy
+ * that is no file now (a directory or a link made in its place) has `kind` saying what it is, one
+ * of the same size whose content changed has `edited`.
  */
 export async function resizedCopies(
   backupPath: string,
-): Promise<{ rel: string; now: number; saved: number; kind?: string }[]> {
+): Promise<{ rel: string; now: number; saved: number; kind?: string; edited?: true }[]> {
   const path = join(backupPath, SAVED_SIZES_FILE);
   let text: string;
   try {
@@ -47,28 +61,37 @@ export async function resizedCopies(
     if (errnoCode(error) === "ENOENT") return [];
     throw error;
   }
-  const sizes = parseRecord(
+  const records = parseRecord(
     text,
     path,
     SavedSizes,
     "the sizes of the copies this backup saved; move it aside to restore without checking them",
   );
   const files = backupFilesDir(backupPath);
-  const resized: { rel: string; now: number; saved: number; kind?: string }[] = [];
-  for (const [rel, saved] of Object.entries(sizes)) {
-    const stat = await lstat(join(files, rel)).catch(() => undefined);
+  const changed: { rel: string; now: number; saved: number; kind?: string; edited?: true }[] = [];
+  for (const [rel, record] of Object.entries(records)) {
+    const saved = typeof record === "number" ? record : record.size;
+    const copy = join(files, rel);
+    const stat = await lstat(copy, { bigint: true }).catch(() => undefined);
     // A missing copy is checkSavedEntries' to judge (a restore killed half-way has moved some back).
     if (stat === undefined) continue;
+    const now = Number(stat.size);
     // Only files are recorded: a directory in a file's place stopped the restore half-way (ENOTDIR,
     // exit 3, the app partly restored), a link would have gone into the app for the file.
     if (!stat.isFile())
-      resized.push({
+      changed.push({
         rel,
-        now: stat.size,
+        now,
         saved,
         kind: stat.isDirectory() ? "a directory" : stat.isSymbolicLink() ? "a symlink" : "no regular file",
       });
-    else if (stat.size !== saved) resized.push({ rel, now: stat.size, saved });
+    else if (now !== saved) changed.push({ rel, now, saved });
+    else if (
+      typeof record !== "number" &&
+      String(stat.mtimeNs) !== record.mtimeNs &&
+      (await hashFile(copy)) !== record.sha256
+    )
+      changed.push({ rel, now, saved, edited: true });
   }
-  return resized;
+  return changed;
 }

@@ -20,7 +20,7 @@
  * Nothing in the trash is ever read again: it has no meta.json, so it is never listed or restored.
  */
 import { renameSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { errorMessage } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
@@ -90,7 +90,7 @@ export async function discardBackupDir(
 ): Promise<void> {
   let target: string;
   try {
-    target = intoTrash(backupPath, trash);
+    target = intoTrash(backupPath, trash, RESTORED);
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return; // already gone (a re-run of a finished restore)
     await rm(backupPath, { recursive: true, force: true });
@@ -99,9 +99,15 @@ export async function discardBackupDir(
   if (background && takenOut > FREED_BY_NEXT_RUN) removeInBackground(target);
 }
 
-/** Renames `backupPath` into `trash` under a name no other run takes; returns that path. Throws as rename does. */
-function intoTrash(backupPath: string, trash: string): string {
-  const target = join(trash, `${basename(backupPath)}-${process.pid}-${Date.now()}`);
+/** The mark in a trash entry's name of a backup a restore consumed (not pruned). */
+const RESTORED = ".restored";
+
+/**
+ * Renames `backupPath` into `trash` under a name no other run takes, which says whether a restore
+ * consumed it (`why`); returns that path. Throws as rename does.
+ */
+function intoTrash(backupPath: string, trash: string, why = ""): string {
+  const target = join(trash, `${basename(backupPath)}${why}-${process.pid}-${Date.now()}`);
   withParentSync(target, () => renameSync(backupPath, target));
   return target;
 }
@@ -120,6 +126,25 @@ export async function trashOldBackup(backupPath: string, trash: string): Promise
   } catch (error) {
     if (errnoCode(error) !== "ENOENT") await removeTree(backupPath);
   }
+}
+
+/**
+ * Whether a restore consumed backup `id` and its trash (any app's in `backupRoot`) still holds it: a
+ * second `--rollback ID` was told only "holds no backup with id", as if the id were mistyped.
+ */
+export async function restoredBackupInTrash(backupRoot: string, id: string): Promise<boolean> {
+  const apps = await readdir(backupRoot).catch(() => []);
+  for (const app of apps) {
+    const names = await readdir(join(backupRoot, app, ".trash")).catch(() => []);
+    if (
+      names.some(
+        (n) =>
+          n.startsWith(`${id}${RESTORED}-`) && /^\d+-\d+$/.test(n.slice(id.length + RESTORED.length + 1)),
+      )
+    )
+      return true;
+  }
+  return false;
 }
 
 /** `rm -rf path` in a detached process this one does not wait for; a failure leaves it to the next run. */

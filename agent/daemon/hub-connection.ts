@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Agent as HttpAgent } from "node:http";
 import { WebSocket } from "ws";
+import { errorMessage } from "../../shared/errors.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../shared/json-depth.js";
 import type { Logger } from "../../shared/log.js";
 import {
@@ -73,6 +74,8 @@ export class HubConnection {
   private stopped = false;
   private attempt = 0;
   private replacements = 0;
+  /** Why the last hello could not be built: said once, not at every reconnect. */
+  private helloProblem: string | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
 
@@ -172,7 +175,6 @@ export class HubConnection {
     let tokenRefused = false;
 
     socket.on("open", async () => {
-      this.attempt = 0;
       log.info("connected to hub", { url: redactUrl(url) });
       alive = true;
       clearInterval(this.pingTimer);
@@ -185,11 +187,30 @@ export class HubConnection {
         alive = false;
         socket.ping();
       }, this.options.pingIntervalMs ?? 30_000);
+      let hello: Hello;
       try {
-        socket.send(JSON.stringify(await this.options.hello()));
+        hello = await this.options.hello();
+      } catch (error) {
+        // What it announces could not be read (the state file damaged while the agent runs): the
+        // channel stayed open unannounced until the hub's hello timeout closed it, then again, each
+        // time an ERROR "could not announce to the hub" with "BadInputError: …", and the reconnect
+        // at once (the open had reset the backoff). Said once, closed, retried with backoff.
+        const problem = errorMessage(error);
+        if (problem !== this.helloProblem) log.error(`cannot announce this agent to the hub: ${problem}`);
+        this.helloProblem = problem;
+        failure = "this agent could not announce itself (see the ERROR above)";
+        socket.close(1011, "agent cannot announce itself");
+        return;
+      }
+      if (this.helloProblem !== undefined)
+        log.info("announced to the hub again: what stopped it is fixed", { was: this.helloProblem });
+      this.helloProblem = undefined;
+      this.attempt = 0;
+      try {
+        socket.send(JSON.stringify(hello));
         await this.options.onConnected?.();
       } catch (error) {
-        log.error("could not announce to the hub", { error: String(error) });
+        log.error("could not announce to the hub", { error: errorMessage(error) });
       }
     });
     socket.on("pong", () => {

@@ -76,7 +76,8 @@ export function commandEnv(ctx: UpdateContext): CommandEnv {
   return {
     app: ctx.app,
     version: ctx.manifest?.version ?? "",
-    previousVersion: ctx.currentVersion ?? "",
+    // The install index gone: the version migrations run from (lastInstalled), not "" beside them.
+    previousVersion: ctx.currentVersion ?? ctx.lastInstalled?.version ?? "",
     appDir: ctx.source.app_dir,
   };
 }

@@ -66,6 +66,7 @@ const engine: UpdateEngine = {
       overwritten: applied.overwritten,
       edited: applied.edited,
       ownersNotKept: applied.ownersNotKept,
+      backupOwnersNotKept: applied.backupOwnersNotKept,
     };
   },
   keepBackups: ({ backupDir, keep, backupPath, installed, log, ...app }) =>

@@ -40,6 +40,12 @@ function idOf(index: InstalledId, legacy: LegacyState | undefined): InstalledId 
 }
 
 /**
+ * "The state file and the install index are gone" was said too of a state file a run had just
+ * written (a refused run records its refusal, naming no version): what is true either way.
+ */
+const NO_STATE_VERSION = "the state file names no version";
+
+/**
  * What a check says in place of the installed version when ship has no record of one. With the
  * state file and the install index both gone (wiped, restored from an old image) it said "update
  * available (nothing installed)", of an app whose backups show ship installed a release there:
@@ -53,7 +59,7 @@ export async function noneInstalledNote(
   if (recorded !== null) return `(none recorded: the install index is gone; ship installed ${recorded})`;
   const newest = await newestBackup(backupRoot, appDir);
   if (newest === undefined) return undefined;
-  return `(none recorded: the state file and the install index are gone, yet backup ${newest.id} was made when ship installed ${newest.replacedBy} here)`;
+  return `(none recorded: the install index is gone and ${NO_STATE_VERSION}, yet backup ${newest.id} was made when ship installed ${newest.replacedBy} here)`;
 }
 
 /**
@@ -74,7 +80,7 @@ export async function lastInstalledVersion(
   if (newest === undefined) return undefined;
   return {
     version: newest.replacedBy,
-    why: `the state file and the install index are gone; backup ${newest.id} was made installing it`,
+    why: `the install index is gone and ${NO_STATE_VERSION}; backup ${newest.id} was made installing it`,
   };
 }
 

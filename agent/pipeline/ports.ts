@@ -94,6 +94,8 @@ export interface AppliedRelease {
   edited?: { replaced: string[]; removed: string[] };
   /** Replaced files ship could not give their owner (`uid:gid`): now ship's. */
   ownersNotKept?: { file: string; owner: string }[];
+  /** Files whose copy in the backup (on another filesystem) could not keep their owner (`uid:gid`). */
+  backupOwnersNotKept?: { file: string; owner: string }[];
 }
 
 export interface RecoveryOutcome {

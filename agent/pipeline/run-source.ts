@@ -142,7 +142,11 @@ export async function runSource(
     if (!options.checkOnly)
       await syncInstalledState(config, name, source, options.settings.now(), undefined, log);
     const sourceState = (await readState(config.general.state_file)).sources[name];
-    const currentVersion = sourceState?.current_version ?? null;
+    // A check does not sync the state with the install index as a run does: with the state file
+    // deleted it compared with no version and said "the install index is gone" of one that was there.
+    const currentVersion =
+      sourceState?.current_version ??
+      (options.checkOnly ? ((await readInstalledId(paths.appStateDir, sourceState))?.version ?? null) : null);
     const waiting = options.checkOnly
       ? await awaitingRecovery(sourceState?.pending_update, paths.appStateDir, sourceState)
       : undefined;

@@ -33,7 +33,20 @@ import { dirname } from "node:path";
 import { faultPoint } from "../fault.js";
 import { hashFile } from "./hash-file.js";
 
-export type Transfer = "renamed" | "linked" | "copied";
+/**
+ * How an entry got to its new name. A copy whose original's owner could not be given to it (another
+ * filesystem, ship not root) says the owner it lost: the caller names it to the operator.
+ */
+export type Transfer = "renamed" | "linked" | "copied" | `copied without owner ${number}:${number}`;
+
+/** The `uid:gid` a copy could not keep, or undefined. */
+export function ownerLost(how: Transfer): string | undefined {
+  return how.startsWith("copied without owner ") ? how.slice("copied without owner ".length) : undefined;
+}
+
+function copied(lost: string | undefined): Transfer {
+  return lost === undefined ? "copied" : (`copied without owner ${lost}` as Transfer);
+}
 
 // The metadata-only calls below (lstat, rename, link, unlink, rmdir) are synchronous: each takes a
 // few microseconds in the kernel, while a round trip through the libuv thread pool costs tens, so a
@@ -91,18 +104,23 @@ export function copyTempName(dst: string): string {
   return `${dst.slice(0, slash + 1)}.${short}${TEMP_SUFFIX}`;
 }
 
-/** Copies a file or symlink (not its target) to `dst` atomically: temp name, then rename over. */
-export async function copyEntry(src: string, dst: string): Promise<void> {
+/**
+ * Copies a file or symlink (not its target) to `dst` atomically: temp name, then rename over.
+ * Returns the original's `uid:gid` when the copy could not be given it (keepOwner).
+ */
+export async function copyEntry(src: string, dst: string): Promise<string | undefined> {
   const tmp = copyTempName(dst);
   await rm(tmp, { force: true });
   const stat = await lstat(src);
+  let owner: "kept" | "changed" | "lost";
   try {
     if (stat.isSymbolicLink()) {
       await symlink(await readlink(src), tmp);
-      await keepOwner(tmp, stat);
+      owner = await keepOwner(tmp, stat);
     } else {
       await copyFile(src, tmp, constants.COPYFILE_FICLONE);
-      if (await keepOwner(tmp, stat)) await chmod(tmp, stat.mode & 0o7777); // chown clears set-id bits
+      owner = await keepOwner(tmp, stat);
+      if (owner === "changed") await chmod(tmp, stat.mode & 0o7777); // chown clears set-id bits
       // Keep mtime so the install index's stat check still matches a copied-back file.
       await utimes(tmp, stat.atime, stat.mtime);
     }
@@ -112,22 +130,23 @@ export async function copyEntry(src: string, dst: string): Promise<void> {
   }
   faultPoint("copy:before-rename"); // a kill mid-copy: the temporary is there, not yet renamed
   await renameOrDrop(tmp, dst);
+  return owner === "lost" ? `${stat.uid}:${stat.gid}` : undefined;
 }
 
 /**
  * Gives a copy its original's owner and group, as a rename would have kept them: a backup or a
  * restore across filesystems made `www-data:www-data` config files `root:root` (640: unreadable
- * for the app). A user that may not chown (ship not running as root) keeps its own, as before.
- * True when the owner was changed.
+ * for the app). A user that may not chown (ship not running as root) keeps its own: "lost", which
+ * the caller names in a WARNING (it was dropped without a word).
  */
-async function keepOwner(copy: string, original: Stats): Promise<boolean> {
+async function keepOwner(copy: string, original: Stats): Promise<"kept" | "changed" | "lost"> {
   const made = lstatSync(copy);
-  if (made.uid === original.uid && made.gid === original.gid) return false;
+  if (made.uid === original.uid && made.gid === original.gid) return "kept";
   try {
     await lchown(copy, original.uid, original.gid);
-    return true;
+    return "changed";
   } catch (error) {
-    if (code(error) === "EPERM") return false;
+    if (code(error) === "EPERM") return "lost";
     throw error;
   }
 }
@@ -189,9 +208,9 @@ export async function moveEntry(src: string, dst: string): Promise<Transfer> {
     if (code(error) !== "EXDEV") throw error;
   }
   await mkdir(dirname(dst), { recursive: true });
-  await copyEntry(src, dst);
+  const lost = await copyEntry(src, dst);
   await unlink(src);
-  return "copied";
+  return copied(lost);
 }
 
 /** Makes `dst` a second name for `src` (hard link), or a copy where links cannot go. Replaces `dst`. */
@@ -203,8 +222,7 @@ export async function linkEntry(src: string, dst: string): Promise<Transfer> {
     if (!mustCopy(error)) throw error;
   }
   await mkdir(dirname(dst), { recursive: true });
-  await copyEntry(src, dst);
-  return "copied";
+  return copied(await copyEntry(src, dst));
 }
 
 /**

@@ -39,6 +39,12 @@ export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     if (notKept.length > 5)
       ctx.log.warn("replaced files whose owner ship could not keep", { files: notKept });
   }
+  const lostInBackup = ctx.applied.backupOwnersNotKept ?? [];
+  if (lostInBackup.length > 0) {
+    applyWarnings.push(backupOwnersNotKeptWarning(lostInBackup, ctx.applied.backupPath));
+    if (lostInBackup.length > 5)
+      ctx.log.warn("files whose copy in the backup could not keep its owner", { files: lostInBackup });
+  }
   ctx.warnings.push(...applyWarnings);
   ctx.applyWarnings = applyWarnings;
   ctx.log.info("applied release", { backup: ctx.applied.backupPath, changes: ctx.applied.summary });
@@ -77,6 +83,20 @@ function ownersNotKeptWarning(files: readonly { file: string; owner: string }[])
   const shown = files.slice(0, 5).map((f) => `${shownPath(f.file)} (was ${f.owner})`);
   const more = files.length > 5 ? ` and ${files.length - 5} more (the log lists them all)` : "";
   return `replaced ${files.length} file(s) owned by another user, and ship (uid ${process.getuid?.() ?? "?"}) may not give their new versions that owner, so they are now ship's: ${shown.join(", ")}${more}; run ship as root or as that user to keep the owner`;
+}
+
+/**
+ * ship not root, saving another user's file: a rename into backup_dir on another filesystem, or a
+ * hard link the kernel refuses (fs.protected_hardlinks), became a copy ship may not chown, so a
+ * rollback put the file back as ship's. keepOwner dropped the owner without a word.
+ */
+function backupOwnersNotKeptWarning(
+  files: readonly { file: string; owner: string }[],
+  backupPath: string,
+): string {
+  const shown = files.slice(0, 5).map((f) => `${shownPath(f.file)} (was ${f.owner})`);
+  const more = files.length > 5 ? ` and ${files.length - 5} more (the log lists them all)` : "";
+  return `saved ${files.length} file(s) owned by another user into ${join(backupPath, "files")} as copies (backup_dir on another filesystem, or a hard link to another user's file refused), and ship (uid ${process.getuid?.() ?? "?"}) may not give the copies that owner, so a rollback puts them back as ship's: ${shown.join(", ")}${more}; run ship as root or as that user to keep the owner`;
 }
 
 function shownFiles(files: readonly string[]): string {

@@ -35,7 +35,14 @@ export async function runHooks(
 export async function runMigrations(ctx: UpdateContext): Promise<StepOutcome> {
   const manifest = need(ctx.manifest, "manifest");
   if (Object.keys(manifest.migrations).length === 0) return CONTINUE;
-  if (ctx.currentVersion === null && ctx.freshInstall !== true) {
+  const last = ctx.currentVersion === null ? ctx.lastInstalled : undefined;
+  if (last !== undefined) {
+    // With the install index gone they were all skipped as "unknown", though the state file or the
+    // newest backup names the version, as the downgrade refusal already trusted.
+    const note = `migrations run from ${last.version}, the version ship installed last here (${last.why})`;
+    ctx.log.warn(note, { from: last.version });
+    ctx.warnings.push(note);
+  } else if (ctx.currentVersion === null && ctx.freshInstall !== true) {
     // Up to the release's own version: those a known install would have run. Said in the run's
     // last line too, since the app may now have 2.0.0's code over a database 2.0.0 never migrated.
     const skipped = selectMigrations(manifest.migrations, null, manifest.version).map((b) => b.version);
@@ -46,7 +53,8 @@ export async function runMigrations(ctx: UpdateContext): Promise<StepOutcome> {
     ctx.skippedMigrations = skipped;
     return CONTINUE;
   }
-  for (const batch of selectMigrations(manifest.migrations, ctx.currentVersion, manifest.version)) {
+  const from = ctx.currentVersion ?? last?.version ?? null;
+  for (const batch of selectMigrations(manifest.migrations, from, manifest.version)) {
     ctx.log.info(`running migrations for ${batch.version}`);
     await runCommandList(ctx, `migration ${batch.version}`, batch.commands);
   }

@@ -137,20 +137,30 @@ describe("a damaged install index or backup record (real CLI)", () => {
     expect(await snapshot(app.appDir)).toEqual(before);
   });
 
-  // It restored the empty file and said "back on 1.0.0".
-  it("--rollback of a backup whose saved copy was truncated by hand names the copy, exit 2, the app untouched", async () => {
+  // It restored the empty file and said "back on 1.0.0"; an edit keeping the size ("XX\n" for the
+  // saved "v1\n") was restored as silently, only sizes were recorded.
+  it("--rollback of a backup whose saved copy was truncated or edited by hand names the copy, exit 2, the app untouched", async () => {
     const { id, path } = await newestBackup();
-    await truncate(join(path, "files/app.txt"), 0);
     const before = await snapshot(app.appDir);
+    await writeFile(join(path, "files/app.txt"), "XX\n");
+    const edited = await runShip(["--config", app.config, "--rollback", id]);
+    expect(edited.code, edited.stdout + edited.stderr).toBe(2);
+    expect(edited.stderr.trim().split("\n").at(-1)).toBe(
+      `ship: ${path} is damaged, its saved copy of app.txt is not the content the update saved (same size, 3 bytes, but another sha256) (edited by hand since): the restore would put that copy into the app as it is now; if that is what you want, delete ${path}/saved.json and run it again; nothing was changed`,
+    );
+    expect(await snapshot(app.appDir)).toEqual(before);
+    await truncate(join(path, "files/app.txt"), 0);
     const run = await runShip(["--config", app.config, "--rollback", id]);
     expect(run.code, run.stdout + run.stderr).toBe(2);
     expect(run.stderr.trim().split("\n").at(-1)).toBe(
       `ship: ${path} is damaged, its saved copy of app.txt is 0 bytes, but it was 3 when the update saved it (truncated or edited by hand since): the restore would put that copy into the app as it is now; if that is what you want, delete ${path}/saved.json and run it again; nothing was changed`,
     );
     expect(await snapshot(app.appDir)).toEqual(before);
-    await rm(join(path, "saved.json"));
+    // The saved bytes written back (its time moved, as in a backup copied without -p) restore.
+    await writeFile(join(path, "files/app.txt"), "v1\n");
     const anyway = await runShip(["--config", app.config, "--rollback", id]);
     expect(anyway.code, anyway.stdout + anyway.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
     expect(await readFile(join(app.appDir, "lib/a.txt"), "utf8")).toBe("a1\n");
   });
 

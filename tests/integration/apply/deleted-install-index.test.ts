@@ -5,7 +5,8 @@
  * a damaged meta.json" (none was), and rolling back that update said "back on the tree before
  * ship's first install" about an app ship had installed twice. Real `ship` runs.
  */
-import { readdir, readFile, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -88,7 +89,10 @@ describe("backups across an update that found its install index deleted (real CL
     const [stateDir] = await readdir(join(app.root, "var/apps"));
     await rm(join(app.root, "var/apps", String(stateDir), "install-index.json"));
     // Same app.txt, one file more: the backup saves nothing, and keep_backups 1 prunes the first install's.
-    await app.release("r2", 'version: "2.0.0"\nrollback:\n  keep_backups: 1\n', {
+    // Migrations were all skipped as "the version installed before is unknown", though the state
+    // file named 1.0.0: now those after it run, saying where the version came from.
+    const migrations = `migrations:\n  "1.0.0": ["touch ${app.root}/m1"]\n  "2.0.0": ["echo from $SHIP_PREVIOUS_VERSION > ${app.root}/m2"]\n`;
+    await app.release("r2", `version: "2.0.0"\nrollback:\n  keep_backups: 1\n${migrations}`, {
       "app.txt": "v1\n",
       "f1.txt": "1\n",
       "f2.txt": "2\n",
@@ -100,6 +104,12 @@ describe("backups across an update that found its install index deleted (real CL
     expect(run.stdout + run.stderr).toContain(
       "update available (none recorded: the install index is gone; ship installed 1.0.0) -> 2.0.0",
     );
+    expect(run.stdout + run.stderr).toContain(
+      "migrations run from 1.0.0, the version ship installed last here (the install index is gone; the state file names it)",
+    );
+    expect(run.stdout).not.toContain("NOT run");
+    expect(existsSync(join(app.root, "m1"))).toBe(false);
+    expect(await readFile(join(app.root, "m2"), "utf8")).toBe("from 1.0.0\n");
     const rows = (await runShip(["--config", app.config, "--list-backups"])).stdout.split("\n").slice(1);
     expect(rows.filter((r) => r.trim() !== "").map((r) => r.split(/\s+/)[2])).toEqual(["(unrecorded)"]);
   }, 120_000);
@@ -114,7 +124,7 @@ describe("backups across an update that found its install index deleted (real CL
     const check = await runShip(["--config", app.config, "--check-only"]);
     expect(check.code, check.stderr).toBe(100);
     expect(check.stdout).toContain(
-      `update available (none recorded: the state file and the install index are gone, yet backup ${newest?.id} was made when ship installed 2.0.0 here) -> 3.0.0`,
+      `update available (none recorded: the install index is gone and the state file names no version, yet backup ${newest?.id} was made when ship installed 2.0.0 here) -> 3.0.0`,
     );
   }, 120_000);
 
@@ -124,6 +134,14 @@ describe("backups across an update that found its install index deleted (real CL
     const index = join(app.root, "var/apps", String(stateDir), "install-index.json");
     const newest = (await readdir(join(app.root, "var/backups/myapp"))).sort().at(-1);
     await app.release("r1", 'version: "1.0.0"\n', { "app.txt": "v1\n", "f1.txt": "1\n" });
+    // The state file alone gone: the check said "the state file and the install index are gone" of
+    // an index that was there, where the run says "the installed 2.0.0".
+    const stateText = await readFile(app.stateFile, "utf8");
+    await rm(app.stateFile);
+    const stateGone = await runShip(["--config", app.config, "--check-only"]);
+    expect(stateGone.code, stateGone.stdout + stateGone.stderr).toBe(2);
+    expect(stateGone.stdout).toContain("release 1.0.0 is older than the installed 2.0.0;");
+    await writeFile(app.stateFile, stateText);
     await rm(index);
     // The run's sync forgot the version the state named, and 1.0.0 installed as a first install.
     const indexGone = await runShip(["--config", app.config]);
@@ -132,11 +150,16 @@ describe("backups across an update that found its install index deleted (real CL
       "release 1.0.0 is older than 2.0.0, which ship installed last here (the install index is gone; the state file names it)",
     );
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+    // The refused run wrote the state file (naming no version): the next said it was gone.
+    const stateWritten = await runShip(["--config", app.config, "--check-only"]);
+    expect(stateWritten.stdout).toContain(
+      "which ship installed last here (the install index is gone and the state file names no version; backup",
+    );
     await rm(app.stateFile, { force: true });
     const bothGone = await runShip(["--config", app.config]);
     expect(bothGone.code, bothGone.stdout + bothGone.stderr).toBe(2);
     expect(bothGone.stdout).toContain(
-      `release 1.0.0 is older than 2.0.0, which ship installed last here (the state file and the install index are gone; backup ${newest} was made installing it); to allow it run ship --allow-downgrade once, or set [trust] allow_downgrade = true`,
+      `release 1.0.0 is older than 2.0.0, which ship installed last here (the install index is gone and the state file names no version; backup ${newest} was made installing it); to allow it run ship --allow-downgrade once, or set [trust] allow_downgrade = true`,
     );
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
     const allowed = await runShip(["--config", app.config, "--allow-downgrade"]);

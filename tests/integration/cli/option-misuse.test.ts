@@ -245,7 +245,7 @@ describe("ship refuses an empty flag value (real CLI)", () => {
     const run = await runShip(["--config", app.config, "--rollback", "app-20990101T000000Z"]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toMatch(
-      /^ship: \/\S+ holds no backup with id app-20990101T000000Z \(see ship --list-backups\)$/,
+      /^ship: \/\S+ holds no backup with id app-20990101T000000Z \(a restore consumes its backup, keep_backups prunes old ones; see ship --list-backups\)$/,
     );
     expect(await readdir(app.appDir)).toEqual([]);
   });

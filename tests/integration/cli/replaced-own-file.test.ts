@@ -3,7 +3,8 @@
  * (ship never installed it) replaces it, keeping it in the backup: the run says so in a WARNING line
  * naming the file and where its copy is, and so do the notification and the report. Real CLI.
  */
-import { chmod, chown, lstat, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, chown, lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { webhookReceiver } from "../../support/servers/webhook-receiver.js";
@@ -11,6 +12,9 @@ import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
 const NOBODY = 65534;
+const backupCopyLostOwner = new RegExp(
+  `^saved 1 file\\(s\\) owned by another user into /\\S+/files as copies \\(backup_dir on another filesystem, or a hard link to another user's file refused\\), and ship \\(uid ${NOBODY}\\) may not give the copies that owner, so a rollback puts them back as ship's: app\\.py \\(was 1000:1001\\); run ship as root or as that user to keep the owner$`,
+);
 
 async function chownTree(path: string, id: number): Promise<void> {
   await chown(path, id, id);
@@ -82,10 +86,40 @@ describe("a release path over a file ship had not installed (real CLI)", () => {
       expect(run.code, run.stderr).toBe(0);
       expect((await stat(join(app.appDir, "app.py"))).uid).toBe(NOBODY);
       const said = `replaced 1 file(s) owned by another user, and ship (uid ${NOBODY}) may not give their new versions that owner, so they are now ship's: app.py (was 1000:1001); run ship as root or as that user to keep the owner`;
+      // The backup's copy too: the kernel refuses nobody a hard link to another user's file, and the
+      // copy made instead was nobody's, put back so by a rollback, without a word.
       const report = JSON.parse(run.stdout) as { apps: { warnings: string[] }[] };
-      expect(report.apps[0]?.warnings).toEqual([said]);
+      expect(report.apps[0]?.warnings).toEqual([said, expect.stringMatching(backupCopyLostOwner)]);
       expect(run.stderr).toContain(`myapp: WARNING: ${said}`);
-      expect(hook.bodies[0]?.warnings).toEqual([said]);
+      expect(hook.bodies[0]?.warnings).toEqual(report.apps[0]?.warnings);
+    },
+  );
+
+  // The same with backup_dir on another filesystem: the copy saved there lost its owner too (the
+  // rename became a copy ship may not chown), without a word; a rollback put back a file that was ship's.
+  it.runIf(process.getuid?.() === 0 && existsSync("/dev/shm"))(
+    "run as that user with backup_dir on another filesystem: the run says the backup's copy lost its owner",
+    async () => {
+      const shm = await mkdtemp("/dev/shm/ship-xfs-");
+      try {
+        if ((await stat(shm)).dev === (await stat(app.root)).dev) return; // same filesystem: nothing to prove
+        await app.release("v2", 'version: "2.0.0"\n', { "app.py": "v2\n" });
+        const config = await readFile(app.config, "utf8");
+        await writeFile(app.config, config.replace(/^backup_dir = .*$/m, `backup_dir = "${shm}/backups"`));
+        await chownTree(app.root, NOBODY);
+        await chown(shm, NOBODY, NOBODY);
+        await chown(join(app.appDir, "app.py"), 1000, 1001);
+        const run = await runShip(["--config", app.config, "--json"], { user: { uid: NOBODY, gid: NOBODY } });
+        expect(run.code, run.stderr).toBe(0);
+        const report = JSON.parse(run.stdout) as { apps: { warnings: string[] }[] };
+        const lost = report.apps[0]?.warnings.find((w) =>
+          w.startsWith("saved 1 file(s) owned by another user"),
+        );
+        expect(lost, run.stdout).toMatch(backupCopyLostOwner);
+        expect(run.stderr).toContain(`myapp: WARNING: ${lost}`);
+      } finally {
+        await rm(shm, { recursive: true, force: true });
+      }
     },
   );
 

@@ -85,7 +85,7 @@ async function files(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-async function backups(): Promise<{ id: string; version: string | null }[]> {
+async function backups(): Promise<{ id: string; path: string; version: string | null }[]> {
   const listed = await runShip(["--config", config, "--list-backups", "--json"]);
   return JSON.parse(listed.stdout);
 }
@@ -154,6 +154,15 @@ describe("ship --rollback (real CLI)", () => {
       last_result: "rolled_back",
       last_error: null,
     });
+    // The same --rollback again said only "holds no backup with id …", as if the id were mistyped.
+    for (const target of [toV1?.id ?? "", toV1?.path ?? ""]) {
+      const twice = await runShip(["--config", config, "--rollback", target]);
+      expect(twice.code, twice.stderr).toBe(2);
+      expect(twice.stderr.trim()).toMatch(
+        /^ship: \/\S+ (holds no backup with id \S+ any more|does not exist any more): it was restored, and a restore consumes its backup; the app is on the version it brought back \(ship --list-backups lists the backups left, to go back further\)$/,
+      );
+    }
+    expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v1\n");
 
     const check = await runShip(["--config", config, "--check-only"]);
     expect(check.code, check.stdout).toBe(100);
