@@ -205,13 +205,15 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
       const through = new URL(url);
       through.port = String(relay.port);
       wakeup = await startClusterWakeup(
-        { url: through.toString(), log: memoryLogger(lines), resyncMs: 100, answerTimeoutMs: 300 },
+        // An answer timeout a loaded CI machine's probes stay well inside (300 ms failed one at load 15).
+        { url: through.toString(), log: memoryLogger(lines), resyncMs: 100, answerTimeoutMs: 1500 },
         { deliverPending: async () => {}, wakeEvents() {}, checkNow: (id) => void checks.push(id) },
       );
       await admin`SELECT pg_notify('ship_check_now', 'before')`;
       await eventually(() => checks.includes("before"), "a relayed check on the first connection");
-      // A connection that answers keeps answering its probes: not replaced.
-      await sleep(700);
+      // A connection that answers keeps answering its probes: not replaced, over twice the time
+      // that would replace one whose probes went unanswered.
+      await sleep(3200);
       expect(lines.filter((l) => l.msg.includes("did not answer"))).toEqual([]);
       expect(relay.silenceOpen()).toBeGreaterThanOrEqual(1);
       // Relayed again until one gets through: those sent before the new LISTEN are lost to it.
