@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import type { HubConnection } from "../../../agent/daemon/hub-connection.js";
 import { readState } from "../../../agent/state/state-file.js";
-import { testHubConnection } from "../../support/test-hub-connection.js";
+import { testHello, testHubConnection } from "../../support/test-hub-connection.js";
 import { waitFor } from "../../support/wait-for.js";
 
 describe("ship agent whose state file is damaged while it runs", () => {
@@ -43,15 +43,7 @@ describe("ship agent whose state file is damaged while it runs", () => {
     connection = testHubConnection(`http://127.0.0.1:${port}`, lines, {
       hello: async () => {
         await readState(stateFile);
-        return {
-          type: "hello",
-          v: 1,
-          agentId: "a1",
-          hostname: "a1",
-          labels: {},
-          agentVersion: "t",
-          apps: [],
-        };
+        return testHello();
       },
       reconnectBaseMs: 20,
       reconnectMaxMs: 5_000,

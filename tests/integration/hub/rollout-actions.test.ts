@@ -33,6 +33,19 @@ const act = (id: string, action: string, body: unknown = {}) =>
   t.api<View>("POST", path(id, action), { token: t.operator, body });
 const view = async (id: string) => (await t.api<View>("GET", path(id), { token: t.operator })).body;
 
+/** Test agents with these ids, connected and said hello, once the hub lists them online. */
+async function onlineAgents(...ids: string[]): Promise<TestAgent[]> {
+  const agents = await Promise.all(
+    ids.map(async (id) => {
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+      agent.hello(id);
+      return agent;
+    }),
+  );
+  await expect.poll(() => ids.every((id) => t.hub.registry.isOnline(id))).toBe(true);
+  return agents;
+}
+
 /** A refused action: 409, the message names the state and the allowed actions, the state is unchanged. */
 async function refused(id: string, action: string, state: string, allowed: RegExp, body: unknown = {}) {
   const before = await view(id);
@@ -221,14 +234,7 @@ describe("rollout actions follow the state machine's table", () => {
 
   it("a pause that lands after the rollout left the operator's wave still pauses, and says which wave it paused and that its agents already had the release", async () => {
     const v2 = await publish("2.0.0");
-    const agents = await Promise.all(
-      ["a1", "a2"].map(async (id) => {
-        const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-        agent.hello(id);
-        return agent;
-      }),
-    );
-    await expect.poll(() => t.hub.registry.isOnline("a1") && t.hub.registry.isOnline("a2")).toBe(true);
+    const agents = await onlineAgents("a1", "a2");
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: {
@@ -273,14 +279,7 @@ describe("rollout actions follow the state machine's table", () => {
 
   it("a resume decided on fewer failures than there are now is refused (409) instead of accepting failures nobody saw", async () => {
     const v2 = await publish("2.0.0");
-    const agents = await Promise.all(
-      ["a1", "a2"].map(async (id) => {
-        const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-        agent.hello(id);
-        return agent;
-      }),
-    );
-    await expect.poll(() => t.hub.registry.isOnline("a1") && t.hub.registry.isOnline("a2")).toBe(true);
+    const agents = await onlineAgents("a1", "a2");
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: { release: v2, waves: [{ name: "all", agents: ["a1", "a2"] }], failureThreshold: { count: 2 } },

@@ -10,11 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uploadRelease } from "../../../agent/release/sftp-upload.js";
 import { createSource } from "../../../agent/sources/create.js";
 import { connectSftp } from "../../../agent/sources/ssh/sftp-connect.js";
-import { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
 import { VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasProgram } from "../../support/require-program.js";
-import { generateKey, type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { generateKey, type SshdServer, sftpSourceOf, startSshd } from "../../support/servers/sshd.js";
 
 describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host keys", () => {
   let tmp: string;
@@ -42,21 +41,11 @@ describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host ke
 
   async function check(knownHosts: string, extra: Record<string, unknown> = {}) {
     const lines: { level: string; msg: string }[] = [];
-    const source = createSource(
-      "deploy",
-      SftpSourceConfig.parse({
-        type: "sftp",
-        app_dir: "/opt/app",
-        hostname: sshd.host,
-        port: sshd.port,
-        username: sshd.user,
-        key_filename: sshd.clientKey.privateKeyFile,
-        known_hosts: knownHosts,
-        remote_path: remote,
-        ...extra,
-      }),
-      { stateDir: await mkdtemp(join(tmp, "state-")), log: memoryLogger(lines), retryDelayMs: 0 },
-    );
+    const source = createSource("deploy", sftpSourceOf(sshd, remote, { known_hosts: knownHosts, ...extra }), {
+      stateDir: await mkdtemp(join(tmp, "state-")),
+      log: memoryLogger(lines),
+      retryDelayMs: 0,
+    });
     return source.check();
   }
 
@@ -84,17 +73,7 @@ describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host ke
   });
 
   it("a host in the system-wide known_hosts (ssh's GlobalKnownHostsFile) is known, as for ssh and git", async () => {
-    const config = (knownHosts: string) =>
-      SftpSourceConfig.parse({
-        type: "sftp",
-        app_dir: "/opt/app",
-        hostname: sshd.host,
-        port: sshd.port,
-        username: sshd.user,
-        key_filename: sshd.clientKey.privateKeyFile,
-        known_hosts: knownHosts,
-        remote_path: remote,
-      });
+    const config = (knownHosts: string) => sftpSourceOf(sshd, remote, { known_hosts: knownHosts });
     const global = await knownHostsWith("global", sshd.hostKeys.rsa ?? "");
     const client = await connectSftp("deploy", config(join(tmp, "no_user_known_hosts")), global);
     await client.end();

@@ -8,11 +8,10 @@ import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSource } from "../../../agent/sources/create.js";
 import type { SourceContext } from "../../../agent/sources/types.js";
-import { SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasProgram } from "../../support/require-program.js";
-import { generateKey, type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { generateKey, type SshdServer, sftpSourceOf, startSshd } from "../../support/servers/sshd.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
 
 const run = promisify(execFile);
@@ -55,18 +54,7 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
   const source = (extra: Record<string, unknown> = {}) =>
     createSource(
       "deploy",
-      SftpSourceConfig.parse({
-        type: "sftp",
-        app_dir: "/opt/app",
-        hostname: sshd.host,
-        port: sshd.port,
-        username: sshd.user,
-        key_filename: sshd.clientKey.privateKeyFile,
-        passphrase_file: join(tmp, "passphrase"),
-        known_hosts: sshd.knownHostsFile,
-        remote_path: remote,
-        ...extra,
-      }),
+      sftpSourceOf(sshd, remote, { passphrase_file: join(tmp, "passphrase"), ...extra }),
       ctx,
     );
   const staging = () => mkdtemp(join(tmp, "stage-"));

@@ -10,6 +10,7 @@ import { createConnection } from "node:net";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { SftpSource } from "../../../shared/config/schema.js";
 import { freePort } from "./free-port.js";
 
 const run = promisify(execFile);
@@ -178,5 +179,27 @@ function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.once("exit", () => resolve());
     child.kill("SIGTERM");
+  });
+}
+
+/**
+ * An sftp source of `sshd` reading `remotePath` as its user with its client key, checked against
+ * its known_hosts file unless `extra` says otherwise.
+ */
+export function sftpSourceOf(
+  sshd: SshdServer,
+  remotePath: string,
+  extra: Record<string, unknown> = {},
+): SftpSource {
+  return SftpSource.parse({
+    type: "sftp",
+    app_dir: "/opt/app",
+    hostname: sshd.host,
+    port: sshd.port,
+    username: sshd.user,
+    key_filename: sshd.clientKey.privateKeyFile,
+    known_hosts: sshd.knownHostsFile,
+    remote_path: remotePath,
+    ...extra,
   });
 }
