@@ -26,7 +26,7 @@ import {
   writeBackupMeta,
   writeUndoneManifest,
 } from "../backup/backup-store.js";
-import { writeSavedSizes } from "../backup/saved-sizes.js";
+import { type KnownContent, writeSavedSizes } from "../backup/saved-sizes.js";
 import { shownPath } from "../backup/unrestored.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
@@ -207,7 +207,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   }
   const plan = { ...planned, steps: keepCopies.steps };
   const overwritten = notShipsFiles(plan.steps, index);
-  const edited = await editedOnHost(appDir, plan.steps, index, scan, appHashes, log);
+  const { edited, hashed } = await editedOnHost(appDir, plan.steps, index, scan, appHashes, log);
   await stageMissing(input, plan.steps, index, scan);
   clock.lap("plan");
   const toVersion = manifest.version;
@@ -278,7 +278,8 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   );
   faultPoint("apply:committed");
   // Sizes lost to a failure here only go unchecked: the update stands.
-  await writeSavedSizes(backup.path, inventory.changed).catch((error: unknown) =>
+  const known = knownContents(inventory.changed, scan, index, [appHashes, hashed]);
+  await writeSavedSizes(backup.path, inventory.changed, known).catch((error: unknown) =>
     log?.warn("could not record the sizes of the backup's copies", { error: String(error) }),
   );
   clock.lap("apply");
@@ -337,9 +338,10 @@ async function editedOnHost(
   scan: TreeScan,
   appHashes: ReadonlyMap<string, string>,
   log: Logger | undefined,
-): Promise<EditedOnHost> {
+): Promise<{ edited: EditedOnHost; hashed: ReadonlyMap<string, string> }> {
   const edited: EditedOnHost = { replaced: [], removed: [] };
-  if (index === undefined) return edited;
+  const none = { edited, hashed: new Map<string, string>() };
+  if (index === undefined) return none;
   const suspects: { rel: string; list: string[] }[] = [];
   for (const step of steps) {
     const list =
@@ -355,22 +357,51 @@ async function editedOnHost(
     if (statMatches(app, indexed)) continue;
     suspects.push({ rel: step.rel, list });
   }
-  if (suspects.length === 0) return edited;
+  if (suspects.length === 0) return none;
   const unhashed = suspects.map((s) => s.rel).filter((rel) => !appHashes.has(rel));
-  let hashes: ReadonlyMap<string, string>;
+  let hashed: ReadonlyMap<string, string>;
   try {
-    hashes = new Map([...appHashes, ...(await hashSuspects(appDir, unhashed, scan))]);
+    hashed = await hashSuspects(appDir, unhashed, scan);
   } catch (error) {
     log?.debug("could not tell which replaced files were changed on this host", {
       error: errorMessage(error),
     });
-    return edited;
+    return none;
   }
   for (const { rel, list } of suspects) {
-    const now = hashes.get(rel);
+    const now = appHashes.get(rel) ?? hashed.get(rel);
     if (now !== undefined && now !== "" && now !== index.files[rel]?.sha256) list.push(rel);
   }
-  return edited;
+  return { edited, hashed };
+}
+
+/**
+ * What the update already knows of the app files it moves into the backup: the scan's stat and a
+ * sha256, from the hashes read this run or from the index where its stat vouches for the file (a
+ * merged file's bytes are `installedSha256`, not the release's `sha256`). saved.json reads only
+ * the copies left out.
+ */
+function knownContents(
+  rels: readonly string[],
+  scan: TreeScan,
+  index: InstallIndex | undefined,
+  hashes: readonly ReadonlyMap<string, string>[],
+): Map<string, KnownContent> {
+  const known = new Map<string, KnownContent>();
+  for (const rel of rels) {
+    const app = scan.files.get(rel);
+    if (app?.type !== "file") continue;
+    const indexed = index?.files[rel];
+    const vouched =
+      indexed !== undefined && statMatches(app, indexed)
+        ? indexed.merged === true
+          ? indexed.installedSha256
+          : indexed.sha256
+        : undefined;
+    const sha256 = vouched ?? hashes.map((h) => h.get(rel)).find((h) => h !== undefined && h !== "");
+    if (sha256 !== undefined) known.set(rel, { size: app.size, mtimeMs: app.mtimeMs, ino: app.ino, sha256 });
+  }
+  return known;
 }
 
 /**

@@ -25,24 +25,59 @@ const SavedSizes = z.record(z.string(), z.union([z.number(), SavedCopy]));
 type SavedCopy = z.infer<typeof SavedCopy>;
 
 /**
- * Records what each copy of `rels` the backup holds is. Not fsynced: a record lost to a crash only
- * means that copy is not checked. Reading the copies costs what the update changed, no more.
+ * What the update already knew of an app file before moving it into the backup: its stat as the
+ * scan saw it and its sha256 (vouched for by the install index, or hashed by the planner).
  */
-export async function writeSavedSizes(backupPath: string, rels: readonly string[]): Promise<void> {
+export interface KnownContent {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  sha256: string;
+}
+
+/**
+ * Records what each copy of `rels` the backup holds is. Not fsynced: a record lost to a crash only
+ * means that copy is not checked. A copy whose stat is still the one `known` gives for it (a rename
+ * keeps the inode, size and mtime; only ctime moves) takes that sha256: reading it again would cost
+ * every changed byte a second time. Only the rest are read, so an update costs what it changed.
+ */
+export async function writeSavedSizes(
+  backupPath: string,
+  rels: readonly string[],
+  known: ReadonlyMap<string, KnownContent> = new Map(),
+): Promise<void> {
   const files = backupFilesDir(backupPath);
-  const found: { rel: string; type: "file"; size: number; mtimeNs: string }[] = [];
+  const copies: Record<string, SavedCopy> = {};
+  const unknown: { rel: string; type: "file"; size: number }[] = [];
   for (const rel of rels) {
     const stat = await lstat(join(files, rel), { bigint: true }).catch(() => undefined);
-    if (stat?.isFile() === true)
-      found.push({ rel, type: "file", size: Number(stat.size), mtimeNs: String(stat.mtimeNs) });
+    if (stat?.isFile() !== true) continue;
+    const size = Number(stat.size);
+    const copy = { size, mtimeNs: String(stat.mtimeNs), sha256: "" };
+    copies[rel] = copy;
+    const was = known.get(rel);
+    if (
+      was !== undefined &&
+      was.sha256 !== "" &&
+      was.size === size &&
+      was.ino === Number(stat.ino) &&
+      was.mtimeMs === msOfNs(stat.mtimeNs)
+    )
+      copy.sha256 = was.sha256;
+    else unknown.push({ rel, type: "file", size });
   }
-  if (found.length === 0) return;
-  const hashes = await hashEntries(files, found);
-  const copies: Record<string, SavedCopy> = {};
-  found.forEach(({ rel, size, mtimeNs }, i) => {
-    copies[rel] = { size, mtimeNs, sha256: hashes[i] ?? "" };
+  if (Object.keys(copies).length === 0) return;
+  const hashes = await hashEntries(files, unknown);
+  unknown.forEach(({ rel }, i) => {
+    const copy = copies[rel];
+    if (copy !== undefined) copy.sha256 = hashes[i] ?? "";
   });
   await writeFileAtomic(join(backupPath, SAVED_SIZES_FILE), JSON.stringify(copies), false);
+}
+
+/** Node's Stats.mtimeMs from a bigint stat's nanoseconds (sec * 1e3 + nsec / 1e6): the scan's very double. */
+function msOfNs(ns: bigint): number {
+  return Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
 }
 
 /**
