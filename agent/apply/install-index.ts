@@ -163,15 +163,19 @@ export async function readIndexFile(path: string): Promise<InstallIndex | undefi
 }
 
 /**
- * The last install index parsed, by path, with the stat it had. One run reads the index several
- * times (the source's check and fetch, the planner, rollback); reading, decoding and comparing its
- * ~4 MB of text cost ~30 ms each time, so while the file's stat is unchanged the parsed object is
- * reused. ship only ever replaces the index by rename (a new inode); any write in place moves ctime
- * and mtime. As with the stat index (git's "racy" rule), a file changed within RACY_MS (file-stamp.ts) of the read
- * is never reused: its timestamps may not have moved yet. So a changed, replaced or corrupt file is
- * never served stale. Callers must not mutate the result (none does: finalize builds a new one).
+ * The last install index parsed, by path, with its bytes and the stat it had. One run reads the
+ * index several times (the source's check and fetch, the planner, rollback); reading, decoding and
+ * comparing its ~4 MB of text cost ~30 ms each time, so while the file's stat is unchanged the
+ * parsed object is reused. ship only ever replaces the index by rename (a new inode); any write in
+ * place moves ctime and mtime. As with the stat index (git's "racy" rule), a file changed within
+ * RACY_MS (file-stamp.ts) of the read is never trusted by its stat: its timestamps may not have
+ * moved yet. Such a file, or one whose stat moved, is read again, and its parse reused only when
+ * the bytes are the very ones parsed: a stat can move without the content (the first run after a
+ * rollback empties the trash, which unlinks the backup's second name of the index and moves its
+ * ctime; every read of that run parsed the whole index again). So a changed, replaced or corrupt
+ * file is never served stale. Callers must not mutate the result (none does: finalize builds a new one).
  */
-let lastParsed: { path: string; stamp: string; index: InstallIndex } | undefined;
+let lastParsed: { path: string; stamp: string | undefined; bytes: Buffer; index: InstallIndex } | undefined;
 
 /** What the current release installed into the app, or undefined before ship's first install. */
 export async function readInstallIndex(stateDir: string): Promise<InstallIndex | undefined> {
@@ -179,22 +183,28 @@ export async function readInstallIndex(stateDir: string): Promise<InstallIndex |
   const readAtMs = Date.now();
   const st = statSync(path, { throwIfNoEntry: false });
   const before = st === undefined ? undefined : stampOf(st);
-  if (before !== undefined && lastParsed?.path === path && lastParsed.stamp === before)
-    return lastParsed.index;
-  // One synchronous read and decode: fs/promises decodes a 4 MB file chunk by chunk, ~3x slower.
-  const text = readTextIfPresentSync(path);
-  if (text === undefined) return undefined;
-  const index = parseIndex(text, path);
+  const cached = lastParsed?.path === path ? lastParsed : undefined;
+  if (before !== undefined && cached?.stamp === before) return cached.index;
+  // One synchronous read: fs/promises reads a 4 MB file chunk by chunk, ~3x slower.
+  const bytes = readBytesIfPresentSync(path);
+  if (bytes === undefined) {
+    if (cached !== undefined) lastParsed = undefined;
+    return undefined;
+  }
+  // Buffer.equals is a memcmp, a fraction of the decode and parse it saves.
+  const index =
+    cached?.bytes.equals(bytes) === true ? cached.index : parseIndex(bytes.toString("utf8"), path);
   const after = statSync(path, { throwIfNoEntry: false });
-  if (st !== undefined && !isRacy(st, readAtMs) && after !== undefined && stampOf(after) === before)
-    lastParsed = { path, stamp: before, index };
-  else if (lastParsed?.path === path) lastParsed = undefined;
+  const trusted =
+    st !== undefined && !isRacy(st, readAtMs) && after !== undefined && stampOf(after) === before;
+  // Untrusted stamp: the next read compares bytes instead of reusing by stat.
+  lastParsed = { path, stamp: trusted ? before : undefined, bytes, index };
   return index;
 }
 
-function readTextIfPresentSync(path: string): string | undefined {
+function readBytesIfPresentSync(path: string): Buffer | undefined {
   try {
-    return readFileSync(path, "utf8");
+    return readFileSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw recordReadError(error, path);

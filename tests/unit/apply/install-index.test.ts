@@ -1,5 +1,5 @@
 /** The install index: its header read from the first bytes (any other layout in full), and its parse cache. */
-import { mkdtemp, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { link, mkdtemp, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -96,8 +96,9 @@ describe("readInstallIndex (parsed once while the file's stat is unchanged)", ()
   it("never reuses a file changed within the racy window: an edit in the same timestamp tick is seen", async () => {
     await writeInstallIndex(dir, index("1.0.0"));
     const first = await readInstallIndex(dir);
-    // Just written: its timestamps may not move on a next write in the same tick, so it is not reused.
-    expect(await readInstallIndex(dir)).not.toBe(first);
+    // Just written: its timestamps may not move on a next write in the same tick, so its stat does
+    // not vouch for it; it is read again, and the parse reused only because the bytes are the same.
+    expect(await readInstallIndex(dir)).toBe(first);
     // Same length, same inode, and (on a coarse clock) possibly the same timestamps as before.
     const path = indexPath(dir);
     const { mtime } = await stat(path);
@@ -106,5 +107,27 @@ describe("readInstallIndex (parsed once while the file's stat is unchanged)", ()
     const second = await readInstallIndex(dir);
     expect(second).not.toBe(first);
     expect(second?.version).toBe("9.0.0");
+  });
+
+  // The first run after a rollback empties the trash, which unlinks the backup's second name of the
+  // index (the rollback linked it back into place): its ctime moved at the start of the run, so
+  // every read of that run (source check, path checks, planner: 4) parsed the whole index again.
+  it("reuses the parse when only the stat moved (a second name unlinked), by comparing the bytes", async () => {
+    await writeInstallIndex(dir, index("1.0.0"));
+    const second = join(dir, "previous-index.json");
+    await link(indexPath(dir), second);
+    later();
+    const first = await readInstallIndex(dir);
+    vi.useRealTimers();
+    await unlink(second);
+    const ctimeBefore = (await stat(indexPath(dir))).ctimeMs;
+    expect(ctimeBefore).toBeGreaterThan(Date.now() - 10_000);
+    expect(await readInstallIndex(dir)).toBe(first);
+    expect(await readInstallIndex(dir)).toBe(first);
+    // Same length, another content, the timestamps put back: read afresh.
+    const { mtime } = await stat(indexPath(dir));
+    await writeFile(indexPath(dir), JSON.stringify(index("8.0.0")));
+    await utimes(indexPath(dir), mtime, mtime);
+    expect((await readInstallIndex(dir))?.version).toBe("8.0.0");
   });
 });
