@@ -412,13 +412,20 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
   it.each([
     ["$GIT_DIR/info/attributes", "info"],
     ["core.autocrlf = true", "autocrlf"],
+    // `autocrlf` with no value is git's boolean true: git archive writes CRLF, `config --get` says "".
+    ["core.autocrlf with no value", "bare-autocrlf"],
   ])("attributes outside the tree (%s) apply to updates too", async (_what, kind) => {
     await writeConfig('branch = "main"\n');
     if (kind === "info") {
       await mkdir(join(repos.clone, ".git/info"), { recursive: true });
       await writeFile(join(repos.clone, ".git/info/attributes"), "notes.txt export-ignore\n");
-    } else {
+    } else if (kind === "autocrlf") {
       await git(repos.clone, "config", "core.autocrlf", "true");
+    } else {
+      await writeFile(
+        join(repos.clone, ".git/config"),
+        `${await readFile(join(repos.clone, ".git/config"), "utf8")}[core]\n\tautocrlf\n`,
+      );
     }
     await commitFiles(repos.dev, "1.1.0", { "notes.txt": "a\nb\n" });
     await git(repos.dev, "push", "-q", "origin", "HEAD:main");
@@ -428,7 +435,7 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     const update = await ship();
     expect(update.code, update.stderr).toBe(0);
     expect(exported(update.stderr)).toBe(true);
-    expect(await readFile(join(app, "app.txt"), "utf8")).toBe(kind === "autocrlf" ? "v2\r\n" : "v2\n");
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe(kind === "info" ? "v2\n" : "v2\r\n");
     if (kind === "info") await expect(stat(join(app, "notes.txt"))).rejects.toThrow();
     else expect(await readFile(join(app, "notes.txt"), "utf8")).toBe("a\r\nb\r\n");
   });
