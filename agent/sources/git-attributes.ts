@@ -15,9 +15,8 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { pathExists } from "../tree/fs-ops.js";
+import type { RunGit } from "./git-run.js";
 import { expandHome } from "./home-path.js";
-
-type RunGit = (args: string[]) => Promise<string>;
 
 /** The system attributes file of Debian's git (built with prefix /usr, so sysconfdir /etc). */
 export const SYSTEM_ATTRIBUTES_FILE = "/etc/gitattributes";
@@ -27,15 +26,35 @@ export function isAttributesFile(path: string): boolean {
   return path === ".gitattributes" || path.endsWith("/.gitattributes");
 }
 
-/** `git config --get KEY`, or undefined when the key is not set. */
-async function configValue(git: RunGit, key: string): Promise<string | undefined> {
+/** The two config keys that decide whether an export transforms files outside the trees. */
+export interface AttributesConfig {
+  autocrlf?: string;
+  attributesFile?: string;
+}
+
+/**
+ * core.autocrlf and core.attributesFile in one `git config` process (the last value of each wins,
+ * as for `git config --get`). A key set without a value (`autocrlf` alone) is boolean true.
+ */
+export async function attributesConfig(git: RunGit): Promise<AttributesConfig> {
+  let raw: string;
   try {
-    const value = (await git(["config", "--get", key])).trim();
-    return value === "" ? undefined : value;
+    raw = await git(["config", "-z", "--get-regexp", "^core\\.(autocrlf|attributesfile)$"]);
   } catch {
-    // Exit 1: not set.
-    return undefined;
+    // Exit 1: neither is set.
+    return {};
   }
+  const config: AttributesConfig = {};
+  for (const record of raw.split("\0")) {
+    if (record === "") continue;
+    const nl = record.indexOf("\n");
+    const key = nl < 0 ? record : record.slice(0, nl);
+    const value = nl < 0 ? "true" : record.slice(nl + 1).trim();
+    if (value === "") continue;
+    if (key === "core.autocrlf") config.autocrlf = value;
+    else if (key === "core.attributesfile") config.attributesFile = value;
+  }
+  return config;
 }
 
 /** An attributes file that cannot even be stat'ed counts as there: the full export is never wrong. */
@@ -43,18 +62,15 @@ const present = (path: string) => pathExists(path).catch(() => true);
 
 /**
  * Why an archive of this clone's commits may differ from its blobs, outside the trees themselves
- * (undefined: nothing outside the trees transforms them). `cwd` is the clone; `env` its git env.
+ * (undefined: nothing outside the trees transforms them). `cwd` is the clone; `env` its git env;
+ * `infoPath` what `git rev-parse --git-path info/attributes` said there.
  */
 export async function attributesOutsideTree(
-  git: RunGit,
   cwd: string,
   env: Readonly<Record<string, string | undefined>>,
+  infoPath: string,
+  { autocrlf, attributesFile }: AttributesConfig,
 ): Promise<string | undefined> {
-  const [infoPath, autocrlf, attributesFile] = await Promise.all([
-    git(["rev-parse", "--git-path", "info/attributes"]).then((p) => p.trim()),
-    configValue(git, "core.autocrlf"),
-    configValue(git, "core.attributesFile"),
-  ]);
   if (autocrlf !== undefined && autocrlf.toLowerCase() !== "false" && autocrlf.toLowerCase() !== "input") {
     return `core.autocrlf = ${autocrlf}`;
   }
@@ -73,24 +89,4 @@ export async function attributesOutsideTree(
   if (env.GIT_ATTR_NOSYSTEM === undefined && (await present(SYSTEM_ATTRIBUTES_FILE)))
     return SYSTEM_ATTRIBUTES_FILE;
   return undefined;
-}
-
-/**
- * The `.gitattributes` files that differ between two commits, deletions included (a deleted one
- * changes what the unchanged files export as, too).
- */
-export async function attributeFilesChanged(git: RunGit, from: string, to: string): Promise<string[]> {
-  const raw = await git([
-    "diff-tree",
-    "-r",
-    "-z",
-    "--no-renames",
-    "--name-only",
-    from,
-    to,
-    "--",
-    ".gitattributes",
-    ":(glob)**/.gitattributes",
-  ]);
-  return raw.split("\0").filter((p) => p !== "");
 }

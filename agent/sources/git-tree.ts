@@ -1,6 +1,6 @@
 /**
  * A git release staged by what changed between the installed commit and the target: `git diff-tree`
- * names the changed paths, `git ls-tree` lists the whole target tree (paths, modes, blob ids; not
+ * names the changed paths (and the `.gitattributes` files among them), `git ls-tree` lists the whole target tree (paths, modes, blob ids; not
  * sizes: `-l` makes git open every blob), and only the blobs that changed (or that the install index
  * cannot vouch for) are written, all through one `git cat-file --batch`, which also gives their
  * sizes. Modes follow `git archive` (664/775), so both paths give one listing.
@@ -15,6 +15,8 @@ import type { ReleaseEntry } from "../apply/types.js";
 import { NOT_UTF8, NOT_UTF8_REASON, shownName, symlinkTargetParts } from "../archive/entry-path.js";
 import { type ExtractLimits, overLimit } from "../archive/limits.js";
 import { hashSymlinkTarget } from "../tree/hash-file.js";
+import { isAttributesFile } from "./git-attributes.js";
+import type { RunGit } from "./git-run.js";
 import type { ReleaseListing } from "./types.js";
 
 /** One blob of a tree: `git ls-tree -r` output. */
@@ -25,8 +27,6 @@ export interface TreeBlob {
   /** Bytes, once `writeBlobs` wrote it (ls-tree is not asked: that would read every blob). */
   size?: number;
 }
-
-type RunGit = (args: string[]) => Promise<string>;
 
 /**
  * Every blob of `commit`. Submodules (gitlinks) have no blob: their paths are pushed onto
@@ -54,17 +54,31 @@ export async function listTree(
   return out;
 }
 
-/** Paths whose blob or mode differs between the two commits (added, modified, type-changed). */
-export async function changedPaths(git: RunGit, from: string, to: string): Promise<Set<string>> {
+/** What changed between two commits, from one `git diff-tree`. */
+export interface TreeDiff {
+  /** Paths whose blob or mode differs (added, modified, type-changed). */
+  changed: Set<string>;
+  /**
+   * `.gitattributes` files that differ, deletions included (a deleted one changes what the
+   * unchanged files export as, too).
+   */
+  attributeFiles: string[];
+}
+
+/** Rejects when git cannot diff them (the installed commit is not in the clone). */
+export async function diffTree(git: RunGit, from: string, to: string): Promise<TreeDiff> {
   const raw = await git(["diff-tree", "-r", "-z", "--no-renames", "--raw", from, to]);
   const fields = raw.split("\0");
   const changed = new Set<string>();
+  const attributeFiles: string[] = [];
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const status = fields[i]?.split(" ").at(-1) ?? "";
     const path = fields[i + 1] ?? "";
-    if (status !== "D" && path !== "") changed.add(path);
+    if (path === "") continue;
+    if (isAttributesFile(path)) attributeFiles.push(path);
+    if (status !== "D") changed.add(path);
   }
-  return changed;
+  return { changed, attributeFiles };
 }
 
 /** The ReleaseEntry mode `git archive` + extraction would give this blob. */

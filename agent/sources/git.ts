@@ -10,7 +10,6 @@
 import { readdir, rmdir, stat } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import { type SimpleGit, simpleGit } from "simple-git";
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, errorMessage, VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
@@ -20,12 +19,21 @@ import { DownloadError } from "../download/errors.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { redactUrl, scrubSecrets, urlSecrets } from "../download/redact.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
-import { attributeFilesChanged, attributesOutsideTree, isAttributesFile } from "./git-attributes.js";
+import { attributesConfig, attributesOutsideTree, isAttributesFile } from "./git-attributes.js";
 import { cloneIsApp, isCommitId } from "./git-clone-head.js";
 import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js";
 import { GitFetchDeadline, GitFetchFailure, runGitFetch } from "./git-fetch.js";
 import { lfsPointerError, lfsPointersStaged } from "./git-lfs.js";
-import { changedPaths, listingOf, listTree, mustStage, type TreeBlob, writeBlobs } from "./git-tree.js";
+import { gitRunner, type RunGit } from "./git-run.js";
+import {
+  diffTree,
+  listingOf,
+  listTree,
+  mustStage,
+  type TreeBlob,
+  type TreeDiff,
+  writeBlobs,
+} from "./git-tree.js";
 import {
   abortedTunnelStatus,
   gitProxyCredentialsError,
@@ -48,6 +56,12 @@ export interface GitPin {
   tag?: string;
 }
 
+/** What the clone's `git rev-parse` says: whether it is bare, and its `info/attributes` path. */
+interface RepoFacts {
+  bare: boolean;
+  infoAttributes: string;
+}
+
 interface Target {
   commit: string;
   /** The tag, or `<remote>/<branch>`. */
@@ -63,12 +77,14 @@ const LACKS_OBJECT =
 
 export class GitSource implements ReleaseSource {
   readonly type = "git";
-  private readonly git: SimpleGit;
+  private readonly git: { raw: RunGit };
   private readonly remoteName: string;
   /** check() fetched: the fetch() that follows installs what it reported, without asking the remote again. */
   private checked = false;
   /** The target check() resolved, reused by that fetch() (one `git rev-parse` process less). */
   private checkedTarget: Target | undefined;
+  /** What `git rev-parse` says of the clone, asked once per update (fetch() and commit() both need it). */
+  private repo: Promise<RepoFacts> | undefined;
 
   constructor(
     readonly name: string,
@@ -76,16 +92,7 @@ export class GitSource implements ReleaseSource {
     private readonly ctx: SourceContext,
     private readonly pin?: GitPin,
   ) {
-    // GIT_SSH_COMMAND and GIT_CONFIG_* (headers, the credential helper) come from our own config and
-    // code, not from untrusted input.
-    this.git = simpleGit({
-      baseDir: cfg.local_path,
-      unsafe: {
-        allowUnsafeSshCommand: true,
-        allowUnsafeConfigEnvCount: true,
-        allowUnsafeCredentialHelper: true,
-      },
-    }).env(gitEnvironment(cfg));
+    this.git = { raw: gitRunner(cfg.local_path, gitEnvironment(cfg)) };
     this.remoteName = isRemoteUrl(cfg.remote) ? URL_REMOTE_NAME : cfg.remote;
   }
 
@@ -97,6 +104,7 @@ export class GitSource implements ReleaseSource {
   async check(): Promise<UpdateCheck> {
     this.checked = false;
     this.checkedTarget = undefined;
+    this.repo = undefined;
     // The install index (20,000 entries: tens of ms to parse) is read in full while git fetch runs
     // in its own process, where it costs no wall time, and fetch() then finds it parsed; a fetch
     // failure still decides the outcome, as before.
@@ -123,6 +131,7 @@ export class GitSource implements ReleaseSource {
 
   async fetch(stagingDir: string): Promise<FetchedRelease> {
     const checked = this.checked ? this.checkedTarget : undefined;
+    if (!this.checked) this.repo = undefined;
     if (!this.checked) await this.fetchRemote();
     this.checked = false;
     this.checkedTarget = undefined;
@@ -132,18 +141,20 @@ export class GitSource implements ReleaseSource {
     const installed = await this.ctx.installed?.();
     const base = installed?.releaseId;
     if (installed !== undefined && base !== undefined && base !== target.commit && isCommitId(base)) {
-      // The target's listing and the diff run while the installed commit is looked up (three git
-      // processes at once, not one after another); both are dropped if the clone lacks it.
+      // Four git processes at once, not one after another: the target's listing, the diff (which
+      // also proves the clone has the installed commit: it fails when not, and the whole tree is
+      // exported), and what the clone's config and git dir say about attributes. The listing is
+      // dropped if the diff fails.
       const run = (args: string[]) => this.git.raw(args);
       const submodules: string[] = [];
       const tree = listTree(run, target.commit, submodules);
-      const changed = changedPaths(run, base, target.commit);
-      const transformed = this.exportTransforms(base, target.commit, tree);
+      const diff = diffTree(run, base, target.commit);
+      const outside = this.attributesOutside();
       tree.catch(() => undefined);
-      changed.catch(() => undefined);
-      transformed.catch(() => undefined);
-      if (await this.hasCommit(base)) {
-        const why = await transformed;
+      outside.catch(() => undefined);
+      const changes = await diff.catch(() => undefined);
+      if (changes !== undefined) {
+        const why = await this.exportTransforms(changes, tree, outside);
         if (why !== undefined) {
           this.ctx.log.info("exporting the whole tree: git attributes may change what git archive writes", {
             source: this.name,
@@ -160,7 +171,7 @@ export class GitSource implements ReleaseSource {
               },
             );
           }
-          const staged = await this.stageChanges(base, target, stagingDir, installed, tree, changed);
+          const staged = await this.stageChanges(base, target, stagingDir, installed, tree, changes.changed);
           if (staged !== undefined) return staged;
         }
       }
@@ -180,9 +191,9 @@ export class GitSource implements ReleaseSource {
     stagingDir: string,
     installed: InstalledRelease,
     treeListing: Promise<Map<string, TreeBlob>>,
-    changedListing: Promise<Set<string>>,
+    changed: ReadonlySet<string>,
   ): Promise<FetchedRelease | undefined> {
-    const [tree, changed] = await Promise.all([treeListing, changedListing]);
+    const tree = await treeListing;
     const wanted: TreeBlob[] = [];
     for (const [path, blob] of tree) {
       const indexed = installed.files[path];
@@ -231,23 +242,42 @@ export class GitSource implements ReleaseSource {
   }
 
   /**
-   * What could make `git archive` of `to` differ from its blobs (see git-attributes.ts): a
-   * `.gitattributes` in the target tree or changed since `from`, or attributes or core.autocrlf
-   * outside the trees. Undefined when nothing does, and the blobs can be staged as they are.
+   * What could make `git archive` of the target differ from its blobs (see git-attributes.ts): a
+   * `.gitattributes` in the target tree or changed since the installed commit, or attributes or
+   * core.autocrlf outside the trees. Undefined when nothing does, and the blobs can be staged as
+   * they are.
    */
   private async exportTransforms(
-    from: string,
-    to: string,
+    changes: TreeDiff,
     tree: Promise<ReadonlyMap<string, TreeBlob>>,
+    outside: Promise<string | undefined>,
   ): Promise<string | undefined> {
-    const run = (args: string[]) => this.git.raw(args);
-    const [listing, changed, outside] = await Promise.all([
-      tree,
-      attributeFilesChanged(run, from, to),
-      attributesOutsideTree(run, this.cfg.local_path, gitEnvironment(this.cfg)),
-    ]);
-    const files = [...[...listing.keys()].filter(isAttributesFile), ...changed];
-    return files.length > 0 ? [...new Set(files)].join(", ") : outside;
+    const [listing, elsewhere] = await Promise.all([tree, outside]);
+    const files = [...[...listing.keys()].filter(isAttributesFile), ...changes.attributeFiles];
+    return files.length > 0 ? [...new Set(files)].join(", ") : elsewhere;
+  }
+
+  /** Attributes or core.autocrlf outside the trees (git-attributes.ts), undefined when none. */
+  private async attributesOutside(): Promise<string | undefined> {
+    const [repo, config] = await Promise.all([this.repoFacts(), attributesConfig(this.git.raw)]);
+    return attributesOutsideTree(this.cfg.local_path, gitEnvironment(this.cfg), repo.infoAttributes, config);
+  }
+
+  /** One `git rev-parse` for what fetch() and commit() ask of the clone; kept until check() runs again. */
+  private repoFacts(): Promise<RepoFacts> {
+    this.repo ??= this.git
+      .raw(["rev-parse", "--is-bare-repository", "--git-path", "info/attributes"])
+      .then((out) => {
+        const [bare, infoAttributes] = out.split("\n");
+        if (infoAttributes === undefined || infoAttributes === "")
+          throw new Error(`git rev-parse said ${JSON.stringify(out)}`);
+        return { bare: bare === "true", infoAttributes };
+      });
+    // A failure is not kept: the next call asks again.
+    this.repo.catch(() => {
+      this.repo = undefined;
+    });
+    return this.repo;
   }
 
   /** First install, or the installed commit is unknown here: the whole tree through `git archive`. */
@@ -287,11 +317,6 @@ export class GitSource implements ReleaseSource {
     return { dir: stagingDir, id: target.commit, fileHashes };
   }
 
-  private async hasCommit(commit: string): Promise<boolean> {
-    if (!isCommitId(commit)) return false;
-    return (await this.revParse(`${commit}^{commit}`)) === commit;
-  }
-
   /**
    * Move the clone to the installed commit. When the clone IS the app (local_path == app_dir) the
    * pipeline already wrote the tree, so `reset --mixed` moves HEAD and the index only: preserved
@@ -301,20 +326,21 @@ export class GitSource implements ReleaseSource {
   async commit(release: FetchedRelease): Promise<void> {
     // A bare repository (README: "a work tree or a bare repository") has no work tree or index to
     // move; what is installed is the install index's record either way.
-    if ((await this.git.raw(["rev-parse", "--is-bare-repository"])).trim() === "true") return;
-    if (!cloneIsApp(this.cfg) && (await this.revParse("HEAD")) === undefined) {
-      // An unborn HEAD: a clone of a repository whose HEAD names a branch it does not have (`git init
-      // --bare` says master, CI pushes main; git warns and checks nothing out). `reset --keep` needs a
-      // HEAD; checking the commit out detached does the same here and, like --keep, refuses to
-      // overwrite untracked files. Later runs move the detached HEAD with `reset --keep`.
-      await this.git.raw(["checkout", "-q", "--detach", release.id]);
-      return;
-    }
+    if ((await this.repoFacts()).bare) return;
     const reset = () =>
       this.git.raw(["reset", cloneIsApp(this.cfg) ? "--mixed" : "--keep", "-q", release.id]);
     try {
       await reset();
     } catch {
+      if (!cloneIsApp(this.cfg) && (await this.revParse("HEAD")) === undefined) {
+        // An unborn HEAD (asked only now: reset refused it and changed nothing): a clone of a
+        // repository whose HEAD names a branch it does not have (`git init --bare` says master, CI
+        // pushes main; git warns and checks nothing out). `reset --keep` needs a HEAD; checking the
+        // commit out detached does the same here and, like --keep, refuses to overwrite untracked
+        // files. Later runs move the detached HEAD with `reset --keep`.
+        await this.git.raw(["checkout", "-q", "--detach", release.id]);
+        return;
+      }
       // Stale stat info (a restored backup, a copied clone) makes --keep see phantom edits: refresh
       // it (a stat of every tracked file, so only when needed) and try once more.
       await this.git.raw(["update-index", "-q", "--refresh"]).catch(() => undefined);

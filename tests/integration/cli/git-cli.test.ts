@@ -2,6 +2,7 @@
  * The git source as an operator runs it: the real CLI against a real bare repository on file://.
  * What is installed is decided by ship's install index, never by the clone's HEAD.
  */
+import { execFileSync } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -323,6 +324,42 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     expect((await ship("--check-only")).code).toBe(0);
   });
 
+  it("an update from a known commit runs each git question once: one diff, one config read, no rev-parse per fact", async () => {
+    await writeConfig('branch = "main"\n');
+    const first = await ship();
+    expect(first.code, first.stderr).toBe(0);
+    await pushV2();
+    // Every git process ship starts (by name, through PATH) is logged by a stand-in that runs the
+    // real git; git's own helpers (upload-pack, index-pack) come from its exec path, not this one.
+    const bin = join(root, "bin");
+    const log = join(root, "git-calls.txt");
+    await mkdir(bin);
+    const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+    await writeFile(join(bin, "git"), `#!/bin/sh\necho "$*" >> "${log}"\nexec "${realGit}" "$@"\n`, {
+      mode: 0o755,
+    });
+    const update = await runShip(["--config", config], {
+      env: { PATH: `${bin}:${process.env.PATH ?? ""}` },
+    });
+    expect(update.code, update.stderr).toBe(0);
+    expect(update.stderr).toContain("staged release changes");
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v2\n");
+    expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(await git(repos.dev, "rev-parse", "HEAD"));
+    const logged = (await readFile(log, "utf8")).split("\n").filter((l) => l !== "");
+    // Up to the first reset: a copied clone's stale stat info may make it refuse once, and what
+    // follows (a refresh, a second reset) is that fault's own path.
+    const calls = logged.slice(0, logged.findIndex((c) => c.startsWith("reset ")) + 1);
+    const named = (sub: string) => calls.filter((c) => c.split(" ")[0] === sub);
+    // fetch, the target's rev-parse, ls-tree, diff-tree, one rev-parse and one config read about
+    // the clone, cat-file --batch, reset: the changed paths and the .gitattributes among them come
+    // from one diff, whose success also proves the installed commit is in the clone.
+    expect(named("reset"), logged.join("\n")).toHaveLength(1);
+    expect(named("diff-tree"), calls.join("\n")).toHaveLength(1);
+    expect(named("config"), calls.join("\n")).toHaveLength(1);
+    expect(named("rev-parse"), calls.join("\n")).toHaveLength(2);
+    expect(calls.length, calls.join("\n")).toBeLessThanOrEqual(8);
+  });
+
   /** The steps of the newest run's log: whether it staged changes or exported the whole tree. */
   const exported = (stderr: string) => stderr.includes("exported release tree");
 
@@ -375,13 +412,20 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
   it.each([
     ["$GIT_DIR/info/attributes", "info"],
     ["core.autocrlf = true", "autocrlf"],
+    // `autocrlf` with no value is git's boolean true: git archive writes CRLF, `config --get` says "".
+    ["core.autocrlf with no value", "bare-autocrlf"],
   ])("attributes outside the tree (%s) apply to updates too", async (_what, kind) => {
     await writeConfig('branch = "main"\n');
     if (kind === "info") {
       await mkdir(join(repos.clone, ".git/info"), { recursive: true });
       await writeFile(join(repos.clone, ".git/info/attributes"), "notes.txt export-ignore\n");
-    } else {
+    } else if (kind === "autocrlf") {
       await git(repos.clone, "config", "core.autocrlf", "true");
+    } else {
+      await writeFile(
+        join(repos.clone, ".git/config"),
+        `${await readFile(join(repos.clone, ".git/config"), "utf8")}[core]\n\tautocrlf\n`,
+      );
     }
     await commitFiles(repos.dev, "1.1.0", { "notes.txt": "a\nb\n" });
     await git(repos.dev, "push", "-q", "origin", "HEAD:main");
@@ -391,7 +435,7 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     const update = await ship();
     expect(update.code, update.stderr).toBe(0);
     expect(exported(update.stderr)).toBe(true);
-    expect(await readFile(join(app, "app.txt"), "utf8")).toBe(kind === "autocrlf" ? "v2\r\n" : "v2\n");
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe(kind === "info" ? "v2\n" : "v2\r\n");
     if (kind === "info") await expect(stat(join(app, "notes.txt"))).rejects.toThrow();
     else expect(await readFile(join(app, "notes.txt"), "utf8")).toBe("a\r\nb\r\n");
   });
