@@ -56,6 +56,14 @@ export const GitSource = z.strictObject({
   branch: nonEmpty.default("main"),
   /** Tag mode: the newest tag matching this glob (by version order) is the release. */
   tag: nonEmpty.optional(),
+  /**
+   * Tag mode: pre-release tags (`v2.0.0-rc.1`, `1.0.0beta2`) may be the release too. Off, the
+   * newest tag that is a release is installed and newer pre-releases are passed over.
+   */
+  include_prereleases: z.boolean().default(false).meta({
+    description:
+      "With tag: pre-release tags (v2.0.0-rc.1) may be installed as the newest; by default they are skipped",
+  }),
   key_filename: nonEmpty.optional(),
   known_hosts: nonEmpty.optional(),
   headers,
