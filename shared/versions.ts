@@ -158,3 +158,26 @@ export function isVersionLike(s: string): boolean {
 export function sortVersions(versions: readonly string[]): string[] {
   return [...versions].sort(compareVersions);
 }
+
+/**
+ * Words that mark a pre-release when written without semver's `-` (`1.0.0rc1`, `2.0b2`,
+ * `1.0.0.beta`, Debian's `1.0~rc1`): as a semver with a `-pre` part, they name a build before the
+ * release, not the release.
+ */
+const PRERELEASE_WORDS = /^(alpha|a|beta|b|rc|c|pre|preview|dev|snapshot|nightly|canary|next|test)$/i;
+
+/**
+ * Whether a version (or a tag naming one) is a pre-release: a semver with a pre-release part
+ * (`v2.0.0-rc.1`, `1.0.0-beta`), or a number with a pre-release word after it (`1.0.0rc1`, `2.0b2`).
+ * A tag's text before its first digit is its name, not its version (`myapp-2.0.0-rc.1`,
+ * `r3.0.0-alpha.1`), so it is left out. Build metadata is not one (`1.0.0+build.7`), nor is a
+ * string without a digit.
+ */
+export function isPrerelease(version: string): boolean {
+  const first = version.search(/\d/);
+  if (first < 0) return false;
+  const pieces = split(version.slice(first));
+  if (pieces.kind === "semver") return pieces.prerelease !== undefined;
+  if (!/^\d/.test(pieces.runs[0] ?? "")) return false;
+  return pieces.runs.some((run) => PRERELEASE_WORDS.test(run.replace(/^[-._~+]+|[-._~+]+$/g, "")));
+}

@@ -156,10 +156,43 @@ function leftOutNote(paths: readonly string[]): string {
 }
 
 function archiveLines(built: BuiltArchive): string[] {
+  return [`built ${built.path} (${built.size} bytes)`, `wrote ${built.checksumPath}`];
+}
+
+/**
+ * What an https source's ship.toml takes. A pinned sha256 fits a url that names this one archive;
+ * at a url every release replaces (the seed's latest.tar.gz) it refuses the next release as a
+ * checksum mismatch, so that case points checksum at the .sha256 published beside the archive.
+ */
+function httpConfigLines(built: BuiltArchive): string[] {
+  const name = basename(built.path);
   return [
-    `built ${built.path} (${built.size} bytes)`,
-    `wrote ${built.checksumPath}`,
-    "for ship.toml:",
+    `for ship.toml, with a url that names this archive (…/${name}):`,
+    `checksum = "sha256:${built.sha256}"`,
+    `with a url every release replaces (…/latest.tar.gz): publish ${basename(built.checksumPath)} beside it as that url + ".sha256", and`,
+    `checksum = "https://…/latest.tar.gz.sha256"`,
+  ];
+}
+
+/**
+ * What an sftp source's ship.toml takes. The stable --latest name is replaced by every release, so
+ * a checksum pinned to it would refuse the next one: none is printed, and the agent checks the
+ * `.sha256` switched with it. A versioned remote_path holds this archive for good and may be pinned.
+ */
+function sftpConfigLines(
+  built: BuiltArchive,
+  archivePath: string | undefined,
+  latestPath: string | undefined,
+): string[] {
+  if (latestPath !== undefined)
+    return [
+      "for ship.toml:",
+      `remote_path = "${latestPath}"`,
+      `# no checksum: each release replaces ${basename(latestPath)}; agents verify it against ${basename(latestPath)}.sha256, switched with it`,
+    ];
+  return [
+    "for ship.toml (this release only: the next one has another remote_path and checksum; --latest NAME gives agents one name to watch):",
+    ...(archivePath === undefined ? [] : [`remote_path = "${archivePath}"`]),
     `checksum = "sha256:${built.sha256}"`,
   ];
 }
@@ -171,7 +204,10 @@ export async function httpAction(
   opts: BuildCliOptions,
 ) {
   const { app, built } = await build(o, version, description, opts);
-  report(o, { app, path: built.path, sha256: built.sha256, size: built.size }, archiveLines(built));
+  report(o, { app, path: built.path, sha256: built.sha256, size: built.size }, [
+    ...archiveLines(built),
+    ...httpConfigLines(built),
+  ]);
 }
 
 export interface SftpCliOptions extends BuildCliOptions {
@@ -219,6 +255,7 @@ export async function sftpAction(
     ...(latest === undefined
       ? []
       : [`switched ${latest.remotePath} → ${basename(latest.target)} (${latest.how}, atomic rename)`]),
+    ...sftpConfigLines(built, uploaded[0]?.remotePath, latest?.remotePath),
   ];
   report(o, { app, sha256: built.sha256, uploaded, ...(latest === undefined ? {} : { latest }) }, lines);
 }

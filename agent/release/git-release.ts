@@ -8,7 +8,7 @@ import { type SimpleGit, simpleGit } from "simple-git";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
-import { compareVersions, parseVersion } from "../../shared/versions.js";
+import { compareVersions, isPrerelease, parseVersion } from "../../shared/versions.js";
 import { ReleaseFailedError } from "./errors.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
@@ -76,12 +76,17 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     "Remove it from git (git rm --cached, then .gitignore it) and commit",
   );
   await requireIdentity(git, where);
-  const newerTag = newestAbove(tags, o.version);
-  // A higher release this branch already holds: the new tag would carry its code under a lower
-  // version (a typo for 1.0.1, or the wrong branch checked out), and agents following the branch
-  // would read the manifest's version going backwards. A maintenance line branches off before it.
+  // Agents following `tag = "v*"` skip pre-releases: a newer v3.0.0-rc.1 does not keep them off 2.5.1.
+  const newerTag = newestAbove(
+    tags.filter((t) => !isPrerelease(t)),
+    o.version,
+  );
+  // A higher release this branch already holds (a pre-release too): the new tag would carry its
+  // code under a lower version (a typo for 1.0.1, or the wrong branch checked out), and agents
+  // following the branch would read the manifest's version going backwards. A maintenance line
+  // branches off before it.
   const contained =
-    newerTag === undefined
+    newestAbove(tags, o.version) === undefined
       ? undefined
       : newestAbove((await git.tags(["--list", "v*", "--merged", "HEAD"])).all, o.version);
   if (contained !== undefined) {

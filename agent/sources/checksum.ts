@@ -22,20 +22,25 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
  * `sha256:<hex>`, the algorithm's name in any case as the hex is: "SHA256:…" (as sha256sum --tag
- * and most release pages spell it) was refused as neither a checksum nor a URL.
+ * and most release pages spell it) was refused as neither a checksum nor a URL. The 64 digits alone
+ * too, as `sha256sum` and PowerShell's Get-FileHash print them: that was refused the same way.
  */
-const INLINE = /^sha256:([0-9a-f]+)$/i;
+const INLINE = /^(?:sha256:([0-9a-f]+)|([0-9a-f]{64}))$/i;
+
+function inlineHex(spec: string): string | undefined {
+  const m = INLINE.exec(spec.trim());
+  return (m?.[1] ?? m?.[2])?.toLowerCase();
+}
 
 /** The sha256 a well-formed inline checksum gives, lower-case; undefined for anything else. */
 export function inlineSha256(spec: string): string | undefined {
-  const hex = INLINE.exec(spec.trim())?.[1]?.toLowerCase();
+  const hex = inlineHex(spec);
   return hex !== undefined && HEX64.test(hex) ? hex : undefined;
 }
 
 export function parseChecksumSpec(spec: string, where: string): ChecksumSpec {
-  const inline = INLINE.exec(spec.trim());
-  if (inline) {
-    const hex = (inline[1] as string).toLowerCase();
+  const hex = inlineHex(spec);
+  if (hex !== undefined) {
     if (!HEX64.test(hex)) throw new VerificationError(where, `checksum ${spec} is not 64 hex digits`);
     return { kind: "inline", sha256: hex };
   }

@@ -41,6 +41,7 @@ import {
   unreachableText,
 } from "./git-unreachable.js";
 import { extractOptionsFor, manifestVersionOf, readReleaseVersion } from "./release-info.js";
+import { chooseReleaseTag, skippedText } from "./release-tags.js";
 import type {
   FetchedRelease,
   InstalledId,
@@ -66,6 +67,8 @@ interface Target {
   commit: string;
   /** The tag, or `<remote>/<branch>`. */
   label: string;
+  /** Tag mode: newer pre-release tags passed over for this one (include_prereleases unset). */
+  skipped?: string[];
 }
 
 /** Where fetched refs of a URL remote go, so they never clash with the clone's own remotes. */
@@ -85,6 +88,8 @@ export class GitSource implements ReleaseSource {
   private checkedTarget: Target | undefined;
   /** What `git rev-parse` says of the clone, asked once per update (fetch() and commit() both need it). */
   private repo: Promise<RepoFacts> | undefined;
+  /** Tag mode: the pre-release tags matching the pattern when no release tag did (for noTagError). */
+  private prereleasesOnly: string[] = [];
 
   constructor(
     readonly name: string,
@@ -124,8 +129,8 @@ export class GitSource implements ReleaseSource {
     if (available) await this.refuseTagOfAnotherVersion(target);
     const candidate = `${target.label} (${target.commit.slice(0, 12)})`;
     const detail = available
-      ? `${this.name}: update available ${current ?? this.ctx.noneInstalled ?? "(nothing installed)"} -> ${candidate}`
-      : `${this.name}: up to date (${current} at ${candidate})`;
+      ? `${this.name}: update available ${current ?? this.ctx.noneInstalled ?? "(nothing installed)"} -> ${candidate}${this.tagChoice(target)}`
+      : `${this.name}: up to date (${current} at ${candidate})${this.tagChoice(target)}`;
     return { available, ...(current === undefined ? {} : { current }), candidate, detail };
   }
 
@@ -460,11 +465,22 @@ export class GitSource implements ReleaseSource {
 
   /** A tag pattern nothing on the remote matches names no release: exit 2 naming the key. */
   private async noTagError(): Promise<BadInputError> {
+    const only = this.prereleasesOnly;
     return BadInputError.single(
       "ship.toml",
       `sources.${this.name}.tag`,
-      `no tag from the remote ${await this.shownRemote()} matches "${this.cfg.tag}"`,
+      only.length === 0
+        ? `no tag from the remote ${await this.shownRemote()} matches "${this.cfg.tag}"`
+        : `no release tag from the remote ${await this.shownRemote()} matches "${this.cfg.tag}", only pre-releases (${skippedText(only)}), which are skipped: set include_prereleases = true to install them`,
     );
+  }
+
+  /** How check() names a tag-mode choice that passed over newer pre-releases. */
+  private tagChoice(target: Target): string {
+    const skipped = target.skipped ?? [];
+    return skipped.length === 0
+      ? ""
+      : `; newest release tag matching "${this.cfg.tag}", skipped pre-release${skipped.length === 1 ? "" : "s"} ${skippedText(skipped)} (include_prereleases = true takes them)`;
   }
 
   private async target(): Promise<Target | undefined> {
@@ -481,10 +497,11 @@ export class GitSource implements ReleaseSource {
       .split("\n")
       .filter((ref) => ref !== "")
       .map((ref) => ref.slice(namespace.length + 1));
-    const newest = tags.sort((a, b) => compareVersions(b, a))[0];
+    const { newest, skipped } = chooseReleaseTag(tags, this.cfg.include_prereleases);
+    this.prereleasesOnly = newest === undefined ? skipped : [];
     if (newest === undefined) return undefined;
     const commit = await this.revParse(`${namespace}/${newest}^{commit}`);
-    return commit === undefined ? undefined : { commit, label: newest };
+    return commit === undefined ? undefined : { commit, label: newest, skipped };
   }
 
   /**

@@ -130,7 +130,7 @@ export function configText(bytes: Buffer, file: string): string {
 /**
  * What the schema cannot say: `allowed_file_types` entries that look like extensions without their
  * dot, an SFTP source given two passphrases (one would be silently ignored), and a git source
- * given a branch beside the tag pattern that overrides it.
+ * given a branch beside the tag pattern that overrides it, or include_prereleases without a tag.
  */
 function configChecks(data: unknown): Problem[] {
   const sources = valueAt(data, ["sources"]);
@@ -158,6 +158,16 @@ function configChecks(data: unknown): Problem[] {
       problems.push({
         path: ["sources", name, "branch"],
         message: `ignored: with tag = ${JSON.stringify(tag)} ship installs the newest tag matching it, on whatever branch it is; remove branch (or tag)`,
+        severity: "warning",
+        at: "key",
+      });
+    }
+    if (git && tag === undefined && valueAt(source, ["include_prereleases"]) !== undefined) {
+      // Branch mode installs the branch's head whatever its manifest says; the key would read as
+      // keeping release candidates away from this host, which it does not.
+      problems.push({
+        path: ["sources", name, "include_prereleases"],
+        message: 'ignored: it chooses among tags, and without tag = "v*" ship installs the head of branch',
         severity: "warning",
         at: "key",
       });

@@ -56,6 +56,14 @@ export const GitSource = z.strictObject({
   branch: nonEmpty.default("main"),
   /** Tag mode: the newest tag matching this glob (by version order) is the release. */
   tag: nonEmpty.optional(),
+  /**
+   * Tag mode: pre-release tags (`v2.0.0-rc.1`, `1.0.0beta2`) may be the release too. Off, the
+   * newest tag that is a release is installed and newer pre-releases are passed over.
+   */
+  include_prereleases: z.boolean().default(false).meta({
+    description:
+      "With tag: pre-release tags (v2.0.0-rc.1) may be installed as the newest; by default they are skipped",
+  }),
   key_filename: nonEmpty.optional(),
   known_hosts: nonEmpty.optional(),
   headers,
@@ -83,11 +91,15 @@ export const HttpSource = z.strictObject({
 });
 
 /**
- * A host key's fingerprint as `ssh-keygen -lf` prints it. Any other text (an MD5 `aa:bb:…`, a
- * fingerprint cut short, the key itself) matched no key and was taken without a word: every run
- * then said the host was unknown and to set host_fingerprint, which was set.
+ * A host key's fingerprint as OpenSSH prints it: `SHA256:` and 43 base64 characters (ssh, ssh-keyscan
+ * piped to `ssh-keygen -lf -`), the prefix in any case and with base64's `=` padding as other tools
+ * write it, or ssh-keygen -lf's whole line (`256 SHA256:… comment (ED25519)`). Any other text (an MD5
+ * `aa:bb:…`, a fingerprint cut short, the key itself) matched no key and was taken without a word:
+ * every run then said the host was unknown and to set host_fingerprint, which was set. The case is
+ * spelled into the pattern: the JSON Schema's pattern carries no flags.
  */
-const sshFingerprint = z.string().regex(/^\s*SHA256:[A-Za-z0-9+/]{43}=?\s*$/i, {
+const FINGERPRINT = /[Ss][Hh][Aa]256:([A-Za-z0-9+/]{43})=?/;
+const sshFingerprint = z.string().regex(new RegExp(`^\\s*(?:\\d+\\s+)?${FINGERPRINT.source}(?:\\s.*)?$`), {
   error: (issue) => {
     const given = String(issue.input);
     return /^\s*(MD5:)?([0-9a-f]{2}:){15}[0-9a-f]{2}\s*$/i.test(given)
@@ -96,12 +108,13 @@ const sshFingerprint = z.string().regex(/^\s*SHA256:[A-Za-z0-9+/]{43}=?\s*$/i, {
   },
 });
 
-/** A host_fingerprint as sha256Fingerprint() writes one, whatever the prefix's case or padding. */
+/**
+ * A host_fingerprint as sha256Fingerprint() writes one, whatever the prefix's case, the padding or
+ * the ssh-keygen -lf line around it.
+ */
 export function normalFingerprint(configured: string): string {
-  return configured
-    .trim()
-    .replace(/^sha256:/i, "SHA256:")
-    .replace(/=+$/, "");
+  const key = FINGERPRINT.exec(configured)?.[1];
+  return key === undefined ? configured.trim() : `SHA256:${key}`;
 }
 
 export const SftpSource = z.strictObject({

@@ -109,7 +109,10 @@ describe("ship release (CLI)", () => {
     const result = JSON.parse(built.out) as { path: string; sha256: string };
     expect(result.path).toBe(join(dir, "dist/myapp-1.2.3.tar.gz"));
     const human = await runRelease(dir, "http", "1.2.3", "First release", "--app", "myapp", "--out", "dist");
+    expect(human.out).toContain("with a url that names this archive (…/myapp-1.2.3.tar.gz):");
     expect(human.out).toContain(`checksum = "sha256:${result.sha256}"`);
+    // A url every release replaces takes the .sha256 beside it: a pinned sha256 refuses the next one.
+    expect(human.out).toContain('checksum = "https://…/latest.tar.gz.sha256"');
 
     await runRelease(dir, "keygen");
     const signed = await runRelease(dir, "sign", "dist/myapp-1.2.3.tar.gz", "--key", "ship-release.key");

@@ -170,6 +170,16 @@ describe.skipIf(!hasProgram("git"))("ship release git (real repository)", () => 
     expect(newer.newerTag).toBeUndefined();
   });
 
+  it("a newer pre-release tag does not keep agents off a release: no note, as they skip it", async () => {
+    git(repo, "tag", "v1.9.0");
+    await writeFile(join(repo, "app.py"), "print('3.0 rc')\n");
+    git(repo, "commit", "-qam", "3.0 work");
+    git(repo, "tag", "v3.0.0-rc.1");
+    git(repo, "checkout", "-q", "-b", "maint-1.9", "v1.9.0");
+    const release = await releaseGit({ repoDir: repo, version: "1.9.1", description: "fix" });
+    expect(release.newerTag).toBeUndefined();
+  });
+
   it("refuses a version below a tag the branch already holds, changing nothing", async () => {
     git(repo, "tag", "v2.0.0");
     const head = git(repo, "rev-parse", "HEAD");

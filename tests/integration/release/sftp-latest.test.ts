@@ -38,6 +38,11 @@ describe.skipIf(!hasProgram("sshd"))("ship release sftp --latest (real sshd, rea
     const first = await release("1.0.0", "--latest", "myapp-latest.tar.gz");
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/switched .*myapp-latest\.tar\.gz → myapp-1\.0\.0\.tar\.gz/);
+    // The lines for ship.toml watch the stable name: a checksum pinned there would refuse the next
+    // release, so none is printed; the agent checks the .sha256 switched with it.
+    expect(first.stdout).toContain(`remote_path = "${remote}/myapp-latest.tar.gz"`);
+    expect(first.stdout).not.toMatch(/^checksum = /m);
+    expect(first.stdout).toContain("myapp-latest.tar.gz.sha256");
     const v1 = await readFile(join(dir, "dist/myapp-1.0.0.tar.gz"));
     expect((await readFile(join(remote, "myapp-latest.tar.gz"))).equals(v1)).toBe(true);
     expect(

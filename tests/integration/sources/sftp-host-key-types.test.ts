@@ -66,6 +66,9 @@ describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host ke
     const empty = await knownHostsWith("empty");
     const given = `sha256:${sshd.hostFingerprint.slice("SHA256:".length)}=`;
     await expect(check(empty, { host_fingerprint: given })).resolves.toMatchObject({ available: true });
+    // ssh-keygen -lf's whole line, pasted as it prints it.
+    const line = `256 ${sshd.hostFingerprint} root@deploy (ED25519)`;
+    await expect(check(empty, { host_fingerprint: line })).resolves.toMatchObject({ available: true });
     const wrong = "SHA256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0";
     const failure = await check(empty, { host_fingerprint: wrong }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(VerificationError);

@@ -1,8 +1,10 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import * as z from "zod";
 import {
   configJsonSchema,
+  jsonSchemaOf,
   manifestJsonSchema,
   renderJsonSchema,
 } from "../../../shared/schema/json-schema.js";
@@ -35,5 +37,37 @@ describe("generated schemas", () => {
     expect(schema.required).toEqual(["version"]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.files.additionalProperties.properties.action.enum).toContain("backup_replace");
+  });
+});
+
+/** Every `pattern` of a generated schema, with the key path that holds it. */
+function patternsOf(node: unknown, path = ""): [string, string][] {
+  if (typeof node !== "object" || node === null) return [];
+  return Object.entries(node).flatMap(([key, value]): [string, string][] =>
+    key === "pattern" && typeof value === "string" ? [[path, value]] : patternsOf(value, `${path}/${key}`),
+  );
+}
+
+describe("generated patterns", () => {
+  it("keep the case rules of the zod schema: a regex flag (i) does not reach JSON Schema", () => {
+    // JSON Schema's pattern carries no flags: a /…/i regex became case-sensitive for editors and
+    // linters, which flagged host_fingerprint = "sha256:…" that ship itself accepts.
+    expect(() => configJsonSchema()).not.toThrow();
+    const fingerprint = patternsOf(configJsonSchema()).find(([path]) => path.includes("host_fingerprint"));
+    expect(fingerprint).toBeDefined();
+    const pattern = new RegExp((fingerprint as [string, string])[1], "u");
+    const key = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0";
+    for (const given of [
+      `SHA256:${key}`,
+      `sha256:${key}`,
+      `Sha256:${key}=`,
+      `256 SHA256:${key} root@host (ED25519)`,
+    ])
+      expect(pattern.test(given), given).toBe(true);
+  });
+
+  it("refuse to generate from a regex with a flag JSON Schema cannot carry", () => {
+    expect(() => z.toJSONSchema(z.string().regex(/^a$/i))).not.toThrow(); // zod alone drops it
+    expect(() => jsonSchemaOf(z.object({ k: z.string().regex(/^a$/i) }), "t")).toThrow(/flag "i".*spell/);
   });
 });

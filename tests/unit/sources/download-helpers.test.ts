@@ -55,6 +55,14 @@ describe("checksum specs", () => {
     expect(() => parseChecksumSpec("md5:abc", "w")).toThrow(/sha256/);
   });
 
+  it("takes the 64 hex digits alone, as sha256sum and Get-FileHash print them", () => {
+    expect(parseChecksumSpec(HEX, "w")).toEqual({ kind: "inline", sha256: HEX });
+    expect(parseChecksumSpec(` ${HEX.toUpperCase()} `, "w")).toEqual({ kind: "inline", sha256: HEX });
+    expect(pinnedSha256(HEX.toUpperCase())).toBe(HEX);
+    // Fewer digits is no sha256, prefixed or not.
+    expect(() => parseChecksumSpec(HEX.slice(1), "w")).toThrow(VerificationError);
+  });
+
   it("reads sha256sum output by file name, or a lone hash", () => {
     const b = "b".repeat(64);
     expect(sha256SumFor(`${HEX}  other.tgz\n${b} *dist/app.tgz\n`, "app.tgz", "f").sha256).toBe(b);

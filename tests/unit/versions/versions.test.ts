@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { compareVersions, isVersionLike, parseVersion, sortVersions } from "../../../shared/versions.js";
+import {
+  compareVersions,
+  isPrerelease,
+  isVersionLike,
+  parseVersion,
+  sortVersions,
+} from "../../../shared/versions.js";
 
 describe("compareVersions", () => {
   const table: [string, string, -1 | 0 | 1][] = [
@@ -136,4 +142,27 @@ describe("isVersionLike", () => {
   ])("%j → %s", (s, expected) => {
     expect(isVersionLike(s)).toBe(expected);
   });
+});
+
+describe("isPrerelease", () => {
+  it.each([
+    "2.0.0-rc.1",
+    "v2.0.0-rc.1",
+    "1.0.0-beta",
+    "1.0.0-1",
+    "1.0.0rc1",
+    "2.0b2",
+    "1.0.0.beta",
+    "1.0~rc1",
+    "myapp-2.0.0-rc.1",
+    "r3.0.0-alpha.1",
+  ])("%s is one", (v) => {
+    expect(isPrerelease(v)).toBe(true);
+  });
+  it.each(["2.0.0", "v1.2", "1.0.0+build.7", "2024.01.15", "release-7", "stable", "r42", ""])(
+    "%s is not",
+    (v) => {
+      expect(isPrerelease(v)).toBe(false);
+    },
+  );
 });
