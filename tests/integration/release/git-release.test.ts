@@ -156,12 +156,17 @@ describe.skipIf(!hasProgram("git"))("ship release git (real repository)", () => 
     expect(git(repo, "rev-parse", "HEAD")).toBe(head);
   });
 
-  it("tags a maintenance release below the newest tag, and says agents following tags will not take it", async () => {
+  /** v1.9.0, then a commit tagged `newer`, then the branch maint-1.9 checked out at v1.9.0. */
+  async function maintenanceBranchBelow(newer: string): Promise<void> {
     git(repo, "tag", "v1.9.0");
-    await writeFile(join(repo, "app.py"), "print('2.0')\n");
-    git(repo, "commit", "-qam", "2.0 work");
-    git(repo, "tag", "v2.0.0");
+    await writeFile(join(repo, "app.py"), `print('${newer}')\n`);
+    git(repo, "commit", "-qam", `${newer} work`);
+    git(repo, "tag", newer);
     git(repo, "checkout", "-q", "-b", "maint-1.9", "v1.9.0");
+  }
+
+  it("tags a maintenance release below the newest tag, and says agents following tags will not take it", async () => {
+    await maintenanceBranchBelow("v2.0.0");
     const older = await releaseGit({ repoDir: repo, version: "1.9.1", description: "backport" });
     expect(older.tag).toBe("v1.9.1");
     expect(older.newerTag).toBe("v2.0.0");
@@ -171,11 +176,7 @@ describe.skipIf(!hasProgram("git"))("ship release git (real repository)", () => 
   });
 
   it("a newer pre-release tag does not keep agents off a release: no note, as they skip it", async () => {
-    git(repo, "tag", "v1.9.0");
-    await writeFile(join(repo, "app.py"), "print('3.0 rc')\n");
-    git(repo, "commit", "-qam", "3.0 work");
-    git(repo, "tag", "v3.0.0-rc.1");
-    git(repo, "checkout", "-q", "-b", "maint-1.9", "v1.9.0");
+    await maintenanceBranchBelow("v3.0.0-rc.1");
     const release = await releaseGit({ repoDir: repo, version: "1.9.1", description: "fix" });
     expect(release.newerTag).toBeUndefined();
   });
