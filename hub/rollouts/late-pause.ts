@@ -15,6 +15,24 @@ export function waveLabel(rollout: RolloutRecord, n: number): string {
 }
 
 /**
+ * The wave a caller names (fromWave, counted from 0) must be one the rollout has and has reached:
+ * 400 for a wave it never had, 409 for one not reached yet. Advance, pause and abort check alike.
+ */
+export function refuseUnknownWave(rollout: RolloutRecord, wave: number): void {
+  const count = rollout.spec.waves.length;
+  if (wave >= count)
+    throw new HubRequestError(
+      400,
+      `body.fromWave: rollout ${rollout.id} has ${count} wave(s), ${waveLabel(rollout, 0)} to ${waveLabel(rollout, count - 1)} (fromWave ${wave} would be wave ${wave + 1})`,
+    );
+  if (wave > rollout.currentWave)
+    throw new HubRequestError(
+      409,
+      `rollout ${rollout.id} is in ${waveLabel(rollout, rollout.currentWave)}: it has not reached ${waveLabel(rollout, wave)}`,
+    );
+}
+
+/**
  * A pause is never refused for coming late: stopping sends is always safe, and refusing it would
  * leave the rollout going. But a pause decided in one wave that lands after the rollout moved on
  * (auto-advance, another operator) stops a wave whose agents were already sent the release, which
@@ -26,17 +44,7 @@ export function latePauseText(
   seen: SeenWave,
   counts: readonly DeploymentCount[],
 ): string | undefined {
-  const count = rollout.spec.waves.length;
-  if (seen.wave !== undefined && seen.wave >= count)
-    throw new HubRequestError(
-      400,
-      `body.fromWave: rollout ${rollout.id} has ${count} wave(s), ${waveLabel(rollout, 0)} to ${waveLabel(rollout, count - 1)} (fromWave ${seen.wave} would be wave ${seen.wave + 1})`,
-    );
-  if (seen.wave !== undefined && seen.wave > rollout.currentWave)
-    throw new HubRequestError(
-      409,
-      `rollout ${rollout.id} is in ${waveLabel(rollout, rollout.currentWave)}: it has not reached ${waveLabel(rollout, seen.wave)}`,
-    );
+  if (seen.wave !== undefined) refuseUnknownWave(rollout, seen.wave);
   // A wave named is the one decided on; else the wave current when the caller decided.
   const late =
     seen.wave === undefined
