@@ -138,7 +138,14 @@ remote(
     ),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("resume", id, options));
 remote(
-  rollout.command("abort").argument("<id>").option("--rollback", "send updated agents back at once"),
+  rollout
+    .command("abort")
+    .argument("<id>")
+    .option("--rollback", "send updated agents back at once")
+    .option(
+      "--from-wave <n>",
+      "the wave you decided in, numbered as `rollout show` prints it: if the rollout left it before the abort arrived, it still aborts and a warning names the wave it stopped, whose agents already had the release",
+    ),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("abort", id, options));
 const agents = remote(program.command("agents").description("list agents (filtered on the hub)"))
   .option("--app <name>", "only agents that run this app")

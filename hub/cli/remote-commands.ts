@@ -463,19 +463,21 @@ export async function rolloutAction(
         ? { fromWave: from.currentWave, decidedMsAgo: Math.round(performance.now()) }
         : { fromWave: fromWave - 1 };
   }
-  // A pause says when the operator decided: one that lands after the rollout moved on is warned of.
-  if (action === "pause" && fromWave !== undefined) {
+  // A pause or an abort says when the operator decided (and in which wave, with --from-wave): one
+  // that lands after the rollout moved on still stops it, and is warned of.
+  if ((action === "pause" || action === "abort") && fromWave !== undefined) {
     const seen = await client.request<Detail>("GET", path);
     if (fromWave > seen.waves.length)
       throw new RangeError(
         `--from-wave ${fromWave}: rollout ${seen.id} has ${seen.waves.length} wave(s), numbered 1 to ${seen.waves.length}`,
       );
   }
-  if (action === "pause")
-    body =
-      fromWave === undefined
-        ? { decidedMsAgo: Math.round(performance.now()) }
-        : { fromWave: fromWave - 1, decidedMsAgo: Math.round(performance.now()) };
+  if (action === "pause" || action === "abort")
+    body = {
+      ...body,
+      ...(fromWave === undefined ? {} : { fromWave: fromWave - 1 }),
+      decidedMsAgo: Math.round(performance.now()),
+    };
   const detail = await client.request<Detail & { warnings?: string[] }>(
     action === "show" ? "GET" : "POST",
     action === "show" ? path : `${path}/${action}`,

@@ -779,12 +779,23 @@ export class RolloutEngine {
     });
   }
 
-  async abort(id: string, actor: string, rollback: boolean): Promise<RolloutRecord> {
+  /**
+   * `seen`: the wave the caller decided in, as for pause: an abort that lands after the rollout
+   * left it still aborts, and `late` says which wave it stopped and who already had the release.
+   */
+  async abort(
+    id: string,
+    actor: string,
+    rollback: boolean,
+    seen: SeenWave = {},
+  ): Promise<{ rollout: RolloutRecord; late: string | undefined }> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
       const action = rollback ? "abort-rollback" : "abort";
       await refuseUnless(dispatch.t, rollout, action, this.options.now());
+      // Read before the rollback marks change the counts: who was sent the release when it landed.
+      const late = latePauseText(rollout, seen, await t.countDeploymentsOfRollout(id), "abort");
       const state = rolloutStep(rollout.state, action);
       const now = this.options.now();
       const back = rollback ? await markRollback(dispatch, rollout, actor) : undefined;
@@ -812,7 +823,8 @@ export class RolloutEngine {
             : `rollout ${id} is ${rollout.state} and has nothing to roll back: none of its agents was sent the release or left on it; abort it without rollback to end it`,
         );
       }
-      const reason = back ? `aborted; ${describeRollback(back)}` : "aborted";
+      const aborted = late === undefined ? "aborted" : `aborted ${late}`;
+      const reason = back ? `${aborted}; ${describeRollback(back)}` : aborted;
       await t.updateRollout(id, { state, reason, updated: now });
       const cancelled = await cancelUnsent(dispatch, rollout, state, actor);
       dispatch.record({
@@ -830,7 +842,7 @@ export class RolloutEngine {
       });
       // NOTIFY: a cluster wakes the other hubs here (rollback instructions), on commit.
       await this.deliver({ ...rollout, state }, dispatch, actor);
-      return this.requireRollout(id, t);
+      return { rollout: await this.requireRollout(id, t), late };
     });
   }
 

@@ -33,7 +33,7 @@ export function refuseUnknownWave(rollout: RolloutRecord, wave: number): void {
 }
 
 /**
- * A pause is never refused for coming late: stopping sends is always safe, and refusing it would
+ * A pause (or an abort: `action`) is never refused for coming late: stopping sends is always safe, and refusing it would
  * leave the rollout going. But a pause decided in one wave that lands after the rollout moved on
  * (auto-advance, another operator) stops a wave whose agents were already sent the release, which
  * the operator did not see: the words returned say so, for the reason and the answer. A wave the
@@ -43,6 +43,7 @@ export function latePauseText(
   rollout: RolloutRecord,
   seen: SeenWave,
   counts: readonly DeploymentCount[],
+  action: "pause" | "abort" = "pause",
 ): string | undefined {
   if (seen.wave !== undefined) refuseUnknownWave(rollout, seen.wave);
   // A wave named is the one decided on; else the wave current when the caller decided.
@@ -55,7 +56,7 @@ export function latePauseText(
   let sent = 0;
   for (const c of counts)
     if (c.wave === rollout.currentWave && !NOT_SENT.has(PROGRESS_GROUP[c.state])) sent += c.count;
-  return `in ${waveLabel(rollout, rollout.currentWave)}, not ${waveLabel(rollout, from)}: the rollout moved on before the pause arrived (advanced by itself or by another operator), and ${sent} agent(s) of ${waveLabel(rollout, rollout.currentWave)} were already sent the release (they finish their update)`;
+  return `in ${waveLabel(rollout, rollout.currentWave)}, not ${waveLabel(rollout, from)}: the rollout moved on before the ${action} arrived (advanced by itself or by another operator), and ${sent} agent(s) of ${waveLabel(rollout, rollout.currentWave)} were already sent the release (they finish their update)`;
 }
 
 /** The agents the release did not go out to, as the views group them. */
