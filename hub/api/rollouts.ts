@@ -124,9 +124,17 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     const body = parseRequest(ResumeRollout, req.body ?? {});
     res.json(await detail((await engine.resume(await idOf(req), actorOf(res), body.failedSeen)).id));
   });
+  // Abort as pause: never refused for coming late, but a late one is said (warnings).
   router.post("/rollouts/:id/abort", operator, async (req, res) => {
+    const arrived = deps.now();
     const body = parseRequest(AbortRollout, req.body ?? {});
-    res.json(await detail((await engine.abort(await idOf(req), actorOf(res), body.rollback)).id));
+    const decidedAt = body.decidedMsAgo === undefined ? undefined : arrived - body.decidedMsAgo;
+    const aborted = await engine.abort(await idOf(req), actorOf(res), body.rollback, {
+      ...(body.fromWave === undefined ? {} : { wave: body.fromWave }),
+      ...(decidedAt === undefined ? {} : { decidedAt }),
+    });
+    const view = await detail(aborted.rollout.id);
+    res.json(aborted.late === undefined ? view : { ...view, warnings: [`aborted ${aborted.late}`] });
   });
 
   return router;

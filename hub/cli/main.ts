@@ -6,6 +6,7 @@ import { placeConfigIssues } from "../../shared/config/key-positions.js";
 import { BadInputError, ShipError } from "../../shared/errors.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
+import { jsonRequested } from "./stderr-lines.js";
 
 // Subcommands load their modules on demand: `rollout list` should not pay for express and SQLite.
 const remoteCommands = () => import("./remote-commands.js");
@@ -138,7 +139,14 @@ remote(
     ),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("resume", id, options));
 remote(
-  rollout.command("abort").argument("<id>").option("--rollback", "send updated agents back at once"),
+  rollout
+    .command("abort")
+    .argument("<id>")
+    .option("--rollback", "send updated agents back at once")
+    .option(
+      "--from-wave <n>",
+      "the wave you decided in, numbered as `rollout show` prints it: if the rollout left it before the abort arrived, it still aborts and a warning names the wave it stopped, whose agents already had the release",
+    ),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("abort", id, options));
 const agents = remote(program.command("agents").description("list agents (filtered on the hub)"))
   .option("--app <name>", "only agents that run this app")
@@ -170,14 +178,9 @@ refuseEmptyValues(program);
  * commander's text and its help, or `ship-hub: …`. With it, an error is one JSON line on stderr
  * (`error`, `exitCode`, and `message` as the line would have read), with the same exit code.
  */
-const argsBeforeEnd = process.argv.slice(
-  2,
-  process.argv.includes("--") ? process.argv.indexOf("--") : undefined,
-);
-const jsonErrors = argsBeforeEnd.includes("--json");
 function failWith(text: string, exitCode: number): never {
   process.stderr.write(
-    jsonErrors
+    jsonRequested
       ? `${JSON.stringify({ error: text, exitCode, message: `ship-hub: ${text}` })}\n`
       : `ship-hub: ${text}\n`,
   );
@@ -191,7 +194,7 @@ function usageExit(error: CommanderError): never {
 function overrideExits(cmd: Command): void {
   cmd.exitOverride(usageExit);
   // Commander's message and the help after it are text: with --json, the catch below says it.
-  if (jsonErrors) cmd.configureOutput({ outputError: () => {}, writeErr: () => {} });
+  if (jsonRequested) cmd.configureOutput({ outputError: () => {}, writeErr: () => {} });
   for (const sub of cmd.commands) overrideExits(sub);
 }
 overrideExits(program);
@@ -205,7 +208,8 @@ if (process.argv.length === 3 && process.argv[2] === "--version") {
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Commander has already printed its message (or the help), unless --json kept it quiet.
   if (error instanceof CommanderError) {
-    if (jsonErrors && error.exitCode !== 0) failWith(error.message.replace(/^error: /, ""), error.exitCode);
+    if (jsonRequested && error.exitCode !== 0)
+      failWith(error.message.replace(/^error: /, ""), error.exitCode);
     process.exit(error.exitCode);
   }
   // A file or directory the hub could not use: its path and the errno in words, not Node's wording.

@@ -17,6 +17,7 @@ import type { AgentRecord } from "../store/store.js";
 import { type FlagSource, inFlagTerms, refusedInFlagTerms } from "./flag-terms.js";
 import { counts, printable, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
+import { say } from "./stderr-lines.js";
 
 type Summary = Awaited<ReturnType<typeof rolloutSummary>>;
 type Detail = Awaited<ReturnType<typeof rolloutDetail>>;
@@ -24,7 +25,7 @@ type AgentView = Omit<AgentRecord, "lastSeen"> & { lastSeen: string };
 
 /** The hub's warnings (an empty wave, an unknown agent, a downgrade) on stderr, where a script reading the table does not trip on them. */
 const warnAll = (warnings: readonly string[] | undefined): void => {
-  for (const w of warnings ?? []) process.stderr.write(`warning: ${printable(w)}\n`);
+  for (const w of warnings ?? []) say(`warning: ${printable(w)}`);
 };
 const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
@@ -337,7 +338,7 @@ export async function rolloutCreate(options: CreateOptions): Promise<void> {
     warn(p.warnings);
     if (options.json) return out(JSON.stringify(p, null, 2));
     out(`preview (seed ${printable(p.seed)}): the same command without --preview gives exactly this split`);
-    if (refused !== undefined) process.stderr.write(`creating it would be refused: ${refused}\n`);
+    if (refused !== undefined) say(`creating it would be refused: ${refused}`);
     out(
       table(
         ["WAVE", "AGENTS", "MEMBERS"],
@@ -382,13 +383,13 @@ export async function rolloutList(
   );
   // On stderr, where a script reading the table does not trip on it, but an operator sees it.
   if (more === true)
-    process.stderr.write(
+    say(
       `note: only the newest ${limit} rollout(s) are listed; older ones exist (--limit up to 1000${[
         ...(options.state ? [] : ["--state"]),
         ...(options.app === undefined ? ["--app"] : []),
       ]
         .map((flag) => `, or ${flag}`)
-        .join("")})\n`,
+        .join("")})`,
     );
   // An app with no rollout and an app the hub has never heard of (a typo, `Web` for `web`) gave the
   // same empty table: said apart on stderr, the table and --json unchanged.
@@ -397,10 +398,10 @@ export async function rolloutList(
       "GET",
       `/releases?${new URLSearchParams({ app: options.app, limit: "1", manifest: "false" }).toString()}`,
     );
-    process.stderr.write(
+    say(
       known.releases.length === 0
-        ? `note: the hub has no release of an app ${JSON.stringify(options.app)} (app names are case-sensitive)\n`
-        : `note: no rollout of ${options.app}${options.state ? ` in state ${options.state}` : ""} yet\n`,
+        ? `note: the hub has no release of an app ${JSON.stringify(options.app)} (app names are case-sensitive)`
+        : `note: no rollout of ${options.app}${options.state ? ` in state ${options.state}` : ""} yet`,
     );
   }
   if (options.json) return out(JSON.stringify(rollouts, null, 2));
@@ -463,19 +464,21 @@ export async function rolloutAction(
         ? { fromWave: from.currentWave, decidedMsAgo: Math.round(performance.now()) }
         : { fromWave: fromWave - 1 };
   }
-  // A pause says when the operator decided: one that lands after the rollout moved on is warned of.
-  if (action === "pause" && fromWave !== undefined) {
+  // A pause or an abort says when the operator decided (and in which wave, with --from-wave): one
+  // that lands after the rollout moved on still stops it, and is warned of.
+  if ((action === "pause" || action === "abort") && fromWave !== undefined) {
     const seen = await client.request<Detail>("GET", path);
     if (fromWave > seen.waves.length)
       throw new RangeError(
         `--from-wave ${fromWave}: rollout ${seen.id} has ${seen.waves.length} wave(s), numbered 1 to ${seen.waves.length}`,
       );
   }
-  if (action === "pause")
-    body =
-      fromWave === undefined
-        ? { decidedMsAgo: Math.round(performance.now()) }
-        : { fromWave: fromWave - 1, decidedMsAgo: Math.round(performance.now()) };
+  if (action === "pause" || action === "abort")
+    body = {
+      ...body,
+      ...(fromWave === undefined ? {} : { fromWave: fromWave - 1 }),
+      decidedMsAgo: Math.round(performance.now()),
+    };
   const detail = await client.request<Detail & { warnings?: string[] }>(
     action === "show" ? "GET" : "POST",
     action === "show" ? path : `${path}/${action}`,
@@ -486,33 +489,33 @@ export async function rolloutAction(
   const missed = action === "abort" && options.rollback === true ? (detail.notRolledBack ?? []) : [];
   if (missed.length > 0) {
     process.exitCode = 1;
-    process.stderr.write(
-      `not rolled back: ${missed.join(", ")} (no earlier release known, a later rollout of the app took them over, forgotten by an operator, or their rollback failed: see each one's error in \`rollout show\`)\n`,
+    say(
+      `not rolled back: ${missed.join(", ")} (no earlier release known, a later rollout of the app took them over, forgotten by an operator, or their rollback failed: see each one's error in \`rollout show\`)`,
     );
   }
   // Resuming accepts the failures so far (only new ones count toward the threshold): said, on
   // stderr where a script reading the view does not trip on it, as the dashboard's question says it.
   if (action === "resume" && detail.progress.failed > 0)
-    process.stderr.write(
-      `note: resumed with ${detail.progress.failed} failure(s) so far accepted: only failures from now on count toward the threshold\n`,
+    say(
+      `note: resumed with ${detail.progress.failed} failure(s) so far accepted: only failures from now on count toward the threshold`,
     );
   // The wait goes on where the pause stopped it: said, so nobody expects the next wave at once.
   if (action === "resume" && detail.autoAdvanceAt !== undefined)
-    process.stderr.write(
-      `note: wave ${detail.currentWave + 1} (${printable(detail.currentWaveName)}) advances by itself once finished, not before ${detail.autoAdvanceAt}: the time it stood paused does not count toward its waitMinutes\n`,
+    say(
+      `note: wave ${detail.currentWave + 1} (${printable(detail.currentWaveName)}) advances by itself once finished, not before ${detail.autoAdvanceAt}: the time it stood paused does not count toward its waitMinutes`,
     );
   // An abort calls nobody back: agents already sent the release finish (the dashboard's question
   // says the same), which an operator reading "aborted" would not guess.
   const inFlight = detail.progress["in-progress"];
   if (action === "abort" && options.rollback !== true && inFlight > 0)
-    process.stderr.write(
-      `note: ${inFlight} agent(s) already sent the release finish their update; \`rollout abort ${detail.id} --rollback\` sends the updated ones back\n`,
+    say(
+      `note: ${inFlight} agent(s) already sent the release finish their update; \`rollout abort ${detail.id} --rollback\` sends the updated ones back`,
     );
   // A pause stops new sends only, as the dashboard's question says: the hosts mid-update go on, and
   // their failures still count (past the threshold the paused rollout halts).
   if (action === "pause" && inFlight > 0)
-    process.stderr.write(
-      `note: no agent is sent the release while paused, but ${inFlight} agent(s) already sent it finish their update; their failures still count toward the threshold\n`,
+    say(
+      `note: no agent is sent the release while paused, but ${inFlight} agent(s) already sent it finish their update; their failures still count toward the threshold`,
     );
   if (options.json) return out(JSON.stringify(detail, null, 2));
   if (from)
@@ -552,8 +555,8 @@ export async function rolloutShow(
     // Halted on its threshold, or a wave waiting below its minSuccessRate: nothing but an operator
     // moves it on, and a script waiting here would hang until someone did.
     if (detail.needsDecision) {
-      process.stderr.write(
-        `stopped watching: rollout ${detail.id} waits for an operator's decision: ${printable(detail.reason ?? detail.state)}; \`ship-hub rollout\` ${detail.actions.map((a) => (a === "abort-rollback" ? "abort --rollback" : a)).join(", ")}\n`,
+      say(
+        `stopped watching: rollout ${detail.id} waits for an operator's decision: ${printable(detail.reason ?? detail.state)}; \`ship-hub rollout\` ${detail.actions.map((a) => (a === "abort-rollback" ? "abort --rollback" : a)).join(", ")}`,
       );
       process.exitCode = 1;
       return;
@@ -591,15 +594,15 @@ async function throughOutage<T>(read: () => Promise<T>, seconds: number): Promis
   for (;;) {
     try {
       const value = await read();
-      if (since !== undefined) process.stderr.write("hub answering again: still watching\n");
+      if (since !== undefined) say("hub answering again: still watching");
       return value;
     } catch (error) {
       if (!(error instanceof HubRequestError) || error.status < 500) throw error;
       const now = performance.now();
       if (since === undefined) {
         since = now;
-        process.stderr.write(
-          `${printable(error.message)}: still watching, trying again every ${seconds} s for up to ${WATCH_OUTAGE_SECONDS / 60} min\n`,
+        say(
+          `${printable(error.message)}: still watching, trying again every ${seconds} s for up to ${WATCH_OUTAGE_SECONDS / 60} min`,
         );
       } else if (now - since >= WATCH_OUTAGE_SECONDS * 1000) throw error;
       await sleep(seconds);
@@ -642,15 +645,15 @@ export async function agentsList(options: AgentsOptions): Promise<void> {
   );
   // A filter that matches nobody: said, on stderr, so an empty table does not read as an empty fleet.
   if (agents.length === 0 && query.size > 0 && fleet !== undefined && fleet > 0)
-    process.stderr.write(`note: no agent matches these filters (the hub knows ${fleet} agent(s))\n`);
+    say(`note: no agent matches these filters (the hub knows ${fleet} agent(s))`);
   // An empty fleet printed a bare header: an operator could not tell it from a hub that failed to list.
   if (agents.length === 0 && (query.size === 0 || fleet === 0) && forgotten !== undefined)
-    process.stderr.write(
-      `note: no agent left in the fleet: the hub knows ${forgotten} agent(s), all forgotten (\`ship-hub agents forget\`); one rejoins when it connects with a new agent token (\`ship-hub token create --role agent --agent ID\`)\n`,
+    say(
+      `note: no agent left in the fleet: the hub knows ${forgotten} agent(s), all forgotten (\`ship-hub agents forget\`); one rejoins when it connects with a new agent token (\`ship-hub token create --role agent --agent ID\`)`,
     );
   else if (agents.length === 0 && (query.size === 0 || fleet === 0))
-    process.stderr.write(
-      "note: the hub knows no agent yet: an agent appears once `ship agent` connects with an agent token (`ship-hub token create --role agent --agent ID`) and the hub's url in [hub] of its ship.toml\n",
+    say(
+      "note: the hub knows no agent yet: an agent appears once `ship agent` connects with an agent token (`ship-hub token create --role agent --agent ID`) and the hub's url in [hub] of its ship.toml",
     );
   if (options.json) return out(JSON.stringify(agents, null, 2));
   out(

@@ -11,6 +11,7 @@ import type { AsyncStore } from "../store/async-store.js";
 import { roles } from "../store/store.js";
 import { parseDuration, table } from "./format.js";
 import { type CommonOptions, resolveExistingPaths } from "./serve.js";
+import { say } from "./stderr-lines.js";
 
 /**
  * Runs `fn` on the hub's store. Only `create` signs, so only it loads the secret (first: a secret
@@ -146,8 +147,8 @@ export async function tokenRevoke(jti: string, options: CommonOptions) {
   process.stdout.write(`revoked ${jti}\n`);
   const others = revoked.filter((j) => j !== jti);
   if (others.length > 0)
-    process.stderr.write(
-      `also revoked ${others.length} more of its chain (the token issued and its renewals): ${others.join(", ")}\n`,
+    say(
+      `also revoked ${others.length} more of its chain (the token issued and its renewals): ${others.join(", ")}`,
     );
 }
 

@@ -26,7 +26,7 @@ import {
 import { cancelUnsent } from "./cancel-unsent.js";
 import { Dispatch, type EngineContext } from "./dispatch.js";
 import { brokenOnRelease, settleInstalled } from "./found-installed.js";
-import { latePauseText, type SeenWave } from "./late-pause.js";
+import { latePauseText, refuseUnknownWave, type SeenWave, waveLabel } from "./late-pause.js";
 import {
   isEligible,
   nobodyRefusal,
@@ -641,37 +641,22 @@ export class RolloutEngine {
     return this.run(async (dispatch) => {
       const rollout = await this.lockedRollout(id, dispatch.t);
       await refuseUnless(dispatch.t, rollout, "advance", this.options.now());
-      // Waves are numbered from 1 here, as the CLI and the dashboard show them (fromWave counts from 0).
-      const wave = (n: number) => {
-        const name = rollout.spec.waves[n]?.name;
-        return name === undefined ? `wave ${n + 1}` : `wave ${n + 1} (${name})`;
-      };
       // Numbered as `rollout show` numbers them (the CLI's --from-wave); the API counts from 0.
-      const count = rollout.spec.waves.length;
-      if (seen >= count)
-        throw new HubRequestError(
-          400,
-          `body.fromWave: rollout ${id} has ${count} wave(s), ${wave(0)} to ${wave(count - 1)} (fromWave ${seen} would be wave ${seen + 1})`,
-        );
-      if (seen > rollout.currentWave)
-        throw new HubRequestError(
-          409,
-          `rollout ${id} is in ${wave(rollout.currentWave)}: it has not reached ${wave(seen)}`,
-        );
+      refuseUnknownWave(rollout, seen);
       if (rollout.currentWave !== seen)
         throw new HubRequestError(
           409,
-          `rollout ${id} already moved from ${wave(seen)} to ${wave(rollout.currentWave)} (advanced by another request or by itself); look at it and advance again if you mean to`,
+          `rollout ${id} already moved from ${waveLabel(rollout, seen)} to ${waveLabel(rollout, rollout.currentWave)} (advanced by another request or by itself); look at it and advance again if you mean to`,
         );
       if (decidedAt !== undefined && rollout.waveStartedAt > decidedAt)
         throw new HubRequestError(
           409,
-          `rollout ${id} entered ${wave(rollout.currentWave)} ${((this.options.now() - rollout.waveStartedAt) / 1000).toFixed(1)} s ago, after this advance was decided (advanced by another request or by itself); look at it and advance again if you mean to`,
+          `rollout ${id} entered ${waveLabel(rollout, rollout.currentWave)} ${((this.options.now() - rollout.waveStartedAt) / 1000).toFixed(1)} s ago, after this advance was decided (advanced by another request or by itself); look at it and advance again if you mean to`,
         );
       if (rollout.currentWave >= rollout.spec.waves.length - 1)
         throw new HubRequestError(
           409,
-          `rollout ${id} is in its last wave, ${wave(rollout.currentWave)}: there is no next wave to advance to; it completes once its agents finish (allowed now: ${actionsText(await storedActionsNow(dispatch.t, rollout))})`,
+          `rollout ${id} is in its last wave, ${waveLabel(rollout, rollout.currentWave)}: there is no next wave to advance to; it completes once its agents finish (allowed now: ${actionsText(await storedActionsNow(dispatch.t, rollout))})`,
         );
       await this.startWave(rollout, rollout.currentWave + 1, actor, dispatch);
       // Moving on does not write off the agents that timed out so far: those connected again are
@@ -794,12 +779,23 @@ export class RolloutEngine {
     });
   }
 
-  async abort(id: string, actor: string, rollback: boolean): Promise<RolloutRecord> {
+  /**
+   * `seen`: the wave the caller decided in, as for pause: an abort that lands after the rollout
+   * left it still aborts, and `late` says which wave it stopped and who already had the release.
+   */
+  async abort(
+    id: string,
+    actor: string,
+    rollback: boolean,
+    seen: SeenWave = {},
+  ): Promise<{ rollout: RolloutRecord; late: string | undefined }> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
       const action = rollback ? "abort-rollback" : "abort";
       await refuseUnless(dispatch.t, rollout, action, this.options.now());
+      // Read before the rollback marks change the counts: who was sent the release when it landed.
+      const late = latePauseText(rollout, seen, await t.countDeploymentsOfRollout(id), "abort");
       const state = rolloutStep(rollout.state, action);
       const now = this.options.now();
       const back = rollback ? await markRollback(dispatch, rollout, actor) : undefined;
@@ -827,7 +823,8 @@ export class RolloutEngine {
             : `rollout ${id} is ${rollout.state} and has nothing to roll back: none of its agents was sent the release or left on it; abort it without rollback to end it`,
         );
       }
-      const reason = back ? `aborted; ${describeRollback(back)}` : "aborted";
+      const aborted = late === undefined ? "aborted" : `aborted ${late}`;
+      const reason = back ? `${aborted}; ${describeRollback(back)}` : aborted;
       await t.updateRollout(id, { state, reason, updated: now });
       const cancelled = await cancelUnsent(dispatch, rollout, state, actor);
       dispatch.record({
@@ -845,7 +842,7 @@ export class RolloutEngine {
       });
       // NOTIFY: a cluster wakes the other hubs here (rollback instructions), on commit.
       await this.deliver({ ...rollout, state }, dispatch, actor);
-      return this.requireRollout(id, t);
+      return { rollout: await this.requireRollout(id, t), late };
     });
   }
 

@@ -215,8 +215,6 @@ export const RolloutSpec = z
 export type RolloutSpec = z.infer<typeof RolloutSpec>;
 export type RolloutSpecInput = z.input<typeof RolloutSpec>;
 
-export const AbortRollout = z.strictObject({ rollback: z.boolean().default(false) });
-
 /** A body naming no field: one naming any is refused, not silently ignored. */
 export const NoFields = z.strictObject({});
 
@@ -260,3 +258,9 @@ export const AdvanceRollout = z.strictObject({
  * and that its agents were already sent the release.
  */
 export const PauseRollout = AdvanceRollout;
+
+/**
+ * Abort takes pause's two as well, for the same reason: an abort decided in one wave that lands
+ * after the rollout moved on still aborts (stopping is always safe), and the answer says so.
+ */
+export const AbortRollout = AdvanceRollout.extend({ rollback: z.boolean().default(false) });

@@ -88,20 +88,23 @@ export function rolloutDetailView(id: string): View {
       try {
         const result =
           action === "abort-rollback"
-            ? await post<RolloutDetail & { warnings?: string[] }>(`${path}/abort`, { rollback: true })
+            ? await post<RolloutDetail & { warnings?: string[] }>(`${path}/abort`, {
+                rollback: true,
+                fromWave: shownWave,
+              })
             : action === "resume"
               ? // Accepts the failures the question named; more since then are a 409, shown below.
                 await post<RolloutDetail & { warnings?: string[] }>(`${path}/resume`, {
                   failedSeen: failedSoFar,
                 })
-              : action === "advance" || action === "pause"
+              : action === "advance" || action === "pause" || action === "abort"
                 ? await post<RolloutDetail & { warnings?: string[] }>(`${path}/${action}`, {
                     fromWave: shownWave,
                   })
                 : await post<RolloutDetail & { warnings?: string[] }>(`${path}/${action}`);
         show(result);
-        // A pause that landed after the rollout left the wave shown: which wave it paused, and
-        // that its agents already had the release.
+        // A pause or abort that landed after the rollout left the wave shown: which wave it
+        // stopped, and that its agents already had the release.
         message.textContent = (result.warnings ?? []).map((w) => `Warning: ${w}`).join(" ");
       } catch (error) {
         message.textContent = `${action} refused: ${describeError(error)}`;

@@ -67,7 +67,11 @@ describe("ship-hub agents with filters", () => {
       expect(listed).toMatchObject({ code: 0, stderr: note });
       expect(listed.stdout.trim().split("\n")).toHaveLength(1);
     }
-    // Scripts still read JSON on stdout.
-    expect(await cli("--json")).toMatchObject({ code: 0, stdout: "[]\n", stderr: note });
+    // Scripts still read JSON on stdout, and the note is a JSON line on stderr.
+    expect(await cli("--json")).toMatchObject({
+      code: 0,
+      stdout: "[]\n",
+      stderr: `${JSON.stringify({ note: note.slice("note: ".length, -1) })}\n`,
+    });
   });
 });

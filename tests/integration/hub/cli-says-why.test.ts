@@ -153,7 +153,8 @@ describe("ship-hub says why it did not do what was asked", () => {
     });
     expect(none.stdout.trim().split("\n")).toHaveLength(1);
     const quiet = await cli("rollout", "list", "--app", "api", "--state", "paused", "--json");
-    expect(quiet).toMatchObject({ code: 0, stderr: "note: no rollout of api in state paused yet\n" });
+    // With --json the note is a JSON line too.
+    expect(quiet).toMatchObject({ code: 0, stderr: '{"note":"no rollout of api in state paused yet"}\n' });
     expect(JSON.parse(quiet.stdout)).toEqual([]);
   });
 

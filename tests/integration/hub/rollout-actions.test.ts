@@ -277,6 +277,69 @@ describe("rollout actions follow the state machine's table", () => {
     for (const a of agents) a.ws.terminate();
   });
 
+  it("an abort that lands after the rollout left the operator's wave still aborts, and says which wave it stopped and that its agents already had the release", async () => {
+    const v2 = await publish("2.0.0");
+    const agents = await onlineAgents("a1", "a2");
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: v2,
+        waves: [
+          { name: "canary", agents: ["a1"] },
+          { name: "rest", agents: ["a2"] },
+        ],
+      },
+    });
+    const id = created.body.id;
+    // A wave the rollout never had, or has not reached, is refused as advance refuses it: nothing changes.
+    expect(await act(id, "abort", { fromWave: 5 })).toMatchObject({
+      status: 400,
+      body: {
+        error: `body.fromWave: rollout ${id} has 2 wave(s), wave 1 (canary) to wave 2 (rest) (fromWave 5 would be wave 6)`,
+      },
+    });
+    expect(await act(id, "abort", { fromWave: 1 })).toMatchObject({
+      status: 409,
+      body: { error: `rollout ${id} is in wave 1 (canary): it has not reached wave 2 (rest)` },
+    });
+    expect(await view(id)).toMatchObject({ state: "running", currentWave: 0 });
+    // Another operator (or auto-advance) moves it on while this one decides to abort the canary.
+    expect((await act(id, "advance", { fromWave: 0 })).status).toBe(200);
+    await agents[1]?.next(isType("deploy"));
+    const cli = (...args: string[]) =>
+      runHubCli(t.dir, ["rollout", ...args, "--hub", t.hub.url, "--token", t.operator]);
+    const late = `aborted in wave 2 (rest), not wave 1 (canary): the rollout moved on before the abort arrived (advanced by itself or by another operator), and 1 agent(s) of wave 2 (rest) were already sent the release (they finish their update)`;
+    const aborted = await cli("abort", id, "--from-wave", "1");
+    expect(aborted.code).toBe(0);
+    expect(aborted.stderr).toContain(`warning: ${late}`);
+    expect(await view(id)).toMatchObject({ state: "aborted", reason: `aborted ${late.slice(8)}` });
+    for (const a of agents) a.ws.terminate();
+  });
+
+  it("an abort without --from-wave is late when the wave started after the command did (decidedMsAgo)", async () => {
+    const v2 = await publish("2.0.0");
+    const agents = await onlineAgents("a1", "a2");
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: v2,
+        waves: [
+          { name: "canary", agents: ["a1"] },
+          { name: "rest", agents: ["a2"] },
+        ],
+      },
+    });
+    const id = created.body.id;
+    expect((await act(id, "advance", { fromWave: 0 })).status).toBe(200);
+    // Decided a minute ago, before wave 2 started: the answer warns; a decision made now does not.
+    const late = await act(id, "abort", { decidedMsAgo: 60_000 });
+    expect(late.status).toBe(200);
+    expect((late.body as View & { warnings?: string[] }).warnings?.[0]).toMatch(
+      /^aborted in wave 2 \(rest\), not wave 1 \(canary\): the rollout moved on before the abort arrived/,
+    );
+    for (const a of agents) a.ws.terminate();
+  });
+
   it("a resume decided on fewer failures than there are now is refused (409) instead of accepting failures nobody saw", async () => {
     const v2 = await publish("2.0.0");
     const agents = await onlineAgents("a1", "a2");

@@ -67,7 +67,14 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
     ]);
     const created = await cli(...args, "--wave", "all=100", "--json");
     expect(created.code).toBe(0);
-    expect(created.stderr).toContain('warning: --wave "canary=agents:web-1,db-01" holds no agent now');
+    // With --json each warning is a JSON line on stderr.
+    const warned = created.stderr
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as { warning: string }).warning);
+    expect(warned).toContainEqual(
+      expect.stringContaining('--wave "canary=agents:web-1,db-01" holds no agent now'),
+    );
     const id = (JSON.parse(created.stdout) as { id: string }).id;
     type Events = { events: { kind: string; data: { warnings?: string[] } }[] };
     const events = (await t.api<Events>("GET", `/api/v1/events?subject=${id}`, { token: t.operator })).body

@@ -396,7 +396,7 @@ describe("rollout engine", () => {
     expect(store.getRollout(again.id)?.reason).toBe("aborted; rollback sent to 4 agent(s)");
     // An abort of a rollout that is still running stops it, whether or not anyone was updated.
     const third = await engine.create(spec({ release: "r1" }), "op");
-    expect((await engine.abort(third.id, "op", true)).state).toBe("aborted");
+    expect((await engine.abort(third.id, "op", true)).rollout.state).toBe("aborted");
   });
 
   it("autoRollback: crossing the threshold fails the rollout and sends updated agents back", async () => {
