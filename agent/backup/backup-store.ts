@@ -14,6 +14,7 @@ import type { IndexedFile } from "../apply/types.js";
 import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
+import { restoredAt } from "./restored-record.js";
 import { appTrashDir, emptyTrash, restoredBackupInTrash, trashOldBackup } from "./trash.js";
 import { UNRESTORED_SUFFIX } from "./unrestored.js";
 
@@ -358,7 +359,7 @@ export async function findBackupListing(
     const restored =
       !there &&
       sameDir(realDir(dirname(dirname(resolve(idOrPath)))), realDir(backupRoot)) &&
-      (await restoredBackupInTrash(backupRoot, basename(idOrPath)));
+      (await wasRestored(backupRoot, basename(idOrPath)));
     throw BadInputError.single(
       idOrPath,
       "",
@@ -387,7 +388,7 @@ export async function findBackupListing(
  * to run instead), else `why`.
  */
 export async function noBackupWithId(backupRoot: string, id: string, why: string): Promise<BadInputError> {
-  const restored = await restoredBackupInTrash(backupRoot, id);
+  const restored = await wasRestored(backupRoot, id);
   return BadInputError.single(
     backupRoot,
     "",
@@ -395,6 +396,14 @@ export async function noBackupWithId(backupRoot: string, id: string, why: string
       ? `holds no backup with id ${id} any more: it was restored, and a restore consumes its backup; the app is on the version it brought back (ship --list-backups lists the backups left, to go back further)`
       : `holds no backup with id ${id} ${why}`,
   );
+}
+
+/**
+ * Whether a restore consumed backup `id`: its app's record of restores (restored-record.ts), which
+ * emptying the trash leaves; else the trash, for a restore made before that record existed.
+ */
+async function wasRestored(backupRoot: string, id: string): Promise<boolean> {
+  return (await restoredAt(backupRoot, id)) !== undefined || (await restoredBackupInTrash(backupRoot, id));
 }
 
 /**

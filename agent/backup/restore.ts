@@ -4,7 +4,7 @@
  * recovery finishes a restore that was killed. A restored backup is consumed (deleted).
  */
 import { chmod, lstat, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import {
   BadInputError,
   ExitCode,
@@ -59,6 +59,7 @@ import {
   readBackupMeta,
 } from "./backup-store.js";
 import { checkSavedEntries, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
+import { recordRestored } from "./restored-record.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
 import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
 import { setAsideSaved, unrestoredDir } from "./unrestored.js";
@@ -332,6 +333,8 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
   await reinstateIndex(journal, inventory, work.copied > 0);
   // meta.json goes first: a half-deleted backup is then never listed or restored again.
   await rm(join(backupPath, META_FILE), { force: true });
+  // Before the trash takes it: a second --rollback of this id must say so after the trash is emptied.
+  await recordRestored(dirname(backupPath), basename(backupPath));
   await discardBackupDir(backupPath, work.deleted + work.returned, options.background ?? true, journal.trash);
   await removeJournal(journal.stateDir);
   return work;

@@ -261,6 +261,7 @@ function mergeNormalised(input: MergeInput): MergeResult {
     ...(plan.dropped.length === 0 ? [] : [droppedKeysWarning(plan.dropped)]),
     ...addedInDroppedWarnings(plan.addedInDropped),
     ...reshapedWarnings(plan.reshaped),
+    ...listsBothChangedWarnings(plan.listsBothChanged),
     ...overwrittenWarnings(plan.overwritten),
   ];
   const alike =
@@ -359,6 +360,18 @@ function reshapedWarnings(reshaped: MergePlan["reshaped"]): string[] {
   return [
     `this release writes these keys in another form than your copy, whose form is kept: ${each.join(", ")}; the app may no longer read them; check the release's notes and write your settings in the release's form`,
   ];
+}
+
+/**
+ * One WARNING per list the user and the release both changed: the user's is kept whole (README:
+ * lists are single values), and the release's change (an item added, an item's value) was dropped
+ * without a word. Keys only, never the values.
+ */
+function listsBothChangedWarnings(keys: readonly string[]): string[] {
+  return keys.map(
+    (key) =>
+      `this release changed the list ${key}, which you had changed too: your list is kept whole (lists are merged as single values), so the release's change to it is not in your copy; compare it with the release's copy and carry the change over by hand`,
+  );
 }
 
 /** One WARNING per table the release dropped that holds keys only the user ever had. */

@@ -39,6 +39,11 @@ export interface MergePlan {
    */
   reshaped: { key: string; user: Shape; release: Shape }[];
   /**
+   * Lists (among `kept`) both the user and this release changed since the previous release's copy:
+   * a list merges as one value, so the user's stays whole and the release's change is not taken.
+   */
+  listsBothChanged: string[];
+  /**
    * Keys whose value the user had changed, added or deleted, where a `replace` or `merge_smart`
    * strategy gave the release's value (or removal) the last word.
    */
@@ -92,6 +97,7 @@ export function emptyPlan(): MergePlan {
     dropped: [],
     addedInDropped: [],
     reshaped: [],
+    listsBothChanged: [],
     overwritten: [],
   };
 }
@@ -139,6 +145,8 @@ class MergeWalker {
       // the release's app may refuse the file or ignore the setting.
       const shapes = { user: shapeOf(user), release: shapeOf(release) };
       if (shapes.user !== shapes.release) this.plan.reshaped.push({ key: keyName(path), ...shapes });
+      else if (shapes.user === "list" && this.bothChanged(user, release, base))
+        this.plan.listsBothChanged.push(keyName(path));
     } else {
       this.edit("set", path, "updated");
       this.noteOverwritten(path, user, base, policy);
@@ -167,6 +175,15 @@ class MergeWalker {
       if (kind === "preserve_user" && !(this.threeWay && sameValue(value, valueAt(base, inner)))) return true;
     }
     return false;
+  }
+
+  /**
+   * Whether the user and the release each changed a value since the previous release's copy: a list
+   * (a TOML array of tables, a YAML list of items) is kept whole, so keeping the user's drops the
+   * release's change, which was said of no value until then.
+   */
+  private bothChanged(user: unknown, release: unknown, base: Maybe): boolean {
+    return this.threeWay && base !== ABSENT && !sameValue(user, base) && !sameValue(release, base);
   }
 
   /** Both present and different (or of different types): does the user's value stay? */

@@ -154,13 +154,18 @@ describe("ship --rollback (real CLI)", () => {
       last_result: "rolled_back",
       last_error: null,
     });
-    // The same --rollback again said only "holds no backup with id …", as if the id were mistyped.
-    for (const target of [toV1?.id ?? "", toV1?.path ?? ""]) {
-      const twice = await runShip(["--config", config, "--rollback", target]);
-      expect(twice.code, twice.stderr).toBe(2);
-      expect(twice.stderr.trim()).toMatch(
-        /^ship: \/\S+ (holds no backup with id \S+ any more|does not exist any more): it was restored, and a restore consumes its backup; the app is on the version it brought back \(ship --list-backups lists the backups left, to go back further\)$/,
-      );
+    // The same --rollback again said only "holds no backup with id …", as if the id were mistyped;
+    // and said "it was restored" only until the trash holding the consumed backup was emptied.
+    for (const trash of ["kept", "emptied"]) {
+      if (trash === "emptied")
+        await rm(join(root, "var/backups/myapp/.trash"), { recursive: true, force: true });
+      for (const target of [toV1?.id ?? "", toV1?.path ?? ""]) {
+        const twice = await runShip(["--config", config, "--rollback", target]);
+        expect(twice.code, `${trash}: ${twice.stderr}`).toBe(2);
+        expect(twice.stderr.trim()).toMatch(
+          /^ship: \/\S+ (holds no backup with id \S+ any more|does not exist any more): it was restored, and a restore consumes its backup; the app is on the version it brought back \(ship --list-backups lists the backups left, to go back further\)$/,
+        );
+      }
     }
     expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v1\n");
 

@@ -177,13 +177,18 @@ describe.each(["toml", "yaml"] as const)("the form of random commented %s files"
           /^this release writes (?:(.+?) as a (?:table|list|single value), your copy as |these keys in another form)/;
         for (const w of result.warnings.filter((w) => reshaped.test(w)))
           if (reshaped.exec(w)?.[1] !== undefined) expect(result.kept).toContain(reshaped.exec(w)?.[1]);
+        // And a list both sides changed, kept whole: the release's change named, never silent.
+        const bothChanged = /^this release changed the list (.+?), which you had changed too: /;
+        for (const w of result.warnings.filter((w) => bothChanged.test(w)))
+          expect(result.kept).toContain(bothChanged.exec(w)?.[1]);
         const unexpected = result.warnings.filter(
           (w) =>
             !result.updated.includes(replaced.exec(w)?.[1] ?? "") &&
             !removedNote.test(w) &&
             !dropped.test(w) &&
             !addedIn.test(w) &&
-            !reshaped.test(w),
+            !reshaped.test(w) &&
+            !bothChanged.test(w),
         );
         if (unexpected.length > 0)
           expect.fail(

@@ -193,3 +193,28 @@ describe.each(["toml", "yaml", "json"] as const)("a blank server copy (%s)", (fo
     expect([...result.kept].sort()).toEqual(["host", "tls"]);
   });
 });
+
+describe.each(formats)("preserve_user: a list both sides changed (%s)", (format) => {
+  it("keeps the user's list and names the release's change it did not take in a WARNING", () => {
+    // Was kept without a word: the release's new item (or changed item) was dropped silently.
+    const base = { name: "a", endpoints: [{ host: "a", port: 1 }], tags: ["x"] };
+    const current = { name: "a", endpoints: [{ host: "a", port: 2 }], tags: ["x"] };
+    const incoming = {
+      name: "a",
+      endpoints: [
+        { host: "a", port: 1 },
+        { host: "b", port: 1 },
+      ],
+      tags: ["x"],
+    };
+    const result = merge3(format, base, current, incoming);
+    expect(result.value).toEqual(current);
+    expect(result.kept).toEqual(["endpoints"]);
+    expect(result.warnings).toEqual([
+      "this release changed the list endpoints, which you had changed too: your list is kept whole (lists are merged as single values), so the release's change to it is not in your copy; compare it with the release's copy and carry the change over by hand",
+    ]);
+    // Only the user changed it, or only the release: nothing to say.
+    expect(merge3(format, base, current, base).warnings).toEqual([]);
+    expect(merge3(format, base, base, incoming).warnings).toEqual([]);
+  });
+});
