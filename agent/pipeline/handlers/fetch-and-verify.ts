@@ -49,16 +49,24 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
 }
 
 /**
- * A release with nothing in it is never one: it is a release volume not mounted yet, an upload not
- * begun, a directory emptied by hand. Installed, it read as "every file dropped" and emptied the app,
+ * A release with no file in it (nothing, or empty directories only) is never one: it is a release
+ * volume not mounted yet, an upload not begun, a tarball packed from an empty directory. Installed, it read as "every file dropped" and emptied the app,
  * exit 0 "updated 1.0.0 → tree:e3b0c442…".
  */
 async function refuseEmpty(dir: string, where: string, appDir: string): Promise<void> {
-  if ((await readdir(dir)).length > 0) return;
+  if (await holdsAFile(dir)) return;
   throw new VerificationError(
     "empty release",
-    `${where} holds no files and no ${MANIFEST_FILENAME}: installing it would remove every file ship installed in ${appDir} (a volume not mounted, or a release not copied yet?); nothing was installed`,
+    `${where} holds no files and no ${MANIFEST_FILENAME}${(await readdir(dir)).length > 0 ? " (only empty directories)" : ""}: installing it would remove every file ship installed in ${appDir} (a volume not mounted, or a release not copied yet?); nothing was installed`,
   );
+}
+
+/** Anything but a directory (a file, a link) anywhere under dir; stops at the first one found. */
+async function holdsAFile(dir: string): Promise<boolean> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || (await holdsAFile(join(dir, entry.name)))) return true;
+  }
+  return false;
 }
 
 /** A manifest error names the operator's file when the source has one, not the staging copy. */

@@ -42,6 +42,18 @@ describe("an empty release", () => {
     expect(Object.values(state.sources)).toMatchObject([{ current_version: "1.0.0" }]);
   });
 
+  it("as an archive of empty directories only (packed from the wrong one) is refused the same way", async () => {
+    const before = await installV1();
+    const packed = join(box.root, "packed");
+    await mkdir(join(packed, "myapp-1.2.3", "src"), { recursive: true });
+    const archive = join(box.root, "releases", "dirs-only.tar.gz");
+    execFileSync("tar", ["-czf", archive, "-C", packed, "myapp-1.2.3"]);
+    const result = await box.run(archive);
+    expect(result.exitCode).toBe(2);
+    expect(result.message).toContain("holds no files and no update-manifest.yaml (only empty directories)");
+    expect(await hashTree(box.appDir)).toEqual(before);
+  });
+
   // (refused already as no archive at all: tar's end blocks alone are not one)
   it("as an archive with no entries is refused too", async () => {
     const before = await installV1();
