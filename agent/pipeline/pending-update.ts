@@ -32,7 +32,7 @@ import { sendNotifications } from "../notify/send-notifications.js";
 import { type PendingUpdate, readState, updateSourceState } from "../state/state-file.js";
 import { need, type UpdateContext } from "./context.js";
 import { type LegacyState, readInstalledId } from "./installed-release.js";
-import type { PipelinePorts } from "./ports.js";
+import type { PipelinePorts, RecoveryOutcome } from "./ports.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
 
 export async function markPending(ctx: UpdateContext): Promise<void> {
@@ -71,6 +71,8 @@ export async function resolvePendingUpdate(input: {
   source: Source;
   ports: PipelinePorts;
   appStateDir: string;
+  /** What the engine's recovery just did: a journal it undid or finished put files back too. */
+  journal: RecoveryOutcome["action"];
   log: Logger;
 }): Promise<PendingResolution | null> {
   const { config, name, source, ports, log } = input;
@@ -95,6 +97,10 @@ export async function resolvePendingUpdate(input: {
   let releaseDir: string | undefined;
   let leftAlone = "";
   let manifest: Manifest | undefined;
+  // A kill in or after the pre_update hooks but before the apply's first write leaves the app as it
+  // was: no journal, no backup. Its line said "restored 1.0.0" all the same. (A restore that failed
+  // earlier did move files: its wording stays.)
+  let filesPutBack = input.journal !== "none" || recorded?.last_result === "restore_failed";
   try {
     const backupPath =
       pending.backup_path ??
@@ -125,6 +131,7 @@ export async function resolvePendingUpdate(input: {
         backupPath,
         log,
       });
+      filesPutBack = true;
       leftAlone = leftAloneNote(left.paths, [left.oldVersions]);
       const shown = kept === undefined ? undefined : await showUndoneRelease(kept);
       for (const problem of shown?.problems ?? []) log.warn(problem);
@@ -161,7 +168,7 @@ export async function resolvePendingUpdate(input: {
     commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
   const detail = failed
     ? `${what} and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person`
-    : `${what}; ${pending.from === null ? RESTORED_PRE_SHIP : `restored ${pending.from}`}${leftAlone}${commandNote}`;
+    : `${what}; ${filesNote(filesPutBack, pending.from)}${leftAlone}${commandNote}`;
   // Restoring failed again: still owed, the next run tries again (finalize.ts keeps it likewise).
   await updateSourceState(config.general.state_file, name, ({ pending_update: done, ...s }) => ({
     ...s,
@@ -195,6 +202,12 @@ export async function resolvePendingUpdate(input: {
       ? ExitCode.ok
       : ExitCode.updateFailedRestored;
   return { exitCode, detail, warnings };
+}
+
+/** What became of the app's files, in the words the run's own failures use. */
+function filesNote(putBack: boolean, from: string | null): string {
+  if (!putBack) return `the app's files were not changed${from === null ? "" : ` (${from} stays)`}`;
+  return from === null ? RESTORED_PRE_SHIP : `restored ${from}`;
 }
 
 /** The interrupted release's manifest as its backup saved it; undefined when absent or unreadable. */

@@ -75,6 +75,7 @@ export async function recover(
           source,
           ports,
           appStateDir,
+          journal: action,
           log: appLog,
         });
         // A finished restore (say, of a killed `ship --rollback`) changed what is installed; with

@@ -380,7 +380,7 @@ async function recoverFirst(
   log.debug("recovery", { detail: recovery.detail });
   const resumed = await resumeRollback(config, appStateDir, log);
   if (resumed !== undefined) log.warn(resumed.detail, { problems: resumed.problems });
-  return resolvePendingUpdate({ config, name, source, ports, appStateDir, log });
+  return resolvePendingUpdate({ config, name, source, ports, appStateDir, journal: recovery.action, log });
 }
 
 async function discardLeftovers(paths: UpdatePaths, log: Logger): Promise<void> {

@@ -130,6 +130,33 @@ describe("a run killed with SIGKILL", () => {
     });
   }
 
+  // Killed in or after the pre_update hooks (the record of the update is written) but before the
+  // apply: the recovery put no file back, so its line must not say it "restored 1.0.0"; the rollback
+  // hooks still run (they restart what pre_update stopped).
+  {
+    const point = "pipeline:before:apply";
+    it(`at ${point}, says the app's files were not changed`, async () => {
+      const rollbackLog = join(box.root, "rollback.log");
+      const v2 = await box.release(`v2-unchanged-${point}`, v2Files, {
+        version: "2.0.0",
+        directories: { data: { preserve: true } },
+        hooks: { rollback: [`echo rolled-back >> ${rollbackLog}`] },
+      });
+      const configFile = join(box.root, "config.json");
+      await writeFile(configFile, JSON.stringify(box.config(v2)));
+      const killed = await runProcess(entry, configFile, point);
+      expect(killed.signal).toBe("SIGKILL");
+      const hooksBefore = await countLines(rollbackLog);
+      const recovered = await recover(box.config(v2), memoryLogger());
+      expect(recovered.exitCode).toBe(0);
+      expect(recovered.apps[0]?.detail).toBe(
+        "update to 2.0.0 was interrupted; the app's files were not changed (1.0.0 stays)",
+      );
+      expect(await countLines(rollbackLog)).toBe(hooksBefore + 1);
+      expect(await hashTree(box.appDir)).toEqual(oldTree);
+    });
+  }
+
   // Before the pre_update hooks nothing on the app has been touched: a kill there must leave v1
   // exactly, and need no rollback hooks.
   for (const point of ["fetch", "verify", "conditionals", "requirements"].map(
