@@ -88,6 +88,33 @@ export interface HubOptions {
 }
 
 /**
+ * One hub on SQLite stopping cleanly: the agents still connected were seen until now. Left for the
+ * next start, they kept the time of their hello as `lastSeen` (`ship-hub agents`, the dashboard),
+ * older than the reports they sent since. A database that fails here leaves them to that start.
+ */
+async function markAgentsOfflineAtStop(store: AsyncStore, at: number, log: Logger): Promise<void> {
+  try {
+    await store.tx(async (t) => {
+      const wereOnline = (await t.listAgents()).filter((agent) => agent.online);
+      for (const agent of wereOnline) await t.setAgentOnline(agent.id, false, at);
+      await t.appendEvents(
+        wereOnline.map((agent) => ({
+          at,
+          actor: "hub",
+          kind: "agent.offline",
+          subject: agent.id,
+          data: { reason: "its hub stopped" },
+        })),
+      );
+    });
+  } catch (error) {
+    log.warn("could not mark the connected agents offline at stop; the next start does", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/**
  * One hub on SQLite: no connection survives a restart; agents say hello again when they reconnect.
  * Each agent the store still shows online gets its agent.offline event, as a disconnect would
  * have written. (Never with several hubs: the other hubs' agents are online.)
@@ -457,7 +484,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         });
         // Its agents are not left online for the others to release after the hub timeout.
         if (cluster) await leaveCluster(cluster, hubId, time(), log);
-        else await store.close();
+        else {
+          await markAgentsOfflineAtStop(store, time(), log);
+          await store.close();
+        }
         log.info("hub stopped");
       })();
       return closing;

@@ -540,8 +540,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       checkErrors.close();
       presenceErrors.close();
       // Nothing more is written: queued messages are dropped (reports were not acked, agents resend
-      // them) and, on one hub, agents are marked offline at the next start; in a cluster the
-      // other hubs release them once this hub's heartbeat stops.
+      // them) and, on one hub, the hub's stop marks them offline (after a crash, the next start);
+      // in a cluster the hub retires itself, or the others release them once its heartbeat stops.
       const written = batch.close();
       server.off("upgrade", onUpgrade);
       for (const ws of wss.clients) ws.close(1001, "hub shutting down");

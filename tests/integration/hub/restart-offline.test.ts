@@ -42,7 +42,7 @@ describe("a restarted hub", () => {
     await expect
       .poll(async () => (await first.hub.store.listAgents()).filter((a) => a.online).length)
       .toBe(2);
-    // Stopping closes the store before the sockets' disconnects are written, as a crash would.
+    // Disconnects are not written as the sockets close; the stop marks them offline itself.
     await first.hub.close();
     const second = await startTestHub({}, dir);
     hubs.push(second);
@@ -54,6 +54,35 @@ describe("a restarted hub", () => {
       { subject: "r1", actor: "hub" },
       { subject: "r2", actor: "hub" },
     ]);
+  });
+
+  it("a hub stopped cleanly marks its connected agents offline as last seen then, not at their hello", async () => {
+    const here = await mkdtemp(join(tmpdir(), "ship-hub-stop-"));
+    try {
+      const first = await startTestHub({}, here);
+      hubs.push(first);
+      const agent = await TestAgent.connect(first.hub.url, await first.agentToken("s1"));
+      agent.hello("s1");
+      await expect.poll(async () => (await first.hub.store.getAgent("s1"))?.online).toBe(true);
+      const helloAt = (await first.hub.store.getAgent("s1"))?.lastSeen ?? 0;
+      // The agent stays connected (reporting, answering pings) well past its hello.
+      await expect.poll(() => Date.now() - helloAt).toBeGreaterThan(200);
+      const stoppedAt = Date.now();
+      await first.hub.close();
+      const second = await startTestHub({}, here);
+      hubs.push(second);
+      const seen = await second.hub.store.getAgent("s1");
+      expect(seen?.online).toBe(false);
+      // Last seen when the hub stopped: `ship-hub agents` printed its hello time, minutes or days
+      // before the reports it sent while connected.
+      expect(seen?.lastSeen).toBeGreaterThanOrEqual(stoppedAt);
+      const offline = (await second.hub.store.listEvents({ limit: 100 })).filter(
+        (e) => e.kind === "agent.offline" && e.subject === "s1",
+      );
+      expect(offline.map((e) => e.data)).toEqual([{ reason: "its hub stopped" }]);
+    } finally {
+      await rm(here, { recursive: true, force: true });
+    }
   });
 
   it("does not fail agents for the time it was down itself: timeouts count from its start", {
