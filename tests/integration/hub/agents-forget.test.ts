@@ -228,8 +228,13 @@ describe("ship-hub agents forget", () => {
     const canary = hosts.get(canaryId);
     await canary?.next(isType("deploy"));
     canary?.ws.terminate();
-    await expect.poll(() => t.hub.registry.isOnline(canaryId), { timeout: 10_000 }).toBe(false);
-    await t.api("POST", `/api/v1/agents/${canaryId}/forget`, { token: t.operator, body: {} });
+    // The forget route reads the stored presence, which the close reaches after the registry.
+    await expect
+      .poll(async () => (await t.hub.store.getAgent(canaryId))?.online, { timeout: 10_000 })
+      .toBe(false);
+    expect(
+      (await t.api("POST", `/api/v1/agents/${canaryId}/forget`, { token: t.operator, body: {} })).status,
+    ).toBe(200);
     const view = async () => (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
     await expect.poll(async () => (await view()).reason, { timeout: 10_000 }).toMatch(/tested nothing/);
     // A newcomer is the canary now: sent the release at once, and its success passes the wave.

@@ -177,7 +177,11 @@ for (const backend of backends)
       const c1 = await TestAgent.connect(t.hub.url, await t.agentToken("c1"));
       agents.push(c1);
       c1.hello("c1", onRelease, { ring: "canary" });
-      await expect.poll(() => t.hub.registry.isOnline("c1"), { timeout: 10_000 }).toBe(true);
+      // The hello stored, not only registered: the registry flips before its transaction commits,
+      // and a resume read before that commit would find the agent away and send it the release.
+      await expect
+        .poll(async () => (await t.hub.store.getAgent("c1"))?.apps.map((a) => a.version), { timeout: 10_000 })
+        .toEqual(["2.0.0"]);
       // Paused: nothing is owed yet; the resume retries it and finds it done.
       expect((await resume(t, id)).body.state).toBe("running");
       await expect.poll(() => deploymentState(t, id, "c1"), { timeout: 10_000 }).toBe("succeeded");
