@@ -160,4 +160,21 @@ describe("a wave that tested nothing is never passed", () => {
       );
     expect((await view(t, id)).state).toBe("paused");
   });
+  it("an agent that rejoins a held last wave is sent the release on resume, and its success completes the rollout", async () => {
+    const t = await session.start();
+    const h1 = await session.connect(t, "h1", web);
+    const { id } = await create(t, [{ name: "all", percent: 100 }]);
+    await forget(t, h1, "h1");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("paused");
+    // Back with a new token while the rollout is held: owed the release again, sent on resume.
+    const back = await session.connect(t, "h1", web);
+    expect(
+      (await t.api("POST", `/api/v1/rollouts/${id}/resume`, { token: t.operator, body: {} })).status,
+    ).toBe(200);
+    const deploy = await back.next(isType("deploy"));
+    expect(await view(t, id)).toMatchObject({ state: "running", reason: null });
+    await reportAcked(back, deploy, "succeeded");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
+    expect((await view(t, id)).reason).toBeNull();
+  });
 });
