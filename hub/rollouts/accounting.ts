@@ -211,11 +211,13 @@ export function rollbackableOf(deployments: readonly DeploymentRecord[]): number
  * (desired state), so its failure may turn into an update under way and then a success.
  */
 export function completedReason(counts: Readonly<Record<string, number>>): string | null {
+  let succeeded = 0;
   let failed = 0;
   let owed = 0;
   let notApplicable = 0;
   let forgotten = 0;
   for (const [state, n] of Object.entries(counts)) {
+    if (SUCCEEDED.has(state as DeploymentState)) succeeded += n;
     if (FAILED.has(state as DeploymentState)) failed += n;
     if (DELIVERABLE_DEPLOYMENT_STATES.includes(state as DeploymentState)) owed += n;
     if (NOT_APPLICABLE.has(state as DeploymentState)) notApplicable += n;
@@ -239,5 +241,9 @@ export function completedReason(counts: Readonly<Record<string, number>>): strin
         ]
       : []),
   ];
-  return parts.length === 0 ? null : parts.join("; ");
+  if (parts.length === 0) return null;
+  // Completed by an operator's resume with every agent left out (`emptyCompletionReason`): the
+  // state alone would say the fleet runs the release, while no host took it.
+  const nobody = succeeded === 0 && failed === 0 && owed === 0;
+  return `${nobody ? "no agent took the release: " : ""}${parts.join("; ")}`;
 }

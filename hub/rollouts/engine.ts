@@ -979,6 +979,7 @@ export class RolloutEngine {
       if (current.members === 0)
         this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch, current);
       const reason = completedReason({
+        succeeded: total.succeeded,
         failed: total.failed,
         not_applicable: total.notApplicable,
         forgotten: total.forgotten,
