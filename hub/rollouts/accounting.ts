@@ -83,8 +83,8 @@ export function thresholdCrossed(stats: WaveStats, threshold: FailureThreshold, 
 
 /**
  * A finished wave whose success rate is high enough and whose wait has passed. `later`: the
- * agents of the waves after it still to be sent the release; a wave that tested nothing is never
- * passed by itself while they would be sent it untested.
+ * agents of the waves after it still to be sent the release; a wave that tested nothing
+ * (`testedNothing`) is never passed by itself.
  */
 export function mayAutoAdvance(
   stats: WaveStats,
@@ -108,14 +108,38 @@ export function isHaltReason(reason: string | null): boolean {
 }
 
 /**
- * A wave with no member while later waves hold agents: nothing is tested in it, a canary's whole
- * point, so passing it by itself would send the release on untested. Empty from the start (a label
- * or agents canary nobody matches; warned of at create too) or left empty (its agents disabled or
- * removed the app, or were relabelled out of the selector). An agent that joins it fills it again.
- * With no later member, passing it sends nothing: the earlier waves took every agent.
+ * A wave with no member that tests nothing the rollout still has to test. Left empty (its agents
+ * disabled or removed the app, were relabelled out of the selector, or were forgotten by an
+ * operator) it tested nothing wherever it sits: passed, a one-agent fleet's canary or a single
+ * wave "passed" with no agent on the release. Empty from the start (a label or agents canary nobody
+ * matches; warned of at create too) it holds only while later waves hold agents: after waves that
+ * took every agent, passing it sends nothing untested. An agent that joins it fills it again.
  */
 function testedNothing(stats: WaveStats, later: number): boolean {
-  return stats.members === 0 && later > 0;
+  return stats.members === 0 && (later > 0 || leftOut(stats) > 0);
+}
+
+const leftOut = (stats: Pick<WaveStats, "notApplicable" | "forgotten">): number =>
+  stats.notApplicable + stats.forgotten;
+
+/**
+ * Why a rollout whose last wave finished must not complete by itself, or undefined: its last wave
+ * was left empty (it tested nothing), or no agent of the whole rollout is a member any more (none
+ * took the release: "completed" would say the fleet runs it). `total`: every wave's figures. Only
+ * an operator's resume completes it as it is (see `RolloutEngine.resume`).
+ */
+export function emptyCompletionReason(
+  total: WaveStats,
+  last: WaveStats,
+  wave: Wave,
+  index: number,
+): string | undefined {
+  const nobody = total.members === 0;
+  if (last.members === 0 && leftOut(last) > 0)
+    return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: ${leftOutText(last)}; ${nobody ? "no agent of the rollout took the release: resume to complete it as it is" : "resume to complete the rollout without them"}, or abort`;
+  if (nobody)
+    return `${WAITING_REASON_START}no agent of the rollout took the release: ${leftOutText(total)}; resume to complete it as it is, or abort`;
+  return undefined;
 }
 
 /** Whether a rollout's reason is `stuckWaveReason`'s: its wave will not advance by itself. */
@@ -135,7 +159,7 @@ export function stuckWaveReason(
   later: number,
 ): string | undefined {
   if (testedNothing(stats, later))
-    return stats.notApplicable + stats.forgotten > 0
+    return leftOut(stats) > 0
       ? `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: ${leftOutText(stats)}; advance or abort`
       : `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) holds no agent, so nothing is tested in it before the ${later} agent(s) of the later waves; advance or abort (an agent that joins it is sent the release)`;
   if (stats.members === 0 || stats.finished < stats.members) return undefined;
@@ -187,11 +211,13 @@ export function rollbackableOf(deployments: readonly DeploymentRecord[]): number
  * (desired state), so its failure may turn into an update under way and then a success.
  */
 export function completedReason(counts: Readonly<Record<string, number>>): string | null {
+  let succeeded = 0;
   let failed = 0;
   let owed = 0;
   let notApplicable = 0;
   let forgotten = 0;
   for (const [state, n] of Object.entries(counts)) {
+    if (SUCCEEDED.has(state as DeploymentState)) succeeded += n;
     if (FAILED.has(state as DeploymentState)) failed += n;
     if (DELIVERABLE_DEPLOYMENT_STATES.includes(state as DeploymentState)) owed += n;
     if (NOT_APPLICABLE.has(state as DeploymentState)) notApplicable += n;
@@ -215,5 +241,9 @@ export function completedReason(counts: Readonly<Record<string, number>>): strin
         ]
       : []),
   ];
-  return parts.length === 0 ? null : parts.join("; ");
+  if (parts.length === 0) return null;
+  // Completed by an operator's resume with every agent left out (`emptyCompletionReason`): the
+  // state alone would say the fleet runs the release, while no host took it.
+  const nobody = succeeded === 0 && failed === 0 && owed === 0;
+  return `${nobody ? "no agent took the release: " : ""}${parts.join("; ")}`;
 }

@@ -13,6 +13,7 @@ import type {
 import {
   completedReason,
   describeThreshold,
+  emptyCompletionReason,
   HALT_REASON_START,
   isHaltReason,
   isWaitingReason,
@@ -774,7 +775,8 @@ export class RolloutEngine {
       await t.updateRollout(id, { state, reason: null, failureAllowance: failed, updated: now });
       // NOTIFY: a cluster wakes the other hubs here, on commit.
       await this.deliver({ ...rollout, state }, dispatch, actor);
-      await this.evaluate(id, dispatch);
+      // Paused with a waiting reason only by `holdEmpty`: resuming accepts the empty last wave.
+      await this.evaluate(id, dispatch, isWaitingReason(rollout.reason));
       return this.requireRollout(id, t);
     });
   }
@@ -928,7 +930,11 @@ export class RolloutEngine {
     if (updates.length > 0) await dispatch.t.updateDeployments(updates);
   }
 
-  async evaluate(id: string, dispatch: Dispatch): Promise<void> {
+  /**
+   * `accepted`: an operator's resume of a rollout held because its last wave tested nothing
+   * (`emptyCompletionReason`): it completes as it is rather than being held again.
+   */
+  async evaluate(id: string, dispatch: Dispatch, accepted = false): Promise<void> {
     const { t } = dispatch;
     const rollout = await t.lockRollout(id);
     if (!rollout) return;
@@ -964,9 +970,16 @@ export class RolloutEngine {
       total.finished === total.members &&
       total.members + total.notApplicable + total.forgotten > 0
     ) {
+      // Left empty, or nobody took the release at all: completing would read "every host runs it".
+      const hold = accepted ? undefined : emptyCompletionReason(total, current, wave, rollout.currentWave);
+      if (hold !== undefined) {
+        await this.holdEmpty(rollout, hold, dispatch);
+        return;
+      }
       if (current.members === 0)
         this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch, current);
       const reason = completedReason({
+        succeeded: total.succeeded,
         failed: total.failed,
         not_applicable: total.notApplicable,
         forgotten: total.forgotten,
@@ -1002,6 +1015,20 @@ export class RolloutEngine {
         await t.updateRollout(id, { reason: null, updated: now });
       }
     }
+  }
+
+  /**
+   * The last wave finished with nothing tested: paused, so that `resume` (complete as it is) and
+   * `abort` are what the operator is offered; the reason says why, once, with a `rollout.waiting`
+   * event. A forgotten agent that rejoins is sent the release on resume.
+   */
+  private async holdEmpty(rollout: RolloutRecord, reason: string, dispatch: Dispatch): Promise<void> {
+    await dispatch.t.updateRollout(rollout.id, {
+      state: rolloutStep(rollout.state, "hold"),
+      reason,
+      updated: this.options.now(),
+    });
+    dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: rollout.id, data: { reason } });
   }
 
   private async halt(rollout: RolloutRecord, failed: number, dispatch: Dispatch): Promise<void> {

@@ -2,8 +2,9 @@
  * `ship-hub agents forget`: a decommissioned host leaves the rollouts under way as well as the
  * fleet. Its open deployments there would otherwise time out as failures (halting a canary with
  * nothing wrong in the release) or, once forgotten, wait for an agent that never comes back. They
- * end `forgotten`: neither a failure nor a success, and not a member of its wave either, so a canary
- * whose only agent was forgotten tested nothing and is held as such (`stuckWaveReason`).
+ * end `forgotten`: neither a failure nor a success, and not a member of its wave either, so a wave
+ * whose agents were all forgotten tested nothing and is held as such wherever it sits
+ * (`stuckWaveReason`; a last wave: `emptyCompletionReason`).
  */
 import type { DeploymentRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";

@@ -43,6 +43,7 @@ export type RolloutDecision =
   | "auto-advance"
   | "halt" // failure threshold crossed, no autoRollback: an operator decides
   | "halt-rollback" // failure threshold crossed with autoRollback
+  | "hold" // the last wave finished having tested nothing (or nobody took the release): an operator decides
   | "complete"; // the last wave finished
 export type RolloutEvent = RolloutAction | RolloutDecision;
 
@@ -108,6 +109,7 @@ export const rolloutTransitions = {
     pause: "paused",
     halt: "paused",
     "halt-rollback": "failed",
+    hold: "paused",
     complete: "completed",
     abort: "aborted",
     "abort-rollback": "aborted",

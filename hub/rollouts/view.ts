@@ -256,7 +256,7 @@ function summaryOf(
     final: isFinalRollout(rollout.state),
     /**
      * Stopped by the hub until an operator decides: halted on its failure threshold, or a wave that
-     * finished below its minSuccessRate or holds no agent while later waves do. No time moves it on, so `rollout show --watch` stops here
+     * finished below its minSuccessRate or tested nothing (`emptyCompletionReason` too). No time moves it on, so `rollout show --watch` stops here
      * too (exit 1) instead of waiting for ever; a pause by hand is not this (its operator knows).
      */
     needsDecision:
