@@ -11,6 +11,7 @@
 import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
+import { type PerHostOptions, perHostPassword, type Server } from "./per-host-password.js";
 import { type PasswordLookup, passwordFromFile } from "./pgpass.js";
 
 /** The URL the driver is given (those keys taken out) and the options that carry them. */
@@ -21,7 +22,9 @@ export interface DriverTarget {
     host?: string;
     port?: number;
     user?: string;
-    pass?: string;
+    /** A function when the password file holds a different password per host (per-host-password.ts). */
+    pass?: string | PerHostOptions["pass"];
+    socket?: PerHostOptions["socket"];
     database?: string;
     target_session_attrs?: typeof HUB_SESSION;
     /** Seconds each connection attempt may take (connectTimeout); 0: no limit. */
@@ -193,8 +196,33 @@ export function driverTarget(url: string): DriverTarget {
   }
   return {
     url: withHost(url, urlHosts(url)[0] ?? "", parsed.search),
-    options: withFilePassword(parsed, options),
+    options:
+      typeof servers === "string"
+        ? withFilePassword(parsed, options)
+        : withHostPasswords(parsed, options, servers),
   };
+}
+
+/**
+ * withFilePassword for a list of hosts: libpq reads the password file for the host it connects
+ * to, so a password that differs per host is given per host (per-host-password.ts).
+ */
+function withHostPasswords(
+  parsed: URL,
+  options: DriverTarget["options"],
+  servers: Server[],
+): DriverTarget["options"] {
+  if (options.pass !== undefined || parsed.password !== "" || process.env.PGPASSWORD) return options;
+  // A socket directory in the list: the driver's own connection is kept (it is no TCP host).
+  if (servers.some((s) => s.host.startsWith("/"))) return withFilePassword(parsed, options);
+  const passwordOf = (s: Server) =>
+    passwordFromFile(passwordLookup(parsed, { ...options, host: `${s.host}:${s.port}` })).password;
+  const found = new Set(servers.map(passwordOf));
+  if (found.size === 1) {
+    const [password] = found;
+    return password === undefined ? options : { ...options, pass: password };
+  }
+  return { ...options, ...perHostPassword(servers, passwordOf) };
 }
 
 /**

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
+import { freePort } from "../../support/servers/free-port.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 
 const PASSWORD = "p@ss:w/rd%41 #?";
@@ -83,6 +84,23 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
       expect({ code, stderr }, JSON.stringify(env)).toEqual({ code: 0, stderr: "" });
       expect(stdout).toContain("JTI");
     }
+  });
+
+  it("a list of hosts: the password file is read for the host connected to, as libpq reads it", async () => {
+    // Nothing listens on the first host, so the hub connects to the second: libpq looks up its
+    // line; the driver was given the first host's password and was refused.
+    const dead = await freePort();
+    const file = await passFile(
+      "pgpass-hosts",
+      `127.0.0.1:${dead}:hubpw:hubpw:not-this-one\n127.0.0.1:${pg.port}:hubpw:hubpw:${PASSWORD.replaceAll(":", "\\:")}`,
+      0o600,
+    );
+    const { code, stdout, stderr } = await list({
+      SHIP_HUB_DATABASE_URL: `postgres://hubpw@127.0.0.1:${dead},127.0.0.1:${pg.port}/hubpw`,
+      PGPASSFILE: file,
+    });
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    expect(stdout).toContain("JTI");
   });
 
   it("none given: exit 2 saying where one was looked for, and why a password file was not read", async () => {
