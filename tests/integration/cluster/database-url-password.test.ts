@@ -103,6 +103,49 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
     expect(stdout).toContain("JTI");
   });
 
+  it("a user but no host (postgres://user@/db): PGHOST and PGPORT name the server, as libpq reads them", async () => {
+    const env = { PGHOST: "127.0.0.1", PGPORT: String(pg.port) };
+    for (const url of [
+      "postgres://hubpw@/hubpw",
+      `postgresql://hubpw:${encodeURIComponent(PASSWORD)}@/hubpw`,
+      "postgres://hubpw@/hubpw?connect_timeout=5",
+    ]) {
+      const { code, stdout, stderr } = await list({
+        ...env,
+        SHIP_HUB_DATABASE_URL: url,
+        ...(url.includes(":p") ? {} : { PGPASSWORD: PASSWORD }),
+      });
+      expect({ code, stderr }, url).toEqual({ code: 0, stderr: "" });
+      expect(stdout, url).toContain("JTI");
+    }
+    // PGHOST's list completes the URL after its user (it was written before it, a broken URL).
+    const dead = await freePort();
+    const listed = await list({
+      PGHOST: "127.0.0.1,127.0.0.1",
+      PGPORT: `${dead},${pg.port}`,
+      PGPASSWORD: PASSWORD,
+      SHIP_HUB_DATABASE_URL: "postgres://hubpw@/hubpw",
+    });
+    expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: "" });
+  });
+
+  it.each([
+    [
+      "5432,5433",
+      "is 5432,5433: 2 ports for the one host of the database URL (list the hosts in PGHOST or the URL, one port each)",
+    ],
+    ["54x", "is 54x, not a port number (1-65535)"],
+    ["70000", "is 70000, not a port number (1-65535)"],
+  ])("PGPORT=%s, which libpq refuses for one host: exit 2 naming it", async (port, problem) => {
+    const { code, stderr } = await list({
+      PGHOST: "127.0.0.1",
+      PGPORT: port,
+      // The driver read the first number in it and connected there: refused, exit 1.
+      SHIP_HUB_DATABASE_URL: "postgres://hubpw@127.0.0.1/hubpw",
+    });
+    expect({ code, stderr: stderr.trim() }).toEqual({ code: 2, stderr: `ship-hub: PGPORT ${problem}` });
+  });
+
   it("none given: exit 2 saying where one was looked for, and why a password file was not read", async () => {
     const open = await passFile("pgpass-open", `*:*:*:*:${PASSWORD}`, 0o644);
     const { code, stderr } = await list({
