@@ -69,6 +69,8 @@ function withLibpqEnvironment(source: DatabaseSource): DatabaseSource {
     throw BadInputError.single("PGCONNECT_TIMEOUT", "", timeout.replace(/^PGCONNECT_TIMEOUT /, ""));
   const listed = withHostList(source);
   if (listed !== source) return withLibpqEnvironment(listed);
+  const portProblem = envPortProblem(source.url);
+  if (portProblem !== undefined) throw BadInputError.single("PGPORT", "", portProblem);
   const session = env.PGTARGETSESSIONATTRS;
   if (session && !HUB_SESSIONS.includes(session))
     throw BadInputError.single("PGTARGETSESSIONATTRS", "", sessionProblem(session));
@@ -113,12 +115,38 @@ function withHostList(source: DatabaseSource): DatabaseSource {
       return port ? `${name}:${port}` : name;
     })
     .join(",");
-  const start = source.url.indexOf("//") + 2;
-  const url = `${source.url.slice(0, start)}${list}${source.url.slice(start)}`;
+  // The parsed form: a user or port before the empty host is in its query (parseDatabaseUrl).
+  const start = parsed.href.indexOf("//") + 2;
+  const url = `${parsed.href.slice(0, start)}${list}${parsed.href.slice(start)}`;
   const problem = databaseUrlProblem(url) ?? tlsSettingProblem(url);
   if (problem !== undefined)
     throw BadInputError.single("PGHOST", "", `is ${hosts}: the database URL it completes ${problem}`);
   return { ...source, url };
+}
+
+/**
+ * PGPORT for a URL of one host that names no port, as libpq refuses it: a list of ports ("could
+ * not match 2 port numbers to 1 hosts") or not a port. The driver read the first number in it
+ * (`5433,5434` as 5433, `54x` as 54) and connected elsewhere, or named a port nobody wrote.
+ */
+function envPortProblem(url: string): string | undefined {
+  const port = process.env.PGPORT;
+  const parsed = parseDatabaseUrl(url);
+  if (
+    !port ||
+    parsed === undefined ||
+    urlHosts(url).length > 1 ||
+    parsed.port !== "" ||
+    parsed.searchParams.has("port")
+  )
+    return undefined;
+  const ports = port.split(",");
+  if (ports.length > 1)
+    return `is ${port}: ${ports.length} ports for the one host of the database URL (list the hosts in PGHOST or the URL, one port each)`;
+  const number = Number(port.trim());
+  if (!/^\s*\d+\s*$/.test(port) || number < 1 || number > 65535)
+    return `is ${port}, not a port number (1-65535)`;
+  return undefined;
 }
 
 function sessionProblem(session: string): string {

@@ -30,8 +30,9 @@ export function databaseUrlProblem(url: string): string | undefined {
     const authority = url.slice(url.indexOf("//") + 2).split(/[/?#]/)[0] ?? "";
     const host = authority.slice(authority.lastIndexOf("@") + 1);
     // libpq forms the parser refuses; each said "check the host and port", which did not help.
+    // With no host the URL parses but for this (postgres-url.ts hostlessInQuery).
     if (host === "" && authority.includes("@"))
-      return "is not a valid URL: a user with no host; for a unix socket write postgresql:///DB?host=/var/run/postgresql&user=USER (or the directory percent-encoded as the host)";
+      return "is not a valid URL: a %-escape in the user name or password is malformed";
     return "is not a valid URL: check the host and port, and percent-encode @ : / # ? in the user name or password";
   }
   try {

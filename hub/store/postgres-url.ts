@@ -11,6 +11,7 @@
 import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
+import { type PerHostOptions, perHostPassword, type Server } from "./per-host-password.js";
 import { type PasswordLookup, passwordFromFile } from "./pgpass.js";
 
 /** The URL the driver is given (those keys taken out) and the options that carry them. */
@@ -21,7 +22,9 @@ export interface DriverTarget {
     host?: string;
     port?: number;
     user?: string;
-    pass?: string;
+    /** A function when the password file holds a different password per host (per-host-password.ts). */
+    pass?: string | PerHostOptions["pass"];
+    socket?: PerHostOptions["socket"];
     database?: string;
     target_session_attrs?: typeof HUB_SESSION;
     /** Seconds each connection attempt may take (connectTimeout); 0: no limit. */
@@ -115,11 +118,49 @@ export function hostPorts(url: string): Array<{ host: string; port: number }> | 
  */
 export function parseDatabaseUrl(url: string): URL | undefined {
   const hosts = urlHosts(url);
-  if (hosts.length === 1) return URL.canParse(url) ? new URL(url) : undefined;
+  if (hosts.length === 1) {
+    if (URL.canParse(url)) return new URL(url);
+    const hostless = hostlessInQuery(url);
+    return hostless === undefined ? undefined : new URL(hostless);
+  }
   if (hosts.some((host) => host === "" || !URL.canParse(`postgres://${host}/`))) return undefined;
   const { start, end } = hostSpan(url);
   const first = `${url.slice(0, start)}${hosts[0]}${url.slice(end)}`;
   return URL.canParse(first) ? new URL(first) : undefined;
+}
+
+/**
+ * A URL with a user, password or port but no host (`postgres://user:pw@:5433/db`), which libpq
+ * reads as PGHOST's host (else its unix socket) and Node's URL parser refuses, written as the
+ * same settings in libpq's query form (`postgres:///db?user=user&password=pw&port=5433`), which
+ * both read; a setting the query already names is kept from the query, as libpq lets it override.
+ * Undefined when the URL is not of this form, or a %-escape in it is malformed.
+ */
+function hostlessInQuery(url: string): string | undefined {
+  const from = url.indexOf("//") + 2;
+  const { start, end } = hostSpan(url);
+  const authority = url.slice(from, end);
+  const at = authority.lastIndexOf("@");
+  const hostPort = authority.slice(at + 1);
+  if (!/^(:\d*)?$/.test(hostPort) || start > end) return undefined;
+  const userInfo = at === -1 ? "" : authority.slice(0, at);
+  const colon = userInfo.indexOf(":");
+  const rest = `${url.slice(0, from)}${url.slice(end)}`;
+  if (!URL.canParse(rest)) return undefined;
+  const parsed = new URL(rest);
+  const settings: Array<[string, string]> = [
+    ["user", colon === -1 ? userInfo : userInfo.slice(0, colon)],
+    ["password", colon === -1 ? "" : userInfo.slice(colon + 1)],
+    ["port", hostPort.slice(1)],
+  ];
+  try {
+    for (const [key, value] of settings)
+      if (value !== "" && !parsed.searchParams.has(key))
+        parsed.searchParams.set(key, decodeURIComponent(value));
+  } catch {
+    return undefined;
+  }
+  return parsed.href;
 }
 
 /**
@@ -193,8 +234,33 @@ export function driverTarget(url: string): DriverTarget {
   }
   return {
     url: withHost(url, urlHosts(url)[0] ?? "", parsed.search),
-    options: withFilePassword(parsed, options),
+    options:
+      typeof servers === "string"
+        ? withFilePassword(parsed, options)
+        : withHostPasswords(parsed, options, servers),
   };
+}
+
+/**
+ * withFilePassword for a list of hosts: libpq reads the password file for the host it connects
+ * to, so a password that differs per host is given per host (per-host-password.ts).
+ */
+function withHostPasswords(
+  parsed: URL,
+  options: DriverTarget["options"],
+  servers: Server[],
+): DriverTarget["options"] {
+  if (options.pass !== undefined || parsed.password !== "" || process.env.PGPASSWORD) return options;
+  // A socket directory in the list: the driver's own connection is kept (it is no TCP host).
+  if (servers.some((s) => s.host.startsWith("/"))) return withFilePassword(parsed, options);
+  const passwordOf = (s: Server) =>
+    passwordFromFile(passwordLookup(parsed, { ...options, host: `${s.host}:${s.port}` })).password;
+  const found = new Set(servers.map(passwordOf));
+  if (found.size === 1) {
+    const [password] = found;
+    return password === undefined ? options : { ...options, pass: password };
+  }
+  return { ...options, ...perHostPassword(servers, passwordOf) };
 }
 
 /**

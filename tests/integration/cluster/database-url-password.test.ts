@@ -13,6 +13,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
+import { freePort } from "../../support/servers/free-port.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 
 const PASSWORD = "p@ss:w/rd%41 #?";
@@ -83,6 +84,66 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
       expect({ code, stderr }, JSON.stringify(env)).toEqual({ code: 0, stderr: "" });
       expect(stdout).toContain("JTI");
     }
+  });
+
+  it("a list of hosts: the password file is read for the host connected to, as libpq reads it", async () => {
+    // Nothing listens on the first host, so the hub connects to the second: libpq looks up its
+    // line; the driver was given the first host's password and was refused.
+    const dead = await freePort();
+    const file = await passFile(
+      "pgpass-hosts",
+      `127.0.0.1:${dead}:hubpw:hubpw:not-this-one\n127.0.0.1:${pg.port}:hubpw:hubpw:${PASSWORD.replaceAll(":", "\\:")}`,
+      0o600,
+    );
+    const { code, stdout, stderr } = await list({
+      SHIP_HUB_DATABASE_URL: `postgres://hubpw@127.0.0.1:${dead},127.0.0.1:${pg.port}/hubpw`,
+      PGPASSFILE: file,
+    });
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    expect(stdout).toContain("JTI");
+  });
+
+  it("a user but no host (postgres://user@/db): PGHOST and PGPORT name the server, as libpq reads them", async () => {
+    const env = { PGHOST: "127.0.0.1", PGPORT: String(pg.port) };
+    for (const url of [
+      "postgres://hubpw@/hubpw",
+      `postgresql://hubpw:${encodeURIComponent(PASSWORD)}@/hubpw`,
+      "postgres://hubpw@/hubpw?connect_timeout=5",
+    ]) {
+      const { code, stdout, stderr } = await list({
+        ...env,
+        SHIP_HUB_DATABASE_URL: url,
+        ...(url.includes(":p") ? {} : { PGPASSWORD: PASSWORD }),
+      });
+      expect({ code, stderr }, url).toEqual({ code: 0, stderr: "" });
+      expect(stdout, url).toContain("JTI");
+    }
+    // PGHOST's list completes the URL after its user (it was written before it, a broken URL).
+    const dead = await freePort();
+    const listed = await list({
+      PGHOST: "127.0.0.1,127.0.0.1",
+      PGPORT: `${dead},${pg.port}`,
+      PGPASSWORD: PASSWORD,
+      SHIP_HUB_DATABASE_URL: "postgres://hubpw@/hubpw",
+    });
+    expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: "" });
+  });
+
+  it.each([
+    [
+      "5432,5433",
+      "is 5432,5433: 2 ports for the one host of the database URL (list the hosts in PGHOST or the URL, one port each)",
+    ],
+    ["54x", "is 54x, not a port number (1-65535)"],
+    ["70000", "is 70000, not a port number (1-65535)"],
+  ])("PGPORT=%s, which libpq refuses for one host: exit 2 naming it", async (port, problem) => {
+    const { code, stderr } = await list({
+      PGHOST: "127.0.0.1",
+      PGPORT: port,
+      // The driver read the first number in it and connected there: refused, exit 1.
+      SHIP_HUB_DATABASE_URL: "postgres://hubpw@127.0.0.1/hubpw",
+    });
+    expect({ code, stderr: stderr.trim() }).toEqual({ code: 2, stderr: `ship-hub: PGPORT ${problem}` });
   });
 
   it("none given: exit 2 saying where one was looked for, and why a password file was not read", async () => {

@@ -210,4 +210,38 @@ describe.skipIf(!hasPostgres())("a URL verifying a server whose certificate is n
     });
     expect({ code: encrypted.code, stderr: encrypted.stderr }).toEqual({ code: 0, stderr: "" });
   });
+
+  it("over TLS with a list of hosts: the password file's line of the host connected to is used", async () => {
+    // The password is asked for over the TLS socket the driver makes itself; the hub must still
+    // know which host that socket reached (per-host-password.ts).
+    const server = pg as PostgresServer;
+    const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe("CREATE ROLE tlspw LOGIN PASSWORD 'tls-secret'");
+      await admin.unsafe("CREATE DATABASE tlspw OWNER tlspw");
+      const [hba] = await admin`SHOW hba_file`;
+      const rules = [
+        "local all all trust",
+        "hostssl all tlspw 127.0.0.1/32 scram-sha-256",
+        "host all ship 127.0.0.1/32 trust",
+      ];
+      await admin.unsafe(
+        `COPY (SELECT unnest(ARRAY[${rules.map((r) => `'${r}'`).join(",")}])) TO '${String(hba?.hba_file)}'`,
+      );
+      await admin`SELECT pg_reload_conf()`;
+    } finally {
+      await admin.end();
+    }
+    const dead = await freePort();
+    const pgpass = join(dir, "pgpass-tls");
+    await writeFile(pgpass, `127.0.0.1:${dead}:*:*:not-this-one\n127.0.0.1:${server.port}:*:*:tls-secret\n`, {
+      mode: 0o600,
+    });
+    const { code, stderr } = await runHubCli(dir, ["token", "list"], {
+      SHIP_HUB_DATABASE_URL: `postgres://tlspw@127.0.0.1:${dead},127.0.0.1:${server.port}/tlspw?sslmode=require`,
+      PGPASSFILE: pgpass,
+      PGPASSWORD: "",
+    });
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  });
 });
