@@ -1,6 +1,6 @@
 /**
  * A WARNING is for something new: after an update that warned about the operator's changes (merged
- * configs whose lists both sides changed, a linked config, edited replaced files, a symlinked
+ * configs whose lists both sides changed or with keys that read alike, a linked config, edited replaced files, a symlinked
  * protected directory, a file made a symlink), an update whose release changes none of those files
  * says nothing about them again.
  */
@@ -59,7 +59,8 @@ describe("an update that changes nothing the operator changed repeats none of th
     expect((await runShip(["--config", app.config])).code).toBe(0);
     const edits = {
       "config.toml": '[t]\nx = 5\nlist = [1, 2, 9]\n\n[[ep]]\nn = "mine"\n',
-      "config.yaml": "server:\n  port: 9\n  hosts: [a, z]\n",
+      // Keys that read alike: named once, not at every later merge of the operator's copy.
+      "config.yaml": "server:\n  port: 9\n  hosts: [a, z]\n  1: x\n  '1': y\n",
       "config.json": '{"a": 1, "l": [7]}\n',
       "local.txt": "mine\n",
       "static.txt": "my static\n",
@@ -87,6 +88,7 @@ describe("an update that changes nothing the operator changed repeats none of th
     const first = await warningsOf("v2", "2.0.0");
     expect(first.join("\n")).toContain("merge of linked.toml: it is a symlink");
     expect(first.join("\n")).toContain("which you had changed too");
+    expect(first.join("\n")).toContain("keys that read alike");
     expect(await warningsOf("v3", "3.0.0")).toEqual([]);
     expect(await warningsOf("v4", "4.0.0")).toEqual([]);
   });
