@@ -52,6 +52,7 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
     files,
     dirs: [...dirs].sort(),
     ...(journal.index.dirModes === undefined ? {} : { dirModes: journal.index.dirModes }),
+    ...(journal.index.linked === undefined ? {} : { linked: journal.index.linked }),
   };
   await writeInstallIndex(journal.stateDir, index);
   faultPoint("apply:finalize");

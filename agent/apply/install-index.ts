@@ -23,6 +23,7 @@ const IndexHeaderSchema = z.object({
   files: z.custom<Record<string, unknown>>(isPlainObject, "must be an object"),
   dirs: z.array(z.string()),
   dirModes: z.custom<Record<string, number>>(isModeRecord, "must map directories to modes").optional(),
+  linked: z.record(z.string(), z.string()).optional(),
 });
 
 /** A loop, not z.record: the index is read on every update (see isIndexedFile). */
@@ -215,7 +216,7 @@ export async function writeInstallIndex(stateDir: string, index: InstallIndex | 
   if (index === undefined) await rm(indexPath(stateDir), { force: true });
   else {
     // Scalars first, `files` before `dirs`: readInstallIndexHeader reads only the part before `files`.
-    const { version, releaseId, installedAt, files, dirs, dirModes } = index;
+    const { version, releaseId, installedAt, files, dirs, dirModes, linked } = index;
     const ordered = {
       version,
       ...(releaseId === undefined ? {} : { releaseId }),
@@ -223,6 +224,7 @@ export async function writeInstallIndex(stateDir: string, index: InstallIndex | 
       files,
       dirs,
       ...(dirModes === undefined ? {} : { dirModes }),
+      ...(linked === undefined ? {} : { linked }),
     };
     await writeFileAtomic(indexPath(stateDir), JSON.stringify(ordered));
   }

@@ -44,6 +44,8 @@ const IndexDeltaSchema = z.object({
   dropDirs: z.array(z.string()),
   /** The new index's dirModes (absent in journals written before it existed). */
   dirModes: z.record(z.string(), z.number()).optional(),
+  /** The new index's linked configs (absent in journals written before it existed). */
+  linked: z.record(z.string(), z.string()).optional(),
 });
 export type IndexDelta = z.infer<typeof IndexDeltaSchema>;
 

@@ -129,7 +129,7 @@ function releaseStep(input: PlanInput, rel: string, entry: ReleaseEntry): PlanSt
   // A config the operator replaced with a symlink (to a shared copy, the Capistrano layout) is
   // theirs: a merge would read and write through it, a replace would drop the link and their values.
   if (format !== undefined && app.type === "symlink" && entry.type === "file" && !statMatches(app, indexed))
-    return { kind: "skip", rel, reason: "linked", pattern: rule.pattern };
+    return { kind: "skip", rel, reason: "linked", pattern: rule.pattern, sha256: entry.sha256 };
   // Symlinks are never merged: reading through one could leave the app directory.
   if (format !== undefined && app.type === "file" && entry.type === "file") {
     return { kind: "merge", rel, entry, rule, format, ...(keepCopy ? { keepCopy } : {}) };

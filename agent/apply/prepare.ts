@@ -150,6 +150,20 @@ async function reportLinked(input: PrepareInput, rel: string): Promise<MergeRepo
 }
 
 /**
+ * Whether the release's copy of a linked config differs from the one ship last installed there or
+ * left beside the link: only then is there something to merge into the link's target by hand, so an
+ * update that did not change it says nothing (every run warning about the same link taught
+ * operators to skip the warning that mattered).
+ */
+function linkedCopyChanged(
+  input: PrepareInput,
+  step: Extract<PlanStep, { kind: "skip"; reason: "linked" }>,
+): boolean {
+  const before = input.index?.linked?.[step.rel] ?? input.index?.files[step.rel]?.sha256;
+  return before !== step.sha256;
+}
+
+/**
  * A config ship installed before that is gone from the app (the operator deleted it, or moved it
  * away) is installed as the release's copy, as a missing file must be for the app to start; but
  * whatever values the operator had in it are not in that copy, so the run says so, loudly.
@@ -218,7 +232,8 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
         break;
       case "skip":
         if (step.reason === "linked") {
-          merges.push(await reportLinked(input, step.rel));
+          if (linkedCopyChanged(input, step)) merges.push(await reportLinked(input, step.rel));
+          delta.linked = { ...delta.linked, [step.rel]: step.sha256 };
           // No longer ship's file: a later release that drops it must not remove the operator's link.
           if (input.index?.files[step.rel] !== undefined) delta.drop.push(step.rel);
         }

@@ -62,6 +62,12 @@ export interface InstallIndex {
    * three-way decision on a directory's mode (dir-modes.ts). Absent in indexes written before it existed.
    */
   dirModes?: Record<string, number>;
+  /**
+   * Each merge-rule config the operator made a symlink, with the sha256 of the release's copy the
+   * last time ship left the link alone: the next update warns only when that copy changed. Absent
+   * in indexes written before it existed (and when nothing is linked).
+   */
+  linked?: Record<string, string>;
 }
 
 export interface IndexedFile {
@@ -121,7 +127,9 @@ export type PlanStep =
    * Never touched: inside a protected directory, a `skip` rule, or a config a merge rule names that
    * the operator replaced with a symlink (`linked`: theirs, merged by hand).
    */
-  | { kind: "skip"; rel: string; reason: "protected" | "rule" | "linked"; pattern: string };
+  | { kind: "skip"; rel: string; reason: "protected" | "rule"; pattern: string }
+  /** `sha256`: the release's copy that was not installed, recorded so an unchanged one is not warned about again. */
+  | { kind: "skip"; rel: string; reason: "linked"; pattern: string; sha256: string };
 
 export type PlanStepKind = PlanStep["kind"];
 

@@ -267,7 +267,12 @@ function mergeNormalised(input: MergeInput): MergeResult {
   const alike =
     user.yaml === undefined || release.yaml === undefined
       ? undefined
-      : unseenAlikeChanges(user.yaml.doc, release.yaml.doc, baseCopy?.yaml?.doc);
+      : unseenAlikeChanges(
+          user.yaml.doc,
+          release.yaml.doc,
+          baseCopy?.yaml?.doc,
+          input.currentIsShips === true,
+        );
   const warnings = [
     ...emptied,
     ...dropped,

@@ -58,9 +58,15 @@ function shadowedKeys(doc: Document): Map<string, Shadowed> {
  * A key hidden by a later one reading alike (`1:` before `1.0:`) is no key to the merge: a release
  * that changed its value was not merged and not reported, nor was a change of the user's. Named
  * where the release's copy, or the user's, differs there from the previous release's (or, without
- * it, from each other).
+ * it, from each other). `userSeen`: the user's copy is the one ship wrote at the last merge, which
+ * named the user's changes then; only the release's are new (else every update named them again).
  */
-export function unseenAlikeChanges(user: Document, release: Document, base?: Document): string | undefined {
+export function unseenAlikeChanges(
+  user: Document,
+  release: Document,
+  base?: Document,
+  userSeen = false,
+): string | undefined {
   const mine = shadowedKeys(user);
   const theirs = shadowedKeys(release);
   const before = base === undefined ? undefined : shadowedKeys(base);
@@ -69,7 +75,7 @@ export function unseenAlikeChanges(user: Document, release: Document, base?: Doc
     const old = (before ?? mine).get(id);
     if (old === undefined || !sameValue(old.value, key.value)) names.add(key.name);
   }
-  for (const [id, key] of mine) {
+  for (const [id, key] of userSeen ? [] : mine) {
     const old = (before ?? theirs).get(id);
     if (old === undefined ? before !== undefined : !sameValue(old.value, key.value)) names.add(key.name);
   }

@@ -144,6 +144,32 @@ files:
       expect((await lstat(join(app.appDir, name))).isSymbolicLink()).toBe(true);
   });
 
+  it("a linked config warns once per change of the release's copy: silent while that copy stays the same", async () => {
+    const toml = (version: string) =>
+      `version: "${version}"\nfiles:\n  "config.toml": { action: merge_toml }\n`;
+    await app.release("v1", toml("1.0.0"), { "config.toml": "[t]\nx = 1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const target = join(app.root, "config.toml");
+    await writeFile(target, "[t]\nx = 9\n");
+    await rm(join(app.appDir, "config.toml"));
+    await symlink(target, join(app.appDir, "config.toml"));
+    const linkedWarnings = async (name: string, version: string, text: string) => {
+      await app.release(name, toml(version), { "config.toml": text, "app.txt": `${name}\n` });
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(await readlink(join(app.appDir, "config.toml"))).toBe(target);
+      return (run.stdout + run.stderr).split("\n").filter((line) => line.includes("symlink"));
+    };
+    // The release's copy is the one ship installed before the link: nothing to merge by hand.
+    expect(await linkedWarnings("v2", "2.0.0", "[t]\nx = 1\n")).toEqual([]);
+    const changed = await linkedWarnings("v3", "3.0.0", "[t]\nx = 1\ny = 2\n");
+    expect(changed.filter((line) => line.includes("WARNING"))).toEqual([
+      `myapp: WARNING: merge of config.toml: it is a symlink (→ ${target}), not the file ship installed: not merged and left as it is; the release's copy was not installed, merge its changes into the link's target by hand`,
+    ]);
+    expect(await linkedWarnings("v4", "4.0.0", "[t]\nx = 1\ny = 2\n")).toEqual([]);
+    expect(await readFile(target, "utf8")).toBe("[t]\nx = 9\n");
+  });
+
   it("merge_strategy replace keeps a Windows copy's BOM and CRLF, and leaves a copy already holding the release's values", async () => {
     const replacing = (version: string) => `version: "${version}"
 files:

@@ -49,6 +49,28 @@ describe("readInstallIndexHeader", () => {
     expect(await readInstallIndexHeader(dir)).toEqual({ version: "1.0.0", installedAt: "x" });
   });
 
+  it("keeps the linked configs' release copies, and reads an index written before they existed", async () => {
+    const linked = { "config.toml": "b".repeat(64) };
+    await writeInstallIndex(dir, {
+      version: "1.0.0",
+      installedAt: "x",
+      files: { a: entry },
+      dirs: [],
+      linked,
+    });
+    expect((await readInstallIndex(dir))?.linked).toEqual(linked);
+    await writeFile(
+      indexPath(dir),
+      JSON.stringify({ version: "0.9.0", installedAt: "y", files: { a: entry }, dirs: [] }),
+    );
+    expect((await readInstallIndex(dir))?.linked).toBeUndefined();
+    await writeFile(
+      indexPath(dir),
+      JSON.stringify({ version: "0.9.0", installedAt: "z", files: {}, dirs: [], linked: { c: 1 } }),
+    );
+    await expect(readInstallIndex(dir)).rejects.toThrow(/install-index\.json/);
+  });
+
   it("refuses a header that is not an index", async () => {
     await writeFile(indexPath(dir), JSON.stringify({ version: 7, installedAt: "x", files: {}, dirs: [] }));
     await expect(readInstallIndexHeader(dir)).rejects.toThrow();

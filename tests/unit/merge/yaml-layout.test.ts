@@ -517,6 +517,27 @@ describe("YAML keys that read alike (1 and '1') are one key to the merge: a chan
     expect(mine.warnings).toEqual([says]);
     expect(merge(base, base.replace("2: two", "2: deux"), base).warnings).toEqual([]);
   });
+
+  it("the operator's change already named at the last merge is not named again while their copy is ship's", () => {
+    // Every later update merged the operator's copy again (it is not the release's) and named the
+    // same hidden key each time, though neither side had changed it since.
+    const mine = merge(base.replace("1: one", "1: mine"), base, base);
+    expect(mine.warnings).toEqual([says]);
+    const again = (incoming: string) =>
+      mergeConfigFile({
+        format: "yaml",
+        fileName: "app.yaml",
+        current: mine.text,
+        incoming,
+        base,
+        strategy: "preserve_user",
+        currentIsShips: true,
+      });
+    expect(again(base).warnings).toEqual([]);
+    expect(again(base.replace("2: two", "2: deux")).warnings).toEqual([]);
+    // The release changing the hidden key is new: named.
+    expect(again(base.replace("1: one", "1: uno")).warnings).toEqual([says]);
+  });
 });
 
 describe("YAML: the release's comments on a key whose value it changes", () => {

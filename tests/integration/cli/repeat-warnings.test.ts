@@ -1,0 +1,95 @@
+/**
+ * A WARNING is for something new: after an update that warned about the operator's changes (merged
+ * configs whose lists both sides changed or with keys that read alike, a linked config, edited replaced files, a symlinked
+ * protected directory, a file made a symlink), an update whose release changes none of those files
+ * says nothing about them again.
+ */
+import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+const manifest = (version: string) => `version: "${version}"
+files:
+  "config.toml": { action: merge_toml }
+  "config.yaml": { action: merge_yaml }
+  "config.json": { action: merge_json }
+  "linked.toml": { action: merge_toml }
+  "local.txt": { action: skip }
+  "static.txt": { action: replace, backup: true }
+  "br.txt": { action: backup_replace }
+directories:
+  "data": { preserve: true }
+  "docs": { preserve: true }
+`;
+
+const release = (variant: string, configs: Record<string, string>) => ({
+  ...configs,
+  "local.txt": `release ${variant}\n`,
+  "static.txt": `static ${variant}\n`,
+  "br.txt": `br ${variant}\n`,
+  "bin/run.sh": `#!/bin/sh ${variant}\n`,
+  "data/seed.txt": `seed ${variant}\n`,
+  "docs/a.txt": `doc ${variant}\n`,
+});
+
+const v1 = release("a", {
+  "config.toml": '[t]\nx = 1\nlist = [1, 2]\n\n[[ep]]\nn = "a"\n',
+  "config.yaml": "server:\n  port: 1\n  hosts: [a, b]\n",
+  "config.json": '{"a": 1, "l": [1, 2]}\n',
+  "linked.toml": "[t]\nx = 1\n",
+});
+const v2 = release("b", {
+  "config.toml": '[t]\nx = 1\nlist = [1, 2, 3]\ny = 2\n\n[[ep]]\nn = "b"\n',
+  "config.yaml": "server:\n  port: 1\n  hosts: [a, b, c]\n  tls: true\n",
+  "config.json": '{"a": 2, "l": [1, 2, 3]}\n',
+  "linked.toml": "[t]\nx = 1\ny = 2\n",
+});
+
+describe("an update that changes nothing the operator changed repeats none of the last update's warnings", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  it("merges, a linked config, skip rules, protected directories, type changes and edited replaced files", async () => {
+    await app.release("v1", manifest("1.0.0"), v1);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const edits = {
+      "config.toml": '[t]\nx = 5\nlist = [1, 2, 9]\n\n[[ep]]\nn = "mine"\n',
+      // Keys that read alike: named once, not at every later merge of the operator's copy.
+      "config.yaml": "server:\n  port: 9\n  hosts: [a, z]\n  1: x\n  '1': y\n",
+      "config.json": '{"a": 1, "l": [7]}\n',
+      "local.txt": "mine\n",
+      "static.txt": "my static\n",
+      "br.txt": "my br\n",
+      "data/seed.txt": "my data\n",
+    };
+    for (const [name, text] of Object.entries(edits)) await writeFile(join(app.appDir, name), text);
+    const shared = join(app.root, "shared");
+    await mkdir(shared);
+    await writeFile(join(shared, "linked.toml"), "[t]\nx = 9\n");
+    await rm(join(app.appDir, "linked.toml"));
+    await symlink(join(shared, "linked.toml"), join(app.appDir, "linked.toml"));
+    await rename(join(app.appDir, "docs"), join(shared, "docs"));
+    await symlink(join(shared, "docs"), join(app.appDir, "docs"));
+    await rm(join(app.appDir, "bin/run.sh"));
+    await symlink("/bin/true", join(app.appDir, "bin/run.sh"));
+
+    const warningsOf = async (name: string, version: string) => {
+      await app.release(name, manifest(version), { ...v2, "app.txt": `${name}\n` });
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stderr).toBe(0);
+      return (run.stdout + run.stderr).split("\n").filter((line) => /WARNING|"level":[45]\d/.test(line));
+    };
+    // The first update has things to say (the lists both sides changed, the link, the edits it replaced).
+    const first = await warningsOf("v2", "2.0.0");
+    expect(first.join("\n")).toContain("merge of linked.toml: it is a symlink");
+    expect(first.join("\n")).toContain("which you had changed too");
+    expect(first.join("\n")).toContain("keys that read alike");
+    expect(await warningsOf("v3", "3.0.0")).toEqual([]);
+    expect(await warningsOf("v4", "4.0.0")).toEqual([]);
+  });
+});
