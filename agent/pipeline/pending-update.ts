@@ -32,12 +32,15 @@ import { sendNotifications } from "../notify/send-notifications.js";
 import { type PendingUpdate, readState, updateSourceState } from "../state/state-file.js";
 import { need, type UpdateContext } from "./context.js";
 import { type LegacyState, readInstalledId } from "./installed-release.js";
+import { dropPendingManifest, keepPendingManifest, readPendingManifest } from "./pending-manifest.js";
 import type { PipelinePorts, RecoveryOutcome } from "./ports.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
 
 export async function markPending(ctx: UpdateContext): Promise<void> {
   const manifest = need(ctx.manifest, "manifest");
   const custom = manifest.rollback.custom_rollback_command;
+  // First: a record the recovery finds always has its manifest to notify with.
+  await keepPendingManifest(ctx.paths.appStateDir, manifest);
   await updateSourceState(ctx.config.general.state_file, ctx.app, (s) => ({
     ...s,
     pending_update: {
@@ -179,7 +182,9 @@ export async function resolvePendingUpdate(input: {
   if (failed || commandNote !== "") log.error(detail);
   else log.warn(detail);
   // The killed run never reached its own notify step: whoever watches on_failure hears of it now.
-  // Without a backup (killed before it) nothing had changed and no manifest was kept to say where.
+  // The backup's copy or, killed before there was one (or after a restore consumed it), the copy
+  // kept with the pending record.
+  manifest ??= await readPendingManifest(input.appStateDir, pending.version);
   const warnings =
     manifest === undefined
       ? []
@@ -196,6 +201,9 @@ export async function resolvePendingUpdate(input: {
           },
           { log },
         );
+  // Still owed after a failed restore: the next attempt notifies again with it.
+  if (!failed)
+    await dropPendingManifest(input.appStateDir).catch((error: unknown) => log.warn(errorMessage(error)));
   const exitCode = failed
     ? ExitCode.restoreFailed
     : commandNote === ""

@@ -32,6 +32,7 @@ import {
 } from "./installed-release.js";
 import { removeLeftovers } from "./leftovers.js";
 import { lockDir, updatePaths } from "./paths.js";
+import { dropPendingManifest } from "./pending-manifest.js";
 import { awaitingRecovery, type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
 import { type AppReport, appMessage } from "./report.js";
@@ -311,6 +312,9 @@ export async function runSource(
       ...(options.notifyMaxTimeoutMs === undefined ? {} : { notifyMaxTimeoutMs: options.notifyMaxTimeoutMs }),
       ...(options.notifyAfter === undefined ? {} : { notifyAfter: options.notifyAfter }),
     });
+    // The pending record is cleared unless a restore is still owed: its manifest copy goes with it.
+    if (report.result !== "restore_failed")
+      await dropPendingManifest(paths.appStateDir).catch((error: unknown) => log.warn(errorMessage(error)));
     await keepPruning(report, ctx, options.settings.now());
     return report;
   } catch (error) {

@@ -9,7 +9,7 @@
 import * as z from "zod";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import type { Logger } from "../../shared/log.js";
-import { readInstallIndexHeader } from "../apply/install-index.js";
+import { readInstallIndex, readInstallIndexHeader } from "../apply/install-index.js";
 import { sameDir } from "../backup/backup-store.js";
 import { metadataPath, SourceMetadataStore } from "../sources/metadata.js";
 import { readState, type SourceState, updateSourceState } from "../state/state-file.js";
@@ -30,7 +30,8 @@ export async function syncInstalledState(
   change: (state: SourceState) => SourceState = (s) => s,
   log?: Logger,
 ): Promise<InstalledSync> {
-  const index = await readInstallIndexHeader(appStateDir(config, source.app_dir));
+  const stateDir = appStateDir(config, source.app_dir);
+  const index = await readInstallIndexHeader(stateDir);
   const version = index?.version ?? null;
   const state = (await readState(config.general.state_file)).sources[name];
   const recorded = state?.current_version ?? null;
@@ -44,7 +45,7 @@ export async function syncInstalledState(
   );
   if ((recorded === version && sameRelease) || shared) {
     await updateSourceState(config.general.state_file, name, change);
-    if (!shared) await alignHead(source, index?.releaseId, log);
+    if (!shared) await alignHead(source, stateDir, index?.releaseId, log);
     return { version: recorded, changed: false };
   }
   await updateSourceState(config.general.state_file, name, (s) =>
@@ -57,16 +58,23 @@ export async function syncInstalledState(
     }),
   );
   await forgetSourceRecord(config, name, source);
-  await alignHead(source, index?.releaseId, log);
+  await alignHead(source, stateDir, index?.releaseId, log);
   return { version, changed: true };
 }
 
 /** A git clone that is the app: HEAD names the installed commit (git-clone-head.ts). */
-async function alignHead(source: Source, commit: string | undefined, log: Logger | undefined): Promise<void> {
+async function alignHead(
+  source: Source,
+  stateDir: string,
+  commit: string | undefined,
+  log: Logger | undefined,
+): Promise<void> {
   if (source.type !== "git") return;
   // Only git sources load it: --rollback's bundle stays small for the others.
   const { alignCloneHead } = await import("../sources/git-clone-head.js");
-  await alignCloneHead(source, commit, log);
+  // The whole index only when HEAD moved: what the work tree differs from it by ship's choice.
+  const files = async () => (await readInstallIndex(stateDir))?.files;
+  await alignCloneHead(source, commit, files, log);
 }
 
 async function forgetSourceRecord(config: AgentConfig, name: string, source: Source): Promise<void> {

@@ -20,7 +20,7 @@ import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { redactUrl, scrubSecrets, urlSecrets } from "../download/redact.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { attributesConfig, attributesOutsideTree, isAttributesFile } from "./git-attributes.js";
-import { cloneIsApp, isCommitId } from "./git-clone-head.js";
+import { cloneIsApp, isCommitId, settleCloneWorktree } from "./git-clone-head.js";
 import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js";
 import { GitFetchDeadline, GitFetchFailure, runGitFetch } from "./git-fetch.js";
 import { lfsPointerError, lfsPointersStaged } from "./git-lfs.js";
@@ -325,7 +325,8 @@ export class GitSource implements ReleaseSource {
   /**
    * Move the clone to the installed commit. When the clone IS the app (local_path == app_dir) the
    * pipeline already wrote the tree, so `reset --mixed` moves HEAD and the index only: preserved
-   * and merged files stay as the pipeline left them. A separate clone uses `reset --keep`, which
+   * and merged files stay as the pipeline left them, and git-clone-head.ts's settleCloneWorktree
+   * keeps ship's choices out of `git status`. A separate clone uses `reset --keep`, which
    * updates its work tree but refuses to throw away local edits.
    */
   async commit(release: FetchedRelease): Promise<void> {
@@ -350,6 +351,11 @@ export class GitSource implements ReleaseSource {
       // it (a stat of every tracked file, so only when needed) and try once more.
       await this.git.raw(["update-index", "-q", "--refresh"]).catch(() => undefined);
       await reset();
+    }
+    if (cloneIsApp(this.cfg)) {
+      // What the work tree differs from HEAD by ship's choice must not read as an edit.
+      const files = (await this.ctx.installed?.())?.files;
+      if (files !== undefined) await settleCloneWorktree(this.cfg.local_path, files, this.ctx.log);
     }
   }
 

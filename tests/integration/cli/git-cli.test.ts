@@ -182,8 +182,8 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     await git(repos.dev, "push", "-q", "origin", "HEAD:main", "--tags");
     expect((await ship()).code).toBe(0);
     expect(await git(repos.clone, "rev-parse", "HEAD")).not.toBe(v1);
-    // The manifest is release metadata, never installed (the clone's own checkout of it is left as is).
-    const status = async () => git(repos.clone, "status", "--porcelain", "--", ".", ":!update-manifest.yaml");
+    // The manifest too: the clone's copy is the installed commit's (it said 1.0.0 after 2.0.0).
+    const status = async () => git(repos.clone, "status", "--porcelain");
     expect(await status()).toBe("");
 
     const backups = JSON.parse((await ship("--list-backups", "--json")).stdout) as {
@@ -209,7 +209,55 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
       );
       expect((await ship()).code).toBe(0);
     };
-    const status = async () => git(repos.clone, "status", "--porcelain", "--", ".", ":!update-manifest.yaml");
+    const status = async () => git(repos.clone, "status", "--porcelain");
+
+    it("what ship chose not to install (a preserved directory, a skip rule, a merged config) and the manifest do not show in git status; a person's edit does", async () => {
+      await cloneAsApp();
+      const manifest = (version: string) =>
+        `version: "${version}"\ndirectories:\n  data:\n    preserve: true\nfiles:\n  "conf.local":\n    action: skip\n  "settings.json":\n    action: merge_json\n`;
+      const release = async (version: string, files: Record<string, string>) => {
+        for (const [path, body] of Object.entries({ ...files, "update-manifest.yaml": manifest(version) })) {
+          await mkdir(join(repos.dev, path, ".."), { recursive: true });
+          await writeFile(join(repos.dev, path), body);
+        }
+        await git(repos.dev, "add", "-A");
+        await git(repos.dev, "commit", "-q", "-m", `release ${version}`);
+        await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+        const run = await ship();
+        expect(run.code, run.stdout + run.stderr).toBe(0);
+      };
+      await release("1.5.0", {
+        "data/seed.txt": "seed 1\n",
+        "conf.local": "c1\n",
+        "settings.json": '{"a": 1, "b": 1}\n',
+      });
+      expect(await status()).toBe("");
+      // The user's own value in the merged config.
+      await writeFile(join(repos.clone, "settings.json"), '{"a": 5, "b": 1}\n');
+      await release("2.0.0", {
+        "app.txt": "v2\n",
+        "data/seed.txt": "seed 2\n",
+        "data/new.txt": "new\n",
+        "conf.local": "c2\n",
+        "settings.json": '{"a": 1, "b": 2, "c": 3}\n',
+      });
+      // Before: " M update-manifest.yaml", " D data/new.txt", " M data/seed.txt", " M conf.local", " M settings.json".
+      expect(await status()).toBe("");
+      expect(await readFile(join(repos.clone, "update-manifest.yaml"), "utf8")).toContain('version: "2.0.0"');
+      expect(await readFile(join(repos.clone, "data/seed.txt"), "utf8")).toBe("seed 1\n");
+      await writeFile(join(repos.clone, "app.txt"), "hand edit\n");
+      expect(await status()).toBe("M app.txt");
+
+      // A release that installs a file it once skipped shows edits to it again.
+      await git(repos.clone, "checkout", "-q", "--", "app.txt");
+      await writeFile(join(repos.dev, "update-manifest.yaml"), 'version: "3.0.0"\n');
+      await git(repos.dev, "commit", "-q", "-am", "release 3.0.0");
+      await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+      expect((await ship()).code).toBe(0);
+      expect(await readFile(join(repos.clone, "conf.local"), "utf8")).toBe("c2\n");
+      await writeFile(join(repos.clone, "conf.local"), "hand edit\n");
+      expect(await status()).toBe("M conf.local");
+    });
 
     it("an automatic restore (failing health check) leaves HEAD on the installed commit: git status is clean", async () => {
       await cloneAsApp();

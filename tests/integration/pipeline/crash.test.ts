@@ -157,6 +157,35 @@ describe("a run killed with SIGKILL", () => {
     });
   }
 
+  // Killed before the apply made a backup (the backup's manifest was where the recovery found the
+  // release's on_failure): the interrupted update is still reported to on_failure. A kill inside a
+  // pre_update hook (the hook kills ship) and one after the hooks, before the apply.
+  const beforeBackup: { label: string; fault: string; preUpdate: string[] }[] = [
+    { label: "in a pre_update hook", fault: "", preUpdate: ["kill -9 $PPID; sleep 5"] },
+    { label: "at pipeline:before:apply", fault: "pipeline:before:apply", preUpdate: [] },
+  ];
+  for (const { label, fault, preUpdate } of beforeBackup) {
+    it(`${label}, the recovery sends the release's on_failure`, async () => {
+      const v2 = await box.release(`v2-notify-${label.replace(/[^a-z]+/g, "-")}`, v2Files, {
+        version: "2.0.0",
+        directories: { data: { preserve: true } },
+        hooks: { pre_update: preUpdate },
+        notifications: { on_failure: [{ type: "log", message: "FAILED {version}: {error}" }] },
+      });
+      const configFile = join(box.root, "config.json");
+      await writeFile(configFile, JSON.stringify(box.config(v2)));
+      const killed = await runProcess(entry, configFile, fault);
+      expect(killed.signal).toBe("SIGKILL");
+      const lines: { level: string; msg: string }[] = [];
+      const recovered = await recover(box.config(v2), memoryLogger(lines));
+      expect(recovered.exitCode).toBe(0);
+      expect(lines.filter((l) => l.msg.startsWith("FAILED")).map((l) => l.msg)).toEqual([
+        "FAILED 2.0.0: update to 2.0.0 was interrupted; the app's files were not changed (1.0.0 stays)",
+      ]);
+      expect(await hashTree(box.appDir)).toEqual(oldTree);
+    });
+  }
+
   // Before the pre_update hooks nothing on the app has been touched: a kill there must leave v1
   // exactly, and need no rollback hooks.
   for (const point of ["fetch", "verify", "conditionals", "requirements"].map(
