@@ -326,7 +326,8 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
  * no merge rule edited in place) and that this update replaces, or removes because the release
  * dropped them: their previous versions are in the backup only, and nothing else would tell the
  * operator their edit went. Judged by content: the index's stat vouches for untouched files (no
- * read), the rest are hashed, so a `touch` or a `chmod` is no edit. Merged configs are not here:
+ * read), the rest are hashed (a symlink by its target's text), so a `touch` or a `chmod` is no
+ * edit and a file made a link is one. Merged configs are not here:
  * replaced-merge.ts names which of the operator's values went, key by key. A file that cannot be
  * read now is left out (the update itself decides what that means); the warning is a courtesy,
  * never a reason to fail.
@@ -353,7 +354,9 @@ async function editedOnHost(
     if (list === undefined) continue;
     const indexed = index.files[step.rel];
     const app = scan.files.get(step.rel);
-    if (indexed === undefined || indexed.merged === true || app?.type !== "file") continue;
+    // A link the operator put where ship installed a file (or retargeted one ship installed) is an
+    // edit like any other: its sha256 is the target's text's, never the file's.
+    if (indexed === undefined || indexed.merged === true || app === undefined) continue;
     if (statMatches(app, indexed)) continue;
     suspects.push({ rel: step.rel, list });
   }

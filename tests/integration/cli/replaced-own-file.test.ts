@@ -4,7 +4,19 @@
  * naming the file and where its copy is, and so do the notification and the report. Real CLI.
  */
 import { existsSync } from "node:fs";
-import { chmod, chown, lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  lstat,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { webhookReceiver } from "../../support/servers/webhook-receiver.js";
@@ -207,5 +219,32 @@ describe("a file ship installed and someone changed on the host (real CLI)", () 
     const quiet = await runShip(["--config", app.config, "--force"]);
     expect(quiet.code, quiet.stderr).toBe(0);
     expect(quiet.stderr).not.toContain("WARNING");
+  });
+
+  it("a file the operator made a symlink is a change too: named when the update replaces or removes it, and put back by --rollback", async () => {
+    // Before: only regular files were judged, so the link went unsaid (the release's file took its place).
+    await rm(join(app.appDir, "settings.ini"));
+    await symlink("/etc/hostname", join(app.appDir, "settings.ini"));
+    await rm(join(app.appDir, "legacy.py"));
+    await symlink("untouched.py", join(app.appDir, "legacy.py"));
+    await app.release("v2", 'version: "2.0.0"\n', {
+      "app.py": "v2\n",
+      "settings.ini": "workers = 4\n",
+      "touched.py": "same\n",
+      "untouched.py": "v1 too\n",
+    });
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    expect((await lstat(join(app.appDir, "settings.ini"))).isFile()).toBe(true);
+    const warnings = run.stderr.split("\n").filter((l) => l.startsWith("myapp: WARNING: "));
+    expect(warnings, run.stderr).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^myapp: WARNING: 2 file\(s\) ship installed were changed on this host since, and this update replaced settings\.ini and removed legacy\.py /,
+    );
+    const copies = /copies are in (\S+) /.exec(warnings[0] ?? "")?.[1] ?? "";
+    const back = await runShip(["--config", app.config, "--rollback", copies.replace(/\/files$/, "")]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await readlink(join(app.appDir, "settings.ini"))).toBe("/etc/hostname");
+    expect(await readlink(join(app.appDir, "legacy.py"))).toBe("untouched.py");
   });
 });
