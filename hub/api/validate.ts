@@ -13,3 +13,12 @@ export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, roo
   if (result.ok) return result.value;
   throw new HubRequestError(400, result.message);
 }
+
+/**
+ * A body an endpoint may go without (`POST /rollouts/:id/pause`): only a request that sends none is
+ * read as `{}`. A JSON `null`, string, number or boolean is a body, and not a mapping: refused as
+ * `[1]` is, before the route acts on what it would have taken for no body.
+ */
+export function parseOptionalBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  return parseRequest(schema, body === undefined ? {} : body);
+}
