@@ -6,7 +6,7 @@ export { formatPath } from "../../shared/schema/one-line.js";
 
 /**
  * Validates a request part; a 400 is one line naming every bad field and what is wrong with it
- * (`body.waves[0].percent: must be <= 100 (got 150)`), in our words, never zod's bare "Invalid input".
+ * (`query.limit: must be ≤ 1000 (got 5000)`), in our words, never zod's bare "Invalid input".
  */
 export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, root = "body"): z.output<S> {
   const result = parseOneLine(schema, value, root);

@@ -296,9 +296,9 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       'query.limit: must be a number (got string "1e999")',
     );
     expect(await refused("GET", "/api/v1/agents?limit=1e308")).toBe(
-      "query.limit: must be <= 1000 (got 1e308)",
+      "query.limit: must be ≤ 1000 (got 1e308)",
     );
-    expect(await refused("GET", "/api/v1/releases?limit=0")).toBe("query.limit: must be >= 1 (got 0)");
+    expect(await refused("GET", "/api/v1/releases?limit=0")).toBe("query.limit: must be ≥ 1 (got 0)");
     // A parameter no list reads (a typo, or another API's name) is a 400 naming it, not the whole list.
     expect(await refused("GET", "/api/v1/events?since=5")).toBe(
       "query.since: unknown key; allowed: before, subject, limit",
