@@ -9,7 +9,7 @@ import { HubRequestError } from "../errors.js";
 import { forgetOpenDeployments } from "../rollouts/forget-agent.js";
 import type { AgentRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
-import { parseRequest } from "./validate.js";
+import { parseOptionalBody, parseRequest } from "./validate.js";
 
 /** `GET /agents/:id` pages the agent's reports, newest first. */
 const ReportPage = z.strictObject({
@@ -102,7 +102,7 @@ export function agentRoutes(deps: ApiDeps): Router {
   router.post("/agents/:id/check", operator, async (req, res) => {
     // A body the check does not read is refused, as the rollout actions refuse theirs: a field the
     // caller thought meant something (say {"app": "web"}) must not be ignored behind a 202.
-    parseRequest(NoFields, req.body ?? {});
+    parseOptionalBody(NoFields, req.body);
     const id = req.params.id as string;
     let relayed = false;
     if (!deps.send(id, { type: "check_now", v: 1 })) {
@@ -139,7 +139,7 @@ export function agentRoutes(deps: ApiDeps): Router {
   // Takes a decommissioned agent out of the fleet: out of `GET /agents`, its counts and new
   // rollouts. Its row stays (past rollouts' deployments name it) and its next hello brings it back.
   router.post("/agents/:id/forget", operator, async (req, res) => {
-    parseRequest(NoFields, req.body ?? {});
+    parseOptionalBody(NoFields, req.body);
     const id = req.params.id as string;
     const online = `agent ${id} is online: stop it on its host first (an agent that connects is back in the fleet at once)`;
     // This hub's socket is fresher than the stored flag, which a hello in flight has not set yet.

@@ -13,7 +13,7 @@ import { HubRequestError } from "../errors.js";
 import { offlineFailsAt, rolloutDetail, rolloutDetailOf, rolloutSummary } from "../rollouts/view.js";
 import { rolloutStates } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
-import { parseRequest } from "./validate.js";
+import { parseOptionalBody, parseRequest } from "./validate.js";
 
 const ListQuery = z.strictObject({
   state: z.enum(rolloutStates).optional(),
@@ -99,7 +99,7 @@ export function rolloutRoutes(deps: ApiDeps): Router {
   // client's read and its request: a wave started since the caller decided is not left either.
   router.post("/rollouts/:id/advance", operator, async (req, res) => {
     const arrived = deps.now();
-    const body = parseRequest(AdvanceRollout, req.body ?? {});
+    const body = parseOptionalBody(AdvanceRollout, req.body);
     const seen = await engine.requireRollout(String(req.params.id));
     const decidedAt = body.decidedMsAgo === undefined ? undefined : arrived - body.decidedMsAgo;
     res.json(
@@ -110,7 +110,7 @@ export function rolloutRoutes(deps: ApiDeps): Router {
   });
   router.post("/rollouts/:id/pause", operator, async (req, res) => {
     const arrived = deps.now();
-    const body = parseRequest(PauseRollout, req.body ?? {});
+    const body = parseOptionalBody(PauseRollout, req.body);
     const decidedAt = body.decidedMsAgo === undefined ? undefined : arrived - body.decidedMsAgo;
     const paused = await engine.pause(await idOf(req), actorOf(res), {
       ...(body.fromWave === undefined ? {} : { wave: body.fromWave }),
@@ -121,13 +121,13 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     res.json(paused.late === undefined ? view : { ...view, warnings: [`paused ${paused.late}`] });
   });
   router.post("/rollouts/:id/resume", operator, async (req, res) => {
-    const body = parseRequest(ResumeRollout, req.body ?? {});
+    const body = parseOptionalBody(ResumeRollout, req.body);
     res.json(await detail((await engine.resume(await idOf(req), actorOf(res), body.failedSeen)).id));
   });
   // Abort as pause: never refused for coming late, but a late one is said (warnings).
   router.post("/rollouts/:id/abort", operator, async (req, res) => {
     const arrived = deps.now();
-    const body = parseRequest(AbortRollout, req.body ?? {});
+    const body = parseOptionalBody(AbortRollout, req.body);
     const decidedAt = body.decidedMsAgo === undefined ? undefined : arrived - body.decidedMsAgo;
     const aborted = await engine.abort(await idOf(req), actorOf(res), body.rollback, {
       ...(body.fromWave === undefined ? {} : { wave: body.fromWave }),

@@ -6,10 +6,19 @@ export { formatPath } from "../../shared/schema/one-line.js";
 
 /**
  * Validates a request part; a 400 is one line naming every bad field and what is wrong with it
- * (`body.waves[0].percent: must be <= 100 (got 150)`), in our words, never zod's bare "Invalid input".
+ * (`query.limit: must be ≤ 1000 (got 5000)`), in our words, never zod's bare "Invalid input".
  */
 export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, root = "body"): z.output<S> {
   const result = parseOneLine(schema, value, root);
   if (result.ok) return result.value;
   throw new HubRequestError(400, result.message);
+}
+
+/**
+ * A body an endpoint may go without (`POST /rollouts/:id/pause`): only a request that sends none is
+ * read as `{}`. A JSON `null`, string, number or boolean is a body, and not a mapping: refused as
+ * `[1]` is, before the route acts on what it would have taken for no body.
+ */
+export function parseOptionalBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  return parseRequest(schema, body === undefined ? {} : body);
 }

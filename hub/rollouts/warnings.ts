@@ -8,6 +8,7 @@
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { compareVersions } from "../../shared/versions.js";
 import { describeThreshold, thresholdCrossed } from "./accounting.js";
+import { alreadyOn, alreadyOnWarnings, shownIds } from "./already-on-warnings.js";
 import { brokenOnRelease } from "./found-installed.js";
 import { type Candidate, isEligible } from "./membership.js";
 
@@ -186,14 +187,17 @@ export function offlineWaveWarnings(
   spec: RolloutSpec,
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
+  settled: ReadonlySet<string> = new Set(),
 ): string[] {
   const online = new Map(agents.map((a) => [a.id, a.online !== false]));
   return spec.waves.flatMap((wave, i) => {
-    const members = [...placed].filter(([, w]) => w === i).map(([id]) => id);
+    const all = [...placed].filter(([, w]) => w === i).map(([id]) => id);
+    // An agent on the release already is done at create, online or not: the wave waits for none of it.
+    const members = all.filter((id) => !settled.has(id));
     if (members.length === 0 || members.some((id) => online.get(id))) return [];
-    const shown = members.slice(0, 5).join(", ") + (members.length > 5 ? ", …" : "");
+    const which = members.length < all.length ? " still to update" : "";
     return [
-      `body.waves[${i}] (${wave.name}): every agent of it is offline now (${shown}): the wave waits for them, and each that stays away past the hub's offline timeout counts as failed`,
+      `body.waves[${i}] (${wave.name}): every agent of it${which} is offline now (${shownIds(members)}): the wave waits for them, and each that stays away past the hub's offline timeout counts as failed`,
     ];
   });
 }
@@ -209,8 +213,10 @@ export function offlineThresholdWarnings(
   spec: RolloutSpec,
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
+  settled: ReadonlySet<string> = new Set(),
 ): string[] {
-  const offline = new Set(agents.filter((a) => a.online === false).map((a) => a.id));
+  // One on the release already succeeds at create: away or not, it never times out as failed.
+  const offline = new Set(agents.filter((a) => a.online === false && !settled.has(a.id)).map((a) => a.id));
   const members: string[] = [];
   for (const [i, wave] of spec.waves.entries()) {
     const own = [...placed].filter(([, w]) => w === i).map(([id]) => id);
@@ -226,8 +232,9 @@ export function offlineThresholdWarnings(
       forgotten: 0,
     };
     if (!thresholdCrossed(stats, spec.failureThreshold, 0)) continue;
-    if (own.length > 0 && own.every((id) => offline.has(id))) return [];
-    const shown = away.slice(0, 5).join(", ") + (away.length > 5 ? ", …" : "");
+    const pending = own.filter((id) => !settled.has(id));
+    if (pending.length > 0 && pending.every((id) => offline.has(id))) return [];
+    const shown = shownIds(away);
     return [
       `body.failureThreshold: ${away.length} of the ${members.length} agent(s) in the waves up to ${wave.name} are offline now (${shown}): if they stay away past the hub's offline timeout they count as failed, enough to halt the rollout (${describeThreshold(spec.failureThreshold)}) with nothing wrong in the release`,
     ];
@@ -243,8 +250,10 @@ export function offlineThresholdWarnings(
 export function unplacedWarnings(
   spec: RolloutSpec,
   placed: ReadonlyMap<string, number | undefined>,
+  settled: ReadonlySet<string> = new Set(),
 ): string[] {
-  const left = [...placed].filter(([, wave]) => wave === undefined).map(([id]) => id);
+  // One that runs the release already loses nothing by being left out.
+  const left = [...placed].filter(([id, wave]) => wave === undefined && !settled.has(id)).map(([id]) => id);
   if (left.length === 0) return [];
   const shown = left.slice(0, 5).join(", ") + (left.length > 5 ? ", …" : "");
   const last = spec.waves.length - 1;
@@ -264,13 +273,21 @@ export function unplacedWarnings(
 export function thresholdWarnings(
   spec: RolloutSpec,
   placed: ReadonlyMap<string, number | undefined>,
+  settled: ReadonlySet<string> = new Set(),
 ): string[] {
-  const held = [...placed.values()].filter((wave) => wave !== undefined).length;
+  const members = [...placed].filter(([, wave]) => wave !== undefined).map(([id]) => id);
+  // Those on the release already succeed at create: only the others can fail.
+  const held = members.filter((id) => !settled.has(id)).length;
   const threshold = spec.failureThreshold;
   if (!("count" in threshold) || held === 0 || threshold.count <= held) return [];
   const rollback = spec.autoRollback ? " nor sends anyone back (autoRollback)" : "";
+  const done = members.length - held;
+  const holds =
+    done === 0
+      ? `the ${held} agent(s) the rollout holds now`
+      : `the ${held} agent(s) of the rollout that can fail now (${done} more run the release already)`;
   return [
-    `body.failureThreshold: ${threshold.count} failure(s) is more than the ${held} agent(s) the rollout holds now: the release failing on every one of them neither halts it${rollback}`,
+    `body.failureThreshold: ${threshold.count} failure(s) is more than ${holds}: the release failing on every one of them neither halts it${rollback}`,
   ];
 }
 
@@ -322,16 +339,25 @@ export function rolloutWarnings(
   spec: RolloutSpec,
   forgotten?: ReadonlySet<string>,
 ): string[] {
+  const settled = alreadyOn(release, agents);
+  const held = [...placed].filter(([, w]) => w !== undefined).map(([id]) => id);
+  // A rollout that sends nothing: how its waves and threshold would play out cannot happen.
+  const sendsNothing = held.length > 0 && held.every((id) => settled.has(id));
   return [
     ...namedAgentWarnings(spec, release.app, agents, forgotten),
-    ...emptyWaveWarnings(spec, placed),
-    ...everyAgentEarlyWarnings(spec, placed),
-    ...offlineWaveWarnings(spec, agents, placed),
-    ...offlineThresholdWarnings(spec, agents, placed),
-    ...unplacedWarnings(spec, placed),
+    ...alreadyOnWarnings(release, spec, placed, settled),
+    ...(sendsNothing
+      ? []
+      : [
+          ...emptyWaveWarnings(spec, placed),
+          ...everyAgentEarlyWarnings(spec, placed),
+          ...offlineWaveWarnings(spec, agents, placed, settled),
+          ...offlineThresholdWarnings(spec, agents, placed, settled),
+        ]),
+    ...unplacedWarnings(spec, placed, settled),
     ...downgradeWarnings(release, agents, placed),
     ...brokenWarnings(release, agents, placed),
     ...idleWaveOptionWarnings(spec),
-    ...thresholdWarnings(spec, placed),
+    ...(sendsNothing ? [] : thresholdWarnings(spec, placed, settled)),
   ];
 }

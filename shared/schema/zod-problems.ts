@@ -107,7 +107,8 @@ function unknownValue(noun: string, input: unknown, values: readonly unknown[]):
 function bound(issue: { origin: string; inclusive?: boolean }, limit: unknown, input: unknown, low: boolean) {
   if (issue.origin === "string") return `must be ${low ? "at least" : "at most"} ${limit} characters long`;
   if (issue.origin === "array") return `must have ${low ? "at least" : "at most"} ${limit} items`;
-  const op = low ? (issue.inclusive === false ? ">" : ">=") : issue.inclusive === false ? "<" : "<=";
+  // ≤ and ≥, as every bound the schemas word themselves (`body.fromWave: must be ≥ 0`).
+  const op = low ? (issue.inclusive === false ? ">" : "≥") : issue.inclusive === false ? "<" : "≤";
   return `must be ${op} ${String(limit)} (got ${String(input)})`;
 }
 

@@ -32,7 +32,7 @@ describe("manifest numbers out of range", () => {
       "a hook timeout past 24.8 days",
       `hooks:\n  pre_update:\n    - { command: "${touch}", timeout: 1e12 }`,
       "hooks.pre_update[0].timeout",
-      "must be <= 2147483",
+      "must be ≤ 2147483",
     ],
     [
       "a test timeout of 0",
@@ -44,7 +44,7 @@ describe("manifest numbers out of range", () => {
       "a retry_delay past 24.8 days",
       `post_update_tests:\n  - { name: t, command: "false", retry_count: 1, retry_delay: 1e10 }`,
       "post_update_tests[0].retry_delay",
-      "must be <= 2147483",
+      "must be ≤ 2147483",
     ],
     [
       "an environment check timeout of 0",
@@ -56,19 +56,19 @@ describe("manifest numbers out of range", () => {
       "a migration timeout past 24.8 days",
       `migrations:\n  "1.0.0":\n    - { command: "${touch}", timeout: 3e6 }`,
       'migrations."1.0.0"[0].timeout',
-      "must be <= 2147483",
+      "must be ≤ 2147483",
     ],
     [
       "a webhook timeout past 24.8 days",
       'notifications:\n  on_success:\n    - { type: webhook, url: "http://127.0.0.1:9/", timeout: 1e12 }',
       "notifications.on_success[0].timeout",
-      "must be <= 2147483",
+      "must be ≤ 2147483",
     ],
     [
       "a stage's wait_hours past 11,400 years",
       'release_date: "2020-01-01"\nrollout:\n  stages:\n    - { percentage: 0, wait_hours: 1e300 }\n    - { percentage: 100 }',
       "rollout.stages[0].wait_hours",
-      "must be <= 100000000",
+      "must be ≤ 100000000",
     ],
   ])("%s: exit 2 naming the key, nothing runs or is installed", async (_, yaml, key, message) => {
     const release = await app.release("r1", `version: "1.0.0"\n${yaml}\n`);
@@ -116,14 +116,14 @@ describe("ship.toml numbers out of range", () => {
       "[general] min_interval_hours",
       (t: string) => t.replace("min_interval_hours = 0", "min_interval_hours = 1e12"),
       "general.min_interval_hours",
-      "must be <= 100000000",
+      "must be ≤ 100000000",
     ],
     [
       "[hub] reconnect_max_seconds",
       (t: string) =>
         `${t}\n[hub]\nurl = "http://127.0.0.1:9"\ntoken_file = "/etc/hostname"\nreconnect_max_seconds = 1e12\n`,
       "hub.reconnect_max_seconds",
-      "must be <= 2147483",
+      "must be ≤ 2147483",
     ],
   ])("%s: exit 2 naming ship.toml and the key, nothing written", async (_, edit, key, message) => {
     await app.release("r1", 'version: "1.0.0"\n');
@@ -144,7 +144,7 @@ describe("ship.toml numbers out of range", () => {
     );
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stdout + run.stderr).toBe(2);
-    expect(run.stderr).toMatch(/ship\.toml:\d+:\d+ sources\.web\.timeout_seconds: must be <= 2147483/);
+    expect(run.stderr).toMatch(/ship\.toml:\d+:\d+ sources\.web\.timeout_seconds: must be ≤ 2147483/);
     expect(await readdir(app.root)).not.toContain("var");
   });
 });

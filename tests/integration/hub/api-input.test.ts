@@ -210,6 +210,31 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       status: 400,
       error: "body: must be a mapping (got number 5)",
     });
+    // An optional body is "no body or {}": a JSON null (was taken for no body: a 202 for check, the
+    // state check for pause) or any other non-object is the same 400 as a list, before any action.
+    const optional = [
+      "/api/v1/rollouts/nope/advance",
+      "/api/v1/rollouts/nope/pause",
+      "/api/v1/rollouts/nope/resume",
+      "/api/v1/rollouts/nope/abort",
+      "/api/v1/agents/nope/check",
+      "/api/v1/agents/nope/forget",
+    ];
+    for (const path of optional) {
+      for (const [body, got] of [
+        ["null", "null (an empty value)"],
+        ['"x"', 'string "x"'],
+        ["5", "number 5"],
+        ["false", "boolean false"],
+        ["[1]", "a list"],
+      ])
+        expect(await raw("POST", path, body ?? "", "application/json"), `${path} ${body}`).toEqual({
+          status: 400,
+          error: `body: must be a mapping (got ${got})`,
+        });
+      // No body at all is still no body: the route goes on to find nothing called "nope".
+      expect((await t.api("POST", path, { token: t.operator })).status, path).toBe(404);
+    }
     expect(await raw("POST", "/api/v1/rollouts", '{"release":', "application/json")).toMatchObject({
       status: 400,
       error: expect.stringMatching(/^body: invalid JSON: /),
@@ -271,9 +296,9 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       'query.limit: must be a number (got string "1e999")',
     );
     expect(await refused("GET", "/api/v1/agents?limit=1e308")).toBe(
-      "query.limit: must be <= 1000 (got 1e308)",
+      "query.limit: must be ≤ 1000 (got 1e308)",
     );
-    expect(await refused("GET", "/api/v1/releases?limit=0")).toBe("query.limit: must be >= 1 (got 0)");
+    expect(await refused("GET", "/api/v1/releases?limit=0")).toBe("query.limit: must be ≥ 1 (got 0)");
     // A parameter no list reads (a typo, or another API's name) is a 400 naming it, not the whole list.
     expect(await refused("GET", "/api/v1/events?since=5")).toBe(
       "query.since: unknown key; allowed: before, subject, limit",

@@ -88,7 +88,7 @@ describe("malformed configs: every problem, positioned", () => {
     [
       "port out of range",
       `${sftp}port = 70000\n`,
-      /^ship\.toml:8:1 sources\.s\.port: must be <= 65535 \(got 70000\)$/,
+      /^ship\.toml:8:1 sources\.s\.port: must be ≤ 65535 \(got 70000\)$/,
     ],
     [
       "missing required key",

@@ -99,7 +99,7 @@ describe("malformed manifests: every problem, positioned", () => {
       'update-manifest.yaml:1:1 version: must be a quoted string, e.g. version: "1.2.3"',
       'update-manifest.yaml:3:3 files."[abc": unclosed "[" in glob (escape it as "\\[" to match it literally)',
       'warning: update-manifest.yaml:5:5 files."[abc".bakup: unknown key "bakup" (did you mean "backup"?); ignored',
-      "update-manifest.yaml:9:5 post_update_tests[0].retry_count: must be >= 0 (got -1)",
+      "update-manifest.yaml:9:5 post_update_tests[0].retry_count: must be ≥ 0 (got -1)",
       "update-manifest.yaml:12:7 notifications.on_failure[0].url: is required",
     ]);
   });
@@ -165,7 +165,7 @@ describe("malformed manifests: every problem, positioned", () => {
     [
       "percentage over 100",
       `${v}rollout:\n  start: "2025-01-20T06:00:00Z"\n  stages:\n    - percentage: 150\n`,
-      /^update-manifest\.yaml:5:7 rollout\.stages\[0\]\.percentage: must be <= 100 \(got 150\)$/,
+      /^update-manifest\.yaml:5:7 rollout\.stages\[0\]\.percentage: must be ≤ 100 \(got 150\)$/,
     ],
     [
       "hook not a string",
