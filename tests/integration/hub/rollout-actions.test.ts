@@ -46,6 +46,23 @@ async function onlineAgents(...ids: string[]): Promise<TestAgent[]> {
   return agents;
 }
 
+/** Release 2.0.0 rolled out to a1 (wave 1, canary) then a2 (wave 2, rest), both online. */
+async function canaryThenRest(): Promise<{ id: string; agents: TestAgent[] }> {
+  const v2 = await publish("2.0.0");
+  const agents = await onlineAgents("a1", "a2");
+  const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+    token: t.operator,
+    body: {
+      release: v2,
+      waves: [
+        { name: "canary", agents: ["a1"] },
+        { name: "rest", agents: ["a2"] },
+      ],
+    },
+  });
+  return { id: created.body.id, agents };
+}
+
 /** A refused action: 409, the message names the state and the allowed actions, the state is unchanged. */
 async function refused(id: string, action: string, state: string, allowed: RegExp, body: unknown = {}) {
   const before = await view(id);
@@ -233,19 +250,7 @@ describe("rollout actions follow the state machine's table", () => {
   });
 
   it("a pause that lands after the rollout left the operator's wave still pauses, and says which wave it paused and that its agents already had the release", async () => {
-    const v2 = await publish("2.0.0");
-    const agents = await onlineAgents("a1", "a2");
-    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
-      token: t.operator,
-      body: {
-        release: v2,
-        waves: [
-          { name: "canary", agents: ["a1"] },
-          { name: "rest", agents: ["a2"] },
-        ],
-      },
-    });
-    const id = created.body.id;
+    const { id, agents } = await canaryThenRest();
     // Another operator (or auto-advance) moves it on while this one decides to pause the canary.
     expect((await act(id, "advance", { fromWave: 0 })).status).toBe(200);
     await agents[1]?.next(isType("deploy"));
@@ -278,19 +283,7 @@ describe("rollout actions follow the state machine's table", () => {
   });
 
   it("an abort that lands after the rollout left the operator's wave still aborts, and says which wave it stopped and that its agents already had the release", async () => {
-    const v2 = await publish("2.0.0");
-    const agents = await onlineAgents("a1", "a2");
-    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
-      token: t.operator,
-      body: {
-        release: v2,
-        waves: [
-          { name: "canary", agents: ["a1"] },
-          { name: "rest", agents: ["a2"] },
-        ],
-      },
-    });
-    const id = created.body.id;
+    const { id, agents } = await canaryThenRest();
     // A wave the rollout never had, or has not reached, is refused as advance refuses it: nothing changes.
     expect(await act(id, "abort", { fromWave: 5 })).toMatchObject({
       status: 400,
@@ -317,19 +310,7 @@ describe("rollout actions follow the state machine's table", () => {
   });
 
   it("an abort without --from-wave is late when the wave started after the command did (decidedMsAgo)", async () => {
-    const v2 = await publish("2.0.0");
-    const agents = await onlineAgents("a1", "a2");
-    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
-      token: t.operator,
-      body: {
-        release: v2,
-        waves: [
-          { name: "canary", agents: ["a1"] },
-          { name: "rest", agents: ["a2"] },
-        ],
-      },
-    });
-    const id = created.body.id;
+    const { id, agents } = await canaryThenRest();
     expect((await act(id, "advance", { fromWave: 0 })).status).toBe(200);
     // Decided a minute ago, before wave 2 started: the answer warns; a decision made now does not.
     const late = await act(id, "abort", { decidedMsAgo: 60_000 });
