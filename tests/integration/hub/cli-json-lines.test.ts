@@ -4,7 +4,15 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runHubCli } from "../../support/hub-cli.js";
-import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
+import {
+  canaryThenRest,
+  isType,
+  publishRelease,
+  reportAcked,
+  startTestHub,
+  TestAgent,
+  type TestHub,
+} from "./support.js";
 
 let t: TestHub;
 beforeEach(async () => {
@@ -77,26 +85,7 @@ describe("ship-hub --json writes only JSON lines", () => {
   });
 
   it("a late abort's warning and an abort's note are JSON on stderr", async () => {
-    const v2 = await publishRelease(t, "2.0.0");
-    const agents = await Promise.all(
-      ["a1", "a2"].map(async (id) => {
-        const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-        agent.hello(id);
-        return agent;
-      }),
-    );
-    await expect.poll(() => ["a1", "a2"].every((id) => t.hub.registry.isOnline(id))).toBe(true);
-    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
-      token: t.operator,
-      body: {
-        release: v2,
-        waves: [
-          { name: "canary", agents: ["a1"] },
-          { name: "rest", agents: ["a2"] },
-        ],
-      },
-    });
-    const id = created.body.id;
+    const { id, agents } = await canaryThenRest(t);
     await agents[0]?.next(isType("deploy"));
     // Another operator advances while this one decides to abort the canary.
     await t.api("POST", `/api/v1/rollouts/${id}/advance`, { token: t.operator, body: { fromWave: 0 } });

@@ -6,7 +6,16 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runHubCli } from "../../support/hub-cli.js";
-import { isType, publishRelease, reportAcked, startTestHub, TestAgent, type TestHub } from "./support.js";
+import {
+  canaryThenRest,
+  isType,
+  onlineAgents,
+  publishRelease,
+  reportAcked,
+  startTestHub,
+  TestAgent,
+  type TestHub,
+} from "./support.js";
 
 let t: TestHub;
 beforeEach(async () => {
@@ -32,36 +41,6 @@ const path = (id: string, action = "") => `/api/v1/rollouts/${id}${action ? `/${
 const act = (id: string, action: string, body: unknown = {}) =>
   t.api<View>("POST", path(id, action), { token: t.operator, body });
 const view = async (id: string) => (await t.api<View>("GET", path(id), { token: t.operator })).body;
-
-/** Test agents with these ids, connected and said hello, once the hub lists them online. */
-async function onlineAgents(...ids: string[]): Promise<TestAgent[]> {
-  const agents = await Promise.all(
-    ids.map(async (id) => {
-      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-      agent.hello(id);
-      return agent;
-    }),
-  );
-  await expect.poll(() => ids.every((id) => t.hub.registry.isOnline(id))).toBe(true);
-  return agents;
-}
-
-/** Release 2.0.0 rolled out to a1 (wave 1, canary) then a2 (wave 2, rest), both online. */
-async function canaryThenRest(): Promise<{ id: string; agents: TestAgent[] }> {
-  const v2 = await publish("2.0.0");
-  const agents = await onlineAgents("a1", "a2");
-  const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
-    token: t.operator,
-    body: {
-      release: v2,
-      waves: [
-        { name: "canary", agents: ["a1"] },
-        { name: "rest", agents: ["a2"] },
-      ],
-    },
-  });
-  return { id: created.body.id, agents };
-}
 
 /** A refused action: 409, the message names the state and the allowed actions, the state is unchanged. */
 async function refused(id: string, action: string, state: string, allowed: RegExp, body: unknown = {}) {
@@ -250,7 +229,7 @@ describe("rollout actions follow the state machine's table", () => {
   });
 
   it("a pause that lands after the rollout left the operator's wave still pauses, and says which wave it paused and that its agents already had the release", async () => {
-    const { id, agents } = await canaryThenRest();
+    const { id, agents } = await canaryThenRest(t);
     // Another operator (or auto-advance) moves it on while this one decides to pause the canary.
     expect((await act(id, "advance", { fromWave: 0 })).status).toBe(200);
     await agents[1]?.next(isType("deploy"));
@@ -283,7 +262,7 @@ describe("rollout actions follow the state machine's table", () => {
   });
 
   it("an abort that lands after the rollout left the operator's wave still aborts, and says which wave it stopped and that its agents already had the release", async () => {
-    const { id, agents } = await canaryThenRest();
+    const { id, agents } = await canaryThenRest(t);
     // A wave the rollout never had, or has not reached, is refused as advance refuses it: nothing changes.
     expect(await act(id, "abort", { fromWave: 5 })).toMatchObject({
       status: 400,
@@ -310,7 +289,7 @@ describe("rollout actions follow the state machine's table", () => {
   });
 
   it("an abort without --from-wave is late when the wave started after the command did (decidedMsAgo)", async () => {
-    const { id, agents } = await canaryThenRest();
+    const { id, agents } = await canaryThenRest(t);
     expect((await act(id, "advance", { fromWave: 0 })).status).toBe(200);
     // Decided a minute ago, before wave 2 started: the answer warns; a decision made now does not.
     const late = await act(id, "abort", { decidedMsAgo: 60_000 });
@@ -323,7 +302,7 @@ describe("rollout actions follow the state machine's table", () => {
 
   it("a resume decided on fewer failures than there are now is refused (409) instead of accepting failures nobody saw", async () => {
     const v2 = await publish("2.0.0");
-    const agents = await onlineAgents("a1", "a2");
+    const agents = await onlineAgents(t, "a1", "a2");
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: { release: v2, waves: [{ name: "all", agents: ["a1", "a2"] }], failureThreshold: { count: 2 } },

@@ -300,3 +300,33 @@ export function hubPerTest(): {
     },
   };
 }
+
+/** Test agents with these ids, connected and said hello, once the hub lists them online. */
+export async function onlineAgents(t: TestHub, ...ids: string[]): Promise<TestAgent[]> {
+  const agents = await Promise.all(
+    ids.map(async (id) => {
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+      agent.hello(id);
+      return agent;
+    }),
+  );
+  await expect.poll(() => ids.every((id) => t.hub.registry.isOnline(id))).toBe(true);
+  return agents;
+}
+
+/** Release 2.0.0 rolled out to a1 (wave 1, canary) then a2 (wave 2, rest), both online. */
+export async function canaryThenRest(t: TestHub): Promise<{ id: string; agents: TestAgent[] }> {
+  const v2 = await publishRelease(t, "2.0.0");
+  const agents = await onlineAgents(t, "a1", "a2");
+  const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+    token: t.operator,
+    body: {
+      release: v2,
+      waves: [
+        { name: "canary", agents: ["a1"] },
+        { name: "rest", agents: ["a2"] },
+      ],
+    },
+  });
+  return { id: created.body.id, agents };
+}
