@@ -33,7 +33,8 @@ export interface WaveStats {
   forgotten: number;
 }
 
-const noStats = (): WaveStats => ({
+/** A wave with no deployment yet: every count 0. */
+export const noStats = (): WaveStats => ({
   members: 0,
   finished: 0,
   succeeded: 0,

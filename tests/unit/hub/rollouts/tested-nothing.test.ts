@@ -7,21 +7,14 @@ import { describe, expect, it } from "vitest";
 import {
   emptyCompletionReason,
   mayAutoAdvance,
+  noStats,
   stuckWaveReason,
   type WaveStats,
 } from "../../../../hub/rollouts/accounting.js";
 import type { Wave } from "../../../../shared/api/bodies.js";
 
 const wave: Wave = { name: "w", percent: 100, waitMinutes: 0, minSuccessRate: 1 };
-const stats = (s: Partial<WaveStats>): WaveStats => ({
-  members: 0,
-  finished: 0,
-  succeeded: 0,
-  failed: 0,
-  notApplicable: 0,
-  forgotten: 0,
-  ...s,
-});
+const stats = (s: Partial<WaveStats>): WaveStats => ({ ...noStats(), ...s });
 const none = stats({});
 const forgotten = stats({ forgotten: 1 });
 const notApplicable = stats({ notApplicable: 2 });
