@@ -87,7 +87,9 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
 /**
  * A run a signal stopped before all its sources: one line naming what it did not start, and
  * 128+signal (143 for SIGTERM) — exit 0 would say the run was done. A source that needs a person
- * (exit 3) still says so.
+ * (exit 3) still says so. A stop during the last source's update, which finished whole, leaves
+ * nothing undone: one line saying the signal was heard, and the run's own exit (as `--rollback`
+ * and `--recover` do; a stop that seemed ignored, exit 0 and no word, reads as lost).
  */
 function stoppedExitCode(
   summary: RunSummary,
@@ -95,7 +97,11 @@ function stoppedExitCode(
   checkOnly: boolean,
   out: Output,
 ): number | undefined {
-  if (signal === undefined || summary.notStarted === undefined) return undefined;
+  if (signal === undefined) return undefined;
+  if (summary.notStarted === undefined) {
+    out.problem(`${signal} received during the ${checkOnly ? "check" : "run"}: it was finished first`);
+    return undefined;
+  }
   const names = summary.notStarted.join(", ");
   out.problem(
     checkOnly

@@ -77,6 +77,21 @@ describe.skipIf(process.platform !== "linux")("ship stopped by SIGTERM during a 
     expect(await readFile(join(root, "app-second/app.txt"), "utf8")).toBe("v2\n");
   }, 60_000);
 
+  it("a stop during the last source's update finishes it, says the signal was heard, and exits as the update did", async () => {
+    const run = started(["--config", config, "--sources", "first"]);
+    await waitForFile(join(root, "hook-started-first"));
+    run.child.kill("SIGTERM");
+    await letHooksEnd(root);
+    const result = await run.done;
+
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("SIGTERM received during the run: it was finished first");
+    expect(result.stderr).not.toContain("not started");
+    expect(await readFile(join(root, "app-first/app.txt"), "utf8")).toBe("v2\n");
+    expect(await exists(join(root, "hook-done-first"))).toBe(true);
+  }, 60_000);
+
   it("a second SIGTERM exits at once with 143, not 0, and the next run recovers", async () => {
     const run = started(["--config", config]);
     await waitForFile(join(root, "hook-started-first"));
