@@ -95,6 +95,10 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
       if (done) return;
       done = true;
       deadline.end();
+      // Done reading: a process the command started outside its group (`setsid ./server &`, output
+      // not redirected) holds these pipes open, and they kept ship from exiting for as long as it ran.
+      child.stdout.destroy();
+      child.stderr.destroy();
       const timedOut = deadline.timedOut();
       const result: CommandResult = {
         ok: !timedOut && exitCode === 0 && spawnError === undefined,

@@ -6,6 +6,7 @@
  */
 import { access } from "node:fs/promises";
 import { hostname } from "node:os";
+import { basename } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import {
   ExitCode,
@@ -24,6 +25,7 @@ import {
   showUndoneRelease,
 } from "../apply/undone-release.js";
 import { readUndoneManifest } from "../backup/backup-store.js";
+import { restoredAt } from "../backup/restored-record.js";
 import { readRollbackRecord, releaseBeingUndone } from "../backup/rollback-record.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { runningCommandFile } from "../exec/running-command.js";
@@ -103,7 +105,10 @@ export async function resolvePendingUpdate(input: {
   // A kill in or after the pre_update hooks but before the apply's first write leaves the app as it
   // was: no journal, no backup. Its line said "restored 1.0.0" all the same. (A restore that failed
   // earlier did move files: its wording stays.)
-  let filesPutBack = input.journal !== "none" || recorded?.last_result === "restore_failed";
+  let filesPutBack =
+    input.journal !== "none" ||
+    recorded?.last_result === "restore_failed" ||
+    (await restoredBefore(config.general.backup_dir, pending.backup_path));
   try {
     const backupPath =
       pending.backup_path ??
@@ -216,6 +221,17 @@ export async function resolvePendingUpdate(input: {
 function filesNote(putBack: boolean, from: string | null): string {
   if (!putBack) return `the app's files were not changed${from === null ? "" : ` (${from} stays)`}`;
   return from === null ? RESTORED_PRE_SHIP : `restored ${from}`;
+}
+
+/**
+ * The killed run had applied its update (its backup is recorded) and had restored it already (a
+ * failed health check, say; the restore consumed the backup) when the kill came, in the rollback
+ * hooks that follow: the app's files were changed and put back. Its line said "the app's files
+ * were not changed". A backup deleted by hand is no restore: only one a restore recorded counts.
+ */
+async function restoredBefore(backupDir: string, backupPath: string | undefined): Promise<boolean> {
+  if (backupPath === undefined || (await exists(backupPath))) return false;
+  return (await restoredAt(backupDir, basename(backupPath))) !== undefined;
 }
 
 /** The interrupted release's manifest as its backup saved it; undefined when absent or unreadable. */

@@ -9,6 +9,7 @@ import { shortId } from "../../sources/release-info.js";
 import { need, type UpdateContext } from "../context.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
 import { checkReleaseFiles, effectivePolicy } from "../release-policy.js";
+import { refuseWrapped } from "../wrapped-release.js";
 
 export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
   const release = await ctx.releaseSource.fetch(ctx.paths.stagingDir);
@@ -19,7 +20,8 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
     return { next: "stop", result: "up_to_date", message };
   }
   ctx.release = release;
-  await refuseEmpty(release.dir, release.originDir ?? `release ${shortId(release.id)}`, ctx.source.app_dir);
+  const where = release.originDir ?? `release ${shortId(release.id)}`;
+  await refuseEmpty(release.dir, where, ctx.source.app_dir);
   const file = join(release.dir, MANIFEST_FILENAME);
   if (await exists(file)) {
     const { manifest, warnings } = await ctx.ports.loadManifest(file).catch((error: unknown) => {
@@ -35,6 +37,7 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
       `the release has no ${MANIFEST_FILENAME} and require_manifest = true`,
     );
   } else {
+    await refuseWrapped(release.dir, where, ctx.source.app_dir, ctx.paths.appStateDir);
     // No manifest: every file is replaced, and the release is known by the source's id.
     ctx.log.warn(`release has no ${MANIFEST_FILENAME}: replacing every file`, { release: release.id });
     ctx.manifest = Manifest.parse({ version: release.id });

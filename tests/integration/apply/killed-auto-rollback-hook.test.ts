@@ -1,0 +1,63 @@
+/**
+ * An update whose health check failed restored the previous version (its backup consumed), and was
+ * SIGKILLed in the rollback hook that followed. The recovery then said "update to 2.0.0 was
+ * interrupted; the app's files were not changed (1.0.0 stays)", in its line, the state's last_error
+ * and the on_failure it sent: 2.0.0 had been installed and taken out again. It says what was done.
+ */
+import { access, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip, startShip } from "../../support/ship-cli.js";
+import { waitFor } from "../../support/wait-for.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+import { snapshot } from "./tree-fixtures.js";
+
+let app: LocalApp;
+beforeEach(async () => {
+  app = await localApp();
+});
+afterEach(async () => {
+  await app.cleanup();
+});
+
+describe.skipIf(process.platform !== "linux")(
+  "an automatic rollback killed during its rollback hook (real CLI)",
+  () => {
+    it("--recover says the previous version was restored, not that the files were not changed", async () => {
+      const started = join(app.root, "hook-started");
+      await app.release("r1", `version: "1.0.0"\n`, { "app.txt": "v1\n" });
+      expect((await runShip(["--config", app.config])).code).toBe(0);
+      const onOne = await snapshot(app.appDir);
+      await app.release(
+        "r2",
+        // Only the first run's hook hangs: the recovery runs it again.
+        `version: "2.0.0"\nhooks:\n  rollback:\n    - command: "[ -e ${started} ] || { touch ${started}; sleep 60; }"\n` +
+          `post_update_tests:\n  - name: health\n    command: "exit 1"\n`,
+        { "app.txt": "v2\n", "f2.txt": "2\n" },
+      );
+      const run = startShip(["--config", app.config]);
+      await waitFor(
+        "the rollback hook",
+        () =>
+          access(started).then(
+            () => true,
+            () => false,
+          ),
+        { timeoutMs: 30_000, intervalMs: 20, where: app.root },
+      );
+      run.child.kill("SIGKILL");
+      expect((await run.done).signal).toBe("SIGKILL");
+      expect(await snapshot(app.appDir)).toEqual(onOne);
+
+      const recovered = await runShip(["--config", app.config, "--recover"]);
+      expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+      expect(recovered.stdout).toContain("update to 2.0.0 was interrupted; restored 1.0.0");
+      expect(recovered.stdout).not.toContain("not changed");
+      expect((await app.state()).sources.myapp).toMatchObject({
+        current_version: "1.0.0",
+        last_error: expect.stringContaining("restored 1.0.0"),
+      });
+      expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+    }, 90_000);
+  },
+);
