@@ -49,14 +49,23 @@ export interface CreateOptions extends RemoteOptions {
 
 /** `KEY=VALUE` items; spaces around the key and the value are no part of them (`env = prod`). */
 function pairs(items: string[] | undefined, what: string): Record<string, string> {
-  return Object.fromEntries(
-    (items ?? []).map((item) => {
-      const at = item.indexOf("=");
-      const key = item.slice(0, Math.max(at, 0)).trim();
-      if (at <= 0 || key === "") throw new RangeError(`${what} "${item}": use KEY=VALUE`);
-      return [key, item.slice(at + 1).trim()];
-    }),
-  );
+  // A Map: a label may be called `constructor` or `__proto__`, which an object literal misreads.
+  const labels = new Map<string, string>();
+  for (const item of items ?? []) {
+    const at = item.indexOf("=");
+    const key = item.slice(0, Math.max(at, 0)).trim();
+    if (at <= 0 || key === "") throw new RangeError(`${what} "${item}": use KEY=VALUE`);
+    const value = item.slice(at + 1).trim();
+    // Each must hold, and an agent has one value per label: the later value used to replace the
+    // earlier one, so `ring=main` was dropped unsaid and the rollout (or the list) took ring=canary.
+    const earlier = labels.get(key);
+    if (earlier !== undefined)
+      throw new RangeError(
+        `${what} "${item.trim()}": ${key} is given twice (${key}=${earlier}, ${key}=${value}): an agent carries one value per label, so none matches both`,
+      );
+    labels.set(key, value);
+  }
+  return Object.fromEntries(labels);
 }
 
 /** `--wave canary=5 --wave all=100` (percent), or `--wave eu=label:region=eu`, or `--wave pets=agents:a,b`. */
