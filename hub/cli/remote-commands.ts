@@ -86,17 +86,22 @@ function parseWave(text: string, options: CreateOptions) {
   };
   // "a1, a2" as the dashboard's wave row takes it: a space after a comma is no part of a name (the
   // hub refused " a2" as an agent id, and a label key " env" matched nobody).
-  if (value.startsWith("label:"))
-    return {
-      ...common,
-      labels: pairs(
-        value
-          .slice(6)
-          .split(",")
-          .filter((pair) => pair.trim() !== ""),
-        `--wave "${text}": label`,
-      ),
-    };
+  if (value.startsWith("label:")) {
+    const labels = pairs(
+      value
+        .slice(6)
+        .split(",")
+        .filter((pair) => pair.trim() !== ""),
+      `--wave "${text}": label`,
+    );
+    // No pair (`canary=label:$RING` with the variable empty) was labels {}: every agent left, the
+    // whole fleet in a canary. The API's `labels: {}` says that on purpose; a flag left empty does not.
+    if (Object.keys(labels).length === 0)
+      throw new RangeError(
+        `--wave "${text}": name at least one label, NAME=label:KEY=VALUE (every agent left is NAME=100)`,
+      );
+    return { ...common, labels };
+  }
   if (value.startsWith("agents:"))
     return {
       ...common,

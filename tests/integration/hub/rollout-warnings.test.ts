@@ -237,6 +237,14 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
       stderr:
         'ship-hub: --wave "c=label:ring=main, ring=canary": label "ring=canary": ring is given twice (ring=main, ring=canary): an agent carries one value per label, so none matches both\n',
     });
+    // `label:` with no pair (an empty variable: `canary=label:$RING`) read as labels {}, every agent
+    // left: the whole fleet in the canary, or as the last wave, a rollout nobody meant.
+    for (const wave of ["c=label:", "c=label: , "])
+      expect(await cli("rollout", "create", "--release", release, "--wave", wave)).toMatchObject({
+        code: 2,
+        stdout: "",
+        stderr: `ship-hub: --wave "${wave}": name at least one label, NAME=label:KEY=VALUE (every agent left is NAME=100)\n`,
+      });
     const selectors = await cli(
       "rollout",
       "create",
