@@ -76,7 +76,10 @@ export interface HubOptions {
   unusedArtifacts?: { keepMs: number; everyMs: number };
   /** PostgreSQL shared by several hubs (cluster mode); without it, SQLite in the data dir. */
   database?: DatabaseSource;
-  /** Cluster mode: how often this hub writes its heartbeat (default 5 s). */
+  /**
+   * How often this hub writes its heartbeat (default 5 s). In a cluster the others read it; on one
+   * SQLite hub its next start after a kill does (how recent its agents' last seen then stays).
+   */
   heartbeatMs?: number;
   /**
    * Cluster mode: a hub silent this long is dead and its agents are released; a hub that could not
@@ -327,6 +330,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   let beatingSince = lastBeat;
   // A tick fails alike every interval while the database is away (5 lines a second at 0.2 s).
   const tickFailed = new OnceAMinuteLog(log, "rollout tick failed", now);
+  const heartbeatFailed = new OnceAMinuteLog(log, "hub heartbeat failed", now);
   timers.push(
     every(options.tickIntervalMs, async () => {
       try {
@@ -412,6 +416,20 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     );
     watchdog.unref();
     timers.push(watchdog);
+  } else {
+    // One hub on SQLite writes its heartbeat too, for one reader: its next start after a kill
+    // (SIGKILL, a power cut), which marks the agents that were connected offline as last seen then.
+    // Nothing else is written while an agent stays connected, so they kept their hello's time as
+    // LAST SEEN, older than every report they sent since.
+    const beat = async () => {
+      try {
+        await store.heartbeatHub(hubId, time());
+      } catch (error) {
+        heartbeatFailed.record(undefined, String(error));
+      }
+    };
+    await beat();
+    timers.push(every(options.heartbeatMs ?? 5000, beat));
   }
   // Cross-hub fan-out: another hub's commit that changes a rollout wakes this one (LISTEN/NOTIFY,
   // hub/cluster/wakeup.ts), which delivers to its own agents; a periodic resync covers a missed one.
@@ -474,6 +492,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);
         tickFailed.close();
+        heartbeatFailed.close();
         refusals.close();
         await wakeup?.close();
         sessions.stop();

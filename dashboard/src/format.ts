@@ -18,15 +18,24 @@ export function shortId(id: string): string {
 
 /** `env=prod, region=eu` ⇄ { env: "prod", region: "eu" }: how the forms take labels. */
 export function parseLabels(text: string): Record<string, string> {
-  const labels: Record<string, string> = {};
+  // A Map: a label may be called `constructor` or `__proto__`, which an object literal misreads.
+  const labels = new Map<string, string>();
   for (const part of text.split(",")) {
     const pair = part.trim();
     if (!pair) continue;
     const at = pair.indexOf("=");
     if (at <= 0) throw new Error(`"${pair}" is not key=value`);
-    labels[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+    const key = pair.slice(0, at).trim();
+    const value = pair.slice(at + 1).trim();
+    // An agent has one value per label: the later one used to replace the earlier unsaid.
+    const earlier = labels.get(key);
+    if (earlier !== undefined)
+      throw new Error(
+        `${key} is given twice (${key}=${earlier}, ${key}=${value}): an agent carries one value per label, so none matches both`,
+      );
+    labels.set(key, value);
   }
-  return labels;
+  return Object.fromEntries(labels);
 }
 
 export function formatLabels(labels: Record<string, string>): string[] {

@@ -49,14 +49,23 @@ export interface CreateOptions extends RemoteOptions {
 
 /** `KEY=VALUE` items; spaces around the key and the value are no part of them (`env = prod`). */
 function pairs(items: string[] | undefined, what: string): Record<string, string> {
-  return Object.fromEntries(
-    (items ?? []).map((item) => {
-      const at = item.indexOf("=");
-      const key = item.slice(0, Math.max(at, 0)).trim();
-      if (at <= 0 || key === "") throw new RangeError(`${what} "${item}": use KEY=VALUE`);
-      return [key, item.slice(at + 1).trim()];
-    }),
-  );
+  // A Map: a label may be called `constructor` or `__proto__`, which an object literal misreads.
+  const labels = new Map<string, string>();
+  for (const item of items ?? []) {
+    const at = item.indexOf("=");
+    const key = item.slice(0, Math.max(at, 0)).trim();
+    if (at <= 0 || key === "") throw new RangeError(`${what} "${item}": use KEY=VALUE`);
+    const value = item.slice(at + 1).trim();
+    // Each must hold, and an agent has one value per label: the later value used to replace the
+    // earlier one, so `ring=main` was dropped unsaid and the rollout (or the list) took ring=canary.
+    const earlier = labels.get(key);
+    if (earlier !== undefined)
+      throw new RangeError(
+        `${what} "${item.trim()}": ${key} is given twice (${key}=${earlier}, ${key}=${value}): an agent carries one value per label, so none matches both`,
+      );
+    labels.set(key, value);
+  }
+  return Object.fromEntries(labels);
 }
 
 /** `--wave canary=5 --wave all=100` (percent), or `--wave eu=label:region=eu`, or `--wave pets=agents:a,b`. */
@@ -77,17 +86,22 @@ function parseWave(text: string, options: CreateOptions) {
   };
   // "a1, a2" as the dashboard's wave row takes it: a space after a comma is no part of a name (the
   // hub refused " a2" as an agent id, and a label key " env" matched nobody).
-  if (value.startsWith("label:"))
-    return {
-      ...common,
-      labels: pairs(
-        value
-          .slice(6)
-          .split(",")
-          .filter((pair) => pair.trim() !== ""),
-        `--wave "${text}": label`,
-      ),
-    };
+  if (value.startsWith("label:")) {
+    const labels = pairs(
+      value
+        .slice(6)
+        .split(",")
+        .filter((pair) => pair.trim() !== ""),
+      `--wave "${text}": label`,
+    );
+    // No pair (`canary=label:$RING` with the variable empty) was labels {}: every agent left, the
+    // whole fleet in a canary. The API's `labels: {}` says that on purpose; a flag left empty does not.
+    if (Object.keys(labels).length === 0)
+      throw new RangeError(
+        `--wave "${text}": name at least one label, NAME=label:KEY=VALUE (every agent left is NAME=100)`,
+      );
+    return { ...common, labels };
+  }
   if (value.startsWith("agents:"))
     return {
       ...common,

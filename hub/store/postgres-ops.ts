@@ -246,7 +246,10 @@ export function postgresOps(db: Db): StoreOps {
       await db`UPDATE agents SET apps = ${j(apps)}::jsonb WHERE id = ${id}`;
     },
     async markAllAgentsOffline() {
-      await db`UPDATE agents SET online = false WHERE online`;
+      await db`UPDATE agents a SET online = false, last_seen = GREATEST(a.last_seen,
+          COALESCE((SELECT h.heartbeat_at FROM hubs h WHERE h.id = a.hub_id), a.last_seen))
+        WHERE online`;
+      await db`DELETE FROM hubs`;
     },
 
     async insertRollout(r) {

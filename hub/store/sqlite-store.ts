@@ -119,7 +119,10 @@ export class SqliteStore implements Store {
       ),
       setAgentOnline: p("UPDATE agents SET online = ?, last_seen = ? WHERE id = ?"),
       setAgentApps: p("UPDATE agents SET apps = ? WHERE id = ?"),
-      allOffline: p("UPDATE agents SET online = 0 WHERE online = 1"),
+      allOffline: p(`UPDATE agents SET online = 0, last_seen = MAX(last_seen,
+          COALESCE((SELECT h.heartbeat_at FROM hubs h WHERE h.id = agents.hub_id), last_seen))
+        WHERE online = 1`),
+      forgetHubs: p("DELETE FROM hubs"),
       insertRollout:
         p(`INSERT INTO rollouts (id, release_id, spec, state, current_wave, wave_started_at, reason,
         failure_allowance, created, updated)
@@ -301,7 +304,10 @@ export class SqliteStore implements Store {
     this.stmt.setAgentApps.run(JSON.stringify(apps), id);
   }
   markAllAgentsOffline(): void {
-    this.stmt.allOffline.run();
+    this.db.transaction(() => {
+      this.stmt.allOffline.run();
+      this.stmt.forgetHubs.run();
+    })();
   }
 
   insertRollout(r: RolloutRecord): void {

@@ -201,7 +201,11 @@ export interface Store {
   forgetAgent(id: string, at: number): ForgetOutcome;
   setAgentOnline(id: string, online: boolean, at: number): void;
   setAgentApps(id: string, apps: AppStatus[]): void;
-  /** At startup: no connection survives a restart. */
+  /**
+   * At a lone hub's start: no connection survives a restart. Each agent still marked online was
+   * seen until its hub last heartbeated, when that is later than its hello (a hub killed outright
+   * wrote nothing else); the heartbeats are removed, as no hub of theirs runs now.
+   */
   markAllAgentsOffline(): void;
 
   insertRollout(rollout: RolloutRecord): void;

@@ -55,6 +55,31 @@ describe("ship-hub agents with filters", () => {
     expect(none.stderr).toBe("note: no agent matches these filters (the hub knows 4 agent(s))\n");
   });
 
+  it("refuses a label given twice in --selector: each must hold, and no agent has two values", async () => {
+    requireHubBin();
+    const t = await session.start();
+    await session.connect(t, "p1", web("2.0.0", "updated"), { env: "prod" });
+    await session.connect(t, "s1", web("2.0.0", "updated"), { env: "staging" });
+    // The second value used to replace the first: the table listed s1 as matching env=prod too.
+    const twice = await runHubCli(t.dir, [
+      "agents",
+      "--selector",
+      "env=prod",
+      "--selector",
+      "env=staging",
+      "--hub",
+      t.hub.url,
+      "--token",
+      t.operator,
+    ]);
+    expect(twice).toMatchObject({
+      code: 2,
+      stdout: "",
+      stderr:
+        'ship-hub: --selector "env=staging": env is given twice (env=prod, env=staging): an agent carries one value per label, so none matches both\n',
+    });
+  });
+
   it("an empty fleet says so on stderr, with or without filters, instead of a bare header", async () => {
     requireHubBin();
     const t = await session.start();

@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { spawnHubForBench } from "../../support/cluster.js";
+import { mintTokens } from "../../support/mint-tokens.js";
 import { isType, manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 /** Moves every time a stopped hub stored `ms` into the past, as if it had been down that long more. */
@@ -80,6 +82,51 @@ describe("a restarted hub", () => {
         (e) => e.kind === "agent.offline" && e.subject === "s1",
       );
       expect(offline.map((e) => e.data)).toEqual([{ reason: "its hub stopped" }]);
+    } finally {
+      await rm(here, { recursive: true, force: true });
+    }
+  });
+
+  it("a hub killed outright: its next start marks its agents offline as last seen while it still ran, not at their hello", {
+    timeout: 60_000,
+  }, async () => {
+    const here = await mkdtemp(join(tmpdir(), "ship-hub-killed-"));
+    try {
+      // A real `ship-hub serve`, so SIGKILL leaves nothing written but what it wrote as it ran.
+      const killed = await spawnHubForBench(here);
+      const [agentToken, operator] = await mintTokens(killed.dataDir, [
+        { role: "agent", agentId: "k1" },
+        { role: "operator" },
+      ]);
+      const agent = await TestAgent.connect(killed.url, agentToken ?? "");
+      agent.hello("k1");
+      await expect
+        .poll(async () => {
+          const res = await fetch(`${killed.url}/api/v1/agents/k1`, {
+            headers: { authorization: `Bearer ${operator}` },
+          });
+          return res.ok && ((await res.json()) as { online: boolean }).online;
+        })
+        .toBe(true);
+      const helloBy = Date.now();
+      // Connected well past its hello (reporting, answering pings), then its hub dies.
+      await expect.poll(() => Date.now() - helloBy, { timeout: 20_000 }).toBeGreaterThan(12_000);
+      const killedAt = Date.now();
+      const exited = new Promise((resolve) => killed.child.once("exit", resolve));
+      killed.child.kill("SIGKILL");
+      await exited;
+      const second = await startTestHub({}, killed.dataDir);
+      hubs.push(second);
+      const seen = await second.hub.store.getAgent("k1");
+      expect(seen?.online).toBe(false);
+      // It was seen while its hub ran, seconds before the kill: LAST SEEN printed its hello time,
+      // older than every report it sent since (and than the hub's own last moment).
+      expect(seen?.lastSeen).toBeGreaterThan(helloBy + 2_000);
+      expect(seen?.lastSeen).toBeLessThanOrEqual(killedAt);
+      const offline = (await second.hub.store.listEvents({ limit: 100 })).filter(
+        (e) => e.kind === "agent.offline" && e.subject === "k1",
+      );
+      expect(offline.map((e) => e.data)).toEqual([{ reason: "hub restarted" }]);
     } finally {
       await rm(here, { recursive: true, force: true });
     }

@@ -221,6 +221,48 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
       code: 2,
       stderr: 'ship-hub: --wave "c=label:ring": label "ring": use KEY=VALUE\n',
     });
+    // One value per label: the second replaced the first, and the release went to the canary
+    // hosts alone where the operator typed main too (an agent matches neither way: it is refused).
+    const twice = await cli(
+      "rollout",
+      "create",
+      "--release",
+      release,
+      "--wave",
+      "c=label:ring=main, ring=canary",
+    );
+    expect(twice).toMatchObject({
+      code: 2,
+      stdout: "",
+      stderr:
+        'ship-hub: --wave "c=label:ring=main, ring=canary": label "ring=canary": ring is given twice (ring=main, ring=canary): an agent carries one value per label, so none matches both\n',
+    });
+    // `label:` with no pair (an empty variable: `canary=label:$RING`) read as labels {}, every agent
+    // left: the whole fleet in the canary, or as the last wave, a rollout nobody meant.
+    for (const wave of ["c=label:", "c=label: , "])
+      expect(await cli("rollout", "create", "--release", release, "--wave", wave)).toMatchObject({
+        code: 2,
+        stdout: "",
+        stderr: `ship-hub: --wave "${wave}": name at least one label, NAME=label:KEY=VALUE (every agent left is NAME=100)\n`,
+      });
+    const selectors = await cli(
+      "rollout",
+      "create",
+      "--release",
+      release,
+      "--selector",
+      "ring=main",
+      "--selector",
+      "ring=canary",
+      "--wave",
+      "all=100",
+    );
+    expect(selectors).toMatchObject({
+      code: 2,
+      stdout: "",
+      stderr:
+        'ship-hub: --selector "ring=canary": ring is given twice (ring=main, ring=canary): an agent carries one value per label, so none matches both\n',
+    });
     const listed = await cli("rollout", "list", "--state", "runing");
     expect(listed).toMatchObject({
       code: 2,

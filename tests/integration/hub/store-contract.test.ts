@@ -927,6 +927,26 @@ for (const subject of subjects) {
       expect(await store.releaseSilentHubs(4000)).toEqual([]);
     });
 
+    it("marks every agent offline at a lone hub's start, each last seen when its hub last heartbeated", async () => {
+      for (const id of ["a1", "a2", "a3"]) await store.upsertAgent(agent(id, false));
+      await store.heartbeatHub("killed", 1000);
+      await store.claimAgent("a1", "killed", 500);
+      // A hello after the hub's last heartbeat is the later sight of it.
+      await store.claimAgent("a2", "killed", 1500);
+      // A hub that never heartbeated (an older ship-hub) tells nothing more.
+      await store.claimAgent("a3", "older", 700);
+      await store.markAllAgentsOffline();
+      expect((await store.listAgents()).map((a) => [a.id, a.online, a.lastSeen])).toEqual([
+        ["a1", false, 1000],
+        ["a2", false, 1500],
+        ["a3", false, 700],
+      ]);
+      // The heartbeats went with that start: none is read a second time.
+      await store.claimAgent("a1", "killed", 900);
+      await store.markAllAgentsOffline();
+      expect((await store.getAgent("a1"))?.lastSeen).toBe(900);
+    });
+
     it("streams artifacts in and out in chunks, with byte ranges", async () => {
       const data = Buffer.from(
         Array.from({ length: 10 * TEST_CHUNK_BYTES + 123 }, (_, i) => (i * 7919) % 251),
