@@ -22,7 +22,7 @@ import {
   mapLimit,
   SYNC_READ_MAX_BYTES,
 } from "../tree/hash-file.js";
-import { isDirectoryMode, isFileMode, isSymlinkMode, lstatLite } from "../tree/lstat-lite.js";
+import { isDirectoryMode, isFileMode, isSymlinkMode, type LiteStat, lstatLite } from "../tree/lstat-lite.js";
 import { dirLine } from "./release-dir.js";
 import { nowMs, StatIndex } from "./stat-index.js";
 import type { ReleaseListing } from "./types.js";
@@ -37,21 +37,29 @@ export interface ScannedRelease {
   mtimes: Map<string, number>;
 }
 
-type Node =
-  | { kind: "dir"; rel: string; mode: number }
-  | { kind: "link"; rel: string; target: string; size: number; mode: number }
-  | {
-      kind: "file";
-      rel: string;
-      size: number;
-      mode: number;
-      mtimeMs: number;
-      ctimeMs: number;
-      dev: number;
-      ino: number;
-      sha: string;
-    };
-type FileNode = Extract<Node, { kind: "file" }>;
+/** What the walk found at one path: a directory's mode, a file's listing entry, or a symlink. */
+type Walked = number | ReleaseEntry | { type: "link"; target: string; size: number; mode: number };
+
+/** A file the stat index could not vouch for: hashed after the walk, its entry filled in then. */
+interface Unknown {
+  rel: string;
+  st: LiteStat;
+  entry: ReleaseEntry;
+}
+
+/**
+ * The walk's findings, in the order the tree digest is defined in. One pass does the lstat, the
+ * stat index lookup and the listing entry of each file (the entry the listing hands on), so a file
+ * the index vouches for costs one object and no further loop over a node of its own.
+ */
+interface Walk {
+  index: StatIndex;
+  rels: string[];
+  found: Walked[];
+  mtimes: Map<string, number>;
+  unknown: Unknown[];
+  links: string[];
+}
 
 /**
  * Scans `root` with the stat index kept in `indexFile` (read, then rewritten when it changed, unless
@@ -65,61 +73,54 @@ export async function scanReleaseDir(
   save = true,
 ): Promise<ScannedRelease> {
   const index = await StatIndex.load(indexFile, root);
-  const nodes: Node[] = [];
+  const walked: Walk = { index, rels: [], found: [], mtimes: new Map(), unknown: [], links: [] };
   const base = root.endsWith("/") ? root : `${root}/`;
-  walk(base, "", nodes);
+  walk(base, "", walked);
   const startedMs = clock();
-  // Files the index vouches for cost nothing more; only the rest are read: small ones with
-  // synchronous reads (cheaper than the async round trips), large ones 8 at a time.
-  const small: FileNode[] = [];
-  const large: FileNode[] = [];
-  for (const node of nodes) {
-    if (node.kind !== "file") continue;
-    const known = index.lookup(node.rel, node);
-    if (known !== undefined) node.sha = known;
-    else (node.size <= SYNC_READ_MAX_BYTES ? small : large).push(node);
-  }
+  // Only what the index could not vouch for is read: small files with synchronous reads (cheaper
+  // than the async round trips), large ones 8 at a time.
+  const small: Unknown[] = [];
+  const large: Unknown[] = [];
+  for (const file of walked.unknown) (file.st.size <= SYNC_READ_MAX_BYTES ? small : large).push(file);
   await forEachInSlices(
     small,
-    (node) => node.size,
-    (node) => {
-      node.sha = hashRegularFileSync(base + node.rel);
-      index.record(node.rel, node, node.sha, startedMs);
+    (file) => file.st.size,
+    (file) => {
+      file.entry.sha256 = hashRegularFileSync(base + file.rel);
+      index.record(file.rel, file.st, file.entry.sha256, startedMs);
     },
   );
-  await mapLimit(large, 8, async (node) => {
-    node.sha = await hashFile(join(root, node.rel));
-    index.record(node.rel, node, node.sha, startedMs);
+  await mapLimit(large, 8, async (file) => {
+    file.entry.sha256 = await hashFile(join(root, file.rel));
+    index.record(file.rel, file.st, file.entry.sha256, startedMs);
   });
-  for (const node of nodes) {
-    if (node.kind !== "link") continue;
-    const why = await symlinkEscape(root, node.rel.split("/"));
-    if (why !== undefined) throw new VerificationError(join(root, node.rel), `symlink ${why}`);
+  for (const rel of walked.links) {
+    const why = await symlinkEscape(root, rel.split("/"));
+    if (why !== undefined) throw new VerificationError(join(root, rel), `symlink ${why}`);
   }
   if (save) await index.save().catch(() => undefined);
-  return build(nodes, small.length + large.length);
+  return build(walked, small.length + large.length);
 }
 
-function build(nodes: readonly Node[], hashed: number): ScannedRelease {
+function build({ rels, found, mtimes }: Walk, hashed: number): ScannedRelease {
   const digest = createHash("sha256");
   const listing: ReleaseListing = { files: new Map(), dirs: new Map() };
-  const mtimes = new Map<string, number>();
   // The digest's lines, fed in batches: one update per entry costs more than the hashing itself.
   let lines: string[] = [];
-  for (const node of nodes) {
-    const key = JSON.stringify(node.rel);
-    if (node.kind === "dir") {
-      lines.push(dirLine(key, node.mode));
-      listing.dirs.set(node.rel, node.mode);
-    } else if (node.kind === "link") {
-      lines.push(`l ${key} ${JSON.stringify(node.target)}\n`);
-      const sha256 = hashSymlinkTarget(node.target);
-      listing.files.set(node.rel, { type: "symlink", sha256, size: node.size, mode: node.mode });
+  for (let i = 0; i < rels.length; i++) {
+    const rel = rels[i] as string;
+    const entry = found[i] as Walked;
+    const key = JSON.stringify(rel);
+    if (typeof entry === "number") {
+      lines.push(dirLine(key, entry));
+      listing.dirs.set(rel, entry);
+    } else if (entry.type === "link") {
+      lines.push(`l ${key} ${JSON.stringify(entry.target)}\n`);
+      const sha256 = hashSymlinkTarget(entry.target);
+      listing.files.set(rel, { type: "symlink", sha256, size: entry.size, mode: entry.mode });
     } else {
-      lines.push(`f ${key} ${node.mode.toString(8)} ${node.sha}\n`);
-      const entry: ReleaseEntry = { type: "file", sha256: node.sha, size: node.size, mode: node.mode };
-      listing.files.set(node.rel, entry);
-      mtimes.set(node.rel, node.mtimeMs);
+      lines.push(`f ${key} ${entry.mode.toString(8)} ${entry.sha256}\n`);
+      listing.files.set(rel, entry);
     }
     if (lines.length >= 1024) {
       digest.update(lines.join(""));
@@ -131,7 +132,7 @@ function build(nodes: readonly Node[], hashed: number): ScannedRelease {
 }
 
 /** Depth first, names sorted in each directory: the order the tree digest is defined in. */
-function walk(base: string, rel: string, out: Node[]): void {
+function walk(base: string, rel: string, out: Walk): void {
   const names = readdirSync(base + rel).sort();
   for (const name of names) {
     const relPath = rel === "" ? name : `${rel}/${name}`;
@@ -142,25 +143,24 @@ function walk(base: string, rel: string, out: Node[]): void {
     const st = lstatLite(path, true);
     if ((st.mode & 0o6000) !== 0) throw new VerificationError(path, "has the setuid/setgid bit");
     if (isDirectoryMode(st.mode)) {
-      out.push({ kind: "dir", rel: relPath, mode: (st.mode & 0o777) | 0o700 });
+      out.rels.push(relPath);
+      out.found.push((st.mode & 0o777) | 0o700);
       walk(base, relPath, out);
     } else if (isFileMode(st.mode)) {
-      out.push({
-        kind: "file",
-        rel: relPath,
-        size: st.size,
-        mode: st.mode & 0o777,
-        mtimeMs: st.mtimeMs,
-        ctimeMs: st.ctimeMs,
-        dev: st.dev,
-        ino: st.ino,
-        sha: "",
-      });
+      // Looked up in walk order, the order the index was saved in (StatIndex reads it at a cursor).
+      const known = out.index.lookup(relPath, st);
+      const entry: ReleaseEntry = { type: "file", sha256: known ?? "", size: st.size, mode: st.mode & 0o777 };
+      if (known === undefined) out.unknown.push({ rel: relPath, st, entry });
+      out.rels.push(relPath);
+      out.found.push(entry);
+      out.mtimes.set(relPath, st.mtimeMs);
     } else if (isSymlinkMode(st.mode)) {
       const target = readlinkSync(path);
       const lands = symlinkTargetParts(relPath.split("/"), target);
       if (!lands.ok) throw new VerificationError(path, `symlink ${lands.reason}`);
-      out.push({ kind: "link", rel: relPath, target, size: st.size, mode: st.mode & 0o7777 });
+      out.rels.push(relPath);
+      out.found.push({ type: "link", target, size: st.size, mode: st.mode & 0o7777 });
+      out.links.push(relPath);
     } else {
       throw new VerificationError(
         path,

@@ -40,16 +40,11 @@ export async function stageChanged(
   holds: AppHolds,
   options: StageOptions,
 ): Promise<Staged> {
-  const wanted = [...scanned.listing.files].filter(
-    ([rel, entry]) => rel === MANIFEST_FILENAME || !holds(rel, entry.sha256),
-  );
-  const staged = await stageFiles(
-    root,
-    stagingDir,
-    scanned,
-    wanted.map(([rel]) => rel),
-    options,
-  );
+  // A loop over the listing, not a copy of it: 20,000 entries, of which ~1 % are wanted.
+  const wanted: string[] = [];
+  for (const [rel, entry] of scanned.listing.files)
+    if (rel === MANIFEST_FILENAME || !holds(rel, entry.sha256)) wanted.push(rel);
+  const staged = await stageFiles(root, stagingDir, scanned, wanted, options);
   return { ...staged, skipped: scanned.listing.files.size - wanted.length };
 }
 

@@ -70,6 +70,26 @@ describe("ship CLI with a local release directory", () => {
     expect((await ship("--check-only")).code).toBe(0);
   });
 
+  it("an installed file edited on the host with its size and mtime put back is still found and put right", async () => {
+    // The release leaves lib/m5.py as it is, so staging trusts the install index; the planner's stat
+    // of the app sees the ctime the edit moved, hashes the file and installs the release's copy.
+    const file = join(app, "lib", "m5.py");
+    const ref = join(root, "ref-app");
+    await writeFile(ref, "");
+    execFileSync("touch", ["-r", file, ref]);
+    const before = await stat(file, { bigint: true });
+    await writeFile(file, "print(Y)\n");
+    execFileSync("touch", ["-r", ref, file]);
+    const after = await stat(file, { bigint: true });
+    expect([after.size, after.mtimeNs, after.ino]).toEqual([before.size, before.mtimeNs, before.ino]);
+    await writeFile(join(release, "lib", "m6.py"), "print(6.1)\n");
+    const update = await ship();
+    expect(update.code, update.stderr).toBe(0);
+    expect(await readFile(file, "utf8")).toBe("print(5)\n");
+    expect(await readFile(join(app, "lib", "m6.py"), "utf8")).toBe("print(6.1)\n");
+    expect((await ship("--check-only")).code).toBe(0);
+  });
+
   it("a change of mode alone installs from the app's own bytes", async () => {
     await chmod(join(release, "lib", "m3.py"), 0o755);
     const update = await ship();
