@@ -101,6 +101,11 @@ export class HubReleaseSource implements ReleaseSource {
     };
   }
 
+  /** A check's answer no fetch took is dropped now. */
+  async close(): Promise<void> {
+    await this.held.take()?.close();
+  }
+
   async fetch(stagingDir: string, fetchOptions?: FetchOptions): Promise<FetchedRelease> {
     try {
       return await this.fetchOnce(stagingDir, fetchOptions);

@@ -222,6 +222,11 @@ export class HttpSource implements ReleaseSource {
     };
   }
 
+  /** A check's answer no fetch took (the run stopped before its fetch) is dropped now. */
+  async close(): Promise<void> {
+    await this.held.take()?.close();
+  }
+
   async commit(release: FetchedRelease): Promise<void> {
     const facts = this.pending.get(release.id);
     if (facts === undefined) throw new Error(`${this.name}: commit of a release this source did not fetch`);

@@ -149,6 +149,16 @@ describe.skipIf(!hasProgram("openssl"))("HttpSource against a real HTTPS server"
     expect(archiveGets()).toHaveLength(2);
   });
 
+  it("close() lets go of a check's answer no fetch took: a fetch after it asks again", async () => {
+    const v1 = releaseArchive("1.0.0");
+    routes.set("/app.tar.gz", { body: v1, etag: '"etag-v1"' });
+    const src = source();
+    expect(await src.check()).toMatchObject({ available: true });
+    await src.close?.();
+    expect((await src.fetch(await staging())).artifactSha256).toBe(sha(v1));
+    expect(server.requests.filter((r) => r.path === "/app.tar.gz")).toHaveLength(2);
+  });
+
   it("a check-only source (readOnly) leaves no answer open: a fetch after it asks again", async () => {
     const v1 = releaseArchive("1.0.0");
     routes.set("/app.tar.gz", { body: v1, etag: '"etag-v1"' });
