@@ -16,12 +16,13 @@ import type { DeployRelease } from "../../shared/protocol/messages.js";
 import { verifyReleaseTrust } from "../../shared/signing/trust.js";
 import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
-import { probeUrl } from "../download/probe.js";
+import { type OpenResponse, probeUrl } from "../download/probe.js";
 import { redactUrl } from "../download/redact.js";
 import { untrustedCertificateAt, untrustedReleaseUrl } from "../download/untrusted-certificate.js";
 import { artifactPathFor, removeArtifact } from "../sources/artifact.js";
 import { extractWhileDownloading } from "../sources/extract-while-downloading.js";
 import { GitSource } from "../sources/git.js";
+import { HeldAnswer } from "../sources/held-answer.js";
 import { extractedRelease, updateExtractOptions } from "../sources/release-info.js";
 import { SftpSource } from "../sources/sftp.js";
 import type {
@@ -65,6 +66,7 @@ export class HubReleaseSource implements ReleaseSource {
    */
   transientFailure: string | undefined;
   private gitSource: GitSource | undefined;
+  private readonly held = new HeldAnswer();
 
   constructor(private readonly options: HubReleaseSourceOptions) {
     this.name = options.app;
@@ -79,7 +81,14 @@ export class HubReleaseSource implements ReleaseSource {
     const where = this.httpLocation();
     if (where !== undefined) {
       try {
-        await probeUrl(where.url, {}, { headers: where.headers, caFile: where.caFile, retries: 0 });
+        // Its answer is the download's first response (held until fetch() reads it): one request.
+        const probe = await probeUrl(
+          where.url,
+          {},
+          { headers: where.headers, caFile: where.caFile, retries: 0 },
+          this.options.context.readOnly !== true,
+        );
+        if (probe.status === "changed" && probe.open !== undefined) this.held.hold(probe.open);
       } catch (error) {
         if (error instanceof DownloadError && error.retryable) this.transientFailure = error.message;
         throw this.untrusted(error, where) ?? error;
@@ -90,6 +99,11 @@ export class HubReleaseSource implements ReleaseSource {
       candidate: release.version,
       detail: `${this.name}: hub release ${release.version} (${release.id})`,
     };
+  }
+
+  /** A check's answer no fetch took is dropped now. */
+  async close(): Promise<void> {
+    await this.held.take()?.close();
   }
 
   async fetch(stagingDir: string, fetchOptions?: FetchOptions): Promise<FetchedRelease> {
@@ -105,10 +119,14 @@ export class HubReleaseSource implements ReleaseSource {
     const ref = this.options.release.source;
     const where = this.httpLocation();
     let fetched: FetchedRelease;
+    // The check's answer, if it kept one: read by the download, closed here whatever happens.
+    const opened = this.held.take();
     if (where !== undefined && "sha256" in ref) {
-      fetched = await this.download(where, ref.sha256, stagingDir, fetchOptions).catch((err: unknown) => {
-        throw this.untrusted(err, where) ?? err;
-      });
+      fetched = await this.download(where, ref.sha256, stagingDir, opened, fetchOptions)
+        .catch((err: unknown) => {
+          throw this.untrusted(err, where) ?? err;
+        })
+        .finally(() => opened?.close());
     } else if (ref.type === "sftp") {
       fetched = await this.fetchSftp(ref.remote_path, ref.sha256, stagingDir, fetchOptions);
     } else if (ref.type === "git") {
@@ -215,6 +233,7 @@ export class HubReleaseSource implements ReleaseSource {
     where: HttpLocation,
     sha256: string,
     stagingDir: string,
+    opened: OpenResponse | undefined,
     fetchOptions: FetchOptions | undefined,
   ): Promise<FetchedRelease> {
     const { context, source, release } = this.options;
@@ -233,6 +252,7 @@ export class HubReleaseSource implements ReleaseSource {
         const result = await downloadFile({
           url: where.url,
           dest: artifact,
+          ...(opened === undefined ? {} : { opened }),
           headers: where.headers,
           ...(where.caFile === undefined ? {} : { caFile: where.caFile }),
           ...this.downloadLimits(),

@@ -17,6 +17,7 @@ import { createHttpClient } from "./dispatcher.js";
 import { DownloadError, httpStatusError, networkFailure } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
 import { headerValue } from "./header-value.js";
+import type { OpenResponse } from "./probe.js";
 import type { ProgressCallback } from "./progress.js";
 import { proxyCredentialsRefused } from "./proxy.js";
 import { redactUrl } from "./redact.js";
@@ -31,6 +32,12 @@ export interface DownloadRequest extends DeadlineSetting {
   /** Validators from the last download: when the server still matches, it answers 304. */
   ifNoneMatch?: string;
   ifModifiedSince?: string;
+  /**
+   * The first request's answer, already made and unread (the check's probe, probeUrl's `open`):
+   * read instead of asking the server again. Resumes and restarts ask as usual. Closed when the
+   * download ends, read or not.
+   */
+  opened?: OpenResponse;
   caFile?: string;
   timeoutMs?: number;
   /** Attempts after the first that made no progress. */
@@ -80,16 +87,28 @@ const WRITE_BYTES = 1 << 20;
 const MAX_ATTEMPTS = 50;
 
 export async function downloadFile(req: DownloadRequest): Promise<DownloadResult> {
-  const client = await createHttpClient({ caFile: req.caFile, timeoutMs: req.timeoutMs });
-  const fh = await open(req.dest, "w", 0o600);
-  const deadline = startDeadline(req, req.signal);
-  const transfer = new Transfer(req, client.dispatcher, fh, deadline);
   try {
-    return await transfer.run();
+    const client = await createHttpClient({ caFile: req.caFile, timeoutMs: req.timeoutMs });
+    const fh = await open(req.dest, "w", 0o600).catch(async (err: unknown) => {
+      await client.close();
+      throw err;
+    });
+    const deadline = startDeadline(req, req.signal);
+    // The opened answer was asked for without this download's signal: its end or abort ends it too.
+    const stopOpened = () => req.opened?.response.body.destroy(new Error("the download was stopped"));
+    if (deadline.signal?.aborted === true) stopOpened();
+    else deadline.signal?.addEventListener("abort", stopOpened, { once: true });
+    const transfer = new Transfer(req, client.dispatcher, fh, deadline);
+    try {
+      return await transfer.run();
+    } finally {
+      deadline.signal?.removeEventListener("abort", stopOpened);
+      deadline.clear();
+      await fh.close();
+      await client.close();
+    }
   } finally {
-    deadline.clear();
-    await fh.close();
-    await client.close();
+    await req.opened?.close();
   }
 }
 
@@ -178,13 +197,16 @@ class Transfer {
     if (first && this.req.ifModifiedSince !== undefined)
       headers["if-modified-since"] = this.req.ifModifiedSince;
 
-    const res = await getFollowingRedirects({
-      url: this.req.url,
-      headers,
-      credentials: this.req.headers ?? {},
-      dispatcher: this.dispatcher,
-      ...(this.deadline.signal === undefined ? {} : { signal: this.deadline.signal }),
-    });
+    const res =
+      first && this.req.opened !== undefined
+        ? this.req.opened.response
+        : await getFollowingRedirects({
+            url: this.req.url,
+            headers,
+            credentials: this.req.headers ?? {},
+            dispatcher: this.dispatcher,
+            ...(this.deadline.signal === undefined ? {} : { signal: this.deadline.signal }),
+          });
     try {
       const conditional = this.req.ifNoneMatch !== undefined || this.req.ifModifiedSince !== undefined;
       if (res.statusCode === 304 && first && conditional) return "not-modified";

@@ -1,6 +1,8 @@
 /**
  * Small requests around a download: a conditional probe that reads headers only (so `check()`
- * never downloads a body), and fetching a short text file such as a .sha256.
+ * never downloads a body), and fetching a short text file such as a .sha256. A probe answered 200
+ * may hand its unread answer on (OpenResponse): the download then reads that body instead of
+ * asking the server again, so an update costs one request for the archive, not two.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { ShipError } from "../../shared/errors.js";
@@ -9,7 +11,7 @@ import type { SourceLog } from "../sources/types.js";
 import { type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { createHttpClient } from "./dispatcher.js";
 import { DownloadError, httpStatusError, networkFailure } from "./errors.js";
-import { getFollowingRedirects } from "./follow-redirects.js";
+import { getFollowingRedirects, type RedirectedResponse } from "./follow-redirects.js";
 import { headerValue } from "./header-value.js";
 import { proxyCredentialsRefused } from "./proxy.js";
 import { redactUrl } from "./redact.js";
@@ -27,20 +29,42 @@ export interface HttpCallOptions extends DeadlineSetting {
   log?: SourceLog;
 }
 
+/**
+ * A 200 whose body nobody has read yet, with the client it arrived on: the first response of a
+ * download (DownloadRequest.opened). close() drops the body if it is still unread and closes the
+ * client; it may be called more than once.
+ */
+export interface OpenResponse {
+  readonly response: RedirectedResponse;
+  close(): Promise<void>;
+}
+
 export type ProbeResult =
   | { status: "not-modified" }
-  | { status: "changed"; etag?: string; lastModified?: string; contentLength?: number };
+  | {
+      status: "changed";
+      etag?: string;
+      lastModified?: string;
+      contentLength?: number;
+      /** The answer itself, body unread, when the caller asked to keep it (keepBody). */
+      open?: OpenResponse;
+    };
 
-/** A conditional GET whose body is dropped unread: 304 means the stored validators still match. */
+/**
+ * A conditional GET: 304 means the stored validators still match. A 200's body is dropped unread,
+ * or with `keepBody` handed back unread (`open`) for the download to read: the caller then owns
+ * it and must close() it.
+ */
 export async function probeUrl(
   url: string,
   validators: { etag?: string; lastModified?: string },
   options: HttpCallOptions = {},
+  keepBody = false,
 ): Promise<ProbeResult> {
   const headers: Record<string, string> = {};
   if (validators.etag !== undefined) headers["if-none-match"] = validators.etag;
   if (validators.lastModified !== undefined) headers["if-modified-since"] = validators.lastModified;
-  return call(url, headers, options, async (status, resHeaders) => {
+  return call(url, headers, options, async (status, resHeaders, _body, keep) => {
     if (status === 304) return { status: "not-modified" };
     const length = headerValue(resHeaders, "content-length");
     return {
@@ -48,6 +72,7 @@ export async function probeUrl(
       etag: headerValue(resHeaders, "etag"),
       lastModified: headerValue(resHeaders, "last-modified"),
       contentLength: length === undefined ? undefined : Number(length),
+      ...(keepBody ? { open: keep() } : {}),
     };
   });
 }
@@ -80,6 +105,8 @@ type Reader<T> = (
   status: number,
   headers: Record<string, string | string[] | undefined>,
   body: AsyncIterable<Buffer>,
+  /** Leaves the response open, body unread, for the caller (the client is not closed here). */
+  keep: () => OpenResponse,
 ) => Promise<T>;
 
 async function call<T>(
@@ -90,6 +117,7 @@ async function call<T>(
 ): Promise<T> {
   const client = await createHttpClient({ caFile: options.caFile, timeoutMs: options.timeoutMs });
   const deadline = startDeadline(options, options.signal);
+  let kept: OpenResponse | undefined;
   try {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -104,9 +132,13 @@ async function call<T>(
           if (res.statusCode >= 300 && res.statusCode !== 304 && res.statusCode !== 200) {
             throw httpStatusError(redactUrl(url), res.statusCode, res.headers, res.redirectedTo);
           }
-          return await read(res.statusCode, res.headers, res.body as AsyncIterable<Buffer>);
+          const keep = (): OpenResponse => {
+            kept = openResponse(res, client);
+            return kept;
+          };
+          return await read(res.statusCode, res.headers, res.body as AsyncIterable<Buffer>, keep);
         } finally {
-          if (!res.body.readableEnded && !res.body.destroyed) {
+          if (kept === undefined && !res.body.readableEnded && !res.body.destroyed) {
             res.body.on("error", () => undefined);
             res.body.destroy();
           }
@@ -137,6 +169,23 @@ async function call<T>(
     }
   } finally {
     deadline.clear();
-    await client.close();
+    if (kept === undefined) await client.close();
   }
+}
+
+function openResponse(res: RedirectedResponse, client: { close(): Promise<void> }): OpenResponse {
+  // Until the download reads it, a body error (the server cut the connection, the client's body
+  // timeout) has no reader: it must not end the process. The reader sees it as the stream's error.
+  res.body.on("error", () => undefined);
+  let closing: Promise<void> | undefined;
+  return {
+    response: res,
+    close() {
+      closing ??= (async () => {
+        if (!res.body.readableEnded && !res.body.destroyed) res.body.destroy();
+        await client.close();
+      })();
+      return closing;
+    },
+  };
 }

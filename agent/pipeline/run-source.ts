@@ -18,6 +18,7 @@ import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireAppLock, type HeldLock } from "../lock/run-lock.js";
 import { namingConfigFile } from "../sources/config-file-errors.js";
+import type { ReleaseSource } from "../sources/types.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { sourceScratch } from "./check-scratch.js";
 import { checkSourceFiles } from "./configured-files.js";
@@ -113,6 +114,8 @@ export async function runSource(
   const paths =
     scratch === undefined ? configured : { ...configured, sourceStateDir: scratch.sourceStateDir };
   let staged = false;
+  /** Closed when the run ends: a check may hold its answer open for a fetch that never came. */
+  let checkedSource: ReleaseSource | undefined;
   try {
     const { ports } = options;
     // A check applies nothing, not even a recovery; the next real run recovers first.
@@ -188,6 +191,7 @@ export async function runSource(
       }),
       options.configFile,
     );
+    checkedSource = releaseSource;
     const check = await releaseSource.check();
     log.info(check.detail, {
       available: check.available,
@@ -329,6 +333,7 @@ export async function runSource(
       error: message,
     });
   } finally {
+    await checkedSource?.close?.();
     // A check that fetched the release (to read its rollout) keeps nothing of it either.
     if (!options.checkOnly || staged) await discardLeftovers(paths, log);
     await lock.release();

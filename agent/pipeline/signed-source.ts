@@ -36,6 +36,10 @@ export class SignatureCheckingSource implements ReleaseSource {
     return this.inner.check();
   }
 
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+
   async fetch(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
     const release = await this.inner.fetch(stagingDir, options);
     // Nothing will be installed: the run ends up to date (the installed release was verified).

@@ -34,5 +34,6 @@ export function namingConfigFile(source: ReleaseSource, configFile: string | und
     check: () => named(source.check()),
     fetch: (stagingDir, options) => named(source.fetch(stagingDir, options)),
     commit: (release) => named(source.commit(release)),
+    close: async () => source.close?.(),
   };
 }

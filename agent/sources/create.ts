@@ -18,6 +18,8 @@ export function createSource(name: string, cfg: Source, ctx: SourceContext): Rel
     check: async () => (await source()).check(),
     fetch: async (stagingDir: string, options?: FetchOptions) => (await source()).fetch(stagingDir, options),
     commit: async (release: FetchedRelease) => (await source()).commit(release),
+    // Nothing to let go of when the source was never opened (or failed to open).
+    close: async () => (await opened?.catch(() => undefined))?.close?.(),
   };
 }
 

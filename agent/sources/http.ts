@@ -2,7 +2,8 @@
  * `type = "https"` / `"http"`: a release archive at a URL. Change detection by conditional GET
  * (ETag / Last-Modified in metadata_file); the body is only downloaded by fetch(), extracted into
  * staging as it arrives, and the staged release only handed on once the artifact matches the
- * configured checksum (extract-while-downloading.ts).
+ * configured checksum (extract-while-downloading.ts). When the check's GET is answered with the
+ * new archive, its body is kept unread for fetch() (held-answer.ts): an update is one request.
  */
 import { createHash } from "node:crypto";
 import { rm, writeFile } from "node:fs/promises";
@@ -14,7 +15,7 @@ import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { mbSetting } from "../archive/limits.js";
 import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
-import { fetchText, type HttpCallOptions, probeUrl } from "../download/probe.js";
+import { fetchText, type HttpCallOptions, type OpenResponse, probeUrl } from "../download/probe.js";
 import { redactUrl } from "../download/redact.js";
 import { untrustedCertificateAt } from "../download/untrusted-certificate.js";
 import {
@@ -34,6 +35,7 @@ import {
   withChecksumOrigin,
 } from "./checksum.js";
 import { extractWhileDownloading } from "./extract-while-downloading.js";
+import { HeldAnswer } from "./held-answer.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
@@ -60,6 +62,7 @@ export class HttpSource implements ReleaseSource {
   private readonly pending = new Map<string, Omit<Installed, "installedAt">>();
   private readonly shownUrl: string;
   private readonly urlSha256: string;
+  private readonly held = new HeldAnswer();
 
   constructor(
     readonly name: string,
@@ -88,15 +91,19 @@ export class HttpSource implements ReleaseSource {
       stored?.urlSha256 !== undefined ? stored.urlSha256 === this.urlSha256 : stored?.url === this.cfg.url;
     const pinned = pinnedSha256(this.cfg.checksum);
     const known = sameUrl && (pinned === undefined || pinned === stored?.sha256) ? stored : undefined;
+    // A run goes on to fetch() what its check found: the answer's body is kept for it. A check-only
+    // run (readOnly) never fetches, and must not hold a connection open.
     const probe = await probeUrl(
       this.cfg.url,
       { etag: known?.etag, lastModified: known?.lastModified },
       this.callOptions(),
+      this.ctx.readOnly !== true,
     ).catch((err: unknown) => {
       throw (
         notFoundAt(err, this.name, "url") ?? refusedAt(err, this.name, this.cfg) ?? this.untrusted(err) ?? err
       );
     });
+    if (probe.status === "changed" && probe.open !== undefined) this.held.hold(probe.open);
     const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
     if (probe.status === "not-modified") {
       return {
@@ -130,6 +137,19 @@ export class HttpSource implements ReleaseSource {
   }
 
   private async fetchOnce(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
+    const opened = this.held.take();
+    try {
+      return await this.fetchWith(stagingDir, opened, options);
+    } finally {
+      await opened?.close();
+    }
+  }
+
+  private async fetchWith(
+    stagingDir: string,
+    opened: OpenResponse | undefined,
+    options?: FetchOptions,
+  ): Promise<FetchedRelease> {
     const artifact = await artifactPathFor(this.ctx, this.name);
     const expected = await this.expectedSha256();
     await this.fetchSignature(artifact, options?.signal);
@@ -145,6 +165,7 @@ export class HttpSource implements ReleaseSource {
         const result = await downloadFile({
           url: this.cfg.url,
           dest: artifact,
+          ...(opened === undefined ? {} : { opened }),
           ...this.callOptions(signal),
           maxBytes: Math.floor(this.cfg.max_download_mb * 1024 * 1024),
           maxBytesSetting: mbSetting(`[sources.${this.name}] max_download_mb`, this.cfg.max_download_mb),
@@ -199,6 +220,11 @@ export class HttpSource implements ReleaseSource {
       signatureOrigin: redactUrl(this.signatureUrl()),
       ...staged,
     };
+  }
+
+  /** A check's answer no fetch took (the run stopped before its fetch) is dropped now. */
+  async close(): Promise<void> {
+    await this.held.take()?.close();
   }
 
   async commit(release: FetchedRelease): Promise<void> {

@@ -81,6 +81,11 @@ export interface ReleaseSource {
   fetch(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease>;
   /** Persist change-detection metadata (ETag, commit, size+mtime) once the update succeeded. */
   commit(release: FetchedRelease): Promise<void>;
+  /**
+   * Lets go of what check() keeps open for the fetch that follows (the http source's answer,
+   * held-answer.ts): the run calls it when it ends, fetched or not. Absent: nothing is kept.
+   */
+  close?(): Promise<void>;
 }
 
 /** The logging a source needs; shared/log.ts's Logger satisfies it. Never pass secrets in `data`. */

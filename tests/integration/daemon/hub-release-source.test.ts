@@ -122,6 +122,8 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
   let server: Server;
   let url: string;
   let body: Buffer;
+  /** Requests the release server answered. */
+  let gets = 0;
   const keys = generateKeyPairSync("ed25519");
   const publicPem = keys.publicKey.export({ type: "spki", format: "pem" }).toString();
   const privatePem = keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
@@ -134,6 +136,7 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
     ]);
     body = await readFile(join(dir, "r.tar.gz"));
     server = createServer((_req, res) => {
+      gets++;
       res.writeHead(200, { "content-length": body.length }).end(body);
     });
     await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
@@ -144,7 +147,12 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
     await rm(dir, { recursive: true, force: true });
   });
 
-  const attempt = async (signature: string | undefined, staging: string, installed?: InstalledRelease) => {
+  const attempt = async (
+    signature: string | undefined,
+    staging: string,
+    installed?: InstalledRelease,
+    checkFirst = false,
+  ) => {
     const manifest = await readFile(join(dir, "tree", "update-manifest.yaml"), "utf8");
     const config = AgentConfig.parse({
       sources: { [APP]: { type: "local", app_dir: join(dir, "app"), path: join(dir, "tree") } },
@@ -171,6 +179,7 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
         ...(installed === undefined ? {} : { installed: async () => installed }),
       },
     });
+    if (checkFirst) await source.check();
     return source.fetch(join(dir, staging));
   };
   const signed = async (version: string) =>
@@ -187,6 +196,13 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
         privatePem,
       ),
     );
+
+  it("a check, then the fetch, asks the release server once: the check's answer is the download", async () => {
+    gets = 0;
+    const fetched = await attempt(await signed("7.0.0"), "once", undefined, true);
+    expect(await readFile(join(fetched.dir, "app.txt"), "utf8")).toBe("7.0.0\n");
+    expect(gets).toBe(1);
+  });
 
   it("extracts a release CI signed with a trusted key", async () => {
     const fetched = await attempt(await signed("7.0.0"), "ok");

@@ -107,6 +107,76 @@ describe.skipIf(!hasProgram("openssl"))("HttpSource against a real HTTPS server"
     expect(server.requests.every((r) => r.headers.authorization === "Bearer topsecret-token")).toBe(true);
   });
 
+  it("an update costs one request for the archive: the check's answer is the download; a 304 costs that request alone", async () => {
+    const v1 = releaseArchive("1.0.0");
+    routes.set("/app.tar.gz", { body: v1, etag: '"etag-v1"' });
+    const archiveGets = () => server.requests.filter((r) => r.path === "/app.tar.gz");
+    // A run: check, then fetch on the same source.
+    const first = source({ checksum: `sha256:${sha(v1)}` });
+    expect(await first.check()).toMatchObject({ available: true });
+    const release = await first.fetch(await staging());
+    expect(release.artifactSha256).toBe(sha(v1));
+    expect(archiveGets()).toHaveLength(1);
+    await first.commit(release);
+
+    // The next run finds a new release: its conditional GET is the download.
+    const v2 = releaseArchive("2.0.0");
+    routes.set("/app.tar.gz", { body: v2, etag: '"etag-v2"' });
+    server.requests.length = 0;
+    const second = source();
+    expect(await second.check()).toMatchObject({ available: true, candidate: '"etag-v2"' });
+    const stage = await staging();
+    const update = await second.fetch(stage);
+    expect(update.artifactSha256).toBe(sha(v2));
+    expect(await readFile(join(stage, "update-manifest.yaml"), "utf8")).toContain("2.0.0");
+    expect(archiveGets()).toHaveLength(1);
+    expect(archiveGets()[0]?.headers["if-none-match"]).toBe('"etag-v1"');
+    await second.commit(update);
+
+    // Up to date: the one conditional request, answered 304, and nothing else.
+    server.requests.length = 0;
+    expect(await source().check()).toMatchObject({ available: false, current: "2.0.0" });
+    expect(server.requests).toHaveLength(1);
+
+    // A check whose answer is cut before the fetch reads it all: the download asks again (resuming
+    // with Range from what it read, if anything) and installs the whole archive.
+    const v3 = releaseArchive("3.0.0");
+    routes.set("/app.tar.gz", { body: v3, etag: '"etag-v3"', cutTimes: 1 });
+    server.requests.length = 0;
+    const third = source({ checksum: `sha256:${sha(v3)}` });
+    expect(await third.check()).toMatchObject({ available: true });
+    expect((await third.fetch(await staging())).artifactSha256).toBe(sha(v3));
+    expect(archiveGets()).toHaveLength(2);
+  });
+
+  it("close() lets go of a check's answer no fetch took: a fetch after it asks again", async () => {
+    const v1 = releaseArchive("1.0.0");
+    routes.set("/app.tar.gz", { body: v1, etag: '"etag-v1"' });
+    const src = source();
+    expect(await src.check()).toMatchObject({ available: true });
+    await src.close?.();
+    expect((await src.fetch(await staging())).artifactSha256).toBe(sha(v1));
+    expect(server.requests.filter((r) => r.path === "/app.tar.gz")).toHaveLength(2);
+  });
+
+  it("a check-only source (readOnly) leaves no answer open: a fetch after it asks again", async () => {
+    const v1 = releaseArchive("1.0.0");
+    routes.set("/app.tar.gz", { body: v1, etag: '"etag-v1"' });
+    const src = createSource(
+      "web",
+      HttpSourceConfig.parse({
+        type: "https",
+        app_dir: "/opt/app",
+        url: `${server.url}/app.tar.gz`,
+        ca_file: cert.caFile,
+      }),
+      { ...ctx, readOnly: true },
+    );
+    expect(await src.check()).toMatchObject({ available: true });
+    expect((await src.fetch(await staging())).artifactSha256).toBe(sha(v1));
+    expect(server.requests.filter((r) => r.path === "/app.tar.gz")).toHaveLength(2);
+  });
+
   it("a release over max_download_mb or a file over max_file_size_mb: the refusal names the key, in MB", async () => {
     const v1 = releaseArchive("1.0.0", [
       { path: "myapp-1.0.0/big.bin", body: randomBytes(225 * 1024).toString("base64") },
