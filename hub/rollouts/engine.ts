@@ -14,10 +14,12 @@ import {
   completedReason,
   describeThreshold,
   emptyCompletionReason,
+  emptyWaveReason,
   HALT_REASON_START,
   isHaltReason,
   isWaitingReason,
   mayAutoAdvance,
+  rejoinedHoldReason,
   stuckWaveReason,
   thresholdCrossed,
   type WaveStats,
@@ -945,9 +947,12 @@ export class RolloutEngine {
       const halts = nextRolloutState(rollout.state, "halt") !== undefined;
       if (halts && !isHaltReason(rollout.reason)) {
         const { total } = await this.activeStats(t, rollout);
-        if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance))
+        if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance)) {
           await this.halt(rollout, total.failed, dispatch);
+          return;
+        }
       }
+      if (isWaitingReason(rollout.reason)) await this.rejudgeHold(rollout, dispatch);
       return;
     }
     const now = this.options.now();
@@ -986,9 +991,11 @@ export class RolloutEngine {
       });
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
-    } else if (!last && rollout.spec.autoAdvance) {
+    } else if (!last) {
+      const auto = rollout.spec.autoAdvance;
       // The time it stood paused does not count toward its wait (read only once the wait looks over).
       const due =
+        auto &&
         mayAutoAdvance(current, wave, rollout.waveStartedAt, now, later) &&
         (wave.waitMinutes === 0 ||
           mayAutoAdvance(
@@ -1006,8 +1013,12 @@ export class RolloutEngine {
       // Finished below its success rate, or it holds no agent (from the start, or every agent
       // left it): it would wait silently for ever. Said once (and again only when the figures change), in the reason the CLI and the
       // dashboard show; taken back once it no longer holds (an agent came back to the wave, or a
-      // timed-out one is retried), or the operator reads a wait that is over.
-      const stuck = stuckWaveReason(current, wave, rollout.currentWave, later);
+      // timed-out one is retried), or the operator reads a wait that is over. Without autoAdvance
+      // every wave waits for an operator's advance, and minSuccessRate does not act; but a wave
+      // that tested nothing is said all the same: the operator about to pass it must know.
+      const stuck = auto
+        ? stuckWaveReason(current, wave, rollout.currentWave, later)
+        : emptyWaveReason(current, wave, rollout.currentWave, later);
       if (stuck !== undefined && stuck !== rollout.reason) {
         await t.updateRollout(id, { reason: stuck, updated: now });
         dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: id, data: { reason: stuck } });
@@ -1028,6 +1039,24 @@ export class RolloutEngine {
       reason,
       updated: this.options.now(),
     });
+    dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: rollout.id, data: { reason } });
+  }
+
+  /**
+   * A rollout `holdEmpty` paused, judged again while it stays paused (an agent rejoined or left
+   * it, or was forgotten): its reason must say what holds now, not what held when it stopped. An
+   * agent back in it is owed the release, which the resume sends (`rejoinedHoldReason`); forgotten
+   * again, the hold's own words come back. Said with a `rollout.waiting` event when it changes.
+   */
+  private async rejudgeHold(rollout: RolloutRecord, dispatch: Dispatch): Promise<void> {
+    const { total, current } = await this.activeStats(dispatch.t, rollout);
+    const wave = rollout.spec.waves[rollout.currentWave]!;
+    const owed = total.members - total.finished;
+    const reason =
+      (owed === 0 ? emptyCompletionReason(total, current, wave, rollout.currentWave) : undefined) ??
+      rejoinedHoldReason(owed);
+    if (reason === rollout.reason) return;
+    await dispatch.t.updateRollout(rollout.id, { reason, updated: this.options.now() });
     dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: rollout.id, data: { reason } });
   }
 
