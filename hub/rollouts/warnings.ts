@@ -9,7 +9,7 @@ import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { compareVersions } from "../../shared/versions.js";
 import { describeThreshold, thresholdCrossed } from "./accounting.js";
 import { alreadyOn, alreadyOnWarnings, shownIds } from "./already-on-warnings.js";
-import { brokenOnRelease } from "./found-installed.js";
+import { brokenOnRelease, type ReleaseApps } from "./found-installed.js";
 import { type Candidate, isEligible } from "./membership.js";
 
 /** An agent as the preview reads it: its announced version of each app, and its allow_downgrade. */
@@ -320,9 +320,10 @@ export function brokenWarnings(
   release: { id: string; app: string; version: string },
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
+  releaseApps: ReleaseApps,
 ): string[] {
   const broken = agents.filter(
-    (a) => placed.get(a.id) !== undefined && brokenOnRelease(a.apps, release) !== undefined,
+    (a) => placed.get(a.id) !== undefined && brokenOnRelease(a.apps, release, releaseApps) !== undefined,
   );
   if (broken.length === 0) return [];
   const shown = broken.map((a) => `${a.id} (${a.apps.find((s) => s.app === release.app)?.state})`);
@@ -337,9 +338,11 @@ export function rolloutWarnings(
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
   spec: RolloutSpec,
+  /** The app of each release id the agents claim (`claimedReleaseApps`): who runs the release already. */
+  releaseApps: ReleaseApps,
   forgotten?: ReadonlySet<string>,
 ): string[] {
-  const settled = alreadyOn(release, agents);
+  const settled = alreadyOn(release, agents, releaseApps);
   const held = [...placed].filter(([, w]) => w !== undefined).map(([id]) => id);
   // A rollout that sends nothing: how its waves and threshold would play out cannot happen.
   const sendsNothing = held.length > 0 && held.every((id) => settled.has(id));
@@ -356,7 +359,7 @@ export function rolloutWarnings(
         ]),
     ...unplacedWarnings(spec, placed, settled),
     ...downgradeWarnings(release, agents, placed),
-    ...brokenWarnings(release, agents, placed),
+    ...brokenWarnings(release, agents, placed, releaseApps),
     ...idleWaveOptionWarnings(spec),
     ...(sendsNothing ? [] : thresholdWarnings(spec, placed, settled)),
   ];
