@@ -15,7 +15,7 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /** Each time field that is not ISO 8601, by its path in the answer. */
 function notIso(value: unknown, path: string, found: string[]): string[] {
-  if (Array.isArray(value)) value.forEach((v, i) => notIso(v, `${path}[${i}]`, found));
+  if (Array.isArray(value)) for (const [i, v] of value.entries()) notIso(v, `${path}[${i}]`, found);
   else if (value !== null && typeof value === "object")
     for (const [key, v] of Object.entries(value)) {
       // A report's payload is the agent's own words, not the API's.
