@@ -188,12 +188,15 @@ export function offlineWaveWarnings(
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
   settled: ReadonlySet<string> = new Set(),
+  /** Agents broken on the release already (`brokenOnRelease`): planned failed at create. */
+  broken: ReadonlySet<string> = new Set(),
 ): string[] {
   const online = new Map(agents.map((a) => [a.id, a.online !== false]));
   return spec.waves.flatMap((wave, i) => {
     const all = [...placed].filter(([, w]) => w === i).map(([id]) => id);
-    // An agent on the release already is done at create, online or not: the wave waits for none of it.
-    const members = all.filter((id) => !settled.has(id));
+    // An agent on the release already is done at create (succeeded, or failed when broken on it),
+    // online or not: the wave waits for none of it.
+    const members = all.filter((id) => !settled.has(id) && !broken.has(id));
     if (members.length === 0 || members.some((id) => online.get(id))) return [];
     const which = members.length < all.length ? " still to update" : "";
     return [
@@ -387,7 +390,7 @@ export function rolloutWarnings(
       : [
           ...emptyWaveWarnings(spec, placed),
           ...everyAgentEarlyWarnings(spec, placed),
-          ...offlineWaveWarnings(spec, agents, placed, settled),
+          ...offlineWaveWarnings(spec, agents, placed, settled, broken),
           ...offlineThresholdWarnings(spec, agents, placed, settled, broken),
         ]),
     ...unplacedWarnings(spec, placed, settled),

@@ -151,6 +151,30 @@ describe("warnings that count hosts broken on the release", () => {
     );
   });
 
+  it("a wave whose hosts still to update are all offline is said so when its other host is broken on the release (it waits for the offline one alone)", async () => {
+    const t = await session.start();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    await session.connect(t, "a1", [
+      { app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: release },
+    ]);
+    const a2 = await session.connect(t, "a2", [
+      { app: "web", version: "1.0.0", state: "updated", releaseId: undefined },
+    ]);
+    a2.ws.terminate();
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("a2"))?.online, { timeout: 10_000 })
+      .toBe(false);
+    const warnings = await preview(t, {
+      release,
+      waves: [{ name: "canary", agents: ["a1", "a2"] }],
+      failureThreshold: { count: 5 },
+    });
+    expect(warnings).toContain(
+      "body.waves[0] (canary): every agent of it still to update is offline now (a2): the wave waits for them, and each that stays away past the hub's offline timeout counts as failed",
+    );
+  });
+
   it("broken hosts enough by themselves to halt the rollout say so (create halts it before anything is sent)", async () => {
     const t = await session.start();
     await publishRelease(t, "1.0.0");
