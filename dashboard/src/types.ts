@@ -67,7 +67,8 @@ export interface AgentDetail extends Agent {
     /** What its last report warned about; absent when nothing. */
     warnings?: string[];
   }[];
-  reports: { id: string; deploymentId: string | null; payload: ReportPayload; receivedAt: number }[];
+  /** `receivedAt`: ISO 8601, as every time the API gives. */
+  reports: { id: string; deploymentId: string | null; payload: ReportPayload; receivedAt: string }[];
 }
 
 export interface Release {
@@ -80,7 +81,8 @@ export interface Release {
   description: string;
   source: { type: string } & Record<string, unknown>;
   signature: string | null;
-  created: number;
+  /** ISO 8601, as every time the API gives. */
+  created: string;
   createdBy: string;
 }
 

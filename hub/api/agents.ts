@@ -92,8 +92,14 @@ export function agentRoutes(deps: ApiDeps): Router {
         deps.isOnline(agent.id) || (deps.sharedPresence === true && agent.online),
         deps.now(),
       ),
-      deployments: (await store.listDeployments({ agentId: agent.id })).slice(0, 50),
-      reports: await store.listReports(agent.id, page.reports_limit, page.reports_offset),
+      // Times as every other answer gives them (ISO 8601), not the store's milliseconds.
+      deployments: (await store.listDeployments({ agentId: agent.id }))
+        .slice(0, 50)
+        .map((d) => ({ ...d, updatedAt: new Date(d.updatedAt).toISOString() })),
+      reports: (await store.listReports(agent.id, page.reports_limit, page.reports_offset)).map((r) => ({
+        ...r,
+        receivedAt: new Date(r.receivedAt).toISOString(),
+      })),
       reportsPage: { limit: page.reports_limit, offset: page.reports_offset },
     });
   });

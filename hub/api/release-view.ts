@@ -36,7 +36,7 @@ function maskedManifestOf(release: ReleaseRecord): string {
  * A release as people read it, with its manifest's `description` said apart as a card's line: cut
  * past DESCRIBED characters (the manifest holds it whole), so it does not double a listing's bytes.
  */
-export type ReleaseView = ReleaseRecord & { description: string };
+export type ReleaseView = Omit<ReleaseRecord, "created"> & { created: string; description: string };
 
 const DESCRIBED = 300;
 
@@ -49,6 +49,8 @@ export function releaseForPeople(release: ReleaseRecord): ReleaseView {
   const description = manifestDescription(manifest);
   return {
     ...release,
+    // A time, as every API answer gives one (ISO 8601), not the store's milliseconds.
+    created: new Date(release.created).toISOString(),
     source,
     manifest,
     description: description.length > DESCRIBED ? `${description.slice(0, DESCRIBED)}…` : description,

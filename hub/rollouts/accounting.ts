@@ -159,15 +159,44 @@ export function stuckWaveReason(
   index: number,
   later: number,
 ): string | undefined {
-  if (testedNothing(stats, later))
-    return leftOut(stats) > 0
-      ? `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: ${leftOutText(stats)}; advance or abort`
-      : `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) holds no agent, so nothing is tested in it before the ${later} agent(s) of the later waves; advance or abort (an agent that joins it is sent the release)`;
+  const empty = emptyWaveReason(stats, wave, index, later);
+  if (empty !== undefined) return empty;
   if (stats.members === 0 || stats.finished < stats.members) return undefined;
   const rate = stats.succeeded / stats.members;
   if (rate >= wave.minSuccessRate) return undefined;
   const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
   return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) finished with ${stats.succeeded} of ${stats.members} succeeded (${pct(rate)}), below its minSuccessRate (${pct(wave.minSuccessRate)}); advance or abort`;
+}
+
+/**
+ * Why a wave before the last that tests nothing (`testedNothing`) waits for an operator, or
+ * undefined. Said with `autoAdvance` or without: an operator who advances by hand must read that
+ * the wave they would pass tested nothing, as the held last wave says it (`emptyCompletionReason`).
+ */
+export function emptyWaveReason(
+  stats: WaveStats,
+  wave: Wave,
+  index: number,
+  later: number,
+): string | undefined {
+  if (!testedNothing(stats, later)) return undefined;
+  return leftOut(stats) > 0
+    ? `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: ${leftOutText(stats)}; advance or abort`
+    : `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) holds no agent, so nothing is tested in it before the ${later} agent(s) of the later waves; advance or abort (an agent that joins it is sent the release)`;
+}
+
+/**
+ * What a rollout the hub held on an empty last wave (`emptyCompletionReason`) waits for once that
+ * no longer holds: agents joined it or came back since, `owed` of them still to be sent the release (a forgotten host with a new token,
+ * a host that fits again). The hold's old words ("tested nothing … resume to complete it without
+ * them") would be untrue now: a resume sends them the release.
+ */
+export function rejoinedHoldReason(owed: number): string {
+  const since =
+    owed > 0
+      ? `${owed} agent(s) joined it or came back since: resume to send them the release`
+      : "agents joined it or came back since: resume to complete it";
+  return `${WAITING_REASON_START}the rollout was held because it tested nothing, and ${since}, or abort`;
 }
 
 /** Why a wave's planned agents no longer count: "its 1 agent(s) were forgotten (…)", and the like. */

@@ -4,7 +4,7 @@
  * wave (a canary), that sends nothing and so tests nothing.
  */
 import type { RolloutSpec } from "../../shared/api/bodies.js";
-import { brokenOnRelease, runsRelease } from "./found-installed.js";
+import { brokenOnRelease, type ReleaseApps, runsRelease } from "./found-installed.js";
 import type { VersionedCandidate } from "./warnings.js";
 
 /**
@@ -15,10 +15,15 @@ import type { VersionedCandidate } from "./warnings.js";
 export function alreadyOn(
   release: { id: string; app: string; version: string },
   agents: readonly VersionedCandidate[],
+  releaseApps: ReleaseApps,
 ): Set<string> {
   return new Set(
     agents
-      .filter((a) => runsRelease(a.apps, release) && brokenOnRelease(a.apps, release) === undefined)
+      .filter(
+        (a) =>
+          runsRelease(a.apps, release, releaseApps) &&
+          brokenOnRelease(a.apps, release, releaseApps) === undefined,
+      )
       .map((a) => a.id),
   );
 }

@@ -90,6 +90,9 @@ export async function settleEligibility(
       continue;
     }
     updates.push({ id: next.id, state: next.state, error: next.error, updatedAt: now });
+    // Its rollout may be held (paused) on a wave this agent now fills or empties again: no tick
+    // evaluates a paused rollout, and its reason must say what holds now.
+    dispatch.evaluateLater(d.rolloutId);
     dispatch.record({
       actor,
       kind: `deployment.${next.state}`,

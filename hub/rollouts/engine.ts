@@ -14,10 +14,12 @@ import {
   completedReason,
   describeThreshold,
   emptyCompletionReason,
+  emptyWaveReason,
   HALT_REASON_START,
   isHaltReason,
   isWaitingReason,
   mayAutoAdvance,
+  rejoinedHoldReason,
   stuckWaveReason,
   thresholdCrossed,
   type WaveStats,
@@ -26,7 +28,13 @@ import {
 } from "./accounting.js";
 import { cancelUnsent } from "./cancel-unsent.js";
 import { Dispatch, type EngineContext } from "./dispatch.js";
-import { brokenOnRelease, settleInstalled } from "./found-installed.js";
+import {
+  brokenOnRelease,
+  claimedRelease,
+  claimedReleaseApps,
+  type ReleaseApps,
+  settleInstalled,
+} from "./found-installed.js";
 import { latePauseText, refuseUnknownWave, type SeenWave, waveLabel } from "./late-pause.js";
 import {
   isEligible,
@@ -231,6 +239,7 @@ export class RolloutEngine {
         agents,
         placed,
         spec,
+        await claimedReleaseApps(this.store, release.app, agents),
         await forgottenNamed(this.store, spec, agents),
       ),
     };
@@ -269,7 +278,16 @@ export class RolloutEngine {
         const waves = placeAgents(seed, spec, release.app, agents);
         const nobody = nobodyRefusal(spec, release.app, agents, waves);
         if (nobody !== undefined) throw new HubRequestError(400, nobody);
-        const warnings = rolloutWarnings(release, agents, waves, spec, await forgottenNamed(t, spec, agents));
+        // Read once for the warnings and every deployment's plan: one rule for who runs it already.
+        const releaseApps = await claimedReleaseApps(t, release.app, agents);
+        const warnings = rolloutWarnings(
+          release,
+          agents,
+          waves,
+          spec,
+          releaseApps,
+          await forgottenNamed(t, spec, agents),
+        );
         const now = this.options.now();
         const rollout: RolloutRecord = {
           id: rolloutId,
@@ -293,7 +311,9 @@ export class RolloutEngine {
         for (const agent of agents) {
           const wave = waves.get(agent.id);
           if (wave !== undefined)
-            planned.push(await this.deploymentOf(t, rollout, release, agent, wave, byVersion, history));
+            planned.push(
+              await this.deploymentOf(t, rollout, release, agent, wave, releaseApps, byVersion, history),
+            );
         }
         dispatch.record({
           actor,
@@ -368,38 +388,33 @@ export class RolloutEngine {
         }
     }
     if (wave === undefined) return false;
-    return t.insertDeployment(await this.deploymentOf(t, rollout, release, agent, wave));
+    const releaseApps = await claimedReleaseApps(t, release.app, [agent]);
+    return t.insertDeployment(await this.deploymentOf(t, rollout, release, agent, wave, releaseApps));
   }
 
   /**
    * The release the agent runs now, as the hub knows it: the id the agent announced, else the
    * hub's release of the version it runs (one release per app and version), so a rollback target
-   * is known even when the agent installed it by itself or rolled back to it locally.
+   * is known even when the agent installed it by itself or rolled back to it locally. The id
+   * counts only as `runsRelease` counts it (`claimedRelease`): it is the one rule, so the plan
+   * and the warnings agree on who runs a release already.
    */
   private async installedRelease(
     t: StoreOps,
     app: string,
     agent: AgentRecord,
+    releaseApps: ReleaseApps,
     byVersion?: Map<string, Promise<string | null>>,
   ): Promise<string | null> {
     const status = agent.apps.find((a) => a.app === app);
-    const once = (key: string, lookup: () => Promise<string | null>) => {
-      if (!byVersion) return lookup();
-      if (!byVersion.has(key)) byVersion.set(key, lookup());
-      return byVersion.get(key) ?? Promise.resolve(null);
-    };
-    // The id is the agent's word: one naming another app's release would make that release this
-    // app's rollback target (and its artifact the agent's to download). Taken only when it is a
-    // release of the app; otherwise the version decides.
-    const claimed = status?.releaseId;
-    if (
-      claimed &&
-      (await once(`id:${claimed}`, async () => ((await t.getRelease(claimed))?.app === app ? claimed : null)))
-    )
-      return claimed;
+    const claimed = claimedRelease(status, app, releaseApps);
+    if (claimed !== undefined) return claimed;
     const version = status?.version;
     if (!version) return null;
-    return once(`version:${version}`, async () => (await t.findRelease(app, version))?.id ?? null);
+    const lookup = async () => (await t.findRelease(app, version))?.id ?? null;
+    if (!byVersion) return lookup();
+    if (!byVersion.has(version)) byVersion.set(version, lookup());
+    return byVersion.get(version) ?? null;
   }
 
   /**
@@ -430,17 +445,18 @@ export class RolloutEngine {
     release: ReleaseRecord,
     agent: AgentRecord,
     wave: number,
+    releaseApps: ReleaseApps,
     byVersion?: Map<string, Promise<string | null>>,
     history: { previous?: Promise<Map<string, string>> } = {},
   ): Promise<DeploymentRecord> {
-    const current = await this.installedRelease(t, release.app, agent, byVersion);
+    const current = await this.installedRelease(t, release.app, agent, releaseApps, byVersion);
     let previous = current === release.id ? null : current;
     if (current === release.id) {
       history.previous ??= this.earlierPrevious(t, rollout, release);
       previous = (await history.previous).get(agent.id) ?? null;
     }
     // An agent already on the release has nothing to do, unless its last run of it failed.
-    const broken = current === release.id ? brokenOnRelease(agent.apps, release) : undefined;
+    const broken = current === release.id ? brokenOnRelease(agent.apps, release, releaseApps) : undefined;
     return {
       id: `${rollout.id}:${agent.id}`,
       rolloutId: rollout.id,
@@ -945,9 +961,12 @@ export class RolloutEngine {
       const halts = nextRolloutState(rollout.state, "halt") !== undefined;
       if (halts && !isHaltReason(rollout.reason)) {
         const { total } = await this.activeStats(t, rollout);
-        if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance))
+        if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance)) {
           await this.halt(rollout, total.failed, dispatch);
+          return;
+        }
       }
+      if (isWaitingReason(rollout.reason)) await this.rejudgeHold(rollout, dispatch);
       return;
     }
     const now = this.options.now();
@@ -986,9 +1005,11 @@ export class RolloutEngine {
       });
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
-    } else if (!last && rollout.spec.autoAdvance) {
+    } else if (!last) {
+      const auto = rollout.spec.autoAdvance;
       // The time it stood paused does not count toward its wait (read only once the wait looks over).
       const due =
+        auto &&
         mayAutoAdvance(current, wave, rollout.waveStartedAt, now, later) &&
         (wave.waitMinutes === 0 ||
           mayAutoAdvance(
@@ -1006,8 +1027,12 @@ export class RolloutEngine {
       // Finished below its success rate, or it holds no agent (from the start, or every agent
       // left it): it would wait silently for ever. Said once (and again only when the figures change), in the reason the CLI and the
       // dashboard show; taken back once it no longer holds (an agent came back to the wave, or a
-      // timed-out one is retried), or the operator reads a wait that is over.
-      const stuck = stuckWaveReason(current, wave, rollout.currentWave, later);
+      // timed-out one is retried), or the operator reads a wait that is over. Without autoAdvance
+      // every wave waits for an operator's advance, and minSuccessRate does not act; but a wave
+      // that tested nothing is said all the same: the operator about to pass it must know.
+      const stuck = auto
+        ? stuckWaveReason(current, wave, rollout.currentWave, later)
+        : emptyWaveReason(current, wave, rollout.currentWave, later);
       if (stuck !== undefined && stuck !== rollout.reason) {
         await t.updateRollout(id, { reason: stuck, updated: now });
         dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: id, data: { reason: stuck } });
@@ -1028,6 +1053,24 @@ export class RolloutEngine {
       reason,
       updated: this.options.now(),
     });
+    dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: rollout.id, data: { reason } });
+  }
+
+  /**
+   * A rollout `holdEmpty` paused, judged again while it stays paused (an agent rejoined or left
+   * it, or was forgotten): its reason must say what holds now, not what held when it stopped. An
+   * agent back in it is owed the release, which the resume sends (`rejoinedHoldReason`); forgotten
+   * again, the hold's own words come back. Said with a `rollout.waiting` event when it changes.
+   */
+  private async rejudgeHold(rollout: RolloutRecord, dispatch: Dispatch): Promise<void> {
+    const { total, current } = await this.activeStats(dispatch.t, rollout);
+    const wave = rollout.spec.waves[rollout.currentWave]!;
+    const owed = total.members - total.finished;
+    const reason =
+      (owed === 0 ? emptyCompletionReason(total, current, wave, rollout.currentWave) : undefined) ??
+      rejoinedHoldReason(owed);
+    if (reason === rollout.reason) return;
+    await dispatch.t.updateRollout(rollout.id, { reason, updated: this.options.now() });
     dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: rollout.id, data: { reason } });
   }
 

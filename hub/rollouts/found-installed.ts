@@ -1,6 +1,6 @@
 /** An agent owed a release it already runs is not sent it again: its deployment is done. */
 import type { AppStatus } from "../../shared/protocol/messages.js";
-import type { DeploymentUpdate } from "../store/async-store.js";
+import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, ReleaseRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import { nextDeploymentState } from "./states.js";
@@ -8,16 +8,63 @@ import { nextDeploymentState } from "./states.js";
 /** An app as a hello, the stored status or the preview's candidate names it. */
 type AppFacts = { app: string; version?: string | null | undefined; releaseId?: string | undefined };
 
-/** Whether `apps` (an agent's hello, or its stored status) says it runs `release` now. */
+/**
+ * The app of each release id agents claim, as this hub knows it (`claimedReleaseApps`); an id
+ * absent is no release of this hub.
+ */
+export type ReleaseApps = ReadonlyMap<string, string>;
+
+/**
+ * The release id an agent's status of `app` names, when it counts: only a release of that app on
+ * this hub. The id is the agent's word: another app's release (or one this hub never had) would
+ * otherwise be taken as what it runs — made its rollback target, or its version's release judged
+ * not installed. Undefined: its version decides (the hub's release of that app and version).
+ */
+export function claimedRelease(
+  status: AppFacts | undefined,
+  app: string,
+  releaseApps: ReleaseApps,
+): string | undefined {
+  const claimed = status?.releaseId;
+  return claimed !== undefined && releaseApps.get(claimed) === app ? claimed : undefined;
+}
+
+/**
+ * Whether `apps` (an agent's hello, or its stored status) says it runs `release` now: the one rule
+ * the rollout's plan (`RolloutEngine.installedRelease`), its warnings and the found-installed
+ * retries all follow.
+ */
 export function runsRelease(
   apps: readonly AppFacts[],
   release: Pick<ReleaseRecord, "id" | "app" | "version">,
+  releaseApps: ReleaseApps,
 ): boolean {
   const status = apps.find((a) => a.app === release.app);
   if (!status) return false;
   // The id it names wins: one it rolled back to locally may share nothing else with the release.
-  if (status.releaseId) return status.releaseId === release.id;
+  const claimed = claimedRelease(status, release.app, releaseApps);
+  if (claimed !== undefined) return claimed === release.id;
   return status.version === release.version;
+}
+
+/** `releaseApps` for the release ids `agents` claim for `app`: one read per distinct id. */
+export async function claimedReleaseApps(
+  t: Pick<StoreOps, "getRelease">,
+  app: string,
+  agents: readonly { apps: readonly AppFacts[] }[],
+  once: <T>(key: string, read: () => Promise<T>) => Promise<T> = (_key, read) => read(),
+): Promise<Map<string, string>> {
+  const ids = new Set<string>();
+  for (const agent of agents) {
+    const claimed = agent.apps.find((a) => a.app === app)?.releaseId;
+    if (claimed) ids.add(claimed);
+  }
+  const known = new Map<string, string>();
+  for (const id of ids) {
+    const release = await once(`release:${id}`, () => t.getRelease(id));
+    if (release) known.set(id, release.app);
+  }
+  return known;
 }
 
 /**
@@ -34,9 +81,10 @@ const BROKEN_STATES: readonly string[] = ["failed_not_rolled_back", "restore_fai
 export function brokenOnRelease(
   apps: readonly (AppFacts & { state?: string | undefined })[],
   release: Pick<ReleaseRecord, "id" | "app" | "version">,
+  releaseApps: ReleaseApps,
 ): string | undefined {
   const status = apps.find((a) => a.app === release.app);
-  if (!status?.state || !BROKEN_STATES.includes(status.state) || !runsRelease(apps, release))
+  if (!status?.state || !BROKEN_STATES.includes(status.state) || !runsRelease(apps, release, releaseApps))
     return undefined;
   return `not sent: the agent runs ${release.app} ${release.version} already, but its last run of it failed (${status.state}); it would only answer that it is on that version. Repair the host (or abort --rollback to send it back), then roll out again`;
 }
@@ -63,6 +111,8 @@ export async function settleInstalled(
     apps === undefined && ds.length > 0
       ? new Map((await t.getAgents([...new Set(ds.map((d) => d.agentId))])).map((a) => [a.id, a.apps]))
       : undefined;
+  // The release ids the agents claim, read once: whether a claim counts is `runsRelease`'s rule.
+  const releaseApps = new Map<string, string>();
   for (const d of ds) {
     const state = nextDeploymentState(d.state, "found-installed");
     // A batch of hellos asks for the same release: read once per transaction.
@@ -71,9 +121,22 @@ export async function settleInstalled(
         ? undefined
         : await dispatch.once(`release:${d.desiredRelease}`, () => t.getRelease(d.desiredRelease));
     const runs = apps ?? stored?.get(d.agentId) ?? [];
+    if (release)
+      for (const [id, app] of await claimedReleaseApps(
+        t,
+        release.app,
+        [{ apps: runs }],
+        dispatch.once.bind(dispatch),
+      ))
+        releaseApps.set(id, app);
     // Broken on it (its failed update left it in place): not done. Sent, the agent answers with
     // its report of that failure (the instruction it carried out already), which counts.
-    if (state === undefined || !release || !runsRelease(runs, release) || brokenOnRelease(runs, release)) {
+    if (
+      state === undefined ||
+      !release ||
+      !runsRelease(runs, release, releaseApps) ||
+      brokenOnRelease(runs, release, releaseApps)
+    ) {
       toSend.push(d);
       continue;
     }

@@ -7,9 +7,9 @@
  */
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { compareVersions } from "../../shared/versions.js";
-import { describeThreshold, thresholdCrossed } from "./accounting.js";
+import { describeThreshold, noStats, thresholdCrossed } from "./accounting.js";
 import { alreadyOn, alreadyOnWarnings, shownIds } from "./already-on-warnings.js";
-import { brokenOnRelease } from "./found-installed.js";
+import { brokenOnRelease, type ReleaseApps } from "./found-installed.js";
 import { type Candidate, isEligible } from "./membership.js";
 
 /** An agent as the preview reads it: its announced version of each app, and its allow_downgrade. */
@@ -188,12 +188,15 @@ export function offlineWaveWarnings(
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
   settled: ReadonlySet<string> = new Set(),
+  /** Agents broken on the release already (`brokenOnRelease`): planned failed at create. */
+  broken: ReadonlySet<string> = new Set(),
 ): string[] {
   const online = new Map(agents.map((a) => [a.id, a.online !== false]));
   return spec.waves.flatMap((wave, i) => {
     const all = [...placed].filter(([, w]) => w === i).map(([id]) => id);
-    // An agent on the release already is done at create, online or not: the wave waits for none of it.
-    const members = all.filter((id) => !settled.has(id));
+    // An agent on the release already is done at create (succeeded, or failed when broken on it),
+    // online or not: the wave waits for none of it.
+    const members = all.filter((id) => !settled.has(id) && !broken.has(id));
     if (members.length === 0 || members.some((id) => online.get(id))) return [];
     const which = members.length < all.length ? " still to update" : "";
     return [
@@ -214,29 +217,34 @@ export function offlineThresholdWarnings(
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
   settled: ReadonlySet<string> = new Set(),
+  /** Agents broken on the release already (`brokenOnRelease`): planned failed at create. */
+  broken: ReadonlySet<string> = new Set(),
 ): string[] {
-  // One on the release already succeeds at create: away or not, it never times out as failed.
-  const offline = new Set(agents.filter((a) => a.online === false && !settled.has(a.id)).map((a) => a.id));
+  // One on the release already succeeds at create, and one broken on it fails then: away or not,
+  // neither times out. The broken ones count toward the threshold all the same, with the offline.
+  const offline = new Set(
+    agents.filter((a) => a.online === false && !settled.has(a.id) && !broken.has(a.id)).map((a) => a.id),
+  );
   const members: string[] = [];
   for (const [i, wave] of spec.waves.entries()) {
     const own = [...placed].filter(([, w]) => w === i).map(([id]) => id);
     members.push(...own);
     const away = members.filter((id) => offline.has(id));
     if (away.length === 0) continue;
-    const stats = {
-      members: members.length,
-      finished: 0,
-      succeeded: 0,
-      failed: away.length,
-      notApplicable: 0,
-      forgotten: 0,
-    };
-    if (!thresholdCrossed(stats, spec.failureThreshold, 0)) continue;
-    const pending = own.filter((id) => !settled.has(id));
-    if (pending.length > 0 && pending.every((id) => offline.has(id))) return [];
-    const shown = shownIds(away);
+    const failed = members.filter((id) => broken.has(id));
+    const crosses = (n: number) =>
+      thresholdCrossed({ ...noStats(), members: members.length, failed: n }, spec.failureThreshold, 0);
+    if (!crosses(away.length + failed.length)) continue;
+    // The broken hosts halt it by themselves: that is no offline host's doing (brokenWarnings says it).
+    if (crosses(failed.length)) return [];
+    const pending = own.filter((id) => !settled.has(id) && !broken.has(id));
+    if (pending.length > 0 && pending.every((id) => offline.has(id)) && failed.length === 0) return [];
+    const also =
+      failed.length === 0
+        ? ""
+        : `, and ${failed.length} more count as failed at once (their last run of the release failed: ${shownIds(failed)})`;
     return [
-      `body.failureThreshold: ${away.length} of the ${members.length} agent(s) in the waves up to ${wave.name} are offline now (${shown}): if they stay away past the hub's offline timeout they count as failed, enough to halt the rollout (${describeThreshold(spec.failureThreshold)}) with nothing wrong in the release`,
+      `body.failureThreshold: ${away.length} of the ${members.length} agent(s) in the waves up to ${wave.name} are offline now (${shownIds(away)})${also}: if they stay away past the hub's offline timeout they count as failed, ${failed.length === 0 ? `enough to halt the rollout (${describeThreshold(spec.failureThreshold)}) with nothing wrong in the release` : `enough, with those, to halt the rollout (${describeThreshold(spec.failureThreshold)})`}`,
     ];
   }
   return [];
@@ -320,15 +328,41 @@ export function brokenWarnings(
   release: { id: string; app: string; version: string },
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
+  releaseApps: ReleaseApps,
+  spec: RolloutSpec,
 ): string[] {
   const broken = agents.filter(
-    (a) => placed.get(a.id) !== undefined && brokenOnRelease(a.apps, release) !== undefined,
+    (a) => placed.get(a.id) !== undefined && brokenOnRelease(a.apps, release, releaseApps) !== undefined,
   );
   if (broken.length === 0) return [];
   const shown = broken.map((a) => `${a.id} (${a.apps.find((s) => s.app === release.app)?.state})`);
   return [
-    `body.release: ${broken.length} agent(s) run ${release.app} ${release.version} already, but their last run of it failed: ${shown.slice(0, 5).join(", ")}${shown.length > 5 ? ", …" : ""}; they are not sent it again and count as failed`,
+    `body.release: ${broken.length} agent(s) run ${release.app} ${release.version} already, but their last run of it failed: ${shown.slice(0, 5).join(", ")}${shown.length > 5 ? ", …" : ""}; they are not sent it again and count as failed${brokenHaltText(spec, placed, new Set(broken.map((a) => a.id)))}`,
   ];
+}
+
+/**
+ * ", enough by themselves to halt the rollout …" when the broken hosts of the waves up to one
+ * cross the failure threshold (counted as the engine counts them: failed over the members of the
+ * waves started), or "": create halts the rollout before anything is sent when that is the first.
+ */
+function brokenHaltText(
+  spec: RolloutSpec,
+  placed: ReadonlyMap<string, number | undefined>,
+  broken: ReadonlySet<string>,
+): string {
+  let members = 0;
+  let failed = 0;
+  for (const [i, wave] of spec.waves.entries()) {
+    for (const [id, w] of placed)
+      if (w === i) {
+        members++;
+        if (broken.has(id)) failed++;
+      }
+    if (thresholdCrossed({ ...noStats(), members, failed }, spec.failureThreshold, 0))
+      return `, enough by themselves to halt the rollout (${describeThreshold(spec.failureThreshold)}) ${i === 0 ? "as it starts, before anything is sent" : `once wave ${i + 1} (${wave.name}) starts`}`;
+  }
+  return "";
 }
 
 /** Every warning for a rollout of `release` placed as `placed` (empty when there is nothing to say). */
@@ -337,9 +371,14 @@ export function rolloutWarnings(
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
   spec: RolloutSpec,
+  /** The app of each release id the agents claim (`claimedReleaseApps`): who runs the release already. */
+  releaseApps: ReleaseApps,
   forgotten?: ReadonlySet<string>,
 ): string[] {
-  const settled = alreadyOn(release, agents);
+  const settled = alreadyOn(release, agents, releaseApps);
+  const broken = new Set(
+    agents.filter((a) => brokenOnRelease(a.apps, release, releaseApps) !== undefined).map((a) => a.id),
+  );
   const held = [...placed].filter(([, w]) => w !== undefined).map(([id]) => id);
   // A rollout that sends nothing: how its waves and threshold would play out cannot happen.
   const sendsNothing = held.length > 0 && held.every((id) => settled.has(id));
@@ -351,12 +390,12 @@ export function rolloutWarnings(
       : [
           ...emptyWaveWarnings(spec, placed),
           ...everyAgentEarlyWarnings(spec, placed),
-          ...offlineWaveWarnings(spec, agents, placed, settled),
-          ...offlineThresholdWarnings(spec, agents, placed, settled),
+          ...offlineWaveWarnings(spec, agents, placed, settled, broken),
+          ...offlineThresholdWarnings(spec, agents, placed, settled, broken),
         ]),
     ...unplacedWarnings(spec, placed, settled),
     ...downgradeWarnings(release, agents, placed),
-    ...brokenWarnings(release, agents, placed),
+    ...brokenWarnings(release, agents, placed, releaseApps, spec),
     ...idleWaveOptionWarnings(spec),
     ...(sendsNothing ? [] : thresholdWarnings(spec, placed, settled)),
   ];

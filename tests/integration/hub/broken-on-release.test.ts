@@ -80,7 +80,8 @@ describe("a host left on a release by a failed update", () => {
       body: { release, waves: [{ name: "all", percent: 100 }] },
     });
     expect(preview.body.warnings).toContain(
-      "body.release: 1 agent(s) run web 2.0.0 already, but their last run of it failed: a1 (failed_not_rolled_back); they are not sent it again and count as failed",
+      // The preview's default threshold (1 failure): a1 alone would halt it, which create does.
+      "body.release: 1 agent(s) run web 2.0.0 already, but their last run of it failed: a1 (failed_not_rolled_back); they are not sent it again and count as failed, enough by themselves to halt the rollout (1 failure(s)) as it starts, before anything is sent",
     );
     const again = await create(t, release);
     expect(again.status).toBe(201);
@@ -118,6 +119,86 @@ describe("a host left on a release by a failed update", () => {
     expect(a2.received.filter((m) => m.type === "deploy")).toEqual([]);
     await t.api("POST", `/api/v1/rollouts/${created.body.id}/resume`, { token: t.operator, body: {} });
     await a2.next(isDeploy);
+  });
+});
+
+describe("warnings that count hosts broken on the release", () => {
+  const preview = async (t: TestHub, body: Record<string, unknown>) =>
+    (await t.api<{ warnings: string[] }>("POST", "/api/v1/rollouts/preview", { token: t.operator, body }))
+      .body.warnings;
+
+  it("offline hosts that cross the threshold only with the broken ones are warned of, the broken named", async () => {
+    const t = await session.start();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    await session.connect(t, "a1", [
+      { app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: release },
+    ]);
+    const onOld = [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }];
+    const a2 = await session.connect(t, "a2", onOld);
+    await session.connect(t, "a3", onOld);
+    a2.ws.terminate();
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("a2"))?.online, { timeout: 10_000 })
+      .toBe(false);
+    const warnings = await preview(t, {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 2 },
+    });
+    expect(warnings).toContain(
+      "body.failureThreshold: 1 of the 3 agent(s) in the waves up to all are offline now (a2), and 1 more count as failed at once (their last run of the release failed: a1): if they stay away past the hub's offline timeout they count as failed, enough, with those, to halt the rollout (2 failure(s))",
+    );
+  });
+
+  it("a wave whose hosts still to update are all offline is said so when its other host is broken on the release (it waits for the offline one alone)", async () => {
+    const t = await session.start();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    await session.connect(t, "a1", [
+      { app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: release },
+    ]);
+    const a2 = await session.connect(t, "a2", [
+      { app: "web", version: "1.0.0", state: "updated", releaseId: undefined },
+    ]);
+    a2.ws.terminate();
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("a2"))?.online, { timeout: 10_000 })
+      .toBe(false);
+    const warnings = await preview(t, {
+      release,
+      waves: [{ name: "canary", agents: ["a1", "a2"] }],
+      failureThreshold: { count: 5 },
+    });
+    expect(warnings).toContain(
+      "body.waves[0] (canary): every agent of it still to update is offline now (a2): the wave waits for them, and each that stays away past the hub's offline timeout counts as failed",
+    );
+  });
+
+  it("broken hosts enough by themselves to halt the rollout say so (create halts it before anything is sent)", async () => {
+    const t = await session.start();
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    await session.connect(t, "a1", [
+      { app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: release },
+    ]);
+    await session.connect(t, "a2", [
+      { app: "web", version: "1.0.0", state: "updated", releaseId: undefined },
+    ]);
+    const said = (where: string) =>
+      `body.release: 1 agent(s) run web 2.0.0 already, but their last run of it failed: a1 (failed_not_rolled_back); they are not sent it again and count as failed, enough by themselves to halt the rollout (1 failure(s)) ${where}`;
+    expect(await preview(t, { release, waves: [{ name: "all", percent: 100 }] })).toContain(
+      said("as it starts, before anything is sent"),
+    );
+    expect(
+      await preview(t, {
+        release,
+        waves: [
+          { name: "canary", agents: ["a2"] },
+          { name: "rest", agents: ["a1"] },
+        ],
+      }),
+    ).toContain(said("once wave 2 (rest) starts"));
   });
 });
 

@@ -24,14 +24,14 @@ type View = {
 const view = async (t: TestHub, id: string) =>
   (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
 
-async function create(t: TestHub, waves: unknown[]): Promise<View & { id: string }> {
+async function create(t: TestHub, waves: unknown[], autoAdvance = true): Promise<View & { id: string }> {
   const created = await t.api<View & { id: string }>("POST", "/api/v1/rollouts", {
     token: t.operator,
     body: {
       release: await publishRelease(t, "2.0.0"),
       waves,
       failureThreshold: { count: 1 },
-      autoAdvance: true,
+      autoAdvance,
     },
   });
   expect(created.status).toBe(201);
@@ -183,5 +183,81 @@ describe("a wave that tested nothing is never passed", () => {
     await reportAcked(back, deploy, "succeeded");
     await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
     expect((await view(t, id)).reason).toBeNull();
+  });
+
+  it("without autoAdvance a middle wave whose agents were all forgotten says why it waits (reason, needsDecision, rollout.waiting), as a held last wave does", async () => {
+    requireHubBin();
+    const t = await session.start();
+    const c1 = await session.connect(t, "c1", web);
+    await session.connect(t, "w1", web);
+    const { id } = await create(
+      t,
+      [
+        { name: "canary", agents: ["c1"] },
+        { name: "rest", percent: 100 },
+      ],
+      false,
+    );
+    await forget(t, c1, "c1");
+    const waiting =
+      "waiting for an operator: wave 1 (canary) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) before they took the release; advance or abort";
+    await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(waiting);
+    expect(await view(t, id)).toMatchObject({ state: "running", currentWave: 0, needsDecision: true });
+    expect(await kinds(t, id)).toContain("rollout.waiting");
+    const shown = await cli(t, "show", id);
+    expect(shown.stdout).toContain(waiting);
+    // The operator's advance passes it: the reason of the wave it left no longer holds.
+    expect((await cli(t, "advance", id)).code).toBe(0);
+    expect(await view(t, id)).toMatchObject({ currentWave: 1, reason: null, needsDecision: false });
+  });
+
+  it("without autoAdvance a middle wave whose only agent no longer takes the app (not applicable) says it tested nothing", async () => {
+    const t = await session.start();
+    const c1 = await session.connect(t, "c1", web);
+    await session.connect(t, "w1", web);
+    const { id } = await create(
+      t,
+      [
+        { name: "canary", agents: ["c1"] },
+        { name: "rest", percent: 100 },
+      ],
+      false,
+    );
+    await c1.next(isType("deploy"));
+    c1.ws.terminate();
+    await expect.poll(() => t.hub.registry.isOnline("c1"), { timeout: 10_000 }).toBe(false);
+    await session.connect(t, "c1", other);
+    await expect
+      .poll(async () => (await view(t, id)).reason, { timeout: 10_000 })
+      .toMatch(
+        /^waiting for an operator: wave 1 \(canary\) tested nothing: its 1 agent\(s\) no longer take part .*; advance or abort$/,
+      );
+    expect((await view(t, id)).needsDecision).toBe(true);
+  });
+
+  it("a held last wave's reason is judged again when its forgotten agent rejoins (owed the release on resume), and again when it is forgotten once more", async () => {
+    requireHubBin();
+    const t = await session.start();
+    const h1 = await session.connect(t, "h1", web);
+    const { id } = await create(t, [{ name: "all", percent: 100 }]);
+    await forget(t, h1, "h1");
+    const held =
+      "waiting for an operator: wave 1 (all) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) before they took the release; no agent of the rollout took the release: resume to complete it as it is, or abort";
+    await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(held);
+    const back = await session.connect(t, "h1", web);
+    const rejoined =
+      "waiting for an operator: the rollout was held because it tested nothing, and 1 agent(s) joined it or came back since: resume to send them the release, or abort";
+    await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(rejoined);
+    expect(await view(t, id)).toMatchObject({
+      state: "paused",
+      needsDecision: true,
+      actions: ["resume", "abort"],
+    });
+    expect((await cli(t, "show", id)).stdout).toContain(rejoined);
+    // Gone and forgotten again before the resume: the hold's own words are true again.
+    back.ws.terminate();
+    await forget(t, undefined, "h1");
+    await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(held);
+    expect((await kinds(t, id)).filter((k) => k === "rollout.waiting")).toHaveLength(3);
   });
 });

@@ -51,4 +51,41 @@ describe("a release id claimed in a hello", () => {
     });
     agent.ws.close();
   });
+
+  // The plan (nothing sent, succeeded at create) and the warnings read one rule for "runs it already".
+  it.each([
+    ["another app's release", "shop", async () => publish("ledger", "3.0.0")],
+    ["a release this hub never had", "blog", async () => "not-a-release-of-this-hub"],
+  ])(
+    "naming %s at the release's version: the plan and the warnings agree that it runs the release already",
+    async (_name, app, claim) => {
+      const release = await publish(app, "3.0.0");
+      const claimed = await claim();
+      const agentId = `claims-for-${app}`;
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(agentId));
+      agent.hello(agentId, [{ app, version: "3.0.0", state: "up_to_date", releaseId: claimed }]);
+      await expect
+        .poll(async () => (await t.hub.store.getAgent(agentId))?.online, { timeout: 10_000 })
+        .toBe(true);
+      const body = { release, waves: [{ name: "one", agents: [agentId] }] };
+      const preview = await t.api<{ warnings: string[] }>("POST", "/api/v1/rollouts/preview", {
+        token: t.operator,
+        body,
+      });
+      const created = await t.api<{ id: string; state: string; warnings?: string[] }>(
+        "POST",
+        "/api/v1/rollouts",
+        { token: t.operator, body },
+      );
+      expect(created.status).toBe(201);
+      const said = `body.release: every one of the rollout's 1 agent(s) runs ${app} 3.0.0 already (${agentId}): the rollout sends nothing, tests nothing, and completes at once`;
+      expect({
+        planned: (await t.hub.store.getDeployment(`${created.body.id}:${agentId}`))?.state,
+        state: created.body.state,
+        preview: preview.body.warnings,
+        created: created.body.warnings,
+      }).toEqual({ planned: "succeeded", state: "completed", preview: [said], created: [said] });
+      agent.ws.close();
+    },
+  );
 });
