@@ -1,5 +1,5 @@
 /** fetch: the source stages the release and its manifest is read. verify: downgrade + file policy. */
-import { access, readdir } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { MANIFEST_FILENAME, Manifest } from "../../../shared/manifest/schema.js";
@@ -7,6 +7,7 @@ import { compareVersions } from "../../../shared/versions.js";
 import { lfsPointerError, lfsPointersInRelease, PACKED_CAUSE } from "../../sources/git-lfs.js";
 import { shortId } from "../../sources/release-info.js";
 import { need, type UpdateContext } from "../context.js";
+import { refuseEmpty, refuseNothingToInstall } from "../empty-release.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
 import { checkReleaseFiles, effectivePolicy } from "../release-policy.js";
 
@@ -19,13 +20,15 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
     return { next: "stop", result: "up_to_date", message };
   }
   ctx.release = release;
-  await refuseEmpty(release.dir, release.originDir ?? `release ${shortId(release.id)}`, ctx.source.app_dir);
+  const where = release.originDir ?? `release ${shortId(release.id)}`;
+  await refuseEmpty(release.dir, where, ctx.source.app_dir);
   const file = join(release.dir, MANIFEST_FILENAME);
   if (await exists(file)) {
     const { manifest, warnings } = await ctx.ports.loadManifest(file).catch((error: unknown) => {
       throw namedAtOrigin(error, file, release.originDir);
     });
     for (const warning of warnings) ctx.log.warn(`manifest: ${warning.message}`, { path: warning.path });
+    await refuseNothingToInstall(release, manifest, where, ctx.source.app_dir);
     ctx.manifest = manifest;
     ctx.versionFromManifest = true;
   } else if (ctx.source.require_manifest) {
@@ -46,27 +49,6 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
     from: ctx.currentVersion,
   });
   return CONTINUE;
-}
-
-/**
- * A release with no file in it (nothing, or empty directories only) is never one: it is a release
- * volume not mounted yet, an upload not begun, a tarball packed from an empty directory. Installed, it read as "every file dropped" and emptied the app,
- * exit 0 "updated 1.0.0 → tree:e3b0c442…".
- */
-async function refuseEmpty(dir: string, where: string, appDir: string): Promise<void> {
-  if (await holdsAFile(dir)) return;
-  throw new VerificationError(
-    "empty release",
-    `${where} holds no files and no ${MANIFEST_FILENAME}${(await readdir(dir)).length > 0 ? " (only empty directories)" : ""}: installing it would remove every file ship installed in ${appDir} (a volume not mounted, or a release not copied yet?); nothing was installed`,
-  );
-}
-
-/** Anything but a directory (a file, a link) anywhere under dir; stops at the first one found. */
-async function holdsAFile(dir: string): Promise<boolean> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (!entry.isDirectory() || (await holdsAFile(join(dir, entry.name)))) return true;
-  }
-  return false;
 }
 
 /** A manifest error names the operator's file when the source has one, not the staging copy. */
