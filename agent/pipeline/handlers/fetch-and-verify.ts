@@ -10,6 +10,7 @@ import { need, type UpdateContext } from "../context.js";
 import { refuseEmpty, refuseNothingToInstall } from "../empty-release.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
 import { checkReleaseFiles, effectivePolicy } from "../release-policy.js";
+import { saidManifestWarnings, warningKey } from "../said-manifest-warnings.js";
 
 export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
   const release = await ctx.releaseSource.fetch(ctx.paths.stagingDir);
@@ -27,7 +28,12 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
     const { manifest, warnings } = await ctx.ports.loadManifest(file).catch((error: unknown) => {
       throw namedAtOrigin(error, file, release.originDir);
     });
-    for (const warning of warnings) ctx.log.warn(`manifest: ${warning.message}`, { path: warning.path });
+    // Said once per change of the manifest: not those the installed release's manifest had too.
+    const said = await saidManifestWarnings(ctx.paths.appStateDir);
+    ctx.manifestWarnings = warnings.map(warningKey);
+    for (const warning of warnings)
+      if (!said.has(warningKey(warning)))
+        ctx.log.warn(`manifest: ${warning.message}`, { path: warning.path });
     await refuseNothingToInstall(release, manifest, where, ctx.source.app_dir);
     ctx.manifest = manifest;
     ctx.versionFromManifest = true;

@@ -146,3 +146,52 @@ ${extra}`;
     expect(again).toHaveLength(3);
   });
 });
+
+describe("a manifest's own mistakes are said once per change of the manifest", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  // Every kind of mistake the manifest's checks warn about, shipped again by each release.
+  const mistakes = (version: string, extra = "") => `version: "${version}"
+descripton: a typo
+release_date: "soon"
+files:
+  "config.yaml": { action: merge_json }
+  "static.txt": { action: replace, merge_strategy: preserve_user }
+  "data/c.toml": { action: merge_toml }
+merge_strategies:
+  "config.yml":
+    server: preserve_user
+directories:
+  "logs": { keep_days: 3 }
+  "data": { preserve: true }
+rollout: { strategy: immediate, stages: [{ percentage: 10 }] }
+notifications:
+  on_success:
+    - type: log
+      message: "done {versoin}"
+${extra}`;
+  const manifestWarnings = async (name: string, version: string, extra = "") => {
+    await app.release(name, mistakes(version, extra), {
+      "config.yaml": `{"release": "${name}"}\n`,
+      "static.txt": `${name}\n`,
+      "data/c.toml": "x = 1\n",
+      "app.txt": `${name}\n`,
+    });
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    return (run.stdout + run.stderr).split("\n").filter((line) => line.includes("manifest: "));
+  };
+
+  it("the first release's are said, the same ones in the next releases are not, a new one is", async () => {
+    expect((await manifestWarnings("v1", "1.0.0")).length).toBeGreaterThanOrEqual(8);
+    expect(await manifestWarnings("v2", "2.0.0")).toEqual([]);
+    expect(await manifestWarnings("v3", "3.0.0")).toEqual([]);
+    const added = await manifestWarnings("v4", "4.0.0", "summary: another typo\n");
+    expect(added).toHaveLength(1);
+    expect(added[0]).toContain('unknown key \\"summary\\"');
+  });
+});
