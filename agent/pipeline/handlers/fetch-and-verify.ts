@@ -104,6 +104,9 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     ...(release.listing === undefined ? {} : { listing: release.listing.files }),
     ...(release.fileHashes === undefined ? {} : { hashes: release.fileHashes }),
   });
+  // Manifest warnings the release's files show (a merge rule an earlier glob shadows): said once
+  // per change of the manifest, as the manifest's own.
+  const said = await saidManifestWarnings(ctx.paths.appStateDir);
   await ctx.ports.engine.checkMerges({
     manifest,
     releaseDir: release.dir,
@@ -111,7 +114,11 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     stateDir: ctx.paths.appStateDir,
     ...(release.originDir === undefined ? {} : { originDir: release.originDir }),
     ...(release.listing === undefined ? {} : { listing: release.listing.files }),
-    warn: (message) => ctx.log.warn(`manifest: ${message}`),
+    warn: (message) => {
+      const key = warningKey({ path: "files", message });
+      ctx.manifestWarnings = [...(ctx.manifestWarnings ?? []), key];
+      if (!said.has(key)) ctx.log.warn(`manifest: ${message}`);
+    },
   });
   return CONTINUE;
 }
