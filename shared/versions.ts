@@ -11,6 +11,14 @@
  *   numerically when all digits and as ASCII text otherwise (numbers first), and build metadata
  *   is ignored (`1.0.0+a` == `1.0.0`). Leading zeros (`2024.01.15`) and cores longer than three
  *   parts (`1.2.3.4` > `1.2.3`) are accepted.
+ * - **Pre- and post-releases written without semver's `-`**, as Python (PEP 440) and Debian write
+ *   them, are read as what they say: `2.0.0rc2`, `2.0b2`, `1.0.0.beta`, `1.0~rc1` are pre-releases
+ *   of the number before the word (`a`/`alpha`, `b`/`beta`, `c`/`rc`/`pre`/`preview` read as
+ *   semver's `alpha`, `beta`, `rc`, so `2.0.0rc2` == `2.0.0-rc.2` and `2.0b2` == `2.0.0-beta.2`;
+ *   the other PRERELEASE_WORDS as themselves), `.devN` sorts before every other pre-release of its
+ *   number (`1.0.dev1` < `1.0a1` < `1.0b1` < `1.0rc1` < `1.0`), and `.postN` after the release and
+ *   before the next one (`1.0` < `1.0.post1` < `1.0.post2` < `1.0.1`). Read as text runs, `2.0.0rc2`
+ *   sorted above `2.0.0` and `1.0.post1` above `1.0.5`.
  * - **Anything else** (`r42`, `release-7`, `abc`) is split into runs of digits and non-digits that
  *   compare run by run: digit runs numerically, text runs as text, a digit run before a text run,
  *   and a string that ends first is smaller (`r9` < `r10` < `ra`; `abc` < `abd`). Lone `.` runs
@@ -41,20 +49,25 @@ type Token =
   | { rank: 0 } // end of the string
   | { rank: 1 } // a pre-release follows: sorts before the release itself
   | { rank: 2 } // the release itself (no pre-release)
-  | { rank: 3; digits: string } // a number, kept as digits without leading zeros (no size limit)
-  | { rank: 4; text: string };
+  | { rank: 3 } // `dev` in a pre-release, `post` after a release: below any number or word there
+  | { rank: 4; digits: string } // a number, kept as digits without leading zeros (no size limit)
+  | { rank: 5; text: string };
 
 const END: Token = { rank: 0 };
 const PRE: Token = { rank: 1 };
 const RELEASE: Token = { rank: 2 };
+const LOW: Token = { rank: 3 };
 
 export interface SemverLike {
   kind: "semver";
   raw: string;
   /** At least three parts (missing minor/patch filled with 0); longer cores keep their parts. */
   core: number[];
+  /** A worded pre-release (`2.0.0rc2`) in semver's words: `["rc", 2]`. */
   prerelease: (string | number)[];
   build: string[];
+  /** A post-release's number (`1.0.post2`: 2; `1.0.post`: 0). */
+  post?: number;
 }
 
 export interface OtherVersion {
@@ -66,8 +79,26 @@ export interface OtherVersion {
 
 export type ParsedVersion = SemverLike | OtherVersion;
 
-const SEMVER_LIKE =
-  /^(\d+(?:\.\d+)*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
+const BUILD = String.raw`(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?`;
+const SEMVER_LIKE = new RegExp(
+  String.raw`^(\d+(?:\.\d+)*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?${BUILD}$`,
+);
+
+/**
+ * Words that mark a pre-release when written without semver's `-` (`1.0.0rc1`, `2.0b2`,
+ * `1.0.0.beta`, Debian's `1.0~rc1`): as a semver with a `-pre` part, they name a build before the
+ * release, not the release.
+ */
+const PRERELEASE_WORDS = /^(alpha|a|beta|b|rc|c|pre|preview|dev|snapshot|nightly|canary|next|test)$/i;
+const WORDED_PRERELEASE = new RegExp(
+  String.raw`^(\d+(?:\.\d+)*)[._~-]?(${PRERELEASE_WORDS.source.slice(2, -2)})[._-]?(\d*)${BUILD}$`,
+  "i",
+);
+/** PEP 440's post-release (`1.0.post1`, `1.0post1`, `1.0_post`): after the release, before the next. */
+const POST_RELEASE = new RegExp(String.raw`^(\d+(?:\.\d+)*)[._]?post[._-]?(\d*)${BUILD}$`, "i");
+
+/** PEP 440's spellings of semver's pre-release words. */
+const SEMVER_WORD: Record<string, string> = { a: "alpha", b: "beta", c: "rc", pre: "rc", preview: "rc" };
 
 function normalise(s: string): string {
   const trimmed = s.trim();
@@ -76,17 +107,57 @@ function normalise(s: string): string {
 
 /** The textual pieces both parseVersion and the sort key are built from (digits kept as text). */
 type Pieces =
-  | { kind: "semver"; core: string[]; prerelease: string[] | undefined; build: string[] }
+  | {
+      kind: "semver";
+      core: string[];
+      prerelease: string[] | undefined;
+      build: string[];
+      /** `dev` as a pre-release word: before every other pre-release of its number. */
+      dev?: true;
+      /** A post-release's number, digits (empty: 0). */
+      post?: string;
+    }
   | { kind: "other"; runs: string[] };
+
+function coreOf(text: string): string[] {
+  const core = text.split(".");
+  while (core.length < 3) core.push("0");
+  return core;
+}
 
 function split(s: string): Pieces {
   const body = normalise(s);
   const m = SEMVER_LIKE.exec(body);
-  if (m) {
-    const core = m[1]!.split(".");
-    while (core.length < 3) core.push("0");
-    return { kind: "semver", core, prerelease: m[2]?.split("."), build: m[3]?.split(".") ?? [] };
+  if (m)
+    return {
+      kind: "semver",
+      core: coreOf(m[1]!),
+      prerelease: m[2]?.split("."),
+      build: m[3]?.split(".") ?? [],
+    };
+  const worded = WORDED_PRERELEASE.exec(body);
+  if (worded) {
+    const word = worded[2]!.toLowerCase();
+    const number = worded[3] === "" ? [] : [worded[3]!];
+    const build = worded[4]?.split(".") ?? [];
+    return word === "dev"
+      ? { kind: "semver", core: coreOf(worded[1]!), prerelease: number, build, dev: true }
+      : {
+          kind: "semver",
+          core: coreOf(worded[1]!),
+          prerelease: [SEMVER_WORD[word] ?? word, ...number],
+          build,
+        };
   }
+  const post = POST_RELEASE.exec(body);
+  if (post)
+    return {
+      kind: "semver",
+      core: coreOf(post[1]!),
+      prerelease: undefined,
+      build: post[3]?.split(".") ?? [],
+      post: post[2]!,
+    };
   return { kind: "other", runs: (body.match(/\d+|\D+/g) ?? []).filter((run) => run !== ".") };
 }
 
@@ -97,12 +168,19 @@ export function parseVersion(s: string): ParsedVersion {
   const pieces = split(s);
   const value = (part: string) => (isDigits(part) ? Number(part) : part);
   if (pieces.kind === "other") return { kind: "other", raw: s, runs: pieces.runs.map(value) };
-  const { core, prerelease, build } = pieces;
-  return { kind: "semver", raw: s, core: core.map(Number), prerelease: (prerelease ?? []).map(value), build };
+  const { core, prerelease, build, dev, post } = pieces;
+  return {
+    kind: "semver",
+    raw: s,
+    core: core.map(Number),
+    prerelease: [...(dev ? ["dev"] : []), ...(prerelease ?? [])].map(value),
+    build,
+    ...(post === undefined ? {} : { post: Number(post || "0") }),
+  };
 }
 
 function partToken(part: string): Token {
-  return isDigits(part) ? { rank: 3, digits: part.replace(/^0+(?=\d)/, "") } : { rank: 4, text: part };
+  return isDigits(part) ? { rank: 4, digits: part.replace(/^0+(?=\d)/, "") } : { rank: 5, text: part };
 }
 
 /** Leads every key: versions starting with text sort before versions starting with a number. */
@@ -114,21 +192,23 @@ function sortKey(s: string): Token[] {
   const pieces = split(s);
   if (pieces.kind === "other") {
     const runs = pieces.runs.map(partToken);
-    return [runs[0]?.rank === 3 ? NUMBER_LED : TEXT_LED, ...runs, END];
+    return [runs[0]?.rank === 4 ? NUMBER_LED : TEXT_LED, ...runs, END];
   }
   const core = pieces.core.map(partToken);
-  return pieces.prerelease === undefined
-    ? [NUMBER_LED, ...core, RELEASE]
-    : [NUMBER_LED, ...core, PRE, ...pieces.prerelease.map(partToken), END];
+  if (pieces.post !== undefined)
+    return [NUMBER_LED, ...core, RELEASE, LOW, partToken(pieces.post || "0"), END];
+  if (pieces.prerelease === undefined && pieces.dev === undefined) return [NUMBER_LED, ...core, RELEASE];
+  const dev = pieces.dev ? [LOW] : [];
+  return [NUMBER_LED, ...core, PRE, ...dev, ...(pieces.prerelease ?? []).map(partToken), END];
 }
 
 function compareTokens(a: Token, b: Token): number {
   if (a.rank !== b.rank) return a.rank < b.rank ? -1 : 1;
-  if (a.rank === 3 && b.rank === 3) {
+  if (a.rank === 4 && b.rank === 4) {
     if (a.digits.length !== b.digits.length) return a.digits.length < b.digits.length ? -1 : 1;
     return a.digits === b.digits ? 0 : a.digits < b.digits ? -1 : 1;
   }
-  if (a.rank === 4 && b.rank === 4) return a.text === b.text ? 0 : a.text < b.text ? -1 : 1;
+  if (a.rank === 5 && b.rank === 5) return a.text === b.text ? 0 : a.text < b.text ? -1 : 1;
   return 0;
 }
 
@@ -158,13 +238,6 @@ export function isVersionLike(s: string): boolean {
 export function sortVersions(versions: readonly string[]): string[] {
   return [...versions].sort(compareVersions);
 }
-
-/**
- * Words that mark a pre-release when written without semver's `-` (`1.0.0rc1`, `2.0b2`,
- * `1.0.0.beta`, Debian's `1.0~rc1`): as a semver with a `-pre` part, they name a build before the
- * release, not the release.
- */
-const PRERELEASE_WORDS = /^(alpha|a|beta|b|rc|c|pre|preview|dev|snapshot|nightly|canary|next|test)$/i;
 
 /**
  * Whether a version (or a tag naming one) is a pre-release: a semver with a pre-release part

@@ -53,6 +53,7 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
     dirs: [...dirs].sort(),
     ...(journal.index.dirModes === undefined ? {} : { dirModes: journal.index.dirModes }),
     ...(journal.index.linked === undefined ? {} : { linked: journal.index.linked }),
+    ...(journal.index.unusedSections === undefined ? {} : { unusedSections: journal.index.unusedSections }),
   };
   await writeInstallIndex(journal.stateDir, index);
   faultPoint("apply:finalize");

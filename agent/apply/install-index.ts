@@ -24,6 +24,7 @@ const IndexHeaderSchema = z.object({
   dirs: z.array(z.string()),
   dirModes: z.custom<Record<string, number>>(isModeRecord, "must map directories to modes").optional(),
   linked: z.record(z.string(), z.string()).optional(),
+  unusedSections: z.record(z.string(), z.array(z.string())).optional(),
 });
 
 /** A loop, not z.record: the index is read on every update (see isIndexedFile). */
@@ -216,7 +217,7 @@ export async function writeInstallIndex(stateDir: string, index: InstallIndex | 
   if (index === undefined) await rm(indexPath(stateDir), { force: true });
   else {
     // Scalars first, `files` before `dirs`: readInstallIndexHeader reads only the part before `files`.
-    const { version, releaseId, installedAt, files, dirs, dirModes, linked } = index;
+    const { version, releaseId, installedAt, files, dirs, dirModes, linked, unusedSections } = index;
     const ordered = {
       version,
       ...(releaseId === undefined ? {} : { releaseId }),
@@ -225,6 +226,7 @@ export async function writeInstallIndex(stateDir: string, index: InstallIndex | 
       dirs,
       ...(dirModes === undefined ? {} : { dirModes }),
       ...(linked === undefined ? {} : { linked }),
+      ...(unusedSections === undefined ? {} : { unusedSections }),
     };
     await writeFileAtomic(indexPath(stateDir), JSON.stringify(ordered));
   }

@@ -46,6 +46,8 @@ const IndexDeltaSchema = z.object({
   dirModes: z.record(z.string(), z.number()).optional(),
   /** The new index's linked configs (absent in journals written before it existed). */
   linked: z.record(z.string(), z.string()).optional(),
+  /** The new index's unusedSections (absent in journals written before it existed). */
+  unusedSections: z.record(z.string(), z.array(z.string())).optional(),
 });
 export type IndexDelta = z.infer<typeof IndexDeltaSchema>;
 

@@ -79,6 +79,7 @@ async function prepareMerge(
   step: Extract<PlanStep, { kind: "merge" }>,
   reports: MergeReport[],
   writtenShas: Map<string, string>,
+  unusedFound: Map<string, string[] | undefined>,
 ): Promise<PlanStep> {
   const staged = join(input.stagingDir, step.rel);
   const server = join(input.appDir, step.rel);
@@ -111,11 +112,13 @@ async function prepareMerge(
       ...(base === undefined ? {} : { base }),
       ...(sections === undefined ? {} : { sections }),
       ...(writtenByShip(input, step.rel, current) ? { currentIsShips: true } : {}),
+      unusedSaid: input.index?.unusedSections?.[step.rel] ?? [],
     });
   } catch (error) {
     throw baseFile === undefined ? error : namedAsShipsCopy(error, step.rel, baseFile);
   }
   writtenShas.set(step.rel, createHash("sha256").update(merged.text).digest("hex"));
+  unusedFound.set(step.rel, merged.unusedSections);
   await writeFileAtomic(basePath(input.stateDir, step.entry.sha256), incoming);
   const installedMode = input.app.files.get(step.rel)?.mode;
   if (merged.text === current && installedMode === mergedMode(step.entry.mode, installedMode)) {
@@ -194,8 +197,13 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
   const replacedMerges: ReplacedMerge[] = [];
   /** sha256 of each merge's result: what the app holds once it is installed (or kept). */
   const writtenShas = new Map<string, string>();
+  /** Each file merged in this run, with the merge_strategies entries that named no key in it. */
+  const unusedFound = new Map<string, string[] | undefined>();
   for (const planned of input.plan.steps) {
-    const step = planned.kind === "merge" ? await prepareMerge(input, planned, merges, writtenShas) : planned;
+    const step =
+      planned.kind === "merge"
+        ? await prepareMerge(input, planned, merges, writtenShas, unusedFound)
+        : planned;
     steps.push(step);
     switch (step.kind) {
       case "add":
@@ -242,7 +250,29 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
         unhandled(step);
     }
   }
+  const unused = unusedSectionsRecord(input.index, delta, unusedFound);
+  if (unused !== undefined) delta.unusedSections = unused;
   return { steps, index: delta, merges, replacedMerges };
+}
+
+/**
+ * The new index's record of merge_strategies entries that named no key: this run's finding for each
+ * file it merged, the last one's for a merged config this run did not merge (its release copy did
+ * not change), so the warning waits for a change of the manifest, not for a merge that runs again.
+ */
+function unusedSectionsRecord(
+  index: InstallIndex | undefined,
+  delta: IndexDelta,
+  found: ReadonlyMap<string, string[] | undefined>,
+): Record<string, string[]> | undefined {
+  const record: Record<string, string[]> = {};
+  for (const [rel, ids] of Object.entries(index?.unusedSections ?? {})) {
+    const entry = delta.set[rel];
+    const stillMerged = entry === undefined ? !delta.drop.includes(rel) : entry.merged === true;
+    if (!found.has(rel) && stillMerged) record[rel] = ids;
+  }
+  for (const [rel, ids] of found) if (ids !== undefined) record[rel] = ids;
+  return Object.keys(record).length === 0 ? undefined : record;
 }
 
 /** The copies that say which of the operator's values a replace of a merged config takes away. */

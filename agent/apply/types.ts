@@ -68,6 +68,12 @@ export interface InstallIndex {
    * in indexes written before it existed (and when nothing is linked).
    */
   linked?: Record<string, string>;
+  /**
+   * Each merged config's merge_strategies entries that named no key at its last merge (ids from
+   * merge/section-names.ts): the next merge warns only about entries not already named. Absent in
+   * indexes written before it existed (and when every entry names a key).
+   */
+  unusedSections?: Record<string, string[]>;
 }
 
 export interface IndexedFile {

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import { createLogger, type Logger } from "../../shared/log.js";
@@ -13,7 +14,11 @@ export function cliLogger(options: GlobalOptions, config?: AgentConfig): Logger 
   const configured = config ? levels[config.general.logging.level] : "info";
   const level = options.verbose ? "debug" : options.quiet ? "error" : configured;
   const file = config?.general.logging.file;
-  if (file === undefined) return createLogger({ level, sync: true });
+  // --check-only changes nothing on disk: it appends to a log file that is there, but creates
+  // neither the file nor its directory (pino's mkdir made /var/log/ship/ on a check); it logs to
+  // stderr instead, as with no file configured.
+  if (file === undefined || (options.checkOnly === true && !existsSync(file)))
+    return createLogger({ level, sync: true });
   try {
     return createLogger({ level, sync: true, file });
   } catch (error) {

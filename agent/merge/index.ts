@@ -51,7 +51,7 @@ import {
   type Shape,
   sectionsKeepUserValues,
 } from "./plan.js";
-import { unusedSectionWarnings } from "./section-names.js";
+import { unusedSections } from "./section-names.js";
 import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } from "./text-form.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
 import { ABSENT, WHOLE_FILE } from "./values.js";
@@ -80,6 +80,8 @@ export interface MergeInput {
    * merge's result (every key gone), not a disk that filled, and merges as such.
    */
   currentIsShips?: boolean;
+  /** The merge_strategies entries the last merge of this file found naming no key (section-names.ts). */
+  unusedSaid?: readonly string[];
 }
 
 export interface MergeResult {
@@ -91,6 +93,8 @@ export interface MergeResult {
   removed: string[];
   /** What the merge could not keep (e.g. TOML comments when the file had to be rewritten). */
   warnings: string[];
+  /** The merge_strategies entries that named no key, said or not (the next merge's unusedSaid). */
+  unusedSections?: string[];
 }
 
 export function mergeFormatOf(action: FileRule["action"]): MergeFormat | undefined {
@@ -251,10 +255,11 @@ function mergeNormalised(input: MergeInput): MergeResult {
     rendered.warnings,
     plan.removed,
   );
-  const unused = unusedSectionWarnings(
+  const unused = unusedSections(
     input.sections ?? {},
     [user.value, release.value, base],
     threeWay ? "your copy, the release's or the previous release's" : "your copy or the release's",
+    input.unusedSaid,
   );
   const emptied = blank ? [EMPTIED] : [];
   const dropped = [
@@ -276,12 +281,17 @@ function mergeNormalised(input: MergeInput): MergeResult {
   const warnings = [
     ...emptied,
     ...dropped,
-    ...unused,
+    ...unused.warnings,
     ...rendered.warnings,
     ...(lost === undefined ? [] : [lost]),
     ...(alike === undefined ? [] : [alike]),
   ];
-  return { ...reportOf(plan, rendered.followed), text: rendered.text, warnings };
+  return {
+    ...reportOf(plan, rendered.followed),
+    text: rendered.text,
+    warnings,
+    ...(unused.ids.length === 0 ? {} : { unusedSections: unused.ids }),
+  };
 }
 
 /**

@@ -33,20 +33,39 @@ function hint(name: string, candidates: readonly string[]): string {
   return close === undefined ? "" : ` (did you mean ${JSON.stringify(close)}?)`;
 }
 
-export function unusedSectionWarnings(
+/** The entries that named no key, by id (`server` or `server preserve_keys prot`), each with its warning. */
+export interface UnusedSections {
+  ids: string[];
+  warnings: string[];
+}
+
+/**
+ * `said`: the ids the last merge of this file found naming no key. Those are not said again: the
+ * manifest's mistake was named once, and a release that ships it again, as releases copy their
+ * manifest, is no news (a WARNING on every update taught operators to skip the ones that mattered).
+ * Every id is still returned, so a mistake fixed and made again is named again.
+ */
+export function unusedSections(
   sections: Record<string, SectionStrategy>,
   copies: readonly Maybe[],
   copiesNamed: string,
-): string[] {
+  said: readonly string[] = [],
+): UnusedSections {
+  const found: UnusedSections = { ids: [], warnings: [] };
   const names = Object.keys(sections);
-  if (names.length === 0) return [];
+  if (names.length === 0) return found;
   const paths = keyPaths(copies);
   const known = [...paths];
-  const warnings: string[] = [];
+  const note = (id: string, warning: () => string): void => {
+    found.ids.push(id);
+    if (!said.includes(id)) found.warnings.push(warning());
+  };
   for (const name of names) {
     if (!paths.has(name)) {
-      warnings.push(
-        `merge_strategies section ${JSON.stringify(name)} names no key in ${copiesNamed}, so it did nothing${hint(name, known)}`,
+      note(
+        name,
+        () =>
+          `merge_strategies section ${JSON.stringify(name)} names no key in ${copiesNamed}, so it did nothing${hint(name, known)}`,
       );
       continue;
     }
@@ -55,10 +74,12 @@ export function unusedSectionWarnings(
     const under = known.filter((p) => p.startsWith(`${name}.`)).map((p) => p.slice(name.length + 1));
     for (const key of section.preserve_keys) {
       if (paths.has(`${name}.${key}`)) continue;
-      warnings.push(
-        `merge_strategies section ${JSON.stringify(name)}: preserve_keys entry ${JSON.stringify(key)} names no key in ${copiesNamed}, so it kept nothing${hint(key, under)}`,
+      note(
+        `${name} preserve_keys ${key}`,
+        () =>
+          `merge_strategies section ${JSON.stringify(name)}: preserve_keys entry ${JSON.stringify(key)} names no key in ${copiesNamed}, so it kept nothing${hint(key, under)}`,
       );
     }
   }
-  return warnings;
+  return found;
 }

@@ -55,6 +55,8 @@ export interface UpdateContext {
   /** Migrations a first install left out, the installed version being unknown. */
   skippedMigrations?: string[];
   warnings: string[];
+  /** The release manifest's own warnings (said-manifest-warnings.ts), remembered once it is installed. */
+  manifestWarnings?: string[];
   /**
    * The warnings among `warnings` that speak of the files the apply wrote ("replaced …; their copies
    * are in <backup>"): true only while the update stands, so an update undone afterwards drops them.

@@ -40,6 +40,7 @@ import { type AppReport, appMessage } from "./report.js";
 import { resumeRollback } from "./resume-rollback.js";
 import { wouldStopBeforeInstalling } from "./rollout-hold.js";
 import { runAppUpdate, stoppedOnPurpose } from "./run-app-update.js";
+import { rememberManifestWarnings } from "./said-manifest-warnings.js";
 import { syncInstalledState } from "./sync-installed.js";
 
 export interface SourceRunOptions {
@@ -362,6 +363,10 @@ async function keepPruning(report: AppReport, ctx: UpdateContext, now: Date): Pr
       });
     await rememberPruneRules(ctx.paths.appStateDir, ctx.manifest).catch((error: unknown) =>
       ctx.log.warn("could not remember the release's cleanup_old rules", { error: String(error) }),
+    );
+    await rememberManifestWarnings(ctx.paths.appStateDir, ctx.manifestWarnings ?? []).catch(
+      (error: unknown) =>
+        ctx.log.warn("could not remember the manifest's warnings", { error: String(error) }),
     );
   } else if (report.result === "skipped" || report.result === "manual_intervention_required") {
     await pruneByInstalledRules(ctx.source.app_dir, ctx.paths.appStateDir, now, ctx.log);

@@ -4,6 +4,9 @@ import { parseDatabaseUrl, urlHosts } from "../store/postgres-url.js";
 
 export const DEFAULT_DATA_DIR = "./ship-hub-data";
 
+/** pino's levels the hub takes; `silent` logs nothing. The README lists them (a docs test keeps it so). */
+export const hubLogLevels = ["debug", "info", "warn", "error", "silent"] as const;
+
 export const DATABASE_URL_SCHEME = "must be a postgres:// or postgresql:// URL";
 
 /**
@@ -125,7 +128,7 @@ export const HubConfig = z
     unused_artifact_keep_hours: z.number().positive().max(87_600, "must be ≤ 87600 (10 years)").default(24),
     /** How often unused artifacts are looked for; also once at every start. */
     unused_artifact_sweep_minutes: z.number().positive().max(1440, "must be ≤ 1440 (a day)").default(60),
-    log_level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+    log_level: z.enum(hubLogLevels).default("info"),
   })
   .superRefine((config, ctx) => {
     // Each hub's watchdog drops its own agents, and the others release them, once its last heartbeat

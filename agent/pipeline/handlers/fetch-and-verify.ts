@@ -1,5 +1,5 @@
 /** fetch: the source stages the release and its manifest is read. verify: downgrade + file policy. */
-import { access, readdir } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { MANIFEST_FILENAME, Manifest } from "../../../shared/manifest/schema.js";
@@ -7,8 +7,10 @@ import { compareVersions } from "../../../shared/versions.js";
 import { lfsPointerError, lfsPointersInRelease, PACKED_CAUSE } from "../../sources/git-lfs.js";
 import { shortId } from "../../sources/release-info.js";
 import { need, type UpdateContext } from "../context.js";
+import { refuseEmpty, refuseNothingToInstall } from "../empty-release.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
 import { checkReleaseFiles, effectivePolicy } from "../release-policy.js";
+import { saidManifestWarnings, warningKey } from "../said-manifest-warnings.js";
 import { refuseWrapped } from "../wrapped-release.js";
 
 export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
@@ -27,7 +29,13 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
     const { manifest, warnings } = await ctx.ports.loadManifest(file).catch((error: unknown) => {
       throw namedAtOrigin(error, file, release.originDir);
     });
-    for (const warning of warnings) ctx.log.warn(`manifest: ${warning.message}`, { path: warning.path });
+    // Said once per change of the manifest: not those the installed release's manifest had too.
+    const said = await saidManifestWarnings(ctx.paths.appStateDir);
+    ctx.manifestWarnings = warnings.map(warningKey);
+    for (const warning of warnings)
+      if (!said.has(warningKey(warning)))
+        ctx.log.warn(`manifest: ${warning.message}`, { path: warning.path });
+    await refuseNothingToInstall(release, manifest, where, ctx.source.app_dir);
     ctx.manifest = manifest;
     ctx.versionFromManifest = true;
   } else if (ctx.source.require_manifest) {
@@ -49,27 +57,6 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
     from: ctx.currentVersion,
   });
   return CONTINUE;
-}
-
-/**
- * A release with no file in it (nothing, or empty directories only) is never one: it is a release
- * volume not mounted yet, an upload not begun, a tarball packed from an empty directory. Installed, it read as "every file dropped" and emptied the app,
- * exit 0 "updated 1.0.0 → tree:e3b0c442…".
- */
-async function refuseEmpty(dir: string, where: string, appDir: string): Promise<void> {
-  if (await holdsAFile(dir)) return;
-  throw new VerificationError(
-    "empty release",
-    `${where} holds no files and no ${MANIFEST_FILENAME}${(await readdir(dir)).length > 0 ? " (only empty directories)" : ""}: installing it would remove every file ship installed in ${appDir} (a volume not mounted, or a release not copied yet?); nothing was installed`,
-  );
-}
-
-/** Anything but a directory (a file, a link) anywhere under dir; stops at the first one found. */
-async function holdsAFile(dir: string): Promise<boolean> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (!entry.isDirectory() || (await holdsAFile(join(dir, entry.name)))) return true;
-  }
-  return false;
 }
 
 /** A manifest error names the operator's file when the source has one, not the staging copy. */
@@ -119,6 +106,9 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     ...(release.listing === undefined ? {} : { listing: release.listing.files }),
     ...(release.fileHashes === undefined ? {} : { hashes: release.fileHashes }),
   });
+  // Manifest warnings the release's files show (a merge rule an earlier glob shadows): said once
+  // per change of the manifest, as the manifest's own.
+  const said = await saidManifestWarnings(ctx.paths.appStateDir);
   await ctx.ports.engine.checkMerges({
     manifest,
     releaseDir: release.dir,
@@ -126,7 +116,11 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     stateDir: ctx.paths.appStateDir,
     ...(release.originDir === undefined ? {} : { originDir: release.originDir }),
     ...(release.listing === undefined ? {} : { listing: release.listing.files }),
-    warn: (message) => ctx.log.warn(`manifest: ${message}`),
+    warn: (message) => {
+      const key = warningKey({ path: "files", message });
+      ctx.manifestWarnings = [...(ctx.manifestWarnings ?? []), key];
+      if (!said.has(key)) ctx.log.warn(`manifest: ${message}`);
+    },
   });
   return CONTINUE;
 }

@@ -52,6 +52,24 @@ describe("ship --check-only (real CLI)", { timeout: 180_000 }, () => {
     expect(await readdir(tmp)).toEqual([]);
   });
 
+  it("creates neither a [general.logging] file that is not there nor its directory, and logs to stderr instead", async () => {
+    const logged = await localApp(`\n[general.logging]\nfile = "${tmp}/logs/ship.log"\n`);
+    try {
+      await logged.release("r2", 'version: "2.0.0"\n');
+      const run = await runShip(["--config", logged.config, "--check-only"]);
+      expect(run.code, run.stderr).toBe(100);
+      expect(await readdir(tmp)).toEqual([]);
+      expect(run.stderr).toContain('"msg":"myapp: update available');
+      // A log file that is there is the operator's log: the check is written to it.
+      await mkdir(join(tmp, "logs"));
+      await writeFile(join(tmp, "logs/ship.log"), "");
+      expect((await runShip(["--config", logged.config, "--check-only"])).code).toBe(100);
+      expect(await readFile(join(tmp, "logs/ship.log"), "utf8")).toContain("myapp: update available");
+    } finally {
+      await logged.cleanup();
+    }
+  });
+
   it("a config with no source to check says so (it printed nothing, exit 0)", async () => {
     await app.release("r2", 'version: "2.0.0"\n');
     const config = await readFile(app.config, "utf8");

@@ -93,3 +93,111 @@ describe("an update that changes nothing the operator changed repeats none of th
     expect(await warningsOf("v4", "4.0.0")).toEqual([]);
   });
 });
+
+describe("a merge_strategies entry that names no key is named once per change of the manifest", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  const strategies = (extra: string) => `files:
+  "config.toml": { action: merge_toml, merge_strategy: replace }
+merge_strategies:
+  "config.toml":
+    databse: preserve_user
+    server: { strategy: merge_smart, preserve_keys: [prot] }
+${extra}`;
+  // Each release changes the config, so every update merges the operator's copy again.
+  const config = (name: string) => `[database]\nhost = "a"\n[server]\nport = 1\nrelease = "${name}"\n`;
+  const warningsOf = async (name: string, version: string, extra = "") => {
+    await app.release(name, `version: "${version}"\n${strategies(extra)}`, {
+      "config.toml": config(name),
+      "app.txt": `${name}\n`,
+    });
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    // The WARNING lines only: the JSON log on stderr says each one a second time.
+    return (run.stdout + run.stderr).split("\n").filter((line) => /WARNING: .*names no key/.test(line));
+  };
+
+  it("says it at the first merge, not at the updates that ship the same mistake again, and again for a new one", async () => {
+    await warningsOf("v1", "1.0.0");
+    await writeFile(join(app.appDir, "config.toml"), '[database]\nhost = "mine"\n[server]\nport = 1\n');
+    const first = await warningsOf("v2", "2.0.0");
+    expect(first.join("\n")).toContain('section "databse" names no key');
+    expect(first.join("\n")).toContain('preserve_keys entry "prot" names no key');
+    expect(await warningsOf("v3", "3.0.0")).toEqual([]);
+    expect(await warningsOf("v4", "4.0.0")).toEqual([]);
+    // A new mistake is news; the old ones still are not.
+    const added = await warningsOf("v5", "5.0.0", "    cache: replace\n");
+    expect(added).toHaveLength(1);
+    expect(added[0]).toContain('section "cache" names no key');
+  });
+
+  it("names a mistake again once a release fixed it and a later one made it again", async () => {
+    await warningsOf("v1", "1.0.0");
+    expect(await warningsOf("v2", "2.0.0", "    cache: replace\n")).toHaveLength(3);
+    await app.release("v3", 'version: "3.0.0"\nfiles:\n  "config.toml": { action: merge_toml }\n', {
+      "config.toml": config("v3"),
+    });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const again = await warningsOf("v4", "4.0.0", "    cache: replace\n");
+    expect(again).toHaveLength(3);
+  });
+});
+
+describe("a manifest's own mistakes are said once per change of the manifest", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  // Every kind of mistake the manifest's checks warn about, shipped again by each release.
+  const mistakes = (version: string, extra = "") => `version: "${version}"
+descripton: a typo
+release_date: "soon"
+files:
+  "config.yaml": { action: merge_json }
+  "static.txt": { action: replace, merge_strategy: preserve_user }
+  "data/c.toml": { action: merge_toml }
+  "conf/*": { action: replace }
+  "conf/*.toml": { action: merge_toml }
+merge_strategies:
+  "config.yml":
+    server: preserve_user
+directories:
+  "logs": { keep_days: 3 }
+  "data": { preserve: true }
+rollout: { strategy: immediate, stages: [{ percentage: 10 }] }
+notifications:
+  on_success:
+    - type: log
+      message: "done {versoin}"
+${extra}`;
+  const manifestWarnings = async (name: string, version: string, extra = "") => {
+    await app.release(name, mistakes(version, extra), {
+      "config.yaml": `{"release": "${name}"}\n`,
+      "static.txt": `${name}\n`,
+      "data/c.toml": "x = 1\n",
+      "conf/a.toml": `x = "${name}"\n`,
+      "app.txt": `${name}\n`,
+    });
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    return (run.stdout + run.stderr).split("\n").filter((line) => line.includes("manifest: "));
+  };
+
+  it("the first release's are said, the same ones in the next releases are not, a new one is", async () => {
+    const first = await manifestWarnings("v1", "1.0.0");
+    expect(first.length).toBeGreaterThanOrEqual(9);
+    // Also the one only the release's files show: a merge rule an earlier glob shadows.
+    expect(first.join("\n")).toContain('(merge_toml) merges no file: conf/a.toml takes files.\\"conf/*\\"');
+    expect(await manifestWarnings("v2", "2.0.0")).toEqual([]);
+    expect(await manifestWarnings("v3", "3.0.0")).toEqual([]);
+    const added = await manifestWarnings("v4", "4.0.0", "summary: another typo\n");
+    expect(added).toHaveLength(1);
+    expect(added[0]).toContain('unknown key \\"summary\\"');
+  });
+});

@@ -69,6 +69,21 @@ describe.skipIf(!hasProgram("git"))("git source, tag mode: pre-release tags", ()
     expect(await readFile(join(app, "app.txt"), "utf8")).toBe("2.0.0-rc.1\n");
   });
 
+  it("a candidate written without semver's '-' (v2.0.0rc2, as Python writes it) is older than its release", async () => {
+    await tagged("2.0.0rc2");
+    await push();
+    const config = await writeGitConfig(root, repos.clone, app, 'tag = "v*"\ninclude_prereleases = true');
+    expect((await ship(config)).code).toBe(0);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("2.0.0rc2\n");
+    // The release is chosen over its candidate and installed as an upgrade, not refused as a downgrade.
+    await tagged("2.0.0");
+    await push();
+    const run = await ship(config);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain("updated 2.0.0rc2 → 2.0.0");
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("2.0.0\n");
+  });
+
   it("only pre-releases matching: exit 2 naming the key and the way to take them, nothing installed", async () => {
     await tagged("3.0.0-alpha.1", "r3.0.0-alpha.1");
     await tagged("3.0.0rc2", "r3.0.0rc2");

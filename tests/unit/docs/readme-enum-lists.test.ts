@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { hubLogLevels } from "../../../hub/config/schema.js";
 import { logLevels } from "../../../shared/config/schema.js";
 import { fileActions } from "../../../shared/manifest/schema.js";
 
@@ -15,6 +16,7 @@ const readme = readFileSync(fileURLToPath(new URL("../../../README.md", import.m
 /** Each README list: where it stands (a pattern whose group 1 is the list) and the schema's values. */
 const lists: { key: string; at: RegExp; values: readonly string[] }[] = [
   { key: "[general.logging] level", at: /^level = "INFO" +# ([A-Z |]+[A-Z])/m, values: logLevels },
+  { key: "hub.toml log_level", at: /`log_level` \(`info`; ([a-z |]+[a-z])/, values: hubLogLevels },
   { key: "files action", at: /`action`\s+([a-z_ |\n]+[a-z_])/, values: fileActions },
 ];
 

@@ -55,4 +55,34 @@ describe.each(formats)("merge_strategies entries that name nothing (%s)", (forma
       api: { api_key: "s3cret", timeout: 30 },
     });
   });
+
+  it("entries the last merge named are not named again, but are still returned for the next one", () => {
+    const sections = {
+      databse: "preserve_user" as const,
+      api: { strategy: "merge_smart" as const, preserve_keys: ["api_kee"] },
+    };
+    const first = mergeConfigFile({
+      format,
+      fileName: `config.${format}`,
+      current: write(format, mine),
+      incoming: write(format, next),
+      strategy: "update_only",
+      sections,
+    });
+    expect(first.warnings).toHaveLength(2);
+    expect(first.unusedSections).toEqual(["databse", "api preserve_keys api_kee"]);
+    const again = mergeConfigFile({
+      format,
+      fileName: `config.${format}`,
+      current: write(format, mine),
+      incoming: write(format, next),
+      strategy: "update_only",
+      sections: { ...sections, cache: "replace" },
+      unusedSaid: first.unusedSections ?? [],
+    });
+    expect(again.warnings).toEqual([
+      `merge_strategies section "cache" names no key in your copy or the release's, so it did nothing`,
+    ]);
+    expect(again.unusedSections).toEqual(["databse", "api preserve_keys api_kee", "cache"]);
+  });
 });

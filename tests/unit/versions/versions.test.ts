@@ -43,6 +43,28 @@ describe("compareVersions", () => {
     ["r1.2", "r1.10", -1],
     ["123456789012345678901234567890", "123456789012345678901234567891", -1],
     [" 1.2.3 ", "1.2.3", 0],
+    // Pre-releases written without semver's "-" (PEP 440, Debian) are pre-releases of their number.
+    ["2.0.0rc2", "2.0.0", -1],
+    ["2.0.0rc2", "2.0.0-rc.2", 0],
+    ["v2.0.0rc2", "1.9.9", 1],
+    ["2.0.0rc1", "2.0.0rc2", -1],
+    ["2.0.0rc9", "2.0.0rc10", -1],
+    ["2.0b2", "2.0.0-beta.2", 0],
+    ["2.0a1", "2.0b1", -1],
+    ["2.0b1", "2.0rc1", -1],
+    ["2.0c1", "2.0rc1", 0],
+    ["1.0.0.beta", "1.0.0", -1],
+    ["1.0~rc1", "1.0", -1],
+    ["2.0.0rc2+build.5", "2.0.0rc2", 0],
+    ["1.0.dev1", "1.0a1", -1],
+    ["1.0.dev1", "1.0.dev2", -1],
+    ["1.0.dev1", "1.0.0-0", -1],
+    ["1.0.dev1", "0.9.9", 1],
+    ["1.0.post1", "1.0", 1],
+    ["1.0.post1", "1.0.post2", -1],
+    ["1.0.post1", "1.0.5", -1],
+    ["1.0.0.post1", "1.0.0.1", -1],
+    ["1.0post1", "1.0.post1", 0],
   ];
   it.each(table)("compare(%j, %j) = %i", (a, b, expected) => {
     expect(compareVersions(a, b)).toBe(expected);
@@ -85,6 +107,12 @@ describe("compareVersions", () => {
       "7",
       "1.2.3_x",
       "1.5.0",
+      "1.0.0rc1",
+      "1.0rc2",
+      "1.0.dev1",
+      "1.0.post1",
+      "1.0b2",
+      "1.0.0rc1.post1",
     ];
     // Seeded shuffle so a failure reproduces.
     let seed = 42;
@@ -123,6 +151,21 @@ describe("parseVersion", () => {
       build: ["sha", "abc"],
     });
   });
+  it("reads a worded pre-release in semver's words, and a post-release's number", () => {
+    expect(parseVersion("2.0b2")).toMatchObject({ kind: "semver", core: [2, 0, 0], prerelease: ["beta", 2] });
+    expect(parseVersion("1.0.0rc1")).toMatchObject({
+      kind: "semver",
+      core: [1, 0, 0],
+      prerelease: ["rc", 1],
+    });
+    expect(parseVersion("1.0.dev3")).toMatchObject({ kind: "semver", prerelease: ["dev", 3] });
+    expect(parseVersion("1.0.post2")).toMatchObject({
+      kind: "semver",
+      core: [1, 0, 0],
+      prerelease: [],
+      post: 2,
+    });
+  });
   it("splits other strings into runs, dropping dot separators", () => {
     expect(parseVersion("r42.7b")).toEqual({ kind: "other", raw: "r42.7b", runs: ["r", 42, 7, "b"] });
   });
@@ -156,10 +199,12 @@ describe("isPrerelease", () => {
     "1.0~rc1",
     "myapp-2.0.0-rc.1",
     "r3.0.0-alpha.1",
+    "1.0.dev1",
+    "2.0.0RC2",
   ])("%s is one", (v) => {
     expect(isPrerelease(v)).toBe(true);
   });
-  it.each(["2.0.0", "v1.2", "1.0.0+build.7", "2024.01.15", "release-7", "stable", "r42", ""])(
+  it.each(["2.0.0", "v1.2", "1.0.0+build.7", "2024.01.15", "release-7", "stable", "r42", "", "1.0.post1"])(
     "%s is not",
     (v) => {
       expect(isPrerelease(v)).toBe(false);
