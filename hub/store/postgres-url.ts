@@ -298,6 +298,16 @@ export function passwordLookup(parsed: URL, options: DriverTarget["options"]): P
   };
 }
 
+/**
+ * passwordLookup for each host of a list (the driver's `host` option, `h1:p1,h2:p2`), in order:
+ * libpq looks the password up for the host it connects to, which may be any of them.
+ */
+export function passwordLookups(parsed: URL, options: DriverTarget["options"]): PasswordLookup[] {
+  const hosts = options.host?.split(",") ?? [];
+  if (hosts.length < 2) return [passwordLookup(parsed, options)];
+  return hosts.map((host) => passwordLookup(parsed, { ...options, host }));
+}
+
 /** The URL with its host list replaced by `host` and its query by `search`. */
 function withHost(url: string, host: string, search: string): string {
   const { start, end } = hostSpan(url);

@@ -158,6 +158,36 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
     });
   });
 
+  it("none given for a list of hosts: exit 2 naming the line of each host it has none for, not only the first's", async () => {
+    // The first host is down, so the second one refuses; the file has a line for the first only,
+    // or no line at all.
+    const dead = await freePort();
+    const url = `postgres://hubpw@127.0.0.1:${dead},127.0.0.1:${pg.port}/hubpw`;
+    const cases: [string, string][] = [
+      [
+        await passFile(
+          "pgpass-first-host",
+          `127.0.0.1:${dead}:hubpw:hubpw:${PASSWORD.replaceAll(":", "\\:")}`,
+          0o600,
+        ),
+        `for 127.0.0.1:${pg.port}: none in the URL (percent-encoded), in PGPASSWORD, or for 127.0.0.1:${pg.port}:hubpw:hubpw in`,
+      ],
+      [
+        join(dir, "no-pgpass"),
+        `for 127.0.0.1:${dead}, 127.0.0.1:${pg.port}: none in the URL (percent-encoded), in PGPASSWORD, or for 127.0.0.1:${dead}:hubpw:hubpw or 127.0.0.1:${pg.port}:hubpw:hubpw in`,
+      ],
+    ];
+    for (const [file, said] of cases) {
+      const { code, stderr } = await list({ SHIP_HUB_DATABASE_URL: url, PGPASSFILE: file });
+      expect({ code, stderr: stderr.trim() }, file).toEqual({
+        code: 2,
+        stderr: expect.stringContaining(
+          `password authentication failed for user "hubpw" (28P01): no password was given ${said} ${file} (lines HOST:PORT:DATABASE:USER:PASSWORD, chmod 600)`,
+        ),
+      });
+    }
+  });
+
   it("with a space pasted as is: exit 2 saying so, not that the scheme is wrong", async () => {
     const { code, stderr } = await list({ SHIP_HUB_DATABASE_URL: `postgres://hubpw:two words@${at}` });
     expect({ code, stderr: stderr.trim() }).toEqual({
