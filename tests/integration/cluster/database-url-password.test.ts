@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPostgresStore, type PostgresStore } from "../../../hub/store/postgres-store.js";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { freePort } from "../../support/servers/free-port.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
@@ -185,6 +186,49 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
           `password authentication failed for user "hubpw" (28P01): no password was given ${said} ${file} (lines HOST:PORT:DATABASE:USER:PASSWORD, chmod 600)`,
         ),
       });
+    }
+  });
+
+  it("rotated in the password file: the next connection uses the new one, no hub restart", async () => {
+    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+    const saved = { PGPASSFILE: process.env.PGPASSFILE, PGPASSWORD: process.env.PGPASSWORD };
+    const file = await passFile("pgpass-rotated", `127.0.0.1:${pg.port}:hubpw:hubpw:old-one`, 0o600);
+    process.env.PGPASSFILE = file;
+    delete process.env.PGPASSWORD;
+    let store: PostgresStore | undefined;
+    try {
+      await admin.unsafe("ALTER ROLE hubpw PASSWORD 'old-one'");
+      store = await openPostgresStore(`postgres://hubpw@${at}`, { maxConnections: 1 });
+      expect(await store.getRollout("none")).toBeUndefined();
+      // The operator rotates it: in the database, then in the file; the hub's connection drops.
+      await admin.unsafe("ALTER ROLE hubpw PASSWORD 'new-one'");
+      await passFile("pgpass-rotated", `127.0.0.1:${pg.port}:hubpw:hubpw:new-one`, 0o600);
+      await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'hubpw'`;
+      const opened = store;
+      // Before, the new connections kept giving the old password and every call waited out the
+      // answer deadline, until the pool was taken for silent and replaced (the file read again).
+      const replaced: number[] = [];
+      opened.onConnectionsReplaced((silentMs) => replaced.push(silentMs));
+      await expect
+        .poll(
+          () =>
+            opened.getRollout("none").then(
+              () => "answered",
+              (error: unknown) => String(error),
+            ),
+          {
+            timeout: 20_000,
+          },
+        )
+        .toBe("answered");
+      expect(replaced).toEqual([]);
+    } finally {
+      await store?.close();
+      await admin.unsafe(`ALTER ROLE hubpw PASSWORD '${PASSWORD}'`);
+      await admin.end();
+      for (const [key, value] of Object.entries(saved))
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
     }
   });
 
