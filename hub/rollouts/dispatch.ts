@@ -56,9 +56,15 @@ export class Dispatch {
   private readonly encoders = new Map<string, DeployEncoder | undefined>();
   private readonly preparing = new Map<string, Promise<DeployEncoder | undefined>>();
 
+  /**
+   * `readRelease`: where releases are read from when not from `t` (a cache: a release never
+   * changes once published, so a wake-up need not read it again on every wave).
+   */
   constructor(
     private readonly ctx: EngineContext,
     readonly t: StoreOps,
+    private readonly readRelease: (id: string) => Promise<ReleaseRecord | undefined> = (id) =>
+      t.getRelease(id),
   ) {}
 
   get now(): number {
@@ -227,7 +233,7 @@ export class Dispatch {
     const key = `${rollback ? "r" : "u"}:${releaseId}`;
     let pending = this.preparing.get(key);
     if (!pending) {
-      pending = this.t.getRelease(releaseId).then((release) => {
+      pending = this.readRelease(releaseId).then((release) => {
         const encoder = release && new DeployEncoder(release, rollback);
         this.encoders.set(key, encoder);
         return encoder;

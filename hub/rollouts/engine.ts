@@ -72,6 +72,7 @@ import {
 } from "./states.js";
 import { refuseUnseenFailures } from "./unseen-failures.js";
 import { rolloutSummary, storedActionsNow } from "./view.js";
+import { deliverWokenRollout, ReleaseCache } from "./wakeup-delivery.js";
 import { rolloutWarnings } from "./warnings.js";
 
 export const HUB_ACTOR = "hub";
@@ -131,10 +132,13 @@ export class RolloutEngine {
    * fail the agents that went on working meanwhile.
    */
   private readonly startedAt: number;
+  /** The releases wake-ups send, read once (wakeup-delivery.ts). */
+  private readonly releases: ReleaseCache;
 
   constructor(readonly options: EngineOptions) {
     this.hubId = options.hubId ?? randomUUID();
     this.startedAt = options.startedAt ?? options.now();
+    this.releases = new ReleaseCache(options.store);
   }
 
   get store() {
@@ -603,32 +607,12 @@ export class RolloutEngine {
    * rollback leads to, never for a running one.
    */
   async deliverPending(rolloutId?: string): Promise<number> {
+    if (rolloutId !== undefined) return this.deliverWoken(rolloutId);
     let sent = 0;
     await this.run(async (dispatch) => {
       const { t } = dispatch;
       const agentIds = this.options.channel.connectedAgentIds();
       if (agentIds.length === 0) return;
-      if (rolloutId !== undefined) {
-        // A wake-up: the mark decides what is due from the rollout as stored, so it need not wait
-        // for this read of it; both, and the release read once the rollout names it, go out
-        // together on the transaction's connection (pipelined): under load each round trip of a
-        // wake-up costs tens of milliseconds.
-        const reading = t.getRollout(rolloutId);
-        const marking = dispatch.markDueSent(rolloutId, agentIds, HUB_ACTOR);
-        marking.catch(() => undefined);
-        const rollout = await reading;
-        if (rollout) dispatch.prepareRelease(rollout.releaseId).catch(() => undefined);
-        sent += await marking;
-        // Rollback instructions exist only once a rollback event left the rollout's running states.
-        if (rollout && ROLLBACK_ROLLOUT_STATES.includes(rollout.state)) {
-          const rollbacks = await this.ownDeployments(t, rollout.id, ROLLBACK_DELIVERABLE_STATES);
-          for (const d of await owedRollbacks(dispatch, rollout, rollbacks, HUB_ACTOR)) {
-            dispatch.deployment(d, HUB_ACTOR);
-            sent++;
-          }
-        }
-        return;
-      }
       // The resync: every running rollout's due updates (rollbacks are left to wake-ups and hello).
       for (const rollout of await t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 })) {
         const [marked] = await Promise.all([
@@ -637,6 +621,32 @@ export class RolloutEngine {
         ]);
         sent += marked;
         sent += await this.retryReturned(rollout, dispatch);
+      }
+    });
+    return sent;
+  }
+
+  /**
+   * A wake-up's delivery (wakeup-delivery.ts: one autocommitted statement per chunk of agents,
+   * each chunk sent once its statement returned). The rollout is read alongside, on another
+   * connection, only to see whether a rollback left it owing rollback instructions: those are
+   * read and sent in a transaction, as before, since they are rare and never on a wave's path.
+   */
+  private async deliverWoken(rolloutId: string): Promise<number> {
+    const agentIds = this.options.channel.connectedAgentIds();
+    if (agentIds.length === 0) return 0;
+    const reading = this.store.getRollout(rolloutId);
+    reading.catch(() => undefined);
+    let sent = await deliverWokenRollout(this.options, this.releases, rolloutId, agentIds, HUB_ACTOR);
+    const read = await reading;
+    if (!read || !ROLLBACK_ROLLOUT_STATES.includes(read.state)) return sent;
+    await this.run(async (dispatch) => {
+      const rollout = await dispatch.t.getRollout(rolloutId);
+      if (!rollout || !ROLLBACK_ROLLOUT_STATES.includes(rollout.state)) return;
+      const rollbacks = await this.ownDeployments(dispatch.t, rollout.id, ROLLBACK_DELIVERABLE_STATES);
+      for (const d of await owedRollbacks(dispatch, rollout, rollbacks, HUB_ACTOR)) {
+        dispatch.deployment(d, HUB_ACTOR);
+        sent++;
       }
     });
     return sent;

@@ -7,6 +7,7 @@
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { type PasswordLookup, passwordFilePath, passwordFromFile } from "./pgpass.js";
+import { describeAnswers } from "./postgres-hosts.js";
 import {
   NoPrimary,
   NoSchema,
@@ -23,7 +24,7 @@ import {
   describeTarget,
   driverTarget,
   parseDatabaseUrl,
-  passwordLookup,
+  passwordLookups,
 } from "./postgres-url.js";
 
 /** Where a database URL came from: the flag, the environment variable, or hub.toml's key. */
@@ -94,6 +95,19 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
           ? `PostgreSQL at ${where} is a standby (in recovery, read-only), and the hub writes to its database: point the URL at the primary, or list every server (postgresql://USER@db1:5432,db2:5432/DB) and the hub connects to whichever is the primary`
           : `PostgreSQL at ${where} takes no writes (default_transaction_read_only is on for this database or user), and the hub writes to its database: ALTER DATABASE … SET default_transaction_read_only = off (or ALTER ROLE)`,
       );
+    // A server of the list refused the URL itself (its user, password, database or a setting):
+    // no failover changes that, so it is a setting to fix (exit 2), as for a single host. Which
+    // server refused, the pool's error or the survey's, was a race, and the survey's was exit 1.
+    const refusal =
+      error instanceof NoPrimary
+        ? error.answers.find((a) => a.refused && refusesUrl(a.refused.code, a.refused.reason))
+        : undefined;
+    if (error instanceof NoPrimary && refusal !== undefined)
+      throw BadInputError.single(
+        source.file,
+        source.key,
+        `PostgreSQL at ${where} refused: ${scrub(describeAnswers(error.answers), source.url)}${refusal.refused?.code === "28P01" ? noPassword(source.url) : ""}`,
+      );
     // Passing, perhaps: a failover under way (exit 1, started again).
     if (error instanceof NoPrimary)
       throw new DatabaseUnreachable(
@@ -113,7 +127,7 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
     // Class 28 (authentication) and 3D000 (no such database): the URL is wrong, not the network.
     // So is a `?key=value` the server does not take: the driver passes the URL's query on as
     // connection settings, and the server refuses an unknown one or a bad value at connect.
-    if (code.startsWith("28") || code === "3D000" || code === "ERR_INVALID_URL" || badSetting(code, reason))
+    if (code === "ERR_INVALID_URL" || refusesUrl(code, reason))
       throw BadInputError.single(
         source.file,
         source.key,
@@ -154,11 +168,22 @@ export async function openDatabase(source: DatabaseSource): Promise<PostgresStor
 function noPassword(url: string): string {
   const parsed = parseDatabaseUrl(url);
   const { options } = driverTarget(url);
-  if (parsed === undefined || options.pass !== undefined || parsed.password !== "" || process.env.PGPASSWORD)
+  // A string: one password for every host, given (a function: per host, from the file).
+  if (
+    parsed === undefined ||
+    typeof options.pass === "string" ||
+    parsed.password !== "" ||
+    process.env.PGPASSWORD
+  )
     return "";
-  const file = passwordFromFile(passwordLookup(parsed, options));
-  const lookup = describeLookup(passwordLookup(parsed, options));
-  return `: no password was given: none in the URL (percent-encoded), in PGPASSWORD, or for ${lookup} in ${passwordFilePath()} (lines HOST:PORT:DATABASE:USER:PASSWORD, chmod 600)${file.ignored ? `; ${file.ignored}` : ""}`;
+  // Of a list of hosts, any may be the one that refused: each host the file has no line for is
+  // named, not only the first (whose line may be there while the one connected to has none).
+  const lookups = passwordLookups(parsed, options);
+  const missing = lookups.filter((lookup) => passwordFromFile(lookup).password === undefined);
+  if (missing.length === 0) return "";
+  const { ignored } = passwordFromFile(missing[0] as PasswordLookup);
+  const hosts = lookups.length > 1 ? ` for ${missing.map((l) => `${l.host}:${l.port}`).join(", ")}` : "";
+  return `: no password was given${hosts}: none in the URL (percent-encoded), in PGPASSWORD, or for ${missing.map(describeLookup).join(" or ")} in ${passwordFilePath()} (lines HOST:PORT:DATABASE:USER:PASSWORD, chmod 600)${ignored ? `; ${ignored}` : ""}`;
 }
 
 function describeLookup(lookup: PasswordLookup): string {
@@ -174,6 +199,14 @@ const UNTRUSTED_CERTIFICATE = new Set([
   "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
   "ERR_TLS_CERT_ALTNAME_INVALID",
 ]);
+
+/**
+ * Class 28 (authentication) and 3D000 (no such database): the URL is wrong, not the network. So is
+ * a `?key=value` the server does not take (badSetting).
+ */
+function refusesUrl(code: string, reason: string): boolean {
+  return code.startsWith("28") || code === "3D000" || badSetting(code, reason);
+}
 
 /** A connection setting from the URL's query the server refused (42704, 22023 at connect). */
 function badSetting(code: string, reason: string): boolean {

@@ -7,6 +7,11 @@
  * The driver's `socket` option lets the hub open each connection itself: it takes the hosts in
  * turn (the driver, given a socket, no longer does), and the host of each connection is kept in
  * the async context its socket is made in, where the driver's password request then runs.
+ *
+ * The driver opens a cancel request's connection through `socket` too, so it would go to the next
+ * host in turn rather than the one running the query (where it must go). The hub never cancels a
+ * query (it stops waiting for an unanswered one, answer-deadline.ts), so none is sent; a caller that
+ * starts using `query.cancel()` must route it to the query's own host first.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Socket } from "node:net";

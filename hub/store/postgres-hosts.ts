@@ -17,6 +17,8 @@ export interface HostAnswer {
   certain: boolean;
   /** For a message: "a standby (in recovery)", "connection refused (ECONNREFUSED)"… */
   said: string;
+  /** The server's own refusal of the connection: its SQLSTATE (28P01: the password) and words. */
+  refused?: { code: string; reason: string };
 }
 
 /** Errors that are an answer (nothing listens there, no such host), not a silence. */
@@ -42,7 +44,13 @@ async function ask(server: string, sql: postgres.Sql, connectSeconds: number): P
       return { server, primary: false, certain: false, said: `no answer within ${connectSeconds} s` };
     // The server's own refusal (a password, a database): the pool reports it as it is.
     const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
-    return { server, primary: false, certain: true, said: `refused: ${reason}${code ? ` (${code})` : ""}` };
+    return {
+      server,
+      primary: false,
+      certain: true,
+      said: `refused: ${reason}${code ? ` (${code})` : ""}`,
+      refused: { code, reason },
+    };
   } finally {
     await sql.end({ timeout: 0 });
   }

@@ -185,7 +185,10 @@ export class ReadOnlyDatabase extends Error {
  * silent until the time to try each ran out (the driver goes round the list for ever).
  */
 export class NoPrimary extends Error {
-  constructor(answers: HostAnswer[], seconds?: number) {
+  constructor(
+    readonly answers: HostAnswer[],
+    seconds?: number,
+  ) {
     super(
       `no primary among its hosts${seconds === undefined ? "" : ` within ${seconds} s`}: ${describeAnswers(answers)}`,
     );

@@ -22,7 +22,7 @@ export interface DriverTarget {
     host?: string;
     port?: number;
     user?: string;
-    /** A function when the password file holds a different password per host (per-host-password.ts). */
+    /** A function when read from the password file, per connection (and per host: per-host-password.ts). */
     pass?: string | PerHostOptions["pass"];
     socket?: PerHostOptions["socket"];
     database?: string;
@@ -256,10 +256,10 @@ function withHostPasswords(
   const passwordOf = (s: Server) =>
     passwordFromFile(passwordLookup(parsed, { ...options, host: `${s.host}:${s.port}` })).password;
   const found = new Set(servers.map(passwordOf));
-  if (found.size === 1) {
-    const [password] = found;
-    return password === undefined ? options : { ...options, pass: password };
-  }
+  // One password for every host: the driver's own connections are kept, and the file read again
+  // for each (a password rotated there needs no restart). Lines that come to differ afterwards
+  // are told apart only by a restart, which gives each host its own.
+  if (found.size === 1) return { ...options, pass: () => passwordOf(servers[0] as Server) ?? "" };
   return { ...options, ...perHostPassword(servers, passwordOf) };
 }
 
@@ -274,11 +274,15 @@ function defaultSocketDir(port: number): string {
   return dirs.find((dir) => existsSync(join(dir, `.s.PGSQL.${port}`))) ?? (dirs[0] as string);
 }
 
-/** The password file's password (pgpass.ts) when the URL, its query and PGPASSWORD give none. */
+/**
+ * The password file's password (pgpass.ts) when the URL, its query and PGPASSWORD give none, read
+ * for each new connection as libpq reads it: a password rotated in the file is used by the next
+ * connection, with no hub restart (none there: empty, as the driver's own default).
+ */
 function withFilePassword(parsed: URL, options: DriverTarget["options"]): DriverTarget["options"] {
   if (options.pass !== undefined || parsed.password !== "" || process.env.PGPASSWORD) return options;
-  const found = passwordFromFile(passwordLookup(parsed, options));
-  return found.password === undefined ? options : { ...options, pass: found.password };
+  const lookup = passwordLookup(parsed, options);
+  return { ...options, pass: () => passwordFromFile(lookup).password ?? "" };
 }
 
 /** What the driver connects as, the first host of a list: the password file is searched for it. */
@@ -296,6 +300,16 @@ export function passwordLookup(parsed: URL, options: DriverTarget["options"]): P
     database: options.database ?? (decodeURIComponent(parsed.pathname.slice(1)) || env.PGDATABASE || user),
     user,
   };
+}
+
+/**
+ * passwordLookup for each host of a list (the driver's `host` option, `h1:p1,h2:p2`), in order:
+ * libpq looks the password up for the host it connects to, which may be any of them.
+ */
+export function passwordLookups(parsed: URL, options: DriverTarget["options"]): PasswordLookup[] {
+  const hosts = options.host?.split(",") ?? [];
+  if (hosts.length < 2) return [passwordLookup(parsed, options)];
+  return hosts.map((host) => passwordLookup(parsed, { ...options, host }));
 }
 
 /** The URL with its host list replaced by `host` and its query by `search`. */

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPostgresStore, type PostgresStore } from "../../../hub/store/postgres-store.js";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { freePort } from "../../support/servers/free-port.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
@@ -156,6 +157,79 @@ describe.skipIf(!hasPostgres())("the database user's password", () => {
       code: 2,
       stderr: `ship-hub: SHIP_HUB_DATABASE_URL PostgreSQL at postgres://hubpw@${at} refused: password authentication failed for user "hubpw": no password was given: none in the URL (percent-encoded), in PGPASSWORD, or for 127.0.0.1:${pg.port}:hubpw:hubpw in ${open} (lines HOST:PORT:DATABASE:USER:PASSWORD, chmod 600); ${open} was not read: group or others may read it (chmod 600 ${open}, as libpq requires)`,
     });
+  });
+
+  it("none given for a list of hosts: exit 2 naming the line of each host it has none for, not only the first's", async () => {
+    // The first host is down, so the second one refuses; the file has a line for the first only,
+    // or no line at all.
+    const dead = await freePort();
+    const url = `postgres://hubpw@127.0.0.1:${dead},127.0.0.1:${pg.port}/hubpw`;
+    const cases: [string, string][] = [
+      [
+        await passFile(
+          "pgpass-first-host",
+          `127.0.0.1:${dead}:hubpw:hubpw:${PASSWORD.replaceAll(":", "\\:")}`,
+          0o600,
+        ),
+        `for 127.0.0.1:${pg.port}: none in the URL (percent-encoded), in PGPASSWORD, or for 127.0.0.1:${pg.port}:hubpw:hubpw in`,
+      ],
+      [
+        join(dir, "no-pgpass"),
+        `for 127.0.0.1:${dead}, 127.0.0.1:${pg.port}: none in the URL (percent-encoded), in PGPASSWORD, or for 127.0.0.1:${dead}:hubpw:hubpw or 127.0.0.1:${pg.port}:hubpw:hubpw in`,
+      ],
+    ];
+    for (const [file, said] of cases) {
+      const { code, stderr } = await list({ SHIP_HUB_DATABASE_URL: url, PGPASSFILE: file });
+      expect({ code, stderr: stderr.trim() }, file).toEqual({
+        code: 2,
+        stderr: expect.stringContaining(
+          `password authentication failed for user "hubpw" (28P01): no password was given ${said} ${file} (lines HOST:PORT:DATABASE:USER:PASSWORD, chmod 600)`,
+        ),
+      });
+    }
+  });
+
+  it("rotated in the password file: the next connection uses the new one, no hub restart", async () => {
+    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+    const saved = { PGPASSFILE: process.env.PGPASSFILE, PGPASSWORD: process.env.PGPASSWORD };
+    const file = await passFile("pgpass-rotated", `127.0.0.1:${pg.port}:hubpw:hubpw:old-one`, 0o600);
+    process.env.PGPASSFILE = file;
+    delete process.env.PGPASSWORD;
+    let store: PostgresStore | undefined;
+    try {
+      await admin.unsafe("ALTER ROLE hubpw PASSWORD 'old-one'");
+      store = await openPostgresStore(`postgres://hubpw@${at}`, { maxConnections: 1 });
+      expect(await store.getRollout("none")).toBeUndefined();
+      // The operator rotates it: in the database, then in the file; the hub's connection drops.
+      await admin.unsafe("ALTER ROLE hubpw PASSWORD 'new-one'");
+      await passFile("pgpass-rotated", `127.0.0.1:${pg.port}:hubpw:hubpw:new-one`, 0o600);
+      await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'hubpw'`;
+      const opened = store;
+      // Before, the new connections kept giving the old password and every call waited out the
+      // answer deadline, until the pool was taken for silent and replaced (the file read again).
+      const replaced: number[] = [];
+      opened.onConnectionsReplaced((silentMs) => replaced.push(silentMs));
+      await expect
+        .poll(
+          () =>
+            opened.getRollout("none").then(
+              () => "answered",
+              (error: unknown) => String(error),
+            ),
+          {
+            timeout: 20_000,
+          },
+        )
+        .toBe("answered");
+      expect(replaced).toEqual([]);
+    } finally {
+      await store?.close();
+      await admin.unsafe(`ALTER ROLE hubpw PASSWORD '${PASSWORD}'`);
+      await admin.end();
+      for (const [key, value] of Object.entries(saved))
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+    }
   });
 
   it("with a space pasted as is: exit 2 saying so, not that the scheme is wrong", async () => {

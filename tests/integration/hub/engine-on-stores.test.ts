@@ -40,10 +40,12 @@ class Connected implements AgentChannel {
 
 /**
  * The store with every deployment row it hands back counted (inside transactions too): how many
- * rows a caller read or got back from a write.
+ * rows a caller read or got back from a write; and the name of every call made of it, in order
+ * (`tx`, then those made in it).
  */
-function countingDeploymentRows(inner: AsyncStore): { store: AsyncStore; rows(): number } {
+function countingDeploymentRows(inner: AsyncStore): { store: AsyncStore; rows(): number; calls: string[] } {
   let rows = 0;
+  const calls: string[] = [];
   const isDeployment = (x: unknown) =>
     typeof x === "object" && x !== null && "rolloutId" in x && "agentId" in x && "wave" in x;
   const count = (value: unknown) => {
@@ -56,13 +58,14 @@ function countingDeploymentRows(inner: AsyncStore): { store: AsyncStore; rows():
       get(target, key) {
         const value: unknown = Reflect.get(target, key);
         if (typeof value !== "function") return value;
+        calls.push(String(key));
         if (key === "tx")
           return (fn: (t: StoreOps) => Promise<unknown>) =>
             (value as AsyncStore["tx"]).call(target, (t) => fn(wrap(t)));
         return async (...args: unknown[]) => count(await value.apply(target, args));
       },
     });
-  return { store: wrap(inner), rows: () => rows };
+  return { store: wrap(inner), rows: () => rows, calls };
 }
 
 const { subjects, start, stop } = storeSubjects();
@@ -151,6 +154,55 @@ for (const subject of subjects) {
       expect(await hubB.deliverPending(created.id)).toBe(0);
       expect(counted.rows()).toBe(1);
       expect(onB.sent).toHaveLength(1);
+    });
+
+    it("a wake-up marks and sends in one statement, no transaction, and reads a release once per hub", async () => {
+      // Hub A holds a1, hub B a2 and a3; A starts two rollouts of r2 one after the other.
+      await store.updateRollout("ro1", { state: "completed", updated: 2 });
+      await store.insertRelease(release("r2"));
+      const onA = new Connected(["a1"]);
+      const onB = new Connected(["a2", "a3"]);
+      const counted = countingDeploymentRows(store);
+      const hubA = engineOn(onA);
+      const hubB = new RolloutEngine({
+        store: counted.store,
+        channel: onB,
+        now: () => 1000,
+        offlineTimeoutMs: 60_000,
+      });
+      const spec = RolloutSpec.parse({ release: "r2", waves: [{ name: "all", percent: 100 }] });
+      const first = await hubA.create(spec, "op");
+      expect(await hubB.deliverPending(first.id)).toBe(2);
+      await store.updateRollout(first.id, { state: "completed", updated: 3 });
+      const second = await hubA.create(spec, "op");
+      expect(await hubB.deliverPending(second.id)).toBe(2);
+      // Each wake-up: the marks (which commit alone, their events with them) and a read of the
+      // rollout alongside, for a rollback it may owe; no BEGIN/COMMIT round trips around them, and
+      // the release, which never changes, read on the first only.
+      expect(counted.calls).not.toContain("tx");
+      expect(counted.calls.filter((c) => c === "getRelease")).toHaveLength(1);
+      expect(counted.calls.filter((c) => c === "markDueDeploymentsSent")).toHaveLength(2);
+      expect(onB.sent.map((s) => [s.agentId, s.message])).toEqual(
+        [first.id, second.id].flatMap((id) =>
+          ["a2", "a3"].map((agentId) => [
+            agentId,
+            expect.objectContaining({
+              type: "deploy",
+              deploymentId: `${id}:${agentId}`,
+              release: expect.objectContaining({ id: "r2" }),
+            }),
+          ]),
+        ),
+      );
+      for (const id of [first.id, second.id])
+        for (const agentId of ["a2", "a3"])
+          expect(await store.getDeployment(`${id}:${agentId}`)).toMatchObject({ state: "sent", attempts: 1 });
+      const events = (await store.listEvents({ limit: 1000 })).filter(
+        (e) => e.kind === "deployment.sent" && !e.subject.endsWith(":a1"),
+      );
+      expect(events.map((e) => e.subject).sort()).toEqual(
+        [first.id, second.id].flatMap((id) => [`${id}:a2`, `${id}:a3`]).sort(),
+      );
     });
 
     it("a wake-up after an abort with rollback sends the other hub's agent its rollback instruction", async () => {

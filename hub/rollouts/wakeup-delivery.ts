@@ -1,0 +1,81 @@
+/**
+ * A cluster hub's wake-up delivery (docs/cluster.md, "Fan-out across hubs"): another hub committed
+ * a rollout-level change, and this hub sends the now-due deployments of its own connected agents.
+ *
+ * It is on the critical path of every cross-hub wave start, so it costs one statement per chunk of
+ * agents and nothing else: no BEGIN and COMMIT around it, no read of the rollout before it, no read
+ * of the release after it. Each chunk's statement marks its due rows sent and writes their events
+ * atomically on its own (autocommit), and that chunk is sent as soon as its statement returned,
+ * i.e. committed: never before, so an agent never hears of a mark the database does not hold. A
+ * hub that dies between the commit and the send leaves the rows `sent` but undelivered, which the
+ * agent's hello (to any hub) re-delivers, as after any failed send. Chunks of one hub's agents are
+ * disjoint, so they run in parallel on the pool's connections without waiting on one another.
+ */
+import type { AsyncStore } from "../store/async-store.js";
+import type { ReleaseRecord } from "../store/store.js";
+import { Dispatch, type EngineContext } from "./dispatch.js";
+
+/**
+ * Agents per statement: the store's own batch size (postgres-ops BATCH_ROWS), so a chunk is one
+ * statement, and the first thousand agents are sent while the database still marks the rest.
+ */
+const CHUNK_AGENTS = 1000;
+/** Releases kept: a cluster runs a few rollouts at once; each entry is one release's manifest. */
+const CACHED_RELEASES = 16;
+
+/**
+ * Releases by id, read once per hub rather than on every wake-up: the store has no way to change
+ * or delete a published release, so a copy read earlier is the release as stored now.
+ */
+export class ReleaseCache {
+  private readonly releases = new Map<string, ReleaseRecord>();
+
+  constructor(private readonly store: Pick<AsyncStore, "getRelease">) {}
+
+  async get(id: string): Promise<ReleaseRecord | undefined> {
+    const cached = this.releases.get(id);
+    if (cached) return cached;
+    const release = await this.store.getRelease(id);
+    // A release not found is not remembered: it may be published by the next wake-up.
+    if (!release) return undefined;
+    if (this.releases.size >= CACHED_RELEASES) {
+      const [oldest] = this.releases.keys();
+      if (oldest !== undefined) this.releases.delete(oldest);
+    }
+    this.releases.set(id, release);
+    return release;
+  }
+}
+
+/**
+ * Marks sent and sends the due `pending` deployments of `rolloutId` whose agents are `agentIds`
+ * (those connected to this hub), chunk by chunk as described above. Returns how many were sent.
+ * `actor` names who sent them in the `deployment.sent` events.
+ */
+export async function deliverWokenRollout(
+  ctx: EngineContext,
+  releases: ReleaseCache,
+  rolloutId: string,
+  agentIds: readonly string[],
+  actor: string,
+): Promise<number> {
+  const counts = await Promise.all(
+    chunksOf(agentIds, CHUNK_AGENTS).map(async (chunk) => {
+      // A Dispatch on the store itself, not on a transaction: its one statement commits alone.
+      const dispatch = new Dispatch(ctx, ctx.store, (id) => releases.get(id));
+      const marked = await dispatch.markDueSent(rolloutId, chunk, actor);
+      if (marked === 0) return 0;
+      // Nothing left to write (the events went in with the marks): this only serializes.
+      await dispatch.beforeCommit();
+      dispatch.flush();
+      return marked;
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+function chunksOf<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
