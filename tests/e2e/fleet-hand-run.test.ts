@@ -15,9 +15,10 @@ interface AgentView {
 
 describe("a ship run by hand on a host the hub manages (real hub, real agents)", () => {
   let fleet: Fleet;
+  let release = "";
   beforeAll(async () => {
     fleet = await Fleet.start({ agents: 2 });
-    const release = await fleet.publish({ version: "2.0.0" });
+    release = await fleet.publish({ version: "2.0.0" });
     const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {
       release,
       waves: [{ name: "all", percent: 100 }],
@@ -54,5 +55,23 @@ describe("a ship run by hand on a host the hub manages (real hub, real agents)",
     expect(agent.process?.exitCode).toBeNull();
     // The other host, untouched, still reads as it is.
     expect(await appOf(fleet.agent(1).id)).toMatchObject({ version: "2.0.0", state: "updated" });
+  });
+
+  it("a rollout of the release again then takes that host back to it (the hub knows it left)", {
+    timeout: 90_000,
+  }, async () => {
+    const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+      autoAdvance: true,
+    });
+    await fleet.waitFor(
+      "2.0.0 rolled out again",
+      async () => (await fleet.rollout(id)).state === "completed",
+    );
+    expect(await fleet.appVersion(0)).toBe("2.0.0");
+    await expect
+      .poll(() => appOf(fleet.agent(0).id), { timeout: 45_000, interval: 250 })
+      .toMatchObject({ version: "2.0.0", state: "updated" });
   });
 });
