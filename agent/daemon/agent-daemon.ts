@@ -79,6 +79,8 @@ export class AgentDaemon {
   private signOfLifeTimer: NodeJS.Timeout | undefined;
   private handChangeTimer: NodeJS.Timeout | undefined;
   private readonly announced = new AnnouncedApps();
+  /** The apps as the last instruction left them, recorded as told: its reports told the hub. */
+  private settled: Promise<void> = Promise.resolve();
   private working: Promise<void> | undefined;
   private stopping = false;
   /** Apps waiting to retry an instruction that could not start, by app. */
@@ -155,6 +157,7 @@ export class AgentDaemon {
   /** Announces again when an app changed outside the hub's instructions (announced-apps.ts). */
   private async announceHandChanges(): Promise<void> {
     // While an instruction runs its own reports tell the hub; the check waits for it to finish.
+    await this.settled;
     if (this.stopping || this.working !== undefined || !this.connection.connected) return;
     let now: Hello;
     try {
@@ -249,6 +252,12 @@ export class AgentDaemon {
     if (this.working !== undefined || this.stopping || this.wanted.size === 0) return;
     this.working = this.drain().finally(() => {
       this.working = undefined;
+      // Without this, every instruction carried out read as a change by hand: one needless hello
+      // per agent per deployment, a fleet's worth of them after each wave.
+      this.settled = this.hello(false).then(
+        (hello) => this.announced.record(hello),
+        () => undefined,
+      );
       this.kick();
     });
   }

@@ -4,6 +4,8 @@
  * connect until the daemon happened to reconnect, days later: 2.0.0 "updated" on a host back on
  * 1.0.0, which the next rollout then planned and a rollback instruction judged by.
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runShip } from "../support/ship-cli.js";
 import { APP, Fleet } from "./fleet.js";
@@ -40,6 +42,10 @@ describe("a ship run by hand on a host the hub manages (real hub, real agents)",
   }, async () => {
     const agent = fleet.agent(0);
     expect(await appOf(agent.id)).toMatchObject({ version: "2.0.0", state: "updated" });
+    // The hub's own instruction is no change by hand: its reports told the hub, no hello again
+    // (a check runs every 5 s; 6 s let at least one see the update's result).
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    expect(await readFile(join(agent.root, "agent.log"), "utf8")).not.toContain("changed outside the hub");
     const listed = await runShip(["--config", agent.configFile, "--list-backups", "--json"]);
     expect(listed.code).toBe(0);
     const backups = JSON.parse(listed.stdout) as { id: string; version: string | null }[];
