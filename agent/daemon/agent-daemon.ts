@@ -12,6 +12,7 @@ import type { Logger } from "../../shared/log.js";
 import type { Deploy, Hello, HubMessage, Report } from "../../shared/protocol/messages.js";
 import { removeLeftovers } from "../pipeline/leftovers.js";
 import { stateRoot, updatePaths } from "../pipeline/paths.js";
+import { AnnouncedApps } from "./announced-apps.js";
 import { carryOut } from "./carry-out.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { failedReport } from "./failed-report.js";
@@ -55,10 +56,13 @@ export interface AgentDaemonOptions {
   restartNeeded?: () => Promise<string | undefined>;
   /** How often a running instruction tells the hub it is still at work (default 30 s). */
   heartbeatMs?: number;
+  /** How often an idle agent looks for app changes made by hand, to announce them (default 5 s). */
+  handChangeCheckMs?: number;
   onRestartNeeded?: (reason: string) => void;
 }
 
 const HEARTBEAT_MS = 30_000;
+const HAND_CHANGE_CHECK_MS = 5_000;
 
 export function daemonDir(config: AgentConfig): string {
   return join(stateRoot(config), "daemon");
@@ -73,6 +77,10 @@ export class AgentDaemon {
   /** The instruction being carried out and its last step, for the sign of life. */
   private running: { app: string; deploymentId: string; step: string } | undefined;
   private signOfLifeTimer: NodeJS.Timeout | undefined;
+  private handChangeTimer: NodeJS.Timeout | undefined;
+  private readonly announced = new AnnouncedApps();
+  /** The apps as the last instruction left them, recorded as told: its reports told the hub. */
+  private settled: Promise<void> = Promise.resolve();
   private working: Promise<void> | undefined;
   private stopping = false;
   /** Apps waiting to retry an instruction that could not start, by app. */
@@ -138,7 +146,34 @@ export class AgentDaemon {
       this.options.heartbeatMs ?? HEARTBEAT_MS,
     );
     this.signOfLifeTimer.unref();
+    this.handChangeTimer = setInterval(
+      () => void this.announceHandChanges(),
+      this.options.handChangeCheckMs ?? HAND_CHANGE_CHECK_MS,
+    );
+    this.handChangeTimer.unref();
     this.kick();
+  }
+
+  /** Announces again when an app changed outside the hub's instructions (announced-apps.ts). */
+  private async announceHandChanges(): Promise<void> {
+    // While an instruction runs its own reports tell the hub; the check waits for it to finish.
+    await this.settled;
+    if (this.stopping || this.working !== undefined || !this.connection.connected) return;
+    let now: Hello;
+    try {
+      now = await this.hello(false);
+    } catch {
+      // A state file that cannot be read now is said, once, by the connect that needs it.
+      return;
+    }
+    if (this.working !== undefined || !this.announced.differs(now)) return;
+    this.options.log.info(
+      "an app on this host changed outside the hub (a ship run by hand?): announcing it again",
+      {
+        apps: now.apps.map((a) => `${a.app}@${a.version ?? "none"} (${a.state})`),
+      },
+    );
+    await this.connection.announce();
   }
 
   private async signOfLife(): Promise<void> {
@@ -152,6 +187,7 @@ export class AgentDaemon {
     this.retries.takeAll();
     await this.working;
     clearInterval(this.signOfLifeTimer);
+    clearInterval(this.handChangeTimer);
     await this.connection.stop();
   }
 
@@ -216,6 +252,12 @@ export class AgentDaemon {
     if (this.working !== undefined || this.stopping || this.wanted.size === 0) return;
     this.working = this.drain().finally(() => {
       this.working = undefined;
+      // Without this, every instruction carried out read as a change by hand: one needless hello
+      // per agent per deployment, a fleet's worth of them after each wave.
+      this.settled = this.hello(false).then(
+        (hello) => this.announced.record(hello),
+        () => undefined,
+      );
       this.kick();
     });
   }
@@ -383,12 +425,15 @@ export class AgentDaemon {
     if (waiting.length > 0) this.kick();
   }
 
-  private async hello(): Promise<Hello> {
-    return buildHello(
+  /** The hello as it reads now; `sent` records it as the one the hub was told last. */
+  private async hello(sent = true): Promise<Hello> {
+    const hello = await buildHello(
       this.options.config,
       this.options.agentId,
       await this.desired.all(),
       await this.desired.installedReleases(),
     );
+    if (sent) this.announced.record(hello);
+    return hello;
   }
 }
