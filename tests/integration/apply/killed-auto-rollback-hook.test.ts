@@ -77,6 +77,14 @@ describe.skipIf(process.platform !== "linux")(
         step: "pre_update hooks",
         files: "the app's files were not changed (1.0.0 stays)",
       },
+      {
+        // SIGKILLed by the fault point in the middle of putting 1.0.0's files back.
+        what: "a failed health check, killed in the restore",
+        manifest: `post_update_tests:\n  - name: health\n    command: "echo down >&2; exit 1"\n`,
+        step: "tests",
+        files: "restored 1.0.0",
+        fault: "restore:file",
+      },
     ];
     for (const failure of failures)
       it(`keeps why the update failed: ${failure.what}`, async () => {
@@ -88,23 +96,29 @@ describe.skipIf(process.platform !== "linux")(
           const hooks = failure.manifest.startsWith("  ") ? failure.manifest : "";
           await app.release(
             "r2",
-            `version: "2.0.0"\nhooks:\n${hooks}  rollback:\n    - command: "[ -e ${started} ] || { touch ${started}; sleep 60; }"\n` +
+            `version: "2.0.0"\nhooks:\n${hooks}  rollback:\n    - command: "[ -e ${started} ] || { touch ${started}; ${failure.fault === undefined ? "sleep 60" : "true"}; }"\n` +
               (hooks === "" ? failure.manifest : "") +
               `notifications:\n  on_failure:\n    - type: "webhook"\n      url: "${hook.url}"\n`,
             { "app.txt": "v2\n" },
           );
-          const run = startShip(["--config", app.config]);
-          await waitFor(
-            "the rollback hook",
-            () =>
-              access(started).then(
-                () => true,
-                () => false,
-              ),
-            { timeoutMs: 30_000, intervalMs: 20, where: app.root },
-          );
-          run.child.kill("SIGKILL");
-          expect((await run.done).signal).toBe("SIGKILL");
+          if (failure.fault === undefined) {
+            const run = startShip(["--config", app.config]);
+            await waitFor(
+              "the rollback hook",
+              () =>
+                access(started).then(
+                  () => true,
+                  () => false,
+                ),
+              { timeoutMs: 30_000, intervalMs: 20, where: app.root },
+            );
+            run.child.kill("SIGKILL");
+            expect((await run.done).signal).toBe("SIGKILL");
+          } else {
+            const killed = await runShip(["--config", app.config], { env: { SHIP_FAULT: failure.fault } });
+            expect(killed.code, killed.stderr).toBeNull();
+            await expect(access(started)).rejects.toThrow();
+          }
 
           const recovered = await runShip(["--config", app.config, "--recover"]);
           expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
