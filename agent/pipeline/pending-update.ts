@@ -189,8 +189,9 @@ export async function resolvePendingUpdate(input: {
   const commandNote =
     commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
   // Killed while rolling back a failure: why it failed is the news, "interrupted" only how it ended.
+  // (A restore that failed was no kill: that run said why, in its own last_error and on_failure.)
   const failureNote =
-    pending.failure === undefined
+    pending.failure === undefined || recorded?.last_result === "restore_failed"
       ? ""
       : `; it had failed at ${pending.failure.step}: ${pending.failure.message} (killed while rolling back)`;
   const detail = failed
@@ -310,9 +311,14 @@ async function recoveryAhead(
   const what = restoreFailed
     ? `an update to ${pending?.version} failed and its restore failed too; the app has its files and waits for recovery`
     : `an update to ${pending?.version} was interrupted and waits for recovery`;
+  // A run killed while rolling back a failure: why it failed, as the recovery will say it.
+  const failed =
+    pending?.failure === undefined || restoreFailed
+      ? ""
+      : ` (it had failed at ${pending.failure.step}: ${pending.failure.message})`;
   if (pending !== undefined)
     return {
-      note: `${what}: ${then}${pending.from === null ? "undoes what it installed" : `restores ${pending.from}`} first`,
+      note: `${what}: ${then}${pending.from === null ? "undoes what it installed" : `restores ${pending.from}`} first${failed}`,
       leaves: pending.from,
     };
   if (rollback !== undefined)

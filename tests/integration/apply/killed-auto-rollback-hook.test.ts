@@ -120,6 +120,13 @@ describe.skipIf(process.platform !== "linux")(
             await expect(access(started)).rejects.toThrow();
           }
 
+          // A check recovers nothing, but says why the update it waits to undo had failed.
+          const check = await runShip(["--config", app.config, "--check-only"]);
+          expect(check.stdout).toMatch(
+            new RegExp(
+              `waits for recovery: .* first \\(it had failed at ${failure.step}: .*(down|stopping failed)`,
+            ),
+          );
           const recovered = await runShip(["--config", app.config, "--recover"]);
           expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
           const reason = new RegExp(
